@@ -1,0 +1,1 @@
+"""Audience intelligence: RFM segments, clusters, churn risk, lifetime value and next purchase dates."""

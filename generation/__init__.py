@@ -1,0 +1,1 @@
+"""Email copy generation: brand kits, prompt templates, the LLM gateway, guardrails and rendering."""

@@ -1,0 +1,1 @@
+"""Product recommenders: collaborative filtering (implicit), baselines and content models behind one interface."""

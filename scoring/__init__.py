@@ -1,0 +1,1 @@
+"""Predictive performance models: P(open), P(click), P(conversion) for drafts and their variants."""
