@@ -1,0 +1,59 @@
+"""Named errors of the service; messages are written for the person who reads them (API client or CLI user)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class TailorError(Exception):
+    """Base of every error the service reports to its users."""
+
+    status_code = 400
+
+
+class NotFound(TailorError):
+    status_code = 404
+
+
+class Conflict(TailorError):
+    status_code = 409
+
+
+class Unauthorized(TailorError):
+    status_code = 401
+
+
+class NotReady(TailorError):
+    """A step needs something that has not been done yet (e.g. generating before training)."""
+
+    status_code = 409
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input file: where it is (row is 1-based, counting the header as row 1) and why."""
+
+    row: int | None
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = []
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f"column '{self.column}'")
+        return f"{', '.join(where)}: {self.message}" if where else self.message
+
+
+class InvalidInput(TailorError):
+    """An input file or payload was rejected as a whole; nothing of it was written."""
+
+    status_code = 422
+
+    def __init__(self, what: str, problems: list[Problem], limit: int = 20) -> None:
+        self.what = what
+        self.problems = problems
+        shown = "; ".join(str(p) for p in problems[:limit])
+        more = f" (and {len(problems) - limit} more)" if len(problems) > limit else ""
+        super().__init__(f"{what} rejected, nothing was written: {shown}{more}")

@@ -1,0 +1,189 @@
+"""The documented columns of each import kind and the parsing of their values, reporting every bad cell."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from service.errors import Problem
+
+TRUE_WORDS = {"true", "1", "yes", "y", "t"}
+FALSE_WORDS = {"false", "0", "no", "n", "f", ""}
+INTERACTION_KINDS = ("purchase", "cart", "view")
+CAMPAIGN_TYPES = ("welcome", "cross_sell", "win_back", "replenishment", "vip")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str  # text, bool, number, timestamp
+    required: bool = True
+    allow_empty: bool = False
+    default: object = None
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    keep_extra: bool = False
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def required(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+
+CUSTOMERS = TableSpec(
+    "customers",
+    key=("customer_id",),
+    columns=(
+        Column("customer_id", "text"),
+        Column("email", "text"),
+        Column("first_name", "text", allow_empty=True),
+        Column("locale", "text"),
+        Column("marketing_consent", "bool"),
+        Column("unsubscribed", "bool", required=False, default=False),
+    ),
+    keep_extra=True,
+)
+PRODUCTS = TableSpec(
+    "products",
+    key=("sku",),
+    columns=(
+        Column("sku", "text"),
+        Column("name", "text"),
+        Column("category", "text", allow_empty=True),
+        Column("price", "number", minimum=0),
+        Column("currency", "text"),
+        Column("description", "text", allow_empty=True),
+        Column("url", "text", allow_empty=True),
+        Column("in_stock", "bool"),
+    ),
+)
+ORDERS = TableSpec(
+    "orders",
+    key=("order_id", "product_id", "kind"),
+    columns=(
+        Column("order_id", "text"),
+        Column("customer_id", "text"),
+        Column("product_id", "text"),
+        Column("quantity", "number"),
+        Column("amount", "number"),
+        Column("timestamp", "timestamp"),
+        Column("kind", "text", required=False, default="purchase", choices=INTERACTION_KINDS),
+    ),
+)
+SENDS = TableSpec(
+    "sends",
+    key=("send_id",),
+    columns=(
+        Column("send_id", "text"),
+        Column("customer_id", "text"),
+        Column("subject", "text"),
+        Column("campaign_type", "text", choices=CAMPAIGN_TYPES),
+        Column("sent_at", "timestamp"),
+        Column("preheader", "text", required=False, allow_empty=True, default=""),
+        Column("intro", "text", required=False, allow_empty=True, default=""),
+        Column("segment", "text", required=False, allow_empty=True, default=""),
+        Column("n_products", "number", required=False, default=0, minimum=0),
+        Column("mean_price", "number", required=False, default=0.0, minimum=0),
+        Column("opened", "bool", required=False, default=False),
+        Column("clicked", "bool", required=False, default=False),
+        Column("converted", "bool", required=False, default=False),
+    ),
+)
+SPECS = {spec.name: spec for spec in (CUSTOMERS, PRODUCTS, ORDERS, SENDS)}
+
+
+def file_row(index: int) -> int:
+    """The 1-based line of a data row in a file with a header line."""
+    return int(index) + 2
+
+
+def parse_table(frame: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFrame, list[Problem]]:
+    """Parse every documented column of `frame`; returns the typed frame and the problems found."""
+    problems: list[Problem] = []
+    frame = frame.rename(columns=lambda c: str(c).strip())
+    missing = [name for name in spec.required if name not in frame.columns]
+    if missing:
+        return frame, [Problem(None, name, "required column is missing") for name in missing]
+    frame = frame.reset_index(drop=True)
+    parsed = pd.DataFrame(index=frame.index)
+    for column in spec.columns:
+        if column.name not in frame.columns:
+            parsed[column.name] = column.default
+            continue
+        values, bad = _parse_column(frame[column.name], column)
+        parsed[column.name] = values
+        problems.extend(bad)
+    if spec.keep_extra:
+        known = {c.name for c in spec.columns}
+        extra = [c for c in frame.columns if c not in known]
+        parsed["attributes"] = (
+            frame[extra].astype(object).where(frame[extra].notna(), None).to_dict("records")
+            if extra
+            else [{} for _ in range(len(frame))]
+        )
+    duplicated = parsed.duplicated(subset=list(k for k in spec.key if k in parsed.columns), keep="first")
+    for index in parsed.index[duplicated]:
+        problems.append(
+            Problem(file_row(index), ", ".join(spec.key), "the same key appears earlier in the file")
+        )
+    return parsed, problems
+
+
+def _parse_column(raw: pd.Series, column: Column) -> tuple[pd.Series, list[Problem]]:
+    problems: list[Problem] = []
+    text = raw.astype("string").str.strip()
+    empty = text.isna() | (text == "")
+    if column.kind == "text":
+        values = text.fillna("")
+        if column.choices:
+            values = values.where(~empty, column.default or "")
+            values = values.str.lower()
+            bad = ~values.isin(column.choices)
+            for index in values.index[bad]:
+                problems.append(
+                    Problem(
+                        file_row(index),
+                        column.name,
+                        f"'{raw[index]}' is not one of {', '.join(column.choices)}",
+                    )
+                )
+        elif not column.allow_empty:
+            for index in values.index[empty]:
+                problems.append(Problem(file_row(index), column.name, "is empty"))
+        return values.astype(object), problems
+    if column.kind == "bool":
+        lowered = text.str.lower().fillna("")
+        values = lowered.isin(TRUE_WORDS)
+        if column.default is not None:
+            values = values.where(~empty, bool(column.default))
+        bad = ~(lowered.isin(TRUE_WORDS) | lowered.isin(FALSE_WORDS))
+        for index in values.index[bad]:
+            problems.append(Problem(file_row(index), column.name, f"'{raw[index]}' is not true/false"))
+        return values.astype(bool), problems
+    if column.kind == "number":
+        values = pd.to_numeric(text, errors="coerce")
+        if column.default is not None:
+            values = values.where(~empty, column.default)
+        bad = values.isna()
+        for index in values.index[bad]:
+            what = "is empty" if empty[index] else f"'{raw[index]}' is not a number"
+            problems.append(Problem(file_row(index), column.name, what))
+        if column.minimum is not None:
+            for index in values.index[(values < column.minimum).fillna(False)]:
+                problems.append(Problem(file_row(index), column.name, f"must be at least {column.minimum}"))
+        return values.astype(float), problems
+    if column.kind == "timestamp":
+        values = pd.to_datetime(text, errors="coerce", utc=True, format="mixed").dt.tz_localize(None)
+        for index in values.index[values.isna()]:
+            what = "is empty" if empty[index] else f"'{raw[index]}' is not a date/time"
+            problems.append(Problem(file_row(index), column.name, what))
+        return values, problems
+    raise ValueError(f"unknown column kind {column.kind}")

@@ -1,0 +1,133 @@
+"""The job-runner interface and its two local implementations.
+
+A job is a plain function `work(progress, **params) -> dict` that reports progress through `Progress`.
+Every runner records the job in the `jobs` table, so the API can show status and progress whichever runner
+executes it; a distributed runner (Ray) only has to implement `submit`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Protocol
+
+from sqlalchemy import Engine
+
+from service.db.models import Job
+from service.db.session import session_scope
+from service.errors import TailorError
+
+log = logging.getLogger("tailor.jobs")
+
+JobFunction = Callable[..., dict[str, Any]]
+
+
+class Progress:
+    """Records how far a job has got; writes to the database at most a few times a second."""
+
+    def __init__(self, engine: Engine, job_id: str, listener: Callable[[int, int, str], None] | None = None):
+        self.engine = engine
+        self.job_id = job_id
+        self.listener = listener
+        self._last_write = 0.0
+
+    def __call__(self, done: int, total: int, message: str = "") -> None:
+        if self.listener:
+            self.listener(done, total, message)
+        now = time.monotonic()
+        if now - self._last_write < 0.25 and done < total:
+            return
+        self._last_write = now
+        with session_scope(self.engine) as session:
+            job = session.get(Job, self.job_id)
+            job.done, job.total = done, total
+            if message:
+                job.message = message
+
+
+class JobRunner(Protocol):
+    def submit(self, kind: str, work: JobFunction, **params: Any) -> str:
+        """Start `work(progress, **params)` and return the job id at once or when done."""
+        ...
+
+
+def _create_job(engine: Engine, kind: str) -> str:
+    job_id = str(uuid.uuid4())
+    with session_scope(engine) as session:
+        session.add(Job(id=job_id, kind=kind, status="queued"))
+    return job_id
+
+
+def _run(
+    engine: Engine, job_id: str, work: JobFunction, params: dict[str, Any], listener=None
+) -> dict[str, Any]:
+    with session_scope(engine) as session:
+        session.get(Job, job_id).status = "running"
+    started = time.perf_counter()
+    log.info("job started", extra={"job_id": job_id})
+    try:
+        result = work(Progress(engine, job_id, listener), **params)
+    except Exception as error:
+        message = str(error) if isinstance(error, TailorError) else f"{type(error).__name__}: {error}"
+        log.error("job failed", extra={"job_id": job_id, "error": message, "trace": traceback.format_exc()})
+        with session_scope(engine) as session:
+            job = session.get(Job, job_id)
+            job.status, job.error = "failed", message
+        raise
+    with session_scope(engine) as session:
+        job = session.get(Job, job_id)
+        job.status, job.result = "succeeded", result
+        job.done = job.total = max(job.total, 1)
+    log.info("job finished", extra={"job_id": job_id, "seconds": round(time.perf_counter() - started, 2)})
+    return result
+
+
+class InlineJobRunner:
+    """Runs the job in the caller's thread (the CLI), reporting progress to an optional listener."""
+
+    def __init__(self, engine: Engine, listener: Callable[[int, int, str], None] | None = None) -> None:
+        self.engine = engine
+        self.listener = listener
+        self.last_result: dict[str, Any] = {}
+
+    def submit(self, kind: str, work: JobFunction, **params: Any) -> str:
+        job_id = _create_job(self.engine, kind)
+        self.last_result = _run(self.engine, job_id, work, params, self.listener)
+        return job_id
+
+
+class ThreadJobRunner:
+    """Runs jobs one after another on a background thread of the API process."""
+
+    def __init__(self, engine: Engine, workers: int = 1) -> None:
+        self.engine = engine
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tailor-job")
+        self._futures: dict[str, Future] = {}
+        self._lock = threading.Lock()
+
+    def submit(self, kind: str, work: JobFunction, **params: Any) -> str:
+        job_id = _create_job(self.engine, kind)
+        future = self._pool.submit(self._run_quietly, job_id, work, params)
+        with self._lock:
+            self._futures[job_id] = future
+        return job_id
+
+    def _run_quietly(self, job_id: str, work: JobFunction, params: dict[str, Any]) -> None:
+        try:
+            _run(self.engine, job_id, work, params)
+        except Exception:  # recorded on the job row by _run
+            pass
+
+    def wait(self, job_id: str, timeout: float | None = None) -> None:
+        with self._lock:
+            future = self._futures.get(job_id)
+        if future:
+            future.result(timeout=timeout)
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,75 @@
+"""Service settings, one pydantic-settings class per concern, read from the environment."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class HomeSettings(BaseSettings):
+    """Where Tailor keeps its state on disk (SQLite file, trained models)."""
+
+    model_config = SettingsConfigDict(env_prefix="TAILOR_")
+
+    home: Path = Path("var")
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+
+class DbSettings(BaseSettings):
+    """The database; `DATABASE_URL` (or `TAILOR_DB_URL`) points at PostgreSQL in real deployments."""
+
+    model_config = SettingsConfigDict(env_prefix="TAILOR_DB_")
+
+    url: str | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL", "TAILOR_DB_URL"))
+    echo: bool = False
+
+    def resolved_url(self) -> str:
+        if self.url:
+            return self.url
+        home = HomeSettings().home
+        return f"sqlite:///{home / 'tailor.db'}"
+
+
+class ApiSettings(BaseSettings):
+    """The HTTP server."""
+
+    model_config = SettingsConfigDict(env_prefix="TAILOR_API_")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+
+class SmtpSettings(BaseSettings):
+    """The mail server approved drafts are sent through."""
+
+    model_config = SettingsConfigDict(env_prefix="TAILOR_SMTP_")
+
+    host: str = "127.0.0.1"
+    port: int = 1025
+    username: str | None = None
+    password: str | None = None
+    starttls: bool = False
+    sender: str = "Tailor <news@shop.example>"
+    timeout_seconds: float = 10.0
+
+
+class CampaignSettings(BaseSettings):
+    """Defaults for campaign generation that are business choices, not model hyperparameters."""
+
+    model_config = SettingsConfigDict(env_prefix="TAILOR_CAMPAIGN_")
+
+    products_per_email: int = 3
+    variants_per_draft: int = 2
+    review_threshold_p_open: float = 0.12
+    recommender: str = "als"
+
+
+@lru_cache
+def home_settings() -> HomeSettings:
+    return HomeSettings()

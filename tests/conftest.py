@@ -1,0 +1,60 @@
+"""Shared fixtures: an isolated TAILOR_HOME per test session, a migrated SQLite database, API clients."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+_HOME = Path(tempfile.mkdtemp(prefix="tailor-test-home-"))
+os.environ["TAILOR_HOME"] = str(_HOME)
+os.environ.pop("DATABASE_URL", None)
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("TAILOR_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture
+def tailor_home(tmp_path, monkeypatch) -> Path:
+    """A fresh TAILOR_HOME (models folder) for one test."""
+    from service.settings import home_settings
+
+    monkeypatch.setenv("TAILOR_HOME", str(tmp_path))
+    home_settings.cache_clear()
+    yield tmp_path
+    home_settings.cache_clear()
+
+
+@pytest.fixture
+def engine(tailor_home):
+    """A migrated SQLite database file of its own."""
+    from service.db.migrate import upgrade
+    from service.db.session import make_engine
+
+    engine = make_engine(f"sqlite:///{tailor_home / 'tailor.db'}")
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def api_key(engine) -> str:
+    from service.auth import create_key
+    from service.db.session import session_scope
+
+    with session_scope(engine) as session:
+        return create_key(session, "tests")
+
+
+@pytest.fixture
+def client(engine, api_key):
+    """A TestClient on the real app, sending the API key on every request."""
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+
+    with TestClient(create_app(engine), headers={"X-API-Key": api_key}) as test_client:
+        yield test_client

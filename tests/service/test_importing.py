@@ -1,0 +1,132 @@
+"""Import of customers, products and orders: validation that names row and column, all-or-nothing, upsert."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+
+from service.db.models import Customer, Interaction, Product
+from service.db.session import session_scope
+from service.errors import InvalidInput
+from service.importing import import_frame, read_table
+
+CUSTOMERS = pd.DataFrame(
+    {
+        "customer_id": ["c1", "c2"],
+        "email": ["anna@example.com", "jan@example.com"],
+        "first_name": ["Anna", "Jan"],
+        "locale": ["de", "pl"],
+        "marketing_consent": ["true", "no"],
+        "tier": ["gold", "silver"],
+    }
+)
+PRODUCTS = pd.DataFrame(
+    {
+        "sku": ["T1", "K1"],
+        "name": ["Sencha tea", "Chef knife"],
+        "category": ["tea", "kitchen"],
+        "price": ["7.5", "49"],
+        "currency": ["eur", "EUR"],
+        "description": ["Green tea", "Steel knife"],
+        "url": ["https://shop.example/p/T1", "https://shop.example/p/K1"],
+        "in_stock": ["1", "0"],
+    }
+)
+ORDERS = pd.DataFrame(
+    {
+        "order_id": ["o1", "o1", "o2"],
+        "customer_id": ["c1", "c1", "c2"],
+        "product_id": ["T1", "K1", "T1"],
+        "quantity": ["2", "1", "1"],
+        "amount": ["15", "49", "7.5"],
+        "timestamp": ["2026-01-03 10:00", "2026-01-03 10:00", "2026-02-01T09:30:00"],
+    }
+)
+
+
+def _count(engine, model) -> int:
+    with session_scope(engine) as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+def _load_all(engine) -> None:
+    with session_scope(engine) as session:
+        import_frame(session, "customers", CUSTOMERS)
+        import_frame(session, "products", PRODUCTS)
+        import_frame(session, "orders", ORDERS)
+
+
+def test_import_parses_values_and_keeps_extra_attributes(engine):
+    _load_all(engine)
+    with session_scope(engine) as session:
+        anna = session.scalar(select(Customer).where(Customer.external_id == "c1"))
+        knife = session.scalar(select(Product).where(Product.sku == "K1"))
+        assert anna.marketing_consent is True and anna.locale == "de" and anna.attributes == {"tier": "gold"}
+        assert knife.price == 49.0 and knife.in_stock is False and knife.currency == "EUR"
+        lines = session.scalars(select(Interaction).order_by(Interaction.id)).all()
+        assert [(line.order_id, line.kind, line.quantity) for line in lines] == [
+            ("o1", "purchase", 2.0), ("o1", "purchase", 1.0), ("o2", "purchase", 1.0),
+        ]  # fmt: skip
+
+
+def test_reimport_updates_instead_of_duplicating(engine):
+    _load_all(engine)
+    changed = CUSTOMERS.assign(first_name=["Annа-Maria", "Jan"])
+    with session_scope(engine) as session:
+        summary = import_frame(session, "customers", changed)
+        import_frame(session, "orders", ORDERS)
+    assert (summary.inserted, summary.updated) == (0, 2)
+    assert _count(engine, Customer) == 2 and _count(engine, Interaction) == 3
+
+
+def test_bad_file_names_row_and_column_and_writes_nothing(engine):
+    bad = CUSTOMERS.copy()
+    bad.loc[1, "email"] = "not-an-email"
+    bad.loc[0, "marketing_consent"] = "maybe"
+    with pytest.raises(InvalidInput) as raised, session_scope(engine) as session:
+        import_frame(session, "customers", bad)
+    message = str(raised.value)
+    assert "row 2, column 'marketing_consent'" in message  # first data row is line 2 of the file
+    assert "row 3" in message and "email" in message
+    assert _count(engine, Customer) == 0
+
+
+def test_missing_column_and_unknown_references_are_reported(engine):
+    with (
+        pytest.raises(InvalidInput, match="column 'price': required column is missing"),
+        session_scope(engine) as s,
+    ):
+        import_frame(s, "products", PRODUCTS.drop(columns=["price"]))
+    with session_scope(engine) as session:
+        import_frame(session, "customers", CUSTOMERS)
+        import_frame(session, "products", PRODUCTS)
+    orders = ORDERS.copy()
+    orders.loc[2, "product_id"] = "NOPE"
+    orders.loc[0, "timestamp"] = "yesterday-ish"
+    with pytest.raises(InvalidInput) as raised, session_scope(engine) as session:
+        import_frame(session, "orders", orders)
+    assert "row 2, column 'timestamp'" in str(raised.value)
+    with (
+        pytest.raises(InvalidInput, match="row 4, column 'product_id': unknown product"),
+        session_scope(engine) as s,
+    ):
+        import_frame(s, "orders", ORDERS.assign(product_id=["T1", "K1", "NOPE"]))
+    assert _count(engine, Interaction) == 0
+
+
+def test_duplicate_keys_in_one_file_are_rejected(engine):
+    with (
+        pytest.raises(InvalidInput, match="row 3, column 'customer_id': the same key"),
+        session_scope(engine) as s,
+    ):
+        import_frame(s, "customers", CUSTOMERS.assign(customer_id=["c1", "c1"]))
+
+
+def test_read_table_reads_csv_and_parquet(tmp_path):
+    CUSTOMERS.to_csv(tmp_path / "c.csv", index=False)
+    CUSTOMERS.to_parquet(tmp_path / "c.parquet")
+    assert read_table(tmp_path / "c.csv").shape == read_table(tmp_path / "c.parquet").shape == (2, 6)
+    with pytest.raises(InvalidInput, match="must be a .csv or .parquet"):
+        (tmp_path / "c.xlsx").write_text("x")
+        read_table(tmp_path / "c.xlsx")

@@ -1,0 +1,93 @@
+"""The Alembic migrations build the models' schema on SQLite and on a real PostgreSQL, and go back down."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect
+
+from service.db.migrate import downgrade, upgrade
+from service.db.models import Base
+from service.db.session import make_engine
+
+
+def _assert_schema_matches_models(engine) -> None:
+    tables = set(inspect(engine).get_table_names()) - {"alembic_version"}
+    assert tables == set(Base.metadata.tables)
+    for name, table in Base.metadata.tables.items():
+        columns = {c["name"] for c in inspect(engine).get_columns(name)}
+        assert columns == {c.name for c in table.columns}, name
+
+
+def test_sqlite_upgrade_and_downgrade(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    upgrade(engine)
+    _assert_schema_matches_models(engine)
+    downgrade(engine)
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    """A throwaway PostgreSQL cluster on loopback, or the one DATABASE_URL_TEST names."""
+    if os.environ.get("DATABASE_URL_TEST"):
+        yield os.environ["DATABASE_URL_TEST"]
+        return
+    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
+    if not (initdb and pg_ctl):
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    pytest.importorskip("psycopg", reason="install the postgres extra: pip install -e '.[postgres]'")
+    # Outside pytest's private tmp folder, so that an unprivileged server user can reach it.
+    data = Path(tempfile.mkdtemp(prefix="tailor-pg-")) / "data"
+    user = ["-U", "tailor"]
+    run_as: list[str] = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root: use the unprivileged 'nobody'
+        if not shutil.which("runuser"):
+            pytest.skip("running as root without runuser to start PostgreSQL as another user")
+        data.parent.chmod(0o777)
+        run_as = ["runuser", "-u", "nobody", "--"]
+    subprocess.run([*run_as, initdb, "-D", str(data), *user, "-A", "trust"], check=True, capture_output=True)
+    port = _free_port()
+    log = data.parent / "pg.log"
+    options = f"-p {port} -k {data.parent} -h 127.0.0.1"
+    subprocess.run([*run_as, pg_ctl, "-D", str(data), "-o", options, "-l", str(log), "-w", "start"], check=True,
+                   capture_output=True)  # fmt: skip
+    try:
+        yield f"postgresql+psycopg://tailor@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*run_as, pg_ctl, "-D", str(data), "-m", "fast", "stop"], capture_output=True)
+        shutil.rmtree(data.parent, ignore_errors=True)
+
+
+@pytest.mark.postgres
+def test_postgres_upgrade_and_downgrade(postgres_url):
+    engine = make_engine(postgres_url)
+    for _ in range(20):
+        try:
+            upgrade(engine)
+            break
+        except Exception:  # the server may still be starting
+            time.sleep(0.5)
+    _assert_schema_matches_models(engine)
+    downgrade(engine)
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    upgrade(engine)
+    engine.dispose()
+
+
+def test_migration_files_are_the_only_schema_source():
+    versions = Path(__file__).resolve().parents[2] / "service" / "db" / "migrations" / "versions"
+    assert sorted(p.name for p in versions.glob("*.py"))[0].startswith("0001_")
