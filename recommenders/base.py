@@ -1,0 +1,254 @@
+"""The `Recommender` interface every model meets, and the serving logic they share.
+
+A model wraps its library (it never subclasses it): `fit` prepares the interactions into a weighted
+customer x product matrix (`recommenders.interactions`), keeps the id <-> index vocabulary and the matrix
+with the fitted model, and asks the subclass to learn from it. Subclasses implement `_fit` and `_score`
+(dense scores of some known customers over all products); this class turns scores into recommendations
+(seen products excluded unless asked, restriction to allowed products, popularity for unknown customers),
+similar items, explanations and persistence.
+"""
+
+from __future__ import annotations
+
+import inspect
+import pickle
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from recommenders.errors import ArtifactError, NotFitted
+from recommenders.interactions import Preparation, Vocabulary, prepare
+
+RECOMMENDATION_COLUMNS = ["customer_id", "rank", "product_id", "score"]
+# Scores are computed for this many (customer x product) cells at a time, bounding memory to ~100 MB.
+_CELLS_PER_CHUNK = 25_000_000
+_FORMAT = "tailor-recommender/1"
+
+
+class Recommender(ABC):
+    """Base class: fit on interactions, recommend top-k products, find similar items, explain, save/load."""
+
+    name: ClassVar[str] = "base"
+    # Content-aware models also recommend catalog products that nobody has interacted with yet.
+    uses_catalog: ClassVar[bool] = False
+
+    def __init__(self, preparation: Preparation | dict | None = None) -> None:
+        self.preparation = Preparation.from_value(preparation)
+        self.vocabulary: Vocabulary | None = None
+        self.user_items: sp.csr_matrix | None = None
+        self.popularity: np.ndarray | None = None
+
+    # ---- parameters -------------------------------------------------------------------------------------
+    def get_params(self) -> dict[str, Any]:
+        """The constructor arguments of this model, JSON-friendly (saved with artifacts)."""
+        params = {}
+        for name in inspect.signature(type(self).__init__).parameters:
+            if name in ("self", "args", "kwargs"):
+                continue
+            value = getattr(self, name, None)
+            params[name] = value.to_dict() if isinstance(value, Preparation) else value
+        return params
+
+    # ---- training ---------------------------------------------------------------------------------------
+    def fit(self, interactions: pd.DataFrame, products: pd.DataFrame | None = None) -> Recommender:
+        """Learn from an interactions frame (see ARCHITECTURE.md); `products` is the optional catalog."""
+        matrix, vocabulary, lines = prepare(interactions, self.preparation)
+        if self.uses_catalog and products is not None and "product_id" in products.columns:
+            matrix, vocabulary = _extend_catalog(matrix, vocabulary, products["product_id"].astype(str))
+        self.vocabulary = vocabulary
+        self.user_items = matrix
+        customers_per_product = np.bincount(matrix.indices, minlength=matrix.shape[1]).astype(np.float32)
+        self.popularity = customers_per_product / max(customers_per_product.max(), 1.0)
+        self._fit(matrix, lines, products)
+        return self
+
+    @abstractmethod
+    def _fit(self, user_items: sp.csr_matrix, lines: pd.DataFrame, products: pd.DataFrame | None) -> None:
+        """Learn from the prepared matrix (rows/columns follow `self.vocabulary`)."""
+
+    @abstractmethod
+    def _score(self, rows: np.ndarray) -> np.ndarray:
+        """Dense float32 scores (len(rows) x n_products) for known customer rows; higher is better."""
+
+    def _check_fitted(self) -> Vocabulary:
+        if self.vocabulary is None:
+            raise NotFitted(self.name)
+        return self.vocabulary
+
+    @property
+    def is_fitted(self) -> bool:
+        return self.vocabulary is not None
+
+    # ---- serving ----------------------------------------------------------------------------------------
+    def recommend(
+        self,
+        customer_ids: Iterable[str],
+        k: int = 10,
+        *,
+        exclude_seen: bool = True,
+        allowed_products: Iterable[str] | None = None,
+    ) -> pd.DataFrame:
+        """Top-k products per customer as a recommendations frame (customer_id, rank, product_id, score).
+
+        Products the customer already interacted with are left out unless `exclude_seen=False`; with
+        `allowed_products` only those products can appear (unknown ids are ignored). Customers the model has
+        never seen get the most popular products. A customer gets fewer than k rows only when fewer products
+        qualify.
+        """
+        vocabulary = self._check_fitted()
+        customers = pd.unique(pd.Series([str(c) for c in customer_ids], dtype=object))
+        rows = vocabulary.customer_rows(customers)
+        blocked = np.zeros(vocabulary.n_products, dtype=bool)
+        if allowed_products is not None:
+            columns = vocabulary.product_columns(list(allowed_products))
+            blocked[:] = True
+            blocked[columns[columns >= 0]] = False
+        k = max(0, min(int(k), vocabulary.n_products))
+        top_index = np.zeros((len(customers), k), dtype=np.int64)
+        top_score = np.full((len(customers), k), -np.inf, dtype=np.float32)
+        known = np.flatnonzero(rows >= 0)
+        chunk = max(1, _CELLS_PER_CHUNK // max(vocabulary.n_products, 1))
+        for start in range(0, len(known), chunk):
+            positions = known[start : start + chunk]
+            scores = np.asarray(self._score(rows[positions]), dtype=np.float32).copy()
+            scores[:, blocked] = -np.inf
+            if exclude_seen:
+                _mask_seen(scores, self.user_items[rows[positions]])
+            top_index[positions], top_score[positions] = top_k(scores, k)
+        unknown = np.flatnonzero(rows < 0)
+        if len(unknown):
+            scores = self.popularity.astype(np.float32).copy()[None, :]
+            scores[:, blocked] = -np.inf
+            index, score = top_k(scores, k)
+            top_index[unknown], top_score[unknown] = index, score
+        return _recommendation_frame(customers, top_index, top_score, vocabulary)
+
+    def similar_items(self, product_id: str, k: int = 10) -> pd.DataFrame:
+        """The k products most similar to `product_id` (product_id, score), best first; empty if unknown."""
+        vocabulary = self._check_fitted()
+        column = vocabulary.product_columns([product_id])[0]
+        if column < 0:
+            return pd.DataFrame({"product_id": pd.Series(dtype=object), "score": pd.Series(dtype=float)})
+        similarity = self._item_similarity(column)
+        similarity[column] = -np.inf
+        index, score = top_k(similarity[None, :], min(k, vocabulary.n_products))
+        keep = np.isfinite(score[0]) & (score[0] > 0)
+        return pd.DataFrame(
+            {"product_id": vocabulary.products[index[0][keep]].astype(str), "score": score[0][keep].astype(float)}
+        )
+
+    def explain(self, customer_id: str, product_id: str, n: int = 3) -> list[str]:
+        """Up to n products from the customer's history that most support recommending `product_id`."""
+        vocabulary = self._check_fitted()
+        row = vocabulary.customer_rows([customer_id])[0]
+        column = vocabulary.product_columns([product_id])[0]
+        if row < 0 or column < 0:
+            return []
+        history = self.user_items[row].indices
+        history = history[history != column]
+        if not len(history):
+            return []
+        support = self._item_similarity(column)[history]
+        order = np.argsort(-support, kind="stable")[:n]
+        return [str(vocabulary.products[history[i]]) for i in order if support[i] > 0]
+
+    def _item_similarity(self, column: int) -> np.ndarray:
+        """Similarity of one product to all products; by default cosine over who interacted with them."""
+        items = self._item_vectors()
+        target = items[column]
+        if sp.issparse(items):
+            return np.asarray((items @ target.T).toarray()).ravel().astype(np.float32)
+        return (items @ target).astype(np.float32)
+
+    def _item_vectors(self) -> np.ndarray | sp.csr_matrix:
+        """Row-normalised product vectors used for similarity (default: product x customer matrix)."""
+        cached = getattr(self, "_cached_item_vectors", None)
+        if cached is None:
+            items = self.user_items.T.tocsr().astype(np.float32)
+            norms = np.sqrt(np.asarray(items.multiply(items).sum(axis=1)).ravel())
+            cached = sp.diags(1.0 / np.maximum(norms, 1e-12)).dot(items).tocsr()
+            self._cached_item_vectors = cached
+        return cached
+
+    # ---- persistence ------------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write the fitted model (parameters, vocabulary, learned state) to one file."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        state = dict(self.__dict__)
+        state.pop("_cached_item_vectors", None)
+        with path.open("wb") as handle:
+            pickle.dump({"format": _FORMAT, "class": type(self), "state": state}, handle, protocol=5)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> Recommender:
+        """Read a model written by `save` (only load files you or Tailor wrote: this unpickles)."""
+        path = Path(path)
+        if not path.is_file():
+            raise ArtifactError(f"No saved recommender at {path}.")
+        try:
+            with path.open("rb") as handle:
+                payload = pickle.load(handle)
+        except Exception as error:  # a truncated or foreign file
+            raise ArtifactError(f"{path} is not a readable Tailor recommender ({error}).") from error
+        if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
+            raise ArtifactError(f"{path} was not written by this version of Tailor's recommenders.")
+        model_class = payload["class"]
+        if not issubclass(model_class, cls):
+            raise ArtifactError(f"{path} holds a {model_class.__name__}, not a {cls.__name__}.")
+        model = model_class.__new__(model_class)
+        model.__dict__.update(payload["state"])
+        return model
+
+
+def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Column indices and scores of the k best entries per row, best first (ties by lower index)."""
+    if k <= 0:
+        return np.zeros((scores.shape[0], 0), dtype=np.int64), np.zeros((scores.shape[0], 0), dtype=np.float32)
+    if k < scores.shape[1]:
+        candidates = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    else:
+        candidates = np.tile(np.arange(scores.shape[1]), (scores.shape[0], 1))
+    candidate_scores = np.take_along_axis(scores, candidates, axis=1)
+    order = np.lexsort((candidates, -candidate_scores), axis=1)
+    return np.take_along_axis(candidates, order, axis=1), np.take_along_axis(candidate_scores, order, axis=1)
+
+
+def _mask_seen(scores: np.ndarray, seen: sp.csr_matrix) -> None:
+    rows = np.repeat(np.arange(seen.shape[0]), np.diff(seen.indptr))
+    scores[rows, seen.indices] = -np.inf
+
+
+def _recommendation_frame(
+    customers: np.ndarray, index: np.ndarray, score: np.ndarray, vocabulary: Vocabulary
+) -> pd.DataFrame:
+    keep = np.isfinite(score)
+    k = index.shape[1]
+    frame = pd.DataFrame(
+        {
+            "customer_id": np.repeat(np.asarray(customers, dtype=object), k)[keep.ravel()],
+            "rank": np.tile(np.arange(1, k + 1), len(customers))[keep.ravel()],
+            "product_id": np.asarray(vocabulary.products, dtype=object)[index[keep]],
+            "score": score[keep].astype(float),
+        }
+    )
+    if len(frame):
+        frame["rank"] = frame.groupby("customer_id", sort=False).cumcount() + 1
+    return frame.reset_index(drop=True)
+
+
+def _extend_catalog(
+    matrix: sp.csr_matrix, vocabulary: Vocabulary, catalog: pd.Series
+) -> tuple[sp.csr_matrix, Vocabulary]:
+    new = pd.Index(catalog.unique()).difference(vocabulary.products)
+    if not len(new):
+        return matrix, vocabulary
+    products = vocabulary.products.append(pd.Index(new, dtype=object))
+    widened = sp.csr_matrix((matrix.data, matrix.indices, matrix.indptr), shape=(matrix.shape[0], len(products)))
+    return widened, Vocabulary(vocabulary.customers, products)

@@ -1,0 +1,48 @@
+"""Named errors of the recommenders package; each message is written for the person who reads it."""
+
+from __future__ import annotations
+
+
+class RecommenderError(Exception):
+    """Base class: something the user can act on went wrong in a recommender."""
+
+
+class InvalidInteractions(RecommenderError, ValueError):
+    """The interactions data is missing a column or holds a value that cannot be read."""
+
+    def __init__(self, message: str, *, column: str | None = None, row: int | None = None) -> None:
+        where = []
+        if row is not None:
+            where.append(f"row {row}")
+        if column is not None:
+            where.append(f"column '{column}'")
+        prefix = f"{', '.join(where)}: " if where else ""
+        super().__init__(f"{prefix}{message}")
+        self.column = column
+        self.row = row
+
+
+class NotFitted(RecommenderError):
+    """A model was asked to recommend before it was trained."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"The '{name}' recommender has not been trained yet; call fit() or load a saved model.")
+
+
+class UnknownModel(RecommenderError, KeyError):
+    """No recommender is registered under the requested name."""
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        super().__init__(f"No recommender called '{name}'. Choose one of: {', '.join(known)}.")
+        self.name = name
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class FitFailed(RecommenderError):
+    """Training could not produce a usable model (too little data, bad parameters)."""
+
+
+class ArtifactError(RecommenderError):
+    """A saved model folder is missing, incomplete or was written by an incompatible version."""

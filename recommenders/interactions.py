@@ -1,0 +1,221 @@
+"""Data preparation: validate an interactions frame and turn it into a weighted customer x product matrix.
+
+Every step is an explicit option of `Preparation` (kept with the fitted model):
+
+- event weights: a `purchase` counts 1, a `cart` 0.3 and a `view` 0.1 by default (`event_weights`);
+- quantity: `"log"` multiplies each line by log(1 + quantity), `"linear"` by the quantity, `"ignore"` not at all;
+- recency decay: with `half_life_days`, a line's weight halves every that many days before the newest line;
+- returns and cancellations: lines with a non-positive quantity or a negative amount are removed
+  (`drop_returns`), as are lines whose `order_id` starts with "C" (the UCI cancellation convention);
+- minimum support: customers with fewer than `min_customer_products` distinct products and products bought by
+  fewer than `min_product_customers` customers are left out (they get popularity / are never recommended);
+- confidence scaling of the aggregated matrix: `"none"`, `"log"` (log(1 + w)) or `"bm25"` (term-frequency
+  saturation with `bm25_k1` and length normalisation `bm25_b`, times the product's inverse customer frequency).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from recommenders.errors import InvalidInteractions
+
+KINDS = ("purchase", "cart", "view")
+REQUIRED_COLUMNS = ("customer_id", "product_id")
+
+
+@dataclass
+class Preparation:
+    """How raw interactions become matrix weights; see the module docstring for each option."""
+
+    event_weights: dict[str, float] = field(default_factory=lambda: {"purchase": 1.0, "cart": 0.3, "view": 0.1})
+    quantity: Literal["ignore", "linear", "log"] = "ignore"
+    half_life_days: float | None = None
+    drop_returns: bool = True
+    min_customer_products: int = 1
+    min_product_customers: int = 1
+    confidence: Literal["none", "log", "bm25"] = "none"
+    bm25_k1: float = 1.2
+    bm25_b: float = 0.75
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_value(cls, value: Preparation | dict | None) -> Preparation:
+        if value is None:
+            return cls()
+        if isinstance(value, Preparation):
+            return value
+        return cls(**value)
+
+
+def validate_interactions(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return a clean copy in the shared interactions shape, or raise naming the bad column and row.
+
+    Row numbers in messages are 1-based data rows (the header is not counted).
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise InvalidInteractions(f"expected a pandas DataFrame of interactions, got {type(frame).__name__}")
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    if missing:
+        raise InvalidInteractions(
+            f"the interactions have no {', '.join(repr(c) for c in missing)} column "
+            f"(found: {', '.join(map(str, frame.columns)) or 'none'})",
+            column=missing[0],
+        )
+    clean = frame.reset_index(drop=True).copy()
+    for column in REQUIRED_COLUMNS:
+        blank = clean[column].isna() | (clean[column].astype(str).str.strip() == "")
+        if blank.any():
+            raise InvalidInteractions("is empty; every line needs a value", column=column, row=_first(blank))
+        clean[column] = _id_strings(clean[column])
+    if "timestamp" in clean.columns:
+        parsed = pd.to_datetime(clean["timestamp"], errors="coerce", format="mixed")
+        bad = parsed.isna()
+        if bad.any():
+            value = clean["timestamp"].iloc[_first(bad) - 1]
+            raise InvalidInteractions(f"'{value}' is not a date and time", column="timestamp", row=_first(bad))
+        if getattr(parsed.dt, "tz", None) is not None:
+            parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+        clean["timestamp"] = parsed.astype("datetime64[ns]")
+    else:
+        clean["timestamp"] = pd.Timestamp("1970-01-01")
+    for column, default in (("quantity", 1.0), ("amount", 0.0)):
+        if column not in clean.columns:
+            clean[column] = default
+            continue
+        numbers = pd.to_numeric(clean[column], errors="coerce")
+        bad = numbers.isna() & clean[column].notna()
+        if bad.any():
+            value = clean[column].iloc[_first(bad) - 1]
+            raise InvalidInteractions(f"'{value}' is not a number", column=column, row=_first(bad))
+        clean[column] = numbers.fillna(default).astype(float)
+    if "kind" not in clean.columns:
+        clean["kind"] = "purchase"
+    else:
+        kinds = clean["kind"].fillna("purchase").astype(str).str.strip().str.lower()
+        bad = ~kinds.isin(KINDS)
+        if bad.any():
+            value = clean["kind"].iloc[_first(bad) - 1]
+            raise InvalidInteractions(
+                f"'{value}' is not a known kind (use one of: {', '.join(KINDS)})", column="kind", row=_first(bad)
+            )
+        clean["kind"] = kinds
+    return clean
+
+
+def _id_strings(values: pd.Series) -> pd.Series:
+    """Identifiers as strings; whole floats (17850.0, as spreadsheets store ids) lose their '.0'."""
+    if pd.api.types.is_float_dtype(values) and (values % 1 == 0).all():
+        values = values.astype("int64")
+    return values.astype(str).str.strip()
+
+
+def _first(mask: pd.Series) -> int:
+    return int(np.flatnonzero(mask.to_numpy())[0]) + 1
+
+
+def line_weights(interactions: pd.DataFrame, prep: Preparation) -> pd.DataFrame:
+    """Filter returns/cancellations and add a `weight` column per line (event, quantity, recency)."""
+    lines = interactions
+    if prep.drop_returns:
+        keep = (lines["quantity"] > 0) & (lines["amount"] >= 0)
+        if "order_id" in lines.columns:
+            keep &= ~lines["order_id"].astype(str).str.upper().str.startswith("C")
+        lines = lines[keep]
+    unknown = set(lines["kind"].unique()) - set(prep.event_weights)
+    if unknown:
+        raise InvalidInteractions(f"no event weight for kind(s) {sorted(unknown)}", column="kind")
+    weight = lines["kind"].map(prep.event_weights).astype(float).to_numpy()
+    quantity = lines["quantity"].clip(lower=0).to_numpy()
+    if prep.quantity == "log":
+        weight = weight * np.log1p(quantity)
+    elif prep.quantity == "linear":
+        weight = weight * quantity
+    if prep.half_life_days:
+        age_days = (lines["timestamp"].max() - lines["timestamp"]).dt.total_seconds().to_numpy() / 86400.0
+        weight = weight * np.power(0.5, age_days / prep.half_life_days)
+    lines = lines.assign(weight=weight)
+    return lines[lines["weight"] > 0]
+
+
+def apply_min_support(lines: pd.DataFrame, prep: Preparation) -> pd.DataFrame:
+    """Drop rare products, then customers with too few distinct products (one pass each, in that order)."""
+    if prep.min_product_customers > 1:
+        support = lines.groupby("product_id")["customer_id"].nunique()
+        lines = lines[lines["product_id"].isin(support.index[support >= prep.min_product_customers])]
+    if prep.min_customer_products > 1:
+        support = lines.groupby("customer_id")["product_id"].nunique()
+        lines = lines[lines["customer_id"].isin(support.index[support >= prep.min_customer_products])]
+    return lines
+
+
+class Vocabulary:
+    """The id <-> index maps of a fitted model (customers are rows, products are columns)."""
+
+    def __init__(self, customer_ids: pd.Index, product_ids: pd.Index) -> None:
+        self.customers = pd.Index(customer_ids, dtype=object)
+        self.products = pd.Index(product_ids, dtype=object)
+
+    @property
+    def n_customers(self) -> int:
+        return len(self.customers)
+
+    @property
+    def n_products(self) -> int:
+        return len(self.products)
+
+    def customer_rows(self, customer_ids) -> np.ndarray:
+        """Row of each customer id, -1 where unknown."""
+        return self.customers.get_indexer(pd.Index([str(c) for c in customer_ids], dtype=object))
+
+    def product_columns(self, product_ids) -> np.ndarray:
+        """Column of each product id, -1 where unknown."""
+        return self.products.get_indexer(pd.Index([str(p) for p in product_ids], dtype=object))
+
+
+def build_matrix(lines: pd.DataFrame, prep: Preparation) -> tuple[sp.csr_matrix, Vocabulary]:
+    """Aggregate weighted lines into a CSR customer x product matrix, then scale confidence."""
+    customer_codes, customers = pd.factorize(lines["customer_id"], sort=True)
+    product_codes, products = pd.factorize(lines["product_id"], sort=True)
+    matrix = sp.csr_matrix(
+        (lines["weight"].to_numpy(np.float32), (customer_codes, product_codes)),
+        shape=(len(customers), len(products)),
+        dtype=np.float32,
+    )
+    matrix.sum_duplicates()
+    return scale_confidence(matrix, prep), Vocabulary(pd.Index(customers), pd.Index(products))
+
+
+def scale_confidence(matrix: sp.csr_matrix, prep: Preparation) -> sp.csr_matrix:
+    """Apply `prep.confidence` to the non-zero weights of a customer x product matrix."""
+    matrix = matrix.tocsr(copy=True)
+    if prep.confidence == "log":
+        matrix.data = np.log1p(matrix.data).astype(np.float32)
+    elif prep.confidence == "bm25":
+        n_customers = matrix.shape[0]
+        customer_length = np.asarray(matrix.sum(axis=1)).ravel()
+        average_length = customer_length.mean() if n_customers else 1.0
+        product_customers = np.bincount(matrix.indices, minlength=matrix.shape[1])
+        idf = np.log1p(n_customers / np.maximum(product_customers, 1)).astype(np.float32)
+        rows = np.repeat(np.arange(n_customers), np.diff(matrix.indptr))
+        norm = prep.bm25_k1 * (1.0 - prep.bm25_b + prep.bm25_b * customer_length[rows] / average_length)
+        tf = matrix.data * (prep.bm25_k1 + 1.0) / (matrix.data + norm)
+        matrix.data = (tf * idf[matrix.indices]).astype(np.float32)
+    elif prep.confidence != "none":
+        raise InvalidInteractions(f"unknown confidence scaling '{prep.confidence}' (use none, log or bm25)")
+    return matrix
+
+
+def prepare(interactions: pd.DataFrame, prep: Preparation) -> tuple[sp.csr_matrix, Vocabulary, pd.DataFrame]:
+    """Validate, weight, filter and aggregate: returns the matrix, its vocabulary and the kept lines."""
+    lines = apply_min_support(line_weights(validate_interactions(interactions), prep), prep)
+    if lines.empty:
+        raise InvalidInteractions("no usable interactions are left after removing returns and rare items")
+    matrix, vocabulary = build_matrix(lines, prep)
+    return matrix, vocabulary, lines

@@ -1,0 +1,106 @@
+"""Data preparation: validation messages name the column and row; each weighting option does what it says."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from recommenders.errors import InvalidInteractions
+from recommenders.interactions import Preparation, prepare, validate_interactions
+
+
+def lines(**columns) -> pd.DataFrame:
+    base = {
+        "customer_id": ["u1", "u1", "u2", "u3"],
+        "product_id": ["p1", "p2", "p1", "p3"],
+        "timestamp": ["2024-01-01", "2024-01-11", "2024-01-21", "2024-01-31"],
+    }
+    base.update(columns)
+    return pd.DataFrame(base)
+
+
+def weight(matrix, vocabulary, customer, product) -> float:
+    row = vocabulary.customer_rows([customer])[0]
+    column = vocabulary.product_columns([product])[0]
+    return float(matrix[row, column])
+
+
+def test_defaults_fill_quantity_amount_and_kind():
+    clean = validate_interactions(lines())
+    assert clean["quantity"].tolist() == [1.0] * 4
+    assert clean["amount"].tolist() == [0.0] * 4
+    assert clean["kind"].tolist() == ["purchase"] * 4
+    assert clean["timestamp"].dtype == "datetime64[ns]"
+
+
+def test_numeric_ids_become_strings():
+    clean = validate_interactions(lines(customer_id=[17850.0, 17850.0, 13047, 12583]))
+    assert clean["customer_id"].tolist()[2] == "13047"
+
+
+@pytest.mark.parametrize(
+    ("frame", "column", "row"),
+    [
+        (lines().drop(columns="product_id"), "product_id", None),
+        (lines(customer_id=["u1", None, "u2", "u3"]), "customer_id", 2),
+        (lines(timestamp=["2024-01-01", "2024-01-02", "yesterday", "2024-01-03"]), "timestamp", 3),
+        (lines(quantity=[1, 2, "three", 4]), "quantity", 3),
+        (lines(kind=["purchase", "view", "cart", "wishlist"]), "kind", 4),
+    ],
+)
+def test_bad_input_names_column_and_row(frame, column, row):
+    with pytest.raises(InvalidInteractions) as error:
+        validate_interactions(frame)
+    assert error.value.column == column and error.value.row == row
+    assert f"'{column}'" in str(error.value)
+    if row:
+        assert f"row {row}" in str(error.value)
+
+
+def test_event_weights_and_quantity():
+    frame = lines(kind=["purchase", "view", "cart", "purchase"], quantity=[3, 1, 1, 1])
+    matrix, vocabulary, _ = prepare(frame, Preparation(quantity="linear"))
+    assert weight(matrix, vocabulary, "u1", "p1") == pytest.approx(3.0)
+    assert weight(matrix, vocabulary, "u1", "p2") == pytest.approx(0.1)
+    assert weight(matrix, vocabulary, "u2", "p1") == pytest.approx(0.3)
+    matrix, vocabulary, _ = prepare(frame, Preparation(quantity="log"))
+    assert weight(matrix, vocabulary, "u1", "p1") == pytest.approx(np.log1p(3.0), rel=1e-5)
+
+
+def test_recency_decay_halves_per_half_life():
+    matrix, vocabulary, _ = prepare(lines(), Preparation(half_life_days=10))
+    assert weight(matrix, vocabulary, "u3", "p3") == pytest.approx(1.0)
+    assert weight(matrix, vocabulary, "u2", "p1") == pytest.approx(0.5)
+    assert weight(matrix, vocabulary, "u1", "p1") == pytest.approx(0.125)
+
+
+def test_returns_and_cancellations_are_removed():
+    frame = lines(quantity=[1, -1, 1, 1], order_id=["1", "2", "C3", "4"])
+    _, vocabulary, kept = prepare(frame, Preparation())
+    assert len(kept) == 2 and "u2" not in set(vocabulary.customers)
+    _, _, kept = prepare(frame, Preparation(drop_returns=False))
+    assert len(kept) == 4  # kept, and with quantity ignored a return counts like a purchase
+
+
+def test_minimum_support():
+    frame = lines(product_id=["p1", "p2", "p1", "p1"])
+    _, vocabulary, _ = prepare(frame, Preparation(min_product_customers=2))
+    assert list(vocabulary.products) == ["p1"]
+    _, vocabulary, _ = prepare(frame, Preparation(min_customer_products=2))
+    assert list(vocabulary.customers) == ["u1"]
+
+
+def test_confidence_scaling():
+    frame = lines(customer_id=["u1", "u1", "u1", "u2"], product_id=["p1", "p1", "p2", "p1"])
+    matrix, vocabulary, _ = prepare(frame, Preparation(confidence="log"))
+    assert weight(matrix, vocabulary, "u1", "p1") == pytest.approx(np.log1p(2.0), rel=1e-5)
+    matrix, vocabulary, _ = prepare(frame, Preparation(confidence="bm25"))
+    # p2 is rarer than p1, so a single purchase of it weighs more than one of p1 would.
+    assert weight(matrix, vocabulary, "u1", "p2") > weight(matrix, vocabulary, "u2", "p1")
+    assert (matrix.data > 0).all()
+
+
+def test_nothing_left_is_an_error():
+    with pytest.raises(InvalidInteractions, match="no usable interactions"):
+        prepare(lines(quantity=[0, 0, 0, 0]), Preparation())

@@ -1,0 +1,58 @@
+"""Each registered model meets the contract; plus what is special about some of them."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from recommenders.registry import create
+from tests.recommenders.contract import RecommenderContract, checkerboard
+
+
+class TestALS(RecommenderContract):
+    model_name = "als"
+    params = {"factors": 2, "iterations": 20}
+
+
+class TestBPR(RecommenderContract):
+    model_name = "bpr"
+    params = {"factors": 2, "iterations": 200, "learning_rate": 0.05}
+
+
+class TestItemKNNCosine(RecommenderContract):
+    model_name = "item_knn"
+
+
+class TestBM25(RecommenderContract):
+    model_name = "bm25"
+
+
+class TestPopularity(RecommenderContract):
+    model_name = "popularity"
+    personalised = False
+
+
+class TestSegmentPopularity(RecommenderContract):
+    model_name = "segment_popularity"
+
+
+class TestRepeatPurchase(RecommenderContract):
+    model_name = "repeat_purchase"
+    personalised = False
+
+    def test_recommends_the_customers_own_most_bought_products_first(self, model):
+        recs = model.recommend(["c0"], k=2, exclude_seen=False)
+        # c0 skips a0 and bought a4 with the largest quantity, but quantity is ignored by default: the
+        # most recent line wins through recency decay.
+        assert set(recs["product_id"]) <= {"a1", "a2", "a3", "a4"}
+        assert recs["product_id"].iloc[0] == "a4"
+
+
+class TestAuto(RecommenderContract):
+    model_name = "auto"
+
+
+def test_popularity_ranks_by_number_of_customers():
+    interactions, _, _ = checkerboard()
+    extra = interactions[interactions["product_id"] == "b2"].assign(customer_id=lambda f: "x" + f["customer_id"])
+    model = create("popularity").fit(pd.concat([interactions, extra]))
+    assert model.recommend(["nobody"], k=1)["product_id"].tolist() == ["b2"]
