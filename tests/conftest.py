@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 import pytest
 
 _HOME = Path(tempfile.mkdtemp(prefix="tailor-test-home-"))
+atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
 os.environ["TAILOR_HOME"] = str(_HOME)
 os.environ.pop("DATABASE_URL", None)
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")

@@ -131,9 +131,7 @@ def parse_table(frame: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFrame, lis
         )
     duplicated = parsed.duplicated(subset=list(k for k in spec.key if k in parsed.columns), keep="first")
     for index in parsed.index[duplicated]:
-        problems.append(
-            Problem(file_row(index), ", ".join(spec.key), "the same key appears earlier in the file")
-        )
+        problems.append(Problem(file_row(index), ", ".join(spec.key), "the same key appears earlier in the file"))
     return parsed, problems
 
 

@@ -46,9 +46,7 @@ def read_table(path: Path) -> pd.DataFrame:
 def import_frame(session: Session, kind: str, frame: pd.DataFrame) -> ImportSummary:
     """Validate `frame` as an import of `kind` and write it; raises InvalidInput and writes nothing on errors."""
     if kind not in IMPORTERS:
-        raise InvalidInput(
-            "import", [Problem(None, None, f"unknown kind '{kind}', use one of {', '.join(IMPORTERS)}")]
-        )
+        raise InvalidInput("import", [Problem(None, None, f"unknown kind '{kind}', use one of {', '.join(IMPORTERS)}")])
     parsed, problems = parse_table(frame, SPECS[kind])
     if set(SPECS[kind].required) <= set(parsed.columns):
         problems += CHECKS[kind](session, parsed)
@@ -63,8 +61,7 @@ def _rows_where(mask: pd.Series) -> list[int]:
 
 def _check_customers(_session: Session, rows: pd.DataFrame) -> list[Problem]:
     problems = [
-        Problem(r, "email", "is not an email address")
-        for r in _rows_where(~rows.email.str.match(EMAIL_PATTERN))
+        Problem(r, "email", "is not an email address") for r in _rows_where(~rows.email.str.match(EMAIL_PATTERN))
     ]
     return problems + [
         Problem(r, "locale", "must be a language code such as en, de or pt-BR")
@@ -154,17 +151,13 @@ def _import_orders(session: Session, rows: pd.DataFrame) -> ImportSummary:
 
 def _check_sends(session: Session, rows: pd.DataFrame) -> list[Problem]:
     known = rows.customer_id.isin(_id_map(session, Customer.external_id, Customer.id).keys())
-    return [
-        Problem(r, "customer_id", "unknown customer; import customers first") for r in _rows_where(~known)
-    ]
+    return [Problem(r, "customer_id", "unknown customer; import customers first") for r in _rows_where(~known)]
 
 
 def _import_sends(session: Session, rows: pd.DataFrame) -> ImportSummary:
     customers = {
         external: (cid, locale)
-        for external, cid, locale in session.execute(
-            select(Customer.external_id, Customer.id, Customer.locale)
-        )
+        for external, cid, locale in session.execute(select(Customer.external_id, Customer.id, Customer.locale))
     }
     existing = dict(session.execute(select(Send.external_id, Send.id)).all())
     inserted = updated = 0

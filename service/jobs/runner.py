@@ -63,9 +63,7 @@ def _create_job(engine: Engine, kind: str) -> str:
     return job_id
 
 
-def _run(
-    engine: Engine, job_id: str, work: JobFunction, params: dict[str, Any], listener=None
-) -> dict[str, Any]:
+def _run(engine: Engine, job_id: str, work: JobFunction, params: dict[str, Any], listener=None) -> dict[str, Any]:
     with session_scope(engine) as session:
         session.get(Job, job_id).status = "running"
     started = time.perf_counter()

@@ -1,0 +1,67 @@
+"""Creates the FastAPI app: routers, error handlers, shared state (engine, job runner, current models)."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+
+from service.db.session import default_engine
+from service.errors import InvalidInput, TailorError, Unauthorized
+from service.jobs import ThreadJobRunner
+from service.review import STATIC_DIR
+from service.routes import ROUTERS
+from service.settings import home_settings
+from service.state import AppState, model_store
+
+log = logging.getLogger("tailor.api")
+
+
+def create_app(engine: Engine | None = None) -> FastAPI:
+    engine = engine or default_engine()
+    runner = ThreadJobRunner(engine)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        yield
+        runner.shutdown()
+
+    app = FastAPI(
+        title="Tailor",
+        version="0.1.0",
+        description="Personalized marketing email: recommend, segment, write, score, review.",
+        lifespan=lifespan,
+    )
+    app.state.tailor = AppState(engine=engine, jobs=runner, models=model_store(home_settings().models_dir))
+    for router in ROUTERS:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.exception_handler(TailorError)
+    async def tailor_error(request: Request, error: TailorError) -> JSONResponse:
+        if isinstance(error, Unauthorized) and request.url.path.startswith("/review"):
+            return RedirectResponse("/review/login", status_code=303)
+        body: dict = {"error": type(error).__name__, "message": str(error)}
+        if isinstance(error, InvalidInput):
+            body["problems"] = [{"row": p.row, "column": p.column, "message": p.message} for p in error.problems[:200]]
+        log.info(
+            "request rejected",
+            extra={"path": request.url.path, "status": error.status_code, "error": str(error)},
+        )
+        return JSONResponse(body, status_code=error.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"field": ".".join(str(part) for part in e["loc"] if part != "body"), "message": e["msg"]}
+            for e in error.errors()
+        ]
+        message = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+        return JSONResponse({"error": "InvalidRequest", "message": message, "problems": problems}, status_code=422)
+
+    return app

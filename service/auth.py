@@ -1,0 +1,44 @@
+"""API keys: created by `tailor keys create`, shown once, stored only as a SHA-256 hash."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.db.models import ApiKey
+from service.errors import Unauthorized
+
+KEY_PREFIX = "tk_"
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_key(session: Session, name: str) -> str:
+    key = KEY_PREFIX + secrets.token_urlsafe(24)
+    session.add(ApiKey(name=name, prefix=key[:10], key_hash=_digest(key)))
+    session.flush()
+    return key
+
+
+def verify_key(session: Session, key: str | None) -> ApiKey:
+    if not key:
+        raise Unauthorized(
+            "An API key is required: send it as the X-API-Key header (create one: `tailor keys create`)."
+        )
+    found = session.scalar(select(ApiKey).where(ApiKey.key_hash == _digest(key), ApiKey.revoked_at.is_(None)))
+    if found is None:
+        raise Unauthorized("This API key is unknown or revoked.")
+    return found
+
+
+def revoke_key(session: Session, prefix: str) -> int:
+    keys = session.scalars(select(ApiKey).where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None))).all()
+    for key in keys:
+        key.revoked_at = datetime.now()
+    return len(keys)

@@ -1,0 +1,88 @@
+"""Creating and reading campaigns; generating and sending them runs as jobs (service.pipeline)."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from service.db.models import Brand, Campaign, Draft
+from service.errors import InvalidInput, NotFound, Problem
+from service.schemas import CampaignIn, CampaignOut
+
+
+def ensure_brand(session: Session, slug: str) -> Brand:
+    """The brand row for a brand kit in prompts/brands, created on first use."""
+    from generation.brands import brand_names, load_brand
+
+    if slug not in brand_names():
+        raise InvalidInput(
+            "campaign",
+            [Problem(None, "brand", f"unknown brand '{slug}', use one of {', '.join(brand_names())}")],
+        )
+    brand = session.scalar(select(Brand).where(Brand.slug == slug))
+    if brand is None:
+        brand = Brand(slug=slug, name=load_brand(slug).name)
+        session.add(brand)
+        session.flush()
+    return brand
+
+
+def create_campaign(session: Session, spec: CampaignIn) -> Campaign:
+    if spec.audience_query:
+        from audience.query import parse_query
+
+        try:
+            parse_query(spec.audience_query)
+        except ValueError as error:
+            raise InvalidInput("campaign", [Problem(None, "audience_query", str(error))]) from error
+    brand = ensure_brand(session, spec.brand)
+    campaign = Campaign(
+        name=spec.name,
+        brand_id=brand.id,
+        campaign_type=spec.campaign_type,
+        audience_query=spec.audience_query,
+        max_customers=spec.max_customers,
+        status="created",
+    )
+    session.add(campaign)
+    session.flush()
+    return campaign
+
+
+def get_campaign(session: Session, campaign_id: int) -> Campaign:
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise NotFound(f"Campaign {campaign_id} does not exist.")
+    return campaign
+
+
+def list_campaigns(session: Session) -> list[Campaign]:
+    return list(session.scalars(select(Campaign).order_by(Campaign.id.desc())))
+
+
+def draft_counts(session: Session, campaign_id: int) -> dict[str, int]:
+    rows = session.execute(
+        select(Draft.status, func.count()).where(Draft.campaign_id == campaign_id).group_by(Draft.status)
+    ).all()
+    counts = {status: count for status, count in rows}
+    counts["flagged"] = session.scalar(
+        select(func.count()).where(Draft.campaign_id == campaign_id, Draft.flagged.is_(True))
+    )
+    counts["total"] = sum(count for status, count in rows)
+    return counts
+
+
+def campaign_out(session: Session, campaign: Campaign) -> CampaignOut:
+    return CampaignOut(
+        id=campaign.id,
+        name=campaign.name,
+        brand=campaign.brand.slug,
+        campaign_type=campaign.campaign_type,
+        audience_query=campaign.audience_query,
+        max_customers=campaign.max_customers,
+        status=campaign.status,
+        created_at=campaign.created_at,
+        drafts=draft_counts(session, campaign.id),
+        stats=campaign.stats or {},
+        forecast=campaign.forecast or {},
+    )

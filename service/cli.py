@@ -1,0 +1,256 @@
+"""The `tailor` command line. Heavy imports happen inside commands so that `tailor --help` stays fast."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Tailor: personalized marketing email.")
+keys_app = typer.Typer(no_args_is_help=True, help="Create and revoke API keys.")
+scoring_app = typer.Typer(no_args_is_help=True, help="Copy-scoring models trained on headline tests.")
+app.add_typer(keys_app, name="keys")
+app.add_typer(scoring_app, name="scoring")
+
+USER_ERROR_MODULES = (
+    "service.errors",
+    "recommenders.errors",
+    "audience.errors",
+    "generation.errors",
+    "scoring.errors",
+)
+
+
+def _echo(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+@contextmanager
+def progress_bar(description: str):
+    """A rich progress bar fed by a job's progress callback (done, total, message)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, transient=False) as bar:
+        task = bar.add_task(description, total=None)
+
+        def update(done: int, total: int, message: str = "") -> None:
+            bar.update(task, completed=done, total=total or None, description=message or description)
+
+        yield update
+
+
+def _engine():
+    from service.db.session import default_engine
+
+    return default_engine()
+
+
+@app.command("import")
+def import_file(
+    kind: Annotated[str, typer.Argument(help="customers, products, orders or sends")],
+    file: Annotated[Path, typer.Argument(help="CSV or Parquet file", exists=False)],
+) -> None:
+    """Import a file; a bad file is rejected whole with the row and column of every problem."""
+    from service.db.session import session_scope
+    from service.importing import import_frame, read_table
+    from service.pipeline.training import refresh_audience
+
+    engine = _engine()
+    with session_scope(engine) as session:
+        summary = import_frame(session, kind, read_table(file))
+    typer.echo(f"{summary.kind}: {summary.rows} rows, {summary.inserted} new, {summary.updated} updated")
+    if kind == "orders":
+        result = refresh_audience(engine)
+        typer.echo(f"audience recomputed as of {result['as_of']}: {result['segments']}")
+
+
+@app.command()
+def train(
+    model: Annotated[str | None, typer.Option(help="recommender name (see `tailor recommend --help`)")] = None,
+) -> None:
+    """Recompute audiences and train the recommender and the scoring model."""
+    from service.jobs import InlineJobRunner
+    from service.pipeline.training import train_all
+
+    engine = _engine()
+    with progress_bar("training") as update:
+        runner = InlineJobRunner(engine, update)
+        runner.submit("train", train_all, engine=engine, model=model)
+    result = runner.last_result
+    typer.echo(f"audience: {result['audience']['segments']}")
+    typer.echo(f"recommender {result['recommender']['model']} version {result['recommender']['version']}")
+    typer.echo(f"engagement model version {result['engagement']['version']} on {result['engagement']['sends']} sends")
+
+
+@app.command()
+def recommend(
+    train_file: Annotated[
+        Path,
+        typer.Option("--train", help="interactions: customer_id, product_id, timestamp[, quantity, amount]"),
+    ],
+    out: Annotated[Path, typer.Option(help="output CSV: customer_id, rank, product_id, score")],
+    k: Annotated[int, typer.Option(min=1, help="products per customer")] = 10,
+    model: Annotated[str, typer.Option(help="a registered recommender, or auto")] = "auto",
+    include_seen: Annotated[
+        bool, typer.Option("--include-seen", help="allow products the customer already has")
+    ] = False,
+) -> None:
+    """Train on FILE and write top-k recommendations for every customer in it."""
+    from recommenders.batch import recommend_file
+
+    recommendations = recommend_file(train_file, k=k, model=model, include_seen=include_seen)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    recommendations.to_csv(out, index=False)
+    typer.echo(f"wrote {len(recommendations)} rows for {recommendations.customer_id.nunique()} customers to {out}")
+
+
+@app.command()
+def audience(
+    orders: Annotated[Path, typer.Option(help="orders: customer_id, timestamp, amount[, product_id, order_id]")],
+    as_of: Annotated[str, typer.Option("--as-of", help="YYYY-MM-DD")],
+    out: Annotated[Path, typer.Option(help="output CSV, one row per customer")],
+    horizon_days: Annotated[int, typer.Option("--horizon-days", min=1)] = 90,
+) -> None:
+    """Segments, churn risk, expected purchases, CLV and next purchase date per customer."""
+    from audience.batch import audience_from_file
+
+    try:
+        as_of_date = date.fromisoformat(as_of)
+    except ValueError:
+        raise typer.BadParameter(f"'{as_of}' is not a date (YYYY-MM-DD)", param_hint="--as-of") from None
+    profiles = audience_from_file(orders, as_of=as_of_date, horizon_days=horizon_days)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    profiles.to_csv(out, index=False)
+    typer.echo(f"wrote {len(profiles)} customers to {out}")
+
+
+@app.command()
+def generate(
+    campaign_type: Annotated[
+        str, typer.Option("--campaign-type", help="welcome, cross_sell, win_back, replenishment, vip")
+    ],
+    brand: Annotated[str, typer.Option(help="brand kit name (prompts/brands)")],
+    out: Annotated[Path | None, typer.Option(help="write the drafts as JSON lines")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="at most this many customers")] = None,
+    name: Annotated[str | None, typer.Option(help="campaign name")] = None,
+    audience_query: Annotated[str | None, typer.Option("--audience-query", help="e.g. 'clv > 100'")] = None,
+) -> None:
+    """Create a campaign, generate and score its drafts, and optionally export them."""
+    from service.pipeline.campaign_runs import create_and_generate, export_campaign
+
+    engine = _engine()
+    with progress_bar("generating") as update:
+        summary = create_and_generate(
+            engine, campaign_type=campaign_type, brand=brand, limit=limit, name=name,
+            audience_query=audience_query, listener=update,
+        )  # fmt: skip
+    typer.echo(summary.table())
+    if out:
+        rows = export_campaign(engine, summary.campaign_id, out)
+        typer.echo(f"wrote {rows} drafts to {out}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="default TAILOR_API_HOST or 127.0.0.1")] = None,
+    port: Annotated[int | None, typer.Option(help="default TAILOR_API_PORT or 8000")] = None,
+) -> None:
+    """Serve the REST API (docs at /docs) and the review page (/review)."""
+    from service.server import run_server
+
+    run_server(host, port)
+
+
+@app.command()
+def demo(
+    customers: Annotated[int, typer.Option(min=50, help="customers in the demo store")] = 3000,
+    limit: Annotated[int, typer.Option(min=1, help="customers in the demo campaign")] = 40,
+    do_serve: Annotated[bool, typer.Option("--serve/--no-serve", help="serve the API afterwards")] = True,
+) -> None:
+    """The main job: demo store -> train -> generate a campaign with the local LLM -> score -> serve."""
+    from service.demo_job import run_demo
+
+    run_demo(customers=customers, limit=limit, serve=do_serve)
+
+
+@keys_app.command("create")
+def keys_create(name: Annotated[str, typer.Argument(help="who or what uses the key")] = "default") -> None:
+    """Create an API key; it is shown once."""
+    from service.auth import create_key
+    from service.db.session import session_scope
+
+    with session_scope(_engine()) as session:
+        key = create_key(session, name)
+    typer.echo(key)
+
+
+@keys_app.command("revoke")
+def keys_revoke(prefix: Annotated[str, typer.Argument(help="the key's first 10 characters")]) -> None:
+    """Revoke the keys starting with PREFIX."""
+    from service.auth import revoke_key
+    from service.db.session import session_scope
+
+    with session_scope(_engine()) as session:
+        count = revoke_key(session, prefix)
+    typer.echo(f"revoked {count} key(s)")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def eval(
+    ctx: typer.Context,
+    area: Annotated[str, typer.Argument(help="recommenders, audience, generation or scoring")],
+) -> None:
+    """Run an eval (`tailor eval recommenders --dataset online-retail --protocol time`); extra options go to it."""
+    import importlib
+
+    try:
+        module = importlib.import_module(f"evals.{area}.run")
+    except ModuleNotFoundError:
+        raise typer.BadParameter(f"no eval named '{area}'", param_hint="AREA") from None
+    raise typer.Exit(module.main(list(ctx.args)))
+
+
+@scoring_app.command("fit-copy")
+def fit_copy(
+    train_file: Annotated[Path, typer.Option("--train", help="text, impressions, clicks[, test_id]")],
+    out: Annotated[Path, typer.Option(help="where to save the model")],
+) -> None:
+    """Train the copy-only CTR model on headline tests."""
+    from scoring.copy_model import fit_copy_file
+
+    metrics = fit_copy_file(train_file, out)
+    typer.echo(f"saved copy model to {out}: {metrics}")
+
+
+@scoring_app.command("predict-copy")
+def predict_copy(
+    model: Annotated[Path, typer.Option(help="a model saved by fit-copy")],
+    input_file: Annotated[Path, typer.Option("--input", help="rows with a text column")],
+    out: Annotated[Path, typer.Option(help="output CSV with predicted_ctr added")],
+) -> None:
+    """Predict the click-through rate of each row's text."""
+    from scoring.copy_model import predict_copy_file
+
+    rows = predict_copy_file(model, input_file, out)
+    typer.echo(f"wrote {rows} rows to {out}")
+
+
+def main() -> None:
+    """Entry point: user errors become one clear line and exit code 2, never a traceback."""
+    from service.logs import configure_logging
+
+    configure_logging()
+    try:
+        app()
+    except Exception as error:
+        if type(error).__module__ in USER_ERROR_MODULES or any(
+            base.__module__ in USER_ERROR_MODULES for base in type(error).__mro__
+        ):
+            _echo(f"error: {error}")
+            sys.exit(2)
+        raise

@@ -1,0 +1,89 @@
+"""Customers, products and recommendations as the API shows them."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.db.models import Customer, Product
+from service.errors import NotFound
+from service.schemas import CustomerOut, ProductOut, Recommendation
+
+
+def get_customer(session: Session, external_id: str) -> Customer:
+    customer = session.scalar(select(Customer).where(Customer.external_id == external_id))
+    if customer is None:
+        raise NotFound(f"Customer '{external_id}' does not exist.")
+    return customer
+
+
+def customer_out(customer: Customer) -> CustomerOut:
+    return CustomerOut(
+        customer_id=customer.external_id,
+        email=customer.email,
+        first_name=customer.first_name,
+        locale=customer.locale,
+        marketing_consent=customer.marketing_consent,
+        unsubscribed=customer.unsubscribed,
+        segment=customer.segment,
+        profile=customer.profile or {},
+    )
+
+
+def list_customers(session: Session, segment: str | None, limit: int, offset: int) -> list[Customer]:
+    statement = select(Customer).order_by(Customer.id).limit(limit).offset(offset)
+    if segment:
+        statement = statement.where(Customer.segment == segment)
+    return list(session.scalars(statement))
+
+
+def get_product(session: Session, sku: str) -> Product:
+    product = session.scalar(select(Product).where(Product.sku == sku))
+    if product is None:
+        raise NotFound(f"Product '{sku}' does not exist.")
+    return product
+
+
+def product_out(product: Product) -> ProductOut:
+    return ProductOut.model_validate(product, from_attributes=True)
+
+
+def list_products(
+    session: Session, category: str | None, in_stock: bool | None, limit: int, offset: int
+) -> list[Product]:
+    statement = select(Product).order_by(Product.id).limit(limit).offset(offset)
+    if category:
+        statement = statement.where(Product.category == category)
+    if in_stock is not None:
+        statement = statement.where(Product.in_stock.is_(in_stock))
+    return list(session.scalars(statement))
+
+
+def recommend_for(
+    session: Session, recommender, customer: Customer, k: int, include_seen: bool
+) -> list[Recommendation]:
+    """Top-k in-stock products for one customer from the current model, with 'because you bought' reasons."""
+    products = {p.sku: p for p in session.scalars(select(Product))}
+    in_stock = [sku for sku, p in products.items() if p.in_stock]
+    ranked = recommender.recommend(
+        [customer.external_id], k=k, exclude_seen=not include_seen, allowed_products=in_stock
+    )
+    items = []
+    for row in ranked.itertuples(index=False):
+        product = products.get(row.product_id)
+        if product is None:
+            continue
+        because = [products[p].name for p in recommender.explain(customer.external_id, row.product_id) if p in products]
+        items.append(
+            Recommendation(
+                rank=int(row.rank),
+                sku=product.sku,
+                name=product.name,
+                price=product.price,
+                currency=product.currency,
+                url=product.url,
+                score=float(row.score),
+                because_you_bought=because,
+            )  # fmt: skip
+        )
+    return items

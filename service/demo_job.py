@@ -1,0 +1,70 @@
+"""The main job behind `make run`: demo store -> train -> one campaign with the local LLM -> summary -> serve."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+from sqlalchemy import func, select
+
+from service.db.models import Customer
+from service.db.session import default_engine, session_scope
+from service.settings import ApiSettings, home_settings
+
+DEMO_CAMPAIGN_TYPE = "win_back"
+DEMO_BRAND = "hearth"
+
+
+def load_demo_store(engine, customers: int, folder: Path) -> dict[str, int]:
+    """Generate the demo store as import files and load them through the same importer users call."""
+    from service.demo import generate_demo_store, write_import_files
+    from service.importing import import_frame, read_table
+
+    store = generate_demo_store(seed=7, n_customers=customers)
+    files = write_import_files(store, folder)
+    counts = {}
+    with session_scope(engine) as session:
+        for kind in ("customers", "products", "orders", "sends"):
+            counts[kind] = import_frame(session, kind, read_table(files[kind])).rows
+    return counts
+
+
+def run_demo(customers: int = 3000, limit: int = 40, serve: bool = True) -> None:
+    from service.auth import create_key
+    from service.cli import progress_bar
+    from service.jobs import InlineJobRunner
+    from service.pipeline.campaign_runs import create_and_generate
+    from service.pipeline.training import train_all
+
+    started = time.perf_counter()
+    engine = default_engine()
+    with session_scope(engine) as session:
+        empty = session.scalar(select(func.count()).select_from(Customer)) == 0
+    if empty:
+        typer.echo("Loading the demo store into the empty database…")
+        counts = load_demo_store(engine, customers, home_settings().home / "demo")
+        typer.echo("  " + ", ".join(f"{n} {kind}" for kind, n in counts.items()))
+    else:
+        typer.echo("The database already holds a shop: keeping it (delete var/ to start over).")
+    with progress_bar("training") as update:
+        InlineJobRunner(engine, update).submit("train", train_all, engine=engine, model=None)
+    with progress_bar("generating") as update:
+        summary = create_and_generate(
+            engine, campaign_type=DEMO_CAMPAIGN_TYPE, brand=DEMO_BRAND, limit=limit,
+            name="Demo win-back", audience_query=None, listener=update,
+        )  # fmt: skip
+    typer.echo(summary.table(total_seconds=time.perf_counter() - started))
+    with session_scope(engine) as session:
+        key = create_key(session, "demo")
+    api = ApiSettings()
+    base = f"http://{api.host}:{api.port}"
+    typer.echo(
+        f"\nReview page: {base}/review/campaigns/{summary.campaign_id}  (log in with the API key below)\n"
+        f"API docs:    {base}/docs   (send the key as the X-API-Key header)\n"
+        f"API key:     {key}\n"
+    )
+    if serve:
+        from service.server import run_server
+
+        run_server()

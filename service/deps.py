@@ -1,0 +1,48 @@
+"""Typed FastAPI dependencies: the database session, the caller's API key and the app's shared state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from service.auth import verify_key
+from service.db.models import ApiKey
+from service.db.session import session_factory
+from service.state import AppState
+
+REVIEW_COOKIE = "tailor_key"
+
+
+def get_state(request: Request) -> AppState:
+    return request.app.state.tailor
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+def get_session(state: StateDep) -> Iterator[Session]:
+    session = session_factory(state.engine)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def require_key(request: Request, session: SessionDep) -> ApiKey:
+    header = request.headers.get("x-api-key")
+    bearer = request.headers.get("authorization", "")
+    key = header or (bearer[7:] if bearer.lower().startswith("bearer ") else None)
+    return verify_key(session, key or request.cookies.get(REVIEW_COOKIE))
+
+
+ApiKeyDep = Annotated[ApiKey, Depends(require_key)]

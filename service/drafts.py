@@ -1,0 +1,118 @@
+"""Reading and reviewing drafts: approve, reject and edit a variant, each recorded as a review."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from service.db.models import Customer, Draft, Review, Variant
+from service.errors import Conflict, NotFound
+from service.schemas import DraftOut, ReviewOut, VariantOut
+
+REVIEWABLE = {"pending", "flagged"}
+
+
+def get_draft(session: Session, draft_id: int) -> Draft:
+    draft = session.scalar(
+        select(Draft)
+        .where(Draft.id == draft_id)
+        .options(selectinload(Draft.variants), selectinload(Draft.reviews), selectinload(Draft.customer))
+    )
+    if draft is None:
+        raise NotFound(f"Draft {draft_id} does not exist.")
+    return draft
+
+
+def list_drafts(
+    session: Session, campaign_id: int, status: str | None = None, flagged: bool | None = None,
+    limit: int = 100, offset: int = 0,
+) -> list[Draft]:  # fmt: skip
+    statement = (
+        select(Draft)
+        .where(Draft.campaign_id == campaign_id)
+        .options(selectinload(Draft.variants), selectinload(Draft.reviews), selectinload(Draft.customer))
+        .order_by(Draft.flagged.desc(), Draft.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    if status:
+        statement = statement.where(Draft.status == status)
+    if flagged is not None:
+        statement = statement.where(Draft.flagged == flagged)
+    return list(session.scalars(statement))
+
+
+def selected_variant(draft: Draft) -> Variant | None:
+    return next((v for v in draft.variants if v.id == draft.selected_variant_id), None)
+
+
+def draft_out(draft: Draft) -> DraftOut:
+    customer: Customer = draft.customer
+    return DraftOut(
+        id=draft.id,
+        campaign_id=draft.campaign_id,
+        customer_id=customer.external_id,
+        first_name=customer.first_name,
+        email=customer.email,
+        locale=customer.locale,
+        segment=customer.segment,
+        status=draft.status,
+        flagged=draft.flagged,
+        flag_reasons=draft.flag_reasons,
+        audience_reason=draft.audience_reason,
+        selected_variant_id=draft.selected_variant_id,
+        recommendations=draft.recommendations,
+        offer=draft.offer,
+        variants=[VariantOut.model_validate(v, from_attributes=True) for v in draft.variants],
+        reviews=[ReviewOut.model_validate(r, from_attributes=True) for r in draft.reviews],
+    )
+
+
+def _require_reviewable(draft: Draft) -> None:
+    if draft.status not in REVIEWABLE:
+        raise Conflict(f"Draft {draft.id} is already {draft.status}; only pending or flagged drafts can be reviewed.")
+
+
+def approve(session: Session, draft_id: int, variant_id: int | None, reviewer: str, comment: str) -> Draft:
+    draft = get_draft(session, draft_id)
+    _require_reviewable(draft)
+    if variant_id is not None:
+        if all(v.id != variant_id for v in draft.variants):
+            raise NotFound(f"Variant {variant_id} is not a variant of draft {draft_id}.")
+        draft.selected_variant_id = variant_id
+    draft.status = "approved"
+    draft.reviews.append(Review(action="approve", reviewer=reviewer, comment=comment))
+    session.flush()
+    return draft
+
+
+def reject(session: Session, draft_id: int, reviewer: str, comment: str) -> Draft:
+    draft = get_draft(session, draft_id)
+    _require_reviewable(draft)
+    draft.status = "rejected"
+    draft.reviews.append(Review(action="reject", reviewer=reviewer, comment=comment))
+    session.flush()
+    return draft
+
+
+def edit_variant(session: Session, draft_id: int, variant_id: int, changes: dict[str, str], reviewer: str) -> Draft:
+    """Apply a copywriter's edit, re-render the email and re-run the guardrails on the edited copy."""
+    from service.pipeline.rendering import rerender_variant
+
+    draft = get_draft(session, draft_id)
+    _require_reviewable(draft)
+    variant = next((v for v in draft.variants if v.id == variant_id), None)
+    if variant is None:
+        raise NotFound(f"Variant {variant_id} is not a variant of draft {draft_id}.")
+    changed = {k: v for k, v in changes.items() if v is not None and v != getattr(variant, k)}
+    if not changed:
+        return draft
+    for name, value in changed.items():
+        setattr(variant, name, value)
+    variant.edited = True
+    rerender_variant(session, draft, variant)
+    draft.reviews.append(
+        Review(action="edit", reviewer=reviewer, comment=f"variant {variant.label}: {', '.join(sorted(changed))}")
+    )
+    session.flush()
+    return draft

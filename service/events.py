@@ -1,0 +1,54 @@
+"""Ingest of delivery and engagement events; an unsubscribe event also unsubscribes the customer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.db.models import Event, Send
+from service.errors import InvalidInput, Problem
+from service.schemas import EventIn
+
+
+def ingest_events(session: Session, events: list[EventIn]) -> dict[str, int]:
+    """Record events; the whole batch is rejected (nothing written) if any event names an unknown send."""
+    by_id = {e.send_id for e in events if e.send_id is not None}
+    by_message = {e.message_id for e in events if e.message_id is not None}
+    sends = {s.id: s for s in session.scalars(select(Send).where(Send.id.in_(by_id)))} if by_id else {}
+    messages = (
+        {s.message_id: s for s in session.scalars(select(Send).where(Send.message_id.in_(by_message)))}
+        if by_message
+        else {}
+    )
+    problems, resolved = [], []
+    for index, event in enumerate(events):
+        send = sends.get(event.send_id) if event.send_id is not None else messages.get(event.message_id)
+        if send is None:
+            which = f"send_id {event.send_id}" if event.send_id is not None else f"message_id {event.message_id!r}"
+            reason = (
+                "needs send_id or message_id"
+                if event.send_id is None and event.message_id is None
+                else f"unknown {which}"
+            )
+            problems.append(Problem(None, f"events[{index}]", reason))
+            continue
+        resolved.append((send, event))
+    if problems:
+        raise InvalidInput("events", problems)
+    recorded = duplicates = 0
+    for send, event in resolved:
+        occurred_at = (event.occurred_at or datetime.now()).replace(tzinfo=None)
+        exists = session.scalar(
+            select(Event.id).where(Event.send_id == send.id, Event.kind == event.kind, Event.occurred_at == occurred_at)
+        )
+        if exists:
+            duplicates += 1
+            continue
+        session.add(Event(send_id=send.id, kind=event.kind, occurred_at=occurred_at, value=event.value))
+        if event.kind == "unsubscribe":
+            send.customer.unsubscribed = True
+        recorded += 1
+    session.flush()
+    return {"recorded": recorded, "duplicates": duplicates}

@@ -1,0 +1,1 @@
+"""The one place that runs the model packages in sequence: frames from the DB, training, campaigns, sending."""

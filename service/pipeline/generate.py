@@ -1,0 +1,260 @@
+"""Job: a campaign's drafts, from audience to scored variants, as pure stages over the batch of customers.
+
+choose_audience -> recommend_products -> build_requests -> generation.generate_drafts -> score_variants ->
+save_drafts. Each stage takes and returns plain data, so a distributed runner can map them over shards.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, delete
+
+from service.db.models import Campaign, Draft, Variant
+from service.db.session import session_scope
+from service.pipeline import frames
+from service.pipeline.model_store import ModelStore
+from service.settings import CampaignSettings
+
+ELIGIBLE = "marketing_consent and not unsubscribed"
+
+
+def choose_audience(
+    customers: pd.DataFrame, campaign_type: str, audience_query: str | None, limit: int | None, as_of: date
+) -> pd.DataFrame:
+    """Customers who may be mailed and fit the campaign, with a readable reason and their offer."""
+    from audience.campaigns import select_audience
+    from audience.query import filter_profiles
+
+    eligible = customers[customers.marketing_consent & ~customers.unsubscribed & (customers.email != "")]
+    profiles = pd.DataFrame(
+        [{**(row.profile or {}), "customer_id": row.customer_id} for row in eligible.itertuples(index=False)]
+    )
+    if profiles.empty:
+        return eligible.iloc[0:0].assign(reason="", offer=None)
+    profiles = profiles.merge(eligible.drop(columns=["profile"]), on="customer_id", how="left", suffixes=("", "_db"))
+    profiles["segment"] = profiles["rfm_segment"] if "rfm_segment" in profiles else profiles["segment"]
+    chosen = select_audience(profiles.set_index("customer_id"), campaign_type, as_of)
+    if audience_query:
+        chosen = filter_profiles(chosen, audience_query)
+    chosen = chosen.reset_index()
+    if limit:
+        chosen = chosen.head(limit)
+    return chosen
+
+
+def recommend_products(
+    recommender, audience: pd.DataFrame, products: pd.DataFrame, campaign_type: str, k: int
+) -> dict[str, list[dict[str, Any]]]:
+    """Top-k in-stock products per customer with 'because you bought' reasons, facts from the catalog only."""
+    if audience.empty:
+        return {}
+    in_stock = products.loc[products.in_stock, "product_id"].tolist()
+    exclude_seen = campaign_type != "replenishment"  # a re-order reminder recommends what they buy again
+    ranked = recommender.recommend(
+        audience.customer_id.tolist(), k=k, exclude_seen=exclude_seen, allowed_products=in_stock
+    )
+    catalog = products.set_index("product_id")
+    picks: dict[str, list[dict[str, Any]]] = {}
+    for row in ranked.itertuples(index=False):
+        product = catalog.loc[row.product_id]
+        because = [
+            catalog.loc[p, "name"] for p in recommender.explain(row.customer_id, row.product_id) if p in catalog.index
+        ]
+        picks.setdefault(row.customer_id, []).append(
+            {
+                "product_id": row.product_id, "name": product["name"], "category": product.category,
+                "price": float(product.price), "currency": product.currency, "url": product.url,
+                "description": product.description, "score": float(row.score), "because_you_bought": because[:2],
+            }
+        )  # fmt: skip
+    return picks
+
+
+def build_requests(audience: pd.DataFrame, picks: dict[str, list[dict[str, Any]]], campaign_type: str) -> list:
+    from generation.schemas import CustomerFacts, DraftRequest, Offer, ProductFact
+
+    requests = []
+    for row in audience.itertuples(index=False):
+        offer = getattr(row, "offer", None)
+        requests.append(
+            DraftRequest(
+                customer=CustomerFacts(
+                    customer_id=row.customer_id,
+                    first_name=row.first_name or "",
+                    locale=row.locale,
+                    segment=row.segment or "",
+                ),
+                campaign_type=campaign_type,
+                products=[
+                    ProductFact(**{k: p[k] for k in ProductFact.model_fields}) for p in picks.get(row.customer_id, [])
+                ],
+                offer=Offer(**offer) if isinstance(offer, dict) else None,
+                reason=getattr(row, "reason", ""),
+            )  # fmt: skip
+        )
+    return requests
+
+
+def score_variants(
+    engagement, drafts: list, audience: pd.DataFrame, campaign_type: str, threshold: float
+) -> pd.DataFrame:
+    """One row per variant with P(open/click/conversion), reasons, and which variant each draft sends."""
+    from scoring.selection import select_variants
+
+    by_customer = audience.set_index("customer_id")
+    now = pd.Timestamp(datetime.now().replace(minute=0, second=0, microsecond=0))
+    rows = []
+    for draft in drafts:
+        customer = by_customer.loc[draft.customer_id]
+        for variant in draft.variants:
+            rows.append(
+                {
+                    "customer_id": draft.customer_id, "variant_id": variant.variant_id, "subject": variant.subject,
+                    "preheader": variant.preheader, "intro": variant.intro, "first_name": customer.first_name or "",
+                    "campaign_type": campaign_type, "locale": customer.locale, "segment": customer.segment or "",
+                    "sent_at": now, "n_products": len(variant.product_lines),
+                    "mean_price": float(customer.get("mean_price", 0.0) or 0.0),
+                    "checks_passed": all(c.passed for c in variant.checks),
+                    "failed_checks": [f"{c.name}: {c.reason}" for c in variant.checks if not c.passed],
+                }
+            )  # fmt: skip
+    variants = pd.DataFrame(rows)
+    if variants.empty:
+        return variants
+    predictions = engagement.predict(variants)
+    variants = variants.join(predictions)
+    variants["reasons"] = engagement.top_reasons(variants, n=3)
+    return select_variants(variants, draft_key="customer_id", threshold=threshold)
+
+
+def save_drafts(
+    engine: Engine, campaign_id: int, audience: pd.DataFrame, drafts: list, picks: dict, scored: pd.DataFrame
+) -> int:
+    """Replace the campaign's unreviewed drafts with the new ones, in one transaction."""
+    from service.db.models import Customer
+
+    audience = audience.set_index("customer_id")
+    scored = scored.set_index(["customer_id", "variant_id"]) if not scored.empty else scored
+    with session_scope(engine) as session:
+        session.execute(delete(Draft).where(Draft.campaign_id == campaign_id, Draft.status.in_(("pending", "flagged"))))
+        reviewed = {
+            customer_id
+            for (customer_id,) in session.query(Customer.external_id)
+            .join(Draft, Draft.customer_id == Customer.id)
+            .filter(Draft.campaign_id == campaign_id)
+        }
+        customer_pks = dict(
+            session.query(Customer.external_id, Customer.id).filter(Customer.external_id.in_(audience.index))
+        )
+        saved = 0
+        for draft in drafts:
+            if draft.customer_id in reviewed:
+                continue
+            person = audience.loc[draft.customer_id]
+            offer = person.get("offer")
+            row = Draft(
+                campaign_id=campaign_id, customer_id=customer_pks[draft.customer_id], status="pending",
+                audience_reason=str(person.get("reason", "") or ""), recommendations=picks.get(draft.customer_id, []),
+                offer=offer if isinstance(offer, dict) else None,
+            )  # fmt: skip
+            chosen_label = None
+            for variant in draft.variants:
+                score = scored.loc[(draft.customer_id, variant.variant_id)]
+                row.variants.append(
+                    Variant(
+                        label=variant.variant_id,
+                        subject=variant.subject,
+                        preheader=variant.preheader,
+                        intro=variant.intro,
+                        product_lines=list(variant.product_lines),
+                        html=variant.html,
+                        text=variant.text,
+                        checks=[c.model_dump() for c in variant.checks],
+                        used_fallback=variant.used_fallback,
+                        p_open=float(score.p_open),
+                        p_click=float(score.p_click),
+                        p_conversion=float(score.p_conversion),
+                        reasons=list(score.reasons),
+                    )  # fmt: skip
+                )
+                if bool(score.selected):
+                    chosen_label = variant.variant_id
+                    row.flagged = bool(score.flagged)
+                    row.flag_reasons = list(score.flag_reasons)
+            row.status = "flagged" if row.flagged else "pending"
+            session.add(row)
+            session.flush()
+            row.selected_variant_id = next(v.id for v in row.variants if v.label == chosen_label)
+            saved += 1
+    return saved
+
+
+def forecast_totals(scored: pd.DataFrame) -> dict[str, float]:
+    """Expected sends, opens, clicks and conversions if every chosen variant were sent."""
+    chosen = scored[scored.selected] if not scored.empty else scored
+    return {
+        "sends": int(len(chosen)),
+        "opens": round(float(chosen.p_open.sum()), 2) if len(chosen) else 0.0,
+        "clicks": round(float(chosen.p_click.sum()), 2) if len(chosen) else 0.0,
+        "conversions": round(float(chosen.p_conversion.sum()), 2) if len(chosen) else 0.0,
+    }
+
+
+def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id: int) -> dict[str, Any]:
+    """Job: generate, score and save a campaign's drafts; progress counts drafts written."""
+    from generation.brands import load_brand
+    from generation.pipeline import generate_drafts
+
+    settings = CampaignSettings()
+    started = time.perf_counter()
+    with session_scope(engine) as session:
+        campaign = session.get(Campaign, campaign_id)
+        campaign.status = "generating"
+        campaign_type, brand_slug = campaign.campaign_type, campaign.brand.slug
+        audience_query, limit = campaign.audience_query, campaign.max_customers
+        customers = frames.customers_frame(session)
+        products = frames.products_frame(session)
+        as_of = frames.latest_purchase_day(session)
+    try:
+        progress(0, 1, "choosing the audience")
+        audience = choose_audience(customers, campaign_type, audience_query, limit, as_of)
+        picks = recommend_products(
+            models.get("recommender"), audience, products, campaign_type, settings.products_per_email
+        )
+        audience["mean_price"] = audience.customer_id.map(
+            lambda c: sum(p["price"] for p in picks.get(c, [])) / max(len(picks.get(c, [])), 1)
+        )
+        requests = build_requests(audience, picks, campaign_type)
+        total = max(len(requests), 1)
+        result = generate_drafts(
+            requests, load_brand(brand_slug), n_variants=settings.variants_per_draft,
+            progress=lambda done, _total: progress(done, total + 1, f"writing drafts {done}/{total}"),
+        )  # fmt: skip
+        scored = score_variants(
+            models.get("engagement"), result.drafts, audience, campaign_type, settings.review_threshold_p_open
+        )
+        saved = save_drafts(engine, campaign_id, audience, result.drafts, picks, scored)
+    except Exception:
+        with session_scope(engine) as session:
+            session.get(Campaign, campaign_id).status = "failed"
+        raise
+    seconds = time.perf_counter() - started
+    stats = {
+        **result.stats.model_dump(),
+        "customers": len(audience),
+        "drafts": saved,
+        "flagged": int(scored[scored.selected].flagged.sum()) if not scored.empty else 0,
+        "seconds": round(seconds, 2),
+        "seconds_per_draft": round(seconds / saved, 3) if saved else None,
+        "fallback_share": round(result.stats.fallbacks / max(len(scored), 1), 3),
+    }
+    forecast = forecast_totals(scored)
+    with session_scope(engine) as session:
+        campaign = session.get(Campaign, campaign_id)
+        campaign.status, campaign.stats, campaign.forecast = "ready", stats, forecast
+    progress(total + 1, total + 1, "done")
+    return {"campaign_id": campaign_id, **stats, "forecast": forecast}

@@ -1,0 +1,130 @@
+"""Training: audience profiles onto customers, the recommender and the engagement model as new versions."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, update
+
+from service.db.models import Customer
+from service.db.session import session_scope
+from service.errors import NotReady
+from service.pipeline import frames
+from service.pipeline.model_store import publish
+from service.settings import CampaignSettings, home_settings
+
+ProgressFn = Any  # service.jobs.Progress, or any callable(done, total, message)
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, pd.Timestamp | datetime | date):
+        return None if pd.isna(value) else value.isoformat()[:10]
+    if hasattr(value, "item"):
+        return _json_safe(value.item())
+    return value
+
+
+def refresh_audience(engine: Engine, horizon_days: int = 90, as_of: date | None = None) -> dict[str, Any]:
+    """Recompute every customer's segment and profile (churn risk, CLV, next purchase) from their orders."""
+    from audience.profiles import build_profiles
+
+    with session_scope(engine) as session:
+        orders = frames.orders_frame(session)
+        ids = dict(
+            session.execute(Customer.__table__.select().with_only_columns(Customer.external_id, Customer.id)).all()
+        )
+        as_of = as_of or frames.latest_purchase_day(session)
+        updates = [{"id": cid, "segment": None, "profile": {}} for cid in ids.values()]
+        if not orders.empty:
+            profiles = build_profiles(orders, pd.Timestamp(as_of), horizon_days=horizon_days)
+            by_customer = {
+                str(customer_id): {k: _json_safe(v) for k, v in row.items()}
+                for customer_id, row in profiles.to_dict("index").items()
+            }
+            updates = [
+                {
+                    "id": cid,
+                    "segment": by_customer.get(external, {}).get("rfm_segment"),
+                    "profile": {"as_of": as_of.isoformat(), **by_customer.get(external, {})},
+                }
+                for external, cid in ids.items()
+            ]
+        if updates:
+            session.execute(update(Customer), updates)
+    segments = pd.Series([u["segment"] or "no_orders" for u in updates]).value_counts().to_dict()
+    return {"as_of": as_of.isoformat(), "customers": len(updates), "segments": segments}
+
+
+def train_recommender(engine: Engine, model: str | None = None) -> dict[str, Any]:
+    from recommenders import registry
+
+    name = model or CampaignSettings().recommender
+    with session_scope(engine) as session:
+        interactions = frames.interactions_frame(session)
+        products = frames.products_frame(session)
+    if interactions.empty:
+        raise NotReady("There are no orders to learn from: import orders first (`tailor import orders FILE`).")
+    started = time.perf_counter()
+    recommender = registry.create(name).fit(interactions, products)
+    seconds = time.perf_counter() - started
+    snapshot = hashlib.sha256(
+        pd.util.hash_pandas_object(
+            interactions[["customer_id", "product_id", "timestamp"]], index=False
+        ).values.tobytes()
+    ).hexdigest()[:16]
+    metadata = {
+        "model": name,
+        "trained_at": datetime.now().isoformat(timespec="seconds"),
+        "interactions": len(interactions),
+        "customers": int(interactions.customer_id.nunique()),
+        "products": int(interactions.product_id.nunique()),
+        "data_snapshot": snapshot,
+        "fit_seconds": round(seconds, 2),
+    }
+    folder = publish(home_settings().models_dir, "recommender", recommender.save, metadata)
+    return {**metadata, "version": folder.name}
+
+
+def train_engagement(engine: Engine) -> dict[str, Any]:
+    from scoring.engagement import EngagementModel
+
+    with session_scope(engine) as session:
+        sends = frames.sends_frame(session)
+    if len(sends) < 50:
+        raise NotReady(
+            f"Only {len(sends)} past sends with outcomes: the scoring model needs at least 50 "
+            "(import your send history with `tailor import sends FILE`)."
+        )
+    started = time.perf_counter()
+    model = EngagementModel().fit(sends)
+    metadata = {
+        "trained_at": datetime.now().isoformat(timespec="seconds"),
+        "sends": len(sends),
+        "open_rate": round(float(sends.opened.mean()), 4),
+        "click_rate": round(float(sends.clicked.mean()), 4),
+        "fit_seconds": round(time.perf_counter() - started, 2),
+    }
+    folder = publish(home_settings().models_dir, "engagement", model.save, metadata)
+    return {**metadata, "version": folder.name}
+
+
+def train_all(progress: ProgressFn, engine: Engine, model: str | None = None) -> dict[str, Any]:
+    """Job: audience, recommender and engagement model in turn."""
+    steps = (
+        ("audience", lambda: refresh_audience(engine)),
+        ("recommender", lambda: train_recommender(engine, model)),
+        ("engagement", lambda: train_engagement(engine)),
+    )
+    results: dict[str, Any] = {}
+    for done, (name, step) in enumerate(steps):
+        progress(done, len(steps), f"training {name}")
+        results[name] = step()
+    progress(len(steps), len(steps), "trained")
+    return results

@@ -1,0 +1,6 @@
+"""The copywriters' review page: server-rendered jinja2 templates and their stylesheet."""
+
+from pathlib import Path
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"

@@ -1,0 +1,45 @@
+"""Campaigns: create, read, generate drafts (a background job) and send the approved ones (a job)."""
+
+from fastapi import APIRouter, status
+
+from service import campaigns as campaign_ops
+from service.deps import ApiKeyDep, SessionDep, StateDep
+from service.pipeline.generate import generate_campaign
+from service.pipeline.sending import send_campaign
+from service.schemas import CampaignIn, CampaignOut
+
+router = APIRouter(prefix="/campaigns", tags=["campaigns"])
+
+
+@router.post("", response_model=CampaignOut, status_code=status.HTTP_201_CREATED)
+def create(spec: CampaignIn, session: SessionDep, _key: ApiKeyDep) -> CampaignOut:
+    campaign = campaign_ops.create_campaign(session, spec)
+    return campaign_ops.campaign_out(session, campaign)
+
+
+@router.get("", response_model=list[CampaignOut])
+def list_all(session: SessionDep, _key: ApiKeyDep) -> list[CampaignOut]:
+    return [campaign_ops.campaign_out(session, c) for c in campaign_ops.list_campaigns(session)]
+
+
+@router.get("/{campaign_id}", response_model=CampaignOut)
+def get(campaign_id: int, session: SessionDep, _key: ApiKeyDep) -> CampaignOut:
+    return campaign_ops.campaign_out(session, campaign_ops.get_campaign(session, campaign_id))
+
+
+@router.post("/{campaign_id}/generate", status_code=status.HTTP_202_ACCEPTED)
+def generate(campaign_id: int, session: SessionDep, state: StateDep, _key: ApiKeyDep) -> dict:
+    """Start generating the campaign's drafts; poll GET /jobs/{job_id} for progress."""
+    campaign_ops.get_campaign(session, campaign_id)
+    job_id = state.jobs.submit(
+        "generate", generate_campaign, engine=state.engine, models=state.models, campaign_id=campaign_id
+    )
+    return {"job_id": job_id, "status_url": f"/jobs/{job_id}"}
+
+
+@router.post("/{campaign_id}/send", status_code=status.HTTP_202_ACCEPTED)
+def send(campaign_id: int, session: SessionDep, state: StateDep, _key: ApiKeyDep) -> dict:
+    """Send every approved draft of the campaign through the configured SMTP server (a job)."""
+    campaign_ops.get_campaign(session, campaign_id)
+    job_id = state.jobs.submit("send", send_campaign, engine=state.engine, campaign_id=campaign_id)
+    return {"job_id": job_id, "status_url": f"/jobs/{job_id}"}

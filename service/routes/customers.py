@@ -1,0 +1,51 @@
+"""Customers with their segment and profile, products, and recommendations for one customer."""
+
+from fastapi import APIRouter, Query
+
+from service import customers as customer_ops
+from service.deps import ApiKeyDep, SessionDep, StateDep
+from service.schemas import CustomerOut, ProductOut, Recommendation
+from service.segments import segment_kpis
+
+router = APIRouter(tags=["customers"])
+
+
+@router.get("/customers", response_model=list[CustomerOut])
+def list_customers(
+    session: SessionDep, _key: ApiKeyDep, segment: str | None = None,
+    limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+) -> list[CustomerOut]:  # fmt: skip
+    return [customer_ops.customer_out(c) for c in customer_ops.list_customers(session, segment, limit, offset)]
+
+
+@router.get("/segments")
+def segments(session: SessionDep, _key: ApiKeyDep) -> list[dict]:
+    """Every segment with its customers, revenue, orders, average order value and retention."""
+    return segment_kpis(session)
+
+
+@router.get("/customers/{customer_id}", response_model=CustomerOut)
+def get_customer(customer_id: str, session: SessionDep, _key: ApiKeyDep) -> CustomerOut:
+    return customer_ops.customer_out(customer_ops.get_customer(session, customer_id))
+
+
+@router.get("/customers/{customer_id}/recommendations", response_model=list[Recommendation])
+def recommendations(
+    customer_id: str, session: SessionDep, state: StateDep, _key: ApiKeyDep,
+    k: int = Query(10, ge=1, le=100), include_seen: bool = False,
+) -> list[Recommendation]:  # fmt: skip
+    customer = customer_ops.get_customer(session, customer_id)
+    return customer_ops.recommend_for(session, state.models.get("recommender"), customer, k, include_seen)
+
+
+@router.get("/products", response_model=list[ProductOut])
+def list_products(
+    session: SessionDep, _key: ApiKeyDep, category: str | None = None, in_stock: bool | None = None,
+    limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+) -> list[ProductOut]:  # fmt: skip
+    return [customer_ops.product_out(p) for p in customer_ops.list_products(session, category, in_stock, limit, offset)]
+
+
+@router.get("/products/{sku}", response_model=ProductOut)
+def get_product(sku: str, session: SessionDep, _key: ApiKeyDep) -> ProductOut:
+    return customer_ops.product_out(customer_ops.get_product(session, sku))

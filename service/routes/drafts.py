@@ -1,0 +1,39 @@
+"""Drafts of a campaign: list, read, edit a variant, approve, reject."""
+
+from fastapi import APIRouter, Query
+
+from service import drafts as draft_ops
+from service.deps import ApiKeyDep, SessionDep
+from service.schemas import ApproveIn, DraftOut, RejectIn, VariantEdit
+
+router = APIRouter(tags=["drafts"])
+
+
+@router.get("/campaigns/{campaign_id}/drafts", response_model=list[DraftOut])
+def list_drafts(
+    campaign_id: int, session: SessionDep, _key: ApiKeyDep, status: str | None = None,
+    flagged: bool | None = None, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+) -> list[DraftOut]:  # fmt: skip
+    drafts = draft_ops.list_drafts(session, campaign_id, status, flagged, limit, offset)
+    return [draft_ops.draft_out(d) for d in drafts]
+
+
+@router.get("/drafts/{draft_id}", response_model=DraftOut)
+def get_draft(draft_id: int, session: SessionDep, _key: ApiKeyDep) -> DraftOut:
+    return draft_ops.draft_out(draft_ops.get_draft(session, draft_id))
+
+
+@router.patch("/drafts/{draft_id}/variants/{variant_id}", response_model=DraftOut)
+def edit_variant(draft_id: int, variant_id: int, edit: VariantEdit, session: SessionDep, _key: ApiKeyDep) -> DraftOut:
+    changes = edit.model_dump(include={"subject", "preheader", "intro"})
+    return draft_ops.draft_out(draft_ops.edit_variant(session, draft_id, variant_id, changes, edit.reviewer))
+
+
+@router.post("/drafts/{draft_id}/approve", response_model=DraftOut)
+def approve(draft_id: int, body: ApproveIn, session: SessionDep, _key: ApiKeyDep) -> DraftOut:
+    return draft_ops.draft_out(draft_ops.approve(session, draft_id, body.variant_id, body.reviewer, body.comment))
+
+
+@router.post("/drafts/{draft_id}/reject", response_model=DraftOut)
+def reject(draft_id: int, body: RejectIn, session: SessionDep, _key: ApiKeyDep) -> DraftOut:
+    return draft_ops.draft_out(draft_ops.reject(session, draft_id, body.reviewer, body.comment))

@@ -1,0 +1,26 @@
+"""Jobs and training: start training in the background, read any job's status and progress."""
+
+from fastapi import APIRouter, status
+
+from service.db.models import Job
+from service.deps import ApiKeyDep, SessionDep, StateDep
+from service.errors import NotFound
+from service.pipeline.training import train_all
+from service.schemas import JobOut
+
+router = APIRouter(tags=["jobs"])
+
+
+@router.post("/train", status_code=status.HTTP_202_ACCEPTED)
+def train(state: StateDep, _key: ApiKeyDep, model: str | None = None) -> dict:
+    """Recompute audiences and train the recommender and the scoring model as new versions (a job)."""
+    job_id = state.jobs.submit("train", train_all, engine=state.engine, model=model)
+    return {"job_id": job_id, "status_url": f"/jobs/{job_id}"}
+
+
+@router.get("/jobs/{job_id}", response_model=JobOut)
+def get_job(job_id: str, session: SessionDep, _key: ApiKeyDep) -> JobOut:
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"Job {job_id} does not exist.")
+    return JobOut.model_validate(job, from_attributes=True)

@@ -1,0 +1,180 @@
+"""Request and response bodies of the REST API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+CampaignType = Literal["welcome", "cross_sell", "win_back", "replenishment", "vip"]
+EventKind = Literal["delivered", "open", "click", "conversion", "unsubscribe"]
+
+
+class ImportResult(BaseModel):
+    kind: str
+    rows: int
+    inserted: int
+    updated: int
+    audience_refreshed: bool = False
+
+
+class CustomerOut(BaseModel):
+    customer_id: str
+    email: str
+    first_name: str
+    locale: str
+    marketing_consent: bool
+    unsubscribed: bool
+    segment: str | None
+    profile: dict[str, Any] = {}
+
+
+class ProductOut(BaseModel):
+    sku: str
+    name: str
+    category: str
+    price: float
+    currency: str
+    description: str
+    url: str
+    in_stock: bool
+
+
+class Recommendation(BaseModel):
+    rank: int
+    sku: str
+    name: str
+    price: float
+    currency: str
+    url: str
+    score: float
+    because_you_bought: list[str] = []
+
+
+class CampaignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    brand: str = Field(min_length=1, description="Brand kit name, one of prompts/brands/*.yaml")
+    campaign_type: CampaignType
+    audience_query: str | None = Field(
+        default=None, description="Optional filter, e.g. `segment in (at_risk, cant_lose) and clv > 100`"
+    )
+    max_customers: int | None = Field(default=None, ge=1)
+
+
+class CampaignOut(BaseModel):
+    id: int
+    name: str
+    brand: str
+    campaign_type: str
+    audience_query: str | None
+    max_customers: int | None
+    status: str
+    created_at: datetime
+    drafts: dict[str, int] = {}
+    stats: dict[str, Any] = {}
+    forecast: dict[str, Any] = {}
+
+
+class CheckOut(BaseModel):
+    name: str
+    passed: bool
+    reason: str = ""
+
+
+class VariantOut(BaseModel):
+    id: int
+    label: str
+    subject: str
+    preheader: str
+    intro: str
+    product_lines: list[str]
+    html: str
+    text: str
+    checks: list[CheckOut]
+    used_fallback: bool
+    edited: bool
+    p_open: float | None
+    p_click: float | None
+    p_conversion: float | None
+    reasons: list[str] = []
+
+
+class ReviewOut(BaseModel):
+    action: str
+    reviewer: str
+    comment: str
+    created_at: datetime
+
+
+class DraftOut(BaseModel):
+    id: int
+    campaign_id: int
+    customer_id: str
+    first_name: str
+    email: str
+    locale: str
+    segment: str | None
+    status: str
+    flagged: bool
+    flag_reasons: list[str]
+    audience_reason: str
+    selected_variant_id: int | None
+    recommendations: list[dict[str, Any]]
+    offer: dict[str, Any] | None
+    variants: list[VariantOut]
+    reviews: list[ReviewOut]
+
+
+class VariantEdit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    subject: str | None = Field(default=None, min_length=1, max_length=200)
+    preheader: str | None = Field(default=None, max_length=300)
+    intro: str | None = Field(default=None, max_length=2000)
+    reviewer: str = ""
+
+
+class ApproveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    variant_id: int | None = None
+    reviewer: str = ""
+    comment: str = ""
+
+
+class RejectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reviewer: str = ""
+    comment: str = ""
+
+
+class EventIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    send_id: int | None = None
+    message_id: str | None = None
+    kind: EventKind
+    occurred_at: datetime | None = None
+    value: float | None = None
+
+
+class EventsIn(BaseModel):
+    events: list[EventIn] = Field(min_length=1, max_length=10_000)
+
+
+class JobOut(BaseModel):
+    id: str
+    kind: str
+    status: str
+    progress: float
+    done: int
+    total: int
+    message: str
+    result: dict[str, Any]
+    error: str | None
+    created_at: datetime
+    updated_at: datetime

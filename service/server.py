@@ -1,0 +1,14 @@
+"""Runs the API with uvicorn on the configured host and port."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from service.settings import ApiSettings
+
+
+def run_server(host: str | None = None, port: int | None = None) -> None:
+    from service.app import create_app
+
+    settings = ApiSettings()
+    uvicorn.run(create_app(), host=host or settings.host, port=port or settings.port, log_level="info")

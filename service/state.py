@@ -1,0 +1,34 @@
+"""What one running service shares between requests: the engine, the job runner and the current models."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from service.jobs import JobRunner
+from service.pipeline.model_store import ModelStore
+
+
+def _load_recommender(folder: Path):
+    from recommenders.base import Recommender
+
+    return Recommender.load(folder)
+
+
+def _load_engagement(folder: Path):
+    from scoring.engagement import EngagementModel
+
+    return EngagementModel.load(folder)
+
+
+def model_store(models_dir: Path) -> ModelStore:
+    return ModelStore(models_dir, {"recommender": _load_recommender, "engagement": _load_engagement})
+
+
+@dataclass
+class AppState:
+    engine: Engine
+    jobs: JobRunner
+    models: ModelStore

@@ -1,0 +1,38 @@
+"""Fixtures for the service: a small slice of the demo store as import files, and job polling."""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+import pytest
+
+SLICE = {"seed": 11, "n_customers": 160, "n_products": 60, "n_orders_target": 2500}
+
+
+@pytest.fixture(scope="session")
+def demo_files(tmp_path_factory) -> dict[str, Path]:
+    """customers/products/orders/sends CSV files of a small, seeded demo shop."""
+    from service.demo import generate_demo_store, write_import_files
+
+    store = generate_demo_store(**SLICE)
+    return write_import_files(store, tmp_path_factory.mktemp("demo"))
+
+
+def upload(client, kind: str, path: Path):
+    return client.post(f"/imports/{kind}", files={"file": (path.name, io.BytesIO(path.read_bytes()), "text/csv")})
+
+
+def wait_for_job(client, job_id: str, timeout: float = 300) -> dict:
+    """Poll a job until it ends; returns its last state and the progress values seen on the way."""
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        job = client.get(f"/jobs/{job_id}").json()
+        seen.append(job["progress"])
+        if job["status"] in {"succeeded", "failed"}:
+            job["progress_seen"] = seen
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} did not finish in {timeout} s: {job}")

@@ -1,0 +1,57 @@
+"""The API's contract without models: API keys, JSON errors, import endpoints, customers and products."""
+
+from __future__ import annotations
+
+import io
+
+from tests.service.test_importing import CUSTOMERS, ORDERS, PRODUCTS
+
+
+def _upload(client, kind: str, frame) -> dict:
+    buffer = io.BytesIO(frame.to_csv(index=False).encode())
+    return client.post(f"/imports/{kind}", files={"file": (f"{kind}.csv", buffer, "text/csv")})
+
+
+def test_health_needs_no_key_and_everything_else_does(client):
+    assert client.get("/health", headers={"X-API-Key": ""}).json()["status"] == "ok"
+    response = client.get("/customers", headers={"X-API-Key": "tk_wrong"})
+    assert response.status_code == 401
+    assert response.json() == {"error": "Unauthorized", "message": "This API key is unknown or revoked."}
+    assert client.get("/customers", headers={"X-API-Key": ""}).status_code == 401
+
+
+def test_import_endpoints_and_reads(client):
+    assert _upload(client, "customers", CUSTOMERS).json()["inserted"] == 2
+    assert _upload(client, "products", PRODUCTS).json()["inserted"] == 2
+    orders = _upload(client, "orders", ORDERS).json()
+    assert orders["inserted"] == 3 and orders["audience_refreshed"] is True
+    anna = client.get("/customers/c1").json()
+    assert anna["first_name"] == "Anna" and anna["segment"] is not None
+    assert anna["profile"]["frequency"] >= 1
+    assert [p["sku"] for p in client.get("/products", params={"in_stock": True}).json()] == ["T1"]
+    assert client.get("/products/NOPE").status_code == 404
+
+
+def test_bad_upload_is_rejected_with_row_and_column(client):
+    bad = CUSTOMERS.copy()
+    bad.loc[1, "email"] = "nope"
+    response = _upload(client, "customers", bad)
+    assert response.status_code == 422
+    body = response.json()
+    assert body["problems"] == [{"row": 3, "column": "email", "message": "is not an email address"}]
+    assert client.get("/customers").json() == []
+
+
+def test_request_validation_errors_name_the_field(client):
+    response = client.post("/campaigns", json={"name": "x", "brand": "hearth", "campaign_type": "spam"})
+    assert response.status_code == 422
+    assert response.json()["problems"][0]["field"] == "campaign_type"
+
+
+def test_events_for_unknown_sends_are_rejected_whole(client):
+    response = client.post("/events", json={"events": [{"send_id": 999, "kind": "open"}]})
+    assert response.status_code == 422 and "unknown send_id 999" in response.json()["message"]
+
+
+def test_jobs_report_unknown_ids(client):
+    assert client.get("/jobs/nope").status_code == 404

@@ -1,0 +1,119 @@
+"""The real path through the API on a slice of the demo store: import, train, generate with the real local
+LLM, score, review, send through a real SMTP server on loopback, and ingest the events that follow."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from sqlalchemy import select
+
+from service.db.models import Customer
+from service.db.session import session_scope
+from tests.service.conftest import upload, wait_for_job
+
+pytestmark = [pytest.mark.slow, pytest.mark.llm]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on loopback that keeps every message it receives."""
+    from aiosmtpd.controller import Controller
+
+    class Mailbox:
+        def __init__(self) -> None:
+            self.messages: list[tuple[str, list[str], bytes]] = []
+
+        async def handle_DATA(self, _server, _session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+            self.messages.append((envelope.mail_from, envelope.rcpt_tos, envelope.content))
+            return "250 OK"
+
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    yield controller, mailbox
+    controller.stop()
+
+
+def test_import_train_generate_review_send(client, engine, demo_files, smtp_server, monkeypatch):
+    for kind in ("customers", "products", "orders", "sends"):
+        response = upload(client, kind, demo_files[kind])
+        assert response.status_code == 200, response.text
+
+    train = wait_for_job(client, client.post("/train").json()["job_id"])
+    assert train["status"] == "succeeded", train["error"]
+    assert client.get("/health").json()["models"]["recommender"] is not None
+
+    created = client.post(
+        "/campaigns",
+        json={"name": "Spring cross-sell", "brand": "hearth", "campaign_type": "cross_sell", "max_customers": 4},
+    )
+    assert created.status_code == 201, created.text
+    campaign_id = created.json()["id"]
+    job = wait_for_job(client, client.post(f"/campaigns/{campaign_id}/generate").json()["job_id"], timeout=600)
+    assert job["status"] == "succeeded", job["error"]
+    assert job["progress"] == 1.0 and min(job["progress_seen"]) < 1.0
+
+    campaign = client.get(f"/campaigns/{campaign_id}").json()
+    assert campaign["status"] == "ready" and campaign["drafts"]["total"] == 4
+    assert campaign["stats"]["llm_calls"] > 0 and campaign["forecast"]["sends"] == 4
+    drafts = client.get(f"/campaigns/{campaign_id}/drafts").json()
+    products = {p["sku"]: p for p in client.get("/products", params={"limit": 1000}).json()}
+    with session_scope(engine) as session:
+        mailable = {
+            c.external_id
+            for c in session.scalars(select(Customer).where(Customer.marketing_consent, ~Customer.unsubscribed))
+        }
+    for draft in drafts:
+        assert draft["customer_id"] in mailable
+        assert draft["selected_variant_id"] in {v["id"] for v in draft["variants"]}
+        assert len(draft["variants"]) >= 2
+        for recommended in draft["recommendations"]:
+            catalog = products[recommended["product_id"]]
+            assert catalog["in_stock"] and recommended["price"] == catalog["price"]
+        for variant in draft["variants"]:
+            assert variant["subject"] and 0 < variant["p_open"] < 1 and 0 <= variant["p_click"] <= variant["p_open"]
+            assert {c["name"] for c in variant["checks"]} >= {"grounding", "unsubscribe_footer"}
+            for recommended in draft["recommendations"]:  # facts come from the catalog, rendered as data
+                assert recommended["url"] in variant["html"]
+
+    first, second, third = drafts[0], drafts[1], drafts[2]
+    edited = client.patch(
+        f"/drafts/{first['id']}/variants/{first['selected_variant_id']}",
+        json={"subject": "A few things we picked for you", "reviewer": "copy@shop"},
+    ).json()
+    chosen = next(v for v in edited["variants"] if v["id"] == first["selected_variant_id"])
+    assert chosen["edited"] and chosen["subject"] == "A few things we picked for you"
+    assert "A few things we picked for you" in chosen["html"]
+    assert client.post(f"/drafts/{first['id']}/approve", json={"reviewer": "copy@shop"}).json()["status"] == "approved"
+    assert client.post(f"/drafts/{second['id']}/approve", json={}).json()["status"] == "approved"
+    assert client.post(f"/drafts/{third['id']}/reject", json={"comment": "too pushy"}).json()["status"] == "rejected"
+    again = client.post(f"/drafts/{third['id']}/approve", json={})
+    assert again.status_code == 409 and "already rejected" in again.json()["message"]
+
+    controller, mailbox = smtp_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    sent = wait_for_job(client, client.post(f"/campaigns/{campaign_id}/send").json()["job_id"])
+    assert sent["status"] == "succeeded", sent["error"]
+    assert sent["result"] == {"sent": 2, "skipped": 0}
+    assert len(mailbox.messages) == 2
+    recipients = {rcpt for _, rcpts, _ in mailbox.messages for rcpt in rcpts}
+    assert recipients == {first["email"], second["email"]}
+    assert any(b"A few things we picked for you" in content for _, _, content in mailbox.messages)
+
+    with session_scope(engine) as session:
+        from service.db.models import Send
+
+        send = session.scalars(select(Send).where(Send.campaign_id == campaign_id)).first()
+        send_id, customer_id = send.id, send.customer.external_id
+    at = "2026-11-20T10:00:00"
+    events = [{"send_id": send_id, "kind": "open", "occurred_at": at}, {"send_id": send_id, "kind": "unsubscribe"}]
+    assert client.post("/events", json={"events": events}).json() == {"recorded": 2, "duplicates": 0}
+    assert client.post("/events", json={"events": events[:1]}).json() == {"recorded": 0, "duplicates": 1}
+    assert client.get(f"/customers/{customer_id}").json()["unsubscribed"] is True

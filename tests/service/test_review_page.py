@@ -1,0 +1,91 @@
+"""The review page in a real browser: log in, open a draft, edit its subject, approve it."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.llm, pytest.mark.browser]
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+@pytest.fixture
+def shop_with_campaign(engine, demo_files):
+    """A trained shop with one generated campaign (real local LLM), as `make run` leaves it."""
+    from service.db.session import session_scope
+    from service.importing import import_frame, read_table
+    from service.jobs import InlineJobRunner
+    from service.pipeline.campaign_runs import create_and_generate
+    from service.pipeline.training import train_all
+
+    with session_scope(engine) as session:
+        for kind in ("customers", "products", "orders", "sends"):
+            import_frame(session, kind, read_table(demo_files[kind]))
+    InlineJobRunner(engine).submit("train", train_all, engine=engine, model=None)
+    summary = create_and_generate(
+        engine, campaign_type="cross_sell", brand="hearth", limit=2, name="Browser test", audience_query=None
+    )
+    return summary.campaign_id
+
+
+@pytest.fixture
+def live_server(engine):
+    import uvicorn
+
+    from service.app import create_app
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(engine), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
+def test_copywriter_edits_and_approves_a_draft(shop_with_campaign, live_server, api_key, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page()
+        page.goto(f"{live_server}/review/campaigns/{shop_with_campaign}")
+        expect(page).to_have_url(f"{live_server}/review/login")
+        page.fill("#api_key", "tk_not_a_key")
+        page.click("button[type=submit]")
+        expect(page.locator(".error")).to_contain_text("unknown or revoked")
+        page.fill("#api_key", api_key)
+        page.click("button[type=submit]")
+        expect(page.locator("h1")).to_have_text("Campaigns")
+        page.click("text=Browser test")
+        rows = page.locator("#drafts tr[data-draft-id]")
+        expect(rows).to_have_count(2)
+        rows.first.locator("a").click()
+        expect(page.locator("iframe.preview")).to_be_visible()
+        chosen = page.locator(".card.selected form").first
+        chosen.locator("input[name=subject]").fill("Hand-picked for your kitchen")
+        chosen.locator("button[name=save]").click()
+        expect(page.locator(".card.selected input[name=subject]")).to_have_value("Hand-picked for your kitchen")
+        expect(page.locator(".card.selected h2")).to_contain_text("edited")
+        page.click("#approve")
+        expect(page.locator("#status")).to_have_text("approved")
+        expect(page.locator("text=Hand-picked for your kitchen")).to_be_visible()
+        page.screenshot(path=str(tmp_path / "approved.png"), full_page=True)
+        page.goto(f"{live_server}/review/campaigns/{shop_with_campaign}")
+        expect(page.locator("#drafts .badge.approved")).to_have_count(1)
+        browser.close()
