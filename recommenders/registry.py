@@ -6,6 +6,8 @@ from recommenders.als import ALSRecommender
 from recommenders.auto import AutoRecommender
 from recommenders.base import Recommender
 from recommenders.bpr import BPRRecommender
+from recommenders.content import ContentRecommender
+from recommenders.ease import EASERecommender
 from recommenders.errors import UnknownModel
 from recommenders.item_knn import BM25ItemKNNRecommender, ItemKNNRecommender
 from recommenders.popularity import PopularityRecommender, SegmentPopularityRecommender
@@ -17,6 +19,8 @@ _MODELS: dict[str, type[Recommender]] = {
         ALSRecommender,
         AutoRecommender,
         BPRRecommender,
+        ContentRecommender,
+        EASERecommender,
         ItemKNNRecommender,
         BM25ItemKNNRecommender,
         PopularityRecommender,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from recommenders.registry import create
 from tests.recommenders.contract import RecommenderContract, checkerboard
@@ -56,3 +57,33 @@ def test_popularity_ranks_by_number_of_customers():
     extra = interactions[interactions["product_id"] == "b2"].assign(customer_id=lambda f: "x" + f["customer_id"])
     model = create("popularity").fit(pd.concat([interactions, extra]))
     assert model.recommend(["nobody"], k=1)["product_id"].tolist() == ["b2"]
+
+
+class TestEASE(RecommenderContract):
+    model_name = "ease"
+    params = {"regularization": 1.0}
+
+
+class TestContent(RecommenderContract):
+    model_name = "content"
+
+    def test_recommends_catalog_products_nobody_bought(self, data):
+        interactions, catalog, _ = data
+        catalog = pd.concat(
+            [
+                catalog,
+                pd.DataFrame(
+                    {"product_id": ["new-rose"], "name": ["red rose fresh"], "description": ["red flower petals"]}
+                ),
+            ]
+        )
+        model = create("content").fit(interactions, catalog)
+        recs = model.recommend(["c0"], k=5)
+        assert "new-rose" in set(recs["product_id"])
+        assert "new-rose" not in set(model.recommend(["d0"], k=5)["product_id"])
+
+    def test_needs_a_catalog(self, data):
+        from recommenders.errors import FitFailed
+
+        with pytest.raises(FitFailed, match="catalog"):
+            create("content").fit(data[0])

@@ -1,0 +1,1 @@
+"""Offline evaluation of Tailor's recommenders on real data: protocols, metrics, tuning, benchmarks."""

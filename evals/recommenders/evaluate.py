@@ -1,0 +1,51 @@
+"""Fit one model on a split's training part and measure it: accuracy over all products and over products
+new to the customer, beyond-accuracy measures, and time to fit and to recommend."""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+
+from evals.recommenders.metrics import KS, accuracy, beyond_accuracy, ranked_lists
+from evals.recommenders.protocols import Split
+from recommenders.base import Recommender
+from recommenders.registry import create
+
+
+def fit(model_name: str, params: dict, split: Split, products: pd.DataFrame | None) -> tuple[Recommender, float]:
+    started = time.perf_counter()
+    model = create(model_name, **params).fit(split.train, products)
+    return model, time.perf_counter() - started
+
+
+def ranked(model: Recommender, split: Split, *, exclude_seen: bool, k: int = max(KS)) -> dict[str, list[str]]:
+    """Top-k lists for the split's customers, with the split's extra exclusions removed."""
+    extra = max((len(items) for items in split.exclude.values()), default=0)
+    lists = ranked_lists(model.recommend(split.customers, k=k + extra, exclude_seen=exclude_seen))
+    if split.exclude:
+        lists = {
+            customer: [p for p in items if p not in split.exclude.get(customer, ())][:k]
+            for customer, items in lists.items()
+        }
+    return lists
+
+
+def evaluate(model_name: str, params: dict, split: Split, products: pd.DataFrame | None = None) -> dict:
+    """Metrics dict: {"all": {...}, "new": {...}, "fit_seconds", "recommend_seconds", "beyond": {...}}."""
+    model, fit_seconds = fit(model_name, params, split, products)
+    return measure(model, split) | {"fit_seconds": round(fit_seconds, 3), "params": model.get_params()}
+
+
+def measure(model: Recommender, split: Split) -> dict:
+    started = time.perf_counter()
+    new_lists = ranked(model, split, exclude_seen=True)
+    recommend_seconds = time.perf_counter() - started
+    results = {"new": accuracy(new_lists, split.relevant_new)}
+    if split.repeats:
+        results["all"] = accuracy(ranked(model, split, exclude_seen=False), split.relevant)
+    results["beyond"] = beyond_accuracy(new_lists, model.user_items, model.vocabulary.products)
+    results["recommend_seconds"] = round(recommend_seconds, 3)
+    if hasattr(model, "chosen"):
+        results["chosen"] = model.chosen
+    return results

@@ -1,0 +1,99 @@
+"""Top-k ranking metrics (Recall, NDCG, MAP, HitRate) and list-level measures (coverage, novelty, diversity).
+
+Definitions follow RecBole so MovieLens figures compare with published ones: Recall@k = hits / |relevant|;
+NDCG@k with binary gains and the ideal DCG over min(|relevant|, k) items; MAP@k = sum of precision at each
+hit / min(|relevant|, k); HitRate@k = share of customers with at least one hit. Each is averaged over
+customers that have at least one relevant product.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+KS = (5, 10, 20)
+
+
+def ranked_lists(recommendations: pd.DataFrame) -> dict[str, list[str]]:
+    """customer_id -> product ids in rank order, from a recommendations frame."""
+    ordered = recommendations.sort_values(["customer_id", "rank"], kind="stable")
+    return ordered.groupby("customer_id", sort=False)["product_id"].apply(list).to_dict()
+
+
+def accuracy(
+    lists: Mapping[str, Sequence[str]], relevant: Mapping[str, set[str]], ks: Sequence[int] = KS
+) -> dict[str, float]:
+    """Recall, NDCG, MAP and HitRate at each k, averaged over customers with relevant products."""
+    customers = [c for c, items in relevant.items() if items]
+    max_k = max(ks)
+    hits = np.zeros((len(customers), max_k), dtype=np.float64)
+    sizes = np.zeros(len(customers), dtype=np.float64)
+    for i, customer in enumerate(customers):
+        truth = relevant[customer]
+        sizes[i] = len(truth)
+        for j, product in enumerate(list(lists.get(customer, ()))[:max_k]):
+            if product in truth:
+                hits[i, j] = 1.0
+    discounts = 1.0 / np.log2(np.arange(2, max_k + 2))
+    cumulative_hits = np.cumsum(hits, axis=1)
+    precision_at = cumulative_hits / np.arange(1, max_k + 1)
+    results: dict[str, float] = {"customers": float(len(customers))}
+    for k in ks:
+        top = hits[:, :k]
+        ideal_len = np.minimum(sizes, k).astype(int)
+        ideal = np.cumsum(discounts[:k])[np.maximum(ideal_len, 1) - 1]
+        results[f"recall@{k}"] = _mean(top.sum(axis=1) / sizes)
+        results[f"ndcg@{k}"] = _mean((top * discounts[:k]).sum(axis=1) / ideal)
+        results[f"map@{k}"] = _mean((precision_at[:, :k] * top).sum(axis=1) / np.minimum(sizes, k))
+        results[f"hit@{k}"] = _mean(top.max(axis=1) if k else np.zeros(len(customers)))
+    return results
+
+
+def beyond_accuracy(
+    lists: Mapping[str, Sequence[str]],
+    train_matrix: sp.csr_matrix,
+    product_index: pd.Index,
+    k: int = 10,
+    sample: int = 2000,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Catalog coverage, novelty (mean self-information, bits) and intra-list diversity at k.
+
+    Popularity and item similarity come from the training matrix (customers x products); diversity is
+    1 - mean pairwise cosine similarity of co-purchase vectors, over a sample of customers.
+    """
+    n_customers, n_products = train_matrix.shape
+    binary = train_matrix.copy().tocsr()
+    binary.data[:] = 1.0
+    share = (np.asarray(binary.sum(axis=0)).ravel() + 1.0) / (n_customers + 1.0)
+    recommended = [np.asarray(product_index.get_indexer(list(items)[:k])) for items in lists.values()]
+    recommended = [columns[columns >= 0] for columns in recommended]
+    flat = np.concatenate(recommended) if recommended else np.zeros(0, dtype=int)
+    coverage = len(np.unique(flat)) / max(n_products, 1)
+    novelty = float(np.mean(-np.log2(share[flat]))) if len(flat) else 0.0
+    items = binary.T.tocsr()
+    norms = np.sqrt(np.asarray(items.sum(axis=1)).ravel())
+    items = sp.diags(1.0 / np.maximum(norms, 1e-12)) @ items
+    rng = np.random.default_rng(seed)
+    picks = rng.permutation(len(recommended))[:sample]
+    diversities = []
+    for i in picks:
+        columns = recommended[i]
+        if len(columns) < 2:
+            continue
+        vectors = items[columns]
+        similarity = (vectors @ vectors.T).toarray()
+        pairs = len(columns) * (len(columns) - 1)
+        diversities.append(1.0 - (similarity.sum() - np.trace(similarity)) / pairs)
+    return {
+        f"coverage@{k}": float(coverage),
+        f"novelty@{k}": novelty,
+        f"diversity@{k}": float(np.mean(diversities)) if diversities else 0.0,
+    }
+
+
+def _mean(values: np.ndarray) -> float:
+    return float(np.mean(values)) if len(values) else 0.0

@@ -1,0 +1,67 @@
+"""Content-based recommendations: TF-IDF over product name, category and description.
+
+A customer's profile is the weighted mean of the TF-IDF vectors of what they interacted with; products are
+ranked by cosine similarity to it. Unlike the collaborative models it can recommend catalog products that
+nobody has bought yet, so it reads the catalog passed to `fit(interactions, products)`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.preprocessing import normalize
+
+from recommenders.base import Recommender
+from recommenders.errors import FitFailed
+from recommenders.interactions import Preparation
+
+TEXT_COLUMNS = ("name", "category", "description")
+
+
+def product_texts(products: pd.DataFrame, product_ids: pd.Index) -> list[str]:
+    """One text per product id (name, category, description joined); empty for products not in the catalog."""
+    columns = [c for c in TEXT_COLUMNS if c in products.columns]
+    catalog = products.assign(product_id=products["product_id"].astype(str)).drop_duplicates("product_id")
+    catalog = catalog.set_index("product_id")
+    text = catalog[columns].fillna("").astype(str).agg(" ".join, axis=1) if columns else pd.Series("", catalog.index)
+    return text.reindex(product_ids).fillna("").tolist()
+
+
+class ContentRecommender(Recommender):
+    """TF-IDF product vectors (word uni- and bigrams) matched against each customer's history profile."""
+
+    name = "content"
+    uses_catalog = True
+
+    def __init__(
+        self,
+        ngram_max: int = 2,
+        min_df: int = 1,
+        max_features: int = 50_000,
+        preparation: Preparation | dict | None = None,
+    ) -> None:
+        super().__init__(preparation)
+        self.ngram_max = ngram_max
+        self.min_df = min_df
+        self.max_features = max_features
+
+    def _fit(self, user_items: sp.csr_matrix, lines: pd.DataFrame, products: pd.DataFrame | None) -> None:
+        if products is None or not any(c in products.columns for c in TEXT_COLUMNS):
+            raise FitFailed("The content model needs a product catalog with a name, category or description column.")
+        texts = product_texts(products, self.vocabulary.products)
+        vectorizer = TfidfVectorizer(
+            ngram_range=(1, self.ngram_max), min_df=self.min_df, max_features=self.max_features, sublinear_tf=True
+        )
+        try:
+            self.item_vectors = vectorizer.fit_transform(texts).astype(np.float32).tocsr()
+        except ValueError as error:  # every text empty
+            raise FitFailed(f"The product catalog has no usable text for the content model ({error}).") from None
+
+    def _score(self, rows: np.ndarray) -> np.ndarray:
+        profiles = normalize(self.user_items[rows] @ self.item_vectors)
+        return np.asarray((profiles @ self.item_vectors.T).toarray(), dtype=np.float32)
+
+    def _item_vectors(self) -> sp.csr_matrix:
+        return self.item_vectors
