@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from service.db.models import Customer, Event, Interaction, Product, Send
@@ -155,15 +155,15 @@ def _check_sends(session: Session, rows: pd.DataFrame) -> list[Problem]:
 
 
 def _import_sends(session: Session, rows: pd.DataFrame) -> ImportSummary:
+    """Sends and their outcomes as events (delivered, open, click, conversion), written in bulk."""
     customers = {
         external: (cid, locale)
         for external, cid, locale in session.execute(select(Customer.external_id, Customer.id, Customer.locale))
     }
     existing = dict(session.execute(select(Send.external_id, Send.id)).all())
-    inserted = updated = 0
+    new, changed = [], []
     for r in rows.itertuples(index=False):
         customer_id, locale = customers[r.customer_id]
-        sent_at = r.sent_at.to_pydatetime()
         values = {
             "external_id": r.send_id,
             "customer_id": customer_id,
@@ -175,24 +175,26 @@ def _import_sends(session: Session, rows: pd.DataFrame) -> ImportSummary:
             "segment": r.segment,
             "n_products": int(r.n_products),
             "mean_price": float(r.mean_price),
-            "sent_at": sent_at,
+            "sent_at": r.sent_at.to_pydatetime(),
         }
         if r.send_id in existing:
-            send = session.get(Send, existing[r.send_id])
-            for name, value in values.items():
-                setattr(send, name, value)
-            send.events.clear()
-            updated += 1
+            changed.append({"id": existing[r.send_id], **values})
         else:
-            send = Send(**values)
-            session.add(send)
-            inserted += 1
-        send.events.append(Event(kind="delivered", occurred_at=sent_at))
-        for flag, kind in ((r.opened, "open"), (r.clicked, "click"), (r.converted, "conversion")):
-            if flag:
-                send.events.append(Event(kind=kind, occurred_at=sent_at))
+            new.append(values)
+    _write(session, Send, new, changed)
+    if changed:
+        session.execute(delete(Event).where(Event.send_id.in_([c["id"] for c in changed])))
+    send_ids = dict(session.execute(select(Send.external_id, Send.id).where(Send.external_id.in_(rows.send_id))).all())
+    events = []
+    for r in rows.itertuples(index=False):
+        at = r.sent_at.to_pydatetime()
+        for happened, kind in ((True, "delivered"), (r.opened, "open"), (r.clicked, "click"), (r.converted, "conversion")):
+            if happened:
+                events.append({"send_id": send_ids[r.send_id], "kind": kind, "occurred_at": at})
+    if events:
+        session.execute(insert(Event), events)
     session.flush()
-    return ImportSummary("sends", len(rows), inserted, updated)
+    return ImportSummary("sends", len(rows), len(new), len(changed))
 
 
 def _id_map(session: Session, key_column, id_column) -> dict[str, int]:

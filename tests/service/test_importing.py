@@ -130,3 +130,29 @@ def test_read_table_reads_csv_and_parquet(tmp_path):
     with pytest.raises(InvalidInput, match="must be a .csv or .parquet"):
         (tmp_path / "c.xlsx").write_text("x")
         read_table(tmp_path / "c.xlsx")
+
+
+def test_sends_import_records_outcomes_as_events_and_reimport_replaces_them(engine):
+    from service.db.models import Event, Send
+
+    _load_all(engine)
+    sends = pd.DataFrame(
+        {
+            "send_id": ["s1", "s2"],
+            "customer_id": ["c1", "c2"],
+            "subject": ["Hello Anna", "New teas"],
+            "campaign_type": ["cross_sell", "win_back"],
+            "sent_at": ["2026-03-01 09:00", "2026-03-02 18:00"],
+            "opened": ["1", "0"],
+            "clicked": ["1", "0"],
+        }
+    )
+    with session_scope(engine) as session:
+        import_frame(session, "sends", sends)
+    with session_scope(engine) as session:
+        kinds = sorted(session.scalars(select(Event.kind).join(Send).where(Send.external_id == "s1")))
+        assert kinds == ["click", "delivered", "open"]
+        assert session.scalar(select(Send.locale).where(Send.external_id == "s2")) == "pl"
+    with session_scope(engine) as session:
+        import_frame(session, "sends", sends.assign(opened=["0", "0"], clicked=["0", "0"]))
+    assert _count(engine, Send) == 2 and _count(engine, Event) == 2

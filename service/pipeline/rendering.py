@@ -1,0 +1,38 @@
+"""Re-renders a variant after a copywriter's edit and re-runs the guardrails on the edited copy."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from service.db.models import Draft, Variant
+
+
+def draft_request(draft: Draft):
+    """The generation request a draft was written from, rebuilt from what the draft stored."""
+    from generation.schemas import CustomerFacts, DraftRequest, Offer, ProductFact
+
+    customer = draft.customer
+    return DraftRequest(
+        customer=CustomerFacts(
+            customer_id=customer.external_id, first_name=customer.first_name, locale=customer.locale,
+            segment=customer.segment or "",
+        ),
+        campaign_type=draft.campaign.campaign_type,
+        products=[ProductFact(**{k: p[k] for k in ProductFact.model_fields}) for p in draft.recommendations],
+        offer=Offer(**draft.offer) if draft.offer else None,
+        reason=draft.audience_reason,
+    )  # fmt: skip
+
+
+def rerender_variant(session: Session, draft: Draft, variant: Variant) -> None:
+    from generation.brands import load_brand
+    from generation.pipeline import finish_variant
+
+    finished = finish_variant(
+        draft_request(draft), load_brand(draft.campaign.brand.slug), variant_id=variant.label,
+        subject=variant.subject, preheader=variant.preheader, intro=variant.intro,
+        product_lines=list(variant.product_lines),
+    )  # fmt: skip
+    variant.html, variant.text = finished.html, finished.text
+    variant.checks = [c.model_dump() for c in finished.checks]
+    draft.flagged = draft.flagged or not all(c.passed for c in finished.checks)
