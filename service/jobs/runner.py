@@ -7,6 +7,7 @@ executes it; a distributed runner (Ray) only has to implement `submit`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -116,10 +117,8 @@ class ThreadJobRunner:
         return job_id
 
     def _run_quietly(self, job_id: str, work: JobFunction, params: dict[str, Any]) -> None:
-        try:
+        with contextlib.suppress(Exception):  # _run recorded the error on the job row
             _run(self.engine, job_id, work, params)
-        except Exception:  # recorded on the job row by _run
-            pass
 
     def wait(self, job_id: str, timeout: float | None = None) -> None:
         with self._lock:
