@@ -33,11 +33,15 @@ MONTH_SEASON = np.array([0.8, 0.8, 0.9, 0.95, 0.95, 0.85, 0.8, 0.85, 1.0, 1.05, 
 HOUR_WEIGHTS = np.array(
     [1, 0.5, 0.3, 0.2, 0.2, 0.4, 1, 2, 3, 3.5, 4, 4.5, 5.5, 5.5, 4.5, 4, 4, 4.5, 5.5, 7, 7.5, 7, 5, 2.5]
 )
-VIEW_SESSION_CHANCE = 0.45
+HOUR_CUMULATIVE = np.cumsum(HOUR_WEIGHTS)
+CONSUMABLE_QUANTITY_CUMULATIVE = np.cumsum([0.6, 0.3, 0.1])  # 1, 2 or 3 packs
+MAX_STAPLES = 3  # consumables one customer re-orders on a cycle at the same time
+EXISTING_BASE_SHARE = 0.25  # customers who already bought before the history starts
+VIEW_SESSION_CHANCE = 0.3
 ABANDONED_CART_CHANCE = 0.12
 TASTE_STRENGTH = 1.3
 # Purchase lines per customer at rate multiplier 1 (measured on the default store); used to aim at a target.
-LINES_PER_CUSTOMER_AT_UNIT_RATE = 10.0
+LINES_PER_CUSTOMER_AT_UNIT_RATE = 8.9
 
 
 class _Shopper:
@@ -47,36 +51,65 @@ class _Shopper:
         self, customer: dict, styles: np.ndarray, popularity: np.ndarray, category_rows: dict[int, np.ndarray]
     ):
         scores = popularity * np.exp(TASTE_STRENGTH * styles @ customer["_taste"] / np.sqrt(styles.shape[1]))
-        self.affinity = customer["_affinity"]
+        self.category_cumulative = np.cumsum(customer["_affinity"])
         self.choices = {}
         for category, rows in category_rows.items():
-            weights = scores[rows]
-            self.choices[category] = (rows, weights / weights.sum())
+            self.choices[category] = (rows, np.cumsum(scores[rows]))
 
     def pick(self, rng: np.random.Generator, n_lines: int) -> list[int]:
         picked: list[int] = []
-        for category in rng.choice(len(self.affinity), size=n_lines, p=self.affinity):
-            rows, probabilities = self.choices[int(category)]
-            row = int(rng.choice(rows, p=probabilities))
+        for _ in range(n_lines):
+            rows, cumulative = self.choices[_draw(rng, self.category_cumulative)]
+            row = int(rows[_draw(rng, cumulative)])
             if row not in picked:
                 picked.append(row)
         return picked
 
 
-def _random_times(rng: np.random.Generator, day: datetime, count: int = 1) -> list[datetime]:
-    hours = rng.choice(24, size=count, p=HOUR_WEIGHTS / HOUR_WEIGHTS.sum())
-    seconds = rng.integers(0, 3600, size=count)
-    return [day + timedelta(hours=int(h), seconds=int(s)) for h, s in zip(hours, seconds, strict=True)]
+def _draw(rng: np.random.Generator, cumulative: np.ndarray) -> int:
+    """An index drawn with probability proportional to the increments of ``cumulative``."""
+    return min(int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right")), len(cumulative) - 1)
 
 
 def _occasion_days(rng: np.random.Generator, start: float, end: float, rate: float, origin: datetime) -> list[float]:
     """Day offsets of shopping occasions in [start, end) by thinning a Poisson process at the peak rate."""
+    if end <= start:
+        return []
     peak = MONTH_SEASON.max()
-    n_candidates = rng.poisson(rate * peak * max(end - start, 0.0))
+    n_candidates = rng.poisson(rate * peak * (end - start))
     candidates = np.sort(rng.uniform(start, end, size=n_candidates))
     months = np.array([(origin + timedelta(days=float(d))).month - 1 for d in candidates], dtype=int)
     keep = rng.random(n_candidates) < MONTH_SEASON[months] / peak
     return candidates[keep].tolist()
+
+
+class _History:
+    """Collects one customer's purchase lines and browsing rows."""
+
+    def __init__(self, rng, customer_id: str, origin: datetime, purchases: list, sessions: list):
+        self.rng, self.customer_id, self.origin = rng, customer_id, origin
+        self.purchases, self.sessions = purchases, sessions
+
+    def _time(self, day: float) -> datetime:
+        hour = _draw(self.rng, HOUR_CUMULATIVE)
+        return self.origin + timedelta(days=int(day), hours=hour, seconds=int(self.rng.integers(0, 3600)))
+
+    def order(self, day: float, number: int, rows: list[int], cycle_days: np.ndarray) -> list[float]:
+        when = self._time(day)
+        quantities = []
+        for row in rows:
+            if cycle_days[row] > 0:
+                quantity = float(1 + _draw(self.rng, CONSUMABLE_QUANTITY_CUMULATIVE))
+            else:
+                quantity = 2.0 if self.rng.random() < 0.05 else 1.0
+            quantities.append(quantity)
+            self.purchases.append((when, self.customer_id, number, row, quantity))
+        return quantities
+
+    def session(self, day: float, rows: list[int], kind: str) -> None:
+        when = self._time(day)
+        for row in dict.fromkeys(rows):
+            self.sessions.append((when, self.customer_id, f"{kind}-{when.isoformat()}", row, kind))
 
 
 def generate_orders(
@@ -97,48 +130,50 @@ def generate_orders(
     purchases: list[tuple] = []  # (timestamp, customer_id, order key, product row, quantity)
     sessions: list[tuple] = []  # (timestamp, customer_id, session key, product row, kind)
     styles = np.vstack(products["style"].to_numpy())
+    popularity = products["popularity"].to_numpy()
     for customer in customers.to_dict("records"):
-        shopper = _Shopper(customer, styles, products["popularity"].to_numpy(), category_rows)
+        shopper = _Shopper(customer, styles, popularity, category_rows)
+        history = _History(rng, customer["customer_id"], origin, purchases, sessions)
         if rng.random() < NO_ORDER_SHARE:
-            join = HISTORY_DAYS - rng.uniform(0, 45)
-            for when in _random_times(rng, origin + timedelta(days=int(join)), int(rng.integers(1, 4))):
-                for row in shopper.pick(rng, 1):
-                    sessions.append((when, customer["customer_id"], ("view", when), row, "view"))
+            day = HISTORY_DAYS - rng.uniform(0, 45)
+            for _ in range(int(rng.integers(1, 4))):
+                history.session(day, shopper.pick(rng, 1), "view")
             continue
         _, per_year, mean_life = BUYER_TYPES[customer["_buyer_type"]]
-        join = HISTORY_DAYS * (1 - rng.random() ** 1.4)
-        active_until = min(join + rng.exponential(mean_life), HISTORY_DAYS)
+        if rng.random() < EXISTING_BASE_SHARE:
+            # Bought before the history starts: their first order is not in the data.
+            join = -rng.uniform(0, 365)
+            active_until = min(max(join + rng.exponential(mean_life), rng.uniform(20, 240)), HISTORY_DAYS)
+        else:
+            join = HISTORY_DAYS * (1 - rng.random() ** 1.2)
+            active_until = min(join + rng.exponential(mean_life), HISTORY_DAYS)
         rate = per_year / 365 * rate_multiplier * float(np.exp(rng.normal(0, 0.35)))
-        days = [join, *_occasion_days(rng, join + 1, active_until, rate, origin)]
-        queue: list[tuple[float, int, list[int]]] = []
-        for number, day in enumerate(days):
-            n_lines = min(int(rng.geometric(0.55)), 5)
-            heapq.heappush(queue, (day, number, shopper.pick(rng, n_lines)))
-        counter = len(days)
+        days = _occasion_days(rng, max(join + 1, 0.0), active_until, rate, origin)
+        if join >= 0 or not days:
+            days = [max(join, rng.uniform(0, active_until)) if join < 0 else join, *days]
+        queue = [(day, number, shopper.pick(rng, min(int(rng.geometric(0.55)), 5))) for number, day in enumerate(days)]
+        heapq.heapify(queue)
+        counter = len(queue)
+        reorder_due: dict[int, float] = {}  # one running re-order cycle per product
         while queue:
-            day, _, rows = heapq.heappop(queue)
-            when = _random_times(rng, origin + timedelta(days=int(day)))[0]
-            order_key = (customer["customer_id"], counter)
-            counter += 1
-            for row in rows:
-                consumable = cycle_days[row] > 0
-                quantity = int(rng.choice([1, 2, 3], p=[0.6, 0.3, 0.1])) if consumable else 1 + (rng.random() < 0.05)
-                purchases.append((when, customer["customer_id"], order_key, row, float(quantity)))
-                if consumable and rng.random() < customer["_loyalty"]:
-                    gap = cycle_days[row] * customer["_pace"] * quantity**0.5 * float(np.exp(rng.normal(0, 0.12)))
-                    if day + gap < active_until:
-                        extra = shopper.pick(rng, 1) if rng.random() < 0.2 else []
-                        heapq.heappush(queue, (day + gap, counter, [row, *[r for r in extra if r != row]]))
-                        counter += 1
+            day, number, rows = heapq.heappop(queue)
+            quantities = history.order(day, number, rows, cycle_days)
+            for row, quantity in zip(rows, quantities, strict=True):
+                if cycle_days[row] == 0 or reorder_due.get(row, -1.0) > day or rng.random() >= customer["_loyalty"]:
+                    continue
+                if sum(due > day for due in reorder_due.values()) >= MAX_STAPLES:
+                    continue
+                gap = cycle_days[row] * customer["_pace"] * quantity**0.5 * float(np.exp(rng.normal(0, 0.12)))
+                if day + gap < active_until:
+                    reorder_due[row] = day + gap
+                    extra = [r for r in shopper.pick(rng, 1) if r != row] if rng.random() < 0.2 else []
+                    heapq.heappush(queue, (day + gap, counter, [row, *extra]))
+                    counter += 1
             if rng.random() < VIEW_SESSION_CHANCE:
-                viewed = list(dict.fromkeys([*shopper.pick(rng, int(rng.integers(1, 4))), rows[0]]))
-                seen_at = when - timedelta(minutes=int(rng.integers(2, 90)))
-                sessions.extend((seen_at, customer["customer_id"], ("view", seen_at), row, "view") for row in viewed)
-            if rng.random() < ABANDONED_CART_CHANCE:
-                left_at = when + timedelta(days=int(rng.integers(3, 40)))
-                if left_at < origin + timedelta(days=HISTORY_DAYS):
-                    for row in shopper.pick(rng, 1):
-                        sessions.append((left_at, customer["customer_id"], ("cart", left_at), row, "cart"))
+                viewed = [*shopper.pick(rng, int(rng.integers(1, 3))), rows[0]]
+                history.session(max(day - rng.uniform(0, 2), 0.0), viewed, "view")
+            if rng.random() < ABANDONED_CART_CHANCE and day + 3 < HISTORY_DAYS:
+                history.session(rng.uniform(day + 3, min(day + 40, HISTORY_DAYS)), shopper.pick(rng, 1), "cart")
     return _as_frame(purchases, sessions, prices, products["product_id"].to_numpy())
 
 

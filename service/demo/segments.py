@@ -36,6 +36,7 @@ def segments_on(purchases: pd.DataFrame, day: pd.Timestamp, customer_ids: pd.Ind
     """The segment of each customer in ``customer_ids`` from their purchases before ``day``."""
     before = purchases[purchases["timestamp"] < day]
     per_customer = before.groupby("customer_id").agg(last=("timestamp", "max"), frequency=("order_id", "nunique"))
+    per_customer = per_customer[per_customer.index.isin(customer_ids)]
     segments = pd.Series("new", index=customer_ids, dtype=object)
     if per_customer.empty:
         return segments

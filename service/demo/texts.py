@@ -259,3 +259,11 @@ def personalize(subject: str, name: str) -> str:
     """Add the first name to a subject ("We miss you, Anna") before any closing punctuation."""
     stripped = subject.rstrip("!?.")
     return f"{stripped}, {name}{subject[len(stripped) :]}"
+
+
+def intro_text(template: str, greeting: str) -> str:
+    """Fill an intro's greeting, starting a new sentence after greetings that end with "!"."""
+    rest = template.removeprefix("{greeting} ")
+    if greeting.endswith("!"):
+        rest = rest[:1].upper() + rest[1:]
+    return f"{greeting} {rest}"
