@@ -30,6 +30,8 @@ ONLINE_RETAIL_FILES = {
     "2009-2010": "online-retail/online_retail_II_2009_2010.parquet",
     "2010-2011": "online-retail/online_retail_2010_2011.parquet",
 }
+# Last day (inclusive) of the 39-week calibration period behind cdnow_customers_summary.csv.
+CDNOW_CALIBRATION_END = pd.Timestamp("1997-09-30")
 ONLINE_RETAIL_COLUMNS = [
     "order_id",
     "customer_id",
@@ -305,7 +307,9 @@ def _cdnow_summary(root: str) -> pd.DataFrame:
 
 def cdnow_summary() -> pd.DataFrame:
     """The published frequency/recency/T summary of the CDNOW sample for a 39-week calibration period
-    (``customer_id``; ``frequency`` = repeat purchases; ``recency`` and ``T`` in weeks)."""
+    ending on :data:`CDNOW_CALIBRATION_END` (inclusive): ``customer_id``; ``frequency`` = repeat purchase
+    days; ``recency`` and ``T`` in weeks. Purchases after that day form the holdout (1,882 repeat
+    purchase days in weeks 40–78)."""
     return _cdnow_summary(str(data_root())).copy()
 
 
@@ -374,3 +378,29 @@ def upworthy() -> pd.DataFrame:
     ``headline``, ``lede``, ``impressions``, ``clicks``, ``ctr``, winner flags …, as in the file, plus
     ``headline_text`` and ``lede_text``: the same text with HTML tags removed and entities unescaped."""
     return _upworthy(str(data_root())).copy()
+
+
+# --- The demo store -------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=2)
+def _demo_store(seed: int, n_customers: int):
+    from service.demo import generate_demo_store
+
+    return generate_demo_store(seed=seed, n_customers=n_customers)
+
+
+def demo_store(seed: int = 7, n_customers: int = 3000):
+    """Tailor's generated demo shop (``service.demo.DemoStore``: products, customers, orders with
+    purchase/cart/view rows, past sends). Generated, not read from disk, so it is always available;
+    a fresh copy of every frame is returned."""
+    from dataclasses import replace
+
+    store = _demo_store(seed, n_customers)
+    return replace(
+        store,
+        products=store.products.copy(),
+        customers=store.customers.copy(),
+        orders=store.orders.copy(),
+        sends=store.sends.copy(),
+    )

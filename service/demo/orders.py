@@ -86,7 +86,7 @@ def _occasion_days(rng: np.random.Generator, start: float, end: float, rate: flo
 class _History:
     """Collects one customer's purchase lines and browsing rows."""
 
-    def __init__(self, rng, customer_id: str, origin: datetime, purchases: list, sessions: list):
+    def __init__(self, rng: np.random.Generator, customer_id: str, origin: datetime, purchases: list, sessions: list):
         self.rng, self.customer_id, self.origin = rng, customer_id, origin
         self.purchases, self.sessions = purchases, sessions
 
@@ -149,8 +149,10 @@ def generate_orders(
             active_until = min(join + rng.exponential(mean_life), HISTORY_DAYS)
         rate = per_year / 365 * rate_multiplier * float(np.exp(rng.normal(0, 0.35)))
         days = _occasion_days(rng, max(join + 1, 0.0), active_until, rate, origin)
-        if join >= 0 or not days:
-            days = [max(join, rng.uniform(0, active_until)) if join < 0 else join, *days]
+        if join >= 0:
+            days = [join, *days]  # the first purchase
+        elif not days:
+            days = [rng.uniform(0, active_until)]  # an existing customer buys at least once in the history
         queue = [(day, number, shopper.pick(rng, min(int(rng.geometric(0.55)), 5))) for number, day in enumerate(days)]
         heapq.heapify(queue)
         counter = len(queue)

@@ -108,13 +108,17 @@ def test_cdnow_summary_agrees_with_the_sample_transactions():
     summary = load(datasets.cdnow_summary).set_index("customer_id")
     assert len(summary) == 2_357
     purchases = load(datasets.cdnow)
-    calibration_end = pd.Timestamp("1997-09-30")  # 39 weeks after the first cohort's start
-    in_calibration = purchases[purchases["timestamp"] < calibration_end]
-    days = in_calibration.groupby("customer_id")["timestamp"].agg(["nunique", "min"])
-    repeat_purchases = days["nunique"] - 1
-    assert (repeat_purchases == summary.loc[days.index, "frequency"]).mean() > 0.99
-    age_weeks = (calibration_end - days["min"]).dt.days / 7
+    last_day = datasets.CDNOW_CALIBRATION_END  # the 39-week calibration period ends on this day, inclusive
+    calibration = purchases[purchases["timestamp"] <= last_day]
+    days = calibration.groupby("customer_id")["timestamp"].agg(["nunique", "min", "max"])
+    assert (days["nunique"] - 1).equals(summary.loc[days.index, "frequency"].rename("nunique"))
+    recency_weeks = (days["max"] - days["min"]).dt.days / 7
+    assert (recency_weeks - summary.loc[days.index, "recency"]).abs().max() < 0.01
+    age_weeks = (last_day - days["min"]).dt.days / 7
     assert (age_weeks - summary.loc[days.index, "T"]).abs().max() < 0.01
+    # The published holdout figure: 1,882 repeat transactions (customer-days) in weeks 40-78.
+    holdout = purchases[purchases["timestamp"] > last_day]
+    assert holdout.groupby(["customer_id", "timestamp"]).ngroups == 1_882
 
 
 def test_email_campaign_sme_class_shares():
@@ -141,3 +145,10 @@ def test_upworthy_headlines_have_plain_text():
     assert len(packages) == 15_616
     assert packages["clickability_test_id"].nunique() == 3_358
     assert not packages["lede_text"].str.contains("<p>", regex=False).any()
+
+
+def test_demo_store_is_always_available_as_copies():
+    store = datasets.demo_store(n_customers=150)
+    assert len(store.customers) == 150
+    store.orders["customer_id"] = "changed"
+    assert (datasets.demo_store(n_customers=150).orders["customer_id"] != "changed").all()
