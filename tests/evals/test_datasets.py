@@ -54,6 +54,9 @@ def test_online_retail_both_years_drop_the_repeated_overlap_month():
     december_2010 = (earlier["timestamp"] >= "2010-12-01").sum()
     assert december_2010 > 20_000
     assert len(both) == 541_909 + len(earlier) - december_2010
+    # Online Retail II's usual figures for the two years: 5,942 customers in 43 countries.
+    assert both.loc[both["customer_id"] != "", "customer_id"].nunique() == 5_942
+    assert both["country"].nunique() == 43
     assert both["timestamp"].min() < pd.Timestamp("2010-01-01") < pd.Timestamp("2011-12-01") < both["timestamp"].max()
     assert both["timestamp"].is_monotonic_increasing
 
