@@ -107,9 +107,14 @@ def generate_sends(
             continue
         chosen = np.sort(rng.choice(len(eligible), size=min(audience_cap, len(eligible)), replace=False))
         campaigns.append(_campaign(rng, day, campaign_type, eligible.iloc[chosen], customers, products))
+    if not campaigns:  # a tiny shop where nobody was reachable: an empty frame with the same columns
+        nobody = pd.Series([], index=pd.Index([], dtype=int), dtype=object)
+        campaigns.append(_campaign(rng, pd.Timestamp(start), "cross_sell", nobody, customers, products))
     sends = pd.concat(campaigns, ignore_index=True).sort_values(["sent_at", "customer_id"], kind="stable")
     sends = sends.reset_index(drop=True)
-    sends.insert(0, "send_id", [f"E{number:06d}" for number in range(1, len(sends) + 1)])
+    sends.insert(0, "send_id", pd.Series([f"E{n:06d}" for n in range(1, len(sends) + 1)], dtype=str))
+    text = ["customer_id", "subject", "preheader", "intro", "first_name", "campaign_type", "locale", "segment"]
+    sends[text] = sends[text].astype(str)
     propensity = customers.set_index("customer_id").loc[sends["customer_id"], "_propensity"].to_numpy()
     return _outcomes(rng, sends, propensity)
 

@@ -224,6 +224,13 @@ def test_order_target_is_honoured():
     assert 0.8 * 6000 < len(store.purchases) < 1.2 * 6000
 
 
+def test_a_one_customer_shop_still_has_every_frame():
+    store = generate_demo_store(n_customers=1, n_products=10)
+    assert len(store.customers) == 1 and len(store.products) == 10
+    assert list(store.sends.columns) == SEND_COLUMNS
+    assert pd.api.types.is_string_dtype(store.sends["send_id"])
+
+
 def test_rejects_an_empty_shop():
     with pytest.raises(ValueError, match="at least"):
         generate_demo_store(n_customers=0)
