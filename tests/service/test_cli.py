@@ -1,0 +1,50 @@
+"""The `tailor` command: fast help, one clear line and exit code 2 for user errors, keys and imports."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.service.test_importing import CUSTOMERS
+
+TAILOR = [str(Path(sys.executable).with_name("tailor"))]
+
+
+def run(args: list[str], home: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TAILOR_HOME": str(home)}
+    return subprocess.run([*TAILOR, *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_help_is_fast_and_lists_the_commands(tmp_path):
+    started = time.perf_counter()
+    result = run(["--help"], tmp_path)
+    assert result.returncode == 0
+    for command in ("import", "train", "recommend", "audience", "generate", "serve", "demo", "keys", "eval"):
+        assert command in result.stdout
+    assert time.perf_counter() - started < 5, "tailor --help must not import the heavy libraries"
+
+
+def test_bad_import_file_is_one_clear_line_and_exit_code_2(tmp_path):
+    bad = CUSTOMERS.copy()
+    bad.loc[0, "email"] = "nobody"
+    bad.to_csv(tmp_path / "customers.csv", index=False)
+    result = run(["import", "customers", str(tmp_path / "customers.csv")], tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: customers file rejected, nothing was written: row 2, column 'email': is not an email address"
+    ]
+    missing = run(["import", "customers", str(tmp_path / "nope.csv")], tmp_path)
+    assert missing.returncode == 2 and "file not found" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_import_and_keys(tmp_path):
+    CUSTOMERS.to_csv(tmp_path / "customers.csv", index=False)
+    result = run(["import", "customers", str(tmp_path / "customers.csv")], tmp_path)
+    assert result.returncode == 0 and "customers: 2 rows, 2 new, 0 updated" in result.stdout
+    key = run(["keys", "create", "ci"], tmp_path).stdout.strip()
+    assert key.startswith("tk_") and len(key) > 20
+    revoked = run(["keys", "revoke", key[:10]], tmp_path)
+    assert "revoked 1 key(s)" in revoked.stdout
