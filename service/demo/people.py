@@ -150,6 +150,9 @@ FIRST_NAMES: dict[str, tuple[tuple[str, str], ...]] = {
         ("Борислав", "borislav"),
     ),
 }
+# When customers habitually read their email: early risers, lunch-break readers, evening readers.
+READING_HOURS = (8, 13, 20)
+READING_HOUR_SHARES = (0.35, 0.25, 0.4)
 _ASCII = str.maketrans("ąćęłńóśźżĄĆĘŁŃÓŚŹŻäöüßÄÖÜ", "acelnoszzACELNOSZZaousAOU")
 
 # Buyer types: share, purchase occasions per year, mean active lifetime in days.
@@ -211,5 +214,6 @@ def generate_customers(rng: np.random.Generator, n_customers: int, style_dim: in
             "_pace": np.exp(rng.normal(0.0, 0.25, size=n_customers)),
             "_loyalty": rng.beta(4, 2, size=n_customers),  # chance of re-ordering the same consumable
             "_propensity": rng.normal(0.0, 0.5, size=n_customers),  # hidden email-open tendency
+            "_reading_hour": rng.choice(READING_HOURS, size=n_customers, p=READING_HOUR_SHARES),
         }
     )

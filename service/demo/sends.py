@@ -5,13 +5,16 @@ subscribed customers in the segments it targets (``TARGETS``), up to 12 % of the
 picks its subject, preheader and intro from the locale's templates (``texts.py``); independently per send,
 the first name is added to the subject (40 % of customers who have one), an offer tail is added when the
 send carries a discount, a long marketing tail is added (30 %), and the send hour is one of the campaign's
-two A/B hours. The segment is the customer's RFM segment on the send day (``segments.py``).
+two A/B hours. Campaign days move by 0–6 days so that every weekday occurs. The segment is the
+customer's RFM segment on the send day (``segments.py``).
 
 Outcomes (hidden process; the scoring model should recover its direction):
 
 - ``P(open) = sigmoid(-1.1 + 0.5 * first name in subject - 0.02 * (subject length - 35)
-  + SEGMENT_OPEN[segment] + HOUR_OPEN(hour) + TYPE_OPEN[campaign_type] + customer propensity)``,
-  with the customer's propensity ~ N(0, 0.5) unobserved;
+  + SEGMENT_OPEN[segment] + HOUR_OPEN(hour) + TYPE_OPEN[campaign_type] - 0.15 * weekend
+  + 0.4 * (hour within one hour of the customer's reading hour) + customer propensity)``,
+  with the customer's propensity ~ N(0, 0.5) and reading hour (8, 13 or 20) unobserved: a send-time
+  model can learn each customer's hour from their past opens;
 - ``P(click | open) = sigmoid(-1.5 + 0.12 * min(n_products, 6) - 0.6 * (n_products == 0)
   + 0.05 * discount% - 0.01 * (mean_price - 30) + 0.3 * replenishment)``;
 - ``P(conversion | click) = sigmoid(-1.0 + 0.04 * discount% + SEGMENT_CONVERT[segment]
@@ -94,8 +97,9 @@ def generate_sends(
 
     start = datetime.combine(as_of, datetime.min.time()) - timedelta(days=FIRST_CAMPAIGN_DAYS_BEFORE)
     campaigns = []
-    for day in pd.date_range(start, as_of - timedelta(days=3), freq=f"{CAMPAIGN_EVERY_DAYS}D"):
+    for day in pd.date_range(start, as_of - timedelta(days=9), freq=f"{CAMPAIGN_EVERY_DAYS}D"):
         campaign_type = str(rng.choice(list(CAMPAIGN_TYPE_WEIGHTS), p=list(CAMPAIGN_TYPE_WEIGHTS.values())))
+        day = day + pd.Timedelta(days=int(rng.integers(0, 7)))
         known = reachable & (first_seen < day)
         if campaign_type == "welcome":
             known &= first_seen >= day - timedelta(days=30)
@@ -115,8 +119,8 @@ def generate_sends(
     sends.insert(0, "send_id", pd.Series([f"E{n:06d}" for n in range(1, len(sends) + 1)], dtype=str))
     text = ["customer_id", "subject", "preheader", "intro", "first_name", "campaign_type", "locale", "segment"]
     sends[text] = sends[text].astype(str)
-    propensity = customers.set_index("customer_id").loc[sends["customer_id"], "_propensity"].to_numpy()
-    return _outcomes(rng, sends, propensity)
+    traits = customers.set_index("customer_id").loc[sends["customer_id"], ["_propensity", "_reading_hour"]]
+    return _outcomes(rng, sends, traits.reset_index(drop=True))
 
 
 def _campaign(
@@ -182,8 +186,10 @@ def _campaign(
     )
 
 
-def _outcomes(rng: np.random.Generator, sends: pd.DataFrame, propensity: np.ndarray) -> pd.DataFrame:
+def _outcomes(rng: np.random.Generator, sends: pd.DataFrame, traits: pd.DataFrame) -> pd.DataFrame:
     hour = sends["sent_at"].dt.hour.to_numpy()
+    weekend = sends["sent_at"].dt.day_of_week.to_numpy() >= 5
+    at_reading_hour = np.abs(hour - traits["_reading_hour"].to_numpy()) <= 1
     segment = sends["segment"]
     n_products = sends["n_products"].to_numpy()
     discount = sends["_discount"].to_numpy()
@@ -195,7 +201,9 @@ def _outcomes(rng: np.random.Generator, sends: pd.DataFrame, propensity: np.ndar
         + segment.map(SEGMENT_OPEN).to_numpy()
         + hour_open(hour)
         + sends["campaign_type"].map(TYPE_OPEN).to_numpy()
-        + propensity
+        - 0.15 * weekend
+        + 0.4 * at_reading_hour
+        + traits["_propensity"].to_numpy()
     )
     click_logit = (
         -1.5
