@@ -157,8 +157,8 @@ _ASCII = str.maketrans("ąćęłńóśźżĄĆĘŁŃÓŚŹŻäöüßÄÖÜ", "ac
 
 # Buyer types: share, purchase occasions per year, mean active lifetime in days.
 BUYER_TYPES = {
-    "light": (0.55, 1.3, 330.0),
-    "regular": (0.33, 4.0, 520.0),
+    "light": (0.55, 1.3, 420.0),
+    "regular": (0.33, 4.0, 600.0),
     "heavy": (0.12, 10.0, 800.0),
 }
 
