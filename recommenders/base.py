@@ -128,6 +128,14 @@ class Recommender(ABC):
             top_index[unknown], top_score[unknown] = index, score
         return _recommendation_frame(customers, top_index, top_score, vocabulary)
 
+    def seen_products(self, customer_id: str) -> list[str]:
+        """The products the model knows this customer interacted with (empty for unknown customers)."""
+        vocabulary = self._check_fitted()
+        row = vocabulary.customer_rows([customer_id])[0]
+        if row < 0:
+            return []
+        return [str(p) for p in vocabulary.products[self.user_items[row].indices]]
+
     def similar_items(self, product_id: str, k: int = 10) -> pd.DataFrame:
         """The k products most similar to `product_id` (product_id, score), best first; empty if unknown."""
         vocabulary = self._check_fitted()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from recommenders.als import ALSRecommender
 from recommenders.auto import AutoRecommender
 from recommenders.base import Recommender
+from recommenders.blend import BlendRecommender
 from recommenders.bpr import BPRRecommender
 from recommenders.content import ContentRecommender
 from recommenders.ease import EASERecommender
@@ -18,6 +19,7 @@ _MODELS: dict[str, type[Recommender]] = {
     for model in (
         ALSRecommender,
         AutoRecommender,
+        BlendRecommender,
         BPRRecommender,
         ContentRecommender,
         EASERecommender,

@@ -87,3 +87,8 @@ class TestContent(RecommenderContract):
 
         with pytest.raises(FitFailed, match="catalog"):
             create("content").fit(data[0])
+
+
+class TestBlend(RecommenderContract):
+    model_name = "blend"
+    params = {"collaborative_params": {"regularization": 1.0}}

@@ -1,0 +1,102 @@
+"""Business rules applied at serving time, each an explicit option of `Rules`.
+
+`recommend_with_rules` asks a fitted model for a longer candidate list and then, in this order:
+
+1. `in_stock_only`: keeps products whose catalog `in_stock` is true (the model never sees the others);
+2. `exclude_bought`: drops products the customer already bought, except re-orderable ones
+   (`reorderable_products`, or any product of a `reorderable_categories` category);
+3. `price_band`: keeps products priced within (low, high) times the customer's usual price (the median
+   catalog price of what they bought); customers without history are not restricted;
+4. `boosts`: adds weight x the catalog column scaled to 0..1 (e.g. {"margin": 0.3, "is_new": 0.2}) to a
+   rank-based base score of 1 for the model's first candidate down to 0 for its last;
+5. `max_per_category`: at most N products of one category in a customer's list;
+
+and returns the top k as a recommendations frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from recommenders.base import RECOMMENDATION_COLUMNS, Recommender
+
+
+@dataclass
+class Rules:
+    """Serving-time rules; the defaults are what a marketing e-mail usually wants."""
+
+    in_stock_only: bool = True
+    exclude_bought: bool = True
+    reorderable_products: frozenset[str] = frozenset()
+    reorderable_categories: frozenset[str] = frozenset()
+    price_band: tuple[float, float] | None = None
+    boosts: dict[str, float] = field(default_factory=dict)
+    max_per_category: int | None = None
+    candidates_per_slot: int = 5
+
+
+def recommend_with_rules(
+    model: Recommender,
+    customer_ids: Iterable[str],
+    products: pd.DataFrame,
+    k: int = 10,
+    rules: Rules | None = None,
+) -> pd.DataFrame:
+    """Top-k recommendations per customer after the business `rules` (see the module docstring)."""
+    rules = rules or Rules()
+    catalog = products.assign(product_id=products["product_id"].astype(str)).drop_duplicates("product_id")
+    catalog = catalog.set_index("product_id")
+    allowed = catalog.index
+    if rules.in_stock_only and "in_stock" in catalog.columns:
+        allowed = catalog.index[catalog["in_stock"].fillna(False).astype(bool)]
+    customers = [str(c) for c in customer_ids]
+    reorderable = set(rules.reorderable_products)
+    if rules.reorderable_categories and "category" in catalog.columns:
+        reorderable |= set(catalog.index[catalog["category"].isin(rules.reorderable_categories)])
+    n_candidates = max(k * rules.candidates_per_slot, k + 20)
+    candidates = model.recommend(customers, k=n_candidates, exclude_seen=False, allowed_products=allowed)
+    history = {customer: set(model.seen_products(customer)) for customer in customers}
+    if rules.exclude_bought:
+        bought = [
+            product in history[customer] and product not in reorderable
+            for customer, product in zip(candidates["customer_id"], candidates["product_id"], strict=True)
+        ]
+        candidates = candidates[~np.asarray(bought, dtype=bool)]
+    if rules.price_band is not None and "price" in catalog.columns:
+        candidates = _within_price_band(candidates, history, catalog["price"], rules.price_band)
+    candidates = candidates.assign(score=1.0 - (candidates.groupby("customer_id").cumcount() / n_candidates))
+    for column, weight in rules.boosts.items():
+        if column in catalog.columns:
+            values = pd.to_numeric(catalog[column], errors="coerce").astype(float).fillna(0.0)
+            span = values.max() - values.min()
+            scaled = (values - values.min()) / span if span > 0 else values * 0.0
+            candidates["score"] += weight * candidates["product_id"].map(scaled).fillna(0.0).to_numpy()
+    candidates = candidates.sort_values(["customer_id", "score"], ascending=[True, False], kind="stable")
+    if rules.max_per_category is not None and "category" in catalog.columns:
+        category = candidates["product_id"].map(catalog["category"]).fillna("")
+        position = candidates.assign(_category=category).groupby(["customer_id", "_category"]).cumcount()
+        candidates = candidates[position.to_numpy() < rules.max_per_category]
+    top = candidates.groupby("customer_id", sort=False).head(k).copy()
+    top["rank"] = top.groupby("customer_id").cumcount() + 1
+    order = {customer: i for i, customer in enumerate(customers)}
+    top = top.sort_values(["customer_id", "rank"], key=lambda s: s.map(order) if s.name == "customer_id" else s)
+    return top[RECOMMENDATION_COLUMNS].reset_index(drop=True)
+
+
+def _within_price_band(
+    candidates: pd.DataFrame, history: dict[str, set[str]], prices: pd.Series, band: tuple[float, float]
+) -> pd.DataFrame:
+    prices = pd.to_numeric(prices, errors="coerce")
+    usual = {
+        customer: float(np.nanmedian(prices.reindex(list(bought)).to_numpy()))
+        for customer, bought in history.items()
+        if bought and prices.reindex(list(bought)).notna().any()
+    }
+    reference = candidates["customer_id"].map(usual)
+    price = candidates["product_id"].map(prices)
+    inside = reference.isna() | price.isna() | price.between(band[0] * reference, band[1] * reference)
+    return candidates[inside.to_numpy()]

@@ -1,0 +1,77 @@
+"""Serving-time business rules, each checked on the checkerboard shop."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from recommenders.registry import create
+from recommenders.rules import Rules, recommend_with_rules
+from tests.recommenders.contract import checkerboard
+
+
+@pytest.fixture(scope="module")
+def shop():
+    interactions, catalog, _ = checkerboard()
+    model = create("item_knn").fit(interactions, catalog)
+    return model, catalog, interactions
+
+
+def bought_by(interactions: pd.DataFrame, customer: str) -> set[str]:
+    return set(interactions.loc[interactions["customer_id"] == customer, "product_id"])
+
+
+def test_defaults_exclude_bought_and_keep_shape(shop):
+    model, catalog, interactions = shop
+    recs = recommend_with_rules(model, ["c0", "d1", "stranger"], catalog, k=3)
+    assert list(recs.columns) == ["customer_id", "rank", "product_id", "score"]
+    assert list(recs["customer_id"].unique()) == ["c0", "d1", "stranger"]
+    assert bought_by(interactions, "c0").isdisjoint(recs.loc[recs["customer_id"] == "c0", "product_id"])
+    assert recs.loc[recs["customer_id"] == "c0", "product_id"].iloc[0] == "a0"
+
+
+def test_out_of_stock_products_are_never_shown(shop):
+    model, catalog, _ = shop
+    catalog = catalog.assign(in_stock=catalog["product_id"] != "a0")
+    recs = recommend_with_rules(model, ["c0", "stranger"], catalog, k=5)
+    assert "a0" not in set(recs["product_id"])
+    everything = recommend_with_rules(model, ["c0"], catalog, k=5, rules=Rules(in_stock_only=False))
+    assert "a0" in set(everything["product_id"])
+
+
+def test_reorderable_products_may_come_back(shop):
+    model, catalog, interactions = shop
+    rules = Rules(reorderable_products=frozenset({"a1"}))
+    recs = recommend_with_rules(model, ["c0"], catalog, k=10, rules=rules)
+    assert "a1" in set(recs["product_id"])
+    assert bought_by(interactions, "c0") - {"a1"} and (bought_by(interactions, "c0") - {"a1"}).isdisjoint(
+        recs["product_id"]
+    )
+    by_category = recommend_with_rules(
+        model, ["c0"], catalog, k=10, rules=Rules(reorderable_categories=frozenset({"garden"}))
+    )
+    assert bought_by(interactions, "c0") <= set(by_category["product_id"])
+
+
+def test_max_per_category(shop):
+    model, catalog, _ = shop
+    recs = recommend_with_rules(model, ["c0"], catalog, k=4, rules=Rules(max_per_category=1, exclude_bought=False))
+    categories = recs["product_id"].map(catalog.set_index("product_id")["category"])
+    assert categories.value_counts().max() == 1 and len(recs) == 2
+
+
+def test_price_band_follows_the_customers_usual_spend(shop):
+    model, catalog, interactions = shop
+    # c0 bought a1..a4 (prices 6..9, median 7.5): with band (0.9, 1.1) only 6.75..8.25 qualifies.
+    recs = recommend_with_rules(model, ["c0"], catalog, k=10, rules=Rules(price_band=(0.9, 1.1), exclude_bought=False))
+    prices = recs["product_id"].map(catalog.set_index("product_id")["price"])
+    assert len(recs) and prices.between(6.75, 8.25).all()
+
+
+def test_boosts_lift_flagged_products(shop):
+    model, catalog, _ = shop
+    catalog = catalog.assign(is_new=(catalog["product_id"] == "b4").astype(float))
+    plain = recommend_with_rules(model, ["c0"], catalog, k=3)
+    assert "b4" not in set(plain["product_id"])
+    boosted = recommend_with_rules(model, ["c0"], catalog, k=3, rules=Rules(boosts={"is_new": 2.0}))
+    assert boosted["product_id"].iloc[0] == "b4"
