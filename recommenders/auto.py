@@ -1,4 +1,15 @@
-"""`auto`: pick a sensible model for the data at hand, fit it, and serve through it."""
+"""`auto`: pick the model that suits the data at hand, fit it, and serve through it.
+
+The choice follows what the evals measured (see evals/recommenders):
+
+- fewer than 20 customers with two or more products: `popularity` (nothing to learn from);
+- customers re-buy products on different days (at least 5 % of customer-product pairs) and the history
+  spans at least three months: the learned `blend` of repeat, collaborative and content signals;
+- otherwise, up to `max_products_for_ease` products: `ease` (best on MovieLens-style data);
+- otherwise: implicit `als` over BM25-weighted confidence.
+
+`chosen` names the pick; the fitted model is `delegate`.
+"""
 
 from __future__ import annotations
 
@@ -7,42 +18,52 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recommenders.base import Recommender
-from recommenders.interactions import Preparation
+from recommenders.interactions import Preparation, validate_interactions
 
-# Below this many customers with two or more products, collaborative models have too little to learn from.
 _MIN_COLLABORATIVE_CUSTOMERS = 20
+_MIN_REPEAT_SHARE = 0.05
+_MIN_HISTORY_DAYS = 90
+
+
+def choose(interactions: pd.DataFrame, max_products_for_ease: int = 15_000) -> tuple[str, dict]:
+    """The (model name, params) `auto` uses for these interactions."""
+    lines = validate_interactions(interactions)
+    lines = lines[lines["quantity"] > 0]
+    pairs = lines.groupby(["customer_id", "product_id"])["timestamp"].agg(lambda t: t.dt.normalize().nunique())
+    products_per_customer = pairs.groupby(level="customer_id").size()
+    if (products_per_customer >= 2).sum() < _MIN_COLLABORATIVE_CUSTOMERS:
+        return "popularity", {}
+    span_days = (lines["timestamp"].max() - lines["timestamp"].min()).days
+    if (pairs > 1).mean() >= _MIN_REPEAT_SHARE and span_days >= _MIN_HISTORY_DAYS:
+        return "blend", {}
+    if lines["product_id"].nunique() <= max_products_for_ease:
+        return "ease", {}
+    return "als", {"factors": 128, "preparation": Preparation(confidence="bm25").to_dict()}
 
 
 class AutoRecommender(Recommender):
-    """Chooses popularity for tiny or single-product histories and ALS otherwise; `chosen` names the pick."""
+    """Delegates to the model `choose` picks; `chosen` names it."""
 
     name = "auto"
+    uses_catalog = True
 
-    def __init__(self, preparation: Preparation | dict | None = None) -> None:
+    def __init__(self, max_products_for_ease: int = 15_000, preparation: Preparation | dict | None = None) -> None:
         super().__init__(preparation)
+        self.max_products_for_ease = max_products_for_ease
         self.chosen: str | None = None
 
     def fit(self, interactions: pd.DataFrame, products: pd.DataFrame | None = None) -> AutoRecommender:
         from recommenders.registry import create
 
-        super().fit(interactions, products)
-        products_per_customer = np.diff(self.user_items.indptr)
-        if (products_per_customer >= 2).sum() < _MIN_COLLABORATIVE_CUSTOMERS:
-            self.chosen = "popularity"
-            self.delegate = create("popularity")
-        else:
-            self.chosen = "als"
-            self.delegate = create("als", factors=64, iterations=15, preparation=Preparation(confidence="bm25"))
-        self.delegate.fit(interactions, products)
-        self.vocabulary, self.user_items, self.popularity = (
-            self.delegate.vocabulary,
-            self.delegate.user_items,
-            self.delegate.popularity,
-        )
+        self.chosen, params = choose(interactions, self.max_products_for_ease)
+        self.delegate = create(self.chosen, **params).fit(interactions, products)
+        self.vocabulary = self.delegate.vocabulary
+        self.user_items = self.delegate.user_items
+        self.popularity = self.delegate.popularity
         return self
 
     def _fit(self, user_items: sp.csr_matrix, lines: pd.DataFrame, products: pd.DataFrame | None) -> None:
-        return None
+        raise NotImplementedError("AutoRecommender.fit delegates and never calls _fit")
 
     def _score(self, rows: np.ndarray) -> np.ndarray:
         return self.delegate._score(rows)

@@ -92,3 +92,14 @@ class TestContent(RecommenderContract):
 class TestBlend(RecommenderContract):
     model_name = "blend"
     params = {"collaborative_params": {"regularization": 1.0}}
+
+
+def test_auto_picks_by_the_shape_of_the_data():
+    from recommenders.auto import choose
+
+    interactions, _, _ = checkerboard()
+    assert choose(interactions)[0] == "ease"
+    assert choose(interactions.head(10))[0] == "popularity"
+    again = interactions.assign(timestamp=interactions["timestamp"] + pd.Timedelta(days=120))
+    assert choose(pd.concat([interactions, again]))[0] == "blend"
+    assert choose(interactions, max_products_for_ease=5)[0] == "als"

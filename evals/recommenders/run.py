@@ -1,0 +1,194 @@
+"""Every model against every baseline on one data set and protocol; prints a table, writes JSON + markdown.
+
+    python -m evals.recommenders.run --dataset online_retail --protocol time [--quick] [--tune 20]
+    tailor eval recommenders --dataset movielens --protocol recbole
+
+Baselines are implicit's ALS and BM25 item-item with their default settings, popularity and repeat
+purchase. With `--tune N`, each tunable Tailor model also runs with the parameters Optuna found in N trials
+on a validation split cut from the training data (the test part is never used for choosing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from evals.recommenders import data, protocols
+from evals.recommenders.evaluate import evaluate
+from evals.recommenders.tuning import TUNABLE, tune
+
+BASELINES = {
+    "popularity": ("popularity", {}),
+    "repeat_purchase": ("repeat_purchase", {}),
+    "implicit_als_default": ("als", {}),
+    "implicit_bm25_default": ("bm25", {}),
+}
+TAILOR = {
+    "segment_popularity": ("segment_popularity", {}),
+    "item_knn": ("item_knn", {}),
+    "bpr": ("bpr", {}),
+    "ease": ("ease", {}),
+    "content": ("content", {}),
+    "blend": ("blend", {}),
+    "auto": ("auto", {}),
+}
+QUICK_TAILOR = {"ease": ("ease", {}), "blend": ("blend", {"training_windows": 2})}
+TARGETS = {
+    ("online_retail", "time"): {"relative_recall@10_gain": 0.10},
+    ("movielens", "recbole"): {"ndcg@10": 0.37},
+}
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="tailor eval recommenders", description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", choices=data.DATASETS, default="online_retail")
+    parser.add_argument("--protocol", choices=sorted(protocols.PROTOCOLS), default=None)
+    parser.add_argument("--quick", action="store_true", help="the small configuration CI runs")
+    parser.add_argument("--models", default=None, help="comma-separated labels to run (default: all)")
+    parser.add_argument("--tune", type=int, default=0, metavar="TRIALS", help="Optuna trials per tunable model")
+    parser.add_argument("--out", type=Path, default=Path("reports"))
+    return parser.parse_args(argv)
+
+
+def default_protocol(dataset: str) -> str:
+    return "recbole" if dataset in ("movielens", "groceries") else "time"
+
+
+def lineup(dataset: str, quick: bool, only: str | None) -> dict[str, tuple[str, dict]]:
+    models = {**BASELINES, **(QUICK_TAILOR if quick else TAILOR)}
+    if dataset == "movielens":
+        models["implicit_bpr_default"] = models.pop("bpr", ("bpr", {}))
+        models.pop("repeat_purchase")
+        models.pop("segment_popularity", None)
+    if only:
+        wanted = only.split(",")
+        models = {label: spec for label, spec in models.items() if label in wanted or spec[0] in wanted}
+    return models
+
+
+def run(dataset: str, protocol: str, quick: bool = False, only: str | None = None, trials: int = 0) -> dict:
+    """Evaluate the lineup and return the report (a plain, JSON-ready dict)."""
+    interactions, products = data.load(dataset, quick=quick)
+    split = protocols.PROTOCOLS[protocol](interactions)
+    models = lineup(dataset, quick, only)
+    results: dict[str, dict] = {}
+    for label, (name, params) in models.items():
+        results[label] = evaluate(name, params, split, products)
+        results[label]["model"] = name
+        results[label]["baseline"] = label in BASELINES or label.startswith("implicit_")
+    for name in sorted({spec[0] for spec in models.values()} & set(TUNABLE)) if trials else []:
+        started = time.perf_counter()
+        best, validation_score = tune(name, split, products, trials=trials)
+        label = f"{name}_tuned"
+        results[label] = evaluate(name, best, split, products) | {
+            "model": name,
+            "baseline": False,
+            "validation_objective": validation_score,
+            "tuning_seconds": round(time.perf_counter() - started, 1),
+        }
+    return {
+        "dataset": dataset,
+        "protocol": protocol,
+        "quick": quick,
+        "created_at": datetime.now(UTC).isoformat(),
+        "split": {
+            "train_rows": len(split.train),
+            "customers": len(split.relevant),
+            "customers_with_new_products": len(split.relevant_new),
+        },
+        "models": results,
+        "targets": check_targets(dataset, protocol, results),
+    }
+
+
+def check_targets(dataset: str, protocol: str, results: dict) -> dict:
+    """The issue's targets for this data set and protocol, with the figures reached."""
+    tailor = {label: r for label, r in results.items() if not r["baseline"]}
+    baselines = {label: r for label, r in results.items() if r["baseline"]}
+    if not tailor:
+        return {}
+    report: dict = {}
+    if (dataset, protocol) == ("online_retail", "time"):
+        goal = TARGETS[(dataset, protocol)]["relative_recall@10_gain"]
+        for part in ("all", "new"):
+            best_label = max(tailor, key=lambda label: tailor[label][part]["recall@10"])
+            best = tailor[best_label][part]["recall@10"]
+            gains = {
+                label: best / r[part]["recall@10"] - 1 if r[part]["recall@10"] else float("inf")
+                for label, r in baselines.items()
+            }
+            report[f"recall@10_{part}"] = {
+                "best_model": best_label,
+                "best": best,
+                "gain_over": gains,
+                "met": all(gain >= goal for gain in gains.values()),
+            }
+    if (dataset, protocol) == ("movielens", "recbole"):
+        best_label = max(tailor, key=lambda label: tailor[label]["new"]["ndcg@10"])
+        best = tailor[best_label]["new"]["ndcg@10"]
+        goal = TARGETS[(dataset, protocol)]["ndcg@10"]
+        report["ndcg@10"] = {"best_model": best_label, "best": best, "goal": goal, "met": best >= goal}
+    return report
+
+
+COLUMNS = [
+    ("R@10 all", "all", "recall@10"),
+    ("R@10 new", "new", "recall@10"),
+    ("NDCG@10 new", "new", "ndcg@10"),
+    ("MAP@10 new", "new", "map@10"),
+    ("Hit@10 new", "new", "hit@10"),
+    ("R@20 new", "new", "recall@20"),
+    ("cover@10", "beyond", "coverage@10"),
+    ("novelty@10", "beyond", "novelty@10"),
+    ("ILD@10", "beyond", "diversity@10"),
+]
+
+
+def markdown(report: dict) -> str:
+    header = ["model", *(title for title, _, _ in COLUMNS), "fit s", "rec s"]
+    lines = [
+        f"# Recommenders: {report['dataset']} / {report['protocol']}{' (quick)' if report['quick'] else ''}",
+        "",
+        f"{report['split']['customers']} test customers "
+        f"({report['split']['customers_with_new_products']} with products new to them), "
+        f"{report['split']['train_rows']} training rows.",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+    ]
+    for label, result in report["models"].items():
+        cells = [label + (" (baseline)" if result["baseline"] else "")]
+        for _, part, metric in COLUMNS:
+            value = result.get(part, {}).get(metric)
+            cells.append("–" if value is None else f"{value:.4f}")
+        cells += [f"{result['fit_seconds']:.1f}", f"{result['recommend_seconds']:.1f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    if report["targets"]:
+        lines += ["", "Targets:", "", "```", json.dumps(report["targets"], indent=2), "```"]
+    return "\n".join(lines) + "\n"
+
+
+def write(report: dict, out: Path) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"recommenders_{report['dataset']}_{report['protocol']}{'_quick' if report['quick'] else ''}"
+    (out / f"{stem}.json").write_text(json.dumps(report, indent=2, default=float))
+    (out / f"{stem}.md").write_text(markdown(report))
+    return out / f"{stem}.json"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    protocol = args.protocol or default_protocol(args.dataset)
+    report = run(args.dataset, protocol, quick=args.quick, only=args.models, trials=args.tune)
+    path = write(report, args.out)
+    print(markdown(report))
+    print(f"Report written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
