@@ -236,9 +236,11 @@ def _mask_seen(scores: np.ndarray, seen: sp.csr_matrix) -> None:
 def _recommendation_frame(
     customers: np.ndarray, index: np.ndarray, score: np.ndarray, vocabulary: Vocabulary
 ) -> pd.DataFrame:
+    # Rows are sorted best first, so the dropped (-inf) entries are always at the end of a row and the
+    # kept ones keep their column position + 1 as rank.
     keep = np.isfinite(score)
     k = index.shape[1]
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
             "customer_id": np.repeat(np.asarray(customers, dtype=object), k)[keep.ravel()],
             "rank": np.tile(np.arange(1, k + 1), len(customers))[keep.ravel()],
@@ -246,9 +248,6 @@ def _recommendation_frame(
             "score": score[keep].astype(float),
         }
     )
-    if len(frame):
-        frame["rank"] = frame.groupby("customer_id", sort=False).cumcount() + 1
-    return frame.reset_index(drop=True)
 
 
 def _extend_catalog(

@@ -329,10 +329,11 @@ def _fit_gbm(features: np.ndarray, labels: np.ndarray, random_state: int):
     import lightgbm
 
     model = lightgbm.LGBMClassifier(
-        n_estimators=200,
+        n_estimators=150,
         learning_rate=0.05,
-        num_leaves=31,
-        min_child_samples=50,
+        num_leaves=15,
+        max_bin=63,
+        min_child_samples=100,
         subsample=0.8,
         subsample_freq=1,
         colsample_bytree=0.9,

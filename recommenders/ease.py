@@ -47,7 +47,8 @@ class EASERecommender(Recommender):
         kept = np.sort(np.argsort(-support, kind="stable")[: self.max_products])
         kept = kept[support[kept] > 0]
         columns = matrix[:, kept]
-        gram = (columns.T @ columns).toarray().astype(np.float64)
+        # float32 halves the time of the inversion; the ridge term keeps it well conditioned.
+        gram = (columns.T @ columns).toarray().astype(np.float32)
         gram[np.diag_indices_from(gram)] += self.regularization
         try:
             precision = scipy.linalg.inv(gram, overwrite_a=True, check_finite=False)
@@ -56,7 +57,8 @@ class EASERecommender(Recommender):
         weights = -precision / np.diag(precision)[None, :]
         weights[np.diag_indices_from(weights)] = 0.0
         self.kept_products = kept
-        self.item_weights = weights.astype(np.float32)
+        # C order: scipy multiplies sparse rows by a dense matrix without copying it only then.
+        self.item_weights = np.ascontiguousarray(weights, dtype=np.float32)
 
     def _score(self, rows: np.ndarray) -> np.ndarray:
         history = self._inputs(self.user_items[rows])[:, self.kept_products]

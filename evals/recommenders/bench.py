@@ -1,0 +1,110 @@
+"""Speed benchmarks for the issue's targets, on this machine.
+
+- training on both Online Retail years (791k order lines) per model, target < 60 s;
+- batch top-10 for 100,000 customers over 10,000 products (synthetic interactions with a popularity skew
+  and group structure, ~25 lines a customer), target < 60 s;
+- one customer's top-10 with the model loaded, p50/p99 over repeated calls (the API adds its own overhead),
+  target p99 < 20 ms.
+
+    python -m evals.recommenders.bench [--quick] [--models als,blend] [--out reports/]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from threadpoolctl import threadpool_limits
+
+from recommenders.registry import create
+
+DEFAULT_MODELS = ("als", "ease", "blend")
+
+
+def synthetic_interactions(
+    n_customers: int, n_products: int, lines_per_customer: int = 25, n_groups: int = 50, seed: int = 0
+) -> pd.DataFrame:
+    """Customers buy mostly inside their taste group, with Zipf-like product popularity, over a year."""
+    rng = np.random.default_rng(seed)
+    n_lines = n_customers * lines_per_customer
+    customers = np.repeat(np.arange(n_customers), lines_per_customer)
+    group = customers % n_groups
+    per_group = n_products // n_groups
+    rank = np.minimum(rng.zipf(1.3, n_lines) - 1, per_group - 1)
+    in_group = rng.random(n_lines) < 0.8
+    products = np.where(in_group, group * per_group + rank, np.minimum(rng.zipf(1.2, n_lines) - 1, n_products - 1))
+    start = pd.Timestamp("2024-01-01")
+    return pd.DataFrame(
+        {
+            "customer_id": pd.Index(customers).astype(str),
+            "product_id": pd.Index(products).astype(str),
+            "timestamp": start + pd.to_timedelta(rng.integers(0, 365 * 24 * 3600, n_lines), unit="s"),
+        }
+    )
+
+
+def _timed(call) -> tuple[object, float]:
+    started = time.perf_counter()
+    result = call()
+    return result, time.perf_counter() - started
+
+
+def bench_training(models: list[str]) -> dict:
+    from evals.recommenders.data import online_retail
+
+    interactions, products = online_retail("both")
+    return {name: round(_timed(lambda name=name: create(name).fit(interactions, products))[1], 2) for name in models}
+
+
+def bench_batch(models: list[str], n_customers: int, n_products: int) -> dict:
+    interactions = synthetic_interactions(n_customers, n_products)
+    customers = interactions["customer_id"].unique()
+    results = {"customers": len(customers), "products": int(interactions["product_id"].nunique())}
+    for name in models:
+        model, fit_seconds = _timed(lambda name=name: create(name).fit(interactions))
+        recommendations, batch_seconds = _timed(lambda model=model: model.recommend(customers, k=10))
+        assert recommendations["customer_id"].nunique() == len(customers)
+        latencies = []
+        sample = np.random.default_rng(1).choice(customers, size=300)
+        with threadpool_limits(1):  # one request uses one core, as under a web server with workers
+            for customer in sample:
+                started = time.perf_counter()
+                model.recommend([customer], k=10)
+                latencies.append((time.perf_counter() - started) * 1000)
+        results[name] = {
+            "fit_seconds": round(fit_seconds, 2),
+            "batch_top10_seconds": round(batch_seconds, 2),
+            "single_p50_ms": round(float(np.percentile(latencies, 50)), 2),
+            "single_p99_ms": round(float(np.percentile(latencies, 99)), 2),
+        }
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m evals.recommenders.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10k customers x 2k products, no Online Retail")
+    parser.add_argument("--models", default=",".join(DEFAULT_MODELS))
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--products", type=int, default=10_000)
+    parser.add_argument("--out", type=Path, default=Path("reports"))
+    args = parser.parse_args(argv)
+    models = args.models.split(",")
+    n_customers, n_products = (10_000, 2_000) if args.quick else (args.customers, args.products)
+    report = {"batch": bench_batch(models, n_customers, n_products)}
+    if not args.quick:
+        report["training_online_retail_seconds"] = bench_training(models)
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / f"recommenders_bench{'_quick' if args.quick else ''}.json"
+    path.write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
+    print(f"Report written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
