@@ -1,0 +1,253 @@
+"""The engagement model: calibrated P(open), P(click) and P(conversion) for each variant of each draft.
+
+The three probabilities are a chain, so that they can never contradict each other:
+``p_open = P(open)``, ``p_click = p_open * P(click | open)`` and ``p_conversion = p_click * P(conversion | click)``.
+Each link is a logistic regression over copy, context and product features (see ``features.py``), fitted on
+80 % of its rows and calibrated (isotonic with enough positives, Platt otherwise) on the other 20 %, whose
+held-out AUC and Brier score are kept as the model's metrics. A link with too few positives to learn from
+falls back to its observed rate. A linear model keeps the reasons honest: each reason is a feature's
+contribution to the log-odds relative to the average training send.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.compose import ColumnTransformer
+from sklearn.frozen import FrozenEstimator
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import brier_score_loss, roc_auc_score
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from scoring.artifacts import load_model, save_model
+from scoring.errors import NotEnoughData, NotFitted
+from scoring.features import (
+    ABSENT_FEATURE_WORDS,
+    COPY_FEATURE_WORDS,
+    OUTCOME_COLUMNS,
+    design_frame,
+    require_columns,
+    subject_ngrams,
+)
+
+MODEL_VERSION = 1
+MIN_POSITIVES = 20
+CATEGORY_WORDS = {
+    "campaign_type": "a {} campaign",
+    "locale": "locale {}",
+    "segment": "the {} segment",
+    "hour": "sending at {}:00",
+    "weekday": "sending on {}",
+}
+OUTCOME_WORDS = {"open": "an open", "click": "a click after opening", "conversion": "a purchase after clicking"}
+
+
+@dataclass
+class Link:
+    """One calibrated binary model of the chain, or a constant rate when its data are too thin."""
+
+    name: str
+    rate: float = 0.0
+    pipeline: Pipeline | None = None
+    calibrated: CalibratedClassifierCV | None = None
+    baseline: np.ndarray | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    def fit(self, design: pd.DataFrame, outcome: np.ndarray, *, C: float, seed: int) -> Link:
+        self.rate = float(outcome.mean()) if len(outcome) else 0.0
+        positives, negatives = int(outcome.sum()), int(len(outcome) - outcome.sum())
+        self.metrics = {"rows": float(len(outcome)), "positives": float(positives), "rate": self.rate}
+        if min(positives, negatives) < MIN_POSITIVES:
+            return self
+        fit_part, calibration_part = train_test_split(
+            np.arange(len(outcome)), test_size=0.2, stratify=outcome, random_state=seed
+        )
+        self.pipeline = _pipeline(design, C, min_df=3 if len(outcome) >= 1000 else 1)
+        self.pipeline.fit(design.iloc[fit_part], outcome[fit_part])
+        method = "isotonic" if outcome[calibration_part].sum() >= 200 else "sigmoid"
+        self.calibrated = CalibratedClassifierCV(FrozenEstimator(self.pipeline), method=method)
+        self.calibrated.fit(design.iloc[calibration_part], outcome[calibration_part])
+        held_out = self.calibrated.predict_proba(design.iloc[calibration_part])[:, 1]
+        self.metrics |= {
+            "auc_held_out": float(roc_auc_score(outcome[calibration_part], held_out)),
+            "brier_held_out": float(brier_score_loss(outcome[calibration_part], held_out)),
+            "calibration": method,
+        }
+        self.baseline = np.asarray(self.pipeline[:-1].transform(design.iloc[fit_part]).mean(axis=0)).ravel()
+        return self
+
+    def predict(self, design: pd.DataFrame) -> np.ndarray:
+        if self.calibrated is None:
+            return np.full(len(design), self.rate)
+        return self.calibrated.predict_proba(design)[:, 1]
+
+    def contributions(self, design: pd.DataFrame) -> pd.DataFrame:
+        """Each input column's push on the log-odds, relative to the average training send.
+
+        Columns: numeric feature names, categorical column names and ``subject_text`` (all n-grams together).
+        """
+        if self.pipeline is None or self.baseline is None:
+            return pd.DataFrame(index=design.index)
+        transformed = self.pipeline[:-1].transform(design)
+        coefficients = self.pipeline[-1].coef_.ravel()
+        dense = np.asarray(transformed.todense()) if hasattr(transformed, "todense") else np.asarray(transformed)
+        pushes = (dense - self.baseline) * coefficients
+        groups = [_source_column(name) for name in self.pipeline[:-1].get_feature_names_out()]
+        frame = pd.DataFrame(pushes, index=design.index)
+        return frame.T.groupby(groups, sort=False).sum().T
+
+    def strongest_words(self, design: pd.DataFrame) -> list[str]:
+        """For each row, the subject n-gram present in it with the largest absolute coefficient ("" if none)."""
+        if self.pipeline is None:
+            return [""] * len(design)
+        names = self.pipeline[:-1].get_feature_names_out()
+        text_columns = np.array([name.startswith("text__word__") for name in names])
+        transformed = sparse.csr_matrix(self.pipeline[:-1].transform(design))[:, text_columns]
+        weights = np.abs(self.pipeline[-1].coef_.ravel()[text_columns])
+        words = [name[len("text__word__") :] for name in names[text_columns]]
+        strongest = []
+        for row in range(transformed.shape[0]):
+            present = transformed[row].indices
+            strongest.append(words[present[np.argmax(weights[present])]] if len(present) else "")
+        return strongest
+
+
+def _source_column(feature_name: str) -> str:
+    kind, _, rest = feature_name.partition("__")
+    if kind == "cat":
+        return next((column for column in CATEGORY_WORDS if rest.startswith(column + "_")), rest)
+    if kind == "text":
+        return "subject_text"
+    return rest
+
+
+def _reason_words(column: str, value: object, word: str) -> str:
+    if column in CATEGORY_WORDS:
+        return CATEGORY_WORDS[column].format(str(value).replace("_", " "))
+    if column == "subject_text":
+        return f'the subject\'s wording (e.g. "{word}")' if word else "the subject's wording"
+    words = COPY_FEATURE_WORDS.get(column, column)
+    if column in ABSENT_FEATURE_WORDS and not value:
+        return ABSENT_FEATURE_WORDS[column]
+    return words
+
+
+def _pipeline(design: pd.DataFrame, C: float, min_df: int) -> Pipeline:
+    numeric = [column for column in design.columns if column in COPY_FEATURE_WORDS]
+    categorical = [column for column in design.columns if column in CATEGORY_WORDS]
+    columns = ColumnTransformer(
+        [
+            ("num", StandardScaler(), numeric),
+            ("cat", OneHotEncoder(handle_unknown="ignore"), categorical),
+            ("text", subject_ngrams(min_df=min_df), "subject_text"),
+        ]
+    )
+    return Pipeline([("columns", columns), ("model", LogisticRegression(C=C, solver="liblinear", max_iter=2000))])
+
+
+class EngagementModel:
+    """Calibrated P(open), P(click), P(conversion) for sends or planned variants (the sends shape)."""
+
+    name = "engagement"
+
+    def __init__(self, *, C: float = 0.5, random_state: int = 0) -> None:
+        self.C = C
+        self.random_state = random_state
+        self.links: dict[str, Link] = {}
+        self.metadata: dict[str, object] = {}
+
+    def fit(self, sends: pd.DataFrame) -> EngagementModel:
+        require_columns(sends, ["subject", *OUTCOME_COLUMNS], "sends")
+        if len(sends) < 2 * MIN_POSITIVES:
+            raise NotEnoughData(
+                f"Only {len(sends)} past sends were given; the engagement model needs at least "
+                f"{2 * MIN_POSITIVES} with opens and non-opens among them."
+            )
+        started = time.perf_counter()
+        design = design_frame(sends).reset_index(drop=True)
+        opened, clicked, converted = (sends[column].fillna(0).to_numpy().astype(int) for column in OUTCOME_COLUMNS)
+        # A click without a recorded open (images blocked) still counts as an open for the chain.
+        opened = np.maximum(opened, clicked)
+        clicked = np.maximum(clicked, converted)
+        self.links = {"open": Link("open").fit(design, opened, C=self.C, seed=self.random_state)}
+        if self.links["open"].calibrated is None:
+            raise NotEnoughData(
+                f"The sends hold {int(opened.sum())} opens out of {len(opened)}; the model needs at least "
+                f"{MIN_POSITIVES} opens and {MIN_POSITIVES} non-opens."
+            )
+        was_opened, was_clicked = opened == 1, clicked == 1
+        self.links["click"] = Link("click").fit(
+            design[was_opened], clicked[was_opened], C=self.C, seed=self.random_state
+        )
+        self.links["conversion"] = Link("conversion").fit(
+            design[was_clicked], converted[was_clicked], C=self.C, seed=self.random_state
+        )
+        self.metadata = {
+            "version": MODEL_VERSION,
+            "training_size": len(sends),
+            "fit_seconds": round(time.perf_counter() - started, 3),
+            "rates": {
+                "open": float(opened.mean()),
+                "click": float(clicked.mean()),
+                "conversion": float(converted.mean()),
+            },
+            "metrics": {name: link.metrics for name, link in self.links.items()},
+        }
+        return self
+
+    @property
+    def is_fitted(self) -> bool:
+        return bool(self.links)
+
+    def predict(self, variants: pd.DataFrame) -> pd.DataFrame:
+        """``p_open``, ``p_click``, ``p_conversion`` for each row of ``variants``, on the same index."""
+        if not self.is_fitted:
+            raise NotFitted("engagement model")
+        require_columns(variants, ["subject"], "variants")
+        design = design_frame(variants)
+        p_open = self.links["open"].predict(design)
+        p_click = p_open * self.links["click"].predict(design)
+        p_conversion = p_click * self.links["conversion"].predict(design)
+        return pd.DataFrame({"p_open": p_open, "p_click": p_click, "p_conversion": p_conversion}, index=variants.index)
+
+    def top_reasons(self, variants: pd.DataFrame, n: int = 3, outcome: str = "open") -> pd.Series:
+        """For each row, the ``n`` features that push its ``outcome`` (open, click, conversion) most, in words."""
+        if not self.is_fitted:
+            raise NotFitted("engagement model")
+        if outcome not in OUTCOME_WORDS:
+            raise ValueError(f"outcome must be one of {', '.join(OUTCOME_WORDS)}, not {outcome!r}")
+        link = self.links[outcome]
+        design = design_frame(variants)
+        contributions = link.contributions(design)
+        words = link.strongest_words(design)
+        target = OUTCOME_WORDS[outcome]
+        reasons = []
+        for position, (index, row) in enumerate(contributions.iterrows()):
+            strongest = row[row.abs() > 1e-6].abs().sort_values(ascending=False).index[:n]
+            reasons.append(
+                [
+                    f"{_reason_words(column, design.at[index, column], words[position])} "
+                    f"{'raises' if row[column] > 0 else 'lowers'} the chance of {target}"
+                    for column in strongest
+                ]
+            )
+        return pd.Series(reasons, index=variants.index, dtype=object)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the fitted model and its metadata (training size, metrics, version) to one file."""
+        if not self.is_fitted:
+            raise NotFitted("engagement model")
+        return save_model(self, path, kind=self.name, version=MODEL_VERSION, metadata=self.metadata)
+
+    @classmethod
+    def load(cls, path: str | Path) -> EngagementModel:
+        """Read a model written by :meth:`save`; a wrong or unreadable file raises ``ModelFileError``."""
+        return load_model(path, kind=cls.name, version=MODEL_VERSION)

@@ -1,0 +1,30 @@
+"""Named errors of the scoring package, with messages written for the person who reads them."""
+
+from __future__ import annotations
+
+
+class ScoringError(Exception):
+    """Base class: something in performance scoring went wrong; the message says what to do."""
+
+
+class MissingColumns(ScoringError, ValueError):
+    """A frame handed to a scoring function lacks columns it needs."""
+
+    def __init__(self, what: str, missing: list[str]) -> None:
+        self.missing = missing
+        super().__init__(f"The {what} are missing the column(s) {', '.join(missing)}; add them and try again.")
+
+
+class NotEnoughData(ScoringError, ValueError):
+    """There are too few rows, or too few positive outcomes, to fit a model honestly."""
+
+
+class NotFitted(ScoringError, RuntimeError):
+    """A model was used before it was fitted or loaded."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"The {name} has not been fitted yet; call fit() or load a saved model first.")
+
+
+class ModelFileError(ScoringError, OSError):
+    """A saved model file cannot be read, or was written by an incompatible version."""

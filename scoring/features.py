@@ -1,0 +1,279 @@
+"""Features of an email send: its copy, its context (hour, weekday, campaign, locale, segment) and its products.
+
+Copy features are plain counts a copywriter recognises (length, first name, question, number, emoji,
+exclamation, urgency and spam words), plus word and character n-grams of the subject. The word lists are
+data, per locale, and every text is checked against all of them, since a German shop may write in English.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.pipeline import FeatureUnion
+
+from scoring.errors import MissingColumns
+
+COPY_COLUMNS = ["subject", "preheader", "intro", "first_name"]
+CONTEXT_COLUMNS = ["campaign_type", "locale", "segment", "sent_at"]
+PRODUCT_COLUMNS = ["n_products", "mean_price"]
+VARIANT_COLUMNS = COPY_COLUMNS + CONTEXT_COLUMNS + PRODUCT_COLUMNS
+OUTCOME_COLUMNS = ["opened", "clicked", "converted"]
+
+URGENCY_WORDS: dict[str, list[str]] = {
+    "en": [
+        "now",
+        "today",
+        "tonight",
+        "last chance",
+        "hurry",
+        "ends",
+        "ending",
+        "only",
+        "limited",
+        "final",
+        "don't miss",
+        "before it's gone",
+        "while stocks last",
+        "last day",
+    ],
+    "de": [
+        "jetzt",
+        "heute",
+        "letzte chance",
+        "nur noch",
+        "endet",
+        "schnell",
+        "begrenzt",
+        "bald vorbei",
+        "nicht verpassen",
+        "letzter tag",
+    ],
+    "pl": [
+        "teraz",
+        "dziś",
+        "dzisiaj",
+        "ostatnia szansa",
+        "tylko",
+        "kończy",
+        "pośpiesz",
+        "ograniczon",
+        "nie przegap",
+        "ostatni dzień",
+    ],
+    "ru": [
+        "сейчас",
+        "сегодня",
+        "последний шанс",
+        "только",
+        "успейте",
+        "скорее",
+        "заканчивается",
+        "ограничен",
+        "не пропустите",
+        "последний день",
+    ],
+    "bg": [
+        "сега",
+        "днес",
+        "последен шанс",
+        "само",
+        "побързайте",
+        "изтича",
+        "ограничен",
+        "не пропускайте",
+        "последен ден",
+    ],
+}
+
+SPAM_WORDS: dict[str, list[str]] = {
+    "en": [
+        "free",
+        "guarantee",
+        "winner",
+        "win ",
+        "cash",
+        "100%",
+        "act now",
+        "click here",
+        "buy now",
+        "$$$",
+        "no cost",
+        "risk-free",
+        "prize",
+        "cheap",
+    ],
+    "de": ["gratis", "kostenlos", "gewinn", "garantiert", "jetzt kaufen", "hier klicken", "billig"],
+    "pl": ["za darmo", "darmow", "gratis", "wygraj", "gwarant", "kliknij tutaj", "kup teraz", "tanio"],
+    "ru": ["бесплатно", "выигр", "гарант", "деньги", "кликните", "купите сейчас", "дёшево", "дешево"],
+    "bg": ["безплатно", "печалба", "спечели", "гарант", "кликнете", "купете сега", "евтино"],
+}
+
+_ALL_URGENCY = sorted({word for words in URGENCY_WORDS.values() for word in words})
+_ALL_SPAM = sorted({word for words in SPAM_WORDS.values() for word in words})
+_EMOJI = re.compile("[\U0001f300-\U0001faff\u2600-\u27bf\U0001f000-\U0001f2ff]")
+_NUMBER = re.compile(r"\d")
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+# Human words for each numeric copy feature, used by the models' reasons.
+COPY_FEATURE_WORDS: dict[str, str] = {
+    "subject_chars": "the subject's length",
+    "subject_words": "the number of words in the subject",
+    "subject_first_name": "the customer's first name in the subject",
+    "subject_question": "a question in the subject",
+    "subject_number": "a number in the subject",
+    "subject_emoji": "an emoji in the subject",
+    "subject_exclamation": "an exclamation mark in the subject",
+    "subject_urgency": "urgency words in the subject",
+    "subject_spam": "spam-like words in the subject",
+    "subject_caps": "capital letters in the subject",
+    "preheader_chars": "the preheader's length",
+    "intro_chars": "the intro's length",
+    "intro_first_name": "the customer's first name in the intro",
+    "n_products": "the number of products shown",
+    "mean_price": "the price of the products shown",
+    "weekend": "sending on a weekend",
+}
+
+# Words for a yes/no feature that is absent from a send.
+ABSENT_FEATURE_WORDS: dict[str, str] = {
+    "subject_first_name": "no first name in the subject",
+    "subject_question": "no question in the subject",
+    "subject_number": "no number in the subject",
+    "subject_emoji": "no emoji in the subject",
+    "subject_exclamation": "no exclamation mark in the subject",
+    "intro_first_name": "no first name in the intro",
+    "weekend": "sending on a weekday",
+}
+
+
+def require_columns(frame: pd.DataFrame, columns: list[str], what: str) -> None:
+    """Raise :class:`MissingColumns` naming every column of ``columns`` that ``frame`` lacks."""
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise MissingColumns(what, missing)
+
+
+def count_phrases(texts: pd.Series, phrases: list[str]) -> np.ndarray:
+    """How many of ``phrases`` occur in each text (case-insensitive substring match)."""
+    lowered = texts.fillna("").astype(str).str.lower()
+    return np.array([sum(phrase in text for phrase in phrases) for text in lowered], dtype=float)
+
+
+def _text(frame: pd.DataFrame, column: str) -> pd.Series:
+    if column not in frame.columns:
+        return pd.Series("", index=frame.index)
+    return frame[column].fillna("").astype(str)
+
+
+def _mentions_name(texts: pd.Series, names: pd.Series) -> np.ndarray:
+    return np.array(
+        [bool(name) and name.lower() in text.lower() for text, name in zip(texts, names, strict=True)], dtype=float
+    )
+
+
+def text_features(texts: pd.Series, prefix: str = "subject") -> pd.DataFrame:
+    """Counts a copywriter recognises for one text column: length, words, question, number, emoji, …"""
+    texts = texts.fillna("").astype(str)
+    letters = texts.str.count(r"[^\W\d_]").clip(lower=1)
+    return pd.DataFrame(
+        {
+            f"{prefix}_chars": texts.str.len().astype(float),
+            f"{prefix}_words": texts.map(lambda text: len(_WORD.findall(text))).astype(float),
+            f"{prefix}_question": texts.str.contains("?", regex=False).astype(float),
+            f"{prefix}_number": texts.map(lambda text: bool(_NUMBER.search(text))).astype(float),
+            f"{prefix}_emoji": texts.map(lambda text: bool(_EMOJI.search(text))).astype(float),
+            f"{prefix}_exclamation": texts.str.contains("!", regex=False).astype(float),
+            f"{prefix}_urgency": count_phrases(texts, _ALL_URGENCY),
+            f"{prefix}_spam": count_phrases(texts, _ALL_SPAM),
+            f"{prefix}_caps": texts.str.count(r"[A-ZА-ЯĄĆĘŁŃÓŚŹŻÄÖÜ]") / letters,
+        },
+        index=texts.index,
+    )
+
+
+def copy_features(variants: pd.DataFrame) -> pd.DataFrame:
+    """Numeric copy features of each send: subject counts plus preheader/intro length and personalization."""
+    subject = _text(variants, "subject")
+    intro = _text(variants, "intro")
+    names = _text(variants, "first_name").str.strip()
+    features = text_features(subject, "subject")
+    features["subject_first_name"] = _mentions_name(subject, names)
+    features["preheader_chars"] = _text(variants, "preheader").str.len().astype(float)
+    features["intro_chars"] = intro.str.len().astype(float)
+    features["intro_first_name"] = _mentions_name(intro, names)
+    return features
+
+
+def context_features(variants: pd.DataFrame) -> pd.DataFrame:
+    """Categorical context (campaign type, locale, segment, hour, weekday) as strings; "unknown" when absent."""
+    sent_at = (
+        pd.to_datetime(variants["sent_at"], errors="coerce")
+        if "sent_at" in variants.columns
+        else pd.Series(pd.NaT, index=variants.index)
+    )
+    context = pd.DataFrame(index=variants.index)
+    for column in ["campaign_type", "locale", "segment"]:
+        values = variants[column] if column in variants.columns else pd.Series(None, index=variants.index)
+        context[column] = values.fillna("unknown").astype(str)
+    context["hour"] = sent_at.dt.hour.map(lambda hour: "unknown" if pd.isna(hour) else f"{int(hour):02d}")
+    context["weekday"] = sent_at.dt.day_name().fillna("unknown").astype(str)
+    return context
+
+
+def numeric_features(variants: pd.DataFrame) -> pd.DataFrame:
+    """Copy counts plus product numbers and a weekend flag; missing product numbers become 0."""
+    features = copy_features(variants)
+    for column in PRODUCT_COLUMNS:
+        values = variants[column] if column in variants.columns else pd.Series(0.0, index=variants.index)
+        features[column] = pd.to_numeric(values, errors="coerce").fillna(0.0).astype(float)
+    sent_at = pd.to_datetime(variants.get("sent_at", pd.Series(pd.NaT, index=variants.index)), errors="coerce")
+    features["weekend"] = (sent_at.dt.day_of_week >= 5).astype(float)
+    return features
+
+
+def subject_ngrams(max_word_features: int = 1000, max_char_features: int = 0, min_df: int = 3) -> FeatureUnion:
+    """Word (1–2) and, when ``max_char_features`` > 0, character (2–4, within words) tf-idf n-grams."""
+    parts = [
+        (
+            "word",
+            TfidfVectorizer(
+                analyzer="word", ngram_range=(1, 2), min_df=min_df, max_features=max_word_features, sublinear_tf=True
+            ),
+        )
+    ]
+    if max_char_features > 0:
+        parts.append(
+            (
+                "char",
+                TfidfVectorizer(
+                    analyzer="char_wb",
+                    ngram_range=(2, 4),
+                    min_df=min_df,
+                    max_features=max_char_features,
+                    sublinear_tf=True,
+                ),
+            )
+        )
+    return FeatureUnion(parts)
+
+
+NAME_TOKEN = "firstname"
+
+
+def mask_first_names(texts: pd.Series, names: pd.Series) -> pd.Series:
+    """The texts with each row's first name replaced by one shared token, so n-grams learn the habit, not Emily."""
+    masked = [
+        re.sub(re.escape(name), NAME_TOKEN, text, flags=re.IGNORECASE) if name else text
+        for text, name in zip(texts, names, strict=True)
+    ]
+    return pd.Series(masked, index=texts.index, dtype=object)
+
+
+def design_frame(variants: pd.DataFrame) -> pd.DataFrame:
+    """One frame holding every input the engagement model's column transformer reads."""
+    frame = pd.concat([numeric_features(variants), context_features(variants)], axis=1)
+    frame["subject_text"] = mask_first_names(_text(variants, "subject"), _text(variants, "first_name").str.strip())
+    return frame

@@ -1,0 +1,120 @@
+"""The engagement model recovers known effects, is calibrated, explains itself and survives a save/load."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scoring.engagement import EngagementModel
+from scoring.errors import MissingColumns, ModelFileError, NotEnoughData, NotFitted
+from scoring.features import OUTCOME_COLUMNS
+from tests.scoring.conftest import make_sends
+
+
+def _variants(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.drop(columns=OUTCOME_COLUMNS)
+
+
+def test_predictions_share_the_index_and_form_a_chain(fitted_engagement, sends):
+    variants = _variants(sends.head(50)).set_index(pd.Index([f"v{i}" for i in range(50)]))
+    predictions = fitted_engagement.predict(variants)
+    assert list(predictions.columns) == ["p_open", "p_click", "p_conversion"]
+    assert predictions.index.equals(variants.index)
+    assert ((predictions >= 0) & (predictions <= 1)).all().all()
+    assert (predictions["p_click"] <= predictions["p_open"]).all()
+    assert (predictions["p_conversion"] <= predictions["p_click"]).all()
+
+
+def test_first_name_and_evening_lift_opens(fitted_engagement):
+    planned = _variants(make_sends(n=2, seed=1)).reset_index(drop=True)
+    planned["first_name"] = "Anna"
+    planned.loc[0, "subject"] = "Anna, new arrivals for you"
+    planned.loc[1, "subject"] = "New arrivals for you"
+    planned["sent_at"] = pd.Timestamp("2026-02-03 20:00")
+    morning = planned.assign(sent_at=pd.Timestamp("2026-02-03 09:00"))
+    evening_open = fitted_engagement.predict(planned)["p_open"]
+    assert evening_open[0] > evening_open[1] + 0.1
+    assert evening_open[1] > fitted_engagement.predict(morning)["p_open"][1]
+
+
+def test_more_products_lift_clicks(fitted_engagement):
+    planned = _variants(make_sends(n=2, seed=2)).reset_index(drop=True)
+    planned.loc[:, ["subject", "sent_at", "mean_price"]] = planned.loc[0, ["subject", "sent_at", "mean_price"]].values
+    planned["n_products"] = [0, 6]
+    p_click_given_open = fitted_engagement.predict(planned).eval("p_click / p_open")
+    assert p_click_given_open[1] > p_click_given_open[0]
+
+
+def test_calibrated_on_fresh_sends(fitted_engagement):
+    fresh = make_sends(n=3000, seed=99)
+    predictions = fitted_engagement.predict(_variants(fresh))
+    for column, outcome in zip(predictions.columns, OUTCOME_COLUMNS, strict=True):
+        assert abs(predictions[column].mean() - fresh[outcome].mean()) < 0.03, column
+    assert fitted_engagement.metadata["metrics"]["open"]["auc_held_out"] > 0.65
+
+
+def test_unseen_categories_and_missing_columns_degrade_gracefully(fitted_engagement, sends):
+    planned = _variants(sends.head(3)).copy()
+    planned["locale"] = "bg"
+    planned["segment"] = "brand_new_segment"
+    planned["sent_at"] = pd.NaT
+    planned = planned.drop(columns=["preheader", "n_products"])
+    predictions = fitted_engagement.predict(planned)
+    assert predictions.notna().all().all()
+
+
+def test_reasons_name_the_first_name_in_words(fitted_engagement):
+    planned = _variants(make_sends(n=2, seed=3)).reset_index(drop=True)
+    planned["first_name"] = "Clara"
+    planned["subject"] = ["Clara, our autumn picks", "Our autumn picks"]
+    reasons = fitted_engagement.top_reasons(planned, n=3)
+    assert len(reasons[0]) == 3
+    assert "the customer's first name in the subject raises the chance of an open" in reasons[0]
+    assert "no first name in the subject lowers the chance of an open" in reasons[1]
+    assert all(isinstance(reason, str) for reason in fitted_engagement.top_reasons(planned, outcome="click")[0])
+
+
+def test_save_and_load_round_trip(fitted_engagement, sends, tmp_path):
+    path = fitted_engagement.save(tmp_path / "engagement.joblib")
+    loaded = EngagementModel.load(path)
+    variants = _variants(sends.head(20))
+    pd.testing.assert_frame_equal(loaded.predict(variants), fitted_engagement.predict(variants))
+    assert loaded.metadata["training_size"] == len(sends)
+    assert set(loaded.metadata["metrics"]) == {"open", "click", "conversion"}
+
+
+def test_named_errors(tmp_path, sends):
+    with pytest.raises(NotFitted):
+        EngagementModel().predict(_variants(sends.head(2)))
+    with pytest.raises(MissingColumns, match="opened"):
+        EngagementModel().fit(sends.drop(columns=["opened"]))
+    with pytest.raises(NotEnoughData):
+        EngagementModel().fit(sends.head(10))
+    with pytest.raises(NotEnoughData):
+        EngagementModel().fit(sends.assign(opened=0, clicked=0, converted=0))
+    (tmp_path / "junk.joblib").write_text("not a model")
+    with pytest.raises(ModelFileError):
+        EngagementModel.load(tmp_path / "junk.joblib")
+
+
+def test_thin_conversion_data_falls_back_to_a_rate(sends):
+    few_conversions = sends.assign(converted=0)
+    few_conversions.loc[few_conversions.index[:3], ["opened", "clicked", "converted"]] = 1
+    model = EngagementModel().fit(few_conversions)
+    predictions = model.predict(_variants(sends.head(5)))
+    ratio = (predictions["p_conversion"] / predictions["p_click"]).to_numpy()
+    assert np.allclose(ratio, ratio[0])
+
+
+@pytest.mark.slow
+def test_fits_the_demo_store_in_seconds():
+    import time
+
+    from service.demo import generate_demo_store
+
+    demo_sends = generate_demo_store(seed=7, n_customers=3000).sends
+    started = time.perf_counter()
+    model = EngagementModel().fit(demo_sends)
+    assert time.perf_counter() - started < 20
+    assert model.metadata["metrics"]["open"]["auc_held_out"] > 0.65

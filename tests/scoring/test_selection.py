@@ -1,0 +1,54 @@
+"""Variant selection ranks by value, skips failed variants and flags drafts a person should see."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from scoring.selection import SelectionRules, rank_variants, select_variants
+
+
+def _variants() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "draft_id": ["d1", "d1", "d2", "d2", "d3", "d3"],
+            "variant_id": ["a", "b", "a", "b", "a", "b"],
+            "p_open": [0.30, 0.40, 0.50, 0.20, 0.05, 0.04],
+            "p_click": [0.05, 0.06, 0.10, 0.02, 0.004, 0.003],
+            "p_conversion": [0.01, 0.01, 0.02, 0.00, 0.001, 0.001],
+            "checks_passed": [True, True, False, True, True, True],
+        }
+    )
+
+
+def test_best_passing_variant_is_chosen():
+    chosen = select_variants(_variants())
+    assert chosen.loc["d1", "chosen_variant"] == "b"
+    assert chosen.loc["d2", "chosen_variant"] == "b"  # "a" is better but failed a check
+    assert not chosen.loc["d1", "flagged"]
+
+
+def test_failed_checks_and_low_predictions_are_flagged_with_reasons():
+    chosen = select_variants(_variants())
+    assert chosen.loc["d2", "flagged"]
+    assert any("failed a guardrail check" in reason for reason in chosen.loc["d2", "flag_reasons"])
+    assert chosen.loc["d3", "flagged"]
+    assert any("open rate" in reason for reason in chosen.loc["d3", "flag_reasons"])
+
+
+def test_all_failed_is_flagged_and_rules_change_the_floor():
+    variants = _variants().assign(checks_passed=False)
+    assert "every variant failed a guardrail check" in select_variants(variants).loc["d1", "flag_reasons"]
+    lenient = select_variants(_variants(), SelectionRules(min_p_open=0.0, min_p_click=0.0))
+    assert not lenient.loc["d3", "flagged"]
+
+
+def test_rank_puts_failed_variants_last_and_weights_matter():
+    ranked = rank_variants(_variants())
+    assert ranked.set_index(["draft_id", "variant_id"]).loc[("d2", "a"), "rank"] == 2
+    click_heavy = SelectionRules(w_open=0.0, w_click=1.0, w_conversion=0.0)
+    variants = _variants().assign(p_open=[0.9, 0.1, 0.5, 0.2, 0.05, 0.04], p_click=[0.01, 0.09, 0.1, 0.02, 0.01, 0.01])
+    assert select_variants(variants, click_heavy).loc["d1", "chosen_variant"] == "b"
+
+
+def test_empty_input_gives_an_empty_selection():
+    assert select_variants(_variants().iloc[:0]).empty
