@@ -36,7 +36,7 @@ TAILOR = {
     "blend": ("blend", {}),
     "auto": ("auto", {}),
 }
-QUICK_TAILOR = {"ease": ("ease", {}), "blend": ("blend", {"training_windows": 2})}
+QUICK_TAILOR = {"ease": ("ease", {}), "blend": ("blend", {"training_windows": 1})}
 TARGETS = {
     ("online_retail", "time"): {"relative_recall@10_gain": 0.10},
     ("movielens", "recbole"): {"ndcg@10": 0.37},

@@ -1,0 +1,120 @@
+"""The eval code: metrics on hand-computed cases, protocols on synthetic data, and the quick CI
+configuration on real data against evals/thresholds.yaml."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from evals.datasets import DatasetMissing
+from evals.recommenders import protocols
+from evals.recommenders.metrics import accuracy, beyond_accuracy
+
+THRESHOLDS = Path(__file__).resolve().parents[2] / "evals" / "thresholds.yaml"
+
+
+def test_accuracy_metrics_by_hand():
+    lists = {"u1": ["a", "b", "c"], "u2": ["x", "y", "z"]}
+    relevant = {"u1": {"b", "d"}, "u2": {"q"}, "u3": set()}
+    metrics = accuracy(lists, relevant, ks=(1, 3))
+    assert metrics["customers"] == 2
+    assert metrics["recall@3"] == pytest.approx((0.5 + 0.0) / 2)
+    assert metrics["hit@3"] == pytest.approx(0.5) and metrics["hit@1"] == 0.0
+    ideal = 1 + 1 / math.log2(3)
+    assert metrics["ndcg@3"] == pytest.approx((1 / math.log2(3) / ideal) / 2)
+    assert metrics["map@3"] == pytest.approx((0.5 / 2) / 2)
+
+
+def test_beyond_accuracy():
+    import scipy.sparse as sp
+
+    train = sp.csr_matrix(np.array([[1, 1, 0, 0], [1, 0, 1, 0], [1, 0, 0, 1]], dtype=np.float32))
+    index = pd.Index(["a", "b", "c", "d"])
+    measures = beyond_accuracy({"u1": ["a", "b"], "u2": ["c", "d"]}, train, index, k=2)
+    assert measures["coverage@2"] == 1.0
+    assert measures["diversity@2"] > 0.5  # c and d were never bought together
+    popular_only = beyond_accuracy({"u1": ["a"], "u2": ["a"]}, train, index, k=2)
+    assert popular_only["novelty@2"] < measures["novelty@2"]
+
+
+def synthetic_shop() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    n = 2000
+    return pd.DataFrame(
+        {
+            "customer_id": rng.integers(0, 100, n).astype(str),
+            "product_id": rng.integers(0, 50, n).astype(str),
+            "timestamp": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 200, n), unit="D"),
+            "order_id": rng.integers(0, 400, n).astype(str),
+        }
+    )
+
+
+def test_time_split_never_leaks_the_future():
+    shop = synthetic_shop()
+    split = protocols.time_split(shop, test_days=30)
+    assert split.train["timestamp"].max() < shop["timestamp"].max() - pd.Timedelta(days=29)
+    history = split.train.groupby("customer_id")["product_id"].agg(set)
+    assert set(split.relevant) <= set(history.index)
+    assert all(not (split.relevant_new[c] & history[c]) for c in split.relevant_new)
+    validation = split.validation()
+    assert validation.train["timestamp"].max() < split.train["timestamp"].min() + (
+        split.train["timestamp"].max() - split.train["timestamp"].min()
+    )
+
+
+def test_last_basket_holds_out_one_order_per_customer():
+    shop = synthetic_shop()
+    split = protocols.last_basket(shop)
+    held = len(shop) - len(split.train)
+    assert held > 0 and len(split.relevant) <= shop["customer_id"].nunique()
+
+
+def test_recbole_split_sizes_follow_recbole():
+    assert protocols._part_sizes(20, (0.8, 0.1, 0.1)) == [16, 2, 2]
+    assert protocols._part_sizes(5, (0.8, 0.1, 0.1)) == [3, 1, 1]
+    shop = synthetic_shop().drop_duplicates(["customer_id", "product_id"])
+    split = protocols.recbole_random(shop)
+    validation = split.validation()
+    for customer, items in split.relevant.items():
+        assert not items & split.exclude.get(customer, set())
+        assert not items & validation.relevant.get(customer, set())
+    assert len(split.train) == len(validation.train)
+
+
+def _thresholds() -> dict:
+    return yaml.safe_load(THRESHOLDS.read_text())["recommenders"]
+
+
+def _run_quick(dataset: str, protocol: str, models: str | None = None) -> dict:
+    from evals.recommenders.run import run
+
+    try:
+        return run(dataset, protocol, quick=True, only=models)
+    except DatasetMissing as missing:
+        pytest.skip(str(missing))
+
+
+@pytest.mark.eval
+@pytest.mark.slow
+def test_online_retail_quick_meets_thresholds():
+    limits = _thresholds()["online_retail_time_quick"]
+    report = _run_quick("online_retail", "time")
+    targets = report["targets"]
+    assert targets["recall@10_all"]["best"] >= limits["best_recall@10_all_min"]
+    assert targets["recall@10_new"]["best"] >= limits["best_recall@10_new_min"]
+    if limits["beats_every_baseline"]:
+        for part in ("all", "new"):
+            assert min(targets[f"recall@10_{part}"]["gain_over"].values()) > 0, targets
+
+
+@pytest.mark.eval
+def test_movielens_quick_meets_thresholds():
+    limits = _thresholds()["movielens_recbole_quick"]
+    report = _run_quick("movielens", "recbole", models="popularity,ease")
+    assert report["targets"]["ndcg@10"]["best"] >= limits["best_ndcg@10_min"]
