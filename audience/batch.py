@@ -1,0 +1,37 @@
+"""The file-to-file audience command behind ``tailor audience --orders FILE --as-of DATE --horizon-days N``."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from audience.errors import InvalidOrders
+from audience.profiles import build_profiles
+
+OUTPUT_COLUMNS = [
+    "customer_id", "recency_days", "frequency", "monetary", "rfm_segment", "cluster", "p_alive", "churn_risk",
+    "expected_purchases", "clv", "next_purchase_date",
+]  # fmt: skip
+
+
+def read_orders(path: Path) -> pd.DataFrame:
+    """Orders from a CSV or Parquet file (``customer_id, timestamp, amount``; ``product_id``, ``order_id`` optional)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidOrders(f"the orders file {path} does not exist")
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return pd.read_parquet(path)
+    try:
+        return pd.read_csv(path, dtype={"customer_id": str, "order_id": str, "product_id": str})
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
+        raise InvalidOrders(f"the orders file {path} is not a readable CSV file ({error})") from error
+
+
+def audience_from_file(orders: Path, as_of: date, horizon_days: int = 90) -> pd.DataFrame:
+    """Per customer: ``OUTPUT_COLUMNS``, with ``next_purchase_date`` as an ISO date (empty when none is expected)."""
+    profiles = build_profiles(read_orders(orders), as_of, horizon_days=horizon_days)
+    table = profiles.reset_index()[OUTPUT_COLUMNS]
+    table["next_purchase_date"] = pd.to_datetime(table["next_purchase_date"]).dt.strftime("%Y-%m-%d")
+    return table

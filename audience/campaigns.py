@@ -1,0 +1,119 @@
+"""Campaign audiences: which customers each campaign type targets, why, and the win-back offer ladder.
+
+The rules are data (``CAMPAIGNS`` and ``WIN_BACK_LADDER``); ``select_audience`` applies them to profiles
+(``build_profiles`` output, or the same columns read back from the database, where dates may be ISO text) and
+gives every chosen customer a ``reason`` a reviewer can read and, for win-back, an ``offer``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from audience.errors import UnknownCampaignType
+from audience.rfm import segment_description
+
+
+@dataclass(frozen=True)
+class CampaignRule:
+    segments: tuple[str, ...]  # RFM segments targeted; empty = any segment
+    purpose: str
+    due_within_days: int | None = None  # replenishment: next purchase due within this many days of the as-of day
+    min_frequency: int = 1
+
+
+CAMPAIGNS: dict[str, CampaignRule] = {
+    "welcome": CampaignRule(("new",), "welcome customers after their first order"),
+    "cross_sell": CampaignRule(
+        ("champions", "loyal", "potential_loyalists", "new"), "suggest related products to active customers"
+    ),
+    "win_back": CampaignRule(("at_risk", "cant_lose", "hibernating"), "bring lapsing customers back with an offer"),
+    "replenishment": CampaignRule(
+        (), "remind repeat buyers when their next order is due", due_within_days=14, min_frequency=2
+    ),  # fmt: skip
+    "vip": CampaignRule(("champions",), "thank and reward the best customers"),
+}
+
+# Win-back discount by expected customer value over the horizon: the more a customer is worth, the more we offer.
+WIN_BACK_LADDER: tuple[tuple[float, int], ...] = ((200.0, 20), (50.0, 15), (0.0, 10))  # (min CLV, percent off)
+
+
+def campaign_types() -> list[str]:
+    return list(CAMPAIGNS)
+
+
+def win_back_offer(clv: float | None) -> dict:
+    """The ladder's offer for a customer's CLV, as ``Offer(kind, value, code)`` fields."""
+    value = 0.0 if clv is None or not np.isfinite(clv) else float(clv)
+    percent = next(percent for threshold, percent in WIN_BACK_LADDER if value >= threshold)
+    return {"kind": "percent_off", "value": float(percent), "code": f"COMEBACK{percent}"}
+
+
+def _number(profiles: pd.DataFrame, column: str) -> pd.Series:
+    if column not in profiles:
+        return pd.Series(np.nan, index=profiles.index)
+    return pd.to_numeric(profiles[column], errors="coerce")
+
+
+def _segment(profiles: pd.DataFrame) -> pd.Series:
+    for column in ("rfm_segment", "segment"):
+        if column in profiles:
+            return profiles[column].astype("object")
+    return pd.Series(None, index=profiles.index, dtype="object")
+
+
+def _reason(row: pd.Series, campaign_type: str, as_of: pd.Timestamp) -> str:
+    facts = []
+    if pd.notna(row.get("recency_days")):
+        facts.append(f"last order {int(row['recency_days'])} days ago")
+    if pd.notna(row.get("frequency")):
+        orders = int(row["frequency"])
+        facts.append(f"{orders} order{'s' if orders != 1 else ''}")
+    if campaign_type == "replenishment" and pd.notna(row.get("next_purchase_date")):
+        due = (pd.Timestamp(row["next_purchase_date"]) - as_of).days
+        facts.append("next order due now" if due <= 0 else f"next order due in {due} days")
+    if pd.notna(row.get("churn_risk")) and campaign_type in ("win_back", "vip", "cross_sell"):
+        facts.append(f"churn risk {row['churn_risk']:.0%}")
+    if pd.notna(row.get("clv")) and campaign_type in ("win_back", "vip"):
+        facts.append(f"expected value {row['clv']:.2f}")
+    segment = row.get("_segment")
+    head = f"{segment.replace('_', ' ')} ({segment_description(segment)})" if isinstance(segment, str) else "customer"
+    return f"{head}: " + ", ".join(facts) if facts else head
+
+
+def select_audience(profiles: pd.DataFrame, campaign_type: str, as_of: date | str | pd.Timestamp) -> pd.DataFrame:
+    """The profiles (same index) a campaign of ``campaign_type`` targets, with ``reason`` and ``offer`` columns.
+
+    Customers are ordered by value to the campaign: win-back and VIP by CLV, replenishment by due date, the
+    others by recency.
+    """
+    if campaign_type not in CAMPAIGNS:
+        raise UnknownCampaignType(campaign_type, campaign_types())
+    rule = CAMPAIGNS[campaign_type]
+    as_of = pd.Timestamp(as_of).normalize()
+    segment = _segment(profiles)
+    chosen = pd.Series(True, index=profiles.index)
+    if rule.segments:
+        chosen &= segment.isin(rule.segments)
+    chosen &= _number(profiles, "frequency").fillna(0) >= rule.min_frequency
+    if rule.due_within_days is not None:
+        due = pd.to_datetime(profiles.get("next_purchase_date"), errors="coerce")
+        if due is None:
+            due = pd.Series(pd.NaT, index=profiles.index)
+        chosen &= due.notna() & (due <= as_of + pd.Timedelta(days=rule.due_within_days))
+    audience = profiles[chosen.to_numpy()].copy()
+    audience["_segment"] = segment[chosen.to_numpy()]
+    if campaign_type in ("win_back", "vip"):
+        audience = audience.iloc[np.argsort(-_number(audience, "clv").fillna(0).to_numpy(), kind="stable")]
+    elif campaign_type == "replenishment":
+        audience = audience.iloc[np.argsort(pd.to_datetime(audience["next_purchase_date"]).to_numpy(), kind="stable")]
+    elif "recency_days" in audience:
+        audience = audience.iloc[np.argsort(_number(audience, "recency_days").to_numpy(), kind="stable")]
+    audience["reason"] = [_reason(row, campaign_type, as_of) for _, row in audience.iterrows()]
+    audience["offer"] = [
+        win_back_offer(clv) if campaign_type == "win_back" else None for clv in _number(audience, "clv")
+    ]
+    return audience.drop(columns="_segment")

@@ -1,0 +1,96 @@
+"""Time-windowed features per customer at a cutoff day, from order lines before it (no look-ahead).
+
+Used by the churn model for both training (many past cutoffs, labels from the horizon after each) and
+prediction (cutoff = as-of day). Besides RFM and window counts, the features hold what BG/NBD cannot see:
+the customer's own rhythm (gaps between orders, how overdue they are) and the season (did they buy in the same
+weeks a year earlier; a gift shop's customers come back for Christmas).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from audience.bgnbd import BetaGeoModel
+from audience.errors import AudienceError
+from audience.orders import btyd_summary, to_orders
+
+WINDOWS_DAYS = (30, 90, 180, 365)
+
+
+def customer_features(lines: pd.DataFrame, cutoff: pd.Timestamp, horizon_days: int) -> pd.DataFrame:
+    """One row per customer with an order before ``cutoff``; ``lines`` must be validated order lines."""
+    history = lines[lines["timestamp"] < cutoff]
+    orders = to_orders(history)
+    age_days = (cutoff - orders["timestamp"]).dt.days.to_numpy()
+    grouped = orders.groupby("customer_id", sort=True)
+    features = pd.DataFrame(
+        {
+            "recency_days": (cutoff - grouped["timestamp"].max()).dt.days,
+            "tenure_days": (cutoff - grouped["timestamp"].min()).dt.days,
+            "orders": grouped.size(),
+            "spend": grouped["amount"].sum(),
+            "mean_order_value": grouped["amount"].mean(),
+            "max_order_value": grouped["amount"].max(),
+            "lines_per_order": grouped["n_lines"].mean(),
+        }
+    )
+    for window in WINDOWS_DAYS:
+        recent = orders[age_days < window].groupby("customer_id")
+        features[f"orders_{window}d"] = recent.size().reindex(features.index, fill_value=0)
+        features[f"spend_{window}d"] = recent["amount"].sum().reindex(features.index, fill_value=0.0)
+    last_year = (age_days >= 365 - horizon_days) & (age_days < 365) if horizon_days < 365 else age_days < 0
+    features["orders_same_season_last_year"] = (
+        orders[last_year].groupby("customer_id").size().reindex(features.index, fill_value=0)
+    )
+    features["orders_in_horizon_before_last"] = (
+        orders[(age_days >= horizon_days) & (age_days < 2 * horizon_days)]
+        .groupby("customer_id").size().reindex(features.index, fill_value=0)
+    )  # fmt: skip
+    features = features.join(_gap_features(orders, cutoff))
+    features["orders_per_year"] = features["orders"] / np.maximum(features["tenure_days"], 30) * 365
+    features["overdue_ratio"] = features["recency_days"] / features["mean_gap_days"]
+    if "product_id" in history.columns:
+        features["distinct_products"] = history.groupby("customer_id")["product_id"].nunique()
+    features = features.join(_bgnbd_features(history, cutoff, horizon_days))
+    return features.astype(float)
+
+
+def _gap_features(orders: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
+    days = orders.assign(day=orders["timestamp"].dt.normalize())[["customer_id", "day"]].drop_duplicates()
+    days = days.sort_values(["customer_id", "day"])
+    days["gap"] = days.groupby("customer_id")["day"].diff().dt.days
+    gaps = days.dropna(subset=["gap"]).groupby("customer_id")["gap"]
+    frame = pd.DataFrame(
+        {
+            "mean_gap_days": gaps.mean(),
+            "median_gap_days": gaps.median(),
+            "std_gap_days": gaps.std(),
+            "last_gap_days": gaps.last(),
+        }
+    )
+    return frame.reindex(days["customer_id"].unique())
+
+
+def _bgnbd_features(history: pd.DataFrame, cutoff: pd.Timestamp, horizon_days: int) -> pd.DataFrame:
+    summary = btyd_summary(history, cutoff)
+    try:
+        model = BetaGeoModel(penalizer=1e-3).fit(summary["frequency"], summary["recency"], summary["T"])
+    except AudienceError:
+        return pd.DataFrame(index=summary.index, columns=["bgnbd_p_alive", "bgnbd_expected"], dtype=float)
+    args = (summary["frequency"], summary["recency"], summary["T"])
+    return pd.DataFrame(
+        {
+            "bgnbd_p_alive": model.p_alive(*args),
+            "bgnbd_expected": model.expected_purchases(horizon_days, *args),
+        },
+        index=summary.index,
+    )
+
+
+def churned_within(lines: pd.DataFrame, customers: pd.Index, cutoff: pd.Timestamp, horizon_days: int) -> pd.Series:
+    """1 for customers with no order in ``[cutoff, cutoff + horizon)``, else 0."""
+    end = cutoff + pd.Timedelta(days=horizon_days)
+    future = lines[(lines["timestamp"] >= cutoff) & (lines["timestamp"] < end)]
+    bought = pd.Index(future["customer_id"].unique())
+    return pd.Series((~customers.isin(bought)).astype(int), index=customers, name="churned")

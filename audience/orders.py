@@ -1,0 +1,106 @@
+"""Orders in, per-customer order history out: validation of an orders frame and the summaries the models use.
+
+An orders frame has one row per order line (``customer_id``, ``timestamp``, ``amount``, optional
+``order_id`` and ``product_id``). Models look at whole orders, so lines are added up per ``order_id``
+(or per customer and timestamp when there is no order id). Buy-till-you-die models count purchase *days*,
+as in Fader, Hardie & Lee (2005), so several orders on one day are one repeat purchase.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from audience.errors import InvalidOrders, NotEnoughHistory
+
+REQUIRED_COLUMNS = ("customer_id", "timestamp", "amount")
+
+
+def as_timestamp(as_of: date | str | pd.Timestamp) -> pd.Timestamp:
+    """The as-of day as a midnight timestamp; history is everything strictly before it."""
+    return pd.Timestamp(as_of).normalize()
+
+
+def validate_orders(orders: pd.DataFrame) -> pd.DataFrame:
+    """A clean copy of ``orders`` with string ids, datetime timestamps and float amounts.
+
+    Raises :class:`InvalidOrders` naming the column (and the first bad row, counted from 1 like a file's data
+    rows) when a required column is missing or a value cannot be read.
+    """
+    missing = [column for column in REQUIRED_COLUMNS if column not in orders.columns]
+    if missing:
+        raise InvalidOrders(
+            f"the orders need the columns {', '.join(REQUIRED_COLUMNS)}; missing: {', '.join(missing)}",
+            column=missing[0],
+        )
+    clean = orders.reset_index(drop=True).copy()
+    ids = clean["customer_id"]
+    blank = ids.isna() | (ids.astype(str).str.strip() == "")
+    if blank.any():
+        raise InvalidOrders("customer_id is empty", column="customer_id", row=int(np.flatnonzero(blank)[0]) + 1)
+    clean["customer_id"] = ids.astype(str).str.strip().str.removesuffix(".0")
+    timestamps = pd.to_datetime(clean["timestamp"], errors="coerce", format="mixed")
+    if timestamps.isna().any():
+        row = int(np.flatnonzero(timestamps.isna())[0])
+        raise InvalidOrders(f"'{clean['timestamp'].iloc[row]}' is not a date or time", column="timestamp", row=row + 1)
+    if getattr(timestamps.dt, "tz", None) is not None:
+        timestamps = timestamps.dt.tz_convert(None)
+    clean["timestamp"] = timestamps.astype("datetime64[ns]")
+    amounts = pd.to_numeric(clean["amount"], errors="coerce")
+    if amounts.isna().any() or not np.isfinite(amounts).all():
+        row = int(np.flatnonzero(amounts.isna() | ~np.isfinite(amounts.fillna(0)))[0])
+        raise InvalidOrders(f"'{clean['amount'].iloc[row]}' is not a number", column="amount", row=row + 1)
+    clean["amount"] = amounts.astype(float)
+    for optional in ("order_id", "product_id"):
+        if optional in clean.columns:
+            clean[optional] = clean[optional].astype(str)
+    return clean
+
+
+def orders_before(orders: pd.DataFrame, as_of: date | str | pd.Timestamp) -> pd.DataFrame:
+    """Validated order lines placed before the as-of day; raises when there are none."""
+    clean = validate_orders(orders)
+    history = clean[clean["timestamp"] < as_timestamp(as_of)]
+    if history.empty:
+        raise NotEnoughHistory(
+            f"There are no orders before {as_timestamp(as_of).date()}; choose a later as-of date "
+            f"(the orders start on {clean['timestamp'].min().date() if len(clean) else 'no date'})."
+        )
+    return history
+
+
+def to_orders(lines: pd.DataFrame) -> pd.DataFrame:
+    """One row per order: ``customer_id, order_id, timestamp, amount, n_lines`` (lines of an order added up)."""
+    keyed = lines.assign(order_id=lines["order_id"] if "order_id" in lines.columns else lines["timestamp"].astype(str))
+    grouped = keyed.groupby(["customer_id", "order_id"], sort=False)
+    return grouped.agg(
+        timestamp=("timestamp", "min"), amount=("amount", "sum"), n_lines=("amount", "size")
+    ).reset_index()
+
+
+def purchase_days(lines: pd.DataFrame) -> pd.DataFrame:
+    """One row per customer and day with a purchase: ``customer_id, day, amount``, sorted by customer and day."""
+    days = lines.assign(day=lines["timestamp"].dt.normalize())
+    return days.groupby(["customer_id", "day"], sort=True)["amount"].sum().reset_index()
+
+
+def btyd_summary(lines: pd.DataFrame, as_of: date | str | pd.Timestamp, unit_days: float = 1.0) -> pd.DataFrame:
+    """Frequency/recency/T per customer, as BG/NBD and Gamma-Gamma take them.
+
+    ``frequency`` = repeat purchase days, ``recency`` = time from first to last purchase day, ``T`` = time from
+    first purchase day to the as-of day, both in units of ``unit_days`` days; ``monetary`` = mean spend of the
+    repeat purchase days (0 without repeats), ``first``/``last`` = first and last purchase day.
+    """
+    end = as_timestamp(as_of)
+    days = purchase_days(lines[lines["timestamp"] < end])
+    grouped = days.groupby("customer_id", sort=True)
+    summary = grouped.agg(first=("day", "min"), last=("day", "max"), n_days=("day", "size"), total=("amount", "sum"))
+    first_amount = grouped["amount"].first()
+    summary["frequency"] = summary["n_days"] - 1
+    summary["recency"] = (summary["last"] - summary["first"]).dt.days / unit_days
+    summary["T"] = (end - summary["first"]).dt.days / unit_days
+    repeats = summary["frequency"]
+    summary["monetary"] = np.where(repeats > 0, (summary["total"] - first_amount) / repeats.clip(lower=1), 0.0)
+    return summary[["frequency", "recency", "T", "monetary", "first", "last"]]

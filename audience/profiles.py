@@ -1,0 +1,86 @@
+"""Customer profiles: RFM segment, cluster, P(alive), churn risk, expected purchases, CLV and next purchase.
+
+``build_profiles`` is what the service runs after each import and what ``tailor audience`` writes. Each model
+degrades gracefully on a small or young shop: without enough history for the supervised churn model, churn
+risk comes from BG/NBD; without enough repeat customers for BG/NBD, from a recency rule (see ``fallbacks``).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from audience.bgnbd import BetaGeoModel
+from audience.churn import ChurnModel
+from audience.clusters import cluster_customers
+from audience.errors import AudienceError
+from audience.features import customer_features
+from audience.gamma_gamma import GammaGammaModel
+from audience.next_purchase import next_purchase_dates
+from audience.orders import as_timestamp, btyd_summary, orders_before
+from audience.rfm import rfm_table
+
+PROFILE_COLUMNS = [
+    "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "rfm_segment", "cluster",
+    "cluster_label", "p_alive", "churn_risk", "expected_purchases", "clv", "next_purchase_date",
+]  # fmt: skip
+PROFILE_CHURN_MODEL = {"n_cutoffs": 4, "step_days": 45, "booster_params": {"max_iter": 120, "learning_rate": 0.1,
+                       "max_leaf_nodes": 15, "min_samples_leaf": 40, "l2_regularization": 1.0}}  # fmt: skip
+
+
+def _bgnbd_churn_risk(p_alive: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """P(no purchase in the horizon) from BG/NBD: dead, or alive with a Poisson count of zero."""
+    rate = np.divide(expected, p_alive, out=np.zeros_like(expected), where=p_alive > 0)
+    return (1 - p_alive) + p_alive * np.exp(-rate)
+
+
+def build_profiles(orders: pd.DataFrame, as_of: date | str | pd.Timestamp, horizon_days: int = 90) -> pd.DataFrame:
+    """One row per customer with an order before ``as_of`` (index ``customer_id``), columns ``PROFILE_COLUMNS``.
+
+    ``expected_purchases`` and ``clv`` cover the next ``horizon_days``; ``churn_risk`` is the probability of no
+    purchase in them. ``profiles.attrs["fallbacks"]`` lists the models that fell back, with the reason.
+    """
+    end = as_timestamp(as_of)
+    lines = orders_before(orders, end)
+    profiles = rfm_table(lines, end)
+    fallbacks: list[str] = []
+    summary = btyd_summary(lines, end).reindex(profiles.index)
+    args = (summary["frequency"], summary["recency"], summary["T"])
+    try:
+        bgnbd = BetaGeoModel(penalizer=1e-3).fit(*args)
+        profiles["p_alive"] = bgnbd.p_alive(*args)
+        profiles["expected_purchases"] = bgnbd.expected_purchases(horizon_days, *args)
+    except AudienceError as error:
+        fallbacks.append(f"p_alive/expected_purchases: shop rate instead of BG/NBD ({error})")
+        rate = summary["frequency"].sum() / max(summary["T"].sum(), 1.0)
+        profiles["p_alive"] = np.exp(-summary["recency"].rsub(summary["T"]) * rate)
+        profiles["expected_purchases"] = profiles["p_alive"] * rate * horizon_days
+    try:
+        spend = GammaGammaModel().fit(summary["frequency"], summary["monetary"])
+        order_value = spend.expected_spend(summary["frequency"], summary["monetary"])
+    except AudienceError as error:
+        fallbacks.append(f"clv: mean order value instead of Gamma-Gamma ({error})")
+        order_value = profiles["monetary"].to_numpy()
+    profiles["clv"] = profiles["expected_purchases"] * order_value
+
+    features = customer_features(lines, end, horizon_days).reindex(profiles.index)
+    try:
+        churn = ChurnModel(horizon_days=horizon_days, **PROFILE_CHURN_MODEL).fit(lines, end)
+        profiles["churn_risk"] = churn.predict_features(features).to_numpy()
+    except AudienceError as error:
+        fallbacks.append(f"churn_risk: BG/NBD instead of the supervised model ({error})")
+        profiles["churn_risk"] = _bgnbd_churn_risk(
+            profiles["p_alive"].to_numpy(), profiles["expected_purchases"].to_numpy()
+        )
+
+    clusters = cluster_customers(features.assign(frequency=profiles["frequency"], monetary=profiles["monetary"]))
+    profiles["cluster"] = clusters.labels.astype(int)
+    profiles["cluster_label"] = profiles["cluster"].map(clusters.descriptions)
+    profiles["next_purchase_date"], _ = next_purchase_dates(summary, end, 1 - profiles["churn_risk"])
+    profiles = profiles[PROFILE_COLUMNS]
+    profiles.attrs["fallbacks"] = fallbacks
+    profiles.attrs["clusters"] = {"k": clusters.k, "descriptions": clusters.descriptions,
+                                  "silhouettes": clusters.silhouettes}  # fmt: skip
+    return profiles

@@ -1,0 +1,271 @@
+"""A small audience query language for campaigns, parsed and evaluated without ``eval``.
+
+    segment in (at_risk, cant_lose) and clv > 100
+    churn_risk >= 0.5 and not (cluster_label == "bargain hunters" or frequency < 2)
+    next_purchase_date <= "2026-12-01"
+
+Grammar (keywords are case-insensitive)::
+
+    query      := or_expr
+    or_expr    := and_expr ("or" and_expr)*
+    and_expr   := not_expr ("and" not_expr)*
+    not_expr   := "not" not_expr | "(" or_expr ")" | comparison
+    comparison := FIELD OP value | FIELD ["not"] "in" "(" value ("," value)* ")"
+    OP         := "==" | "=" | "!=" | "<" | "<=" | ">" | ">="
+    value      := NUMBER | "quoted text" | bare_word
+
+Fields are profile columns, matched case-insensitively (``segment`` is an alias of ``rfm_segment``).
+Errors name the position.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from audience.errors import QueryError
+
+ALIASES = {"segment": "rfm_segment"}
+COMPARISONS = ("==", "=", "!=", "<=", ">=", "<", ">")
+KEYWORDS = ("and", "or", "not", "in")
+TOKEN = re.compile(
+    r"""\s*(?:
+    (?P<number>-?\d+(?:\.\d+)?(?![\w-]))
+  | (?P<string>"[^"]*"|'[^']*')
+  | (?P<word>[A-Za-z_][\w-]*)
+  | (?P<op>==|!=|<=|>=|=|<|>)
+  | (?P<punct>[(),])
+  )""",
+    re.VERBOSE,
+)
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # number, string, word, keyword, op, punct, end
+    text: str
+    position: int
+    value: object = None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    field: str
+    op: str  # one of COMPARISONS, "in" or "not in"
+    values: tuple
+    position: int
+
+
+@dataclass(frozen=True)
+class Not:
+    operand: object
+
+
+@dataclass(frozen=True)
+class BoolOp:
+    op: str  # "and" or "or"
+    operands: tuple
+
+
+Node = Comparison | Not | BoolOp
+
+
+def tokenize(query: str) -> list[Token]:
+    tokens, position = [], 0
+    while position < len(query):
+        if query[position:].strip() == "":
+            break
+        match = TOKEN.match(query, position)
+        if match is None or match.end() == position:
+            start = len(query) - len(query[position:].lstrip())
+            raise QueryError(f"unexpected character '{query[start]}'", query=query, position=start)
+        kind = match.lastgroup
+        text = match.group(kind)
+        start = match.start(kind)
+        if kind == "number":
+            tokens.append(Token("number", text, start, float(text)))
+        elif kind == "string":
+            tokens.append(Token("string", text, start, text[1:-1]))
+        elif kind == "word" and text.lower() in KEYWORDS:
+            tokens.append(Token("keyword", text.lower(), start))
+        else:
+            tokens.append(Token(kind, text, start, text))
+        position = match.end()
+    tokens.append(Token("end", "", len(query)))
+    return tokens
+
+
+class _Parser:
+    def __init__(self, query: str) -> None:
+        self.query = query
+        self.tokens = tokenize(query)
+        self.index = 0
+
+    @property
+    def current(self) -> Token:
+        return self.tokens[self.index]
+
+    def fail(self, message: str, token: Token | None = None) -> QueryError:
+        return QueryError(message, query=self.query, position=(token or self.current).position)
+
+    def take(self, kind: str, text: str | None = None) -> Token | None:
+        token = self.current
+        if token.kind == kind and (text is None or token.text == text):
+            self.index += 1
+            return token
+        return None
+
+    def expect(self, kind: str, text: str, what: str) -> Token:
+        token = self.take(kind, text)
+        if token is None:
+            found = f"'{self.current.text}'" if self.current.kind != "end" else "the end of the query"
+            raise self.fail(f"expected {what}, found {found}")
+        return token
+
+    def parse(self) -> Node:
+        if self.current.kind == "end":
+            raise self.fail("the query is empty")
+        node = self.or_expr()
+        if self.current.kind != "end":
+            raise self.fail(f"unexpected '{self.current.text}'; join conditions with 'and' or 'or'")
+        return node
+
+    def or_expr(self) -> Node:
+        operands = [self.and_expr()]
+        while self.take("keyword", "or"):
+            operands.append(self.and_expr())
+        return operands[0] if len(operands) == 1 else BoolOp("or", tuple(operands))
+
+    def and_expr(self) -> Node:
+        operands = [self.not_expr()]
+        while self.take("keyword", "and"):
+            operands.append(self.not_expr())
+        return operands[0] if len(operands) == 1 else BoolOp("and", tuple(operands))
+
+    def not_expr(self) -> Node:
+        if self.take("keyword", "not"):
+            return Not(self.not_expr())
+        if self.take("punct", "("):
+            node = self.or_expr()
+            self.expect("punct", ")", "')'")
+            return node
+        return self.comparison()
+
+    def comparison(self) -> Comparison:
+        field = self.current
+        if field.kind != "word":
+            found = f"'{field.text}'" if field.kind != "end" else "the end of the query"
+            raise self.fail(f"expected a field name such as segment, clv or churn_risk, found {found}")
+        self.index += 1
+        if self.current.kind == "op":
+            op = self.take("op").text
+            return Comparison(field.text, "==" if op == "=" else op, (self.value(),), field.position)
+        negated = self.take("keyword", "not") is not None
+        if self.take("keyword", "in"):
+            self.expect("punct", "(", "'(' after 'in'")
+            values = [self.value()]
+            while self.take("punct", ","):
+                values.append(self.value())
+            self.expect("punct", ")", "',' or ')' to close the list")
+            return Comparison(field.text, "not in" if negated else "in", tuple(values), field.position)
+        found = f"'{self.current.text}'" if self.current.kind != "end" else "the end of the query"
+        raise self.fail(f"expected a comparison (==, !=, <, <=, >, >=, in, not in) after '{field.text}', found {found}")
+
+    def value(self) -> Token:
+        token = self.current
+        if token.kind in ("number", "string", "word"):
+            self.index += 1
+            return token
+        found = f"'{token.text}'" if token.kind != "end" else "the end of the query"
+        raise self.fail(f"expected a value (a number, a word or quoted text), found {found}")
+
+
+def parse_query(query: str) -> Node:
+    """The query's syntax tree; raises :class:`QueryError` (a ``ValueError``) naming the position of a mistake."""
+    return _Parser(query).parse()
+
+
+def _column(profiles: pd.DataFrame, comparison: Comparison, query: str) -> pd.Series:
+    name = comparison.field
+    if name not in profiles.columns:
+        name = name.lower()
+    if name not in profiles.columns and ALIASES.get(name) in profiles.columns:
+        name = ALIASES[name]
+    if name not in profiles.columns:
+        known = ", ".join(sorted(set(profiles.columns) | {a for a, c in ALIASES.items() if c in profiles.columns}))
+        raise QueryError(f"unknown field '{comparison.field}'; known fields: {known}", query=query,
+                         position=comparison.position)  # fmt: skip
+    return profiles[name]
+
+
+def _operand(column: pd.Series, token: Token, query: str):
+    """The literal converted to the column's kind: numbers for numeric columns, timestamps for dates."""
+    if pd.api.types.is_bool_dtype(column):
+        if str(token.value).lower() in ("true", "1", "1.0", "yes"):
+            return True
+        if str(token.value).lower() in ("false", "0", "0.0", "no"):
+            return False
+        raise QueryError(f"'{token.text}' is not true or false", query=query, position=token.position)
+    if pd.api.types.is_numeric_dtype(column):
+        if token.kind != "number":
+            raise QueryError(f"'{token.text}' is not a number", query=query, position=token.position)
+        return token.value
+    if pd.api.types.is_datetime64_any_dtype(column) or (
+        column.name is not None and str(column.name).endswith("_date") and token.kind == "string"
+    ):
+        stamp = pd.to_datetime(token.value, errors="coerce")
+        if pd.isna(stamp):
+            raise QueryError(f"'{token.text}' is not a date (YYYY-MM-DD)", query=query, position=token.position)
+        return stamp
+    return token.text if token.kind == "number" else str(token.value)
+
+
+def _prepare(column: pd.Series, operand) -> pd.Series:
+    if isinstance(operand, pd.Timestamp) and not pd.api.types.is_datetime64_any_dtype(column):
+        return pd.to_datetime(column, errors="coerce")
+    if isinstance(operand, str) and pd.api.types.is_numeric_dtype(column):
+        return column.astype(str)
+    return column
+
+
+def _mask(node: Node, profiles: pd.DataFrame, query: str) -> pd.Series:
+    if isinstance(node, BoolOp):
+        masks = [_mask(operand, profiles, query) for operand in node.operands]
+        combine = np.logical_and if node.op == "and" else np.logical_or
+        return pd.Series(combine.reduce([m.to_numpy() for m in masks]), index=profiles.index)
+    if isinstance(node, Not):
+        return ~_mask(node.operand, profiles, query)
+    column = _column(profiles, node, query)
+    operands = [_operand(column, token, query) for token in node.values]
+    column = _prepare(column, operands[0])
+    if node.op in ("in", "not in"):
+        hit = column.isin(operands)
+        return ~hit if node.op == "not in" else hit
+    operand = operands[0]
+    result = {
+        "==": lambda: column == operand,
+        "!=": lambda: column != operand,
+        "<": lambda: column < operand,
+        "<=": lambda: column <= operand,
+        ">": lambda: column > operand,
+        ">=": lambda: column >= operand,
+    }[node.op]()
+    # A missing value (no CLV yet, no expected next purchase) matches no comparison but "!=".
+    return result.fillna(node.op == "!=").astype(bool)
+
+
+def evaluate(query: str | Node, profiles: pd.DataFrame, *, text: str | None = None) -> pd.Series:
+    """A boolean mask over ``profiles`` (same index) of the rows that satisfy the query."""
+    node = parse_query(query) if isinstance(query, str) else query
+    source = query if isinstance(query, str) else (text or "")
+    if profiles.empty:
+        return pd.Series(False, index=profiles.index, dtype=bool)
+    return _mask(node, profiles, source).astype(bool)
+
+
+def filter_profiles(profiles: pd.DataFrame, query: str) -> pd.DataFrame:
+    """The rows of ``profiles`` that satisfy ``query``."""
+    return profiles[evaluate(query, profiles).to_numpy()]

@@ -1,0 +1,71 @@
+"""RFM: recency, frequency and monetary value per customer, quintile scores and named segments.
+
+Scores are quintiles of the customers' ranks, 1 (worst) to 5 (best). Customers tied on a value share the
+lower score (most shops have a majority of one-order customers; they all get f_score 1 rather than being
+spread over several scores by an arbitrary tie-break). The segment rules are data, in ``segments.yaml``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from audience.orders import as_timestamp, orders_before, to_orders
+
+SEGMENTS_FILE = Path(__file__).with_name("segments.yaml")
+
+
+@lru_cache(maxsize=1)
+def segment_rules() -> tuple[dict, ...]:
+    """The segment rules in order: ``name``, ``r`` and ``f`` score ranges (inclusive), ``description``."""
+    return tuple(yaml.safe_load(SEGMENTS_FILE.read_text())["segments"])
+
+
+def segment_names() -> list[str]:
+    return [rule["name"] for rule in segment_rules()]
+
+
+def segment_description(name: str) -> str:
+    return next((rule["description"] for rule in segment_rules() if rule["name"] == name), name)
+
+
+def quintile_score(values: pd.Series, higher_is_better: bool = True) -> pd.Series:
+    """Scores 1..5 by quintile of rank; ties share the lowest score of their group."""
+    ranked = (values if higher_is_better else -values).rank(method="min")
+    score = 1 + np.floor(5 * (ranked - 1) / max(len(values), 1))
+    return score.clip(1, 5).astype(int)
+
+
+def assign_segments(r_score: pd.Series, f_score: pd.Series) -> pd.Series:
+    segment = pd.Series(pd.NA, index=r_score.index, dtype="object")
+    for rule in segment_rules():
+        (r_low, r_high), (f_low, f_high) = rule["r"], rule["f"]
+        hit = segment.isna() & r_score.between(r_low, r_high) & f_score.between(f_low, f_high)
+        segment[hit] = rule["name"]
+    return segment.fillna("hibernating")
+
+
+def rfm_table(orders: pd.DataFrame, as_of: date | str | pd.Timestamp) -> pd.DataFrame:
+    """Per customer with orders before ``as_of``: ``recency_days`` (days since the last order), ``frequency``
+    (number of orders), ``monetary`` (mean order value), ``r_score``, ``f_score``, ``m_score``, ``rfm_segment``."""
+    end = as_timestamp(as_of)
+    whole_orders = to_orders(orders_before(orders, end))
+    grouped = whole_orders.groupby("customer_id", sort=True)
+    table = pd.DataFrame(
+        {
+            "recency_days": (end - grouped["timestamp"].max()).dt.days.astype(int),
+            "frequency": grouped.size().astype(int),
+            "monetary": grouped["amount"].mean().astype(float),
+        }
+    )
+    table.index.name = "customer_id"
+    table["r_score"] = quintile_score(table["recency_days"], higher_is_better=False)
+    table["f_score"] = quintile_score(table["frequency"])
+    table["m_score"] = quintile_score(table["monetary"])
+    table["rfm_segment"] = assign_segments(table["r_score"], table["f_score"])
+    return table

@@ -1,0 +1,90 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from audience.bgnbd import BetaGeoModel
+from audience.gamma_gamma import GammaGammaModel
+from audience.orders import btyd_summary
+from tests.audience.contract import PublishedFitTests
+
+
+def cdnow_calibration():
+    from evals.datasets import CDNOW_CALIBRATION_END, cdnow
+
+    return btyd_summary(cdnow(), CDNOW_CALIBRATION_END + pd.Timedelta(days=1), unit_days=7)
+
+
+class TestBetaGeo(PublishedFitTests):
+    published = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}  # Fader, Hardie & Lee (2005)
+
+    @staticmethod
+    def fit_cdnow():
+        from evals.datasets import cdnow_summary
+
+        summary = cdnow_summary()
+        return BetaGeoModel().fit(summary.frequency, summary.recency, summary["T"])
+
+    @staticmethod
+    def fit_tiny():
+        return BetaGeoModel().fit([0, 1], [0, 3], [5, 5])
+
+    def test_own_summary_matches_the_published_one(self):
+        from evals.datasets import DatasetMissing, cdnow_summary
+
+        try:
+            ours, theirs = cdnow_calibration(), cdnow_summary().set_index("customer_id")
+        except DatasetMissing as missing:
+            pytest.skip(str(missing))
+        assert (ours.frequency.reindex(theirs.index) == theirs.frequency).all()
+        # The published T runs to the start of the last calibration day, ours to its end: one day (1/7 week) more.
+        assert np.allclose(ours["T"].reindex(theirs.index) - 1 / 7, theirs["T"], atol=0.006)
+
+    def test_p_alive_rules(self, fitted):
+        alive = fitted.p_alive([0, 5, 5], [0, 30, 5], [38, 38, 38])
+        assert alive[0] == 1.0  # no repeat: BG/NBD cannot tell them dead
+        assert alive[1] > 0.5 > 0.01 > alive[2]  # same frequency, the long-silent one is less likely alive
+
+    def test_expectations_grow_with_time_and_frequency(self, fitted):
+        short, long = (fitted.expected_purchases(t, [2], [20], [30])[0] for t in (10, 40))
+        assert 0 < short < long
+        assert fitted.expected_purchases(10, [8], [29], [30])[0] > short
+
+
+def test_bgnbd_recovers_simulated_parameters():
+    rng = np.random.default_rng(1)
+    r, alpha, a, b, n, horizon = 0.5, 10.0, 1.5, 4.0, 4000, 52.0
+    rates, drop = rng.gamma(r, 1 / alpha, n), rng.beta(a, b, n)
+    frequency, recency = np.zeros(n), np.zeros(n)
+    for i in range(n):
+        t = 0.0
+        while True:
+            t += rng.exponential(1 / rates[i])
+            if t > horizon:
+                break
+            frequency[i] += 1
+            recency[i] = t
+            if rng.random() < drop[i]:
+                break
+    model = BetaGeoModel().fit(frequency, recency, np.full(n, horizon))
+    assert model.r == pytest.approx(r, rel=0.15)
+    assert model.alpha == pytest.approx(alpha, rel=0.25)
+    assert model.a == pytest.approx(a, rel=0.35)
+    assert model.b == pytest.approx(b, rel=0.45)
+
+
+class TestGammaGamma(PublishedFitTests):
+    published = {"p": 6.25, "q": 3.74, "gamma": 15.44}  # Fader, Hardie & Lee (2005), CDNOW sample
+
+    @staticmethod
+    def fit_cdnow():
+        summary = cdnow_calibration()
+        return GammaGammaModel().fit(summary.frequency, summary.monetary)
+
+    @staticmethod
+    def fit_tiny():
+        return GammaGammaModel().fit([1, 0], [10.0, 0.0])
+
+    def test_expected_spend_shrinks_to_the_population(self, fitted):
+        few, many, none = fitted.expected_spend([1, 20, 0], [100.0, 100.0, 0.0])
+        assert none == pytest.approx(fitted.population_mean)
+        assert none < few < many < 100.0

@@ -1,0 +1,71 @@
+import pandas as pd
+import pytest
+
+from audience.campaigns import CAMPAIGNS, select_audience, win_back_offer
+from audience.errors import UnknownCampaignType
+
+AS_OF = pd.Timestamp("2026-11-01")
+
+
+@pytest.fixture
+def profiles() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "rfm_segment": ["champions", "at_risk", "cant_lose", "new", "loyal", "lost"],
+            "recency_days": [3, 200, 300, 5, 40, 600],
+            "frequency": [12, 4, 15, 1, 6, 1],
+            "churn_risk": [0.1, 0.7, 0.8, 0.5, 0.3, 0.99],
+            "clv": [400.0, 20.0, 250.0, 30.0, 120.0, 0.5],
+            # as the service reads them back from JSON: ISO text or None
+            "next_purchase_date": ["2026-11-05", None, None, None, "2026-12-30", None],
+        },
+        index=pd.Index(["c1", "c2", "c3", "c4", "c5", "c6"], name="customer_id"),
+    )
+
+
+def test_campaign_types_are_the_architecture_ones():
+    assert set(CAMPAIGNS) == {"welcome", "cross_sell", "win_back", "replenishment", "vip"}
+
+
+@pytest.mark.parametrize(
+    ("campaign_type", "expected"),
+    [
+        ("win_back", ["c3", "c2"]),  # most valuable first
+        ("vip", ["c1"]),
+        ("welcome", ["c4"]),
+        ("cross_sell", ["c1", "c4", "c5"]),  # most recent first
+        ("replenishment", ["c1"]),  # due within 14 days, repeat buyer
+    ],
+)
+def test_each_campaign_picks_its_customers(profiles, campaign_type, expected):
+    audience = select_audience(profiles, campaign_type, AS_OF)
+    assert audience.index.tolist() == expected
+    assert audience["reason"].str.len().gt(10).all()
+
+
+def test_win_back_reason_and_offer_ladder(profiles):
+    audience = select_audience(profiles, "win_back", AS_OF)
+    assert audience.loc["c3", "reason"].startswith("cant lose")
+    assert "last order 300 days ago" in audience.loc["c3", "reason"]
+    assert audience.loc["c3", "offer"] == {"kind": "percent_off", "value": 20.0, "code": "COMEBACK20"}
+    assert audience.loc["c2", "offer"]["value"] == 10.0
+    assert select_audience(profiles, "vip", AS_OF)["offer"].isna().all()
+
+
+def test_ladder_gives_more_to_more_valuable_customers():
+    values = [win_back_offer(clv)["value"] for clv in (None, 0, 49.9, 50, 199, 200, 10_000)]
+    assert values == sorted(values) and values[0] == 10 and values[-1] == 20
+
+
+def test_replenishment_reason_says_when(profiles):
+    assert "next order due in 4 days" in select_audience(profiles, "replenishment", AS_OF).loc["c1", "reason"]
+
+
+def test_unknown_campaign_lists_the_known_ones(profiles):
+    with pytest.raises(UnknownCampaignType, match="win_back"):
+        select_audience(profiles, "spam", AS_OF)
+
+
+def test_segment_column_alone_is_enough(profiles):
+    renamed = profiles.rename(columns={"rfm_segment": "segment"})
+    assert select_audience(renamed, "vip", AS_OF).index.tolist() == ["c1"]

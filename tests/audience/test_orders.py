@@ -1,0 +1,70 @@
+import pandas as pd
+import pytest
+
+from audience.errors import InvalidOrders, NotEnoughHistory
+from audience.orders import btyd_summary, orders_before, to_orders, validate_orders
+
+
+def test_missing_column_is_named():
+    with pytest.raises(InvalidOrders, match="column 'amount'"):
+        validate_orders(pd.DataFrame({"customer_id": ["a"], "timestamp": ["2024-01-01"]}))
+
+
+def test_bad_values_name_row_and_column():
+    frame = pd.DataFrame(
+        {"customer_id": ["a", "b", "c"], "timestamp": ["2024-01-01", "yesterday", "2024-01-03"], "amount": [1, 2, 3]}
+    )
+    with pytest.raises(InvalidOrders, match="row 2, column 'timestamp'"):
+        validate_orders(frame)
+    frame["timestamp"] = "2024-01-01"
+    frame["amount"] = ["1", "2", "ten"]
+    with pytest.raises(InvalidOrders, match="row 3, column 'amount'"):
+        validate_orders(frame)
+    frame["amount"] = 1.0
+    frame.loc[0, "customer_id"] = " "
+    with pytest.raises(InvalidOrders, match="row 1, column 'customer_id'"):
+        validate_orders(frame)
+
+
+def test_ids_become_strings():
+    frame = pd.DataFrame({"customer_id": [17850.0], "timestamp": ["2024-01-01 10:00"], "amount": ["3.5"]})
+    clean = validate_orders(frame)
+    assert clean.customer_id.tolist() == ["17850"]
+    assert clean.amount.tolist() == [3.5]
+
+
+def test_no_history_before_as_of():
+    frame = pd.DataFrame({"customer_id": ["a"], "timestamp": ["2024-05-01"], "amount": [1.0]})
+    with pytest.raises(NotEnoughHistory, match="no orders before 2024-01-01"):
+        orders_before(frame, "2024-01-01")
+
+
+def test_lines_add_up_to_orders():
+    lines = validate_orders(
+        pd.DataFrame(
+            {
+                "customer_id": ["a", "a", "a"],
+                "order_id": ["1", "1", "2"],
+                "timestamp": ["2024-01-01", "2024-01-01", "2024-01-05"],
+                "amount": [2.0, 3.0, 7.0],
+            }
+        )
+    )
+    orders = to_orders(lines).set_index("order_id")
+    assert orders.amount.to_dict() == {"1": 5.0, "2": 7.0}
+    assert orders.n_lines.to_dict() == {"1": 2, "2": 1}
+
+
+def test_btyd_summary_counts_repeat_days():
+    lines = validate_orders(
+        pd.DataFrame(
+            {
+                "customer_id": ["a", "a", "a", "a", "b"],
+                "timestamp": ["2024-01-01 09:00", "2024-01-01 18:00", "2024-01-08", "2024-01-15", "2024-01-10"],
+                "amount": [5.0, 5.0, 20.0, 30.0, 9.0],
+            }
+        )
+    )
+    summary = btyd_summary(lines, "2024-01-22", unit_days=7)
+    assert summary.loc["a", ["frequency", "recency", "T", "monetary"]].tolist() == [2, 2.0, 3.0, 25.0]
+    assert summary.loc["b", ["frequency", "recency", "monetary"]].tolist() == [0, 0.0, 0.0]

@@ -1,0 +1,69 @@
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from audience.batch import OUTPUT_COLUMNS, audience_from_file
+from audience.errors import InvalidOrders
+from audience.profiles import PROFILE_COLUMNS, build_profiles
+from tests.audience.conftest import AS_OF, known_customers
+
+
+@pytest.fixture(scope="module")
+def profiles(shop_orders) -> pd.DataFrame:
+    return build_profiles(shop_orders, AS_OF, horizon_days=90)
+
+
+def test_every_customer_gets_every_column(profiles, shop_orders):
+    assert list(profiles.columns) == PROFILE_COLUMNS
+    assert profiles.index.name == "customer_id"
+    assert set(profiles.index) == set(shop_orders.customer_id)
+    assert profiles.attrs["fallbacks"] == []
+    numeric = profiles[["p_alive", "churn_risk", "expected_purchases", "clv"]]
+    assert numeric.notna().all().all()
+    assert profiles.p_alive.between(0, 1).all() and profiles.churn_risk.between(0, 1).all()
+    assert (profiles.expected_purchases >= 0).all() and (profiles.clv >= 0).all()
+    assert profiles.cluster_label.notna().all()
+
+
+def test_models_agree_with_behaviour(profiles):
+    recent = profiles.recency_days < 30
+    lapsed = profiles.recency_days > 365
+    assert profiles.churn_risk[recent].mean() < profiles.churn_risk[lapsed].mean()
+    assert profiles.expected_purchases[recent].mean() > profiles.expected_purchases[lapsed].mean()
+    clv = profiles.groupby("rfm_segment").clv.mean()
+    assert clv["champions"] > clv["lost"]
+
+
+def test_next_purchase_dates_are_not_in_the_past(profiles):
+    dates = profiles.next_purchase_date.dropna()
+    assert len(dates) > 0 and (dates >= AS_OF).all()
+
+
+def test_tiny_shop_falls_back_and_still_answers():
+    profiles = build_profiles(known_customers(), AS_OF, horizon_days=60)
+    assert len(profiles) == 24
+    assert any("churn_risk" in reason for reason in profiles.attrs["fallbacks"])
+    assert profiles[["churn_risk", "p_alive", "clv"]].notna().all().all()
+    assert profiles.churn_risk["champion"] < profiles.churn_risk["gone"]
+
+
+def test_audience_file_round_trip(tmp_path, shop_orders):
+    path = tmp_path / "orders.csv"
+    shop_orders.drop(columns=["order_id"]).to_csv(path, index=False)
+    table = audience_from_file(path, as_of=date(2024, 1, 1), horizon_days=90)
+    assert list(table.columns) == OUTPUT_COLUMNS
+    assert table.customer_id.nunique() == shop_orders.customer_id.nunique()
+    due = table.next_purchase_date.dropna()
+    assert due.str.fullmatch(r"\d{4}-\d{2}-\d{2}").all()
+    assert np.isfinite(table.clv).all()
+
+
+def test_audience_file_errors_name_the_problem(tmp_path):
+    with pytest.raises(InvalidOrders, match="does not exist"):
+        audience_from_file(tmp_path / "missing.csv", as_of=date(2024, 1, 1), horizon_days=90)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("customer_id,timestamp,amount\na,2023-01-01,3\nb,2023-02-01,lots\n")
+    with pytest.raises(InvalidOrders, match="row 2, column 'amount'"):
+        audience_from_file(bad, as_of=date(2024, 1, 1), horizon_days=90)

@@ -1,0 +1,39 @@
+import pandas as pd
+
+from audience.rfm import quintile_score, rfm_table, segment_names, segment_rules
+from tests.audience.conftest import AS_OF, known_customers
+
+
+def test_rules_cover_every_score_cell_once():
+    for r in range(1, 6):
+        for f in range(1, 6):
+            first = [rule["name"] for rule in segment_rules() if rule["r"][0] <= r <= rule["r"][1]
+                     and rule["f"][0] <= f <= rule["f"][1]]  # fmt: skip
+            assert first, f"no segment for r={r}, f={f}"
+    assert set(segment_names()) == {
+        "champions", "loyal", "potential_loyalists", "new", "at_risk", "cant_lose", "hibernating", "lost",
+    }  # fmt: skip
+
+
+def test_quintiles_keep_ties_together():
+    scores = quintile_score(pd.Series([1, 1, 1, 1, 1, 1, 2, 3, 4, 10]))
+    assert scores.iloc[:6].nunique() == 1 and scores.iloc[0] == 1
+    assert scores.iloc[-1] == 5
+    assert quintile_score(pd.Series([5, 50, 500]), higher_is_better=False).tolist() == [4, 2, 1]
+
+
+def test_obvious_customers_get_their_segment():
+    table = rfm_table(known_customers(), AS_OF)
+    assert table.loc["champion", "rfm_segment"] == "champions"
+    assert table.loc["cant_lose", "rfm_segment"] == "cant_lose"
+    assert table.loc["newcomer", "rfm_segment"] == "new"
+    assert table.loc["gone", "rfm_segment"] == "lost"
+    assert table.loc["champion", ["recency_days", "frequency", "monetary"]].tolist() == [2, 20, 80.0]
+    assert set(table.columns) >= {"recency_days", "frequency", "monetary", "r_score", "f_score", "m_score"}
+
+
+def test_orders_on_or_after_as_of_are_ignored():
+    orders = known_customers()
+    later = pd.DataFrame({"customer_id": ["gone"], "timestamp": [AS_OF], "amount": [1.0], "order_id": ["x"]})
+    table = rfm_table(pd.concat([orders, later]), AS_OF)
+    assert table.loc["gone", "rfm_segment"] == "lost"
