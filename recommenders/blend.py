@@ -245,7 +245,7 @@ class BlendRecommender(Recommender):
             if not self._window_samples(lines, end, products, samples) and window == 0:
                 return {kind: np.append(weights, 0.0) for kind, weights in _DEFAULT_WEIGHTS.items()}
         weights = {}
-        if self.seen_model_kind == "gbm":
+        if self.seen_model_kind in ("gbm", "both"):
             features, labels = np.concatenate(samples["seen"][0]), np.concatenate(samples["seen"][1])
             if 20 <= labels.sum() < len(labels):
                 self.seen_model = _fit_gbm(features, labels, self.random_state)
@@ -306,7 +306,9 @@ class BlendRecommender(Recommender):
                 seen_features.append(matrix[seen])
         if self.seen_model is not None and seen.any():
             # Boosted trees rank re-orders; they only ever see the (sparse) pairs the customer bought before.
-            seen_score[seen] = self.seen_model.predict(np.stack(seen_features, axis=1), raw_score=True)
+            boosted = self.seen_model.predict(np.stack(seen_features, axis=1), raw_score=True)
+            # "both" averages the two log-odds: steadier than either alone across data sets.
+            seen_score[seen] = boosted if self.seen_model_kind == "gbm" else (seen_score[seen] + boosted) / 2
         return np.where(seen, seen_score, new_score)
 
     def feature_weights(self) -> pd.DataFrame:

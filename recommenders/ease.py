@@ -27,12 +27,14 @@ class EASERecommender(Recommender):
         self,
         regularization: float = 250.0,
         binary: bool = True,
+        dropout: float = 0.0,
         max_products: int = 12_000,
         preparation: Preparation | dict | None = None,
     ) -> None:
         super().__init__(preparation)
         self.regularization = regularization
         self.binary = binary
+        self.dropout = dropout
         self.max_products = max_products
 
     def _inputs(self, user_items: sp.csr_matrix) -> sp.csr_matrix:
@@ -49,7 +51,10 @@ class EASERecommender(Recommender):
         columns = matrix[:, kept]
         # float32 halves the time of the inversion; the ridge term keeps it well conditioned.
         gram = (columns.T @ columns).toarray().astype(np.float32)
-        gram[np.diag_indices_from(gram)] += self.regularization
+        # DLAE-style: dropout `p` of inputs adds p/(1-p) x each item's own count to its ridge penalty,
+        # which regularises popular items more (Steck 2020, "Autoencoders that don't overfit towards the identity").
+        penalty = self.regularization + self.dropout / (1.0 - self.dropout) * np.diag(gram)
+        gram[np.diag_indices_from(gram)] += penalty
         try:
             precision = scipy.linalg.inv(gram, overwrite_a=True, check_finite=False)
         except np.linalg.LinAlgError as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -103,3 +104,34 @@ def test_auto_picks_by_the_shape_of_the_data():
     again = interactions.assign(timestamp=interactions["timestamp"] + pd.Timedelta(days=120))
     assert choose(pd.concat([interactions, again]))[0] == "blend"
     assert choose(interactions, max_products_for_ease=5)[0] == "als"
+
+
+def replenishment_shop(n_customers: int = 60, days: int = 200) -> pd.DataFrame:
+    """Each customer re-buys one staple every 20 days and tries a random other product now and then."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for c in range(n_customers):
+        staple = f"s{c % 6}"
+        for day in range(c % 20, days, 20):
+            rows.append((f"u{c}", staple, day))
+            if rng.random() < 0.5:
+                rows.append((f"u{c}", f"o{rng.integers(0, 30)}", day))
+    frame = pd.DataFrame(rows, columns=["customer_id", "product_id", "day"])
+    frame["timestamp"] = pd.Timestamp("2024-01-01") + pd.to_timedelta(frame.pop("day"), unit="D")
+    return frame
+
+
+def test_blend_learns_that_staples_come_back():
+    shop = replenishment_shop()
+    model = create("blend", holdout_days=30, training_windows=2).fit(shop)
+    assert model.learned
+    weights = model.feature_weights()
+    assert list(weights.columns) == ["seen", "new"] and "bought_count" in weights.index
+    recs = model.recommend([f"u{c}" for c in range(12)], k=1, exclude_seen=False)
+    assert (recs["product_id"] == [f"s{c % 6}" for c in range(12)]).all()
+
+
+def test_blend_falls_back_to_fixed_weights_on_thin_data():
+    interactions, catalog, _ = checkerboard()
+    model = create("blend").fit(interactions, catalog)
+    assert not model.learned
