@@ -37,18 +37,20 @@ CAMPAIGNS: dict[str, CampaignRule] = {
     "vip": CampaignRule(("champions",), "thank and reward the best customers"),
 }
 
-# Win-back discount by expected customer value over the horizon: the more a customer is worth, the more we offer.
-WIN_BACK_LADDER: tuple[tuple[float, int], ...] = ((200.0, 20), (50.0, 15), (0.0, 10))  # (min CLV, percent off)
+# Win-back discount by expected customer value (CLV) over the horizon: the more a customer is worth, the more we
+# offer. Rungs are CLV percentiles within the win-back audience, so the ladder fits any shop's currency and size:
+# the top fifth gets 20 % off, the next three tenths 15 %, the rest 10 %.
+WIN_BACK_LADDER: tuple[tuple[float, int], ...] = ((0.8, 20), (0.5, 15), (0.0, 10))  # (min CLV percentile, % off)
 
 
 def campaign_types() -> list[str]:
     return list(CAMPAIGNS)
 
 
-def win_back_offer(clv: float | None) -> dict:
-    """The ladder's offer for a customer's CLV, as ``Offer(kind, value, code)`` fields."""
-    value = 0.0 if clv is None or not np.isfinite(clv) else float(clv)
-    percent = next(percent for threshold, percent in WIN_BACK_LADDER if value >= threshold)
+def win_back_offer(clv_percentile: float | None, ladder: tuple[tuple[float, int], ...] = WIN_BACK_LADDER) -> dict:
+    """The ladder's offer for a customer's CLV percentile (0..1), as ``Offer(kind, value, code)`` fields."""
+    value = 0.0 if clv_percentile is None or not np.isfinite(clv_percentile) else float(clv_percentile)
+    percent = next(percent for threshold, percent in ladder if value >= threshold)
     return {"kind": "percent_off", "value": float(percent), "code": f"COMEBACK{percent}"}
 
 
@@ -68,7 +70,8 @@ def _segment(profiles: pd.DataFrame) -> pd.Series:
 def _reason(row: pd.Series, campaign_type: str, as_of: pd.Timestamp) -> str:
     facts = []
     if pd.notna(row.get("recency_days")):
-        facts.append(f"last order {int(row['recency_days'])} days ago")
+        days = int(row["recency_days"])
+        facts.append(f"last order {days} day{'s' if days != 1 else ''} ago")
     if pd.notna(row.get("frequency")):
         orders = int(row["frequency"])
         facts.append(f"{orders} order{'s' if orders != 1 else ''}")
@@ -113,7 +116,8 @@ def select_audience(profiles: pd.DataFrame, campaign_type: str, as_of: date | st
     elif "recency_days" in audience:
         audience = audience.iloc[np.argsort(_number(audience, "recency_days").to_numpy(), kind="stable")]
     audience["reason"] = [_reason(row, campaign_type, as_of) for _, row in audience.iterrows()]
-    audience["offer"] = [
-        win_back_offer(clv) if campaign_type == "win_back" else None for clv in _number(audience, "clv")
-    ]
+    # Percentile rank of CLV in the audience: the best gets 1.0, the worst 0, ties share the lower rank.
+    clv = _number(audience, "clv").fillna(0)
+    percentile = (clv.rank(method="min") - 1) / max(len(audience) - 1, 1)
+    audience["offer"] = [win_back_offer(p) if campaign_type == "win_back" else None for p in percentile]
     return audience.drop(columns="_segment")

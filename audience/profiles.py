@@ -11,6 +11,7 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from audience.bgnbd import BetaGeoModel
 from audience.churn import ChurnModel
@@ -36,9 +37,12 @@ def _bgnbd_churn_risk(p_alive: np.ndarray, expected: np.ndarray) -> np.ndarray:
     return (1 - p_alive) + p_alive * np.exp(-rate)
 
 
+@threadpool_limits.wrap(limits=1)
 def build_profiles(orders: pd.DataFrame, as_of: date | str | pd.Timestamp, horizon_days: int = 90) -> pd.DataFrame:
     """One row per customer with an order before ``as_of`` (index ``customer_id``), columns ``PROFILE_COLUMNS``.
 
+    Runs single-threaded: these fits are small, and OpenMP threads spinning on a busy machine made them 10x
+    slower (27 s instead of 1.8 s for 400 customers on a loaded 2-core machine).
     ``expected_purchases`` and ``clv`` cover the next ``horizon_days``; ``churn_risk`` is the probability of no
     purchase in them. ``profiles.attrs["fallbacks"]`` lists the models that fell back, with the reason.
     """

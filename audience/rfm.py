@@ -51,14 +51,15 @@ def assign_segments(r_score: pd.Series, f_score: pd.Series) -> pd.Series:
 
 
 def rfm_table(orders: pd.DataFrame, as_of: date | str | pd.Timestamp) -> pd.DataFrame:
-    """Per customer with orders before ``as_of``: ``recency_days`` (days since the last order), ``frequency``
+    """Per customer with orders before ``as_of``: ``recency_days`` (days from the last order's day to ``as_of``,
+    so at least 1), ``frequency``
     (number of orders), ``monetary`` (mean order value), ``r_score``, ``f_score``, ``m_score``, ``rfm_segment``."""
     end = as_timestamp(as_of)
     whole_orders = to_orders(orders_before(orders, end))
     grouped = whole_orders.groupby("customer_id", sort=True)
     table = pd.DataFrame(
         {
-            "recency_days": (end - grouped["timestamp"].max()).dt.days.astype(int),
+            "recency_days": (end - grouped["timestamp"].max().dt.normalize()).dt.days.astype(int),
             "frequency": grouped.size().astype(int),
             "monetary": grouped["amount"].mean().astype(float),
         }

@@ -48,12 +48,12 @@ def test_win_back_reason_and_offer_ladder(profiles):
     assert audience.loc["c3", "reason"].startswith("cant lose")
     assert "last order 300 days ago" in audience.loc["c3", "reason"]
     assert audience.loc["c3", "offer"] == {"kind": "percent_off", "value": 20.0, "code": "COMEBACK20"}
-    assert audience.loc["c2", "offer"]["value"] == 10.0
+    assert audience.loc["c2", "offer"]["value"] == 10.0  # the less valuable of two
     assert select_audience(profiles, "vip", AS_OF)["offer"].isna().all()
 
 
 def test_ladder_gives_more_to_more_valuable_customers():
-    values = [win_back_offer(clv)["value"] for clv in (None, 0, 49.9, 50, 199, 200, 10_000)]
+    values = [win_back_offer(percentile)["value"] for percentile in (None, 0, 0.49, 0.5, 0.79, 0.8, 1.0)]
     assert values == sorted(values) and values[0] == 10 and values[-1] == 20
 
 
