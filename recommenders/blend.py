@@ -1,13 +1,15 @@
-"""A learned blend of collaborative, repeat-purchase, popularity and content signals.
+"""A learned blend of collaborative, repeat-purchase, popularity, seasonal and content signals.
 
 In a shop, part of what a customer buys next is a re-order and part is new to them. The blend scores every
-(customer, product) pair from a few signals — a collaborative model's score (EASE by default), item-item
-BM25 neighbours, TF-IDF content similarity, recent popularity, how often and how recently the customer
-bought the product, and how active the customer is — and combines them with weights learned from the data
-itself: the last `holdout_days` of the training interactions are held out, the signals are computed from
-the earlier part, and two logistic regressions learn which candidates were bought in the holdout, one for
-products the customer already bought and one for products new to them (so re-orders and discoveries are
-ranked on one calibrated scale). The signals are then refitted on all the data.
+(customer, product) pair from signals (`FEATURES`): a collaborative model's score (EASE by default),
+item-item BM25 neighbours, TF-IDF content similarity, recent and same-season-last-year popularity, how
+often, how recently and how "due" the customer's own purchases of the product are, and how active the
+customer is. The weights are learned from the data itself: for each of `training_windows` successive
+windows of `holdout_days` at the end of the training data, the signals are computed from what came before
+and models learn which candidates were bought in the window — boosted trees (`seen_model_kind="gbm"`) or a
+logistic regression for products the customer already bought, a logistic regression for products new to
+them — so re-orders and discoveries are ranked on one log-odds scale. The signals are then refitted on all
+the data. With too little history for a holdout, fixed weights are used (`learned` is False).
 """
 
 from __future__ import annotations
@@ -208,8 +210,8 @@ class BlendRecommender(Recommender):
         candidates: int = 50,
         max_training_customers: int = 3000,
         regularization: float = 1.0,
-        seen_model_kind: str = "linear",
-        training_windows: int = 3,
+        seen_model_kind: str = "gbm",
+        training_windows: int = 6,
         random_state: int = 42,
         preparation: Preparation | dict | None = None,
     ) -> None:
@@ -331,11 +333,10 @@ def _fit_gbm(features: np.ndarray, labels: np.ndarray, random_state: int):
     import lightgbm
 
     model = lightgbm.LGBMClassifier(
-        n_estimators=150,
+        n_estimators=200,
         learning_rate=0.05,
-        num_leaves=15,
-        max_bin=63,
-        min_child_samples=100,
+        num_leaves=31,
+        min_child_samples=50,
         subsample=0.8,
         subsample_freq=1,
         colsample_bytree=0.9,

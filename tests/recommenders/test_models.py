@@ -123,7 +123,7 @@ def replenishment_shop(n_customers: int = 60, days: int = 200) -> pd.DataFrame:
 
 def test_blend_learns_that_staples_come_back():
     shop = replenishment_shop()
-    model = create("blend", holdout_days=30, training_windows=2).fit(shop)
+    model = create("blend", holdout_days=30, training_windows=1).fit(shop)
     assert model.learned
     weights = model.feature_weights()
     assert list(weights.columns) == ["seen", "new"] and "bought_count" in weights.index
