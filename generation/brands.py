@@ -1,0 +1,73 @@
+"""Brand kits: a brand's voice, vocabulary, emoji policy, sign-off and legal footer, kept as YAML in prompts/brands."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError
+
+from generation.errors import BrandKitInvalid, UnknownBrand
+
+PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
+BRANDS_DIR = PROMPTS_DIR / "brands"
+UNSUBSCRIBE_PLACEHOLDER = "{{unsubscribe_url}}"  # the email service provider fills this in at send time
+
+
+class EmojiPolicy(BaseModel):
+    allowed: bool = False
+    max: int = 0
+
+
+class ExampleCopy(BaseModel):
+    subject: str
+    preheader: str
+    intro: str
+
+
+class BrandKit(BaseModel):
+    slug: str
+    name: str
+    voice: str
+    audience: str
+    reading_level: str
+    prefer: list[str] = Field(default_factory=list)
+    avoid: dict[str, list[str]] = Field(default_factory=dict)  # per locale
+    emoji: EmojiPolicy = Field(default_factory=EmojiPolicy)
+    exclamation_max: int = 0
+    sign_off: dict[str, str]
+    footer: dict[str, str]  # per locale, with an {unsubscribe_url} slot
+    locales: list[str]
+    colors: dict[str, str] = Field(default_factory=dict)
+    examples: list[ExampleCopy] = Field(default_factory=list)
+
+    def words_to_avoid(self, locale: str) -> list[str]:
+        return self.avoid.get(locale, []) + (self.avoid.get("en", []) if locale != "en" else [])
+
+    def footer_for(self, locale: str) -> str:
+        text = self.footer.get(locale) or self.footer["en"]
+        return text.replace("{unsubscribe_url}", UNSUBSCRIBE_PLACEHOLDER)
+
+    def sign_off_for(self, locale: str) -> str:
+        return self.sign_off.get(locale) or self.sign_off["en"]
+
+
+def brand_names() -> list[str]:
+    return sorted(path.stem for path in BRANDS_DIR.glob("*.yaml"))
+
+
+@lru_cache(maxsize=32)
+def load_brand(name: str) -> BrandKit:
+    path = BRANDS_DIR / f"{name}.yaml"
+    if name not in brand_names():
+        raise UnknownBrand(name, brand_names())
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        kit = BrandKit(slug=name, **data)
+    except (yaml.YAMLError, ValidationError, TypeError) as error:
+        raise BrandKitInvalid(str(path), str(error)) from error
+    for locale in kit.locales:
+        if "{unsubscribe_url}" not in kit.footer.get(locale, kit.footer.get("en", "")):
+            raise BrandKitInvalid(str(path), f"the {locale} footer has no {{unsubscribe_url}} slot")
+    return kit

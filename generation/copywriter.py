@@ -1,0 +1,261 @@
+"""Writes one group's copy with the LLM: a langchain-core chain of prompt -> litellm -> parse and check,
+retried with the problems told to the model, then falling back to the template's own copy.
+
+The model writes only words: subject, preheader and intro per variant, and one short line per product.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.runnables import RunnableLambda
+from pydantic import BaseModel, Field, ValidationError
+
+from generation import templates
+from generation.brands import BrandKit
+from generation.diversity import is_near_duplicate
+from generation.errors import ModelOutputInvalid
+from generation.grouping import Group
+from generation.guardrails import COPY_CHECKS, CheckContext, run_checks
+from generation.llm import Usage, complete_json
+from generation.render import offer_text
+from generation.schemas import DraftRequest
+from generation.settings import LLMSettings
+
+SEGMENT_WORDS = {
+    "champions": "our best and most frequent customers",
+    "loyal": "loyal customers who order regularly",
+    "potential_loyalists": "recent customers who are starting to order regularly",
+    "new": "customers who placed their first order recently",
+    "at_risk": "good customers who have not ordered for a while",
+    "cant_lose": "former top customers who have stopped ordering",
+    "hibernating": "occasional customers who have been quiet for a long time",
+    "lost": "customers who have not ordered for a very long time",
+}
+_CACHE: dict[str, dict[str, Any]] = {}
+_CACHE_LOCK = threading.Lock()
+_CACHE_LIMIT = 4096
+
+
+class CopyVariant(BaseModel):
+    subject: str = Field(min_length=1)
+    preheader: str = Field(min_length=1)
+    intro: str = Field(min_length=1)
+
+
+@dataclass
+class GroupCopy:
+    """What one group's emails share: variants of copy and a line per product (None: use the template line)."""
+
+    variants: list[tuple[CopyVariant, bool]]  # (copy, used_fallback)
+    product_lines: dict[str, str]
+    usage: Usage = field(default_factory=Usage)
+    llm_calls: int = 0
+    cache_hits: int = 0
+    invalid_answers: int = 0
+    valid_first_try: bool = False
+
+
+def copy_schema(n_variants: int, product_labels: list[str], examples: list[dict], line_examples: list[str]) -> dict:
+    """The JSON schema the model must fill; `examples` carry the template copy (the fake model echoes them)."""
+    variant = {
+        "type": "object",
+        "properties": {
+            "subject": {"type": "string", "minLength": 8, "maxLength": 50},
+            "preheader": {"type": "string", "minLength": 10, "maxLength": 80},
+            "intro": {"type": "string", "minLength": 20, "maxLength": 200},
+        },
+        "required": ["subject", "preheader", "intro"],
+        "additionalProperties": False,
+    }
+    lines = {
+        label: {"type": "string", "minLength": 5, "maxLength": 80, "examples": [line_examples[i % len(line_examples)]]}
+        for i, label in enumerate(product_labels)
+    }
+    return {
+        "type": "object",
+        "properties": {
+            "variants": {
+                "type": "array",
+                "items": variant,
+                "minItems": n_variants,
+                "maxItems": n_variants,
+                "examples": [[examples[i % len(examples)] for i in range(n_variants)]],
+            },
+            "product_lines": {
+                "type": "object",
+                "properties": lines,
+                "required": product_labels,
+                "additionalProperties": False,
+            },
+        },
+        "required": ["variants", "product_lines"],
+        "additionalProperties": False,
+    }
+
+
+def _clean_data(text: str, limit: int = 200) -> str:
+    """Data goes into the prompt as data: no delimiter look-alikes, one line, bounded length."""
+    text = re.sub(r"</?\s*data\s*>", " ", text, flags=re.I)
+    return " ".join(text.split())[:limit]
+
+
+def build_messages(group: Group, brand: BrandKit, n_variants: int, problems: str = "") -> list[dict[str, str]]:
+    products = group.products()
+    first = group.requests[0]
+    example = (
+        brand.examples[0].model_dump() if brand.examples else templates.fallback_copies(group.campaign_type, "en")[0]
+    )
+    system = templates.render_file(
+        "llm/system.j2", brand=brand, language=templates.LANGUAGE_NAMES.get(group.locale, group.locale)
+    )
+    user = templates.render_file(
+        "llm/user.j2",
+        goal=templates.campaign(group.campaign_type)["goal"],
+        segment_description=SEGMENT_WORDS.get(group.segment, "customers of the shop"),
+        offer_text=offer_text(first.offer, "en"),
+        products=[
+            {"label": f"p{i + 1}", "category": _clean_data(p.category, 40), "description": _clean_data(p.description)}
+            for i, p in enumerate(products)
+        ],
+        n_variants=n_variants,
+        example=example,
+        problems=problems,
+    )
+    return [{"role": "system", "content": system.strip()}, {"role": "user", "content": user.strip()}]
+
+
+def _cache_key(settings: LLMSettings, messages: list[dict], schema: dict) -> str:
+    blob = json.dumps([settings.model, settings.temperature, messages, schema], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _group_request(group: Group) -> DraftRequest:
+    """A request standing for the whole group when checking shared copy: its products are the group's."""
+    first = group.requests[0]
+    return first.model_copy(update={"products": group.products()})
+
+
+def _problems(group: Group, brand: BrandKit, variants: list[CopyVariant], lines: dict[str, str]) -> list[str]:
+    request = _group_request(group)
+    problems = []
+    for i, variant in enumerate(variants):
+        context = CheckContext(
+            request=request, brand=brand, subject=variant.subject, preheader=variant.preheader,
+            intro=variant.intro, product_lines=list(lines.values()),
+        )  # fmt: skip
+        problems += [f"version {i + 1}: {c.reason}" for c in run_checks(context, COPY_CHECKS) if not c.passed]
+    return problems
+
+
+def write_group_copy(group: Group, brand: BrandKit, n_variants: int, settings: LLMSettings) -> GroupCopy:
+    fallbacks = templates.fallback_copies(group.campaign_type, group.locale)
+    line_examples = templates.strings(group.locale)["product_line"]
+    products = group.products()
+    labels = [f"p{i + 1}" for i in range(len(products))]
+    schema = copy_schema(n_variants, labels, fallbacks, line_examples)
+    result = GroupCopy(variants=[], product_lines={})
+
+    def call(messages: list[dict]) -> dict[str, Any]:
+        key = _cache_key(settings, messages, schema)
+        if settings.cache and key in _CACHE:
+            result.cache_hits += 1
+            return _CACHE[key]
+        result.llm_calls += 1
+        answer, usage = complete_json(messages, schema, settings)
+        for name in ("prompt_tokens", "completion_tokens", "cost_usd", "seconds"):
+            setattr(result.usage, name, getattr(result.usage, name) + getattr(usage, name))
+        if settings.cache:
+            with _CACHE_LOCK:
+                if len(_CACHE) >= _CACHE_LIMIT:
+                    _CACHE.clear()
+                _CACHE[key] = answer
+        return answer
+
+    def parse(answer: dict[str, Any]) -> tuple[list[CopyVariant], dict[str, str]]:
+        variants = [CopyVariant.model_validate(v) for v in answer.get("variants", [])]
+        raw_lines = answer.get("product_lines") or {}
+        lines = {
+            p.product_id: " ".join(str(raw_lines[label]).split())
+            for p, label in zip(products, labels, strict=True)
+            if raw_lines.get(label)
+        }
+        if not variants:
+            raise ModelOutputInvalid("the answer had no versions")
+        return variants, lines
+
+    attempt = (
+        RunnableLambda(lambda problems: build_messages(group, brand, n_variants, problems))
+        | RunnableLambda(call)
+        | RunnableLambda(parse)
+    )
+
+    best: tuple[list[CopyVariant], dict[str, str]] | None = None
+    problems = ""
+    for attempt_number in range(settings.max_retries + 1):
+        try:
+            variants, lines = attempt.invoke(problems)
+        except (ModelOutputInvalid, ValidationError) as error:
+            result.invalid_answers += 1
+            problems = f"it did not fit the required JSON format ({_short(error)})"
+            continue
+        found = _problems(group, brand, variants, lines)
+        if attempt_number == 0:
+            result.valid_first_try = True
+        if not found:
+            best = (variants, lines)
+            break
+        best = best or (variants, lines)
+        problems = "; ".join(found[:4])
+    result.variants, result.product_lines = _choose_variants(group, brand, best, fallbacks, n_variants)
+    return result
+
+
+def _choose_variants(
+    group: Group, brand: BrandKit, best, fallbacks: list[dict], n_variants: int
+) -> tuple[list[tuple[CopyVariant, bool]], dict[str, str]]:
+    """Model variants that pass the copy checks and are not near-duplicates, topped up with template copy."""
+    chosen: list[tuple[CopyVariant, bool]] = []
+    lines: dict[str, str] = {}
+    if best is not None:
+        variants, lines = best
+        request = _group_request(group)
+        for variant in variants:
+            context = CheckContext(
+                request=request, brand=brand, subject=variant.subject, preheader=variant.preheader,
+                intro=variant.intro, product_lines=[],
+            )  # fmt: skip
+            if not all(c.passed for c in run_checks(context, COPY_CHECKS)):
+                continue
+            if is_near_duplicate(_idea(variant), [_idea(v) for v, _ in chosen]):
+                continue
+            chosen.append((variant, False))
+        lines = {pid: line for pid, line in lines.items() if _line_ok(request, brand, pid, line)}
+    for i in range(len(fallbacks) * 2):
+        if len(chosen) >= n_variants:
+            break
+        variant = CopyVariant(**fallbacks[i % len(fallbacks)])
+        if i < len(fallbacks) and is_near_duplicate(_idea(variant), [_idea(v) for v, _ in chosen]):
+            continue
+        chosen.append((variant, True))
+    return chosen[:n_variants], lines
+
+
+def _line_ok(request: DraftRequest, brand: BrandKit, product_id: str, line: str) -> bool:
+    context = CheckContext(
+        request=request, brand=brand, subject="", preheader="", intro="", product_lines=[line], lines_only=True
+    )
+    return all(c.passed for c in run_checks(context, COPY_CHECKS))
+
+
+def _idea(variant: CopyVariant) -> str:
+    return f"{variant.subject} {variant.intro}"
+
+
+def _short(error: Exception) -> str:
+    return " ".join(str(error).split())[:200]

@@ -1,0 +1,33 @@
+"""Named errors of the generation package; their messages are written for the person running Tailor."""
+
+
+class GenerationError(Exception):
+    """Base class: anything in generation that a user can act on."""
+
+
+class UnknownBrand(GenerationError):
+    def __init__(self, name: str, known: list[str]):
+        super().__init__(f"Unknown brand '{name}'. Brand kits available: {', '.join(known) or 'none'}.")
+
+
+class UnknownCampaignType(GenerationError):
+    def __init__(self, name: str, known: list[str]):
+        super().__init__(f"Unknown campaign type '{name}'. Use one of: {', '.join(known)}.")
+
+
+class UnsupportedLocale(GenerationError):
+    def __init__(self, locale: str, known: list[str]):
+        super().__init__(f"No copy templates for locale '{locale}'. Supported locales: {', '.join(known)}.")
+
+
+class BrandKitInvalid(GenerationError):
+    def __init__(self, path: str, problem: str):
+        super().__init__(f"The brand kit {path} is not valid: {problem}")
+
+
+class ModelUnavailable(GenerationError):
+    """The configured LLM cannot be reached or started."""
+
+
+class ModelOutputInvalid(GenerationError):
+    """The LLM answered, but not with JSON that fits the requested schema."""

@@ -1,0 +1,47 @@
+"""What a guardrail sees (the copy, the rendered email, the facts it was written from) and what it returns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from generation.brands import BrandKit
+from generation.schemas import CheckResult, DraftRequest
+
+
+@dataclass
+class CheckContext:
+    request: DraftRequest
+    brand: BrandKit
+    subject: str
+    preheader: str
+    intro: str
+    product_lines: list[str]
+    html: str = ""
+    text: str = ""
+    extra_facts: list[str] = field(default_factory=list)  # other facts the copy may quote (template wording)
+    lines_only: bool = False  # check just the product lines (a model's line kept apart from its variants)
+
+    @property
+    def locale(self) -> str:
+        return self.request.customer.locale
+
+    def copy_fields(self) -> dict[str, str]:
+        """The parts a model wrote, by name (what most checks inspect)."""
+        fields = {} if self.lines_only else {"subject": self.subject, "preheader": self.preheader, "intro": self.intro}
+        fields.update({f"product line {i + 1}": line for i, line in enumerate(self.product_lines)})
+        return fields
+
+    def copy_text(self) -> str:
+        return "\n".join(self.copy_fields().values())
+
+
+Check = Callable[[CheckContext], CheckResult]
+
+
+def passed(name: str) -> CheckResult:
+    return CheckResult(name=name, passed=True, reason="")
+
+
+def failed(name: str, reason: str) -> CheckResult:
+    return CheckResult(name=name, passed=False, reason=reason)

@@ -1,0 +1,53 @@
+"""Injection: nothing in the copy that only obeying instructions hidden in the data would produce.
+
+The data (product text, names) is delimited in the prompt; here the output is checked for what copy never
+needs: links, email addresses, markup, template or code syntax, talk about prompts and models, and long
+passages lifted word for word from the data the model was shown.
+"""
+
+from __future__ import annotations
+
+import re
+
+from generation.guardrails.base import CheckContext, failed, passed
+from generation.schemas import CheckResult
+
+NAME = "injection"
+COPIED_WORDS = 8  # this many consecutive words lifted from the data counts as repeating it
+_SIGNS = {
+    "a link": re.compile(r"(https?://|www\.|\b[\w-]+\.(com|net|org|io|ru|de|pl|bg|info|xyz|ly|co)\b)", re.I),
+    "an email address": re.compile(r"[\w.+-]+@[\w-]+\.\w+"),
+    "markup": re.compile(r"<\s*/?\s*[a-z][^>]*>|&[a-z]+;|\[[^\]]*\]\([^)]*\)", re.I),
+    "template or code syntax": re.compile(
+        r"(\{\{|\}\}|\{%|%\}|```|\$\{|__\w+__|\bimport\s+\w|\bdef\s+\w+\(|\bselect\s.+\bfrom\b|"
+        r"\beval\(|\bexec\(|<script|javascript:)",
+        re.I,
+    ),
+    "talk about prompts or models": re.compile(
+        r"\b(prompt|instructions?|system message|language model|as an ai|ai model|assistant|chatgpt|jailbreak|"
+        r"ignore (all|any|the|previous|above)|disregard|anweisung\w*|ignorier\w*|instrukcj\w*|zignoruj|"
+        r"инструкци\w*|игнорир\w*|промпт\w*|нейросет\w*)",
+        re.I,
+    ),
+}
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
+
+
+def _shingles(words: list[str], size: int) -> set[tuple[str, ...]]:
+    return {tuple(words[i : i + size]) for i in range(len(words) - size + 1)}
+
+
+def check(context: CheckContext) -> CheckResult:
+    request = context.request
+    data_texts = [p.description for p in request.products] + [request.customer.first_name, request.reason]
+    data_shingles = set().union(*(_shingles(_words(text), COPIED_WORDS) for text in data_texts))
+    for field, value in context.copy_fields().items():
+        for what, pattern in _SIGNS.items():
+            if pattern.search(value):
+                return failed(NAME, f"the {field} contains {what}, which email copy never needs")
+        if data_shingles & _shingles(_words(value), COPIED_WORDS):
+            return failed(NAME, f"the {field} repeats product or customer data word for word")
+    return passed(NAME)

@@ -1,0 +1,81 @@
+"""Language: the copy is written in the customer's locale.
+
+The script is checked first (Cyrillic for ru/bg, Latin for en/de/pl) and letters that only other languages
+use; langdetect then judges texts long enough to judge, with a fixed seed so the verdict is reproducible.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+
+from generation.guardrails.base import CheckContext, failed, passed
+from generation.schemas import CheckResult
+from generation.templates import LANGUAGE_NAMES
+
+NAME = "language"
+MIN_CHARS_TO_DETECT = 40
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
+# Letters that give away another language of the same script.
+_FOREIGN_LETTERS = {
+    "en": "ąćęłńśźżäöüßéèêàçñ",
+    "de": "ąćęłńśźżéèêàçñ",
+    "pl": "äüßéèêàçñ",
+    "ru": "їєіґў",
+    "bg": "ыэёїєіґў",
+}
+_RELATED = {"ru": {"ru", "uk", "mk", "bg"}, "bg": {"bg", "mk", "ru", "uk"}}
+
+
+_detector_lock = threading.Lock()
+
+
+def detect(text: str) -> dict[str, float]:
+    """Language probabilities of a text (deterministic; safe to call from several threads)."""
+    from langdetect import DetectorFactory, detector_factory
+    from langdetect.lang_detect_exception import LangDetectException
+
+    with _detector_lock:  # langdetect loads its profiles lazily and not thread-safely
+        DetectorFactory.seed = 0
+        detector_factory.init_factory()
+        try:
+            detector = detector_factory._factory.create()
+            detector.append(text)
+            return {item.lang: item.prob for item in detector.get_probabilities()}
+        except LangDetectException:
+            return {}
+
+
+def language_matches(text: str, locale: str) -> tuple[bool, str]:
+    letters = [c for c in text if c.isalpha()]
+    if len(letters) < 3:
+        return True, ""
+    cyrillic = sum(bool(_CYRILLIC.match(c)) for c in letters) / len(letters)
+    latin = sum(bool(_LATIN.match(c)) for c in letters) / len(letters)
+    wanted = LANGUAGE_NAMES.get(locale, locale)
+    if locale in ("ru", "bg") and cyrillic < 0.85:
+        return False, f"the copy is not written in Cyrillic letters, expected {wanted}"
+    if locale not in ("ru", "bg") and latin < 0.9:
+        return False, f"the copy is not written in Latin letters, expected {wanted}"
+    foreign = sorted({c for c in text.lower() if c in _FOREIGN_LETTERS.get(locale, "")})
+    if foreign:
+        return False, f"the copy uses letters ({''.join(foreign)}) that {wanted} does not"
+    if len(text) < MIN_CHARS_TO_DETECT:
+        return True, ""
+    probabilities = detect(text)
+    if not probabilities:
+        return True, ""
+    top, top_probability = max(probabilities.items(), key=lambda item: item[1])
+    if top == locale or probabilities.get(locale, 0.0) >= 0.2:
+        return True, ""
+    if top in _RELATED.get(locale, set()) and locale == "ru":
+        return True, ""  # langdetect confuses Russian with its neighbours; Bulgarian letters were ruled out above
+    if top_probability < 0.6:
+        return True, ""
+    return False, f"the copy reads as {LANGUAGE_NAMES.get(top, top)}, expected {wanted}"
+
+
+def check(context: CheckContext) -> CheckResult:
+    ok, reason = language_matches(context.copy_text(), context.locale)
+    return passed(NAME) if ok else failed(NAME, reason)

@@ -1,0 +1,20 @@
+"""Length limits: subject, preheader, intro and product lines fit where email clients show them."""
+
+from __future__ import annotations
+
+from generation.guardrails.base import CheckContext, failed, passed
+from generation.schemas import CheckResult
+
+NAME = "length"
+LIMITS = {"subject": (8, 70), "preheader": (10, 110), "intro": (20, 400), "product line": (5, 140)}
+
+
+def check(context: CheckContext) -> CheckResult:
+    for field, value in context.copy_fields().items():
+        low, high = LIMITS["product line" if field.startswith("product line") else field]
+        size = len(value.strip())
+        if size < low:
+            return failed(NAME, f"the {field} is {size} characters, shorter than the minimum of {low}")
+        if size > high:
+            return failed(NAME, f"the {field} is {size} characters, longer than the limit of {high}")
+    return passed(NAME)

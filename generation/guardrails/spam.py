@@ -1,0 +1,45 @@
+"""Spam triggers: shouting capitals, punctuation runs, emoji and exclamations beyond the brand's policy,
+and phrases that spam filters and readers distrust."""
+
+from __future__ import annotations
+
+import re
+
+from generation.guardrails.base import CheckContext, failed, passed
+from generation.schemas import CheckResult
+
+NAME = "spam_triggers"
+EMOJI = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f]")
+_CAPS_WORD = re.compile(r"\b[^\W\d_a-zа-яё]{4,}\b")
+_RUNS = re.compile(r"[!?]{2,}|\${2,}|€{2,}|\*{3,}")
+_PHRASES = re.compile(
+    r"(100\s?% free|click here|act now|buy now|order now|risk[- ]free|no risk|winner|you have won|cash bonus|"
+    r"limited time|once in a lifetime|jetzt kaufen|hier klicken|gewonnen|kliknij tutaj|kup teraz|wygrałeś|"
+    r"нажмите здесь|купите сейчас|вы выиграли|натиснете тук|купете сега|спечелихте)",
+    re.IGNORECASE,
+)
+
+
+def check(context: CheckContext) -> CheckResult:
+    brand = context.brand
+    emoji_total = exclamation_total = 0
+    for field, value in context.copy_fields().items():
+        if _RUNS.search(value):
+            return failed(NAME, f"the {field} has a run of punctuation ('{_RUNS.search(value).group(0)}')")
+        caps = _CAPS_WORD.findall(value)
+        if caps:
+            return failed(NAME, f"the {field} shouts in capitals ('{caps[0]}')")
+        phrase = _PHRASES.search(value)
+        if phrase:
+            return failed(NAME, f"the {field} uses the spam-trigger phrase '{phrase.group(0)}'")
+        emoji_total += len(EMOJI.findall(value))
+        exclamation_total += value.count("!")
+    emoji_limit = brand.emoji.max if brand.emoji.allowed else 0
+    if emoji_total > emoji_limit:
+        return failed(NAME, f"the copy has {emoji_total} emoji; the {brand.name} kit allows {emoji_limit}")
+    # The fixed Russian greeting ends with '!', so count only what the model wrote.
+    if exclamation_total > brand.exclamation_max:
+        return failed(
+            NAME, f"the copy has {exclamation_total} exclamation marks; the kit allows {brand.exclamation_max}"
+        )
+    return passed(NAME)

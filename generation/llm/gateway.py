@@ -1,0 +1,106 @@
+"""The one path to a model: litellm, asked for JSON that fits a schema, with usage and cost recorded."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from generation.errors import ModelOutputInvalid, ModelUnavailable
+from generation.llm.registry import resolve
+from generation.settings import LLMSettings
+
+
+@dataclass
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    seconds: float = 0.0
+
+
+def _litellm():
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no price-map download at import
+    import litellm
+
+    litellm.suppress_debug_info = True
+    return litellm
+
+
+def complete_json(
+    messages: list[dict[str, str]], schema: dict[str, Any], settings: LLMSettings | None = None
+) -> tuple[dict[str, Any], Usage]:
+    """Ask the configured model for one JSON object fitting `schema`; constrained decoding where supported.
+
+    Raises ModelOutputInvalid (with the usage spent) when the answer is not a JSON object, and
+    ModelUnavailable when the model cannot be reached.
+    """
+    settings = settings or LLMSettings()
+    endpoint = resolve(settings)
+    litellm = _litellm()
+    kwargs: dict[str, Any] = {
+        "model": endpoint.model,
+        "messages": messages,
+        "temperature": settings.temperature,
+        "max_tokens": settings.max_tokens,
+        "timeout": settings.timeout,
+        "max_retries": 0,  # retries are ours, told what was wrong; a timed-out local call should not run thrice
+        "response_format": {
+            "type": "json_schema",
+            "json_schema": {"name": "email_copy", "schema": _without_examples(schema), "strict": True},
+        },
+        **endpoint.extra,
+    }
+    if endpoint.api_base:
+        kwargs["api_base"] = endpoint.api_base
+    if endpoint.api_key:
+        kwargs["api_key"] = endpoint.api_key
+    if endpoint.mock is not None:
+        kwargs["mock_response"] = endpoint.mock(messages, schema)
+    started = time.perf_counter()
+    try:
+        response = litellm.completion(**kwargs)
+    except (litellm.exceptions.APIConnectionError, litellm.exceptions.AuthenticationError) as error:
+        raise ModelUnavailable(f"The model '{settings.model}' could not be reached: {error}") from error
+    usage = Usage(seconds=time.perf_counter() - started)
+    if getattr(response, "usage", None):
+        usage.prompt_tokens = int(response.usage.prompt_tokens or 0)
+        usage.completion_tokens = int(response.usage.completion_tokens or 0)
+    usage.cost_usd = _cost(litellm, response)
+    content = response.choices[0].message.content or ""
+    try:
+        answer = json.loads(_strip_fences(content))
+    except json.JSONDecodeError as error:
+        raise ModelOutputInvalid(f"the answer was not valid JSON ({error.msg} at char {error.pos})") from error
+    if not isinstance(answer, dict):
+        raise ModelOutputInvalid("the answer was JSON but not an object")
+    return answer, usage
+
+
+def _cost(litellm, response) -> float:
+    hidden = getattr(response, "_hidden_params", {}) or {}
+    if hidden.get("response_cost") is not None:
+        return float(hidden["response_cost"])
+    try:
+        return float(litellm.completion_cost(completion_response=response))
+    except Exception:  # local and unknown models have no price: they cost nothing we can count
+        return 0.0
+
+
+def _strip_fences(content: str) -> str:
+    text = content.strip()
+    if text.startswith("```"):
+        text = text.strip("`")
+        text = text[text.find("{") :] if "{" in text else text
+    return text
+
+
+def _without_examples(schema):
+    """The schema as sent to a provider: `examples` only feed the fake model and cost prompt tokens elsewhere."""
+    if isinstance(schema, dict):
+        return {key: _without_examples(value) for key, value in schema.items() if key != "examples"}
+    if isinstance(schema, list):
+        return [_without_examples(value) for value in schema]
+    return schema

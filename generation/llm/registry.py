@@ -1,0 +1,56 @@
+"""The model registry: a name maps to a factory that returns how litellm reaches that model.
+
+Built-in models (`local`, `fake`) register through `register`, the same hook a provider plugin would use;
+a model string that names no registered entry is handed to litellm as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from generation.settings import LLMSettings
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """What litellm.completion needs to reach one model."""
+
+    model: str
+    api_base: str | None = None
+    api_key: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    mock: Callable[[list[dict], dict], str] | None = None  # answers without a server (unit tests)
+
+
+EndpointFactory = Callable[[str, LLMSettings], Endpoint]
+_FACTORIES: dict[str, EndpointFactory] = {}
+
+
+def register(name: str) -> Callable[[EndpointFactory], EndpointFactory]:
+    """Register a factory for model strings `name` or `name/<variant>`."""
+
+    def decorator(factory: EndpointFactory) -> EndpointFactory:
+        _FACTORIES[name] = factory
+        return factory
+
+    return decorator
+
+
+def names() -> list[str]:
+    _load_builtins()
+    return sorted(_FACTORIES)
+
+
+def resolve(settings: LLMSettings) -> Endpoint:
+    """The endpoint for `settings.model`: a registered model, or any litellm model string."""
+    _load_builtins()
+    prefix = settings.model.split("/", 1)[0]
+    if prefix in _FACTORIES:
+        return _FACTORIES[prefix](settings.model, settings)
+    return Endpoint(model=settings.model, api_base=settings.api_base, api_key=settings.api_key)
+
+
+def _load_builtins() -> None:
+    from generation.llm import fake, local  # noqa: F401  (registration happens at import)

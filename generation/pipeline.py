@@ -1,0 +1,119 @@
+"""Copy generation for a batch of draft requests: group, write each group's copy once, personalize per customer,
+render, check, and fall back to the template's copy where a variant fails its checks."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+from langchain_core.runnables import RunnableLambda
+
+from generation import templates
+from generation.brands import BrandKit
+from generation.copywriter import CopyVariant, GroupCopy, write_group_copy
+from generation.grouping import Group, group_requests
+from generation.guardrails import CheckContext, run_checks
+from generation.render import render_email
+from generation.schemas import Draft, DraftRequest, GenerationResult, GenerationStats, Variant
+from generation.settings import LLMSettings
+
+VARIANT_IDS = "ABCDEFGH"
+
+
+def finish_variant(
+    request: DraftRequest,
+    brand: BrandKit,
+    *,
+    variant_id: str,
+    subject: str,
+    preheader: str,
+    intro: str,
+    product_lines: list[str],
+    used_fallback: bool = False,
+) -> Variant:
+    """Render one variant for one customer and run every guardrail on it (also used after a reviewer's edit)."""
+    html, text = render_email(
+        request, brand, subject=subject, preheader=preheader, intro=intro, product_lines=product_lines
+    )
+    context = CheckContext(
+        request=request, brand=brand, subject=subject, preheader=preheader, intro=intro,
+        product_lines=product_lines, html=html, text=text,
+    )  # fmt: skip
+    return Variant(
+        variant_id=variant_id, subject=subject, preheader=preheader, intro=intro, product_lines=product_lines,
+        html=html, text=text, checks=run_checks(context), used_fallback=used_fallback,
+    )  # fmt: skip
+
+
+def template_product_lines(request: DraftRequest) -> list[str]:
+    lines = templates.strings(request.customer.locale)["product_line"]
+    return [lines[i % len(lines)] for i in range(len(request.products))]
+
+
+def personalize(request: DraftRequest, brand: BrandKit, copy: GroupCopy, index: int) -> Variant:
+    """The group's variant `index` for one customer; template copy replaces model copy that fails a check."""
+    variant, used_fallback = copy.variants[index]
+    defaults = template_product_lines(request)
+    lines = [copy.product_lines.get(p.product_id, defaults[i]) for i, p in enumerate(request.products)]
+    finished = _finish(request, brand, index, variant, lines, used_fallback)
+    if finished.passed or used_fallback:
+        return finished
+    fallbacks = templates.fallback_copies(request.campaign_type, request.customer.locale)
+    fallback = CopyVariant(**fallbacks[index % len(fallbacks)])
+    return _finish(request, brand, index, fallback, defaults, True)
+
+
+def _finish(request, brand, index: int, variant: CopyVariant, lines: list[str], used_fallback: bool) -> Variant:
+    return finish_variant(
+        request, brand, variant_id=VARIANT_IDS[index], subject=variant.subject, preheader=variant.preheader,
+        intro=variant.intro, product_lines=lines, used_fallback=used_fallback,
+    )  # fmt: skip
+
+
+def generate_drafts(
+    requests: Sequence[DraftRequest],
+    brand: BrandKit,
+    *,
+    n_variants: int = 2,
+    settings: LLMSettings | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> GenerationResult:
+    """Drafts with `n_variants` checked variants per request; LLM calls scale with groups, not customers."""
+    settings = settings or LLMSettings()
+    n_variants = max(1, min(n_variants, len(VARIANT_IDS)))
+    started = time.perf_counter()
+    for request in requests:
+        templates.fallback_copies(request.campaign_type, request.customer.locale)  # fail early on bad input
+    groups = group_requests(list(requests))
+    writer = RunnableLambda(lambda group: write_group_copy(group, brand, n_variants, settings))
+    drafts: dict[str, Draft] = {}
+    stats = GenerationStats(groups=len(groups))
+    done, total = 0, len(requests)
+    if progress:
+        progress(0, total)
+    config = {"max_concurrency": settings.concurrency}
+    for index, copy in writer.batch_as_completed(groups, config=config):
+        _add_usage(stats, copy)
+        group: Group = groups[index]
+        for request in group.requests:
+            variants = [personalize(request, brand, copy, i) for i in range(len(copy.variants))]
+            drafts[request.customer.customer_id] = Draft(
+                customer_id=request.customer.customer_id, campaign_type=request.campaign_type,
+                locale=request.customer.locale, variants=variants,
+            )  # fmt: skip
+            stats.fallbacks += sum(v.used_fallback for v in variants)
+            done += 1
+        if progress:
+            progress(done, total)
+    stats.seconds = round(time.perf_counter() - started, 3)
+    ordered = [drafts[r.customer.customer_id] for r in requests if r.customer.customer_id in drafts]
+    return GenerationResult(drafts=ordered, stats=stats)
+
+
+def _add_usage(stats: GenerationStats, copy: GroupCopy) -> None:
+    stats.llm_calls += copy.llm_calls
+    stats.cache_hits += copy.cache_hits
+    stats.invalid_answers += copy.invalid_answers
+    stats.prompt_tokens += copy.usage.prompt_tokens
+    stats.completion_tokens += copy.usage.completion_tokens
+    stats.cost_usd += copy.usage.cost_usd

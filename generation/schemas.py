@@ -1,0 +1,89 @@
+"""The plain data that goes into and comes out of copy generation (pydantic models)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+CAMPAIGN_TYPES = ("welcome", "cross_sell", "win_back", "replenishment", "vip")
+LOCALES = ("en", "de", "pl", "ru", "bg")
+
+
+class ProductFact(BaseModel):
+    product_id: str
+    name: str
+    category: str = ""
+    price: float
+    currency: str = "EUR"
+    url: str = ""
+    description: str = ""
+
+
+class Offer(BaseModel):
+    """A discount or perk; `value` is the percentage for `percent_off`, the amount for `amount_off`."""
+
+    kind: Literal["percent_off", "amount_off", "free_shipping", "gift"] | str
+    value: float = 0.0
+    code: str | None = None
+
+
+class CustomerFacts(BaseModel):
+    customer_id: str
+    first_name: str = ""
+    locale: str = "en"
+    segment: str = ""
+
+
+class DraftRequest(BaseModel):
+    customer: CustomerFacts
+    campaign_type: str
+    products: list[ProductFact] = Field(default_factory=list)
+    offer: Offer | None = None
+    reason: str = ""
+
+
+class CheckResult(BaseModel):
+    name: str
+    passed: bool
+    reason: str = ""
+
+
+class Variant(BaseModel):
+    variant_id: str
+    subject: str
+    preheader: str
+    intro: str
+    product_lines: list[str]
+    html: str
+    text: str
+    checks: list[CheckResult] = Field(default_factory=list)
+    used_fallback: bool = False
+
+    @property
+    def passed(self) -> bool:
+        return all(check.passed for check in self.checks)
+
+
+class Draft(BaseModel):
+    customer_id: str
+    campaign_type: str
+    locale: str
+    variants: list[Variant]
+
+
+class GenerationStats(BaseModel):
+    llm_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    seconds: float = 0.0
+    fallbacks: int = 0
+    cache_hits: int = 0
+    groups: int = 0
+    invalid_answers: int = 0
+
+
+class GenerationResult(BaseModel):
+    drafts: list[Draft]
+    stats: GenerationStats

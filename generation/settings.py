@@ -1,0 +1,26 @@
+"""LLM settings (env prefix TAILOR_LLM_): which litellm model writes the copy and how it is called.
+
+`model` is a name from the generation.llm registry (`local/smollm2`, `fake`) or any litellm model string
+(`openai/gpt-4o-mini`, `anthropic/claude-3-5-haiku-latest`, `ollama/llama3.1`...), in which case the
+provider's usual key and base-URL environment variables apply, or `api_base` / `api_key` here.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class LLMSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TAILOR_LLM_", extra="ignore")
+
+    model: str = "local/smollm2"
+    api_base: str | None = None
+    api_key: str | None = None
+    temperature: float = Field(0.7, ge=0.0, le=2.0)
+    max_tokens: int = Field(400, gt=0)
+    max_retries: int = Field(2, ge=0, description="extra attempts after an invalid answer, each told what was wrong")
+    timeout: float = Field(120.0, gt=0)
+    concurrency: int = Field(2, ge=1, description="LLM calls in flight at once")
+    n_ctx: int = Field(8192, gt=0, description="context size of the local server (shared by its parallel slots)")
+    cache: bool = True

@@ -1,0 +1,103 @@
+"""generate_drafts through the fake model: shape, facts from data, grouping, caching, fallback, progress."""
+
+from __future__ import annotations
+
+import pytest
+
+from generation.brands import load_brand
+from generation.errors import UnknownCampaignType, UnsupportedLocale
+from generation.llm import Endpoint, register
+from generation.pipeline import finish_variant, generate_drafts
+from generation.schemas import CAMPAIGN_TYPES, LOCALES, Offer
+from generation.settings import LLMSettings
+from tests.generation.conftest import make_request
+
+
+def test_every_campaign_type_and_locale_gives_checked_variants(fake_settings):
+    requests = [
+        make_request(f"{kind}-{locale}", locale=locale, campaign_type=kind)
+        for kind in CAMPAIGN_TYPES
+        for locale in LOCALES
+    ]
+    result = generate_drafts(requests, load_brand("hearth"), n_variants=2, settings=fake_settings)
+    assert [d.customer_id for d in result.drafts] == [r.customer.customer_id for r in requests]
+    for draft in result.drafts:
+        assert [v.variant_id for v in draft.variants] == ["A", "B"]
+        for variant in draft.variants:
+            failures = [f"{c.name}: {c.reason}" for c in variant.checks if not c.passed]
+            assert failures == [], (draft.customer_id, failures)
+            assert variant.subject != draft.variants[0].subject or variant.variant_id == "A"
+
+
+def test_facts_come_from_the_data(fake_settings, request_en):
+    result = generate_drafts([request_en], load_brand("hearth"), settings=fake_settings)
+    variant = result.drafts[0].variants[0]
+    for text in (variant.html, variant.text):
+        assert "Sencha Green 100 g" in text and "7.90 EUR" in text and "39.00 EUR" in text
+        assert "https://shop.example/p/TEA-001" in text
+        assert "10% off" in text and "BACK10" in text
+        assert "Hi Anna," in text
+        assert "{{unsubscribe_url}}" in text
+
+
+def test_llm_calls_scale_with_groups_not_customers(fake_settings):
+    requests = [make_request(f"c{i}", first_name=f"Name{chr(65 + i % 26)}") for i in range(200)]
+    result = generate_drafts(requests, load_brand("hearth"), settings=fake_settings)
+    assert len(result.drafts) == 200
+    assert result.stats.groups == 1
+    assert result.stats.llm_calls == 1
+
+
+def test_identical_prompts_are_cached():
+    settings = LLMSettings(model="fake", cache=True)
+    requests = [make_request("cache-1", segment="lost", campaign_type="vip")]
+    generate_drafts(requests, load_brand("atelier"), settings=settings)
+    again = generate_drafts(requests, load_brand("atelier"), settings=settings)
+    assert again.stats.llm_calls == 0 and again.stats.cache_hits == 1
+
+
+def test_progress_reaches_the_total(fake_settings):
+    seen = []
+    requests = [make_request(f"c{i}", locale=["en", "de"][i % 2]) for i in range(6)]
+    generate_drafts(requests, load_brand("hearth"), settings=fake_settings, progress=lambda d, t: seen.append((d, t)))
+    assert seen[0] == (0, 6) and seen[-1] == (6, 6)
+
+
+@register("broken")
+def _broken_endpoint(model, settings):
+    """A model that always answers with text that is not JSON."""
+    return Endpoint(model="openai/broken", api_key="x", mock=lambda messages, schema: "Sure! Here is your email:")
+
+
+def test_a_model_that_keeps_failing_falls_back_to_template_copy():
+    settings = LLMSettings(model="broken", cache=False, max_retries=2)
+    result = generate_drafts([make_request()], load_brand("hearth"), settings=settings)
+    assert result.stats.llm_calls == 3 and result.stats.invalid_answers == 3
+    variants = result.drafts[0].variants
+    assert all(v.used_fallback for v in variants) and result.stats.fallbacks == 2
+    assert all(v.passed for v in variants)
+    assert variants[0].subject != variants[1].subject
+
+
+def test_bad_input_fails_with_a_named_error(fake_settings):
+    with pytest.raises(UnknownCampaignType, match="newsletter"):
+        generate_drafts([make_request(campaign_type="newsletter")], load_brand("hearth"), settings=fake_settings)
+    with pytest.raises(UnsupportedLocale, match="fr"):
+        generate_drafts([make_request(locale="fr")], load_brand("hearth"), settings=fake_settings)
+
+
+def test_finish_variant_rechecks_an_edited_variant(request_en):
+    brand = load_brand("hearth")
+    edited = finish_variant(
+        request_en, brand, variant_id="A", subject="Now 50% off everything", preheader="Only this week",
+        intro="We cut every price in half for you.", product_lines=["Lovely.", "Sturdy."],
+    )  # fmt: skip
+    grounding = next(c for c in edited.checks if c.name == "grounding")
+    assert not grounding.passed and "50" in grounding.reason
+
+
+def test_offer_kinds_render_in_every_locale(fake_settings):
+    for locale in LOCALES:
+        request = make_request(locale=locale, offer=Offer(kind="free_shipping", value=0))
+        variant = generate_drafts([request], load_brand("atelier"), settings=fake_settings).drafts[0].variants[0]
+        assert variant.passed, [c for c in variant.checks if not c.passed]
