@@ -66,3 +66,21 @@ def test_unknown_format(tmp_path):
     path.write_bytes(b"")
     with pytest.raises(InvalidInteractions, match="neither CSV nor Parquet"):
         read_interactions(path)
+
+
+@pytest.mark.slow
+def test_real_online_retail_file(tmp_path):
+    from evals.datasets import DatasetMissing, online_retail
+
+    try:
+        lines = online_retail(years="2010-2011")
+    except DatasetMissing as missing:
+        pytest.skip(str(missing))
+    sample = lines[lines["timestamp"] < "2011-03-01"]
+    path = tmp_path / "orders.csv"
+    sample[["customer_id", "product_id", "timestamp", "quantity", "amount"]].to_csv(path, index=False)
+    recs = recommend_file(path, k=10, model="als")
+    assert recs["customer_id"].nunique() == sample["customer_id"].nunique()
+    assert (recs.groupby("customer_id").size() == 10).all()
+    bought = sample.groupby("customer_id")["product_id"].agg(set)
+    assert not any(row.product_id in bought[row.customer_id] for row in recs.head(2000).itertuples())
