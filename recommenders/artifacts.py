@@ -59,6 +59,7 @@ def save_artifact(
         "name": name,
         "version": version,
         "model": model.name,
+        "chosen": getattr(model, "chosen", None),
         "created_at": created.isoformat(),
         "params": model.get_params(),
         "metrics": metrics or {},
