@@ -14,182 +14,23 @@ the data. With too little history for a holdout, fixed weights are used (`learne
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 
 from recommenders.base import Recommender, top_k
-from recommenders.content import TEXT_COLUMNS
-from recommenders.errors import FitFailed
+from recommenders.blend_signals import FEATURES, Signals
 from recommenders.interactions import Preparation
 
-FEATURES = (
-    "collaborative",
-    "neighbours",
-    "content",
-    "popularity",
-    "bought_count",
-    "bought_recency",
-    "bought_recently",
-    "repeat_rate",
-    "bought_decayed",
-    "bought_share",
-    "customer_breadth",
-    "customer_recency",
-    "season_popularity",
-    "bought_last_season",
-    "popularity_now",
-    "season_growth",
-    "due",
-    "in_last_order",
-)
 # Used when there is too little data to learn weights: re-orders first, then collaborative discoveries.
+_DISCOVERY = {"collaborative": 1.0, "neighbours": 0.5, "content": 0.2, "popularity": 0.3, "popularity_now": 0.3}
+_REORDER = {"bought_count": 1.0, "bought_recency": 1.0, "bought_decayed": 1.0, "due": 0.5, "in_last_order": 0.5}
 _DEFAULT_WEIGHTS = {
-    "seen": np.array([1.0, 0.5, 0.2, 0.3, 1.0, 1.0, 0.5, 1.0, 1.0, 1.0, 0.0, 0.0, 0.3, 0.5, 0.3, 0.0, 0.5, 0.5]),
-    "new": np.array([1.0, 0.5, 0.2, 0.3, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.3, 0.5, 0.3, 0.0, 0.0, 0.0]),
+    "seen": np.array([(_DISCOVERY | _REORDER).get(name, 0.0) for name in FEATURES]),
+    "new": np.array([_DISCOVERY.get(name, 0.0) for name in FEATURES]),
 }
 _MIN_HOLDOUT_CUSTOMERS = 30
-
-
-class _Signals:
-    """Per-(customer, product) signals computed from one slice of interactions, on a fixed product index."""
-
-    def __init__(self, lines: pd.DataFrame, products: pd.DataFrame | None, product_index: pd.Index, blend) -> None:
-        self.product_index = product_index
-        self.now = lines["timestamp"].max()
-        self.customers = pd.Index(sorted(lines["customer_id"].unique()), dtype=object)
-        rows = self.customers.get_indexer(lines["customer_id"])
-        columns = product_index.get_indexer(lines["product_id"])
-        shape = (len(self.customers), len(product_index))
-        age = ((self.now - lines["timestamp"]).dt.total_seconds().to_numpy() / 86400.0).astype(np.float32)
-        pairs = pd.DataFrame({"r": rows, "c": columns, "age": age, "day": lines["timestamp"].dt.normalize().to_numpy()})
-        pairs["decayed"] = np.exp(-age / blend.half_life_days)
-        per_pair = pairs.groupby(["r", "c"]).agg(
-            age=("age", "min"), first=("age", "max"), days=("day", "nunique"), decayed=("decayed", "sum")
-        )
-        pair_rows, pair_columns = per_pair.index.get_level_values(0), per_pair.index.get_level_values(1)
-
-        def pair_matrix(values: np.ndarray) -> sp.csr_matrix:
-            return sp.csr_matrix((values.astype(np.float32), (pair_rows, pair_columns)), shape=shape)
-
-        # Freshness of the newest purchase of each pair, over a long and a short horizon.
-        self.freshness = pair_matrix(np.exp(-per_pair["age"].to_numpy() / blend.half_life_days))
-        self.freshness_short = pair_matrix(np.exp(-per_pair["age"].to_numpy() / 14.0))
-        # Share of a product's buyers who bought it on more than one day: re-orderable products score high.
-        buyers = np.bincount(pair_columns, minlength=shape[1])
-        repeaters = np.bincount(pair_columns[per_pair["days"].to_numpy() > 1], minlength=shape[1])
-        self.repeat_rate = ((repeaters + 0.1) / (buyers + 1.0)).astype(np.float32)
-        self.bought = pair_matrix(per_pair["days"].to_numpy())
-        # Time-decayed count of lines (the repeat-purchase score) and its share of the customer's total.
-        self.decayed = pair_matrix(per_pair["decayed"].to_numpy())
-        # Replenishment timing: how close the time since the last purchase is to the customer's usual gap
-        # for this product (1 when exactly due, falling off either side; 0 for products bought once).
-        repeated = per_pair["days"].to_numpy() > 1
-        gap = (per_pair["first"] - per_pair["age"]).to_numpy() / np.maximum(per_pair["days"].to_numpy() - 1, 1)
-        ratio = (per_pair["age"].to_numpy() + 1.0) / (gap + 1.0)
-        self.due = pair_matrix(np.where(repeated, np.exp(-np.abs(np.log(ratio))), 0.0) + 1e-6)
-        # In the customer's most recent order (the same day as their newest line).
-        newest = pairs.groupby("r")["age"].min()
-        self.in_last_order = pair_matrix(
-            (per_pair["age"].to_numpy() - newest.reindex(pair_rows).to_numpy() < 1.0).astype(float) + 1e-6
-        )
-        totals = np.asarray(self.decayed.sum(axis=1)).ravel()
-        self.decayed_share = sp.diags(1.0 / np.maximum(totals, 1e-9)).dot(self.decayed).tocsr()
-        self.popularity = self._buyers(lines, self.now - pd.Timedelta(days=blend.popularity_days), self.now)
-        # Sold in the last two weeks at all? (Products the shop stopped selling drop out here first.)
-        self.popularity_now = self._buyers(lines, self.now - pd.Timedelta(days=14), self.now)
-        # What sold, and what this customer bought, in the coming window one year earlier (seasonal shops).
-        season_start = self.now - pd.Timedelta(days=365)
-        season = lines[
-            (lines["timestamp"] >= season_start)
-            & (lines["timestamp"] < season_start + pd.Timedelta(days=blend.holdout_days))
-        ]
-        season_pairs = season.drop_duplicates(["customer_id", "product_id"])
-        self.season_popularity = self._buyers(season, season_start, season_start + pd.Timedelta(days=365))
-        before_season = self._buyers(lines, season_start - pd.Timedelta(days=blend.holdout_days), season_start)
-        self.season_growth = self.season_popularity - before_season
-        self.last_season = sp.csr_matrix(
-            (
-                np.ones(len(season_pairs), dtype=np.float32),
-                (
-                    self.customers.get_indexer(season_pairs["customer_id"]),
-                    product_index.get_indexer(season_pairs["product_id"]),
-                ),
-            ),
-            shape=shape,
-        )
-        self.breadth = np.log1p(np.diff(self.bought.indptr)).astype(np.float32)
-        last_seen = lines.groupby("customer_id")["timestamp"].max().reindex(self.customers)
-        days = (self.now - last_seen).dt.total_seconds().to_numpy() / 86400.0
-        self.customer_recency = np.exp(-days / blend.half_life_days).astype(np.float32)
-        from recommenders.registry import create
-
-        self.components = {
-            "collaborative": create(blend.collaborative, **blend.collaborative_params).fit(lines),
-            "neighbours": create("bm25", neighbours=blend.neighbours).fit(lines),
-        }
-        has_text = products is not None and any(c in products.columns for c in TEXT_COLUMNS)
-        if blend.use_content and has_text:
-            with contextlib.suppress(FitFailed):
-                self.components["content"] = create("content").fit(lines, products)
-        self.maps = {
-            name: (
-                component.vocabulary.customer_rows(self.customers),
-                product_index.get_indexer(component.vocabulary.products),
-            )
-            for name, component in self.components.items()
-        }
-
-    def _buyers(self, lines: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> np.ndarray:
-        """log(1 + number of customers) who bought each product in [start, end)."""
-        window = lines[(lines["timestamp"] >= start) & (lines["timestamp"] < end)]
-        pairs = window.drop_duplicates(["customer_id", "product_id"])["product_id"]
-        return np.log1p(pairs.value_counts().reindex(self.product_index, fill_value=0).to_numpy()).astype(np.float32)
-
-    def _component(self, name: str, rows: np.ndarray) -> np.ndarray:
-        scores = np.zeros((len(rows), len(self.product_index)), dtype=np.float32)
-        if name not in self.components:
-            return scores
-        component_rows, column_map = self.maps[name]
-        mapped = component_rows[rows]
-        known = np.flatnonzero(mapped >= 0)
-        keep = column_map >= 0
-        if len(known):
-            raw = self.components[name]._score(mapped[known])[:, keep]
-            raw = np.where(np.isfinite(raw), raw, 0.0)
-            # Scale per customer so that weights transfer between customers with long and short histories.
-            scale = np.maximum(np.abs(raw).max(axis=1, keepdims=True), 1e-9)
-            scores[np.ix_(known, column_map[keep])] = raw / scale
-        return scores
-
-    def features(self, rows: np.ndarray) -> Iterator[tuple[str, np.ndarray]]:
-        """(name, dense len(rows) x n_products matrix) for each of FEATURES, one at a time to bound memory."""
-        n_products = len(self.product_index)
-        yield "collaborative", self._component("collaborative", rows)
-        yield "neighbours", self._component("neighbours", rows)
-        yield "content", self._component("content", rows)
-        yield "popularity", np.broadcast_to(self.popularity, (len(rows), n_products))
-        yield "bought_count", np.log1p(self.bought[rows].toarray())
-        yield "bought_recency", self.freshness[rows].toarray()
-        yield "bought_recently", self.freshness_short[rows].toarray()
-        yield "repeat_rate", np.broadcast_to(self.repeat_rate, (len(rows), n_products))
-        yield "bought_decayed", np.log1p(self.decayed[rows].toarray())
-        yield "bought_share", self.decayed_share[rows].toarray()
-        yield "customer_breadth", np.broadcast_to(self.breadth[rows, None], (len(rows), n_products))
-        yield "customer_recency", np.broadcast_to(self.customer_recency[rows, None], (len(rows), n_products))
-        yield "season_popularity", np.broadcast_to(self.season_popularity, (len(rows), n_products))
-        yield "bought_last_season", self.last_season[rows].toarray()
-        yield "popularity_now", np.broadcast_to(self.popularity_now, (len(rows), n_products))
-        yield "season_growth", np.broadcast_to(self.season_growth, (len(rows), n_products))
-        yield "due", self.due[rows].toarray()
-        yield "in_last_order", self.in_last_order[rows].toarray()
-
-    def seen(self, rows: np.ndarray) -> np.ndarray:
-        return self.bought[rows].toarray() > 0
 
 
 class BlendRecommender(Recommender):
@@ -232,7 +73,7 @@ class BlendRecommender(Recommender):
 
     def _fit(self, user_items: sp.csr_matrix, lines: pd.DataFrame, products: pd.DataFrame | None) -> None:
         self.weights = self._learn_weights(lines, products)
-        self.signals = _Signals(lines, products, self.vocabulary.products, self)
+        self.signals = Signals(lines, products, self.vocabulary.products, self)
         self.signal_rows = self.signals.customers.get_indexer(self.vocabulary.customers)
 
     def _learn_weights(self, lines: pd.DataFrame, products: pd.DataFrame | None) -> dict[str, np.ndarray]:
@@ -272,7 +113,7 @@ class BlendRecommender(Recommender):
         targets = late[late["customer_id"].isin(set(early["customer_id"]))]
         if early["customer_id"].nunique() < _MIN_HOLDOUT_CUSTOMERS or targets["customer_id"].nunique() < 10:
             return False
-        signals = _Signals(early, products, self.vocabulary.products, self)
+        signals = Signals(early, products, self.vocabulary.products, self)
         rng = np.random.default_rng(self.random_state)
         customers = rng.permutation(targets["customer_id"].unique())[: self.max_training_customers]
         rows = signals.customers.get_indexer(customers)
