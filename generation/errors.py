@@ -31,3 +31,7 @@ class ModelUnavailable(GenerationError):
 
 class ModelOutputInvalid(GenerationError):
     """The LLM answered, but not with JSON that fits the requested schema."""
+
+
+class ModelTimedOut(GenerationError):
+    """The model took longer than TAILOR_LLM_TIMEOUT seconds to answer."""

@@ -114,6 +114,8 @@ def _add_usage(stats: GenerationStats, copy: GroupCopy) -> None:
     stats.llm_calls += copy.llm_calls
     stats.cache_hits += copy.cache_hits
     stats.invalid_answers += copy.invalid_answers
+    stats.timeouts += copy.timeouts
+    stats.schema_valid_first += int(copy.valid_first_try)
     stats.prompt_tokens += copy.usage.prompt_tokens
     stats.completion_tokens += copy.usage.completion_tokens
     stats.cost_usd += copy.usage.cost_usd

@@ -82,6 +82,8 @@ class GenerationStats(BaseModel):
     cache_hits: int = 0
     groups: int = 0
     invalid_answers: int = 0
+    timeouts: int = 0
+    schema_valid_first: int = 0  # groups whose first answer parsed into at least one complete variant
 
 
 class GenerationResult(BaseModel):

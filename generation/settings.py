@@ -18,9 +18,10 @@ class LLMSettings(BaseSettings):
     api_base: str | None = None
     api_key: str | None = None
     temperature: float = Field(0.7, ge=0.0, le=2.0)
-    max_tokens: int = Field(400, gt=0)
+    max_tokens: int = Field(300, gt=0)
     max_retries: int = Field(2, ge=0, description="extra attempts after an invalid answer, each told what was wrong")
     timeout: float = Field(120.0, gt=0)
+    group_deadline: float = Field(240.0, gt=0, description="no new attempt for a group's copy after this many seconds")
     concurrency: int = Field(2, ge=1, description="LLM calls in flight at once")
     n_ctx: int = Field(8192, gt=0, description="context size of the local server (shared by its parallel slots)")
     cache: bool = True

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from generation.guardrails import footer, grounding, injection, language, length, personal_data, spam, vocabulary
+from generation.guardrails import (
+    footer,
+    grounding,
+    injection,
+    language,
+    length,
+    personal_data,
+    spam,
+    structure,
+    vocabulary,
+)
 from generation.guardrails.base import Check, CheckContext
 from generation.schemas import CheckResult
 
 CHECKS: dict[str, Check] = {
     module.NAME: module.check
-    for module in (grounding, vocabulary, length, language, personal_data, injection, spam, footer)
+    for module in (grounding, vocabulary, length, structure, language, personal_data, injection, spam, footer)
 }
 COPY_CHECKS = tuple(name for name in CHECKS if name != footer.NAME)  # those that need no rendered email
 

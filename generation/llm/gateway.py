@@ -8,8 +8,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from generation.errors import ModelOutputInvalid, ModelUnavailable
+from generation.errors import ModelOutputInvalid, ModelTimedOut, ModelUnavailable
 from generation.llm.registry import resolve
+from generation.llm.repair import loads_lenient
 from generation.settings import LLMSettings
 
 
@@ -19,6 +20,7 @@ class Usage:
     completion_tokens: int = 0
     cost_usd: float = 0.0
     seconds: float = 0.0
+    repaired: bool = False  # the answer was cut short and its JSON closed by us
 
 
 def _litellm():
@@ -62,6 +64,8 @@ def complete_json(
     started = time.perf_counter()
     try:
         response = litellm.completion(**kwargs)
+    except litellm.exceptions.Timeout as error:
+        raise ModelTimedOut(f"The model '{settings.model}' gave no answer within {settings.timeout:g} s.") from error
     except (litellm.exceptions.APIConnectionError, litellm.exceptions.AuthenticationError) as error:
         raise ModelUnavailable(f"The model '{settings.model}' could not be reached: {error}") from error
     usage = Usage(seconds=time.perf_counter() - started)
@@ -71,7 +75,7 @@ def complete_json(
     usage.cost_usd = _cost(litellm, response)
     content = response.choices[0].message.content or ""
     try:
-        answer = json.loads(_strip_fences(content))
+        answer, usage.repaired = loads_lenient(_strip_fences(content))
     except json.JSONDecodeError as error:
         raise ModelOutputInvalid(f"the answer was not valid JSON ({error.msg} at char {error.pos})") from error
     if not isinstance(answer, dict):

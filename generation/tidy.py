@@ -1,0 +1,49 @@
+"""Light repair of model copy before it is checked: whitespace, quotes, emoji beyond the brand's policy, and text
+past the length limit cut back to whole sentences (or whole words for a subject line)."""
+
+from __future__ import annotations
+
+import re
+
+from generation.brands import BrandKit
+from generation.guardrails.length import LIMITS
+from generation.guardrails.spam import EMOJI
+
+_SENTENCE_END = re.compile(r"[.!?…。](?=\s|$)")
+
+
+def cut_to_sentences(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    ends = [m.end() for m in _SENTENCE_END.finditer(text) if m.end() <= limit]
+    return text[: ends[-1]].strip() if ends else text
+
+
+def cut_to_words(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(" ,;:-–—")
+
+
+def limit_emoji(text: str, allowed: int) -> str:
+    seen = 0
+
+    def keep(match: re.Match) -> str:
+        nonlocal seen
+        seen += 1
+        return match.group(0) if seen <= allowed else ""
+
+    return EMOJI.sub(keep, text)
+
+
+def tidy(text: str, field: str, brand: BrandKit) -> str:
+    text = " ".join(str(text).split()).strip(" \"'«»„“”")
+    text = " ".join(limit_emoji(text, brand.emoji.max if brand.emoji.allowed else 0).split())
+    low, high = LIMITS[field]
+    if field in ("subject", "preheader"):
+        return (
+            cut_to_words(text, high)
+            if len(text) > high and _SENTENCE_END.search(text) is None
+            else (cut_to_sentences(text, high) if len(text) > high else text)
+        )
+    return cut_to_sentences(text, high)
