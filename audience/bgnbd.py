@@ -60,6 +60,8 @@ class BetaGeoModel:
             result = minimize(loss, np.array(start), method="L-BFGS-B", bounds=[(-9, 9)] * 4)
             if np.isfinite(result.fun) and (best is None or result.fun < best.fun):
                 best = result
+            if best is not None and best.success:
+                break  # the second start is for when the first one does not converge
         if best is None:
             raise ModelFitFailed("BG/NBD could not be fitted: the likelihood was not finite for any start.")
         r, alpha, a, b = np.exp(best.x)

@@ -27,13 +27,13 @@ MIN_TRAINING_ROWS = 200
 @dataclass
 class ChurnModel:
     horizon_days: int = 90
-    n_cutoffs: int = 6
+    n_cutoffs: int = 18
     step_days: int = 30
     min_history_days: int = 60
     random_state: int = 0
     booster_params: dict = field(
-        default_factory=lambda: {"max_iter": 300, "learning_rate": 0.05, "max_leaf_nodes": 15,
-                                 "min_samples_leaf": 40, "l2_regularization": 1.0}
+        default_factory=lambda: {"max_iter": 300, "learning_rate": 0.03, "max_leaf_nodes": 7,
+                                 "min_samples_leaf": 100, "l2_regularization": 1.0}
     )  # fmt: skip
 
     def training_cutoffs(self, lines: pd.DataFrame, as_of: pd.Timestamp) -> list[pd.Timestamp]:
@@ -74,8 +74,6 @@ class ChurnModel:
         self.booster_.fit(learning[self.feature_names_], learning["churned"])
         raw = self._log_odds(calibration)
         self.calibrator_ = LogisticRegression(C=1e4).fit(raw.reshape(-1, 1), calibration["churned"])
-        # Refit on every cutoff so the ranking also learns from the most recent season.
-        self.booster_.fit(training[self.feature_names_], training["churned"])
         self.training_rows_ = len(training)
         self.base_rate_ = float(training["churned"].mean())
         return self

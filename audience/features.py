@@ -1,9 +1,10 @@
 """Time-windowed features per customer at a cutoff day, from order lines before it (no look-ahead).
 
 Used by the churn model for both training (many past cutoffs, labels from the horizon after each) and
-prediction (cutoff = as-of day). Besides RFM and window counts, the features hold what BG/NBD cannot see:
-the customer's own rhythm (gaps between orders, how overdue they are) and the season (did they buy in the same
-weeks a year earlier; a gift shop's customers come back for Christmas).
+prediction (cutoff = as-of day). Besides RFM, window counts and BG/NBD's own outputs, the features hold what
+BG/NBD cannot see: the customer's own rhythm (gaps between orders, how overdue they are), the season (the
+cutoff's time of year, and whether they bought in the same weeks a year earlier: a gift shop's customers come
+back for Christmas) and what they buy (how often buyers of their products came back).
 """
 
 from __future__ import annotations
@@ -50,8 +51,11 @@ def customer_features(lines: pd.DataFrame, cutoff: pd.Timestamp, horizon_days: i
     features = features.join(_gap_features(orders, cutoff))
     features["orders_per_year"] = features["orders"] / np.maximum(features["tenure_days"], 30) * 365
     features["overdue_ratio"] = features["recency_days"] / features["mean_gap_days"]
+    season = cutoff.day_of_year / 365.25 * 2 * np.pi
+    features["season_sin"], features["season_cos"] = np.sin(season), np.cos(season)
     if "product_id" in history.columns:
         features["distinct_products"] = history.groupby("customer_id")["product_id"].nunique()
+        features = features.join(_product_retention_features(history, cutoff, horizon_days))
     features = features.join(_bgnbd_features(history, cutoff, horizon_days))
     return features.astype(float)
 
@@ -70,6 +74,30 @@ def _gap_features(orders: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
         }
     )
     return frame.reindex(days["customer_id"].unique())
+
+
+def _product_retention_features(history: pd.DataFrame, cutoff: pd.Timestamp, horizon_days: int) -> pd.DataFrame:
+    """What a customer's products say about coming back: for each product, the share of its buyers who bought
+    again within the horizon after buying it (outcomes known before the cutoff, shrunk toward the shop's share
+    with the weight of 20 buyers), averaged over the customer's last year of products and their last order."""
+    days = history.assign(day=history["timestamp"].dt.normalize())[["customer_id", "product_id", "day"]]
+    buying_days = days[["customer_id", "day"]].drop_duplicates().sort_values(["customer_id", "day"])
+    buying_days["next_day"] = buying_days.groupby("customer_id")["day"].shift(-1)
+    days = days.merge(buying_days, on=["customer_id", "day"])
+    known = days[days["day"] + pd.Timedelta(days=horizon_days) <= cutoff].drop_duplicates(["customer_id", "product_id"])
+    came_back = ((known["next_day"] - known["day"]).dt.days <= horizon_days).astype(float)
+    shop_share = float(came_back.mean()) if len(came_back) else 0.5
+    by_product = came_back.groupby(known["product_id"]).agg(["sum", "count"])
+    retention = (by_product["sum"] + 20 * shop_share) / (by_product["count"] + 20)
+    recent = days[days["day"] >= cutoff - pd.Timedelta(days=365)]
+    recent = recent.assign(rate=recent["product_id"].map(retention).fillna(shop_share).astype(float))
+    last_day = recent.groupby("customer_id")["day"].transform("max")
+    return pd.DataFrame(
+        {
+            "product_retention_mean": recent.groupby("customer_id")["rate"].mean(),
+            "product_retention_last_order": recent[recent["day"] == last_day].groupby("customer_id")["rate"].mean(),
+        }
+    )
 
 
 def _bgnbd_features(history: pd.DataFrame, cutoff: pd.Timestamp, horizon_days: int) -> pd.DataFrame:

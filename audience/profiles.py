@@ -27,8 +27,8 @@ PROFILE_COLUMNS = [
     "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "rfm_segment", "cluster",
     "cluster_label", "p_alive", "churn_risk", "expected_purchases", "clv", "next_purchase_date",
 ]  # fmt: skip
-PROFILE_CHURN_MODEL = {"n_cutoffs": 4, "step_days": 45, "booster_params": {"max_iter": 120, "learning_rate": 0.1,
-                       "max_leaf_nodes": 15, "min_samples_leaf": 40, "l2_regularization": 1.0}}  # fmt: skip
+# Monthly cutoffs over the last year and a half (so the same season a year earlier is among them).
+PROFILE_CHURN_MODEL = {"n_cutoffs": 18, "step_days": 30}
 
 
 def _bgnbd_churn_risk(p_alive: np.ndarray, expected: np.ndarray) -> np.ndarray:

@@ -1,0 +1,132 @@
+"""Audience eval: CDNOW BG/NBD and Gamma-Gamma against the published estimates, churn risk on Online Retail.
+
+    python -m evals.audience.run [--quick] [--out reports/]
+    tailor eval audience --quick
+
+The full run covers three as-of dates a season apart and ten 300-customer shops per date; ``--quick`` (CI)
+one date and three small shops. Prints a table, writes ``audience[_quick].json`` and ``.md`` to ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from threadpoolctl import threadpool_limits
+
+from evals.audience.cdnow import evaluate_cdnow
+from evals.audience.churn import (
+    AS_OF_DATES,
+    TARGET_AUC_MARGIN,
+    TARGET_ECE,
+    evaluate_date,
+    evaluate_small_shops,
+    load_orders,
+)
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="tailor eval audience", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="the small configuration CI runs")
+    parser.add_argument("--horizon-days", type=int, default=90)
+    parser.add_argument("--small-shops", type=int, default=None, help="300-customer samples per date")
+    parser.add_argument("--out", type=Path, default=Path("reports"))
+    return parser.parse_args(argv)
+
+
+@threadpool_limits.wrap(limits=1)
+def run(quick: bool = False, horizon_days: int = 90, small_shops: int | None = None) -> dict:
+    """The report (a JSON-ready dict)."""
+    dates = AS_OF_DATES[-1:] if quick else AS_OF_DATES
+    n_shops = small_shops if small_shops is not None else (3 if quick else 10)
+    lines = load_orders()
+    churn = [evaluate_date(lines, as_of, horizon_days) for as_of in dates]
+    shops = [evaluate_small_shops(lines, as_of, n_shops, horizon_days=horizon_days) for as_of in dates if n_shops]
+    return {
+        "quick": quick,
+        "created_at": datetime.now(UTC).isoformat(),
+        "horizon_days": horizon_days,
+        "cdnow": evaluate_cdnow(),
+        "online_retail": churn,
+        "small_shops": shops,
+        "targets": {
+            "auc_margin": TARGET_AUC_MARGIN,
+            "ece": TARGET_ECE,
+            "margins": {result["as_of"]: round(result["margin"], 4) for result in churn},
+            "met_every_date": all(result["met"] for result in churn),
+        },
+    }
+
+
+def markdown(report: dict) -> str:
+    cdnow = report["cdnow"]
+    lines = [
+        f"# Audience{' (quick)' if report['quick'] else ''}",
+        "",
+        "## CDNOW (2,357 customers, 39-week calibration)",
+        "",
+    ]
+    lines += ["| model | parameter | fitted | published | rel. error |", "|---|---|---|---|---|"]
+    for model in ("bgnbd", "gamma_gamma"):
+        for name, value in cdnow[model]["parameters"].items():
+            lines.append(
+                f"| {model} | {name} | {value['fitted']:.4f} | {value['published']} | {value['relative_error']:+.4f} |"
+            )
+    bg = cdnow["bgnbd"]
+    lines += [
+        "",
+        f"Holdout weeks 40-78: expected {bg['holdout_expected']:.0f} repeat purchases, actual {bg['holdout_actual']} "
+        f"(published actual {bg['holdout_actual_published']}); MAE per customer {bg['holdout_mae_per_customer']:.3f}.",
+        "",
+        f"## Online Retail churn ({report['horizon_days']}-day horizon)",
+        "",
+        "| as of | customers | churn rate | supervised AUC | BG/NBD AUC | recency AUC | margin | Brier | ECE |"
+        " BG/NBD P(0) ECE | E[purchases] MAE | met |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in report["online_retail"]:
+        lines.append(
+            f"| {r['as_of']} | {r['customers']} | {r['churn_rate']:.3f} | {r['supervised']['auc']:.4f} | "
+            f"{r['bgnbd_expected_purchases']['auc']:.4f} | {r['recency_alone']['auc']:.4f} | {r['margin']:+.4f} | "
+            f"{r['supervised']['brier']:.4f} | {r['supervised']['ece']:.4f} | {r['bgnbd_p_no_purchase']['ece']:.4f} | "
+            f"{r['expected_purchases_mae']:.3f} | {'yes' if r['met'] else 'no'} |"
+        )
+    lines += ["", "Reliability of the supervised churn risk (last date):", "",
+              "| risk | customers | predicted | observed |", "|---|---|---|---|"]  # fmt: skip
+    for row in report["online_retail"][-1]["supervised"]["reliability"]:
+        lines.append(f"| {row['risk']} | {row['customers']} | {row['predicted']:.3f} | {row['observed']:.3f} |")
+    lines += ["", "## Small shops (random 300-customer samples)", "",
+              "| as of | shops | AUC | recency AUC | BG/NBD AUC | ECE | ahead of recency | worst margin |",
+              "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for s in report["small_shops"]:
+        m = s["mean"]
+        lines.append(
+            f"| {s['as_of']} | {s['shops']} | {m['auc']:.4f} | {m['recency_auc']:.4f} | {m['bgnbd_auc']:.4f} | "
+            f"{m['ece']:.4f} | {s['shops_ahead_of_recency']}/{s['shops']} | {s['worst_margin_over_recency']:+.4f} |"
+        )
+    lines += ["", "Targets:", "", "```", json.dumps(report["targets"], indent=2), "```"]
+    return "\n".join(lines) + "\n"
+
+
+def write(report: dict, out: Path) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"audience{'_quick' if report['quick'] else ''}"
+    (out / f"{stem}.json").write_text(json.dumps(report, indent=2, default=float))
+    (out / f"{stem}.md").write_text(markdown(report))
+    return out / f"{stem}.json"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    report = run(quick=args.quick, horizon_days=args.horizon_days, small_shops=args.small_shops)
+    path = write(report, args.out)
+    print(markdown(report))
+    print(f"Report written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
