@@ -58,7 +58,7 @@ def campaign(campaign_type: str) -> dict[str, Any]:
 def fallback_copies(campaign_type: str, locale: str) -> list[dict[str, str]]:
     """The template's own copy for a locale: subject, preheader and intro, one dict per variant."""
     check_locale(locale)
-    return campaign(campaign_type)["fallback"][locale]
+    return [dict(copy) for copy in campaign(campaign_type)["fallback"][locale]]  # callers must not edit the cache
 
 
 @lru_cache(maxsize=1)

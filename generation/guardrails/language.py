@@ -19,7 +19,7 @@ _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
 # Letters that give away another language of the same script.
 _FOREIGN_LETTERS = {
-    "en": "ąćęłńśźżäöüßéèêàçñ",
+    "en": "ąćęłńśźżäöüß",  # not é, ç, ñ: English borrows them (café, façade, jalapeño)
     "de": "ąćęłńśźżéèêàçñ",
     "pl": "äüßéèêàçñ",
     "ru": "їєіґў",

@@ -6,6 +6,7 @@ fake writes valid, on-brand copy deterministically.
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -16,7 +17,7 @@ from generation.settings import LLMSettings
 def example_for(schema: dict[str, Any], name: str = "value") -> Any:
     """A deterministic instance of a JSON schema (the subset the pipeline uses)."""
     if "examples" in schema:
-        return schema["examples"][0]
+        return copy.deepcopy(schema["examples"][0])
     if "enum" in schema:
         return schema["enum"][0]
     kind = schema.get("type", "string")

@@ -1,0 +1,61 @@
+"""Export of drafts as JSON Lines, one line per variant, for handing to an email service provider."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from generation.schemas import Draft
+
+
+def draft_rows(
+    drafts: Iterable[Draft], scores: Mapping[tuple[str, str], Mapping[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """One dict per variant: ids, copy, bodies, checks, and the scores keyed by (customer_id, variant_id)."""
+    rows = []
+    for draft in drafts:
+        for variant in draft.variants:
+            score = dict((scores or {}).get((draft.customer_id, variant.variant_id), {}))
+            rows.append(
+                {
+                    "customer_id": draft.customer_id,
+                    "campaign_type": draft.campaign_type,
+                    "locale": draft.locale,
+                    "variant_id": variant.variant_id,
+                    "subject": variant.subject,
+                    "preheader": variant.preheader,
+                    "intro": variant.intro,
+                    "product_lines": variant.product_lines,
+                    "text": variant.text,
+                    "html": variant.html,
+                    "checks": [check.model_dump() for check in variant.checks],
+                    "checks_passed": variant.passed,
+                    "used_fallback": variant.used_fallback,
+                    "scores": {key: _plain(value) for key, value in score.items()},
+                }
+            )
+    return rows
+
+
+def write_jsonl(
+    drafts: Iterable[Draft], path: str | Path, scores: Mapping[tuple[str, str], Mapping[str, Any]] | None = None
+) -> int:
+    """Write the drafts to `path` (one JSON object per variant per line); returns the number of lines."""
+    rows = draft_rows(drafts, scores)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as out:
+        for row in rows:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return len(rows)
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars and the like as plain JSON values."""
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
