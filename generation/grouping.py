@@ -1,8 +1,10 @@
 """Groups customers whose email can share one piece of copy, so LLM work scales with segments, not customers.
 
 A group is (campaign type, locale, segment, product theme, offer); the theme is the category of the
-customer's top recommendation. Each customer is personalized afterwards through the template's slots
-(greeting, product names, prices, links, offer), all filled from data.
+customer's top recommendation. Themes with fewer than MIN_THEME_GROUP customers are pooled into one group
+per (campaign type, locale, segment, offer), so groups stay under customers / MIN_THEME_GROUP + segments.
+Each customer is personalized afterwards through the template's slots (greeting, product names, prices,
+links, offer), all filled from data.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 from generation.schemas import DraftRequest, ProductFact
 
 MAX_PRODUCTS_PER_PROMPT = 3
+MIN_THEME_GROUP = 30
 
 
 @dataclass
@@ -50,9 +53,13 @@ def group_key(request: DraftRequest) -> tuple[str, ...]:
     return (request.campaign_type, request.customer.locale, request.customer.segment, theme, offer_key)
 
 
-def group_requests(requests: list[DraftRequest]) -> list[Group]:
-    groups: dict[tuple[str, ...], Group] = {}
+def group_requests(requests: list[DraftRequest], min_theme_group: int = MIN_THEME_GROUP) -> list[Group]:
+    by_key: dict[tuple[str, ...], list[DraftRequest]] = {}
     for request in requests:
-        key = group_key(request)
-        groups.setdefault(key, Group(key)).requests.append(request)
+        by_key.setdefault(group_key(request), []).append(request)
+    groups: dict[tuple[str, ...], Group] = {}
+    for key, members in by_key.items():
+        if len(members) < min_theme_group:
+            key = (*key[:3], "", key[4])  # a small theme joins its segment's mixed group
+        groups.setdefault(key, Group(key)).requests.extend(members)
     return list(groups.values())

@@ -1,0 +1,1 @@
+"""Generation eval: schema validity, fallbacks, guardrail violations, language, personalization, diversity, cost."""

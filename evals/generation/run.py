@@ -1,0 +1,144 @@
+"""Generation eval on a fixed sample of demo-store customers, against the local model or any litellm model.
+
+    python -m evals.generation.run [--quick] [--model M] [--brand NAME] [--out reports/]
+    tailor eval generation --quick
+
+Two parts. `quality`: drafts for a sample of customers (their real segments, favourite categories and
+segment offers), measuring what reaches review. `cost`: one campaign for one brand and locale over 1,000
+customers, measuring LLM calls per 1,000 customers (target < 50). `--quick` (CI): 30 English customers and
+one brand for quality, and the cost part with the fake model (the call count depends on grouping, not on the
+model's words). Prints a table and writes generation[_quick].json and .md to --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import yaml
+
+from evals.generation.metrics import generation_metrics
+from evals.generation.sample import demo_requests
+
+THRESHOLDS = Path(__file__).resolve().parents[1] / "thresholds.yaml"
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="tailor eval generation", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="the small configuration CI runs")
+    parser.add_argument("--model", default=None, help="litellm model string or registry name (default: settings)")
+    parser.add_argument("--brand", action="append", help="brand kit(s); default: hearth (quick) or all")
+    parser.add_argument("--customers", type=int, default=None, help="customers in the quality sample")
+    parser.add_argument("--variants", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=Path("reports"))
+    return parser.parse_args(argv)
+
+
+def run_quality(brand_name: str, n_customers: int, locale: str | None, n_variants: int, settings) -> dict:
+    from generation.brands import load_brand
+    from generation.pipeline import generate_drafts
+
+    requests = demo_requests(n_customers, locale=locale)
+    result = generate_drafts(requests, load_brand(brand_name), n_variants=n_variants, settings=settings)
+    return {"brand": brand_name, "locale": locale or "all", **generation_metrics(requests, result)}
+
+
+def run_cost(settings, n_customers: int = 1000, locale: str = "en", campaign_type: str = "cross_sell") -> dict:
+    from generation.brands import load_brand
+    from generation.pipeline import generate_drafts
+
+    requests = demo_requests(n_customers, locale=locale, campaign_type=campaign_type)
+    result = generate_drafts(requests, load_brand("hearth"), n_variants=2, settings=settings)
+    metrics = generation_metrics(requests, result)
+    keep = ("customers", "groups", "llm_calls", "llm_calls_per_1000_customers", "seconds", "fallback_rate")
+    return {"model": settings.model, "locale": locale, "campaign_type": campaign_type, **{k: metrics[k] for k in keep}}
+
+
+def run(quick: bool = False, model: str | None = None, brands: list[str] | None = None,
+        customers: int | None = None, variants: int = 2) -> dict:  # fmt: skip
+    """The report (a JSON-ready dict)."""
+    from generation.brands import brand_names
+    from generation.settings import LLMSettings
+
+    settings = LLMSettings(**({"model": model} if model else {}))
+    brands = brands or (["hearth"] if quick else brand_names())
+    n_customers = customers or (30 if quick else 200)
+    locale = "en" if quick else None
+    quality = [run_quality(brand, n_customers, locale, variants, settings) for brand in brands]
+    cost_settings = LLMSettings(model="fake", cache=False) if quick else settings
+    return {
+        "quick": quick,
+        "created_at": datetime.now(UTC).isoformat(),
+        "model": settings.model,
+        "quality": quality,
+        "cost": run_cost(cost_settings),
+    }
+
+
+def thresholds() -> dict:
+    if not THRESHOLDS.exists():
+        return {}
+    return (yaml.safe_load(THRESHOLDS.read_text()) or {}).get("generation", {})
+
+
+def compare(report: dict, limits: dict) -> list[str]:
+    """Threshold failures of a quick report, one readable line each."""
+    failures = []
+    for part in report["quality"]:
+        values = {**part, **{f"personalization_{k}": v for k, v in part["personalization_coverage"].items()}}
+        for key, bound in limits.items():
+            name, _, kind = key.rpartition("_")
+            if name in values and values[name] is not None:
+                value = values[name]
+                if (kind == "max" and value > bound) or (kind == "min" and value < bound):
+                    failures.append(f"{part['brand']}: {name} = {value}, {kind} {bound}")
+    cost_bound = limits.get("llm_calls_per_1000_customers_max")
+    if cost_bound is not None and report["cost"]["llm_calls_per_1000_customers"] > cost_bound:
+        failures.append(f"cost: {report['cost']['llm_calls_per_1000_customers']} calls per 1000, max {cost_bound}")
+    return failures
+
+
+def table(report: dict) -> str:
+    keys = [
+        "customers", "groups", "llm_calls", "schema_valid_rate_before_fallback", "fallback_rate",
+        "grounding_violations", "flagged_variant_rate", "language_match_rate", "language_match_rate_model_copy",
+        "variant_diversity", "completion_tokens_per_draft", "seconds_per_draft",
+    ]  # fmt: skip
+    header = "| metric | " + " | ".join(p["brand"] for p in report["quality"]) + " |"
+    lines = [header, "|---" * (len(report["quality"]) + 1) + "|"]
+    for key in keys:
+        lines.append(f"| {key} | " + " | ".join(str(p[key]) for p in report["quality"]) + " |")
+    lines.append("| personalization (all) | " + " | ".join(
+        str(p["personalization_coverage"].get("all")) for p in report["quality"]) + " |")  # fmt: skip
+    lines.append("| violations in review | " + " | ".join(
+        json.dumps(p["violations_in_review"]) for p in report["quality"]) + " |")  # fmt: skip
+    cost = report["cost"]
+    lines.append(
+        f"\nCost ({cost['model']}, one brand, locale {cost['locale']}, {cost['campaign_type']}): "
+        f"{cost['llm_calls']} LLM calls for {cost['customers']} customers = "
+        f"{cost['llm_calls_per_1000_customers']} per 1,000 ({cost['groups']} groups)"
+    )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    report = run(args.quick, args.model, args.brand, args.customers, args.variants)
+    failures = compare(report, thresholds()) if args.quick else []
+    report["threshold_failures"] = failures
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = "generation_quick" if args.quick else "generation"
+    (args.out / f"{stem}.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    text = table(report)
+    (args.out / f"{stem}.md").write_text(text + "\n")
+    print(text)
+    for failure in failures:
+        print(f"below threshold: {failure}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
