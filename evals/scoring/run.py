@@ -1,0 +1,111 @@
+"""Scoring evals on real data: Upworthy headline pairs, Email Campaign SME status, Hillstrom response and uplift.
+
+    python -m evals.scoring.run [--quick] [--only upworthy,sme,hillstrom] [--out reports/]
+    tailor eval scoring --quick
+
+Prints a table, writes ``scoring.json`` and ``scoring.md`` to ``--out``. Data sets that are absent are
+reported as skipped, never as failures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from evals.datasets import DatasetMissing
+from evals.scoring import hillstrom, sme, upworthy
+
+EVALS = {"upworthy": upworthy.evaluate, "sme": sme.evaluate, "hillstrom": hillstrom.evaluate}
+HEADLINE = {
+    "upworthy": [
+        "pairwise_accuracy_significant",
+        "pairwise_accuracy_all",
+        "baseline_longer_wins_significant",
+        "pairs_significant",
+    ],
+    "sme": ["macro_f1", "auc_ovr_macro", "accuracy", "always_ignored_accuracy"],
+    "hillstrom": ["response_auc", "overall_uplift", "top_decile_uplift", "bottom_decile_uplift"],
+}
+TARGETS = {"upworthy": ("pairwise_accuracy_significant", 0.62), "sme": ("macro_f1", 0.50)}
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="tailor eval scoring", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="the small configuration CI runs")
+    parser.add_argument("--only", default=",".join(EVALS), help="comma-separated evals to run")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--out", type=Path, default=Path("reports"))
+    return parser.parse_args(argv)
+
+
+def run(quick: bool = False, only: list[str] | None = None, seed: int = 42) -> dict:
+    """Every chosen eval's metrics dict, keyed by name; absent data sets give ``{"skipped": reason}``."""
+    results: dict[str, dict] = {}
+    for name in only or list(EVALS):
+        try:
+            results[name] = EVALS[name](quick=quick, seed=seed)
+        except DatasetMissing as error:
+            results[name] = {"skipped": str(error)}
+    return results
+
+
+def _calibration(metrics: dict) -> str:
+    for key in ("calibration_engaged", "response_calibration", "ctr_calibration"):
+        if key in metrics:
+            block = metrics[key]
+            ece = block.get("ece", block.get("ece_per_impression"))
+            brier = block.get("brier", block.get("brier_per_impression"))
+            return f"Brier {brier:.4f}, ECE {ece:.4f}"
+    return ""
+
+
+def markdown(results: dict) -> str:
+    lines = ["| eval | metric | value | target |", "|---|---|---|---|"]
+    for name, metrics in results.items():
+        if "skipped" in metrics:
+            lines.append(f"| {name} | skipped | {metrics['skipped']} | |")
+            continue
+        for key in HEADLINE[name]:
+            value = metrics[key]
+            target = TARGETS.get(name)
+            shown_target = f">= {target[1]}" if target and target[0] == key else ""
+            lines.append(
+                f"| {name} | {key} | {value:.4f} | {shown_target} |"
+                if isinstance(value, float)
+                else f"| {name} | {key} | {value} | {shown_target} |"
+            )
+        lines.append(f"| {name} | calibration | {_calibration(metrics)} | |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    only = [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = [name for name in only if name not in EVALS]
+    if unknown:
+        print(f"Unknown eval(s) {', '.join(unknown)}; choose from {', '.join(EVALS)}.", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    results = run(args.quick, only, args.seed)
+    report = {
+        "area": "scoring",
+        "quick": args.quick,
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "seconds": round(time.perf_counter() - started, 1),
+        "results": results,
+    }
+    table = markdown(results)
+    print(table)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "scoring.json").write_text(json.dumps(report, indent=2, default=float))
+    (args.out / "scoring.md").write_text(table + "\n")
+    print(f"\nwrote {args.out / 'scoring.json'} and {args.out / 'scoring.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""The copy model learns which wording wins within a test, predicts a CTR and works through its file functions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scoring.copy_model import CopyModel, fit_copy_file, pairs_within_tests, predict_copy_file
+from scoring.errors import MissingColumns, ModelFileError, NotEnoughData
+
+TOPICS = ["a dog", "the ocean", "a teacher", "this town", "a garden", "the river", "an old song", "a kitchen"]
+
+
+def _tests(n_tests: int = 120, seed: int = 0) -> pd.DataFrame:
+    """Each test: the same topic, once with "amazing" (ctr 3 %) and once plain (ctr 2 %)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for test in range(n_tests):
+        topic = TOPICS[test % len(TOPICS)]
+        for text, ctr in [(f"What happened to {topic} is amazing", 0.03), (f"What happened to {topic}", 0.02)]:
+            impressions = int(rng.integers(3000, 5000))
+            rows.append(
+                {
+                    "test_id": f"t{test}",
+                    "text": text,
+                    "impressions": impressions,
+                    "clicks": int(rng.binomial(impressions, ctr)),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_pairs_within_tests_only_pairs_rows_of_one_test():
+    pairs = pairs_within_tests(pd.Series(["a", "a", "b", "a"]), np.array([100.0] * 4), np.array([10.0, 5, 1, 1]))
+    assert sorted(zip(pairs["i"], pairs["j"], strict=True)) == [(0, 1), (0, 3), (1, 3)]
+    assert pairs.set_index(["i", "j"]).loc[(0, 1), "z"] > 0
+
+
+def test_pairwise_model_prefers_the_winning_wording():
+    tests = _tests()
+    model = CopyModel(char_ngrams=False).fit(tests["text"], tests["impressions"], tests["clicks"], tests["test_id"])
+    assert model.metadata["mode"] == "pairwise"
+    scores = model.score(["What happened to a cat is amazing", "What happened to a cat"])
+    assert scores[0] > scores[1]
+    ctr = model.predict_ctr(["What happened to a cat is amazing", "What happened to a cat"])
+    assert 0.02 < ctr[0] < 0.04 and 0.01 < ctr[1] < 0.03 and ctr[0] > ctr[1]
+
+
+def test_pointwise_fallback_without_test_ids():
+    tests = _tests(seed=1)
+    model = CopyModel().fit(tests["text"], tests["impressions"], tests["clicks"])
+    assert model.metadata["mode"] == "pointwise"
+    assert (
+        model.predict_ctr(["What happened to a cat is amazing"])[0] > model.predict_ctr(["What happened to a cat"])[0]
+    )
+
+
+def test_file_functions_round_trip(tmp_path):
+    train = tmp_path / "train.csv"
+    _tests().to_csv(train, index=False)
+    summary = fit_copy_file(train, tmp_path / "copy.joblib")
+    assert summary["mode"] == "pairwise" and summary["training_tests"] == 120
+    candidates = tmp_path / "candidates.csv"
+    pd.DataFrame({"text": ["Look at this garden, amazing", "Look at this garden"], "owner": ["x", "y"]}).to_csv(
+        candidates, index=False
+    )
+    written = predict_copy_file(tmp_path / "copy.joblib", candidates, tmp_path / "scored.csv")
+    scored = pd.read_csv(tmp_path / "scored.csv")
+    assert written == 2 and list(scored.columns) == ["text", "owner", "predicted_ctr"]
+    assert scored["predicted_ctr"].iloc[0] > scored["predicted_ctr"].iloc[1]
+
+
+def test_file_errors_are_named(tmp_path):
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"headline": ["x"], "impressions": [1], "clicks": [0]}).to_csv(bad, index=False)
+    with pytest.raises(MissingColumns, match="text"):
+        fit_copy_file(bad, tmp_path / "m.joblib")
+    with pytest.raises(ModelFileError):
+        predict_copy_file(tmp_path / "missing.joblib", bad, tmp_path / "out.csv")
+    with pytest.raises(NotEnoughData):
+        CopyModel().fit(pd.Series(["one"]), [10], [1])

@@ -1,0 +1,61 @@
+"""The quick scoring evals on real data meet the thresholds in evals/thresholds.yaml."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from evals.datasets import available
+
+THRESHOLDS = yaml.safe_load((Path(__file__).resolve().parents[2] / "evals" / "thresholds.yaml").read_text())["scoring"]
+
+
+def _need(relative: str) -> None:
+    if not available(relative):
+        pytest.skip(f"the public data set {relative} is not in the shared data folder")
+
+
+@pytest.mark.eval
+@pytest.mark.slow
+def test_upworthy_quick_meets_thresholds():
+    _need("upworthy/upworthy_packages_train.parquet")
+    from evals.scoring.upworthy import evaluate
+
+    metrics, limits = evaluate(quick=True), THRESHOLDS["upworthy_quick"]
+    assert metrics["pairwise_accuracy_significant"] >= limits["pairwise_accuracy_significant_min"]
+    assert metrics["pairwise_accuracy_all"] >= limits["pairwise_accuracy_all_min"]
+    assert metrics["ctr_calibration"]["ece_per_impression"] <= limits["ece_per_impression_max"]
+
+
+@pytest.mark.eval
+@pytest.mark.slow
+def test_sme_quick_meets_thresholds():
+    _need("email-campaign-sme/data_email_campaign.csv")
+    from evals.scoring.sme import evaluate
+
+    metrics, limits = evaluate(quick=True), THRESHOLDS["sme_quick"]
+    assert metrics["macro_f1"] >= limits["macro_f1_min"]
+    assert metrics["auc_ovr_macro"] >= limits["auc_ovr_macro_min"]
+    assert metrics["calibration_engaged"]["ece"] <= limits["ece_engaged_max"]
+
+
+@pytest.mark.eval
+@pytest.mark.slow
+def test_hillstrom_quick_meets_thresholds():
+    _need("hillstrom/hillstrom_email_data.csv")
+    from evals.scoring.hillstrom import evaluate
+
+    metrics, limits = evaluate(quick=True), THRESHOLDS["hillstrom_quick"]
+    assert metrics["response_auc"] >= limits["response_auc_min"]
+    assert metrics["top_decile_uplift"] > metrics["overall_uplift"]
+    assert metrics["response_calibration"]["ece"] <= limits["ece_max"]
+
+
+def test_run_writes_json_and_markdown(tmp_path):
+    _need("upworthy/upworthy_packages_train.parquet")
+    from evals.scoring.run import main
+
+    assert main(["--quick", "--only", "upworthy", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "scoring.json").exists() and "pairwise_accuracy" in (tmp_path / "scoring.md").read_text()
