@@ -1,0 +1,55 @@
+"""Brand kits, sandboxed templates and the JSONL export."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from jinja2.exceptions import SecurityError, UndefinedError
+
+from generation.brands import brand_names, load_brand
+from generation.errors import UnknownBrand
+from generation.export import write_jsonl
+from generation.pipeline import generate_drafts
+from generation.settings import LLMSettings
+from generation.templates import render_string
+from tests.generation.conftest import make_request
+
+
+def test_two_contrasting_brands_cover_every_locale():
+    assert {"hearth", "atelier"} <= set(brand_names())
+    hearth, atelier = load_brand("hearth"), load_brand("atelier")
+    assert hearth.emoji.allowed and not atelier.emoji.allowed
+    assert hearth.exclamation_max > atelier.exclamation_max == 0
+    for kit in (hearth, atelier):
+        assert set(kit.locales) == {"en", "de", "pl", "ru", "bg"}
+        assert all("{{unsubscribe_url}}" in kit.footer_for(locale) for locale in kit.locales)
+        assert kit.examples and kit.words_to_avoid("de")
+
+
+def test_unknown_brand_names_the_known_ones():
+    with pytest.raises(UnknownBrand, match="atelier, hearth"):
+        load_brand("nope")
+
+
+def test_templates_cannot_reach_python_internals():
+    with pytest.raises(SecurityError):
+        render_string("{{ ''.__class__.__mro__[1].__subclasses__() }}")
+
+
+def test_a_missing_template_variable_fails_loudly():
+    with pytest.raises(UndefinedError):
+        render_string("Hello {{ first_name }}")
+
+
+def test_write_jsonl_one_line_per_variant_with_scores(tmp_path):
+    result = generate_drafts(
+        [make_request("c1"), make_request("c2")], load_brand("hearth"), settings=LLMSettings(model="fake")
+    )
+    path = tmp_path / "out" / "drafts.jsonl"
+    count = write_jsonl(result.drafts, path, scores={("c1", "A"): {"p_open": 0.31}})
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    assert count == len(rows) == 4
+    first = rows[0]
+    assert first["customer_id"] == "c1" and first["variant_id"] == "A" and first["scores"] == {"p_open": 0.31}
+    assert {"subject", "preheader", "text", "html", "checks", "used_fallback"} <= set(first)

@@ -1,0 +1,39 @@
+"""The real local model (SmolLM2-135M on the in-process xllamacpp server), reached through litellm."""
+
+from __future__ import annotations
+
+import pytest
+
+from generation.brands import load_brand
+from generation.llm import complete_json
+from generation.pipeline import generate_drafts
+from generation.settings import LLMSettings
+from tests.generation.conftest import make_request
+
+pytestmark = pytest.mark.llm
+
+LOCAL = LLMSettings(model="local/smollm2", max_tokens=60, max_retries=0, timeout=90, cache=False)
+
+
+def test_local_model_answers_json_that_fits_the_schema():
+    schema = {
+        "type": "object",
+        "properties": {"subject": {"type": "string"}, "mood": {"type": "string", "enum": ["calm", "bright"]}},
+        "required": ["subject", "mood"],
+        "additionalProperties": False,
+    }
+    answer, usage = complete_json([{"role": "user", "content": "An email subject about green tea."}], schema, LOCAL)
+    assert set(answer) == {"subject", "mood"} and answer["mood"] in ("calm", "bright")
+    assert usage.prompt_tokens > 0 and usage.completion_tokens > 0
+
+
+def test_local_model_drafts_are_safe_whatever_it_writes():
+    settings = LOCAL.model_copy(update={"max_tokens": 300})
+    result = generate_drafts(
+        [make_request("c1"), make_request("c2", locale="de")], load_brand("atelier"), settings=settings
+    )
+    assert result.stats.llm_calls == 2 and result.stats.completion_tokens + result.stats.timeouts > 0
+    for draft in result.drafts:
+        for variant in draft.variants:
+            assert variant.passed, [c for c in variant.checks if not c.passed]
+            assert "Sencha Green 100 g" in variant.text and "{{unsubscribe_url}}" in variant.text
