@@ -28,3 +28,7 @@ class NotFitted(ScoringError, RuntimeError):
 
 class ModelFileError(ScoringError, OSError):
     """A saved model file cannot be read, or was written by an incompatible version."""
+
+
+class DatasetUnavailable(ScoringError, FileNotFoundError):
+    """Public data needed to build a prior is not on this machine."""

@@ -1,0 +1,100 @@
+"""A/B/n experiments with a holdout group: assignment, Thompson-sampling allocation and Bayesian effects.
+
+Pure functions over counts. Each arm's rate has a Beta(1 + successes, 1 + failures) posterior (a uniform
+prior). Allocation follows Thompson sampling: an arm's share of the next sends is the posterior probability
+that it is the best arm, estimated from Monte Carlo draws. Effects compare each arm with the holdout (which
+receives nothing, so its "successes" are the conversions that happen anyway) by the posterior of the
+difference in rates: its mean, a central credible interval, and the probability that the arm beats the holdout.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+
+from scoring.errors import ScoringError
+from scoring.features import require_columns
+
+HOLDOUT = "holdout"
+
+
+def assign_arms(
+    customer_ids: pd.Series | list[str], arms: list[str], *, holdout_share: float = 0.1, salt: str = "experiment"
+) -> pd.Series:
+    """A stable arm per customer (same ids and salt, same answer): ``holdout`` for ``holdout_share``, the rest
+    spread evenly over ``arms``. Hashing rather than a random generator keeps a customer's arm fixed across runs."""
+    if not arms:
+        raise ScoringError("An experiment needs at least one arm (variant) besides the holdout.")
+    if not 0 <= holdout_share < 1:
+        raise ScoringError(f"The holdout share must be in [0, 1), not {holdout_share}.")
+    ids = pd.Series(customer_ids).astype(str)
+    fractions = ids.map(
+        lambda customer: int(hashlib.sha256(f"{salt}:{customer}".encode()).hexdigest()[:12], 16) / 16**12
+    )
+    spread = ((fractions - holdout_share) / (1 - holdout_share) * len(arms)).clip(0, len(arms) - 1).astype(int)
+    assigned = np.where(fractions < holdout_share, HOLDOUT, np.array(arms, dtype=object)[spread])
+    return pd.Series(assigned, index=ids.index, name="arm")
+
+
+def _posterior_draws(counts: pd.DataFrame, draws: int, seed: int) -> pd.DataFrame:
+    require_columns(counts, ["arm", "trials", "successes"], "experiment counts")
+    if (counts["successes"] > counts["trials"]).any() or (counts["successes"] < 0).any():
+        raise ScoringError("Every arm needs 0 ≤ successes ≤ trials; check the event counts.")
+    rng = np.random.default_rng(seed)
+    samples = {
+        row.arm: rng.beta(1 + row.successes, 1 + row.trials - row.successes, size=draws)
+        for row in counts.itertuples(index=False)
+    }
+    return pd.DataFrame(samples)
+
+
+def thompson_allocation(counts: pd.DataFrame, *, draws: int = 20_000, seed: int = 0) -> pd.Series:
+    """The share of the next sends each arm (not the holdout) should get: P(arm is best | data)."""
+    arms = counts[counts["arm"] != HOLDOUT]
+    samples = _posterior_draws(arms, draws, seed)
+    winners = samples.to_numpy().argmax(axis=1)
+    shares = np.bincount(winners, minlength=samples.shape[1]) / draws
+    return pd.Series(shares, index=samples.columns, name="share")
+
+
+def allocate_sends(counts: pd.DataFrame, n_sends: int, *, draws: int = 20_000, seed: int = 0) -> pd.Series:
+    """Whole numbers of next sends per arm, in proportion to the Thompson shares (largest remainders)."""
+    shares = thompson_allocation(counts, draws=draws, seed=seed)
+    exact = shares * n_sends
+    whole = np.floor(exact).astype(int)
+    remainder = int(n_sends - whole.sum())
+    whole[(exact - whole).sort_values(ascending=False).index[:remainder]] += 1
+    return whole.rename("sends")
+
+
+def effects(
+    counts: pd.DataFrame, *, control: str = HOLDOUT, level: float = 0.95, draws: int = 20_000, seed: int = 0
+) -> pd.DataFrame:
+    """Per arm: rate (posterior mean and interval), lift over ``control`` (mean and interval),
+    P(better than control) and P(best of all arms)."""
+    samples = _posterior_draws(counts, draws, seed)
+    if control not in samples.columns:
+        raise ScoringError(f"The counts have no {control!r} arm to compare with; add its trials and successes.")
+    low, high = (1 - level) / 2, 1 - (1 - level) / 2
+    arms = [arm for arm in samples.columns if arm != control]
+    best = samples[arms].to_numpy().argmax(axis=1) if arms else np.array([], dtype=int)
+    rows = []
+    for arm in samples.columns:
+        rate = samples[arm]
+        lift = rate - samples[control]
+        rows.append(
+            {
+                "arm": arm,
+                "rate": float(rate.mean()),
+                "rate_low": float(rate.quantile(low)),
+                "rate_high": float(rate.quantile(high)),
+                "lift": float(lift.mean()) if arm != control else 0.0,
+                "lift_low": float(lift.quantile(low)) if arm != control else 0.0,
+                "lift_high": float(lift.quantile(high)) if arm != control else 0.0,
+                "p_better_than_control": float((lift > 0).mean()) if arm != control else float("nan"),
+                "p_best": float(np.mean(best == arms.index(arm))) if arm in arms else float("nan"),
+            }
+        )
+    return pd.DataFrame(rows).set_index("arm")

@@ -1,0 +1,71 @@
+"""Send-time optimization: each customer's best hour from their past opens, shrunk toward the population.
+
+For every hour the shop has sent at, the population open rate is ``opens / sends`` at that hour. A
+customer's rate at an hour is the shrunk estimate ``(own opens + k × population rate) / (own sends + k)``
+(a Beta prior worth ``k`` sends centred on the population), so one lucky open does not move a customer, and
+a customer with no history gets the population's best hour. The best hour is the one with the highest
+shrunk rate.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from scoring.errors import NotEnoughData
+from scoring.features import require_columns
+
+
+def population_open_rates(sends: pd.DataFrame) -> pd.Series:
+    """Open rate by send hour (0–23) over all sends; only hours that were used appear."""
+    require_columns(sends, ["sent_at", "opened"], "sends")
+    hours = pd.to_datetime(sends["sent_at"]).dt.hour
+    rates = sends["opened"].astype(float).groupby(hours).mean()
+    if rates.empty:
+        raise NotEnoughData("There are no past sends to learn send times from.")
+    return rates.rename_axis("hour").rename("open_rate")
+
+
+def best_send_hours(
+    sends: pd.DataFrame, customer_ids: list[str] | pd.Series | None = None, *, prior_sends: float = 4.0
+) -> pd.DataFrame:
+    """One row per customer: ``best_hour``, ``expected_open_rate``, ``n_sends``, ``n_opens`` and ``source``
+    (``own`` when the customer's history moved the choice away from the population hour, else ``population``)."""
+    require_columns(sends, ["customer_id", "sent_at", "opened"], "sends")
+    population = population_open_rates(sends)
+    population_hour = int(population.idxmax())
+    history = pd.DataFrame(
+        {
+            "customer_id": sends["customer_id"].astype(str),
+            "hour": pd.to_datetime(sends["sent_at"]).dt.hour,
+            "opened": sends["opened"].astype(float),
+        }
+    )
+    counts = history.groupby(["customer_id", "hour"])["opened"].agg(["sum", "count"]).unstack("hour", fill_value=0)
+    own_opens = counts["sum"].reindex(columns=population.index, fill_value=0)
+    own_sends = counts["count"].reindex(columns=population.index, fill_value=0)
+    shrunk = (own_opens + prior_sends * population.to_numpy()) / (own_sends + prior_sends)
+    best = shrunk.to_numpy().argmax(axis=1)
+    table = pd.DataFrame(
+        {
+            "best_hour": population.index.to_numpy()[best].astype(int),
+            "expected_open_rate": shrunk.to_numpy()[np.arange(len(shrunk)), best],
+            "n_sends": own_sends.sum(axis=1).astype(int).to_numpy(),
+            "n_opens": own_opens.sum(axis=1).astype(int).to_numpy(),
+        },
+        index=shrunk.index.rename("customer_id"),
+    )
+    table["source"] = np.where(table["best_hour"] != population_hour, "own", "population")
+    if customer_ids is not None:
+        wanted = pd.Index(pd.Series(customer_ids).astype(str), name="customer_id")
+        table = table.reindex(wanted)
+        unknown = table["best_hour"].isna()
+        table.loc[unknown, ["best_hour", "expected_open_rate", "n_sends", "n_opens", "source"]] = [
+            population_hour,
+            float(population.max()),
+            0,
+            0,
+            "population",
+        ]
+        table = table.astype({"best_hour": int, "n_sends": int, "n_opens": int, "expected_open_rate": float})
+    return table

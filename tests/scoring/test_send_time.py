@@ -1,0 +1,48 @@
+"""Send-time choice: a customer's own evening habit wins once seen enough; strangers get the population hour."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from scoring.send_time import best_send_hours, population_open_rates
+
+
+def _sends() -> pd.DataFrame:
+    rows = []
+    # The crowd opens best at 9.
+    for customer in range(50):
+        for hour, opened in [(9, 1), (9, 1), (20, 0), (20, 1), (14, 0)]:
+            rows.append((f"P{customer}", hour, opened))
+    # An evening reader with plenty of history, and one with a single lucky evening open.
+    rows += [("EVENING", 20, 1)] * 8 + [("EVENING", 9, 0)] * 8
+    rows += [("LUCKY", 20, 1), ("LUCKY", 9, 0)]
+    return pd.DataFrame(
+        {
+            "customer_id": [row[0] for row in rows],
+            "sent_at": [pd.Timestamp("2026-03-02") + pd.Timedelta(hours=row[1]) for row in rows],
+            "opened": [row[2] for row in rows],
+        }
+    )
+
+
+def test_population_rates_and_shrinkage():
+    sends = _sends()
+    assert population_open_rates(sends).idxmax() == 9
+    table = best_send_hours(sends)
+    assert table.loc["EVENING", "best_hour"] == 20 and table.loc["EVENING", "source"] == "own"
+    assert table.loc["LUCKY", "best_hour"] == 9 and table.loc["LUCKY", "source"] == "population"
+
+
+def test_unknown_customers_get_the_population_hour():
+    table = best_send_hours(_sends(), ["EVENING", "NEW"])
+    assert list(table.index) == ["EVENING", "NEW"]
+    assert table.loc["NEW", "best_hour"] == 9 and table.loc["NEW", "n_sends"] == 0
+
+
+def test_demo_store_reading_hours_are_recovered():
+    from service.demo import generate_demo_store
+
+    sends = generate_demo_store(seed=7, n_customers=1500).sends
+    table = best_send_hours(sends)
+    assert table["best_hour"].nunique() > 1
+    assert set(table["source"]) <= {"own", "population"}
