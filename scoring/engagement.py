@@ -32,13 +32,15 @@ from scoring.errors import NotEnoughData, NotFitted
 from scoring.features import (
     ABSENT_FEATURE_WORDS,
     COPY_FEATURE_WORDS,
+    OPTIONAL_NUMERIC,
     OUTCOME_COLUMNS,
     design_frame,
     require_columns,
     subject_ngrams,
 )
+from scoring.history import HISTORY_COLUMNS, customer_totals, prediction_history, training_history
 
-MODEL_VERSION = 1
+MODEL_VERSION = 2
 MIN_POSITIVES = 20
 CATEGORY_WORDS = {
     "campaign_type": "a {} campaign",
@@ -172,8 +174,10 @@ class EngagementModel:
                 f"{2 * MIN_POSITIVES} with opens and non-opens among them."
             )
         started = time.perf_counter()
-        design = design_frame(sends).reset_index(drop=True)
         opened, clicked, converted = (sends[column].fillna(0).to_numpy().astype(int) for column in OUTCOME_COLUMNS)
+        self._open_rate = float(np.maximum(opened, clicked).mean())
+        self._customer_totals = customer_totals(sends)
+        design = self._design(sends, training=True).reset_index(drop=True)
         # A click without a recorded open (images blocked) still counts as an open for the chain.
         opened = np.maximum(opened, clicked)
         clicked = np.maximum(clicked, converted)
@@ -203,6 +207,28 @@ class EngagementModel:
         }
         return self
 
+    def _design(self, frame: pd.DataFrame, training: bool = False) -> pd.DataFrame:
+        """Copy, context and product features plus the customer's past engagement (and optional columns that
+        the model saw in training, missing ones filled with their training median)."""
+        design = design_frame(frame)
+        history = (
+            training_history(frame, self._open_rate)
+            if training
+            else prediction_history(frame, self._customer_totals, self._open_rate)
+        )
+        design[HISTORY_COLUMNS] = history[HISTORY_COLUMNS].to_numpy()
+        if training:
+            self._optional_medians = {
+                column: float(design[column].median()) for column in OPTIONAL_NUMERIC if column in design.columns
+            }
+        for column in OPTIONAL_NUMERIC:
+            if column in self._optional_medians:
+                values = design[column] if column in design.columns else pd.Series(np.nan, index=design.index)
+                design[column] = values.fillna(self._optional_medians[column])
+            elif column in design.columns:
+                design = design.drop(columns=column)
+        return design
+
     @property
     def is_fitted(self) -> bool:
         return bool(self.links)
@@ -212,7 +238,7 @@ class EngagementModel:
         if not self.is_fitted:
             raise NotFitted("engagement model")
         require_columns(variants, ["subject"], "variants")
-        design = design_frame(variants)
+        design = self._design(variants)
         p_open = self.links["open"].predict(design)
         p_click = p_open * self.links["click"].predict(design)
         p_conversion = p_click * self.links["conversion"].predict(design)
@@ -225,7 +251,7 @@ class EngagementModel:
         if outcome not in OUTCOME_WORDS:
             raise ValueError(f"outcome must be one of {', '.join(OUTCOME_WORDS)}, not {outcome!r}")
         link = self.links[outcome]
-        design = design_frame(variants)
+        design = self._design(variants)
         contributions = link.contributions(design)
         words = link.strongest_words(design)
         target = OUTCOME_WORDS[outcome]

@@ -135,7 +135,12 @@ COPY_FEATURE_WORDS: dict[str, str] = {
     "n_products": "the number of products shown",
     "mean_price": "the price of the products shown",
     "weekend": "sending on a weekend",
+    "past_sends": "how many emails the customer has had",
+    "past_open_rate": "how often the customer opened before",
+    "churn_risk": "the customer's churn risk",
+    "rec_score": "how well the products fit the customer",
 }
+OPTIONAL_NUMERIC = ["churn_risk", "rec_score"]
 
 # Words for a yes/no feature that is absent from a send.
 ABSENT_FEATURE_WORDS: dict[str, str] = {
@@ -231,6 +236,9 @@ def numeric_features(variants: pd.DataFrame) -> pd.DataFrame:
         features[column] = pd.to_numeric(values, errors="coerce").fillna(0.0).astype(float)
     sent_at = pd.to_datetime(variants.get("sent_at", pd.Series(pd.NaT, index=variants.index)), errors="coerce")
     features["weekend"] = (sent_at.dt.day_of_week >= 5).astype(float)
+    for column in OPTIONAL_NUMERIC:
+        if column in variants.columns:
+            features[column] = pd.to_numeric(variants[column], errors="coerce").astype(float)
     return features
 
 
