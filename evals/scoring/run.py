@@ -28,7 +28,13 @@ HEADLINE = {
         "pairs_significant",
     ],
     "sme": ["macro_f1", "auc_ovr_macro", "accuracy", "always_ignored_accuracy"],
-    "hillstrom": ["response_auc", "overall_uplift", "top_decile_uplift", "bottom_decile_uplift"],
+    "hillstrom": [
+        "response_auc",
+        "overall_uplift",
+        "top_decile_uplift",
+        "bottom_decile_uplift",
+        "uplift_decile_rank_correlation",
+    ],
 }
 TARGETS = {"upworthy": ("pairwise_accuracy_significant", 0.62), "sme": ("macro_f1", 0.50)}
 

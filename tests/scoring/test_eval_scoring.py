@@ -50,6 +50,7 @@ def test_hillstrom_quick_meets_thresholds():
     metrics, limits = evaluate(quick=True), THRESHOLDS["hillstrom_quick"]
     assert metrics["response_auc"] >= limits["response_auc_min"]
     assert metrics["top_decile_uplift"] > metrics["overall_uplift"]
+    assert metrics["uplift_decile_rank_correlation"] >= limits["uplift_decile_rank_correlation_min"]
     assert metrics["response_calibration"]["ece"] <= limits["ece_max"]
 
 
