@@ -1,0 +1,54 @@
+"""The one call the service makes per campaign: score every variant, explain it, pick and flag per draft."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from scoring.base import Scorer
+from scoring.engagement import EngagementModel
+from scoring.prior import BlendedEngagement
+from scoring.selection import SelectionRules, rank_variants, select_variants
+
+
+@dataclass
+class ScoredDrafts:
+    """``variants``: the input plus ``p_open``, ``p_click``, ``p_conversion``, ``value``, ``rank`` and
+    ``reasons`` (list of sentences, open first); ``drafts``: :func:`select_variants`' frame, one row per draft."""
+
+    variants: pd.DataFrame
+    drafts: pd.DataFrame
+
+
+def _explainer(model: Scorer) -> EngagementModel | None:
+    if isinstance(model, EngagementModel):
+        return model
+    if isinstance(model, BlendedEngagement) and model.shop is not None and any(model.weights().values()):
+        return model.shop
+    return None
+
+
+def score_drafts(
+    variants: pd.DataFrame,
+    model: Scorer,
+    rules: SelectionRules = SelectionRules(),
+    *,
+    n_reasons: int = 3,
+    draft_column: str = "draft_id",
+    variant_column: str = "variant_id",
+) -> ScoredDrafts:
+    """Predict, explain, rank and select. ``variants`` is the sends shape without outcomes plus the draft id,
+    the variant id and ``checks_passed``."""
+    predictions = model.predict(variants)
+    scored = variants.drop(columns=[c for c in predictions.columns if c in variants.columns]).join(predictions)
+    explainer = _explainer(model)
+    if explainer is not None and len(scored):
+        opens = explainer.top_reasons(variants, n=n_reasons, outcome="open")
+        clicks = explainer.top_reasons(variants, n=1, outcome="click")
+        scored["reasons"] = [list(o) + list(c) for o, c in zip(opens, clicks, strict=True)]
+    else:
+        scored["reasons"] = [["no history yet: rates from public data"] for _ in range(len(scored))]
+    ranked = rank_variants(scored, rules, draft_column=draft_column)
+    drafts = select_variants(scored, rules, draft_column=draft_column, variant_column=variant_column)
+    return ScoredDrafts(variants=ranked, drafts=drafts)

@@ -1,0 +1,45 @@
+"""One call scores a campaign: predictions, reasons, ranks and per-draft choices; the registry names models."""
+
+from __future__ import annotations
+
+import pytest
+
+from scoring import score_drafts
+from scoring.base import Scorer
+from scoring.errors import ScoringError
+from scoring.features import OUTCOME_COLUMNS
+from scoring.prior import BlendedEngagement, PublicPrior
+from scoring.registry import create, names
+from tests.scoring.conftest import make_sends
+
+
+def _campaign():
+    variants = make_sends(n=6, seed=7).drop(columns=OUTCOME_COLUMNS).reset_index(drop=True)
+    variants["first_name"] = "Eva"
+    variants["subject"] = ["Eva, fresh this week", "Fresh this week"] * 3
+    variants["draft_id"] = ["d1", "d1", "d2", "d2", "d3", "d3"]
+    variants["variant_id"] = ["a", "b"] * 3
+    variants["checks_passed"] = [True, True, True, True, False, True]
+    return variants
+
+
+def test_score_drafts_with_the_shop_model(fitted_engagement):
+    scored = score_drafts(_campaign(), fitted_engagement)
+    assert {"p_open", "p_click", "p_conversion", "value", "rank", "reasons"} <= set(scored.variants.columns)
+    assert all(len(reasons) == 4 for reasons in scored.variants["reasons"])
+    assert scored.drafts.loc["d1", "chosen_variant"] == "a"  # the first name lifts opens
+    assert scored.drafts.loc["d3", "chosen_variant"] == "b" and scored.drafts.loc["d3", "flagged"]
+
+
+def test_score_drafts_with_only_the_prior():
+    scored = score_drafts(_campaign(), BlendedEngagement(PublicPrior.default()))
+    assert len(scored.drafts) == 3
+    assert scored.variants["reasons"].map(len).eq(1).all()
+
+
+def test_registry_and_protocol(fitted_engagement):
+    assert names() == ["copy", "engagement"]
+    assert isinstance(fitted_engagement, Scorer) and isinstance(BlendedEngagement(PublicPrior.default()), Scorer)
+    assert create("copy", C=1.0).C == 1.0
+    with pytest.raises(ScoringError, match="engagement"):
+        create("nope")
