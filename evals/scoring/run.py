@@ -1,4 +1,4 @@
-"""Scoring evals on real data: Upworthy headline pairs, Email Campaign SME status, Hillstrom response and uplift.
+"""Scoring evals: the engagement model on the demo store; Upworthy pairs, SME status, Hillstrom uplift on real data.
 
     python -m evals.scoring.run [--quick] [--only upworthy,sme,hillstrom] [--out reports/]
     tailor eval scoring --quick
@@ -17,10 +17,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from evals.datasets import DatasetMissing
-from evals.scoring import hillstrom, sme, upworthy
+from evals.scoring import demo, hillstrom, sme, upworthy
 
-EVALS = {"upworthy": upworthy.evaluate, "sme": sme.evaluate, "hillstrom": hillstrom.evaluate}
+EVALS = {"demo": demo.evaluate, "upworthy": upworthy.evaluate, "sme": sme.evaluate, "hillstrom": hillstrom.evaluate}
 HEADLINE = {
+    "demo": ["open_auc", "click_auc", "conversion_auc", "open_ece", "fit_seconds", "train_sends"],
     "upworthy": [
         "pairwise_accuracy_significant",
         "pairwise_accuracy_all",
@@ -60,6 +61,9 @@ def run(quick: bool = False, only: list[str] | None = None, seed: int = 42) -> d
 
 
 def _calibration(metrics: dict) -> str:
+    if "model" in metrics:
+        opened = metrics["model"]["opened"]
+        return f"open: Brier {opened['brier']:.4f}, ECE {opened['ece']:.4f}"
     for key in ("calibration_engaged", "response_calibration", "ctr_calibration"):
         if key in metrics:
             block = metrics[key]

@@ -60,3 +60,13 @@ def test_run_writes_json_and_markdown(tmp_path):
 
     assert main(["--quick", "--only", "upworthy", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "scoring.json").exists() and "pairwise_accuracy" in (tmp_path / "scoring.md").read_text()
+
+
+@pytest.mark.eval
+def test_demo_engagement_quick_meets_thresholds():
+    from evals.scoring.demo import evaluate
+
+    metrics, limits = evaluate(quick=True), THRESHOLDS["demo_quick"]
+    assert metrics["open_auc"] >= limits["open_auc_min"]
+    assert metrics["click_auc"] >= limits["click_auc_min"]
+    assert metrics["open_ece"] <= limits["open_ece_max"]
