@@ -1,0 +1,41 @@
+"""The generation eval: its metrics on a known run, and the quick configuration against its thresholds."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from evals.generation import run as eval_run
+from evals.generation.metrics import generation_metrics
+from generation.brands import load_brand
+from generation.pipeline import generate_drafts
+from generation.schemas import Offer
+from generation.settings import LLMSettings
+from tests.generation.conftest import make_request
+
+
+def test_metrics_of_a_fake_run_are_exact():
+    requests = [make_request(f"c{i}", offer=Offer(kind="percent_off", value=10)) for i in range(40)]
+    result = generate_drafts(requests, load_brand("hearth"), settings=LLMSettings(model="fake", cache=False))
+    metrics = generation_metrics(requests, result)
+    assert metrics["llm_calls"] == 1 and metrics["llm_calls_per_1000_customers"] == 25.0
+    assert metrics["grounding_violations"] == 0 and metrics["flagged_variant_rate"] == 0.0
+    assert metrics["personalization_coverage"]["all"] == 1.0
+    assert metrics["schema_valid_rate_before_fallback"] == 1.0 and metrics["fallback_rate"] == 0.0
+    assert 0.5 < metrics["variant_diversity"] <= 1.0
+
+
+def test_thresholds_are_declared_for_generation():
+    limits = eval_run.thresholds()
+    assert limits["grounding_violations_max"] == 0
+    assert limits["llm_calls_per_1000_customers_max"] < 50
+
+
+@pytest.mark.eval
+@pytest.mark.llm
+@pytest.mark.slow
+def test_quick_eval_meets_thresholds(tmp_path):
+    code = eval_run.main(["--quick", "--out", str(tmp_path)])
+    report = json.loads((tmp_path / "generation_quick.json").read_text())
+    assert report["threshold_failures"] == [] and code == 0
