@@ -51,12 +51,13 @@ def template_product_lines(request: DraftRequest) -> list[str]:
 
 
 def personalize(request: DraftRequest, brand: BrandKit, copy: GroupCopy, index: int) -> Variant:
-    """The group's variant `index` for one customer; template copy replaces model copy that fails a check."""
+    """The group's variant `index` for one customer; if it fails a check for this customer, the template's copy
+    and product lines replace it (a template variant that still fails is returned flagged, with its reasons)."""
     variant, used_fallback = copy.variants[index]
     defaults = template_product_lines(request)
     lines = [copy.product_lines.get(p.product_id, defaults[i]) for i, p in enumerate(request.products)]
     finished = _finish(request, brand, index, variant, lines, used_fallback)
-    if finished.passed or used_fallback:
+    if finished.passed or (used_fallback and lines == defaults):
         return finished
     fallbacks = templates.fallback_copies(request.campaign_type, request.customer.locale)
     fallback = CopyVariant(**fallbacks[index % len(fallbacks)])

@@ -5,7 +5,7 @@
 
 Two parts. `quality`: drafts for a sample of customers (their real segments, favourite categories and
 segment offers), measuring what reaches review. `cost`: one campaign for one brand and locale over 1,000
-customers, measuring LLM calls per 1,000 customers (target < 50). `--quick` (CI): 30 English customers and
+customers, measuring LLM calls per 1,000 customers (target < 50). `--quick` (CI): 20 English customers and
 one brand for quality, and the cost part with the fake model (the call count depends on grouping, not on the
 model's words). Prints a table and writes generation[_quick].json and .md to --out.
 """
@@ -65,7 +65,7 @@ def run(quick: bool = False, model: str | None = None, brands: list[str] | None 
 
     settings = LLMSettings(**({"model": model} if model else {}))
     brands = brands or (["hearth"] if quick else brand_names())
-    n_customers = customers or (30 if quick else 200)
+    n_customers = customers or (20 if quick else 200)
     locale = "en" if quick else None
     quality = [run_quality(brand, n_customers, locale, variants, settings) for brand in brands]
     cost_settings = LLMSettings(model="fake", cache=False) if quick else settings
@@ -91,6 +91,8 @@ def compare(report: dict, limits: dict) -> list[str]:
         values = {**part, **{f"personalization_{k}": v for k, v in part["personalization_coverage"].items()}}
         for key, bound in limits.items():
             name, _, kind = key.rpartition("_")
+            if name == "llm_calls_per_1000_customers":
+                continue  # a cost target over a 1,000-customer campaign, checked on the cost part below
             if name in values and values[name] is not None:
                 value = values[name]
                 if (kind == "max" and value > bound) or (kind == "min" and value < bound):

@@ -101,3 +101,15 @@ def test_offer_kinds_render_in_every_locale(fake_settings):
         request = make_request(locale=locale, offer=Offer(kind="free_shipping", value=0))
         variant = generate_drafts([request], load_brand("atelier"), settings=fake_settings).drafts[0].variants[0]
         assert variant.passed, [c for c in variant.checks if not c.passed]
+
+
+def test_a_template_variant_with_a_bad_model_line_gets_template_lines(request_en):
+    from generation.copywriter import CopyVariant, GroupCopy
+    from generation.pipeline import personalize, template_product_lines
+    from generation.templates import fallback_copies
+
+    template = CopyVariant(**fallback_copies("win_back", "en")[0])
+    copy = GroupCopy(variants=[(template, True)], product_lines={"TEA-001": "Order at www.tea-deals.biz today."})
+    variant = personalize(request_en, load_brand("hearth"), copy, 0)
+    assert variant.passed and variant.used_fallback
+    assert variant.product_lines == template_product_lines(request_en)
