@@ -207,7 +207,7 @@ def write_group_copy(group: Group, brand: BrandKit, n_variants: int, settings: L
         | RunnableLambda(parse)
     )
 
-    best: tuple[list[CopyVariant], dict[str, str]] | None = None
+    answers: list[tuple[list[CopyVariant], dict[str, str]]] = []  # every parsed answer, first to last
     problems = ""
     started = time.perf_counter()
     for attempt_number in range(settings.max_retries + 1):
@@ -225,35 +225,36 @@ def write_group_copy(group: Group, brand: BrandKit, n_variants: int, settings: L
         found = _problems(group, brand, variants, lines)
         if attempt_number == 0:
             result.valid_first_try = True
+        answers.append((variants, lines))
         if not found:
-            best = (variants, lines)
             break
-        best = best or (variants, lines)
         problems = "; ".join(found[:4])
-    result.variants, result.product_lines = _choose_variants(group, brand, best, fallbacks, n_variants)
+    result.variants, result.product_lines = _choose_variants(group, brand, answers, fallbacks, n_variants)
     return result
 
 
 def _choose_variants(
-    group: Group, brand: BrandKit, best, fallbacks: list[dict], n_variants: int
+    group: Group, brand: BrandKit, answers: list, fallbacks: list[dict], n_variants: int
 ) -> tuple[list[tuple[CopyVariant, bool]], dict[str, str]]:
-    """Model variants that pass the copy checks and are not near-duplicates, topped up with template copy."""
+    """Model variants from any attempt that pass the copy checks and are not near-duplicates, topped up with
+    template copy; per product, the first model line from any attempt that passes on its own."""
     chosen: list[tuple[CopyVariant, bool]] = []
     lines: dict[str, str] = {}
-    if best is not None:
-        variants, lines = best
-        request = _group_request(group)
+    request = _group_request(group)
+    for variants, answer_lines in answers:
         for variant in variants:
             context = CheckContext(
                 request=request, brand=brand, subject=variant.subject, preheader=variant.preheader,
                 intro=variant.intro, product_lines=[],
             )  # fmt: skip
-            if not all(c.passed for c in run_checks(context, COPY_CHECKS)):
+            if len(chosen) >= n_variants or not all(c.passed for c in run_checks(context, COPY_CHECKS)):
                 continue
             if is_near_duplicate(_idea(variant), [_idea(v) for v, _ in chosen]):
                 continue
             chosen.append((variant, False))
-        lines = {pid: line for pid, line in lines.items() if _line_ok(request, brand, pid, line)}
+        for product_id, line in answer_lines.items():
+            if product_id not in lines and _line_ok(request, brand, product_id, line):
+                lines[product_id] = line
     for i in range(len(fallbacks) * 2):
         if len(chosen) >= n_variants:
             break

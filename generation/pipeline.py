@@ -51,17 +51,23 @@ def template_product_lines(request: DraftRequest) -> list[str]:
 
 
 def personalize(request: DraftRequest, brand: BrandKit, copy: GroupCopy, index: int) -> Variant:
-    """The group's variant `index` for one customer; if it fails a check for this customer, the template's copy
-    and product lines replace it (a template variant that still fails is returned flagged, with its reasons)."""
+    """The group's variant `index` for one customer. If it fails a check for this customer, the template's
+    product lines replace the model's, then the template's copy replaces the rest; a template variant that
+    still fails is returned flagged, with its reasons."""
     variant, used_fallback = copy.variants[index]
     defaults = template_product_lines(request)
     lines = [copy.product_lines.get(p.product_id, defaults[i]) for i, p in enumerate(request.products)]
-    finished = _finish(request, brand, index, variant, lines, used_fallback)
-    if finished.passed or (used_fallback and lines == defaults):
-        return finished
     fallbacks = templates.fallback_copies(request.campaign_type, request.customer.locale)
-    fallback = CopyVariant(**fallbacks[index % len(fallbacks)])
-    return _finish(request, brand, index, fallback, defaults, True)
+    template = CopyVariant(**fallbacks[index % len(fallbacks)])
+    attempts = [(variant, lines, used_fallback), (variant, defaults, used_fallback), (template, defaults, True)]
+    finished = None
+    for copy_variant, product_lines, is_fallback in attempts:
+        if finished is not None and product_lines == finished.product_lines and copy_variant.intro == finished.intro:
+            continue
+        finished = _finish(request, brand, index, copy_variant, product_lines, is_fallback)
+        if finished.passed:
+            break
+    return finished
 
 
 def _finish(request, brand, index: int, variant: CopyVariant, lines: list[str], used_fallback: bool) -> Variant:

@@ -36,8 +36,22 @@ def limit_emoji(text: str, allowed: int) -> str:
     return EMOJI.sub(keep, text)
 
 
+def drop_repeated_sentences(text: str) -> str:
+    """Each sentence once: small models loop on a sentence until they run out of tokens."""
+    sentences = re.split(r"(?<=[.!?…])\s+", text)
+    seen: set[str] = set()
+    kept = []
+    for sentence in sentences:
+        key = " ".join(re.findall(r"\w+", sentence.lower()))
+        if key and key not in seen:
+            seen.add(key)
+            kept.append(sentence)
+    return " ".join(kept)
+
+
 def tidy(text: str, field: str, brand: BrandKit) -> str:
     text = " ".join(str(text).split()).strip(" \"'«»„“”")
+    text = drop_repeated_sentences(text)
     text = " ".join(limit_emoji(text, brand.emoji.max if brand.emoji.allowed else 0).split())
     low, high = LIMITS[field]
     if field in ("subject", "preheader"):

@@ -1,4 +1,5 @@
-"""Structure: the copy reads as finished writing: the intro ends its sentence, and no part merely repeats another."""
+"""Structure: the copy reads as finished writing: the intro ends its sentence, no part loops on its own words,
+and no part merely repeats another."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from generation.guardrails.base import CheckContext, failed, passed
 from generation.schemas import CheckResult
 
 NAME = "structure"
+MIN_DISTINCT_TRIGRAMS = 0.8  # share of a text's three-word sequences that must be distinct
 _ENDS_SENTENCE = re.compile(r"[.!?…)\"”»]$")
 
 
@@ -18,6 +20,11 @@ def _norm(text: str) -> str:
 def check(context: CheckContext) -> CheckResult:
     if not context.lines_only and not _ENDS_SENTENCE.search(context.intro.strip()):
         return failed(NAME, "the intro stops mid-sentence")
+    for name, value in context.copy_fields().items():
+        words = _norm(value).split()
+        trigrams = [tuple(words[i : i + 3]) for i in range(len(words) - 2)]
+        if len(trigrams) >= 8 and len(set(trigrams)) / len(trigrams) < MIN_DISTINCT_TRIGRAMS:
+            return failed(NAME, f"the {name} keeps repeating the same words")
     fields = [(name, _norm(value)) for name, value in context.copy_fields().items()]
     for i, (name, value) in enumerate(fields):
         for other_name, other in fields[i + 1 :]:

@@ -180,3 +180,18 @@ def test_language_is_judged_on_short_texts(text, locale, ok):
 def test_run_checks_runs_all_named_checks():
     names = [result.name for result in run_checks(context())]
     assert names == list(CHECKS) and len(names) == len(set(names))
+
+
+def test_looping_copy_fails_structure():
+    looping = "In your dreams, you find a chair. In your dreams, you find a table. In your dreams, you find a bed."
+    result = CHECKS["structure"](context(intro=looping))
+    assert not result.passed and "repeating" in result.reason
+
+
+def test_tidy_drops_repeated_sentences_and_cuts_to_whole_sentences():
+    from generation.tidy import tidy
+
+    intro = "The kettle is on. " + "A new pot is calling. " * 30
+    assert tidy(intro, "intro", load_brand("hearth")) == "The kettle is on. A new pot is calling."
+    long = "The kettle is on and the cups are warm. " + "x" * 400 + "."
+    assert tidy(long, "intro", load_brand("hearth")) == "The kettle is on and the cups are warm."
