@@ -18,8 +18,9 @@ LOCAL = LLMSettings(model="local/smollm2", max_tokens=60, max_retries=0, timeout
 def test_local_model_answers_json_that_fits_the_schema():
     schema = {
         "type": "object",
-        "properties": {"subject": {"type": "string"}, "mood": {"type": "string", "enum": ["calm", "bright"]}},
-        "required": ["subject", "mood"],
+        # The enum comes first: a rambling subject may be cut at max_tokens (and closed by the repair).
+        "properties": {"mood": {"type": "string", "enum": ["calm", "bright"]}, "subject": {"type": "string"}},
+        "required": ["mood", "subject"],
         "additionalProperties": False,
     }
     answer, usage = complete_json([{"role": "user", "content": "An email subject about green tea."}], schema, LOCAL)
