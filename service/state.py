@@ -11,16 +11,16 @@ from service.jobs import JobRunner
 from service.pipeline.model_store import ModelStore
 
 
-def _load_recommender(folder: Path):
+def _load_recommender(path: Path):
     from recommenders.base import Recommender
 
-    return Recommender.load(folder)
+    return Recommender.load(path)
 
 
-def _load_engagement(folder: Path):
+def _load_engagement(path: Path):
     from scoring.engagement import EngagementModel
 
-    return EngagementModel.load(folder)
+    return EngagementModel.load(path)
 
 
 def model_store(models_dir: Path) -> ModelStore:

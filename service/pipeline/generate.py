@@ -11,15 +11,14 @@ from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, select
 
-from service.db.models import Campaign, Draft, Variant
+from service.db.models import Campaign, Customer, Draft, Variant
 from service.db.session import session_scope
 from service.pipeline import frames
 from service.pipeline.model_store import ModelStore
 from service.settings import CampaignSettings
 
-ELIGIBLE = "marketing_consent and not unsubscribed"
 
 
 def choose_audience(
@@ -100,10 +99,11 @@ def build_requests(audience: pd.DataFrame, picks: dict[str, list[dict[str, Any]]
 
 
 def score_variants(
-    engagement, drafts: list, audience: pd.DataFrame, campaign_type: str, threshold: float
-) -> pd.DataFrame:
-    """One row per variant with P(open/click/conversion), reasons, and which variant each draft sends."""
-    from scoring.selection import select_variants
+    engagement, drafts: list, audience: pd.DataFrame, campaign_type: str, min_p_open: float
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every variant with P(open/click/conversion) and its top reasons; and per draft, the chosen variant
+    and whether a person must look at it (a failed check, or a prediction under the floor)."""
+    from scoring.selection import SelectionRules, select_variants
 
     by_customer = audience.set_index("customer_id")
     now = pd.Timestamp(datetime.now().replace(minute=0, second=0, microsecond=0))
@@ -119,88 +119,71 @@ def score_variants(
                     "sent_at": now, "n_products": len(variant.product_lines),
                     "mean_price": float(customer.get("mean_price", 0.0) or 0.0),
                     "checks_passed": all(c.passed for c in variant.checks),
-                    "failed_checks": [f"{c.name}: {c.reason}" for c in variant.checks if not c.passed],
                 }
             )  # fmt: skip
     variants = pd.DataFrame(rows)
     if variants.empty:
-        return variants
-    predictions = engagement.predict(variants)
-    variants = variants.join(predictions)
+        return variants, pd.DataFrame(columns=["chosen_variant", "flagged", "flag_reasons"])
+    variants = variants.join(engagement.predict(variants))
     variants["reasons"] = engagement.top_reasons(variants, n=3)
-    return select_variants(variants, draft_key="customer_id", threshold=threshold)
+    selection = select_variants(variants, SelectionRules(min_p_open=min_p_open), draft_column="customer_id")
+    return variants.set_index(["customer_id", "variant_id"]), selection
 
 
 def save_drafts(
-    engine: Engine, campaign_id: int, audience: pd.DataFrame, drafts: list, picks: dict, scored: pd.DataFrame
-) -> int:
+    engine: Engine, campaign_id: int, audience: pd.DataFrame, drafts: list, picks: dict,
+    variants: pd.DataFrame, selection: pd.DataFrame,
+) -> int:  # fmt: skip
     """Replace the campaign's unreviewed drafts with the new ones, in one transaction."""
-    from service.db.models import Customer
-
     audience = audience.set_index("customer_id")
-    scored = scored.set_index(["customer_id", "variant_id"]) if not scored.empty else scored
     with session_scope(engine) as session:
         session.execute(delete(Draft).where(Draft.campaign_id == campaign_id, Draft.status.in_(("pending", "flagged"))))
-        reviewed = {
-            customer_id
-            for (customer_id,) in session.query(Customer.external_id)
-            .join(Draft, Draft.customer_id == Customer.id)
-            .filter(Draft.campaign_id == campaign_id)
-        }
+        reviewed = set(
+            session.scalars(
+                select(Customer.external_id).join(Draft, Draft.customer_id == Customer.id).where(Draft.campaign_id == campaign_id)
+            )
+        )
         customer_pks = dict(
-            session.query(Customer.external_id, Customer.id).filter(Customer.external_id.in_(audience.index))
+            session.execute(select(Customer.external_id, Customer.id).where(Customer.external_id.in_(audience.index))).all()
         )
         saved = 0
         for draft in drafts:
             if draft.customer_id in reviewed:
                 continue
-            person = audience.loc[draft.customer_id]
+            person, chosen = audience.loc[draft.customer_id], selection.loc[draft.customer_id]
             offer = person.get("offer")
             row = Draft(
-                campaign_id=campaign_id, customer_id=customer_pks[draft.customer_id], status="pending",
-                audience_reason=str(person.get("reason", "") or ""), recommendations=picks.get(draft.customer_id, []),
-                offer=offer if isinstance(offer, dict) else None,
+                campaign_id=campaign_id, customer_id=customer_pks[draft.customer_id],
+                status="flagged" if chosen.flagged else "pending", flagged=bool(chosen.flagged),
+                flag_reasons=list(chosen.flag_reasons), audience_reason=str(person.get("reason", "") or ""),
+                recommendations=picks.get(draft.customer_id, []), offer=offer if isinstance(offer, dict) else None,
             )  # fmt: skip
-            chosen_label = None
             for variant in draft.variants:
-                score = scored.loc[(draft.customer_id, variant.variant_id)]
+                score = variants.loc[(draft.customer_id, variant.variant_id)]
                 row.variants.append(
                     Variant(
-                        label=variant.variant_id,
-                        subject=variant.subject,
-                        preheader=variant.preheader,
-                        intro=variant.intro,
-                        product_lines=list(variant.product_lines),
-                        html=variant.html,
-                        text=variant.text,
-                        checks=[c.model_dump() for c in variant.checks],
-                        used_fallback=variant.used_fallback,
-                        p_open=float(score.p_open),
-                        p_click=float(score.p_click),
-                        p_conversion=float(score.p_conversion),
-                        reasons=list(score.reasons),
+                        label=variant.variant_id, subject=variant.subject, preheader=variant.preheader,
+                        intro=variant.intro, product_lines=list(variant.product_lines), html=variant.html,
+                        text=variant.text, checks=[c.model_dump() for c in variant.checks],
+                        used_fallback=variant.used_fallback, p_open=float(score.p_open), p_click=float(score.p_click),
+                        p_conversion=float(score.p_conversion), reasons=list(score.reasons),
                     )  # fmt: skip
                 )
-                if bool(score.selected):
-                    chosen_label = variant.variant_id
-                    row.flagged = bool(score.flagged)
-                    row.flag_reasons = list(score.flag_reasons)
-            row.status = "flagged" if row.flagged else "pending"
             session.add(row)
             session.flush()
-            row.selected_variant_id = next(v.id for v in row.variants if v.label == chosen_label)
+            row.selected_variant_id = next(v.id for v in row.variants if v.label == chosen.chosen_variant)
             saved += 1
     return saved
 
 
-def forecast_totals(scored: pd.DataFrame) -> dict[str, float]:
+def forecast_totals(selection: pd.DataFrame) -> dict[str, float]:
     """Expected sends, opens, clicks and conversions if every chosen variant were sent."""
-    chosen = scored[scored.selected] if not scored.empty else scored
     return {
-        "sends": int(len(chosen)),
-        "opens": round(float(chosen.p_open.sum()), 2) if len(chosen) else 0.0,
-        "clicks": round(float(chosen.p_click.sum()), 2) if len(chosen) else 0.0,
-        "conversions": round(float(chosen.p_conversion.sum()), 2) if len(chosen) else 0.0,
+        "sends": int(len(selection)),
+        **{
+            name: round(float(selection[column].sum()), 2) if len(selection) else 0.0
+            for name, column in (("opens", "p_open"), ("clicks", "p_click"), ("conversions", "p_conversion"))
+        },
     }
 
 
@@ -234,10 +217,10 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
             requests, load_brand(brand_slug), n_variants=settings.variants_per_draft,
             progress=lambda done, _total: progress(done, total + 1, f"writing drafts {done}/{total}"),
         )  # fmt: skip
-        scored = score_variants(
+        variants, selection = score_variants(
             models.get("engagement"), result.drafts, audience, campaign_type, settings.review_threshold_p_open
         )
-        saved = save_drafts(engine, campaign_id, audience, result.drafts, picks, scored)
+        saved = save_drafts(engine, campaign_id, audience, result.drafts, picks, variants, selection)
     except Exception:
         with session_scope(engine) as session:
             session.get(Campaign, campaign_id).status = "failed"
@@ -247,12 +230,12 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
         **result.stats.model_dump(),
         "customers": len(audience),
         "drafts": saved,
-        "flagged": int(scored[scored.selected].flagged.sum()) if not scored.empty else 0,
+        "flagged": int(selection.flagged.sum()),
         "seconds": round(seconds, 2),
         "seconds_per_draft": round(seconds / saved, 3) if saved else None,
-        "fallback_share": round(result.stats.fallbacks / max(len(scored), 1), 3),
+        "fallback_share": round(result.stats.fallbacks / max(len(variants), 1), 3),
     }
-    forecast = forecast_totals(scored)
+    forecast = forecast_totals(selection)
     with session_scope(engine) as session:
         campaign = session.get(Campaign, campaign_id)
         campaign.status, campaign.stats, campaign.forecast = "ready", stats, forecast

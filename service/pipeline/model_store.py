@@ -1,6 +1,7 @@
 """Trained models on disk as versioned folders, and the in-memory current ones the service serves from.
 
-Layout: `<models_dir>/<kind>/<version>/` holds what the model's own `save` wrote plus `metadata.json`;
+Layout: `<models_dir>/<kind>/<version>/` holds `model.pkl` (what the model's own `save` wrote) and
+`metadata.json`;
 `<models_dir>/<kind>/CURRENT` names the version in use. Publishing writes the folder first and swaps the
 pointer last (an atomic rename), and `ModelStore` reloads when the pointer changes, so a newly trained model
 replaces the old one without downtime.
@@ -23,12 +24,15 @@ def new_version() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
 
 
-def publish(models_dir: Path, kind: str, save: Callable[[Path], None], metadata: dict[str, Any]) -> Path:
-    """Save a model as a new version of `kind` and make it the current one."""
+MODEL_FILE = "model.pkl"
+
+
+def publish(models_dir: Path, kind: str, save: Callable[[Path], Any], metadata: dict[str, Any]) -> Path:
+    """Save a model (its `save(file)`) as a new version of `kind` and make it the current one."""
     version = new_version()
     folder = models_dir / kind / version
     folder.mkdir(parents=True, exist_ok=False)
-    save(folder)
+    save(folder / MODEL_FILE)
     (folder / "metadata.json").write_text(json.dumps({"version": version, **metadata}, indent=2, default=str))
     pointer = models_dir / kind / "CURRENT"
     temporary = pointer.with_suffix(".tmp")
@@ -52,6 +56,7 @@ class ModelStore:
     """Holds the current model of each kind in memory; reloads when a newer version is published."""
 
     def __init__(self, models_dir: Path, loaders: dict[str, Callable[[Path], Any]]) -> None:
+        """`loaders` maps a kind to the function that reads its model file."""
         self.models_dir = models_dir
         self.loaders = loaders
         self._loaded: dict[str, tuple[Path, Any]] = {}
@@ -64,7 +69,7 @@ class ModelStore:
         with self._lock:
             loaded = self._loaded.get(kind)
             if loaded is None or loaded[0] != folder:
-                self._loaded[kind] = (folder, self.loaders[kind](folder))
+                self._loaded[kind] = (folder, self.loaders[kind](folder / MODEL_FILE))
             return self._loaded[kind][1]
 
     def version(self, kind: str) -> str | None:
