@@ -97,6 +97,8 @@ class Campaign(Base):
     status: Mapped[str] = mapped_column(String(32), default="created")
     stats: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     forecast: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Set when the campaign runs as an experiment: the share of its audience held out (sent nothing).
+    holdout_share: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     brand: Mapped[Brand] = relationship()
@@ -185,6 +187,7 @@ class Send(Base):
     mean_price: Mapped[float] = mapped_column(Float, default=0.0)
     sent_at: Mapped[datetime] = mapped_column(DateTime, index=True)
     message_id: Mapped[str | None] = mapped_column(String(300))
+    arm: Mapped[str | None] = mapped_column(String(32))
 
     customer: Mapped[Customer] = relationship()
     events: Mapped[list[Event]] = relationship(back_populates="send", cascade="all, delete-orphan")
@@ -201,6 +204,20 @@ class Event(Base):
     value: Mapped[float | None] = mapped_column(Float)
 
     send: Mapped[Send] = relationship(back_populates="events")
+
+
+class Assignment(Base):
+    """A customer's arm in a campaign's experiment: a variant label, or ``holdout`` (sent nothing)."""
+
+    __tablename__ = "experiment_assignments"
+    __table_args__ = (UniqueConstraint("campaign_id", "customer_id", name="uq_assignment_campaign_customer"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    send_id: Mapped[int | None] = mapped_column(ForeignKey("sends.id", ondelete="SET NULL"))
+    arm: Mapped[str] = mapped_column(String(32))
+    assigned_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class ApiKey(Base):
