@@ -42,6 +42,7 @@ def create_campaign(session: Session, spec: CampaignIn) -> Campaign:
         campaign_type=spec.campaign_type,
         audience_query=spec.audience_query,
         max_customers=spec.max_customers,
+        holdout_share=spec.holdout_share,
         status="created",
     )
     session.add(campaign)
@@ -85,4 +86,5 @@ def campaign_out(session: Session, campaign: Campaign) -> CampaignOut:
         drafts=draft_counts(session, campaign.id),
         stats=campaign.stats or {},
         forecast=campaign.forecast or {},
+        holdout_share=campaign.holdout_share,
     )

@@ -62,6 +62,9 @@ class CampaignIn(BaseModel):
         default=None, description="Optional filter, e.g. `segment in (at_risk, cant_lose) and clv > 100`"
     )
     max_customers: int | None = Field(default=None, ge=1)
+    holdout_share: float | None = Field(
+        default=None, ge=0, lt=1, description="Run as an A/B/n experiment holding out this share (e.g. 0.1)"
+    )
 
 
 class CampaignOut(BaseModel):
@@ -76,6 +79,7 @@ class CampaignOut(BaseModel):
     drafts: dict[str, int] = {}
     stats: dict[str, Any] = {}
     forecast: dict[str, Any] = {}
+    holdout_share: float | None = None
 
 
 class CheckOut(BaseModel):
@@ -178,3 +182,54 @@ class JobOut(BaseModel):
     error: str | None
     created_at: datetime
     updated_at: datetime
+
+
+class RateOut(BaseModel):
+    """A rate's posterior mean and central credible interval; ``p_best`` among the variant arms."""
+
+    mean: float
+    low: float
+    high: float
+    p_best: float | None = None
+
+
+class LiftOut(BaseModel):
+    """Conversion rate minus the holdout's, with its credible interval and P(arm beats the holdout)."""
+
+    mean: float
+    low: float
+    high: float
+    p_better: float
+
+
+class ArmOut(BaseModel):
+    arm: str
+    customers: int
+    sends: int
+    opens: int | None
+    clicks: int | None
+    conversions: int
+    open_rate: RateOut | None = None
+    click_rate: RateOut | None = None
+    conversion_rate: RateOut | None = None
+    lift_over_holdout: LiftOut | None = None
+
+
+class ExperimentOut(BaseModel):
+    campaign_id: int
+    holdout_share: float
+    level: float
+    allocation_outcome: str
+    conversion_window_days: int
+    conversion_definition: str
+    next_allocation: dict[str, float]
+    arms: list[ArmOut]
+
+
+class SendTimeOut(BaseModel):
+    customer_id: str
+    best_hour: int
+    expected_open_rate: float
+    n_sends: int
+    n_opens: int
+    source: Literal["own", "population"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -68,6 +69,25 @@ class CampaignSettings(BaseSettings):
     variants_per_draft: int = 2
     review_threshold_p_open: float = 0.12
     recommender: str = "als"
+
+
+class ExperimentSettings(BaseSettings):
+    """How campaign experiments count outcomes and allocate the sends still to go."""
+
+    model_config = SettingsConfigDict(env_prefix="TAILOR_EXPERIMENT_")
+
+    conversion_window_days: int = Field(default=14, ge=1)
+    allocation_outcome: Literal["open", "click", "conversion"] = "click"
+    credible_level: float = Field(default=0.95, gt=0, lt=1)
+
+
+class RetrainSettings(BaseSettings):
+    """Scheduled retraining: every `TAILOR_RETRAIN_EVERY_HOURS` the server submits a retrain job, which is
+    skipped when no new sends, events or orders arrived since the last training; unset means never."""
+
+    model_config = SettingsConfigDict(env_prefix="TAILOR_RETRAIN_")
+
+    every_hours: float | None = Field(default=None, gt=0)
 
 
 @lru_cache
