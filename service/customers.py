@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from recommenders.rules import Rules, recommend_with_rules
 from service.db.models import Customer, Product
 from service.errors import NotFound
 from service.schemas import CustomerOut, ProductOut, Recommendation
@@ -59,15 +61,15 @@ def list_products(
     return list(session.scalars(statement))
 
 
-def recommend_for(
-    session: Session, recommender, customer: Customer, k: int, include_seen: bool
-) -> list[Recommendation]:
-    """Top-k in-stock products for one customer from the current model, with 'because you bought' reasons."""
+def recommend_for(session: Session, recommender, customer: Customer, k: int, rules: Rules) -> list[Recommendation]:
+    """Top-k products for one customer from the current model after the business `rules`, with 'because you
+    bought' reasons; names, prices and links come from the catalog."""
     products = {p.sku: p for p in session.scalars(select(Product))}
-    in_stock = [sku for sku, p in products.items() if p.in_stock]
-    ranked = recommender.recommend(
-        [customer.external_id], k=k, exclude_seen=not include_seen, allowed_products=in_stock
+    catalog = pd.DataFrame(
+        [(p.sku, p.category, p.price, p.in_stock) for p in products.values()],
+        columns=["product_id", "category", "price", "in_stock"],
     )
+    ranked = recommend_with_rules(recommender, [customer.external_id], catalog, k=k, rules=rules)
     items = []
     for row in ranked.itertuples(index=False):
         product = products.get(row.product_id)

@@ -66,6 +66,7 @@ class CampaignSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TAILOR_CAMPAIGN_")
 
     products_per_email: int = 3
+    max_products_per_category: int | None = 2  # an e-mail of three products shows at least two categories
     variants_per_draft: int = 2
     review_threshold_p_open: float = 0.12
     recommender: str = "als"

@@ -13,12 +13,12 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, delete, select
 
+from recommenders.rules import Rules, recommend_with_rules
 from service.db.models import Campaign, Customer, Draft, Variant
 from service.db.session import session_scope
 from service.pipeline import frames
 from service.pipeline.model_store import ModelStore
 from service.settings import CampaignSettings
-
 
 
 def choose_audience(
@@ -46,16 +46,15 @@ def choose_audience(
 
 
 def recommend_products(
-    recommender, audience: pd.DataFrame, products: pd.DataFrame, campaign_type: str, k: int
-) -> dict[str, list[dict[str, Any]]]:
-    """Top-k in-stock products per customer with 'because you bought' reasons, facts from the catalog only."""
+    recommender, audience: pd.DataFrame, products: pd.DataFrame, campaign_type: str, k: int,
+    max_per_category: int | None = None,
+) -> dict[str, list[dict[str, Any]]]:  # fmt: skip
+    """Top-k in-stock products per customer after the business rules, with 'because you bought' reasons; facts
+    from the catalog only. A re-order reminder may show what the customer already buys; other campaigns don't."""
     if audience.empty:
         return {}
-    in_stock = products.loc[products.in_stock, "product_id"].tolist()
-    exclude_seen = campaign_type != "replenishment"  # a re-order reminder recommends what they buy again
-    ranked = recommender.recommend(
-        audience.customer_id.tolist(), k=k, exclude_seen=exclude_seen, allowed_products=in_stock
-    )
+    rules = Rules(exclude_bought=campaign_type != "replenishment", max_per_category=max_per_category)
+    ranked = recommend_with_rules(recommender, audience.customer_id.tolist(), products, k=k, rules=rules)
     catalog = products.set_index("product_id")
     picks: dict[str, list[dict[str, Any]]] = {}
     for row in ranked.itertuples(index=False):
@@ -140,11 +139,15 @@ def save_drafts(
         session.execute(delete(Draft).where(Draft.campaign_id == campaign_id, Draft.status.in_(("pending", "flagged"))))
         reviewed = set(
             session.scalars(
-                select(Customer.external_id).join(Draft, Draft.customer_id == Customer.id).where(Draft.campaign_id == campaign_id)
+                select(Customer.external_id)
+                .join(Draft, Draft.customer_id == Customer.id)
+                .where(Draft.campaign_id == campaign_id)
             )
         )
         customer_pks = dict(
-            session.execute(select(Customer.external_id, Customer.id).where(Customer.external_id.in_(audience.index))).all()
+            session.execute(
+                select(Customer.external_id, Customer.id).where(Customer.external_id.in_(audience.index))
+            ).all()
         )
         saved = 0
         for draft in drafts:
@@ -162,11 +165,19 @@ def save_drafts(
                 score = variants.loc[(draft.customer_id, variant.variant_id)]
                 row.variants.append(
                     Variant(
-                        label=variant.variant_id, subject=variant.subject, preheader=variant.preheader,
-                        intro=variant.intro, product_lines=list(variant.product_lines), html=variant.html,
-                        text=variant.text, checks=[c.model_dump() for c in variant.checks],
-                        used_fallback=variant.used_fallback, p_open=float(score.p_open), p_click=float(score.p_click),
-                        p_conversion=float(score.p_conversion), reasons=list(score.reasons),
+                        label=variant.variant_id,
+                        subject=variant.subject,
+                        preheader=variant.preheader,
+                        intro=variant.intro,
+                        product_lines=list(variant.product_lines),
+                        html=variant.html,
+                        text=variant.text,
+                        checks=[c.model_dump() for c in variant.checks],
+                        used_fallback=variant.used_fallback,
+                        p_open=float(score.p_open),
+                        p_click=float(score.p_click),
+                        p_conversion=float(score.p_conversion),
+                        reasons=list(score.reasons),
                     )  # fmt: skip
                 )
             session.add(row)
@@ -206,7 +217,12 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
         progress(0, 1, "choosing the audience")
         audience = choose_audience(customers, campaign_type, audience_query, limit, as_of)
         picks = recommend_products(
-            models.get("recommender"), audience, products, campaign_type, settings.products_per_email
+            models.get("recommender"),
+            audience,
+            products,
+            campaign_type,
+            settings.products_per_email,
+            settings.max_products_per_category,
         )
         audience["mean_price"] = audience.customer_id.map(
             lambda c: sum(p["price"] for p in picks.get(c, [])) / max(len(picks.get(c, [])), 1)

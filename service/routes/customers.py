@@ -2,8 +2,10 @@
 
 from fastapi import APIRouter, Query
 
+from recommenders.rules import Rules
 from service import customers as customer_ops
 from service.deps import ApiKeyDep, SessionDep, StateDep
+from service.errors import InvalidInput, Problem
 from service.schemas import CustomerOut, ProductOut, Recommendation
 from service.segments import segment_kpis
 
@@ -32,10 +34,26 @@ def get_customer(customer_id: str, session: SessionDep, _key: ApiKeyDep) -> Cust
 @router.get("/customers/{customer_id}/recommendations", response_model=list[Recommendation])
 def recommendations(
     customer_id: str, session: SessionDep, state: StateDep, _key: ApiKeyDep,
-    k: int = Query(10, ge=1, le=100), include_seen: bool = False,
+    k: int = Query(10, ge=1, le=100),
+    include_seen: bool = Query(False, description="also recommend products the customer already bought"),
+    reorderable_categories: list[str] = Query([], description="categories whose bought products may come again"),
+    max_per_category: int | None = Query(None, ge=1, description="at most this many products of one category"),
+    price_band_low: float | None = Query(None, gt=0, description="lowest price as a multiple of the usual spend"),
+    price_band_high: float | None = Query(None, gt=0, description="highest price as a multiple of the usual spend"),
 ) -> list[Recommendation]:  # fmt: skip
+    """Top-k in-stock products for one customer, after the business rules the query asks for."""
+    if (price_band_low is None) != (price_band_high is None):
+        missing = "price_band_low" if price_band_low is None else "price_band_high"
+        raise InvalidInput("query", [Problem(None, missing, "give both price band bounds or neither")])
+    if price_band_low is not None and price_band_low > price_band_high:
+        raise InvalidInput("query", [Problem(None, "price_band_low", f"{price_band_low} is above price_band_high")])
+    rules = Rules(
+        exclude_bought=not include_seen, reorderable_categories=frozenset(reorderable_categories),
+        max_per_category=max_per_category,
+        price_band=(price_band_low, price_band_high) if price_band_low is not None else None,
+    )  # fmt: skip
     customer = customer_ops.get_customer(session, customer_id)
-    return customer_ops.recommend_for(session, state.models.get("recommender"), customer, k, include_seen)
+    return customer_ops.recommend_for(session, state.models.get("recommender"), customer, k, rules)
 
 
 @router.get("/products", response_model=list[ProductOut])

@@ -1,0 +1,70 @@
+"""Recommendations for one customer through the API, on a trained demo slice: business rules as query options,
+facts from the catalog, explanations, and clear errors for contradictory options."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from service.db.models import Customer, Interaction, Product
+from service.db.session import session_scope
+from tests.service.conftest import upload, wait_for_job
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def trained(client, engine, demo_files):
+    for kind in ("customers", "products", "orders", "sends"):
+        assert upload(client, kind, demo_files[kind]).status_code == 200
+    job = wait_for_job(client, client.post("/train").json()["job_id"])
+    assert job["status"] == "succeeded", job["error"]
+    with session_scope(engine) as session:
+        catalog = {p.sku: (p.category, p.price, p.in_stock) for p in session.scalars(select(Product))}
+        bought: dict[str, set[str]] = {}
+        for customer, sku in session.execute(
+            select(Customer.external_id, Product.sku)
+            .select_from(Interaction)
+            .join(Product, Product.id == Interaction.product_id)
+            .join(Customer, Customer.id == Interaction.customer_id)
+        ):
+            bought.setdefault(customer, set()).add(sku)
+    return catalog, bought
+
+
+def test_rules_shape_one_customers_list(client, trained):
+    catalog, bought = trained
+    customer = max(bought, key=lambda c: len(bought[c]))  # the richest history: every rule has work to do
+    url = f"/customers/{customer}/recommendations"
+
+    plain = client.get(url, params={"k": 10})
+    assert plain.status_code == 200, plain.text
+    items = plain.json()
+    assert 0 < len(items) <= 10 and [i["rank"] for i in items] == list(range(1, len(items) + 1))
+    for item in items:
+        _category, price, in_stock = catalog[item["sku"]]
+        assert in_stock and item["price"] == price  # facts from the catalog, out-of-stock never shown
+        assert item["sku"] not in bought[customer]  # bought products are left out by default
+    assert any(item["because_you_bought"] for item in items)  # explanations come with the list
+
+    one_each = client.get(url, params={"k": 10, "max_per_category": 1}).json()
+    categories = [catalog[i["sku"]][0] for i in one_each]
+    assert len(categories) == len(set(categories))
+
+    again = client.get(url, params={"k": 10, "include_seen": True}).json()
+    assert {i["sku"] for i in again} & bought[customer]  # asked for re-orders, a heavy buyer gets some
+
+    usual = sorted(catalog[sku][1] for sku in bought[customer])[len(bought[customer]) // 2]
+    band = client.get(url, params={"k": 10, "price_band_low": 0.5, "price_band_high": 2.0}).json()
+    assert all(0.5 * usual <= catalog[i["sku"]][1] <= 2.0 * usual for i in band)
+
+
+def test_contradictory_rule_options_name_the_field(client, trained):
+    customer = client.get("/customers", params={"limit": 1}).json()[0]["customer_id"]
+    url = f"/customers/{customer}/recommendations"
+    only_low = client.get(url, params={"price_band_low": 0.5})
+    assert only_low.status_code == 422 and "price_band_high" in only_low.json()["message"]
+    upside_down = client.get(url, params={"price_band_low": 2, "price_band_high": 1})
+    assert upside_down.status_code == 422 and "price_band_low" in upside_down.json()["message"]
+    negative = client.get(url, params={"max_per_category": 0})
+    assert negative.status_code == 422 and "max_per_category" in str(negative.json())
