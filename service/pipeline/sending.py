@@ -10,11 +10,13 @@ from email.utils import make_msgid
 from typing import Any
 
 from sqlalchemy import Engine, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
-from service.db.models import Campaign, Customer, Draft, Event, Send
+from scoring.experiments import HOLDOUT
+from service.db.models import Campaign, Customer, Draft, Event, Send, Variant
 from service.db.session import session_scope
 from service.drafts import selected_variant
+from service.experiments import plan_arms, record_send
 from service.settings import SmtpSettings
 
 
@@ -31,14 +33,41 @@ def build_message(sender: str, customer: Customer, subject: str, preheader: str,
     return message
 
 
-def send_campaign(progress, engine: Engine, campaign_id: int, settings: SmtpSettings | None = None) -> dict[str, Any]:
-    """Job: send every approved, not yet sent draft; customers who unsubscribed meanwhile are skipped."""
+def _hold_out(session: Session, campaign: Campaign, draft_ids: list[int]) -> dict[int, str]:
+    """An experiment's arm for each draft of this batch; held-out drafts get the status ``holdout``."""
+    drafts = list(session.scalars(select(Draft).where(Draft.id.in_(draft_ids)).options(selectinload(Draft.customer))))
+    arms = plan_arms(session, campaign, drafts)
+    for draft in drafts:
+        if arms[draft.id] == HOLDOUT:
+            draft.status = "holdout"
+    return arms
+
+
+def _variant_for(draft: Draft, arm: str | None) -> Variant | None:
+    """The variant of the draft's experiment arm, else (no experiment, or no such label) the selected one."""
+    chosen = next((v for v in draft.variants if arm is not None and v.label == arm), None)
+    return chosen or selected_variant(draft)
+
+
+def send_campaign(
+    progress, engine: Engine, campaign_id: int, settings: SmtpSettings | None = None, limit: int | None = None
+) -> dict[str, Any]:
+    """Job: send the approved, not yet sent drafts (the first ``limit`` of them, if given); customers who
+    unsubscribed meanwhile are skipped. In an experiment, held-out customers are sent nothing and the others
+    get the variant of the arm Thompson sampling allots them (service.experiments)."""
     settings = settings or SmtpSettings()
     with session_scope(engine) as session:
-        draft_ids = list(
-            session.scalars(select(Draft.id).where(Draft.campaign_id == campaign_id, Draft.status == "approved"))
+        statement = (
+            select(Draft.id).where(Draft.campaign_id == campaign_id, Draft.status == "approved").order_by(Draft.id)
         )
+        draft_ids = list(session.scalars(statement.limit(limit) if limit else statement))
+        campaign = session.get(Campaign, campaign_id)
+        experiment = campaign.holdout_share is not None
+        arms = _hold_out(session, campaign, draft_ids) if experiment and draft_ids else {}
+    held_out = sum(arm == HOLDOUT for arm in arms.values())
+    draft_ids = [draft_id for draft_id in draft_ids if arms.get(draft_id) != HOLDOUT]
     sent = skipped = 0
+    sent_by_arm: dict[str, int] = {}
     with smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_seconds) as smtp:
         if settings.starttls:
             smtp.starttls()
@@ -52,7 +81,7 @@ def send_campaign(progress, engine: Engine, campaign_id: int, settings: SmtpSett
                     .options(selectinload(Draft.variants), selectinload(Draft.customer))
                 )
                 customer = draft.customer
-                variant = selected_variant(draft)
+                variant = _variant_for(draft, arms.get(draft_id))
                 if variant is None or customer.unsubscribed or not customer.marketing_consent:
                     draft.status = "skipped"
                     skipped += 1
@@ -74,6 +103,9 @@ def send_campaign(progress, engine: Engine, campaign_id: int, settings: SmtpSett
                 )  # fmt: skip
                 send.events.append(Event(kind="delivered", occurred_at=now))
                 session.add(send)
+                if experiment:
+                    record_send(session, campaign_id, customer, send, variant.label, now)
+                    sent_by_arm[variant.label] = sent_by_arm.get(variant.label, 0) + 1
                 draft.status = "sent"
                 sent += 1
             progress(done + 1, len(draft_ids), f"sent {sent}")
@@ -81,4 +113,6 @@ def send_campaign(progress, engine: Engine, campaign_id: int, settings: SmtpSett
         campaign = session.get(Campaign, campaign_id)
         if sent:
             campaign.status = "sent"
+    if experiment:
+        return {"sent": sent, "skipped": skipped, "held_out": held_out, "sent_by_arm": sent_by_arm}
     return {"sent": sent, "skipped": skipped}

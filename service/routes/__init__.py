@@ -1,6 +1,6 @@
 """HTTP routers, one module per area; each route calls a function of the service and holds no logic."""
 
-from service.routes import campaigns, customers, drafts, events, health, imports, jobs, review
+from service.routes import campaigns, customers, drafts, events, experiments, health, imports, jobs, review
 
 ROUTERS = [
     health.router,
@@ -9,6 +9,7 @@ ROUTERS = [
     campaigns.router,
     drafts.router,
     events.router,
+    experiments.router,
     jobs.router,
     review.router,
 ]

@@ -1,9 +1,10 @@
 """Campaigns: create, read, generate drafts (a background job) and send the approved ones (a job)."""
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, status
 
 from service import campaigns as campaign_ops
 from service.deps import ApiKeyDep, SessionDep, StateDep
+from service.experiments import set_holdout_share
 from service.pipeline.generate import generate_campaign
 from service.pipeline.sending import send_campaign
 from service.schemas import CampaignIn, CampaignOut
@@ -38,8 +39,14 @@ def generate(campaign_id: int, session: SessionDep, state: StateDep, _key: ApiKe
 
 
 @router.post("/{campaign_id}/send", status_code=status.HTTP_202_ACCEPTED)
-def send(campaign_id: int, session: SessionDep, state: StateDep, _key: ApiKeyDep) -> dict:
-    """Send every approved draft of the campaign through the configured SMTP server (a job)."""
-    campaign_ops.get_campaign(session, campaign_id)
-    job_id = state.jobs.submit("send", send_campaign, engine=state.engine, campaign_id=campaign_id)
+def send(
+    campaign_id: int, session: SessionDep, state: StateDep, _key: ApiKeyDep,
+    holdout_share: float | None = Query(None, ge=0, lt=1, description="run as an experiment holding out this share"),
+    batch_size: int | None = Query(None, ge=1, description="send only the first N approved drafts now"),
+) -> dict:  # fmt: skip
+    """Send the approved drafts of the campaign through the configured SMTP server (a job). In an experiment,
+    send in batches so that Thompson sampling can move later sends towards the variant that is ahead."""
+    set_holdout_share(session, campaign_ops.get_campaign(session, campaign_id), holdout_share)
+    session.commit()  # the job reads the campaign in its own session
+    job_id = state.jobs.submit("send", send_campaign, engine=state.engine, campaign_id=campaign_id, limit=batch_size)
     return {"job_id": job_id, "status_url": f"/jobs/{job_id}"}

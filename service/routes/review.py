@@ -10,7 +10,8 @@ from service import campaigns as campaign_ops
 from service import drafts as draft_ops
 from service.auth import verify_key
 from service.deps import REVIEW_COOKIE, ApiKeyDep, SessionDep
-from service.errors import Unauthorized
+from service.errors import NotReady, Unauthorized
+from service.experiments import experiment_results
 from service.review import TEMPLATES_DIR
 
 router = APIRouter(prefix="/review", tags=["review page"], include_in_schema=False)
@@ -48,6 +49,17 @@ def campaign_page(campaign_id: int, request: Request, session: SessionDep, _key:
     campaign = campaign_ops.campaign_out(session, campaign_ops.get_campaign(session, campaign_id))
     drafts = [draft_ops.draft_out(d) for d in draft_ops.list_drafts(session, campaign_id, limit=1000)]
     return templates.TemplateResponse(request, "campaign.html", {"campaign": campaign, "drafts": drafts})
+
+
+@router.get("/campaigns/{campaign_id}/experiment", response_class=HTMLResponse)
+def experiment_page(campaign_id: int, request: Request, session: SessionDep, _key: ApiKeyDep) -> HTMLResponse:
+    campaign = campaign_ops.get_campaign(session, campaign_id)
+    try:
+        results, message = experiment_results(session, campaign), ""
+    except NotReady as error:
+        results, message = None, str(error)
+    context = {"campaign": campaign_ops.campaign_out(session, campaign), "results": results, "message": message}
+    return templates.TemplateResponse(request, "experiment.html", context)
 
 
 @router.get("/drafts/{draft_id}", response_class=HTMLResponse)

@@ -1,0 +1,272 @@
+"""Campaign experiments: who is held out, which variant arm each remaining send gets, and the results.
+
+A campaign runs as an A/B/n experiment when it has a ``holdout_share``. The arms are the variant labels of
+its drafts (``A``, ``B`` …) plus ``holdout``, whose customers are sent nothing.
+
+- Holdout: chosen by a hash of the customer id salted with the campaign id (``scoring.experiments.assign_arms``),
+  so sending again, or in several batches, holds out the same customers; a customer's arm, once recorded in
+  ``experiment_assignments``, never changes.
+- Allocation: each batch of sends is split across the variant arms by Thompson sampling on the outcomes
+  recorded so far (``ExperimentSettings.allocation_outcome``, clicks by default), so the arm that is ahead
+  gets more of the sends still to go as events arrive.
+- Conversions: a customer of any arm converted when their send got a ``conversion`` event, or when they made
+  a purchase (an order line in ``interactions``) after they were assigned and within
+  ``conversion_window_days``. Held-out customers can only convert by purchase, which is what makes the lift
+  over the holdout the campaign's incremental effect. Opens and clicks exist only for arms that were sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from scoring.experiments import HOLDOUT, allocate_sends, assign_arms, effects, thompson_allocation
+from service.db.models import Assignment, Campaign, Customer, Draft, Event, Interaction, Send, Variant
+from service.errors import Conflict, NotReady
+from service.schemas import ArmOut, ExperimentOut, LiftOut, RateOut
+from service.settings import ExperimentSettings
+
+OUTCOME_COLUMNS = {"open": "opens", "click": "clicks", "conversion": "conversions"}
+
+
+def _salt(campaign_id: int) -> str:
+    return f"campaign:{campaign_id}"
+
+
+def _hash_order(customer_ids: list[str], salt: str) -> list[str]:
+    return sorted(customer_ids, key=lambda customer: hashlib.sha256(f"{salt}:order:{customer}".encode()).hexdigest())
+
+
+def set_holdout_share(session: Session, campaign: Campaign, holdout_share: float | None) -> None:
+    """Make ``campaign`` an experiment, or change its holdout share before anyone has been assigned."""
+    if holdout_share is None or holdout_share == campaign.holdout_share:
+        return
+    assigned = session.scalar(select(Assignment.id).where(Assignment.campaign_id == campaign.id).limit(1))
+    if assigned is not None:
+        raise Conflict(
+            f"Campaign {campaign.id} already holds out {campaign.holdout_share:.0%} of its audience; "
+            "holdout_share cannot change once customers have been assigned."
+        )
+    campaign.holdout_share = holdout_share
+
+
+def variant_arms(session: Session, campaign_id: int) -> list[str]:
+    """The variant labels of the campaign's drafts, in order: the experiment's arms besides the holdout."""
+    labels = session.scalars(
+        select(Variant.label).join(Draft, Variant.draft_id == Draft.id).where(Draft.campaign_id == campaign_id)
+    )
+    return sorted(set(labels))
+
+
+def arm_counts(session: Session, campaign_id: int, outcome: str) -> pd.DataFrame:
+    """Per variant arm, the sends so far (``trials``) and how many of them had ``outcome`` (``successes``)."""
+    arms = variant_arms(session, campaign_id)
+    sends = pd.DataFrame(
+        session.execute(select(Send.id, Send.arm).where(Send.campaign_id == campaign_id, Send.arm.is_not(None))).all(),
+        columns=["send_id", "arm"],
+    )
+    hit = set(
+        session.scalars(select(Event.send_id).where(Event.send_id.in_(sends.send_id.tolist()), Event.kind == outcome))
+    )
+    sends["success"] = sends.send_id.isin(hit).astype(int)
+    grouped = sends.groupby("arm")["success"].agg(["count", "sum"]).reindex(arms, fill_value=0)
+    return pd.DataFrame({"arm": arms, "trials": grouped["count"].to_numpy(), "successes": grouped["sum"].to_numpy()})
+
+
+def plan_arms(session: Session, campaign: Campaign, drafts: list[Draft]) -> dict[int, str]:
+    """Each draft's arm for this batch: the arm already recorded for its customer, else ``holdout`` by hash,
+    else a variant arm by Thompson sampling over the outcomes so far. Records the holdout customers' arms."""
+    recorded = dict(
+        session.execute(
+            select(Assignment.customer_id, Assignment.arm).where(Assignment.campaign_id == campaign.id)
+        ).all()
+    )
+    arms = variant_arms(session, campaign.id)
+    if not arms:
+        raise NotReady(f"Campaign {campaign.id} has no drafts with variants to experiment on: generate it first.")
+    salt = _salt(campaign.id)
+    new = [draft for draft in drafts if draft.customer_id not in recorded]
+    held = assign_arms([d.customer.external_id for d in new], ["sent"], holdout_share=campaign.holdout_share, salt=salt)
+    plan = {draft.id: recorded[draft.customer_id] for draft in drafts if draft.customer_id in recorded}
+    treated = {}
+    for draft, arm in zip(new, held, strict=True):
+        if arm == HOLDOUT:
+            plan[draft.id] = HOLDOUT
+            session.add(Assignment(campaign_id=campaign.id, customer_id=draft.customer_id, arm=HOLDOUT))
+        else:
+            treated[draft.customer.external_id] = draft.id
+    if treated:
+        settings = ExperimentSettings()
+        counts = arm_counts(session, campaign.id, settings.allocation_outcome)
+        seed = campaign.id * 1_000_003 + int(counts.trials.sum())
+        sends_per_arm = allocate_sends(counts, len(treated), seed=seed)
+        queue = iter(_hash_order(list(treated), salt))
+        for arm, n_sends in sends_per_arm.items():
+            for _ in range(int(n_sends)):
+                plan[treated[next(queue)]] = str(arm)
+    session.flush()
+    return plan
+
+
+def _rate(row: pd.Series, p_best: float | None) -> RateOut:
+    return RateOut(mean=row["rate"], low=row["rate_low"], high=row["rate_high"], p_best=p_best)
+
+
+def _outcome_table(assignments: pd.DataFrame, session: Session, window: timedelta) -> pd.DataFrame:
+    """One row per assigned customer with 0/1 ``opened``, ``clicked`` and ``converted``."""
+    send_ids = assignments.send_id.dropna().astype(int).tolist()
+    events = pd.DataFrame(
+        session.execute(select(Event.send_id, Event.kind).where(Event.send_id.in_(send_ids))).all(),
+        columns=["send_id", "kind"],
+    )
+    purchases = pd.DataFrame(
+        session.execute(
+            select(Interaction.customer_id, Interaction.timestamp).where(
+                Interaction.customer_id.in_(assignments.customer_id.tolist()),
+                Interaction.kind == "purchase",
+                Interaction.timestamp > assignments.assigned_at.min(),
+            )
+        ).all(),
+        columns=["customer_id", "timestamp"],
+    ).merge(assignments[["customer_id", "assigned_at"]], on="customer_id")
+    in_window = purchases[
+        (purchases.timestamp > purchases.assigned_at) & (purchases.timestamp <= purchases.assigned_at + window)
+    ]
+    table = assignments.copy()
+    for kind, column in (("open", "opened"), ("click", "clicked"), ("conversion", "converted")):
+        table[column] = table.send_id.isin(set(events.loc[events.kind == kind, "send_id"])).astype(int)
+    table["converted"] = (table.converted.astype(bool) | table.customer_id.isin(set(in_window.customer_id))).astype(int)
+    return table
+
+
+def experiment_results(session: Session, campaign: Campaign) -> ExperimentOut:
+    """Per arm: customers, sends, opens, clicks, conversions, rates with credible intervals, P(best), and the
+    conversion lift over the holdout (when the holdout has customers)."""
+    if campaign.holdout_share is None:
+        raise NotReady(
+            f"Campaign {campaign.id} is not an experiment: create it with holdout_share, or send it with "
+            "?holdout_share=0.1 (any share in [0, 1))."
+        )
+    settings = ExperimentSettings()
+    window = timedelta(days=settings.conversion_window_days)
+    assignments = pd.DataFrame(
+        session.execute(
+            select(Assignment.arm, Assignment.customer_id, Assignment.send_id, Assignment.assigned_at).where(
+                Assignment.campaign_id == campaign.id
+            )
+        ).all(),
+        columns=["arm", "customer_id", "send_id", "assigned_at"],
+    )
+    variant_labels = variant_arms(session, campaign.id)
+    arm_names = [*variant_labels, HOLDOUT]
+    table = _outcome_table(assignments, session, window) if len(assignments) else assignments
+    rows = {}
+    for arm in arm_names:
+        members = table[table.arm == arm] if len(table) else table
+        sent = int(members.send_id.notna().sum()) if len(members) else 0
+        rows[arm] = {
+            "customers": len(members),
+            "sends": sent,
+            "opens": int(members.opened.sum()) if len(members) else 0,
+            "clicks": int(members.clicked.sum()) if len(members) else 0,
+            "conversions": int(members.converted.sum()) if len(members) else 0,
+        }
+    level = settings.credible_level
+    variant_stats = {
+        outcome: _variant_effects(rows, variant_labels, OUTCOME_COLUMNS[outcome], level)
+        for outcome in ("open", "click", "conversion")
+    }
+    lifts = _holdout_lifts(rows, variant_labels, level)
+    allocation_counts = _counts(rows, variant_labels, OUTCOME_COLUMNS[settings.allocation_outcome])
+    next_allocation = thompson_allocation(allocation_counts).round(4).to_dict() if len(allocation_counts) else {}
+    arms_out = []
+    for arm in arm_names:
+        counts = rows[arm]
+        is_holdout = arm == HOLDOUT
+        holdout_conversion = lifts.get(HOLDOUT) if is_holdout else None
+        arms_out.append(
+            ArmOut(
+                arm=arm,
+                customers=counts["customers"],
+                sends=counts["sends"],
+                opens=None if is_holdout else counts["opens"],
+                clicks=None if is_holdout else counts["clicks"],
+                conversions=counts["conversions"],
+                open_rate=variant_stats["open"].get(arm),
+                click_rate=variant_stats["click"].get(arm),
+                conversion_rate=holdout_conversion or variant_stats["conversion"].get(arm),
+                lift_over_holdout=lifts.get(f"lift:{arm}"),
+            )
+        )
+    return ExperimentOut(
+        campaign_id=campaign.id,
+        holdout_share=campaign.holdout_share,
+        level=level,
+        allocation_outcome=settings.allocation_outcome,
+        conversion_window_days=settings.conversion_window_days,
+        conversion_definition=(
+            "a conversion event on the customer's send, or a purchase within "
+            f"{settings.conversion_window_days} days after the customer was assigned (the holdout: purchases only)"
+        ),
+        next_allocation={str(arm): float(share) for arm, share in next_allocation.items()},
+        arms=arms_out,
+    )
+
+
+def _counts(rows: dict[str, dict[str, int]], arms: list[str], column: str) -> pd.DataFrame:
+    """Trials (sends) and successes for the variant arms that have been sent."""
+    sent = [arm for arm in arms if rows[arm]["sends"]]
+    return pd.DataFrame(
+        {"arm": sent, "trials": [rows[a]["sends"] for a in sent], "successes": [rows[a][column] for a in sent]}
+    )
+
+
+def _variant_effects(rows: dict[str, dict[str, int]], arms: list[str], column: str, level: float) -> dict:
+    counts = _counts(rows, arms, column)
+    if counts.empty:
+        return {}
+    table = effects(counts, control=counts.arm.iloc[0], level=level)
+    p_best = thompson_allocation(counts)
+    return {arm: _rate(table.loc[arm], float(p_best[arm])) for arm in counts.arm}
+
+
+def _holdout_lifts(rows: dict[str, dict[str, int]], arms: list[str], level: float) -> dict:
+    """The holdout's conversion rate (key ``holdout``) and each sent arm's lift over it (``lift:<arm>``)."""
+    if not rows[HOLDOUT]["customers"]:
+        return {}
+    counts = _counts(rows, arms, "conversions")
+    counts = pd.concat(
+        [
+            counts,
+            pd.DataFrame(
+                {"arm": [HOLDOUT], "trials": [rows[HOLDOUT]["customers"]], "successes": [rows[HOLDOUT]["conversions"]]}
+            ),
+        ],
+        ignore_index=True,
+    )
+    table = effects(counts, control=HOLDOUT, level=level)
+    lifts: dict = {HOLDOUT: _rate(table.loc[HOLDOUT], None)}
+    for arm in counts.arm:
+        if arm != HOLDOUT:
+            row = table.loc[arm]
+            lifts[f"lift:{arm}"] = LiftOut(
+                mean=row["lift"], low=row["lift_low"], high=row["lift_high"], p_better=row["p_better_than_control"]
+            )
+    return lifts
+
+
+def record_send(session: Session, campaign_id: int, customer: Customer, send: Send, arm: str, now: datetime) -> None:
+    """Record a sent customer's arm (their send carries it too)."""
+    send.arm = arm
+    session.flush()
+    assignment = session.scalar(
+        select(Assignment).where(Assignment.campaign_id == campaign_id, Assignment.customer_id == customer.id)
+    )
+    if assignment is None:
+        assignment = Assignment(campaign_id=campaign_id, customer_id=customer.id, arm=arm, assigned_at=now)
+        session.add(assignment)
+    assignment.send_id = send.id

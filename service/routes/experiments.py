@@ -1,0 +1,17 @@
+"""Experiment results of a campaign run as an A/B/n test with a holdout (see service.experiments)."""
+
+from fastapi import APIRouter
+
+from service import campaigns as campaign_ops
+from service.deps import ApiKeyDep, SessionDep
+from service.experiments import experiment_results
+from service.schemas import ExperimentOut
+
+router = APIRouter(tags=["experiments"])
+
+
+@router.get("/campaigns/{campaign_id}/experiment", response_model=ExperimentOut)
+def results(campaign_id: int, session: SessionDep, _key: ApiKeyDep) -> ExperimentOut:
+    """Per arm: sends, opens, clicks, conversions, rates with credible intervals, P(best) and the lift over
+    the holdout; and the share of the next sends each variant would get."""
+    return experiment_results(session, campaign_ops.get_campaign(session, campaign_id))

@@ -1,0 +1,199 @@
+"""Campaign experiments through the API: a hashed holdout that is sent nothing, Thompson allocation that
+follows the clicks, and the results endpoint and page, with real sends through a loopback SMTP server."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from scoring.experiments import assign_arms
+from service.db.models import Assignment, Customer, Draft, Interaction, Product, Send, Variant
+from service.db.session import session_scope
+from tests.service.conftest import wait_for_job
+
+
+def approved_campaign(client, engine, n: int, prefix: str, holdout_share: float | None = None) -> int:
+    """A campaign whose n drafts (variants A and B, as generation leaves them) were approved through the API."""
+    body = {"name": f"{prefix} test", "brand": "hearth", "campaign_type": "cross_sell"}
+    if holdout_share is not None:
+        body["holdout_share"] = holdout_share
+    created = client.post("/campaigns", json=body)
+    assert created.status_code == 201, created.text
+    campaign_id = created.json()["id"]
+    draft_ids = []
+    with session_scope(engine) as session:
+        for i in range(n):
+            customer = Customer(
+                external_id=f"{prefix}{i:03d}", email=f"{prefix}{i:03d}@example.com", marketing_consent=True
+            )
+            variants = [
+                Variant(label=label, subject=f"Subject {label}", html=f"<p>{label}</p>", text=f"Body {label}")
+                for label in "AB"
+            ]
+            draft = Draft(campaign_id=campaign_id, customer=customer, status="pending", variants=variants)
+            session.add(draft)
+            session.flush()
+            draft.selected_variant_id = draft.variants[0].id
+            draft_ids.append(draft.id)
+    for draft_id in draft_ids:
+        assert client.post(f"/drafts/{draft_id}/approve", json={}).status_code == 200
+    return campaign_id
+
+
+def send(client, campaign_id: int, **params) -> dict:
+    response = client.post(f"/campaigns/{campaign_id}/send", params=params)
+    assert response.status_code == 202, response.text
+    job = wait_for_job(client, response.json()["job_id"])
+    assert job["status"] == "succeeded", job["error"]
+    return job["result"]
+
+
+def sends_of(engine, campaign_id: int) -> list[tuple[int, str, str, str]]:
+    with session_scope(engine) as session:
+        rows = session.execute(
+            select(Send.id, Customer.external_id, Send.arm, Send.subject)
+            .join(Customer, Send.customer_id == Customer.id)
+            .where(Send.campaign_id == campaign_id)
+        ).all()
+        return [tuple(row) for row in rows]
+
+
+def test_holdout_is_chosen_by_hash_and_sent_nothing(client, engine, mail_server, monkeypatch):
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    campaign_id = approved_campaign(client, engine, 40, "h", holdout_share=0.25)
+    assert client.get(f"/campaigns/{campaign_id}").json()["holdout_share"] == 0.25
+
+    result = send(client, campaign_id)
+
+    ids = [f"h{i:03d}" for i in range(40)]
+    expected = assign_arms(ids, ["sent"], holdout_share=0.25, salt=f"campaign:{campaign_id}")
+    held_out = {customer for customer, arm in zip(ids, expected, strict=True) if arm == "holdout"}
+    assert 0 < len(held_out) < 40
+    assert result["held_out"] == len(held_out) and result["sent"] == 40 - len(held_out)
+    assert sum(result["sent_by_arm"].values()) == result["sent"] and set(result["sent_by_arm"]) <= {"A", "B"}
+    recipients = {m["To"] for m in messages}
+    assert len(messages) == result["sent"] and not recipients & {f"{c}@example.com" for c in held_out}
+    for _, customer, arm, subject in sends_of(engine, campaign_id):
+        assert customer not in held_out and subject == f"Subject {arm}"  # each arm mails its own variant
+    with session_scope(engine) as session:
+        arms = dict(
+            session.execute(
+                select(Customer.external_id, Assignment.arm)
+                .join(Customer, Assignment.customer_id == Customer.id)
+                .where(Assignment.campaign_id == campaign_id)
+            ).all()
+        )
+    assert {c for c, arm in arms.items() if arm == "holdout"} == held_out and len(arms) == 40
+    assert client.get(f"/campaigns/{campaign_id}").json()["drafts"]["holdout"] == len(held_out)
+
+    changed = client.post(f"/campaigns/{campaign_id}/send", params={"holdout_share": 0.5})
+    assert changed.status_code == 409 and "holdout_share cannot change" in changed.json()["message"]
+
+
+def test_thompson_sampling_moves_later_sends_to_the_variant_that_gets_clicks(client, engine, mail_server, monkeypatch):
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    campaign_id = approved_campaign(client, engine, 60, "t")  # made an experiment when it is sent
+
+    first = send(client, campaign_id, holdout_share=0, batch_size=20)
+    assert first["sent"] == 20 and first["held_out"] == 0
+    assert 5 <= first["sent_by_arm"]["A"] <= 15  # no outcomes yet: both arms are equally likely best
+    at = datetime(2026, 11, 25, 12).isoformat()
+    clicks = [
+        {"send_id": send_id, "kind": kind, "occurred_at": at}
+        for send_id, _, arm, _ in sends_of(engine, campaign_id)
+        if arm == "B"
+        for kind in ("open", "click")
+    ]
+    assert client.post("/events", json={"events": clicks}).json()["recorded"] == len(clicks)
+    results = client.get(f"/campaigns/{campaign_id}/experiment").json()
+    assert results["next_allocation"]["B"] > 0.99
+
+    second = send(client, campaign_id)
+    assert second["sent"] == 40 and second["sent_by_arm"].get("B", 0) >= 39
+    assert len(messages) == 60
+
+
+def test_results_count_each_arm_and_measure_lift_over_the_holdout(client, engine, mail_server, monkeypatch):
+    controller, _ = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    campaign_id = approved_campaign(client, engine, 50, "r", holdout_share=0.3)
+    send(client, campaign_id)
+    sent = sends_of(engine, campaign_id)
+    at = datetime.now() + timedelta(hours=1)
+    events = []
+    for send_id, _, arm, _ in sent:
+        events.append({"send_id": send_id, "kind": "open", "occurred_at": at.isoformat()})
+        if arm == "A":
+            events.append({"send_id": send_id, "kind": "click", "occurred_at": at.isoformat()})
+            events.append({"send_id": send_id, "kind": "conversion", "occurred_at": at.isoformat(), "value": 40.0})
+    assert client.post("/events", json={"events": events}).status_code == 200
+    with session_scope(engine) as session:
+        held = list(
+            session.scalars(
+                select(Assignment.customer_id).where(Assignment.campaign_id == campaign_id, Assignment.arm == "holdout")
+            )
+        )
+        product = Product(sku="sku-1", name="Mug", price=12.0)
+        session.add(product)
+        session.flush()
+        # One held-out customer buys within the 14-day window, one buys after it (not a conversion).
+        for order, (customer_id, days) in enumerate(((held[0], 3), (held[1], 30))):
+            session.add(
+                Interaction(
+                    order_id=f"o{order}", customer_id=customer_id, product_id=product.id, amount=12.0,
+                    timestamp=datetime.now() + timedelta(days=days),
+                )
+            )  # fmt: skip
+
+    response = client.get(f"/campaigns/{campaign_id}/experiment")
+    assert response.status_code == 200, response.text
+    results = response.json()
+    arms = {a["arm"]: a for a in results["arms"]}
+    assert set(arms) == {"A", "B", "holdout"}
+    n_a = sum(arm == "A" for _, _, arm, _ in sent)
+    n_b = len(sent) - n_a
+    assert arms["A"]["sends"] == n_a and arms["A"]["opens"] == n_a and arms["A"]["clicks"] == n_a
+    assert arms["A"]["conversions"] == n_a and arms["B"]["clicks"] == 0 and arms["B"]["conversions"] == 0
+    assert arms["B"]["sends"] == n_b and arms["B"]["opens"] == n_b
+    holdout = arms["holdout"]
+    assert holdout["customers"] == len(held) and holdout["sends"] == 0 and holdout["opens"] is None
+    assert holdout["conversions"] == 1
+    for arm in ("A", "B"):
+        for rate in ("open_rate", "click_rate", "conversion_rate"):
+            interval = arms[arm][rate]
+            assert 0 <= interval["low"] <= interval["mean"] <= interval["high"] <= 1
+    assert arms["A"]["click_rate"]["p_best"] > 0.99
+    assert arms["A"]["click_rate"]["p_best"] + arms["B"]["click_rate"]["p_best"] == pytest.approx(1)
+    lift_a, lift_b = arms["A"]["lift_over_holdout"], arms["B"]["lift_over_holdout"]
+    assert lift_a["low"] > 0 and lift_a["p_better"] > 0.99  # every A customer converted, 1 holdout customer did
+    assert lift_b["mean"] < 0 and lift_b["p_better"] < 0.5  # no B customer converted
+    assert holdout["lift_over_holdout"] is None and holdout["conversion_rate"]["p_best"] is None
+
+    page = client.get(f"/review/campaigns/{campaign_id}/experiment")
+    assert page.status_code == 200
+    for arm in ("A", "B", "holdout"):
+        assert f'data-arm="{arm}"' in page.text
+    assert "within 14 days" in page.text
+    campaign_page = client.get(f"/review/campaigns/{campaign_id}")
+    assert f'href="/review/campaigns/{campaign_id}/experiment"' in campaign_page.text
+
+
+def test_a_plain_campaign_has_no_experiment_and_bad_shares_name_the_field(client, engine):
+    campaign_id = approved_campaign(client, engine, 2, "p")
+    response = client.get(f"/campaigns/{campaign_id}/experiment")
+    assert response.status_code == 409 and "holdout_share" in response.json()["message"]
+    page = client.get(f"/review/campaigns/{campaign_id}/experiment")
+    assert page.status_code == 200 and "not an experiment" in page.text
+    assert "experiment-link" not in client.get(f"/review/campaigns/{campaign_id}").text
+
+    bad = client.post(f"/campaigns/{campaign_id}/send", params={"holdout_share": 1.5})
+    assert bad.status_code == 422 and bad.json()["problems"][0]["field"] == "query.holdout_share"
+    bad_body = client.post(
+        "/campaigns", json={"name": "x", "brand": "hearth", "campaign_type": "vip", "holdout_share": -1}
+    )
+    assert bad_body.status_code == 422 and bad_body.json()["problems"][0]["field"] == "holdout_share"
+    assert client.get("/campaigns/9999/experiment").status_code == 404
