@@ -1,6 +1,6 @@
 """HTTP routers, one module per area; each route calls a function of the service and holds no logic."""
 
-from service.routes import campaigns, customers, drafts, events, experiments, health, imports, jobs, review
+from service.routes import campaigns, customers, drafts, events, experiments, health, imports, jobs, review, send_times
 
 ROUTERS = [
     health.router,
@@ -10,6 +10,7 @@ ROUTERS = [
     drafts.router,
     events.router,
     experiments.router,
+    send_times.router,
     jobs.router,
     review.router,
 ]
