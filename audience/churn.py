@@ -3,8 +3,12 @@
 The shop's own history is the training set: at several past cutoffs (the latest one ``horizon`` days before
 the as-of day, then every ``step_days`` further back) every customer's features are computed from orders
 before the cutoff and labelled by whether they bought in the horizon after it. The latest cutoff is held
-out to calibrate the boosted model's scores (Platt scaling on the log-odds), because scores from trees fitted
-on other seasons are ranked well but not calibrated to the season at hand.
+out to calibrate the model's scores (Platt scaling on the log-odds), because scores from a model fitted on
+other seasons are ranked well but not calibrated to the season at hand.
+
+Small shops (fewer than ``small_shop_rows`` training snapshots, about 600 customers with a year of history)
+get a regularized logistic regression on a few log-scaled features instead of the boosted trees: on random
+300-customer samples of Online Retail the trees ranked below BG/NBD and were calibrated worse.
 """
 
 from __future__ import annotations
@@ -16,12 +20,26 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from audience.errors import NotEnoughHistory
 from audience.features import churned_within, customer_features
 from audience.orders import as_timestamp
 
 MIN_TRAINING_ROWS = 200
+SMALL_SHOP_FEATURES = [
+    "recency_days", "orders", "tenure_days", "orders_365d", "orders_90d", "orders_same_season_last_year",
+    "bgnbd_expected", "bgnbd_p_alive", "season_sin", "season_cos",
+]  # fmt: skip
+
+
+def _log_scale(values: np.ndarray) -> np.ndarray:
+    return np.sign(values) * np.log1p(np.abs(np.nan_to_num(values)))
+
+
+def small_shop_model() -> object:
+    return make_pipeline(FunctionTransformer(_log_scale), StandardScaler(), LogisticRegression(C=0.3, max_iter=1000))
 
 
 @dataclass
@@ -31,6 +49,7 @@ class ChurnModel:
     step_days: int = 30
     min_history_days: int = 60
     random_state: int = 0
+    small_shop_rows: int = 10_000
     booster_params: dict = field(
         default_factory=lambda: {"max_iter": 300, "learning_rate": 0.03, "max_leaf_nodes": 7,
                                  "min_samples_leaf": 100, "l2_regularization": 1.0}
@@ -69,23 +88,37 @@ class ChurnModel:
                 f"The churn model needs at least {MIN_TRAINING_ROWS} past customer snapshots with both outcomes; "
                 f"these orders give {len(learning)}."
             )
-        self.feature_names_ = [c for c in training.columns if c not in ("churned", "cutoff_number")]
-        self.booster_ = HistGradientBoostingClassifier(random_state=self.random_state, **self.booster_params)
-        self.booster_.fit(learning[self.feature_names_], learning["churned"])
-        raw = self._log_odds(calibration)
-        self.calibrator_ = LogisticRegression(C=1e4).fit(raw.reshape(-1, 1), calibration["churned"])
+        if len(learning) < self.small_shop_rows:
+            self.kind_ = "logistic"
+            self.feature_names_ = [c for c in SMALL_SHOP_FEATURES if c in training.columns]
+            self.estimator_ = small_shop_model()
+        else:
+            self.kind_ = "boosted_trees"
+            self.feature_names_ = [c for c in training.columns if c not in ("churned", "cutoff_number")]
+            self.estimator_ = HistGradientBoostingClassifier(random_state=self.random_state, **self.booster_params)
+        if self.kind_ == "logistic":
+            # A logistic model is calibrated on its own training data; all cutoffs, seasons included, teach it.
+            self.estimator_.fit(training[self.feature_names_], training["churned"])
+            self.calibrator_ = None
+        else:
+            self.estimator_.fit(learning[self.feature_names_], learning["churned"])
+            raw = self._log_odds(calibration)
+            self.calibrator_ = LogisticRegression(C=1e4).fit(raw.reshape(-1, 1), calibration["churned"])
         self.training_rows_ = len(training)
         self.base_rate_ = float(training["churned"].mean())
         return self
 
     def _log_odds(self, features: pd.DataFrame) -> np.ndarray:
-        p = np.clip(self.booster_.predict_proba(features[self.feature_names_])[:, 1], 1e-6, 1 - 1e-6)
+        p = np.clip(self.estimator_.predict_proba(features[self.feature_names_])[:, 1], 1e-6, 1 - 1e-6)
         return np.log(p / (1 - p))
 
     def predict_features(self, features: pd.DataFrame) -> pd.Series:
         """Calibrated P(no order within the horizon) for feature rows."""
         features = features.reindex(columns=self.feature_names_)
-        risk = self.calibrator_.predict_proba(self._log_odds(features).reshape(-1, 1))[:, 1]
+        if self.calibrator_ is None:
+            risk = self.estimator_.predict_proba(features)[:, 1]
+        else:
+            risk = self.calibrator_.predict_proba(self._log_odds(features).reshape(-1, 1))[:, 1]
         return pd.Series(risk, index=features.index, name="churn_risk")
 
     def predict(self, lines: pd.DataFrame, as_of: date | str | pd.Timestamp) -> pd.Series:

@@ -73,6 +73,7 @@ def build_profiles(orders: pd.DataFrame, as_of: date | str | pd.Timestamp, horiz
     try:
         churn = ChurnModel(horizon_days=horizon_days, **PROFILE_CHURN_MODEL).fit(lines, end)
         profiles["churn_risk"] = churn.predict_features(features).to_numpy()
+        profiles.attrs["churn_model"] = churn.kind_
     except AudienceError as error:
         fallbacks.append(f"churn_risk: BG/NBD instead of the supervised model ({error})")
         profiles["churn_risk"] = _bgnbd_churn_risk(

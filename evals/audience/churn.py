@@ -56,6 +56,7 @@ def evaluate_date(lines: pd.DataFrame, as_of: str, horizon_days: int = 90) -> di
         "churn_rate": float(truth.churned.mean()),
         "profile_seconds": round(seconds, 2),
         "fallbacks": profiles.attrs.get("fallbacks", []),
+        "churn_model": profiles.attrs.get("churn_model"),
         "supervised": supervised,
         "bgnbd_expected_purchases": bgnbd,
         "bgnbd_p_no_purchase": bgnbd_probability,
