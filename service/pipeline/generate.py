@@ -187,15 +187,29 @@ def save_drafts(
     return saved
 
 
-def forecast_totals(selection: pd.DataFrame) -> dict[str, float]:
-    """Expected sends, opens, clicks and conversions if every chosen variant were sent."""
-    return {
-        "sends": int(len(selection)),
-        **{
-            name: round(float(selection[column].sum()), 2) if len(selection) else 0.0
-            for name, column in (("opens", "p_open"), ("clicks", "p_click"), ("conversions", "p_conversion"))
-        },
-    }
+def order_values(audience: pd.DataFrame) -> pd.Series:
+    """Each customer's value if they convert: their mean past order value (the RFM ``monetary``), else, for a
+    customer without orders, the mean price of the products recommended to them."""
+    by_customer = audience.set_index("customer_id")
+    fallback = by_customer.get("mean_price", pd.Series(0.0, index=by_customer.index)).astype(float)
+    if "monetary" not in by_customer:
+        return fallback.fillna(0.0)
+    monetary = pd.to_numeric(by_customer["monetary"], errors="coerce")
+    return monetary.where(monetary > 0, fallback).fillna(0.0)
+
+
+def forecast_totals(selection: pd.DataFrame, values: pd.Series | None = None, level: float = 0.9) -> dict[str, float]:
+    """Expected sends, opens, clicks, conversions and revenue if every chosen variant were sent, each with its
+    ``level`` interval (``*_low``/``*_high``, scoring.forecast); revenue is P(conversion) × ``values``, the
+    customer's order value (by customer id, the selection's index)."""
+    from scoring.forecast import forecast_totals as campaign_totals
+
+    predictions = selection[["p_open", "p_click", "p_conversion"]].astype(float)
+    if values is not None:
+        predictions["order_value"] = values.reindex(predictions.index).astype(float)
+    totals = campaign_totals(predictions, level=level)
+    rounded = {name: round(value, 4 if name.endswith("_rate") else 2) for name, value in totals.items()}
+    return {**rounded, "sends": int(totals["sends"]), "level": level}
 
 
 def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id: int) -> dict[str, Any]:
@@ -251,7 +265,7 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
         "seconds_per_draft": round(seconds / saved, 3) if saved else None,
         "fallback_share": round(result.stats.fallbacks / max(len(variants), 1), 3),
     }
-    forecast = forecast_totals(selection)
+    forecast = forecast_totals(selection, order_values(audience))
     with session_scope(engine) as session:
         campaign = session.get(Campaign, campaign_id)
         campaign.status, campaign.stats, campaign.forecast = "ready", stats, forecast

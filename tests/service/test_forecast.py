@@ -1,0 +1,59 @@
+"""Predicted campaign totals before sending, revenue included: exact on a tiny campaign, and end to end on
+the demo shop with the fake LLM (the forecast shown by the API and the review page)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from service.pipeline.generate import forecast_totals, order_values
+from tests.service.conftest import upload, wait_for_job
+
+
+def test_revenue_is_p_conversion_times_each_customers_order_value():
+    selection = pd.DataFrame(
+        {"p_open": [0.5, 0.4], "p_click": [0.2, 0.1], "p_conversion": [0.1, 0.2]},
+        index=pd.Index(["c1", "c2"], name="customer_id"),
+    )
+    audience = pd.DataFrame(  # c2 has no orders yet: the recommended products' mean price stands in
+        {"customer_id": ["c2", "c1"], "monetary": [None, 50.0], "mean_price": [30.0, 10.0]}
+    )
+    values = order_values(audience)
+    assert values.to_dict() == {"c2": 30.0, "c1": 50.0}
+
+    totals = forecast_totals(selection, values)
+    assert totals["sends"] == 2 and totals["opens"] == 0.9 and totals["conversions"] == 0.3
+    assert totals["revenue"] == pytest.approx(0.1 * 50 + 0.2 * 30)
+    assert 0 <= totals["revenue_low"] < totals["revenue"] < totals["revenue_high"]
+    assert totals["opens_low"] < totals["opens"] < totals["opens_high"] and totals["level"] == 0.9
+    assert totals["conversion_rate"] == 0.15
+
+    empty = forecast_totals(selection.iloc[0:0], values)
+    assert empty["sends"] == 0 and empty["revenue"] == 0 and empty["revenue_high"] == 0
+
+
+def test_generated_campaign_forecasts_revenue_in_api_and_review_page(client, demo_files, monkeypatch):
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    for kind in ("customers", "products", "orders", "sends"):
+        assert upload(client, kind, demo_files[kind]).status_code == 200
+    assert wait_for_job(client, client.post("/train").json()["job_id"])["status"] == "succeeded"
+    body = {"name": "Forecast", "brand": "hearth", "campaign_type": "cross_sell", "max_customers": 6}
+    campaign_id = client.post("/campaigns", json=body).json()["id"]
+    job = wait_for_job(client, client.post(f"/campaigns/{campaign_id}/generate").json()["job_id"])
+    assert job["status"] == "succeeded", job["error"]
+
+    forecast = client.get(f"/campaigns/{campaign_id}").json()["forecast"]
+    drafts = client.get(f"/campaigns/{campaign_id}/drafts", params={"limit": 100}).json()
+    chosen = [next(v for v in d["variants"] if v["id"] == d["selected_variant_id"]) for d in drafts]
+    assert forecast["sends"] == len(drafts) == 6
+    assert forecast["conversions"] == pytest.approx(sum(v["p_conversion"] for v in chosen), abs=0.01)
+    assert forecast["revenue_low"] <= forecast["revenue"] <= forecast["revenue_high"] and forecast["revenue"] > 0
+    customers = {c["customer_id"]: c for c in client.get("/customers", params={"limit": 1000}).json()}
+    expected = sum(
+        v["p_conversion"] * (customers[d["customer_id"]]["profile"].get("monetary") or 0)
+        for d, v in zip(drafts, chosen, strict=True)
+    )
+    assert forecast["revenue"] == pytest.approx(expected, rel=0.01)  # every customer of a cross-sell has orders
+
+    page = client.get(f"/review/campaigns/{campaign_id}")
+    assert 'id="forecast-revenue"' in page.text and f"revenue {forecast['revenue']:.2f}" in page.text
