@@ -14,9 +14,11 @@ from sqlalchemy import Engine
 from service.db.session import default_engine
 from service.errors import InvalidInput, TailorError, Unauthorized
 from service.jobs import ThreadJobRunner
+from service.jobs.schedule import PeriodicJob
+from service.pipeline.training import retrain_if_new_data
 from service.review import STATIC_DIR
 from service.routes import ROUTERS
-from service.settings import home_settings
+from service.settings import RetrainSettings, home_settings
 from service.state import AppState, model_store
 
 log = logging.getLogger("tailor.api")
@@ -25,10 +27,20 @@ log = logging.getLogger("tailor.api")
 def create_app(engine: Engine | None = None) -> FastAPI:
     engine = engine or default_engine()
     runner = ThreadJobRunner(engine)
+    every_hours = RetrainSettings().every_hours
+    retrain = (
+        PeriodicJob(runner, engine, "retrain", retrain_if_new_data, every_hours * 3600, {"engine": engine})
+        if every_hours
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        if retrain:
+            retrain.start()
         yield
+        if retrain:
+            retrain.stop()
         runner.shutdown()
 
     app = FastAPI(

@@ -9,9 +9,9 @@ from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, func, select, update
 
-from service.db.models import Customer
+from service.db.models import Customer, Event, Interaction, Job, Send
 from service.db.session import session_scope
 from service.errors import NotReady
 from service.pipeline import frames
@@ -19,6 +19,7 @@ from service.pipeline.model_store import publish
 from service.settings import CampaignSettings, home_settings
 
 ProgressFn = Any  # service.jobs.Progress, or any callable(done, total, message)
+TRAINING_JOBS = ("train", "retrain")
 
 
 def _json_safe(value: Any) -> Any:
@@ -115,8 +116,41 @@ def train_engagement(engine: Engine) -> dict[str, Any]:
     return {**metadata, "version": folder.name}
 
 
+def data_marker(engine: Engine) -> dict[str, int]:
+    """How much there is to learn from: the rows and newest id of sends, events and order lines. Two equal
+    markers mean nothing new arrived in between."""
+    marker: dict[str, int] = {}
+    with session_scope(engine) as session:
+        for name, table in (("sends", Send), ("events", Event), ("interactions", Interaction)):
+            rows, newest = session.execute(select(func.count(), func.max(table.id))).one()
+            marker |= {name: int(rows), f"{name}_last_id": int(newest or 0)}
+    return marker
+
+
+def last_training_marker(engine: Engine) -> dict[str, int] | None:
+    """The data marker of the latest successful training (by command, API or schedule), if it recorded one."""
+    with session_scope(engine) as session:
+        results = session.scalars(
+            select(Job.result)
+            .where(Job.kind.in_(TRAINING_JOBS), Job.status == "succeeded")
+            .order_by(Job.created_at.desc())
+        )
+        return next((result["data_marker"] for result in results if result and "data_marker" in result), None)
+
+
+def retrain_if_new_data(progress: ProgressFn, engine: Engine, model: str | None = None) -> dict[str, Any]:
+    """Job (the scheduled retrain): :func:`train_all`, skipped when no sends, events or orders arrived since
+    the last training."""
+    marker = data_marker(engine)
+    if marker == last_training_marker(engine):
+        progress(1, 1, "skipped: no new sends, events or orders since the last training")
+        return {"skipped": True, "data_marker": marker}
+    return {"skipped": False, **train_all(progress, engine, model)}
+
+
 def train_all(progress: ProgressFn, engine: Engine, model: str | None = None) -> dict[str, Any]:
     """Job: audience, recommender and engagement model in turn."""
+    marker = data_marker(engine)  # taken first, so that data arriving during training counts as new
     steps = (
         ("audience", lambda: refresh_audience(engine)),
         ("recommender", lambda: train_recommender(engine, model)),
@@ -127,4 +161,4 @@ def train_all(progress: ProgressFn, engine: Engine, model: str | None = None) ->
         progress(done, len(steps), f"training {name}")
         results[name] = step()
     progress(len(steps), len(steps), "trained")
-    return results
+    return {**results, "data_marker": marker}

@@ -1,0 +1,68 @@
+"""Scheduled retraining: with TAILOR_RETRAIN_EVERY_HOURS set, the server submits a retrain job on its own; the
+job trains when sends, events or orders arrived since the last training and is skipped otherwise."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from service.db.models import Job, Send
+from service.db.session import session_scope
+from tests.service.conftest import upload
+
+
+def retrain_jobs(engine) -> list[tuple[str, dict]]:
+    with session_scope(engine) as session:
+        jobs = session.scalars(
+            select(Job).where(Job.kind == "retrain", Job.status.in_(("succeeded", "failed"))).order_by(Job.created_at)
+        )
+        return [(job.status, job.result or {"error": job.error}) for job in jobs]
+
+
+def wait_for_retrains(engine, count: int, timeout: float = 120) -> list[tuple[str, dict]]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        finished = retrain_jobs(engine)
+        if len(finished) >= count:
+            return finished
+        time.sleep(0.2)
+    raise AssertionError(f"only {retrain_jobs(engine)} retrain jobs finished in {timeout} s")
+
+
+def test_scheduled_retrain_trains_on_new_data_and_skips_otherwise(client, engine, api_key, demo_files, monkeypatch):
+    for kind in ("customers", "products", "orders", "sends"):
+        assert upload(client, kind, demo_files[kind]).status_code == 200
+    assert client.get("/health").json()["models"]["engagement"] is None
+    with session_scope(engine) as session:
+        send_id = session.scalar(select(Send.id).limit(1))
+
+    from service.app import create_app
+
+    monkeypatch.setenv("TAILOR_RETRAIN_EVERY_HOURS", str(0.5 / 3600))  # every half second
+    with TestClient(create_app(engine), headers={"X-API-Key": api_key}) as scheduled:
+        (status, first), *_ = wait_for_retrains(engine, 1)
+        assert status == "succeeded" and first["skipped"] is False and first["engagement"]["sends"] > 50
+        trained_version = scheduled.get("/health").json()["models"]["engagement"]
+        assert trained_version == first["engagement"]["version"]
+
+        status, second = wait_for_retrains(engine, 2)[1]
+        assert status == "succeeded" and second["skipped"] is True  # nothing arrived since
+        assert scheduled.get("/health").json()["models"]["engagement"] == trained_version
+
+        event = {"send_id": send_id, "kind": "click", "occurred_at": "2026-11-25T09:00:00"}
+        assert scheduled.post("/events", json={"events": [event]}).json()["recorded"] == 1
+        deadline = time.monotonic() + 120
+        while not any(not r.get("skipped", True) for _, r in retrain_jobs(engine)[2:]):
+            assert time.monotonic() < deadline, retrain_jobs(engine)
+            time.sleep(0.2)
+        status, retrained = next((s, r) for s, r in retrain_jobs(engine)[2:] if not r.get("skipped", True))
+        assert status == "succeeded" and retrained["data_marker"]["events"] == first["data_marker"]["events"] + 1
+        assert scheduled.get("/health").json()["models"]["engagement"] == retrained["engagement"]["version"]
+        assert retrained["engagement"]["version"] != trained_version
+
+
+def test_no_schedule_without_the_setting(client, engine):
+    time.sleep(1.0)
+    assert retrain_jobs(engine) == []
