@@ -16,11 +16,13 @@ conversion | click) and ``k`` (default 2,000 sends) is how many sends the prior 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
 
+from scoring.artifacts import load_model, save_model
 from scoring.copy_model import CopyModel
 from scoring.engagement import EngagementModel
 from scoring.errors import DatasetUnavailable
@@ -28,6 +30,7 @@ from scoring.errors import DatasetUnavailable
 # Measured from the public files (see PublicPrior.from_public_data); used when the files are absent.
 DEFAULT_RATES = {"open": 0.196, "click": 0.177, "conversion": 0.064}
 EPSILON = 1e-4
+BLEND_VERSION = 1
 
 
 @dataclass
@@ -88,9 +91,20 @@ def shop_weight(n_shop: float, prior_sends: float) -> float:
 class BlendedEngagement:
     """The public prior and the shop's own model, blended per link by how much shop data stands behind it."""
 
+    name = "blended_engagement"
+
     prior: PublicPrior
     shop: EngagementModel | None = None
     prior_sends: float = 2000.0
+
+    def save(self, path: str | Path) -> Path:
+        """Write the prior, the shop model (if any) and ``prior_sends`` to one file."""
+        return save_model(self, path, kind=self.name, version=BLEND_VERSION, metadata={"weights": self.weights()})
+
+    @classmethod
+    def load(cls, path: str | Path) -> BlendedEngagement:
+        """Read a blend written by :meth:`save`; a wrong or unreadable file raises ``ModelFileError``."""
+        return load_model(path, kind=cls.name, version=BLEND_VERSION)
 
     def weights(self) -> dict[str, float]:
         if self.shop is None or not self.shop.is_fitted:

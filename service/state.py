@@ -18,9 +18,15 @@ def _load_recommender(path: Path):
 
 
 def _load_engagement(path: Path):
+    """The prior-and-shop blend; versions trained before the blend hold the shop model alone."""
     from scoring.engagement import EngagementModel
+    from scoring.errors import ModelFileError
+    from scoring.prior import BlendedEngagement
 
-    return EngagementModel.load(path)
+    try:
+        return BlendedEngagement.load(path)
+    except ModelFileError:
+        return EngagementModel.load(path)
 
 
 def model_store(models_dir: Path) -> ModelStore:

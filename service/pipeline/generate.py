@@ -102,7 +102,8 @@ def score_variants(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every variant with P(open/click/conversion) and its top reasons; and per draft, the chosen variant
     and whether a person must look at it (a failed check, or a prediction under the floor)."""
-    from scoring.selection import SelectionRules, select_variants
+    from scoring.pipeline import score_drafts
+    from scoring.selection import SelectionRules
 
     by_customer = audience.set_index("customer_id")
     now = pd.Timestamp(datetime.now().replace(minute=0, second=0, microsecond=0))
@@ -123,10 +124,8 @@ def score_variants(
     variants = pd.DataFrame(rows)
     if variants.empty:
         return variants, pd.DataFrame(columns=["chosen_variant", "flagged", "flag_reasons"])
-    variants = variants.join(engagement.predict(variants))
-    variants["reasons"] = engagement.top_reasons(variants, n=3)
-    selection = select_variants(variants, SelectionRules(min_p_open=min_p_open), draft_column="customer_id")
-    return variants.set_index(["customer_id", "variant_id"]), selection
+    scored = score_drafts(variants, engagement, SelectionRules(min_p_open=min_p_open), draft_column="customer_id")
+    return scored.variants.set_index(["customer_id", "variant_id"]), scored.drafts
 
 
 def save_drafts(
@@ -204,7 +203,7 @@ def forecast_totals(selection: pd.DataFrame, values: pd.Series | None = None, le
     customer's order value (by customer id, the selection's index)."""
     from scoring.forecast import forecast_totals as campaign_totals
 
-    predictions = selection[["p_open", "p_click", "p_conversion"]].astype(float)
+    predictions = selection.reindex(columns=["p_open", "p_click", "p_conversion"]).astype(float)
     if values is not None:
         predictions["order_value"] = values.reindex(predictions.index).astype(float)
     totals = campaign_totals(predictions, level=level)

@@ -20,6 +20,7 @@ from service.settings import CampaignSettings, home_settings
 
 ProgressFn = Any  # service.jobs.Progress, or any callable(done, total, message)
 TRAINING_JOBS = ("train", "retrain")
+MIN_SHOP_SENDS = 50  # fewer sends with outcomes than this: the public prior alone scores drafts
 
 
 def _json_safe(value: Any) -> Any:
@@ -94,22 +95,24 @@ def train_recommender(engine: Engine, model: str | None = None) -> dict[str, Any
 
 
 def train_engagement(engine: Engine) -> dict[str, Any]:
+    """The scoring model the service serves: the public prior (scoring.prior) blended with a model of the
+    shop's own sends, whose weight per link grows as n / (n + 2,000) sends. With fewer than
+    ``MIN_SHOP_SENDS`` sends with outcomes the shop model is left out and the prior alone scores drafts."""
     from scoring.engagement import EngagementModel
+    from scoring.prior import BlendedEngagement, PublicPrior
 
     with session_scope(engine) as session:
         sends = frames.sends_frame(session)
-    if len(sends) < 50:
-        raise NotReady(
-            f"Only {len(sends)} past sends with outcomes: the scoring model needs at least 50 "
-            "(import your send history with `tailor import sends FILE`)."
-        )
     started = time.perf_counter()
-    model = EngagementModel().fit(sends)
+    shop = EngagementModel().fit(sends) if len(sends) >= MIN_SHOP_SENDS else None
+    model = BlendedEngagement(PublicPrior.default(), shop)
     metadata = {
         "trained_at": datetime.now().isoformat(timespec="seconds"),
         "sends": len(sends),
-        "open_rate": round(float(sends.opened.mean()), 4),
-        "click_rate": round(float(sends.clicked.mean()), 4),
+        "open_rate": round(float(sends.opened.mean()), 4) if len(sends) else None,
+        "click_rate": round(float(sends.clicked.mean()), 4) if len(sends) else None,
+        "shop_weights": {link: round(weight, 4) for link, weight in model.weights().items()},
+        "prior_sends": model.prior_sends,
         "fit_seconds": round(time.perf_counter() - started, 2),
     }
     folder = publish(home_settings().models_dir, "engagement", model.save, metadata)
