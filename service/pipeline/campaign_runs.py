@@ -35,6 +35,7 @@ class RunSummary:
             ("predicted opens", f"{f['opens']:.1f}"),
             ("predicted clicks", f"{f['clicks']:.1f}"),
             ("predicted conversions", f"{f['conversions']:.2f}"),
+            ("predicted revenue", f"{f['revenue']:.2f} ({f['revenue_low']:.2f}–{f['revenue_high']:.2f})"),
             ("LLM calls", r.get("llm_calls", 0)),
             ("drafts with fallback copy", f"{r['fallback_share']:.0%}"),
             ("seconds generating", f"{r['seconds']:.1f}"),
@@ -77,7 +78,9 @@ def export_campaign(engine: Engine, campaign_id: int, out: Path) -> int:
                     "status": body.status, "flagged": body.flagged, "flag_reasons": body.flag_reasons,
                     "subject": variant.subject, "preheader": variant.preheader, "text_body": variant.text,
                     "html_body": variant.html, "checks": [c.model_dump() for c in variant.checks],
-                    "scores": {"p_open": variant.p_open, "p_click": variant.p_click, "p_conversion": variant.p_conversion},
+                    "scores": {
+                        "p_open": variant.p_open, "p_click": variant.p_click, "p_conversion": variant.p_conversion,
+                    },
                 }  # fmt: skip
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
                 rows += 1
