@@ -3,8 +3,6 @@ LLM, score, review, send through a real SMTP server on loopback, and ingest the 
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 from sqlalchemy import select
 
@@ -15,33 +13,7 @@ from tests.service.conftest import upload, wait_for_job
 pytestmark = [pytest.mark.slow, pytest.mark.llm]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def smtp_server():
-    """A real SMTP server on loopback that keeps every message it receives."""
-    from aiosmtpd.controller import Controller
-
-    class Mailbox:
-        def __init__(self) -> None:
-            self.messages: list[tuple[str, list[str], bytes]] = []
-
-        async def handle_DATA(self, _server, _session, envelope):  # noqa: N802 (aiosmtpd's hook name)
-            self.messages.append((envelope.mail_from, envelope.rcpt_tos, envelope.content))
-            return "250 OK"
-
-    mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    yield controller, mailbox
-    controller.stop()
-
-
-def test_import_train_generate_review_send(client, engine, demo_files, smtp_server, monkeypatch):
+def test_import_train_generate_review_send(client, engine, demo_files, mail_server, monkeypatch):
     for kind in ("customers", "products", "orders", "sends"):
         response = upload(client, kind, demo_files[kind])
         assert response.status_code == 200, response.text
@@ -97,15 +69,15 @@ def test_import_train_generate_review_send(client, engine, demo_files, smtp_serv
     again = client.post(f"/drafts/{third['id']}/approve", json={})
     assert again.status_code == 409 and "already rejected" in again.json()["message"]
 
-    controller, mailbox = smtp_server
+    controller, messages = mail_server
     monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
     sent = wait_for_job(client, client.post(f"/campaigns/{campaign_id}/send").json()["job_id"])
     assert sent["status"] == "succeeded", sent["error"]
     assert sent["result"] == {"sent": 2, "skipped": 0}
-    assert len(mailbox.messages) == 2
-    recipients = {rcpt for _, rcpts, _ in mailbox.messages for rcpt in rcpts}
-    assert recipients == {first["email"], second["email"]}
-    assert any(b"A few things we picked for you" in content for _, _, content in mailbox.messages)
+    assert len(messages) == 2
+    assert {message["To"] for message in messages} == {first["email"], second["email"]}
+    assert "A few things we picked for you" in {message["Subject"] for message in messages}  # the edited subject
+    assert all(message.get_body(("plain",)).get_content().strip() for message in messages)
 
     with session_scope(engine) as session:
         from service.db.models import Send
