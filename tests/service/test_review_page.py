@@ -1,4 +1,5 @@
-"""The review page in a real browser: log in, open a draft, edit its subject, approve it."""
+"""The review page in a real browser: log in, see the campaign's cost and forecast, open a draft, edit its
+subject, approve it, and reject another with a reason."""
 
 from __future__ import annotations
 
@@ -75,6 +76,9 @@ def test_copywriter_edits_and_approves_a_draft(shop_with_campaign, live_server, 
         page.click("text=Browser test")
         rows = page.locator("#drafts tr[data-draft-id]")
         expect(rows).to_have_count(2)
+        expect(page.locator("#generation-cost")).to_contain_text("LLM calls")  # cost and latency per campaign
+        expect(page.locator("#generation-cost")).to_contain_text("s a draft")
+        expect(page.locator("#forecast-revenue")).to_contain_text("revenue")
         rows.first.locator("a").click()
         expect(page.locator("iframe.preview")).to_be_visible()
         chosen = page.locator(".card.selected form").first
@@ -88,4 +92,9 @@ def test_copywriter_edits_and_approves_a_draft(shop_with_campaign, live_server, 
         page.screenshot(path=str(tmp_path / "approved.png"), full_page=True)
         page.goto(f"{live_server}/review/campaigns/{shop_with_campaign}")
         expect(page.locator("#drafts .badge.approved")).to_have_count(1)
+        rows.nth(1).locator("a").click()
+        page.fill("form[action$='/reject'] input[name=comment]", "too generic for a VIP")
+        page.click("#reject")
+        expect(page.locator("#status")).to_have_text("rejected")
+        expect(page.locator("text=too generic for a VIP")).to_be_visible()  # the review history keeps why
         browser.close()
