@@ -1,21 +1,25 @@
-"""The `tailor` command: fast help, one clear line and exit code 2 for user errors, keys and imports."""
+"""The `tailor` command: fast help, one clear line and exit code 2 for user errors, keys, imports, and a
+campaign from import to exported drafts."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.service.test_importing import CUSTOMERS
 
 TAILOR = [str(Path(sys.executable).with_name("tailor"))]
 
 
-def run(args: list[str], home: Path) -> subprocess.CompletedProcess:
+def run(args: list[str], home: Path, timeout: float = 120) -> subprocess.CompletedProcess:
     env = {**os.environ, "TAILOR_HOME": str(home)}
-    return subprocess.run([*TAILOR, *args], capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run([*TAILOR, *args], capture_output=True, text=True, env=env, timeout=timeout)
 
 
 def test_help_is_fast_and_lists_the_commands(tmp_path):
@@ -48,3 +52,24 @@ def test_import_and_keys(tmp_path):
     assert key.startswith("tk_") and len(key) > 20
     revoked = run(["keys", "revoke", key[:10]], tmp_path)
     assert "revoked 1 key(s)" in revoked.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.llm
+def test_import_train_generate_and_export_drafts(tmp_path, demo_files):
+    for kind in ("customers", "products", "orders", "sends"):
+        assert run(["import", kind, str(demo_files[kind])], tmp_path).returncode == 0
+    trained = run(["train"], tmp_path)
+    assert trained.returncode == 0, trained.stderr
+    out = tmp_path / "drafts.jsonl"
+    args = ["generate", "--campaign-type", "cross_sell", "--brand", "atelier", "--limit", "3", "--out", str(out)]
+    generated = run(args, tmp_path, timeout=600)  # the local model on a busy 2-core machine: minutes
+    assert generated.returncode == 0, generated.stderr
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert f"wrote {len(rows)} drafts to {out}" in generated.stdout
+    assert len({row["customer_id"] for row in rows}) == 3 and len(rows) >= 6  # every draft with its variants
+    for row in rows:
+        assert row["subject"] and row["text_body"] and "<html" in row["html_body"].lower()
+        assert {check["name"] for check in row["checks"]} >= {"grounding", "unsubscribe_footer"}
+        assert 0 < row["scores"]["p_open"] < 1
+    assert sum(row["selected"] for row in rows) == 3  # one chosen variant per customer
