@@ -62,6 +62,7 @@ class GroupCopy:
     invalid_answers: int = 0
     timeouts: int = 0
     valid_first_try: bool = False
+    rejected_by_check: dict[str, int] = field(default_factory=dict)  # model versions and lines each check failed
 
 
 def copy_schema(n_variants: int, product_labels: list[str], examples: list[dict], line_examples: list[str]) -> dict:
@@ -148,7 +149,10 @@ def _group_request(group: Group) -> DraftRequest:
     return first.model_copy(update={"products": group.products()})
 
 
-def _problems(group: Group, brand: BrandKit, variants: list[CopyVariant], lines: dict[str, str]) -> list[str]:
+def _problems(
+    group: Group, brand: BrandKit, variants: list[CopyVariant], lines: dict[str, str]
+) -> list[tuple[str, str]]:
+    """(check name, what to tell the model) for every check a version of the answer fails."""
     request = _group_request(group)
     problems = []
     for i, variant in enumerate(variants):
@@ -156,7 +160,7 @@ def _problems(group: Group, brand: BrandKit, variants: list[CopyVariant], lines:
             request=request, brand=brand, subject=variant.subject, preheader=variant.preheader,
             intro=variant.intro, product_lines=list(lines.values()),
         )  # fmt: skip
-        problems += [f"version {i + 1}: {c.reason}" for c in run_checks(context, COPY_CHECKS) if not c.passed]
+        problems += [(c.name, f"version {i + 1}: {c.reason}") for c in run_checks(context, COPY_CHECKS) if not c.passed]
     return problems
 
 
@@ -226,9 +230,11 @@ def write_group_copy(group: Group, brand: BrandKit, n_variants: int, settings: L
         if attempt_number == 0:
             result.valid_first_try = True
         answers.append((variants, lines))
+        for name, _ in found:
+            result.rejected_by_check[name] = result.rejected_by_check.get(name, 0) + 1
         if not found:
             break
-        problems = "; ".join(found[:4])
+        problems = "; ".join(reason for _, reason in found[:4])
     result.variants, result.product_lines = _choose_variants(group, brand, answers, fallbacks, n_variants)
     return result
 

@@ -84,6 +84,7 @@ class GenerationStats(BaseModel):
     invalid_answers: int = 0
     timeouts: int = 0
     schema_valid_first: int = 0  # groups whose first answer parsed into at least one complete variant
+    rejected_by_check: dict[str, int] = {}  # how often each check turned down a model version or line
 
 
 class GenerationResult(BaseModel):

@@ -47,6 +47,7 @@ def generation_metrics(requests: list[DraftRequest], result: GenerationResult) -
         "schema_valid_rate_before_fallback": round(stats.schema_valid_first / groups_called, 3),
         "invalid_answers": stats.invalid_answers,
         "timeouts": stats.timeouts,
+        "rejected_by_check": dict(sorted(stats.rejected_by_check.items(), key=lambda item: -item[1])),
         "fallback_rate": round(stats.fallbacks / n_variants, 3),
         "model_copy_kept_rate": round(len(model_variants) / n_variants, 3),
         "violations_in_review": dict(sorted(violations.items())),

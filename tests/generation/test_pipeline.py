@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from generation.brands import load_brand
@@ -77,6 +79,22 @@ def test_a_model_that_keeps_failing_falls_back_to_template_copy():
     assert all(v.used_fallback for v in variants) and result.stats.fallbacks == 2
     assert all(v.passed for v in variants)
     assert variants[0].subject != variants[1].subject
+
+
+@register("boastful")
+def _boastful_endpoint(model, settings):
+    """A model that answers in the right shape but promises a discount nobody offered."""
+    version = {"subject": "Take 70% off today", "preheader": "Only for you", "intro": "Everything is 70% off now."}
+    body = json.dumps({"variants": [version, version], "product_lines": {}})
+    return Endpoint(model="openai/boastful", api_key="x", mock=lambda messages, schema: body)
+
+
+def test_stats_say_which_check_turned_the_model_copy_down():
+    settings = LLMSettings(model="boastful", cache=False, max_retries=1)
+    result = generate_drafts([make_request()], load_brand("hearth"), settings=settings)
+    assert result.stats.llm_calls == 2 and result.stats.invalid_answers == 0
+    assert result.stats.rejected_by_check.get("grounding", 0) >= 2  # both answers invented the 70 %
+    assert all(v.used_fallback and v.passed for v in result.drafts[0].variants)
 
 
 def test_bad_input_fails_with_a_named_error(fake_settings):
