@@ -1,5 +1,6 @@
 """Light repair of model copy before it is checked: whitespace, quotes, emoji beyond the brand's policy, and text
-past the length limit cut back to whole sentences (or whole words for a subject line)."""
+past the length limit cut back to whole sentences (or whole words for a subject line), and an intro that stops
+mid-sentence cut back to its last finished sentence."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from generation.guardrails.length import LIMITS
 from generation.guardrails.spam import EMOJI
 
 _SENTENCE_END = re.compile(r"[.!?…。](?=\s|$)")
+_ENDS_FIELD = re.compile(r"[.!?…)\"”»。]$")
 
 
 def cut_to_sentences(text: str, limit: int) -> str:
@@ -49,6 +51,15 @@ def drop_repeated_sentences(text: str) -> str:
     return " ".join(kept)
 
 
+def drop_unfinished_sentence(text: str, min_length: int) -> str:
+    """Text cut after its last finished sentence when it stops mid-sentence (a small model runs out of tokens),
+    as long as what is left is still `min_length` long; otherwise the text as it is, for the checks to judge."""
+    if _ENDS_FIELD.search(text):
+        return text
+    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+    return text[: ends[-1]].strip() if ends and ends[-1] >= min_length else text
+
+
 def tidy(text: str, field: str, brand: BrandKit) -> str:
     text = " ".join(str(text).split()).strip(" \"'«»„“”")
     text = drop_repeated_sentences(text)
@@ -60,4 +71,6 @@ def tidy(text: str, field: str, brand: BrandKit) -> str:
             if len(text) > high and _SENTENCE_END.search(text) is None
             else (cut_to_sentences(text, high) if len(text) > high else text)
         )
+    if field == "intro":
+        text = drop_unfinished_sentence(text, low)
     return cut_to_sentences(text, high)

@@ -195,3 +195,15 @@ def test_tidy_drops_repeated_sentences_and_cuts_to_whole_sentences():
     assert tidy(intro, "intro", load_brand("hearth")) == "The kettle is on. A new pot is calling."
     long = "The kettle is on and the cups are warm. " + "x" * 400 + "."
     assert tidy(long, "intro", load_brand("hearth")) == "The kettle is on and the cups are warm."
+
+
+def test_tidy_cuts_an_intro_that_stops_mid_sentence_back_to_its_last_finished_sentence():
+    from generation.tidy import tidy
+
+    hearth = load_brand("hearth")
+    cut_off = "Your favourite mugs are back in stock. We also found a teapot that would sit well beside"
+    assert tidy(cut_off, "intro", hearth) == "Your favourite mugs are back in stock."
+    assert CHECKS["structure"](context(intro=tidy(cut_off, "intro", hearth))).passed
+    too_short = "Hi there. We also found a teapot that would sit well beside"  # what is left would be too short
+    assert tidy(too_short, "intro", hearth) == too_short
+    assert not CHECKS["structure"](context(intro=too_short)).passed
