@@ -34,8 +34,10 @@ def _json_safe(value: Any) -> Any:
 
 
 def refresh_audience(engine: Engine, horizon_days: int = 90, as_of: date | None = None) -> dict[str, Any]:
-    """Recompute every customer's segment and profile (churn risk, CLV, next purchase) from their orders."""
+    """Recompute every customer's segment and profile (churn risk, CLV, next purchase, and the reasons in
+    words) from their orders."""
     from audience.profiles import build_profiles
+    from audience.reasons import profile_reasons
 
     with session_scope(engine) as session:
         orders = frames.orders_frame(session)
@@ -54,7 +56,11 @@ def refresh_audience(engine: Engine, horizon_days: int = 90, as_of: date | None 
                 {
                     "id": cid,
                     "segment": by_customer.get(external, {}).get("rfm_segment"),
-                    "profile": {"as_of": as_of.isoformat(), **by_customer.get(external, {})},
+                    "profile": {
+                        "as_of": as_of.isoformat(),
+                        **by_customer.get(external, {}),
+                        "reasons": profile_reasons(by_customer.get(external, {}), as_of, horizon_days),
+                    },
                 }
                 for external, cid in ids.items()
             ]
