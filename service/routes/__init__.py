@@ -1,11 +1,24 @@
 """HTTP routers, one module per area; each route calls a function of the service and holds no logic."""
 
-from service.routes import campaigns, customers, drafts, events, experiments, health, imports, jobs, review, send_times
+from service.routes import (
+    audiences,
+    campaigns,
+    customers,
+    drafts,
+    events,
+    experiments,
+    health,
+    imports,
+    jobs,
+    review,
+    send_times,
+)
 
 ROUTERS = [
     health.router,
     imports.router,
     customers.router,
+    audiences.router,
     campaigns.router,
     drafts.router,
     events.router,

@@ -1,0 +1,39 @@
+"""Audience preview: who a campaign type and audience query would reach today, before a campaign is created."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from service.errors import InvalidInput, Problem
+from service.pipeline import frames
+
+
+def _number(value: Any) -> float | None:
+    """A plain float, or None for a missing value (JSON has no NaN)."""
+    return None if value is None or pd.isna(value) else round(float(value), 4)
+
+
+def preview_audience(session: Session, campaign_type: str, query: str | None, limit: int) -> dict[str, Any]:
+    """How many mailable customers the campaign would target, and the first `limit` with why and their offer
+    (the same choice `generate` makes: consent, not unsubscribed, the campaign's audience rule, the query)."""
+    from audience.errors import QueryError
+    from service.pipeline.generate import choose_audience
+
+    customers = frames.customers_frame(session)
+    try:
+        chosen = choose_audience(customers, campaign_type, query, None, frames.latest_purchase_day(session))
+    except QueryError as error:
+        raise InvalidInput("audience", [Problem(None, "query", str(error))]) from error
+    sample = [
+        {
+            "customer_id": row["customer_id"], "first_name": row.get("first_name", ""),
+            "segment": row.get("rfm_segment"), "churn_risk": _number(row.get("churn_risk")),
+            "clv": _number(row.get("clv")), "reason": row.get("reason", ""),
+            "offer": row.get("offer") if isinstance(row.get("offer"), dict) else None,
+        }
+        for row in chosen.head(limit).to_dict("records")
+    ]  # fmt: skip
+    return {"campaign_type": campaign_type, "query": query, "customers": len(chosen), "sample": sample}

@@ -1,0 +1,19 @@
+"""Audience preview for campaigns: who a campaign type and query reach, with reasons and offers."""
+
+from fastapi import APIRouter, Query
+
+from service.audiences import preview_audience
+from service.deps import ApiKeyDep, SessionDep
+from service.schemas import CampaignType
+
+router = APIRouter(tags=["audience"])
+
+
+@router.get("/audience")
+def audience(
+    session: SessionDep, _key: ApiKeyDep, campaign_type: CampaignType,
+    query: str | None = Query(None, description="e.g. segment in (at_risk, cant_lose) and clv > 100"),
+    limit: int = Query(20, ge=0, le=1000, description="how many customers to list"),
+) -> dict:  # fmt: skip
+    """Mailable customers a campaign of `campaign_type` would target today, narrowed by `query`."""
+    return preview_audience(session, campaign_type, query, limit)

@@ -1,0 +1,35 @@
+"""The audience preview a marketer runs before creating a campaign: counts, reasons, offers, and clear errors
+for a query that cannot be read."""
+
+from __future__ import annotations
+
+from tests.service.conftest import upload
+
+
+def test_preview_counts_mailable_customers_and_narrows_by_query(client, demo_files):
+    for kind in ("customers", "products", "orders"):
+        assert upload(client, kind, demo_files[kind]).status_code == 200  # importing orders refreshes profiles
+
+    win_back = client.get("/audience", params={"campaign_type": "win_back", "limit": 5})
+    assert win_back.status_code == 200, win_back.text
+    body = win_back.json()
+    assert body["customers"] > 0 and 0 < len(body["sample"]) <= 5
+    customers = {c["customer_id"]: c for c in client.get("/customers", params={"limit": 1000}).json()}
+    for person in body["sample"]:
+        record = customers[person["customer_id"]]
+        assert record["marketing_consent"] and not record["unsubscribed"]  # only mailable customers
+        assert person["reason"] and person["segment"] == record["segment"]
+        assert person["offer"] is not None  # win-back comes with an offer from the ladder
+
+    narrowed = client.get(
+        "/audience", params={"campaign_type": "win_back", "query": "clv > 5 and churn_risk >= 0.5", "limit": 1000}
+    ).json()
+    assert narrowed["customers"] <= body["customers"]
+    assert all(p["clv"] > 5 and p["churn_risk"] >= 0.5 for p in narrowed["sample"])
+
+    broken = client.get("/audience", params={"campaign_type": "win_back", "query": "clv >> 5"})
+    assert broken.status_code == 422 and "query" in broken.json()["message"]
+    no_such_field = client.get("/audience", params={"campaign_type": "vip", "query": "shoe_size > 40"})
+    assert no_such_field.status_code == 422 and "shoe_size" in no_such_field.json()["message"]
+    unknown = client.get("/audience", params={"campaign_type": "newsletter"})
+    assert unknown.status_code == 422 and "campaign_type" in unknown.json()["message"]
