@@ -96,3 +96,10 @@ class BetaGeoModel:
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
         survival = (alpha / (alpha + t)) ** r * hyp2f1(r, b, a + b - 1, t / (alpha + t))
         return float((a + b - 1) / (a - 1) * (1 - survival))
+
+
+def p_no_purchase(p_alive: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """P(no purchase in the horizon) from BG/NBD: dead, or alive with a Poisson count of zero."""
+    p_alive, expected = np.asarray(p_alive, dtype=float), np.asarray(expected, dtype=float)
+    rate = np.divide(expected, p_alive, out=np.zeros_like(expected), where=p_alive > 0)
+    return (1 - p_alive) + p_alive * np.exp(-rate)

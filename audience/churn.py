@@ -6,6 +6,13 @@ before the cutoff and labelled by whether they bought in the horizon after it. T
 out to calibrate the model's scores (Platt scaling on the log-odds), because scores from a model fitted on
 other seasons are ranked well but not calibrated to the season at hand.
 
+The boosted trees' log-odds are averaged with BG/NBD's P(no purchase) log-odds before calibration: trees
+approximate BG/NBD's smooth ranking coarsely, and on Online Retail the average ranked better than either
+alone. Half and half is what validation on the training cutoffs chose (trees fitted on the cutoffs whose
+horizon ends before the latest one's starts, AUC on the latest: 0.4-0.5 best on all three eval dates). BG/NBD
+knows nothing of the season, so the average is shifted to the trees' own calibrated mean risk over the
+customers at the as-of day: the ranking comes from the average, the season's level from the trees.
+
 Small shops (fewer than ``small_shop_rows`` training snapshots, about 600 customers with a year of history)
 get a regularized logistic regression on a few log-scaled features instead of the boosted trees: on random
 300-customer samples of Online Retail the trees ranked below BG/NBD and were calibrated worse.
@@ -18,16 +25,20 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import brentq
+from scipy.special import expit, logit
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
+from audience.bgnbd import p_no_purchase
 from audience.errors import NotEnoughHistory
 from audience.features import churned_within, customer_features
 from audience.orders import as_timestamp
 
 MIN_TRAINING_ROWS = 200
+BGNBD_WEIGHT = 0.5
 SMALL_SHOP_FEATURES = [
     "recency_days", "orders", "tenure_days", "orders_365d", "orders_90d", "orders_same_season_last_year",
     "bgnbd_expected", "bgnbd_p_alive", "season_sin", "season_cos",
@@ -36,6 +47,10 @@ SMALL_SHOP_FEATURES = [
 
 def _log_scale(values: np.ndarray) -> np.ndarray:
     return np.sign(values) * np.log1p(np.abs(np.nan_to_num(values)))
+
+
+def _log_odds_of(probability: np.ndarray) -> np.ndarray:
+    return logit(np.clip(probability, 1e-6, 1 - 1e-6))
 
 
 def small_shop_model() -> object:
@@ -102,15 +117,31 @@ class ChurnModel:
             self.calibrator_ = None
         else:
             self.estimator_.fit(learning[self.feature_names_], learning["churned"])
-            raw = self._log_odds(calibration)
-            self.calibrator_ = LogisticRegression(C=1e4).fit(raw.reshape(-1, 1), calibration["churned"])
+            churned = calibration["churned"]
+            self.trees_calibrator_ = LogisticRegression(C=1e4).fit(self._log_odds(calibration)[:, None], churned)
+            self.calibrator_ = LogisticRegression(C=1e4).fit(self._blended_log_odds(calibration)[:, None], churned)
+            self.level_shift_ = self._level_shift(customer_features(lines, as_of, self.horizon_days))
         self.training_rows_ = len(training)
         self.base_rate_ = float(training["churned"].mean())
         return self
 
     def _log_odds(self, features: pd.DataFrame) -> np.ndarray:
-        p = np.clip(self.estimator_.predict_proba(features[self.feature_names_])[:, 1], 1e-6, 1 - 1e-6)
-        return np.log(p / (1 - p))
+        return _log_odds_of(self.estimator_.predict_proba(features[self.feature_names_])[:, 1])
+
+    def _blended_log_odds(self, features: pd.DataFrame) -> np.ndarray:
+        trees = self._log_odds(features)
+        bgnbd = _log_odds_of(p_no_purchase(features["bgnbd_p_alive"], features["bgnbd_expected"]))
+        blended = (1 - BGNBD_WEIGHT) * trees + BGNBD_WEIGHT * bgnbd
+        return np.where(np.isfinite(blended), blended, trees)  # BG/NBD could not be fitted at that cutoff
+
+    def _calibrated_log_odds(self, features: pd.DataFrame) -> np.ndarray:
+        return self.calibrator_.decision_function(self._blended_log_odds(features)[:, None])
+
+    def _level_shift(self, features: pd.DataFrame) -> float:
+        """Log-odds that move the blend's mean risk over ``features`` to the trees' calibrated mean risk."""
+        target = self.trees_calibrator_.predict_proba(self._log_odds(features)[:, None])[:, 1].mean()
+        log_odds = self._calibrated_log_odds(features)
+        return brentq(lambda shift: expit(log_odds + shift).mean() - target, -20.0, 20.0)
 
     def predict_features(self, features: pd.DataFrame) -> pd.Series:
         """Calibrated P(no order within the horizon) for feature rows."""
@@ -118,7 +149,7 @@ class ChurnModel:
         if self.calibrator_ is None:
             risk = self.estimator_.predict_proba(features)[:, 1]
         else:
-            risk = self.calibrator_.predict_proba(self._log_odds(features).reshape(-1, 1))[:, 1]
+            risk = expit(self._calibrated_log_odds(features) + self.level_shift_)
         return pd.Series(risk, index=features.index, name="churn_risk")
 
     def predict(self, lines: pd.DataFrame, as_of: date | str | pd.Timestamp) -> pd.Series:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from audience.bgnbd import BetaGeoModel
+from audience.bgnbd import BetaGeoModel, p_no_purchase
 from audience.churn import ChurnModel
 from audience.clusters import cluster_customers
 from audience.errors import AudienceError
@@ -29,12 +29,6 @@ PROFILE_COLUMNS = [
 ]  # fmt: skip
 # Monthly cutoffs over the last year and a half (so the same season a year earlier is among them).
 PROFILE_CHURN_MODEL = {"n_cutoffs": 18, "step_days": 30}
-
-
-def _bgnbd_churn_risk(p_alive: np.ndarray, expected: np.ndarray) -> np.ndarray:
-    """P(no purchase in the horizon) from BG/NBD: dead, or alive with a Poisson count of zero."""
-    rate = np.divide(expected, p_alive, out=np.zeros_like(expected), where=p_alive > 0)
-    return (1 - p_alive) + p_alive * np.exp(-rate)
 
 
 @threadpool_limits.wrap(limits=1)
@@ -76,7 +70,7 @@ def build_profiles(orders: pd.DataFrame, as_of: date | str | pd.Timestamp, horiz
         profiles.attrs["churn_model"] = churn.kind_
     except AudienceError as error:
         fallbacks.append(f"churn_risk: BG/NBD instead of the supervised model ({error})")
-        profiles["churn_risk"] = _bgnbd_churn_risk(
+        profiles["churn_risk"] = p_no_purchase(
             profiles["p_alive"].to_numpy(), profiles["expected_purchases"].to_numpy()
         )
 

@@ -13,8 +13,9 @@ import time
 import numpy as np
 import pandas as pd
 
+from audience.bgnbd import p_no_purchase
 from audience.orders import as_timestamp, purchase_days, validate_orders
-from audience.profiles import _bgnbd_churn_risk, build_profiles
+from audience.profiles import build_profiles
 from evals.audience.metrics import churn_metrics
 
 AS_OF_DATES = ("2011-03-01", "2011-06-01", "2011-09-01")
@@ -44,7 +45,7 @@ def evaluate_date(lines: pd.DataFrame, as_of: str, horizon_days: int = 90) -> di
     profiles = build_profiles(lines[lines.timestamp < day], day, horizon_days=horizon_days)
     seconds = time.perf_counter() - started
     truth = outcomes(lines, profiles.index, day, horizon_days)
-    bgnbd_risk = _bgnbd_churn_risk(profiles.p_alive.to_numpy(), profiles.expected_purchases.to_numpy())
+    bgnbd_risk = p_no_purchase(profiles.p_alive.to_numpy(), profiles.expected_purchases.to_numpy())
     supervised = churn_metrics(profiles.churn_risk, truth.churned)
     bgnbd = churn_metrics(-profiles.expected_purchases, truth.churned, probabilities=False)
     bgnbd_probability = churn_metrics(bgnbd_risk, truth.churned)

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from audience.bgnbd import BetaGeoModel
+from audience.bgnbd import BetaGeoModel, p_no_purchase
 from audience.gamma_gamma import GammaGammaModel
 from audience.orders import btyd_summary
 from tests.audience.contract import PublishedFitTests
@@ -88,3 +88,8 @@ class TestGammaGamma(PublishedFitTests):
         few, many, none = fitted.expected_spend([1, 20, 0], [100.0, 100.0, 0.0])
         assert none == pytest.approx(fitted.population_mean)
         assert none < few < many < 100.0
+
+
+def test_p_no_purchase_is_death_or_a_poisson_zero():
+    risk = p_no_purchase(np.array([1.0, 0.0, 0.5]), np.array([2.0, 0.0, 0.5]))
+    assert risk == pytest.approx([np.exp(-2.0), 1.0, 0.5 + 0.5 * np.exp(-1.0)])
