@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
 from datetime import date, datetime
@@ -72,6 +71,7 @@ def refresh_audience(engine: Engine, horizon_days: int = 90, as_of: date | None 
 
 def train_recommender(engine: Engine, model: str | None = None) -> dict[str, Any]:
     from recommenders import registry
+    from recommenders.artifacts import training_metadata
 
     name = model or CampaignSettings().recommender
     with session_scope(engine) as session:
@@ -82,18 +82,9 @@ def train_recommender(engine: Engine, model: str | None = None) -> dict[str, Any
     started = time.perf_counter()
     recommender = registry.create(name).fit(interactions, products)
     seconds = time.perf_counter() - started
-    snapshot = hashlib.sha256(
-        pd.util.hash_pandas_object(
-            interactions[["customer_id", "product_id", "timestamp"]], index=False
-        ).values.tobytes()
-    ).hexdigest()[:16]
     metadata = {
-        "model": name,
+        **training_metadata(recommender, interactions),
         "trained_at": datetime.now().isoformat(timespec="seconds"),
-        "interactions": len(interactions),
-        "customers": int(interactions.customer_id.nunique()),
-        "products": int(interactions.product_id.nunique()),
-        "data_snapshot": snapshot,
         "fit_seconds": round(seconds, 2),
     }
     folder = publish(home_settings().models_dir, "recommender", recommender.save, metadata)
