@@ -35,6 +35,10 @@ FEATURES = (
     "season_growth",
     "due",
     "in_last_order",
+    "basket_share",
+    "customer_orders",
+    "customer_due",
+    "popularity_trend",
 )
 
 
@@ -80,6 +84,17 @@ class Signals:
         self.in_last_order = pair_matrix(
             (per_pair["age"].to_numpy() - newest.reindex(pair_rows).to_numpy() < 1.0).astype(float) + 1e-6
         )
+        # Share of the customer's order days that included the product: staples sit in most baskets.
+        order_days = pairs.groupby("r")["day"].nunique().reindex(np.arange(shape[0]), fill_value=0).to_numpy()
+        self.basket_share = pair_matrix(per_pair["days"].to_numpy() / np.maximum(order_days[pair_rows], 1))
+        self.customer_orders = np.log1p(order_days).astype(np.float32)
+        # Days since the customer's last order relative to their usual gap between orders (1 = due now).
+        span = (pairs.groupby("r")["age"].max() - pairs.groupby("r")["age"].min()).reindex(np.arange(shape[0]))
+        usual_gap = span.fillna(0).to_numpy() / np.maximum(order_days - 1, 1)
+        since = newest.reindex(np.arange(shape[0])).fillna(0).to_numpy()
+        self.customer_due = np.where(
+            order_days > 1, np.exp(-np.abs(np.log((since + 1.0) / (usual_gap + 1.0)))), 0.0
+        ).astype(np.float32)
         totals = np.asarray(self.decayed.sum(axis=1)).ravel()
         self.decayed_share = sp.diags(1.0 / np.maximum(totals, 1e-9)).dot(self.decayed).tocsr()
         self.popularity = self._buyers(lines, self.now - pd.Timedelta(days=blend.popularity_days), self.now)
@@ -95,6 +110,7 @@ class Signals:
         self.season_popularity = self._buyers(season, season_start, season_start + pd.Timedelta(days=365))
         before_season = self._buyers(lines, season_start - pd.Timedelta(days=blend.holdout_days), season_start)
         self.season_growth = self.season_popularity - before_season
+        self.popularity_trend = self.popularity_now - self.popularity
         self.last_season = sp.csr_matrix(
             (
                 np.ones(len(season_pairs), dtype=np.float32),
@@ -170,6 +186,10 @@ class Signals:
         yield "season_growth", np.broadcast_to(self.season_growth, (len(rows), n_products))
         yield "due", self.due[rows].toarray()
         yield "in_last_order", self.in_last_order[rows].toarray()
+        yield "basket_share", self.basket_share[rows].toarray()
+        yield "customer_orders", np.broadcast_to(self.customer_orders[rows, None], (len(rows), n_products))
+        yield "customer_due", np.broadcast_to(self.customer_due[rows, None], (len(rows), n_products))
+        yield "popularity_trend", np.broadcast_to(self.popularity_trend, (len(rows), n_products))
 
     def seen(self, rows: np.ndarray) -> np.ndarray:
         return self.bought[rows].toarray() > 0
