@@ -23,11 +23,12 @@ from generation.diversity import is_near_duplicate
 from generation.errors import ModelOutputInvalid, ModelTimedOut
 from generation.grouping import Group
 from generation.guardrails import COPY_CHECKS, CheckContext, run_checks
+from generation.guardrails.length import LIMITS
 from generation.llm import Usage, complete_json
 from generation.render import offer_text
 from generation.schemas import DraftRequest
 from generation.settings import LLMSettings
-from generation.tidy import tidy
+from generation.tidy import drop_repeated_opening, tidy
 
 SEGMENT_WORDS = {
     "champions": "our best and most frequent customers",
@@ -193,6 +194,9 @@ def write_group_copy(group: Group, brand: BrandKit, n_variants: int, settings: L
         for raw in answer.get("variants") or []:
             if isinstance(raw, dict):
                 fields = {name: tidy(raw.get(name) or "", name, brand) for name in ("subject", "preheader", "intro")}
+                fields["intro"] = drop_repeated_opening(
+                    fields["intro"], [fields["subject"], fields["preheader"]], LIMITS["intro"][0]
+                )
                 if all(fields.values()):
                     variants.append(CopyVariant(**fields))
         raw_lines = answer.get("product_lines") or {}

@@ -60,6 +60,25 @@ def drop_unfinished_sentence(text: str, min_length: int) -> str:
     return text[: ends[-1]].strip() if ends and ends[-1] >= min_length else text
 
 
+def _words(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
+def drop_repeated_opening(intro: str, earlier: list[str], min_length: int) -> str:
+    """The intro without opening sentences that only repeat the subject or preheader (small models copy the
+    subject into the intro), as long as what is left is still `min_length` long."""
+    sentences = re.split(r"(?<=[.!?…])\s+", intro.strip())
+    for other in earlier:
+        repeated = _words(other)
+        if len(repeated) <= 15 or not _words(intro).startswith(repeated):
+            continue
+        for cut in range(1, len(sentences)):
+            if len(_words(" ".join(sentences[:cut]))) >= len(repeated):
+                rest = " ".join(sentences[cut:])
+                return rest if len(rest) >= min_length else intro
+    return intro
+
+
 def tidy(text: str, field: str, brand: BrandKit) -> str:
     text = " ".join(str(text).split()).strip(" \"'«»„“”")
     text = drop_repeated_sentences(text)

@@ -207,3 +207,17 @@ def test_tidy_cuts_an_intro_that_stops_mid_sentence_back_to_its_last_finished_se
     too_short = "Hi there. We also found a teapot that would sit well beside"  # what is left would be too short
     assert tidy(too_short, "intro", hearth) == too_short
     assert not CHECKS["structure"](context(intro=too_short)).passed
+
+
+def test_an_intro_that_opens_with_the_subject_keeps_only_its_own_sentences():
+    from generation.tidy import drop_repeated_opening
+
+    subject = "The kettle is on and we saved you a seat."
+    intro = f"{subject} Here are a few things we think your kitchen will love. We hope one of them fits."
+    kept = drop_repeated_opening(intro, [subject, "Hand-picked teas for slow mornings"], 20)
+    assert kept == "Here are a few things we think your kitchen will love. We hope one of them fits."
+    assert CHECKS["structure"](context(subject=subject, intro=kept)).passed
+    assert not CHECKS["structure"](context(subject=subject, intro=intro)).passed
+    only_the_subject = f"{subject} Enjoy."  # what would be left is too short to be an intro
+    assert drop_repeated_opening(only_the_subject, [subject], 20) == only_the_subject
+    assert drop_repeated_opening("A warm welcome back to our shop.", ["Hi"], 20) == "A warm welcome back to our shop."
