@@ -188,7 +188,8 @@ def _import_sends(session: Session, rows: pd.DataFrame) -> ImportSummary:
     events = []
     for r in rows.itertuples(index=False):
         at = r.sent_at.to_pydatetime()
-        for happened, kind in ((True, "delivered"), (r.opened, "open"), (r.clicked, "click"), (r.converted, "conversion")):
+        outcomes = ((True, "delivered"), (r.opened, "open"), (r.clicked, "click"), (r.converted, "conversion"))
+        for happened, kind in outcomes:
             if happened:
                 events.append({"send_id": send_ids[r.send_id], "kind": kind, "occurred_at": at})
     if events:
