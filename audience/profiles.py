@@ -65,7 +65,7 @@ def build_profiles(orders: pd.DataFrame, as_of: date | str | pd.Timestamp, horiz
 
     features = customer_features(lines, end, horizon_days).reindex(profiles.index)
     try:
-        churn = ChurnModel(horizon_days=horizon_days, **PROFILE_CHURN_MODEL).fit(lines, end)
+        churn = ChurnModel(horizon_days=horizon_days, **PROFILE_CHURN_MODEL).fit(lines, end, features)
         profiles["churn_risk"] = churn.predict_features(features).to_numpy()
         profiles.attrs["churn_model"] = churn.kind_
     except AudienceError as error:

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from audience.batch import OUTPUT_COLUMNS, audience_from_file
+from audience.bgnbd import p_no_purchase
 from audience.errors import InvalidOrders
 from audience.profiles import PROFILE_COLUMNS, build_profiles
 from tests.audience.conftest import AS_OF, known_customers
@@ -34,6 +35,12 @@ def test_models_agree_with_behaviour(profiles):
     assert profiles.expected_purchases[recent].mean() > profiles.expected_purchases[lapsed].mean()
     clv = profiles.groupby("rfm_segment").clv.mean()
     assert clv["champions"] > clv["lost"]
+
+
+def test_small_shop_churn_risk_is_bgnbd_p_no_purchase(profiles):
+    assert profiles.attrs["churn_model"] == "bgnbd"
+    expected = p_no_purchase(profiles.p_alive.to_numpy(), profiles.expected_purchases.to_numpy())
+    assert profiles.churn_risk.to_numpy() == pytest.approx(expected, abs=1e-6)
 
 
 def test_next_purchase_dates_are_not_in_the_past(profiles):
