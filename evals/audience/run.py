@@ -26,6 +26,7 @@ from evals.audience.churn import (
     evaluate_small_shops,
     load_orders,
 )
+from evals.report import write_report
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -112,11 +113,7 @@ def markdown(report: dict) -> str:
 
 
 def write(report: dict, out: Path) -> Path:
-    out.mkdir(parents=True, exist_ok=True)
-    stem = f"audience{'_quick' if report['quick'] else ''}"
-    (out / f"{stem}.json").write_text(json.dumps(report, indent=2, default=float))
-    (out / f"{stem}.md").write_text(markdown(report))
-    return out / f"{stem}.json"
+    return write_report(report, markdown(report), out, f"audience{'_quick' if report['quick'] else ''}")
 
 
 def main(argv: list[str] | None = None) -> int:

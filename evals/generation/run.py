@@ -22,6 +22,7 @@ import yaml
 
 from evals.generation.metrics import generation_metrics
 from evals.generation.sample import demo_requests
+from evals.report import write_report
 
 THRESHOLDS = Path(__file__).resolve().parents[1] / "thresholds.yaml"
 
@@ -131,11 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     report = run(args.quick, args.model, args.brand, args.customers, args.variants)
     failures = compare(report, thresholds()) if args.quick else []
     report["threshold_failures"] = failures
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = "generation_quick" if args.quick else "generation"
-    (args.out / f"{stem}.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
     text = table(report)
-    (args.out / f"{stem}.md").write_text(text + "\n")
+    write_report(report, text, args.out, "generation_quick" if args.quick else "generation")
     print(text)
     for failure in failures:
         print(f"below threshold: {failure}", file=sys.stderr)

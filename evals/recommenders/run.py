@@ -20,6 +20,7 @@ from pathlib import Path
 from evals.recommenders import data, protocols
 from evals.recommenders.evaluate import evaluate
 from evals.recommenders.tuning import TUNABLE, tune
+from evals.report import write_report
 
 BASELINES = {
     "popularity": ("popularity", {}),
@@ -173,11 +174,8 @@ def markdown(report: dict) -> str:
 
 
 def write(report: dict, out: Path) -> Path:
-    out.mkdir(parents=True, exist_ok=True)
     stem = f"recommenders_{report['dataset']}_{report['protocol']}{'_quick' if report['quick'] else ''}"
-    (out / f"{stem}.json").write_text(json.dumps(report, indent=2, default=float))
-    (out / f"{stem}.md").write_text(markdown(report))
-    return out / f"{stem}.json"
+    return write_report(report, markdown(report), out, stem)
 
 
 def main(argv: list[str] | None = None) -> int:

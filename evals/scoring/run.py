@@ -10,13 +10,13 @@ reported as skipped, never as failures.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from evals.datasets import DatasetMissing
+from evals.report import write_report
 from evals.scoring import demo, hillstrom, sme, upworthy
 
 EVALS = {"demo": demo.evaluate, "upworthy": upworthy.evaluate, "sme": sme.evaluate, "hillstrom": hillstrom.evaluate}
@@ -110,9 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     table = markdown(results)
     print(table)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "scoring.json").write_text(json.dumps(report, indent=2, default=float))
-    (args.out / "scoring.md").write_text(table + "\n")
+    write_report(report, table, args.out, "scoring")
     print(f"\nwrote {args.out / 'scoring.json'} and {args.out / 'scoring.md'}")
     return 0
 
