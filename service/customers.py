@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from recommenders.rules import Rules, recommend_with_rules
+from recommenders.rules import Rules
 from service.db.models import Customer, Product
 from service.errors import NotFound
 from service.schemas import CustomerOut, ProductOut, Recommendation
@@ -64,28 +63,8 @@ def list_products(
 def recommend_for(session: Session, recommender, customer: Customer, k: int, rules: Rules) -> list[Recommendation]:
     """Top-k products for one customer from the current model after the business `rules`, with 'because you
     bought' reasons; names, prices and links come from the catalog."""
-    products = {p.sku: p for p in session.scalars(select(Product))}
-    catalog = pd.DataFrame(
-        [(p.sku, p.category, p.price, p.in_stock) for p in products.values()],
-        columns=["product_id", "category", "price", "in_stock"],
-    )
-    ranked = recommend_with_rules(recommender, [customer.external_id], catalog, k=k, rules=rules)
-    items = []
-    for row in ranked.itertuples(index=False):
-        product = products.get(row.product_id)
-        if product is None:
-            continue
-        because = [products[p].name for p in recommender.explain(customer.external_id, row.product_id) if p in products]
-        items.append(
-            Recommendation(
-                rank=int(row.rank),
-                sku=product.sku,
-                name=product.name,
-                price=product.price,
-                currency=product.currency,
-                url=product.url,
-                score=float(row.score),
-                because_you_bought=because,
-            )  # fmt: skip
-        )
-    return items
+    from service.pipeline.frames import products_frame
+    from service.pipeline.generate import recommend_products
+
+    picks = recommend_products(recommender, [customer.external_id], products_frame(session), k, rules)
+    return [Recommendation(sku=pick["product_id"], **pick) for pick in picks.get(customer.external_id, [])]

@@ -46,27 +46,26 @@ def choose_audience(
 
 
 def recommend_products(
-    recommender, audience: pd.DataFrame, products: pd.DataFrame, campaign_type: str, k: int,
-    max_per_category: int | None = None,
-) -> dict[str, list[dict[str, Any]]]:  # fmt: skip
-    """Top-k in-stock products per customer after the business rules, with 'because you bought' reasons; facts
-    from the catalog only. A re-order reminder may show what the customer already buys; other campaigns don't."""
-    if audience.empty:
+    recommender, customer_ids: list[str], products: pd.DataFrame, k: int, rules: Rules, reasons: int = 3
+) -> dict[str, list[dict[str, Any]]]:
+    """Top-k products per customer after the business `rules`, in rank order, with up to `reasons` 'because you
+    bought' product names; names, prices and links come from the catalog (`products`) only. The one path from
+    a model to shown products, for campaigns and for the API alike."""
+    if not customer_ids:
         return {}
-    rules = Rules(exclude_bought=campaign_type != "replenishment", max_per_category=max_per_category)
-    ranked = recommend_with_rules(recommender, audience.customer_id.tolist(), products, k=k, rules=rules)
+    ranked = recommend_with_rules(recommender, customer_ids, products, k=k, rules=rules)
     catalog = products.set_index("product_id")
     picks: dict[str, list[dict[str, Any]]] = {}
     for row in ranked.itertuples(index=False):
         product = catalog.loc[row.product_id]
-        because = [
-            catalog.loc[p, "name"] for p in recommender.explain(row.customer_id, row.product_id) if p in catalog.index
-        ]
+        explained = recommender.explain(row.customer_id, row.product_id, n=reasons)
+        because = [catalog.loc[p, "name"] for p in explained if p in catalog.index]
         picks.setdefault(row.customer_id, []).append(
             {
-                "product_id": row.product_id, "name": product["name"], "category": product.category,
-                "price": float(product.price), "currency": product.currency, "url": product.url,
-                "description": product.description, "score": float(row.score), "because_you_bought": because[:2],
+                "rank": int(row.rank), "product_id": row.product_id, "name": product["name"],
+                "category": product.category, "price": float(product.price), "currency": product.currency,
+                "url": product.url, "description": product.description, "score": float(row.score),
+                "because_you_bought": because,
             }
         )  # fmt: skip
     return picks
@@ -229,14 +228,14 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
     try:
         progress(0, 1, "choosing the audience")
         audience = choose_audience(customers, campaign_type, audience_query, limit, as_of)
-        picks = recommend_products(
-            models.get("recommender"),
-            audience,
-            products,
-            campaign_type,
-            settings.products_per_email,
-            settings.max_products_per_category,
+        # A re-order reminder may show what the customer already buys; other campaigns show new products.
+        rules = Rules(
+            exclude_bought=campaign_type != "replenishment", max_per_category=settings.max_products_per_category
         )
+        picks = recommend_products(
+            models.get("recommender"), audience.customer_id.tolist(), products, settings.products_per_email, rules,
+            reasons=2,
+        )  # fmt: skip
         audience["mean_price"] = audience.customer_id.map(
             lambda c: sum(p["price"] for p in picks.get(c, [])) / max(len(picks.get(c, [])), 1)
         )
