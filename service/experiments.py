@@ -62,21 +62,6 @@ def variant_arms(session: Session, campaign_id: int) -> list[str]:
     return sorted(set(labels))
 
 
-def arm_counts(session: Session, campaign_id: int, outcome: str) -> pd.DataFrame:
-    """Per variant arm, the sends so far (``trials``) and how many of them had ``outcome`` (``successes``)."""
-    arms = variant_arms(session, campaign_id)
-    sends = pd.DataFrame(
-        session.execute(select(Send.id, Send.arm).where(Send.campaign_id == campaign_id, Send.arm.is_not(None))).all(),
-        columns=["send_id", "arm"],
-    )
-    hit = set(
-        session.scalars(select(Event.send_id).where(Event.send_id.in_(sends.send_id.tolist()), Event.kind == outcome))
-    )
-    sends["success"] = sends.send_id.isin(hit).astype(int)
-    grouped = sends.groupby("arm")["success"].agg(["count", "sum"]).reindex(arms, fill_value=0)
-    return pd.DataFrame({"arm": arms, "trials": grouped["count"].to_numpy(), "successes": grouped["sum"].to_numpy()})
-
-
 def plan_arms(session: Session, campaign: Campaign, drafts: list[Draft]) -> dict[int, str]:
     """Each draft's arm for this batch: the arm already recorded for its customer, else ``holdout`` by hash,
     else a variant arm by Thompson sampling over the outcomes so far. Records the holdout customers' arms."""
@@ -101,7 +86,8 @@ def plan_arms(session: Session, campaign: Campaign, drafts: list[Draft]) -> dict
             treated[draft.customer.external_id] = draft.id
     if treated:
         settings = ExperimentSettings()
-        counts = arm_counts(session, campaign.id, settings.allocation_outcome)
+        _, rows = arm_outcomes(session, campaign.id, settings)
+        counts = _counts(rows, arms, OUTCOME_COLUMNS[settings.allocation_outcome], sent_only=False)
         seed = campaign.id * 1_000_003 + int(counts.trials.sum())
         sends_per_arm = allocate_sends(counts, len(treated), seed=seed)
         queue = iter(_hash_order(list(treated), salt))
@@ -143,25 +129,21 @@ def _outcome_table(assignments: pd.DataFrame, session: Session, window: timedelt
     return table
 
 
-def experiment_results(session: Session, campaign: Campaign) -> ExperimentOut:
-    """Per arm: customers, sends, opens, clicks, conversions, rates with credible intervals, P(best), and the
-    conversion lift over the holdout (when the holdout has customers)."""
-    if campaign.holdout_share is None:
-        raise NotReady(
-            f"Campaign {campaign.id} is not an experiment: create it with holdout_share, or send it with "
-            "?holdout_share=0.1 (any share in [0, 1))."
-        )
-    settings = ExperimentSettings()
+def arm_outcomes(
+    session: Session, campaign_id: int, settings: ExperimentSettings
+) -> tuple[list[str], dict[str, dict[str, int]]]:
+    """The variant arms, and per arm (holdout included) its customers, sends, opens, clicks and conversions
+    so far: what both the results and the next batch's allocation count."""
     window = timedelta(days=settings.conversion_window_days)
     assignments = pd.DataFrame(
         session.execute(
             select(Assignment.arm, Assignment.customer_id, Assignment.send_id, Assignment.assigned_at).where(
-                Assignment.campaign_id == campaign.id
+                Assignment.campaign_id == campaign_id
             )
         ).all(),
         columns=["arm", "customer_id", "send_id", "assigned_at"],
     )
-    variant_labels = variant_arms(session, campaign.id)
+    variant_labels = variant_arms(session, campaign_id)
     arm_names = [*variant_labels, HOLDOUT]
     table = _outcome_table(assignments, session, window) if len(assignments) else assignments
     rows = {}
@@ -175,6 +157,20 @@ def experiment_results(session: Session, campaign: Campaign) -> ExperimentOut:
             "clicks": int(members.clicked.sum()) if len(members) else 0,
             "conversions": int(members.converted.sum()) if len(members) else 0,
         }
+    return variant_labels, rows
+
+
+def experiment_results(session: Session, campaign: Campaign) -> ExperimentOut:
+    """Per arm: customers, sends, opens, clicks, conversions, rates with credible intervals, P(best), and the
+    conversion lift over the holdout (when the holdout has customers)."""
+    if campaign.holdout_share is None:
+        raise NotReady(
+            f"Campaign {campaign.id} is not an experiment: create it with holdout_share, or send it with "
+            "?holdout_share=0.1 (any share in [0, 1))."
+        )
+    settings = ExperimentSettings()
+    variant_labels, rows = arm_outcomes(session, campaign.id, settings)
+    arm_names = [*variant_labels, HOLDOUT]
     level = settings.credible_level
     variant_stats = {
         outcome: _variant_effects(rows, variant_labels, OUTCOME_COLUMNS[outcome], level)
@@ -217,9 +213,9 @@ def experiment_results(session: Session, campaign: Campaign) -> ExperimentOut:
     )
 
 
-def _counts(rows: dict[str, dict[str, int]], arms: list[str], column: str) -> pd.DataFrame:
-    """Trials (sends) and successes for the variant arms that have been sent."""
-    sent = [arm for arm in arms if rows[arm]["sends"]]
+def _counts(rows: dict[str, dict[str, int]], arms: list[str], column: str, sent_only: bool = True) -> pd.DataFrame:
+    """Trials (sends) and successes per variant arm: those that have been sent, or (``sent_only=False``) all."""
+    sent = [arm for arm in arms if rows[arm]["sends"] or not sent_only]
     return pd.DataFrame(
         {"arm": sent, "trials": [rows[a]["sends"] for a in sent], "successes": [rows[a][column] for a in sent]}
     )
