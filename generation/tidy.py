@@ -9,6 +9,7 @@ import re
 from generation.brands import BrandKit
 from generation.guardrails.length import LIMITS
 from generation.guardrails.spam import EMOJI
+from generation.guardrails.structure import plain_words
 
 _SENTENCE_END = re.compile(r"[.!?…。](?=\s|$)")
 _ENDS_FIELD = re.compile(r"[.!?…)\"”»。]$")
@@ -44,7 +45,7 @@ def drop_repeated_sentences(text: str) -> str:
     seen: set[str] = set()
     kept = []
     for sentence in sentences:
-        key = " ".join(re.findall(r"\w+", sentence.lower()))
+        key = plain_words(sentence)
         if key and key not in seen:
             seen.add(key)
             kept.append(sentence)
@@ -60,20 +61,16 @@ def drop_unfinished_sentence(text: str, min_length: int) -> str:
     return text[: ends[-1]].strip() if ends and ends[-1] >= min_length else text
 
 
-def _words(text: str) -> str:
-    return " ".join(re.findall(r"\w+", text.lower()))
-
-
 def drop_repeated_opening(intro: str, earlier: list[str], min_length: int) -> str:
     """The intro without opening sentences that only repeat the subject or preheader (small models copy the
     subject into the intro), as long as what is left is still `min_length` long."""
     sentences = re.split(r"(?<=[.!?…])\s+", intro.strip())
     for other in earlier:
-        repeated = _words(other)
-        if len(repeated) <= 15 or not _words(intro).startswith(repeated):
+        repeated = plain_words(other)
+        if len(repeated) <= 15 or not plain_words(intro).startswith(repeated):
             continue
         for cut in range(1, len(sentences)):
-            if len(_words(" ".join(sentences[:cut]))) >= len(repeated):
+            if len(plain_words(" ".join(sentences[:cut]))) >= len(repeated):
                 rest = " ".join(sentences[cut:])
                 return rest if len(rest) >= min_length else intro
     return intro

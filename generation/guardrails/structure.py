@@ -13,7 +13,8 @@ MIN_DISTINCT_TRIGRAMS = 0.8  # share of a text's three-word sequences that must 
 _ENDS_SENTENCE = re.compile(r"[.!?…)\"”»]$")
 
 
-def _norm(text: str) -> str:
+def plain_words(text: str) -> str:
+    """The text's words, lower case, one space apart: how repeats are compared (and repaired, in tidy)."""
     return " ".join(re.findall(r"\w+", text.lower()))
 
 
@@ -21,11 +22,11 @@ def check(context: CheckContext) -> CheckResult:
     if not context.lines_only and not _ENDS_SENTENCE.search(context.intro.strip()):
         return failed(NAME, "the intro stops mid-sentence")
     for name, value in context.copy_fields().items():
-        words = _norm(value).split()
+        words = plain_words(value).split()
         trigrams = [tuple(words[i : i + 3]) for i in range(len(words) - 2)]
         if len(trigrams) >= 8 and len(set(trigrams)) / len(trigrams) < MIN_DISTINCT_TRIGRAMS:
             return failed(NAME, f"the {name} keeps repeating the same words")
-    fields = [(name, _norm(value)) for name, value in context.copy_fields().items()]
+    fields = [(name, plain_words(value)) for name, value in context.copy_fields().items()]
     for i, (name, value) in enumerate(fields):
         for other_name, other in fields[i + 1 :]:
             if name.startswith("product line") and other_name.startswith("product line"):
