@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import time
+import urllib.request
+
 import pytest
 
 from generation.brands import load_brand
+from generation.errors import ModelTimedOut
 from generation.llm import complete_json
+from generation.llm.local import start_server
 from generation.pipeline import generate_drafts
 from generation.settings import LLMSettings
 from tests.generation.conftest import make_request
@@ -38,3 +44,26 @@ def test_local_model_drafts_are_safe_whatever_it_writes():
         for variant in draft.variants:
             assert variant.passed, [c for c in variant.checks if not c.passed]
             assert "Sencha Green 100 g" in variant.text and "{{unsubscribe_url}}" in variant.text
+
+
+def test_a_timed_out_call_frees_the_local_server():
+    """Giving up on a call closes its connection, and the server stops generating for it (measured: the slot
+    is idle 0.1 s after the timeout); a server that kept going would hold the slot for the whole ~1,000-token
+    answer (about 15 s here) and delay every call queued behind it."""
+    schema = {
+        "type": "object",
+        "properties": {"lines": {"type": "array", "items": {"type": "string", "minLength": 40}, "minItems": 60}},
+        "required": ["lines"],
+        "additionalProperties": False,
+    }
+    hurried = LOCAL.model_copy(update={"max_tokens": 2000, "timeout": 1.0})
+    with pytest.raises(ModelTimedOut):
+        complete_json([{"role": "user", "content": "Tell a very long story."}], schema, hurried)
+    slots_url = start_server(LOCAL).rsplit("/v1", 1)[0] + "/slots"
+    deadline = time.monotonic() + 5
+    while True:
+        slots = json.loads(urllib.request.urlopen(slots_url, timeout=5).read())
+        if not any(slot["is_processing"] for slot in slots) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert not any(slot["is_processing"] for slot in slots), slots
