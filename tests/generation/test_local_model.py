@@ -48,8 +48,8 @@ def test_local_model_drafts_are_safe_whatever_it_writes():
 
 def test_a_timed_out_call_frees_the_local_server():
     """Giving up on a call closes its connection, and the server stops generating for it (measured: the slot
-    is idle 0.1 s after the timeout); a server that kept going would hold the slot for the whole ~1,000-token
-    answer (about 15 s here) and delay every call queued behind it."""
+    is idle 0.1 s after the timeout); a server that kept going would hold the slot for the whole 600-token-or-longer
+    answer (about 10 s here at ~60 tokens/s) and delay every call queued behind it."""
     schema = {
         "type": "object",
         "properties": {"lines": {"type": "array", "items": {"type": "string", "minLength": 40}, "minItems": 60}},
