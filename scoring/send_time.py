@@ -4,10 +4,13 @@ For every hour the shop has sent at, the population open rate is ``opens / sends
 customer's rate at an hour is the shrunk estimate ``(own opens + k × population rate) / (own sends + k)``
 (a Beta prior worth ``k`` sends centred on the population), so one lucky open does not move a customer, and
 a customer with no history gets the population's best hour. The best hour is the one with the highest
-shrunk rate.
+shrunk rate. ``next_send_times`` turns best hours into the moments a send job should mail each customer.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -69,3 +72,13 @@ def best_send_hours(
         ]
         table = table.astype({"best_hour": int, "n_sends": int, "n_opens": int, "expected_open_rate": float})
     return table
+
+
+def next_send_times(best_hours: Iterable[int], now: datetime) -> list[datetime]:
+    """When to mail each customer: ``now`` when it falls within their best hour, else the next start of it."""
+    this_hour = now.replace(minute=0, second=0, microsecond=0)
+    times = []
+    for hour in best_hours:
+        hours_ahead = (int(hour) - now.hour) % 24
+        times.append(now if hours_ahead == 0 else this_hour + timedelta(hours=hours_ahead))
+    return times

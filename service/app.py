@@ -15,10 +15,11 @@ from service.db.session import default_engine
 from service.errors import InvalidInput, TailorError, Unauthorized
 from service.jobs import ThreadJobRunner
 from service.jobs.schedule import PeriodicJob
+from service.pipeline.sending import send_due_drafts
 from service.pipeline.training import retrain_if_new_data
 from service.review import STATIC_DIR
 from service.routes import ROUTERS
-from service.settings import RetrainSettings, home_settings
+from service.settings import RetrainSettings, SendScheduleSettings, home_settings
 from service.state import AppState, model_store
 
 log = logging.getLogger("tailor.api")
@@ -27,20 +28,20 @@ log = logging.getLogger("tailor.api")
 def create_app(engine: Engine | None = None) -> FastAPI:
     engine = engine or default_engine()
     runner = ThreadJobRunner(engine)
-    every_hours = RetrainSettings().every_hours
-    retrain = (
-        PeriodicJob(runner, engine, "retrain", retrain_if_new_data, every_hours * 3600, {"engine": engine})
-        if every_hours
-        else None
-    )
+    on_engine = {"engine": engine}
+    schedules = []
+    if every_hours := RetrainSettings().every_hours:
+        schedules.append(PeriodicJob(runner, engine, "retrain", retrain_if_new_data, every_hours * 3600, on_engine))
+    if due_minutes := SendScheduleSettings().due_check_minutes:
+        schedules.append(PeriodicJob(runner, engine, "send_due", send_due_drafts, due_minutes * 60, on_engine))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
-        if retrain:
-            retrain.start()
+        for schedule in schedules:
+            schedule.start()
         yield
-        if retrain:
-            retrain.stop()
+        for schedule in schedules:
+            schedule.stop()
         runner.shutdown()
 
     app = FastAPI(

@@ -63,6 +63,7 @@ def draft_out(draft: Draft) -> DraftOut:
         selected_variant_id=draft.selected_variant_id,
         recommendations=draft.recommendations,
         offer=draft.offer,
+        send_after=draft.send_after,
         variants=[VariantOut.model_validate(v, from_attributes=True) for v in draft.variants],
         reviews=[ReviewOut.model_validate(r, from_attributes=True) for r in draft.reviews],
     )

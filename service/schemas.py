@@ -128,6 +128,7 @@ class DraftOut(BaseModel):
     selected_variant_id: int | None
     recommendations: list[dict[str, Any]]
     offer: dict[str, Any] | None
+    send_after: datetime | None = None  # an approved draft waiting for the customer's best send hour
     variants: list[VariantOut]
     reviews: list[ReviewOut]
 

@@ -3,14 +3,18 @@
 ``scoring.send_time.best_send_hours`` does the work: a customer's open rate at each hour is shrunk towards
 the shop's rate at that hour, so a customer with little history gets the population's best hour
 (``source = population``). Hours are in the clock the sends were recorded in (``sends.sent_at``).
+``schedule_at_best_hours`` gives approved drafts the moment to send them (``drafts.send_after``), which the
+send job and its periodic due-check honour.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service.db.models import Customer, Draft
+from service.db.models import Customer, Draft, Send
 from service.errors import NotReady
 from service.pipeline import frames
 from service.schemas import SendTimeOut
@@ -38,3 +42,35 @@ def campaign_send_times(session: Session, campaign_id: int) -> list[SendTimeOut]
         )
     )
     return best_hours(session, customer_ids) if customer_ids else []
+
+
+def require_send_history(session: Session) -> None:
+    """Raise NotReady when there are no past sends, so that a best-hour send is refused before it is queued."""
+    if not session.scalar(select(func.count(Send.id))):
+        raise NotReady(
+            "There are no past sends to learn send times from: send without at_best_hour, or import past sends "
+            "(`tailor import sends FILE`)."
+        )
+
+
+def schedule_at_best_hours(session: Session, campaign_id: int, now: datetime) -> int:
+    """Give each approved draft of the campaign that has no send time yet its customer's next best hour;
+    returns how many were scheduled."""
+    from scoring.send_time import next_send_times
+
+    drafts = list(
+        session.scalars(
+            select(Draft)
+            .where(Draft.campaign_id == campaign_id, Draft.status == "approved", Draft.send_after.is_(None))
+            .order_by(Draft.id)
+        )
+    )
+    if not drafts:
+        return 0
+    customer_ids = [draft.customer_id for draft in drafts]
+    rows = session.execute(select(Customer.id, Customer.external_id).where(Customer.id.in_(customer_ids))).all()
+    external_ids = {customer_id: external_id for customer_id, external_id in rows}
+    hours = best_hours(session, [external_ids[d.customer_id] for d in drafts])
+    for draft, when in zip(drafts, next_send_times([h.best_hour for h in hours], now), strict=True):
+        draft.send_after = when
+    return len(drafts)

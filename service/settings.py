@@ -82,6 +82,15 @@ class ExperimentSettings(BaseSettings):
     credible_level: float = Field(default=0.95, gt=0, lt=1)
 
 
+class SendScheduleSettings(BaseSettings):
+    """How often the server looks for drafts whose send time (the customer's best hour) has come;
+    `TAILOR_SEND_DUE_CHECK_MINUTES=0` turns the check off."""
+
+    model_config = SettingsConfigDict(env_prefix="TAILOR_SEND_")
+
+    due_check_minutes: float = Field(default=5.0, ge=0)
+
+
 class RetrainSettings(BaseSettings):
     """Scheduled retraining: every `TAILOR_RETRAIN_EVERY_HOURS` the server submits a retrain job, which is
     skipped when no new sends, events or orders arrived since the last training; unset means never."""

@@ -121,6 +121,7 @@ class Draft(Base):
     audience_reason: Mapped[str] = mapped_column(Text, default="")
     recommendations: Mapped[list[Any]] = mapped_column(JSON, default=list)
     offer: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    send_after: Mapped[datetime | None] = mapped_column(DateTime, index=True)  # the customer's best send hour
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 

@@ -1,4 +1,8 @@
-"""Sends a campaign's approved drafts through SMTP and records each send, so its events can be tracked."""
+"""Sends a campaign's approved drafts through SMTP and records each send, so its events can be tracked.
+
+A draft with a send time (``send_after``, each customer's best hour) waits for it: ``send_campaign`` sends
+only what is due, and ``send_due_drafts``, run on a schedule by the API process, sends the rest as it falls due.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from scoring.experiments import HOLDOUT
@@ -17,6 +21,7 @@ from service.db.models import Campaign, Customer, Draft, Event, Send, Variant
 from service.db.session import session_scope
 from service.drafts import selected_variant
 from service.experiments import plan_arms, record_send
+from service.send_times import schedule_at_best_hours
 from service.settings import SmtpSettings
 
 
@@ -49,17 +54,42 @@ def _variant_for(draft: Draft, arm: str | None) -> Variant | None:
     return chosen or selected_variant(draft)
 
 
-def send_campaign(
-    progress, engine: Engine, campaign_id: int, settings: SmtpSettings | None = None, limit: int | None = None
-) -> dict[str, Any]:
-    """Job: send the approved, not yet sent drafts (the first ``limit`` of them, if given); customers who
-    unsubscribed meanwhile are skipped. In an experiment, held-out customers are sent nothing and the others
-    get the variant of the arm Thompson sampling allots them (service.experiments)."""
-    settings = settings or SmtpSettings()
+def _due(campaign_id: int, now: datetime):
+    return (
+        select(Draft.id)
+        .where(Draft.campaign_id == campaign_id, Draft.status == "approved")
+        .where(or_(Draft.send_after.is_(None), Draft.send_after <= now))
+        .order_by(Draft.id)
+    )
+
+
+def _waiting(engine: Engine, campaign_id: int, now: datetime) -> dict[str, Any]:
+    """How many approved drafts wait for a later send time, and when the next one falls due."""
     with session_scope(engine) as session:
-        statement = (
-            select(Draft.id).where(Draft.campaign_id == campaign_id, Draft.status == "approved").order_by(Draft.id)
+        times = list(
+            session.scalars(
+                select(Draft.send_after).where(
+                    Draft.campaign_id == campaign_id, Draft.status == "approved", Draft.send_after > now
+                )
+            )
         )
+    return {"waiting": len(times), "next_send_at": min(times).isoformat() if times else None}
+
+
+def send_campaign(
+    progress, engine: Engine, campaign_id: int, settings: SmtpSettings | None = None, limit: int | None = None,
+    at_best_hour: bool = False,
+) -> dict[str, Any]:  # fmt: skip
+    """Job: send the approved, not yet sent drafts that are due (the first ``limit`` of them, if given);
+    customers who unsubscribed meanwhile are skipped. With ``at_best_hour``, drafts without a send time first
+    get their customer's best hour, and those not yet due wait for it. In an experiment, held-out customers are
+    sent nothing and the others get the variant of the arm Thompson sampling allots them (service.experiments)."""
+    settings = settings or SmtpSettings()
+    now = datetime.now()
+    with session_scope(engine) as session:
+        if at_best_hour:
+            schedule_at_best_hours(session, campaign_id, now)
+        statement = _due(campaign_id, now)
         draft_ids = list(session.scalars(statement.limit(limit) if limit else statement))
         campaign = session.get(Campaign, campaign_id)
         experiment = campaign.holdout_share is not None
@@ -113,6 +143,26 @@ def send_campaign(
         campaign = session.get(Campaign, campaign_id)
         if sent:
             campaign.status = "sent"
+    result: dict[str, Any] = {"sent": sent, "skipped": skipped, **_waiting(engine, campaign_id, now)}
     if experiment:
-        return {"sent": sent, "skipped": skipped, "held_out": held_out, "sent_by_arm": sent_by_arm}
-    return {"sent": sent, "skipped": skipped}
+        result.update(held_out=held_out, sent_by_arm=sent_by_arm)
+    return result
+
+
+def send_due_drafts(progress, engine: Engine, settings: SmtpSettings | None = None) -> dict[str, Any]:
+    """Job (periodic): send every campaign's approved drafts whose send time has come."""
+    now = datetime.now()
+    with session_scope(engine) as session:
+        campaign_ids = list(
+            session.scalars(
+                select(Draft.campaign_id)
+                .where(Draft.status == "approved", Draft.send_after.is_not(None), Draft.send_after <= now)
+                .distinct()
+                .order_by(Draft.campaign_id)
+            )
+        )
+    results = {}
+    for done, campaign_id in enumerate(campaign_ids):
+        results[str(campaign_id)] = send_campaign(lambda *_: None, engine, campaign_id, settings=settings)
+        progress(done + 1, len(campaign_ids), f"campaign {campaign_id}")
+    return {"campaigns": results}

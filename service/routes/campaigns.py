@@ -3,6 +3,7 @@
 from fastapi import APIRouter, Query, status
 
 from service import campaigns as campaign_ops
+from service import send_times
 from service.deps import ApiKeyDep, SessionDep, StateDep
 from service.experiments import set_holdout_share
 from service.pipeline.generate import generate_campaign
@@ -43,10 +44,18 @@ def send(
     campaign_id: int, session: SessionDep, state: StateDep, _key: ApiKeyDep,
     holdout_share: float | None = Query(None, ge=0, lt=1, description="run as an experiment holding out this share"),
     batch_size: int | None = Query(None, ge=1, description="send only the first N approved drafts now"),
+    at_best_hour: bool = Query(False, description="mail each customer at their best send hour, not all now"),
 ) -> dict:  # fmt: skip
     """Send the approved drafts of the campaign through the configured SMTP server (a job). In an experiment,
-    send in batches so that Thompson sampling can move later sends towards the variant that is ahead."""
+    send in batches so that Thompson sampling can move later sends towards the variant that is ahead. With
+    `at_best_hour`, customers whose best hour is now are mailed at once and the others when it comes (the job's
+    result says how many wait and when the next falls due; the server sends them as they fall due)."""
     set_holdout_share(session, campaign_ops.get_campaign(session, campaign_id), holdout_share)
+    if at_best_hour:
+        send_times.require_send_history(session)
     session.commit()  # the job reads the campaign in its own session
-    job_id = state.jobs.submit("send", send_campaign, engine=state.engine, campaign_id=campaign_id, limit=batch_size)
+    job_id = state.jobs.submit(
+        "send", send_campaign, engine=state.engine, campaign_id=campaign_id, limit=batch_size,
+        at_best_hour=at_best_hour,
+    )  # fmt: skip
     return {"job_id": job_id, "status_url": f"/jobs/{job_id}"}

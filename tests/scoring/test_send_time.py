@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pandas as pd
 
-from scoring.send_time import best_send_hours, population_open_rates
+from scoring.send_time import best_send_hours, next_send_times, population_open_rates
 
 
 def _sends() -> pd.DataFrame:
@@ -46,3 +48,13 @@ def test_demo_store_reading_hours_are_recovered():
     table = best_send_hours(sends)
     assert table["best_hour"].nunique() > 1
     assert set(table["source"]) <= {"own", "population"}
+
+
+def test_next_send_time_is_now_within_the_best_hour_else_the_next_start_of_it():
+    now = datetime(2026, 11, 30, 14, 25, 10)
+    assert next_send_times([14, 15, 9, 0], now) == [
+        now,  # the best hour is under way: send at once
+        datetime(2026, 11, 30, 15, 0),
+        datetime(2026, 12, 1, 9, 0),  # already past today: tomorrow
+        datetime(2026, 12, 1, 0, 0),
+    ]

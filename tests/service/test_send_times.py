@@ -3,15 +3,19 @@ customer without history gets the shop's best hour."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from service.db.models import Customer, Draft, Event, Send
+from service.db.models import Customer, Draft, Event, Send, Variant
 from service.db.session import session_scope
+from service.pipeline.sending import send_due_drafts
+from tests.service.conftest import wait_for_job
 
 
 def add_sends(session, customer: Customer, hour: int, n: int, opened: int) -> None:
+    """n past sends at `hour`, the first `opened` of them opened."""
     for i in range(n):
         sent_at = datetime(2026, 10, 1, hour) + timedelta(days=i)
         send = Send(customer=customer, subject="News", campaign_type="cross_sell", sent_at=sent_at)
@@ -51,3 +55,50 @@ def test_send_hours_from_own_opens_with_population_fallback(client, engine):
     hours = client.get(f"/campaigns/{campaign_id}/send-times").json()
     assert [(h["customer_id"], h["best_hour"]) for h in hours] == [("night", 20), ("newbie", 10)]
     assert client.get("/campaigns/999/send-times").status_code == 404
+
+
+def test_sending_at_best_hour_mails_each_customer_when_their_hour_comes(client, engine, mail_server, monkeypatch):
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    if datetime.now().minute == 59:  # keep "this hour" the same hour for the whole test
+        time.sleep(61 - datetime.now().second)
+    this_hour, evening = datetime.now().hour, (datetime.now().hour + 12) % 24
+    campaign_id = client.post("/campaigns", json={"name": "t", "brand": "hearth", "campaign_type": "vip"}).json()["id"]
+    with session_scope(engine) as session:
+        for name in ("early", "late"):
+            variant = Variant(label="A", subject=f"For {name}", html="<p>x</p>", text="x")
+            customer = Customer(external_id=name, email=f"{name}@example.com", marketing_consent=True)
+            draft = Draft(campaign_id=campaign_id, customer=customer, variants=[variant])
+            session.add(draft)
+            session.flush()
+            draft.selected_variant_id = variant.id
+    draft_ids = [d["id"] for d in client.get(f"/campaigns/{campaign_id}/drafts").json()]
+    for draft_id in draft_ids:
+        assert client.post(f"/drafts/{draft_id}/approve", json={}).status_code == 200
+    refused = client.post(f"/campaigns/{campaign_id}/send", params={"at_best_hour": True})
+    assert refused.status_code == 409 and "no past sends" in refused.json()["message"]
+
+    with session_scope(engine) as session:
+        early, late = (session.scalar(select(Customer).where(Customer.external_id == n)) for n in ("early", "late"))
+        add_sends(session, early, this_hour, 6, 5)
+        add_sends(session, late, evening, 6, 3)
+        add_sends(session, late, this_hour, 6, 0)
+    response = client.post(f"/campaigns/{campaign_id}/send", params={"at_best_hour": True})
+    job = wait_for_job(client, response.json()["job_id"])
+    assert job["status"] == "succeeded", job["error"]
+    expected_later = (datetime.now().replace(minute=0, second=0, microsecond=0) + timedelta(hours=12)).isoformat()
+    assert job["result"] == {"sent": 1, "skipped": 0, "waiting": 1, "next_send_at": expected_later}
+    assert [m["To"] for m in messages] == ["early@example.com"]
+    drafts = {d["customer_id"]: d for d in client.get(f"/campaigns/{campaign_id}/drafts").json()}
+    assert drafts["early"]["status"] == "sent"
+    assert drafts["late"]["status"] == "approved" and drafts["late"]["send_after"] == expected_later
+    page = client.get(f"/review/campaigns/{campaign_id}").text
+    assert f"sends {datetime.fromisoformat(expected_later).strftime('%a %H:%M')}" in page
+
+    assert send_due_drafts(lambda *_: None, engine) == {"campaigns": {}}  # nothing is due yet
+    with session_scope(engine) as session:  # time passes: the evening comes
+        session.get(Draft, drafts["late"]["id"]).send_after = datetime.now() - timedelta(minutes=1)
+    result = send_due_drafts(lambda *_: None, engine)
+    assert result["campaigns"][str(campaign_id)] == {"sent": 1, "skipped": 0, "waiting": 0, "next_send_at": None}
+    assert [m["To"] for m in messages] == ["early@example.com", "late@example.com"]
+    assert client.get(f"/drafts/{drafts['late']['id']}").json()["status"] == "sent"
