@@ -51,16 +51,7 @@ class EASERecommender(Recommender):
         columns = matrix[:, kept]
         # float32 halves the time of the inversion; the ridge term keeps it well conditioned.
         gram = (columns.T @ columns).toarray().astype(np.float32)
-        # DLAE-style: dropout `p` of inputs adds p/(1-p) x each item's own count to its ridge penalty,
-        # which regularises popular items more (Steck 2020, "Autoencoders that don't overfit towards the identity").
-        penalty = self.regularization + self.dropout / (1.0 - self.dropout) * np.diag(gram)
-        gram[np.diag_indices_from(gram)] += penalty
-        try:
-            precision = scipy.linalg.inv(gram, overwrite_a=True, check_finite=False)
-        except np.linalg.LinAlgError as error:
-            raise FitFailed(f"EASE could not invert the item matrix ({error}); raise the regularization.") from None
-        weights = -precision / np.diag(precision)[None, :]
-        weights[np.diag_indices_from(weights)] = 0.0
+        weights = ease_weights(gram, self.regularization, self.dropout)
         self.kept_products = kept
         # C order: scipy multiplies sparse rows by a dense matrix without copying it only then.
         self.item_weights = np.ascontiguousarray(weights, dtype=np.float32)
@@ -77,3 +68,18 @@ class EASERecommender(Recommender):
         if position < len(self.kept_products) and self.kept_products[position] == column:
             similarity[self.kept_products] = self.item_weights[position]
         return similarity
+
+
+def ease_weights(gram: np.ndarray, regularization: float, dropout: float = 0.0) -> np.ndarray:
+    """EASE's item-item weights from a Gram matrix (overwritten): B = I - P / diag(P), zero diagonal."""
+    # DLAE-style: dropout `p` of inputs adds p/(1-p) x each item's own count to its ridge penalty,
+    # which regularises popular items more (Steck 2020, "Autoencoders that don't overfit towards the identity").
+    penalty = regularization + dropout / (1.0 - dropout) * np.diag(gram)
+    gram[np.diag_indices_from(gram)] += penalty
+    try:
+        precision = scipy.linalg.inv(gram, overwrite_a=True, check_finite=False)
+    except np.linalg.LinAlgError as error:
+        raise FitFailed(f"EASE could not invert the item matrix ({error}); raise the regularization.") from None
+    weights = -precision / np.diag(precision)[None, :]
+    weights[np.diag_indices_from(weights)] = 0.0
+    return weights

@@ -9,6 +9,7 @@ from recommenders.blend import BlendRecommender
 from recommenders.bpr import BPRRecommender
 from recommenders.content import ContentRecommender
 from recommenders.ease import EASERecommender
+from recommenders.ease_hybrid import EASEHybridRecommender
 from recommenders.errors import UnknownModel
 from recommenders.item_knn import BM25ItemKNNRecommender, ItemKNNRecommender
 from recommenders.popularity import PopularityRecommender, SegmentPopularityRecommender
@@ -23,6 +24,7 @@ _MODELS: dict[str, type[Recommender]] = {
         BPRRecommender,
         ContentRecommender,
         EASERecommender,
+        EASEHybridRecommender,
         ItemKNNRecommender,
         BM25ItemKNNRecommender,
         PopularityRecommender,

@@ -33,6 +33,7 @@ TAILOR = {
     "item_knn": ("item_knn", {}),
     "bpr": ("bpr", {}),
     "ease": ("ease", {}),
+    "ease_hybrid": ("ease_hybrid", {}),
     "content": ("content", {}),
     "blend": ("blend", {}),
     "auto": ("auto", {}),

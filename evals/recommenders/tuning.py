@@ -39,6 +39,15 @@ def _space(model_name: str, trial: optuna.Trial) -> dict:
         }
     if model_name == "ease":
         return {"regularization": trial.suggest_float("regularization", 10.0, 3000.0, log=True)}
+    if model_name == "ease_hybrid":
+        return {
+            "regularization": trial.suggest_float("regularization", 100.0, 3000.0, log=True),
+            "side_weight": trial.suggest_float("side_weight", 0.0, 10.0),
+            "neighbours": trial.suggest_int("neighbours", 20, 400, log=True),
+            "knn_weight": trial.suggest_float("knn_weight", 0.0, 0.4),
+            "factors": trial.suggest_categorical("factors", [16, 32, 64, 128]),
+            "spectral_weight": trial.suggest_float("spectral_weight", 0.0, 0.4),
+        }
     if model_name == "blend":
         return {
             "collaborative_params": {"regularization": trial.suggest_float("ease_l2", 50.0, 2000.0, log=True)},
@@ -49,7 +58,7 @@ def _space(model_name: str, trial: optuna.Trial) -> dict:
     raise ValueError(f"no search space for '{model_name}'")
 
 
-TUNABLE = ("als", "bpr", "item_knn", "ease", "blend")
+TUNABLE = ("als", "bpr", "item_knn", "ease", "ease_hybrid", "blend")
 
 
 def objective_value(metrics: dict) -> float:
