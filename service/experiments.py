@@ -20,14 +20,22 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scoring.experiments import HOLDOUT, allocate_sends, assign_arms, effects, thompson_allocation
+from scoring.experiments import (
+    HOLDOUT,
+    allocate_sends,
+    assign_arms,
+    effects,
+    revenue_difference,
+    thompson_allocation,
+)
 from service.db.models import Assignment, Campaign, Customer, Draft, Event, Interaction, Send, Variant
 from service.errors import Conflict, NotReady
-from service.schemas import ArmOut, ExperimentOut, LiftOut, RateOut
+from service.schemas import ArmOut, ExperimentOut, LiftOut, RateOut, RevenueLiftOut
 from service.settings import ExperimentSettings
 
 OUTCOME_COLUMNS = {"open": "opens", "click": "clicks", "conversion": "conversions"}
@@ -103,21 +111,23 @@ def _rate(row: pd.Series, p_best: float | None) -> RateOut:
 
 
 def _outcome_table(assignments: pd.DataFrame, session: Session, window: timedelta) -> pd.DataFrame:
-    """One row per assigned customer with 0/1 ``opened``, ``clicked`` and ``converted``."""
+    """One row per assigned customer with 0/1 ``opened``, ``clicked`` and ``converted``, and ``revenue``: the
+    amount of their purchases in the window or the value of their send's conversion events, whichever is larger
+    (both may record the same order)."""
     send_ids = assignments.send_id.dropna().astype(int).tolist()
     events = pd.DataFrame(
-        session.execute(select(Event.send_id, Event.kind).where(Event.send_id.in_(send_ids))).all(),
-        columns=["send_id", "kind"],
+        session.execute(select(Event.send_id, Event.kind, Event.value).where(Event.send_id.in_(send_ids))).all(),
+        columns=["send_id", "kind", "value"],
     )
     purchases = pd.DataFrame(
         session.execute(
-            select(Interaction.customer_id, Interaction.timestamp).where(
+            select(Interaction.customer_id, Interaction.timestamp, Interaction.amount).where(
                 Interaction.customer_id.in_(assignments.customer_id.tolist()),
                 Interaction.kind == "purchase",
                 Interaction.timestamp > assignments.assigned_at.min(),
             )
         ).all(),
-        columns=["customer_id", "timestamp"],
+        columns=["customer_id", "timestamp", "amount"],
     ).merge(assignments[["customer_id", "assigned_at"]], on="customer_id")
     in_window = purchases[
         (purchases.timestamp > purchases.assigned_at) & (purchases.timestamp <= purchases.assigned_at + window)
@@ -126,14 +136,19 @@ def _outcome_table(assignments: pd.DataFrame, session: Session, window: timedelt
     for kind, column in (("open", "opened"), ("click", "clicked"), ("conversion", "converted")):
         table[column] = table.send_id.isin(set(events.loc[events.kind == kind, "send_id"])).astype(int)
     table["converted"] = (table.converted.astype(bool) | table.customer_id.isin(set(in_window.customer_id))).astype(int)
+    conversion_values = events[events.kind == "conversion"].groupby("send_id")["value"].sum()
+    purchased = table.customer_id.map(in_window.groupby("customer_id")["amount"].sum()).fillna(0.0)
+    reported = table.send_id.map(conversion_values).fillna(0.0)
+    table["revenue"] = np.maximum(purchased.to_numpy(float), reported.to_numpy(float))
     return table
 
 
 def arm_outcomes(
     session: Session, campaign_id: int, settings: ExperimentSettings
-) -> tuple[list[str], dict[str, dict[str, int]]]:
-    """The variant arms, and per arm (holdout included) its customers, sends, opens, clicks and conversions
-    so far: what both the results and the next batch's allocation count."""
+) -> tuple[list[str], dict[str, dict[str, float]]]:
+    """The variant arms, and per arm (holdout included) its customers, sends, opens, clicks, conversions and
+    revenue (with its sum of squares, for intervals) so far: what both the results and the next batch's
+    allocation count."""
     window = timedelta(days=settings.conversion_window_days)
     assignments = pd.DataFrame(
         session.execute(
@@ -156,13 +171,16 @@ def arm_outcomes(
             "opens": int(members.opened.sum()) if len(members) else 0,
             "clicks": int(members.clicked.sum()) if len(members) else 0,
             "conversions": int(members.converted.sum()) if len(members) else 0,
+            "revenue": float(members.revenue.sum()) if len(members) else 0.0,
+            "revenue_squares": float((members.revenue**2).sum()) if len(members) else 0.0,
         }
     return variant_labels, rows
 
 
 def experiment_results(session: Session, campaign: Campaign) -> ExperimentOut:
-    """Per arm: customers, sends, opens, clicks, conversions, rates with credible intervals, P(best), and the
-    conversion lift over the holdout (when the holdout has customers)."""
+    """Per arm: customers, sends, opens, clicks, conversions, rates with credible intervals, P(best), the
+    conversion lift over the holdout (when the holdout has customers), revenue, and revenue per customer over
+    the holdout's."""
     if campaign.holdout_share is None:
         raise NotReady(
             f"Campaign {campaign.id} is not an experiment: create it with holdout_share, or send it with "
@@ -196,6 +214,9 @@ def experiment_results(session: Session, campaign: Campaign) -> ExperimentOut:
                 click_rate=variant_stats["click"].get(arm),
                 conversion_rate=holdout_conversion or variant_stats["conversion"].get(arm),
                 lift_over_holdout=lifts.get(f"lift:{arm}"),
+                revenue=round(counts["revenue"], 2),
+                revenue_per_customer=counts["revenue"] / counts["customers"] if counts["customers"] else None,
+                revenue_lift_over_holdout=None if is_holdout else _revenue_lift(rows, arm, level),
             )
         )
     return ExperimentOut(
@@ -213,7 +234,7 @@ def experiment_results(session: Session, campaign: Campaign) -> ExperimentOut:
     )
 
 
-def _counts(rows: dict[str, dict[str, int]], arms: list[str], column: str, sent_only: bool = True) -> pd.DataFrame:
+def _counts(rows: dict[str, dict[str, float]], arms: list[str], column: str, sent_only: bool = True) -> pd.DataFrame:
     """Trials (sends) and successes per variant arm: those that have been sent, or (``sent_only=False``) all."""
     sent = [arm for arm in arms if rows[arm]["sends"] or not sent_only]
     return pd.DataFrame(
@@ -221,7 +242,7 @@ def _counts(rows: dict[str, dict[str, int]], arms: list[str], column: str, sent_
     )
 
 
-def _variant_effects(rows: dict[str, dict[str, int]], arms: list[str], column: str, level: float) -> dict:
+def _variant_effects(rows: dict[str, dict[str, float]], arms: list[str], column: str, level: float) -> dict:
     counts = _counts(rows, arms, column)
     if counts.empty:
         return {}
@@ -230,7 +251,7 @@ def _variant_effects(rows: dict[str, dict[str, int]], arms: list[str], column: s
     return {arm: _rate(table.loc[arm], float(p_best[arm])) for arm in counts.arm}
 
 
-def _holdout_lifts(rows: dict[str, dict[str, int]], arms: list[str], level: float) -> dict:
+def _holdout_lifts(rows: dict[str, dict[str, float]], arms: list[str], level: float) -> dict:
     """The holdout's conversion rate (key ``holdout``) and each sent arm's lift over it (``lift:<arm>``)."""
     if not rows[HOLDOUT]["customers"]:
         return {}
@@ -253,6 +274,16 @@ def _holdout_lifts(rows: dict[str, dict[str, int]], arms: list[str], level: floa
                 mean=row["lift"], low=row["lift_low"], high=row["lift_high"], p_better=row["p_better_than_control"]
             )
     return lifts
+
+
+def _revenue_lift(rows: dict[str, dict[str, float]], arm: str, level: float) -> RevenueLiftOut | None:
+    """The arm's revenue per customer minus the holdout's, with its interval (None without a holdout)."""
+
+    def summary(name: str) -> tuple[int, float, float]:
+        return int(rows[name]["customers"]), rows[name]["revenue"], rows[name]["revenue_squares"]
+
+    difference = revenue_difference(summary(arm), summary(HOLDOUT), level=level)
+    return RevenueLiftOut(**difference) if difference else None
 
 
 def record_send(session: Session, campaign_id: int, customer: Customer, send: Send, arm: str, now: datetime) -> None:

@@ -203,6 +203,14 @@ class LiftOut(BaseModel):
     p_better: float
 
 
+class RevenueLiftOut(BaseModel):
+    """Revenue per customer minus the holdout's, with its interval (normal approximation)."""
+
+    mean: float
+    low: float
+    high: float
+
+
 class ArmOut(BaseModel):
     arm: str
     customers: int
@@ -214,6 +222,9 @@ class ArmOut(BaseModel):
     click_rate: RateOut | None = None
     conversion_rate: RateOut | None = None
     lift_over_holdout: LiftOut | None = None
+    revenue: float = 0.0
+    revenue_per_customer: float | None = None
+    revenue_lift_over_holdout: RevenueLiftOut | None = None
 
 
 class ExperimentOut(BaseModel):

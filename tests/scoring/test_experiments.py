@@ -1,12 +1,21 @@
-"""Experiment arithmetic: stable assignment, Thompson allocation toward the better arm, credible effects."""
+"""Experiment arithmetic: stable assignment, Thompson allocation toward the better arm, credible effects, and
+revenue per customer over the holdout."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from scoring.errors import ScoringError
-from scoring.experiments import HOLDOUT, allocate_sends, assign_arms, effects, thompson_allocation
+from scoring.experiments import (
+    HOLDOUT,
+    allocate_sends,
+    assign_arms,
+    effects,
+    revenue_difference,
+    thompson_allocation,
+)
 
 
 def test_assignment_is_stable_and_keeps_the_holdout_share():
@@ -44,3 +53,31 @@ def test_effects_have_credible_intervals_around_the_lift():
         effects(_counts()[lambda frame: frame["arm"] != HOLDOUT])
     with pytest.raises(ScoringError):
         effects(pd.DataFrame({"arm": ["a", HOLDOUT], "trials": [1, 1], "successes": [2, 0]}))
+
+
+def _summary(values) -> tuple[int, float, float]:
+    values = np.asarray(values, dtype=float)
+    return len(values), float(values.sum()), float((values**2).sum())
+
+
+def test_revenue_difference_is_welchs_normal_interval():
+    result = revenue_difference(_summary([0, 10, 20]), _summary([0, 0, 10, 10]), level=0.95)
+    half_width = 1.959964 * np.sqrt(100 / 3 + (100 / 3) / 4)  # sample variances 100 and 33.3
+    assert result["mean"] == pytest.approx(5.0)
+    assert (result["low"], result["high"]) == pytest.approx((5.0 - half_width, 5.0 + half_width), rel=1e-5)
+    assert revenue_difference(_summary([5.0]), _summary([0, 1])) is None
+
+
+def test_revenue_interval_covers_the_true_difference_about_as_often_as_promised():
+    """Zero-inflated, long-tailed revenue as shops see it: 10 % buy, order values log-normal."""
+    rng = np.random.default_rng(3)
+
+    def revenue(n, buy_rate):
+        return np.where(rng.random(n) < buy_rate, rng.lognormal(3.5, 0.8, n), 0.0)
+
+    true_difference = (0.12 - 0.10) * np.exp(3.5 + 0.8**2 / 2)
+    covered = 0
+    for _ in range(400):
+        result = revenue_difference(_summary(revenue(2000, 0.12)), _summary(revenue(2000, 0.10)), level=0.9)
+        covered += result["low"] <= true_difference <= result["high"]
+    assert 0.85 <= covered / 400 <= 0.95

@@ -172,12 +172,23 @@ def test_results_count_each_arm_and_measure_lift_over_the_holdout(client, engine
     assert lift_a["low"] > 0 and lift_a["p_better"] > 0.99  # every A customer converted, 1 holdout customer did
     assert lift_b["mean"] < 0 and lift_b["p_better"] < 0.5  # no B customer converted
     assert holdout["lift_over_holdout"] is None and holdout["conversion_rate"]["p_best"] is None
+    # Revenue: A's conversion events are worth 40 each; one held-out customer's 12.00 purchase is in the window.
+    assert arms["A"]["revenue"] == 40.0 * n_a and arms["B"]["revenue"] == 0.0 and holdout["revenue"] == 12.0
+    assert holdout["revenue_per_customer"] == pytest.approx(12.0 / len(held))
+    revenue_a, revenue_b = arms["A"]["revenue_lift_over_holdout"], arms["B"]["revenue_lift_over_holdout"]
+    assert revenue_a["mean"] == pytest.approx(40.0 - 12.0 / len(held)) and revenue_a["low"] > 0
+    assert (
+        revenue_b["mean"] == pytest.approx(-12.0 / len(held))
+        and revenue_b["low"] < revenue_b["mean"] < revenue_b["high"]
+    )
+    assert holdout["revenue_lift_over_holdout"] is None
 
     page = client.get(f"/review/campaigns/{campaign_id}/experiment")
     assert page.status_code == 200
     for arm in ("A", "B", "holdout"):
         assert f'data-arm="{arm}"' in page.text
     assert "within 14 days" in page.text
+    assert f"{40.0 * n_a:.2f}" in page.text and page.text.count('class="revenue-lift"') == 3
     campaign_page = client.get(f"/review/campaigns/{campaign_id}")
     assert f'href="/review/campaigns/{campaign_id}/experiment"' in campaign_page.text
 
