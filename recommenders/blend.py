@@ -121,39 +121,60 @@ class BlendRecommender(Recommender):
         bought_later = targets.groupby("customer_id")["product_id"].agg(set)
         for start in range(0, len(rows), 500):
             chunk, chunk_customers = rows[start : start + 500], customers[start : start + 500]
-            matrices = dict(signals.features(chunk))
+            parts = list(signals.parts(chunk))
             labels = np.zeros((len(chunk), len(self.vocabulary.products)), dtype=bool)
             for i, customer in enumerate(chunk_customers):
                 columns = self.vocabulary.product_columns(list(bought_later[customer]))
                 labels[i, columns[columns >= 0]] = True
             seen = signals.seen(chunk)
             candidates = np.zeros_like(seen)
-            for name in ("collaborative", "neighbours", "content", "popularity"):
-                index, _ = top_k(np.where(seen, -np.inf, matrices[name]), self.candidates)
-                np.put_along_axis(candidates, index, True, axis=1)
+            for name, kind, values in parts:
+                if name in ("collaborative", "neighbours", "content", "popularity"):
+                    dense = values if kind == "dense" else np.broadcast_to(values, seen.shape)
+                    index, _ = top_k(np.where(seen, -np.inf, dense), self.candidates)
+                    np.put_along_axis(candidates, index, True, axis=1)
             candidates &= ~seen
             for kind, mask in (("seen", seen), ("new", candidates)):
-                samples[kind][0].append(np.stack([matrices[name][mask] for name in FEATURES], axis=1))
-                samples[kind][1].append(labels[mask])
+                at_rows, at_columns = np.nonzero(mask)
+                samples[kind][0].append(
+                    np.stack([Signals.at(part, values, at_rows, at_columns) for _, part, values in parts], axis=1)
+                )
+                samples[kind][1].append(labels[at_rows, at_columns])
         return True
 
     def _score(self, rows: np.ndarray) -> np.ndarray:
+        """New products get the "new" model's linear score; products the customer bought get the "seen"
+        model's, computed only at those (few) positions. Signals that are zero wherever the customer has not
+        bought (the ``pair`` parts) therefore never need a dense matrix."""
         signal_rows = self.signal_rows[rows]
-        seen_score = np.full((len(rows), len(self.vocabulary.products)), self.weights["seen"][-1], np.float32)
-        new_score = np.full_like(seen_score, self.weights["new"][-1])
-        seen = self.signals.seen(signal_rows)
-        seen_features = []
-        for i, (_, matrix) in enumerate(self.signals.features(signal_rows)):
-            seen_score += self.weights["seen"][i] * matrix
-            new_score += self.weights["new"][i] * matrix
-            if self.seen_model is not None:
-                seen_features.append(matrix[seen])
-        if self.seen_model is not None and seen.any():
-            # Boosted trees rank re-orders; they only ever see the (sparse) pairs the customer bought before.
-            boosted = self.seen_model.predict(np.stack(seen_features, axis=1), raw_score=True)
-            # "both" averages the two log-odds: steadier than either alone across data sets.
-            seen_score[seen] = boosted if self.seen_model_kind == "gbm" else (seen_score[seen] + boosted) / 2
-        return np.where(seen, seen_score, new_score)
+        seen_rows, seen_columns = np.nonzero(self.signals.seen(signal_rows))
+        new_weights, seen_weights = self.weights["new"], self.weights["seen"]
+        scores = np.full((len(rows), len(self.vocabulary.products)), new_weights[-1], np.float32)
+        per_product = np.zeros(scores.shape[1], np.float32)
+        per_customer = np.zeros(scores.shape[0], np.float32)
+        at_seen = []
+        for i, (_, kind, values) in enumerate(self.signals.parts(signal_rows)):
+            if kind == "dense":
+                scores += new_weights[i] * values
+            elif kind == "column":
+                per_product += new_weights[i] * values
+            elif kind == "row":
+                per_customer += new_weights[i] * values
+            at_seen.append(self.signals.at(kind, values, seen_rows, seen_columns))
+        scores += per_product[None, :]
+        scores += per_customer[:, None]
+        if len(seen_rows):
+            seen_features = np.stack(at_seen, axis=1)
+            linear = seen_features @ seen_weights[:-1] + seen_weights[-1]
+            if self.seen_model is None:
+                seen_score = linear
+            else:
+                # Boosted trees rank re-orders; they only ever see the (sparse) pairs the customer bought before.
+                boosted = self.seen_model.predict(seen_features, raw_score=True)
+                # "both" averages the two log-odds: steadier than either alone across data sets.
+                seen_score = boosted if self.seen_model_kind == "gbm" else (linear + boosted) / 2
+            scores[seen_rows, seen_columns] = seen_score
+        return scores
 
     def feature_weights(self) -> pd.DataFrame:
         """The learned weight of each signal for products already bought (seen) and new to the customer."""

@@ -1,7 +1,9 @@
 """The per-(customer, product) signals the blend combines, computed from one slice of interactions.
 
-Each signal is a dense customers x products matrix produced on demand (`Signals.features`), one at a time so
-that scoring a chunk of customers never holds all of them at once. `FEATURES` names them in order.
+Each signal is produced on demand for a chunk of customers, one at a time so that scoring never holds all of
+them at once, in its compact form (`Signals.parts`: a dense matrix only for the collaborative, neighbour and
+content scores; per product, per customer, or sparse over the pairs the customer bought for the rest), and
+read at chosen (customer, product) positions by `Signals.at`. `FEATURES` names them in order.
 """
 
 from __future__ import annotations
@@ -165,31 +167,50 @@ class Signals:
             scores[np.ix_(known, column_map[keep])] = raw / scale
         return scores
 
-    def features(self, rows: np.ndarray) -> Iterator[tuple[str, np.ndarray]]:
-        """(name, dense len(rows) x n_products matrix) for each of FEATURES, one at a time to bound memory."""
-        n_products = len(self.product_index)
-        yield "collaborative", self._component("collaborative", rows)
-        yield "neighbours", self._component("neighbours", rows)
-        yield "content", self._component("content", rows)
-        yield "popularity", np.broadcast_to(self.popularity, (len(rows), n_products))
-        yield "bought_count", np.log1p(self.bought[rows].toarray())
-        yield "bought_recency", self.freshness[rows].toarray()
-        yield "bought_recently", self.freshness_short[rows].toarray()
-        yield "repeat_rate", np.broadcast_to(self.repeat_rate, (len(rows), n_products))
-        yield "bought_decayed", np.log1p(self.decayed[rows].toarray())
-        yield "bought_share", self.decayed_share[rows].toarray()
-        yield "customer_breadth", np.broadcast_to(self.breadth[rows, None], (len(rows), n_products))
-        yield "customer_recency", np.broadcast_to(self.customer_recency[rows, None], (len(rows), n_products))
-        yield "season_popularity", np.broadcast_to(self.season_popularity, (len(rows), n_products))
-        yield "bought_last_season", self.last_season[rows].toarray()
-        yield "popularity_now", np.broadcast_to(self.popularity_now, (len(rows), n_products))
-        yield "season_growth", np.broadcast_to(self.season_growth, (len(rows), n_products))
-        yield "due", self.due[rows].toarray()
-        yield "in_last_order", self.in_last_order[rows].toarray()
-        yield "basket_share", self.basket_share[rows].toarray()
-        yield "customer_orders", np.broadcast_to(self.customer_orders[rows, None], (len(rows), n_products))
-        yield "customer_due", np.broadcast_to(self.customer_due[rows, None], (len(rows), n_products))
-        yield "popularity_trend", np.broadcast_to(self.popularity_trend, (len(rows), n_products))
+    def parts(self, rows: np.ndarray) -> Iterator[tuple[str, str, np.ndarray | sp.csr_matrix]]:
+        """(name, kind, values) for each of FEATURES, in order, in their compact form: ``dense`` (len(rows) x
+        n_products), ``column`` (one value per product), ``row`` (one value per customer) or ``pair`` (sparse,
+        non-zero only where the customer bought the product, so zero wherever ``seen`` is False)."""
+
+        def pair(matrix: sp.csr_matrix, log: bool = False) -> sp.csr_matrix:
+            part = matrix[rows]
+            if log:
+                part.data = np.log1p(part.data)
+            return part
+
+        yield "collaborative", "dense", self._component("collaborative", rows)
+        yield "neighbours", "dense", self._component("neighbours", rows)
+        yield "content", "dense", self._component("content", rows)
+        yield "popularity", "column", self.popularity
+        yield "bought_count", "pair", pair(self.bought, log=True)
+        yield "bought_recency", "pair", pair(self.freshness)
+        yield "bought_recently", "pair", pair(self.freshness_short)
+        yield "repeat_rate", "column", self.repeat_rate
+        yield "bought_decayed", "pair", pair(self.decayed, log=True)
+        yield "bought_share", "pair", pair(self.decayed_share)
+        yield "customer_breadth", "row", self.breadth[rows]
+        yield "customer_recency", "row", self.customer_recency[rows]
+        yield "season_popularity", "column", self.season_popularity
+        yield "bought_last_season", "pair", pair(self.last_season)
+        yield "popularity_now", "column", self.popularity_now
+        yield "season_growth", "column", self.season_growth
+        yield "due", "pair", pair(self.due)
+        yield "in_last_order", "pair", pair(self.in_last_order)
+        yield "basket_share", "pair", pair(self.basket_share)
+        yield "customer_orders", "row", self.customer_orders[rows]
+        yield "customer_due", "row", self.customer_due[rows]
+        yield "popularity_trend", "column", self.popularity_trend
+
+    @staticmethod
+    def at(kind: str, values, row_positions: np.ndarray, column_positions: np.ndarray) -> np.ndarray:
+        """A part's values at the given (row, product) positions, without densifying sparse or broadcast parts."""
+        if kind == "dense":
+            return values[row_positions, column_positions]
+        if kind == "column":
+            return values[column_positions]
+        if kind == "row":
+            return values[row_positions]
+        return np.asarray(values[row_positions, column_positions], dtype=np.float32).ravel()
 
     def seen(self, rows: np.ndarray) -> np.ndarray:
         return self.bought[rows].toarray() > 0
