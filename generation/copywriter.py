@@ -1,7 +1,9 @@
 """Writes one group's copy with the LLM: a langchain-core chain of prompt -> litellm -> parse and check,
 retried with the problems told to the model, then falling back to the template's own copy.
 
-The model writes only words: subject, preheader and intro per variant, and one short line per product.
+The model writes only words: subject, preheader and intro per variant, and one short line per product. A
+group in a locale the model is not asked to write (`generation.llm.model_locales`) gets the template's copy
+without a call.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from generation.errors import ModelOutputInvalid, ModelTimedOut
 from generation.grouping import Group
 from generation.guardrails import COPY_CHECKS, CheckContext, run_checks
 from generation.guardrails.length import LIMITS
-from generation.llm import Usage, complete_json
+from generation.llm import Usage, complete_json, model_locales
 from generation.render import offer_text
 from generation.schemas import DraftRequest
 from generation.settings import LLMSettings
@@ -64,6 +66,7 @@ class GroupCopy:
     timeouts: int = 0
     valid_first_try: bool = False
     rejected_by_check: dict[str, int] = field(default_factory=dict)  # model versions and lines each check failed
+    template_only: bool = False  # the model does not write this locale: template copy, no call
 
 
 def copy_schema(n_variants: int, product_labels: list[str], examples: list[dict], line_examples: list[str]) -> dict:
@@ -172,6 +175,11 @@ def write_group_copy(group: Group, brand: BrandKit, n_variants: int, settings: L
     labels = [f"p{i + 1}" for i in range(len(products))]
     schema = copy_schema(n_variants, labels, fallbacks, line_examples)
     result = GroupCopy(variants=[], product_lines={})
+    locales = model_locales(settings)
+    if locales is not None and group.locale not in locales:
+        result.template_only = True
+        result.variants, result.product_lines = _choose_variants(group, brand, [], fallbacks, n_variants)
+        return result
 
     def call(messages: list[dict]) -> dict[str, Any]:
         key = _cache_key(settings, messages, schema)

@@ -123,6 +123,7 @@ def _add_usage(stats: GenerationStats, copy: GroupCopy) -> None:
     stats.invalid_answers += copy.invalid_answers
     stats.timeouts += copy.timeouts
     stats.schema_valid_first += int(copy.valid_first_try)
+    stats.template_only_groups += int(copy.template_only)
     for name, count in copy.rejected_by_check.items():
         stats.rejected_by_check[name] = stats.rejected_by_check.get(name, 0) + count
     stats.prompt_tokens += copy.usage.prompt_tokens

@@ -25,3 +25,8 @@ class LLMSettings(BaseSettings):
     concurrency: int = Field(2, ge=1, description="LLM calls in flight at once")
     n_ctx: int = Field(8192, gt=0, description="context size of the local server (shared by its parallel slots)")
     cache: bool = True
+    locales: str | None = Field(
+        None,
+        description="comma-separated locales the model writes (others get the template's copy without a call); "
+        "unset: the model's registered locales (the local SmolLM2: en), or all for any other model",
+    )

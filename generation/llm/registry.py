@@ -26,16 +26,30 @@ class Endpoint:
 
 EndpointFactory = Callable[[str, LLMSettings], Endpoint]
 _FACTORIES: dict[str, EndpointFactory] = {}
+_LOCALES: dict[str, tuple[str, ...]] = {}
 
 
-def register(name: str) -> Callable[[EndpointFactory], EndpointFactory]:
-    """Register a factory for model strings `name` or `name/<variant>`."""
+def register(name: str, locales: tuple[str, ...] | None = None) -> Callable[[EndpointFactory], EndpointFactory]:
+    """Register a factory for model strings `name` or `name/<variant>`; `locales`, when given, are the only
+    languages the model writes acceptably (customers in other locales get the template's copy, uncalled)."""
 
     def decorator(factory: EndpointFactory) -> EndpointFactory:
         _FACTORIES[name] = factory
+        if locales is not None:
+            _LOCALES[name] = tuple(locales)
         return factory
 
     return decorator
+
+
+def model_locales(settings: LLMSettings) -> set[str] | None:
+    """The locales the configured model is asked to write (None: all): `settings.locales` when set, else what
+    the model was registered with. Starts no server."""
+    if settings.locales:
+        return {locale.strip() for locale in settings.locales.split(",") if locale.strip()}
+    _load_builtins()
+    registered = _LOCALES.get(settings.model.split("/", 1)[0])
+    return set(registered) if registered is not None else None
 
 
 def names() -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from generation.errors import ModelOutputInvalid
-from generation.llm import Endpoint, complete_json, names, register, resolve
+from generation.llm import Endpoint, complete_json, model_locales, names, register, resolve
 from generation.llm.repair import close_truncated, loads_lenient
 from generation.settings import LLMSettings
 
@@ -54,3 +54,10 @@ def test_an_answer_that_is_not_json_is_a_named_error():
 )
 def test_cut_off_json_is_closed(cut, expected):
     assert loads_lenient(close_truncated(cut))[0] == expected
+
+
+def test_the_local_model_is_asked_for_english_only_unless_configured(monkeypatch):
+    assert model_locales(LLMSettings(model="local/smollm2")) == {"en"}
+    assert model_locales(LLMSettings(model="openai/gpt-4o-mini")) is None  # a hosted model writes every locale
+    monkeypatch.setenv("TAILOR_LLM_LOCALES", "en, de")
+    assert model_locales(LLMSettings(model="local/smollm2")) == {"en", "de"}

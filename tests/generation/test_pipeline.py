@@ -50,6 +50,18 @@ def test_llm_calls_scale_with_groups_not_customers(fake_settings):
     assert result.stats.llm_calls == 1
 
 
+def test_locales_the_model_does_not_write_get_template_copy_without_a_call():
+    settings = LLMSettings(model="fake", cache=False, locales="en")
+    requests = [make_request("en-1"), make_request("de-1", locale="de"), make_request("pl-1", locale="pl")]
+    result = generate_drafts(requests, load_brand("hearth"), settings=settings)
+    assert result.stats.groups == 3 and result.stats.llm_calls == 1 and result.stats.template_only_groups == 2
+    drafts = {d.customer_id: d for d in result.drafts}
+    assert not any(v.used_fallback for v in drafts["en-1"].variants)
+    for customer_id in ("de-1", "pl-1"):
+        assert all(v.used_fallback and v.passed for v in drafts[customer_id].variants)
+    assert "Sencha Green 100 g" in drafts["de-1"].variants[0].text
+
+
 def test_identical_prompts_are_cached():
     settings = LLMSettings(model="fake", cache=True)
     requests = [make_request("cache-1", segment="lost", campaign_type="vip")]
