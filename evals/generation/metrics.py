@@ -36,12 +36,13 @@ def generation_metrics(requests: list[DraftRequest], result: GenerationResult) -
         for d in result.drafts
         if len(d.variants) > 1
     ]
-    groups_called = max(stats.groups - _cached_groups(stats), 1)
+    groups_called = max(stats.groups - _cached_groups(stats) - stats.template_only_groups, 1)
     return {
         "customers": len(requests),
         "drafts": n_drafts,
         "variants": len(variants),
         "groups": stats.groups,
+        "template_only_groups": stats.template_only_groups,  # locales the model is not asked to write
         "llm_calls": stats.llm_calls,
         "llm_calls_per_1000_customers": round(1000 * stats.llm_calls / max(len(requests), 1), 1),
         "schema_valid_rate_before_fallback": round(stats.schema_valid_first / groups_called, 3),
