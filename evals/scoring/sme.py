@@ -1,12 +1,27 @@
 """Email Campaign SME: predict each email's status (0 ignored, 1 read, 2 acknowledged) from the send's features.
 
-Protocol: a stratified 60/20/20 train/validation/test split (seeded). A LightGBM multiclass model is fitted
-on train with early stopping on validation; its probabilities are calibrated per class on validation
-(isotonic, one-vs-rest, renormalized). The decision rule is a cascade: "acknowledged" when
-P(acknowledged) > t2, else "read" when P(read or acknowledged) > t1, else "ignored"; the thresholds that
-maximize macro-F1 on validation are kept (a per-class weight rule scored lower in 5-fold out-of-fold checks
-on the training part, 0.482 against 0.488). The test split is scored once. Always answering
-"ignored" scores 0.804 accuracy, so compare on macro-F1 and one-vs-rest AUC (published: 0.45 and 0.78).
+Protocol: a stratified 80/20 split (seeded; the same 20 % test rows as the former 60/20/20 split). On the
+80 % part, 5-fold stratified cross-fitting: in each fold two binary LightGBM models, P(status >= 1) and
+P(status >= 2) (an ordinal formulation that matches the cascade rule), are fitted with early stopping on the
+held fold, giving out-of-fold (OOF) probabilities for all 80 % of the rows. The OOF probabilities are
+calibrated per class (isotonic, one-vs-rest, renormalized) and the decision rule is a cascade: "acknowledged"
+when P(acknowledged) > t2, else "read" when P(read or acknowledged) > t1, else "ignored", with the two
+thresholds that maximize macro-F1 on the OOF rows (~55k rows instead of the former ~14k validation rows).
+The test rows get the mean of the five fold models, through the same calibrators and thresholds; the
+test split is scored once. Always answering "ignored" scores 0.804 accuracy, so compare on macro-F1 and
+one-vs-rest AUC (published: 0.45 and 0.78).
+
+Chosen by cross-fitted OOF macro-F1 (thresholds and calibration chosen on four folds' OOF rows, applied to
+the fifth); the test split played no part. OOF scores (cascade on calibrated probabilities): ordinal 0.490,
+multiclass 0.487, multiclass with class_weight="balanced" 0.482, smaller or larger trees 0.484-0.488, seed
+bagging x3 0.489, blends with the multiclass model or a spline logistic regression 0.487-0.488, extra
+features (missingness flags, links/images per word, email_type x campaign x time x source) 0.485, without
+customer_location 0.486 (it carries no signal: read-or-acknowledged rate 0.22-0.24 in every location),
+Email_ID as a number 0.487 (no signal; arbitrary, so unused). A per-class weight rule (argmax of weighted
+probabilities) scored 0.478-0.482 and a cascade on P(read) + a * P(acknowledged) peaked at a = 1. Every
+variant lies within about 0.003 of the others, about the noise of one OOF estimate; the target 0.50 was not
+reached on OOF. Test: this protocol 0.477 macro-F1, 0.792 AUC; the former single-validation multiclass
+protocol 0.474, 0.790 (a difference within the test split's noise, ~0.006).
 """
 
 from __future__ import annotations
@@ -19,7 +34,7 @@ import numpy as np
 import pandas as pd
 from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from evals.datasets import email_campaign_sme
 from scoring.metrics import calibration_summary
@@ -41,10 +56,10 @@ def _features(emails: pd.DataFrame) -> pd.DataFrame:
     return features
 
 
-def _calibrate(raw_validation: np.ndarray, status_validation: np.ndarray) -> list[IsotonicRegression]:
+def _calibrate(raw: np.ndarray, status: np.ndarray) -> list[IsotonicRegression]:
     return [
-        IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1).fit(raw_validation[:, k], status_validation == k)
-        for k in range(raw_validation.shape[1])
+        IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1).fit(raw[:, k], status == k)
+        for k in range(raw.shape[1])
     ]
 
 
@@ -79,7 +94,13 @@ def _best_thresholds(probabilities: np.ndarray, status: np.ndarray) -> tuple[tup
     return best, best_f1
 
 
-def evaluate(quick: bool = False, seed: int = 42) -> dict:
+def _ordinal(ge1: np.ndarray, ge2: np.ndarray) -> np.ndarray:
+    """Three class probabilities from P(status >= 1) and P(status >= 2), the latter capped by the former."""
+    ge2 = np.minimum(ge2, ge1)
+    return np.column_stack([1 - ge1, ge1 - ge2, ge2])
+
+
+def evaluate(quick: bool = False, seed: int = 42, folds: int = 5) -> dict:
     started = time.perf_counter()
     emails = email_campaign_sme()
     if quick:
@@ -88,11 +109,8 @@ def evaluate(quick: bool = False, seed: int = 42) -> dict:
     rest_x, test_x, rest_y, test_y = train_test_split(
         features, status, test_size=0.2, stratify=status, random_state=seed
     )
-    train_x, valid_x, train_y, valid_y = train_test_split(
-        rest_x, rest_y, test_size=0.25, stratify=rest_y, random_state=seed
-    )
-    model = lgb.LGBMClassifier(
-        objective="multiclass",
+    params = dict(
+        objective="binary",
         n_estimators=150 if quick else 600,
         learning_rate=0.05 if quick else 0.03,
         num_leaves=15,
@@ -102,24 +120,42 @@ def evaluate(quick: bool = False, seed: int = 42) -> dict:
         colsample_bytree=0.8,
         random_state=seed,
         verbose=-1,
-        n_jobs=2,
+        n_jobs=1,
     )
-    model.fit(train_x, train_y, eval_X=valid_x, eval_y=valid_y, callbacks=[lgb.early_stopping(50, verbose=False)])
-    calibrators = _calibrate(model.predict_proba(valid_x), valid_y)
-    valid_probabilities = _apply(calibrators, model.predict_proba(valid_x))
-    thresholds, valid_f1 = _best_thresholds(valid_probabilities, valid_y)
-    test_probabilities = _apply(calibrators, model.predict_proba(test_x))
+    oof = np.zeros((len(rest_y), 3))
+    test_raw = np.zeros((len(test_y), 3))
+    trees: list[list[int]] = []
+    for fit_rows, held_rows in StratifiedKFold(folds, shuffle=True, random_state=seed).split(rest_x, rest_y):
+        held, on_test, fold_trees = [], [], []
+        for cut in (1, 2):
+            model = lgb.LGBMClassifier(**params)
+            model.fit(
+                rest_x.iloc[fit_rows],
+                (rest_y[fit_rows] >= cut).astype(int),
+                eval_X=rest_x.iloc[held_rows],
+                eval_y=(rest_y[held_rows] >= cut).astype(int),
+                callbacks=[lgb.early_stopping(50, verbose=False)],
+            )
+            held.append(model.predict_proba(rest_x.iloc[held_rows])[:, 1])
+            on_test.append(model.predict_proba(test_x)[:, 1])
+            fold_trees.append(int(model.best_iteration_ or model.n_estimators))
+        oof[held_rows] = _ordinal(*held)
+        test_raw += _ordinal(*on_test) / folds
+        trees.append(fold_trees)
+    calibrators = _calibrate(oof, rest_y)
+    thresholds, oof_f1 = _best_thresholds(_apply(calibrators, oof), rest_y)
+    test_probabilities = _apply(calibrators, test_raw)
     predicted = _cascade(test_probabilities, thresholds)
     engaged = test_probabilities[:, 1:].sum(axis=1)
     return {
-        "dataset": "email-campaign-sme (stratified 60/20/20)",
+        "dataset": "email-campaign-sme (stratified 80/20, 5-fold OOF on the 80 %)",
         "quick": quick,
         "seed": seed,
         "rows": len(emails),
         "test_rows": len(test_y),
-        "trees": int(model.best_iteration_ or model.n_estimators),
+        "trees_engaged_acknowledged_by_fold": trees,
         "thresholds_engaged_acknowledged": list(thresholds),
-        "validation_macro_f1": valid_f1,
+        "oof_macro_f1": oof_f1,
         "macro_f1": float(f1_score(test_y, predicted, average="macro")),
         "f1_by_class": f1_score(test_y, predicted, average=None).round(4).tolist(),
         "accuracy": float(accuracy_score(test_y, predicted)),
