@@ -18,8 +18,10 @@ bagging x3 0.489, blends with the multiclass model or a spline logistic regressi
 features (missingness flags, links/images per word, email_type x campaign x time x source) 0.485, without
 customer_location 0.486 (it carries no signal: read-or-acknowledged rate 0.22-0.24 in every location),
 Email_ID as a number 0.487 (no signal; arbitrary, so unused). A per-class weight rule (argmax of weighted
-probabilities) scored 0.478-0.482 and a cascade on P(read) + a * P(acknowledged) peaked at a = 1. Every
-variant lies within about 0.003 of the others, about the noise of one OOF estimate; the target 0.50 was not
+probabilities) scored 0.478-0.482 and a cascade on P(read) + a * P(acknowledged) peaked at a = 1. Also
+tried on the ordinal pair: P(acknowledged | engaged) as the second model 0.485, a more regularized second
+model 0.483, the extra features 0.487, 10 folds 0.489. The same ordinal setup with LightGBM seeds 1 and 2
+scores 0.485 and 0.489, so the variants are not separable beyond that noise; the target 0.50 was not
 reached on OOF. Test: this protocol 0.477 macro-F1, 0.792 AUC; the former single-validation multiclass
 protocol 0.474, 0.790 (a difference within the test split's noise, ~0.006).
 """
