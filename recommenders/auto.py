@@ -29,7 +29,8 @@ def choose(interactions: pd.DataFrame, max_products_for_ease: int = 15_000) -> t
     """The (model name, params) `auto` uses for these interactions."""
     lines = validate_interactions(interactions)
     lines = lines[lines["quantity"] > 0]
-    pairs = lines.groupby(["customer_id", "product_id"])["timestamp"].agg(lambda t: t.dt.normalize().nunique())
+    purchase_days = lines.assign(day=lines["timestamp"].dt.normalize())[["customer_id", "product_id", "day"]]
+    pairs = purchase_days.drop_duplicates().groupby(["customer_id", "product_id"]).size()  # days each pair bought
     products_per_customer = pairs.groupby(level="customer_id").size()
     if (products_per_customer >= 2).sum() < _MIN_COLLABORATIVE_CUSTOMERS:
         return "popularity", {}
