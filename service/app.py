@@ -15,7 +15,7 @@ from service.db.session import default_engine
 from service.errors import InvalidInput, TailorError, Unauthorized
 from service.jobs import ThreadJobRunner
 from service.jobs.schedule import PeriodicJob
-from service.pipeline.sending import send_due_drafts
+from service.pipeline.sending import has_due_drafts, send_due_drafts
 from service.pipeline.training import retrain_if_new_data
 from service.review import STATIC_DIR
 from service.routes import ROUTERS
@@ -33,7 +33,12 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     if every_hours := RetrainSettings().every_hours:
         schedules.append(PeriodicJob(runner, engine, "retrain", retrain_if_new_data, every_hours * 3600, on_engine))
     if due_minutes := SendScheduleSettings().due_check_minutes:
-        schedules.append(PeriodicJob(runner, engine, "send_due", send_due_drafts, due_minutes * 60, on_engine))
+        schedules.append(
+            PeriodicJob(
+                runner, engine, "send_due", send_due_drafts, due_minutes * 60, on_engine,
+                ready=lambda: has_due_drafts(engine),
+            )  # fmt: skip
+        )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):

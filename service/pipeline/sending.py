@@ -149,11 +149,9 @@ def send_campaign(
     return result
 
 
-def send_due_drafts(progress, engine: Engine, settings: SmtpSettings | None = None) -> dict[str, Any]:
-    """Job (periodic): send every campaign's approved drafts whose send time has come."""
-    now = datetime.now()
+def _due_campaigns(engine: Engine, now: datetime) -> list[int]:
     with session_scope(engine) as session:
-        campaign_ids = list(
+        return list(
             session.scalars(
                 select(Draft.campaign_id)
                 .where(Draft.status == "approved", Draft.send_after.is_not(None), Draft.send_after <= now)
@@ -161,6 +159,16 @@ def send_due_drafts(progress, engine: Engine, settings: SmtpSettings | None = No
                 .order_by(Draft.campaign_id)
             )
         )
+
+
+def has_due_drafts(engine: Engine) -> bool:
+    """Whether any approved draft's send time has come (the periodic due-check submits a job only then)."""
+    return bool(_due_campaigns(engine, datetime.now()))
+
+
+def send_due_drafts(progress, engine: Engine, settings: SmtpSettings | None = None) -> dict[str, Any]:
+    """Job (periodic): send every campaign's approved drafts whose send time has come."""
+    campaign_ids = _due_campaigns(engine, datetime.now())
     results = {}
     for done, campaign_id in enumerate(campaign_ids):
         results[str(campaign_id)] = send_campaign(lambda *_: None, engine, campaign_id, settings=settings)

@@ -6,11 +6,13 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta
 
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from service.db.models import Customer, Draft, Event, Send, Variant
+from service.app import create_app
+from service.db.models import Customer, Draft, Event, Job, Send, Variant
 from service.db.session import session_scope
-from service.pipeline.sending import send_due_drafts
+from service.pipeline.sending import has_due_drafts
 from tests.service.conftest import wait_for_job
 
 
@@ -57,7 +59,9 @@ def test_send_hours_from_own_opens_with_population_fallback(client, engine):
     assert client.get("/campaigns/999/send-times").status_code == 404
 
 
-def test_sending_at_best_hour_mails_each_customer_when_their_hour_comes(client, engine, mail_server, monkeypatch):
+def test_sending_at_best_hour_mails_each_customer_when_their_hour_comes(
+    client, engine, api_key, mail_server, monkeypatch
+):
     controller, messages = mail_server
     monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
     if datetime.now().minute == 59:  # keep "this hour" the same hour for the whole test
@@ -95,10 +99,24 @@ def test_sending_at_best_hour_mails_each_customer_when_their_hour_comes(client, 
     page = client.get(f"/review/campaigns/{campaign_id}").text
     assert f"sends {datetime.fromisoformat(expected_later).strftime('%a %H:%M')}" in page
 
-    assert send_due_drafts(lambda *_: None, engine) == {"campaigns": {}}  # nothing is due yet
-    with session_scope(engine) as session:  # time passes: the evening comes
-        session.get(Draft, drafts["late"]["id"]).send_after = datetime.now() - timedelta(minutes=1)
-    result = send_due_drafts(lambda *_: None, engine)
-    assert result["campaigns"][str(campaign_id)] == {"sent": 1, "skipped": 0, "waiting": 0, "next_send_at": None}
+    assert not has_due_drafts(engine)
+    monkeypatch.setenv("TAILOR_SEND_DUE_CHECK_MINUTES", str(0.3 / 60))  # the server checks every 0.3 s
+    with TestClient(create_app(engine), headers={"X-API-Key": api_key}) as scheduled:
+        time.sleep(1.0)
+        assert due_check_jobs(engine) == []  # ticks with nothing due leave no jobs behind
+        with session_scope(engine) as session:  # time passes: the evening comes
+            session.get(Draft, drafts["late"]["id"]).send_after = datetime.now() - timedelta(minutes=1)
+        deadline = time.monotonic() + 30
+        while scheduled.get(f"/drafts/{drafts['late']['id']}").json()["status"] != "sent":
+            assert time.monotonic() < deadline, due_check_jobs(engine)
+            time.sleep(0.2)
+    [(status, result)] = due_check_jobs(engine)
+    expected = {"sent": 1, "skipped": 0, "waiting": 0, "next_send_at": None}
+    assert status == "succeeded" and result == {"campaigns": {str(campaign_id): expected}}
     assert [m["To"] for m in messages] == ["early@example.com", "late@example.com"]
-    assert client.get(f"/drafts/{drafts['late']['id']}").json()["status"] == "sent"
+
+
+def due_check_jobs(engine) -> list[tuple[str, dict]]:
+    with session_scope(engine) as session:
+        jobs = session.scalars(select(Job).where(Job.kind == "send_due").order_by(Job.created_at))
+        return [(job.status, job.result) for job in jobs]
