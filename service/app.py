@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -33,12 +34,8 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     if every_hours := RetrainSettings().every_hours:
         schedules.append(PeriodicJob(runner, engine, "retrain", retrain_if_new_data, every_hours * 3600, on_engine))
     if due_minutes := SendScheduleSettings().due_check_minutes:
-        schedules.append(
-            PeriodicJob(
-                runner, engine, "send_due", send_due_drafts, due_minutes * 60, on_engine,
-                ready=lambda: has_due_drafts(engine),
-            )  # fmt: skip
-        )
+        due = partial(has_due_drafts, engine)
+        schedules.append(PeriodicJob(runner, engine, "send_due", send_due_drafts, due_minutes * 60, on_engine, due))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
