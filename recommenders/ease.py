@@ -43,11 +43,16 @@ class EASERecommender(Recommender):
             matrix.data[:] = 1.0
         return matrix
 
-    def _fit(self, user_items: sp.csr_matrix, lines: pd.DataFrame, products: pd.DataFrame | None) -> None:
-        matrix = self._inputs(user_items)
+    def _kept_products(self, matrix: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+        """The columns EASE models (the `max_products` most interacted with, in column order) and every
+        column's interaction count."""
         support = np.bincount(matrix.indices, minlength=matrix.shape[1])
         kept = np.sort(np.argsort(-support, kind="stable")[: self.max_products])
-        kept = kept[support[kept] > 0]
+        return kept[support[kept] > 0], support
+
+    def _fit(self, user_items: sp.csr_matrix, lines: pd.DataFrame, products: pd.DataFrame | None) -> None:
+        matrix = self._inputs(user_items)
+        kept, _ = self._kept_products(matrix)
         columns = matrix[:, kept]
         # float32 halves the time of the inversion; the ridge term keeps it well conditioned.
         gram = (columns.T @ columns).toarray().astype(np.float32)

@@ -59,9 +59,7 @@ class EASEHybridRecommender(EASERecommender):
 
     def _fit(self, user_items: sp.csr_matrix, lines: pd.DataFrame, products: pd.DataFrame | None) -> None:
         matrix = self._inputs(user_items)
-        support = np.bincount(matrix.indices, minlength=matrix.shape[1])
-        kept = np.sort(np.argsort(-support, kind="stable")[: self.max_products])
-        kept = kept[support[kept] > 0]
+        kept, support = self._kept_products(matrix)
         columns = matrix[:, kept].tocsr()
         gram = (columns.T @ columns).toarray().astype(np.float64)
         side = self._side_rows(products, kept)
