@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from service.db.models import Customer, Draft, Send
 from service.errors import NotReady
@@ -24,10 +24,8 @@ def best_hours(session: Session, customer_ids: list[str]) -> list[SendTimeOut]:
     """The best send hour of each customer, in the order given."""
     from scoring.send_time import best_send_hours
 
-    sends = frames.sends_frame(session)
-    if sends.empty:
-        raise NotReady("There are no past sends to learn send times from: import them (`tailor import sends FILE`).")
-    table = best_send_hours(sends, customer_ids).reset_index()
+    require_send_history(session)
+    table = best_send_hours(frames.sends_frame(session), customer_ids).reset_index()
     return [SendTimeOut(**row) for row in table.to_dict("records")]
 
 
@@ -45,11 +43,12 @@ def campaign_send_times(session: Session, campaign_id: int) -> list[SendTimeOut]
 
 
 def require_send_history(session: Session) -> None:
-    """Raise NotReady when there are no past sends, so that a best-hour send is refused before it is queued."""
+    """Raise NotReady when there are no past sends to learn send times from (a best-hour send is refused with
+    it before it is queued)."""
     if not session.scalar(select(func.count(Send.id))):
         raise NotReady(
-            "There are no past sends to learn send times from: send without at_best_hour, or import past sends "
-            "(`tailor import sends FILE`)."
+            "There are no past sends to learn send times from: import them (`tailor import sends FILE`), or send "
+            "without at_best_hour."
         )
 
 
@@ -62,15 +61,13 @@ def schedule_at_best_hours(session: Session, campaign_id: int, now: datetime) ->
         session.scalars(
             select(Draft)
             .where(Draft.campaign_id == campaign_id, Draft.status == "approved", Draft.send_after.is_(None))
+            .options(selectinload(Draft.customer))
             .order_by(Draft.id)
         )
     )
     if not drafts:
         return 0
-    customer_ids = [draft.customer_id for draft in drafts]
-    rows = session.execute(select(Customer.id, Customer.external_id).where(Customer.id.in_(customer_ids))).all()
-    external_ids = {customer_id: external_id for customer_id, external_id in rows}
-    hours = best_hours(session, [external_ids[d.customer_id] for d in drafts])
+    hours = best_hours(session, [draft.customer.external_id for draft in drafts])
     for draft, when in zip(drafts, next_send_times([h.best_hour for h in hours], now), strict=True):
         draft.send_after = when
     return len(drafts)
