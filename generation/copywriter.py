@@ -170,16 +170,16 @@ def _problems(
 
 def write_group_copy(group: Group, brand: BrandKit, n_variants: int, settings: LLMSettings) -> GroupCopy:
     fallbacks = templates.fallback_copies(group.campaign_type, group.locale)
-    line_examples = templates.strings(group.locale)["product_line"]
-    products = group.products()
-    labels = [f"p{i + 1}" for i in range(len(products))]
-    schema = copy_schema(n_variants, labels, fallbacks, line_examples)
     result = GroupCopy(variants=[], product_lines={})
     locales = model_locales(settings)
     if locales is not None and group.locale not in locales:
         result.template_only = True
         result.variants, result.product_lines = _choose_variants(group, brand, [], fallbacks, n_variants)
         return result
+    line_examples = templates.strings(group.locale)["product_line"]
+    products = group.products()
+    labels = [f"p{i + 1}" for i in range(len(products))]
+    schema = copy_schema(n_variants, labels, fallbacks, line_examples)
 
     def call(messages: list[dict]) -> dict[str, Any]:
         key = _cache_key(settings, messages, schema)
