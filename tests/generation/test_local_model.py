@@ -77,3 +77,4 @@ def test_a_timed_out_call_frees_the_local_server():
         complete_json([{"role": "user", "content": "Tell a very long story."}], schema, hurried)
     busy = _wait_until_idle(slots_url, 8)
     assert not busy, busy
+
