@@ -63,7 +63,7 @@ def complete_json(
         kwargs["mock_response"] = endpoint.mock(messages, schema)
     started = time.perf_counter()
     try:
-        response = _streamed(litellm, kwargs, settings) if endpoint.stream else litellm.completion(**kwargs)
+        response = litellm.completion(**kwargs)
     except litellm.exceptions.Timeout as error:
         raise ModelTimedOut(f"The model '{settings.model}' gave no answer within {settings.timeout:g} s.") from error
     except (litellm.exceptions.APIConnectionError, litellm.exceptions.AuthenticationError) as error:
@@ -81,25 +81,6 @@ def complete_json(
     if not isinstance(answer, dict):
         raise ModelOutputInvalid("the answer was JSON but not an object")
     return answer, usage
-
-
-def _streamed(litellm, kwargs: dict[str, Any], settings: LLMSettings):
-    """The answer read as a stream, given up (and the stream closed) once `settings.timeout` has passed in all;
-    the chunks are joined back into one response, usage included."""
-    deadline = time.monotonic() + settings.timeout
-    stream = litellm.completion(**kwargs, stream=True, stream_options={"include_usage": True})
-    chunks = []
-    try:
-        for chunk in stream:
-            chunks.append(chunk)
-            if time.monotonic() > deadline:
-                raise ModelTimedOut(f"The model '{settings.model}' did not finish within {settings.timeout:g} s.")
-    finally:
-        stream.close()
-    response = litellm.stream_chunk_builder(chunks, messages=kwargs["messages"]) if chunks else None
-    if response is None:
-        raise ModelOutputInvalid("the model's stream ended without an answer")
-    return response
 
 
 def _cost(litellm, response) -> float:

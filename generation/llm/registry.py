@@ -22,9 +22,6 @@ class Endpoint:
     api_key: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     mock: Callable[[list[dict], dict], str] | None = None  # answers without a server (unit tests)
-    # Stream the answer and stop reading at the deadline: a closed stream is the one signal a server on this
-    # machine is sure to notice, so that it stops generating for a call we gave up on.
-    stream: bool = False
 
 
 EndpointFactory = Callable[[str, LLMSettings], Endpoint]
