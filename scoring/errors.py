@@ -32,3 +32,14 @@ class ModelFileError(ScoringError, OSError):
 
 class DatasetUnavailable(ScoringError, FileNotFoundError):
     """Public data needed to build a prior is not on this machine."""
+
+
+class ExtraNotInstalled(ScoringError, ImportError):
+    """An optional feature was asked for, but the extra that provides its packages is not installed."""
+
+    def __init__(self, feature: str, extra: str) -> None:
+        self.extra = extra
+        super().__init__(
+            f"{feature} need the optional packages of Tailor's '{extra}' extra; install them with "
+            f"pip install -e '.[{extra}]' (from the project folder) and try again."
+        )

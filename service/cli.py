@@ -219,11 +219,14 @@ def eval(
 def fit_copy(
     train_file: Annotated[Path, typer.Option("--train", help="text, impressions, clicks[, test_id]")],
     out: Annotated[Path, typer.Option(help="where to save the model")],
+    embeddings: Annotated[
+        bool, typer.Option("--embeddings", help="add sentence embeddings (needs the 'embeddings' extra)")
+    ] = False,
 ) -> None:
     """Train the copy-only CTR model on headline tests."""
     from scoring.copy_model import fit_copy_file
 
-    metrics = fit_copy_file(train_file, out)
+    metrics = fit_copy_file(train_file, out, embeddings=embeddings)
     typer.echo(f"saved copy model to {out}: {metrics}")
 
 

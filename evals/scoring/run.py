@@ -1,6 +1,6 @@
 """Scoring evals: the engagement model on the demo store; Upworthy pairs, SME status, Hillstrom uplift on real data.
 
-    python -m evals.scoring.run [--quick] [--only upworthy,sme,hillstrom] [--out reports/]
+    python -m evals.scoring.run [--quick] [--only upworthy,sme,hillstrom] [--embeddings] [--out reports/]
     tailor eval scoring --quick
 
 Prints a table, writes ``scoring.json`` and ``scoring.md`` to ``--out``. Data sets that are absent are
@@ -45,16 +45,23 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="the small configuration CI runs")
     parser.add_argument("--only", default=",".join(EVALS), help="comma-separated evals to run")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--embeddings", action="store_true", help="Upworthy: add sentence embeddings (the 'embeddings' extra)"
+    )
     parser.add_argument("--out", type=Path, default=Path("reports"))
     return parser.parse_args(argv)
 
 
-def run(quick: bool = False, only: list[str] | None = None, seed: int = 42) -> dict:
-    """Every chosen eval's metrics dict, keyed by name; absent data sets give ``{"skipped": reason}``."""
+def run(quick: bool = False, only: list[str] | None = None, seed: int = 42, embeddings: bool = False) -> dict:
+    """Every chosen eval's metrics dict, keyed by name; absent data sets give ``{"skipped": reason}``.
+
+    ``embeddings`` concerns the copy model only, so only the Upworthy eval receives it.
+    """
     results: dict[str, dict] = {}
     for name in only or list(EVALS):
+        options = {"embeddings": embeddings} if name == "upworthy" else {}
         try:
-            results[name] = EVALS[name](quick=quick, seed=seed)
+            results[name] = EVALS[name](quick=quick, seed=seed, **options)
         except DatasetMissing as error:
             results[name] = {"skipped": str(error)}
     return results
@@ -100,10 +107,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Unknown eval(s) {', '.join(unknown)}; choose from {', '.join(EVALS)}.", file=sys.stderr)
         return 2
     started = time.perf_counter()
-    results = run(args.quick, only, args.seed)
+    results = run(args.quick, only, args.seed, args.embeddings)
     report = {
         "area": "scoring",
         "quick": args.quick,
+        "embeddings": args.embeddings,
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "seconds": round(time.perf_counter() - started, 1),
         "results": results,

@@ -7,7 +7,8 @@ on all training tests and scored once on the held-out tests. A pair is two diffe
 test; accuracy is the share of pairs whose observed CTR order the model predicts. Reported on all pairs with
 any difference and on pairs whose difference is significant (two-proportion |z| > 1.96), where the winner is
 real rather than noise. Baseline: "the longer headline wins". Calibration of ``predicted_ctr`` is measured per
-impression.
+impression. ``embeddings=True`` adds sentence-embedding features (the ``embeddings`` extra) and chooses C from
+a lower grid, centred on the best C of the cross-validation over the training tests.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ import numpy as np
 import pandas as pd
 
 from evals.datasets import upworthy
-from scoring.copy_model import CopyModel, pairs_within_tests
+from scoring.copy_model import EMBEDDINGS_C, CopyModel, pairs_within_tests
 from scoring.metrics import calibration_summary, pairwise_accuracy
 
 C_GRID = (0.1, 0.3, 1.0)
+EMBEDDINGS_C_GRID = (0.03, 0.05, 0.1)
 SIGNIFICANT_Z = 1.96
 
 
@@ -60,13 +62,13 @@ def accuracies(pairs: pd.DataFrame) -> dict[str, float]:
     }
 
 
-def _fit(rows: pd.DataFrame, C: float, char_ngrams: bool) -> CopyModel:
-    return CopyModel(C=C, char_ngrams=char_ngrams).fit(
+def _fit(rows: pd.DataFrame, C: float, char_ngrams: bool, embeddings: bool) -> CopyModel:
+    return CopyModel(C=C, char_ngrams=char_ngrams, embeddings=embeddings).fit(
         rows["text"], rows["impressions"], rows["clicks"], rows["test_id"]
     )
 
 
-def evaluate(quick: bool = False, seed: int = 42) -> dict:
+def evaluate(quick: bool = False, seed: int = 42, embeddings: bool = False) -> dict:
     """Train on 80 % of the tests, choose C on a validation split of them, report on the held-out 20 %."""
     started = time.perf_counter()
     rows = headline_rows()
@@ -76,17 +78,17 @@ def evaluate(quick: bool = False, seed: int = 42) -> dict:
         rows = kept
     train, test = split_tests(rows, share=0.2, seed=seed)
     char_ngrams = not quick
-    grid = (0.3,) if quick else C_GRID
+    grid = ((EMBEDDINGS_C if embeddings else 0.3),) if quick else (EMBEDDINGS_C_GRID if embeddings else C_GRID)
     validation_scores = {}
     if len(grid) > 1:
         inner_train, validation = split_tests(train, share=0.2, seed=seed + 2)
         for C in grid:
-            model = _fit(inner_train, C, char_ngrams)
+            model = _fit(inner_train, C, char_ngrams, embeddings)
             validation_scores[C] = accuracies(pair_scores(validation, model.score(validation["text"])))[
                 "pairwise_accuracy_all"
             ]
     chosen_C = max(validation_scores, key=validation_scores.get) if validation_scores else grid[0]
-    model = _fit(train, chosen_C, char_ngrams)
+    model = _fit(train, chosen_C, char_ngrams, embeddings)
     scores = model.score(test["text"])
     metrics = accuracies(pair_scores(test, scores))
     baseline = accuracies(pair_scores(test, test["text"].str.len().to_numpy(float)))
@@ -101,6 +103,7 @@ def evaluate(quick: bool = False, seed: int = 42) -> dict:
         "train_headlines": len(train),
         "test_headlines": len(test),
         "char_ngrams": char_ngrams,
+        "embeddings": embeddings,
         "chosen_C": chosen_C,
         "validation_accuracy_by_C": {str(C): round(value, 4) for C, value in validation_scores.items()},
         **metrics,
