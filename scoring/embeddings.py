@@ -42,6 +42,9 @@ def _model():
     # The weights are on disk; a hub lookup would only fail or wait where there is no network.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # a "Loading weights" bar on every load is noise in logs
 
     spec = importlib.util.find_spec(MODEL_PACKAGE)
     folder = Path(next(iter(spec.submodule_search_locations))) / "model"
