@@ -230,17 +230,20 @@ def write_table(frame: pd.DataFrame, path: Path) -> None:
         frame.to_csv(path, index=False)
 
 
-def fit_copy_file(train: Path, out: Path, embeddings: bool = False) -> dict:
+def fit_copy_file(train: Path, out: Path, embeddings: bool | None = None) -> dict:
     """Fit a copy model on FILE (columns text, impressions, clicks, optional test_id); save it to ``out``.
 
-    ``embeddings`` adds sentence-embedding features (needs the ``embeddings`` extra); the saved model keeps
-    the choice, so predictions embed the same way.
+    ``embeddings`` adds sentence-embedding features (needs the ``embeddings`` extra); None uses them when the
+    extra is installed, since they score better. The saved model keeps the choice, so predictions embed the
+    same way.
 
     Returns the model's metadata (mode, texts, pairs, tests, seconds) for the CLI to print.
     """
     rows = read_table(Path(train))
     require_columns(rows, ["text", "impressions", "clicks"], f"rows of {train}")
     test_ids = rows["test_id"].astype(str) if "test_id" in rows.columns else None
+    if embeddings is None:
+        embeddings = sentence_embeddings.installed()
     model = CopyModel(embeddings=embeddings).fit(rows["text"], rows["impressions"], rows["clicks"], test_ids)
     model.save(out)
     return dict(model.metadata) | {"model_path": str(out)}

@@ -220,8 +220,13 @@ def fit_copy(
     train_file: Annotated[Path, typer.Option("--train", help="text, impressions, clicks[, test_id]")],
     out: Annotated[Path, typer.Option(help="where to save the model")],
     embeddings: Annotated[
-        bool, typer.Option("--embeddings", help="add sentence embeddings (needs the 'embeddings' extra)")
-    ] = False,
+        bool | None,
+        typer.Option(
+            "--embeddings/--no-embeddings",
+            help="sentence-embedding features (the 'embeddings' extra); default: on when the extra is installed",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Train the copy-only CTR model on headline tests."""
     from scoring.copy_model import fit_copy_file

@@ -1,6 +1,6 @@
 """Scoring evals: the engagement model on the demo store; Upworthy pairs, SME status, Hillstrom uplift on real data.
 
-    python -m evals.scoring.run [--quick] [--only upworthy,sme,hillstrom] [--embeddings] [--out reports/]
+    python -m evals.scoring.run [--quick] [--only upworthy,sme,hillstrom] [--[no-]embeddings] [--out reports/]
     tailor eval scoring --quick
 
 Prints a table, writes ``scoring.json`` and ``scoring.md`` to ``--out``. Data sets that are absent are
@@ -46,16 +46,19 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", default=",".join(EVALS), help="comma-separated evals to run")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
-        "--embeddings", action="store_true", help="Upworthy: add sentence embeddings (the 'embeddings' extra)"
+        "--embeddings",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="Upworthy: sentence-embedding features (the 'embeddings' extra); default: on when it is installed",
     )
     parser.add_argument("--out", type=Path, default=Path("reports"))
     return parser.parse_args(argv)
 
 
-def run(quick: bool = False, only: list[str] | None = None, seed: int = 42, embeddings: bool = False) -> dict:
+def run(quick: bool = False, only: list[str] | None = None, seed: int = 42, embeddings: bool | None = None) -> dict:
     """Every chosen eval's metrics dict, keyed by name; absent data sets give ``{"skipped": reason}``.
 
-    ``embeddings`` concerns the copy model only, so only the Upworthy eval receives it.
+    ``embeddings`` concerns the copy model only, so only the Upworthy eval receives it (None: when installed).
     """
     results: dict[str, dict] = {}
     for name in only or list(EVALS):
@@ -111,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "area": "scoring",
         "quick": args.quick,
-        "embeddings": args.embeddings,
+        "embeddings": results.get("upworthy", {}).get("embeddings"),
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "seconds": round(time.perf_counter() - started, 1),
         "results": results,

@@ -7,8 +7,9 @@ on all training tests and scored once on the held-out tests. A pair is two diffe
 test; accuracy is the share of pairs whose observed CTR order the model predicts. Reported on all pairs with
 any difference and on pairs whose difference is significant (two-proportion |z| > 1.96), where the winner is
 real rather than noise. Baseline: "the longer headline wins". Calibration of ``predicted_ctr`` is measured per
-impression. ``embeddings=True`` adds sentence-embedding features (the ``embeddings`` extra) and chooses C from
-a lower grid, centred on the best C of the cross-validation over the training tests.
+impression. With ``embeddings`` (on when the ``embeddings`` extra is installed) the copy model also gets
+sentence-embedding features, and C comes from a lower grid, centred on the best C of the cross-validation over
+the training tests.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from evals.datasets import upworthy
+from scoring import embeddings as sentence_embeddings
 from scoring.copy_model import EMBEDDINGS_C, CopyModel, pairs_within_tests
 from scoring.metrics import calibration_summary, pairwise_accuracy
 
@@ -68,8 +70,13 @@ def _fit(rows: pd.DataFrame, C: float, char_ngrams: bool, embeddings: bool) -> C
     )
 
 
-def evaluate(quick: bool = False, seed: int = 42, embeddings: bool = False) -> dict:
-    """Train on 80 % of the tests, choose C on a validation split of them, report on the held-out 20 %."""
+def evaluate(quick: bool = False, seed: int = 42, embeddings: bool | None = None) -> dict:
+    """Train on 80 % of the tests, choose C on a validation split of them, report on the held-out 20 %.
+
+    ``embeddings`` None: with sentence embeddings when their extra is installed, as ``tailor scoring fit-copy``.
+    """
+    if embeddings is None:
+        embeddings = sentence_embeddings.installed()
     started = time.perf_counter()
     rows = headline_rows()
     if quick:

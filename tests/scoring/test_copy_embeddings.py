@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -29,7 +33,7 @@ def test_embeddings_are_normalized_and_put_similar_headlines_closer():
 def test_model_with_embeddings_prefers_the_winning_wording_and_keeps_the_option(tmp_path):
     train = tmp_path / "train.csv"
     _tests().to_csv(train, index=False)
-    summary = fit_copy_file(train, tmp_path / "copy.joblib", embeddings=True)
+    summary = fit_copy_file(train, tmp_path / "copy.joblib")  # with the extra installed, embeddings are the default
     assert summary["embeddings"] is True and summary["C"] == EMBEDDINGS_C
     assert summary["features"] > embeddings.DIMENSIONS
     candidates = tmp_path / "candidates.csv"
@@ -51,3 +55,16 @@ def test_models_saved_before_the_option_read_as_without_embeddings():
     model = CopyModel(char_ngrams=False).fit(tests["text"], tests["impressions"], tests["clicks"], tests["test_id"])
     del model.__dict__["embeddings"]
     assert model.embeddings is False and model.score(["What happened to a cat"]).shape == (1,)
+
+
+@needs_extra
+def test_fit_copy_command_embeds_by_default_and_can_be_told_not_to(tmp_path):
+    train = tmp_path / "train.csv"
+    _tests(n_tests=40).to_csv(train, index=False)
+    tailor = str(Path(sys.executable).with_name("tailor"))
+    for flags, expected in (([], "'embeddings': True"), (["--no-embeddings"], "'embeddings': False")):
+        command = [tailor, "scoring", "fit-copy", "--train", str(train), "--out", str(tmp_path / "m.joblib"), *flags]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+        assert expected in result.stdout
+        assert CopyModel.load(tmp_path / "m.joblib").embeddings is (not flags)

@@ -59,7 +59,7 @@ def test_pointwise_fallback_without_test_ids():
 def test_file_functions_round_trip(tmp_path):
     train = tmp_path / "train.csv"
     _tests().to_csv(train, index=False)
-    summary = fit_copy_file(train, tmp_path / "copy.joblib")
+    summary = fit_copy_file(train, tmp_path / "copy.joblib", embeddings=False)
     assert summary["mode"] == "pairwise" and summary["training_tests"] == 120
     candidates = tmp_path / "candidates.csv"
     pd.DataFrame({"text": ["Look at this garden, amazing", "Look at this garden"], "owner": ["x", "y"]}).to_csv(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 import yaml
 
 from evals.datasets import available
+from scoring.embeddings import installed as embeddings_installed
 
 THRESHOLDS = yaml.safe_load((Path(__file__).resolve().parents[2] / "evals" / "thresholds.yaml").read_text())["scoring"]
 
@@ -19,11 +21,23 @@ def _need(relative: str) -> None:
 
 @pytest.mark.eval
 @pytest.mark.slow
-def test_upworthy_quick_meets_thresholds():
+@pytest.mark.parametrize(
+    "embeddings",
+    [
+        False,
+        pytest.param(
+            True,
+            marks=pytest.mark.skipif(not embeddings_installed(), reason="the 'embeddings' extra is not installed"),
+        ),
+    ],
+)
+def test_upworthy_quick_meets_thresholds(embeddings):
     _need("upworthy/upworthy_packages_train.parquet")
     from evals.scoring.upworthy import evaluate
 
-    metrics, limits = evaluate(quick=True), THRESHOLDS["upworthy_quick"]
+    metrics = evaluate(quick=True, embeddings=embeddings)
+    limits = THRESHOLDS["upworthy_quick_embeddings" if embeddings else "upworthy_quick"]
+    assert metrics["embeddings"] is embeddings
     assert metrics["pairwise_accuracy_significant"] >= limits["pairwise_accuracy_significant_min"]
     assert metrics["pairwise_accuracy_all"] >= limits["pairwise_accuracy_all_min"]
     assert metrics["ctr_calibration"]["ece_per_impression"] <= limits["ece_per_impression_max"]
@@ -58,8 +72,9 @@ def test_run_writes_json_and_markdown(tmp_path):
     _need("upworthy/upworthy_packages_train.parquet")
     from evals.scoring.run import main
 
-    assert main(["--quick", "--only", "upworthy", "--out", str(tmp_path)]) == 0
-    assert (tmp_path / "scoring.json").exists() and "pairwise_accuracy" in (tmp_path / "scoring.md").read_text()
+    assert main(["--quick", "--only", "upworthy", "--no-embeddings", "--out", str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "scoring.json").read_text())["embeddings"] is False
+    assert "pairwise_accuracy" in (tmp_path / "scoring.md").read_text()
 
 
 @pytest.mark.eval
