@@ -205,7 +205,11 @@ class CopyModel:
 
     @classmethod
     def load(cls, path: str | Path) -> CopyModel:
-        return load_model(path, kind=cls.name, version=MODEL_VERSION)
+        """Read a saved model; one fitted with embeddings needs the extra here too, and says so at once."""
+        model = load_model(path, kind=cls.name, version=MODEL_VERSION)
+        if model.embeddings:
+            sentence_embeddings.require()
+        return model
 
 
 def read_table(path: Path) -> pd.DataFrame:

@@ -29,6 +29,11 @@ def _explainer(model: Scorer) -> EngagementModel | None:
     return None
 
 
+def _appeal_reason(shift: float) -> str:
+    side = "more" if shift >= 0 else "less"
+    return f"subject: {side} clickable than the campaign's average (copy model, {shift:+.2f} log-odds)"
+
+
 def score_drafts(
     variants: pd.DataFrame,
     model: Scorer,
@@ -49,6 +54,10 @@ def score_drafts(
         scored["reasons"] = [list(o) + list(c) for o, c in zip(opens, clicks, strict=True)]
     else:
         scored["reasons"] = [["no history yet: rates from public data"] for _ in range(len(scored))]
+        appeal = model.prior.subject_appeal(variants) if isinstance(model, BlendedEngagement) else None
+        if appeal is not None:
+            for reasons, shift in zip(scored["reasons"], appeal, strict=True):
+                reasons.append(_appeal_reason(shift))
     ranked = rank_variants(scored, rules, draft_column=draft_column)
     drafts = select_variants(scored, rules, draft_column=draft_column, variant_column=variant_column)
     return ScoredDrafts(variants=ranked, drafts=drafts)

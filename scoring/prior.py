@@ -64,12 +64,19 @@ class PublicPrior:
         }
         return cls(rates, copy_model)
 
+    def subject_appeal(self, variants: pd.DataFrame) -> np.ndarray | None:
+        """Each variant's copy score minus the batch's mean, in log-odds of a click (None without a copy
+        model or subjects)."""
+        if self.copy_model is None or not len(variants) or "subject" not in variants.columns:
+            return None
+        scores = self.copy_model.score(variants["subject"].fillna("").astype(str))
+        return scores - scores.mean()
+
     def links(self, variants: pd.DataFrame) -> dict[str, np.ndarray]:
-        n = len(variants)
-        links = {name: np.full(n, rate) for name, rate in self.rates.items()}
-        if self.copy_model is not None and n and "subject" in variants.columns:
-            scores = self.copy_model.score(variants["subject"].fillna("").astype(str))
-            links["click"] = expit(logit(links["click"]) + (scores - scores.mean()))
+        links = {name: np.full(len(variants), rate) for name, rate in self.rates.items()}
+        appeal = self.subject_appeal(variants)
+        if appeal is not None:
+            links["click"] = expit(logit(links["click"]) + appeal)
         return links
 
 

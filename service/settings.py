@@ -93,6 +93,17 @@ class SendScheduleSettings(BaseSettings):
     due_check_minutes: float = Field(default=5.0, ge=0)
 
 
+class ScoringSettings(BaseSettings):
+    """`TAILOR_SCORING_COPY_MODEL`: a copy model saved by `tailor scoring fit-copy`. Unset, a shop without send
+    history scores all variants of a draft alike (public rates); set, the public prior also moves each
+    variant's P(click | open) by its subject's appeal, so the better-worded variant wins from the first send.
+    The model learned from news headline tests (Upworthy); it was measured on headlines, not on subjects."""
+
+    model_config = SettingsConfigDict(env_prefix="TAILOR_SCORING_")
+
+    copy_model: Path | None = None
+
+
 class RetrainSettings(BaseSettings):
     """Scheduled retraining: every `TAILOR_RETRAIN_EVERY_HOURS` the server submits a retrain job, which is
     skipped when no new sends, events or orders arrived since the last training; unset means never."""

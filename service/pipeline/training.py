@@ -15,7 +15,7 @@ from service.db.session import session_scope
 from service.errors import NotReady
 from service.pipeline import frames
 from service.pipeline.model_store import publish
-from service.settings import CampaignSettings, home_settings
+from service.settings import CampaignSettings, ScoringSettings, home_settings
 
 ProgressFn = Any  # service.jobs.Progress, or any callable(done, total, message)
 TRAINING_JOBS = ("train", "retrain")
@@ -98,12 +98,15 @@ def train_engagement(engine: Engine) -> dict[str, Any]:
     from scoring.engagement import EngagementModel
     from scoring.prior import BlendedEngagement, PublicPrior
 
+    copy_model_path = ScoringSettings().copy_model
+    copy_model = _copy_model(copy_model_path) if copy_model_path else None
     with session_scope(engine) as session:
         sends = frames.sends_frame(session)
     started = time.perf_counter()
     shop = EngagementModel().fit(sends) if len(sends) >= MIN_SHOP_SENDS else None
-    model = BlendedEngagement(PublicPrior.default(), shop)
+    model = BlendedEngagement(PublicPrior.default(copy_model), shop)
     metadata = {
+        "copy_model": str(copy_model_path) if copy_model_path else None,
         "trained_at": datetime.now().isoformat(timespec="seconds"),
         "sends": len(sends),
         "open_rate": round(float(sends.opened.mean()), 4) if len(sends) else None,
@@ -114,6 +117,16 @@ def train_engagement(engine: Engine) -> dict[str, Any]:
     }
     folder = publish(home_settings().models_dir, "engagement", model.save, metadata)
     return {**metadata, "version": folder.name}
+
+
+def _copy_model(path):
+    from scoring.copy_model import CopyModel
+    from scoring.errors import ExtraNotInstalled, ModelFileError
+
+    try:
+        return CopyModel.load(path)
+    except (ModelFileError, ExtraNotInstalled) as error:
+        raise NotReady(f"TAILOR_SCORING_COPY_MODEL: {error}") from error
 
 
 def data_marker(engine: Engine) -> dict[str, int]:

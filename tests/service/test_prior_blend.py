@@ -7,10 +7,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from scoring.copy_model import CopyModel
+from scoring.pipeline import score_drafts
 from scoring.prior import DEFAULT_RATES, BlendedEngagement
+from service.errors import NotReady
 from service.pipeline.training import train_engagement
 from service.settings import home_settings
 from service.state import model_store
+from tests.scoring.test_copy_model import _tests
 from tests.service.conftest import upload, wait_for_job
 
 
@@ -57,3 +61,42 @@ def test_the_shop_model_weighs_in_by_its_number_of_sends(client, engine, demo_fi
     prior = DEFAULT_RATES["open"]
     between = (np.minimum(shop_only, prior) <= blended + 1e-9) & (blended <= np.maximum(shop_only, prior) + 1e-9)
     assert between.all() and not np.allclose(blended, shop_only)
+
+
+def test_a_copy_model_lets_the_better_worded_variant_win_before_any_history(engine, demo_files, client, tmp_path,
+                                                                           monkeypatch):  # fmt: skip
+    """With TAILOR_SCORING_COPY_MODEL set, the prior moves P(click | open) by the subject's appeal, so the two
+    variants of a draft no longer tie when the shop has no sends; the reason says so."""
+    tests = _tests()
+    model_path = tmp_path / "copy.joblib"
+    CopyModel(char_ngrams=False).fit(tests["text"], tests["impressions"], tests["clicks"], tests["test_id"]).save(
+        model_path
+    )
+    monkeypatch.setenv("TAILOR_SCORING_COPY_MODEL", str(model_path))
+    for kind in ("customers", "products", "orders"):  # no past sends
+        assert upload(client, kind, demo_files[kind]).status_code == 200
+    assert train_engagement(engine)["copy_model"] == str(model_path)
+    served = model_store(home_settings().models_dir).get("engagement")
+
+    variants = pd.DataFrame(
+        {
+            "draft_id": ["d1", "d1"], "variant_id": ["a", "b"], "checks_passed": [True, True],
+            "subject": ["What happened to a garden", "What happened to a garden is amazing"],
+            "preheader": ["", ""], "intro": ["", ""], "first_name": ["Ana", "Ana"],
+            "campaign_type": ["cross_sell"] * 2, "locale": ["en"] * 2, "segment": ["loyal"] * 2,
+            "n_products": [3, 3], "mean_price": [30.0, 30.0], "sent_at": pd.to_datetime(["2026-11-20 10:00"] * 2),
+        }
+    )  # fmt: skip
+    scored = score_drafts(variants, served)
+    assert scored.drafts.loc["d1", "chosen_variant"] == "b"
+    p_click = scored.variants.set_index("variant_id")["p_click"]
+    assert p_click["b"] > DEFAULT_RATES["open"] * DEFAULT_RATES["click"] > p_click["a"]
+    reasons = scored.variants.set_index("variant_id")["reasons"]
+    assert reasons["b"][0] == "no history yet: rates from public data"
+    assert reasons["b"][1].startswith("subject: more clickable") and reasons["a"][1].startswith("subject: less")
+
+
+def test_an_unreadable_copy_model_fails_training_naming_the_setting(engine, tmp_path, monkeypatch):
+    monkeypatch.setenv("TAILOR_SCORING_COPY_MODEL", str(tmp_path / "missing.joblib"))
+    with pytest.raises(NotReady, match="TAILOR_SCORING_COPY_MODEL: There is no model file"):
+        train_engagement(engine)
