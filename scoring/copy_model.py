@@ -27,9 +27,10 @@ seeds of four by < 0.002). Learned text representations, against the joint model
 blended (fold seed 0); MiniLM fine-tuned end to end on within-test pairs (2 epochs, lr 3e-5, about 3 minutes a fold on
 two CPU threads) scores 0.624/0.620 alone (significant 0.740/0.730) and 0.621/0.619 blended: under 0.005 better on the
 second fold seed, where alone it is worse than the joint model on 2 of 5 folds. One epoch, fixed in advance and
-checked on a third fold seed, blended to 0.621 against the joint model's 0.617 (+0.004), ahead on 3 of 5 folds. The
-held-out 20 % of the eval has a 95 % bootstrap interval of about ±0.02 on all pairs and ±0.04 on significant pairs, so
-differences smaller than that there say nothing.
+checked on a third fold seed, blended to 0.621 against the joint model's 0.617 (+0.004), ahead on 3 of 5 folds (+0.007
+with another training seed: the seed alone moves it by 0.003). The held-out 20 % of the eval has a 95 % bootstrap
+interval of about ±0.02 on all pairs and ±0.04 on significant pairs, so differences smaller than that there say
+nothing.
 """
 
 from __future__ import annotations
