@@ -56,6 +56,11 @@ DEFAULT_C = 0.3
 EMBEDDINGS_C = 0.05
 
 
+def default_c(embeddings: bool) -> float:
+    """The regularization the cross-validation chose: 0.3 on n-grams alone, 0.05 with embeddings."""
+    return EMBEDDINGS_C if embeddings else DEFAULT_C
+
+
 def pairs_within_tests(test_ids: pd.Series, impressions: np.ndarray, clicks: np.ndarray) -> pd.DataFrame:
     """Every pair (i < j, positions) of rows in the same test, with the two-proportion z of ctr_i − ctr_j."""
     frame = pd.DataFrame({"test": test_ids.to_numpy(), "row": np.arange(len(test_ids))})
@@ -86,7 +91,7 @@ class CopyModel:
         embeddings: bool = False,
     ) -> None:
         """``C`` defaults to the best in cross-validation: 0.3 on n-grams alone, 0.05 with ``embeddings``."""
-        self.C = C if C is not None else (EMBEDDINGS_C if embeddings else DEFAULT_C)
+        self.C = C if C is not None else default_c(embeddings)
         self.char_ngrams = char_ngrams
         self.embeddings = embeddings
         if embeddings:

@@ -21,7 +21,7 @@ import pandas as pd
 
 from evals.datasets import upworthy
 from scoring import embeddings as sentence_embeddings
-from scoring.copy_model import EMBEDDINGS_C, CopyModel, pairs_within_tests
+from scoring.copy_model import CopyModel, default_c, pairs_within_tests
 from scoring.metrics import calibration_summary, pairwise_accuracy
 
 C_GRID = (0.1, 0.3, 1.0)
@@ -85,7 +85,7 @@ def evaluate(quick: bool = False, seed: int = 42, embeddings: bool | None = None
         rows = kept
     train, test = split_tests(rows, share=0.2, seed=seed)
     char_ngrams = not quick
-    grid = ((EMBEDDINGS_C if embeddings else 0.3),) if quick else (EMBEDDINGS_C_GRID if embeddings else C_GRID)
+    grid = (default_c(embeddings),) if quick else (EMBEDDINGS_C_GRID if embeddings else C_GRID)
     validation_scores = {}
     if len(grid) > 1:
         inner_train, validation = split_tests(train, share=0.2, seed=seed + 2)

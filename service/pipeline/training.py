@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -119,7 +120,7 @@ def train_engagement(engine: Engine) -> dict[str, Any]:
     return {**metadata, "version": folder.name}
 
 
-def _copy_model(path):
+def _copy_model(path: Path):
     from scoring.copy_model import CopyModel
     from scoring.errors import ExtraNotInstalled, ModelFileError
 
