@@ -155,6 +155,14 @@ def _pipeline(design: pd.DataFrame, C: float, min_df: int) -> Pipeline:
     return Pipeline([("columns", columns), ("model", LogisticRegression(C=C, solver="liblinear", max_iter=2000))])
 
 
+def chain_outcomes(sends: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``opened``, ``clicked``, ``converted`` (0/1) made a chain: a conversion counts as a click and a click as
+    an open (a click without a recorded open happens when images are blocked)."""
+    opened, clicked, converted = (sends[column].fillna(0).to_numpy().astype(int) for column in OUTCOME_COLUMNS)
+    clicked = np.maximum(clicked, converted)
+    return np.maximum(opened, clicked), clicked, converted
+
+
 class EngagementModel:
     """Calibrated P(open), P(click), P(conversion) for sends or planned variants (the sends shape)."""
 
@@ -174,13 +182,10 @@ class EngagementModel:
                 f"{2 * MIN_POSITIVES} with opens and non-opens among them."
             )
         started = time.perf_counter()
-        opened, clicked, converted = (sends[column].fillna(0).to_numpy().astype(int) for column in OUTCOME_COLUMNS)
-        self._open_rate = float(np.maximum(opened, clicked).mean())
+        opened, clicked, converted = chain_outcomes(sends)
+        self._open_rate = float(opened.mean())
         self._customer_totals = customer_totals(sends)
         design = self._design(sends, training=True).reset_index(drop=True)
-        # A click without a recorded open (images blocked) still counts as an open for the chain.
-        opened = np.maximum(opened, clicked)
-        clicked = np.maximum(clicked, converted)
         self.links = {"open": Link("open").fit(design, opened, C=self.C, seed=self.random_state)}
         if self.links["open"].calibrated is None:
             raise NotEnoughData(

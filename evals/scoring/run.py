@@ -21,7 +21,17 @@ from evals.scoring import demo, hillstrom, sme, upworthy
 
 EVALS = {"demo": demo.evaluate, "upworthy": upworthy.evaluate, "sme": sme.evaluate, "hillstrom": hillstrom.evaluate}
 HEADLINE = {
-    "demo": ["open_auc", "click_auc", "conversion_auc", "open_ece", "fit_seconds", "train_sends"],
+    "demo": [
+        "open_auc",
+        "click_auc",
+        "conversion_auc",
+        "open_ece",
+        "served_open_ece",
+        "served_click_ece",
+        "served_conversion_ece",
+        "fit_seconds",
+        "train_sends",
+    ],
     "upworthy": [
         "pairwise_accuracy_significant",
         "pairwise_accuracy_all",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from datetime import date, datetime
@@ -20,6 +21,7 @@ from service.settings import CampaignSettings, ScoringSettings, home_settings
 
 ProgressFn = Any  # service.jobs.Progress, or any callable(done, total, message)
 TRAINING_JOBS = ("train", "retrain")
+log = logging.getLogger("tailor.training")
 MIN_SHOP_SENDS = 50  # fewer sends with outcomes than this: the public prior alone scores drafts
 
 
@@ -94,9 +96,9 @@ def train_recommender(engine: Engine, model: str | None = None) -> dict[str, Any
 
 def train_engagement(engine: Engine) -> dict[str, Any]:
     """The scoring model the service serves: the public prior (scoring.prior) blended with a model of the
-    shop's own sends, whose weight per link grows as n / (n + 2,000) sends. With fewer than
-    ``MIN_SHOP_SENDS`` sends with outcomes the shop model is left out and the prior alone scores drafts."""
-    from scoring.engagement import EngagementModel
+    shop's own sends, whose weight per link grows as n / (n + 2,000) sends, set to the shop's own rates. With
+    fewer than ``MIN_SHOP_SENDS`` sends with outcomes, or too few opens to fit it, the shop model is left out
+    (the metadata says why) and the prior, set to the shop's rates, scores drafts."""
     from scoring.prior import BlendedEngagement, PublicPrior
 
     copy_model_path = ScoringSettings().copy_model
@@ -104,15 +106,20 @@ def train_engagement(engine: Engine) -> dict[str, Any]:
     with session_scope(engine) as session:
         sends = frames.sends_frame(session)
     started = time.perf_counter()
-    shop = EngagementModel().fit(sends) if len(sends) >= MIN_SHOP_SENDS else None
-    model = BlendedEngagement(PublicPrior.default(copy_model), shop)
+    model = BlendedEngagement.fit(sends, PublicPrior.default(copy_model), min_shop_sends=MIN_SHOP_SENDS)
+    if model.shop_model_note:
+        log.warning(
+            "engagement model without a shop model", extra={"reason": model.shop_model_note, "sends": len(sends)}
+        )
     metadata = {
         "copy_model": str(copy_model_path) if copy_model_path else None,
         "trained_at": datetime.now().isoformat(timespec="seconds"),
         "sends": len(sends),
         "open_rate": round(float(sends.opened.mean()), 4) if len(sends) else None,
         "click_rate": round(float(sends.clicked.mean()), 4) if len(sends) else None,
+        "shop_model": "fitted" if model.shop is not None else model.shop_model_note,
         "shop_weights": {link: round(weight, 4) for link, weight in model.weights().items()},
+        "level_offsets": {link: round(offset, 4) for link, offset in model.offsets.items()},
         "prior_sends": model.prior_sends,
         "fit_seconds": round(time.perf_counter() - started, 2),
     }

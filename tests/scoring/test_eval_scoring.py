@@ -85,3 +85,5 @@ def test_demo_engagement_quick_meets_thresholds():
     assert metrics["open_auc"] >= limits["open_auc_min"]
     assert metrics["click_auc"] >= limits["click_auc_min"]
     assert metrics["open_ece"] <= limits["open_ece_max"]
+    for outcome in ("open", "click", "conversion"):
+        assert metrics[f"served_{outcome}_ece"] <= limits[f"served_{outcome}_ece_max"], outcome
