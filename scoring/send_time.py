@@ -1,7 +1,10 @@
 """Send-time optimization: each customer's best hour from their past opens, shrunk toward the population.
 
-For every hour the shop has sent at, the population open rate is ``opens / sends`` at that hour. A
-customer's rate at an hour is the shrunk estimate ``(own opens + k × population rate) / (own sends + k)``
+For every hour the shop has sent at, the population open rate is the shop's opens at that hour over its
+sends there, shrunk toward the shop's overall open rate by a Beta prior worth ``POPULATION_PRIOR_SENDS``
+sends, so that an hour with a handful of sends (one lucky 3 a.m. open) cannot become everybody's best hour:
+only an hour with enough sends to show a real difference moves away from the overall rate. A customer's
+rate at an hour is the shrunk estimate ``(own opens + k × population rate) / (own sends + k)``
 (a Beta prior worth ``k`` sends centred on the population), so one lucky open does not move a customer, and
 a customer with no history gets the population's best hour. The best hour is the one with the highest
 shrunk rate. ``next_send_times`` turns best hours into the moments a send job should mail each customer.
@@ -18,14 +21,18 @@ import pandas as pd
 from scoring.errors import NotEnoughData
 from scoring.features import require_columns
 
+POPULATION_PRIOR_SENDS = 50.0
 
-def population_open_rates(sends: pd.DataFrame) -> pd.Series:
-    """Open rate by send hour (0–23) over all sends; only hours that were used appear."""
+
+def population_open_rates(sends: pd.DataFrame, prior_sends: float = POPULATION_PRIOR_SENDS) -> pd.Series:
+    """Open rate by send hour (0–23) over all sends, shrunk toward the overall rate by ``prior_sends``; only
+    hours that were used appear."""
     require_columns(sends, ["sent_at", "opened"], "sends")
-    hours = pd.to_datetime(sends["sent_at"]).dt.hour
-    rates = sends["opened"].astype(float).groupby(hours).mean()
-    if rates.empty:
+    if sends.empty:
         raise NotEnoughData("There are no past sends to learn send times from.")
+    opened = sends["opened"].astype(float)
+    by_hour = opened.groupby(pd.to_datetime(sends["sent_at"]).dt.hour).agg(["sum", "count"])
+    rates = (by_hour["sum"] + prior_sends * opened.mean()) / (by_hour["count"] + prior_sends)
     return rates.rename_axis("hour").rename("open_rate")
 
 

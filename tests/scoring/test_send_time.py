@@ -35,6 +35,15 @@ def test_population_rates_and_shrinkage():
     assert table.loc["LUCKY", "best_hour"] == 9 and table.loc["LUCKY", "source"] == "population"
 
 
+def test_one_lucky_send_at_an_odd_hour_does_not_become_everybodys_best_hour():
+    sends = _sends()
+    lucky = pd.DataFrame({"customer_id": ["NIGHT"], "sent_at": [pd.Timestamp("2026-03-02 03:00")], "opened": [1]})
+    rates = population_open_rates(pd.concat([sends, lucky], ignore_index=True))
+    assert rates.idxmax() == 9 and rates[3] < rates[9]
+    table = best_send_hours(pd.concat([sends, lucky], ignore_index=True), ["NEW"])
+    assert table.loc["NEW", "best_hour"] == 9 and table.loc["NEW", "expected_open_rate"] < 0.9
+
+
 def test_unknown_customers_get_the_population_hour():
     table = best_send_hours(_sends(), ["EVENING", "NEW"])
     assert list(table.index) == ["EVENING", "NEW"]
