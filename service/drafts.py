@@ -6,7 +6,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from service.db.models import Customer, Draft, Review, Variant
-from service.errors import Conflict, NotFound
+from service.errors import Conflict, NotFound, NotReady
+from service.pipeline.model_store import ModelStore
 from service.schemas import DraftOut, ReviewOut, VariantOut
 
 REVIEWABLE = {"pending", "flagged"}
@@ -96,8 +97,13 @@ def reject(session: Session, draft_id: int, reviewer: str, comment: str) -> Draf
     return draft
 
 
-def edit_variant(session: Session, draft_id: int, variant_id: int, changes: dict[str, str], reviewer: str) -> Draft:
-    """Apply a copywriter's edit, re-render the email and re-run the guardrails on the edited copy."""
+def edit_variant(
+    session: Session, draft_id: int, variant_id: int, changes: dict[str, str], reviewer: str,
+    models: ModelStore | None = None,
+) -> Draft:  # fmt: skip
+    """Apply a copywriter's edit, re-render the email and re-run the guardrails on the edited copy; with
+    ``models``, score the draft's variants again, so that the predictions and reasons shown are those of the
+    edited copy (the chosen variant stays: the person editing decides)."""
     from service.pipeline.rendering import rerender_variant
 
     draft = get_draft(session, draft_id)
@@ -112,8 +118,20 @@ def edit_variant(session: Session, draft_id: int, variant_id: int, changes: dict
         setattr(variant, name, value)
     variant.edited = True
     rerender_variant(session, draft, variant)
+    if models is not None:
+        _rescore(draft, models)
     draft.reviews.append(
         Review(action="edit", reviewer=reviewer, comment=f"variant {variant.label}: {', '.join(sorted(changed))}")
     )
     session.flush()
     return draft
+
+
+def _rescore(draft: Draft, models: ModelStore) -> None:
+    from service.pipeline.generate import rescore_draft
+
+    try:
+        engagement = models.get("engagement")
+    except NotReady:  # drafts imported or made before any scoring model: nothing to score them with
+        return
+    rescore_draft(draft, engagement)

@@ -105,26 +105,57 @@ def score_variants(
     from scoring.selection import SelectionRules
 
     by_customer = audience.set_index("customer_id")
-    now = pd.Timestamp(datetime.now().replace(minute=0, second=0, microsecond=0))
     rows = []
     for draft in drafts:
         customer = by_customer.loc[draft.customer_id]
+        recipient = {
+            "customer_id": draft.customer_id, "first_name": customer.first_name or "", "locale": customer.locale,
+            "segment": customer.segment or "", "mean_price": float(customer.get("mean_price", 0.0) or 0.0),
+        }  # fmt: skip
         for variant in draft.variants:
             rows.append(
-                {
-                    "customer_id": draft.customer_id, "variant_id": variant.variant_id, "subject": variant.subject,
-                    "preheader": variant.preheader, "intro": variant.intro, "first_name": customer.first_name or "",
-                    "campaign_type": campaign_type, "locale": customer.locale, "segment": customer.segment or "",
-                    "sent_at": now, "n_products": len(variant.product_lines),
-                    "mean_price": float(customer.get("mean_price", 0.0) or 0.0),
-                    "checks_passed": all(c.passed for c in variant.checks),
-                }
-            )  # fmt: skip
+                _variant_row(
+                    recipient, campaign_type, variant.variant_id, variant, all(c.passed for c in variant.checks)
+                )
+            )
     variants = pd.DataFrame(rows)
     if variants.empty:
         return variants, pd.DataFrame(columns=["chosen_variant", "flagged", "flag_reasons"])
     scored = score_drafts(variants, engagement, SelectionRules(min_p_open=min_p_open), draft_column="customer_id")
     return scored.variants.set_index(["customer_id", "variant_id"]), scored.drafts
+
+
+def _variant_row(recipient: dict[str, Any], campaign_type: str, label: str, copy: Any, checks_passed: bool) -> dict:
+    """One variant in the sends shape the engagement model scores, planned for the current hour."""
+    this_hour = pd.Timestamp(datetime.now().replace(minute=0, second=0, microsecond=0))
+    return {
+        **recipient, "variant_id": label, "subject": copy.subject, "preheader": copy.preheader, "intro": copy.intro,
+        "campaign_type": campaign_type, "sent_at": this_hour, "n_products": len(copy.product_lines),
+        "checks_passed": checks_passed,
+    }  # fmt: skip
+
+
+def rescore_draft(draft: Draft, engagement) -> None:
+    """After an edit: score a saved draft's variants again and update their predictions and reasons. The chosen
+    variant stays: the person editing it decides now, seeing the new figures."""
+    from scoring.pipeline import score_drafts
+
+    customer = draft.customer
+    prices = [float(p.get("price") or 0.0) for p in draft.recommendations or []]
+    recipient = {
+        "customer_id": customer.external_id, "first_name": customer.first_name or "", "locale": customer.locale,
+        "segment": customer.segment or "", "mean_price": sum(prices) / max(len(prices), 1),
+    }  # fmt: skip
+    rows = [
+        _variant_row(recipient, draft.campaign.campaign_type, v.label, v, all(c["passed"] for c in v.checks))
+        for v in draft.variants
+    ]
+    scored = score_drafts(pd.DataFrame(rows), engagement, draft_column="customer_id")
+    by_label = scored.variants.set_index("variant_id")
+    for variant in draft.variants:
+        score = by_label.loc[variant.label]
+        variant.p_open, variant.p_click = float(score.p_open), float(score.p_click)
+        variant.p_conversion, variant.reasons = float(score.p_conversion), list(score.reasons)
 
 
 def save_drafts(

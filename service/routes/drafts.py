@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Query
 
 from service import drafts as draft_ops
-from service.deps import ApiKeyDep, SessionDep
+from service.deps import ApiKeyDep, SessionDep, StateDep
 from service.schemas import ApproveIn, DraftOut, RejectIn, VariantEdit
 
 router = APIRouter(tags=["drafts"])
@@ -24,9 +24,12 @@ def get_draft(draft_id: int, session: SessionDep, _key: ApiKeyDep) -> DraftOut:
 
 
 @router.patch("/drafts/{draft_id}/variants/{variant_id}", response_model=DraftOut)
-def edit_variant(draft_id: int, variant_id: int, edit: VariantEdit, session: SessionDep, _key: ApiKeyDep) -> DraftOut:
+def edit_variant(
+    draft_id: int, variant_id: int, edit: VariantEdit, session: SessionDep, state: StateDep, _key: ApiKeyDep
+) -> DraftOut:
     changes = edit.model_dump(include={"subject", "preheader", "intro"})
-    return draft_ops.draft_out(draft_ops.edit_variant(session, draft_id, variant_id, changes, edit.reviewer))
+    draft = draft_ops.edit_variant(session, draft_id, variant_id, changes, edit.reviewer, state.models)
+    return draft_ops.draft_out(draft)
 
 
 @router.post("/drafts/{draft_id}/approve", response_model=DraftOut)

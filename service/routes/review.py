@@ -9,7 +9,7 @@ from fastapi.templating import Jinja2Templates
 from service import campaigns as campaign_ops
 from service import drafts as draft_ops
 from service.auth import verify_key
-from service.deps import REVIEW_COOKIE, ApiKeyDep, SessionDep
+from service.deps import REVIEW_COOKIE, ApiKeyDep, SessionDep, StateDep
 from service.errors import NotReady, Unauthorized
 from service.experiments import experiment_results
 from service.review import TEMPLATES_DIR
@@ -88,9 +88,9 @@ def reject(
 
 @router.post("/drafts/{draft_id}/variants/{variant_id}/edit")
 def edit(
-    draft_id: int, variant_id: int, session: SessionDep, key: ApiKeyDep,
+    draft_id: int, variant_id: int, session: SessionDep, state: StateDep, key: ApiKeyDep,
     subject: Annotated[str, Form()], preheader: Annotated[str, Form()] = "", intro: Annotated[str, Form()] = "",
 ) -> RedirectResponse:  # fmt: skip
     changes = {"subject": subject.strip(), "preheader": preheader.strip(), "intro": intro.strip()}
-    draft_ops.edit_variant(session, draft_id, variant_id, changes, key.name)
+    draft_ops.edit_variant(session, draft_id, variant_id, changes, key.name, state.models)
     return _back_to(draft_id)
