@@ -47,7 +47,7 @@ from sklearn.preprocessing import StandardScaler
 
 from scoring import embeddings as sentence_embeddings
 from scoring.artifacts import load_model, save_model
-from scoring.errors import NotEnoughData, NotFitted
+from scoring.errors import InvalidRows, NotEnoughData, NotFitted
 from scoring.features import require_columns, text_features
 
 MODEL_VERSION = 1
@@ -226,6 +226,8 @@ class CopyModel:
 
 def read_table(path: Path) -> pd.DataFrame:
     """A CSV, Parquet or JSON-lines file as a frame (chosen by suffix)."""
+    if not Path(path).is_file():
+        raise InvalidRows(f"There is no file at {path}.")
     suffix = Path(path).suffix.lower()
     if suffix == ".parquet":
         return pd.read_parquet(path)
@@ -257,12 +259,32 @@ def fit_copy_file(train: Path, out: Path, embeddings: bool | None = None) -> dic
     """
     rows = read_table(Path(train))
     require_columns(rows, ["text", "impressions", "clicks"], f"rows of {train}")
+    rows["impressions"], rows["clicks"] = _counts(rows, "impressions", train), _counts(rows, "clicks", train)
+    over = np.flatnonzero(rows["clicks"].to_numpy() > rows["impressions"].to_numpy())
+    if len(over):
+        raise InvalidRows(f"{train}, line {_line(over[0])}: clicks exceed impressions.")
     test_ids = rows["test_id"].astype(str) if "test_id" in rows.columns else None
     if embeddings is None:
         embeddings = sentence_embeddings.installed()
     model = CopyModel(embeddings=embeddings).fit(rows["text"], rows["impressions"], rows["clicks"], test_ids)
     model.save(out)
     return dict(model.metadata) | {"model_path": str(out)}
+
+
+def _counts(rows: pd.DataFrame, column: str, path: Path) -> pd.Series:
+    """``column`` as non-negative numbers, or an error naming the first bad line of ``path``."""
+    values = pd.to_numeric(rows[column], errors="coerce")
+    bad = np.flatnonzero(values.isna().to_numpy() | (values < 0).to_numpy())
+    if len(bad):
+        raw = rows[column].iloc[bad[0]]
+        shown = "is empty" if pd.isna(raw) or not str(raw).strip() else f"is '{raw}', not a count"
+        raise InvalidRows(f"{path}, line {_line(bad[0])}: {column} {shown}.")
+    return values.astype(float)
+
+
+def _line(position: int) -> int:
+    """The 1-based line of a data row in a file with a header line (the row's line in a CSV)."""
+    return int(position) + 2
 
 
 def predict_copy_file(model: Path, input: Path, out: Path) -> int:

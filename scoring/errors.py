@@ -15,6 +15,10 @@ class MissingColumns(ScoringError, ValueError):
         super().__init__(f"The {what} are missing the column(s) {', '.join(missing)}; add them and try again.")
 
 
+class InvalidRows(ScoringError, ValueError):
+    """A file of rows has a value that cannot be used; the message names the file, column and line."""
+
+
 class NotEnoughData(ScoringError, ValueError):
     """There are too few rows, or too few positive outcomes, to fit a model honestly."""
 

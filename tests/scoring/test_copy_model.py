@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from scoring.copy_model import CopyModel, fit_copy_file, pairs_within_tests, predict_copy_file
-from scoring.errors import MissingColumns, ModelFileError, NotEnoughData
+from scoring.errors import InvalidRows, MissingColumns, ModelFileError, NotEnoughData
 
 TOPICS = ["a dog", "the ocean", "a teacher", "this town", "a garden", "the river", "an old song", "a kitchen"]
 
@@ -80,3 +80,21 @@ def test_file_errors_are_named(tmp_path):
         predict_copy_file(tmp_path / "missing.joblib", bad, tmp_path / "out.csv")
     with pytest.raises(NotEnoughData):
         CopyModel().fit(pd.Series(["one"]), [10], [1])
+
+
+@pytest.mark.parametrize(
+    ("impressions", "clicks", "message"),
+    [
+        (["100", "", "80"], ["3", "1", "2"], "line 3: impressions is empty"),
+        (["100", "90", "80"], ["3", "abc", "2"], "line 3: clicks is 'abc', not a count"),
+        (["100", "90", "80"], ["3", "1", "-2"], "line 4: clicks is '-2', not a count"),
+        (["100", "90", "8"], ["3", "1", "9"], "line 4: clicks exceed impressions"),
+    ],
+)
+def test_bad_counts_name_the_line_and_column(tmp_path, impressions, clicks, message):
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"text": ["a", "b", "c"], "impressions": impressions, "clicks": clicks}).to_csv(bad, index=False)
+    with pytest.raises(InvalidRows, match=message):
+        fit_copy_file(bad, tmp_path / "m.joblib", embeddings=False)
+    with pytest.raises(InvalidRows, match="There is no file at"):
+        fit_copy_file(tmp_path / "missing.csv", tmp_path / "m.joblib", embeddings=False)
