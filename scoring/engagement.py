@@ -222,9 +222,11 @@ class EngagementModel:
             else prediction_history(frame, self._customer_totals, self._open_rate)
         )
         design[HISTORY_COLUMNS] = history[HISTORY_COLUMNS].to_numpy()
-        if training:
+        if training:  # an optional column the sends never filled in (older or imported sends) is left out
             self._optional_medians = {
-                column: float(design[column].median()) for column in OPTIONAL_NUMERIC if column in design.columns
+                column: float(design[column].median())
+                for column in OPTIONAL_NUMERIC
+                if column in design.columns and design[column].notna().any()
             }
         for column in OPTIONAL_NUMERIC:
             if column in self._optional_medians:

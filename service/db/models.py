@@ -186,6 +186,8 @@ class Send(Base):
     segment: Mapped[str] = mapped_column(String(64), default="")
     n_products: Mapped[int] = mapped_column(Integer, default=0)
     mean_price: Mapped[float] = mapped_column(Float, default=0.0)
+    churn_risk: Mapped[float | None] = mapped_column(Float)  # the customer's, when the email went out
+    rec_score: Mapped[float | None] = mapped_column(Float)  # mean recommender score of the email's products
     sent_at: Mapped[datetime] = mapped_column(DateTime, index=True)
     message_id: Mapped[str | None] = mapped_column(String(300))
     arm: Mapped[str | None] = mapped_column(String(32))

@@ -23,6 +23,7 @@ class Column:
     default: object = None
     choices: tuple[str, ...] = ()
     minimum: float | None = None
+    maximum: float | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,8 @@ SENDS = TableSpec(
         Column("segment", "text", required=False, allow_empty=True, default=""),
         Column("n_products", "number", required=False, default=0, minimum=0),
         Column("mean_price", "number", required=False, default=0.0, minimum=0),
+        Column("churn_risk", "number", required=False, allow_empty=True, minimum=0, maximum=1),
+        Column("rec_score", "number", required=False, allow_empty=True),
         Column("opened", "bool", required=False, default=False),
         Column("clicked", "bool", required=False, default=False),
         Column("converted", "bool", required=False, default=False),
@@ -170,13 +173,16 @@ def _parse_column(raw: pd.Series, column: Column) -> tuple[pd.Series, list[Probl
         values = pd.to_numeric(text, errors="coerce")
         if column.default is not None:
             values = values.where(~empty, column.default)
-        bad = values.isna()
+        bad = values.isna() & ~(empty & column.allow_empty)
         for index in values.index[bad]:
             what = "is empty" if empty[index] else f"'{raw[index]}' is not a number"
             problems.append(Problem(file_row(index), column.name, what))
         if column.minimum is not None:
             for index in values.index[(values < column.minimum).fillna(False)]:
                 problems.append(Problem(file_row(index), column.name, f"must be at least {column.minimum}"))
+        if column.maximum is not None:
+            for index in values.index[(values > column.maximum).fillna(False)]:
+                problems.append(Problem(file_row(index), column.name, f"must be at most {column.maximum}"))
         return values.astype(float), problems
     if column.kind == "timestamp":
         values = pd.to_datetime(text, errors="coerce", utc=True, format="mixed").dt.tz_localize(None)

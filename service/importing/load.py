@@ -175,6 +175,8 @@ def _import_sends(session: Session, rows: pd.DataFrame) -> ImportSummary:
             "segment": r.segment,
             "n_products": int(r.n_products),
             "mean_price": float(r.mean_price),
+            "churn_risk": _optional_number(r.churn_risk),
+            "rec_score": _optional_number(r.rec_score),
             "sent_at": r.sent_at.to_pydatetime(),
         }
         if r.send_id in existing:
@@ -196,6 +198,10 @@ def _import_sends(session: Session, rows: pd.DataFrame) -> ImportSummary:
         session.execute(insert(Event), events)
     session.flush()
     return ImportSummary("sends", len(rows), len(new), len(changed))
+
+
+def _optional_number(value: float) -> float | None:
+    return None if pd.isna(value) else float(value)
 
 
 def _id_map(session: Session, key_column, id_column) -> dict[str, int]:

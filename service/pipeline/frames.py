@@ -98,6 +98,8 @@ def sends_frame(session: Session) -> pd.DataFrame:
             Send.sent_at,
             Send.n_products,
             Send.mean_price,
+            Send.churn_risk,
+            Send.rec_score,
             happened("open"),
             happened("click"),
             happened("conversion"),
@@ -108,7 +110,7 @@ def sends_frame(session: Session) -> pd.DataFrame:
     )
     columns = [
         "customer_id", "subject", "preheader", "intro", "first_name", "campaign_type", "locale", "segment",
-        "sent_at", "n_products", "mean_price", "opened", "clicked", "converted",
+        "sent_at", "n_products", "mean_price", "churn_risk", "rec_score", "opened", "clicked", "converted",
     ]  # fmt: skip
     frame = _frame(session, statement, columns)
     frame["sent_at"] = pd.to_datetime(frame["sent_at"])

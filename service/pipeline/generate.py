@@ -6,6 +6,7 @@ save_drafts. Each stage takes and returns plain data, so a distributed runner ca
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import date, datetime
 from typing import Any
@@ -111,6 +112,7 @@ def score_variants(
         recipient = {
             "customer_id": draft.customer_id, "first_name": customer.first_name or "", "locale": customer.locale,
             "segment": customer.segment or "", "mean_price": float(customer.get("mean_price", 0.0) or 0.0),
+            "rec_score": customer.get("rec_score", math.nan), "churn_risk": customer.get("churn_risk", math.nan),
         }  # fmt: skip
         for variant in draft.variants:
             rows.append(
@@ -123,6 +125,19 @@ def score_variants(
         return variants, pd.DataFrame(columns=["chosen_variant", "flagged", "flag_reasons"])
     scored = score_drafts(variants, engagement, SelectionRules(min_p_open=min_p_open), draft_column="customer_id")
     return scored.variants.set_index(["customer_id", "variant_id"]), scored.drafts
+
+
+def email_features(churn_risk: float | None, recommendations: list[dict[str, Any]]) -> dict[str, float]:
+    """What scoring knows of an email besides its copy, for planned and sent emails alike: the products' mean
+    price, their mean recommender score and the customer's churn risk at the time (NaN where unknown)."""
+    prices = [float(r.get("price") or 0.0) for r in recommendations]
+    scores = [float(r["score"]) for r in recommendations if r.get("score") is not None]
+    risk = pd.to_numeric(churn_risk, errors="coerce") if churn_risk is not None else math.nan
+    return {
+        "mean_price": sum(prices) / len(prices) if prices else 0.0,
+        "rec_score": sum(scores) / len(scores) if scores else math.nan,
+        "churn_risk": float(risk),
+    }
 
 
 def _variant_row(recipient: dict[str, Any], campaign_type: str, label: str, copy: Any, checks_passed: bool) -> dict:
@@ -141,10 +156,10 @@ def rescore_draft(draft: Draft, engagement) -> None:
     from scoring.pipeline import score_drafts
 
     customer = draft.customer
-    prices = [float(p.get("price") or 0.0) for p in draft.recommendations or []]
     recipient = {
         "customer_id": customer.external_id, "first_name": customer.first_name or "", "locale": customer.locale,
-        "segment": customer.segment or "", "mean_price": sum(prices) / max(len(prices), 1),
+        "segment": customer.segment or "",
+        **email_features((customer.profile or {}).get("churn_risk"), draft.recommendations or []),
     }  # fmt: skip
     rows = [
         _variant_row(recipient, draft.campaign.campaign_type, v.label, v, all(c["passed"] for c in v.checks))
@@ -267,9 +282,10 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
             models.get("recommender"), audience.customer_id.tolist(), products, settings.products_per_email, rules,
             reasons=2,
         )  # fmt: skip
-        audience["mean_price"] = audience.customer_id.map(
-            lambda c: sum(p["price"] for p in picks.get(c, [])) / max(len(picks.get(c, [])), 1)
-        )
+        features = [
+            email_features(row.get("churn_risk"), picks.get(row["customer_id"], [])) for _, row in audience.iterrows()
+        ]
+        audience[["mean_price", "rec_score", "churn_risk"]] = pd.DataFrame(features, index=audience.index)
         requests = build_requests(audience, picks, campaign_type)
         total = max(len(requests), 1)
         result = generate_drafts(

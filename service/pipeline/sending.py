@@ -6,6 +6,7 @@ only what is due, and ``send_due_drafts``, run on a schedule by the API process,
 
 from __future__ import annotations
 
+import math
 import smtplib
 import uuid
 from datetime import datetime
@@ -21,6 +22,7 @@ from service.db.models import Campaign, Customer, Draft, Event, Send, Variant
 from service.db.session import session_scope
 from service.drafts import selected_variant
 from service.experiments import plan_arms, record_send
+from service.pipeline.generate import email_features
 from service.send_times import schedule_at_best_hours
 from service.settings import SmtpSettings
 
@@ -122,13 +124,13 @@ def send_campaign(
                 smtp.send_message(message)
                 now = datetime.now()
                 campaign = session.get(Campaign, campaign_id)
-                recommended_prices = [r.get("price", 0.0) for r in draft.recommendations]
+                features = email_features((customer.profile or {}).get("churn_risk"), draft.recommendations)
                 send = Send(
                     customer_id=customer.id, campaign_id=campaign_id, draft_id=draft.id, variant_id=variant.id,
                     subject=variant.subject, preheader=variant.preheader, intro=variant.intro,
                     campaign_type=campaign.campaign_type, locale=customer.locale, segment=customer.segment or "",
-                    n_products=len(recommended_prices),
-                    mean_price=sum(recommended_prices) / len(recommended_prices) if recommended_prices else 0.0,
+                    n_products=len(draft.recommendations), mean_price=features["mean_price"],
+                    churn_risk=_known(features["churn_risk"]), rec_score=_known(features["rec_score"]),
                     sent_at=now, message_id=message["Message-ID"],
                 )  # fmt: skip
                 send.events.append(Event(kind="delivered", occurred_at=now))
@@ -174,3 +176,7 @@ def send_due_drafts(progress, engine: Engine, settings: SmtpSettings | None = No
         results[str(campaign_id)] = send_campaign(lambda *_: None, engine, campaign_id, settings=settings)
         progress(done + 1, len(campaign_ids), f"campaign {campaign_id}")
     return {"campaigns": results}
+
+
+def _known(value: float) -> float | None:
+    return None if math.isnan(value) else value

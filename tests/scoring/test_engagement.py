@@ -118,3 +118,25 @@ def test_fits_the_demo_store_in_seconds():
     model = EngagementModel().fit(demo_sends)
     assert time.perf_counter() - started < 20
     assert model.metadata["metrics"]["open"]["auc_held_out"] > 0.65
+
+
+def test_churn_risk_and_recommendation_score_are_learned_when_the_sends_carry_them():
+    """Sends that record the customer's churn risk teach the model that risky customers open less; sends that
+    never recorded it (older or imported history) leave the feature out instead of failing."""
+    sends = make_sends(n=3000, seed=11)
+    rng = np.random.default_rng(11)
+    risk = rng.random(len(sends))
+    sends["churn_risk"] = risk
+    sends["rec_score"] = np.nan
+    sends["opened"] = (rng.random(len(sends)) < 0.6 - 0.45 * risk).astype(int)
+    sends["clicked"] = sends["opened"] & (rng.random(len(sends)) < 0.3)
+    sends["converted"] = sends["clicked"] & (rng.random(len(sends)) < 0.3)
+    model = EngagementModel().fit(sends)
+    planned = _variants(sends.head(2)).reset_index(drop=True)
+    planned["subject"] = "New arrivals for you"
+    planned["churn_risk"] = [0.05, 0.95]
+    p_open = model.predict(planned)["p_open"]
+    assert p_open[0] > p_open[1] + 0.2
+    reasons = model.top_reasons(planned.iloc[[1]], n=1).iloc[0]
+    assert "churn" in reasons[0]
+    assert "rec_score" not in model._design(planned).columns

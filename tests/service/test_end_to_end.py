@@ -84,6 +84,8 @@ def test_import_train_generate_review_send(client, engine, demo_files, mail_serv
 
         send = session.scalars(select(Send).where(Send.campaign_id == campaign_id)).first()
         send_id, customer_id = send.id, send.customer.external_id
+        # What scoring will learn from besides the copy: the customer's churn risk and the products' score then.
+        assert send.churn_risk == send.customer.profile["churn_risk"] and send.rec_score is not None
     at = "2026-11-20T10:00:00"
     events = [{"send_id": send_id, "kind": "open", "occurred_at": at}, {"send_id": send_id, "kind": "unsubscribe"}]
     assert client.post("/events", json={"events": events}).json() == {"recorded": 2, "duplicates": 0}

@@ -156,3 +156,27 @@ def test_sends_import_records_outcomes_as_events_and_reimport_replaces_them(engi
     with session_scope(engine) as session:
         import_frame(session, "sends", sends.assign(opened=["0", "0"], clicked=["0", "0"]))
     assert _count(engine, Send) == 2 and _count(engine, Event) == 2
+
+
+def test_sends_may_carry_churn_risk_and_recommendation_score_for_scoring(engine):
+    from service.pipeline import frames
+
+    _load_all(engine)
+    sends = pd.DataFrame(
+        {
+            "send_id": ["s1", "s2"], "customer_id": ["c1", "c2"], "subject": ["Hello Anna", "New teas"],
+            "campaign_type": ["cross_sell", "win_back"], "sent_at": ["2026-03-01 09:00", "2026-03-02 18:00"],
+            "churn_risk": ["0.25", ""], "rec_score": ["", "1.5"],
+        }
+    )  # fmt: skip
+    with session_scope(engine) as session:
+        import_frame(session, "sends", sends)
+    with session_scope(engine) as session:
+        learned = frames.sends_frame(session).set_index("subject")
+    assert learned.loc["Hello Anna", "churn_risk"] == 0.25 and pd.isna(learned.loc["Hello Anna", "rec_score"])
+    assert pd.isna(learned.loc["New teas", "churn_risk"]) and learned.loc["New teas", "rec_score"] == 1.5
+    with (
+        pytest.raises(InvalidInput, match="row 2, column 'churn_risk': must be at most 1"),
+        session_scope(engine) as session,
+    ):
+        import_frame(session, "sends", sends.assign(churn_risk=["1.5", ""]))
