@@ -99,11 +99,19 @@ def recommend(
     include_seen: Annotated[
         bool, typer.Option("--include-seen", help="allow products the customer already has")
     ] = False,
+    products: Annotated[
+        Path | None,
+        typer.Option(
+            help="product catalog (CSV or Parquet): product_id (or sku) and name, category, description[, price, "
+            "...], as `tailor import products` takes it; the content model needs it, blend, ease_hybrid and "
+            "auto use it"
+        ),
+    ] = None,
 ) -> None:
-    """Train on FILE and write top-k recommendations for every customer in it."""
+    """Train on FILE (and the --products catalog) and write top-k recommendations for every customer in it."""
     from recommenders.batch import recommend_file
 
-    recommendations = recommend_file(train_file, k=k, model=model, include_seen=include_seen)
+    recommendations = recommend_file(train_file, k=k, model=model, include_seen=include_seen, products=products)
     out.parent.mkdir(parents=True, exist_ok=True)
     recommendations.to_csv(out, index=False)
     typer.echo(f"wrote {len(recommendations)} rows for {recommendations.customer_id.nunique()} customers to {out}")

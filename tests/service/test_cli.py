@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tests.service.test_importing import CUSTOMERS
@@ -52,6 +53,19 @@ def test_import_and_keys(tmp_path):
     assert key.startswith("tk_") and len(key) > 20
     revoked = run(["keys", "revoke", key[:10]], tmp_path)
     assert "revoked 1 key(s)" in revoked.stdout
+
+
+def test_recommend_reads_a_product_catalog(tmp_path):
+    from tests.recommenders.contract import checkerboard
+
+    interactions, catalog, expected = checkerboard()
+    interactions.drop(columns="segment").to_csv(tmp_path / "train.csv", index=False)
+    catalog.rename(columns={"product_id": "sku"}).to_csv(tmp_path / "products.csv", index=False)
+    args = ["recommend", "--train", str(tmp_path / "train.csv"), "--k", "1", "--out", str(tmp_path / "recs.csv")]
+    result = run([*args, "--model", "content", "--products", str(tmp_path / "products.csv")], tmp_path)
+    assert result.returncode == 0, result.stderr
+    recs = pd.read_csv(tmp_path / "recs.csv", dtype=str)
+    assert dict(zip(recs["customer_id"], recs["product_id"], strict=True)) == expected
 
 
 @pytest.mark.slow
