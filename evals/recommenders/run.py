@@ -19,6 +19,7 @@ from pathlib import Path
 
 from evals.recommenders import data, protocols
 from evals.recommenders.evaluate import evaluate
+from evals.recommenders.metrics import KS
 from evals.recommenders.tuning import TUNABLE, tune
 from evals.report import write_report
 
@@ -144,14 +145,16 @@ COLUMNS = [
     ("MAP@10 new", "new", "map@10"),
     ("Hit@10 new", "new", "hit@10"),
     ("R@20 new", "new", "recall@20"),
-    ("cover@10", "beyond", "coverage@10"),
-    ("novelty@10", "beyond", "novelty@10"),
-    ("ILD@10", "beyond", "diversity@10"),
+]
+# Beyond accuracy, over the lists of products new to each customer: one column per measure and k.
+BEYOND_COLUMNS = [
+    (f"{title}@{k}", "beyond", f"{metric}@{k}")
+    for title, metric in (("cover", "coverage"), ("novelty", "novelty"), ("ILD", "diversity"))
+    for k in KS
 ]
 
 
 def markdown(report: dict) -> str:
-    header = ["model", *(title for title, _, _ in COLUMNS), "fit s", "rec s"]
     lines = [
         f"# Recommenders: {report['dataset']} / {report['protocol']}{' (quick)' if report['quick'] else ''}",
         "",
@@ -159,19 +162,29 @@ def markdown(report: dict) -> str:
         f"({report['split']['customers_with_new_products']} with products new to them), "
         f"{report['split']['train_rows']} training rows.",
         "",
-        "| " + " | ".join(header) + " |",
-        "|" + "---|" * len(header),
+        *_table(report["models"], COLUMNS, timings=True),
+        "",
+        "Beyond accuracy (catalog coverage, novelty in bits, intra-list diversity) of the lists of new products:",
+        "",
+        *_table(report["models"], BEYOND_COLUMNS),
     ]
-    for label, result in report["models"].items():
-        cells = [label + (" (baseline)" if result["baseline"] else "")]
-        for _, part, metric in COLUMNS:
-            value = result.get(part, {}).get(metric)
-            cells.append("–" if value is None else f"{value:.4f}")
-        cells += [f"{result['fit_seconds']:.1f}", f"{result['recommend_seconds']:.1f}"]
-        lines.append("| " + " | ".join(cells) + " |")
     if report["targets"]:
         lines += ["", "Targets:", "", "```", json.dumps(report["targets"], indent=2), "```"]
     return "\n".join(lines) + "\n"
+
+
+def _table(results: dict, columns: list[tuple[str, str, str]], timings: bool = False) -> list[str]:
+    header = ["model", *(title for title, _, _ in columns), *(("fit s", "rec s") if timings else ())]
+    rows = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for label, result in results.items():
+        cells = [label + (" (baseline)" if result["baseline"] else "")]
+        for _, part, metric in columns:
+            value = result.get(part, {}).get(metric)
+            cells.append("–" if value is None else f"{value:.4f}")
+        if timings:
+            cells += [f"{result['fit_seconds']:.1f}", f"{result['recommend_seconds']:.1f}"]
+        rows.append("| " + " | ".join(cells) + " |")
+    return rows
 
 
 def write(report: dict, out: Path) -> Path:
