@@ -213,7 +213,7 @@ def eval(
     ctx: typer.Context,
     area: Annotated[str, typer.Argument(help="recommenders, audience, generation or scoring")],
 ) -> None:
-    """Run an eval (`tailor eval recommenders --dataset online-retail --protocol time`); extra options go to it."""
+    """Run an eval (`tailor eval recommenders --dataset online_retail --protocol time`); extra options go to it."""
     import importlib
 
     try:

@@ -32,6 +32,18 @@ def test_help_is_fast_and_lists_the_commands(tmp_path):
     assert time.perf_counter() - started < 5, "tailor --help must not import the heavy libraries"
 
 
+def test_the_eval_example_in_the_help_runs_as_written():
+    import importlib
+    import re
+
+    from service.cli import eval as eval_command
+
+    example = re.search(r"`tailor eval (\S+) ([^`]*)`", eval_command.__doc__)
+    area, options = example.group(1), example.group(2).split()
+    parsed = importlib.import_module(f"evals.{area}.run").parse(options)
+    assert (parsed.dataset, parsed.protocol) == ("online_retail", "time")
+
+
 def test_bad_import_file_is_one_clear_line_and_exit_code_2(tmp_path):
     bad = CUSTOMERS.copy()
     bad.loc[0, "email"] = "nobody"
