@@ -54,7 +54,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--models", default=None, help="comma-separated labels to run (default: all)")
     parser.add_argument("--tune", type=int, default=0, metavar="TRIALS", help="Optuna trials per tunable model")
     parser.add_argument("--out", type=Path, default=Path("reports"))
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    try:
+        lineup(args.dataset, args.quick, args.models)
+    except ValueError as error:
+        parser.error(str(error))
+    return args
 
 
 def default_protocol(dataset: str) -> str:
@@ -62,22 +67,31 @@ def default_protocol(dataset: str) -> str:
 
 
 def lineup(dataset: str, quick: bool, only: str | None) -> dict[str, tuple[str, dict]]:
+    """Label -> (model name, params) to run; `only` (comma-separated labels or model names) keeps some of
+    them, and raises ValueError naming any that is not in the lineup and listing the valid ones."""
     models = {**BASELINES, **(QUICK_TAILOR if quick else TAILOR)}
     if dataset == "movielens":
         models["implicit_bpr_default"] = models.pop("bpr", ("bpr", {}))
         models.pop("repeat_purchase")
         models.pop("segment_popularity", None)
     if only:
-        wanted = only.split(",")
+        wanted = [label.strip() for label in only.split(",") if label.strip()]
+        known = set(models) | {name for name, _ in models.values()}
+        unknown = [label for label in wanted if label not in known]
+        if unknown:
+            raise ValueError(
+                f"--models: {', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not in the {dataset}"
+                f"{' quick' if quick else ''} lineup; choose from: {', '.join(sorted(known))}"
+            )
         models = {label: spec for label, spec in models.items() if label in wanted or spec[0] in wanted}
     return models
 
 
 def run(dataset: str, protocol: str, quick: bool = False, only: str | None = None, trials: int = 0) -> dict:
     """Evaluate the lineup and return the report (a plain, JSON-ready dict)."""
+    models = lineup(dataset, quick, only)
     interactions, products = data.load(dataset, quick=quick)
     split = protocols.PROTOCOLS[protocol](interactions)
-    models = lineup(dataset, quick, only)
     results: dict[str, dict] = {}
     for label, (name, params) in models.items():
         results[label] = evaluate(name, params, split, products)

@@ -61,6 +61,18 @@ def test_every_measure_is_reported_at_k_5_10_and_20():
         assert f"{result['beyond'][f'diversity@{k}']:.4f}" in table
 
 
+def test_models_picks_by_label_or_name_and_names_unknown_ones(capsys):
+    from evals.recommenders.run import lineup, parse
+
+    assert set(lineup("movielens", True, "ease, implicit_als_default")) == {"ease", "implicit_als_default"}
+    assert set(lineup("movielens", True, "bm25")) == {"implicit_bm25_default"}
+    with pytest.raises(SystemExit) as exited:
+        parse(["--dataset", "movielens", "--quick", "--models", "ease,nope"])
+    message = capsys.readouterr().err
+    assert exited.value.code == 2
+    assert "--models: nope is not in the movielens quick lineup; choose from: als, blend, bm25" in message
+
+
 def synthetic_shop() -> pd.DataFrame:
     rng = np.random.default_rng(0)
     n = 2000
