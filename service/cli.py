@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperCommand
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Tailor: personalized marketing email.")
 keys_app = typer.Typer(no_args_is_help=True, help="Create and revoke API keys.")
@@ -87,7 +88,18 @@ def train(
     typer.echo(f"engagement model version {result['engagement']['version']} on {result['engagement']['sends']} sends")
 
 
-@app.command()
+class ListsRecommenders(TyperCommand):
+    """A command whose help ends with the registered recommenders; the registry (which imports every model) is
+    read only when that help is shown, so the rest of the command line stays fast."""
+
+    def format_help(self, ctx, formatter) -> None:
+        from recommenders.registry import names
+
+        self.epilog = f"Models: {', '.join(names())}."
+        super().format_help(ctx, formatter)
+
+
+@app.command(cls=ListsRecommenders)
 def recommend(
     train_file: Annotated[
         Path,
@@ -95,7 +107,7 @@ def recommend(
     ],
     out: Annotated[Path, typer.Option(help="output CSV: customer_id, rank, product_id, score")],
     k: Annotated[int, typer.Option(min=1, help="products per customer")] = 10,
-    model: Annotated[str, typer.Option(help="a registered recommender, or auto")] = "auto",
+    model: Annotated[str, typer.Option(help="a recommender (see Models below); auto picks one for the data")] = "auto",
     include_seen: Annotated[
         bool, typer.Option("--include-seen", help="allow products the customer already has")
     ] = False,

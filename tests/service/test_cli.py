@@ -32,6 +32,14 @@ def test_help_is_fast_and_lists_the_commands(tmp_path):
     assert time.perf_counter() - started < 5, "tailor --help must not import the heavy libraries"
 
 
+def test_recommend_help_lists_the_registered_models(tmp_path):
+    from recommenders.registry import names
+
+    result = run(["recommend", "--help"], tmp_path)
+    assert result.returncode == 0 and "--products" in result.stdout
+    assert all(name in result.stdout for name in names())
+
+
 def test_the_eval_example_in_the_help_runs_as_written():
     import importlib
     import re
