@@ -103,7 +103,11 @@ class ListsRecommenders(TyperCommand):
 def recommend(
     train_file: Annotated[
         Path,
-        typer.Option("--train", help="interactions: customer_id, product_id, timestamp[, quantity, amount]"),
+        typer.Option(
+            "--train",
+            help="interactions: customer_id, product_id, timestamp[, quantity, amount, kind (purchase, the "
+            "default, cart or view)]",
+        ),
     ],
     out: Annotated[Path, typer.Option(help="output CSV: customer_id, rank, product_id, score")],
     k: Annotated[int, typer.Option(min=1, help="products per customer")] = 10,
