@@ -60,6 +60,7 @@ class AutoRecommender(Recommender):
         self.delegate = create(self.chosen, **params).fit(interactions, products)
         self.vocabulary = self.delegate.vocabulary
         self.user_items = self.delegate.user_items
+        self.purchases = self.delegate.purchases
         self.popularity = self.delegate.popularity
         return self
 

@@ -6,6 +6,10 @@ with the fitted model, and asks the subclass to learn from it. Subclasses implem
 (dense scores of some known customers over all products); this class turns scores into recommendations
 (seen products excluded unless asked, restriction to allowed products, popularity for unknown customers),
 similar items, explanations and persistence.
+
+"Seen" products are every product a customer interacted with (bought, carted or viewed); `purchases` keeps
+apart the ones they bought (interactions of kind `purchase`; every line counts as one when there is no kind
+column), which is what business rules about bought products and "because you bought" explanations use.
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ from recommenders.interactions import Preparation, Vocabulary, prepare
 RECOMMENDATION_COLUMNS = ["customer_id", "rank", "product_id", "score"]
 # Scores are computed for this many (customer x product) cells at a time, bounding memory to ~100 MB.
 _CELLS_PER_CHUNK = 25_000_000
-_FORMAT = "tailor-recommender/1"
+# Version 2 added `purchases`: version-1 files cannot tell what a customer bought from what they only viewed.
+_FORMAT = "tailor-recommender/2"
 
 
 class Recommender(ABC):
@@ -41,6 +46,7 @@ class Recommender(ABC):
         self.preparation = Preparation.from_value(preparation)
         self.vocabulary: Vocabulary | None = None
         self.user_items: sp.csr_matrix | None = None
+        self.purchases: sp.csr_matrix | None = None
         self.popularity: np.ndarray | None = None
 
     # ---- parameters -------------------------------------------------------------------------------------
@@ -62,6 +68,7 @@ class Recommender(ABC):
             matrix, vocabulary = _extend_catalog(matrix, vocabulary, products["product_id"].astype(str))
         self.vocabulary = vocabulary
         self.user_items = matrix
+        self.purchases = _purchase_matrix(lines, vocabulary)
         customers_per_product = np.bincount(matrix.indices, minlength=matrix.shape[1]).astype(np.float32)
         self.popularity = customers_per_product / max(customers_per_product.max(), 1.0)
         self._fit(matrix, lines, products)
@@ -129,12 +136,19 @@ class Recommender(ABC):
         return _recommendation_frame(customers, top_index, top_score, vocabulary)
 
     def seen_products(self, customer_id: str) -> list[str]:
-        """The products the model knows this customer interacted with (empty for unknown customers)."""
+        """The products the model knows this customer interacted with in any way (empty for unknown customers)."""
+        return self._customer_products(self.user_items, customer_id)
+
+    def purchased_products(self, customer_id: str) -> list[str]:
+        """The products the model knows this customer bought, not only viewed or carted (empty if unknown)."""
+        return self._customer_products(self.purchases, customer_id)
+
+    def _customer_products(self, matrix: sp.csr_matrix, customer_id: str) -> list[str]:
         vocabulary = self._check_fitted()
         row = vocabulary.customer_rows([customer_id])[0]
         if row < 0:
             return []
-        return [str(p) for p in vocabulary.products[self.user_items[row].indices]]
+        return [str(p) for p in vocabulary.products[matrix[row].indices]]
 
     def similar_items(self, product_id: str, k: int = 10) -> pd.DataFrame:
         """The k products most similar to `product_id` (product_id, score), best first; empty if unknown."""
@@ -151,13 +165,14 @@ class Recommender(ABC):
         )
 
     def explain(self, customer_id: str, product_id: str, n: int = 3) -> list[str]:
-        """Up to n products from the customer's history that most support recommending `product_id`."""
+        """Up to n products the customer bought that most support recommending `product_id` ("because you
+        bought ..."); products they only viewed or carted are never cited."""
         vocabulary = self._check_fitted()
         row = vocabulary.customer_rows([customer_id])[0]
         column = vocabulary.product_columns([product_id])[0]
         if row < 0 or column < 0:
             return []
-        history = self.user_items[row].indices
+        history = self.purchases[row].indices
         history = history[history != column]
         if not len(history):
             return []
@@ -206,7 +221,11 @@ class Recommender(ABC):
         except Exception as error:  # a truncated or foreign file
             raise ArtifactError(f"{path} is not a readable Tailor recommender ({error}).") from error
         if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
-            raise ArtifactError(f"{path} was not written by this version of Tailor's recommenders.")
+            written = payload.get("format", "an unknown format") if isinstance(payload, dict) else "an unknown format"
+            raise ArtifactError(
+                f"{path} was written in {written}, and this version of Tailor's recommenders reads only {_FORMAT}: "
+                "train the model again to use it."
+            )
         model_class = payload["class"]
         if not issubclass(model_class, cls):
             raise ArtifactError(f"{path} holds a {model_class.__name__}, not a {cls.__name__}.")
@@ -248,6 +267,18 @@ def _recommendation_frame(
             "score": score[keep].astype(float),
         }
     )
+
+
+def _purchase_matrix(lines: pd.DataFrame, vocabulary: Vocabulary) -> sp.csr_matrix:
+    """Customer x product, true where the prepared `lines` hold a purchase (not a view or a cart)."""
+    bought = lines[lines["kind"] == "purchase"]
+    rows = vocabulary.customers.get_indexer(bought["customer_id"])
+    columns = vocabulary.products.get_indexer(bought["product_id"])
+    matrix = sp.csr_matrix(
+        (np.ones(len(bought), dtype=bool), (rows, columns)), shape=(vocabulary.n_customers, vocabulary.n_products)
+    )
+    matrix.sum_duplicates()
+    return matrix
 
 
 def _extend_catalog(

@@ -1,4 +1,4 @@
-"""File in, recommendations out: what `tailor recommend --train FILE --k K --out FILE` runs."""
+"""File in, recommendations out: what `tailor recommend --train FILE [--products FILE] --k K --out FILE` runs."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from recommenders.errors import InvalidInteractions
+from recommenders.catalog import validate_products
+from recommenders.errors import InvalidData, InvalidInteractions, InvalidProducts
 from recommenders.interactions import validate_interactions
 from recommenders.registry import create
 
@@ -20,22 +21,7 @@ def read_interactions(path: Path) -> pd.DataFrame:
     Raises `InvalidInteractions` naming the column and the data row (1 = first line after the header).
     """
     path = Path(path)
-    if not path.is_file():
-        raise InvalidInteractions(f"there is no file at {path}")
-    suffix = path.suffix.lower()
-    try:
-        if suffix in (".parquet", ".pq"):
-            frame = pd.read_parquet(path)
-        elif suffix in (".csv", ".txt", ".tsv"):
-            frame = pd.read_csv(
-                path, sep="\t" if suffix == ".tsv" else ",", dtype={"customer_id": str, "product_id": str}
-            )
-        else:
-            raise InvalidInteractions(f"{path.name} is neither CSV nor Parquet (use .csv or .parquet)")
-    except InvalidInteractions:
-        raise
-    except Exception as error:
-        raise InvalidInteractions(f"{path.name} could not be read: {error}") from error
+    frame = _read_table(path, InvalidInteractions, ("customer_id", "product_id"))
     missing = [column for column in FILE_COLUMNS if column not in frame.columns]
     if missing:
         raise InvalidInteractions(
@@ -46,10 +32,39 @@ def read_interactions(path: Path) -> pd.DataFrame:
     return validate_interactions(frame)
 
 
-def recommend_file(train: Path, k: int, model: str = "auto", include_seen: bool = False) -> pd.DataFrame:
-    """Fit `model` on the file and return the top-k (customer_id, rank, product_id, score) for every
-    customer in it; products a customer already has are left out unless `include_seen`."""
+def read_products(path: Path) -> pd.DataFrame:
+    """Read a CSV or Parquet product catalog: product_id (or sku) and name, category and/or description, as
+    `tailor import products` accepts them (see `recommenders.catalog`).
+
+    Raises `InvalidProducts` naming the column and the data row (1 = first line after the header).
+    """
+    return validate_products(_read_table(Path(path), InvalidProducts, ("product_id", "sku")))
+
+
+def recommend_file(
+    train: Path, k: int, model: str = "auto", include_seen: bool = False, products: Path | None = None
+) -> pd.DataFrame:
+    """Fit `model` on the file (and the `products` catalog file, for the models that read one) and return the
+    top-k (customer_id, rank, product_id, score) for every customer in it; products a customer already has
+    are left out unless `include_seen`."""
+    recommender = create(model)
+    catalog = read_products(products) if products is not None else None
     interactions = read_interactions(train)
-    recommender = create(model).fit(interactions)
+    recommender.fit(interactions, catalog)
     customers = interactions["customer_id"].unique()
     return recommender.recommend(customers, k=k, exclude_seen=not include_seen)
+
+
+def _read_table(path: Path, error: type[InvalidData], id_columns: tuple[str, ...]) -> pd.DataFrame:
+    """A CSV/TSV or Parquet file as a frame, id columns read as text; `error` says what was wrong."""
+    if not path.is_file():
+        raise error(f"there is no file at {path}")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+        if suffix in (".csv", ".txt", ".tsv"):
+            return pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", dtype=dict.fromkeys(id_columns, str))
+    except Exception as failure:
+        raise error(f"{path.name} could not be read: {failure}") from failure
+    raise error(f"{path.name} is neither CSV nor Parquet (use .csv or .parquet)")

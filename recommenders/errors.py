@@ -7,8 +7,8 @@ class RecommenderError(Exception):
     """Base class: something the user can act on went wrong in a recommender."""
 
 
-class InvalidInteractions(RecommenderError, ValueError):
-    """The interactions data is missing a column or holds a value that cannot be read."""
+class InvalidData(RecommenderError, ValueError):
+    """Input data is missing a column or holds a value that cannot be read; the message says where."""
 
     def __init__(self, message: str, *, column: str | None = None, row: int | None = None) -> None:
         where = []
@@ -20,6 +20,14 @@ class InvalidInteractions(RecommenderError, ValueError):
         super().__init__(f"{prefix}{message}")
         self.column = column
         self.row = row
+
+
+class InvalidInteractions(InvalidData):
+    """The interactions data is missing a column or holds a value that cannot be read."""
+
+
+class InvalidProducts(InvalidData):
+    """The product catalog is missing a column or holds a value that cannot be read."""
 
 
 class NotFitted(RecommenderError):

@@ -72,14 +72,14 @@ def validate_interactions(frame: pd.DataFrame) -> pd.DataFrame:
     for column in REQUIRED_COLUMNS:
         blank = clean[column].isna() | (clean[column].astype(str).str.strip() == "")
         if blank.any():
-            raise InvalidInteractions("is empty; every line needs a value", column=column, row=_first(blank))
-        clean[column] = _id_strings(clean[column])
+            raise InvalidInteractions("is empty; every line needs a value", column=column, row=first_row(blank))
+        clean[column] = id_strings(clean[column])
     if "timestamp" in clean.columns:
         parsed = pd.to_datetime(clean["timestamp"], errors="coerce", format="mixed")
         bad = parsed.isna()
         if bad.any():
-            value = clean["timestamp"].iloc[_first(bad) - 1]
-            raise InvalidInteractions(f"'{value}' is not a date and time", column="timestamp", row=_first(bad))
+            value = clean["timestamp"].iloc[first_row(bad) - 1]
+            raise InvalidInteractions(f"'{value}' is not a date and time", column="timestamp", row=first_row(bad))
         if getattr(parsed.dt, "tz", None) is not None:
             parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
         clean["timestamp"] = parsed.astype("datetime64[ns]")
@@ -92,8 +92,8 @@ def validate_interactions(frame: pd.DataFrame) -> pd.DataFrame:
         numbers = pd.to_numeric(clean[column], errors="coerce")
         bad = numbers.isna() & clean[column].notna()
         if bad.any():
-            value = clean[column].iloc[_first(bad) - 1]
-            raise InvalidInteractions(f"'{value}' is not a number", column=column, row=_first(bad))
+            value = clean[column].iloc[first_row(bad) - 1]
+            raise InvalidInteractions(f"'{value}' is not a number", column=column, row=first_row(bad))
         clean[column] = numbers.fillna(default).astype(float)
     if "kind" not in clean.columns:
         clean["kind"] = "purchase"
@@ -101,22 +101,23 @@ def validate_interactions(frame: pd.DataFrame) -> pd.DataFrame:
         kinds = clean["kind"].fillna("purchase").astype(str).str.strip().str.lower()
         bad = ~kinds.isin(KINDS)
         if bad.any():
-            value = clean["kind"].iloc[_first(bad) - 1]
+            value = clean["kind"].iloc[first_row(bad) - 1]
             raise InvalidInteractions(
-                f"'{value}' is not a known kind (use one of: {', '.join(KINDS)})", column="kind", row=_first(bad)
+                f"'{value}' is not a known kind (use one of: {', '.join(KINDS)})", column="kind", row=first_row(bad)
             )
         clean["kind"] = kinds
     return clean
 
 
-def _id_strings(values: pd.Series) -> pd.Series:
+def id_strings(values: pd.Series) -> pd.Series:
     """Identifiers as strings; whole floats (17850.0, as spreadsheets store ids) lose their '.0'."""
     if pd.api.types.is_float_dtype(values) and (values % 1 == 0).all():
         values = values.astype("int64")
     return values.astype(str).str.strip()
 
 
-def _first(mask: pd.Series) -> int:
+def first_row(mask: pd.Series) -> int:
+    """The 1-based data row of the first true value of `mask` (as error messages count rows)."""
     return int(np.flatnonzero(mask.to_numpy())[0]) + 1
 
 

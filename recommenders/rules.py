@@ -4,9 +4,10 @@
 
 1. `in_stock_only`: keeps products whose catalog `in_stock` is true (the model never sees the others);
 2. `exclude_bought`: drops products the customer already bought, except re-orderable ones
-   (`reorderable_products`, or any product of a `reorderable_categories` category);
+   (`reorderable_products`, or any product of a `reorderable_categories` category); products they only
+   viewed or put in a cart stay candidates;
 3. `price_band`: keeps products priced within (low, high) times the customer's usual price (the median
-   catalog price of what they bought); customers without history are not restricted;
+   catalog price of what they bought); customers who bought nothing yet are not restricted;
 4. `boosts`: adds weight x the catalog column scaled to 0..1 (e.g. {"margin": 0.3, "is_new": 0.2}) to a
    rank-based base score of 1 for the model's first candidate down to 0 for its last;
 5. `max_per_category`: at most N products of one category in a customer's list;
@@ -59,15 +60,15 @@ def recommend_with_rules(
         reorderable |= set(catalog.index[catalog["category"].isin(rules.reorderable_categories)])
     n_candidates = max(k * rules.candidates_per_slot, k + 20)
     candidates = model.recommend(customers, k=n_candidates, exclude_seen=False, allowed_products=allowed)
-    history = {customer: set(model.seen_products(customer)) for customer in customers}
+    purchases = {customer: set(model.purchased_products(customer)) for customer in customers}
     if rules.exclude_bought:
         bought = [
-            product in history[customer] and product not in reorderable
+            product in purchases[customer] and product not in reorderable
             for customer, product in zip(candidates["customer_id"], candidates["product_id"], strict=True)
         ]
         candidates = candidates[~np.asarray(bought, dtype=bool)]
     if rules.price_band is not None and "price" in catalog.columns:
-        candidates = _within_price_band(candidates, history, catalog["price"], rules.price_band)
+        candidates = _within_price_band(candidates, purchases, catalog["price"], rules.price_band)
     candidates = candidates.assign(score=1.0 - (candidates.groupby("customer_id").cumcount() / n_candidates))
     for column, weight in rules.boosts.items():
         if column in catalog.columns:
@@ -88,12 +89,12 @@ def recommend_with_rules(
 
 
 def _within_price_band(
-    candidates: pd.DataFrame, history: dict[str, set[str]], prices: pd.Series, band: tuple[float, float]
+    candidates: pd.DataFrame, purchases: dict[str, set[str]], prices: pd.Series, band: tuple[float, float]
 ) -> pd.DataFrame:
     prices = pd.to_numeric(prices, errors="coerce")
     usual = {
         customer: float(np.nanmedian(prices.reindex(list(bought)).to_numpy()))
-        for customer, bought in history.items()
+        for customer, bought in purchases.items()
         if bought and prices.reindex(list(bought)).notna().any()
     }
     reference = candidates["customer_id"].map(usual)

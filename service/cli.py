@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperCommand
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Tailor: personalized marketing email.")
 keys_app = typer.Typer(no_args_is_help=True, help="Create and revoke API keys.")
@@ -87,23 +88,46 @@ def train(
     typer.echo(f"engagement model version {result['engagement']['version']} on {result['engagement']['sends']} sends")
 
 
-@app.command()
+class ListsRecommenders(TyperCommand):
+    """A command whose help ends with the registered recommenders; the registry (which imports every model) is
+    read only when that help is shown, so the rest of the command line stays fast."""
+
+    def format_help(self, ctx, formatter) -> None:
+        from recommenders.registry import names
+
+        self.epilog = f"Models: {', '.join(names())}."
+        super().format_help(ctx, formatter)
+
+
+@app.command(cls=ListsRecommenders)
 def recommend(
     train_file: Annotated[
         Path,
-        typer.Option("--train", help="interactions: customer_id, product_id, timestamp[, quantity, amount]"),
+        typer.Option(
+            "--train",
+            help="interactions: customer_id, product_id, timestamp[, quantity, amount, kind (purchase, the "
+            "default, cart or view)]",
+        ),
     ],
     out: Annotated[Path, typer.Option(help="output CSV: customer_id, rank, product_id, score")],
     k: Annotated[int, typer.Option(min=1, help="products per customer")] = 10,
-    model: Annotated[str, typer.Option(help="a registered recommender, or auto")] = "auto",
+    model: Annotated[str, typer.Option(help="a recommender (see Models below); auto picks one for the data")] = "auto",
     include_seen: Annotated[
         bool, typer.Option("--include-seen", help="allow products the customer already has")
     ] = False,
+    products: Annotated[
+        Path | None,
+        typer.Option(
+            help="product catalog (CSV or Parquet): product_id (or sku) and name, category, description[, price, "
+            "...], as `tailor import products` takes it; the content model needs it, blend, ease_hybrid and "
+            "auto use it"
+        ),
+    ] = None,
 ) -> None:
-    """Train on FILE and write top-k recommendations for every customer in it."""
+    """Train on FILE (and the --products catalog) and write top-k recommendations for every customer in it."""
     from recommenders.batch import recommend_file
 
-    recommendations = recommend_file(train_file, k=k, model=model, include_seen=include_seen)
+    recommendations = recommend_file(train_file, k=k, model=model, include_seen=include_seen, products=products)
     out.parent.mkdir(parents=True, exist_ok=True)
     recommendations.to_csv(out, index=False)
     typer.echo(f"wrote {len(recommendations)} rows for {recommendations.customer_id.nunique()} customers to {out}")
@@ -205,7 +229,7 @@ def eval(
     ctx: typer.Context,
     area: Annotated[str, typer.Argument(help="recommenders, audience, generation or scoring")],
 ) -> None:
-    """Run an eval (`tailor eval recommenders --dataset online-retail --protocol time`); extra options go to it."""
+    """Run an eval (`tailor eval recommenders --dataset online_retail --protocol time`); extra options go to it."""
     import importlib
 
     try:

@@ -1,11 +1,13 @@
-"""Typed FastAPI dependencies: the database session, the caller's API key and the app's shared state."""
+"""Typed FastAPI dependencies: the database session, the caller's API key, the app's shared state, and
+parameters checked against the model registries."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
+from pydantic import AfterValidator
 from sqlalchemy.orm import Session
 
 from service.auth import verify_key
@@ -46,3 +48,23 @@ def require_key(request: Request, session: SessionDep) -> ApiKey:
 
 
 ApiKeyDep = Annotated[ApiKey, Depends(require_key)]
+
+
+def registered_recommender(name: str | None) -> str | None:
+    """`name` if a recommender is registered under it (None stays None: the configured default)."""
+    from recommenders.errors import UnknownModel
+    from recommenders.registry import model_class
+
+    if name is not None:
+        try:
+            model_class(name)
+        except UnknownModel as error:
+            raise ValueError(str(error)) from None
+    return name
+
+
+RecommenderQuery = Annotated[
+    str | None,
+    Query(description="a registered recommender (default: TAILOR_CAMPAIGN_RECOMMENDER)"),
+    AfterValidator(registered_recommender),
+]

@@ -7,14 +7,22 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from service.errors import NotReady
 from service.jobs import JobRunner
 from service.pipeline.model_store import ModelStore
 
 
 def _load_recommender(path: Path):
+    """The saved recommender; one saved by an older, incompatible version must be trained again (409)."""
     from recommenders.base import Recommender
+    from recommenders.errors import ArtifactError
 
-    return Recommender.load(path)
+    try:
+        return Recommender.load(path)
+    except ArtifactError as error:
+        raise NotReady(
+            f"The current recommender cannot be served: {error} Run `tailor train` (or POST /train)."
+        ) from error
 
 
 def _load_engagement(path: Path):

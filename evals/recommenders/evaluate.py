@@ -32,7 +32,8 @@ def ranked(model: Recommender, split: Split, *, exclude_seen: bool, k: int = max
 
 
 def evaluate(model_name: str, params: dict, split: Split, products: pd.DataFrame | None = None) -> dict:
-    """Metrics dict: {"all": {...}, "new": {...}, "fit_seconds", "recommend_seconds", "beyond": {...}}."""
+    """Metrics dict: {"all": {...}, "new": {...}, "fit_seconds", "recommend_seconds", "beyond": {...}}, each
+    measure at every k of `metrics.KS` (e.g. "recall@5", "coverage@20")."""
     model, fit_seconds = fit(model_name, params, split, products)
     return measure(model, split) | {"fit_seconds": round(fit_seconds, 3), "params": model.get_params()}
 

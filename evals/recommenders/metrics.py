@@ -56,43 +56,40 @@ def beyond_accuracy(
     lists: Mapping[str, Sequence[str]],
     train_matrix: sp.csr_matrix,
     product_index: pd.Index,
-    k: int = 10,
+    ks: Sequence[int] = KS,
     sample: int = 2000,
     seed: int = 0,
 ) -> dict[str, float]:
-    """Catalog coverage, novelty (mean self-information, bits) and intra-list diversity at k.
+    """Catalog coverage, novelty (mean self-information, bits) and intra-list diversity at each k.
 
     Popularity and item similarity come from the training matrix (customers x products); diversity is
-    1 - mean pairwise cosine similarity of co-purchase vectors, over a sample of customers.
+    1 - mean pairwise cosine similarity of co-purchase vectors, over the same sample of customers at every k.
     """
     n_customers, n_products = train_matrix.shape
     binary = train_matrix.copy().tocsr()
     binary.data[:] = 1.0
     share = (np.asarray(binary.sum(axis=0)).ravel() + 1.0) / (n_customers + 1.0)
-    recommended = [np.asarray(product_index.get_indexer(list(items)[:k])) for items in lists.values()]
-    recommended = [columns[columns >= 0] for columns in recommended]
-    flat = np.concatenate(recommended) if recommended else np.zeros(0, dtype=int)
-    coverage = len(np.unique(flat)) / max(n_products, 1)
-    novelty = float(np.mean(-np.log2(share[flat]))) if len(flat) else 0.0
+    longest = [np.asarray(product_index.get_indexer(list(items)[: max(ks)])) for items in lists.values()]
     items = binary.T.tocsr()
     norms = np.sqrt(np.asarray(items.sum(axis=1)).ravel())
     items = sp.diags(1.0 / np.maximum(norms, 1e-12)) @ items
-    rng = np.random.default_rng(seed)
-    picks = rng.permutation(len(recommended))[:sample]
-    diversities = []
-    for i in picks:
-        columns = recommended[i]
-        if len(columns) < 2:
-            continue
-        vectors = items[columns]
-        similarity = (vectors @ vectors.T).toarray()
-        pairs = len(columns) * (len(columns) - 1)
-        diversities.append(1.0 - (similarity.sum() - np.trace(similarity)) / pairs)
-    return {
-        f"coverage@{k}": float(coverage),
-        f"novelty@{k}": novelty,
-        f"diversity@{k}": float(np.mean(diversities)) if diversities else 0.0,
-    }
+    picks = np.random.default_rng(seed).permutation(len(longest))[:sample]
+    results: dict[str, float] = {}
+    for k in ks:
+        recommended = [columns[:k][columns[:k] >= 0] for columns in longest]
+        flat = np.concatenate(recommended) if recommended else np.zeros(0, dtype=int)
+        results[f"coverage@{k}"] = len(np.unique(flat)) / max(n_products, 1)
+        results[f"novelty@{k}"] = float(np.mean(-np.log2(share[flat]))) if len(flat) else 0.0
+        diversities = [_diversity(items[recommended[i]]) for i in picks if len(recommended[i]) >= 2]
+        results[f"diversity@{k}"] = float(np.mean(diversities)) if diversities else 0.0
+    return results
+
+
+def _diversity(vectors: sp.csr_matrix) -> float:
+    """1 - mean cosine similarity over the pairs of a list's (row-normalised) product vectors."""
+    similarity = (vectors @ vectors.T).toarray()
+    pairs = vectors.shape[0] * (vectors.shape[0] - 1)
+    return 1.0 - (similarity.sum() - np.trace(similarity)) / pairs
 
 
 def _mean(values: np.ndarray) -> float:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from evals.recommenders import data, protocols
 from evals.recommenders.evaluate import evaluate
+from evals.recommenders.metrics import KS
 from evals.recommenders.tuning import TUNABLE, tune
 from evals.report import write_report
 
@@ -53,7 +54,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--models", default=None, help="comma-separated labels to run (default: all)")
     parser.add_argument("--tune", type=int, default=0, metavar="TRIALS", help="Optuna trials per tunable model")
     parser.add_argument("--out", type=Path, default=Path("reports"))
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    try:
+        lineup(args.dataset, args.quick, args.models)
+    except ValueError as error:
+        parser.error(str(error))
+    return args
 
 
 def default_protocol(dataset: str) -> str:
@@ -61,22 +67,31 @@ def default_protocol(dataset: str) -> str:
 
 
 def lineup(dataset: str, quick: bool, only: str | None) -> dict[str, tuple[str, dict]]:
+    """Label -> (model name, params) to run; `only` (comma-separated labels or model names) keeps some of
+    them, and raises ValueError naming any that is not in the lineup and listing the valid ones."""
     models = {**BASELINES, **(QUICK_TAILOR if quick else TAILOR)}
     if dataset == "movielens":
         models["implicit_bpr_default"] = models.pop("bpr", ("bpr", {}))
         models.pop("repeat_purchase")
         models.pop("segment_popularity", None)
     if only:
-        wanted = only.split(",")
+        wanted = [label.strip() for label in only.split(",") if label.strip()]
+        known = set(models) | {name for name, _ in models.values()}
+        unknown = [label for label in wanted if label not in known]
+        if unknown:
+            raise ValueError(
+                f"--models: {', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not in the {dataset}"
+                f"{' quick' if quick else ''} lineup; choose from: {', '.join(sorted(known))}"
+            )
         models = {label: spec for label, spec in models.items() if label in wanted or spec[0] in wanted}
     return models
 
 
 def run(dataset: str, protocol: str, quick: bool = False, only: str | None = None, trials: int = 0) -> dict:
     """Evaluate the lineup and return the report (a plain, JSON-ready dict)."""
+    models = lineup(dataset, quick, only)
     interactions, products = data.load(dataset, quick=quick)
     split = protocols.PROTOCOLS[protocol](interactions)
-    models = lineup(dataset, quick, only)
     results: dict[str, dict] = {}
     for label, (name, params) in models.items():
         results[label] = evaluate(name, params, split, products)
@@ -144,14 +159,16 @@ COLUMNS = [
     ("MAP@10 new", "new", "map@10"),
     ("Hit@10 new", "new", "hit@10"),
     ("R@20 new", "new", "recall@20"),
-    ("cover@10", "beyond", "coverage@10"),
-    ("novelty@10", "beyond", "novelty@10"),
-    ("ILD@10", "beyond", "diversity@10"),
+]
+# Beyond accuracy, over the lists of products new to each customer: one column per measure and k.
+BEYOND_COLUMNS = [
+    (f"{title}@{k}", "beyond", f"{metric}@{k}")
+    for title, metric in (("cover", "coverage"), ("novelty", "novelty"), ("ILD", "diversity"))
+    for k in KS
 ]
 
 
 def markdown(report: dict) -> str:
-    header = ["model", *(title for title, _, _ in COLUMNS), "fit s", "rec s"]
     lines = [
         f"# Recommenders: {report['dataset']} / {report['protocol']}{' (quick)' if report['quick'] else ''}",
         "",
@@ -159,19 +176,29 @@ def markdown(report: dict) -> str:
         f"({report['split']['customers_with_new_products']} with products new to them), "
         f"{report['split']['train_rows']} training rows.",
         "",
-        "| " + " | ".join(header) + " |",
-        "|" + "---|" * len(header),
+        *_table(report["models"], COLUMNS, timings=True),
+        "",
+        "Beyond accuracy (catalog coverage, novelty in bits, intra-list diversity) of the lists of new products:",
+        "",
+        *_table(report["models"], BEYOND_COLUMNS),
     ]
-    for label, result in report["models"].items():
-        cells = [label + (" (baseline)" if result["baseline"] else "")]
-        for _, part, metric in COLUMNS:
-            value = result.get(part, {}).get(metric)
-            cells.append("–" if value is None else f"{value:.4f}")
-        cells += [f"{result['fit_seconds']:.1f}", f"{result['recommend_seconds']:.1f}"]
-        lines.append("| " + " | ".join(cells) + " |")
     if report["targets"]:
         lines += ["", "Targets:", "", "```", json.dumps(report["targets"], indent=2), "```"]
     return "\n".join(lines) + "\n"
+
+
+def _table(results: dict, columns: list[tuple[str, str, str]], timings: bool = False) -> list[str]:
+    header = ["model", *(title for title, _, _ in columns), *(("fit s", "rec s") if timings else ())]
+    rows = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for label, result in results.items():
+        cells = [label + (" (baseline)" if result["baseline"] else "")]
+        for _, part, metric in columns:
+            value = result.get(part, {}).get(metric)
+            cells.append("–" if value is None else f"{value:.4f}")
+        if timings:
+            cells += [f"{result['fit_seconds']:.1f}", f"{result['recommend_seconds']:.1f}"]
+        rows.append("| " + " | ".join(cells) + " |")
+    return rows
 
 
 def write(report: dict, out: Path) -> Path:

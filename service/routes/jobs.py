@@ -3,7 +3,7 @@
 from fastapi import APIRouter, status
 
 from service.db.models import Job
-from service.deps import ApiKeyDep, SessionDep, StateDep
+from service.deps import ApiKeyDep, RecommenderQuery, SessionDep, StateDep
 from service.errors import NotFound
 from service.pipeline.training import train_all
 from service.schemas import JobOut
@@ -12,8 +12,9 @@ router = APIRouter(tags=["jobs"])
 
 
 @router.post("/train", status_code=status.HTTP_202_ACCEPTED)
-def train(state: StateDep, _key: ApiKeyDep, model: str | None = None) -> dict:
-    """Recompute audiences and train the recommender and the scoring model as new versions (a job)."""
+def train(state: StateDep, _key: ApiKeyDep, model: RecommenderQuery = None) -> dict:
+    """Recompute audiences and train the recommender and the scoring model as new versions (a job); an unknown
+    `model` is refused (422) before any job starts."""
     job_id = state.jobs.submit("train", train_all, engine=state.engine, model=model)
     return {"job_id": job_id, "status_url": f"/jobs/{job_id}"}
 

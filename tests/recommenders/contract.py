@@ -118,7 +118,14 @@ class RecommenderContract:
         loaded = type(model).load(path)
         customers = ["c0", "d4", "stranger"]
         pd.testing.assert_frame_equal(loaded.recommend(customers, k=4), model.recommend(customers, k=4))
+        assert loaded.purchased_products("c0") == model.purchased_products("c0")
         assert Recommender.load(path).get_params() == model.get_params()
+
+    def test_without_a_kind_column_every_interaction_is_a_purchase(self, model, data):
+        interactions, _, _ = data
+        bought = set(interactions.loc[interactions["customer_id"] == "c0", "product_id"])
+        assert set(model.purchased_products("c0")) == bought == set(model.seen_products("c0"))
+        assert model.purchased_products("stranger") == []
 
     def test_explain_cites_the_customers_own_history(self, model, data):
         interactions, _, expected = data

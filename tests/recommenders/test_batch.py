@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from recommenders.batch import read_interactions, recommend_file
-from recommenders.errors import InvalidInteractions, UnknownModel
+from recommenders.batch import read_interactions, read_products, recommend_file
+from recommenders.errors import FitFailed, InvalidInteractions, InvalidProducts, UnknownModel
 from recommenders.registry import names
 from tests.recommenders.contract import checkerboard
 
@@ -19,12 +19,70 @@ def train_csv(tmp_path):
     return path
 
 
+@pytest.fixture
+def products_csv(tmp_path):
+    _, catalog, _ = checkerboard()
+    path = tmp_path / "products.csv"
+    catalog.to_csv(path, index=False)
+    return path
+
+
 @pytest.mark.parametrize("model", ["auto", "als", "popularity", "bm25"])
 def test_every_customer_gets_k_recommendations(train_csv, model):
     recs = recommend_file(train_csv, k=3, model=model)
     assert list(recs.columns) == ["customer_id", "rank", "product_id", "score"]
     assert recs["customer_id"].nunique() == 20
     assert (recs.groupby("customer_id").size() == 3).all()
+
+
+@pytest.mark.parametrize("model", ["content", "blend", "ease_hybrid"])
+def test_catalog_models_read_the_products_file(train_csv, products_csv, model):
+    _, _, expected = checkerboard()
+    recs = recommend_file(train_csv, k=1, model=model, products=products_csv)
+    assert dict(zip(recs["customer_id"], recs["product_id"], strict=True)) == expected
+
+
+def test_content_without_a_catalog_says_so(train_csv):
+    with pytest.raises(FitFailed, match="product catalog"):
+        recommend_file(train_csv, k=1, model="content")
+
+
+def test_a_never_bought_catalog_product_can_be_recommended(tmp_path, train_csv, products_csv):
+    catalog = pd.read_csv(products_csv)
+    extra = {"product_id": "a9", "name": "red rose item 9", "category": "garden", "description": "red flower petals"}
+    pd.concat([catalog, pd.DataFrame([extra])]).to_csv(products_csv, index=False)
+    recs = recommend_file(train_csv, k=5, model="content", products=products_csv)
+    assert "a9" in set(recs.loc[recs["customer_id"] == "c0", "product_id"])
+
+
+def test_products_file_as_the_importer_takes_it(tmp_path, products_csv):
+    catalog = pd.read_csv(products_csv).rename(columns={"product_id": "sku"})
+    path = tmp_path / "products.parquet"
+    catalog.to_parquet(path)
+    assert list(read_products(path)["product_id"]) == list(catalog["sku"])
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda c: c.drop(columns="product_id"), r"column 'product_id': the catalog has no 'product_id' \(or 'sku'\)"),
+        (lambda c: c[["product_id", "price"]], "none of the columns the models read: name, category, description"),
+        (lambda c: c.assign(price=c["price"].astype(object).where(c.index != 2, "cheap")), r"row 3, column 'price'"),
+        (lambda c: c.assign(price=c["price"].where(c.index != 0, -1.0)), r"row 1, column 'price': '-1.0' is not"),
+        (lambda c: c.assign(product_id=c["product_id"].where(c.index != 4, "a0")), r"row 5, column 'product_id'"),
+        (lambda c: c.assign(product_id=c["product_id"].where(c.index != 1, "")), r"row 2, column 'product_id'"),
+    ],
+)
+def test_bad_products_file_names_row_and_column(tmp_path, products_csv, change, message):
+    path = tmp_path / "bad.csv"
+    change(pd.read_csv(products_csv)).to_csv(path, index=False)
+    with pytest.raises(InvalidProducts, match=message):
+        read_products(path)
+
+
+def test_missing_products_file(tmp_path, train_csv):
+    with pytest.raises(InvalidProducts, match="there is no file"):
+        recommend_file(train_csv, k=1, model="content", products=tmp_path / "nope.csv")
 
 
 def test_include_seen(train_csv):

@@ -35,11 +35,42 @@ def test_beyond_accuracy():
 
     train = sp.csr_matrix(np.array([[1, 1, 0, 0], [1, 0, 1, 0], [1, 0, 0, 1]], dtype=np.float32))
     index = pd.Index(["a", "b", "c", "d"])
-    measures = beyond_accuracy({"u1": ["a", "b"], "u2": ["c", "d"]}, train, index, k=2)
-    assert measures["coverage@2"] == 1.0
+    measures = beyond_accuracy({"u1": ["a", "b"], "u2": ["c", "d"]}, train, index, ks=(1, 2))
+    assert measures["coverage@2"] == 1.0 and measures["coverage@1"] == 0.5  # a and c in the top 1
     assert measures["diversity@2"] > 0.5  # c and d were never bought together
-    popular_only = beyond_accuracy({"u1": ["a"], "u2": ["a"]}, train, index, k=2)
+    assert measures["diversity@1"] == 0.0  # no pairs in a list of one
+    popular_only = beyond_accuracy({"u1": ["a"], "u2": ["a"]}, train, index, ks=(2,))
     assert popular_only["novelty@2"] < measures["novelty@2"]
+
+
+def test_every_measure_is_reported_at_k_5_10_and_20():
+    from evals.recommenders.evaluate import evaluate
+    from evals.recommenders.run import markdown
+
+    result = evaluate("item_knn", {}, protocols.time_split(synthetic_shop(), test_days=30))
+    assert set(result["beyond"]) == {f"{m}@{k}" for m in ("coverage", "novelty", "diversity") for k in (5, 10, 20)}
+    assert result["beyond"]["coverage@5"] <= result["beyond"]["coverage@10"] <= result["beyond"]["coverage@20"]
+    report = {
+        "dataset": "synthetic", "protocol": "time", "quick": True, "targets": {},
+        "split": {"customers": 1, "customers_with_new_products": 1, "train_rows": 1},
+        "models": {"item_knn": result | {"baseline": False}},
+    }  # fmt: skip
+    table = markdown(report)
+    for k in (5, 10, 20):
+        assert f" cover@{k} |" in table
+        assert f"{result['beyond'][f'diversity@{k}']:.4f}" in table
+
+
+def test_models_picks_by_label_or_name_and_names_unknown_ones(capsys):
+    from evals.recommenders.run import lineup, parse
+
+    assert set(lineup("movielens", True, "ease, implicit_als_default")) == {"ease", "implicit_als_default"}
+    assert set(lineup("movielens", True, "bm25")) == {"implicit_bm25_default"}
+    with pytest.raises(SystemExit) as exited:
+        parse(["--dataset", "movielens", "--quick", "--models", "ease,nope"])
+    message = capsys.readouterr().err
+    assert exited.value.code == 2
+    assert "--models: nope is not in the movielens quick lineup; choose from: als, blend, bm25" in message
 
 
 def synthetic_shop() -> pd.DataFrame:

@@ -75,3 +75,44 @@ def test_boosts_lift_flagged_products(shop):
     assert "b4" not in set(plain["product_id"])
     boosted = recommend_with_rules(model, ["c0"], catalog, k=3, rules=Rules(boosts={"is_new": 2.0}))
     assert boosted["product_id"].iloc[0] == "b4"
+
+
+@pytest.fixture(scope="module")
+def window_shopper():
+    """The checkerboard shop where c0 also viewed b0 and put b1 in a cart, buying neither."""
+    interactions, catalog, _ = checkerboard()
+    browsing = pd.DataFrame(
+        {
+            "customer_id": "c0",
+            "product_id": ["b0", "b1"],
+            "timestamp": pd.Timestamp("2024-02-01"),
+            "kind": ["view", "cart"],
+        }
+    )
+    interactions = pd.concat([interactions.assign(kind="purchase"), browsing], ignore_index=True)
+    return create("item_knn").fit(interactions, catalog), catalog, interactions
+
+
+def test_viewed_and_carted_products_are_not_bought(window_shopper):
+    model, catalog, interactions = window_shopper
+    assert set(model.purchased_products("c0")) == {"a1", "a2", "a3", "a4"}
+    assert {"b0", "b1"} <= set(model.seen_products("c0"))
+    recs = recommend_with_rules(model, ["c0"], catalog, k=10)
+    assert {"b0", "b1"} <= set(recs["product_id"])  # still worth showing: never bought
+    assert bought_by(interactions[interactions["kind"] == "purchase"], "c0").isdisjoint(recs["product_id"])
+
+
+def test_explanations_cite_only_purchases(window_shopper):
+    model, _, _ = window_shopper
+    # b2 is like b0 and b1 (bought together by the d customers) and unlike anything c0 bought.
+    assert model.explain("c0", "b2") == []
+    assert set(model.explain("c0", "a0")) <= {"a1", "a2", "a3", "a4"} and model.explain("c0", "a0")
+
+
+def test_price_band_follows_purchases_not_views(window_shopper):
+    model, catalog, _ = window_shopper
+    catalog = catalog.assign(price=catalog["price"].where(~catalog["product_id"].isin(["b0", "b1"]), 100.0))
+    # Had the views counted, c0's usual price would be 8.5 (6, 7, 8, 9, 100, 100) instead of 7.5.
+    recs = recommend_with_rules(model, ["c0"], catalog, k=10, rules=Rules(price_band=(0.9, 1.1), exclude_bought=False))
+    prices = recs["product_id"].map(catalog.set_index("product_id")["price"])
+    assert len(recs) and prices.between(6.75, 8.25).all() and 7.0 in set(prices)

@@ -57,3 +57,18 @@ def test_events_for_unknown_sends_are_rejected_whole(client):
 
 def test_jobs_report_unknown_ids(client):
     assert client.get("/jobs/nope").status_code == 404
+
+
+def test_train_refuses_an_unknown_model_before_starting_a_job(client, engine):
+    from sqlalchemy import func, select
+
+    from service.db.models import Job
+    from service.db.session import session_scope
+
+    response = client.post("/train", params={"model": "nope"})
+    assert response.status_code == 422
+    problem = response.json()["problems"][0]
+    assert problem["field"] == "query.model"
+    assert "No recommender called 'nope'" in problem["message"] and "als, auto, blend" in problem["message"]
+    with session_scope(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Job)) == 0

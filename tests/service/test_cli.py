@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tests.service.test_importing import CUSTOMERS
@@ -29,6 +30,26 @@ def test_help_is_fast_and_lists_the_commands(tmp_path):
     for command in ("import", "train", "recommend", "audience", "generate", "serve", "demo", "keys", "eval"):
         assert command in result.stdout
     assert time.perf_counter() - started < 5, "tailor --help must not import the heavy libraries"
+
+
+def test_recommend_help_lists_the_registered_models(tmp_path):
+    from recommenders.registry import names
+
+    result = run(["recommend", "--help"], tmp_path)
+    assert result.returncode == 0 and "--products" in result.stdout
+    assert all(name in result.stdout for name in names())
+
+
+def test_the_eval_example_in_the_help_runs_as_written():
+    import importlib
+    import re
+
+    from service.cli import eval as eval_command
+
+    example = re.search(r"`tailor eval (\S+) ([^`]*)`", eval_command.__doc__)
+    area, options = example.group(1), example.group(2).split()
+    parsed = importlib.import_module(f"evals.{area}.run").parse(options)
+    assert (parsed.dataset, parsed.protocol) == ("online_retail", "time")
 
 
 def test_bad_import_file_is_one_clear_line_and_exit_code_2(tmp_path):
@@ -52,6 +73,19 @@ def test_import_and_keys(tmp_path):
     assert key.startswith("tk_") and len(key) > 20
     revoked = run(["keys", "revoke", key[:10]], tmp_path)
     assert "revoked 1 key(s)" in revoked.stdout
+
+
+def test_recommend_reads_a_product_catalog(tmp_path):
+    from tests.recommenders.contract import checkerboard
+
+    interactions, catalog, expected = checkerboard()
+    interactions.drop(columns="segment").to_csv(tmp_path / "train.csv", index=False)
+    catalog.rename(columns={"product_id": "sku"}).to_csv(tmp_path / "products.csv", index=False)
+    args = ["recommend", "--train", str(tmp_path / "train.csv"), "--k", "1", "--out", str(tmp_path / "recs.csv")]
+    result = run([*args, "--model", "content", "--products", str(tmp_path / "products.csv")], tmp_path)
+    assert result.returncode == 0, result.stderr
+    recs = pd.read_csv(tmp_path / "recs.csv", dtype=str)
+    assert dict(zip(recs["customer_id"], recs["product_id"], strict=True)) == expected
 
 
 @pytest.mark.slow

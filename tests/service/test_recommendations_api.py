@@ -20,13 +20,14 @@ def trained(client, engine, demo_files):
     job = wait_for_job(client, client.post("/train").json()["job_id"])
     assert job["status"] == "succeeded", job["error"]
     with session_scope(engine) as session:
-        catalog = {p.sku: (p.category, p.price, p.in_stock) for p in session.scalars(select(Product))}
-        bought: dict[str, set[str]] = {}
+        catalog = {p.sku: (p.category, p.price, p.in_stock, p.name) for p in session.scalars(select(Product))}
+        bought: dict[str, set[str]] = {}  # purchases only: the demo shop's views and carts are not bought
         for customer, sku in session.execute(
             select(Customer.external_id, Product.sku)
             .select_from(Interaction)
             .join(Product, Product.id == Interaction.product_id)
             .join(Customer, Customer.id == Interaction.customer_id)
+            .where(Interaction.kind == "purchase")
         ):
             bought.setdefault(customer, set()).add(sku)
     return catalog, bought
@@ -41,10 +42,12 @@ def test_rules_shape_one_customers_list(client, trained):
     assert plain.status_code == 200, plain.text
     items = plain.json()
     assert 0 < len(items) <= 10 and [i["rank"] for i in items] == list(range(1, len(items) + 1))
+    bought_names = {catalog[sku][3] for sku in bought[customer]}
     for item in items:
-        _category, price, in_stock = catalog[item["sku"]]
+        _category, price, in_stock, _name = catalog[item["sku"]]
         assert in_stock and item["price"] == price  # facts from the catalog, out-of-stock never shown
         assert item["sku"] not in bought[customer]  # bought products are left out by default
+        assert set(item["because_you_bought"]) <= bought_names  # never a product only viewed or carted
     assert any(item["because_you_bought"] for item in items)  # explanations come with the list
 
     one_each = client.get(url, params={"k": 10, "max_per_category": 1}).json()

@@ -1,0 +1,51 @@
+"""The product catalog that content-aware models learn from (`fit(interactions, products)`): its validation.
+
+A catalog has one row per product: `product_id` (or `sku`, as `tailor import products` names it) and at least
+one of the text columns the models read (name, category, description); any other column (price, currency,
+url, in_stock ...) is kept for the business rules.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from recommenders.content import TEXT_COLUMNS
+from recommenders.errors import InvalidProducts
+from recommenders.interactions import first_row, id_strings
+
+
+def validate_products(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return a clean copy with string `product_id`s, or raise `InvalidProducts` naming the column and row.
+
+    Row numbers in messages are 1-based data rows (the header is not counted).
+    """
+    if "product_id" not in frame.columns and "sku" in frame.columns:
+        frame = frame.rename(columns={"sku": "product_id"})
+    found = ", ".join(map(str, frame.columns)) or "none"
+    if "product_id" not in frame.columns:
+        raise InvalidProducts(
+            f"the catalog has no 'product_id' (or 'sku') column (found: {found})", column="product_id"
+        )
+    if not any(column in frame.columns for column in TEXT_COLUMNS):
+        raise InvalidProducts(
+            f"the catalog has none of the columns the models read: {', '.join(TEXT_COLUMNS)} (found: {found})"
+        )
+    clean = frame.reset_index(drop=True).copy()
+    blank = clean["product_id"].isna() | (clean["product_id"].astype(str).str.strip() == "")
+    if blank.any():
+        raise InvalidProducts("is empty; every product needs an id", column="product_id", row=first_row(blank))
+    clean["product_id"] = id_strings(clean["product_id"])
+    repeated = clean["product_id"].duplicated()
+    if repeated.any():
+        value = clean["product_id"].iloc[first_row(repeated) - 1]
+        raise InvalidProducts(
+            f"'{value}' is listed twice; each product once", column="product_id", row=first_row(repeated)
+        )
+    if "price" in clean.columns:
+        prices = pd.to_numeric(clean["price"], errors="coerce")
+        bad = (prices.isna() & clean["price"].notna()) | (prices < 0)
+        if bad.any():
+            value = clean["price"].iloc[first_row(bad) - 1]
+            raise InvalidProducts(f"'{value}' is not a price (a number, 0 or more)", column="price", row=first_row(bad))
+        clean["price"] = prices
+    return clean
