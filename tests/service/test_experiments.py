@@ -191,6 +191,11 @@ def test_results_count_each_arm_and_measure_lift_over_the_holdout(client, engine
     assert f"{40.0 * n_a:.2f}" in page.text and page.text.count('class="revenue-lift"') == 3
     campaign_page = client.get(f"/review/campaigns/{campaign_id}")
     assert f'href="/review/campaigns/{campaign_id}/experiment"' in campaign_page.text
+    assert "P(best) is by click rate" in page.text and '<td class="p-best">100%</td>' in page.text
+    # Allocating by opens, the page's P(best) follows: every A and B send was opened, so neither arm is sure best.
+    monkeypatch.setenv("TAILOR_EXPERIMENT_ALLOCATION_OUTCOME", "open")
+    page = client.get(f"/review/campaigns/{campaign_id}/experiment")
+    assert "P(best) is by open rate" in page.text and '<td class="p-best">100%</td>' not in page.text
 
 
 def test_a_plain_campaign_has_no_experiment_and_bad_shares_name_the_field(client, engine):
