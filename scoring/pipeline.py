@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from scoring.base import Scorer
@@ -57,7 +58,8 @@ def score_drafts(
         appeal = model.prior.subject_appeal(variants) if isinstance(model, BlendedEngagement) else None
         if appeal is not None:
             for reasons, shift in zip(scored["reasons"], appeal, strict=True):
-                reasons.append(_appeal_reason(shift))
+                if not np.isnan(shift):  # NaN: a subject the copy model cannot judge (not English)
+                    reasons.append(_appeal_reason(shift))
     ranked = rank_variants(scored, rules, draft_column=draft_column)
     drafts = select_variants(scored, rules, draft_column=draft_column, variant_column=variant_column)
     return ScoredDrafts(variants=ranked, drafts=drafts)

@@ -4,7 +4,8 @@ The public prior knows rates, not the shop: P(open) is the share of Email Campai
 or acknowledged, P(click | open) the share of those engaged emails that were acknowledged (the SME file's
 closest thing to a click), and P(conversion | click) the share of e-mailed Hillstrom customers' site visits
 that ended in a purchase. An optional copy model (Upworthy) moves P(click | open) by the relative appeal of the subject:
-``odds × exp(copy score − mean copy score of the batch)``.
+``odds × exp(copy score − mean copy score of the batch)``, for English subjects only (it learned from English
+headlines; a German or Russian subject's score says nothing about its appeal).
 
 Blending rule, per link of the chain (open, click | open, conversion | click), in log-odds:
 ``logit p = (1 − w) · logit p_prior + w · logit p_shop`` with ``w = n / (n + k)``, where ``n`` is the number of
@@ -81,18 +82,25 @@ class PublicPrior:
         return cls(rates, copy_model)
 
     def subject_appeal(self, variants: pd.DataFrame) -> np.ndarray | None:
-        """Each variant's copy score minus the batch's mean, in log-odds of a click (None without a copy
-        model or subjects)."""
+        """Each variant's copy score minus the mean over the batch's English variants, in log-odds of a click
+        (None without a copy model or subjects). The copy model learned from English headlines, so variants
+        in another locale (the ``locale`` column, when there is one) get NaN: no appeal is known."""
         if self.copy_model is None or not len(variants) or "subject" not in variants.columns:
             return None
-        scores = self.copy_model.score(variants["subject"].fillna("").astype(str))
-        return scores - scores.mean()
+        english = np.ones(len(variants), dtype=bool)
+        if "locale" in variants.columns:
+            english = variants["locale"].fillna("en").astype(str).str.lower().str.startswith("en").to_numpy()
+        appeal = np.full(len(variants), np.nan)
+        if english.any():
+            scores = self.copy_model.score(variants.loc[english, "subject"].fillna("").astype(str))
+            appeal[english] = scores - scores.mean()
+        return appeal
 
     def links(self, variants: pd.DataFrame) -> dict[str, np.ndarray]:
         links = {name: np.full(len(variants), rate) for name, rate in self.rates.items()}
         appeal = self.subject_appeal(variants)
         if appeal is not None:
-            links["click"] = expit(logit(links["click"]) + appeal)
+            links["click"] = expit(logit(links["click"]) + np.nan_to_num(appeal))
         return links
 
 

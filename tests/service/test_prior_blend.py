@@ -120,3 +120,28 @@ def test_an_unreadable_copy_model_fails_training_naming_the_setting(engine, tmp_
     monkeypatch.setenv("TAILOR_SCORING_COPY_MODEL", str(tmp_path / "missing.joblib"))
     with pytest.raises(NotReady, match="TAILOR_SCORING_COPY_MODEL: There is no model file"):
         train_engagement(engine)
+
+
+def test_the_copy_model_judges_english_subjects_only(tmp_path):
+    """It learned from English headlines: a German subject keeps the public click rate and gets no copy reason,
+    while the English variants are still ranked against each other."""
+    from scoring.prior import PublicPrior
+
+    tests = _tests()
+    model = CopyModel(char_ngrams=False).fit(tests["text"], tests["impressions"], tests["clicks"], tests["test_id"])
+    variants = pd.DataFrame(
+        {
+            "draft_id": ["d1", "d1", "d2"], "variant_id": ["a", "b", "a"], "checks_passed": [True] * 3,
+            "subject": ["What happened to a garden", "What happened to a garden is amazing", "Was im Garten geschah"],
+            "preheader": [""] * 3, "intro": [""] * 3, "first_name": ["Ana"] * 3,
+            "campaign_type": ["cross_sell"] * 3, "locale": ["en", "en-GB", "de"], "segment": ["loyal"] * 3,
+            "n_products": [3] * 3, "mean_price": [30.0] * 3, "sent_at": pd.to_datetime(["2026-11-20 10:00"] * 3),
+        }
+    )  # fmt: skip
+    scored = score_drafts(variants, BlendedEngagement(PublicPrior.default(model))).variants
+    german = scored[scored["locale"] == "de"].iloc[0]
+    assert german["p_click"] == pytest.approx(DEFAULT_RATES["open"] * DEFAULT_RATES["click"])
+    assert german["reasons"] == ["no history yet: rates from public data"]
+    english = scored[scored["draft_id"] == "d1"].set_index("variant_id")
+    assert english.loc["b", "p_click"] > english.loc["a", "p_click"]
+    assert english.loc["b", "reasons"][1].startswith("subject: more clickable")
