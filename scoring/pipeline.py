@@ -16,7 +16,8 @@ from scoring.selection import SelectionRules, rank_variants, select_variants
 @dataclass
 class ScoredDrafts:
     """``variants``: the input plus ``p_open``, ``p_click``, ``p_conversion``, ``value``, ``rank`` and
-    ``reasons`` (list of sentences, open first); ``drafts``: :func:`select_variants`' frame, one row per draft."""
+    ``reasons`` (list of sentences: open first, then click and conversion); ``drafts``:
+    :func:`select_variants`' frame, one row per draft."""
 
     variants: pd.DataFrame
     drafts: pd.DataFrame
@@ -28,6 +29,16 @@ def _explainer(model: Scorer) -> EngagementModel | None:
     if isinstance(model, BlendedEngagement) and model.shop is not None and any(model.weights().values()):
         return model.shop
     return None
+
+
+def _prior_note(model: Scorer) -> list[str]:
+    """While the public prior outweighs the shop's own model, say so before the shop model's reasons."""
+    if not isinstance(model, BlendedEngagement):
+        return []
+    weight = model.weights()["open"]
+    if weight >= 0.5:
+        return []
+    return [f"mostly public rates: the shop's own sends weigh {weight:.0%} in these figures"]
 
 
 def _appeal_reason(shift: float) -> str:
@@ -52,7 +63,9 @@ def score_drafts(
     if explainer is not None and len(scored):
         opens = explainer.top_reasons(variants, n=n_reasons, outcome="open")
         clicks = explainer.top_reasons(variants, n=1, outcome="click")
-        scored["reasons"] = [list(o) + list(c) for o, c in zip(opens, clicks, strict=True)]
+        conversions = explainer.top_reasons(variants, n=1, outcome="conversion")
+        note = _prior_note(model)
+        scored["reasons"] = [[*note, *o, *c, *v] for o, c, v in zip(opens, clicks, conversions, strict=True)]
     else:
         scored["reasons"] = [["no history yet: rates from public data"] for _ in range(len(scored))]
         appeal = model.prior.subject_appeal(variants) if isinstance(model, BlendedEngagement) else None

@@ -26,9 +26,19 @@ def _campaign():
 def test_score_drafts_with_the_shop_model(fitted_engagement):
     scored = score_drafts(_campaign(), fitted_engagement)
     assert {"p_open", "p_click", "p_conversion", "value", "rank", "reasons"} <= set(scored.variants.columns)
-    assert all(len(reasons) == 4 for reasons in scored.variants["reasons"])
+    reasons = scored.variants["reasons"]
+    assert all(len(r) == 5 for r in reasons)  # three for the open, one each for the click and the conversion
+    assert all(r[3].endswith("the chance of a click after opening") for r in reasons)
+    assert all(r[4].endswith("the chance of a purchase after clicking") for r in reasons)
     assert scored.drafts.loc["d1", "chosen_variant"] == "a"  # the first name lifts opens
     assert scored.drafts.loc["d3", "chosen_variant"] == "b" and scored.drafts.loc["d3", "flagged"]
+
+
+def test_a_blend_says_when_public_rates_outweigh_the_shop(fitted_engagement):
+    young = score_drafts(_campaign(), BlendedEngagement(PublicPrior.default(), fitted_engagement, prior_sends=1e5))
+    assert young.variants["reasons"].map(lambda r: r[0].startswith("mostly public rates")).all()
+    grown = score_drafts(_campaign(), BlendedEngagement(PublicPrior.default(), fitted_engagement, prior_sends=100))
+    assert not grown.variants["reasons"].map(lambda r: r[0].startswith("mostly public rates")).any()
 
 
 def test_score_drafts_with_only_the_prior():
