@@ -62,6 +62,12 @@ def set_holdout_share(session: Session, campaign: Campaign, holdout_share: float
     campaign.holdout_share = holdout_share
 
 
+def held_out_customers(campaign_id: int, holdout_share: float, customer_ids: list[str]) -> list[str]:
+    """The customers (external ids) the campaign's holdout will take, by the same hash that sending uses."""
+    arms = assign_arms(customer_ids, ["sent"], holdout_share=holdout_share, salt=_salt(campaign_id))
+    return [customer for customer, arm in zip(customer_ids, arms, strict=True) if arm == HOLDOUT]
+
+
 def variant_arms(session: Session, campaign_id: int) -> list[str]:
     """The variant labels of the campaign's drafts, in order: the experiment's arms besides the holdout."""
     labels = session.scalars(

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, delete, select
 from recommenders.rules import Rules, recommend_with_rules
 from service.db.models import Campaign, Customer, Draft, Variant
 from service.db.session import session_scope
+from service.experiments import held_out_customers
 from service.pipeline import frames
 from service.pipeline.model_store import ModelStore
 from service.settings import CampaignSettings
@@ -268,6 +269,7 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
         campaign.status = "generating"
         campaign_type, brand_slug = campaign.campaign_type, campaign.brand.slug
         audience_query, limit = campaign.audience_query, campaign.max_customers
+        holdout_share = campaign.holdout_share
         customers = frames.customers_frame(session)
         products = frames.products_frame(session)
         as_of = frames.latest_purchase_day(session)
@@ -310,7 +312,9 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
         "seconds_per_draft": round(seconds / saved, 3) if saved else None,
         "fallback_share": round(result.stats.fallbacks / max(len(variants), 1), 3),
     }
-    forecast = forecast_totals(selection, order_values(audience))
+    # An experiment's holdout is sent nothing: the forecast counts only the customers who will be mailed.
+    held = held_out_customers(campaign_id, holdout_share, selection.index.tolist()) if holdout_share else []
+    forecast = forecast_totals(selection.drop(index=held), order_values(audience)) | {"held_out": len(held)}
     with session_scope(engine) as session:
         campaign = session.get(Campaign, campaign_id)
         campaign.status, campaign.stats, campaign.forecast = "ready", stats, forecast

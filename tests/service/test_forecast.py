@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from service.experiments import held_out_customers
 from service.pipeline.generate import forecast_totals, order_values
 from tests.service.conftest import upload, wait_for_job
 
@@ -57,3 +58,19 @@ def test_generated_campaign_forecasts_revenue_in_api_and_review_page(client, dem
 
     page = client.get(f"/review/campaigns/{campaign_id}")
     assert 'id="forecast-revenue"' in page.text and f"revenue {forecast['revenue']:.2f}" in page.text
+
+    # An experiment's holdout is sent nothing, so its customers are not in the forecast.
+    body |= {"name": "Forecast with a holdout", "holdout_share": 0.5}
+    experiment_id = client.post("/campaigns", json=body).json()["id"]
+    assert wait_for_job(client, client.post(f"/campaigns/{experiment_id}/generate").json()["job_id"])["status"] == (
+        "succeeded"
+    )
+    drafts = client.get(f"/campaigns/{experiment_id}/drafts", params={"limit": 100}).json()
+    held = held_out_customers(experiment_id, 0.5, [d["customer_id"] for d in drafts])
+    with_holdout = client.get(f"/campaigns/{experiment_id}").json()["forecast"]
+    assert 0 < len(held) < 6 and with_holdout["held_out"] == len(held) and with_holdout["sends"] == 6 - len(held)
+    mailed = [d for d in drafts if d["customer_id"] not in held]
+    chosen = [next(v for v in d["variants"] if v["id"] == d["selected_variant_id"]) for d in mailed]
+    assert with_holdout["opens"] == pytest.approx(sum(v["p_open"] for v in chosen), abs=0.01)
+    page = client.get(f"/review/campaigns/{experiment_id}")
+    assert f"(for {6 - len(held)} sends; {len(held)} held out)" in page.text
