@@ -68,7 +68,9 @@ class CampaignSettings(BaseSettings):
     products_per_email: int = 3
     max_products_per_category: int | None = 2  # an e-mail of three products shows at least two categories
     variants_per_draft: int = 2
+    # A draft whose chosen variant is predicted under either floor goes to a person.
     review_threshold_p_open: float = 0.12
+    review_threshold_p_click: float = 0.01
     # The blend: on the demo store Recall@10 0.586 (ALS 0.479), and it meets the speed targets since its
     # signals are no longer densified (python -m evals.recommenders.bench --models blend).
     recommender: str = "blend"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import time
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from sqlalchemy import Engine, delete, select
@@ -21,6 +21,9 @@ from service.experiments import held_out_customers
 from service.pipeline import frames
 from service.pipeline.model_store import ModelStore
 from service.settings import CampaignSettings
+
+if TYPE_CHECKING:
+    from scoring.selection import SelectionRules
 
 
 def choose_audience(
@@ -99,12 +102,11 @@ def build_requests(audience: pd.DataFrame, picks: dict[str, list[dict[str, Any]]
 
 
 def score_variants(
-    engagement, drafts: list, audience: pd.DataFrame, campaign_type: str, min_p_open: float
+    engagement, drafts: list, audience: pd.DataFrame, campaign_type: str, rules: SelectionRules
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every variant with P(open/click/conversion) and its top reasons; and per draft, the chosen variant
     and whether a person must look at it (a failed check, or a prediction under the floor)."""
     from scoring.pipeline import score_drafts
-    from scoring.selection import SelectionRules
 
     by_customer = audience.set_index("customer_id")
     rows = []
@@ -124,7 +126,7 @@ def score_variants(
     variants = pd.DataFrame(rows)
     if variants.empty:
         return variants, pd.DataFrame(columns=["chosen_variant", "flagged", "flag_reasons"])
-    scored = score_drafts(variants, engagement, SelectionRules(min_p_open=min_p_open), draft_column="customer_id")
+    scored = score_drafts(variants, engagement, rules, draft_column="customer_id")
     return scored.variants.set_index(["customer_id", "variant_id"]), scored.drafts
 
 
@@ -261,6 +263,7 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
     """Job: generate, score and save a campaign's drafts; progress counts drafts written."""
     from generation.brands import load_brand
     from generation.pipeline import generate_drafts
+    from scoring.selection import SelectionRules
 
     settings = CampaignSettings()
     started = time.perf_counter()
@@ -295,7 +298,11 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
             progress=lambda done, _total: progress(done, total + 1, f"writing drafts {done}/{total}"),
         )  # fmt: skip
         variants, selection = score_variants(
-            models.get("engagement"), result.drafts, audience, campaign_type, settings.review_threshold_p_open
+            models.get("engagement"),
+            result.drafts,
+            audience,
+            campaign_type,
+            SelectionRules(min_p_open=settings.review_threshold_p_open, min_p_click=settings.review_threshold_p_click),
         )
         saved = save_drafts(engine, campaign_id, audience, result.drafts, picks, variants, selection)
     except Exception:
