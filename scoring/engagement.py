@@ -2,11 +2,11 @@
 
 The three probabilities are a chain, so that they can never contradict each other:
 ``p_open = P(open)``, ``p_click = p_open * P(click | open)`` and ``p_conversion = p_click * P(conversion | click)``.
-Each link is a logistic regression over copy, context and product features (see ``features.py``), fitted on
-80 % of its rows and calibrated (isotonic with enough positives, Platt otherwise) on the other 20 %, whose
-held-out AUC and Brier score are kept as the model's metrics. A link with too few positives to learn from
-falls back to its observed rate. A linear model keeps the reasons honest: each reason is a feature's
-contribution to the log-odds relative to the average training send.
+Each link is a logistic regression over copy (counts, word and character n-grams of the subject), context and
+product features (see ``features.py``), fitted on 80 % of its rows and calibrated (isotonic with enough
+positives, Platt otherwise) on the other 20 %, whose held-out AUC and Brier score are kept as the model's
+metrics. A link with too few positives to learn from falls back to its observed rate. A linear model keeps the
+reasons honest: each reason is a feature's contribution to the log-odds relative to the average training send.
 """
 
 from __future__ import annotations
@@ -42,6 +42,11 @@ from scoring.history import HISTORY_COLUMNS, customer_totals, prediction_history
 
 MODEL_VERSION = 2
 MIN_POSITIVES = 20
+# Character n-grams read what words miss (inflections, misspellings, emoji, compound words). On the demo store's
+# templated subjects they tie with words alone: validation on the last fifth of the training period, open AUC
+# 0.7284 -> 0.7282, click 0.6449 -> 0.6472, conversion 0.6604 -> 0.6617 with 1,000 of them; fitting 16,730
+# sends takes 4.5 s instead of 1.3 s.
+CHAR_FEATURES = 1000
 CATEGORY_WORDS = {
     "campaign_type": "a {} campaign",
     "locale": "locale {}",
@@ -149,7 +154,7 @@ def _pipeline(design: pd.DataFrame, C: float, min_df: int) -> Pipeline:
         [
             ("num", StandardScaler(), numeric),
             ("cat", OneHotEncoder(handle_unknown="ignore"), categorical),
-            ("text", subject_ngrams(min_df=min_df), "subject_text"),
+            ("text", subject_ngrams(max_char_features=CHAR_FEATURES, min_df=min_df), "subject_text"),
         ]
     )
     return Pipeline([("columns", columns), ("model", LogisticRegression(C=C, solver="liblinear", max_iter=2000))])
