@@ -73,6 +73,12 @@ def import_file(
 @app.command()
 def train(
     model: Annotated[str | None, typer.Option(help="recommender name (see `tailor recommend --help`)")] = None,
+    tune: Annotated[
+        int,
+        typer.Option(
+            min=0, help="first search the recommender's hyperparameters with this many Optuna trials (kept with it)"
+        ),
+    ] = 0,
 ) -> None:
     """Recompute audiences and train the recommender and the scoring model."""
     from service.jobs import InlineJobRunner
@@ -81,11 +87,22 @@ def train(
     engine = _engine()
     with progress_bar("training") as update:
         runner = InlineJobRunner(engine, update)
-        runner.submit("train", train_all, engine=engine, model=model)
+        runner.submit("train", train_all, engine=engine, model=model, tune_trials=tune)
     result = runner.last_result
     typer.echo(f"audience: {result['audience']['segments']}")
-    typer.echo(f"recommender {result['recommender']['model']} version {result['recommender']['version']}")
+    recommender = result["recommender"]
+    typer.echo(
+        f"recommender {recommender['model']} version {recommender['version']}; last {_holdout_words(recommender)}"
+    )
     typer.echo(f"engagement model version {result['engagement']['version']} on {result['engagement']['sends']} sends")
+
+
+def _holdout_words(recommender: dict) -> str:
+    holdout = recommender["holdout"]
+    if "skipped" in holdout:
+        return f"{holdout['days']} days not measured: {holdout['skipped']}"
+    recall, recall_new = holdout["all_recall@10"], holdout["new_recall@10"]
+    return f"{holdout['days']} days held out: Recall@10 {recall:.3f}, new products {recall_new:.3f}"
 
 
 class ListsRecommenders(TyperCommand):

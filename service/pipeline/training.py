@@ -16,12 +16,13 @@ from service.db.models import Customer, Event, Interaction, Job, Send
 from service.db.session import session_scope
 from service.errors import NotReady
 from service.pipeline import frames
-from service.pipeline.model_store import publish
+from service.pipeline.model_store import current_folder, publish, read_metadata
 from service.settings import CampaignSettings, ScoringSettings, home_settings
 
 ProgressFn = Any  # service.jobs.Progress, or any callable(done, total, message)
 TRAINING_JOBS = ("train", "retrain")
 log = logging.getLogger("tailor.training")
+HOLDOUT_DAYS = 30  # the recommender's quality is measured on the shop's last 30 days
 MIN_SHOP_SENDS = 50  # fewer sends with outcomes than this: the public prior alone scores drafts
 
 
@@ -72,7 +73,13 @@ def refresh_audience(engine: Engine, horizon_days: int = 90, as_of: date | None 
     return {"as_of": as_of.isoformat(), "customers": len(updates), "segments": segments}
 
 
-def train_recommender(engine: Engine, model: str | None = None) -> dict[str, Any]:
+def train_recommender(engine: Engine, model: str | None = None, tune_trials: int = 0) -> dict[str, Any]:
+    """Fit the recommender on every interaction and publish it with its metadata: data snapshot, parameters and
+    its quality on the shop's own last ``HOLDOUT_DAYS`` days (fitted on what came before, scored once on them).
+
+    With ``tune_trials``, Optuna first searches the model's hyperparameters on a validation split cut from the
+    part before those days (never the held-out days); the best are kept with the model, and later trainings of
+    the same model (a scheduled retrain included) reuse them."""
     from recommenders import registry
     from recommenders.artifacts import training_metadata
 
@@ -83,15 +90,61 @@ def train_recommender(engine: Engine, model: str | None = None) -> dict[str, Any
     if interactions.empty:
         raise NotReady("There are no orders to learn from: import orders first (`tailor import orders FILE`).")
     started = time.perf_counter()
-    recommender = registry.create(name).fit(interactions, products)
-    seconds = time.perf_counter() - started
+    params, tuning = _tuned_params(name, interactions, products, tune_trials)
+    holdout = _holdout_quality(name, params, interactions, products)
+    recommender = registry.create(name, **params).fit(interactions, products)
     metadata = {
         **training_metadata(recommender, interactions),
+        "holdout": holdout,
+        "tuning": tuning,
         "trained_at": datetime.now().isoformat(timespec="seconds"),
-        "fit_seconds": round(seconds, 2),
+        "fit_seconds": round(time.perf_counter() - started, 2),
     }
     folder = publish(home_settings().models_dir, "recommender", recommender.save, metadata)
     return {**metadata, "version": folder.name}
+
+
+def _tuned_params(
+    name: str, interactions: pd.DataFrame, products: pd.DataFrame, trials: int
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The hyperparameters to fit with, and how they were found: a new Optuna search of ``trials`` trials, the
+    search saved with the current model of the same name, or none (the model's defaults)."""
+    from evals.recommenders.protocols import time_split
+    from evals.recommenders.tuning import TUNABLE, tune
+
+    if trials:
+        if name not in TUNABLE:
+            raise NotReady(f"The {name} recommender has no hyperparameter search; tunable: {', '.join(TUNABLE)}.")
+        params, objective = tune(name, time_split(interactions, test_days=HOLDOUT_DAYS), products, trials=trials)
+        # The objective: Recall@10 on the validation split, averaged over all products and products new to the customer.
+        return params, {"trials": trials, "validation_objective": round(objective, 4), "params": params}
+    current = current_folder(home_settings().models_dir, "recommender")
+    if current is not None:
+        saved = read_metadata(current)
+        if saved.get("model") == name and saved.get("tuning"):
+            return saved["tuning"]["params"], saved["tuning"]
+    return {}, None
+
+
+def _holdout_quality(
+    name: str, params: dict[str, Any], interactions: pd.DataFrame, products: pd.DataFrame
+) -> dict[str, Any]:
+    """Recall, NDCG and HitRate at 10 (all products, and products new to the customer) on the last
+    ``HOLDOUT_DAYS`` days, for a model fitted on the days before; the reason instead when they cannot be had."""
+    from evals.recommenders.evaluate import evaluate
+    from evals.recommenders.protocols import time_split
+
+    split = time_split(interactions, test_days=HOLDOUT_DAYS)
+    if split.train.empty or not split.relevant:
+        return {"days": HOLDOUT_DAYS, "skipped": "no customer with earlier history bought in those days"}
+    measured = evaluate(name, params, split, products)
+    figures = {
+        f"{part}_{metric}@10": round(measured[part][f"{metric}@10"], 4)
+        for part in ("all", "new")
+        if part in measured
+        for metric in ("recall", "ndcg", "hit")
+    }
+    return {"days": HOLDOUT_DAYS, "customers": len(split.relevant), **figures}
 
 
 def train_engagement(engine: Engine) -> dict[str, Any]:
@@ -169,12 +222,13 @@ def retrain_if_new_data(progress: ProgressFn, engine: Engine, model: str | None 
     return {"skipped": False, **train_all(progress, engine, model)}
 
 
-def train_all(progress: ProgressFn, engine: Engine, model: str | None = None) -> dict[str, Any]:
-    """Job: audience, recommender and engagement model in turn."""
+def train_all(progress: ProgressFn, engine: Engine, model: str | None = None, tune_trials: int = 0) -> dict[str, Any]:
+    """Job: audience, recommender (its hyperparameters searched first with ``tune_trials``) and engagement model
+    in turn."""
     marker = data_marker(engine)  # taken first, so that data arriving during training counts as new
     steps = (
         ("audience", lambda: refresh_audience(engine)),
-        ("recommender", lambda: train_recommender(engine, model)),
+        ("recommender", lambda: train_recommender(engine, model, tune_trials)),
         ("engagement", lambda: train_engagement(engine)),
     )
     results: dict[str, Any] = {}

@@ -1,6 +1,6 @@
 """Jobs and training: start training in the background, read any job's status and progress."""
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, status
 
 from service.db.models import Job
 from service.deps import ApiKeyDep, RecommenderQuery, SessionDep, StateDep
@@ -12,10 +12,14 @@ router = APIRouter(tags=["jobs"])
 
 
 @router.post("/train", status_code=status.HTTP_202_ACCEPTED)
-def train(state: StateDep, _key: ApiKeyDep, model: RecommenderQuery = None) -> dict:
+def train(
+    state: StateDep, _key: ApiKeyDep, model: RecommenderQuery = None,
+    tune: int = Query(0, ge=0, le=500, description="Optuna trials for the recommender's hyperparameters first"),
+) -> dict:  # fmt: skip
     """Recompute audiences and train the recommender and the scoring model as new versions (a job); an unknown
-    `model` is refused (422) before any job starts."""
-    job_id = state.jobs.submit("train", train_all, engine=state.engine, model=model)
+    `model` is refused (422) before any job starts. With `tune`, the recommender's hyperparameters are searched
+    on a validation split of the shop's data first and kept with the model."""
+    job_id = state.jobs.submit("train", train_all, engine=state.engine, model=model, tune_trials=tune)
     return {"job_id": job_id, "status_url": f"/jobs/{job_id}"}
 
 

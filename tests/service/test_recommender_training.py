@@ -1,0 +1,41 @@
+"""Training the recommender in the service: each version carries its quality on the shop's last 30 days, and a
+hyperparameter search on a validation split is kept with the model and reused by later trainings."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.errors import NotReady
+from service.pipeline.model_store import current_folder, read_metadata
+from service.pipeline.training import HOLDOUT_DAYS, train_recommender
+from service.settings import home_settings
+from tests.service.conftest import upload
+
+
+def test_tuned_hyperparameters_and_holdout_figures_are_kept_with_the_model(client, engine, demo_files):
+    for kind in ("customers", "products", "orders"):
+        assert upload(client, kind, demo_files[kind]).status_code == 200
+
+    plain = train_recommender(engine, "ease")
+    assert plain["tuning"] is None and plain["holdout"]["days"] == HOLDOUT_DAYS
+    assert plain["holdout"]["customers"] > 0 and 0 <= plain["holdout"]["all_recall@10"] <= 1
+
+    tuned = train_recommender(engine, "ease", tune_trials=3)
+    assert tuned["tuning"]["trials"] == 3 and 0 <= tuned["tuning"]["validation_objective"] <= 1
+    searched = tuned["tuning"]["params"]["regularization"]
+    assert tuned["params"]["regularization"] == pytest.approx(searched)
+    saved = read_metadata(current_folder(home_settings().models_dir, "recommender"))
+    assert saved["tuning"] == tuned["tuning"] and saved["holdout"] == tuned["holdout"]
+
+    retrained = train_recommender(engine, "ease")  # e.g. the scheduled retrain: the search is not lost
+    assert retrained["params"]["regularization"] == pytest.approx(searched)
+    assert retrained["tuning"] == tuned["tuning"]
+    other = train_recommender(engine, "als")  # another model starts from its own defaults
+    assert other["tuning"] is None
+
+    with pytest.raises(NotReady, match="has no hyperparameter search"):
+        train_recommender(engine, "popularity", tune_trials=2)
+
+
+def test_train_endpoint_takes_the_number_of_trials(client):
+    assert client.post("/train", params={"tune": -1}).status_code == 422
