@@ -39,6 +39,8 @@ class ProductOut(BaseModel):
     description: str
     url: str
     in_stock: bool
+    margin: float | None = None
+    arrived_at: datetime | None = None
 
 
 class Recommendation(BaseModel):

@@ -71,6 +71,10 @@ class CampaignSettings(BaseSettings):
     # A draft whose chosen variant is predicted under either floor goes to a person.
     review_threshold_p_open: float = 0.12
     review_threshold_p_click: float = 0.01
+    # Weights of the serving-time boosts for campaigns (0: off): the product's margin, scaled 0-1 over the
+    # catalog, and being a new arrival (arrived_at within the last 30 days); the model's ranking scores 1 to 0.
+    boost_margin: float = Field(default=0.0, ge=0)
+    boost_new: float = Field(default=0.0, ge=0)
     # The blend: on the demo store Recall@10 0.586 (ALS 0.479), and it meets the speed targets since its
     # signals are no longer densified (python -m evals.recommenders.bench --models blend).
     recommender: str = "blend"

@@ -64,6 +64,8 @@ PRODUCTS = TableSpec(
         Column("description", "text", allow_empty=True),
         Column("url", "text", allow_empty=True),
         Column("in_stock", "bool"),
+        Column("margin", "number", required=False, allow_empty=True, minimum=0),
+        Column("arrived_at", "timestamp", required=False, allow_empty=True),
     ),
 )
 ORDERS = TableSpec(
@@ -186,7 +188,7 @@ def _parse_column(raw: pd.Series, column: Column) -> tuple[pd.Series, list[Probl
         return values.astype(float), problems
     if column.kind == "timestamp":
         values = pd.to_datetime(text, errors="coerce", utc=True, format="mixed").dt.tz_localize(None)
-        for index in values.index[values.isna()]:
+        for index in values.index[values.isna() & ~(empty & column.allow_empty)]:
             what = "is empty" if empty[index] else f"'{raw[index]}' is not a date/time"
             problems.append(Problem(file_row(index), column.name, what))
         return values, problems

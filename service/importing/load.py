@@ -101,6 +101,8 @@ def _import_products(session: Session, rows: pd.DataFrame) -> ImportSummary:
             "description": r.description,
             "url": r.url,
             "in_stock": bool(r.in_stock),
+            "margin": _optional_number(r.margin),
+            "arrived_at": None if pd.isna(r.arrived_at) else r.arrived_at.to_pydatetime(),
         }
         for r in rows.itertuples(index=False)
     ]

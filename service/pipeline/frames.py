@@ -40,6 +40,14 @@ def orders_frame(session: Session) -> pd.DataFrame:
     return purchases[["customer_id", "order_id", "product_id", "timestamp", "amount"]].reset_index(drop=True)
 
 
+NEW_ARRIVAL_DAYS = 30
+
+
+def boost_weights(margin: float = 0.0, new: float = 0.0) -> dict[str, float]:
+    """Rules.boosts over the columns products_frame provides: the margin, and being a new arrival."""
+    return {column: weight for column, weight in (("margin", margin), ("is_new", new)) if weight}
+
+
 def products_frame(session: Session) -> pd.DataFrame:
     statement = select(
         Product.sku,
@@ -50,9 +58,17 @@ def products_frame(session: Session) -> pd.DataFrame:
         Product.description,
         Product.url,
         Product.in_stock,
+        Product.margin,
+        Product.arrived_at,
     )
-    columns = ["product_id", "name", "category", "price", "currency", "description", "url", "in_stock"]
-    return _frame(session, statement, columns)
+    columns = [
+        "product_id", "name", "category", "price", "currency", "description", "url", "in_stock", "margin", "arrived_at",
+    ]  # fmt: skip
+    products = _frame(session, statement, columns)
+    # The new-arrivals boost reads `is_new`: 1 for a product that arrived within the last NEW_ARRIVAL_DAYS days.
+    arrived = pd.to_datetime(products["arrived_at"])
+    products["is_new"] = (arrived >= pd.Timestamp.now() - pd.Timedelta(days=NEW_ARRIVAL_DAYS)).astype(float)
+    return products
 
 
 def customers_frame(session: Session) -> pd.DataFrame:

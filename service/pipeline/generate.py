@@ -281,8 +281,9 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
         audience = choose_audience(customers, campaign_type, audience_query, limit, as_of)
         # A re-order reminder may show what the customer already buys; other campaigns show new products.
         rules = Rules(
-            exclude_bought=campaign_type != "replenishment", max_per_category=settings.max_products_per_category
-        )
+            exclude_bought=campaign_type != "replenishment", max_per_category=settings.max_products_per_category,
+            boosts=frames.boost_weights(margin=settings.boost_margin, new=settings.boost_new),
+        )  # fmt: skip
         picks = recommend_products(
             models.get("recommender"), audience.customer_id.tolist(), products, settings.products_per_email, rules,
             reasons=2,

@@ -6,6 +6,7 @@ from recommenders.rules import Rules
 from service import customers as customer_ops
 from service.deps import ApiKeyDep, SessionDep, StateDep
 from service.errors import InvalidInput, Problem
+from service.pipeline.frames import boost_weights
 from service.schemas import CustomerOut, ProductOut, Recommendation
 from service.segments import segment_kpis
 
@@ -40,6 +41,8 @@ def recommendations(
     max_per_category: int | None = Query(None, ge=1, description="at most this many products of one category"),
     price_band_low: float | None = Query(None, gt=0, description="lowest price as a multiple of the usual spend"),
     price_band_high: float | None = Query(None, gt=0, description="highest price as a multiple of the usual spend"),
+    boost_margin: float = Query(0.0, ge=0, description="weight of the product's margin (scaled 0-1 over the catalog)"),
+    boost_new: float = Query(0.0, ge=0, description="weight of being a new arrival (arrived in the last 30 days)"),
 ) -> list[Recommendation]:  # fmt: skip
     """Top-k in-stock products for one customer, after the business rules the query asks for."""
     if (price_band_low is None) != (price_band_high is None):
@@ -51,6 +54,7 @@ def recommendations(
         exclude_bought=not include_seen, reorderable_categories=frozenset(reorderable_categories),
         max_per_category=max_per_category,
         price_band=(price_band_low, price_band_high) if price_band_low is not None else None,
+        boosts=boost_weights(margin=boost_margin, new=boost_new),
     )  # fmt: skip
     customer = customer_ops.get_customer(session, customer_id)
     return customer_ops.recommend_for(session, state.models.get("recommender"), customer, k, rules)

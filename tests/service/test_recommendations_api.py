@@ -71,3 +71,29 @@ def test_contradictory_rule_options_name_the_field(client, trained):
     assert upside_down.status_code == 422 and "price_band_low" in upside_down.json()["message"]
     negative = client.get(url, params={"max_per_category": 0})
     assert negative.status_code == 422 and "max_per_category" in str(negative.json())
+
+
+def test_margin_and_new_arrival_boosts_come_from_the_imported_catalog(client, trained, demo_files, tmp_path):
+    """Products imported with a margin and an arrival day can be boosted: a strong boost brings the customer's
+    highest-margin candidate (or a new arrival) to the top, and the catalog shows the imported values."""
+    import pandas as pd
+
+    catalog, bought = trained
+    customer = max(bought, key=lambda c: len(bought[c]))
+    url = f"/customers/{customer}/recommendations"
+    plain = [i["sku"] for i in client.get(url, params={"k": 10}).json()]
+    rich, fresh = plain[-1], plain[-2]  # the model's 10th and 9th choices
+    products = pd.read_csv(demo_files["products"])
+    products["margin"] = [10.0 if sku == rich else 1.0 for sku in products["sku"]]
+    recent = (pd.Timestamp.now() - pd.Timedelta(days=3)).isoformat(timespec="seconds")
+    products["arrived_at"] = [recent if sku == fresh else "2020-01-01" for sku in products["sku"]]
+    products.loc[products["sku"] == plain[0], "arrived_at"] = ""  # optional: an unknown arrival day is no boost
+    products.to_csv(tmp_path / "products.csv", index=False)
+    assert upload(client, "products", tmp_path / "products.csv").status_code == 200
+
+    assert client.get(url, params={"k": 10, "boost_margin": 5}).json()[0]["sku"] == rich
+    assert client.get(url, params={"k": 10, "boost_new": 5}).json()[0]["sku"] == fresh
+    assert [i["sku"] for i in client.get(url, params={"k": 10}).json()] == plain  # no boost asked, no change
+    shown = client.get(f"/products/{rich}").json()
+    assert shown["margin"] == 10.0 and shown["arrived_at"].startswith("2020-01-01")
+    assert client.get(url, params={"boost_margin": -1}).status_code == 422
