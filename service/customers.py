@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -60,11 +61,12 @@ def list_products(
     return list(session.scalars(statement))
 
 
-def recommend_for(session: Session, recommender, customer: Customer, k: int, rules: Rules) -> list[Recommendation]:
+def recommend_for(
+    recommender, products: pd.DataFrame, customer: Customer, k: int, rules: Rules
+) -> list[Recommendation]:
     """Top-k products for one customer from the current model after the business `rules`, with 'because you
-    bought' reasons; names, prices and links come from the catalog."""
-    from service.pipeline.frames import products_frame
+    bought' reasons; names, prices and links come from the catalog (`products`, the products frame)."""
     from service.pipeline.generate import recommend_products
 
-    picks = recommend_products(recommender, [customer.external_id], products_frame(session), k, rules)
+    picks = recommend_products(recommender, [customer.external_id], products, k, rules)
     return [Recommendation(sku=pick["product_id"], **pick) for pick in picks.get(customer.external_id, [])]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine
 
 from service.errors import NotReady
 from service.jobs import JobRunner
+from service.pipeline.frames import CatalogCache
 from service.pipeline.model_store import ModelStore
 
 
@@ -46,3 +47,4 @@ class AppState:
     engine: Engine
     jobs: JobRunner
     models: ModelStore
+    catalog: CatalogCache = field(default_factory=CatalogCache)

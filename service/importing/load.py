@@ -11,7 +11,7 @@ import pandas as pd
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from service.db.models import Customer, Event, Interaction, Product, Send
+from service.db.models import Customer, Event, Interaction, Product, Send, utcnow
 from service.errors import InvalidInput, Problem
 from service.importing.columns import SPECS, file_row, parse_table
 
@@ -91,6 +91,7 @@ def _check_products(_session: Session, rows: pd.DataFrame) -> list[Problem]:
 
 
 def _import_products(session: Session, rows: pd.DataFrame) -> ImportSummary:
+    now = utcnow()
     records = [
         {
             "sku": r.sku,
@@ -103,6 +104,7 @@ def _import_products(session: Session, rows: pd.DataFrame) -> ImportSummary:
             "in_stock": bool(r.in_stock),
             "margin": _optional_number(r.margin),
             "arrived_at": None if pd.isna(r.arrived_at) else r.arrived_at.to_pydatetime(),
+            "updated_at": now,  # bulk updates set it explicitly: the served catalog cache watches it
         }
         for r in rows.itertuples(index=False)
     ]

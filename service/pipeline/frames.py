@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from datetime import date
+
 import pandas as pd
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
@@ -69,6 +72,24 @@ def products_frame(session: Session) -> pd.DataFrame:
     arrived = pd.to_datetime(products["arrived_at"])
     products["is_new"] = (arrived >= pd.Timestamp.now() - pd.Timedelta(days=NEW_ARRIVAL_DAYS)).astype(float)
     return products
+
+
+class CatalogCache:
+    """The products frame, read again only when the catalog changed (a product added or re-imported) or the day
+    turned (``is_new`` depends on it): serving one customer's recommendations need not read every product."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._fingerprint: tuple | None = None
+        self._products: pd.DataFrame | None = None
+
+    def get(self, session: Session) -> pd.DataFrame:
+        rows, updated = session.execute(select(func.count(Product.id), func.max(Product.updated_at))).one()
+        fingerprint = (rows, updated, date.today())
+        with self._lock:
+            if fingerprint != self._fingerprint:
+                self._products, self._fingerprint = products_frame(session), fingerprint
+            return self._products
 
 
 def customers_frame(session: Session) -> pd.DataFrame:

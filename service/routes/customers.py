@@ -57,7 +57,7 @@ def recommendations(
         boosts=boost_weights(margin=boost_margin, new=boost_new),
     )  # fmt: skip
     customer = customer_ops.get_customer(session, customer_id)
-    return customer_ops.recommend_for(session, state.models.get("recommender"), customer, k, rules)
+    return customer_ops.recommend_for(state.models.get("recommender"), state.catalog.get(session), customer, k, rules)
 
 
 @router.get("/products", response_model=list[ProductOut])
