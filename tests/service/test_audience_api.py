@@ -20,6 +20,10 @@ def test_preview_counts_mailable_customers_and_narrows_by_query(client, demo_fil
         assert record["marketing_consent"] and not record["unsubscribed"]  # only mailable customers
         assert person["reason"] and person["segment"] == record["segment"]
         assert person["offer"] is not None  # win-back comes with an offer from the ladder
+    everyone = client.get("/audience", params={"campaign_type": "win_back", "limit": 1000}).json()["sample"]
+    percent_off = {segment: [p["offer"]["value"] for p in everyone if p["segment"] == segment]
+                   for segment in ("cant_lose", "hibernating")}  # fmt: skip
+    assert min(percent_off["cant_lose"]) > max(percent_off["hibernating"])  # by past spend, not CLV
 
     narrowed = client.get(
         "/audience", params={"campaign_type": "win_back", "query": "clv > 5 and churn_risk >= 0.5", "limit": 1000}
