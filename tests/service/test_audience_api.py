@@ -33,6 +33,14 @@ def test_preview_counts_mailable_customers_and_narrows_by_query(client, demo_fil
 
     broken = client.get("/audience", params={"campaign_type": "win_back", "query": "clv >> 5"})
     assert broken.status_code == 422 and "query" in broken.json()["message"]
+    misspelt = client.get("/audience", params={"campaign_type": "win_back", "query": "segment in (Cant_Lose, at_rsk)"})
+    assert misspelt.status_code == 422
+    assert "position 24" in misspelt.json()["message"] and "did you mean 'at_risk'" in misspelt.json()["message"]
+    any_case = client.get("/audience", params={"campaign_type": "win_back", "query": 'segment == "Can\'t lose"'})
+    assert {p["segment"] for p in any_case.json()["sample"]} == {"cant_lose"}
+    campaign = {"name": "x", "brand": "hearth", "campaign_type": "win_back", "audience_query": "segment = at_rsk"}
+    rejected = client.post("/campaigns", json=campaign)
+    assert rejected.status_code == 422 and "'at_rsk' is not a segment" in rejected.json()["message"]
     no_such_field = client.get("/audience", params={"campaign_type": "vip", "query": "shoe_size > 40"})
     assert no_such_field.status_code == 422 and "shoe_size" in no_such_field.json()["message"]
     unknown = client.get("/audience", params={"campaign_type": "newsletter"})
