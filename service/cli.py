@@ -150,6 +150,8 @@ def generate(
             audience_query=audience_query, listener=update,
         )  # fmt: skip
     typer.echo(summary.table())
+    if summary.warning():
+        _echo(f"warning: {summary.warning()}")
     if out:
         rows = export_campaign(engine, summary.campaign_id, out)
         typer.echo(f"wrote {rows} drafts to {out}")
