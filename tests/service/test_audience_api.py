@@ -45,3 +45,17 @@ def test_preview_counts_mailable_customers_and_narrows_by_query(client, demo_fil
     assert no_such_field.status_code == 422 and "shoe_size" in no_such_field.json()["message"]
     unknown = client.get("/audience", params={"campaign_type": "newsletter"})
     assert unknown.status_code == 422 and "campaign_type" in unknown.json()["message"]
+
+
+def test_segment_retention_is_measured_on_last_horizons_segments(client, demo_files):
+    """Retention on today's segments is 1 or 0 by construction (they rest on recency); it is measured instead on
+    the customers each segment held one horizon ago."""
+    assert client.get("/segments").json() == []
+    for kind in ("customers", "products", "orders"):
+        assert upload(client, kind, demo_files[kind]).status_code == 200
+    segments = {row["segment"]: row for row in client.get("/segments").json()}
+    measured = [row for row in segments.values() if row["retention_base"] > 0]
+    assert len(measured) >= 5 and all(isinstance(row["orders"], int) for row in segments.values())
+    assert all(0 <= row["retention_rate"] <= 1 and row["retention_days"] == 90 for row in measured)
+    assert len({row["retention_rate"] for row in measured} - {0.0, 1.0}) >= 3
+    assert segments["champions"]["retention_rate"] > segments["lost"]["retention_rate"]
