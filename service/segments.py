@@ -15,13 +15,15 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from service.pipeline import frames
+from service.settings import AudienceSettings
 
 
-def segment_kpis(session: Session, horizon_days: int = 90) -> list[dict[str, Any]]:
+def segment_kpis(session: Session) -> list[dict[str, Any]]:
     """One row per segment: the customers in it today with their revenue, orders and average order value, and
-    the segment's retention over the last ``horizon_days`` (see the module docstring)."""
+    the segment's retention over the last audience horizon (see the module docstring)."""
     from audience.retention import segment_retention
 
+    horizon_days = AudienceSettings().horizon_days
     customers = frames.customers_frame(session)[["customer_id", "segment"]]
     customers["segment"] = customers.segment.fillna("no_orders")
     orders = frames.orders_frame(session)
@@ -36,7 +38,7 @@ def segment_kpis(session: Session, horizon_days: int = 90) -> list[dict[str, Any
     grouped["orders"] = grouped.orders.astype(int)
     grouped["average_order_value"] = (grouped.revenue / grouped.orders.where(grouped.orders > 0)).round(2)
     grouped["revenue"] = grouped.revenue.round(2)
-    as_of = pd.Timestamp(frames.latest_purchase_day(session))
+    as_of = pd.Timestamp(frames.audience_as_of(session))
     retention = segment_retention(orders, as_of, horizon_days).reindex(grouped.index)
     grouped["retention_rate"] = retention["rate"].astype(float).round(4)
     grouped["retention_base"] = retention["customers"].fillna(0).astype(int)

@@ -227,7 +227,7 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
         audience_query, limit = campaign.audience_query, campaign.max_customers
         customers = frames.customers_frame(session)
         products = frames.products_frame(session)
-        as_of = frames.latest_purchase_day(session)
+        as_of = frames.audience_as_of(session)
     try:
         progress(0, 1, "choosing the audience")
         audience = choose_audience(customers, campaign_type, audience_query, limit, as_of)
