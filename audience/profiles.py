@@ -56,7 +56,9 @@ def build_profiles(orders: pd.DataFrame, as_of: date | str | pd.Timestamp, horiz
         bgnbd = BetaGeoModel(penalizer=1e-3).fit(*args)
         profiles["p_alive"] = bgnbd.p_alive(*args)
         profiles["expected_purchases"] = bgnbd.expected_purchases(horizon_days, *args)
+        purchase_model = "BG/NBD"
     except AudienceError as error:
+        purchase_model = "the shop rate"
         fallbacks.append(f"p_alive/expected_purchases: shop rate instead of BG/NBD ({error})")
         rate = summary["frequency"].sum() / max(summary["T"].sum(), 1.0)
         profiles["p_alive"] = np.exp(-summary["recency"].rsub(summary["T"]) * rate)
@@ -76,7 +78,7 @@ def build_profiles(orders: pd.DataFrame, as_of: date | str | pd.Timestamp, horiz
         profiles["churn_risk"] = churn.predict_features(features).to_numpy()
         profiles.attrs["churn_model"] = churn.kind_
     except AudienceError as error:
-        fallbacks.append(f"churn_risk: BG/NBD instead of the supervised model ({error})")
+        fallbacks.append(f"churn_risk: {purchase_model} instead of the supervised model ({error})")
         profiles["churn_risk"] = p_no_purchase(
             profiles["p_alive"].to_numpy(), profiles["expected_purchases"].to_numpy()
         )

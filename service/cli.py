@@ -139,6 +139,8 @@ def audience(
     out.parent.mkdir(parents=True, exist_ok=True)
     profiles.to_csv(out, index=False)
     typer.echo(f"wrote {len(profiles)} customers to {out}")
+    for fallback in profiles.attrs["fallbacks"]:
+        _echo(f"fallback: {fallback}")
 
 
 @audience_app.command("refresh")

@@ -118,3 +118,17 @@ def test_audience_file_command_is_unchanged(tmp_path):
     assert pd.read_csv(tmp_path / "out.csv").columns.tolist() == OUTPUT_COLUMNS
     missing = CliRunner().invoke(cli.app, args)
     assert missing.exit_code == 2 and "missing --out" in missing.output
+
+
+def test_audience_file_command_says_which_model_fell_back(tmp_path):
+    from typer.testing import CliRunner
+
+    from service import cli
+    from tests.audience.conftest import known_customers
+
+    known_customers().to_csv(tmp_path / "orders.csv", index=False)
+    args = ["audience", "--orders", str(tmp_path / "orders.csv"), "--as-of", "2024-01-01", "--horizon-days", "60"]
+    result = CliRunner().invoke(cli.app, [*args, "--out", str(tmp_path / "out.csv")])
+    assert result.exit_code == 0, result.output
+    fallbacks = [line for line in result.output.splitlines() if line.startswith("fallback: ")]
+    assert len(fallbacks) == 1 and fallbacks[0].startswith("fallback: churn_risk: BG/NBD instead of the supervised")
