@@ -8,12 +8,26 @@ from pathlib import Path
 import pandas as pd
 
 from audience.errors import InvalidOrders
+from audience.orders import REQUIRED_COLUMNS
 from audience.profiles import build_profiles
 
 OUTPUT_COLUMNS = [
     "customer_id", "recency_days", "frequency", "monetary", "rfm_segment", "cluster", "p_alive", "churn_risk",
     "expected_purchases", "clv", "next_purchase_date",
 ]  # fmt: skip
+
+
+SEPARATORS = {";": "';'", "\t": "tabs", "|": "'|'"}
+
+
+def _separator_hint(path: Path) -> str:
+    """A hint when the file's header looks separated by something other than commas, else ''."""
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        header = handle.readline()
+    found = [shown for separator, shown in SEPARATORS.items() if separator in header]
+    if "," in header or not found:
+        return ""
+    return f"; its header looks separated by {found[0]}: save it as CSV with commas between columns"
 
 
 def read_orders(path: Path) -> pd.DataFrame:
@@ -24,14 +38,23 @@ def read_orders(path: Path) -> pd.DataFrame:
     if path.suffix.lower() in (".parquet", ".pq"):
         return pd.read_parquet(path)
     try:
-        return pd.read_csv(path, dtype={"customer_id": str, "order_id": str, "product_id": str})
+        orders = pd.read_csv(path, dtype={"customer_id": str, "order_id": str, "product_id": str})
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
-        raise InvalidOrders(f"the orders file {path} is not a readable CSV file ({error})") from error
+        raise InvalidOrders(
+            f"the orders file {path} is not a readable CSV file ({error}){_separator_hint(path)}"
+        ) from error
+    if not set(REQUIRED_COLUMNS) <= set(orders.columns) and _separator_hint(path):
+        raise InvalidOrders(
+            f"the orders file {path} has no columns {', '.join(REQUIRED_COLUMNS)}{_separator_hint(path)}"
+        )
+    return orders
 
 
 def audience_from_file(orders: Path, as_of: date, horizon_days: int = 90) -> pd.DataFrame:
-    """Per customer: ``OUTPUT_COLUMNS``, with ``next_purchase_date`` as an ISO date (empty when none is expected)."""
+    """Per customer: ``OUTPUT_COLUMNS``, with ``next_purchase_date`` as an ISO date (empty when none is expected);
+    ``attrs["fallbacks"]`` says which models fell back, and why."""
     profiles = build_profiles(read_orders(orders), as_of, horizon_days=horizon_days)
     table = profiles.reset_index()[OUTPUT_COLUMNS]
+    table.attrs["fallbacks"] = profiles.attrs["fallbacks"]
     table["next_purchase_date"] = pd.to_datetime(table["next_purchase_date"]).dt.strftime("%Y-%m-%d")
     return table

@@ -1,17 +1,27 @@
 """Campaign audiences: which customers each campaign type targets, why, and the win-back offer ladder.
 
-The rules are data (``CAMPAIGNS`` and ``WIN_BACK_LADDER``); ``select_audience`` applies them to profiles
-(``build_profiles`` output, or the same columns read back from the database, where dates may be ISO text) and
-gives every chosen customer a ``reason`` a reviewer can read and, for win-back, an ``offer``.
+The rules are data (``CAMPAIGNS``, and the ladder in ``win_back_ladder.yaml``); ``select_audience`` applies them
+to profiles (``build_profiles`` output, or the same columns read back from the database, where dates may be ISO
+text) and gives every chosen customer a ``reason`` a reviewer can read and, for win-back, an ``offer``.
+
+Win-back customers are ranked, and given their rung of the ladder, by the value at stake if they come back:
+what they have spent with the shop so far (``frequency`` x ``monetary``, their orders times their mean order
+value). Not by CLV: CLV is expected spend in the horizon, which for a lapsed customer is mostly the chance that
+they return on their own, so it put lapsed frequent buyers (can't lose) at the bottom and one-order customers,
+whom BG/NBD counts as alive, at the top, exactly backwards for an offer meant to win people back. Past spend
+needs no model and reads in the shop's own currency.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from audience.errors import UnknownCampaignType
 from audience.rfm import segment_description
@@ -37,21 +47,34 @@ CAMPAIGNS: dict[str, CampaignRule] = {
     "vip": CampaignRule(("champions",), "thank and reward the best customers"),
 }
 
-# Win-back discount by expected customer value (CLV) over the horizon: the more a customer is worth, the more we
-# offer. Rungs are CLV percentiles within the win-back audience, so the ladder fits any shop's currency and size:
-# the top fifth gets 20 % off, the next three tenths 15 %, the rest 10 %.
-WIN_BACK_LADDER: tuple[tuple[float, int], ...] = ((0.8, 20), (0.5, 15), (0.0, 10))  # (min CLV percentile, % off)
+LADDER_FILE = Path(__file__).with_name("win_back_ladder.yaml")
 
 
 def campaign_types() -> list[str]:
     return list(CAMPAIGNS)
 
 
-def win_back_offer(clv_percentile: float | None, ladder: tuple[tuple[float, int], ...] = WIN_BACK_LADDER) -> dict:
-    """The ladder's offer for a customer's CLV percentile (0..1), as ``Offer(kind, value, code)`` fields."""
-    value = 0.0 if clv_percentile is None or not np.isfinite(clv_percentile) else float(clv_percentile)
-    percent = next(percent for threshold, percent in ladder if value >= threshold)
+@lru_cache(maxsize=1)
+def win_back_ladder() -> tuple[dict, ...]:
+    """The ladder's rungs (``min_percentile``, ``percent_off``), highest first."""
+    rungs = yaml.safe_load(LADDER_FILE.read_text())["rungs"]
+    return tuple(sorted(rungs, key=lambda rung: rung["min_percentile"], reverse=True))
+
+
+def win_back_offer(value_percentile: float | None) -> dict:
+    """The ladder's offer for a customer's value-at-stake percentile (0..1), as ``Offer(kind, value, code)``
+    fields; below every rung (or unknown), the lowest rung."""
+    value = 0.0 if value_percentile is None or not np.isfinite(value_percentile) else float(value_percentile)
+    ladder = win_back_ladder()
+    percent = next(
+        (rung["percent_off"] for rung in ladder if value >= rung["min_percentile"]), ladder[-1]["percent_off"]
+    )
     return {"kind": "percent_off", "value": float(percent), "code": f"COMEBACK{percent}"}
+
+
+def past_spend(profiles: pd.DataFrame) -> pd.Series:
+    """What each customer has spent with the shop so far: the value at stake if a lapsed customer comes back."""
+    return _number(profiles, "frequency") * _number(profiles, "monetary")
 
 
 def _number(profiles: pd.DataFrame, column: str) -> pd.Series:
@@ -80,7 +103,9 @@ def _reason(row: pd.Series, campaign_type: str, as_of: pd.Timestamp) -> str:
         facts.append("next order due now" if due <= 0 else f"next order due in {due} days")
     if pd.notna(row.get("churn_risk")) and campaign_type in ("win_back", "vip", "cross_sell"):
         facts.append(f"churn risk {row['churn_risk']:.0%}")
-    if pd.notna(row.get("clv")) and campaign_type in ("win_back", "vip"):
+    if pd.notna(row.get("_past_spend")) and campaign_type == "win_back":
+        facts.append(f"spent {row['_past_spend']:.2f} in all")
+    if pd.notna(row.get("clv")) and campaign_type == "vip":
         facts.append(f"expected value {row['clv']:.2f}")
     segment = row.get("_segment")
     head = f"{segment.replace('_', ' ')} ({segment_description(segment)})" if isinstance(segment, str) else "customer"
@@ -90,8 +115,8 @@ def _reason(row: pd.Series, campaign_type: str, as_of: pd.Timestamp) -> str:
 def select_audience(profiles: pd.DataFrame, campaign_type: str, as_of: date | str | pd.Timestamp) -> pd.DataFrame:
     """The profiles (same index) a campaign of ``campaign_type`` targets, with ``reason`` and ``offer`` columns.
 
-    Customers are ordered by value to the campaign: win-back and VIP by CLV, replenishment by due date, the
-    others by recency.
+    Customers are ordered by value to the campaign: win-back by past spend (the value at stake), VIP by CLV,
+    replenishment by due date, the others by recency.
     """
     if campaign_type not in CAMPAIGNS:
         raise UnknownCampaignType(campaign_type, campaign_types())
@@ -109,15 +134,18 @@ def select_audience(profiles: pd.DataFrame, campaign_type: str, as_of: date | st
         chosen &= due.notna() & (due <= as_of + pd.Timedelta(days=rule.due_within_days))
     audience = profiles[chosen.to_numpy()].copy()
     audience["_segment"] = segment[chosen.to_numpy()]
-    if campaign_type in ("win_back", "vip"):
+    audience["_past_spend"] = past_spend(audience)
+    if campaign_type == "win_back":
+        audience = audience.iloc[np.argsort(-audience["_past_spend"].fillna(0).to_numpy(), kind="stable")]
+    elif campaign_type == "vip":
         audience = audience.iloc[np.argsort(-_number(audience, "clv").fillna(0).to_numpy(), kind="stable")]
     elif campaign_type == "replenishment":
         audience = audience.iloc[np.argsort(pd.to_datetime(audience["next_purchase_date"]).to_numpy(), kind="stable")]
     elif "recency_days" in audience:
         audience = audience.iloc[np.argsort(_number(audience, "recency_days").to_numpy(), kind="stable")]
     audience["reason"] = [_reason(row, campaign_type, as_of) for _, row in audience.iterrows()]
-    # Percentile rank of CLV in the audience: the best gets 1.0, the worst 0, ties share the lower rank.
-    clv = _number(audience, "clv").fillna(0)
-    percentile = (clv.rank(method="min") - 1) / max(len(audience) - 1, 1)
+    # Percentile rank of past spend in the audience: the most gets 1.0, the least 0, ties share the lower rank.
+    spend = audience["_past_spend"].fillna(0)
+    percentile = (spend.rank(method="min") - 1) / max(len(audience) - 1, 1)
     audience["offer"] = [win_back_offer(p) if campaign_type == "win_back" else None for p in percentile]
-    return audience.drop(columns="_segment")
+    return audience.drop(columns=["_segment", "_past_spend"])

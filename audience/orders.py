@@ -23,11 +23,18 @@ def as_timestamp(as_of: date | str | pd.Timestamp) -> pd.Timestamp:
     return pd.Timestamp(as_of).normalize()
 
 
+def _unreadable(value: object, what: str) -> str:
+    if pd.isna(value) or str(value).strip() == "":
+        return "the cell is empty"
+    return f"'{value}' is not {what}"
+
+
 def validate_orders(orders: pd.DataFrame) -> pd.DataFrame:
-    """A clean copy of ``orders`` with string ids, datetime timestamps and float amounts.
+    """A clean copy of ``orders`` with string ids, datetime timestamps and positive float amounts.
 
     Raises :class:`InvalidOrders` naming the column (and the first bad row, counted from 1 like a file's data
-    rows) when a required column is missing or a value cannot be read.
+    rows) when a required column is missing, a value is empty or cannot be read, or an amount is not positive
+    (returns and cancellations would make spend, CLV and order counts wrong).
     """
     missing = [column for column in REQUIRED_COLUMNS if column not in orders.columns]
     if missing:
@@ -44,14 +51,24 @@ def validate_orders(orders: pd.DataFrame) -> pd.DataFrame:
     timestamps = pd.to_datetime(clean["timestamp"], errors="coerce", format="mixed")
     if timestamps.isna().any():
         row = int(np.flatnonzero(timestamps.isna())[0])
-        raise InvalidOrders(f"'{clean['timestamp'].iloc[row]}' is not a date or time", column="timestamp", row=row + 1)
+        raise InvalidOrders(
+            _unreadable(clean["timestamp"].iloc[row], "a date or time"), column="timestamp", row=row + 1
+        )
     if getattr(timestamps.dt, "tz", None) is not None:
         timestamps = timestamps.dt.tz_convert(None)
     clean["timestamp"] = timestamps.astype("datetime64[ns]")
     amounts = pd.to_numeric(clean["amount"], errors="coerce")
     if amounts.isna().any() or not np.isfinite(amounts).all():
         row = int(np.flatnonzero(amounts.isna() | ~np.isfinite(amounts.fillna(0)))[0])
-        raise InvalidOrders(f"'{clean['amount'].iloc[row]}' is not a number", column="amount", row=row + 1)
+        raise InvalidOrders(_unreadable(clean["amount"].iloc[row], "a number"), column="amount", row=row + 1)
+    if (amounts <= 0).any():
+        row = int(np.flatnonzero(amounts <= 0)[0])
+        raise InvalidOrders(
+            f"the amount {amounts.iloc[row]:g} is not positive; remove returns and cancellations from the orders "
+            "(or net them into the orders they belong to)",
+            column="amount",
+            row=row + 1,
+        )
     clean["amount"] = amounts.astype(float)
     for optional in ("order_id", "product_id"):
         if optional in clean.columns:

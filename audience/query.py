@@ -2,7 +2,7 @@
 
     segment in (at_risk, cant_lose) and clv > 100
     churn_risk >= 0.5 and not (cluster_label == "bargain hunters" or frequency < 2)
-    next_purchase_date <= "2026-12-01"
+    next_purchase_date <= 2026-12-01
 
 Grammar (keywords are case-insensitive)::
 
@@ -12,14 +12,18 @@ Grammar (keywords are case-insensitive)::
     not_expr   := "not" not_expr | "(" or_expr ")" | comparison
     comparison := FIELD OP value | FIELD ["not"] "in" "(" value ("," value)* ")"
     OP         := "==" | "=" | "!=" | "<" | "<=" | ">" | ">="
-    value      := NUMBER | "quoted text" | bare_word
+    value      := NUMBER | DATE (YYYY-MM-DD, quoted or not) | "quoted text" | bare_word
 
 Fields are profile columns, matched case-insensitively (``segment`` is an alias of ``rfm_segment``).
-Errors name the position.
+Fields with a known list of values are checked against it, so that a misspelt value is an error rather than
+an empty audience: segments against ``segments.yaml`` when the query is read, cluster labels against the
+profiles' own labels when it is evaluated. Their values match ignoring case, spaces, hyphens and apostrophes
+(``"Can't lose"`` is ``cant_lose``). Errors name the position.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 
@@ -27,13 +31,17 @@ import numpy as np
 import pandas as pd
 
 from audience.errors import QueryError
+from audience.rfm import segment_names
 
 ALIASES = {"segment": "rfm_segment"}
+LABEL_FIELDS = {"cluster_label": "cluster label"}  # values differ by shop, so checked against the profiles' own
+EQUALITY = ("==", "!=", "in", "not in")
 COMPARISONS = ("==", "=", "!=", "<=", ">=", "<", ">")
 KEYWORDS = ("and", "or", "not", "in")
 TOKEN = re.compile(
     r"""\s*(?:
-    (?P<number>-?\d+(?:\.\d+)?(?![\w-]))
+    (?P<date>\d{4}-\d{2}-\d{2}(?![\w-]))
+  | (?P<number>-?\d+(?:\.\d+)?(?![\w-]))
   | (?P<string>"[^"]*"|'[^']*')
   | (?P<word>[A-Za-z_][\w-]*)
   | (?P<op>==|!=|<=|>=|=|<|>)
@@ -45,7 +53,7 @@ TOKEN = re.compile(
 
 @dataclass(frozen=True)
 class Token:
-    kind: str  # number, string, word, keyword, op, punct, end
+    kind: str  # number, date, string, word, keyword, op, punct, end
     text: str
     position: int
     value: object = None
@@ -92,7 +100,7 @@ def tokenize(query: str) -> list[Token]:
         elif kind == "word" and text.lower() in KEYWORDS:
             tokens.append(Token("keyword", text.lower(), start))
         else:
-            tokens.append(Token(kind, text, start, text))
+            tokens.append(Token(kind, text, start, text))  # word or date
         position = match.end()
     tokens.append(Token("end", "", len(query)))
     return tokens
@@ -176,16 +184,49 @@ class _Parser:
 
     def value(self) -> Token:
         token = self.current
-        if token.kind in ("number", "string", "word"):
+        if token.kind in ("number", "date", "string", "word"):
             self.index += 1
             return token
         found = f"'{token.text}'" if token.kind != "end" else "the end of the query"
         raise self.fail(f"expected a value (a number, a word or quoted text), found {found}")
 
 
+def _key(text: str) -> str:
+    return re.sub(r"[\s_-]+", "_", text.strip().lower().replace("'", ""))
+
+
+def _known_values(comparison: Comparison, known: list[str], what: str, query: str) -> Comparison:
+    """The comparison with its values spelled as in ``known``; raises naming a value that is not among them."""
+    if comparison.op not in EQUALITY:
+        raise QueryError(f"compare {what}s with ==, !=, in or not in", query=query, position=comparison.position)
+    by_key = {_key(value): value for value in known}
+    values = []
+    for token in comparison.values:
+        match = by_key.get(_key(str(token.value)))
+        if match is None:
+            shown = token.value if token.kind == "string" else token.text
+            close = difflib.get_close_matches(_key(str(token.value)), list(by_key), n=1)
+            hint = f"did you mean '{by_key[close[0]]}'? " if close else ""
+            raise QueryError(f"'{shown}' is not a {what}; {hint}{what}s: {', '.join(known)}", query=query,
+                             position=token.position)  # fmt: skip
+        values.append(Token(token.kind, match, token.position, match))
+    return Comparison(comparison.field, comparison.op, tuple(values), comparison.position)
+
+
+def _with_known_segments(node: Node, query: str) -> Node:
+    if isinstance(node, BoolOp):
+        return BoolOp(node.op, tuple(_with_known_segments(operand, query) for operand in node.operands))
+    if isinstance(node, Not):
+        return Not(_with_known_segments(node.operand, query))
+    if ALIASES.get(node.field.lower(), node.field.lower()) == "rfm_segment":
+        return _known_values(node, segment_names(), "segment", query)
+    return node
+
+
 def parse_query(query: str) -> Node:
-    """The query's syntax tree; raises :class:`QueryError` (a ``ValueError``) naming the position of a mistake."""
-    return _Parser(query).parse()
+    """The query's syntax tree, segments spelled as in ``segments.yaml``; raises :class:`QueryError` (a
+    ``ValueError``) naming the position of a mistake or of a segment that does not exist."""
+    return _with_known_segments(_Parser(query).parse(), query)
 
 
 def _column(profiles: pd.DataFrame, comparison: Comparison, query: str) -> pd.Series:
@@ -214,7 +255,7 @@ def _operand(column: pd.Series, token: Token, query: str):
             raise QueryError(f"'{token.text}' is not a number", query=query, position=token.position)
         return token.value
     if pd.api.types.is_datetime64_any_dtype(column) or (
-        column.name is not None and str(column.name).endswith("_date") and token.kind == "string"
+        column.name is not None and str(column.name).endswith("_date") and token.kind in ("string", "date")
     ):
         stamp = pd.to_datetime(token.value, errors="coerce")
         if pd.isna(stamp):
@@ -239,6 +280,9 @@ def _mask(node: Node, profiles: pd.DataFrame, query: str) -> pd.Series:
     if isinstance(node, Not):
         return ~_mask(node.operand, profiles, query)
     column = _column(profiles, node, query)
+    if column.name in LABEL_FIELDS and column.notna().any():
+        labels = sorted(column.dropna().astype(str).unique())
+        node = _known_values(node, labels, LABEL_FIELDS[column.name], query)
     operands = [_operand(column, token, query) for token in node.values]
     column = _prepare(column, operands[0])
     if node.op in ("in", "not in"):

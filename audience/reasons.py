@@ -19,6 +19,32 @@ def _days(n: float) -> str:
     return "1 day" if round(n) == 1 else f"{round(n)} days"
 
 
+def _orders(n: float) -> str:
+    return "1 order" if int(n) == 1 else f"{int(n)} orders"
+
+
+def _count(n: float) -> str:
+    """Three significant figures (whole numbers from 100), so that products of figures in a sentence hold to 1 %."""
+    return f"{n:.3g}" if abs(n) < 100 else f"{n:.0f}"
+
+
+def _churn_evidence(profile: Mapping[str, Any]) -> str:
+    """What the churn risk rests on. BG/NBD's P(alive) is 1 for every customer without a repeat purchase day,
+    however long ago they bought, so for them the evidence is the time since that day against the shop's
+    usual gap between orders."""
+    recency, frequency, cycle = profile.get("recency_days"), int(profile["frequency"]), profile.get("cycle_days")
+    if profile.get("repeat_purchase_days") == 0:
+        when = (
+            f"their only order was {_days(recency)} ago"
+            if frequency == 1
+            else f"their {frequency} orders were all on one day, {_days(recency)} ago"
+        )
+        return when + (f", against the shop's usual {_days(cycle)} between orders" if _present(cycle) else "")
+    alive = profile.get("p_alive")
+    still = f"; the buying-pattern model gives {alive:.0%} that they are still a customer" if _present(alive) else ""
+    return f"last order {_days(recency)} ago after {_orders(frequency)}{still}"
+
+
 def profile_reasons(profile: Mapping[str, Any], as_of: Any, horizon_days: int = 90) -> dict[str, str]:
     """One sentence per profile field that has a value (keys: segment, cluster, churn_risk, clv,
     next_purchase), from one row of ``build_profiles``; ``as_of`` is the day the profile describes."""
@@ -28,24 +54,21 @@ def profile_reasons(profile: Mapping[str, Any], as_of: Any, horizon_days: int = 
         reasons["segment"] = (
             f"{profile['rfm_segment'].replace('_', ' ')} ({segment_description(profile['rfm_segment'])}): "
             f"last order {_days(recency)} ago (recency score {profile.get('r_score')}/5), "
-            f"{int(frequency)} orders (frequency score {profile.get('f_score')}/5), "
+            f"{_orders(frequency)} (frequency score {profile.get('f_score')}/5), "
             f"{monetary:.2f} an order (monetary score {profile.get('m_score')}/5)"
         )
     if _present(profile.get("cluster_label")):
         reasons["cluster"] = f"grouped with {profile['cluster_label']}"
     if _present(profile.get("churn_risk")):
-        alive = profile.get("p_alive")
-        still = (
-            f"; the buying-pattern model gives {alive:.0%} that they are still a customer" if _present(alive) else ""
-        )
         reasons["churn_risk"] = (
-            f"{profile['churn_risk']:.0%} chance of no order in the next {_days(horizon_days)}: last order "
-            f"{_days(recency)} ago after {int(frequency)} orders{still}"
+            f"{profile['churn_risk']:.0%} chance of no order in the next {_days(horizon_days)}: "
+            + _churn_evidence(profile)
         )
-    if _present(profile.get("clv")) and _present(profile.get("expected_purchases")):
+    value = profile.get("expected_purchase_value")
+    if _present(profile.get("clv")) and _present(profile.get("expected_purchases")) and _present(value):
         reasons["clv"] = (
             f"{profile['clv']:.2f} expected over the next {_days(horizon_days)}: "
-            f"{profile['expected_purchases']:.2f} expected orders at about {monetary:.2f} each"
+            f"{_count(profile['expected_purchases'])} expected days with an order, spending {value:.2f} on each"
         )
     due = profile.get("next_purchase_date")
     if _present(due):

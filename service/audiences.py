@@ -24,7 +24,7 @@ def preview_audience(session: Session, campaign_type: str, query: str | None, li
 
     customers = frames.customers_frame(session)
     try:
-        chosen = choose_audience(customers, campaign_type, query, None, frames.latest_purchase_day(session))
+        chosen = choose_audience(customers, campaign_type, query, None, frames.audience_as_of(session))
     except QueryError as error:
         raise InvalidInput("audience", [Problem(None, "query", str(error))]) from error
     sample = [

@@ -14,6 +14,8 @@ from typer.core import TyperCommand
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Tailor: personalized marketing email.")
 keys_app = typer.Typer(no_args_is_help=True, help="Create and revoke API keys.")
 scoring_app = typer.Typer(no_args_is_help=True, help="Copy-scoring models trained on headline tests.")
+audience_app = typer.Typer()
+app.add_typer(audience_app, name="audience")
 app.add_typer(keys_app, name="keys")
 app.add_typer(scoring_app, name="scoring")
 
@@ -150,16 +152,26 @@ def recommend(
     typer.echo(f"wrote {len(recommendations)} rows for {recommendations.customer_id.nunique()} customers to {out}")
 
 
-@app.command()
+@audience_app.callback(invoke_without_command=True)
 def audience(
-    orders: Annotated[Path, typer.Option(help="orders: customer_id, timestamp, amount[, product_id, order_id]")],
-    as_of: Annotated[str, typer.Option("--as-of", help="YYYY-MM-DD")],
-    out: Annotated[Path, typer.Option(help="output CSV, one row per customer")],
+    ctx: typer.Context,
+    orders: Annotated[
+        Path | None, typer.Option(help="orders: customer_id, timestamp, amount[, product_id, order_id]")
+    ] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD")] = None,
+    out: Annotated[Path | None, typer.Option(help="output CSV, one row per customer")] = None,
     horizon_days: Annotated[int, typer.Option("--horizon-days", min=1)] = 90,
 ) -> None:
-    """Segments, churn risk, expected purchases, CLV and next purchase date per customer."""
+    """Segments, churn risk, expected purchases, CLV and next purchase date per customer of an orders file;
+    `tailor audience refresh` recomputes the service's own customers."""
     from audience.batch import audience_from_file
 
+    if ctx.invoked_subcommand is not None:
+        return
+    missing = [name for name, value in (("--orders", orders), ("--as-of", as_of), ("--out", out)) if value is None]
+    if missing:
+        _echo(f"error: missing {', '.join(missing)} (or run `tailor audience refresh` for the service's customers)")
+        raise typer.Exit(2)
     try:
         as_of_date = date.fromisoformat(as_of)
     except ValueError:
@@ -168,6 +180,21 @@ def audience(
     out.parent.mkdir(parents=True, exist_ok=True)
     profiles.to_csv(out, index=False)
     typer.echo(f"wrote {len(profiles)} customers to {out}")
+    for fallback in profiles.attrs["fallbacks"]:
+        _echo(f"fallback: {fallback}")
+
+
+@audience_app.command("refresh")
+def audience_refresh() -> None:
+    """Recompute every customer's segment and profile from the orders in the database, without retraining the
+    recommender or the scoring model (horizon and day: TAILOR_AUDIENCE_HORIZON_DAYS, TAILOR_AUDIENCE_AS_OF)."""
+    from service.pipeline.training import refresh_audience
+
+    result = refresh_audience(_engine())
+    typer.echo(
+        f"audience recomputed as of {result['as_of']} over {result['horizon_days']} days: "
+        f"{result['customers']} customers, {result['segments']}"
+    )
 
 
 @app.command()
@@ -191,6 +218,8 @@ def generate(
             audience_query=audience_query, listener=update,
         )  # fmt: skip
     typer.echo(summary.table())
+    if summary.warning():
+        _echo(f"warning: {summary.warning()}")
     if out:
         rows = export_campaign(engine, summary.campaign_id, out)
         typer.echo(f"wrote {rows} drafts to {out}")

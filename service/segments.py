@@ -1,4 +1,11 @@
-"""Segments with their size and KPIs: revenue, average order value and retention per segment."""
+"""Segments with their size and KPIs: revenue, orders, average order value and retention per segment.
+
+Retention is measured on what customers did after they were in the segment (``audience.retention``):
+``retention_rate`` is the share of the customers who were in the segment on ``retention_since`` (one horizon,
+``retention_days``, before the as-of day) who ordered again between then and the as-of day;
+``retention_base`` is how many they were (0, with a null rate, when none were). Today's segments would give 1
+or 0 by construction, since they rest on how recently customers ordered.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +15,15 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from service.pipeline import frames
+from service.settings import AudienceSettings
 
 
 def segment_kpis(session: Session) -> list[dict[str, Any]]:
-    """One row per segment; retention is the share of its customers with more than one order."""
+    """One row per segment: the customers in it today with their revenue, orders and average order value, and
+    the segment's retention over the last audience horizon (see the module docstring)."""
+    from audience.retention import segment_retention
+
+    horizon_days = AudienceSettings().horizon_days
     customers = frames.customers_frame(session)[["customer_id", "segment"]]
     customers["segment"] = customers.segment.fillna("no_orders")
     orders = frames.orders_frame(session)
@@ -21,15 +33,18 @@ def segment_kpis(session: Session) -> list[dict[str, Any]]:
         {"revenue": 0.0, "orders": 0}
     )
     grouped = table.groupby("segment").agg(
-        customers=("customer_id", "count"),
-        revenue=("revenue", "sum"),
-        orders=("orders", "sum"),
-        repeat_customers=("orders", lambda o: int((o > 1).sum())),
+        customers=("customer_id", "count"), revenue=("revenue", "sum"), orders=("orders", "sum")
     )
+    grouped["orders"] = grouped.orders.astype(int)
     grouped["average_order_value"] = (grouped.revenue / grouped.orders.where(grouped.orders > 0)).round(2)
-    grouped["retention"] = (grouped.repeat_customers / grouped.customers).round(4)
     grouped["revenue"] = grouped.revenue.round(2)
-    grouped = grouped.drop(columns=["repeat_customers"]).sort_values("revenue", ascending=False)
+    as_of = pd.Timestamp(frames.audience_as_of(session))
+    retention = segment_retention(orders, as_of, horizon_days).reindex(grouped.index)
+    grouped["retention_rate"] = retention["rate"].astype(float).round(4)
+    grouped["retention_base"] = retention["customers"].fillna(0).astype(int)
+    grouped["retention_since"] = (as_of - pd.Timedelta(days=horizon_days)).date().isoformat()
+    grouped["retention_days"] = horizon_days
+    grouped = grouped.sort_values("revenue", ascending=False)
     return [
         {
             "segment": segment,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -78,6 +79,17 @@ class CampaignSettings(BaseSettings):
     # The blend: on the demo store Recall@10 0.586 (ALS 0.479), and it meets the speed targets since its
     # signals are no longer densified (python -m evals.recommenders.bench --models blend).
     recommender: str = "blend"
+
+
+class AudienceSettings(BaseSettings):
+    """How customer profiles are computed: `TAILOR_AUDIENCE_HORIZON_DAYS` is the churn horizon (churn = no order
+    within it; expected purchases, CLV and segment retention cover it), `TAILOR_AUDIENCE_AS_OF` the day the
+    profiles describe (unset: the day after the latest order)."""
+
+    model_config = SettingsConfigDict(env_prefix="TAILOR_AUDIENCE_")
+
+    horizon_days: int = Field(default=90, ge=1)
+    as_of: date | None = None
 
 
 class ExperimentSettings(BaseSettings):

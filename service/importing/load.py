@@ -112,13 +112,19 @@ def _import_products(session: Session, rows: pd.DataFrame) -> ImportSummary:
 
 
 def _check_orders(session: Session, rows: pd.DataFrame) -> list[Problem]:
-    """Resolve customer and product references to primary keys (kept on the frame for the writer)."""
+    """Resolve customer and product references to primary keys (kept on the frame for the writer); purchases
+    need a positive amount, as the audience models do."""
     rows["customer_pk"] = rows.customer_id.map(_id_map(session, Customer.external_id, Customer.id))
     rows["product_pk"] = rows.product_id.map(_id_map(session, Product.sku, Product.id))
     problems = [
         Problem(r, "customer_id", "unknown customer; import customers first")
         for r in _rows_where(rows.customer_pk.isna())
     ]
+    problems += [
+        Problem(r, "amount", "a purchase needs a positive amount; remove returns and cancellations (or net them into "
+                "the orders they belong to)")
+        for r in _rows_where((rows.kind == "purchase") & (rows.amount <= 0))
+    ]  # fmt: skip
     return problems + [
         Problem(r, "product_id", "unknown product sku; import products first")
         for r in _rows_where(rows.product_pk.isna())

@@ -25,6 +25,14 @@ class RunSummary:
     campaign_id: int
     result: dict[str, Any]
 
+    def warning(self) -> str | None:
+        """What to tell the person who ran the campaign before they look for drafts: that there are none."""
+        if self.result["customers"] == 0:
+            return (
+                f"campaign #{self.campaign_id} is empty: no mailable customer fits its campaign type and audience query"
+            )
+        return None
+
     def table(self, total_seconds: float | None = None) -> str:
         r, f = self.result, self.result["forecast"]
         rows = [

@@ -156,8 +156,15 @@ def sends_frame(session: Session) -> pd.DataFrame:
     return frame
 
 
+def audience_as_of(session: Session):
+    """The day the audience is computed for: `TAILOR_AUDIENCE_AS_OF`, else the day after the latest purchase."""
+    from service.settings import AudienceSettings
+
+    return AudienceSettings().as_of or latest_purchase_day(session)
+
+
 def latest_purchase_day(session: Session):
-    """The day after the latest purchase: the 'as of' day the audience was computed for."""
+    """The day after the latest purchase."""
     from datetime import date, timedelta
 
     latest = session.scalar(select(func.max(Interaction.timestamp)).where(Interaction.kind == "purchase"))

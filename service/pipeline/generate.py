@@ -31,7 +31,7 @@ def choose_audience(
 ) -> pd.DataFrame:
     """Customers who may be mailed and fit the campaign, with a readable reason and their offer."""
     from audience.campaigns import select_audience
-    from audience.query import filter_profiles
+    from audience.query import evaluate
 
     eligible = customers[customers.marketing_consent & ~customers.unsubscribed & (customers.email != "")]
     profiles = pd.DataFrame(
@@ -41,9 +41,12 @@ def choose_audience(
         return eligible.iloc[0:0].assign(reason="", offer=None)
     profiles = profiles.merge(eligible.drop(columns=["profile"]), on="customer_id", how="left", suffixes=("", "_db"))
     profiles["segment"] = profiles["rfm_segment"] if "rfm_segment" in profiles else profiles["segment"]
-    chosen = select_audience(profiles.set_index("customer_id"), campaign_type, as_of)
+    profiles = profiles.set_index("customer_id")
+    chosen = select_audience(profiles, campaign_type, as_of)
     if audience_query:
-        chosen = filter_profiles(chosen, audience_query)
+        # Over every mailable profile, so that a cluster label is checked against all the shop's labels.
+        matches = evaluate(audience_query, profiles)
+        chosen = chosen[matches.reindex(chosen.index).to_numpy()]
     chosen = chosen.reset_index()
     if limit:
         chosen = chosen.head(limit)
@@ -275,7 +278,7 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
         holdout_share = campaign.holdout_share
         customers = frames.customers_frame(session)
         products = frames.products_frame(session)
-        as_of = frames.latest_purchase_day(session)
+        as_of = frames.audience_as_of(session)
     try:
         progress(0, 1, "choosing the audience")
         audience = choose_audience(customers, campaign_type, audience_query, limit, as_of)

@@ -17,7 +17,7 @@ from service.db.session import session_scope
 from service.errors import NotReady
 from service.pipeline import frames
 from service.pipeline.model_store import current_folder, publish, read_metadata
-from service.settings import CampaignSettings, ScoringSettings, home_settings
+from service.settings import AudienceSettings, CampaignSettings, ScoringSettings, home_settings
 
 ProgressFn = Any  # service.jobs.Progress, or any callable(done, total, message)
 TRAINING_JOBS = ("train", "retrain")
@@ -36,18 +36,19 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def refresh_audience(engine: Engine, horizon_days: int = 90, as_of: date | None = None) -> dict[str, Any]:
+def refresh_audience(engine: Engine) -> dict[str, Any]:
     """Recompute every customer's segment and profile (churn risk, CLV, next purchase, and the reasons in
-    words) from their orders."""
+    words) from their orders, over the horizon and as of the day `AudienceSettings` give."""
     from audience.profiles import build_profiles
     from audience.reasons import profile_reasons
 
+    horizon_days = AudienceSettings().horizon_days
     with session_scope(engine) as session:
         orders = frames.orders_frame(session)
         ids = dict(
             session.execute(Customer.__table__.select().with_only_columns(Customer.external_id, Customer.id)).all()
         )
-        as_of = as_of or frames.latest_purchase_day(session)
+        as_of = frames.audience_as_of(session)
         updates = [{"id": cid, "segment": None, "profile": {}} for cid in ids.values()]
         if not orders.empty:
             profiles = build_profiles(orders, pd.Timestamp(as_of), horizon_days=horizon_days)
@@ -70,7 +71,7 @@ def refresh_audience(engine: Engine, horizon_days: int = 90, as_of: date | None 
         if updates:
             session.execute(update(Customer), updates)
     segments = pd.Series([u["segment"] or "no_orders" for u in updates]).value_counts().to_dict()
-    return {"as_of": as_of.isoformat(), "customers": len(updates), "segments": segments}
+    return {"as_of": as_of.isoformat(), "horizon_days": horizon_days, "customers": len(updates), "segments": segments}
 
 
 def train_recommender(engine: Engine, model: str | None = None, tune_trials: int = 0) -> dict[str, Any]:

@@ -23,7 +23,9 @@ def list_customers(
 
 @router.get("/segments")
 def segments(session: SessionDep, _key: ApiKeyDep) -> list[dict]:
-    """Every segment with its customers, revenue, orders, average order value and retention."""
+    """Every segment with its customers, revenue, orders and average order value, and its retention: of the
+    customers in the segment on `retention_since` (`retention_days` before the as-of day; `retention_base` of
+    them), the share who ordered again since (`retention_rate`)."""
     return segment_kpis(session)
 
 

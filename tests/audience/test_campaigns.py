@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from audience.campaigns import CAMPAIGNS, select_audience, win_back_offer
+from audience.campaigns import CAMPAIGNS, LADDER_FILE, select_audience, win_back_ladder, win_back_offer
 from audience.errors import UnknownCampaignType
 
 AS_OF = pd.Timestamp("2026-11-01")
@@ -14,6 +14,7 @@ def profiles() -> pd.DataFrame:
             "rfm_segment": ["champions", "at_risk", "cant_lose", "new", "loyal", "lost"],
             "recency_days": [3, 200, 300, 5, 40, 600],
             "frequency": [12, 4, 15, 1, 6, 1],
+            "monetary": [50.0, 30.0, 60.0, 30.0, 40.0, 25.0],
             "churn_risk": [0.1, 0.7, 0.8, 0.5, 0.3, 0.99],
             "clv": [400.0, 20.0, 250.0, 30.0, 120.0, 0.5],
             # as the service reads them back from JSON: ISO text or None
@@ -47,6 +48,7 @@ def test_win_back_reason_and_offer_ladder(profiles):
     audience = select_audience(profiles, "win_back", AS_OF)
     assert audience.loc["c3", "reason"].startswith("cant lose")
     assert "last order 300 days ago" in audience.loc["c3", "reason"]
+    assert "spent 900.00 in all" in audience.loc["c3", "reason"]
     assert audience.loc["c3", "offer"] == {"kind": "percent_off", "value": 20.0, "code": "COMEBACK20"}
     assert audience.loc["c2", "offer"]["value"] == 10.0  # the less valuable of two
     assert select_audience(profiles, "vip", AS_OF)["offer"].isna().all()
@@ -55,6 +57,30 @@ def test_win_back_reason_and_offer_ladder(profiles):
 def test_ladder_gives_more_to_more_valuable_customers():
     values = [win_back_offer(percentile)["value"] for percentile in (None, 0, 0.49, 0.5, 0.79, 0.8, 1.0)]
     assert values == sorted(values) and values[0] == 10 and values[-1] == 20
+
+
+def test_win_back_ranks_by_past_spend_so_cant_lose_customers_get_the_larger_discount():
+    """Lapsed frequent buyers have a low CLV because they are unlikely to return, and one-order customers a high
+    one because BG/NBD thinks them alive; what is at stake if either comes back is what they used to spend."""
+    cant_lose = pd.DataFrame(
+        {"rfm_segment": "cant_lose", "recency_days": 400, "frequency": 15, "monetary": 60.0, "clv": 2.0},
+        index=[f"loyal{n}" for n in range(5)],
+    )
+    hibernating = pd.DataFrame(
+        {"rfm_segment": "hibernating", "recency_days": 150, "frequency": 1, "monetary": 40.0, "clv": 30.0},
+        index=[f"once{n}" for n in range(10)],
+    )
+    audience = select_audience(pd.concat([cant_lose, hibernating]), "win_back", AS_OF)
+    percent_off = audience["offer"].str["value"]
+    assert percent_off[cant_lose.index].min() > percent_off[hibernating.index].max()
+    assert audience.index[: len(cant_lose)].tolist() == cant_lose.index.tolist()
+
+
+def test_ladder_is_data():
+    assert LADDER_FILE.suffix == ".yaml" and LADDER_FILE.parent.joinpath("segments.yaml").is_file()
+    ladder = win_back_ladder()
+    assert [rung["percent_off"] for rung in ladder] == [20, 15, 10]
+    assert ladder[-1]["min_percentile"] == 0
 
 
 def test_replenishment_reason_says_when(profiles):

@@ -26,6 +26,26 @@ def test_bad_values_name_row_and_column():
         validate_orders(frame)
 
 
+@pytest.mark.parametrize("column", ["timestamp", "amount"])
+def test_empty_cells_are_called_empty(column):
+    frame = pd.DataFrame({"customer_id": ["a", "b"], "timestamp": ["2024-01-01", "2024-01-02"], "amount": [1.0, 2.0]})
+    frame[column] = frame[column].astype(object)
+    frame.loc[1, column] = None
+    with pytest.raises(InvalidOrders, match=f"row 2, column '{column}': the cell is empty$"):
+        validate_orders(frame)
+
+
+@pytest.mark.parametrize("amount", [-3.5, 0.0])
+def test_returns_and_cancellations_are_rejected_by_row(amount):
+    frame = pd.DataFrame(
+        {"customer_id": ["a", "a", "b"], "timestamp": ["2024-01-01"] * 3, "amount": [10.0, amount, 4.0]}
+    )
+    with pytest.raises(
+        InvalidOrders, match="row 2, column 'amount': .* not positive.*remove returns and cancellations"
+    ):
+        validate_orders(frame)
+
+
 def test_ids_become_strings():
     frame = pd.DataFrame({"customer_id": [17850.0], "timestamp": ["2024-01-01 10:00"], "amount": ["3.5"]})
     clean = validate_orders(frame)

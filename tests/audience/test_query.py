@@ -63,5 +63,46 @@ def test_meaning_errors_name_the_field_or_value(profiles):
     assert isinstance(caught.value, ValueError)
 
 
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("segment in (Champions)", ["d"]),
+        ("SEGMENT == 'AT_RISK'", ["a"]),
+        ('segment = "can\'t lose"', ["c"]),
+        ("segment in ('at risk', cant-lose)", ["a", "c"]),
+        ('cluster_label == "Big-Basket Customers"', ["a", "c"]),
+        ("next_purchase_date <= 2026-01-31", ["a", "d"]),  # an unquoted ISO date
+    ],
+)
+def test_known_values_match_whatever_their_case_and_spacing(profiles, query, expected):
+    assert filter_profiles(profiles, query).index.tolist() == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "position", "message"),
+    [
+        ("segment in (at_rsk, cant_lose)", 13, "'at_rsk' is not a segment; did you mean 'at_risk'"),
+        ("segment == vip", 12, "'vip' is not a segment; segments: champions, loyal, potential_loyalists"),
+        ("segment in (champions, 3)", 24, "'3' is not a segment"),
+        ("segment > at_risk", 1, "compare segments with ==, !=, in or not in"),
+    ],
+)
+def test_unknown_segments_are_named_with_the_known_ones(query, position, message):
+    """Caught when the query is read, before any profile: a misspelt segment is not an empty audience."""
+    with pytest.raises(QueryError, match=message) as caught:
+        parse_query(query)
+    assert caught.value.position + 1 == position
+
+
+def test_unknown_cluster_label_lists_the_shops_labels(profiles):
+    with pytest.raises(QueryError, match="'bargain hunters' is not a cluster label; cluster labels: big-basket"):
+        filter_profiles(profiles, "cluster_label == 'bargain hunters'")
+
+
+def test_dates_compare_only_with_date_fields(profiles):
+    with pytest.raises(QueryError, match="'2026-01-31' is not a number"):
+        filter_profiles(profiles, "clv > 2026-01-31")
+
+
 def test_empty_profiles_give_empty_audience(profiles):
     assert filter_profiles(profiles.iloc[0:0], "clv > 1").empty

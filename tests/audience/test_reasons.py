@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import math
+import re
+
+import pandas as pd
+import pytest
 
 from audience.reasons import profile_reasons
 
 PROFILE = {
     "recency_days": 136, "frequency": 2, "monetary": 25.945, "r_score": 3, "f_score": 2, "m_score": 2,
     "rfm_segment": "potential_loyalists", "cluster": 3, "cluster_label": "narrow-basket, lapsed customers",
-    "p_alive": 0.742, "churn_risk": 0.877, "expected_purchases": 0.317, "clv": 12.30,
-    "next_purchase_date": "2026-11-12",
+    "p_alive": 0.742, "churn_risk": 0.877, "expected_purchases": 0.317, "expected_purchase_value": 38.80,
+    "clv": 12.30, "repeat_purchase_days": 1, "cycle_days": 61.0, "next_purchase_date": "2026-11-12",
+}  # fmt: skip
+ONE_ORDER = {
+    **PROFILE, "recency_days": 600, "frequency": 1, "monetary": 310.0, "p_alive": 1.0, "churn_risk": 0.93,
+    "repeat_purchase_days": 0, "cycle_days": 48.0, "rfm_segment": "lost",
 }  # fmt: skip
 
 
@@ -22,9 +30,33 @@ def test_every_field_is_explained_with_its_figures():
     assert "25.95 an order" in reasons["segment"]
     assert reasons["churn_risk"].startswith("88% chance of no order in the next 90 days")
     assert "74% that they are still a customer" in reasons["churn_risk"]
-    assert reasons["clv"] == "12.30 expected over the next 90 days: 0.32 expected orders at about 25.95 each"
+    assert (
+        reasons["clv"]
+        == "12.30 expected over the next 90 days: 0.317 expected days with an order, spending 38.80 on each"
+    )
     assert "2026-11-12 (due in 11 days)" in reasons["next_purchase"]
     assert reasons["cluster"] == "grouped with narrow-basket, lapsed customers"
+
+
+@pytest.mark.parametrize("profile", [PROFILE, ONE_ORDER])
+def test_clv_sentence_multiplies_out_to_the_clv(profile):
+    """The CLV is expected purchases times the spend model's value per purchase, not the past order value."""
+    sentence = profile_reasons({**profile, "clv": profile["expected_purchases"] * profile["expected_purchase_value"]},
+                               "2026-11-01")["clv"]  # fmt: skip
+    clv, purchases, each = (float(n) for n in re.findall(r"\d+\.\d+", sentence))
+    assert purchases * each == pytest.approx(clv, rel=0.01)
+
+
+def test_one_order_customers_are_not_given_bgnbd_p_alive_as_evidence():
+    """BG/NBD gives P(alive) = 1 to every customer without a repeat purchase day, however long ago they bought."""
+    reasons = profile_reasons(ONE_ORDER, "2026-11-01")
+    assert "100%" not in reasons["churn_risk"] and "still a customer" not in reasons["churn_risk"]
+    assert reasons["churn_risk"] == (
+        "93% chance of no order in the next 90 days: their only order was 600 days ago, "
+        "against the shop's usual 48 days between orders"
+    )
+    same_day = profile_reasons({**ONE_ORDER, "frequency": 3}, "2026-11-01")["churn_risk"]
+    assert "their 3 orders were all on one day, 600 days ago" in same_day and "still a customer" not in same_day
 
 
 def test_missing_values_give_no_sentence():
@@ -33,3 +65,16 @@ def test_missing_values_give_no_sentence():
     assert "next_purchase" not in reasons and "clv" not in reasons
     assert "still a customer" not in reasons["churn_risk"]
     assert profile_reasons({}, "2026-11-01") == {}
+
+
+def test_built_profiles_give_the_figures_their_clv_is_computed_from(shop_orders):
+    from audience.profiles import build_profiles
+    from tests.audience.conftest import AS_OF
+
+    profiles = build_profiles(shop_orders, AS_OF, horizon_days=90)
+    assert profiles.clv.to_numpy() == pytest.approx(profiles.expected_purchases * profiles.expected_purchase_value)
+    for _, row in profiles.sample(20, random_state=0).iterrows():
+        reasons = profile_reasons({k: (None if pd.isna(v) else v) for k, v in row.items()}, AS_OF)
+        assert f"spending {row.expected_purchase_value:.2f} on each" in reasons["clv"]
+        if row.repeat_purchase_days == 0:
+            assert "still a customer" not in reasons["churn_risk"]

@@ -29,7 +29,8 @@ def test_import_endpoints_and_reads(client):
     assert anna["first_name"] == "Anna" and anna["segment"] is not None
     assert anna["profile"]["frequency"] >= 1
     why = anna["profile"]["reasons"]  # the profile explains itself in words, from its own figures
-    assert f"{anna['profile']['frequency']} orders" in why["segment"] and "days ago" in why["churn_risk"]
+    n_orders = anna["profile"]["frequency"]
+    assert f"{n_orders} order{'s' if n_orders != 1 else ''} (" in why["segment"] and "days ago" in why["churn_risk"]
     assert [p["sku"] for p in client.get("/products", params={"in_stock": True}).json()] == ["T1"]
     assert client.get("/products/NOPE").status_code == 404
 

@@ -20,6 +20,10 @@ def test_preview_counts_mailable_customers_and_narrows_by_query(client, demo_fil
         assert record["marketing_consent"] and not record["unsubscribed"]  # only mailable customers
         assert person["reason"] and person["segment"] == record["segment"]
         assert person["offer"] is not None  # win-back comes with an offer from the ladder
+    everyone = client.get("/audience", params={"campaign_type": "win_back", "limit": 1000}).json()["sample"]
+    percent_off = {segment: [p["offer"]["value"] for p in everyone if p["segment"] == segment]
+                   for segment in ("cant_lose", "hibernating")}  # fmt: skip
+    assert min(percent_off["cant_lose"]) > max(percent_off["hibernating"])  # by past spend, not CLV
 
     narrowed = client.get(
         "/audience", params={"campaign_type": "win_back", "query": "clv > 5 and churn_risk >= 0.5", "limit": 1000}
@@ -29,7 +33,29 @@ def test_preview_counts_mailable_customers_and_narrows_by_query(client, demo_fil
 
     broken = client.get("/audience", params={"campaign_type": "win_back", "query": "clv >> 5"})
     assert broken.status_code == 422 and "query" in broken.json()["message"]
+    misspelt = client.get("/audience", params={"campaign_type": "win_back", "query": "segment in (Cant_Lose, at_rsk)"})
+    assert misspelt.status_code == 422
+    assert "position 24" in misspelt.json()["message"] and "did you mean 'at_risk'" in misspelt.json()["message"]
+    any_case = client.get("/audience", params={"campaign_type": "win_back", "query": 'segment == "Can\'t lose"'})
+    assert {p["segment"] for p in any_case.json()["sample"]} == {"cant_lose"}
+    campaign = {"name": "x", "brand": "hearth", "campaign_type": "win_back", "audience_query": "segment = at_rsk"}
+    rejected = client.post("/campaigns", json=campaign)
+    assert rejected.status_code == 422 and "'at_rsk' is not a segment" in rejected.json()["message"]
     no_such_field = client.get("/audience", params={"campaign_type": "vip", "query": "shoe_size > 40"})
     assert no_such_field.status_code == 422 and "shoe_size" in no_such_field.json()["message"]
     unknown = client.get("/audience", params={"campaign_type": "newsletter"})
     assert unknown.status_code == 422 and "campaign_type" in unknown.json()["message"]
+
+
+def test_segment_retention_is_measured_on_last_horizons_segments(client, demo_files):
+    """Retention on today's segments is 1 or 0 by construction (they rest on recency); it is measured instead on
+    the customers each segment held one horizon ago."""
+    assert client.get("/segments").json() == []
+    for kind in ("customers", "products", "orders"):
+        assert upload(client, kind, demo_files[kind]).status_code == 200
+    segments = {row["segment"]: row for row in client.get("/segments").json()}
+    measured = [row for row in segments.values() if row["retention_base"] > 0]
+    assert len(measured) >= 5 and all(isinstance(row["orders"], int) for row in segments.values())
+    assert all(0 <= row["retention_rate"] <= 1 and row["retention_days"] == 90 for row in measured)
+    assert len({row["retention_rate"] for row in measured} - {0.0, 1.0}) >= 3
+    assert segments["champions"]["retention_rate"] > segments["lost"]["retention_rate"]

@@ -107,3 +107,61 @@ def test_import_train_generate_and_export_drafts(tmp_path, demo_files):
         assert {check["name"] for check in row["checks"]} >= {"grounding", "unsubscribe_footer"}
         assert 0 < row["scores"]["p_open"] < 1
     assert sum(row["selected"] for row in rows) == 3  # one chosen variant per customer
+
+
+def test_audience_refresh_uses_the_audience_settings_and_trains_nothing_else(engine, demo_files, monkeypatch):
+    """In-process, so that it runs this checkout's code."""
+    from typer.testing import CliRunner
+
+    from service import cli
+    from service.customers import customer_out, list_customers
+    from service.db.session import session_scope
+    from service.importing import import_frame, read_table
+    from service.settings import home_settings
+
+    with session_scope(engine) as session:
+        for kind in ("customers", "products", "orders"):
+            import_frame(session, kind, read_table(demo_files[kind]))
+    monkeypatch.setattr(cli, "_engine", lambda: engine)
+    monkeypatch.setenv("TAILOR_AUDIENCE_HORIZON_DAYS", "60")
+    monkeypatch.setenv("TAILOR_AUDIENCE_AS_OF", "2026-09-01")
+    result = CliRunner().invoke(cli.app, ["audience", "refresh"])
+    assert result.exit_code == 0, result.output
+    assert "audience recomputed as of 2026-09-01 over 60 days" in result.output
+    with session_scope(engine) as session:
+        profiles = [customer_out(c).profile for c in list_customers(session, None, 1000, 0)]
+    scored = [p for p in profiles if p.get("churn_risk") is not None]
+    assert scored and all(p["as_of"] == "2026-09-01" for p in scored)
+    assert all("no order in the next 60 days" in p["reasons"]["churn_risk"] for p in scored)
+    assert not (home_settings().models_dir / "recommender").exists()
+
+
+def test_audience_file_command_is_unchanged(tmp_path):
+    from typer.testing import CliRunner
+
+    from audience.batch import OUTPUT_COLUMNS
+    from service import cli
+    from tests.audience.conftest import simulated_shop
+
+    simulated_shop(n_customers=150).to_csv(tmp_path / "orders.csv", index=False)
+    args = ["audience", "--orders", str(tmp_path / "orders.csv"), "--as-of", "2024-01-01", "--horizon-days", "90"]
+    result = CliRunner().invoke(cli.app, [*args, "--out", str(tmp_path / "out.csv")])
+    assert result.exit_code == 0, result.output
+    assert "wrote 150 customers to" in result.output
+    assert pd.read_csv(tmp_path / "out.csv").columns.tolist() == OUTPUT_COLUMNS
+    missing = CliRunner().invoke(cli.app, args)
+    assert missing.exit_code == 2 and "missing --out" in missing.output
+
+
+def test_audience_file_command_says_which_model_fell_back(tmp_path):
+    from typer.testing import CliRunner
+
+    from service import cli
+    from tests.audience.conftest import known_customers
+
+    known_customers().to_csv(tmp_path / "orders.csv", index=False)
+    args = ["audience", "--orders", str(tmp_path / "orders.csv"), "--as-of", "2024-01-01", "--horizon-days", "60"]
+    result = CliRunner().invoke(cli.app, [*args, "--out", str(tmp_path / "out.csv")])
+    assert result.exit_code == 0, result.output
+    fallbacks = [line for line in result.output.splitlines() if line.startswith("fallback: ")]
+    assert len(fallbacks) == 1 and fallbacks[0].startswith("fallback: churn_risk: BG/NBD instead of the supervised")

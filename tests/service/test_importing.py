@@ -115,6 +115,25 @@ def test_missing_column_and_unknown_references_are_reported(engine):
     assert _count(engine, Interaction) == 0
 
 
+def test_purchases_need_a_positive_amount(engine):
+    """A return imported as a negative purchase would make spend and CLV negative and stop the audience refresh."""
+    with session_scope(engine) as session:
+        import_frame(session, "customers", CUSTOMERS)
+        import_frame(session, "products", PRODUCTS)
+    refund = ORDERS.iloc[[2]].assign(order_id="r2", amount="-7.5")
+    viewed = ORDERS.iloc[[2]].assign(order_id="v2", amount="0", kind="view")  # a view has no amount
+    returns = pd.concat([ORDERS, refund, viewed], ignore_index=True)
+    with pytest.raises(InvalidInput) as raised, session_scope(engine) as session:
+        import_frame(session, "orders", returns)
+    assert str(raised.value).endswith(
+        "row 5, column 'amount': a purchase needs a positive amount; remove returns and cancellations (or net "
+        "them into the orders they belong to)"
+    )
+    with session_scope(engine) as session:
+        import_frame(session, "orders", returns.drop(index=3))
+    assert _count(engine, Interaction) == 4
+
+
 def test_duplicate_keys_in_one_file_are_rejected(engine):
     with (
         pytest.raises(InvalidInput, match="row 3, column 'customer_id': the same key"),
