@@ -3,7 +3,8 @@
 - training on both Online Retail years (791k order lines) per model, target < 60 s;
 - batch top-10 for 100,000 customers over 10,000 products (synthetic interactions with a popularity skew
   and group structure, ~25 lines a customer), target < 60 s;
-- one customer's top-10 with the model loaded, p50/p99 over repeated calls (the API adds its own overhead),
+- one customer's top-10 with the model loaded, p50/p99 over repeated calls (evals.recommenders.api_latency times the
+  same through the running API),
   target p99 < 20 ms.
 
     python -m evals.recommenders.bench [--quick] [--models als,blend] [--out reports/]
