@@ -86,6 +86,11 @@ def train(
     from service.jobs import InlineJobRunner
     from service.pipeline.training import train_all
 
+    if model is not None:  # a typo fails now, not after the audience refresh
+        from recommenders.registry import model_class
+
+        model_class(model)
+
     engine = _engine()
     with progress_bar("training") as update:
         runner = InlineJobRunner(engine, update)

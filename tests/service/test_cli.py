@@ -93,8 +93,12 @@ def test_recommend_reads_a_product_catalog(tmp_path):
 def test_import_train_generate_and_export_drafts(tmp_path, demo_files):
     for kind in ("customers", "products", "orders", "sends"):
         assert run(["import", kind, str(demo_files[kind])], tmp_path).returncode == 0
+    mistyped = run(["train", "--model", "blnd"], tmp_path)
+    assert mistyped.returncode == 2 and "No recommender called 'blnd'" in mistyped.stderr + mistyped.stdout
+    assert not (tmp_path / "models").exists()  # refused before any training step ran
     trained = run(["train"], tmp_path)
     assert trained.returncode == 0, trained.stderr
+    assert "days held out: Recall@10" in trained.stdout  # the recommender's quality on the shop's last 30 days
     out = tmp_path / "drafts.jsonl"
     args = ["generate", "--campaign-type", "cross_sell", "--brand", "atelier", "--limit", "3", "--out", str(out)]
     generated = run(args, tmp_path, timeout=600)  # the local model on a busy 2-core machine: minutes
