@@ -39,6 +39,23 @@ def wait_for_job(client, job_id: str, timeout: float = 300) -> dict:
     raise AssertionError(f"job {job_id} did not finish in {timeout} s: {job}")
 
 
+def trained_shop(client, demo_files) -> None:
+    """Import the demo slice (customers, products, orders, past sends) and train every model through the API."""
+    for kind in ("customers", "products", "orders", "sends"):
+        assert upload(client, kind, demo_files[kind]).status_code == 200
+    train = wait_for_job(client, client.post("/train").json()["job_id"])
+    assert train["status"] == "succeeded", train["error"]
+
+
+def generated_campaign(client, **body) -> int:
+    """Create a campaign (hearth brand, cross-sell unless ``body`` says otherwise), generate it, return its id."""
+    body = {"name": "Test campaign", "brand": "hearth", "campaign_type": "cross_sell", **body}
+    campaign_id = client.post("/campaigns", json=body).json()["id"]
+    job = wait_for_job(client, client.post(f"/campaigns/{campaign_id}/generate").json()["job_id"])
+    assert job["status"] == "succeeded", job["error"]
+    return campaign_id
+
+
 @pytest.fixture
 def mail_server():
     """A real SMTP server on loopback that keeps every message it receives: (controller, messages)."""

@@ -5,20 +5,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tests.service.conftest import upload, wait_for_job
+from tests.service.conftest import generated_campaign, trained_shop
 
 
 def test_an_edited_variant_gets_the_scores_of_its_new_copy(client, demo_files, monkeypatch):
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
-    for kind in ("customers", "products", "orders", "sends"):
-        assert upload(client, kind, demo_files[kind]).status_code == 200
-    assert wait_for_job(client, client.post("/train").json()["job_id"])["status"] == "succeeded"
-    body = {"name": "Edits", "brand": "hearth", "campaign_type": "cross_sell", "max_customers": 2}
-    campaign_id = client.post("/campaigns", json=body).json()["id"]
+    trained_shop(client, demo_files)
     hour = datetime.now().hour
-    assert wait_for_job(client, client.post(f"/campaigns/{campaign_id}/generate").json()["job_id"])["status"] == (
-        "succeeded"
-    )
+    campaign_id = generated_campaign(client, max_customers=2)
     draft = client.get(f"/campaigns/{campaign_id}/drafts").json()[0]
     other = next(v for v in draft["variants"] if v["id"] != draft["selected_variant_id"])
     url = f"/drafts/{draft['id']}/variants/{other['id']}"

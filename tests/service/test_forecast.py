@@ -8,7 +8,7 @@ import pytest
 
 from service.experiments import held_out_customers
 from service.pipeline.generate import forecast_totals, order_values
-from tests.service.conftest import upload, wait_for_job
+from tests.service.conftest import generated_campaign, trained_shop
 
 
 def test_revenue_is_p_conversion_times_each_customers_order_value():
@@ -35,13 +35,8 @@ def test_revenue_is_p_conversion_times_each_customers_order_value():
 
 def test_generated_campaign_forecasts_revenue_in_api_and_review_page(client, demo_files, monkeypatch):
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
-    for kind in ("customers", "products", "orders", "sends"):
-        assert upload(client, kind, demo_files[kind]).status_code == 200
-    assert wait_for_job(client, client.post("/train").json()["job_id"])["status"] == "succeeded"
-    body = {"name": "Forecast", "brand": "hearth", "campaign_type": "cross_sell", "max_customers": 6}
-    campaign_id = client.post("/campaigns", json=body).json()["id"]
-    job = wait_for_job(client, client.post(f"/campaigns/{campaign_id}/generate").json()["job_id"])
-    assert job["status"] == "succeeded", job["error"]
+    trained_shop(client, demo_files)
+    campaign_id = generated_campaign(client, name="Forecast", max_customers=6)
 
     forecast = client.get(f"/campaigns/{campaign_id}").json()["forecast"]
     drafts = client.get(f"/campaigns/{campaign_id}/drafts", params={"limit": 100}).json()
@@ -60,11 +55,7 @@ def test_generated_campaign_forecasts_revenue_in_api_and_review_page(client, dem
     assert 'id="forecast-revenue"' in page.text and f"revenue {forecast['revenue']:.2f}" in page.text
 
     # An experiment's holdout is sent nothing, so its customers are not in the forecast.
-    body |= {"name": "Forecast with a holdout", "holdout_share": 0.5}
-    experiment_id = client.post("/campaigns", json=body).json()["id"]
-    assert wait_for_job(client, client.post(f"/campaigns/{experiment_id}/generate").json()["job_id"])["status"] == (
-        "succeeded"
-    )
+    experiment_id = generated_campaign(client, name="Forecast with a holdout", max_customers=6, holdout_share=0.5)
     drafts = client.get(f"/campaigns/{experiment_id}/drafts", params={"limit": 100}).json()
     held = held_out_customers(experiment_id, 0.5, [d["customer_id"] for d in drafts])
     with_holdout = client.get(f"/campaigns/{experiment_id}").json()["forecast"]
