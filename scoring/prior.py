@@ -163,7 +163,7 @@ class BlendedEngagement:
         prior_links, log_odds = self._links_log_odds(sends.drop(columns=list(OUTCOME_COLUMNS)))
         opened, clicked, converted = chain_outcomes(sends)
         chain = {
-            "open": (opened >= 0, opened),
+            "open": (np.ones(len(opened), dtype=bool), opened),
             "click": (opened == 1, clicked),
             "conversion": (clicked == 1, converted),
         }
