@@ -39,7 +39,8 @@ def _matrix(features: pd.DataFrame) -> pd.DataFrame:
     matrix = features.reindex(columns=list(CLUSTER_FEATURES)).astype(float)
     matrix = np.log1p(matrix.clip(lower=0))
     matrix = matrix.fillna(matrix.median()).fillna(0.0)
-    spread = matrix.std(ddof=0).replace(0, 1.0)
+    spread = matrix.std(ddof=0)
+    spread[spread < 1e-9] = 1.0  # a constant feature: its rounding noise must not read as a deviation
     return (matrix - matrix.mean()) / spread
 
 
