@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 
 from audience.clusters import cluster_customers
+from audience.profiles import build_profiles
+from tests.audience.conftest import AS_OF, simulated_shop
 
 
 def two_groups(n: int = 60, seed: int = 0) -> pd.DataFrame:
@@ -31,3 +33,36 @@ def test_a_constant_feature_describes_no_cluster():
     assert result.k == 2
     assert result.labels.iloc[:30].nunique() == 1 and result.labels.iloc[30:].nunique() == 1
     assert result.descriptions == {0: "recent, frequent customers", 1: "lapsed, occasional customers"}
+
+
+def tea_on_discount_shop() -> tuple[pd.DataFrame, pd.Index]:
+    """The simulated shop's lines with eight categories, where every sixth customer buys only tea and always with
+    a voucher (everyone else uses one on about 3 % of lines); returns the lines and the tea buyers."""
+    lines = simulated_shop()
+    rng = np.random.default_rng(1)
+    categories = ["Coffee", "Cookware", "Tableware", "Linens", "Candles", "Pantry", "Gifts", "Books"]
+    lines["category"] = [categories[int(product[1:]) % len(categories)] for product in lines["product_id"]]
+    tea_buyers = pd.Index([f"S{number:04d}" for number in range(0, 400, 6)])
+    buys_tea = lines["customer_id"].isin(tea_buyers)
+    lines.loc[buys_tea, "category"] = "Tea"
+    discounted = buys_tea | (rng.random(len(lines)) < 0.03)
+    lines["discount"] = np.where(discounted, (lines["amount"] * 0.15).round(2), 0.0)
+    return lines, tea_buyers
+
+
+def test_discounted_tea_buyers_are_found_and_named():
+    lines, tea_buyers = tea_on_discount_shop()
+    profiles = build_profiles(lines, AS_OF)
+    labels = profiles["cluster_label"]
+    found = labels[labels.index.isin(tea_buyers)]
+    assert found.nunique() == 1 and (labels == found.iloc[0]).sum() <= len(found) + 5  # a few one-off vouchers
+    assert found.iloc[0] == "discount-driven, mostly tea buyers"
+    others = set(labels) - {found.iloc[0]}
+    assert others and not any("tea" in words or "discount-driven" in words for words in others)
+
+
+def test_category_and_discount_columns_that_say_nothing_change_nothing():
+    lines = simulated_shop(n_customers=150)
+    plain = build_profiles(lines, AS_OF)
+    silent = build_profiles(lines.assign(category="", discount=0.0), AS_OF)
+    assert silent[["cluster", "cluster_label"]].equals(plain[["cluster", "cluster_label"]])
