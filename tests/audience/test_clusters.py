@@ -36,15 +36,17 @@ def test_a_constant_feature_describes_no_cluster():
 
 
 def tea_on_discount_shop() -> tuple[pd.DataFrame, pd.Index]:
-    """The simulated shop's lines with eight categories, where every sixth customer buys only tea and always with
-    a voucher (everyone else uses one on about 3 % of lines); returns the lines and the tea buyers."""
+    """The simulated shop's lines with eight categories (one per product), where every sixth customer buys only
+    tea, always with a voucher, and everyone else uses one on about 3 % of lines; returns the lines and the tea
+    buyers."""
     lines = simulated_shop()
     rng = np.random.default_rng(1)
-    categories = ["Coffee", "Cookware", "Tableware", "Linens", "Candles", "Pantry", "Gifts", "Books"]
-    lines["category"] = [categories[int(product[1:]) % len(categories)] for product in lines["product_id"]]
     tea_buyers = pd.Index([f"S{number:04d}" for number in range(0, 400, 6)])
     buys_tea = lines["customer_id"].isin(tea_buyers)
-    lines.loc[buys_tea, "category"] = "Tea"
+    number = lines["product_id"].str[1:].astype(int)
+    lines["product_id"] = np.where(buys_tea, "T" + (number % 4).astype(str), lines["product_id"])
+    categories = np.array(["Coffee", "Cookware", "Tableware", "Linens", "Candles", "Pantry", "Gifts", "Books"])
+    lines["category"] = np.where(buys_tea, "Tea", categories[number % len(categories)])
     discounted = buys_tea | (rng.random(len(lines)) < 0.03)
     lines["discount"] = np.where(discounted, (lines["amount"] * 0.15).round(2), 0.0)
     return lines, tea_buyers
