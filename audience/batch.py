@@ -12,8 +12,8 @@ from audience.orders import REQUIRED_COLUMNS
 from audience.profiles import build_profiles
 
 OUTPUT_COLUMNS = [
-    "customer_id", "recency_days", "frequency", "monetary", "rfm_segment", "cluster", "p_alive", "churn_risk",
-    "expected_purchases", "clv", "next_purchase_date",
+    "customer_id", "recency_days", "frequency", "monetary", "rfm_segment", "cluster", "cluster_label", "p_alive",
+    "churn_risk", "expected_purchases", "clv", "next_purchase_date",
 ]  # fmt: skip
 
 
@@ -31,14 +31,15 @@ def _separator_hint(path: Path) -> str:
 
 
 def read_orders(path: Path) -> pd.DataFrame:
-    """Orders from a CSV or Parquet file (``customer_id, timestamp, amount``; ``product_id``, ``order_id`` optional)."""
+    """Orders from a CSV or Parquet file (``customer_id, timestamp, amount``; ``order_id``, ``product_id``,
+    ``category`` and ``discount`` optional)."""
     path = Path(path)
     if not path.is_file():
         raise InvalidOrders(f"the orders file {path} does not exist")
     if path.suffix.lower() in (".parquet", ".pq"):
         return pd.read_parquet(path)
     try:
-        orders = pd.read_csv(path, dtype={"customer_id": str, "order_id": str, "product_id": str})
+        orders = pd.read_csv(path, dtype={"customer_id": str, "order_id": str, "product_id": str, "category": str})
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
         raise InvalidOrders(
             f"the orders file {path} is not a readable CSV file ({error}){_separator_hint(path)}"

@@ -1,7 +1,8 @@
 """Orders in, per-customer order history out: validation of an orders frame and the summaries the models use.
 
 An orders frame has one row per order line (``customer_id``, ``timestamp``, ``amount``, optional
-``order_id`` and ``product_id``). Models look at whole orders, so lines are added up per ``order_id``
+``order_id``, ``product_id``, ``category`` and ``discount``: the amount taken off the line, 0 or empty for none,
+``amount`` being what was paid). Models look at whole orders, so lines are added up per ``order_id``
 (or per customer and timestamp when there is no order id). Buy-till-you-die models count purchase *days*,
 as in Fader, Hardie & Lee (2005), so several orders on one day are one repeat purchase.
 """
@@ -30,11 +31,12 @@ def _unreadable(value: object, what: str) -> str:
 
 
 def validate_orders(orders: pd.DataFrame) -> pd.DataFrame:
-    """A clean copy of ``orders`` with string ids, datetime timestamps and positive float amounts.
+    """A clean copy of ``orders`` with string ids, datetime timestamps and positive float amounts; an optional
+    ``category`` becomes text ('' when empty) and an optional ``discount`` a float (0 when empty).
 
     Raises :class:`InvalidOrders` naming the column (and the first bad row, counted from 1 like a file's data
-    rows) when a required column is missing, a value is empty or cannot be read, or an amount is not positive
-    (returns and cancellations would make spend, CLV and order counts wrong).
+    rows) when a required column is missing, a value is empty or cannot be read, an amount is not positive
+    (returns and cancellations would make spend, CLV and order counts wrong) or a discount is negative.
     """
     missing = [column for column in REQUIRED_COLUMNS if column not in orders.columns]
     if missing:
@@ -73,7 +75,29 @@ def validate_orders(orders: pd.DataFrame) -> pd.DataFrame:
     for optional in ("order_id", "product_id"):
         if optional in clean.columns:
             clean[optional] = clean[optional].astype(str)
+    if "category" in clean.columns:
+        clean["category"] = clean["category"].fillna("").astype(str).str.strip()
+    if "discount" in clean.columns:
+        clean["discount"] = _discounts(clean["discount"])
     return clean
+
+
+def _discounts(values: pd.Series) -> pd.Series:
+    """Discounts as floats, 0 where the cell is empty; raises naming the first unreadable or negative one."""
+    empty = values.isna() | (values.astype(str).str.strip() == "")
+    discounts = pd.to_numeric(values.where(~empty, 0), errors="coerce")
+    unreadable = discounts.isna() | ~np.isfinite(discounts.fillna(0))
+    if unreadable.any():
+        row = int(np.flatnonzero(unreadable)[0])
+        raise InvalidOrders(_unreadable(values.iloc[row], "a number"), column="discount", row=row + 1)
+    if (discounts < 0).any():
+        row = int(np.flatnonzero(discounts < 0)[0])
+        raise InvalidOrders(
+            f"the discount {discounts.iloc[row]:g} is negative; give the amount taken off the line (0 for none)",
+            column="discount",
+            row=row + 1,
+        )
+    return discounts.astype(float)
 
 
 def orders_before(orders: pd.DataFrame, as_of: date | str | pd.Timestamp) -> pd.DataFrame:
@@ -89,12 +113,14 @@ def orders_before(orders: pd.DataFrame, as_of: date | str | pd.Timestamp) -> pd.
 
 
 def to_orders(lines: pd.DataFrame) -> pd.DataFrame:
-    """One row per order: ``customer_id, order_id, timestamp, amount, n_lines`` (lines of an order added up)."""
+    """One row per order: ``customer_id, order_id, timestamp, amount, n_lines`` (lines of an order added up),
+    and ``discounted`` (whether any line had a discount) when the lines carry ``discount``."""
     keyed = lines.assign(order_id=lines["order_id"] if "order_id" in lines.columns else lines["timestamp"].astype(str))
-    grouped = keyed.groupby(["customer_id", "order_id"], sort=False)
-    return grouped.agg(
-        timestamp=("timestamp", "min"), amount=("amount", "sum"), n_lines=("amount", "size")
-    ).reset_index()
+    aggregates = {"timestamp": ("timestamp", "min"), "amount": ("amount", "sum"), "n_lines": ("amount", "size")}
+    if "discount" in keyed.columns:
+        keyed = keyed.assign(discounted=keyed["discount"] > 0)
+        aggregates["discounted"] = ("discounted", "max")
+    return keyed.groupby(["customer_id", "order_id"], sort=False).agg(**aggregates).reset_index()
 
 
 def purchase_days(lines: pd.DataFrame) -> pd.DataFrame:

@@ -19,6 +19,7 @@ from audience.clusters import cluster_customers
 from audience.errors import AudienceError
 from audience.features import customer_features
 from audience.gamma_gamma import GammaGammaModel
+from audience.mix import mix_features
 from audience.next_purchase import next_purchase_dates
 from audience.orders import as_timestamp, btyd_summary, orders_before
 from audience.rfm import rfm_table
@@ -83,7 +84,8 @@ def build_profiles(orders: pd.DataFrame, as_of: date | str | pd.Timestamp, horiz
             profiles["p_alive"].to_numpy(), profiles["expected_purchases"].to_numpy()
         )
 
-    clusters = cluster_customers(features.assign(frequency=profiles["frequency"], monetary=profiles["monetary"]))
+    behaviour = features.assign(frequency=profiles["frequency"], monetary=profiles["monetary"])
+    clusters = cluster_customers(behaviour.join(mix_features(lines)))
     profiles["cluster"] = clusters.labels.astype(int)
     profiles["cluster_label"] = profiles["cluster"].map(clusters.descriptions)
     profiles["repeat_purchase_days"] = summary["frequency"].astype(int)

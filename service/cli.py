@@ -161,7 +161,8 @@ def recommend(
 def audience(
     ctx: typer.Context,
     orders: Annotated[
-        Path | None, typer.Option(help="orders: customer_id, timestamp, amount[, product_id, order_id]")
+        Path | None,
+        typer.Option(help="orders: customer_id, timestamp, amount[, order_id, product_id, category, discount]"),
     ] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD")] = None,
     out: Annotated[Path | None, typer.Option(help="output CSV, one row per customer")] = None,

@@ -83,6 +83,7 @@ class Interaction(Base):
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), index=True)
     quantity: Mapped[float] = mapped_column(Float, default=1.0)
     amount: Mapped[float] = mapped_column(Float, default=0.0)
+    discount: Mapped[float | None] = mapped_column(Float)  # taken off the line; amount is what was paid
     timestamp: Mapped[datetime] = mapped_column(DateTime, index=True)
     kind: Mapped[str] = mapped_column(String(16), default="purchase")
 

@@ -10,13 +10,14 @@ import numpy as np
 import pandas as pd
 
 from service.demo.catalog import generate_products
+from service.demo.discounts import apply_discounts
 from service.demo.orders import LINES_PER_CUSTOMER_AT_UNIT_RATE, generate_orders
 from service.demo.people import generate_customers
 from service.demo.sends import generate_sends
 
 PRODUCT_COLUMNS = ["product_id", "name", "category", "price", "currency", "description", "url", "in_stock"]
 CUSTOMER_COLUMNS = ["customer_id", "email", "first_name", "locale", "marketing_consent", "unsubscribed"]
-ORDER_COLUMNS = ["order_id", "customer_id", "product_id", "quantity", "amount", "timestamp", "kind"]
+ORDER_COLUMNS = ["order_id", "customer_id", "product_id", "quantity", "amount", "discount", "timestamp", "kind"]
 SEND_COLUMNS = [
     "send_id",
     "customer_id",
@@ -77,6 +78,7 @@ def generate_demo_store(
     products = generate_products(rng, n_products)
     customers = generate_customers(rng, n_customers, style_dim=len(products["style"].iloc[0]))
     orders = _orders_near_target(seed, customers, products, as_of, target)
+    orders = apply_discounts(np.random.default_rng([seed, 3]), orders, customers)
     sends = generate_sends(np.random.default_rng([seed, 2]), customers, products, orders, as_of)
     return DemoStore(
         products=products[PRODUCT_COLUMNS].copy(),

@@ -79,6 +79,7 @@ ORDERS = TableSpec(
         Column("amount", "number"),
         Column("timestamp", "timestamp"),
         Column("kind", "text", required=False, default="purchase", choices=INTERACTION_KINDS),
+        Column("discount", "number", required=False, allow_empty=True, minimum=0),
     ),
 )
 SENDS = TableSpec(

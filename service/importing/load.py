@@ -147,6 +147,7 @@ def _import_orders(session: Session, rows: pd.DataFrame) -> ImportSummary:
             "product_id": int(pid),
             "quantity": float(r.quantity),
             "amount": float(r.amount),
+            "discount": _optional_number(r.discount),
             "timestamp": r.timestamp.to_pydatetime(),
             "kind": r.kind,
         }

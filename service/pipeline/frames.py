@@ -37,10 +37,29 @@ def interactions_frame(session: Session) -> pd.DataFrame:
 
 
 def orders_frame(session: Session) -> pd.DataFrame:
-    """Purchase lines only, as the audience models take them."""
-    interactions = interactions_frame(session)
-    purchases = interactions[interactions.kind == "purchase"]
-    return purchases[["customer_id", "order_id", "product_id", "timestamp", "amount"]].reset_index(drop=True)
+    """Purchase lines only, as the audience models take them, with the product's category and the line's
+    discount (0 where none was given) for the clusters."""
+    statement = (
+        select(
+            Customer.external_id,
+            Interaction.order_id,
+            Product.sku,
+            Product.category,
+            Interaction.timestamp,
+            Interaction.amount,
+            Interaction.discount,
+        )
+        .join(Customer, Interaction.customer_id == Customer.id)
+        .join(Product, Interaction.product_id == Product.id)
+        .where(Interaction.kind == "purchase")
+        .order_by(Interaction.id)
+    )
+    columns = ["customer_id", "order_id", "product_id", "category", "timestamp", "amount", "discount"]
+    frame = _frame(session, statement, columns)
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"])
+    frame["category"] = frame["category"].fillna("")
+    frame["discount"] = frame["discount"].astype(float).fillna(0.0)
+    return frame
 
 
 NEW_ARRIVAL_DAYS = 30

@@ -75,6 +75,34 @@ def test_lines_add_up_to_orders():
     assert orders.n_lines.to_dict() == {"1": 2, "2": 1}
 
 
+def test_optional_category_and_discount_are_cleaned():
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b"],
+            "order_id": ["1", "1", "2"],
+            "timestamp": ["2024-01-01"] * 3,
+            "amount": [2.0, 3.0, 7.0],
+            "category": [" Tea ", None, "Coffee"],
+            "discount": ["0.5", "", None],
+        }
+    )
+    lines = validate_orders(frame)
+    assert lines.category.tolist() == ["Tea", "", "Coffee"]
+    assert lines.discount.tolist() == [0.5, 0.0, 0.0]
+    assert to_orders(lines).set_index("order_id").discounted.to_dict() == {"1": True, "2": False}
+
+
+@pytest.mark.parametrize(
+    ("discount", "message"), [("-2", "the discount -2 is negative"), ("ten", "'ten' is not a number")]
+)
+def test_bad_discounts_name_row_and_column(discount, message):
+    frame = pd.DataFrame(
+        {"customer_id": ["a", "b"], "timestamp": ["2024-01-01"] * 2, "amount": [5.0, 6.0], "discount": ["1", discount]}
+    )
+    with pytest.raises(InvalidOrders, match=f"row 2, column 'discount': {message}"):
+        validate_orders(frame)
+
+
 def test_btyd_summary_counts_repeat_days():
     lines = validate_orders(
         pd.DataFrame(

@@ -1,5 +1,5 @@
 """The audience preview a marketer runs before creating a campaign: counts, reasons, offers, and clear errors
-for a query that cannot be read."""
+for a query that cannot be read; the profiles behind it, recomputed after each orders import."""
 
 from __future__ import annotations
 
@@ -59,3 +59,33 @@ def test_segment_retention_is_measured_on_last_horizons_segments(client, demo_fi
     assert all(0 <= row["retention_rate"] <= 1 and row["retention_days"] == 90 for row in measured)
     assert len({row["retention_rate"] for row in measured} - {0.0, 1.0}) >= 3
     assert segments["champions"]["retention_rate"] > segments["lost"]["retention_rate"]
+
+
+def test_refresh_clusters_on_the_products_categories_and_the_lines_discounts(client, tmp_path):
+    """Categories come from the products table and discounts from the order lines: the tea buyers who always use
+    a voucher are one cluster, named by both, and a query finds them by that name."""
+    from tests.audience.test_clusters import tea_on_discount_shop
+
+    lines, tea_buyers = tea_on_discount_shop()
+    customers = lines[["customer_id"]].drop_duplicates()
+    products = lines[["product_id", "category"]].drop_duplicates().rename(columns={"product_id": "sku"})
+    orders = lines[["order_id", "customer_id", "product_id", "amount", "discount", "timestamp"]]
+    files = {
+        "customers": customers.assign(
+            email=customers["customer_id"] + "@example.com", first_name="", locale="en", marketing_consent=True
+        ),
+        "products": products.assign(
+            name="Product " + products["sku"], price=10.0, currency="EUR", description="", url="", in_stock=True
+        ),
+        "orders": orders.assign(quantity=1, timestamp=orders["timestamp"].dt.floor("s")),
+    }
+    for kind, frame in files.items():
+        frame.to_csv(tmp_path / f"{kind}.csv", index=False)
+        assert upload(client, kind, tmp_path / f"{kind}.csv").status_code == 200  # orders: profiles refreshed
+
+    customers = client.get("/customers", params={"limit": 1000}).json()
+    labels = {customer["customer_id"]: customer["profile"]["cluster_label"] for customer in customers}
+    assert {labels[customer] for customer in tea_buyers} == {"discount-driven, mostly tea buyers"}
+    query = "cluster_label == 'discount-driven, mostly tea buyers'"
+    found = client.get("/audience", params={"campaign_type": "win_back", "query": query, "limit": 1000}).json()
+    assert found["customers"] > 0 and {person["customer_id"] for person in found["sample"]} <= set(tea_buyers)

@@ -157,6 +157,26 @@ def test_audience_file_command_is_unchanged(tmp_path):
     assert missing.exit_code == 2 and "missing --out" in missing.output
 
 
+def test_audience_file_command_clusters_on_optional_category_and_discount(tmp_path):
+    from typer.testing import CliRunner
+
+    from service import cli
+    from tests.audience.test_clusters import tea_on_discount_shop
+
+    lines, tea_buyers = tea_on_discount_shop()
+    lines.to_csv(tmp_path / "orders.csv", index=False)
+    args = ["audience", "--orders", str(tmp_path / "orders.csv"), "--as-of", "2024-01-01", "--out"]
+    result = CliRunner().invoke(cli.app, [*args, str(tmp_path / "out.csv")])
+    assert result.exit_code == 0, result.output
+    profiles = pd.read_csv(tmp_path / "out.csv", dtype={"customer_id": str}).set_index("customer_id")
+    assert set(profiles.loc[tea_buyers, "cluster_label"]) == {"discount-driven, mostly tea buyers"}
+
+    lines.loc[3, "discount"] = -1.0
+    lines.to_csv(tmp_path / "orders.csv", index=False)
+    refused = CliRunner().invoke(cli.app, [*args, str(tmp_path / "out.csv")])
+    assert refused.exit_code != 0 and "row 4, column 'discount'" in str(refused.exception)
+
+
 def test_audience_file_command_says_which_model_fell_back(tmp_path):
     from typer.testing import CliRunner
 

@@ -134,6 +134,20 @@ def test_purchases_need_a_positive_amount(engine):
     assert _count(engine, Interaction) == 4
 
 
+def test_order_lines_may_carry_a_discount(engine):
+    """The amount taken off a line, for the clusters' discount use: empty is none, a negative one is refused."""
+    with session_scope(engine) as session:
+        import_frame(session, "customers", CUSTOMERS)
+        import_frame(session, "products", PRODUCTS)
+    with pytest.raises(InvalidInput, match="row 4, column 'discount': must be at least 0"), session_scope(engine) as s:
+        import_frame(s, "orders", ORDERS.assign(discount=["1.5", "", "-2"]))
+    assert _count(engine, Interaction) == 0
+    with session_scope(engine) as session:
+        import_frame(session, "orders", ORDERS.assign(discount=["1.5", "", "0"]))
+        stored = dict(session.execute(select(Interaction.amount, Interaction.discount)).all())
+    assert stored[15.0] == 1.5 and stored[49.0] is None and stored[7.5] == 0.0
+
+
 def test_duplicate_keys_in_one_file_are_rejected(engine):
     with (
         pytest.raises(InvalidInput, match="row 3, column 'customer_id': the same key"),

@@ -8,10 +8,11 @@ import socket
 import subprocess
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import MetaData, Table, insert, inspect, text
 
 from service.db.migrate import downgrade, upgrade
 from service.db.models import Base
@@ -32,6 +33,37 @@ def test_sqlite_upgrade_and_downgrade(tmp_path):
     _assert_schema_matches_models(engine)
     downgrade(engine)
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+
+
+def test_order_lines_keep_their_rows_when_discounts_arrive(tmp_path):
+    """0006 rebuilds the interactions table on SQLite (batch mode): existing lines survive, without a discount."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    upgrade(engine, "0005")
+    now = datetime(2026, 1, 1)
+    rows = {
+        "customers": {
+            "external_id": "c1", "email": "a@example.com", "first_name": "", "locale": "en",
+            "marketing_consent": True, "unsubscribed": False, "attributes": {}, "profile": {},
+            "created_at": now, "updated_at": now,
+        },
+        "products": {
+            "sku": "T1", "name": "Tea", "category": "tea", "price": 5.0, "currency": "EUR", "description": "",
+            "url": "", "in_stock": True, "created_at": now, "updated_at": now,
+        },
+        "interactions": {
+            "order_id": "o1", "customer_id": 1, "product_id": 1, "quantity": 1.0, "amount": 5.0, "timestamp": now,
+            "kind": "purchase",
+        },
+    }  # fmt: skip
+    with engine.begin() as connection:
+        for name, row in rows.items():
+            connection.execute(insert(Table(name, MetaData(), autoload_with=connection)), row)
+    upgrade(engine)
+    with engine.connect() as connection:
+        lines = connection.execute(text("SELECT order_id, amount, discount FROM interactions")).all()
+    assert [tuple(line) for line in lines] == [("o1", 5.0, None)]
+    downgrade(engine, "0005")
+    assert "discount" not in {column["name"] for column in inspect(engine).get_columns("interactions")}
 
 
 def _free_port() -> int:

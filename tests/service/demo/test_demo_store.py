@@ -94,10 +94,11 @@ def test_orders_fall_in_two_years_before_as_of(store):
     assert store.sends["sent_at"].max() < as_of
 
 
-def test_purchase_amounts_are_quantity_times_price(store):
+def test_purchase_amounts_are_quantity_times_price_less_the_discount(store):
     purchases = store.purchases.merge(store.products[["product_id", "price"]], on="product_id")
-    assert np.allclose(purchases["amount"], purchases["quantity"] * purchases["price"], atol=0.01)
-    assert (store.orders.loc[store.orders["kind"] != "purchase", "amount"] == 0).all()
+    paid = purchases["quantity"] * purchases["price"] - purchases["discount"]
+    assert np.allclose(purchases["amount"], paid, atol=0.01) and (purchases["discount"] >= 0).all()
+    assert (store.orders.loc[store.orders["kind"] != "purchase", ["amount", "discount"]] == 0).all(axis=None)
     kinds = store.orders["kind"].value_counts()
     assert set(kinds.index) == {"purchase", "cart", "view"}
     assert kinds["purchase"] > kinds["view"] > kinds["cart"]
@@ -160,6 +161,25 @@ def test_customers_favour_categories(store):
     frequent = per_customer.size() >= 8
     top_share = per_customer.agg(lambda c: c.value_counts(normalize=True).iloc[0])[frequent]
     assert top_share.mean() > 0.35  # ten categories: 0.1 to 0.2 without affinity
+
+
+def test_deal_seekers_and_full_price_customers_both_exist(store):
+    lines = store.purchases.assign(discounted=store.purchases["discount"] > 0)
+    orders = lines.groupby("order_id").agg(customer_id=("customer_id", "first"), discounted=("discounted", "max"))
+    assert 0.1 < orders["discounted"].mean() < 0.3
+    regulars = orders.groupby("customer_id").filter(lambda own: len(own) >= 3)
+    discounted_share = regulars.groupby("customer_id")["discounted"].mean()
+    assert (discounted_share > 0.5).mean() > 0.1 and (discounted_share == 0).mean() > 0.4
+
+
+def test_the_clusters_show_category_mix_and_discount_use(store):
+    from audience.profiles import build_profiles
+
+    lines = store.purchases.merge(store.products[["product_id", "category"]], on="product_id")
+    labels = set(build_profiles(lines, store.as_of)["cluster_label"])
+    categories = {category.lower() for category in store.products["category"]}
+    assert any("discount-driven" in label for label in labels)
+    assert any(f"{category} buyers" in label for label in labels for category in categories)
 
 
 def test_december_is_the_peak_month(store):
