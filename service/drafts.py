@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from service.db.models import Customer, Draft, Review, Variant
 from service.errors import Conflict, NotFound, NotReady
+from service.forecasts import refresh_forecast
 from service.pipeline.model_store import ModelStore
 from service.schemas import DraftOut, ReviewOut, VariantOut
 
@@ -85,6 +86,7 @@ def approve(session: Session, draft_id: int, variant_id: int | None, reviewer: s
     draft.status = "approved"
     draft.reviews.append(Review(action="approve", reviewer=reviewer, comment=comment))
     session.flush()
+    refresh_forecast(session, draft.campaign)
     return draft
 
 
@@ -94,6 +96,7 @@ def reject(session: Session, draft_id: int, reviewer: str, comment: str) -> Draf
     draft.status = "rejected"
     draft.reviews.append(Review(action="reject", reviewer=reviewer, comment=comment))
     session.flush()
+    refresh_forecast(session, draft.campaign)  # a rejected draft is not sent
     return draft
 
 
@@ -120,6 +123,8 @@ def edit_variant(
     rerender_variant(session, draft, variant)
     if models is not None:
         _rescore(draft, models)
+        session.flush()
+        refresh_forecast(session, draft.campaign)
     draft.reviews.append(
         Review(action="edit", reviewer=reviewer, comment=f"variant {variant.label}: {', '.join(sorted(changed))}")
     )

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, delete, select
 from recommenders.rules import Rules, recommend_with_rules
 from service.db.models import Campaign, Customer, Draft, Variant
 from service.db.session import session_scope
-from service.experiments import held_out_customers
+from service.forecasts import mean_price, refresh_forecast
 from service.pipeline import frames
 from service.pipeline.model_store import ModelStore
 from service.settings import CampaignSettings
@@ -136,11 +136,10 @@ def score_variants(
 def email_features(churn_risk: float | None, recommendations: list[dict[str, Any]]) -> dict[str, float]:
     """What scoring knows of an email besides its copy, for planned and sent emails alike: the products' mean
     price, their mean recommender score and the customer's churn risk at the time (NaN where unknown)."""
-    prices = [float(r.get("price") or 0.0) for r in recommendations]
     scores = [float(r["score"]) for r in recommendations if r.get("score") is not None]
     risk = pd.to_numeric(churn_risk, errors="coerce") if churn_risk is not None else math.nan
     return {
-        "mean_price": sum(prices) / len(prices) if prices else 0.0,
+        "mean_price": mean_price(recommendations),
         "rec_score": sum(scores) / len(scores) if scores else math.nan,
         "churn_risk": float(risk),
     }
@@ -237,31 +236,6 @@ def save_drafts(
     return saved
 
 
-def order_values(audience: pd.DataFrame) -> pd.Series:
-    """Each customer's value if they convert: their mean past order value (the RFM ``monetary``), else, for a
-    customer without orders, the mean price of the products recommended to them."""
-    by_customer = audience.set_index("customer_id")
-    fallback = by_customer.get("mean_price", pd.Series(0.0, index=by_customer.index)).astype(float)
-    if "monetary" not in by_customer:
-        return fallback.fillna(0.0)
-    monetary = pd.to_numeric(by_customer["monetary"], errors="coerce")
-    return monetary.where(monetary > 0, fallback).fillna(0.0)
-
-
-def forecast_totals(selection: pd.DataFrame, values: pd.Series | None = None, level: float = 0.9) -> dict[str, float]:
-    """Expected sends, opens, clicks, conversions and revenue if every chosen variant were sent, each with its
-    ``level`` interval (``*_low``/``*_high``, scoring.forecast); revenue is P(conversion) × ``values``, the
-    customer's order value (by customer id, the selection's index)."""
-    from scoring.forecast import forecast_totals as campaign_totals
-
-    predictions = selection.reindex(columns=["p_open", "p_click", "p_conversion"]).astype(float)
-    if values is not None:
-        predictions["order_value"] = values.reindex(predictions.index).astype(float)
-    totals = campaign_totals(predictions, level=level)
-    rounded = {name: round(value, 4 if name.endswith("_rate") else 2) for name, value in totals.items()}
-    return {**rounded, "sends": int(totals["sends"]), "level": level}
-
-
 def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id: int) -> dict[str, Any]:
     """Job: generate, score and save a campaign's drafts; progress counts drafts written."""
     from generation.brands import load_brand
@@ -275,7 +249,6 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
         campaign.status = "generating"
         campaign_type, brand_slug = campaign.campaign_type, campaign.brand.slug
         audience_query, limit = campaign.audience_query, campaign.max_customers
-        holdout_share = campaign.holdout_share
         customers = frames.customers_frame(session)
         products = frames.products_frame(session)
         as_of = frames.audience_as_of(session)
@@ -323,11 +296,9 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
         "seconds_per_draft": round(seconds / saved, 3) if saved else None,
         "fallback_share": round(result.stats.fallbacks / max(len(variants), 1), 3),
     }
-    # An experiment's holdout is sent nothing: the forecast counts only the customers who will be mailed.
-    held = held_out_customers(campaign_id, holdout_share, selection.index.tolist()) if holdout_share else []
-    forecast = forecast_totals(selection.drop(index=held), order_values(audience)) | {"held_out": len(held)}
     with session_scope(engine) as session:
         campaign = session.get(Campaign, campaign_id)
-        campaign.status, campaign.stats, campaign.forecast = "ready", stats, forecast
+        campaign.status, campaign.stats = "ready", stats
+        forecast = refresh_forecast(session, campaign)
     progress(total + 1, total + 1, "done")
     return {"campaign_id": campaign_id, **stats, "forecast": forecast}

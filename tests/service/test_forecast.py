@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from service.experiments import held_out_customers
-from service.pipeline.generate import forecast_totals, order_values
+from service.forecasts import forecast_totals, order_values
 from tests.service.conftest import generated_campaign, trained_shop
 
 
@@ -16,10 +16,8 @@ def test_revenue_is_p_conversion_times_each_customers_order_value():
         {"p_open": [0.5, 0.4], "p_click": [0.2, 0.1], "p_conversion": [0.1, 0.2]},
         index=pd.Index(["c1", "c2"], name="customer_id"),
     )
-    audience = pd.DataFrame(  # c2 has no orders yet: the recommended products' mean price stands in
-        {"customer_id": ["c2", "c1"], "monetary": [None, 50.0], "mean_price": [30.0, 10.0]}
-    )
-    values = order_values(audience)
+    # c2 has no orders yet: the recommended products' mean price stands in.
+    values = order_values(pd.Series({"c2": None, "c1": 50.0}), pd.Series({"c2": 30.0, "c1": 10.0}))
     assert values.to_dict() == {"c2": 30.0, "c1": 50.0}
 
     totals = forecast_totals(selection, values)
@@ -53,6 +51,16 @@ def test_generated_campaign_forecasts_revenue_in_api_and_review_page(client, dem
 
     page = client.get(f"/review/campaigns/{campaign_id}")
     assert 'id="forecast-revenue"' in page.text and f"revenue {forecast['revenue']:.2f}" in page.text
+
+    # Review changes what will be sent, and the forecast follows: a rejected draft leaves it, and a draft
+    # approved with its other variant brings that variant's predictions.
+    rejected, switched = drafts[0], drafts[1]
+    client.post(f"/drafts/{rejected['id']}/reject", json={"comment": "not this one"})
+    other = next(v for v in switched["variants"] if v["id"] != switched["selected_variant_id"])
+    client.post(f"/drafts/{switched['id']}/approve", json={"variant_id": other["id"]})
+    reviewed = client.get(f"/campaigns/{campaign_id}").json()["forecast"]
+    expected_opens = sum(v["p_open"] for v in chosen[2:]) + other["p_open"]
+    assert reviewed["sends"] == 5 and reviewed["opens"] == pytest.approx(expected_opens, abs=0.01)
 
     # An experiment's holdout is sent nothing, so its customers are not in the forecast.
     experiment_id = generated_campaign(client, name="Forecast with a holdout", max_customers=6, holdout_share=0.5)

@@ -1,0 +1,74 @@
+"""A campaign's forecast: expected sends, opens, clicks, conversions and revenue of the drafts still to send.
+
+Computed from the database (each draft's chosen variant, the customer's order value), so the same function
+serves generation and every change after it: a draft approved with another variant, rejected or edited, and
+an experiment's holdout (its customers are sent nothing, so they are left out and counted in ``held_out``).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.db.models import Campaign, Customer, Draft, Variant
+from service.experiments import held_out_customers
+
+TO_SEND = ("pending", "flagged", "approved")
+
+
+def order_values(monetary: pd.Series, mean_price: pd.Series) -> pd.Series:
+    """Each customer's value if they convert: their mean past order value (the RFM ``monetary``), else, for a
+    customer without orders, the mean price of the products recommended to them."""
+    monetary = pd.to_numeric(monetary, errors="coerce")
+    return monetary.where(monetary > 0, pd.to_numeric(mean_price, errors="coerce")).fillna(0.0)
+
+
+def forecast_totals(selection: pd.DataFrame, values: pd.Series | None = None, level: float = 0.9) -> dict[str, float]:
+    """Expected sends, opens, clicks, conversions and revenue if every chosen variant were sent, each with its
+    ``level`` interval (``*_low``/``*_high``, scoring.forecast); revenue is P(conversion) × ``values``, the
+    customer's order value (by customer id, the selection's index)."""
+    from scoring.forecast import forecast_totals as campaign_totals
+
+    predictions = selection.reindex(columns=["p_open", "p_click", "p_conversion"]).astype(float)
+    if values is not None:
+        predictions["order_value"] = values.reindex(predictions.index).astype(float)
+    totals = campaign_totals(predictions, level=level)
+    rounded = {name: round(value, 4 if name.endswith("_rate") else 2) for name, value in totals.items()}
+    return {**rounded, "sends": int(totals["sends"]), "level": level}
+
+
+def refresh_forecast(session: Session, campaign: Campaign) -> dict[str, float]:
+    """Recompute and store the forecast of ``campaign``'s drafts still to send (pending, flagged, approved)."""
+    rows = session.execute(
+        select(
+            Customer.external_id, Customer.profile, Draft.recommendations,
+            Variant.p_open, Variant.p_click, Variant.p_conversion,
+        )
+        .join(Draft, Draft.customer_id == Customer.id)
+        .join(Variant, Variant.id == Draft.selected_variant_id)
+        .where(Draft.campaign_id == campaign.id, Draft.status.in_(TO_SEND))
+    ).all()  # fmt: skip
+    frame = pd.DataFrame(
+        [
+            {
+                "customer_id": external_id, "p_open": p_open, "p_click": p_click, "p_conversion": p_conversion,
+                "monetary": (profile or {}).get("monetary"), "mean_price": mean_price(recommendations),
+            }
+            for external_id, profile, recommendations, p_open, p_click, p_conversion in rows
+        ],
+        columns=["customer_id", "p_open", "p_click", "p_conversion", "monetary", "mean_price"],
+    ).set_index("customer_id")  # fmt: skip
+    held = (
+        held_out_customers(campaign.id, campaign.holdout_share, frame.index.tolist()) if campaign.holdout_share else []
+    )
+    mailed = frame.drop(index=held)
+    forecast = forecast_totals(mailed, order_values(mailed["monetary"], mailed["mean_price"])) | {"held_out": len(held)}
+    campaign.forecast = forecast
+    return forecast
+
+
+def mean_price(recommendations: list | None) -> float:
+    """The mean price of an email's recommended products (0 without products)."""
+    prices = [float(r.get("price") or 0.0) for r in recommendations or []]
+    return sum(prices) / len(prices) if prices else 0.0
