@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from service.db.models import Brand, Campaign, Draft
 from service.errors import InvalidInput, NotFound, Problem
+from service.forecasts import current_forecast
 from service.schemas import CampaignIn, CampaignOut
 
 
@@ -85,6 +86,6 @@ def campaign_out(session: Session, campaign: Campaign) -> CampaignOut:
         created_at=campaign.created_at,
         drafts=draft_counts(session, campaign.id),
         stats=campaign.stats or {},
-        forecast=campaign.forecast or {},
+        forecast=current_forecast(session, campaign),
         holdout_share=campaign.holdout_share,
     )

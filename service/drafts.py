@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from service.db.models import Customer, Draft, Review, Variant
 from service.errors import Conflict, NotFound, NotReady
-from service.forecasts import refresh_forecast
+from service.forecasts import mark_stale
 from service.pipeline.model_store import ModelStore
 from service.schemas import DraftOut, ReviewOut, VariantOut
 
@@ -85,8 +85,8 @@ def approve(session: Session, draft_id: int, variant_id: int | None, reviewer: s
         draft.selected_variant_id = variant_id
     draft.status = "approved"
     draft.reviews.append(Review(action="approve", reviewer=reviewer, comment=comment))
+    mark_stale(draft.campaign)
     session.flush()
-    refresh_forecast(session, draft.campaign)
     return draft
 
 
@@ -95,8 +95,8 @@ def reject(session: Session, draft_id: int, reviewer: str, comment: str) -> Draf
     _require_reviewable(draft)
     draft.status = "rejected"
     draft.reviews.append(Review(action="reject", reviewer=reviewer, comment=comment))
+    mark_stale(draft.campaign)  # a rejected draft is not sent
     session.flush()
-    refresh_forecast(session, draft.campaign)  # a rejected draft is not sent
     return draft
 
 
@@ -123,8 +123,7 @@ def edit_variant(
     rerender_variant(session, draft, variant)
     if models is not None:
         _rescore(draft, models)
-        session.flush()
-        refresh_forecast(session, draft.campaign)
+        mark_stale(draft.campaign)
     draft.reviews.append(
         Review(action="edit", reviewer=reviewer, comment=f"variant {variant.label}: {', '.join(sorted(changed))}")
     )

@@ -60,10 +60,9 @@ def set_holdout_share(session: Session, campaign: Campaign, holdout_share: float
             "holdout_share cannot change once customers have been assigned."
         )
     campaign.holdout_share = holdout_share
-    session.flush()
-    from service.forecasts import refresh_forecast  # forecasts builds on this module's holdout
+    from service.forecasts import mark_stale  # forecasts builds on this module's holdout
 
-    refresh_forecast(session, campaign)
+    mark_stale(campaign)
 
 
 def held_out_customers(campaign_id: int, holdout_share: float, customer_ids: list[str]) -> list[str]:

@@ -1,8 +1,11 @@
-"""A campaign's forecast: expected sends, opens, clicks, conversions and revenue of the drafts still to send.
+"""A campaign's forecast: expected sends, opens, clicks, conversions and revenue of its mailing (the drafts
+sent and those still to send; rejected, skipped and held-out ones are not mailed).
 
 Computed from the database (each draft's chosen variant, the customer's order value), so the same function
 serves generation and every change after it: a draft approved with another variant, rejected or edited, and
 an experiment's holdout (its customers are sent nothing, so they are left out and counted in ``held_out``).
+A change only marks the forecast stale (cheap, so approving drafts one by one stays fast on a large campaign);
+the next read of the campaign recomputes it once.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from sqlalchemy.orm import Session
 from service.db.models import Campaign, Customer, Draft, Variant
 from service.experiments import held_out_customers
 
-TO_SEND = ("pending", "flagged", "approved")
+MAILED = ("pending", "flagged", "approved", "sent")  # sent drafts stay in: the forecast is compared with results
 
 
 def order_values(monetary: pd.Series, mean_price: pd.Series) -> pd.Series:
@@ -38,8 +41,21 @@ def forecast_totals(selection: pd.DataFrame, values: pd.Series | None = None, le
     return {**rounded, "sends": int(totals["sends"]), "level": level}
 
 
+def mark_stale(campaign: Campaign) -> None:
+    """Note that the drafts to send changed; the next :func:`current_forecast` recomputes the forecast."""
+    if campaign.forecast and not campaign.forecast.get("stale"):
+        campaign.forecast = {**campaign.forecast, "stale": True}
+
+
+def current_forecast(session: Session, campaign: Campaign) -> dict[str, float]:
+    """The campaign's forecast, recomputed first when a change made it stale ({} before generation)."""
+    if campaign.forecast and campaign.forecast.get("stale"):
+        return refresh_forecast(session, campaign)
+    return campaign.forecast or {}
+
+
 def refresh_forecast(session: Session, campaign: Campaign) -> dict[str, float]:
-    """Recompute and store the forecast of ``campaign``'s drafts still to send (pending, flagged, approved)."""
+    """Recompute and store the forecast of ``campaign``'s mailing (drafts sent or still to send)."""
     rows = session.execute(
         select(
             Customer.external_id, Customer.profile, Draft.recommendations,
@@ -47,7 +63,7 @@ def refresh_forecast(session: Session, campaign: Campaign) -> dict[str, float]:
         )
         .join(Draft, Draft.customer_id == Customer.id)
         .join(Variant, Variant.id == Draft.selected_variant_id)
-        .where(Draft.campaign_id == campaign.id, Draft.status.in_(TO_SEND))
+        .where(Draft.campaign_id == campaign.id, Draft.status.in_(MAILED))
     ).all()  # fmt: skip
     frame = pd.DataFrame(
         [
