@@ -5,8 +5,8 @@ Every step is an explicit option of `Preparation` (kept with the fitted model):
 - event weights: a `purchase` counts 1, a `cart` 0.3 and a `view` 0.1 by default (`event_weights`);
 - quantity: `"log"` multiplies each line by log(1 + quantity), `"linear"` by the quantity, `"ignore"` not at all;
 - recency decay: with `half_life_days`, a line's weight halves every that many days before the newest line;
-- returns and cancellations: lines with a non-positive quantity or a negative amount are removed
-  (`drop_returns`), as are lines whose `order_id` starts with "C" (the UCI cancellation convention);
+- returns and cancellations: lines of kind `return`, lines with a non-positive quantity or a negative amount
+  and lines whose `order_id` starts with "C" (the UCI cancellation convention) are removed (`drop_returns`);
 - minimum support: customers with fewer than `min_customer_products` distinct products and products bought by
   fewer than `min_product_customers` customers are left out (they get popularity / are never recommended);
 - confidence scaling of the aggregated matrix: `"none"`, `"log"` (log(1 + w)) or `"bm25"` (term-frequency
@@ -24,7 +24,7 @@ import scipy.sparse as sp
 
 from recommenders.errors import InvalidInteractions
 
-KINDS = ("purchase", "cart", "view")
+KINDS = ("purchase", "cart", "view", "return")
 REQUIRED_COLUMNS = ("customer_id", "product_id")
 
 
@@ -125,7 +125,7 @@ def line_weights(interactions: pd.DataFrame, prep: Preparation) -> pd.DataFrame:
     """Filter returns/cancellations and add a `weight` column per line (event, quantity, recency)."""
     lines = interactions
     if prep.drop_returns:
-        keep = (lines["quantity"] > 0) & (lines["amount"] >= 0)
+        keep = (lines["quantity"] > 0) & (lines["amount"] >= 0) & (lines["kind"] != "return")
         if "order_id" in lines.columns:
             keep &= ~lines["order_id"].astype(str).str.upper().str.startswith("C")
         lines = lines[keep]

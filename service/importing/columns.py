@@ -10,7 +10,7 @@ from service.errors import Problem
 
 TRUE_WORDS = {"true", "1", "yes", "y", "t"}
 FALSE_WORDS = {"false", "0", "no", "n", "f", ""}
-INTERACTION_KINDS = ("purchase", "cart", "view")
+INTERACTION_KINDS = ("purchase", "cart", "view", "return")
 CAMPAIGN_TYPES = ("welcome", "cross_sell", "win_back", "replenishment", "vip")
 
 

@@ -121,8 +121,8 @@ def _check_orders(session: Session, rows: pd.DataFrame) -> list[Problem]:
         for r in _rows_where(rows.customer_pk.isna())
     ]
     problems += [
-        Problem(r, "amount", "a purchase needs a positive amount; remove returns and cancellations (or net them into "
-                "the orders they belong to)")
+        Problem(r, "amount", "a purchase needs a positive amount; give a return or cancellation the kind 'return' "
+                "(the models leave returns out)")
         for r in _rows_where((rows.kind == "purchase") & (rows.amount <= 0))
     ]  # fmt: skip
     return problems + [

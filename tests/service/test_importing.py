@@ -126,12 +126,32 @@ def test_purchases_need_a_positive_amount(engine):
     with pytest.raises(InvalidInput) as raised, session_scope(engine) as session:
         import_frame(session, "orders", returns)
     assert str(raised.value).endswith(
-        "row 5, column 'amount': a purchase needs a positive amount; remove returns and cancellations (or net "
-        "them into the orders they belong to)"
+        "row 5, column 'amount': a purchase needs a positive amount; give a return or cancellation the kind "
+        "'return' (the models leave returns out)"
     )
     with session_scope(engine) as session:
         import_frame(session, "orders", returns.drop(index=3))
     assert _count(engine, Interaction) == 4
+
+
+def test_returns_are_kept_as_their_own_kind_and_left_out_by_the_models(engine):
+    """A shop's export with its returns imports whole: the returns are stored, and neither the recommenders'
+    data nor the audience's orders count them as purchases."""
+    from service.pipeline import frames
+
+    with session_scope(engine) as session:
+        import_frame(session, "customers", CUSTOMERS)
+        import_frame(session, "products", PRODUCTS)
+        refund = ORDERS.iloc[[2]].assign(order_id="C2", quantity="-1", amount="-7.5", kind="return")
+        import_frame(session, "orders", pd.concat([ORDERS, refund], ignore_index=True))
+    with session_scope(engine) as session:
+        assert session.scalar(select(func.count()).where(Interaction.kind == "return")) == 1
+        interactions, orders = frames.interactions_frame(session), frames.orders_frame(session)
+    assert (orders["amount"] > 0).all() and len(orders) == len(ORDERS)
+    from recommenders.interactions import Preparation, line_weights, validate_interactions
+
+    prepared = line_weights(validate_interactions(interactions), Preparation())
+    assert "return" not in set(prepared["kind"]) and len(prepared) == len(ORDERS)
 
 
 def test_order_lines_may_carry_a_discount(engine):
