@@ -18,3 +18,18 @@ def test_boosted_risk_keeps_the_trees_mean_and_the_blend_ranking(shop_orders):
     assert risk.mean() == pytest.approx(trees_mean, abs=1e-6)
     order = np.argsort(model._calibrated_log_odds(features))
     assert np.all(np.diff(risk.to_numpy()[order]) >= 0)
+
+
+def test_a_small_shops_level_follows_the_churn_it_saw_a_year_earlier():
+    """BG/NBD knows no season: the log-odds shift that would have matched the churn at the training cutoff
+    nearest a year before (cutoff 9 with 30-day steps and a 90-day horizon), and none without enough customers."""
+    import pandas as pd
+    from scipy.special import logit
+
+    # p_alive 1 and an expected count of log 2 give P(no purchase) = exp(-log 2) = 0.5 for every customer.
+    then = pd.DataFrame({"bgnbd_p_alive": 1.0, "bgnbd_expected": np.log(2.0), "cutoff_number": 9,
+                         "churned": [1] * 80 + [0] * 20})  # fmt: skip
+    other_season = then.assign(cutoff_number=0, churned=0)
+    shift = ChurnModel()._season_shift(pd.concat([other_season, then]))
+    assert shift == pytest.approx(logit(0.8) - logit(0.5), abs=1e-6)
+    assert ChurnModel()._season_shift(then.head(49)) == 0.0
