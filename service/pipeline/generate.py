@@ -6,7 +6,6 @@ save_drafts. Each stage takes and returns plain data, so a distributed runner ca
 
 from __future__ import annotations
 
-import math
 import time
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -118,7 +117,7 @@ def score_variants(
         recipient = {
             "customer_id": draft.customer_id, "first_name": customer.first_name or "", "locale": customer.locale,
             "segment": customer.segment or "", "mean_price": float(customer.get("mean_price", 0.0) or 0.0),
-            "rec_score": customer.get("rec_score", math.nan), "churn_risk": customer.get("churn_risk", math.nan),
+            "rec_score": customer.get("rec_score"), "churn_risk": customer.get("churn_risk"),
         }  # fmt: skip
         for variant in draft.variants:
             rows.append(
@@ -133,15 +132,16 @@ def score_variants(
     return scored.variants.set_index(["customer_id", "variant_id"]), scored.drafts
 
 
-def email_features(churn_risk: float | None, recommendations: list[dict[str, Any]]) -> dict[str, float]:
+def email_features(churn_risk: float | None, recommendations: list[dict[str, Any]]) -> dict[str, float | None]:
     """What scoring knows of an email besides its copy, for planned and sent emails alike: the products' mean
-    price, their mean recommender score and the customer's churn risk at the time (NaN where unknown)."""
+    price, their mean recommender score and the customer's churn risk at the time (None where unknown, as the
+    sends table stores it; scoring reads None as missing)."""
     scores = [float(r["score"]) for r in recommendations if r.get("score") is not None]
-    risk = pd.to_numeric(churn_risk, errors="coerce") if churn_risk is not None else math.nan
+    risk = pd.to_numeric(churn_risk, errors="coerce") if churn_risk is not None else None
     return {
         "mean_price": mean_price(recommendations),
-        "rec_score": sum(scores) / len(scores) if scores else math.nan,
-        "churn_risk": float(risk),
+        "rec_score": sum(scores) / len(scores) if scores else None,
+        "churn_risk": None if risk is None or pd.isna(risk) else float(risk),
     }
 
 

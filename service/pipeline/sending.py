@@ -6,7 +6,6 @@ only what is due, and ``send_due_drafts``, run on a schedule by the API process,
 
 from __future__ import annotations
 
-import math
 import smtplib
 import uuid
 from datetime import datetime
@@ -130,7 +129,7 @@ def send_campaign(
                     subject=variant.subject, preheader=variant.preheader, intro=variant.intro,
                     campaign_type=campaign.campaign_type, locale=customer.locale, segment=customer.segment or "",
                     n_products=len(draft.recommendations), mean_price=features["mean_price"],
-                    churn_risk=_known(features["churn_risk"]), rec_score=_known(features["rec_score"]),
+                    churn_risk=features["churn_risk"], rec_score=features["rec_score"],
                     sent_at=now, message_id=message["Message-ID"],
                 )  # fmt: skip
                 send.events.append(Event(kind="delivered", occurred_at=now))
@@ -176,7 +175,3 @@ def send_due_drafts(progress, engine: Engine, settings: SmtpSettings | None = No
         results[str(campaign_id)] = send_campaign(lambda *_: None, engine, campaign_id, settings=settings)
         progress(done + 1, len(campaign_ids), f"campaign {campaign_id}")
     return {"campaigns": results}
-
-
-def _known(value: float) -> float | None:
-    return None if math.isnan(value) else value
