@@ -7,7 +7,7 @@ import math
 import time
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from sqlalchemy import Engine, func, select, update
@@ -18,6 +18,9 @@ from service.errors import NotReady
 from service.pipeline import frames
 from service.pipeline.model_store import current_folder, publish, read_metadata
 from service.settings import AudienceSettings, CampaignSettings, ScoringSettings, home_settings
+
+if TYPE_CHECKING:
+    from evals.recommenders.protocols import Split
 
 ProgressFn = Any  # service.jobs.Progress, or any callable(done, total, message)
 TRAINING_JOBS = ("train", "retrain")
@@ -90,9 +93,12 @@ def train_recommender(engine: Engine, model: str | None = None, tune_trials: int
         products = frames.products_frame(session)
     if interactions.empty:
         raise NotReady("There are no orders to learn from: import orders first (`tailor import orders FILE`).")
+    from evals.recommenders.protocols import time_split
+
     started = time.perf_counter()
-    params, tuning = _tuned_params(name, interactions, products, tune_trials)
-    holdout = _holdout_quality(name, params, interactions, products)
+    split = time_split(interactions, test_days=HOLDOUT_DAYS)  # the last days held out, for tuning and quality
+    params, tuning = _tuned_params(name, split, products, tune_trials)
+    holdout = _holdout_quality(name, params, split, products)
     recommender = registry.create(name, **params).fit(interactions, products)
     metadata = {
         **training_metadata(recommender, interactions),
@@ -106,17 +112,17 @@ def train_recommender(engine: Engine, model: str | None = None, tune_trials: int
 
 
 def _tuned_params(
-    name: str, interactions: pd.DataFrame, products: pd.DataFrame, trials: int
+    name: str, split: Split, products: pd.DataFrame, trials: int
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """The hyperparameters to fit with, and how they were found: a new Optuna search of ``trials`` trials, the
-    search saved with the current model of the same name, or none (the model's defaults)."""
-    from evals.recommenders.protocols import time_split
+    """The hyperparameters to fit with, and how they were found: a new Optuna search of ``trials`` trials on
+    ``split``'s validation part, the search saved with the current model of the same name, or none (the
+    model's defaults)."""
     from evals.recommenders.tuning import TUNABLE, tune
 
     if trials:
         if name not in TUNABLE:
             raise NotReady(f"The {name} recommender has no hyperparameter search; tunable: {', '.join(TUNABLE)}.")
-        params, objective = tune(name, time_split(interactions, test_days=HOLDOUT_DAYS), products, trials=trials)
+        params, objective = tune(name, split, products, trials=trials)
         # The objective: Recall@10 on the validation split, averaged over all products and products new to the customer.
         return params, {"trials": trials, "validation_objective": round(objective, 4), "params": params}
     current = current_folder(home_settings().models_dir, "recommender")
@@ -127,15 +133,12 @@ def _tuned_params(
     return {}, None
 
 
-def _holdout_quality(
-    name: str, params: dict[str, Any], interactions: pd.DataFrame, products: pd.DataFrame
-) -> dict[str, Any]:
-    """Recall, NDCG and HitRate at 10 (all products, and products new to the customer) on the last
-    ``HOLDOUT_DAYS`` days, for a model fitted on the days before; the reason instead when they cannot be had."""
+def _holdout_quality(name: str, params: dict[str, Any], split: Split, products: pd.DataFrame) -> dict[str, Any]:
+    """Recall, NDCG and HitRate at 10 (all products, and products new to the customer) on ``split``'s test
+    part, the last ``HOLDOUT_DAYS`` days, for a model fitted on the days before; the reason instead when they
+    cannot be had."""
     from evals.recommenders.evaluate import evaluate
-    from evals.recommenders.protocols import time_split
 
-    split = time_split(interactions, test_days=HOLDOUT_DAYS)
     if split.train.empty or not split.relevant:
         return {"days": HOLDOUT_DAYS, "skipped": "no customer with earlier history bought in those days"}
     measured = evaluate(name, params, split, products)
