@@ -258,25 +258,30 @@ class EngagementModel:
 
     def top_reasons(self, variants: pd.DataFrame, n: int = 3, outcome: str = "open") -> pd.Series:
         """For each row, the ``n`` features that push its ``outcome`` (open, click, conversion) most, in words."""
+        return self.reasons(variants, {outcome: n})
+
+    def reasons(self, variants: pd.DataFrame, counts: dict[str, int]) -> pd.Series:
+        """For each row, the ``counts[outcome]`` strongest features of each outcome in turn, in words, from one
+        design of ``variants`` (the scoring pipeline asks for several outcomes at once)."""
         if not self.is_fitted:
             raise NotFitted("engagement model")
-        if outcome not in OUTCOME_WORDS:
-            raise ValueError(f"outcome must be one of {', '.join(OUTCOME_WORDS)}, not {outcome!r}")
-        link = self.links[outcome]
+        for outcome in counts:
+            if outcome not in OUTCOME_WORDS:
+                raise ValueError(f"outcome must be one of {', '.join(OUTCOME_WORDS)}, not {outcome!r}")
         design = self._design(variants)
-        contributions = link.contributions(design)
-        words = link.strongest_words(design)
-        target = OUTCOME_WORDS[outcome]
-        reasons = []
-        for position, (index, row) in enumerate(contributions.iterrows()):
-            strongest = row[row.abs() > 1e-6].abs().sort_values(ascending=False).index[:n]
-            reasons.append(
-                [
+        reasons: list[list[str]] = [[] for _ in range(len(design))]
+        for outcome, n in counts.items():
+            link = self.links[outcome]
+            contributions = link.contributions(design)
+            words = link.strongest_words(design)
+            target = OUTCOME_WORDS[outcome]
+            for position, (index, row) in enumerate(contributions.iterrows()):
+                strongest = row[row.abs() > 1e-6].abs().sort_values(ascending=False).index[:n]
+                reasons[position] += [
                     f"{_reason_words(column, design.at[index, column], words[position])} "
                     f"{'raises' if row[column] > 0 else 'lowers'} the chance of {target}"
                     for column in strongest
                 ]
-            )
         return pd.Series(reasons, index=variants.index, dtype=object)
 
     def save(self, path: str | Path) -> Path:

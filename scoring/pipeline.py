@@ -61,11 +61,9 @@ def score_drafts(
     scored = variants.drop(columns=[c for c in predictions.columns if c in variants.columns]).join(predictions)
     explainer = _explainer(model)
     if explainer is not None and len(scored):
-        opens = explainer.top_reasons(variants, n=n_reasons, outcome="open")
-        clicks = explainer.top_reasons(variants, n=1, outcome="click")
-        conversions = explainer.top_reasons(variants, n=1, outcome="conversion")
         note = _prior_note(model)
-        scored["reasons"] = [[*note, *o, *c, *v] for o, c, v in zip(opens, clicks, conversions, strict=True)]
+        reasons = explainer.reasons(variants, {"open": n_reasons, "click": 1, "conversion": 1})
+        scored["reasons"] = [[*note, *row] for row in reasons]
     else:
         scored["reasons"] = [["no history yet: rates from public data"] for _ in range(len(scored))]
         appeal = model.prior.subject_appeal(variants) if isinstance(model, BlendedEngagement) else None
