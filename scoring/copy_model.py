@@ -54,6 +54,8 @@ MODEL_VERSION = 1
 MAX_PAIR_WEIGHT = 3.0
 DEFAULT_C = 0.3
 EMBEDDINGS_C = 0.05
+# Distinct texts whose scores a loaded model remembers (see CopyModel.score).
+SCORE_MEMO = 50_000
 
 
 def default_c(embeddings: bool) -> float:
@@ -201,10 +203,25 @@ class CopyModel:
         self._ctr_scale = scale
 
     def score(self, texts: pd.Series | list[str]) -> np.ndarray:
-        """A relative score per text: compare texts meant for the same audience; higher should win."""
+        """A relative score per text: compare texts meant for the same audience; higher should win.
+
+        Each distinct text is scored once and remembered (up to ``SCORE_MEMO`` texts): a campaign's
+        customers share a few subjects, and the service asks for the same subjects again for the reasons,
+        which would otherwise embed them twice."""
         if not self._fitted:
             raise NotFitted("copy model")
-        return self._matrix(pd.Series(texts), fit=False) @ self._weights
+        texts = pd.Series(texts).fillna("").astype(str).reset_index(drop=True)
+        memo = self.__dict__.setdefault("_score_memo", {})
+        missing = [text for text in dict.fromkeys(texts) if text not in memo]
+        if missing:
+            if len(memo) + len(missing) > SCORE_MEMO:
+                memo.clear()
+            memo.update(zip(missing, self._matrix(pd.Series(missing), fit=False) @ self._weights, strict=True))
+        return np.array([memo[text] for text in texts], dtype=float)
+
+    def __getstate__(self) -> dict:
+        """What is saved: everything but the memo of scored texts."""
+        return {key: value for key, value in self.__dict__.items() if key != "_score_memo"}
 
     def predict_ctr(self, texts: pd.Series | list[str]) -> np.ndarray:
         """The expected click-through rate of each text for an average audience of the training data."""

@@ -47,6 +47,19 @@ def test_pairwise_model_prefers_the_winning_wording():
     assert 0.02 < ctr[0] < 0.04 and 0.01 < ctr[1] < 0.03 and ctr[0] > ctr[1]
 
 
+def test_scores_are_remembered_per_text_and_not_saved(tmp_path):
+    tests = _tests()
+    model = CopyModel(char_ngrams=False).fit(tests["text"], tests["impressions"], tests["clicks"], tests["test_id"])
+    texts = ["What happened to a cat is amazing", "What happened to a cat", "What happened to a cat is amazing"]
+    first = model.score(texts)
+    # Duplicates share one score, and a second call gives the same numbers from the memo.
+    assert first[0] == first[2] and len(model._score_memo) == 2
+    assert np.array_equal(model.score(pd.Series(texts)), first)
+    fresh = CopyModel.load(model.save(tmp_path / "copy.joblib"))
+    assert "_score_memo" not in fresh.__dict__
+    assert np.allclose(fresh.score(texts), first)
+
+
 def test_pointwise_fallback_without_test_ids():
     tests = _tests(seed=1)
     model = CopyModel().fit(tests["text"], tests["impressions"], tests["clicks"])
