@@ -42,6 +42,10 @@ from scoring.history import HISTORY_COLUMNS, customer_totals, prediction_history
 
 MODEL_VERSION = 2
 MIN_POSITIVES = 20
+# An optional column (churn risk, recommendation score) is learned from once this many sends, and this share
+# of all sends, carry it (see EngagementModel._learn_optional_columns).
+MIN_OPTIONAL_ROWS = 100
+MIN_OPTIONAL_SHARE = 0.2
 # Character n-grams read what words miss (inflections, misspellings, emoji, compound words). On the demo store's
 # templated subjects they tie with words alone: validation on the last fifth of the training period, open AUC
 # 0.7284 -> 0.7282, click 0.6449 -> 0.6472, conversion 0.6604 -> 0.6617 with 1,000 of them; fitting 16,730
@@ -227,19 +231,33 @@ class EngagementModel:
             else prediction_history(frame, self._customer_totals, self._open_rate)
         )
         design[HISTORY_COLUMNS] = history[HISTORY_COLUMNS].to_numpy()
-        if training:  # an optional column the sends never filled in (older or imported sends) is left out
-            self._optional_medians = {
-                column: float(design[column].median())
-                for column in OPTIONAL_NUMERIC
-                if column in design.columns and design[column].notna().any()
-            }
+        if training:
+            self._learn_optional_columns(design)
+        ranges = getattr(self, "_optional_ranges", {})
         for column in OPTIONAL_NUMERIC:
             if column in self._optional_medians:
                 values = design[column] if column in design.columns else pd.Series(np.nan, index=design.index)
-                design[column] = values.fillna(self._optional_medians[column])
+                low, high = ranges.get(column, (-np.inf, np.inf))
+                # Clipped to what training saw: a value outside it says nothing the model learned.
+                design[column] = values.fillna(self._optional_medians[column]).clip(low, high)
             elif column in design.columns:
                 design = design.drop(columns=column)
         return design
+
+    def _learn_optional_columns(self, design: pd.DataFrame) -> None:
+        """Which optional columns (churn risk, recommendation score) to learn from: those that enough sends
+        filled in (at least ``MIN_OPTIONAL_ROWS`` and ``MIN_OPTIONAL_SHARE`` of them) with more than one value.
+        A column only a few recent sends carry is left out: filled in with their median for all other sends,
+        it would be nearly constant, and any other value at prediction time would swing the scores."""
+        self._optional_medians, self._optional_ranges = {}, {}
+        needed = max(MIN_OPTIONAL_ROWS, MIN_OPTIONAL_SHARE * len(design))
+        for column in OPTIONAL_NUMERIC:
+            if column not in design.columns:
+                continue
+            known = design[column].dropna()
+            if len(known) >= needed and known.nunique() > 1:
+                self._optional_medians[column] = float(known.median())
+                self._optional_ranges[column] = (float(known.min()), float(known.max()))
 
     @property
     def is_fitted(self) -> bool:

@@ -140,3 +140,30 @@ def test_churn_risk_and_recommendation_score_are_learned_when_the_sends_carry_th
     reasons = model.top_reasons(planned.iloc[[1]], n=1).iloc[0]
     assert "churn" in reasons[0]
     assert "rec_score" not in model._design(planned).columns
+
+
+def test_an_optional_column_only_a_few_sends_carry_is_left_out():
+    """The first sends Tailor makes record churn risk; the shop's imported history does not. A column that
+    6 sends of 3,000 carry would be nearly constant once filled in, and swing every later prediction."""
+    sends = make_sends(n=3000, seed=5)
+    sends["churn_risk"] = np.nan
+    sends.loc[sends.index[-6:], "churn_risk"] = [0.97, 0.99, 1.0, 0.98, 0.99, 1.0]
+    model = EngagementModel().fit(sends)
+    planned = _variants(sends.head(4)).reset_index(drop=True)
+    without = model.predict(planned.drop(columns="churn_risk", errors="ignore"))["p_open"]
+    planned["churn_risk"] = [0.05, 0.3, 0.6, 0.9]
+    assert np.allclose(model.predict(planned)["p_open"], without)
+    assert "churn_risk" not in model._design(planned).columns
+
+
+def test_optional_values_beyond_the_training_range_are_clipped():
+    sends = make_sends(n=3000, seed=6)
+    rng = np.random.default_rng(6)
+    sends["churn_risk"] = rng.uniform(0.2, 0.6, len(sends))
+    model = EngagementModel().fit(sends)
+    planned = _variants(sends.head(1).loc[[0, 0]]).reset_index(drop=True)
+    planned["churn_risk"] = [0.6, 40.0]
+    design = model._design(planned)
+    assert design["churn_risk"].max() <= 0.6
+    p_open = model.predict(planned)["p_open"]
+    assert p_open[0] == p_open[1]
