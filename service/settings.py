@@ -120,6 +120,9 @@ class ScoringSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TAILOR_SCORING_")
 
     copy_model: Path | None = None
+    # `TAILOR_SCORING_OUTCOME_DAYS`: sends younger than this are left out of training, since their opens,
+    # clicks and purchases may still come; learned from, they would all count as ignored.
+    outcome_days: float = Field(default=7.0, ge=0)
 
 
 class RetrainSettings(BaseSettings):

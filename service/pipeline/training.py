@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -155,13 +155,17 @@ def train_engagement(engine: Engine) -> dict[str, Any]:
     """The scoring model the service serves: the public prior (scoring.prior) blended with a model of the
     shop's own sends, whose weight per link grows as n / (n + 2,000) sends, set to the shop's own rates. With
     fewer than ``MIN_SHOP_SENDS`` sends with outcomes, or too few opens to fit it, the shop model is left out
-    (the metadata says why) and the prior, set to the shop's rates, scores drafts."""
+    (the metadata says why) and the prior, set to the shop's rates, scores drafts. Sends younger than
+    ``TAILOR_SCORING_OUTCOME_DAYS`` wait: their outcomes may still come."""
     from scoring.prior import BlendedEngagement, PublicPrior
 
-    copy_model_path = ScoringSettings().copy_model
+    settings = ScoringSettings()
+    copy_model_path = settings.copy_model
     copy_model = _copy_model(copy_model_path) if copy_model_path else None
     with session_scope(engine) as session:
         sends = frames.sends_frame(session)
+    waiting = sends["sent_at"] > datetime.now() - timedelta(days=settings.outcome_days)
+    sends = sends[~waiting].reset_index(drop=True)
     started = time.perf_counter()
     model = BlendedEngagement.fit(sends, PublicPrior.default(copy_model), min_shop_sends=MIN_SHOP_SENDS)
     if model.shop_model_note:
@@ -172,6 +176,7 @@ def train_engagement(engine: Engine) -> dict[str, Any]:
         "copy_model": str(copy_model_path) if copy_model_path else None,
         "trained_at": datetime.now().isoformat(timespec="seconds"),
         "sends": len(sends),
+        "sends_waiting_for_outcomes": int(waiting.sum()),
         "open_rate": round(float(sends.opened.mean()), 4) if len(sends) else None,
         "click_rate": round(float(sends.clicked.mean()), 4) if len(sends) else None,
         "shop_model": "fitted" if model.shop is not None else model.shop_model_note,

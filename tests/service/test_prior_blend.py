@@ -83,6 +83,27 @@ def test_sends_without_opens_still_train_a_model_at_the_shops_level(engine, demo
     assert served.shop is None and served.offsets["open"] < 0
 
 
+def test_sends_whose_outcomes_may_still_come_wait_for_a_later_training(engine, demo_files, monkeypatch):
+    """A send made minutes ago has no open yet; learned from, it would count as ignored and pull the shop's
+    level down. Sends younger than TAILOR_SCORING_OUTCOME_DAYS are left out, and the metadata counts them."""
+    from datetime import datetime, timedelta
+
+    from service.db.session import session_scope
+    from service.importing.load import import_frame, read_table
+
+    sends = read_table(demo_files["sends"]).head(300)
+    fresh = (datetime.now() - timedelta(hours=2)).strftime("%Y-%m-%d %H:%M:%S")
+    sends.loc[sends.index[:40], ["sent_at", "opened", "clicked", "converted"]] = [fresh, "0", "0", "0"]
+    with session_scope(engine) as session:
+        for kind in ("customers", "products", "orders"):
+            import_frame(session, kind, read_table(demo_files[kind]))
+        import_frame(session, "sends", sends)
+    metadata = train_engagement(engine)
+    assert metadata["sends"] == 260 and metadata["sends_waiting_for_outcomes"] == 40
+    monkeypatch.setenv("TAILOR_SCORING_OUTCOME_DAYS", "0")
+    assert train_engagement(engine)["sends"] == 300
+
+
 def test_a_copy_model_lets_the_better_worded_variant_win_before_any_history(engine, demo_files, client, tmp_path,
                                                                            monkeypatch):  # fmt: skip
     """With TAILOR_SCORING_COPY_MODEL set, the prior moves P(click | open) by the subject's appeal, so the two
