@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from service.db.session import default_engine
 from service.errors import InvalidInput, TailorError, Unauthorized
 from service.jobs import ThreadJobRunner
+from service.jobs.recovery import fail_interrupted_jobs
 from service.jobs.schedule import PeriodicJob
 from service.pipeline.sending import has_due_drafts, send_due_drafts
 from service.pipeline.training import retrain_if_new_data
@@ -39,6 +40,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        fail_interrupted_jobs(engine)
         for schedule in schedules:
             schedule.start()
         yield

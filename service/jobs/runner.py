@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import socket
 import threading
 import time
 import traceback
@@ -57,10 +59,15 @@ class JobRunner(Protocol):
         ...
 
 
+def worker_name() -> str:
+    """This process as a job's worker: ``host:pid``."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 def _create_job(engine: Engine, kind: str) -> str:
     job_id = str(uuid.uuid4())
     with session_scope(engine) as session:
-        session.add(Job(id=job_id, kind=kind, status="queued"))
+        session.add(Job(id=job_id, kind=kind, status="queued", worker=worker_name()))
     return job_id
 
 

@@ -43,3 +43,52 @@ def test_thread_runner_records_failures_with_the_users_message(engine):
     runner.wait(ok, timeout=10)
     assert _job(engine, ok).status == "succeeded"
     runner.shutdown()
+
+
+CRASHING_PROCESS = """
+import sys
+from service.db.models import Campaign, Job
+from service.db.session import make_engine, session_scope
+from service.campaigns import ensure_brand
+from service.jobs.runner import _create_job
+
+engine = make_engine(sys.argv[1])
+job_id = _create_job(engine, "generate")
+with session_scope(engine) as session:
+    session.get(Job, job_id).status = "running"
+    session.add(Campaign(name="cut short", brand=ensure_brand(session, "hearth"), campaign_type="win_back",
+                         status="generating"))
+print(job_id)
+"""
+
+
+def test_a_restarted_server_fails_the_jobs_of_a_process_that_died(engine, api_key):
+    """A generate job whose process was killed stayed "running" and its campaign "generating" forever. The
+    API, when it starts, fails them with a message that says so; jobs of live processes are left running."""
+    import subprocess
+    import sys
+
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+    from service.db.models import Campaign
+    from service.jobs.recovery import INTERRUPTED
+    from service.jobs.runner import _create_job, worker_name
+
+    died = subprocess.run(
+        [sys.executable, "-c", CRASHING_PROCESS, str(engine.url)], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    alive = _create_job(engine, "train")  # this test's own process: still alive
+    elsewhere = _create_job(engine, "train")
+    with session_scope(engine) as session:
+        session.get(Job, alive).status = "running"
+        session.get(Job, elsewhere).worker = "another-host:1"
+        assert session.get(Job, died).worker != worker_name()
+
+    with TestClient(create_app(engine), headers={"X-API-Key": api_key}) as client:
+        job = client.get(f"/jobs/{died}").json()
+        assert job["status"] == "failed" and job["error"] == INTERRUPTED
+        assert client.get(f"/jobs/{alive}").json()["status"] == "running"
+        assert client.get(f"/jobs/{elsewhere}").json()["status"] == "queued"
+    with session_scope(engine) as session:
+        assert session.query(Campaign).filter_by(name="cut short").one().status == "failed"

@@ -1,0 +1,62 @@
+"""After a crash: jobs whose process died are marked failed, so that nobody polls them forever.
+
+A job records the process that runs it (``host:pid``). When the API starts, an unfinished job (queued or
+running) whose process on this host no longer exists, or that names no process (written before jobs
+recorded one), is failed with a message saying it was interrupted; a campaign left "generating" by such a job
+is failed too, so it can be generated again. Jobs of processes on other hosts are left alone: this host cannot
+tell whether they still run (a distributed runner brings its own heartbeat).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+
+from sqlalchemy import Engine, select
+
+from service.db.models import Campaign, Job
+from service.db.session import session_scope
+
+log = logging.getLogger("tailor.jobs")
+
+UNFINISHED = ("queued", "running")
+INTERRUPTED = "interrupted: the process running this job stopped before it finished; submit it again"
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this host."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True
+
+
+def is_orphaned(worker: str | None, host: str | None = None) -> bool:
+    """Whether a job run by ``worker`` can no longer finish: its process on this host is gone."""
+    if not worker:
+        return True
+    name, _, pid = worker.rpartition(":")
+    if name != (host or socket.gethostname()) or not pid.isdigit():
+        return False
+    return not process_alive(int(pid))
+
+
+def fail_interrupted_jobs(engine: Engine) -> list[str]:
+    """Fail the unfinished jobs whose process died (and the campaigns they left generating); their ids."""
+    with session_scope(engine) as session:
+        unfinished = session.scalars(select(Job).where(Job.status.in_(UNFINISHED))).all()
+        orphans = [job for job in unfinished if is_orphaned(job.worker)]
+        for job in orphans:
+            job.status, job.error = "failed", INTERRUPTED
+        live_generations = any(job.kind == "generate" for job in unfinished if job not in orphans)
+        if any(job.kind == "generate" for job in orphans) and not live_generations:
+            for campaign in session.scalars(select(Campaign).where(Campaign.status == "generating")):
+                campaign.status = "failed"
+        ids = [job.id for job in orphans]
+    if ids:
+        log.warning("interrupted jobs failed", extra={"jobs": ids})
+    return ids
