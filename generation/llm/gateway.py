@@ -36,12 +36,15 @@ def complete_json(
 ) -> tuple[dict[str, Any], Usage]:
     """Ask the configured model for one JSON object fitting `schema`; constrained decoding where supported.
 
-    Raises ModelOutputInvalid (with the usage spent) when the answer is not a JSON object, and
-    ModelUnavailable when the model cannot be reached.
+    Raises ModelOutputInvalid (with the usage spent) when the answer is not a JSON object, ModelTimedOut
+    after ``timeout`` seconds, and ModelUnavailable for any provider error (unreachable, no key, unknown
+    model, rate limit, server error), naming the model.
     """
     settings = settings or LLMSettings()
     endpoint = resolve(settings)
     litellm = _litellm()
+    import openai  # a dependency of litellm, imported with it
+
     kwargs: dict[str, Any] = {
         "model": endpoint.model,
         "messages": messages,
@@ -66,8 +69,13 @@ def complete_json(
         response = litellm.completion(**kwargs)
     except litellm.exceptions.Timeout as error:
         raise ModelTimedOut(f"The model '{settings.model}' gave no answer within {settings.timeout:g} s.") from error
-    except (litellm.exceptions.APIConnectionError, litellm.exceptions.AuthenticationError) as error:
-        raise ModelUnavailable(f"The model '{settings.model}' could not be reached: {error}") from error
+    except openai.OpenAIError as error:  # the base of litellm's provider errors
+        # Every provider error (unreachable, no key, unknown model, rate limit, server error) is one the person
+        # running Tailor acts on in the same place: the model setting.
+        raise ModelUnavailable(
+            f"The model '{settings.model}' (TAILOR_LLM_MODEL) could not be used: "
+            f"{type(error).__name__}: {_first_line(error)}"
+        ) from error
     usage = Usage(seconds=time.perf_counter() - started)
     if getattr(response, "usage", None):
         usage.prompt_tokens = int(response.usage.prompt_tokens or 0)
@@ -91,6 +99,13 @@ def _cost(litellm, response) -> float:
         return float(litellm.completion_cost(completion_response=response))
     except Exception:  # local and unknown models have no price: they cost nothing we can count
         return 0.0
+
+
+def _first_line(error: Exception, limit: int = 300) -> str:
+    """The gist of a provider's error: its first non-empty line, without litellm's own prefix."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    text = lines[0] if lines else "no message"
+    return text.removeprefix("litellm.")[:limit]
 
 
 def _strip_fences(content: str) -> str:

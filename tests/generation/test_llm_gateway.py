@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 import pytest
 
-from generation.errors import ModelOutputInvalid
+from generation.errors import ModelOutputInvalid, ModelUnavailable
 from generation.llm import Endpoint, complete_json, model_locales, names, register, resolve
 from generation.llm.repair import close_truncated, loads_lenient
 from generation.settings import LLMSettings
@@ -61,3 +66,51 @@ def test_the_local_model_is_asked_for_english_only_unless_configured(monkeypatch
     assert model_locales(LLMSettings(model="openai/gpt-4o-mini")) is None  # a hosted model writes every locale
     monkeypatch.setenv("TAILOR_LLM_LOCALES", "en, de")
     assert model_locales(LLMSettings(model="local/smollm2")) == {"en", "de"}
+
+
+class _FailingProvider(BaseHTTPRequestHandler):
+    """An OpenAI-compatible endpoint on loopback that answers every call with a server error."""
+
+    def do_POST(self):  # noqa: N802 (the standard library's name)
+        body = json.dumps({"error": {"message": "upstream overloaded", "type": "server_error"}}).encode()
+        self.send_response(500)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def failing_provider():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _FailingProvider)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server.shutdown()
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize("case", ["server error", "unknown provider", "nothing listening"])
+def test_every_provider_error_is_model_unavailable_naming_the_setting(case, failing_provider):
+    """A misconfigured model used to surface as litellm's own BadRequestError or InternalServerError traceback;
+    every provider error now says which model failed and which setting chooses it."""
+    settings = {
+        "server error": LLMSettings(model="openai/any", api_base=failing_provider, api_key="x", timeout=10),
+        "unknown provider": LLMSettings(model="nonsense-model-xyz", timeout=10),
+        "nothing listening": LLMSettings(
+            model="openai/any", api_base=f"http://127.0.0.1:{_closed_port()}/v1", api_key="x", timeout=10
+        ),
+    }[case]
+    with pytest.raises(ModelUnavailable) as error:
+        complete_json([{"role": "user", "content": "hi"}], SCHEMA, settings)
+    message = str(error.value)
+    assert f"'{settings.model}' (TAILOR_LLM_MODEL) could not be used" in message
+    assert "\n" not in message and len(message) < 500
