@@ -162,7 +162,7 @@ def _problems(
     for i, variant in enumerate(variants):
         context = CheckContext(
             request=request, brand=brand, subject=variant.subject, preheader=variant.preheader,
-            intro=variant.intro, product_lines=list(lines.values()),
+            intro=variant.intro, product_lines=list(lines.values()), line_products=list(lines),
         )  # fmt: skip
         problems += [(c.name, f"version {i + 1}: {c.reason}") for c in run_checks(context, COPY_CHECKS) if not c.passed]
     return problems
@@ -285,8 +285,9 @@ def _choose_variants(
 
 def _line_ok(request: DraftRequest, brand: BrandKit, product_id: str, line: str) -> bool:
     context = CheckContext(
-        request=request, brand=brand, subject="", preheader="", intro="", product_lines=[line], lines_only=True
-    )
+        request=request, brand=brand, subject="", preheader="", intro="", product_lines=[line], lines_only=True,
+        line_products=[product_id],
+    )  # fmt: skip
     return all(c.passed for c in run_checks(context, COPY_CHECKS))
 
 

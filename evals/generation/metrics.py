@@ -53,6 +53,7 @@ def generation_metrics(requests: list[DraftRequest], result: GenerationResult) -
         "model_copy_kept_rate": round(len(model_variants) / n_variants, 3),
         "violations_in_review": dict(sorted(violations.items())),
         "grounding_violations": violations.get("grounding", 0),
+        "unbacked_claim_violations": violations.get("unbacked_claims", 0),
         "flagged_variant_rate": round(sum(not v.passed for v in variants) / n_variants, 3),
         "language_match_rate": round(1 - violations.get("language", 0) / n_variants, 3),
         "language_match_rate_model_copy": _rate(model_variants, "language"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from generation.guardrails import (
+    claims,
     footer,
     grounding,
     injection,
@@ -18,7 +19,7 @@ from generation.schemas import CheckResult
 
 CHECKS: dict[str, Check] = {
     module.NAME: module.check
-    for module in (grounding, vocabulary, length, structure, language, personal_data, injection, spam, footer)
+    for module in (grounding, claims, vocabulary, length, structure, language, personal_data, injection, spam, footer)
 }
 COPY_CHECKS = tuple(name for name in CHECKS if name != footer.NAME)  # those that need no rendered email
 

@@ -21,6 +21,8 @@ class CheckContext:
     text: str = ""
     extra_facts: list[str] = field(default_factory=list)  # other facts the copy may quote (template wording)
     lines_only: bool = False  # check just the product lines (a model's line kept apart from its variants)
+    # The product each line describes; unset, line i describes the request's product i.
+    line_products: list[str] = field(default_factory=list)
 
     @property
     def locale(self) -> str:

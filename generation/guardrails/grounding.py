@@ -1,5 +1,6 @@
 """Grounding: every number, price, percentage and date in the copy, and every promise of a discount or
-freebie, must be backed by the request's facts (product data or the offer)."""
+freebie, must be backed by the request's facts (product data or the offer). A promise is backed only by an
+offer of its own kind: a 10 % discount does not back "free shipping" or "a free gift"."""
 
 from __future__ import annotations
 
@@ -10,13 +11,27 @@ from generation.schemas import CheckResult
 
 NAME = "grounding"
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
-# Words that promise money off or something free, per locale; only allowed when the request carries an offer.
-_PROMISES = re.compile(
-    r"\b(free|discount\w*|\d+\s*% off|sale|coupon|voucher|promo\w*|gratis|kostenlos\w*|rabatt\w*|gutschein\w*|"
-    r"darmow\w*|rabat\w*|zniżk\w*|kupon\w*|promocj\w*|бесплатн\w*|скидк\w*|распродаж\w*|купон\w*|промокод\w*|"
-    r"безплатн\w*|отстъпк\w*|намалени\w*)",
-    re.IGNORECASE,
+# Promises, per locale, and the offer kinds that back each (no offer backs any of them).
+_MONEY_OFF = (
+    r"\d+\s*% off|discount\w*|sale\b|rabatt\w*|rabat\w*|zniżk\w*|promocj\w*|"
+    r"скидк\w*|распродаж\w*|отстъпк\w*|намалени\w*"
 )
+_SHIPPING = (
+    r"(?:free|complimentary) (?:shipping|delivery)|ships? (?:for )?free|"
+    r"(?:kostenlose[nr]?|gratis) (?:versand|lieferung)|"
+    r"versandkostenfrei|darmow\w* (?:dostaw\w*|wysyłk\w*)|бесплатн\w* доставк\w*|безплатн\w* доставк\w*"
+)
+_GIFT = r"free gift|gratis ?geschenk\w*|darmow\w* prezent\w*|бесплатн\w* подар\w*|безплатн\w* подар\w*"
+_CODE = r"coupon|voucher|promo ?code|gutschein\w*|kupon\w*|купон\w*|промокод\w*"
+_FREE = r"free|gratis|kostenlos\w*|darmow\w*|бесплатн\w*|безплатн\w*"
+PROMISES: list[tuple[str, re.Pattern, set[str]]] = [
+    ("money off", re.compile(rf"\b(?:{_MONEY_OFF})", re.IGNORECASE), {"percent_off", "amount_off"}),
+    ("free shipping", re.compile(rf"\b(?:{_SHIPPING})", re.IGNORECASE), {"free_shipping"}),
+    ("a free gift", re.compile(rf"\b(?:{_GIFT})", re.IGNORECASE), {"gift"}),
+    ("a code", re.compile(rf"\b(?:{_CODE})", re.IGNORECASE), {"percent_off", "amount_off", "free_shipping", "gift"}),
+    # "free" alone, but not "sugar-free" or "feel free": those promise nothing.
+    ("something free", re.compile(rf"(?<![-\w])(?<!feel )(?:{_FREE})\b", re.IGNORECASE), {"free_shipping", "gift"}),
+]
 
 
 def _numbers(text: str) -> set[float]:
@@ -42,8 +57,10 @@ def check(context: CheckContext) -> CheckResult:
         if unknown:
             shown = ", ".join(f"{n:g}" for n in unknown[:3])
             return failed(NAME, f"the {field} mentions {shown}, which is not in the product or offer data")
-        if context.request.offer is None:
-            promise = _PROMISES.search(value)
-            if promise:
-                return failed(NAME, f"the {field} promises '{promise.group(0)}' but this email carries no offer")
+        offer = context.request.offer
+        for promise, pattern, backed_by in PROMISES:
+            match = pattern.search(value)
+            if match and (offer is None or offer.kind not in backed_by):
+                carried = "no offer" if offer is None else f"a {offer.kind.replace('_', ' ')} offer, not {promise}"
+                return failed(NAME, f"the {field} promises '{match.group(0)}' but this email carries {carried}")
     return passed(NAME)

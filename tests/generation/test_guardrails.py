@@ -64,6 +64,53 @@ class TestGrounding(CheckContract):
     def test_invented_price_fails(self):
         assert not CHECKS["grounding"](context(product_lines=["Only 5,99 today.", "Warm."])).passed
 
+    @pytest.mark.parametrize(
+        ("offer", "intro"),
+        [
+            (Offer(kind="percent_off", value=20), "Free shipping on everything you pick."),
+            (Offer(kind="percent_off", value=20), "A free gift waits in every box."),
+            (Offer(kind="free_shipping"), "A discount on your next order."),
+            (Offer(kind="gift"), "Everything is on sale this week."),
+        ],
+    )
+    def test_a_promise_needs_an_offer_of_its_own_kind(self, offer, intro):
+        """Any offer used to allow every promise word: a 20 % discount let "free shipping" through."""
+        result = CHECKS["grounding"](context(offer=offer, intro=intro))
+        assert not result.passed and f"a {offer.kind.replace('_', ' ')} offer" in result.reason
+
+    def test_the_offer_backs_its_own_promise_and_sugar_free_promises_nothing(self):
+        assert CHECKS["grounding"](context(offer=Offer(kind="free_shipping"), intro="Free shipping is on us.")).passed
+        assert CHECKS["grounding"](context(intro="A sugar-free treat; feel free to share it.")).passed
+
+
+class TestUnbackedClaims(CheckContract):
+    name = "unbacked_claims"
+    bad = {"intro": "Every teapot comes with a lifetime warranty."}
+    reason_mentions = "warranty"
+
+    @pytest.mark.parametrize(
+        "intro",
+        ["Only 20 left, so be quick.", "These are selling fast.", "Buy one, get one on all teas.", "Half-price pots."],
+    )
+    def test_scarcity_and_deals_the_data_does_not_hold_fail(self, intro):
+        """With a 20 % offer, "Only 20 left" passed the number check: 20 was the offer's number."""
+        result = CHECKS["unbacked_claims"](context(offer=Offer(kind="percent_off", value=20), intro=intro))
+        assert not result.passed and "does not say" in result.reason
+
+    def test_a_product_line_may_not_borrow_another_products_details(self):
+        borrowed = context(product_lines=["Grassy and bright.", "A heavy teapot, grassy and bright like sencha."])
+        result = CHECKS["unbacked_claims"](borrowed)
+        assert not result.passed and "product line 2 (Cast Iron Teapot)" in result.reason and "grassy" in result.reason
+
+    def test_a_guarantee_in_the_products_data_may_be_repeated(self):
+        from tests.generation.conftest import POT, TEA
+
+        pot = POT.model_copy(update={"description": "Cast iron with a ten-year warranty."})
+        request = make_request(products=[TEA, pot])
+        fields = {**CLEAN, "product_lines": ["Grassy and bright.", "Comes with a warranty."]}
+        checked = CheckContext(request=request, brand=load_brand("hearth"), **fields)
+        assert CHECKS["unbacked_claims"](checked).passed
+
 
 class TestWordsToAvoid(CheckContract):
     name = "words_to_avoid"

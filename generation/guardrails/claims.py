@@ -1,0 +1,70 @@
+"""Claims: statements about products that the shop's data does not back, so the model must not make them.
+
+- Guarantees and warranties, unless a product's own description mentions one.
+- Scarcity ("only 3 left", "selling fast"): Tailor knows whether a product is in stock, not how many remain.
+- Deals no offer kind expresses ("buy one, get one", "half price").
+- A product line that borrows a detail from another product of the same email: a word found in the other
+  product's name or description (six letters or more) and nowhere in this product's own name, category or
+  description ("made by a small producer" in a scale's line, taken from the ginger syrup's description).
+"""
+
+from __future__ import annotations
+
+import re
+
+from generation.guardrails.base import CheckContext, failed, passed
+from generation.schemas import CheckResult, ProductFact
+
+NAME = "unbacked_claims"
+GUARANTEE = re.compile(r"\b(?:warrant\w*|guarantee\w*|money[- ]back|garantie\w*|gwarancj\w*|гаранти\w*)", re.IGNORECASE)
+SCARCITY = re.compile(
+    r"\b(?:only \d+ left|\d+ left(?: in stock)?|limited stock|low stock|almost gone|selling fast|sold out|"
+    r"while (?:stocks?|supplies) last|nur noch \d+|fast ausverkauft|ostatnie sztuki|осталось (?:всего )?\d+)",
+    re.IGNORECASE,
+)
+DEALS = re.compile(
+    r"\b(?:buy one,? get one|bogo|2 for 1|two for one|half[- ]price|halber preis|2 za 1|два по цене одного)",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"[^\W\d_]{6,}")
+
+
+def _words(*texts: str) -> set[str]:
+    return {word.lower() for text in texts for word in _WORD.findall(text or "")}
+
+
+def _own_words(product: ProductFact) -> set[str]:
+    return _words(product.name, product.category, product.description)
+
+
+def borrowed_words(line: str, product: ProductFact, others: list[ProductFact]) -> set[str]:
+    """Words of ``line`` that come from another product's name or description, not from ``product``'s."""
+    theirs = _words(*(f"{other.name} {other.description}" for other in others)) - _own_words(product)
+    return _words(line) & theirs
+
+
+def check(context: CheckContext) -> CheckResult:
+    products = context.request.products
+    descriptions = " ".join(product.description for product in products)
+    for field, value in context.copy_fields().items():
+        guarantee = GUARANTEE.search(value)
+        if guarantee and not GUARANTEE.search(descriptions):
+            return failed(NAME, f"the {field} promises '{guarantee.group(0)}', which no product's data mentions")
+        for pattern, what in ((SCARCITY, "how many remain"), (DEALS, "a deal no offer of this email makes")):
+            match = pattern.search(value)
+            if match:
+                return failed(NAME, f"the {field} claims '{match.group(0)}': Tailor's data does not say {what}")
+    lines = context.product_lines
+    line_products = context.line_products or ([] if context.lines_only else [p.product_id for p in products])
+    by_id = {product.product_id: product for product in products}
+    for position, (line, product_id) in enumerate(zip(lines, line_products, strict=False)):
+        product = by_id.get(product_id)
+        if product is None:
+            continue
+        borrowed = borrowed_words(line, product, [p for p in products if p.product_id != product_id])
+        if borrowed:
+            shown = ", ".join(sorted(borrowed)[:3])
+            return failed(
+                NAME, f"product line {position + 1} ({product.name}) borrows '{shown}' from another product's data"
+            )
+    return passed(NAME)
