@@ -70,6 +70,9 @@ def _check_customers(_session: Session, rows: pd.DataFrame) -> list[Problem]:
 
 
 def _import_customers(session: Session, rows: pd.DataFrame) -> ImportSummary:
+    """An import may unsubscribe a customer, never subscribe one again: an unsubscribe (a file's or an
+    unsubscribe event's) stays, whatever a later file says or leaves out."""
+    unsubscribed = set(session.scalars(select(Customer.external_id).where(Customer.unsubscribed)))
     records = [
         {
             "external_id": r.customer_id,
@@ -77,7 +80,7 @@ def _import_customers(session: Session, rows: pd.DataFrame) -> ImportSummary:
             "first_name": r.first_name,
             "locale": r.locale.replace("_", "-").split("-")[0].lower(),
             "marketing_consent": bool(r.marketing_consent),
-            "unsubscribed": bool(r.unsubscribed),
+            "unsubscribed": bool(r.unsubscribed) or r.customer_id in unsubscribed,
             "attributes": r.attributes,
         }
         for r in rows.itertuples(index=False)

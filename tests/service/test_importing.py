@@ -233,3 +233,33 @@ def test_sends_may_carry_churn_risk_and_recommendation_score_for_scoring(engine)
         session_scope(engine) as session,
     ):
         import_frame(session, "sends", sends.assign(churn_risk=["1.5", ""]))
+
+
+def test_reimporting_customers_never_undoes_an_unsubscribe(client, engine):
+    """An unsubscribe event (POST /events), then the shop's usual customers file again, with and without the
+    optional column: both customers stay unsubscribed; a file may still unsubscribe someone."""
+    from service.db.models import Send
+
+    def upload_customers(frame: pd.DataFrame) -> None:
+        body = frame.to_csv(index=False).encode()
+        response = client.post("/imports/customers", files={"file": ("customers.csv", body, "text/csv")})
+        assert response.status_code == 200, response.text
+
+    upload_customers(CUSTOMERS)
+    with session_scope(engine) as session:
+        anna = session.scalar(select(Customer).where(Customer.external_id == "c1"))
+        send = Send(customer=anna, subject="News", campaign_type="cross_sell", sent_at=pd.Timestamp("2026-03-01"))
+        session.add(send)
+        session.flush()
+        send_id = send.id
+    unsubscribe = {"events": [{"send_id": send_id, "kind": "unsubscribe"}]}
+    assert client.post("/events", json=unsubscribe).json()["recorded"] == 1
+    assert client.get("/customers/c1").json()["unsubscribed"] is True
+
+    upload_customers(CUSTOMERS)  # no unsubscribed column: it defaults to false for new customers only
+    assert client.get("/customers/c1").json()["unsubscribed"] is True
+    upload_customers(CUSTOMERS.assign(unsubscribed=["false", "true"]))
+    assert client.get("/customers/c1").json()["unsubscribed"] is True
+    assert client.get("/customers/c2").json()["unsubscribed"] is True
+    upload_customers(CUSTOMERS.assign(unsubscribed=["no", "no"]))
+    assert [client.get(f"/customers/{c}").json()["unsubscribed"] for c in ("c1", "c2")] == [True, True]
