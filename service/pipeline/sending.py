@@ -6,7 +6,6 @@ only what is due, and ``send_due_drafts``, run on a schedule by the API process,
 
 from __future__ import annotations
 
-import smtplib
 import uuid
 from datetime import datetime
 from email.message import EmailMessage
@@ -22,6 +21,7 @@ from service.db.session import session_scope
 from service.drafts import selected_variant
 from service.experiments import plan_arms, record_send
 from service.pipeline.generate import email_features
+from service.pipeline.mail import smtp_connection
 from service.send_times import schedule_at_best_hours
 from service.settings import SmtpSettings
 
@@ -99,11 +99,7 @@ def send_campaign(
     draft_ids = [draft_id for draft_id in draft_ids if arms.get(draft_id) != HOLDOUT]
     sent = skipped = 0
     sent_by_arm: dict[str, int] = {}
-    with smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_seconds) as smtp:
-        if settings.starttls:
-            smtp.starttls()
-        if settings.username:
-            smtp.login(settings.username, settings.password or "")
+    with smtp_connection(settings) as smtp:
         for done, draft_id in enumerate(draft_ids):
             with session_scope(engine) as session:
                 draft = session.scalar(
