@@ -12,7 +12,9 @@ from generation.errors import BrandKitInvalid, UnknownBrand
 
 PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
 BRANDS_DIR = PROMPTS_DIR / "brands"
-UNSUBSCRIBE_PLACEHOLDER = "{{unsubscribe_url}}"  # the email service provider fills this in at send time
+# Filled in at send time: by Tailor with a signed link of its own when it sends through SMTP, and by the email
+# service provider, with its own link, when it sends drafts exported as files.
+UNSUBSCRIBE_PLACEHOLDER = "{{unsubscribe_url}}"
 
 
 class EmojiPolicy(BaseModel):

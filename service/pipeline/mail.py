@@ -1,11 +1,17 @@
-"""The SMTP side of sending: a connection whose failures name the server and the settings to fix."""
+"""The SMTP side of sending: a connection whose failures name the server and the settings to fix, and the
+message built from a variant, with the recipient's own unsubscribe link in its body and headers."""
 
 from __future__ import annotations
 
 import smtplib
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from email.message import EmailMessage
+from email.utils import make_msgid
+from html import escape
 
+from generation.brands import UNSUBSCRIBE_PLACEHOLDER
 from service.errors import MailServerUnavailable
 from service.settings import SmtpSettings
 
@@ -46,3 +52,28 @@ def smtp_connection(settings: SmtpSettings) -> Iterator[smtplib.SMTP]:
                     "TAILOR_SMTP_USERNAME and TAILOR_SMTP_PASSWORD; nothing was sent."
                 ) from error
         yield smtp
+
+
+def new_message_id(sender: str) -> str:
+    """A Message-ID in the sender's domain; the send records it, so that events can name the message."""
+    domain = sender.rsplit("@", 1)[-1].strip("> ") or "tailor.local"
+    return make_msgid(idstring=uuid.uuid4().hex[:12], domain=domain)
+
+
+def build_message(
+    *, sender: str, to: str, subject: str, text: str, html: str, message_id: str, unsubscribe_url: str
+) -> EmailMessage:
+    """One recipient's email: the variant's bodies with the brand footer's unsubscribe placeholder replaced by
+    the recipient's own link (a link in the HTML), and the same link in List-Unsubscribe with
+    List-Unsubscribe-Post, so that mail clients can offer one-click unsubscribe (RFC 8058)."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = subject
+    message["Message-ID"] = message_id
+    message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message.set_content(text.replace(UNSUBSCRIBE_PLACEHOLDER, unsubscribe_url))
+    link = escape(unsubscribe_url)
+    message.add_alternative(html.replace(UNSUBSCRIBE_PLACEHOLDER, f'<a href="{link}">{link}</a>'), subtype="html")
+    return message

@@ -3,13 +3,18 @@ for a person, and how a failure reads."""
 
 from __future__ import annotations
 
+import re
 import socket
 
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from service.db.models import Customer, Draft, Variant
+from generation.brands import UNSUBSCRIBE_PLACEHOLDER, load_brand
+from service.db.models import Customer, Draft, Event, Send, Variant
 from service.db.session import session_scope
 from tests.service.conftest import wait_for_job
+
+FOOTER = load_brand("hearth").footer_for("en")  # with the {{unsubscribe_url}} placeholder, as generation renders it
 
 
 def approved_draft(client, engine, external_id: str = "c1") -> tuple[int, int]:
@@ -19,7 +24,8 @@ def approved_draft(client, engine, external_id: str = "c1") -> tuple[int, int]:
     ).json()["id"]
     with session_scope(engine) as session:
         customer = Customer(external_id=external_id, email=f"{external_id}@example.com", marketing_consent=True)
-        variant = Variant(label="A", subject="Hello", html="<p>Hello</p>", text="Hello")
+        html, text = f"<p>Hello</p><p>{FOOTER}</p>", f"Hello\n--\n{FOOTER}\n"
+        variant = Variant(label="A", subject="Hello", html=html, text=text)
         draft = Draft(campaign_id=campaign_id, customer=customer, status="pending", variants=[variant])
         session.add(draft)
         session.flush()
@@ -50,3 +56,35 @@ def test_an_unreachable_mail_server_is_named_with_the_settings_to_fix(client, en
     assert "nothing was sent" in job["error"]
     with session_scope(engine) as session:
         assert session.scalar(select(Draft.status).where(Draft.id == draft_id)) == "approved"  # sent later
+
+
+def test_sent_email_carries_its_own_unsubscribe_link_that_unsubscribes(client, engine, mail_server, monkeypatch):
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    monkeypatch.setenv("TAILOR_PUBLIC_URL", "https://mail.shop.example/")
+    campaign_id, _ = approved_draft(client, engine)
+
+    assert send_job(client, campaign_id)["result"]["sent"] == 1
+
+    (message,) = messages
+    text, html = message.get_body(("plain",)).get_content(), message.get_body(("html",)).get_content()
+    assert UNSUBSCRIBE_PLACEHOLDER not in text and UNSUBSCRIBE_PLACEHOLDER not in html
+    link = re.search(r"Unsubscribe: (https://mail\.shop\.example/unsubscribe/\S+)", text).group(1)
+    assert f'<a href="{link}">{link}</a>' in html
+    assert message["List-Unsubscribe"].strip() == f"<{link}>"  # folded: the line is long
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+    recipient = TestClient(client.app)  # the recipient has no API key
+    path = link.removeprefix("https://mail.shop.example")
+    page = recipient.get(path)
+    assert page.status_code == 200 and "c1@example.com" in page.text and "Hearth &amp; Leaf" in page.text
+    assert client.get("/customers/c1").json()["unsubscribed"] is False  # opening the link is not enough
+    assert recipient.get(path[:-1] + ("A" if path[-1] != "A" else "B")).status_code == 404  # a forged signature
+
+    done = recipient.post(path, data={"List-Unsubscribe": "One-Click"})  # what mail clients send (RFC 8058)
+    assert done.status_code == 200 and "You are unsubscribed" in done.text
+    assert client.get("/customers/c1").json()["unsubscribed"] is True
+    assert recipient.post(path).status_code == 200  # a second click changes nothing
+    with session_scope(engine) as session:
+        kinds = session.scalars(select(Event.kind).join(Send).where(Send.campaign_id == campaign_id)).all()
+        assert sorted(kinds) == ["delivered", "unsubscribe"]
