@@ -17,6 +17,7 @@ from service.db.models import Campaign, Draft, Event, Send, Variant
 from service.db.session import session_scope
 from service.drafts import selected_variant
 from service.experiments import plan_arms, record_send
+from service.pipeline.freshness import hold_back_stale
 from service.pipeline.generate import email_features
 from service.pipeline.mail import build_message, new_message_id, smtp_connection
 from service.send_times import schedule_at_best_hours
@@ -67,9 +68,11 @@ def send_campaign(
     at_best_hour: bool = False,
 ) -> dict[str, Any]:  # fmt: skip
     """Job: send the approved, not yet sent drafts that are due (the first ``limit`` of them, if given);
-    customers who unsubscribed meanwhile are skipped. With ``at_best_hour``, drafts without a send time first
-    get their customer's best hour, and those not yet due wait for it. In an experiment, held-out customers are
-    sent nothing and the others get the variant of the arm Thompson sampling allots them (service.experiments)."""
+    customers who unsubscribed meanwhile are skipped, and drafts whose products changed price or went out of
+    stock since they were written go back to review (``held_back`` in the result says which and why). With
+    ``at_best_hour``, drafts without a send time first get their customer's best hour, and those not yet due
+    wait for it. In an experiment, held-out customers are sent nothing and the others get the variant of the
+    arm Thompson sampling allots them (service.experiments)."""
     settings = settings or SmtpSettings()
     now = datetime.now()
     with session_scope(engine) as session:
@@ -77,6 +80,7 @@ def send_campaign(
             schedule_at_best_hours(session, campaign_id, now)
         statement = _due(campaign_id, now)
         draft_ids = list(session.scalars(statement.limit(limit) if limit else statement))
+        draft_ids, held_back = hold_back_stale(session, draft_ids)
         campaign = session.get(Campaign, campaign_id)
         experiment = campaign.holdout_share is not None
         arms = _hold_out(session, campaign, draft_ids) if experiment and draft_ids else {}
@@ -128,7 +132,9 @@ def send_campaign(
         campaign = session.get(Campaign, campaign_id)
         if sent:
             campaign.status = "sent"
-    result: dict[str, Any] = {"sent": sent, "skipped": skipped, **_waiting(engine, campaign_id, now)}
+    result: dict[str, Any] = {
+        "sent": sent, "skipped": skipped, **_waiting(engine, campaign_id, now), "held_back": held_back,
+    }  # fmt: skip
     if experiment:
         result.update(held_out=held_out, sent_by_arm=sent_by_arm)
     return result
