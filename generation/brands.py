@@ -6,13 +6,16 @@ from functools import lru_cache
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from generation.errors import BrandKitInvalid, UnknownBrand
+from generation.schemas import LOCALES
 
 PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
 BRANDS_DIR = PROMPTS_DIR / "brands"
-UNSUBSCRIBE_PLACEHOLDER = "{{unsubscribe_url}}"  # the email service provider fills this in at send time
+# Filled in at send time: by Tailor with a signed link of its own when it sends through SMTP, and by the email
+# service provider, with its own link, when it sends drafts exported as files.
+UNSUBSCRIBE_PLACEHOLDER = "{{unsubscribe_url}}"
 
 
 class EmojiPolicy(BaseModel):
@@ -39,8 +42,24 @@ class BrandKit(BaseModel):
     sign_off: dict[str, str]
     footer: dict[str, str]  # per locale, with an {unsubscribe_url} slot
     locales: list[str]
+    default_locale: str = ""  # what customers in a language the kit does not cover get; "" for the first locale
     colors: dict[str, str] = Field(default_factory=dict)
     examples: list[ExampleCopy] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _default_locale_is_covered(self) -> BrandKit:
+        covered = self.covered_locales
+        if not covered:
+            raise ValueError(f"locales must name at least one of {', '.join(LOCALES)}")
+        self.default_locale = self.default_locale or covered[0]
+        if self.default_locale not in covered:
+            raise ValueError(f"default_locale '{self.default_locale}' must be one of the locales {', '.join(covered)}")
+        return self
+
+    @property
+    def covered_locales(self) -> list[str]:
+        """The kit's locales that the templates cover too: the languages its emails are written in."""
+        return [locale for locale in self.locales if locale in LOCALES]
 
     def words_to_avoid(self, locale: str) -> list[str]:
         return self.avoid.get(locale, []) + (self.avoid.get("en", []) if locale != "en" else [])

@@ -13,7 +13,8 @@ from generation.schemas import Draft
 def draft_rows(
     drafts: Iterable[Draft], scores: Mapping[tuple[str, str], Mapping[str, Any]] | None = None
 ) -> list[dict[str, Any]]:
-    """One dict per variant: ids, copy, bodies, checks, and the scores keyed by (customer_id, variant_id)."""
+    """One dict per variant: ids, copy, bodies, checks, the draft's notes for a reviewer, and the scores keyed
+    by (customer_id, variant_id)."""
     rows = []
     for draft in drafts:
         for variant in draft.variants:
@@ -33,6 +34,7 @@ def draft_rows(
                     "checks": [check.model_dump() for check in variant.checks],
                     "checks_passed": variant.passed,
                     "used_fallback": variant.used_fallback,
+                    "notes": draft.notes,
                     "scores": {key: _plain(value) for key, value in score.items()},
                 }
             )

@@ -13,6 +13,7 @@ from generation.brands import BrandKit
 from generation.copywriter import CopyVariant, GroupCopy, write_group_copy
 from generation.grouping import Group, group_requests
 from generation.guardrails import CheckContext, run_checks
+from generation.locales import in_writing_locales
 from generation.render import render_email
 from generation.schemas import Draft, DraftRequest, GenerationResult, GenerationStats, Variant
 from generation.settings import LLMSettings
@@ -85,10 +86,13 @@ def generate_drafts(
     settings: LLMSettings | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> GenerationResult:
-    """Drafts with `n_variants` checked variants per request; LLM calls scale with groups, not customers."""
+    """Drafts with `n_variants` checked variants per request; LLM calls scale with groups, not customers. A
+    customer in a language the brand kit or the templates do not cover gets the nearest covered one, else the
+    kit's default, with a note on the draft (generation.locales)."""
     settings = settings or LLMSettings()
     n_variants = max(1, min(n_variants, len(VARIANT_IDS)))
     started = time.perf_counter()
+    requests, notes = in_writing_locales(requests, brand)
     for request in requests:
         templates.fallback_copies(request.campaign_type, request.customer.locale)  # fail early on bad input
     groups = group_requests(list(requests))
@@ -106,7 +110,7 @@ def generate_drafts(
             variants = [personalize(request, brand, copy, i) for i in range(len(copy.variants))]
             drafts[request.customer.customer_id] = Draft(
                 customer_id=request.customer.customer_id, campaign_type=request.campaign_type,
-                locale=request.customer.locale, variants=variants,
+                locale=request.customer.locale, variants=variants, notes=notes.get(request.customer.customer_id, []),
             )  # fmt: skip
             stats.fallbacks += sum(v.used_fallback for v in variants)
             done += 1

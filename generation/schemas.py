@@ -68,8 +68,9 @@ class Variant(BaseModel):
 class Draft(BaseModel):
     customer_id: str
     campaign_type: str
-    locale: str
+    locale: str  # the locale it is written in
     variants: list[Variant]
+    notes: list[str] = Field(default_factory=list)  # for the reviewer, e.g. written in another language
 
 
 class GenerationStats(BaseModel):

@@ -67,6 +67,8 @@ def import_file(
     with session_scope(engine) as session:
         summary = import_frame(session, kind, read_table(file))
     typer.echo(f"{summary.kind}: {summary.rows} rows, {summary.inserted} new, {summary.updated} updated")
+    for warning in summary.warnings:
+        _echo(f"warning: {warning}")
     if kind == "orders":
         result = refresh_audience(engine)
         typer.echo(f"audience recomputed as of {result['as_of']}: {result['segments']}")

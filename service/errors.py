@@ -29,6 +29,12 @@ class NotReady(TailorError):
     status_code = 409
 
 
+class MailServerUnavailable(TailorError):
+    """The SMTP server that sends approved drafts cannot be reached, or refuses the connection's setup."""
+
+    status_code = 503
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with an input file: where it is (row is 1-based, counting the header as row 1) and why."""

@@ -16,6 +16,7 @@ class ImportResult(BaseModel):
     rows: int
     inserted: int
     updated: int
+    warnings: list[str] = []  # data written that will not work as expected, e.g. a language without templates
     audience_refreshed: bool = False
 
 

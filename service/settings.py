@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -59,6 +59,32 @@ class SmtpSettings(BaseSettings):
     starttls: bool = False
     sender: str = "Tailor <news@shop.example>"
     timeout_seconds: float = 10.0
+
+
+class PublicSettings(BaseSettings):
+    """Where the people Tailor mails reach it: the unsubscribe links in the email it sends start with
+    `TAILOR_PUBLIC_URL`, the address the API is served at from outside (e.g. https://mail.shop.example). Unset,
+    they point at TAILOR_API_HOST:TAILOR_API_PORT, which reaches the server only from its own machine."""
+
+    model_config = SettingsConfigDict(env_prefix="TAILOR_PUBLIC_")
+
+    url: str | None = None
+
+    def base_url(self) -> str:
+        if self.url:
+            return self.url.rstrip("/")
+        api = ApiSettings()
+        return f"http://{api.host}:{api.port}"
+
+
+class UnsubscribeSettings(BaseSettings):
+    """`TAILOR_UNSUBSCRIBE_SECRET` signs the unsubscribe links; unset, a random key is made on first use and kept
+    in TAILOR_HOME (`unsubscribe.key`). The processes that send and the one that serves the links need the same
+    key, and links already sent stop working when it changes."""
+
+    model_config = SettingsConfigDict(env_prefix="TAILOR_UNSUBSCRIBE_")
+
+    secret: SecretStr | None = None
 
 
 class CampaignSettings(BaseSettings):

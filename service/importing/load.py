@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from generation.schemas import LOCALES
 from service.db.models import Customer, Event, Interaction, Product, Send, utcnow
 from service.errors import InvalidInput, Problem
 from service.importing.columns import SPECS, file_row, parse_table
@@ -25,6 +26,7 @@ class ImportSummary:
     rows: int
     inserted: int
     updated: int
+    warnings: tuple[str, ...] = ()  # about data that was written but will not work as the shop may expect
 
 
 def read_table(path: Path) -> pd.DataFrame:
@@ -70,6 +72,9 @@ def _check_customers(_session: Session, rows: pd.DataFrame) -> list[Problem]:
 
 
 def _import_customers(session: Session, rows: pd.DataFrame) -> ImportSummary:
+    """An import may unsubscribe a customer, never subscribe one again: an unsubscribe (a file's or an
+    unsubscribe event's) stays, whatever a later file says or leaves out."""
+    unsubscribed = set(session.scalars(select(Customer.external_id).where(Customer.unsubscribed)))
     records = [
         {
             "external_id": r.customer_id,
@@ -77,12 +82,26 @@ def _import_customers(session: Session, rows: pd.DataFrame) -> ImportSummary:
             "first_name": r.first_name,
             "locale": r.locale.replace("_", "-").split("-")[0].lower(),
             "marketing_consent": bool(r.marketing_consent),
-            "unsubscribed": bool(r.unsubscribed),
+            "unsubscribed": bool(r.unsubscribed) or r.customer_id in unsubscribed,
             "attributes": r.attributes,
         }
         for r in rows.itertuples(index=False)
     ]
-    return _upsert(session, Customer, "external_id", records, "customers")
+    summary = _upsert(session, Customer, "external_id", records, "customers")
+    return replace(summary, warnings=_locale_warnings([r["locale"] for r in records]))
+
+
+def _locale_warnings(locales: list[str]) -> tuple[str, ...]:
+    """A language without email templates is accepted (a campaign writes to those customers in the brand's
+    default language and flags their drafts), but the shop should know before it plans a campaign."""
+    counts = pd.Series([locale for locale in locales if locale not in LOCALES], dtype=object).value_counts()
+    if counts.empty:
+        return ()
+    listed = ", ".join(f"{locale} ({count})" for locale, count in counts.items())
+    return (
+        f"{int(counts.sum())} customers have a language without email templates: {listed}. Campaigns write to them "
+        f"in the brand's default language and flag their drafts for review; templates exist for {', '.join(LOCALES)}.",
+    )
 
 
 def _check_products(_session: Session, rows: pd.DataFrame) -> list[Problem]:

@@ -204,10 +204,11 @@ def save_drafts(
                 continue
             person, chosen = audience.loc[draft.customer_id], selection.loc[draft.customer_id]
             offer = person.get("offer")
+            flagged = bool(chosen.flagged) or bool(draft.notes)  # e.g. written in another language than theirs
             row = Draft(
                 campaign_id=campaign_id, customer_id=customer_pks[draft.customer_id],
-                status="flagged" if chosen.flagged else "pending", flagged=bool(chosen.flagged),
-                flag_reasons=list(chosen.flag_reasons), audience_reason=str(person.get("reason", "") or ""),
+                status="flagged" if flagged else "pending", flagged=flagged,
+                flag_reasons=[*draft.notes, *chosen.flag_reasons], audience_reason=str(person.get("reason", "") or ""),
                 recommendations=picks.get(draft.customer_id, []), offer=offer if isinstance(offer, dict) else None,
             )  # fmt: skip
             for variant in draft.variants:

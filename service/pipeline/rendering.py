@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy.orm import Session
 
 from service.db.models import Draft, Variant
 
+if TYPE_CHECKING:
+    from generation.brands import BrandKit
 
-def draft_request(draft: Draft):
-    """The generation request a draft was written from, rebuilt from what the draft stored."""
+
+def draft_request(draft: Draft, brand: BrandKit):
+    """The generation request a draft was written from, rebuilt from what the draft stored, in the locale it was
+    written in (the customer's, or the brand's default for a language the brand has no templates for)."""
+    from generation.locales import writing_locale
     from generation.schemas import CustomerFacts, DraftRequest, Offer, ProductFact
 
     customer = draft.customer
+    locale, _ = writing_locale(customer.locale, brand)
     return DraftRequest(
         customer=CustomerFacts(
-            customer_id=customer.external_id, first_name=customer.first_name, locale=customer.locale,
+            customer_id=customer.external_id, first_name=customer.first_name, locale=locale,
             segment=customer.segment or "",
         ),
         campaign_type=draft.campaign.campaign_type,
@@ -28,8 +36,9 @@ def rerender_variant(session: Session, draft: Draft, variant: Variant) -> None:
     from generation.brands import load_brand
     from generation.pipeline import finish_variant
 
+    brand = load_brand(draft.campaign.brand.slug)
     finished = finish_variant(
-        draft_request(draft), load_brand(draft.campaign.brand.slug), variant_id=variant.label,
+        draft_request(draft, brand), brand, variant_id=variant.label,
         subject=variant.subject, preheader=variant.preheader, intro=variant.intro,
         product_lines=list(variant.product_lines),
     )  # fmt: skip

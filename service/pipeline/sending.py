@@ -6,37 +6,23 @@ only what is due, and ``send_due_drafts``, run on a schedule by the API process,
 
 from __future__ import annotations
 
-import smtplib
-import uuid
 from datetime import datetime
-from email.message import EmailMessage
-from email.utils import make_msgid
 from typing import Any
 
 from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from scoring.experiments import HOLDOUT
-from service.db.models import Campaign, Customer, Draft, Event, Send, Variant
+from service.db.models import Campaign, Draft, Event, Send, Variant
 from service.db.session import session_scope
 from service.drafts import selected_variant
 from service.experiments import plan_arms, record_send
+from service.pipeline.freshness import hold_back_stale
 from service.pipeline.generate import email_features
+from service.pipeline.mail import build_message, new_message_id, smtp_connection
 from service.send_times import schedule_at_best_hours
 from service.settings import SmtpSettings
-
-
-def build_message(sender: str, customer: Customer, subject: str, preheader: str, text: str, html: str) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = customer.email
-    message["Subject"] = subject
-    domain = sender.rsplit("@", 1)[-1].strip("> ") or "tailor.local"
-    message["Message-ID"] = make_msgid(idstring=uuid.uuid4().hex[:12], domain=domain)
-    message["List-Unsubscribe"] = f"<mailto:unsubscribe@{domain}?subject=unsubscribe-{customer.external_id}>"
-    message.set_content(text)
-    message.add_alternative(html, subtype="html")
-    return message
+from service.unsubscribe import UnsubscribeLinks
 
 
 def _hold_out(session: Session, campaign: Campaign, draft_ids: list[int]) -> dict[int, str]:
@@ -82,9 +68,11 @@ def send_campaign(
     at_best_hour: bool = False,
 ) -> dict[str, Any]:  # fmt: skip
     """Job: send the approved, not yet sent drafts that are due (the first ``limit`` of them, if given);
-    customers who unsubscribed meanwhile are skipped. With ``at_best_hour``, drafts without a send time first
-    get their customer's best hour, and those not yet due wait for it. In an experiment, held-out customers are
-    sent nothing and the others get the variant of the arm Thompson sampling allots them (service.experiments)."""
+    customers who unsubscribed meanwhile are skipped, and drafts whose products changed price or went out of
+    stock since they were written go back to review (``held_back`` in the result says which and why). With
+    ``at_best_hour``, drafts without a send time first get their customer's best hour, and those not yet due
+    wait for it. In an experiment, held-out customers are sent nothing and the others get the variant of the
+    arm Thompson sampling allots them (service.experiments)."""
     settings = settings or SmtpSettings()
     now = datetime.now()
     with session_scope(engine) as session:
@@ -92,18 +80,16 @@ def send_campaign(
             schedule_at_best_hours(session, campaign_id, now)
         statement = _due(campaign_id, now)
         draft_ids = list(session.scalars(statement.limit(limit) if limit else statement))
+        draft_ids, held_back = hold_back_stale(session, draft_ids)
         campaign = session.get(Campaign, campaign_id)
         experiment = campaign.holdout_share is not None
         arms = _hold_out(session, campaign, draft_ids) if experiment and draft_ids else {}
     held_out = sum(arm == HOLDOUT for arm in arms.values())
     draft_ids = [draft_id for draft_id in draft_ids if arms.get(draft_id) != HOLDOUT]
+    links = UnsubscribeLinks.configured()
     sent = skipped = 0
     sent_by_arm: dict[str, int] = {}
-    with smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_seconds) as smtp:
-        if settings.starttls:
-            smtp.starttls()
-        if settings.username:
-            smtp.login(settings.username, settings.password or "")
+    with smtp_connection(settings) as smtp:
         for done, draft_id in enumerate(draft_ids):
             with session_scope(engine) as session:
                 draft = session.scalar(
@@ -117,10 +103,6 @@ def send_campaign(
                     draft.status = "skipped"
                     skipped += 1
                     continue
-                message = build_message(
-                    settings.sender, customer, variant.subject, variant.preheader, variant.text, variant.html
-                )
-                smtp.send_message(message)
                 now = datetime.now()
                 campaign = session.get(Campaign, campaign_id)
                 features = email_features((customer.profile or {}).get("churn_risk"), draft.recommendations)
@@ -130,10 +112,16 @@ def send_campaign(
                     campaign_type=campaign.campaign_type, locale=customer.locale, segment=customer.segment or "",
                     n_products=len(draft.recommendations), mean_price=features["mean_price"],
                     churn_risk=features["churn_risk"], rec_score=features["rec_score"],
-                    sent_at=now, message_id=message["Message-ID"],
+                    sent_at=now, message_id=new_message_id(settings.sender),
                 )  # fmt: skip
-                send.events.append(Event(kind="delivered", occurred_at=now))
                 session.add(send)
+                session.flush()  # the send's id is what the message's unsubscribe link signs
+                message = build_message(
+                    sender=settings.sender, to=customer.email, subject=variant.subject, text=variant.text,
+                    html=variant.html, message_id=send.message_id, unsubscribe_url=links.url(send.id),
+                )  # fmt: skip
+                smtp.send_message(message)
+                send.events.append(Event(kind="delivered", occurred_at=now))
                 if experiment:
                     record_send(session, campaign_id, customer, send, variant.label, now)
                     sent_by_arm[variant.label] = sent_by_arm.get(variant.label, 0) + 1
@@ -144,7 +132,9 @@ def send_campaign(
         campaign = session.get(Campaign, campaign_id)
         if sent:
             campaign.status = "sent"
-    result: dict[str, Any] = {"sent": sent, "skipped": skipped, **_waiting(engine, campaign_id, now)}
+    result: dict[str, Any] = {
+        "sent": sent, "skipped": skipped, **_waiting(engine, campaign_id, now), "held_back": held_back,
+    }  # fmt: skip
     if experiment:
         result.update(held_out=held_out, sent_by_arm=sent_by_arm)
     return result

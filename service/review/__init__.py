@@ -1,4 +1,5 @@
-"""The copywriters' review page: server-rendered jinja2 templates and their stylesheet."""
+"""The copywriters' review page (and the recipients' unsubscribe page): server-rendered jinja2 templates and
+their stylesheet."""
 
 from pathlib import Path
 

@@ -12,6 +12,7 @@ from service.routes import (
     jobs,
     review,
     send_times,
+    unsubscribe,
 )
 
 ROUTERS = [
@@ -26,4 +27,5 @@ ROUTERS = [
     send_times.router,
     jobs.router,
     review.router,
+    unsubscribe.router,
 ]

@@ -1,4 +1,4 @@
-"""Liveness and readiness: the only endpoint that needs no API key."""
+"""Liveness and readiness; with the unsubscribe link, the only endpoints that need no API key."""
 
 from fastapi import APIRouter
 from sqlalchemy import text

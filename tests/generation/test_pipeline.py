@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from pydantic import ValidationError
 
-from generation.brands import load_brand
-from generation.errors import UnknownCampaignType, UnsupportedLocale
+from generation.brands import BrandKit, load_brand
+from generation.errors import UnknownCampaignType
+from generation.export import draft_rows
 from generation.llm import Endpoint, register
 from generation.pipeline import finish_variant, generate_drafts
 from generation.schemas import CAMPAIGN_TYPES, LOCALES, Offer
@@ -112,8 +114,27 @@ def test_stats_say_which_check_turned_the_model_copy_down():
 def test_bad_input_fails_with_a_named_error(fake_settings):
     with pytest.raises(UnknownCampaignType, match="newsletter"):
         generate_drafts([make_request(campaign_type="newsletter")], load_brand("hearth"), settings=fake_settings)
-    with pytest.raises(UnsupportedLocale, match="fr"):
-        generate_drafts([make_request(locale="fr")], load_brand("hearth"), settings=fake_settings)
+
+
+def test_a_language_without_templates_gets_the_nearest_or_the_brand_default_with_a_note(fake_settings):
+    requests = [make_request("fr-1", locale="fr"), make_request("at-1", locale="de-AT"), make_request("en-1")]
+    result = generate_drafts(requests, load_brand("hearth"), settings=fake_settings)
+    assert [d.customer_id for d in result.drafts] == ["fr-1", "at-1", "en-1"]  # one locale fails no campaign
+    drafts = {d.customer_id: d for d in result.drafts}
+    assert drafts["fr-1"].locale == "en" and all(v.passed for v in drafts["fr-1"].variants)
+    assert drafts["fr-1"].notes == [
+        "The customer's locale is 'fr', a language Hearth & Leaf has no email templates for; this email is written "
+        "in English ('en'), the brand's default."
+    ]
+    assert drafts["at-1"].locale == "de" and drafts["at-1"].notes == []  # the same language, without the region
+    assert 'lang="de"' in drafts["at-1"].variants[0].html and drafts["en-1"].notes == []
+    assert draft_rows(result.drafts)[0]["notes"] == drafts["fr-1"].notes  # exported with the draft
+
+    german_first = BrandKit.model_validate({**load_brand("hearth").model_dump(), "default_locale": "de"})
+    (draft,) = generate_drafts([make_request("uk-1", locale="uk")], german_first, settings=fake_settings).drafts
+    assert draft.locale == "de" and "German ('de')" in draft.notes[0]
+    with pytest.raises(ValidationError, match="default_locale 'fr' must be one of the locales"):
+        BrandKit.model_validate({**load_brand("hearth").model_dump(), "default_locale": "fr"})
 
 
 def test_finish_variant_rechecks_an_edited_variant(request_en):

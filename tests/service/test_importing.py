@@ -233,3 +233,47 @@ def test_sends_may_carry_churn_risk_and_recommendation_score_for_scoring(engine)
         session_scope(engine) as session,
     ):
         import_frame(session, "sends", sends.assign(churn_risk=["1.5", ""]))
+
+
+def upload_customers(client, frame: pd.DataFrame) -> dict:
+    """Upload `frame` as a customers CSV file through the API; returns the import's summary."""
+    body = frame.to_csv(index=False).encode()
+    response = client.post("/imports/customers", files={"file": ("customers.csv", body, "text/csv")})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_reimporting_customers_never_undoes_an_unsubscribe(client, engine):
+    """An unsubscribe event (POST /events), then the shop's usual customers file again, with and without the
+    optional column: both customers stay unsubscribed; a file may still unsubscribe someone."""
+    from service.db.models import Send
+
+    upload_customers(client, CUSTOMERS)
+    with session_scope(engine) as session:
+        anna = session.scalar(select(Customer).where(Customer.external_id == "c1"))
+        send = Send(customer=anna, subject="News", campaign_type="cross_sell", sent_at=pd.Timestamp("2026-03-01"))
+        session.add(send)
+        session.flush()
+        send_id = send.id
+    unsubscribe = {"events": [{"send_id": send_id, "kind": "unsubscribe"}]}
+    assert client.post("/events", json=unsubscribe).json()["recorded"] == 1
+    assert client.get("/customers/c1").json()["unsubscribed"] is True
+
+    upload_customers(client, CUSTOMERS)  # no unsubscribed column: it defaults to false for new customers only
+    assert client.get("/customers/c1").json()["unsubscribed"] is True
+    upload_customers(client, CUSTOMERS.assign(unsubscribed=["false", "true"]))
+    assert client.get("/customers/c1").json()["unsubscribed"] is True
+    assert client.get("/customers/c2").json()["unsubscribed"] is True
+    upload_customers(client, CUSTOMERS.assign(unsubscribed=["no", "no"]))
+    assert [client.get(f"/customers/{c}").json()["unsubscribed"] for c in ("c1", "c2")] == [True, True]
+
+
+def test_a_language_without_templates_is_imported_with_a_warning(client):
+    """Accepted, since a campaign writes to these customers in the brand's default language; but said at once."""
+    more = CUSTOMERS.assign(customer_id=["c3", "c4"], locale=["fr", "de"])
+    frame = pd.concat([CUSTOMERS.assign(locale=["fr", "pt-BR"]), more], ignore_index=True)
+    (warning,) = upload_customers(client, frame)["warnings"]
+    assert warning.startswith("3 customers have a language without email templates: fr (2), pt (1).")
+    assert "brand's default language" in warning
+    assert client.get("/customers/c2").json()["locale"] == "pt"
+    assert upload_customers(client, CUSTOMERS)["warnings"] == []

@@ -1,0 +1,48 @@
+"""The language each customer's email is written in: the customer's own when the templates and the brand kit
+cover it, else the same language without its region ('pt-BR' -> 'pt'), else the brand kit's default locale,
+with a note that tells the reviewer. A customer's language never stops a campaign."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from generation.brands import BrandKit
+from generation.schemas import DraftRequest
+from generation.templates import LANGUAGE_NAMES
+
+
+def language_of(locale: str) -> str:
+    """The language part of a locale code: 'pt-BR' and 'pt_br' are 'pt'."""
+    return locale.replace("_", "-").split("-")[0].lower()
+
+
+def writing_locale(requested: str, brand: BrandKit) -> tuple[str, str | None]:
+    """(the locale to write a customer's email in, a note for the reviewer when it is not their language)."""
+    covered = brand.covered_locales
+    if requested in covered:
+        return requested, None
+    if language_of(requested) in covered:
+        return language_of(requested), None
+    default = brand.default_locale
+    note = (
+        f"The customer's locale is '{requested}', a language {brand.name} has no email templates for; this email "
+        f"is written in {LANGUAGE_NAMES.get(default, default)} ('{default}'), the brand's default."
+    )
+    return default, note
+
+
+def in_writing_locales(
+    requests: Sequence[DraftRequest], brand: BrandKit
+) -> tuple[list[DraftRequest], dict[str, list[str]]]:
+    """The requests with each customer's locale set to the one their email is written in, and the notes by
+    customer id for those written in another language than theirs."""
+    written, notes = [], {}
+    for request in requests:
+        locale, note = writing_locale(request.customer.locale, brand)
+        if locale != request.customer.locale:
+            customer = request.customer.model_copy(update={"locale": locale})
+            request = request.model_copy(update={"customer": customer})
+        if note:
+            notes[request.customer.customer_id] = [note]
+        written.append(request)
+    return written, notes

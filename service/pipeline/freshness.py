@@ -1,0 +1,60 @@
+"""The product facts an approved email states, checked against the catalog just before it is sent: an email
+whose product changed price or went out of stock since it was written is held back for a person, not sent with
+stale facts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from service.db.models import Customer, Draft, Product
+from service.forecasts import mark_stale
+
+WHAT_TO_DO = "regenerate the campaign to write it from today's catalog, or reject it"
+
+
+def changed_facts(shown: list[dict[str, Any]], catalog: dict[str, Product]) -> list[str]:
+    """A sentence for each product of an email (`shown`: the draft's recommendations, as rendered) that is gone
+    from the catalog, out of stock, or at another price or currency than the email states."""
+    changes = []
+    for product in shown:
+        sku, name = product["product_id"], product.get("name") or product["product_id"]
+        current = catalog.get(sku)
+        if current is None:
+            changes.append(f"{name} ({sku}) is no longer in the catalog")
+        elif not current.in_stock:
+            changes.append(f"{name} ({sku}) is out of stock")
+        elif (round(current.price, 2), current.currency) != (round(product["price"], 2), product["currency"]):
+            changes.append(
+                f"{name} ({sku}) now costs {current.price:.2f} {current.currency}; "
+                f"the email shows {product['price']:.2f} {product['currency']}"
+            )
+    return changes
+
+
+def hold_back_stale(session: Session, draft_ids: list[int]) -> tuple[list[int], list[dict[str, Any]]]:
+    """Of the drafts about to be sent, those whose facts still hold, and for the others (put back to review,
+    flagged with the changes) what changed: ``{"draft_id", "customer_id", "changes"}``."""
+    drafts = list(
+        session.scalars(
+            select(Draft).where(Draft.id.in_(draft_ids)).options(selectinload(Draft.customer)).order_by(Draft.id)
+        )
+    )
+    skus = {product["product_id"] for draft in drafts for product in draft.recommendations or []}
+    catalog = {p.sku: p for p in session.scalars(select(Product).where(Product.sku.in_(skus)))} if skus else {}
+    fresh, held_back = [], []
+    for draft in drafts:
+        changes = changed_facts(draft.recommendations or [], catalog)
+        if not changes:
+            fresh.append(draft.id)
+            continue
+        reasons = [f"Held back at sending: {change}; {WHAT_TO_DO}." for change in changes]
+        draft.status, draft.flagged = "flagged", True
+        draft.flag_reasons = [*draft.flag_reasons, *(r for r in reasons if r not in draft.flag_reasons)]
+        mark_stale(draft.campaign)
+        customer: Customer = draft.customer
+        held_back.append({"draft_id": draft.id, "customer_id": customer.external_id, "changes": changes})
+    session.flush()
+    return fresh, held_back

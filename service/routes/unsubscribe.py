@@ -1,0 +1,38 @@
+"""The unsubscribe link in sent email, the one page besides /health that needs no API key: GET shows a
+confirmation button (mail scanners that open links must not unsubscribe anyone), POST unsubscribes, and is
+also what mail clients send for one-click unsubscribe (List-Unsubscribe-Post, RFC 8058)."""
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from service import unsubscribe as unsubscribe_ops
+from service.deps import SessionDep
+from service.errors import NotFound
+from service.review import TEMPLATES_DIR
+
+router = APIRouter(prefix="/unsubscribe", tags=["unsubscribe"])
+templates = Jinja2Templates(directory=TEMPLATES_DIR)
+
+
+@router.get("/{token}", response_class=HTMLResponse)
+def confirm_page(token: str, request: Request, session: SessionDep) -> HTMLResponse:
+    """A page with the button that unsubscribes the recipient of the email the link came in."""
+    return _page(request, lambda: unsubscribe_ops.subscription(session, token), token)
+
+
+@router.post("/{token}", response_class=HTMLResponse)
+def unsubscribe(token: str, request: Request, session: SessionDep) -> HTMLResponse:
+    """Unsubscribe the recipient (recorded as an `unsubscribe` event on the send); the form's body, such as
+    `List-Unsubscribe=One-Click`, is not needed."""
+    return _page(request, lambda: unsubscribe_ops.unsubscribe(session, token), token)
+
+
+def _page(request: Request, look_up, token: str) -> HTMLResponse:
+    try:
+        subscription = look_up()
+    except NotFound as error:
+        context = {"subscription": None, "error": str(error), "token": token}
+        return templates.TemplateResponse(request, "unsubscribe.html", context, status_code=404)
+    context = {"subscription": subscription, "error": None, "token": token}
+    return templates.TemplateResponse(request, "unsubscribe.html", context)

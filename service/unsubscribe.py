@@ -1,0 +1,120 @@
+"""Unsubscribe links in the email Tailor sends itself. Each send's link carries the send's id signed with an
+HMAC, so it cannot be guessed for another customer; following it records an ``unsubscribe`` event on that send,
+as POST /events does, which unsubscribes the customer."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import re
+import secrets
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from service.db.models import Campaign, Send
+from service.errors import NotFound
+from service.events import ingest_events
+from service.schemas import EventIn
+from service.settings import PublicSettings, UnsubscribeSettings, home_settings
+
+KEY_FILE = "unsubscribe.key"
+_PURPOSE = b"tailor-unsubscribe:"
+_TOKEN = re.compile(r"(\d{1,18})\.([A-Za-z0-9_-]{24})", re.ASCII)
+
+
+def signing_key() -> bytes:
+    """TAILOR_UNSUBSCRIBE_SECRET, else the key in TAILOR_HOME, made on first use."""
+    configured = UnsubscribeSettings().secret
+    if configured is not None:
+        return configured.get_secret_value().encode()
+    path = home_settings().home / KEY_FILE
+    if not path.exists():
+        _write_new_key(path)
+    return path.read_text(encoding="utf-8").strip().encode()
+
+
+def _write_new_key(path: Path) -> None:
+    """Write a random key readable by its owner only; linking a finished file in place means that a process
+    starting at the same moment reads either no key file or a whole one, and the first key written wins."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, draft = tempfile.mkstemp(dir=path.parent, prefix=".unsubscribe-")  # made with mode 0600
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(secrets.token_hex(32))
+        os.link(draft, path)
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(draft)
+
+
+@dataclass(frozen=True)
+class UnsubscribeLinks:
+    """Makes and reads the signed links of one key and public address."""
+
+    key: bytes
+    base_url: str
+
+    @classmethod
+    def configured(cls) -> UnsubscribeLinks:
+        return cls(signing_key(), PublicSettings().base_url())
+
+    def token(self, send_id: int) -> str:
+        return f"{send_id}.{self._signature(send_id)}"
+
+    def url(self, send_id: int) -> str:
+        return f"{self.base_url}/unsubscribe/{self.token(send_id)}"
+
+    def send_id(self, token: str) -> int | None:
+        """The send a token was made for; None when it is malformed or its signature does not match."""
+        match = _TOKEN.fullmatch(token)
+        if match is None:
+            return None
+        send_id = int(match.group(1))
+        return send_id if hmac.compare_digest(match.group(2), self._signature(send_id)) else None
+
+    def _signature(self, send_id: int) -> str:
+        digest = hmac.new(self.key, _PURPOSE + str(send_id).encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest[:18]).decode()  # 144 bits, 24 characters, no padding
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """What the unsubscribe page tells the recipient."""
+
+    email: str
+    brand: str  # the brand whose email carried the link; "" for an imported send
+    unsubscribed: bool
+
+
+def subscription(session: Session, token: str) -> Subscription:
+    """The recipient behind an unsubscribe link, and whether they are unsubscribed already."""
+    return _subscription(session, _send(session, token))
+
+
+def unsubscribe(session: Session, token: str) -> Subscription:
+    """Unsubscribe the recipient behind the link by recording an ``unsubscribe`` event on its send (once: a
+    second visit records nothing)."""
+    send = _send(session, token)
+    if not send.customer.unsubscribed:
+        ingest_events(session, [EventIn(send_id=send.id, kind="unsubscribe")])
+    return _subscription(session, send)
+
+
+def _send(session: Session, token: str) -> Send:
+    send_id = UnsubscribeLinks.configured().send_id(token)
+    send = session.get(Send, send_id) if send_id is not None else None
+    if send is None:
+        raise NotFound("This unsubscribe link is not valid: it may be cut short. Open it from the email again.")
+    return send
+
+
+def _subscription(session: Session, send: Send) -> Subscription:
+    campaign = session.get(Campaign, send.campaign_id) if send.campaign_id is not None else None
+    brand = campaign.brand.name if campaign is not None else ""
+    return Subscription(email=send.customer.email, brand=brand, unsubscribed=send.customer.unsubscribed)

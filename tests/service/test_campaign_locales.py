@@ -1,0 +1,41 @@
+"""Customers in a language the brand has no templates for: the campaign is written for everyone, their emails in
+the brand's default language and flagged for a person, who can still edit them."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from tests.service.conftest import generated_campaign, trained_shop, upload
+
+
+def test_an_unsupported_locale_falls_back_per_customer_and_is_flagged(client, demo_files, monkeypatch, tmp_path):
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_shop(client, demo_files)
+    customers = pd.read_csv(demo_files["customers"], dtype=str, keep_default_na=False)
+    customers.loc[customers.index % 2 == 0, "locale"] = "fr"
+    customers.to_csv(tmp_path / "customers.csv", index=False)
+    assert upload(client, "customers", tmp_path / "customers.csv").status_code == 200
+
+    campaign_id = generated_campaign(client, max_customers=8)
+
+    drafts = client.get(f"/campaigns/{campaign_id}/drafts").json()
+    assert len(drafts) == 8
+    french = [d for d in drafts if d["locale"] == "fr"]
+    others = [d for d in drafts if d["locale"] != "fr"]
+    assert french and others
+    for draft in french:
+        assert draft["status"] == "flagged" and draft["flagged"]
+        assert (
+            "The customer's locale is 'fr'" in draft["flag_reasons"][0] and "English ('en')" in draft["flag_reasons"][0]
+        )
+        assert all('lang="en"' in variant["html"] for variant in draft["variants"])
+    assert not any("The customer's locale" in reason for d in others for reason in d["flag_reasons"])
+
+    draft = french[0]
+    edited = client.patch(
+        f"/drafts/{draft['id']}/variants/{draft['selected_variant_id']}",
+        json={"subject": "A few things we picked for you", "reviewer": "copy@shop"},
+    )
+    assert edited.status_code == 200, edited.text
+    variant = next(v for v in edited.json()["variants"] if v["id"] == draft["selected_variant_id"])
+    assert "A few things we picked for you" in variant["html"] and 'lang="en"' in variant["html"]

@@ -1,0 +1,151 @@
+"""Sending approved drafts through a real SMTP server on loopback: what each message carries, what is held back
+for a person, and how a failure reads."""
+
+from __future__ import annotations
+
+import re
+import socket
+
+import pandas as pd
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from generation.brands import UNSUBSCRIBE_PLACEHOLDER, load_brand
+from service.db.models import Customer, Draft, Event, Send, Variant
+from service.db.session import session_scope
+from tests.service.conftest import wait_for_job
+
+FOOTER = load_brand("hearth").footer_for("en")  # with the {{unsubscribe_url}} placeholder, as generation renders it
+
+
+CATALOG = pd.DataFrame(
+    {
+        "sku": ["T1", "K1", "M1"], "name": ["Sencha tea", "Chef knife", "Linen napkins"],
+        "category": ["tea", "kitchen", "home"], "price": ["7.5", "49", "12"], "currency": ["EUR"] * 3,
+        "description": [""] * 3, "url": [f"https://shop.example/p/{sku}" for sku in ("T1", "K1", "M1")],
+        "in_stock": ["1", "1", "1"],
+    }
+)  # fmt: skip
+
+
+def new_campaign(client) -> int:
+    body = {"name": "Send test", "brand": "hearth", "campaign_type": "cross_sell"}
+    return client.post("/campaigns", json=body).json()["id"]
+
+
+def approved_draft(client, engine, campaign_id: int, external_id: str = "c1", skus: tuple[str, ...] = ()) -> int:
+    """A draft of the campaign showing the catalog's products `skus` as they are now, approved through the API."""
+    shown = CATALOG.set_index("sku").loc[list(skus)]
+    recommendations = [
+        {
+            "rank": rank, "product_id": sku, "name": row["name"], "category": row.category, "price": float(row.price),
+            "currency": row.currency, "url": row.url, "description": "", "score": 1.0, "because_you_bought": [],
+        }
+        for rank, (sku, row) in enumerate(shown.iterrows(), start=1)
+    ]  # fmt: skip
+    with session_scope(engine) as session:
+        customer = Customer(external_id=external_id, email=f"{external_id}@example.com", marketing_consent=True)
+        html, text = f"<p>Hello</p><p>{FOOTER}</p>", f"Hello\n--\n{FOOTER}\n"
+        variant = Variant(label="A", subject="Hello", html=html, text=text)
+        draft = Draft(
+            campaign_id=campaign_id, customer=customer, status="pending", variants=[variant],
+            recommendations=recommendations,
+        )  # fmt: skip
+        session.add(draft)
+        session.flush()
+        draft.selected_variant_id, draft_id = variant.id, draft.id
+    assert client.post(f"/drafts/{draft_id}/approve", json={}).status_code == 200
+    return draft_id
+
+
+def upload_products(client, products: pd.DataFrame) -> None:
+    body = products.to_csv(index=False).encode()
+    response = client.post("/imports/products", files={"file": ("products.csv", body, "text/csv")})
+    assert response.status_code == 200, response.text
+
+
+def send_job(client, campaign_id: int) -> dict:
+    response = client.post(f"/campaigns/{campaign_id}/send")
+    assert response.status_code == 202, response.text
+    return wait_for_job(client, response.json()["job_id"])
+
+
+def test_an_unreachable_mail_server_is_named_with_the_settings_to_fix(client, engine, monkeypatch):
+    with socket.socket() as sock:  # a port nothing listens on once it is closed
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("TAILOR_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(port))
+    campaign_id = new_campaign(client)
+    draft_id = approved_draft(client, engine, campaign_id)
+
+    job = send_job(client, campaign_id)
+
+    assert job["status"] == "failed"
+    assert f"SMTP server at 127.0.0.1:{port}" in job["error"]
+    assert "TAILOR_SMTP_HOST" in job["error"] and "TAILOR_SMTP_PORT" in job["error"]
+    assert "nothing was sent" in job["error"]
+    with session_scope(engine) as session:
+        assert session.scalar(select(Draft.status).where(Draft.id == draft_id)) == "approved"  # sent later
+
+
+def test_sent_email_carries_its_own_unsubscribe_link_that_unsubscribes(client, engine, mail_server, monkeypatch):
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    monkeypatch.setenv("TAILOR_PUBLIC_URL", "https://mail.shop.example/")
+    campaign_id = new_campaign(client)
+    approved_draft(client, engine, campaign_id)
+
+    assert send_job(client, campaign_id)["result"]["sent"] == 1
+
+    (message,) = messages
+    text, html = message.get_body(("plain",)).get_content(), message.get_body(("html",)).get_content()
+    assert UNSUBSCRIBE_PLACEHOLDER not in text and UNSUBSCRIBE_PLACEHOLDER not in html
+    link = re.search(r"Unsubscribe: (https://mail\.shop\.example/unsubscribe/\S+)", text).group(1)
+    assert f'<a href="{link}">{link}</a>' in html
+    assert message["List-Unsubscribe"].strip() == f"<{link}>"  # folded: the line is long
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+    recipient = TestClient(client.app)  # the recipient has no API key
+    path = link.removeprefix("https://mail.shop.example")
+    page = recipient.get(path)
+    assert page.status_code == 200 and "c1@example.com" in page.text and "Hearth &amp; Leaf" in page.text
+    assert client.get("/customers/c1").json()["unsubscribed"] is False  # opening the link is not enough
+    assert recipient.get(path[:-1] + ("A" if path[-1] != "A" else "B")).status_code == 404  # a forged signature
+
+    done = recipient.post(path, data={"List-Unsubscribe": "One-Click"})  # what mail clients send (RFC 8058)
+    assert done.status_code == 200 and "You are unsubscribed" in done.text
+    assert client.get("/customers/c1").json()["unsubscribed"] is True
+    assert recipient.post(path).status_code == 200  # a second click changes nothing
+    with session_scope(engine) as session:
+        kinds = session.scalars(select(Event.kind).join(Send).where(Send.campaign_id == campaign_id)).all()
+        assert sorted(kinds) == ["delivered", "unsubscribe"]
+
+
+def test_an_email_whose_product_changed_since_it_was_written_goes_back_to_review(
+    client, engine, mail_server, monkeypatch
+):
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    upload_products(client, CATALOG)
+    campaign_id = new_campaign(client)
+    repriced = approved_draft(client, engine, campaign_id, "c1", ("T1", "M1"))
+    sold_out = approved_draft(client, engine, campaign_id, "c2", ("K1",))
+    unchanged = approved_draft(client, engine, campaign_id, "c3", ("M1",))
+    upload_products(client, CATALOG.assign(price=["8.25", "49", "12"], in_stock=["1", "0", "1"]))
+
+    result = send_job(client, campaign_id)["result"]
+
+    assert result["sent"] == 1 and [m["To"] for m in messages] == ["c3@example.com"]
+    assert result["held_back"] == [
+        {"draft_id": repriced, "customer_id": "c1", "changes": ["Sencha tea (T1) now costs 8.25 EUR; the email "
+                                                                "shows 7.50 EUR"]},
+        {"draft_id": sold_out, "customer_id": "c2", "changes": ["Chef knife (K1) is out of stock"]},
+    ]  # fmt: skip
+    for draft_id, change in ((repriced, "now costs 8.25 EUR"), (sold_out, "is out of stock")):
+        draft = client.get(f"/drafts/{draft_id}").json()
+        assert draft["status"] == "flagged" and draft["flagged"]
+        assert any(change in reason and "regenerate" in reason for reason in draft["flag_reasons"])
+    assert client.get(f"/drafts/{unchanged}").json()["status"] == "sent"
+
+    assert send_job(client, campaign_id)["result"]["sent"] == 0 and len(messages) == 1  # nothing left approved
