@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field, ValidationError
 from generation import templates
 from generation.brands import BrandKit
 from generation.diversity import is_near_duplicate
-from generation.errors import ModelOutputInvalid, ModelTimedOut
+from generation.errors import ModelOutputInvalid, ModelTimedOut, ModelUnavailable
 from generation.grouping import Group
 from generation.guardrails import COPY_CHECKS, CheckContext, run_checks
 from generation.guardrails.length import LIMITS
@@ -67,6 +67,7 @@ class GroupCopy:
     valid_first_try: bool = False
     rejected_by_check: dict[str, int] = field(default_factory=dict)  # model versions and lines each check failed
     template_only: bool = False  # the model does not write this locale: template copy, no call
+    unavailable: str | None = None  # the provider's error when the model could not be used for this group
 
 
 def copy_schema(n_variants: int, product_labels: list[str], examples: list[dict], line_examples: list[str]) -> dict:
@@ -234,6 +235,9 @@ def write_group_copy(group: Group, brand: BrandKit, n_variants: int, settings: L
         except ModelTimedOut:
             result.timeouts += 1
             break  # a slow model stays slow: the template copy is the answer for this group
+        except ModelUnavailable as error:
+            result.unavailable = str(error)
+            break  # the campaign decides (generate_drafts): fail if the model never answered, else template copy
         except (ModelOutputInvalid, ValidationError) as error:
             result.invalid_answers += 1
             problems = f"it did not fit the required JSON format ({_short(error)})"

@@ -11,6 +11,7 @@ from langchain_core.runnables import RunnableLambda
 from generation import templates
 from generation.brands import BrandKit
 from generation.copywriter import CopyVariant, GroupCopy, write_group_copy
+from generation.errors import ModelUnavailable
 from generation.grouping import Group, group_requests
 from generation.guardrails import CheckContext, run_checks
 from generation.locales import in_writing_locales
@@ -103,7 +104,14 @@ def generate_drafts(
     if progress:
         progress(0, total)
     config = {"max_concurrency": settings.concurrency}
+    model_answered = False
     for index, copy in writer.batch_as_completed(groups, config=config):
+        if copy.unavailable and not model_answered:
+            # The model has not answered once in this campaign: a setting is wrong or the provider is down, and a
+            # whole campaign of template copy would hide that. Once it has answered, a failure is a passing one.
+            raise ModelUnavailable(copy.unavailable)
+        answers = copy.llm_calls - copy.timeouts - bool(copy.unavailable)  # calls that came back with text
+        model_answered = model_answered or copy.cache_hits > 0 or answers > 0
         _add_usage(stats, copy)
         group: Group = groups[index]
         for request in group.requests:
@@ -128,6 +136,7 @@ def _add_usage(stats: GenerationStats, copy: GroupCopy) -> None:
     stats.timeouts += copy.timeouts
     stats.schema_valid_first += int(copy.valid_first_try)
     stats.template_only_groups += int(copy.template_only)
+    stats.unavailable_groups += int(copy.unavailable is not None)
     for name, count in copy.rejected_by_check.items():
         stats.rejected_by_check[name] = stats.rejected_by_check.get(name, 0) + count
     stats.prompt_tokens += copy.usage.prompt_tokens

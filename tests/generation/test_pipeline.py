@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from generation.brands import BrandKit, load_brand
-from generation.errors import UnknownCampaignType
+from generation.errors import ModelUnavailable, UnknownCampaignType
 from generation.export import draft_rows
 from generation.llm import Endpoint, register
 from generation.pipeline import finish_variant, generate_drafts
@@ -164,3 +164,34 @@ def test_a_template_variant_with_a_bad_model_line_gets_template_lines(request_en
     variant = personalize(request_en, load_brand("hearth"), copy, 0)
     assert variant.passed and variant.used_fallback
     assert variant.product_lines == template_product_lines(request_en)
+
+
+@register("patchy")
+def _patchy_endpoint(model, settings):
+    """Answers English groups like the fake model; for German ones the provider fails (a 503, say)."""
+    from generation.llm.fake import answer
+
+    def respond(messages, schema):
+        if "Write only in German" in messages[0]["content"]:
+            return Exception("503 Service Unavailable")
+        return answer(messages, schema)
+
+    return Endpoint(model="openai/patchy", api_key="x", mock=respond)
+
+
+def test_a_provider_failure_after_the_model_answered_costs_only_that_groups_copy():
+    settings = LLMSettings(model="patchy", cache=False, concurrency=1, locales="en,de")
+    requests = [make_request("c-en", locale="en"), make_request("c-de", locale="de")]
+    result = generate_drafts(requests, load_brand("hearth"), settings=settings)
+    assert result.stats.unavailable_groups == 1
+    english, german = result.drafts
+    assert not any(v.used_fallback for v in english.variants)
+    assert all(v.used_fallback and v.passed for v in german.variants)
+
+
+def test_a_model_that_never_answers_fails_the_campaign_naming_the_setting():
+    """A wrong key or model name used to be ModelUnavailable only for some errors; a campaign of template copy
+    would hide it, so when the model has not answered once the campaign fails with the provider's reason."""
+    settings = LLMSettings(model="patchy", cache=False, concurrency=1, locales="en,de")
+    with pytest.raises(ModelUnavailable, match=r"'patchy' \(TAILOR_LLM_MODEL\) could not be used"):
+        generate_drafts([make_request("c-de", locale="de")], load_brand("hearth"), settings=settings)
