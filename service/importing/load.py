@@ -29,20 +29,38 @@ class ImportSummary:
     warnings: tuple[str, ...] = ()  # about data that was written but will not work as the shop may expect
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    """Read a CSV or Parquet file as text columns; the importer parses the values itself."""
+def read_table(path: Path, name: str | None = None) -> pd.DataFrame:
+    """Read a CSV (UTF-8, with or without a byte-order mark) or Parquet file as text columns; the importer
+    parses the values itself. Errors name the file as ``name`` (an upload's own name) or its path."""
     path = Path(path)
+    shown = name or str(path)
     if not path.exists():
-        raise InvalidInput(f"{path}", [Problem(None, None, "file not found")])
+        raise InvalidInput(shown, [Problem(None, None, "file not found")])
     suffix = path.suffix.lower()
     try:
         if suffix == ".parquet":
             return pd.read_parquet(path)
         if suffix in {".csv", ".txt"}:
-            return pd.read_csv(path, dtype=str, keep_default_na=False)
+            _require_utf8(path, shown)
+            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except InvalidInput:
+        raise
     except Exception as error:  # the reader's own message says what is wrong with the file
-        raise InvalidInput(f"{path}", [Problem(None, None, f"cannot be read: {error}")]) from error
-    raise InvalidInput(f"{path}", [Problem(None, None, "must be a .csv or .parquet file")])
+        raise InvalidInput(shown, [Problem(None, None, f"cannot be read: {error}")]) from error
+    raise InvalidInput(shown, [Problem(None, None, "must be a .csv or .parquet file")])
+
+
+def _require_utf8(path: Path, shown: str) -> None:
+    """A file in another encoding is refused at the line where it stops being UTF-8."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        byte = data[error.start : error.start + 1].hex()
+        raise InvalidInput(
+            shown, [Problem(line, None, f"is not UTF-8 (byte 0x{byte}); save the file as UTF-8 and upload it again")]
+        ) from error
 
 
 def import_frame(session: Session, kind: str, frame: pd.DataFrame) -> ImportSummary:
@@ -139,11 +157,12 @@ def _check_orders(session: Session, rows: pd.DataFrame) -> list[Problem]:
         Problem(r, "customer_id", "unknown customer; import customers first")
         for r in _rows_where(rows.customer_pk.isna())
     ]
-    problems += [
-        Problem(r, "amount", "a purchase needs a positive amount; give a return or cancellation the kind 'return' "
-                "(the models leave returns out)")
-        for r in _rows_where((rows.kind == "purchase") & (rows.amount <= 0))
-    ]  # fmt: skip
+    for column in ("amount", "quantity"):
+        problems += [
+            Problem(r, column, f"a purchase needs a positive {column}; give a return or cancellation the kind "
+                    "'return' (the models leave returns out)")
+            for r in _rows_where((rows.kind == "purchase") & (rows[column] <= 0))
+        ]  # fmt: skip
     return problems + [
         Problem(r, "product_id", "unknown product sku; import products first")
         for r in _rows_where(rows.product_pk.isna())

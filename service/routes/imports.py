@@ -24,7 +24,7 @@ def import_file(
     with tempfile.NamedTemporaryFile(suffix=suffix) as handle:
         handle.write(file.file.read())
         handle.flush()
-        summary = import_frame(session, kind, read_table(Path(handle.name)))
+        summary = import_frame(session, kind, read_table(Path(handle.name), name=file.filename or f"{kind} upload"))
     session.commit()
     refreshed = kind == "orders"
     if refreshed:

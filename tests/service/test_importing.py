@@ -174,6 +174,64 @@ def test_duplicate_keys_in_one_file_are_rejected(engine):
         session_scope(engine) as s,
     ):
         import_frame(s, "customers", CUSTOMERS.assign(customer_id=["c1", "c1"]))
+    with pytest.raises(InvalidInput, match="the same key is on line 2"), session_scope(engine) as s:
+        import_frame(s, "customers", CUSTOMERS.assign(customer_id=["c1", "c1"]))
+
+
+def test_purchases_need_a_positive_quantity(engine):
+    with session_scope(engine) as session:
+        import_frame(session, "customers", CUSTOMERS)
+        import_frame(session, "products", PRODUCTS)
+    expected = "row 3, column 'quantity': a purchase needs a positive quantity"
+    with pytest.raises(InvalidInput, match=expected), session_scope(engine) as session:
+        import_frame(session, "orders", ORDERS.assign(quantity=["2", "-1", "1"]))
+    assert _count(engine, Interaction) == 0
+
+
+@pytest.mark.parametrize(
+    ("dates", "expected"),
+    [
+        (["31/01/2026", "01/02/2026", "2026-02-03"], ["2026-01-31", "2026-02-01", "2026-02-03"]),  # day first
+        (["01/31/2026", "02/01/2026", "2026-02-03"], ["2026-01-31", "2026-02-01", "2026-02-03"]),  # month first
+        (["31.01.2026", "01.02.2026", "03.02.2026"], ["2026-01-31", "2026-02-01", "2026-02-03"]),
+    ],
+)
+def test_numeric_dates_are_read_in_the_order_the_file_uses(engine, dates, expected):
+    """format="mixed" read 31/01 as 31 January but 01/02 in the same file as 2 January."""
+    with session_scope(engine) as session:
+        import_frame(session, "customers", CUSTOMERS)
+        import_frame(session, "products", PRODUCTS)
+        import_frame(session, "orders", ORDERS.assign(timestamp=dates))
+        stored = session.scalars(select(Interaction.timestamp).order_by(Interaction.id)).all()
+    assert [moment.strftime("%Y-%m-%d") for moment in stored] == expected
+
+
+@pytest.mark.parametrize(
+    ("dates", "message"),
+    [
+        (["31/01/2026", "02/13/2026", "01/02/2026"], "row 3, column 'timestamp': '02/13/2026' puts the day and month"),
+        (["01/02/2026", "03/04/2026", "05/06/2026"], "row 2, column 'timestamp': '01/02/2026' could be day/month"),
+    ],
+)
+def test_dates_in_both_orders_or_only_ambiguous_ones_are_refused(engine, dates, message):
+    with session_scope(engine) as session:
+        import_frame(session, "customers", CUSTOMERS)
+        import_frame(session, "products", PRODUCTS)
+    with pytest.raises(InvalidInput, match=message.replace("(", r"\(")), session_scope(engine) as session:
+        import_frame(session, "orders", ORDERS.assign(timestamp=dates))
+    assert _count(engine, Interaction) == 0
+
+
+def test_an_upload_in_another_encoding_names_the_file_and_line(client):
+    """Errors named the server's temporary file, and a Latin-1 file got "byte 0xeb in position 2"."""
+    text = "customer_id,email,first_name,locale,marketing_consent\nc1,a@example.com,Anna,de,true\n"
+    body = (text + "c2,z@example.com,Zoë,de,true\n").encode("latin-1")
+    response = client.post("/imports/customers", files={"file": ("kunden.csv", body, "text/csv")})
+    assert response.status_code == 422
+    detail = str(response.json())
+    assert "kunden.csv" in detail and "row 3" in detail and "not UTF-8 (byte 0xeb)" in detail and "/tmp" not in detail
+    bom = "\ufeff".encode() + text.encode()
+    assert client.post("/imports/customers", files={"file": ("bom.csv", bom, "text/csv")}).status_code == 200
 
 
 def test_read_table_reads_csv_and_parquet(tmp_path):
