@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from service.campaigns import get_campaign
 from service.db.models import Customer, Draft, Review, Variant
 from service.errors import Conflict, NotFound, NotReady
 from service.forecasts import mark_stale
@@ -29,6 +30,9 @@ def list_drafts(
     session: Session, campaign_id: int, status: str | None = None, flagged: bool | None = None,
     limit: int = 100, offset: int = 0,
 ) -> list[Draft]:  # fmt: skip
+    """The campaign's drafts, flagged first; raises NotFound for a campaign that does not exist (rather than
+    answering with no drafts)."""
+    get_campaign(session, campaign_id)
     statement = (
         select(Draft)
         .where(Draft.campaign_id == campaign_id)

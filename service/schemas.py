@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 CampaignType = Literal["welcome", "cross_sell", "win_back", "replenishment", "vip"]
 EventKind = Literal["delivered", "open", "click", "conversion", "unsubscribe"]
+# A draft's life: waiting for review (flagged: a person must look), reviewed, then sent, skipped or held out.
+DraftStatus = Literal["pending", "flagged", "approved", "rejected", "sent", "skipped", "holdout"]
 
 
 class ImportResult(BaseModel):

@@ -4,16 +4,18 @@ from fastapi import APIRouter, Query
 
 from service import drafts as draft_ops
 from service.deps import ApiKeyDep, SessionDep, StateDep
-from service.schemas import ApproveIn, DraftOut, RejectIn, VariantEdit
+from service.schemas import ApproveIn, DraftOut, DraftStatus, RejectIn, VariantEdit
 
 router = APIRouter(tags=["drafts"])
 
 
 @router.get("/campaigns/{campaign_id}/drafts", response_model=list[DraftOut])
 def list_drafts(
-    campaign_id: int, session: SessionDep, _key: ApiKeyDep, status: str | None = None,
+    campaign_id: int, session: SessionDep, _key: ApiKeyDep, status: DraftStatus | None = None,
     flagged: bool | None = None, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
 ) -> list[DraftOut]:  # fmt: skip
+    """The campaign's drafts, flagged first; a campaign that does not exist is a 404, an unknown `status` a 422
+    listing the statuses a draft can have."""
     drafts = draft_ops.list_drafts(session, campaign_id, status, flagged, limit, offset)
     return [draft_ops.draft_out(d) for d in drafts]
 
