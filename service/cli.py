@@ -84,12 +84,14 @@ def train(
 ) -> None:
     """Recompute audiences and train the recommender and the scoring model."""
     from service.jobs import InlineJobRunner
-    from service.pipeline.training import train_all
+    from service.pipeline.training import train_all, tuning_problem
 
     if model is not None:  # a typo fails now, not after the audience refresh
         from recommenders.registry import model_class
 
         model_class(model)
+    if problem := tuning_problem(model, tune):
+        raise typer.BadParameter(problem, param_hint="--tune")
 
     engine = _engine()
     with progress_bar("training") as update:

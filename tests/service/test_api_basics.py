@@ -73,3 +73,18 @@ def test_train_refuses_an_unknown_model_before_starting_a_job(client, engine):
     assert "No recommender called 'nope'" in problem["message"] and "als, auto, blend" in problem["message"]
     with session_scope(engine) as session:
         assert session.scalar(select(func.count()).select_from(Job)) == 0
+
+
+def test_train_refuses_a_search_for_a_model_without_one_before_starting_a_job(client, engine):
+    from sqlalchemy import func, select
+
+    from service.db.models import Job
+    from service.db.session import session_scope
+
+    response = client.post("/train", params={"model": "popularity", "tune": 3})
+    assert response.status_code == 422
+    problem = response.json()["problems"][0]
+    assert problem["field"] == "query.tune"
+    assert "popularity recommender has no hyperparameter search" in problem["message"] and "ease" in problem["message"]
+    with session_scope(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Job)) == 0
