@@ -18,6 +18,7 @@ from service.db.models import Campaign, Customer, Draft, Variant
 from service.db.session import session_scope
 from service.forecasts import mean_price, refresh_forecast
 from service.pipeline import frames
+from service.pipeline.flags import with_check_reasons
 from service.pipeline.model_store import ModelStore
 from service.settings import CampaignSettings
 
@@ -204,10 +205,12 @@ def save_drafts(
                 continue
             person, chosen = audience.loc[draft.customer_id], selection.loc[draft.customer_id]
             offer = person.get("offer")
+            checks = [(v.variant_id, [c.model_dump() for c in v.checks]) for v in draft.variants]
             row = Draft(
                 campaign_id=campaign_id, customer_id=customer_pks[draft.customer_id],
                 status="flagged" if chosen.flagged else "pending", flagged=bool(chosen.flagged),
-                flag_reasons=list(chosen.flag_reasons), audience_reason=str(person.get("reason", "") or ""),
+                flag_reasons=with_check_reasons(chosen.flag_reasons, checks),
+                audience_reason=str(person.get("reason", "") or ""),
                 recommendations=picks.get(draft.customer_id, []), offer=offer if isinstance(offer, dict) else None,
             )  # fmt: skip
             for variant in draft.variants:

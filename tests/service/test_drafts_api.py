@@ -1,7 +1,11 @@
-"""The drafts API's answers to requests that cannot be met: a campaign that does not exist, a status no draft
-can have."""
+"""The drafts API: answers to requests that cannot be met (a campaign that does not exist, a status no draft can
+have), and flags that say which checks an edited variant fails."""
 
 from __future__ import annotations
+
+from tests.service.conftest import generated_campaign, trained_shop
+
+SHOUTY = "70% off everything, today only!!! FREE shipping"  # no such offer in the data, and spam's hallmarks
 
 
 def test_listing_drafts_names_a_missing_campaign_and_a_misspelt_status(client):
@@ -17,3 +21,24 @@ def test_listing_drafts_names_a_missing_campaign_and_a_misspelt_status(client):
     assert problem["field"] == "query.status"
     for status in ("pending", "flagged", "approved", "rejected", "sent"):
         assert f"'{status}'" in problem["message"]
+
+
+def test_an_edit_that_fails_checks_flags_the_draft_naming_them(client, demo_files, monkeypatch):
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_shop(client, demo_files)
+    campaign_id = generated_campaign(client, max_customers=2)
+    draft = client.get(f"/campaigns/{campaign_id}/drafts").json()[0]
+    variant = next(v for v in draft["variants"] if v["id"] == draft["selected_variant_id"])
+    url = f"/drafts/{draft['id']}/variants/{variant['id']}"
+
+    edited = client.patch(url, json={"subject": SHOUTY, "reviewer": "copy"}).json()
+    failed = {c["name"] for v in edited["variants"] if v["id"] == variant["id"] for c in v["checks"] if not c["passed"]}
+    assert {"grounding", "spam_triggers"} <= failed
+    assert edited["flagged"] and edited["status"] == "flagged"
+    named = [reason for reason in edited["flag_reasons"] if reason.startswith(f"variant {variant['label']} ")]
+    assert len(named) == 1 and all(f"{check} (" in named[0] for check in failed)
+
+    mended = client.patch(url, json={"subject": variant["subject"], "reviewer": "copy"}).json()
+    assert not any(reason.startswith(f"variant {variant['label']} ") for reason in mended["flag_reasons"])
+    assert mended["flagged"] == bool(mended["flag_reasons"])
+    assert mended["status"] == ("flagged" if mended["flagged"] else "pending")
