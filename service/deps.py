@@ -38,7 +38,9 @@ def get_session(state: StateDep) -> Iterator[Session]:
         session.close()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# Function scope: the session commits as the route returns, before the response is sent, so that a client (the
+# review page following its redirect) never reads the state from before a change it was told was made.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def require_key(request: Request, session: SessionDep) -> ApiKey:
