@@ -2,5 +2,9 @@
 
 from pathlib import Path
 
+from fastapi.templating import Jinja2Templates
+
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
+
+templates = Jinja2Templates(directory=TEMPLATES_DIR)

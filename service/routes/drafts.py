@@ -29,14 +29,17 @@ def get_draft(draft_id: int, session: SessionDep, _key: ApiKeyDep) -> DraftOut:
 def edit_variant(
     draft_id: int, variant_id: int, edit: VariantEdit, session: SessionDep, state: StateDep, _key: ApiKeyDep
 ) -> DraftOut:
-    changes = edit.model_dump(include={"subject", "preheader", "intro"})
-    draft = draft_ops.edit_variant(session, draft_id, variant_id, changes, edit.reviewer, state.models)
-    return draft_ops.draft_out(draft)
+    return draft_ops.draft_out(draft_ops.edit_variant(session, draft_id, variant_id, edit, state.models))
 
 
 @router.post("/drafts/{draft_id}/approve", response_model=DraftOut)
 def approve(draft_id: int, body: ApproveIn, session: SessionDep, _key: ApiKeyDep) -> DraftOut:
-    return draft_ops.draft_out(draft_ops.approve(session, draft_id, body.variant_id, body.reviewer, body.comment))
+    """Approve the draft (with `variant_id`, that variant); a variant that failed guardrail checks needs
+    `override_checks` and a `comment` saying why (409 without them), recorded with the review."""
+    draft = draft_ops.approve(
+        session, draft_id, body.variant_id, body.reviewer, body.comment, override_checks=body.override_checks
+    )
+    return draft_ops.draft_out(draft)
 
 
 @router.post("/drafts/{draft_id}/reject", response_model=DraftOut)

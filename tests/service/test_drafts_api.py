@@ -42,3 +42,41 @@ def test_an_edit_that_fails_checks_flags_the_draft_naming_them(client, demo_file
     assert not any(reason.startswith(f"variant {variant['label']} ") for reason in mended["flag_reasons"])
     assert mended["flagged"] == bool(mended["flag_reasons"])
     assert mended["status"] == ("flagged" if mended["flagged"] else "pending")
+
+
+def test_a_variant_that_failed_checks_is_approved_only_with_an_override_and_a_reason(client, demo_files, monkeypatch):
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_shop(client, demo_files)
+    campaign_id = generated_campaign(client, max_customers=2)
+    draft = client.get(f"/campaigns/{campaign_id}/drafts").json()[0]
+    variant = next(v for v in draft["variants"] if v["id"] == draft["selected_variant_id"])
+    url = f"/drafts/{draft['id']}/variants/{variant['id']}"
+    for subject in ("", "   ", "x" * 201):  # the limits hold whitespace too
+        assert client.patch(url, json={"subject": subject}).status_code == 422
+    client.patch(url, json={"subject": SHOUTY, "reviewer": "copy"})
+
+    refused = client.post(f"/drafts/{draft['id']}/approve", json={"reviewer": "copy"})
+    assert refused.status_code == 409
+    assert f"Variant {variant['label']} of draft {draft['id']} failed the " in refused.json()["message"]
+    assert "grounding" in refused.json()["message"] and "override" in refused.json()["message"]
+    no_reason = client.post(f"/drafts/{draft['id']}/approve", json={"override_checks": True, "comment": " "})
+    assert no_reason.status_code == 422 and no_reason.json()["problems"][0]["column"] == "comment"
+    assert client.get(f"/drafts/{draft['id']}").json()["status"] == "flagged"  # neither attempt approved it
+
+    approved = client.post(
+        f"/drafts/{draft['id']}/approve",
+        json={"override_checks": True, "comment": "legal cleared the 70% claim", "reviewer": "lead"},
+    )
+    assert approved.status_code == 200, approved.text
+    body = approved.json()
+    assert body["status"] == "approved" and body["selected_variant_id"] == variant["id"]
+    review = body["reviews"][-1]
+    assert review["action"] == "approve" and review["comment"] == "legal cleared the 70% claim"
+    assert {"grounding", "spam_triggers"} <= set(review["overridden_checks"])
+
+    other = client.get(f"/campaigns/{campaign_id}/drafts").json()
+    clean = next(d for d in other if d["id"] != draft["id"])
+    chosen = next(v for v in clean["variants"] if v["id"] == clean["selected_variant_id"])
+    if all(c["passed"] for c in chosen["checks"]):  # a variant that passes needs no override
+        plain = client.post(f"/drafts/{clean['id']}/approve", json={}).json()
+        assert plain["status"] == "approved" and plain["reviews"][-1]["overridden_checks"] is None
