@@ -1,5 +1,5 @@
-"""The review page's forms over HTTP: an edit meets the API's limits, and a refused action comes back to the
-draft with what went wrong."""
+"""The review page over HTTP: an edit meets the API's limits, a refused action comes back to the draft with what
+went wrong, and other errors reach a person as a page with a way back, while the API keeps answering JSON."""
 
 from __future__ import annotations
 
@@ -30,3 +30,19 @@ def test_page_edits_meet_the_apis_limits_and_refusals_show_the_draft(client, dem
     stale = client.post(f"/review/drafts/{second['id']}/reject", data={"comment": "from a stale tab"})
     assert stale.status_code == 409 and _is_page(stale)
     assert f"Draft {second['id']} is already rejected" in stale.text and 'id="status">rejected' in stale.text
+
+
+def test_errors_reach_a_person_as_a_page_with_a_way_back(client):
+    campaign = client.post("/campaigns", json={"name": "x", "brand": "hearth", "campaign_type": "vip"}).json()
+    came_from = f"/review/campaigns/{campaign['id']}"
+    for url, status in (("/review/drafts/999", 404), ("/review/campaigns/999", 404), ("/review/drafts/nine", 422)):
+        missing = client.get(url, headers={"Referer": f"{client.base_url}{came_from}"})
+        assert missing.status_code == status and _is_page(missing), url
+        assert f'href="{came_from}"' in missing.text and 'href="/review"' in missing.text
+    assert "Draft 999 does not exist." in client.get("/review/drafts/999").text
+    gone = client.post("/review/drafts/999/reject", data={"comment": "from a stale tab"})
+    assert gone.status_code == 404 and _is_page(gone) and "Draft 999 does not exist." in gone.text
+
+    api = client.get("/drafts/999")  # the API keeps its JSON
+    assert api.status_code == 404 and api.json() == {"error": "NotFound", "message": "Draft 999 does not exist."}
+    assert client.get("/campaigns/nine").json()["error"] == "InvalidRequest"
