@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from service.db.models import Brand, Campaign, Draft
-from service.errors import InvalidInput, NotFound, Problem
+from service.errors import Conflict, InvalidInput, NotFound, Problem
 from service.forecasts import current_forecast
 from service.schemas import CampaignIn, CampaignOut
 
@@ -54,6 +54,24 @@ def get_campaign(session: Session, campaign_id: int) -> Campaign:
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
         raise NotFound(f"Campaign {campaign_id} does not exist.")
+    return campaign
+
+
+def start_generating(session: Session, campaign_id: int) -> Campaign:
+    """Mark the campaign "generating" for a job about to be queued; Conflict while one is queued or running for
+    it. One conditional UPDATE, so that of two requests at the same moment only one gets the campaign."""
+    campaign = get_campaign(session, campaign_id)
+    claimed = session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign_id, Campaign.status != "generating")
+        .values(status="generating")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not claimed:
+        raise Conflict(
+            f"Campaign {campaign_id} is already being generated; wait for that job to finish, then generate it again."
+        )
+    session.refresh(campaign)
     return campaign
 
 
