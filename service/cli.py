@@ -216,7 +216,8 @@ def generate(
     name: Annotated[str | None, typer.Option(help="campaign name")] = None,
     audience_query: Annotated[str | None, typer.Option("--audience-query", help="e.g. 'clv > 100'")] = None,
 ) -> None:
-    """Create a campaign, generate and score its drafts, and optionally export them."""
+    """Create a campaign, generate and score its drafts, and optionally export them. A mistake in what is asked
+    creates nothing; a generation that stops keeps the campaign, failed, and says its id and why."""
     from service.pipeline.campaign_runs import create_and_generate, export_campaign
 
     engine = _engine()
