@@ -8,7 +8,7 @@ from functools import partial
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
@@ -19,7 +19,7 @@ from service.jobs.recovery import fail_interrupted_jobs
 from service.jobs.schedule import PeriodicJob
 from service.pipeline.sending import has_due_drafts, send_due_drafts
 from service.pipeline.training import retrain_if_new_data
-from service.review import STATIC_DIR
+from service.review import STATIC_DIR, error_page, is_review_page
 from service.routes import ROUTERS
 from service.settings import RetrainSettings, SendScheduleSettings, home_settings
 from service.state import AppState, model_store
@@ -59,26 +59,31 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
+    # The review page's requests get their errors as a page with a way back; the API's keep their JSON.
     @app.exception_handler(TailorError)
-    async def tailor_error(request: Request, error: TailorError) -> JSONResponse:
-        if isinstance(error, Unauthorized) and request.url.path.startswith("/review"):
+    async def tailor_error(request: Request, error: TailorError) -> JSONResponse | HTMLResponse | RedirectResponse:
+        if isinstance(error, Unauthorized) and is_review_page(request):
             return RedirectResponse("/review/login", status_code=303)
-        body: dict = {"error": type(error).__name__, "message": str(error)}
-        if isinstance(error, InvalidInput):
-            body["problems"] = [{"row": p.row, "column": p.column, "message": p.message} for p in error.problems[:200]]
         log.info(
             "request rejected",
             extra={"path": request.url.path, "status": error.status_code, "error": str(error)},
         )
+        if is_review_page(request):
+            return error_page(request, error.status_code, str(error))
+        body: dict = {"error": type(error).__name__, "message": str(error)}
+        if isinstance(error, InvalidInput):
+            body["problems"] = [{"row": p.row, "column": p.column, "message": p.message} for p in error.problems[:200]]
         return JSONResponse(body, status_code=error.status_code)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+    async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse | HTMLResponse:
         problems = [
             {"field": ".".join(str(part) for part in e["loc"] if part != "body"), "message": e["msg"]}
             for e in error.errors()
         ]
         message = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+        if is_review_page(request):
+            return error_page(request, 422, message)
         return JSONResponse({"error": "InvalidRequest", "message": message, "problems": problems}, status_code=422)
 
     return app

@@ -16,17 +16,29 @@ def _number(value: Any) -> float | None:
     return None if value is None or pd.isna(value) else round(float(value), 4)
 
 
-def preview_audience(session: Session, campaign_type: str, query: str | None, limit: int) -> dict[str, Any]:
-    """How many mailable customers the campaign would target, and the first `limit` with why and their offer
-    (the same choice `generate` makes: consent, not unsubscribed, the campaign's audience rule, the query)."""
+def choose_today(
+    session: Session, campaign_type: str, query: str | None, *, what: str = "audience", field: str = "query"
+) -> pd.DataFrame:
+    """The mailable customers a campaign of `campaign_type` narrowed by `query` reaches today (the same choice
+    `generate` makes: consent, not unsubscribed, the campaign's audience rule, the query). A query that cannot
+    be read, or names a field or a value the shop's profiles do not have, raises InvalidInput naming `field`:
+    the one check behind the audience preview and the creation of a campaign."""
     from audience.errors import QueryError
+    from audience.query import parse_query
     from service.pipeline.generate import choose_audience
 
     customers = frames.customers_frame(session)
     try:
-        chosen = choose_audience(customers, campaign_type, query, None, frames.audience_as_of(session))
+        if query:
+            parse_query(query)  # read it even when no customer has a profile yet to check its fields against
+        return choose_audience(customers, campaign_type, query, None, frames.audience_as_of(session))
     except QueryError as error:
-        raise InvalidInput("audience", [Problem(None, "query", str(error))]) from error
+        raise InvalidInput(what, [Problem(None, field, str(error))]) from error
+
+
+def preview_audience(session: Session, campaign_type: str, query: str | None, limit: int) -> dict[str, Any]:
+    """How many mailable customers the campaign would target, and the first `limit` with why and their offer."""
+    chosen = choose_today(session, campaign_type, query)
     sample = [
         {
             "customer_id": row["customer_id"], "first_name": row.get("first_name", ""),

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from service.db.models import Brand, Campaign, Draft
-from service.errors import InvalidInput, NotFound, Problem
+from service.errors import Conflict, InvalidInput, NotFound, Problem
 from service.forecasts import current_forecast
 from service.schemas import CampaignIn, CampaignOut
 
@@ -29,13 +29,12 @@ def ensure_brand(session: Session, slug: str) -> Brand:
 
 
 def create_campaign(session: Session, spec: CampaignIn) -> Campaign:
+    """A new campaign, checked first as GET /audience checks a query (its fields and values against the shop's
+    profiles, not only its syntax), so that a query the generate job could not run is a 422 now."""
     if spec.audience_query:
-        from audience.query import parse_query
+        from service.audiences import choose_today
 
-        try:
-            parse_query(spec.audience_query)
-        except ValueError as error:
-            raise InvalidInput("campaign", [Problem(None, "audience_query", str(error))]) from error
+        choose_today(session, spec.campaign_type, spec.audience_query, what="campaign", field="audience_query")
     brand = ensure_brand(session, spec.brand)
     campaign = Campaign(
         name=spec.name,
@@ -55,6 +54,24 @@ def get_campaign(session: Session, campaign_id: int) -> Campaign:
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
         raise NotFound(f"Campaign {campaign_id} does not exist.")
+    return campaign
+
+
+def start_generating(session: Session, campaign_id: int) -> Campaign:
+    """Mark the campaign "generating" for a job about to be queued; Conflict while one is queued or running for
+    it. One conditional UPDATE, so that of two requests at the same moment only one gets the campaign."""
+    campaign = get_campaign(session, campaign_id)
+    claimed = session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign_id, Campaign.status != "generating")
+        .values(status="generating")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not claimed:
+        raise Conflict(
+            f"Campaign {campaign_id} is already being generated; wait for that job to finish, then generate it again."
+        )
+    session.refresh(campaign)
     return campaign
 
 

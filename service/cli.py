@@ -86,12 +86,14 @@ def train(
 ) -> None:
     """Recompute audiences and train the recommender and the scoring model."""
     from service.jobs import InlineJobRunner
-    from service.pipeline.training import train_all
+    from service.pipeline.training import train_all, tuning_problem
 
     if model is not None:  # a typo fails now, not after the audience refresh
         from recommenders.registry import model_class
 
         model_class(model)
+    if problem := tuning_problem(model, tune):
+        raise typer.BadParameter(problem, param_hint="--tune")
 
     engine = _engine()
     with progress_bar("training") as update:
@@ -216,7 +218,8 @@ def generate(
     name: Annotated[str | None, typer.Option(help="campaign name")] = None,
     audience_query: Annotated[str | None, typer.Option("--audience-query", help="e.g. 'clv > 100'")] = None,
 ) -> None:
-    """Create a campaign, generate and score its drafts, and optionally export them."""
+    """Create a campaign, generate and score its drafts, and optionally export them. A mistake in what is asked
+    creates nothing; a generation that stops keeps the campaign, failed, and says its id and why."""
     from service.pipeline.campaign_runs import create_and_generate, export_campaign
 
     engine = _engine()

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator
 from sqlalchemy.orm import Session
 
@@ -37,7 +38,9 @@ def get_session(state: StateDep) -> Iterator[Session]:
         session.close()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# Function scope: the session commits as the route returns, before the response is sent, so that a client (the
+# review page following its redirect) never reads the state from before a change it was told was made.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def require_key(request: Request, session: SessionDep) -> ApiKey:
@@ -68,3 +71,13 @@ RecommenderQuery = Annotated[
     Query(description="a registered recommender (default: TAILOR_CAMPAIGN_RECOMMENDER)"),
     AfterValidator(registered_recommender),
 ]
+
+
+def require_tunable(model: str | None, trials: int) -> None:
+    """Refuse a hyperparameter search of a recommender that has none with a 422 naming `tune`, as an unknown
+    model name is refused, before any job starts (the job would fail after refreshing the audience)."""
+    from service.pipeline.training import tuning_problem
+
+    if problem := tuning_problem(model, trials):
+        error = {"type": "value_error", "loc": ("query", "tune"), "msg": problem, "input": trials}
+        raise RequestValidationError([error])

@@ -1,15 +1,22 @@
-"""Reading and reviewing drafts: approve, reject and edit a variant, each recorded as a review."""
+"""Reading and reviewing drafts: approve, reject and edit a variant, each recorded as a review.
+
+The API and the review page call the same functions, so an edit meets the same limits (``VariantEdit``) and an
+approval the same rule: a variant that failed a guardrail check is approved only on purpose, with the checks
+overridden and the reason recorded with the review.
+"""
 
 from __future__ import annotations
 
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from service.campaigns import get_campaign
 from service.db.models import Customer, Draft, Review, Variant
-from service.errors import Conflict, NotFound, NotReady
+from service.errors import Conflict, InvalidInput, NotFound, NotReady, Problem
 from service.forecasts import mark_stale
 from service.pipeline.model_store import ModelStore
-from service.schemas import DraftOut, ReviewOut, VariantOut
+from service.schemas import DraftOut, ReviewOut, VariantEdit, VariantOut
 
 REVIEWABLE = {"pending", "flagged"}
 
@@ -29,6 +36,9 @@ def list_drafts(
     session: Session, campaign_id: int, status: str | None = None, flagged: bool | None = None,
     limit: int = 100, offset: int = 0,
 ) -> list[Draft]:  # fmt: skip
+    """The campaign's drafts, flagged first; raises NotFound for a campaign that does not exist (rather than
+    answering with no drafts)."""
+    get_campaign(session, campaign_id)
     statement = (
         select(Draft)
         .where(Draft.campaign_id == campaign_id)
@@ -76,15 +86,38 @@ def _require_reviewable(draft: Draft) -> None:
         raise Conflict(f"Draft {draft.id} is already {draft.status}; only pending or flagged drafts can be reviewed.")
 
 
-def approve(session: Session, draft_id: int, variant_id: int | None, reviewer: str, comment: str) -> Draft:
+def failed_checks(variant: Variant) -> list[str]:
+    """The names of the guardrail checks the variant's copy fails."""
+    return [check["name"] for check in variant.checks if not check["passed"]]
+
+
+def approve(
+    session: Session, draft_id: int, variant_id: int | None, reviewer: str, comment: str,
+    override_checks: bool = False,
+) -> Draft:  # fmt: skip
+    """Approve the draft to send ``variant_id`` (default: its chosen variant). A variant that fails guardrail
+    checks is refused (Conflict) unless ``override_checks`` is set with a ``comment`` saying why; the review then
+    records the checks it overrode."""
     draft = get_draft(session, draft_id)
     _require_reviewable(draft)
-    if variant_id is not None:
-        if all(v.id != variant_id for v in draft.variants):
-            raise NotFound(f"Variant {variant_id} is not a variant of draft {draft_id}.")
-        draft.selected_variant_id = variant_id
+    if variant_id is not None and all(v.id != variant_id for v in draft.variants):
+        raise NotFound(f"Variant {variant_id} is not a variant of draft {draft_id}.")
+    chosen = selected_variant(draft) if variant_id is None else next(v for v in draft.variants if v.id == variant_id)
+    failed = failed_checks(chosen) if chosen is not None else []
+    if failed and not override_checks:
+        raise Conflict(
+            f"Variant {chosen.label} of draft {draft_id} failed the {', '.join(failed)} check(s): edit it, choose "
+            "another variant, or override the checks with a comment saying why."
+        )
+    if failed and not comment.strip():
+        why = f"say why variant {chosen.label} is approved despite failing {', '.join(failed)}"
+        raise InvalidInput("approval", [Problem(None, "comment", why)])
+    if chosen is not None:
+        draft.selected_variant_id = chosen.id
     draft.status = "approved"
-    draft.reviews.append(Review(action="approve", reviewer=reviewer, comment=comment))
+    draft.reviews.append(
+        Review(action="approve", reviewer=reviewer, comment=comment.strip(), overridden_checks=failed or None)
+    )
     mark_stale(draft.campaign)
     session.flush()
     return draft
@@ -100,13 +133,23 @@ def reject(session: Session, draft_id: int, reviewer: str, comment: str) -> Draf
     return draft
 
 
+def variant_edit(reviewer: str, **fields: str) -> VariantEdit:
+    """An edit from a form, held to the API's limits (``VariantEdit``): InvalidInput naming each field that breaks
+    them (an empty or over-long subject), with the API's own words."""
+    try:
+        return VariantEdit(reviewer=reviewer, **fields)
+    except ValidationError as error:
+        problems = [Problem(None, ".".join(str(part) for part in e["loc"]), e["msg"]) for e in error.errors()]
+        raise InvalidInput("edit", problems) from None
+
+
 def edit_variant(
-    session: Session, draft_id: int, variant_id: int, changes: dict[str, str], reviewer: str,
-    models: ModelStore | None = None,
-) -> Draft:  # fmt: skip
-    """Apply a copywriter's edit, re-render the email and re-run the guardrails on the edited copy; with
-    ``models``, score the draft's variants again, so that the predictions and reasons shown are those of the
-    edited copy (the chosen variant stays: the person editing decides)."""
+    session: Session, draft_id: int, variant_id: int, edit: VariantEdit, models: ModelStore | None = None
+) -> Draft:
+    """Apply a copywriter's edit, re-render the email and re-run the guardrails on the edited copy (the draft's
+    flag reasons then name the checks it fails); with ``models``, score the draft's variants again, so that the
+    predictions and reasons shown are those of the edited copy (the chosen variant stays: the person editing
+    decides)."""
     from service.pipeline.rendering import rerender_variant
 
     draft = get_draft(session, draft_id)
@@ -114,6 +157,7 @@ def edit_variant(
     variant = next((v for v in draft.variants if v.id == variant_id), None)
     if variant is None:
         raise NotFound(f"Variant {variant_id} is not a variant of draft {draft_id}.")
+    reviewer, changes = edit.reviewer, edit.model_dump(include={"subject", "preheader", "intro"})
     changed = {k: v for k, v in changes.items() if v is not None and v != getattr(variant, k)}
     if not changed:
         return draft

@@ -19,6 +19,12 @@ class Conflict(TailorError):
     status_code = 409
 
 
+class CampaignFailed(TailorError):
+    """A campaign was created but its generation stopped; it is kept, failed, to be generated again."""
+
+    status_code = 500
+
+
 class Unauthorized(TailorError):
     status_code = 401
 

@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 CampaignType = Literal["welcome", "cross_sell", "win_back", "replenishment", "vip"]
 EventKind = Literal["delivered", "open", "click", "conversion", "unsubscribe"]
+# A draft's life: waiting for review (flagged: a person must look), reviewed, then sent, skipped or held out.
+DraftStatus = Literal["pending", "flagged", "approved", "rejected", "sent", "skipped", "holdout"]
 
 
 class ImportResult(BaseModel):
@@ -113,6 +115,7 @@ class ReviewOut(BaseModel):
     action: str
     reviewer: str
     comment: str
+    overridden_checks: list[str] | None = None  # an approval despite these failed checks; the comment says why
     created_at: datetime
 
 
@@ -137,7 +140,9 @@ class DraftOut(BaseModel):
 
 
 class VariantEdit(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A copywriter's edit, from the API or the review page alike: the one place its limits are set."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     subject: str | None = Field(default=None, min_length=1, max_length=200)
     preheader: str | None = Field(default=None, max_length=300)
@@ -151,6 +156,10 @@ class ApproveIn(BaseModel):
     variant_id: int | None = None
     reviewer: str = ""
     comment: str = ""
+    override_checks: bool = Field(
+        default=False,
+        description="approve a variant that failed guardrail checks; needs a `comment` saying why (kept with it)",
+    )
 
 
 class RejectIn(BaseModel):

@@ -167,6 +167,8 @@ class Review(Base):
     action: Mapped[str] = mapped_column(String(16))
     reviewer: Mapped[str] = mapped_column(String(200), default="")
     comment: Mapped[str] = mapped_column(Text, default="")
+    # An approval of a variant that failed guardrail checks: the checks the reviewer overrode (the comment says why).
+    overridden_checks: Mapped[list[Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 

@@ -8,13 +8,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import Engine
 
 from service.campaigns import create_campaign
 from service.db.session import session_scope
 from service.drafts import draft_out, list_drafts
+from service.errors import CampaignFailed, InvalidInput, Problem, TailorError
 from service.jobs import InlineJobRunner
-from service.pipeline.generate import generate_campaign
+from service.pipeline.generate import generate_campaign, require_models
 from service.schemas import CampaignIn
 from service.settings import home_settings
 from service.state import model_store
@@ -54,22 +56,45 @@ class RunSummary:
         return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
 
 
+OPTIONS = {"campaign_type": "--campaign-type", "max_customers": "--limit", "audience_query": "--audience-query"}
+
+
 def create_and_generate(
     engine: Engine, *, campaign_type: str, brand: str, limit: int | None, name: str | None,
     audience_query: str | None, listener: Callable[[int, int, str], None] | None = None,
 ) -> RunSummary:  # fmt: skip
-    spec = CampaignIn(
+    """Create a campaign and generate it. What the input decides (campaign type, brand, audience query, trained
+    models) is checked before the campaign exists, so a mistake leaves nothing behind; a generation that
+    stops after that keeps the campaign, failed, and raises CampaignFailed naming it and why."""
+    spec = _campaign_spec(
         name=name or f"{campaign_type.replace('_', ' ')} campaign", brand=brand, campaign_type=campaign_type,
         audience_query=audience_query, max_customers=limit,
     )  # fmt: skip
+    models = model_store(home_settings().models_dir)
+    require_models(models)
     with session_scope(engine) as session:
         campaign_id = create_campaign(session, spec).id
     runner = InlineJobRunner(engine, listener)
-    runner.submit(
-        "generate", generate_campaign, engine=engine, models=model_store(home_settings().models_dir),
-        campaign_id=campaign_id,
-    )  # fmt: skip
+    try:
+        runner.submit("generate", generate_campaign, engine=engine, models=models, campaign_id=campaign_id)
+    except Exception as error:  # the job recorded the error and its trace, and set the campaign failed
+        why = str(error) if isinstance(error, TailorError) else f"{type(error).__name__}: {error}"
+        raise CampaignFailed(
+            f"campaign #{campaign_id} failed while generating ({why}); it is kept with the status failed: once "
+            f"the cause is fixed, generate it again with POST /campaigns/{campaign_id}/generate."
+        ) from error
     return RunSummary(campaign_id, runner.last_result)
+
+
+def _campaign_spec(**fields: Any) -> CampaignIn:
+    """The campaign as the API takes it; InvalidInput naming the command's option for a value it refuses."""
+    try:
+        return CampaignIn(**fields)
+    except ValidationError as error:
+        problems = [
+            Problem(None, OPTIONS.get(field, f"--{field}"), e["msg"]) for e in error.errors() for field in e["loc"][:1]
+        ]
+        raise InvalidInput("campaign", problems) from None
 
 
 def export_campaign(engine: Engine, campaign_id: int, out: Path) -> int:

@@ -14,10 +14,11 @@ import pandas as pd
 from sqlalchemy import Engine, delete, select
 
 from recommenders.rules import Rules, recommend_with_rules
-from service.db.models import Campaign, Customer, Draft, Variant
+from service.db.models import Campaign, Customer, Draft, Review, Variant
 from service.db.session import session_scope
 from service.forecasts import mean_price, refresh_forecast
 from service.pipeline import frames
+from service.pipeline.flags import with_check_reasons
 from service.pipeline.model_store import ModelStore
 from service.settings import CampaignSettings
 
@@ -182,10 +183,14 @@ def save_drafts(
     engine: Engine, campaign_id: int, audience: pd.DataFrame, drafts: list, picks: dict,
     variants: pd.DataFrame, selection: pd.DataFrame,
 ) -> int:  # fmt: skip
-    """Replace the campaign's unreviewed drafts with the new ones, in one transaction."""
+    """Replace the campaign's untouched drafts with the new ones, in one transaction. A draft a person reviewed
+    (approved, rejected) or edited stays as it is, and its customer gets no new one."""
     audience = audience.set_index("customer_id")
     with session_scope(engine) as session:
-        session.execute(delete(Draft).where(Draft.campaign_id == campaign_id, Draft.status.in_(("pending", "flagged"))))
+        edited = select(Review.id).where(Review.draft_id == Draft.id).exists()
+        session.execute(
+            delete(Draft).where(Draft.campaign_id == campaign_id, Draft.status.in_(("pending", "flagged")), ~edited)
+        )
         reviewed = set(
             session.scalars(
                 select(Customer.external_id)
@@ -204,11 +209,13 @@ def save_drafts(
                 continue
             person, chosen = audience.loc[draft.customer_id], selection.loc[draft.customer_id]
             offer = person.get("offer")
+            checks = [(v.variant_id, [c.model_dump() for c in v.checks]) for v in draft.variants]
             flagged = bool(chosen.flagged) or bool(draft.notes)  # e.g. written in another language than theirs
             row = Draft(
                 campaign_id=campaign_id, customer_id=customer_pks[draft.customer_id],
                 status="flagged" if flagged else "pending", flagged=flagged,
-                flag_reasons=[*draft.notes, *chosen.flag_reasons], audience_reason=str(person.get("reason", "") or ""),
+                flag_reasons=[*draft.notes, *with_check_reasons(chosen.flag_reasons, checks)],
+                audience_reason=str(person.get("reason", "") or ""),
                 recommendations=picks.get(draft.customer_id, []), offer=offer if isinstance(offer, dict) else None,
             )  # fmt: skip
             for variant in draft.variants:
@@ -237,23 +244,31 @@ def save_drafts(
     return saved
 
 
+def require_models(models: ModelStore) -> None:
+    """Raise NotReady naming the model that generating a campaign needs and that is not trained yet; asked
+    before a campaign is created or queued, so that a shop without models is told at once."""
+    for kind in ("recommender", "engagement"):
+        models.get(kind)
+
+
 def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id: int) -> dict[str, Any]:
-    """Job: generate, score and save a campaign's drafts; progress counts drafts written."""
+    """Job: generate, score and save a campaign's drafts; progress counts drafts written. The campaign is
+    "generating" while it runs, then "ready", or "failed" whatever stopped it (it can be generated again)."""
     from generation.brands import load_brand
     from generation.pipeline import generate_drafts
     from scoring.selection import SelectionRules
 
     settings = CampaignSettings()
     started = time.perf_counter()
-    with session_scope(engine) as session:
-        campaign = session.get(Campaign, campaign_id)
-        campaign.status = "generating"
-        campaign_type, brand_slug = campaign.campaign_type, campaign.brand.slug
-        audience_query, limit = campaign.audience_query, campaign.max_customers
-        customers = frames.customers_frame(session)
-        products = frames.products_frame(session)
-        as_of = frames.audience_as_of(session)
     try:
+        with session_scope(engine) as session:
+            campaign = session.get(Campaign, campaign_id)
+            campaign.status = "generating"
+            campaign_type, brand_slug = campaign.campaign_type, campaign.brand.slug
+            audience_query, limit = campaign.audience_query, campaign.max_customers
+            customers = frames.customers_frame(session)
+            products = frames.products_frame(session)
+            as_of = frames.audience_as_of(session)
         progress(0, 1, "choosing the audience")
         audience = choose_audience(customers, campaign_type, audience_query, limit, as_of)
         # A re-order reminder may show what the customer already buys; other campaigns show new products.
@@ -283,23 +298,23 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
             SelectionRules(min_p_open=settings.review_threshold_p_open, min_p_click=settings.review_threshold_p_click),
         )
         saved = save_drafts(engine, campaign_id, audience, result.drafts, picks, variants, selection)
-    except Exception:
+        seconds = time.perf_counter() - started
+        stats = {
+            **result.stats.model_dump(),
+            "customers": len(audience),
+            "drafts": saved,
+            "flagged": int(selection.flagged.sum()),
+            "seconds": round(seconds, 2),
+            "seconds_per_draft": round(seconds / saved, 3) if saved else None,
+            "fallback_share": round(result.stats.fallbacks / max(len(variants), 1), 3),
+        }
+        with session_scope(engine) as session:
+            campaign = session.get(Campaign, campaign_id)
+            campaign.status, campaign.stats = "ready", stats
+            forecast = refresh_forecast(session, campaign)
+    except Exception:  # never left "generating": that would refuse every later generate of the campaign
         with session_scope(engine) as session:
             session.get(Campaign, campaign_id).status = "failed"
         raise
-    seconds = time.perf_counter() - started
-    stats = {
-        **result.stats.model_dump(),
-        "customers": len(audience),
-        "drafts": saved,
-        "flagged": int(selection.flagged.sum()),
-        "seconds": round(seconds, 2),
-        "seconds_per_draft": round(seconds / saved, 3) if saved else None,
-        "fallback_share": round(result.stats.fallbacks / max(len(variants), 1), 3),
-    }
-    with session_scope(engine) as session:
-        campaign = session.get(Campaign, campaign_id)
-        campaign.status, campaign.stats = "ready", stats
-        forecast = refresh_forecast(session, campaign)
     progress(total + 1, total + 1, "done")
     return {"campaign_id": campaign_id, **stats, "forecast": forecast}

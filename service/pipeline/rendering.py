@@ -1,4 +1,5 @@
-"""Re-renders a variant after a copywriter's edit and re-runs the guardrails on the edited copy."""
+"""Re-renders a variant after a copywriter's edit and re-runs the guardrails on the edited copy; the draft's flag
+reasons then name the checks its variants fail."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from service.db.models import Draft, Variant
+from service.pipeline.flags import refresh_flags
 
 if TYPE_CHECKING:
     from generation.brands import BrandKit
@@ -44,4 +46,4 @@ def rerender_variant(session: Session, draft: Draft, variant: Variant) -> None:
     )  # fmt: skip
     variant.html, variant.text = finished.html, finished.text
     variant.checks = [c.model_dump() for c in finished.checks]
-    draft.flagged = draft.flagged or not all(c.passed for c in finished.checks)
+    refresh_flags(draft)

@@ -111,17 +111,30 @@ def train_recommender(engine: Engine, model: str | None = None, tune_trials: int
     return {**metadata, "version": folder.name}
 
 
+def tuning_problem(model: str | None, trials: int) -> str | None:
+    """Why ``trials`` Optuna trials cannot search ``model``'s hyperparameters (None: the configured default
+    recommender), or None when they can; asked before a training starts, so that a bad request costs nothing."""
+    if not trials:
+        return None
+    from evals.recommenders.tuning import TUNABLE
+
+    name = model or CampaignSettings().recommender
+    if name in TUNABLE:
+        return None
+    return f"The {name} recommender has no hyperparameter search; tunable: {', '.join(TUNABLE)}."
+
+
 def _tuned_params(
     name: str, split: Split, products: pd.DataFrame, trials: int
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """The hyperparameters to fit with, and how they were found: a new Optuna search of ``trials`` trials on
     ``split``'s validation part, the search saved with the current model of the same name, or none (the
     model's defaults)."""
-    from evals.recommenders.tuning import TUNABLE, tune
+    from evals.recommenders.tuning import tune
 
     if trials:
-        if name not in TUNABLE:
-            raise NotReady(f"The {name} recommender has no hyperparameter search; tunable: {', '.join(TUNABLE)}.")
+        if problem := tuning_problem(name, trials):
+            raise NotReady(problem)
         params, objective = tune(name, split, products, trials=trials)
         # The objective: Recall@10 on the validation split, averaged over all products and products new to the customer.
         return params, {"trials": trials, "validation_objective": round(objective, 4), "params": params}

@@ -6,7 +6,7 @@ from service import campaigns as campaign_ops
 from service import send_times
 from service.deps import ApiKeyDep, SessionDep, StateDep
 from service.experiments import set_holdout_share
-from service.pipeline.generate import generate_campaign
+from service.pipeline.generate import generate_campaign, require_models
 from service.pipeline.sending import send_campaign
 from service.schemas import CampaignIn, CampaignOut
 
@@ -31,8 +31,12 @@ def get(campaign_id: int, session: SessionDep, _key: ApiKeyDep) -> CampaignOut:
 
 @router.post("/{campaign_id}/generate", status_code=status.HTTP_202_ACCEPTED)
 def generate(campaign_id: int, session: SessionDep, state: StateDep, _key: ApiKeyDep) -> dict:
-    """Start generating the campaign's drafts; poll GET /jobs/{job_id} for progress."""
-    campaign_ops.get_campaign(session, campaign_id)
+    """Start generating the campaign's drafts; poll GET /jobs/{job_id} for progress. Drafts a person edited,
+    approved or rejected are kept; the untouched ones are written again. Refused with 409 before the models are
+    trained, and while the campaign is already being generated."""
+    require_models(state.models)
+    campaign_ops.start_generating(session, campaign_id)
+    session.commit()  # the job reads the campaign in its own session
     job_id = state.jobs.submit(
         "generate", generate_campaign, engine=state.engine, models=state.models, campaign_id=campaign_id
     )

@@ -4,16 +4,18 @@ from fastapi import APIRouter, Query
 
 from service import drafts as draft_ops
 from service.deps import ApiKeyDep, SessionDep, StateDep
-from service.schemas import ApproveIn, DraftOut, RejectIn, VariantEdit
+from service.schemas import ApproveIn, DraftOut, DraftStatus, RejectIn, VariantEdit
 
 router = APIRouter(tags=["drafts"])
 
 
 @router.get("/campaigns/{campaign_id}/drafts", response_model=list[DraftOut])
 def list_drafts(
-    campaign_id: int, session: SessionDep, _key: ApiKeyDep, status: str | None = None,
+    campaign_id: int, session: SessionDep, _key: ApiKeyDep, status: DraftStatus | None = None,
     flagged: bool | None = None, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
 ) -> list[DraftOut]:  # fmt: skip
+    """The campaign's drafts, flagged first; a campaign that does not exist is a 404, an unknown `status` a 422
+    listing the statuses a draft can have."""
     drafts = draft_ops.list_drafts(session, campaign_id, status, flagged, limit, offset)
     return [draft_ops.draft_out(d) for d in drafts]
 
@@ -27,14 +29,17 @@ def get_draft(draft_id: int, session: SessionDep, _key: ApiKeyDep) -> DraftOut:
 def edit_variant(
     draft_id: int, variant_id: int, edit: VariantEdit, session: SessionDep, state: StateDep, _key: ApiKeyDep
 ) -> DraftOut:
-    changes = edit.model_dump(include={"subject", "preheader", "intro"})
-    draft = draft_ops.edit_variant(session, draft_id, variant_id, changes, edit.reviewer, state.models)
-    return draft_ops.draft_out(draft)
+    return draft_ops.draft_out(draft_ops.edit_variant(session, draft_id, variant_id, edit, state.models))
 
 
 @router.post("/drafts/{draft_id}/approve", response_model=DraftOut)
 def approve(draft_id: int, body: ApproveIn, session: SessionDep, _key: ApiKeyDep) -> DraftOut:
-    return draft_ops.draft_out(draft_ops.approve(session, draft_id, body.variant_id, body.reviewer, body.comment))
+    """Approve the draft (with `variant_id`, that variant); a variant that failed guardrail checks needs
+    `override_checks` and a `comment` saying why (409 without them), recorded with the review."""
+    draft = draft_ops.approve(
+        session, draft_id, body.variant_id, body.reviewer, body.comment, override_checks=body.override_checks
+    )
+    return draft_ops.draft_out(draft)
 
 
 @router.post("/drafts/{draft_id}/reject", response_model=DraftOut)

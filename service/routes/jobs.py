@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Query, status
 
 from service.db.models import Job
-from service.deps import ApiKeyDep, RecommenderQuery, SessionDep, StateDep
+from service.deps import ApiKeyDep, RecommenderQuery, SessionDep, StateDep, require_tunable
 from service.errors import NotFound
 from service.pipeline.training import train_all
 from service.schemas import JobOut
@@ -17,8 +17,10 @@ def train(
     tune: int = Query(0, ge=0, le=500, description="Optuna trials for the recommender's hyperparameters first"),
 ) -> dict:  # fmt: skip
     """Recompute audiences and train the recommender and the scoring model as new versions (a job); an unknown
-    `model` is refused (422) before any job starts. With `tune`, the recommender's hyperparameters are searched
-    on a validation split of the shop's data first and kept with the model."""
+    `model`, or `tune` for a model without a hyperparameter search, is refused (422) before any job starts. With
+    `tune`, the recommender's hyperparameters are searched on a validation split of the shop's data first and kept
+    with the model."""
+    require_tunable(model, tune)
     job_id = state.jobs.submit("train", train_all, engine=state.engine, model=model, tune_trials=tune)
     return {"job_id": job_id, "status_url": f"/jobs/{job_id}"}
 

@@ -1,25 +1,55 @@
-"""The review page: campaigns, their drafts, and approve / reject / edit forms for copywriters."""
+"""The review page: campaigns, their drafts, and approve / reject / edit forms for copywriters.
 
-from typing import Annotated
+A refused action (an edit over the limits, an approval of a variant that failed checks, a draft reviewed in
+another tab meanwhile) shows the draft again with what went wrong; the rest of the errors become a page with a
+way back (service.app).
+"""
+
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
 
 from service import campaigns as campaign_ops
 from service import drafts as draft_ops
 from service.auth import verify_key
 from service.deps import REVIEW_COOKIE, ApiKeyDep, SessionDep, StateDep
-from service.errors import NotReady, Unauthorized
+from service.errors import InvalidInput, NotReady, TailorError, Unauthorized
 from service.experiments import experiment_results
-from service.review import TEMPLATES_DIR
+from service.review import templates
 
 router = APIRouter(prefix="/review", tags=["review page"], include_in_schema=False)
-templates = Jinja2Templates(directory=TEMPLATES_DIR)
 
 
 def _back_to(draft_id: int) -> RedirectResponse:
     return RedirectResponse(f"/review/drafts/{draft_id}", status_code=303)
+
+
+def _in_words(error: TailorError) -> str:
+    """What the person should read: each field and its problem for a form that broke the limits."""
+    if isinstance(error, InvalidInput):
+        return "; ".join(f"{p.column}: {p.message}" if p.column else p.message for p in error.problems)
+    return str(error)
+
+
+def _draft_page(
+    request: Request, session: Session, draft_id: int, error: TailorError | None = None,
+    edit: dict[str, Any] | None = None,
+) -> HTMLResponse:  # fmt: skip
+    """The draft's page; after a refused action, with the error (and its status code) and, for an edit, the
+    values the person typed, so that nothing they wrote is lost."""
+    draft = draft_ops.draft_out(draft_ops.get_draft(session, draft_id))
+    context = {
+        "draft": draft, "editable": draft.status in draft_ops.REVIEWABLE, "edit": edit,
+        "error": _in_words(error) if error else None,
+    }  # fmt: skip
+    return templates.TemplateResponse(request, "draft.html", context, status_code=error.status_code if error else 200)
+
+
+def _refused(request: Request, session: Session, draft_id: int, error: TailorError, **edit: Any) -> HTMLResponse:
+    session.rollback()  # nothing of the refused action is kept
+    return _draft_page(request, session, draft_id, error, edit or None)
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -64,33 +94,42 @@ def experiment_page(campaign_id: int, request: Request, session: SessionDep, _ke
 
 @router.get("/drafts/{draft_id}", response_class=HTMLResponse)
 def draft_page(draft_id: int, request: Request, session: SessionDep, _key: ApiKeyDep) -> HTMLResponse:
-    draft = draft_ops.draft_out(draft_ops.get_draft(session, draft_id))
-    editable = draft.status in draft_ops.REVIEWABLE
-    return templates.TemplateResponse(request, "draft.html", {"draft": draft, "editable": editable})
+    return _draft_page(request, session, draft_id)
 
 
-@router.post("/drafts/{draft_id}/approve")
+@router.post("/drafts/{draft_id}/approve", response_model=None)
 def approve(
-    draft_id: int, session: SessionDep, key: ApiKeyDep,
+    draft_id: int, request: Request, session: SessionDep, key: ApiKeyDep,
     variant_id: Annotated[int | None, Form()] = None, comment: Annotated[str, Form()] = "",
-) -> RedirectResponse:  # fmt: skip
-    draft_ops.approve(session, draft_id, variant_id, key.name, comment)
+    override_checks: Annotated[bool, Form()] = False,
+) -> RedirectResponse | HTMLResponse:  # fmt: skip
+    try:
+        draft_ops.approve(session, draft_id, variant_id, key.name, comment, override_checks=override_checks)
+    except TailorError as error:
+        return _refused(request, session, draft_id, error)
     return _back_to(draft_id)
 
 
-@router.post("/drafts/{draft_id}/reject")
+@router.post("/drafts/{draft_id}/reject", response_model=None)
 def reject(
-    draft_id: int, session: SessionDep, key: ApiKeyDep, comment: Annotated[str, Form()] = ""
-) -> RedirectResponse:
-    draft_ops.reject(session, draft_id, key.name, comment)
+    draft_id: int, request: Request, session: SessionDep, key: ApiKeyDep, comment: Annotated[str, Form()] = ""
+) -> RedirectResponse | HTMLResponse:
+    try:
+        draft_ops.reject(session, draft_id, key.name, comment)
+    except TailorError as error:
+        return _refused(request, session, draft_id, error)
     return _back_to(draft_id)
 
 
-@router.post("/drafts/{draft_id}/variants/{variant_id}/edit")
+@router.post("/drafts/{draft_id}/variants/{variant_id}/edit", response_model=None)
 def edit(
-    draft_id: int, variant_id: int, session: SessionDep, state: StateDep, key: ApiKeyDep,
-    subject: Annotated[str, Form()], preheader: Annotated[str, Form()] = "", intro: Annotated[str, Form()] = "",
-) -> RedirectResponse:  # fmt: skip
-    changes = {"subject": subject.strip(), "preheader": preheader.strip(), "intro": intro.strip()}
-    draft_ops.edit_variant(session, draft_id, variant_id, changes, key.name, state.models)
+    draft_id: int, variant_id: int, request: Request, session: SessionDep, state: StateDep, key: ApiKeyDep,
+    subject: Annotated[str, Form()] = "", preheader: Annotated[str, Form()] = "", intro: Annotated[str, Form()] = "",
+) -> RedirectResponse | HTMLResponse:  # fmt: skip
+    typed = {"subject": subject, "preheader": preheader, "intro": intro}
+    try:
+        changes = draft_ops.variant_edit(key.name, **typed)
+        draft_ops.edit_variant(session, draft_id, variant_id, changes, state.models)
+    except TailorError as error:
+        return _refused(request, session, draft_id, error, variant_id=variant_id, **typed)
     return _back_to(draft_id)

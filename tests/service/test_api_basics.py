@@ -73,3 +73,52 @@ def test_train_refuses_an_unknown_model_before_starting_a_job(client, engine):
     assert "No recommender called 'nope'" in problem["message"] and "als, auto, blend" in problem["message"]
     with session_scope(engine) as session:
         assert session.scalar(select(func.count()).select_from(Job)) == 0
+
+
+def test_train_refuses_a_search_for_a_model_without_one_before_starting_a_job(client, engine):
+    from sqlalchemy import func, select
+
+    from service.db.models import Job
+    from service.db.session import session_scope
+
+    response = client.post("/train", params={"model": "popularity", "tune": 3})
+    assert response.status_code == 422
+    problem = response.json()["problems"][0]
+    assert problem["field"] == "query.tune"
+    assert "popularity recommender has no hyperparameter search" in problem["message"] and "ease" in problem["message"]
+    with session_scope(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Job)) == 0
+
+
+def test_a_change_is_committed_before_its_response_is_sent(client, engine, api_key):
+    """A client that acts on a response (the review page follows its redirect at once) must read the change it
+    was told about: when the response starts, another connection already sees the new campaign."""
+    import asyncio
+    import json
+
+    from sqlalchemy import func, select
+
+    from service.db.models import Campaign
+    from service.db.session import session_scope
+
+    body = json.dumps({"name": "x", "brand": "hearth", "campaign_type": "vip"}).encode()
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+        "path": "/campaigns", "raw_path": b"/campaigns", "root_path": "", "query_string": b"",
+        "headers": [(b"host", b"testserver"), (b"x-api-key", api_key.encode()),
+                    (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        "client": ("127.0.0.1", 50000), "server": ("testserver", 80),
+    }  # fmt: skip
+    campaigns_seen = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            assert message["status"] == 201
+            with session_scope(engine) as session:
+                campaigns_seen.append(session.scalar(select(func.count()).select_from(Campaign)))
+
+    asyncio.run(client.app(scope, receive, send))
+    assert campaigns_seen == [1]

@@ -89,3 +89,20 @@ def test_refresh_clusters_on_the_products_categories_and_the_lines_discounts(cli
     query = "cluster_label == 'discount-driven, mostly tea buyers'"
     found = client.get("/audience", params={"campaign_type": "win_back", "query": query, "limit": 1000}).json()
     assert found["customers"] > 0 and {person["customer_id"] for person in found["sample"]} <= set(tea_buyers)
+
+
+def test_a_campaign_is_created_only_with_a_query_the_preview_accepts(client, demo_files):
+    for kind in ("customers", "products", "orders"):
+        assert upload(client, kind, demo_files[kind]).status_code == 200
+    campaign = {"name": "x", "brand": "hearth", "campaign_type": "win_back"}
+    for query, mistake in (("foo > 3", "unknown field 'foo'"), ("clv > lots", "'lots' is not a number")):
+        preview = client.get("/audience", params={"campaign_type": "win_back", "query": query})
+        assert preview.status_code == 422 and mistake in preview.json()["message"]
+        created = client.post("/campaigns", json={**campaign, "audience_query": query})
+        assert created.status_code == 422, created.text
+        assert created.json()["problems"] == [
+            {"row": None, "column": "audience_query", "message": preview.json()["problems"][0]["message"]}
+        ]
+    assert client.get("/campaigns").json() == []
+    accepted = client.post("/campaigns", json={**campaign, "audience_query": "clv > 5 and churn_risk >= 0.5"})
+    assert accepted.status_code == 201, accepted.text

@@ -1,8 +1,21 @@
-"""Campaign runs as the CLI reports them."""
+"""Campaign runs as the CLI reports them: a mistake in what was asked leaves no campaign behind, and a campaign
+whose generation stops is kept, failed, with the command saying which one and why."""
 
 from __future__ import annotations
 
-from service.pipeline.campaign_runs import RunSummary
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+from sqlalchemy import select
+
+from service.db.models import Campaign
+from service.db.session import session_scope
+from service.errors import CampaignFailed, InvalidInput, NotReady
+from service.pipeline.campaign_runs import RunSummary, create_and_generate
+from tests.conftest import PROJECT_ROOT
 
 
 def test_an_empty_audience_is_a_warning_not_a_silent_empty_campaign():
@@ -10,3 +23,65 @@ def test_an_empty_audience_is_a_warning_not_a_silent_empty_campaign():
         "campaign #7 is empty: no mailable customer fits its campaign type and audience query"
     )
     assert RunSummary(7, {"customers": 3}).warning() is None
+
+
+def _campaigns(engine) -> list[tuple[int, str]]:
+    with session_scope(engine) as session:
+        return list(session.execute(select(Campaign.id, Campaign.status)).all())
+
+
+def _run(engine, **asked):
+    asked = {
+        "campaign_type": "cross_sell",
+        "brand": "hearth",
+        "limit": 2,
+        "name": None,
+        "audience_query": None,
+        **asked,
+    }
+    return create_and_generate(engine, **asked)
+
+
+def test_mistakes_leave_no_campaign_and_a_stopped_generation_says_which_one(engine, demo_files, monkeypatch):
+    from service.importing import import_frame, read_table
+    from service.jobs import InlineJobRunner
+    from service.pipeline.training import train_all
+
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    with pytest.raises(InvalidInput, match="'--campaign-type': Input should be 'welcome'"):
+        _run(engine, campaign_type="newsletter")
+    with pytest.raises(NotReady, match="No recommender model is trained yet"):
+        _run(engine)
+    with session_scope(engine) as session:
+        for kind in ("customers", "products", "orders", "sends"):
+            import_frame(session, kind, read_table(demo_files[kind]))
+    InlineJobRunner(engine).submit("train", train_all, engine=engine, model=None)
+    with pytest.raises(InvalidInput, match="unknown brand 'nope'"):
+        _run(engine, brand="nope")
+    with pytest.raises(InvalidInput, match="unknown field 'foo'"):
+        _run(engine, audience_query="foo > 3")
+    assert _campaigns(engine) == []
+
+    with socket.socket() as sock:  # a model server that is not there: the generation stops part way
+        sock.bind(("127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]
+    unreachable = {
+        "TAILOR_LLM_MODEL": "openai/gpt-4o-mini", "TAILOR_LLM_API_BASE": f"http://127.0.0.1:{closed_port}/v1",
+        "TAILOR_LLM_API_KEY": "sk-unused",
+    }  # fmt: skip
+    for name, value in unreachable.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(CampaignFailed, match=r"campaign #1 failed while generating \(.*Connection error"):
+        _run(engine)
+    assert _campaigns(engine) == [(1, "failed")]
+
+    command = [sys.executable, "-c", "from service.cli import main; main()"]  # this checkout's code
+    args = ["generate", "--campaign-type", "cross_sell", "--brand", "hearth", "--limit", "2"]
+    result = subprocess.run(
+        [*command, *args], capture_output=True, text=True, cwd=PROJECT_ROOT, env=dict(os.environ), timeout=300
+    )
+    lines = result.stderr.splitlines()  # the job's log record, then one line for the person
+    assert result.returncode == 2 and not any(line.startswith("Traceback") for line in lines)
+    error = lines[-1]
+    assert error.startswith("error: campaign #2 failed while generating (") and "POST /campaigns/2/generate" in error
+    assert _campaigns(engine) == [(1, "failed"), (2, "failed")]

@@ -39,3 +39,15 @@ def test_tuned_hyperparameters_and_holdout_figures_are_kept_with_the_model(clien
 
 def test_train_endpoint_takes_the_number_of_trials(client):
     assert client.post("/train", params={"tune": -1}).status_code == 422
+
+
+def test_the_command_refuses_a_search_for_a_model_without_one_before_training(tailor_home):
+    from typer.testing import CliRunner
+
+    from service.cli import app
+
+    result = CliRunner().invoke(app, ["train", "--model", "popularity", "--tune", "3"])
+    assert result.exit_code == 2
+    words = " ".join(result.output.replace("│", " ").split())  # the usage error is boxed and wrapped
+    assert "Invalid value for --tune: The popularity recommender has no hyperparameter search" in words
+    assert not (tailor_home / "models").exists() and not (tailor_home / "tailor.db").exists()

@@ -1,5 +1,6 @@
 """The review page in a real browser: log in, see the campaign's cost and forecast, open a draft, edit its
-subject, approve it, and reject another with a reason."""
+subject, approve it, and reject another with a reason; an edit over the limits, an approval of a variant that
+failed checks, a stale tab and a missing draft each come back as words on a page."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import time
 
 import pytest
 
-pytestmark = [pytest.mark.slow, pytest.mark.llm, pytest.mark.browser]
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_FLAGS = [
@@ -19,9 +20,8 @@ CHROMIUM_FLAGS = [
 ]  # fmt: skip
 
 
-@pytest.fixture
-def shop_with_campaign(engine, demo_files):
-    """A trained shop with one generated campaign (real local LLM), as `make run` leaves it."""
+def _campaign_of_two(engine, demo_files) -> int:
+    """A trained shop with one generated campaign of two drafts, as `make run` leaves it; its id."""
     from service.db.session import session_scope
     from service.importing import import_frame, read_table
     from service.jobs import InlineJobRunner
@@ -36,6 +36,27 @@ def shop_with_campaign(engine, demo_files):
         engine, campaign_type="cross_sell", brand="hearth", limit=2, name="Browser test", audience_query=None
     )
     return summary.campaign_id
+
+
+@pytest.fixture
+def shop_with_campaign(engine, demo_files):
+    """The campaign written by the real local LLM."""
+    return _campaign_of_two(engine, demo_files)
+
+
+@pytest.fixture
+def shop_with_fake_campaign(engine, demo_files, monkeypatch):
+    """The campaign written by the fake model: for what the page does with drafts, not what the model writes."""
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    return _campaign_of_two(engine, demo_files)
+
+
+def _logged_in(browser, live_server: str, api_key: str):
+    page = browser.new_page()
+    page.goto(f"{live_server}/review/login")
+    page.fill("#api_key", api_key)
+    page.click("button[type=submit]")
+    return page
 
 
 @pytest.fixture
@@ -58,6 +79,7 @@ def live_server(engine):
     thread.join(timeout=10)
 
 
+@pytest.mark.llm
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
 def test_copywriter_edits_and_approves_a_draft(shop_with_campaign, live_server, api_key, tmp_path):
     from playwright.sync_api import expect, sync_playwright
@@ -97,4 +119,67 @@ def test_copywriter_edits_and_approves_a_draft(shop_with_campaign, live_server, 
         page.click("#reject")
         expect(page.locator("#status")).to_have_text("rejected")
         expect(page.locator("text=too generic for a VIP")).to_be_visible()  # the review history keeps why
+        browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
+def test_the_page_holds_edits_and_approvals_to_the_apis_rules(shop_with_fake_campaign, live_server, api_key):
+    from playwright.sync_api import expect, sync_playwright
+
+    shouty = "70% off everything, today only!!! FREE shipping"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = _logged_in(browser, live_server, api_key)
+        page.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
+        rows = page.locator("#drafts tr[data-draft-id]")
+        first_url = live_server + rows.nth(0).locator("a").get_attribute("href")
+        second_url = live_server + rows.nth(1).locator("a").get_attribute("href")
+        page.goto(first_url)
+        status = page.locator("#status").inner_text()
+
+        chosen = page.locator(".card.selected form").first
+        chosen.locator("input[name=subject]").fill("")
+        chosen.locator("button[name=save]").click()
+        expect(page.locator(".edit-error")).to_contain_text("subject: String should have at least 1 character")
+        expect(page.locator("#status")).to_have_text(status)
+        page.locator(".card.selected input[name=subject]").fill("x" * 500)
+        page.locator(".card.selected button[name=save]").click()
+        expect(page.locator(".edit-error")).to_contain_text("at most 200 characters")
+
+        page.goto(first_url)
+        page.locator(".card.selected input[name=subject]").fill(shouty)
+        page.locator(".card.selected button[name=save]").click()
+        expect(page.locator("#status")).to_have_text("flagged")
+        expect(page.locator("#flag-reasons li")).to_contain_text(["grounding"])  # named, not an empty list
+        expect(page.locator("#flag-reasons")).to_contain_text("spam_triggers")
+
+        page.click("#approve")
+        expect(page.locator("#error")).to_contain_text("failed the grounding")
+        expect(page.locator("#status")).to_have_text("flagged")
+        page.check("#override input[name=override_checks]")
+        page.click("#approve")
+        expect(page.locator("#error")).to_contain_text("comment: say why variant")
+        page.check("#override input[name=override_checks]")
+        page.fill("#approve-form input[name=comment]", "legal cleared the 70% claim")
+        page.click("#approve")
+        expect(page.locator("#status")).to_have_text("approved")
+        expect(page.locator("text=overriding failed checks grounding")).to_be_visible()
+        expect(page.locator("text=legal cleared the 70% claim")).to_be_visible()
+
+        stale = _logged_in(browser, live_server, api_key)
+        stale.goto(second_url)
+        page.goto(second_url)
+        page.fill("form[action$='/reject'] input[name=comment]", "not this week")
+        page.click("#reject")
+        expect(page.locator("#status")).to_have_text("rejected")
+        stale.fill("form[action$='/reject'] input[name=comment]", "from the old tab")
+        stale.click("#reject")
+        expect(stale.locator("#error")).to_contain_text("is already rejected")
+        expect(stale.locator("#status")).to_have_text("rejected")
+
+        page.goto(f"{live_server}/review/drafts/99999")
+        expect(page.locator("h1")).to_have_text("Not found")
+        expect(page.locator("#error")).to_have_text("Draft 99999 does not exist.")
+        page.click("#campaigns")
+        expect(page.locator("h1")).to_have_text("Campaigns")
         browser.close()

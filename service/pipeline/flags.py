@@ -1,0 +1,39 @@
+"""Why a draft waits for a person: the guardrail checks its variants fail, each named with its reason.
+
+Selection (scoring.selection) flags a draft when a variant fails a check and when the chosen variant's predictions
+fall under the review floors; the check part is said again here with the checks' names, at generation and after
+every edit, so that a reviewer reads what to fix rather than that something is wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from service.db.models import Draft
+
+CHECK_REASON = "failed a guardrail check"  # selection's words too: the sentences these replace contain them
+
+
+def check_reasons(variants: Iterable[tuple[str, list[dict[str, Any]]]]) -> list[str]:
+    """One sentence per variant, given as (label, checks as stored), that fails a check: which checks and why."""
+    reasons = []
+    for label, checks in variants:
+        failed = [f"{c['name']} ({c['reason']})" if c.get("reason") else c["name"] for c in checks if not c["passed"]]
+        if failed:
+            reasons.append(f"variant {label} {CHECK_REASON}: {'; '.join(failed)}")
+    return reasons
+
+
+def with_check_reasons(reasons: Iterable[str], variants: Iterable[tuple[str, list[dict[str, Any]]]]) -> list[str]:
+    """``reasons`` with those about checks replaced by the named ones of ``variants``; the others (predictions
+    under a floor) kept, first."""
+    return [r for r in reasons if CHECK_REASON not in r] + check_reasons(variants)
+
+
+def refresh_flags(draft: Draft) -> None:
+    """After an edit: the draft's reasons say what its variants fail now; it is flagged (and its status says so)
+    while any reason is left, and back to pending when an edit mended the last one."""
+    draft.flag_reasons = with_check_reasons(draft.flag_reasons or [], ((v.label, v.checks) for v in draft.variants))
+    draft.flagged = bool(draft.flag_reasons)
+    draft.status = "flagged" if draft.flagged else "pending"

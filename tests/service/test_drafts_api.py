@@ -1,0 +1,82 @@
+"""The drafts API: answers to requests that cannot be met (a campaign that does not exist, a status no draft can
+have), and flags that say which checks an edited variant fails."""
+
+from __future__ import annotations
+
+from tests.service.conftest import generated_campaign, trained_shop
+
+SHOUTY = "70% off everything, today only!!! FREE shipping"  # no such offer in the data, and spam's hallmarks
+
+
+def test_listing_drafts_names_a_missing_campaign_and_a_misspelt_status(client):
+    missing = client.get("/campaigns/999/drafts")
+    assert missing.status_code == 404 and "Campaign 999 does not exist" in missing.json()["message"]
+
+    campaign = {"name": "x", "brand": "hearth", "campaign_type": "win_back"}
+    campaign_id = client.post("/campaigns", json=campaign).json()["id"]
+    assert client.get(f"/campaigns/{campaign_id}/drafts", params={"status": "approved"}).json() == []
+    misspelt = client.get(f"/campaigns/{campaign_id}/drafts", params={"status": "aproved"})
+    assert misspelt.status_code == 422
+    problem = misspelt.json()["problems"][0]
+    assert problem["field"] == "query.status"
+    for status in ("pending", "flagged", "approved", "rejected", "sent"):
+        assert f"'{status}'" in problem["message"]
+
+
+def test_an_edit_that_fails_checks_flags_the_draft_naming_them(client, demo_files, monkeypatch):
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_shop(client, demo_files)
+    campaign_id = generated_campaign(client, max_customers=2)
+    draft = client.get(f"/campaigns/{campaign_id}/drafts").json()[0]
+    variant = next(v for v in draft["variants"] if v["id"] == draft["selected_variant_id"])
+    url = f"/drafts/{draft['id']}/variants/{variant['id']}"
+
+    edited = client.patch(url, json={"subject": SHOUTY, "reviewer": "copy"}).json()
+    failed = {c["name"] for v in edited["variants"] if v["id"] == variant["id"] for c in v["checks"] if not c["passed"]}
+    assert {"grounding", "spam_triggers"} <= failed
+    assert edited["flagged"] and edited["status"] == "flagged"
+    named = [reason for reason in edited["flag_reasons"] if reason.startswith(f"variant {variant['label']} ")]
+    assert len(named) == 1 and all(f"{check} (" in named[0] for check in failed)
+
+    mended = client.patch(url, json={"subject": variant["subject"], "reviewer": "copy"}).json()
+    assert not any(reason.startswith(f"variant {variant['label']} ") for reason in mended["flag_reasons"])
+    assert mended["flagged"] == bool(mended["flag_reasons"])
+    assert mended["status"] == ("flagged" if mended["flagged"] else "pending")
+
+
+def test_a_variant_that_failed_checks_is_approved_only_with_an_override_and_a_reason(client, demo_files, monkeypatch):
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_shop(client, demo_files)
+    campaign_id = generated_campaign(client, max_customers=2)
+    draft = client.get(f"/campaigns/{campaign_id}/drafts").json()[0]
+    variant = next(v for v in draft["variants"] if v["id"] == draft["selected_variant_id"])
+    url = f"/drafts/{draft['id']}/variants/{variant['id']}"
+    for subject in ("", "   ", "x" * 201):  # the limits hold whitespace too
+        assert client.patch(url, json={"subject": subject}).status_code == 422
+    client.patch(url, json={"subject": SHOUTY, "reviewer": "copy"})
+
+    refused = client.post(f"/drafts/{draft['id']}/approve", json={"reviewer": "copy"})
+    assert refused.status_code == 409
+    assert f"Variant {variant['label']} of draft {draft['id']} failed the " in refused.json()["message"]
+    assert "grounding" in refused.json()["message"] and "override" in refused.json()["message"]
+    no_reason = client.post(f"/drafts/{draft['id']}/approve", json={"override_checks": True, "comment": " "})
+    assert no_reason.status_code == 422 and no_reason.json()["problems"][0]["column"] == "comment"
+    assert client.get(f"/drafts/{draft['id']}").json()["status"] == "flagged"  # neither attempt approved it
+
+    approved = client.post(
+        f"/drafts/{draft['id']}/approve",
+        json={"override_checks": True, "comment": "legal cleared the 70% claim", "reviewer": "lead"},
+    )
+    assert approved.status_code == 200, approved.text
+    body = approved.json()
+    assert body["status"] == "approved" and body["selected_variant_id"] == variant["id"]
+    review = body["reviews"][-1]
+    assert review["action"] == "approve" and review["comment"] == "legal cleared the 70% claim"
+    assert {"grounding", "spam_triggers"} <= set(review["overridden_checks"])
+
+    other = client.get(f"/campaigns/{campaign_id}/drafts").json()
+    clean = next(d for d in other if d["id"] != draft["id"])
+    chosen = next(v for v in clean["variants"] if v["id"] == clean["selected_variant_id"])
+    if all(c["passed"] for c in chosen["checks"]):  # a variant that passes needs no override
+        plain = client.post(f"/drafts/{clean['id']}/approve", json={}).json()
+        assert plain["status"] == "approved" and plain["reviews"][-1]["overridden_checks"] is None

@@ -1,0 +1,48 @@
+"""The review page over HTTP: an edit meets the API's limits, a refused action comes back to the draft with what
+went wrong, and other errors reach a person as a page with a way back, while the API keeps answering JSON."""
+
+from __future__ import annotations
+
+from tests.service.conftest import generated_campaign, trained_shop
+
+
+def _is_page(response) -> bool:
+    return response.headers["content-type"].startswith("text/html") and '{"error"' not in response.text
+
+
+def test_page_edits_meet_the_apis_limits_and_refusals_show_the_draft(client, demo_files, monkeypatch):
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_shop(client, demo_files)
+    campaign_id = generated_campaign(client, max_customers=2)
+    first, second = client.get(f"/campaigns/{campaign_id}/drafts").json()
+    variant = next(v for v in first["variants"] if v["id"] == first["selected_variant_id"])
+    form = f"/review/drafts/{first['id']}/variants/{variant['id']}/edit"
+
+    for subject, words in (("", "subject: String should have at least 1 character"),
+                           ("   ", "subject: String should have at least 1 character"),
+                           ("x" * 500, "subject: String should have at most 200 characters")):  # fmt: skip
+        response = client.post(form, data={"subject": subject, "preheader": "kept as typed"})
+        assert response.status_code == 422 and _is_page(response)
+        assert words in response.text and 'value="kept as typed"' in response.text  # nothing typed is lost
+        assert client.get(f"/drafts/{first['id']}").json()["variants"] == first["variants"]  # nothing saved
+
+    client.post(f"/drafts/{second['id']}/reject", json={"comment": "done in the other tab"})
+    stale = client.post(f"/review/drafts/{second['id']}/reject", data={"comment": "from a stale tab"})
+    assert stale.status_code == 409 and _is_page(stale)
+    assert f"Draft {second['id']} is already rejected" in stale.text and 'id="status">rejected' in stale.text
+
+
+def test_errors_reach_a_person_as_a_page_with_a_way_back(client):
+    campaign = client.post("/campaigns", json={"name": "x", "brand": "hearth", "campaign_type": "vip"}).json()
+    came_from = f"/review/campaigns/{campaign['id']}"
+    for url, status in (("/review/drafts/999", 404), ("/review/campaigns/999", 404), ("/review/drafts/nine", 422)):
+        missing = client.get(url, headers={"Referer": f"{client.base_url}{came_from}"})
+        assert missing.status_code == status and _is_page(missing), url
+        assert f'href="{came_from}"' in missing.text and 'href="/review"' in missing.text
+    assert "Draft 999 does not exist." in client.get("/review/drafts/999").text
+    gone = client.post("/review/drafts/999/reject", data={"comment": "from a stale tab"})
+    assert gone.status_code == 404 and _is_page(gone) and "Draft 999 does not exist." in gone.text
+
+    api = client.get("/drafts/999")  # the API keeps its JSON
+    assert api.status_code == 404 and api.json() == {"error": "NotFound", "message": "Draft 999 does not exist."}
+    assert client.get("/campaigns/nine").json()["error"] == "InvalidRequest"
