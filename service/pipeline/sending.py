@@ -36,9 +36,17 @@ def _hold_out(session: Session, campaign: Campaign, draft_ids: list[int]) -> dic
 
 
 def _variant_for(draft: Draft, arm: str | None) -> Variant | None:
-    """The variant of the draft's experiment arm, else (no experiment, or no such label) the selected one."""
-    chosen = next((v for v in draft.variants if arm is not None and v.label == arm), None)
+    """The variant of the draft's experiment arm, else the selected one: with no experiment, no such label,
+    or when the arm's variant failed a guardrail check for this customer (only the approved variant may be
+    sent despite a failed check, and only after a person overrode it)."""
+    chosen = next(
+        (v for v in draft.variants if arm is not None and v.label == arm and _passes_checks(v)), None
+    )  # fmt: skip
     return chosen or selected_variant(draft)
+
+
+def _passes_checks(variant: Variant) -> bool:
+    return all(check.get("passed", True) for check in variant.checks or [])
 
 
 def _due(campaign_id: int, now: datetime):

@@ -117,6 +117,25 @@ def test_thompson_sampling_moves_later_sends_to_the_variant_that_gets_clicks(cli
     assert len(messages) == 60
 
 
+def test_an_arm_whose_variant_failed_a_check_sends_the_approved_variant_instead(
+    client, engine, mail_server, monkeypatch
+):
+    """Thompson sampling picks arms by label for the whole campaign; a customer's variant B that failed a
+    guardrail check (say, grounding) must not go out because the arm came up B."""
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    campaign_id = approved_campaign(client, engine, 12, "g")
+    failed = [{"name": "grounding", "passed": False, "reason": "the intro mentions 70"}]
+    with session_scope(engine) as session:
+        for variant in session.scalars(select(Variant).join(Draft).where(Draft.campaign_id == campaign_id)):
+            if variant.label == "B":
+                variant.checks = failed
+    result = send(client, campaign_id, holdout_share=0)
+    assert result["sent"] == 12 and set(result["sent_by_arm"]) == {"A"}
+    assert {subject for *_, subject in sends_of(engine, campaign_id)} == {"Subject A"}
+    assert len(messages) == 12
+
+
 def test_results_count_each_arm_and_measure_lift_over_the_holdout(client, engine, mail_server, monkeypatch):
     controller, _ = mail_server
     monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
