@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from audience.errors import InvalidOrders, NotEnoughHistory
+from tabular import parse_dates
 
 REQUIRED_COLUMNS = ("customer_id", "timestamp", "amount")
 
@@ -50,7 +51,12 @@ def validate_orders(orders: pd.DataFrame) -> pd.DataFrame:
     if blank.any():
         raise InvalidOrders("customer_id is empty", column="customer_id", row=int(np.flatnonzero(blank)[0]) + 1)
     clean["customer_id"] = ids.astype(str).str.strip().str.removesuffix(".0")
-    timestamps = pd.to_datetime(clean["timestamp"], errors="coerce", format="mixed")
+    timestamps, order_problem = parse_dates(clean["timestamp"])
+    if order_problem:
+        raise InvalidOrders(
+            order_problem.describe(lambda position: f"row {position + 1}"), column="timestamp",
+            row=order_problem.position + 1,
+        )  # fmt: skip
     if timestamps.isna().any():
         row = int(np.flatnonzero(timestamps.isna())[0])
         raise InvalidOrders(

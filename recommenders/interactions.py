@@ -23,6 +23,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recommenders.errors import InvalidInteractions
+from tabular import parse_dates
 
 KINDS = ("purchase", "cart", "view", "return")
 REQUIRED_COLUMNS = ("customer_id", "product_id")
@@ -75,7 +76,12 @@ def validate_interactions(frame: pd.DataFrame) -> pd.DataFrame:
             raise InvalidInteractions("is empty; every line needs a value", column=column, row=first_row(blank))
         clean[column] = id_strings(clean[column])
     if "timestamp" in clean.columns:
-        parsed = pd.to_datetime(clean["timestamp"], errors="coerce", format="mixed")
+        parsed, order_problem = parse_dates(clean["timestamp"])
+        if order_problem:
+            raise InvalidInteractions(
+                order_problem.describe(lambda position: f"row {position + 1}"), column="timestamp",
+                row=order_problem.position + 1,
+            )  # fmt: skip
         bad = parsed.isna()
         if bad.any():
             value = clean["timestamp"].iloc[first_row(bad) - 1]

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from service.errors import Problem
+from tabular import parse_dates
 
 TRUE_WORDS = {"true", "1", "yes", "y", "t"}
 FALSE_WORDS = {"false", "0", "no", "n", "f", ""}
@@ -148,32 +149,6 @@ def parse_table(frame: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFrame, lis
     return parsed, problems
 
 
-_NUMERIC_DATE = r"^(\d{1,2})[/.\-](\d{1,2})[/.\-]\d{2,4}\b"
-
-
-def _day_first(text: pd.Series, raw: pd.Series, name: str) -> tuple[bool, Problem | None]:
-    """Whether dates like 03/04/2024 put the day first, read from the column's unambiguous ones (a part above
-    12); a column that has both orders, or only ambiguous ones, is a problem rather than a guess."""
-    parts = text.str.extract(_NUMERIC_DATE).dropna().astype(int)
-    if parts.empty:
-        return False, None
-    day_first, month_first = parts.index[parts[0] > 12], parts.index[parts[1] > 12]
-    if len(day_first) and len(month_first):
-        first, second = sorted((day_first[0], month_first[0]))
-        return False, Problem(
-            file_row(second), name,
-            f"'{raw[second]}' puts the day and month the other way round from '{raw[first]}' on line "
-            f"{file_row(first)}; use one order, or YYYY-MM-DD",
-        )  # fmt: skip
-    if not len(day_first) and not len(month_first):
-        example = parts.index[0]
-        return False, Problem(
-            file_row(example), name,
-            f"'{raw[example]}' could be day/month or month/day, and no date in the file settles it; use YYYY-MM-DD",
-        )  # fmt: skip
-    return bool(len(day_first)), None
-
-
 def _parse_column(raw: pd.Series, column: Column) -> tuple[pd.Series, list[Problem]]:
     problems: list[Problem] = []
     text = raw.astype("string").str.strip()
@@ -221,14 +196,10 @@ def _parse_column(raw: pd.Series, column: Column) -> tuple[pd.Series, list[Probl
                 problems.append(Problem(file_row(index), column.name, f"must be at most {column.maximum}"))
         return values.astype(float), problems
     if column.kind == "timestamp":
-        day_first, order_problem = _day_first(text, raw, column.name)
+        values, order_problem = parse_dates(text)
         if order_problem:
-            return pd.Series(pd.NaT, index=text.index), [order_problem]
-        values = pd.to_datetime(text, errors="coerce", utc=True, format="mixed")
-        if day_first:  # only the numeric dates: day-first would also turn ISO 2024-01-02 into 1 February
-            numeric = text.str.match(_NUMERIC_DATE).fillna(False).astype(bool)
-            values[numeric] = pd.to_datetime(text[numeric], errors="coerce", utc=True, format="mixed", dayfirst=True)
-        values = values.dt.tz_localize(None)
+            message = order_problem.describe(lambda position: f"line {file_row(text.index[position])}")
+            return values, [Problem(file_row(text.index[order_problem.position]), column.name, message)]
         for index in values.index[values.isna() & ~(empty & column.allow_empty)]:
             what = "is empty" if empty[index] else f"'{raw[index]}' is not a date/time"
             problems.append(Problem(file_row(index), column.name, what))

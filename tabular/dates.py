@@ -1,0 +1,65 @@
+"""Dates from shop files: ISO dates as they are, numeric dates (03/04/2024, 03.04.2024) in the order the file uses.
+
+pandas' "mixed" format guesses each value on its own: 31/01/2024 becomes 31 January but 01/02/2024 in the same
+file becomes 2 January. Here the order comes from the column's unambiguous dates (a first part above 12 means
+day first, a second part above 12 month first); a column with both, or with only ambiguous ones, is a problem
+to report rather than a guess.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+
+NUMERIC_DATE = r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-]\d{2,4}\b"
+
+
+@dataclass(frozen=True)
+class DateOrderProblem:
+    """Why the column's numeric dates cannot be read: ``value`` (at 0-based ``position``) is ambiguous, or puts
+    day and month the other way round from ``other_value`` (at ``other_position``)."""
+
+    position: int
+    value: str
+    other_position: int | None = None
+    other_value: str = ""
+
+    def describe(self, where: Callable[[int], str] = lambda position: f"value {position + 1}") -> str:
+        """The problem in words, with ``where`` naming a position (a file's line, say)."""
+        if self.other_position is None:
+            return f"'{self.value}' could be day/month or month/day, and no date settles it; use YYYY-MM-DD"
+        return (
+            f"'{self.value}' puts the day and month the other way round from '{self.other_value}' "
+            f"({where(self.other_position)}); use one order, or YYYY-MM-DD"
+        )
+
+
+def day_first(values: pd.Series) -> tuple[bool, DateOrderProblem | None]:
+    """Whether the column's numeric dates put the day first, or the problem that keeps it from being known."""
+    text = values.astype("string").reset_index(drop=True)
+    parts = text.str.extract(NUMERIC_DATE).dropna().astype(int)
+    if parts.empty:
+        return False, None
+    days_first, months_first = parts.index[parts[0] > 12], parts.index[parts[1] > 12]
+    if len(days_first) and len(months_first):
+        first, second = sorted((int(days_first[0]), int(months_first[0])))
+        return False, DateOrderProblem(second, str(text[second]), first, str(text[first]))
+    if not len(days_first) and not len(months_first):
+        example = int(parts.index[0])
+        return False, DateOrderProblem(example, str(text[example]))
+    return bool(len(days_first)), None
+
+
+def parse_dates(values: pd.Series) -> tuple[pd.Series, DateOrderProblem | None]:
+    """The values as UTC timestamps without a time zone (NaT where unreadable), or all NaT and the problem."""
+    text = values.astype("string").str.strip()
+    first, problem = day_first(text)
+    if problem:
+        return pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]"), problem
+    parsed = pd.to_datetime(text, errors="coerce", utc=True, format="mixed")
+    if first:  # only the numeric dates: day-first would also turn ISO 2024-01-02 into 1 February
+        numeric = text.str.match(NUMERIC_DATE).fillna(False).astype(bool)
+        parsed[numeric] = pd.to_datetime(text[numeric], errors="coerce", utc=True, format="mixed", dayfirst=True)
+    return parsed.dt.tz_localize(None), None
