@@ -1,4 +1,8 @@
-"""Structured logging: one JSON object per line, with any `extra=` fields kept as keys."""
+"""Structured logging: one JSON object per line, with any `extra=` fields kept as keys.
+
+Tailor's own loggers, the web server's (uvicorn: startup and one line per request, with method, path and
+status as keys) and Python warnings (libraries' UserWarnings) all write through the same formatter, so the
+stream stays one JSON object per line."""
 
 from __future__ import annotations
 
@@ -19,15 +23,23 @@ class JsonFormatter(logging.Formatter):
             "event": record.getMessage(),
         }
         payload.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD})
+        if record.name == "uvicorn.access" and isinstance(record.args, tuple) and len(record.args) == 5:
+            client, method, path, _, status = record.args
+            payload.update({"client": client, "method": method, "path": path, "status": status})
         if record.exc_info:
             payload["exc"] = self.formatException(record.exc_info)
         return json.dumps(payload, default=str, ensure_ascii=False)
 
 
+STRUCTURED_LOGGERS = ("tailor", "uvicorn", "uvicorn.error", "uvicorn.access", "py.warnings")
+
+
 def configure_logging(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
-    root = logging.getLogger("tailor")
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    root.propagate = False
+    for name in STRUCTURED_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler] if name != "uvicorn.error" else []  # it propagates to "uvicorn"
+        logger.setLevel(level if name.startswith("tailor") else "INFO")
+        logger.propagate = name == "uvicorn.error"
+    logging.captureWarnings(True)

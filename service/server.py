@@ -11,4 +11,5 @@ def run_server(host: str | None = None, port: int | None = None) -> None:
     from service.app import create_app
 
     settings = ApiSettings()
-    uvicorn.run(create_app(), host=host or settings.host, port=port or settings.port, log_level="info")
+    # log_config=None: uvicorn keeps the JSON handlers service.logs gave its loggers instead of its own text ones.
+    uvicorn.run(create_app(), host=host or settings.host, port=port or settings.port, log_config=None)

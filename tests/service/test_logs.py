@@ -1,0 +1,64 @@
+"""The log stream is one JSON object per line: Tailor's own events, the web server's and Python's warnings."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import warnings
+from pathlib import Path
+
+from service.logs import STRUCTURED_LOGGERS, configure_logging
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_the_server_logs_startup_and_requests_as_json(tmp_path):
+    """uvicorn's startup and access lines used to be plain text in the middle of the JSON stream."""
+    port = _free_port()
+    tailor = str(Path(sys.executable).with_name("tailor"))
+    env = {**os.environ, "TAILOR_HOME": str(tmp_path)}
+    server = subprocess.Popen(
+        [tailor, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
+                    assert response.status == 200
+                    break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, "the server did not start"
+                time.sleep(0.3)
+    finally:
+        server.terminate()
+        _, stderr = server.communicate(timeout=30)
+    lines = [json.loads(line) for line in stderr.splitlines() if line.strip()]  # every line is JSON
+    access = [line for line in lines if line["logger"] == "uvicorn.access"]
+    assert any(line["path"] == "/health" and line["status"] == 200 and line["method"] == "GET" for line in access)
+    assert any(line["logger"].startswith("uvicorn") and "startup complete" in line["event"] for line in lines)
+
+
+def test_python_warnings_go_through_the_json_formatter(capsys):
+    saved = {
+        name: (logging.getLogger(name).handlers[:], logging.getLogger(name).propagate) for name in STRUCTURED_LOGGERS
+    }
+    try:
+        configure_logging()
+        warnings.warn("the least populated class has only 4 members", UserWarning, stacklevel=1)
+        line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+        assert line["logger"] == "py.warnings" and "least populated class" in line["event"]
+    finally:
+        logging.captureWarnings(False)
+        for logger, handlers, propagate in saved:
+            logger.handlers[:], logger.propagate = handlers, propagate
