@@ -50,9 +50,8 @@ def test_the_server_logs_startup_and_requests_as_json(tmp_path):
 
 
 def test_python_warnings_go_through_the_json_formatter(capsys):
-    saved = {
-        name: (logging.getLogger(name).handlers[:], logging.getLogger(name).propagate) for name in STRUCTURED_LOGGERS
-    }
+    loggers = [logging.getLogger(name) for name in STRUCTURED_LOGGERS]
+    saved = [(logger, logger.handlers[:], logger.propagate) for logger in loggers]
     try:
         configure_logging()
         warnings.warn("the least populated class has only 4 members", UserWarning, stacklevel=1)
