@@ -276,6 +276,7 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
             exclude_bought=campaign_type != "replenishment", max_per_category=settings.max_products_per_category,
             boosts=frames.boost_weights(margin=settings.boost_margin, new=settings.boost_new),
         )  # fmt: skip
+        progress(0, 1, f"recommending products for {len(audience)} customers")
         picks = recommend_products(
             models.get("recommender"), audience.customer_id.tolist(), products, settings.products_per_email, rules,
             reasons=2,

@@ -85,3 +85,24 @@ def test_mistakes_leave_no_campaign_and_a_stopped_generation_says_which_one(engi
     error = lines[-1]
     assert error.startswith("error: campaign #2 failed while generating (") and "POST /campaigns/2/generate" in error
     assert _campaigns(engine) == [(1, "failed"), (2, "failed")]
+
+
+def test_progress_names_each_step_before_the_drafts_are_written(engine, demo_files, monkeypatch):
+    """Generation sat at "choosing the audience" through the recommendation step too."""
+    from service.importing import import_frame, read_table
+    from service.jobs import InlineJobRunner
+    from service.pipeline.training import train_all
+
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    with session_scope(engine) as session:
+        for kind in ("customers", "products", "orders", "sends"):
+            import_frame(session, kind, read_table(demo_files[kind]))
+    InlineJobRunner(engine).submit("train", train_all, engine=engine, model=None)
+    seen = []
+    create_and_generate(
+        engine, campaign_type="cross_sell", brand="hearth", limit=3, name=None, audience_query=None,
+        listener=lambda done, total, message: seen.append(message),
+    )  # fmt: skip
+    steps = list(dict.fromkeys(message.split(" ")[0] for message in seen))
+    assert steps[:3] == ["choosing", "recommending", "writing"]
+    assert "recommending products for 3 customers" in seen
