@@ -5,9 +5,9 @@ another tab meanwhile) shows the draft again with what went wrong; the rest of t
 way back (service.app).
 """
 
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
@@ -18,8 +18,10 @@ from service.deps import REVIEW_COOKIE, ApiKeyDep, SessionDep, StateDep
 from service.errors import InvalidInput, NotReady, TailorError, Unauthorized
 from service.experiments import experiment_results
 from service.review import templates
+from service.schemas import DraftStatus
 
 router = APIRouter(prefix="/review", tags=["review page"], include_in_schema=False)
+DRAFTS_PER_PAGE = 100
 
 
 def _back_to(draft_id: int) -> RedirectResponse:
@@ -75,10 +77,21 @@ def campaigns_page(request: Request, session: SessionDep, _key: ApiKeyDep) -> HT
 
 
 @router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
-def campaign_page(campaign_id: int, request: Request, session: SessionDep, _key: ApiKeyDep) -> HTMLResponse:
+def campaign_page(
+    campaign_id: int, request: Request, session: SessionDep, _key: ApiKeyDep, status: DraftStatus | None = None,
+    page: int = Query(1, ge=1),
+) -> HTMLResponse:  # fmt: skip
+    """A page of the campaign's drafts (flagged first), all or those of one ``status``."""
     campaign = campaign_ops.campaign_out(session, campaign_ops.get_campaign(session, campaign_id))
-    drafts = [draft_ops.draft_out(d) for d in draft_ops.list_drafts(session, campaign_id, limit=1000)]
-    return templates.TemplateResponse(request, "campaign.html", {"campaign": campaign, "drafts": drafts})
+    rows = draft_ops.list_drafts(
+        session, campaign_id, status, limit=DRAFTS_PER_PAGE + 1, offset=(page - 1) * DRAFTS_PER_PAGE
+    )  # fmt: skip
+    drafts = [draft_ops.draft_out(d) for d in rows[:DRAFTS_PER_PAGE]]
+    context = {
+        "campaign": campaign, "drafts": drafts, "status": status, "page": page,
+        "has_next": len(rows) > DRAFTS_PER_PAGE, "statuses": list(get_args(DraftStatus)),
+    }  # fmt: skip
+    return templates.TemplateResponse(request, "campaign.html", context)
 
 
 @router.get("/campaigns/{campaign_id}/experiment", response_class=HTMLResponse)

@@ -46,3 +46,32 @@ def test_errors_reach_a_person_as_a_page_with_a_way_back(client):
     api = client.get("/drafts/999")  # the API keeps its JSON
     assert api.status_code == 404 and api.json() == {"error": "NotFound", "message": "Draft 999 does not exist."}
     assert client.get("/campaigns/nine").json()["error"] == "InvalidRequest"
+
+
+def test_the_campaign_page_pages_through_drafts_and_filters_them_by_status(client, engine):
+    """The page showed at most the first 1,000 drafts, with no way to the rest and no filter."""
+    import re
+
+    from service.db.models import Customer, Draft, Variant
+    from service.db.session import session_scope
+
+    body = {"name": "Big", "brand": "hearth", "campaign_type": "cross_sell"}
+    campaign_id = client.post("/campaigns", json=body).json()["id"]
+    with session_scope(engine) as session:
+        for i in range(130):
+            customer = Customer(external_id=f"p{i:03d}", email=f"p{i:03d}@example.com", marketing_consent=True)
+            variant = Variant(label="A", subject=f"Subject {i}", html="<p>A</p>", text="A")
+            status = "approved" if i < 7 else "pending"
+            session.add(Draft(campaign_id=campaign_id, customer=customer, status=status, variants=[variant]))
+
+    def rows(page: str) -> list[str]:
+        return re.findall(r'<tr data-draft-id="(\d+)"', page)
+
+    first = client.get(f"/review/campaigns/{campaign_id}")
+    assert first.status_code == 200 and len(rows(first.text)) == 100 and 'id="next-page"' in first.text
+    second = client.get(f"/review/campaigns/{campaign_id}", params={"page": 2})
+    assert len(rows(second.text)) == 30 and 'id="previous-page"' in second.text and 'id="next-page"' not in second.text
+    assert not set(rows(first.text)) & set(rows(second.text))
+    approved = client.get(f"/review/campaigns/{campaign_id}", params={"status": "approved"})
+    assert len(rows(approved.text)) == 7 and 'href="?status=approved" aria-current="page"' in approved.text
+    assert client.get(f"/review/campaigns/{campaign_id}", params={"status": "aproved"}).status_code == 422
