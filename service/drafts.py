@@ -7,6 +7,8 @@ overridden and the reason recorded with the review.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -133,7 +135,7 @@ def reject(session: Session, draft_id: int, reviewer: str, comment: str) -> Draf
     return draft
 
 
-def variant_edit(reviewer: str, **fields: str) -> VariantEdit:
+def variant_edit(reviewer: str, **fields: Any) -> VariantEdit:
     """An edit from a form, held to the API's limits (``VariantEdit``): InvalidInput naming each field that breaks
     them (an empty or over-long subject), with the API's own words."""
     try:
@@ -157,7 +159,13 @@ def edit_variant(
     variant = next((v for v in draft.variants if v.id == variant_id), None)
     if variant is None:
         raise NotFound(f"Variant {variant_id} is not a variant of draft {draft_id}.")
-    reviewer, changes = edit.reviewer, edit.model_dump(include={"subject", "preheader", "intro"})
+    reviewer, changes = edit.reviewer, edit.model_dump(include={"subject", "preheader", "intro", "product_lines"})
+    if changes["product_lines"] is not None and len(changes["product_lines"]) != len(variant.product_lines or []):
+        raise InvalidInput(
+            "edit",
+            [Problem(None, "product_lines", f"give one line for each of the email's {len(variant.product_lines or [])} "
+                     f"products, not {len(changes['product_lines'])}")],
+        )  # fmt: skip
     changed = {k: v for k, v in changes.items() if v is not None and v != getattr(variant, k)}
     if not changed:
         return draft

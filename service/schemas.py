@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -147,6 +147,8 @@ class VariantEdit(BaseModel):
     subject: str | None = Field(default=None, min_length=1, max_length=200)
     preheader: str | None = Field(default=None, max_length=300)
     intro: str | None = Field(default=None, max_length=2000)
+    # One line per product of the email, in the order shown; the model's lines are the part most often wrong.
+    product_lines: list[Annotated[str, Field(min_length=1, max_length=300)]] | None = None
     reviewer: str = ""
 
 

@@ -138,8 +138,9 @@ def reject(
 def edit(
     draft_id: int, variant_id: int, request: Request, session: SessionDep, state: StateDep, key: ApiKeyDep,
     subject: Annotated[str, Form()] = "", preheader: Annotated[str, Form()] = "", intro: Annotated[str, Form()] = "",
+    product_line: Annotated[list[str] | None, Form()] = None,
 ) -> RedirectResponse | HTMLResponse:  # fmt: skip
-    typed = {"subject": subject, "preheader": preheader, "intro": intro}
+    typed = {"subject": subject, "preheader": preheader, "intro": intro, "product_lines": product_line}
     try:
         changes = draft_ops.variant_edit(key.name, **typed)
         draft_ops.edit_variant(session, draft_id, variant_id, changes, state.models)

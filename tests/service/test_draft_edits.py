@@ -29,3 +29,34 @@ def test_an_edited_variant_gets_the_scores_of_its_new_copy(client, demo_files, m
     back = next(v for v in restored["variants"] if v["id"] == other["id"])
     if datetime.now().hour == hour:  # the send hour is a feature: scores match only within the same hour
         assert back["p_open"] == other["p_open"] and back["reasons"] == other["reasons"]
+
+
+def test_a_copywriter_rewrites_the_product_lines_through_the_api_and_the_page(client, demo_files, monkeypatch):
+    """The model's product lines are the part most often wrong, and neither the API nor the page could edit them."""
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_shop(client, demo_files)
+    campaign_id = generated_campaign(client, max_customers=1)
+    draft = client.get(f"/campaigns/{campaign_id}/drafts").json()[0]
+    variant = draft["variants"][0]
+    url = f"/drafts/{draft['id']}/variants/{variant['id']}"
+    n_lines = len(variant["product_lines"])
+    assert n_lines == len(draft["recommendations"]) > 0
+
+    wrong = client.patch(url, json={"product_lines": ["Just one line."] * (n_lines + 1)})
+    assert wrong.status_code == 422 and "product_lines" in wrong.text and f"{n_lines} products" in wrong.text
+    lines = [f"Hand-picked for you, pick {'ABCDEFG'[i]}." for i in range(n_lines)]
+    edited = client.patch(url, json={"product_lines": lines, "reviewer": "copy"})
+    assert edited.status_code == 200, edited.text
+    after = next(v for v in edited.json()["variants"] if v["id"] == variant["id"])
+    assert after["product_lines"] == lines and after["edited"]
+    assert all(line in after["text"] for line in lines)
+
+    page_lines = [f"From the page, pick {'ABCDEFG'[i]}." for i in range(n_lines)]
+    form = {"subject": after["subject"], "preheader": after["preheader"], "intro": after["intro"],
+            "product_line": page_lines}  # fmt: skip
+    posted = client.post(f"/review{url}/edit", data=form, follow_redirects=False)
+    assert posted.status_code == 303
+    saved = next(v for v in client.get(f"/drafts/{draft['id']}").json()["variants"] if v["id"] == variant["id"])
+    assert saved["product_lines"] == page_lines
+    page = client.get(f"/review/drafts/{draft['id']}").text
+    assert all(f'name="product_line" value="{line}"' in page for line in page_lines)
