@@ -6,6 +6,7 @@ only what is due, and ``send_due_drafts``, run on a schedule by the API process,
 
 from __future__ import annotations
 
+import smtplib
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ from scoring.experiments import HOLDOUT
 from service.db.models import Campaign, Draft, Event, Send, Variant
 from service.db.session import session_scope
 from service.drafts import selected_variant
+from service.errors import MailServerUnavailable
 from service.experiments import plan_arms, record_send
 from service.pipeline.freshness import hold_back_stale
 from service.pipeline.generate import email_features
@@ -97,44 +99,54 @@ def send_campaign(
     links = UnsubscribeLinks.configured()
     sent = skipped = 0
     sent_by_arm: dict[str, int] = {}
+    refused: list[dict[str, Any]] = []
     with smtp_connection(settings) as smtp:
         for done, draft_id in enumerate(draft_ids):
-            with session_scope(engine) as session:
-                draft = session.scalar(
-                    select(Draft)
-                    .where(Draft.id == draft_id)
-                    .options(selectinload(Draft.variants), selectinload(Draft.customer))
-                )
-                customer = draft.customer
-                variant = _variant_for(draft, arms.get(draft_id))
-                if variant is None or customer.unsubscribed or not customer.marketing_consent:
-                    draft.status = "skipped"
-                    skipped += 1
-                    continue
-                now = datetime.now()
-                campaign = session.get(Campaign, campaign_id)
-                features = email_features((customer.profile or {}).get("churn_risk"), draft.recommendations)
-                send = Send(
-                    customer_id=customer.id, campaign_id=campaign_id, draft_id=draft.id, variant_id=variant.id,
-                    subject=variant.subject, preheader=variant.preheader, intro=variant.intro,
-                    campaign_type=campaign.campaign_type, locale=customer.locale, segment=customer.segment or "",
-                    n_products=len(draft.recommendations), mean_price=features["mean_price"],
-                    churn_risk=features["churn_risk"], rec_score=features["rec_score"],
-                    sent_at=now, message_id=new_message_id(settings.sender),
-                )  # fmt: skip
-                session.add(send)
-                session.flush()  # the send's id is what the message's unsubscribe link signs
-                message = build_message(
-                    sender=settings.sender, to=customer.email, subject=variant.subject, text=variant.text,
-                    html=variant.html, message_id=send.message_id, unsubscribe_url=links.url(send.id),
-                )  # fmt: skip
-                smtp.send_message(message)
-                send.events.append(Event(kind="delivered", occurred_at=now))
-                if experiment:
-                    record_send(session, campaign_id, customer, send, variant.label, now)
-                    sent_by_arm[variant.label] = sent_by_arm.get(variant.label, 0) + 1
-                draft.status = "sent"
-                sent += 1
+            try:
+                with session_scope(engine) as session:
+                    draft = session.scalar(
+                        select(Draft)
+                        .where(Draft.id == draft_id)
+                        .options(selectinload(Draft.variants), selectinload(Draft.customer))
+                    )
+                    customer = draft.customer
+                    variant = _variant_for(draft, arms.get(draft_id))
+                    if variant is None or customer.unsubscribed or not customer.marketing_consent:
+                        draft.status = "skipped"
+                        skipped += 1
+                        continue
+                    now = datetime.now()
+                    campaign = session.get(Campaign, campaign_id)
+                    features = email_features((customer.profile or {}).get("churn_risk"), draft.recommendations)
+                    send = Send(
+                        customer_id=customer.id, campaign_id=campaign_id, draft_id=draft.id, variant_id=variant.id,
+                        subject=variant.subject, preheader=variant.preheader, intro=variant.intro,
+                        campaign_type=campaign.campaign_type, locale=customer.locale, segment=customer.segment or "",
+                        n_products=len(draft.recommendations), mean_price=features["mean_price"],
+                        churn_risk=features["churn_risk"], rec_score=features["rec_score"],
+                        sent_at=now, message_id=new_message_id(settings.sender),
+                    )  # fmt: skip
+                    session.add(send)
+                    session.flush()  # the send's id is what the message's unsubscribe link signs
+                    message = build_message(
+                        sender=settings.sender, to=customer.email, subject=variant.subject, text=variant.text,
+                        html=variant.html, message_id=send.message_id, unsubscribe_url=links.url(send.id),
+                    )  # fmt: skip
+                    smtp.send_message(message)
+                    send.events.append(Event(kind="delivered", occurred_at=now))
+                    if experiment:
+                        record_send(session, campaign_id, customer, send, variant.label, now)
+                        sent_by_arm[variant.label] = sent_by_arm.get(variant.label, 0) + 1
+                    draft.status = "sent"
+                    sent += 1
+            except smtplib.SMTPRecipientsRefused as error:  # this address only: the others still go
+                refused.append(_refuse(engine, draft_id, error))
+            except (smtplib.SMTPException, OSError) as error:
+                raise MailServerUnavailable(
+                    f"The SMTP server at {settings.host}:{settings.port} failed after {sent} of {len(draft_ids)} "
+                    f"emails ({type(error).__name__}: {error}). Those not sent stay approved: send the campaign "
+                    "again to go on."
+                ) from error
             progress(done + 1, len(draft_ids), f"sent {sent}")
     with session_scope(engine) as session:
         campaign = session.get(Campaign, campaign_id)
@@ -142,10 +154,24 @@ def send_campaign(
             campaign.status = "sent"
     result: dict[str, Any] = {
         "sent": sent, "skipped": skipped, **_waiting(engine, campaign_id, now), "held_back": held_back,
+        "refused": refused,
     }  # fmt: skip
     if experiment:
         result.update(held_out=held_out, sent_by_arm=sent_by_arm)
     return result
+
+
+def _refuse(engine: Engine, draft_id: int, error: smtplib.SMTPRecipientsRefused) -> dict[str, Any]:
+    """A draft whose address the mail server refused: skipped, flagged with the server's answer."""
+    answer = "; ".join(
+        f"{code} {reply.decode(errors='replace') if isinstance(reply, bytes) else reply}"
+        for code, reply in error.recipients.values()
+    )
+    with session_scope(engine) as session:
+        draft = session.get(Draft, draft_id)
+        draft.status, draft.flagged = "skipped", True
+        draft.flag_reasons = [*draft.flag_reasons, f"The mail server refused the address: {answer}"]
+        return {"draft_id": draft_id, "customer_id": draft.customer.external_id, "answer": answer}
 
 
 def _due_campaigns(engine: Engine, now: datetime) -> list[int]:

@@ -75,7 +75,14 @@ def test_import_train_generate_review_send(client, engine, demo_files, mail_serv
     monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
     sent = wait_for_job(client, client.post(f"/campaigns/{campaign_id}/send").json()["job_id"])
     assert sent["status"] == "succeeded", sent["error"]
-    assert sent["result"] == {"sent": 2, "skipped": 0, "waiting": 0, "next_send_at": None, "held_back": []}
+    assert sent["result"] == {
+        "sent": 2,
+        "skipped": 0,
+        "waiting": 0,
+        "next_send_at": None,
+        "held_back": [],
+        "refused": [],
+    }
     assert len(messages) == 2
     assert {message["To"] for message in messages} == {first["email"], second["email"]}
     assert "A few things we picked for you" in {message["Subject"] for message in messages}  # the edited subject

@@ -149,3 +149,51 @@ def test_an_email_whose_product_changed_since_it_was_written_goes_back_to_review
     assert client.get(f"/drafts/{unchanged}").json()["status"] == "sent"
 
     assert send_job(client, campaign_id)["result"]["sent"] == 0 and len(messages) == 1  # nothing left approved
+
+
+class _PickyServer:
+    """An SMTP server that refuses one address and, after ``accept`` messages, answers 421 and gives up."""
+
+    def __init__(self, refuse: str, accept: int) -> None:
+        self.refuse, self.accept, self.received = refuse, accept, []
+
+    async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802 (aiosmtpd's hook)
+        if address == self.refuse:
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook)
+        if len(self.received) >= self.accept:
+            return "421 4.3.2 service shutting down"
+        self.received.append(envelope.rcpt_tos[0])
+        return "250 OK"
+
+
+def test_a_refused_address_skips_one_draft_and_a_server_that_gives_up_says_how_far_it_got(client, engine, monkeypatch):
+    """A refused recipient stopped the whole job with smtplib's bare error, as did a server that failed part way."""
+    from aiosmtpd.controller import Controller
+
+    picky = _PickyServer(refuse="c2@example.com", accept=2)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    controller = Controller(picky, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        monkeypatch.setenv("TAILOR_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("TAILOR_SMTP_PORT", str(port))
+        campaign_id = new_campaign(client)
+        ids = [approved_draft(client, engine, campaign_id, external_id=f"c{i}") for i in range(1, 6)]
+        job = send_job(client, campaign_id)
+    finally:
+        controller.stop()
+    assert job["status"] == "failed"
+    assert job["error"].startswith(f"The SMTP server at 127.0.0.1:{port} failed after 2 of 5 emails (SMTPDataError")
+    assert "send the campaign again" in job["error"]
+    assert picky.received == ["c1@example.com", "c3@example.com"]
+    with session_scope(engine) as session:
+        drafts = {d.id: d for d in session.scalars(select(Draft).where(Draft.id.in_(ids)))}
+        assert [drafts[i].status for i in ids] == ["sent", "skipped", "sent", "approved", "approved"]
+        assert "refused the address: 550 5.1.1 no such mailbox" in drafts[ids[1]].flag_reasons[-1]
+        assert session.scalar(select(Send.id).where(Send.draft_id == ids[3])) is None  # no phantom send
