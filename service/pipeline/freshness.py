@@ -1,6 +1,7 @@
-"""The product facts an approved email states, checked against the catalog just before it is sent: an email
-whose product changed price or went out of stock since it was written is held back for a person, not sent with
-stale facts."""
+"""What an approved email must still be when it is sent, checked just before: its product facts as in the
+catalog (an email whose product changed price or went out of stock since it was written is held back for a
+person, not sent with stale facts), and its copy passing the guardrail checks, unless the approval overrode
+them on purpose (approvals recorded before overrides existed had no such choice)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from service.db.models import Customer, Draft, Product
 from service.forecasts import mark_stale
 
 WHAT_TO_DO = "regenerate the campaign to write it from today's catalog, or reject it"
+CHECKS_TO_DO = "edit it, or approve it again overriding the checks with a comment saying why"
 
 
 def changed_facts(shown: list[dict[str, Any]], catalog: dict[str, Product]) -> list[str]:
@@ -34,12 +36,28 @@ def changed_facts(shown: list[dict[str, Any]], catalog: dict[str, Product]) -> l
     return changes
 
 
+def unapproved_failures(draft: Draft) -> list[str]:
+    """The guardrail checks the draft's chosen variant fails that its latest approval did not override."""
+    chosen = next((v for v in draft.variants if v.id == draft.selected_variant_id), None)
+    if chosen is None:
+        return []
+    failed = [check["name"] for check in chosen.checks or [] if not check.get("passed", True)]
+    approvals = sorted((review for review in draft.reviews if review.action == "approve"), key=lambda r: r.id)
+    overridden = set((approvals[-1].overridden_checks or []) if approvals else [])
+    missed = [name for name in failed if name not in overridden]
+    return [f"variant {chosen.label} fails {', '.join(missed)}, and its approval did not override it"] if missed else []
+
+
 def hold_back_stale(session: Session, draft_ids: list[int]) -> tuple[list[int], list[dict[str, Any]]]:
-    """Of the drafts about to be sent, those whose facts still hold, and for the others (put back to review,
-    flagged with the changes) what changed: ``{"draft_id", "customer_id", "changes"}``."""
+    """Of the drafts about to be sent, those whose facts still hold and whose copy passes its checks (or had
+    them overridden), and for the others (put back to review, flagged with the reasons) what changed or fails:
+    ``{"draft_id", "customer_id", "changes"}``."""
     drafts = list(
         session.scalars(
-            select(Draft).where(Draft.id.in_(draft_ids)).options(selectinload(Draft.customer)).order_by(Draft.id)
+            select(Draft)
+            .where(Draft.id.in_(draft_ids))
+            .options(selectinload(Draft.customer), selectinload(Draft.variants), selectinload(Draft.reviews))
+            .order_by(Draft.id)
         )
     )
     skus = {product["product_id"] for draft in drafts for product in draft.recommendations or []}
@@ -47,10 +65,13 @@ def hold_back_stale(session: Session, draft_ids: list[int]) -> tuple[list[int], 
     fresh, held_back = [], []
     for draft in drafts:
         changes = changed_facts(draft.recommendations or [], catalog)
-        if not changes:
+        failures = unapproved_failures(draft)
+        if not changes and not failures:
             fresh.append(draft.id)
             continue
         reasons = [f"Held back at sending: {change}; {WHAT_TO_DO}." for change in changes]
+        reasons += [f"Held back at sending: {failure}; {CHECKS_TO_DO}." for failure in failures]
+        changes = changes + failures
         draft.status, draft.flagged = "flagged", True
         draft.flag_reasons = [*draft.flag_reasons, *(r for r in reasons if r not in draft.flag_reasons)]
         mark_stale(draft.campaign)

@@ -197,3 +197,29 @@ def test_a_refused_address_skips_one_draft_and_a_server_that_gives_up_says_how_f
         assert [drafts[i].status for i in ids] == ["sent", "skipped", "sent", "approved", "approved"]
         assert "refused the address: 550 5.1.1 no such mailbox" in drafts[ids[1]].flag_reasons[-1]
         assert session.scalar(select(Send.id).where(Send.draft_id == ids[3])) is None  # no phantom send
+
+
+def test_an_approval_that_did_not_override_a_failed_check_is_held_back_at_sending(client, engine, mail_server,
+                                                                                 monkeypatch):  # fmt: skip
+    """Approvals recorded before overrides existed (or written straight to the database) could send a variant
+    that failed grounding; one that overrode the check on purpose still goes."""
+    from service.db.models import Review
+
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    campaign_id = new_campaign(client)
+    silent, overridden = (approved_draft(client, engine, campaign_id, external_id=name) for name in ("c1", "c2"))
+    failed = [{"name": "grounding", "passed": False, "reason": "the intro mentions 70"}]
+    with session_scope(engine) as session:
+        for draft_id in (silent, overridden):
+            session.get(Draft, draft_id).variants[0].checks = failed
+        review = session.scalars(select(Review).where(Review.draft_id == overridden)).one()
+        review.overridden_checks, review.comment = ["grounding"], "the 70 is the shop's own anniversary"
+    job = send_job(client, campaign_id)
+    assert job["status"] == "succeeded", job["error"]
+    assert job["result"]["sent"] == 1 and [m["To"] for m in messages] == ["c2@example.com"]
+    assert job["result"]["held_back"][0]["changes"] == [
+        "variant A fails grounding, and its approval did not override it"
+    ]
+    with session_scope(engine) as session:
+        assert session.get(Draft, silent).status == "flagged"
