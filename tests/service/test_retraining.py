@@ -66,3 +66,32 @@ def test_scheduled_retrain_trains_on_new_data_and_skips_otherwise(client, engine
 def test_no_schedule_without_the_setting(client, engine):
     time.sleep(1.0)
     assert retrain_jobs(engine) == []
+
+
+def test_retraining_right_after_tailors_first_sends_keeps_the_scores(client, engine, demo_files, mail_server,
+                                                                     monkeypatch):  # fmt: skip
+    """Found by a user: after Tailor sent its first 6 emails and the shop retrained, every later draft scored
+    P(open) 0.04 and was flagged. The fresh sends carried churn risk that no imported send had, and they counted
+    as ignored before anyone could have opened them."""
+    from tests.service.conftest import generated_campaign, trained_shop, wait_for_job
+
+    controller, _ = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_shop(client, demo_files)
+    first = generated_campaign(client, max_customers=6)
+    for draft in client.get(f"/campaigns/{first}/drafts").json():
+        approved = client.post(f"/drafts/{draft['id']}/approve", json={"override_checks": True, "comment": "test"})
+        assert approved.status_code == 200, approved.text
+    sent = wait_for_job(client, client.post(f"/campaigns/{first}/send").json()["job_id"])
+    assert sent["status"] == "succeeded" and sent["result"]["sent"] == 6, sent
+    before = [v["p_open"] for d in client.get(f"/campaigns/{generated_campaign(client, max_customers=8)}/drafts")
+              .json() for v in d["variants"]]  # fmt: skip
+
+    retrain = wait_for_job(client, client.post("/train").json()["job_id"])
+    assert retrain["status"] == "succeeded", retrain["error"]
+    assert retrain["result"]["engagement"]["sends_waiting_for_outcomes"] == 6
+    drafts = client.get(f"/campaigns/{generated_campaign(client, max_customers=8)}/drafts").json()
+    after = [v["p_open"] for d in drafts for v in d["variants"]]
+    assert abs(sum(after) / len(after) - sum(before) / len(before)) < 0.03
+    assert sum(d["flagged"] for d in drafts) < len(drafts)
