@@ -12,6 +12,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from generation.schemas import LOCALES
+from service.db.batches import batches
 from service.db.models import Customer, Event, Interaction, Product, Send, utcnow
 from service.errors import InvalidInput, Problem
 from service.importing.columns import SPECS, file_row, parse_table
@@ -233,9 +234,13 @@ def _import_sends(session: Session, rows: pd.DataFrame) -> ImportSummary:
         else:
             new.append(values)
     _write(session, Send, new, changed)
-    if changed:
-        session.execute(delete(Event).where(Event.send_id.in_([c["id"] for c in changed])))
-    send_ids = dict(session.execute(select(Send.external_id, Send.id).where(Send.external_id.in_(rows.send_id))).all())
+    for batch in batches(c["id"] for c in changed):
+        session.execute(delete(Event).where(Event.send_id.in_(batch)))
+    send_ids = {
+        external: send_id
+        for batch in batches(rows.send_id.tolist())
+        for external, send_id in session.execute(select(Send.external_id, Send.id).where(Send.external_id.in_(batch)))
+    }
     events = []
     for r in rows.itertuples(index=False):
         at = r.sent_at.to_pydatetime()

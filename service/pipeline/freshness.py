@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from service.db.batches import batches
 from service.db.models import Customer, Draft, Product
 from service.forecasts import mark_stale
 
@@ -52,16 +53,18 @@ def hold_back_stale(session: Session, draft_ids: list[int]) -> tuple[list[int], 
     """Of the drafts about to be sent, those whose facts still hold and whose copy passes its checks (or had
     them overridden), and for the others (put back to review, flagged with the reasons) what changed or fails:
     ``{"draft_id", "customer_id", "changes"}``."""
-    drafts = list(
-        session.scalars(
-            select(Draft)
-            .where(Draft.id.in_(draft_ids))
-            .options(selectinload(Draft.customer), selectinload(Draft.variants), selectinload(Draft.reviews))
-            .order_by(Draft.id)
-        )
-    )
+    options = (selectinload(Draft.customer), selectinload(Draft.variants), selectinload(Draft.reviews))
+    drafts = [
+        draft
+        for batch in batches(sorted(draft_ids))
+        for draft in session.scalars(select(Draft).where(Draft.id.in_(batch)).options(*options).order_by(Draft.id))
+    ]
     skus = {product["product_id"] for draft in drafts for product in draft.recommendations or []}
-    catalog = {p.sku: p for p in session.scalars(select(Product).where(Product.sku.in_(skus)))} if skus else {}
+    catalog = {
+        product.sku: product
+        for batch in batches(sorted(skus))
+        for product in session.scalars(select(Product).where(Product.sku.in_(batch)))
+    }
     fresh, held_back = [], []
     for draft in drafts:
         changes = changed_facts(draft.recommendations or [], catalog)

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from scoring.experiments import HOLDOUT
+from service.db.batches import batches
 from service.db.models import Campaign, Draft, Event, Send, Variant
 from service.db.session import session_scope
 from service.drafts import selected_variant
@@ -29,7 +30,11 @@ from service.unsubscribe import UnsubscribeLinks
 
 def _hold_out(session: Session, campaign: Campaign, draft_ids: list[int]) -> dict[int, str]:
     """An experiment's arm for each draft of this batch; held-out drafts get the status ``holdout``."""
-    drafts = list(session.scalars(select(Draft).where(Draft.id.in_(draft_ids)).options(selectinload(Draft.customer))))
+    drafts = [
+        draft
+        for batch in batches(draft_ids)
+        for draft in session.scalars(select(Draft).where(Draft.id.in_(batch)).options(selectinload(Draft.customer)))
+    ]
     arms = plan_arms(session, campaign, drafts)
     for draft in drafts:
         if arms[draft.id] == HOLDOUT:

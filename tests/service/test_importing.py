@@ -269,6 +269,32 @@ def test_sends_import_records_outcomes_as_events_and_reimport_replaces_them(engi
     assert _count(engine, Send) == 2 and _count(engine, Event) == 2
 
 
+def test_sends_are_matched_and_replaced_in_batches_of_keys(engine, monkeypatch):
+    """Every send id went into one IN (...) list: above 250,000 sends SQLite refused it ("too many SQL
+    variables"), and PostgreSQL's limit is 65,535. Batches of 7 here stand in for batches of 10,000."""
+    from service.db import batches as batching
+    from service.db.models import Event, Send
+    from service.importing import load
+
+    monkeypatch.setattr(load, "batches", lambda values: batching.batches(values, size=7))
+    _load_all(engine)
+    n = 30
+    sends = pd.DataFrame(
+        {
+            "send_id": [f"s{i}" for i in range(n)], "customer_id": ["c1", "c2"] * (n // 2),
+            "subject": "Hello", "campaign_type": "cross_sell", "sent_at": "2026-03-01 09:00",
+            "opened": ["1", "0", "0"] * (n // 3),
+        }
+    )  # fmt: skip
+    with session_scope(engine) as session:
+        import_frame(session, "sends", sends)
+    assert _count(engine, Send) == n and _count(engine, Event) == n + n // 3
+    with session_scope(engine) as session:
+        import_frame(session, "sends", sends.assign(opened="1"))
+    assert _count(engine, Send) == n and _count(engine, Event) == 2 * n
+    assert list(batching.batches(range(5), size=2)) == [[0, 1], [2, 3], [4]]
+
+
 def test_sends_may_carry_churn_risk_and_recommendation_score_for_scoring(engine):
     from service.pipeline import frames
 
