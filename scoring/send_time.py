@@ -51,9 +51,11 @@ def best_send_hours(
             "opened": sends["opened"].astype(float),
         }
     )
-    counts = history.groupby(["customer_id", "hour"])["opened"].agg(["sum", "count"]).unstack("hour", fill_value=0)
-    own_opens = counts["sum"].reindex(columns=population.index, fill_value=0)
-    own_sends = counts["count"].reindex(columns=population.index, fill_value=0)
+    if customer_ids is not None:  # the population needs every send; the per-customer table only theirs
+        history = history[history["customer_id"].isin(pd.Series(customer_ids).astype(str))]
+    grouped = history.groupby(["customer_id", "hour"])["opened"]
+    own_opens = grouped.sum().unstack("hour", fill_value=0).reindex(columns=population.index, fill_value=0)
+    own_sends = grouped.count().unstack("hour", fill_value=0).reindex(columns=population.index, fill_value=0)
     shrunk = (own_opens + prior_sends * population.to_numpy()) / (own_sends + prior_sends)
     best = shrunk.to_numpy().argmax(axis=1)
     table = pd.DataFrame(

@@ -25,7 +25,7 @@ def best_hours(session: Session, customer_ids: list[str]) -> list[SendTimeOut]:
     from scoring.send_time import best_send_hours
 
     require_send_history(session)
-    table = best_send_hours(frames.sends_frame(session), customer_ids).reset_index()
+    table = best_send_hours(frames.send_opens_frame(session), customer_ids).reset_index()
     return [SendTimeOut(**row) for row in table.to_dict("records")]
 
 

@@ -135,6 +135,22 @@ def customers_frame(session: Session) -> pd.DataFrame:
     return _frame(session, statement, columns)
 
 
+def send_opens_frame(session: Session) -> pd.DataFrame:
+    """Every send's customer, time and whether it was opened: what send times are learned from, without the
+    copy and features that ``sends_frame`` also reads."""
+    opened = func.max(case((Event.kind == "open", 1), else_=0))
+    statement = (
+        select(Customer.external_id, Send.sent_at, opened)
+        .join(Customer, Send.customer_id == Customer.id)
+        .outerjoin(Event, Event.send_id == Send.id)
+        .group_by(Send.id, Customer.external_id, Send.sent_at)
+    )
+    frame = _frame(session, statement, ["customer_id", "sent_at", "opened"])
+    frame["sent_at"] = pd.to_datetime(frame["sent_at"])
+    frame["opened"] = frame["opened"].fillna(0).astype(int)
+    return frame
+
+
 def sends_frame(session: Session) -> pd.DataFrame:
     """Every send with its outcomes as 0/1 columns, in the shape the scoring models learn from."""
 

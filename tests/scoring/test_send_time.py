@@ -50,6 +50,14 @@ def test_unknown_customers_get_the_population_hour():
     assert table.loc["NEW", "best_hour"] == 9 and table.loc["NEW", "n_sends"] == 0
 
 
+def test_asking_for_some_customers_answers_as_the_whole_table_does():
+    """The API asks for one customer; only the population rates need every send, so only they read them all."""
+    sends = _sends()
+    whole = best_send_hours(sends)
+    asked = best_send_hours(sends, ["LUCKY", "P3", "EVENING"])
+    pd.testing.assert_frame_equal(asked, whole.loc[["LUCKY", "P3", "EVENING"]], check_dtype=False)
+
+
 def test_demo_store_reading_hours_are_recovered():
     from service.demo import generate_demo_store
 
