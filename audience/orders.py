@@ -62,8 +62,6 @@ def validate_orders(orders: pd.DataFrame) -> pd.DataFrame:
         raise InvalidOrders(
             _unreadable(clean["timestamp"].iloc[row], "a date or time"), column="timestamp", row=row + 1
         )
-    if getattr(timestamps.dt, "tz", None) is not None:
-        timestamps = timestamps.dt.tz_convert(None)
     clean["timestamp"] = timestamps.astype("datetime64[ns]")
     amounts = pd.to_numeric(clean["amount"], errors="coerce")
     if amounts.isna().any() or not np.isfinite(amounts).all():

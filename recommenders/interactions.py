@@ -86,8 +86,6 @@ def validate_interactions(frame: pd.DataFrame) -> pd.DataFrame:
         if bad.any():
             value = clean["timestamp"].iloc[first_row(bad) - 1]
             raise InvalidInteractions(f"'{value}' is not a date and time", column="timestamp", row=first_row(bad))
-        if getattr(parsed.dt, "tz", None) is not None:
-            parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
         clean["timestamp"] = parsed.astype("datetime64[ns]")
     else:
         clean["timestamp"] = pd.Timestamp("1970-01-01")
