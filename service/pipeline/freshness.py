@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from service.db.batches import batches
 from service.db.models import Customer, Draft, Product
+from service.drafts import failed_checks
 from service.forecasts import mark_stale
 
 WHAT_TO_DO = "regenerate the campaign to write it from today's catalog, or reject it"
@@ -42,7 +43,7 @@ def unapproved_failures(draft: Draft) -> list[str]:
     chosen = next((v for v in draft.variants if v.id == draft.selected_variant_id), None)
     if chosen is None:
         return []
-    failed = [check["name"] for check in chosen.checks or [] if not check.get("passed", True)]
+    failed = failed_checks(chosen)
     approvals = sorted((review for review in draft.reviews if review.action == "approve"), key=lambda r: r.id)
     overridden = set((approvals[-1].overridden_checks or []) if approvals else [])
     missed = [name for name in failed if name not in overridden]

@@ -17,7 +17,7 @@ from scoring.experiments import HOLDOUT
 from service.db.batches import batches
 from service.db.models import Campaign, Draft, Event, Send, Variant
 from service.db.session import session_scope
-from service.drafts import selected_variant
+from service.drafts import failed_checks, selected_variant
 from service.errors import MailServerUnavailable
 from service.experiments import plan_arms, record_send
 from service.pipeline.freshness import hold_back_stale
@@ -46,14 +46,8 @@ def _variant_for(draft: Draft, arm: str | None) -> Variant | None:
     """The variant of the draft's experiment arm, else the selected one: with no experiment, no such label,
     or when the arm's variant failed a guardrail check for this customer (only the approved variant may be
     sent despite a failed check, and only after a person overrode it)."""
-    chosen = next(
-        (v for v in draft.variants if arm is not None and v.label == arm and _passes_checks(v)), None
-    )  # fmt: skip
+    chosen = next((v for v in draft.variants if arm is not None and v.label == arm and not failed_checks(v)), None)
     return chosen or selected_variant(draft)
-
-
-def _passes_checks(variant: Variant) -> bool:
-    return all(check.get("passed", True) for check in variant.checks or [])
 
 
 def _due(campaign_id: int, now: datetime):
