@@ -135,12 +135,16 @@ def customers_frame(session: Session) -> pd.DataFrame:
     return _frame(session, statement, columns)
 
 
+def _happened(kind: str):
+    """1 when one of the send's events is of ``kind``, else 0 (grouped by send)."""
+    return func.max(case((Event.kind == kind, 1), else_=0))
+
+
 def send_opens_frame(session: Session) -> pd.DataFrame:
     """Every send's customer, time and whether it was opened: what send times are learned from, without the
     copy and features that ``sends_frame`` also reads."""
-    opened = func.max(case((Event.kind == "open", 1), else_=0))
     statement = (
-        select(Customer.external_id, Send.sent_at, opened)
+        select(Customer.external_id, Send.sent_at, _happened("open"))
         .join(Customer, Send.customer_id == Customer.id)
         .outerjoin(Event, Event.send_id == Send.id)
         .group_by(Send.id, Customer.external_id, Send.sent_at)
@@ -153,10 +157,6 @@ def send_opens_frame(session: Session) -> pd.DataFrame:
 
 def sends_frame(session: Session) -> pd.DataFrame:
     """Every send with its outcomes as 0/1 columns, in the shape the scoring models learn from."""
-
-    def happened(kind: str):
-        return func.max(case((Event.kind == kind, 1), else_=0))
-
     statement = (
         select(
             Customer.external_id,
@@ -172,9 +172,9 @@ def sends_frame(session: Session) -> pd.DataFrame:
             Send.mean_price,
             Send.churn_risk,
             Send.rec_score,
-            happened("open"),
-            happened("click"),
-            happened("conversion"),
+            _happened("open"),
+            _happened("click"),
+            _happened("conversion"),
         )
         .join(Customer, Send.customer_id == Customer.id)
         .outerjoin(Event, Event.send_id == Send.id)
