@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -13,6 +12,7 @@ from generation.errors import ModelOutputInvalid, ModelUnavailable
 from generation.llm import Endpoint, complete_json, model_locales, names, register, resolve
 from generation.llm.repair import close_truncated, loads_lenient
 from generation.settings import LLMSettings
+from tests.conftest import free_port
 
 SCHEMA = {
     "type": "object",
@@ -92,12 +92,6 @@ def failing_provider():
     server.shutdown()
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.mark.parametrize("case", ["server error", "unknown provider", "nothing listening"])
 def test_every_provider_error_is_model_unavailable_naming_the_setting(case, failing_provider):
     """A misconfigured model used to surface as litellm's own BadRequestError or InternalServerError traceback;
@@ -106,7 +100,7 @@ def test_every_provider_error_is_model_unavailable_naming_the_setting(case, fail
         "server error": LLMSettings(model="openai/any", api_base=failing_provider, api_key="x", timeout=10),
         "unknown provider": LLMSettings(model="nonsense-model-xyz", timeout=10),
         "nothing listening": LLMSettings(
-            model="openai/any", api_base=f"http://127.0.0.1:{_closed_port()}/v1", api_key="x", timeout=10
+            model="openai/any", api_base=f"http://127.0.0.1:{free_port()}/v1", api_key="x", timeout=10
         ),
     }[case]
     with pytest.raises(ModelUnavailable) as error:

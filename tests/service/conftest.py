@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import io
-import socket
 import time
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import free_port
 
 SLICE = {"seed": 11, "n_customers": 160, "n_products": 60, "n_orders_target": 2500}
 
@@ -72,9 +73,7 @@ def mail_server():
             self.messages.append(message_from_bytes(envelope.content, policy=default))
             return "250 OK"
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     mailbox = Mailbox()
     controller = Controller(mailbox, hostname="127.0.0.1", port=port)
     controller.start()

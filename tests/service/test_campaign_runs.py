@@ -4,7 +4,6 @@ whose generation stops is kept, failed, with the command saying which one and wh
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 
@@ -15,7 +14,7 @@ from service.db.models import Campaign
 from service.db.session import session_scope
 from service.errors import CampaignFailed, InvalidInput, NotReady
 from service.pipeline.campaign_runs import RunSummary, create_and_generate
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, free_port
 
 
 def test_an_empty_audience_is_a_warning_not_a_silent_empty_campaign():
@@ -62,9 +61,7 @@ def test_mistakes_leave_no_campaign_and_a_stopped_generation_says_which_one(engi
         _run(engine, audience_query="foo > 3")
     assert _campaigns(engine) == []
 
-    with socket.socket() as sock:  # a model server that is not there: the generation stops part way
-        sock.bind(("127.0.0.1", 0))
-        closed_port = sock.getsockname()[1]
+    closed_port = free_port()  # a model server that is not there: the generation stops part way
     unreachable = {
         "TAILOR_LLM_MODEL": "openai/gpt-4o-mini", "TAILOR_LLM_API_BASE": f"http://127.0.0.1:{closed_port}/v1",
         "TAILOR_LLM_API_KEY": "sk-unused",

@@ -23,13 +23,20 @@ def test_listing_drafts_names_a_missing_campaign_and_a_misspelt_status(client):
         assert f"'{status}'" in problem["message"]
 
 
-def test_an_edit_that_fails_checks_flags_the_draft_naming_them(client, demo_files, monkeypatch):
+def _chosen_variant_of_a_new_draft(client, demo_files, monkeypatch) -> tuple[int, dict, dict, str]:
+    """A new campaign of a trained shop (fake model), its first draft, that draft's chosen variant and the
+    variant's edit URL."""
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
     trained_shop(client, demo_files)
     campaign_id = generated_campaign(client, max_customers=2)
     draft = client.get(f"/campaigns/{campaign_id}/drafts").json()[0]
     variant = next(v for v in draft["variants"] if v["id"] == draft["selected_variant_id"])
     url = f"/drafts/{draft['id']}/variants/{variant['id']}"
+    return campaign_id, draft, variant, url
+
+
+def test_an_edit_that_fails_checks_flags_the_draft_naming_them(client, demo_files, monkeypatch):
+    campaign_id, draft, variant, url = _chosen_variant_of_a_new_draft(client, demo_files, monkeypatch)
 
     edited = client.patch(url, json={"subject": SHOUTY, "reviewer": "copy"}).json()
     failed = {c["name"] for v in edited["variants"] if v["id"] == variant["id"] for c in v["checks"] if not c["passed"]}
@@ -45,12 +52,7 @@ def test_an_edit_that_fails_checks_flags_the_draft_naming_them(client, demo_file
 
 
 def test_a_variant_that_failed_checks_is_approved_only_with_an_override_and_a_reason(client, demo_files, monkeypatch):
-    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
-    trained_shop(client, demo_files)
-    campaign_id = generated_campaign(client, max_customers=2)
-    draft = client.get(f"/campaigns/{campaign_id}/drafts").json()[0]
-    variant = next(v for v in draft["variants"] if v["id"] == draft["selected_variant_id"])
-    url = f"/drafts/{draft['id']}/variants/{variant['id']}"
+    campaign_id, draft, variant, url = _chosen_variant_of_a_new_draft(client, demo_files, monkeypatch)
     for subject in ("", "   ", "x" * 201):  # the limits hold whitespace too
         assert client.patch(url, json={"subject": subject}).status_code == 422
     client.patch(url, json={"subject": SHOUTY, "reviewer": "copy"})

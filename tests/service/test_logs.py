@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,17 +13,12 @@ import warnings
 from pathlib import Path
 
 from service.logs import STRUCTURED_LOGGERS, configure_logging
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.conftest import free_port
 
 
 def test_the_server_logs_startup_and_requests_as_json(tmp_path):
     """uvicorn's startup and access lines used to be plain text in the middle of the JSON stream."""
-    port = _free_port()
+    port = free_port()
     tailor = str(Path(sys.executable).with_name("tailor"))
     env = {**os.environ, "TAILOR_HOME": str(tmp_path)}
     server = subprocess.Popen(

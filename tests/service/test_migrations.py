@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -17,6 +16,7 @@ from sqlalchemy import MetaData, Table, insert, inspect, text
 from service.db.migrate import downgrade, upgrade
 from service.db.models import Base
 from service.db.session import make_engine
+from tests.conftest import free_port
 
 
 def _assert_schema_matches_models(engine) -> None:
@@ -66,12 +66,6 @@ def test_order_lines_keep_their_rows_when_discounts_arrive(tmp_path):
     assert "discount" not in {column["name"] for column in inspect(engine).get_columns("interactions")}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def postgres_url():
     """A throwaway PostgreSQL cluster on loopback, or the one DATABASE_URL_TEST names."""
@@ -92,7 +86,7 @@ def postgres_url():
         data.parent.chmod(0o777)
         run_as = ["runuser", "-u", "nobody", "--"]
     subprocess.run([*run_as, initdb, "-D", str(data), *user, "-A", "trust"], check=True, capture_output=True)
-    port = _free_port()
+    port = free_port()
     log = data.parent / "pg.log"
     options = f"-p {port} -k {data.parent} -h 127.0.0.1"
     subprocess.run([*run_as, pg_ctl, "-D", str(data), "-o", options, "-l", str(log), "-w", "start"], check=True,

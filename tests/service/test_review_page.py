@@ -5,11 +5,12 @@ failed checks, a stale tab and a missing draft each come back as words on a page
 from __future__ import annotations
 
 import shutil
-import socket
 import threading
 import time
 
 import pytest
+
+from tests.conftest import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -65,9 +66,7 @@ def live_server(engine):
 
     from service.app import create_app
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(engine), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

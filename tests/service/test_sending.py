@@ -4,7 +4,6 @@ for a person, and how a failure reads."""
 from __future__ import annotations
 
 import re
-import socket
 
 import pandas as pd
 from fastapi.testclient import TestClient
@@ -13,6 +12,7 @@ from sqlalchemy import select
 from generation.brands import UNSUBSCRIBE_PLACEHOLDER, load_brand
 from service.db.models import Customer, Draft, Event, Send, Variant
 from service.db.session import session_scope
+from tests.conftest import free_port
 from tests.service.conftest import wait_for_job
 
 FOOTER = load_brand("hearth").footer_for("en")  # with the {{unsubscribe_url}} placeholder, as generation renders it
@@ -71,9 +71,7 @@ def send_job(client, campaign_id: int) -> dict:
 
 
 def test_an_unreachable_mail_server_is_named_with_the_settings_to_fix(client, engine, monkeypatch):
-    with socket.socket() as sock:  # a port nothing listens on once it is closed
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()  # nothing listens there
     monkeypatch.setenv("TAILOR_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("TAILOR_SMTP_PORT", str(port))
     campaign_id = new_campaign(client)
@@ -175,9 +173,7 @@ def test_a_refused_address_skips_one_draft_and_a_server_that_gives_up_says_how_f
     from aiosmtpd.controller import Controller
 
     picky = _PickyServer(refuse="c2@example.com", accept=2)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     controller = Controller(picky, hostname="127.0.0.1", port=port)
     controller.start()
     try:
