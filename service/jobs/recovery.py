@@ -35,12 +35,12 @@ def process_alive(pid: int) -> bool:
     return True
 
 
-def is_orphaned(worker: str | None, host: str | None = None) -> bool:
+def is_orphaned(worker: str | None) -> bool:
     """Whether a job run by ``worker`` can no longer finish: its process on this host is gone."""
     if not worker:
         return True
     name, _, pid = worker.rpartition(":")
-    if name != (host or socket.gethostname()) or not pid.isdigit():
+    if name != socket.gethostname() or not pid.isdigit():
         return False
     return not process_alive(int(pid))
 
