@@ -58,19 +58,25 @@ def import_file(
     kind: Annotated[str, typer.Argument(help="customers, products, orders or sends")],
     file: Annotated[Path, typer.Argument(help="CSV or Parquet file", exists=False)],
 ) -> None:
-    """Import a file; a bad file is rejected whole with the row and column of every problem."""
+    """Import a file; a bad file is rejected whole with the row and column of every problem. After orders, the
+    audience (segments, churn risk, CLV) is recomputed."""
     from service.db.session import session_scope
     from service.importing import import_frame, read_table
-    from service.pipeline.training import refresh_audience
+    from service.jobs import InlineJobRunner
+    from service.pipeline.training import AUDIENCE_JOB, recompute_audience
 
     engine = _engine()
-    with session_scope(engine) as session:
-        summary = import_frame(session, kind, read_table(file))
+    with progress_bar(f"importing {kind}") as update, session_scope(engine) as session:
+        summary = import_frame(session, kind, read_table(file), progress=update)
+        update(summary.rows, summary.rows, f"imported {kind}")
     typer.echo(f"{summary.kind}: {summary.rows} rows, {summary.inserted} new, {summary.updated} updated")
     for warning in summary.warnings:
         _echo(f"warning: {warning}")
     if kind == "orders":
-        result = refresh_audience(engine)
+        with progress_bar("recomputing the audience") as update:
+            runner = InlineJobRunner(engine, update)
+            runner.submit(AUDIENCE_JOB, recompute_audience, engine=engine)
+        result = runner.last_result
         typer.echo(f"audience recomputed as of {result['as_of']}: {result['segments']}")
 
 

@@ -19,7 +19,9 @@ class ImportResult(BaseModel):
     inserted: int
     updated: int
     warnings: list[str] = []  # data written that will not work as expected, e.g. a language without templates
-    audience_refreshed: bool = False
+    # After orders: the job recomputing segments and profiles (GET the status URL for its progress).
+    audience_job_id: str | None = None
+    audience_status_url: str | None = None
 
 
 class CustomerOut(BaseModel):

@@ -22,6 +22,11 @@ EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 LOCALE_PATTERN = re.compile(r"^[a-z]{2}([-_][A-Za-z]{2})?$")
 # Rows per INSERT or UPDATE of a big file: memory stays bounded, and each round trip still carries many rows.
 WRITE_BATCH = 20_000
+Report = Callable[[int, int, str], None]  # progress: (done, total, message)
+
+
+def _silent(_done: int, _total: int, _message: str = "") -> None:
+    pass
 
 
 @dataclass(frozen=True)
@@ -67,8 +72,9 @@ def _require_utf8(path: Path, shown: str) -> None:
         ) from error
 
 
-def import_frame(session: Session, kind: str, frame: pd.DataFrame) -> ImportSummary:
-    """Validate `frame` as an import of `kind` and write it; raises InvalidInput and writes nothing on errors."""
+def import_frame(session: Session, kind: str, frame: pd.DataFrame, progress: Report | None = None) -> ImportSummary:
+    """Validate `frame` as an import of `kind` and write it; raises InvalidInput and writes nothing on errors.
+    `progress` hears (rows written, rows, message) while a big file is written."""
     if kind not in IMPORTERS:
         raise InvalidInput("import", [Problem(None, None, f"unknown kind '{kind}', use one of {', '.join(IMPORTERS)}")])
     parsed, problems = parse_table(frame, SPECS[kind])
@@ -76,7 +82,7 @@ def import_frame(session: Session, kind: str, frame: pd.DataFrame) -> ImportSumm
         problems += CHECKS[kind](session, parsed)
     if problems:
         raise InvalidInput(f"{kind} file", sorted(problems, key=lambda p: (p.row or 0, p.column or "")))
-    return IMPORTERS[kind](session, parsed)
+    return IMPORTERS[kind](session, parsed, progress or _silent)
 
 
 def _rows_where(mask: pd.Series) -> list[int]:
@@ -93,7 +99,7 @@ def _check_customers(_session: Session, rows: pd.DataFrame) -> list[Problem]:
     ]
 
 
-def _import_customers(session: Session, rows: pd.DataFrame) -> ImportSummary:
+def _import_customers(session: Session, rows: pd.DataFrame, _progress: Report) -> ImportSummary:
     """An import may unsubscribe a customer, never subscribe one again: an unsubscribe (a file's or an
     unsubscribe event's) stays, whatever a later file says or leaves out."""
     unsubscribed = set(session.scalars(select(Customer.external_id).where(Customer.unsubscribed)))
@@ -131,7 +137,7 @@ def _check_products(_session: Session, rows: pd.DataFrame) -> list[Problem]:
     return [Problem(r, "currency", "must be a 3-letter code such as EUR") for r in _rows_where(bad_currency)]
 
 
-def _import_products(session: Session, rows: pd.DataFrame) -> ImportSummary:
+def _import_products(session: Session, rows: pd.DataFrame, _progress: Report) -> ImportSummary:
     now = utcnow()
     records = [
         {
@@ -175,7 +181,7 @@ def _check_orders(session: Session, rows: pd.DataFrame) -> list[Problem]:
     ]
 
 
-def _import_orders(session: Session, rows: pd.DataFrame) -> ImportSummary:
+def _import_orders(session: Session, rows: pd.DataFrame, progress: Report) -> ImportSummary:
     """Order lines keyed by (order_id, product, kind): a known line is updated, a new one inserted."""
     records = pd.DataFrame(
         {
@@ -194,7 +200,7 @@ def _import_orders(session: Session, rows: pd.DataFrame) -> ImportSummary:
         query = select(Interaction.order_id, Interaction.product_id, Interaction.kind, Interaction.id)
         known.update({(o, p, k): i for o, p, k, i in session.execute(query.where(Interaction.order_id.in_(batch)))})
     ids = _known_ids(known, zip(records.order_id, records.product_id, records.kind, strict=True), len(records))
-    _write_frame(session, Interaction, records, ids)
+    _write_frame(session, Interaction, records, ids, progress)
     return ImportSummary("orders", len(rows), int(ids.isna().sum()), int(ids.notna().sum()))
 
 
@@ -203,7 +209,7 @@ def _check_sends(session: Session, rows: pd.DataFrame) -> list[Problem]:
     return [Problem(r, "customer_id", "unknown customer; import customers first") for r in _rows_where(~known)]
 
 
-def _import_sends(session: Session, rows: pd.DataFrame) -> ImportSummary:
+def _import_sends(session: Session, rows: pd.DataFrame, progress: Report) -> ImportSummary:
     """Sends and their outcomes as events (delivered, open, click, conversion), written in bulk; a known send's
     events are replaced by the file's."""
     customers = {
@@ -232,7 +238,7 @@ def _import_sends(session: Session, rows: pd.DataFrame) -> ImportSummary:
     )
     known = _known_keys(session, Send.external_id, Send.id, records.external_id)
     ids = _known_ids(known, records.external_id, len(records))
-    _write_frame(session, Send, records, ids)
+    _write_frame(session, Send, records, ids, progress)
     for batch in batches(int(i) for i in ids.dropna()):
         session.execute(delete(Event).where(Event.send_id.in_(batch)))
     send_ids = rows.send_id.map(_known_keys(session, Send.external_id, Send.id, records.external_id))
@@ -283,16 +289,20 @@ def _write(session: Session, model, new: list[dict], changed: list[dict]) -> Non
     session.flush()
 
 
-def _write_frame(session: Session, model, records: pd.DataFrame, ids: pd.Series) -> None:
+def _write_frame(session: Session, model, records: pd.DataFrame, ids: pd.Series, progress: Report) -> None:
     """Insert the rows without an id and update the others, ``WRITE_BATCH`` rows at a time, so that memory
     stays bounded whatever the file's size (the caller's transaction still makes it all or nothing)."""
     ids = ids.set_axis(records.index)
     new, changed = records[ids.isna().to_numpy()], records[ids.notna().to_numpy()]
     changed = changed.assign(id=ids[ids.notna()].astype("int64"))
     # Inserts go through Core: the ORM's bulk path adds about as much time again as SQLite's own work.
+    written, message = 0, f"writing {model.__tablename__}"
     for frame, statement in ((new, model.__table__.insert()), (changed, update(model))):
         for start in range(0, len(frame), WRITE_BATCH):
-            session.execute(statement, _plain_records(frame.iloc[start : start + WRITE_BATCH]))
+            batch = frame.iloc[start : start + WRITE_BATCH]
+            session.execute(statement, _plain_records(batch))
+            written += len(batch)
+            progress(written, len(records), message)
     session.flush()
 
 
@@ -311,7 +321,7 @@ CHECKS: dict[str, Callable[[Session, pd.DataFrame], list[Problem]]] = {
     "orders": _check_orders,
     "sends": _check_sends,
 }
-IMPORTERS: dict[str, Callable[[Session, pd.DataFrame], ImportSummary]] = {
+IMPORTERS: dict[str, Callable[[Session, pd.DataFrame, Report], ImportSummary]] = {
     "customers": _import_customers,
     "products": _import_products,
     "orders": _import_orders,

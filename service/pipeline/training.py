@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from sqlalchemy import Engine, func, select, update
 
+from service.db.batches import batches
 from service.db.models import Customer, Event, Interaction, Job, Send
 from service.db.session import session_scope
 from service.errors import NotReady
@@ -21,9 +22,11 @@ from service.settings import AudienceSettings, CampaignSettings, ScoringSettings
 
 if TYPE_CHECKING:
     from evals.recommenders.protocols import Split
+    from service.jobs import JobRunner
 
 ProgressFn = Any  # service.jobs.Progress, or any callable(done, total, message)
 TRAINING_JOBS = ("train", "retrain")
+AUDIENCE_JOB = "audience"
 log = logging.getLogger("tailor.training")
 HOLDOUT_DAYS = 30  # the recommender's quality is measured on the shop's last 30 days
 MIN_SHOP_SENDS = 50  # fewer sends with outcomes than this: the public prior alone scores drafts
@@ -39,20 +42,24 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def refresh_audience(engine: Engine) -> dict[str, Any]:
+def refresh_audience(engine: Engine, progress: ProgressFn | None = None) -> dict[str, Any]:
     """Recompute every customer's segment and profile (churn risk, CLV, next purchase, and the reasons in
-    words) from their orders, over the horizon and as of the day `AudienceSettings` give."""
+    words) from their orders, over the horizon and as of the day `AudienceSettings` give; `progress` hears
+    (done, total, message) per step."""
     from audience.profiles import build_profiles
     from audience.reasons import profile_reasons
 
+    report = progress or (lambda done, total, message="": None)
     horizon_days = AudienceSettings().horizon_days
     with session_scope(engine) as session:
+        report(0, 3, "reading orders")
         orders = frames.orders_frame(session)
         ids = dict(
             session.execute(Customer.__table__.select().with_only_columns(Customer.external_id, Customer.id)).all()
         )
         as_of = frames.audience_as_of(session)
         updates = [{"id": cid, "segment": None, "profile": {}} for cid in ids.values()]
+        report(1, 3, f"profiling {len(ids)} customers")
         if not orders.empty:
             profiles = build_profiles(orders, pd.Timestamp(as_of), horizon_days=horizon_days)
             by_customer = {
@@ -71,10 +78,27 @@ def refresh_audience(engine: Engine) -> dict[str, Any]:
                 }
                 for external, cid in ids.items()
             ]
-        if updates:
-            session.execute(update(Customer), updates)
+        report(2, 3, "saving profiles")
+        for batch in batches(updates):
+            session.execute(update(Customer), batch)
+    report(3, 3, "audience recomputed")
     segments = pd.Series([u["segment"] or "no_orders" for u in updates]).value_counts().to_dict()
     return {"as_of": as_of.isoformat(), "horizon_days": horizon_days, "customers": len(updates), "segments": segments}
+
+
+def recompute_audience(progress: ProgressFn, engine: Engine) -> dict[str, Any]:
+    """Job: :func:`refresh_audience` (after an orders import, or on request)."""
+    return refresh_audience(engine, progress)
+
+
+def submit_audience_refresh(runner: JobRunner, engine: Engine) -> str:
+    """Queue :func:`recompute_audience` and return its job id; a refresh still waiting in the queue already
+    covers what was committed before this call, so its id is returned instead of queueing a second one."""
+    with session_scope(engine) as session:
+        waiting = session.scalar(
+            select(Job.id).where(Job.kind == AUDIENCE_JOB, Job.status == "queued").order_by(Job.created_at.desc())
+        )
+    return waiting or runner.submit(AUDIENCE_JOB, recompute_audience, engine=engine)
 
 
 def train_recommender(engine: Engine, model: str | None = None, tune_trials: int = 0) -> dict[str, Any]:

@@ -23,7 +23,12 @@ def demo_files(tmp_path_factory) -> dict[str, Path]:
 
 
 def upload(client, kind: str, path: Path):
-    return client.post(f"/imports/{kind}", files={"file": (path.name, io.BytesIO(path.read_bytes()), "text/csv")})
+    """Upload a file; after orders, wait for the audience job the upload queued, as a marketing tool would."""
+    response = client.post(f"/imports/{kind}", files={"file": (path.name, io.BytesIO(path.read_bytes()), "text/csv")})
+    if response.status_code == 200 and response.json().get("audience_job_id"):
+        refresh = wait_for_job(client, response.json()["audience_job_id"])
+        assert refresh["status"] == "succeeded", refresh["error"]
+    return response
 
 
 def wait_for_job(client, job_id: str, timeout: float = 300) -> dict:

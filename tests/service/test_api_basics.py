@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+from tests.service.conftest import wait_for_job
 from tests.service.test_importing import CUSTOMERS, ORDERS, PRODUCTS
 
 
@@ -24,7 +25,10 @@ def test_import_endpoints_and_reads(client):
     assert _upload(client, "customers", CUSTOMERS).json()["inserted"] == 2
     assert _upload(client, "products", PRODUCTS).json()["inserted"] == 2
     orders = _upload(client, "orders", ORDERS).json()
-    assert orders["inserted"] == 3 and orders["audience_refreshed"] is True
+    assert orders["inserted"] == 3 and orders["audience_status_url"] == f"/jobs/{orders['audience_job_id']}"
+    refresh = wait_for_job(client, orders["audience_job_id"])
+    assert refresh["kind"] == "audience" and refresh["status"] == "succeeded", refresh["error"]
+    assert refresh["result"]["customers"] == 2 and refresh["progress"] == 1.0
     anna = client.get("/customers/c1").json()
     assert anna["first_name"] == "Anna" and anna["segment"] is not None
     assert anna["profile"]["frequency"] >= 1
@@ -33,6 +37,27 @@ def test_import_endpoints_and_reads(client):
     assert f"{n_orders} order{'s' if n_orders != 1 else ''} (" in why["segment"] and "days ago" in why["churn_risk"]
     assert [p["sku"] for p in client.get("/products", params={"in_stock": True}).json()] == ["T1"]
     assert client.get("/products/NOPE").status_code == 404
+
+
+def test_an_audience_refresh_still_waiting_in_the_queue_is_not_queued_again(engine):
+    """Every orders upload used to recompute the whole audience inside its HTTP request (77 s at 100k
+    customers); it is a job now, and uploads arriving while one waits share it."""
+    import threading
+
+    from service.jobs import ThreadJobRunner
+    from service.pipeline.training import submit_audience_refresh
+
+    runner, release = ThreadJobRunner(engine), threading.Event()
+    try:
+        runner.submit("train", lambda progress: {"waited": release.wait(30)})  # holds the only worker
+        first = submit_audience_refresh(runner, engine)
+        assert submit_audience_refresh(runner, engine) == first
+        release.set()
+        runner.wait(first, timeout=60)
+        assert submit_audience_refresh(runner, engine) != first  # it ran: new orders need a new one
+    finally:
+        release.set()
+        runner.shutdown()
 
 
 def test_bad_upload_is_rejected_with_row_and_column(client):

@@ -8,7 +8,7 @@ from tests.service.conftest import upload
 
 def test_preview_counts_mailable_customers_and_narrows_by_query(client, demo_files):
     for kind in ("customers", "products", "orders"):
-        assert upload(client, kind, demo_files[kind]).status_code == 200  # importing orders refreshes profiles
+        assert upload(client, kind, demo_files[kind]).status_code == 200  # orders queue a profile refresh
 
     win_back = client.get("/audience", params={"campaign_type": "win_back", "limit": 5})
     assert win_back.status_code == 200, win_back.text
