@@ -5,6 +5,9 @@ Retention is measured on what customers did after they were in the segment (``au
 ``retention_days``, before the as-of day) who ordered again between then and the as-of day;
 ``retention_base`` is how many they were (0, with a null rate, when none were). Today's segments would give 1
 or 0 by construction, since they rest on how recently customers ordered.
+
+Each audience refresh (after an orders import, or training) computes them with the profiles and stores them;
+GET /segments serves the latest, with its ``as_of`` and ``computed_at``.
 """
 
 from __future__ import annotations
@@ -12,21 +15,21 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.pipeline import frames
-from service.settings import AudienceSettings
+from service.db.models import AudienceSnapshot
 
 
-def segment_kpis(session: Session) -> list[dict[str, Any]]:
-    """One row per segment: the customers in it today with their revenue, orders and average order value, and
-    the segment's retention over the last audience horizon (see the module docstring)."""
+def segment_kpis(
+    customers: pd.DataFrame, orders: pd.DataFrame, as_of: pd.Timestamp, horizon_days: int
+) -> list[dict[str, Any]]:
+    """One row per segment: the customers in it (``customers``: customer_id, segment) with their revenue,
+    orders and average order value from ``orders``, and the segment's retention over the horizon before
+    ``as_of`` (see the module docstring)."""
     from audience.retention import segment_retention
 
-    horizon_days = AudienceSettings().horizon_days
-    customers = frames.customers_frame(session)[["customer_id", "segment"]]
-    customers["segment"] = customers.segment.fillna("no_orders")
-    orders = frames.orders_frame(session)
+    customers = customers[["customer_id", "segment"]].assign(segment=lambda frame: frame.segment.fillna("no_orders"))
     per_order = orders.groupby(["customer_id", "order_id"], as_index=False).amount.sum()
     per_customer = per_order.groupby("customer_id").agg(revenue=("amount", "sum"), orders=("order_id", "nunique"))
     table = customers.merge(per_customer, left_on="customer_id", right_index=True, how="left").fillna(
@@ -38,7 +41,6 @@ def segment_kpis(session: Session) -> list[dict[str, Any]]:
     grouped["orders"] = grouped.orders.astype(int)
     grouped["average_order_value"] = (grouped.revenue / grouped.orders.where(grouped.orders > 0)).round(2)
     grouped["revenue"] = grouped.revenue.round(2)
-    as_of = pd.Timestamp(frames.audience_as_of(session))
     retention = segment_retention(orders, as_of, horizon_days).reindex(grouped.index)
     grouped["retention_rate"] = retention["rate"].astype(float).round(4)
     grouped["retention_base"] = retention["customers"].fillna(0).astype(int)
@@ -52,3 +54,12 @@ def segment_kpis(session: Session) -> list[dict[str, Any]]:
         }
         for segment, row in grouped.to_dict("index").items()
     ]
+
+
+def latest_segments(session: Session) -> list[dict[str, Any]]:
+    """The segments as the latest audience refresh left them, with when it ran (empty before the first)."""
+    snapshot = session.scalar(select(AudienceSnapshot).order_by(AudienceSnapshot.id.desc()).limit(1))
+    if snapshot is None:
+        return []
+    computed_at = snapshot.computed_at.isoformat(timespec="seconds")
+    return [{**row, "as_of": snapshot.as_of.isoformat(), "computed_at": computed_at} for row in snapshot.segments]

@@ -13,11 +13,12 @@ import pandas as pd
 from sqlalchemy import Engine, func, select, update
 
 from service.db.batches import batches
-from service.db.models import Customer, Event, Interaction, Job, Send
+from service.db.models import AudienceSnapshot, Customer, Event, Interaction, Job, Send
 from service.db.session import session_scope
 from service.errors import NotReady
 from service.pipeline import frames
 from service.pipeline.model_store import current_folder, publish, read_metadata
+from service.segments import segment_kpis
 from service.settings import AudienceSettings, CampaignSettings, ScoringSettings, home_settings
 
 if TYPE_CHECKING:
@@ -81,6 +82,13 @@ def refresh_audience(engine: Engine, progress: ProgressFn | None = None) -> dict
         report(2, 3, "saving profiles")
         for batch in batches(updates):
             session.execute(update(Customer), batch)
+        segments_of = pd.DataFrame({"customer_id": list(ids), "segment": [u["segment"] for u in updates]})
+        session.add(
+            AudienceSnapshot(
+                as_of=as_of, horizon_days=horizon_days,
+                segments=segment_kpis(segments_of, orders, pd.Timestamp(as_of), horizon_days),
+            )
+        )  # fmt: skip
     report(3, 3, "audience recomputed")
     segments = pd.Series([u["segment"] or "no_orders" for u in updates]).value_counts().to_dict()
     return {"as_of": as_of.isoformat(), "horizon_days": horizon_days, "customers": len(updates), "segments": segments}

@@ -8,7 +8,7 @@ from service.deps import ApiKeyDep, SessionDep, StateDep
 from service.errors import InvalidInput, Problem
 from service.pipeline.frames import boost_weights
 from service.schemas import CustomerOut, ProductOut, Recommendation
-from service.segments import segment_kpis
+from service.segments import latest_segments
 
 router = APIRouter(tags=["customers"])
 
@@ -25,8 +25,9 @@ def list_customers(
 def segments(session: SessionDep, _key: ApiKeyDep) -> list[dict]:
     """Every segment with its customers, revenue, orders and average order value, and its retention: of the
     customers in the segment on `retention_since` (`retention_days` before the as-of day; `retention_base` of
-    them), the share who ordered again since (`retention_rate`)."""
-    return segment_kpis(session)
+    them), the share who ordered again since (`retention_rate`). As the latest audience refresh computed them
+    (after each orders import, and in training): `as_of`, `computed_at`."""
+    return latest_segments(session)
 
 
 @router.get("/customers/{customer_id}", response_model=CustomerOut)

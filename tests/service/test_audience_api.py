@@ -59,6 +59,20 @@ def test_segment_retention_is_measured_on_last_horizons_segments(client, demo_fi
     assert all(0 <= row["retention_rate"] <= 1 and row["retention_days"] == 90 for row in measured)
     assert len({row["retention_rate"] for row in measured} - {0.0, 1.0}) >= 3
     assert segments["champions"]["retention_rate"] > segments["lost"]["retention_rate"]
+    assert {row["as_of"] for row in segments.values()} == {client.get("/customers").json()[0]["profile"]["as_of"]}
+
+
+def test_segments_are_served_from_the_latest_audience_refresh_without_reading_orders(client, demo_files, monkeypatch):
+    """GET /segments read every order on each request (38 s at 300k customers); the audience refresh that
+    follows each orders import stores the figures, and the endpoint reads that one row."""
+    from service.pipeline import frames
+
+    for kind in ("customers", "products", "orders"):
+        assert upload(client, kind, demo_files[kind]).status_code == 200
+    before = client.get("/segments").json()
+    monkeypatch.setattr(frames, "orders_frame", lambda session: (_ for _ in ()).throw(AssertionError("read")))
+    assert client.get("/segments").json() == before
+    assert sum(row["customers"] for row in before) == len(client.get("/customers", params={"limit": 1000}).json())
 
 
 def test_refresh_clusters_on_the_products_categories_and_the_lines_discounts(client, tmp_path):
