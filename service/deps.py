@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Annotated
+from urllib.parse import unquote
 
 from fastapi import Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -17,6 +18,7 @@ from service.db.session import session_factory
 from service.state import AppState
 
 REVIEW_COOKIE = "tailor_key"
+REVIEWER_COOKIE = "tailor_reviewer"  # the name the copywriter gave at login, recorded with each review
 
 
 def get_state(request: Request) -> AppState:
@@ -51,6 +53,14 @@ def require_key(request: Request, session: SessionDep) -> ApiKey:
 
 
 ApiKeyDep = Annotated[ApiKey, Depends(require_key)]
+
+
+def reviewer_name(request: Request, key: ApiKeyDep) -> str:
+    """Who acts on the review page: the name given at login, else (a session from before names) the key's name."""
+    return unquote(request.cookies.get(REVIEWER_COOKIE, "")).strip() or key.name
+
+
+ReviewerDep = Annotated[str, Depends(reviewer_name)]
 
 
 def registered_recommender(name: str | None) -> str | None:

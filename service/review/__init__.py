@@ -3,7 +3,7 @@ their stylesheet, and the page that shows an error to a person in the browser (t
 in JSON)."""
 
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -14,6 +14,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 PREFIX = "/review"
 
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
+templates.env.filters["unquote"] = unquote
 
 TITLES = {404: "Not found", 409: "Not done", 422: "Not accepted"}
 

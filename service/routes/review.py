@@ -6,6 +6,7 @@ way back (service.app).
 """
 
 from typing import Annotated, Any, get_args
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 from service import campaigns as campaign_ops
 from service import drafts as draft_ops
 from service.auth import verify_key
-from service.deps import REVIEW_COOKIE, ApiKeyDep, SessionDep, StateDep
+from service.deps import REVIEW_COOKIE, REVIEWER_COOKIE, ApiKeyDep, ReviewerDep, SessionDep, StateDep
 from service.errors import InvalidInput, NotReady, TailorError, Unauthorized
 from service.experiments import experiment_results
 from service.review import templates
@@ -22,6 +23,7 @@ from service.schemas import DraftStatus
 
 router = APIRouter(prefix="/review", tags=["review page"], include_in_schema=False)
 DRAFTS_PER_PAGE = 100
+REVIEWER_MAX = 100  # characters of a reviewer's name (the reviews table holds 200)
 
 
 def _back_to(draft_id: int) -> RedirectResponse:
@@ -56,17 +58,26 @@ def _refused(request: Request, session: Session, draft_id: int, error: TailorErr
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request) -> HTMLResponse:
-    return templates.TemplateResponse(request, "login.html", {"error": None})
+    return templates.TemplateResponse(request, "login.html", {"error": None, "reviewer": ""})
 
 
 @router.post("/login", response_model=None)
-def login(request: Request, session: SessionDep, api_key: Annotated[str, Form()]) -> HTMLResponse | RedirectResponse:
+def login(
+    request: Request, session: SessionDep, api_key: Annotated[str, Form()],
+    reviewer: Annotated[str, Form(max_length=REVIEWER_MAX)] = "",
+) -> HTMLResponse | RedirectResponse:  # fmt: skip
+    """Log in with an API key and one's own name: reviews record the person, not the key they share."""
+    typed = {"reviewer": reviewer}
+    if not reviewer.strip():
+        error = "Give your name: it is recorded with every review you make."
+        return templates.TemplateResponse(request, "login.html", {"error": error, **typed}, status_code=422)
     try:
         verify_key(session, api_key.strip())
     except Unauthorized as error:
-        return templates.TemplateResponse(request, "login.html", {"error": str(error)}, status_code=401)
+        return templates.TemplateResponse(request, "login.html", {"error": str(error), **typed}, status_code=401)
     response = RedirectResponse("/review", status_code=303)
     response.set_cookie(REVIEW_COOKIE, api_key.strip(), httponly=True, samesite="strict")
+    response.set_cookie(REVIEWER_COOKIE, quote(reviewer.strip()), httponly=True, samesite="strict")
     return response
 
 
@@ -112,12 +123,12 @@ def draft_page(draft_id: int, request: Request, session: SessionDep, _key: ApiKe
 
 @router.post("/drafts/{draft_id}/approve", response_model=None)
 def approve(
-    draft_id: int, request: Request, session: SessionDep, key: ApiKeyDep,
+    draft_id: int, request: Request, session: SessionDep, reviewer: ReviewerDep,
     variant_id: Annotated[int | None, Form()] = None, comment: Annotated[str, Form()] = "",
     override_checks: Annotated[bool, Form()] = False,
 ) -> RedirectResponse | HTMLResponse:  # fmt: skip
     try:
-        draft_ops.approve(session, draft_id, variant_id, key.name, comment, override_checks=override_checks)
+        draft_ops.approve(session, draft_id, variant_id, reviewer, comment, override_checks=override_checks)
     except TailorError as error:
         return _refused(request, session, draft_id, error)
     return _back_to(draft_id)
@@ -125,10 +136,11 @@ def approve(
 
 @router.post("/drafts/{draft_id}/reject", response_model=None)
 def reject(
-    draft_id: int, request: Request, session: SessionDep, key: ApiKeyDep, comment: Annotated[str, Form()] = ""
-) -> RedirectResponse | HTMLResponse:
+    draft_id: int, request: Request, session: SessionDep, reviewer: ReviewerDep,
+    comment: Annotated[str, Form()] = "",
+) -> RedirectResponse | HTMLResponse:  # fmt: skip
     try:
-        draft_ops.reject(session, draft_id, key.name, comment)
+        draft_ops.reject(session, draft_id, reviewer, comment)
     except TailorError as error:
         return _refused(request, session, draft_id, error)
     return _back_to(draft_id)
@@ -136,13 +148,13 @@ def reject(
 
 @router.post("/drafts/{draft_id}/variants/{variant_id}/edit", response_model=None)
 def edit(
-    draft_id: int, variant_id: int, request: Request, session: SessionDep, state: StateDep, key: ApiKeyDep,
+    draft_id: int, variant_id: int, request: Request, session: SessionDep, state: StateDep, reviewer: ReviewerDep,
     subject: Annotated[str, Form()] = "", preheader: Annotated[str, Form()] = "", intro: Annotated[str, Form()] = "",
     product_line: Annotated[list[str] | None, Form()] = None,
 ) -> RedirectResponse | HTMLResponse:  # fmt: skip
     typed = {"subject": subject, "preheader": preheader, "intro": intro, "product_lines": product_line}
     try:
-        changes = draft_ops.variant_edit(key.name, **typed)
+        changes = draft_ops.variant_edit(reviewer, **typed)
         draft_ops.edit_variant(session, draft_id, variant_id, changes, state.models)
     except TailorError as error:
         return _refused(request, session, draft_id, error, variant_id=variant_id, **typed)

@@ -3,6 +3,8 @@ went wrong, and other errors reach a person as a page with a way back, while the
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from tests.service.conftest import generated_campaign, trained_shop
 
 
@@ -75,3 +77,32 @@ def test_the_campaign_page_pages_through_drafts_and_filters_them_by_status(clien
     approved = client.get(f"/review/campaigns/{campaign_id}", params={"status": "approved"})
     assert len(rows(approved.text)) == 7 and 'href="?status=approved" aria-current="page"' in approved.text
     assert client.get(f"/review/campaigns/{campaign_id}", params={"status": "aproved"}).status_code == 422
+
+
+def test_reviews_on_the_page_record_the_name_given_at_login(client, engine, api_key):
+    """The page recorded the API key's name as the reviewer, so everyone sharing a key looked like one person."""
+    from service.db.models import Customer, Draft, Review, Variant
+    from service.db.session import session_scope
+
+    campaign_id = client.post("/campaigns", json={"name": "x", "brand": "hearth", "campaign_type": "vip"}).json()["id"]
+    with session_scope(engine) as session:
+        customer = Customer(external_id="z1", email="z1@example.com", marketing_consent=True)
+        draft = Draft(
+            campaign_id=campaign_id,
+            customer=customer,
+            variants=[Variant(label="A", subject="Hi", html="<p>A</p>", text="A")],
+        )
+        session.add(draft)
+        session.flush()
+        draft_id = draft.id
+
+    nameless = client.post("/review/login", data={"api_key": api_key, "reviewer": "  "})
+    assert nameless.status_code == 422 and _is_page(nameless) and "Give your name" in nameless.text
+    login = client.post(
+        "/review/login", data={"api_key": api_key, "reviewer": "Zoë Łukasiewicz"}, follow_redirects=False
+    )
+    assert login.status_code == 303
+    assert "reviewing as Zoë Łukasiewicz" in client.get("/review").text
+    assert client.post(f"/review/drafts/{draft_id}/reject", data={"comment": "off brand"}).status_code in (200, 303)
+    with session_scope(engine) as session:
+        assert session.scalars(select(Review.reviewer).where(Review.draft_id == draft_id)).all() == ["Zoë Łukasiewicz"]

@@ -55,6 +55,7 @@ def shop_with_fake_campaign(engine, demo_files, monkeypatch):
 def _logged_in(browser, live_server: str, api_key: str):
     page = browser.new_page()
     page.goto(f"{live_server}/review/login")
+    page.fill("#reviewer", "Ola Copywriter")
     page.fill("#api_key", api_key)
     page.click("button[type=submit]")
     return page
@@ -88,12 +89,14 @@ def test_copywriter_edits_and_approves_a_draft(shop_with_campaign, live_server, 
         page = browser.new_page()
         page.goto(f"{live_server}/review/campaigns/{shop_with_campaign}")
         expect(page).to_have_url(f"{live_server}/review/login")
+        page.fill("#reviewer", "Zofia Nowak")
         page.fill("#api_key", "tk_not_a_key")
         page.click("button[type=submit]")
         expect(page.locator(".error")).to_contain_text("unknown or revoked")
         page.fill("#api_key", api_key)
         page.click("button[type=submit]")
         expect(page.locator("h1")).to_have_text("Campaigns")
+        expect(page.locator("#signed-in-as")).to_have_text("reviewing as Zofia Nowak")
         page.click("text=Browser test")
         rows = page.locator("#drafts tr[data-draft-id]")
         expect(rows).to_have_count(2)
@@ -118,6 +121,7 @@ def test_copywriter_edits_and_approves_a_draft(shop_with_campaign, live_server, 
         page.click("#reject")
         expect(page.locator("#status")).to_have_text("rejected")
         expect(page.locator("text=too generic for a VIP")).to_be_visible()  # the review history keeps why
+        expect(page.locator("text=reject by Zofia Nowak")).to_be_visible()  # and who, not the shared key's name
         browser.close()
 
 
