@@ -1,0 +1,125 @@
+"""Scale benchmark: every stage of the service on a demo shop of N customers, with wall time and peak memory.
+
+The demo store (seed 7) is generated, written as import files and taken through what a shop's data goes
+through: the imports, the audience refresh, recommender and scoring training, a campaign for every customer
+the campaign type reaches (written by the fake LLM, so that the figures measure Tailor and not a model), the
+segment KPIs and an audience preview. Peak memory is the process's resident set size, sampled every 50 ms,
+above what it held when the stage began.
+
+    python -m evals.scale.run [--customers 30000] [--products 2000] [--campaign-limit N] [--out reports/]
+
+Times vary with what else runs on the machine; on a shared 2-core machine by about a third.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from evals.report import write_report
+
+
+def _resident_mb() -> float:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class MemoryWatch:
+    """Samples the resident set size on a thread; `stage()` measures one stage's time and peak above its start."""
+
+    def __init__(self) -> None:
+        self.peak = _resident_mb()
+        self.stages: dict[str, dict[str, float]] = {}
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    def _sample(self) -> None:
+        while True:
+            self.peak = max(self.peak, _resident_mb())
+            time.sleep(0.05)
+
+    @contextmanager
+    def stage(self, name: str):
+        start_mb = _resident_mb()
+        self.peak = start_mb
+        started = time.perf_counter()
+        yield
+        seconds = time.perf_counter() - started
+        self.stages[name] = {
+            "seconds": round(seconds, 1), "peak_mb": round(self.peak), "added_mb": round(self.peak - start_mb),
+        }  # fmt: skip
+        print(f"{name:<28} {seconds:8.1f} s  peak {self.peak:7.0f} MB  (+{self.peak - start_mb:.0f})", flush=True)
+
+
+def run(customers: int, products: int, campaign_limit: int | None, home: Path) -> dict:
+    os.environ["TAILOR_HOME"] = str(home)
+    os.environ["TAILOR_LLM_MODEL"] = "fake"
+    from service.audiences import preview_audience
+    from service.db.migrate import upgrade
+    from service.db.session import make_engine, session_scope
+    from service.demo import generate_demo_store, write_import_files
+    from service.importing import import_frame, read_table
+    from service.pipeline.campaign_runs import create_and_generate
+    from service.pipeline.training import refresh_audience, train_engagement, train_recommender
+    from service.segments import latest_segments
+    from service.settings import home_settings
+
+    home_settings.cache_clear()  # the models folder is read from TAILOR_HOME once per process
+    watch = MemoryWatch()
+    with watch.stage("demo store (the input)"):
+        store = generate_demo_store(seed=7, n_customers=customers, n_products=products)
+        files = write_import_files(store, home / "files")
+    engine = make_engine(f"sqlite:///{home / 'tailor.db'}")
+    upgrade(engine)
+    rows = {}
+    for kind in ("customers", "products", "orders", "sends"):
+        with watch.stage(f"import {kind}"), session_scope(engine) as session:
+            rows[kind] = import_frame(session, kind, read_table(files[kind])).rows
+    with watch.stage("audience refresh"):
+        refresh_audience(engine)
+    with watch.stage("recommender training"):
+        recommender = train_recommender(engine)
+    with watch.stage("scoring training"):
+        train_engagement(engine)
+    with watch.stage("campaign (fake LLM)"):
+        summary = create_and_generate(
+            engine, campaign_type="cross_sell", brand="hearth", limit=campaign_limit, name="Scale",
+            audience_query=None,
+        )  # fmt: skip
+    with watch.stage("GET /segments"), session_scope(engine) as session:
+        latest_segments(session)
+    with watch.stage("audience preview"), session_scope(engine) as session:
+        preview_audience(session, "win_back", "churn_risk > 0.5", 20)
+    return {
+        "customers": customers, "products": products, "rows": rows, "recommender": recommender["model"],
+        "drafts": summary.result["drafts"], "stages": watch.stages,
+    }  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=30_000)
+    parser.add_argument("--products", type=int, default=2_000)
+    parser.add_argument("--campaign-limit", type=int, default=None, help="customers in the campaign (default: all)")
+    parser.add_argument("--out", type=Path, default=Path("reports"))
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="tailor-scale-") as home:
+        report = run(args.customers, args.products, args.campaign_limit, Path(home))
+    lines = ["| stage | seconds | peak MB | added MB |", "|---|---|---|---|"]
+    lines += [f"| {name} | {s['seconds']} | {s['peak_mb']} | {s['added_mb']} |" for name, s in report["stages"].items()]
+    markdown = f"Scale benchmark: {args.customers} customers, {args.products} products, {report['drafts']} drafts\n\n"
+    path = write_report(report, markdown + "\n".join(lines), args.out, f"scale-{args.customers}")
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
