@@ -13,6 +13,7 @@ from generation.guardrails.structure import plain_words
 
 _SENTENCE_END = re.compile(r"[.!?…。](?=\s|$)")
 _ENDS_FIELD = re.compile(r"[.!?…)\"”»。]$")
+_DANGLING = " ,;:-–—"  # a subject or preheader ending in one of these was cut off mid-thought
 
 
 def cut_to_sentences(text: str, limit: int) -> str:
@@ -25,7 +26,7 @@ def cut_to_sentences(text: str, limit: int) -> str:
 def cut_to_words(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
-    return text[:limit].rsplit(" ", 1)[0].rstrip(" ,;:-–—")
+    return text[:limit].rsplit(" ", 1)[0].rstrip(_DANGLING)
 
 
 def limit_emoji(text: str, allowed: int) -> str:
@@ -82,11 +83,12 @@ def tidy(text: str, field: str, brand: BrandKit) -> str:
     text = " ".join(limit_emoji(text, brand.emoji.max if brand.emoji.allowed else 0).split())
     low, high = LIMITS[field]
     if field in ("subject", "preheader"):
-        return (
+        text = (
             cut_to_words(text, high)
             if len(text) > high and _SENTENCE_END.search(text) is None
             else (cut_to_sentences(text, high) if len(text) > high else text)
         )
+        return text.rstrip(_DANGLING)  # "A cup of tea with a hint of ale," came from the local model
     if field == "intro":
         text = drop_unfinished_sentence(text, low)
     return cut_to_sentences(text, high)

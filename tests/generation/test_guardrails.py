@@ -244,6 +244,15 @@ def test_tidy_drops_repeated_sentences_and_cuts_to_whole_sentences():
     assert tidy(long, "intro", load_brand("hearth")) == "The kettle is on and the cups are warm."
 
 
+def test_tidy_drops_a_dangling_comma_or_dash_from_a_subject_and_preheader():
+    from generation.tidy import tidy
+
+    hearth = load_brand("hearth")
+    assert tidy("A cup of tea with a hint of ale,", "subject", hearth) == "A cup of tea with a hint of ale"
+    assert tidy("Slow mornings start here –", "preheader", hearth) == "Slow mornings start here"
+    assert tidy("Slow mornings: a guide", "subject", hearth) == "Slow mornings: a guide"
+
+
 def test_tidy_cuts_an_intro_that_stops_mid_sentence_back_to_its_last_finished_sentence():
     from generation.tidy import tidy
 
