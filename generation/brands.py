@@ -45,6 +45,9 @@ class BrandKit(BaseModel):
     default_locale: str = ""  # what customers in a language the kit does not cover get; "" for the first locale
     colors: dict[str, str] = Field(default_factory=dict)
     examples: list[ExampleCopy] = Field(default_factory=list)
+    # Per locale, the kinds of product the shop sells as its copy would name them ("teapot", "chef's knife"):
+    # copy naming one that no product of the email is fails the unbacked_claims check.
+    product_words: dict[str, list[str]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _default_locale_is_covered(self) -> BrandKit:

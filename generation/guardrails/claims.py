@@ -6,6 +6,9 @@
 - A product line that borrows a detail from another product of the same email: a word found in the other
   product's name or description (six letters or more) and nowhere in this product's own name, category or
   description ("made by a small producer" in a scale's line, taken from the ginger syrup's description).
+- Products the email does not show: a kind of product from the brand kit's ``product_words`` (singular or
+  plural) that no product of the email names in its name, category or description ("a new pot of tea" in an
+  email of woks and skillets).
 """
 
 from __future__ import annotations
@@ -43,9 +46,26 @@ def borrowed_words(line: str, product: ProductFact, others: list[ProductFact]) -
     return _words(line) & theirs
 
 
+def product_word_pattern(word: str) -> re.Pattern:
+    """``word`` as a whole word or phrase, also with a plural -s or -es, in any case."""
+    return re.compile(rf"(?<!\w){re.escape(word)}(?:e?s)?(?!\w)", re.IGNORECASE)
+
+
+def absent_product_word(text: str, words: list[str], products: list[ProductFact]) -> str | None:
+    """The first of ``words`` that ``text`` names and none of ``products`` does, as the text writes it."""
+    shown = " ".join(f"{p.name} {p.category} {p.description}" for p in products)
+    for word in words:
+        pattern = product_word_pattern(word)
+        named = pattern.search(text)
+        if named and not pattern.search(shown):
+            return named.group(0)
+    return None
+
+
 def check(context: CheckContext) -> CheckResult:
     products = context.request.products
     descriptions = " ".join(product.description for product in products)
+    product_words = context.brand.product_words.get(context.locale, [])
     for field, value in context.copy_fields().items():
         guarantee = GUARANTEE.search(value)
         if guarantee and not GUARANTEE.search(descriptions):
@@ -54,6 +74,9 @@ def check(context: CheckContext) -> CheckResult:
             match = pattern.search(value)
             if match:
                 return failed(NAME, f"the {field} claims '{match.group(0)}': Tailor's data does not say {what}")
+        absent = absent_product_word(value, product_words, products)
+        if absent:
+            return failed(NAME, f"the {field} speaks of '{absent}', but no product in this email is one")
     lines = context.product_lines
     line_products = context.line_products or ([] if context.lines_only else [p.product_id for p in products])
     by_id = {product.product_id: product for product in products}

@@ -102,6 +102,29 @@ class TestUnbackedClaims(CheckContract):
         result = CHECKS["unbacked_claims"](borrowed)
         assert not result.passed and "product line 2 (Cast Iron Teapot)" in result.reason and "grassy" in result.reason
 
+    @pytest.mark.parametrize(
+        ("field", "text", "named"),
+        [
+            ("intro", "We're a little busy, but a new pot of coffee is waiting for you.", "coffee"),
+            ("subject", "Skillets for slow mornings", "Skillets"),
+            ("product_lines", ["Grassy and bright.", "Pairs well with our dark chocolate."], "chocolate"),
+        ],
+    )
+    def test_copy_may_not_speak_of_products_the_email_does_not_show(self, field, text, named):
+        """The local model wrote "a new set of tea bottles" and "coffee" into emails of woks and skillets."""
+        result = CHECKS["unbacked_claims"](context(**{field: text}))
+        assert not result.passed and f"speaks of '{named}', but no product in this email is one" in result.reason
+
+    def test_products_the_email_shows_may_be_named_in_any_number_and_case(self):
+        assert CHECKS["unbacked_claims"](context(intro="Teapots and teas, picked for slow mornings.")).passed
+        tea_only = make_request().model_copy(update={"products": make_request().products[:1]})
+        named = CheckContext(request=tea_only, brand=load_brand("hearth"), **{**CLEAN, "intro": "A new teapot."})
+        assert "'teapot'" in CHECKS["unbacked_claims"](named).reason
+        no_words = load_brand("hearth").model_copy(update={"product_words": {}})  # a brand without the list
+        assert CHECKS["unbacked_claims"](
+            CheckContext(request=tea_only, brand=no_words, **{**CLEAN, "intro": "A new teapot."})
+        ).passed
+
     def test_a_guarantee_in_the_products_data_may_be_repeated(self):
         from tests.generation.conftest import POT, TEA
 
