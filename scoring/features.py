@@ -180,8 +180,15 @@ def _mentions_name(texts: pd.Series, names: pd.Series) -> np.ndarray:
 
 
 def text_features(texts: pd.Series, prefix: str = "subject") -> pd.DataFrame:
-    """Counts a copywriter recognises for one text column: length, words, question, number, emoji, …"""
+    """Counts a copywriter recognises for one text column: length, words, question, number, emoji, …, counted
+    once per distinct text (a campaign's sends repeat a few subjects)."""
     texts = texts.fillna("").astype(str)
+    codes, distinct = pd.factorize(texts)
+    counts = _text_counts(pd.Series(distinct), prefix)
+    return pd.DataFrame(counts.to_numpy()[codes], columns=counts.columns, index=texts.index)
+
+
+def _text_counts(texts: pd.Series, prefix: str) -> pd.DataFrame:
     letters = texts.str.count(r"[^\W\d_]").clip(lower=1)
     return pd.DataFrame(
         {
