@@ -11,10 +11,10 @@ import re
 
 import numpy as np
 import pandas as pd
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 
 from scoring.errors import MissingColumns
+from scoring.ngrams import DistinctTfidf
 
 COPY_COLUMNS = ["subject", "preheader", "intro", "first_name"]
 CONTEXT_COLUMNS = ["campaign_type", "locale", "segment", "sent_at"]
@@ -180,8 +180,15 @@ def _mentions_name(texts: pd.Series, names: pd.Series) -> np.ndarray:
 
 
 def text_features(texts: pd.Series, prefix: str = "subject") -> pd.DataFrame:
-    """Counts a copywriter recognises for one text column: length, words, question, number, emoji, …"""
+    """Counts a copywriter recognises for one text column: length, words, question, number, emoji, …, counted
+    once per distinct text (a campaign's sends repeat a few subjects)."""
     texts = texts.fillna("").astype(str)
+    codes, distinct = pd.factorize(texts)
+    counts = _text_counts(pd.Series(distinct), prefix)
+    return pd.DataFrame(counts.to_numpy()[codes], columns=counts.columns, index=texts.index)
+
+
+def _text_counts(texts: pd.Series, prefix: str) -> pd.DataFrame:
     letters = texts.str.count(r"[^\W\d_]").clip(lower=1)
     return pd.DataFrame(
         {
@@ -243,11 +250,12 @@ def numeric_features(variants: pd.DataFrame) -> pd.DataFrame:
 
 
 def subject_ngrams(max_word_features: int = 1000, max_char_features: int = 0, min_df: int = 3) -> FeatureUnion:
-    """Word (1–2) and, when ``max_char_features`` > 0, character (2–4, within words) tf-idf n-grams."""
+    """Word (1–2) and, when ``max_char_features`` > 0, character (2–4, within words) tf-idf n-grams, each
+    computed once per distinct subject (see ``scoring.ngrams``)."""
     parts = [
         (
             "word",
-            TfidfVectorizer(
+            DistinctTfidf(
                 analyzer="word", ngram_range=(1, 2), min_df=min_df, max_features=max_word_features, sublinear_tf=True
             ),
         )
@@ -256,7 +264,7 @@ def subject_ngrams(max_word_features: int = 1000, max_char_features: int = 0, mi
         parts.append(
             (
                 "char",
-                TfidfVectorizer(
+                DistinctTfidf(
                     analyzer="char_wb",
                     ngram_range=(2, 4),
                     min_df=min_df,

@@ -53,7 +53,12 @@ def day_first(values: pd.Series) -> tuple[bool, DateOrderProblem | None]:
 
 
 def parse_dates(values: pd.Series) -> tuple[pd.Series, DateOrderProblem | None]:
-    """The values as UTC timestamps without a time zone (NaT where unreadable), or all NaT and the problem."""
+    """The values as UTC timestamps without a time zone (NaT where unreadable), or all NaT and the problem.
+    Values that are timestamps already (a frame read from the database) are kept, not written out and read
+    back: a recommender's training prepares the same interactions dozens of times."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        aware = isinstance(values.dtype, pd.DatetimeTZDtype)
+        return (values.dt.tz_convert("UTC").dt.tz_localize(None) if aware else values.copy()), None
     text = values.astype("string").str.strip()
     first, problem = day_first(text)
     if problem:

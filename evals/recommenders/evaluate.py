@@ -31,21 +31,25 @@ def ranked(model: Recommender, split: Split, *, exclude_seen: bool, k: int = max
     return lists
 
 
-def evaluate(model_name: str, params: dict, split: Split, products: pd.DataFrame | None = None) -> dict:
+def evaluate(
+    model_name: str, params: dict, split: Split, products: pd.DataFrame | None = None, *, beyond: bool = True
+) -> dict:
     """Metrics dict: {"all": {...}, "new": {...}, "fit_seconds", "recommend_seconds", "beyond": {...}}, each
-    measure at every k of `metrics.KS` (e.g. "recall@5", "coverage@20")."""
+    measure at every k of `metrics.KS` (e.g. "recall@5", "coverage@20"); without "beyond" (coverage, novelty,
+    diversity) when ``beyond`` is False, since they take longer than the accuracy measures."""
     model, fit_seconds = fit(model_name, params, split, products)
-    return measure(model, split) | {"fit_seconds": round(fit_seconds, 3), "params": model.get_params()}
+    return measure(model, split, beyond=beyond) | {"fit_seconds": round(fit_seconds, 3), "params": model.get_params()}
 
 
-def measure(model: Recommender, split: Split) -> dict:
+def measure(model: Recommender, split: Split, *, beyond: bool = True) -> dict:
     started = time.perf_counter()
     new_lists = ranked(model, split, exclude_seen=True)
     recommend_seconds = time.perf_counter() - started
     results = {"new": accuracy(new_lists, split.relevant_new)}
     if split.repeats:
         results["all"] = accuracy(ranked(model, split, exclude_seen=False), split.relevant)
-    results["beyond"] = beyond_accuracy(new_lists, model.user_items, model.vocabulary.products)
+    if beyond:
+        results["beyond"] = beyond_accuracy(new_lists, model.user_items, model.vocabulary.products)
     results["recommend_seconds"] = round(recommend_seconds, 3)
     if hasattr(model, "chosen"):
         results["chosen"] = model.chosen

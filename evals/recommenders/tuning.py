@@ -76,7 +76,7 @@ def tune(
     def objective(trial: optuna.Trial) -> float:
         params = _space(model_name, trial)
         trial.set_user_attr("params", params)
-        return objective_value(evaluate(model_name, params, validation, products))
+        return objective_value(evaluate(model_name, params, validation, products, beyond=False))
 
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
     study.optimize(objective, n_trials=trials)

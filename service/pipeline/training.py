@@ -186,7 +186,7 @@ def _holdout_quality(name: str, params: dict[str, Any], split: Split, products: 
 
     if split.train.empty or not split.relevant:
         return {"days": HOLDOUT_DAYS, "skipped": "no customer with earlier history bought in those days"}
-    measured = evaluate(name, params, split, products)
+    measured = evaluate(name, params, split, products, beyond=False)  # coverage and the like are not reported
     figures = {
         f"{part}_{metric}@10": round(measured[part][f"{metric}@10"], 4)
         for part in ("all", "new")

@@ -61,6 +61,17 @@ def test_every_measure_is_reported_at_k_5_10_and_20():
         assert f"{result['beyond'][f'diversity@{k}']:.4f}" in table
 
 
+def test_accuracy_alone_is_the_same_accuracy_without_the_beyond_measures():
+    """Training's holdout and the tuning objective skip coverage, novelty and diversity: they report none."""
+    from evals.recommenders.evaluate import evaluate
+
+    split = protocols.time_split(synthetic_shop(), test_days=30)
+    everything, accuracy_alone = evaluate("item_knn", {}, split), evaluate("item_knn", {}, split, beyond=False)
+
+    assert "beyond" in everything and "beyond" not in accuracy_alone
+    assert (accuracy_alone["all"], accuracy_alone["new"]) == (everything["all"], everything["new"])
+
+
 def test_models_picks_by_label_or_name_and_names_unknown_ones(capsys):
     from evals.recommenders.run import lineup, parse
 

@@ -135,3 +135,24 @@ def test_blend_falls_back_to_fixed_weights_on_thin_data():
     interactions, catalog, _ = checkerboard()
     model = create("blend").fit(interactions, catalog)
     assert not model.learned
+
+
+def test_blend_fits_on_one_thread(monkeypatch):
+    """Threads spinning beside another busy process made the blend's fits many times slower: BLAS, OpenMP
+    and LightGBM each get one thread while it fits."""
+    from threadpoolctl import threadpool_info
+
+    import recommenders.blend as blend
+
+    threads_while_fitting = []
+    learn_weights = blend.BlendRecommender._learn_weights
+
+    def spy(self, lines, products):
+        threads_while_fitting.extend(pool["num_threads"] for pool in threadpool_info())
+        return learn_weights(self, lines, products)
+
+    monkeypatch.setattr(blend.BlendRecommender, "_learn_weights", spy)
+    model = create("blend", holdout_days=30, training_windows=2).fit(replenishment_shop())
+
+    assert threads_while_fitting and set(threads_while_fitting) == {1}
+    assert model.seen_model is not None and model.seen_model.get_params()["n_jobs"] == 1

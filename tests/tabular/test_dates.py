@@ -26,6 +26,19 @@ def test_numeric_dates_follow_the_columns_own_order_and_iso_dates_stay_iso(value
     assert [moment.strftime("%Y-%m-%d") for moment in parsed] == ["2026-01-31", "2026-02-01", "2026-02-03"]
 
 
+@pytest.mark.parametrize("zone", [None, "Europe/Berlin"])
+def test_timestamps_already_read_come_back_as_their_text_would_be_read(zone):
+    moments = pd.Series(pd.to_datetime(["2026-01-31T23:30", None, "2026-03-29T01:15:07.5"], format="ISO8601"))
+    moments = moments.dt.tz_localize(zone)
+
+    parsed, problem = parse_dates(moments)
+
+    from_text, _ = parse_dates(moments.astype(str))
+    assert problem is None
+    pd.testing.assert_series_equal(parsed.astype("datetime64[ns]"), from_text.astype("datetime64[ns]"))
+    assert parsed.dt.tz is None and parsed.isna().tolist() == [False, True, False]
+
+
 def test_both_orders_or_only_ambiguous_dates_are_a_problem_naming_the_values():
     _, mixed = parse_dates(pd.Series(["31/01/2026", "x", "02/13/2026"]))
     assert (mixed.position, mixed.other_position) == (2, 0)

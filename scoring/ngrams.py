@@ -1,0 +1,91 @@
+"""Tf-idf n-grams of a text column whose rows repeat a few texts, computed once per distinct text.
+
+A shop's sends repeat a campaign's few subject lines across thousands of customers (the demo store of 10,000
+customers: 6,630 distinct subjects in 53,412 sends, 804 once first names are masked), and tokenizing every row
+dominated the engagement model's training. :class:`DistinctTfidf` learns exactly what a ``TfidfVectorizer``
+fitted on every row learns (the same terms, kept by the same ``min_df`` and ``max_features`` rules, and the
+same idf), but tokenizes each distinct text once and weighs its counts by how many rows repeat it;
+``transform`` tokenizes each distinct text once and gives every row its text's row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
+
+
+def distinct_texts(texts: Iterable[str]) -> tuple[list[str], np.ndarray]:
+    """The distinct texts in order of first appearance, and each row's position among them."""
+    codes, distinct = pd.factorize(np.asarray(list(texts), dtype=object), use_na_sentinel=False)
+    return list(distinct), codes
+
+
+class DistinctTfidf(TransformerMixin, BaseEstimator):
+    """``TfidfVectorizer(analyzer, ngram_range, min_df, max_features, sublinear_tf)`` with the same fitted
+    vocabulary, idf and output, working once per distinct text (integer ``min_df`` only)."""
+
+    def __init__(
+        self,
+        analyzer: str = "word",
+        ngram_range: tuple[int, int] = (1, 1),
+        min_df: int = 1,
+        max_features: int | None = None,
+        sublinear_tf: bool = False,
+    ) -> None:
+        self.analyzer = analyzer
+        self.ngram_range = ngram_range
+        self.min_df = min_df
+        self.max_features = max_features
+        self.sublinear_tf = sublinear_tf
+
+    def fit(self, texts: Iterable[str], y: object = None) -> DistinctTfidf:
+        self.fit_transform(texts)
+        return self
+
+    def fit_transform(self, texts: Iterable[str], y: object = None) -> sparse.csr_matrix:
+        """Fit, and return the rows as ``TfidfVectorizer.fit_transform`` does, down to the order of the terms
+        within each row (the order they first appeared in): a solver fitted on them sums in that order, so
+        another order would move its result by rounding."""
+        distinct, codes = distinct_texts(texts)
+        every_term = CountVectorizer(analyzer=self.analyzer, ngram_range=self.ngram_range, dtype=np.float64)
+        counts = every_term.fit_transform(distinct)  # columns in term order, as TfidfVectorizer sorts them
+        repeats = np.bincount(codes, minlength=len(distinct)).astype(np.float64)
+        kept = self._kept_terms(counts, repeats)
+        self.counter_ = CountVectorizer(
+            analyzer=self.analyzer,
+            ngram_range=self.ngram_range,
+            dtype=np.float64,
+            vocabulary=every_term.get_feature_names_out()[kept],
+        ).fit(distinct)
+        rows = counts[:, kept][codes]  # each distinct text's counts, once per row that holds it
+        self.tfidf_ = TfidfTransformer(sublinear_tf=self.sublinear_tf).fit(rows)
+        return self.tfidf_.transform(rows, copy=False)
+
+    def _kept_terms(self, counts: sparse.csr_matrix, repeats: np.ndarray) -> np.ndarray:
+        """Positions of the terms CountVectorizer keeps: in at least ``min_df`` rows, then the ``max_features``
+        most frequent over the rows (ties broken as its argsort breaks them). Read from ``counts``' arrays, since
+        scipy's own operations would sort its rows' terms in place."""
+        entry_repeats = np.repeat(repeats, np.diff(counts.indptr))
+        n_terms = counts.shape[1]
+        document_frequency = np.bincount(counts.indices, weights=entry_repeats, minlength=n_terms)
+        keep = document_frequency >= self.min_df
+        if self.max_features is not None and keep.sum() > self.max_features:
+            term_frequency = np.bincount(counts.indices, weights=counts.data * entry_repeats, minlength=n_terms)
+            most_frequent = np.flatnonzero(keep)[(-term_frequency[keep]).argsort()[: self.max_features]]
+            keep = np.zeros(len(keep), dtype=bool)
+            keep[most_frequent] = True
+        if not keep.any():
+            raise ValueError("After pruning, no terms remain. Try a lower min_df.")
+        return np.flatnonzero(keep)
+
+    def transform(self, texts: Iterable[str]) -> sparse.csr_matrix:
+        distinct, codes = distinct_texts(texts)
+        return self.tfidf_.transform(self.counter_.transform(distinct))[codes]
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        return self.counter_.get_feature_names_out()
