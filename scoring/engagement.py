@@ -107,13 +107,18 @@ class Link:
         """
         if self.pipeline is None or self.baseline is None:
             return pd.DataFrame(index=design.index)
-        transformed = self.pipeline[:-1].transform(design)
-        coefficients = self.pipeline[-1].coef_.ravel()
-        dense = np.asarray(transformed.todense()) if hasattr(transformed, "todense") else np.asarray(transformed)
-        pushes = (dense - self.baseline) * coefficients
+        # Sum over a column's features of (x - baseline) * coefficient, as x @ weights - baseline @ weights with
+        # one weighted column per input column: the features stay sparse (a dense row is some 2,000 floats).
+        transformed = sparse.csr_matrix(self.pipeline[:-1].transform(design))
         groups = [_source_column(name) for name in self.pipeline[:-1].get_feature_names_out()]
-        frame = pd.DataFrame(pushes, index=design.index)
-        return frame.T.groupby(groups, sort=False).sum().T
+        columns = list(dict.fromkeys(groups))
+        position = {column: i for i, column in enumerate(columns)}
+        weights = sparse.csr_matrix(
+            (self.pipeline[-1].coef_.ravel(), (np.arange(len(groups)), [position[group] for group in groups])),
+            shape=(len(groups), len(columns)),
+        )
+        pushes = (transformed @ weights).toarray() - weights.T @ self.baseline
+        return pd.DataFrame(pushes, index=design.index, columns=columns)
 
     def strongest_words(self, design: pd.DataFrame) -> list[str]:
         """For each row, the subject n-gram present in it with the largest absolute coefficient ("" if none)."""
