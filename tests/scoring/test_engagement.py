@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from scipy import sparse
 
-from scoring.engagement import EngagementModel, _source_column
+from scoring import engagement
+from scoring.engagement import OUTCOME_WORDS, EngagementModel, _reason_words, _source_column
 from scoring.errors import MissingColumns, ModelFileError, NotEnoughData, NotFitted
 from scoring.features import OUTCOME_COLUMNS
 from tests.scoring.conftest import make_sends
@@ -100,6 +101,41 @@ def test_contributions_keep_the_features_sparse_and_sum_each_column_s_pushes(fit
             )
             contributions = link.contributions(design)
         pd.testing.assert_frame_equal(contributions, expected, check_exact=False, rtol=1e-9, atol=1e-12)
+
+
+def test_reasons_are_each_row_s_strongest_pushes_strongest_first(fitted_engagement, sends):
+    variants = _variants(sends.head(30))
+    design = fitted_engagement._design(variants)
+    expected = [[] for _ in range(len(design))]
+    for outcome, n in {"open": 3, "click": 2}.items():
+        link = fitted_engagement.links[outcome]
+        words = link.strongest_words(design)
+        for position, (index, row) in enumerate(link.contributions(design).iterrows()):
+            strongest = row[row.abs() > 1e-6].abs().sort_values(ascending=False).index[:n]
+            expected[position] += [
+                f"{_reason_words(column, design.at[index, column], words[position])} "
+                f"{'raises' if row[column] > 0 else 'lowers'} the chance of {OUTCOME_WORDS[outcome]}"
+                for column in strongest
+            ]
+    assert fitted_engagement.reasons(variants, {"open": 3, "click": 2}).tolist() == expected
+
+
+def test_scoring_in_chunks_gives_the_same_predictions_and_reasons(fitted_engagement, sends, monkeypatch):
+    variants = _variants(sends.head(50)).set_index(pd.Index([f"v{i}" for i in range(50)]))
+    counts = {"open": 3, "click": 1, "conversion": 1}
+    whole = fitted_engagement.predict(variants), fitted_engagement.reasons(variants, counts)
+    rows_transformed = []
+    step = fitted_engagement.links["open"].pipeline.named_steps["columns"]
+
+    def transform(frame: pd.DataFrame):
+        rows_transformed.append(len(frame))
+        return type(step).transform(step, frame)
+
+    monkeypatch.setattr(step, "transform", transform)
+    monkeypatch.setattr(engagement, "CHUNK_ROWS", 7)
+    pd.testing.assert_frame_equal(fitted_engagement.predict(variants), whole[0])
+    pd.testing.assert_series_equal(fitted_engagement.reasons(variants, counts), whole[1])
+    assert rows_transformed and max(rows_transformed) == 7
 
 
 def test_save_and_load_round_trip(fitted_engagement, sends, tmp_path):
