@@ -2,12 +2,17 @@
 
 The script is checked first (Cyrillic for ru/bg, Latin for en/de/pl) and letters that only other languages
 use; langdetect then judges texts long enough to judge, with a fixed seed so the verdict is reproducible.
+
+Verdicts are remembered per (text, locale): a campaign's customers share their group's copy, so its thousands of
+variants hold a few hundred distinct texts, and langdetect (one call at a time, behind its lock) would otherwise
+be most of the time spent personalizing them.
 """
 
 from __future__ import annotations
 
 import re
 import threading
+from functools import lru_cache
 
 from generation.guardrails.base import CheckContext, failed, passed
 from generation.schemas import CheckResult
@@ -15,6 +20,8 @@ from generation.templates import LANGUAGE_NAMES
 
 NAME = "language"
 MIN_CHARS_TO_DETECT = 40
+# Distinct (text, locale) verdicts remembered, least recently used dropped first: a few MB of copy at most.
+VERDICT_MEMO = 8192
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
 # Letters that give away another language of the same script.
@@ -47,7 +54,9 @@ def detect(text: str) -> dict[str, float]:
             return {}
 
 
+@lru_cache(maxsize=VERDICT_MEMO)
 def language_matches(text: str, locale: str) -> tuple[bool, str]:
+    """Whether ``text`` reads as ``locale``'s language, and if not why (remembered per text and locale)."""
     letters = [c for c in text if c.isalpha()]
     if len(letters) < 3:
         return True, ""

@@ -11,9 +11,11 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy.orm import Session
 
 from recommenders.rules import Rules, recommend_with_rules
+from service.db.batches import IN_BATCH, batches
 from service.db.models import Campaign, Customer, Draft, Review, Variant
 from service.db.session import session_scope
 from service.forecasts import mean_price, refresh_forecast
@@ -184,8 +186,13 @@ def save_drafts(
     variants: pd.DataFrame, selection: pd.DataFrame,
 ) -> int:  # fmt: skip
     """Replace the campaign's untouched drafts with the new ones, in one transaction. A draft a person reviewed
-    (approved, rejected) or edited stays as it is, and its customer gets no new one."""
-    audience = audience.set_index("customer_id")
+    (approved, rejected) or edited stays as it is, and its customer gets no new one.
+
+    Written in bulk, a batch of drafts at a time: the drafts in multi-row inserts that return their ids, then
+    their variants likewise, then each draft's chosen variant."""
+    people = audience.set_index("customer_id").to_dict("index")
+    chosen = selection.to_dict("index")
+    scores = variants[["p_open", "p_click", "p_conversion", "reasons"]].to_dict("index")
     with session_scope(engine) as session:
         edited = select(Review.id).where(Review.draft_id == Draft.id).exists()
         session.execute(
@@ -198,50 +205,84 @@ def save_drafts(
                 .where(Draft.campaign_id == campaign_id)
             )
         )
-        customer_pks = dict(
-            session.execute(
-                select(Customer.external_id, Customer.id).where(Customer.external_id.in_(audience.index))
-            ).all()
-        )
-        saved = 0
-        for draft in drafts:
-            if draft.customer_id in reviewed:
-                continue
-            person, chosen = audience.loc[draft.customer_id], selection.loc[draft.customer_id]
-            offer = person.get("offer")
-            checks = [(v.variant_id, [c.model_dump() for c in v.checks]) for v in draft.variants]
-            flagged = bool(chosen.flagged) or bool(draft.notes)  # e.g. written in another language than theirs
-            row = Draft(
-                campaign_id=campaign_id, customer_id=customer_pks[draft.customer_id],
-                status="flagged" if flagged else "pending", flagged=flagged,
-                flag_reasons=[*draft.notes, *with_check_reasons(chosen.flag_reasons, checks)],
-                audience_reason=str(person.get("reason", "") or ""),
-                recommendations=picks.get(draft.customer_id, []), offer=offer if isinstance(offer, dict) else None,
-            )  # fmt: skip
-            for variant in draft.variants:
-                score = variants.loc[(draft.customer_id, variant.variant_id)]
-                row.variants.append(
-                    Variant(
-                        label=variant.variant_id,
-                        subject=variant.subject,
-                        preheader=variant.preheader,
-                        intro=variant.intro,
-                        product_lines=list(variant.product_lines),
-                        html=variant.html,
-                        text=variant.text,
-                        checks=[c.model_dump() for c in variant.checks],
-                        used_fallback=variant.used_fallback,
-                        p_open=float(score.p_open),
-                        p_click=float(score.p_click),
-                        p_conversion=float(score.p_conversion),
-                        reasons=list(score.reasons),
-                    )  # fmt: skip
+        customer_pks = {
+            external: pk
+            for batch in batches(people)
+            for external, pk in session.execute(
+                select(Customer.external_id, Customer.id).where(Customer.external_id.in_(batch))
+            )
+        }
+        new = [draft for draft in drafts if draft.customer_id not in reviewed]
+        for batch in batches(new, _rows_per_statement(Draft)):
+            checks = {
+                d.customer_id: {v.variant_id: [c.model_dump() for c in v.checks] for v in d.variants} for d in batch
+            }
+            draft_rows = [
+                _draft_record(campaign_id, customer_pks[d.customer_id], d, people[d.customer_id], chosen[d.customer_id],
+                           picks.get(d.customer_id, []), checks[d.customer_id])
+                for d in batch
+            ]  # fmt: skip
+            by_customer_pk = dict(_insert(session, Draft, draft_rows, Draft.customer_id, Draft.id))
+            draft_ids = {d.customer_id: by_customer_pk[customer_pks[d.customer_id]] for d in batch}
+            variant_rows = [
+                _variant_record(draft_ids[d.customer_id], v, checks[d.customer_id][v.variant_id],
+                                scores[(d.customer_id, v.variant_id)])
+                for d in batch
+                for v in d.variants
+            ]  # fmt: skip
+            variant_ids = {
+                (draft_id, label): variant_id
+                for variant_id, draft_id, label in _insert(
+                    session, Variant, variant_rows, Variant.id, Variant.draft_id, Variant.label
                 )
-            session.add(row)
-            session.flush()
-            row.selected_variant_id = next(v.id for v in row.variants if v.label == chosen.chosen_variant)
-            saved += 1
-    return saved
+            }
+            selected = [
+                {"id": draft_id, "selected_variant_id": variant_ids[(draft_id, chosen[customer]["chosen_variant"])]}
+                for customer, draft_id in draft_ids.items()
+            ]
+            session.execute(update(Draft), selected)
+    return len(new)
+
+
+def _draft_record(
+    campaign_id: int, customer_pk: int, draft: Any, person: dict[str, Any], chosen: dict[str, Any],
+    recommendations: list[dict[str, Any]], checks: dict[str, list[dict[str, Any]]],
+) -> dict[str, Any]:  # fmt: skip
+    """A new draft's row, flagged when selection flagged it or when it carries a note."""
+    offer = person.get("offer")
+    flagged = bool(chosen["flagged"]) or bool(draft.notes)  # e.g. written in another language than theirs
+    return {
+        "campaign_id": campaign_id, "customer_id": customer_pk, "status": "flagged" if flagged else "pending",
+        "flagged": flagged, "flag_reasons": [*draft.notes, *with_check_reasons(chosen["flag_reasons"], checks.items())],
+        "audience_reason": str(person.get("reason", "") or ""), "recommendations": recommendations,
+        "offer": offer if isinstance(offer, dict) else None,
+    }  # fmt: skip
+
+
+def _variant_record(draft_id: int, variant: Any, checks: list[dict[str, Any]], score: dict[str, Any]) -> dict[str, Any]:
+    """A new variant's row, with its checks as stored and its scores."""
+    return {
+        "draft_id": draft_id, "label": variant.variant_id, "subject": variant.subject, "preheader": variant.preheader,
+        "intro": variant.intro, "product_lines": list(variant.product_lines), "html": variant.html,
+        "text": variant.text, "checks": checks, "used_fallback": variant.used_fallback,
+        "p_open": float(score["p_open"]), "p_click": float(score["p_click"]),
+        "p_conversion": float(score["p_conversion"]), "reasons": list(score["reasons"]),
+    }  # fmt: skip
+
+
+def _rows_per_statement(model: type) -> int:
+    """Rows of ``model`` whose bound values, all its columns at most, stay within ``IN_BATCH`` in one statement
+    (PostgreSQL takes 65,535)."""
+    return IN_BATCH // len(model.__table__.columns)
+
+
+def _insert(session: Session, model: type, rows: list[dict[str, Any]], *returning) -> list[tuple]:
+    """Insert ``rows`` of ``model`` in batches of multi-row statements; the ``returning`` columns of each row, in
+    no promised order."""
+    statement = insert(model).returning(*returning)
+    return [
+        tuple(row) for batch in batches(rows, _rows_per_statement(model)) for row in session.execute(statement, batch)
+    ]
 
 
 def require_models(models: ModelStore) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from generation.brands import load_brand
-from generation.guardrails import CHECKS, CheckContext, run_checks
+from generation.guardrails import CHECKS, CheckContext, language, run_checks
 from generation.guardrails.language import language_matches
 from generation.pipeline import finish_variant
 from generation.schemas import Offer
@@ -245,6 +245,32 @@ def _lines(locale: str) -> list[str]:
 )
 def test_language_is_judged_on_short_texts(text, locale, ok):
     assert language_matches(text, locale)[0] is ok
+
+
+def test_language_is_detected_once_per_text_and_locale(monkeypatch):
+    """Customers of a group share its copy: the second customer's check must not run langdetect again."""
+    calls = []
+
+    def counting_detect(text: str) -> dict[str, float]:
+        calls.append(text)
+        return detect(text)
+
+    detect = language.detect
+    monkeypatch.setattr(language, "detect", counting_detect)
+    language_matches.cache_clear()
+    english = CLEAN["intro"]
+    verdicts = [language_matches(english, "en") for _ in range(5)] + [language_matches(english, "pl")]
+    assert verdicts == [language_matches.__wrapped__(english, "en")] * 5 + [language_matches.__wrapped__(english, "pl")]
+    assert verdicts[0] == (True, "") and verdicts[-1][0] is False
+    assert len(calls) == 2 + 2  # once per (text, locale) through the memo, then twice more for the comparison
+
+
+def test_language_memo_is_bounded():
+    language_matches.cache_clear()
+    for i in range(language.VERDICT_MEMO + 50):
+        language_matches(f"ok {i}", "en")  # too few letters to detect: cheap
+    assert language_matches.cache_info().currsize == language.VERDICT_MEMO
+    language_matches.cache_clear()
 
 
 def test_run_checks_runs_all_named_checks():

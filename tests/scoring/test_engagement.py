@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import sparse
 
-from scoring.engagement import EngagementModel
+from scoring import engagement
+from scoring.engagement import OUTCOME_WORDS, EngagementModel, _reason_words, _source_column
 from scoring.errors import MissingColumns, ModelFileError, NotEnoughData, NotFitted
 from scoring.features import OUTCOME_COLUMNS
 from tests.scoring.conftest import make_sends
@@ -73,6 +75,67 @@ def test_reasons_name_the_first_name_in_words(fitted_engagement):
     assert "the customer's first name in the subject raises the chance of an open" in reasons[0]
     assert "no first name in the subject lowers the chance of an open" in reasons[1]
     assert all(isinstance(reason, str) for reason in fitted_engagement.top_reasons(planned, outcome="click")[0])
+
+
+class _DensifyingRefused(sparse.csr_matrix):
+    """Transformed features that fail the test if made dense: a dense row is some 2,000 floats."""
+
+    def todense(self, *args, **kwargs):
+        raise AssertionError("the features were made dense")
+
+    toarray = todense
+
+
+def test_contributions_keep_the_features_sparse_and_sum_each_column_s_pushes(fitted_engagement, sends, monkeypatch):
+    design = fitted_engagement._design(_variants(sends.head(40)))
+    for link in fitted_engagement.links.values():
+        columns = link.pipeline[:-1]
+        features = sparse.csr_matrix(columns.transform(design)).toarray()
+        pushes = pd.DataFrame((features - link.baseline) * link.pipeline[-1].coef_.ravel(), index=design.index)
+        groups = [_source_column(name) for name in columns.get_feature_names_out()]
+        expected = pushes.T.groupby(groups, sort=False).sum().T
+        step = link.pipeline.named_steps["columns"]
+        with monkeypatch.context() as patch:
+            patch.setattr(
+                step, "transform", lambda frame, step=step: _DensifyingRefused(type(step).transform(step, frame))
+            )
+            contributions = link.contributions(design)
+        pd.testing.assert_frame_equal(contributions, expected, check_exact=False, rtol=1e-9, atol=1e-12)
+
+
+def test_reasons_are_each_row_s_strongest_pushes_strongest_first(fitted_engagement, sends):
+    variants = _variants(sends.head(30))
+    design = fitted_engagement._design(variants)
+    expected = [[] for _ in range(len(design))]
+    for outcome, n in {"open": 3, "click": 2}.items():
+        link = fitted_engagement.links[outcome]
+        words = link.strongest_words(design)
+        for position, (index, row) in enumerate(link.contributions(design).iterrows()):
+            strongest = row[row.abs() > 1e-6].abs().sort_values(ascending=False).index[:n]
+            expected[position] += [
+                f"{_reason_words(column, design.at[index, column], words[position])} "
+                f"{'raises' if row[column] > 0 else 'lowers'} the chance of {OUTCOME_WORDS[outcome]}"
+                for column in strongest
+            ]
+    assert fitted_engagement.reasons(variants, {"open": 3, "click": 2}).tolist() == expected
+
+
+def test_scoring_in_chunks_gives_the_same_predictions_and_reasons(fitted_engagement, sends, monkeypatch):
+    variants = _variants(sends.head(50)).set_index(pd.Index([f"v{i}" for i in range(50)]))
+    counts = {"open": 3, "click": 1, "conversion": 1}
+    whole = fitted_engagement.predict(variants), fitted_engagement.reasons(variants, counts)
+    rows_transformed = []
+    step = fitted_engagement.links["open"].pipeline.named_steps["columns"]
+
+    def transform(frame: pd.DataFrame):
+        rows_transformed.append(len(frame))
+        return type(step).transform(step, frame)
+
+    monkeypatch.setattr(step, "transform", transform)
+    monkeypatch.setattr(engagement, "CHUNK_ROWS", 7)
+    pd.testing.assert_frame_equal(fitted_engagement.predict(variants), whole[0])
+    pd.testing.assert_series_equal(fitted_engagement.reasons(variants, counts), whole[1])
+    assert rows_transformed and max(rows_transformed) == 7
 
 
 def test_save_and_load_round_trip(fitted_engagement, sends, tmp_path):

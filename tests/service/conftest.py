@@ -1,8 +1,13 @@
-"""Fixtures for the service: a small slice of the demo store as import files, and job polling."""
+"""Fixtures for the service: a small slice of the demo store as import files, job polling, and a throwaway
+PostgreSQL server."""
 
 from __future__ import annotations
 
 import io
+import os
+import shutil
+import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -84,3 +89,35 @@ def mail_server():
     controller.start()
     yield controller, mailbox.messages
     controller.stop()
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    """A throwaway PostgreSQL cluster on loopback, or the one DATABASE_URL_TEST names."""
+    if os.environ.get("DATABASE_URL_TEST"):
+        yield os.environ["DATABASE_URL_TEST"]
+        return
+    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
+    if not (initdb and pg_ctl):
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    pytest.importorskip("psycopg", reason="install the postgres extra: pip install -e '.[postgres]'")
+    # Outside pytest's private tmp folder, so that an unprivileged server user can reach it.
+    data = Path(tempfile.mkdtemp(prefix="tailor-pg-")) / "data"
+    user = ["-U", "tailor"]
+    run_as: list[str] = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root: use the unprivileged 'nobody'
+        if not shutil.which("runuser"):
+            pytest.skip("running as root without runuser to start PostgreSQL as another user")
+        data.parent.chmod(0o777)
+        run_as = ["runuser", "-u", "nobody", "--"]
+    subprocess.run([*run_as, initdb, "-D", str(data), *user, "-A", "trust"], check=True, capture_output=True)
+    port = free_port()
+    log = data.parent / "pg.log"
+    options = f"-p {port} -k {data.parent} -h 127.0.0.1"
+    subprocess.run([*run_as, pg_ctl, "-D", str(data), "-o", options, "-l", str(log), "-w", "start"], check=True,
+                   capture_output=True)  # fmt: skip
+    try:
+        yield f"postgresql+psycopg://tailor@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*run_as, pg_ctl, "-D", str(data), "-m", "fast", "stop"], capture_output=True)
+        shutil.rmtree(data.parent, ignore_errors=True)

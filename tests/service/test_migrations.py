@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -16,7 +12,6 @@ from sqlalchemy import MetaData, Table, insert, inspect, text
 from service.db.migrate import downgrade, upgrade
 from service.db.models import Base
 from service.db.session import make_engine
-from tests.conftest import free_port
 
 
 def _assert_schema_matches_models(engine) -> None:
@@ -64,38 +59,6 @@ def test_order_lines_keep_their_rows_when_discounts_arrive(tmp_path):
     assert [tuple(line) for line in lines] == [("o1", 5.0, None)]
     downgrade(engine, "0005")
     assert "discount" not in {column["name"] for column in inspect(engine).get_columns("interactions")}
-
-
-@pytest.fixture(scope="module")
-def postgres_url():
-    """A throwaway PostgreSQL cluster on loopback, or the one DATABASE_URL_TEST names."""
-    if os.environ.get("DATABASE_URL_TEST"):
-        yield os.environ["DATABASE_URL_TEST"]
-        return
-    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
-    if not (initdb and pg_ctl):
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
-    pytest.importorskip("psycopg", reason="install the postgres extra: pip install -e '.[postgres]'")
-    # Outside pytest's private tmp folder, so that an unprivileged server user can reach it.
-    data = Path(tempfile.mkdtemp(prefix="tailor-pg-")) / "data"
-    user = ["-U", "tailor"]
-    run_as: list[str] = []
-    if os.geteuid() == 0:  # PostgreSQL refuses to run as root: use the unprivileged 'nobody'
-        if not shutil.which("runuser"):
-            pytest.skip("running as root without runuser to start PostgreSQL as another user")
-        data.parent.chmod(0o777)
-        run_as = ["runuser", "-u", "nobody", "--"]
-    subprocess.run([*run_as, initdb, "-D", str(data), *user, "-A", "trust"], check=True, capture_output=True)
-    port = free_port()
-    log = data.parent / "pg.log"
-    options = f"-p {port} -k {data.parent} -h 127.0.0.1"
-    subprocess.run([*run_as, pg_ctl, "-D", str(data), "-o", options, "-l", str(log), "-w", "start"], check=True,
-                   capture_output=True)  # fmt: skip
-    try:
-        yield f"postgresql+psycopg://tailor@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run([*run_as, pg_ctl, "-D", str(data), "-m", "fast", "stop"], capture_output=True)
-        shutil.rmtree(data.parent, ignore_errors=True)
 
 
 @pytest.mark.postgres
