@@ -38,7 +38,14 @@ def render_file(name: str, **context: Any) -> str:
 
 
 def render_string(source: str, **context: Any) -> str:
-    return environment().from_string(source).render(**context)
+    return _compiled(source).render(**context)
+
+
+@lru_cache(maxsize=256)
+def _compiled(source: str):
+    """A string template compiled once: the sources are the few fixed sentences of strings.yaml, rendered for
+    every customer, and compiling each time was about 40 % of personalizing a campaign's drafts."""
+    return environment().from_string(source)
 
 
 def check_locale(locale: str) -> None:

@@ -53,3 +53,18 @@ def test_write_jsonl_one_line_per_variant_with_scores(tmp_path):
     first = rows[0]
     assert first["customer_id"] == "c1" and first["variant_id"] == "A" and first["scores"] == {"p_open": 0.31}
     assert {"subject", "preheader", "text", "html", "checks", "used_fallback"} <= set(first)
+
+
+def test_a_string_template_is_compiled_once(monkeypatch):
+    """The greeting and offer sentences were compiled again for every customer: about 40 % of personalizing."""
+    from generation import templates
+
+    compiled = []
+    environment = templates.environment()
+    original = environment.from_string
+    monkeypatch.setattr(environment, "from_string", lambda source: compiled.append(source) or original(source))
+    source = "Guten Tag {{ first_name }} (a cached-template test)"
+    assert [render_string(source, first_name=name) for name in ("Ann", "Jan")] == [
+        "Guten Tag Ann (a cached-template test)", "Guten Tag Jan (a cached-template test)",
+    ]  # fmt: skip
+    assert compiled == [source]
