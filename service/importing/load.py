@@ -205,13 +205,7 @@ def _import_orders(session: Session, rows: pd.DataFrame, progress: Report) -> Im
 
 
 def _check_sends(session: Session, rows: pd.DataFrame) -> list[Problem]:
-    known = rows.customer_id.isin(_known_keys(session, Customer.external_id, Customer.id, rows.customer_id).keys())
-    return [Problem(r, "customer_id", "unknown customer; import customers first") for r in _rows_where(~known)]
-
-
-def _import_sends(session: Session, rows: pd.DataFrame, progress: Report) -> ImportSummary:
-    """Sends and their outcomes as events (delivered, open, click, conversion), written in bulk; a known send's
-    events are replaced by the file's."""
+    """Resolve the customers to their primary key and locale (kept on the frame for the writer)."""
     customers = {
         external: (cid, locale)
         for batch in batches(rows.customer_id.unique().tolist())
@@ -219,15 +213,26 @@ def _import_sends(session: Session, rows: pd.DataFrame, progress: Report) -> Imp
             select(Customer.external_id, Customer.id, Customer.locale).where(Customer.external_id.in_(batch))
         )
     }
+    rows["customer_pk"] = rows.customer_id.map(lambda external: customers.get(external, (None, None))[0])
+    rows["customer_locale"] = rows.customer_id.map(lambda external: customers.get(external, (None, None))[1])
+    return [
+        Problem(r, "customer_id", "unknown customer; import customers first")
+        for r in _rows_where(rows.customer_pk.isna())
+    ]
+
+
+def _import_sends(session: Session, rows: pd.DataFrame, progress: Report) -> ImportSummary:
+    """Sends and their outcomes as events (delivered, open, click, conversion), written in bulk; a known send's
+    events are replaced by the file's."""
     records = pd.DataFrame(
         {
             "external_id": rows.send_id,
-            "customer_id": rows.customer_id.map(lambda external: customers[external][0]).astype("int64"),
+            "customer_id": rows.customer_pk.astype("int64"),
             "subject": rows.subject,
             "preheader": rows.preheader,
             "intro": rows.intro,
             "campaign_type": rows.campaign_type,
-            "locale": rows.customer_id.map(lambda external: customers[external][1]),
+            "locale": rows.customer_locale,
             "segment": rows.segment,
             "n_products": rows.n_products.astype("int64"),
             "mean_price": rows.mean_price.astype(float),
