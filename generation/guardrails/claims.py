@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from generation.guardrails.base import CheckContext, failed, passed
 from generation.schemas import CheckResult, ProductFact
@@ -46,14 +47,15 @@ def borrowed_words(line: str, product: ProductFact, others: list[ProductFact]) -
     return _words(line) & theirs
 
 
+@lru_cache(maxsize=1024)
 def product_word_pattern(word: str) -> re.Pattern:
     """``word`` as a whole word or phrase, also with a plural -s or -es, in any case."""
     return re.compile(rf"(?<!\w){re.escape(word)}(?:e?s)?(?!\w)", re.IGNORECASE)
 
 
-def absent_product_word(text: str, words: list[str], products: list[ProductFact]) -> str | None:
-    """The first of ``words`` that ``text`` names and none of ``products`` does, as the text writes it."""
-    shown = " ".join(f"{p.name} {p.category} {p.description}" for p in products)
+def absent_product_word(text: str, words: list[str], shown: str) -> str | None:
+    """The first of ``words`` that ``text`` names and ``shown`` (the email's products) does not, as the text
+    writes it."""
     for word in words:
         pattern = product_word_pattern(word)
         named = pattern.search(text)
@@ -66,6 +68,7 @@ def check(context: CheckContext) -> CheckResult:
     products = context.request.products
     descriptions = " ".join(product.description for product in products)
     product_words = context.brand.product_words.get(context.locale, [])
+    shown = " ".join(f"{p.name} {p.category} {p.description}" for p in products)
     for field, value in context.copy_fields().items():
         guarantee = GUARANTEE.search(value)
         if guarantee and not GUARANTEE.search(descriptions):
@@ -74,7 +77,7 @@ def check(context: CheckContext) -> CheckResult:
             match = pattern.search(value)
             if match:
                 return failed(NAME, f"the {field} claims '{match.group(0)}': Tailor's data does not say {what}")
-        absent = absent_product_word(value, product_words, products)
+        absent = absent_product_word(value, product_words, shown)
         if absent:
             return failed(NAME, f"the {field} speaks of '{absent}', but no product in this email is one")
     lines = context.product_lines
