@@ -104,8 +104,13 @@ class Link:
             return np.full(len(design), self.rate)
         return self.calibrated.predict_proba(design)[:, 1]
 
-    def contributions(self, design: pd.DataFrame) -> pd.DataFrame:
-        """Each input column's push on the log-odds, relative to the average training send.
+    def features(self, design: pd.DataFrame) -> sparse.csr_matrix:
+        """The rows as the fitted model sees them (before its coefficients), sparse."""
+        return sparse.csr_matrix(self.pipeline[:-1].transform(design))
+
+    def contributions(self, design: pd.DataFrame, features: sparse.csr_matrix | None = None) -> pd.DataFrame:
+        """Each input column's push on the log-odds, relative to the average training send; ``features``, when
+        given, are ``self.features(design)`` already computed.
 
         Columns: numeric feature names, categorical column names and ``subject_text`` (all n-grams together).
         """
@@ -113,7 +118,7 @@ class Link:
             return pd.DataFrame(index=design.index)
         # Sum over a column's features of (x - baseline) * coefficient, as x @ weights - baseline @ weights with
         # one weighted column per input column: the features stay sparse (a dense row is some 2,000 floats).
-        transformed = sparse.csr_matrix(self.pipeline[:-1].transform(design))
+        transformed = self.features(design) if features is None else features
         groups = [_source_column(name) for name in self.pipeline[:-1].get_feature_names_out()]
         columns = list(dict.fromkeys(groups))
         position = {column: i for i, column in enumerate(columns)}
@@ -124,13 +129,14 @@ class Link:
         pushes = (transformed @ weights).toarray() - weights.T @ self.baseline
         return pd.DataFrame(pushes, index=design.index, columns=columns)
 
-    def strongest_words(self, design: pd.DataFrame) -> list[str]:
-        """For each row, the subject n-gram present in it with the largest absolute coefficient ("" if none)."""
+    def strongest_words(self, design: pd.DataFrame, features: sparse.csr_matrix | None = None) -> list[str]:
+        """For each row, the subject n-gram present in it with the largest absolute coefficient ("" if none);
+        ``features`` as in :meth:`contributions`."""
         if self.pipeline is None:
             return [""] * len(design)
         names = self.pipeline[:-1].get_feature_names_out()
         text_columns = np.array([name.startswith("text__word__") for name in names])
-        transformed = sparse.csr_matrix(self.pipeline[:-1].transform(design))[:, text_columns]
+        transformed = (self.features(design) if features is None else features)[:, text_columns]
         weights = np.abs(self.pipeline[-1].coef_.ravel()[text_columns])
         words = [name[len("text__word__") :] for name in names[text_columns]]
         strongest = []
@@ -312,8 +318,9 @@ class EngagementModel:
         reasons: list[list[str]] = [[] for _ in range(len(design))]
         for outcome, n in counts.items():
             link = self.links[outcome]
-            contributions = link.contributions(design)
-            words = link.strongest_words(design)
+            features = link.features(design) if link.pipeline is not None else None
+            contributions = link.contributions(design, features)
+            words = link.strongest_words(design, features)
             target = OUTCOME_WORDS[outcome]
             pushes = contributions.to_numpy()
             # The n strongest pushes of each row, strongest first (ties in column order); below 1e-6 is none.
