@@ -4,7 +4,10 @@ PostgreSQL 65,535, so an ``IN (...)`` over every send or draft of a big shop mus
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
+
+from sqlalchemy import Row, select
+from sqlalchemy.orm import Session
 
 T = TypeVar("T")
 
@@ -22,3 +25,10 @@ def batches(values: Iterable[T], size: int = IN_BATCH) -> Iterator[list[T]]:
             batch = []
     if batch:
         yield batch
+
+
+def rows_where_in(session: Session, columns: tuple, key_column: Any, keys: Iterable) -> Iterator[Row]:
+    """The rows of ``select(*columns)`` whose ``key_column`` is one of ``keys`` (duplicates asked once), asked
+    ``IN_BATCH`` keys at a time."""
+    for batch in batches(dict.fromkeys(keys), size=IN_BATCH):  # read at call time, so tests can shrink it
+        yield from session.execute(select(*columns).where(key_column.in_(batch)))

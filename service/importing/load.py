@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -13,7 +13,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from generation.schemas import LOCALES
-from service.db.batches import batches
+from service.db.batches import batches, rows_where_in
 from service.db.models import Customer, Event, Interaction, Product, Send, utcnow
 from service.errors import InvalidInput, Problem
 from service.importing.columns import SPECS, file_row, parse_table
@@ -195,10 +195,10 @@ def _import_orders(session: Session, rows: pd.DataFrame, progress: Report) -> Im
             "kind": rows.kind,
         }
     )
-    known: dict[tuple[str, int, str], int] = {}
-    for batch in batches(records.order_id.unique().tolist()):
-        query = select(Interaction.order_id, Interaction.product_id, Interaction.kind, Interaction.id)
-        known.update({(o, p, k): i for o, p, k, i in session.execute(query.where(Interaction.order_id.in_(batch)))})
+    line_columns = (Interaction.order_id, Interaction.product_id, Interaction.kind, Interaction.id)
+    known = {
+        (o, p, k): i for o, p, k, i in rows_where_in(session, line_columns, Interaction.order_id, records.order_id)
+    }
     ids = _known_ids(known, zip(records.order_id, records.product_id, records.kind, strict=True), len(records))
     _write_frame(session, Interaction, records, ids, progress)
     return ImportSummary("orders", len(rows), int(ids.isna().sum()), int(ids.notna().sum()))
@@ -206,12 +206,10 @@ def _import_orders(session: Session, rows: pd.DataFrame, progress: Report) -> Im
 
 def _check_sends(session: Session, rows: pd.DataFrame) -> list[Problem]:
     """Resolve the customers to their primary key and locale (kept on the frame for the writer)."""
+    columns = (Customer.external_id, Customer.id, Customer.locale)
     customers = {
         external: (cid, locale)
-        for batch in batches(rows.customer_id.unique().tolist())
-        for external, cid, locale in session.execute(
-            select(Customer.external_id, Customer.id, Customer.locale).where(Customer.external_id.in_(batch))
-        )
+        for external, cid, locale in rows_where_in(session, columns, Customer.external_id, rows.customer_id)
     }
     rows["customer_pk"] = rows.customer_id.map(lambda external: customers.get(external, (None, None))[0])
     rows["customer_locale"] = rows.customer_id.map(lambda external: customers.get(external, (None, None))[1])
@@ -262,13 +260,9 @@ def _optional_number(value: float) -> float | None:
     return None if pd.isna(value) else float(value)
 
 
-def _known_keys(session: Session, key_column, id_column, keys: pd.Series) -> dict[str, int]:
+def _known_keys(session: Session, key_column, id_column, keys: Iterable) -> dict[str, int]:
     """Primary keys of the rows whose ``key_column`` is one of ``keys``, asked in batches (not the whole table)."""
-    return {
-        key: row_id
-        for batch in batches(keys.unique().tolist())
-        for key, row_id in session.execute(select(key_column, id_column).where(key_column.in_(batch)))
-    }
+    return dict(rows_where_in(session, (key_column, id_column), key_column, keys))
 
 
 def _known_ids(known: dict, keys, n_rows: int) -> pd.Series:
@@ -279,7 +273,7 @@ def _known_ids(known: dict, keys, n_rows: int) -> pd.Series:
 
 
 def _upsert(session: Session, model, key: str, records: list[dict], kind: str) -> ImportSummary:
-    existing = _known_keys(session, getattr(model, key), model.id, pd.Series([r[key] for r in records], dtype=object))
+    existing = _known_keys(session, getattr(model, key), model.id, (r[key] for r in records))
     new = [r for r in records if r[key] not in existing]
     changed = [{"id": existing[r[key]], **r} for r in records if r[key] in existing]
     _write(session, model, new, changed)

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from recommenders.rules import Rules, recommend_with_rules
-from service.db.batches import IN_BATCH, batches
+from service.db.batches import IN_BATCH, batches, rows_where_in
 from service.db.models import Campaign, Customer, Draft, Review, Variant
 from service.db.session import session_scope
 from service.forecasts import mean_price, refresh_forecast
@@ -205,13 +205,7 @@ def save_drafts(
                 .where(Draft.campaign_id == campaign_id)
             )
         )
-        customer_pks = {
-            external: pk
-            for batch in batches(people)
-            for external, pk in session.execute(
-                select(Customer.external_id, Customer.id).where(Customer.external_id.in_(batch))
-            )
-        }
+        customer_pks = dict(rows_where_in(session, (Customer.external_id, Customer.id), Customer.external_id, people))
         new = [draft for draft in drafts if draft.customer_id not in reviewed]
         for batch in batches(new, _rows_per_statement(Draft)):
             checks = {

@@ -277,6 +277,7 @@ def test_sends_are_matched_and_replaced_in_batches_of_keys(engine, monkeypatch):
     from service.importing import load
 
     monkeypatch.setattr(load, "batches", lambda values: batching.batches(values, size=7))
+    monkeypatch.setattr(batching, "IN_BATCH", 7)  # the key lookups (batching.rows_where_in)
     _load_all(engine)
     n = 30
     sends = pd.DataFrame(
@@ -304,6 +305,7 @@ def test_orders_are_written_in_bounded_batches_and_a_reimport_updates_them(engin
 
     monkeypatch.setattr(load, "WRITE_BATCH", 3)
     monkeypatch.setattr(load, "batches", lambda values: batching.batches(values, size=4))
+    monkeypatch.setattr(batching, "IN_BATCH", 4)  # the key lookups (batching.rows_where_in)
     written, plain_records = [], load._plain_records
     monkeypatch.setattr(load, "_plain_records", lambda frame: written.append(len(frame)) or plain_records(frame))
     _load_all(engine)
