@@ -24,7 +24,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, roc_auc_score
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import KFold, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
@@ -88,7 +88,9 @@ class Link:
         self.pipeline = _pipeline(design, C, min_df=3 if len(outcome) >= 1000 else 1)
         self.pipeline.fit(design.iloc[fit_part], outcome[fit_part])
         method = "isotonic" if outcome[calibration_part].sum() >= 200 else "sigmoid"
-        self.calibrated = CalibratedClassifierCV(FrozenEstimator(self.pipeline), method=method)
+        # The frozen pipeline predicts the same whatever the folds, so an unstratified split gives the same
+        # calibration as the default stratified one without its warning when a class has under 5 rows here.
+        self.calibrated = CalibratedClassifierCV(FrozenEstimator(self.pipeline), method=method, cv=KFold(2))
         self.calibrated.fit(design.iloc[calibration_part], outcome[calibration_part])
         held_out = self.calibrated.predict_proba(design.iloc[calibration_part])[:, 1]
         self.metrics |= {

@@ -230,3 +230,29 @@ def test_optional_values_beyond_the_training_range_are_clipped():
     assert design["churn_risk"].max() <= 0.6
     p_open = model.predict(planned)["p_open"]
     assert p_open[0] == p_open[1]
+
+
+def test_a_thin_calibration_part_is_calibrated_as_before_without_a_warning(sends):
+    """20-24 positives leave under 5 in the 20 % calibration part: the default stratified 5-fold split warned."""
+    import warnings
+
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.frozen import FrozenEstimator
+
+    from scoring.features import design_frame
+
+    design = design_frame(sends)
+    outcome = np.zeros(len(sends), dtype=int)
+    outcome[np.random.default_rng(3).choice(len(sends), 22, replace=False)] = 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        link = engagement.Link("thin").fit(design, outcome, C=1.0, seed=0)
+    old = CalibratedClassifierCV(FrozenEstimator(link.pipeline), method="sigmoid")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        _, calibration_part = engagement.train_test_split(
+            np.arange(len(outcome)), test_size=0.2, stratify=outcome, random_state=0
+        )
+        old.fit(design.iloc[calibration_part], outcome[calibration_part])
+    assert link.metrics["calibration"] == "sigmoid"
+    assert np.allclose(link.predict(design), old.predict_proba(design)[:, 1])
