@@ -68,33 +68,43 @@ def select_variants(
     and ``flag_reasons`` (a list of sentences for the reviewer)."""
     require_columns(variants, [variant_column], "variants")
     ranked = rank_variants(variants, rules, draft_column=draft_column)
-    ranked["_passed"] = _checks_passed(ranked)
-    rows = []
-    for draft_id, group in ranked.groupby(draft_column, sort=False):
-        best = group.loc[group["rank"].idxmin()]
-        reasons = []
-        failed = group.loc[~group["_passed"], variant_column].astype(str).tolist()
-        if len(failed) == len(group):
-            reasons.append("every variant failed a guardrail check")
-        elif failed:
-            reasons.append(f"variant(s) {', '.join(failed)} failed a guardrail check")
-        if best["p_open"] < rules.min_p_open:
-            reasons.append(f"predicted open rate {best['p_open']:.1%} is under the {rules.min_p_open:.0%} floor")
-        if best["p_click"] < rules.min_p_click:
-            reasons.append(f"predicted click rate {best['p_click']:.1%} is under the {rules.min_p_click:.0%} floor")
-        rows.append(
-            {
-                draft_column: draft_id,
-                "chosen_variant": best[variant_column],
-                "p_open": float(best["p_open"]),
-                "p_click": float(best["p_click"]),
-                "p_conversion": float(best["p_conversion"]),
-                "value": float(best["value"]),
-                "flagged": bool(reasons),
-                "flag_reasons": reasons,
-            }
-        )
-    return pd.DataFrame(rows).set_index(draft_column) if rows else _empty_selection(draft_column)
+    if ranked.empty:
+        return _empty_selection(draft_column)
+    # Whole-column work, drafts in the order they first appear; only the flagged drafts' sentences are built
+    # one by one (a campaign of a million drafts has no Python step per draft it does not flag).
+    drafts = pd.unique(ranked[draft_column])
+    best = ranked[ranked["rank"] == 1].set_index(draft_column).reindex(drafts)
+    passed = _checks_passed(ranked)
+    failed = ranked.loc[~passed, variant_column].astype(str).groupby(ranked.loc[~passed, draft_column], sort=False)
+    failed_ids = failed.agg(list).reindex(drafts)
+    variant_counts = ranked.groupby(draft_column, sort=False).size().reindex(drafts).to_numpy()
+    p_open, p_click = best["p_open"].astype(float).to_numpy(), best["p_click"].astype(float).to_numpy()
+    low_open, low_click = p_open < rules.min_p_open, p_click < rules.min_p_click
+    flagged = failed_ids.notna().to_numpy() | low_open | low_click
+    reasons: list[list[str]] = [[] for _ in drafts]
+    for i in np.flatnonzero(flagged):
+        ids = failed_ids.iloc[i]
+        if isinstance(ids, list) and len(ids) == variant_counts[i]:
+            reasons[i].append("every variant failed a guardrail check")
+        elif isinstance(ids, list):
+            reasons[i].append(f"variant(s) {', '.join(ids)} failed a guardrail check")
+        if low_open[i]:
+            reasons[i].append(f"predicted open rate {p_open[i]:.1%} is under the {rules.min_p_open:.0%} floor")
+        if low_click[i]:
+            reasons[i].append(f"predicted click rate {p_click[i]:.1%} is under the {rules.min_p_click:.0%} floor")
+    selection = pd.DataFrame(
+        {
+            "chosen_variant": best[variant_column].to_numpy(),
+            "p_open": p_open,
+            "p_click": p_click,
+            "p_conversion": best["p_conversion"].astype(float).to_numpy(),
+            "value": best["value"].astype(float).to_numpy(),
+            "flagged": flagged,
+            "flag_reasons": reasons,
+        },
+        index=pd.Index(drafts, name=draft_column),
+    )
+    return selection
 
 
 def _checks_passed(variants: pd.DataFrame) -> pd.Series:

@@ -52,3 +52,57 @@ def test_rank_puts_failed_variants_last_and_weights_matter():
 
 def test_empty_input_gives_an_empty_selection():
     assert select_variants(_variants().iloc[:0]).empty
+
+
+def _select_one_by_one(variants: pd.DataFrame, rules: SelectionRules = SelectionRules()) -> pd.DataFrame:
+    """The former selection, a Python step per draft: what the whole-column version must give exactly."""
+    ranked = rank_variants(variants, rules)
+    passed = variants["checks_passed"].fillna(False).astype(bool) if "checks_passed" in variants else True
+    ranked["_passed"] = passed
+    rows = []
+    for draft_id, group in ranked.groupby("draft_id", sort=False):
+        best = group.loc[group["rank"].idxmin()]
+        reasons = []
+        failed = group.loc[~group["_passed"], "variant_id"].astype(str).tolist()
+        if len(failed) == len(group):
+            reasons.append("every variant failed a guardrail check")
+        elif failed:
+            reasons.append(f"variant(s) {', '.join(failed)} failed a guardrail check")
+        if best["p_open"] < rules.min_p_open:
+            reasons.append(f"predicted open rate {best['p_open']:.1%} is under the {rules.min_p_open:.0%} floor")
+        if best["p_click"] < rules.min_p_click:
+            reasons.append(f"predicted click rate {best['p_click']:.1%} is under the {rules.min_p_click:.0%} floor")
+        rows.append(
+            {
+                "draft_id": draft_id, "chosen_variant": best["variant_id"], "p_open": float(best["p_open"]),
+                "p_click": float(best["p_click"]), "p_conversion": float(best["p_conversion"]),
+                "value": float(best["value"]), "flagged": bool(reasons), "flag_reasons": reasons,
+            }
+        )  # fmt: skip
+    return pd.DataFrame(rows).set_index("draft_id")
+
+
+def test_selection_equals_the_former_draft_by_draft_selection():
+    import numpy as np
+
+    rng = np.random.default_rng(11)
+    sizes = rng.integers(1, 5, 400)  # drafts of 1 to 4 variants
+    drafts = np.repeat(np.arange(len(sizes)), sizes)
+    n = len(drafts)
+    variants = pd.DataFrame(
+        {
+            "draft_id": drafts,
+            "variant_id": np.concatenate([np.arange(size) for size in sizes]),
+            "p_open": rng.uniform(0.02, 0.5, n),
+            "p_click": rng.uniform(0.0, 0.05, n),
+            "p_conversion": rng.uniform(0.0, 0.01, n),
+            "checks_passed": rng.random(n) > 0.25,
+        }
+    ).sample(frac=1.0, random_state=3)  # drafts' rows interleaved, first appearances in a random order
+    variants.loc[variants["draft_id"] % 7 == 0, "checks_passed"] = False  # some drafts fail every check
+    named = variants.assign(
+        draft_id="d" + variants["draft_id"].astype(str), variant_id="v" + variants["variant_id"].astype(str)
+    )
+    for frame in (variants, named, variants.drop(columns="checks_passed")):
+        for rules in (SelectionRules(), SelectionRules(w_click=0.0, min_p_open=0.3, min_p_click=0.02)):
+            pd.testing.assert_frame_equal(select_variants(frame, rules), _select_one_by_one(frame, rules))
