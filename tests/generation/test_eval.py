@@ -30,6 +30,20 @@ def test_thresholds_are_declared_for_generation():
     limits = eval_run.thresholds()
     assert limits["grounding_violations_max"] == 0
     assert limits["llm_calls_per_1000_customers_max"] < 50
+    assert limits["model_copy_kept_rate_min"] > 0 and limits["timeouts_max"] == 0
+
+
+def test_copy_the_checks_all_turn_down_or_a_timeout_fails_the_quick_eval():
+    part = {
+        "brand": "hearth", "model_copy_kept_rate": 0.0, "timeouts": 1, "grounding_violations": 0,
+        "personalization_coverage": {"all": 1.0},
+    }  # fmt: skip
+    report = {"quality": [part], "cost": {"llm_calls_per_1000_customers": 12.8}}
+    failures = eval_run.compare(report, eval_run.thresholds())
+    assert any(f.startswith("hearth: model_copy_kept_rate = 0.0, min") for f in failures)
+    assert any(f.startswith("hearth: timeouts = 1, max 0") for f in failures)
+    kept = {**part, "model_copy_kept_rate": 0.3, "timeouts": 0}
+    assert eval_run.compare({**report, "quality": [kept]}, eval_run.thresholds()) == []
 
 
 @pytest.mark.eval
