@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from service.db.session import default_engine
-from service.errors import InvalidInput, TailorError, Unauthorized
+from service.errors import TailorError, Unauthorized, error_body
 from service.jobs import ThreadJobRunner
 from service.jobs.recovery import fail_interrupted_jobs
 from service.jobs.schedule import PeriodicJob
@@ -70,10 +70,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         )
         if is_review_page(request):
             return error_page(request, error.status_code, str(error))
-        body: dict = {"error": type(error).__name__, "message": str(error)}
-        if isinstance(error, InvalidInput):
-            body["problems"] = [{"row": p.row, "column": p.column, "message": p.message} for p in error.problems[:200]]
-        return JSONResponse(body, status_code=error.status_code)
+        return JSONResponse(error_body(error), status_code=error.status_code)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse | HTMLResponse:

@@ -2,7 +2,8 @@
 
 A job is a plain function `work(progress, **params) -> dict` that reports progress through `Progress`.
 Every runner records the job in the `jobs` table, so the API can show status and progress whichever runner
-executes it; a distributed runner (Ray) only has to implement `submit`.
+executes it; a distributed runner (Ray) only has to implement `submit`. A job that fails on a user's error keeps
+the body the API would answer for it (`service.errors.error_body`, with a bad file's problems) as its result.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sqlalchemy import Engine
 
 from service.db.models import Job
 from service.db.session import session_scope
-from service.errors import TailorError
+from service.errors import TailorError, error_body
 
 log = logging.getLogger("tailor.jobs")
 
@@ -84,6 +85,8 @@ def _run(engine: Engine, job_id: str, work: JobFunction, params: dict[str, Any],
         with session_scope(engine) as session:
             job = session.get(Job, job_id)
             job.status, job.error = "failed", message
+            if isinstance(error, TailorError):  # the answer the API gives for it, e.g. a bad file's problems
+                job.result = error_body(error)
         raise
     with session_scope(engine) as session:
         job = session.get(Job, job_id)

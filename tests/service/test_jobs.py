@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from service.db.models import Job
 from service.db.session import session_scope
-from service.errors import NotReady
+from service.errors import InvalidInput, NotReady, Problem
 from service.jobs import InlineJobRunner, ThreadJobRunner
 
 
@@ -43,6 +43,29 @@ def test_thread_runner_records_failures_with_the_users_message(engine):
     runner.wait(ok, timeout=10)
     assert _job(engine, ok).status == "succeeded"
     runner.shutdown()
+
+
+def rejecting(progress) -> dict:
+    raise InvalidInput("customers file", [Problem(3, "email", "is not an email address"), Problem(4, None, "empty")])
+
+
+def test_a_job_rejecting_its_input_keeps_the_problems_as_the_api_answers_them(engine):
+    """A failed job's error was one line of text: a client could not point at a bad file's rows and columns as it
+    can from the synchronous 422. The job's result now holds that same body, problems included."""
+    runner = ThreadJobRunner(engine)
+    job_id = runner.submit("import", rejecting)
+    runner.wait(job_id, timeout=10)
+    runner.shutdown()
+    job = _job(engine, job_id)
+    assert job.status == "failed" and job.error.startswith("customers file rejected, nothing was written: row 3")
+    assert job.result == {
+        "error": "InvalidInput",
+        "message": job.error,
+        "problems": [
+            {"row": 3, "column": "email", "message": "is not an email address"},
+            {"row": 4, "column": None, "message": "empty"},
+        ],
+    }
 
 
 CRASHING_PROCESS = """
