@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from service.db.session import default_engine
 from service.errors import TailorError, Unauthorized, error_body
+from service.importing.background import remove_stranded_uploads
 from service.jobs import ThreadJobRunner
 from service.jobs.recovery import fail_interrupted_jobs
 from service.jobs.schedule import PeriodicJob
@@ -41,6 +42,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         fail_interrupted_jobs(engine)
+        remove_stranded_uploads(home_settings().staging_dir)
         for schedule in schedules:
             schedule.start()
         yield
