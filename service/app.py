@@ -13,7 +13,8 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from service.db.session import default_engine
-from service.errors import InvalidInput, TailorError, Unauthorized
+from service.errors import TailorError, Unauthorized, error_body
+from service.importing.background import remove_stranded_uploads
 from service.jobs import ThreadJobRunner
 from service.jobs.recovery import fail_interrupted_jobs
 from service.jobs.schedule import PeriodicJob
@@ -41,6 +42,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         fail_interrupted_jobs(engine)
+        remove_stranded_uploads(home_settings().staging_dir)
         for schedule in schedules:
             schedule.start()
         yield
@@ -70,10 +72,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         )
         if is_review_page(request):
             return error_page(request, error.status_code, str(error))
-        body: dict = {"error": type(error).__name__, "message": str(error)}
-        if isinstance(error, InvalidInput):
-            body["problems"] = [{"row": p.row, "column": p.column, "message": p.message} for p in error.problems[:200]]
-        return JSONResponse(body, status_code=error.status_code)
+        return JSONResponse(error_body(error), status_code=error.status_code)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse | HTMLResponse:

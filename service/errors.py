@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 class TailorError(Exception):
@@ -69,3 +70,11 @@ class InvalidInput(TailorError):
         shown = "; ".join(str(p) for p in problems[:limit])
         more = f" (and {len(problems) - limit} more)" if len(problems) > limit else ""
         super().__init__(f"{what} rejected, nothing was written: {shown}{more}")
+
+
+def error_body(error: TailorError) -> dict[str, Any]:
+    """What an API client is told about ``error``: the JSON of a 4xx/5xx answer, and a failed job's result."""
+    body: dict[str, Any] = {"error": type(error).__name__, "message": str(error)}
+    if isinstance(error, InvalidInput):
+        body["problems"] = [{"row": p.row, "column": p.column, "message": p.message} for p in error.problems[:200]]
+    return body

@@ -24,6 +24,13 @@ class ImportResult(BaseModel):
     audience_status_url: str | None = None
 
 
+class JobStarted(BaseModel):
+    """A job was queued: GET `status_url` for its status, progress and, once it ends, its result or error."""
+
+    job_id: str
+    status_url: str
+
+
 class CustomerOut(BaseModel):
     customer_id: str
     email: str

@@ -12,7 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class HomeSettings(BaseSettings):
-    """Where Tailor keeps its state on disk (SQLite file, trained models)."""
+    """Where Tailor keeps its state on disk (SQLite file, trained models, uploads waiting for their import job)."""
 
     model_config = SettingsConfigDict(env_prefix="TAILOR_")
 
@@ -21,6 +21,10 @@ class HomeSettings(BaseSettings):
     @property
     def models_dir(self) -> Path:
         return self.home / "models"
+
+    @property
+    def staging_dir(self) -> Path:
+        return self.home / "staging"
 
 
 class DbSettings(BaseSettings):

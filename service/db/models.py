@@ -253,6 +253,11 @@ class AudienceSnapshot(Base):
     computed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
 
+def fraction_done(done: int, total: int) -> float:
+    """A job's progress from 0 to 1."""
+    return round(done / total, 4) if total else 0.0
+
+
 class Job(Base):
     """A long piece of work (training, generation, sending) and how far it has got."""
 
@@ -275,4 +280,4 @@ class Job(Base):
     def progress(self) -> float:
         if self.status == "succeeded":
             return 1.0
-        return round(self.done / self.total, 4) if self.total else 0.0
+        return fraction_done(self.done, self.total)

@@ -2,7 +2,8 @@
 
 A job is a plain function `work(progress, **params) -> dict` that reports progress through `Progress`.
 Every runner records the job in the `jobs` table, so the API can show status and progress whichever runner
-executes it; a distributed runner (Ray) only has to implement `submit`.
+executes it; a distributed runner (Ray) only has to implement `submit`. A job that fails on a user's error keeps
+the body the API would answer for it (`service.errors.error_body`, with a bad file's problems) as its result.
 """
 
 from __future__ import annotations
@@ -15,42 +16,81 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
-from service.db.models import Job
+from service.db.models import Job, fraction_done
 from service.db.session import session_scope
-from service.errors import TailorError
+from service.errors import TailorError, error_body
 
 log = logging.getLogger("tailor.jobs")
 
 JobFunction = Callable[..., dict[str, Any]]
 
 
+# What jobs of this process report inside their own SQLite write transaction, by job id (see Progress).
+_held: dict[str, tuple[int, int, str]] = {}
+
+
 class Progress:
-    """Records how far a job has got; writes to the database at most a few times a second."""
+    """Records how far a job has got; writes to the database at most a few times a second, and inside
+    `during_write_transaction` on SQLite only when it ends."""
 
     def __init__(self, engine: Engine, job_id: str, listener: Callable[[int, int, str], None] | None = None):
         self.engine = engine
         self.job_id = job_id
         self.listener = listener
         self._last_write = 0.0
+        self._holding = False
 
     def __call__(self, done: int, total: int, message: str = "") -> None:
         if self.listener:
             self.listener(done, total, message)
+        if self._holding:
+            _held[self.job_id] = (done, total, message)
+            return
         now = time.monotonic()
         if now - self._last_write < 0.25 and done < total:
             return
         self._last_write = now
+        self._write(done, total, message)
+
+    def _write(self, done: int, total: int, message: str) -> None:
         with session_scope(self.engine) as session:
             job = session.get(Job, self.job_id)
             job.done, job.total = done, total
             if message:
                 job.message = message
+
+    @contextlib.contextmanager
+    def during_write_transaction(self) -> Iterator[None]:
+        """Around a job's own write transaction (an import's). SQLite lets one connection write at a time, so
+        the job's row written from another would wait for the transaction, and fail after the busy timeout:
+        there the figures stay in memory, where `held_progress` finds them, and reach the row when it ends."""
+        if self.engine.dialect.name != "sqlite":
+            yield
+            return
+        self._holding = True
+        try:
+            yield
+        finally:
+            self._holding = False
+            held = _held.pop(self.job_id, None)
+        if held:
+            self._write(*held)
+
+
+def held_progress(job_id: str) -> dict[str, Any]:
+    """The progress a job of this process holds in memory (see `Progress.during_write_transaction`), as fields
+    of the job's status; empty when it holds none."""
+    if (held := _held.get(job_id)) is None:
+        return {}
+    done, total, message = held
+    figures = {"done": done, "total": total, "progress": fraction_done(done, total)}
+    return figures | {"message": message} if message else figures
 
 
 class JobRunner(Protocol):
@@ -84,6 +124,8 @@ def _run(engine: Engine, job_id: str, work: JobFunction, params: dict[str, Any],
         with session_scope(engine) as session:
             job = session.get(Job, job_id)
             job.status, job.error = "failed", message
+            if isinstance(error, TailorError):  # the answer the API gives for it, e.g. a bad file's problems
+                job.result = error_body(error)
         raise
     with session_scope(engine) as session:
         job = session.get(Job, job_id)

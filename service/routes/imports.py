@@ -1,33 +1,52 @@
-"""Upload of customers, products, orders and past sends as CSV or Parquet files."""
+"""Upload of customers, products, orders and past sends as CSV or Parquet files, in the request or as a job."""
 
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Literal
 
-from fastapi import APIRouter, UploadFile
+from fastapi import APIRouter, Query, UploadFile, status
+from fastapi.responses import JSONResponse
 
 from service.deps import ApiKeyDep, SessionDep, StateDep
 from service.importing import import_frame, read_table
-from service.pipeline.training import submit_audience_refresh
-from service.schemas import ImportResult
+from service.importing.background import imported, submit_import
+from service.schemas import ImportResult, JobStarted
+from service.settings import home_settings
 
 router = APIRouter(prefix="/imports", tags=["import"])
 
+BACKGROUND = "answer 202 at once and import the file in a job (`import`) that GET /jobs/{id} follows"
 
-@router.post("/{kind}", response_model=ImportResult)
+
+@router.post(
+    "/{kind}",
+    response_model=ImportResult,
+    responses={
+        status.HTTP_200_OK: {"description": "The file was imported in the request"},
+        status.HTTP_202_ACCEPTED: {"model": JobStarted, "description": "With `background=true`: the import's job"},
+    },
+)
 def import_file(
     kind: Literal["customers", "products", "orders", "sends"], file: UploadFile, session: SessionDep,
-    state: StateDep, _key: ApiKeyDep,
-) -> ImportResult:  # fmt: skip
+    state: StateDep, _key: ApiKeyDep, background: bool = Query(False, description=BACKGROUND),
+) -> ImportResult | JSONResponse:  # fmt: skip
     """Import a file; a bad file is rejected whole (422, with the row and column of every problem). After
     orders, the audience (segments, churn risk, CLV) is recomputed by a job: `audience_job_id` and
-    `audience_status_url` follow its progress."""
+    `audience_status_url` follow its progress.
+
+    With `background=true` (for big files, which take about 25 s per million order lines) the request only
+    stores the file and answers 202 with the job's `job_id` and `status_url`; the job's `result` holds the
+    answer above, or it fails with the problems of a bad file, of which nothing is written."""
+    name = file.filename or f"{kind} upload"
+    if background:
+        job_id = submit_import(state.jobs, state.engine, home_settings().staging_dir, kind, file.file, name)
+        body = JobStarted(job_id=job_id, status_url=f"/jobs/{job_id}")
+        return JSONResponse(body.model_dump(), status_code=status.HTTP_202_ACCEPTED)
     suffix = Path(file.filename or "upload.csv").suffix or ".csv"
     with tempfile.NamedTemporaryFile(suffix=suffix) as handle:
         shutil.copyfileobj(file.file, handle)
         handle.flush()
-        summary = import_frame(session, kind, read_table(Path(handle.name), name=file.filename or f"{kind} upload"))
+        summary = import_frame(session, kind, read_table(Path(handle.name), name=name))
     session.commit()
-    job_id = submit_audience_refresh(state.jobs, state.engine) if kind == "orders" else None
-    return ImportResult(**summary.__dict__, audience_job_id=job_id, audience_status_url=job_id and f"/jobs/{job_id}")
+    return imported(summary, state.jobs, state.engine)

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Query, status
 from service.db.models import Job
 from service.deps import ApiKeyDep, RecommenderQuery, SessionDep, StateDep, require_tunable
 from service.errors import NotFound
+from service.jobs.runner import held_progress
 from service.pipeline.training import train_all
 from service.schemas import JobOut
 
@@ -27,7 +28,9 @@ def train(
 
 @router.get("/jobs/{job_id}", response_model=JobOut)
 def get_job(job_id: str, session: SessionDep, _key: ApiKeyDep) -> JobOut:
+    """A job's status and `progress` (0 to 1). A failed job's `error` says why in one line; when the job
+    rejected its input, its `result` is the API's error body, with the problems (row, column, message)."""
     job = session.get(Job, job_id)
     if job is None:
         raise NotFound(f"Job {job_id} does not exist.")
-    return JobOut.model_validate(job, from_attributes=True)
+    return JobOut.model_validate(job, from_attributes=True).model_copy(update=held_progress(job_id))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+
 from service.db.models import Job
 from service.db.session import session_scope
-from service.errors import NotReady
+from service.errors import InvalidInput, NotReady, Problem
 from service.jobs import InlineJobRunner, ThreadJobRunner
+from service.jobs.runner import held_progress
 
 
 def counting(progress, steps: int) -> dict:
@@ -43,6 +46,57 @@ def test_thread_runner_records_failures_with_the_users_message(engine):
     runner.wait(ok, timeout=10)
     assert _job(engine, ok).status == "succeeded"
     runner.shutdown()
+
+
+def rejecting(progress) -> dict:
+    raise InvalidInput("customers file", [Problem(3, "email", "is not an email address"), Problem(4, None, "empty")])
+
+
+def test_a_job_rejecting_its_input_keeps_the_problems_as_the_api_answers_them(engine):
+    """A failed job's error was one line of text: a client could not point at a bad file's rows and columns as it
+    can from the synchronous 422. The job's result now holds that same body, problems included."""
+    runner = ThreadJobRunner(engine)
+    job_id = runner.submit("import", rejecting)
+    runner.wait(job_id, timeout=10)
+    runner.shutdown()
+    job = _job(engine, job_id)
+    assert job.status == "failed" and job.error.startswith("customers file rejected, nothing was written: row 3")
+    assert job.result == {
+        "error": "InvalidInput",
+        "message": job.error,
+        "problems": [
+            {"row": 3, "column": "email", "message": "is not an email address"},
+            {"row": 4, "column": None, "message": "empty"},
+        ],
+    }
+
+
+def writing(progress, engine, reached: threading.Event, go: threading.Event) -> dict:
+    with progress.during_write_transaction(), session_scope(engine) as session:
+        session.add(Job(id="written-by-the-job", kind="other"))
+        session.flush()  # the job now holds SQLite's one write lock
+        progress(1, 2, "writing jobs")
+        reached.set()
+        go.wait(timeout=30)
+    return {}
+
+
+def test_progress_inside_a_jobs_own_sqlite_transaction_is_held_in_memory_until_it_ends(engine):
+    """Writing the job's row while the job's own transaction held SQLite's write lock waited out the busy timeout
+    (10 s) and failed the job; the figures are now held in memory, where GET /jobs/{id} reads them."""
+    runner = ThreadJobRunner(engine)
+    reached, go = threading.Event(), threading.Event()
+    job_id = runner.submit("write", writing, engine=engine, reached=reached, go=go)
+    try:
+        assert reached.wait(timeout=5), _job(engine, job_id).error
+        assert held_progress(job_id) == {"done": 1, "total": 2, "progress": 0.5, "message": "writing jobs"}
+        assert _job(engine, job_id).done == 0
+    finally:
+        go.set()
+        runner.wait(job_id, timeout=30)
+        runner.shutdown()
+    job = _job(engine, job_id)
+    assert (job.status, job.message, held_progress(job_id)) == ("succeeded", "writing jobs", {})
 
 
 CRASHING_PROCESS = """

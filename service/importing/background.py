@@ -1,0 +1,89 @@
+"""An import as a job, for files too big to hold an HTTP request: the upload is copied to a staging file before
+the request answers, and the job reads, checks and writes it in one transaction, as the request would.
+
+The staging file is removed when the job ends, whether it succeeded or failed. Staging files live in a folder
+per process (``staging/<host>/<pid>/``), so that when the API starts it removes those of processes on this host
+that died: their jobs are failed as interrupted (`service.jobs.recovery`), and nothing would remove them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import socket
+import uuid
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from sqlalchemy import Engine
+
+from service.db.session import session_scope
+from service.importing.load import ImportSummary, import_frame, read_table
+from service.jobs import JobRunner, Progress
+from service.jobs.recovery import process_alive
+from service.pipeline.training import submit_audience_refresh
+from service.schemas import ImportResult
+
+IMPORT_JOB = "import"
+log = logging.getLogger("tailor.jobs")
+
+
+def imported(summary: ImportSummary, runner: JobRunner, engine: Engine) -> ImportResult:
+    """What a committed import answers; after orders, the audience refresh it queued and where to follow it."""
+    job_id = submit_audience_refresh(runner, engine) if summary.kind == "orders" else None
+    return ImportResult(**summary.__dict__, audience_job_id=job_id, audience_status_url=job_id and f"/jobs/{job_id}")
+
+
+def submit_import(runner: JobRunner, engine: Engine, staging_dir: Path, kind: str, upload: BinaryIO, name: str) -> str:
+    """Copy ``upload`` (named ``name`` by the client) to a staging file and queue its import; the job's id."""
+    staged = _stage(upload, Path(name).suffix or ".csv", staging_dir)
+    try:
+        return runner.submit(
+            IMPORT_JOB, import_staged, engine=engine, runner=runner, import_kind=kind, staged=staged, name=name
+        )
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
+
+
+def import_staged(
+    progress: Progress, engine: Engine, runner: JobRunner, import_kind: str, staged: Path, name: str
+) -> dict[str, Any]:
+    """Job: import the staged file and remove it; progress is rows written of rows. A bad file fails the job
+    with the problems the synchronous upload answers (see `service.errors.error_body`) and writes nothing."""
+    try:
+        progress(0, 0, "reading the file")
+        rows = read_table(staged, name=name)
+        progress(0, len(rows), f"checking {len(rows)} rows")
+        with progress.during_write_transaction(), session_scope(engine) as session:
+            summary = import_frame(session, import_kind, rows, progress)
+    finally:
+        staged.unlink(missing_ok=True)
+    return imported(summary, runner, engine).model_dump()
+
+
+def remove_stranded_uploads(staging_dir: Path) -> list[Path]:
+    """Remove the staging folders of processes on this host that no longer run; the folders removed."""
+    here = staging_dir / socket.gethostname()
+    stranded = [
+        folder for folder in (here.iterdir() if here.is_dir() else ())
+        if folder.name.isdigit() and not process_alive(int(folder.name))
+    ]  # fmt: skip
+    for folder in stranded:
+        shutil.rmtree(folder, ignore_errors=True)
+    if stranded:
+        log.warning("staged uploads of stopped processes removed", extra={"folders": [str(f) for f in stranded]})
+    return stranded
+
+
+def _stage(upload: BinaryIO, suffix: str, staging_dir: Path) -> Path:
+    # The client's name chooses the reader (by suffix) and names the file in errors, never the path.
+    suffix = suffix.lower() if re.fullmatch(r"\.\w{1,16}", suffix) else ".upload"
+    folder = staging_dir / socket.gethostname() / str(os.getpid())
+    folder.mkdir(parents=True, exist_ok=True)
+    staged = folder / f"{uuid.uuid4().hex}{suffix}"
+    with staged.open("wb") as handle:
+        shutil.copyfileobj(upload, handle)
+    return staged

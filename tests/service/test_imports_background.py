@@ -1,0 +1,162 @@
+"""POST /imports/{kind}?background=true: the upload is staged and imported by a job, as the request would."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pandas as pd
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from service.db.models import Customer, Interaction, Job
+from service.db.session import session_scope
+from tests.service.conftest import wait_for_job
+from tests.service.test_importing import CUSTOMERS, ORDERS, PRODUCTS
+
+
+def _post(client, kind: str, frame: pd.DataFrame, background: bool, name: str | None = None):
+    body = frame.to_csv(index=False).encode()
+    files = {"file": (name or f"{kind}.csv", body, "text/csv")}
+    return client.post(f"/imports/{kind}", files=files, params={"background": "true"} if background else {})
+
+
+def _in_background(client, kind: str, frame: pd.DataFrame, name: str | None = None) -> dict:
+    """Upload `frame` with background=true; the job as it ended."""
+    response = _post(client, kind, frame, background=True, name=name)
+    assert response.status_code == 202, response.text
+    job_id = response.json()["job_id"]
+    assert response.json() == {"job_id": job_id, "status_url": f"/jobs/{job_id}"}
+    return wait_for_job(client, job_id, timeout=60)
+
+
+def _count(engine, model) -> int:
+    with session_scope(engine) as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+def _staged_files(tailor_home: Path) -> list[Path]:
+    return [path for path in (tailor_home / "staging").rglob("*") if path.is_file()]
+
+
+def test_a_background_upload_imports_as_the_request_would_and_removes_its_staged_file(client, engine, tailor_home):
+    """A million order lines took about 25 s inside the request, past the timeouts of the proxies in front."""
+    job = _in_background(client, "customers", CUSTOMERS)
+    assert (job["kind"], job["status"], job["progress"]) == ("import", "succeeded", 1.0), job["error"]
+    assert job["result"] == {
+        "kind": "customers", "rows": 2, "inserted": 2, "updated": 0, "warnings": [],
+        "audience_job_id": None, "audience_status_url": None,
+    }  # fmt: skip
+    assert _count(engine, Customer) == 2 and _staged_files(tailor_home) == []
+    in_request = _post(client, "customers", CUSTOMERS, background=False)
+    assert in_request.status_code == 200 and in_request.json()["updated"] == 2
+    assert _in_background(client, "customers", CUSTOMERS)["result"] == in_request.json()
+
+    assert _post(client, "products", PRODUCTS, background=False).status_code == 200
+    job = _in_background(client, "orders", ORDERS)
+    result = job["result"]
+    assert (job["status"], result["rows"], result["inserted"], result["updated"]) == ("succeeded", 3, 3, 0)
+    assert result["audience_job_id"] and result["audience_status_url"] == f"/jobs/{result['audience_job_id']}"
+    refresh = wait_for_job(client, result["audience_job_id"], timeout=60)
+    assert (refresh["kind"], refresh["status"]) == ("audience", "succeeded"), refresh["error"]
+    assert _count(engine, Interaction) == 3 and _staged_files(tailor_home) == []
+
+
+def test_a_bad_file_fails_its_job_with_the_problems_the_request_answers(client, engine, tailor_home):
+    bad = CUSTOMERS.assign(email=["anna@example.com", "not an address"])
+    job = _in_background(client, "customers", bad)
+    assert job["status"] == "failed" and "row 3, column 'email': is not an email address" in job["error"]
+    in_request = _post(client, "customers", bad, background=False)
+    assert in_request.status_code == 422 and job["result"] == in_request.json()
+    assert job["result"]["problems"] == [{"row": 3, "column": "email", "message": "is not an email address"}]
+    assert _count(engine, Customer) == 0 and _staged_files(tailor_home) == []
+
+    latin1 = CUSTOMERS.assign(first_name=["Anna", "Zoë"]).to_csv(index=False).encode("latin-1")
+    response = client.post(
+        "/imports/customers", params={"background": "true"}, files={"file": ("kunden.csv", latin1, "text/csv")}
+    )
+    job = wait_for_job(client, response.json()["job_id"], timeout=60)
+    assert job["status"] == "failed" and job["result"]["message"].startswith("kunden.csv rejected")
+    assert job["result"]["problems"][0]["row"] == 3 and "staging" not in str(job)
+    assert _count(engine, Customer) == 0 and _staged_files(tailor_home) == []
+
+
+def test_the_job_shows_rows_written_while_it_writes(client, engine, tailor_home, monkeypatch):
+    """Written in batches of 3 here; the job stops before its 2nd and 4th batch while the test reads its status.
+    SQLite's write lock is the job's meanwhile, so the figures come from memory (Progress)."""
+    from service.importing import load
+
+    monkeypatch.setattr(load, "WRITE_BATCH", 3)
+    gates = {2: (threading.Event(), threading.Event()), 4: (threading.Event(), threading.Event())}
+    calls, plain_records = [], load._plain_records
+
+    def pausing(frame: pd.DataFrame) -> list[dict]:
+        calls.append(len(frame))
+        if len(calls) in gates:
+            reached, go = gates[len(calls)]
+            reached.set()
+            go.wait(timeout=30)
+        return plain_records(frame)
+
+    monkeypatch.setattr(load, "_plain_records", pausing)
+    for kind, frame in (("customers", CUSTOMERS), ("products", PRODUCTS)):
+        assert _post(client, kind, frame, background=False).status_code == 200
+    n = 12
+    orders = pd.DataFrame(
+        {
+            "order_id": [f"b{i // 2}" for i in range(n)], "customer_id": ["c1", "c2"] * (n // 2),
+            "product_id": ["T1", "K1"] * (n // 2), "quantity": "1", "amount": "9.5",
+            "timestamp": "2026-03-01 09:00",
+        }
+    )  # fmt: skip
+    response = _post(client, "orders", orders, background=True)
+    assert response.status_code == 202
+    job_id = response.json()["job_id"]
+    seen = []
+    try:
+        for step in sorted(gates):
+            reached, go = gates[step]
+            assert reached.wait(timeout=30), client.get(f"/jobs/{job_id}").json()
+            assert len(_staged_files(tailor_home)) == 1  # the upload stays staged while its job runs
+            job = client.get(f"/jobs/{job_id}").json()
+            seen.append((job["status"], job["done"], job["total"], job["progress"], job["message"]))
+            go.set()
+    finally:
+        for _reached, go in gates.values():
+            go.set()
+    assert seen == [
+        ("running", 3, n, 0.25, "writing interactions"),
+        ("running", 9, n, 0.75, "writing interactions"),
+    ]
+    job = wait_for_job(client, job_id, timeout=60)
+    assert (job["status"], job["done"], job["total"], job["result"]["inserted"]) == ("succeeded", n, n, n)
+    assert _count(engine, Interaction) == n and _staged_files(tailor_home) == []
+
+
+def test_a_restarted_server_fails_a_stranded_import_and_removes_its_upload(engine, api_key, tailor_home):
+    """An import job of a process that died is failed as any job is; its staged upload would stay forever."""
+    from service.app import create_app
+    from service.jobs.recovery import INTERRUPTED
+    from service.jobs.runner import _create_job
+
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    host = tailor_home / "staging" / socket.gethostname()
+    stranded, live = host / dead / "orders.csv", host / str(os.getpid()) / "orders.csv"
+    for path in (stranded, live):
+        path.parent.mkdir(parents=True)
+        path.write_text("order_id\n")
+    job_id = _create_job(engine, "import")
+    with session_scope(engine) as session:
+        job = session.get(Job, job_id)
+        job.status, job.worker = "running", f"{socket.gethostname()}:{dead}"
+
+    with TestClient(create_app(engine), headers={"X-API-Key": api_key}) as client:
+        job = client.get(f"/jobs/{job_id}").json()
+    assert job["status"] == "failed" and job["error"] == INTERRUPTED
+    assert not stranded.parent.exists() and live.exists()
