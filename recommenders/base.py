@@ -172,13 +172,37 @@ class Recommender(ABC):
         column = vocabulary.product_columns([product_id])[0]
         if row < 0 or column < 0:
             return []
+        return self._cited(row, column, self._item_similarity(column), n)
+
+    def explain_many(self, customer_ids: list[str], product_ids: list[str], n: int = 3) -> list[list[str]]:
+        """`explain` for many (customer, product) pairs, in their order: each product's similarity to the catalog
+        is computed once for all the customers it is explained to (a campaign shows a few hundred products to
+        thousands of customers), one product at a time so that memory stays at one row of the catalog."""
+        vocabulary = self._check_fitted()
+        rows = vocabulary.customer_rows(list(customer_ids))
+        columns = vocabulary.product_columns(list(product_ids))
+        explained: list[list[str]] = [[] for _ in rows]
+        known = np.flatnonzero((rows >= 0) & (columns >= 0))
+        order = known[np.argsort(columns[known], kind="stable")]
+        for start, stop in _runs(columns[order]):
+            column = int(columns[order[start]])
+            similarity = None
+            for pair in order[start:stop]:
+                if similarity is None and len(self.purchases[rows[pair]].indices):
+                    similarity = self._item_similarity(column)
+                if similarity is not None:
+                    explained[pair] = self._cited(rows[pair], column, similarity, n)
+        return explained
+
+    def _cited(self, row: int, column: int, similarity: np.ndarray, n: int) -> list[str]:
+        """The customer's bought products (not ``column`` itself) that ``similarity`` ranks highest, up to n."""
         history = self.purchases[row].indices
         history = history[history != column]
         if not len(history):
             return []
-        support = self._item_similarity(column)[history]
+        support = similarity[history]
         order = np.argsort(-support, kind="stable")[:n]
-        return [str(vocabulary.products[history[i]]) for i in order if support[i] > 0]
+        return [str(self.vocabulary.products[history[i]]) for i in order if support[i] > 0]
 
     def _item_similarity(self, column: int) -> np.ndarray:
         """Similarity of one product to all products; by default cosine over who interacted with them."""
@@ -290,3 +314,13 @@ def _extend_catalog(
     products = vocabulary.products.append(pd.Index(new, dtype=object))
     widened = sp.csr_matrix((matrix.data, matrix.indices, matrix.indptr), shape=(matrix.shape[0], len(products)))
     return widened, Vocabulary(vocabulary.customers, products)
+
+
+def _runs(values: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) of each run of equal neighbours in ``values``."""
+    if not len(values):
+        return []
+    edges = np.flatnonzero(np.diff(values)) + 1
+    starts = np.concatenate([[0], edges])
+    stops = np.concatenate([edges, [len(values)]])
+    return list(zip(starts.tolist(), stops.tolist(), strict=True))

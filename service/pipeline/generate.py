@@ -64,18 +64,17 @@ def recommend_products(
     if not customer_ids:
         return {}
     ranked = recommend_with_rules(recommender, customer_ids, products, k=k, rules=rules)
-    catalog = products.set_index("product_id")
+    catalog = products.drop_duplicates("product_id").set_index("product_id").to_dict("index")
+    explained = recommender.explain_many(ranked["customer_id"].tolist(), ranked["product_id"].tolist(), n=reasons)
     picks: dict[str, list[dict[str, Any]]] = {}
-    for row in ranked.itertuples(index=False):
-        product = catalog.loc[row.product_id]
-        explained = recommender.explain(row.customer_id, row.product_id, n=reasons)
-        because = [catalog.loc[p, "name"] for p in explained if p in catalog.index]
+    for row, cited in zip(ranked.itertuples(index=False), explained, strict=True):
+        product = catalog[row.product_id]
         picks.setdefault(row.customer_id, []).append(
             {
                 "rank": int(row.rank), "product_id": row.product_id, "name": product["name"],
-                "category": product.category, "price": float(product.price), "currency": product.currency,
-                "url": product.url, "description": product.description, "score": float(row.score),
-                "because_you_bought": because,
+                "category": product["category"], "price": float(product["price"]), "currency": product["currency"],
+                "url": product["url"], "description": product["description"], "score": float(row.score),
+                "because_you_bought": [catalog[p]["name"] for p in cited if p in catalog],
             }
         )  # fmt: skip
     return picks

@@ -137,6 +137,18 @@ class RecommenderContract:
         assert model.explain("stranger", "a0") == []
         assert model.explain("c0", "no-such-product") == []
 
+    def test_explain_many_gives_each_pair_what_explain_gives(self, model, data):
+        interactions, _, _ = data
+        customers = sorted(interactions["customer_id"].unique())[:6]
+        products = sorted(interactions["product_id"].unique())[:5]
+        pairs = [(c, p) for p in products for c in customers][::-1]  # products interleaved, not grouped
+        pairs += [("stranger", products[0]), (customers[0], "no-such-product"), (customers[1], products[1])]
+        many = model.explain_many([c for c, _ in pairs], [p for _, p in pairs], n=2)
+        assert many == [model.explain(c, p, n=2) for c, p in pairs]
+        if self.personalised:
+            assert any(many)
+        assert model.explain_many([], []) == []
+
     def test_similar_items_stay_in_the_group(self, model):
         similar = model.similar_items("a0", k=3)
         assert list(similar.columns) == ["product_id", "score"]
