@@ -53,9 +53,18 @@ def product_word_pattern(word: str) -> re.Pattern:
     return re.compile(rf"(?<!\w){re.escape(word)}(?:e?s)?(?!\w)", re.IGNORECASE)
 
 
+@lru_cache(maxsize=64)
+def any_product_word(words: tuple[str, ...]) -> re.Pattern | None:
+    """One pattern that finds any of ``words`` (as ``product_word_pattern`` does): most copy names none."""
+    return re.compile("|".join(product_word_pattern(w).pattern for w in words), re.IGNORECASE) if words else None
+
+
 def absent_product_word(text: str, words: list[str], shown: str) -> str | None:
     """The first of ``words`` that ``text`` names and ``shown`` (the email's products) does not, as the text
     writes it."""
+    screen = any_product_word(tuple(words))
+    if screen is None or not screen.search(text):
+        return None
     for word in words:
         pattern = product_word_pattern(word)
         named = pattern.search(text)

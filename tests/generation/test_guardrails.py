@@ -326,3 +326,40 @@ def test_an_intro_that_opens_with_the_subject_keeps_only_its_own_sentences():
     only_the_subject = f"{subject} Enjoy."  # what would be left is too short to be an intro
     assert drop_repeated_opening(only_the_subject, [subject], 20) == only_the_subject
     assert drop_repeated_opening("A warm welcome back to our shop.", ["Hi"], 20) == "A warm welcome back to our shop."
+
+
+def _texts_around(phrase: str) -> list[str]:
+    """Copy that names ``phrase`` as a word, in capitals, with a plural, inside a longer word, or not at all."""
+    return [
+        f"Our {phrase} for you.", f"{phrase.upper()}!", f"Two {phrase}s and {phrase}es.", f"un{phrase}ly good.",
+        f"{phrase}ish tones", "A fresh pot is calling.",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("brand_name", ["hearth", "atelier"])
+def test_screened_word_checks_say_what_checking_every_word_said(brand_name):
+    """The words-to-avoid and products-not-shown checks first search all their words at once; the verdict and
+    the word they name must be what a search for each word in turn gives."""
+    import re
+
+    from generation.guardrails.claims import absent_product_word, product_word_pattern
+    from generation.guardrails.vocabulary import check as avoid_check
+
+    brand = load_brand(brand_name)
+    for locale in brand.locales:
+        phrases = brand.words_to_avoid(locale)
+        products = brand.product_words.get(locale, [])
+        for text in [t for word in phrases + products for t in _texts_around(word)]:
+            avoided = next(
+                (p for p in phrases if re.search(rf"(?<!\w){re.escape(p)}(?!\w)", text, re.IGNORECASE)), None
+            )
+            result = avoid_check(
+                CheckContext(request=make_request(locale=locale), brand=brand, **{**CLEAN, "intro": text})
+            )
+            assert result.passed == (avoided is None) and (avoided is None or f"'{avoided}'" in result.reason)
+            shown = products[0] if products else ""
+            one_by_one = next(
+                (m.group(0) for w in products if (m := product_word_pattern(w).search(text))
+                 and not product_word_pattern(w).search(shown)), None,
+            )  # fmt: skip
+            assert absent_product_word(text, products, shown) == one_by_one
