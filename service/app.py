@@ -11,9 +11,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from service.db.session import default_engine
-from service.errors import TailorError, Unauthorized, error_body
+from service.errors import DatabaseBusy, TailorError, Unauthorized, error_body, is_database_busy
 from service.importing.background import remove_stranded_uploads
 from service.jobs import ThreadJobRunner
 from service.jobs.recovery import fail_interrupted_jobs
@@ -70,9 +71,20 @@ def create_app(engine: Engine | None = None) -> FastAPI:
             "request rejected",
             extra={"path": request.url.path, "status": error.status_code, "error": str(error)},
         )
+        headers = {"Retry-After": str(error.retry_after_seconds)} if isinstance(error, DatabaseBusy) else None
         if is_review_page(request):
-            return error_page(request, error.status_code, str(error))
-        return JSONResponse(error_body(error), status_code=error.status_code)
+            page = error_page(request, error.status_code, str(error))
+            page.headers.update(headers or {})
+            return page
+        return JSONResponse(error_body(error), status_code=error.status_code, headers=headers)
+
+    @app.exception_handler(OperationalError)
+    async def database_error(request: Request, error: OperationalError):
+        """A lock that did not free up in time is a busy database, answered 503 with when to try again."""
+        if not is_database_busy(error):
+            raise error
+        log.warning("database busy", extra={"path": request.url.path, "error": str(error.orig)})
+        return await tailor_error(request, DatabaseBusy())
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse | HTMLResponse:

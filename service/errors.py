@@ -42,6 +42,27 @@ class MailServerUnavailable(TailorError):
     status_code = 503
 
 
+class DatabaseBusy(TailorError):
+    """A write waited too long for the database's lock (on SQLite, one writer at a time: a big import or a
+    campaign being saved holds it); the request's transaction was rolled back."""
+
+    status_code = 503
+    retry_after_seconds = 30
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The database is busy with another write (a big import or a campaign being saved, most likely) and did "
+            f"not free up in time; nothing of this request was written. Try again in {self.retry_after_seconds} s."
+        )
+
+
+def is_database_busy(error: BaseException) -> bool:
+    """Whether ``error`` is a database lock that did not free up in time (SQLite's busy timeout, PostgreSQL's
+    lock timeout), rather than a fault."""
+    original = getattr(error, "orig", error)
+    return "database is locked" in str(original) or getattr(original, "sqlstate", None) == "55P03"
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with an input file: where it is (row is 1-based, counting the header as row 1) and why."""

@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 
 from service.db.models import Job, fraction_done
 from service.db.session import session_scope
-from service.errors import TailorError, error_body
+from service.errors import DatabaseBusy, TailorError, error_body, is_database_busy
 
 log = logging.getLogger("tailor.jobs")
 
@@ -118,7 +118,8 @@ def _run(engine: Engine, job_id: str, work: JobFunction, params: dict[str, Any],
     log.info("job started", extra={"job_id": job_id})
     try:
         result = work(Progress(engine, job_id, listener), **params)
-    except Exception as error:
+    except Exception as raised:
+        error = DatabaseBusy() if is_database_busy(raised) else raised  # told as the API tells it
         message = str(error) if isinstance(error, TailorError) else f"{type(error).__name__}: {error}"
         log.error("job failed", extra={"job_id": job_id, "error": message, "trace": traceback.format_exc()})
         with session_scope(engine) as session:

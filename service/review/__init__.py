@@ -16,7 +16,7 @@ PREFIX = "/review"
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
 templates.env.filters["unquote"] = unquote
 
-TITLES = {404: "Not found", 409: "Not done", 422: "Not accepted"}
+TITLES = {404: "Not found", 409: "Not done", 422: "Not accepted", 503: "Busy"}
 
 
 def is_review_page(request: Request) -> bool:

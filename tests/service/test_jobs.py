@@ -71,6 +71,25 @@ def test_a_job_rejecting_its_input_keeps_the_problems_as_the_api_answers_them(en
     }
 
 
+def locked_out(progress) -> dict:
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    raise OperationalError("INSERT INTO drafts ...", {}, sqlite3.OperationalError("database is locked"))
+
+
+def test_a_job_that_could_not_get_the_database_lock_says_so_as_the_api_does(engine):
+    """The job's error was SQLAlchemy's text, statement and all; a client sees what the API answers instead."""
+    runner = ThreadJobRunner(engine)
+    job_id = runner.submit("generate", locked_out)
+    runner.wait(job_id, timeout=10)
+    runner.shutdown()
+    job = _job(engine, job_id)
+    assert job.status == "failed" and job.error.startswith("The database is busy with another write")
+    assert job.result["error"] == "DatabaseBusy" and "INSERT" not in job.error
+
+
 def writing(progress, engine, reached: threading.Event, go: threading.Event) -> dict:
     with progress.during_write_transaction(), session_scope(engine) as session:
         session.add(Job(id="written-by-the-job", kind="other"))

@@ -1,0 +1,61 @@
+"""A write that waits too long for SQLite's one write lock (a big import holds it while it writes) is answered
+503 with a way forward, not a bare 500: nothing of the request was written, and it can be sent again."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from sqlalchemy import event
+
+
+@pytest.fixture
+def locked(engine, tailor_home):
+    """Another connection holding the database's write lock, as an import's transaction does; this engine's
+    connections give up after 0.2 s instead of 10."""
+
+    def short_wait(dbapi_connection, _record) -> None:
+        dbapi_connection.execute("PRAGMA busy_timeout=200")
+
+    event.listen(engine, "connect", short_wait)
+    engine.dispose()
+    holder = sqlite3.connect(tailor_home / "tailor.db", isolation_level=None)
+
+    def hold():
+        holder.execute("BEGIN IMMEDIATE")
+        return lambda: holder.execute("ROLLBACK")
+
+    yield hold
+    holder.close()
+
+
+def test_a_write_that_cannot_get_the_lock_is_a_503_and_writes_nothing(client, locked):
+    body = {"name": "Busy", "brand": "hearth", "campaign_type": "vip"}
+    release = locked()
+    busy = client.post("/campaigns", json=body)
+    assert busy.status_code == 503, busy.text
+    assert busy.headers["retry-after"] == "30" and busy.json()["error"] == "DatabaseBusy"
+    assert "nothing of this request was written" in busy.json()["message"]
+    release()
+    assert client.get("/campaigns").json() == []
+    assert client.post("/campaigns", json=body).status_code == 201  # the same request, sent again
+
+
+def test_the_review_page_shows_a_busy_database_as_a_page(client, engine, api_key, locked):
+    from service.db.models import Customer, Draft, Variant
+    from service.db.session import session_scope
+
+    campaign_id = client.post("/campaigns", json={"name": "x", "brand": "hearth", "campaign_type": "vip"}).json()["id"]
+    with session_scope(engine) as session:
+        customer = Customer(external_id="b1", email="b1@example.com", marketing_consent=True)
+        draft = Draft(campaign_id=campaign_id, customer=customer, variants=[Variant(label="A", subject="Hi")])
+        session.add(draft)
+        session.flush()
+        draft_id = draft.id
+    client.post("/review/login", data={"api_key": api_key, "reviewer": "Ada"})
+    release = locked()
+    page = client.post(f"/review/drafts/{draft_id}/approve", data={})
+    assert page.status_code == 503 and page.headers["content-type"].startswith("text/html")
+    assert "Busy" in page.text and "Try again in 30 s" in page.text and page.headers["retry-after"] == "30"
+    release()
+    assert client.get(f"/drafts/{draft_id}").json()["status"] == "pending"
