@@ -4,7 +4,7 @@ render, check, and fall back to the template's copy where a variant fails its ch
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from langchain_core.runnables import RunnableLambda
 
@@ -12,7 +12,7 @@ from generation import templates
 from generation.brands import BrandKit
 from generation.copywriter import CopyVariant, GroupCopy, write_group_copy
 from generation.errors import ModelUnavailable
-from generation.grouping import Group, group_requests
+from generation.grouping import group_requests
 from generation.guardrails import CheckContext, run_checks
 from generation.locales import in_writing_locales
 from generation.render import render_email
@@ -87,9 +87,33 @@ def generate_drafts(
     settings: LLMSettings | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> GenerationResult:
-    """Drafts with `n_variants` checked variants per request; LLM calls scale with groups, not customers. A
-    customer in a language the brand kit or the templates do not cover gets the nearest covered one, else the
-    kit's default, with a note on the draft (generation.locales)."""
+    """Drafts with `n_variants` checked variants per request, in the requests' order; LLM calls scale with
+    groups, not customers. A customer in a language the brand kit or the templates do not cover gets the nearest
+    covered one, else the kit's default, with a note on the draft (generation.locales). For more drafts than
+    fit in memory at once, `stream_drafts` hands them over a batch at a time."""
+    stats = GenerationStats()
+    drafts = {
+        draft.customer_id: draft
+        for batch in stream_drafts(requests, brand, stats, n_variants=n_variants, settings=settings, progress=progress)
+        for draft in batch
+    }
+    ordered = [drafts[r.customer.customer_id] for r in requests if r.customer.customer_id in drafts]
+    return GenerationResult(drafts=ordered, stats=stats)
+
+
+def stream_drafts(
+    requests: Sequence[DraftRequest],
+    brand: BrandKit,
+    stats: GenerationStats,
+    *,
+    n_variants: int = 2,
+    settings: LLMSettings | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    batch_size: int = 1_000,
+) -> Iterator[list[Draft]]:
+    """`generate_drafts`' drafts a batch of at most `batch_size` at a time, group by group as each group's copy
+    is written (so not in the requests' order), adding to `stats` as they go: a campaign of a million customers
+    renders, checks and stores its drafts in pieces, while each group's copy is still written once for all."""
     settings = settings or LLMSettings()
     n_variants = max(1, min(n_variants, len(VARIANT_IDS)))
     started = time.perf_counter()
@@ -98,8 +122,7 @@ def generate_drafts(
         templates.fallback_copies(request.campaign_type, request.customer.locale)  # fail early on bad input
     groups = group_requests(list(requests))
     writer = RunnableLambda(lambda group: write_group_copy(group, brand, n_variants, settings))
-    drafts: dict[str, Draft] = {}
-    stats = GenerationStats(groups=len(groups))
+    stats.groups += len(groups)
     done, total = 0, len(requests)
     if progress:
         progress(0, total)
@@ -113,20 +136,25 @@ def generate_drafts(
         answers = copy.llm_calls - copy.timeouts - bool(copy.unavailable)  # calls that came back with text
         model_answered = model_answered or copy.cache_hits > 0 or answers > 0
         _add_usage(stats, copy)
-        group: Group = groups[index]
-        for request in group.requests:
-            variants = [personalize(request, brand, copy, i) for i in range(len(copy.variants))]
-            drafts[request.customer.customer_id] = Draft(
-                customer_id=request.customer.customer_id, campaign_type=request.campaign_type,
-                locale=request.customer.locale, variants=variants, notes=notes.get(request.customer.customer_id, []),
-            )  # fmt: skip
-            stats.fallbacks += sum(v.used_fallback for v in variants)
-            done += 1
-        if progress:
-            progress(done, total)
+        members = groups[index].requests
+        for first in range(0, len(members), batch_size):
+            batch = []
+            for request in members[first : first + batch_size]:
+                variants = [personalize(request, brand, copy, i) for i in range(len(copy.variants))]
+                batch.append(
+                    Draft(
+                        customer_id=request.customer.customer_id, campaign_type=request.campaign_type,
+                        locale=request.customer.locale, variants=variants,
+                        notes=notes.get(request.customer.customer_id, []),
+                    )
+                )  # fmt: skip
+                stats.fallbacks += sum(v.used_fallback for v in variants)
+            done += len(batch)
+            stats.seconds = round(time.perf_counter() - started, 3)
+            yield batch
+            if progress:
+                progress(done, total)
     stats.seconds = round(time.perf_counter() - started, 3)
-    ordered = [drafts[r.customer.customer_id] for r in requests if r.customer.customer_id in drafts]
-    return GenerationResult(drafts=ordered, stats=stats)
 
 
 def _add_usage(stats: GenerationStats, copy: GroupCopy) -> None:

@@ -79,6 +79,29 @@ def test_progress_reaches_the_total(fake_settings):
     assert seen[0] == (0, 6) and seen[-1] == (6, 6)
 
 
+def test_streamed_drafts_come_in_bounded_batches_and_are_the_drafts_of_one_call(fake_settings):
+    """A campaign of a million customers cannot hold every rendered draft at once: `stream_drafts` hands them
+    over in batches, and all of them together are what `generate_drafts` returns, with the same stats."""
+    from generation.pipeline import stream_drafts
+    from generation.schemas import GenerationStats
+
+    segments = ["at_risk", "champions", "lost"]
+    requests = [
+        make_request(f"c{i}", locale=["en", "de"][i % 2], segment=segments[i % 3], first_name=f"N{i}")
+        for i in range(70)
+    ]
+    brand = load_brand("hearth")
+    whole = generate_drafts(requests, brand, settings=fake_settings)
+    stats, seen = GenerationStats(), []
+    progress = lambda done, _total: seen.append(done)  # noqa: E731
+    batches = list(stream_drafts(requests, brand, stats, settings=fake_settings, batch_size=8, progress=progress))
+    assert max(len(batch) for batch in batches) == 8 and len(batches) > stats.groups == whole.stats.groups == 6
+    streamed = {draft.customer_id: draft for batch in batches for draft in batch}
+    assert len(streamed) == 70 and [streamed[d.customer_id] for d in whole.drafts] == whole.drafts
+    assert stats.model_dump(exclude={"seconds"}) == whole.stats.model_dump(exclude={"seconds"})
+    assert seen == sorted(seen) and seen[0] == 0 and seen[-1] == 70
+
+
 @register("broken")
 def _broken_endpoint(model, settings):
     """A model that always answers with text that is not JSON."""
