@@ -22,6 +22,10 @@ from service.schemas import DraftOut, ReviewOut, VariantEdit, VariantOut
 
 REVIEWABLE = {"pending", "flagged"}
 
+# Drafts in the order their customers came in the campaign's audience (its priority: win-back by past spend, VIP
+# by CLV...), whatever order they were written in; drafts from before positions were kept come by id.
+AUDIENCE_ORDER = (Draft.position.asc().nulls_last(), Draft.id)
+
 
 def get_draft(session: Session, draft_id: int) -> Draft:
     draft = session.scalar(
@@ -45,7 +49,7 @@ def list_drafts(
         select(Draft)
         .where(Draft.campaign_id == campaign_id)
         .options(selectinload(Draft.variants), selectinload(Draft.reviews), selectinload(Draft.customer))
-        .order_by(Draft.flagged.desc(), Draft.id)
+        .order_by(Draft.flagged.desc(), *AUDIENCE_ORDER)
         .limit(limit)
         .offset(offset)
     )

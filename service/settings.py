@@ -109,6 +109,9 @@ class CampaignSettings(BaseSettings):
     # The blend: on the demo store Recall@10 0.586 (ALS 0.479), and it meets the speed targets since its
     # signals are no longer densified (python -m evals.recommenders.bench --models blend).
     recommender: str = "blend"
+    # Drafts rendered, scored and saved at a time: memory stays bounded (a draft with its variants takes some
+    # 70 KB while it is built) and copywriters see the first drafts while the rest are written.
+    drafts_per_batch: int = Field(default=2_000, ge=1)
 
 
 class AudienceSettings(BaseSettings):

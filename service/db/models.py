@@ -126,6 +126,7 @@ class Draft(Base):
     recommendations: Mapped[list[Any]] = mapped_column(JSON, default=list)
     offer: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     send_after: Mapped[datetime | None] = mapped_column(DateTime, index=True)  # the customer's best send hour
+    position: Mapped[int | None] = mapped_column(Integer)  # the customer's place in the audience, first = 0
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 

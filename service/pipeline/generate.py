@@ -1,7 +1,8 @@
 """Job: a campaign's drafts, from audience to scored variants, as pure stages over the batch of customers.
 
-choose_audience -> recommend_products -> build_requests -> generation.generate_drafts -> score_variants ->
-save_drafts. Each stage takes and returns plain data, so a distributed runner can map them over shards.
+choose_audience -> recommend_products -> build_requests -> generation.stream_drafts -> score_variants ->
+insert_drafts. Each stage takes and returns plain data, so a distributed runner can map them over shards; the
+drafts are written, scored and saved a batch at a time, so memory does not grow with the campaign.
 """
 
 from __future__ import annotations
@@ -185,55 +186,65 @@ def save_drafts(
     variants: pd.DataFrame, selection: pd.DataFrame,
 ) -> int:  # fmt: skip
     """Replace the campaign's untouched drafts with the new ones, in one transaction. A draft a person reviewed
-    (approved, rejected) or edited stays as it is, and its customer gets no new one.
+    (approved, rejected) or edited stays as it is, and its customer gets no new one."""
+    with session_scope(engine) as session:
+        kept = clear_untouched_drafts(session, campaign_id)
+        return insert_drafts(session, campaign_id, audience, drafts, picks, variants, selection, kept)
+
+
+def clear_untouched_drafts(session: Session, campaign_id: int) -> set[str]:
+    """Delete the campaign's drafts nobody reviewed or edited; the customers (external ids) whose drafts stay."""
+    edited = select(Review.id).where(Review.draft_id == Draft.id).exists()
+    session.execute(
+        delete(Draft).where(Draft.campaign_id == campaign_id, Draft.status.in_(("pending", "flagged")), ~edited)
+    )
+    staying = select(Customer.external_id).join(Draft, Draft.customer_id == Customer.id)
+    return set(session.scalars(staying.where(Draft.campaign_id == campaign_id)))
+
+
+def insert_drafts(
+    session: Session, campaign_id: int, audience: pd.DataFrame, drafts: list, picks: dict,
+    variants: pd.DataFrame, selection: pd.DataFrame, kept: set[str],
+) -> int:  # fmt: skip
+    """Insert ``drafts`` but those of customers in ``kept``; how many were inserted. ``audience`` holds the
+    drafts' customers, with their place in the whole audience as ``position`` (else their order here).
 
     Written in bulk, a batch of drafts at a time: the drafts in multi-row inserts that return their ids, then
     their variants likewise, then each draft's chosen variant."""
+    if "position" not in audience.columns:
+        audience = audience.assign(position=range(len(audience)))
     people = audience.set_index("customer_id").to_dict("index")
     chosen = selection.to_dict("index")
     scores = variants[["p_open", "p_click", "p_conversion", "reasons"]].to_dict("index")
-    with session_scope(engine) as session:
-        edited = select(Review.id).where(Review.draft_id == Draft.id).exists()
-        session.execute(
-            delete(Draft).where(Draft.campaign_id == campaign_id, Draft.status.in_(("pending", "flagged")), ~edited)
-        )
-        reviewed = set(
-            session.scalars(
-                select(Customer.external_id)
-                .join(Draft, Draft.customer_id == Customer.id)
-                .where(Draft.campaign_id == campaign_id)
+    new = [draft for draft in drafts if draft.customer_id not in kept]
+    wanted = [draft.customer_id for draft in new]
+    customer_pks = dict(rows_where_in(session, (Customer.external_id, Customer.id), Customer.external_id, wanted))
+    for batch in batches(new, _rows_per_statement(Draft)):
+        checks = {d.customer_id: {v.variant_id: [c.model_dump() for c in v.checks] for v in d.variants} for d in batch}
+        draft_rows = [
+            _draft_record(campaign_id, customer_pks[d.customer_id], d, people[d.customer_id], chosen[d.customer_id],
+                          picks.get(d.customer_id, []), checks[d.customer_id])
+            for d in batch
+        ]  # fmt: skip
+        by_customer_pk = dict(_insert(session, Draft, draft_rows, Draft.customer_id, Draft.id))
+        draft_ids = {d.customer_id: by_customer_pk[customer_pks[d.customer_id]] for d in batch}
+        variant_rows = [
+            _variant_record(draft_ids[d.customer_id], v, checks[d.customer_id][v.variant_id],
+                            scores[(d.customer_id, v.variant_id)])
+            for d in batch
+            for v in d.variants
+        ]  # fmt: skip
+        variant_ids = {
+            (draft_id, label): variant_id
+            for variant_id, draft_id, label in _insert(
+                session, Variant, variant_rows, Variant.id, Variant.draft_id, Variant.label
             )
-        )
-        customer_pks = dict(rows_where_in(session, (Customer.external_id, Customer.id), Customer.external_id, people))
-        new = [draft for draft in drafts if draft.customer_id not in reviewed]
-        for batch in batches(new, _rows_per_statement(Draft)):
-            checks = {
-                d.customer_id: {v.variant_id: [c.model_dump() for c in v.checks] for v in d.variants} for d in batch
-            }
-            draft_rows = [
-                _draft_record(campaign_id, customer_pks[d.customer_id], d, people[d.customer_id], chosen[d.customer_id],
-                           picks.get(d.customer_id, []), checks[d.customer_id])
-                for d in batch
-            ]  # fmt: skip
-            by_customer_pk = dict(_insert(session, Draft, draft_rows, Draft.customer_id, Draft.id))
-            draft_ids = {d.customer_id: by_customer_pk[customer_pks[d.customer_id]] for d in batch}
-            variant_rows = [
-                _variant_record(draft_ids[d.customer_id], v, checks[d.customer_id][v.variant_id],
-                                scores[(d.customer_id, v.variant_id)])
-                for d in batch
-                for v in d.variants
-            ]  # fmt: skip
-            variant_ids = {
-                (draft_id, label): variant_id
-                for variant_id, draft_id, label in _insert(
-                    session, Variant, variant_rows, Variant.id, Variant.draft_id, Variant.label
-                )
-            }
-            selected = [
-                {"id": draft_id, "selected_variant_id": variant_ids[(draft_id, chosen[customer]["chosen_variant"])]}
-                for customer, draft_id in draft_ids.items()
-            ]
-            session.execute(update(Draft), selected)
+        }
+        selected = [
+            {"id": draft_id, "selected_variant_id": variant_ids[(draft_id, chosen[customer]["chosen_variant"])]}
+            for customer, draft_id in draft_ids.items()
+        ]
+        session.execute(update(Draft), selected)
     return len(new)
 
 
@@ -248,7 +259,7 @@ def _draft_record(
         "campaign_id": campaign_id, "customer_id": customer_pk, "status": "flagged" if flagged else "pending",
         "flagged": flagged, "flag_reasons": [*draft.notes, *with_check_reasons(chosen["flag_reasons"], checks.items())],
         "audience_reason": str(person.get("reason", "") or ""), "recommendations": recommendations,
-        "offer": offer if isinstance(offer, dict) else None,
+        "offer": offer if isinstance(offer, dict) else None, "position": int(person["position"]),
     }  # fmt: skip
 
 
@@ -289,7 +300,8 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
     """Job: generate, score and save a campaign's drafts; progress counts drafts written. The campaign is
     "generating" while it runs, then "ready", or "failed" whatever stopped it (it can be generated again)."""
     from generation.brands import load_brand
-    from generation.pipeline import generate_drafts
+    from generation.pipeline import stream_drafts
+    from generation.schemas import GenerationStats
     from scoring.selection import SelectionRules
 
     settings = CampaignSettings()
@@ -319,29 +331,43 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
             email_features(row.get("churn_risk"), picks.get(row["customer_id"], [])) for _, row in audience.iterrows()
         ]
         audience[["mean_price", "rec_score", "churn_risk"]] = pd.DataFrame(features, index=audience.index)
+        audience["position"] = range(len(audience))
         requests = build_requests(audience, picks, campaign_type)
         total = max(len(requests), 1)
-        result = generate_drafts(
-            requests, load_brand(brand_slug), n_variants=settings.variants_per_draft,
-            progress=lambda done, _total: progress(done, total + 1, f"writing drafts {done}/{total}"),
-        )  # fmt: skip
-        variants, selection = score_variants(
-            models.get("engagement"),
-            result.drafts,
-            audience,
-            campaign_type,
-            SelectionRules(min_p_open=settings.review_threshold_p_open, min_p_click=settings.review_threshold_p_click),
+        engagement = models.get("engagement")
+        floors = SelectionRules(
+            min_p_open=settings.review_threshold_p_open, min_p_click=settings.review_threshold_p_click
         )
-        saved = save_drafts(engine, campaign_id, audience, result.drafts, picks, variants, selection)
+        people = audience.set_index("customer_id", drop=False)
+        generation, saved, flagged, n_variants = GenerationStats(), 0, 0, 0
+        kept: set[str] | None = None  # customers whose reviewed or edited drafts stay, known once the old go
+        # Each batch is scored and saved before the next is rendered: memory holds one batch of drafts, and the
+        # drafts appear to reviewers as they are written. The untouched drafts of an earlier run go with the first
+        # batch's transaction, so a run that stops before writing anything (the model never answers) keeps them.
+        for drafts in stream_drafts(
+            requests, load_brand(brand_slug), generation, n_variants=settings.variants_per_draft,
+            progress=lambda done, _total: progress(done, total + 1, f"writing drafts {done}/{total}"),
+            batch_size=settings.drafts_per_batch,
+        ):  # fmt: skip
+            part = people.loc[[draft.customer_id for draft in drafts]].reset_index(drop=True)
+            variants, selection = score_variants(engagement, drafts, part, campaign_type, floors)
+            with session_scope(engine) as session:
+                kept = clear_untouched_drafts(session, campaign_id) if kept is None else kept
+                saved += insert_drafts(session, campaign_id, part, drafts, picks, variants, selection, kept)
+            flagged += int(selection.flagged.sum())
+            n_variants += len(variants)
+        if kept is None:  # no draft to write: the earlier run's untouched drafts still go
+            with session_scope(engine) as session:
+                clear_untouched_drafts(session, campaign_id)
         seconds = time.perf_counter() - started
         stats = {
-            **result.stats.model_dump(),
+            **generation.model_dump(),
             "customers": len(audience),
             "drafts": saved,
-            "flagged": int(selection.flagged.sum()),
+            "flagged": flagged,
             "seconds": round(seconds, 2),
             "seconds_per_draft": round(seconds / saved, 3) if saved else None,
-            "fallback_share": round(result.stats.fallbacks / max(len(variants), 1), 3),
+            "fallback_share": round(generation.fallbacks / max(n_variants, 1), 3),
         }
         with session_scope(engine) as session:
             campaign = session.get(Campaign, campaign_id)

@@ -17,7 +17,7 @@ from scoring.experiments import HOLDOUT
 from service.db.batches import batches
 from service.db.models import Campaign, Draft, Event, Send, Variant
 from service.db.session import session_scope
-from service.drafts import failed_checks, selected_variant
+from service.drafts import AUDIENCE_ORDER, failed_checks, selected_variant
 from service.errors import MailServerUnavailable
 from service.experiments import plan_arms, record_send
 from service.pipeline.freshness import hold_back_stale
@@ -55,7 +55,7 @@ def _due(campaign_id: int, now: datetime):
         select(Draft.id)
         .where(Draft.campaign_id == campaign_id, Draft.status == "approved")
         .where(or_(Draft.send_after.is_(None), Draft.send_after <= now))
-        .order_by(Draft.id)
+        .order_by(*AUDIENCE_ORDER)
     )
 
 

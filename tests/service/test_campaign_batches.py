@@ -1,0 +1,91 @@
+"""A campaign's drafts are written, scored and saved a batch at a time: memory holds one batch, reviewers see
+the first drafts while the rest are written, and the result is the campaign one batch would give, listed in the
+audience's order."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from service.db.models import Draft
+from service.db.session import session_scope
+from service.pipeline.campaign_runs import create_and_generate
+from tests.conftest import free_port
+from tests.service.conftest import wait_for_job
+
+
+@pytest.fixture
+def shop(engine, demo_files, monkeypatch):
+    from service.importing import import_frame, read_table
+    from service.jobs import InlineJobRunner
+    from service.pipeline.training import train_all
+
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    with session_scope(engine) as session:
+        for kind in ("customers", "products", "orders", "sends"):
+            import_frame(session, kind, read_table(demo_files[kind]))
+    InlineJobRunner(engine).submit("train", train_all, engine=engine, model=None)
+    return engine
+
+
+def _generate(engine, listener=None, campaign_type="cross_sell") -> int:
+    summary = create_and_generate(
+        engine, campaign_type=campaign_type, brand="hearth", limit=None, name=None, audience_query=None,
+        listener=listener,
+    )  # fmt: skip
+    return summary.campaign_id
+
+
+def _listed(client, campaign_id: int) -> list[tuple]:
+    """What a reviewer sees, in the page's order: customer, status, chosen subject."""
+    drafts = client.get(f"/campaigns/{campaign_id}/drafts", params={"limit": 1000}).json()
+    return [
+        (
+            d["customer_id"],
+            d["status"],
+            next(v["subject"] for v in d["variants"] if v["id"] == d["selected_variant_id"]),
+        )
+        for d in drafts
+    ]
+
+
+def _count(engine, campaign_id: int) -> int:
+    with session_scope(engine) as session:
+        return session.scalar(select(func.count()).select_from(Draft).where(Draft.campaign_id == campaign_id))
+
+
+def test_small_batches_give_the_campaign_one_batch_gives_in_the_audiences_order(shop, client, monkeypatch):
+    whole = _generate(shop)
+    monkeypatch.setenv("TAILOR_CAMPAIGN_DRAFTS_PER_BATCH", "4")
+    seen: list[tuple[int, int]] = []
+
+    def listener(done: int, total: int, message: str) -> None:
+        if message.startswith("writing drafts") and 0 < done < total - 1:
+            seen.append((done, _count(shop, campaign_id=2)))  # the batched campaign is the second
+
+    batched = _generate(shop, listener)
+    assert _listed(client, batched) == _listed(client, whole) and len(_listed(client, whole)) > 8
+    # Saved as they were written: while the job ran, the drafts written so far were already there.
+    assert seen and all(saved == done for done, saved in seen)
+    with session_scope(shop) as session:
+        positions = session.scalars(select(Draft.position).where(Draft.campaign_id == batched)).all()
+    assert sorted(positions) == list(range(len(positions)))
+    pending = [row for row in _listed(client, batched) if row[1] == "pending"]
+    by_position = client.get(f"/campaigns/{batched}/drafts", params={"status": "pending"}).json()
+    assert [d["customer_id"] for d in by_position] == [row[0] for row in pending]
+
+
+def test_a_run_that_stops_before_writing_keeps_the_drafts_of_the_last_run(shop, client, monkeypatch):
+    campaign_id = _generate(shop)
+    before = _listed(client, campaign_id)
+    unreachable = {
+        "TAILOR_LLM_MODEL": "openai/gpt-4o-mini", "TAILOR_LLM_API_BASE": f"http://127.0.0.1:{free_port()}/v1",
+        "TAILOR_LLM_API_KEY": "sk-unused",
+    }  # fmt: skip
+    for name, value in unreachable.items():
+        monkeypatch.setenv(name, value)
+    job = wait_for_job(client, client.post(f"/campaigns/{campaign_id}/generate").json()["job_id"])
+    assert job["status"] == "failed" and "Connection error" in job["error"]
+    assert (
+        _listed(client, campaign_id) == before and client.get(f"/campaigns/{campaign_id}").json()["status"] == "failed"
+    )
