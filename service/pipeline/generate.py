@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 def choose_audience(
     customers: pd.DataFrame, campaign_type: str, audience_query: str | None, limit: int | None, as_of: date
 ) -> pd.DataFrame:
-    """Customers who may be mailed and fit the campaign, with a readable reason and their offer."""
+    """Customers who may be mailed and fit the campaign, in the campaign's order, with their offer (their reasons
+    are added by ``audience.campaigns.with_reasons``, for the customers shown or mailed)."""
     from audience.campaigns import select_audience
     from audience.query import evaluate
 
@@ -40,7 +41,7 @@ def choose_audience(
         [{**(row.profile or {}), "customer_id": row.customer_id} for row in eligible.itertuples(index=False)]
     )
     if profiles.empty:
-        return eligible.iloc[0:0].assign(reason="", offer=None)
+        return eligible.iloc[0:0].assign(offer=None)
     profiles = profiles.merge(eligible.drop(columns=["profile"]), on="customer_id", how="left", suffixes=("", "_db"))
     profiles["segment"] = profiles["rfm_segment"] if "rfm_segment" in profiles else profiles["segment"]
     profiles = profiles.set_index("customer_id")
@@ -289,6 +290,7 @@ def require_models(models: ModelStore) -> None:
 def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id: int) -> dict[str, Any]:
     """Job: generate, score and save a campaign's drafts; progress counts drafts written. The campaign is
     "generating" while it runs, then "ready", or "failed" whatever stopped it (it can be generated again)."""
+    from audience.campaigns import with_reasons
     from generation.brands import load_brand
     from generation.pipeline import generate_drafts
     from scoring.selection import SelectionRules
@@ -305,7 +307,9 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
             products = frames.products_frame(session)
             as_of = frames.audience_as_of(session)
         progress(0, 1, "choosing the audience")
-        audience = choose_audience(customers, campaign_type, audience_query, limit, as_of)
+        audience = with_reasons(
+            choose_audience(customers, campaign_type, audience_query, limit, as_of), campaign_type, as_of
+        )
         # A re-order reminder may show what the customer already buys; other campaigns show new products.
         rules = Rules(
             exclude_bought=campaign_type != "replenishment", max_per_category=settings.max_products_per_category,
