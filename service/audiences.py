@@ -30,11 +30,11 @@ def choose_today(
     from audience.query import parse_query
     from service.pipeline.generate import choose_audience
 
-    customers = frames.customers_frame(session)
+    profiles = frames.mailable_profiles(session)
     try:
         if query:
             parse_query(query)  # read it even when no customer has a profile yet to check its fields against
-        return choose_audience(customers, campaign_type, query, None, as_of or frames.audience_as_of(session))
+        return choose_audience(profiles, campaign_type, query, None, as_of or frames.audience_as_of(session))
     except QueryError as error:
         raise InvalidInput(what, [Problem(None, field, str(error))]) from error
 

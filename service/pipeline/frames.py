@@ -111,28 +111,27 @@ class CatalogCache:
             return self._products
 
 
-def customers_frame(session: Session) -> pd.DataFrame:
-    statement = select(
-        Customer.external_id,
-        Customer.email,
-        Customer.first_name,
-        Customer.locale,
-        Customer.marketing_consent,
-        Customer.unsubscribed,
-        Customer.segment,
-        Customer.profile,
+CUSTOMER_FIELDS = ("email", "first_name", "locale", "marketing_consent", "unsubscribed", "segment")
+
+
+def mailable_profiles(session: Session) -> pd.DataFrame:
+    """The customers who may be mailed (consent given, not unsubscribed, an email address), in the order they
+    were added, indexed by customer_id: the fields of their profile, their details (CUSTOMER_FIELDS), and in
+    `segment` their RFM segment. Those who may not be mailed are left out by the database, unread."""
+    columns = [getattr(Customer, field) for field in CUSTOMER_FIELDS]
+    statement = (
+        select(Customer.external_id, *columns, Customer.profile)
+        .where(Customer.marketing_consent, ~Customer.unsubscribed, Customer.email != "")
+        .order_by(Customer.id)
     )
-    columns = [
-        "customer_id",
-        "email",
-        "first_name",
-        "locale",
-        "marketing_consent",
-        "unsubscribed",
-        "segment",
-        "profile",
-    ]
-    return _frame(session, statement, columns)
+    rows = session.execute(statement).all()
+    details = pd.DataFrame([tuple(row[:-1]) for row in rows], columns=["customer_id", *CUSTOMER_FIELDS])
+    if details.empty:
+        return details.set_index("customer_id")
+    profiles = pd.DataFrame([{**(row[-1] or {}), "customer_id": row[0]} for row in rows])
+    profiles = profiles.merge(details, on="customer_id", how="left", suffixes=("", "_db"))
+    profiles["segment"] = profiles["rfm_segment"] if "rfm_segment" in profiles else profiles["segment"]
+    return profiles.set_index("customer_id")
 
 
 def _happened(kind: str):
