@@ -27,13 +27,13 @@ def choose_today(
     profiles do not have, raises InvalidInput naming `field`: the one check behind the audience preview and the
     creation of a campaign."""
     from audience.errors import QueryError
-    from audience.query import parse_query
+    from audience.query import query_fields
     from service.pipeline.generate import choose_audience
 
-    profiles = frames.mailable_profiles(session)
     try:
-        if query:
-            parse_query(query)  # read it even when no customer has a profile yet to check its fields against
+        # Parsing it checks its syntax and segments even when no customer has a profile yet to check fields against.
+        fields = query_fields(query) if query else set()
+        profiles = frames.mailable_profiles(session, fields)
         return choose_audience(profiles, campaign_type, query, None, as_of or frames.audience_as_of(session))
     except QueryError as error:
         raise InvalidInput(what, [Problem(None, field, str(error))]) from error

@@ -285,6 +285,7 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
     """Job: generate, score and save a campaign's drafts; progress counts drafts written. The campaign is
     "generating" while it runs, then "ready", or "failed" whatever stopped it (it can be generated again)."""
     from audience.campaigns import with_reasons
+    from audience.query import query_fields
     from generation.brands import load_brand
     from generation.pipeline import generate_drafts
     from scoring.selection import SelectionRules
@@ -297,7 +298,7 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
             campaign.status = "generating"
             campaign_type, brand_slug = campaign.campaign_type, campaign.brand.slug
             audience_query, limit = campaign.audience_query, campaign.max_customers
-            profiles = frames.mailable_profiles(session)
+            profiles = frames.mailable_profiles(session, query_fields(audience_query) if audience_query else ())
             products = frames.products_frame(session)
             as_of = frames.audience_as_of(session)
         progress(0, 1, "choosing the audience")
