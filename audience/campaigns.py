@@ -2,7 +2,9 @@
 
 The rules are data (``CAMPAIGNS``, and the ladder in ``win_back_ladder.yaml``); ``select_audience`` applies them
 to profiles (``build_profiles`` output, or the same columns read back from the database, where dates may be ISO
-text) and gives every chosen customer a ``reason`` a reviewer can read and, for win-back, an ``offer``.
+text) and gives every chosen customer, for win-back, an ``offer``; ``with_reasons`` adds the ``reason`` a reviewer
+reads, for the customers who are shown or mailed (it is text written row by row, too slow to write for a whole
+audience that is only counted).
 
 Win-back customers are ranked, and given their rung of the ladder, by the value at stake if they come back:
 what they have spent with the shop so far (``frequency`` x ``monetary``, their orders times their mean order
@@ -90,7 +92,7 @@ def _segment(profiles: pd.DataFrame) -> pd.Series:
     return pd.Series(None, index=profiles.index, dtype="object")
 
 
-def _reason(row: pd.Series, campaign_type: str, as_of: pd.Timestamp) -> str:
+def _reason(row: dict, campaign_type: str, as_of: pd.Timestamp) -> str:
     facts = []
     if pd.notna(row.get("recency_days")):
         days = int(row["recency_days"])
@@ -113,7 +115,7 @@ def _reason(row: pd.Series, campaign_type: str, as_of: pd.Timestamp) -> str:
 
 
 def select_audience(profiles: pd.DataFrame, campaign_type: str, as_of: date | str | pd.Timestamp) -> pd.DataFrame:
-    """The profiles (same index) a campaign of ``campaign_type`` targets, with ``reason`` and ``offer`` columns.
+    """The profiles (same index) a campaign of ``campaign_type`` targets, with an ``offer`` column.
 
     Customers are ordered by value to the campaign: win-back by past spend (the value at stake), VIP by CLV,
     replenishment by due date, the others by recency.
@@ -143,9 +145,20 @@ def select_audience(profiles: pd.DataFrame, campaign_type: str, as_of: date | st
         audience = audience.iloc[np.argsort(pd.to_datetime(audience["next_purchase_date"]).to_numpy(), kind="stable")]
     elif "recency_days" in audience:
         audience = audience.iloc[np.argsort(_number(audience, "recency_days").to_numpy(), kind="stable")]
-    audience["reason"] = [_reason(row, campaign_type, as_of) for _, row in audience.iterrows()]
     # Percentile rank of past spend in the audience: the most gets 1.0, the least 0, ties share the lower rank.
     spend = audience["_past_spend"].fillna(0)
     percentile = (spend.rank(method="min") - 1) / max(len(audience) - 1, 1)
     audience["offer"] = [win_back_offer(p) if campaign_type == "win_back" else None for p in percentile]
     return audience.drop(columns=["_segment", "_past_spend"])
+
+
+REASON_FACTS = ("recency_days", "frequency", "next_purchase_date", "churn_risk", "_past_spend", "clv", "_segment")
+
+
+def with_reasons(audience: pd.DataFrame, campaign_type: str, as_of: date | str | pd.Timestamp) -> pd.DataFrame:
+    """``audience`` (``select_audience`` rows, all or some) with a ``reason`` column: why each customer was chosen,
+    in words a reviewer reads."""
+    as_of = pd.Timestamp(as_of).normalize()
+    facts = audience.assign(_segment=_segment(audience), _past_spend=past_spend(audience))
+    facts = facts[[column for column in REASON_FACTS if column in facts]]
+    return audience.assign(reason=[_reason(row, campaign_type, as_of) for row in facts.to_dict("records")])

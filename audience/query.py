@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -229,13 +230,28 @@ def parse_query(query: str) -> Node:
     return _with_known_segments(_Parser(query).parse(), query)
 
 
+def query_fields(query: str | Node) -> set[str]:
+    """The field names a query compares, as it spells them."""
+    node = parse_query(query) if isinstance(query, str) else query
+    if isinstance(node, BoolOp):
+        return set().union(*(query_fields(operand) for operand in node.operands))
+    if isinstance(node, Not):
+        return query_fields(node.operand)
+    return {node.field}
+
+
+def field_column(field: str, columns: Collection[str]) -> str | None:
+    """The one of ``columns`` a query's ``field`` reads: its own name, else in lower case, else the column its
+    alias stands for; None when there is none."""
+    for name in (field, field.lower(), ALIASES.get(field.lower())):
+        if name is not None and name in columns:
+            return name
+    return None
+
+
 def _column(profiles: pd.DataFrame, comparison: Comparison, query: str) -> pd.Series:
-    name = comparison.field
-    if name not in profiles.columns:
-        name = name.lower()
-    if name not in profiles.columns and ALIASES.get(name) in profiles.columns:
-        name = ALIASES[name]
-    if name not in profiles.columns:
+    name = field_column(comparison.field, profiles.columns)
+    if name is None:
         known = ", ".join(sorted(set(profiles.columns) | {a for a, c in ALIASES.items() if c in profiles.columns}))
         raise QueryError(f"unknown field '{comparison.field}'; known fields: {known}", query=query,
                          position=comparison.position)  # fmt: skip

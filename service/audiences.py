@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -17,28 +18,34 @@ def _number(value: Any) -> float | None:
 
 
 def choose_today(
-    session: Session, campaign_type: str, query: str | None, *, what: str = "audience", field: str = "query"
-) -> pd.DataFrame:
-    """The mailable customers a campaign of `campaign_type` narrowed by `query` reaches today (the same choice
-    `generate` makes: consent, not unsubscribed, the campaign's audience rule, the query). A query that cannot
-    be read, or names a field or a value the shop's profiles do not have, raises InvalidInput naming `field`:
-    the one check behind the audience preview and the creation of a campaign."""
+    session: Session, campaign_type: str, query: str | None, as_of: date | None = None, *, what: str = "audience",
+    field: str = "query",
+) -> pd.DataFrame:  # fmt: skip
+    """The mailable customers a campaign of `campaign_type` narrowed by `query` reaches on `as_of` (default: today's
+    audience day), without their reasons (the same choice `generate` makes: consent, not unsubscribed, the
+    campaign's audience rule, the query). A query that cannot be read, or names a field or a value the shop's
+    profiles do not have, raises InvalidInput naming `field`: the one check behind the audience preview and the
+    creation of a campaign."""
     from audience.errors import QueryError
-    from audience.query import parse_query
+    from audience.query import query_fields
     from service.pipeline.generate import choose_audience
 
-    customers = frames.customers_frame(session)
     try:
-        if query:
-            parse_query(query)  # read it even when no customer has a profile yet to check its fields against
-        return choose_audience(customers, campaign_type, query, None, frames.audience_as_of(session))
+        # Parsing it checks its syntax and segments even when no customer has a profile yet to check fields against.
+        fields = query_fields(query) if query else set()
+        profiles = frames.mailable_profiles(session, fields)
+        return choose_audience(profiles, campaign_type, query, None, as_of or frames.audience_as_of(session))
     except QueryError as error:
         raise InvalidInput(what, [Problem(None, field, str(error))]) from error
 
 
 def preview_audience(session: Session, campaign_type: str, query: str | None, limit: int) -> dict[str, Any]:
     """How many mailable customers the campaign would target, and the first `limit` with why and their offer."""
-    chosen = choose_today(session, campaign_type, query)
+    from audience.campaigns import with_reasons
+
+    as_of = frames.audience_as_of(session)
+    chosen = choose_today(session, campaign_type, query, as_of)
+    shown = with_reasons(chosen.head(limit), campaign_type, as_of)
     sample = [
         {
             "customer_id": row["customer_id"], "first_name": row.get("first_name", ""),
@@ -46,6 +53,6 @@ def preview_audience(session: Session, campaign_type: str, query: str | None, li
             "clv": _number(row.get("clv")), "reason": row.get("reason", ""),
             "offer": row.get("offer") if isinstance(row.get("offer"), dict) else None,
         }
-        for row in chosen.head(limit).to_dict("records")
+        for row in shown.to_dict("records")
     ]  # fmt: skip
     return {"campaign_type": campaign_type, "query": query, "customers": len(chosen), "sample": sample}

@@ -50,8 +50,34 @@ class Customer(Base):
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     segment: Mapped[str | None] = mapped_column(String(64), index=True)
     profile: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The profile's fields that campaign rules and most audience queries read (PROFILE_COLUMNS), written with it
+    # by the audience refresh: an audience is chosen from these columns without parsing every profile.
+    recency_days: Mapped[int | None] = mapped_column(Integer)
+    frequency: Mapped[int | None] = mapped_column(Integer)
+    monetary: Mapped[float | None] = mapped_column(Float)
+    churn_risk: Mapped[float | None] = mapped_column(Float)
+    clv: Mapped[float | None] = mapped_column(Float)
+    p_alive: Mapped[float | None] = mapped_column(Float)
+    next_purchase_date: Mapped[date | None] = mapped_column(Date)
+    cluster: Mapped[int | None] = mapped_column(Integer)
+    cluster_label: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+PROFILE_COLUMNS = (
+    "recency_days", "frequency", "monetary", "churn_risk", "clv", "p_alive", "next_purchase_date", "cluster",
+    "cluster_label",
+)  # fmt: skip
+
+
+def profile_columns(profile: dict[str, Any]) -> dict[str, Any]:
+    """The PROFILE_COLUMNS values of a profile, as its columns take them: None for a field it does not have, and
+    the next purchase (ISO text in the JSON) as a date."""
+    values = {field: profile.get(field) for field in PROFILE_COLUMNS}
+    if values["next_purchase_date"] is not None:
+        values["next_purchase_date"] = date.fromisoformat(values["next_purchase_date"][:10])
+    return values
 
 
 class Product(Base):

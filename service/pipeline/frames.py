@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Collection
 from datetime import date
 
 import pandas as pd
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from service.db.models import Customer, Event, Interaction, Product, Send
+from service.db.models import PROFILE_COLUMNS, Customer, Event, Interaction, Product, Send
 
 
 def _frame(session: Session, statement, columns: list[str]) -> pd.DataFrame:
@@ -111,28 +112,55 @@ class CatalogCache:
             return self._products
 
 
-def customers_frame(session: Session) -> pd.DataFrame:
-    statement = select(
-        Customer.external_id,
-        Customer.email,
-        Customer.first_name,
-        Customer.locale,
-        Customer.marketing_consent,
-        Customer.unsubscribed,
-        Customer.segment,
-        Customer.profile,
-    )
-    columns = [
-        "customer_id",
-        "email",
-        "first_name",
-        "locale",
-        "marketing_consent",
-        "unsubscribed",
-        "segment",
-        "profile",
-    ]
-    return _frame(session, statement, columns)
+CUSTOMER_FIELDS = ("email", "first_name", "locale", "marketing_consent", "unsubscribed", "segment")
+MAILABLE = (Customer.marketing_consent, ~Customer.unsubscribed, Customer.email != "")
+
+
+def mailable_profiles(session: Session, query_fields: Collection[str] = ()) -> pd.DataFrame:
+    """The customers who may be mailed (consent given, not unsubscribed, an email address), in the order they
+    were added, indexed by customer_id: their details (CUSTOMER_FIELDS), their RFM segment (as `rfm_segment`
+    and in `segment`) and their profile's fields, for choosing an audience. Those who may not be mailed are left
+    out by the database, unread.
+
+    The profile fields are read from their columns (PROFILE_COLUMNS), without parsing a profile. A query that
+    names another field (`query_fields`, as ``audience.query.query_fields`` gives them) gets every field of the
+    mailable customers' JSON profiles instead, so that it reads what it did before the columns, and a field
+    no profile has is named with all the known ones."""
+    from audience.query import field_column
+
+    profiles = _profile_columns(session)
+    if all(field_column(field, profiles.columns) for field in query_fields):
+        return profiles
+    return _json_profiles(session)
+
+
+def _profile_columns(session: Session) -> pd.DataFrame:
+    """mailable_profiles from the columns. A field no mailable customer has a value for is left out, as it is
+    from JSON profiles none of which hold it: a query that names it then reads the JSON profiles, which tell
+    whether the field is unknown or only empty."""
+    fields = (*CUSTOMER_FIELDS, *PROFILE_COLUMNS)
+    statement = select(Customer.external_id, *(getattr(Customer, field) for field in fields))
+    rows = session.execute(statement.where(*MAILABLE).order_by(Customer.id)).all()
+    profiles = pd.DataFrame([tuple(row) for row in rows], columns=["customer_id", *fields])
+    # As the JSON profile holds it: ISO text, which a query compares as text unless given a date.
+    profiles["next_purchase_date"] = [day.isoformat() if day else None for day in profiles["next_purchase_date"]]
+    profiles["rfm_segment"] = profiles["segment"]  # the refresh writes a customer's RFM segment to both
+    empty = [field for field in (*PROFILE_COLUMNS, "rfm_segment") if profiles[field].isna().all()]
+    return profiles.drop(columns=empty).set_index("customer_id")
+
+
+def _json_profiles(session: Session) -> pd.DataFrame:
+    """mailable_profiles with every field of the customers' JSON profiles."""
+    columns = [getattr(Customer, field) for field in CUSTOMER_FIELDS]
+    statement = select(Customer.external_id, *columns, Customer.profile)
+    rows = session.execute(statement.where(*MAILABLE).order_by(Customer.id)).all()
+    details = pd.DataFrame([tuple(row[:-1]) for row in rows], columns=["customer_id", *CUSTOMER_FIELDS])
+    if details.empty:
+        return details.set_index("customer_id")
+    profiles = pd.DataFrame([{**(row[-1] or {}), "customer_id": row[0]} for row in rows])
+    profiles = profiles.merge(details, on="customer_id", how="left", suffixes=("", "_db"))
+    profiles["segment"] = profiles["rfm_segment"] if "rfm_segment" in profiles else profiles["segment"]
+    return profiles.set_index("customer_id")
 
 
 def _happened(kind: str):

@@ -30,21 +30,16 @@ if TYPE_CHECKING:
 
 
 def choose_audience(
-    customers: pd.DataFrame, campaign_type: str, audience_query: str | None, limit: int | None, as_of: date
+    profiles: pd.DataFrame, campaign_type: str, audience_query: str | None, limit: int | None, as_of: date
 ) -> pd.DataFrame:
-    """Customers who may be mailed and fit the campaign, with a readable reason and their offer."""
+    """Of the mailable customers' `profiles` (``frames.mailable_profiles``), those who fit the campaign, in the
+    campaign's order, with their offer (their reasons are added by ``audience.campaigns.with_reasons``, for the
+    customers shown or mailed)."""
     from audience.campaigns import select_audience
     from audience.query import evaluate
 
-    eligible = customers[customers.marketing_consent & ~customers.unsubscribed & (customers.email != "")]
-    profiles = pd.DataFrame(
-        [{**(row.profile or {}), "customer_id": row.customer_id} for row in eligible.itertuples(index=False)]
-    )
     if profiles.empty:
-        return eligible.iloc[0:0].assign(reason="", offer=None)
-    profiles = profiles.merge(eligible.drop(columns=["profile"]), on="customer_id", how="left", suffixes=("", "_db"))
-    profiles["segment"] = profiles["rfm_segment"] if "rfm_segment" in profiles else profiles["segment"]
-    profiles = profiles.set_index("customer_id")
+        return profiles.reset_index().assign(offer=None)
     chosen = select_audience(profiles, campaign_type, as_of)
     if audience_query:
         # Over every mailable profile, so that a cluster label is checked against all the shop's labels.
@@ -299,6 +294,8 @@ def require_models(models: ModelStore) -> None:
 def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id: int) -> dict[str, Any]:
     """Job: generate, score and save a campaign's drafts; progress counts drafts written. The campaign is
     "generating" while it runs, then "ready", or "failed" whatever stopped it (it can be generated again)."""
+    from audience.campaigns import with_reasons
+    from audience.query import query_fields
     from generation.brands import load_brand
     from generation.pipeline import stream_drafts
     from generation.schemas import GenerationStats
@@ -312,11 +309,13 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
             campaign.status = "generating"
             campaign_type, brand_slug = campaign.campaign_type, campaign.brand.slug
             audience_query, limit = campaign.audience_query, campaign.max_customers
-            customers = frames.customers_frame(session)
+            profiles = frames.mailable_profiles(session, query_fields(audience_query) if audience_query else ())
             products = frames.products_frame(session)
             as_of = frames.audience_as_of(session)
         progress(0, 1, "choosing the audience")
-        audience = choose_audience(customers, campaign_type, audience_query, limit, as_of)
+        audience = with_reasons(
+            choose_audience(profiles, campaign_type, audience_query, limit, as_of), campaign_type, as_of
+        )
         # A re-order reminder may show what the customer already buys; other campaigns show new products.
         rules = Rules(
             exclude_bought=campaign_type != "replenishment", max_per_category=settings.max_products_per_category,

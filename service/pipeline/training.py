@@ -13,7 +13,7 @@ import pandas as pd
 from sqlalchemy import Engine, func, select, update
 
 from service.db.batches import batches
-from service.db.models import AudienceSnapshot, Customer, Event, Interaction, Job, Send
+from service.db.models import AudienceSnapshot, Customer, Event, Interaction, Job, Send, profile_columns
 from service.db.session import session_scope
 from service.errors import NotReady
 from service.pipeline import frames
@@ -59,7 +59,7 @@ def refresh_audience(engine: Engine, progress: ProgressFn | None = None) -> dict
             session.execute(Customer.__table__.select().with_only_columns(Customer.external_id, Customer.id)).all()
         )
         as_of = frames.audience_as_of(session)
-        updates = [{"id": cid, "segment": None, "profile": {}} for cid in ids.values()]
+        updates = [{"id": cid, "segment": None, "profile": {}, **profile_columns({})} for cid in ids.values()]
         report(1, 3, f"profiling {len(ids)} customers")
         if not orders.empty:
             profiles = build_profiles(orders, pd.Timestamp(as_of), horizon_days=horizon_days)
@@ -76,6 +76,7 @@ def refresh_audience(engine: Engine, progress: ProgressFn | None = None) -> dict
                         **by_customer.get(external, {}),
                         "reasons": profile_reasons(by_customer.get(external, {}), as_of, horizon_days),
                     },
+                    **profile_columns(by_customer.get(external, {})),
                 }
                 for external, cid in ids.items()
             ]

@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from audience.campaigns import CAMPAIGNS, LADDER_FILE, select_audience, win_back_ladder, win_back_offer
+from audience.campaigns import CAMPAIGNS, LADDER_FILE, select_audience, win_back_ladder, win_back_offer, with_reasons
 from audience.errors import UnknownCampaignType
 
 AS_OF = pd.Timestamp("2026-11-01")
@@ -41,11 +41,11 @@ def test_campaign_types_are_the_architecture_ones():
 def test_each_campaign_picks_its_customers(profiles, campaign_type, expected):
     audience = select_audience(profiles, campaign_type, AS_OF)
     assert audience.index.tolist() == expected
-    assert audience["reason"].str.len().gt(10).all()
+    assert with_reasons(audience, campaign_type, AS_OF)["reason"].str.len().gt(10).all()
 
 
 def test_win_back_reason_and_offer_ladder(profiles):
-    audience = select_audience(profiles, "win_back", AS_OF)
+    audience = with_reasons(select_audience(profiles, "win_back", AS_OF), "win_back", AS_OF)
     assert audience.loc["c3", "reason"].startswith("cant lose")
     assert "last order 300 days ago" in audience.loc["c3", "reason"]
     assert "spent 900.00 in all" in audience.loc["c3", "reason"]
@@ -84,7 +84,16 @@ def test_ladder_is_data():
 
 
 def test_replenishment_reason_says_when(profiles):
-    assert "next order due in 4 days" in select_audience(profiles, "replenishment", AS_OF).loc["c1", "reason"]
+    audience = select_audience(profiles, "replenishment", AS_OF)
+    assert "next order due in 4 days" in with_reasons(audience, "replenishment", AS_OF).loc["c1", "reason"]
+
+
+def test_reasons_are_written_only_for_the_rows_asked(profiles):
+    """An audience is counted whole but shown a few rows at a time: its per-row text is written for those."""
+    audience = select_audience(profiles, "cross_sell", AS_OF)
+    assert "reason" not in audience
+    shown = with_reasons(audience.head(1), "cross_sell", AS_OF)
+    assert shown.index.tolist() == ["c1"] and shown.loc["c1", "reason"].startswith("champions")
 
 
 def test_unknown_campaign_lists_the_known_ones(profiles):

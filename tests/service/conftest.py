@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -89,6 +90,28 @@ def mail_server():
     controller.start()
     yield controller, mailbox.messages
     controller.stop()
+
+
+def new_postgres_database(server_url: str, prefix: str):
+    """An engine on a new, empty database of the server at ``server_url`` (named ``prefix`` and a random suffix),
+    so that a test starts from nothing whatever other tests left on the server."""
+    from sqlalchemy import text
+
+    from service.db.session import make_engine
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    server = make_engine(server_url).execution_options(isolation_level="AUTOCOMMIT")
+    for attempt in range(20):
+        try:
+            with server.connect() as connection:
+                connection.execute(text(f"CREATE DATABASE {name}"))
+            break
+        except Exception:  # the server may still be starting
+            if attempt == 19:
+                raise
+            time.sleep(0.5)
+    server.dispose()
+    return make_engine(server_url.rsplit("/", 1)[0] + f"/{name}")
 
 
 @pytest.fixture(scope="module")

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import MetaData, Table, insert, inspect, text
+from sqlalchemy import MetaData, Table, insert, inspect, select, text
 
 from service.db.migrate import downgrade, upgrade
-from service.db.models import Base
+from service.db.models import PROFILE_COLUMNS, Base
 from service.db.session import make_engine
+from tests.service.conftest import new_postgres_database
 
 
 def _assert_schema_matches_models(engine) -> None:
@@ -59,6 +60,43 @@ def test_order_lines_keep_their_rows_when_discounts_arrive(tmp_path):
     assert [tuple(line) for line in lines] == [("o1", 5.0, None)]
     downgrade(engine, "0005")
     assert "discount" not in {column["name"] for column in inspect(engine).get_columns("interactions")}
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_profile_columns_are_copied_from_the_profiles_already_stored(backend, tmp_path, request):
+    """0010 adds the columns an audience is chosen from and fills them from the profiles the last refresh wrote;
+    a customer without a profile keeps NULLs."""
+    if backend == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    else:
+        engine = new_postgres_database(request.getfixturevalue("postgres_url"), "profiles")
+    upgrade(engine, "0009")
+    now = datetime(2026, 1, 1)
+    profile = {
+        "as_of": "2026-11-01", "recency_days": 5, "frequency": 2, "monetary": 82.59, "r_score": 5,
+        "rfm_segment": "potential_loyalists", "cluster": 0, "cluster_label": "newer, recent customers",
+        "p_alive": 0.864, "churn_risk": 0.195, "clv": 71.9, "next_purchase_date": "2026-11-29", "reasons": {},
+    }  # fmt: skip
+    customers = [
+        {"external_id": external_id, "email": f"{external_id}@example.com", "first_name": "", "locale": "en",
+         "marketing_consent": True, "unsubscribed": False, "attributes": {}, "segment": segment, "profile": stored,
+         "created_at": now, "updated_at": now}
+        for external_id, segment, stored in (("c1", "potential_loyalists", profile), ("c2", None, {}))
+    ]  # fmt: skip
+    with engine.begin() as connection:
+        connection.execute(insert(Table("customers", MetaData(), autoload_with=connection)), customers)
+    upgrade(engine)
+    with engine.connect() as connection:
+        stored = Table("customers", MetaData(), autoload_with=connection)
+        rows = connection.execute(select(stored).order_by(stored.c.id)).mappings().all()
+    assert {name: rows[0][name] for name in PROFILE_COLUMNS} == {
+        "recency_days": 5, "frequency": 2, "monetary": 82.59, "churn_risk": 0.195, "clv": 71.9, "p_alive": 0.864,
+        "next_purchase_date": date(2026, 11, 29), "cluster": 0, "cluster_label": "newer, recent customers",
+    }  # fmt: skip
+    assert all(rows[1][name] is None for name in PROFILE_COLUMNS)
+    downgrade(engine, "0009")
+    assert not set(PROFILE_COLUMNS) & {column["name"] for column in inspect(engine).get_columns("customers")}
+    engine.dispose()
 
 
 @pytest.mark.postgres

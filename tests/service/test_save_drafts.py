@@ -5,20 +5,19 @@ PostgreSQL."""
 from __future__ import annotations
 
 import math
-import time
-import uuid
 
 import pandas as pd
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import event, select
 
 from generation.schemas import CheckResult
 from generation.schemas import Draft as GeneratedDraft
 from generation.schemas import Variant as GeneratedVariant
 from service.db.models import Brand, Campaign, Customer, Draft, Review
-from service.db.session import make_engine, session_scope
+from service.db.session import session_scope
 from service.pipeline import generate
 from service.pipeline.generate import save_drafts
+from tests.service.conftest import new_postgres_database
 
 CUSTOMERS = [f"c{i}" for i in range(7)]
 OFFER = {"kind": "percent", "value": 10.0, "code": "BACK10"}
@@ -44,19 +43,7 @@ def database(request):
 def _fresh_postgres(server_url: str):
     from service.db.migrate import upgrade
 
-    name = f"drafts_{uuid.uuid4().hex[:12]}"
-    server = make_engine(server_url).execution_options(isolation_level="AUTOCOMMIT")
-    for attempt in range(20):
-        try:
-            with server.connect() as connection:
-                connection.execute(text(f"CREATE DATABASE {name}"))
-            break
-        except Exception:  # the server may still be starting
-            if attempt == 19:
-                raise
-            time.sleep(0.5)
-    server.dispose()
-    engine = make_engine(server_url.rsplit("/", 1)[0] + f"/{name}")
+    engine = new_postgres_database(server_url, "drafts")
     upgrade(engine)
     return engine
 
