@@ -1,16 +1,16 @@
 """draft position: each draft's place in its campaign's audience, so drafts written in batches, group by group,
 are still listed and sent in the audience's order
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-11-30 20:00:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
