@@ -59,6 +59,29 @@ def trained_shop(client, demo_files) -> None:
     assert train["status"] == "succeeded", train["error"]
 
 
+def trained_in_process(engine, demo_files) -> None:
+    """Import the demo slice and train every model in this process, without the API (for pipeline tests)."""
+    from service.db.session import session_scope
+    from service.importing import import_frame, read_table
+    from service.jobs import InlineJobRunner
+    from service.pipeline.training import train_all
+
+    with session_scope(engine) as session:
+        for kind in ("customers", "products", "orders", "sends"):
+            import_frame(session, kind, read_table(demo_files[kind]))
+    InlineJobRunner(engine).submit("train", train_all, engine=engine, model=None)
+
+
+def use_an_unreachable_model(monkeypatch) -> None:
+    """Point the LLM settings at an OpenAI-style server that is not there: a generation stops at its first call."""
+    unreachable = {
+        "TAILOR_LLM_MODEL": "openai/gpt-4o-mini", "TAILOR_LLM_API_BASE": f"http://127.0.0.1:{free_port()}/v1",
+        "TAILOR_LLM_API_KEY": "sk-unused",
+    }  # fmt: skip
+    for name, value in unreachable.items():
+        monkeypatch.setenv(name, value)
+
+
 def generated_campaign(client, **body) -> int:
     """Create a campaign (hearth brand, cross-sell unless ``body`` says otherwise), generate it, return its id."""
     body = {"name": "Test campaign", "brand": "hearth", "campaign_type": "cross_sell", **body}

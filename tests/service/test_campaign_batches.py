@@ -10,21 +10,13 @@ from sqlalchemy import func, select
 from service.db.models import Draft
 from service.db.session import session_scope
 from service.pipeline.campaign_runs import create_and_generate
-from tests.conftest import free_port
-from tests.service.conftest import wait_for_job
+from tests.service.conftest import trained_in_process, use_an_unreachable_model, wait_for_job
 
 
 @pytest.fixture
 def shop(engine, demo_files, monkeypatch):
-    from service.importing import import_frame, read_table
-    from service.jobs import InlineJobRunner
-    from service.pipeline.training import train_all
-
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
-    with session_scope(engine) as session:
-        for kind in ("customers", "products", "orders", "sends"):
-            import_frame(session, kind, read_table(demo_files[kind]))
-    InlineJobRunner(engine).submit("train", train_all, engine=engine, model=None)
+    trained_in_process(engine, demo_files)
     return engine
 
 
@@ -78,12 +70,7 @@ def test_small_batches_give_the_campaign_one_batch_gives_in_the_audiences_order(
 def test_a_run_that_stops_before_writing_keeps_the_drafts_of_the_last_run(shop, client, monkeypatch):
     campaign_id = _generate(shop)
     before = _listed(client, campaign_id)
-    unreachable = {
-        "TAILOR_LLM_MODEL": "openai/gpt-4o-mini", "TAILOR_LLM_API_BASE": f"http://127.0.0.1:{free_port()}/v1",
-        "TAILOR_LLM_API_KEY": "sk-unused",
-    }  # fmt: skip
-    for name, value in unreachable.items():
-        monkeypatch.setenv(name, value)
+    use_an_unreachable_model(monkeypatch)
     job = wait_for_job(client, client.post(f"/campaigns/{campaign_id}/generate").json()["job_id"])
     assert job["status"] == "failed" and "Connection error" in job["error"]
     assert (

@@ -14,7 +14,8 @@ from service.db.models import Campaign
 from service.db.session import session_scope
 from service.errors import CampaignFailed, InvalidInput, NotReady
 from service.pipeline.campaign_runs import RunSummary, create_and_generate
-from tests.conftest import PROJECT_ROOT, free_port
+from tests.conftest import PROJECT_ROOT
+from tests.service.conftest import trained_in_process, use_an_unreachable_model
 
 
 def test_an_empty_audience_is_a_warning_not_a_silent_empty_campaign():
@@ -61,13 +62,7 @@ def test_mistakes_leave_no_campaign_and_a_stopped_generation_says_which_one(engi
         _run(engine, audience_query="foo > 3")
     assert _campaigns(engine) == []
 
-    closed_port = free_port()  # a model server that is not there: the generation stops part way
-    unreachable = {
-        "TAILOR_LLM_MODEL": "openai/gpt-4o-mini", "TAILOR_LLM_API_BASE": f"http://127.0.0.1:{closed_port}/v1",
-        "TAILOR_LLM_API_KEY": "sk-unused",
-    }  # fmt: skip
-    for name, value in unreachable.items():
-        monkeypatch.setenv(name, value)
+    use_an_unreachable_model(monkeypatch)  # the generation stops part way
     with pytest.raises(CampaignFailed, match=r"campaign #1 failed while generating \(.*Connection error"):
         _run(engine)
     assert _campaigns(engine) == [(1, "failed")]
@@ -86,15 +81,8 @@ def test_mistakes_leave_no_campaign_and_a_stopped_generation_says_which_one(engi
 
 def test_progress_names_each_step_before_the_drafts_are_written(engine, demo_files, monkeypatch):
     """Generation sat at "choosing the audience" through the recommendation step too."""
-    from service.importing import import_frame, read_table
-    from service.jobs import InlineJobRunner
-    from service.pipeline.training import train_all
-
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
-    with session_scope(engine) as session:
-        for kind in ("customers", "products", "orders", "sends"):
-            import_frame(session, kind, read_table(demo_files[kind]))
-    InlineJobRunner(engine).submit("train", train_all, engine=engine, model=None)
+    trained_in_process(engine, demo_files)
     seen = []
     create_and_generate(
         engine, campaign_type="cross_sell", brand="hearth", limit=3, name=None, audience_query=None,

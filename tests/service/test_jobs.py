@@ -48,6 +48,15 @@ def test_thread_runner_records_failures_with_the_users_message(engine):
     runner.shutdown()
 
 
+def _ended(engine, kind: str, work) -> Job:
+    """The job row of ``work`` run on a thread runner of its own, once it has ended."""
+    runner = ThreadJobRunner(engine)
+    job_id = runner.submit(kind, work)
+    runner.wait(job_id, timeout=10)
+    runner.shutdown()
+    return _job(engine, job_id)
+
+
 def rejecting(progress) -> dict:
     raise InvalidInput("customers file", [Problem(3, "email", "is not an email address"), Problem(4, None, "empty")])
 
@@ -55,11 +64,7 @@ def rejecting(progress) -> dict:
 def test_a_job_rejecting_its_input_keeps_the_problems_as_the_api_answers_them(engine):
     """A failed job's error was one line of text: a client could not point at a bad file's rows and columns as it
     can from the synchronous 422. The job's result now holds that same body, problems included."""
-    runner = ThreadJobRunner(engine)
-    job_id = runner.submit("import", rejecting)
-    runner.wait(job_id, timeout=10)
-    runner.shutdown()
-    job = _job(engine, job_id)
+    job = _ended(engine, "import", rejecting)
     assert job.status == "failed" and job.error.startswith("customers file rejected, nothing was written: row 3")
     assert job.result == {
         "error": "InvalidInput",
@@ -81,11 +86,7 @@ def locked_out(progress) -> dict:
 
 def test_a_job_that_could_not_get_the_database_lock_says_so_as_the_api_does(engine):
     """The job's error was SQLAlchemy's text, statement and all; a client sees what the API answers instead."""
-    runner = ThreadJobRunner(engine)
-    job_id = runner.submit("generate", locked_out)
-    runner.wait(job_id, timeout=10)
-    runner.shutdown()
-    job = _job(engine, job_id)
+    job = _ended(engine, "generate", locked_out)
     assert job.status == "failed" and job.error.startswith("The database is busy with another write")
     assert job.result["error"] == "DatabaseBusy" and "INSERT" not in job.error
 
