@@ -128,32 +128,39 @@ def stream_drafts(
         progress(0, total)
     config = {"max_concurrency": settings.concurrency}
     model_answered = False
+    # Groups the provider failed before the model had answered once: a setting may be wrong or the provider down,
+    # and a campaign of template copy would hide that. They wait until another group answers (then a failure is a
+    # passing one, and they get template copy), or fail the campaign at the end, whichever group finished first.
+    waiting: list[tuple[int, GroupCopy]] = []
     for index, copy in writer.batch_as_completed(groups, config=config):
-        if copy.unavailable and not model_answered:
-            # The model has not answered once in this campaign: a setting is wrong or the provider is down, and a
-            # whole campaign of template copy would hide that. Once it has answered, a failure is a passing one.
-            raise ModelUnavailable(copy.unavailable)
         answers = copy.llm_calls - copy.timeouts - bool(copy.unavailable)  # calls that came back with text
         model_answered = model_answered or copy.cache_hits > 0 or answers > 0
-        _add_usage(stats, copy)
-        members = groups[index].requests
-        for first in range(0, len(members), batch_size):
-            batch = []
-            for request in members[first : first + batch_size]:
-                variants = [personalize(request, brand, copy, i) for i in range(len(copy.variants))]
-                batch.append(
-                    Draft(
-                        customer_id=request.customer.customer_id, campaign_type=request.campaign_type,
-                        locale=request.customer.locale, variants=variants,
-                        notes=notes.get(request.customer.customer_id, []),
-                    )
-                )  # fmt: skip
-                stats.fallbacks += sum(v.used_fallback for v in variants)
-            done += len(batch)
-            stats.seconds = round(time.perf_counter() - started, 3)
-            yield batch
-            if progress:
-                progress(done, total)
+        if copy.unavailable and not model_answered:
+            waiting.append((index, copy))
+            continue
+        ready, waiting = [*waiting, (index, copy)], []
+        for group_index, group_copy in ready:
+            _add_usage(stats, group_copy)
+            members = groups[group_index].requests
+            for first in range(0, len(members), batch_size):
+                batch = []
+                for request in members[first : first + batch_size]:
+                    variants = [personalize(request, brand, group_copy, i) for i in range(len(group_copy.variants))]
+                    batch.append(
+                        Draft(
+                            customer_id=request.customer.customer_id, campaign_type=request.campaign_type,
+                            locale=request.customer.locale, variants=variants,
+                            notes=notes.get(request.customer.customer_id, []),
+                        )
+                    )  # fmt: skip
+                    stats.fallbacks += sum(v.used_fallback for v in variants)
+                done += len(batch)
+                stats.seconds = round(time.perf_counter() - started, 3)
+                yield batch
+                if progress:
+                    progress(done, total)
+    if waiting:
+        raise ModelUnavailable(waiting[0][1].unavailable)
     stats.seconds = round(time.perf_counter() - started, 3)
 
 
