@@ -326,8 +326,10 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
             models.get("recommender"), audience.customer_id.tolist(), products, settings.products_per_email, rules,
             reasons=2,
         )  # fmt: skip
+        risks = audience["churn_risk"] if "churn_risk" in audience.columns else [None] * len(audience)
         features = [
-            email_features(row.get("churn_risk"), picks.get(row["customer_id"], [])) for _, row in audience.iterrows()
+            email_features(risk, picks.get(customer_id, []))
+            for customer_id, risk in zip(audience["customer_id"], risks, strict=True)
         ]
         audience[["mean_price", "rec_score", "churn_risk"]] = pd.DataFrame(features, index=audience.index)
         audience["position"] = range(len(audience))
