@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from generation.brands import BrandKit
 from generation.schemas import CheckResult, DraftRequest
@@ -47,3 +49,16 @@ def passed(name: str) -> CheckResult:
 
 def failed(name: str, reason: str) -> CheckResult:
     return CheckResult(name=name, passed=False, reason=reason)
+
+
+@lru_cache(maxsize=1024)
+def word_pattern(word: str, ending: str = "") -> re.Pattern:
+    """``word`` (or phrase) as a whole word in any case, optionally followed by the regex ``ending`` (a plural)."""
+    return re.compile(rf"(?<!\w){re.escape(word)}{ending}(?!\w)", re.IGNORECASE)
+
+
+@lru_cache(maxsize=64)
+def any_word(words: tuple[str, ...], ending: str = "") -> re.Pattern | None:
+    """One pattern that finds any of ``words`` as ``word_pattern`` does, or None for no words: most copy names
+    none of a check's words, and one search tells before each word is searched for its name."""
+    return re.compile("|".join(word_pattern(w, ending).pattern for w in words), re.IGNORECASE) if words else None

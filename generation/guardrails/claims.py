@@ -14,9 +14,8 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
-from generation.guardrails.base import CheckContext, failed, passed
+from generation.guardrails.base import CheckContext, any_word, failed, passed, word_pattern
 from generation.schemas import CheckResult, ProductFact
 
 NAME = "unbacked_claims"
@@ -47,22 +46,18 @@ def borrowed_words(line: str, product: ProductFact, others: list[ProductFact]) -
     return _words(line) & theirs
 
 
-@lru_cache(maxsize=1024)
+PLURAL = r"(?:e?s)?"  # a product word also counts with a plural -s or -es
+
+
 def product_word_pattern(word: str) -> re.Pattern:
     """``word`` as a whole word or phrase, also with a plural -s or -es, in any case."""
-    return re.compile(rf"(?<!\w){re.escape(word)}(?:e?s)?(?!\w)", re.IGNORECASE)
-
-
-@lru_cache(maxsize=64)
-def any_product_word(words: tuple[str, ...]) -> re.Pattern | None:
-    """One pattern that finds any of ``words`` (as ``product_word_pattern`` does): most copy names none."""
-    return re.compile("|".join(product_word_pattern(w).pattern for w in words), re.IGNORECASE) if words else None
+    return word_pattern(word, PLURAL)
 
 
 def absent_product_word(text: str, words: list[str], shown: str) -> str | None:
     """The first of ``words`` that ``text`` names and ``shown`` (the email's products) does not, as the text
     writes it."""
-    screen = any_product_word(tuple(words))
+    screen = any_word(tuple(words), PLURAL)
     if screen is None or not screen.search(text):
         return None
     for word in words:
