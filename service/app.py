@@ -71,7 +71,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
             "request rejected",
             extra={"path": request.url.path, "status": error.status_code, "error": str(error)},
         )
-        headers = {"Retry-After": str(error.retry_after_seconds)} if isinstance(error, DatabaseBusy) else None
+        headers = {"Retry-After": str(error.retry_after_seconds)} if error.retry_after_seconds else None
         if is_review_page(request):
             page = error_page(request, error.status_code, str(error))
             page.headers.update(headers or {})

@@ -10,6 +10,7 @@ class TailorError(Exception):
     """Base of every error the service reports to its users."""
 
     status_code = 400
+    retry_after_seconds: int | None = None  # a passing condition: the answer says when to try again
 
 
 class NotFound(TailorError):
