@@ -176,17 +176,6 @@ def rescore_draft(draft: Draft, engagement) -> None:
         variant.p_conversion, variant.reasons = float(score.p_conversion), list(score.reasons)
 
 
-def save_drafts(
-    engine: Engine, campaign_id: int, audience: pd.DataFrame, drafts: list, picks: dict,
-    variants: pd.DataFrame, selection: pd.DataFrame,
-) -> int:  # fmt: skip
-    """Replace the campaign's untouched drafts with the new ones, in one transaction. A draft a person reviewed
-    (approved, rejected) or edited stays as it is, and its customer gets no new one."""
-    with session_scope(engine) as session:
-        kept = clear_untouched_drafts(session, campaign_id)
-        return insert_drafts(session, campaign_id, audience, drafts, picks, variants, selection, kept)
-
-
 def clear_untouched_drafts(session: Session, campaign_id: int) -> set[str]:
     """Delete the campaign's drafts nobody reviewed or edited; the customers (external ids) whose drafts stay."""
     edited = select(Review.id).where(Review.draft_id == Draft.id).exists()

@@ -16,7 +16,7 @@ from generation.schemas import Variant as GeneratedVariant
 from service.db.models import Brand, Campaign, Customer, Draft, Review
 from service.db.session import session_scope
 from service.pipeline import generate
-from service.pipeline.generate import save_drafts
+from service.pipeline.generate import clear_untouched_drafts, insert_drafts
 from tests.service.conftest import new_postgres_database
 
 CUSTOMERS = [f"c{i}" for i in range(7)]
@@ -49,7 +49,7 @@ def _fresh_postgres(server_url: str):
 
 
 def _campaign(subject: str, customers: list[str] = CUSTOMERS, chosen: dict[str, str] | None = None):
-    """What save_drafts takes for ``customers``: variants A and B each (B of c1 fails the length check), A chosen
+    """What saving drafts takes for ``customers``: variants A and B each (B of c1 fails the length check), A chosen
     unless ``chosen`` says otherwise, c2 flagged by selection, c3 with a note, c4 without an offer."""
     drafts, scores, selection = [], [], []
     for n, customer in enumerate(customers):
@@ -89,8 +89,11 @@ def _campaign(subject: str, customers: list[str] = CUSTOMERS, chosen: dict[str, 
 
 
 def _save(engine, subject: str, **options) -> int:
+    """Replace campaign 1's untouched drafts with these, in one transaction, as one batch of a generation does."""
     audience, drafts, picks, variants, selection = _campaign(subject, **options)
-    return save_drafts(engine, 1, audience, drafts, picks, variants, selection)
+    with session_scope(engine) as session:
+        kept = clear_untouched_drafts(session, 1)
+        return insert_drafts(session, 1, audience, drafts, picks, variants, selection, kept)
 
 
 def _stored(engine) -> dict[str, dict]:
