@@ -184,7 +184,10 @@ def _pipeline(design: pd.DataFrame, C: float, min_df: int) -> Pipeline:
             ("text", subject_ngrams(max_char_features=CHAR_FEATURES, min_df=min_df), "subject_text"),
         ]
     )
-    return Pipeline([("columns", columns), ("model", LogisticRegression(C=C, solver="liblinear", max_iter=2000))])
+    # L-BFGS rather than liblinear: the same held-out figures (demo store, 16,730 sends: open AUC 0.7224 ->
+    # 0.7218, click 0.6519 -> 0.6514) at a third of the time on 138,135 sends (30.9 s -> 9.6 s), where
+    # liblinear took four fifths of the whole fit; it converges in about 100 iterations there.
+    return Pipeline([("columns", columns), ("model", LogisticRegression(C=C, solver="lbfgs", max_iter=2000))])
 
 
 def chain_outcomes(sends: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
