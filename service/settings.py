@@ -156,6 +156,12 @@ class ScoringSettings(BaseSettings):
     # `TAILOR_SCORING_OUTCOME_DAYS`: sends younger than this are left out of training, since their opens,
     # clicks and purchases may still come; learned from, they would all count as ignored.
     outcome_days: float = Field(default=7.0, ge=0)
+    # `TAILOR_SCORING_MAX_SENDS`: training learns from this many of the latest sends, so that its time and
+    # memory stay bounded however many a shop has made (fitting takes about 5 KB per send at its peak). On the
+    # 100,000-customer demo shop (later fifth of its sends held out), open / click / conversion AUC was 0.736 /
+    # 0.673 / 0.695 from 100,000 sends, 0.739 / 0.676 / 0.698 from 200,000 and 0.742 / 0.680 / 0.702 from all
+    # 422,887 (fit 5.5 s, 10.5 s, 22.3 s); a machine with memory to spare can raise it.
+    max_sends: int = Field(default=200_000, ge=1)
 
 
 class RetrainSettings(BaseSettings):

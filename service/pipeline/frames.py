@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Collection
-from datetime import date
+from datetime import date, datetime
 
 import pandas as pd
 from sqlalchemy import case, func, select
@@ -183,8 +183,26 @@ def send_opens_frame(session: Session) -> pd.DataFrame:
     return frame
 
 
-def sends_frame(session: Session) -> pd.DataFrame:
-    """Every send with its outcomes as 0/1 columns, in the shape the scoring models learn from."""
+def count_sends(session: Session, *, sent_before: datetime | None = None, sent_after: datetime | None = None) -> int:
+    """How many sends were made at or before ``sent_before`` and after ``sent_after`` (either bound optional)."""
+    statement = select(func.count(Send.id))
+    if sent_before is not None:
+        statement = statement.where(Send.sent_at <= sent_before)
+    if sent_after is not None:
+        statement = statement.where(Send.sent_at > sent_after)
+    return int(session.execute(statement).scalar_one())
+
+
+def sends_frame(session: Session, *, sent_before: datetime | None = None, latest: int | None = None) -> pd.DataFrame:
+    """Sends with their outcomes as 0/1 columns, in the shape the scoring models learn from, in the order they
+    were recorded: every send, or those made at or before ``sent_before``, and of those the ``latest`` by
+    send time (ties: the later recorded) when given, so that what training reads stays bounded however many
+    sends a shop has made."""
+    chosen = select(Send.id)
+    if sent_before is not None:
+        chosen = chosen.where(Send.sent_at <= sent_before)
+    if latest is not None:
+        chosen = chosen.order_by(Send.sent_at.desc(), Send.id.desc()).limit(latest)
     statement = (
         select(
             Customer.external_id,
@@ -207,7 +225,10 @@ def sends_frame(session: Session) -> pd.DataFrame:
         .join(Customer, Send.customer_id == Customer.id)
         .outerjoin(Event, Event.send_id == Send.id)
         .group_by(Send.id, Customer.external_id, Customer.first_name)
+        .order_by(Send.id)
     )
+    if sent_before is not None or latest is not None:
+        statement = statement.where(Send.id.in_(chosen.scalar_subquery()))
     columns = [
         "customer_id", "subject", "preheader", "intro", "first_name", "campaign_type", "locale", "segment",
         "sent_at", "n_products", "mean_price", "churn_risk", "rec_score", "opened", "clicked", "converted",

@@ -202,16 +202,18 @@ def train_engagement(engine: Engine) -> dict[str, Any]:
     shop's own sends, whose weight per link grows as n / (n + 2,000) sends, set to the shop's own rates. With
     fewer than ``MIN_SHOP_SENDS`` sends with outcomes, or too few opens to fit it, the shop model is left out
     (the metadata says why) and the prior, set to the shop's rates, scores drafts. Sends younger than
-    ``TAILOR_SCORING_OUTCOME_DAYS`` wait: their outcomes may still come."""
+    ``TAILOR_SCORING_OUTCOME_DAYS`` wait: their outcomes may still come. Of the others, the latest
+    ``TAILOR_SCORING_MAX_SENDS`` are learned from (the metadata counts the older ones left out)."""
     from scoring.prior import BlendedEngagement, PublicPrior
 
     settings = ScoringSettings()
     copy_model_path = settings.copy_model
     copy_model = _copy_model(copy_model_path) if copy_model_path else None
+    outcomes_due = datetime.now() - timedelta(days=settings.outcome_days)
     with session_scope(engine) as session:
-        sends = frames.sends_frame(session)
-    waiting = sends["sent_at"] > datetime.now() - timedelta(days=settings.outcome_days)
-    sends = sends[~waiting].reset_index(drop=True)
+        sends = frames.sends_frame(session, sent_before=outcomes_due, latest=settings.max_sends)
+        waiting = frames.count_sends(session, sent_after=outcomes_due)
+        left_out = frames.count_sends(session, sent_before=outcomes_due) - len(sends)
     started = time.perf_counter()
     model = BlendedEngagement.fit(sends, PublicPrior.default(copy_model), min_shop_sends=MIN_SHOP_SENDS)
     if model.shop_model_note:
@@ -222,7 +224,8 @@ def train_engagement(engine: Engine) -> dict[str, Any]:
         "copy_model": str(copy_model_path) if copy_model_path else None,
         "trained_at": datetime.now().isoformat(timespec="seconds"),
         "sends": len(sends),
-        "sends_waiting_for_outcomes": int(waiting.sum()),
+        "sends_waiting_for_outcomes": waiting,
+        "older_sends_left_out": left_out,
         "open_rate": round(float(sends.opened.mean()), 4) if len(sends) else None,
         "click_rate": round(float(sends.clicked.mean()), 4) if len(sends) else None,
         "shop_model": "fitted" if model.shop is not None else model.shop_model_note,

@@ -104,6 +104,34 @@ def test_sends_whose_outcomes_may_still_come_wait_for_a_later_training(engine, d
     assert train_engagement(engine)["sends"] == 300
 
 
+def test_training_learns_from_the_latest_sends_only(engine, demo_files, monkeypatch):
+    """However many sends a shop has made, training reads the latest TAILOR_SCORING_MAX_SENDS of those whose
+    outcomes are in, so its time and memory stay bounded; the metadata counts the older ones left out."""
+    from service.db.session import session_scope
+    from service.importing.load import import_frame, read_table
+    from service.pipeline import frames
+
+    sends = read_table(demo_files["sends"]).head(300)
+    with session_scope(engine) as session:
+        for kind in ("customers", "products", "orders"):
+            import_frame(session, kind, read_table(demo_files[kind]))
+        import_frame(session, "sends", sends)
+    monkeypatch.setenv("TAILOR_SCORING_MAX_SENDS", "120")
+    metadata = train_engagement(engine)
+    assert metadata["sends"] == 120 and metadata["older_sends_left_out"] == 180
+    served = model_store(home_settings().models_dir).get("engagement")
+    assert served.shop.metadata["training_size"] == 120
+
+    with session_scope(engine) as session:
+        everything = frames.sends_frame(session)
+        latest = frames.sends_frame(session, latest=120)
+    assert len(everything) == 300 and len(latest) == 120
+    older = everything[~everything.set_index(["customer_id", "subject", "sent_at"]).index.isin(
+        latest.set_index(["customer_id", "subject", "sent_at"]).index
+    )]  # fmt: skip
+    assert len(older) == 180 and older["sent_at"].max() <= latest["sent_at"].min()
+
+
 def test_a_copy_model_lets_the_better_worded_variant_win_before_any_history(engine, demo_files, client, tmp_path,
                                                                            monkeypatch):  # fmt: skip
     """With TAILOR_SCORING_COPY_MODEL set, the prior moves P(click | open) by the subject's appeal, so the two
