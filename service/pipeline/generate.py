@@ -77,7 +77,16 @@ def recommend_products(
 
 
 def build_requests(audience: pd.DataFrame, picks: dict[str, list[dict[str, Any]]], campaign_type: str) -> list:
+    """One draft request per audience customer. A product's facts are one object shared by every request that
+    shows it: the whole audience's requests are held at once (they are grouped before any copy is written)."""
     from generation.schemas import CustomerFacts, DraftRequest, Offer, ProductFact
+
+    facts: dict[str, ProductFact] = {}
+
+    def fact(pick: dict[str, Any]) -> ProductFact:
+        if (known := facts.get(pick["product_id"])) is None:
+            known = facts[pick["product_id"]] = ProductFact(**{k: pick[k] for k in ProductFact.model_fields})
+        return known
 
     requests = []
     for row in audience.itertuples(index=False):
@@ -91,9 +100,7 @@ def build_requests(audience: pd.DataFrame, picks: dict[str, list[dict[str, Any]]
                     segment=row.segment or "",
                 ),
                 campaign_type=campaign_type,
-                products=[
-                    ProductFact(**{k: p[k] for k in ProductFact.model_fields}) for p in picks.get(row.customer_id, [])
-                ],
+                products=[fact(pick) for pick in picks.get(row.customer_id, [])],
                 offer=Offer(**offer) if isinstance(offer, dict) else None,
                 reason=getattr(row, "reason", ""),
             )  # fmt: skip
