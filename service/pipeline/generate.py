@@ -8,6 +8,7 @@ drafts are written, scored and saved a batch at a time, so memory does not grow 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ from service.forecasts import mean_price, refresh_forecast
 from service.pipeline import frames
 from service.pipeline.flags import with_check_reasons
 from service.pipeline.model_store import ModelStore
+from service.pipeline.picks import Picks
 from service.settings import CampaignSettings
 
 if TYPE_CHECKING:
@@ -53,30 +55,19 @@ def choose_audience(
 
 def recommend_products(
     recommender, customer_ids: list[str], products: pd.DataFrame, k: int, rules: Rules, reasons: int = 3
-) -> dict[str, list[dict[str, Any]]]:
+) -> Picks:
     """Top-k products per customer after the business `rules`, in rank order, with up to `reasons` 'because you
     bought' product names; names, prices and links come from the catalog (`products`) only. The one path from
     a model to shown products, for campaigns and for the API alike."""
     if not customer_ids:
-        return {}
+        return Picks(pd.DataFrame(columns=["customer_id", "rank", "product_id", "score"]), [], {})
     ranked = recommend_with_rules(recommender, customer_ids, products, k=k, rules=rules)
     catalog = products.drop_duplicates("product_id").set_index("product_id").to_dict("index")
     explained = recommender.explain_many(ranked["customer_id"].tolist(), ranked["product_id"].tolist(), n=reasons)
-    picks: dict[str, list[dict[str, Any]]] = {}
-    for row, cited in zip(ranked.itertuples(index=False), explained, strict=True):
-        product = catalog[row.product_id]
-        picks.setdefault(row.customer_id, []).append(
-            {
-                "rank": int(row.rank), "product_id": row.product_id, "name": product["name"],
-                "category": product["category"], "price": float(product["price"]), "currency": product["currency"],
-                "url": product["url"], "description": product["description"], "score": float(row.score),
-                "because_you_bought": [catalog[p]["name"] for p in cited if p in catalog],
-            }
-        )  # fmt: skip
-    return picks
+    return Picks(ranked, explained, catalog)
 
 
-def build_requests(audience: pd.DataFrame, picks: dict[str, list[dict[str, Any]]], campaign_type: str) -> list:
+def build_requests(audience: pd.DataFrame, picks: Mapping[str, list[dict[str, Any]]], campaign_type: str) -> list:
     """One draft request per audience customer. A product's facts are one object shared by every request that
     shows it: the whole audience's requests are held at once (they are grouped before any copy is written)."""
     from generation.schemas import CustomerFacts, DraftRequest, Offer, ProductFact
@@ -194,7 +185,7 @@ def clear_untouched_drafts(session: Session, campaign_id: int) -> set[str]:
 
 
 def insert_drafts(
-    session: Session, campaign_id: int, audience: pd.DataFrame, drafts: list, picks: dict,
+    session: Session, campaign_id: int, audience: pd.DataFrame, drafts: list, picks: Mapping,
     variants: pd.DataFrame, selection: pd.DataFrame, kept: set[str],
 ) -> int:  # fmt: skip
     """Insert ``drafts`` but those of customers in ``kept``; how many were inserted. ``audience`` holds the

@@ -1,0 +1,55 @@
+"""Each customer's recommended products for a campaign, held as compact columns and built into the dicts that
+drafts store only when a customer's are asked for.
+
+A campaign needs every audience customer's picks before its first draft is written (customers are grouped by
+them), so what a pick costs is paid for the whole audience at once. As a dict of catalog facts per pick, the
+picks of the 30,000-customer demo shop's cross-sell audience took 1.6 KB a customer (21.9 MB for 13,661); as
+rows of a few arrays beside one shared catalog, 0.8 KB."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+class Picks(Mapping[str, list[dict[str, Any]]]):
+    """customer id -> that customer's picks in rank order, each a dict of rank, score, the product's catalog
+    facts and the names of up to a few products that explain it ("because you bought")."""
+
+    def __init__(self, ranked: pd.DataFrame, because: Sequence[Sequence[str]], catalog: Mapping[str, dict[str, Any]]):
+        """``ranked``: one row per pick (customer_id, rank, product_id, score), each customer's rows together and
+        in rank order, as ``recommenders.rules.recommend_with_rules`` gives them; ``because``: per row, the
+        product ids that explain it; ``catalog``: product id -> its catalog row."""
+        customers = ranked["customer_id"].to_numpy()
+        self._products = ranked["product_id"].to_numpy()
+        self._ranks = ranked["rank"].to_numpy()
+        self._scores = ranked["score"].to_numpy(dtype=float)
+        self._because = [tuple(cited) for cited in because]
+        self._catalog = catalog
+        bounds = np.r_[0, np.flatnonzero(customers[1:] != customers[:-1]) + 1, len(customers)] if len(customers) else []
+        self._rows = {customers[start]: (int(start), int(stop)) for start, stop in itertools.pairwise(bounds)}
+        if len(self._rows) != max(len(bounds) - 1, 0):
+            raise ValueError("ranked must hold each customer's picks together")
+
+    def __getitem__(self, customer_id: str) -> list[dict[str, Any]]:
+        start, stop = self._rows[customer_id]
+        return [self._pick(row) for row in range(start, stop)]
+
+    def _pick(self, row: int) -> dict[str, Any]:
+        product = self._catalog[self._products[row]]
+        return {
+            "rank": int(self._ranks[row]), "product_id": self._products[row], "name": product["name"],
+            "category": product["category"], "price": float(product["price"]), "currency": product["currency"],
+            "url": product["url"], "description": product["description"], "score": float(self._scores[row]),
+            "because_you_bought": [self._catalog[p]["name"] for p in self._because[row] if p in self._catalog],
+        }  # fmt: skip
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)

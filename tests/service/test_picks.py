@@ -1,0 +1,70 @@
+"""A campaign's picks held as columns give each customer the same dicts of catalog facts as before, and its
+draft requests share one object per product."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from service.pipeline.generate import build_requests
+from service.pipeline.picks import Picks
+
+CATALOG = {
+    product_id: {"name": name, "category": category, "price": price, "currency": "EUR",
+                 "url": f"https://shop.example/{product_id}", "description": description}
+    for product_id, name, category, price, description in [
+        ("p1", "Teapot", "tea", 24, "Cast iron"),
+        ("p2", "Kettle", "tea", 39.5, ""),
+        ("p3", "Skillet", "pans", 55, "Steel"),
+    ]
+}  # fmt: skip
+RANKED = pd.DataFrame(
+    {
+        "customer_id": ["c2", "c2", "c1"],
+        "rank": [1, 2, 1],
+        "product_id": ["p3", "p1", "p1"],
+        "score": [0.9, 0.5, 0.7],
+    }
+)
+BECAUSE = [["p1", "gone"], [], ["p2"]]  # "gone": a product no longer in the catalog is not cited
+
+
+def _pick(rank, product_id, score, because):
+    return {"rank": rank, "product_id": product_id, **CATALOG[product_id], "price": float(CATALOG[product_id]["price"]),
+            "score": score, "because_you_bought": because}  # fmt: skip
+
+
+def test_each_customer_gets_their_picks_in_rank_order_with_catalog_facts():
+    picks = Picks(RANKED, BECAUSE, CATALOG)
+    assert dict(picks) == {
+        "c2": [_pick(1, "p3", 0.9, ["Teapot"]), _pick(2, "p1", 0.5, [])],
+        "c1": [_pick(1, "p1", 0.7, ["Kettle"])],
+    }
+    assert list(picks) == ["c2", "c1"] and len(picks) == 2
+    assert picks.get("c9", []) == [] and "c9" not in picks
+    assert all(isinstance(pick["price"], float) and isinstance(pick["rank"], int) for pick in picks["c2"])
+
+
+def test_picks_of_a_customer_must_come_together():
+    scattered = RANKED.iloc[[0, 2, 1]].reset_index(drop=True)
+    with pytest.raises(ValueError, match="together"):
+        Picks(scattered, BECAUSE, CATALOG)
+
+
+def test_no_picks_is_an_empty_mapping():
+    picks = Picks(RANKED.iloc[:0], [], CATALOG)
+    assert len(picks) == 0 and picks.get("c1") is None
+
+
+def test_requests_share_one_fact_per_product():
+    picks = Picks(RANKED, BECAUSE, CATALOG)
+    audience = pd.DataFrame({"customer_id": ["c1", "c2"], "first_name": ["Ana", ""], "locale": ["en", "de"],
+                             "segment": ["loyal", "at_risk"]})  # fmt: skip
+    first, second = build_requests(audience, picks, "cross_sell")
+    assert [p.product_id for p in first.products] == ["p1"] and [p.product_id for p in second.products] == ["p3", "p1"]
+    assert first.products[0] is second.products[1]
+    assert second.products[0].model_dump() == {
+        "product_id": "p3", "name": "Skillet", "category": "pans", "price": 55.0, "currency": "EUR",
+        "url": "https://shop.example/p3", "description": "Steel",
+    }  # fmt: skip
+    assert first.customer.first_name == "Ana" and second.customer.locale == "de"
