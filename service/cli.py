@@ -61,13 +61,13 @@ def import_file(
     """Import a file; a bad file is rejected whole with the row and column of every problem. After orders, the
     audience (segments, churn risk, CLV) is recomputed."""
     from service.db.session import session_scope
-    from service.importing import import_frame, read_table
+    from service.importing import import_file
     from service.jobs import InlineJobRunner
     from service.pipeline.training import AUDIENCE_JOB, recompute_audience
 
     engine = _engine()
     with progress_bar(f"importing {kind}") as update, session_scope(engine) as session:
-        summary = import_frame(session, kind, read_table(file), progress=update)
+        summary = import_file(session, kind, file, progress=update)
         update(summary.rows, summary.rows, f"imported {kind}")
     typer.echo(f"{summary.kind}: {summary.rows} rows, {summary.inserted} new, {summary.updated} updated")
     for warning in summary.warnings:

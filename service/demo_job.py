@@ -19,14 +19,14 @@ DEMO_BRAND = "hearth"
 def load_demo_store(engine, customers: int, folder: Path) -> dict[str, int]:
     """Generate the demo store as import files and load them through the same importer users call."""
     from service.demo import generate_demo_store, write_import_files
-    from service.importing import import_frame, read_table
+    from service.importing import import_file
 
     store = generate_demo_store(seed=7, n_customers=customers)
     files = write_import_files(store, folder)
     counts = {}
     with session_scope(engine) as session:
         for kind in ("customers", "products", "orders", "sends"):
-            counts[kind] = import_frame(session, kind, read_table(files[kind])).rows
+            counts[kind] = import_file(session, kind, files[kind]).rows
     return counts
 
 

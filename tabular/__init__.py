@@ -1,5 +1,5 @@
 """Reading values from shop files, shared by the importer and the model packages' own file readers."""
 
-from tabular.dates import DateOrderProblem, parse_dates
+from tabular.dates import DateOrder, DateOrderProblem, parse_dates
 
-__all__ = ["DateOrderProblem", "parse_dates"]
+__all__ = ["DateOrder", "DateOrderProblem", "parse_dates"]

@@ -36,31 +36,54 @@ class DateOrderProblem:
         )
 
 
+class DateOrder:
+    """What a column's numeric dates say about their order, gathered piece by piece (a big file is read in
+    chunks): the first value that puts the day first, the first that puts the month first, and the first
+    numeric date of all (ambiguous, when no value decides), each with its 0-based position in the column."""
+
+    def __init__(self) -> None:
+        self.day_first_at: tuple[int, str] | None = None
+        self.month_first_at: tuple[int, str] | None = None
+        self.first_numeric_at: tuple[int, str] | None = None
+
+    def add(self, values: pd.Series, start: int = 0) -> DateOrder:
+        """Take the next piece of the column; ``start`` is the position of its first value."""
+        text = values.astype("string").reset_index(drop=True)
+        parts = text.str.extract(NUMERIC_DATE).dropna().astype(int)
+        for found, where in (
+            ("day_first_at", parts.index[parts[0] > 12]),
+            ("month_first_at", parts.index[parts[1] > 12]),
+            ("first_numeric_at", parts.index),
+        ):
+            if getattr(self, found) is None and len(where):
+                setattr(self, found, (start + int(where[0]), str(text[where[0]])))
+        return self
+
+    def decide(self) -> tuple[bool, DateOrderProblem | None]:
+        """Whether the day comes first, or the problem that keeps it from being known."""
+        if self.day_first_at and self.month_first_at:
+            (first, first_value), (second, second_value) = sorted((self.day_first_at, self.month_first_at))
+            return False, DateOrderProblem(second, second_value, first, first_value)
+        if self.first_numeric_at and not (self.day_first_at or self.month_first_at):
+            return False, DateOrderProblem(*self.first_numeric_at)
+        return self.day_first_at is not None, None
+
+
 def day_first(values: pd.Series) -> tuple[bool, DateOrderProblem | None]:
     """Whether the column's numeric dates put the day first, or the problem that keeps it from being known."""
-    text = values.astype("string").reset_index(drop=True)
-    parts = text.str.extract(NUMERIC_DATE).dropna().astype(int)
-    if parts.empty:
-        return False, None
-    days_first, months_first = parts.index[parts[0] > 12], parts.index[parts[1] > 12]
-    if len(days_first) and len(months_first):
-        first, second = sorted((int(days_first[0]), int(months_first[0])))
-        return False, DateOrderProblem(second, str(text[second]), first, str(text[first]))
-    if not len(days_first) and not len(months_first):
-        example = int(parts.index[0])
-        return False, DateOrderProblem(example, str(text[example]))
-    return bool(len(days_first)), None
+    return DateOrder().add(values).decide()
 
 
-def parse_dates(values: pd.Series) -> tuple[pd.Series, DateOrderProblem | None]:
+def parse_dates(values: pd.Series, day_first_known: bool | None = None) -> tuple[pd.Series, DateOrderProblem | None]:
     """The values as UTC timestamps without a time zone (NaT where unreadable), or all NaT and the problem.
     Values that are timestamps already (a frame read from the database) are kept, not written out and read
-    back: a recommender's training prepares the same interactions dozens of times."""
+    back: a recommender's training prepares the same interactions dozens of times. ``day_first_known``: the
+    order of the whole column when ``values`` is a piece of it (see ``DateOrder``), instead of the piece's own."""
     if pd.api.types.is_datetime64_any_dtype(values):
         aware = isinstance(values.dtype, pd.DatetimeTZDtype)
         return (values.dt.tz_convert("UTC").dt.tz_localize(None) if aware else values.copy()), None
     text = values.astype("string").str.strip()
-    first, problem = day_first(text)
+    first, problem = day_first(text) if day_first_known is None else (day_first_known, None)
     if problem:
         return pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]"), problem
     parsed = pd.to_datetime(text, errors="coerce", utc=True, format="mixed")

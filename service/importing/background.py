@@ -20,7 +20,7 @@ from typing import Any, BinaryIO
 from sqlalchemy import Engine
 
 from service.db.session import session_scope
-from service.importing.load import ImportSummary, import_frame, read_table
+from service.importing.load import ImportSummary, import_file
 from service.jobs import JobRunner, Progress
 from service.jobs.recovery import process_alive
 from service.pipeline.training import submit_audience_refresh
@@ -55,10 +55,8 @@ def import_staged(
     with the problems the synchronous upload answers (see `service.errors.error_body`) and writes nothing."""
     try:
         progress(0, 0, "reading the file")
-        rows = read_table(staged, name=name)
-        progress(0, len(rows), f"checking {len(rows)} rows")
         with progress.during_write_transaction(), session_scope(engine) as session:
-            summary = import_frame(session, import_kind, rows, progress)
+            summary = import_file(session, import_kind, staged, name, progress)
     finally:
         staged.unlink(missing_ok=True)
     return imported(summary, runner, engine).model_dump()

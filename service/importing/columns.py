@@ -113,20 +113,23 @@ def file_row(index: int) -> int:
     return int(index) + 2
 
 
-def parse_table(frame: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFrame, list[Problem]]:
-    """Parse every documented column of `frame`; returns the typed frame and the problems found."""
+def parse_table(
+    frame: pd.DataFrame, spec: TableSpec, dates_day_first: dict[str, bool] | None = None
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """Parse every documented column of `frame`, whose index is each row's position in the file (0 for the
+    first data line); returns the typed frame and the problems found. ``dates_day_first``: for a chunk of a
+    file, the order of each date column's numeric dates over the whole file, instead of the chunk's own."""
     problems: list[Problem] = []
     frame = frame.rename(columns=lambda c: str(c).strip())
     missing = [name for name in spec.required if name not in frame.columns]
     if missing:
         return frame, [Problem(None, name, "required column is missing") for name in missing]
-    frame = frame.reset_index(drop=True)
     parsed = pd.DataFrame(index=frame.index)
     for column in spec.columns:
         if column.name not in frame.columns:
             parsed[column.name] = column.default
             continue
-        values, bad = _parse_column(frame[column.name], column)
+        values, bad = _parse_column(frame[column.name], column, (dates_day_first or {}).get(column.name))
         parsed[column.name] = values
         problems.extend(bad)
     if spec.keep_extra:
@@ -149,7 +152,7 @@ def parse_table(frame: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFrame, lis
     return parsed, problems
 
 
-def _parse_column(raw: pd.Series, column: Column) -> tuple[pd.Series, list[Problem]]:
+def _parse_column(raw: pd.Series, column: Column, day_first: bool | None = None) -> tuple[pd.Series, list[Problem]]:
     problems: list[Problem] = []
     text = raw.astype("string").str.strip()
     empty = text.isna() | (text == "")
@@ -196,7 +199,7 @@ def _parse_column(raw: pd.Series, column: Column) -> tuple[pd.Series, list[Probl
                 problems.append(Problem(file_row(index), column.name, f"must be at most {column.maximum}"))
         return values.astype(float), problems
     if column.kind == "timestamp":
-        values, order_problem = parse_dates(text)
+        values, order_problem = parse_dates(text, day_first)
         if order_problem:
             message = order_problem.describe(lambda position: f"line {file_row(text.index[position])}")
             return values, [Problem(file_row(text.index[order_problem.position]), column.name, message)]

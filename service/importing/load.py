@@ -1,27 +1,36 @@
-"""Validates a whole table and writes it in one transaction: new keys are inserted, known keys updated."""
+"""Validates an import file and writes it in the caller's transaction: new keys are inserted, known keys updated.
+
+Customers and products are read whole; order lines and sends, which grow with the shop, a chunk at a time."""
 
 from __future__ import annotations
 
+import codecs
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from generation.schemas import LOCALES
-from service.db.batches import batches, rows_where_in
+from service.db.batches import IN_BATCH, batches, rows_where_in
 from service.db.models import Customer, Event, Interaction, Product, Send, utcnow
 from service.errors import InvalidInput, Problem
-from service.importing.columns import SPECS, file_row, parse_table
+from service.importing.columns import SPECS, TableSpec, file_row, parse_table
+from tabular import DateOrder
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 LOCALE_PATTERN = re.compile(r"^[a-z]{2}([-_][A-Za-z]{2})?$")
 # Rows per INSERT or UPDATE of a big file: memory stays bounded, and each round trip still carries many rows.
 WRITE_BATCH = 20_000
+# Lines of an orders or sends file parsed, checked and written at a time (see import_file).
+CHUNK_ROWS = 100_000
+MAX_PROBLEMS = 1_000
+# Bytes of a CSV file read at a time while checking that it is UTF-8.
+UTF8_BLOCK = 1 << 24
 Report = Callable[[int, int, str], None]  # progress: (done, total, message)
 
 
@@ -59,17 +68,153 @@ def read_table(path: Path, name: str | None = None) -> pd.DataFrame:
     raise InvalidInput(shown, [Problem(None, None, "must be a .csv or .parquet file")])
 
 
-def _require_utf8(path: Path, shown: str) -> None:
-    """A file in another encoding is refused at the line where it stops being UTF-8."""
-    data = path.read_bytes()
+def _require_utf8(path: Path, shown: str) -> int:
+    """A file in another encoding is refused at the line where it stops being UTF-8; read a block at a time,
+    so a file of any size is checked in bounded memory. Returns the number of lines."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    lines = 0
+    with path.open("rb") as handle:
+        while True:
+            block = handle.read(UTF8_BLOCK)
+            try:
+                decoder.decode(block, final=not block)
+            except UnicodeDecodeError as error:  # its object: the block after any bytes held from the last one
+                line = lines + error.object[: error.start].count(b"\n") + 1
+                byte = error.object[error.start : error.start + 1].hex()
+                raise InvalidInput(
+                    shown,
+                    [Problem(line, None, f"is not UTF-8 (byte 0x{byte}); save the file as UTF-8 and upload it again")],
+                ) from error
+            if not block:
+                return lines
+            lines += block.count(b"\n")
+
+
+def import_file(
+    session: Session, kind: str, path: Path, name: str | None = None, progress: Report | None = None
+) -> ImportSummary:
+    """Validate the file at ``path`` as an import of `kind` and write it; raises InvalidInput naming the file
+    (as ``name``, an upload's own name) and its lines, and the caller's transaction then writes nothing.
+
+    Order lines and sends, the tables that grow with every order and mail, go ``CHUNK_ROWS`` lines at a time,
+    so memory holds one chunk whatever the file's size: each chunk is parsed, checked and written; after the
+    first problem the rest are only checked, so that the error lists the file's problems as for a whole table
+    (up to ``MAX_PROBLEMS``). A key repeated across chunks is found in what this import already wrote, and
+    numeric dates are read in the order of the whole file's column. Other kinds are read whole."""
+    if kind not in STREAMED:
+        return import_frame(session, kind, read_table(path, name), progress)
+    shown, spec, report = name or str(path), SPECS[kind], progress or _silent
+    lines = _require_readable(Path(path), shown)
+    dates_day_first = _dates_day_first(Path(path), shown, spec)
+    first_new_id = (session.scalar(select(func.max(STREAMED[kind].id))) or 0) + 1
+    problems: list[Problem] = []
+    inserted = updated = 0
+    for chunk in _chunks(Path(path), shown):
+        parsed, found = parse_table(chunk, spec, dates_day_first)
+        if not set(spec.required) <= set(parsed.columns):
+            raise InvalidInput(f"{kind} file", found)  # a missing column: every chunk would say so
+        found += CHECKS[kind](session, parsed)
+        if not found and not problems:  # all earlier chunks are written: a key they hold is repeated here
+            found = _repeated_in_file(session, kind, parsed, first_new_id)
+        problems += found
+        if len(problems) >= MAX_PROBLEMS:
+            problems.append(Problem(None, None, f"checking stopped after {MAX_PROBLEMS:,} problems"))
+            break
+        if not problems:
+            summary = IMPORTERS[kind](session, parsed, _after(inserted + updated, lines, report))
+            inserted, updated = inserted + summary.inserted, updated + summary.updated
+    if problems:
+        raise InvalidInput(f"{kind} file", sorted(problems, key=lambda p: (p.row or 0, p.column or "")))
+    return ImportSummary(kind, inserted + updated, inserted, updated)
+
+
+def _after(done: int, total: int, report: Report) -> Report:
+    """A chunk's progress as the file's: its rows come after ``done`` of about ``total``."""
+    return lambda written, _rows, message: report(done + written, max(total, done + written), message)
+
+
+def _require_readable(path: Path, shown: str) -> int:
+    """Refuse a missing file, an unknown format or a CSV that is not UTF-8 before anything is read; returns
+    about how many data rows the file holds (for progress)."""
+    if not path.exists():
+        raise InvalidInput(shown, [Problem(None, None, "file not found")])
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        return _parquet(path, shown).metadata.num_rows
+    if suffix in {".csv", ".txt"}:
+        return max(_require_utf8(path, shown) - 1, 1)
+    raise InvalidInput(shown, [Problem(None, None, "must be a .csv or .parquet file")])
+
+
+def _parquet(path: Path, shown: str):
+    import pyarrow.parquet as pq
+
     try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        byte = data[error.start : error.start + 1].hex()
-        raise InvalidInput(
-            shown, [Problem(line, None, f"is not UTF-8 (byte 0x{byte}); save the file as UTF-8 and upload it again")]
-        ) from error
+        return pq.ParquetFile(path)
+    except Exception as error:  # the reader's own message says what is wrong with the file
+        raise InvalidInput(shown, [Problem(None, None, f"cannot be read: {error}")]) from error
+
+
+def _chunks(path: Path, shown: str, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
+    """The file's rows ``CHUNK_ROWS`` at a time as text columns (or Parquet's own types), each chunk indexed by
+    its rows' positions in the file, so that problems name the file's lines."""
+    try:
+        if path.suffix.lower() == ".parquet":
+            start = 0
+            for batch in _parquet(path, shown).iter_batches(batch_size=CHUNK_ROWS, columns=columns):
+                chunk = batch.to_pandas()
+                yield chunk.set_axis(pd.RangeIndex(start, start + len(chunk)))
+                start += len(chunk)
+        else:
+            yield from pd.read_csv(
+                path, dtype=str, keep_default_na=False, encoding="utf-8-sig", chunksize=CHUNK_ROWS, usecols=columns
+            )
+    except InvalidInput:
+        raise
+    except Exception as error:  # the reader's own message says what is wrong with the file
+        raise InvalidInput(shown, [Problem(None, None, f"cannot be read: {error}")]) from error
+
+
+def _dates_day_first(path: Path, shown: str, spec: TableSpec) -> dict[str, bool]:
+    """For each date column of ``spec`` in the file, whether its numeric dates put the day first, decided over
+    the whole column (a chunk's dates may all be ambiguous where the file's are not); a column whose order
+    cannot be known is refused as ``parse_table`` refuses it."""
+    header = _parquet(path, shown).schema_arrow.names if path.suffix.lower() == ".parquet" else _csv_header(path)
+    named = {str(column).strip(): column for column in header}
+    decided = {}
+    for column in (c.name for c in spec.columns if c.kind == "timestamp" and c.name in named):
+        order = DateOrder()
+        for chunk in _chunks(path, shown, [named[column]]):
+            order.add(chunk[named[column]].astype("string").str.strip(), int(chunk.index[0]) if len(chunk) else 0)
+        decided[column], problem = order.decide()
+        if problem:
+            where = problem.describe(lambda position: f"line {file_row(position)}")
+            raise InvalidInput(f"{spec.name} file", [Problem(file_row(problem.position), column, where)])
+    return decided
+
+
+def _csv_header(path: Path) -> list[str]:
+    return list(pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns)
+
+
+def _repeated_in_file(session: Session, kind: str, rows: pd.DataFrame, first_new_id: int) -> list[Problem]:
+    """The chunk's rows whose key an earlier chunk of the same file wrote (ids from ``first_new_id`` on)."""
+    if kind == "orders":
+        columns = (Interaction.order_id, Interaction.product_id, Interaction.kind)
+        asked, keys = rows.order_id, list(zip(rows.order_id, rows.product_pk.astype("int64"), rows.kind, strict=True))
+    else:
+        columns, asked, keys = (Send.external_id,), rows.send_id, [(send_id,) for send_id in rows.send_id]
+    written: set[tuple] = set()
+    for batch in batches(dict.fromkeys(asked), size=IN_BATCH):
+        statement = select(*columns).where(columns[0].in_(batch), STREAMED[kind].id >= first_new_id)
+        written.update(tuple(row) for row in session.execute(statement))
+    if not written:
+        return []
+    repeated = pd.Series([key in written for key in keys], index=rows.index)
+    return [
+        Problem(r, ", ".join(SPECS[kind].key), "the same key is on an earlier line of the file")
+        for r in _rows_where(repeated)
+    ]
 
 
 def import_frame(session: Session, kind: str, frame: pd.DataFrame, progress: Report | None = None) -> ImportSummary:
@@ -77,7 +222,7 @@ def import_frame(session: Session, kind: str, frame: pd.DataFrame, progress: Rep
     `progress` hears (rows written, rows, message) while a big file is written."""
     if kind not in IMPORTERS:
         raise InvalidInput("import", [Problem(None, None, f"unknown kind '{kind}', use one of {', '.join(IMPORTERS)}")])
-    parsed, problems = parse_table(frame, SPECS[kind])
+    parsed, problems = parse_table(frame.reset_index(drop=True), SPECS[kind])
     if set(SPECS[kind].required) <= set(parsed.columns):
         problems += CHECKS[kind](session, parsed)
     if problems:
@@ -326,3 +471,5 @@ IMPORTERS: dict[str, Callable[[Session, pd.DataFrame, Report], ImportSummary]] =
     "orders": _import_orders,
     "sends": _import_sends,
 }
+# The kinds imported a chunk at a time, with the table each writes its rows to.
+STREAMED = {"orders": Interaction, "sends": Send}

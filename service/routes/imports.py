@@ -8,8 +8,8 @@ from typing import Literal
 from fastapi import APIRouter, Query, UploadFile, status
 from fastapi.responses import JSONResponse
 
+from service import importing
 from service.deps import ApiKeyDep, SessionDep, StateDep
-from service.importing import import_frame, read_table
 from service.importing.background import imported, submit_import
 from service.schemas import ImportResult, JobStarted
 from service.settings import home_settings
@@ -47,6 +47,6 @@ def import_file(
     with tempfile.NamedTemporaryFile(suffix=suffix) as handle:
         shutil.copyfileobj(file.file, handle)
         handle.flush()
-        summary = import_frame(session, kind, read_table(Path(handle.name), name=name))
+        summary = importing.import_file(session, kind, Path(handle.name), name=name)
     session.commit()
     return imported(summary, state.jobs, state.engine)

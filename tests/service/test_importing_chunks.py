@@ -1,0 +1,177 @@
+"""Order lines and sends are imported a chunk of lines at a time: the same rows as a whole-file import, the same
+problems on the file's own lines, nothing written when any chunk is bad, and dates read in the file's order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+
+from service.db.migrate import upgrade
+from service.db.models import Customer, Event, Interaction, Product, Send
+from service.db.session import make_engine, session_scope
+from service.errors import InvalidInput
+from service.importing import import_file
+
+ORDER_LINES = (
+    select(
+        Interaction.order_id, Customer.external_id, Product.sku, Interaction.kind, Interaction.quantity,
+        Interaction.amount, Interaction.discount, Interaction.timestamp,
+    )
+    .join(Customer, Customer.id == Interaction.customer_id)
+    .join(Product, Product.id == Interaction.product_id)
+    .order_by(Interaction.order_id, Product.sku, Interaction.kind)
+)  # fmt: skip
+SENDS = select(Send.external_id, Send.subject, Send.sent_at, Send.churn_risk).order_by(Send.external_id)
+EVENTS = (
+    select(Send.external_id, Event.kind, Event.occurred_at)
+    .join(Send, Send.id == Event.send_id)
+    .order_by(Send.external_id, Event.kind)
+)
+
+
+def _rows(engine, statement) -> list[tuple]:
+    with session_scope(engine) as session:
+        return [tuple(row) for row in session.execute(statement)]
+
+
+def _shop(engine, demo_files) -> None:
+    with session_scope(engine) as session:
+        for kind in ("customers", "products"):
+            import_file(session, kind, demo_files[kind])
+
+
+def _chunked(monkeypatch, rows: int) -> None:
+    monkeypatch.setattr("service.importing.load.CHUNK_ROWS", rows)
+
+
+def test_a_file_read_in_chunks_writes_what_the_whole_file_writes(engine, demo_files, tmp_path, monkeypatch):
+    whole = make_engine(f"sqlite:///{tmp_path / 'whole.db'}")
+    upgrade(whole)
+    summaries = {}
+    for database, rows in ((whole, 1_000_000), (engine, 37)):
+        _chunked(monkeypatch, rows)
+        _shop(database, demo_files)
+        with session_scope(database) as session:
+            summaries[rows] = [import_file(session, kind, demo_files[kind]) for kind in ("orders", "sends")]
+    assert summaries[37] == summaries[1_000_000] and summaries[37][0].inserted > 37 * 10
+    for statement in (ORDER_LINES, SENDS, EVENTS):
+        assert _rows(engine, statement) == _rows(whole, statement)
+
+    # Importing the same file again updates every line: what the database held before is not "repeated".
+    with session_scope(engine) as session:
+        again = import_file(session, "orders", demo_files["orders"])
+    assert again.inserted == 0 and again.updated == summaries[37][0].rows
+    assert _rows(engine, ORDER_LINES) == _rows(whole, ORDER_LINES)
+
+
+def test_a_parquet_file_is_read_in_chunks_too(engine, demo_files, tmp_path, monkeypatch):
+    _chunked(monkeypatch, 50)
+    _shop(engine, demo_files)
+    parquet = tmp_path / "orders.parquet"
+    pd.read_csv(demo_files["orders"], dtype=str, keep_default_na=False).to_parquet(parquet)
+    with session_scope(engine) as session:
+        summary = import_file(session, "orders", parquet)
+    assert summary.rows == len(pd.read_csv(demo_files["orders"])) == len(_rows(engine, ORDER_LINES))
+
+
+def _orders_file(demo_files, tmp_path: Path, change) -> Path:
+    frame = pd.read_csv(demo_files["orders"], dtype=str, keep_default_na=False)
+    path = tmp_path / "orders.csv"
+    change(frame).to_csv(path, index=False)
+    return path
+
+
+def _refused(engine, path: Path) -> InvalidInput:
+    with pytest.raises(InvalidInput) as raised, session_scope(engine) as session:
+        import_file(session, "orders", path)
+    with session_scope(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Interaction)) == 0
+    return raised.value
+
+
+def test_problems_in_later_chunks_name_their_lines_and_nothing_is_written(engine, demo_files, tmp_path, monkeypatch):
+    _chunked(monkeypatch, 20)
+    _shop(engine, demo_files)
+
+    def spoil(frame):
+        frame.loc[45, "quantity"], frame.loc[301, "customer_id"] = "lots", "nobody"
+        return frame
+
+    error = _refused(engine, _orders_file(demo_files, tmp_path, spoil))
+    assert [(p.row, p.column) for p in error.problems] == [(47, "quantity"), (303, "customer_id")]
+
+
+def test_a_key_repeated_in_a_later_chunk_is_refused(engine, demo_files, tmp_path, monkeypatch):
+    _chunked(monkeypatch, 20)
+    _shop(engine, demo_files)
+
+    def repeat(frame):
+        return pd.concat([frame, frame.iloc[[3]]], ignore_index=True)
+
+    path = _orders_file(demo_files, tmp_path, repeat)
+    error = _refused(engine, path)
+    last_line = len(pd.read_csv(path)) + 1
+    assert [(p.row, p.message) for p in error.problems] == [
+        (last_line, "the same key is on an earlier line of the file")
+    ]
+
+
+def test_dates_are_read_in_the_order_of_the_whole_file(engine, demo_files, tmp_path, monkeypatch):
+    """The first chunks' dates are all ambiguous (03/04/2024); a later one settles that the day comes first."""
+    _chunked(monkeypatch, 20)
+    _shop(engine, demo_files)
+
+    def numeric_dates(frame):
+        frame = frame.head(100).copy()
+        frame["timestamp"] = "03/04/2024 10:00"
+        frame.loc[90, "timestamp"] = "25/04/2024 10:00"
+        return frame
+
+    with session_scope(engine) as session:
+        import_file(session, "orders", _orders_file(demo_files, tmp_path, numeric_dates))
+    dates = {row[-1].date().isoformat() for row in _rows(engine, ORDER_LINES)}
+    assert dates == {"2024-04-03", "2024-04-25"}
+
+
+def test_dates_in_both_orders_across_chunks_are_refused(engine, demo_files, tmp_path, monkeypatch):
+    _chunked(monkeypatch, 20)
+    _shop(engine, demo_files)
+
+    def both_orders(frame):
+        frame = frame.head(100).copy()
+        frame.loc[5, "timestamp"], frame.loc[80, "timestamp"] = "25/04/2024 10:00", "04/25/2024 10:00"
+        return frame
+
+    error = _refused(engine, _orders_file(demo_files, tmp_path, both_orders))
+    [problem] = error.problems
+    assert problem.row == 82 and problem.column == "timestamp" and "(line 7)" in problem.message
+
+
+def test_a_byte_that_is_not_utf8_far_into_the_file_names_its_line(engine, demo_files, tmp_path, monkeypatch):
+    """The file is checked a block at a time: the line is counted across blocks, and a character cut by a block
+    boundary is still read whole."""
+    monkeypatch.setattr("service.importing.load.UTF8_BLOCK", 64)
+    _shop(engine, demo_files)
+    lines = demo_files["orders"].read_text(encoding="utf-8").splitlines()
+    good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
+    good.write_bytes(("\n".join(lines[:60]) + "\n").encode() + "ü€,".encode() * 40 + b"\n")
+    bad.write_bytes("\n".join(lines[:60]).encode() + b"\nS99,C1,P1,1,9.5,0,2024-01-01 10:00,purchase\xe9\n")
+    with pytest.raises(InvalidInput) as raised, session_scope(engine) as session:
+        import_file(session, "orders", good)
+    assert all("UTF-8" not in str(problem) for problem in raised.value.problems)  # refused for its columns only
+    with pytest.raises(InvalidInput, match="is not UTF-8") as raised, session_scope(engine) as session:
+        import_file(session, "orders", bad)
+    assert [problem.row for problem in raised.value.problems] == [61]
+
+
+def test_progress_counts_lines_across_chunks(engine, demo_files, monkeypatch):
+    _chunked(monkeypatch, 500)
+    _shop(engine, demo_files)
+    heard = []
+    with session_scope(engine) as session:
+        summary = import_file(session, "orders", demo_files["orders"], progress=lambda *args: heard.append(args[:2]))
+    done = [d for d, _ in heard]
+    assert done == sorted(done) and done[-1] == summary.rows and all(total == summary.rows for _, total in heard)
