@@ -1,7 +1,8 @@
 """Send-time optimization for the API: each customer's best send hour from their past opens.
 
-``scoring.send_time.best_send_hours`` does the work: a customer's open rate at each hour is shrunk towards
-the shop's rate at that hour, so a customer with little history gets the population's best hour
+``scoring.send_time.best_hours_from_counts`` does the work, from sends and opens counted by the database per
+hour (a shop's sends are not read one by one): a customer's open rate at each hour is shrunk towards the
+shop's rate at that hour, so a customer with little history gets the population's best hour
 (``source = population``). Hours are in the clock the sends were recorded in (``sends.sent_at``).
 ``schedule_at_best_hours`` gives approved drafts the moment to send them (``drafts.send_after``), which the
 send job and its periodic due-check honour.
@@ -22,10 +23,10 @@ from service.schemas import SendTimeOut
 
 def best_hours(session: Session, customer_ids: list[str]) -> list[SendTimeOut]:
     """The best send hour of each customer, in the order given."""
-    from scoring.send_time import best_send_hours
+    from scoring.send_time import best_hours_from_counts
 
     require_send_history(session)
-    table = best_send_hours(frames.send_opens_frame(session), customer_ids).reset_index()
+    table = best_hours_from_counts(*frames.send_open_counts(session, customer_ids), customer_ids).reset_index()
     return [SendTimeOut(**row) for row in table.to_dict("records")]
 
 

@@ -7,9 +7,10 @@ from collections.abc import Collection
 from datetime import date, datetime
 
 import pandas as pd
-from sqlalchemy import case, func, select
+from sqlalchemy import case, exists, extract, func, select
 from sqlalchemy.orm import Session
 
+from service.db.batches import IN_BATCH, batches
 from service.db.models import PROFILE_COLUMNS, Customer, Event, Interaction, Product, Send
 
 
@@ -168,19 +169,25 @@ def _happened(kind: str):
     return func.max(case((Event.kind == kind, 1), else_=0))
 
 
-def send_opens_frame(session: Session) -> pd.DataFrame:
-    """Every send's customer, time and whether it was opened: what send times are learned from, without the
-    copy and features that ``sends_frame`` also reads."""
-    statement = (
-        select(Customer.external_id, Send.sent_at, _happened("open"))
-        .join(Customer, Send.customer_id == Customer.id)
-        .outerjoin(Event, Event.send_id == Send.id)
-        .group_by(Send.id, Customer.external_id, Send.sent_at)
-    )
-    frame = _frame(session, statement, ["customer_id", "sent_at", "opened"])
-    frame["sent_at"] = pd.to_datetime(frame["sent_at"])
-    frame["opened"] = frame["opened"].fillna(0).astype(int)
-    return frame
+def send_open_counts(session: Session, customer_ids: Collection[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What send times are learned from, counted by the database (``scoring.send_time.open_counts``' shape):
+    sends and opens per send hour over every send, and per customer and hour for ``customer_ids``."""
+    hour = extract("hour", Send.sent_at)
+    opened = case((exists().where(Event.send_id == Send.id, Event.kind == "open"), 1), else_=0)
+    counts = (func.count(Send.id), func.sum(opened))
+    population = _frame(session, select(hour, *counts).group_by(hour), ["hour", "sends", "opens"])
+    per_customer = [
+        row
+        for batch in batches(list(dict.fromkeys(customer_ids)), size=IN_BATCH)
+        for row in session.execute(
+            select(Customer.external_id, hour, *counts)
+            .join(Customer, Send.customer_id == Customer.id)
+            .where(Customer.external_id.in_(batch))
+            .group_by(Customer.external_id, hour)
+        )
+    ]
+    customers = pd.DataFrame(per_customer, columns=["customer_id", "hour", "sends", "opens"])
+    return population.astype({"hour": int}), customers.astype({"hour": int})
 
 
 def count_sends(session: Session, *, sent_before: datetime | None = None, sent_after: datetime | None = None) -> int:

@@ -125,3 +125,39 @@ def due_check_jobs(engine) -> list[tuple[str, dict]]:
     with session_scope(engine) as session:
         jobs = session.scalars(select(Job).where(Job.kind == "send_due").order_by(Job.created_at))
         return [(job.status, job.result) for job in jobs]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_engine(request, engine):
+    """The test's SQLite database, or a new one on a throwaway PostgreSQL server."""
+    if request.param == "sqlite":
+        yield engine
+        return
+    from service.db.migrate import upgrade
+    from tests.service.conftest import new_postgres_database
+
+    postgres = new_postgres_database(request.getfixturevalue("postgres_url"), "send_times")
+    upgrade(postgres)
+    yield postgres
+    postgres.dispose()
+
+
+def test_counted_by_the_database_the_hours_are_those_of_every_send_read_one_by_one(any_engine, demo_files):
+    """The database counts sends and opens per hour; the best hours are exactly those learned from each send."""
+    import pandas as pd
+
+    from scoring.send_time import best_send_hours
+    from service.importing import import_file
+    from service.send_times import best_hours
+
+    with session_scope(any_engine) as session:
+        for kind in ("customers", "products", "sends"):
+            import_file(session, kind, demo_files[kind])
+    sends = pd.read_csv(demo_files["sends"], parse_dates=["sent_at"])
+    sends["opened"] = sends["opened"].astype(str).str.lower().isin(["true", "1"]).astype(int)
+    asked = [*sends["customer_id"].drop_duplicates().head(40), "no-history"]
+    expected = best_send_hours(sends, asked).reset_index()
+    with session_scope(any_engine) as session:
+        served = pd.DataFrame([row.model_dump() for row in best_hours(session, asked)])
+    pd.testing.assert_frame_equal(served[expected.columns], expected, check_exact=True)
+    assert set(served["source"]) == {"own", "population"}
