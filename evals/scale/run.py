@@ -66,7 +66,7 @@ def run(customers: int, products: int, campaign_limit: int | None, home: Path) -
     from service.db.migrate import upgrade
     from service.db.session import make_engine, session_scope
     from service.demo import generate_demo_store, write_import_files
-    from service.importing import import_frame, read_table
+    from service.importing import import_file
     from service.pipeline.campaign_runs import create_and_generate
     from service.pipeline.training import refresh_audience, train_engagement, train_recommender
     from service.segments import latest_segments
@@ -82,7 +82,7 @@ def run(customers: int, products: int, campaign_limit: int | None, home: Path) -
     rows = {}
     for kind in ("customers", "products", "orders", "sends"):
         with watch.stage(f"import {kind}"), session_scope(engine) as session:
-            rows[kind] = import_frame(session, kind, read_table(files[kind])).rows
+            rows[kind] = import_file(session, kind, files[kind]).rows
     with watch.stage("audience refresh"):
         refresh_audience(engine)
     with watch.stage("recommender training"):
