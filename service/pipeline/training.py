@@ -48,7 +48,6 @@ def refresh_audience(engine: Engine, progress: ProgressFn | None = None) -> dict
     words) from their orders, over the horizon and as of the day `AudienceSettings` give; `progress` hears
     (done, total, message) per step."""
     from audience.profiles import build_profiles
-    from audience.reasons import profile_reasons
 
     report = progress or (lambda done, total, message="": None)
     horizon_days = AudienceSettings().horizon_days
@@ -59,31 +58,26 @@ def refresh_audience(engine: Engine, progress: ProgressFn | None = None) -> dict
             session.execute(Customer.__table__.select().with_only_columns(Customer.external_id, Customer.id)).all()
         )
         as_of = frames.audience_as_of(session)
-        updates = [{"id": cid, "segment": None, "profile": {}, **profile_columns({})} for cid in ids.values()]
         report(1, 3, f"profiling {len(ids)} customers")
+        profiles = pd.DataFrame()
         if not orders.empty:
             profiles = build_profiles(orders, pd.Timestamp(as_of), horizon_days=horizon_days)
-            by_customer = {
-                str(customer_id): {k: _json_safe(v) for k, v in row.items()}
-                for customer_id, row in profiles.to_dict("index").items()
-            }
-            updates = [
-                {
-                    "id": cid,
-                    "segment": by_customer.get(external, {}).get("rfm_segment"),
-                    "profile": {
-                        "as_of": as_of.isoformat(),
-                        **by_customer.get(external, {}),
-                        "reasons": profile_reasons(by_customer.get(external, {}), as_of, horizon_days),
-                    },
-                    **profile_columns(by_customer.get(external, {})),
-                }
-                for external, cid in ids.items()
-            ]
+            profiles.index = profiles.index.astype(str)
         report(2, 3, "saving profiles")
-        for batch in batches(updates):
-            session.execute(update(Customer), batch)
-        segments_of = pd.DataFrame({"customer_id": list(ids), "segment": [u["segment"] for u in updates]})
+        # A batch of customers' profiles is put in words and written at a time: a profile with its reasons takes
+        # a few KB, too much to hold for every customer of a big shop at once.
+        segment_of: list[str | None] = []
+        for batch in batches(ids.items()):
+            known = profiles.index.intersection([external for external, _ in batch], sort=False)
+            rows = profiles.loc[known].to_dict("index") if len(known) else {}
+            updates = [
+                _profile_update(cid, {k: _json_safe(v) for k, v in rows.get(external, {}).items()}, as_of, horizon_days)
+                if not orders.empty else {"id": cid, "segment": None, "profile": {}, **profile_columns({})}
+                for external, cid in batch
+            ]  # fmt: skip
+            session.execute(update(Customer), updates)
+            segment_of += [u["segment"] for u in updates]
+        segments_of = pd.DataFrame({"customer_id": list(ids), "segment": segment_of})
         session.add(
             AudienceSnapshot(
                 as_of=as_of, horizon_days=horizon_days,
@@ -91,8 +85,21 @@ def refresh_audience(engine: Engine, progress: ProgressFn | None = None) -> dict
             )
         )  # fmt: skip
     report(3, 3, "audience recomputed")
-    segments = pd.Series([u["segment"] or "no_orders" for u in updates]).value_counts().to_dict()
-    return {"as_of": as_of.isoformat(), "horizon_days": horizon_days, "customers": len(updates), "segments": segments}
+    segments = pd.Series([segment or "no_orders" for segment in segment_of]).value_counts().to_dict()
+    return {"as_of": as_of.isoformat(), "horizon_days": horizon_days, "customers": len(ids), "segments": segments}
+
+
+def _profile_update(customer_pk: int, profile: dict[str, Any], as_of: date, horizon_days: int) -> dict[str, Any]:
+    """A customer's row update in a shop with orders: segment, profile with its reasons in words (a customer
+    without orders too), profile columns."""
+    from audience.reasons import profile_reasons
+
+    return {
+        "id": customer_pk,
+        "segment": profile.get("rfm_segment"),
+        "profile": {"as_of": as_of.isoformat(), **profile, "reasons": profile_reasons(profile, as_of, horizon_days)},
+        **profile_columns(profile),
+    }
 
 
 def recompute_audience(progress: ProgressFn, engine: Engine) -> dict[str, Any]:
