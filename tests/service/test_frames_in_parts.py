@@ -1,0 +1,43 @@
+"""The largest tables (order lines) are read into frames a part at a time: the same frame as one read, with
+the same dtypes, even when a part's values are all missing, and an empty table gives an empty typed frame."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from sqlalchemy import update
+
+from service.db.models import Interaction
+from service.db.session import session_scope
+from service.importing import import_file
+from service.pipeline import frames
+
+READERS = [frames.interactions_frame, frames.orders_frame]
+
+
+@pytest.mark.parametrize("reader", READERS, ids=lambda reader: reader.__name__)
+def test_read_in_parts_it_is_the_frame_read_at_once(engine, demo_files, monkeypatch, reader):
+    with session_scope(engine) as session:
+        for kind in ("customers", "products", "orders"):
+            import_file(session, kind, demo_files[kind])
+        session.execute(update(Interaction).where(Interaction.id > 20).values(discount=None))  # a part of None
+    monkeypatch.setattr(frames, "READ_ROWS", 10_000_000)
+    with session_scope(engine) as session:
+        whole = reader(session)
+    monkeypatch.setattr(frames, "READ_ROWS", 7)
+    with session_scope(engine) as session:
+        parts = reader(session)
+    assert len(whole) > 1000
+    pd.testing.assert_frame_equal(parts, whole, check_exact=True)
+
+
+@pytest.mark.parametrize("reader", READERS, ids=lambda reader: reader.__name__)
+def test_an_empty_table_gives_an_empty_frame_of_the_same_dtypes(engine, demo_files, reader):
+    with session_scope(engine) as session:
+        empty = reader(session)
+        for kind in ("customers", "products", "orders"):
+            import_file(session, kind, demo_files[kind])
+    with session_scope(engine) as session:
+        full = reader(session)
+    assert empty.empty and list(empty.columns) == list(full.columns)
+    assert empty.dtypes.to_dict() == full.dtypes.to_dict()
