@@ -118,13 +118,14 @@ def import_file(
             found = _repeated_in_file(session, kind, parsed, first_new_id)
         problems += found
         if len(problems) >= MAX_PROBLEMS:
-            problems.append(Problem(None, None, f"checking stopped after {MAX_PROBLEMS:,} problems"))
             break
         if not problems:
             summary = IMPORTERS[kind](session, parsed, _after(inserted + updated, lines, report))
             inserted, updated = inserted + summary.inserted, updated + summary.updated
     if problems:
-        raise InvalidInput(f"{kind} file", sorted(problems, key=lambda p: (p.row or 0, p.column or "")))
+        stopped = [Problem(None, None, f"checking stopped after {len(problems):,} problems")]
+        ordered = sorted(problems, key=lambda p: (p.row or 0, p.column or ""))
+        raise InvalidInput(f"{kind} file", ordered + (stopped if len(problems) >= MAX_PROBLEMS else []))
     return ImportSummary(kind, inserted + updated, inserted, updated)
 
 
@@ -179,7 +180,7 @@ def _dates_day_first(path: Path, shown: str, spec: TableSpec) -> dict[str, bool]
     """For each date column of ``spec`` in the file, whether its numeric dates put the day first, decided over
     the whole column (a chunk's dates may all be ambiguous where the file's are not); a column whose order
     cannot be known is refused as ``parse_table`` refuses it."""
-    header = _parquet(path, shown).schema_arrow.names if path.suffix.lower() == ".parquet" else _csv_header(path)
+    header = _parquet(path, shown).schema_arrow.names if path.suffix.lower() == ".parquet" else _csv_header(path, shown)
     named = {str(column).strip(): column for column in header}
     decided = {}
     for column in (c.name for c in spec.columns if c.kind == "timestamp" and c.name in named):
@@ -193,8 +194,11 @@ def _dates_day_first(path: Path, shown: str, spec: TableSpec) -> dict[str, bool]
     return decided
 
 
-def _csv_header(path: Path) -> list[str]:
-    return list(pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns)
+def _csv_header(path: Path, shown: str) -> list[str]:
+    try:
+        return list(pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns)
+    except Exception as error:  # an empty file, say: the reader's own message says what is wrong
+        raise InvalidInput(shown, [Problem(None, None, f"cannot be read: {error}")]) from error
 
 
 def _repeated_in_file(session: Session, kind: str, rows: pd.DataFrame, first_new_id: int) -> list[Problem]:

@@ -175,3 +175,26 @@ def test_progress_counts_lines_across_chunks(engine, demo_files, monkeypatch):
         summary = import_file(session, "orders", demo_files["orders"], progress=lambda *args: heard.append(args[:2]))
     done = [d for d, _ in heard]
     assert done == sorted(done) and done[-1] == summary.rows and all(total == summary.rows for _, total in heard)
+
+
+def test_an_empty_file_is_refused_as_unreadable(engine, demo_files, tmp_path):
+    _shop(engine, demo_files)
+    empty = tmp_path / "orders.csv"
+    empty.write_bytes(b"")
+    with pytest.raises(InvalidInput, match="cannot be read"), session_scope(engine) as session:
+        import_file(session, "orders", empty)
+
+
+def test_checking_stops_after_many_problems_and_says_so(engine, demo_files, tmp_path, monkeypatch):
+    _chunked(monkeypatch, 20)
+    monkeypatch.setattr("service.importing.load.MAX_PROBLEMS", 30)
+    _shop(engine, demo_files)
+
+    def spoil(frame):
+        frame["quantity"] = "lots"
+        return frame
+
+    error = _refused(engine, _orders_file(demo_files, tmp_path, spoil))
+    rows = [problem.row for problem in error.problems]
+    assert rows[:-1] == list(range(2, 42)) and error.problems[-1].row is None
+    assert error.problems[-1].message == "checking stopped after 40 problems"
