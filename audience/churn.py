@@ -81,6 +81,12 @@ class ChurnModel:
     min_history_days: int = 60
     random_state: int = 0
     small_shop_rows: int = 10_000
+    # The snapshots learned from are those of at most this many customers, drawn at random (seeded), so that
+    # fitting stays bounded however big the shop. On the 100,000-customer demo shop (as of 2026-08-02, churn
+    # observed in the next 90 days), AUC / Brier were 0.9254 / 0.1030 from 10,000 customers, 0.9255 / 0.1028
+    # from 25,000 and 0.9258 / 0.1024 from all 83,338 with history (fit 4.5 s, 9.8 s, 34.3 s; peak +252 MB at
+    # 25,000, +997 MB for all). Online Retail's eval shops are far smaller, so they are learned from whole.
+    max_customers: int | None = 25_000
     booster_params: dict = field(
         default_factory=lambda: {"max_iter": 300, "learning_rate": 0.03, "max_leaf_nodes": 7,
                                  "min_samples_leaf": 100, "l2_regularization": 1.0}
@@ -94,6 +100,10 @@ class ChurnModel:
         return [cutoff for cutoff in cutoffs if cutoff >= start]
 
     def training_frame(self, lines: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+        customers = np.sort(lines["customer_id"].unique())
+        if self.max_customers is not None and len(customers) > self.max_customers:
+            chosen = np.random.default_rng(self.random_state).choice(customers, self.max_customers, replace=False)
+            lines = lines[lines["customer_id"].isin(chosen)]
         frames = []
         for number, cutoff in enumerate(self.training_cutoffs(lines, as_of)):
             features = customer_features(lines, cutoff, self.horizon_days)

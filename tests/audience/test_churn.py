@@ -33,3 +33,24 @@ def test_a_small_shops_level_follows_the_churn_it_saw_a_year_earlier():
     shift = ChurnModel()._season_shift(pd.concat([other_season, then]))
     assert shift == pytest.approx(logit(0.8) - logit(0.5), abs=1e-6)
     assert ChurnModel()._season_shift(then.head(49)) == 0.0
+
+
+def test_a_big_shop_learns_from_the_snapshots_of_a_seeded_sample_of_customers(shop_orders):
+    """Fitting stays bounded: beyond ``max_customers`` the snapshots are those of a random, seeded sample. With
+    the cap above the shop's customers, the model is the one fitted without a cap."""
+    lines = validate_orders(shop_orders)
+    features = customer_features(lines, AS_OF, 90)
+    customers = lines[lines["timestamp"] < AS_OF]["customer_id"].nunique()
+
+    def fitted(max_customers):
+        return ChurnModel(small_shop_rows=0, max_customers=max_customers).fit(lines, AS_OF, features)
+
+    uncapped, roomy = fitted(None), fitted(customers)
+    assert roomy.training_rows_ == uncapped.training_rows_
+    np.testing.assert_array_equal(roomy.predict_features(features), uncapped.predict_features(features))
+
+    half = customers // 2
+    capped, again = fitted(half), fitted(half)
+    sampled = capped.training_frame(lines[lines["timestamp"] < AS_OF], AS_OF)
+    assert sampled.index.nunique() <= half < customers and capped.training_rows_ < uncapped.training_rows_
+    np.testing.assert_array_equal(capped.predict_features(features), again.predict_features(features))
