@@ -31,6 +31,8 @@ CHUNK_ROWS = 100_000
 MAX_PROBLEMS = 1_000
 # Bytes of a CSV file read at a time while checking that it is UTF-8.
 UTF8_BLOCK = 1 << 24
+# A CSV file's cells as the text they hold (the importer parses them), with or without a byte-order mark.
+CSV_TEXT = {"dtype": str, "keep_default_na": False, "encoding": "utf-8-sig"}
 Report = Callable[[int, int, str], None]  # progress: (done, total, message)
 
 
@@ -52,20 +54,15 @@ def read_table(path: Path, name: str | None = None) -> pd.DataFrame:
     parses the values itself. Errors name the file as ``name`` (an upload's own name) or its path."""
     path = Path(path)
     shown = name or str(path)
-    if not path.exists():
-        raise InvalidInput(shown, [Problem(None, None, "file not found")])
-    suffix = path.suffix.lower()
+    _require_readable(path, shown)
     try:
-        if suffix == ".parquet":
-            return pd.read_parquet(path)
-        if suffix in {".csv", ".txt"}:
-            _require_utf8(path, shown)
-            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except InvalidInput:
-        raise
+        return pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path, **CSV_TEXT)
     except Exception as error:  # the reader's own message says what is wrong with the file
-        raise InvalidInput(shown, [Problem(None, None, f"cannot be read: {error}")]) from error
-    raise InvalidInput(shown, [Problem(None, None, "must be a .csv or .parquet file")])
+        raise _unreadable(shown, error) from error
+
+
+def _unreadable(shown: str, error: Exception) -> InvalidInput:
+    return InvalidInput(shown, [Problem(None, None, f"cannot be read: {error}")])
 
 
 def _require_utf8(path: Path, shown: str) -> int:
@@ -103,13 +100,14 @@ def import_file(
     numeric dates are read in the order of the whole file's column. Other kinds are read whole."""
     if kind not in STREAMED:
         return import_frame(session, kind, read_table(path, name), progress)
-    shown, spec, report = name or str(path), SPECS[kind], progress or _silent
-    lines = _require_readable(Path(path), shown)
-    dates_day_first = _dates_day_first(Path(path), shown, spec)
+    path, spec, report = Path(path), SPECS[kind], progress or _silent
+    shown = name or str(path)
+    lines = _require_readable(path, shown)
+    dates_day_first = _dates_day_first(path, shown, spec)
     first_new_id = (session.scalar(select(func.max(STREAMED[kind].id))) or 0) + 1
     problems: list[Problem] = []
     inserted = updated = 0
-    for chunk in _chunks(Path(path), shown):
+    for chunk in _chunks(path, shown):
         parsed, found = parse_table(chunk, spec, dates_day_first)
         if not set(spec.required) <= set(parsed.columns):
             raise InvalidInput(f"{kind} file", found)  # a missing column: every chunk would say so
@@ -153,7 +151,7 @@ def _parquet(path: Path, shown: str):
     try:
         return pq.ParquetFile(path)
     except Exception as error:  # the reader's own message says what is wrong with the file
-        raise InvalidInput(shown, [Problem(None, None, f"cannot be read: {error}")]) from error
+        raise _unreadable(shown, error) from error
 
 
 def _chunks(path: Path, shown: str, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
@@ -167,13 +165,11 @@ def _chunks(path: Path, shown: str, columns: list[str] | None = None) -> Iterato
                 yield chunk.set_axis(pd.RangeIndex(start, start + len(chunk)))
                 start += len(chunk)
         else:
-            yield from pd.read_csv(
-                path, dtype=str, keep_default_na=False, encoding="utf-8-sig", chunksize=CHUNK_ROWS, usecols=columns
-            )
+            yield from pd.read_csv(path, **CSV_TEXT, chunksize=CHUNK_ROWS, usecols=columns)
     except InvalidInput:
         raise
     except Exception as error:  # the reader's own message says what is wrong with the file
-        raise InvalidInput(shown, [Problem(None, None, f"cannot be read: {error}")]) from error
+        raise _unreadable(shown, error) from error
 
 
 def _dates_day_first(path: Path, shown: str, spec: TableSpec) -> dict[str, bool]:
@@ -196,9 +192,9 @@ def _dates_day_first(path: Path, shown: str, spec: TableSpec) -> dict[str, bool]
 
 def _csv_header(path: Path, shown: str) -> list[str]:
     try:
-        return list(pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns)
+        return list(pd.read_csv(path, **CSV_TEXT, nrows=0).columns)
     except Exception as error:  # an empty file, say: the reader's own message says what is wrong
-        raise InvalidInput(shown, [Problem(None, None, f"cannot be read: {error}")]) from error
+        raise _unreadable(shown, error) from error
 
 
 def _repeated_in_file(session: Session, kind: str, rows: pd.DataFrame, first_new_id: int) -> list[Problem]:
