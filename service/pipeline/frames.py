@@ -207,14 +207,11 @@ def send_open_counts(session: Session, customer_ids: Collection[str]) -> tuple[p
     return population.astype({"hour": int}), customers.astype({"hour": int})
 
 
-def count_sends(session: Session, *, sent_before: datetime | None = None, sent_after: datetime | None = None) -> int:
-    """How many sends were made at or before ``sent_before`` and after ``sent_after`` (either bound optional)."""
-    statement = select(func.count(Send.id))
-    if sent_before is not None:
-        statement = statement.where(Send.sent_at <= sent_before)
-    if sent_after is not None:
-        statement = statement.where(Send.sent_at > sent_after)
-    return int(session.execute(statement).scalar_one())
+def count_sends(session: Session, outcomes_due: datetime) -> tuple[int, int]:
+    """How many sends were made at or before ``outcomes_due`` and how many after it, in one query."""
+    later = func.coalesce(func.sum(case((Send.sent_at > outcomes_due, 1), else_=0)), 0)
+    total, waiting = session.execute(select(func.count(Send.id), later)).one()
+    return int(total) - int(waiting), int(waiting)
 
 
 def sends_frame(session: Session, *, sent_before: datetime | None = None, latest: int | None = None) -> pd.DataFrame:

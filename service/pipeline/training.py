@@ -219,8 +219,7 @@ def train_engagement(engine: Engine) -> dict[str, Any]:
     outcomes_due = datetime.now() - timedelta(days=settings.outcome_days)
     with session_scope(engine) as session:
         sends = frames.sends_frame(session, sent_before=outcomes_due, latest=settings.max_sends)
-        waiting = frames.count_sends(session, sent_after=outcomes_due)
-        left_out = frames.count_sends(session, sent_before=outcomes_due) - len(sends)
+        learnable, waiting = frames.count_sends(session, outcomes_due)
     started = time.perf_counter()
     model = BlendedEngagement.fit(sends, PublicPrior.default(copy_model), min_shop_sends=MIN_SHOP_SENDS)
     if model.shop_model_note:
@@ -232,7 +231,7 @@ def train_engagement(engine: Engine) -> dict[str, Any]:
         "trained_at": datetime.now().isoformat(timespec="seconds"),
         "sends": len(sends),
         "sends_waiting_for_outcomes": waiting,
-        "older_sends_left_out": left_out,
+        "older_sends_left_out": learnable - len(sends),
         "open_rate": round(float(sends.opened.mean()), 4) if len(sends) else None,
         "click_rate": round(float(sends.clicked.mean()), 4) if len(sends) else None,
         "shop_model": "fitted" if model.shop is not None else model.shop_model_note,
