@@ -68,13 +68,12 @@ def refresh_audience(engine: Engine, progress: ProgressFn | None = None) -> dict
         # a few KB, too much to hold for every customer of a big shop at once.
         segment_of: list[str | None] = []
         for batch in batches(ids.items()):
-            known = profiles.index.intersection([external for external, _ in batch], sort=False)
-            rows = profiles.loc[known].to_dict("index") if len(known) else {}
-            updates = [
-                _profile_update(cid, {k: _json_safe(v) for k, v in rows.get(external, {}).items()}, as_of, horizon_days)
-                if not orders.empty else {"id": cid, "segment": None, "profile": {}, **profile_columns({})}
-                for external, cid in batch
-            ]  # fmt: skip
+            if orders.empty:
+                updates = [{"id": cid, "segment": None, "profile": {}, **profile_columns({})} for _, cid in batch]
+            else:
+                known = profiles.index.intersection([external for external, _ in batch], sort=False)
+                rows = profiles.loc[known].to_dict("index") if len(known) else {}
+                updates = [_profile_update(cid, rows.get(external, {}), as_of, horizon_days) for external, cid in batch]
             session.execute(update(Customer), updates)
             segment_of += [u["segment"] for u in updates]
         segments_of = pd.DataFrame({"customer_id": list(ids), "segment": segment_of})
@@ -89,10 +88,12 @@ def refresh_audience(engine: Engine, progress: ProgressFn | None = None) -> dict
     return {"as_of": as_of.isoformat(), "horizon_days": horizon_days, "customers": len(ids), "segments": segments}
 
 
-def _profile_update(customer_pk: int, profile: dict[str, Any], as_of: date, horizon_days: int) -> dict[str, Any]:
-    """A customer's row update in a shop with orders: segment, profile with its reasons in words (a customer
-    without orders too), profile columns."""
+def _profile_update(customer_pk: int, row: dict[str, Any], as_of: date, horizon_days: int) -> dict[str, Any]:
+    """A customer's row update in a shop with orders, from their row of ``build_profiles`` (empty for a customer
+    without orders): segment, profile with its reasons in words, profile columns."""
     from audience.reasons import profile_reasons
+
+    profile = {key: _json_safe(value) for key, value in row.items()}
 
     return {
         "id": customer_pk,
