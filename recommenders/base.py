@@ -26,7 +26,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recommenders.errors import ArtifactError, NotFitted
-from recommenders.interactions import Preparation, Vocabulary, prepare
+from recommenders.interactions import Preparation, SharedLines, Vocabulary, positions_in, prepare
 
 RECOMMENDATION_COLUMNS = ["customer_id", "rank", "product_id", "score"]
 # Scores are computed for this many (customer x product) cells at a time, bounding memory to ~100 MB.
@@ -63,7 +63,15 @@ class Recommender(ABC):
     # ---- training ---------------------------------------------------------------------------------------
     def fit(self, interactions: pd.DataFrame, products: pd.DataFrame | None = None) -> Recommender:
         """Learn from an interactions frame (see ARCHITECTURE.md); `products` is the optional catalog."""
-        matrix, vocabulary, lines = prepare(interactions, self.preparation)
+        return self._fit_prepared(*prepare(interactions, self.preparation), products)
+
+    def fit_shared(self, shared: SharedLines, products: pd.DataFrame | None = None) -> Recommender:
+        """`fit` on lines shared with other models, whose preparation is done once for all that use the same."""
+        return self._fit_prepared(*shared.prepared(self.preparation), products)
+
+    def _fit_prepared(
+        self, matrix: sp.csr_matrix, vocabulary: Vocabulary, lines: pd.DataFrame, products: pd.DataFrame | None
+    ) -> Recommender:
         if self.uses_catalog and products is not None and "product_id" in products.columns:
             matrix, vocabulary = _extend_catalog(matrix, vocabulary, products["product_id"].astype(str))
         self.vocabulary = vocabulary
@@ -296,8 +304,8 @@ def _recommendation_frame(
 def _purchase_matrix(lines: pd.DataFrame, vocabulary: Vocabulary) -> sp.csr_matrix:
     """Customer x product, true where the prepared `lines` hold a purchase (not a view or a cart)."""
     bought = lines[lines["kind"] == "purchase"]
-    rows = vocabulary.customers.get_indexer(bought["customer_id"])
-    columns = vocabulary.products.get_indexer(bought["product_id"])
+    rows = positions_in(vocabulary.customers, bought["customer_id"])
+    columns = positions_in(vocabulary.products, bought["product_id"])
     matrix = sp.csr_matrix(
         (np.ones(len(bought), dtype=bool), (rows, columns)), shape=(vocabulary.n_customers, vocabulary.n_products)
     )

@@ -23,7 +23,7 @@ from threadpoolctl import threadpool_limits
 
 from recommenders.base import Recommender, top_k
 from recommenders.blend_signals import FEATURES, Signals
-from recommenders.interactions import Preparation
+from recommenders.interactions import Preparation, positions_in
 
 # Used when there is too little data to learn weights: re-orders first, then collaborative discoveries.
 _DISCOVERY = {"collaborative": 1.0, "neighbours": 0.5, "content": 0.2, "popularity": 0.3, "popularity_now": 0.3}
@@ -116,21 +116,24 @@ class BlendRecommender(Recommender):
         cutoff = end - pd.Timedelta(days=self.holdout_days)
         early = lines[lines["timestamp"] < cutoff]
         late = lines[(lines["timestamp"] >= cutoff) & (lines["timestamp"] < end)]
-        targets = late[late["customer_id"].isin(set(early["customer_id"]))]
-        if early["customer_id"].nunique() < _MIN_HOLDOUT_CUSTOMERS or targets["customer_id"].nunique() < 10:
+        early_customers = pd.Index(early["customer_id"].unique())
+        targets = late[positions_in(early_customers, late["customer_id"]) >= 0]
+        if len(early_customers) < _MIN_HOLDOUT_CUSTOMERS or targets["customer_id"].nunique() < 10:
             return False
         signals = Signals(early, products, self.vocabulary.products, self)
         rng = np.random.default_rng(self.random_state)
         customers = rng.permutation(targets["customer_id"].unique())[: self.max_training_customers]
         rows = signals.customers.get_indexer(customers)
-        bought_later = targets.groupby("customer_id")["product_id"].agg(set)
+        # Each later line as (position of its customer in `customers`, product column); -1 where not sampled.
+        later_rows = positions_in(pd.Index(customers), targets["customer_id"])
+        later_columns = positions_in(self.vocabulary.products, targets["product_id"])
+        later_rows[later_columns < 0] = -1
         for start in range(0, len(rows), 500):
-            chunk, chunk_customers = rows[start : start + 500], customers[start : start + 500]
+            chunk = rows[start : start + 500]
             parts = list(signals.parts(chunk))
             labels = np.zeros((len(chunk), len(self.vocabulary.products)), dtype=bool)
-            for i, customer in enumerate(chunk_customers):
-                columns = self.vocabulary.product_columns(list(bought_later[customer]))
-                labels[i, columns[columns >= 0]] = True
+            in_chunk = (later_rows >= start) & (later_rows < start + len(chunk))
+            labels[later_rows[in_chunk] - start, later_columns[in_chunk]] = True
             seen = signals.seen(chunk)
             candidates = np.zeros_like(seen)
             for name, kind, values in parts:

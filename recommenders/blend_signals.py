@@ -17,6 +17,7 @@ import scipy.sparse as sp
 
 from recommenders.content import TEXT_COLUMNS
 from recommenders.errors import FitFailed
+from recommenders.interactions import SharedLines, positions_in
 
 FEATURES = (
     "collaborative",
@@ -51,8 +52,8 @@ class Signals:
         self.product_index = product_index
         self.now = lines["timestamp"].max()
         self.customers = pd.Index(sorted(lines["customer_id"].unique()), dtype=object)
-        rows = self.customers.get_indexer(lines["customer_id"])
-        columns = product_index.get_indexer(lines["product_id"])
+        rows = positions_in(self.customers, lines["customer_id"])
+        columns = positions_in(product_index, lines["product_id"])
         shape = (len(self.customers), len(product_index))
         age = ((self.now - lines["timestamp"]).dt.total_seconds().to_numpy() / 86400.0).astype(np.float32)
         pairs = pd.DataFrame({"r": rows, "c": columns, "age": age, "day": lines["timestamp"].dt.normalize().to_numpy()})
@@ -117,8 +118,8 @@ class Signals:
             (
                 np.ones(len(season_pairs), dtype=np.float32),
                 (
-                    self.customers.get_indexer(season_pairs["customer_id"]),
-                    product_index.get_indexer(season_pairs["product_id"]),
+                    positions_in(self.customers, season_pairs["customer_id"]),
+                    positions_in(product_index, season_pairs["product_id"]),
                 ),
             ),
             shape=shape,
@@ -129,14 +130,15 @@ class Signals:
         self.customer_recency = np.exp(-days / blend.half_life_days).astype(np.float32)
         from recommenders.registry import create
 
+        shared = SharedLines(lines)  # the blend's own prepared lines, so already valid
         self.components = {
-            "collaborative": create(blend.collaborative, **blend.collaborative_params).fit(lines),
-            "neighbours": create("bm25", neighbours=blend.neighbours).fit(lines),
+            "collaborative": create(blend.collaborative, **blend.collaborative_params).fit_shared(shared),
+            "neighbours": create("bm25", neighbours=blend.neighbours).fit_shared(shared),
         }
         has_text = products is not None and any(c in products.columns for c in TEXT_COLUMNS)
         if blend.use_content and has_text:
             with contextlib.suppress(FitFailed):
-                self.components["content"] = create("content").fit(lines, products)
+                self.components["content"] = create("content").fit_shared(shared, products)
         self.maps = {
             name: (
                 component.vocabulary.customer_rows(self.customers),

@@ -136,7 +136,8 @@ def line_weights(interactions: pd.DataFrame, prep: Preparation) -> pd.DataFrame:
     unknown = set(lines["kind"].unique()) - set(prep.event_weights)
     if unknown:
         raise InvalidInteractions(f"no event weight for kind(s) {sorted(unknown)}", column="kind")
-    weight = lines["kind"].map(prep.event_weights).astype(float).to_numpy()
+    kind_codes, kinds = pd.factorize(lines["kind"])
+    weight = np.array([prep.event_weights[kind] for kind in kinds], dtype=float)[kind_codes]
     quantity = lines["quantity"].clip(lower=0).to_numpy()
     if prep.quantity == "log":
         weight = weight * np.log1p(quantity)
@@ -184,6 +185,14 @@ class Vocabulary:
         return self.products.get_indexer(pd.Index([str(p) for p in product_ids], dtype=object))
 
 
+def positions_in(index: pd.Index, values: pd.Series) -> np.ndarray:
+    """``index.get_indexer(values)`` (-1 where absent) for a long column of repeated ids: each distinct id is
+    looked up once. Looking up every line converts each (Arrow) string to a Python object; on 1.6M order lines
+    that took 0.3 s a column, a fifth of a blend's training time."""
+    codes, distinct = pd.factorize(values)
+    return np.where(codes >= 0, index.get_indexer(distinct)[codes], -1)
+
+
 def build_matrix(lines: pd.DataFrame, prep: Preparation) -> tuple[sp.csr_matrix, Vocabulary]:
     """Aggregate weighted lines into a CSR customer x product matrix, then scale confidence."""
     customer_codes, customers = pd.factorize(lines["customer_id"], sort=True)
@@ -219,8 +228,31 @@ def scale_confidence(matrix: sp.csr_matrix, prep: Preparation) -> sp.csr_matrix:
 
 def prepare(interactions: pd.DataFrame, prep: Preparation) -> tuple[sp.csr_matrix, Vocabulary, pd.DataFrame]:
     """Validate, weight, filter and aggregate: returns the matrix, its vocabulary and the kept lines."""
-    lines = apply_min_support(line_weights(validate_interactions(interactions), prep), prep)
+    return prepare_valid(validate_interactions(interactions), prep)
+
+
+def prepare_valid(lines: pd.DataFrame, prep: Preparation) -> tuple[sp.csr_matrix, Vocabulary, pd.DataFrame]:
+    """`prepare` for lines that already passed `validate_interactions` (a model's prepared lines, or a slice of
+    them): validating them again would give the same frame, and costs a third of the preparation."""
+    lines = apply_min_support(line_weights(lines, prep), prep)
     if lines.empty:
         raise InvalidInteractions("no usable interactions are left after removing returns and rare items")
     matrix, vocabulary = build_matrix(lines, prep)
     return matrix, vocabulary, lines
+
+
+class SharedLines:
+    """Validated lines that several models are fitted on (the blend's signals): each distinct `Preparation`
+    among them is applied once and its result handed to every model that asks for it. Models only read it."""
+
+    def __init__(self, valid_lines: pd.DataFrame) -> None:
+        self.lines = valid_lines
+        self._prepared: list[tuple[Preparation, tuple[sp.csr_matrix, Vocabulary, pd.DataFrame]]] = []
+
+    def prepared(self, prep: Preparation) -> tuple[sp.csr_matrix, Vocabulary, pd.DataFrame]:
+        for done, result in self._prepared:
+            if done == prep:
+                return result
+        result = prepare_valid(self.lines, prep)
+        self._prepared.append((prep, result))
+        return result

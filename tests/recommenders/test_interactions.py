@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from recommenders.errors import InvalidInteractions
-from recommenders.interactions import Preparation, prepare, validate_interactions
+from recommenders.interactions import Preparation, SharedLines, positions_in, prepare, validate_interactions
 
 
 def lines(**columns) -> pd.DataFrame:
@@ -104,3 +104,27 @@ def test_confidence_scaling():
 def test_nothing_left_is_an_error():
     with pytest.raises(InvalidInteractions, match="no usable interactions"):
         prepare(lines(quantity=[0, 0, 0, 0]), Preparation())
+
+
+def test_positions_in_matches_get_indexer_with_absent_ids():
+    index = pd.Index(["p3", "p1", "p2"], dtype=object)
+    values = pd.Series(["p1", "p9", "p2", "p1", "p3", "p9"], dtype="str")
+    assert positions_in(index, values).tolist() == index.get_indexer(values.astype(object)).tolist()
+    assert positions_in(index, values).tolist() == [1, -1, 2, 1, 0, -1]
+    assert positions_in(index, pd.Series([], dtype="str")).tolist() == []
+
+
+def test_shared_lines_prepare_each_preparation_once_as_prepare_does():
+    clean = validate_interactions(lines(kind=["purchase", "view", "cart", "purchase"], quantity=[2, 1, 1, 3]))
+    shared = SharedLines(clean)
+    first = shared.prepared(Preparation(quantity="log"))
+    assert shared.prepared(Preparation(quantity="log")) is first  # equal preparations share one result
+    other = shared.prepared(Preparation())
+    assert other is not first
+    for prepared, prep in ((first, Preparation(quantity="log")), (other, Preparation())):
+        matrix, vocabulary, kept = prepare(
+            lines(kind=["purchase", "view", "cart", "purchase"], quantity=[2, 1, 1, 3]), prep
+        )
+        assert (prepared[0] != matrix).nnz == 0
+        assert prepared[1].customers.equals(vocabulary.customers) and prepared[1].products.equals(vocabulary.products)
+        assert prepared[2]["weight"].tolist() == kept["weight"].tolist()

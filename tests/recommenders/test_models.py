@@ -156,3 +156,16 @@ def test_blend_fits_on_one_thread(monkeypatch):
 
     assert threads_while_fitting and set(threads_while_fitting) == {1}
     assert model.seen_model is not None and model.seen_model.get_params()["n_jobs"] == 1
+
+
+@pytest.mark.parametrize("name", ["ease", "bm25", "content"])
+def test_fit_shared_recommends_what_fit_does(name):
+    """The blend fits its signal models on shared prepared lines; each must learn what it learns alone."""
+    from recommenders.interactions import SharedLines, validate_interactions
+
+    interactions, catalog, _ = checkerboard()
+    shared = SharedLines(validate_interactions(interactions))
+    alone = create(name).fit(interactions, catalog)
+    together = create(name).fit_shared(shared, catalog)
+    customers = interactions["customer_id"].unique()
+    pd.testing.assert_frame_equal(alone.recommend(customers, k=5), together.recommend(customers, k=5))
