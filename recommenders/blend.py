@@ -98,14 +98,20 @@ class BlendRecommender(Recommender):
             features, labels = np.concatenate(samples["seen"][0]), np.concatenate(samples["seen"][1])
             if 20 <= labels.sum() < len(labels):
                 self.seen_model = _fit_gbm(features, labels, self.random_state)
-        for kind, (features, labels) in samples.items():
-            features, labels = np.concatenate(features), np.concatenate(labels)
+        for kind in ("seen", "new"):
+            # The per-chunk parts are let go as soon as they are joined, and the join is standardised in
+            # place: the "new" samples reach millions of rows (2.6M x 22 on the 100,000-customer demo shop).
+            parts, part_labels = samples.pop(kind)
+            features, labels = np.concatenate(parts), np.concatenate(part_labels)
+            del parts, part_labels
             if labels.sum() < 5 or labels.all():
                 weights[kind] = np.append(_DEFAULT_WEIGHTS[kind], 0.0)
                 continue
             mean, scale = features.mean(axis=0), np.maximum(features.std(axis=0), 1e-6)
+            features -= mean
+            features /= scale
             model = LogisticRegression(C=self.regularization, max_iter=500)
-            model.fit((features - mean) / scale, labels)
+            model.fit(features, labels)
             coefficients = model.coef_[0] / scale
             weights[kind] = np.append(coefficients, model.intercept_[0] - (mean * coefficients).sum())
         self.learned = True
