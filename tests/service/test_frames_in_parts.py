@@ -41,3 +41,15 @@ def test_an_empty_table_gives_an_empty_frame_of_the_same_dtypes(engine, demo_fil
         full = reader(session)
     assert empty.empty and list(empty.columns) == list(full.columns)
     assert empty.dtypes.to_dict() == full.dtypes.to_dict()
+
+
+def test_frames_see_what_the_session_has_not_yet_flushed(engine):
+    """Frames are read through Core for speed; like an ORM query they include the session's pending rows,
+    except inside ``no_autoflush``, where an ORM query would not see them either."""
+    from service.db.models import Product
+
+    with session_scope(engine) as session:
+        session.add(Product(sku="P-PENDING", name="Pending", price=9.5))
+        with session.no_autoflush:
+            assert frames.products_frame(session).empty
+        assert frames.products_frame(session)["product_id"].tolist() == ["P-PENDING"]
