@@ -101,14 +101,30 @@ class Link:
         self.baseline = np.asarray(self.pipeline[:-1].transform(design.iloc[fit_part]).mean(axis=0)).ravel()
         return self
 
-    def predict(self, design: pd.DataFrame) -> np.ndarray:
+    def predict(self, design: pd.DataFrame, features: sparse.csr_matrix | None = None) -> np.ndarray:
+        """Calibrated probabilities; ``features``, when given, are ``self.features(design)`` already computed.
+
+        What ``self.calibrated.predict_proba(design)[:, 1]`` gives: the regression's decision values, mapped by
+        the calibrator of each calibrated classifier and averaged, so that rows already transformed to explain
+        them are not transformed again.
+        """
         if self.calibrated is None:
             return np.full(len(design), self.rate)
-        return self.calibrated.predict_proba(design)[:, 1]
+        transformed = self.features(design) if features is None else features
+        decision = self.pipeline[-1].decision_function(transformed)
+        members = self.calibrated.calibrated_classifiers_
+        return np.mean([member.calibrators[0].predict(decision) for member in members], axis=0)
 
     def features(self, design: pd.DataFrame) -> sparse.csr_matrix:
         """The rows as the fitted model sees them (before its coefficients), sparse."""
         return sparse.csr_matrix(self.pipeline[:-1].transform(design))
+
+    def feature_names(self) -> np.ndarray:
+        """The names of the fitted pipeline's features, in column order (asked for once, then remembered)."""
+        names = self.__dict__.get("_feature_names")
+        if names is None:
+            names = self._feature_names = self.pipeline[:-1].get_feature_names_out()
+        return names
 
     def contributions(self, design: pd.DataFrame, features: sparse.csr_matrix | None = None) -> pd.DataFrame:
         """Each input column's push on the log-odds, relative to the average training send; ``features``, when
@@ -121,7 +137,7 @@ class Link:
         # Sum over a column's features of (x - baseline) * coefficient, as x @ weights - baseline @ weights with
         # one weighted column per input column: the features stay sparse (a dense row is some 2,000 floats).
         transformed = self.features(design) if features is None else features
-        groups = [_source_column(name) for name in self.pipeline[:-1].get_feature_names_out()]
+        groups = [_source_column(name) for name in self.feature_names()]
         columns = list(dict.fromkeys(groups))
         position = {column: i for i, column in enumerate(columns)}
         weights = sparse.csr_matrix(
@@ -136,22 +152,33 @@ class Link:
         ``features`` as in :meth:`contributions`."""
         if self.pipeline is None:
             return [""] * len(design)
-        names = self.pipeline[:-1].get_feature_names_out()
+        names = self.feature_names()
         text_columns = np.array([name.startswith("text__word__") for name in names])
-        transformed = (self.features(design) if features is None else features)[:, text_columns]
+        transformed = sparse.csr_matrix((self.features(design) if features is None else features)[:, text_columns])
+        transformed.sum_duplicates()
         weights = np.abs(self.pipeline[-1].coef_.ravel()[text_columns])
-        words = [name[len("text__word__") :] for name in names[text_columns]]
-        strongest = []
-        for row in range(transformed.shape[0]):
-            present = transformed[row].indices
-            strongest.append(words[present[np.argmax(weights[present])]] if len(present) else "")
-        return strongest
+        words = np.array([name[len("text__word__") :] for name in names[text_columns]] + [""], dtype=object)
+        # Per row, the first of its stored n-grams (in column order) with the largest weight, as np.argmax picks.
+        starts, ends = transformed.indptr[:-1], transformed.indptr[1:]
+        order = np.lexsort(
+            (transformed.indices, -weights[transformed.indices], np.repeat(np.arange(len(starts)), ends - starts))
+        )
+        first = np.full(len(starts), len(words) - 1)
+        present = ends > starts
+        first[present] = transformed.indices[order[starts[present]]]
+        return words[first].tolist()
 
 
 def _chunks(frame: pd.DataFrame) -> Iterator[pd.DataFrame]:
     """``frame`` in pieces of at most ``CHUNK_ROWS`` rows, in order (an empty frame is one empty piece)."""
     for start in range(0, max(len(frame), 1), CHUNK_ROWS):
         yield frame.iloc[start : start + CHUNK_ROWS]
+
+
+def _check_outcomes(counts: dict[str, int]) -> None:
+    for outcome in counts:
+        if outcome not in OUTCOME_WORDS:
+            raise ValueError(f"outcome must be one of {', '.join(OUTCOME_WORDS)}, not {outcome!r}")
 
 
 def _source_column(feature_name: str) -> str:
@@ -294,13 +321,30 @@ class EngagementModel:
         if not self.is_fitted:
             raise NotFitted("engagement model")
         require_columns(variants, ["subject"], "variants")
-        return pd.concat([self._predict_rows(rows) for rows in _chunks(variants)])
+        return pd.concat([self._predict_rows(rows, self._design(rows), {}) for rows in _chunks(variants)])
 
-    def _predict_rows(self, variants: pd.DataFrame) -> pd.DataFrame:
-        design = self._design(variants)
-        p_open = self.links["open"].predict(design)
-        p_click = p_open * self.links["click"].predict(design)
-        p_conversion = p_click * self.links["conversion"].predict(design)
+    def assess(self, variants: pd.DataFrame, counts: dict[str, int]) -> tuple[pd.DataFrame, pd.Series]:
+        """:meth:`predict` and :meth:`reasons` together, from one design and one transform per link of each
+        piece of ``variants`` (scoring a campaign asks for both)."""
+        if not self.is_fitted:
+            raise NotFitted("engagement model")
+        require_columns(variants, ["subject"], "variants")
+        _check_outcomes(counts)
+        predictions, reasons = [], []
+        for rows in _chunks(variants):
+            design = self._design(rows)
+            features = {name: link.features(design) for name, link in self.links.items() if link.pipeline is not None}
+            predictions.append(self._predict_rows(rows, design, features))
+            reasons.extend(self._explain(design, counts, features))
+        return pd.concat(predictions), pd.Series(reasons, index=variants.index, dtype=object)
+
+    def _predict_rows(
+        self, variants: pd.DataFrame, design: pd.DataFrame, features: dict[str, sparse.csr_matrix]
+    ) -> pd.DataFrame:
+        """The chain's probabilities for one piece; ``features`` holds the links' transforms already computed."""
+        p_open = self.links["open"].predict(design, features.get("open"))
+        p_click = p_open * self.links["click"].predict(design, features.get("click"))
+        p_conversion = p_click * self.links["conversion"].predict(design, features.get("conversion"))
         return pd.DataFrame({"p_open": p_open, "p_click": p_click, "p_conversion": p_conversion}, index=variants.index)
 
     def top_reasons(self, variants: pd.DataFrame, n: int = 3, outcome: str = "open") -> pd.Series:
@@ -312,18 +356,22 @@ class EngagementModel:
         design of ``variants`` (the scoring pipeline asks for several outcomes at once)."""
         if not self.is_fitted:
             raise NotFitted("engagement model")
-        for outcome in counts:
-            if outcome not in OUTCOME_WORDS:
-                raise ValueError(f"outcome must be one of {', '.join(OUTCOME_WORDS)}, not {outcome!r}")
-        reasons = [sentences for rows in _chunks(variants) for sentences in self._explain(rows, counts)]
+        _check_outcomes(counts)
+        reasons = [
+            sentences for rows in _chunks(variants) for sentences in self._explain(self._design(rows), counts, {})
+        ]
         return pd.Series(reasons, index=variants.index, dtype=object)
 
-    def _explain(self, variants: pd.DataFrame, counts: dict[str, int]) -> list[list[str]]:
-        design = self._design(variants)
+    def _explain(
+        self, design: pd.DataFrame, counts: dict[str, int], computed: dict[str, sparse.csr_matrix]
+    ) -> list[list[str]]:
+        """The reasons of one piece's rows; ``computed`` holds the links' transforms already made."""
         reasons: list[list[str]] = [[] for _ in range(len(design))]
         for outcome, n in counts.items():
             link = self.links[outcome]
-            features = link.features(design) if link.pipeline is not None else None
+            features = computed.get(outcome)
+            if features is None and link.pipeline is not None:
+                features = link.features(design)
             contributions = link.contributions(design, features)
             words = link.strongest_words(design, features)
             target = OUTCOME_WORDS[outcome]

@@ -57,12 +57,16 @@ def score_drafts(
 ) -> ScoredDrafts:
     """Predict, explain, rank and select. ``variants`` is the sends shape without outcomes plus the draft id,
     the variant id and ``checks_passed``."""
-    predictions = model.predict(variants)
-    scored = variants.drop(columns=[c for c in predictions.columns if c in variants.columns]).join(predictions)
     explainer = _explainer(model)
-    if explainer is not None and len(scored):
+    if explainer is not None and len(variants):
+        # The shop model's predictions and reasons come from one pass over the variants; a blend uses them.
+        own, reasons = explainer.assess(variants, {"open": n_reasons, "click": 1, "conversion": 1})
+        predictions = own if model is explainer else model.predict(variants, shop_predictions=own)
+    else:
+        predictions, reasons = model.predict(variants), None
+    scored = variants.drop(columns=[c for c in predictions.columns if c in variants.columns]).join(predictions)
+    if reasons is not None:
         note = _prior_note(model)
-        reasons = explainer.reasons(variants, {"open": n_reasons, "click": 1, "conversion": 1})
         scored["reasons"] = [[*note, *row] for row in reasons]
     else:
         scored["reasons"] = [["no history yet: rates from public data"] for _ in range(len(scored))]

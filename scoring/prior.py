@@ -104,9 +104,12 @@ class PublicPrior:
         return links
 
 
-def engagement_links(model: EngagementModel, variants: pd.DataFrame) -> dict[str, np.ndarray]:
-    """The engagement model's three links (open, click | open, conversion | click) for each variant."""
-    predictions = model.predict(variants)
+def engagement_links(
+    model: EngagementModel, variants: pd.DataFrame, predictions: pd.DataFrame | None = None
+) -> dict[str, np.ndarray]:
+    """The engagement model's three links (open, click | open, conversion | click) for each variant, from its
+    ``predictions`` of ``variants`` when they are already made."""
+    predictions = model.predict(variants) if predictions is None else predictions
     p_open = predictions["p_open"].to_numpy()
     click = predictions["p_click"].to_numpy() / np.maximum(p_open, EPSILON)
     conversion = predictions["p_conversion"].to_numpy() / np.maximum(predictions["p_click"].to_numpy(), EPSILON)
@@ -193,11 +196,13 @@ class BlendedEngagement:
         rows = {name: link.metrics.get("rows", 0.0) for name, link in self.shop.links.items()}
         return {name: shop_weight(rows[name], self.prior_sends) for name in LINKS}
 
-    def _links_log_odds(self, variants: pd.DataFrame) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    def _links_log_odds(
+        self, variants: pd.DataFrame, shop_predictions: pd.DataFrame | None = None
+    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """The prior's links and the blend's log-odds per link, before the level offsets."""
         prior_links = self.prior.links(variants)
         weights = self.weights()
-        shop_links = engagement_links(self.shop, variants) if any(weights.values()) else prior_links
+        shop_links = engagement_links(self.shop, variants, shop_predictions) if any(weights.values()) else prior_links
         log_odds = {
             name: (1 - weights[name]) * logit(np.clip(prior_links[name], EPSILON, 1 - EPSILON))
             + weights[name] * logit(np.clip(shop_links[name], EPSILON, 1 - EPSILON))
@@ -205,10 +210,10 @@ class BlendedEngagement:
         }
         return prior_links, log_odds
 
-    def predict(self, variants: pd.DataFrame) -> pd.DataFrame:
+    def predict(self, variants: pd.DataFrame, shop_predictions: pd.DataFrame | None = None) -> pd.DataFrame:
         """``p_open``, ``p_click``, ``p_conversion`` like :meth:`EngagementModel.predict`, blended and set to
-        the shop's level."""
-        log_odds = self._links_log_odds(variants)[1]
+        the shop's level; ``shop_predictions``, when given, are the shop model's own for ``variants``."""
+        log_odds = self._links_log_odds(variants, shop_predictions)[1]
         blended = {name: expit(log_odds[name] + self.offsets.get(name, 0.0)) for name in LINKS}
         p_open = blended["open"]
         p_click = p_open * blended["click"]

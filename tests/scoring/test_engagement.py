@@ -256,3 +256,50 @@ def test_a_thin_calibration_part_is_calibrated_as_before_without_a_warning(sends
         old.fit(design.iloc[calibration_part], outcome[calibration_part])
     assert link.metrics["calibration"] == "sigmoid"
     assert np.allclose(link.predict(design), old.predict_proba(design)[:, 1])
+
+
+def test_a_link_predicts_what_its_calibrated_classifier_does_from_one_transform(fitted_engagement, sends):
+    variants = _variants(sends.head(200))
+    design = fitted_engagement._design(variants)
+    for link in fitted_engagement.links.values():
+        assert link.calibrated is not None
+        expected = link.calibrated.predict_proba(design)[:, 1]
+        np.testing.assert_allclose(link.predict(design), expected, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(link.predict(design, link.features(design)), expected, rtol=1e-12, atol=1e-15)
+
+
+def test_the_strongest_word_is_the_first_present_n_gram_of_largest_weight(fitted_engagement, sends):
+    variants = _variants(sends.head(300)).reset_index(drop=True)
+    variants.loc[[0, 7], "subject"] = "zqxv wvkj"  # no n-gram the model knows
+    design = fitted_engagement._design(variants)
+    link = fitted_engagement.links["open"]
+    names = link.pipeline[:-1].get_feature_names_out()
+    text = np.array([name.startswith("text__word__") for name in names])
+    transformed = link.features(design)[:, text].tocsr()
+    weights = np.abs(link.pipeline[-1].coef_.ravel()[text])
+    expected = []
+    for row in range(transformed.shape[0]):
+        present = transformed[row].indices
+        expected.append(
+            names[text][present[np.argmax(weights[present])]][len("text__word__") :] if len(present) else ""
+        )
+    assert "" in expected and len(set(expected)) > 2  # rows without a known n-gram, and several words
+    assert link.strongest_words(design) == expected
+
+
+def test_assessing_gives_the_predictions_and_reasons_from_one_transform_per_link(fitted_engagement, sends, monkeypatch):
+    variants = _variants(sends.head(50)).set_index(pd.Index([f"v{i}" for i in range(50)]))
+    counts = {"open": 3, "click": 1, "conversion": 1}
+    expected = fitted_engagement.predict(variants), fitted_engagement.reasons(variants, counts)
+    transforms = []
+    for name, link in fitted_engagement.links.items():
+        step = link.pipeline.named_steps["columns"]
+        monkeypatch.setattr(
+            step,
+            "transform",
+            lambda frame, step=step, name=name: transforms.append(name) or type(step).transform(step, frame),
+        )
+    predictions, reasons = fitted_engagement.assess(variants, counts)
+    pd.testing.assert_frame_equal(predictions, expected[0])
+    pd.testing.assert_series_equal(reasons, expected[1])
+    assert sorted(transforms) == sorted(fitted_engagement.links)

@@ -53,3 +53,16 @@ def test_registry_and_protocol(fitted_engagement):
     assert create("copy", C=1.0).C == 1.0
     with pytest.raises(ScoringError, match="engagement"):
         create("nope")
+
+
+def test_a_blend_scores_with_the_shop_model_s_predictions_made_once(fitted_engagement, monkeypatch):
+    blend = BlendedEngagement(PublicPrior.default(), fitted_engagement, prior_sends=500)
+    variants = _campaign()
+    expected = blend.predict(variants)
+    calls = []
+    predict = fitted_engagement.predict
+    monkeypatch.setattr(fitted_engagement, "predict", lambda rows: calls.append(len(rows)) or predict(rows))
+    scored = score_drafts(variants, blend)
+    assert calls == []  # the shop model's predictions came with its reasons
+    for column in expected.columns:
+        assert scored.variants.sort_index()[column].tolist() == pytest.approx(expected[column].tolist(), rel=1e-12)
