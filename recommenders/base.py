@@ -115,6 +115,25 @@ class Recommender(ABC):
         never seen get the most popular products. A customer gets fewer than k rows only when fewer products
         qualify.
         """
+        frames = self._recommend_views(customer_ids, k, (exclude_seen,), allowed_products)
+        return frames[0]
+
+    def recommend_all_and_new(
+        self, customer_ids: Iterable[str], k: int = 10, *, allowed_products: Iterable[str] | None = None
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """`recommend` with `exclude_seen=False` and with `exclude_seen=True`, from one scoring of each customer
+        (an evaluation that reports both over all products and over new ones asks for both)."""
+        everything, new = self._recommend_views(customer_ids, k, (False, True), allowed_products)
+        return everything, new
+
+    def _recommend_views(
+        self,
+        customer_ids: Iterable[str],
+        k: int,
+        exclude_seen: tuple[bool, ...],
+        allowed_products: Iterable[str] | None,
+    ) -> list[pd.DataFrame]:
+        """One recommendations frame per entry of `exclude_seen`, each customer's scores computed once."""
         vocabulary = self._check_fitted()
         customers = pd.unique(pd.Series([str(c) for c in customer_ids], dtype=object))
         rows = vocabulary.customer_rows(customers)
@@ -124,24 +143,33 @@ class Recommender(ABC):
             blocked[:] = True
             blocked[columns[columns >= 0]] = False
         k = max(0, min(int(k), vocabulary.n_products))
-        top_index = np.zeros((len(customers), k), dtype=np.int64)
-        top_score = np.full((len(customers), k), -np.inf, dtype=np.float32)
+        tops = [
+            (np.zeros((len(customers), k), dtype=np.int64), np.full((len(customers), k), -np.inf, dtype=np.float32))
+            for _ in exclude_seen
+        ]
         known = np.flatnonzero(rows >= 0)
         chunk = max(1, _CELLS_PER_CHUNK // max(vocabulary.n_products, 1))
+        # Masking seen products only lowers scores, so the views that keep them are taken first.
+        order = sorted(range(len(exclude_seen)), key=lambda view: exclude_seen[view])
         for start in range(0, len(known), chunk):
             positions = known[start : start + chunk]
             scores = np.asarray(self._score(rows[positions]), dtype=np.float32).copy()
             scores[:, blocked] = -np.inf
-            if exclude_seen:
-                _mask_seen(scores, self.user_items[rows[positions]])
-            top_index[positions], top_score[positions] = top_k(scores, k)
+            masked = False
+            for view in order:
+                if exclude_seen[view] and not masked:
+                    _mask_seen(scores, self.user_items[rows[positions]])
+                    masked = True
+                top_index, top_score = tops[view]
+                top_index[positions], top_score[positions] = top_k(scores, k)
         unknown = np.flatnonzero(rows < 0)
         if len(unknown):
             scores = self.popularity.astype(np.float32).copy()[None, :]
             scores[:, blocked] = -np.inf
             index, score = top_k(scores, k)
-            top_index[unknown], top_score[unknown] = index, score
-        return _recommendation_frame(customers, top_index, top_score, vocabulary)
+            for top_index, top_score in tops:
+                top_index[unknown], top_score[unknown] = index, score
+        return [_recommendation_frame(customers, index, score, vocabulary) for index, score in tops]
 
     def seen_products(self, customer_id: str) -> list[str]:
         """The products the model knows this customer interacted with in any way (empty for unknown customers)."""

@@ -21,8 +21,24 @@ def fit(model_name: str, params: dict, split: Split, products: pd.DataFrame | No
 
 def ranked(model: Recommender, split: Split, *, exclude_seen: bool, k: int = max(KS)) -> dict[str, list[str]]:
     """Top-k lists for the split's customers, with the split's extra exclusions removed."""
-    extra = max((len(items) for items in split.exclude.values()), default=0)
-    lists = ranked_lists(model.recommend(split.customers, k=k + extra, exclude_seen=exclude_seen))
+    return _without_excluded(
+        ranked_lists(model.recommend(split.customers, k=k + _extra(split), exclude_seen=exclude_seen)), split, k
+    )
+
+
+def ranked_all_and_new(
+    model: Recommender, split: Split, k: int = max(KS)
+) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """`ranked` over all products and over new ones, from one scoring of each customer."""
+    everything, new = model.recommend_all_and_new(split.customers, k=k + _extra(split))
+    return _without_excluded(ranked_lists(everything), split, k), _without_excluded(ranked_lists(new), split, k)
+
+
+def _extra(split: Split) -> int:
+    return max((len(items) for items in split.exclude.values()), default=0)
+
+
+def _without_excluded(lists: dict[str, list[str]], split: Split, k: int) -> dict[str, list[str]]:
     if split.exclude:
         lists = {
             customer: [p for p in items if p not in split.exclude.get(customer, ())][:k]
@@ -36,18 +52,22 @@ def evaluate(
 ) -> dict:
     """Metrics dict: {"all": {...}, "new": {...}, "fit_seconds", "recommend_seconds", "beyond": {...}}, each
     measure at every k of `metrics.KS` (e.g. "recall@5", "coverage@20"); without "beyond" (coverage, novelty,
-    diversity) when ``beyond`` is False, since they take longer than the accuracy measures."""
+    diversity) when ``beyond`` is False, since they take longer than the accuracy measures. "recommend_seconds"
+    is the time to score the customers and rank their lists (both lists where the split counts repeats)."""
     model, fit_seconds = fit(model_name, params, split, products)
     return measure(model, split, beyond=beyond) | {"fit_seconds": round(fit_seconds, 3), "params": model.get_params()}
 
 
 def measure(model: Recommender, split: Split, *, beyond: bool = True) -> dict:
     started = time.perf_counter()
-    new_lists = ranked(model, split, exclude_seen=True)
+    if split.repeats:
+        all_lists, new_lists = ranked_all_and_new(model, split)
+    else:
+        all_lists, new_lists = None, ranked(model, split, exclude_seen=True)
     recommend_seconds = time.perf_counter() - started
     results = {"new": accuracy(new_lists, split.relevant_new)}
-    if split.repeats:
-        results["all"] = accuracy(ranked(model, split, exclude_seen=False), split.relevant)
+    if all_lists is not None:
+        results["all"] = accuracy(all_lists, split.relevant)
     if beyond:
         results["beyond"] = beyond_accuracy(new_lists, model.user_items, model.vocabulary.products)
     results["recommend_seconds"] = round(recommend_seconds, 3)

@@ -98,6 +98,23 @@ class RecommenderContract:
         everything = model.recommend(["c1"], k=10, exclude_seen=False)
         assert len(everything) == 10 and seen <= set(everything["product_id"])
 
+    def test_all_and_new_lists_come_from_one_scoring(self, model, data, monkeypatch):
+        interactions, _, _ = data
+        customers = [*sorted(interactions["customer_id"].unique())[:6], "stranger"]
+        allowed = ["b0", "b1", "a2", "a3", "c1"]
+        expected = [
+            model.recommend(customers, k=4, exclude_seen=exclude_seen, allowed_products=allowed)
+            for exclude_seen in (False, True)
+        ]
+        assert len(expected[0]) > len(expected[1])  # seen products are among the allowed ones
+        scored = []
+        score = model._score
+        monkeypatch.setattr(model, "_score", lambda rows: scored.append(len(rows)) or score(rows))
+        both = model.recommend_all_and_new(customers, k=4, allowed_products=allowed)
+        for got, want in zip(both, expected, strict=True):
+            pd.testing.assert_frame_equal(got, want)
+        assert sum(scored) == len(customers) - 1  # each known customer scored once
+
     def test_allowed_products_restrict_the_list(self, model):
         allowed = ["b0", "b1", "a2", "not-a-product"]
         recs = model.recommend(["c0", "d0", "stranger"], k=5, allowed_products=allowed)
