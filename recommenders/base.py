@@ -179,6 +179,15 @@ class Recommender(ABC):
         """The products the model knows this customer bought, not only viewed or carted (empty if unknown)."""
         return self._customer_products(self.purchases, customer_id)
 
+    def purchases_of(self, customer_ids: Iterable[str]) -> list[set[str]]:
+        """`purchased_products` of many customers at once, as sets, in their order (a campaign's rules ask for
+        every customer's)."""
+        vocabulary = self._check_fitted()
+        rows = vocabulary.customer_rows([str(c) for c in customer_ids])
+        products = np.asarray(vocabulary.products, dtype=object)
+        starts, ends, columns = self.purchases.indptr[:-1], self.purchases.indptr[1:], self.purchases.indices
+        return [{str(p) for p in products[columns[starts[row] : ends[row]]]} if row >= 0 else set() for row in rows]
+
     def _customer_products(self, matrix: sp.csr_matrix, customer_id: str) -> list[str]:
         vocabulary = self._check_fitted()
         row = vocabulary.customer_rows([customer_id])[0]
@@ -238,7 +247,8 @@ class Recommender(ABC):
             return []
         support = similarity[history]
         order = np.argsort(-support, kind="stable")[:n]
-        return [str(self.vocabulary.products[history[i]]) for i in order if support[i] > 0]
+        order = order[support[order] > 0]
+        return [str(product) for product in self.vocabulary.products[history[order]]]
 
     def _item_similarity(self, column: int) -> np.ndarray:
         """Similarity of one product to all products; by default cosine over who interacted with them."""

@@ -60,7 +60,7 @@ def recommend_with_rules(
         reorderable |= set(catalog.index[catalog["category"].isin(rules.reorderable_categories)])
     n_candidates = max(k * rules.candidates_per_slot, k + 20)
     candidates = model.recommend(customers, k=n_candidates, exclude_seen=False, allowed_products=allowed)
-    purchases = {customer: set(model.purchased_products(customer)) for customer in customers}
+    purchases = dict(zip(customers, model.purchases_of(customers), strict=True))
     if rules.exclude_bought:
         bought = [
             product in purchases[customer] and product not in reorderable

@@ -115,6 +115,13 @@ class RecommenderContract:
             pd.testing.assert_frame_equal(got, want)
         assert sum(scored) == len(customers) - 1  # each known customer scored once
 
+    def test_purchases_of_many_customers_are_each_one_s_purchases(self, model, data):
+        interactions, _, _ = data
+        customers = [*sorted(interactions["customer_id"].unique()), "stranger", "c1"]
+        expected = [set(model.purchased_products(customer)) for customer in customers]
+        assert any(expected) and expected[-2] == set()
+        assert model.purchases_of(customers) == expected
+
     def test_allowed_products_restrict_the_list(self, model):
         allowed = ["b0", "b1", "a2", "not-a-product"]
         recs = model.recommend(["c0", "d0", "stranger"], k=5, allowed_products=allowed)
