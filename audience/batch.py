@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from audience.errors import InvalidOrders
-from audience.orders import REQUIRED_COLUMNS
+from audience.orders import REQUIRED_COLUMNS, data_row, file_line
 from audience.profiles import build_profiles
 
 OUTPUT_COLUMNS = [
@@ -18,6 +18,7 @@ OUTPUT_COLUMNS = [
 
 
 SEPARATORS = {";": "';'", "\t": "tabs", "|": "'|'"}
+PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
 def _separator_hint(path: Path) -> str:
@@ -36,7 +37,7 @@ def read_orders(path: Path) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise InvalidOrders(f"the orders file {path} does not exist")
-    if path.suffix.lower() in (".parquet", ".pq"):
+    if path.suffix.lower() in PARQUET_SUFFIXES:
         return pd.read_parquet(path)
     try:
         orders = pd.read_csv(path, dtype={"customer_id": str, "order_id": str, "product_id": str, "category": str})
@@ -54,7 +55,10 @@ def read_orders(path: Path) -> pd.DataFrame:
 def audience_from_file(orders: Path, as_of: date, horizon_days: int = 90) -> pd.DataFrame:
     """Per customer: ``OUTPUT_COLUMNS``, with ``next_purchase_date`` as an ISO date (empty when none is expected);
     ``attrs["fallbacks"]`` says which models fell back, and why."""
-    profiles = build_profiles(read_orders(orders), as_of, horizon_days=horizon_days)
+    # A CSV's problems are named by the line the person fixing the file looks for; a Parquet file has no lines.
+    parquet = Path(orders).suffix.lower() in PARQUET_SUFFIXES
+    row_name = data_row if parquet else file_line
+    profiles = build_profiles(read_orders(orders), as_of, horizon_days=horizon_days, row_name=row_name)
     table = profiles.reset_index()[OUTPUT_COLUMNS]
     table.attrs["fallbacks"] = profiles.attrs["fallbacks"]
     table["next_purchase_date"] = pd.to_datetime(table["next_purchase_date"]).dt.strftime("%Y-%m-%d")

@@ -9,6 +9,7 @@ as in Fader, Hardie & Lee (2005), so several orders on one day are one repeat pu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import numpy as np
@@ -25,19 +26,33 @@ def as_timestamp(as_of: date | str | pd.Timestamp) -> pd.Timestamp:
     return pd.Timestamp(as_of).normalize()
 
 
+RowName = Callable[[int], str]  # a row's 0-based position -> how the reader finds it
+
+
+def data_row(position: int) -> str:
+    """A frame's row, counted from 1."""
+    return f"row {position + 1}"
+
+
+def file_line(position: int) -> str:
+    """A data row's line in a file with a header line (the first data row is line 2), as an editor shows it."""
+    return f"line {position + 2}"
+
+
 def _unreadable(value: object, what: str) -> str:
     if pd.isna(value) or str(value).strip() == "":
         return "the cell is empty"
     return f"'{value}' is not {what}"
 
 
-def validate_orders(orders: pd.DataFrame) -> pd.DataFrame:
+def validate_orders(orders: pd.DataFrame, row_name: RowName = data_row) -> pd.DataFrame:
     """A clean copy of ``orders`` with string ids, datetime timestamps and positive float amounts; an optional
     ``category`` becomes text ('' when empty) and an optional ``discount`` a float (0 when empty).
 
-    Raises :class:`InvalidOrders` naming the column (and the first bad row, counted from 1 like a file's data
-    rows) when a required column is missing, a value is empty or cannot be read, an amount is not positive
-    (returns and cancellations would make spend, CLV and order counts wrong) or a discount is negative.
+    Raises :class:`InvalidOrders` naming the column (and the first bad row, as ``row_name`` calls it: "row 1"
+    for the frame's first row by default) when a required column is missing, a value is empty or cannot be
+    read, an amount is not positive (returns and cancellations would make spend, CLV and order counts wrong) or
+    a discount is negative.
     """
     missing = [column for column in REQUIRED_COLUMNS if column not in orders.columns]
     if missing:
@@ -49,31 +64,30 @@ def validate_orders(orders: pd.DataFrame) -> pd.DataFrame:
     ids = clean["customer_id"]
     blank = ids.isna() | (ids.astype(str).str.strip() == "")
     if blank.any():
-        raise InvalidOrders("customer_id is empty", column="customer_id", row=int(np.flatnonzero(blank)[0]) + 1)
+        raise InvalidOrders("customer_id is empty", column="customer_id", where=row_name(int(np.flatnonzero(blank)[0])))
     clean["customer_id"] = ids.astype(str).str.strip().str.removesuffix(".0")
     timestamps, order_problem = parse_dates(clean["timestamp"])
     if order_problem:
         raise InvalidOrders(
-            order_problem.describe(lambda position: f"row {position + 1}"), column="timestamp",
-            row=order_problem.position + 1,
+            order_problem.describe(row_name), column="timestamp", where=row_name(order_problem.position),
         )  # fmt: skip
     if timestamps.isna().any():
         row = int(np.flatnonzero(timestamps.isna())[0])
         raise InvalidOrders(
-            _unreadable(clean["timestamp"].iloc[row], "a date or time"), column="timestamp", row=row + 1
+            _unreadable(clean["timestamp"].iloc[row], "a date or time"), column="timestamp", where=row_name(row)
         )
     clean["timestamp"] = timestamps.astype("datetime64[ns]")
     amounts = pd.to_numeric(clean["amount"], errors="coerce")
     if amounts.isna().any() or not np.isfinite(amounts).all():
         row = int(np.flatnonzero(amounts.isna() | ~np.isfinite(amounts.fillna(0)))[0])
-        raise InvalidOrders(_unreadable(clean["amount"].iloc[row], "a number"), column="amount", row=row + 1)
+        raise InvalidOrders(_unreadable(clean["amount"].iloc[row], "a number"), column="amount", where=row_name(row))
     if (amounts <= 0).any():
         row = int(np.flatnonzero(amounts <= 0)[0])
         raise InvalidOrders(
             f"the amount {amounts.iloc[row]:g} is not positive; remove returns and cancellations from the orders "
             "(or net them into the orders they belong to)",
             column="amount",
-            row=row + 1,
+            where=row_name(row),
         )
     clean["amount"] = amounts.astype(float)
     for optional in ("order_id", "product_id"):
@@ -82,31 +96,32 @@ def validate_orders(orders: pd.DataFrame) -> pd.DataFrame:
     if "category" in clean.columns:
         clean["category"] = clean["category"].fillna("").astype(str).str.strip()
     if "discount" in clean.columns:
-        clean["discount"] = _discounts(clean["discount"])
+        clean["discount"] = _discounts(clean["discount"], row_name)
     return clean
 
 
-def _discounts(values: pd.Series) -> pd.Series:
+def _discounts(values: pd.Series, row_name: RowName) -> pd.Series:
     """Discounts as floats, 0 where the cell is empty; raises naming the first unreadable or negative one."""
     empty = values.isna() | (values.astype(str).str.strip() == "")
     discounts = pd.to_numeric(values.where(~empty, 0), errors="coerce")
     unreadable = discounts.isna() | ~np.isfinite(discounts.fillna(0))
     if unreadable.any():
         row = int(np.flatnonzero(unreadable)[0])
-        raise InvalidOrders(_unreadable(values.iloc[row], "a number"), column="discount", row=row + 1)
+        raise InvalidOrders(_unreadable(values.iloc[row], "a number"), column="discount", where=row_name(row))
     if (discounts < 0).any():
         row = int(np.flatnonzero(discounts < 0)[0])
         raise InvalidOrders(
             f"the discount {discounts.iloc[row]:g} is negative; give the amount taken off the line (0 for none)",
             column="discount",
-            row=row + 1,
+            where=row_name(row),
         )
     return discounts.astype(float)
 
 
-def orders_before(orders: pd.DataFrame, as_of: date | str | pd.Timestamp) -> pd.DataFrame:
-    """Validated order lines placed before the as-of day; raises when there are none."""
-    clean = validate_orders(orders)
+def orders_before(orders: pd.DataFrame, as_of: date | str | pd.Timestamp, row_name: RowName = data_row) -> pd.DataFrame:
+    """Validated order lines placed before the as-of day (problems name rows by ``row_name``); raises when
+    there are none."""
+    clean = validate_orders(orders, row_name)
     history = clean[clean["timestamp"] < as_timestamp(as_of)]
     if history.empty:
         raise NotEnoughHistory(

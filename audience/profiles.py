@@ -21,7 +21,7 @@ from audience.features import customer_features
 from audience.gamma_gamma import GammaGammaModel
 from audience.mix import mix_features
 from audience.next_purchase import next_purchase_dates
-from audience.orders import as_timestamp, btyd_summary, orders_before
+from audience.orders import RowName, as_timestamp, btyd_summary, data_row, orders_before
 from audience.rfm import rfm_table
 
 PROFILE_COLUMNS = [
@@ -34,7 +34,9 @@ PROFILE_CHURN_MODEL = {"n_cutoffs": 18, "step_days": 30}
 
 
 @threadpool_limits.wrap(limits=1)
-def build_profiles(orders: pd.DataFrame, as_of: date | str | pd.Timestamp, horizon_days: int = 90) -> pd.DataFrame:
+def build_profiles(
+    orders: pd.DataFrame, as_of: date | str | pd.Timestamp, horizon_days: int = 90, row_name: RowName = data_row
+) -> pd.DataFrame:
     """One row per customer with an order before ``as_of`` (index ``customer_id``), columns ``PROFILE_COLUMNS``.
 
     Runs single-threaded: these fits are small, and OpenMP threads spinning on a busy machine made them 10x
@@ -45,10 +47,10 @@ def build_profiles(orders: pd.DataFrame, as_of: date | str | pd.Timestamp, horiz
     ``repeat_purchase_days`` counts purchase days after the first (BG/NBD's frequency: at 0, its P(alive) is 1 by
     definition and says nothing); ``cycle_days`` is the expected gap between purchases (the shop's usual gap for
     customers without a repeat day). ``profiles.attrs["fallbacks"]`` lists the models that fell back, with the
-    reason.
+    reason. A bad order line is named by ``row_name`` (``orders.file_line`` for rows read from a file).
     """
     end = as_timestamp(as_of)
-    lines = orders_before(orders, end)
+    lines = orders_before(orders, end, row_name)
     profiles = rfm_table(lines, end)
     fallbacks: list[str] = []
     summary = btyd_summary(lines, end).reindex(profiles.index)

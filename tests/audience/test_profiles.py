@@ -77,5 +77,5 @@ def test_audience_file_errors_name_the_problem(tmp_path):
         audience_from_file(tmp_path / "missing.csv", as_of=date(2024, 1, 1), horizon_days=90)
     bad = tmp_path / "bad.csv"
     bad.write_text("customer_id,timestamp,amount\na,2023-01-01,3\nb,2023-02-01,lots\n")
-    with pytest.raises(InvalidOrders, match="row 2, column 'amount'"):
+    with pytest.raises(InvalidOrders, match="line 3, column 'amount'"):
         audience_from_file(bad, as_of=date(2024, 1, 1), horizon_days=90)

@@ -174,7 +174,9 @@ def test_audience_file_command_clusters_on_optional_category_and_discount(tmp_pa
     lines.loc[3, "discount"] = -1.0
     lines.to_csv(tmp_path / "orders.csv", index=False)
     refused = CliRunner().invoke(cli.app, [*args, str(tmp_path / "out.csv")])
-    assert refused.exit_code != 0 and "row 4, column 'discount'" in str(refused.exception)
+    assert refused.exit_code != 0 and "line 5, column 'discount'" in str(
+        refused.exception
+    )  # lines.loc[3]: line 5 of the file
 
 
 def test_audience_file_command_says_which_model_fell_back(tmp_path):
