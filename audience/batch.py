@@ -8,8 +8,9 @@ from pathlib import Path
 import pandas as pd
 
 from audience.errors import InvalidOrders
-from audience.orders import REQUIRED_COLUMNS, data_row, file_line
+from audience.orders import REQUIRED_COLUMNS
 from audience.profiles import build_profiles
+from tabular import data_row, file_line
 
 OUTPUT_COLUMNS = [
     "customer_id", "recency_days", "frequency", "monetary", "rfm_segment", "cluster", "cluster_label", "p_alive",

@@ -9,14 +9,13 @@ as in Fader, Hardie & Lee (2005), so several orders on one day are one repeat pu
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 
 import numpy as np
 import pandas as pd
 
 from audience.errors import InvalidOrders, NotEnoughHistory
-from tabular import parse_dates
+from tabular import RowName, data_row, parse_dates
 
 REQUIRED_COLUMNS = ("customer_id", "timestamp", "amount")
 
@@ -24,19 +23,6 @@ REQUIRED_COLUMNS = ("customer_id", "timestamp", "amount")
 def as_timestamp(as_of: date | str | pd.Timestamp) -> pd.Timestamp:
     """The as-of day as a midnight timestamp; history is everything strictly before it."""
     return pd.Timestamp(as_of).normalize()
-
-
-RowName = Callable[[int], str]  # a row's 0-based position -> how the reader finds it
-
-
-def data_row(position: int) -> str:
-    """A frame's row, counted from 1."""
-    return f"row {position + 1}"
-
-
-def file_line(position: int) -> str:
-    """A data row's line in a file with a header line (the first data row is line 2), as an editor shows it."""
-    return f"line {position + 2}"
 
 
 def _unreadable(value: object, what: str) -> str:

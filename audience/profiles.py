@@ -21,8 +21,9 @@ from audience.features import customer_features
 from audience.gamma_gamma import GammaGammaModel
 from audience.mix import mix_features
 from audience.next_purchase import next_purchase_dates
-from audience.orders import RowName, as_timestamp, btyd_summary, data_row, orders_before
+from audience.orders import as_timestamp, btyd_summary, orders_before
 from audience.rfm import rfm_table
+from tabular import RowName, data_row
 
 PROFILE_COLUMNS = [
     "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "rfm_segment", "cluster",

@@ -10,15 +10,18 @@ from recommenders.catalog import validate_products
 from recommenders.errors import InvalidData, InvalidInteractions, InvalidProducts
 from recommenders.interactions import validate_interactions
 from recommenders.registry import create
+from tabular import RowName, data_row, file_line
 
 FILE_COLUMNS = ("customer_id", "product_id", "timestamp")
+PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
 def read_interactions(path: Path) -> pd.DataFrame:
     """Read a CSV or Parquet file of interactions (customer_id, product_id, timestamp, optional quantity,
     amount, kind) into the shared interactions shape.
 
-    Raises `InvalidInteractions` naming the column and the data row (1 = first line after the header).
+    Raises `InvalidInteractions` naming the column and the row: a CSV file's line (the first data row is line
+    2), a Parquet file's row counted from 1.
     """
     path = Path(path)
     frame = _read_table(path, InvalidInteractions, ("customer_id", "product_id"))
@@ -29,16 +32,23 @@ def read_interactions(path: Path) -> pd.DataFrame:
             f"(found: {', '.join(map(str, frame.columns))})",
             column=missing[0],
         )
-    return validate_interactions(frame)
+    return validate_interactions(frame, _row_name(path))
 
 
 def read_products(path: Path) -> pd.DataFrame:
     """Read a CSV or Parquet product catalog: product_id (or sku) and name, category and/or description, as
     `tailor import products` accepts them (see `recommenders.catalog`).
 
-    Raises `InvalidProducts` naming the column and the data row (1 = first line after the header).
+    Raises `InvalidProducts` naming the column and the row, as `read_interactions` does.
     """
-    return validate_products(_read_table(Path(path), InvalidProducts, ("product_id", "sku")))
+    path = Path(path)
+    return validate_products(_read_table(path, InvalidProducts, ("product_id", "sku")), _row_name(path))
+
+
+def _row_name(path: Path) -> RowName:
+    """A bad row of a CSV file is named by its line, which the person fixing the file looks for; a Parquet
+    file has no lines."""
+    return data_row if path.suffix.lower() in PARQUET_SUFFIXES else file_line
 
 
 def recommend_file(
@@ -61,7 +71,7 @@ def _read_table(path: Path, error: type[InvalidData], id_columns: tuple[str, ...
         raise error(f"there is no file at {path}")
     suffix = path.suffix.lower()
     try:
-        if suffix in (".parquet", ".pq"):
+        if suffix in PARQUET_SUFFIXES:
             return pd.read_parquet(path)
         if suffix in (".csv", ".txt", ".tsv"):
             return pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", dtype=dict.fromkeys(id_columns, str))

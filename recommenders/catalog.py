@@ -11,10 +11,11 @@ import pandas as pd
 
 from recommenders.content import TEXT_COLUMNS
 from recommenders.errors import InvalidProducts
-from recommenders.interactions import first_row, id_strings
+from recommenders.interactions import id_strings
+from tabular import RowName, data_row, first_position
 
 
-def validate_products(frame: pd.DataFrame) -> pd.DataFrame:
+def validate_products(frame: pd.DataFrame, row_name: RowName = data_row) -> pd.DataFrame:
     """Return a clean copy with string `product_id`s, or raise `InvalidProducts` naming the column and row.
 
     Row numbers in messages are 1-based data rows (the header is not counted).
@@ -33,19 +34,25 @@ def validate_products(frame: pd.DataFrame) -> pd.DataFrame:
     clean = frame.reset_index(drop=True).copy()
     blank = clean["product_id"].isna() | (clean["product_id"].astype(str).str.strip() == "")
     if blank.any():
-        raise InvalidProducts("is empty; every product needs an id", column="product_id", row=first_row(blank))
+        raise InvalidProducts(
+            "is empty; every product needs an id", column="product_id", where=row_name(first_position(blank))
+        )
     clean["product_id"] = id_strings(clean["product_id"])
     repeated = clean["product_id"].duplicated()
     if repeated.any():
-        value = clean["product_id"].iloc[first_row(repeated) - 1]
+        position = first_position(repeated)
+        value = clean["product_id"].iloc[position]
         raise InvalidProducts(
-            f"'{value}' is listed twice; each product once", column="product_id", row=first_row(repeated)
+            f"'{value}' is listed twice; each product once", column="product_id", where=row_name(position)
         )
     if "price" in clean.columns:
         prices = pd.to_numeric(clean["price"], errors="coerce")
         bad = (prices.isna() & clean["price"].notna()) | (prices < 0)
         if bad.any():
-            value = clean["price"].iloc[first_row(bad) - 1]
-            raise InvalidProducts(f"'{value}' is not a price (a number, 0 or more)", column="price", row=first_row(bad))
+            position = first_position(bad)
+            value = clean["price"].iloc[position]
+            raise InvalidProducts(
+                f"'{value}' is not a price (a number, 0 or more)", column="price", where=row_name(position)
+            )
         clean["price"] = prices
     return clean

@@ -10,16 +10,13 @@ class RecommenderError(Exception):
 class InvalidData(RecommenderError, ValueError):
     """Input data is missing a column or holds a value that cannot be read; the message says where."""
 
-    def __init__(self, message: str, *, column: str | None = None, row: int | None = None) -> None:
-        where = []
-        if row is not None:
-            where.append(f"row {row}")
-        if column is not None:
-            where.append(f"column '{column}'")
-        prefix = f"{', '.join(where)}: " if where else ""
+    def __init__(self, message: str, *, column: str | None = None, where: str | None = None) -> None:
+        """``where`` names the row as the reader counts it ("row 3" of a frame, "line 4" of a file)."""
+        place = [part for part in (where, f"column '{column}'" if column is not None else None) if part]
+        prefix = f"{', '.join(place)}: " if place else ""
         super().__init__(f"{prefix}{message}")
         self.column = column
-        self.row = row
+        self.where = where
 
 
 class InvalidInteractions(InvalidData):

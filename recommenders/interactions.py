@@ -23,7 +23,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recommenders.errors import InvalidInteractions
-from tabular import parse_dates
+from tabular import RowName, data_row, first_position, parse_dates
 
 KINDS = ("purchase", "cart", "view", "return")
 REQUIRED_COLUMNS = ("customer_id", "product_id")
@@ -55,10 +55,11 @@ class Preparation:
         return cls(**value)
 
 
-def validate_interactions(frame: pd.DataFrame) -> pd.DataFrame:
+def validate_interactions(frame: pd.DataFrame, row_name: RowName = data_row) -> pd.DataFrame:
     """Return a clean copy in the shared interactions shape, or raise naming the bad column and row.
 
-    Row numbers in messages are 1-based data rows (the header is not counted).
+    Rows are named by ``row_name``: "row 1" for the frame's first row by default (``tabular.file_line`` names
+    a file's lines instead).
     """
     if not isinstance(frame, pd.DataFrame):
         raise InvalidInteractions(f"expected a pandas DataFrame of interactions, got {type(frame).__name__}")
@@ -73,19 +74,21 @@ def validate_interactions(frame: pd.DataFrame) -> pd.DataFrame:
     for column in REQUIRED_COLUMNS:
         blank = clean[column].isna() | (clean[column].astype(str).str.strip() == "")
         if blank.any():
-            raise InvalidInteractions("is empty; every line needs a value", column=column, row=first_row(blank))
+            raise InvalidInteractions(
+                "is empty; every line needs a value", column=column, where=row_name(first_position(blank))
+            )
         clean[column] = id_strings(clean[column])
     if "timestamp" in clean.columns:
         parsed, order_problem = parse_dates(clean["timestamp"])
         if order_problem:
             raise InvalidInteractions(
-                order_problem.describe(lambda position: f"row {position + 1}"), column="timestamp",
-                row=order_problem.position + 1,
+                order_problem.describe(row_name), column="timestamp", where=row_name(order_problem.position),
             )  # fmt: skip
         bad = parsed.isna()
         if bad.any():
-            value = clean["timestamp"].iloc[first_row(bad) - 1]
-            raise InvalidInteractions(f"'{value}' is not a date and time", column="timestamp", row=first_row(bad))
+            position = first_position(bad)
+            value = clean["timestamp"].iloc[position]
+            raise InvalidInteractions(f"'{value}' is not a date and time", column="timestamp", where=row_name(position))
         clean["timestamp"] = parsed.astype("datetime64[ns]")
     else:
         clean["timestamp"] = pd.Timestamp("1970-01-01")
@@ -96,8 +99,9 @@ def validate_interactions(frame: pd.DataFrame) -> pd.DataFrame:
         numbers = pd.to_numeric(clean[column], errors="coerce")
         bad = numbers.isna() & clean[column].notna()
         if bad.any():
-            value = clean[column].iloc[first_row(bad) - 1]
-            raise InvalidInteractions(f"'{value}' is not a number", column=column, row=first_row(bad))
+            position = first_position(bad)
+            value = clean[column].iloc[position]
+            raise InvalidInteractions(f"'{value}' is not a number", column=column, where=row_name(position))
         clean[column] = numbers.fillna(default).astype(float)
     if "kind" not in clean.columns:
         clean["kind"] = "purchase"
@@ -105,10 +109,12 @@ def validate_interactions(frame: pd.DataFrame) -> pd.DataFrame:
         kinds = clean["kind"].fillna("purchase").astype(str).str.strip().str.lower()
         bad = ~kinds.isin(KINDS)
         if bad.any():
-            value = clean["kind"].iloc[first_row(bad) - 1]
+            position = first_position(bad)
+            value = clean["kind"].iloc[position]
             raise InvalidInteractions(
-                f"'{value}' is not a known kind (use one of: {', '.join(KINDS)})", column="kind", row=first_row(bad)
-            )
+                f"'{value}' is not a known kind (use one of: {', '.join(KINDS)})", column="kind",
+                where=row_name(position),
+            )  # fmt: skip
         clean["kind"] = kinds
     return clean
 
@@ -118,11 +124,6 @@ def id_strings(values: pd.Series) -> pd.Series:
     if pd.api.types.is_float_dtype(values) and (values % 1 == 0).all():
         values = values.astype("int64")
     return values.astype(str).str.strip()
-
-
-def first_row(mask: pd.Series) -> int:
-    """The 1-based data row of the first true value of `mask` (as error messages count rows)."""
-    return int(np.flatnonzero(mask.to_numpy())[0]) + 1
 
 
 def line_weights(interactions: pd.DataFrame, prep: Preparation) -> pd.DataFrame:

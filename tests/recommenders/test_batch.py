@@ -67,10 +67,10 @@ def test_products_file_as_the_importer_takes_it(tmp_path, products_csv):
     [
         (lambda c: c.drop(columns="product_id"), r"column 'product_id': the catalog has no 'product_id' \(or 'sku'\)"),
         (lambda c: c[["product_id", "price"]], "none of the columns the models read: name, category, description"),
-        (lambda c: c.assign(price=c["price"].astype(object).where(c.index != 2, "cheap")), r"row 3, column 'price'"),
-        (lambda c: c.assign(price=c["price"].where(c.index != 0, -1.0)), r"row 1, column 'price': '-1.0' is not"),
-        (lambda c: c.assign(product_id=c["product_id"].where(c.index != 4, "a0")), r"row 5, column 'product_id'"),
-        (lambda c: c.assign(product_id=c["product_id"].where(c.index != 1, "")), r"row 2, column 'product_id'"),
+        (lambda c: c.assign(price=c["price"].astype(object).where(c.index != 2, "cheap")), r"line 4, column 'price'"),
+        (lambda c: c.assign(price=c["price"].where(c.index != 0, -1.0)), r"line 2, column 'price': '-1.0' is not"),
+        (lambda c: c.assign(product_id=c["product_id"].where(c.index != 4, "a0")), r"line 6, column 'product_id'"),
+        (lambda c: c.assign(product_id=c["product_id"].where(c.index != 1, "")), r"line 3, column 'product_id'"),
     ],
 )
 def test_bad_products_file_names_row_and_column(tmp_path, products_csv, change, message):
@@ -109,7 +109,17 @@ def test_missing_timestamp_column_is_named(tmp_path):
 def test_bad_value_names_row_and_column(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("customer_id,product_id,timestamp,quantity\na,b,2024-01-01,1\na,c,2024-01-02,lots\n")
-    with pytest.raises(InvalidInteractions, match=r"row 2, column 'quantity'"):
+    with pytest.raises(InvalidInteractions, match=r"^line 3, column 'quantity'"):  # line 1 is the header
+        read_interactions(path)
+
+
+def test_a_parquet_file_s_bad_value_is_named_by_its_row(tmp_path):
+    path = tmp_path / "bad.parquet"
+    frame = pd.DataFrame(
+        {"customer_id": ["a", "a"], "product_id": ["b", "c"], "timestamp": ["2024-01-01", "2024-01-02"]}
+    )
+    frame.assign(quantity=["1", "lots"]).to_parquet(path)
+    with pytest.raises(InvalidInteractions, match=r"^row 2, column 'quantity'"):  # no lines in a Parquet file
         read_interactions(path)
 
 

@@ -52,7 +52,7 @@ def test_numeric_ids_become_strings():
 def test_bad_input_names_column_and_row(frame, column, row):
     with pytest.raises(InvalidInteractions) as error:
         validate_interactions(frame)
-    assert error.value.column == column and error.value.row == row
+    assert error.value.column == column and error.value.where == (f"row {row}" if row else None)
     assert f"'{column}'" in str(error.value)
     if row:
         assert f"row {row}" in str(error.value)

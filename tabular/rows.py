@@ -1,0 +1,26 @@
+"""How an error names a bad row: a frame's row counted from 1, or a file's line as an editor shows it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+RowName = Callable[[int], str]  # a row's 0-based position -> how the person reading the error finds it
+
+
+def data_row(position: int) -> str:
+    """A frame's row, counted from 1 (a Parquet file's rows too: it has no lines)."""
+    return f"row {position + 1}"
+
+
+def file_line(position: int) -> str:
+    """A data row's line in a file with a header line: the first data row is line 2, as an editor or a
+    spreadsheet shows it (and as ``tailor import`` counts rows)."""
+    return f"line {position + 2}"
+
+
+def first_position(mask: pd.Series) -> int:
+    """The 0-based position of the first true value of ``mask``."""
+    return int(np.flatnonzero(mask.to_numpy())[0])
