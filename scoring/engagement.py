@@ -77,6 +77,7 @@ class Link:
     metrics: dict[str, float] = field(default_factory=dict)
 
     def fit(self, design: pd.DataFrame, outcome: np.ndarray, *, C: float, seed: int) -> Link:
+        self.__dict__.pop("_feature_names", None)  # the names remembered belong to a pipeline fitted before
         self.rate = float(outcome.mean()) if len(outcome) else 0.0
         positives, negatives = int(outcome.sum()), int(len(outcome) - outcome.sum())
         self.metrics = {"rows": float(len(outcome)), "positives": float(positives), "rate": self.rate}

@@ -303,3 +303,13 @@ def test_assessing_gives_the_predictions_and_reasons_from_one_transform_per_link
     pd.testing.assert_frame_equal(predictions, expected[0])
     pd.testing.assert_series_equal(reasons, expected[1])
     assert sorted(transforms) == sorted(fitted_engagement.links)
+
+
+def test_a_link_fitted_again_forgets_the_feature_names_of_its_former_pipeline(sends):
+    model = EngagementModel().fit(sends)
+    link, design = model.links["open"], model._design(_variants(sends))
+    before = link.feature_names()
+    fewer = design.drop(columns=["weekday"])
+    link.fit(fewer, sends["opened"].to_numpy(dtype=int), C=1.0, seed=0)
+    assert len(link.feature_names()) < len(before)
+    assert list(link.feature_names()) == list(link.pipeline[:-1].get_feature_names_out())
