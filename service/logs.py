@@ -12,6 +12,10 @@ import sys
 from datetime import UTC, datetime
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+# Attributes other libraries set on records that are not fields of the event: uvicorn's copy of the message with
+# terminal colours, and the mark litellm's secret filter (which it adds to uvicorn's loggers, among others) leaves
+# on each record it has scrubbed, an object that would print as "<object object at 0x...>" on every line.
+_NOT_FIELDS = {"color_message", "litellm_redacted"}
 
 
 class JsonFormatter(logging.Formatter):
@@ -22,7 +26,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "event": record.getMessage(),
         }
-        payload.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD})
+        payload.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD and k not in _NOT_FIELDS})
         if record.name == "uvicorn.access" and isinstance(record.args, tuple) and len(record.args) == 5:
             client, method, path, _, status = record.args
             payload.update({"client": client, "method": method, "path": path, "status": status})

@@ -55,3 +55,22 @@ def test_python_warnings_go_through_the_json_formatter(capsys):
         logging.captureWarnings(False)
         for logger, handlers, propagate in saved:
             logger.handlers[:], logger.propagate = handlers, propagate
+
+
+def test_lines_carry_the_event_s_fields_and_not_other_libraries_marks(capsys):
+    """Once litellm was imported, every uvicorn line carried "litellm_redacted": "<object object at 0x...>" (its
+    secret filter's mark) and uvicorn's startup lines a second, colour-coded copy of the message."""
+    import litellm  # noqa: F401  (importing it adds its secret filter to uvicorn's loggers)
+
+    loggers = [logging.getLogger(name) for name in STRUCTURED_LOGGERS]
+    saved = [(logger, logger.handlers[:], logger.propagate) for logger in loggers]
+    try:
+        configure_logging()
+        logging.getLogger("uvicorn.error").info("Started server process [%d]", 7, extra={"color_message": "\x1b[36m7"})
+        logging.getLogger("tailor.test").info("campaign written", extra={"campaign_id": 3})
+        server, tailor = (json.loads(line) for line in capsys.readouterr().err.strip().splitlines()[-2:])
+        assert server["event"] == "Started server process [7]" and set(server) == {"ts", "level", "logger", "event"}
+        assert tailor["campaign_id"] == 3 and set(tailor) == {"ts", "level", "logger", "event", "campaign_id"}
+    finally:
+        for logger, handlers, propagate in saved:
+            logger.handlers[:], logger.propagate = handlers, propagate
