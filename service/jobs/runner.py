@@ -113,15 +113,18 @@ def _create_job(engine: Engine, kind: str) -> str:
 
 def _run(engine: Engine, job_id: str, work: JobFunction, params: dict[str, Any], listener=None) -> dict[str, Any]:
     with session_scope(engine) as session:
-        session.get(Job, job_id).status = "running"
+        job = session.get(Job, job_id)
+        job.status, kind = "running", job.kind
     started = time.perf_counter()
-    log.info("job started", extra={"job_id": job_id})
+    log.info("job started", extra={"job_id": job_id, "kind": kind})
     try:
         result = work(Progress(engine, job_id, listener), **params)
     except Exception as raised:
         error = DatabaseBusy() if is_database_busy(raised) else raised  # told as the API tells it
         message = str(error) if isinstance(error, TailorError) else f"{type(error).__name__}: {error}"
-        log.error("job failed", extra={"job_id": job_id, "error": message, "trace": traceback.format_exc()})
+        log.error(
+            "job failed", extra={"job_id": job_id, "kind": kind, "error": message, "trace": traceback.format_exc()}
+        )
         with session_scope(engine) as session:
             job = session.get(Job, job_id)
             job.status, job.error = "failed", message
@@ -132,7 +135,8 @@ def _run(engine: Engine, job_id: str, work: JobFunction, params: dict[str, Any],
         job = session.get(Job, job_id)
         job.status, job.result = "succeeded", result
         job.done = job.total = max(job.total, 1)
-    log.info("job finished", extra={"job_id": job_id, "seconds": round(time.perf_counter() - started, 2)})
+    seconds = round(time.perf_counter() - started, 2)
+    log.info("job finished", extra={"job_id": job_id, "kind": kind, "seconds": seconds})
     return result
 
 

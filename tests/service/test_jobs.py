@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 
 from service.db.models import Job
@@ -166,3 +167,26 @@ def test_a_restarted_server_fails_the_jobs_of_a_process_that_died(engine, api_ke
         assert client.get(f"/jobs/{elsewhere}").json()["status"] == "queued"
     with session_scope(engine) as session:
         assert session.query(Campaign).filter_by(name="cut short").one().status == "failed"
+
+
+def test_the_job_log_lines_name_the_job_s_kind(engine):
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = logging.getLogger("tailor.jobs")
+    logger.addHandler(handler)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        InlineJobRunner(engine).submit("count", counting, steps=1)
+        _ended(engine, "fail", failing)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    lines = [(record.getMessage(), record.kind) for record in records]
+    assert lines == [
+        ("job started", "count"),
+        ("job finished", "count"),
+        ("job started", "fail"),
+        ("job failed", "fail"),
+    ]
