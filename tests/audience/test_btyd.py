@@ -72,6 +72,43 @@ def test_bgnbd_recovers_simulated_parameters():
     assert model.b == pytest.approx(b, rel=0.45)
 
 
+def _histories(n: int = 500, seed: int = 3):
+    rng = np.random.default_rng(seed)
+    frequency = rng.integers(0, 9, n).astype(float)
+    T = rng.integers(5, 60, n).astype(float)
+    recency = np.where(frequency > 0, np.floor(rng.uniform(0, 1, n) * T), 0.0)
+    return frequency, recency, T
+
+
+@pytest.mark.parametrize("params", [[0.24, 4.4, 0.79, 2.4], [1.3, 20.0, 2.5, 0.6], [0.05, 0.5, 0.1, 9.0]])
+def test_the_log_likelihood_gradient_is_its_derivative(params):
+    x, t_x, T = _histories()
+    params = np.array(params)
+    _, gradient = BetaGeoModel._log_likelihood_and_gradient(params, x, t_x, T)
+    for i in range(4):
+        step = 1e-5 * params[i] * np.eye(4)[i]
+        slope = (
+            BetaGeoModel._log_likelihood(params + step, x, t_x, T)
+            - BetaGeoModel._log_likelihood(params - step, x, t_x, T)
+        ) / (2 * step[i])
+        np.testing.assert_allclose(gradient[i], slope, rtol=1e-4, atol=1e-7)
+
+
+def test_customers_with_the_same_history_are_fitted_as_one_weighted_history():
+    x, t_x, T = _histories()
+    assert len(np.unique(np.column_stack([x, t_x, T]), axis=0)) < len(x)  # repeated histories
+    each = BetaGeoModel(penalizer=1e-3).fit(x, t_x, T)
+    order = np.argsort(x, kind="stable")  # the order of the customers does not matter either
+    weighted = BetaGeoModel(penalizer=1e-3).fit(x[order], t_x[order], T[order], weights=np.ones(len(x)))
+    for name, value in each.params.items():
+        assert weighted.params[name] == pytest.approx(value, rel=1e-9)
+    doubled = BetaGeoModel(penalizer=1e-3).fit(np.r_[x, x], np.r_[t_x, t_x], np.r_[T, T])
+    halves = BetaGeoModel(penalizer=1e-3).fit(x, t_x, T, weights=np.full(len(x), 2.0))
+    for name, value in doubled.params.items():
+        assert halves.params[name] == pytest.approx(value, rel=1e-9)
+    assert doubled.log_likelihood_ == pytest.approx(2 * each.log_likelihood_, rel=1e-6)
+
+
 class TestGammaGamma(PublishedFitTests):
     published = {"p": 6.25, "q": 3.74, "gamma": 15.44}  # Fader, Hardie & Lee (2005), CDNOW sample
 
