@@ -122,9 +122,11 @@ def _run(engine: Engine, job_id: str, work: JobFunction, params: dict[str, Any],
     except Exception as raised:
         error = DatabaseBusy() if is_database_busy(raised) else raised  # told as the API tells it
         message = str(error) if isinstance(error, TailorError) else f"{type(error).__name__}: {error}"
-        log.error(
-            "job failed", extra={"job_id": job_id, "kind": kind, "error": message, "trace": traceback.format_exc()}
-        )
+        failure = {"job_id": job_id, "kind": kind, "error": message}
+        if isinstance(error, TailorError):  # the person's to act on, and the message says all of it
+            log.warning("job failed", extra=failure)
+        else:
+            log.error("job failed", extra={**failure, "trace": traceback.format_exc()})
         with session_scope(engine) as session:
             job = session.get(Job, job_id)
             job.status, job.error = "failed", message

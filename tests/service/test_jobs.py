@@ -169,7 +169,7 @@ def test_a_restarted_server_fails_the_jobs_of_a_process_that_died(engine, api_ke
         assert session.query(Campaign).filter_by(name="cut short").one().status == "failed"
 
 
-def test_the_job_log_lines_name_the_job_s_kind(engine):
+def test_the_job_log_lines_name_the_job_s_kind_and_keep_tracebacks_for_the_unexpected(engine):
     records: list[logging.LogRecord] = []
     handler = logging.Handler()
     handler.emit = records.append
@@ -180,13 +180,20 @@ def test_the_job_log_lines_name_the_job_s_kind(engine):
     try:
         InlineJobRunner(engine).submit("count", counting, steps=1)
         _ended(engine, "fail", failing)
+        _ended(engine, "crash", crashing)
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
-    lines = [(record.getMessage(), record.kind) for record in records]
+    lines = [(record.getMessage(), record.kind, record.levelname) for record in records]
     assert lines == [
-        ("job started", "count"),
-        ("job finished", "count"),
-        ("job started", "fail"),
-        ("job failed", "fail"),
-    ]
+        ("job started", "count", "INFO"), ("job finished", "count", "INFO"),
+        ("job started", "fail", "INFO"), ("job failed", "fail", "WARNING"),
+        ("job started", "crash", "INFO"), ("job failed", "crash", "ERROR"),
+    ]  # fmt: skip
+    # A user's error (import orders first) is told in its own words; a traceback is for what nobody expected.
+    assert records[3].error == "nothing to train on: import orders first" and not hasattr(records[3], "trace")
+    assert records[5].error == "ZeroDivisionError: division by zero" and "ZeroDivisionError" in records[5].trace
+
+
+def crashing(progress) -> dict:
+    return {"ratio": 1 / 0}
