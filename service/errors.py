@@ -71,13 +71,14 @@ class Problem:
     row: int | None
     column: str | None
     message: str
+    field_kind: str = "column"  # what ``column`` names: a file's column, or a command's option
 
     def __str__(self) -> str:
         where = []
         if self.row is not None:
             where.append(f"row {self.row}")
         if self.column is not None:
-            where.append(f"column '{self.column}'")
+            where.append(f"{self.field_kind} '{self.column}'")
         return f"{', '.join(where)}: {self.message}" if where else self.message
 
 

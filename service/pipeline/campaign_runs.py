@@ -92,7 +92,9 @@ def _campaign_spec(**fields: Any) -> CampaignIn:
         return CampaignIn(**fields)
     except ValidationError as error:
         problems = [
-            Problem(None, OPTIONS.get(field, f"--{field}"), e["msg"]) for e in error.errors() for field in e["loc"][:1]
+            Problem(None, OPTIONS.get(field, f"--{field}"), e["msg"], field_kind="option")
+            for e in error.errors()
+            for field in e["loc"][:1]
         ]
         raise InvalidInput("campaign", problems) from None
 

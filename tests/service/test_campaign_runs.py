@@ -48,7 +48,7 @@ def test_mistakes_leave_no_campaign_and_a_stopped_generation_says_which_one(engi
     from service.pipeline.training import train_all
 
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
-    with pytest.raises(InvalidInput, match="'--campaign-type': Input should be 'welcome'"):
+    with pytest.raises(InvalidInput, match="option '--campaign-type': Input should be 'welcome'"):
         _run(engine, campaign_type="newsletter")
     with pytest.raises(NotReady, match="No recommender model is trained yet"):
         _run(engine)
