@@ -19,13 +19,14 @@ def _number(value: Any) -> float | None:
 
 def choose_today(
     session: Session, campaign_type: str, query: str | None, as_of: date | None = None, *, what: str = "audience",
-    field: str = "query",
+    field: str = "query", field_kind: str = "parameter", outcome: str = "refused",
 ) -> pd.DataFrame:  # fmt: skip
     """The mailable customers a campaign of `campaign_type` narrowed by `query` reaches on `as_of` (default: today's
     audience day), without their reasons (the same choice `generate` makes: consent, not unsubscribed, the
     campaign's audience rule, the query). A query that cannot be read, or names a field or a value the shop's
-    profiles do not have, raises InvalidInput naming `field`: the one check behind the audience preview and the
-    creation of a campaign."""
+    profiles do not have, raises InvalidInput naming `field` (a `field_kind`: the preview's query parameter, a
+    campaign's field) and the `outcome`: the one check behind the audience preview and the creation of a
+    campaign."""
     from audience.errors import QueryError
     from audience.query import query_fields
     from service.pipeline.generate import choose_audience
@@ -36,7 +37,7 @@ def choose_today(
         profiles = frames.mailable_profiles(session, fields)
         return choose_audience(profiles, campaign_type, query, None, as_of or frames.audience_as_of(session))
     except QueryError as error:
-        raise InvalidInput(what, [Problem(None, field, str(error))]) from error
+        raise InvalidInput(what, [Problem(None, field, str(error), field_kind)], outcome=outcome) from error
 
 
 def preview_audience(session: Session, campaign_type: str, query: str | None, limit: int) -> dict[str, Any]:

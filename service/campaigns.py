@@ -34,7 +34,10 @@ def create_campaign(session: Session, spec: CampaignIn) -> Campaign:
     if spec.audience_query:
         from service.audiences import choose_today
 
-        choose_today(session, spec.campaign_type, spec.audience_query, what="campaign", field="audience_query")
+        choose_today(
+            session, spec.campaign_type, spec.audience_query, what="campaign", field="audience_query",
+            field_kind="field", outcome="rejected, nothing was written",
+        )  # fmt: skip
     brand = ensure_brand(session, spec.brand)
     campaign = Campaign(
         name=spec.name,

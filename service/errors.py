@@ -87,12 +87,15 @@ class InvalidInput(TailorError):
 
     status_code = 422
 
-    def __init__(self, what: str, problems: list[Problem], limit: int = 20) -> None:
+    def __init__(
+        self, what: str, problems: list[Problem], limit: int = 20, outcome: str = "rejected, nothing was written"
+    ) -> None:
+        """``outcome`` says what became of the input: a read-only request has nothing to write."""
         self.what = what
         self.problems = problems
         shown = "; ".join(str(p) for p in problems[:limit])
         more = f" (and {len(problems) - limit} more)" if len(problems) > limit else ""
-        super().__init__(f"{what} rejected, nothing was written: {shown}{more}")
+        super().__init__(f"{what} {outcome}: {shown}{more}")
 
 
 def error_body(error: TailorError) -> dict[str, Any]:

@@ -72,8 +72,15 @@ def create_and_generate(
     )  # fmt: skip
     models = model_store(home_settings().models_dir)
     require_models(models)
-    with session_scope(engine) as session:
-        campaign_id = create_campaign(session, spec).id
+    try:
+        with session_scope(engine) as session:
+            campaign_id = create_campaign(session, spec).id
+    except InvalidInput as refused:  # told in the command's words: its options, not the API's fields
+        problems = [
+            Problem(p.row, p.column and OPTIONS.get(p.column, f"--{p.column}"), p.message, field_kind="option")
+            for p in refused.problems
+        ]
+        raise InvalidInput(refused.what, problems) from None
     runner = InlineJobRunner(engine, listener)
     try:
         runner.submit("generate", generate_campaign, engine=engine, models=models, campaign_id=campaign_id)

@@ -112,8 +112,11 @@ def test_a_campaign_is_created_only_with_a_query_the_preview_accepts(client, dem
     for query, mistake in (("foo > 3", "unknown field 'foo'"), ("clv > lots", "'lots' is not a number")):
         preview = client.get("/audience", params={"campaign_type": "win_back", "query": query})
         assert preview.status_code == 422 and mistake in preview.json()["message"]
+        # a preview writes nothing either way; its query is a parameter, the campaign's a field of the body
+        assert preview.json()["message"].startswith("audience refused: parameter 'query': ")
         created = client.post("/campaigns", json={**campaign, "audience_query": query})
         assert created.status_code == 422, created.text
+        assert created.json()["message"].startswith("campaign rejected, nothing was written: field 'audience_query': ")
         assert created.json()["problems"] == [
             {"row": None, "column": "audience_query", "message": preview.json()["problems"][0]["message"]}
         ]
