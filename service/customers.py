@@ -8,8 +8,9 @@ from sqlalchemy.orm import Session
 
 from recommenders.rules import Rules
 from service.db.models import Customer, Product
-from service.errors import NotFound
+from service.errors import InvalidInput, NotFound, Problem
 from service.schemas import CustomerOut, ProductOut, Recommendation
+from service.segments import NO_ORDERS
 
 
 def get_customer(session: Session, external_id: str) -> Customer:
@@ -33,8 +34,20 @@ def customer_out(customer: Customer) -> CustomerOut:
 
 
 def list_customers(session: Session, segment: str | None, limit: int, offset: int) -> list[Customer]:
+    """Customers in id order, of one ``segment`` when given (an RFM segment, or ``no_orders``); a name that is
+    neither is refused with the names there are, rather than answered with nobody."""
+    from audience.rfm import segment_names
+
     statement = select(Customer).order_by(Customer.id).limit(limit).offset(offset)
-    if segment:
+    if segment == NO_ORDERS:
+        statement = statement.where(Customer.segment.is_(None))
+    elif segment:
+        names = [*segment_names(), NO_ORDERS]
+        if segment not in names:
+            problem = Problem(
+                None, "segment", f"'{segment}' is not a segment; use one of {', '.join(names)}", "parameter"
+            )
+            raise InvalidInput("customers", [problem], outcome="refused")
         statement = statement.where(Customer.segment == segment)
     return list(session.scalars(statement))
 

@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session
 
 from service.db.models import AudienceSnapshot
 
+NO_ORDERS = "no_orders"  # the segment of customers without an order, who have no RFM segment
+
 
 def segment_kpis(
     customers: pd.DataFrame, orders: pd.DataFrame, as_of: pd.Timestamp, horizon_days: int
@@ -29,7 +31,7 @@ def segment_kpis(
     ``as_of`` (see the module docstring)."""
     from audience.retention import segment_retention
 
-    customers = customers[["customer_id", "segment"]].assign(segment=lambda frame: frame.segment.fillna("no_orders"))
+    customers = customers[["customer_id", "segment"]].assign(segment=lambda frame: frame.segment.fillna(NO_ORDERS))
     per_order = orders.groupby(["customer_id", "order_id"], as_index=False).amount.sum()
     per_customer = per_order.groupby("customer_id").agg(revenue=("amount", "sum"), orders=("order_id", "nunique"))
     table = customers.merge(per_customer, left_on="customer_id", right_index=True, how="left").fillna(

@@ -18,7 +18,7 @@ from service.db.session import session_scope
 from service.errors import NotReady
 from service.pipeline import frames
 from service.pipeline.model_store import current_folder, publish, read_metadata
-from service.segments import segment_kpis
+from service.segments import NO_ORDERS, segment_kpis
 from service.settings import AudienceSettings, CampaignSettings, ScoringSettings, home_settings
 
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ def refresh_audience(engine: Engine, progress: ProgressFn | None = None) -> dict
             )
         )  # fmt: skip
     report(3, 3, "audience recomputed")
-    segments = pd.Series([segment or "no_orders" for segment in segment_of]).value_counts().to_dict()
+    segments = pd.Series([segment or NO_ORDERS for segment in segment_of]).value_counts().to_dict()
     return {"as_of": as_of.isoformat(), "horizon_days": horizon_days, "customers": len(ids), "segments": segments}
 
 

@@ -15,7 +15,8 @@ router = APIRouter(tags=["customers"])
 
 @router.get("/customers", response_model=list[CustomerOut])
 def list_customers(
-    session: SessionDep, _key: ApiKeyDep, segment: str | None = None,
+    session: SessionDep, _key: ApiKeyDep,
+    segment: str | None = Query(None, description="an RFM segment as GET /segments lists them, or no_orders"),
     limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
 ) -> list[CustomerOut]:  # fmt: skip
     return [customer_ops.customer_out(c) for c in customer_ops.list_customers(session, segment, limit, offset)]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 
+import pandas as pd
+
 from tests.service.conftest import wait_for_job
 from tests.service.test_importing import CUSTOMERS, ORDERS, PRODUCTS
 
@@ -147,3 +149,24 @@ def test_a_change_is_committed_before_its_response_is_sent(client, engine, api_k
 
     asyncio.run(client.app(scope, receive, send))
     assert campaigns_seen == [1]
+
+
+def test_customers_of_one_segment_and_a_name_that_is_none(client):
+    c3 = {"customer_id": "c3", "email": "eva@example.com", "first_name": "Eva", "locale": "en"}
+    customers = pd.concat([CUSTOMERS, pd.DataFrame([{**CUSTOMERS.iloc[0].to_dict(), **c3}])], ignore_index=True)
+    assert _upload(client, "customers", customers).json()["inserted"] == 3
+    _upload(client, "products", PRODUCTS)
+    refresh = wait_for_job(client, _upload(client, "orders", ORDERS).json()["audience_job_id"])
+    assert refresh["status"] == "succeeded", refresh["error"]
+    anna = client.get("/customers/c1").json()
+    of_anna_s = client.get("/customers", params={"segment": anna["segment"]}).json()
+    assert "c1" in [customer["customer_id"] for customer in of_anna_s]
+    assert {customer["segment"] for customer in of_anna_s} == {anna["segment"]}
+    # GET /segments calls the customers without an order no_orders, and so does the filter
+    assert [
+        customer["customer_id"] for customer in client.get("/customers", params={"segment": "no_orders"}).json()
+    ] == ["c3"]
+    mistyped = client.get("/customers", params={"segment": "at-risk"})  # used to answer [] as if nobody were at risk
+    assert mistyped.status_code == 422
+    assert mistyped.json()["message"].startswith("customers refused: parameter 'segment': 'at-risk' is not a segment")
+    assert "at_risk" in mistyped.json()["message"] and "no_orders" in mistyped.json()["message"]
