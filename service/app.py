@@ -88,8 +88,10 @@ def create_app(engine: Engine | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse | HTMLResponse:
+        # A field of the JSON body is named by its path in it; the body as a whole (a list where an object was
+        # expected, say) is named "body".
         problems = [
-            {"field": ".".join(str(part) for part in e["loc"] if part != "body"), "message": e["msg"]}
+            {"field": ".".join(str(part) for part in e["loc"] if part != "body") or "body", "message": e["msg"]}
             for e in error.errors()
         ]
         message = "; ".join(f"{p['field']}: {p['message']}" for p in problems)

@@ -170,3 +170,12 @@ def test_customers_of_one_segment_and_a_name_that_is_none(client):
     assert mistyped.status_code == 422
     assert mistyped.json()["message"].startswith("customers refused: parameter 'segment': 'at-risk' is not a segment")
     assert "at_risk" in mistyped.json()["message"] and "no_orders" in mistyped.json()["message"]
+
+
+def test_a_body_of_the_wrong_shape_is_named_as_the_body(client):
+    refused = client.post("/events", json=[{"send_id": 1, "kind": "open"}])  # a list, not {"events": [...]}
+    assert refused.status_code == 422
+    assert refused.json()["problems"][0]["field"] == "body"
+    assert refused.json()["message"].startswith("body: Input should be a valid dictionary")
+    nested = client.post("/events", json={"events": [{"send_id": "nope", "kind": "open"}]}).json()
+    assert nested["problems"][0]["field"] == "events.0.send_id"
