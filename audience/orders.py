@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from audience.errors import InvalidOrders, NotEnoughHistory
-from tabular import RowName, data_row, parse_dates
+from tabular import RowName, data_row, id_strings, parse_dates
 
 REQUIRED_COLUMNS = ("customer_id", "timestamp", "amount")
 
@@ -51,7 +51,7 @@ def validate_orders(orders: pd.DataFrame, row_name: RowName = data_row) -> pd.Da
     blank = ids.isna() | (ids.astype(str).str.strip() == "")
     if blank.any():
         raise InvalidOrders("customer_id is empty", column="customer_id", where=row_name(int(np.flatnonzero(blank)[0])))
-    clean["customer_id"] = ids.astype(str).str.strip().str.removesuffix(".0")
+    clean["customer_id"] = id_strings(ids)
     timestamps, order_problem = parse_dates(clean["timestamp"])
     if order_problem:
         raise InvalidOrders(

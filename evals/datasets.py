@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from tabular import id_strings
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 ENV_VAR = "TAILOR_SHARED_DATA"
 
@@ -76,13 +78,6 @@ def available(relative: str) -> bool:
     return (data_root() / relative).is_file()
 
 
-def _id_strings(values: pd.Series) -> pd.Series:
-    """Numeric or text ids as plain strings without a trailing ".0" (17850.0 -> "17850")."""
-    if pd.api.types.is_float_dtype(values):
-        return values.astype("Int64").astype(str)
-    return values.astype(str).str.strip()
-
-
 # --- Online Retail (UCI 352 and 502) ---------------------------------------------------------------
 
 
@@ -113,7 +108,7 @@ def online_retail(
 def _read_online_retail_file(path: str) -> pd.DataFrame:
     raw = pd.read_parquet(path)
     raw = raw.rename(columns={"Invoice": "InvoiceNo", "Price": "UnitPrice", "Customer ID": "CustomerID"})
-    customer_ids = _id_strings(raw["CustomerID"]).where(raw["CustomerID"].notna(), "")
+    customer_ids = id_strings(raw["CustomerID"]).where(raw["CustomerID"].notna(), "")
     lines = pd.DataFrame(
         {
             "order_id": raw["InvoiceNo"].astype(str).str.strip(),

@@ -11,8 +11,7 @@ import pandas as pd
 
 from recommenders.content import TEXT_COLUMNS
 from recommenders.errors import InvalidProducts
-from recommenders.interactions import id_strings
-from tabular import RowName, data_row, first_position
+from tabular import RowName, data_row, first_position, id_strings
 
 
 def validate_products(frame: pd.DataFrame, row_name: RowName = data_row) -> pd.DataFrame:

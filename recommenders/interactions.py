@@ -23,7 +23,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recommenders.errors import InvalidInteractions
-from tabular import RowName, data_row, first_position, parse_dates
+from tabular import RowName, data_row, first_position, id_strings, parse_dates
 
 KINDS = ("purchase", "cart", "view", "return")
 REQUIRED_COLUMNS = ("customer_id", "product_id")
@@ -117,13 +117,6 @@ def validate_interactions(frame: pd.DataFrame, row_name: RowName = data_row) -> 
             )  # fmt: skip
         clean["kind"] = kinds
     return clean
-
-
-def id_strings(values: pd.Series) -> pd.Series:
-    """Identifiers as strings; whole floats (17850.0, as spreadsheets store ids) lose their '.0'."""
-    if pd.api.types.is_float_dtype(values) and (values % 1 == 0).all():
-        values = values.astype("int64")
-    return values.astype(str).str.strip()
 
 
 def line_weights(interactions: pd.DataFrame, prep: Preparation) -> pd.DataFrame:

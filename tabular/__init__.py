@@ -1,6 +1,16 @@
 """Reading values from shop files, shared by the importer and the model packages' own file readers."""
 
 from tabular.dates import DateOrder, DateOrderProblem, parse_dates
+from tabular.ids import id_strings
 from tabular.rows import RowName, data_row, file_line, first_position
 
-__all__ = ["DateOrder", "DateOrderProblem", "RowName", "data_row", "file_line", "first_position", "parse_dates"]
+__all__ = [
+    "DateOrder",
+    "DateOrderProblem",
+    "RowName",
+    "data_row",
+    "file_line",
+    "first_position",
+    "id_strings",
+    "parse_dates",
+]

@@ -152,3 +152,16 @@ def test_real_online_retail_file(tmp_path):
     assert (recs.groupby("customer_id").size() == 10).all()
     bought = sample.groupby("customer_id")["product_id"].agg(set)
     assert not any(row.product_id in bought[row.customer_id] for row in recs.head(2000).itertuples())
+
+
+def test_a_spreadsheet_s_float_ids_come_back_as_the_ids_they_stand_for(tmp_path):
+    """A CSV exported with customer ids as 17850.0 gave recommendations for customer "17850.0"."""
+    path = tmp_path / "orders.csv"
+    rows = [
+        f"{customer}.0,P{product},2024-01-0{day}"
+        for customer in (17850, 13047, 12583)
+        for product, day in ((1, 1), (2, 2), (3, 3))
+    ]
+    path.write_text("customer_id,product_id,timestamp\n" + "\n".join(rows) + "\n17850.0,P4,2024-01-05\n")
+    recommendations = recommend_file(path, k=2, model="popularity", include_seen=True)
+    assert set(recommendations["customer_id"]) == {"17850", "13047", "12583"}
