@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from audience.errors import InvalidOrders, NotEnoughHistory
-from tabular import RowName, data_row, id_strings, parse_dates
+from tabular import RowName, data_row, first_position, how_many_more, id_strings, parse_dates
 
 REQUIRED_COLUMNS = ("customer_id", "timestamp", "amount")
 
@@ -50,7 +50,9 @@ def validate_orders(orders: pd.DataFrame, row_name: RowName = data_row) -> pd.Da
     ids = clean["customer_id"]
     blank = ids.isna() | (ids.astype(str).str.strip() == "")
     if blank.any():
-        raise InvalidOrders("customer_id is empty", column="customer_id", where=row_name(int(np.flatnonzero(blank)[0])))
+        raise InvalidOrders(
+            f"customer_id is empty{how_many_more(blank)}", column="customer_id", where=row_name(first_position(blank))
+        )
     clean["customer_id"] = id_strings(ids)
     timestamps, order_problem = parse_dates(clean["timestamp"])
     if order_problem:

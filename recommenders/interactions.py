@@ -23,7 +23,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recommenders.errors import InvalidInteractions
-from tabular import RowName, data_row, first_position, id_strings, parse_dates
+from tabular import RowName, data_row, first_position, how_many_more, id_strings, parse_dates
 
 KINDS = ("purchase", "cart", "view", "return")
 REQUIRED_COLUMNS = ("customer_id", "product_id")
@@ -75,7 +75,9 @@ def validate_interactions(frame: pd.DataFrame, row_name: RowName = data_row) -> 
         blank = clean[column].isna() | (clean[column].astype(str).str.strip() == "")
         if blank.any():
             raise InvalidInteractions(
-                "is empty; every line needs a value", column=column, where=row_name(first_position(blank))
+                f"is empty; every line needs a value{how_many_more(blank)}",
+                column=column,
+                where=row_name(first_position(blank)),
             )
         clean[column] = id_strings(clean[column])
     if "timestamp" in clean.columns:

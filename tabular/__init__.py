@@ -2,7 +2,7 @@
 
 from tabular.dates import DateOrder, DateOrderProblem, parse_dates
 from tabular.ids import id_strings
-from tabular.rows import RowName, data_row, file_line, first_position
+from tabular.rows import RowName, data_row, file_line, first_position, how_many_more
 
 __all__ = [
     "DateOrder",
@@ -11,6 +11,7 @@ __all__ = [
     "data_row",
     "file_line",
     "first_position",
+    "how_many_more",
     "id_strings",
     "parse_dates",
 ]

@@ -24,3 +24,10 @@ def file_line(position: int) -> str:
 def first_position(mask: pd.Series) -> int:
     """The 0-based position of the first true value of ``mask``."""
     return int(np.flatnonzero(mask.to_numpy())[0])
+
+
+def how_many_more(mask: pd.Series, what: str = "lines") -> str:
+    """ " (1,234 lines have none)" when more than the first row of ``mask`` is true, else "": an export with
+    many blank cells (guest orders without a customer id) is told how many, not only where the first is."""
+    count = int(mask.sum())
+    return f" ({count:,} {what} have none)" if count > 1 else ""

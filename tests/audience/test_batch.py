@@ -54,3 +54,12 @@ def test_a_parquet_file_s_problems_are_named_by_the_row(tmp_path):
     frame.astype({"amount": str}).to_parquet(path)
     with pytest.raises(InvalidOrders, match="^row 2, column 'amount'"):
         audience_from_file(path, as_of=date(2024, 3, 1))
+
+
+def test_blank_customer_ids_are_counted(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text("customer_id,timestamp,amount\n,2024-01-01,3\nb,2024-01-02,4\n,2024-01-03,5\n")
+    with pytest.raises(
+        InvalidOrders, match=r"^line 2, column 'customer_id': customer_id is empty \(2 lines have none\)$"
+    ):
+        audience_from_file(path, as_of=date(2024, 3, 1))

@@ -165,3 +165,12 @@ def test_a_spreadsheet_s_float_ids_come_back_as_the_ids_they_stand_for(tmp_path)
     path.write_text("customer_id,product_id,timestamp\n" + "\n".join(rows) + "\n17850.0,P4,2024-01-05\n")
     recommendations = recommend_file(path, k=2, model="popularity", include_seen=True)
     assert set(recommendations["customer_id"]) == {"17850", "13047", "12583"}
+
+
+def test_an_export_with_many_blank_customers_is_told_how_many(tmp_path):
+    path = tmp_path / "orders.csv"  # guest orders have no customer id
+    path.write_text(
+        "customer_id,product_id,timestamp\na,P1,2024-01-01\n,P1,2024-01-02\n,P2,2024-01-03\n,P3,2024-01-04\n"
+    )
+    with pytest.raises(InvalidInteractions, match=r"^line 3, column 'customer_id': is empty; .*\(3 lines have none\)$"):
+        read_interactions(path)
