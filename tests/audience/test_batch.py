@@ -63,3 +63,13 @@ def test_blank_customer_ids_are_counted(tmp_path):
         InvalidOrders, match=r"^line 2, column 'customer_id': customer_id is empty \(2 lines have none\)$"
     ):
         audience_from_file(path, as_of=date(2024, 3, 1))
+
+
+def test_the_table_holds_cents_and_six_decimal_probabilities(tmp_path):
+    path = tmp_path / "orders.csv"
+    known_customers().to_csv(path, index=False)
+    table = audience_from_file(path, as_of=AS_OF.date(), horizon_days=60)
+    for column, decimals in {"monetary": 2, "clv": 2, "churn_risk": 6, "p_alive": 6, "expected_purchases": 6}.items():
+        values = table[column].dropna()
+        assert (values == values.round(decimals)).all(), column
+    assert table["churn_risk"].nunique() > 1 and table.attrs["fallbacks"] is not None
