@@ -9,7 +9,7 @@ import pandas as pd
 
 from audience.errors import InvalidOrders
 from audience.orders import REQUIRED_COLUMNS
-from audience.profiles import build_profiles
+from audience.profiles import SHOWN_DECIMALS, build_profiles
 from tabular import data_row, file_line
 
 OUTPUT_COLUMNS = [
@@ -53,14 +53,9 @@ def read_orders(path: Path) -> pd.DataFrame:
     return orders
 
 
-# Decimals written: money in cents; probabilities and expected purchases finely enough that ranking them (an AUC
-# taken on churn_risk) is not changed by the rounding, without float noise such as 558.1719999999999.
-DECIMALS = {"monetary": 2, "clv": 2, "p_alive": 6, "churn_risk": 6, "expected_purchases": 6}
-
-
 def audience_from_file(orders: Path, as_of: date, horizon_days: int = 90) -> pd.DataFrame:
-    """Per customer: ``OUTPUT_COLUMNS``, rounded as ``DECIMALS`` says, with ``next_purchase_date`` as an ISO date
-    (empty when none is expected); ``attrs["fallbacks"]`` says which models fell back, and why."""
+    """Per customer: ``OUTPUT_COLUMNS``, rounded as ``profiles.SHOWN_DECIMALS`` says, with ``next_purchase_date``
+    as an ISO date (empty when none is expected); ``attrs["fallbacks"]`` says which models fell back, and why."""
     # A CSV's problems are named by the line the person fixing the file looks for; a Parquet file has no lines.
     parquet = Path(orders).suffix.lower() in PARQUET_SUFFIXES
     row_name = data_row if parquet else file_line
@@ -68,4 +63,4 @@ def audience_from_file(orders: Path, as_of: date, horizon_days: int = 90) -> pd.
     table = profiles.reset_index()[OUTPUT_COLUMNS]
     table.attrs["fallbacks"] = profiles.attrs["fallbacks"]
     table["next_purchase_date"] = pd.to_datetime(table["next_purchase_date"]).dt.strftime("%Y-%m-%d")
-    return table.round(DECIMALS)
+    return table.round(SHOWN_DECIMALS)

@@ -30,6 +30,13 @@ PROFILE_COLUMNS = [
     "cluster_label", "repeat_purchase_days", "cycle_days", "p_alive", "churn_risk", "expected_purchases",
     "expected_purchase_value", "clv", "next_purchase_date",
 ]  # fmt: skip
+# Decimals a profile is shown with (a file, the API): money in cents, days to a tenth, probabilities and expected
+# purchases finely enough that ranking by them (an AUC taken on churn_risk) is not changed by the rounding, without
+# float noise such as 558.1719999999999. The models keep full precision.
+SHOWN_DECIMALS = {
+    "monetary": 2, "expected_purchase_value": 2, "clv": 2, "cycle_days": 1,
+    "p_alive": 6, "churn_risk": 6, "expected_purchases": 6,
+}  # fmt: skip
 # Monthly cutoffs over the last year and a half (so the same season a year earlier is among them).
 PROFILE_CHURN_MODEL = {"n_cutoffs": 18, "step_days": 30}
 

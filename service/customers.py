@@ -29,8 +29,19 @@ def customer_out(customer: Customer) -> CustomerOut:
         marketing_consent=customer.marketing_consent,
         unsubscribed=customer.unsubscribed,
         segment=customer.segment,
-        profile=customer.profile or {},
+        profile=shown_profile(customer.profile or {}),
     )
+
+
+def shown_profile(profile: dict) -> dict:
+    """The stored profile with its figures rounded as the audience file shows them (cents, six-decimal
+    probabilities); what is stored, and what audience queries compare, keeps full precision."""
+    from audience.profiles import SHOWN_DECIMALS
+
+    return {
+        key: round(value, SHOWN_DECIMALS[key]) if key in SHOWN_DECIMALS and isinstance(value, float) else value
+        for key, value in profile.items()
+    }
 
 
 def list_customers(session: Session, segment: str | None, limit: int, offset: int) -> list[Customer]:

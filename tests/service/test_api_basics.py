@@ -179,3 +179,19 @@ def test_a_body_of_the_wrong_shape_is_named_as_the_body(client):
     assert refused.json()["message"].startswith("body: Input should be a valid dictionary")
     nested = client.post("/events", json={"events": [{"send_id": "nope", "kind": "open"}]}).json()
     assert nested["problems"][0]["field"] == "events.0.send_id"
+
+
+def test_a_customer_s_profile_is_shown_in_cents_and_six_decimal_probabilities():
+    from service.customers import customer_out
+    from service.db.models import Customer
+
+    stored = {
+        "monetary": 558.1719999999999, "clv": 0.3779077717425726, "churn_risk": 0.9951170811251996,
+        "cycle_days": 29.428571428571427, "frequency": 3, "rfm_segment": "loyal", "next_purchase_date": None,
+    }  # fmt: skip
+    customer = Customer(external_id="c9", email="c9@example.com", first_name="Cy", locale="en",
+                        marketing_consent=True, unsubscribed=False, segment="loyal", profile=dict(stored))  # fmt: skip
+    shown = customer_out(customer).profile
+    assert shown == {"monetary": 558.17, "clv": 0.38, "churn_risk": 0.995117, "cycle_days": 29.4, "frequency": 3,
+                     "rfm_segment": "loyal", "next_purchase_date": None}  # fmt: skip
+    assert customer.profile == stored  # what audience queries compare keeps full precision
