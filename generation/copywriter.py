@@ -144,7 +144,9 @@ def build_messages(group: Group, brand: BrandKit, n_variants: int, problems: str
 
 
 def _cache_key(settings: LLMSettings, messages: list[dict], schema: dict) -> str:
-    blob = json.dumps([settings.model, settings.temperature, messages, schema], sort_keys=True, ensure_ascii=False)
+    blob = json.dumps(
+        [settings.model, settings.temperature, settings.seed, messages, schema], sort_keys=True, ensure_ascii=False
+    )
     return hashlib.sha256(blob.encode()).hexdigest()
 
 

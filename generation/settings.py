@@ -18,6 +18,10 @@ class LLMSettings(BaseSettings):
     api_base: str | None = None
     api_key: str | None = None
     temperature: float = Field(0.7, ge=0.0, le=2.0)
+    seed: int | None = Field(
+        None, description="sampling seed sent with each call, for answers that repeat (the evals set one); unset: "
+        "the provider's own randomness",
+    )  # fmt: skip
     max_tokens: int = Field(300, gt=0)
     max_retries: int = Field(2, ge=0, description="extra attempts after an invalid answer, each told what was wrong")
     timeout: float = Field(120.0, gt=0)

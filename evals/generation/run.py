@@ -25,6 +25,11 @@ from evals.generation.sample import demo_requests
 from evals.report import write_report
 
 THRESHOLDS = Path(__file__).resolve().parents[1] / "thresholds.yaml"
+# The model's sampling seed in the evals, with one call at a time (the local server batches parallel calls
+# together, and batched sampling does not repeat even with a seed); TAILOR_LLM_SEED set hands both back to the
+# settings. Unseeded at temperature 0.7, the quick eval's share of model copy kept was 0.05, 0.30 and 0.675 in
+# three runs of the same code, and 0.40 and 0.275 seeded with two calls at a time; seeded one at a time, 0.30 twice.
+EVAL_SEED = 7
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -65,6 +70,8 @@ def run(quick: bool = False, model: str | None = None, brands: list[str] | None 
     from generation.settings import LLMSettings
 
     settings = LLMSettings(**({"model": model} if model else {}))
+    if settings.seed is None:  # the same answers each run, so that a figure (and CI's threshold) is not a draw
+        settings = settings.model_copy(update={"seed": EVAL_SEED, "concurrency": 1})
     brands = brands or (["hearth"] if quick else brand_names())
     n_customers = customers or (20 if quick else 200)
     locale = "en" if quick else None

@@ -58,6 +58,8 @@ def complete_json(
         },
         **endpoint.extra,
     }
+    if settings.seed is not None:
+        kwargs["seed"] = settings.seed
     if endpoint.api_base:
         kwargs["api_base"] = endpoint.api_base
     if endpoint.api_key:
