@@ -10,7 +10,7 @@ import pandas as pd
 from audience.errors import InvalidOrders
 from audience.orders import REQUIRED_COLUMNS
 from audience.profiles import SHOWN_DECIMALS, build_profiles
-from tabular import data_row, file_line
+from tabular import is_parquet, rows_of
 
 OUTPUT_COLUMNS = [
     "customer_id", "recency_days", "frequency", "monetary", "rfm_segment", "cluster", "cluster_label", "p_alive",
@@ -19,7 +19,6 @@ OUTPUT_COLUMNS = [
 
 
 SEPARATORS = {";": "';'", "\t": "tabs", "|": "'|'"}
-PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
 def _separator_hint(path: Path) -> str:
@@ -38,7 +37,7 @@ def read_orders(path: Path) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise InvalidOrders(f"the orders file {path} does not exist")
-    if path.suffix.lower() in PARQUET_SUFFIXES:
+    if is_parquet(path):
         return pd.read_parquet(path)
     try:
         orders = pd.read_csv(path, dtype={"customer_id": str, "order_id": str, "product_id": str, "category": str})
@@ -56,10 +55,7 @@ def read_orders(path: Path) -> pd.DataFrame:
 def audience_from_file(orders: Path, as_of: date, horizon_days: int = 90) -> pd.DataFrame:
     """Per customer: ``OUTPUT_COLUMNS``, rounded as ``profiles.SHOWN_DECIMALS`` says, with ``next_purchase_date``
     as an ISO date (empty when none is expected); ``attrs["fallbacks"]`` says which models fell back, and why."""
-    # A CSV's problems are named by the line the person fixing the file looks for; a Parquet file has no lines.
-    parquet = Path(orders).suffix.lower() in PARQUET_SUFFIXES
-    row_name = data_row if parquet else file_line
-    profiles = build_profiles(read_orders(orders), as_of, horizon_days=horizon_days, row_name=row_name)
+    profiles = build_profiles(read_orders(orders), as_of, horizon_days=horizon_days, row_name=rows_of(orders))
     table = profiles.reset_index()[OUTPUT_COLUMNS]
     table.attrs["fallbacks"] = profiles.attrs["fallbacks"]
     table["next_purchase_date"] = pd.to_datetime(table["next_purchase_date"]).dt.strftime("%Y-%m-%d")

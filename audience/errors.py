@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tabular import located
+
 
 class AudienceError(Exception):
     """Base class: something the user can act on went wrong while building an audience."""
@@ -12,9 +14,7 @@ class InvalidOrders(AudienceError, ValueError):
 
     def __init__(self, message: str, *, column: str | None = None, where: str | None = None) -> None:
         """``where`` names the row as the reader counts it ("row 3" of a frame, "line 4" of a file)."""
-        place = [part for part in (where, f"column '{column}'" if column is not None else None) if part]
-        prefix = f"{', '.join(place)}: " if place else ""
-        super().__init__(f"{prefix}{message}")
+        super().__init__(located(message, where, column))
         self.column = column
         self.where = where
 

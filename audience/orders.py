@@ -60,17 +60,17 @@ def validate_orders(orders: pd.DataFrame, row_name: RowName = data_row) -> pd.Da
             order_problem.describe(row_name), column="timestamp", where=row_name(order_problem.position),
         )  # fmt: skip
     if timestamps.isna().any():
-        row = int(np.flatnonzero(timestamps.isna())[0])
+        row = first_position(timestamps.isna())
         raise InvalidOrders(
             _unreadable(clean["timestamp"].iloc[row], "a date or time"), column="timestamp", where=row_name(row)
         )
     clean["timestamp"] = timestamps.astype("datetime64[ns]")
     amounts = pd.to_numeric(clean["amount"], errors="coerce")
     if amounts.isna().any() or not np.isfinite(amounts).all():
-        row = int(np.flatnonzero(amounts.isna() | ~np.isfinite(amounts.fillna(0)))[0])
+        row = first_position(amounts.isna() | ~np.isfinite(amounts.fillna(0)))
         raise InvalidOrders(_unreadable(clean["amount"].iloc[row], "a number"), column="amount", where=row_name(row))
     if (amounts <= 0).any():
-        row = int(np.flatnonzero(amounts <= 0)[0])
+        row = first_position(amounts <= 0)
         raise InvalidOrders(
             f"the amount {amounts.iloc[row]:g} is not positive; remove returns and cancellations from the orders "
             "(or net them into the orders they belong to)",
@@ -94,10 +94,10 @@ def _discounts(values: pd.Series, row_name: RowName) -> pd.Series:
     discounts = pd.to_numeric(values.where(~empty, 0), errors="coerce")
     unreadable = discounts.isna() | ~np.isfinite(discounts.fillna(0))
     if unreadable.any():
-        row = int(np.flatnonzero(unreadable)[0])
+        row = first_position(unreadable)
         raise InvalidOrders(_unreadable(values.iloc[row], "a number"), column="discount", where=row_name(row))
     if (discounts < 0).any():
-        row = int(np.flatnonzero(discounts < 0)[0])
+        row = first_position(discounts < 0)
         raise InvalidOrders(
             f"the discount {discounts.iloc[row]:g} is negative; give the amount taken off the line (0 for none)",
             column="discount",

@@ -55,7 +55,7 @@ def build_profiles(
     ``repeat_purchase_days`` counts purchase days after the first (BG/NBD's frequency: at 0, its P(alive) is 1 by
     definition and says nothing); ``cycle_days`` is the expected gap between purchases (the shop's usual gap for
     customers without a repeat day). ``profiles.attrs["fallbacks"]`` lists the models that fell back, with the
-    reason. A bad order line is named by ``row_name`` (``orders.file_line`` for rows read from a file).
+    reason. A bad order line is named by ``row_name`` (``tabular.file_line`` for rows read from a CSV file).
     """
     end = as_timestamp(as_of)
     lines = orders_before(orders, end, row_name)

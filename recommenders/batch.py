@@ -10,10 +10,9 @@ from recommenders.catalog import validate_products
 from recommenders.errors import InvalidData, InvalidInteractions, InvalidProducts
 from recommenders.interactions import validate_interactions
 from recommenders.registry import create
-from tabular import RowName, data_row, file_line
+from tabular import is_parquet, rows_of
 
 FILE_COLUMNS = ("customer_id", "product_id", "timestamp")
-PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
 def read_interactions(path: Path) -> pd.DataFrame:
@@ -32,7 +31,7 @@ def read_interactions(path: Path) -> pd.DataFrame:
             f"(found: {', '.join(map(str, frame.columns))})",
             column=missing[0],
         )
-    return validate_interactions(frame, _row_name(path))
+    return validate_interactions(frame, rows_of(path))
 
 
 def read_products(path: Path) -> pd.DataFrame:
@@ -42,13 +41,7 @@ def read_products(path: Path) -> pd.DataFrame:
     Raises `InvalidProducts` naming the column and the row, as `read_interactions` does.
     """
     path = Path(path)
-    return validate_products(_read_table(path, InvalidProducts, ("product_id", "sku")), _row_name(path))
-
-
-def _row_name(path: Path) -> RowName:
-    """A bad row of a CSV file is named by its line, which the person fixing the file looks for; a Parquet
-    file has no lines."""
-    return data_row if path.suffix.lower() in PARQUET_SUFFIXES else file_line
+    return validate_products(_read_table(path, InvalidProducts, ("product_id", "sku")), rows_of(path))
 
 
 def recommend_file(
@@ -71,7 +64,7 @@ def _read_table(path: Path, error: type[InvalidData], id_columns: tuple[str, ...
         raise error(f"there is no file at {path}")
     suffix = path.suffix.lower()
     try:
-        if suffix in PARQUET_SUFFIXES:
+        if is_parquet(path):
             return pd.read_parquet(path)
         if suffix in (".csv", ".txt", ".tsv"):
             return pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", dtype=dict.fromkeys(id_columns, str))

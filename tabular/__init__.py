@@ -2,7 +2,16 @@
 
 from tabular.dates import DateOrder, DateOrderProblem, parse_dates
 from tabular.ids import id_strings
-from tabular.rows import RowName, data_row, file_line, first_position, how_many_more
+from tabular.rows import (
+    RowName,
+    data_row,
+    file_line,
+    first_position,
+    how_many_more,
+    is_parquet,
+    located,
+    rows_of,
+)
 
 __all__ = [
     "DateOrder",
@@ -13,5 +22,8 @@ __all__ = [
     "first_position",
     "how_many_more",
     "id_strings",
+    "is_parquet",
+    "located",
     "parse_dates",
+    "rows_of",
 ]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 RowName = Callable[[int], str]  # a row's 0-based position -> how the person reading the error finds it
+PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
 def data_row(position: int) -> str:
@@ -19,6 +21,22 @@ def file_line(position: int) -> str:
     """A data row's line in a file with a header line: the first data row is line 2, as an editor or a
     spreadsheet shows it (and as ``tailor import`` counts rows)."""
     return f"line {position + 2}"
+
+
+def is_parquet(path: str | Path) -> bool:
+    return Path(path).suffix.lower() in PARQUET_SUFFIXES
+
+
+def rows_of(path: str | Path) -> RowName:
+    """How a problem in the file at ``path`` names its row: a CSV's line, which the person fixing the file looks
+    for, or a Parquet file's row counted from 1 (it has no lines)."""
+    return data_row if is_parquet(path) else file_line
+
+
+def located(message: str, where: str | None = None, column: str | None = None) -> str:
+    """``message`` after where it is: "line 4, column 'amount': ...", either part left out when unknown."""
+    place = [part for part in (where, f"column '{column}'" if column is not None else None) if part]
+    return f"{', '.join(place)}: {message}" if place else message
 
 
 def first_position(mask: pd.Series) -> int:
