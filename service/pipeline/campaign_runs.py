@@ -59,6 +59,11 @@ class RunSummary:
 OPTIONS = {"campaign_type": "--campaign-type", "max_customers": "--limit", "audience_query": "--audience-query"}
 
 
+def _option(field: str) -> str:
+    """The command-line option that sets a campaign's ``field``."""
+    return OPTIONS.get(field, f"--{field}")
+
+
 def create_and_generate(
     engine: Engine, *, campaign_type: str, brand: str, limit: int | None, name: str | None,
     audience_query: str | None, listener: Callable[[int, int, str], None] | None = None,
@@ -77,8 +82,7 @@ def create_and_generate(
             campaign_id = create_campaign(session, spec).id
     except InvalidInput as refused:  # told in the command's words: its options, not the API's fields
         problems = [
-            Problem(p.row, p.column and OPTIONS.get(p.column, f"--{p.column}"), p.message, field_kind="option")
-            for p in refused.problems
+            Problem(p.row, p.column and _option(p.column), p.message, field_kind="option") for p in refused.problems
         ]
         raise InvalidInput(refused.what, problems) from None
     runner = InlineJobRunner(engine, listener)
@@ -99,7 +103,7 @@ def _campaign_spec(**fields: Any) -> CampaignIn:
         return CampaignIn(**fields)
     except ValidationError as error:
         problems = [
-            Problem(None, OPTIONS.get(field, f"--{field}"), e["msg"], field_kind="option")
+            Problem(None, _option(field), e["msg"], field_kind="option")
             for e in error.errors()
             for field in e["loc"][:1]
         ]
