@@ -9,12 +9,25 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from generation.brands import UNSUBSCRIBE_PLACEHOLDER
+
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 PREFIX = "/review"
 
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
 templates.env.filters["unquote"] = unquote
+# What the preview shows where each recipient's own unsubscribe link goes when the email is sent.
+UNSUBSCRIBE_IN_PREVIEW = '<u title="each recipient gets their own link when the email is sent">unsubscribe link</u>'
+
+
+def as_previewed(html: str) -> str:
+    """A variant's email as the review page previews it: the footer's unsubscribe slot shown as a link, not as
+    the template placeholder the stored email keeps until sending."""
+    return html.replace(UNSUBSCRIBE_PLACEHOLDER, UNSUBSCRIBE_IN_PREVIEW)
+
+
+templates.env.filters["as_previewed"] = as_previewed
 
 TITLES = {404: "Not found", 409: "Not done", 422: "Not accepted", 503: "Busy"}
 

@@ -20,6 +20,7 @@ from service.errors import InvalidInput, NotReady, TailorError, Unauthorized
 from service.experiments import experiment_results
 from service.review import templates
 from service.schemas import DraftStatus
+from service.settings import SmtpSettings
 
 router = APIRouter(prefix="/review", tags=["review page"], include_in_schema=False)
 DRAFTS_PER_PAGE = 100
@@ -46,7 +47,7 @@ def _draft_page(
     draft = draft_ops.draft_out(draft_ops.get_draft(session, draft_id))
     context = {
         "draft": draft, "editable": draft.status in draft_ops.REVIEWABLE, "edit": edit,
-        "error": _in_words(error) if error else None,
+        "error": _in_words(error) if error else None, "sender": SmtpSettings().sender,
     }  # fmt: skip
     return templates.TemplateResponse(request, "draft.html", context, status_code=error.status_code if error else 200)
 

@@ -3,6 +3,8 @@ went wrong, and other errors reach a person as a page with a way back, while the
 
 from __future__ import annotations
 
+from html import escape, unescape
+
 from sqlalchemy import select
 
 from tests.service.conftest import generated_campaign, trained_shop
@@ -106,3 +108,32 @@ def test_reviews_on_the_page_record_the_name_given_at_login(client, engine, api_
     assert client.post(f"/review/drafts/{draft_id}/reject", data={"comment": "off brand"}).status_code in (200, 303)
     with session_scope(engine) as session:
         assert session.scalars(select(Review.reviewer).where(Review.draft_id == draft_id)).all() == ["Zoë Łukasiewicz"]
+
+
+def test_the_preview_shows_the_inbox_line_and_no_template_syntax(client, demo_files, monkeypatch, engine):
+    """The preview showed neither the subject nor the preheader a recipient sees first, showed the footer's
+    `{{unsubscribe_url}}` placeholder as it is, and the campaign page showed a flagged draft's badge twice."""
+    from service.db.models import Draft
+    from service.db.session import session_scope
+
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    monkeypatch.setenv("TAILOR_SMTP_SENDER", "Hearth & Leaf <hello@hearth.example>")
+    trained_shop(client, demo_files)
+    campaign_id = generated_campaign(client, max_customers=2)
+    draft = client.get(f"/campaigns/{campaign_id}/drafts").json()[0]
+    chosen = next(v for v in draft["variants"] if v["id"] == draft["selected_variant_id"])
+
+    page = client.get(f"/review/drafts/{draft['id']}").text
+    inbox = page.split('id="inbox"', 1)[1].split("</div>\n    <iframe", 1)[0]
+    assert "Hearth &amp; Leaf &lt;hello@hearth.example&gt;" in inbox and draft["email"] in inbox
+    assert escape(chosen["subject"]) in inbox and escape(chosen["preheader"]) in inbox
+    assert "{{unsubscribe_url}}" in chosen["html"] and "unsubscribe_url" not in page
+    assert "unsubscribe link</u>" in unescape(page.split('srcdoc="', 1)[1].split('"></iframe>', 1)[0])
+    for product in draft["recommendations"]:
+        assert f"{product['name']} — {product['price']:.2f} {product['currency']}" in unescape(page)
+
+    with session_scope(engine) as session:
+        flagged = session.get(Draft, draft["id"])
+        flagged.status, flagged.flagged, flagged.flag_reasons = "flagged", True, ["a reason"]
+    listing = client.get(f"/review/campaigns/{campaign_id}").text
+    assert listing.count(">flagged</span>") == 1

@@ -112,7 +112,8 @@ def test_copywriter_edits_and_approves_a_draft(shop_with_campaign, live_server, 
         expect(page.locator(".card.selected h2")).to_contain_text("edited")
         page.click("#approve")
         expect(page.locator("#status")).to_have_text("approved")
-        expect(page.locator("text=Hand-picked for your kitchen")).to_be_visible()
+        expect(page.locator(".card.selected strong")).to_have_text("Hand-picked for your kitchen")
+        expect(page.locator("#inbox")).to_contain_text("Subject Hand-picked for your kitchen")  # as it will be sent
         page.screenshot(path=str(tmp_path / "approved.png"), full_page=True)
         page.goto(f"{live_server}/review/campaigns/{shop_with_campaign}")
         expect(page.locator("#drafts .badge.approved")).to_have_count(1)
