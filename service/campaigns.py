@@ -18,7 +18,7 @@ def ensure_brand(session: Session, slug: str) -> Brand:
     if slug not in brand_names():
         raise InvalidInput(
             "campaign",
-            [Problem(None, "brand", f"unknown brand '{slug}', use one of {', '.join(brand_names())}")],
+            [Problem(None, "brand", f"unknown brand '{slug}', use one of {', '.join(brand_names())}", "field")],
         )
     brand = session.scalar(select(Brand).where(Brand.slug == slug))
     if brand is None:

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from typing import Annotated
 from urllib.parse import unquote
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator
 from sqlalchemy.orm import Session
 
@@ -45,10 +46,18 @@ def get_session(state: StateDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def require_key(request: Request, session: SessionDep) -> ApiKey:
-    header = request.headers.get("x-api-key")
-    bearer = request.headers.get("authorization", "")
-    key = header or (bearer[7:] if bearer.lower().startswith("bearer ") else None)
+# The two ways an API client sends its key, declared so that the OpenAPI document (and the docs page's
+# Authorize button) states them; the review page's login cookie is the third.
+KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False, description="a key made by `tailor keys create`")
+KEY_BEARER = HTTPBearer(auto_error=False, description="the same key as `Authorization: Bearer KEY`")
+
+
+def require_key(
+    request: Request, session: SessionDep,
+    header: Annotated[str | None, Security(KEY_HEADER)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(KEY_BEARER)],
+) -> ApiKey:  # fmt: skip
+    key = header or (bearer.credentials if bearer else None)
     return verify_key(session, key or request.cookies.get(REVIEW_COOKIE))
 
 

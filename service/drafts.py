@@ -117,7 +117,7 @@ def approve(
         )
     if failed and not comment.strip():
         why = f"say why variant {chosen.label} is approved despite failing {', '.join(failed)}"
-        raise InvalidInput("approval", [Problem(None, "comment", why)])
+        raise InvalidInput("approval", [Problem(None, "comment", why, "field")])
     if chosen is not None:
         draft.selected_variant_id = chosen.id
     draft.status = "approved"
@@ -145,7 +145,7 @@ def variant_edit(reviewer: str, **fields: Any) -> VariantEdit:
     try:
         return VariantEdit(reviewer=reviewer, **fields)
     except ValidationError as error:
-        problems = [Problem(None, ".".join(str(part) for part in e["loc"]), e["msg"]) for e in error.errors()]
+        problems = [Problem(None, ".".join(str(part) for part in e["loc"]), e["msg"], "field") for e in error.errors()]
         raise InvalidInput("edit", problems) from None
 
 
@@ -168,7 +168,7 @@ def edit_variant(
         raise InvalidInput(
             "edit",
             [Problem(None, "product_lines", f"give one line for each of the email's {len(variant.product_lines or [])} "
-                     f"products, not {len(changes['product_lines'])}")],
+                     f"products, not {len(changes['product_lines'])}", "field")],
         )  # fmt: skip
     changed = {k: v for k, v in changes.items() if v is not None and v != getattr(variant, k)}
     if not changed:

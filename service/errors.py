@@ -71,7 +71,9 @@ class Problem:
     row: int | None
     column: str | None
     message: str
-    field_kind: str = "column"  # what ``column`` names: a file's column, or a command's option
+    # What ``column`` names: a file's "column"; else a command's "option", a query "parameter" or a body "field"
+    # (the API answers those as `field`, a file's problems by `row` and `column`).
+    field_kind: str = "column"
 
     def __str__(self) -> str:
         where = []
@@ -98,9 +100,16 @@ class InvalidInput(TailorError):
         super().__init__(f"{what} {outcome}: {shown}{more}")
 
 
+def _problem_body(problem: Problem) -> dict[str, Any]:
+    """A file's problem by its row and column; a request's by the field (or parameter) it names."""
+    if problem.field_kind == "column":
+        return {"row": problem.row, "column": problem.column, "message": problem.message}
+    return {"field": problem.column, "message": problem.message}
+
+
 def error_body(error: TailorError) -> dict[str, Any]:
     """What an API client is told about ``error``: the JSON of a 4xx/5xx answer, and a failed job's result."""
     body: dict[str, Any] = {"error": type(error).__name__, "message": str(error)}
     if isinstance(error, InvalidInput):
-        body["problems"] = [{"row": p.row, "column": p.column, "message": p.message} for p in error.problems[:200]]
+        body["problems"] = [_problem_body(p) for p in error.problems[:200]]
     return body

@@ -32,7 +32,7 @@ def ingest_events(session: Session, events: list[EventIn]) -> dict[str, int]:
                 if event.send_id is None and event.message_id is None
                 else f"unknown {which}"
             )
-            problems.append(Problem(None, f"events[{index}]", reason))
+            problems.append(Problem(None, f"events[{index}]", reason, "field"))
             continue
         resolved.append((send, event))
     if problems:

@@ -13,6 +13,23 @@ EventKind = Literal["delivered", "open", "click", "conversion", "unsubscribe"]
 DraftStatus = Literal["pending", "flagged", "approved", "rejected", "sent", "skipped", "holdout"]
 
 
+class ProblemOut(BaseModel):
+    """One problem of a refused request: the request's `field`, or an uploaded file's `row` and `column`."""
+
+    field: str | None = None
+    row: int | None = None
+    column: str | None = None
+    message: str
+
+
+class ErrorOut(BaseModel):
+    """The body of every error answer (and a failed job's `result` when it refused its input)."""
+
+    error: str = Field(description="the kind of error: NotFound, Conflict, NotReady, InvalidRequest, ...")
+    message: str = Field(description="what went wrong and what to do, in one line for a person")
+    problems: list[ProblemOut] | None = Field(None, description="with 422: each refused field, or file row")
+
+
 class ImportResult(BaseModel):
     kind: str
     rows: int
@@ -29,6 +46,10 @@ class JobStarted(BaseModel):
 
     job_id: str
     status_url: str
+
+    @classmethod
+    def of(cls, job_id: str) -> JobStarted:
+        return cls(job_id=job_id, status_url=f"/jobs/{job_id}")
 
 
 class CustomerOut(BaseModel):

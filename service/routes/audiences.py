@@ -4,9 +4,10 @@ from fastapi import APIRouter, Query
 
 from service.audiences import preview_audience
 from service.deps import ApiKeyDep, SessionDep
+from service.routes.responses import KEYED, errors
 from service.schemas import CampaignType
 
-router = APIRouter(tags=["audience"])
+router = APIRouter(tags=["audience"], responses=errors(*KEYED))
 
 
 @router.get("/audience")

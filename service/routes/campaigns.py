@@ -8,29 +8,39 @@ from service.deps import ApiKeyDep, SessionDep, StateDep
 from service.experiments import set_holdout_share
 from service.pipeline.generate import generate_campaign, require_models
 from service.pipeline.sending import send_campaign
-from service.schemas import CampaignIn, CampaignOut
+from service.routes.responses import KEYED, errors
+from service.schemas import CampaignIn, CampaignOut, JobStarted
 
-router = APIRouter(prefix="/campaigns", tags=["campaigns"])
+router = APIRouter(prefix="/campaigns", tags=["campaigns"], responses=errors(*KEYED))
 
 
 @router.post("", response_model=CampaignOut, status_code=status.HTTP_201_CREATED)
 def create(spec: CampaignIn, session: SessionDep, _key: ApiKeyDep) -> CampaignOut:
+    """A new campaign (status `created` until generated); an unknown brand or an audience query naming what the
+    profiles do not have is refused (422) and nothing is created."""
     campaign = campaign_ops.create_campaign(session, spec)
     return campaign_ops.campaign_out(session, campaign)
 
 
 @router.get("", response_model=list[CampaignOut])
 def list_all(session: SessionDep, _key: ApiKeyDep) -> list[CampaignOut]:
+    """Every campaign with its status, draft counts by status, generation stats (LLM calls, cost) and forecast."""
     return [campaign_ops.campaign_out(session, c) for c in campaign_ops.list_campaigns(session)]
 
 
-@router.get("/{campaign_id}", response_model=CampaignOut)
+@router.get("/{campaign_id}", response_model=CampaignOut, responses=errors(404))
 def get(campaign_id: int, session: SessionDep, _key: ApiKeyDep) -> CampaignOut:
+    """One campaign with its status, draft counts by status, generation stats (LLM calls, cost) and forecast."""
     return campaign_ops.campaign_out(session, campaign_ops.get_campaign(session, campaign_id))
 
 
-@router.post("/{campaign_id}/generate", status_code=status.HTTP_202_ACCEPTED)
-def generate(campaign_id: int, session: SessionDep, state: StateDep, _key: ApiKeyDep) -> dict:
+@router.post(
+    "/{campaign_id}/generate",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobStarted,
+    responses=errors(404, 409),
+)
+def generate(campaign_id: int, session: SessionDep, state: StateDep, _key: ApiKeyDep) -> JobStarted:
     """Start generating the campaign's drafts; poll GET /jobs/{job_id} for progress. Drafts a person edited,
     approved or rejected are kept; the untouched ones are written again. Refused with 409 before the models are
     trained, and while the campaign is already being generated."""
@@ -40,16 +50,21 @@ def generate(campaign_id: int, session: SessionDep, state: StateDep, _key: ApiKe
     job_id = state.jobs.submit(
         "generate", generate_campaign, engine=state.engine, models=state.models, campaign_id=campaign_id
     )
-    return {"job_id": job_id, "status_url": f"/jobs/{job_id}"}
+    return JobStarted.of(job_id)
 
 
-@router.post("/{campaign_id}/send", status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/{campaign_id}/send",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobStarted,
+    responses=errors(404, 409),
+)
 def send(
     campaign_id: int, session: SessionDep, state: StateDep, _key: ApiKeyDep,
     holdout_share: float | None = Query(None, ge=0, lt=1, description="run as an experiment holding out this share"),
     batch_size: int | None = Query(None, ge=1, description="send only the first N approved drafts now"),
     at_best_hour: bool = Query(False, description="mail each customer at their best send hour, not all now"),
-) -> dict:  # fmt: skip
+) -> JobStarted:  # fmt: skip
     """Send the approved drafts of the campaign through the configured SMTP server (a job). In an experiment,
     send in batches so that Thompson sampling can move later sends towards the variant that is ahead. With
     `at_best_hour`, customers whose best hour is now are mailed at once and the others when it comes (the job's
@@ -62,4 +77,4 @@ def send(
         "send", send_campaign, engine=state.engine, campaign_id=campaign_id, limit=batch_size,
         at_best_hour=at_best_hour,
     )  # fmt: skip
-    return {"job_id": job_id, "status_url": f"/jobs/{job_id}"}
+    return JobStarted.of(job_id)

@@ -7,10 +7,11 @@ from service import customers as customer_ops
 from service.deps import ApiKeyDep, SessionDep, StateDep
 from service.errors import InvalidInput, Problem
 from service.pipeline.frames import boost_weights
+from service.routes.responses import KEYED, errors
 from service.schemas import CustomerOut, ProductOut, Recommendation
 from service.segments import latest_segments
 
-router = APIRouter(tags=["customers"])
+router = APIRouter(tags=["customers"], responses=errors(*KEYED))
 
 
 @router.get("/customers", response_model=list[CustomerOut])
@@ -19,6 +20,8 @@ def list_customers(
     segment: str | None = Query(None, description="an RFM segment as GET /segments lists them, or no_orders"),
     limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
 ) -> list[CustomerOut]:  # fmt: skip
+    """Customers a page at a time, optionally of one `segment`, each with their segment and profile (churn risk,
+    CLV, expected purchases, cluster)."""
     return [customer_ops.customer_out(c) for c in customer_ops.list_customers(session, segment, limit, offset)]
 
 
@@ -31,12 +34,13 @@ def segments(session: SessionDep, _key: ApiKeyDep) -> list[dict]:
     return latest_segments(session)
 
 
-@router.get("/customers/{customer_id}", response_model=CustomerOut)
+@router.get("/customers/{customer_id}", response_model=CustomerOut, responses=errors(404))
 def get_customer(customer_id: str, session: SessionDep, _key: ApiKeyDep) -> CustomerOut:
+    """One customer with their segment and profile (churn risk, CLV, expected purchases, cluster)."""
     return customer_ops.customer_out(customer_ops.get_customer(session, customer_id))
 
 
-@router.get("/customers/{customer_id}/recommendations", response_model=list[Recommendation])
+@router.get("/customers/{customer_id}/recommendations", response_model=list[Recommendation], responses=errors(404, 409))
 def recommendations(
     customer_id: str, session: SessionDep, state: StateDep, _key: ApiKeyDep,
     k: int = Query(10, ge=1, le=100),
@@ -51,9 +55,10 @@ def recommendations(
     """Top-k in-stock products for one customer, after the business rules the query asks for."""
     if (price_band_low is None) != (price_band_high is None):
         missing = "price_band_low" if price_band_low is None else "price_band_high"
-        raise InvalidInput("query", [Problem(None, missing, "give both price band bounds or neither")])
+        raise InvalidInput("query", [Problem(None, missing, "give both price band bounds or neither", "parameter")])
     if price_band_low is not None and price_band_low > price_band_high:
-        raise InvalidInput("query", [Problem(None, "price_band_low", f"{price_band_low} is above price_band_high")])
+        above = f"{price_band_low} is above price_band_high"
+        raise InvalidInput("query", [Problem(None, "price_band_low", above, "parameter")])
     rules = Rules(
         exclude_bought=not include_seen, reorderable_categories=frozenset(reorderable_categories),
         max_per_category=max_per_category,
@@ -69,9 +74,11 @@ def list_products(
     session: SessionDep, _key: ApiKeyDep, category: str | None = None, in_stock: bool | None = None,
     limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
 ) -> list[ProductOut]:  # fmt: skip
+    """Products a page at a time, optionally of one `category` or only those `in_stock`."""
     return [customer_ops.product_out(p) for p in customer_ops.list_products(session, category, in_stock, limit, offset)]
 
 
-@router.get("/products/{sku}", response_model=ProductOut)
+@router.get("/products/{sku}", response_model=ProductOut, responses=errors(404))
 def get_product(sku: str, session: SessionDep, _key: ApiKeyDep) -> ProductOut:
+    """One product by its sku."""
     return customer_ops.product_out(customer_ops.get_product(session, sku))

@@ -4,12 +4,13 @@ from fastapi import APIRouter, Query
 
 from service import drafts as draft_ops
 from service.deps import ApiKeyDep, SessionDep, StateDep
+from service.routes.responses import KEYED, errors
 from service.schemas import ApproveIn, DraftOut, DraftStatus, RejectIn, VariantEdit
 
-router = APIRouter(tags=["drafts"])
+router = APIRouter(tags=["drafts"], responses=errors(*KEYED))
 
 
-@router.get("/campaigns/{campaign_id}/drafts", response_model=list[DraftOut])
+@router.get("/campaigns/{campaign_id}/drafts", response_model=list[DraftOut], responses=errors(404))
 def list_drafts(
     campaign_id: int, session: SessionDep, _key: ApiKeyDep, status: DraftStatus | None = None,
     flagged: bool | None = None, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
@@ -20,19 +21,23 @@ def list_drafts(
     return [draft_ops.draft_out(d) for d in drafts]
 
 
-@router.get("/drafts/{draft_id}", response_model=DraftOut)
+@router.get("/drafts/{draft_id}", response_model=DraftOut, responses=errors(404))
 def get_draft(draft_id: int, session: SessionDep, _key: ApiKeyDep) -> DraftOut:
+    """One draft: its variants with their copy, rendered email, check results and predictions, its products and
+    their explanations, and its review history."""
     return draft_ops.draft_out(draft_ops.get_draft(session, draft_id))
 
 
-@router.patch("/drafts/{draft_id}/variants/{variant_id}", response_model=DraftOut)
+@router.patch("/drafts/{draft_id}/variants/{variant_id}", response_model=DraftOut, responses=errors(404, 409))
 def edit_variant(
     draft_id: int, variant_id: int, edit: VariantEdit, session: SessionDep, state: StateDep, _key: ApiKeyDep
 ) -> DraftOut:
+    """Edit a variant's copy (the fields given); the email is rendered again, the guardrails and the scoring model
+    run again on it. A draft already reviewed is a 409."""
     return draft_ops.draft_out(draft_ops.edit_variant(session, draft_id, variant_id, edit, state.models))
 
 
-@router.post("/drafts/{draft_id}/approve", response_model=DraftOut)
+@router.post("/drafts/{draft_id}/approve", response_model=DraftOut, responses=errors(404, 409))
 def approve(draft_id: int, body: ApproveIn, session: SessionDep, _key: ApiKeyDep) -> DraftOut:
     """Approve the draft (with `variant_id`, that variant); a variant that failed guardrail checks needs
     `override_checks` and a `comment` saying why (409 without them), recorded with the review."""
@@ -42,6 +47,7 @@ def approve(draft_id: int, body: ApproveIn, session: SessionDep, _key: ApiKeyDep
     return draft_ops.draft_out(draft)
 
 
-@router.post("/drafts/{draft_id}/reject", response_model=DraftOut)
+@router.post("/drafts/{draft_id}/reject", response_model=DraftOut, responses=errors(404, 409))
 def reject(draft_id: int, body: RejectIn, session: SessionDep, _key: ApiKeyDep) -> DraftOut:
+    """Reject the draft, with a `comment` saying why, kept in its review history; it will not be sent."""
     return draft_ops.draft_out(draft_ops.reject(session, draft_id, body.reviewer, body.comment))

@@ -5,12 +5,13 @@ from fastapi import APIRouter
 from service import campaigns as campaign_ops
 from service.deps import ApiKeyDep, SessionDep
 from service.experiments import experiment_results
+from service.routes.responses import KEYED, errors
 from service.schemas import ExperimentOut
 
-router = APIRouter(tags=["experiments"])
+router = APIRouter(tags=["experiments"], responses=errors(*KEYED))
 
 
-@router.get("/campaigns/{campaign_id}/experiment", response_model=ExperimentOut)
+@router.get("/campaigns/{campaign_id}/experiment", response_model=ExperimentOut, responses=errors(404, 409))
 def results(campaign_id: int, session: SessionDep, _key: ApiKeyDep) -> ExperimentOut:
     """Per arm: sends, opens, clicks, conversions, rates with credible intervals, P(best) and the lift over
     the holdout; and the share of the next sends each variant would get."""

@@ -4,12 +4,15 @@ from fastapi import APIRouter
 from sqlalchemy import text
 
 from service.deps import StateDep
+from service.routes.responses import errors
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], responses=errors(503))
 
 
 @router.get("/health")
 def health(state: StateDep) -> dict:
+    """`ok` once the database answers, with the version of each model the service has loaded (null: none trained
+    yet). Needs no API key."""
     with state.engine.connect() as connection:
         connection.execute(text("SELECT 1"))
     return {

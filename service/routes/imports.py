@@ -11,10 +11,11 @@ from fastapi.responses import JSONResponse
 from service import importing
 from service.deps import ApiKeyDep, SessionDep, StateDep
 from service.importing.background import imported, submit_import
+from service.routes.responses import KEYED, errors
 from service.schemas import ImportResult, JobStarted
 from service.settings import home_settings
 
-router = APIRouter(prefix="/imports", tags=["import"])
+router = APIRouter(prefix="/imports", tags=["import"], responses=errors(*KEYED))
 
 BACKGROUND = "answer 202 at once and import the file in a job (`import`) that GET /jobs/{id} follows"
 
@@ -41,7 +42,7 @@ def import_file(
     name = file.filename or f"{kind} upload"
     if background:
         job_id = submit_import(state.jobs, state.engine, home_settings().staging_dir, kind, file.file, name)
-        body = JobStarted(job_id=job_id, status_url=f"/jobs/{job_id}")
+        body = JobStarted.of(job_id)
         return JSONResponse(body.model_dump(), status_code=status.HTTP_202_ACCEPTED)
     suffix = Path(file.filename or "upload.csv").suffix or ".csv"
     with tempfile.NamedTemporaryFile(suffix=suffix) as handle:

@@ -7,26 +7,27 @@ from service.deps import ApiKeyDep, RecommenderQuery, SessionDep, StateDep, requ
 from service.errors import NotFound
 from service.jobs.runner import held_progress
 from service.pipeline.training import train_all
-from service.schemas import JobOut
+from service.routes.responses import KEYED, errors
+from service.schemas import JobOut, JobStarted
 
-router = APIRouter(tags=["jobs"])
+router = APIRouter(tags=["jobs"], responses=errors(*KEYED))
 
 
-@router.post("/train", status_code=status.HTTP_202_ACCEPTED)
+@router.post("/train", status_code=status.HTTP_202_ACCEPTED, response_model=JobStarted)
 def train(
     state: StateDep, _key: ApiKeyDep, model: RecommenderQuery = None,
     tune: int = Query(0, ge=0, le=500, description="Optuna trials for the recommender's hyperparameters first"),
-) -> dict:  # fmt: skip
+) -> JobStarted:  # fmt: skip
     """Recompute audiences and train the recommender and the scoring model as new versions (a job); an unknown
     `model`, or `tune` for a model without a hyperparameter search, is refused (422) before any job starts. With
     `tune`, the recommender's hyperparameters are searched on a validation split of the shop's data first and kept
     with the model."""
     require_tunable(model, tune)
     job_id = state.jobs.submit("train", train_all, engine=state.engine, model=model, tune_trials=tune)
-    return {"job_id": job_id, "status_url": f"/jobs/{job_id}"}
+    return JobStarted.of(job_id)
 
 
-@router.get("/jobs/{job_id}", response_model=JobOut)
+@router.get("/jobs/{job_id}", response_model=JobOut, responses=errors(404))
 def get_job(job_id: str, session: SessionDep, _key: ApiKeyDep) -> JobOut:
     """A job's status and `progress` (0 to 1). A failed job's `error` says why in one line; when the job
     rejected its input, its `result` is the API's error body, with the problems (row, column, message)."""

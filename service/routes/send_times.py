@@ -6,19 +6,20 @@ from service import campaigns as campaign_ops
 from service import customers as customer_ops
 from service import send_times
 from service.deps import ApiKeyDep, SessionDep
+from service.routes.responses import KEYED, errors
 from service.schemas import SendTimeOut
 
-router = APIRouter(tags=["send times"])
+router = APIRouter(tags=["send times"], responses=errors(*KEYED))
 
 
-@router.get("/customers/{customer_id}/send-time", response_model=SendTimeOut)
+@router.get("/customers/{customer_id}/send-time", response_model=SendTimeOut, responses=errors(404, 409))
 def customer_send_time(customer_id: str, session: SessionDep, _key: ApiKeyDep) -> SendTimeOut:
     """The hour this customer most likely opens, from their past opens shrunk towards the shop's."""
     customer = customer_ops.get_customer(session, customer_id)
     return send_times.best_hours(session, [customer.external_id])[0]
 
 
-@router.get("/campaigns/{campaign_id}/send-times", response_model=list[SendTimeOut])
+@router.get("/campaigns/{campaign_id}/send-times", response_model=list[SendTimeOut], responses=errors(404, 409))
 def campaign_send_times(campaign_id: int, session: SessionDep, _key: ApiKeyDep) -> list[SendTimeOut]:
     """The best send hour of every customer with a draft in the campaign."""
     campaign_ops.get_campaign(session, campaign_id)

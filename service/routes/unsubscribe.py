@@ -11,7 +11,8 @@ from service.deps import SessionDep
 from service.errors import NotFound
 from service.review import TEMPLATES_DIR
 
-router = APIRouter(prefix="/unsubscribe", tags=["unsubscribe"])
+NOT_A_LINK = {"description": "No email Tailor sent carries this link: a page says so", "content": {"text/html": {}}}
+router = APIRouter(prefix="/unsubscribe", tags=["unsubscribe"], responses={404: NOT_A_LINK})
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
 
 

@@ -195,3 +195,44 @@ def test_a_customer_s_profile_is_shown_in_cents_and_six_decimal_probabilities():
     assert shown == {"monetary": 558.17, "clv": 0.38, "churn_risk": 0.995117, "cycle_days": 29.4, "frequency": 3,
                      "rfm_segment": "loyal", "next_purchase_date": None}  # fmt: skip
     assert customer.profile == stored  # what audience queries compare keeps full precision
+
+
+def test_the_openapi_document_states_the_key_and_the_error_body_the_api_answers(client, api_key):
+    """The document declared no way to send the key (no Authorize button, generated clients sent none), gave
+    every 422 FastAPI's own `{"detail": [...]}` body, which the API never answers, and listed no 401/404/409."""
+    from service.schemas import ErrorOut
+
+    document = client.get("/openapi.json").json()
+    schemes = document["components"]["securitySchemes"]
+    assert {name: {k: v for k, v in scheme.items() if k != "description"} for name, scheme in schemes.items()} == {
+        "APIKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+        "HTTPBearer": {"type": "http", "scheme": "bearer"},
+    }
+    error_ref = {"$ref": "#/components/schemas/ErrorOut"}
+    operations = [(path, op) for path, ops in document["paths"].items() for op in ops.values()]
+    keyed = [(path, op) for path, op in operations if path != "/health" and not path.startswith("/unsubscribe")]
+    assert len(keyed) >= 20
+    for path, op in keyed:
+        assert op["security"] == [{"APIKeyHeader": []}, {"HTTPBearer": []}], path
+        for code in ("401", "422", "503") + (("404",) if "{" in path and path != "/imports/{kind}" else ()):
+            assert op["responses"][code]["content"]["application/json"]["schema"] == error_ref, (path, code)
+    assert document["paths"]["/drafts/{draft_id}/approve"]["post"]["responses"]["409"]["description"]
+    started = document["paths"]["/campaigns/{campaign_id}/generate"]["post"]["responses"]["202"]
+    assert started["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/JobStarted"}
+
+    # what the API answers fits the document: a request's problems by field, a file's by row and column
+    bearer = client.get("/customers", headers={"X-API-Key": "", "Authorization": f"Bearer {api_key}"})
+    assert bearer.status_code == 200
+    answers = {
+        401: client.get("/customers", headers={"X-API-Key": "tk_wrong"}),
+        404: client.get("/drafts/999"),
+        422: client.get("/customers/c1/recommendations", params={"price_band_low": 2}),
+    }
+    for status, answer in answers.items():
+        assert answer.status_code == status and ErrorOut.model_validate(answer.json()).message
+    assert answers[422].json()["problems"] == [
+        {"field": "price_band_high", "message": "give both price band bounds or neither"}
+    ]
+    bad = CUSTOMERS.copy()
+    bad.loc[1, "email"] = "nope"
+    assert ErrorOut.model_validate(_upload(client, "customers", bad).json()).problems[0].row == 3

@@ -118,7 +118,7 @@ def test_a_campaign_is_created_only_with_a_query_the_preview_accepts(client, dem
         assert created.status_code == 422, created.text
         assert created.json()["message"].startswith("campaign rejected, nothing was written: field 'audience_query': ")
         assert created.json()["problems"] == [
-            {"row": None, "column": "audience_query", "message": preview.json()["problems"][0]["message"]}
+            {"field": "audience_query", "message": preview.json()["problems"][0]["message"]}
         ]
     assert client.get("/campaigns").json() == []
     accepted = client.post("/campaigns", json={**campaign, "audience_query": "clv > 5 and churn_risk >= 0.5"})
