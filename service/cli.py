@@ -238,8 +238,8 @@ def generate(
     if summary.warning():
         _echo(f"warning: {summary.warning()}")
     if out:
-        rows = export_campaign(engine, summary.campaign_id, out)
-        typer.echo(f"wrote {rows} drafts to {out}")
+        drafts, rows = export_campaign(engine, summary.campaign_id, out)
+        typer.echo(f"wrote {drafts} drafts to {out}, a line for each of their {rows} variants")
 
 
 @app.command()

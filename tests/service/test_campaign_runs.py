@@ -91,3 +91,30 @@ def test_progress_names_each_step_before_the_drafts_are_written(engine, demo_fil
     steps = list(dict.fromkeys(message.split(" ")[0] for message in seen))
     assert steps[:3] == ["choosing", "recommending", "writing"]
     assert "recommending products for 3 customers" in seen
+
+
+def test_an_export_counts_drafts_and_variants_and_appears_whole_or_not_at_all(
+    engine, demo_files, tmp_path, monkeypatch
+):
+    """The command said "wrote 6 drafts" for 3 drafts of 2 variants each, and an export that broke off part way
+    left half a file where the whole one was expected."""
+    import json
+
+    from service.pipeline import campaign_runs
+
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_in_process(engine, demo_files)
+    summary = _run(engine, limit=3)
+    out = tmp_path / "exports" / "drafts.jsonl"
+    drafts, lines = campaign_runs.export_campaign(engine, summary.campaign_id, out)
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert (drafts, lines) == (3, len(records)) and len({r["draft_id"] for r in records}) == 3 and lines >= 6
+
+    def broken(draft):
+        raise RuntimeError("the database went away")
+
+    out.write_text("the earlier export\n")
+    monkeypatch.setattr(campaign_runs, "draft_out", broken)
+    with pytest.raises(RuntimeError):
+        campaign_runs.export_campaign(engine, summary.campaign_id, out)
+    assert out.read_text() == "the earlier export\n" and [p.name for p in out.parent.iterdir()] == [out.name]

@@ -104,7 +104,8 @@ def test_import_train_generate_and_export_drafts(tmp_path, demo_files):
     generated = run(args, tmp_path, timeout=600)  # the local model on a busy 2-core machine: minutes
     assert generated.returncode == 0, generated.stderr
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-    assert f"wrote {len(rows)} drafts to {out}" in generated.stdout
+    assert f"wrote 3 drafts to {out}, a line for each of their {len(rows)} variants" in generated.stdout
+    assert [path.name for path in out.parent.glob(f"*{out.name}*")] == [out.name]  # nothing left beside it
     assert len({row["customer_id"] for row in rows}) == 3 and len(rows) >= 6  # every draft with its variants
     for row in rows:
         assert row["subject"] and row["text_body"] and "<html" in row["html_body"].lower()
