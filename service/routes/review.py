@@ -27,8 +27,8 @@ DRAFTS_PER_PAGE = 100
 REVIEWER_MAX = 100  # characters of a reviewer's name (the reviews table holds 200)
 
 
-def _back_to(draft_id: int) -> RedirectResponse:
-    return RedirectResponse(f"/review/drafts/{draft_id}", status_code=303)
+def _back_to(draft_id: int, preview: int | None = None) -> RedirectResponse:
+    return RedirectResponse(f"/review/drafts/{draft_id}{f'?preview={preview}' if preview else ''}", status_code=303)
 
 
 def _in_words(error: TailorError) -> str:
@@ -40,21 +40,25 @@ def _in_words(error: TailorError) -> str:
 
 def _draft_page(
     request: Request, session: Session, draft_id: int, error: TailorError | None = None,
-    edit: dict[str, Any] | None = None,
+    edit: dict[str, Any] | None = None, preview: int | None = None,
 ) -> HTMLResponse:  # fmt: skip
     """The draft's page; after a refused action, with the error (and its status code) and, for an edit, the
-    values the person typed, so that nothing they wrote is lost."""
+    values the person typed, so that nothing they wrote is lost. The preview shows variant `preview` when the
+    draft has it, else the chosen variant."""
     draft = draft_ops.draft_out(draft_ops.get_draft(session, draft_id))
+    shown = next((v for v in draft.variants if v.id == preview), None) or next(
+        (v for v in draft.variants if v.id == draft.selected_variant_id), None
+    )
     context = {
         "draft": draft, "editable": draft.status in draft_ops.REVIEWABLE, "edit": edit,
-        "error": _in_words(error) if error else None, "sender": SmtpSettings().sender,
+        "error": _in_words(error) if error else None, "sender": SmtpSettings().sender, "shown": shown,
     }  # fmt: skip
     return templates.TemplateResponse(request, "draft.html", context, status_code=error.status_code if error else 200)
 
 
 def _refused(request: Request, session: Session, draft_id: int, error: TailorError, **edit: Any) -> HTMLResponse:
     session.rollback()  # nothing of the refused action is kept
-    return _draft_page(request, session, draft_id, error, edit or None)
+    return _draft_page(request, session, draft_id, error, edit or None, preview=edit.get("variant_id"))
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -118,8 +122,11 @@ def experiment_page(campaign_id: int, request: Request, session: SessionDep, _ke
 
 
 @router.get("/drafts/{draft_id}", response_class=HTMLResponse)
-def draft_page(draft_id: int, request: Request, session: SessionDep, _key: ApiKeyDep) -> HTMLResponse:
-    return _draft_page(request, session, draft_id)
+def draft_page(
+    draft_id: int, request: Request, session: SessionDep, _key: ApiKeyDep, preview: int | None = None
+) -> HTMLResponse:
+    """The draft; `preview` names the variant whose email the preview shows (else the chosen one)."""
+    return _draft_page(request, session, draft_id, preview=preview)
 
 
 @router.post("/drafts/{draft_id}/approve", response_model=None)
@@ -159,4 +166,4 @@ def edit(
         draft_ops.edit_variant(session, draft_id, variant_id, changes, state.models)
     except TailorError as error:
         return _refused(request, session, draft_id, error, variant_id=variant_id, **typed)
-    return _back_to(draft_id)
+    return _back_to(draft_id, preview=variant_id)  # the edited email, as it will now be sent

@@ -132,6 +132,21 @@ def test_the_preview_shows_the_inbox_line_and_no_template_syntax(client, demo_fi
     for product in draft["recommendations"]:
         assert f"{product['name']} — {product['price']:.2f} {product['currency']}" in unescape(page)
 
+    # any variant can be previewed, and an edit comes back to the email it changed
+    other = next(v for v in draft["variants"] if v["id"] != chosen["id"])
+    page = client.get(f"/review/drafts/{draft['id']}", params={"preview": other["id"]}).text
+    assert f"Preview: variant {other['label']} · " in page and escape(other["subject"]) in page.split('id="inbox"')[1]
+    assert f'href="/review/drafts/{draft["id"]}?preview={other["id"]}"' not in page  # no link to itself
+    edited = client.post(
+        f"/review/drafts/{draft['id']}/variants/{other['id']}/edit",
+        data={"subject": "A new subject", "preheader": other["preheader"], "intro": other["intro"]},
+        follow_redirects=False,
+    )
+    assert edited.headers["location"] == f"/review/drafts/{draft['id']}?preview={other['id']}"
+    assert "<strong>A new subject</strong>" in client.get(edited.headers["location"]).text
+    missing = client.get(f"/review/drafts/{draft['id']}", params={"preview": 999}).text  # not its variant
+    assert f"Preview: variant {chosen['label']} (chosen)" in missing
+
     with session_scope(engine) as session:
         flagged = session.get(Draft, draft["id"])
         flagged.status, flagged.flagged, flagged.flag_reasons = "flagged", True, ["a reason"]
