@@ -1,6 +1,7 @@
 """Validates an import file and writes it in the caller's transaction: new keys are inserted, known keys updated.
 
-Customers and products are read whole; order lines and sends, which grow with the shop, a chunk at a time."""
+Every kind is read a chunk of lines at a time, so that a file of millions of customers or order lines is imported in
+bounded memory (see import_file)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 LOCALE_PATTERN = re.compile(r"^[a-z]{2}([-_][A-Za-z]{2})?$")
 # Rows per INSERT or UPDATE of a big file: memory stays bounded, and each round trip still carries many rows.
 WRITE_BATCH = 20_000
-# Lines of an orders or sends file parsed, checked and written at a time (see import_file).
+# Lines of a file parsed, checked and written at a time (see import_file).
 CHUNK_ROWS = 100_000
 MAX_PROBLEMS = 1_000
 # Bytes of a CSV file read at a time while checking that it is UTF-8.
@@ -93,26 +94,30 @@ def import_file(
     """Validate the file at ``path`` as an import of `kind` and write it; raises InvalidInput naming the file
     (as ``name``, an upload's own name) and its lines, and the caller's transaction then writes nothing.
 
-    Order lines and sends, the tables that grow with every order and mail, go ``CHUNK_ROWS`` lines at a time,
-    so memory holds one chunk whatever the file's size: each chunk is parsed, checked and written; after the
-    first problem the rest are only checked, so that the error lists the file's problems as for a whole table
-    (up to ``MAX_PROBLEMS``). A key repeated across chunks is found in what this import already wrote, and
-    numeric dates are read in the order of the whole file's column. Other kinds are read whole."""
-    if kind not in STREAMED:
-        return import_frame(session, kind, read_table(path, name), progress)
+    The file goes ``CHUNK_ROWS`` lines at a time, so memory holds one chunk whatever the file's size: each chunk
+    is parsed, checked and written; after the first problem the rest are only checked, so that the error lists
+    the file's problems as for a whole table (up to ``MAX_PROBLEMS``). A key repeated across chunks is found in
+    what this import already wrote (order lines, sends) or in the keys of the earlier chunks, kept in memory
+    (customers, products: one per customer or product), and numeric dates are read in the order of the whole
+    file's column."""
+    _require_kind(kind)
     path, spec, report = Path(path), SPECS[kind], progress or _silent
     shown = name or str(path)
     lines = _require_readable(path, shown)
     dates_day_first = _dates_day_first(path, shown, spec)
-    first_new_id = (session.scalar(select(func.max(STREAMED[kind].id))) or 0) + 1
+    first_new_id = (session.scalar(select(func.max(WRITTEN_TO[kind].id))) or 0) + 1 if kind in WRITTEN_TO else 0
+    earlier_keys: set[str] = set()
     problems: list[Problem] = []
     inserted = updated = 0
+    languages = pd.Series(dtype="int64")  # customers per language without email templates
     for chunk in _chunks(path, shown):
         parsed, found = parse_table(chunk, spec, dates_day_first)
         if not set(spec.required) <= set(parsed.columns):
             raise InvalidInput(f"{kind} file", found)  # a missing column: every chunk would say so
         found += CHECKS[kind](session, parsed)
-        if not found and not problems:  # all earlier chunks are written: a key they hold is repeated here
+        if kind not in WRITTEN_TO:
+            found += _repeated_in_chunks(parsed, spec, earlier_keys)
+        elif not found and not problems:  # all earlier chunks are written: a key they hold is repeated here
             found = _repeated_in_file(session, kind, parsed, first_new_id)
         problems += found
         if len(problems) >= MAX_PROBLEMS:
@@ -120,11 +125,24 @@ def import_file(
         if not problems:
             summary = IMPORTERS[kind](session, parsed, _after(inserted + updated, lines, report))
             inserted, updated = inserted + summary.inserted, updated + summary.updated
+            report(inserted + updated, max(lines, inserted + updated), f"writing {kind}")
+            if kind == "customers":
+                languages = _count_languages(languages, parsed)
     if problems:
         stopped = [Problem(None, None, f"checking stopped after {len(problems):,} problems")]
         ordered = sorted(problems, key=lambda p: (p.row or 0, p.column or ""))
         raise InvalidInput(f"{kind} file", ordered + (stopped if len(problems) >= MAX_PROBLEMS else []))
-    return ImportSummary(kind, inserted + updated, inserted, updated)
+    return ImportSummary(kind, inserted + updated, inserted, updated, _locale_warnings(languages))
+
+
+def _repeated_in_chunks(rows: pd.DataFrame, spec: TableSpec, earlier_keys: set[str]) -> list[Problem]:
+    """The chunk's rows whose key an earlier chunk held; the chunk's keys join ``earlier_keys``."""
+    keys = rows[spec.key[0]]
+    repeated = pd.Series([key in earlier_keys for key in keys], index=keys.index, dtype=bool)  # isin copies the set
+    earlier_keys.update(keys)
+    return [
+        Problem(r, ", ".join(spec.key), "the same key is on an earlier line of the file") for r in _rows_where(repeated)
+    ]
 
 
 def _after(done: int, total: int, report: Report) -> Report:
@@ -206,7 +224,7 @@ def _repeated_in_file(session: Session, kind: str, rows: pd.DataFrame, first_new
         columns, asked, keys = (Send.external_id,), rows.send_id, [(send_id,) for send_id in rows.send_id]
     written: set[tuple] = set()
     for batch in batches(dict.fromkeys(asked), size=IN_BATCH):
-        statement = select(*columns).where(columns[0].in_(batch), STREAMED[kind].id >= first_new_id)
+        statement = select(*columns).where(columns[0].in_(batch), WRITTEN_TO[kind].id >= first_new_id)
         written.update(tuple(row) for row in session.execute(statement))
     if not written:
         return []
@@ -220,14 +238,21 @@ def _repeated_in_file(session: Session, kind: str, rows: pd.DataFrame, first_new
 def import_frame(session: Session, kind: str, frame: pd.DataFrame, progress: Report | None = None) -> ImportSummary:
     """Validate `frame` as an import of `kind` and write it; raises InvalidInput and writes nothing on errors.
     `progress` hears (rows written, rows, message) while a big file is written."""
-    if kind not in IMPORTERS:
-        raise InvalidInput("import", [Problem(None, None, f"unknown kind '{kind}', use one of {', '.join(IMPORTERS)}")])
+    _require_kind(kind)
     parsed, problems = parse_table(frame.reset_index(drop=True), SPECS[kind])
     if set(SPECS[kind].required) <= set(parsed.columns):
         problems += CHECKS[kind](session, parsed)
     if problems:
         raise InvalidInput(f"{kind} file", sorted(problems, key=lambda p: (p.row or 0, p.column or "")))
-    return IMPORTERS[kind](session, parsed, progress or _silent)
+    summary = IMPORTERS[kind](session, parsed, progress or _silent)
+    if kind != "customers":
+        return summary
+    return replace(summary, warnings=_locale_warnings(_count_languages(pd.Series(dtype="int64"), parsed)))
+
+
+def _require_kind(kind: str) -> None:
+    if kind not in IMPORTERS:
+        raise InvalidInput("import", [Problem(None, None, f"unknown kind '{kind}', use one of {', '.join(IMPORTERS)}")])
 
 
 def _rows_where(mask: pd.Series) -> list[int]:
@@ -244,30 +269,48 @@ def _check_customers(_session: Session, rows: pd.DataFrame) -> list[Problem]:
     ]
 
 
+def _language(locales: pd.Series) -> pd.Series:
+    """A locale as the language Tailor stores: `pt-BR` and `pt_BR` are `pt`."""
+    return locales.str.replace("_", "-").str.split("-").str[0].str.lower()
+
+
 def _import_customers(session: Session, rows: pd.DataFrame, _progress: Report) -> ImportSummary:
     """An import may unsubscribe a customer, never subscribe one again: an unsubscribe (a file's or an
     unsubscribe event's) stays, whatever a later file says or leaves out."""
-    unsubscribed = set(session.scalars(select(Customer.external_id).where(Customer.unsubscribed)))
+    stored = rows_where_in(
+        session, (Customer.external_id, Customer.id, Customer.unsubscribed), Customer.external_id, rows.customer_id
+    )
+    existing, unsubscribed = {}, set()
+    for external, customer_id, gone in stored:
+        existing[external] = customer_id
+        if gone:
+            unsubscribed.add(external)
     records = [
         {
             "external_id": r.customer_id,
             "email": r.email,
             "first_name": r.first_name,
-            "locale": r.locale.replace("_", "-").split("-")[0].lower(),
+            "locale": language,
             "marketing_consent": bool(r.marketing_consent),
             "unsubscribed": bool(r.unsubscribed) or r.customer_id in unsubscribed,
             "attributes": r.attributes,
         }
-        for r in rows.itertuples(index=False)
+        for r, language in zip(rows.itertuples(index=False), _language(rows.locale), strict=True)
     ]
-    summary = _upsert(session, Customer, "external_id", records, "customers")
-    return replace(summary, warnings=_locale_warnings([r["locale"] for r in records]))
+    return _upsert(session, Customer, "external_id", records, "customers", existing)
 
 
-def _locale_warnings(locales: list[str]) -> tuple[str, ...]:
+def _count_languages(counts: pd.Series, rows: pd.DataFrame) -> pd.Series:
+    """``counts`` (customers per language without email templates) with the customers of ``rows`` added."""
+    languages = _language(rows.locale)
+    found = languages[~languages.isin(LOCALES)].value_counts()
+    return counts.add(found, fill_value=0).astype("int64") if len(counts) else found
+
+
+def _locale_warnings(counts: pd.Series) -> tuple[str, ...]:
     """A language without email templates is accepted (a campaign writes to those customers in the brand's
     default language and flags their drafts), but the shop should know before it plans a campaign."""
-    counts = pd.Series([locale for locale in locales if locale not in LOCALES], dtype=object).value_counts()
+    counts = counts.sort_values(ascending=False, kind="stable")
     if counts.empty:
         return ()
     listed = ", ".join(f"{locale} ({count})" for locale, count in counts.items())
@@ -417,8 +460,13 @@ def _known_ids(known: dict, keys, n_rows: int) -> pd.Series:
     return pd.Series([known.get(key, np.nan) for key in keys], dtype=float)
 
 
-def _upsert(session: Session, model, key: str, records: list[dict], kind: str) -> ImportSummary:
-    existing = _known_keys(session, getattr(model, key), model.id, (r[key] for r in records))
+def _upsert(
+    session: Session, model, key: str, records: list[dict], kind: str, existing: dict[str, int] | None = None
+) -> ImportSummary:
+    """Insert the records whose `key` is new, update the others; `existing` (key -> id of the stored row) when
+    the caller has already looked the keys up."""
+    if existing is None:
+        existing = _known_keys(session, getattr(model, key), model.id, (r[key] for r in records))
     new = [r for r in records if r[key] not in existing]
     changed = [{"id": existing[r[key]], **r} for r in records if r[key] in existing]
     _write(session, model, new, changed)
@@ -475,5 +523,5 @@ IMPORTERS: dict[str, Callable[[Session, pd.DataFrame, Report], ImportSummary]] =
     "orders": _import_orders,
     "sends": _import_sends,
 }
-# The kinds imported a chunk at a time, with the table each writes its rows to.
-STREAMED = {"orders": Interaction, "sends": Send}
+# The kinds whose keys repeated across chunks are found in what the import already wrote, with their table.
+WRITTEN_TO = {"orders": Interaction, "sends": Send}

@@ -1,5 +1,5 @@
-"""Order lines and sends are imported a chunk of lines at a time: the same rows as a whole-file import, the same
-problems on the file's own lines, nothing written when any chunk is bad, and dates read in the file's order."""
+"""Every kind is imported a chunk of lines at a time: the same rows as a whole-file import, the same problems on
+the file's own lines, nothing written when any chunk is bad, and dates read in the file's order."""
 
 from __future__ import annotations
 
@@ -24,6 +24,13 @@ ORDER_LINES = (
     .join(Product, Product.id == Interaction.product_id)
     .order_by(Interaction.order_id, Product.sku, Interaction.kind)
 )  # fmt: skip
+CUSTOMERS = select(
+    Customer.external_id, Customer.email, Customer.first_name, Customer.locale, Customer.marketing_consent,
+    Customer.unsubscribed, Customer.attributes,
+).order_by(Customer.external_id)  # fmt: skip
+PRODUCTS = select(
+    Product.sku, Product.name, Product.category, Product.price, Product.in_stock, Product.margin, Product.arrived_at
+).order_by(Product.sku)
 SENDS = select(Send.external_id, Send.subject, Send.sent_at, Send.churn_risk).order_by(Send.external_id)
 EVENTS = (
     select(Send.external_id, Event.kind, Event.occurred_at)
@@ -37,10 +44,9 @@ def _rows(engine, statement) -> list[tuple]:
         return [tuple(row) for row in session.execute(statement)]
 
 
-def _shop(engine, demo_files) -> None:
+def _shop(engine, demo_files) -> list:
     with session_scope(engine) as session:
-        for kind in ("customers", "products"):
-            import_file(session, kind, demo_files[kind])
+        return [import_file(session, kind, demo_files[kind]) for kind in ("customers", "products")]
 
 
 def _chunked(monkeypatch, rows: int) -> None:
@@ -53,17 +59,17 @@ def test_a_file_read_in_chunks_writes_what_the_whole_file_writes(engine, demo_fi
     summaries = {}
     for database, rows in ((whole, 1_000_000), (engine, 37)):
         _chunked(monkeypatch, rows)
-        _shop(database, demo_files)
+        summaries[rows] = _shop(database, demo_files)
         with session_scope(database) as session:
-            summaries[rows] = [import_file(session, kind, demo_files[kind]) for kind in ("orders", "sends")]
-    assert summaries[37] == summaries[1_000_000] and summaries[37][0].inserted > 37 * 10
-    for statement in (ORDER_LINES, SENDS, EVENTS):
+            summaries[rows] += [import_file(session, kind, demo_files[kind]) for kind in ("orders", "sends")]
+    assert summaries[37] == summaries[1_000_000] and all(summary.inserted > 37 for summary in summaries[37])
+    for statement in (CUSTOMERS, PRODUCTS, ORDER_LINES, SENDS, EVENTS):
         assert _rows(engine, statement) == _rows(whole, statement)
 
     # Importing the same file again updates every line: what the database held before is not "repeated".
     with session_scope(engine) as session:
         again = import_file(session, "orders", demo_files["orders"])
-    assert again.inserted == 0 and again.updated == summaries[37][0].rows
+    assert again.inserted == 0 and again.updated == summaries[37][2].rows
     assert _rows(engine, ORDER_LINES) == _rows(whole, ORDER_LINES)
 
 
@@ -198,3 +204,39 @@ def test_checking_stops_after_many_problems_and_says_so(engine, demo_files, tmp_
     rows = [problem.row for problem in error.problems]
     assert rows[:-1] == list(range(2, 42)) and error.problems[-1].row is None
     assert error.problems[-1].message == "checking stopped after 40 problems"
+
+
+def test_customers_in_chunks_keep_the_import_rules_of_a_whole_file(engine, tmp_path, monkeypatch):
+    """Customers and products were read whole: 1,000,000 customers took +2.6 GB (+3.4 GB to update them).
+    Across chunks a repeated customer is still refused, the language warning counts the whole file, and an
+    unsubscribed customer stays unsubscribed."""
+    _chunked(monkeypatch, 3)
+    customers = pd.DataFrame(
+        {
+            "customer_id": [f"c{i}" for i in range(8)],
+            "email": [f"c{i}@example.com" for i in range(8)],
+            "first_name": "Ana",
+            "locale": ["fr", "en", "fr-CA", "de", "es", "fr", "en", "pt_BR"],
+            "marketing_consent": "true",
+        }
+    )
+    path = tmp_path / "customers.csv"
+    customers.assign(unsubscribed=["false"] * 7 + ["true"]).to_csv(path, index=False)
+    with session_scope(engine) as session:
+        summary = import_file(session, "customers", path)
+    assert (summary.rows, summary.inserted) == (8, 8)
+    assert summary.warnings[0].startswith(
+        "5 customers have a language without email templates: fr (3), es (1), pt (1)."
+    )
+
+    customers.to_csv(path, index=False)  # no unsubscribed column: c7 stays unsubscribed
+    with session_scope(engine) as session:
+        assert import_file(session, "customers", path).updated == 8
+    assert [row[5] for row in _rows(engine, CUSTOMERS)] == [False] * 7 + [True]
+
+    pd.concat([customers, customers.iloc[[1]]]).to_csv(path, index=False)  # c1 again on line 10, in chunk 3
+    with pytest.raises(InvalidInput) as raised, session_scope(engine) as session:
+        import_file(session, "customers", path)
+    assert [(p.row, p.message) for p in raised.value.problems] == [
+        (10, "the same key is on an earlier line of the file")
+    ]
