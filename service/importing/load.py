@@ -21,7 +21,7 @@ from service.db.batches import IN_BATCH, batches, rows_where_in
 from service.db.models import Customer, Event, Interaction, Product, Send, utcnow
 from service.errors import InvalidInput, Problem
 from service.importing.columns import SPECS, TableSpec, file_row, parse_table
-from tabular import DateOrder
+from tabular import DateOrder, is_parquet
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 LOCALE_PATTERN = re.compile(r"^[a-z]{2}([-_][A-Za-z]{2})?$")
@@ -57,7 +57,7 @@ def read_table(path: Path, name: str | None = None) -> pd.DataFrame:
     shown = name or str(path)
     _require_readable(path, shown)
     try:
-        return pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path, **CSV_TEXT)
+        return pd.read_parquet(path) if is_parquet(path) else pd.read_csv(path, **CSV_TEXT)
     except Exception as error:  # the reader's own message says what is wrong with the file
         raise _unreadable(shown, error) from error
 
@@ -155,12 +155,11 @@ def _require_readable(path: Path, shown: str) -> int:
     about how many data rows the file holds (for progress)."""
     if not path.exists():
         raise InvalidInput(shown, [Problem(None, None, "file not found")])
-    suffix = path.suffix.lower()
-    if suffix == ".parquet":
+    if is_parquet(path):
         return _parquet(path, shown).metadata.num_rows
-    if suffix in {".csv", ".txt"}:
+    if path.suffix.lower() in {".csv", ".txt"}:
         return max(_require_utf8(path, shown) - 1, 1)
-    raise InvalidInput(shown, [Problem(None, None, "must be a .csv or .parquet file")])
+    raise InvalidInput(shown, [Problem(None, None, "must be a .csv or .parquet (.pq) file")])
 
 
 def _parquet(path: Path, shown: str):
@@ -176,7 +175,7 @@ def _chunks(path: Path, shown: str, columns: list[str] | None = None) -> Iterato
     """The file's rows ``CHUNK_ROWS`` at a time as text columns (or Parquet's own types), each chunk indexed by
     its rows' positions in the file, so that problems name the file's lines."""
     try:
-        if path.suffix.lower() == ".parquet":
+        if is_parquet(path):
             start = 0
             for batch in _parquet(path, shown).iter_batches(batch_size=CHUNK_ROWS, columns=columns):
                 chunk = batch.to_pandas()
@@ -194,7 +193,7 @@ def _dates_day_first(path: Path, shown: str, spec: TableSpec) -> dict[str, bool]
     """For each date column of ``spec`` in the file, whether its numeric dates put the day first, decided over
     the whole column (a chunk's dates may all be ambiguous where the file's are not); a column whose order
     cannot be known is refused as ``parse_table`` refuses it."""
-    header = _parquet(path, shown).schema_arrow.names if path.suffix.lower() == ".parquet" else _csv_header(path, shown)
+    header = _parquet(path, shown).schema_arrow.names if is_parquet(path) else _csv_header(path, shown)
     named = {str(column).strip(): column for column in header}
     decided = {}
     for column in (c.name for c in spec.columns if c.kind == "timestamp" and c.name in named):

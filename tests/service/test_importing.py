@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from service.db.models import Customer, Interaction, Product
 from service.db.session import session_scope
 from service.errors import InvalidInput
-from service.importing import import_frame, read_table
+from service.importing import import_file, import_frame, read_table
 
 CUSTOMERS = pd.DataFrame(
     {
@@ -234,10 +234,14 @@ def test_an_upload_in_another_encoding_names_the_file_and_line(client):
     assert client.post("/imports/customers", files={"file": ("bom.csv", bom, "text/csv")}).status_code == 200
 
 
-def test_read_table_reads_csv_and_parquet(tmp_path):
+def test_read_table_reads_csv_and_parquet(tmp_path, engine):
     CUSTOMERS.to_csv(tmp_path / "c.csv", index=False)
     CUSTOMERS.to_parquet(tmp_path / "c.parquet")
+    CUSTOMERS.to_parquet(tmp_path / "c.pq")  # the other Parquet suffix, which the model packages' readers take
     assert read_table(tmp_path / "c.csv").shape == read_table(tmp_path / "c.parquet").shape == (2, 6)
+    assert read_table(tmp_path / "c.pq").shape == (2, 6)
+    with session_scope(engine) as session:
+        assert import_file(session, "customers", tmp_path / "c.pq").inserted == 2
     with pytest.raises(InvalidInput, match="must be a .csv or .parquet"):
         (tmp_path / "c.xlsx").write_text("x")
         read_table(tmp_path / "c.xlsx")
