@@ -86,6 +86,15 @@ def login(
     return response
 
 
+@router.post("/logout", response_model=None)
+def logout() -> RedirectResponse:
+    """Sign out: the browser forgets the key and the name it signed in with."""
+    response = RedirectResponse("/review/login", status_code=303)
+    for cookie in (REVIEW_COOKIE, REVIEWER_COOKIE):
+        response.delete_cookie(cookie, httponly=True, samesite="strict")
+    return response
+
+
 @router.get("", response_class=HTMLResponse)
 def campaigns_page(request: Request, session: SessionDep, _key: ApiKeyDep) -> HTMLResponse:
     campaigns = [campaign_ops.campaign_out(session, c) for c in campaign_ops.list_campaigns(session)]

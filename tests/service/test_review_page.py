@@ -123,6 +123,11 @@ def test_copywriter_edits_and_approves_a_draft(shop_with_campaign, live_server, 
         expect(page.locator("#status")).to_have_text("rejected")
         expect(page.locator("text=too generic for a VIP")).to_be_visible()  # the review history keeps why
         expect(page.locator("text=reject by Zofia Nowak")).to_be_visible()  # and who, not the shared key's name
+        page.click("#sign-out")  # a shared machine: the browser forgets the key and the name
+        expect(page).to_have_url(f"{live_server}/review/login")
+        assert page.context.cookies() == []
+        page.goto(f"{live_server}/review/campaigns/{shop_with_campaign}")
+        expect(page).to_have_url(f"{live_server}/review/login")
         browser.close()
 
 
