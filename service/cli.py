@@ -337,7 +337,10 @@ def predict_copy(
 
 def main() -> None:
     """Entry point: user errors become one clear line and exit code 2, never a traceback."""
+    from pydantic import ValidationError
+
     from service.logs import configure_logging
+    from service.settings import environment_problem
 
     configure_logging()
     try:
@@ -347,5 +350,8 @@ def main() -> None:
             base.__module__ in USER_ERROR_MODULES for base in type(error).__mro__
         ):
             _echo(f"error: {error}")
+            sys.exit(2)
+        if isinstance(error, ValidationError) and (problem := environment_problem(error)):
+            _echo(f"error: {problem}")
             sys.exit(2)
         raise

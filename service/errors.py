@@ -43,6 +43,13 @@ class MailServerUnavailable(TailorError):
     status_code = 503
 
 
+class DatabaseUnavailable(TailorError):
+    """The configured database cannot be used: its URL is not one, its driver is not installed, or it cannot be
+    reached."""
+
+    status_code = 503
+
+
 class DatabaseBusy(TailorError):
     """A write waited too long for the database's lock (on SQLite, one writer at a time: a big import or a
     campaign being saved holds it); the request's transaction was rolled back."""

@@ -7,8 +7,30 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def environment_problem(error: ValidationError) -> str | None:
+    """What is wrong with the environment when ``error`` comes from reading a settings class (``TAILOR_API_PORT``:
+    'abc' is not a whole number), naming each variable; None for any other validation error."""
+    classes = {cls.__name__: cls for cls in _subclasses(BaseSettings)}
+    settings = classes.get(error.title)
+    if settings is None:
+        return None
+    prefix = settings.model_config.get("env_prefix", "")
+    problems = []
+    for problem in error.errors():
+        field = str(problem["loc"][0]) if problem["loc"] else ""
+        alias = settings.model_fields[field].validation_alias if field in settings.model_fields else None
+        names = alias.choices if isinstance(alias, AliasChoices) else [alias or prefix + field]
+        shown = " or ".join(str(name).upper() for name in names)
+        problems.append(f"{shown}={problem['input']!r}: {problem['msg']}")
+    return "the environment is not valid: " + "; ".join(problems)
+
+
+def _subclasses(cls: type) -> list[type]:
+    return [sub for direct in cls.__subclasses__() for sub in (direct, *_subclasses(direct))]
 
 
 class HomeSettings(BaseSettings):

@@ -7,9 +7,11 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.errors import DatabaseUnavailable
 from service.settings import DbSettings
 
 
@@ -32,11 +34,30 @@ def make_engine(url: str, echo: bool = False) -> Engine:
 
 @lru_cache
 def default_engine() -> Engine:
+    """The engine of DATABASE_URL (else the SQLite file in TAILOR_HOME), migrated; DatabaseUnavailable saying why
+    when that URL cannot be used."""
     from service.db.migrate import upgrade
 
     settings = DbSettings()
-    engine = make_engine(settings.resolved_url(), settings.echo)
-    upgrade(engine)
+    url = settings.resolved_url()
+    try:
+        shown = make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        raise DatabaseUnavailable(
+            "DATABASE_URL is not a database URL; give one such as sqlite:///var/tailor.db or "
+            "postgresql+psycopg://user:password@host/db"
+        ) from None
+    try:
+        engine = make_engine(url, settings.echo)
+        upgrade(engine)
+    except (NoSuchModuleError, ModuleNotFoundError) as error:
+        raise DatabaseUnavailable(
+            f"The database {shown} needs a driver that is not installed ({error}); for PostgreSQL install the "
+            "`postgres` extra: pip install -e '.[postgres]'"
+        ) from None
+    except OperationalError as error:
+        reason = " ".join(str(error.orig or error).split())[:300]
+        raise DatabaseUnavailable(f"The database {shown} cannot be reached: {reason}") from None
     return engine
 
 

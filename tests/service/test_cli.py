@@ -32,6 +32,27 @@ def test_help_is_fast_and_lists_the_commands(tmp_path):
     assert time.perf_counter() - started < 5, "tailor --help must not import the heavy libraries"
 
 
+def test_a_bad_setting_in_the_environment_is_one_line_naming_the_variable(tmp_path, monkeypatch):
+    """A mistyped port or database URL ended the command in a page of traceback."""
+    cases = [
+        ({"TAILOR_API_PORT": "abc"}, ["serve"], "error: the environment is not valid: TAILOR_API_PORT='abc': "),
+        ({"TAILOR_AUDIENCE_HORIZON_DAYS": "soon"}, ["audience", "refresh"],
+         "error: the environment is not valid: TAILOR_AUDIENCE_HORIZON_DAYS='soon': Input should be a valid integer"),
+        ({"DATABASE_URL": "tailor.db"}, ["train"], "error: DATABASE_URL is not a database URL; give one such as "),
+        ({"DATABASE_URL": "postgresql+psycopg://tailor:s3cret@127.0.0.1:9/shop"}, ["train"],
+         "error: The database postgresql+psycopg://tailor:***@127.0.0.1:9/shop cannot be reached: "),
+    ]  # fmt: skip
+    for variables, args, expected in cases:
+        for name, value in variables.items():
+            monkeypatch.setenv(name, value)
+        result = run(args, tmp_path)
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+        assert result.stderr.strip().splitlines()[-1].startswith(expected), result.stderr
+        assert "s3cret" not in result.stderr
+        for name in variables:
+            monkeypatch.delenv(name)
+
+
 def test_recommend_help_lists_the_registered_models(tmp_path):
     from recommenders.registry import names
 
