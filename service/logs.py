@@ -38,12 +38,18 @@ class JsonFormatter(logging.Formatter):
 STRUCTURED_LOGGERS = ("tailor", "uvicorn", "uvicorn.error", "uvicorn.access", "py.warnings")
 
 
-def configure_logging(level: str = "INFO") -> None:
+def configure_logging(level: str | None = None) -> None:
+    """JSON lines on stderr from Tailor's loggers at `level` (else TAILOR_LOG_LEVEL, INFO unset), and from the
+    web server's and Python's warnings at INFO or the same level when that is higher."""
+    from service.settings import LogSettings
+
+    level = level or LogSettings().level
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     for name in STRUCTURED_LOGGERS:
         logger = logging.getLogger(name)
         logger.handlers[:] = [handler] if name != "uvicorn.error" else []  # it propagates to "uvicorn"
-        logger.setLevel(level if name.startswith("tailor") else "INFO")
+        others = max(logging.getLevelName(level), logging.INFO)
+        logger.setLevel(level if name.startswith("tailor") else others)
         logger.propagate = name == "uvicorn.error"
     logging.captureWarnings(True)

@@ -39,6 +39,7 @@ def test_a_bad_setting_in_the_environment_is_one_line_naming_the_variable(tmp_pa
         ({"TAILOR_AUDIENCE_HORIZON_DAYS": "soon"}, ["audience", "refresh"],
          "error: the environment is not valid: TAILOR_AUDIENCE_HORIZON_DAYS='soon': Input should be a valid integer"),
         ({"DATABASE_URL": "tailor.db"}, ["train"], "error: DATABASE_URL is not a database URL; give one such as "),
+        ({"TAILOR_LOG_LEVEL": "loud"}, ["train"], "error: the environment is not valid: TAILOR_LOG_LEVEL='LOUD': "),
         ({"DATABASE_URL": "postgresql+psycopg://tailor:s3cret@127.0.0.1:9/shop"}, ["train"],
          "error: The database postgresql+psycopg://tailor:***@127.0.0.1:9/shop cannot be reached: "),
     ]  # fmt: skip

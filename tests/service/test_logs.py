@@ -74,3 +74,24 @@ def test_lines_carry_the_event_s_fields_and_not_other_libraries_marks(capsys):
     finally:
         for logger, handlers, propagate in saved:
             logger.handlers[:], logger.propagate = handlers, propagate
+
+
+def test_the_level_comes_from_tailor_log_level(capsys, monkeypatch):
+    loggers = [logging.getLogger(name) for name in STRUCTURED_LOGGERS]
+    saved = [(logger, logger.handlers[:], logger.propagate, logger.level) for logger in loggers]
+    try:
+        monkeypatch.setenv("TAILOR_LOG_LEVEL", "warning")
+        configure_logging()
+        logging.getLogger("tailor.jobs").info("job started")
+        logging.getLogger("uvicorn.access").info("GET /health")
+        logging.getLogger("tailor.jobs").warning("job failed", extra={"job_id": "j1"})
+        lines = [json.loads(line) for line in capsys.readouterr().err.strip().splitlines()]
+        assert [(line["level"], line["event"]) for line in lines] == [("warning", "job failed")]
+        monkeypatch.setenv("TAILOR_LOG_LEVEL", "DEBUG")
+        configure_logging()
+        assert logging.getLogger("tailor").level == logging.DEBUG
+        assert logging.getLogger("uvicorn.access").level == logging.INFO  # a server's debug lines stay out
+    finally:
+        for logger, handlers, propagate, level in saved:
+            logger.handlers[:], logger.propagate = handlers, propagate
+            logger.setLevel(level)
