@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.db.models import ApiKey
-from service.errors import Unauthorized
+from service.errors import NotFound, Unauthorized
 
 KEY_PREFIX = "tk_"
 
@@ -21,7 +21,7 @@ def _digest(key: str) -> str:
 
 def create_key(session: Session, name: str) -> str:
     key = KEY_PREFIX + secrets.token_urlsafe(24)
-    session.add(ApiKey(name=name, prefix=key[:10], key_hash=_digest(key)))
+    session.add(ApiKey(name=name, prefix=key[:PREFIX_LENGTH], key_hash=_digest(key)))
     session.flush()
     return key
 
@@ -37,8 +37,20 @@ def verify_key(session: Session, key: str | None) -> ApiKey:
     return found
 
 
-def revoke_key(session: Session, prefix: str) -> int:
+PREFIX_LENGTH = 10  # characters of a key kept in clear, to list and revoke it by
+
+
+def revoke_key(session: Session, key_or_prefix: str) -> int:
+    """Revoke the active keys with this prefix (a whole key is taken by its prefix); NotFound when none has it."""
+    prefix = key_or_prefix.strip()[:PREFIX_LENGTH]
     keys = session.scalars(select(ApiKey).where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None))).all()
+    if not keys:
+        raise NotFound(f"No active API key starts with '{prefix}'; `tailor keys list` shows the keys.")
     for key in keys:
         key.revoked_at = datetime.now()
     return len(keys)
+
+
+def list_keys(session: Session) -> list[ApiKey]:
+    """Every key, active or revoked, oldest first: its prefix, name and dates (never the key itself)."""
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.id)))

@@ -12,7 +12,7 @@ import typer
 from typer.core import TyperCommand
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Tailor: personalized marketing email.")
-keys_app = typer.Typer(no_args_is_help=True, help="Create and revoke API keys.")
+keys_app = typer.Typer(no_args_is_help=True, help="Create, list and revoke API keys.")
 scoring_app = typer.Typer(no_args_is_help=True, help="Copy-scoring models trained on headline tests.")
 audience_app = typer.Typer()
 app.add_typer(audience_app, name="audience")
@@ -250,7 +250,7 @@ def generate(
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="default TAILOR_API_HOST or 127.0.0.1")] = None,
-    port: Annotated[int | None, typer.Option(help="default TAILOR_API_PORT or 8000")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="default TAILOR_API_PORT or 8000")] = None,
 ) -> None:
     """Serve the REST API (docs at /docs) and the review page (/review)."""
     from service.server import run_server
@@ -282,14 +282,26 @@ def keys_create(name: Annotated[str, typer.Argument(help="who or what uses the k
 
 
 @keys_app.command("revoke")
-def keys_revoke(prefix: Annotated[str, typer.Argument(help="the key's first 10 characters")]) -> None:
-    """Revoke the keys starting with PREFIX."""
+def keys_revoke(prefix: Annotated[str, typer.Argument(help="the key, or its first 10 characters")]) -> None:
+    """Revoke the keys starting with PREFIX (as `tailor keys list` shows it)."""
     from service.auth import revoke_key
     from service.db.session import session_scope
 
     with session_scope(_engine()) as session:
         count = revoke_key(session, prefix)
     typer.echo(f"revoked {count} key(s)")
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """Every key's prefix, name, and when it was created and revoked (keys are kept only as hashes)."""
+    from service.auth import list_keys
+    from service.db.session import session_scope
+
+    with session_scope(_engine()) as session:
+        for key in list_keys(session):
+            revoked = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
+            typer.echo(f"{key.prefix}  {key.name}  created {key.created_at:%Y-%m-%d %H:%M}  {revoked}")
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

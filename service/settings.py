@@ -83,7 +83,7 @@ class ApiSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TAILOR_API_")
 
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = Field(8000, ge=1, le=65535)
 
 
 class SmtpSettings(BaseSettings):

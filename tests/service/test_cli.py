@@ -93,8 +93,16 @@ def test_import_and_keys(tmp_path):
     assert result.returncode == 0 and "customers: 2 rows, 2 new, 0 updated" in result.stdout
     key = run(["keys", "create", "ci"], tmp_path).stdout.strip()
     assert key.startswith("tk_") and len(key) > 20
+    second = run(["keys", "create", "crm"], tmp_path).stdout.strip()
+    listed = run(["keys", "list"], tmp_path).stdout.splitlines()
+    assert [line.split()[:2] for line in listed] == [[key[:10], "ci"], [second[:10], "crm"]]
+    assert all(line.endswith("active") for line in listed) and key not in "".join(listed)  # only hashes are kept
     revoked = run(["keys", "revoke", key[:10]], tmp_path)
     assert "revoked 1 key(s)" in revoked.stdout
+    assert "revoked 1 key(s)" in run(["keys", "revoke", second], tmp_path).stdout  # the whole key, pasted
+    assert all(" revoked " in line for line in run(["keys", "list"], tmp_path).stdout.splitlines())
+    again = run(["keys", "revoke", key[:10]], tmp_path)  # a typo or a revoked key: nothing done, and said so
+    assert again.returncode == 2 and f"No active API key starts with '{key[:10]}'" in again.stderr
 
 
 def test_recommend_reads_a_product_catalog(tmp_path):
