@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.db.session import default_engine
 from service.errors import DatabaseBusy, TailorError, Unauthorized, error_body, is_database_busy
@@ -88,15 +89,34 @@ def create_app(engine: Engine | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse | HTMLResponse:
-        # A field of the JSON body is named by its path in it; the body as a whole (a list where an object was
-        # expected, say) is named "body".
-        problems = [
-            {"field": ".".join(str(part) for part in e["loc"] if part != "body") or "body", "message": e["msg"]}
-            for e in error.errors()
-        ]
+        problems = [_request_problem(e) for e in error.errors()]
         message = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
         if is_review_page(request):
             return error_page(request, 422, message)
         return JSONResponse({"error": "InvalidRequest", "message": message, "problems": problems}, status_code=422)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse | HTMLResponse:
+        """No such endpoint (404) or method (405): the API's error body, or a page on the review page."""
+        kind, message = {
+            404: ("NotFound", f"There is no {request.url.path}; the API's endpoints are listed at /docs."),
+            405: ("MethodNotAllowed", f"{request.url.path} does not take {request.method}."),
+        }.get(error.status_code, ("HTTPError", str(error.detail)))
+        if is_review_page(request):
+            missing = error.status_code == 404
+            return error_page(
+                request, error.status_code, f"There is no page at {request.url.path}." if missing else message
+            )
+        body = {"error": kind, "message": message}
+        return JSONResponse(body, status_code=error.status_code, headers=getattr(error, "headers", None))
+
     return app
+
+
+def _request_problem(error: dict) -> dict[str, str]:
+    """One problem of a refused request, named by its field: a field of the JSON body by its path in it, the body
+    as a whole (a list where an object was expected, or text that is not JSON) as "body"."""
+    if error["type"] == "json_invalid":
+        position = error["loc"][-1]
+        return {"field": "body", "message": f"is not valid JSON: {error['ctx']['error']} (at character {position})"}
+    return {"field": ".".join(str(part) for part in error["loc"] if part != "body") or "body", "message": error["msg"]}

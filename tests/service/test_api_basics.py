@@ -236,3 +236,22 @@ def test_the_openapi_document_states_the_key_and_the_error_body_the_api_answers(
     bad = CUSTOMERS.copy()
     bad.loc[1, "email"] = "nope"
     assert ErrorOut.model_validate(_upload(client, "customers", bad).json()).problems[0].row == 3
+
+
+def test_no_such_endpoint_and_text_that_is_not_json_get_the_api_s_error_body(client):
+    """Both answered FastAPI's own {"detail": "Not Found"}, or named the body's field "1" as "JSON decode error"."""
+    assert client.get("/campaign").json() == {
+        "error": "NotFound", "message": "There is no /campaign; the API's endpoints are listed at /docs."
+    }  # fmt: skip
+    wrong_method = client.delete("/campaigns")
+    assert wrong_method.status_code == 405 and wrong_method.json()["message"] == "/campaigns does not take DELETE."
+    broken = client.post("/campaigns", content='{"name": "x",}', headers={"Content-Type": "application/json"})
+    assert broken.status_code == 422 and broken.json()["problems"] == [
+        {
+            "field": "body",
+            "message": "is not valid JSON: Expecting property name enclosed in double quotes (at character 13)",
+        }
+    ]
+    page = client.get("/review/campaign/1")
+    assert page.status_code == 404 and "There is no page at /review/campaign/1." in page.text
+    assert 'href="/review"' in page.text  # a way back, as every error page has
