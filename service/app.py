@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.db.session import default_engine
-from service.errors import DatabaseBusy, TailorError, Unauthorized, error_body, is_database_busy
+from service.errors import DatabaseBusy, TailorError, Unauthorized, error_body, field_path, is_database_busy
 from service.importing.background import remove_stranded_uploads
 from service.jobs import ThreadJobRunner
 from service.jobs.recovery import fail_interrupted_jobs
@@ -119,4 +119,4 @@ def _request_problem(error: dict) -> dict[str, str]:
     if error["type"] == "json_invalid":
         position = error["loc"][-1]
         return {"field": "body", "message": f"is not valid JSON: {error['ctx']['error']} (at character {position})"}
-    return {"field": ".".join(str(part) for part in error["loc"] if part != "body") or "body", "message": error["msg"]}
+    return {"field": field_path(error["loc"]) or "body", "message": error["msg"]}

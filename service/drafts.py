@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from service.campaigns import get_campaign
 from service.db.models import Customer, Draft, Review, Variant
-from service.errors import Conflict, InvalidInput, NotFound, NotReady, Problem
+from service.errors import Conflict, InvalidInput, NotFound, NotReady, Problem, field_path
 from service.forecasts import mark_stale
 from service.pipeline.model_store import ModelStore
 from service.schemas import DraftOut, ReviewOut, VariantEdit, VariantOut
@@ -145,7 +145,7 @@ def variant_edit(reviewer: str, **fields: Any) -> VariantEdit:
     try:
         return VariantEdit(reviewer=reviewer, **fields)
     except ValidationError as error:
-        problems = [Problem(None, ".".join(str(part) for part in e["loc"]), e["msg"], "field") for e in error.errors()]
+        problems = [Problem(None, field_path(e["loc"]), e["msg"], "field") for e in error.errors()]
         raise InvalidInput("edit", problems) from None
 
 

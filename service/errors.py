@@ -107,6 +107,17 @@ class InvalidInput(TailorError):
         super().__init__(f"{what} {outcome}: {shown}{more}")
 
 
+def field_path(location: tuple | list) -> str:
+    """A field by its path in a request, as a client writes it: `events[0].send_id` (pydantic's location without
+    FastAPI's "body" in front)."""
+    path = ""
+    for part in location:
+        if part == "body" and not path:
+            continue
+        path += f"[{part}]" if isinstance(part, int) else f"{'.' if path else ''}{part}"
+    return path
+
+
 def _problem_body(problem: Problem) -> dict[str, Any]:
     """A file's problem by its row and column; a request's by the field (or parameter) it names."""
     if problem.field_kind == "column":
