@@ -152,3 +152,23 @@ def test_the_preview_shows_the_inbox_line_and_no_template_syntax(client, demo_fi
         flagged.status, flagged.flagged, flagged.flag_reasons = "flagged", True, ["a reason"]
     listing = client.get(f"/review/campaigns/{campaign_id}").text
     assert listing.count(">flagged</span>") == 1
+
+
+def test_the_campaign_page_says_when_drafts_are_still_being_written_or_generation_stopped(client, engine):
+    """The page showed a campaign being generated, or one whose generation failed, as if its list were complete."""
+    from service.db.models import Campaign
+    from service.db.session import session_scope
+
+    body = {"name": "Spring", "brand": "hearth", "campaign_type": "cross_sell"}
+    campaign_id = client.post("/campaigns", json=body).json()["id"]
+    for status, note, refreshes in (
+        ("generating", "Drafts are still being written", True),
+        ("failed", f"POST /campaigns/{campaign_id}/generate</code> writes the others again", False),
+        ("ready", None, False),
+    ):
+        with session_scope(engine) as session:
+            session.get(Campaign, campaign_id).status = status
+        page = client.get(f"/review/campaigns/{campaign_id}").text
+        assert f'id="campaign-status">{status}</span>' in page
+        assert (note in page) if note else 'id="campaign-note"' not in page
+        assert ('<meta http-equiv="refresh"' in page) is refreshes
