@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from service.campaigns import get_campaign
+from service.db.batches import batches
 from service.db.models import Customer, Draft, Review, Variant
 from service.errors import Conflict, InvalidInput, NotFound, NotReady, Problem, field_path
 from service.forecasts import mark_stale
@@ -21,6 +22,7 @@ from service.pipeline.model_store import ModelStore
 from service.schemas import DraftOut, ReviewOut, VariantEdit, VariantOut
 
 REVIEWABLE = {"pending", "flagged"}
+APPROVE_BATCH = 1_000  # drafts approved at a time by approve_pending
 
 # Drafts in the order their customers came in the campaign's audience (its priority: win-back by past spend, VIP
 # by CLV...), whatever order they were written in; drafts from before positions were kept come by id.
@@ -127,6 +129,37 @@ def approve(
     mark_stale(draft.campaign)
     session.flush()
     return draft
+
+
+def approve_pending(session: Session, campaign_id: int, reviewer: str, comment: str = "") -> dict[str, int]:
+    """Approve every pending draft of the campaign with its chosen variant: the drafts whose copy passed every
+    guardrail check and whose predictions cleared the review floors. Flagged drafts stay for a person (as does a
+    pending draft whose chosen variant fails a check, which generation never leaves). Refused (Conflict) while
+    the campaign is being generated: its drafts are not all written yet."""
+    campaign = get_campaign(session, campaign_id)
+    if campaign.status == "generating":
+        raise Conflict(f"Campaign {campaign_id} is being generated: approve its drafts once it is ready.")
+    pending = session.scalars(
+        select(Draft.id).where(Draft.campaign_id == campaign_id, Draft.status == "pending").order_by(Draft.id)
+    ).all()
+    approved = 0
+    for batch in batches(pending, size=APPROVE_BATCH):
+        drafts = session.scalars(select(Draft).where(Draft.id.in_(batch)).options(selectinload(Draft.variants)))
+        for draft in drafts:
+            chosen = selected_variant(draft)
+            if chosen is None or failed_checks(chosen):
+                continue
+            draft.status = "approved"
+            session.add(Review(draft_id=draft.id, action="approve", reviewer=reviewer, comment=comment.strip()))
+            approved += 1
+        session.flush()
+        for written in list(session.identity_map.values()):  # memory holds one batch, whatever the campaign's size
+            if isinstance(written, Draft | Variant | Review) and written in session:  # a draft takes its variants
+                session.expunge(written)
+    if approved:
+        mark_stale(campaign)
+    flagged = session.scalar(select(func.count()).where(Draft.campaign_id == campaign_id, Draft.status.in_(REVIEWABLE)))
+    return {"approved": approved, "left_for_review": flagged}
 
 
 def reject(session: Session, draft_id: int, reviewer: str, comment: str) -> Draft:

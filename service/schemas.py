@@ -194,6 +194,18 @@ class ApproveIn(BaseModel):
     )
 
 
+class ApprovePendingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reviewer: str = ""
+    comment: str = ""
+
+
+class PendingApproved(BaseModel):
+    approved: int = Field(description="pending drafts approved, each with its chosen variant")
+    left_for_review: int = Field(description="drafts still waiting for a person: the flagged ones")
+
+
 class RejectIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

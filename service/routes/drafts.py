@@ -5,7 +5,15 @@ from fastapi import APIRouter, Query
 from service import drafts as draft_ops
 from service.deps import ApiKeyDep, SessionDep, StateDep
 from service.routes.responses import KEYED, errors
-from service.schemas import ApproveIn, DraftOut, DraftStatus, RejectIn, VariantEdit
+from service.schemas import (
+    ApproveIn,
+    ApprovePendingIn,
+    DraftOut,
+    DraftStatus,
+    PendingApproved,
+    RejectIn,
+    VariantEdit,
+)
 
 router = APIRouter(tags=["drafts"], responses=errors(*KEYED))
 
@@ -45,6 +53,14 @@ def approve(draft_id: int, body: ApproveIn, session: SessionDep, _key: ApiKeyDep
         session, draft_id, body.variant_id, body.reviewer, body.comment, override_checks=body.override_checks
     )
     return draft_ops.draft_out(draft)
+
+
+@router.post("/campaigns/{campaign_id}/drafts/approve", response_model=PendingApproved, responses=errors(404, 409))
+def approve_pending(campaign_id: int, body: ApprovePendingIn, session: SessionDep, _key: ApiKeyDep) -> PendingApproved:
+    """Approve every pending draft of the campaign, each with its chosen variant: the drafts that passed every
+    guardrail check and review floor. Flagged drafts stay for a person. Refused (409) while the campaign is being
+    generated."""
+    return PendingApproved(**draft_ops.approve_pending(session, campaign_id, body.reviewer, body.comment))
 
 
 @router.post("/drafts/{draft_id}/reject", response_model=DraftOut, responses=errors(404, 409))

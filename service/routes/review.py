@@ -119,6 +119,15 @@ def campaign_page(
     return templates.TemplateResponse(request, "campaign.html", context)
 
 
+@router.post("/campaigns/{campaign_id}/approve-pending", response_model=None)
+def approve_pending(
+    campaign_id: int, session: SessionDep, reviewer: ReviewerDep, comment: Annotated[str, Form()] = ""
+) -> RedirectResponse:
+    """Approve the campaign's pending drafts at once (see drafts.approve_pending); the flagged ones stay."""
+    draft_ops.approve_pending(session, campaign_id, reviewer, comment)
+    return RedirectResponse(f"/review/campaigns/{campaign_id}", status_code=303)
+
+
 @router.get("/campaigns/{campaign_id}/experiment", response_class=HTMLResponse)
 def experiment_page(campaign_id: int, request: Request, session: SessionDep, _key: ApiKeyDep) -> HTMLResponse:
     campaign = campaign_ops.get_campaign(session, campaign_id)

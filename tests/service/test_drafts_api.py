@@ -82,3 +82,45 @@ def test_a_variant_that_failed_checks_is_approved_only_with_an_override_and_a_re
     if all(c["passed"] for c in chosen["checks"]):  # a variant that passes needs no override
         plain = client.post(f"/drafts/{clean['id']}/approve", json={}).json()
         assert plain["status"] == "approved" and plain["reviews"][-1]["overridden_checks"] is None
+
+
+def test_the_pending_drafts_of_a_campaign_are_approved_at_once_and_the_flagged_stay(
+    client, demo_files, engine, monkeypatch
+):
+    """A campaign for thousands of customers was approved one draft at a time. The drafts that passed every check
+    and floor (pending) can be approved together; the flagged ones still wait for a person."""
+    from service.db.models import Campaign, Draft
+    from service.db.session import session_scope
+
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_shop(client, demo_files)
+    campaign_id = generated_campaign(client, max_customers=6)
+    drafts = client.get(f"/campaigns/{campaign_id}/drafts", params={"limit": 10}).json()
+    held = drafts[0]["id"]  # a draft a person must look at
+    with session_scope(engine) as session:
+        session.get(Draft, held).status = "flagged"
+    pending = [d["id"] for d in client.get(f"/campaigns/{campaign_id}/drafts", params={"status": "pending"}).json()]
+    assert len(pending) >= 3 and held not in pending
+    url = f"/campaigns/{campaign_id}/drafts/approve"
+
+    with session_scope(engine) as session:
+        session.get(Campaign, campaign_id).status = "generating"
+    refused = client.post(url, json={"reviewer": "Ola"})
+    assert refused.status_code == 409 and "is being generated" in refused.json()["message"]
+    with session_scope(engine) as session:
+        session.get(Campaign, campaign_id).status = "ready"
+
+    answer = client.post(url, json={"reviewer": "Ola", "comment": "read a sample of ten"})
+    flagged = sum(d["status"] == "flagged" for d in client.get(f"/campaigns/{campaign_id}/drafts").json())
+    assert answer.status_code == 200 and answer.json() == {"approved": len(pending), "left_for_review": flagged}
+    for draft_id in pending:
+        draft = client.get(f"/drafts/{draft_id}").json()
+        assert draft["status"] == "approved"
+        assert [(r["action"], r["reviewer"], r["comment"]) for r in draft["reviews"]] == [
+            ("approve", "Ola", "read a sample of ten")
+        ]
+    assert client.get(f"/drafts/{held}").json()["status"] == "flagged"
+    forecast = client.get(f"/campaigns/{campaign_id}").json()["forecast"]
+    assert forecast["sends"] == len(pending) + flagged and not forecast.get("stale")  # approved or still in review
+    assert client.post(url, json={}).json()["approved"] == 0  # nothing pending is left
+    assert client.post("/campaigns/999/drafts/approve", json={}).status_code == 404

@@ -172,3 +172,21 @@ def test_the_campaign_page_says_when_drafts_are_still_being_written_or_generatio
         assert f'id="campaign-status">{status}</span>' in page
         assert (note in page) if note else 'id="campaign-note"' not in page
         assert ('<meta http-equiv="refresh"' in page) is refreshes
+
+
+def test_the_campaign_page_approves_the_pending_drafts_at_once(client, demo_files, monkeypatch):
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_shop(client, demo_files)
+    campaign_id = generated_campaign(client, max_customers=3)
+    pending = len(client.get(f"/campaigns/{campaign_id}/drafts", params={"status": "pending"}).json())
+    assert pending
+    page = client.get(f"/review/campaigns/{campaign_id}").text
+    assert f"Approve the {pending} pending draft" in page and 'id="approve-pending"' in page
+
+    done = client.post(
+        f"/review/campaigns/{campaign_id}/approve-pending", data={"comment": "checked a sample"}, follow_redirects=False
+    )
+    assert done.status_code == 303 and done.headers["location"] == f"/review/campaigns/{campaign_id}"
+    approved = client.get(f"/campaigns/{campaign_id}/drafts", params={"status": "approved"}).json()
+    assert len(approved) == pending and all(d["reviews"][0]["comment"] == "checked a sample" for d in approved)
+    assert 'id="approve-pending"' not in client.get(done.headers["location"]).text  # nothing pending is left
