@@ -192,3 +192,27 @@ def test_the_page_holds_edits_and_approvals_to_the_apis_rules(shop_with_fake_cam
         page.click("#campaigns")
         expect(page.locator("h1")).to_have_text("Campaigns")
         browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
+def test_approving_every_pending_draft_asks_first(shop_with_fake_campaign, live_server, api_key):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = _logged_in(browser, live_server, api_key)
+        page.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
+        pending = page.locator("#drafts .badge.pending").count()
+        assert pending
+        asked = []
+        page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+        page.click("#approve-pending button")
+        assert asked == [
+            f"Approve the {pending} pending draft{'s' if pending != 1 else ''}? They will be sent with the campaign."
+        ]
+        expect(page.locator("#drafts .badge.pending")).to_have_count(pending)  # dismissed: nothing approved
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.click("#approve-pending button")
+        expect(page.locator("#drafts .badge.approved")).to_have_count(pending)
+        expect(page.locator("#approve-pending")).to_have_count(0)
+        browser.close()
