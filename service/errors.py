@@ -37,6 +37,10 @@ class NotReady(TailorError):
     status_code = 409
 
 
+class JobCancelled(TailorError):
+    """A job stopped because someone asked (POST /jobs/{id}/cancel); raised inside it by its progress report."""
+
+
 class MailServerUnavailable(TailorError):
     """The SMTP server that sends approved drafts cannot be reached, or refuses the connection's setup."""
 

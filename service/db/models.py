@@ -285,6 +285,11 @@ def fraction_done(done: int, total: int) -> float:
     return round(done / total, 4) if total else 0.0
 
 
+# A job's life: queued, running, then succeeded or failed; cancelled from queued, or through cancelling (asked
+# while running, until its next progress report stops it).
+UNFINISHED_JOB = ("queued", "running", "cancelling")
+
+
 class Job(Base):
     """A long piece of work (training, generation, sending) and how far it has got."""
 

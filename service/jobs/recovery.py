@@ -15,12 +15,11 @@ import socket
 
 from sqlalchemy import Engine, select
 
-from service.db.models import Campaign, Job
+from service.db.models import UNFINISHED_JOB, Campaign, Job
 from service.db.session import session_scope
 
 log = logging.getLogger("tailor.jobs")
 
-UNFINISHED = ("queued", "running")
 INTERRUPTED = "interrupted: the process running this job stopped before it finished; submit it again"
 
 
@@ -48,7 +47,7 @@ def is_orphaned(worker: str | None) -> bool:
 def fail_interrupted_jobs(engine: Engine) -> list[str]:
     """Fail the unfinished jobs whose process died (and the campaigns they left generating); their ids."""
     with session_scope(engine) as session:
-        unfinished = session.scalars(select(Job).where(Job.status.in_(UNFINISHED))).all()
+        unfinished = session.scalars(select(Job).where(Job.status.in_(UNFINISHED_JOB))).all()
         orphans = [job for job in unfinished if is_orphaned(job.worker)]
         for job in orphans:
             job.status, job.error = "failed", INTERRUPTED

@@ -20,43 +20,71 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select, update
 
-from service.db.models import Job, fraction_done
+from service.db.models import UNFINISHED_JOB, Job, fraction_done
 from service.db.session import session_scope
-from service.errors import DatabaseBusy, TailorError, error_body, is_database_busy
+from service.errors import (
+    Conflict,
+    DatabaseBusy,
+    JobCancelled,
+    NotFound,
+    TailorError,
+    error_body,
+    is_database_busy,
+)
 
 log = logging.getLogger("tailor.jobs")
 
 JobFunction = Callable[..., dict[str, Any]]
 
 
+# How often a running job looks up whether it was asked to stop (see Progress).
+CANCEL_CHECK_SECONDS = 1.0
 # What jobs of this process report inside their own SQLite write transaction, by job id (see Progress).
 _held: dict[str, tuple[int, int, str]] = {}
+# Jobs of this process asked to stop (see request_cancel): told in memory, as their row may be locked by their
+# own write transaction.
+_cancel_asked: set[str] = set()
 
 
 class Progress:
     """Records how far a job has got; writes to the database at most a few times a second, and inside
-    `during_write_transaction` on SQLite only when it ends."""
+    `during_write_transaction` on SQLite only when it ends. It is also where a job learns that it was asked to
+    stop: a report made after POST /jobs/{id}/cancel raises JobCancelled (looked up at most once a second), so
+    the job stops between two steps and its transaction, if any, is rolled back."""
 
     def __init__(self, engine: Engine, job_id: str, listener: Callable[[int, int, str], None] | None = None):
         self.engine = engine
         self.job_id = job_id
         self.listener = listener
         self._last_write = 0.0
+        self._last_cancel_check = time.monotonic()
         self._holding = False
 
     def __call__(self, done: int, total: int, message: str = "") -> None:
         if self.listener:
             self.listener(done, total, message)
+        stop = self._asked_to_stop(done, total)
         if self._holding:
             _held[self.job_id] = (done, total, message)
-            return
+        elif stop or time.monotonic() - self._last_write >= 0.25 or done >= total:  # a stop keeps the last figures
+            self._last_write = time.monotonic()
+            self._write(done, total, message)
+        if stop:
+            raise JobCancelled(f"cancelled on request after {done:,} of {total:,}")
+
+    def _asked_to_stop(self, done: int, total: int) -> bool:
+        if done >= total:  # the last report: the work is done
+            return False
+        if self.job_id in _cancel_asked:
+            return True
         now = time.monotonic()
-        if now - self._last_write < 0.25 and done < total:
-            return
-        self._last_write = now
-        self._write(done, total, message)
+        if now - self._last_cancel_check < CANCEL_CHECK_SECONDS:  # asked of another process: through the row
+            return False
+        self._last_cancel_check = now
+        with self.engine.connect() as connection:  # a read: it waits for no writer, on SQLite either
+            return connection.scalar(select(Job.status).where(Job.id == self.job_id)) == "cancelling"
 
     def _write(self, done: int, total: int, message: str) -> None:
         with session_scope(self.engine) as session:
@@ -83,14 +111,18 @@ class Progress:
             self._write(*held)
 
 
-def held_progress(job_id: str) -> dict[str, Any]:
-    """The progress a job of this process holds in memory (see `Progress.during_write_transaction`), as fields
-    of the job's status; empty when it holds none."""
-    if (held := _held.get(job_id)) is None:
-        return {}
-    done, total, message = held
-    figures = {"done": done, "total": total, "progress": fraction_done(done, total)}
-    return figures | {"message": message} if message else figures
+def held_progress(job: Job) -> dict[str, Any]:
+    """What this process holds in memory about the job beyond its row, as fields of the job's status: progress
+    reported inside its write transaction (see `Progress.during_write_transaction`), and "cancelling" once it
+    was asked to stop; empty when it holds none."""
+    held: dict[str, Any] = {}
+    if job.id in _cancel_asked and job.status in UNFINISHED_JOB:
+        held["status"] = "cancelling"
+    if (figures := _held.get(job.id)) is not None:
+        done, total, message = figures
+        held |= {"done": done, "total": total, "progress": fraction_done(done, total)}
+        held |= {"message": message} if message else {}
+    return held
 
 
 class JobRunner(Protocol):
@@ -111,14 +143,47 @@ def _create_job(engine: Engine, kind: str) -> str:
     return job_id
 
 
+def request_cancel(engine: Engine, job_id: str) -> Job:
+    """Ask a job to stop: it stops at its next progress report (see Progress), or, still queued, before it starts.
+    A job of this process is told in memory (its row may be locked by its own import); one of another process
+    through its row, marked "cancelling". NotFound for no such job, Conflict for one that has ended."""
+    with session_scope(engine) as session:  # a read, which no writer blocks
+        job = session.get(Job, job_id)
+        if job is None:
+            raise NotFound(f"Job {job_id} does not exist.")
+        session.expunge(job)
+    if job.status not in UNFINISHED_JOB:
+        raise Conflict(f"Job {job_id} already {job.status}: there is nothing to cancel.")
+    if job.worker == worker_name():
+        _cancel_asked.add(job_id)
+    elif job.status != "cancelling":
+        with session_scope(engine) as session:  # only from the status read: a job that ended keeps its ending
+            session.execute(update(Job).where(Job.id == job_id, Job.status == job.status).values(status="cancelling"))
+        job.status = "cancelling"
+    log.info("job cancel requested", extra={"job_id": job_id, "kind": job.kind})
+    return job
+
+
 def _run(engine: Engine, job_id: str, work: JobFunction, params: dict[str, Any], listener=None) -> dict[str, Any]:
     with session_scope(engine) as session:
         job = session.get(Job, job_id)
-        job.status, kind = "running", job.kind
+        kind = job.kind
+        if job_id in _cancel_asked or job.status == "cancelling":  # asked while it waited in the queue
+            _cancel_asked.discard(job_id)
+            job.status, job.error = "cancelled", "cancelled on request before it started"
+            log.info("job cancelled", extra={"job_id": job_id, "kind": kind, "error": job.error})
+            return {}
+        job.status = "running"
     started = time.perf_counter()
     log.info("job started", extra={"job_id": job_id, "kind": kind})
     try:
         result = work(Progress(engine, job_id, listener), **params)
+    except JobCancelled as cancelled:
+        log.info("job cancelled", extra={"job_id": job_id, "kind": kind, "error": str(cancelled)})
+        with session_scope(engine) as session:
+            job = session.get(Job, job_id)
+            job.status, job.error = "cancelled", str(cancelled)
+        raise
     except Exception as raised:
         error = DatabaseBusy() if is_database_busy(raised) else raised  # told as the API tells it
         message = str(error) if isinstance(error, TailorError) else f"{type(error).__name__}: {error}"
@@ -133,6 +198,8 @@ def _run(engine: Engine, job_id: str, work: JobFunction, params: dict[str, Any],
             if isinstance(error, TailorError):  # the answer the API gives for it, e.g. a bad file's problems
                 job.result = error_body(error)
         raise
+    finally:
+        _cancel_asked.discard(job_id)
     with session_scope(engine) as session:
         job = session.get(Job, job_id)
         job.status, job.result = "succeeded", result

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from service.db.models import Job
+from service.db.models import UNFINISHED_JOB, Job
 from service.db.session import session_scope
 from service.jobs.runner import JobFunction, JobRunner
 
@@ -49,7 +49,7 @@ class PeriodicJob:
             return False
         with session_scope(self.engine) as session:
             job = session.get(Job, self.last_job_id)
-            return job is not None and job.status in {"queued", "running"}
+            return job is not None and job.status in UNFINISHED_JOB
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval_seconds):

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Query, status
 from service.db.models import Job
 from service.deps import ApiKeyDep, RecommenderQuery, SessionDep, StateDep, require_tunable
 from service.errors import NotFound
-from service.jobs.runner import held_progress
+from service.jobs.runner import held_progress, request_cancel
 from service.pipeline.training import train_all
 from service.routes.responses import KEYED, errors
 from service.schemas import JobOut, JobStarted
@@ -34,4 +34,14 @@ def get_job(job_id: str, session: SessionDep, _key: ApiKeyDep) -> JobOut:
     job = session.get(Job, job_id)
     if job is None:
         raise NotFound(f"Job {job_id} does not exist.")
-    return JobOut.model_validate(job, from_attributes=True).model_copy(update=held_progress(job_id))
+    return JobOut.model_validate(job, from_attributes=True).model_copy(update=held_progress(job))
+
+
+@router.post("/jobs/{job_id}/cancel", response_model=JobOut, responses=errors(404, 409))
+def cancel_job(job_id: str, state: StateDep, _key: ApiKeyDep) -> JobOut:
+    """Stop a job: a queued one is `cancelled` at once, a running one is `cancelling` until its next step, then
+    `cancelled` (poll GET /jobs/{job_id}). What a cancelled job had written in one transaction (an import, a
+    training) is rolled back; a generation keeps the drafts it saved (the campaign is `failed` and can be
+    generated again) and a send the emails it sent (the rest stay approved). A job that ended is a 409."""
+    job = request_cancel(state.engine, job_id)
+    return JobOut.model_validate(job, from_attributes=True).model_copy(update=held_progress(job))

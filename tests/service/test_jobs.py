@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+
+import pytest
 
 from service.db.models import Job
 from service.db.session import session_scope
-from service.errors import InvalidInput, NotReady, Problem
+from service.errors import Conflict, InvalidInput, JobCancelled, NotFound, NotReady, Problem
 from service.jobs import InlineJobRunner, ThreadJobRunner
-from service.jobs.runner import held_progress
+from service.jobs.runner import held_progress, request_cancel
+from tests.service.conftest import wait_for_job
 
 
 def counting(progress, steps: int) -> dict:
@@ -110,14 +114,19 @@ def test_progress_inside_a_jobs_own_sqlite_transaction_is_held_in_memory_until_i
     job_id = runner.submit("write", writing, engine=engine, reached=reached, go=go)
     try:
         assert reached.wait(timeout=5), _job(engine, job_id).error
-        assert held_progress(job_id) == {"done": 1, "total": 2, "progress": 0.5, "message": "writing jobs"}
+        assert held_progress(_job(engine, job_id)) == {
+            "done": 1,
+            "total": 2,
+            "progress": 0.5,
+            "message": "writing jobs",
+        }
         assert _job(engine, job_id).done == 0
     finally:
         go.set()
         runner.wait(job_id, timeout=30)
         runner.shutdown()
     job = _job(engine, job_id)
-    assert (job.status, job.message, held_progress(job_id)) == ("succeeded", "writing jobs", {})
+    assert (job.status, job.message, held_progress(job)) == ("succeeded", "writing jobs", {})
 
 
 CRASHING_PROCESS = """
@@ -197,3 +206,64 @@ def test_the_job_log_lines_name_the_job_s_kind_and_keep_tracebacks_for_the_unexp
 
 def crashing(progress) -> dict:
     return {"ratio": 1 / 0}
+
+
+def stepping(progress, started: threading.Event, steps: int = 3000) -> dict:
+    started.set()
+    for step in range(steps):
+        progress(step, steps, "stepping")
+        time.sleep(0.01)
+    return {"steps": steps}
+
+
+def test_a_running_job_stops_at_its_next_report_and_a_queued_one_never_starts(engine):
+    """Long work (a generation for thousands of customers) could not be stopped but by killing the server."""
+    runner = ThreadJobRunner(engine)
+    started, ran = threading.Event(), []
+    try:
+        running = runner.submit("generate", stepping, started=started)
+        queued = runner.submit("train", lambda progress: ran.append(True) or {})
+        assert started.wait(timeout=10)
+        for job_id in (queued, running):
+            assert request_cancel(engine, job_id).status in {"queued", "running"}
+            assert held_progress(_job(engine, job_id))["status"] == "cancelling"  # as GET /jobs/{id} shows it
+        runner.wait(running, timeout=30)
+        runner.wait(queued, timeout=30)
+    finally:
+        runner.shutdown()
+    stopped, skipped = _job(engine, running), _job(engine, queued)
+    assert stopped.status == "cancelled" and stopped.error.startswith("cancelled on request after ")
+    assert stopped.error == f"cancelled on request after {stopped.done:,} of 3,000"  # the row keeps the last figures
+    assert 0 < stopped.done < 3000 and held_progress(stopped) == {}
+    assert (skipped.status, skipped.error, ran) == ("cancelled", "cancelled on request before it started", [])
+    with pytest.raises(Conflict, match=f"Job {running} already cancelled"):
+        request_cancel(engine, running)
+    with pytest.raises(NotFound):
+        request_cancel(engine, "no-such-job")
+
+
+def test_a_job_of_another_process_is_asked_through_its_row(engine):
+    """A job run by another process (the CLI, a second server) reads the request from its row."""
+    with session_scope(engine) as session:
+        session.add(Job(id="elsewhere", kind="generate", status="running", worker="another-host:1"))
+    assert request_cancel(engine, "elsewhere").status == "cancelling"
+    assert _job(engine, "elsewhere").status == "cancelling"
+    from service.jobs.runner import Progress
+
+    progress = Progress(engine, "elsewhere")
+    progress._last_cancel_check = 0.0  # as if a second had passed since its last look
+    with pytest.raises(JobCancelled, match="cancelled on request after 5 of 10"):
+        progress(5, 10, "writing")
+
+
+def test_the_api_cancels_a_job_and_refuses_one_that_ended(client):
+    assert client.post("/jobs/nope/cancel").status_code == 404
+    import_job = client.post(
+        "/imports/customers", files={"file": ("c.csv", b"customer_id,email,first_name,locale,marketing_consent\n")},
+        params={"background": True},
+    ).json()["job_id"]  # fmt: skip
+    ended = wait_for_job(client, import_job)
+    refused = client.post(f"/jobs/{import_job}/cancel")
+    assert refused.status_code == 409 and refused.json() == {
+        "error": "Conflict", "message": f"Job {import_job} already {ended['status']}: there is nothing to cancel."
+    }  # fmt: skip
