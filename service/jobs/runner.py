@@ -104,11 +104,13 @@ class Progress:
         self._holding = True
         try:
             yield
-        finally:
+        finally:  # a job that failed or was stopped inside the transaction keeps its last figures too
             self._holding = False
-            held = _held.pop(self.job_id, None)
-        if held:
-            self._write(*held)
+            if held := _held.pop(self.job_id, None):
+                try:
+                    self._write(*held)
+                except Exception:  # figures for show: never in place of the job's own outcome
+                    log.warning("job progress not written", extra={"job_id": self.job_id}, exc_info=True)
 
 
 def held_progress(job: Job) -> dict[str, Any]:

@@ -267,3 +267,32 @@ def test_the_api_cancels_a_job_and_refuses_one_that_ended(client):
     assert refused.status_code == 409 and refused.json() == {
         "error": "Conflict", "message": f"Job {import_job} already {ended['status']}: there is nothing to cancel."
     }  # fmt: skip
+
+
+def writing_until_stopped(progress, engine, reached: threading.Event) -> dict:
+    with progress.during_write_transaction(), session_scope(engine) as session:
+        session.add(Job(id="written-before-the-stop", kind="other"))
+        session.flush()  # the job now holds SQLite's one write lock, as an import does
+        for step in range(3000):
+            progress(step, 3000, "writing")
+            reached.set()
+            time.sleep(0.01)
+    return {}
+
+
+def test_a_job_stopped_inside_its_write_transaction_writes_nothing(engine):
+    """The request to stop an import must not wait for the import's own write lock, and what it wrote goes."""
+    runner = ThreadJobRunner(engine)
+    reached = threading.Event()
+    job_id = runner.submit("import", writing_until_stopped, engine=engine, reached=reached)
+    try:
+        assert reached.wait(timeout=10)
+        started = time.perf_counter()
+        request_cancel(engine, job_id)
+        assert time.perf_counter() - started < 1  # not the 10 s busy timeout of a write
+        runner.wait(job_id, timeout=30)
+    finally:
+        runner.shutdown()
+    job = _job(engine, job_id)
+    assert job.status == "cancelled" and job.message == "writing" and job.done > 0
+    assert _job(engine, "written-before-the-stop") is None
