@@ -180,11 +180,12 @@ def _run(engine: Engine, job_id: str, work: JobFunction, params: dict[str, Any],
     log.info("job started", extra={"job_id": job_id, "kind": kind})
     try:
         result = work(Progress(engine, job_id, listener), **params)
-    except JobCancelled as cancelled:
-        log.info("job cancelled", extra={"job_id": job_id, "kind": kind, "error": str(cancelled)})
+    except (JobCancelled, KeyboardInterrupt) as cancelled:  # asked, or Ctrl-C on the command that runs it
+        reason = str(cancelled) if isinstance(cancelled, JobCancelled) else "cancelled: interrupted (Ctrl-C)"
+        log.info("job cancelled", extra={"job_id": job_id, "kind": kind, "error": reason})
         with session_scope(engine) as session:
             job = session.get(Job, job_id)
-            job.status, job.error = "cancelled", str(cancelled)
+            job.status, job.error = "cancelled", reason
         raise
     except Exception as raised:
         error = DatabaseBusy() if is_database_busy(raised) else raised  # told as the API tells it

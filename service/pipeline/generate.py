@@ -361,7 +361,7 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
             campaign = session.get(Campaign, campaign_id)
             campaign.status, campaign.stats = "ready", stats
             forecast = refresh_forecast(session, campaign)
-    except Exception:  # never left "generating": that would refuse every later generate of the campaign
+    except BaseException:  # never left "generating" (Ctrl-C included): that would refuse every later generate
         with session_scope(engine) as session:
             session.get(Campaign, campaign_id).status = "failed"
         raise

@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+from sqlalchemy import select
 
 from service.db.models import Job
 from service.db.session import session_scope
@@ -296,3 +297,17 @@ def test_a_job_stopped_inside_its_write_transaction_writes_nothing(engine):
     job = _job(engine, job_id)
     assert job.status == "cancelled" and job.message == "writing" and job.done > 0
     assert _job(engine, "written-before-the-stop") is None
+
+
+def test_ctrl_c_on_the_command_running_a_job_cancels_it(engine):
+    """Ctrl-C left the job 'running' (and a campaign 'generating') until the API's next start."""
+
+    def interrupted(progress) -> dict:
+        progress(1, 10, "writing")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        InlineJobRunner(engine).submit("generate", interrupted)
+    with session_scope(engine) as session:
+        job = session.scalars(select(Job)).one()
+        assert (job.status, job.error) == ("cancelled", "cancelled: interrupted (Ctrl-C)")
