@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from service.db.models import Brand, Campaign, Draft
+from service.db.models import Brand, Campaign, Draft, Send
 from service.errors import Conflict, InvalidInput, NotFound, Problem
 from service.forecasts import current_forecast
 from service.schemas import CampaignIn, CampaignOut
@@ -76,6 +76,23 @@ def start_generating(session: Session, campaign_id: int) -> Campaign:
         )
     session.refresh(campaign)
     return campaign
+
+
+def delete_campaign(session: Session, campaign_id: int) -> None:
+    """Delete a campaign that sent nothing, with its drafts, their variants and reviews (the database cascades,
+    so a big campaign is not loaded to be deleted). Refused (Conflict) while it is being generated, and once it
+    has sent email: those sends and their events are the shop's record and what scoring learns from."""
+    campaign = get_campaign(session, campaign_id)
+    if campaign.status == "generating":
+        raise Conflict(f"Campaign {campaign_id} is being generated: cancel its job (POST /jobs/{{id}}/cancel) first.")
+    sent = session.scalar(select(func.count()).select_from(Send).where(Send.campaign_id == campaign_id))
+    if sent:
+        emails = f"{sent:,} email{'s' if sent != 1 else ''}"
+        raise Conflict(
+            f"Campaign {campaign_id} has sent {emails}: it is kept with {'its' if sent == 1 else 'their'} results."
+        )
+    session.expunge(campaign)
+    session.execute(delete(Campaign).where(Campaign.id == campaign_id))
 
 
 def list_campaigns(session: Session) -> list[Campaign]:

@@ -34,6 +34,13 @@ def get(campaign_id: int, session: SessionDep, _key: ApiKeyDep) -> CampaignOut:
     return campaign_ops.campaign_out(session, campaign_ops.get_campaign(session, campaign_id))
 
 
+@router.delete("/{campaign_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(404, 409))
+def delete(campaign_id: int, session: SessionDep, _key: ApiKeyDep) -> None:
+    """Delete a campaign that sent nothing, with its drafts and their reviews. Refused (409) while it is being
+    generated and once it has sent email (kept with its results)."""
+    campaign_ops.delete_campaign(session, campaign_id)
+
+
 @router.post(
     "/{campaign_id}/generate",
     status_code=status.HTTP_202_ACCEPTED,

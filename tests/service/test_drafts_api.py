@@ -124,3 +124,45 @@ def test_the_pending_drafts_of_a_campaign_are_approved_at_once_and_the_flagged_s
     assert forecast["sends"] == len(pending) + flagged and not forecast.get("stale")  # approved or still in review
     assert client.post(url, json={}).json()["approved"] == 0  # nothing pending is left
     assert client.post("/campaigns/999/drafts/approve", json={}).status_code == 404
+
+
+def test_a_campaign_that_sent_nothing_is_deleted_with_its_drafts(client, demo_files, engine, monkeypatch):
+    """A marketing tool could create campaigns (tests, mistakes) but never remove one."""
+    from datetime import datetime
+
+    from sqlalchemy import func, select
+
+    from service.db.models import Campaign, Customer, Draft, Review, Send, Variant
+    from service.db.session import session_scope
+
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_shop(client, demo_files)
+    campaign_id = generated_campaign(client, max_customers=3)
+    draft = client.get(f"/campaigns/{campaign_id}/drafts").json()[0]
+    client.post(f"/drafts/{draft['id']}/reject", json={"comment": "not this one"})
+    kept_id = generated_campaign(client, max_customers=2)
+
+    with session_scope(engine) as session:
+        session.get(Campaign, campaign_id).status = "generating"
+    busy = client.delete(f"/campaigns/{campaign_id}")
+    assert busy.status_code == 409 and "cancel its job" in busy.json()["message"]
+    with session_scope(engine) as session:
+        session.get(Campaign, campaign_id).status = "ready"
+
+    assert client.delete(f"/campaigns/{campaign_id}").status_code == 204
+    assert client.get(f"/campaigns/{campaign_id}").status_code == 404
+    assert client.delete(f"/campaigns/{campaign_id}").status_code == 404
+    with session_scope(engine) as session:
+        drafts = session.scalars(select(Draft.id).where(Draft.campaign_id == campaign_id)).all()
+        orphans = session.scalar(select(func.count()).select_from(Variant).where(Variant.draft_id == draft["id"]))
+        reviews = session.scalar(select(func.count()).select_from(Review).where(Review.draft_id == draft["id"]))
+        assert (drafts, orphans, reviews) == ([], 0, 0)
+        assert session.scalar(select(func.count()).select_from(Draft).where(Draft.campaign_id == kept_id)) == 2
+        customer_id = session.scalars(select(Customer.id)).first()
+        sent_at = datetime.now()
+        session.add(
+            Send(customer_id=customer_id, campaign_id=kept_id, subject="Hi", campaign_type="vip", sent_at=sent_at)
+        )
+    sent = client.delete(f"/campaigns/{kept_id}")
+    assert sent.status_code == 409
+    assert sent.json()["message"] == f"Campaign {kept_id} has sent 1 email: it is kept with its results."

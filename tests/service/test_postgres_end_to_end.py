@@ -127,6 +127,12 @@ def test_the_whole_service_runs_on_postgres(pg_client, demo_files, mail_server, 
              f"/review/campaigns/{campaign_id}/experiment", f"/review/drafts/{third['id']}"]  # fmt: skip
     for page in pages:
         assert client.get(page).status_code == 200, page
+    assert client.delete(f"/campaigns/{campaign_id}").status_code == 409  # it sent email: kept
+    unsent = _ok(client.post("/campaigns", json={**body, "name": "PG draft"}), 201)["id"]
+    job = wait_for_job(client, _ok(client.post(f"/campaigns/{unsent}/generate"), 202)["job_id"])
+    assert job["status"] == "succeeded" and _ok(client.get(f"/campaigns/{unsent}/drafts"))
+    assert client.delete(f"/campaigns/{unsent}").status_code == 204  # drafts, variants, reviews go by cascade
+    assert client.get(f"/campaigns/{unsent}/drafts").status_code == 404
 
     retrain = wait_for_job(client, _ok(client.post("/train"), 202)["job_id"])
     assert retrain["status"] == "succeeded", retrain["error"]
