@@ -230,7 +230,10 @@ class EventsIn(BaseModel):
 class JobOut(BaseModel):
     id: str
     kind: str
-    status: str
+    status: str = Field(
+        description="queued, running, succeeded or failed; cancelling (asked to stop, until its next step) and "
+        "cancelled (POST /jobs/{id}/cancel, or Ctrl-C on the command that ran it)"
+    )
     progress: float
     done: int
     total: int
