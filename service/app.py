@@ -28,11 +28,14 @@ from service.settings import RetrainSettings, SendScheduleSettings, home_setting
 from service.state import AppState, model_store
 
 log = logging.getLogger("tailor.api")
+SENDING_JOBS = ("send", "send_due")
 
 
 def create_app(engine: Engine | None = None) -> FastAPI:
     engine = engine or default_engine()
-    runner = ThreadJobRunner(engine)
+    # Sending beside the other jobs where the database lets two write at once; SQLite has one writer, and a send
+    # would fail waiting for a big import's write instead of waiting its turn.
+    runner = ThreadJobRunner(engine, own_lane=SENDING_JOBS if engine.dialect.name != "sqlite" else ())
     on_engine = {"engine": engine}
     schedules = []
     if every_hours := RetrainSettings().every_hours:

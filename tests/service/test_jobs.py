@@ -311,3 +311,26 @@ def test_ctrl_c_on_the_command_running_a_job_cancels_it(engine):
     with session_scope(engine) as session:
         job = session.scalars(select(Job)).one()
         assert (job.status, job.error) == ("cancelled", "cancelled: interrupted (Ctrl-C)")
+
+
+def test_kinds_on_their_own_lane_run_beside_a_long_job(engine):
+    """Mail waited behind a long generation or training, however long it took."""
+    runner = ThreadJobRunner(engine, own_lane=("send",))
+    release = threading.Event()
+    try:
+        long = runner.submit("generate", lambda progress: {"waited": release.wait(30)})
+        send = runner.submit("send", lambda progress: {"sent": 1})
+        behind = runner.submit("train", lambda progress: {})
+        runner.wait(send, timeout=10)
+        assert _job(engine, send).status == "succeeded"
+        assert (_job(engine, long).status, _job(engine, behind).status) == ("running", "queued")
+    finally:
+        release.set()
+        runner.shutdown()
+
+
+def test_the_server_sends_on_its_own_lane_only_where_two_can_write_at_once(engine):
+    from service.app import SENDING_JOBS, create_app
+
+    assert create_app(engine).state.tailor.jobs.own_lane == frozenset()  # SQLite: one writer, a send waits its turn
+    assert set(SENDING_JOBS) == {"send", "send_due"}

@@ -56,6 +56,7 @@ def _ok(response, code: int = 200) -> dict | list:
 def test_the_whole_service_runs_on_postgres(pg_client, demo_files, mail_server, monkeypatch):
     client, engine = pg_client
     assert engine.dialect.name == "postgresql"
+    assert client.app.state.tailor.jobs.own_lane == {"send", "send_due"}  # mail goes out beside long jobs
     for kind in ("customers", "products"):
         _ok(upload(client, kind, demo_files[kind]))
     orders = demo_files["orders"]
