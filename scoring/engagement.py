@@ -60,6 +60,18 @@ CATEGORY_WORDS = {
     "weekday": "sending on {}",
 }
 OUTCOME_WORDS = {"open": "an open", "click": "a click after opening", "conversion": "a purchase after clicking"}
+# Words a reason never gives as its example of the subject's wording: a copywriter learns nothing from 'e.g. "to"'.
+# The model still weighs them; a subject whose strongest n-grams are all such words is "the subject's wording".
+_FUNCTION_WORDS_BY_LANGUAGE = {
+    "en": "a an the and or but nor so to of in on at for with from by as into about is are be was were been it its "
+    "this that these those you your yours we our ours us i my me he she they them their his her not no do does can "
+    "will",
+    "de": "und oder der die das den dem ein eine mit für zu von im am ist sie ihr ihre wir unser",
+    "pl": "i w z na do dla o od to że się",
+    "ru": "и в с на для к по от о а но не это вы ваш",
+    "bg": "и в с на за от по да не се ви ваш",
+}
+FUNCTION_WORDS = frozenset(word for words in _FUNCTION_WORDS_BY_LANGUAGE.values() for word in words.split())
 # Rows designed, scored and explained at once: a row's transformed features take a few KB, so a campaign of
 # 100,000 variants goes through in pieces of bounded size. The results do not depend on it.
 CHUNK_ROWS = 5_000
@@ -149,12 +161,14 @@ class Link:
         return pd.DataFrame(pushes, index=design.index, columns=columns)
 
     def strongest_words(self, design: pd.DataFrame, features: sparse.csr_matrix | None = None) -> list[str]:
-        """For each row, the subject n-gram present in it with the largest absolute coefficient ("" if none);
-        ``features`` as in :meth:`contributions`."""
+        """For each row, the subject n-gram present in it with the largest absolute coefficient, a lone function
+        word aside ("" if none); ``features`` as in :meth:`contributions`."""
         if self.pipeline is None:
             return [""] * len(design)
         names = self.feature_names()
-        text_columns = np.array([name.startswith("text__word__") for name in names])
+        text_columns = np.array(
+            [name.startswith("text__word__") and name[len("text__word__") :] not in FUNCTION_WORDS for name in names]
+        )
         transformed = sparse.csr_matrix((self.features(design) if features is None else features)[:, text_columns])
         transformed.sum_duplicates()
         weights = np.abs(self.pipeline[-1].coef_.ravel()[text_columns])

@@ -8,7 +8,7 @@ import pytest
 from scipy import sparse
 
 from scoring import engagement
-from scoring.engagement import OUTCOME_WORDS, EngagementModel, _reason_words, _source_column
+from scoring.engagement import FUNCTION_WORDS, OUTCOME_WORDS, EngagementModel, _reason_words, _source_column
 from scoring.errors import MissingColumns, ModelFileError, NotEnoughData, NotFitted
 from scoring.features import OUTCOME_COLUMNS
 from tests.scoring.conftest import make_sends
@@ -269,12 +269,14 @@ def test_a_link_predicts_what_its_calibrated_classifier_does_from_one_transform(
 
 
 def test_the_strongest_word_is_the_first_present_n_gram_of_largest_weight(fitted_engagement, sends):
+    """A lone function word is never the example: the reason read 'the subject's wording (e.g. "to")'."""
     variants = _variants(sends.head(300)).reset_index(drop=True)
     variants.loc[[0, 7], "subject"] = "zqxv wvkj"  # no n-gram the model knows
+    variants.loc[3, "subject"] = "to the"  # only function words
     design = fitted_engagement._design(variants)
     link = fitted_engagement.links["open"]
     names = link.pipeline[:-1].get_feature_names_out()
-    text = np.array([name.startswith("text__word__") for name in names])
+    text = np.array([name.startswith("text__word__") and name[12:] not in FUNCTION_WORDS for name in names])
     transformed = link.features(design)[:, text].tocsr()
     weights = np.abs(link.pipeline[-1].coef_.ravel()[text])
     expected = []
@@ -284,7 +286,8 @@ def test_the_strongest_word_is_the_first_present_n_gram_of_largest_weight(fitted
             names[text][present[np.argmax(weights[present])]][len("text__word__") :] if len(present) else ""
         )
     assert "" in expected and len(set(expected)) > 2  # rows without a known n-gram, and several words
-    assert link.strongest_words(design) == expected
+    strongest = link.strongest_words(design)
+    assert strongest == expected and strongest[3] == "" and not set(strongest) & FUNCTION_WORDS
 
 
 def test_assessing_gives_the_predictions_and_reasons_from_one_transform_per_link(fitted_engagement, sends, monkeypatch):
