@@ -62,6 +62,16 @@ def list_drafts(
     return list(session.scalars(statement))
 
 
+def next_to_review(session: Session, draft: Draft) -> tuple[int | None, int]:
+    """The campaign's next draft waiting for review after ``draft``, in the campaign page's order (flagged first,
+    then the audience's), and how many wait besides ``draft``."""
+    waiting = select(Draft.id).where(
+        Draft.campaign_id == draft.campaign_id, Draft.status.in_(REVIEWABLE), Draft.id != draft.id
+    )
+    next_id = session.scalar(waiting.order_by(Draft.flagged.desc(), *AUDIENCE_ORDER).limit(1))
+    return next_id, session.scalar(select(func.count()).select_from(waiting.subquery()))
+
+
 def selected_variant(draft: Draft) -> Variant | None:
     return next((v for v in draft.variants if v.id == draft.selected_variant_id), None)
 

@@ -45,13 +45,16 @@ def _draft_page(
     """The draft's page; after a refused action, with the error (and its status code) and, for an edit, the
     values the person typed, so that nothing they wrote is lost. The preview shows variant `preview` when the
     draft has it, else the chosen variant."""
-    draft = draft_ops.draft_out(draft_ops.get_draft(session, draft_id))
+    stored = draft_ops.get_draft(session, draft_id)
+    next_id, waiting = draft_ops.next_to_review(session, stored)
+    draft = draft_ops.draft_out(stored)
     shown = next((v for v in draft.variants if v.id == preview), None) or next(
         (v for v in draft.variants if v.id == draft.selected_variant_id), None
     )
     context = {
         "draft": draft, "editable": draft.status in draft_ops.REVIEWABLE, "edit": edit,
         "error": _in_words(error) if error else None, "sender": SmtpSettings().sender, "shown": shown,
+        "next_id": next_id, "waiting": waiting,
     }  # fmt: skip
     return templates.TemplateResponse(request, "draft.html", context, status_code=error.status_code if error else 200)
 

@@ -190,3 +190,27 @@ def test_the_campaign_page_approves_the_pending_drafts_at_once(client, demo_file
     approved = client.get(f"/campaigns/{campaign_id}/drafts", params={"status": "approved"}).json()
     assert len(approved) == pending and all(d["reviews"][0]["comment"] == "checked a sample" for d in approved)
     assert 'id="approve-pending"' not in client.get(done.headers["location"]).text  # nothing pending is left
+
+
+def test_a_draft_page_leads_to_the_next_draft_waiting_for_review(client, demo_files, engine, monkeypatch):
+    """Reviewing meant going back to the campaign after every draft to find the next one."""
+    from service.db.models import Draft
+    from service.db.session import session_scope
+
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_shop(client, demo_files)
+    campaign_id = generated_campaign(client, max_customers=3)
+    first, second, third = client.get(f"/campaigns/{campaign_id}/drafts").json()  # the page's order
+    with session_scope(engine) as session:
+        session.get(Draft, third["id"]).flagged = True  # flagged drafts come first
+        session.get(Draft, third["id"]).status = "flagged"
+
+    def next_of(draft_id: int) -> str:
+        return client.get(f"/review/drafts/{draft_id}").text.split('id="next-to-review"', 1)[1][:80]
+
+    assert next_of(first["id"]).startswith(f' href="/review/drafts/{third["id"]}">next to review')
+    assert "2 waiting besides this one" in client.get(f"/review/drafts/{first['id']}").text
+    client.post(f"/drafts/{third['id']}/reject", json={"comment": "no"})
+    assert next_of(first["id"]).startswith(f' href="/review/drafts/{second["id"]}">')
+    client.post(f"/drafts/{second['id']}/approve", json={})
+    assert next_of(first["id"]).startswith(">no other draft of this campaign waits for review")
