@@ -48,13 +48,25 @@ class RunSummary:
             ("predicted conversions", f"{f['conversions']:.2f}"),
             ("predicted revenue", f"{f['revenue']:.2f} ({f['revenue_low']:.2f}–{f['revenue_high']:.2f})"),
             ("LLM calls", r.get("llm_calls", 0)),
-            ("drafts with fallback copy", f"{r['fallback_share']:.0%}"),
+            ("variants in template copy", f"{r['fallback_share']:.0%}{_why_template(r)}"),
             ("seconds generating", f"{r['seconds']:.1f}"),
         ]
         if total_seconds is not None:
             rows.append(("seconds in all", f"{total_seconds:.1f}"))
         width = max(len(name) for name, _ in rows)
         return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+
+
+def _why_template(result: dict[str, Any]) -> str:
+    """Why variants are in the template's copy: the locales the model is not asked to write, and the checks that
+    turned the model's copy down, most often first."""
+    reasons = []
+    if groups := result.get("template_only_groups"):
+        reasons.append(f"{groups} group{'s' if groups != 1 else ''} in locales the model does not write")
+    if turned_down := result.get("rejected_by_check"):
+        ranked = sorted(turned_down.items(), key=lambda item: -item[1])
+        reasons.append("model copy turned down by " + ", ".join(f"{name} {count}" for name, count in ranked))
+    return f" ({'; '.join(reasons)})" if reasons else ""
 
 
 OPTIONS = {"campaign_type": "--campaign-type", "max_customers": "--limit", "audience_query": "--audience-query"}

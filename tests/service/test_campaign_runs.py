@@ -18,6 +18,21 @@ from tests.conftest import PROJECT_ROOT
 from tests.service.conftest import trained_in_process, use_an_unreachable_model
 
 
+def test_the_summary_says_why_variants_are_in_template_copy():
+    """The command said "drafts with fallback copy 96%" (a share of variants) and not why."""
+    forecast = {"opens": 1, "clicks": 0, "conversions": 0, "revenue": 0, "revenue_low": 0, "revenue_high": 0}
+    result = {
+        "customers": 40, "drafts": 40, "flagged": 0, "forecast": forecast, "llm_calls": 6, "seconds": 16.2,
+        "fallback_share": 0.96, "template_only_groups": 3, "rejected_by_check": {"injection": 2, "structure": 9},
+    }  # fmt: skip
+    line = next(row for row in RunSummary(1, result).table().splitlines() if row.startswith("variants in"))
+    assert line.endswith(
+        "96% (3 groups in locales the model does not write; model copy turned down by structure 9, injection 2)"
+    )
+    plain = {**result, "template_only_groups": 0, "rejected_by_check": {}, "fallback_share": 0.0}
+    assert any(row.endswith("  0%") for row in RunSummary(1, plain).table().splitlines())
+
+
 def test_an_empty_audience_is_a_warning_not_a_silent_empty_campaign():
     assert RunSummary(7, {"customers": 0}).warning() == (
         "campaign #7 is empty: no mailable customer fits its campaign type and audience query"
