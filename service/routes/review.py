@@ -10,13 +10,14 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from service import campaigns as campaign_ops
 from service import drafts as draft_ops
 from service.auth import verify_key
 from service.deps import REVIEW_COOKIE, REVIEWER_COOKIE, ApiKeyDep, ReviewerDep, SessionDep, StateDep
-from service.errors import InvalidInput, NotReady, TailorError, Unauthorized
+from service.errors import DatabaseBusy, InvalidInput, NotReady, TailorError, Unauthorized, is_database_busy
 from service.experiments import experiment_results
 from service.review import templates
 from service.schemas import DraftStatus
@@ -40,11 +41,11 @@ def _in_words(error: TailorError) -> str:
 
 def _draft_page(
     request: Request, session: Session, draft_id: int, error: TailorError | None = None,
-    edit: dict[str, Any] | None = None, preview: int | None = None,
+    edit: dict[str, Any] | None = None, preview: int | None = None, comments: dict[str, str] | None = None,
 ) -> HTMLResponse:  # fmt: skip
     """The draft's page; after a refused action, with the error (and its status code) and, for an edit, the
-    values the person typed, so that nothing they wrote is lost. The preview shows variant `preview` when the
-    draft has it, else the chosen variant."""
+    values the person typed (for an approval or a rejection, the comment, in ``comments`` by form), so that
+    nothing they wrote is lost. The preview shows variant `preview` when the draft has it, else the chosen one."""
     stored = draft_ops.get_draft(session, draft_id)
     next_id, waiting = draft_ops.next_to_review(session, stored)
     draft = draft_ops.draft_out(stored)
@@ -54,14 +55,26 @@ def _draft_page(
     context = {
         "draft": draft, "editable": draft.status in draft_ops.REVIEWABLE, "edit": edit,
         "error": _in_words(error) if error else None, "sender": SmtpSettings().sender, "shown": shown,
-        "next_id": next_id, "waiting": waiting,
+        "next_id": next_id, "waiting": waiting, "comments": comments or {},
     }  # fmt: skip
     return templates.TemplateResponse(request, "draft.html", context, status_code=error.status_code if error else 200)
 
 
-def _refused(request: Request, session: Session, draft_id: int, error: TailorError, **edit: Any) -> HTMLResponse:
+def _refused(
+    request: Request, session: Session, draft_id: int, error: Exception, comments: dict[str, str] | None = None,
+    **edit: Any,
+) -> HTMLResponse:  # fmt: skip
+    """The draft's page again after an action that was not done: the action's own refusal, or a database too busy
+    to write it (an import holding SQLite's lock), with what the person typed still in the form."""
+    if not isinstance(error, TailorError):
+        if not is_database_busy(error):
+            raise error
+        error = DatabaseBusy()
     session.rollback()  # nothing of the refused action is kept
-    return _draft_page(request, session, draft_id, error, edit or None, preview=edit.get("variant_id"))
+    page = _draft_page(request, session, draft_id, error, edit or None, edit.get("variant_id"), comments)
+    if error.retry_after_seconds:
+        page.headers["Retry-After"] = str(error.retry_after_seconds)
+    return page
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -158,8 +171,8 @@ def approve(
 ) -> RedirectResponse | HTMLResponse:  # fmt: skip
     try:
         draft_ops.approve(session, draft_id, variant_id, reviewer, comment, override_checks=override_checks)
-    except TailorError as error:
-        return _refused(request, session, draft_id, error)
+    except (TailorError, OperationalError) as error:
+        return _refused(request, session, draft_id, error, {"approve": comment})
     return _back_to(draft_id)
 
 
@@ -170,8 +183,8 @@ def reject(
 ) -> RedirectResponse | HTMLResponse:  # fmt: skip
     try:
         draft_ops.reject(session, draft_id, reviewer, comment)
-    except TailorError as error:
-        return _refused(request, session, draft_id, error)
+    except (TailorError, OperationalError) as error:
+        return _refused(request, session, draft_id, error, {"reject": comment})
     return _back_to(draft_id)
 
 
@@ -185,6 +198,6 @@ def edit(
     try:
         changes = draft_ops.variant_edit(reviewer, **typed)
         draft_ops.edit_variant(session, draft_id, variant_id, changes, state.models)
-    except TailorError as error:
+    except (TailorError, OperationalError) as error:
         return _refused(request, session, draft_id, error, variant_id=variant_id, **typed)
     return _back_to(draft_id, preview=variant_id)  # the edited email, as it will now be sent

@@ -56,6 +56,8 @@ def test_the_review_page_shows_a_busy_database_as_a_page(client, engine, api_key
     release = locked()
     page = client.post(f"/review/drafts/{draft_id}/approve", data={})
     assert page.status_code == 503 and page.headers["content-type"].startswith("text/html")
-    assert "Busy" in page.text and "Try again in 30 s" in page.text and page.headers["retry-after"] == "30"
+    # the draft's own page, saying why, with what was typed still in the form
+    assert 'id="error">The database is busy' in page.text and "Try again in 30 s" in page.text
+    assert page.headers["retry-after"] == "30" and 'id="status">pending' in page.text
     release()
     assert client.get(f"/drafts/{draft_id}").json()["status"] == "pending"

@@ -214,3 +214,33 @@ def test_a_draft_page_leads_to_the_next_draft_waiting_for_review(client, demo_fi
     assert next_of(first["id"]).startswith(f' href="/review/drafts/{second["id"]}">')
     client.post(f"/drafts/{second['id']}/approve", json={})
     assert next_of(first["id"]).startswith(">no other draft of this campaign waits for review")
+
+
+def test_a_refused_approval_or_rejection_keeps_the_comment_typed(client, demo_files, monkeypatch):
+    """An approval refused for a failed check, or any action that met a database busy with an import, came back
+    with the comment box empty: a reviewer's reason, typed at length, was lost."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from service import drafts as draft_ops
+
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_shop(client, demo_files)
+    campaign_id = generated_campaign(client, max_customers=2)
+    draft = client.get(f"/campaigns/{campaign_id}/drafts").json()[0]
+    chosen = draft["selected_variant_id"]
+    client.patch(f"/drafts/{draft['id']}/variants/{chosen}", json={"subject": "70% off everything, today only!!!"})
+
+    refused = client.post(f"/review/drafts/{draft['id']}/approve", data={"comment": "legal cleared the 70%"})
+    assert refused.status_code == 409 and 'name="comment" value="legal cleared the 70%"' in refused.text
+
+    def locked(*args, **kwargs):
+        raise OperationalError("UPDATE drafts ...", {}, sqlite3.OperationalError("database is locked"))
+
+    monkeypatch.setattr(draft_ops, "reject", locked)
+    busy = client.post(f"/review/drafts/{draft['id']}/reject", data={"comment": "too loud for this segment"})
+    assert busy.status_code == 503 and busy.headers["Retry-After"] == "30"
+    assert "The database is busy with another write" in busy.text
+    assert 'name="comment" value="too loud for this segment"' in busy.text
+    assert client.get(f"/drafts/{draft['id']}").json()["status"] == "flagged"  # nothing was done
