@@ -125,7 +125,6 @@ def import_file(
         if not problems:
             summary = IMPORTERS[kind](session, parsed, _after(inserted + updated, lines, report))
             inserted, updated = inserted + summary.inserted, updated + summary.updated
-            report(inserted + updated, max(lines, inserted + updated), f"writing {kind}")
             if kind == "customers":
                 languages = _count_languages(languages, parsed)
     if problems:
@@ -273,7 +272,7 @@ def _language(locales: pd.Series) -> pd.Series:
     return locales.str.replace("_", "-").str.split("-").str[0].str.lower()
 
 
-def _import_customers(session: Session, rows: pd.DataFrame, _progress: Report) -> ImportSummary:
+def _import_customers(session: Session, rows: pd.DataFrame, progress: Report) -> ImportSummary:
     """An import may unsubscribe a customer, never subscribe one again: an unsubscribe (a file's or an
     unsubscribe event's) stays, whatever a later file says or leaves out."""
     stored = rows_where_in(
@@ -296,7 +295,7 @@ def _import_customers(session: Session, rows: pd.DataFrame, _progress: Report) -
         }
         for r, language in zip(rows.itertuples(index=False), _language(rows.locale), strict=True)
     ]
-    return _upsert(session, Customer, "external_id", records, "customers", existing)
+    return _upsert(session, Customer, "external_id", records, "customers", progress, existing)
 
 
 def _count_languages(counts: pd.Series, rows: pd.DataFrame) -> pd.Series:
@@ -324,7 +323,7 @@ def _check_products(_session: Session, rows: pd.DataFrame) -> list[Problem]:
     return [Problem(r, "currency", "must be a 3-letter code such as EUR") for r in _rows_where(bad_currency)]
 
 
-def _import_products(session: Session, rows: pd.DataFrame, _progress: Report) -> ImportSummary:
+def _import_products(session: Session, rows: pd.DataFrame, progress: Report) -> ImportSummary:
     now = utcnow()
     records = [
         {
@@ -342,7 +341,7 @@ def _import_products(session: Session, rows: pd.DataFrame, _progress: Report) ->
         }
         for r in rows.itertuples(index=False)
     ]
-    return _upsert(session, Product, "sku", records, "products")
+    return _upsert(session, Product, "sku", records, "products", progress)
 
 
 def _check_orders(session: Session, rows: pd.DataFrame) -> list[Problem]:
@@ -460,15 +459,17 @@ def _known_ids(known: dict, keys, n_rows: int) -> pd.Series:
 
 
 def _upsert(
-    session: Session, model, key: str, records: list[dict], kind: str, existing: dict[str, int] | None = None
-) -> ImportSummary:
-    """Insert the records whose `key` is new, update the others; `existing` (key -> id of the stored row) when
-    the caller has already looked the keys up."""
+    session: Session, model, key: str, records: list[dict], kind: str, progress: Report,
+    existing: dict[str, int] | None = None,
+) -> ImportSummary:  # fmt: skip
+    """Insert the records whose `key` is new, update the others, and report them written as `_write_frame`
+    does; `existing` (key -> id of the stored row) when the caller has already looked the keys up."""
     if existing is None:
         existing = _known_keys(session, getattr(model, key), model.id, (r[key] for r in records))
     new = [r for r in records if r[key] not in existing]
     changed = [{"id": existing[r[key]], **r} for r in records if r[key] in existing]
     _write(session, model, new, changed)
+    progress(len(records), len(records), f"writing {model.__tablename__}")
     return ImportSummary(kind, len(records), len(new), len(changed))
 
 
