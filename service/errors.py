@@ -68,6 +68,11 @@ class DatabaseBusy(TailorError):
         )
 
 
+def as_told(error: BaseException) -> BaseException:
+    """``error`` as the API tells it: a database lock that did not free up in time is DatabaseBusy."""
+    return DatabaseBusy() if is_database_busy(error) else error
+
+
 def is_database_busy(error: BaseException) -> bool:
     """Whether ``error`` is a database lock that did not free up in time (SQLite's busy timeout, PostgreSQL's
     lock timeout), rather than a fault."""

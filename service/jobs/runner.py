@@ -24,15 +24,7 @@ from sqlalchemy import Engine, select, update
 
 from service.db.models import UNFINISHED_JOB, Job, fraction_done
 from service.db.session import session_scope
-from service.errors import (
-    Conflict,
-    DatabaseBusy,
-    JobCancelled,
-    NotFound,
-    TailorError,
-    error_body,
-    is_database_busy,
-)
+from service.errors import Conflict, JobCancelled, NotFound, TailorError, as_told, error_body
 
 log = logging.getLogger("tailor.jobs")
 
@@ -188,7 +180,7 @@ def _run(engine: Engine, job_id: str, work: JobFunction, params: dict[str, Any],
             job.status, job.error = "cancelled", reason
         raise
     except Exception as raised:
-        error = DatabaseBusy() if is_database_busy(raised) else raised  # told as the API tells it
+        error = as_told(raised)
         message = str(error) if isinstance(error, TailorError) else f"{type(error).__name__}: {error}"
         failure = {"job_id": job_id, "kind": kind, "error": message}
         if isinstance(error, TailorError):  # the person's to act on, and the message says all of it

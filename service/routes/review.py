@@ -17,7 +17,7 @@ from service import campaigns as campaign_ops
 from service import drafts as draft_ops
 from service.auth import verify_key
 from service.deps import REVIEW_COOKIE, REVIEWER_COOKIE, ApiKeyDep, ReviewerDep, SessionDep, StateDep
-from service.errors import DatabaseBusy, InvalidInput, NotReady, TailorError, Unauthorized, is_database_busy
+from service.errors import InvalidInput, NotReady, TailorError, Unauthorized, as_told
 from service.experiments import experiment_results
 from service.review import templates
 from service.schemas import DraftStatus
@@ -66,10 +66,9 @@ def _refused(
 ) -> HTMLResponse:  # fmt: skip
     """The draft's page again after an action that was not done: the action's own refusal, or a database too busy
     to write it (an import holding SQLite's lock), with what the person typed still in the form."""
+    error = as_told(error)
     if not isinstance(error, TailorError):
-        if not is_database_busy(error):
-            raise error
-        error = DatabaseBusy()
+        raise error
     session.rollback()  # nothing of the refused action is kept
     page = _draft_page(request, session, draft_id, error, edit or None, edit.get("variant_id"), comments)
     if error.retry_after_seconds:
