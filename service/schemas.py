@@ -49,7 +49,12 @@ class JobStarted(BaseModel):
 
     @classmethod
     def of(cls, job_id: str) -> JobStarted:
-        return cls(job_id=job_id, status_url=f"/jobs/{job_id}")
+        return cls(job_id=job_id, status_url=job_status_url(job_id))
+
+
+def job_status_url(job_id: str) -> str:
+    """Where a client follows a job: GET it for the status, progress and result."""
+    return f"/jobs/{job_id}"
 
 
 class CustomerOut(BaseModel):

@@ -24,7 +24,7 @@ from service.importing.load import ImportSummary, import_file
 from service.jobs import JobRunner, Progress
 from service.jobs.recovery import process_alive
 from service.pipeline.training import submit_audience_refresh
-from service.schemas import ImportResult
+from service.schemas import ImportResult, job_status_url
 
 IMPORT_JOB = "import"
 log = logging.getLogger("tailor.jobs")
@@ -33,7 +33,9 @@ log = logging.getLogger("tailor.jobs")
 def imported(summary: ImportSummary, runner: JobRunner, engine: Engine) -> ImportResult:
     """What a committed import answers; after orders, the audience refresh it queued and where to follow it."""
     job_id = submit_audience_refresh(runner, engine) if summary.kind == "orders" else None
-    return ImportResult(**summary.__dict__, audience_job_id=job_id, audience_status_url=job_id and f"/jobs/{job_id}")
+    return ImportResult(
+        **summary.__dict__, audience_job_id=job_id, audience_status_url=job_id and job_status_url(job_id)
+    )
 
 
 def submit_import(runner: JobRunner, engine: Engine, staging_dir: Path, kind: str, upload: BinaryIO, name: str) -> str:

@@ -34,7 +34,7 @@ def get_job(job_id: str, session: SessionDep, _key: ApiKeyDep) -> JobOut:
     job = session.get(Job, job_id)
     if job is None:
         raise NotFound(f"Job {job_id} does not exist.")
-    return JobOut.model_validate(job, from_attributes=True).model_copy(update=held_progress(job))
+    return _job_out(job)
 
 
 @router.post("/jobs/{job_id}/cancel", response_model=JobOut, responses=errors(404, 409))
@@ -43,5 +43,9 @@ def cancel_job(job_id: str, state: StateDep, _key: ApiKeyDep) -> JobOut:
     `cancelled` (poll GET /jobs/{job_id}). What a cancelled job had written in one transaction (an import, a
     training) is rolled back; a generation keeps the drafts it saved (the campaign is `failed` and can be
     generated again) and a send the emails it sent (the rest stay approved). A job that ended is a 409."""
-    job = request_cancel(state.engine, job_id)
+    return _job_out(request_cancel(state.engine, job_id))
+
+
+def _job_out(job: Job) -> JobOut:
+    """The job's row as the API shows it, with what this process holds in memory about it (held_progress)."""
     return JobOut.model_validate(job, from_attributes=True).model_copy(update=held_progress(job))
