@@ -13,6 +13,7 @@ from service.db.models import ApiKey
 from service.errors import NotFound, Unauthorized
 
 KEY_PREFIX = "tk_"
+PREFIX_LENGTH = 10  # characters of a key kept in clear, to list and revoke it by
 
 
 def _digest(key: str) -> str:
@@ -35,9 +36,6 @@ def verify_key(session: Session, key: str | None) -> ApiKey:
     if found is None:
         raise Unauthorized("This API key is unknown or revoked.")
     return found
-
-
-PREFIX_LENGTH = 10  # characters of a key kept in clear, to list and revoke it by
 
 
 def revoke_key(session: Session, key_or_prefix: str) -> int:

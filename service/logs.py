@@ -46,10 +46,10 @@ def configure_logging(level: str | None = None) -> None:
     level = level or LogSettings().level
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
+    others = max(logging.getLevelName(level), logging.INFO)
     for name in STRUCTURED_LOGGERS:
         logger = logging.getLogger(name)
         logger.handlers[:] = [handler] if name != "uvicorn.error" else []  # it propagates to "uvicorn"
-        others = max(logging.getLevelName(level), logging.INFO)
         logger.setLevel(level if name.startswith("tailor") else others)
         logger.propagate = name == "uvicorn.error"
     logging.captureWarnings(True)
