@@ -39,14 +39,12 @@ def write_customers(path: Path, customers: int, seed: int = 7) -> None:
 
 def run(customers: int, home: Path) -> dict:
     os.environ["TAILOR_HOME"] = str(home)
-    from service.db.migrate import upgrade
     from service.db.session import default_engine, session_scope
     from service.importing import import_file
 
     path = home / "customers.csv"
     write_customers(path, customers)
-    engine = default_engine()
-    upgrade(engine)
+    engine = default_engine()  # migrated on creation
     watch, summaries = MemoryWatch(), {}
     for stage in ("import (new customers)", "import again (updates)"):
         with watch.stage(stage), session_scope(engine) as session:
