@@ -27,6 +27,8 @@ APPROVE_BATCH = 1_000  # drafts approved at a time by approve_pending
 # Drafts in the order their customers came in the campaign's audience (its priority: win-back by past spend, VIP
 # by CLV...), whatever order they were written in; drafts from before positions were kept come by id.
 AUDIENCE_ORDER = (Draft.position.asc().nulls_last(), Draft.id)
+# The order a person reviews a campaign's drafts in: flagged first, then the audience's.
+REVIEW_ORDER = (Draft.flagged.desc(), *AUDIENCE_ORDER)
 
 
 def get_draft(session: Session, draft_id: int) -> Draft:
@@ -51,7 +53,7 @@ def list_drafts(
         select(Draft)
         .where(Draft.campaign_id == campaign_id)
         .options(selectinload(Draft.variants), selectinload(Draft.reviews), selectinload(Draft.customer))
-        .order_by(Draft.flagged.desc(), *AUDIENCE_ORDER)
+        .order_by(*REVIEW_ORDER)
         .limit(limit)
         .offset(offset)
     )
@@ -68,7 +70,7 @@ def next_to_review(session: Session, draft: Draft) -> tuple[int | None, int]:
     waiting = select(Draft.id).where(
         Draft.campaign_id == draft.campaign_id, Draft.status.in_(REVIEWABLE), Draft.id != draft.id
     )
-    next_id = session.scalar(waiting.order_by(Draft.flagged.desc(), *AUDIENCE_ORDER).limit(1))
+    next_id = session.scalar(waiting.order_by(*REVIEW_ORDER).limit(1))
     return next_id, session.scalar(select(func.count()).select_from(waiting.subquery()))
 
 
