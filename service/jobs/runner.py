@@ -233,7 +233,7 @@ class ThreadJobRunner:
 
     def submit(self, kind: str, work: JobFunction, **params: Any) -> str:
         job_id = _create_job(self.engine, kind)
-        pool = self._lane if self._lane is not None and kind in self.own_lane else self._pool
+        pool = self._lane if kind in self.own_lane else self._pool  # no kind is in an empty lane
         future = pool.submit(self._run_quietly, job_id, work, params)
         with self._lock:
             self._futures[job_id] = future
