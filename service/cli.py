@@ -263,11 +263,13 @@ def demo(
     customers: Annotated[int, typer.Option(min=50, help="customers in the demo store")] = 3000,
     limit: Annotated[int, typer.Option(min=1, help="customers in the demo campaign")] = 40,
     do_serve: Annotated[bool, typer.Option("--serve/--no-serve", help="serve the API afterwards")] = True,
+    host: Annotated[str | None, typer.Option(help="default TAILOR_API_HOST or 127.0.0.1")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="default TAILOR_API_PORT or 8000")] = None,
 ) -> None:
     """The main job: demo store -> train -> generate a campaign with the local LLM -> score -> serve."""
     from service.demo_job import run_demo
 
-    run_demo(customers=customers, limit=limit, serve=do_serve)
+    run_demo(customers=customers, limit=limit, serve=do_serve, host=host, port=port)
 
 
 @keys_app.command("create")

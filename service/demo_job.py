@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 
 from service.db.models import Customer
 from service.db.session import default_engine, session_scope
-from service.settings import ApiSettings, home_settings
+from service.server import require_free_port, serving_address
+from service.settings import home_settings
 
 DEMO_CAMPAIGN_TYPE = "win_back"
 DEMO_BRAND = "hearth"
@@ -30,7 +31,11 @@ def load_demo_store(engine, customers: int, folder: Path) -> dict[str, int]:
     return counts
 
 
-def run_demo(customers: int = 3000, limit: int = 40, serve: bool = True) -> None:
+def run_demo(
+    customers: int = 3000, limit: int = 40, serve: bool = True, host: str | None = None, port: int | None = None
+) -> None:
+    """Load (when empty), train, generate and summarize; then serve. A port already taken is found before the
+    minute of work, not after it."""
     from service.auth import create_key
     from service.cli import progress_bar
     from service.jobs import InlineJobRunner
@@ -38,6 +43,9 @@ def run_demo(customers: int = 3000, limit: int = 40, serve: bool = True) -> None
     from service.pipeline.training import train_all
 
     started = time.perf_counter()
+    host, port = serving_address(host, port)
+    if serve:
+        require_free_port(host, port)
     engine = default_engine()
     with session_scope(engine) as session:
         empty = session.scalar(select(func.count()).select_from(Customer)) == 0
@@ -57,8 +65,7 @@ def run_demo(customers: int = 3000, limit: int = 40, serve: bool = True) -> None
     typer.echo(summary.table(total_seconds=time.perf_counter() - started))
     with session_scope(engine) as session:
         key = create_key(session, "demo")
-    api = ApiSettings()
-    base = f"http://{api.host}:{api.port}"
+    base = f"http://{host}:{port}"
     typer.echo(
         f"\nReview page: {base}/review/campaigns/{summary.campaign_id}  (log in with the API key below)\n"
         f"API docs:    {base}/docs   (send the key as the X-API-Key header)\n"
@@ -67,4 +74,4 @@ def run_demo(customers: int = 3000, limit: int = 40, serve: bool = True) -> None
     if serve:
         from service.server import run_server
 
-        run_server()
+        run_server(host, port)

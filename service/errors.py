@@ -54,6 +54,10 @@ class DatabaseUnavailable(TailorError):
     status_code = 503
 
 
+class AddressInUse(TailorError):
+    """The server cannot listen where it is asked to: the port is taken, or the host is not this machine's."""
+
+
 class DatabaseBusy(TailorError):
     """A write waited too long for the database's lock (on SQLite, one writer at a time: a big import or a
     campaign being saved holds it); the request's transaction was rolled back."""

@@ -54,6 +54,42 @@ def test_a_bad_setting_in_the_environment_is_one_line_naming_the_variable(tmp_pa
             monkeypatch.delenv(name)
 
 
+def test_a_port_in_use_is_one_line_before_any_work(tmp_path):
+    """`make run` with port 8000 taken loaded the store, trained and wrote a campaign for a minute, and only then
+    failed in uvicorn's log; `tailor serve` first ran the app's start-up."""
+    import socket
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        for args in (["serve", "--port", str(port)], ["demo", "--port", str(port)]):
+            started = time.perf_counter()
+            result = run(args, tmp_path)
+            assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+            assert result.stderr.strip() == (
+                f"error: port {port} on 127.0.0.1 is already in use (another `tailor serve` or `make run`?): stop "
+                "what holds it, or choose another port with --port or TAILOR_API_PORT"
+            )
+            assert time.perf_counter() - started < 30
+        assert not (tmp_path / "tailor.db").exists(), "the demo loaded its store before finding the port taken"
+
+
+def test_the_port_given_to_the_server_is_the_one_its_unsubscribe_links_name(monkeypatch):
+    """`tailor serve --port 9123` sent mail whose unsubscribe links named TAILOR_API_PORT's port (8000)."""
+    from service.server import serving_address
+    from service.unsubscribe import UnsubscribeLinks
+
+    for name in ("TAILOR_API_HOST", "TAILOR_API_PORT", "TAILOR_PUBLIC_URL"):
+        monkeypatch.setenv(name, "")  # recorded, so that what serving_address writes is undone after the test
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("TAILOR_UNSUBSCRIBE_SECRET", "k" * 32)
+    assert serving_address(None, 9123) == ("127.0.0.1", 9123)
+    assert UnsubscribeLinks.configured().url(5).startswith("http://127.0.0.1:9123/unsubscribe/5.")
+    monkeypatch.setenv("TAILOR_PUBLIC_URL", "https://mail.shop.example/")
+    assert UnsubscribeLinks.configured().url(5).startswith("https://mail.shop.example/unsubscribe/5.")
+
+
 def test_recommend_help_lists_the_registered_models(tmp_path):
     from recommenders.registry import names
 
