@@ -14,10 +14,12 @@ from typer.core import TyperCommand
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Tailor: personalized marketing email.")
 keys_app = typer.Typer(no_args_is_help=True, help="Create, list and revoke API keys.")
 scoring_app = typer.Typer(no_args_is_help=True, help="Copy-scoring models trained on headline tests.")
+models_app = typer.Typer(no_args_is_help=True, help="The trained models' kept versions, and which one is in use.")
 audience_app = typer.Typer()
 app.add_typer(audience_app, name="audience")
 app.add_typer(keys_app, name="keys")
 app.add_typer(scoring_app, name="scoring")
+app.add_typer(models_app, name="models")
 
 USER_ERROR_MODULES = (
     "service.errors",
@@ -319,6 +321,49 @@ def eval(
     except ModuleNotFoundError:
         raise typer.BadParameter(f"no eval named '{area}'", param_hint="AREA") from None
     raise typer.Exit(module.main(list(ctx.args)))
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """Each kind's kept versions, newest first, with what training recorded; `*` marks the one in use."""
+    from service.pipeline.model_store import MODEL_KINDS, describe
+    from service.settings import home_settings
+
+    for kind in MODEL_KINDS:
+        listing = describe(home_settings().models_dir, kind)
+        typer.echo(f"{kind}: {len(listing['versions'])} kept" if listing["versions"] else f"{kind}: none trained")
+        for version in listing["versions"]:
+            mark = "*" if version["current"] else " "
+            typer.echo(f"  {mark} {version['version']}  {_model_summary(kind, version['metadata'])}")
+
+
+def _model_summary(kind: str, metadata: dict) -> str:
+    """One line of what a version is: the recommender's name and holdout NDCG@10, the engagement model's data."""
+    if kind == "recommender":
+        holdout = metadata.get("holdout") or {}
+        quality = (
+            f"holdout NDCG@10 {holdout['all_ndcg@10']:.4f} (new products {holdout['new_ndcg@10']:.4f})"
+            if "all_ndcg@10" in holdout
+            else f"holdout not measured: {holdout.get('skipped', 'unknown')}"
+        )
+        return f"{metadata.get('model')}  {metadata.get('data', {}).get('rows', '?')} rows  {quality}"
+    sends, open_rate, shop = metadata.get("sends", "?"), metadata.get("open_rate"), metadata.get("shop_model")
+    return f"{sends} sends  open rate {open_rate}  shop model {shop}"
+
+
+@models_app.command("use")
+def models_use(
+    kind: Annotated[str, typer.Argument(help="recommender or engagement")],
+    version: Annotated[str, typer.Argument(help="a kept version, as `tailor models list` shows it")],
+) -> None:
+    """Serve a kept version from now on (a rollback); a running server switches to it without a restart."""
+    from service.pipeline.model_store import MODEL_KINDS, use_version
+    from service.settings import home_settings
+
+    if kind not in MODEL_KINDS:
+        raise typer.BadParameter(f"'{kind}' is not one of: {', '.join(MODEL_KINDS)}", param_hint="KIND")
+    use_version(home_settings().models_dir, kind, version)
+    typer.echo(f"{kind} {version} is in use")
 
 
 @scoring_app.command("fit-copy")

@@ -309,3 +309,26 @@ class SendTimeOut(BaseModel):
     n_sends: int
     n_opens: int
     source: Literal["own", "population"]
+
+
+class ModelVersionOut(BaseModel):
+    version: str = Field(description="when it was published (UTC), which orders the versions")
+    current: bool = Field(description="the version the service serves and campaigns use")
+    metadata: dict[str, Any] = Field(
+        description="what training recorded: the recommender's name, parameters, data snapshot and holdout "
+        "quality; the engagement model's sends and rates"
+    )
+
+
+class ModelKindOut(BaseModel):
+    kind: Literal["recommender", "engagement"]
+    current: str | None = Field(description="the version in use; null before the first training")
+    versions: list[ModelVersionOut] = Field(description="the kept versions, newest first (TAILOR_MODELS_KEPT)")
+
+
+class UseModelVersion(BaseModel):
+    """A kept version to make the current one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: str = Field(min_length=1, examples=["20261201T100706158903Z"])

@@ -199,6 +199,15 @@ class ScoringSettings(BaseSettings):
     max_sends: int = Field(default=200_000, ge=1)
 
 
+class ModelSettings(BaseSettings):
+    """Trained model versions kept on disk per kind (`TAILOR_MODELS_KEPT`); older ones are deleted when a new one
+    is published, never the version in use. The kept ones can be made current again (a rollback)."""
+
+    model_config = SettingsConfigDict(env_prefix="TAILOR_MODELS_")
+
+    kept: int = Field(default=5, ge=1)
+
+
 class RetrainSettings(BaseSettings):
     """Scheduled retraining: every `TAILOR_RETRAIN_EVERY_HOURS` the server submits a retrain job, which is
     skipped when no new sends, events or orders arrived since the last training; unset means never."""

@@ -4,20 +4,23 @@ Layout: `<models_dir>/<kind>/<version>/` holds `model.pkl` (what the model's own
 `metadata.json`;
 `<models_dir>/<kind>/CURRENT` names the version in use. Publishing writes the folder first and swaps the
 pointer last (an atomic rename), and `ModelStore` reloads when the pointer changes, so a newly trained model
-replaces the old one without downtime.
+replaces the old one without downtime. Pointing it back at a kept version (`use_version`) rolls back the same way.
+Publishing keeps the newest `kept` versions and the current one, and deletes older ones: each holds a whole model
+(an EASE recommender over 10,000 products is about 400 MB), and a scheduled retrain publishes one a day.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from service.errors import NotReady
+from service.errors import NotFound, NotReady
 
 
 def new_version() -> str:
@@ -27,18 +30,61 @@ def new_version() -> str:
 MODEL_FILE = "model.pkl"
 
 
-def publish(models_dir: Path, kind: str, save: Callable[[Path], Any], metadata: dict[str, Any]) -> Path:
-    """Save a model (its `save(file)`) as a new version of `kind` and make it the current one."""
+MODEL_KINDS = ("recommender", "engagement")
+METADATA_FILE = "metadata.json"
+
+
+def publish(
+    models_dir: Path, kind: str, save: Callable[[Path], Any], metadata: dict[str, Any], kept: int | None = None
+) -> Path:
+    """Save a model (its `save(file)`) as a new version of `kind`, make it the current one, and with `kept`
+    delete the versions older than the newest `kept`."""
     version = new_version()
     folder = models_dir / kind / version
     folder.mkdir(parents=True, exist_ok=False)
     save(folder / MODEL_FILE)
-    (folder / "metadata.json").write_text(json.dumps({"version": version, **metadata}, indent=2, default=str))
+    (folder / METADATA_FILE).write_text(json.dumps({"version": version, **metadata}, indent=2, default=str))
+    _point_at(models_dir, kind, version)
+    if kept is not None:
+        prune(models_dir, kind, kept)
+    return folder
+
+
+def _point_at(models_dir: Path, kind: str, version: str) -> None:
     pointer = models_dir / kind / "CURRENT"
-    temporary = pointer.with_suffix(".tmp")
+    temporary = pointer.with_name(f"CURRENT.{os.getpid()}.{threading.get_ident()}.tmp")
     temporary.write_text(version)
     os.replace(temporary, pointer)
-    return folder
+
+
+def versions(models_dir: Path, kind: str) -> list[str]:
+    """The complete versions of `kind` kept on disk (model file and metadata written), newest first."""
+    folder = models_dir / kind
+    if not folder.is_dir():
+        return []
+    complete = [
+        path.name for path in folder.iterdir() if (path / MODEL_FILE).is_file() and (path / METADATA_FILE).is_file()
+    ]
+    return sorted(complete, reverse=True)  # names are UTC timestamps: their order is their age
+
+
+def use_version(models_dir: Path, kind: str, version: str) -> None:
+    """Make a kept version the current one (a rollback, or back to the newest); NotFound names what is kept."""
+    kept = versions(models_dir, kind)
+    if version not in kept:
+        listed = ", ".join(kept[:5]) + (" …" if len(kept) > 5 else "") if kept else "none"
+        raise NotFound(f"No {kind} model version '{version}' is kept; the kept ones, newest first: {listed}.")
+    _point_at(models_dir, kind, version)
+
+
+def prune(models_dir: Path, kind: str, kept: int) -> list[str]:
+    """Delete the complete versions older than the newest `kept`, never the current one; the versions deleted.
+    Folders still being written (no metadata yet) are left alone."""
+    current = current_folder(models_dir, kind)
+    doomed = [v for v in versions(models_dir, kind)[kept:] if current is None or v != current.name]
+    for version in doomed:
+        shutil.rmtree(models_dir / kind / version, ignore_errors=True)
+    return doomed
 
 
 def current_folder(models_dir: Path, kind: str) -> Path | None:
@@ -49,7 +95,7 @@ def current_folder(models_dir: Path, kind: str) -> Path | None:
 
 
 def read_metadata(folder: Path) -> dict[str, Any]:
-    return json.loads((folder / "metadata.json").read_text())
+    return json.loads((folder / METADATA_FILE).read_text())
 
 
 class ModelStore:
@@ -75,3 +121,17 @@ class ModelStore:
     def version(self, kind: str) -> str | None:
         folder = current_folder(self.models_dir, kind)
         return folder.name if folder else None
+
+
+def describe(models_dir: Path, kind: str) -> dict[str, Any]:
+    """The current version of `kind` and every kept one, newest first, each with its metadata."""
+    current = current_folder(models_dir, kind)
+    current_name = current.name if current else None
+    kept = []
+    for version in versions(models_dir, kind):
+        try:
+            metadata = read_metadata(models_dir / kind / version)
+        except FileNotFoundError:  # deleted by a publish in another process since it was listed
+            continue
+        kept.append({"version": version, "current": version == current_name, "metadata": metadata})
+    return {"kind": kind, "current": current_name, "versions": kept}

@@ -19,7 +19,7 @@ from service.errors import NotReady
 from service.pipeline import frames
 from service.pipeline.model_store import current_folder, publish, read_metadata
 from service.segments import NO_ORDERS, segment_kpis
-from service.settings import AudienceSettings, CampaignSettings, ScoringSettings, home_settings
+from service.settings import AudienceSettings, CampaignSettings, ModelSettings, ScoringSettings, home_settings
 
 if TYPE_CHECKING:
     from evals.recommenders.protocols import Split
@@ -148,7 +148,7 @@ def train_recommender(engine: Engine, model: str | None = None, tune_trials: int
         "trained_at": datetime.now().isoformat(timespec="seconds"),
         "fit_seconds": round(time.perf_counter() - started, 2),
     }
-    folder = publish(home_settings().models_dir, "recommender", recommender.save, metadata)
+    folder = publish(home_settings().models_dir, "recommender", recommender.save, metadata, ModelSettings().kept)
     return {**metadata, "version": folder.name}
 
 
@@ -241,7 +241,7 @@ def train_engagement(engine: Engine) -> dict[str, Any]:
         "prior_sends": model.prior_sends,
         "fit_seconds": round(time.perf_counter() - started, 2),
     }
-    folder = publish(home_settings().models_dir, "engagement", model.save, metadata)
+    folder = publish(home_settings().models_dir, "engagement", model.save, metadata, ModelSettings().kept)
     return {**metadata, "version": folder.name}
 
 

@@ -10,6 +10,7 @@ from service.routes import (
     health,
     imports,
     jobs,
+    models,
     review,
     send_times,
     unsubscribe,
@@ -26,6 +27,7 @@ ROUTERS = [
     experiments.router,
     send_times.router,
     jobs.router,
+    models.router,
     review.router,
     unsubscribe.router,
 ]

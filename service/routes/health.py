@@ -4,6 +4,7 @@ from fastapi import APIRouter
 from sqlalchemy import text
 
 from service.deps import StateDep
+from service.pipeline.model_store import MODEL_KINDS
 from service.routes.responses import errors
 
 router = APIRouter(tags=["health"], responses=errors(503))
@@ -17,5 +18,5 @@ def health(state: StateDep) -> dict:
         connection.execute(text("SELECT 1"))
     return {
         "status": "ok",
-        "models": {kind: state.models.version(kind) for kind in ("recommender", "engagement")},
+        "models": {kind: state.models.version(kind) for kind in MODEL_KINDS},
     }

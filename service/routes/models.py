@@ -1,0 +1,30 @@
+"""Trained models: each kind's kept versions with what training recorded, and switching the one in use."""
+
+from typing import Literal
+
+from fastapi import APIRouter
+
+from service.deps import ApiKeyDep
+from service.pipeline.model_store import MODEL_KINDS, describe, use_version
+from service.routes.responses import KEYED, errors
+from service.schemas import ModelKindOut, UseModelVersion
+from service.settings import home_settings
+
+router = APIRouter(tags=["models"], responses=errors(*KEYED))
+ModelKind = Literal["recommender", "engagement"]
+
+
+@router.get("/models", response_model=list[ModelKindOut])
+def list_models(_key: ApiKeyDep) -> list[dict]:
+    """The recommender and the engagement model: the version in use and the kept ones, newest first, each with
+    its training metadata (parameters, data snapshot, holdout quality)."""
+    return [describe(home_settings().models_dir, kind) for kind in MODEL_KINDS]
+
+
+@router.post("/models/{kind}/current", response_model=ModelKindOut, responses=errors(404))
+def use_model_version(kind: ModelKind, body: UseModelVersion, _key: ApiKeyDep) -> dict:
+    """Serve a kept version of `kind` from now on (a rollback after a bad training, or back to the newest):
+    recommendations and new campaigns use it at once, without a restart. It stays in use until the next training,
+    which the schedule starts only when new sends, events or orders arrived. 404 names the kept versions."""
+    use_version(home_settings().models_dir, kind, body.version)
+    return describe(home_settings().models_dir, kind)

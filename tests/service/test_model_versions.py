@@ -1,0 +1,99 @@
+"""Trained model versions: the newest TAILOR_MODELS_KEPT are kept (never the one in use is deleted), the API and
+the command line list them with their metadata, and a kept version can be put back in use without a restart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from service.pipeline.model_store import describe, prune, publish, use_version, versions
+from service.pipeline.training import train_recommender
+from tests.service.conftest import upload
+
+
+def _publish(models: Path, number: int, kept: int | None = None) -> str:
+    return publish(models, "recommender", lambda path: path.write_text(str(number)), {"n": number}, kept).name
+
+
+def test_publishing_keeps_the_newest_versions_and_never_deletes_the_one_in_use(tmp_path):
+    models = tmp_path / "models"
+    names = [_publish(models, n, kept=3) for n in range(6)]
+    assert versions(models, "recommender") == names[:2:-1]  # the newest three, newest first
+    assert not (models / "recommender" / names[0]).exists()
+
+    use_version(models, "recommender", names[3])  # rolled back to the oldest kept one
+    assert prune(models, "recommender", 1) == [names[4]]  # the newest stays, and so does the one in use
+    assert versions(models, "recommender") == [names[5], names[3]]
+    listing = describe(models, "recommender")
+    assert listing["current"] == names[3]
+    assert [(v["version"], v["current"], v["metadata"]["n"]) for v in listing["versions"]] == [
+        (names[5], False, 5),
+        (names[3], True, 3),
+    ]
+
+    unfinished = models / "recommender" / "29991231T000000000000Z"  # being written by another process
+    unfinished.mkdir()
+    (unfinished / "model.pkl").write_text("half")
+    assert prune(models, "recommender", 1) == [] and unfinished.exists()
+    assert names[5] in versions(models, "recommender") and unfinished.name not in versions(models, "recommender")
+
+
+def test_the_api_lists_the_versions_and_puts_an_older_one_back_in_use(client, engine, demo_files, monkeypatch):
+    for kind in ("customers", "products", "orders"):
+        assert upload(client, kind, demo_files[kind]).status_code == 200
+    monkeypatch.setenv("TAILOR_MODELS_KEPT", "2")
+    customer = client.get("/customers", params={"limit": 1}).json()[0]["customer_id"]
+
+    def top_skus() -> list[str]:
+        answer = client.get(f"/customers/{customer}/recommendations", params={"k": 5})
+        assert answer.status_code == 200, answer.text
+        return [r["sku"] for r in answer.json()]
+
+    first = train_recommender(engine, "ease")["version"]
+    popular = train_recommender(engine, "popularity")["version"]
+    popular_skus = top_skus()
+    newest = train_recommender(engine, "ease")["version"]
+    newest_skus = top_skus()
+    assert newest_skus != popular_skus
+
+    listing = {entry["kind"]: entry for entry in client.get("/models").json()}
+    recommender = listing["recommender"]
+    assert recommender["current"] == newest and [v["version"] for v in recommender["versions"]] == [newest, popular]
+    assert first not in str(recommender)  # the oldest of three went with TAILOR_MODELS_KEPT=2
+    assert recommender["versions"][1]["metadata"]["model"] == "popularity"
+    assert "all_ndcg@10" in recommender["versions"][0]["metadata"]["holdout"]
+    assert listing["engagement"] == {"kind": "engagement", "current": None, "versions": []}
+
+    answer = client.post("/models/recommender/current", json={"version": popular})
+    assert answer.status_code == 200 and answer.json()["current"] == popular
+    assert client.get("/health").json()["models"]["recommender"] == popular
+    assert top_skus() == popular_skus  # served from the older version at once, no restart
+
+    gone = client.post("/models/recommender/current", json={"version": first})
+    assert gone.status_code == 404
+    assert gone.json()["message"] == (
+        f"No recommender model version '{first}' is kept; the kept ones, newest first: {newest}, {popular}."
+    )
+    assert client.post("/models/nope/current", json={"version": popular}).status_code == 422
+    assert client.post("/models/recommender/current", json={}).status_code == 422
+    assert client.get("/health").json()["models"]["recommender"] == popular  # refused requests changed nothing
+
+
+def test_the_command_line_lists_and_switches_versions(tailor_home):
+    from typer.testing import CliRunner
+
+    from service.cli import app
+
+    old = _publish(tailor_home / "models", 1)
+    new = _publish(tailor_home / "models", 2)
+    runner = CliRunner()
+    listed = runner.invoke(app, ["models", "list"])
+    assert listed.exit_code == 0, listed.output
+    lines = listed.output.splitlines()
+    assert (
+        lines[0] == "recommender: 2 kept" and lines[1].startswith(f"  * {new}  ") and lines[2].startswith(f"    {old}")
+    )
+    assert lines[3] == "engagement: none trained"
+    switched = runner.invoke(app, ["models", "use", "recommender", old])
+    assert switched.exit_code == 0 and switched.output.strip() == f"recommender {old} is in use"
+    assert describe(tailor_home / "models", "recommender")["current"] == old
+    assert runner.invoke(app, ["models", "use", "scoring", old]).exit_code == 2
