@@ -1,10 +1,13 @@
 """Jobs and training: start training in the background, read any job's status and progress."""
 
+from typing import Literal
+
 from fastapi import APIRouter, Query, status
 
 from service.db.models import Job
 from service.deps import ApiKeyDep, RecommenderQuery, SessionDep, StateDep, require_tunable
 from service.errors import NotFound
+from service.jobs.listing import JOB_STATUSES, latest_jobs
 from service.jobs.runner import held_progress, request_cancel
 from service.pipeline.training import train_all
 from service.routes.responses import KEYED, errors
@@ -25,6 +28,19 @@ def train(
     require_tunable(model, tune)
     job_id = state.jobs.submit("train", train_all, engine=state.engine, model=model, tune_trials=tune)
     return JobStarted.of(job_id)
+
+
+@router.get("/jobs", response_model=list[JobOut])
+def list_jobs(
+    session: SessionDep, _key: ApiKeyDep,
+    status: Literal[JOB_STATUSES] | None = Query(None, description="only jobs in this status"),  # type: ignore[valid-type]
+    kind: str | None = Query(None, description="only jobs of this kind: import, audience, train, retrain, generate, "
+                             "send, send_due"),
+    limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0),
+) -> list[JobOut]:  # fmt: skip
+    """The latest jobs, newest first, with their status and progress: what is running or queued now
+    (`?status=running`), or a job whose id was lost."""
+    return [_job_out(job) for job in latest_jobs(session, status, kind, limit, offset)]
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut, responses=errors(404))

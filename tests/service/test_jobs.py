@@ -334,3 +334,32 @@ def test_the_server_sends_on_its_own_lane_only_where_two_can_write_at_once(engin
 
     assert create_app(engine).state.tailor.jobs.own_lane == frozenset()  # SQLite: one writer, a send waits its turn
     assert set(SENDING_JOBS) == {"send", "send_due"}
+
+
+def test_the_latest_jobs_are_listed_newest_first_by_status_and_kind(client, engine):
+    """A marketing tool that lost a job's id, or wants to know what runs now, had no way to find it."""
+    from datetime import datetime, timedelta
+
+    from service.db.models import Job
+    from service.db.session import session_scope
+
+    start = datetime(2026, 11, 30, 9, 0)
+    rows = [("j1", "import", "succeeded"), ("j2", "train", "failed"), ("j3", "generate", "running"),
+            ("j4", "send", "queued"), ("j5", "generate", "succeeded")]  # fmt: skip
+    with session_scope(engine) as session:
+        for minutes, (job_id, kind, status) in enumerate(rows):
+            created = start + timedelta(minutes=minutes)
+            session.add(Job(id=job_id, kind=kind, status=status, created_at=created, updated_at=created))
+
+    def ids(**params) -> list[str]:
+        answer = client.get("/jobs", params=params)
+        assert answer.status_code == 200, answer.text
+        return [job["id"] for job in answer.json()]
+
+    assert ids() == ["j5", "j4", "j3", "j2", "j1"]
+    assert ids(status="running") == ["j3"] and ids(kind="generate") == ["j5", "j3"]
+    assert ids(kind="generate", status="succeeded") == ["j5"] and ids(limit=2, offset=1) == ["j4", "j3"]
+    first = client.get("/jobs", params={"limit": 1}).json()[0]
+    assert first == client.get("/jobs/j5").json()  # the same fields as one job's status
+    refused = client.get("/jobs", params={"status": "done"})
+    assert refused.status_code == 422 and refused.json()["problems"][0]["field"] == "query.status"

@@ -1,0 +1,22 @@
+"""Reading jobs back for the people who follow them: the latest ones, of a status or kind."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.db.models import Job
+
+JOB_STATUSES = ("queued", "running", "cancelling", "succeeded", "failed", "cancelled")
+
+
+def latest_jobs(
+    session: Session, status: str | None = None, kind: str | None = None, limit: int = 50, offset: int = 0
+) -> list[Job]:
+    """Jobs newest first, optionally only those of one ``status`` or ``kind``."""
+    query = select(Job).order_by(Job.created_at.desc(), Job.id)
+    if status is not None:
+        query = query.where(Job.status == status)
+    if kind is not None:
+        query = query.where(Job.kind == kind)
+    return list(session.scalars(query.limit(limit).offset(offset)))
