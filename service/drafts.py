@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from service.campaigns import get_campaign
@@ -147,7 +147,11 @@ def approve_pending(session: Session, campaign_id: int, reviewer: str, comment: 
     """Approve every pending draft of the campaign with its chosen variant: the drafts whose copy passed every
     guardrail check and whose predictions cleared the review floors. Flagged drafts stay for a person (as does a
     pending draft whose chosen variant fails a check, which generation never leaves). Refused (Conflict) while
-    the campaign is being generated: its drafts are not all written yet."""
+    the campaign is being generated: its drafts are not all written yet.
+
+    Set-based, a batch at a time: only each draft's chosen variant's checks are read (not the variants' rendered
+    email), and one UPDATE and one multi-row INSERT of reviews approve a batch; a draft reviewed meanwhile by
+    someone else is not pending any more and is left as they left it."""
     campaign = get_campaign(session, campaign_id)
     if campaign.status == "generating":
         raise Conflict(f"Campaign {campaign_id} is being generated: approve its drafts once it is ready.")
@@ -156,20 +160,28 @@ def approve_pending(session: Session, campaign_id: int, reviewer: str, comment: 
     ).all()
     approved = 0
     for batch in batches(pending, size=APPROVE_BATCH):
-        drafts = session.scalars(select(Draft).where(Draft.id.in_(batch)).options(selectinload(Draft.variants)))
-        for draft in drafts:
-            chosen = selected_variant(draft)
-            if chosen is None or failed_checks(chosen):
-                continue
-            draft.status = "approved"
-            session.add(Review(draft_id=draft.id, action="approve", reviewer=reviewer, comment=comment.strip()))
-            approved += 1
-        session.flush()
-        for written in list(session.identity_map.values()):  # memory holds one batch, whatever the campaign's size
-            if isinstance(written, Draft | Variant | Review) and written in session:  # a draft takes its variants
-                session.expunge(written)
+        chosen = session.execute(
+            select(Draft.id, Variant.checks)
+            .join(Variant, Variant.id == Draft.selected_variant_id)
+            .where(Draft.id.in_(batch), Variant.draft_id == Draft.id)
+        )
+        passing = [draft_id for draft_id, checks in chosen if all(check["passed"] for check in checks)]
+        if not passing:
+            continue
+        done = session.scalars(
+            update(Draft)
+            .where(Draft.id.in_(passing), Draft.status == "pending")
+            .values(status="approved")
+            .returning(Draft.id)
+            .execution_options(synchronize_session=False)
+        ).all()
+        if done:
+            review = {"action": "approve", "reviewer": reviewer, "comment": comment.strip()}
+            session.execute(insert(Review), [{"draft_id": draft_id, **review} for draft_id in done])
+        approved += len(done)
     if approved:
-        mark_stale(campaign)
+        session.expire_all()  # drafts loaded earlier in this session must not show the old status
+        mark_stale(get_campaign(session, campaign_id))
     flagged = session.scalar(select(func.count()).where(Draft.campaign_id == campaign_id, Draft.status.in_(REVIEWABLE)))
     return {"approved": approved, "left_for_review": flagged}
 
