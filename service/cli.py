@@ -233,7 +233,8 @@ def generate(
 ) -> None:
     """Create a campaign, generate and score its drafts, and optionally export them. A mistake in what is asked
     creates nothing; a generation that stops keeps the campaign, failed, and says its id and why."""
-    from service.pipeline.campaign_runs import create_and_generate, export_campaign
+    from service.pipeline.campaign_runs import create_and_generate
+    from service.pipeline.exporting import export_campaign
 
     engine = _engine()
     with progress_bar("generating") as update:
@@ -247,6 +248,27 @@ def generate(
     if out:
         drafts, rows = export_campaign(engine, summary.campaign_id, out)
         typer.echo(f"wrote {drafts} drafts to {out}, a line for each of their {rows} variants")
+
+
+@app.command()
+def export(
+    campaign: Annotated[int, typer.Option("--campaign", help="the campaign's id (tailor generate prints it)")],
+    out: Annotated[Path, typer.Option(help="the JSON lines file to write")],
+    status: Annotated[
+        str | None, typer.Option(help="only drafts in this status, e.g. approved (after review) or flagged")
+    ] = None,
+) -> None:
+    """Write a campaign's drafts as JSON lines, one per customer and variant (e.g. the approved ones, for an email
+    service provider); the file appears whole or not at all."""
+    from typing import get_args
+
+    from service.pipeline.exporting import export_campaign
+    from service.schemas import DraftStatus
+
+    if status is not None and status not in get_args(DraftStatus):
+        raise typer.BadParameter(f"'{status}' is not one of: {', '.join(get_args(DraftStatus))}", param_hint="--status")
+    drafts, rows = export_campaign(_engine(), campaign, out, status)
+    typer.echo(f"wrote {drafts} drafts to {out}, a line for each of their {rows} variants")
 
 
 @app.command()

@@ -1,12 +1,9 @@
-"""Campaign runs for the CLI and the demo: create + generate in one call, a summary table, JSONL export."""
+"""Campaign runs for the CLI and the demo: create + generate in one call, and a summary table."""
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -14,7 +11,6 @@ from sqlalchemy import Engine
 
 from service.campaigns import create_campaign
 from service.db.session import session_scope
-from service.drafts import draft_out, list_drafts
 from service.errors import CampaignFailed, InvalidInput, Problem, TailorError
 from service.jobs import InlineJobRunner
 from service.pipeline.generate import generate_campaign, require_models
@@ -121,33 +117,3 @@ def _campaign_spec(**fields: Any) -> CampaignIn:
             for field in e["loc"][:1]
         ]
         raise InvalidInput("campaign", problems) from None
-
-
-def export_campaign(engine: Engine, campaign_id: int, out: Path) -> tuple[int, int]:
-    """Write the campaign's drafts as JSON lines, one per customer and variant, in the API's shape; (drafts,
-    lines) written. The file appears whole or not at all: it is written beside `out` and renamed at the end."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    drafts = rows = 0
-    partial = out.with_name(f".{out.name}.part")
-    try:
-        with session_scope(engine) as session, partial.open("w", encoding="utf-8") as handle:
-            for draft in list_drafts(session, campaign_id, limit=1_000_000):
-                body = draft_out(draft)
-                drafts += 1
-                for variant in body.variants:
-                    record = {
-                        "customer_id": body.customer_id, "draft_id": body.id, "variant_id": variant.id,
-                        "variant": variant.label, "selected": variant.id == body.selected_variant_id,
-                        "status": body.status, "flagged": body.flagged, "flag_reasons": body.flag_reasons,
-                        "subject": variant.subject, "preheader": variant.preheader, "text_body": variant.text,
-                        "html_body": variant.html, "checks": [c.model_dump() for c in variant.checks],
-                        "scores": {
-                            "p_open": variant.p_open, "p_click": variant.p_click, "p_conversion": variant.p_conversion,
-                        },
-                    }  # fmt: skip
-                    handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-                    rows += 1
-        os.replace(partial, out)
-    finally:
-        partial.unlink(missing_ok=True)
-    return drafts, rows

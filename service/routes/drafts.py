@@ -1,9 +1,11 @@
-"""Drafts of a campaign: list, read, edit a variant, approve, reject."""
+"""Drafts of a campaign: list, export, read, edit a variant, approve, reject."""
 
 from fastapi import APIRouter, Query
+from fastapi.responses import StreamingResponse
 
 from service import drafts as draft_ops
 from service.deps import ApiKeyDep, SessionDep, StateDep
+from service.pipeline.exporting import draft_ids, jsonl_lines
 from service.routes.responses import KEYED, errors
 from service.schemas import (
     ApproveIn,
@@ -27,6 +29,29 @@ def list_drafts(
     listing the statuses a draft can have."""
     drafts = draft_ops.list_drafts(session, campaign_id, status, flagged, limit, offset)
     return [draft_ops.draft_out(d) for d in drafts]
+
+
+@router.get(
+    "/campaigns/{campaign_id}/export",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"application/x-ndjson": {}}, "description": "one JSON object per line"},
+        **errors(404),
+    },
+)
+def export_drafts(
+    campaign_id: int, session: SessionDep, state: StateDep, _key: ApiKeyDep,
+    status: DraftStatus | None = Query(None, description="only drafts in this status, e.g. approved"),
+) -> StreamingResponse:  # fmt: skip
+    """The campaign's drafts as JSON lines, one per customer and variant, in the audience's order, streamed
+    whatever the campaign's size: for an email service provider (`?status=approved` after review) or the shop's
+    own tools. Each line has the customer (`customer_id`, `email`, `first_name`, `locale`, and `mailable`: consent
+    given and not unsubscribed now), the draft (`draft_id`, `status`, `flagged`, `flag_reasons`), the variant
+    (`variant_id`, `variant`, `selected`: the one to send), its `subject`, `preheader`, `text_body` and `html_body`
+    (with the `{{unsubscribe_url}}` placeholder for the sender's own link), `checks` and `scores`."""
+    ids = draft_ids(session, campaign_id, status)  # a campaign that does not exist is a 404 before streaming
+    headers = {"Content-Disposition": f'attachment; filename="campaign-{campaign_id}.jsonl"'}
+    return StreamingResponse(jsonl_lines(state.engine, ids), media_type="application/x-ndjson", headers=headers)
 
 
 @router.get("/drafts/{draft_id}", response_model=DraftOut, responses=errors(404))

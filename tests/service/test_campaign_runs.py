@@ -115,13 +115,13 @@ def test_an_export_counts_drafts_and_variants_and_appears_whole_or_not_at_all(
     left half a file where the whole one was expected."""
     import json
 
-    from service.pipeline import campaign_runs
+    from service.pipeline import exporting
 
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
     trained_in_process(engine, demo_files)
     summary = _run(engine, limit=3)
     out = tmp_path / "exports" / "drafts.jsonl"
-    drafts, lines = campaign_runs.export_campaign(engine, summary.campaign_id, out)
+    drafts, lines = exporting.export_campaign(engine, summary.campaign_id, out)
     records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert (drafts, lines) == (3, len(records)) and len({r["draft_id"] for r in records}) == 3 and lines >= 6
 
@@ -129,7 +129,7 @@ def test_an_export_counts_drafts_and_variants_and_appears_whole_or_not_at_all(
         raise RuntimeError("the database went away")
 
     out.write_text("the earlier export\n")
-    monkeypatch.setattr(campaign_runs, "draft_out", broken)
+    monkeypatch.setattr(exporting, "draft_out", broken)
     with pytest.raises(RuntimeError):
-        campaign_runs.export_campaign(engine, summary.campaign_id, out)
+        exporting.export_campaign(engine, summary.campaign_id, out)
     assert out.read_text() == "the earlier export\n" and [p.name for p in out.parent.iterdir()] == [out.name]

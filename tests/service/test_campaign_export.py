@@ -1,0 +1,66 @@
+"""Exporting a campaign after review: the API streams its drafts as JSON lines, and `tailor export` writes the
+same lines to a file, so that approved drafts can go to an email service provider."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+
+from service.db.models import Customer
+from service.db.session import session_scope
+from tests.service.conftest import generated_campaign, trained_shop
+
+
+def test_a_reviewed_campaign_is_exported_as_json_lines_of_its_drafts(client, engine, demo_files, monkeypatch):
+    """After review there was no way to hand the approved drafts on: `--out` existed only while generating."""
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_shop(client, demo_files)
+    campaign_id = generated_campaign(client, max_customers=4)
+    drafts = client.get(f"/campaigns/{campaign_id}/drafts").json()
+    approved = drafts[1]
+    assert client.post(f"/drafts/{approved['id']}/approve", json={"reviewer": "Ola"}).status_code == 200
+    with session_scope(engine) as session:
+        customer = session.scalar(select(Customer).where(Customer.external_id == drafts[2]["customer_id"]))
+        customer.unsubscribed = True  # since the campaign was written
+
+    answer = client.get(f"/campaigns/{campaign_id}/export")
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/x-ndjson"
+    assert answer.headers["content-disposition"] == f'attachment; filename="campaign-{campaign_id}.jsonl"'
+    records = [json.loads(line) for line in answer.text.splitlines()]
+    by_draft = {d["id"]: d for d in drafts}
+    assert len(records) == sum(len(d["variants"]) for d in drafts)
+    for record in records:
+        draft = by_draft[record["draft_id"]]
+        variant = next(v for v in draft["variants"] if v["id"] == record["variant_id"])
+        assert (record["customer_id"], record["email"], record["first_name"]) == (
+            draft["customer_id"], draft["email"], draft["first_name"],
+        )  # fmt: skip
+        assert (record["subject"], record["html_body"], record["variant"]) == (
+            variant["subject"], variant["html"], variant["label"],
+        )  # fmt: skip
+        assert record["selected"] == (variant["id"] == draft["selected_variant_id"])
+        assert "{{unsubscribe_url}}" in record["text_body"]
+        assert record["mailable"] is (draft["customer_id"] != drafts[2]["customer_id"])
+    assert sum(r["selected"] for r in records) == len(drafts)  # one variant to send per draft
+
+    only_approved = client.get(f"/campaigns/{campaign_id}/export", params={"status": "approved"})
+    lines = [json.loads(line) for line in only_approved.text.splitlines()]
+    assert {r["draft_id"] for r in lines} == {approved["id"]} and all(r["status"] == "approved" for r in lines)
+    assert client.get("/campaigns/999/export").status_code == 404
+    refused = client.get(f"/campaigns/{campaign_id}/export", params={"status": "done"})
+    assert refused.status_code == 422 and refused.json()["problems"][0]["field"] == "query.status"
+
+    from typer.testing import CliRunner
+
+    from service.cli import app
+
+    out = engine.url.database.rsplit("/", 1)[0] + "/approved.jsonl"
+    result = CliRunner().invoke(app, ["export", "--campaign", str(campaign_id), "--out", out, "--status", "approved"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"wrote 1 drafts to {out}, a line for each of their {len(lines)} variants"
+    with open(out, encoding="utf-8") as written:
+        assert [json.loads(line) for line in written] == lines
+    bad = CliRunner().invoke(app, ["export", "--campaign", str(campaign_id), "--out", out, "--status", "done"])
+    words = " ".join(bad.output.replace("│", " ").split())  # the usage error is boxed and wrapped
+    assert bad.exit_code == 2 and "Invalid value for --status: 'done' is not one of: pending, flagged," in words
