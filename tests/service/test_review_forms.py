@@ -3,6 +3,7 @@ went wrong, and other errors reach a person as a page with a way back, while the
 
 from __future__ import annotations
 
+import json
 from html import escape, unescape
 
 from sqlalchemy import select
@@ -189,7 +190,19 @@ def test_the_campaign_page_approves_the_pending_drafts_at_once(client, demo_file
     assert done.status_code == 303 and done.headers["location"] == f"/review/campaigns/{campaign_id}"
     approved = client.get(f"/campaigns/{campaign_id}/drafts", params={"status": "approved"}).json()
     assert len(approved) == pending and all(d["reviews"][0]["comment"] == "checked a sample" for d in approved)
-    assert 'id="approve-pending"' not in client.get(done.headers["location"]).text  # nothing pending is left
+    page = client.get(done.headers["location"]).text
+    assert 'id="approve-pending"' not in page  # nothing pending is left
+    link = f'id="export-approved" href="/campaigns/{campaign_id}/export?status=approved"'
+    assert link in page
+
+    from fastapi.testclient import TestClient
+
+    browser = TestClient(client.app)  # the login cookie alone, as a browser following the link has (the app runs)
+    assert browser.get(f"/campaigns/{campaign_id}/export").status_code == 401
+    browser.post("/review/login", data={"api_key": client.headers["X-API-Key"], "reviewer": "Ola"})
+    download = browser.get(f"/campaigns/{campaign_id}/export", params={"status": "approved"})
+    assert download.status_code == 200
+    assert {json.loads(line)["draft_id"] for line in download.text.splitlines()} == {d["id"] for d in approved}
 
 
 def test_a_draft_page_leads_to_the_next_draft_waiting_for_review(client, demo_files, engine, monkeypatch):
