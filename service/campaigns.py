@@ -95,8 +95,14 @@ def delete_campaign(session: Session, campaign_id: int) -> None:
     session.execute(delete(Campaign).where(Campaign.id == campaign_id))
 
 
-def list_campaigns(session: Session) -> list[Campaign]:
-    return list(session.scalars(select(Campaign).order_by(Campaign.id.desc())))
+def list_campaigns(
+    session: Session, status: str | None = None, limit: int | None = None, offset: int = 0
+) -> list[Campaign]:
+    """Campaigns newest first, optionally of one ``status``, a page at a time."""
+    query = select(Campaign).order_by(Campaign.id.desc()).limit(limit).offset(offset)
+    if status is not None:
+        query = query.where(Campaign.status == status)
+    return list(session.scalars(query))
 
 
 def draft_counts(session: Session, campaign_id: int) -> dict[str, int]:

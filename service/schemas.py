@@ -11,6 +11,7 @@ CampaignType = Literal["welcome", "cross_sell", "win_back", "replenishment", "vi
 EventKind = Literal["delivered", "open", "click", "conversion", "unsubscribe"]
 # A draft's life: waiting for review (flagged: a person must look), reviewed, then sent, skipped or held out.
 DraftStatus = Literal["pending", "flagged", "approved", "rejected", "sent", "skipped", "holdout"]
+CampaignStatus = Literal["created", "generating", "ready", "failed", "sent"]
 
 
 class ProblemOut(BaseModel):

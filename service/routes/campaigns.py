@@ -9,7 +9,7 @@ from service.experiments import set_holdout_share
 from service.pipeline.generate import generate_campaign, require_models
 from service.pipeline.sending import send_campaign
 from service.routes.responses import KEYED, errors
-from service.schemas import CampaignIn, CampaignOut, JobStarted
+from service.schemas import CampaignIn, CampaignOut, CampaignStatus, JobStarted
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"], responses=errors(*KEYED))
 
@@ -23,9 +23,15 @@ def create(spec: CampaignIn, session: SessionDep, _key: ApiKeyDep) -> CampaignOu
 
 
 @router.get("", response_model=list[CampaignOut])
-def list_all(session: SessionDep, _key: ApiKeyDep) -> list[CampaignOut]:
-    """Every campaign with its status, draft counts by status, generation stats (LLM calls, cost) and forecast."""
-    return [campaign_ops.campaign_out(session, c) for c in campaign_ops.list_campaigns(session)]
+def list_all(
+    session: SessionDep, _key: ApiKeyDep,
+    status: CampaignStatus | None = Query(None, description="only campaigns in this status"),
+    limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+) -> list[CampaignOut]:  # fmt: skip
+    """Campaigns newest first, a page at a time, each with its status, draft counts by status, generation stats
+    (LLM calls, cost) and forecast."""
+    campaigns = campaign_ops.list_campaigns(session, status, limit, offset)
+    return [campaign_ops.campaign_out(session, c) for c in campaigns]
 
 
 @router.get("/{campaign_id}", response_model=CampaignOut, responses=errors(404))

@@ -172,3 +172,28 @@ def test_a_campaign_that_sent_nothing_is_deleted_with_its_drafts(client, demo_fi
     sent = client.delete(f"/campaigns/{kept_id}")
     assert sent.status_code == 409
     assert sent.json()["message"] == f"Campaign {kept_id} has sent 1 email: it is kept with its results."
+
+
+def test_campaigns_are_listed_newest_first_a_page_at_a_time_and_by_status(client, engine):
+    """GET /campaigns answered every campaign the shop ever made, each with its draft counts and forecast."""
+    from service.db.models import Campaign
+    from service.db.session import session_scope
+
+    ids = [
+        client.post("/campaigns", json={"name": f"c{n}", "brand": "hearth", "campaign_type": "vip"}).json()["id"]
+        for n in range(4)
+    ]
+    with session_scope(engine) as session:
+        session.get(Campaign, ids[1]).status = "sent"
+
+    def listed(**params) -> list[int]:
+        answer = client.get("/campaigns", params=params)
+        assert answer.status_code == 200, answer.text
+        return [campaign["id"] for campaign in answer.json()]
+
+    assert listed() == ids[::-1]
+    assert listed(limit=2) == [ids[3], ids[2]] and listed(limit=2, offset=2) == [ids[1], ids[0]]
+    assert listed(status="sent") == [ids[1]] and listed(status="created") == [ids[3], ids[2], ids[0]]
+    refused = client.get("/campaigns", params={"status": "done"})
+    assert refused.status_code == 422 and refused.json()["problems"][0]["field"] == "query.status"
+    assert client.get("/campaigns", params={"limit": 0}).status_code == 422
