@@ -3,8 +3,8 @@
 The demo store (seed 7) is generated, written as import files and taken through what a shop's data goes
 through: the imports, the audience refresh, recommender and scoring training, a campaign for every customer
 the campaign type reaches (written by the fake LLM, so that the figures measure Tailor and not a model), the
-segment KPIs, an audience preview, and the approval of every pending draft at once. Peak memory is the process's
-resident set size, sampled every 50 ms, above what it held when the stage began.
+segment KPIs, an audience preview, the approval of every pending draft at once and their export as JSON lines.
+Peak memory is the process's resident set size, sampled every 50 ms, above what it held when the stage began.
 
     python -m evals.scale.run [--customers 30000] [--products 2000] [--campaign-limit N] [--out reports/]
 
@@ -69,6 +69,7 @@ def run(customers: int, products: int, campaign_limit: int | None, home: Path) -
     from service.drafts import approve_pending
     from service.importing import import_file
     from service.pipeline.campaign_runs import create_and_generate
+    from service.pipeline.exporting import export_campaign
     from service.pipeline.training import refresh_audience, train_engagement, train_recommender
     from service.segments import latest_segments
     from service.settings import home_settings
@@ -101,9 +102,12 @@ def run(customers: int, products: int, campaign_limit: int | None, home: Path) -
         preview_audience(session, "win_back", "churn_risk > 0.5", 20)
     with watch.stage("approve pending drafts"), session_scope(engine) as session:
         approval = approve_pending(session, summary.campaign_id, "scale benchmark")
+    with watch.stage("export drafts (JSON lines)"):
+        exported = export_campaign(engine, summary.campaign_id, home / "export.jsonl")
     return {
         "customers": customers, "products": products, "rows": rows, "recommender": recommender["model"],
-        "drafts": summary.result["drafts"], "approval": approval, "stages": watch.stages,
+        "drafts": summary.result["drafts"], "approval": approval, "exported_lines": exported[1],
+        "stages": watch.stages,
     }  # fmt: skip
 
 
