@@ -171,12 +171,15 @@ class ExperimentSettings(BaseSettings):
 
 
 class SendScheduleSettings(BaseSettings):
-    """How often the server looks for drafts whose send time (the customer's best hour) has come;
-    `TAILOR_SEND_DUE_CHECK_MINUTES=0` turns the check off."""
+    """How often the server looks for drafts whose send time (the customer's best hour, or the end of the contact
+    policy's wait) has come, `TAILOR_SEND_DUE_CHECK_MINUTES=0` turning the check off; and the contact policy,
+    `TAILOR_SEND_MIN_DAYS_BETWEEN` days at least between two emails to one customer (0: no limit)."""
 
     model_config = SettingsConfigDict(env_prefix="TAILOR_SEND_")
 
     due_check_minutes: float = Field(default=5.0, ge=0)
+    # The contact policy (service.pipeline.contact_policy): days between two marketing emails to one customer.
+    min_days_between: float = Field(default=2.0, ge=0)
 
 
 class ScoringSettings(BaseSettings):

@@ -20,11 +20,12 @@ from service.db.session import session_scope
 from service.drafts import AUDIENCE_ORDER, failed_checks, selected_variant
 from service.errors import MailServerUnavailable
 from service.experiments import plan_arms, record_send
+from service.pipeline.contact_policy import defer_recently_mailed
 from service.pipeline.freshness import hold_back_stale
 from service.pipeline.generate import email_features
 from service.pipeline.mail import build_message, new_message_id, smtp_connection
 from service.send_times import schedule_at_best_hours
-from service.settings import SmtpSettings
+from service.settings import SendScheduleSettings, SmtpSettings
 from service.unsubscribe import UnsubscribeLinks
 
 
@@ -81,7 +82,8 @@ def send_campaign(
     stock since they were written go back to review (``held_back`` in the result says which and why). With
     ``at_best_hour``, drafts without a send time first get their customer's best hour, and those not yet due
     wait for it. In an experiment, held-out customers are sent nothing and the others get the variant of the
-    arm Thompson sampling allots them (service.experiments)."""
+    arm Thompson sampling allots them (service.experiments). A customer mailed less than the contact policy's
+    days ago waits (``deferred``: the draft stays approved, its send time moved to when they may be mailed again)."""
     settings = settings or SmtpSettings()
     now = datetime.now()
     with session_scope(engine) as session:
@@ -90,6 +92,7 @@ def send_campaign(
         statement = _due(campaign_id, now)
         draft_ids = list(session.scalars(statement.limit(limit) if limit else statement))
         draft_ids, held_back = hold_back_stale(session, draft_ids)
+        draft_ids, deferred = defer_recently_mailed(session, draft_ids, now, SendScheduleSettings().min_days_between)
         campaign = session.get(Campaign, campaign_id)
         experiment = campaign.holdout_share is not None
         arms = _hold_out(session, campaign, draft_ids) if experiment and draft_ids else {}
@@ -152,8 +155,8 @@ def send_campaign(
         if sent:
             campaign.status = "sent"
     result: dict[str, Any] = {
-        "sent": sent, "skipped": skipped, **_waiting(engine, campaign_id, now), "held_back": held_back,
-        "refused": refused,
+        "sent": sent, "skipped": skipped, "deferred": deferred, **_waiting(engine, campaign_id, now),
+        "held_back": held_back, "refused": refused,
     }  # fmt: skip
     if experiment:
         result.update(held_out=held_out, sent_by_arm=sent_by_arm)

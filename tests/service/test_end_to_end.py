@@ -78,6 +78,7 @@ def test_import_train_generate_review_send(client, engine, demo_files, mail_serv
     assert sent["result"] == {
         "sent": 2,
         "skipped": 0,
+        "deferred": 0,
         "waiting": 0,
         "next_send_at": None,
         "held_back": [],

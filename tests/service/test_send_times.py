@@ -95,7 +95,8 @@ def test_sending_at_best_hour_mails_each_customer_when_their_hour_comes(
     assert job["status"] == "succeeded", job["error"]
     expected_later = (datetime.now().replace(minute=0, second=0, microsecond=0) + timedelta(hours=12)).isoformat()
     assert job["result"] == {
-        "sent": 1, "skipped": 0, "waiting": 1, "next_send_at": expected_later, "held_back": [], "refused": []
+        "sent": 1, "skipped": 0, "deferred": 0, "waiting": 1, "next_send_at": expected_later, "held_back": [],
+        "refused": [],
     }  # fmt: skip
     assert [m["To"] for m in messages] == ["early@example.com"]
     drafts = {d["customer_id"]: d for d in client.get(f"/campaigns/{campaign_id}/drafts").json()}
@@ -116,7 +117,15 @@ def test_sending_at_best_hour_mails_each_customer_when_their_hour_comes(
             assert time.monotonic() < deadline, due_check_jobs(engine)
             time.sleep(0.2)
     [(status, result)] = due_check_jobs(engine)
-    expected = {"sent": 1, "skipped": 0, "waiting": 0, "next_send_at": None, "held_back": [], "refused": []}
+    expected = {
+        "sent": 1,
+        "skipped": 0,
+        "deferred": 0,
+        "waiting": 0,
+        "next_send_at": None,
+        "held_back": [],
+        "refused": [],
+    }
     assert status == "succeeded" and result == {"campaigns": {str(campaign_id): expected}}
     assert [m["To"] for m in messages] == ["early@example.com", "late@example.com"]
 

@@ -44,7 +44,9 @@ def approved_draft(client, engine, campaign_id: int, external_id: str = "c1", sk
         for rank, (sku, row) in enumerate(shown.iterrows(), start=1)
     ]  # fmt: skip
     with session_scope(engine) as session:
-        customer = Customer(external_id=external_id, email=f"{external_id}@example.com", marketing_consent=True)
+        customer = session.scalar(select(Customer).where(Customer.external_id == external_id)) or Customer(
+            external_id=external_id, email=f"{external_id}@example.com", marketing_consent=True
+        )
         html, text = f"<p>Hello</p><p>{FOOTER}</p>", f"Hello\n--\n{FOOTER}\n"
         variant = Variant(label="A", subject="Hello", html=html, text=text)
         draft = Draft(
@@ -219,3 +221,53 @@ def test_an_approval_that_did_not_override_a_failed_check_is_held_back_at_sendin
     ]
     with session_scope(engine) as session:
         assert session.get(Draft, silent).status == "flagged"
+
+
+def test_a_customer_mailed_recently_gets_the_next_campaign_when_the_contact_policy_allows(
+    client, engine, mail_server, monkeypatch
+):
+    """Three campaigns approved the same week all went to a customer the same morning: no contact policy."""
+    from datetime import datetime, timedelta
+
+    from service.pipeline.sending import send_due_drafts
+
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    first, second = new_campaign(client), new_campaign(client)
+    approved_draft(client, engine, first, "c1")
+    approved_draft(client, engine, first, "c2")
+    waits = approved_draft(client, engine, second, "c1")  # mailed by the first campaign just before
+    approved_draft(client, engine, second, "c3")
+    with session_scope(engine) as session:  # c3 had a mail from the shop's own tool three days ago
+        c3 = session.scalar(select(Customer).where(Customer.external_id == "c3"))
+        session.add(Send(customer=c3, subject="Old news", campaign_type="vip", sent_at=datetime.now() - timedelta(3)))
+
+    assert send_job(client, first)["result"]["sent"] == 2
+    started = datetime.now()
+    result = send_job(client, second)["result"]
+    assert (result["sent"], result["deferred"], result["waiting"]) == (1, 1, 1)
+    assert [m["To"] for m in messages] == ["c1@example.com", "c2@example.com", "c3@example.com"]
+    draft = client.get(f"/drafts/{waits}").json()
+    assert draft["status"] == "approved"  # still to be sent, two days after the first campaign's email
+    with session_scope(engine) as session:
+        mailed = session.scalar(select(Send.sent_at).join(Customer).where(Customer.external_id == "c1"))
+    assert (
+        draft["send_after"] == (mailed + timedelta(days=2)).isoformat()
+        and result["next_send_at"] == draft["send_after"]
+    )
+    assert datetime.fromisoformat(draft["send_after"]) > started
+
+    with session_scope(engine) as session:  # two days pass
+        session.get(Draft, waits).send_after = datetime.now() - timedelta(minutes=1)
+        for send in session.scalars(select(Send)):
+            send.sent_at -= timedelta(days=2)
+    assert send_due_drafts(lambda *_: None, engine)["campaigns"][str(second)]["sent"] == 1
+    assert [m["To"] for m in messages][-1] == "c1@example.com"
+
+    monkeypatch.setenv("TAILOR_SEND_MIN_DAYS_BETWEEN", "0")  # no policy: the next campaign goes at once
+    third = new_campaign(client)
+    approved_draft(client, engine, third, "c9")
+    with session_scope(engine) as session:
+        c9 = session.scalar(select(Customer).where(Customer.external_id == "c9"))
+        session.add(Send(customer=c9, subject="Just now", campaign_type="vip", sent_at=datetime.now()))
+    assert send_job(client, third)["result"]["sent"] == 1
