@@ -25,6 +25,10 @@ class LLMSettings(BaseSettings):
     max_tokens: int = Field(300, gt=0)
     max_retries: int = Field(2, ge=0, description="extra attempts after an invalid answer, each told what was wrong")
     timeout: float = Field(120.0, gt=0)
+    transient_retries: int = Field(
+        3, ge=0, description="extra tries after a rate limit, a server error or a dropped connection"
+    )
+    retry_backoff: float = Field(1.0, ge=0, description="seconds before the first such retry, doubling after")
     group_deadline: float = Field(240.0, gt=0, description="no new attempt for a group's copy after this many seconds")
     concurrency: int = Field(2, ge=1, description="LLM calls in flight at once")
     n_ctx: int = Field(8192, gt=0, description="context size of the local server (shared by its parallel slots)")

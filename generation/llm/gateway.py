@@ -38,7 +38,9 @@ def complete_json(
 
     Raises ModelOutputInvalid (with the usage spent) when the answer is not a JSON object, ModelTimedOut
     after ``timeout`` seconds, and ModelUnavailable for any provider error (unreachable, no key, unknown
-    model, rate limit, server error), naming the model.
+    model, rate limit, server error), naming the model. Errors that pass (rate limited, overloaded, a dropped
+    connection) are tried again ``transient_retries`` times first, after the provider's Retry-After or a
+    doubling backoff: a hosted model's brief 429 no longer turns a whole group's copy into the template's.
     """
     settings = settings or LLMSettings()
     endpoint = resolve(settings)
@@ -67,17 +69,24 @@ def complete_json(
     if endpoint.mock is not None:
         kwargs["mock_response"] = endpoint.mock(messages, schema)
     started = time.perf_counter()
-    try:
-        response = litellm.completion(**kwargs)
-    except litellm.exceptions.Timeout as error:
-        raise ModelTimedOut(f"The model '{settings.model}' gave no answer within {settings.timeout:g} s.") from error
-    except openai.OpenAIError as error:  # the base of litellm's provider errors
-        # Every provider error (unreachable, no key, unknown model, rate limit, server error) is one the person
-        # running Tailor acts on in the same place: the model setting.
-        raise ModelUnavailable(
-            f"The model '{settings.model}' (TAILOR_LLM_MODEL) could not be used: "
-            f"{type(error).__name__}: {_first_line(error)}"
-        ) from error
+    passing = (
+        litellm.exceptions.RateLimitError, litellm.exceptions.InternalServerError,
+        litellm.exceptions.ServiceUnavailableError, litellm.exceptions.APIConnectionError,
+    )  # fmt: skip
+    for attempt in range(settings.transient_retries + 1):
+        try:
+            response = litellm.completion(**kwargs)
+            break
+        except litellm.exceptions.Timeout as error:  # before APIConnectionError, of which it is a kind
+            raise ModelTimedOut(
+                f"The model '{settings.model}' gave no answer within {settings.timeout:g} s."
+            ) from error
+        except passing as error:  # rate limited, overloaded, a dropped connection: worth another try
+            if attempt == settings.transient_retries:
+                raise _unavailable(settings, error, tries=attempt + 1) from error
+            time.sleep(_wait_before_retry(error, attempt, settings))
+        except openai.OpenAIError as error:  # the base of litellm's provider errors
+            raise _unavailable(settings, error) from error
     usage = Usage(seconds=time.perf_counter() - started)
     if getattr(response, "usage", None):
         usage.prompt_tokens = int(response.usage.prompt_tokens or 0)
@@ -91,6 +100,28 @@ def complete_json(
     if not isinstance(answer, dict):
         raise ModelOutputInvalid("the answer was JSON but not an object")
     return answer, usage
+
+
+def _unavailable(settings: LLMSettings, error: Exception, tries: int = 1) -> ModelUnavailable:
+    """Every provider error (unreachable, no key, unknown model, rate limit, server error) is one the person running
+    Tailor acts on in the same place: the model setting."""
+    after = f" after {tries} tries" if tries > 1 else ""
+    return ModelUnavailable(
+        f"The model '{settings.model}' (TAILOR_LLM_MODEL) could not be used{after}: "
+        f"{type(error).__name__}: {_first_line(error)}"
+    )
+
+
+def _wait_before_retry(error: Exception, attempt: int, settings: LLMSettings) -> float:
+    """Seconds to wait before the next try: the provider's Retry-After when it sends one, else a doubling
+    backoff from ``retry_backoff``; at most ``timeout``."""
+    response = getattr(error, "response", None)
+    retry_after = getattr(response, "headers", {}).get("retry-after") if response is not None else None
+    try:
+        wait = float(retry_after) if retry_after is not None else settings.retry_backoff * 2**attempt
+    except ValueError:  # an HTTP date instead of seconds
+        wait = settings.retry_backoff * 2**attempt
+    return max(0.0, min(wait, settings.timeout))
 
 
 def _cost(litellm, response) -> float:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -96,15 +98,72 @@ def failing_provider():
 def test_every_provider_error_is_model_unavailable_naming_the_setting(case, failing_provider):
     """A misconfigured model used to surface as litellm's own BadRequestError or InternalServerError traceback;
     every provider error now says which model failed and which setting chooses it."""
+    quick = {"timeout": 10, "retry_backoff": 0.01}
     settings = {
-        "server error": LLMSettings(model="openai/any", api_base=failing_provider, api_key="x", timeout=10),
-        "unknown provider": LLMSettings(model="nonsense-model-xyz", timeout=10),
+        "server error": LLMSettings(model="openai/any", api_base=failing_provider, api_key="x", **quick),
+        "unknown provider": LLMSettings(model="nonsense-model-xyz", **quick),
         "nothing listening": LLMSettings(
-            model="openai/any", api_base=f"http://127.0.0.1:{free_port()}/v1", api_key="x", timeout=10
+            model="openai/any", api_base=f"http://127.0.0.1:{free_port()}/v1", api_key="x", **quick
         ),
     }[case]
     with pytest.raises(ModelUnavailable) as error:
         complete_json([{"role": "user", "content": "hi"}], SCHEMA, settings)
     message = str(error.value)
-    assert f"'{settings.model}' (TAILOR_LLM_MODEL) could not be used" in message
+    tried = " after 4 tries" if case != "unknown provider" else ""  # a passing failure is tried again first
+    assert f"'{settings.model}' (TAILOR_LLM_MODEL) could not be used{tried}: " in message
     assert "\n" not in message and len(message) < 500
+
+
+class _BusyProvider(BaseHTTPRequestHandler):
+    """An OpenAI-compatible endpoint that answers 429 (with Retry-After) to the first calls, then a completion."""
+
+    busy_for = 2
+    calls: list[float] = []
+
+    def do_POST(self):  # noqa: N802 (the standard library's name)
+        self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).calls.append(time.monotonic())
+        if len(self.calls) <= self.busy_for:
+            status, headers = 429, {"Retry-After": "0.2"}
+            body = {"error": {"message": "Rate limit reached for requests", "type": "requests"}}
+        else:
+            status, headers = 200, {}
+            message = {"role": "assistant", "content": json.dumps({"subject": "Back in stock", "tags": ["a", "b"]})}
+            body = {
+                "id": "c1", "object": "chat.completion", "created": 0, "model": "any",
+                "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12},
+            }  # fmt: skip
+        raw = json.dumps(body).encode()
+        self.send_response(status)
+        for name, value in {"Content-Type": "application/json", "Content-Length": str(len(raw)), **headers}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_rate_limited_call_is_tried_again_after_the_provider_s_retry_after():
+    """A hosted model's brief 429 ended the group's call at once, and its customers got the template's copy."""
+    _BusyProvider.calls = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _BusyProvider)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}/v1"
+        settings = LLMSettings(model="openai/any", api_base=base, api_key="x", timeout=10, retry_backoff=5)
+        answer, usage = complete_json([{"role": "user", "content": "hi"}], SCHEMA, settings)
+        assert answer == {"subject": "Back in stock", "tags": ["a", "b"]} and usage.completion_tokens == 7
+        calls = _BusyProvider.calls
+        assert len(calls) == 3 and all(0.15 < later - earlier < 4 for earlier, later in itertools.pairwise(calls))
+
+        _BusyProvider.calls, _BusyProvider.busy_for = [], 10
+        with pytest.raises(ModelUnavailable, match=r"could not be used after 2 tries: RateLimitError: "):
+            complete_json(
+                [{"role": "user", "content": "hi"}], SCHEMA, settings.model_copy(update={"transient_retries": 1})
+            )
+        assert len(_BusyProvider.calls) == 2
+    finally:
+        _BusyProvider.busy_for = 2
+        server.shutdown()
