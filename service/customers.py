@@ -28,6 +28,7 @@ def customer_out(customer: Customer) -> CustomerOut:
         locale=customer.locale,
         marketing_consent=customer.marketing_consent,
         unsubscribed=customer.unsubscribed,
+        email_bounced=customer.email_bounced,
         segment=customer.segment,
         profile=shown_profile(customer.profile or {}),
     )

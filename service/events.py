@@ -1,4 +1,5 @@
-"""Ingest of delivery and engagement events; an unsubscribe event also unsubscribes the customer."""
+"""Ingest of delivery and engagement events: an unsubscribe or a spam complaint also unsubscribes the customer,
+and a (hard) bounce marks their address as one not to mail."""
 
 from __future__ import annotations
 
@@ -47,8 +48,10 @@ def ingest_events(session: Session, events: list[EventIn]) -> dict[str, int]:
             duplicates += 1
             continue
         session.add(Event(send_id=send.id, kind=event.kind, occurred_at=occurred_at, value=event.value))
-        if event.kind == "unsubscribe":
+        if event.kind in ("unsubscribe", "complaint"):  # a spam complaint is the strongest unsubscribe
             send.customer.unsubscribed = True
+        elif event.kind == "bounce" and send.customer.email:  # a hard bounce: the address does not take mail
+            send.customer.bounced_email = send.customer.email
         recorded += 1
     session.flush()
     return {"recorded": recorded, "duplicates": duplicates}

@@ -8,7 +8,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 CampaignType = Literal["welcome", "cross_sell", "win_back", "replenishment", "vip"]
-EventKind = Literal["delivered", "open", "click", "conversion", "unsubscribe"]
+# bounce: a hard bounce (the address is not mailed again); complaint: marked as spam (unsubscribes, as unsubscribe)
+EventKind = Literal["delivered", "open", "click", "conversion", "unsubscribe", "bounce", "complaint"]
 # A draft's life: waiting for review (flagged: a person must look), reviewed, then sent, skipped or held out.
 DraftStatus = Literal["pending", "flagged", "approved", "rejected", "sent", "skipped", "holdout"]
 CampaignStatus = Literal["created", "generating", "ready", "failed", "sent"]
@@ -65,6 +66,10 @@ class CustomerOut(BaseModel):
     locale: str
     marketing_consent: bool
     unsubscribed: bool
+    email_bounced: bool = Field(
+        False, description="the address hard-bounced (a `bounce` event, or the mail server refused it for good): "
+        "it is not mailed until the customer's email changes",
+    )  # fmt: skip
     segment: str | None
     profile: dict[str, Any] = {}
 

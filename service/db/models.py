@@ -47,6 +47,8 @@ class Customer(Base):
     locale: Mapped[str] = mapped_column(String(16), default="en")
     marketing_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     unsubscribed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The address a hard bounce came back from: not mailed again while it is still the customer's `email`.
+    bounced_email: Mapped[str | None] = mapped_column(String(320))
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     segment: Mapped[str | None] = mapped_column(String(64), index=True)
     profile: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -63,6 +65,16 @@ class Customer(Base):
     cluster_label: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def email_bounced(self) -> bool:
+        """Whether the customer's address is one a hard bounce came back from (not mailed while it is)."""
+        return self.bounced_email is not None and self.bounced_email == self.email
+
+    @property
+    def mailable(self) -> bool:
+        """Consent given, not unsubscribed, an address that did not bounce (service.pipeline.frames.MAILABLE)."""
+        return bool(self.marketing_consent and not self.unsubscribed and self.email and not self.email_bounced)
 
 
 PROFILE_COLUMNS = (

@@ -3,7 +3,8 @@ the shop's own: `tailor export`, `tailor generate --out` and `GET /campaigns/{id
 
 Drafts are read a page at a time in the audience's order, so memory stays bounded whatever the campaign's size.
 The bodies keep the `{{unsubscribe_url}}` placeholder for the sender to fill with its own unsubscribe link;
-`mailable` says whether the customer may be mailed now (consent given, not unsubscribed since generation).
+`mailable` says whether the customer may be mailed now (consent given, not unsubscribed since generation, an
+address that did not bounce).
 """
 
 from __future__ import annotations
@@ -54,8 +55,7 @@ def export_records(session: Session, ids: list[int]) -> Iterator[dict[str, Any]]
 
 def _records(draft: Draft) -> Iterator[dict[str, Any]]:
     body = draft_out(draft)
-    customer = draft.customer
-    mailable = bool(customer.marketing_consent and not customer.unsubscribed and customer.email)
+    mailable = draft.customer.mailable
     for variant in body.variants:
         yield {
             "customer_id": body.customer_id, "email": body.email, "first_name": body.first_name,

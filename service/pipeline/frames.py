@@ -7,7 +7,7 @@ from collections.abc import Collection
 from datetime import date, datetime
 
 import pandas as pd
-from sqlalchemy import case, exists, extract, func, select
+from sqlalchemy import case, exists, extract, func, or_, select
 from sqlalchemy.orm import Session
 
 from service.db.batches import IN_BATCH, batches
@@ -142,12 +142,15 @@ class CatalogCache:
 
 
 CUSTOMER_FIELDS = ("email", "first_name", "locale", "marketing_consent", "unsubscribed", "segment")
-MAILABLE = (Customer.marketing_consent, ~Customer.unsubscribed, Customer.email != "")
+MAILABLE = (  # as Customer.mailable tells it of one customer
+    Customer.marketing_consent, ~Customer.unsubscribed, Customer.email != "",
+    or_(Customer.bounced_email.is_(None), Customer.bounced_email != Customer.email),
+)  # fmt: skip
 
 
 def mailable_profiles(session: Session, query_fields: Collection[str] = ()) -> pd.DataFrame:
-    """The customers who may be mailed (consent given, not unsubscribed, an email address), in the order they
-    were added, indexed by customer_id: their details (CUSTOMER_FIELDS), their RFM segment (as `rfm_segment`
+    """The customers who may be mailed (consent given, not unsubscribed, an address that did not bounce), in the
+    order they were added, indexed by customer_id: their details (CUSTOMER_FIELDS), their RFM segment (as `rfm_segment`
     and in `segment`) and their profile's fields, for choosing an audience. Those who may not be mailed are left
     out by the database, unread.
 

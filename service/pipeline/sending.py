@@ -78,12 +78,13 @@ def send_campaign(
     at_best_hour: bool = False,
 ) -> dict[str, Any]:  # fmt: skip
     """Job: send the approved, not yet sent drafts that are due (the first ``limit`` of them, if given);
-    customers who unsubscribed meanwhile are skipped, and drafts whose products changed price or went out of
-    stock since they were written go back to review (``held_back`` in the result says which and why). With
-    ``at_best_hour``, drafts without a send time first get their customer's best hour, and those not yet due
-    wait for it. In an experiment, held-out customers are sent nothing and the others get the variant of the
-    arm Thompson sampling allots them (service.experiments). A customer mailed less than the contact policy's
-    days ago waits (``deferred``: the draft stays approved, its send time moved to when they may be mailed again)."""
+    customers who unsubscribed (or whose address bounced) meanwhile are skipped, and drafts whose products
+    changed price or went out of stock since they were written go back to review (``held_back`` in the result
+    says which and why). With ``at_best_hour``, drafts without a send time first get their customer's best
+    hour, and those not yet due wait for it. In an experiment, held-out customers are sent nothing and the
+    others get the variant of the arm Thompson sampling allots them (service.experiments). A customer mailed
+    less than the contact policy's days ago waits (``deferred``: the draft stays approved, its send time moved
+    to when they may be mailed again)."""
     settings = settings or SmtpSettings()
     now = datetime.now()
     with session_scope(engine) as session:
@@ -113,7 +114,7 @@ def send_campaign(
                     )
                     customer = draft.customer
                     variant = _variant_for(draft, arms.get(draft_id))
-                    if variant is None or customer.unsubscribed or not customer.marketing_consent:
+                    if variant is None or not customer.mailable:
                         draft.status = "skipped"
                         skipped += 1
                         continue
@@ -164,7 +165,8 @@ def send_campaign(
 
 
 def _refuse(engine: Engine, draft_id: int, error: smtplib.SMTPRecipientsRefused) -> dict[str, Any]:
-    """A draft whose address the mail server refused: skipped, flagged with the server's answer."""
+    """A draft whose address the mail server refused: skipped, flagged with the server's answer. A permanent
+    refusal (5xx: no such mailbox, say) also marks the address as bounced, so that no later campaign mails it."""
     answer = "; ".join(
         f"{code} {reply.decode(errors='replace') if isinstance(reply, bytes) else reply}"
         for code, reply in error.recipients.values()
@@ -172,6 +174,8 @@ def _refuse(engine: Engine, draft_id: int, error: smtplib.SMTPRecipientsRefused)
     with session_scope(engine) as session:
         draft = session.get(Draft, draft_id)
         draft.status, draft.flagged = "skipped", True
+        if all(int(code) >= 500 for code, _ in error.recipients.values()) and draft.customer.email:
+            draft.customer.bounced_email = draft.customer.email
         draft.flag_reasons = [*draft.flag_reasons, f"The mail server refused the address: {answer}"]
         return {"draft_id": draft_id, "customer_id": draft.customer.external_id, "answer": answer}
 

@@ -3,6 +3,7 @@ for a person, and how a failure reads."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pandas as pd
@@ -195,6 +196,44 @@ def test_a_refused_address_skips_one_draft_and_a_server_that_gives_up_says_how_f
         assert [drafts[i].status for i in ids] == ["sent", "skipped", "sent", "approved", "approved"]
         assert "refused the address: 550 5.1.1 no such mailbox" in drafts[ids[1]].flag_reasons[-1]
         assert session.scalar(select(Send.id).where(Send.draft_id == ids[3])) is None  # no phantom send
+    # a refusal for good (5xx) is a bounce: no later campaign mails that address
+    assert client.get("/customers/c2").json()["email_bounced"] is True
+    assert client.get("/customers/c1").json()["email_bounced"] is False
+
+
+def test_bounces_and_spam_complaints_stop_the_mail_to_that_customer(client, engine, mail_server, monkeypatch):
+    """A hard bounce or a spam complaint reported by the email service provider changed nothing: the next campaign
+    mailed the dead address and the customer who had marked the last email as spam."""
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    monkeypatch.setenv("TAILOR_SEND_MIN_DAYS_BETWEEN", "0")
+    first = new_campaign(client)
+    for external_id in ("c1", "c2", "c3"):
+        approved_draft(client, engine, first, external_id)
+    assert send_job(client, first)["result"]["sent"] == 3
+    with session_scope(engine) as session:
+        sends = dict(session.execute(select(Customer.external_id, Send.id).join(Send.customer)).all())
+    events = [{"send_id": sends["c1"], "kind": "bounce"}, {"send_id": sends["c2"], "kind": "complaint"}]
+    assert client.post("/events", json={"events": events}).json()["recorded"] == 2
+    c1, c2 = client.get("/customers/c1").json(), client.get("/customers/c2").json()
+    assert (c1["email_bounced"], c1["unsubscribed"]) == (True, False)
+    assert (c2["email_bounced"], c2["unsubscribed"]) == (False, True)
+
+    second = new_campaign(client)
+    for external_id in ("c1", "c2", "c3"):
+        approved_draft(client, engine, second, external_id)
+    assert send_job(client, second)["result"]["skipped"] == 2
+    assert [m["To"] for m in messages][3:] == ["c3@example.com"]
+    exported = [json.loads(line) for line in client.get(f"/campaigns/{second}/export").text.splitlines()]
+    assert {r["customer_id"]: r["mailable"] for r in exported} == {"c1": False, "c2": False, "c3": True}
+
+    with session_scope(engine) as session:  # the customer gave a new address (as a customers import does)
+        session.scalar(select(Customer).where(Customer.external_id == "c1")).email = "c1.new@example.com"
+    assert client.get("/customers/c1").json()["email_bounced"] is False
+    third = new_campaign(client)
+    approved_draft(client, engine, third, "c1")
+    assert send_job(client, third)["result"]["sent"] == 1
+    assert messages[-1]["To"] == "c1.new@example.com"
 
 
 def test_an_approval_that_did_not_override_a_failed_check_is_held_back_at_sending(client, engine, mail_server,
