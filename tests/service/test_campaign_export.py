@@ -54,9 +54,16 @@ def test_a_reviewed_campaign_is_exported_as_json_lines_of_its_drafts(client, eng
     from typer.testing import CliRunner
 
     from service.cli import app
+    from service.db.session import default_engine
 
+    default_engine.cache_clear()  # the command opens TAILOR_HOME's database, not one an earlier test opened
     out = engine.url.database.rsplit("/", 1)[0] + "/approved.jsonl"
-    result = CliRunner().invoke(app, ["export", "--campaign", str(campaign_id), "--out", out, "--status", "approved"])
+    try:
+        result = CliRunner().invoke(
+            app, ["export", "--campaign", str(campaign_id), "--out", out, "--status", "approved"]
+        )
+    finally:
+        default_engine.cache_clear()
     assert result.exit_code == 0, result.output
     assert result.output.strip() == f"wrote 1 drafts to {out}, a line for each of their {len(lines)} variants"
     with open(out, encoding="utf-8") as written:
