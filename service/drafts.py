@@ -96,6 +96,7 @@ def draft_out(draft: Draft) -> DraftOut:
         recommendations=draft.recommendations,
         offer=draft.offer,
         send_after=draft.send_after,
+        cannot_mail=customer.why_not_mailable,
         variants=[VariantOut.model_validate(v, from_attributes=True) for v in draft.variants],
         reviews=[ReviewOut.model_validate(r, from_attributes=True) for r in draft.reviews],
     )

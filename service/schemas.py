@@ -176,6 +176,10 @@ class DraftOut(BaseModel):
     recommendations: list[dict[str, Any]]
     offer: dict[str, Any] | None
     send_after: datetime | None = None  # an approved draft waiting for the customer's best send hour
+    cannot_mail: str | None = Field(
+        None, description="why the customer may not be mailed now (unsubscribed or bounced since the draft was "
+        "written, consent withdrawn): such a draft is skipped at sending; null when they may",
+    )  # fmt: skip
     variants: list[VariantOut]
     reviews: list[ReviewOut]
 

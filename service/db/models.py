@@ -74,7 +74,20 @@ class Customer(Base):
     @property
     def mailable(self) -> bool:
         """Consent given, not unsubscribed, an address that did not bounce (service.pipeline.frames.MAILABLE)."""
-        return bool(self.marketing_consent and not self.unsubscribed and self.email and not self.email_bounced)
+        return self.why_not_mailable is None
+
+    @property
+    def why_not_mailable(self) -> str | None:
+        """Why the customer may not be mailed now, in a few words; None when they may."""
+        if not self.email:
+            return "no email address"
+        if self.unsubscribed:
+            return "unsubscribed"
+        if self.email_bounced:
+            return f"the address {self.email} bounced"
+        if not self.marketing_consent:
+            return "no marketing consent"
+        return None
 
 
 PROFILE_COLUMNS = (

@@ -220,8 +220,12 @@ def test_bounces_and_spam_complaints_stop_the_mail_to_that_customer(client, engi
     assert (c2["email_bounced"], c2["unsubscribed"]) == (False, True)
 
     second = new_campaign(client)
-    for external_id in ("c1", "c2", "c3"):
-        approved_draft(client, engine, second, external_id)
+    drafts = {external_id: approved_draft(client, engine, second, external_id) for external_id in ("c1", "c2", "c3")}
+    reasons = {external_id: client.get(f"/drafts/{i}").json()["cannot_mail"] for external_id, i in drafts.items()}
+    assert reasons == {"c1": "the address c1@example.com bounced", "c2": "unsubscribed", "c3": None}
+    page = client.get(f"/review/drafts/{drafts['c1']}").text
+    assert 'id="cannot-mail"' in page and "cannot be mailed now: the address c1@example.com bounced" in page
+    assert 'id="cannot-mail"' not in client.get(f"/review/drafts/{drafts['c3']}").text
     assert send_job(client, second)["result"]["skipped"] == 2
     assert [m["To"] for m in messages][3:] == ["c3@example.com"]
     exported = [json.loads(line) for line in client.get(f"/campaigns/{second}/export").text.splitlines()]
