@@ -25,6 +25,7 @@ from service.settings import SmtpSettings
 
 router = APIRouter(prefix="/review", tags=["review page"], include_in_schema=False)
 DRAFTS_PER_PAGE = 100
+CAMPAIGNS_PER_PAGE = 50
 REVIEWER_MAX = 100  # characters of a reviewer's name (the reviews table holds 200)
 
 
@@ -111,9 +112,12 @@ def logout() -> RedirectResponse:
 
 
 @router.get("", response_class=HTMLResponse)
-def campaigns_page(request: Request, session: SessionDep, _key: ApiKeyDep) -> HTMLResponse:
-    campaigns = [campaign_ops.campaign_out(session, c) for c in campaign_ops.list_campaigns(session)]
-    return templates.TemplateResponse(request, "campaigns.html", {"campaigns": campaigns})
+def campaigns_page(request: Request, session: SessionDep, _key: ApiKeyDep, page: int = Query(1, ge=1)) -> HTMLResponse:
+    """The campaigns, newest first, a page at a time (each is shown with its counts and forecast)."""
+    rows = campaign_ops.list_campaigns(session, limit=CAMPAIGNS_PER_PAGE + 1, offset=(page - 1) * CAMPAIGNS_PER_PAGE)
+    campaigns = [campaign_ops.campaign_out(session, c) for c in rows[:CAMPAIGNS_PER_PAGE]]
+    context = {"campaigns": campaigns, "page": page, "has_next": len(rows) > CAMPAIGNS_PER_PAGE}
+    return templates.TemplateResponse(request, "campaigns.html", context)
 
 
 @router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)

@@ -82,6 +82,30 @@ def test_the_campaign_page_pages_through_drafts_and_filters_them_by_status(clien
     assert client.get(f"/review/campaigns/{campaign_id}", params={"status": "aproved"}).status_code == 422
 
 
+def test_the_campaigns_page_pages_through_campaigns_newest_first(client, engine):
+    """The page listed every campaign ever made, each with its counts and forecast computed."""
+    import re
+
+    from service.db.models import Campaign
+    from service.db.session import session_scope
+    from service.routes.review import CAMPAIGNS_PER_PAGE
+
+    made = CAMPAIGNS_PER_PAGE + 3
+    for n in range(made):
+        client.post("/campaigns", json={"name": f"Campaign {n}", "brand": "hearth", "campaign_type": "vip"})
+    with session_scope(engine) as session:
+        newest = max(session.scalars(select(Campaign.id)))
+
+    def listed(page: str) -> list[int]:
+        return [int(i) for i in re.findall(r'<a href="/review/campaigns/(\d+)">', page)]
+
+    first = client.get("/review").text
+    assert listed(first) == list(range(newest, newest - CAMPAIGNS_PER_PAGE, -1)) and 'id="older-page"' in first
+    second = client.get("/review", params={"page": 2}).text
+    assert listed(second) == [newest - CAMPAIGNS_PER_PAGE - i for i in range(3)]
+    assert 'id="newer-page"' in second and 'id="older-page"' not in second
+
+
 def test_reviews_on_the_page_record_the_name_given_at_login(client, engine, api_key):
     """The page recorded the API key's name as the reviewer, so everyone sharing a key looked like one person."""
     from service.db.models import Customer, Draft, Review, Variant
