@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from service.db.models import Brand, Campaign, Draft, Send
 from service.errors import Conflict, InvalidInput, NotFound, Problem
 from service.forecasts import current_forecast
+from service.performance import campaign_performance
 from service.schemas import CampaignIn, CampaignOut
 
 
@@ -130,5 +131,6 @@ def campaign_out(session: Session, campaign: Campaign) -> CampaignOut:
         drafts=draft_counts(session, campaign.id),
         stats=campaign.stats or {},
         forecast=current_forecast(session, campaign),
+        performance=campaign_performance(session, campaign.id),
         holdout_share=campaign.holdout_share,
     )

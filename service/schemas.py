@@ -125,6 +125,11 @@ class CampaignOut(BaseModel):
     drafts: dict[str, int] = {}
     stats: dict[str, Any] = {}
     forecast: dict[str, Any] = {}
+    performance: dict[str, Any] = Field(
+        {}, description="once it has sent: `sent`, and the sends `opened`, `clicked`, `converted`, `unsubscribed`, "
+        "`complained` and `bounced` with their rates over the sends, and `revenue` (the conversions' value), from "
+        "the events recorded so far; to set beside `forecast`",
+    )  # fmt: skip
     holdout_share: float | None = None
 
 

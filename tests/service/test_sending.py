@@ -314,3 +314,35 @@ def test_a_customer_mailed_recently_gets_the_next_campaign_when_the_contact_poli
         c9 = session.scalar(select(Customer).where(Customer.external_id == "c9"))
         session.add(Send(customer=c9, subject="Just now", campaign_type="vip", sent_at=datetime.now()))
     assert send_job(client, third)["result"]["sent"] == 1
+
+
+def test_a_sent_campaign_reports_what_its_email_did_beside_its_forecast(client, engine, mail_server, monkeypatch):
+    """A campaign showed its forecast before sending and nothing of its outcome after: whether the predictions
+    held could not be seen."""
+    controller, _ = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    campaign_id = new_campaign(client)
+    for external_id in ("c1", "c2", "c3", "c4"):
+        approved_draft(client, engine, campaign_id, external_id)
+    assert client.get(f"/campaigns/{campaign_id}").json()["performance"] == {}  # nothing sent yet
+    assert send_job(client, campaign_id)["result"]["sent"] == 4
+    with session_scope(engine) as session:
+        sends = dict(session.execute(select(Customer.external_id, Send.id).join(Send.customer)).all())
+    events = [
+        {"send_id": sends["c1"], "kind": "open", "occurred_at": "2026-12-01T09:00:00"},
+        {"send_id": sends["c1"], "kind": "open", "occurred_at": "2026-12-01T12:00:00"},  # opened twice: one open
+        {"send_id": sends["c2"], "kind": "open"},
+        {"send_id": sends["c2"], "kind": "click"},
+        {"send_id": sends["c2"], "kind": "conversion", "value": 42.5},
+        {"send_id": sends["c3"], "kind": "complaint"},
+    ]
+    assert client.post("/events", json={"events": events}).json()["recorded"] == 6
+    performance = client.get(f"/campaigns/{campaign_id}").json()["performance"]
+    assert performance == {
+        "sent": 4, "opened": 2, "opened_rate": 0.5, "clicked": 1, "clicked_rate": 0.25, "converted": 1,
+        "converted_rate": 0.25, "unsubscribed": 0, "unsubscribed_rate": 0.0, "complained": 1,
+        "complained_rate": 0.25, "bounced": 0, "bounced_rate": 0.0, "revenue": 42.5,
+    }  # fmt: skip
+    page = client.get(f"/review/campaigns/{campaign_id}").text
+    assert "sent 4: opened 2 (50.0%), clicked 1 (25.0%), converted 1, revenue 42.50; unsubscribed 0" in page
+    assert "spam complaints 1" in page
