@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from recommenders.rules import Rules
-from service.db.models import Customer, Product
-from service.errors import InvalidInput, NotFound, Problem
+from service.db.models import Campaign, Customer, Draft, Product
+from service.errors import Conflict, InvalidInput, NotFound, Problem
+from service.forecasts import mark_stale
 from service.schemas import CustomerOut, ProductOut, Recommendation
 from service.segments import NO_ORDERS
 
@@ -18,6 +19,23 @@ def get_customer(session: Session, external_id: str) -> Customer:
     if customer is None:
         raise NotFound(f"Customer '{external_id}' does not exist.")
     return customer
+
+
+def erase_customer(session: Session, external_id: str) -> None:
+    """Erase a customer (the right to erasure): their record and, by the database's cascade, their orders,
+    drafts, sends with their events, and experiment assignments. The forecasts of campaigns that held a draft of
+    theirs are recomputed. Refused (Conflict) while a campaign is being generated, which may be writing their
+    draft. The trained models hold their interactions until the next training."""
+    customer = get_customer(session, external_id)
+    if session.scalar(select(Campaign.id).where(Campaign.status == "generating").limit(1)) is not None:
+        raise Conflict(
+            "A campaign is being generated and may be writing this customer's draft: erase them once it is ready."
+        )
+    for campaign in session.scalars(select(Campaign).join(Draft).where(Draft.customer_id == customer.id)):
+        mark_stale(campaign)
+    session.flush()
+    session.expunge(customer)
+    session.execute(delete(Customer).where(Customer.id == customer.id))
 
 
 def customer_out(customer: Customer) -> CustomerOut:

@@ -1,6 +1,6 @@
 """Customers with their segment and profile, products, and recommendations for one customer."""
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, status
 
 from recommenders.rules import Rules
 from service import customers as customer_ops
@@ -38,6 +38,13 @@ def segments(session: SessionDep, _key: ApiKeyDep) -> list[dict]:
 def get_customer(customer_id: str, session: SessionDep, _key: ApiKeyDep) -> CustomerOut:
     """One customer with their segment and profile (churn risk, CLV, expected purchases, cluster)."""
     return customer_ops.customer_out(customer_ops.get_customer(session, customer_id))
+
+
+@router.delete("/customers/{customer_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(404, 409))
+def erase_customer(customer_id: str, session: SessionDep, _key: ApiKeyDep) -> None:
+    """Erase a customer (the right to erasure): their record, orders, drafts, sends and events. Refused (409)
+    while a campaign is being generated. The trained models forget them at the next training (POST /train)."""
+    customer_ops.erase_customer(session, customer_id)
 
 
 @router.get("/customers/{customer_id}/recommendations", response_model=list[Recommendation], responses=errors(404, 409))

@@ -134,6 +134,11 @@ def test_the_whole_service_runs_on_postgres(pg_client, demo_files, mail_server, 
     assert job["status"] == "succeeded" and _ok(client.get(f"/campaigns/{unsent}/drafts"))
     assert client.delete(f"/campaigns/{unsent}").status_code == 204  # drafts, variants, reviews go by cascade
     assert client.get(f"/campaigns/{unsent}/drafts").status_code == 404
+    with session_scope(engine) as session:  # a customer who was mailed and clicked: erased with all of it
+        erased = session.scalar(select(Send).where(Send.id == send_ids[0])).customer.external_id
+    assert client.delete(f"/customers/{erased}").status_code == 204
+    assert client.get(f"/customers/{erased}").status_code == 404
+    assert _ok(client.get(f"/campaigns/{campaign_id}"))["performance"]["sent"] == 1
 
     retrain = wait_for_job(client, _ok(client.post("/train"), 202)["job_id"])
     assert retrain["status"] == "succeeded", retrain["error"]
