@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from recommenders.rules import Rules
-from service.db.models import Campaign, Customer, Draft, Product
+from service.db.models import Campaign, Customer, Draft, Product, Send
 from service.errors import Conflict, InvalidInput, NotFound, Problem
 from service.forecasts import mark_stale
 from service.schemas import CustomerOut, ProductOut, Recommendation
@@ -36,6 +36,21 @@ def erase_customer(session: Session, external_id: str) -> None:
     session.flush()
     session.expunge(customer)
     session.execute(delete(Customer).where(Customer.id == customer.id))
+
+
+def customer_sends(session: Session, external_id: str, limit: int = 50, offset: int = 0) -> list[Send]:
+    """The emails the customer was sent, newest first, with their events."""
+    customer = get_customer(session, external_id)
+    return list(
+        session.scalars(
+            select(Send)
+            .where(Send.customer_id == customer.id)
+            .options(selectinload(Send.events))
+            .order_by(Send.sent_at.desc(), Send.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+    )
 
 
 def customer_out(customer: Customer) -> CustomerOut:

@@ -347,3 +347,22 @@ class UseModelVersion(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     version: str = Field(min_length=1, examples=["20261201T100706158903Z"])
+
+
+class SendEventOut(BaseModel):
+    kind: str
+    occurred_at: datetime
+    value: float | None = None
+
+
+class CustomerSendOut(BaseModel):
+    """One email a customer was sent: by a Tailor campaign (`campaign_id`, `draft_id`) or in the imported history."""
+
+    id: int
+    campaign_id: int | None
+    draft_id: int | None
+    campaign_type: str
+    subject: str
+    sent_at: datetime
+    message_id: str | None
+    events: list[SendEventOut]

@@ -251,7 +251,9 @@ class Send(Base):
     arm: Mapped[str | None] = mapped_column(String(32))
 
     customer: Mapped[Customer] = relationship()
-    events: Mapped[list[Event]] = relationship(back_populates="send", cascade="all, delete-orphan")
+    events: Mapped[list[Event]] = relationship(
+        back_populates="send", cascade="all, delete-orphan", order_by="Event.occurred_at"
+    )
 
 
 class Event(Base):

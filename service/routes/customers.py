@@ -8,7 +8,7 @@ from service.deps import ApiKeyDep, SessionDep, StateDep
 from service.errors import InvalidInput, Problem
 from service.pipeline.frames import boost_weights
 from service.routes.responses import KEYED, errors
-from service.schemas import CustomerOut, ProductOut, Recommendation
+from service.schemas import CustomerOut, CustomerSendOut, ProductOut, Recommendation
 from service.segments import latest_segments
 
 router = APIRouter(tags=["customers"], responses=errors(*KEYED))
@@ -38,6 +38,18 @@ def segments(session: SessionDep, _key: ApiKeyDep) -> list[dict]:
 def get_customer(customer_id: str, session: SessionDep, _key: ApiKeyDep) -> CustomerOut:
     """One customer with their segment and profile (churn risk, CLV, expected purchases, cluster)."""
     return customer_ops.customer_out(customer_ops.get_customer(session, customer_id))
+
+
+@router.get("/customers/{customer_id}/sends", response_model=list[CustomerSendOut], responses=errors(404))
+def customer_sends(
+    customer_id: str, session: SessionDep, _key: ApiKeyDep,
+    limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0),
+) -> list[CustomerSendOut]:  # fmt: skip
+    """The emails the customer was sent, newest first (Tailor's campaigns and the imported history), each with its
+    events (delivered, open, click, conversion, unsubscribe, complaint, bounce): what a shop answers a customer
+    who asks what they were sent, and why they stopped getting mail."""
+    sends = customer_ops.customer_sends(session, customer_id, limit, offset)
+    return [CustomerSendOut.model_validate(send, from_attributes=True) for send in sends]
 
 
 @router.delete("/customers/{customer_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(404, 409))
