@@ -109,7 +109,12 @@ def _require_reviewable(draft: Draft) -> None:
 
 def failed_checks(variant: Variant) -> list[str]:
     """The names of the guardrail checks the variant's copy fails."""
-    return [check["name"] for check in variant.checks if not check["passed"]]
+    return failed_of(variant.checks)
+
+
+def failed_of(checks: list[dict[str, Any]]) -> list[str]:
+    """The names of the failed checks among stored check results."""
+    return [check["name"] for check in checks if not check["passed"]]
 
 
 def approve(
@@ -166,7 +171,7 @@ def approve_pending(session: Session, campaign_id: int, reviewer: str, comment: 
             .join(Variant, Variant.id == Draft.selected_variant_id)
             .where(Draft.id.in_(batch), Variant.draft_id == Draft.id)
         )
-        passing = [draft_id for draft_id, checks in chosen if all(check["passed"] for check in checks)]
+        passing = [draft_id for draft_id, checks in chosen if not failed_of(checks)]
         if not passing:
             continue
         done = session.scalars(
