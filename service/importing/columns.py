@@ -49,8 +49,9 @@ CUSTOMERS = TableSpec(
         Column("first_name", "text", allow_empty=True),
         Column("locale", "text"),
         Column("marketing_consent", "bool"),
-        # An import may set it, never clear it: see load._import_customers.
+        # An import may set these, never clear them: see load._import_customers.
         Column("unsubscribed", "bool", required=False, default=False),
+        Column("email_bounced", "bool", required=False, default=False),
     ),
     keep_extra=True,
 )

@@ -274,15 +274,17 @@ def _language(locales: pd.Series) -> pd.Series:
 
 def _import_customers(session: Session, rows: pd.DataFrame, progress: Report) -> ImportSummary:
     """An import may unsubscribe a customer, never subscribe one again: an unsubscribe (a file's or an
-    unsubscribe event's) stays, whatever a later file says or leaves out."""
-    stored = rows_where_in(
-        session, (Customer.external_id, Customer.id, Customer.unsubscribed), Customer.external_id, rows.customer_id
-    )
-    existing, unsubscribed = {}, set()
-    for external, customer_id, gone in stored:
+    unsubscribe event's) stays, whatever a later file says or leaves out. So does a bounce (`email_bounced`, e.g.
+    from the suppression list of the shop's former email provider): it holds for that address, and a new address
+    in a later file is mailable."""
+    columns = (Customer.external_id, Customer.id, Customer.unsubscribed, Customer.bounced_email)
+    stored = rows_where_in(session, columns, Customer.external_id, rows.customer_id)
+    existing, unsubscribed, bounced = {}, set(), {}
+    for external, customer_id, gone, bounced_email in stored:
         existing[external] = customer_id
         if gone:
             unsubscribed.add(external)
+        bounced[external] = bounced_email
     records = [
         {
             "external_id": r.customer_id,
@@ -291,6 +293,7 @@ def _import_customers(session: Session, rows: pd.DataFrame, progress: Report) ->
             "locale": language,
             "marketing_consent": bool(r.marketing_consent),
             "unsubscribed": bool(r.unsubscribed) or r.customer_id in unsubscribed,
+            "bounced_email": r.email if r.email_bounced else bounced.get(r.customer_id),
             "attributes": r.attributes,
         }
         for r, language in zip(rows.itertuples(index=False), _language(rows.locale), strict=True)

@@ -398,6 +398,22 @@ def test_reimporting_customers_never_undoes_an_unsubscribe(client, engine):
     assert [client.get(f"/customers/{c}").json()["unsubscribed"] for c in ("c1", "c2")] == [True, True]
 
 
+def test_a_bounce_imported_with_the_customers_holds_for_that_address(client):
+    """A shop moving from another email provider brings its bounce list: those addresses are not mailed, and a
+    later file without the column, or saying false, does not undo it; a new address is mailable."""
+
+    def bounced() -> list[bool]:
+        return [client.get(f"/customers/{c}").json()["email_bounced"] for c in ("c1", "c2")]
+
+    upload_customers(client, CUSTOMERS.assign(email_bounced=["true", "false"]))
+    assert bounced() == [True, False]
+    upload_customers(client, CUSTOMERS)
+    upload_customers(client, CUSTOMERS.assign(email_bounced=["false", "false"]))
+    assert bounced() == [True, False]
+    upload_customers(client, CUSTOMERS.assign(email=["anna.new@example.com", CUSTOMERS.email[1]]))
+    assert bounced() == [False, False]
+
+
 def test_a_language_without_templates_is_imported_with_a_warning(client):
     """Accepted, since a campaign writes to these customers in the brand's default language; but said at once."""
     more = CUSTOMERS.assign(customer_id=["c3", "c4"], locale=["fr", "de"])

@@ -26,7 +26,7 @@ ORDER_LINES = (
 )  # fmt: skip
 CUSTOMERS = select(
     Customer.external_id, Customer.email, Customer.first_name, Customer.locale, Customer.marketing_consent,
-    Customer.unsubscribed, Customer.attributes,
+    Customer.unsubscribed, Customer.bounced_email, Customer.attributes,
 ).order_by(Customer.external_id)  # fmt: skip
 PRODUCTS = select(
     Product.sku, Product.name, Product.category, Product.price, Product.in_stock, Product.margin, Product.arrived_at
