@@ -117,15 +117,8 @@ def test_sending_at_best_hour_mails_each_customer_when_their_hour_comes(
             assert time.monotonic() < deadline, due_check_jobs(engine)
             time.sleep(0.2)
     [(status, result)] = due_check_jobs(engine)
-    expected = {
-        "sent": 1,
-        "skipped": 0,
-        "deferred": 0,
-        "waiting": 0,
-        "next_send_at": None,
-        "held_back": [],
-        "refused": [],
-    }
+    expected = {"sent": 1, "skipped": 0, "deferred": 0, "waiting": 0, "next_send_at": None, "held_back": [],
+                "refused": []}  # fmt: skip
     assert status == "succeeded" and result == {"campaigns": {str(campaign_id): expected}}
     assert [m["To"] for m in messages] == ["early@example.com", "late@example.com"]
 
