@@ -4,6 +4,7 @@ A job is a plain function `work(progress, **params) -> dict` that reports progre
 Every runner records the job in the `jobs` table, so the API can show status and progress whichever runner
 executes it; a distributed runner (Ray) only has to implement `submit`. A job that fails on a user's error keeps
 the body the API would answer for it (`service.errors.error_body`, with a bad file's problems) as its result.
+Every job that ends is announced to `TAILOR_WEBHOOK_URL` when one is set (`service.jobs.webhooks`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from sqlalchemy import Engine, select, update
 from service.db.models import UNFINISHED_JOB, Job, fraction_done
 from service.db.session import session_scope
 from service.errors import Conflict, JobCancelled, NotFound, TailorError, as_told, error_body
+from service.jobs.webhooks import WebhookSettings, announce_job
 
 log = logging.getLogger("tailor.jobs")
 
@@ -214,7 +216,10 @@ class InlineJobRunner:
 
     def submit(self, kind: str, work: JobFunction, **params: Any) -> str:
         job_id = _create_job(self.engine, kind)
-        self.last_result = _run(self.engine, job_id, work, params, self.listener)
+        try:
+            self.last_result = _run(self.engine, job_id, work, params, self.listener)
+        finally:
+            announce_job(self.engine, job_id)  # before the command returns: a daemon thread would die with it
         return job_id
 
 
@@ -230,6 +235,8 @@ class ThreadJobRunner:
         self.own_lane = frozenset(own_lane)
         self._futures: dict[str, Future] = {}
         self._lock = threading.Lock()
+        # Webhook deliveries in the order jobs end, off the job lanes: a slow receiver delays no job.
+        self._announcer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tailor-webhook")
 
     def submit(self, kind: str, work: JobFunction, **params: Any) -> str:
         job_id = _create_job(self.engine, kind)
@@ -240,8 +247,12 @@ class ThreadJobRunner:
         return job_id
 
     def _run_quietly(self, job_id: str, work: JobFunction, params: dict[str, Any]) -> None:
-        with contextlib.suppress(Exception):  # _run recorded the error on the job row
-            _run(self.engine, job_id, work, params)
+        try:
+            with contextlib.suppress(Exception):  # _run recorded the error on the job row
+                _run(self.engine, job_id, work, params)
+        finally:
+            if WebhookSettings().url:
+                self._announcer.submit(announce_job, self.engine, job_id)
 
     def wait(self, job_id: str, timeout: float | None = None) -> None:
         with self._lock:
@@ -253,3 +264,4 @@ class ThreadJobRunner:
         for pool in (self._pool, self._lane):
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
+        self._announcer.shutdown(wait=True)  # the jobs that ended are still announced

@@ -1,0 +1,101 @@
+"""TAILOR_WEBHOOK_URL: every job that ends is POSTed to a receiver (a real HTTP server on loopback here), signed
+with TAILOR_WEBHOOK_SECRET, tried again when the receiver fails, and never in the way of the job."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from service.jobs.webhooks import signature
+from tests.conftest import free_port
+from tests.service.conftest import wait_for_job
+from tests.service.test_importing import CUSTOMERS
+from tests.service.test_imports_background import _in_background
+
+SECRET = "s3cret-for-tests"
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    """Keeps each delivery (headers, parsed body); answers 500 to the first `failing` ones."""
+
+    deliveries: list[dict] = []
+    failing = 0
+
+    def do_POST(self):  # noqa: N802 (the standard library's name)
+        raw = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).deliveries.append({"headers": dict(self.headers), "raw": raw, "body": json.loads(raw)})
+        failed = len(self.deliveries) <= self.failing
+        self.send_response(500 if failed else 204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def receiver(monkeypatch):
+    _Receiver.deliveries, _Receiver.failing = [], 0
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("TAILOR_WEBHOOK_URL", f"http://127.0.0.1:{server.server_address[1]}/tailor-events")
+    monkeypatch.setenv("TAILOR_WEBHOOK_SECRET", SECRET)
+    monkeypatch.setenv("TAILOR_WEBHOOK_RETRY_SECONDS", "0.05")
+    yield _Receiver
+    server.shutdown()
+
+
+def _delivered(count: int, timeout: float = 20) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while len(_Receiver.deliveries) < count:
+        assert time.monotonic() < deadline, _Receiver.deliveries
+        time.sleep(0.05)
+    return _Receiver.deliveries
+
+
+def test_ended_jobs_are_posted_signed_to_the_webhook(client, receiver):
+    """A marketing tool had to poll GET /jobs/{id} to learn that an import, a training or a send had ended."""
+    imported = _in_background(client, "customers", CUSTOMERS)
+    assert imported["status"] == "succeeded"
+    (delivery,) = _delivered(1)
+    assert delivery["headers"]["X-Tailor-Event"] == "job.ended"
+    assert delivery["headers"]["X-Tailor-Signature"] == signature(SECRET, delivery["raw"])
+    job = delivery["body"]["job"]
+    assert delivery["body"]["event"] == "job.ended"
+    assert (job["id"], job["kind"], job["status"]) == (imported["id"], "import", "succeeded")
+    assert job["result"] == imported["result"] and job["error"] is None
+
+    failed = wait_for_job(client, client.post("/train").json()["job_id"])  # no orders yet: the job fails
+    assert failed["status"] == "failed"
+    job = _delivered(2)[1]["body"]["job"]
+    assert (job["id"], job["status"], job["error"]) == (failed["id"], "failed", failed["error"])
+    assert "import orders first" in job["error"]
+
+
+def test_a_failing_receiver_is_tried_again_and_never_fails_the_job(client, receiver, monkeypatch):
+    receiver.failing = 2  # two 500s, then it takes it
+    assert _in_background(client, "customers", CUSTOMERS)["status"] == "succeeded"
+    deliveries = _delivered(3)
+    assert len({d["raw"] for d in deliveries}) == 1  # the same announcement, three times
+
+    monkeypatch.setenv("TAILOR_WEBHOOK_URL", f"http://127.0.0.1:{free_port()}/nobody")  # nothing listens
+    assert _in_background(client, "customers", CUSTOMERS)["status"] == "succeeded"
+
+
+def test_the_command_line_announces_its_jobs_before_it_returns(tailor_home, receiver):
+    from typer.testing import CliRunner
+
+    from service.cli import app
+    from service.db.session import default_engine
+
+    default_engine.cache_clear()  # the command's database is this test's TAILOR_HOME
+    try:
+        result = CliRunner().invoke(app, ["train"])
+    finally:
+        default_engine.cache_clear()
+    assert result.exit_code != 0  # nothing to learn from: the job fails, and the tool hears of it
+    (delivery,) = receiver.deliveries  # already delivered: no waiting
+    assert delivery["body"]["job"]["kind"] == "train" and delivery["body"]["job"]["status"] == "failed"
