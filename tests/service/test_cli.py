@@ -27,7 +27,19 @@ def test_help_is_fast_and_lists_the_commands(tmp_path):
     started = time.perf_counter()
     result = run(["--help"], tmp_path)
     assert result.returncode == 0
-    for command in ("import", "train", "recommend", "audience", "generate", "serve", "demo", "keys", "eval"):
+    for command in (
+        "import",
+        "train",
+        "recommend",
+        "audience",
+        "generate",
+        "export",
+        "serve",
+        "demo",
+        "keys",
+        "models",
+        "eval",
+    ):
         assert command in result.stdout
     assert time.perf_counter() - started < 5, "tailor --help must not import the heavy libraries"
 
