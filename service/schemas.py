@@ -13,6 +13,7 @@ EventKind = Literal["delivered", "open", "click", "conversion", "unsubscribe", "
 # A draft's life: waiting for review (flagged: a person must look), reviewed, then sent, skipped or held out.
 DraftStatus = Literal["pending", "flagged", "approved", "rejected", "sent", "skipped", "holdout"]
 CampaignStatus = Literal["created", "generating", "ready", "failed", "sent"]
+ModelKind = Literal["recommender", "engagement"]  # the kinds of trained model the service keeps and serves
 
 
 class ProblemOut(BaseModel):
@@ -336,7 +337,7 @@ class ModelVersionOut(BaseModel):
 
 
 class ModelKindOut(BaseModel):
-    kind: Literal["recommender", "engagement"]
+    kind: ModelKind
     current: str | None = Field(description="the version in use; null before the first training")
     versions: list[ModelVersionOut] = Field(description="the kept versions, newest first (TAILOR_MODELS_KEPT)")
 

@@ -18,9 +18,10 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from service.errors import NotFound, NotReady
+from service.schemas import ModelKind
 
 
 def new_version() -> str:
@@ -30,7 +31,7 @@ def new_version() -> str:
 MODEL_FILE = "model.pkl"
 
 
-MODEL_KINDS = ("recommender", "engagement")
+MODEL_KINDS: tuple[str, ...] = get_args(ModelKind)
 METADATA_FILE = "metadata.json"
 
 

@@ -1,17 +1,14 @@
 """Trained models: each kind's kept versions with what training recorded, and switching the one in use."""
 
-from typing import Literal
-
 from fastapi import APIRouter
 
 from service.deps import ApiKeyDep
 from service.pipeline.model_store import MODEL_KINDS, describe, use_version
 from service.routes.responses import KEYED, errors
-from service.schemas import ModelKindOut, UseModelVersion
+from service.schemas import ModelKind, ModelKindOut, UseModelVersion
 from service.settings import home_settings
 
 router = APIRouter(tags=["models"], responses=errors(*KEYED))
-ModelKind = Literal["recommender", "engagement"]
 
 
 @router.get("/models", response_model=list[ModelKindOut])
