@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from service.db.models import Customer, Draft, Send
-from service.errors import NotReady
+from service.errors import InvalidInput, NotReady, Problem
 from service.pipeline import frames
 from service.schemas import SendTimeOut
 
@@ -51,6 +51,31 @@ def require_send_history(session: Session) -> None:
             "There are no past sends to learn send times from: import them (`tailor import sends FILE`), or send "
             "without at_best_hour."
         )
+
+
+def scheduled_moment(at: datetime | None, batch_size: int | None) -> datetime | None:
+    """``at`` as the service keeps moments (the server's local time, no zone), checked: InvalidInput naming
+    `at` for a moment that has passed, or for `at` with `batch_size` (a batch is sent now, to learn from)."""
+    if at is None:
+        return None
+    when = at.astimezone().replace(tzinfo=None) if at.tzinfo else at
+    if batch_size is not None:
+        problem = "schedule a whole campaign, not a batch: drop batch_size"
+        raise InvalidInput("query", [Problem(None, "at", problem, "parameter")])
+    if when <= datetime.now():
+        problem = f"{when:%Y-%m-%d %H:%M} has passed: give a moment to come"
+        raise InvalidInput("query", [Problem(None, "at", problem, "parameter")])
+    return when
+
+
+def schedule_at(session: Session, campaign_id: int, when: datetime) -> int:
+    """Give each approved draft of the campaign that has no send time yet the moment ``when``; how many."""
+    return session.execute(
+        update(Draft)
+        .where(Draft.campaign_id == campaign_id, Draft.status == "approved", Draft.send_after.is_(None))
+        .values(send_after=when)
+        .execution_options(synchronize_session=False)
+    ).rowcount
 
 
 def schedule_at_best_hours(session: Session, campaign_id: int, now: datetime) -> int:

@@ -1,5 +1,7 @@
 """Campaigns: create, read, generate drafts (a background job) and send the approved ones (a job)."""
 
+from datetime import datetime
+
 from fastapi import APIRouter, Query, status
 
 from service import campaigns as campaign_ops
@@ -77,17 +79,23 @@ def send(
     holdout_share: float | None = Query(None, ge=0, lt=1, description="run as an experiment holding out this share"),
     batch_size: int | None = Query(None, ge=1, description="send only the first N approved drafts now"),
     at_best_hour: bool = Query(False, description="mail each customer at their best send hour, not all now"),
+    at: datetime | None = Query(None, description="schedule the campaign: send at this moment (ISO 8601; without "
+                                "a time zone, the server's local time), not now"),
 ) -> JobStarted:  # fmt: skip
     """Send the approved drafts of the campaign through the configured SMTP server (a job). In an experiment,
     send in batches so that Thompson sampling can move later sends towards the variant that is ahead. With
     `at_best_hour`, customers whose best hour is now are mailed at once and the others when it comes (the job's
-    result says how many wait and when the next falls due; the server sends them as they fall due)."""
+    result says how many wait and when the next falls due; the server sends them as they fall due). With `at`,
+    the approved drafts wait for that moment (with `at_best_hour`, for each customer's best hour from then on)
+    and the server sends them then; drafts approved later go with a later send request. A moment that has passed,
+    or `at` with `batch_size`, is a 422."""
+    when = send_times.scheduled_moment(at, batch_size)
     set_holdout_share(session, campaign_ops.get_campaign(session, campaign_id), holdout_share)
     if at_best_hour:
         send_times.require_send_history(session)
     session.commit()  # the job reads the campaign in its own session
     job_id = state.jobs.submit(
         "send", send_campaign, engine=state.engine, campaign_id=campaign_id, limit=batch_size,
-        at_best_hour=at_best_hour,
+        at_best_hour=at_best_hour, at=when,
     )  # fmt: skip
     return JobStarted.of(job_id)

@@ -353,3 +353,36 @@ def test_a_sent_campaign_reports_what_its_email_did_beside_its_forecast(client, 
     assert [e["occurred_at"] for e in events] == sorted(e["occurred_at"] for e in events)  # in time order
     assert client.get("/customers/nobody/sends").status_code == 404
     assert "spam complaints 1" in page
+
+
+def test_a_campaign_is_scheduled_for_a_moment_and_sent_when_it_comes(client, engine, mail_server, monkeypatch):
+    """A campaign could be sent now or at each customer's best hour, never 'Tuesday at nine'."""
+    from datetime import datetime, timedelta
+
+    from service.pipeline.sending import send_due_drafts
+
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    campaign_id = new_campaign(client)
+    drafts = [approved_draft(client, engine, campaign_id, external_id) for external_id in ("c1", "c2")]
+    at = (datetime.now() + timedelta(hours=3)).replace(microsecond=0)
+
+    url = f"/campaigns/{campaign_id}/send"
+    past = client.post(url, params={"at": (datetime.now() - timedelta(minutes=5)).isoformat()})
+    assert past.status_code == 422 and past.json()["problems"][0]["field"] == "at"
+    assert "has passed" in past.json()["problems"][0]["message"]
+    batch = client.post(url, params={"at": at.isoformat(), "batch_size": 1})
+    assert batch.status_code == 422 and "drop batch_size" in batch.json()["problems"][0]["message"]
+
+    scheduled = wait_for_job(client, client.post(url, params={"at": at.isoformat()}).json()["job_id"])
+    assert scheduled["status"] == "succeeded", scheduled["error"]
+    result = scheduled["result"]
+    assert (result["sent"], result["waiting"], result["next_send_at"]) == (0, 2, at.isoformat())
+    assert messages == [] and [client.get(f"/drafts/{i}").json()["send_after"] for i in drafts] == [at.isoformat()] * 2
+
+    assert send_due_drafts(lambda *_: None, engine)["campaigns"] == {}  # not yet
+    with session_scope(engine) as session:  # three hours pass
+        for draft_id in drafts:
+            session.get(Draft, draft_id).send_after = datetime.now() - timedelta(minutes=1)
+    assert send_due_drafts(lambda *_: None, engine)["campaigns"][str(campaign_id)]["sent"] == 2
+    assert sorted(m["To"] for m in messages) == ["c1@example.com", "c2@example.com"]
