@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
@@ -10,6 +12,7 @@ from service.errors import Conflict, InvalidInput, NotFound, Problem
 from service.forecasts import current_forecast
 from service.performance import campaign_performance
 from service.schemas import CampaignIn, CampaignOut
+from service.send_times import waiting_drafts
 
 
 def ensure_brand(session: Session, slug: str) -> Brand:
@@ -132,5 +135,6 @@ def campaign_out(session: Session, campaign: Campaign) -> CampaignOut:
         stats=campaign.stats or {},
         forecast=current_forecast(session, campaign),
         performance=campaign_performance(session, campaign.id),
+        **waiting_drafts(session, campaign.id, datetime.now()),
         holdout_share=campaign.holdout_share,
     )

@@ -132,6 +132,12 @@ class CampaignOut(BaseModel):
         "the events recorded so far; to set beside `forecast`",
     )  # fmt: skip
     holdout_share: float | None = None
+    waiting: int = Field(
+        0,
+        description="approved drafts waiting for a later send time (a scheduled moment, the "
+        "customer's best hour, the contact policy); the server sends them as they fall due",
+    )
+    next_send_at: datetime | None = Field(None, description="when the next waiting draft falls due")
 
 
 class CheckOut(BaseModel):

@@ -11,6 +11,7 @@ send job and its periodic due-check honour.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
@@ -51,6 +52,19 @@ def require_send_history(session: Session) -> None:
             "There are no past sends to learn send times from: import them (`tailor import sends FILE`), or send "
             "without at_best_hour."
         )
+
+
+def waiting_drafts(session: Session, campaign_id: int, now: datetime) -> dict[str, Any]:
+    """How many approved drafts of the campaign wait for a later send time (their customer's best hour, the
+    campaign's scheduled moment, the contact policy), and when the next one falls due."""
+    times = list(
+        session.scalars(
+            select(Draft.send_after).where(
+                Draft.campaign_id == campaign_id, Draft.status == "approved", Draft.send_after > now
+            )
+        )
+    )
+    return {"waiting": len(times), "next_send_at": min(times).isoformat() if times else None}
 
 
 def scheduled_moment(at: datetime | None, batch_size: int | None) -> datetime | None:

@@ -24,7 +24,7 @@ from service.pipeline.contact_policy import defer_recently_mailed
 from service.pipeline.freshness import hold_back_stale
 from service.pipeline.generate import email_features
 from service.pipeline.mail import build_message, new_message_id, smtp_connection
-from service.send_times import schedule_at, schedule_at_best_hours
+from service.send_times import schedule_at, schedule_at_best_hours, waiting_drafts
 from service.settings import SendScheduleSettings, SmtpSettings
 from service.unsubscribe import UnsubscribeLinks
 
@@ -58,19 +58,6 @@ def _due(campaign_id: int, now: datetime):
         .where(or_(Draft.send_after.is_(None), Draft.send_after <= now))
         .order_by(*AUDIENCE_ORDER)
     )
-
-
-def _waiting(engine: Engine, campaign_id: int, now: datetime) -> dict[str, Any]:
-    """How many approved drafts wait for a later send time, and when the next one falls due."""
-    with session_scope(engine) as session:
-        times = list(
-            session.scalars(
-                select(Draft.send_after).where(
-                    Draft.campaign_id == campaign_id, Draft.status == "approved", Draft.send_after > now
-                )
-            )
-        )
-    return {"waiting": len(times), "next_send_at": min(times).isoformat() if times else None}
 
 
 def send_campaign(
@@ -158,9 +145,9 @@ def send_campaign(
         campaign = session.get(Campaign, campaign_id)
         if sent:
             campaign.status = "sent"
+        later = waiting_drafts(session, campaign_id, now)
     result: dict[str, Any] = {
-        "sent": sent, "skipped": skipped, "deferred": deferred, **_waiting(engine, campaign_id, now),
-        "held_back": held_back, "refused": refused,
+        "sent": sent, "skipped": skipped, "deferred": deferred, **later, "held_back": held_back, "refused": refused,
     }  # fmt: skip
     if experiment:
         result.update(held_out=held_out, sent_by_arm=sent_by_arm)

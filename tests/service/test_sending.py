@@ -379,6 +379,12 @@ def test_a_campaign_is_scheduled_for_a_moment_and_sent_when_it_comes(client, eng
     result = scheduled["result"]
     assert (result["sent"], result["waiting"], result["next_send_at"]) == (0, 2, at.isoformat())
     assert messages == [] and [client.get(f"/drafts/{i}").json()["send_after"] for i in drafts] == [at.isoformat()] * 2
+    campaign = client.get(f"/campaigns/{campaign_id}").json()
+    assert (campaign["waiting"], campaign["next_send_at"]) == (2, at.isoformat())
+    assert (
+        f"2 approved waiting to be sent, the next {at:%a %d %b %H:%M}"
+        in client.get(f"/review/campaigns/{campaign_id}").text
+    )
 
     assert send_due_drafts(lambda *_: None, engine)["campaigns"] == {}  # not yet
     with session_scope(engine) as session:  # three hours pass
@@ -386,3 +392,4 @@ def test_a_campaign_is_scheduled_for_a_moment_and_sent_when_it_comes(client, eng
             session.get(Draft, draft_id).send_after = datetime.now() - timedelta(minutes=1)
     assert send_due_drafts(lambda *_: None, engine)["campaigns"][str(campaign_id)]["sent"] == 2
     assert sorted(m["To"] for m in messages) == ["c1@example.com", "c2@example.com"]
+    assert client.get(f"/campaigns/{campaign_id}").json()["waiting"] == 0
