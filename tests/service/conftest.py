@@ -76,7 +76,7 @@ def use_an_unreachable_model(monkeypatch) -> None:
     """Point the LLM settings at an OpenAI-style server that is not there: a generation stops at its first call."""
     unreachable = {
         "TAILOR_LLM_MODEL": "openai/gpt-4o-mini", "TAILOR_LLM_API_BASE": f"http://127.0.0.1:{free_port()}/v1",
-        "TAILOR_LLM_API_KEY": "sk-unused",
+        "TAILOR_LLM_API_KEY": "sk-unused", "TAILOR_LLM_RETRY_BACKOFF": "0.01",  # its retries take no time
     }  # fmt: skip
     for name, value in unreachable.items():
         monkeypatch.setenv(name, value)
