@@ -190,9 +190,13 @@ def write_group_copy(group: Group, brand: BrandKit, n_variants: int, settings: L
             result.cache_hits += 1
             return _CACHE[key]
         result.llm_calls += 1
-        answer, usage = complete_json(messages, schema, settings)
-        for name in ("prompt_tokens", "completion_tokens", "cost_usd", "seconds"):
-            setattr(result.usage, name, getattr(result.usage, name) + getattr(usage, name))
+        try:
+            answer, usage = complete_json(messages, schema, settings)
+        except ModelOutputInvalid as invalid:  # an answer that cannot be used was still paid for
+            if invalid.usage is not None:
+                _add_usage(result.usage, invalid.usage)
+            raise
+        _add_usage(result.usage, usage)
         if settings.cache:
             with _CACHE_LOCK:
                 if len(_CACHE) >= _CACHE_LIMIT:
@@ -255,6 +259,11 @@ def write_group_copy(group: Group, brand: BrandKit, n_variants: int, settings: L
         problems = "; ".join(reason for _, reason in found[:4])
     result.variants, result.product_lines = _choose_variants(group, brand, answers, fallbacks, n_variants)
     return result
+
+
+def _add_usage(total: Usage, call: Usage) -> None:
+    for name in ("prompt_tokens", "completion_tokens", "cost_usd", "seconds"):
+        setattr(total, name, getattr(total, name) + getattr(call, name))
 
 
 def _choose_variants(

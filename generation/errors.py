@@ -30,7 +30,12 @@ class ModelUnavailable(GenerationError):
 
 
 class ModelOutputInvalid(GenerationError):
-    """The LLM answered, but not with JSON that fits the requested schema."""
+    """The LLM answered, but not with JSON that fits the requested schema; ``usage`` is what the answer cost
+    (its tokens count, and a hosted model bills them, even though the answer cannot be used)."""
+
+    def __init__(self, message: str, usage=None) -> None:
+        super().__init__(message)
+        self.usage = usage
 
 
 class ModelTimedOut(GenerationError):

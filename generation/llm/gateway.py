@@ -96,9 +96,9 @@ def complete_json(
     try:
         answer, usage.repaired = loads_lenient(_strip_fences(content))
     except json.JSONDecodeError as error:
-        raise ModelOutputInvalid(f"the answer was not valid JSON ({error.msg} at char {error.pos})") from error
+        raise ModelOutputInvalid(f"the answer was not valid JSON ({error.msg} at char {error.pos})", usage) from error
     if not isinstance(answer, dict):
-        raise ModelOutputInvalid("the answer was JSON but not an object")
+        raise ModelOutputInvalid("the answer was JSON but not an object", usage)
     return answer, usage
 
 

@@ -46,9 +46,11 @@ def _rambler(model, settings):
     return Endpoint(model="openai/rambler", api_key="x", mock=lambda m, s: "I think the best email would be")
 
 
-def test_an_answer_that_is_not_json_is_a_named_error():
-    with pytest.raises(ModelOutputInvalid, match="not valid JSON"):
+def test_an_answer_that_is_not_json_is_a_named_error_that_still_counts_its_tokens():
+    """An unusable answer's tokens went uncounted, so a campaign's cost left out what its invalid answers cost."""
+    with pytest.raises(ModelOutputInvalid, match="not valid JSON") as raised:
         complete_json([{"role": "user", "content": "hi"}], SCHEMA, LLMSettings(model="rambler"))
+    assert raised.value.usage.completion_tokens > 0 and raised.value.usage.prompt_tokens > 0
 
 
 @pytest.mark.parametrize(

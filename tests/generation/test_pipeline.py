@@ -206,7 +206,7 @@ def _patchy_endpoint(model, settings):
 def test_a_provider_failure_costs_only_that_groups_copy_once_any_group_has_answered(first):
     """Whichever group finishes first: a failing group that came back before any answer failed the campaign, so
     the outcome hung on the order the groups finished in (the full suite once saw the German group first)."""
-    settings = LLMSettings(model="patchy", cache=False, concurrency=1, locales="en,de")
+    settings = LLMSettings(model="patchy", cache=False, concurrency=1, locales="en,de", retry_backoff=0)
     requests = [make_request("c-en", locale="en"), make_request("c-de", locale="de")]
     requests = requests if first == "en" else requests[::-1]  # with one call at a time, groups end in this order
     result = generate_drafts(requests, load_brand("hearth"), settings=settings)
@@ -219,6 +219,21 @@ def test_a_provider_failure_costs_only_that_groups_copy_once_any_group_has_answe
 def test_a_model_that_never_answers_fails_the_campaign_naming_the_setting():
     """A wrong key or model name used to be ModelUnavailable only for some errors; a campaign of template copy
     would hide it, so when the model has not answered once the campaign fails with the provider's reason."""
-    settings = LLMSettings(model="patchy", cache=False, concurrency=1, locales="en,de")
+    settings = LLMSettings(model="patchy", cache=False, concurrency=1, locales="en,de", retry_backoff=0)
     with pytest.raises(ModelUnavailable, match=r"'patchy' \(TAILOR_LLM_MODEL\) could not be used"):
         generate_drafts([make_request("c-de", locale="de")], load_brand("hearth"), settings=settings)
+
+
+@register("chatterbox")
+def _chatterbox_endpoint(model, settings):
+    """Answers in prose instead of JSON, as small models do."""
+    return Endpoint(model="openai/chatterbox", api_key="x", mock=lambda m, s: "Here is a lovely email for you!")
+
+
+def test_unusable_answers_count_in_the_campaign_s_tokens():
+    """A campaign's tokens and cost left out the answers that were not JSON, though a hosted model bills them."""
+    settings = LLMSettings(model="chatterbox", cache=False, max_retries=1)
+    result = generate_drafts([make_request("c1")], load_brand("hearth"), settings=settings)
+    assert result.stats.invalid_answers == 2 and result.stats.llm_calls == 2
+    assert result.stats.completion_tokens > 0 and result.stats.prompt_tokens > 0
+    assert all(v.used_fallback and v.passed for v in result.drafts[0].variants)
