@@ -135,6 +135,7 @@ def campaign_out(session: Session, campaign: Campaign) -> CampaignOut:
         stats=campaign.stats or {},
         forecast=current_forecast(session, campaign),
         performance=campaign_performance(session, campaign.id),
+        scheduled_at=campaign.scheduled_at,
         **waiting_drafts(session, campaign.id, datetime.now()),
         holdout_share=campaign.holdout_share,
     )

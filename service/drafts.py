@@ -7,6 +7,7 @@ overridden and the reason recorded with the review.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -20,6 +21,7 @@ from service.errors import Conflict, InvalidInput, NotFound, NotReady, Problem, 
 from service.forecasts import mark_stale
 from service.pipeline.model_store import ModelStore
 from service.schemas import DraftOut, ReviewOut, VariantEdit, VariantOut
+from service.send_times import approved_send_after
 
 REVIEWABLE = {"pending", "flagged"}
 APPROVE_BATCH = 1_000  # drafts approved at a time by approve_pending
@@ -141,6 +143,7 @@ def approve(
     if chosen is not None:
         draft.selected_variant_id = chosen.id
     draft.status = "approved"
+    draft.send_after = draft.send_after or approved_send_after(draft.campaign, datetime.now())
     draft.reviews.append(
         Review(action="approve", reviewer=reviewer, comment=comment.strip(), overridden_checks=failed or None)
     )
@@ -164,6 +167,7 @@ def approve_pending(session: Session, campaign_id: int, reviewer: str, comment: 
     pending = session.scalars(
         select(Draft.id).where(Draft.campaign_id == campaign_id, Draft.status == "pending").order_by(Draft.id)
     ).all()
+    scheduled = approved_send_after(campaign, datetime.now())  # a scheduled campaign's drafts wait for its moment
     approved = 0
     for batch in batches(pending, size=APPROVE_BATCH):
         chosen = session.execute(
@@ -177,7 +181,7 @@ def approve_pending(session: Session, campaign_id: int, reviewer: str, comment: 
         done = session.scalars(
             update(Draft)
             .where(Draft.id.in_(passing), Draft.status == "pending")
-            .values(status="approved")
+            .values(status="approved", send_after=func.coalesce(Draft.send_after, scheduled))
             .returning(Draft.id)
             .execution_options(synchronize_session=False)
         ).all()

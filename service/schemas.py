@@ -132,6 +132,9 @@ class CampaignOut(BaseModel):
         "the events recorded so far; to set beside `forecast`",
     )  # fmt: skip
     holdout_share: float | None = None
+    scheduled_at: datetime | None = Field(
+        None, description="the moment a scheduled send mails the approved drafts (POST /campaigns/{id}/send?at=...)"
+    )
     waiting: int = Field(
         0,
         description="approved drafts waiting for a later send time (a scheduled moment, the "

@@ -13,10 +13,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from service.db.models import Customer, Draft, Send
+from service.db.models import Campaign, Customer, Draft, Send
 from service.errors import InvalidInput, NotReady, Problem
 from service.pipeline import frames
 from service.schemas import SendTimeOut
@@ -82,25 +82,41 @@ def scheduled_moment(at: datetime | None, batch_size: int | None) -> datetime | 
     return when
 
 
-def schedule_at(session: Session, campaign_id: int, when: datetime) -> int:
-    """Give each approved draft of the campaign that has no send time yet the moment ``when``; how many."""
+def schedule_campaign(session: Session, campaign: Campaign, when: datetime | None) -> int:
+    """Schedule the campaign for ``when`` (None: unschedule it, to send now): its approved drafts without a send
+    time, or with its former scheduled moment, get ``when``, and drafts approved later will too (``approved_at``);
+    how many drafts were moved."""
+    if when is None and campaign.scheduled_at is None:
+        return 0  # neither scheduled nor to be: nothing moves
+    waiting = Draft.send_after.is_(None)
+    if campaign.scheduled_at is not None:
+        waiting = or_(waiting, Draft.send_after == campaign.scheduled_at)
+    campaign.scheduled_at = when
     return session.execute(
         update(Draft)
-        .where(Draft.campaign_id == campaign_id, Draft.status == "approved", Draft.send_after.is_(None))
+        .where(Draft.campaign_id == campaign.id, Draft.status == "approved", waiting)
         .values(send_after=when)
         .execution_options(synchronize_session=False)
     ).rowcount
 
 
-def schedule_at_best_hours(session: Session, campaign_id: int, now: datetime) -> int:
-    """Give each approved draft of the campaign that has no send time yet its customer's next best hour;
-    returns how many were scheduled."""
+def approved_send_after(campaign: Campaign, now: datetime) -> datetime | None:
+    """The send time a draft approved now gets: the campaign's scheduled moment while it is to come."""
+    return campaign.scheduled_at if campaign.scheduled_at is not None and campaign.scheduled_at > now else None
+
+
+def schedule_at_best_hours(session: Session, campaign_id: int, now: datetime, replace: datetime | None = None) -> int:
+    """Give each approved draft of the campaign that has no send time yet (or the time ``replace``: the
+    campaign's scheduled moment) its customer's next best hour after ``now``; returns how many were scheduled."""
     from scoring.send_time import next_send_times
 
     drafts = list(
         session.scalars(
             select(Draft)
-            .where(Draft.campaign_id == campaign_id, Draft.status == "approved", Draft.send_after.is_(None))
+            .where(Draft.campaign_id == campaign_id, Draft.status == "approved")
+            .where(
+                or_(Draft.send_after.is_(None), Draft.send_after == replace) if replace else Draft.send_after.is_(None)
+            )
             .options(selectinload(Draft.customer))
             .order_by(Draft.id)
         )

@@ -154,6 +154,8 @@ class Campaign(Base):
     forecast: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # Set when the campaign runs as an experiment: the share of its audience held out (sent nothing).
     holdout_share: Mapped[float | None] = mapped_column(Float)
+    # Set by a scheduled send (POST /campaigns/{id}/send?at=...): drafts approved until then wait for it too.
+    scheduled_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     brand: Mapped[Brand] = relationship()

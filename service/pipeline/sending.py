@@ -24,7 +24,7 @@ from service.pipeline.contact_policy import defer_recently_mailed
 from service.pipeline.freshness import hold_back_stale
 from service.pipeline.generate import email_features
 from service.pipeline.mail import build_message, new_message_id, smtp_connection
-from service.send_times import schedule_at, schedule_at_best_hours, waiting_drafts
+from service.send_times import schedule_at_best_hours, schedule_campaign, waiting_drafts
 from service.settings import SendScheduleSettings, SmtpSettings
 from service.unsubscribe import UnsubscribeLinks
 
@@ -62,7 +62,7 @@ def _due(campaign_id: int, now: datetime):
 
 def send_campaign(
     progress, engine: Engine, campaign_id: int, settings: SmtpSettings | None = None, limit: int | None = None,
-    at_best_hour: bool = False, at: datetime | None = None,
+    at_best_hour: bool = False, at: datetime | None = None, due_check: bool = False,
 ) -> dict[str, Any]:  # fmt: skip
     """Job: send the approved, not yet sent drafts that are due (the first ``limit`` of them, if given);
     customers who unsubscribed (or whose address bounced) meanwhile are skipped, and drafts whose products
@@ -71,15 +71,17 @@ def send_campaign(
     hour, and those not yet due wait for it. In an experiment, held-out customers are sent nothing and the
     others get the variant of the arm Thompson sampling allots them (service.experiments). A customer mailed
     less than the contact policy's days ago waits (``deferred``: the draft stays approved, its send time moved
-    to when they may be mailed again). With ``at`` (the campaign scheduled), the approved drafts without a send
-    time get that moment (with ``at_best_hour``, each customer's best hour from then on) and wait for it."""
+    to when they may be mailed again). With ``at`` (the campaign scheduled, or rescheduled), the approved drafts
+    without a send time, and drafts approved later, get that moment (with ``at_best_hour``, each customer's best
+    hour from then on) and wait for it; without it, a scheduled campaign is unscheduled and sent now."""
     settings = settings or SmtpSettings()
     now = datetime.now()
     with session_scope(engine) as session:
-        if at_best_hour:
-            schedule_at_best_hours(session, campaign_id, max(now, at or now))
-        elif at is not None and at > now:
-            schedule_at(session, campaign_id, at)
+        if not due_check:  # a request to send: schedules, reschedules or unschedules; the due-check only sends
+            scheduled = at if at is not None and at > now else None
+            schedule_campaign(session, session.get(Campaign, campaign_id), scheduled)
+            if at_best_hour:
+                schedule_at_best_hours(session, campaign_id, scheduled or now, replace=scheduled)
         statement = _due(campaign_id, now)
         draft_ids = list(session.scalars(statement.limit(limit) if limit else statement))
         draft_ids, held_back = hold_back_stale(session, draft_ids)
@@ -192,6 +194,8 @@ def send_due_drafts(progress, engine: Engine, settings: SmtpSettings | None = No
     campaign_ids = _due_campaigns(engine, datetime.now())
     results = {}
     for done, campaign_id in enumerate(campaign_ids):
-        results[str(campaign_id)] = send_campaign(lambda *_: None, engine, campaign_id, settings=settings)
+        results[str(campaign_id)] = send_campaign(
+            lambda *_: None, engine, campaign_id, settings=settings, due_check=True
+        )
         progress(done + 1, len(campaign_ids), f"campaign {campaign_id}")
     return {"campaigns": results}

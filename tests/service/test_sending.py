@@ -367,6 +367,14 @@ def test_a_campaign_is_scheduled_for_a_moment_and_sent_when_it_comes(client, eng
     drafts = [approved_draft(client, engine, campaign_id, external_id) for external_id in ("c1", "c2")]
     at = (datetime.now() + timedelta(hours=3)).replace(microsecond=0)
 
+    def send(**params) -> dict:
+        job = wait_for_job(client, client.post(f"/campaigns/{campaign_id}/send", params=params).json()["job_id"])
+        assert job["status"] == "succeeded", job["error"]
+        return job["result"]
+
+    def send_times() -> list[str | None]:
+        return [client.get(f"/drafts/{i}").json()["send_after"] for i in drafts]
+
     url = f"/campaigns/{campaign_id}/send"
     past = client.post(url, params={"at": (datetime.now() - timedelta(minutes=5)).isoformat()})
     assert past.status_code == 422 and past.json()["problems"][0]["field"] == "at"
@@ -374,22 +382,26 @@ def test_a_campaign_is_scheduled_for_a_moment_and_sent_when_it_comes(client, eng
     batch = client.post(url, params={"at": at.isoformat(), "batch_size": 1})
     assert batch.status_code == 422 and "drop batch_size" in batch.json()["problems"][0]["message"]
 
-    scheduled = wait_for_job(client, client.post(url, params={"at": at.isoformat()}).json()["job_id"])
-    assert scheduled["status"] == "succeeded", scheduled["error"]
-    result = scheduled["result"]
+    result = send(at=at.isoformat())
     assert (result["sent"], result["waiting"], result["next_send_at"]) == (0, 2, at.isoformat())
-    assert messages == [] and [client.get(f"/drafts/{i}").json()["send_after"] for i in drafts] == [at.isoformat()] * 2
+    assert messages == [] and send_times() == [at.isoformat()] * 2
     campaign = client.get(f"/campaigns/{campaign_id}").json()
-    assert (campaign["waiting"], campaign["next_send_at"]) == (2, at.isoformat())
-    assert (
-        f"2 approved waiting to be sent, the next {at:%a %d %b %H:%M}"
-        in client.get(f"/review/campaigns/{campaign_id}").text
-    )
+    assert (campaign["scheduled_at"], campaign["waiting"]) == (at.isoformat(), 2)
+    page = client.get(f"/review/campaigns/{campaign_id}").text
+    assert f"scheduled for {at:%a %d %b %H:%M}" in page and "2 approved waiting to be sent" in page
+
+    drafts.append(approved_draft(client, engine, campaign_id, "c3"))  # approved after: it waits for the moment too
+    assert send_times() == [at.isoformat()] * 3
+    later = at + timedelta(days=1)
+    assert send(at=later.isoformat())["waiting"] == 3 and send_times() == [later.isoformat()] * 3  # rescheduled
 
     assert send_due_drafts(lambda *_: None, engine)["campaigns"] == {}  # not yet
-    with session_scope(engine) as session:  # three hours pass
-        for draft_id in drafts:
+    with session_scope(engine) as session:  # the day comes
+        for draft_id in drafts[:2]:
             session.get(Draft, draft_id).send_after = datetime.now() - timedelta(minutes=1)
     assert send_due_drafts(lambda *_: None, engine)["campaigns"][str(campaign_id)]["sent"] == 2
     assert sorted(m["To"] for m in messages) == ["c1@example.com", "c2@example.com"]
-    assert client.get(f"/campaigns/{campaign_id}").json()["waiting"] == 0
+
+    assert send()["sent"] == 1  # sent now after all: unscheduled, the last one goes at once
+    assert messages[-1]["To"] == "c3@example.com"
+    assert client.get(f"/campaigns/{campaign_id}").json()["scheduled_at"] is None
