@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from service.campaigns import get_campaign
@@ -46,10 +46,11 @@ def get_draft(session: Session, draft_id: int) -> Draft:
 
 def list_drafts(
     session: Session, campaign_id: int, status: str | None = None, flagged: bool | None = None,
-    limit: int = 100, offset: int = 0,
+    limit: int = 100, offset: int = 0, customer: str | None = None,
 ) -> list[Draft]:  # fmt: skip
-    """The campaign's drafts, flagged first; raises NotFound for a campaign that does not exist (rather than
-    answering with no drafts)."""
+    """The campaign's drafts, flagged first, optionally only the draft of one ``customer`` (their id, or their
+    email in any case); raises NotFound for a campaign that does not exist (rather than answering with no
+    drafts)."""
     get_campaign(session, campaign_id)
     statement = (
         select(Draft)
@@ -63,6 +64,12 @@ def list_drafts(
         statement = statement.where(Draft.status == status)
     if flagged is not None:
         statement = statement.where(Draft.flagged == flagged)
+    if customer:
+        wanted = customer.strip()
+        ids = select(Customer.id).where(
+            or_(Customer.external_id == wanted, func.lower(Customer.email) == wanted.lower())
+        )
+        statement = statement.where(Draft.customer_id.in_(ids))
     return list(session.scalars(statement))
 
 

@@ -123,16 +123,18 @@ def campaigns_page(request: Request, session: SessionDep, _key: ApiKeyDep, page:
 @router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
 def campaign_page(
     campaign_id: int, request: Request, session: SessionDep, _key: ApiKeyDep, status: DraftStatus | None = None,
-    page: int = Query(1, ge=1),
+    page: int = Query(1, ge=1), customer: str | None = None,
 ) -> HTMLResponse:  # fmt: skip
-    """A page of the campaign's drafts (flagged first), all or those of one ``status``."""
+    """A page of the campaign's drafts (flagged first), all or those of one ``status``, or one customer's draft
+    (found by id or email: a customer who wrote in)."""
     campaign = campaign_ops.campaign_out(session, campaign_ops.get_campaign(session, campaign_id))
     rows = draft_ops.list_drafts(
-        session, campaign_id, status, limit=DRAFTS_PER_PAGE + 1, offset=(page - 1) * DRAFTS_PER_PAGE
+        session, campaign_id, status, limit=DRAFTS_PER_PAGE + 1, offset=(page - 1) * DRAFTS_PER_PAGE,
+        customer=customer,
     )  # fmt: skip
     drafts = [draft_ops.draft_out(d) for d in rows[:DRAFTS_PER_PAGE]]
     context = {
-        "campaign": campaign, "drafts": drafts, "status": status, "page": page,
+        "campaign": campaign, "drafts": drafts, "status": status, "page": page, "customer": customer or "",
         "has_next": len(rows) > DRAFTS_PER_PAGE, "statuses": list(get_args(DraftStatus)),
     }  # fmt: skip
     return templates.TemplateResponse(request, "campaign.html", context)

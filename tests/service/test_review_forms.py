@@ -81,6 +81,14 @@ def test_the_campaign_page_pages_through_drafts_and_filters_them_by_status(clien
     assert len(rows(approved.text)) == 7 and 'href="?status=approved" aria-current="page"' in approved.text
     assert client.get(f"/review/campaigns/{campaign_id}", params={"status": "aproved"}).status_code == 422
 
+    # a customer who wrote in: their draft by id or by email (in any case), on the page and through the API
+    found = client.get(f"/review/campaigns/{campaign_id}", params={"customer": "P042@Example.com"})
+    assert len(rows(found.text)) == 1 and 'value="P042@Example.com"' in found.text
+    by_id = client.get(f"/campaigns/{campaign_id}/drafts", params={"customer": "p042"}).json()
+    assert [d["customer_id"] for d in by_id] == ["p042"] and rows(found.text) == [str(by_id[0]["id"])]
+    missing = client.get(f"/review/campaigns/{campaign_id}", params={"customer": "nobody"}).text
+    assert rows(missing) == [] and 'id="no-such-customer"' in missing
+
 
 def test_the_campaigns_page_pages_through_campaigns_newest_first(client, engine):
     """The page listed every campaign ever made, each with its counts and forecast computed."""
