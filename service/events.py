@@ -8,8 +8,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.db.models import Event, Send
+from service.db.models import Campaign, Draft, Event, Send
 from service.errors import InvalidInput, Problem
+from service.forecasts import mark_stale
 from service.schemas import EventIn
 
 
@@ -39,6 +40,7 @@ def ingest_events(session: Session, events: list[EventIn]) -> dict[str, int]:
     if problems:
         raise InvalidInput("events", problems)
     recorded = duplicates = 0
+    stopped: set[int] = set()  # customers who may not be mailed any more
     for send, event in resolved:
         occurred_at = (event.occurred_at or datetime.now()).replace(tzinfo=None)
         exists = session.scalar(
@@ -50,8 +52,14 @@ def ingest_events(session: Session, events: list[EventIn]) -> dict[str, int]:
         session.add(Event(send_id=send.id, kind=event.kind, occurred_at=occurred_at, value=event.value))
         if event.kind in ("unsubscribe", "complaint"):  # a spam complaint is the strongest unsubscribe
             send.customer.unsubscribed = True
+            stopped.add(send.customer_id)
         elif event.kind == "bounce" and send.customer.email:  # a hard bounce: the address does not take mail
             send.customer.bounced_email = send.customer.email
+            stopped.add(send.customer_id)
         recorded += 1
+    if stopped:  # their unsent drafts are no longer part of any campaign's mailing
+        waiting = select(Draft.campaign_id).where(Draft.customer_id.in_(stopped), Draft.status != "sent")
+        for campaign in session.scalars(select(Campaign).where(Campaign.id.in_(waiting))):
+            mark_stale(campaign)
     session.flush()
     return {"recorded": recorded, "duplicates": duplicates}

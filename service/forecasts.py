@@ -1,5 +1,6 @@
 """A campaign's forecast: expected sends, opens, clicks, conversions and revenue of its mailing (the drafts
-sent and those still to send; rejected, skipped and held-out ones are not mailed).
+sent and those still to send; rejected, skipped and held-out ones are not mailed, nor are customers who have
+unsubscribed, complained or bounced since their draft was written).
 
 Computed from the database (each draft's chosen variant, the customer's order value), so the same function
 serves generation and every change after it: a draft approved with another variant, rejected or edited, and
@@ -11,11 +12,12 @@ the next read of the campaign recomputes it once.
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from service.db.models import Campaign, Customer, Draft, Variant
 from service.experiments import held_out_customers
+from service.pipeline.frames import MAILABLE
 
 MAILED = ("pending", "flagged", "approved", "sent")  # sent drafts stay in: the forecast is compared with results
 
@@ -64,6 +66,7 @@ def refresh_forecast(session: Session, campaign: Campaign) -> dict[str, float]:
         .join(Draft, Draft.customer_id == Customer.id)
         .join(Variant, Variant.id == Draft.selected_variant_id)
         .where(Draft.campaign_id == campaign.id, Draft.status.in_(MAILED))
+        .where(or_(Draft.status == "sent", and_(*MAILABLE)))  # not to be sent: unsubscribed or bounced since
     ).all()  # fmt: skip
     frame = pd.DataFrame(
         [

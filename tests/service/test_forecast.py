@@ -73,3 +73,29 @@ def test_generated_campaign_forecasts_revenue_in_api_and_review_page(client, dem
     assert with_holdout["opens"] == pytest.approx(sum(v["p_open"] for v in chosen), abs=0.01)
     page = client.get(f"/review/campaigns/{experiment_id}")
     assert f"(for {6 - len(held)} sends; {len(held)} held out)" in page.text
+
+
+def test_customers_who_bounce_or_complain_leave_the_forecast_of_what_is_still_to_send(
+    client, engine, demo_files, monkeypatch
+):
+    """The forecast still counted the opens and clicks of customers who had since unsubscribed or bounced, whose
+    drafts sending skips."""
+    from sqlalchemy import select
+
+    from service.db.models import Customer, Send
+    from service.db.session import session_scope
+
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_shop(client, demo_files)
+    campaign_id = generated_campaign(client, max_customers=5)
+    before = client.get(f"/campaigns/{campaign_id}").json()["forecast"]
+    drafts = client.get(f"/campaigns/{campaign_id}/drafts").json()
+    with session_scope(engine) as session:  # an email from the shop's history to two of the campaign's customers
+        sends = [
+            session.scalar(select(Send.id).join(Customer).where(Customer.external_id == d["customer_id"]).limit(1))
+            for d in drafts[:2]
+        ]
+    events = [{"send_id": sends[0], "kind": "bounce"}, {"send_id": sends[1], "kind": "complaint"}]
+    assert client.post("/events", json={"events": events}).json()["recorded"] == 2
+    after = client.get(f"/campaigns/{campaign_id}").json()["forecast"]
+    assert (before["sends"], after["sends"]) == (5, 3) and after["opens"] < before["opens"]
