@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.db.models import Customer, Send
 from service.errors import InvalidInput, Problem
 from service.pipeline import frames
+from service.settings import SendScheduleSettings
 
 
 def _number(value: Any) -> float | None:
@@ -56,4 +59,20 @@ def preview_audience(session: Session, campaign_type: str, query: str | None, li
         }
         for row in shown.to_dict("records")
     ]  # fmt: skip
-    return {"campaign_type": campaign_type, "query": query, "customers": len(chosen), "sample": sample}
+    return {
+        "campaign_type": campaign_type, "query": query, "customers": len(chosen),
+        "mailed_recently": mailed_recently(session, chosen["customer_id"]), "sample": sample,
+    }  # fmt: skip
+
+
+def mailed_recently(session: Session, customer_ids: pd.Series, now: datetime | None = None) -> int:
+    """How many of these customers were mailed within the contact policy's days: sent now, their emails would
+    wait (service.pipeline.contact_policy)."""
+    days = SendScheduleSettings().min_days_between
+    if days <= 0 or customer_ids.empty:
+        return 0
+    cutoff = (now or datetime.now()) - timedelta(days=days)
+    recent = session.scalars(
+        select(Customer.external_id).join(Send, Send.customer_id == Customer.id).where(Send.sent_at > cutoff).distinct()
+    )
+    return int(customer_ids.isin(set(recent)).sum())

@@ -16,5 +16,7 @@ def audience(
     query: str | None = Query(None, description="e.g. segment in (at_risk, cant_lose) and clv > 100"),
     limit: int = Query(20, ge=0, le=1000, description="how many customers to list"),
 ) -> dict:  # fmt: skip
-    """Mailable customers a campaign of `campaign_type` would target today, narrowed by `query`."""
+    """Mailable customers a campaign of `campaign_type` would target today, narrowed by `query`: how many
+    (`customers`), how many of them were mailed within the contact policy's days (`mailed_recently`: sent now,
+    their emails would wait), and the first `limit` with why they are in it and their offer."""
     return preview_audience(session, campaign_type, query, limit)

@@ -3,6 +3,12 @@ for a query that cannot be read; the profiles behind it, recomputed after each o
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from sqlalchemy import select
+
+from service.db.models import Customer, Send
+from service.db.session import session_scope
 from tests.service.conftest import upload
 
 
@@ -24,6 +30,15 @@ def test_preview_counts_mailable_customers_and_narrows_by_query(client, demo_fil
     percent_off = {segment: [p["offer"]["value"] for p in everyone if p["segment"] == segment]
                    for segment in ("cant_lose", "hibernating")}  # fmt: skip
     assert min(percent_off["cant_lose"]) > max(percent_off["hibernating"])  # by past spend, not CLV
+
+    assert body["mailed_recently"] == 0  # the demo's history ends weeks ago
+    engine = client.app.state.tailor.engine
+    with session_scope(engine) as session:  # two of the audience were mailed an hour ago
+        for person in body["sample"][:2]:
+            customer = session.scalar(select(Customer).where(Customer.external_id == person["customer_id"]))
+            session.add(Send(customer=customer, subject="Hello", campaign_type="vip", sent_at=datetime.now()))
+    again = client.get("/audience", params={"campaign_type": "win_back", "limit": 5}).json()
+    assert (again["customers"], again["mailed_recently"]) == (body["customers"], 2)
 
     narrowed = client.get(
         "/audience", params={"campaign_type": "win_back", "query": "clv > 5 and churn_risk >= 0.5", "limit": 1000}
