@@ -345,6 +345,7 @@ def test_a_sent_campaign_reports_what_its_email_did_beside_its_forecast(client, 
     }  # fmt: skip
     page = client.get(f"/review/campaigns/{campaign_id}").text
     assert "sent 4: opened 2 (50.0%), clicked 1 (25.0%), converted 1, revenue 42.50; unsubscribed 0" in page
+    assert "4 · 2 (50%) · 1 (25%)" in client.get("/review").text  # the list of campaigns shows it too
 
     history = client.get("/customers/c1/sends").json()  # what the shop answers c1 asking what they were sent
     assert [(s["id"], s["campaign_id"], s["subject"]) for s in history] == [(sends["c1"], campaign_id, "Hello")]
