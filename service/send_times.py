@@ -57,14 +57,12 @@ def require_send_history(session: Session) -> None:
 def waiting_drafts(session: Session, campaign_id: int, now: datetime) -> dict[str, Any]:
     """How many approved drafts of the campaign wait for a later send time (their customer's best hour, the
     campaign's scheduled moment, the contact policy), and when the next one falls due."""
-    times = list(
-        session.scalars(
-            select(Draft.send_after).where(
-                Draft.campaign_id == campaign_id, Draft.status == "approved", Draft.send_after > now
-            )
+    waiting, next_at = session.execute(
+        select(func.count(), func.min(Draft.send_after)).where(
+            Draft.campaign_id == campaign_id, Draft.status == "approved", Draft.send_after > now
         )
-    )
-    return {"waiting": len(times), "next_send_at": min(times).isoformat() if times else None}
+    ).one()
+    return {"waiting": waiting, "next_send_at": next_at.isoformat() if next_at else None}
 
 
 def scheduled_moment(at: datetime | None, batch_size: int | None) -> datetime | None:
@@ -84,7 +82,8 @@ def scheduled_moment(at: datetime | None, batch_size: int | None) -> datetime | 
 
 def schedule_campaign(session: Session, campaign: Campaign, when: datetime | None) -> int:
     """Schedule the campaign for ``when`` (None: unschedule it, to send now): its approved drafts without a send
-    time, or with its former scheduled moment, get ``when``, and drafts approved later will too (``approved_at``);
+    time, or with its former scheduled moment, get ``when``, and drafts approved later will too
+    (``approved_send_after``);
     how many drafts were moved."""
     if when is None and campaign.scheduled_at is None:
         return 0  # neither scheduled nor to be: nothing moves
