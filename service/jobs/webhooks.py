@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 
 from service.db.models import Job
 from service.db.session import session_scope
+from service.schemas import JobOut
 
 log = logging.getLogger("tailor.jobs")
 ATTEMPTS = 3
@@ -41,8 +42,8 @@ class WebhookSettings(BaseSettings):
 
 
 def job_payload(job: Job) -> dict[str, Any]:
-    fields = ("id", "kind", "status", "done", "total", "message", "result", "error", "created_at", "updated_at")
-    return {"event": "job.ended", "job": {name: getattr(job, name) for name in fields}}
+    """The announcement: the job as GET /jobs/{id} shows it (``JobOut``)."""
+    return {"event": "job.ended", "job": JobOut.model_validate(job, from_attributes=True).model_dump(mode="json")}
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -57,7 +58,7 @@ def announce_job(engine: Engine, job_id: str, settings: WebhookSettings | None =
         return None
     with session_scope(engine) as session:
         job = session.get(Job, job_id)
-        body = json.dumps(job_payload(job), default=str).encode()
+        body = json.dumps(job_payload(job)).encode()
     headers = {"Content-Type": "application/json", "X-Tailor-Event": "job.ended"}
     if settings.secret is not None:
         headers["X-Tailor-Signature"] = signature(settings.secret.get_secret_value(), body)
