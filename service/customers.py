@@ -7,9 +7,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
 
 from recommenders.rules import Rules
-from service.db.models import Campaign, Customer, Draft, Product, Send
+from service.db.models import Campaign, Customer, Product, Send
 from service.errors import Conflict, InvalidInput, NotFound, Problem
-from service.forecasts import mark_stale
+from service.forecasts import mark_stale_for_customers
 from service.schemas import CustomerOut, ProductOut, Recommendation
 from service.segments import NO_ORDERS
 
@@ -31,8 +31,7 @@ def erase_customer(session: Session, external_id: str) -> None:
         raise Conflict(
             "A campaign is being generated and may be writing this customer's draft: erase them once it is ready."
         )
-    for campaign in session.scalars(select(Campaign).join(Draft).where(Draft.customer_id == customer.id)):
-        mark_stale(campaign)
+    mark_stale_for_customers(session, [customer.id], unsent_only=False)
     session.flush()
     session.expunge(customer)
     session.execute(delete(Customer).where(Customer.id == customer.id))

@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.db.models import Campaign, Draft, Event, Send
+from service.db.models import Event, Send
 from service.errors import InvalidInput, Problem
-from service.forecasts import mark_stale
+from service.forecasts import mark_stale_for_customers
 from service.schemas import EventIn
 
 
@@ -58,8 +58,6 @@ def ingest_events(session: Session, events: list[EventIn]) -> dict[str, int]:
             stopped.add(send.customer_id)
         recorded += 1
     if stopped:  # their unsent drafts are no longer part of any campaign's mailing
-        waiting = select(Draft.campaign_id).where(Draft.customer_id.in_(stopped), Draft.status != "sent")
-        for campaign in session.scalars(select(Campaign).where(Campaign.id.in_(waiting))):
-            mark_stale(campaign)
+        mark_stale_for_customers(session, stopped, unsent_only=True)
     session.flush()
     return {"recorded": recorded, "duplicates": duplicates}

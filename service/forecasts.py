@@ -11,6 +11,8 @@ the next read of the campaign recomputes it once.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import pandas as pd
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
@@ -47,6 +49,16 @@ def mark_stale(campaign: Campaign) -> None:
     """Note that the drafts to send changed; the next :func:`current_forecast` recomputes the forecast."""
     if campaign.forecast and not campaign.forecast.get("stale"):
         campaign.forecast = {**campaign.forecast, "stale": True}
+
+
+def mark_stale_for_customers(session: Session, customer_ids: Collection[int], *, unsent_only: bool) -> None:
+    """Mark stale the forecasts of the campaigns holding a draft of these customers (rows ids): all of them when
+    the customers go, only those with a draft still to send when the customers may no longer be mailed."""
+    holding = select(Draft.campaign_id).where(Draft.customer_id.in_(list(customer_ids)))
+    if unsent_only:
+        holding = holding.where(Draft.status != "sent")
+    for campaign in session.scalars(select(Campaign).where(Campaign.id.in_(holding))):
+        mark_stale(campaign)
 
 
 def current_forecast(session: Session, campaign: Campaign) -> dict[str, float]:
