@@ -30,6 +30,12 @@ USER_ERROR_MODULES = (
 )
 
 
+def _one_of(value: str, choices: tuple[str, ...], hint: str) -> None:
+    """A usage error naming the choices when ``value`` is not one of them."""
+    if value not in choices:
+        raise typer.BadParameter(f"'{value}' is not one of: {', '.join(choices)}", param_hint=hint)
+
+
 def _echo(message: str) -> None:
     typer.echo(message, err=True)
 
@@ -265,8 +271,8 @@ def export(
     from service.pipeline.exporting import export_campaign
     from service.schemas import DraftStatus
 
-    if status is not None and status not in get_args(DraftStatus):
-        raise typer.BadParameter(f"'{status}' is not one of: {', '.join(get_args(DraftStatus))}", param_hint="--status")
+    if status is not None:
+        _one_of(status, get_args(DraftStatus), "--status")
     drafts, rows = export_campaign(_engine(), campaign, out, status)
     typer.echo(f"wrote {drafts} drafts to {out}, a line for each of their {rows} variants")
 
@@ -382,8 +388,7 @@ def models_use(
     from service.pipeline.model_store import MODEL_KINDS, use_version
     from service.settings import home_settings
 
-    if kind not in MODEL_KINDS:
-        raise typer.BadParameter(f"'{kind}' is not one of: {', '.join(MODEL_KINDS)}", param_hint="KIND")
+    _one_of(kind, MODEL_KINDS, "KIND")
     use_version(home_settings().models_dir, kind, version)
     typer.echo(f"{kind} {version} is in use")
 

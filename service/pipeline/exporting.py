@@ -55,7 +55,7 @@ def export_records(session: Session, ids: list[int]) -> Iterator[dict[str, Any]]
 
 def _records(draft: Draft) -> Iterator[dict[str, Any]]:
     body = draft_out(draft)
-    mailable = draft.customer.mailable
+    mailable = body.cannot_mail is None
     for variant in body.variants:
         yield {
             "customer_id": body.customer_id, "email": body.email, "first_name": body.first_name,
