@@ -47,9 +47,10 @@ def export_drafts(
     """The campaign's drafts as JSON lines, one per customer and variant, in the audience's order, streamed
     whatever the campaign's size: for an email service provider (`?status=approved` after review) or the shop's
     own tools. Each line has the customer (`customer_id`, `email`, `first_name`, `locale`, and `mailable`: consent
-    given and not unsubscribed now), the draft (`draft_id`, `status`, `flagged`, `flag_reasons`), the variant
-    (`variant_id`, `variant`, `selected`: the one to send), its `subject`, `preheader`, `text_body` and `html_body`
-    (with the `{{unsubscribe_url}}` placeholder for the sender's own link), `checks` and `scores`."""
+    given, not unsubscribed, an address that did not bounce), the draft (`draft_id`, `status`, `flagged`,
+    `flag_reasons`), the variant (`variant_id`, `variant`, `selected`: the one to send), its `subject`,
+    `preheader`, `text_body` and `html_body` (with the `{{unsubscribe_url}}` placeholder for the sender's own
+    link), `checks` and `scores`."""
     ids = draft_ids(session, campaign_id, status)  # a campaign that does not exist is a 404 before streaming
     headers = {"Content-Disposition": f'attachment; filename="campaign-{campaign_id}.jsonl"'}
     return StreamingResponse(jsonl_lines(state.engine, ids), media_type="application/x-ndjson", headers=headers)
