@@ -251,8 +251,8 @@ class ThreadJobRunner:
             with contextlib.suppress(Exception):  # _run recorded the error on the job row
                 _run(self.engine, job_id, work, params)
         finally:
-            if WebhookSettings().url:
-                self._announcer.submit(announce_job, self.engine, job_id)
+            if (webhook := WebhookSettings()).url:
+                self._announcer.submit(announce_job, self.engine, job_id, webhook)
 
     def wait(self, job_id: str, timeout: float | None = None) -> None:
         with self._lock:
