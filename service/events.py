@@ -1,5 +1,5 @@
 """Ingest of delivery and engagement events: an unsubscribe or a spam complaint also unsubscribes the customer,
-and a (hard) bounce marks their address as one not to mail."""
+and a (hard) bounce marks their address as one not to mail (when the email went to the address they have now)."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def ingest_events(session: Session, events: list[EventIn]) -> dict[str, int]:
         if event.kind in ("unsubscribe", "complaint"):  # a spam complaint is the strongest unsubscribe
             send.customer.unsubscribed = True
             stopped.add(send.customer_id)
-        elif event.kind == "bounce" and send.customer.email:  # a hard bounce: the address does not take mail
+        elif event.kind == "bounce" and _went_to_current_address(send):  # a hard bounce: it does not take mail
             send.customer.bounced_email = send.customer.email
             stopped.add(send.customer_id)
         recorded += 1
@@ -61,3 +61,10 @@ def ingest_events(session: Session, events: list[EventIn]) -> dict[str, int]:
         mark_stale_for_customers(session, stopped, unsent_only=True)
     session.flush()
     return {"recorded": recorded, "duplicates": duplicates}
+
+
+def _went_to_current_address(send: Send) -> bool:
+    """Whether the send went to the address the customer has now. One that went to an address they have
+    since replaced says nothing of the new one; imported history does not say, so its send counts as current."""
+    current = send.customer.email
+    return bool(current) and send.to_email in (None, current)

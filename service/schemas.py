@@ -375,4 +375,5 @@ class CustomerSendOut(BaseModel):
     subject: str
     sent_at: datetime
     message_id: str | None
+    to_email: str | None = Field(description="the address it went to; null for imported history")
     events: list[SendEventOut]

@@ -250,6 +250,8 @@ class Send(Base):
     rec_score: Mapped[float | None] = mapped_column(Float)  # mean recommender score of the email's products
     sent_at: Mapped[datetime] = mapped_column(DateTime, index=True)
     message_id: Mapped[str | None] = mapped_column(String(300))
+    # The address it went to (null for imported history): a bounce marks this one, not a newer one.
+    to_email: Mapped[str | None] = mapped_column(String(320))
     arm: Mapped[str | None] = mapped_column(String(32))
 
     customer: Mapped[Customer] = relationship()

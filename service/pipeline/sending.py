@@ -119,7 +119,7 @@ def send_campaign(
                         campaign_type=campaign.campaign_type, locale=customer.locale, segment=customer.segment or "",
                         n_products=len(draft.recommendations), mean_price=features["mean_price"],
                         churn_risk=features["churn_risk"], rec_score=features["rec_score"],
-                        sent_at=now, message_id=new_message_id(settings.sender),
+                        sent_at=now, message_id=new_message_id(settings.sender), to_email=customer.email,
                     )  # fmt: skip
                     session.add(send)
                     session.flush()  # the send's id is what the message's unsubscribe link signs

@@ -240,6 +240,34 @@ def test_bounces_and_spam_complaints_stop_the_mail_to_that_customer(client, engi
     assert messages[-1]["To"] == "c1.new@example.com"
 
 
+def test_a_bounce_reported_after_the_address_changed_does_not_stop_the_new_address(client, engine, mail_server,
+                                                                                    monkeypatch):  # fmt: skip
+    """A bounce for an email to the customer's old address, reported after they gave a new one, marked the new
+    address as bounced: the customer was never mailed again."""
+    controller, _ = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    monkeypatch.setenv("TAILOR_SEND_MIN_DAYS_BETWEEN", "0")
+    first = new_campaign(client)
+    approved_draft(client, engine, first, "c1")
+    assert send_job(client, first)["result"]["sent"] == 1
+    [old_send] = client.get("/customers/c1/sends").json()
+    assert old_send["to_email"] == "c1@example.com"
+    with session_scope(engine) as session:  # the customer gave a new address (as a customers import does)
+        session.scalar(select(Customer).where(Customer.external_id == "c1")).email = "c1.new@example.com"
+
+    events = [{"send_id": old_send["id"], "kind": "bounce"}]
+    assert client.post("/events", json={"events": events}).json()["recorded"] == 1
+    assert client.get("/customers/c1").json()["email_bounced"] is False
+    second = new_campaign(client)
+    approved_draft(client, engine, second, "c1")
+    assert send_job(client, second)["result"]["sent"] == 1
+    new_send = client.get("/customers/c1/sends").json()[0]
+    assert new_send["to_email"] == "c1.new@example.com"
+    # the new address bouncing too is what stops the mail
+    assert client.post("/events", json={"events": [{"send_id": new_send["id"], "kind": "bounce"}]}).status_code == 200
+    assert client.get("/customers/c1").json()["email_bounced"] is True
+
+
 def test_an_approval_that_did_not_override_a_failed_check_is_held_back_at_sending(client, engine, mail_server,
                                                                                  monkeypatch):  # fmt: skip
     """Approvals recorded before overrides existed (or written straight to the database) could send a variant
