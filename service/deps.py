@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from service.auth import verify_key
 from service.db.models import ApiKey
-from service.db.session import session_factory
+from service.db.session import session_scope
 from service.state import AppState
 
 REVIEW_COOKIE = "tailor_key"
@@ -30,15 +30,8 @@ StateDep = Annotated[AppState, Depends(get_state)]
 
 
 def get_session(state: StateDep) -> Iterator[Session]:
-    session = session_factory(state.engine)()
-    try:
+    with session_scope(state.engine) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 # Function scope: the session commits as the route returns, before the response is sent, so that a client (the
