@@ -123,7 +123,10 @@ class CampaignOut(BaseModel):
     max_customers: int | None
     status: str
     created_at: datetime
-    drafts: dict[str, int] = {}
+    drafts: dict[str, int] = Field(
+        {}, description="the drafts by status, each counted once (`flagged`: flagged and still waiting for a person), "
+        "and their `total`"
+    )  # fmt: skip
     stats: dict[str, Any] = {}
     forecast: dict[str, Any] = {}
     performance: dict[str, Any] = Field(

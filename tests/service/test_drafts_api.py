@@ -75,6 +75,10 @@ def test_a_variant_that_failed_checks_is_approved_only_with_an_override_and_a_re
     review = body["reviews"][-1]
     assert review["action"] == "approve" and review["comment"] == "legal cleared the 70% claim"
     assert {"grounding", "spam_triggers"} <= set(review["overridden_checks"])
+    # the campaign counts it once, as approved: "flagged" counts the flagged drafts still waiting for a person
+    counts = client.get(f"/campaigns/{campaign_id}").json()["drafts"]
+    assert counts["approved"] == 1 and counts.get("flagged", 0) == 0
+    assert sum(count for status, count in counts.items() if status != "total") == counts["total"] == 2
 
     other = client.get(f"/campaigns/{campaign_id}/drafts").json()
     clean = next(d for d in other if d["id"] != draft["id"])
