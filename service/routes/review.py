@@ -43,10 +43,12 @@ def _in_words(error: TailorError) -> str:
 def _draft_page(
     request: Request, session: Session, draft_id: int, error: TailorError | None = None,
     edit: dict[str, Any] | None = None, preview: int | None = None, comments: dict[str, str] | None = None,
+    approval: dict[str, Any] | None = None,
 ) -> HTMLResponse:  # fmt: skip
     """The draft's page; after a refused action, with the error (and its status code) and, for an edit, the
-    values the person typed (for an approval or a rejection, the comment, in ``comments`` by form), so that
-    nothing they wrote is lost. The preview shows variant `preview` when the draft has it, else the chosen one."""
+    values the person typed (for an approval or a rejection, the comment, in ``comments`` by form; for an
+    approval also the variant and override they chose, in ``approval``), so that nothing they wrote or chose is
+    lost. The preview shows variant `preview` when the draft has it, else the chosen one."""
     stored = draft_ops.get_draft(session, draft_id)
     next_id, waiting = draft_ops.next_to_review(session, stored)
     draft = draft_ops.draft_out(stored)
@@ -56,22 +58,22 @@ def _draft_page(
     context = {
         "draft": draft, "editable": draft.status in draft_ops.REVIEWABLE, "edit": edit,
         "error": _in_words(error) if error else None, "sender": SmtpSettings().sender, "shown": shown,
-        "next_id": next_id, "waiting": waiting, "comments": comments or {},
+        "next_id": next_id, "waiting": waiting, "comments": comments or {}, "approval": approval or {},
     }  # fmt: skip
     return templates.TemplateResponse(request, "draft.html", context, status_code=error.status_code if error else 200)
 
 
 def _refused(
     request: Request, session: Session, draft_id: int, error: Exception, comments: dict[str, str] | None = None,
-    **edit: Any,
+    approval: dict[str, Any] | None = None, **edit: Any,
 ) -> HTMLResponse:  # fmt: skip
     """The draft's page again after an action that was not done: the action's own refusal, or a database too busy
-    to write it (an import holding SQLite's lock), with what the person typed still in the form."""
+    to write it (an import holding SQLite's lock), with what the person typed and chose still in the form."""
     error = as_told(error)
     if not isinstance(error, TailorError):
         raise error
     session.rollback()  # nothing of the refused action is kept
-    page = _draft_page(request, session, draft_id, error, edit or None, edit.get("variant_id"), comments)
+    page = _draft_page(request, session, draft_id, error, edit or None, edit.get("variant_id"), comments, approval)
     if error.retry_after_seconds:
         page.headers["Retry-After"] = str(error.retry_after_seconds)
     return page
@@ -177,7 +179,8 @@ def approve(
     try:
         draft_ops.approve(session, draft_id, variant_id, reviewer, comment, override_checks=override_checks)
     except (TailorError, OperationalError) as error:
-        return _refused(request, session, draft_id, error, {"approve": comment})
+        chosen = {"variant_id": variant_id, "override_checks": override_checks}
+        return _refused(request, session, draft_id, error, {"approve": comment}, chosen)
     return _back_to(draft_id)
 
 

@@ -289,3 +289,31 @@ def test_a_refused_approval_or_rejection_keeps_the_comment_typed(client, demo_fi
     assert "The database is busy with another write" in busy.text
     assert 'name="comment" value="too loud for this segment"' in busy.text
     assert client.get(f"/drafts/{draft['id']}").json()["status"] == "flagged"  # nothing was done
+
+
+def test_a_refused_approval_keeps_the_variant_and_the_override_chosen(client, demo_files, monkeypatch):
+    """A refused approval came back with the radio on the draft's chosen variant and the override box clear: a
+    reviewer who then typed the missing comment and clicked Approve approved another email than they had picked."""
+    import re
+
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_shop(client, demo_files)
+    campaign_id = generated_campaign(client, max_customers=2)
+    draft = client.get(f"/campaigns/{campaign_id}/drafts").json()[0]
+    other = next(v["id"] for v in draft["variants"] if v["id"] != draft["selected_variant_id"])
+    client.patch(f"/drafts/{draft['id']}/variants/{other}", json={"subject": "70% off everything, today only!!!"})
+
+    def checked_radio(page: str) -> int:
+        [value] = re.findall(r'<input type="radio" name="variant_id" value="(\d+)" checked>', page)
+        return int(value)
+
+    url = f"/review/drafts/{draft['id']}/approve"
+    refused = client.post(url, data={"variant_id": other, "comment": ""})
+    assert refused.status_code == 409 and checked_radio(refused.text) == other
+    assert 'name="override_checks" value="true" checked' not in refused.text
+    no_reason = client.post(url, data={"variant_id": other, "override_checks": "true", "comment": " "})
+    assert no_reason.status_code == 422 and checked_radio(no_reason.text) == other
+    assert 'name="override_checks" value="true" checked' in no_reason.text
+    assert client.get(f"/drafts/{draft['id']}").json()["status"] in ("pending", "flagged")  # neither approved it
+    fresh = client.get(f"/review/drafts/{draft['id']}").text  # a new visit starts from the draft's chosen variant
+    assert checked_radio(fresh) == draft["selected_variant_id"]
