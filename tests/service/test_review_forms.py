@@ -168,7 +168,8 @@ def test_the_preview_shows_the_inbox_line_and_no_template_syntax(client, demo_fi
     # any variant can be previewed, and an edit comes back to the email it changed
     other = next(v for v in draft["variants"] if v["id"] != chosen["id"])
     page = client.get(f"/review/drafts/{draft['id']}", params={"preview": other["id"]}).text
-    assert f"Preview: variant {other['label']} · " in page and escape(other["subject"]) in page.split('id="inbox"')[1]
+    assert f"Preview: variant {other['label']} (not chosen) · " in page and "show the chosen one</a>" in page
+    assert escape(other["subject"]) in page.split('id="inbox"')[1]
     assert f'href="/review/drafts/{draft["id"]}?preview={other["id"]}"' not in page  # no link to itself
     edited = client.post(
         f"/review/drafts/{draft['id']}/variants/{other['id']}/edit",
