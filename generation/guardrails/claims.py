@@ -3,6 +3,9 @@
 - Guarantees and warranties, unless a product's own description mentions one.
 - Scarcity ("only 3 left", "selling fast"): Tailor knows whether a product is in stock, not how many remain.
 - Deals no offer kind expresses ("buy one, get one", "half price").
+- How or by whom a product is made, and what it is certified as ("made by artisans", "handmade", "a small
+  family business", "organic", "award-winning", "sustainable"), unless a product's own data says the same.
+  The brand's voice may still say "crafted" or "chosen with care": those describe, they do not attest.
 - A product line that borrows a detail from another product of the same email: a word found in the other
   product's name or description (six letters or more) and nowhere in this product's own name, category or
   description ("made by a small producer" in a scale's line, taken from the ginger syrup's description).
@@ -28,6 +31,25 @@ SCARCITY = re.compile(
 DEALS = re.compile(
     r"\b(?:buy one,? get one|bogo|2 for 1|two for one|half[- ]price|halber preis|2 za 1|два по цене одного)",
     re.IGNORECASE,
+)
+# Each an attestation the shop's data must make before the copy may: matched in the copy, then looked up in
+# the email's products (name, category, description) with the same pattern.
+ATTESTATIONS = tuple(
+    re.compile(pattern, re.IGNORECASE)
+    for pattern in (
+        r"\b(?:artisan\w*|artisanal|craftsm[ae]n|craftspeople|handwerker\w*|rzemieśln\w*|ремесленн\w*|мастер(?:а|ами|ов)?)\b",
+        r"\b(?:hand[- ]?made|hand[- ]?crafted|made by hand|hand[- ]?(?:sewn|stitched|woven|painted|thrown|poured)|"
+        r"handgemacht\w*|handgefertigt\w*|handarbeit|ręcznie\s+\w+|ручн(?:ой|ая|ое|ые|ую)\s+(?:работы|выделки))\b",
+        r"\b(?:family[- ](?:run|owned|made|business|farm\w*)|small family|family'?s|familienbetrieb\w*|"
+        r"rodzinn\w*|семейн\w*)\b",
+        r"\b(?:organic|biologisch\w*|ekologiczn\w*|органическ\w*|эко(?:логическ\w*)?)\b",
+        r"\b(?:award[- ]winning|prize[- ]winning|preisgekrönt\w*|nagradzan\w*|отмеченн\w* наград\w*)\b",
+        r"\b(?:sustainabl[ey]\w*|eco[- ]friendly|fair[- ]?trade|nachhaltig\w*|zrównoważon\w*|экологичн\w*)\b",
+        r"\b(?:locally (?:sourced|made|grown)|local (?:farm\w*|maker\w*|producer\w*))\b",
+        r"\b(?:certified|zertifiziert\w*|certyfikowan\w*|сертифицирован\w*)\b",
+        r"\b(?:vegan|gluten[- ]free|glutenfrei|bezglutenow\w*|hypoallergenic|hypoallergen\w*)\b",
+        r"\b(?:best[- ]?sell(?:er|ers|ing)|bestseller\w*|бестселлер\w*)\b",
+    )
 )
 _WORD = re.compile(r"[^\W\d_]{6,}")
 
@@ -77,6 +99,11 @@ def check(context: CheckContext) -> CheckResult:
         guarantee = GUARANTEE.search(value)
         if guarantee and not GUARANTEE.search(descriptions):
             return failed(NAME, f"the {field} promises '{guarantee.group(0)}', which no product's data mentions")
+        for attestation in ATTESTATIONS:
+            claimed = attestation.search(value)
+            if claimed and not attestation.search(shown):
+                said = claimed.group(0)
+                return failed(NAME, f"the {field} says '{said}', which no product's data in this email says")
         for pattern, what in ((SCARCITY, "how many remain"), (DEALS, "a deal no offer of this email makes")):
             match = pattern.search(value)
             if match:

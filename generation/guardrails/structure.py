@@ -1,5 +1,6 @@
-"""Structure: the copy reads as finished writing: the intro ends its sentence, no part loops on its own words,
-and no part merely repeats another."""
+"""Structure: the copy reads as finished writing: no placeholder waits to be filled ("Hi {first_name}",
+"[Customer Name]", "$FIRST_NAME"), the intro ends its sentence, no part loops on its own words, and no part
+merely repeats another."""
 
 from __future__ import annotations
 
@@ -11,6 +12,13 @@ from generation.schemas import CheckResult
 NAME = "structure"
 MIN_DISTINCT_TRIGRAMS = 0.8  # share of a text's three-word sequences that must be distinct
 _ENDS_SENTENCE = re.compile(r"[.!?…)\"”»]$")
+# What mail-merge placeholders look like: {name}, ${name}, $NAME, %name%, <<name>>, and square brackets around
+# what a writer leaves for later ([Name], [insert product], [Link]). Copy never needs braces; "[NEW]" stays fine.
+_PLACEHOLDER = re.compile(
+    r"\$?\{[^{}\n]{0,40}\}|\$\{|\$[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|\$(?:NAME|FIRSTNAME|FNAME|EMAIL)\b|%[A-Za-z_]+%|<<[^<>\n]{1,40}>>"
+    r"|(?i:\[[^\[\]\n]{0,30}\b(?:name|customer|product|brand|shop|store|link|url|insert|date|code|price|company|"
+    r"email|first|last|imię|имя|vorname)\w*\b[^\[\]\n]{0,30}\])"
+)
 
 
 def plain_words(text: str) -> str:
@@ -18,7 +26,17 @@ def plain_words(text: str) -> str:
     return " ".join(re.findall(r"\w+", text.lower()))
 
 
+def unfilled_placeholder(text: str) -> str | None:
+    """The first mail-merge placeholder left in ``text``, as written, or None."""
+    match = _PLACEHOLDER.search(text)
+    return match.group(0) if match else None
+
+
 def check(context: CheckContext) -> CheckResult:
+    for name, value in context.copy_fields().items():
+        placeholder = unfilled_placeholder(value)
+        if placeholder:
+            return failed(NAME, f"the {name} has an unfilled placeholder, {placeholder}: write the words it stands for")
     if not context.lines_only and not _ENDS_SENTENCE.search(context.intro.strip()):
         return failed(NAME, "the intro stops mid-sentence")
     for name, value in context.copy_fields().items():

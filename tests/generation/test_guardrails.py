@@ -134,6 +134,31 @@ class TestUnbackedClaims(CheckContract):
         checked = CheckContext(request=request, brand=load_brand("hearth"), **fields)
         assert CHECKS["unbacked_claims"](checked).passed
 
+    @pytest.mark.parametrize(
+        ("intro", "said"),
+        [
+            ("Each one is carefully crafted by a team of artisans.", "artisans"),
+            ("A true example of a small family's craftsmanship.", "small family"),
+            ("Handmade teapots for slow mornings.", "Handmade"),
+            ("Our organic teas are back.", "organic"),
+            ("Award-winning sencha, picked for you.", "Award-winning"),
+            ("Our bestsellers, picked for you.", "bestsellers"),
+        ],
+    )
+    def test_how_and_by_whom_a_product_is_made_needs_the_products_data(self, intro, said):
+        """The local model wrote "carefully crafted by a team of artisans ... a small family's craftsmanship" over
+        oat biscuits and tea bags, and every check passed."""
+        result = CHECKS["unbacked_claims"](context(intro=intro))
+        assert not result.passed and f"says '{said}', which no product's data in this email says" in result.reason
+
+    def test_an_attestation_in_the_products_data_may_be_repeated_and_brand_voice_is_no_claim(self):
+        from tests.generation.conftest import POT, TEA
+
+        tea = TEA.model_copy(update={"description": "Organic sencha from a family-run garden."})
+        request = make_request(products=[tea, POT])
+        fields = {**CLEAN, "intro": "Organic sencha, and a pot crafted with care, chosen for you."}
+        assert CHECKS["unbacked_claims"](CheckContext(request=request, brand=load_brand("hearth"), **fields)).passed
+
 
 class TestWordsToAvoid(CheckContract):
     name = "words_to_avoid"
@@ -154,6 +179,26 @@ class TestStructure(CheckContract):
 
     def test_repeating_the_subject_fails(self):
         assert not CHECKS["structure"](context(preheader=CLEAN["subject"])).passed
+
+    @pytest.mark.parametrize(
+        ("field", "text", "placeholder"),
+        [
+            ("subject", "Hi {first_name}, come back", "{first_name}"),
+            ("intro", "Hello ${name}, we kept a few things for you.", "${name}"),
+            ("preheader", "$FIRST_NAME, your picks are here", "$FIRST_NAME"),
+            ("intro", "Dear [Customer Name], we saved you a seat.", "[Customer Name]"),
+            ("product_lines", ["Your [insert product] awaits.", "Warm."], "[insert product]"),
+            ("subject", "Hi %name%, new teas", "%name%"),
+        ],
+    )
+    def test_an_unfilled_placeholder_fails(self, field, text, placeholder):
+        """A copywriter's edit "Hi {first_name}, come back" passed every check and reached the preview as it was."""
+        result = CHECKS["structure"](context(**{field: text}))
+        assert not result.passed and f"unfilled placeholder, {placeholder}" in result.reason
+
+    @pytest.mark.parametrize("subject", ["[NEW] Teas for slow mornings", "Save $5 on your next pot", "Tea, 100% leaf"])
+    def test_brackets_and_money_that_are_no_placeholder_pass(self, subject):
+        assert CHECKS["structure"](context(subject=subject)).passed
 
 
 class TestLanguage(CheckContract):
