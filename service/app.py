@@ -22,7 +22,7 @@ from service.jobs.recovery import fail_interrupted_jobs
 from service.jobs.schedule import PeriodicJob
 from service.pipeline.sending import has_due_drafts, send_due_drafts
 from service.pipeline.training import retrain_if_new_data
-from service.review import STATIC_DIR, error_page, is_review_page
+from service.review import STATIC_DIR, NoStoreForReviewPages, error_page, is_review_page, login_address
 from service.routes import ROUTERS
 from service.settings import RetrainSettings, SendScheduleSettings, home_settings
 from service.state import AppState, model_store
@@ -65,12 +65,13 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(NoStoreForReviewPages)
 
     # The review page's requests get their errors as a page with a way back; the API's keep their JSON.
     @app.exception_handler(TailorError)
     async def tailor_error(request: Request, error: TailorError) -> JSONResponse | HTMLResponse | RedirectResponse:
         if isinstance(error, Unauthorized) and is_review_page(request):
-            return RedirectResponse("/review/login", status_code=303)
+            return RedirectResponse(login_address(request), status_code=303)
         log.info(
             "request rejected",
             extra={"path": request.url.path, "status": error.status_code, "error": str(error)},

@@ -3,11 +3,13 @@ their stylesheet, and the page that shows an error to a person in the browser (t
 in JSON)."""
 
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urlencode, urlsplit
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from generation.brands import UNSUBSCRIBE_PLACEHOLDER
 
@@ -36,6 +38,43 @@ def is_review_page(request: Request) -> bool:
     """Whether the request is for the review page (HTML for a person), not the API."""
     path = request.url.path
     return path == PREFIX or path.startswith(f"{PREFIX}/")
+
+
+class NoStoreForReviewPages:
+    """ASGI middleware: the review pages' answers carry ``Cache-Control: no-store``, so that after Sign out the
+    browser's Back button cannot show a draft (a customer's email address, their copy) from its cache. The API's
+    answers pass untouched."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if not (path == PREFIX or path.startswith(f"{PREFIX}/")):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_not_to_store(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["Cache-Control"] = "no-store"
+            await send(message)
+
+        await self.app(scope, receive, send_not_to_store)
+
+
+def login_address(request: Request) -> str:
+    """The login page, asked to come back to the page the person wanted (a GET's path and query) once they are in."""
+    if request.method != "GET" or request.url.path in (PREFIX, f"{PREFIX}/", f"{PREFIX}/login"):
+        return f"{PREFIX}/login"
+    wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return f"{PREFIX}/login?{urlencode({'next': wanted})}"
+
+
+def after_login(wanted: str | None) -> str:
+    """Where a login goes on to: the review page asked for, if it is one of this site's, else the campaigns."""
+    if wanted and wanted.startswith(f"{PREFIX}/") and not wanted.startswith("//") and "\\" not in wanted:
+        return wanted
+    return PREFIX
 
 
 def error_page(request: Request, status_code: int, message: str) -> HTMLResponse:

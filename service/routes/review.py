@@ -19,7 +19,7 @@ from service.auth import verify_key
 from service.deps import REVIEW_COOKIE, REVIEWER_COOKIE, ApiKeyDep, ReviewerDep, SessionDep, StateDep
 from service.errors import InvalidInput, NotReady, TailorError, Unauthorized, as_told
 from service.experiments import experiment_results
-from service.review import templates
+from service.review import after_login, templates
 from service.schemas import DraftStatus
 from service.settings import SmtpSettings
 
@@ -80,17 +80,19 @@ def _refused(
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request) -> HTMLResponse:
-    return templates.TemplateResponse(request, "login.html", {"error": None, "reviewer": ""})
+def login_page(request: Request, next: str | None = None) -> HTMLResponse:
+    """`next`: the review page to go on to once logged in (where the person was sent here from)."""
+    return templates.TemplateResponse(request, "login.html", {"error": None, "reviewer": "", "next": after_login(next)})
 
 
 @router.post("/login", response_model=None)
 def login(
     request: Request, session: SessionDep, api_key: Annotated[str, Form()],
-    reviewer: Annotated[str, Form(max_length=REVIEWER_MAX)] = "",
+    reviewer: Annotated[str, Form(max_length=REVIEWER_MAX)] = "", next: Annotated[str, Form()] = "",
 ) -> HTMLResponse | RedirectResponse:  # fmt: skip
-    """Log in with an API key and one's own name: reviews record the person, not the key they share."""
-    typed = {"reviewer": reviewer}
+    """Log in with an API key and one's own name: reviews record the person, not the key they share. Then on to
+    `next`, the review page the person had asked for."""
+    typed = {"reviewer": reviewer, "next": after_login(next)}
     if not reviewer.strip():
         error = "Give your name: it is recorded with every review you make."
         return templates.TemplateResponse(request, "login.html", {"error": error, **typed}, status_code=422)
@@ -98,7 +100,7 @@ def login(
         verify_key(session, api_key.strip())
     except Unauthorized as error:
         return templates.TemplateResponse(request, "login.html", {"error": str(error), **typed}, status_code=401)
-    response = RedirectResponse("/review", status_code=303)
+    response = RedirectResponse(after_login(next), status_code=303)
     response.set_cookie(REVIEW_COOKIE, api_key.strip(), httponly=True, samesite="strict")
     response.set_cookie(REVIEWER_COOKIE, quote(reviewer.strip()), httponly=True, samesite="strict")
     return response

@@ -318,3 +318,32 @@ def test_a_refused_approval_keeps_the_variant_and_the_override_chosen(client, de
     assert client.get(f"/drafts/{draft['id']}").json()["status"] in ("pending", "flagged")  # neither approved it
     fresh = client.get(f"/review/drafts/{draft['id']}").text  # a new visit starts from the draft's chosen variant
     assert checked_radio(fresh) == draft["selected_variant_id"]
+
+
+def test_login_comes_back_to_the_page_asked_for_and_review_pages_are_not_stored(client, api_key):
+    """The address the demo prints (a campaign's page) led to the login and then to the campaigns list; and after
+    Sign out, the browser's Back button showed the last draft again from its cache."""
+    campaign_id = client.post("/campaigns", json={"name": "x", "brand": "hearth", "campaign_type": "vip"}).json()["id"]
+    client.headers.pop("X-API-Key", None)
+    client.headers.pop("Authorization", None)
+    wanted = f"/review/campaigns/{campaign_id}?status=pending"
+    sent_away = client.get(wanted, follow_redirects=False)
+    assert sent_away.status_code == 303
+    assert (
+        sent_away.headers["location"] == f"/review/login?next=%2Freview%2Fcampaigns%2F{campaign_id}%3Fstatus%3Dpending"
+    )
+    form = client.get(sent_away.headers["location"]).text
+    assert f'name="next" value="{escape(wanted)}"' in form
+    login = client.post(
+        "/review/login", data={"api_key": api_key, "reviewer": "Ann", "next": wanted}, follow_redirects=False
+    )
+    assert login.status_code == 303 and login.headers["location"] == wanted
+    for elsewhere in ("https://evil.example/review/x", "//evil.example/review", "/campaigns/1", ""):
+        login = client.post(
+            "/review/login", data={"api_key": api_key, "reviewer": "Ann", "next": elsewhere}, follow_redirects=False
+        )
+        assert login.headers["location"] == "/review", elsewhere
+
+    page = client.get(wanted)
+    assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
+    assert "cache-control" not in client.get("/health").headers  # the API's answers are left as they are

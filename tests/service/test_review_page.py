@@ -88,16 +88,16 @@ def test_copywriter_edits_and_approves_a_draft(shop_with_campaign, live_server, 
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         page = browser.new_page()
         page.goto(f"{live_server}/review/campaigns/{shop_with_campaign}")
-        expect(page).to_have_url(f"{live_server}/review/login")
+        campaign_page = f"{live_server}/review/campaigns/{shop_with_campaign}"
+        expect(page).to_have_url(f"{live_server}/review/login?next=%2Freview%2Fcampaigns%2F{shop_with_campaign}")
         page.fill("#reviewer", "Zofia Nowak")
         page.fill("#api_key", "tk_not_a_key")
         page.click("button[type=submit]")
         expect(page.locator(".error")).to_contain_text("unknown or revoked")
         page.fill("#api_key", api_key)
         page.click("button[type=submit]")
-        expect(page.locator("h1")).to_have_text("Campaigns")
+        expect(page).to_have_url(campaign_page)  # back to the page asked for
         expect(page.locator("#signed-in-as")).to_have_text("reviewing as Zofia Nowak")
-        page.click("text=Browser test")
         rows = page.locator("#drafts tr[data-draft-id]")
         expect(rows).to_have_count(2)
         expect(page.locator("#generation-cost")).to_contain_text("LLM calls")  # cost and latency per campaign
@@ -126,8 +126,8 @@ def test_copywriter_edits_and_approves_a_draft(shop_with_campaign, live_server, 
         page.click("#sign-out")  # a shared machine: the browser forgets the key and the name
         expect(page).to_have_url(f"{live_server}/review/login")
         assert page.context.cookies() == []
-        page.goto(f"{live_server}/review/campaigns/{shop_with_campaign}")
-        expect(page).to_have_url(f"{live_server}/review/login")
+        page.goto(campaign_page)
+        expect(page).to_have_url(f"{live_server}/review/login?next=%2Freview%2Fcampaigns%2F{shop_with_campaign}")
         browser.close()
 
 
