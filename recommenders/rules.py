@@ -17,8 +17,10 @@ and returns the top k as a recommendations frame.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import compress
 
 import numpy as np
 import pandas as pd
@@ -59,14 +61,11 @@ def recommend_with_rules(
     if rules.reorderable_categories and "category" in catalog.columns:
         reorderable |= set(catalog.index[catalog["category"].isin(rules.reorderable_categories)])
     n_candidates = max(k * rules.candidates_per_slot, k + 20)
-    candidates = model.recommend(customers, k=n_candidates, exclude_seen=False, allowed_products=allowed)
     purchases = dict(zip(customers, model.purchases_of(customers), strict=True))
     if rules.exclude_bought:
-        bought = [
-            product in purchases[customer] and product not in reorderable
-            for customer, product in zip(candidates["customer_id"], candidates["product_id"], strict=True)
-        ]
-        candidates = candidates[~np.asarray(bought, dtype=bool)]
+        candidates = _not_bought(model, customers, n_candidates, allowed, purchases, reorderable)
+    else:
+        candidates = model.recommend(customers, k=n_candidates, exclude_seen=False, allowed_products=allowed)
     if rules.price_band is not None and "price" in catalog.columns:
         candidates = _within_price_band(candidates, purchases, catalog["price"], rules.price_band)
     candidates = candidates.assign(score=1.0 - (candidates.groupby("customer_id").cumcount() / n_candidates))
@@ -86,6 +85,34 @@ def recommend_with_rules(
     order = {customer: i for i, customer in enumerate(customers)}
     top = top.sort_values(["customer_id", "rank"], key=lambda s: s.map(order) if s.name == "customer_id" else s)
     return top[RECOMMENDATION_COLUMNS].reset_index(drop=True)
+
+
+def _not_bought(
+    model: Recommender, customers: list[str], n_candidates: int, allowed: pd.Index,
+    purchases: dict[str, set[str]], reorderable: set[str],
+) -> pd.DataFrame:  # fmt: skip
+    """Each customer's best products, by the model's score, that they have not bought or may buy again: at least
+    half of `n_candidates`, or all there are.
+
+    The model's top over every product keeps what only the customer's own history brings (products they viewed
+    but did not buy, re-orderable ones), but less what was bought it runs dry for a customer who bought much of
+    it (a shop's best customers, whose emails went out empty). Those customers' lists are topped up with the
+    model's top over the products they never interacted with: one more scoring, for them alone."""
+    candidates = model.recommend(customers, k=n_candidates, exclude_seen=False, allowed_products=allowed)
+    kept = [
+        product not in purchases[customer] or product in reorderable
+        for customer, product in zip(candidates["customer_id"], candidates["product_id"], strict=True)
+    ]
+    remaining = Counter(compress(candidates["customer_id"], kept))
+    candidates = candidates[np.asarray(kept, dtype=bool)]
+    short = [customer for customer in customers if remaining.get(customer, 0) < n_candidates // 2]
+    if not short:
+        return candidates
+    new = model.recommend(short, k=n_candidates, exclude_seen=True, allowed_products=allowed)
+    is_short = candidates["customer_id"].isin(set(short)).to_numpy()
+    topped = pd.concat([candidates[is_short], new], ignore_index=True).drop_duplicates(["customer_id", "product_id"])
+    topped = topped.sort_values(["customer_id", "score"], ascending=[True, False], kind="stable")
+    return pd.concat([candidates[~is_short], topped.groupby("customer_id", sort=False).head(n_candidates)])
 
 
 def _within_price_band(

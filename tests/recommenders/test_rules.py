@@ -116,3 +116,21 @@ def test_price_band_follows_purchases_not_views(window_shopper):
     recs = recommend_with_rules(model, ["c0"], catalog, k=10, rules=Rules(price_band=(0.9, 1.1), exclude_bought=False))
     prices = recs["product_id"].map(catalog.set_index("product_id")["price"])
     assert len(recs) and prices.between(6.75, 8.25).all() and 7.0 in set(prices)
+
+
+def test_a_customer_who_bought_the_models_whole_top_still_gets_k_products():
+    """A shop's best customers got no recommendations: the model's top 50 over every product, less what they had
+    bought, left nothing when they had bought those 50, and their emails went out with no product in them."""
+    products = [f"p{i:03d}" for i in range(100)]
+    rows = [(f"c{i}_{j}", product) for i, product in enumerate(products) for j in range(100 - i)]  # p000 most bought
+    rows += [("heavy", product) for product in products[:60]]
+    interactions = pd.DataFrame(rows, columns=["customer_id", "product_id"]).assign(
+        timestamp=pd.Timestamp("2024-01-01")
+    )
+    catalog = pd.DataFrame({"product_id": products, "category": "any", "price": 1.0})
+    model = create("popularity").fit(interactions, catalog)
+
+    recs = recommend_with_rules(model, ["heavy"], catalog, k=10)
+    assert list(recs["product_id"]) == products[60:70]  # the best of what they have not bought, in order
+    again = recommend_with_rules(model, ["heavy"], catalog, k=10, rules=Rules(reorderable_products=frozenset({"p001"})))
+    assert list(again["product_id"]) == ["p001", *products[60:69]]  # a re-orderable product keeps its place
