@@ -150,7 +150,7 @@ def stream_drafts(
                         Draft(
                             customer_id=request.customer.customer_id, campaign_type=request.campaign_type,
                             locale=request.customer.locale, variants=variants,
-                            notes=notes.get(request.customer.customer_id, []),
+                            notes=[*notes.get(request.customer.customer_id, []), *_product_notes(request)],
                         )
                     )  # fmt: skip
                     stats.fallbacks += sum(v.used_fallback for v in variants)
@@ -162,6 +162,16 @@ def stream_drafts(
     if waiting:
         raise ModelUnavailable(waiting[0][1].unavailable)
     stats.seconds = round(time.perf_counter() - started, 3)
+
+
+def _product_notes(request: DraftRequest) -> list[str]:
+    """A note for the reviewer when the email would show no product: its copy speaks of products all the same."""
+    if request.products:
+        return []
+    return [
+        "No products to show: the recommender found none this customer may be shown (all bought, out of stock or "
+        "left out by the campaign's rules). Reject the draft, or send it knowing it names no product."
+    ]
 
 
 def _add_usage(stats: GenerationStats, copy: GroupCopy) -> None:

@@ -44,6 +44,16 @@ def test_facts_come_from_the_data(fake_settings, request_en):
         assert "{{unsubscribe_url}}" in text
 
 
+def test_an_email_without_products_carries_a_note_for_the_reviewer(fake_settings):
+    """Drafts of a shop's best customers, for whom the recommender had nothing left, said "a few things that go
+    well with it", listed nothing, passed every check and were sent."""
+    empty, full = make_request("c1", products=[]), make_request("c2")
+    result = generate_drafts([empty, full], load_brand("hearth"), settings=fake_settings)
+    notes = {draft.customer_id: draft.notes for draft in result.drafts}
+    assert len(notes["c1"]) == 1 and notes["c1"][0].startswith("No products to show")
+    assert notes["c2"] == []
+
+
 def test_llm_calls_scale_with_groups_not_customers(fake_settings):
     requests = [make_request(f"c{i}", first_name=f"Name{chr(65 + i % 26)}") for i in range(200)]
     result = generate_drafts(requests, load_brand("hearth"), settings=fake_settings)
