@@ -342,7 +342,11 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
             with session_scope(engine) as session:
                 kept = clear_untouched_drafts(session, campaign_id) if kept is None else kept
                 saved += insert_drafts(session, campaign_id, part, drafts, picks, variants, selection, kept)
-            flagged += int(selection.flagged.sum())
+            flagged += sum(  # as _draft_record flags them: by selection, or for a note (language, no products)
+                bool(selection.at[d.customer_id, "flagged"]) or bool(d.notes)
+                for d in drafts
+                if d.customer_id not in kept
+            )
             n_variants += len(variants)
         if kept is None:  # no draft to write: the earlier run's untouched drafts still go
             with session_scope(engine) as session:

@@ -30,6 +30,10 @@ def test_an_unsupported_locale_falls_back_per_customer_and_is_flagged(client, de
         )
         assert all('lang="en"' in variant["html"] for variant in draft["variants"])
     assert not any("The customer's locale" in reason for d in others for reason in d["flag_reasons"])
+    # the campaign's figures count them flagged too (they counted only drafts flagged by their scores)
+    flagged = sum(d["flagged"] for d in drafts)
+    campaign = client.get(f"/campaigns/{campaign_id}").json()
+    assert campaign["stats"]["flagged"] == flagged == campaign["drafts"]["flagged"]
 
     draft = french[0]
     edited = client.patch(
