@@ -62,7 +62,9 @@ class Progress:
         stop = self._asked_to_stop(done, total)
         if self._holding:
             _held[self.job_id] = (done, total, message)
-        elif stop or time.monotonic() - self._last_write >= 0.25 or done >= total:  # a stop keeps the last figures
+        # A stop keeps the last figures; a stage's first report (done 0) is written at once, as what comes after it
+        # may take long (the first group's copy): else the row kept saying what the job did before.
+        elif stop or done == 0 or done >= total or time.monotonic() - self._last_write >= 0.25:
             self._last_write = time.monotonic()
             self._write(done, total, message)
         if stop:

@@ -13,7 +13,7 @@ from service.db.models import Job
 from service.db.session import session_scope
 from service.errors import Conflict, InvalidInput, JobCancelled, NotFound, NotReady, Problem
 from service.jobs import InlineJobRunner, ThreadJobRunner
-from service.jobs.runner import held_progress, request_cancel
+from service.jobs.runner import Progress, held_progress, request_cancel
 from tests.service.conftest import wait_for_job
 
 
@@ -39,6 +39,20 @@ def test_inline_runner_reports_progress_to_listener_and_row(engine):
     job = _job(engine, runner.submit("count", counting, steps=3))
     assert [s[0] for s in seen] == [0, 1, 2] and runner.last_result == {"steps": 3}
     assert (job.status, job.progress, job.result) == ("succeeded", 1.0, {"steps": 3})
+
+
+def test_a_stage_s_first_report_reaches_the_row_at_once(engine):
+    """A generation sat at "choosing the audience" for minutes while the model wrote: its "writing drafts 0/8",
+    made a moment after the stage before, fell under the write throttle, and nothing else came until a group
+    was done."""
+    with session_scope(engine) as session:
+        session.add(Job(id="two-stages", kind="generate", status="running"))
+    progress = Progress(engine, "two-stages")
+    progress(0, 1, "choosing the audience")
+    progress(0, 8, "writing drafts 0/8")
+    assert _job(engine, "two-stages").message == "writing drafts 0/8"
+    progress(1, 8, "writing drafts 1/8")  # within the throttle: not written yet
+    assert _job(engine, "two-stages").message == "writing drafts 0/8"
 
 
 def test_thread_runner_records_failures_with_the_users_message(engine):
