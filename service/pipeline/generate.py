@@ -318,7 +318,8 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
             email_features(risk, picks.get(customer_id, []))
             for customer_id, risk in zip(audience["customer_id"], risks, strict=True)
         ]
-        audience[["mean_price", "rec_score", "churn_risk"]] = pd.DataFrame(features, index=audience.index)
+        columns = ["mean_price", "rec_score", "churn_risk"]  # named: an audience of no one has no features to say
+        audience[columns] = pd.DataFrame(features, index=audience.index, columns=columns)
         audience["position"] = range(len(audience))
         requests = build_requests(audience, picks, campaign_type)
         total = max(len(requests), 1)

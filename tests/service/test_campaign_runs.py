@@ -40,6 +40,19 @@ def test_an_empty_audience_is_a_warning_not_a_silent_empty_campaign():
     assert RunSummary(7, {"customers": 3}).warning() is None
 
 
+def test_a_campaign_whose_audience_is_no_one_is_generated_empty_through_the_api(client, demo_files, monkeypatch):
+    """Generating a campaign whose query matched no customer failed the job with "ValueError: Columns must be same
+    length as key" and left the campaign failed."""
+    from tests.service.conftest import generated_campaign, trained_shop
+
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_shop(client, demo_files)
+    campaign_id = generated_campaign(client, campaign_type="vip", audience_query="clv > 99999999")
+    campaign = client.get(f"/campaigns/{campaign_id}").json()
+    assert campaign["status"] == "ready" and campaign["drafts"] == {"total": 0}
+    assert (campaign["stats"]["customers"], campaign["stats"]["drafts"]) == (0, 0)
+
+
 def _campaigns(engine) -> list[tuple[int, str]]:
     with session_scope(engine) as session:
         return list(session.execute(select(Campaign.id, Campaign.status)).all())
