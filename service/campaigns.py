@@ -66,8 +66,15 @@ def get_campaign(session: Session, campaign_id: int) -> Campaign:
 
 def start_generating(session: Session, campaign_id: int) -> Campaign:
     """Mark the campaign "generating" for a job about to be queued; Conflict while one is queued or running for
-    it. One conditional UPDATE, so that of two requests at the same moment only one gets the campaign."""
+    it, and once it has sent email (its audience and drafts are then the record of what went out: generating it
+    again took in customers beyond its `max_customers` and made it "ready" again). One conditional UPDATE, so
+    that of two requests at the same moment only one gets the campaign."""
     campaign = get_campaign(session, campaign_id)
+    if sent := _sent(session, campaign_id):
+        raise Conflict(
+            f"Campaign {campaign_id} has sent {sent}: it is the record of what went out, and is not written again. "
+            "Create a new campaign for the customers it did not reach."
+        )
     claimed = session.execute(
         update(Campaign)
         .where(Campaign.id == campaign_id, Campaign.status != "generating")
@@ -82,6 +89,12 @@ def start_generating(session: Session, campaign_id: int) -> Campaign:
     return campaign
 
 
+def _sent(session: Session, campaign_id: int) -> str | None:
+    """How many emails the campaign has sent, in words ("3 emails"), or None when it has sent none."""
+    sent = session.scalar(select(func.count()).select_from(Send).where(Send.campaign_id == campaign_id))
+    return f"{sent:,} email{'s' if sent != 1 else ''}" if sent else None
+
+
 def delete_campaign(session: Session, campaign_id: int) -> None:
     """Delete a campaign that sent nothing, with its drafts, their variants and reviews (the database cascades,
     so a big campaign is not loaded to be deleted). Refused (Conflict) while it is being generated, and once it
@@ -89,12 +102,9 @@ def delete_campaign(session: Session, campaign_id: int) -> None:
     campaign = get_campaign(session, campaign_id)
     if campaign.status == "generating":
         raise Conflict(f"Campaign {campaign_id} is being generated: cancel its job (POST /jobs/{{id}}/cancel) first.")
-    sent = session.scalar(select(func.count()).select_from(Send).where(Send.campaign_id == campaign_id))
-    if sent:
-        emails = f"{sent:,} email{'s' if sent != 1 else ''}"
-        raise Conflict(
-            f"Campaign {campaign_id} has sent {emails}: it is kept with {'its' if sent == 1 else 'their'} results."
-        )
+    if sent := _sent(session, campaign_id):
+        their = "its" if sent == "1 email" else "their"
+        raise Conflict(f"Campaign {campaign_id} has sent {sent}: it is kept with {their} results.")
     session.expunge(campaign)
     session.execute(delete(Campaign).where(Campaign.id == campaign_id))
 

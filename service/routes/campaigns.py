@@ -58,9 +58,9 @@ def delete(campaign_id: int, session: SessionDep, _key: ApiKeyDep) -> None:
 def generate(campaign_id: int, session: SessionDep, state: StateDep, _key: ApiKeyDep) -> JobStarted:
     """Start generating the campaign's drafts; poll GET /jobs/{job_id} for progress. Drafts a person edited,
     approved or rejected are kept; the untouched ones are written again. Refused with 409 before the models are
-    trained, and while the campaign is already being generated."""
+    trained, while the campaign is already being generated, and once it has sent email."""
+    campaign_ops.start_generating(session, campaign_id)  # rolled back with the request if the models are missing
     require_models(state.models)
-    campaign_ops.start_generating(session, campaign_id)
     session.commit()  # the job reads the campaign in its own session
     job_id = state.jobs.submit(
         "generate", generate_campaign, engine=state.engine, models=state.models, campaign_id=campaign_id

@@ -268,6 +268,20 @@ def test_a_bounce_reported_after_the_address_changed_does_not_stop_the_new_addre
     assert client.get("/customers/c1").json()["email_bounced"] is True
 
 
+def test_a_campaign_that_has_sent_is_not_generated_again(client, engine, mail_server, monkeypatch):
+    """Generating a campaign again after it had sent took in customers beyond its max_customers and made it
+    "ready" again, so it left the list of sent campaigns."""
+    controller, _ = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    campaign_id = new_campaign(client)
+    approved_draft(client, engine, campaign_id, "c1")
+    assert send_job(client, campaign_id)["result"]["sent"] == 1
+    again = client.post(f"/campaigns/{campaign_id}/generate")
+    assert again.status_code == 409
+    assert again.json()["message"].startswith(f"Campaign {campaign_id} has sent 1 email: it is the record")
+    assert client.get(f"/campaigns/{campaign_id}").json()["status"] == "sent"
+
+
 def test_an_approval_that_did_not_override_a_failed_check_is_held_back_at_sending(client, engine, mail_server,
                                                                                  monkeypatch):  # fmt: skip
     """Approvals recorded before overrides existed (or written straight to the database) could send a variant
