@@ -3,7 +3,7 @@ and a (hard) bounce marks their address as one not to mail (when the email went 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,9 +13,18 @@ from service.errors import InvalidInput, Problem
 from service.forecasts import mark_stale_for_customers
 from service.schemas import EventIn
 
+# How far an event's time may lie before its send or after now: the email service's clock is not ours.
+CLOCK_SKEW = timedelta(minutes=10)
+
+
+def _local(moment: datetime) -> datetime:
+    """A moment as the service keeps them: the server's local time, without a zone."""
+    return moment.astimezone().replace(tzinfo=None) if moment.tzinfo else moment
+
 
 def ingest_events(session: Session, events: list[EventIn]) -> dict[str, int]:
-    """Record events; the whole batch is rejected (nothing written) if any event names an unknown send."""
+    """Record events; the whole batch is rejected (nothing written) if any event names an unknown send, or a
+    time before its email was sent or still to come (a moment with a zone is converted to the server's time)."""
     by_id = {e.send_id for e in events if e.send_id is not None}
     by_message = {e.message_id for e in events if e.message_id is not None}
     sends = {s.id: s for s in session.scalars(select(Send).where(Send.id.in_(by_id)))} if by_id else {}
@@ -36,13 +45,21 @@ def ingest_events(session: Session, events: list[EventIn]) -> dict[str, int]:
             )
             problems.append(Problem(None, f"events[{index}]", reason, "field"))
             continue
-        resolved.append((send, event))
+        occurred_at = _local(event.occurred_at) if event.occurred_at else datetime.now()
+        if event.occurred_at is None:  # "now" is never refused: an unsubscribe must always be taken
+            pass
+        elif occurred_at < send.sent_at - CLOCK_SKEW:
+            problem = f"{occurred_at:%Y-%m-%d %H:%M} is before the email was sent ({send.sent_at:%Y-%m-%d %H:%M})"
+            problems.append(Problem(None, f"events[{index}].occurred_at", problem, "field"))
+        elif occurred_at > datetime.now() + CLOCK_SKEW:
+            problem = f"{occurred_at:%Y-%m-%d %H:%M} has not come yet"
+            problems.append(Problem(None, f"events[{index}].occurred_at", problem, "field"))
+        resolved.append((send, event, occurred_at))
     if problems:
         raise InvalidInput("events", problems)
     recorded = duplicates = 0
     stopped: set[int] = set()  # customers who may not be mailed any more
-    for send, event in resolved:
-        occurred_at = (event.occurred_at or datetime.now()).replace(tzinfo=None)
+    for send, event, occurred_at in resolved:
         exists = session.scalar(
             select(Event.id).where(Event.send_id == send.id, Event.kind == event.kind, Event.occurred_at == occurred_at)
         )

@@ -252,8 +252,8 @@ class EventIn(BaseModel):
     send_id: int | None = None
     message_id: str | None = None
     kind: EventKind
-    occurred_at: datetime | None = None
-    value: float | None = None
+    occurred_at: datetime | None = Field(None, description="when it happened (default: now); a zone is converted")
+    value: float | None = Field(None, ge=0, description="what a conversion was worth, in the shop's currency")
 
 
 class EventsIn(BaseModel):

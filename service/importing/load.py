@@ -394,7 +394,8 @@ def _import_orders(session: Session, rows: pd.DataFrame, progress: Report) -> Im
 
 
 def _check_sends(session: Session, rows: pd.DataFrame) -> list[Problem]:
-    """Resolve the customers to their primary key and locale (kept on the frame for the writer)."""
+    """Resolve the customers to their primary key and locale (kept on the frame for the writer); a send dated
+    after tomorrow is refused."""
     columns = (Customer.external_id, Customer.id, Customer.locale)
     customers = {
         external: (cid, locale)
@@ -402,10 +403,11 @@ def _check_sends(session: Session, rows: pd.DataFrame) -> list[Problem]:
     }
     rows["customer_pk"] = rows.customer_id.map(lambda external: customers.get(external, (None, None))[0])
     rows["customer_locale"] = rows.customer_id.map(lambda external: customers.get(external, (None, None))[1])
+    future = rows.sent_at > pd.Timestamp.now() + pd.Timedelta(days=1)  # a day of slack for clocks and zones
     return [
         Problem(r, "customer_id", "unknown customer; import customers first")
         for r in _rows_where(rows.customer_pk.isna())
-    ]
+    ] + [Problem(r, "sent_at", "has not come yet: only sends that went out are imported") for r in _rows_where(future)]
 
 
 def _import_sends(session: Session, rows: pd.DataFrame, progress: Report) -> ImportSummary:

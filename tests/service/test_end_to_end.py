@@ -3,6 +3,8 @@ LLM, score, review, send through a real SMTP server on loopback, and ingest the 
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from sqlalchemy import select
 
@@ -96,7 +98,7 @@ def test_import_train_generate_review_send(client, engine, demo_files, mail_serv
         send_id, customer_id = send.id, send.customer.external_id
         # What scoring will learn from besides the copy: the customer's churn risk and the products' score then.
         assert send.churn_risk == send.customer.profile["churn_risk"] and send.rec_score is not None
-    at = "2026-11-20T10:00:00"
+    at = datetime.now().isoformat(timespec="seconds")  # after the send, as an open is
     events = [{"send_id": send_id, "kind": "open", "occurred_at": at}, {"send_id": send_id, "kind": "unsubscribe"}]
     assert client.post("/events", json={"events": events}).json() == {"recorded": 2, "duplicates": 0}
     assert client.post("/events", json={"events": events[:1]}).json() == {"recorded": 0, "duplicates": 1}

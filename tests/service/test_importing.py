@@ -363,6 +363,13 @@ def test_sends_may_carry_churn_risk_and_recommendation_score_for_scoring(engine)
         session_scope(engine) as session,
     ):
         import_frame(session, "sends", sends.assign(churn_risk=["1.5", ""]))
+    # a send still to come is no history: an integration that dates in the wrong zone or year is told which row
+    later = (pd.Timestamp.now() + pd.Timedelta(days=3)).strftime("%Y-%m-%d %H:%M")
+    with (
+        pytest.raises(InvalidInput, match="row 3, column 'sent_at': has not come yet"),
+        session_scope(engine) as session,
+    ):
+        import_frame(session, "sends", sends.assign(sent_at=["2026-03-01 09:00", later]))
 
 
 def upload_customers(client, frame: pd.DataFrame) -> dict:

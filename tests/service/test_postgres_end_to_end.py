@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import uuid
+from datetime import datetime
 
 import pytest
 from sqlalchemy import create_engine, select, text
@@ -115,7 +116,7 @@ def test_the_whole_service_runs_on_postgres(pg_client, demo_files, mail_server, 
 
     with session_scope(engine) as session:
         send_ids = [s.id for s in session.scalars(select(Send).where(Send.campaign_id == campaign_id))]
-    at = "2026-11-20T10:00:00"
+    at = datetime.now().isoformat(timespec="seconds")  # after the send, as an open is
     events = [{"send_id": send_ids[0], "kind": kind, "occurred_at": at} for kind in ("open", "click")]
     assert _ok(client.post("/events", json={"events": events})) == {"recorded": 2, "duplicates": 0}
     experiment = _ok(client.get(f"/campaigns/{campaign_id}/experiment"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 from fastapi.testclient import TestClient
@@ -370,9 +371,14 @@ def test_a_sent_campaign_reports_what_its_email_did_beside_its_forecast(client, 
     assert send_job(client, campaign_id)["result"]["sent"] == 4
     with session_scope(engine) as session:
         sends = dict(session.execute(select(Customer.external_id, Send.id).join(Send.customer)).all())
+    now = datetime.now()
     events = [
-        {"send_id": sends["c1"], "kind": "open", "occurred_at": "2026-12-01T09:00:00"},
-        {"send_id": sends["c1"], "kind": "open", "occurred_at": "2026-12-01T12:00:00"},  # opened twice: one open
+        {"send_id": sends["c1"], "kind": "open", "occurred_at": (now - timedelta(minutes=2)).isoformat()},
+        {
+            "send_id": sends["c1"],
+            "kind": "open",
+            "occurred_at": (now - timedelta(minutes=1)).isoformat(),
+        },  # twice: one open
         {"send_id": sends["c2"], "kind": "open"},
         {"send_id": sends["c2"], "kind": "click"},
         {"send_id": sends["c2"], "kind": "conversion", "value": 42.5},
@@ -448,3 +454,33 @@ def test_a_campaign_is_scheduled_for_a_moment_and_sent_when_it_comes(client, eng
     assert send()["sent"] == 1  # sent now after all: unscheduled, the last one goes at once
     assert messages[-1]["To"] == "c3@example.com"
     assert client.get(f"/campaigns/{campaign_id}").json()["scheduled_at"] is None
+
+
+def test_events_with_an_impossible_time_or_value_are_refused_naming_the_field(client, engine, mail_server, monkeypatch):
+    """A conversion worth -20 lowered the campaign's revenue, and an open dated years before its email was kept;
+    a time with a zone lost its zone instead of being converted."""
+    controller, _ = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    campaign_id = new_campaign(client)
+    approved_draft(client, engine, campaign_id, "c1")
+    assert send_job(client, campaign_id)["result"]["sent"] == 1
+    [send] = client.get("/customers/c1/sends").json()
+
+    negative = client.post("/events", json={"events": [{"send_id": send["id"], "kind": "conversion", "value": -20}]})
+    assert negative.status_code == 422 and negative.json()["problems"][0]["field"] == "events[0].value"
+    impossible = [
+        {"send_id": send["id"], "kind": "open", "occurred_at": "2001-01-01T10:00:00"},
+        {"send_id": send["id"], "kind": "click", "occurred_at": (datetime.now() + timedelta(days=1)).isoformat()},
+    ]
+    refused = client.post("/events", json={"events": impossible})
+    assert refused.status_code == 422
+    problems = {p["field"]: p["message"] for p in refused.json()["problems"]}
+    assert "is before the email was sent" in problems["events[0].occurred_at"]
+    assert "has not come yet" in problems["events[1].occurred_at"]
+    assert client.get("/customers/c1/sends").json()[0]["events"] == send["events"]  # nothing of it was written
+
+    zoned = datetime.now().astimezone(timezone(timedelta(hours=5, minutes=30)))  # the same moment, another zone
+    body = {"events": [{"send_id": send["id"], "kind": "open", "occurred_at": zoned.isoformat()}]}
+    assert client.post("/events", json=body).status_code == 200
+    [opened] = [e for e in client.get("/customers/c1/sends").json()[0]["events"] if e["kind"] == "open"]
+    assert abs(datetime.fromisoformat(opened["occurred_at"]) - datetime.now()) < timedelta(minutes=1)
