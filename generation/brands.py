@@ -1,7 +1,9 @@
-"""Brand kits: a brand's voice, vocabulary, emoji policy, sign-off and legal footer, kept as YAML in prompts/brands."""
+"""Brand kits: a brand's voice, vocabulary, emoji policy, sign-off, legal footer and sender, kept as YAML in
+prompts/brands."""
 
 from __future__ import annotations
 
+from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
 
@@ -44,10 +46,18 @@ class BrandKit(BaseModel):
     locales: list[str]
     default_locale: str = ""  # what customers in a language the kit does not cover get; "" for the first locale
     colors: dict[str, str] = Field(default_factory=dict)
+    # The From of the brand's emails ("Name <address>"); "" leaves it to the service's TAILOR_SMTP_SENDER.
+    sender: str = ""
     examples: list[ExampleCopy] = Field(default_factory=list)
     # Per locale, the kinds of product the shop sells as its copy would name them ("teapot", "chef's knife"):
     # copy naming one that no product of the email is fails the unbacked_claims check.
     product_words: dict[str, list[str]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _sender_is_an_address(self) -> BrandKit:
+        if self.sender and "@" not in parseaddr(self.sender)[1]:
+            raise ValueError(f"sender {self.sender!r} must be an address, as in 'Name <news@shop.example>'")
+        return self
 
     @model_validator(mode="after")
     def _default_locale_is_covered(self) -> BrandKit:

@@ -96,7 +96,7 @@ class SmtpSettings(BaseSettings):
     username: str | None = None
     password: str | None = None
     starttls: bool = False
-    sender: str = "Tailor <news@shop.example>"
+    sender: str = "Tailor <news@shop.example>"  # for brands whose kit names no sender of its own
     timeout_seconds: float = 10.0
 
 

@@ -11,7 +11,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from html import escape
 
-from generation.brands import UNSUBSCRIBE_PLACEHOLDER
+from generation.brands import UNSUBSCRIBE_PLACEHOLDER, load_brand
 from service.errors import MailServerUnavailable
 from service.settings import SmtpSettings
 
@@ -52,6 +52,11 @@ def smtp_connection(settings: SmtpSettings) -> Iterator[smtplib.SMTP]:
                     "TAILOR_SMTP_USERNAME and TAILOR_SMTP_PASSWORD; nothing was sent."
                 ) from error
         yield smtp
+
+
+def sender_of(brand_slug: str, settings: SmtpSettings) -> str:
+    """The From of a brand's emails: its kit's `sender`, else the service's TAILOR_SMTP_SENDER."""
+    return load_brand(brand_slug).sender or settings.sender
 
 
 def new_message_id(sender: str) -> str:

@@ -23,7 +23,7 @@ from service.experiments import plan_arms, record_send
 from service.pipeline.contact_policy import defer_recently_mailed
 from service.pipeline.freshness import hold_back_stale
 from service.pipeline.generate import email_features
-from service.pipeline.mail import build_message, new_message_id, smtp_connection
+from service.pipeline.mail import build_message, new_message_id, sender_of, smtp_connection
 from service.send_times import schedule_at_best_hours, schedule_campaign, waiting_drafts
 from service.settings import SendScheduleSettings, SmtpSettings
 from service.unsubscribe import UnsubscribeLinks
@@ -87,6 +87,7 @@ def send_campaign(
         draft_ids, held_back = hold_back_stale(session, draft_ids)
         draft_ids, deferred = defer_recently_mailed(session, draft_ids, now, SendScheduleSettings().min_days_between)
         campaign = session.get(Campaign, campaign_id)
+        sender = sender_of(campaign.brand.slug, settings)
         experiment = campaign.holdout_share is not None
         arms = _hold_out(session, campaign, draft_ids) if experiment and draft_ids else {}
     held_out = sum(arm == HOLDOUT for arm in arms.values())
@@ -119,12 +120,12 @@ def send_campaign(
                         campaign_type=campaign.campaign_type, locale=customer.locale, segment=customer.segment or "",
                         n_products=len(draft.recommendations), mean_price=features["mean_price"],
                         churn_risk=features["churn_risk"], rec_score=features["rec_score"],
-                        sent_at=now, message_id=new_message_id(settings.sender), to_email=customer.email,
+                        sent_at=now, message_id=new_message_id(sender), to_email=customer.email,
                     )  # fmt: skip
                     session.add(send)
                     session.flush()  # the send's id is what the message's unsubscribe link signs
                     message = build_message(
-                        sender=settings.sender, to=customer.email, subject=variant.subject, text=variant.text,
+                        sender=sender, to=customer.email, subject=variant.subject, text=variant.text,
                         html=variant.html, message_id=send.message_id, unsubscribe_url=links.url(send.id),
                     )  # fmt: skip
                     smtp.send_message(message)

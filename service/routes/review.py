@@ -19,6 +19,7 @@ from service.auth import verify_key
 from service.deps import REVIEW_COOKIE, REVIEWER_COOKIE, ApiKeyDep, ReviewerDep, SessionDep, StateDep
 from service.errors import InvalidInput, NotReady, TailorError, Unauthorized, as_told
 from service.experiments import experiment_results
+from service.pipeline.mail import sender_of
 from service.review import after_login, templates
 from service.schemas import DraftStatus
 from service.settings import SmtpSettings
@@ -57,7 +58,8 @@ def _draft_page(
     )
     context = {
         "draft": draft, "editable": draft.status in draft_ops.REVIEWABLE, "edit": edit,
-        "error": _in_words(error) if error else None, "sender": SmtpSettings().sender, "shown": shown,
+        "error": _in_words(error) if error else None, "sender": sender_of(stored.campaign.brand.slug, SmtpSettings()),
+        "shown": shown,
         "next_id": next_id, "waiting": waiting, "comments": comments or {}, "approval": approval or {},
     }  # fmt: skip
     return templates.TemplateResponse(request, "draft.html", context, status_code=error.status_code if error else 200)

@@ -6,8 +6,9 @@ import json
 
 import pytest
 from jinja2.exceptions import SecurityError, UndefinedError
+from pydantic import ValidationError
 
-from generation.brands import brand_names, load_brand
+from generation.brands import BrandKit, brand_names, load_brand
 from generation.errors import UnknownBrand
 from generation.export import write_jsonl
 from generation.pipeline import generate_drafts
@@ -25,6 +26,14 @@ def test_two_contrasting_brands_cover_every_locale():
         assert set(kit.locales) == {"en", "de", "pl", "ru", "bg"}
         assert all("{{unsubscribe_url}}" in kit.footer_for(locale) for locale in kit.locales)
         assert kit.examples and kit.words_to_avoid("de")
+
+
+def test_a_brand_sends_from_its_own_address_and_a_bad_one_is_refused():
+    assert load_brand("atelier").sender == "Maison Atelier <client@atelier.example>"
+    fields = load_brand("hearth").model_dump()
+    assert BrandKit(**{**fields, "sender": ""}).sender == ""  # the service's TAILOR_SMTP_SENDER then
+    with pytest.raises(ValidationError, match="sender 'Hearth & Leaf' must be an address"):
+        BrandKit(**{**fields, "sender": "Hearth & Leaf"})
 
 
 def test_unknown_brand_names_the_known_ones():

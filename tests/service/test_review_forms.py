@@ -150,7 +150,7 @@ def test_the_preview_shows_the_inbox_line_and_no_template_syntax(client, demo_fi
     from service.db.session import session_scope
 
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
-    monkeypatch.setenv("TAILOR_SMTP_SENDER", "Hearth & Leaf <hello@hearth.example>")
+    monkeypatch.setenv("TAILOR_SMTP_SENDER", "Shop <news@shop.example>")  # the brand's own sender comes first
     trained_shop(client, demo_files)
     campaign_id = generated_campaign(client, max_customers=2)
     draft = client.get(f"/campaigns/{campaign_id}/drafts").json()[0]

@@ -30,8 +30,8 @@ CATALOG = pd.DataFrame(
 )  # fmt: skip
 
 
-def new_campaign(client) -> int:
-    body = {"name": "Send test", "brand": "hearth", "campaign_type": "cross_sell"}
+def new_campaign(client, brand: str = "hearth") -> int:
+    body = {"name": "Send test", "brand": brand, "campaign_type": "cross_sell"}
     return client.post("/campaigns", json=body).json()["id"]
 
 
@@ -151,6 +151,33 @@ def test_an_email_whose_product_changed_since_it_was_written_goes_back_to_review
     assert client.get(f"/drafts/{unchanged}").json()["status"] == "sent"
 
     assert send_job(client, campaign_id)["result"]["sent"] == 0 and len(messages) == 1  # nothing left approved
+
+
+def test_each_brand_sends_from_its_own_address(client, engine, mail_server, monkeypatch):
+    """Every brand's email came from the one TAILOR_SMTP_SENDER ("Tailor <news@shop.example>"), Maison Atelier's
+    and Hearth & Leaf's alike; the review page's preview said the same."""
+    from service.pipeline import mail
+
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    monkeypatch.setenv("TAILOR_SMTP_SENDER", "Shop <news@shop.example>")
+    monkeypatch.setenv("TAILOR_SEND_MIN_DAYS_BETWEEN", "0")
+    atelier, hearth = new_campaign(client, "atelier"), new_campaign(client, "hearth")
+    atelier_draft = approved_draft(client, engine, atelier, "c1")
+    approved_draft(client, engine, hearth, "c2")
+    assert send_job(client, atelier)["result"]["sent"] == send_job(client, hearth)["result"]["sent"] == 1
+    assert [m["From"] for m in messages] == [
+        "Maison Atelier <client@atelier.example>",
+        "Hearth & Leaf <hello@hearth.example>",
+    ]
+    assert messages[0]["Message-ID"].endswith("@atelier.example>")
+    inbox = client.get(f"/review/drafts/{atelier_draft}").text.split('id="inbox"', 1)[1]
+    assert "Maison Atelier &lt;client@atelier.example&gt;" in inbox.split("</div>", 1)[0]
+
+    no_sender = mail.load_brand("hearth").model_copy(update={"sender": ""})  # a kit that names none
+    monkeypatch.setattr(mail, "load_brand", lambda slug: no_sender)
+    approved_draft(client, engine, other := new_campaign(client), "c3")
+    assert send_job(client, other)["result"]["sent"] == 1 and messages[-1]["From"] == "Shop <news@shop.example>"
 
 
 class _PickyServer:
