@@ -131,6 +131,10 @@ def field_path(location: tuple | list) -> str:
     return path
 
 
+# An import lists up to 1,000 problems and a line saying how many it found (service.importing.load).
+PROBLEMS_IN_BODY = 1_001
+
+
 def _problem_body(problem: Problem) -> dict[str, Any]:
     """A file's problem by its row and column; a request's by the field (or parameter) it names."""
     if problem.field_kind == "column":
@@ -142,5 +146,5 @@ def error_body(error: TailorError) -> dict[str, Any]:
     """What an API client is told about ``error``: the JSON of a 4xx/5xx answer, and a failed job's result."""
     body: dict[str, Any] = {"error": type(error).__name__, "message": str(error)}
     if isinstance(error, InvalidInput):
-        body["problems"] = [_problem_body(p) for p in error.problems[:200]]
+        body["problems"] = [_problem_body(p) for p in error.problems[:PROBLEMS_IN_BODY]]
     return body

@@ -110,7 +110,9 @@ def import_file(
     problems: list[Problem] = []
     inserted = updated = 0
     languages = pd.Series(dtype="int64")  # customers per language without email templates
+    checked = 0  # lines checked
     for chunk in _chunks(path, shown):
+        checked += len(chunk)
         parsed, found = parse_table(chunk, spec, dates_day_first)
         if not set(spec.required) <= set(parsed.columns):
             raise InvalidInput(f"{kind} file", found)  # a missing column: every chunk would say so
@@ -128,10 +130,19 @@ def import_file(
             if kind == "customers":
                 languages = _count_languages(languages, parsed)
     if problems:
-        stopped = [Problem(None, None, f"checking stopped after {len(problems):,} problems")]
         ordered = sorted(problems, key=lambda p: (p.row or 0, p.column or ""))
-        raise InvalidInput(f"{kind} file", ordered + (stopped if len(problems) >= MAX_PROBLEMS else []))
+        raise InvalidInput(f"{kind} file", _listed(ordered, checked < lines))
     return ImportSummary(kind, inserted + updated, inserted, updated, _locale_warnings(languages))
+
+
+def _listed(problems: list[Problem], stopped_early: bool) -> list[Problem]:
+    """The first ``MAX_PROBLEMS`` problems, then a line saying how many there were and whether checking stopped
+    before the end of the file (it does once a chunk brings the count to the limit)."""
+    if len(problems) <= MAX_PROBLEMS and not stopped_early:
+        return problems
+    counted = f"{len(problems):,} problems found, the first {min(len(problems), MAX_PROBLEMS):,} listed"
+    rest = "; checking stopped before the end of the file" if stopped_early else ""
+    return [*problems[:MAX_PROBLEMS], Problem(None, None, counted + rest)]
 
 
 def _repeated_in_chunks(rows: pd.DataFrame, spec: TableSpec, earlier_keys: set[str]) -> list[Problem]:

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from service.db.migrate import upgrade
 from service.db.models import Customer, Event, Interaction, Product, Send
 from service.db.session import make_engine, session_scope
-from service.errors import InvalidInput
+from service.errors import InvalidInput, error_body
 from service.importing import import_file
 
 ORDER_LINES = (
@@ -192,6 +192,8 @@ def test_an_empty_file_is_refused_as_unreadable(engine, demo_files, tmp_path):
 
 
 def test_checking_stops_after_many_problems_and_says_so(engine, demo_files, tmp_path, monkeypatch):
+    """An import listed more problems than its limit, the API body only the first 200, and the note on the count
+    counted itself as a problem."""
     _chunked(monkeypatch, 20)
     monkeypatch.setattr("service.importing.load.MAX_PROBLEMS", 30)
     _shop(engine, demo_files)
@@ -201,9 +203,14 @@ def test_checking_stops_after_many_problems_and_says_so(engine, demo_files, tmp_
         return frame
 
     error = _refused(engine, _orders_file(demo_files, tmp_path, spoil))
-    rows = [problem.row for problem in error.problems]
-    assert rows[:-1] == list(range(2, 42)) and error.problems[-1].row is None
-    assert error.problems[-1].message == "checking stopped after 40 problems"
+    rows = [problem.row for problem in error.problems]  # two chunks checked: 40 problems, the first 30 listed
+    assert rows[:-1] == list(range(2, 32)) and error.problems[-1].row is None
+    last = "40 problems found, the first 30 listed; checking stopped before the end of the file"
+    assert error.problems[-1].message == last and error_body(error)["problems"][-1] == {
+        "row": None,
+        "column": None,
+        "message": last,
+    }
 
 
 def test_customers_in_chunks_keep_the_import_rules_of_a_whole_file(engine, tmp_path, monkeypatch):
