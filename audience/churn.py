@@ -130,10 +130,16 @@ class ChurnModel:
         calibration = training[training.cutoff_number == 0]
         learning = training[training.cutoff_number > 0]
         one_outcome = learning["churned"].nunique() < 2 or calibration["churned"].nunique() < 2
-        if len(learning) < MIN_TRAINING_ROWS or one_outcome:
+        if len(learning) < MIN_TRAINING_ROWS:
             raise NotEnoughHistory(
-                f"The churn model needs at least {MIN_TRAINING_ROWS} past customer snapshots with both outcomes; "
+                f"The churn model needs at least {MIN_TRAINING_ROWS} past customer snapshots to learn from; "
                 f"these orders give {len(learning)}."
+            )
+        if one_outcome:
+            raise NotEnoughHistory(
+                f"The churn model needs past customers who came back and past customers who did not; in these "
+                f"orders every one of the {len(training)} past snapshots has the same outcome (the history may be "
+                f"too short for the {self.horizon_days}-day horizon)."
             )
         if as_of_features is None:
             as_of_features = customer_features(lines, as_of, self.horizon_days)

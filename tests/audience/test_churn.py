@@ -54,3 +54,18 @@ def test_a_big_shop_learns_from_the_snapshots_of_a_seeded_sample_of_customers(sh
     sampled = capped.training_frame(lines[lines["timestamp"] < AS_OF], AS_OF)
     assert sampled.index.nunique() <= half < customers and capped.training_rows_ < uncapped.training_rows_
     np.testing.assert_array_equal(capped.predict_features(features), again.predict_features(features))
+
+
+def test_a_history_where_nobody_ever_left_is_refused_saying_so():
+    """With 5,992 snapshots that all had one outcome, the refusal said the model needed "at least 200 snapshots
+    with both outcomes; these orders give 5992"."""
+    import pandas as pd
+
+    from audience.errors import NotEnoughHistory
+
+    days = pd.date_range("2022-01-01", "2024-01-01", freq="10D")
+    orders = pd.DataFrame(
+        [(f"c{i}", day, 10.0) for i in range(30) for day in days], columns=["customer_id", "timestamp", "amount"]
+    )  # every customer buys every ten days: nobody is ever gone for 90
+    with pytest.raises(NotEnoughHistory, match="every one of the [0-9]+ past snapshots has the same outcome"):
+        ChurnModel().fit(validate_orders(orders), "2024-01-01")
