@@ -151,6 +151,13 @@ def test_import_and_keys(tmp_path):
     assert all(" revoked " in line for line in run(["keys", "list"], tmp_path).stdout.splitlines())
     again = run(["keys", "revoke", key[:10]], tmp_path)  # a typo or a revoked key: nothing done, and said so
     assert again.returncode == 2 and f"No active API key starts with '{key[:10]}'" in again.stderr
+    short = run(["keys", "revoke", "tk_"], tmp_path)  # it could have meant every key
+    assert (
+        short.returncode == 2 and "'tk_' is shorter than a key's prefix: give its first 10 characters" in short.stderr
+    )
+    nameless = run(["keys", "create", "  "], tmp_path)
+    assert nameless.returncode == 2 and "say who or what uses the key" in nameless.stderr
+    assert len(run(["keys", "list"], tmp_path).stdout.splitlines()) == 2  # nothing was made of either
 
 
 def test_recommend_reads_a_product_catalog(tmp_path):
