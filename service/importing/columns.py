@@ -114,6 +114,23 @@ def file_row(index: int) -> int:
     return int(index) + 2
 
 
+def _header_hint(frame: pd.DataFrame) -> list[Problem]:
+    """What the header was read as, when it looks like a file separated by something other than commas (a
+    spreadsheet saved with semicolons or tabs reads as one column)."""
+    if len(frame.columns) != 1:
+        return []
+    header = str(frame.columns[0])
+    separator = next(
+        (name for sign, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")) if sign in header), None
+    )
+    if separator is None:
+        return []
+    return [
+        Problem(None, None, f"the header was read as one column, {header[:80]!r}: the file looks separated by "
+                f"{separator}; save it as CSV with commas")
+    ]  # fmt: skip
+
+
 def parse_table(
     frame: pd.DataFrame, spec: TableSpec, dates_day_first: dict[str, bool] | None = None
 ) -> tuple[pd.DataFrame, list[Problem]]:
@@ -124,7 +141,7 @@ def parse_table(
     frame = frame.rename(columns=lambda c: str(c).strip())
     missing = [name for name in spec.required if name not in frame.columns]
     if missing:
-        return frame, [Problem(None, name, "required column is missing") for name in missing]
+        return frame, [Problem(None, name, "required column is missing") for name in missing] + _header_hint(frame)
     parsed = pd.DataFrame(index=frame.index)
     for column in spec.columns:
         if column.name not in frame.columns:

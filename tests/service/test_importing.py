@@ -234,6 +234,18 @@ def test_an_upload_in_another_encoding_names_the_file_and_line(client):
     assert client.post("/imports/customers", files={"file": ("bom.csv", bom, "text/csv")}).status_code == 200
 
 
+def test_a_file_separated_by_semicolons_is_told_what_its_header_was_read_as(tmp_path, engine):
+    """A spreadsheet saved with semicolons (as many European Excel versions do) got "required column is missing"
+    for all five columns and nothing about why."""
+    CUSTOMERS.to_csv(tmp_path / "customers.csv", index=False, sep=";")
+    with pytest.raises(InvalidInput) as raised, session_scope(engine) as session:
+        import_file(session, "customers", tmp_path / "customers.csv")
+    message = str(raised.value)
+    assert "column 'customer_id': required column is missing" in message
+    assert "the header was read as one column, 'customer_id;email;" in message
+    assert "the file looks separated by semicolons; save it as CSV with commas" in message
+
+
 def test_read_table_reads_csv_and_parquet(tmp_path, engine):
     CUSTOMERS.to_csv(tmp_path / "c.csv", index=False)
     CUSTOMERS.to_parquet(tmp_path / "c.parquet")
