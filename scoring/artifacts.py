@@ -26,7 +26,9 @@ def load_model(path: str | Path, *, kind: str, version: int) -> Any:
     try:
         saved = joblib.load(path)
     except Exception as error:  # unpickling raises many types; all mean "not a model we can read"
-        raise ModelFileError(f"Cannot read the {kind} model at {path}: {error!r}") from error
+        raise ModelFileError(
+            f"{path} is not a {kind} model file: it cannot be read as one ({type(error).__name__})."
+        ) from error
     if not isinstance(saved, dict) or saved.get("kind") != kind:
         raise ModelFileError(f"{path} does not hold a {kind} model.")
     if saved.get("version") != version:
