@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -45,17 +46,27 @@ def read_products(path: Path) -> pd.DataFrame:
 
 
 def recommend_file(
-    train: Path, k: int, model: str = "auto", include_seen: bool = False, products: Path | None = None
-) -> pd.DataFrame:
+    train: Path, k: int, model: str = "auto", include_seen: bool = False, products: Path | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> pd.DataFrame:  # fmt: skip
     """Fit `model` on the file (and the `products` catalog file, for the models that read one) and return the
     top-k (customer_id, rank, product_id, score) for every customer in it; products a customer already has
-    are left out unless `include_seen`."""
+    are left out unless `include_seen`. The frame's ``attrs["model"]`` names the model that was fitted (the one
+    `auto` chose); `progress` hears (done, total, message) at each of the three steps."""
+    report = progress or (lambda done, total, message: None)
     recommender = create(model)
+    report(0, 3, "reading the files")
     catalog = read_products(products) if products is not None else None
     interactions = read_interactions(train)
+    report(1, 3, f"fitting {model} on {len(interactions):,} interactions")
     recommender.fit(interactions, catalog)
+    fitted = getattr(recommender, "chosen", None) or model
     customers = interactions["customer_id"].unique()
-    return recommender.recommend(customers, k=k, exclude_seen=not include_seen)
+    report(2, 3, f"recommending with {fitted} for {len(customers):,} customers")
+    recommendations = recommender.recommend(customers, k=k, exclude_seen=not include_seen)
+    recommendations.attrs["model"] = fitted
+    report(3, 3, "done")
+    return recommendations
 
 
 def _read_table(path: Path, error: type[InvalidData], id_columns: tuple[str, ...]) -> pd.DataFrame:

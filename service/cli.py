@@ -169,10 +169,15 @@ def recommend(
     """Train on FILE (and the --products catalog) and write top-k recommendations for every customer in it."""
     from recommenders.batch import recommend_file
 
-    recommendations = recommend_file(train_file, k=k, model=model, include_seen=include_seen, products=products)
+    with progress_bar("recommending") as update:
+        recommendations = recommend_file(
+            train_file, k=k, model=model, include_seen=include_seen, products=products, progress=update
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     recommendations.to_csv(out, index=False)
-    typer.echo(f"wrote {len(recommendations)} rows for {recommendations.customer_id.nunique()} customers to {out}")
+    customers, fitted = recommendations.customer_id.nunique(), recommendations.attrs["model"]
+    which = f"auto chose {fitted}" if model == "auto" else f"model {fitted}"
+    typer.echo(f"wrote {len(recommendations)} rows for {customers} customers to {out}; {which}")
 
 
 @audience_app.callback(invoke_without_command=True)

@@ -171,6 +171,9 @@ def test_recommend_reads_a_product_catalog(tmp_path):
     assert result.returncode == 0, result.stderr
     recs = pd.read_csv(tmp_path / "recs.csv", dtype=str)
     assert dict(zip(recs["customer_id"], recs["product_id"], strict=True)) == expected
+    assert result.stdout.strip().endswith("; model content")
+    auto = run(args, tmp_path)  # which model `auto` fitted is said, and a bar shows its three steps
+    assert auto.returncode == 0 and auto.stdout.strip().endswith("; auto chose ease") and "3/3" in auto.stdout
 
 
 @pytest.mark.slow
