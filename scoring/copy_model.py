@@ -36,6 +36,7 @@ nothing.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -265,15 +266,20 @@ def write_table(frame: pd.DataFrame, path: Path) -> None:
         frame.to_csv(path, index=False)
 
 
-def fit_copy_file(train: Path, out: Path, embeddings: bool | None = None) -> dict:
+def fit_copy_file(
+    train: Path, out: Path, embeddings: bool | None = None, progress: Callable[[int, int, str], None] | None = None
+) -> dict:
     """Fit a copy model on FILE (columns text, impressions, clicks, optional test_id); save it to ``out``.
 
     ``embeddings`` adds sentence-embedding features (needs the ``embeddings`` extra); None uses them when the
     extra is installed, since they score better. The saved model keeps the choice, so predictions embed the
     same way.
 
-    Returns the model's metadata (mode, texts, pairs, tests, seconds) for the CLI to print.
+    Returns the model's metadata (mode, texts, pairs, tests, seconds) for the CLI to print; `progress` hears
+    (done, total, message) at each of its three steps.
     """
+    report = progress or (lambda done, total, message: None)
+    report(0, 3, f"reading {Path(train).name}")
     rows = read_table(Path(train))
     require_columns(rows, ["text", "impressions", "clicks"], f"rows of {train}")
     rows["impressions"], rows["clicks"] = _counts(rows, "impressions", train), _counts(rows, "clicks", train)
@@ -283,8 +289,11 @@ def fit_copy_file(train: Path, out: Path, embeddings: bool | None = None) -> dic
     test_ids = rows["test_id"].astype(str) if "test_id" in rows.columns else None
     if embeddings is None:
         embeddings = sentence_embeddings.installed()
+    report(1, 3, f"fitting on {len(rows):,} texts{' with sentence embeddings' if embeddings else ''}")
     model = CopyModel(embeddings=embeddings).fit(rows["text"], rows["impressions"], rows["clicks"], test_ids)
+    report(2, 3, "saving")
     model.save(out)
+    report(3, 3, "done")
     return dict(model.metadata) | {"model_path": str(out)}
 
 

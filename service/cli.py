@@ -414,7 +414,8 @@ def fit_copy(
     """Train the copy-only CTR model on headline tests."""
     from scoring.copy_model import fit_copy_file
 
-    metrics = fit_copy_file(train_file, out, embeddings=embeddings)
+    with progress_bar("fitting the copy model") as update:
+        metrics = fit_copy_file(train_file, out, embeddings=embeddings, progress=update)
     typer.echo(f"saved copy model to {out}: {metrics}")
 
 
