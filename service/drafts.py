@@ -213,6 +213,27 @@ def reject(session: Session, draft_id: int, reviewer: str, comment: str) -> Draf
     return draft
 
 
+REOPENABLE = {"approved", "rejected"}
+
+
+def reopen(session: Session, draft_id: int, reviewer: str, comment: str) -> Draft:
+    """Take back an approval or a rejection (a slip of the mouse, a change of mind): the draft waits for review
+    again, flagged if it was, and loses the send time its approval gave it. Conflict for a draft that was sent or
+    is being sent, or that was never reviewed."""
+    draft = get_draft(session, draft_id)
+    if draft.status not in REOPENABLE:
+        raise Conflict(
+            f"Draft {draft.id} is {draft.status}; only an approved draft not yet sent, or a rejected one, can be "
+            "taken back for review."
+        )
+    draft.status = "flagged" if draft.flagged else "pending"
+    draft.send_after = None
+    draft.reviews.append(Review(action="reopen", reviewer=reviewer, comment=comment.strip()))
+    mark_stale(draft.campaign)
+    session.flush()
+    return draft
+
+
 def variant_edit(reviewer: str, **fields: Any) -> VariantEdit:
     """An edit from a form, held to the API's limits (``VariantEdit``): InvalidInput naming each field that breaks
     them (an empty or over-long subject), with the API's own words."""

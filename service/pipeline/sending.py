@@ -105,6 +105,8 @@ def send_campaign(
                         .where(Draft.id == draft_id)
                         .options(selectinload(Draft.variants), selectinload(Draft.customer))
                     )
+                    if draft is None or draft.status != "approved":  # taken back for review since the send began
+                        continue
                     customer = draft.customer
                     variant = _variant_for(draft, arms.get(draft_id))
                     if variant is None or not customer.mailable:

@@ -1,4 +1,4 @@
-"""Drafts of a campaign: list, export, read, edit a variant, approve, reject."""
+"""Drafts of a campaign: list, export, read, edit a variant, approve, reject, reopen."""
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
@@ -94,3 +94,10 @@ def approve_pending(campaign_id: int, body: ApprovePendingIn, session: SessionDe
 def reject(draft_id: int, body: RejectIn, session: SessionDep, _key: ApiKeyDep) -> DraftOut:
     """Reject the draft, with a `comment` saying why, kept in its review history; it will not be sent."""
     return draft_ops.draft_out(draft_ops.reject(session, draft_id, body.reviewer, body.comment))
+
+
+@router.post("/drafts/{draft_id}/reopen", response_model=DraftOut, responses=errors(404, 409))
+def reopen(draft_id: int, body: RejectIn, session: SessionDep, _key: ApiKeyDep) -> DraftOut:
+    """Take back the draft's approval (before it is sent) or rejection: it waits for review again (`pending`, or
+    `flagged` if it was), with a `reopen` review in its history. 409 for a draft sent or never reviewed."""
+    return draft_ops.draft_out(draft_ops.reopen(session, draft_id, body.reviewer, body.comment))

@@ -200,6 +200,17 @@ def reject(
     return _back_to(draft_id)
 
 
+@router.post("/drafts/{draft_id}/reopen", response_model=None)
+def reopen(
+    draft_id: int, request: Request, session: SessionDep, reviewer: ReviewerDep, comment: Annotated[str, Form()] = ""
+) -> RedirectResponse | HTMLResponse:
+    try:
+        draft_ops.reopen(session, draft_id, reviewer, comment)
+    except (TailorError, OperationalError) as error:
+        return _refused(request, session, draft_id, error)
+    return _back_to(draft_id)
+
+
 @router.post("/drafts/{draft_id}/variants/{variant_id}/edit", response_model=None)
 def edit(
     draft_id: int, variant_id: int, request: Request, session: SessionDep, state: StateDep, reviewer: ReviewerDep,

@@ -201,3 +201,32 @@ def test_campaigns_are_listed_newest_first_a_page_at_a_time_and_by_status(client
     refused = client.get("/campaigns", params={"status": "done"})
     assert refused.status_code == 422 and refused.json()["problems"][0]["field"] == "query.status"
     assert client.get("/campaigns", params={"limit": 0}).status_code == 422
+
+
+def test_an_approval_or_a_rejection_can_be_taken_back_until_the_email_is_sent(client, demo_files, monkeypatch):
+    """A rejection was one click with no way back ("only pending or flagged drafts can be reviewed"), and an
+    approval could not be withdrawn before sending either."""
+    campaign_id, draft, variant, _ = _chosen_variant_of_a_new_draft(client, demo_files, monkeypatch)
+    url = f"/drafts/{draft['id']}"
+    assert client.post(f"{url}/reopen", json={}).status_code == 409  # never reviewed: nothing to take back
+    assert client.post(f"{url}/reject", json={"reviewer": "ann", "comment": "off brand"}).json()["status"] == "rejected"
+    reopened = client.post(f"{url}/reopen", json={"reviewer": "ann", "comment": "clicked the wrong one"})
+    assert reopened.status_code == 200 and reopened.json()["status"] == draft["status"]  # pending or flagged again
+    assert [r["action"] for r in reopened.json()["reviews"]] == ["reject", "reopen"]
+    assert reopened.json()["reviews"][-1]["comment"] == "clicked the wrong one"
+
+    approved = client.post(f"{url}/approve", json={"override_checks": True, "comment": "fine"}).json()
+    assert approved["status"] == "approved"
+    assert client.get(f"/campaigns/{campaign_id}").json()["drafts"]["approved"] == 1
+    again = client.post(f"{url}/reopen", json={"reviewer": "lead"}).json()
+    assert again["status"] == draft["status"] and again["send_after"] is None
+    assert client.get(f"/campaigns/{campaign_id}").json()["drafts"].get("approved", 0) == 0
+    assert client.post("/drafts/999999/reopen", json={}).status_code == 404
+
+    page = client.get(f"/review/drafts/{draft['id']}").text
+    assert 'id="reopen-form"' not in page  # waiting for review: approve and reject are the actions
+    client.post(f"{url}/reject", json={"comment": "no"})
+    page = client.get(f"/review/drafts/{draft['id']}").text
+    assert 'id="reopen-form"' in page and "Rejected: take it back to review it again." in page
+    done = client.post(f"/review/drafts/{draft['id']}/reopen", data={"comment": "second look"}, follow_redirects=False)
+    assert done.status_code == 303 and client.get(url).json()["status"] == draft["status"]
