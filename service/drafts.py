@@ -240,8 +240,21 @@ def variant_edit(reviewer: str, **fields: Any) -> VariantEdit:
     try:
         return VariantEdit(reviewer=reviewer, **fields)
     except ValidationError as error:
-        problems = [Problem(None, field_path(e["loc"]), e["msg"], "field") for e in error.errors()]
+        problems = [Problem(None, field_path(e["loc"]), _in_plain_words(e), "field") for e in error.errors()]
         raise InvalidInput("edit", problems) from None
+
+
+def _in_plain_words(error: dict[str, Any]) -> str:
+    """A form field's problem as a copywriter reads it ("cannot be empty", not "String should have at least 1
+    character")."""
+    limits = error.get("ctx") or {}
+    if error["type"] == "string_too_short":
+        return (
+            "cannot be empty" if limits.get("min_length") == 1 else f"needs at least {limits['min_length']} characters"
+        )
+    if error["type"] == "string_too_long":
+        return f"is longer than the {limits['max_length']} characters it may have"
+    return error["msg"]
 
 
 def edit_variant(

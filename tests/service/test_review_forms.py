@@ -23,9 +23,9 @@ def test_page_edits_meet_the_apis_limits_and_refusals_show_the_draft(client, dem
     variant = next(v for v in first["variants"] if v["id"] == first["selected_variant_id"])
     form = f"/review/drafts/{first['id']}/variants/{variant['id']}/edit"
 
-    for subject, words in (("", "subject: String should have at least 1 character"),
-                           ("   ", "subject: String should have at least 1 character"),
-                           ("x" * 500, "subject: String should have at most 200 characters")):  # fmt: skip
+    for subject, words in (("", "subject: cannot be empty"),
+                           ("   ", "subject: cannot be empty"),
+                           ("x" * 500, "subject: is longer than the 200 characters it may have")):  # fmt: skip
         response = client.post(form, data={"subject": subject, "preheader": "kept as typed"})
         assert response.status_code == 422 and _is_page(response)
         assert words in response.text and 'value="kept as typed"' in response.text  # nothing typed is lost
