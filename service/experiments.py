@@ -50,7 +50,9 @@ def _hash_order(customer_ids: list[str], salt: str) -> list[str]:
 
 
 def set_holdout_share(session: Session, campaign: Campaign, holdout_share: float | None) -> None:
-    """Make ``campaign`` an experiment, or change its holdout share before anyone has been assigned."""
+    """Make ``campaign`` an experiment, or change its holdout share, before anyone has been assigned; a
+    campaign that has sent as a plain one cannot become an experiment (its first emails had no holdout to be
+    compared with, and the holdout would be drawn among customers already mailed)."""
     if holdout_share is None or holdout_share == campaign.holdout_share:
         return
     assigned = session.scalar(select(Assignment.id).where(Assignment.campaign_id == campaign.id).limit(1))
@@ -58,6 +60,11 @@ def set_holdout_share(session: Session, campaign: Campaign, holdout_share: float
         raise Conflict(
             f"Campaign {campaign.id} already holds out {campaign.holdout_share:.0%} of its audience; "
             "holdout_share cannot change once customers have been assigned."
+        )
+    if session.scalar(select(Send.id).where(Send.campaign_id == campaign.id).limit(1)) is not None:
+        raise Conflict(
+            f"Campaign {campaign.id} has already sent without a holdout: it cannot become an experiment now. "
+            "Send it on without holdout_share, or run the experiment as a new campaign."
         )
     campaign.holdout_share = holdout_share
     from service.forecasts import mark_stale  # forecasts builds on this module's holdout

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 import pandas as pd
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from service.db.models import Campaign, Customer, Draft, Variant
@@ -94,7 +94,12 @@ def refresh_forecast(session: Session, campaign: Campaign) -> dict[str, float]:
         held_out_customers(campaign.id, campaign.holdout_share, frame.index.tolist()) if campaign.holdout_share else []
     )
     mailed = frame.drop(index=held)
-    forecast = forecast_totals(mailed, order_values(mailed["monetary"], mailed["mean_price"])) | {"held_out": len(held)}
+    # Customers the send has held out already (their drafts' status says so), and those it will hold out.
+    already = session.scalar(
+        select(func.count()).where(Draft.campaign_id == campaign.id, Draft.status == "holdout")
+    )  # fmt: skip
+    totals = forecast_totals(mailed, order_values(mailed["monetary"], mailed["mean_price"]))
+    forecast = totals | {"held_out": len(held) + already}
     campaign.forecast = forecast
     return forecast
 

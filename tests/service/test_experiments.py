@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from scoring.experiments import assign_arms
-from service.db.models import Assignment, Customer, Draft, Interaction, Product, Send, Variant
+from service.db.models import Assignment, Campaign, Customer, Draft, Interaction, Product, Send, Variant
 from service.db.session import session_scope
+from service.forecasts import refresh_forecast
 from tests.service.conftest import wait_for_job
 
 
@@ -88,9 +89,25 @@ def test_holdout_is_chosen_by_hash_and_sent_nothing(client, engine, mail_server,
         )
     assert {c for c, arm in arms.items() if arm == "holdout"} == held_out and len(arms) == 40
     assert client.get(f"/campaigns/{campaign_id}").json()["drafts"]["holdout"] == len(held_out)
+    with session_scope(engine) as session:  # the forecast still counts them once they are held out (it said 0)
+        forecast = refresh_forecast(session, session.get(Campaign, campaign_id))
+    assert forecast["held_out"] == len(held_out) and forecast["sends"] == 40 - len(held_out)
 
     changed = client.post(f"/campaigns/{campaign_id}/send", params={"holdout_share": 0.5})
     assert changed.status_code == 409 and "holdout_share cannot change" in changed.json()["message"]
+
+
+def test_a_campaign_that_sent_without_a_holdout_cannot_become_an_experiment(client, engine, mail_server, monkeypatch):
+    """A holdout asked for after a plain batch had gone out was drawn among customers already mailed: the forecast
+    held out 5 of them and the experiment showed nobody in any arm."""
+    controller, _ = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    campaign_id = approved_campaign(client, engine, 10, "p")
+    assert send(client, campaign_id, batch_size=3)["sent"] == 3
+    late = client.post(f"/campaigns/{campaign_id}/send", params={"holdout_share": 0.5})
+    assert late.status_code == 409 and "cannot become an experiment now" in late.json()["message"]
+    assert client.get(f"/campaigns/{campaign_id}").json()["holdout_share"] is None
+    assert send(client, campaign_id)["sent"] == 7  # sent on as a plain campaign
 
 
 def test_thompson_sampling_moves_later_sends_to_the_variant_that_gets_clicks(client, engine, mail_server, monkeypatch):
