@@ -192,7 +192,8 @@ class _Parser:
         raise self.fail(f"expected a value (a number, a word or quoted text), found {found}")
 
 
-def _key(text: str) -> str:
+def spelling_key(text: str) -> str:
+    """A value as compared whatever its spelling: "At Risk" and "Can't lose" are at_risk and cant_lose."""
     return re.sub(r"[\s_-]+", "_", text.strip().lower().replace("'", ""))
 
 
@@ -200,13 +201,13 @@ def _known_values(comparison: Comparison, known: list[str], what: str, query: st
     """The comparison with its values spelled as in ``known``; raises naming a value that is not among them."""
     if comparison.op not in EQUALITY:
         raise QueryError(f"compare {what}s with ==, !=, in or not in", query=query, position=comparison.position)
-    by_key = {_key(value): value for value in known}
+    by_key = {spelling_key(value): value for value in known}
     values = []
     for token in comparison.values:
-        match = by_key.get(_key(str(token.value)))
+        match = by_key.get(spelling_key(str(token.value)))
         if match is None:
             shown = token.value if token.kind == "string" else token.text
-            close = difflib.get_close_matches(_key(str(token.value)), list(by_key), n=1)
+            close = difflib.get_close_matches(spelling_key(str(token.value)), list(by_key), n=1)
             hint = f"did you mean '{by_key[close[0]]}'? " if close else ""
             raise QueryError(f"'{shown}' is not a {what}; {hint}{what}s: {', '.join(known)}", query=query,
                              position=token.position)  # fmt: skip

@@ -78,18 +78,21 @@ def shown_profile(profile: dict) -> dict:
 
 
 def list_customers(session: Session, segment: str | None, limit: int, offset: int) -> list[Customer]:
-    """Customers in id order, of one ``segment`` when given (an RFM segment, or ``no_orders``); a name that is
-    neither is refused with the names there are, rather than answered with nobody."""
+    """Customers in id order, of one ``segment`` when given (an RFM segment, or ``no_orders``, spelt in any case
+    as the audience query takes them: "At Risk", "Can't lose"); a name that is neither is refused with the names
+    there are, rather than answered with nobody."""
+    from audience.query import spelling_key
     from audience.rfm import segment_names
 
     statement = select(Customer).order_by(Customer.id).limit(limit).offset(offset)
+    asked, segment = segment, spelling_key(segment) if segment else segment
     if segment == NO_ORDERS:
         statement = statement.where(Customer.segment.is_(None))
     elif segment:
         names = [*segment_names(), NO_ORDERS]
         if segment not in names:
             problem = Problem(
-                None, "segment", f"'{segment}' is not a segment; use one of {', '.join(names)}", "parameter"
+                None, "segment", f"'{asked}' is not a segment; use one of {', '.join(names)}", "parameter"
             )
             raise InvalidInput("customers", [problem], outcome="refused")
         statement = statement.where(Customer.segment == segment)
