@@ -8,6 +8,9 @@ from sqlalchemy.orm import Session
 from service.db.models import Job
 
 JOB_STATUSES = ("queued", "running", "cancelling", "succeeded", "failed", "cancelled")
+# What the service runs as jobs (the names its runners are given): imports, the audience refresh after one,
+# trainings (asked for, and the scheduled retrain), generation, sends (asked for, and the due-check's).
+JOB_KINDS = ("import", "audience", "train", "retrain", "generate", "send", "send_due")
 
 
 def latest_jobs(

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, status
 from service.db.models import Job
 from service.deps import ApiKeyDep, RecommenderQuery, SessionDep, StateDep, require_tunable
 from service.errors import NotFound
-from service.jobs.listing import JOB_STATUSES, latest_jobs
+from service.jobs.listing import JOB_KINDS, JOB_STATUSES, latest_jobs
 from service.jobs.runner import held_progress, request_cancel
 from service.pipeline.training import train_all
 from service.routes.responses import KEYED, errors
@@ -34,8 +34,7 @@ def train(
 def list_jobs(
     session: SessionDep, _key: ApiKeyDep,
     status: Literal[JOB_STATUSES] | None = Query(None, description="only jobs in this status"),  # type: ignore[valid-type]
-    kind: str | None = Query(None, description="only jobs of this kind: import, audience, train, retrain, generate, "
-                             "send, send_due"),
+    kind: Literal[JOB_KINDS] | None = Query(None, description="only jobs of this kind"),  # type: ignore[valid-type]
     limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0),
 ) -> list[JobOut]:  # fmt: skip
     """The latest jobs, newest first, with their status and progress: what is running or queued now

@@ -377,3 +377,5 @@ def test_the_latest_jobs_are_listed_newest_first_by_status_and_kind(client, engi
     assert first == client.get("/jobs/j5").json()  # the same fields as one job's status
     refused = client.get("/jobs", params={"status": "done"})
     assert refused.status_code == 422 and refused.json()["problems"][0]["field"] == "query.status"
+    unknown = client.get("/jobs", params={"kind": "bogus"})  # it answered [] as if no such job had run
+    assert unknown.status_code == 422 and unknown.json()["problems"][0]["field"] == "query.kind"
