@@ -151,6 +151,9 @@ def send_campaign(
         if sent:
             campaign.status = "sent"
         later = waiting_drafts(session, campaign_id, now)
+    if not draft_ids:  # the job's message says why nothing went, rather than nothing
+        waiting = f"; {later['waiting']:,} approved wait for their send time" if later["waiting"] else ""
+        progress(1, 1, f"nothing to send now: no approved draft is due{waiting}")
     result: dict[str, Any] = {
         "sent": sent, "skipped": skipped, "deferred": deferred, **later, "held_back": held_back, "refused": refused,
     }  # fmt: skip

@@ -150,7 +150,9 @@ def test_an_email_whose_product_changed_since_it_was_written_goes_back_to_review
         assert any(change in reason and "regenerate" in reason for reason in draft["flag_reasons"])
     assert client.get(f"/drafts/{unchanged}").json()["status"] == "sent"
 
-    assert send_job(client, campaign_id)["result"]["sent"] == 0 and len(messages) == 1  # nothing left approved
+    again = send_job(client, campaign_id)  # nothing left approved: the job says so (its message was empty)
+    assert again["result"]["sent"] == 0 and len(messages) == 1
+    assert again["message"] == "nothing to send now: no approved draft is due"
 
 
 def test_each_brand_sends_from_its_own_address(client, engine, mail_server, monkeypatch):
