@@ -1,6 +1,7 @@
 """Structure: the copy reads as finished writing: no placeholder waits to be filled ("Hi {first_name}",
-"[Customer Name]", "$FIRST_NAME"), the intro ends its sentence, no part loops on its own words, and no part
-merely repeats another."""
+"[Customer Name]", "$FIRST_NAME"), the intro ends its sentence and no other part stops on a word that needs
+more ("The selection is to honor the people who have"), the subject is more than one word, no part loops on
+its own words, and no part merely repeats another."""
 
 from __future__ import annotations
 
@@ -26,6 +27,38 @@ def plain_words(text: str) -> str:
     return " ".join(re.findall(r"\w+", text.lower()))
 
 
+# Words a finished phrase does not end on, per locale: articles, conjunctions, relative pronouns, possessives that
+# need their noun, and (where a language never leaves one at the end) prepositions. English ends phrases on
+# prepositions and verbs ("ready when you are", "to start with"), so its list is short; a relative clause left
+# open ("the people who have") is caught on its own. A field that ends its sentence (. ! ?) is not judged.
+_NEEDS_MORE = {
+    "en": "a an the and or nor but because than who whose which our your their my",
+    "de": "und oder aber der die das den dem des ein eine einen einem einer dass weil unsere unseren ihre ihren",
+    "pl": "i oraz lub albo ale że który która które którzy twoja twoje twoich nasza nasze naszych z ze w we na do "
+    "dla od o",
+    "ru": "и или но что который которая которое которые в во на с со к ко для от о об",
+    "bg": "и или но че който която което които в във на с със за от до",
+}
+_NEEDS_MORE_WORDS = {locale: frozenset(words.split()) for locale, words in _NEEDS_MORE.items()}
+_LAST_WORD = re.compile(r"(\w+)[\s,;:\-–—]*$")
+_OPEN_CLAUSE = re.compile(
+    r"\b(?:who|which|that)\s+(?:have|has|had|is|are|was|were|will|would|can|could)[\s,;:\-–—]*$", re.I
+)
+_ENDS_WITH_STOP = re.compile(r"[.!?…]\W*$")
+
+
+def stops_mid_phrase(text: str, locale: str) -> str | None:
+    """The word(s) ``text`` stops on when they need more, or None."""
+    text = text.strip()
+    if _ENDS_WITH_STOP.search(text):
+        return None
+    if locale == "en" and (clause := _OPEN_CLAUSE.search(text)):
+        return clause.group(0).strip(" ,;:-–—")
+    last = _LAST_WORD.search(text)
+    word = last.group(1) if last else ""
+    return word if word.lower() in _NEEDS_MORE_WORDS.get(locale, _NEEDS_MORE_WORDS["en"]) else None
+
+
 def unfilled_placeholder(text: str) -> str | None:
     """The first mail-merge placeholder left in ``text``, as written, or None."""
     match = _PLACEHOLDER.search(text)
@@ -39,6 +72,12 @@ def check(context: CheckContext) -> CheckResult:
             return failed(NAME, f"the {name} has an unfilled placeholder, {placeholder}: write the words it stands for")
     if not context.lines_only and not _ENDS_SENTENCE.search(context.intro.strip()):
         return failed(NAME, "the intro stops mid-sentence")
+    for name, value in context.copy_fields().items():
+        dangling = stops_mid_phrase(value, context.locale)
+        if dangling:
+            return failed(NAME, f"the {name} stops mid-sentence, on '{dangling}'")
+    if not context.lines_only and len(context.subject.split()) < 2:
+        return failed(NAME, f"the subject is a single word ('{context.subject.strip()}'): say what the email brings")
     for name, value in context.copy_fields().items():
         words = plain_words(value).split()
         trigrams = [tuple(words[i : i + 3]) for i in range(len(words) - 2)]

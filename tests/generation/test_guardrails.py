@@ -196,6 +196,28 @@ class TestStructure(CheckContract):
         result = CHECKS["structure"](context(**{field: text}))
         assert not result.passed and f"unfilled placeholder, {placeholder}" in result.reason
 
+    @pytest.mark.parametrize(
+        ("field", "text", "stop"),
+        [
+            ("product_lines", ["Grassy and bright.", "The selection is to honor the people who have"], "who have"),
+            ("subject", "Treat yourself to the", "the"),
+            ("preheader", "Picked for your kitchen and", "and"),
+        ],
+    )
+    def test_a_part_that_stops_mid_phrase_fails(self, field, text, stop):
+        """A product line cut off as "The selection is to honor the people who have" was sent: only the intro
+        was held to ending its sentence."""
+        result = CHECKS["structure"](context(**{field: text}))
+        assert not result.passed and f"stops mid-sentence, on '{stop}'" in result.reason
+
+    @pytest.mark.parametrize("subject", ["It has been a while", "Ready when you are", "A few favourites to start with"])
+    def test_english_may_end_on_a_preposition_or_a_verb(self, subject):
+        assert CHECKS["structure"](context(subject=subject)).passed
+
+    def test_a_one_word_subject_fails(self):
+        result = CHECKS["structure"](context(subject="Biscuits"))
+        assert not result.passed and "the subject is a single word ('Biscuits')" in result.reason
+
     @pytest.mark.parametrize("subject", ["[NEW] Teas for slow mornings", "Save $5 on your next pot", "Tea, 100% leaf"])
     def test_brackets_and_money_that_are_no_placeholder_pass(self, subject):
         assert CHECKS["structure"](context(subject=subject)).passed
