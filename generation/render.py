@@ -12,27 +12,48 @@ from generation.schemas import DraftRequest, Offer
 from generation.templates import render_file, render_string, strings
 
 _NAME = re.compile(r"^[^\W\d_]+(?:[ '\-.][^\W\d_]+){0,2}\.?$")
+# Titles a shop's name field sometimes holds instead of a name ("Dr.", "Mrs"): no name to greet by.
+_TITLES = frozenset((
+    "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam", "herr", "frau", "pan", "pani", "panna",
+    "г-н", "г-жа", "господин", "госпожа", "г-ца",
+))  # fmt: skip
+_NAME_PART = re.compile(r"[^\W\d_]+")
 
 
 def safe_first_name(name: str) -> str:
-    """The first name if it looks like one (letters, up to three parts, short); '' otherwise.
+    """The first name if it looks like one (letters, up to three parts, short), written as a name is ("ANNA"
+    and "anna-maria" as Anna and Anna-Maria; "McKenzie" as it is); '' for a title alone ("Dr.") or anything else.
 
     A 'name' that carries sentences, digits, markup or instructions is treated as absent, so data cannot
     speak inside the greeting.
     """
     name = " ".join((name or "").split())
-    return name if len(name) <= 30 and _NAME.match(name) else ""
+    if len(name) > 30 or not _NAME.match(name) or name.lower().rstrip(".") in _TITLES:
+        return ""
+    if name.isupper() or name.islower():  # typed in one case: each part capitalised
+        name = _NAME_PART.sub(lambda part: part.group(0).capitalize(), name)
+    return name
 
 
-def format_number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:.2f}"
+def _in_locale(english: str, locale: str) -> str:
+    """A number written the English way ("1,234.50") with the locale's decimal mark and thousands separator."""
+    if locale == "en":
+        return english
+    if locale == "de":
+        return english.translate(str.maketrans({",": ".", ".": ","}))
+    return english.replace(",", "\u00a0").replace(".", ",")  # pl, ru, bg: 1 234,50 (a space that never breaks)
+
+
+def format_number(value: float, locale: str = "en") -> str:
+    """An amount as the locale writes it, whole numbers without decimals (en 1,234.50; de 1.234,50; pl, ru, bg
+    1 234,50)."""
+    value = float(value)
+    return _in_locale(f"{int(value):,}" if value.is_integer() else f"{value:,.2f}", locale)
 
 
 def format_price(price: float, currency: str, locale: str) -> str:
-    amount = f"{price:.2f}"
-    if locale != "en":
-        amount = amount.replace(".", ",")
-    return f"{amount} {currency}"
+    """A price with its cents, as the locale writes it, then the currency: "1.234,50 EUR"."""
+    return f"{_in_locale(f'{float(price):,.2f}', locale)} {currency}"
 
 
 def offer_text(offer: Offer | None, locale: str, currency: str = "EUR") -> str:
@@ -42,7 +63,7 @@ def offer_text(offer: Offer | None, locale: str, currency: str = "EUR") -> str:
     wording = strings(locale)["offer"].get(offer.kind)
     if wording is None:
         return ""
-    return render_string(wording, value=format_number(offer.value), currency=currency, code=offer.code or "")
+    return render_string(wording, value=format_number(offer.value, locale), currency=currency, code=offer.code or "")
 
 
 def greeting(first_name: str, locale: str) -> str:

@@ -91,7 +91,10 @@ def test_data_cannot_close_its_own_delimiters():
 @pytest.mark.parametrize(
     ("name", "kept"),
     [("Anna", "Anna"), ("Mary-Jane", "Mary-Jane"), ("Łucja", "Łucja"), ("Ольга", "Ольга"), ("Jean Luc", "Jean Luc")]
-    + [(name, "") for name in HOSTILE_NAMES + ["", "R2D2", "a" * 40]],
+    + [(name, "") for name in HOSTILE_NAMES + ["", "R2D2", "a" * 40]]
+    # as a name is written (a shop's field typed in one case), and a title alone is no name ("Hi Dr.," was sent)
+    + [("ANNA", "Anna"), ("anna-maria", "Anna-Maria"), ("o'neil", "O'Neil"), ("McKenzie", "McKenzie")]
+    + [("ЕКАТЕРИНА", "Екатерина"), ("Dr.", ""), ("Mrs", ""), ("Pani", "")],
 )
 def test_only_name_like_first_names_reach_the_greeting(name, kept):
     assert safe_first_name(name) == kept

@@ -54,6 +54,25 @@ def test_an_email_without_products_carries_a_note_for_the_reviewer(fake_settings
     assert notes["c2"] == []
 
 
+@pytest.mark.parametrize(
+    ("locale", "price", "offer"),
+    [
+        ("en", "1,234.50 EUR", "Enjoy 7.50 EUR off"),
+        ("de", "1.234,50 EUR", "Sie erhalten 7,50 EUR Rabatt"),
+        ("pl", "1\u00a0234,50 EUR", "Otrzymujesz 7,50 EUR rabatu"),
+    ],
+)
+def test_prices_and_offer_amounts_are_written_as_the_locale_writes_numbers(fake_settings, locale, price, offer):
+    """An amount off read "7.50 EUR" in a German email whose prices read "7,90 EUR", and no price had a
+    thousands separator."""
+    from tests.generation.conftest import POT
+
+    pricey = POT.model_copy(update={"price": 1234.5})
+    request = make_request(locale=locale, products=[pricey], offer=Offer(kind="amount_off", value=7.5))
+    text = generate_drafts([request], load_brand("hearth"), settings=fake_settings).drafts[0].variants[0].text
+    assert price in text and offer in text
+
+
 def test_llm_calls_scale_with_groups_not_customers(fake_settings):
     requests = [make_request(f"c{i}", first_name=f"Name{chr(65 + i % 26)}") for i in range(200)]
     result = generate_drafts(requests, load_brand("hearth"), settings=fake_settings)
