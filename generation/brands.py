@@ -42,6 +42,10 @@ class BrandKit(BaseModel):
     emoji: EmojiPolicy = Field(default_factory=EmojiPolicy)
     exclamation_max: int = 0
     sign_off: dict[str, str]
+    # Per locale, the brand's own greeting (a jinja2 string with {{ first_name }}) and the one without a name, in
+    # place of the email frame's (prompts/email/strings.yaml): a formal brand greets formally.
+    greeting: dict[str, str] = Field(default_factory=dict)
+    greeting_no_name: dict[str, str] = Field(default_factory=dict)
     footer: dict[str, str]  # per locale, with an {unsubscribe_url} slot
     locales: list[str]
     default_locale: str = ""  # what customers in a language the kit does not cover get; "" for the first locale

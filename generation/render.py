@@ -66,10 +66,14 @@ def offer_text(offer: Offer | None, locale: str, currency: str = "EUR") -> str:
     return render_string(wording, value=format_number(offer.value, locale), currency=currency, code=offer.code or "")
 
 
-def greeting(first_name: str, locale: str) -> str:
+def greeting(first_name: str, locale: str, brand: BrandKit | None = None) -> str:
+    """The email's greeting: the brand's own for the locale when its kit has one, else the email frame's; by
+    name when the customer's first name looks like one."""
     words = strings(locale)
     name = safe_first_name(first_name)
-    return render_string(words["greeting"], first_name=name) if name else words["greeting_no_name"]
+    if name:
+        return render_string((brand and brand.greeting.get(locale)) or words["greeting"], first_name=name)
+    return (brand and brand.greeting_no_name.get(locale)) or words["greeting_no_name"]
 
 
 def render_email(
@@ -92,7 +96,7 @@ def render_email(
         "subject": subject,
         "preheader": preheader,
         "intro": intro,
-        "greeting": greeting(request.customer.first_name, locale),
+        "greeting": greeting(request.customer.first_name, locale, brand),
         "offer_text": offer_text(request.offer, locale, currency),
         "items": items,
         "view_label": strings(locale)["view"],

@@ -73,6 +73,21 @@ def test_prices_and_offer_amounts_are_written_as_the_locale_writes_numbers(fake_
     assert price in text and offer in text
 
 
+@pytest.mark.parametrize(
+    ("brand", "locale", "greeting"),
+    [("hearth", "en", "Hi Anna,"), ("atelier", "en", "Dear Anna,"), ("atelier", "pl", "Dzień dobry,"),
+     ("atelier", "ru", "Добрый день, Anna.")],
+)  # fmt: skip
+def test_a_formal_brand_greets_formally_and_the_signature_is_set_off_as_mail_clients_expect(
+    fake_settings, brand, locale, greeting
+):
+    """Maison Atelier, which addresses its readers formally and never exclaims, wrote "Hi Ava," and
+    "Здравствуйте, Екатерина!"; the signature line was "--", which mail clients do not take for one."""
+    request = make_request(locale=locale)
+    text = generate_drafts([request], load_brand(brand), settings=fake_settings).drafts[0].variants[0].text
+    assert text.startswith(f"{greeting}\n") and "\n-- \n" in text
+
+
 def test_llm_calls_scale_with_groups_not_customers(fake_settings):
     requests = [make_request(f"c{i}", first_name=f"Name{chr(65 + i % 26)}") for i in range(200)]
     result = generate_drafts(requests, load_brand("hearth"), settings=fake_settings)
