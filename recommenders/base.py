@@ -126,14 +126,23 @@ class Recommender(ABC):
         everything, new = self._recommend_views(customer_ids, k, (False, True), allowed_products)
         return everything, new
 
+    def recommend_bought(
+        self, customer_ids: Iterable[str], k: int = 10, *, allowed_products: Iterable[str] | None = None
+    ) -> pd.DataFrame:
+        """Each customer's own purchases (not what they only viewed or carted), best first by the model's score:
+        what a re-order reminder shows. A customer who bought fewer gets fewer rows, one the model never saw none."""
+        return self._recommend_views(customer_ids, k, (False,), allowed_products, bought_only=True)[0]
+
     def _recommend_views(
         self,
         customer_ids: Iterable[str],
         k: int,
         exclude_seen: tuple[bool, ...],
         allowed_products: Iterable[str] | None,
+        bought_only: bool = False,
     ) -> list[pd.DataFrame]:
-        """One recommendations frame per entry of `exclude_seen`, each customer's scores computed once."""
+        """One recommendations frame per entry of `exclude_seen`, each customer's scores computed once; with
+        `bought_only`, each customer's purchases alone."""
         vocabulary = self._check_fitted()
         customers = pd.unique(pd.Series([str(c) for c in customer_ids], dtype=object))
         rows = vocabulary.customer_rows(customers)
@@ -155,6 +164,8 @@ class Recommender(ABC):
             positions = known[start : start + chunk]
             scores = np.asarray(self._score(rows[positions]), dtype=np.float32).copy()
             scores[:, blocked] = -np.inf
+            if bought_only:
+                _keep_only(scores, self.purchases[rows[positions]])
             masked = False
             for view in order:
                 if exclude_seen[view] and not masked:
@@ -163,7 +174,7 @@ class Recommender(ABC):
                 top_index, top_score = tops[view]
                 top_index[positions], top_score[positions] = top_k(scores, k)
         unknown = np.flatnonzero(rows < 0)
-        if len(unknown):
+        if len(unknown) and not bought_only:
             scores = self.popularity.astype(np.float32).copy()[None, :]
             scores[:, blocked] = -np.inf
             index, score = top_k(scores, k)
@@ -315,6 +326,14 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     candidate_scores = np.take_along_axis(scores, candidates, axis=1)
     order = np.lexsort((candidates, -candidate_scores), axis=1)
     return np.take_along_axis(candidates, order, axis=1), np.take_along_axis(candidate_scores, order, axis=1)
+
+
+def _keep_only(scores: np.ndarray, kept: sp.csr_matrix) -> None:
+    """Every score -inf but those of ``kept`` (customer x product, true where kept)."""
+    rows = np.repeat(np.arange(kept.shape[0]), np.diff(kept.indptr))
+    values = scores[rows, kept.indices]
+    scores[:] = -np.inf
+    scores[rows, kept.indices] = values
 
 
 def _mask_seen(scores: np.ndarray, seen: sp.csr_matrix) -> None:

@@ -303,9 +303,11 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
         audience = with_reasons(
             choose_audience(profiles, campaign_type, audience_query, limit, as_of), campaign_type, as_of
         )
-        # A re-order reminder may show what the customer already buys; other campaigns show new products.
+        # A re-order reminder shows what the customer buys ("your usual"); other campaigns show new products.
+        replenishment = campaign_type == "replenishment"
         rules = Rules(
-            exclude_bought=campaign_type != "replenishment", max_per_category=settings.max_products_per_category,
+            exclude_bought=not replenishment, bought_only=replenishment,
+            max_per_category=settings.max_products_per_category,
             boosts=frames.boost_weights(margin=settings.boost_margin, new=settings.boost_new),
         )  # fmt: skip
         progress(0, 1, f"recommending products for {len(audience)} customers")

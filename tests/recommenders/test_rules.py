@@ -134,3 +134,19 @@ def test_a_customer_who_bought_the_models_whole_top_still_gets_k_products():
     assert list(recs["product_id"]) == products[60:70]  # the best of what they have not bought, in order
     again = recommend_with_rules(model, ["heavy"], catalog, k=10, rules=Rules(reorderable_products=frozenset({"p001"})))
     assert list(again["product_id"]) == ["p001", *products[60:69]]  # a re-orderable product keeps its place
+
+
+def test_a_reorder_reminder_shows_only_what_the_customer_bought(window_shopper):
+    """Replenishment emails said "your usual" over products the customer had never bought (20 of 75 in a
+    demo campaign), some of them only viewed."""
+    model, catalog, interactions = window_shopper
+    bought = {"a1", "a2", "a3", "a4"}  # c0 also viewed b0 and carted b1
+    recs = recommend_with_rules(model, ["c0", "stranger"], catalog, k=10, rules=Rules(bought_only=True))
+    assert set(recs["product_id"]) == bought and set(recs["customer_id"]) == {"c0"}  # a stranger bought nothing
+    ranked = model.recommend_bought(["c0"], k=2)
+    assert len(ranked) == 2 and set(ranked["product_id"]) <= bought
+    assert list(ranked["score"]) == sorted(ranked["score"], reverse=True)
+    out_of_stock = catalog.assign(in_stock=catalog["product_id"] != "a1")
+    assert "a1" not in set(
+        recommend_with_rules(model, ["c0"], out_of_stock, k=10, rules=Rules(bought_only=True))["product_id"]
+    )

@@ -230,3 +230,29 @@ def test_an_approval_or_a_rejection_can_be_taken_back_until_the_email_is_sent(cl
     assert 'id="reopen-form"' in page and "Rejected: take it back to review it again." in page
     done = client.post(f"/review/drafts/{draft['id']}/reopen", data={"comment": "second look"}, follow_redirects=False)
     assert done.status_code == 303 and client.get(url).json()["status"] == draft["status"]
+
+
+def test_a_replenishment_email_shows_only_products_the_customer_bought(client, demo_files, engine, monkeypatch):
+    """Replenishment copy says "your usual", yet 20 of 75 products shown in a demo campaign had never been bought
+    by their customer (a wok and two milk frothers under "Запасы на исходе?")."""
+    from sqlalchemy import select
+
+    from service.db.models import Customer, Interaction, Product
+    from service.db.session import session_scope
+
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_shop(client, demo_files)
+    campaign_id = generated_campaign(client, campaign_type="replenishment", max_customers=6)
+    drafts = client.get(f"/campaigns/{campaign_id}/drafts").json()
+    assert drafts and any(d["recommendations"] for d in drafts)
+    with session_scope(engine) as session:
+        for draft in drafts:
+            bought = set(
+                session.scalars(
+                    select(Product.sku)
+                    .join(Interaction, Interaction.product_id == Product.id)
+                    .join(Customer, Interaction.customer_id == Customer.id)
+                    .where(Customer.external_id == draft["customer_id"], Interaction.kind == "purchase")
+                )
+            )
+            assert {r["product_id"] for r in draft["recommendations"]} <= bought, draft["customer_id"]
