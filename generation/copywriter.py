@@ -121,15 +121,16 @@ def _clean_data(text: str, limit: int = 200) -> str:
 def build_messages(group: Group, brand: BrandKit, n_variants: int, problems: str = "") -> list[dict[str, str]]:
     products = group.products()
     first = group.requests[0]
-    example = (
-        brand.examples[0].model_dump() if brand.examples else templates.fallback_copies(group.campaign_type, "en")[0]
-    )
+    # The campaign's own template copy is the example: on the campaign's goal, where the brand's examples (its
+    # voice, told in the system message) are not: the model wrote win-back copy off the brand's tea example.
+    example = templates.fallback_copies(group.campaign_type, "en")[0]
     system = templates.render_file(
         "llm/system.j2", brand=brand, language=templates.LANGUAGE_NAMES.get(group.locale, group.locale)
     )
     user = templates.render_file(
         "llm/user.j2",
         goal=templates.campaign(group.campaign_type)["goal"],
+        goal_words=templates.goal_words(group.campaign_type, "en")[:4],
         segment_description=SEGMENT_WORDS.get(group.segment, "customers of the shop"),
         offer_text=offer_text(first.offer, "en"),
         products=[
@@ -208,7 +209,10 @@ def write_group_copy(group: Group, brand: BrandKit, n_variants: int, settings: L
         variants = []
         for raw in answer.get("variants") or []:
             if isinstance(raw, dict):
-                fields = {name: tidy(raw.get(name) or "", name, brand) for name in ("subject", "preheader", "intro")}
+                fields = {
+                    name: tidy(raw.get(name) or "", name, brand, group.locale)
+                    for name in ("subject", "preheader", "intro")
+                }
                 fields["intro"] = drop_repeated_opening(
                     fields["intro"], [fields["subject"], fields["preheader"]], LIMITS["intro"][0]
                 )
@@ -216,7 +220,7 @@ def write_group_copy(group: Group, brand: BrandKit, n_variants: int, settings: L
                     variants.append(CopyVariant(**fields))
         raw_lines = answer.get("product_lines") or {}
         lines = {
-            p.product_id: tidy(raw_lines[label], "product line", brand)
+            p.product_id: tidy(raw_lines[label], "product line", brand, group.locale)
             for p, label in zip(products, labels, strict=True)
             if isinstance(raw_lines, dict) and raw_lines.get(label)
         }

@@ -13,13 +13,14 @@ from generation.brands import BrandKit
 from generation.copywriter import CopyVariant, GroupCopy, write_group_copy
 from generation.errors import ModelUnavailable
 from generation.grouping import group_requests
-from generation.guardrails import CheckContext, run_checks
+from generation.guardrails import CHECKS, CheckContext, goal, run_checks
 from generation.locales import in_writing_locales
 from generation.render import render_email
 from generation.schemas import Draft, DraftRequest, GenerationResult, GenerationStats, Variant
 from generation.settings import LLMSettings
 
 VARIANT_IDS = "ABCDEFGH"
+EDIT_CHECKS = tuple(name for name in CHECKS if name != goal.NAME)
 
 
 def finish_variant(
@@ -32,8 +33,10 @@ def finish_variant(
     intro: str,
     product_lines: list[str],
     used_fallback: bool = False,
+    edited: bool = False,
 ) -> Variant:
-    """Render one variant for one customer and run every guardrail on it (also used after a reviewer's edit)."""
+    """Render one variant for one customer and run every guardrail on it; after a reviewer's edit (``edited``)
+    every one but the campaign_goal check, which holds written copy to the campaign's words, not a person."""
     html, text = render_email(
         request, brand, subject=subject, preheader=preheader, intro=intro, product_lines=product_lines
     )
@@ -43,7 +46,7 @@ def finish_variant(
     )  # fmt: skip
     return Variant(
         variant_id=variant_id, subject=subject, preheader=preheader, intro=intro, product_lines=product_lines,
-        html=html, text=text, checks=run_checks(context), used_fallback=used_fallback,
+        html=html, text=text, checks=run_checks(context, EDIT_CHECKS if edited else None), used_fallback=used_fallback,
     )  # fmt: skip
 
 

@@ -62,6 +62,12 @@ def campaign(campaign_type: str) -> dict[str, Any]:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
+def goal_words(campaign_type: str, locale: str) -> list[str]:
+    """The words of which a campaign type's copy must hold one for the locale (the campaign_goal check); []
+    where its file names none."""
+    return list(campaign(campaign_type).get("goal_words", {}).get(locale, []))
+
+
 def fallback_copies(campaign_type: str, locale: str) -> list[dict[str, str]]:
     """The template's own copy for a locale: subject, preheader and intro, one dict per variant."""
     check_locale(locale)

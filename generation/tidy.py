@@ -1,6 +1,7 @@
 """Light repair of model copy before it is checked: whitespace, quotes, emoji beyond the brand's policy, and text
 past the length limit cut back to whole sentences (or whole words for a subject line), and an intro that stops
-mid-sentence cut back to its last finished sentence."""
+mid-sentence cut back to its last finished sentence, or, when it only lacks its full stop (it ends on a word a
+sentence may end on), given one."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import re
 from generation.brands import BrandKit
 from generation.guardrails.length import LIMITS
 from generation.guardrails.spam import EMOJI
-from generation.guardrails.structure import plain_words
+from generation.guardrails.structure import plain_words, stops_mid_phrase
 
 _SENTENCE_END = re.compile(r"[.!?…。](?=\s|$)")
 _ENDS_FIELD = re.compile(r"[.!?…)\"”»。]$")
@@ -77,7 +78,32 @@ def drop_repeated_opening(intro: str, earlier: list[str], min_length: int) -> st
     return intro
 
 
-def tidy(text: str, field: str, brand: BrandKit) -> str:
+# English words a cut-off sentence often stops on, though a finished one may too ("sit well beside", "ready
+# when you are"): a missing full stop is not added after them, so that the check still sees such an intro.
+_NO_STOP_AFTER = frozenset((
+    "about", "above", "across", "after", "against", "along", "among", "around", "at", "before", "behind", "below",
+    "beneath", "beside", "besides", "between", "beyond", "by", "down", "during", "except", "for", "from", "in",
+    "inside", "into", "like", "near", "of", "off", "on", "onto", "out", "outside", "over", "past", "since",
+    "through", "till", "to", "toward", "towards", "under", "until", "up", "upon", "with", "within", "without",
+    "is", "are", "was", "were", "be", "been", "being", "have", "has", "had", "do", "does", "did", "will", "would",
+    "shall", "should", "can", "could", "may", "might", "must",
+))  # fmt: skip
+_LAST = re.compile(r"(\w+)\W*$")
+
+
+def end_sentence(text: str, locale: str) -> str:
+    """``text`` with a full stop when it has none and plainly ends its sentence: on a word no sentence needs more
+    after ("Here are a few ideas we picked for you" was turned down for the missing stop alone)."""
+    if not text or _ENDS_FIELD.search(text):
+        return text
+    text = text.rstrip(_DANGLING)
+    last = _LAST.search(text)
+    if not text or stops_mid_phrase(text, locale) or (last and last.group(1).lower() in _NO_STOP_AFTER):
+        return text
+    return f"{text}."
+
+
+def tidy(text: str, field: str, brand: BrandKit, locale: str = "en") -> str:
     text = " ".join(str(text).split()).strip(" \"'«»„“”")
     text = drop_repeated_sentences(text)
     text = " ".join(limit_emoji(text, brand.emoji.max if brand.emoji.allowed else 0).split())
@@ -90,5 +116,5 @@ def tidy(text: str, field: str, brand: BrandKit) -> str:
         )
         return text.rstrip(_DANGLING)  # "A cup of tea with a hint of ale," came from the local model
     if field == "intro":
-        text = drop_unfinished_sentence(text, low)
+        text = end_sentence(drop_unfinished_sentence(text, low), locale)
     return cut_to_sentences(text, high)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from generation.guardrails import (
     claims,
     footer,
+    goal,
     grounding,
     injection,
     language,
@@ -19,7 +20,19 @@ from generation.schemas import CheckResult
 
 CHECKS: dict[str, Check] = {
     module.NAME: module.check
-    for module in (grounding, claims, vocabulary, length, structure, language, personal_data, injection, spam, footer)
+    for module in (
+        grounding,
+        claims,
+        vocabulary,
+        length,
+        structure,
+        goal,
+        language,
+        personal_data,
+        injection,
+        spam,
+        footer,
+    )
 }
 COPY_CHECKS = tuple(name for name in CHECKS if name != footer.NAME)  # those that need no rendered email
 

@@ -42,7 +42,7 @@ def rerender_variant(session: Session, draft: Draft, variant: Variant) -> None:
     finished = finish_variant(
         draft_request(draft, brand), brand, variant_id=variant.label,
         subject=variant.subject, preheader=variant.preheader, intro=variant.intro,
-        product_lines=list(variant.product_lines),
+        product_lines=list(variant.product_lines), edited=True,
     )  # fmt: skip
     variant.html, variant.text = finished.html, finished.text
     variant.checks = [c.model_dump() for c in finished.checks]

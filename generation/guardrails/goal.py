@@ -1,0 +1,41 @@
+"""Campaign goal: the subject, preheader or intro says what the email is for, in one of the campaign type's goal
+words for the locale (prompts/campaigns/<type>.yaml, `goal_words`: the start of a word, or a phrase).
+
+The local model wrote win-back emails that never invited anyone back ("Your kitchen is going to love it! There's a
+new one-pot you've found") and VIP emails that never thanked anyone; every other check passed them. The template
+copy holds a goal word by construction, so such copy is replaced by it. A reviewer's own edit is not held to
+the list (see `generation.pipeline.finish_variant`): the person decides how to say it.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from generation.guardrails.base import CheckContext, failed, passed
+from generation.schemas import CheckResult
+from generation.templates import goal_words
+
+NAME = "campaign_goal"
+
+
+@lru_cache(maxsize=64)
+def _goal_pattern(words: tuple[str, ...]) -> re.Pattern:
+    """Any of ``words`` at the start of a word (a stem: "thank" finds "thanks", "thankful")."""
+    return re.compile("|".join(rf"(?<!\w){re.escape(word)}" for word in words), re.IGNORECASE)
+
+
+def check(context: CheckContext) -> CheckResult:
+    if context.lines_only:
+        return passed(NAME)
+    words = tuple(goal_words(context.request.campaign_type, context.locale))
+    if not words:
+        return passed(NAME)
+    said = " ".join((context.subject, context.preheader, context.intro))
+    if _goal_pattern(words).search(said):
+        return passed(NAME)
+    kind = context.request.campaign_type.replace("_", "-")
+    examples = ", ".join(f"'{word}'" for word in words[:3])
+    return failed(
+        NAME, f"the subject, preheader and intro never say what a {kind} email is for (words like {examples})"
+    )
