@@ -289,9 +289,9 @@ def _choose_variants(
             if is_near_duplicate(_idea(variant), [_idea(v) for v, _ in chosen]):
                 continue
             chosen.append((variant, False))
-        for product_id, line in answer_lines.items():
-            if product_id not in lines and _line_ok(request, brand, product_id, line):
-                lines[product_id] = line
+        for product_id, line in answer_lines.items():  # one model line a product: two products sharing one get
+            if product_id not in lines and line not in lines.values() and _line_ok(request, brand, product_id, line):
+                lines[product_id] = line  # it for the first, the template's line for the second
     for i in range(len(fallbacks) * 2):
         if len(chosen) >= n_variants:
             break

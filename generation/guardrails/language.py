@@ -1,7 +1,9 @@
 """Language: the copy is written in the customer's locale.
 
 The script is checked first (Cyrillic for ru/bg, Latin for en/de/pl) and letters that only other languages
-use; langdetect then judges texts long enough to judge, with a fixed seed so the verdict is reproducible.
+use; a text of five words or more must hold one of the language's commonest words (a product line of the
+local model, "Porrajes de célropeo de l'eco de l'eco", was too short for langdetect and held none); langdetect
+then judges texts long enough to judge, with a fixed seed so the verdict is reproducible.
 
 Verdicts are remembered per (text, locale): a campaign's customers share their group's copy, so its thousands of
 variants hold a few hundred distinct texts, and langdetect (one call at a time, behind its lock) would otherwise
@@ -33,6 +35,19 @@ _FOREIGN_LETTERS = {
     "bg": "ыэёїєіґў",
 }
 _RELATED = {"ru": {"ru", "uk", "mk", "bg"}, "bg": {"bg", "mk", "ru", "uk"}}
+# The commonest short words of each language, of which any text of MIN_WORDS_FOR_COMMON words or more holds one.
+_COMMON_WORDS = {
+    locale: frozenset(words.split())
+    for locale, words in {
+        "en": "the a an and to of for with your you is it in on our this that we are be as at by from or its all",
+        "de": "der die das und ist mit für zu ein eine einen sie ihr ihre wir den dem von auf im in es aus bei",
+        "pl": "i w na z ze do się nie to jest dla o że ten ta twoje twój twoja nasz nasze jak od po ci cię",
+        "ru": "и в на с не что это как для по вы ваш ваши наш мы к от из у вам вас",
+        "bg": "и в на с не че това как за по вие ваш ваши наш ние да от са е ви",
+    }.items()
+}
+MIN_WORDS_FOR_COMMON = 5
+_WORDS = re.compile(r"[^\W\d_]+")
 
 
 _detector_lock = threading.Lock()
@@ -70,6 +85,10 @@ def language_matches(text: str, locale: str) -> tuple[bool, str]:
     foreign = sorted({c for c in text.lower() if c in _FOREIGN_LETTERS.get(locale, "")})
     if foreign:
         return False, f"the copy uses letters ({''.join(foreign)}) that {wanted} does not"
+    words = [word.lower() for word in _WORDS.findall(text)]
+    common = _COMMON_WORDS.get(locale)
+    if common and len(words) >= MIN_WORDS_FOR_COMMON and not common.intersection(words):
+        return False, f"the copy holds none of {wanted}'s commonest words, so it does not read as {wanted}"
     if len(text) < MIN_CHARS_TO_DETECT:
         return True, ""
     probabilities = detect(text)

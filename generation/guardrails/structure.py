@@ -76,6 +76,9 @@ def check(context: CheckContext) -> CheckResult:
         dangling = stops_mid_phrase(value, context.locale)
         if dangling:
             return failed(NAME, f"the {name} stops mid-sentence, on '{dangling}'")
+    for position, line in enumerate(context.product_lines, start=1):
+        if len(line.split()) < 2:
+            return failed(NAME, f"product line {position} is a single word ('{line.strip()}'): say something of it")
     if not context.lines_only and len(context.subject.split()) < 2:
         return failed(NAME, f"the subject is a single word ('{context.subject.strip()}'): say what the email brings")
     for name, value in context.copy_fields().items():

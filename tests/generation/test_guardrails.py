@@ -223,6 +223,27 @@ class TestStructure(CheckContract):
         assert CHECKS["structure"](context(subject=subject)).passed
 
 
+class TestWrittenInItsLanguage:
+    @pytest.mark.parametrize(
+        ("locale", "line", "passes"),
+        [
+            ("en", "Porrajes de célropeo de l'eco de l'eco", False),
+            ("en", "Bright and grassy, for slow mornings.", True),
+            ("en", "Keeps every cup warm.", True),  # too short to judge by its words
+            ("de", "Aus unserem Sortiment für Sie ausgewählt.", True),
+            ("ru", "Подобрано для вас из нашего ассортимента.", True),
+        ],
+    )
+    def test_a_text_of_five_words_holds_one_of_its_language_s_commonest(self, locale, line, passes):
+        """A product line of the local model, "Porrajes de célropeo de l'eco de l'eco", was too short for langdetect
+        (38 characters) and passed."""
+        assert language_matches.__wrapped__(line, locale)[0] is passes
+
+    def test_a_one_word_product_line_fails_structure(self):
+        result = CHECKS["structure"](context(product_lines=["Grassy and bright.", "Porraj"]))
+        assert not result.passed and "product line 2 is a single word ('Porraj')" in result.reason
+
+
 class TestCampaignGoal:
     """The local model's win-back copy "Your kitchen is going to love it! There's a new one-pot you've found" and
     VIP copy that thanked nobody passed every check and were chosen to send."""
@@ -362,7 +383,9 @@ def test_language_is_detected_once_per_text_and_locale(monkeypatch):
     verdicts = [language_matches(english, "en") for _ in range(5)] + [language_matches(english, "pl")]
     assert verdicts == [language_matches.__wrapped__(english, "en")] * 5 + [language_matches.__wrapped__(english, "pl")]
     assert verdicts[0] == (True, "") and verdicts[-1][0] is False
-    assert len(calls) == 2 + 2  # once per (text, locale) through the memo, then twice more for the comparison
+    # once for English through the memo, once more for the comparison; Polish is ruled out before langdetect (the
+    # text holds none of Polish's commonest words)
+    assert len(calls) == 1 + 1 and verdicts[-1][1].startswith("the copy holds none of Polish's commonest words")
 
 
 def test_language_memo_is_bounded():

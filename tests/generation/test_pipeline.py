@@ -11,7 +11,7 @@ from generation.brands import BrandKit, load_brand
 from generation.errors import ModelUnavailable, UnknownCampaignType
 from generation.export import draft_rows
 from generation.llm import Endpoint, register
-from generation.pipeline import finish_variant, generate_drafts
+from generation.pipeline import finish_variant, generate_drafts, template_product_lines
 from generation.schemas import CAMPAIGN_TYPES, LOCALES, Offer
 from generation.settings import LLMSettings
 from tests.generation.conftest import make_request
@@ -168,6 +168,27 @@ def _boastful_endpoint(model, settings):
     version = {"subject": "Take 70% off today", "preheader": "Only for you", "intro": "Everything is 70% off now."}
     body = json.dumps({"variants": [version, version], "product_lines": {}})
     return Endpoint(model="openai/boastful", api_key="x", mock=lambda messages, schema: body)
+
+
+@register("samey")
+def _samey_endpoint(model, settings):
+    """Answers like the fake model, but writes one product line for every product."""
+    from generation.llm.fake import answer
+
+    def respond(messages, schema):
+        body = json.loads(answer(messages, schema))
+        body["product_lines"] = dict.fromkeys(body["product_lines"], "A lovely thing for your kitchen shelf.")
+        return json.dumps(body)
+
+    return Endpoint(model="openai/samey", api_key="x", mock=respond)
+
+
+def test_a_model_line_written_for_two_products_is_kept_for_the_first_only():
+    """The local model wrote "Porrajes de célropeo de l'eco de l'eco" under two products of one email."""
+    request = make_request()  # two products
+    result = generate_drafts([request], load_brand("hearth"), settings=LLMSettings(model="samey", cache=False))
+    lines = result.drafts[0].variants[0].product_lines
+    assert lines[0] == "A lovely thing for your kitchen shelf." and lines[1] == template_product_lines(request)[1]
 
 
 def test_stats_say_which_check_turned_the_model_copy_down():
