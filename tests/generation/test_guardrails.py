@@ -115,6 +115,20 @@ class TestUnbackedClaims(CheckContract):
         result = CHECKS["unbacked_claims"](context(**{field: text}))
         assert not result.passed and f"speaks of '{named}', but no product in this email is one" in result.reason
 
+    def test_a_product_is_what_its_name_or_category_says_not_what_its_description_goes_with(self):
+        """ "Hand-picked teas for slow mornings" passed over plates and oat biscuits: the biscuits' description said
+        "with a cup of tea"."""
+        from tests.generation.conftest import POT
+
+        biscuits = POT.model_copy(
+            update={"product_id": "B1", "name": "Oat Biscuits", "category": "Biscuits",
+                    "description": "Crisp oat biscuits, best with a cup of tea."}
+        )  # fmt: skip
+        request = make_request(products=[biscuits])
+        fields = {**CLEAN, "preheader": "Hand-picked teas for slow mornings", "product_lines": ["Crisp and buttery."]}
+        checked = CheckContext(request=request, brand=load_brand("hearth"), **fields)
+        assert "speaks of 'teas', but no product in this email is one" in CHECKS["unbacked_claims"](checked).reason
+
     def test_products_the_email_shows_may_be_named_in_any_number_and_case(self):
         assert CHECKS["unbacked_claims"](context(intro="Teapots and teas, picked for slow mornings.")).passed
         tea_only = make_request().model_copy(update={"products": make_request().products[:1]})
