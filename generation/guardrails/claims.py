@@ -11,7 +11,8 @@
   description ("made by a small producer" in a scale's line, taken from the ginger syrup's description).
 - Products the email does not show: a kind of product from the brand kit's ``product_words`` (singular or
   plural) that no product of the email names in its name or category ("a new pot of tea" in an email of woks
-  and skillets; "hand-picked teas" over plates and oat biscuits whose description says "with a cup of tea").
+  and skillets; "hand-picked teas" over plates and oat biscuits whose description says "with a cup of tea");
+  in a product line, one its own product's data does not name ("Pink peppermint tea" under cane sugar cubes).
 """
 
 from __future__ import annotations
@@ -124,5 +125,11 @@ def check(context: CheckContext) -> CheckResult:
             shown = ", ".join(sorted(borrowed)[:3])
             return failed(
                 NAME, f"product line {position + 1} ({product.name}) borrows '{shown}' from another product's data"
+            )
+        own = f"{product.name} {product.category} {product.description}"  # a teapot's line may name the tea it keeps
+        other_kind = absent_product_word(line, product_words, own)
+        if other_kind:
+            return failed(
+                NAME, f"product line {position + 1} ({product.name}) speaks of '{other_kind}', which it is not"
             )
     return passed(NAME)

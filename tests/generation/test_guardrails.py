@@ -129,6 +129,18 @@ class TestUnbackedClaims(CheckContract):
         checked = CheckContext(request=request, brand=load_brand("hearth"), **fields)
         assert "speaks of 'teas', but no product in this email is one" in CHECKS["unbacked_claims"](checked).reason
 
+    def test_a_product_line_speaks_of_its_own_product_only(self):
+        """A model line "Pink peppermint tea" sat under Cane Sugar Cubes, in an email that also showed a tea."""
+        from tests.generation.conftest import POT, TEA
+
+        lines = context(product_lines=["Grassy and bright.", "The perfect pot for your favourite tea."])
+        assert CHECKS["unbacked_claims"](lines).passed  # the teapot's line may name the tea it keeps warm
+        sugar = POT.model_copy(update={"name": "Cane Sugar Cubes", "category": "Sweets", "description": "White cubes."})
+        fields = {**CLEAN, "product_lines": ["Grassy and bright.", "Pink peppermint tea."]}
+        checked = CheckContext(request=make_request(products=[TEA, sugar]), brand=load_brand("hearth"), **fields)
+        reason = CHECKS["unbacked_claims"](checked).reason
+        assert "product line 2 (Cane Sugar Cubes) speaks of 'tea', which it is not" in reason
+
     def test_products_the_email_shows_may_be_named_in_any_number_and_case(self):
         assert CHECKS["unbacked_claims"](context(intro="Teapots and teas, picked for slow mornings.")).passed
         tea_only = make_request().model_copy(update={"products": make_request().products[:1]})
