@@ -162,6 +162,17 @@ class Campaign(Base):
     drafts: Mapped[list[Draft]] = relationship(back_populates="campaign", cascade="all, delete-orphan")
 
 
+class DeletedCampaign(Base):
+    """A campaign that was deleted: its id is never given to another (SQLite would reuse the highest), and a
+    client that asks for it is told what became of it."""
+
+    __tablename__ = "deleted_campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(200))
+    deleted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class Draft(Base):
     """One customer's email in a campaign, with its variants; reviewed before sending."""
 

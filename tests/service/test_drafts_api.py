@@ -178,6 +178,22 @@ def test_a_campaign_that_sent_nothing_is_deleted_with_its_drafts(client, demo_fi
     assert sent.json()["message"] == f"Campaign {kept_id} has sent 1 email: it is kept with its results."
 
 
+def test_a_deleted_campaign_s_id_is_never_given_again_and_says_it_was_deleted(client):
+    """On SQLite, deleting the newest campaign and creating one gave the new campaign the deleted one's id: an
+    integration (or a job's result, or a webhook) that kept the id read another campaign."""
+    body = {"name": "Spring test", "brand": "hearth", "campaign_type": "vip"}
+    first = client.post("/campaigns", json=body).json()["id"]
+    newest = client.post("/campaigns", json={**body, "name": "Mistake"}).json()["id"]
+    assert client.delete(f"/campaigns/{newest}").status_code == 204
+    created = client.post("/campaigns", json={**body, "name": "Next"}).json()["id"]
+    assert created > newest > first
+    gone = client.get(f"/campaigns/{newest}")
+    assert gone.status_code == 404 and gone.json()["message"].startswith(
+        f"Campaign {newest} ('Mistake') was deleted on "
+    )
+    assert client.get("/campaigns/999").json()["message"] == "Campaign 999 does not exist."
+
+
 def test_campaigns_are_listed_newest_first_a_page_at_a_time_and_by_status(client, engine):
     """GET /campaigns answered every campaign the shop ever made, each with its draft counts and forecast."""
     from service.db.models import Campaign
