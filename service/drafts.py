@@ -48,9 +48,9 @@ def list_drafts(
     session: Session, campaign_id: int, status: str | None = None, flagged: bool | None = None,
     limit: int = 100, offset: int = 0, customer: str | None = None,
 ) -> list[Draft]:  # fmt: skip
-    """The campaign's drafts, flagged first, optionally only the draft of one ``customer`` (their id, or their
-    email in any case); raises NotFound for a campaign that does not exist (rather than answering with no
-    drafts)."""
+    """The campaign's drafts, flagged first, optionally only those of the ``customer`` asked for: their id or
+    email, or their first name (several customers may share it), each in any case; raises NotFound for a
+    campaign that does not exist (rather than answering with no drafts)."""
     get_campaign(session, campaign_id)
     statement = (
         select(Draft)
@@ -65,9 +65,13 @@ def list_drafts(
     if flagged is not None:
         statement = statement.where(Draft.flagged == flagged)
     if customer:
-        wanted = customer.strip()
+        wanted = customer.strip().lower()  # a person types "c00646" for C00646, or the name a customer wrote with
         ids = select(Customer.id).where(
-            or_(Customer.external_id == wanted, func.lower(Customer.email) == wanted.lower())
+            or_(
+                func.lower(Customer.external_id) == wanted,
+                func.lower(Customer.email) == wanted,
+                func.lower(Customer.first_name) == wanted,
+            )
         )
         statement = statement.where(Draft.customer_id.in_(ids))
     return list(session.scalars(statement))

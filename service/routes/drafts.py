@@ -24,7 +24,9 @@ router = APIRouter(tags=["drafts"], responses=errors(*KEYED))
 def list_drafts(
     campaign_id: int, session: SessionDep, _key: ApiKeyDep, status: DraftStatus | None = None,
     flagged: bool | None = None, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
-    customer: str | None = Query(None, description="only the draft of this customer: their id, or their email"),
+    customer: str | None = Query(
+        None, description="only the drafts of this customer: their id or email, or their first name, in any case"
+    ),
 ) -> list[DraftOut]:  # fmt: skip
     """The campaign's drafts, flagged first; a campaign that does not exist is a 404, an unknown `status` a 422
     listing the statuses a draft can have."""

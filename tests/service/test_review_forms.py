@@ -64,7 +64,10 @@ def test_the_campaign_page_pages_through_drafts_and_filters_them_by_status(clien
     campaign_id = client.post("/campaigns", json=body).json()["id"]
     with session_scope(engine) as session:
         for i in range(130):
-            customer = Customer(external_id=f"p{i:03d}", email=f"p{i:03d}@example.com", marketing_consent=True)
+            name = "Zofia" if i in (10, 20) else f"Name{i}"
+            customer = Customer(
+                external_id=f"p{i:03d}", email=f"p{i:03d}@example.com", first_name=name, marketing_consent=True
+            )
             variant = Variant(label="A", subject=f"Subject {i}", html="<p>A</p>", text="A")
             status = "approved" if i < 7 else "pending"
             session.add(Draft(campaign_id=campaign_id, customer=customer, status=status, variants=[variant]))
@@ -84,8 +87,10 @@ def test_the_campaign_page_pages_through_drafts_and_filters_them_by_status(clien
     # a customer who wrote in: their draft by id or by email (in any case), on the page and through the API
     found = client.get(f"/review/campaigns/{campaign_id}", params={"customer": "P042@Example.com"})
     assert len(rows(found.text)) == 1 and 'value="P042@Example.com"' in found.text
-    by_id = client.get(f"/campaigns/{campaign_id}/drafts", params={"customer": "p042"}).json()
+    by_id = client.get(f"/campaigns/{campaign_id}/drafts", params={"customer": "P042"}).json()  # the id in any case
     assert [d["customer_id"] for d in by_id] == ["p042"] and rows(found.text) == [str(by_id[0]["id"])]
+    by_name = client.get(f"/campaigns/{campaign_id}/drafts", params={"customer": "zofia"}).json()  # a first name
+    assert sorted(d["customer_id"] for d in by_name) == ["p010", "p020"]
     missing = client.get(f"/review/campaigns/{campaign_id}", params={"customer": "nobody"}).text
     assert rows(missing) == [] and 'id="no-such-customer"' in missing
 
