@@ -12,14 +12,10 @@ from service.db.models import Event, Send
 from service.errors import InvalidInput, Problem
 from service.forecasts import mark_stale_for_customers
 from service.schemas import EventIn
+from service.send_times import as_local
 
 # How far an event's time may lie before its send or after now: the email service's clock is not ours.
 CLOCK_SKEW = timedelta(minutes=10)
-
-
-def _local(moment: datetime) -> datetime:
-    """A moment as the service keeps them: the server's local time, without a zone."""
-    return moment.astimezone().replace(tzinfo=None) if moment.tzinfo else moment
 
 
 def ingest_events(session: Session, events: list[EventIn]) -> dict[str, int]:
@@ -45,14 +41,9 @@ def ingest_events(session: Session, events: list[EventIn]) -> dict[str, int]:
             )
             problems.append(Problem(None, f"events[{index}]", reason, "field"))
             continue
-        occurred_at = _local(event.occurred_at) if event.occurred_at else datetime.now()
-        if event.occurred_at is None:  # "now" is never refused: an unsubscribe must always be taken
-            pass
-        elif occurred_at < send.sent_at - CLOCK_SKEW:
-            problem = f"{occurred_at:%Y-%m-%d %H:%M} is before the email was sent ({send.sent_at:%Y-%m-%d %H:%M})"
-            problems.append(Problem(None, f"events[{index}].occurred_at", problem, "field"))
-        elif occurred_at > datetime.now() + CLOCK_SKEW:
-            problem = f"{occurred_at:%Y-%m-%d %H:%M} has not come yet"
+        # An event without a time happened now, which is never refused: an unsubscribe must always be taken.
+        occurred_at = as_local(event.occurred_at) if event.occurred_at else datetime.now()
+        if event.occurred_at and (problem := _impossible_time(occurred_at, send)):
             problems.append(Problem(None, f"events[{index}].occurred_at", problem, "field"))
         resolved.append((send, event, occurred_at))
     if problems:
@@ -78,6 +69,15 @@ def ingest_events(session: Session, events: list[EventIn]) -> dict[str, int]:
         mark_stale_for_customers(session, stopped, unsent_only=True)
     session.flush()
     return {"recorded": recorded, "duplicates": duplicates}
+
+
+def _impossible_time(occurred_at: datetime, send: Send) -> str | None:
+    """Why an event cannot have happened at ``occurred_at``: before its email was sent, or still to come."""
+    if occurred_at < send.sent_at - CLOCK_SKEW:
+        return f"{occurred_at:%Y-%m-%d %H:%M} is before the email was sent ({send.sent_at:%Y-%m-%d %H:%M})"
+    if occurred_at > datetime.now() + CLOCK_SKEW:
+        return f"{occurred_at:%Y-%m-%d %H:%M} has not come yet"
+    return None
 
 
 def _went_to_current_address(send: Send) -> bool:

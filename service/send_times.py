@@ -65,12 +65,17 @@ def waiting_drafts(session: Session, campaign_id: int, now: datetime) -> dict[st
     return {"waiting": waiting, "next_send_at": next_at.isoformat() if next_at else None}
 
 
+def as_local(moment: datetime) -> datetime:
+    """A moment as the service keeps them: the server's local time, without a zone (one with a zone converted)."""
+    return moment.astimezone().replace(tzinfo=None) if moment.tzinfo else moment
+
+
 def scheduled_moment(at: datetime | None, batch_size: int | None) -> datetime | None:
     """``at`` as the service keeps moments (the server's local time, no zone), checked: InvalidInput naming
     `at` for a moment that has passed, or for `at` with `batch_size` (a batch is sent now, to learn from)."""
     if at is None:
         return None
-    when = at.astimezone().replace(tzinfo=None) if at.tzinfo else at
+    when = as_local(at)
     if batch_size is not None:
         problem = "schedule a whole campaign, not a batch: drop batch_size"
         raise InvalidInput("query", [Problem(None, "at", problem, "parameter")])
