@@ -131,8 +131,10 @@ def field_path(location: tuple | list) -> str:
     return path
 
 
-# An import lists up to 1,000 problems and a line saying how many it found (service.importing.load).
-PROBLEMS_IN_BODY = 1_001
+# An input lists at most this many problems, then a line saying how many it found (service.importing.load), and
+# the API's error body carries them all.
+MAX_PROBLEMS = 1_000
+PROBLEMS_IN_BODY = MAX_PROBLEMS + 1
 
 
 def _problem_body(problem: Problem) -> dict[str, Any]:

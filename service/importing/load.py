@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from generation.schemas import LOCALES
 from service.db.batches import IN_BATCH, batches, rows_where_in
 from service.db.models import Customer, Event, Interaction, Product, Send, utcnow
-from service.errors import InvalidInput, Problem
+from service.errors import MAX_PROBLEMS, InvalidInput, Problem
 from service.importing.columns import SPECS, TableSpec, file_row, parse_table
 from tabular import DateOrder, is_parquet
 
@@ -29,7 +29,6 @@ LOCALE_PATTERN = re.compile(r"^[a-z]{2}([-_][A-Za-z]{2})?$")
 WRITE_BATCH = 20_000
 # Lines of a file parsed, checked and written at a time (see import_file).
 CHUNK_ROWS = 100_000
-MAX_PROBLEMS = 1_000
 # Bytes of a CSV file read at a time while checking that it is UTF-8.
 UTF8_BLOCK = 1 << 24
 # A CSV file's cells as the text they hold (the importer parses them), with or without a byte-order mark.
