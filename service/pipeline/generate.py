@@ -230,13 +230,19 @@ def insert_drafts(
     return len(new)
 
 
+def _is_flagged(selected_flagged: bool, draft: Any) -> bool:
+    """A new draft is flagged when selection flagged it or when it carries a note (written in another language
+    than the customer's, no product to show)."""
+    return bool(selected_flagged) or bool(draft.notes)
+
+
 def _draft_record(
     campaign_id: int, customer_pk: int, draft: Any, person: dict[str, Any], chosen: dict[str, Any],
     recommendations: list[dict[str, Any]], checks: dict[str, list[dict[str, Any]]],
 ) -> dict[str, Any]:  # fmt: skip
-    """A new draft's row, flagged when selection flagged it or when it carries a note."""
+    """A new draft's row, flagged as `_is_flagged` says."""
     offer = person.get("offer")
-    flagged = bool(chosen["flagged"]) or bool(draft.notes)  # e.g. written in another language than theirs
+    flagged = _is_flagged(chosen["flagged"], draft)
     return {
         "campaign_id": campaign_id, "customer_id": customer_pk, "status": "flagged" if flagged else "pending",
         "flagged": flagged, "flag_reasons": [*draft.notes, *with_check_reasons(chosen["flag_reasons"], checks.items())],
@@ -345,10 +351,8 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
             with session_scope(engine) as session:
                 kept = clear_untouched_drafts(session, campaign_id) if kept is None else kept
                 saved += insert_drafts(session, campaign_id, part, drafts, picks, variants, selection, kept)
-            flagged += sum(  # as _draft_record flags them: by selection, or for a note (language, no products)
-                bool(selection.at[d.customer_id, "flagged"]) or bool(d.notes)
-                for d in drafts
-                if d.customer_id not in kept
+            flagged += sum(
+                _is_flagged(selection.at[d.customer_id, "flagged"], d) for d in drafts if d.customer_id not in kept
             )
             n_variants += len(variants)
         if kept is None:  # no draft to write: the earlier run's untouched drafts still go
