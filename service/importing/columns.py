@@ -109,11 +109,6 @@ SENDS = TableSpec(
 SPECS = {spec.name: spec for spec in (CUSTOMERS, PRODUCTS, ORDERS, SENDS)}
 
 
-def file_row(index: int) -> int:
-    """The 1-based line of a data row in a file with a header line."""
-    return int(index) + 2
-
-
 def _header_hint(frame: pd.DataFrame) -> list[Problem]:
     """What the header was read as, when it looks like a file separated by something other than commas (a
     spreadsheet saved with semicolons or tabs reads as one column)."""
@@ -134,9 +129,10 @@ def _header_hint(frame: pd.DataFrame) -> list[Problem]:
 def parse_table(
     frame: pd.DataFrame, spec: TableSpec, dates_day_first: dict[str, bool] | None = None
 ) -> tuple[pd.DataFrame, list[Problem]]:
-    """Parse every documented column of `frame`, whose index is each row's position in the file (0 for the
-    first data line); returns the typed frame and the problems found. ``dates_day_first``: for a chunk of a
-    file, the order of each date column's numeric dates over the whole file, instead of the chunk's own."""
+    """Parse every documented column of `frame`, whose index is the number its rows' problems name them by (see
+    ``load.first_row``: a CSV file's line, a Parquet file's row); returns the typed frame and the problems found.
+    ``dates_day_first``: for a chunk of a file, the order of each date column's numeric dates over the whole file,
+    instead of the chunk's own."""
     problems: list[Problem] = []
     frame = frame.rename(columns=lambda c: str(c).strip())
     missing = [name for name in spec.required if name not in frame.columns]
@@ -165,7 +161,7 @@ def parse_table(
         first_rows.index = parsed.index
         for index in parsed.index[duplicated]:
             problems.append(
-                Problem(file_row(index), ", ".join(spec.key), f"the same key is on line {file_row(first_rows[index])}")
+                Problem(int(index), ", ".join(spec.key), f"the same key is on row {int(first_rows[index])}")
             )
     return parsed, problems
 
@@ -183,14 +179,14 @@ def _parse_column(raw: pd.Series, column: Column, day_first: bool | None = None)
             for index in values.index[bad]:
                 problems.append(
                     Problem(
-                        file_row(index),
+                        int(index),
                         column.name,
                         f"'{raw[index]}' is not one of {', '.join(column.choices)}",
                     )
                 )
         elif not column.allow_empty:
             for index in values.index[empty]:
-                problems.append(Problem(file_row(index), column.name, "is empty"))
+                problems.append(Problem(int(index), column.name, "is empty"))
         return values.astype(object), problems
     if column.kind == "bool":
         lowered = text.str.lower().fillna("")
@@ -199,7 +195,7 @@ def _parse_column(raw: pd.Series, column: Column, day_first: bool | None = None)
             values = values.where(~empty, bool(column.default))
         bad = ~(lowered.isin(TRUE_WORDS) | lowered.isin(FALSE_WORDS))
         for index in values.index[bad]:
-            problems.append(Problem(file_row(index), column.name, f"'{raw[index]}' is not true/false"))
+            problems.append(Problem(int(index), column.name, f"'{raw[index]}' is not true/false"))
         return values.astype(bool), problems
     if column.kind == "number":
         values = pd.to_numeric(text, errors="coerce")
@@ -208,21 +204,21 @@ def _parse_column(raw: pd.Series, column: Column, day_first: bool | None = None)
         bad = values.isna() & ~(empty & column.allow_empty)
         for index in values.index[bad]:
             what = "is empty" if empty[index] else f"'{raw[index]}' is not a number"
-            problems.append(Problem(file_row(index), column.name, what))
+            problems.append(Problem(int(index), column.name, what))
         if column.minimum is not None:
             for index in values.index[(values < column.minimum).fillna(False)]:
-                problems.append(Problem(file_row(index), column.name, f"must be at least {column.minimum}"))
+                problems.append(Problem(int(index), column.name, f"must be at least {column.minimum}"))
         if column.maximum is not None:
             for index in values.index[(values > column.maximum).fillna(False)]:
-                problems.append(Problem(file_row(index), column.name, f"must be at most {column.maximum}"))
+                problems.append(Problem(int(index), column.name, f"must be at most {column.maximum}"))
         return values.astype(float), problems
     if column.kind == "timestamp":
         values, order_problem = parse_dates(text, day_first)
         if order_problem:
-            message = order_problem.describe(lambda position: f"line {file_row(text.index[position])}")
-            return values, [Problem(file_row(text.index[order_problem.position]), column.name, message)]
+            message = order_problem.describe(lambda position: f"row {int(text.index[position])}")
+            return values, [Problem(int(text.index[order_problem.position]), column.name, message)]
         for index in values.index[values.isna() & ~(empty & column.allow_empty)]:
             what = "is empty" if empty[index] else f"'{raw[index]}' is not a date/time"
-            problems.append(Problem(file_row(index), column.name, what))
+            problems.append(Problem(int(index), column.name, what))
         return values, problems
     raise ValueError(f"unknown column kind {column.kind}")

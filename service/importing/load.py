@@ -20,7 +20,7 @@ from generation.schemas import LOCALES
 from service.db.batches import IN_BATCH, batches, rows_where_in
 from service.db.models import Customer, Event, Interaction, Product, Send, utcnow
 from service.errors import MAX_PROBLEMS, InvalidInput, Problem
-from service.importing.columns import SPECS, TableSpec, file_row, parse_table
+from service.importing.columns import SPECS, TableSpec, parse_table
 from tabular import DateOrder, is_parquet
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -150,7 +150,7 @@ def _repeated_in_chunks(rows: pd.DataFrame, spec: TableSpec, earlier_keys: set[s
     repeated = pd.Series([key in earlier_keys for key in keys], index=keys.index, dtype=bool)  # isin copies the set
     earlier_keys.update(keys)
     return [
-        Problem(r, ", ".join(spec.key), "the same key is on an earlier line of the file") for r in _rows_where(repeated)
+        Problem(r, ", ".join(spec.key), "the same key is on an earlier row of the file") for r in _rows_where(repeated)
     ]
 
 
@@ -180,18 +180,26 @@ def _parquet(path: Path, shown: str):
         raise _unreadable(shown, error) from error
 
 
+def first_row(path: Path) -> int:
+    """How problems number the file's first data row: a CSV's rows are its lines, as an editor or a spreadsheet
+    shows them (the header is line 1), a Parquet file's rows are counted from 1 (it has no lines), as
+    ``tailor recommend`` and ``tailor audience`` name them too (``tabular.rows_of``)."""
+    return 1 if is_parquet(path) else 2
+
+
 def _chunks(path: Path, shown: str, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
     """The file's rows ``CHUNK_ROWS`` at a time as text columns (or Parquet's own types), each chunk indexed by
-    its rows' positions in the file, so that problems name the file's lines."""
+    the numbers problems name its rows by (``first_row`` for the file's first)."""
     try:
         if is_parquet(path):
-            start = 0
-            for batch in _parquet(path, shown).iter_batches(batch_size=CHUNK_ROWS, columns=columns):
-                chunk = batch.to_pandas()
-                yield chunk.set_axis(pd.RangeIndex(start, start + len(chunk)))
-                start += len(chunk)
+            parts = _parquet(path, shown).iter_batches(batch_size=CHUNK_ROWS, columns=columns)
+            batches = (part.to_pandas() for part in parts)
         else:
-            yield from pd.read_csv(path, **CSV_TEXT, chunksize=CHUNK_ROWS, usecols=columns)
+            batches = pd.read_csv(path, **CSV_TEXT, chunksize=CHUNK_ROWS, usecols=columns)
+        start = first_row(path)
+        for chunk in batches:
+            yield chunk.set_axis(pd.RangeIndex(start, start + len(chunk)))
+            start += len(chunk)
     except InvalidInput:
         raise
     except Exception as error:  # the reader's own message says what is wrong with the file
@@ -211,8 +219,8 @@ def _dates_day_first(path: Path, shown: str, spec: TableSpec) -> dict[str, bool]
             order.add(chunk[named[column]].astype("string").str.strip(), int(chunk.index[0]) if len(chunk) else 0)
         decided[column], problem = order.decide()
         if problem:
-            where = problem.describe(lambda position: f"line {file_row(position)}")
-            raise InvalidInput(f"{spec.name} file", [Problem(file_row(problem.position), column, where)])
+            where = problem.describe(lambda position: f"row {position}")
+            raise InvalidInput(f"{spec.name} file", [Problem(problem.position, column, where)])
     return decided
 
 
@@ -238,7 +246,7 @@ def _repeated_in_file(session: Session, kind: str, rows: pd.DataFrame, first_new
         return []
     repeated = pd.Series([key in written for key in keys], index=rows.index)
     return [
-        Problem(r, ", ".join(SPECS[kind].key), "the same key is on an earlier line of the file")
+        Problem(r, ", ".join(SPECS[kind].key), "the same key is on an earlier row of the file")
         for r in _rows_where(repeated)
     ]
 
@@ -247,7 +255,8 @@ def import_frame(session: Session, kind: str, frame: pd.DataFrame, progress: Rep
     """Validate `frame` as an import of `kind` and write it; raises InvalidInput and writes nothing on errors.
     `progress` hears (rows written, rows, message) while a big file is written."""
     _require_kind(kind)
-    parsed, problems = parse_table(frame.reset_index(drop=True), SPECS[kind])
+    # Rows are named as the lines of the CSV file the frame would be: its first row is line 2.
+    parsed, problems = parse_table(frame.set_axis(pd.RangeIndex(2, 2 + len(frame))), SPECS[kind])
     if set(SPECS[kind].required) <= set(parsed.columns):
         problems += CHECKS[kind](session, parsed)
     if problems:
@@ -264,7 +273,7 @@ def _require_kind(kind: str) -> None:
 
 
 def _rows_where(mask: pd.Series) -> list[int]:
-    return [file_row(i) for i in mask.index[mask]]
+    return [int(i) for i in mask.index[mask]]
 
 
 def _check_customers(_session: Session, rows: pd.DataFrame) -> list[Problem]:

@@ -174,7 +174,7 @@ def test_duplicate_keys_in_one_file_are_rejected(engine):
         session_scope(engine) as s,
     ):
         import_frame(s, "customers", CUSTOMERS.assign(customer_id=["c1", "c1"]))
-    with pytest.raises(InvalidInput, match="the same key is on line 2"), session_scope(engine) as s:
+    with pytest.raises(InvalidInput, match="the same key is on row 2"), session_scope(engine) as s:
         import_frame(s, "customers", CUSTOMERS.assign(customer_id=["c1", "c1"]))
 
 
@@ -257,6 +257,25 @@ def test_read_table_reads_csv_and_parquet(tmp_path, engine):
     with pytest.raises(InvalidInput, match="must be a .csv or .parquet"):
         (tmp_path / "c.xlsx").write_text("x")
         read_table(tmp_path / "c.xlsx")
+
+
+def test_a_parquet_file_names_its_rows_from_1_as_tailor_recommend_does(tmp_path, engine):
+    """A CSV's problems name its lines (the header is line 1); a Parquet file has no lines, so its rows are
+    counted from 1, as ``tailor recommend`` and ``tailor audience`` name the rows of the same file."""
+    from recommenders.batch import read_interactions
+    from recommenders.errors import InvalidInteractions
+
+    bad = CUSTOMERS.assign(email=["anna@example.com", "not-an-address"])
+    bad.to_csv(tmp_path / "c.csv", index=False)
+    bad.to_parquet(tmp_path / "c.parquet")
+    for name, row in (("c.csv", 3), ("c.parquet", 2)):
+        with pytest.raises(InvalidInput) as raised, session_scope(engine) as session:
+            import_file(session, "customers", tmp_path / name)
+        assert [(p.row, p.column) for p in raised.value.problems] == [(row, "email")], name
+        assert str(raised.value).endswith(f"row {row}, column 'email': is not an email address")
+    ORDERS.assign(timestamp=["2026-01-03", "someday", "2026-02-01"]).to_parquet(tmp_path / "o.parquet")
+    with pytest.raises(InvalidInteractions, match="row 2, column 'timestamp'"):
+        read_interactions(tmp_path / "o.parquet")
 
 
 def test_sends_import_records_outcomes_as_events_and_reimport_replaces_them(engine):

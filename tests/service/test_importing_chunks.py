@@ -121,7 +121,7 @@ def test_a_key_repeated_in_a_later_chunk_is_refused(engine, demo_files, tmp_path
     error = _refused(engine, path)
     last_line = len(pd.read_csv(path)) + 1
     assert [(p.row, p.message) for p in error.problems] == [
-        (last_line, "the same key is on an earlier line of the file")
+        (last_line, "the same key is on an earlier row of the file")
     ]
 
 
@@ -153,7 +153,7 @@ def test_dates_in_both_orders_across_chunks_are_refused(engine, demo_files, tmp_
 
     error = _refused(engine, _orders_file(demo_files, tmp_path, both_orders))
     [problem] = error.problems
-    assert problem.row == 82 and problem.column == "timestamp" and "(line 7)" in problem.message
+    assert problem.row == 82 and problem.column == "timestamp" and "(row 7)" in problem.message
 
 
 def test_a_byte_that_is_not_utf8_far_into_the_file_names_its_line(engine, demo_files, tmp_path, monkeypatch):
@@ -245,5 +245,5 @@ def test_customers_in_chunks_keep_the_import_rules_of_a_whole_file(engine, tmp_p
     with pytest.raises(InvalidInput) as raised, session_scope(engine) as session:
         import_file(session, "customers", path)
     assert [(p.row, p.message) for p in raised.value.problems] == [
-        (10, "the same key is on an earlier line of the file")
+        (10, "the same key is on an earlier row of the file")
     ]
