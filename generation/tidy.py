@@ -10,7 +10,7 @@ import re
 from generation.brands import BrandKit
 from generation.guardrails.length import LIMITS
 from generation.guardrails.spam import EMOJI
-from generation.guardrails.structure import plain_words, stops_mid_phrase
+from generation.guardrails.structure import last_word, plain_words, stops_mid_phrase
 
 _SENTENCE_END = re.compile(r"[.!?…。](?=\s|$)")
 _ENDS_FIELD = re.compile(r"[.!?…)\"”»。]$")
@@ -88,7 +88,6 @@ _NO_STOP_AFTER = frozenset((
     "is", "are", "was", "were", "be", "been", "being", "have", "has", "had", "do", "does", "did", "will", "would",
     "shall", "should", "can", "could", "may", "might", "must",
 ))  # fmt: skip
-_LAST = re.compile(r"(\w+)\W*$")
 
 
 def end_sentence(text: str, locale: str) -> str:
@@ -97,8 +96,7 @@ def end_sentence(text: str, locale: str) -> str:
     if not text or _ENDS_FIELD.search(text):
         return text
     text = text.rstrip(_DANGLING)
-    last = _LAST.search(text)
-    if not text or stops_mid_phrase(text, locale) or (last and last.group(1).lower() in _NO_STOP_AFTER):
+    if not text or stops_mid_phrase(text, locale) or last_word(text).lower() in _NO_STOP_AFTER:
         return text
     return f"{text}."
 

@@ -40,11 +40,17 @@ _NEEDS_MORE = {
     "bg": "и или но че който която което които в във на с със за от до",
 }
 _NEEDS_MORE_WORDS = {locale: frozenset(words.split()) for locale, words in _NEEDS_MORE.items()}
-_LAST_WORD = re.compile(r"(\w+)[\s,;:\-–—]*$")
+_LAST_WORD = re.compile(r"(\w+)\W*$")
 _OPEN_CLAUSE = re.compile(
     r"\b(?:who|which|that)\s+(?:have|has|had|is|are|was|were|will|would|can|could)[\s,;:\-–—]*$", re.I
 )
 _ENDS_WITH_STOP = re.compile(r"[.!?…]\W*$")
+
+
+def last_word(text: str) -> str:
+    """The last word of ``text``, past any punctuation after it ("" when there is none)."""
+    last = _LAST_WORD.search(text)
+    return last.group(1) if last else ""
 
 
 def stops_mid_phrase(text: str, locale: str) -> str | None:
@@ -54,8 +60,7 @@ def stops_mid_phrase(text: str, locale: str) -> str | None:
         return None
     if locale == "en" and (clause := _OPEN_CLAUSE.search(text)):
         return clause.group(0).strip(" ,;:-–—")
-    last = _LAST_WORD.search(text)
-    word = last.group(1) if last else ""
+    word = last_word(text)
     return word if word.lower() in _NEEDS_MORE_WORDS.get(locale, _NEEDS_MORE_WORDS["en"]) else None
 
 

@@ -228,6 +228,7 @@ class TestStructure(CheckContract):
             ("product_lines", ["Grassy and bright.", "The selection is to honor the people who have"], "who have"),
             ("subject", "Treat yourself to the", "the"),
             ("preheader", "Picked for your kitchen and", "and"),
+            ("subject", "A little something for the 🎁", "the"),  # an emoji after the word hid it
         ],
     )
     def test_a_part_that_stops_mid_phrase_fails(self, field, text, stop):
