@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from service.errors import Problem
-from tabular import parse_dates
+from tabular import id_strings, parse_dates
 
 TRUE_WORDS = {"true", "1", "yes", "y", "t"}
 FALSE_WORDS = {"false", "0", "no", "n", "f", ""}
@@ -18,7 +18,7 @@ CAMPAIGN_TYPES = ("welcome", "cross_sell", "win_back", "replenishment", "vip")
 @dataclass(frozen=True)
 class Column:
     name: str
-    kind: str  # text, bool, number, timestamp
+    kind: str  # id (text read as tabular.id_strings reads it: 17850.0 is 17850), text, bool, number, timestamp
     required: bool = True
     allow_empty: bool = False
     default: object = None
@@ -44,7 +44,7 @@ CUSTOMERS = TableSpec(
     "customers",
     key=("customer_id",),
     columns=(
-        Column("customer_id", "text"),
+        Column("customer_id", "id"),
         Column("email", "text"),
         Column("first_name", "text", allow_empty=True),
         Column("locale", "text"),
@@ -59,7 +59,7 @@ PRODUCTS = TableSpec(
     "products",
     key=("sku",),
     columns=(
-        Column("sku", "text"),
+        Column("sku", "id"),
         Column("name", "text"),
         Column("category", "text", allow_empty=True),
         Column("price", "number", minimum=0),
@@ -75,9 +75,9 @@ ORDERS = TableSpec(
     "orders",
     key=("order_id", "product_id", "kind"),
     columns=(
-        Column("order_id", "text"),
-        Column("customer_id", "text"),
-        Column("product_id", "text"),
+        Column("order_id", "id"),
+        Column("customer_id", "id"),
+        Column("product_id", "id"),
         Column("quantity", "number"),
         Column("amount", "number"),
         Column("timestamp", "timestamp"),
@@ -89,8 +89,8 @@ SENDS = TableSpec(
     "sends",
     key=("send_id",),
     columns=(
-        Column("send_id", "text"),
-        Column("customer_id", "text"),
+        Column("send_id", "id"),
+        Column("customer_id", "id"),
         Column("subject", "text"),
         Column("campaign_type", "text", choices=CAMPAIGN_TYPES),
         Column("sent_at", "timestamp"),
@@ -170,8 +170,10 @@ def _parse_column(raw: pd.Series, column: Column, day_first: bool | None = None)
     problems: list[Problem] = []
     text = raw.astype("string").str.strip()
     empty = text.isna() | (text == "")
-    if column.kind == "text":
+    if column.kind in ("id", "text"):
         values = text.fillna("")
+        if column.kind == "id":  # the models read ids so: a key stored otherwise would match none of them
+            values = id_strings(values)
         if column.choices:
             values = values.where(~empty, column.default or "")
             values = values.str.lower()

@@ -278,6 +278,28 @@ def test_a_parquet_file_names_its_rows_from_1_as_tailor_recommend_does(tmp_path,
         read_interactions(tmp_path / "o.parquet")
 
 
+def test_ids_a_spreadsheet_wrote_as_floats_are_stored_as_the_models_read_them(tmp_path, engine):
+    """A Parquet id column with a gap is float (12348.0): the import stored "12348.0" while the audience and
+    recommender models read 12348, so no customer matched their own orders."""
+    from service.pipeline.frames import orders_frame
+    from tabular import id_strings
+
+    CUSTOMERS.assign(customer_id=[12348.0, 12349.0]).to_parquet(tmp_path / "customers.parquet")
+    PRODUCTS.assign(sku=[10002.0, 20725.0]).to_parquet(tmp_path / "products.parquet")
+    ORDERS.assign(customer_id=["12348", "12348.0", "12349.0"], product_id=["10002.0", "20725", "10002"]).to_csv(
+        tmp_path / "orders.csv", index=False
+    )
+    with session_scope(engine) as session:
+        for kind in ("customers", "products", "orders"):
+            import_file(session, kind, tmp_path / f"{kind}.{'csv' if kind == 'orders' else 'parquet'}")
+    with session_scope(engine) as session:
+        assert set(session.scalars(select(Customer.external_id))) == {"12348", "12349"}
+        assert set(session.scalars(select(Product.sku))) == {"10002", "20725"}
+        orders = orders_frame(session)
+    assert sorted(orders.customer_id) == ["12348", "12348", "12349"]
+    assert orders.customer_id.equals(id_strings(orders.customer_id))  # what validate_orders makes of them
+
+
 def test_sends_import_records_outcomes_as_events_and_reimport_replaces_them(engine):
     from service.db.models import Event, Send
 
