@@ -373,20 +373,32 @@ def _check_orders(session: Session, rows: pd.DataFrame) -> list[Problem]:
         _known_keys(session, Customer.external_id, Customer.id, rows.customer_id)
     )
     rows["product_pk"] = rows.product_id.map(_known_keys(session, Product.sku, Product.id, rows.product_id))
-    problems = [
-        Problem(r, "customer_id", "unknown customer; import customers first")
-        for r in _rows_where(rows.customer_pk.isna())
-    ]
+    problems = _unknown(rows, "customer_pk", "customer_id", "customer", "customers")
     for column in ("amount", "quantity"):
         problems += [
             Problem(r, column, f"a purchase needs a positive {column}; give a return or cancellation the kind "
-                    "'return' (the models leave returns out)")
+                    "'return' (the models leave returns out), and leave free items out")
             for r in _rows_where((rows.kind == "purchase") & (rows[column] <= 0))
         ]  # fmt: skip
-    return problems + [
-        Problem(r, "product_id", "unknown product sku; import products first")
-        for r in _rows_where(rows.product_pk.isna())
+    future = [
+        Problem(r, "timestamp", "has not come yet: only orders already placed are imported (is the year right?)")
+        for r in _rows_where(_not_yet(rows.timestamp))
     ]
+    return problems + future + _unknown(rows, "product_pk", "product_id", "product sku", "products")
+
+
+def _unknown(rows: pd.DataFrame, resolved: str, column: str, what: str, kind: str) -> list[Problem]:
+    """A problem for each row whose ``column`` names no stored row (``resolved`` is NaN), quoting the key."""
+    return [
+        Problem(r, column, f"unknown {what} '{key}'; import {kind} first")
+        for r, key in zip(_rows_where(rows[resolved].isna()), rows[column][rows[resolved].isna()], strict=True)
+    ]
+
+
+def _not_yet(timestamps: pd.Series) -> pd.Series:
+    """Which times are after tomorrow: a day of slack for clocks and zones, beyond it a typing mistake (2031 for
+    2011 would make every customer look lapsed to the audience models)."""
+    return timestamps > pd.Timestamp.now() + pd.Timedelta(days=1)
 
 
 def _import_orders(session: Session, rows: pd.DataFrame, progress: Report) -> ImportSummary:
@@ -422,11 +434,10 @@ def _check_sends(session: Session, rows: pd.DataFrame) -> list[Problem]:
     }
     rows["customer_pk"] = rows.customer_id.map(lambda external: customers.get(external, (None, None))[0])
     rows["customer_locale"] = rows.customer_id.map(lambda external: customers.get(external, (None, None))[1])
-    future = rows.sent_at > pd.Timestamp.now() + pd.Timedelta(days=1)  # a day of slack for clocks and zones
-    return [
-        Problem(r, "customer_id", "unknown customer; import customers first")
-        for r in _rows_where(rows.customer_pk.isna())
-    ] + [Problem(r, "sent_at", "has not come yet: only sends that went out are imported") for r in _rows_where(future)]
+    return _unknown(rows, "customer_pk", "customer_id", "customer", "customers") + [
+        Problem(r, "sent_at", "has not come yet: only sends that went out are imported")
+        for r in _rows_where(_not_yet(rows.sent_at))
+    ]
 
 
 def _import_sends(session: Session, rows: pd.DataFrame, progress: Report) -> ImportSummary:

@@ -108,10 +108,29 @@ def test_missing_column_and_unknown_references_are_reported(engine):
         import_frame(session, "orders", orders)
     assert "row 2, column 'timestamp'" in str(raised.value)
     with (
-        pytest.raises(InvalidInput, match="row 4, column 'product_id': unknown product"),
+        pytest.raises(InvalidInput, match="row 4, column 'product_id': unknown product sku 'NOPE'; import products"),
         session_scope(engine) as s,
     ):
         import_frame(s, "orders", ORDERS.assign(product_id=["T1", "K1", "NOPE"]))
+    with (
+        pytest.raises(InvalidInput, match="row 2, column 'customer_id': unknown customer 'c9'; import customers"),
+        session_scope(engine) as s,
+    ):
+        import_frame(s, "orders", ORDERS.assign(customer_id=["c9", "c1", "c2"]))
+    assert _count(engine, Interaction) == 0
+
+
+def test_an_order_dated_after_tomorrow_is_refused(engine):
+    """One line typed 2031 for 2011 moved the audience's as-of day to 2031: every customer looked lapsed."""
+    with session_scope(engine) as session:
+        import_frame(session, "customers", CUSTOMERS)
+        import_frame(session, "products", PRODUCTS)
+    later = (pd.Timestamp.now() + pd.Timedelta(days=3)).strftime("%Y-%m-%d %H:%M")
+    with pytest.raises(InvalidInput) as raised, session_scope(engine) as session:
+        import_frame(session, "orders", ORDERS.assign(timestamp=["2026-01-03 10:00", "2026-01-03 10:00", later]))
+    assert str(raised.value).endswith(
+        "row 4, column 'timestamp': has not come yet: only orders already placed are imported (is the year right?)"
+    )
     assert _count(engine, Interaction) == 0
 
 
@@ -127,7 +146,7 @@ def test_purchases_need_a_positive_amount(engine):
         import_frame(session, "orders", returns)
     assert str(raised.value).endswith(
         "row 5, column 'amount': a purchase needs a positive amount; give a return or cancellation the kind "
-        "'return' (the models leave returns out)"
+        "'return' (the models leave returns out), and leave free items out"
     )
     with session_scope(engine) as session:
         import_frame(session, "orders", returns.drop(index=3))
