@@ -125,6 +125,29 @@ def test_a_key_repeated_in_a_later_chunk_is_refused(engine, demo_files, tmp_path
     ]
 
 
+def test_a_key_repeated_in_a_later_chunk_is_refused_when_the_database_held_it_before(
+    engine, demo_files, tmp_path, monkeypatch
+):
+    """Re-importing a shop's orders with a line repeated past the chunk boundary overwrote the stored line with
+    the repeat's values ("132685 rows, 0 new, 132685 updated"), where a file under one chunk was refused."""
+    _chunked(monkeypatch, 20)
+    _shop(engine, demo_files)
+    with session_scope(engine) as session:
+        import_file(session, "orders", demo_files["orders"])
+    before = _rows(engine, select(Interaction.order_id, Interaction.quantity, Interaction.amount))
+
+    def repeat_changed(frame):
+        return pd.concat([frame, frame.iloc[[3]].assign(quantity="999", amount="9999")], ignore_index=True)
+
+    path = _orders_file(demo_files, tmp_path, repeat_changed)
+    with pytest.raises(InvalidInput) as raised, session_scope(engine) as session:
+        import_file(session, "orders", path)
+    assert [(p.row, p.message) for p in raised.value.problems] == [
+        (len(pd.read_csv(path)) + 1, "the same key is on an earlier row of the file")
+    ]
+    assert _rows(engine, select(Interaction.order_id, Interaction.quantity, Interaction.amount)) == before
+
+
 def test_dates_are_read_in_the_order_of_the_whole_file(engine, demo_files, tmp_path, monkeypatch):
     """The first chunks' dates are all ambiguous (03/04/2024); a later one settles that the day comes first."""
     _chunked(monkeypatch, 20)
