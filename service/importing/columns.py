@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -106,6 +107,8 @@ SENDS = TableSpec(
         Column("converted", "bool", required=False, default=False),
     ),
 )
+# A column pandas or a spreadsheet wrote without a header: the row numbers of the frame the file was saved from.
+_NO_HEADER = re.compile(r"^Unnamed: \d+$")
 SPECS = {spec.name: spec for spec in (CUSTOMERS, PRODUCTS, ORDERS, SENDS)}
 
 
@@ -147,13 +150,7 @@ def parse_table(
         parsed[column.name] = values
         problems.extend(bad)
     if spec.keep_extra:
-        known = {c.name for c in spec.columns}
-        extra = [c for c in frame.columns if c not in known]
-        parsed["attributes"] = (
-            frame[extra].astype(object).where(frame[extra].notna(), None).to_dict("records")
-            if extra
-            else [{} for _ in range(len(frame))]
-        )
+        parsed["attributes"] = _attributes(frame, spec)
     key = [k for k in spec.key if k in parsed.columns]
     duplicated = parsed.duplicated(subset=key, keep="first")
     if duplicated.any():
@@ -164,6 +161,20 @@ def parse_table(
                 Problem(int(index), ", ".join(spec.key), f"the same key is on row {int(first_rows[index])}")
             )
     return parsed, problems
+
+
+def _attributes(frame: pd.DataFrame, spec: TableSpec) -> list[dict]:
+    """Per row, its values in the columns ``spec`` does not name, leaving out empty cells (a file that has no value
+    for one says nothing about it) and the columns without a header a spreadsheet or pandas wrote for the row
+    numbers ("Unnamed: 0")."""
+    known = {c.name for c in spec.columns}
+    extra = [c for c in frame.columns if c not in known and not _NO_HEADER.match(str(c))]
+    values = frame[extra].astype(object)
+    present = values.notna() & (values.astype(str).apply(lambda column: column.str.strip()) != "")
+    return [
+        {name: value for name, value, keep in zip(extra, row, kept, strict=True) if keep}
+        for row, kept in zip(values.itertuples(index=False), present.itertuples(index=False), strict=True)
+    ]
 
 
 def _parse_column(raw: pd.Series, column: Column, day_first: bool | None = None) -> tuple[pd.Series, list[Problem]]:

@@ -282,15 +282,17 @@ def _import_customers(session: Session, rows: pd.DataFrame, progress: Report) ->
     """An import may unsubscribe a customer, never subscribe one again: an unsubscribe (a file's or an
     unsubscribe event's) stays, whatever a later file says or leaves out. So does a bounce (`email_bounced`, e.g.
     from the suppression list of the shop's former email provider): it holds for that address, and a new address
-    in a later file is mailable."""
-    columns = (Customer.external_id, Customer.id, Customer.unsubscribed, Customer.bounced_email)
+    in a later file is mailable. The extra columns are added to the attributes already stored: a later file with
+    other columns (or an empty cell) keeps the values an earlier one gave."""
+    columns = (Customer.external_id, Customer.id, Customer.unsubscribed, Customer.bounced_email, Customer.attributes)
     stored = rows_where_in(session, columns, Customer.external_id, rows.customer_id)
-    existing, unsubscribed, bounced = {}, set(), {}
-    for external, customer_id, gone, bounced_email in stored:
+    existing, unsubscribed, bounced, attributes = {}, set(), {}, {}
+    for external, customer_id, gone, bounced_email, known in stored:
         existing[external] = customer_id
         if gone:
             unsubscribed.add(external)
         bounced[external] = bounced_email
+        attributes[external] = known or {}
     records = [
         {
             "external_id": r.customer_id,
@@ -300,7 +302,7 @@ def _import_customers(session: Session, rows: pd.DataFrame, progress: Report) ->
             "marketing_consent": bool(r.marketing_consent),
             "unsubscribed": bool(r.unsubscribed) or r.customer_id in unsubscribed,
             "bounced_email": r.email if r.email_bounced else bounced.get(r.customer_id),
-            "attributes": r.attributes,
+            "attributes": {**attributes.get(r.customer_id, {}), **r.attributes},
         }
         for r, language in zip(rows.itertuples(index=False), _language(rows.locale), strict=True)
     ]

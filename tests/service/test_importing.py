@@ -80,6 +80,18 @@ def test_reimport_updates_instead_of_duplicating(engine):
     assert _count(engine, Customer) == 2 and _count(engine, Interaction) == 3
 
 
+def test_a_later_customers_file_adds_to_the_attributes_an_earlier_one_gave(tmp_path, engine):
+    """A re-import without the `tier` column wiped every customer's tier; pandas' own index column was stored."""
+    with session_scope(engine) as session:
+        import_frame(session, "customers", CUSTOMERS)
+    CUSTOMERS.drop(columns=["tier"]).assign(country=["Finland", ""]).to_csv(tmp_path / "c.csv")  # with its index
+    with session_scope(engine) as session:
+        import_file(session, "customers", tmp_path / "c.csv")
+    with session_scope(engine) as session:
+        stored = dict(session.execute(select(Customer.external_id, Customer.attributes)).all())
+    assert stored == {"c1": {"tier": "gold", "country": "Finland"}, "c2": {"tier": "silver"}}
+
+
 def test_bad_file_names_row_and_column_and_writes_nothing(engine):
     bad = CUSTOMERS.copy()
     bad.loc[1, "email"] = "not-an-email"
