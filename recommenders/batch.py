@@ -50,9 +50,10 @@ def recommend_file(
     progress: Callable[[int, int, str], None] | None = None,
 ) -> pd.DataFrame:  # fmt: skip
     """Fit `model` on the file (and the `products` catalog file, for the models that read one) and return the
-    top-k (customer_id, rank, product_id, score) for every customer in it; products a customer already has
-    are left out unless `include_seen`. The frame's ``attrs["model"]`` names the model that was fitted (the one
-    `auto` chose); `progress` hears (done, total, message) at each of the three steps."""
+    top-k (customer_id, rank, product_id, score) for every customer in it, from the catalog's products when
+    there is one; products a customer already has are left out unless `include_seen`. The frame's
+    ``attrs["model"]`` names the model that was fitted (the one `auto` chose); `progress` hears (done, total,
+    message) at each of the three steps."""
     report = progress or (lambda done, total, message: None)
     recommender = create(model)
     report(0, 3, "reading the files")
@@ -63,7 +64,9 @@ def recommend_file(
     fitted = getattr(recommender, "chosen", None) or model
     customers = interactions["customer_id"].unique()
     report(2, 3, f"recommending with {fitted} for {len(customers):,} customers")
-    recommendations = recommender.recommend(customers, k=k, exclude_seen=not include_seen)
+    # A catalog says what is for sale: lines outside it (postage, manual adjustments) are never recommended.
+    allowed = catalog["product_id"] if catalog is not None else None
+    recommendations = recommender.recommend(customers, k=k, exclude_seen=not include_seen, allowed_products=allowed)
     recommendations.attrs["model"] = fitted
     report(3, 3, "done")
     return recommendations

@@ -42,6 +42,17 @@ def test_catalog_models_read_the_products_file(train_csv, products_csv, model):
     assert dict(zip(recs["customer_id"], recs["product_id"], strict=True)) == expected
 
 
+@pytest.mark.parametrize("model", ["popularity", "ease", "blend"])
+def test_with_a_catalog_only_its_products_are_recommended(tmp_path, train_csv, products_csv, model):
+    """Online Retail's POST and M (postage, manual) lines were recommended though the catalog given had none."""
+    catalog = pd.read_csv(products_csv)
+    kept = catalog[catalog["product_id"] != catalog["product_id"].iloc[0]]
+    kept.to_csv(products_csv, index=False)
+    recs = recommend_file(train_csv, k=3, model=model, products=products_csv)
+    assert set(recs["product_id"]) <= set(kept["product_id"].astype(str))
+    assert recs["customer_id"].nunique() == 20
+
+
 def test_content_without_a_catalog_says_so(train_csv):
     with pytest.raises(FitFailed, match="product catalog"):
         recommend_file(train_csv, k=1, model="content")
