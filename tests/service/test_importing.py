@@ -290,6 +290,25 @@ def test_read_table_reads_csv_and_parquet(tmp_path, engine):
         read_table(tmp_path / "c.xlsx")
 
 
+def test_a_csv_problem_names_the_line_an_editor_shows_past_line_breaks_in_cells_and_blank_lines(tmp_path, engine):
+    """A description with line breaks, and blank lines, moved every later problem up: line 8 was called row 5,
+    and the list ended "checking stopped before the end of the file" though the whole file had been checked."""
+    path = tmp_path / "products.csv"
+    path.write_text(
+        "sku,name,category,price,currency,description,url,in_stock\n"  # line 1
+        'T1,Sencha,tea,7.5,EUR,"Green tea.\nSteamed,\nnot roasted.",,1\n'  # lines 2-4
+        "\n"  # line 5
+        "   \n"  # line 6
+        "K1,Knife,kitchen,49,EUR,Steel,,0\n"  # line 7
+        "K2,Board,kitchen,abc,EUR,Oak,,1\n"  # line 8
+        "\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InvalidInput) as raised, session_scope(engine) as session:
+        import_file(session, "products", path)
+    assert [str(problem) for problem in raised.value.problems] == ["row 8, column 'price': 'abc' is not a number"]
+
+
 def test_a_parquet_file_names_its_rows_from_1_as_tailor_recommend_does(tmp_path, engine):
     """A CSV's problems name its lines (the header is line 1); a Parquet file has no lines, so its rows are
     counted from 1, as ``tailor recommend`` and ``tailor audience`` name the rows of the same file."""
