@@ -10,7 +10,7 @@ import pandas as pd
 from audience.errors import InvalidOrders
 from audience.orders import REQUIRED_COLUMNS
 from audience.profiles import SHOWN_DECIMALS, build_profiles
-from tabular import is_parquet, rows_of
+from tabular import is_parquet, rows_of, scan_utf8
 
 OUTPUT_COLUMNS = [
     "customer_id", "recency_days", "frequency", "monetary", "rfm_segment", "cluster", "cluster_label", "p_alive",
@@ -41,7 +41,12 @@ def read_orders(path: Path) -> pd.DataFrame:
         return pd.read_parquet(path)
     try:
         orders = pd.read_csv(path, dtype={"customer_id": str, "order_id": str, "product_id": str, "category": str})
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
+    except UnicodeDecodeError as error:
+        scan = scan_utf8(path)
+        raise InvalidOrders(
+            scan.problem() or str(error), where=f"the orders file {path}, line {scan.bad_line}"
+        ) from error
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         raise InvalidOrders(
             f"the orders file {path} is not a readable CSV file ({error}){_separator_hint(path)}"
         ) from error

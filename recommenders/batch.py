@@ -11,7 +11,7 @@ from recommenders.catalog import validate_products
 from recommenders.errors import InvalidData, InvalidInteractions, InvalidProducts
 from recommenders.interactions import validate_interactions
 from recommenders.registry import create
-from tabular import is_parquet, rows_of
+from tabular import is_parquet, rows_of, scan_utf8
 
 FILE_COLUMNS = ("customer_id", "product_id", "timestamp")
 
@@ -82,6 +82,9 @@ def _read_table(path: Path, error: type[InvalidData], id_columns: tuple[str, ...
             return pd.read_parquet(path)
         if suffix in (".csv", ".txt", ".tsv"):
             return pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", dtype=dict.fromkeys(id_columns, str))
+    except UnicodeDecodeError as failure:
+        scan = scan_utf8(path)
+        raise error(scan.problem() or str(failure), where=f"{path.name}, line {scan.bad_line}") from failure
     except Exception as failure:
         raise error(f"{path.name} could not be read: {failure}") from failure
     raise error(f"{path.name} is neither CSV nor Parquet (use .csv or .parquet)")

@@ -1,6 +1,7 @@
 """Reading values from shop files, shared by the importer and the model packages' own file readers."""
 
 from tabular.dates import DateOrder, DateOrderProblem, parse_dates
+from tabular.encoding import Utf8Scan, scan_utf8
 from tabular.ids import id_strings
 from tabular.rows import (
     RowName,
@@ -17,6 +18,7 @@ __all__ = [
     "DateOrder",
     "DateOrderProblem",
     "RowName",
+    "Utf8Scan",
     "data_row",
     "file_line",
     "first_position",
@@ -26,4 +28,5 @@ __all__ = [
     "located",
     "parse_dates",
     "rows_of",
+    "scan_utf8",
 ]

@@ -5,7 +5,6 @@ bounded memory (see import_file)."""
 
 from __future__ import annotations
 
-import codecs
 import csv
 import re
 from array import array
@@ -23,7 +22,7 @@ from service.db.batches import batches, rows_where_in
 from service.db.models import Customer, Event, Interaction, Product, Send, utcnow
 from service.errors import MAX_PROBLEMS, InvalidInput, Problem
 from service.importing.columns import SPECS, TableSpec, parse_table
-from tabular import DateOrder, is_parquet
+from tabular import DateOrder, is_parquet, scan_utf8
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 LOCALE_PATTERN = re.compile(r"^[a-z]{2}([-_][A-Za-z]{2})?$")
@@ -32,7 +31,6 @@ WRITE_BATCH = 20_000
 # Lines of a file parsed, checked and written at a time (see import_file).
 CHUNK_ROWS = 100_000
 # Bytes of a CSV file read at a time while checking that it is UTF-8.
-UTF8_BLOCK = 1 << 24
 # A CSV file's cells as the text they hold (the importer parses them), with or without a byte-order mark.
 CSV_TEXT = {"dtype": str, "keep_default_na": False, "encoding": "utf-8-sig"}
 Report = Callable[[int, int, str], None]  # progress: (done, total, message)
@@ -68,25 +66,11 @@ def _unreadable(shown: str, error: Exception) -> InvalidInput:
 
 
 def _require_utf8(path: Path, shown: str) -> int:
-    """A file in another encoding is refused at the line where it stops being UTF-8; read a block at a time,
-    so a file of any size is checked in bounded memory. Returns the number of lines."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    lines = 0
-    with path.open("rb") as handle:
-        while True:
-            block = handle.read(UTF8_BLOCK)
-            try:
-                decoder.decode(block, final=not block)
-            except UnicodeDecodeError as error:  # its object: the block after any bytes held from the last one
-                line = lines + error.object[: error.start].count(b"\n") + 1
-                byte = error.object[error.start : error.start + 1].hex()
-                raise InvalidInput(
-                    shown,
-                    [Problem(line, None, f"is not UTF-8 (byte 0x{byte}); save the file as UTF-8 and upload it again")],
-                ) from error
-            if not block:
-                return lines
-            lines += block.count(b"\n")
+    """A file in another encoding is refused at the line where it stops being UTF-8; returns the number of lines."""
+    scan = scan_utf8(path)
+    if scan.bad_line is not None:
+        raise InvalidInput(shown, [Problem(scan.bad_line, None, scan.problem())])
+    return scan.lines
 
 
 def import_file(

@@ -24,6 +24,17 @@ def test_decimal_commas_in_a_semicolon_file_get_the_same_hint(tmp_path):
         audience_from_file(path, as_of=date(2024, 1, 1))
 
 
+def test_a_file_in_another_encoding_names_the_line(tmp_path):
+    """It said only "'utf-8' codec can't decode byte 0xe9 in position 3", where `tailor import` names the line."""
+    path = tmp_path / "orders.csv"
+    path.write_bytes(b"customer_id,timestamp,amount\na,2023-01-01,3.5\nb,2023-02-01,4\nRen\xe9,2023-03-01,5\n")
+    with pytest.raises(InvalidOrders) as raised:
+        audience_from_file(path, as_of=date(2024, 1, 1))
+    assert str(raised.value) == (
+        f"the orders file {path}, line 4: is not UTF-8 (byte 0xe9); save the file as UTF-8 and try again"
+    )
+
+
 def test_fallbacks_come_with_the_table(tmp_path):
     path = tmp_path / "orders.csv"
     known_customers().to_csv(path, index=False)

@@ -53,6 +53,13 @@ def test_with_a_catalog_only_its_products_are_recommended(tmp_path, train_csv, p
     assert recs["customer_id"].nunique() == 20
 
 
+def test_a_file_in_another_encoding_names_the_line(tmp_path, train_csv):
+    lines = train_csv.read_bytes().splitlines()
+    train_csv.write_bytes(b"\n".join([*lines[:3], lines[3].replace(b"c", b"\xe7", 1), *lines[4:]]) + b"\n")
+    with pytest.raises(InvalidInteractions, match="train.csv, line 4: is not UTF-8 \\(byte 0xe7\\); save the file"):
+        recommend_file(train_csv, k=1, model="popularity")
+
+
 def test_content_without_a_catalog_says_so(train_csv):
     with pytest.raises(FitFailed, match="product catalog"):
         recommend_file(train_csv, k=1, model="content")

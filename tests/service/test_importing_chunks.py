@@ -182,7 +182,7 @@ def test_dates_in_both_orders_across_chunks_are_refused(engine, demo_files, tmp_
 def test_a_byte_that_is_not_utf8_far_into_the_file_names_its_line(engine, demo_files, tmp_path, monkeypatch):
     """The file is checked a block at a time: the line is counted across blocks, and a character cut by a block
     boundary is still read whole."""
-    monkeypatch.setattr("service.importing.load.UTF8_BLOCK", 64)
+    monkeypatch.setattr("tabular.encoding.BLOCK", 64)
     _shop(engine, demo_files)
     lines = demo_files["orders"].read_text(encoding="utf-8").splitlines()
     good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
