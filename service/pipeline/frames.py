@@ -65,8 +65,8 @@ def interactions_frame(session: Session) -> pd.DataFrame:
 
 
 def orders_frame(session: Session) -> pd.DataFrame:
-    """Purchase lines only, as the audience models take them, with the product's category and the line's
-    discount (0 where none was given) for the clusters."""
+    """Purchase lines, as the audience models take them, with the product's category and the line's discount (0
+    where none was given) for the clusters; their amounts net of the customer's returns (``net_of_returns``)."""
     statement = (
         select(
             Customer.external_id,
@@ -89,7 +89,30 @@ def orders_frame(session: Session) -> pd.DataFrame:
     frame = _frame_in_parts(session, statement, dtypes)
     frame["category"] = frame["category"].fillna("")
     frame["discount"] = frame["discount"].fillna(0.0)
-    return frame
+    return net_of_returns(frame, _returned(session))
+
+
+def _returned(session: Session) -> pd.Series:
+    """Per customer id, the amount of their return lines (a return's amount may be stored negative or not)."""
+    statement = (
+        select(Customer.external_id, func.sum(func.abs(Interaction.amount)))
+        .join(Customer, Interaction.customer_id == Customer.id)
+        .where(Interaction.kind == "return")
+        .group_by(Customer.external_id)
+    )
+    return pd.Series(dict(_core_result(session, statement).all()), dtype="float64")
+
+
+def net_of_returns(purchases: pd.DataFrame, returned: pd.Series) -> pd.DataFrame:
+    """``purchases`` with each customer's amounts scaled by the share of their spend they kept: returns name no
+    order they undo (a cancellation is an order of its own), so spend, order value and CLV shrink evenly; a
+    customer who returned everything keeps no order line, and is no champion for having bought and sent it back."""
+    if returned.empty or purchases.empty:
+        return purchases
+    spent = purchases.groupby("customer_id")["amount"].sum()
+    kept = (1.0 - returned.reindex(spent.index, fill_value=0.0) / spent).clip(lower=0.0, upper=1.0)
+    netted = purchases.assign(amount=purchases["amount"] * purchases["customer_id"].map(kept).to_numpy())
+    return netted[netted["amount"] > 0].reset_index(drop=True)
 
 
 NEW_ARRIVAL_DAYS = 30

@@ -166,19 +166,24 @@ def test_purchases_need_a_positive_amount(engine):
 
 
 def test_returns_are_kept_as_their_own_kind_and_left_out_by_the_models(engine):
-    """A shop's export with its returns imports whole: the returns are stored, and neither the recommenders'
-    data nor the audience's orders count them as purchases."""
+    """A shop's export with its returns imports whole: the returns are stored, neither the recommenders' data
+    nor the audience's orders count them as purchases, and the audience's spend is net of them (a customer who
+    sent back their only order was a 5/5 spender with CLV 243.72)."""
     from service.pipeline import frames
 
     with session_scope(engine) as session:
         import_frame(session, "customers", CUSTOMERS)
         import_frame(session, "products", PRODUCTS)
-        refund = ORDERS.iloc[[2]].assign(order_id="C2", quantity="-1", amount="-7.5", kind="return")
-        import_frame(session, "orders", pd.concat([ORDERS, refund], ignore_index=True))
+        refunds = pd.DataFrame(
+            {"order_id": ["C2", "C1"], "customer_id": ["c2", "c1"], "product_id": ["T1", "K1"],
+             "quantity": ["-1", "1"], "amount": ["-7.5", "16"], "timestamp": "2026-02-02", "kind": "return"}
+        )  # fmt: skip
+        import_frame(session, "orders", pd.concat([ORDERS, refunds], ignore_index=True))
     with session_scope(engine) as session:
-        assert session.scalar(select(func.count()).where(Interaction.kind == "return")) == 1
+        assert session.scalar(select(func.count()).where(Interaction.kind == "return")) == 2
         interactions, orders = frames.interactions_frame(session), frames.orders_frame(session)
-    assert (orders["amount"] > 0).all() and len(orders) == len(ORDERS)
+    # c1 spent 15 + 49 and sent 16 back: three quarters kept; c2 sent back their only order.
+    assert list(zip(orders["customer_id"], orders["amount"], strict=True)) == [("c1", 11.25), ("c1", 36.75)]
     from recommenders.interactions import Preparation, line_weights, validate_interactions
 
     prepared = line_weights(validate_interactions(interactions), Preparation())
