@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from service.db.models import Customer, Interaction, Product, Send
 from service.errors import Problem
 from tabular import id_strings, parse_dates
 
@@ -26,6 +27,13 @@ class Column:
     choices: tuple[str, ...] = ()
     minimum: float | None = None
     maximum: float | None = None
+    stored: object = None  # the database column a text value is written to, which bounds its length
+
+    @property
+    def max_length(self) -> int | None:
+        """The most characters the database column holds (None: any). SQLite would store more, PostgreSQL
+        refuses the whole import with a database error that names no line."""
+        return getattr(getattr(self.stored, "type", None), "length", None)
 
 
 @dataclass(frozen=True)
@@ -45,10 +53,10 @@ CUSTOMERS = TableSpec(
     "customers",
     key=("customer_id",),
     columns=(
-        Column("customer_id", "id"),
-        Column("email", "text"),
-        Column("first_name", "text", allow_empty=True),
-        Column("locale", "text"),
+        Column("customer_id", "id", stored=Customer.external_id),
+        Column("email", "text", stored=Customer.email),
+        Column("first_name", "text", allow_empty=True, stored=Customer.first_name),
+        Column("locale", "text", stored=Customer.locale),
         Column("marketing_consent", "bool"),
         # An import may set these, never clear them: see load._import_customers.
         Column("unsubscribed", "bool", required=False, default=False),
@@ -60,13 +68,13 @@ PRODUCTS = TableSpec(
     "products",
     key=("sku",),
     columns=(
-        Column("sku", "id"),
-        Column("name", "text"),
-        Column("category", "text", allow_empty=True),
+        Column("sku", "id", stored=Product.sku),
+        Column("name", "text", stored=Product.name),
+        Column("category", "text", allow_empty=True, stored=Product.category),
         Column("price", "number", minimum=0),
         Column("currency", "text"),
         Column("description", "text", allow_empty=True),
-        Column("url", "text", allow_empty=True),
+        Column("url", "text", allow_empty=True, stored=Product.url),
         Column("in_stock", "bool"),
         Column("margin", "number", required=False, allow_empty=True, minimum=0),
         Column("arrived_at", "timestamp", required=False, allow_empty=True),
@@ -76,9 +84,9 @@ ORDERS = TableSpec(
     "orders",
     key=("order_id", "product_id", "kind"),
     columns=(
-        Column("order_id", "id"),
-        Column("customer_id", "id"),
-        Column("product_id", "id"),
+        Column("order_id", "id", stored=Interaction.order_id),
+        Column("customer_id", "id", stored=Customer.external_id),
+        Column("product_id", "id", stored=Product.sku),
         Column("quantity", "number"),
         Column("amount", "number"),
         Column("timestamp", "timestamp"),
@@ -90,14 +98,14 @@ SENDS = TableSpec(
     "sends",
     key=("send_id",),
     columns=(
-        Column("send_id", "id"),
-        Column("customer_id", "id"),
+        Column("send_id", "id", stored=Send.external_id),
+        Column("customer_id", "id", stored=Customer.external_id),
         Column("subject", "text"),
         Column("campaign_type", "text", choices=CAMPAIGN_TYPES),
         Column("sent_at", "timestamp"),
         Column("preheader", "text", required=False, allow_empty=True, default=""),
         Column("intro", "text", required=False, allow_empty=True, default=""),
-        Column("segment", "text", required=False, allow_empty=True, default=""),
+        Column("segment", "text", required=False, allow_empty=True, default="", stored=Send.segment),
         Column("n_products", "number", required=False, default=0, minimum=0),
         Column("mean_price", "number", required=False, default=0.0, minimum=0),
         Column("churn_risk", "number", required=False, allow_empty=True, minimum=0, maximum=1),
@@ -185,6 +193,12 @@ def _parse_column(raw: pd.Series, column: Column, day_first: bool | None = None)
         values = text.fillna("")
         if column.kind == "id":  # the models read ids so: a key stored otherwise would match none of them
             values = id_strings(values)
+        if column.max_length is not None:
+            for index in values.index[values.str.len() > column.max_length]:
+                problems.append(
+                    Problem(int(index), column.name, f"is {len(values[index]):,} characters long; at most "
+                            f"{column.max_length:,} are kept")
+                )  # fmt: skip
         if column.choices:
             values = values.where(~empty, column.default or "")
             values = values.str.lower()

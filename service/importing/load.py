@@ -25,7 +25,7 @@ from service.importing.columns import SPECS, TableSpec, parse_table
 from tabular import DateOrder, is_parquet, scan_utf8
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-LOCALE_PATTERN = re.compile(r"^[a-z]{2}([-_][A-Za-z]{2})?$")
+LOCALE_PATTERN = re.compile(r"^[A-Za-z]{2}([-_][A-Za-z]{2})?$")  # EN, en-gb, pt_BR: stored as en, en, pt
 # Rows per INSERT or UPDATE of a big file: memory stays bounded, and each round trip still carries many rows.
 WRITE_BATCH = 20_000
 # Lines of a file parsed, checked and written at a time (see import_file).

@@ -92,6 +92,23 @@ def test_a_later_customers_file_adds_to_the_attributes_an_earlier_one_gave(tmp_p
     assert stored == {"c1": {"tier": "gold", "country": "Finland"}, "c2": {"tier": "silver"}}
 
 
+def test_a_value_longer_than_its_database_column_is_refused_naming_its_row(engine):
+    """SQLite stores any length, so only PostgreSQL refused such a file, with a database error naming no line."""
+    long_name, long_sku = "Tea " * 100, "T" * 129
+    with pytest.raises(InvalidInput) as raised, session_scope(engine) as session:
+        import_frame(session, "products", PRODUCTS.assign(name=["Sencha", long_name], sku=[long_sku, "K1"]))
+    assert [str(problem) for problem in raised.value.problems] == [
+        "row 2, column 'sku': is 129 characters long; at most 128 are kept",
+        "row 3, column 'name': is 399 characters long; at most 300 are kept",
+    ]
+
+
+def test_a_locale_in_capitals_is_read_as_its_language(engine):
+    with session_scope(engine) as session:
+        import_frame(session, "customers", CUSTOMERS.assign(locale=["DE", "en-GB"]))
+        assert set(session.scalars(select(Customer.locale))) == {"de", "en"}
+
+
 def test_bad_file_names_row_and_column_and_writes_nothing(engine):
     bad = CUSTOMERS.copy()
     bad.loc[1, "email"] = "not-an-email"
