@@ -114,12 +114,18 @@ def train(
         runner = InlineJobRunner(engine, update)
         runner.submit("train", train_all, engine=engine, model=model, tune_trials=tune)
     result = runner.last_result
-    typer.echo(f"audience: {result['audience']['segments']}")
+    typer.echo(f"audience: {_segment_words(result['audience']['segments'])}")
     recommender = result["recommender"]
     typer.echo(
         f"recommender {recommender['model']} version {recommender['version']}; last {_holdout_words(recommender)}"
     )
     typer.echo(f"engagement model version {result['engagement']['version']} on {result['engagement']['sends']} sends")
+
+
+def _segment_words(segments: dict) -> str:
+    """ "champions 120, loyal 80, …", largest first."""
+    counts = sorted(segments.items(), key=lambda item: -item[1])
+    return ", ".join(f"{name} {count:,}" for name, count in counts) or "no customers"
 
 
 def _holdout_words(recommender: dict) -> str:
@@ -381,7 +387,8 @@ def _model_summary(kind: str, metadata: dict) -> str:
         )
         return f"{metadata.get('model')}  {metadata.get('data', {}).get('rows', '?')} rows  {quality}"
     sends, open_rate, shop = metadata.get("sends", "?"), metadata.get("open_rate"), metadata.get("shop_model")
-    return f"{sends} sends  open rate {open_rate}  shop model {shop}"
+    rate = f"open rate {open_rate:.1%}" if isinstance(open_rate, int | float) else "open rate not measured"
+    return f"{sends} sends  {rate}  shop model {shop or 'none'}"
 
 
 @models_app.command("use")

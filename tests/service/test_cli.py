@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -187,6 +188,11 @@ def test_import_train_generate_and_export_drafts(tmp_path, demo_files):
     trained = run(["train"], tmp_path)
     assert trained.returncode == 0, trained.stderr
     assert "days held out: Recall@10" in trained.stdout  # the recommender's quality on the shop's last 30 days
+    audience = next(line for line in trained.stdout.splitlines() if line.startswith("audience: "))
+    assert re.fullmatch(r"audience: [a-z_]+ [\d,]+(, [a-z_]+ [\d,]+)*", audience), audience  # it was a dict
+    assert re.search(r"engagement model version \S+ on \d+ sends", trained.stdout)
+    listed = run(["models", "list"], tmp_path).stdout
+    assert re.search(r"\d+ sends  open rate \d+\.\d%  shop model ", listed) and "None" not in listed, listed
     out = tmp_path / "drafts.jsonl"
     args = ["generate", "--campaign-type", "cross_sell", "--brand", "atelier", "--limit", "3", "--out", str(out)]
     generated = run(args, tmp_path, timeout=600)  # the local model on a busy 2-core machine: minutes
