@@ -42,7 +42,8 @@ def _echo(message: str) -> None:
 
 @contextmanager
 def progress_bar(description: str):
-    """A rich progress bar fed by a job's progress callback (done, total, message)."""
+    """A rich progress bar fed by a job's progress callback (done, total, message); a failed step leaves no bar
+    behind, only its error."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -52,7 +53,12 @@ def progress_bar(description: str):
         def update(done: int, total: int, message: str = "") -> None:
             bar.update(task, completed=done, total=total or None, description=message or description)
 
-        yield update
+        try:
+            yield update
+        except BaseException:
+            bar.remove_task(task)
+            bar.live.transient = True  # nor an empty line where it was
+            raise
 
 
 def _engine():
