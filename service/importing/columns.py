@@ -115,6 +115,8 @@ SENDS = TableSpec(
         Column("converted", "bool", required=False, default=False),
     ),
 )
+# Excel's day numbers for 1954-10-03 to 2173-10-14: what a date column saved without its date format holds.
+_SERIAL_DAY = re.compile(r"^[2-9]\d{4}(\.\d+)?$")
 # A column pandas or a spreadsheet wrote without a header: the row numbers of the frame the file was saved from.
 _NO_HEADER = re.compile(r"^Unnamed: \d+$")
 SPECS = {spec.name: spec for spec in (CUSTOMERS, PRODUCTS, ORDERS, SENDS)}
@@ -169,6 +171,15 @@ def parse_table(
                 Problem(int(index), ", ".join(spec.key), f"the same key is on row {int(first_rows[index])}")
             )
     return parsed, problems
+
+
+def _serial_day_hint(value: object) -> str:
+    """A hint when ``value`` looks like a spreadsheet's day number (40513.4 is 2010-12-01 09:41 in Excel)."""
+    return (
+        "; it looks like a spreadsheet's day number: format the column as dates before saving the file"
+        if _SERIAL_DAY.match(str(value).strip())
+        else ""
+    )
 
 
 def _attributes(frame: pd.DataFrame, spec: TableSpec) -> list[dict]:
@@ -245,7 +256,7 @@ def _parse_column(raw: pd.Series, column: Column, day_first: bool | None = None)
             message = order_problem.describe(lambda position: f"row {int(text.index[position])}")
             return values, [Problem(int(text.index[order_problem.position]), column.name, message)]
         for index in values.index[values.isna() & ~(empty & column.allow_empty)]:
-            what = "is empty" if empty[index] else f"'{raw[index]}' is not a date/time"
+            what = "is empty" if empty[index] else f"'{raw[index]}' is not a date/time{_serial_day_hint(raw[index])}"
             problems.append(Problem(int(index), column.name, what))
         return values, problems
     raise ValueError(f"unknown column kind {column.kind}")

@@ -136,6 +136,12 @@ def test_missing_column_and_unknown_references_are_reported(engine):
     with pytest.raises(InvalidInput) as raised, session_scope(engine) as session:
         import_frame(session, "orders", orders)
     assert "row 2, column 'timestamp'" in str(raised.value)
+    with pytest.raises(InvalidInput) as raised, session_scope(engine) as session:
+        import_frame(session, "orders", ORDERS.assign(timestamp=["2026-01-03", "40513.403472", "2026-02-01"]))
+    assert str(raised.value).endswith(
+        "row 3, column 'timestamp': '40513.403472' is not a date/time; it looks like a spreadsheet's day number: "
+        "format the column as dates before saving the file"
+    )
     with (
         pytest.raises(InvalidInput, match="row 4, column 'product_id': unknown product sku 'NOPE'; import products"),
         session_scope(engine) as s,
