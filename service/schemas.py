@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from annotated_types import Ge, Le
+from pydantic import BaseModel, ConfigDict, Field, Strict
 
 CampaignType = Literal["welcome", "cross_sell", "win_back", "replenishment", "vip"]
 # bounce: a hard bounce (the address is not mailed again); complaint: marked as spam (unsubscribes, as unsubscribe)
@@ -14,6 +15,16 @@ EventKind = Literal["delivered", "open", "click", "conversion", "unsubscribe", "
 DraftStatus = Literal["pending", "flagged", "approved", "rejected", "sent", "skipped", "holdout"]
 CampaignStatus = Literal["created", "generating", "ready", "failed", "sent"]
 ModelKind = Literal["recommender", "engagement"]  # the kinds of trained model the service keeps and serves
+
+# The largest integer both databases hold (SQLite's INTEGER, PostgreSQL's BIGINT): past it, a driver fails to
+# convert the number instead of finding nothing, so ids and offsets are refused beyond it.
+DATABASE_INT_MAX = 2**63 - 1
+# A row's id in a path, a query or a form, where it is text read as a number.
+DatabaseId = Annotated[int, Ge(1), Le(DATABASE_INT_MAX)]
+# A row's id in a JSON body: a number, so that `true` is not read as id 1.
+BodyId = Annotated[int, Strict(), Ge(1), Le(DATABASE_INT_MAX)]
+# A count a request asks for and a column stores (INTEGER: 4 bytes on PostgreSQL), such as a campaign's customers.
+COUNT_MAX = 2**31 - 1
 
 
 class ProblemOut(BaseModel):
@@ -108,7 +119,7 @@ class CampaignIn(BaseModel):
     audience_query: str | None = Field(
         default=None, description="Optional filter, e.g. `segment in (at_risk, cant_lose) and clv > 100`"
     )
-    max_customers: int | None = Field(default=None, ge=1)
+    max_customers: Annotated[int, Strict()] | None = Field(default=None, ge=1, le=COUNT_MAX)
     holdout_share: float | None = Field(
         default=None, ge=0, lt=1, description="Run as an A/B/n experiment holding out this share (e.g. 0.1)"
     )
@@ -218,7 +229,7 @@ class VariantEdit(BaseModel):
 class ApproveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    variant_id: int | None = None
+    variant_id: BodyId | None = None
     reviewer: str = ""
     comment: str = ""
     override_checks: bool = Field(
@@ -249,7 +260,7 @@ class RejectIn(BaseModel):
 class EventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    send_id: int | None = None
+    send_id: BodyId | None = None
     message_id: str | None = None
     kind: EventKind
     occurred_at: datetime | None = Field(None, description="when it happened (default: now); a zone is converted")

@@ -1,0 +1,61 @@
+"""Values a request may not carry: ids that are not numbers, numbers past what the database holds. Each is
+refused with the API's error body naming the field, before anything is read or written."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from service.db.models import Customer, Draft, Event, Send, Variant
+from service.db.session import session_scope
+
+TOO_BIG = 99999999999999999999  # past 2**63: SQLite's driver cannot convert it
+
+
+def _sent_email(client, engine) -> dict[str, int]:
+    """A campaign with one draft of two variants, and an email sent to another customer: the rows a stray id
+    would reach (each is the first of its table, id 1)."""
+    campaign_id = client.post("/campaigns", json={"name": "x", "brand": "hearth", "campaign_type": "vip"}).json()["id"]
+    with session_scope(engine) as session:
+        other = Customer(external_id="c0", email="c0@example.com", marketing_consent=True)
+        send = Send(customer=other, subject="Hi", campaign_type="vip", sent_at=datetime.now() - timedelta(hours=1))
+        customer = Customer(external_id="c1", email="c1@example.com", marketing_consent=True)
+        variants = [Variant(label="A", subject="Hello"), Variant(label="B", subject="Hi there")]
+        draft = Draft(campaign_id=campaign_id, customer=customer, status="pending", variants=variants)
+        session.add_all([send, draft])
+        session.flush()
+        draft.selected_variant_id = variants[1].id
+        return {"campaign": campaign_id, "draft": draft.id, "send": send.id, "variant": variants[0].id}
+
+
+def _refused(response, field: str) -> dict:
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["error"] == "InvalidRequest" and field in [p["field"] for p in body["problems"]], body
+    return body
+
+
+def test_an_id_in_a_body_is_a_number_not_true(client, engine):
+    """`true` was read as id 1: an open recorded on another customer's email, a variant approved that nobody
+    chose."""
+    ids = _sent_email(client, engine)
+    assert ids["send"] == 1 and ids["variant"] == 1
+
+    _refused(client.post("/events", json={"events": [{"send_id": True, "kind": "open"}]}), "events[0].send_id")
+    _refused(client.post(f"/drafts/{ids['draft']}/approve", json={"variant_id": True}), "variant_id")
+    campaign = {"name": "y", "brand": "hearth", "campaign_type": "vip", "max_customers": True}
+    _refused(client.post("/campaigns", json=campaign), "max_customers")
+
+    with session_scope(engine) as session:
+        assert session.scalars(select(Event)).all() == []
+        assert session.get(Draft, ids["draft"]).status == "pending"
+    assert client.post("/events", json={"events": [{"send_id": ids["send"], "kind": "open"}]}).status_code == 200
+
+
+def test_numbers_in_a_body_past_the_database_s_range_are_refused_naming_them(client, engine):
+    ids = _sent_email(client, engine)
+    _refused(client.post("/events", json={"events": [{"send_id": TOO_BIG, "kind": "open"}]}), "events[0].send_id")
+    _refused(client.post(f"/drafts/{ids['draft']}/approve", json={"variant_id": TOO_BIG}), "variant_id")
+    campaign = {"name": "y", "brand": "hearth", "campaign_type": "vip", "max_customers": TOO_BIG}
+    _refused(client.post("/campaigns", json=campaign), "max_customers")
