@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from service.auth import verify_key
 from service.db.models import ApiKey
 from service.db.session import session_scope
+from service.schemas import DATABASE_INT_MAX
 from service.state import AppState
 
 REVIEW_COOKIE = "tailor_key"
@@ -93,3 +94,7 @@ def require_tunable(model: str | None, trials: int) -> None:
     if problem := tuning_problem(model, trials):
         error = {"type": "value_error", "loc": ("query", "tune"), "msg": problem, "input": trials}
         raise RequestValidationError([error])
+
+
+# Rows to skip in a listing; bounded so that a number past the database's integers is a 422, not a driver's crash.
+OffsetQuery = Annotated[int, Query(ge=0, le=DATABASE_INT_MAX, description="rows to skip, for the next page")]

@@ -6,12 +6,12 @@ from fastapi import APIRouter, Query, status
 
 from service import campaigns as campaign_ops
 from service import send_times
-from service.deps import ApiKeyDep, SessionDep, StateDep
+from service.deps import ApiKeyDep, OffsetQuery, SessionDep, StateDep
 from service.experiments import set_holdout_share
 from service.pipeline.generate import generate_campaign, require_models
 from service.pipeline.sending import send_campaign
 from service.routes.responses import KEYED, errors
-from service.schemas import CampaignIn, CampaignOut, CampaignStatus, JobStarted
+from service.schemas import COUNT_MAX, CampaignIn, CampaignOut, CampaignStatus, DatabaseId, JobStarted
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"], responses=errors(*KEYED))
 
@@ -28,7 +28,7 @@ def create(spec: CampaignIn, session: SessionDep, _key: ApiKeyDep) -> CampaignOu
 def list_all(
     session: SessionDep, _key: ApiKeyDep,
     status: CampaignStatus | None = Query(None, description="only campaigns in this status"),
-    limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+    limit: int = Query(100, ge=1, le=1000), offset: OffsetQuery = 0,
 ) -> list[CampaignOut]:  # fmt: skip
     """Campaigns newest first, a page at a time, each with its status, draft counts by status, generation stats
     (LLM calls, cost) and forecast."""
@@ -37,13 +37,13 @@ def list_all(
 
 
 @router.get("/{campaign_id}", response_model=CampaignOut, responses=errors(404))
-def get(campaign_id: int, session: SessionDep, _key: ApiKeyDep) -> CampaignOut:
+def get(campaign_id: DatabaseId, session: SessionDep, _key: ApiKeyDep) -> CampaignOut:
     """One campaign with its status, draft counts by status, generation stats (LLM calls, cost) and forecast."""
     return campaign_ops.campaign_out(session, campaign_ops.get_campaign(session, campaign_id))
 
 
 @router.delete("/{campaign_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(404, 409))
-def delete(campaign_id: int, session: SessionDep, _key: ApiKeyDep) -> None:
+def delete(campaign_id: DatabaseId, session: SessionDep, _key: ApiKeyDep) -> None:
     """Delete a campaign that sent nothing, with its drafts and their reviews. Refused (409) while it is being
     generated and once it has sent email (kept with its results)."""
     campaign_ops.delete_campaign(session, campaign_id)
@@ -55,7 +55,7 @@ def delete(campaign_id: int, session: SessionDep, _key: ApiKeyDep) -> None:
     response_model=JobStarted,
     responses=errors(404, 409),
 )
-def generate(campaign_id: int, session: SessionDep, state: StateDep, _key: ApiKeyDep) -> JobStarted:
+def generate(campaign_id: DatabaseId, session: SessionDep, state: StateDep, _key: ApiKeyDep) -> JobStarted:
     """Start generating the campaign's drafts; poll GET /jobs/{job_id} for progress. Drafts a person edited,
     approved or rejected are kept; the untouched ones are written again. Refused with 409 before the models are
     trained, while the campaign is already being generated, and once it has sent email."""
@@ -75,9 +75,9 @@ def generate(campaign_id: int, session: SessionDep, state: StateDep, _key: ApiKe
     responses=errors(404, 409),
 )
 def send(
-    campaign_id: int, session: SessionDep, state: StateDep, _key: ApiKeyDep,
+    campaign_id: DatabaseId, session: SessionDep, state: StateDep, _key: ApiKeyDep,
     holdout_share: float | None = Query(None, ge=0, lt=1, description="run as an experiment holding out this share"),
-    batch_size: int | None = Query(None, ge=1, description="send only the first N approved drafts now"),
+    batch_size: int | None = Query(None, ge=1, le=COUNT_MAX, description="send only the first N approved drafts now"),
     at_best_hour: bool = Query(False, description="mail each customer at their best send hour, not all now"),
     at: datetime | None = Query(None, description="schedule the campaign: send at this moment (ISO 8601; without "
                                 "a time zone, the server's local time), not now"),

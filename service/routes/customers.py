@@ -4,7 +4,7 @@ from fastapi import APIRouter, Query, status
 
 from recommenders.rules import Rules
 from service import customers as customer_ops
-from service.deps import ApiKeyDep, SessionDep, StateDep
+from service.deps import ApiKeyDep, OffsetQuery, SessionDep, StateDep
 from service.errors import InvalidInput, Problem
 from service.pipeline.frames import boost_weights
 from service.routes.responses import KEYED, errors
@@ -18,7 +18,7 @@ router = APIRouter(tags=["customers"], responses=errors(*KEYED))
 def list_customers(
     session: SessionDep, _key: ApiKeyDep,
     segment: str | None = Query(None, description="an RFM segment as GET /segments lists them, or no_orders"),
-    limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+    limit: int = Query(100, ge=1, le=1000), offset: OffsetQuery = 0,
 ) -> list[CustomerOut]:  # fmt: skip
     """Customers a page at a time, optionally of one `segment`, each with their segment and profile (churn risk,
     CLV, expected purchases, cluster)."""
@@ -43,7 +43,7 @@ def get_customer(customer_id: str, session: SessionDep, _key: ApiKeyDep) -> Cust
 @router.get("/customers/{customer_id}/sends", response_model=list[CustomerSendOut], responses=errors(404))
 def customer_sends(
     customer_id: str, session: SessionDep, _key: ApiKeyDep,
-    limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0),
+    limit: int = Query(50, ge=1, le=500), offset: OffsetQuery = 0,
 ) -> list[CustomerSendOut]:  # fmt: skip
     """The emails the customer was sent, newest first (Tailor's campaigns and the imported history), each with its
     events (delivered, open, click, conversion, unsubscribe, complaint, bounce): what a shop answers a customer
@@ -91,7 +91,7 @@ def recommendations(
 @router.get("/products", response_model=list[ProductOut])
 def list_products(
     session: SessionDep, _key: ApiKeyDep, category: str | None = None, in_stock: bool | None = None,
-    limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+    limit: int = Query(100, ge=1, le=1000), offset: OffsetQuery = 0,
 ) -> list[ProductOut]:  # fmt: skip
     """Products a page at a time, optionally of one `category` or only those `in_stock`."""
     return [customer_ops.product_out(p) for p in customer_ops.list_products(session, category, in_stock, limit, offset)]

@@ -4,12 +4,13 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from service import drafts as draft_ops
-from service.deps import ApiKeyDep, SessionDep, StateDep
+from service.deps import ApiKeyDep, OffsetQuery, SessionDep, StateDep
 from service.pipeline.exporting import draft_ids, jsonl_lines
 from service.routes.responses import KEYED, errors
 from service.schemas import (
     ApproveIn,
     ApprovePendingIn,
+    DatabaseId,
     DraftOut,
     DraftStatus,
     PendingApproved,
@@ -22,8 +23,8 @@ router = APIRouter(tags=["drafts"], responses=errors(*KEYED))
 
 @router.get("/campaigns/{campaign_id}/drafts", response_model=list[DraftOut], responses=errors(404))
 def list_drafts(
-    campaign_id: int, session: SessionDep, _key: ApiKeyDep, status: DraftStatus | None = None,
-    flagged: bool | None = None, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+    campaign_id: DatabaseId, session: SessionDep, _key: ApiKeyDep, status: DraftStatus | None = None,
+    flagged: bool | None = None, limit: int = Query(100, ge=1, le=1000), offset: OffsetQuery = 0,
     customer: str | None = Query(
         None, description="only the drafts of this customer: their id or email, or their first name, in any case"
     ),
@@ -43,7 +44,7 @@ def list_drafts(
     },
 )
 def export_drafts(
-    campaign_id: int, session: SessionDep, state: StateDep, _key: ApiKeyDep,
+    campaign_id: DatabaseId, session: SessionDep, state: StateDep, _key: ApiKeyDep,
     status: DraftStatus | None = Query(None, description="only drafts in this status, e.g. approved"),
 ) -> StreamingResponse:  # fmt: skip
     """The campaign's drafts as JSON lines, one per customer and variant, in the audience's order, streamed
@@ -59,7 +60,7 @@ def export_drafts(
 
 
 @router.get("/drafts/{draft_id}", response_model=DraftOut, responses=errors(404))
-def get_draft(draft_id: int, session: SessionDep, _key: ApiKeyDep) -> DraftOut:
+def get_draft(draft_id: DatabaseId, session: SessionDep, _key: ApiKeyDep) -> DraftOut:
     """One draft: its variants with their copy, rendered email, check results and predictions, its products and
     their explanations, and its review history."""
     return draft_ops.draft_out(draft_ops.get_draft(session, draft_id))
@@ -67,15 +68,16 @@ def get_draft(draft_id: int, session: SessionDep, _key: ApiKeyDep) -> DraftOut:
 
 @router.patch("/drafts/{draft_id}/variants/{variant_id}", response_model=DraftOut, responses=errors(404, 409))
 def edit_variant(
-    draft_id: int, variant_id: int, edit: VariantEdit, session: SessionDep, state: StateDep, _key: ApiKeyDep
-) -> DraftOut:
+    draft_id: DatabaseId, variant_id: DatabaseId, edit: VariantEdit, session: SessionDep, state: StateDep,
+    _key: ApiKeyDep,
+) -> DraftOut:  # fmt: skip
     """Edit a variant's copy (the fields given); the email is rendered again, the guardrails and the scoring model
     run again on it. A draft already reviewed is a 409."""
     return draft_ops.draft_out(draft_ops.edit_variant(session, draft_id, variant_id, edit, state.models))
 
 
 @router.post("/drafts/{draft_id}/approve", response_model=DraftOut, responses=errors(404, 409))
-def approve(draft_id: int, body: ApproveIn, session: SessionDep, _key: ApiKeyDep) -> DraftOut:
+def approve(draft_id: DatabaseId, body: ApproveIn, session: SessionDep, _key: ApiKeyDep) -> DraftOut:
     """Approve the draft (with `variant_id`, that variant); a variant that failed guardrail checks needs
     `override_checks` and a `comment` saying why (409 without them), recorded with the review."""
     draft = draft_ops.approve(
@@ -85,7 +87,9 @@ def approve(draft_id: int, body: ApproveIn, session: SessionDep, _key: ApiKeyDep
 
 
 @router.post("/campaigns/{campaign_id}/drafts/approve", response_model=PendingApproved, responses=errors(404, 409))
-def approve_pending(campaign_id: int, body: ApprovePendingIn, session: SessionDep, _key: ApiKeyDep) -> PendingApproved:
+def approve_pending(
+    campaign_id: DatabaseId, body: ApprovePendingIn, session: SessionDep, _key: ApiKeyDep
+) -> PendingApproved:
     """Approve every pending draft of the campaign, each with its chosen variant: the drafts that passed every
     guardrail check and review floor. Flagged drafts stay for a person. Refused (409) while the campaign is being
     generated."""
@@ -93,13 +97,13 @@ def approve_pending(campaign_id: int, body: ApprovePendingIn, session: SessionDe
 
 
 @router.post("/drafts/{draft_id}/reject", response_model=DraftOut, responses=errors(404, 409))
-def reject(draft_id: int, body: RejectIn, session: SessionDep, _key: ApiKeyDep) -> DraftOut:
+def reject(draft_id: DatabaseId, body: RejectIn, session: SessionDep, _key: ApiKeyDep) -> DraftOut:
     """Reject the draft, with a `comment` saying why, kept in its review history; it will not be sent."""
     return draft_ops.draft_out(draft_ops.reject(session, draft_id, body.reviewer, body.comment))
 
 
 @router.post("/drafts/{draft_id}/reopen", response_model=DraftOut, responses=errors(404, 409))
-def reopen(draft_id: int, body: RejectIn, session: SessionDep, _key: ApiKeyDep) -> DraftOut:
+def reopen(draft_id: DatabaseId, body: RejectIn, session: SessionDep, _key: ApiKeyDep) -> DraftOut:
     """Take back the draft's approval (before it is sent) or rejection: it waits for review again (`pending`, or
     `flagged` if it was), with a `reopen` review in its history. 409 for a draft sent or never reviewed."""
     return draft_ops.draft_out(draft_ops.reopen(session, draft_id, body.reviewer, body.comment))

@@ -5,7 +5,7 @@ from typing import Literal
 from fastapi import APIRouter, Query, status
 
 from service.db.models import Job
-from service.deps import ApiKeyDep, RecommenderQuery, SessionDep, StateDep, require_tunable
+from service.deps import ApiKeyDep, OffsetQuery, RecommenderQuery, SessionDep, StateDep, require_tunable
 from service.errors import NotFound
 from service.jobs.listing import JOB_KINDS, JOB_STATUSES, latest_jobs
 from service.jobs.runner import held_progress, request_cancel
@@ -35,7 +35,7 @@ def list_jobs(
     session: SessionDep, _key: ApiKeyDep,
     status: Literal[JOB_STATUSES] | None = Query(None, description="only jobs in this status"),  # type: ignore[valid-type]
     kind: Literal[JOB_KINDS] | None = Query(None, description="only jobs of this kind"),  # type: ignore[valid-type]
-    limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0),
+    limit: int = Query(50, ge=1, le=500), offset: OffsetQuery = 0,
 ) -> list[JobOut]:  # fmt: skip
     """The latest jobs, newest first, with their status and progress: what is running or queued now
     (`?status=running`), or a job whose id was lost."""

@@ -21,7 +21,7 @@ from service.errors import InvalidInput, NotReady, TailorError, Unauthorized, as
 from service.experiments import experiment_results
 from service.pipeline.mail import sender_of
 from service.review import after_login, templates
-from service.schemas import DraftStatus
+from service.schemas import DATABASE_INT_MAX, DatabaseId, DraftStatus
 from service.settings import SmtpSettings
 
 router = APIRouter(prefix="/review", tags=["review page"], include_in_schema=False)
@@ -118,7 +118,10 @@ def logout() -> RedirectResponse:
 
 
 @router.get("", response_class=HTMLResponse)
-def campaigns_page(request: Request, session: SessionDep, _key: ApiKeyDep, page: int = Query(1, ge=1)) -> HTMLResponse:
+def campaigns_page(
+    request: Request, session: SessionDep, _key: ApiKeyDep,
+    page: int = Query(1, ge=1, le=DATABASE_INT_MAX // CAMPAIGNS_PER_PAGE),
+) -> HTMLResponse:  # fmt: skip
     """The campaigns, newest first, a page at a time (each is shown with its counts and forecast)."""
     rows = campaign_ops.list_campaigns(session, limit=CAMPAIGNS_PER_PAGE + 1, offset=(page - 1) * CAMPAIGNS_PER_PAGE)
     campaigns = [campaign_ops.campaign_out(session, c) for c in rows[:CAMPAIGNS_PER_PAGE]]
@@ -128,8 +131,9 @@ def campaigns_page(request: Request, session: SessionDep, _key: ApiKeyDep, page:
 
 @router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
 def campaign_page(
-    campaign_id: int, request: Request, session: SessionDep, _key: ApiKeyDep, status: DraftStatus | None = None,
-    page: int = Query(1, ge=1), customer: str | None = None,
+    campaign_id: DatabaseId, request: Request, session: SessionDep, _key: ApiKeyDep,
+    status: DraftStatus | None = None,
+    page: int = Query(1, ge=1, le=DATABASE_INT_MAX // DRAFTS_PER_PAGE), customer: str | None = None,
 ) -> HTMLResponse:  # fmt: skip
     """A page of the campaign's drafts (flagged first), all or those of one ``status``, or one customer's draft
     (found by id or email: a customer who wrote in)."""
@@ -148,7 +152,7 @@ def campaign_page(
 
 @router.post("/campaigns/{campaign_id}/approve-pending", response_model=None)
 def approve_pending(
-    campaign_id: int, session: SessionDep, reviewer: ReviewerDep, comment: Annotated[str, Form()] = ""
+    campaign_id: DatabaseId, session: SessionDep, reviewer: ReviewerDep, comment: Annotated[str, Form()] = ""
 ) -> RedirectResponse:
     """Approve the campaign's pending drafts at once (see drafts.approve_pending); the flagged ones stay."""
     draft_ops.approve_pending(session, campaign_id, reviewer, comment)
@@ -156,7 +160,7 @@ def approve_pending(
 
 
 @router.get("/campaigns/{campaign_id}/experiment", response_class=HTMLResponse)
-def experiment_page(campaign_id: int, request: Request, session: SessionDep, _key: ApiKeyDep) -> HTMLResponse:
+def experiment_page(campaign_id: DatabaseId, request: Request, session: SessionDep, _key: ApiKeyDep) -> HTMLResponse:
     campaign = campaign_ops.get_campaign(session, campaign_id)
     try:
         results, message = experiment_results(session, campaign), ""
@@ -168,7 +172,7 @@ def experiment_page(campaign_id: int, request: Request, session: SessionDep, _ke
 
 @router.get("/drafts/{draft_id}", response_class=HTMLResponse)
 def draft_page(
-    draft_id: int, request: Request, session: SessionDep, _key: ApiKeyDep, preview: int | None = None
+    draft_id: DatabaseId, request: Request, session: SessionDep, _key: ApiKeyDep, preview: DatabaseId | None = None
 ) -> HTMLResponse:
     """The draft; `preview` names the variant whose email the preview shows (else the chosen one)."""
     return _draft_page(request, session, draft_id, preview=preview)
@@ -176,8 +180,8 @@ def draft_page(
 
 @router.post("/drafts/{draft_id}/approve", response_model=None)
 def approve(
-    draft_id: int, request: Request, session: SessionDep, reviewer: ReviewerDep,
-    variant_id: Annotated[int | None, Form()] = None, comment: Annotated[str, Form()] = "",
+    draft_id: DatabaseId, request: Request, session: SessionDep, reviewer: ReviewerDep,
+    variant_id: Annotated[DatabaseId | None, Form()] = None, comment: Annotated[str, Form()] = "",
     override_checks: Annotated[bool, Form()] = False,
 ) -> RedirectResponse | HTMLResponse:  # fmt: skip
     try:
@@ -190,7 +194,7 @@ def approve(
 
 @router.post("/drafts/{draft_id}/reject", response_model=None)
 def reject(
-    draft_id: int, request: Request, session: SessionDep, reviewer: ReviewerDep,
+    draft_id: DatabaseId, request: Request, session: SessionDep, reviewer: ReviewerDep,
     comment: Annotated[str, Form()] = "",
 ) -> RedirectResponse | HTMLResponse:  # fmt: skip
     try:
@@ -202,8 +206,9 @@ def reject(
 
 @router.post("/drafts/{draft_id}/reopen", response_model=None)
 def reopen(
-    draft_id: int, request: Request, session: SessionDep, reviewer: ReviewerDep, comment: Annotated[str, Form()] = ""
-) -> RedirectResponse | HTMLResponse:
+    draft_id: DatabaseId, request: Request, session: SessionDep, reviewer: ReviewerDep,
+    comment: Annotated[str, Form()] = "",
+) -> RedirectResponse | HTMLResponse:  # fmt: skip
     try:
         draft_ops.reopen(session, draft_id, reviewer, comment)
     except (TailorError, OperationalError) as error:
@@ -213,7 +218,8 @@ def reopen(
 
 @router.post("/drafts/{draft_id}/variants/{variant_id}/edit", response_model=None)
 def edit(
-    draft_id: int, variant_id: int, request: Request, session: SessionDep, state: StateDep, reviewer: ReviewerDep,
+    draft_id: DatabaseId, variant_id: DatabaseId, request: Request, session: SessionDep, state: StateDep,
+    reviewer: ReviewerDep,
     subject: Annotated[str, Form()] = "", preheader: Annotated[str, Form()] = "", intro: Annotated[str, Form()] = "",
     product_line: Annotated[list[str] | None, Form()] = None,
 ) -> RedirectResponse | HTMLResponse:  # fmt: skip

@@ -7,7 +7,7 @@ from service import customers as customer_ops
 from service import send_times
 from service.deps import ApiKeyDep, SessionDep
 from service.routes.responses import KEYED, errors
-from service.schemas import SendTimeOut
+from service.schemas import DatabaseId, SendTimeOut
 
 router = APIRouter(tags=["send times"], responses=errors(*KEYED))
 
@@ -20,7 +20,7 @@ def customer_send_time(customer_id: str, session: SessionDep, _key: ApiKeyDep) -
 
 
 @router.get("/campaigns/{campaign_id}/send-times", response_model=list[SendTimeOut], responses=errors(404, 409))
-def campaign_send_times(campaign_id: int, session: SessionDep, _key: ApiKeyDep) -> list[SendTimeOut]:
+def campaign_send_times(campaign_id: DatabaseId, session: SessionDep, _key: ApiKeyDep) -> list[SendTimeOut]:
     """The best send hour of every customer with a draft in the campaign."""
     campaign_ops.get_campaign(session, campaign_id)
     return send_times.campaign_send_times(session, campaign_id)

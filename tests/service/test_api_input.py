@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from service.db.models import Customer, Draft, Event, Send, Variant
@@ -59,3 +60,32 @@ def test_numbers_in_a_body_past_the_database_s_range_are_refused_naming_them(cli
     _refused(client.post(f"/drafts/{ids['draft']}/approve", json={"variant_id": TOO_BIG}), "variant_id")
     campaign = {"name": "y", "brand": "hearth", "campaign_type": "vip", "max_customers": TOO_BIG}
     _refused(client.post("/campaigns", json=campaign), "max_customers")
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "field"),
+    [
+        ("get", f"/campaigns/{TOO_BIG}", "path.campaign_id"),
+        ("get", f"/drafts/{TOO_BIG}", "path.draft_id"),
+        ("get", f"/campaigns/{TOO_BIG}/drafts", "path.campaign_id"),
+        ("get", f"/campaigns/{TOO_BIG}/export", "path.campaign_id"),
+        ("post", f"/drafts/{TOO_BIG}/reject", "path.draft_id"),
+        ("get", f"/campaigns?offset={TOO_BIG}", "query.offset"),
+        ("get", f"/customers?offset={TOO_BIG}", "query.offset"),
+        ("get", f"/products?offset={TOO_BIG}", "query.offset"),
+        ("get", f"/jobs?offset={TOO_BIG}", "query.offset"),
+        ("get", f"/campaigns/1/drafts?offset={TOO_BIG}", "query.offset"),
+        ("get", f"/customers/c1/sends?offset={TOO_BIG}", "query.offset"),
+        ("post", f"/campaigns/1/send?batch_size={TOO_BIG}", "query.batch_size"),
+        ("get", f"/review?page={TOO_BIG}", "query.page"),
+    ],
+)
+def test_ids_offsets_and_counts_past_the_database_s_range_are_refused_naming_them(client, engine, method, url, field):
+    """Each crashed with a plain-text 500 (the SQLite driver's OverflowError), or, for `batch_size`, was answered
+    202 with a job that then failed."""
+    _sent_email(client, engine)
+    response = client.request(method, url, **({"json": {}} if method == "post" else {}))
+    if url.startswith("/review"):  # the review page tells a person, on a page
+        assert response.status_code == 422 and "less than or equal to" in response.text
+        return
+    _refused(response, field)
