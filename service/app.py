@@ -11,11 +11,20 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.db.session import default_engine
-from service.errors import DatabaseBusy, TailorError, Unauthorized, error_body, field_path, is_database_busy
+from service.errors import (
+    DatabaseBusy,
+    NumberOutOfRange,
+    TailorError,
+    Unauthorized,
+    error_body,
+    field_path,
+    is_database_busy,
+    is_number_out_of_range,
+)
 from service.importing.background import remove_stranded_uploads
 from service.jobs import ThreadJobRunner
 from service.jobs.recovery import fail_interrupted_jobs
@@ -90,6 +99,16 @@ def create_app(engine: Engine | None = None) -> FastAPI:
             raise error
         log.warning("database busy", extra={"path": request.url.path, "error": str(error.orig)})
         return await tailor_error(request, DatabaseBusy())
+
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def number_out_of_range(request: Request, error: Exception):
+        """A number past the database's integers that no field's bounds caught is the API's 422, never a plain-text
+        500 (SQLite's driver raises OverflowError, PostgreSQL a DataError)."""
+        if not is_number_out_of_range(error):
+            raise error
+        log.warning("number out of range", extra={"path": request.url.path, "error": str(error)})
+        return await tailor_error(request, NumberOutOfRange())
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse | HTMLResponse:

@@ -72,6 +72,26 @@ class DatabaseBusy(TailorError):
         )
 
 
+class NumberOutOfRange(TailorError):
+    """A number (or a date) in a request is past what the database holds: each field's bounds refuse such values
+    by name, this is the answer for one that got past them."""
+
+    status_code = 422
+
+    def __init__(self) -> None:
+        super().__init__(
+            "A number or a date in the request is beyond what the database can hold (integers up to "
+            "9223372036854775807, dates up to the year 9999); nothing of this request was written."
+        )
+
+
+def is_number_out_of_range(error: BaseException) -> bool:
+    """Whether ``error`` is the database refusing a number past its integers: the SQLite driver's OverflowError,
+    PostgreSQL's numeric_value_out_of_range."""
+    original = getattr(error, "orig", error)
+    return isinstance(original, OverflowError) or getattr(original, "sqlstate", None) == "22003"
+
+
 def as_told(error: BaseException) -> BaseException:
     """``error`` as the API tells it: a database lock that did not free up in time is DatabaseBusy."""
     return DatabaseBusy() if is_database_busy(error) else error

@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from service.db.models import Customer, Draft, Event, Send, Variant
+from service.db.models import Campaign, Customer, Draft, Event, Send, Variant
 from service.db.session import session_scope
+from service.deps import SessionDep
 
 TOO_BIG = 99999999999999999999  # past 2**63: SQLite's driver cannot convert it
 
@@ -89,3 +90,15 @@ def test_ids_offsets_and_counts_past_the_database_s_range_are_refused_naming_the
         assert response.status_code == 422 and "less than or equal to" in response.text
         return
     _refused(response, field)
+
+
+def test_a_number_no_bound_caught_is_still_answered_with_the_api_s_error_body(client):
+    """The bounds are the fix; this is the net under them: the driver's OverflowError was a plain-text 500."""
+
+    def unbounded(campaign_id: int, session: SessionDep) -> None:
+        session.get(Campaign, campaign_id)
+
+    client.app.add_api_route("/unbounded/{campaign_id}", unbounded)
+    response = client.get(f"/unbounded/{TOO_BIG}")
+    assert response.status_code == 422 and response.json()["error"] == "NumberOutOfRange"
+    assert "beyond what the database can hold" in response.json()["message"]
