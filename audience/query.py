@@ -18,14 +18,15 @@ Fields are profile columns, matched case-insensitively (``segment`` is an alias 
 Fields with a known list of values are checked against it, so that a misspelt value is an error rather than
 an empty audience: segments against ``segments.yaml`` when the query is read, cluster labels against the
 profiles' own labels when it is evaluated. Their values match ignoring case, spaces, hyphens and apostrophes
-(``"Can't lose"`` is ``cant_lose``). Errors name the position.
+(``"Can't lose"`` is ``cant_lose``). Errors name the position. A query is at most MAX_LENGTH characters, with
+brackets and "not"s at most MAX_NESTING deep: the parser recurses, and no audience needs more.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +40,8 @@ LABEL_FIELDS = {"cluster_label": "cluster label"}  # values differ by shop, so c
 EQUALITY = ("==", "!=", "in", "not in")
 COMPARISONS = ("==", "=", "!=", "<=", ">=", "<", ">")
 KEYWORDS = ("and", "or", "not", "in")
+MAX_LENGTH = 10_000  # characters
+MAX_NESTING = 50  # brackets and "not"s within each other; far deeper, the parser's recursion would run out of stack
 TOKEN = re.compile(
     r"""\s*(?:
     (?P<date>\d{4}-\d{2}-\d{2}(?![\w-]))
@@ -109,9 +112,12 @@ def tokenize(query: str) -> list[Token]:
 
 class _Parser:
     def __init__(self, query: str) -> None:
+        if len(query) > MAX_LENGTH:
+            raise QueryError(f"the query is {len(query):,} characters long; at most {MAX_LENGTH:,}", query=query)
         self.query = query
         self.tokens = tokenize(query)
         self.index = 0
+        self.depth = 0  # brackets and "not"s open around the current token
 
     @property
     def current(self) -> Token:
@@ -156,12 +162,22 @@ class _Parser:
 
     def not_expr(self) -> Node:
         if self.take("keyword", "not"):
-            return Not(self.not_expr())
+            return Not(self.nested(self.not_expr))
         if self.take("punct", "("):
-            node = self.or_expr()
+            node = self.nested(self.or_expr)
             self.expect("punct", ")", "')'")
             return node
         return self.comparison()
+
+    def nested(self, parse: Callable[[], Node]) -> Node:
+        """``parse()`` one level deeper, inside the bracket or "not" just taken; refused past MAX_NESTING."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            message = f"nested more than {MAX_NESTING} levels deep (brackets and 'not'); write it flatter"
+            raise self.fail(message, self.tokens[self.index - 1])
+        node = parse()
+        self.depth -= 1
+        return node
 
     def comparison(self) -> Comparison:
         field = self.current

@@ -106,3 +106,25 @@ def test_dates_compare_only_with_date_fields(profiles):
 
 def test_empty_profiles_give_empty_audience(profiles):
     assert filter_profiles(profiles.iloc[0:0], "clv > 1").empty
+
+
+@pytest.mark.parametrize(
+    ("query", "position"),
+    [
+        ("(" * 330 + "clv > 1" + ")" * 330, 51),  # the recursion ran out of stack: RecursionError
+        ("not " * 300 + "clv > 1", 201),
+        ("not (" * 30 + "clv > 1" + ")" * 30, 126),
+    ],
+)
+def test_a_query_nested_too_deep_is_refused_at_the_level_too_many(query, position):
+    with pytest.raises(QueryError, match="nested more than 50 levels deep") as caught:
+        parse_query(query)
+    assert caught.value.position + 1 == position
+
+
+def test_nesting_up_to_the_limit_and_a_long_flat_query_are_read(profiles):
+    assert filter_profiles(profiles, "(" * 50 + "clv > 100" + ")" * 50).index.tolist() == ["a", "b"]
+    assert filter_profiles(profiles, "not " * 50 + "clv > 100").index.tolist() == ["a", "b"]
+    assert filter_profiles(profiles, " or ".join(["clv > 100"] * 500)).index.tolist() == ["a", "b"]
+    with pytest.raises(QueryError, match="at most 10,000"):
+        parse_query(" or ".join(["clv > 100"] * 1000))

@@ -138,3 +138,20 @@ def test_a_campaign_is_created_only_with_a_query_the_preview_accepts(client, dem
     assert client.get("/campaigns").json() == []
     accepted = client.post("/campaigns", json={**campaign, "audience_query": "clv > 5 and churn_risk >= 0.5"})
     assert accepted.status_code == 201, accepted.text
+
+
+def test_a_query_nested_too_deep_or_too_long_is_a_422_naming_it(client):
+    """Brackets or "not"s a few hundred deep crashed the preview and the creation of a campaign with a 500
+    (RecursionError in the parser)."""
+    campaign = {"name": "x", "brand": "hearth", "campaign_type": "win_back"}
+    for query, mistake in (
+        ("(" * 330 + "clv > 1" + ")" * 330, "nested more than 50 levels deep"),
+        ("not " * 3000 + "clv > 1", "at most 10,000"),
+    ):
+        preview = client.get("/audience", params={"campaign_type": "win_back", "query": query})
+        assert preview.status_code == 422 and preview.json()["problems"][0]["field"] == "query"
+        assert mistake in preview.json()["message"]
+        created = client.post("/campaigns", json={**campaign, "audience_query": query})
+        assert created.status_code == 422 and created.json()["problems"][0]["field"] == "audience_query"
+        assert mistake in created.json()["message"]
+    assert client.get("/campaigns").json() == []
