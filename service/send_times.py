@@ -10,7 +10,7 @@ send job and its periodic due-check honour.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
@@ -65,6 +65,11 @@ def waiting_drafts(session: Session, campaign_id: int, now: datetime) -> dict[st
     return {"waiting": waiting, "next_send_at": next_at.isoformat() if next_at else None}
 
 
+# How far ahead a campaign may be scheduled: further is a mistyped year, and best hours past the calendar's end
+# (year 9999) failed the send's job.
+SCHEDULE_HORIZON = timedelta(days=365)
+
+
 def as_local(moment: datetime) -> datetime:
     """A moment as the service keeps them: the server's local time, without a zone (one with a zone converted)."""
     return moment.astimezone().replace(tzinfo=None) if moment.tzinfo else moment
@@ -72,17 +77,21 @@ def as_local(moment: datetime) -> datetime:
 
 def scheduled_moment(at: datetime | None, batch_size: int | None) -> datetime | None:
     """``at`` as the service keeps moments (the server's local time, no zone), checked: InvalidInput naming
-    `at` for a moment that has passed, or for `at` with `batch_size` (a batch is sent now, to learn from)."""
+    `at` for a moment that has passed or lies more than SCHEDULE_HORIZON ahead, or for `at` with `batch_size` (a
+    batch is sent now, to learn from)."""
     if at is None:
         return None
-    when = as_local(at)
     if batch_size is not None:
         problem = "schedule a whole campaign, not a batch: drop batch_size"
         raise InvalidInput("query", [Problem(None, "at", problem, "parameter")])
-    if when <= datetime.now():
-        problem = f"{when:%Y-%m-%d %H:%M} has passed: give a moment to come"
+    now = datetime.now(at.tzinfo)  # in the moment's own zone: one at the calendar's edge cannot be converted
+    if at <= now:
+        problem = f"{at:%Y-%m-%d %H:%M} has passed: give a moment to come"
         raise InvalidInput("query", [Problem(None, "at", problem, "parameter")])
-    return when
+    if at - now > SCHEDULE_HORIZON:
+        problem = f"{at:%Y-%m-%d %H:%M} is more than {SCHEDULE_HORIZON.days} days ahead: give a moment within a year"
+        raise InvalidInput("query", [Problem(None, "at", problem, "parameter")])
+    return as_local(at)
 
 
 def schedule_campaign(session: Session, campaign: Campaign, when: datetime | None) -> int:

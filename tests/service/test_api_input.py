@@ -34,7 +34,7 @@ def _sent_email(client, engine) -> dict[str, int]:
 def _refused(response, field: str) -> dict:
     assert response.status_code == 422, response.text
     body = response.json()
-    assert body["error"] == "InvalidRequest" and field in [p["field"] for p in body["problems"]], body
+    assert body["error"] in ("InvalidRequest", "InvalidInput") and field in [p["field"] for p in body["problems"]], body
     return body
 
 
@@ -102,3 +102,19 @@ def test_a_number_no_bound_caught_is_still_answered_with_the_api_s_error_body(cl
     response = client.get(f"/unbounded/{TOO_BIG}")
     assert response.status_code == 422 and response.json()["error"] == "NumberOutOfRange"
     assert "beyond what the database can hold" in response.json()["message"]
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        "9999-12-31T23:59:59",  # answered 202; with at_best_hour the job then failed: date value out of range
+        "9999-12-31T23:59:59-05:00",  # past the calendar's end once converted to the server's time: a 500
+        (datetime.now() + timedelta(days=366)).isoformat(),
+    ],
+)
+def test_a_send_scheduled_more_than_a_year_ahead_is_refused_naming_at(client, engine, at):
+    ids = _sent_email(client, engine)
+    for best_hour in ("false", "true"):
+        response = client.post(f"/campaigns/{ids['campaign']}/send", params={"at": at, "at_best_hour": best_hour})
+        assert "is more than 365 days ahead" in _refused(response, "at")["message"]
+    assert client.get(f"/campaigns/{ids['campaign']}").json()["scheduled_at"] is None
