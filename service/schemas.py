@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from annotated_types import Ge, Le
-from pydantic import BaseModel, ConfigDict, Field, Strict
+from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, Strict
 
 CampaignType = Literal["welcome", "cross_sell", "win_back", "replenishment", "vip"]
 # bounce: a hard bounce (the address is not mailed again); complaint: marked as spam (unsubscribes, as unsubscribe)
@@ -120,7 +120,7 @@ class CampaignIn(BaseModel):
         default=None, description="Optional filter, e.g. `segment in (at_risk, cant_lose) and clv > 100`"
     )
     max_customers: Annotated[int, Strict()] | None = Field(default=None, ge=1, le=COUNT_MAX)
-    holdout_share: float | None = Field(
+    holdout_share: FiniteFloat | None = Field(
         default=None, ge=0, lt=1, description="Run as an A/B/n experiment holding out this share (e.g. 0.1)"
     )
 
@@ -264,7 +264,8 @@ class EventIn(BaseModel):
     message_id: str | None = None
     kind: EventKind
     occurred_at: datetime | None = Field(None, description="when it happened (default: now); a zone is converted")
-    value: float | None = Field(None, ge=0, description="what a conversion was worth, in the shop's currency")
+    # Finite: 1e309 (infinity) was stored, and the campaign's revenue read null from then on.
+    value: FiniteFloat | None = Field(None, ge=0, description="what a conversion was worth, in the shop's currency")
 
 
 class EventsIn(BaseModel):

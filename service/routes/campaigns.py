@@ -76,7 +76,9 @@ def generate(campaign_id: DatabaseId, session: SessionDep, state: StateDep, _key
 )
 def send(
     campaign_id: DatabaseId, session: SessionDep, state: StateDep, _key: ApiKeyDep,
-    holdout_share: float | None = Query(None, ge=0, lt=1, description="run as an experiment holding out this share"),
+    holdout_share: float | None = Query(
+        None, ge=0, lt=1, allow_inf_nan=False, description="run as an experiment holding out this share"
+    ),
     batch_size: int | None = Query(None, ge=1, le=COUNT_MAX, description="send only the first N approved drafts now"),
     at_best_hour: bool = Query(False, description="mail each customer at their best send hour, not all now"),
     at: datetime | None = Query(None, description="schedule the campaign: send at this moment (ISO 8601; without "

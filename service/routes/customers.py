@@ -66,10 +66,14 @@ def recommendations(
     include_seen: bool = Query(False, description="also recommend products the customer already bought"),
     reorderable_categories: list[str] = Query([], description="categories whose bought products may come again"),
     max_per_category: int | None = Query(None, ge=1, description="at most this many products of one category"),
-    price_band_low: float | None = Query(None, gt=0, description="lowest price as a multiple of the usual spend"),
-    price_band_high: float | None = Query(None, gt=0, description="highest price as a multiple of the usual spend"),
-    boost_margin: float = Query(0.0, ge=0, description="weight of the product's margin (scaled 0-1 over the catalog)"),
-    boost_new: float = Query(0.0, ge=0, description="weight of being a new arrival (arrived in the last 30 days)"),
+    price_band_low: float | None = Query(None, gt=0, allow_inf_nan=False,
+        description="lowest price as a multiple of the usual spend"),
+    price_band_high: float | None = Query(None, gt=0, allow_inf_nan=False,
+        description="highest price as a multiple of the usual spend"),
+    boost_margin: float = Query(0.0, ge=0, allow_inf_nan=False,
+        description="weight of the product's margin (scaled 0-1 over the catalog)"),
+    boost_new: float = Query(0.0, ge=0, allow_inf_nan=False,
+        description="weight of being a new arrival (arrived in the last 30 days)"),
 ) -> list[Recommendation]:  # fmt: skip
     """Top-k in-stock products for one customer, after the business rules the query asks for."""
     if (price_band_low is None) != (price_band_high is None):

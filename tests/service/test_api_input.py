@@ -118,3 +118,23 @@ def test_a_send_scheduled_more_than_a_year_ahead_is_refused_naming_at(client, en
         response = client.post(f"/campaigns/{ids['campaign']}/send", params={"at": at, "at_best_hour": best_hour})
         assert "is more than 365 days ahead" in _refused(response, "at")["message"]
     assert client.get(f"/campaigns/{ids['campaign']}").json()["scheduled_at"] is None
+
+
+def test_numbers_that_are_not_finite_are_refused_naming_the_field(client, engine):
+    """A conversion worth 1e309 (infinity in JSON) was stored, and its campaign's revenue read null from then on;
+    `boost_margin=inf` answered recommendations scored null."""
+    ids = _sent_email(client, engine)
+    for value in ("1e309", "-1e309", "NaN", "Infinity"):
+        body = f'{{"events": [{{"send_id": {ids["send"]}, "kind": "conversion", "value": {value}}}]}}'
+        refused = client.post("/events", content=body, headers={"Content-Type": "application/json"})
+        assert "finite number" in _refused(refused, "events[0].value")["message"]
+    with session_scope(engine) as session:
+        assert session.scalars(select(Event)).all() == []
+    campaign = '{"name": "y", "brand": "hearth", "campaign_type": "vip", "holdout_share": NaN}'
+    refused = client.post("/campaigns", content=campaign, headers={"Content-Type": "application/json"})
+    _refused(refused, "holdout_share")
+
+    for name, value in (("boost_margin", "inf"), ("boost_new", "nan"), ("price_band_low", "inf")):
+        params = {"price_band_low": "0.5", "price_band_high": "inf", name: value}
+        _refused(client.get("/customers/c1/recommendations", params=params), f"query.{name}")
+    _refused(client.post(f"/campaigns/{ids['campaign']}/send", params={"holdout_share": "nan"}), "query.holdout_share")
