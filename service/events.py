@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from service.db.models import Event, Send
@@ -51,13 +51,11 @@ def ingest_events(session: Session, events: list[EventIn]) -> dict[str, int]:
     recorded = duplicates = 0
     stopped: set[int] = set()  # customers who may not be mailed any more
     for send, event, occurred_at in resolved:
-        exists = session.scalar(
-            select(Event.id).where(Event.send_id == send.id, Event.kind == event.kind, Event.occurred_at == occurred_at)
-        )
-        if exists:
+        if session.scalar(_recorded(send, event, occurred_at)):
             duplicates += 1
             continue
-        session.add(Event(send_id=send.id, kind=event.kind, occurred_at=occurred_at, value=event.value))
+        fields = {"kind": event.kind, "occurred_at": occurred_at, "value": event.value, "external_id": event.event_id}
+        session.add(Event(send_id=send.id, **fields))
         if event.kind in ("unsubscribe", "complaint"):  # a spam complaint is the strongest unsubscribe
             send.customer.unsubscribed = True
             stopped.add(send.customer_id)
@@ -69,6 +67,14 @@ def ingest_events(session: Session, events: list[EventIn]) -> dict[str, int]:
         mark_stale_for_customers(session, stopped, unsent_only=True)
     session.flush()
     return {"recorded": recorded, "duplicates": duplicates}
+
+
+def _recorded(send: Send, event: EventIn, occurred_at: datetime) -> Select:
+    """The event as already recorded, if it was: by the email service's `event_id` when it gives one (two purchases
+    in the same second are two events, a retry of either is one), else by its send, kind and moment."""
+    if event.event_id is not None:
+        return select(Event.id).where(Event.send_id == send.id, Event.external_id == event.event_id)
+    return select(Event.id).where(Event.send_id == send.id, Event.kind == event.kind, Event.occurred_at == occurred_at)
 
 
 def _impossible_time(occurred_at: datetime, send: Send) -> str | None:

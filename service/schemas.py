@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 from annotated_types import Ge, Le
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, Strict
 
+from service.db.models import EVENT_ID_MAX
+
 CampaignType = Literal["welcome", "cross_sell", "win_back", "replenishment", "vip"]
 # bounce: a hard bounce (the address is not mailed again); complaint: marked as spam (unsubscribes, as unsubscribe)
 EventKind = Literal["delivered", "open", "click", "conversion", "unsubscribe", "bounce", "complaint"]
@@ -262,6 +264,11 @@ class EventIn(BaseModel):
 
     send_id: BodyId | None = None
     message_id: str | None = None
+    event_id: str | None = Field(
+        None, min_length=1, max_length=EVENT_ID_MAX,
+        description="the email service's own id for the event: one whose send already has an event with this id "
+        "is a duplicate (a retry), not recorded again",
+    )  # fmt: skip
     kind: EventKind
     occurred_at: datetime | None = Field(None, description="when it happened (default: now); a zone is converted")
     # Finite: 1e309 (infinity) was stored, and the campaign's revenue read null from then on.

@@ -12,12 +12,16 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+EVENT_ID_MAX = 200  # characters of the id an email service gives an event
 
 
 def utcnow() -> datetime:
@@ -272,14 +276,27 @@ class Send(Base):
 
 
 class Event(Base):
+    """What became of a send (delivered, opened, ...). An event is recorded once: by the email service's own id
+    for it when it gave one, else by its send, kind and moment (service.events)."""
+
     __tablename__ = "events"
-    __table_args__ = (UniqueConstraint("send_id", "kind", "occurred_at", name="uq_event"),)
+    __table_args__ = (
+        Index(
+            "uq_event_external_id", "send_id", "external_id", unique=True,
+            sqlite_where=text("external_id IS NOT NULL"), postgresql_where=text("external_id IS NOT NULL"),
+        ),
+        Index(
+            "uq_event_moment", "send_id", "kind", "occurred_at", unique=True,
+            sqlite_where=text("external_id IS NULL"), postgresql_where=text("external_id IS NULL"),
+        ),
+    )  # fmt: skip
 
     id: Mapped[int] = mapped_column(primary_key=True)
     send_id: Mapped[int] = mapped_column(ForeignKey("sends.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     occurred_at: Mapped[datetime] = mapped_column(DateTime)
     value: Mapped[float | None] = mapped_column(Float)
+    external_id: Mapped[str | None] = mapped_column(String(EVENT_ID_MAX))  # the email service's id for the event
 
     send: Mapped[Send] = relationship(back_populates="events")
 

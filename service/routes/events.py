@@ -13,6 +13,11 @@ router = APIRouter(tags=["events"], responses=errors(*KEYED))
 @router.post("/events")
 def post_events(body: EventsIn, session: SessionDep, _key: ApiKeyDep) -> dict:
     """Record delivery, open, click, conversion and unsubscribe events of sent email, each naming its send by
-    `send_id` or `message_id`; an event that names no known send refuses the whole batch (422), and an event
-    already recorded is counted as a duplicate, not recorded twice."""
+    `send_id` or `message_id`; an event that names no known send refuses the whole batch (422).
+
+    An event is a duplicate (counted in `duplicates`, not recorded again) when its send already has an event with
+    the same `event_id`; an event without `event_id`, when its send already has one of the same kind at the same
+    `occurred_at`. An event without either happened now, so a retry of it is recorded again: send your service's
+    own id for each event as `event_id` (or at least its `occurred_at`), so that retries are counted once and two
+    purchases in the same second are both kept."""
     return ingest_events(session, body.events)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import MetaData, Table, insert, inspect, select, text
+from sqlalchemy.exc import IntegrityError
 
 from service.db.migrate import downgrade, upgrade
 from service.db.models import PROFILE_COLUMNS, Base
@@ -96,6 +97,47 @@ def test_profile_columns_are_copied_from_the_profiles_already_stored(backend, tm
     assert all(rows[1][name] is None for name in PROFILE_COLUMNS)
     downgrade(engine, "0009")
     assert not set(PROFILE_COLUMNS) & {column["name"] for column in inspect(engine).get_columns("customers")}
+    engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_events_keep_their_rows_and_are_told_apart_by_their_ids_after_0016(backend, tmp_path, request):
+    """0016 drops the one-event-per-send-kind-and-moment constraint (a rebuild of the table on SQLite): the events
+    recorded survive, two events with their own ids may share a moment, an id is recorded once per send, and an
+    event without one keeps the old rule. Going down keeps the first event of each moment."""
+    if backend == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    else:
+        engine = new_postgres_database(request.getfixturevalue("postgres_url"), "events")
+    upgrade(engine, "0015")
+    now = datetime(2026, 1, 1)
+    customer = {
+        "external_id": "c1", "email": "a@example.com", "first_name": "", "locale": "en", "marketing_consent": True,
+        "unsubscribed": False, "attributes": {}, "profile": {}, "created_at": now, "updated_at": now,
+    }  # fmt: skip
+    send = {"customer_id": 1, "subject": "Hi", "preheader": "", "intro": "", "campaign_type": "vip", "locale": "en",
+            "segment": "", "n_products": 0, "mean_price": 0.0, "sent_at": now}  # fmt: skip
+    opened = {"send_id": 1, "kind": "open", "occurred_at": now}
+    with engine.begin() as connection:
+        for name, row in (("customers", customer), ("sends", send), ("events", opened)):
+            connection.execute(insert(Table(name, MetaData(), autoload_with=connection)), row)
+    upgrade(engine)
+    bought = {"send_id": 1, "kind": "conversion", "occurred_at": now, "value": 10.0}
+    with engine.begin() as connection:
+        events = Table("events", MetaData(), autoload_with=connection)
+        connection.execute(insert(events), [{**bought, "external_id": "e1"}, {**bought, "external_id": "e2"}])
+    for again in ({**bought, "external_id": "e1"}, opened):
+        with pytest.raises(IntegrityError), engine.begin() as connection:
+            connection.execute(insert(events), again)
+    with engine.connect() as connection:
+        rows = connection.execute(select(events.c.kind, events.c.external_id).order_by(events.c.id)).all()
+    assert [tuple(row) for row in rows] == [("open", None), ("conversion", "e1"), ("conversion", "e2")]
+    downgrade(engine, "0015")
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT kind, value FROM events ORDER BY id")).all() == [
+            ("open", None), ("conversion", 10.0)
+        ]  # fmt: skip
+    assert "external_id" not in {column["name"] for column in inspect(engine).get_columns("events")}
     engine.dispose()
 
 
