@@ -22,16 +22,17 @@ def ingest_events(session: Session, events: list[EventIn]) -> dict[str, int]:
     """Record events; the whole batch is rejected (nothing written) if any event names an unknown send, or a
     time before its email was sent or still to come (a moment with a zone is converted to the server's time)."""
     by_id = {e.send_id for e in events if e.send_id is not None}
-    by_message = {e.message_id for e in events if e.message_id is not None}
+    by_message = {_bare(e.message_id) for e in events if e.message_id is not None}
     sends = {s.id: s for s in session.scalars(select(Send).where(Send.id.in_(by_id)))} if by_id else {}
+    spellings = by_message | {f"<{message_id}>" for message_id in by_message}
     messages = (
-        {s.message_id: s for s in session.scalars(select(Send).where(Send.message_id.in_(by_message)))}
+        {_bare(s.message_id): s for s in session.scalars(select(Send).where(Send.message_id.in_(spellings)))}
         if by_message
         else {}
     )
     problems, resolved = [], []
     for index, event in enumerate(events):
-        send = sends.get(event.send_id) if event.send_id is not None else messages.get(event.message_id)
+        send = sends.get(event.send_id) if event.send_id is not None else messages.get(_bare(event.message_id or ""))
         if send is None:
             which = f"send_id {event.send_id}" if event.send_id is not None else f"message_id {event.message_id!r}"
             reason = (
@@ -67,6 +68,11 @@ def ingest_events(session: Session, events: list[EventIn]) -> dict[str, int]:
         mark_stale_for_customers(session, stopped, unsent_only=True)
     session.flush()
     return {"recorded": recorded, "duplicates": duplicates}
+
+
+def _bare(message_id: str) -> str:
+    """A Message-ID without its angle brackets: email services report it with them (as sent) or without."""
+    return message_id.strip().removeprefix("<").removesuffix(">").strip()
 
 
 def _recorded(send: Send, event: EventIn, occurred_at: datetime) -> Select:

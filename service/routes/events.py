@@ -13,7 +13,8 @@ router = APIRouter(tags=["events"], responses=errors(*KEYED))
 @router.post("/events")
 def post_events(body: EventsIn, session: SessionDep, _key: ApiKeyDep) -> dict:
     """Record delivery, open, click, conversion and unsubscribe events of sent email, each naming its send by
-    `send_id` or `message_id`; an event that names no known send refuses the whole batch (422).
+    `send_id` or `message_id` (the email's Message-ID, with or without its angle brackets); an event that names
+    no known send refuses the whole batch (422).
 
     An event is a duplicate (counted in `duplicates`, not recorded again) when its send already has an event with
     the same `event_id`; an event without `event_id`, when its send already has one of the same kind at the same

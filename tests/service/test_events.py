@@ -58,3 +58,20 @@ def test_an_event_id_is_text_of_bounded_length(client, engine):
         event = {"send_id": send_id, "kind": "open", "event_id": event_id}
         refused = client.post("/events", json={"events": [event]})
         assert refused.status_code == 422 and refused.json()["problems"][0]["field"] == "events[0].event_id"
+
+
+def test_a_send_is_found_by_its_message_id_with_or_without_angle_brackets(client, engine):
+    """Many email services report the Message-ID without its brackets: such events named no known send, and the
+    whole batch was refused."""
+    _sent_email(engine, message_id="<a1b2@shop.example>")
+    events = [
+        {"message_id": message_id, "kind": kind}
+        for message_id, kind in (
+            ("a1b2@shop.example", "open"),
+            ("<a1b2@shop.example>", "click"),
+            (" a1b2@shop.example ", "delivered"),
+        )
+    ]
+    assert client.post("/events", json={"events": events}).json() == {"recorded": 3, "duplicates": 0}
+    unknown = client.post("/events", json={"events": [{"message_id": "a1b2", "kind": "open"}]})
+    assert unknown.status_code == 422 and "unknown message_id 'a1b2'" in unknown.json()["message"]
