@@ -43,10 +43,12 @@ def ingest_events(session: Session, events: list[EventIn]) -> dict[str, int]:
             problems.append(Problem(None, f"events[{index}]", reason, "field"))
             continue
         # An event without a time happened now, which is never refused: an unsubscribe must always be taken.
-        occurred_at = as_local(event.occurred_at) if event.occurred_at else datetime.now()
-        if event.occurred_at and (problem := _impossible_time(occurred_at, send)):
+        if event.occurred_at is None:
+            resolved.append((send, event, datetime.now()))
+        elif problem := _impossible_time(event.occurred_at, send):
             problems.append(Problem(None, f"events[{index}].occurred_at", problem, "field"))
-        resolved.append((send, event, occurred_at))
+        else:
+            resolved.append((send, event, as_local(event.occurred_at)))
     if problems:
         raise InvalidInput("events", problems)
     recorded = duplicates = 0
@@ -83,8 +85,12 @@ def _recorded(send: Send, event: EventIn, occurred_at: datetime) -> Select:
     return select(Event.id).where(Event.send_id == send.id, Event.kind == event.kind, Event.occurred_at == occurred_at)
 
 
-def _impossible_time(occurred_at: datetime, send: Send) -> str | None:
-    """Why an event cannot have happened at ``occurred_at``: before its email was sent, or still to come."""
+def _impossible_time(moment: datetime, send: Send) -> str | None:
+    """Why an event cannot have happened at ``moment``: before its email was sent, or still to come."""
+    try:
+        occurred_at = as_local(moment)
+    except OverflowError:  # its zone takes it past the calendar's edge in the server's time: that edge will do
+        occurred_at = datetime.min if moment.year == 1 else datetime.max
     if occurred_at < send.sent_at - CLOCK_SKEW:
         return f"{occurred_at:%Y-%m-%d %H:%M} is before the email was sent ({send.sent_at:%Y-%m-%d %H:%M})"
     if occurred_at > datetime.now() + CLOCK_SKEW:

@@ -75,3 +75,17 @@ def test_a_send_is_found_by_its_message_id_with_or_without_angle_brackets(client
     assert client.post("/events", json={"events": events}).json() == {"recorded": 3, "duplicates": 0}
     unknown = client.post("/events", json={"events": [{"message_id": "a1b2", "kind": "open"}]})
     assert unknown.status_code == 422 and "unknown message_id 'a1b2'" in unknown.json()["message"]
+
+
+def test_a_moment_that_its_zone_takes_past_the_calendar_s_edge_is_refused_naming_it(client, engine):
+    """Converting it to the server's time crashed the request (OverflowError: date value out of range)."""
+    send_id = _sent_email(engine)
+    events = [
+        {"send_id": send_id, "kind": "open", "occurred_at": "9999-12-31T23:59:59-05:00"},
+        {"send_id": send_id, "kind": "open", "occurred_at": "0001-01-01T00:00:00+05:00"},
+    ]
+    refused = client.post("/events", json={"events": events})
+    assert refused.status_code == 422, refused.text
+    problems = {p["field"]: p["message"] for p in refused.json()["problems"]}
+    assert "has not come yet" in problems["events[0].occurred_at"]
+    assert "is before the email was sent" in problems["events[1].occurred_at"]
