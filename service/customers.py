@@ -63,6 +63,7 @@ def customer_out(customer: Customer) -> CustomerOut:
         email_bounced=customer.email_bounced,
         segment=customer.segment,
         profile=shown_profile(customer.profile or {}),
+        attributes=customer.attributes or {},
     )
 
 

@@ -86,6 +86,9 @@ class CustomerOut(BaseModel):
     )  # fmt: skip
     segment: str | None
     profile: dict[str, Any] = {}
+    attributes: dict[str, Any] = Field(
+        {}, description="the customers file's own columns beyond the documented ones (a loyalty tier, a country…)"
+    )
 
 
 class ProductOut(BaseModel):

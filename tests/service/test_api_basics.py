@@ -159,6 +159,7 @@ def test_customers_of_one_segment_and_a_name_that_is_none(client):
     refresh = wait_for_job(client, _upload(client, "orders", ORDERS).json()["audience_job_id"])
     assert refresh["status"] == "succeeded", refresh["error"]
     anna = client.get("/customers/c1").json()
+    assert anna["attributes"] == {"tier": "gold"}  # the file's own column, stored but shown nowhere before
     of_anna_s = client.get("/customers", params={"segment": anna["segment"]}).json()
     assert "c1" in [customer["customer_id"] for customer in of_anna_s]
     assert {customer["segment"] for customer in of_anna_s} == {anna["segment"]}
