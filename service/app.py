@@ -86,6 +86,8 @@ def create_app(engine: Engine | None = None) -> FastAPI:
             extra={"path": request.url.path, "status": error.status_code, "error": str(error)},
         )
         headers = {"Retry-After": str(error.retry_after_seconds)} if error.retry_after_seconds else None
+        if isinstance(error, Unauthorized):  # RFC 9110: a 401 names the scheme that would be accepted
+            headers = {"WWW-Authenticate": 'Bearer realm="tailor"'}
         if is_review_page(request):
             page = error_page(request, error.status_code, str(error))
             page.headers.update(headers or {})

@@ -34,7 +34,8 @@ def create_key(session: Session, name: str) -> str:
 def verify_key(session: Session, key: str | None) -> ApiKey:
     if not key:
         raise Unauthorized(
-            "An API key is required: send it as the X-API-Key header (create one: `tailor keys create`)."
+            "An API key is required: send it as the X-API-Key header or as 'Authorization: Bearer KEY' "
+            "(create one: `tailor keys create`)."
         )
     found = session.scalar(select(ApiKey).where(ApiKey.key_hash == _digest(key), ApiKey.revoked_at.is_(None)))
     if found is None:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from service.auth import verify_key
 from service.db.models import ApiKey
 from service.db.session import session_scope
+from service.errors import Unauthorized
 from service.schemas import DATABASE_INT_MAX
 from service.state import AppState
 
@@ -51,8 +52,13 @@ def require_key(
     header: Annotated[str | None, Security(KEY_HEADER)],
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(KEY_BEARER)],
 ) -> ApiKey:  # fmt: skip
-    key = header or (bearer.credentials if bearer else None)
-    return verify_key(session, key or request.cookies.get(REVIEW_COOKIE))
+    key = header or (bearer.credentials if bearer else None) or request.cookies.get(REVIEW_COOKIE)
+    authorization = request.headers.get("Authorization", "")
+    if not key and authorization:  # a key sent in another scheme ("Basic KEY") is not taken for no key at all
+        scheme = authorization.split()[0]
+        raise Unauthorized(f"The Authorization header must be 'Bearer KEY', not '{scheme[:20]} …'; or send the key as "
+                           "the X-API-Key header.")  # fmt: skip
+    return verify_key(session, key)
 
 
 ApiKeyDep = Annotated[ApiKey, Depends(require_key)]

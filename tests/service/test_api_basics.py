@@ -20,7 +20,12 @@ def test_health_needs_no_key_and_everything_else_does(client):
     response = client.get("/customers", headers={"X-API-Key": "tk_wrong"})
     assert response.status_code == 401
     assert response.json() == {"error": "Unauthorized", "message": "This API key is unknown or revoked."}
-    assert client.get("/customers", headers={"X-API-Key": ""}).status_code == 401
+    missing = client.get("/customers", headers={"X-API-Key": ""})
+    assert missing.status_code == 401 and missing.headers["WWW-Authenticate"] == 'Bearer realm="tailor"'
+    assert "'Authorization: Bearer KEY'" in missing.json()["message"]
+    basic = client.get("/customers", headers={"X-API-Key": "", "Authorization": "Basic dGFpbG9y"})
+    assert basic.status_code == 401  # it was told that no key had been sent
+    assert basic.json()["message"].startswith("The Authorization header must be 'Bearer KEY', not 'Basic …'")
 
 
 def test_import_endpoints_and_reads(client):
