@@ -2,8 +2,9 @@
 
 A job records the process that runs it (``host:pid``). When the API starts, an unfinished job (queued or
 running) whose process on this host no longer exists, or that names no process (written before jobs
-recorded one), is failed with a message saying it was interrupted; a campaign left "generating" by such a job
-is failed too, so it can be generated again. Jobs of processes on other hosts are left alone: this host cannot
+recorded one), is failed with a message saying it was interrupted; a campaign left "generating" with no generate
+job still queued or running (its job interrupted, or ended without putting it back) is failed too, so that it
+can be generated again or deleted. Jobs of processes on other hosts are left alone: this host cannot
 tell whether they still run (a distributed runner brings its own heartbeat).
 """
 
@@ -45,14 +46,13 @@ def is_orphaned(worker: str | None) -> bool:
 
 
 def fail_interrupted_jobs(engine: Engine) -> list[str]:
-    """Fail the unfinished jobs whose process died (and the campaigns they left generating); their ids."""
+    """Fail the unfinished jobs whose process died, and the campaigns left generating by no live job; the jobs' ids."""
     with session_scope(engine) as session:
         unfinished = session.scalars(select(Job).where(Job.status.in_(UNFINISHED_JOB))).all()
         orphans = [job for job in unfinished if is_orphaned(job.worker)]
         for job in orphans:
             job.status, job.error = "failed", INTERRUPTED
-        live_generations = any(job.kind == "generate" for job in unfinished if job not in orphans)
-        if any(job.kind == "generate" for job in orphans) and not live_generations:
+        if not any(job.kind == "generate" for job in unfinished if job not in orphans):
             for campaign in session.scalars(select(Campaign).where(Campaign.status == "generating")):
                 campaign.status = "failed"
         ids = [job.id for job in orphans]

@@ -22,6 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session
 
 from service.db.models import UNFINISHED_JOB, Job, fraction_done
 from service.db.session import session_scope
@@ -40,6 +41,10 @@ _held: dict[str, tuple[int, int, str]] = {}
 # Jobs of this process asked to stop (see request_cancel): told in memory, as their row may be locked by their
 # own write transaction.
 _cancel_asked: set[str] = set()
+# The work and params of this process's jobs still in the queue, by job id: a queued job cancelled here is undone
+# at once (see undone_if_never_run).
+_queued: dict[str, tuple[JobFunction, dict[str, Any]]] = {}
+NEVER_STARTED = "cancelled on request before it started"
 
 
 class Progress:
@@ -129,22 +134,50 @@ class JobRunner(Protocol):
         ...
 
 
+def undone_if_never_run(undo: Callable[..., None]) -> Callable[[JobFunction], JobFunction]:
+    """Mark a job function whose caller prepares something for it before queueing it (a campaign marked
+    "generating"): when the job is cancelled before it starts, ``undo(session, **params)`` puts that back in the
+    transaction that records the cancellation, else it would wait forever for a job that never comes."""
+
+    def mark(work: JobFunction) -> JobFunction:
+        work.undo_if_never_run = undo  # type: ignore[attr-defined]
+        return work
+
+    return mark
+
+
+def _cancel_queued(session: Session, job_id: str, work: JobFunction, params: dict[str, Any], *statuses: str) -> bool:
+    """Mark the job cancelled before it started, if it is still in one of ``statuses``, and undo in the same
+    transaction what was prepared for it; whether it was."""
+    cancelled = update(Job).where(Job.id == job_id, Job.status.in_(statuses))
+    if not session.execute(cancelled.values(status="cancelled", error=NEVER_STARTED)).rowcount:
+        return False
+    if undo := getattr(work, "undo_if_never_run", None):
+        undo(session, **params)
+    return True
+
+
 def worker_name() -> str:
     """This process as a job's worker: ``host:pid``."""
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _create_job(engine: Engine, kind: str) -> str:
+def _create_job(
+    engine: Engine, kind: str, work: JobFunction | None = None, params: dict[str, Any] | None = None
+) -> str:
     job_id = str(uuid.uuid4())
     with session_scope(engine) as session:
         session.add(Job(id=job_id, kind=kind, status="queued", worker=worker_name()))
+    if work is not None:
+        _queued[job_id] = (work, params or {})
     return job_id
 
 
 def request_cancel(engine: Engine, job_id: str) -> Job:
-    """Ask a job to stop: it stops at its next progress report (see Progress), or, still queued, before it starts.
-    A job of this process is told in memory (its row may be locked by its own import); one of another process
-    through its row, marked "cancelling". NotFound for no such job, Conflict for one that has ended."""
+    """Ask a job to stop: it stops at its next progress report (see Progress), or, still queued, never starts. A
+    queued job of this process is "cancelled" at once (and what was prepared for it undone); a running one is told
+    in memory (its row may be locked by its own import); one of another process through its row, marked
+    "cancelling" until that process stops it. NotFound for no such job, Conflict for one that has ended."""
     with session_scope(engine) as session:  # a read, which no writer blocks
         job = session.get(Job, job_id)
         if job is None:
@@ -152,6 +185,13 @@ def request_cancel(engine: Engine, job_id: str) -> Job:
         session.expunge(job)
     if job.status not in UNFINISHED_JOB:
         raise Conflict(f"Job {job_id} already {job.status}: there is nothing to cancel.")
+    if job.status == "queued" and (queued := _queued.get(job_id)) is not None:
+        with session_scope(engine) as session:  # only while still queued: _run starts it only from queued too
+            if _cancel_queued(session, job_id, *queued, "queued"):
+                job.status, job.error = "cancelled", NEVER_STARTED
+        if job.status == "cancelled":  # else it started meanwhile: it is asked as a running job
+            log.info("job cancelled", extra={"job_id": job_id, "kind": job.kind, "error": job.error})
+            return job
     if job.worker == worker_name():
         _cancel_asked.add(job_id)
     elif job.status != "cancelling":
@@ -163,15 +203,16 @@ def request_cancel(engine: Engine, job_id: str) -> Job:
 
 
 def _run(engine: Engine, job_id: str, work: JobFunction, params: dict[str, Any], listener=None) -> dict[str, Any]:
+    _queued.pop(job_id, None)
     with session_scope(engine) as session:
-        job = session.get(Job, job_id)
-        kind = job.kind
-        if job_id in _cancel_asked or job.status == "cancelling":  # asked while it waited in the queue
+        kind = session.get(Job, job_id).kind
+        # Only from queued: request_cancel may have cancelled it (and undone what it had) meanwhile.
+        start = update(Job).where(Job.id == job_id, Job.status == "queued").values(status="running")
+        if job_id in _cancel_asked or not session.execute(start).rowcount:  # asked while it waited in the queue
             _cancel_asked.discard(job_id)
-            job.status, job.error = "cancelled", "cancelled on request before it started"
-            log.info("job cancelled", extra={"job_id": job_id, "kind": kind, "error": job.error})
+            _cancel_queued(session, job_id, work, params, "queued", "cancelling")
+            log.info("job cancelled", extra={"job_id": job_id, "kind": kind, "error": NEVER_STARTED})
             return {}
-        job.status = "running"
     started = time.perf_counter()
     log.info("job started", extra={"job_id": job_id, "kind": kind})
     try:
@@ -241,7 +282,7 @@ class ThreadJobRunner:
         self._announcer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tailor-webhook")
 
     def submit(self, kind: str, work: JobFunction, **params: Any) -> str:
-        job_id = _create_job(self.engine, kind)
+        job_id = _create_job(self.engine, kind, work, params)
         pool = self._lane if kind in self.own_lane else self._pool  # no kind is in an empty lane
         future = pool.submit(self._run_quietly, job_id, work, params)
         with self._lock:

@@ -21,6 +21,7 @@ from service.db.batches import IN_BATCH, batches, rows_where_in
 from service.db.models import Campaign, Customer, Draft, Review, Variant
 from service.db.session import session_scope
 from service.forecasts import mean_price, refresh_forecast
+from service.jobs.runner import undone_if_never_run
 from service.pipeline import frames
 from service.pipeline.flags import with_check_reasons
 from service.pipeline.model_store import ModelStore
@@ -284,6 +285,15 @@ def require_models(models: ModelStore) -> None:
         models.get(kind)
 
 
+def _not_generated(session: Session, campaign_id: int, **_: Any) -> None:
+    """A generate job cancelled before it started: its campaign, marked "generating" when it was queued, is
+    "failed" as when a running one is cancelled, so that it can be generated again, or deleted."""
+    session.execute(
+        update(Campaign).where(Campaign.id == campaign_id, Campaign.status == "generating").values(status="failed")
+    )
+
+
+@undone_if_never_run(_not_generated)
 def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id: int) -> dict[str, Any]:
     """Job: generate, score and save a campaign's drafts; progress counts drafts written. The campaign is
     "generating" while it runs, then "ready", or "failed" whatever stopped it (it can be generated again)."""

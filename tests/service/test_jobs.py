@@ -13,7 +13,7 @@ from service.db.models import Job
 from service.db.session import session_scope
 from service.errors import Conflict, InvalidInput, JobCancelled, NotFound, NotReady, Problem
 from service.jobs import InlineJobRunner, ThreadJobRunner
-from service.jobs.runner import Progress, held_progress, request_cancel
+from service.jobs.runner import Progress, _create_job, _run, held_progress, request_cancel, worker_name
 from tests.service.conftest import wait_for_job
 
 
@@ -239,9 +239,10 @@ def test_a_running_job_stops_at_its_next_report_and_a_queued_one_never_starts(en
         running = runner.submit("generate", stepping, started=started)
         queued = runner.submit("train", lambda progress: ran.append(True) or {})
         assert started.wait(timeout=10)
-        for job_id in (queued, running):
-            assert request_cancel(engine, job_id).status in {"queued", "running"}
-            assert held_progress(_job(engine, job_id))["status"] == "cancelling"  # as GET /jobs/{id} shows it
+        assert request_cancel(engine, queued).status == "cancelled"  # at once, as its row says
+        assert _job(engine, queued).status == "cancelled" and held_progress(_job(engine, queued)) == {}
+        assert request_cancel(engine, running).status == "running"
+        assert held_progress(_job(engine, running))["status"] == "cancelling"  # as GET /jobs/{id} shows it
         runner.wait(running, timeout=30)
         runner.wait(queued, timeout=30)
     finally:
@@ -332,10 +333,12 @@ def test_kinds_on_their_own_lane_run_beside_a_long_job(engine):
     runner = ThreadJobRunner(engine, own_lane=("send",))
     release = threading.Event()
     try:
-        long = runner.submit("generate", lambda progress: {"waited": release.wait(30)})
+        started = threading.Event()
+        long = runner.submit("generate", lambda progress: {"waited": started.set() or release.wait(30)})
         send = runner.submit("send", lambda progress: {"sent": 1})
         behind = runner.submit("train", lambda progress: {})
         runner.wait(send, timeout=10)
+        assert started.wait(timeout=10)  # the send may end before the long job's row says it runs
         assert _job(engine, send).status == "succeeded"
         assert (_job(engine, long).status, _job(engine, behind).status) == ("running", "queued")
     finally:
@@ -379,3 +382,83 @@ def test_the_latest_jobs_are_listed_newest_first_by_status_and_kind(client, engi
     assert refused.status_code == 422 and refused.json()["problems"][0]["field"] == "query.status"
     unknown = client.get("/jobs", params={"kind": "bogus"})  # it answered [] as if no such job had run
     assert unknown.status_code == 422 and unknown.json()["problems"][0]["field"] == "query.kind"
+
+
+def _holding_the_queue(client) -> threading.Event:
+    """Start a long job on the app's runner, as another generation would be; set the event to end it."""
+    release = threading.Event()
+    client.app.state.tailor.jobs.submit("train", lambda progress: {"waited": release.wait(30)})
+    return release
+
+
+def test_a_generation_cancelled_in_the_queue_gives_its_campaign_back(client, engine, monkeypatch):
+    """A generate job cancelled while another ran answered "cancelling", and its campaign stayed "generating"
+    forever: deleting or generating it again, and erasing any customer, were refused with 409 even after a
+    restart."""
+    import service.routes.campaigns
+
+    monkeypatch.setattr(service.routes.campaigns, "require_models", lambda models: None)  # it never runs
+    release = _holding_the_queue(client)
+    try:
+        campaign_id = client.post("/campaigns", json={"name": "x", "brand": "hearth", "campaign_type": "vip"}).json()
+        campaign_id = campaign_id["id"]
+        job_id = client.post(f"/campaigns/{campaign_id}/generate").json()["job_id"]
+        assert client.get(f"/campaigns/{campaign_id}").json()["status"] == "generating"
+
+        cancelled = client.post(f"/jobs/{job_id}/cancel")
+        assert cancelled.status_code == 200
+        assert (cancelled.json()["status"], cancelled.json()["error"]) == (
+            "cancelled",
+            "cancelled on request before it started",
+        )
+        listed = {status: [j["id"] for j in client.get("/jobs", params={"status": status}).json()]
+                  for status in ("queued", "cancelling", "cancelled")}  # fmt: skip
+        assert listed == {"queued": [], "cancelling": [], "cancelled": [job_id]}
+        assert client.get(f"/campaigns/{campaign_id}").json()["status"] == "failed"
+        assert client.delete("/customers/nobody").status_code == 404  # not 409: no campaign is being generated
+    finally:
+        release.set()
+    client.app.state.tailor.jobs.wait(job_id, timeout=30)
+    assert client.get(f"/jobs/{job_id}").json()["status"] == "cancelled"
+    assert client.get(f"/campaigns/{campaign_id}").json()["status"] == "failed"  # the queue reached it: no change
+    assert client.delete(f"/campaigns/{campaign_id}").status_code == 204
+
+
+def test_a_generation_asked_through_its_row_gives_its_campaign_back_when_the_queue_reaches_it(engine):
+    """Another process's request to cancel a queued generation is read when the job's turn comes."""
+    from service.campaigns import ensure_brand
+    from service.db.models import Campaign
+    from service.pipeline.generate import generate_campaign
+
+    with session_scope(engine) as session:
+        campaign = Campaign(name="x", brand=ensure_brand(session, "hearth"), campaign_type="vip", status="generating")
+        session.add(campaign)
+        session.flush()
+        campaign_id = campaign.id
+    job_id = _create_job(engine, "generate")
+    with session_scope(engine) as session:
+        session.get(Job, job_id).status = "cancelling"  # as request_cancel in another process marks it
+    assert _run(engine, job_id, generate_campaign, {"engine": engine, "models": None, "campaign_id": campaign_id}) == {}
+    assert (_job(engine, job_id).status, _job(engine, job_id).error) == (
+        "cancelled",
+        "cancelled on request before it started",
+    )
+    with session_scope(engine) as session:
+        assert session.get(Campaign, campaign_id).status == "failed"
+
+
+def test_a_restarted_server_gives_back_a_campaign_that_no_job_generates(engine, api_key):
+    """A campaign left "generating" by a job that ended without putting it back refused 409 forever; a restart
+    did not help, as it repaired only the campaigns of unfinished jobs."""
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+    from service.campaigns import ensure_brand
+    from service.db.models import Campaign
+
+    with session_scope(engine) as session:
+        brand = ensure_brand(session, "hearth")
+        session.add(Campaign(name="stuck", brand=brand, campaign_type="vip", status="generating"))
+        session.add(Job(id="ended", kind="generate", status="cancelled", worker=worker_name()))
+    with TestClient(create_app(engine), headers={"X-API-Key": api_key}) as client:
+        assert [c["status"] for c in client.get("/campaigns").json()] == ["failed"]
