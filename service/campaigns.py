@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from service.db.models import Brand, Campaign, DeletedCampaign, Draft, Send
+from service.db.models import UNFINISHED_JOB, Brand, Campaign, DeletedCampaign, Draft, Job, Send
 from service.errors import Conflict, InvalidInput, NotFound, Problem
 from service.forecasts import current_forecast
 from service.performance import campaign_performance
@@ -114,16 +114,36 @@ def _sent(session: Session, campaign_id: int) -> str | None:
 def delete_campaign(session: Session, campaign_id: int) -> None:
     """Delete a campaign that sent nothing, with its drafts, their variants and reviews (the database cascades,
     so a big campaign is not loaded to be deleted). Refused (Conflict) while it is being generated, and once it
-    has sent email: those sends and their events are the shop's record and what scoring learns from."""
+    has sent email: those sends and their events are the shop's record and what scoring learns from; and while a
+    send job for it is queued or running. Each refusal for a job names the job to cancel."""
     campaign = get_campaign(session, campaign_id)
     if campaign.status == "generating":
-        raise Conflict(f"Campaign {campaign_id} is being generated: cancel its job (POST /jobs/{{id}}/cancel) first.")
+        raise Conflict(f"Campaign {campaign_id} is being generated: {_cancel_first(session, campaign_id, 'generate')}")
+    if job_id := _unfinished_job(session, campaign_id, "send"):
+        raise Conflict(f"Campaign {campaign_id} is being sent: cancel its job (POST /jobs/{job_id}/cancel) first.")
     if sent := _sent(session, campaign_id):
         their = "its" if sent == "1 email" else "their"
         raise Conflict(f"Campaign {campaign_id} has sent {sent}: it is kept with {their} results.")
     session.add(DeletedCampaign(id=campaign.id, name=campaign.name))
     session.expunge(campaign)
     session.execute(delete(Campaign).where(Campaign.id == campaign_id))
+
+
+def _unfinished_job(session: Session, campaign_id: int, kind: str) -> str | None:
+    """The id of the campaign's latest job of this kind still queued or running, if any."""
+    return session.scalar(
+        select(Job.id)
+        .where(Job.campaign_id == campaign_id, Job.kind == kind, Job.status.in_(UNFINISHED_JOB))
+        .order_by(Job.created_at.desc())
+        .limit(1)
+    )
+
+
+def _cancel_first(session: Session, campaign_id: int, kind: str) -> str:
+    """What to do first about the campaign's unfinished job of this kind, naming it."""
+    if job_id := _unfinished_job(session, campaign_id, kind):
+        return f"cancel its job (POST /jobs/{job_id}/cancel) first."
+    return f"cancel its job first (GET /jobs?kind={kind} lists it)."
 
 
 def list_campaigns(

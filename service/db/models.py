@@ -364,6 +364,9 @@ class Job(Base):
     error: Mapped[str | None] = mapped_column(Text)
     # "host:pid" of the process that runs the job (see service.jobs.recovery).
     worker: Mapped[str | None] = mapped_column(String(255))
+    # The campaign a generate or send job works on, so that a request it stands in the way of names it. No foreign
+    # key: the job's record outlives a deleted campaign.
+    campaign_id: Mapped[int | None] = mapped_column(Integer, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 

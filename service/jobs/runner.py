@@ -166,10 +166,12 @@ def _create_job(
     engine: Engine, kind: str, work: JobFunction | None = None, params: dict[str, Any] | None = None
 ) -> str:
     job_id = str(uuid.uuid4())
+    params = params or {}
+    campaign_id = params.get("campaign_id")  # a campaign's job (generate, send) is found by its campaign
     with session_scope(engine) as session:
-        session.add(Job(id=job_id, kind=kind, status="queued", worker=worker_name()))
+        session.add(Job(id=job_id, kind=kind, status="queued", worker=worker_name(), campaign_id=campaign_id))
     if work is not None:
-        _queued[job_id] = (work, params or {})
+        _queued[job_id] = (work, params)
     return job_id
 
 
@@ -258,7 +260,7 @@ class InlineJobRunner:
         self.last_result: dict[str, Any] = {}
 
     def submit(self, kind: str, work: JobFunction, **params: Any) -> str:
-        job_id = _create_job(self.engine, kind)
+        job_id = _create_job(self.engine, kind, params=params)
         try:
             self.last_result = _run(self.engine, job_id, work, params, self.listener)
         finally:

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from scoring.experiments import HOLDOUT
+from service.campaigns import get_campaign
 from service.db.batches import batches
 from service.db.models import Campaign, Draft, Event, Send, Variant
 from service.db.session import session_scope
@@ -77,6 +78,7 @@ def send_campaign(
     settings = settings or SmtpSettings()
     now = datetime.now()
     with session_scope(engine) as session:
+        get_campaign(session, campaign_id)  # NotFound, saying when, for a campaign deleted while this job waited
         if not due_check:  # a request to send: schedules, reschedules or unschedules; the due-check only sends
             scheduled = at if at is not None and at > now else None
             schedule_campaign(session, session.get(Campaign, campaign_id), scheduled)

@@ -462,3 +462,49 @@ def test_a_restarted_server_gives_back_a_campaign_that_no_job_generates(engine, 
         session.add(Job(id="ended", kind="generate", status="cancelled", worker=worker_name()))
     with TestClient(create_app(engine), headers={"X-API-Key": api_key}) as client:
         assert [c["status"] for c in client.get("/campaigns").json()] == ["failed"]
+
+
+def test_a_campaign_is_not_deleted_under_its_queued_jobs_and_the_refusal_names_them(client, monkeypatch):
+    """A campaign deleted while its send waited in the queue failed the send with "'NoneType' object has no
+    attribute 'scheduled_at'"; and the refusal for a generation said "POST /jobs/{id}/cancel", not which job."""
+    import service.routes.campaigns
+
+    monkeypatch.setattr(service.routes.campaigns, "require_models", lambda models: None)  # it never runs
+    release = _holding_the_queue(client)
+    try:
+        campaign = {"name": "x", "brand": "hearth", "campaign_type": "vip"}
+        sending, generating = (client.post("/campaigns", json=campaign).json()["id"] for _ in range(2))
+        send_job = client.post(f"/campaigns/{sending}/send").json()["job_id"]
+        generate_job = client.post(f"/campaigns/{generating}/generate").json()["job_id"]
+
+        for campaign_id, job_id, doing in ((sending, send_job, "sent"), (generating, generate_job, "generated")):
+            refused = client.delete(f"/campaigns/{campaign_id}")
+            assert refused.status_code == 409 and refused.json()["message"] == (
+                f"Campaign {campaign_id} is being {doing}: cancel its job (POST /jobs/{job_id}/cancel) first."
+            )
+            assert client.post(f"/jobs/{job_id}/cancel").json()["status"] == "cancelled"
+            assert client.delete(f"/campaigns/{campaign_id}").status_code == 204
+    finally:
+        release.set()
+
+
+def test_a_send_whose_campaign_is_gone_ends_saying_so(engine):
+    from service.campaigns import delete_campaign, ensure_brand
+    from service.db.models import Campaign
+    from service.pipeline.sending import send_campaign
+
+    with session_scope(engine) as session:
+        campaign = Campaign(name="spring", brand=ensure_brand(session, "hearth"), campaign_type="vip")
+        session.add(campaign)
+        session.flush()
+        campaign_id = campaign.id
+    with session_scope(engine) as session:
+        delete_campaign(session, campaign_id)
+    runner = ThreadJobRunner(engine)
+    try:
+        job_id = runner.submit("send", send_campaign, engine=engine, campaign_id=campaign_id)
+        runner.wait(job_id, timeout=30)
+    finally:
+        runner.shutdown()
+    job = _job(engine, job_id)
+    assert job.status == "failed" and job.error.startswith(f"Campaign {campaign_id} ('spring') was deleted on ")
