@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ScalarSelect, delete, func, select, union_all, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from service.db.models import UNFINISHED_JOB, Brand, Campaign, DeletedCampaign, Draft, Job, Send
@@ -25,11 +27,16 @@ def ensure_brand(session: Session, slug: str) -> Brand:
             [Problem(None, "brand", f"unknown brand '{slug}', use one of {', '.join(brand_names())}", "field")],
         )
     brand = session.scalar(select(Brand).where(Brand.slug == slug))
-    if brand is None:
-        brand = Brand(slug=slug, name=load_brand(slug).name)
-        session.add(brand)
-        session.flush()
+    if brand is None:  # unless a request at the same moment created it first: then that one
+        add = dialect_insert(session)(Brand).values(slug=slug, name=load_brand(slug).name)
+        session.execute(add.on_conflict_do_nothing(index_elements=[Brand.slug]))
+        brand = session.scalar(select(Brand).where(Brand.slug == slug))
     return brand
+
+
+def dialect_insert(session: Session):
+    """The INSERT of the session's database (SQLite or PostgreSQL), which has ON CONFLICT DO NOTHING."""
+    return sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
 
 
 def create_campaign(session: Session, spec: CampaignIn) -> Campaign:
@@ -58,14 +65,15 @@ def create_campaign(session: Session, spec: CampaignIn) -> Campaign:
     return campaign
 
 
-def _next_id(session: Session) -> int | None:
+def _next_id(session: Session) -> ScalarSelect[int] | None:
     """On SQLite, an id above every campaign's, deleted ones included (SQLite would give a deleted campaign's id
-    again: an integration that kept it would read another campaign); elsewhere None, for the sequence, which
-    never gives one twice."""
+    again: an integration that kept it would read another campaign), as SQL that the INSERT computes: SQLite
+    lets one writer at a time, so two campaigns created at the same moment get different ids (read before the
+    INSERT, both had the same). Elsewhere None, for the sequence, which never gives one twice."""
     if session.get_bind().dialect.name != "sqlite":
         return None
-    highest = [session.scalar(select(func.max(table.id))) or 0 for table in (Campaign, DeletedCampaign)]
-    return max(highest) + 1
+    ids = union_all(select(Campaign.id), select(DeletedCampaign.id)).subquery()
+    return select(func.coalesce(func.max(ids.c.id), 0) + 1).scalar_subquery()
 
 
 def get_campaign(session: Session, campaign_id: int) -> Campaign:

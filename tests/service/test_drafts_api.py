@@ -194,6 +194,22 @@ def test_a_deleted_campaign_s_id_is_never_given_again_and_says_it_was_deleted(cl
     assert client.get("/campaigns/999").json()["message"] == "Campaign 999 does not exist."
 
 
+def test_campaigns_created_at_the_same_moment_each_get_an_id_of_their_own(client):
+    """Twelve campaigns created at once answered several 500s (UNIQUE constraint failed: campaigns.id): each took
+    the highest id plus one before any of them was written. The first use of a brand raced the same way."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    deleted = client.post("/campaigns", json={"name": "gone", "brand": "atelier", "campaign_type": "vip"}).json()["id"]
+    assert client.delete(f"/campaigns/{deleted}").status_code == 204
+    bodies = [{"name": f"launch {n}", "brand": "hearth", "campaign_type": "vip"} for n in range(12)]
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(lambda body: client.post("/campaigns", json=body), bodies))
+    assert [answer.status_code for answer in answers] == [201] * 12, [a.text for a in answers if a.status_code != 201]
+    ids = {answer.json()["id"] for answer in answers}
+    assert len(ids) == 12 and min(ids) > deleted
+    assert {c["name"] for c in client.get("/campaigns").json()} == {body["name"] for body in bodies}
+
+
 def test_campaigns_are_listed_newest_first_a_page_at_a_time_and_by_status(client, engine):
     """GET /campaigns answered every campaign the shop ever made, each with its draft counts and forecast."""
     from service.db.models import Campaign

@@ -143,3 +143,15 @@ def test_the_whole_service_runs_on_postgres(pg_client, demo_files, mail_server, 
 
     retrain = wait_for_job(client, _ok(client.post("/train"), 202)["job_id"])
     assert retrain["status"] == "succeeded", retrain["error"]
+
+
+def test_campaigns_created_at_the_same_moment_each_get_an_id_of_their_own_on_postgres(pg_client):
+    """The brand's first use raced as on SQLite: of campaigns created at once, all but one failed on brands.slug."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    client, _engine = pg_client
+    bodies = [{"name": f"launch {n}", "brand": "hearth", "campaign_type": "vip"} for n in range(12)]
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(lambda body: client.post("/campaigns", json=body), bodies))
+    assert [answer.status_code for answer in answers] == [201] * 12, [a.text for a in answers if a.status_code != 201]
+    assert len({answer.json()["id"] for answer in answers}) == 12
