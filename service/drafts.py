@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from service.campaigns import get_campaign
 from service.db.batches import batches
@@ -120,6 +121,23 @@ def _require_reviewable(draft: Draft) -> None:
         raise Conflict(f"Draft {draft.id} is already {draft.status}; only pending or flagged drafts can be reviewed.")
 
 
+def _move(session: Session, draft: Draft, status: str) -> None:
+    """Change the draft's status from the one it was read in, with one conditional UPDATE: of reviews of one draft
+    at the same moment (a double click, two reviewers) one wins and the others are refused (Conflict), rather
+    than each recording its review over the first."""
+    moved = session.execute(
+        update(Draft)
+        .where(Draft.id == draft.id, Draft.status == draft.status)
+        .values(status=status)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not moved:
+        if (now := session.scalar(select(Draft.status).where(Draft.id == draft.id))) is None:
+            raise NotFound(f"Draft {draft.id} does not exist: its campaign was deleted meanwhile.")
+        raise Conflict(f"Draft {draft.id} was reviewed meanwhile and is {now} now; reload it before reviewing it.")
+    set_committed_value(draft, "status", status)
+
+
 def failed_checks(variant: Variant) -> list[str]:
     """The names of the guardrail checks the variant's copy fails."""
     return failed_of(variant.checks)
@@ -151,9 +169,9 @@ def approve(
     if failed and not comment.strip():
         why = f"say why variant {chosen.label} is approved despite failing {', '.join(failed)}"
         raise InvalidInput("approval", [Problem(None, "comment", why, "field")])
+    _move(session, draft, "approved")
     if chosen is not None:
         draft.selected_variant_id = chosen.id
-    draft.status = "approved"
     draft.send_after = draft.send_after or approved_send_after(draft.campaign, datetime.now())
     draft.reviews.append(
         Review(action="approve", reviewer=reviewer, comment=comment.strip(), overridden_checks=failed or None)
@@ -210,7 +228,7 @@ def approve_pending(session: Session, campaign_id: int, reviewer: str, comment: 
 def reject(session: Session, draft_id: int, reviewer: str, comment: str) -> Draft:
     draft = get_draft(session, draft_id)
     _require_reviewable(draft)
-    draft.status = "rejected"
+    _move(session, draft, "rejected")
     draft.reviews.append(Review(action="reject", reviewer=reviewer, comment=comment))
     mark_stale(draft.campaign)  # a rejected draft is not sent
     session.flush()
@@ -230,7 +248,7 @@ def reopen(session: Session, draft_id: int, reviewer: str, comment: str) -> Draf
             f"Draft {draft.id} is {draft.status}; only an approved draft not yet sent, or a rejected one, can be "
             "taken back for review."
         )
-    draft.status = "flagged" if draft.flagged else "pending"
+    _move(session, draft, "flagged" if draft.flagged else "pending")
     draft.send_after = None
     draft.reviews.append(Review(action="reopen", reviewer=reviewer, comment=comment.strip()))
     mark_stale(draft.campaign)

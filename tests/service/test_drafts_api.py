@@ -288,3 +288,35 @@ def test_a_replenishment_email_shows_only_products_the_customer_bought(client, d
                 )
             )
             assert {r["product_id"] for r in draft["recommendations"]} <= bought, draft["customer_id"]
+
+
+def test_reviews_of_one_draft_at_the_same_moment_are_taken_once(client, engine):
+    """Six approvals of one draft at once (a double click, two reviewers) all answered 200 and left six approvals
+    in its history: each read "pending" before any wrote. One wins, the others are told it was reviewed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from service.campaigns import ensure_brand
+    from service.db.models import Campaign, Customer, Draft, Variant
+    from service.db.session import session_scope
+
+    with session_scope(engine) as session:
+        campaign = Campaign(name="x", brand=ensure_brand(session, "hearth"), campaign_type="vip", status="ready")
+        customer = Customer(external_id="c1", email="c1@example.com", marketing_consent=True)
+        draft = Draft(campaign=campaign, customer=customer, variants=[Variant(label="A", subject="Hello")])
+        session.add(draft)
+        session.flush()
+        draft_id = draft.id
+        draft.selected_variant_id = draft.variants[0].id
+
+    def at_once(action: str) -> list[int]:
+        body = {"reviewer": "Ola", "comment": "ok"}
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            answers = list(pool.map(lambda _: client.post(f"/drafts/{draft_id}/{action}", json=body), range(6)))
+        assert all(a.json()["error"] == "Conflict" for a in answers if a.status_code != 200), [a.text for a in answers]
+        return sorted(answer.status_code for answer in answers)
+
+    for action, status in (("approve", "approved"), ("reopen", "pending"), ("reject", "rejected")):
+        assert at_once(action) == [200] + [409] * 5, action
+        assert client.get(f"/drafts/{draft_id}").json()["status"] == status
+    reviews = [review["action"] for review in client.get(f"/drafts/{draft_id}").json()["reviews"]]
+    assert reviews == ["approve", "reopen", "reject"]
