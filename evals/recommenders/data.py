@@ -71,6 +71,10 @@ def demo(n_customers: int = 3000) -> tuple[pd.DataFrame, pd.DataFrame]:
     store = generate_demo_store(seed=7, n_customers=n_customers)
     orders = store.orders
     interactions = orders[
-        [c for c in orders.columns if c in ("customer_id", "product_id", "timestamp", "quantity", "amount", "order_id")]
+        [
+            c
+            for c in orders.columns
+            if c in ("customer_id", "product_id", "timestamp", "quantity", "amount", "order_id", "kind")
+        ]  # the kind, so that views and carts weigh as views and carts, and are no purchase to predict
     ]
     return interactions.dropna(subset=["product_id"]).reset_index(drop=True), store.products

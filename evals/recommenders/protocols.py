@@ -42,6 +42,10 @@ class Split:
 
 
 def _targets(train: pd.DataFrame, test: pd.DataFrame) -> tuple[dict, dict]:
+    """Per customer with history, the products they bought in the test part (a view, a cart or a return there is
+    no success for a recommendation), and those of them new to the customer (no interaction before)."""
+    if "kind" in test.columns:
+        test = test[test["kind"] == "purchase"]
     history = train.groupby("customer_id")["product_id"].agg(set)
     wanted = test[test["customer_id"].isin(history.index)].groupby("customer_id")["product_id"].agg(set)
     relevant = {customer: products for customer, products in wanted.items()}

@@ -110,6 +110,22 @@ def test_time_split_never_leaks_the_future():
     )
 
 
+def test_only_a_purchase_in_the_test_part_is_a_success():
+    """The service's holdout counted 569 views and 122 carts of the last 30 days as products to recommend."""
+    day = pd.Timestamp("2024-03-01")
+    shop = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "a", "a"],
+            "product_id": ["p1", "p2", "p3", "p4", "p5"],
+            "kind": ["purchase", "purchase", "view", "cart", "return"],
+            "timestamp": [day - pd.Timedelta(days=40), day + pd.Timedelta(days=1), day + pd.Timedelta(days=2),
+                          day + pd.Timedelta(days=3), day + pd.Timedelta(days=4)],
+        }
+    )  # fmt: skip
+    split = protocols.time_split(shop, cutoff=day)
+    assert split.relevant == {"a": {"p2"}} and split.relevant_new == {"a": {"p2"}}
+
+
 def test_last_basket_holds_out_one_order_per_customer():
     shop = synthetic_shop()
     split = protocols.last_basket(shop)
