@@ -26,6 +26,11 @@ def load(name: str, quick: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     raise ValueError(f"unknown data set '{name}' (choose from {', '.join(DATASETS)})")
 
 
+# Marks a catalog built from the interactions themselves: it names products first sold after a split's cutoff,
+# which a model fitted before the cutoff could not know of (evaluate.fit keeps those of the training part).
+FROM_INTERACTIONS = "catalog_from_interactions"
+
+
 def online_retail(years: str = "both") -> tuple[pd.DataFrame, pd.DataFrame]:
     lines = datasets.online_retail(years=years)
     interactions = lines[["customer_id", "product_id", "timestamp", "quantity", "amount", "order_id", "country"]]
@@ -38,6 +43,7 @@ def online_retail(years: str = "both") -> tuple[pd.DataFrame, pd.DataFrame]:
     )
     products["description"] = products["name"]
     products["category"] = ""
+    products.attrs[FROM_INTERACTIONS] = True
     return interactions.reset_index(drop=True), products
 
 
@@ -62,6 +68,7 @@ def groceries() -> tuple[pd.DataFrame, pd.DataFrame]:
     baskets["timestamp"] = pd.Timestamp("2020-01-01") + pd.to_timedelta(baskets["basket_index"], unit="h")
     names = pd.Series(baskets["product_id"].unique())
     products = pd.DataFrame({"product_id": names, "name": names, "category": "", "description": names, "price": 0.0})
+    products.attrs[FROM_INTERACTIONS] = True
     return baskets[["customer_id", "product_id", "timestamp", "quantity"]], products
 
 

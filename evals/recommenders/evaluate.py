@@ -7,6 +7,7 @@ import time
 
 import pandas as pd
 
+from evals.recommenders.data import FROM_INTERACTIONS
 from evals.recommenders.metrics import KS, accuracy, beyond_accuracy, ranked_lists
 from evals.recommenders.protocols import Split
 from recommenders.base import Recommender
@@ -14,6 +15,11 @@ from recommenders.registry import create
 
 
 def fit(model_name: str, params: dict, split: Split, products: pd.DataFrame | None) -> tuple[Recommender, float]:
+    """Fit on the split's training part, with the catalog as it stood then: one built from the interactions
+    (``data.FROM_INTERACTIONS``) keeps only the products of the training part (Online Retail's named 40 products
+    first sold in the test month, 515 of whose held-out purchases a catalog model could see coming)."""
+    if products is not None and products.attrs.get(FROM_INTERACTIONS):
+        products = products[products["product_id"].isin(split.train["product_id"])]
     started = time.perf_counter()
     model = create(model_name, **params).fit(split.train, products)
     return model, time.perf_counter() - started

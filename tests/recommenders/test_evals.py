@@ -126,6 +126,23 @@ def test_only_a_purchase_in_the_test_part_is_a_success():
     assert split.relevant == {"a": {"p2"}} and split.relevant_new == {"a": {"p2"}}
 
 
+def test_a_catalog_built_from_the_interactions_holds_only_the_training_part_s_products():
+    """Online Retail's catalog named 40 products first sold in the test month: a catalog model saw them coming."""
+    from evals.recommenders.data import FROM_INTERACTIONS
+    from evals.recommenders.evaluate import fit
+
+    shop = synthetic_shop()
+    split = protocols.time_split(shop, test_days=30)
+    names = sorted(set(shop["product_id"]) | {"first sold later"})
+    products = pd.DataFrame({"product_id": names, "name": names, "category": "", "description": names})
+    products.attrs[FROM_INTERACTIONS] = True
+    model, _ = fit("content", {}, split, products)
+    assert set(model.vocabulary.products) == set(split.train["product_id"])
+    listed = products.copy()  # a shop's own catalog, which may list what has not sold yet
+    listed.attrs.clear()
+    assert "first sold later" in set(fit("content", {}, split, listed)[0].vocabulary.products)
+
+
 def test_last_basket_holds_out_one_order_per_customer():
     shop = synthetic_shop()
     split = protocols.last_basket(shop)
