@@ -2,8 +2,27 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
+
+
+def report_folder(value: str) -> Path:
+    """An argparse type for `--out`: a folder that exists or can be made, checked before the eval runs (a file of
+    that name was found only after minutes of work, as a traceback)."""
+    path = Path(value)
+    blocking = next((part for part in (path, *path.parents) if part.exists() and not part.is_dir()), None)
+    if blocking is not None:
+        raise argparse.ArgumentTypeError(f"{value} cannot hold the reports: {blocking} is a file, not a folder")
+    return path
+
+
+def add_out_option(parser: argparse.ArgumentParser) -> None:
+    """`--out FOLDER` (default `reports`, under the folder the command runs in), where the reports go."""
+    parser.add_argument(
+        "--out", type=report_folder, default=Path("reports"), metavar="FOLDER",
+        help="where the JSON report and its markdown table go (default: ./reports)",
+    )  # fmt: skip
 
 
 def write_report(report: dict, markdown: str, out: Path, stem: str) -> Path:

@@ -353,19 +353,38 @@ def keys_list() -> None:
             typer.echo(f"{key.prefix}  {key.name}  created {key.created_at:%Y-%m-%d %H:%M}  {revoked}")
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+EVAL_AREAS = ("recommenders", "audience", "generation", "scoring", "scale")
+
+
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False
+)  # fmt: skip
 def eval(
     ctx: typer.Context,
-    area: Annotated[str, typer.Argument(help="recommenders, audience, generation or scoring")],
+    area: Annotated[str, typer.Argument(help=f"{', '.join(EVAL_AREAS)}; `tailor eval AREA --help` lists its options")],
 ) -> None:
-    """Run an eval (`tailor eval recommenders --dataset online_retail --protocol time`); extra options go to it."""
+    """Run an eval (`tailor eval recommenders --dataset online_retail --protocol time`); the options after AREA
+    go to it, and it writes its JSON report and markdown table to --out (default: ./reports)."""
     import importlib
 
+    from evals.datasets import DatasetMissing
+
+    if area in ("--help", "-h"):
+        typer.echo(ctx.get_help())
+        raise typer.Exit(0)
+    if area not in EVAL_AREAS:
+        raise typer.BadParameter(f"no eval named '{area}'; choose from {', '.join(EVAL_AREAS)}", param_hint="AREA")
     try:
         module = importlib.import_module(f"evals.{area}.run")
-    except ModuleNotFoundError:
-        raise typer.BadParameter(f"no eval named '{area}'", param_hint="AREA") from None
-    raise typer.Exit(module.main(list(ctx.args)))
+    except ImportError as missing:  # a dependency of the eval, not the area's name
+        _echo(f"error: the {area} eval cannot start: {missing} (is the project installed? `make .venv/.installed`)")
+        raise typer.Exit(2) from None
+    try:
+        code = module.main(list(ctx.args))
+    except DatasetMissing as missing:
+        _echo(f"error: {missing}")
+        raise typer.Exit(2) from None
+    raise typer.Exit(code)
 
 
 @models_app.command("list")

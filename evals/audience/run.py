@@ -26,15 +26,22 @@ from evals.audience.churn import (
     evaluate_small_shops,
     load_orders,
 )
-from evals.report import write_report
+from evals.report import add_out_option, write_report
+
+
+def _positive_days(value: str) -> int:
+    days = int(value)
+    if days < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a number of days: give 1 or more")
+    return days
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="tailor eval audience", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the small configuration CI runs")
-    parser.add_argument("--horizon-days", type=int, default=90)
+    parser.add_argument("--horizon-days", type=_positive_days, default=90, help="churn: no purchase within (days)")
     parser.add_argument("--small-shops", type=int, default=None, help="300-customer samples per date")
-    parser.add_argument("--out", type=Path, default=Path("reports"))
+    add_out_option(parser)
     return parser.parse_args(argv)
 
 

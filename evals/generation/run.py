@@ -22,7 +22,7 @@ import yaml
 
 from evals.generation.metrics import generation_metrics
 from evals.generation.sample import demo_requests
-from evals.report import write_report
+from evals.report import add_out_option, write_report
 
 THRESHOLDS = Path(__file__).resolve().parents[1] / "thresholds.yaml"
 # The model's sampling seed in the evals, with one call at a time (the local server batches parallel calls
@@ -39,7 +39,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--brand", action="append", help="brand kit(s); default: hearth (quick) or all")
     parser.add_argument("--customers", type=int, default=None, help="customers in the quality sample")
     parser.add_argument("--variants", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=Path("reports"))
+    add_out_option(parser)
     return parser.parse_args(argv)
 
 

@@ -82,7 +82,7 @@ def measure(customers: int = 3000, requests: int = 500, warmup: int = 50, model:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from evals.report import write_report
+    from evals.report import add_out_option, write_report
 
     parser = argparse.ArgumentParser(
         prog="python -m evals.recommenders.api_latency", description=__doc__.splitlines()[0]
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--model", default=None, help="recommender to serve (default: the service's)")
-    parser.add_argument("--out", type=Path, default=Path("reports"))
+    add_out_option(parser)
     args = parser.parse_args(argv)
     report = measure(args.customers, args.requests, args.warmup, args.model)
     table = "| model | customers | requests | p50 ms | p99 ms | max ms | target p99 |\n|---|---|---|---|---|---|---|\n"

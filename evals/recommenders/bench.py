@@ -16,12 +16,12 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from evals.report import add_out_option
 from recommenders.registry import create
 
 DEFAULT_MODELS = ("als", "ease", "blend")
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", default=",".join(DEFAULT_MODELS))
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--products", type=int, default=10_000)
-    parser.add_argument("--out", type=Path, default=Path("reports"))
+    add_out_option(parser)
     args = parser.parse_args(argv)
     models = args.models.split(",")
     n_customers, n_products = (10_000, 2_000) if args.quick else (args.customers, args.products)

@@ -21,7 +21,7 @@ from evals.recommenders import data, protocols
 from evals.recommenders.evaluate import evaluate
 from evals.recommenders.metrics import KS
 from evals.recommenders.tuning import TUNABLE, tune
-from evals.report import write_report
+from evals.report import add_out_option, write_report
 
 BASELINES = {
     "popularity": ("popularity", {}),
@@ -53,7 +53,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="the small configuration CI runs")
     parser.add_argument("--models", default=None, help="comma-separated labels to run (default: all)")
     parser.add_argument("--tune", type=int, default=0, metavar="TRIALS", help="Optuna trials per tunable model")
-    parser.add_argument("--out", type=Path, default=Path("reports"))
+    add_out_option(parser)
     args = parser.parse_args(argv)
     try:
         lineup(args.dataset, args.quick, args.models)

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from evals.report import write_report
+from evals.report import add_out_option, write_report
 from evals.scale.run import MemoryWatch
 
 
@@ -57,7 +57,7 @@ def run(customers: int, home: Path) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
-    parser.add_argument("--out", type=Path, default=Path("reports"))
+    add_out_option(parser)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="tailor-import-") as home:
         report = run(args.customers, Path(home))

@@ -22,7 +22,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from evals.report import write_report
+from evals.report import add_out_option, write_report
 
 
 def _resident_mb() -> float:
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--customers", type=int, default=30_000)
     parser.add_argument("--products", type=int, default=2_000)
     parser.add_argument("--campaign-limit", type=int, default=None, help="customers in the campaign (default: all)")
-    parser.add_argument("--out", type=Path, default=Path("reports"))
+    add_out_option(parser)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="tailor-scale-") as home:
         report = run(args.customers, args.products, args.campaign_limit, Path(home))

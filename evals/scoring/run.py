@@ -3,8 +3,9 @@
     python -m evals.scoring.run [--quick] [--only upworthy,sme,hillstrom] [--[no-]embeddings] [--out reports/]
     tailor eval scoring --quick
 
-Prints a table, writes ``scoring.json`` and ``scoring.md`` to ``--out``. Data sets that are absent are
-reported as skipped, never as failures.
+Prints a table, writes ``scoring.json`` and ``scoring.md`` to ``--out`` (``scoring_quick…``, and the evals run
+after ``scoring_`` when ``--only`` picks some, so that a partial run never overwrites the full one). Data sets
+that are absent are reported as skipped, never as failures.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ import argparse
 import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 from evals.datasets import DatasetMissing
-from evals.report import write_report
+from evals.report import add_out_option, write_report
 from evals.scoring import demo, hillstrom, sme, upworthy
 
 EVALS = {"demo": demo.evaluate, "upworthy": upworthy.evaluate, "sme": sme.evaluate, "hillstrom": hillstrom.evaluate}
@@ -61,7 +61,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help="Upworthy: sentence-embedding features (the 'embeddings' extra); default: on when it is installed",
     )
-    parser.add_argument("--out", type=Path, default=Path("reports"))
+    add_out_option(parser)
     return parser.parse_args(argv)
 
 
@@ -131,8 +131,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     table = markdown(results)
     print(table)
-    write_report(report, table, args.out, "scoring")
-    print(f"\nwrote {args.out / 'scoring.json'} and {args.out / 'scoring.md'}")
+    # A quick or partial run is a report of its own: it never overwrites the full run's.
+    stem = "scoring" + ("_quick" if args.quick else "") + ("" if only == list(EVALS) else "_" + "_".join(only))
+    path = write_report(report, table, args.out, stem)
+    print(f"\nwrote {path} and {path.with_suffix('.md')}")
     return 0
 
 

@@ -73,8 +73,11 @@ def test_run_writes_json_and_markdown(tmp_path):
     from evals.scoring.run import main
 
     assert main(["--quick", "--only", "upworthy", "--no-embeddings", "--out", str(tmp_path)]) == 0
-    assert json.loads((tmp_path / "scoring.json").read_text())["embeddings"] is False
-    assert "pairwise_accuracy" in (tmp_path / "scoring.md").read_text()
+    # a quick run of one eval is a report of its own: it overwrote the full run's scoring.json
+    written = sorted(path.name for path in tmp_path.iterdir())
+    assert written == ["scoring_quick_upworthy.json", "scoring_quick_upworthy.md"]
+    assert json.loads((tmp_path / "scoring_quick_upworthy.json").read_text())["embeddings"] is False
+    assert "pairwise_accuracy" in (tmp_path / "scoring_quick_upworthy.md").read_text()
 
 
 @pytest.mark.eval

@@ -123,6 +123,24 @@ def test_the_eval_example_in_the_help_runs_as_written():
     assert (parsed.dataset, parsed.protocol) == ("online_retail", "time")
 
 
+def test_eval_errors_are_one_line_before_any_work_and_its_help_is_the_eval_s(tmp_path, monkeypatch):
+    """Missing data ended in a 102-line traceback (exit 1), an --out that is a file was found only after the
+    whole eval had run, and `tailor eval recommenders --help` showed typer's help, not the eval's options."""
+    helped = run(["eval", "recommenders", "--help"], tmp_path)
+    assert helped.returncode == 0 and "--dataset" in helped.stdout and "--out FOLDER" in helped.stdout
+    unknown = run(["eval", "recomenders"], tmp_path)
+    assert unknown.returncode == 2 and "choose from recommenders, audience, generation, scoring, scale" in (
+        " ".join(unknown.stderr.replace("│", " ").split())
+    )
+    (tmp_path / "afile").write_text("")
+    blocked = run(["eval", "audience", "--quick", "--out", str(tmp_path / "afile" / "reports")], tmp_path)
+    assert blocked.returncode == 2 and f"{tmp_path / 'afile'} is a file, not a folder" in blocked.stderr
+    monkeypatch.setenv("TAILOR_SHARED_DATA", str(tmp_path / "nowhere"))
+    missing = run(["eval", "audience", "--quick"], tmp_path)
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    assert missing.stderr.startswith("error: Data file ") and len(missing.stderr.strip().splitlines()) == 1
+
+
 def test_bad_import_file_is_one_clear_line_and_exit_code_2(tmp_path):
     bad = CUSTOMERS.copy()
     bad.loc[0, "email"] = "nobody"
