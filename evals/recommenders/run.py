@@ -99,7 +99,9 @@ def run(dataset: str, protocol: str, quick: bool = False, only: str | None = Non
         results[label]["baseline"] = label in BASELINES or label.startswith("implicit_")
     for name in sorted({spec[0] for spec in models.values()} & set(TUNABLE)) if trials else []:
         started = time.perf_counter()
-        best, validation_score = tune(name, split, products, trials=trials)
+        # the lineup's own parameters for the model (the quick run's) hold while the rest are searched
+        fixed = next(params for model, params in models.values() if model == name)
+        best, validation_score = tune(name, split, products, trials=trials, fixed=fixed)
         label = f"{name}_tuned"
         results[label] = evaluate(name, best, split, products) | {
             "model": name,

@@ -67,14 +67,20 @@ def objective_value(metrics: dict) -> float:
 
 
 def tune(
-    model_name: str, split: Split, products: pd.DataFrame | None, trials: int = 20, seed: int = 0
+    model_name: str,
+    split: Split,
+    products: pd.DataFrame | None,
+    trials: int = 20,
+    seed: int = 0,
+    fixed: dict | None = None,
 ) -> tuple[dict, float]:
-    """Best (params, validation objective) after `trials` Optuna trials on `split.validation()`."""
+    """Best (params, validation objective) after `trials` Optuna trials on `split.validation()`; `fixed` parameters
+    (the run's own configuration, such as the quick run's one training window) hold in every trial."""
     validation = split.validation()
     optuna.logging.set_verbosity(logging.WARNING)
 
     def objective(trial: optuna.Trial) -> float:
-        params = _space(model_name, trial)
+        params = _space(model_name, trial) | (fixed or {})
         trial.set_user_attr("params", params)
         return objective_value(evaluate(model_name, params, validation, products, beyond=False))
 

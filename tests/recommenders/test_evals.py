@@ -143,6 +143,15 @@ def test_a_catalog_built_from_the_interactions_holds_only_the_training_part_s_pr
     assert "first sold later" in set(fit("content", {}, split, listed)[0].vocabulary.products)
 
 
+def test_tuning_keeps_the_run_s_own_parameters():
+    """--tune on a quick run compared a tuned blend of 6 training windows with the quick blend of 1."""
+    from evals.recommenders.tuning import tune
+
+    split = protocols.time_split(synthetic_shop(), test_days=30)
+    best, _ = tune("ease", split, None, trials=2, fixed={"max_products": 50})
+    assert best["max_products"] == 50 and "regularization" in best
+
+
 def test_last_basket_holds_out_one_order_per_customer():
     shop = synthetic_shop()
     split = protocols.last_basket(shop)
