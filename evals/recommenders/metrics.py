@@ -26,7 +26,8 @@ def ranked_lists(recommendations: pd.DataFrame) -> dict[str, list[str]]:
 def accuracy(
     lists: Mapping[str, Sequence[str]], relevant: Mapping[str, set[str]], ks: Sequence[int] = KS
 ) -> dict[str, float]:
-    """Recall, NDCG, MAP and HitRate at each k, averaged over customers with relevant products."""
+    """Recall, NDCG, MAP and HitRate at each k, averaged over customers with relevant products. A product listed
+    twice counts at its first place only (a list ["x", "x"] would otherwise score a recall of 2)."""
     customers = [c for c, items in relevant.items() if items]
     max_k = max(ks)
     hits = np.zeros((len(customers), max_k), dtype=np.float64)
@@ -34,7 +35,7 @@ def accuracy(
     for i, customer in enumerate(customers):
         truth = relevant[customer]
         sizes[i] = len(truth)
-        for j, product in enumerate(list(lists.get(customer, ()))[:max_k]):
+        for j, product in enumerate(list(dict.fromkeys(lists.get(customer, ())))[:max_k]):
             if product in truth:
                 hits[i, j] = 1.0
     discounts = 1.0 / np.log2(np.arange(2, max_k + 2))

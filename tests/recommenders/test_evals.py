@@ -110,6 +110,11 @@ def test_time_split_never_leaks_the_future():
     )
 
 
+def test_a_product_listed_twice_counts_once():
+    metrics = accuracy({"u": ["x", "x", "y"]}, {"u": {"x", "z"}}, ks=(2,))
+    assert metrics["recall@2"] == 0.5 and metrics["map@2"] == pytest.approx(0.5)
+
+
 def test_only_a_purchase_in_the_test_part_is_a_success():
     """The service's holdout counted 569 views and 122 carts of the last 30 days as products to recommend."""
     day = pd.Timestamp("2024-03-01")
