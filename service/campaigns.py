@@ -126,8 +126,8 @@ def delete_campaign(session: Session, campaign_id: int) -> None:
     send job for it is queued or running. Each refusal for a job names the job to cancel."""
     campaign = get_campaign(session, campaign_id)
     if campaign.status == "generating":
-        raise Conflict(f"Campaign {campaign_id} is being generated: {_cancel_first(session, campaign_id, 'generate')}")
-    if job_id := _unfinished_job(session, campaign_id, "send"):
+        raise Conflict(f"Campaign {campaign_id} is being generated: {cancel_first(session, campaign_id, 'generate')}")
+    if job_id := unfinished_job(session, campaign_id, "send"):
         raise Conflict(f"Campaign {campaign_id} is being sent: cancel its job (POST /jobs/{job_id}/cancel) first.")
     if sent := _sent(session, campaign_id):
         their = "its" if sent == "1 email" else "their"
@@ -137,7 +137,7 @@ def delete_campaign(session: Session, campaign_id: int) -> None:
     session.execute(delete(Campaign).where(Campaign.id == campaign_id))
 
 
-def _unfinished_job(session: Session, campaign_id: int, kind: str) -> str | None:
+def unfinished_job(session: Session, campaign_id: int, kind: str) -> str | None:
     """The id of the campaign's latest job of this kind still queued or running, if any."""
     return session.scalar(
         select(Job.id)
@@ -147,9 +147,9 @@ def _unfinished_job(session: Session, campaign_id: int, kind: str) -> str | None
     )
 
 
-def _cancel_first(session: Session, campaign_id: int, kind: str) -> str:
+def cancel_first(session: Session, campaign_id: int, kind: str) -> str:
     """What to do first about the campaign's unfinished job of this kind, naming it."""
-    if job_id := _unfinished_job(session, campaign_id, kind):
+    if job_id := unfinished_job(session, campaign_id, kind):
         return f"cancel its job (POST /jobs/{job_id}/cancel) first."
     return f"cancel its job first (GET /jobs?kind={kind} lists it)."
 

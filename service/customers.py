@@ -7,6 +7,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
 
 from recommenders.rules import Rules
+from service.campaigns import cancel_first
 from service.db.models import Campaign, Customer, Product, Send
 from service.errors import Conflict, InvalidInput, NotFound, Problem
 from service.forecasts import mark_stale_for_customers
@@ -27,9 +28,11 @@ def erase_customer(session: Session, external_id: str) -> None:
     theirs are recomputed. Refused (Conflict) while a campaign is being generated, which may be writing their
     draft. The trained models hold their interactions until the next training."""
     customer = get_customer(session, external_id)
-    if session.scalar(select(Campaign.id).where(Campaign.status == "generating").limit(1)) is not None:
+    generating = session.scalar(select(Campaign.id).where(Campaign.status == "generating").limit(1))
+    if generating is not None:
         raise Conflict(
-            "A campaign is being generated and may be writing this customer's draft: erase them once it is ready."
+            f"Campaign {generating} is being generated and may be writing this customer's draft: erase them once it "
+            f"is ready, or {cancel_first(session, generating, 'generate')}"
         )
     mark_stale_for_customers(session, [customer.id], unsent_only=False)
     session.flush()

@@ -40,7 +40,10 @@ def test_a_customer_is_erased_with_their_orders_drafts_sends_and_events(client, 
     with session_scope(engine) as session:
         session.get(Campaign, campaign_id).status = "generating"
     busy = client.delete(f"/customers/{external_id}")
-    assert busy.status_code == 409 and "being generated" in busy.json()["message"]
+    assert busy.status_code == 409 and busy.json()["message"] == (
+        f"Campaign {campaign_id} is being generated and may be writing this customer's draft: erase them once it is "
+        "ready, or cancel its job first (GET /jobs?kind=generate lists it)."
+    )  # it named no campaign and no job
     assert _held(engine, row_id) == before
     with session_scope(engine) as session:
         session.get(Campaign, campaign_id).status = "ready"
