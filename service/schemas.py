@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from annotated_types import Ge, Le
-from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, Strict
+from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, Strict, StringConstraints
 
 from service.db.models import EVENT_ID_MAX
 
@@ -115,10 +115,15 @@ class Recommendation(BaseModel):
     because_you_bought: list[str] = []
 
 
+# Who reviewed (as the reviews table holds it) and why: bounded, so that a runaway client cannot store megabytes.
+Reviewer = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+Comment = Annotated[str, Field(max_length=5000)]
+
+
 class CampaignIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     brand: str = Field(min_length=1, description="Brand kit name, one of prompts/brands/*.yaml")
     campaign_type: CampaignType
     audience_query: str | None = Field(
@@ -228,15 +233,15 @@ class VariantEdit(BaseModel):
     intro: str | None = Field(default=None, max_length=2000)
     # One line per product of the email, in the order shown; the model's lines are the part most often wrong.
     product_lines: list[Annotated[str, Field(min_length=1, max_length=300)]] | None = None
-    reviewer: str = ""
+    reviewer: Reviewer = ""
 
 
 class ApproveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     variant_id: BodyId | None = None
-    reviewer: str = ""
-    comment: str = ""
+    reviewer: Reviewer = ""
+    comment: Comment = ""
     override_checks: bool = Field(
         default=False,
         description="approve a variant that failed guardrail checks; needs a `comment` saying why (kept with it)",
@@ -246,8 +251,8 @@ class ApproveIn(BaseModel):
 class ApprovePendingIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reviewer: str = ""
-    comment: str = ""
+    reviewer: Reviewer = ""
+    comment: Comment = ""
 
 
 class PendingApproved(BaseModel):
@@ -258,8 +263,8 @@ class PendingApproved(BaseModel):
 class RejectIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reviewer: str = ""
-    comment: str = ""
+    reviewer: Reviewer = ""
+    comment: Comment = ""
 
 
 class EventIn(BaseModel):

@@ -77,9 +77,10 @@ def edit_variant(
 
 
 @router.post("/drafts/{draft_id}/approve", response_model=DraftOut, responses=errors(404, 409))
-def approve(draft_id: DatabaseId, body: ApproveIn, session: SessionDep, _key: ApiKeyDep) -> DraftOut:
+def approve(draft_id: DatabaseId, session: SessionDep, _key: ApiKeyDep, body: ApproveIn | None = None) -> DraftOut:
     """Approve the draft (with `variant_id`, that variant); a variant that failed guardrail checks needs
     `override_checks` and a `comment` saying why (409 without them), recorded with the review."""
+    body = body or ApproveIn()  # no body: the chosen variant, by nobody in particular
     draft = draft_ops.approve(
         session, draft_id, body.variant_id, body.reviewer, body.comment, override_checks=body.override_checks
     )
@@ -97,13 +98,15 @@ def approve_pending(
 
 
 @router.post("/drafts/{draft_id}/reject", response_model=DraftOut, responses=errors(404, 409))
-def reject(draft_id: DatabaseId, body: RejectIn, session: SessionDep, _key: ApiKeyDep) -> DraftOut:
+def reject(draft_id: DatabaseId, session: SessionDep, _key: ApiKeyDep, body: RejectIn | None = None) -> DraftOut:
     """Reject the draft, with a `comment` saying why, kept in its review history; it will not be sent."""
+    body = body or RejectIn()
     return draft_ops.draft_out(draft_ops.reject(session, draft_id, body.reviewer, body.comment))
 
 
 @router.post("/drafts/{draft_id}/reopen", response_model=DraftOut, responses=errors(404, 409))
-def reopen(draft_id: DatabaseId, body: RejectIn, session: SessionDep, _key: ApiKeyDep) -> DraftOut:
+def reopen(draft_id: DatabaseId, session: SessionDep, _key: ApiKeyDep, body: RejectIn | None = None) -> DraftOut:
     """Take back the draft's approval (before it is sent) or rejection: it waits for review again (`pending`, or
     `flagged` if it was), with a `reopen` review in its history. 409 for a draft sent or never reviewed."""
+    body = body or RejectIn()
     return draft_ops.draft_out(draft_ops.reopen(session, draft_id, body.reviewer, body.comment))

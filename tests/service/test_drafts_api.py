@@ -320,3 +320,17 @@ def test_reviews_of_one_draft_at_the_same_moment_are_taken_once(client, engine):
         assert client.get(f"/drafts/{draft_id}").json()["status"] == status
     reviews = [review["action"] for review in client.get(f"/drafts/{draft_id}").json()["reviews"]]
     assert reviews == ["approve", "reopen", "reject"]
+
+
+def test_a_review_needs_no_body_and_its_words_are_bounded(client, demo_files, monkeypatch):
+    """approve, reject and reopen answered 422 'body: Field required' without a body, though every field has a
+    default; a 100,000-character reviewer was stored; a campaign could be named with spaces alone."""
+    _, draft, _, _ = _chosen_variant_of_a_new_draft(client, demo_files, monkeypatch)
+    too_long = client.post(f"/drafts/{draft['id']}/reject", json={"reviewer": "r" * 201})
+    assert too_long.status_code == 422 and too_long.json()["problems"][0]["field"] == "reviewer"
+    approved = client.post(f"/drafts/{draft['id']}/approve")  # the chosen variant, which passed its checks
+    assert approved.status_code == 200 and approved.json()["status"] == "approved"
+    assert client.post(f"/drafts/{draft['id']}/reopen").json()["status"] == "pending"
+    assert client.post(f"/drafts/{draft['id']}/reject").json()["status"] == "rejected"
+    blank = client.post("/campaigns", json={"name": "   ", "brand": "hearth", "campaign_type": "win_back"})
+    assert blank.status_code == 422 and blank.json()["problems"][0]["field"] == "name"
