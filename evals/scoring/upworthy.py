@@ -1,7 +1,8 @@
 """Upworthy headline tests: can the copy model tell the better of two headlines in the same test?
 
 Protocol: packages are merged per (test, headline text) — many packages of a test share a headline and differ
-only in image or lede — summing impressions and clicks. Tests are split 80/20 by a seeded shuffle of test ids;
+only in image or lede — summing impressions and clicks. Tests are split 80/20 by a seeded shuffle of test ids
+(a headline also tested in a held-out test is left out of training);
 the regularization strength is chosen on a validation fifth of the training tests, then the model is refitted
 on all training tests and scored once on the held-out tests. A pair is two different headlines in one held-out
 test; accuracy is the share of pairs whose observed CTR order the model predicts. Reported on all pairs with
@@ -37,12 +38,18 @@ def headline_rows() -> pd.DataFrame:
     return rows.rename(columns={"clickability_test_id": "test_id", "headline_text": "text"}).reset_index(drop=True)
 
 
-def split_tests(rows: pd.DataFrame, share: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def split_tests(
+    rows: pd.DataFrame, share: float, seed: int, *, unseen: bool = True
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The tests' rows in two parts by a seeded shuffle of test ids, ``share`` of the tests held out. With
+    ``unseen``, a headline that Upworthy tested again in a held-out test is left out of the training part: the
+    model would otherwise have seen its clicks (164 of 1,862 held-out headlines were also in a training test)."""
     tests = np.array(sorted(rows["test_id"].unique()))
     np.random.default_rng(seed).shuffle(tests)
     held_out = set(tests[: int(round(share * len(tests)))])
     mask = rows["test_id"].isin(held_out)
-    return rows[~mask].reset_index(drop=True), rows[mask].reset_index(drop=True)
+    training = ~mask & ~rows["text"].isin(set(rows.loc[mask, "text"])) if unseen else ~mask
+    return rows[training].reset_index(drop=True), rows[mask].reset_index(drop=True)
 
 
 def pair_scores(rows: pd.DataFrame, scores: np.ndarray) -> pd.DataFrame:
@@ -81,7 +88,7 @@ def evaluate(quick: bool = False, seed: int = 42, embeddings: bool | None = None
     rows = headline_rows()
     if quick:
         # A fixed subset of tests keeps CI fast; the split protocol is unchanged.
-        kept, _ = split_tests(rows, share=0.5, seed=seed + 1)
+        kept, _ = split_tests(rows, share=0.5, seed=seed + 1, unseen=False)
         rows = kept
     train, test = split_tests(rows, share=0.2, seed=seed)
     char_ngrams = not quick

@@ -68,6 +68,23 @@ def test_hillstrom_quick_meets_thresholds():
     assert metrics["response_calibration"]["ece"] <= limits["ece_max"]
 
 
+def test_a_headline_tested_again_in_a_held_out_test_is_not_trained_on():
+    """164 of 1,862 held-out Upworthy headlines were also in a training test: the model had seen their clicks."""
+    import pandas as pd
+
+    from evals.scoring.upworthy import split_tests
+
+    rows = pd.DataFrame({"test_id": [f"t{i // 2}" for i in range(40)], "text": [f"h{i}" for i in range(40)]})
+    rows.loc[0:1, "text"] = ["again", "once"]
+    rows.loc[38:39, "text"] = ["again", "twice"]  # test t19 repeats t0's first headline
+    train, held_out = split_tests(rows, share=0.5, seed=0)  # holds out t19, not t0
+    assert "again" in set(held_out["text"]) and not set(train["text"]) & set(held_out["text"])
+    assert set(train["test_id"]).isdisjoint(held_out["test_id"]) and len(held_out) == 20
+    assert sorted(train.loc[train["test_id"] == "t0", "text"]) == ["once"]  # the rest of t0 is kept
+    everything, _ = split_tests(rows, share=0.5, seed=0, unseen=False)
+    assert len(everything) == 20 and "again" in set(everything["text"])
+
+
 def test_run_writes_json_and_markdown(tmp_path):
     _need("upworthy/upworthy_packages_train.parquet")
     from evals.scoring.run import main
