@@ -78,10 +78,11 @@ def recommendations(
     """Top-k in-stock products for one customer, after the business rules the query asks for."""
     if (price_band_low is None) != (price_band_high is None):
         missing = "price_band_low" if price_band_low is None else "price_band_high"
-        raise InvalidInput("query", [Problem(None, missing, "give both price band bounds or neither", "parameter")])
+        problem = Problem(None, missing, "give both price band bounds or neither", "parameter")
+        raise InvalidInput("recommendations", [problem], outcome="refused")  # a read: nothing to write
     if price_band_low is not None and price_band_low > price_band_high:
         above = f"{price_band_low} is above price_band_high"
-        raise InvalidInput("query", [Problem(None, "price_band_low", above, "parameter")])
+        raise InvalidInput("recommendations", [Problem(None, "price_band_low", above, "parameter")], outcome="refused")
     rules = Rules(
         exclude_bought=not include_seen, reorderable_categories=frozenset(reorderable_categories),
         max_per_category=max_per_category,

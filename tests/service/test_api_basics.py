@@ -242,6 +242,9 @@ def test_the_openapi_document_states_the_key_and_the_error_body_the_api_answers(
     assert answers[422].json()["problems"] == [
         {"field": "price_band_high", "message": "give both price band bounds or neither"}
     ]
+    assert answers[422].json()["message"] == (  # a read: it said "query rejected, nothing was written"
+        "recommendations refused: parameter 'price_band_high': give both price band bounds or neither"
+    )
     bad = CUSTOMERS.copy()
     bad.loc[1, "email"] = "nope"
     assert ErrorOut.model_validate(_upload(client, "customers", bad).json()).problems[0].row == 3
