@@ -27,6 +27,7 @@ from evals.audience.churn import (
     load_orders,
 )
 from evals.report import add_out_option, write_report
+from evals.thresholds import broken, limits
 
 
 def _positive_days(value: str) -> int:
@@ -123,13 +124,37 @@ def write(report: dict, out: Path) -> Path:
     return write_report(report, markdown(report), out, f"audience{'_quick' if report['quick'] else ''}")
 
 
+def threshold_failures(report: dict) -> list[str]:
+    """What a quick run breaks of the audience's section of `thresholds.yaml` (none for a full run)."""
+    if not report["quick"]:
+        return []
+    cdnow = report["cdnow"]
+    errors = [
+        abs(p["relative_error"]) for model in ("bgnbd", "gamma_gamma") for p in cdnow[model]["parameters"].values()
+    ]
+    churn = report["online_retail"][0]
+    shops = (report["small_shops"] or [{}])[0].get("mean", {})
+    measured = {
+        "cdnow_relative_error": max(errors),
+        "supervised_auc": churn["supervised"]["auc"],
+        "margin_over_better_baseline": churn["margin"],
+        "ece": churn["supervised"]["ece"],
+        "small_shops_mean_margin_over_recency": shops.get("margin_over_recency"),
+        "small_shops_ece": shops.get("ece"),
+    }
+    return broken(measured, limits("audience", "quick"))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     report = run(quick=args.quick, horizon_days=args.horizon_days, small_shops=args.small_shops)
+    report["threshold_failures"] = threshold_failures(report)
     path = write(report, args.out)
     print(markdown(report))
     print(f"Report written to {path}")
-    return 0
+    for failure in report["threshold_failures"]:
+        print(f"below threshold: {failure}", file=sys.stderr)
+    return 1 if report["threshold_failures"] else 0
 
 
 if __name__ == "__main__":

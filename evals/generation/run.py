@@ -16,15 +16,12 @@ import argparse
 import json
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
-
-import yaml
 
 from evals.generation.metrics import generation_metrics
 from evals.generation.sample import demo_requests
 from evals.report import add_out_option, write_report
+from evals.thresholds import limits
 
-THRESHOLDS = Path(__file__).resolve().parents[1] / "thresholds.yaml"
 # The model's sampling seed in the evals, with one call at a time (the local server batches parallel calls
 # together, and batched sampling does not repeat even with a seed); TAILOR_LLM_SEED set hands both back to the
 # settings. Unseeded at temperature 0.7, the quick eval's share of model copy kept was 0.05, 0.30 and 0.675 in
@@ -87,9 +84,7 @@ def run(quick: bool = False, model: str | None = None, brands: list[str] | None 
 
 
 def thresholds() -> dict:
-    if not THRESHOLDS.exists():
-        return {}
-    return (yaml.safe_load(THRESHOLDS.read_text()) or {}).get("generation", {})
+    return limits("generation")
 
 
 def compare(report: dict, limits: dict) -> list[str]:

@@ -22,6 +22,7 @@ from evals.recommenders.evaluate import evaluate
 from evals.recommenders.metrics import KS
 from evals.recommenders.tuning import TUNABLE, tune
 from evals.report import add_out_option, write_report
+from evals.thresholds import broken, limits
 
 BASELINES = {
     "popularity": ("popularity", {}),
@@ -208,14 +209,30 @@ def write(report: dict, out: Path) -> Path:
     return write_report(report, markdown(report), out, stem)
 
 
+def threshold_failures(report: dict) -> list[str]:
+    """What a quick run breaks of its data set's and protocol's section of `thresholds.yaml` (none for a full run,
+    or where the section does not exist)."""
+    bounds = limits("recommenders", f"{report['dataset']}_{report['protocol']}_quick")
+    if not report["quick"] or not bounds:
+        return []
+    targets = report["targets"]
+    measured: dict = {f"best_{name}": target["best"] for name, target in targets.items()}
+    gains = [gain for target in targets.values() for gain in target.get("gain_over", {}).values()]
+    measured["beats_every_baseline"] = min(gains) > 0 if gains else None
+    return broken(measured, bounds)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     protocol = args.protocol or default_protocol(args.dataset)
     report = run(args.dataset, protocol, quick=args.quick, only=args.models, trials=args.tune)
+    report["threshold_failures"] = threshold_failures(report)
     path = write(report, args.out)
     print(markdown(report))
     print(f"Report written to {path}")
-    return 0
+    for failure in report["threshold_failures"]:
+        print(f"below threshold: {failure}", file=sys.stderr)
+    return 1 if report["threshold_failures"] else 0
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from evals.datasets import DatasetMissing
 from evals.report import add_out_option, write_report
 from evals.scoring import demo, hillstrom, sme, upworthy
+from evals.thresholds import broken, limits
 
 EVALS = {"demo": demo.evaluate, "upworthy": upworthy.evaluate, "sme": sme.evaluate, "hillstrom": hillstrom.evaluate}
 HEADLINE = {
@@ -80,6 +81,22 @@ def run(quick: bool = False, only: list[str] | None = None, seed: int = 42, embe
     return results
 
 
+def threshold_failures(name: str, metrics: dict) -> list[str]:
+    """What one eval's quick figures break of its section of `thresholds.yaml` (none for a skipped data set)."""
+    if "skipped" in metrics:
+        return []
+    section = f"{name}_quick" + ("_embeddings" if name == "upworthy" and metrics.get("embeddings") else "")
+    measured = dict(metrics)
+    if name == "upworthy":
+        measured["ece_per_impression"] = metrics["ctr_calibration"]["ece_per_impression"]
+    elif name == "sme":
+        measured["ece_engaged"] = metrics["calibration_engaged"]["ece"]
+    elif name == "hillstrom":
+        measured["ece"] = metrics["response_calibration"]["ece"]
+        measured["top_decile_uplift_over_overall"] = metrics["top_decile_uplift"] > metrics["overall_uplift"]
+    return broken(measured, limits("scoring", section), where=name)
+
+
 def _calibration(metrics: dict) -> str:
     if "model" in metrics:
         opened = metrics["model"]["opened"]
@@ -128,6 +145,9 @@ def main(argv: list[str] | None = None) -> int:
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "seconds": round(time.perf_counter() - started, 1),
         "results": results,
+        "threshold_failures": [f for name, m in results.items() for f in threshold_failures(name, m)]
+        if args.quick
+        else [],
     }
     table = markdown(results)
     print(table)
@@ -135,7 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     stem = "scoring" + ("_quick" if args.quick else "") + ("" if only == list(EVALS) else "_" + "_".join(only))
     path = write_report(report, table, args.out, stem)
     print(f"\nwrote {path} and {path.with_suffix('.md')}")
-    return 0
+    for failure in report["threshold_failures"]:
+        print(f"below threshold: {failure}", file=sys.stderr)
+    return 1 if report["threshold_failures"] else 0
 
 
 if __name__ == "__main__":

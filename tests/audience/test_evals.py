@@ -31,19 +31,9 @@ def test_quick_eval_meets_thresholds(tmp_path):
     from evals.audience import run
     from evals.datasets import DatasetMissing
 
-    limits = yaml.safe_load(THRESHOLDS.read_text())["audience"]["quick"]
     try:
-        assert run.main(["--quick", "--out", str(tmp_path)]) == 0
+        code = run.main(["--quick", "--out", str(tmp_path)])
     except DatasetMissing as missing:
         pytest.skip(str(missing))
     report = yaml.safe_load((tmp_path / "audience_quick.json").read_text())
-    for model in ("bgnbd", "gamma_gamma"):
-        errors = [abs(p["relative_error"]) for p in report["cdnow"][model]["parameters"].values()]
-        assert max(errors) <= limits["cdnow_max_relative_error"], model
-    churn = report["online_retail"][0]
-    assert churn["supervised"]["auc"] >= limits["supervised_auc_min"]
-    assert churn["margin"] >= limits["margin_over_better_baseline_min"]
-    assert churn["supervised"]["ece"] <= limits["ece_max"]
-    shops = report["small_shops"][0]
-    assert shops["mean"]["margin_over_recency"] >= limits["small_shops_mean_margin_over_recency_min"]
-    assert shops["mean"]["ece"] <= limits["small_shops_ece_max"]
+    assert report["threshold_failures"] == [] and code == 0  # every limit of thresholds.yaml's audience: quick
