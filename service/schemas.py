@@ -223,13 +223,18 @@ class DraftOut(BaseModel):
     reviews: list[ReviewOut]
 
 
+# Text without line breaks or other control characters.
+ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
+
+
 class VariantEdit(BaseModel):
     """A copywriter's edit, from the API or the review page alike: the one place its limits are set."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    subject: str | None = Field(default=None, min_length=1, max_length=200)
-    preheader: str | None = Field(default=None, max_length=300)
+    # The subject is a mail header: a line break in it would start another header (the mail library refuses it).
+    subject: str | None = Field(default=None, min_length=1, max_length=200, pattern=ONE_LINE)
+    preheader: str | None = Field(default=None, max_length=300, pattern=ONE_LINE)
     intro: str | None = Field(default=None, max_length=2000)
     # One line per product of the email, in the order shown; the model's lines are the part most often wrong.
     product_lines: list[Annotated[str, Field(min_length=1, max_length=300)]] | None = None

@@ -24,7 +24,9 @@ from service.errors import MAX_PROBLEMS, InvalidInput, Problem
 from service.importing.columns import SPECS, TableSpec, parse_table
 from tabular import DateOrder, is_parquet, scan_utf8
 
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# One address: no spaces, and none of the characters that separate or quote addresses in a header (a comma made
+# "postmaster,root,x@evil.test" three recipients); letters of any script are allowed, as international addresses.
+EMAIL_PATTERN = re.compile(r"^[^@\s,;:<>()\[\]\"\\]+@[^@\s,;:<>()\[\]\"\\]+\.[^@\s,;:<>()\[\]\"\\]+$")
 LOCALE_PATTERN = re.compile(r"^[A-Za-z]{2}([-_][A-Za-z]{2})?$")  # EN, en-gb, pt_BR: stored as en, en, pt
 # Rows per INSERT or UPDATE of a big file: memory stays bounded, and each round trip still carries many rows.
 WRITE_BATCH = 20_000

@@ -132,7 +132,7 @@ def send_campaign(
                         sender=sender, to=customer.email, subject=variant.subject, text=variant.text,
                         html=variant.html, message_id=send.message_id, unsubscribe_url=links.url(send.id),
                     )  # fmt: skip
-                    smtp.send_message(message)
+                    smtp.send_message(message, to_addrs=[customer.email])  # the one address, not the header's
                     send.events.append(Event(kind="delivered", occurred_at=now))
                     if experiment:
                         record_send(session, campaign_id, customer, send, variant.label, now)
@@ -141,17 +141,18 @@ def send_campaign(
                     sent += 1
             except smtplib.SMTPRecipientsRefused as error:  # this address only: the others still go
                 refused.append(_refuse(engine, draft_id, error))
+            except ValueError as error:  # this email cannot be written (a header the mail library refuses)
+                refused.append(_unwritable(engine, draft_id, error))
             except (smtplib.SMTPException, OSError) as error:
+                _mark_sent(engine, campaign_id, sent)
                 raise MailServerUnavailable(
                     f"The SMTP server at {settings.host}:{settings.port} failed after {sent} of {len(draft_ids)} "
                     f"emails ({type(error).__name__}: {error}). Those not sent stay approved: send the campaign "
                     "again to go on."
                 ) from error
             progress(done + 1, len(draft_ids), f"sent {sent}")
+    _mark_sent(engine, campaign_id, sent)
     with session_scope(engine) as session:
-        campaign = session.get(Campaign, campaign_id)
-        if sent:
-            campaign.status = "sent"
         later = waiting_drafts(session, campaign_id, now)
     if not draft_ids:  # the job's message says why nothing went, rather than nothing
         waiting = f"; {later['waiting']:,} approved wait for their send time" if later["waiting"] else ""
@@ -162,6 +163,22 @@ def send_campaign(
     if experiment:
         result.update(held_out=held_out, sent_by_arm=sent_by_arm)
     return result
+
+
+def _mark_sent(engine: Engine, campaign_id: int, sent: int) -> None:
+    """A campaign that sent email is `sent`, whether its job ends well or stops part way."""
+    if sent:
+        with session_scope(engine) as session:
+            session.get(Campaign, campaign_id).status = "sent"
+
+
+def _unwritable(engine: Engine, draft_id: int, error: ValueError) -> dict[str, Any]:
+    """A draft whose email cannot be written: skipped and flagged with why, so that the rest still go."""
+    with session_scope(engine) as session:
+        draft = session.get(Draft, draft_id)
+        draft.status, draft.flagged = "skipped", True
+        draft.flag_reasons = [*draft.flag_reasons, f"The email could not be written: {error}"]
+        return {"draft_id": draft_id, "customer_id": draft.customer.external_id, "answer": str(error)}
 
 
 def _refuse(engine: Engine, draft_id: int, error: smtplib.SMTPRecipientsRefused) -> dict[str, Any]:

@@ -103,6 +103,14 @@ def test_a_value_longer_than_its_database_column_is_refused_naming_its_row(engin
     ]
 
 
+def test_an_email_that_names_more_than_one_address_is_refused(engine):
+    """ "postmaster,root,attacker@evil.test" passed as one address, and the mail server got three recipients."""
+    several = CUSTOMERS.assign(email=["postmaster,root,attacker@evil.test", "иван@пример.рф"])
+    with pytest.raises(InvalidInput) as raised, session_scope(engine) as session:
+        import_frame(session, "customers", several)
+    assert [str(problem) for problem in raised.value.problems] == ["row 2, column 'email': is not an email address"]
+
+
 def test_a_locale_in_capitals_is_read_as_its_language(engine):
     with session_scope(engine) as session:
         import_frame(session, "customers", CUSTOMERS.assign(locale=["DE", "en-GB"]))

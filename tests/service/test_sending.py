@@ -229,6 +229,30 @@ def test_a_refused_address_skips_one_draft_and_a_server_that_gives_up_says_how_f
     # a refusal for good (5xx) is a bounce: no later campaign mails that address
     assert client.get("/customers/c2").json()["email_bounced"] is True
     assert client.get("/customers/c1").json()["email_bounced"] is False
+    assert client.get(f"/campaigns/{campaign_id}").json()["status"] == "sent"  # 2 went out: it said "ready"
+
+
+def test_an_email_that_cannot_be_written_is_skipped_and_the_rest_still_go(client, engine, mail_server, monkeypatch):
+    """A subject with a line break (an edit through the API) stopped the whole send job with the mail library's
+    ValueError after the emails before it: those after never went, and the campaign still read 'ready'."""
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    campaign_id = new_campaign(client)
+    ids = [approved_draft(client, engine, campaign_id, external_id=f"c{i}") for i in range(1, 4)]
+    with session_scope(engine) as session:
+        session.scalar(select(Variant).join(Draft).where(Draft.id == ids[1])).subject = "Hello\r\nX-Injected: yes"
+    job = send_job(client, campaign_id)
+    assert job["status"] == "succeeded", job["error"]
+    assert sorted(message["To"] for message in messages) == ["c1@example.com", "c3@example.com"]
+    assert all("X-Injected" not in message for message in messages)
+    with session_scope(engine) as session:
+        drafts = {d.id: d for d in session.scalars(select(Draft).where(Draft.id.in_(ids)))}
+        assert [drafts[i].status for i in ids] == ["sent", "skipped", "sent"]
+        assert drafts[ids[1]].flag_reasons[-1].startswith("The email could not be written: ")
+    assert client.get(f"/campaigns/{campaign_id}").json()["status"] == "sent"
+    edit = client.patch(f"/drafts/{ids[1]}/variants/{drafts[ids[1]].selected_variant_id}",
+                        json={"subject": "Hello\nBcc: x@evil.test"})  # fmt: skip
+    assert edit.status_code == 422 and edit.json()["problems"][0]["field"] == "subject"
 
 
 def test_bounces_and_spam_complaints_stop_the_mail_to_that_customer(client, engine, mail_server, monkeypatch):
