@@ -11,6 +11,8 @@ from generation.brands import BrandKit
 from generation.schemas import DraftRequest, Offer
 from generation.templates import render_file, render_string, strings
 
+# A link an email may carry: http(s) only, no spaces (a catalog's `javascript:` or `data:` url is shown as no link).
+WEB_ADDRESS = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
 _NAME = re.compile(r"^[^\W\d_]+(?:[ '\-.][^\W\d_]+){0,2}\.?$")
 # Titles a shop's name field sometimes holds instead of a name ("Dr.", "Mrs"): no name to greet by.
 _TITLES = frozenset((
@@ -86,7 +88,7 @@ def render_email(
         {
             "name": product.name,
             "price": format_price(product.price, product.currency, locale),
-            "url": product.url,
+            "url": product.url if WEB_ADDRESS.fullmatch(product.url) else "",  # never a javascript: or data: link
             "line": line,
         }
         for product, line in zip(request.products, product_lines, strict=False)

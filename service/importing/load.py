@@ -17,6 +17,7 @@ import pandas as pd
 from sqlalchemy import delete, insert, update
 from sqlalchemy.orm import Session
 
+from generation.render import WEB_ADDRESS
 from generation.schemas import LOCALES
 from service.db.batches import batches, rows_where_in
 from service.db.models import Customer, Event, Interaction, Product, Send, utcnow
@@ -354,8 +355,14 @@ def _locale_warnings(counts: pd.Series) -> tuple[str, ...]:
 
 
 def _check_products(_session: Session, rows: pd.DataFrame) -> list[Problem]:
+    """A 3-letter currency, and a web address or none: the url is the link every email shows, and a
+    `javascript:` or `data:` one went out in sent email, unseen by the reviewers."""
     bad_currency = ~rows.currency.str.fullmatch(r"[A-Za-z]{3}")
-    return [Problem(r, "currency", "must be a 3-letter code such as EUR") for r in _rows_where(bad_currency)]
+    bad_url = (rows.url != "") & ~rows.url.str.fullmatch(WEB_ADDRESS.pattern, case=False)
+    return [Problem(r, "currency", "must be a 3-letter code such as EUR") for r in _rows_where(bad_currency)] + [
+        Problem(r, "url", "must be a web address starting with https:// (or http://), or empty")
+        for r in _rows_where(bad_url)
+    ]
 
 
 def _import_products(session: Session, rows: pd.DataFrame, progress: Report) -> ImportSummary:

@@ -68,6 +68,22 @@ def test_instructions_in_product_text_are_not_obeyed(description, brand_name):
         assert "__class__" not in variant.html and "<script" not in variant.html
 
 
+@pytest.mark.parametrize("url", ["javascript:alert(document.domain)", "JaVaScRiPt:alert(1)", "data:text/html,<b>x</b>"])
+def test_a_product_url_that_is_no_web_address_is_shown_as_no_link(url):
+    """A catalog's javascript: url went out as the product's link in sent email, unseen by the reviewers."""
+    from generation.render import render_email
+
+    hostile = POT.model_copy(update={"url": url})
+    request = make_request(products=[hostile])
+    html, text = render_email(
+        request, load_brand("hearth"), subject="s", preheader="p", intro="i.", product_lines=["A pot."]
+    )
+    assert url.split(":")[0].lower() not in (html + text).lower()
+    safe = render_email(make_request(products=[POT]), load_brand("hearth"), subject="s", preheader="p", intro="i.",
+                        product_lines=["A pot."])  # fmt: skip
+    assert 'href="https://shop.example/p/KIT-002"' in safe[0]
+
+
 @pytest.mark.parametrize("first_name", HOSTILE_NAMES)
 def test_instructions_in_customer_names_are_not_obeyed(first_name):
     request = make_request(first_name=first_name)

@@ -111,6 +111,14 @@ def test_an_email_that_names_more_than_one_address_is_refused(engine):
     assert [str(problem) for problem in raised.value.problems] == ["row 2, column 'email': is not an email address"]
 
 
+def test_a_product_url_must_be_a_web_address(engine):
+    with pytest.raises(InvalidInput) as raised, session_scope(engine) as session:
+        import_frame(session, "products", PRODUCTS.assign(url=["javascript:alert(1)", "HTTPS://shop.example/p/K1"]))
+    assert [str(problem) for problem in raised.value.problems] == [
+        "row 2, column 'url': must be a web address starting with https:// (or http://), or empty"
+    ]
+
+
 def test_a_locale_in_capitals_is_read_as_its_language(engine):
     with session_scope(engine) as session:
         import_frame(session, "customers", CUSTOMERS.assign(locale=["DE", "en-GB"]))
