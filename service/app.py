@@ -15,6 +15,7 @@ from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.db.session import default_engine
+from service.deps import REVIEW_COOKIE
 from service.errors import (
     DatabaseBusy,
     NumberOutOfRange,
@@ -31,9 +32,9 @@ from service.jobs.recovery import fail_interrupted_jobs
 from service.jobs.schedule import PeriodicJob
 from service.pipeline.sending import has_due_drafts, send_due_drafts
 from service.pipeline.training import retrain_if_new_data
-from service.review import STATIC_DIR, NoStoreForReviewPages, error_page, is_review_page, login_address
+from service.review import STATIC_DIR, ReviewPageHeaders, SameOriginWrites, error_page, is_review_page, login_address
 from service.routes import ROUTERS
-from service.settings import RetrainSettings, SendScheduleSettings, home_settings
+from service.settings import PublicSettings, RetrainSettings, SendScheduleSettings, home_settings
 from service.state import AppState, model_store
 
 log = logging.getLogger("tailor.api")
@@ -74,7 +75,8 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.add_middleware(NoStoreForReviewPages)
+    app.add_middleware(ReviewPageHeaders)
+    app.add_middleware(SameOriginWrites, cookie=REVIEW_COOKIE, public_url=PublicSettings().url)
 
     # The review page's requests get their errors as a page with a way back; the API's keep their JSON.
     @app.exception_handler(TailorError)

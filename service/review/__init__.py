@@ -6,9 +6,9 @@ from pathlib import Path
 from urllib.parse import unquote, urlencode, urlsplit
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from generation.brands import UNSUBSCRIBE_PLACEHOLDER
@@ -40,10 +40,11 @@ def is_review_page(request: Request) -> bool:
     return path == PREFIX or path.startswith(f"{PREFIX}/")
 
 
-class NoStoreForReviewPages:
-    """ASGI middleware: the review pages' answers carry ``Cache-Control: no-store``, so that after Sign out the
-    browser's Back button cannot show a draft (a customer's email address, their copy) from its cache. The API's
-    answers pass untouched."""
+class ReviewPageHeaders:
+    """ASGI middleware for the review pages' answers: ``Cache-Control: no-store``, so that after Sign out the
+    browser's Back button cannot show a draft (a customer's email address, their copy) from its cache; and no
+    framing by another page (``X-Frame-Options``, CSP ``frame-ancestors``), which could dress a button click on
+    the page as something else. The API's answers pass untouched."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -54,12 +55,53 @@ class NoStoreForReviewPages:
             await self.app(scope, receive, send)
             return
 
-        async def send_not_to_store(message: Message) -> None:
+        async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)["Cache-Control"] = "no-store"
+                headers = MutableHeaders(scope=message)
+                headers["Cache-Control"] = "no-store"
+                headers["X-Frame-Options"] = "DENY"
+                headers["Content-Security-Policy"] = "frame-ancestors 'none'"
             await send(message)
 
-        await self.app(scope, receive, send_not_to_store)
+        await self.app(scope, receive, send_with_headers)
+
+
+class SameOriginWrites:
+    """ASGI middleware against cross-site request forgery: a request that changes something (POST, PUT, PATCH,
+    DELETE) on the review page, or with the review page's login cookie anywhere, is refused (403) when the
+    browser says it comes from another page's origin (``Origin``, else ``Referer``): the cookie is
+    ``SameSite=Strict``, but a page on another port of the same host, or a sibling subdomain, counts as the same
+    site. Our own origin is the request's Host, or ``TAILOR_PUBLIC_URL``'s behind a proxy that rewrites Host.
+    Requests that name no origin (the API's clients, curl) pass: only browsers send one, and always on such
+    requests from another origin."""
+
+    UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+    def __init__(self, app: ASGIApp, cookie: str, public_url: str | None = None) -> None:
+        self.app = app
+        self.cookie = cookie
+        self.public = urlsplit(public_url).netloc.lower() if public_url else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in self.UNSAFE:
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        path = scope.get("path", "")
+        guarded = path == PREFIX or path.startswith(f"{PREFIX}/") or f"{self.cookie}=" in headers.get("cookie", "")
+        claimed = headers.get("origin") or headers.get("referer")
+        if guarded and claimed and not self._ours(claimed, headers.get("host", "")):
+            response = JSONResponse(
+                {"error": "Forbidden", "message": "This request came from another page's origin: it is refused."},
+                status_code=403,
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def _ours(self, claimed: str, host: str) -> bool:
+        origin = urlsplit(claimed).netloc.lower() if claimed != "null" else ""
+        return bool(origin) and origin in {host.lower(), self.public}
 
 
 def login_address(request: Request) -> str:

@@ -352,3 +352,34 @@ def test_login_comes_back_to_the_page_asked_for_and_review_pages_are_not_stored(
     page = client.get(wanted)
     assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
     assert "cache-control" not in client.get("/health").headers  # the API's answers are left as they are
+
+
+def test_a_page_of_another_origin_cannot_act_for_a_signed_in_reviewer_nor_frame_the_page(client, engine, api_key):
+    """A page on another port of the same host (the same site, so the SameSite=Strict cookie went along) approved
+    every pending draft in the reviewer's name with one hidden form, sent a campaign through the API with the
+    cookie alone, and showed the draft page in an iframe."""
+    from fastapi.testclient import TestClient
+
+    campaign_id = client.post("/campaigns", json={"name": "x", "brand": "hearth", "campaign_type": "vip"}).json()["id"]
+    browser = TestClient(client.app)
+    browser.post("/review/login", data={"api_key": api_key, "reviewer": "Alice"})
+    elsewhere = {"Origin": "http://testserver:9105"}
+    forged = browser.post(
+        f"/review/campaigns/{campaign_id}/approve-pending", data={"comment": "csrf"}, headers=elsewhere
+    )
+    assert forged.status_code == 403 and forged.json()["error"] == "Forbidden"
+    by_referer = {"Referer": "http://testserver:9105/csrf.html"}
+    assert browser.post(f"/campaigns/{campaign_id}/send", headers=by_referer).status_code == 403
+    assert browser.post(f"/campaigns/{campaign_id}/send", headers={"Origin": "null"}).status_code == 403
+    ours = browser.post(
+        f"/review/campaigns/{campaign_id}/approve-pending", data={"comment": "mine"},
+        headers={"Origin": "http://testserver"}, follow_redirects=False,
+    )  # fmt: skip
+    assert ours.status_code == 303  # the page's own form
+    api_client = client.post(
+        "/campaigns", json={"name": "y", "brand": "hearth", "campaign_type": "vip"}, headers=elsewhere
+    )
+    assert api_client.status_code == 201  # a tool with its own key, no cookie: nothing of a reviewer's to borrow
+    page = browser.get(f"/review/campaigns/{campaign_id}")
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["content-security-policy"] == "frame-ancestors 'none'"
