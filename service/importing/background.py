@@ -1,9 +1,10 @@
 """An import as a job, for files too big to hold an HTTP request: the upload is copied to a staging file before
 the request answers, and the job reads, checks and writes it in one transaction, as the request would.
 
-The staging file is removed when the job ends, whether it succeeded or failed. Staging files live in a folder
-per process (``staging/<host>/<pid>/``), so that when the API starts it removes those of processes on this host
-that died: their jobs are failed as interrupted (`service.jobs.recovery`), and nothing would remove them.
+The staging file is removed when the job ends, whether it succeeded or failed, and when it is cancelled before it
+starts. Staging files live in a folder per process (``staging/<host>/<pid>/``), so that when the API starts it
+removes those of processes on this host that died: their jobs are failed as interrupted
+(`service.jobs.recovery`), and nothing would remove them.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from service.db.session import session_scope
 from service.importing.load import ImportSummary, import_file
 from service.jobs import JobRunner, Progress
 from service.jobs.recovery import process_alive
+from service.jobs.runner import undone_if_never_run
 from service.pipeline.training import submit_audience_refresh
 from service.schemas import ImportResult, job_status_url
 
@@ -50,6 +52,12 @@ def submit_import(runner: JobRunner, engine: Engine, staging_dir: Path, kind: st
         raise
 
 
+def _unstage(_session, staged: Path, **_: Any) -> None:
+    """An import cancelled before it started: its staged upload (a copy of the shop's data) is removed."""
+    staged.unlink(missing_ok=True)
+
+
+@undone_if_never_run(_unstage)
 def import_staged(
     progress: Progress, engine: Engine, runner: JobRunner, import_kind: str, staged: Path, name: str
 ) -> dict[str, Any]:

@@ -66,6 +66,21 @@ def test_a_background_upload_imports_as_the_request_would_and_removes_its_staged
     assert _count(engine, Interaction) == 3 and _staged_files(tailor_home) == []
 
 
+def test_an_import_cancelled_in_the_queue_removes_its_staged_upload(client, engine, tailor_home):
+    """The copy of the shop's customers stayed on disk until the process died and the next start removed it."""
+    release = threading.Event()
+    client.app.state.tailor.jobs.submit("train", lambda progress: {"waited": release.wait(30)})  # holds the queue
+    try:
+        job_id = _post(client, "customers", CUSTOMERS, background=True).json()["job_id"]
+        assert len(_staged_files(tailor_home)) == 1
+        assert client.post(f"/jobs/{job_id}/cancel").json()["status"] == "cancelled"
+        assert _staged_files(tailor_home) == []
+    finally:
+        release.set()
+    client.app.state.tailor.jobs.wait(job_id, timeout=30)
+    assert _count(engine, Customer) == 0
+
+
 def test_a_bad_file_fails_its_job_with_the_problems_the_request_answers(client, engine, tailor_home):
     bad = CUSTOMERS.assign(email=["anna@example.com", "not an address"])
     job = _in_background(client, "customers", bad)
