@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 
@@ -16,6 +17,11 @@ _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"mess
 # terminal colours, and the mark litellm's secret filter (which it adds to uvicorn's loggers, among others) leaves
 # on each record it has scrubbed, an object that would print as "<object object at 0x...>" on every line.
 _NOT_FIELDS = {"color_message", "litellm_redacted"}
+
+
+# A recipient's unsubscribe link is a bearer token: whoever reads it can unsubscribe them. The log keeps the
+# path's start only.
+_UNSUBSCRIBE_TOKEN = re.compile(r"(/unsubscribe/)[^\s/?\"]+")
 
 
 class JsonFormatter(logging.Formatter):
@@ -29,7 +35,9 @@ class JsonFormatter(logging.Formatter):
         payload.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD and k not in _NOT_FIELDS})
         if record.name == "uvicorn.access" and isinstance(record.args, tuple) and len(record.args) == 5:
             client, method, path, _, status = record.args
+            path = _UNSUBSCRIBE_TOKEN.sub(r"\1…", str(path))
             payload.update({"client": client, "method": method, "path": path, "status": status})
+            payload["event"] = _UNSUBSCRIBE_TOKEN.sub(r"\1…", payload["event"])
         if record.exc_info:
             payload["exc"] = self.formatException(record.exc_info)
         return json.dumps(payload, default=str, ensure_ascii=False)

@@ -95,3 +95,15 @@ def test_the_level_comes_from_tailor_log_level(capsys, monkeypatch):
         for logger, handlers, propagate, level in saved:
             logger.handlers[:], logger.propagate = handlers, propagate
             logger.setLevel(level)
+
+
+def test_an_unsubscribe_token_is_not_written_to_the_access_log():
+    """Whoever read the log could unsubscribe every recipient whose link was opened: the token is the key."""
+    from service.logs import JsonFormatter
+
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5", "POST", "/unsubscribe/874.zDMeip8XfkoYXdy8CmAPXJXB", "1.1", 200), None,
+    )  # fmt: skip
+    line = json.loads(JsonFormatter().format(record))
+    assert line["path"] == "/unsubscribe/…" and "zDMeip8X" not in json.dumps(line)
