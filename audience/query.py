@@ -12,7 +12,7 @@ Grammar (keywords are case-insensitive)::
     not_expr   := "not" not_expr | "(" or_expr ")" | comparison
     comparison := FIELD OP value | FIELD ["not"] "in" "(" value ("," value)* ")"
     OP         := "==" | "=" | "!=" | "<" | "<=" | ">" | ">="
-    value      := NUMBER | DATE (YYYY-MM-DD, quoted or not) | "quoted text" | bare_word
+    value      := NUMBER (1.5, 1e5) | DATE (YYYY-MM-DD, quoted or not) | "quoted text" | bare_word
 
 Fields are profile columns, matched case-insensitively (``segment`` is an alias of ``rfm_segment``).
 Fields with a known list of values are checked against it, so that a misspelt value is an error rather than
@@ -45,7 +45,7 @@ MAX_NESTING = 50  # brackets and "not"s within each other; far deeper, the parse
 TOKEN = re.compile(
     r"""\s*(?:
     (?P<date>\d{4}-\d{2}-\d{2}(?![\w-]))
-  | (?P<number>-?\d+(?:\.\d+)?(?![\w-]))
+  | (?P<number>-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?![\w-]))
   | (?P<string>"[^"]*"|'[^']*')
   | (?P<word>[A-Za-z_][\w-]*)
   | (?P<op>==|!=|<=|>=|=|<|>)
@@ -288,9 +288,9 @@ def _operand(column: pd.Series, token: Token, query: str):
             raise QueryError(f"'{token.text}' is not a number", query=query, position=token.position)
         return token.value
     if pd.api.types.is_datetime64_any_dtype(column) or (
-        column.name is not None and str(column.name).endswith("_date") and token.kind in ("string", "date")
+        column.name is not None and str(column.name).endswith("_date")  # a date column: any literal must be one
     ):
-        stamp = pd.to_datetime(token.value, errors="coerce")
+        stamp = pd.to_datetime(token.value, errors="coerce") if token.kind != "number" else pd.NaT
         if pd.isna(stamp):
             raise QueryError(f"'{token.text}' is not a date (YYYY-MM-DD)", query=query, position=token.position)
         return stamp

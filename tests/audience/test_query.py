@@ -29,6 +29,7 @@ def profiles() -> pd.DataFrame:
         ("next_purchase_date <= '2026-01-31'", ["a", "d"]),
         ("clv != 50", ["a", "b", "d"]),
         ("((clv > 100))", ["a", "b"]),
+        ("clv >= 1.5e2", ["a", "b"]),  # refused as "unexpected character '1'"
     ],
 )
 def test_queries_select_the_right_customers(profiles, query, expected):
@@ -102,6 +103,13 @@ def test_unknown_cluster_label_lists_the_shops_labels(profiles):
 def test_dates_compare_only_with_date_fields(profiles):
     with pytest.raises(QueryError, match="'2026-01-31' is not a number"):
         filter_profiles(profiles, "clv > 2026-01-31")
+
+
+@pytest.mark.parametrize("value", ["abc", "5", "20260101"])
+def test_a_date_field_compared_with_what_is_no_date_is_refused(profiles, value):
+    """`next_purchase_date < abc` answered an empty audience, as if nobody's date were before it."""
+    with pytest.raises(QueryError, match=f"'{value}' is not a date"):
+        filter_profiles(profiles, f"next_purchase_date < {value}")
 
 
 def test_empty_profiles_give_empty_audience(profiles):
