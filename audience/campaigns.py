@@ -6,12 +6,18 @@ text) and gives every chosen customer, for win-back, an ``offer``; ``with_reason
 reads, for the customers who are shown or mailed (it is text written row by row, too slow to write for a whole
 audience that is only counted).
 
-Win-back customers are ranked, and given their rung of the ladder, by the value at stake if they come back:
-what they have spent with the shop so far (``frequency`` x ``monetary``, their orders times their mean order
-value). Not by CLV: CLV is expected spend in the horizon, which for a lapsed customer is mostly the chance that
-they return on their own, so it put lapsed frequent buyers (can't lose) at the bottom and one-order customers,
-whom BG/NBD counts as alive, at the top, exactly backwards for an offer meant to win people back. Past spend
-needs no model and reads in the shop's own currency.
+Win-back customers are ranked, and given their rung of the ladder, by the value at risk: what they have spent
+with the shop so far (``frequency`` x ``monetary``, their orders times their mean order value), the value at
+stake if they come back, times their churn risk, the chance that they will not come back on their own (a
+customer without one counts as certain to lapse). Not by CLV: CLV is expected spend in the horizon, which for a
+lapsed customer is mostly the chance that they return on their own, so it put lapsed frequent buyers (can't
+lose) at the bottom and one-order customers, whom BG/NBD counts as alive, at the top, exactly backwards for an
+offer meant to win people back. Past spend alone gave the deepest discount to big spenders who were about to buy
+anyway: on Online Retail the top rung's customers bought within 90 days without any offer at 34 % (as of
+2010-12-10), the bottom rung's at 12.5 %.
+
+Win-back also needs the customer to have been away ``min_recency_days``: the RFM recency score is a quintile
+within the shop, so in a young shop (a week of orders) last week's buyers were "at risk".
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ class CampaignRule:
     purpose: str
     due_within_days: int | None = None  # replenishment: next purchase due within this many days of the as-of day
     min_frequency: int = 1
+    min_recency_days: int = 0  # days since the last order, at least
 
 
 CAMPAIGNS: dict[str, CampaignRule] = {
@@ -42,7 +49,9 @@ CAMPAIGNS: dict[str, CampaignRule] = {
     "cross_sell": CampaignRule(
         ("champions", "loyal", "potential_loyalists", "new"), "suggest related products to active customers"
     ),
-    "win_back": CampaignRule(("at_risk", "cant_lose", "hibernating"), "bring lapsing customers back with an offer"),
+    "win_back": CampaignRule(
+        ("at_risk", "cant_lose", "hibernating"), "bring lapsing customers back with an offer", min_recency_days=30
+    ),
     "replenishment": CampaignRule(
         (), "remind repeat buyers when their next order is due", due_within_days=14, min_frequency=2
     ),  # fmt: skip
@@ -77,6 +86,11 @@ def win_back_offer(value_percentile: float | None) -> dict:
 def past_spend(profiles: pd.DataFrame) -> pd.Series:
     """What each customer has spent with the shop so far: the value at stake if a lapsed customer comes back."""
     return _number(profiles, "frequency") * _number(profiles, "monetary")
+
+
+def value_at_risk(profiles: pd.DataFrame) -> pd.Series:
+    """Past spend times churn risk (1 where there is none): what the shop stands to lose without an offer."""
+    return past_spend(profiles) * _number(profiles, "churn_risk").fillna(1.0).clip(0.0, 1.0)
 
 
 def _number(profiles: pd.DataFrame, column: str) -> pd.Series:
@@ -129,6 +143,8 @@ def select_audience(profiles: pd.DataFrame, campaign_type: str, as_of: date | st
     if rule.segments:
         chosen &= segment.isin(rule.segments)
     chosen &= _number(profiles, "frequency").fillna(0) >= rule.min_frequency
+    if rule.min_recency_days:
+        chosen &= _number(profiles, "recency_days").fillna(0) >= rule.min_recency_days
     if rule.due_within_days is not None:
         due = pd.to_datetime(profiles.get("next_purchase_date"), errors="coerce")
         if due is None:
@@ -136,20 +152,20 @@ def select_audience(profiles: pd.DataFrame, campaign_type: str, as_of: date | st
         chosen &= due.notna() & (due <= as_of + pd.Timedelta(days=rule.due_within_days))
     audience = profiles[chosen.to_numpy()].copy()
     audience["_segment"] = segment[chosen.to_numpy()]
-    audience["_past_spend"] = past_spend(audience)
+    audience["_at_risk"] = value_at_risk(audience)
     if campaign_type == "win_back":
-        audience = audience.iloc[np.argsort(-audience["_past_spend"].fillna(0).to_numpy(), kind="stable")]
+        audience = audience.iloc[np.argsort(-audience["_at_risk"].fillna(0).to_numpy(), kind="stable")]
     elif campaign_type == "vip":
         audience = audience.iloc[np.argsort(-_number(audience, "clv").fillna(0).to_numpy(), kind="stable")]
     elif campaign_type == "replenishment":
         audience = audience.iloc[np.argsort(pd.to_datetime(audience["next_purchase_date"]).to_numpy(), kind="stable")]
     elif "recency_days" in audience:
         audience = audience.iloc[np.argsort(_number(audience, "recency_days").to_numpy(), kind="stable")]
-    # Percentile rank of past spend in the audience: the most gets 1.0, the least 0, ties share the lower rank.
-    spend = audience["_past_spend"].fillna(0)
-    percentile = (spend.rank(method="min") - 1) / max(len(audience) - 1, 1)
+    # Percentile rank of the value at risk in the audience: the most gets 1.0, the least 0, ties share the lower rank.
+    at_risk = audience["_at_risk"].fillna(0)
+    percentile = (at_risk.rank(method="min") - 1) / max(len(audience) - 1, 1)
     audience["offer"] = [win_back_offer(p) if campaign_type == "win_back" else None for p in percentile]
-    return audience.drop(columns=["_segment", "_past_spend"])
+    return audience.drop(columns=["_segment", "_at_risk"])
 
 
 REASON_FACTS = ("recency_days", "frequency", "next_purchase_date", "churn_risk", "_past_spend", "clv", "_segment")
