@@ -3,8 +3,9 @@
 A customer's own cycle is the mean gap between their purchase days, shrunk toward the shop's median gap
 with the weight of one gap (so two orders say little, ten say a lot). The next purchase is due one cycle after
 the last one. A customer already past due is expected now (the as-of day) while they are still more likely than not to
-buy within the horizon (``p_active``, 1 - churn risk); otherwise no date is given (NaT): they are no longer
-expected to come back on their own.
+buy within the horizon (``p_active``, 1 - churn risk) and have missed no more than ``MAX_MISSED_CYCLES`` of
+their cycles; otherwise no date is given (NaT): they are no longer expected to come back on their own (a
+customer who bought every 20 days and had been silent for 312 was "due today").
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pandas as pd
 
 SHRINK_GAPS = 1.0
 ALIVE_FOR_OVERDUE = 0.5
+MAX_MISSED_CYCLES = 2.0
 
 
 def next_purchase_dates(
@@ -30,6 +32,8 @@ def next_purchase_dates(
     due = summary["last"] + pd.to_timedelta(cycle.round(), unit="D")
     alive = p_active if p_active is not None else pd.Series(1.0, index=summary.index)
     overdue = due < as_of
+    missed = (as_of - due).dt.days / cycle.where(cycle > 0)
+    still_expected = (alive.reindex(summary.index) >= ALIVE_FOR_OVERDUE) & (missed <= MAX_MISSED_CYCLES)
     next_date = due.where(~overdue, as_of)
-    next_date = next_date.where(~overdue | (alive.reindex(summary.index) >= ALIVE_FOR_OVERDUE))
+    next_date = next_date.where(~overdue | still_expected)
     return next_date.rename("next_purchase_date"), cycle.rename("cycle_days")

@@ -79,3 +79,22 @@ def test_audience_file_errors_name_the_problem(tmp_path):
     bad.write_text("customer_id,timestamp,amount\na,2023-01-01,3\nb,2023-02-01,lots\n")
     with pytest.raises(InvalidOrders, match="line 3, column 'amount'"):
         audience_from_file(bad, as_of=date(2024, 1, 1), horizon_days=90)
+
+
+def test_a_customer_past_due_by_more_than_two_of_their_cycles_is_due_no_more():
+    """A customer who bought every 20 days and had been silent 312 was "next order due today" for replenishment."""
+    from audience.next_purchase import next_purchase_dates
+
+    as_of = pd.Timestamp("2026-11-01")
+    summary = pd.DataFrame(
+        {
+            "frequency": [10, 10, 10],  # repeat purchase days: a 20-day cycle each
+            "recency": [200.0, 200.0, 200.0],
+            "last": [as_of - pd.Timedelta(days=days) for days in (10, 50, 312)],
+        },
+        index=["due_soon", "one_cycle_late", "long_gone"],
+    )
+    dates, cycles = next_purchase_dates(summary, as_of, p_active=pd.Series(0.9, index=summary.index))
+    assert cycles.round().tolist() == [20.0, 20.0, 20.0]
+    assert dates["due_soon"] == as_of + pd.Timedelta(days=10) and dates["one_cycle_late"] == as_of
+    assert pd.isna(dates["long_gone"])  # its churn risk alone (10 %) kept it due
