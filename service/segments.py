@@ -27,11 +27,12 @@ def segment_kpis(
     customers: pd.DataFrame, orders: pd.DataFrame, as_of: pd.Timestamp, horizon_days: int
 ) -> list[dict[str, Any]]:
     """One row per segment: the customers in it (``customers``: customer_id, segment) with their revenue,
-    orders and average order value from ``orders``, and the segment's retention over the horizon before
-    ``as_of`` (see the module docstring)."""
+    orders and average order value from ``orders`` placed before ``as_of``, and the segment's retention over the
+    horizon before ``as_of`` (see the module docstring)."""
     from audience.retention import segment_retention
 
     customers = customers[["customer_id", "segment"]].assign(segment=lambda frame: frame.segment.fillna(NO_ORDERS))
+    orders = orders[orders["timestamp"] < as_of]  # what the segments describe: orders after as_of are not in them
     per_order = orders.groupby(["customer_id", "order_id"], as_index=False).amount.sum()
     per_customer = per_order.groupby("customer_id").agg(revenue=("amount", "sum"), orders=("order_id", "nunique"))
     table = customers.merge(per_customer, left_on="customer_id", right_index=True, how="left").fillna(
