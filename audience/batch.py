@@ -63,5 +63,6 @@ def audience_from_file(orders: Path, as_of: date, horizon_days: int = 90) -> pd.
     profiles = build_profiles(read_orders(orders), as_of, horizon_days=horizon_days, row_name=rows_of(orders))
     table = profiles.reset_index()[OUTPUT_COLUMNS]
     table.attrs["fallbacks"] = profiles.attrs["fallbacks"]
+    table.attrs["warnings"] = profiles.attrs["warnings"]
     table["next_purchase_date"] = pd.to_datetime(table["next_purchase_date"]).dt.strftime("%Y-%m-%d")
     return table.round(SHOWN_DECIMALS)

@@ -104,6 +104,22 @@ def build_profiles(
     )
     profiles = profiles[PROFILE_COLUMNS]
     profiles.attrs["fallbacks"] = fallbacks
+    profiles.attrs["warnings"] = _as_of_warnings(lines, end, horizon_days)
     profiles.attrs["clusters"] = {"k": clusters.k, "descriptions": clusters.descriptions,
                                   "silhouettes": clusters.silhouettes}  # fmt: skip
     return profiles
+
+
+def _as_of_warnings(lines: pd.DataFrame, as_of: pd.Timestamp, horizon_days: int) -> list[str]:
+    """What to tell a person about the as-of day: one more than a horizon after the latest order reads as if the
+    shop still sold (RFM ranks customers against each other: the latest buyers are "champions" however long ago
+    they bought)."""
+    latest = lines["timestamp"].max()
+    quiet = (as_of - latest.normalize()).days - 1 if pd.notna(latest) else 0
+    if quiet <= horizon_days:
+        return []
+    return [
+        f"the as-of day {as_of.date()} is {quiet} days after the latest order ({latest.date()}): segments rank "
+        "customers against each other, so the latest buyers still read as recent; use the day after the latest "
+        "order to describe the shop as it is"
+    ]

@@ -223,6 +223,8 @@ def audience(
     typer.echo(f"wrote {len(profiles)} customers to {out}")
     for fallback in profiles.attrs["fallbacks"]:
         _echo(f"fallback: {fallback}")
+    for warning in profiles.attrs["warnings"]:
+        _echo(f"warning: {warning}")
 
 
 @audience_app.command("refresh")

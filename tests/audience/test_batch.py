@@ -84,3 +84,13 @@ def test_the_table_holds_cents_and_six_decimal_probabilities(tmp_path):
         values = table[column].dropna()
         assert (values == values.round(decimals)).all(), column
     assert table["churn_risk"].nunique() > 1 and table.attrs["fallbacks"] is not None
+
+
+def test_an_as_of_day_long_after_the_latest_order_is_warned_about(tmp_path):
+    """As of a year after the shop's last order, 577 customers silent for a year were "champions" without a word."""
+    path = tmp_path / "orders.csv"
+    known_customers().to_csv(path, index=False)
+    assert audience_from_file(path, as_of=AS_OF.date(), horizon_days=60).attrs["warnings"] == []
+    later = audience_from_file(path, as_of=date(2024, 12, 1), horizon_days=60).attrs["warnings"]
+    assert len(later) == 1 and later[0].startswith("the as-of day 2024-12-01 is ")
+    assert "days after the latest order (2023-12-30)" in later[0]
