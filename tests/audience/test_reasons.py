@@ -30,6 +30,10 @@ def test_every_field_is_explained_with_its_figures():
     assert "25.95 an order" in reasons["segment"]
     assert reasons["churn_risk"].startswith("88% chance of no order in the next 90 days")
     assert "74% that they are still a customer" in reasons["churn_risk"]
+    assert "last order 136 days ago after 2 orders, about every 61 days" in reasons["churn_risk"]
+    # a near-certain P(alive) says nothing the silence does not contradict: it is left out
+    lapsed = profile_reasons({**PROFILE, "recency_days": 312, "p_alive": 0.96}, "2026-11-01")["churn_risk"]
+    assert "still a customer" not in lapsed and "last order 312 days ago after 2 orders, about every 61 days" in lapsed
     assert (
         reasons["clv"]
         == "12.30 expected over the next 90 days: 0.317 expected days with an order, spending 38.80 on each"
