@@ -103,6 +103,13 @@ def test_win_back_needs_a_month_away_whatever_the_shop_s_quintiles_say():
     assert select_audience(young, "win_back", AS_OF).index.tolist() == ["a_month"]
 
 
+def test_a_lapsing_customer_due_a_reorder_gets_win_back_not_a_reminder(profiles):
+    """296 of the 596 customers due a re-order were in the win-back audience too, with no rule between them."""
+    lapsing = profiles.assign(next_purchase_date=["2026-11-05", "2026-11-02", None, None, "2026-12-30", None])
+    assert select_audience(lapsing, "replenishment", AS_OF).index.tolist() == ["c1"]  # not c2, at risk
+    assert "c2" in select_audience(lapsing, "win_back", AS_OF).index
+
+
 def test_ladder_is_data():
     assert LADDER_FILE.suffix == ".yaml" and LADDER_FILE.parent.joinpath("segments.yaml").is_file()
     ladder = win_back_ladder()
