@@ -398,12 +398,18 @@ class SendEventOut(BaseModel):
     kind: str
     occurred_at: datetime
     value: float | None = None
+    event_id: str | None = Field(
+        None, validation_alias="external_id", description="the email service's own id for the event, if it gave one"
+    )
 
 
 class CustomerSendOut(BaseModel):
     """One email a customer was sent: by a Tailor campaign (`campaign_id`, `draft_id`) or in the imported history."""
 
     id: int
+    send_id: str | None = Field(
+        None, validation_alias="external_id", description="the shop's own id of an imported send; null for Tailor's"
+    )
     campaign_id: int | None
     draft_id: int | None
     campaign_type: str

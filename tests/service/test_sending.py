@@ -434,7 +434,7 @@ def test_a_sent_campaign_reports_what_its_email_did_beside_its_forecast(client, 
         },  # twice: one open
         {"send_id": sends["c2"], "kind": "open"},
         {"send_id": sends["c2"], "kind": "click"},
-        {"send_id": sends["c2"], "kind": "conversion", "value": 42.5},
+        {"send_id": sends["c2"], "kind": "conversion", "value": 42.5, "event_id": "esp-77"},
         {"send_id": sends["c3"], "kind": "complaint"},
     ]
     assert client.post("/events", json={"events": events}).json()["recorded"] == 6
@@ -455,6 +455,23 @@ def test_a_sent_campaign_reports_what_its_email_did_beside_its_forecast(client, 
     assert [e["occurred_at"] for e in events] == sorted(e["occurred_at"] for e in events)  # in time order
     assert client.get("/customers/nobody/sends").status_code == 404
     assert "spam complaints 1" in page
+    # the ids the shop and its email service gave are shown back: the import's send_id, the event's event_id
+    conversion = next(e for e in client.get("/customers/c2/sends").json()[0]["events"] if e["kind"] == "conversion")
+    assert conversion["event_id"] == "esp-77" and history[0]["send_id"] is None  # a send of Tailor's own
+    imported = pd.DataFrame(
+        [
+            {
+                "send_id": "shop-1",
+                "customer_id": "c1",
+                "subject": "Spring",
+                "campaign_type": "vip",
+                "sent_at": "2026-03-01",
+            }
+        ]
+    )
+    files = {"file": ("sends.csv", imported.to_csv(index=False).encode(), "text/csv")}
+    assert client.post("/imports/sends", files=files).status_code == 200
+    assert [s["send_id"] for s in client.get("/customers/c1/sends").json()] == [None, "shop-1"]
 
 
 def test_a_campaign_is_scheduled_for_a_moment_and_sent_when_it_comes(client, engine, mail_server, monkeypatch):
