@@ -90,18 +90,19 @@ class SameOriginWrites:
         path = scope.get("path", "")
         guarded = path == PREFIX or path.startswith(f"{PREFIX}/") or f"{self.cookie}=" in headers.get("cookie", "")
         claimed = headers.get("origin") or headers.get("referer")
-        if guarded and claimed and not self._ours(claimed, headers.get("host", "")):
-            response = JSONResponse(
-                {"error": "Forbidden", "message": "This request came from another page's origin: it is refused."},
-                status_code=403,
+        # A proxy in front may rewrite Host and name the original in X-Forwarded-Host; a page of another origin
+        # cannot set that header on a form, and a script asking to would need a CORS preflight, which fails.
+        ours = {headers.get("host", "").lower(), headers.get("x-forwarded-host", "").lower(), self.public} - {""}
+        origin = urlsplit(claimed).netloc.lower() if claimed and claimed != "null" else ""
+        if guarded and claimed and origin not in ours:
+            message = (
+                f"This request came from a page of another origin ({claimed[:100]}), not from this server's own "
+                f"address ({', '.join(sorted(a for a in ours if a))}): it is refused. Behind a proxy that rewrites "
+                "the Host header, set TAILOR_PUBLIC_URL to the address people open the review page at."
             )
-            await response(scope, receive, send)
+            await JSONResponse({"error": "Forbidden", "message": message}, status_code=403)(scope, receive, send)
             return
         await self.app(scope, receive, send)
-
-    def _ours(self, claimed: str, host: str) -> bool:
-        origin = urlsplit(claimed).netloc.lower() if claimed != "null" else ""
-        return bool(origin) and origin in {host.lower(), self.public}
 
 
 def login_address(request: Request) -> str:

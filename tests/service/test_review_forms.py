@@ -367,7 +367,10 @@ def test_a_page_of_another_origin_cannot_act_for_a_signed_in_reviewer_nor_frame_
     forged = browser.post(
         f"/review/campaigns/{campaign_id}/approve-pending", data={"comment": "csrf"}, headers=elsewhere
     )
-    assert forged.status_code == 403 and forged.json()["error"] == "Forbidden"
+    assert forged.status_code == 403 and forged.json()["message"].startswith(
+        "This request came from a page of another origin (http://testserver:9105), not from this server's own "
+        "address (testserver): it is refused. Behind a proxy"
+    )
     by_referer = {"Referer": "http://testserver:9105/csrf.html"}
     assert browser.post(f"/campaigns/{campaign_id}/send", headers=by_referer).status_code == 403
     assert browser.post(f"/campaigns/{campaign_id}/send", headers={"Origin": "null"}).status_code == 403
@@ -376,6 +379,11 @@ def test_a_page_of_another_origin_cannot_act_for_a_signed_in_reviewer_nor_frame_
         headers={"Origin": "http://testserver"}, follow_redirects=False,
     )  # fmt: skip
     assert ours.status_code == 303  # the page's own form
+    proxied = browser.post(
+        f"/review/campaigns/{campaign_id}/approve-pending", data={"comment": "mine"}, follow_redirects=False,
+        headers={"Origin": "https://mail.shop.example", "X-Forwarded-Host": "mail.shop.example"},
+    )  # fmt: skip
+    assert proxied.status_code == 303  # behind a proxy that rewrote Host and said so
     api_client = client.post(
         "/campaigns", json={"name": "y", "brand": "hearth", "campaign_type": "vip"}, headers=elsewhere
     )
