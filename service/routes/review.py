@@ -22,7 +22,7 @@ from service.experiments import experiment_results
 from service.pipeline.mail import sender_of
 from service.review import after_login, templates
 from service.schemas import DATABASE_INT_MAX, DatabaseId, DraftStatus
-from service.settings import SmtpSettings
+from service.settings import PublicSettings, SmtpSettings
 
 router = APIRouter(prefix="/review", tags=["review page"], include_in_schema=False)
 DRAFTS_PER_PAGE = 100
@@ -103,9 +103,18 @@ def login(
     except Unauthorized as error:
         return templates.TemplateResponse(request, "login.html", {"error": str(error), **typed}, status_code=401)
     response = RedirectResponse(after_login(next), status_code=303)
-    response.set_cookie(REVIEW_COOKIE, api_key.strip(), httponly=True, samesite="strict")
-    response.set_cookie(REVIEWER_COOKIE, quote(reviewer.strip()), httponly=True, samesite="strict")
+    secure = _over_https(request)  # the key is a bearer secret: over https it never goes out over plain http
+    response.set_cookie(REVIEW_COOKIE, api_key.strip(), httponly=True, samesite="strict", secure=secure)
+    response.set_cookie(REVIEWER_COOKIE, quote(reviewer.strip()), httponly=True, samesite="strict", secure=secure)
     return response
+
+
+def _over_https(request: Request) -> bool:
+    """Whether the person reached the page over https: directly, through a proxy that says so, or at an https
+    TAILOR_PUBLIC_URL."""
+    public = PublicSettings().url or ""
+    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    return request.url.scheme == "https" or forwarded == "https" or public.lower().startswith("https://")
 
 
 @router.post("/logout", response_model=None)

@@ -391,3 +391,18 @@ def test_a_page_of_another_origin_cannot_act_for_a_signed_in_reviewer_nor_frame_
     page = browser.get(f"/review/campaigns/{campaign_id}")
     assert page.headers["x-frame-options"] == "DENY"
     assert page.headers["content-security-policy"] == "frame-ancestors 'none'"
+
+
+def test_the_login_cookie_is_secure_when_the_page_is_reached_over_https(client, api_key):
+    """The cookie holds the API key itself: reached over https (here through a proxy that says so), it must never
+    go out over plain http; on a loopback http address it cannot be Secure, or the browser would drop it."""
+    plain = client.post("/review/login", data={"api_key": api_key, "reviewer": "Ann"}, follow_redirects=False)
+    assert all("secure" not in cookie.lower() for cookie in plain.headers.get_list("set-cookie"))
+    proxied = client.post(
+        "/review/login", data={"api_key": api_key, "reviewer": "Ann"}, follow_redirects=False,
+        headers={"X-Forwarded-Proto": "https"},
+    )  # fmt: skip
+    cookies = proxied.headers.get_list("set-cookie")
+    assert len(cookies) == 2 and all(
+        "; secure" in cookie.lower() and "httponly" in cookie.lower() for cookie in cookies
+    )
