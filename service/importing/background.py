@@ -90,8 +90,9 @@ def _stage(upload: BinaryIO, suffix: str, staging_dir: Path) -> Path:
     # The client's name chooses the reader (by suffix) and names the file in errors, never the path.
     suffix = suffix.lower() if re.fullmatch(r"\.\w{1,16}", suffix) else ".upload"
     folder = staging_dir / socket.gethostname() / str(os.getpid())
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     staged = folder / f"{uuid.uuid4().hex}{suffix}"
-    with staged.open("wb") as handle:
+    # A copy of the shop's customers: readable by this user only, whatever the umask.
+    with os.fdopen(os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as handle:
         shutil.copyfileobj(upload, handle)
     return staged

@@ -72,7 +72,8 @@ def test_an_import_cancelled_in_the_queue_removes_its_staged_upload(client, engi
     client.app.state.tailor.jobs.submit("train", lambda progress: {"waited": release.wait(30)})  # holds the queue
     try:
         job_id = _post(client, "customers", CUSTOMERS, background=True).json()["job_id"]
-        assert len(_staged_files(tailor_home)) == 1
+        [staged] = _staged_files(tailor_home)
+        assert staged.stat().st_mode & 0o777 == 0o600  # a copy of the shop's customers: its user's alone
         assert client.post(f"/jobs/{job_id}/cancel").json()["status"] == "cancelled"
         assert _staged_files(tailor_home) == []
     finally:
