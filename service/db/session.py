@@ -25,7 +25,12 @@ def _enable_sqlite_foreign_keys(dbapi_connection, _record) -> None:
 
 def make_engine(url: str, echo: bool = False) -> Engine:
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        path = Path(url.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if str(path) not in ("", ":memory:"):
+            # The shop's customers, and the API keys' hashes: readable by this user only (SQLite gives its WAL the
+            # database's permissions); a file that exists keeps those it has.
+            path.touch(mode=0o600, exist_ok=True)
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _enable_sqlite_foreign_keys)
         return engine

@@ -160,3 +160,14 @@ def test_postgres_upgrade_and_downgrade(postgres_url):
 def test_migration_files_are_the_only_schema_source():
     versions = Path(__file__).resolve().parents[2] / "service" / "db" / "migrations" / "versions"
     assert sorted(p.name for p in versions.glob("*.py"))[0].startswith("0001_")
+
+
+def test_a_new_sqlite_database_is_readable_by_its_user_alone(tmp_path):
+    """The database holds the shop's customers and was created 0644, readable by every user of the machine."""
+    from service.db.migrate import upgrade
+    from service.db.session import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'shop' / 'tailor.db'}")
+    upgrade(engine)
+    engine.dispose()
+    assert (tmp_path / "shop" / "tailor.db").stat().st_mode & 0o777 == 0o600
