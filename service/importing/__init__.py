@@ -1,6 +1,13 @@
 """Import of shop data (customers, products, orders, past sends) from CSV or Parquet: a file with any problem
 is refused whole, naming its lines, and nothing of it is written."""
 
-from service.importing.load import IMPORTERS, ImportSummary, import_file, import_frame, read_table
+from service.importing.load import (
+    IMPORTERS,
+    ImportSummary,
+    import_file,
+    import_frame,
+    read_table,
+    require_known_format,
+)
 
-__all__ = ["IMPORTERS", "ImportSummary", "import_file", "import_frame", "read_table"]
+__all__ = ["IMPORTERS", "ImportSummary", "import_file", "import_frame", "read_table", "require_known_format"]

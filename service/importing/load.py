@@ -35,6 +35,7 @@ WRITE_BATCH = 20_000
 CHUNK_ROWS = 100_000
 # Bytes of a CSV file read at a time while checking that it is UTF-8.
 # A CSV file's cells as the text they hold (the importer parses them), with or without a byte-order mark.
+CSV_SUFFIXES = (".csv", ".txt")
 CSV_TEXT = {"dtype": str, "keep_default_na": False, "encoding": "utf-8-sig"}
 Report = Callable[[int, int, str], None]  # progress: (done, total, message)
 
@@ -160,11 +161,17 @@ def _require_readable(path: Path, shown: str) -> int:
     about how many data rows the file holds (for progress)."""
     if not path.exists():
         raise InvalidInput(shown, [Problem(None, None, "file not found")])
+    require_known_format(path, shown)
     if is_parquet(path):
         return _parquet(path, shown).metadata.num_rows
-    if path.suffix.lower() in {".csv", ".txt"}:
-        return max(_require_utf8(path, shown) - 1, 1)
-    raise InvalidInput(shown, [Problem(None, None, "must be a .csv or .parquet (.pq) file")])
+    return max(_require_utf8(path, shown) - 1, 1)
+
+
+def require_known_format(path: str | Path, shown: str) -> None:
+    """Refuse a file whose name says it is neither CSV nor Parquet (a spreadsheet's .xlsx, say): an upload is
+    refused so before it is stored, not by the job it would have started."""
+    if not (is_parquet(path) or Path(path).suffix.lower() in CSV_SUFFIXES):
+        raise InvalidInput(shown, [Problem(None, None, "must be a .csv or .parquet (.pq) file")])
 
 
 def _parquet(path: Path, shown: str):

@@ -40,11 +40,12 @@ def import_file(
     stores the file and answers 202 with the job's `job_id` and `status_url`; the job's `result` holds the
     answer above, or it fails with the problems of a bad file, of which nothing is written."""
     name = file.filename or f"{kind} upload"
+    suffix = Path(file.filename or "upload.csv").suffix or ".csv"  # a name without one is read as CSV
+    importing.require_known_format(f"upload{suffix}", name)  # refused now, not by the job it would start
     if background:
         job_id = submit_import(state.jobs, state.engine, home_settings().staging_dir, kind, file.file, name)
         body = JobStarted.of(job_id)
         return JSONResponse(body.model_dump(), status_code=status.HTTP_202_ACCEPTED)
-    suffix = Path(file.filename or "upload.csv").suffix or ".csv"
     with tempfile.NamedTemporaryFile(suffix=suffix) as handle:
         shutil.copyfileobj(file.file, handle)
         handle.flush()

@@ -82,6 +82,20 @@ def test_an_import_cancelled_in_the_queue_removes_its_staged_upload(client, engi
     assert _count(engine, Customer) == 0
 
 
+def test_a_file_that_is_neither_csv_nor_parquet_is_refused_before_any_job(client, engine, tailor_home):
+    """An .xlsx uploaded with background=true was answered 202, stored, and failed by its job later."""
+    for background in (True, False):
+        refused = _post(client, "customers", CUSTOMERS, background=background, name="kunden.xlsx")
+        assert refused.status_code == 422, background
+        assert (
+            refused.json()["message"]
+            == "kunden.xlsx rejected, nothing was written: must be a .csv or .parquet (.pq) file"
+        )
+    assert _staged_files(tailor_home) == [] and client.get("/jobs", params={"kind": "import"}).json() == []
+    nameless = _post(client, "customers", CUSTOMERS, background=False, name="customers")  # no suffix: read as CSV
+    assert nameless.status_code == 200, nameless.text
+
+
 def test_a_bad_file_fails_its_job_with_the_problems_the_request_answers(client, engine, tailor_home):
     bad = CUSTOMERS.assign(email=["anna@example.com", "not an address"])
     job = _in_background(client, "customers", bad)
