@@ -174,11 +174,7 @@ def _mark_sent(engine: Engine, campaign_id: int, sent: int) -> None:
 
 def _unwritable(engine: Engine, draft_id: int, error: ValueError) -> dict[str, Any]:
     """A draft whose email cannot be written: skipped and flagged with why, so that the rest still go."""
-    with session_scope(engine) as session:
-        draft = session.get(Draft, draft_id)
-        draft.status, draft.flagged = "skipped", True
-        draft.flag_reasons = [*draft.flag_reasons, f"The email could not be written: {error}"]
-        return {"draft_id": draft_id, "customer_id": draft.customer.external_id, "answer": str(error)}
+    return _skip(engine, draft_id, "The email could not be written", str(error))
 
 
 def _refuse(engine: Engine, draft_id: int, error: smtplib.SMTPRecipientsRefused) -> dict[str, Any]:
@@ -188,12 +184,19 @@ def _refuse(engine: Engine, draft_id: int, error: smtplib.SMTPRecipientsRefused)
         f"{code} {reply.decode(errors='replace') if isinstance(reply, bytes) else reply}"
         for code, reply in error.recipients.values()
     )
+    bounced = all(int(code) >= 500 for code, _ in error.recipients.values())
+    return _skip(engine, draft_id, "The mail server refused the address", answer, bounced=bounced)
+
+
+def _skip(engine: Engine, draft_id: int, why: str, answer: str, bounced: bool = False) -> dict[str, Any]:
+    """Skip one draft of a send, flagged with ``why: answer`` (and its address marked bounced, when it did);
+    what the job's result lists under ``refused``."""
     with session_scope(engine) as session:
         draft = session.get(Draft, draft_id)
         draft.status, draft.flagged = "skipped", True
-        if all(int(code) >= 500 for code, _ in error.recipients.values()) and draft.customer.email:
+        if bounced and draft.customer.email:
             draft.customer.bounced_email = draft.customer.email
-        draft.flag_reasons = [*draft.flag_reasons, f"The mail server refused the address: {answer}"]
+        draft.flag_reasons = [*draft.flag_reasons, f"{why}: {answer}"]
         return {"draft_id": draft_id, "customer_id": draft.customer.external_id, "answer": answer}
 
 
