@@ -33,10 +33,9 @@ LOCALE_PATTERN = re.compile(r"^[A-Za-z]{2}([-_][A-Za-z]{2})?$")  # EN, en-gb, pt
 WRITE_BATCH = 20_000
 # Lines of a file parsed, checked and written at a time (see import_file).
 CHUNK_ROWS = 100_000
-# Bytes of a CSV file read at a time while checking that it is UTF-8.
 # A CSV file's cells as the text they hold (the importer parses them), with or without a byte-order mark.
-CSV_SUFFIXES = (".csv", ".txt")
 CSV_TEXT = {"dtype": str, "keep_default_na": False, "encoding": "utf-8-sig"}
+CSV_SUFFIXES = (".csv", ".txt")
 Report = Callable[[int, int, str], None]  # progress: (done, total, message)
 
 
@@ -416,9 +415,10 @@ def _check_orders(session: Session, rows: pd.DataFrame) -> list[Problem]:
 
 def _unknown(rows: pd.DataFrame, resolved: str, column: str, what: str, kind: str) -> list[Problem]:
     """A problem for each row whose ``column`` names no stored row (``resolved`` is NaN), quoting the key."""
+    missing = rows[resolved].isna()
     return [
         Problem(r, column, f"unknown {what} '{key}'; import {kind} first")
-        for r, key in zip(_rows_where(rows[resolved].isna()), rows[column][rows[resolved].isna()], strict=True)
+        for r, key in zip(_rows_where(missing), rows[column][missing], strict=True)
     ]
 
 
