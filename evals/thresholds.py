@@ -8,6 +8,7 @@ the test suite does.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import yaml
@@ -38,3 +39,10 @@ def broken(measured: dict, bounds: dict, where: str = "") -> list[str]:
         elif (kind == "min" and value < bound) or (kind == "max" and value > bound):
             failures.append(f"{prefix}{name} = {value:.4g}, {kind} {bound}")
     return failures
+
+
+def exit_code(failures: list[str]) -> int:
+    """Each failure on stderr, and the run's exit code: 1 when a threshold is broken, else 0."""
+    for failure in failures:
+        print(f"below threshold: {failure}", file=sys.stderr)
+    return 1 if failures else 0

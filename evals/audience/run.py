@@ -27,7 +27,7 @@ from evals.audience.churn import (
     load_orders,
 )
 from evals.report import add_out_option, write_report
-from evals.thresholds import broken, limits
+from evals.thresholds import broken, exit_code, limits
 
 
 def _positive_days(value: str) -> int:
@@ -152,9 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     path = write(report, args.out)
     print(markdown(report))
     print(f"Report written to {path}")
-    for failure in report["threshold_failures"]:
-        print(f"below threshold: {failure}", file=sys.stderr)
-    return 1 if report["threshold_failures"] else 0
+    return exit_code(report["threshold_failures"])
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from evals.generation.metrics import generation_metrics
 from evals.generation.sample import demo_requests
 from evals.report import add_out_option, write_report
-from evals.thresholds import limits
+from evals.thresholds import exit_code, limits
 
 # The model's sampling seed in the evals, with one call at a time (the local server batches parallel calls
 # together, and batched sampling does not repeat even with a seed); TAILOR_LLM_SEED set hands both back to the
@@ -138,9 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     text = table(report)
     write_report(report, text, args.out, "generation_quick" if args.quick else "generation")
     print(text)
-    for failure in failures:
-        print(f"below threshold: {failure}", file=sys.stderr)
-    return 1 if failures else 0
+    return exit_code(failures)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from evals.recommenders.evaluate import evaluate
 from evals.recommenders.metrics import KS
 from evals.recommenders.tuning import TUNABLE, tune
 from evals.report import add_out_option, write_report
-from evals.thresholds import broken, limits
+from evals.thresholds import broken, exit_code, limits
 
 BASELINES = {
     "popularity": ("popularity", {}),
@@ -230,9 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     path = write(report, args.out)
     print(markdown(report))
     print(f"Report written to {path}")
-    for failure in report["threshold_failures"]:
-        print(f"below threshold: {failure}", file=sys.stderr)
-    return 1 if report["threshold_failures"] else 0
+    return exit_code(report["threshold_failures"])
 
 
 if __name__ == "__main__":

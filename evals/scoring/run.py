@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from evals.datasets import DatasetMissing
 from evals.report import add_out_option, write_report
 from evals.scoring import demo, hillstrom, sme, upworthy
-from evals.thresholds import broken, limits
+from evals.thresholds import broken, exit_code, limits
 
 EVALS = {"demo": demo.evaluate, "upworthy": upworthy.evaluate, "sme": sme.evaluate, "hillstrom": hillstrom.evaluate}
 HEADLINE = {
@@ -155,9 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     stem = "scoring" + ("_quick" if args.quick else "") + ("" if only == list(EVALS) else "_" + "_".join(only))
     path = write_report(report, table, args.out, stem)
     print(f"\nwrote {path} and {path.with_suffix('.md')}")
-    for failure in report["threshold_failures"]:
-        print(f"below threshold: {failure}", file=sys.stderr)
-    return 1 if report["threshold_failures"] else 0
+    return exit_code(report["threshold_failures"])
 
 
 if __name__ == "__main__":
