@@ -34,7 +34,8 @@ from service.pipeline.sending import has_due_drafts, send_due_drafts
 from service.pipeline.training import retrain_if_new_data
 from service.review import STATIC_DIR, ReviewPageHeaders, SameOriginWrites, error_page, is_review_page, login_address
 from service.routes import ROUTERS
-from service.settings import PublicSettings, RetrainSettings, SendScheduleSettings, home_settings
+from service.request_size import MIB, RequestSizeLimit
+from service.settings import ApiSettings, PublicSettings, RetrainSettings, SendScheduleSettings, home_settings
 from service.state import AppState, model_store
 
 log = logging.getLogger("tailor.api")
@@ -77,6 +78,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(ReviewPageHeaders)
     app.add_middleware(SameOriginWrites, cookie=REVIEW_COOKIE, public_url=PublicSettings().url)
+    app.add_middleware(RequestSizeLimit, max_upload_bytes=ApiSettings().max_upload_mb * MIB)
 
     # The review page's requests get their errors as a page with a way back; the API's keep their JSON.
     @app.exception_handler(TailorError)
@@ -128,6 +130,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         kind, message = {
             404: ("NotFound", f"There is no {request.url.path}; the API's endpoints are listed at /docs."),
             405: ("MethodNotAllowed", f"{request.url.path} does not take {request.method}."),
+            413: ("ContentTooLarge", str(error.detail)),
         }.get(error.status_code, ("HTTPError", str(error.detail)))
         if is_review_page(request):
             missing = error.status_code == 404

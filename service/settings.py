@@ -84,6 +84,8 @@ class ApiSettings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+    # The largest file POST /imports takes, in MiB (Online Retail's 1.6M order lines are about 90 MiB as CSV).
+    max_upload_mb: int = Field(2048, ge=1)
 
 
 class SmtpSettings(BaseSettings):
