@@ -32,9 +32,9 @@ from service.jobs.recovery import fail_interrupted_jobs
 from service.jobs.schedule import PeriodicJob
 from service.pipeline.sending import has_due_drafts, send_due_drafts
 from service.pipeline.training import retrain_if_new_data
+from service.request_size import MIB, RequestSizeLimit
 from service.review import STATIC_DIR, ReviewPageHeaders, SameOriginWrites, error_page, is_review_page, login_address
 from service.routes import ROUTERS
-from service.request_size import MIB, RequestSizeLimit
 from service.settings import ApiSettings, PublicSettings, RetrainSettings, SendScheduleSettings, home_settings
 from service.state import AppState, model_store
 
