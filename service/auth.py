@@ -1,18 +1,21 @@
-"""API keys: created by `tailor keys create`, shown once, stored only as a SHA-256 hash."""
+"""API keys (created by `tailor keys create`, shown once, stored only as a SHA-256 hash) and the review page's
+login sessions opened with one (the browser holds a random session token, never the key)."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from service.db.models import ApiKey
+from service.db.models import ApiKey, ReviewSession, utcnow
 from service.errors import InvalidInput, NotFound, Problem, Unauthorized
 
 KEY_PREFIX = "tk_"
+SESSION_PREFIX = "rs_"
+SESSION_HOURS = 12  # a review session ends this long after login: a working day, then the key is asked again
 PREFIX_LENGTH = 10  # characters of a key kept in clear, to list and revoke it by
 
 
@@ -65,3 +68,40 @@ def revoke_key(session: Session, key_or_prefix: str) -> int:
 def list_keys(session: Session) -> list[ApiKey]:
     """Every key, active or revoked, oldest first: its prefix, name and dates (never the key itself)."""
     return list(session.scalars(select(ApiKey).order_by(ApiKey.id)))
+
+
+def open_session(session: Session, key: ApiKey, reviewer: str) -> str:
+    """A new review session for ``reviewer``, signed in with ``key``: the token for the browser's cookie, of which
+    only the hash is stored. Sessions that have ended are cleared out on the way."""
+    now = utcnow()
+    session.execute(delete(ReviewSession).where(ReviewSession.expires_at <= now))
+    token = SESSION_PREFIX + secrets.token_urlsafe(32)
+    expires = now + timedelta(hours=SESSION_HOURS)
+    session.add(
+        ReviewSession(token_hash=_digest(token), api_key=key, reviewer=reviewer, created_at=now, expires_at=expires)
+    )
+    session.flush()
+    return token
+
+
+def verify_session(session: Session, token: str) -> ReviewSession:
+    """The open session of this token, whose key is still active; Unauthorized, saying to log in again, when it was
+    signed out, has run its SESSION_HOURS, or its key was revoked."""
+    found = session.scalar(
+        select(ReviewSession)
+        .join(ApiKey, ReviewSession.api_key_id == ApiKey.id)
+        .where(ReviewSession.token_hash == _digest(token), ReviewSession.expires_at > utcnow())
+        .where(ApiKey.revoked_at.is_(None))
+    )
+    if found is None:
+        raise Unauthorized(
+            f"This review session has ended (signed out, {SESSION_HOURS} hours after login, or its API key was "
+            "revoked): log in again."
+        )
+    return found
+
+
+def close_session(session: Session, token: str | None) -> None:
+    """End the session of this token, if there is one: its cookie no longer signs anyone in, even if kept."""
+    if token:
+        session.execute(delete(ReviewSession).where(ReviewSession.token_hash == _digest(token)))

@@ -4,8 +4,8 @@ parameters checked against the model registries."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import suppress
 from typing import Annotated
-from urllib.parse import unquote
 
 from fastapi import Depends, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
@@ -13,15 +13,14 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from pydantic import AfterValidator
 from sqlalchemy.orm import Session
 
-from service.auth import verify_key
+from service.auth import verify_key, verify_session
 from service.db.models import ApiKey
 from service.db.session import session_scope
 from service.errors import Unauthorized
 from service.schemas import DATABASE_INT_MAX
 from service.state import AppState
 
-REVIEW_COOKIE = "tailor_key"
-REVIEWER_COOKIE = "tailor_reviewer"  # the name the copywriter gave at login, recorded with each review
+REVIEW_COOKIE = "tailor_session"  # the review page's login: a session token (service.auth.open_session)
 
 
 def get_state(request: Request) -> AppState:
@@ -52,21 +51,32 @@ def require_key(
     header: Annotated[str | None, Security(KEY_HEADER)],
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(KEY_BEARER)],
 ) -> ApiKey:  # fmt: skip
-    key = header or (bearer.credentials if bearer else None) or request.cookies.get(REVIEW_COOKIE)
+    """The caller's API key: sent by an API client, or the one the review page's session was opened with (the
+    session's reviewer is then kept in ``request.state.reviewer``)."""
+    key = header or (bearer.credentials if bearer else None)
     authorization = request.headers.get("Authorization", "")
     if not key and authorization:  # a key sent in another scheme ("Basic KEY") is not taken for no key at all
         scheme = authorization.split()[0]
         raise Unauthorized(f"The Authorization header must be 'Bearer KEY', not '{scheme[:20]} …'; or send the key as "
                            "the X-API-Key header.")  # fmt: skip
-    return verify_key(session, key)
+    token = request.cookies.get(REVIEW_COOKIE)
+    if token and not key:
+        review_session = verify_session(session, token)
+        request.state.reviewer = review_session.reviewer
+        return review_session.api_key
+    found = verify_key(session, key)
+    if token:  # a signed-in reviewer whose browser also sends a key: the reviews still record their name
+        with suppress(Unauthorized):
+            request.state.reviewer = verify_session(session, token).reviewer
+    return found
 
 
 ApiKeyDep = Annotated[ApiKey, Depends(require_key)]
 
 
 def reviewer_name(request: Request, key: ApiKeyDep) -> str:
-    """Who acts on the review page: the name given at login, else (a session from before names) the key's name."""
-    return unquote(request.cookies.get(REVIEWER_COOKIE, "")).strip() or key.name
+    """Who acts: on the review page, the name given at login; through the API, the key's name."""
+    return getattr(request.state, "reviewer", None) or key.name
 
 
 ReviewerDep = Annotated[str, Depends(reviewer_name)]

@@ -326,6 +326,24 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
+class ReviewSession(Base):
+    """A login to the review page: its cookie holds a random token, kept here only as a hash, so that the browser
+    never holds the API key, signing out ends the session for good and a session ends by itself."""
+
+    __tablename__ = "review_sessions"
+    __table_args__ = (UniqueConstraint("token_hash", name="uq_review_sessions_token_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    api_key_id: Mapped[int] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="CASCADE", name="fk_review_sessions_api_key")
+    )
+    reviewer: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    api_key: Mapped[ApiKey] = relationship()
+
+
 class AudienceSnapshot(Base):
     """Segment sizes and KPIs as one audience refresh computed them (GET /segments serves the latest): reading
     every order per request took 38 s at 300k customers."""

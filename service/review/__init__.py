@@ -3,7 +3,7 @@ their stylesheet, and the page that shows an error to a person in the browser (t
 in JSON)."""
 
 from pathlib import Path
-from urllib.parse import unquote, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -18,7 +18,6 @@ STATIC_DIR = Path(__file__).parent / "static"
 PREFIX = "/review"
 
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
-templates.env.filters["unquote"] = unquote
 # What the preview shows where each recipient's own unsubscribe link goes when the email is sent.
 UNSUBSCRIBE_IN_PREVIEW = '<u title="each recipient gets their own link when the email is sent">unsubscribe link</u>'
 

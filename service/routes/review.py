@@ -6,7 +6,6 @@ way back (service.app).
 """
 
 from typing import Annotated, Any, get_args
-from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -15,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from service import campaigns as campaign_ops
 from service import drafts as draft_ops
-from service.auth import verify_key
-from service.deps import REVIEW_COOKIE, REVIEWER_COOKIE, ApiKeyDep, ReviewerDep, SessionDep, StateDep
+from service.auth import SESSION_HOURS, close_session, open_session, verify_key
+from service.deps import REVIEW_COOKIE, ApiKeyDep, ReviewerDep, SessionDep, StateDep
 from service.errors import InvalidInput, NotReady, TailorError, Unauthorized, as_told
 from service.experiments import experiment_results
 from service.pipeline.mail import sender_of
@@ -99,13 +98,15 @@ def login(
         error = "Give your name: it is recorded with every review you make."
         return templates.TemplateResponse(request, "login.html", {"error": error, **typed}, status_code=422)
     try:
-        verify_key(session, api_key.strip())
+        key = verify_key(session, api_key.strip())
     except Unauthorized as error:
         return templates.TemplateResponse(request, "login.html", {"error": str(error), **typed}, status_code=401)
+    token = open_session(session, key, reviewer.strip())
     response = RedirectResponse(after_login(next), status_code=303)
-    secure = _over_https(request)  # the key is a bearer secret: over https it never goes out over plain http
-    response.set_cookie(REVIEW_COOKIE, api_key.strip(), httponly=True, samesite="strict", secure=secure)
-    response.set_cookie(REVIEWER_COOKIE, quote(reviewer.strip()), httponly=True, samesite="strict", secure=secure)
+    secure = _over_https(request)  # the token is a bearer secret: over https it never goes out over plain http
+    response.set_cookie(
+        REVIEW_COOKIE, token, max_age=SESSION_HOURS * 3600, httponly=True, samesite="strict", secure=secure
+    )
     return response
 
 
@@ -118,11 +119,12 @@ def _over_https(request: Request) -> bool:
 
 
 @router.post("/logout", response_model=None)
-def logout() -> RedirectResponse:
-    """Sign out: the browser forgets the key and the name it signed in with."""
+def logout(request: Request, session: SessionDep) -> RedirectResponse:
+    """Sign out: the session ends (its token no longer signs anyone in, even from a copy of the cookie) and the
+    browser forgets it."""
+    close_session(session, request.cookies.get(REVIEW_COOKIE))
     response = RedirectResponse("/review/login", status_code=303)
-    for cookie in (REVIEW_COOKIE, REVIEWER_COOKIE):
-        response.delete_cookie(cookie, httponly=True, samesite="strict")
+    response.delete_cookie(REVIEW_COOKIE, httponly=True, samesite="strict")
     return response
 
 

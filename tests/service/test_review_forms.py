@@ -394,8 +394,9 @@ def test_a_page_of_another_origin_cannot_act_for_a_signed_in_reviewer_nor_frame_
 
 
 def test_the_login_cookie_is_secure_when_the_page_is_reached_over_https(client, api_key):
-    """The cookie holds the API key itself: reached over https (here through a proxy that says so), it must never
-    go out over plain http; on a loopback http address it cannot be Secure, or the browser would drop it."""
+    """The cookie holds a session token, a bearer secret: reached over https (here through a proxy that says so), it
+    must never go out over plain http; on a loopback http address it cannot be Secure, or the browser would drop
+    it."""
     plain = client.post("/review/login", data={"api_key": api_key, "reviewer": "Ann"}, follow_redirects=False)
     assert all("secure" not in cookie.lower() for cookie in plain.headers.get_list("set-cookie"))
     proxied = client.post(
@@ -403,6 +404,55 @@ def test_the_login_cookie_is_secure_when_the_page_is_reached_over_https(client, 
         headers={"X-Forwarded-Proto": "https"},
     )  # fmt: skip
     cookies = proxied.headers.get_list("set-cookie")
-    assert len(cookies) == 2 and all(
+    assert len(cookies) == 1 and all(
         "; secure" in cookie.lower() and "httponly" in cookie.lower() for cookie in cookies
     )
+
+
+def test_the_login_cookie_holds_a_session_that_sign_out_revocation_and_time_end(client, engine, api_key):
+    """The cookie used to hold the API key itself: a copy of it (a shared computer, a leaked cookie jar) opened the
+    whole API until the key was revoked, and Sign out only asked the browser to forget it."""
+    from datetime import timedelta
+
+    from fastapi.testclient import TestClient
+
+    from service.auth import SESSION_HOURS, create_key
+    from service.db.models import ReviewSession
+    from service.db.session import session_scope
+
+    browser = TestClient(client.app)
+    login = browser.post("/review/login", data={"api_key": api_key, "reviewer": "Ann"}, follow_redirects=False)
+    token = browser.cookies["tailor_session"]
+    assert api_key not in login.headers["set-cookie"] and token.startswith("rs_")
+    assert f"Max-Age={SESSION_HOURS * 3600}" in login.headers["set-cookie"]
+    with session_scope(engine) as session:
+        stored = session.scalars(select(ReviewSession)).one()
+        assert stored.token_hash != token and stored.reviewer == "Ann"
+        assert stored.expires_at - stored.created_at == timedelta(hours=SESSION_HOURS)
+    assert browser.get("/campaigns").status_code == 200  # the page's fetches and the API take the session
+
+    kept = {"tailor_session": token}
+    assert browser.post("/review/logout", follow_redirects=False).status_code == 303
+    after = TestClient(client.app, cookies=kept).get("/campaigns")
+    assert after.status_code == 401 and after.json()["message"].startswith("This review session has ended")
+    assert TestClient(client.app, cookies=kept).get("/review", follow_redirects=False).status_code == 303
+
+    with session_scope(engine) as session:  # a key of its own, revoked while its session is open
+        other = create_key(session, "temp")
+    browser.post("/review/login", data={"api_key": other, "reviewer": "Bo"})
+    assert browser.get("/campaigns").status_code == 200
+    with session_scope(engine) as session:
+        from service.auth import revoke_key
+
+        revoke_key(session, other)
+    assert browser.get("/campaigns").status_code == 401
+
+    browser.post("/review/login", data={"api_key": api_key, "reviewer": "Cy"})
+    assert browser.get("/campaigns").status_code == 200
+    with session_scope(engine) as session:
+        for row in session.scalars(select(ReviewSession)):
+            row.expires_at = row.created_at  # as if SESSION_HOURS had gone by
+    assert browser.get("/campaigns").status_code == 401
+    browser.post("/review/login", data={"api_key": api_key, "reviewer": "Di"})
+    with session_scope(engine) as session:  # the sessions that had ended are gone
+        assert [row.reviewer for row in session.scalars(select(ReviewSession))] == ["Di"]
