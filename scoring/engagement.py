@@ -301,12 +301,22 @@ class EngagementModel:
         design[HISTORY_COLUMNS] = history[HISTORY_COLUMNS].to_numpy()
         if training:
             self._learn_optional_columns(design)
+            self._numeric_ranges = {
+                column: (float(design[column].min()), float(design[column].max()))
+                for column in design.columns
+                if column in COPY_FEATURE_WORDS and column not in OPTIONAL_NUMERIC
+            }
+        # Clipped to what training saw: the model is linear in each number, so a value far outside that range
+        # (a subject in capitals, 60 products) moved the log-odds as far as it liked (an open rate of 47 % became
+        # 85 % for the same subject in capitals) on nothing the sends showed.
+        for column, (low, high) in getattr(self, "_numeric_ranges", {}).items():
+            if column in design.columns:
+                design[column] = design[column].clip(low, high)
         ranges = getattr(self, "_optional_ranges", {})
         for column in OPTIONAL_NUMERIC:
             if column in self._optional_medians:
                 values = design[column] if column in design.columns else pd.Series(np.nan, index=design.index)
                 low, high = ranges.get(column, (-np.inf, np.inf))
-                # Clipped to what training saw: a value outside it says nothing the model learned.
                 design[column] = values.fillna(self._optional_medians[column]).clip(low, high)
             elif column in design.columns:
                 design = design.drop(columns=column)
