@@ -11,6 +11,7 @@ reasons honest: each reason is a feature's contribution to the log-odds relative
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from scoring.errors import NotEnoughData, NotFitted
 from scoring.features import (
     ABSENT_FEATURE_WORDS,
     COPY_FEATURE_WORDS,
+    NAME_TOKEN,
     OPTIONAL_NUMERIC,
     OUTCOME_COLUMNS,
     design_frame,
@@ -209,7 +211,9 @@ def _reason_words(column: str, value: object, word: str) -> str:
     if column in CATEGORY_WORDS:
         return CATEGORY_WORDS[column].format(str(value).replace("_", " "))
     if column == "subject_text":
-        return f'the subject\'s wording (e.g. "{word}")' if word else "the subject's wording"
+        # The customer's name is learned as one placeholder word; a person reads it as what it stands for.
+        shown = re.sub(rf"\b{NAME_TOKEN}\b", "[first name]", word)
+        return f'the subject\'s wording (e.g. "{shown}")' if word else "the subject's wording"
     words = COPY_FEATURE_WORDS.get(column, column)
     if column in ABSENT_FEATURE_WORDS and not value:
         return ABSENT_FEATURE_WORDS[column]

@@ -333,3 +333,10 @@ def test_numbers_past_what_training_saw_score_as_the_edge_of_it(fitted_engagemen
     p_shouted = fitted_engagement.predict(shouted)["p_open"].iloc[0]
     assert training_opens.min() <= p_shouted <= training_opens.max()
     assert abs(p_shouted - fitted_engagement.predict(planned)["p_open"].iloc[0]) < 0.1
+
+
+def test_a_reason_quoting_the_subject_shows_the_name_placeholder_as_words():
+    """A Bulgarian draft's reason read 'the subject's wording (e.g. "ни firstname")': the model's stand-in for the
+    customer's name, shown to the copywriter as if it were copy."""
+    assert _reason_words("subject_text", "", "ни firstname") == 'the subject\'s wording (e.g. "ни [first name]")'
+    assert _reason_words("subject_text", "", "firstnames") == 'the subject\'s wording (e.g. "firstnames")'
