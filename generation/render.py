@@ -78,6 +78,14 @@ def greeting(first_name: str, locale: str, brand: BrandKit | None = None) -> str
     return (brand and brand.greeting_no_name.get(locale)) or words["greeting_no_name"]
 
 
+def paragraphs(text: str) -> list[list[str]]:
+    """``text``'s paragraphs (split at blank lines), each a list of its lines: how the HTML email keeps the breaks
+    a copywriter typed, which the text email keeps as they are."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    blocks = re.split(r"\n\s*\n", text.strip())
+    return [[line.strip() for line in block.split("\n") if line.strip()] for block in blocks if block.strip()]
+
+
 def render_email(
     request: DraftRequest, brand: BrandKit, *, subject: str, preheader: str, intro: str, product_lines: list[str]
 ) -> tuple[str, str]:
@@ -98,6 +106,7 @@ def render_email(
         "subject": subject,
         "preheader": preheader,
         "intro": intro,
+        "intro_paragraphs": paragraphs(intro),
         "greeting": greeting(request.customer.first_name, locale, brand),
         "offer_text": offer_text(request.offer, locale, currency),
         "items": items,

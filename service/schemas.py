@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from annotated_types import Ge, Le
-from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, Strict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, Strict, StringConstraints, field_validator
 
 from service.db.models import EVENT_ID_MAX
 
@@ -239,6 +239,12 @@ class VariantEdit(BaseModel):
     # One line per product of the email, in the order shown; the model's lines are the part most often wrong.
     product_lines: list[Annotated[str, Field(min_length=1, max_length=300)]] | None = None
     reviewer: Reviewer = ""
+
+    @field_validator("intro")
+    @classmethod
+    def _one_kind_of_line_break(cls, intro: str | None) -> str | None:
+        """A browser's text box sends CR LF: stored as typed, the text email mixed two kinds of line ending."""
+        return intro.replace("\r\n", "\n").replace("\r", "\n") if intro is not None else None
 
 
 class ApproveIn(BaseModel):

@@ -114,3 +114,16 @@ def test_data_cannot_close_its_own_delimiters():
 )
 def test_only_name_like_first_names_reach_the_greeting(name, kept):
     assert safe_first_name(name) == kept
+
+
+def test_the_intro_s_paragraphs_and_line_breaks_reach_the_html_email():
+    """A copywriter's intro in paragraphs came out of the HTML email as one run-on paragraph."""
+    from generation.render import render_email
+
+    intro = "Line one.\r\nLine two <b>bold</b>.\r\n\r\n  Second paragraph.\n\n\n"
+    html, text = render_email(
+        make_request(products=[POT]), load_brand("hearth"), subject="s", preheader="p", intro=intro,
+        product_lines=["A pot."],
+    )  # fmt: skip
+    assert "<p>Line one.<br>Line two &lt;b&gt;bold&lt;/b&gt;.</p>\n<p>Second paragraph.</p>" in html
+    assert "Line one." in text and "Second paragraph." in text
