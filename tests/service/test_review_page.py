@@ -216,3 +216,26 @@ def test_approving_every_pending_draft_asks_first(shop_with_fake_campaign, live_
         expect(page.locator("#drafts .badge.approved")).to_have_count(pending)
         expect(page.locator("#approve-pending")).to_have_count(0)
         browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
+def test_the_pages_fit_a_phone_screen(shop_with_fake_campaign, live_server, api_key):
+    """On a phone the page was laid out 980 px wide (no viewport), and the draft page's two columns pushed the
+    preview off the screen."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, device_scale_factor=3)
+        page = _logged_in(phone, live_server, api_key)
+        page.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
+        pages = [page.url, f"{live_server}/review"]
+        draft = page.locator("#drafts a[href^='/review/drafts/']").first.get_attribute("href")
+        pages.append(f"{live_server}{draft}")
+        for url in pages:
+            page.goto(url)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert page.evaluate("window.innerWidth") == 390 and width <= 390, (url, width)
+        preview = page.locator("iframe.preview").bounding_box()
+        assert preview is not None and preview["x"] >= 0 and preview["x"] + preview["width"] <= 390
+        browser.close()
