@@ -64,7 +64,7 @@ def test_the_campaign_page_pages_through_drafts_and_filters_them_by_status(clien
     campaign_id = client.post("/campaigns", json=body).json()["id"]
     with session_scope(engine) as session:
         for i in range(130):
-            name = "Zofia" if i in (10, 20) else f"Name{i}"
+            name = "Zofia" if i in (10, 20) else "Михаил" if i == 30 else "Łucja" if i == 40 else f"Name{i}"
             customer = Customer(
                 external_id=f"p{i:03d}", email=f"p{i:03d}@example.com", first_name=name, marketing_consent=True
             )
@@ -91,6 +91,9 @@ def test_the_campaign_page_pages_through_drafts_and_filters_them_by_status(clien
     assert [d["customer_id"] for d in by_id] == ["p042"] and rows(found.text) == [str(by_id[0]["id"])]
     by_name = client.get(f"/campaigns/{campaign_id}/drafts", params={"customer": "zofia"}).json()  # a first name
     assert sorted(d["customer_id"] for d in by_name) == ["p010", "p020"]
+    for typed, expected in (("Михаил", "p030"), ("михаил", "p030"), ("МИХАИЛ", "p030"), ("łucja", "p040")):
+        found = client.get(f"/campaigns/{campaign_id}/drafts", params={"customer": typed}).json()  # any alphabet
+        assert [d["customer_id"] for d in found] == [expected], typed
     missing = client.get(f"/review/campaigns/{campaign_id}", params={"customer": "nobody"}).text
     assert rows(missing) == [] and 'id="no-such-customer"' in missing
 
