@@ -5,6 +5,12 @@ use; a text of five words or more must hold one of the language's commonest word
 local model, "Porrajes de célropeo de l'eco de l'eco", was too short for langdetect and held none); langdetect
 then judges texts long enough to judge, with a fixed seed so the verdict is reproducible.
 
+The subject, the preheader and the intro are then each judged alone (product and customer names left out),
+because the whole copy's verdict let German product lines outvote an English subject and intro: the script and
+letters as above, langdetect on a field long enough, and a field of ``MIN_WORDS_FOR_FOREIGN`` words or more that
+holds two or more of another language's commonest words and none of its own fails ("Picked for your next order"
+in a German email).
+
 Verdicts are remembered per (text, locale): a campaign's customers share their group's copy, so its thousands of
 variants hold a few hundred distinct texts, and langdetect (one call at a time, behind its lock) would otherwise
 be most of the time spent personalizing them.
@@ -47,6 +53,8 @@ _COMMON_WORDS = {
     }.items()
 }
 MIN_WORDS_FOR_COMMON = 5
+MIN_WORDS_FOR_FOREIGN = 3
+FIELDS_JUDGED_ALONE = ("subject", "preheader", "intro")
 _WORDS = re.compile(r"[^\W\d_]+")
 
 
@@ -70,8 +78,10 @@ def detect(text: str) -> dict[str, float]:
 
 
 @lru_cache(maxsize=VERDICT_MEMO)
-def language_matches(text: str, locale: str) -> tuple[bool, str]:
-    """Whether ``text`` reads as ``locale``'s language, and if not why (remembered per text and locale)."""
+def language_matches(text: str, locale: str, what: str = "the copy") -> tuple[bool, str]:
+    """Whether ``text`` reads as ``locale``'s language, and if not why (remembered per text and locale).
+    ``what`` names the text in the reason; the whole copy ("the copy") must also hold one of the language's
+    commonest words, a single field ("the subject") must not read as mostly another language's."""
     letters = [c for c in text if c.isalpha()]
     if len(letters) < 3:
         return True, ""
@@ -79,16 +89,21 @@ def language_matches(text: str, locale: str) -> tuple[bool, str]:
     latin = sum(bool(_LATIN.match(c)) for c in letters) / len(letters)
     wanted = LANGUAGE_NAMES.get(locale, locale)
     if locale in ("ru", "bg") and cyrillic < 0.85:
-        return False, f"the copy is not written in Cyrillic letters, expected {wanted}"
+        return False, f"{what} is not written in Cyrillic letters, expected {wanted}"
     if locale not in ("ru", "bg") and latin < 0.9:
-        return False, f"the copy is not written in Latin letters, expected {wanted}"
+        return False, f"{what} is not written in Latin letters, expected {wanted}"
     foreign = sorted({c for c in text.lower() if c in _FOREIGN_LETTERS.get(locale, "")})
     if foreign:
-        return False, f"the copy uses letters ({''.join(foreign)}) that {wanted} does not"
+        return False, f"{what} uses letters ({''.join(foreign)}) that {wanted} does not"
     words = [word.lower() for word in _WORDS.findall(text)]
     common = _COMMON_WORDS.get(locale)
-    if common and len(words) >= MIN_WORDS_FOR_COMMON and not common.intersection(words):
-        return False, f"the copy holds none of {wanted}'s commonest words, so it does not read as {wanted}"
+    whole = what == "the copy"
+    if whole and common and len(words) >= MIN_WORDS_FOR_COMMON and not common.intersection(words):
+        return False, f"{what} holds none of {wanted}'s commonest words, so it does not read as {wanted}"
+    if not whole and common and len(words) >= MIN_WORDS_FOR_FOREIGN and not common.intersection(words):
+        for other, their_words in _COMMON_WORDS.items():
+            if other != locale and len((their_words - common).intersection(words)) >= 2:
+                return False, f"{what} reads as {LANGUAGE_NAMES.get(other, other)}, expected {wanted}"
     if len(text) < MIN_CHARS_TO_DETECT:
         return True, ""
     probabilities = detect(text)
@@ -101,9 +116,27 @@ def language_matches(text: str, locale: str) -> tuple[bool, str]:
         return True, ""  # langdetect confuses Russian with its neighbours; Bulgarian letters were ruled out above
     if top_probability < 0.6:
         return True, ""
-    return False, f"the copy reads as {LANGUAGE_NAMES.get(top, top)}, expected {wanted}"
+    return False, f"{what} reads as {LANGUAGE_NAMES.get(top, top)}, expected {wanted}"
+
+
+def _without_names(text: str, names: list[str]) -> str:
+    """``text`` without the product, brand and customer names it quotes: names keep their own language."""
+    for name in sorted((n for n in names if n and len(n) > 1), key=len, reverse=True):
+        text = re.sub(re.escape(name), " ", text, flags=re.IGNORECASE)
+    return text
 
 
 def check(context: CheckContext) -> CheckResult:
     ok, reason = language_matches(context.copy_text(), context.locale)
-    return passed(NAME) if ok else failed(NAME, reason)
+    if not ok:
+        return failed(NAME, reason)
+    if context.lines_only:
+        return passed(NAME)
+    request = context.request
+    names = [product.name for product in request.products] + [context.brand.name, request.customer.first_name or ""]
+    for field_name in FIELDS_JUDGED_ALONE:
+        text = _without_names(getattr(context, field_name), names)
+        ok, reason = language_matches(text, context.locale, f"the {field_name}")
+        if not ok:
+            return failed(NAME, reason)
+    return passed(NAME)

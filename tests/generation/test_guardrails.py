@@ -530,3 +530,40 @@ def test_screened_word_checks_say_what_checking_every_word_said(brand_name):
                  and not product_word_pattern(w).search(shown)), None,
             )  # fmt: skip
             assert absent_product_word(text, products, shown) == one_by_one
+
+
+GERMAN = {
+    "subject": "Zeit für Ihre Favoriten",
+    "preheader": "Handverlesene Tees für einen ruhigen Morgen, ganz nach Ihrem Geschmack",
+    "intro": "Der Kessel ist an und wir haben Ihnen einen Platz freigehalten. Hier sind ein paar Dinge für Sie.",
+    "product_lines": [
+        "Frisch und grasig, für einen ruhigen Morgen mit der ganzen Familie.",
+        "Hält jede Tasse warm, auch wenn es draußen kalt ist und der Tag lang wird.",
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "reason"),
+    [
+        ("subject", "Picked for your next order", "the subject reads as English, expected German"),
+        ("intro", "We picked a few things for you, and the kettle is on for a slow morning.", "the intro reads as"),
+        ("preheader", "Пора пополнить запасы", "the preheader is not written in Latin letters"),
+    ],
+)
+def test_one_field_in_another_language_fails_though_the_rest_outvotes_it(field, text, reason):
+    """An English subject and intro in a German email passed: the German preheader and product lines outvoted them
+    when the copy was judged as one text."""
+    assert CHECKS["language"](context(locale="de", **GERMAN)).passed
+    result = CHECKS["language"](context(locale="de", **{**GERMAN, field: text}))
+    assert not result.passed and result.reason.startswith(reason), result.reason
+
+
+@pytest.mark.parametrize(
+    "subject",
+    ["Neue Lieblingsstücke warten schon, Anna", "Black Friday bei Hearth", "Der Sencha Green 100 g ist zurück"],
+)
+def test_a_field_is_not_failed_for_names_or_a_borrowed_word(subject):
+    """Product, brand and customer names keep their own language, and one borrowed English word is no English."""
+    result = CHECKS["language"](context(locale="de", **{**GERMAN, "subject": subject}))
+    assert result.passed, result.reason
