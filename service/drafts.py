@@ -3,6 +3,11 @@
 The API and the review page call the same functions, so an edit meets the same limits (``VariantEdit``) and an
 approval the same rule: a variant that failed a guardrail check is approved only on purpose, with the checks
 overridden and the reason recorded with the review.
+
+Each change through review adds one to the draft's ``revision`` (and the review records the revision it made). An
+edit, approval or rejection may say which revision it is based on (``expected_revision``: the page's forms always
+do); one based on an older revision is refused (DraftChanged, naming who changed what since), so that a stale page
+neither undoes someone's edit by posting its old copy back nor approves copy its reader never saw.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from service.campaigns import get_campaign
 from service.db.batches import batches
 from service.db.models import Customer, Draft, Review, Variant
-from service.errors import Conflict, InvalidInput, NotFound, NotReady, Problem, field_path
+from service.errors import Conflict, DraftChanged, InvalidInput, NotFound, NotReady, Problem, field_path
 from service.forecasts import mark_stale
 from service.pipeline.model_store import ModelStore
 from service.schemas import DraftOut, ReviewOut, VariantEdit, VariantOut
@@ -26,6 +31,7 @@ from service.send_times import approved_send_after
 
 REVIEWABLE = {"pending", "flagged"}
 APPROVE_BATCH = 1_000  # drafts approved at a time by approve_pending
+CHANGES_NAMED = 3  # of the changes a stale action missed, the latest this many are named in its refusal
 
 # Drafts in the order their customers came in the campaign's audience (its priority: win-back by past spend, VIP
 # by CLV...), whatever order they were written in; drafts from before positions were kept come by id.
@@ -111,6 +117,7 @@ def draft_out(draft: Draft) -> DraftOut:
         offer=draft.offer,
         send_after=draft.send_after,
         cannot_mail=customer.why_not_mailable,
+        revision=draft.revision,
         variants=[VariantOut.model_validate(v, from_attributes=True) for v in draft.variants],
         reviews=[ReviewOut.model_validate(r, from_attributes=True) for r in draft.reviews],
     )
@@ -121,21 +128,60 @@ def _require_reviewable(draft: Draft) -> None:
         raise Conflict(f"Draft {draft.id} is already {draft.status}; only pending or flagged drafts can be reviewed.")
 
 
-def _move(session: Session, draft: Draft, status: str) -> None:
-    """Change the draft's status from the one it was read in, with one conditional UPDATE: of reviews of one draft
-    at the same moment (a double click, two reviewers) one wins and the others are refused (Conflict), rather
-    than each recording its review over the first."""
-    moved = session.execute(
+def _require_revision(session: Session, draft: Draft, expected: int | None) -> None:
+    """Refuse (DraftChanged) an action based on revision ``expected`` of a draft that changed since. None: the
+    caller did not say (an API client from before revisions); the action is then based on the draft as read now."""
+    if expected is not None and expected != draft.revision:
+        raise _changed_since(session, draft.id, expected)
+
+
+def _changed_since(session: Session, draft_id: int, seen: int) -> DraftChanged:
+    """The refusal of an action based on revision ``seen``: it names who changed what since."""
+    since = session.scalars(
+        select(Review).where(Review.draft_id == draft_id, Review.revision > seen).order_by(Review.id)
+    ).all()
+    changes = "; ".join(_change_in_words(review) for review in since[-CHANGES_NAMED:])
+    if len(since) > CHANGES_NAMED:
+        changes = f"{len(since)} changes, the latest: {changes}"
+    return DraftChanged(
+        f"Draft {draft_id} was changed since you read it{f' ({changes})' if changes else ''}; "
+        "nothing was done. Read it as it is now, then try again."
+    )
+
+
+ACTIONS_DONE = {"approve": "approved", "reject": "rejected", "reopen": "reopened"}
+
+
+def _change_in_words(review: Review) -> str:
+    who = review.reviewer or "someone"
+    if review.action == "edit":
+        return f"{who} edited {review.comment}"  # the comment names the variant and its fields
+    return f"{who} {ACTIONS_DONE.get(review.action, review.action)} it"
+
+
+def _record(session: Session, draft: Draft, review: Review, status: str | None = None) -> None:
+    """Record ``review``'s change of the draft (with ``status``, moving it there) by one conditional UPDATE of the
+    draft's revision and status as they were read: of two changes of one draft at the same moment (a double
+    click, two reviewers) one wins and the other is refused (Conflict if the draft was reviewed meanwhile,
+    DraftChanged if it was edited), rather than each writing over the first."""
+    values: dict[str, Any] = {"revision": Draft.revision + 1} | ({"status": status} if status else {})
+    written = session.execute(
         update(Draft)
-        .where(Draft.id == draft.id, Draft.status == draft.status)
-        .values(status=status)
+        .where(Draft.id == draft.id, Draft.status == draft.status, Draft.revision == draft.revision)
+        .values(values)
         .execution_options(synchronize_session=False)
     ).rowcount
-    if not moved:
+    if not written:
         if (now := session.scalar(select(Draft.status).where(Draft.id == draft.id))) is None:
             raise NotFound(f"Draft {draft.id} does not exist: its campaign was deleted meanwhile.")
-        raise Conflict(f"Draft {draft.id} was reviewed meanwhile and is {now} now; reload it before reviewing it.")
-    set_committed_value(draft, "status", status)
+        if now != draft.status:
+            raise Conflict(f"Draft {draft.id} was reviewed meanwhile and is {now} now; reload it before reviewing it.")
+        raise _changed_since(session, draft.id, draft.revision)
+    set_committed_value(draft, "revision", draft.revision + 1)
+    if status:
+        set_committed_value(draft, "status", status)
+    review.revision = draft.revision
+    draft.reviews.append(review)
 
 
 def failed_checks(variant: Variant) -> list[str]:
@@ -150,13 +196,14 @@ def failed_of(checks: list[dict[str, Any]]) -> list[str]:
 
 def approve(
     session: Session, draft_id: int, variant_id: int | None, reviewer: str, comment: str,
-    override_checks: bool = False,
+    override_checks: bool = False, expected_revision: int | None = None,
 ) -> Draft:  # fmt: skip
     """Approve the draft to send ``variant_id`` (default: its chosen variant). A variant that fails guardrail
     checks is refused (Conflict) unless ``override_checks`` is set with a ``comment`` saying why; the review then
-    records the checks it overrode."""
+    records the checks it overrode. A draft changed since ``expected_revision`` is refused (DraftChanged)."""
     draft = get_draft(session, draft_id)
     _require_reviewable(draft)
+    _require_revision(session, draft, expected_revision)
     if variant_id is not None and all(v.id != variant_id for v in draft.variants):
         raise NotFound(f"Variant {variant_id} is not a variant of draft {draft_id}.")
     chosen = selected_variant(draft) if variant_id is None else next(v for v in draft.variants if v.id == variant_id)
@@ -169,13 +216,11 @@ def approve(
     if failed and not comment.strip():
         why = f"say why variant {chosen.label} is approved despite failing {', '.join(failed)}"
         raise InvalidInput("approval", [Problem(None, "comment", why, "field")])
-    _move(session, draft, "approved")
+    review = Review(action="approve", reviewer=reviewer, comment=comment.strip(), overridden_checks=failed or None)
+    _record(session, draft, review, "approved")
     if chosen is not None:
         draft.selected_variant_id = chosen.id
     draft.send_after = draft.send_after or approved_send_after(draft.campaign, datetime.now())
-    draft.reviews.append(
-        Review(action="approve", reviewer=reviewer, comment=comment.strip(), overridden_checks=failed or None)
-    )
     mark_stale(draft.campaign)
     session.flush()
     return draft
@@ -188,8 +233,9 @@ def approve_pending(session: Session, campaign_id: int, reviewer: str, comment: 
     the campaign is being generated: its drafts are not all written yet.
 
     Set-based, a batch at a time: only each draft's chosen variant's checks are read (not the variants' rendered
-    email), and one UPDATE and one multi-row INSERT of reviews approve a batch; a draft reviewed meanwhile by
-    someone else is not pending any more and is left as they left it."""
+    email), and one UPDATE and one multi-row INSERT of reviews approve a batch (each draft's revision moves on, as
+    with any review); a draft reviewed meanwhile by someone else is not pending any more and is left as they left
+    it."""
     campaign = get_campaign(session, campaign_id)
     if campaign.status == "generating":
         raise Conflict(f"Campaign {campaign_id} is being generated: approve its drafts once it is ready.")
@@ -207,16 +253,19 @@ def approve_pending(session: Session, campaign_id: int, reviewer: str, comment: 
         passing = [draft_id for draft_id, checks in chosen if not failed_of(checks)]
         if not passing:
             continue
-        done = session.scalars(
+        done = session.execute(
             update(Draft)
             .where(Draft.id.in_(passing), Draft.status == "pending")
-            .values(status="approved", send_after=func.coalesce(Draft.send_after, scheduled))
-            .returning(Draft.id)
+            .values(
+                status="approved", send_after=func.coalesce(Draft.send_after, scheduled), revision=Draft.revision + 1
+            )
+            .returning(Draft.id, Draft.revision)
             .execution_options(synchronize_session=False)
         ).all()
         if done:
             review = {"action": "approve", "reviewer": reviewer, "comment": comment.strip()}
-            session.execute(insert(Review), [{"draft_id": draft_id, **review} for draft_id in done])
+            rows = [{"draft_id": draft_id, "revision": revision, **review} for draft_id, revision in done]
+            session.execute(insert(Review), rows)
         approved += len(done)
     if approved:
         session.expire_all()  # drafts loaded earlier in this session must not show the old status
@@ -225,11 +274,12 @@ def approve_pending(session: Session, campaign_id: int, reviewer: str, comment: 
     return {"approved": approved, "left_for_review": flagged}
 
 
-def reject(session: Session, draft_id: int, reviewer: str, comment: str) -> Draft:
+def reject(session: Session, draft_id: int, reviewer: str, comment: str, expected_revision: int | None = None) -> Draft:
+    """Reject the draft (it will not be sent); one changed since ``expected_revision`` is refused (DraftChanged)."""
     draft = get_draft(session, draft_id)
     _require_reviewable(draft)
-    _move(session, draft, "rejected")
-    draft.reviews.append(Review(action="reject", reviewer=reviewer, comment=comment))
+    _require_revision(session, draft, expected_revision)
+    _record(session, draft, Review(action="reject", reviewer=reviewer, comment=comment), "rejected")
     mark_stale(draft.campaign)  # a rejected draft is not sent
     session.flush()
     return draft
@@ -238,19 +288,20 @@ def reject(session: Session, draft_id: int, reviewer: str, comment: str) -> Draf
 REOPENABLE = {"approved", "rejected"}
 
 
-def reopen(session: Session, draft_id: int, reviewer: str, comment: str) -> Draft:
+def reopen(session: Session, draft_id: int, reviewer: str, comment: str, expected_revision: int | None = None) -> Draft:
     """Take back an approval or a rejection (a slip of the mouse, a change of mind): the draft waits for review
     again, flagged if it was, and loses the send time its approval gave it. Conflict for a draft that was sent or
-    is being sent, or that was never reviewed."""
+    is being sent, or that was never reviewed; DraftChanged for one changed since ``expected_revision``."""
     draft = get_draft(session, draft_id)
     if draft.status not in REOPENABLE:
         raise Conflict(
             f"Draft {draft.id} is {draft.status}; only an approved draft not yet sent, or a rejected one, can be "
             "taken back for review."
         )
-    _move(session, draft, "flagged" if draft.flagged else "pending")
+    _require_revision(session, draft, expected_revision)
+    review = Review(action="reopen", reviewer=reviewer, comment=comment.strip())
+    _record(session, draft, review, "flagged" if draft.flagged else "pending")
     draft.send_after = None
-    draft.reviews.append(Review(action="reopen", reviewer=reviewer, comment=comment.strip()))
     mark_stale(draft.campaign)
     session.flush()
     return draft
@@ -285,11 +336,13 @@ def edit_variant(
     """Apply a copywriter's edit, re-render the email and re-run the guardrails on the edited copy (the draft's
     flag reasons then name the checks it fails); with ``models``, score the draft's variants again, so that the
     predictions and reasons shown are those of the edited copy (the chosen variant stays: the person editing
-    decides)."""
+    decides). An edit based on a revision older than the draft's (``edit.expected_revision``) is refused
+    (DraftChanged): its fields were read from copy that someone has changed since."""
     from service.pipeline.rendering import rerender_variant
 
     draft = get_draft(session, draft_id)
     _require_reviewable(draft)
+    _require_revision(session, draft, edit.expected_revision)
     variant = next((v for v in draft.variants if v.id == variant_id), None)
     if variant is None:
         raise NotFound(f"Variant {variant_id} is not a variant of draft {draft_id}.")
@@ -303,6 +356,8 @@ def edit_variant(
     changed = {k: v for k, v in changes.items() if v is not None and v != getattr(variant, k)}
     if not changed:
         return draft
+    review = Review(action="edit", reviewer=reviewer, comment=f"variant {variant.label}: {', '.join(sorted(changed))}")
+    _record(session, draft, review)  # before the copy changes: a concurrent change of the draft refuses this one
     for name, value in changed.items():
         setattr(variant, name, value)
     variant.edited = True
@@ -310,9 +365,6 @@ def edit_variant(
     if models is not None:
         _rescore(draft, models)
         mark_stale(draft.campaign)
-    draft.reviews.append(
-        Review(action="edit", reviewer=reviewer, comment=f"variant {variant.label}: {', '.join(sorted(changed))}")
-    )
     session.flush()
     return draft
 

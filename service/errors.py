@@ -21,6 +21,11 @@ class Conflict(TailorError):
     status_code = 409
 
 
+class DraftChanged(Conflict):
+    """A save or a review based on an older revision of a draft than the one stored: someone changed the draft
+    since the person (or API client) read it, and acting on what they saw would undo or pass over that change."""
+
+
 class CampaignFailed(TailorError):
     """A campaign was created but its generation stopped; it is kept, failed, to be generated again."""
 

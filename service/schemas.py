@@ -196,6 +196,9 @@ class ReviewOut(BaseModel):
     reviewer: str
     comment: str
     overridden_checks: list[str] | None = None  # an approval despite these failed checks; the comment says why
+    revision: int | None = Field(
+        None, description="the draft's revision this review made (null: made before revisions)"
+    )
     created_at: datetime
 
 
@@ -219,9 +222,23 @@ class DraftOut(BaseModel):
         None, description="why the customer may not be mailed now (unsubscribed or bounced since the draft was "
         "written, consent withdrawn): such a draft is skipped at sending; null when they may",
     )  # fmt: skip
+    revision: int = Field(
+        description="counts the draft's changes through review (edits, approvals, rejections, reopenings): send it as "
+        "`expected_revision` with an edit, approval or rejection to have it refused (409) if the draft changed since"
+    )
     variants: list[VariantOut]
     reviews: list[ReviewOut]
 
+
+# The draft's revision an edit or a review is based on (DraftOut.revision, as read): one that changed since is a 409.
+ExpectedRevision = Annotated[
+    int | None,
+    Field(
+        ge=0, le=DATABASE_INT_MAX,
+        description="the draft's `revision` this is based on: refused (409, naming who changed what) if the draft "
+        "changed since; leave it out to act on the draft as it is",
+    ),
+]  # fmt: skip
 
 # Text without line breaks or other control characters.
 ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
@@ -239,6 +256,7 @@ class VariantEdit(BaseModel):
     # One line per product of the email, in the order shown; the model's lines are the part most often wrong.
     product_lines: list[Annotated[str, Field(min_length=1, max_length=300)]] | None = None
     reviewer: Reviewer = ""
+    expected_revision: ExpectedRevision = None
 
     @field_validator("intro")
     @classmethod
@@ -257,6 +275,7 @@ class ApproveIn(BaseModel):
         default=False,
         description="approve a variant that failed guardrail checks; needs a `comment` saying why (kept with it)",
     )
+    expected_revision: ExpectedRevision = None
 
 
 class ApprovePendingIn(BaseModel):
@@ -276,6 +295,7 @@ class RejectIn(BaseModel):
 
     reviewer: Reviewer = ""
     comment: Comment = ""
+    expected_revision: ExpectedRevision = None
 
 
 class EventIn(BaseModel):

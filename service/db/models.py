@@ -195,6 +195,9 @@ class Draft(Base):
     offer: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     send_after: Mapped[datetime | None] = mapped_column(DateTime, index=True)  # the customer's best send hour
     position: Mapped[int | None] = mapped_column(Integer)  # the customer's place in the audience, first = 0
+    # Counts the draft's changes through review (edits, approvals, rejections, reopenings): a page or an API client
+    # that says which revision it saw is refused when the draft changed since (service.drafts).
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
@@ -239,6 +242,7 @@ class Review(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
     # An approval of a variant that failed guardrail checks: the checks the reviewer overrode (the comment says why).
     overridden_checks: Mapped[list[Any] | None] = mapped_column(JSON)
+    revision: Mapped[int | None] = mapped_column(Integer)  # the draft's revision this review made (null before 0019)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 

@@ -1,4 +1,8 @@
-"""Drafts of a campaign: list, export, read, edit a variant, approve, reject, reopen."""
+"""Drafts of a campaign: list, export, read, edit a variant, approve, reject, reopen.
+
+An edit, approval, rejection or reopening may carry the draft's `revision` it is based on as `expected_revision`:
+if the draft changed since (someone else edited or reviewed it), it is refused with 409 naming who changed what.
+"""
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
@@ -72,18 +76,20 @@ def edit_variant(
     _key: ApiKeyDep,
 ) -> DraftOut:  # fmt: skip
     """Edit a variant's copy (the fields given); the email is rendered again, the guardrails and the scoring model
-    run again on it. A draft already reviewed is a 409."""
+    run again on it. A draft already reviewed is a 409, as is one changed since `expected_revision`."""
     return draft_ops.draft_out(draft_ops.edit_variant(session, draft_id, variant_id, edit, state.models))
 
 
 @router.post("/drafts/{draft_id}/approve", response_model=DraftOut, responses=errors(404, 409))
 def approve(draft_id: DatabaseId, session: SessionDep, _key: ApiKeyDep, body: ApproveIn | None = None) -> DraftOut:
     """Approve the draft (with `variant_id`, that variant); a variant that failed guardrail checks needs
-    `override_checks` and a `comment` saying why (409 without them), recorded with the review."""
+    `override_checks` and a `comment` saying why (409 without them), recorded with the review. With
+    `expected_revision`, a draft changed since (copy its approver never saw) is a 409."""
     body = body or ApproveIn()  # no body: the chosen variant, by nobody in particular
     draft = draft_ops.approve(
-        session, draft_id, body.variant_id, body.reviewer, body.comment, override_checks=body.override_checks
-    )
+        session, draft_id, body.variant_id, body.reviewer, body.comment, override_checks=body.override_checks,
+        expected_revision=body.expected_revision,
+    )  # fmt: skip
     return draft_ops.draft_out(draft)
 
 
@@ -99,9 +105,11 @@ def approve_pending(
 
 @router.post("/drafts/{draft_id}/reject", response_model=DraftOut, responses=errors(404, 409))
 def reject(draft_id: DatabaseId, session: SessionDep, _key: ApiKeyDep, body: RejectIn | None = None) -> DraftOut:
-    """Reject the draft, with a `comment` saying why, kept in its review history; it will not be sent."""
+    """Reject the draft, with a `comment` saying why, kept in its review history; it will not be sent. With
+    `expected_revision`, a draft changed since is a 409."""
     body = body or RejectIn()
-    return draft_ops.draft_out(draft_ops.reject(session, draft_id, body.reviewer, body.comment))
+    draft = draft_ops.reject(session, draft_id, body.reviewer, body.comment, body.expected_revision)
+    return draft_ops.draft_out(draft)
 
 
 @router.post("/drafts/{draft_id}/reopen", response_model=DraftOut, responses=errors(404, 409))
@@ -109,4 +117,5 @@ def reopen(draft_id: DatabaseId, session: SessionDep, _key: ApiKeyDep, body: Rej
     """Take back the draft's approval (before it is sent) or rejection: it waits for review again (`pending`, or
     `flagged` if it was), with a `reopen` review in its history. 409 for a draft sent or never reviewed."""
     body = body or RejectIn()
-    return draft_ops.draft_out(draft_ops.reopen(session, draft_id, body.reviewer, body.comment))
+    draft = draft_ops.reopen(session, draft_id, body.reviewer, body.comment, body.expected_revision)
+    return draft_ops.draft_out(draft)
