@@ -2,7 +2,8 @@
 
 A refused action (an edit over the limits, an approval of a variant that failed checks, a draft reviewed in
 another tab meanwhile) shows the draft again with what went wrong; the rest of the errors become a page with a
-way back (service.app).
+way back (service.app). Every form carries the draft's revision its page showed: a save or a review based on a
+draft that someone changed since is refused, showing the draft as it is now beside what the person typed.
 """
 
 from typing import Annotated, Any, get_args
@@ -16,7 +17,7 @@ from service import campaigns as campaign_ops
 from service import drafts as draft_ops
 from service.auth import SESSION_HOURS, close_session, open_session, verify_key
 from service.deps import REVIEW_COOKIE, ApiKeyDep, ReviewerDep, SessionDep, StateDep
-from service.errors import InvalidInput, NotReady, TailorError, Unauthorized, as_told
+from service.errors import Conflict, InvalidInput, NotReady, TailorError, Unauthorized, as_told
 from service.experiments import experiment_results
 from service.pipeline.mail import sender_of
 from service.review import after_login, templates
@@ -27,6 +28,8 @@ router = APIRouter(prefix="/review", tags=["review page"], include_in_schema=Fal
 DRAFTS_PER_PAGE = 100
 CAMPAIGNS_PER_PAGE = 50
 REVIEWER_MAX = 100  # characters of a reviewer's name (the reviews table holds 200)
+# The draft's revision the page showed, sent back with each of its forms (service.drafts refuses a stale one).
+RevisionForm = Annotated[int | None, Form(ge=0, le=DATABASE_INT_MAX)]
 
 
 def _back_to(draft_id: int, preview: int | None = None) -> RedirectResponse:
@@ -48,15 +51,20 @@ def _draft_page(
     """The draft's page; after a refused action, with the error (and its status code) and, for an edit, the
     values the person typed (for an approval or a rejection, the comment, in ``comments`` by form; for an
     approval also the variant and override they chose, in ``approval``), so that nothing they wrote or chose is
-    lost. The preview shows variant `preview` when the draft has it, else the chosen one."""
+    lost. An edit refused for its values (over the limits, a busy database) stays in the form, still based on the
+    revision it was; one refused because the draft changed or was reviewed meanwhile is shown read-only, to copy
+    from, beside the draft as it is now. The preview shows variant `preview` when the draft has it, else the
+    chosen one."""
     stored = draft_ops.get_draft(session, draft_id)
     next_id, waiting = draft_ops.next_to_review(session, stored)
     draft = draft_ops.draft_out(stored)
     shown = next((v for v in draft.variants if v.id == preview), None) or next(
         (v for v in draft.variants if v.id == draft.selected_variant_id), None
     )
+    editable = draft.status in draft_ops.REVIEWABLE
+    retyped = edit if edit and editable and not isinstance(error, Conflict) else None
     context = {
-        "draft": draft, "editable": draft.status in draft_ops.REVIEWABLE, "edit": edit,
+        "draft": draft, "editable": editable, "retyped": retyped, "unsaved": edit if edit and not retyped else None,
         "error": _in_words(error) if error else None, "sender": sender_of(stored.campaign.brand.slug, SmtpSettings()),
         "shown": shown,
         "next_id": next_id, "waiting": waiting, "comments": comments or {}, "approval": approval or {},
@@ -193,10 +201,13 @@ def draft_page(
 def approve(
     draft_id: DatabaseId, request: Request, session: SessionDep, reviewer: ReviewerDep,
     variant_id: Annotated[DatabaseId | None, Form()] = None, comment: Annotated[str, Form()] = "",
-    override_checks: Annotated[bool, Form()] = False,
+    override_checks: Annotated[bool, Form()] = False, expected_revision: RevisionForm = None,
 ) -> RedirectResponse | HTMLResponse:  # fmt: skip
     try:
-        draft_ops.approve(session, draft_id, variant_id, reviewer, comment, override_checks=override_checks)
+        draft_ops.approve(
+            session, draft_id, variant_id, reviewer, comment, override_checks=override_checks,
+            expected_revision=expected_revision,
+        )  # fmt: skip
     except (TailorError, OperationalError) as error:
         chosen = {"variant_id": variant_id, "override_checks": override_checks}
         return _refused(request, session, draft_id, error, {"approve": comment}, chosen)
@@ -206,10 +217,10 @@ def approve(
 @router.post("/drafts/{draft_id}/reject", response_model=None)
 def reject(
     draft_id: DatabaseId, request: Request, session: SessionDep, reviewer: ReviewerDep,
-    comment: Annotated[str, Form()] = "",
+    comment: Annotated[str, Form()] = "", expected_revision: RevisionForm = None,
 ) -> RedirectResponse | HTMLResponse:  # fmt: skip
     try:
-        draft_ops.reject(session, draft_id, reviewer, comment)
+        draft_ops.reject(session, draft_id, reviewer, comment, expected_revision)
     except (TailorError, OperationalError) as error:
         return _refused(request, session, draft_id, error, {"reject": comment})
     return _back_to(draft_id)
@@ -218,10 +229,10 @@ def reject(
 @router.post("/drafts/{draft_id}/reopen", response_model=None)
 def reopen(
     draft_id: DatabaseId, request: Request, session: SessionDep, reviewer: ReviewerDep,
-    comment: Annotated[str, Form()] = "",
+    comment: Annotated[str, Form()] = "", expected_revision: RevisionForm = None,
 ) -> RedirectResponse | HTMLResponse:  # fmt: skip
     try:
-        draft_ops.reopen(session, draft_id, reviewer, comment)
+        draft_ops.reopen(session, draft_id, reviewer, comment, expected_revision)
     except (TailorError, OperationalError) as error:
         return _refused(request, session, draft_id, error)
     return _back_to(draft_id)
@@ -232,9 +243,12 @@ def edit(
     draft_id: DatabaseId, variant_id: DatabaseId, request: Request, session: SessionDep, state: StateDep,
     reviewer: ReviewerDep,
     subject: Annotated[str, Form()] = "", preheader: Annotated[str, Form()] = "", intro: Annotated[str, Form()] = "",
-    product_line: Annotated[list[str] | None, Form()] = None,
+    product_line: Annotated[list[str] | None, Form()] = None, expected_revision: RevisionForm = None,
 ) -> RedirectResponse | HTMLResponse:  # fmt: skip
-    typed = {"subject": subject, "preheader": preheader, "intro": intro, "product_lines": product_line}
+    typed = {
+        "subject": subject, "preheader": preheader, "intro": intro, "product_lines": product_line,
+        "expected_revision": expected_revision,
+    }  # fmt: skip
     try:
         changes = draft_ops.variant_edit(reviewer, **typed)
         draft_ops.edit_variant(session, draft_id, variant_id, changes, state.models)

@@ -1,13 +1,59 @@
-"""Two reviewers on one draft: an edit or a review based on an older revision of the draft than the one stored is
-refused, naming who changed what, instead of undoing an edit or approving copy never read."""
+"""Two reviewers on one draft: a save or a review from a page that shows an older revision of the draft is refused
+with the draft as it is now and what the person typed (nothing undone, nothing approved unseen, nothing lost); the
+API offers the same with `expected_revision`."""
 
 from __future__ import annotations
 
+from html import unescape
+from html.parser import HTMLParser
+
 import pytest
+from fastapi.testclient import TestClient
 
 from service.db.session import session_scope
 
 INTRO = "We picked a few things we think you will like this autumn."
+
+
+class _Form(HTMLParser):
+    """The fields a browser would post from the page's form at ``action``: inputs (a radio or a box if checked),
+    textareas; no script, as on the review page."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__()
+        self.action, self.inside, self.fields, self.textarea = action, False, [], None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "form":
+            self.inside = a.get("action") == self.action
+        elif self.inside and tag == "input" and a.get("name"):
+            if a.get("type") not in ("radio", "checkbox") or "checked" in a:
+                self.fields.append((a["name"], a.get("value") or ""))
+        elif self.inside and tag == "textarea" and a.get("name"):
+            self.textarea = [a["name"], ""]
+
+    def handle_data(self, data: str) -> None:
+        if self.textarea is not None:
+            self.textarea[1] += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "textarea" and self.textarea is not None:
+            self.fields.append(tuple(self.textarea))
+            self.textarea = None
+        elif tag == "form":
+            self.inside = False
+
+
+def form_of(page: str, action: str, **changes: str) -> dict[str, str | list[str]]:
+    """The form at ``action`` on ``page`` as the browser would post it, with the fields a person changed."""
+    parser = _Form(action)
+    parser.feed(page)
+    fields: dict[str, str | list[str]] = {}
+    for name, value in parser.fields:
+        fields[name] = [*fields[name], value] if name == "product_line" and name in fields else value
+    assert fields, f"no form at {action}"
+    return {**fields, **changes}
 
 
 @pytest.fixture
@@ -19,21 +65,80 @@ def draft(client, engine) -> dict:
     campaign_id = client.post("/campaigns", json=body).json()["id"]
     with session_scope(engine) as session:
         customer = Customer(external_id="c1", email="ida@example.com", first_name="Ida", marketing_consent=True)
-        variants = [
-            Variant(
-                label=label,
-                subject=f"Autumn picks for you, {label}",
-                preheader="New in for the season",
-                intro=INTRO,
-                html="<p>x</p>",
-            )
-            for label in "AB"
-        ]
+        copy = {"preheader": "New in for the season", "intro": INTRO, "html": "<p>x</p>"}
+        variants = [Variant(label=label, subject=f"Autumn picks for you, {label}", **copy) for label in "AB"]
         row = Draft(campaign_id=campaign_id, customer=customer, status="pending", variants=variants)
         session.add(row)
         session.flush()
         row.selected_variant_id = variants[0].id
     return client.get(f"/drafts/{row.id}").json()
+
+
+@pytest.fixture
+def browsers(client, api_key):
+    """Two reviewers, each signed in in a browser of their own."""
+
+    def signed_in(name: str) -> TestClient:
+        browser = TestClient(client.app)
+        assert browser.post("/review/login", data={"api_key": api_key, "reviewer": name}).status_code == 200
+        return browser
+
+    return signed_in("Alice"), signed_in("Bob")
+
+
+def test_a_save_from_an_older_page_is_refused_and_keeps_both_edits(client, draft, browsers):
+    """Bob's page, opened before Alice's save, posted every field: his change of the intro put back the subject
+    Alice had just rewritten, and her edit was gone without a word."""
+    alice, bob = browsers
+    variant = draft["variants"][0]
+    page, action = f"/review/drafts/{draft['id']}", f"/review/drafts/{draft['id']}/variants/{variant['id']}/edit"
+    alices_page, bobs_page = alice.get(page).text, bob.get(page).text
+
+    saved = alice.post(action, data=form_of(alices_page, action, subject="Alice's autumn edit for you"))
+    assert saved.status_code == 200 and saved.url.path == page
+    refused = bob.post(action, data=form_of(bobs_page, action, intro="Bob's new intro, typed at length."))
+
+    assert refused.status_code == 409
+    text = unescape(refused.text)
+    assert f"Draft {draft['id']} was changed since you read it (Alice edited variant A: subject)" in text
+    assert 'id="unsaved-edit"' in text and "<textarea readonly>Bob's new intro, typed at length.</textarea>" in text
+    again = form_of(refused.text, action)  # the form shows the variant as it is now, at its new revision
+    assert again["subject"] == "Alice's autumn edit for you" and again["intro"] == INTRO
+    stored = client.get(f"/drafts/{draft['id']}").json()
+    assert stored["variants"][0]["subject"] == "Alice's autumn edit for you" and stored["variants"][0]["intro"] == INTRO
+
+    resaved = bob.post(action, data={**again, "intro": "Bob's new intro, typed at length."})
+    assert resaved.status_code == 200
+    both = client.get(f"/drafts/{draft['id']}").json()["variants"][0]
+    assert (both["subject"], both["intro"]) == ("Alice's autumn edit for you", "Bob's new intro, typed at length.")
+
+
+def test_an_approval_or_rejection_from_an_older_page_is_refused(client, draft, browsers):
+    """Bob approved from a page opened before Alice rewrote variant B: the email approved had text he never saw."""
+    alice, bob = browsers
+    other = draft["variants"][1]
+    page = f"/review/drafts/{draft['id']}"
+    approve, reject = f"{page}/approve", f"{page}/reject"
+    edit = f"{page}/variants/{other['id']}/edit"
+    bobs_page = bob.get(page).text
+    alice.post(edit, data=form_of(alice.get(page).text, edit, intro="Alice's rewrite of B, never read by Bob."))
+
+    for action in (approve, reject):
+        refused = bob.post(action, data=form_of(bobs_page, action, comment="looks good to me"))
+        assert refused.status_code == 409, action
+        assert "was changed since you read it (Alice edited variant B: intro)" in unescape(refused.text)
+        assert 'name="comment" value="looks good to me"' in refused.text  # the comment typed is kept
+    assert client.get(f"/drafts/{draft['id']}").json()["status"] == "pending"
+
+    chosen = form_of(bobs_page, approve, variant_id=str(other["id"]), comment="B reads better")
+    refused = bob.post(approve, data=chosen)
+    assert refused.status_code == 409
+    now_seen = form_of(refused.text, approve)  # the page now shows Alice's rewrite, with his choice kept
+    assert now_seen["variant_id"] == str(other["id"]) and "never read by Bob" in refused.text
+    assert bob.post(approve, data=now_seen).status_code == 200
+    approved = client.get(f"/drafts/{draft['id']}").json()
+    assert approved["status"] == "approved" and approved["selected_variant_id"] == other["id"]
+    assert approved["reviews"][-1]["reviewer"] == "Bob"
 
 
 def test_api_clients_may_say_which_revision_they_edit_or_review(client, draft):
@@ -70,3 +175,20 @@ def test_approving_every_pending_draft_moves_their_revisions_on(client, draft):
     assert done["approved"] == 1
     after = client.get(f"/drafts/{draft['id']}").json()
     assert after["revision"] == 1 and after["reviews"][-1]["revision"] == 1
+
+
+def test_an_edit_refused_because_the_draft_was_reviewed_meanwhile_shows_what_was_typed(client, draft, browsers):
+    """Bob approved the draft while Alice rewrote its subject: her save was refused and her text vanished, the page
+    showing the approved draft only."""
+    alice, bob = browsers
+    variant = draft["variants"][0]
+    page, action = f"/review/drafts/{draft['id']}", f"/review/drafts/{draft['id']}/variants/{variant['id']}/edit"
+    alices_page = alice.get(page).text
+    assert bob.post(f"{page}/approve", data=form_of(bob.get(page).text, f"{page}/approve")).status_code == 200
+
+    refused = alice.post(action, data=form_of(alices_page, action, subject="A subject Alice took ten minutes on"))
+    assert refused.status_code == 409
+    text = unescape(refused.text)
+    assert f"Draft {draft['id']} is already approved" in text and 'id="status">approved' in text
+    assert 'id="unsaved-edit"' in text and 'readonly value="A subject Alice took ten minutes on"' in text
+    assert f"<textarea readonly>{INTRO}</textarea>" in text
