@@ -2,6 +2,7 @@
 their stylesheet, and the page that shows an error to a person in the browser (the API answers the same errors
 in JSON)."""
 
+import re
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -104,9 +105,20 @@ class SameOriginWrites:
         await self.app(scope, receive, send)
 
 
+SESSION_ENDED = "session-ended"  # the login page's `why` when a form was posted without a valid session
+# A form's address on the review page, and the page it is on: /review/drafts/7/variants/9/edit is on /review/drafts/7.
+FORM_PAGE = re.compile(rf"^({PREFIX}/(?:drafts|campaigns)/\d+)(?:/|$)")
+
+
 def login_address(request: Request) -> str:
-    """The login page, asked to come back to the page the person wanted (a GET's path and query) once they are in."""
-    if request.method != "GET" or request.url.path in (PREFIX, f"{PREFIX}/", f"{PREFIX}/login"):
+    """The login page, asked to come back once the person is in to the page they wanted (a GET's path and query)
+    or, for a form they posted (a session that ended: signed out in another tab, expired, its key revoked), to the
+    page the form was on, with a ``why`` that has the login page say that what they sent was not done."""
+    if request.method != "GET":
+        page = FORM_PAGE.match(request.url.path)
+        back = {"next": page[1]} if page else {}
+        return f"{PREFIX}/login?{urlencode({**back, 'why': SESSION_ENDED})}"
+    if request.url.path in (PREFIX, f"{PREFIX}/", f"{PREFIX}/login"):
         return f"{PREFIX}/login"
     wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return f"{PREFIX}/login?{urlencode({'next': wanted})}"

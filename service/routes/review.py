@@ -20,7 +20,7 @@ from service.deps import REVIEW_COOKIE, ApiKeyDep, ReviewerDep, SessionDep, Stat
 from service.errors import Conflict, InvalidInput, NotReady, TailorError, Unauthorized, as_told
 from service.experiments import experiment_results
 from service.pipeline.mail import sender_of
-from service.review import after_login, templates
+from service.review import SESSION_ENDED, after_login, templates
 from service.schemas import DATABASE_INT_MAX, DatabaseId, DraftStatus
 from service.settings import PublicSettings, SmtpSettings
 
@@ -30,6 +30,12 @@ CAMPAIGNS_PER_PAGE = 50
 REVIEWER_MAX = 100  # characters of a reviewer's name (the reviews table holds 200)
 # The draft's revision the page showed, sent back with each of its forms (service.drafts refuses a stale one).
 RevisionForm = Annotated[int | None, Form(ge=0, le=DATABASE_INT_MAX)]
+# Why the login page was shown, by the `why` its address gives (service.review.login_address).
+LOGIN_NOTES = {
+    SESSION_ENDED: "Your review session had ended (signed out in another tab, over "
+    f"{SESSION_HOURS} hours old, or its API key revoked), so what you just sent was not done: an edit you typed "
+    "was not saved, an approval or rejection not recorded. Log in to go back to the page you were on.",
+}
 
 
 def _back_to(draft_id: int, preview: int | None = None) -> RedirectResponse:
@@ -89,9 +95,11 @@ def _refused(
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, next: str | None = None) -> HTMLResponse:
-    """`next`: the review page to go on to once logged in (where the person was sent here from)."""
-    return templates.TemplateResponse(request, "login.html", {"error": None, "reviewer": "", "next": after_login(next)})
+def login_page(request: Request, next: str | None = None, why: str | None = None) -> HTMLResponse:
+    """`next`: the review page to go on to once logged in (where the person was sent here from); `why`: the reason
+    they were sent here, said on the page (one of LOGIN_NOTES; anything else says nothing)."""
+    context = {"error": None, "reviewer": "", "next": after_login(next), "note": LOGIN_NOTES.get(why or "")}
+    return templates.TemplateResponse(request, "login.html", context)
 
 
 @router.post("/login", response_model=None)
@@ -101,7 +109,7 @@ def login(
 ) -> HTMLResponse | RedirectResponse:  # fmt: skip
     """Log in with an API key and one's own name: reviews record the person, not the key they share. Then on to
     `next`, the review page the person had asked for."""
-    typed = {"reviewer": reviewer, "next": after_login(next)}
+    typed = {"reviewer": reviewer, "next": after_login(next), "note": None}
     if not reviewer.strip():
         error = "Give your name: it is recorded with every review you make."
         return templates.TemplateResponse(request, "login.html", {"error": error, **typed}, status_code=422)

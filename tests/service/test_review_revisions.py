@@ -1,6 +1,7 @@
 """Two reviewers on one draft: a save or a review from a page that shows an older revision of the draft is refused
 with the draft as it is now and what the person typed (nothing undone, nothing approved unseen, nothing lost); the
-API offers the same with `expected_revision`."""
+API offers the same with `expected_revision`; and a form posted after the review session ended leads to the login
+page saying so, and back to the draft."""
 
 from __future__ import annotations
 
@@ -192,3 +193,30 @@ def test_an_edit_refused_because_the_draft_was_reviewed_meanwhile_shows_what_was
     assert f"Draft {draft['id']} is already approved" in text and 'id="status">approved' in text
     assert 'id="unsaved-edit"' in text and 'readonly value="A subject Alice took ten minutes on"' in text
     assert f"<textarea readonly>{INTRO}</textarea>" in text
+
+
+def test_a_form_posted_after_the_session_ended_leads_back_to_the_draft_saying_it_was_not_saved(draft, api_key, client):
+    """Signed out in another tab, a Save landed on a bare login page and then on the campaigns list: the edit was
+    lost without a word, and the draft had to be found again."""
+    browser = TestClient(client.app)
+    browser.post("/review/login", data={"api_key": api_key, "reviewer": "Ann"})
+    page = f"/review/drafts/{draft['id']}"
+    action = f"{page}/variants/{draft['variants'][0]['id']}/edit"
+    open_page = browser.get(page).text
+    browser.post("/review/logout")  # the other tab
+
+    for posted in (action, f"{page}/approve"):
+        sent_away = browser.post(posted, data=form_of(open_page, posted), follow_redirects=False)
+        assert sent_away.status_code == 303
+        assert (
+            sent_away.headers["location"] == f"/review/login?next=%2Freview%2Fdrafts%2F{draft['id']}&why=session-ended"
+        )
+    login = browser.get(sent_away.headers["location"])
+    assert "Your review session had ended" in login.text and "an edit you typed was not saved" in login.text
+    assert f'name="next" value="{page}"' in login.text
+    back = browser.post(
+        "/review/login", data={"api_key": api_key, "reviewer": "Ann", "next": page}, follow_redirects=False
+    )
+    assert back.headers["location"] == page
+    assert "Your review session had ended" not in browser.get("/review/login").text
+    assert client.get(f"/drafts/{draft['id']}").json()["revision"] == 0  # nothing was done
