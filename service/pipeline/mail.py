@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import formatdate, make_msgid
 from html import escape
 
 from generation.brands import UNSUBSCRIBE_PLACEHOLDER, load_brand
@@ -70,11 +70,13 @@ def build_message(
 ) -> EmailMessage:
     """One recipient's email: the variant's bodies with the brand footer's unsubscribe placeholder replaced by
     the recipient's own link (a link in the HTML), and the same link in List-Unsubscribe with
-    List-Unsubscribe-Post, so that mail clients can offer one-click unsubscribe (RFC 8058)."""
+    List-Unsubscribe-Post, so that mail clients can offer one-click unsubscribe (RFC 8058), and the Date that
+    RFC 5322 requires (the moment it is written, in UTC)."""
     message = EmailMessage()
     message["From"] = sender
     message["To"] = to
     message["Subject"] = subject
+    message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = message_id
     message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 
 import pandas as pd
 from fastapi.testclient import TestClient
@@ -122,6 +123,22 @@ def test_sent_email_carries_its_own_unsubscribe_link_that_unsubscribes(client, e
     with session_scope(engine) as session:
         kinds = session.scalars(select(Event.kind).join(Send).where(Send.campaign_id == campaign_id)).all()
         assert sorted(kinds) == ["delivered", "unsubscribe"]
+
+
+def test_sent_email_carries_the_date_it_was_sent(client, engine, mail_server, monkeypatch):
+    """RFC 5322 requires a Date header; without one, receiving servers add their own or score the message as spam."""
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    campaign_id = new_campaign(client)
+    approved_draft(client, engine, campaign_id)
+    before = datetime.now(UTC).replace(microsecond=0)
+
+    assert send_job(client, campaign_id)["result"]["sent"] == 1
+
+    (message,) = messages
+    assert message["Date"] is not None
+    sent_at = parsedate_to_datetime(message["Date"])
+    assert sent_at.tzinfo is not None and before <= sent_at <= datetime.now(UTC)
 
 
 def test_an_email_whose_product_changed_since_it_was_written_goes_back_to_review(
