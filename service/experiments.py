@@ -111,8 +111,7 @@ def plan_arms(session: Session, campaign: Campaign, drafts: list[Draft]) -> dict
     if treated:
         settings = ExperimentSettings()
         _, rows = arm_outcomes(session, campaign.id, settings)
-        counts = _counts(rows, arms, OUTCOME_COLUMNS[settings.allocation_outcome], sent_only=False)
-        seed = campaign.id * 1_000_003 + int(counts.trials.sum())
+        counts, seed = _allocation_counts(rows, arms, campaign.id, settings)
         sends_per_arm = allocate_sends(counts, len(treated), seed=seed)
         queue = iter(_hash_order(list(treated), salt))
         for arm, n_sends in sends_per_arm.items():
@@ -211,8 +210,10 @@ def experiment_results(session: Session, campaign: Campaign) -> ExperimentOut:
         for outcome in ("open", "click", "conversion")
     }
     lifts = _holdout_lifts(rows, variant_labels, level)
-    allocation_counts = _counts(rows, variant_labels, OUTCOME_COLUMNS[settings.allocation_outcome])
-    next_allocation = thompson_allocation(allocation_counts).round(4).to_dict() if len(allocation_counts) else {}
+    allocation_counts, seed = _allocation_counts(rows, variant_labels, campaign.id, settings)
+    next_allocation = (
+        thompson_allocation(allocation_counts, seed=seed).round(4).to_dict() if len(allocation_counts) else {}
+    )
     arms_out = []
     for arm in arm_names:
         counts = rows[arm]
@@ -250,6 +251,16 @@ def experiment_results(session: Session, campaign: Campaign) -> ExperimentOut:
     )
 
 
+def _allocation_counts(
+    rows: dict[str, dict[str, float]], arms: list[str], campaign_id: int, settings: ExperimentSettings
+) -> tuple[pd.DataFrame, int]:
+    """What Thompson sampling allocates the next batch from: every variant arm's sends and outcomes (an arm not
+    sent yet takes part with its prior), and the seed of its draws. The sender and the results both use it, so
+    that ``next_allocation`` is the split the next batch gets."""
+    counts = _counts(rows, arms, OUTCOME_COLUMNS[settings.allocation_outcome], sent_only=False)
+    return counts, campaign_id * 1_000_003 + int(counts.trials.sum())
+
+
 def _counts(rows: dict[str, dict[str, float]], arms: list[str], column: str, sent_only: bool = True) -> pd.DataFrame:
     """Trials (sends) and successes per variant arm: those that have been sent, or (``sent_only=False``) all."""
     sent = [arm for arm in arms if rows[arm]["sends"] or not sent_only]
@@ -259,7 +270,9 @@ def _counts(rows: dict[str, dict[str, float]], arms: list[str], column: str, sen
 
 
 def _variant_effects(rows: dict[str, dict[str, float]], arms: list[str], column: str, level: float) -> dict:
-    counts = _counts(rows, arms, column)
+    """Each variant arm's rate with its interval and P(best); an arm not sent yet shows its prior (a uniform
+    rate), which is what Thompson sampling gives it its share by."""
+    counts = _counts(rows, arms, column, sent_only=False)
     if counts.empty:
         return {}
     table = effects(counts, control=counts.arm.iloc[0], level=level)

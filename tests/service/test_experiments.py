@@ -134,6 +134,31 @@ def test_thompson_sampling_moves_later_sends_to_the_variant_that_gets_clicks(cli
     assert len(messages) == 60
 
 
+def test_the_results_report_the_split_the_next_batch_gets_with_unsent_arms_at_their_prior(
+    client, engine, mail_server, monkeypatch
+):
+    """The allocation shown left out an arm with no sends: after one unclicked send of one arm the page said that
+    arm gets every next send, while the sender, which counts the unsent arm with its prior, gave it a third."""
+    controller, _ = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    campaign_id = approved_campaign(client, engine, 31, "u")
+    first = send(client, campaign_id, holdout_share=0, batch_size=1)
+    [(sent_arm, _)] = first["sent_by_arm"].items()
+    other = ({"A", "B"} - {sent_arm}).pop()
+
+    results = client.get(f"/campaigns/{campaign_id}/experiment").json()
+
+    # Beta(1, 2) against Beta(1, 1): P(sent arm is best) = 1/3.
+    shares = results["next_allocation"]
+    assert shares[sent_arm] == pytest.approx(1 / 3, abs=0.02) and shares[other] == pytest.approx(2 / 3, abs=0.02)
+    arms = {a["arm"]: a for a in results["arms"]}
+    assert arms[other]["sends"] == 0 and arms[other]["click_rate"]["mean"] == pytest.approx(0.5, abs=0.01)
+    assert arms[other]["click_rate"]["p_best"] == pytest.approx(2 / 3, abs=0.02)
+
+    second = send(client, campaign_id)
+    assert second["sent_by_arm"] == {arm: round(share * 30) for arm, share in shares.items()}
+
+
 def test_an_arm_whose_variant_failed_a_check_sends_the_approved_variant_instead(
     client, engine, mail_server, monkeypatch
 ):
