@@ -13,6 +13,8 @@ its drafts (``A``, ``B`` …) plus ``holdout``, whose customers are sent nothing
   a purchase (an order line in ``interactions``) after they were assigned and within
   ``conversion_window_days``. Held-out customers can only convert by purchase, which is what makes the lift
   over the holdout the campaign's incremental effect. Opens and clicks exist only for arms that were sent.
+- Who takes part: the drafts being sent whose customer can be mailed; one who cannot (unsubscribed, bounced, no
+  consent) is skipped at sending and is in no arm, the holdout included.
 """
 
 from __future__ import annotations
@@ -88,7 +90,11 @@ def variant_arms(session: Session, campaign_id: int) -> list[str]:
 
 def plan_arms(session: Session, campaign: Campaign, drafts: list[Draft]) -> dict[int, str]:
     """Each draft's arm for this batch: the arm already recorded for its customer, else ``holdout`` by hash,
-    else a variant arm by Thompson sampling over the outcomes so far. Records the holdout customers' arms."""
+    else a variant arm by Thompson sampling over the outcomes so far. Records the holdout customers' arms.
+
+    A draft whose customer cannot be mailed (unsubscribed, bounced, no consent) gets no arm: the sender skips
+    it, and a holdout that kept such customers while the variant arms lost them would overstate the lift."""
+    drafts = [draft for draft in drafts if draft.customer.mailable]
     recorded = dict(
         session.execute(
             select(Assignment.customer_id, Assignment.arm).where(Assignment.campaign_id == campaign.id)

@@ -31,7 +31,8 @@ from service.unsubscribe import UnsubscribeLinks
 
 
 def _hold_out(session: Session, campaign: Campaign, draft_ids: list[int]) -> dict[int, str]:
-    """An experiment's arm for each draft of this batch; held-out drafts get the status ``holdout``."""
+    """An experiment's arm for each draft of this batch that takes part in it (service.experiments.plan_arms);
+    held-out drafts get the status ``holdout``."""
     drafts = [
         draft
         for batch in batches(draft_ids)
@@ -39,7 +40,7 @@ def _hold_out(session: Session, campaign: Campaign, draft_ids: list[int]) -> dic
     ]
     arms = plan_arms(session, campaign, drafts)
     for draft in drafts:
-        if arms[draft.id] == HOLDOUT:
+        if arms.get(draft.id) == HOLDOUT:
             draft.status = "holdout"
     return arms
 

@@ -97,6 +97,47 @@ def test_holdout_is_chosen_by_hash_and_sent_nothing(client, engine, mail_server,
     assert changed.status_code == 409 and "holdout_share cannot change" in changed.json()["message"]
 
 
+def test_customers_who_cannot_be_mailed_are_in_no_arm_not_even_the_holdout(client, engine, mail_server, monkeypatch):
+    """The holdout kept customers who had unsubscribed, bounced or withdrawn consent, while the variant arms lost
+    them at sending: the holdout's conversion rate came from a population the arms did not have."""
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    campaign_id = approved_campaign(client, engine, 40, "m", holdout_share=0.5)
+    unmailable = {f"m{i:03d}" for i in range(0, 40, 3)}  # 14 of them, since approval
+    with session_scope(engine) as session:
+        for customer in session.scalars(select(Customer).where(Customer.external_id.in_(unmailable))):
+            number = int(customer.external_id[1:])
+            if number % 2:
+                customer.unsubscribed = True
+            elif number % 4:
+                customer.bounced_email = customer.email
+            else:
+                customer.marketing_consent = False
+    ids = [f"m{i:03d}" for i in range(40)]
+    hashed = assign_arms(ids, ["sent"], holdout_share=0.5, salt=f"campaign:{campaign_id}")
+    held_out = {c for c, arm in zip(ids, hashed, strict=True) if arm == "holdout" and c not in unmailable}
+    assert any(arm == "holdout" for c, arm in zip(ids, hashed, strict=True) if c in unmailable)  # the case at stake
+
+    result = send(client, campaign_id)
+
+    assert result["skipped"] == len(unmailable) and result["held_out"] == len(held_out)
+    assert result["sent"] == 40 - len(unmailable) - len(held_out) == len(messages)
+    with session_scope(engine) as session:
+        assigned = dict(
+            session.execute(
+                select(Customer.external_id, Assignment.arm)
+                .join(Customer, Assignment.customer_id == Customer.id)
+                .where(Assignment.campaign_id == campaign_id)
+            ).all()
+        )
+    assert not set(assigned) & unmailable and {c for c, arm in assigned.items() if arm == "holdout"} == held_out
+    arms = {a["arm"]: a for a in client.get(f"/campaigns/{campaign_id}/experiment").json()["arms"]}
+    assert arms["holdout"]["customers"] == len(held_out)
+    assert sum(arms[a]["customers"] for a in arms) == 40 - len(unmailable)
+    drafts = client.get(f"/campaigns/{campaign_id}").json()["drafts"]
+    assert drafts["skipped"] == len(unmailable) and drafts["holdout"] == len(held_out)
+
+
 def test_a_campaign_that_sent_without_a_holdout_cannot_become_an_experiment(client, engine, mail_server, monkeypatch):
     """A holdout asked for after a plain batch had gone out was drawn among customers already mailed: the forecast
     held out 5 of them and the experiment showed nobody in any arm."""
