@@ -8,6 +8,11 @@ Each change through review adds one to the draft's ``revision`` (and the review 
 edit, approval or rejection may say which revision it is based on (``expected_revision``: the page's forms always
 do); one based on an older revision is refused (DraftChanged, naming who changed what since), so that a stale page
 neither undoes someone's edit by posting its old copy back nor approves copy its reader never saw.
+
+In an experiment (service.experiments), approving a draft's chosen variant, with no check overridden and no
+variant edited, leaves the variant to the test: the customer gets their arm's. An approval that chose another
+variant, overrode a check or follows an edit pins the draft (``Draft.pinned``): it is sent exactly the approved
+variant and stays out of the arms, whose assignment must be random.
 """
 
 from __future__ import annotations
@@ -116,6 +121,7 @@ def draft_out(draft: Draft) -> DraftOut:
         recommendations=draft.recommendations,
         offer=draft.offer,
         send_after=draft.send_after,
+        pinned=draft.pinned,
         cannot_mail=customer.why_not_mailable,
         revision=draft.revision,
         variants=[VariantOut.model_validate(v, from_attributes=True) for v in draft.variants],
@@ -200,7 +206,9 @@ def approve(
 ) -> Draft:  # fmt: skip
     """Approve the draft to send ``variant_id`` (default: its chosen variant). A variant that fails guardrail
     checks is refused (Conflict) unless ``override_checks`` is set with a ``comment`` saying why; the review then
-    records the checks it overrode. A draft changed since ``expected_revision`` is refused (DraftChanged)."""
+    records the checks it overrode. Choosing another variant than the chosen one, overriding a check, or an
+    edited variant pins the draft to the approved variant (see the module's docstring). A draft changed since
+    ``expected_revision`` is refused (DraftChanged)."""
     draft = get_draft(session, draft_id)
     _require_reviewable(draft)
     _require_revision(session, draft, expected_revision)
@@ -216,8 +224,10 @@ def approve(
     if failed and not comment.strip():
         why = f"say why variant {chosen.label} is approved despite failing {', '.join(failed)}"
         raise InvalidInput("approval", [Problem(None, "comment", why, "field")])
+    other = chosen is not None and chosen.id != draft.selected_variant_id
     review = Review(action="approve", reviewer=reviewer, comment=comment.strip(), overridden_checks=failed or None)
     _record(session, draft, review, "approved")
+    draft.pinned = other or bool(failed) or any(v.edited for v in draft.variants)
     if chosen is not None:
         draft.selected_variant_id = chosen.id
     draft.send_after = draft.send_after or approved_send_after(draft.campaign, datetime.now())
@@ -229,8 +239,9 @@ def approve(
 def approve_pending(session: Session, campaign_id: int, reviewer: str, comment: str = "") -> dict[str, int]:
     """Approve every pending draft of the campaign with its chosen variant: the drafts whose copy passed every
     guardrail check and whose predictions cleared the review floors. Flagged drafts stay for a person (as does a
-    pending draft whose chosen variant fails a check, which generation never leaves). Refused (Conflict) while
-    the campaign is being generated: its drafts are not all written yet.
+    pending draft whose chosen variant fails a check, which generation never leaves). A draft with an edited
+    variant is pinned, as ``approve`` pins it. Refused (Conflict) while the campaign is being generated: its
+    drafts are not all written yet.
 
     Set-based, a batch at a time: only each draft's chosen variant's checks are read (not the variants' rendered
     email), and one UPDATE and one multi-row INSERT of reviews approve a batch (each draft's revision moves on, as
@@ -257,7 +268,10 @@ def approve_pending(session: Session, campaign_id: int, reviewer: str, comment: 
             update(Draft)
             .where(Draft.id.in_(passing), Draft.status == "pending")
             .values(
-                status="approved", send_after=func.coalesce(Draft.send_after, scheduled), revision=Draft.revision + 1
+                status="approved",
+                send_after=func.coalesce(Draft.send_after, scheduled),
+                revision=Draft.revision + 1,
+                pinned=select(Variant.id).where(Variant.draft_id == Draft.id, Variant.edited).exists(),
             )
             .returning(Draft.id, Draft.revision)
             .execution_options(synchronize_session=False)
@@ -301,7 +315,7 @@ def reopen(session: Session, draft_id: int, reviewer: str, comment: str, expecte
     _require_revision(session, draft, expected_revision)
     review = Review(action="reopen", reviewer=reviewer, comment=comment.strip())
     _record(session, draft, review, "flagged" if draft.flagged else "pending")
-    draft.send_after = None
+    draft.send_after, draft.pinned = None, False
     mark_stale(draft.campaign)
     session.flush()
     return draft

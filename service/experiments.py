@@ -14,7 +14,9 @@ its drafts (``A``, ``B`` …) plus ``holdout``, whose customers are sent nothing
   ``conversion_window_days``. Held-out customers can only convert by purchase, which is what makes the lift
   over the holdout the campaign's incremental effect. Opens and clicks exist only for arms that were sent.
 - Who takes part: the drafts being sent whose customer can be mailed; one who cannot (unsubscribed, bounced, no
-  consent) is skipped at sending and is in no arm, the holdout included.
+  consent) is skipped at sending and is in no arm, the holdout included. Nor is a draft its reviewer pinned
+  (``Draft.pinned``: they chose another variant, overrode a check or edited copy): it is sent exactly the
+  approved variant, and since that choice is not random it is left out of the arms; the results count these.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scoring.experiments import (
@@ -93,8 +95,9 @@ def plan_arms(session: Session, campaign: Campaign, drafts: list[Draft]) -> dict
     else a variant arm by Thompson sampling over the outcomes so far. Records the holdout customers' arms.
 
     A draft whose customer cannot be mailed (unsubscribed, bounced, no consent) gets no arm: the sender skips
-    it, and a holdout that kept such customers while the variant arms lost them would overstate the lift."""
-    drafts = [draft for draft in drafts if draft.customer.mailable]
+    it, and a holdout that kept such customers while the variant arms lost them would overstate the lift. Nor
+    does a pinned draft: it is sent the variant its reviewer approved."""
+    drafts = [draft for draft in drafts if draft.customer.mailable and not draft.pinned]
     recorded = dict(
         session.execute(
             select(Assignment.customer_id, Assignment.arm).where(Assignment.campaign_id == campaign.id)
@@ -253,6 +256,9 @@ def experiment_results(session: Session, campaign: Campaign) -> ExperimentOut:
             f"{settings.conversion_window_days} days after the customer was assigned (the holdout: purchases only)"
         ),
         next_allocation={str(arm): float(share) for arm, share in next_allocation.items()},
+        pinned=session.scalar(
+            select(func.count()).where(Draft.campaign_id == campaign.id, Draft.pinned, Draft.status == "sent")
+        ),
         arms=arms_out,
     )
 

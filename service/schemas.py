@@ -218,6 +218,10 @@ class DraftOut(BaseModel):
     recommendations: list[dict[str, Any]]
     offer: dict[str, Any] | None
     send_after: datetime | None = None  # an approved draft waiting for the customer's best send hour
+    pinned: bool = Field(
+        False, description="approved with a variant the reviewer chose (another than the chosen one, a failed "
+        "check overridden, or copy edited): in an experiment it is sent exactly that variant, outside the arms",
+    )  # fmt: skip
     cannot_mail: str | None = Field(
         None, description="why the customer may not be mailed now (unsubscribed or bounced since the draft was "
         "written, consent withdrawn): such a draft is skipped at sending; null when they may",
@@ -385,6 +389,10 @@ class ExperimentOut(BaseModel):
     conversion_window_days: int
     conversion_definition: str
     next_allocation: dict[str, float]
+    pinned: int = Field(
+        0, description="drafts sent exactly the variant their reviewer chose or edited (not an arm's): they are "
+        "in no arm and none of the arms' counts",
+    )  # fmt: skip
     arms: list[ArmOut]
 
 

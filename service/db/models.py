@@ -198,6 +198,9 @@ class Draft(Base):
     # Counts the draft's changes through review (edits, approvals, rejections, reopenings): a page or an API client
     # that says which revision it saw is refused when the draft changed since (service.drafts).
     revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Approved with a variant a person chose rather than left to an experiment: another than the chosen one, a
+    # failed check overridden, or copy edited. Sent exactly that variant, outside an experiment's arms.
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 

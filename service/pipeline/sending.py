@@ -46,9 +46,9 @@ def _hold_out(session: Session, campaign: Campaign, draft_ids: list[int]) -> dic
 
 
 def _variant_for(draft: Draft, arm: str | None) -> Variant | None:
-    """The variant of the draft's experiment arm, else the selected one: with no experiment, no such label,
-    or when the arm's variant failed a guardrail check for this customer (only the approved variant may be
-    sent despite a failed check, and only after a person overrode it)."""
+    """The variant of the draft's experiment arm, else the selected one: with no experiment or arm (a draft its
+    reviewer pinned), no such label, or when the arm's variant failed a guardrail check for this customer (only
+    the approved variant may be sent despite a failed check, and only after a person overrode it)."""
     chosen = next((v for v in draft.variants if arm is not None and v.label == arm and not failed_checks(v)), None)
     return chosen or selected_variant(draft)
 
@@ -71,7 +71,8 @@ def send_campaign(
     changed price or went out of stock since they were written go back to review (``held_back`` in the result
     says which and why). With ``at_best_hour``, drafts without a send time first get their customer's best
     hour, and those not yet due wait for it. In an experiment, held-out customers are sent nothing and the
-    others get the variant of the arm Thompson sampling allots them (service.experiments). A customer mailed
+    others get the variant of the arm Thompson sampling allots them (service.experiments), except a draft whose
+    reviewer chose its variant (``pinned``: sent that variant, in no arm; counted in the result). A customer mailed
     less than the contact policy's days ago waits (``deferred``: the draft stays approved, its send time moved
     to when they may be mailed again). With ``at`` (the campaign scheduled, or rescheduled), the approved drafts
     without a send time, and drafts approved later, get that moment (with ``at_best_hour``, each customer's best
@@ -96,7 +97,7 @@ def send_campaign(
     held_out = sum(arm == HOLDOUT for arm in arms.values())
     draft_ids = [draft_id for draft_id in draft_ids if arms.get(draft_id) != HOLDOUT]
     links = UnsubscribeLinks.configured()
-    sent = skipped = 0
+    sent = skipped = pinned = 0
     sent_by_arm: dict[str, int] = {}
     refused: list[dict[str, Any]] = []
     with smtp_connection(settings) as smtp:
@@ -135,9 +136,11 @@ def send_campaign(
                     )  # fmt: skip
                     smtp.send_message(message, to_addrs=[customer.email])  # the one address, not the header's
                     send.events.append(Event(kind="delivered", occurred_at=now))
-                    if experiment:
+                    if draft_id in arms:
                         record_send(session, campaign_id, customer, send, variant.label, now)
                         sent_by_arm[variant.label] = sent_by_arm.get(variant.label, 0) + 1
+                    elif experiment:
+                        pinned += 1
                     draft.status = "sent"
                     sent += 1
             except smtplib.SMTPRecipientsRefused as error:  # this address only: the others still go
@@ -162,7 +165,7 @@ def send_campaign(
         "sent": sent, "skipped": skipped, "deferred": deferred, **later, "held_back": held_back, "refused": refused,
     }  # fmt: skip
     if experiment:
-        result.update(held_out=held_out, sent_by_arm=sent_by_arm)
+        result.update(held_out=held_out, sent_by_arm=sent_by_arm, pinned=pinned)
     return result
 
 

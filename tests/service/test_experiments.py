@@ -200,6 +200,65 @@ def test_the_results_report_the_split_the_next_batch_gets_with_unsent_arms_at_th
     assert second["sent_by_arm"] == {arm: round(share * 30) for arm, share in shares.items()}
 
 
+EDITED_SUBJECT = "A warmer hello from the shop"  # passes every guardrail check, as an edit must
+
+
+def test_a_draft_whose_reviewer_chose_or_edited_a_variant_is_sent_that_variant_outside_the_arms(
+    client, engine, mail_server, monkeypatch
+):
+    """An arm's variant went out in place of the one the reviewer approved: a customer whose reviewer chose B got
+    A, and one whose reviewer edited A got B's copy, which nobody had edited. Such drafts keep their variant and,
+    since it was not chosen at random, stay out of the arms' statistics."""
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    campaign_id = client.post("/campaigns", json={"name": "pin", "brand": "hearth", "campaign_type": "cross_sell"})
+    campaign_id = campaign_id.json()["id"]
+    drafts = {}
+    with session_scope(engine) as session:
+        for i in range(30):
+            customer = Customer(external_id=f"k{i:03d}", email=f"k{i:03d}@example.com", marketing_consent=True)
+            variants = [
+                Variant(label=label, subject=f"Subject {label}", html=f"<p>{label}</p>", text=f"Body {label}")
+                for label in "AB"
+            ]
+            draft = Draft(campaign_id=campaign_id, customer=customer, status="pending", variants=variants)
+            session.add(draft)
+            session.flush()
+            draft.selected_variant_id = draft.variants[0].id
+            drafts[customer.external_id] = (draft.id, draft.variants[0].id, draft.variants[1].id)
+    chose_b, edited_a, left_to_test = ([f"k{i:03d}" for i in range(start, 30, 3)] for start in range(3))
+    assert 'id="experiment-approval"' in client.get(f"/review/drafts/{drafts[chose_b[0]][0]}").text
+    for customer in chose_b:
+        draft_id, _, b = drafts[customer]
+        assert client.post(f"/drafts/{draft_id}/approve", json={"variant_id": b, "reviewer": "x"}).status_code == 200
+    for customer in edited_a:
+        draft_id, a, _ = drafts[customer]
+        edit = {"subject": EDITED_SUBJECT, "preheader": "A few ideas for you", "intro": "We chose these for you."}
+        assert client.patch(f"/drafts/{draft_id}/variants/{a}", json={**edit, "reviewer": "x"}).status_code == 200
+    for customer in left_to_test[:5]:  # naming the chosen variant leaves the choice to the test, as naming none does
+        draft_id, a, _ = drafts[customer]
+        assert client.post(f"/drafts/{draft_id}/approve", json={"variant_id": a, "reviewer": "x"}).status_code == 200
+    bulk = client.post(f"/campaigns/{campaign_id}/drafts/approve", json={"reviewer": "x"}).json()
+    assert bulk["approved"] == 15 and bulk["left_for_review"] == 0  # the edited drafts, and the rest of the test's
+    assert client.get(f"/drafts/{drafts[chose_b[0]][0]}").json()["pinned"] is True
+    assert client.get(f"/drafts/{drafts[edited_a[0]][0]}").json()["pinned"] is True
+    assert client.get(f"/drafts/{drafts[left_to_test[0]][0]}").json()["pinned"] is False
+    assert 'id="pinned"' in client.get(f"/review/drafts/{drafts[chose_b[0]][0]}").text
+    assert 'id="pinned"' not in client.get(f"/review/drafts/{drafts[left_to_test[0]][0]}").text
+
+    result = send(client, campaign_id, holdout_share=0)
+
+    assert result["sent"] == 30 == len(messages) and result["pinned"] == 20
+    assert sum(result["sent_by_arm"].values()) == 10
+    sent = {customer: (arm, subject) for _, customer, arm, subject in sends_of(engine, campaign_id)}
+    assert all(sent[customer] == (None, "Subject B") for customer in chose_b)
+    assert all(sent[customer] == (None, EDITED_SUBJECT) for customer in edited_a)
+    assert all(sent[customer][1] == f"Subject {sent[customer][0]}" for customer in left_to_test)
+    results = client.get(f"/campaigns/{campaign_id}/experiment").json()
+    assert results["pinned"] == 20
+    assert sum(arm["customers"] for arm in results["arms"]) == sum(arm["sends"] for arm in results["arms"]) == 10
+
+
 def test_an_arm_whose_variant_failed_a_check_sends_the_approved_variant_instead(
     client, engine, mail_server, monkeypatch
 ):
