@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from service.db.models import ApiKey, ReviewSession, utcnow
+from service.clock import utcnow
+from service.db.models import ApiKey, ReviewSession
 from service.errors import InvalidInput, NotFound, Problem, Unauthorized
 
 KEY_PREFIX = "tk_"
@@ -61,7 +62,7 @@ def revoke_key(session: Session, key_or_prefix: str) -> int:
     if not keys:
         raise NotFound(f"No active API key starts with '{prefix}'; `tailor keys list` shows the keys.")
     for key in keys:
-        key.revoked_at = datetime.now()
+        key.revoked_at = utcnow()
     return len(keys)
 
 

@@ -1,8 +1,9 @@
-"""SQLAlchemy 2 models of everything Tailor stores; the same schema runs on SQLite and PostgreSQL."""
+"""SQLAlchemy 2 models of everything Tailor stores; the same schema runs on SQLite and PostgreSQL. Every DateTime
+column holds UTC without a zone (``service.clock``), whatever the server's own zone."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -21,11 +22,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from service.clock import utcnow
+
 EVENT_ID_MAX = 200  # characters of the id an email service gives an event
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class Base(DeclarativeBase):

@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 
 from generation.render import WEB_ADDRESS
 from generation.schemas import LOCALES
+from service.clock import utcnow
 from service.db.batches import batches, rows_where_in
-from service.db.models import Customer, Event, Interaction, Product, Send, utcnow
+from service.db.models import Customer, Event, Interaction, Product, Send
 from service.errors import MAX_PROBLEMS, InvalidInput, Problem
 from service.importing.columns import SPECS, TableSpec, parse_table
 from tabular import DateOrder, is_parquet, scan_utf8
@@ -425,7 +426,7 @@ def _unknown(rows: pd.DataFrame, resolved: str, column: str, what: str, kind: st
 def _not_yet(timestamps: pd.Series) -> pd.Series:
     """Which times are after tomorrow: a day of slack for clocks and zones, beyond it a typing mistake (2031 for
     2011 would make every customer look lapsed to the audience models)."""
-    return timestamps > pd.Timestamp.now() + pd.Timedelta(days=1)
+    return timestamps > pd.Timestamp(utcnow()) + pd.Timedelta(days=1)
 
 
 def _import_orders(session: Session, rows: pd.DataFrame, progress: Report) -> ImportSummary:
