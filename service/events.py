@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from service.clock import as_utc, utcnow
 from service.db.models import Event, Send
 from service.errors import InvalidInput, Problem
 from service.forecasts import mark_stale_for_customers
 from service.schemas import EventIn
-from service.send_times import as_local
 
 # How far an event's time may lie before its send or after now: the email service's clock is not ours.
 CLOCK_SKEW = timedelta(minutes=10)
@@ -20,7 +20,7 @@ CLOCK_SKEW = timedelta(minutes=10)
 
 def ingest_events(session: Session, events: list[EventIn]) -> dict[str, int]:
     """Record events; the whole batch is rejected (nothing written) if any event names an unknown send, or a
-    time before its email was sent or still to come (a moment with a zone is converted to the server's time)."""
+    time before its email was sent or still to come (a moment with a zone is converted to UTC; one without is UTC)."""
     by_id = {e.send_id for e in events if e.send_id is not None}
     by_message = {_bare(e.message_id) for e in events if e.message_id is not None}
     sends = {s.id: s for s in session.scalars(select(Send).where(Send.id.in_(by_id)))} if by_id else {}
@@ -44,11 +44,11 @@ def ingest_events(session: Session, events: list[EventIn]) -> dict[str, int]:
             continue
         # An event without a time happened now, which is never refused: an unsubscribe must always be taken.
         if event.occurred_at is None:
-            resolved.append((send, event, datetime.now()))
+            resolved.append((send, event, utcnow()))
         elif problem := _impossible_time(event.occurred_at, send):
             problems.append(Problem(None, f"events[{index}].occurred_at", problem, "field"))
         else:
-            resolved.append((send, event, as_local(event.occurred_at)))
+            resolved.append((send, event, as_utc(event.occurred_at)))
     if problems:
         raise InvalidInput("events", problems)
     recorded = duplicates = 0
@@ -88,12 +88,12 @@ def _recorded(send: Send, event: EventIn, occurred_at: datetime) -> Select:
 def _impossible_time(moment: datetime, send: Send) -> str | None:
     """Why an event cannot have happened at ``moment``: before its email was sent, or still to come."""
     try:
-        occurred_at = as_local(moment)
-    except OverflowError:  # its zone takes it past the calendar's edge in the server's time: that edge will do
+        occurred_at = as_utc(moment)
+    except OverflowError:  # its zone takes it past the calendar's edge in UTC: that edge will do
         occurred_at = datetime.min if moment.year == 1 else datetime.max
     if occurred_at < send.sent_at - CLOCK_SKEW:
         return f"{occurred_at:%Y-%m-%d %H:%M} is before the email was sent ({send.sent_at:%Y-%m-%d %H:%M})"
-    if occurred_at > datetime.now() + CLOCK_SKEW:
+    if occurred_at > utcnow() + CLOCK_SKEW:
         return f"{occurred_at:%Y-%m-%d %H:%M} has not come yet"
     return None
 

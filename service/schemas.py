@@ -157,14 +157,15 @@ class CampaignOut(BaseModel):
     )  # fmt: skip
     holdout_share: float | None = None
     scheduled_at: datetime | None = Field(
-        None, description="the moment a scheduled send mails the approved drafts (POST /campaigns/{id}/send?at=...)"
+        None,
+        description="the moment (UTC) a scheduled send mails the approved drafts (POST /campaigns/{id}/send?at=...)",
     )
     waiting: int = Field(
         0,
         description="approved drafts waiting for a later send time (a scheduled moment, the "
         "customer's best hour, the contact policy); the server sends them as they fall due",
     )
-    next_send_at: datetime | None = Field(None, description="when the next waiting draft falls due")
+    next_send_at: datetime | None = Field(None, description="when (UTC) the next waiting draft falls due")
 
 
 class CheckOut(BaseModel):
@@ -313,7 +314,10 @@ class EventIn(BaseModel):
         "is a duplicate (a retry), not recorded again",
     )  # fmt: skip
     kind: EventKind
-    occurred_at: datetime | None = Field(None, description="when it happened (default: now); a zone is converted")
+    occurred_at: datetime | None = Field(
+        None,
+        description="when it happened (default: now); with a time zone it is converted to UTC, without one it is UTC",
+    )
     # Finite: 1e309 (infinity) was stored, and the campaign's revenue read null from then on.
     value: FiniteFloat | None = Field(None, ge=0, description="what a conversion was worth, in the shop's currency")
 

@@ -10,12 +10,13 @@ send job and its periodic due-check honour.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from service.clock import as_utc, utcnow
 from service.db.models import Campaign, Customer, Draft, Send
 from service.errors import InvalidInput, NotReady, Problem
 from service.pipeline import frames
@@ -70,28 +71,24 @@ def waiting_drafts(session: Session, campaign_id: int, now: datetime) -> dict[st
 SCHEDULE_HORIZON = timedelta(days=365)
 
 
-def as_local(moment: datetime) -> datetime:
-    """A moment as the service keeps them: the server's local time, without a zone (one with a zone converted)."""
-    return moment.astimezone().replace(tzinfo=None) if moment.tzinfo else moment
-
-
 def scheduled_moment(at: datetime | None, batch_size: int | None) -> datetime | None:
-    """``at`` as the service keeps moments (the server's local time, no zone), checked: InvalidInput naming
-    `at` for a moment that has passed or lies more than SCHEDULE_HORIZON ahead, or for `at` with `batch_size` (a
-    batch is sent now, to learn from)."""
+    """``at`` as the service keeps moments (UTC without a zone; an ``at`` without a zone is UTC already), checked:
+    InvalidInput naming `at` for a moment that has passed or lies more than SCHEDULE_HORIZON ahead, or for `at`
+    with `batch_size` (a batch is sent now, to learn from)."""
     if at is None:
         return None
     if batch_size is not None:
         problem = "schedule a whole campaign, not a batch: drop batch_size"
         raise InvalidInput("query", [Problem(None, "at", problem, "parameter")])
-    now = datetime.now(at.tzinfo)  # in the moment's own zone: one at the calendar's edge cannot be converted
+    # Compared in the moment's own terms (aware with aware): one at the calendar's edge cannot be converted.
+    now = datetime.now(UTC) if at.tzinfo is not None else utcnow()
     if at <= now:
         problem = f"{at:%Y-%m-%d %H:%M} has passed: give a moment to come"
         raise InvalidInput("query", [Problem(None, "at", problem, "parameter")])
     if at - now > SCHEDULE_HORIZON:
         problem = f"{at:%Y-%m-%d %H:%M} is more than {SCHEDULE_HORIZON.days} days ahead: give a moment within a year"
         raise InvalidInput("query", [Problem(None, "at", problem, "parameter")])
-    return as_local(at)
+    return as_utc(at)
 
 
 def schedule_campaign(session: Session, campaign: Campaign, when: datetime | None) -> int:

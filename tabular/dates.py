@@ -75,7 +75,8 @@ def day_first(values: pd.Series) -> tuple[bool, DateOrderProblem | None]:
 
 
 def parse_dates(values: pd.Series, day_first_known: bool | None = None) -> tuple[pd.Series, DateOrderProblem | None]:
-    """The values as UTC timestamps without a time zone (NaT where unreadable), or all NaT and the problem.
+    """The values as UTC timestamps without a time zone (NaT where unreadable), or all NaT and the problem: a
+    value with a zone is converted to UTC, one without is taken to be UTC already.
     Values that are timestamps already (a frame read from the database) are kept, not written out and read
     back: a recommender's training prepares the same interactions dozens of times. ``day_first_known``: the
     order of the whole column when ``values`` is a piece of it (see ``DateOrder``), instead of the piece's own."""

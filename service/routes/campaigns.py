@@ -82,8 +82,8 @@ def send(
     ),
     batch_size: int | None = Query(None, ge=1, le=COUNT_MAX, description="send only the first N approved drafts now"),
     at_best_hour: bool = Query(False, description="mail each customer at their best send hour, not all now"),
-    at: datetime | None = Query(None, description="schedule the campaign: send at this moment (ISO 8601; without "
-                                "a time zone, the server's local time), not now"),
+    at: datetime | None = Query(None, description="schedule the campaign: send at this moment (ISO 8601; with a "
+                                "time zone it is converted to UTC, without one it is UTC), not now"),
 ) -> JobStarted:  # fmt: skip
     """Send the approved drafts of the campaign through the configured SMTP server (a job). In an experiment,
     send in batches so that Thompson sampling can move later sends towards the variant that is ahead. With
