@@ -9,6 +9,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.clock import utcnow
 from service.db.models import Customer, Send
 from service.errors import InvalidInput, Problem
 from service.pipeline import frames
@@ -71,7 +72,7 @@ def mailed_recently(session: Session, customer_ids: pd.Series, now: datetime | N
     days = SendScheduleSettings().min_days_between
     if days <= 0 or customer_ids.empty:
         return 0
-    cutoff = (now or datetime.now()) - timedelta(days=days)
+    cutoff = (now or utcnow()) - timedelta(days=days)
     recent = session.scalars(
         select(Customer.external_id).join(Send, Send.customer_id == Customer.id).where(Send.sent_at > cutoff).distinct()
     )

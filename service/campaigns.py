@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import ScalarSelect, delete, func, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from service.clock import utcnow
 from service.db.models import UNFINISHED_JOB, Brand, Campaign, DeletedCampaign, Draft, Job, Send
 from service.errors import Conflict, InvalidInput, NotFound, Problem
 from service.forecasts import current_forecast
@@ -190,6 +189,6 @@ def campaign_out(session: Session, campaign: Campaign) -> CampaignOut:
         forecast=current_forecast(session, campaign),
         performance=campaign_performance(session, campaign.id),
         scheduled_at=campaign.scheduled_at,
-        **waiting_drafts(session, campaign.id, datetime.now()),
+        **waiting_drafts(session, campaign.id, utcnow()),
         holdout_share=campaign.holdout_share,
     )

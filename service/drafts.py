@@ -17,7 +17,6 @@ variant and stays out of the arms, whose assignment must be random.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -26,6 +25,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from service.campaigns import get_campaign
+from service.clock import utcnow
 from service.db.batches import batches
 from service.db.models import Customer, Draft, Review, Variant
 from service.errors import Conflict, DraftChanged, InvalidInput, NotFound, NotReady, Problem, field_path
@@ -230,7 +230,7 @@ def approve(
     draft.pinned = other or bool(failed) or any(v.edited for v in draft.variants)
     if chosen is not None:
         draft.selected_variant_id = chosen.id
-    draft.send_after = draft.send_after or approved_send_after(draft.campaign, datetime.now())
+    draft.send_after = draft.send_after or approved_send_after(draft.campaign, utcnow())
     mark_stale(draft.campaign)
     session.flush()
     return draft
@@ -253,7 +253,7 @@ def approve_pending(session: Session, campaign_id: int, reviewer: str, comment: 
     pending = session.scalars(
         select(Draft.id).where(Draft.campaign_id == campaign_id, Draft.status == "pending").order_by(Draft.id)
     ).all()
-    scheduled = approved_send_after(campaign, datetime.now())  # a scheduled campaign's drafts wait for its moment
+    scheduled = approved_send_after(campaign, utcnow())  # a scheduled campaign's drafts wait for its moment
     approved = 0
     for batch in batches(pending, size=APPROVE_BATCH):
         chosen = session.execute(

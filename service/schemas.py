@@ -402,7 +402,7 @@ class ExperimentOut(BaseModel):
 
 class SendTimeOut(BaseModel):
     customer_id: str
-    best_hour: int
+    best_hour: int = Field(description="the hour of the day (0–23) in UTC, as every time the API gives and keeps")
     expected_open_rate: float
     n_sends: int
     n_opens: int

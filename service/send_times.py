@@ -3,7 +3,8 @@
 ``scoring.send_time.best_hours_from_counts`` does the work, from sends and opens counted by the database per
 hour (a shop's sends are not read one by one): a customer's open rate at each hour is shrunk towards the
 shop's rate at that hour, so a customer with little history gets the population's best hour
-(``source = population``). Hours are in the clock the sends were recorded in (``sends.sent_at``).
+(``source = population``). Hours are UTC hours, as every moment the service keeps (``service.clock``): the
+hours of ``sends.sent_at``, whatever the server's zone.
 ``schedule_at_best_hours`` gives approved drafts the moment to send them (``drafts.send_after``), which the
 send job and its periodic due-check honour.
 """

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Collection
-from datetime import date, datetime
+from datetime import datetime
 
 import pandas as pd
 from sqlalchemy import case, exists, extract, func, or_, select
 from sqlalchemy.orm import Session
 
+from service.clock import utc_today, utcnow
 from service.db.batches import IN_BATCH, batches
 from service.db.models import PROFILE_COLUMNS, Customer, Event, Interaction, Product, Send
 
@@ -142,7 +143,7 @@ def products_frame(session: Session) -> pd.DataFrame:
     products = _frame(session, statement, columns)
     # The new-arrivals boost reads `is_new`: 1 for a product that arrived within the last NEW_ARRIVAL_DAYS days.
     arrived = pd.to_datetime(products["arrived_at"])
-    products["is_new"] = (arrived >= pd.Timestamp.now() - pd.Timedelta(days=NEW_ARRIVAL_DAYS)).astype(float)
+    products["is_new"] = (arrived >= pd.Timestamp(utcnow()) - pd.Timedelta(days=NEW_ARRIVAL_DAYS)).astype(float)
     return products
 
 
@@ -157,7 +158,7 @@ class CatalogCache:
 
     def get(self, session: Session) -> pd.DataFrame:
         rows, updated = session.execute(select(func.count(Product.id), func.max(Product.updated_at))).one()
-        fingerprint = (rows, updated, date.today())
+        fingerprint = (rows, updated, utc_today())
         with self._lock:
             if fingerprint != self._fingerprint:
                 self._products, self._fingerprint = products_frame(session), fingerprint
@@ -307,7 +308,7 @@ def audience_as_of(session: Session):
 
 def latest_purchase_day(session: Session):
     """The day after the latest purchase."""
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     latest = session.scalar(select(func.max(Interaction.timestamp)).where(Interaction.kind == "purchase"))
-    return (latest + timedelta(days=1)).date() if latest else date.today()
+    return (latest + timedelta(days=1)).date() if latest else utc_today()

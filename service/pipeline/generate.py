@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -17,6 +17,7 @@ from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from recommenders.rules import Rules, recommend_with_rules
+from service.clock import utcnow
 from service.db.batches import IN_BATCH, batches, rows_where_in
 from service.db.models import Campaign, Customer, Draft, Review, Variant
 from service.db.session import session_scope
@@ -144,7 +145,7 @@ def email_features(churn_risk: float | None, recommendations: list[dict[str, Any
 
 def _variant_row(recipient: dict[str, Any], campaign_type: str, label: str, copy: Any, checks_passed: bool) -> dict:
     """One variant in the sends shape the engagement model scores, planned for the current hour."""
-    this_hour = pd.Timestamp(datetime.now().replace(minute=0, second=0, microsecond=0))
+    this_hour = pd.Timestamp(utcnow().replace(minute=0, second=0, microsecond=0))
     return {
         **recipient, "variant_id": label, "subject": copy.subject, "preheader": copy.preheader, "intro": copy.intro,
         "campaign_type": campaign_type, "sent_at": this_hour, "n_products": len(copy.product_lines),

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from scoring.experiments import HOLDOUT
 from service.campaigns import get_campaign
+from service.clock import utcnow
 from service.db.batches import batches
 from service.db.models import Campaign, Draft, Event, Send, Variant
 from service.db.session import session_scope
@@ -78,7 +79,7 @@ def send_campaign(
     without a send time, and drafts approved later, get that moment (with ``at_best_hour``, each customer's best
     hour from then on) and wait for it; without it, a scheduled campaign is unscheduled and sent now."""
     settings = settings or SmtpSettings()
-    now = datetime.now()
+    now = utcnow()
     with session_scope(engine) as session:
         get_campaign(session, campaign_id)  # NotFound, saying when, for a campaign deleted while this job waited
         if not due_check:  # a request to send: schedules, reschedules or unschedules; the due-check only sends
@@ -117,7 +118,7 @@ def send_campaign(
                         draft.status = "skipped"
                         skipped += 1
                         continue
-                    now = datetime.now()
+                    now = utcnow()
                     campaign = session.get(Campaign, campaign_id)
                     features = email_features((customer.profile or {}).get("churn_risk"), draft.recommendations)
                     send = Send(
@@ -218,12 +219,12 @@ def _due_campaigns(engine: Engine, now: datetime) -> list[int]:
 
 def has_due_drafts(engine: Engine) -> bool:
     """Whether any approved draft's send time has come (the periodic due-check submits a job only then)."""
-    return bool(_due_campaigns(engine, datetime.now()))
+    return bool(_due_campaigns(engine, utcnow()))
 
 
 def send_due_drafts(progress, engine: Engine, settings: SmtpSettings | None = None) -> dict[str, Any]:
     """Job (periodic): send every campaign's approved drafts whose send time has come."""
-    campaign_ids = _due_campaigns(engine, datetime.now())
+    campaign_ids = _due_campaigns(engine, utcnow())
     results = {}
     for done, campaign_id in enumerate(campaign_ids):
         results[str(campaign_id)] = send_campaign(

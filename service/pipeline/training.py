@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from sqlalchemy import Engine, func, select, update
 
+from service.clock import utcnow
 from service.db.batches import batches
 from service.db.models import AudienceSnapshot, Customer, Event, Interaction, Job, Send, profile_columns
 from service.db.session import session_scope
@@ -145,7 +146,7 @@ def train_recommender(engine: Engine, model: str | None = None, tune_trials: int
         **training_metadata(recommender, interactions),
         "holdout": holdout,
         "tuning": tuning,
-        "trained_at": datetime.now().isoformat(timespec="seconds"),
+        "trained_at": utcnow().isoformat(timespec="seconds"),
         "fit_seconds": round(time.perf_counter() - started, 2),
     }
     folder = publish(home_settings().models_dir, "recommender", recommender.save, metadata, ModelSettings().kept)
@@ -217,7 +218,7 @@ def train_engagement(engine: Engine) -> dict[str, Any]:
     settings = ScoringSettings()
     copy_model_path = settings.copy_model
     copy_model = _copy_model(copy_model_path) if copy_model_path else None
-    outcomes_due = datetime.now() - timedelta(days=settings.outcome_days)
+    outcomes_due = utcnow() - timedelta(days=settings.outcome_days)
     with session_scope(engine) as session:
         sends = frames.sends_frame(session, sent_before=outcomes_due, latest=settings.max_sends)
         learnable, waiting = frames.count_sends(session, outcomes_due)
@@ -229,7 +230,7 @@ def train_engagement(engine: Engine) -> dict[str, Any]:
         )
     metadata = {
         "copy_model": str(copy_model_path) if copy_model_path else None,
-        "trained_at": datetime.now().isoformat(timespec="seconds"),
+        "trained_at": utcnow().isoformat(timespec="seconds"),
         "sends": len(sends),
         "sends_waiting_for_outcomes": waiting,
         "older_sends_left_out": learnable - len(sends),

@@ -6,6 +6,7 @@ while the database defaults and imports were UTC: hours apart."""
 from __future__ import annotations
 
 import io
+import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,10 +15,11 @@ import pytest
 from sqlalchemy import select
 
 from service.clock import utcnow
-from service.db.models import Event, Send
+from service.db.models import Assignment, Draft, Event, Send
 from service.db.session import session_scope
 from tests.service.conftest import wait_for_job
-from tests.service.test_sending import approved_draft, new_campaign
+from tests.service.test_experiments import approved_campaign
+from tests.service.test_sending import approved_draft, new_campaign, send_job
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -79,6 +81,46 @@ def test_an_event_with_a_zone_on_a_send_imported_with_one_is_taken_in_utc(client
     assert refused.status_code == 422 and "has not come yet" in refused.json()["message"]
 
 
+def test_sends_their_events_and_a_holdout_s_assignments_share_the_utc_clock(
+    client, engine, mail_server, monkeypatch, server_in_new_york
+):
+    """Holdout rows took the database default (UTC) and mailed rows the server's local time: the holdout's
+    purchase window started five hours after the mailed arms'."""
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    campaign_id = approved_campaign(client, engine, 20, "z", holdout_share=0.3)
+    assert send_job(client, campaign_id)["status"] == "succeeded"
+    with session_scope(engine) as session:
+        sent_at = list(session.scalars(select(Send.sent_at)))
+        delivered = list(session.scalars(select(Event.occurred_at).where(Event.kind == "delivered")))
+        assigned = dict(session.execute(select(Assignment.arm, Assignment.assigned_at)).all())
+    assert messages and len(sent_at) == len(messages) == len(delivered)
+    assert all(near_now(moment) for moment in [*sent_at, *delivered, *assigned.values()])
+    assert "holdout" in assigned and set(assigned) - {"holdout"}
+
+
+def test_the_contact_policy_counts_its_days_in_utc(client, engine, mail_server, monkeypatch, server_in_new_york):
+    """The policy's window was measured from the server's local now against sends kept in UTC: a customer mailed
+    51 hours ago was held back for five more hours under a two-day policy."""
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    now = utcnow().replace(microsecond=0)
+    import_history(
+        client,
+        [
+            ("s1", "free", in_new_york(now - timedelta(hours=51)), 0),
+            ("s2", "waits", in_new_york(now - timedelta(hours=45)), 0),
+        ],
+    )
+    campaign_id = new_campaign(client)
+    approved_draft(client, engine, campaign_id, "free")
+    waits = approved_draft(client, engine, campaign_id, "waits")
+    result = send_job(client, campaign_id)["result"]
+    assert (result["sent"], result["deferred"]) == (1, 1)
+    assert [m["To"] for m in messages] == ["free@example.com"]
+    assert client.get(f"/drafts/{waits}").json()["send_after"] == (now + timedelta(hours=3)).isoformat()
+
+
 def test_a_scheduled_moment_is_utc_without_a_zone_and_converted_with_one(
     client, engine, mail_server, monkeypatch, server_in_new_york
 ):
@@ -99,6 +141,34 @@ def test_a_scheduled_moment_is_utc_without_a_zone_and_converted_with_one(
     assert job["status"] == "succeeded", job["error"]
     assert (job["result"]["sent"], job["result"]["next_send_at"]) == (0, at.isoformat())
     assert client.get(f"/campaigns/{campaign_id}").json()["scheduled_at"] == at.isoformat()
+
+
+def test_best_hours_from_a_zoned_import_are_utc_hours_and_schedule_in_utc(
+    client, engine, mail_server, monkeypatch, server_in_new_york
+):
+    """The best hour learned from sends kept in UTC was scheduled on the server's local clock: a customer whose
+    hour had just passed in UTC was given a send time in the past, and mailed at once."""
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    if utcnow().minute == 59:  # keep "this hour" the same hour for the whole test
+        time.sleep(61 - utcnow().second)
+    this_hour = utcnow().replace(minute=0, second=0, microsecond=0)
+    best = this_hour - timedelta(hours=2)  # an hour that has just passed in UTC (and is still to come in New York)
+    days = range(3, 9)  # longer ago than the contact policy's two days
+    history = [(f"s{day}", "c1", in_new_york(best - timedelta(days=day)), 1) for day in days]
+    history += [(f"t{day}", "c1", in_new_york(this_hour - timedelta(days=day)), 0) for day in days]
+    import_history(client, history)
+    assert client.get("/customers/c1/send-time").json()["best_hour"] == best.hour
+
+    campaign_id = new_campaign(client)
+    draft_id = approved_draft(client, engine, campaign_id, "c1")
+    response = client.post(f"/campaigns/{campaign_id}/send", params={"at_best_hour": True})
+    job = wait_for_job(client, response.json()["job_id"])
+    assert job["status"] == "succeeded", job["error"]
+    tomorrow = (best + timedelta(days=1)).isoformat()
+    assert (job["result"]["sent"], job["result"]["next_send_at"]) == (0, tomorrow) and messages == []
+    with session_scope(engine) as session:
+        assert session.get(Draft, draft_id).send_after.isoformat() == tomorrow
 
 
 @pytest.mark.parametrize(
