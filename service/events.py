@@ -92,9 +92,9 @@ def _impossible_time(moment: datetime, send: Send) -> str | None:
     except OverflowError:  # its zone takes it past the calendar's edge in UTC: that edge will do
         occurred_at = datetime.min if moment.year == 1 else datetime.max
     if occurred_at < send.sent_at - CLOCK_SKEW:
-        return f"{occurred_at:%Y-%m-%d %H:%M} is before the email was sent ({send.sent_at:%Y-%m-%d %H:%M})"
+        return f"{occurred_at:%Y-%m-%d %H:%M} UTC is before the email was sent ({send.sent_at:%Y-%m-%d %H:%M} UTC)"
     if occurred_at > utcnow() + CLOCK_SKEW:
-        return f"{occurred_at:%Y-%m-%d %H:%M} has not come yet"
+        return f"{occurred_at:%Y-%m-%d %H:%M} UTC has not come yet"
     return None
 
 

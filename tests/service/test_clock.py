@@ -78,7 +78,7 @@ def test_an_event_with_a_zone_on_a_send_imported_with_one_is_taken_in_utc(client
     # Still to come in UTC, though not in New York's local time: refused.
     ahead = {"send_id": send_id, "kind": "open", "occurred_at": (utcnow() + timedelta(hours=2)).isoformat()}
     refused = client.post("/events", json={"events": [ahead]})
-    assert refused.status_code == 422 and "has not come yet" in refused.json()["message"]
+    assert refused.status_code == 422 and "UTC has not come yet" in refused.json()["message"]
 
 
 def test_sends_their_events_and_a_holdout_s_assignments_share_the_utc_clock(
