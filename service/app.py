@@ -18,6 +18,7 @@ from service.db.session import default_engine
 from service.deps import REVIEW_COOKIE
 from service.errors import (
     DatabaseBusy,
+    DatabaseUnavailable,
     NumberOutOfRange,
     TailorError,
     Unauthorized,
@@ -100,11 +101,16 @@ def create_app(engine: Engine | None = None) -> FastAPI:
 
     @app.exception_handler(OperationalError)
     async def database_error(request: Request, error: OperationalError):
-        """A lock that did not free up in time is a busy database, answered 503 with when to try again."""
-        if not is_database_busy(error):
-            raise error
-        log.warning("database busy", extra={"path": request.url.path, "error": str(error.orig)})
-        return await tailor_error(request, DatabaseBusy())
+        """A lock that did not free up in time is a busy database, answered 503 with when to try again; a database
+        that cannot be reached (stopped, its file gone) is answered 503 too, in the API's error body, rather than
+        a plain-text 500 (/health then says the service is not ready)."""
+        if is_database_busy(error):
+            log.warning("database busy", extra={"path": request.url.path, "error": str(error.orig)})
+            return await tailor_error(request, DatabaseBusy())
+        reason = " ".join(str(error.orig or error).split())[:300]
+        log.error("database unavailable", extra={"path": request.url.path, "error": reason})
+        message = f"The database cannot be used: {reason}. Nothing was done; try again once it is back."
+        return await tailor_error(request, DatabaseUnavailable(message))
 
     @app.exception_handler(OverflowError)
     @app.exception_handler(DataError)

@@ -69,6 +69,8 @@ class DbSettings(BaseSettings):
 
     url: str | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL", "TAILOR_DB_URL"))
     echo: bool = False
+    # How long a connection to PostgreSQL may take before the database counts as unreachable.
+    connect_timeout_seconds: int = Field(10, ge=1)
 
     def resolved_url(self) -> str:
         if self.url:

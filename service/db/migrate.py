@@ -14,7 +14,9 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 def alembic_config(engine: Engine) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    # Alembic's options are configparser values, where % starts an interpolation: a password written with %40
+    # for @ stopped every command with "invalid interpolation syntax", the password in the traceback.
+    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
     config.attributes["engine"] = engine
     return config
 

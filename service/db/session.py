@@ -31,7 +31,7 @@ def _configure_sqlite(dbapi_connection, _record) -> None:
     dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
 
 
-def make_engine(url: str, echo: bool = False) -> Engine:
+def make_engine(url: str, echo: bool = False, connect_timeout_seconds: int = 10) -> Engine:
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -42,7 +42,11 @@ def make_engine(url: str, echo: bool = False) -> Engine:
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _configure_sqlite)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True)
+    # A database host that accepts the connection but never answers (a stopped server, a firewall that drops
+    # packets) kept every command and /health waiting for ever: libpq's default is no connect timeout.
+    postgres = make_url(url).get_backend_name() == "postgresql"
+    connect_args = {"connect_timeout": connect_timeout_seconds} if postgres else {}
+    return create_engine(url, echo=echo, pool_pre_ping=True, connect_args=connect_args)
 
 
 @lru_cache
@@ -61,7 +65,7 @@ def default_engine() -> Engine:
             "postgresql+psycopg://user:password@host/db"
         ) from None
     try:
-        engine = make_engine(url, settings.echo)
+        engine = make_engine(url, settings.echo, settings.connect_timeout_seconds)
         upgrade(engine)
     except (NoSuchModuleError, ModuleNotFoundError) as error:
         raise DatabaseUnavailable(

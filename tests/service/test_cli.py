@@ -55,6 +55,9 @@ def test_a_bad_setting_in_the_environment_is_one_line_naming_the_variable(tmp_pa
         ({"TAILOR_LOG_LEVEL": "loud"}, ["train"], "error: the environment is not valid: TAILOR_LOG_LEVEL='LOUD': "),
         ({"DATABASE_URL": "postgresql+psycopg://tailor:s3cret@127.0.0.1:9/shop"}, ["train"],
          "error: The database postgresql+psycopg://tailor:***@127.0.0.1:9/shop cannot be reached: "),
+        # a password with an escaped @ stopped every command in Alembic's "invalid interpolation syntax"
+        ({"DATABASE_URL": "postgresql+psycopg://tailor:s3cret%40x%2Fy@127.0.0.1:9/shop"}, ["keys", "list"],
+         "error: The database postgresql+psycopg://tailor:***@127.0.0.1:9/shop cannot be reached: "),
     ]  # fmt: skip
     for variables, args, expected in cases:
         for name, value in variables.items():
@@ -65,6 +68,26 @@ def test_a_bad_setting_in_the_environment_is_one_line_naming_the_variable(tmp_pa
         assert "s3cret" not in result.stderr
         for name in variables:
             monkeypatch.delenv(name)
+
+
+def test_a_database_that_never_answers_is_reported_within_its_connect_timeout(tmp_path, monkeypatch):
+    """A database host that accepts connections but never answers (a stopped server) kept `tailor keys list` and
+    /health waiting for ever."""
+    import socket
+
+    with socket.socket() as silent:  # accepts at the TCP level (the backlog), never says a word
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        monkeypatch.setenv("DATABASE_URL", f"postgresql+psycopg://tailor@127.0.0.1:{port}/shop")
+        monkeypatch.setenv("TAILOR_DB_CONNECT_TIMEOUT_SECONDS", "2")
+        started = time.perf_counter()
+        result = run(["keys", "list"], tmp_path, timeout=60)
+    assert time.perf_counter() - started < 20
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        f"error: The database postgresql+psycopg://tailor@127.0.0.1:{port}/shop cannot be reached: "
+    )
 
 
 def test_a_port_in_use_is_one_line_before_any_work(tmp_path):

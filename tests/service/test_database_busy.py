@@ -61,3 +61,32 @@ def test_the_review_page_shows_a_busy_database_as_a_page(client, engine, api_key
     assert page.headers["retry-after"] == "30" and 'id="status">pending' in page.text
     release()
     assert client.get(f"/drafts/{draft_id}").json()["status"] == "pending"
+
+
+def test_a_database_that_went_away_is_a_503_in_the_api_s_body_not_a_plain_text_500(tmp_path, monkeypatch):
+    """With PostgreSQL stopped, every endpoint, /health too, answered a plain-text 500 "Internal Server Error"
+    where the API documents 503 with its error body."""
+    import shutil
+
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+    from service.auth import create_key
+    from service.db.migrate import upgrade
+    from service.db.session import make_engine, session_scope
+
+    folder = tmp_path / "db"
+    engine = make_engine(f"sqlite:///{folder / 'tailor.db'}")
+    upgrade(engine)
+    with session_scope(engine) as session:
+        key = create_key(session, "tests")
+    with TestClient(create_app(engine), headers={"X-API-Key": key}, raise_server_exceptions=False) as client:
+        assert client.get("/health").status_code == 200
+        engine.dispose()
+        shutil.rmtree(folder)  # the database file and its folder are gone: SQLite cannot open it
+        for path in ("/health", "/customers/c1"):
+            response = client.get(path)
+            assert response.status_code == 503, (path, response.text)
+            body = response.json()
+            assert body["error"] == "DatabaseUnavailable"
+            assert body["message"].startswith("The database cannot be used: unable to open database file.")
