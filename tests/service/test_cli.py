@@ -85,8 +85,10 @@ def test_a_database_that_never_answers_is_reported_within_its_connect_timeout(tm
         result = run(["keys", "list"], tmp_path, timeout=60)
     assert time.perf_counter() - started < 20
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
-    assert result.stderr.strip().splitlines()[-1].startswith(
-        f"error: The database postgresql+psycopg://tailor@127.0.0.1:{port}/shop cannot be reached: "
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith(f"error: The database postgresql+psycopg://tailor@127.0.0.1:{port}/shop cannot be reached: ")
     )
 
 
