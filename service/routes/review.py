@@ -6,6 +6,7 @@ way back (service.app). Every form carries the draft's revision its page showed:
 draft that someone changed since is refused, showing the draft as it is now beside what the person typed.
 """
 
+import re
 from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, Form, Query, Request
@@ -42,10 +43,25 @@ def _back_to(draft_id: int, preview: int | None = None) -> RedirectResponse:
     return RedirectResponse(f"/review/drafts/{draft_id}{f'?preview={preview}' if preview else ''}", status_code=303)
 
 
-def _in_words(error: TailorError) -> str:
-    """What the person should read: each field and its problem for a form that broke the limits."""
+FIELD_LABELS = {"subject": "Subject", "preheader": "Preheader", "intro": "Intro", "comment": "Comment"}
+PRODUCT_LINE = re.compile(r"product_lines\[(\d+)\]")
+
+
+def _label(column: str, products: list[str]) -> str:
+    """A field as the page labels it: "Line for Breakfast Blend", not the API's "product_lines[0]"."""
+    if line := PRODUCT_LINE.fullmatch(column):
+        index = int(line.group(1))
+        return f"Line for {products[index]}" if index < len(products) else f"Product line {index + 1}"
+    return FIELD_LABELS.get(column, column)
+
+
+def _in_words(error: TailorError, products: list[str] = ()) -> str:
+    """What the person should read: each field, named as the page labels it, and its problem for a form that
+    broke the limits (``products``: the names of the draft's products, in the order of their lines)."""
     if isinstance(error, InvalidInput):
-        return "; ".join(f"{p.column}: {p.message}" if p.column else p.message for p in error.problems)
+        return "; ".join(
+            f"{_label(p.column, list(products))}: {p.message}" if p.column else p.message for p in error.problems
+        )
     return str(error)
 
 
@@ -68,10 +84,12 @@ def _draft_page(
         (v for v in draft.variants if v.id == draft.selected_variant_id), None
     )
     editable = draft.status in draft_ops.REVIEWABLE
+    products = [str(item.get("name", "")) for item in draft.recommendations or []]
     retyped = edit if edit and editable and not isinstance(error, Conflict) else None
     context = {
         "draft": draft, "editable": editable, "retyped": retyped, "unsaved": edit if edit and not retyped else None,
-        "error": _in_words(error) if error else None, "sender": sender_of(stored.campaign.brand.slug, SmtpSettings()),
+        "error": _in_words(error, products) if error else None,
+        "sender": sender_of(stored.campaign.brand.slug, SmtpSettings()),
         "shown": shown,
         "next_id": next_id, "waiting": waiting, "comments": comments or {}, "approval": approval or {},
     }  # fmt: skip

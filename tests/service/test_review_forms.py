@@ -23,13 +23,18 @@ def test_page_edits_meet_the_apis_limits_and_refusals_show_the_draft(client, dem
     variant = next(v for v in first["variants"] if v["id"] == first["selected_variant_id"])
     form = f"/review/drafts/{first['id']}/variants/{variant['id']}/edit"
 
-    for subject, words in (("", "subject: cannot be empty"),
-                           ("   ", "subject: cannot be empty"),
-                           ("x" * 500, "subject: is longer than the 200 characters it may have")):  # fmt: skip
+    for subject, words in (("", "Subject: cannot be empty"),
+                           ("   ", "Subject: cannot be empty"),
+                           ("x" * 500, "Subject: is longer than the 200 characters it may have")):  # fmt: skip
         response = client.post(form, data={"subject": subject, "preheader": "kept as typed"})
         assert response.status_code == 422 and _is_page(response)
         assert words in response.text and 'value="kept as typed"' in response.text  # nothing typed is lost
         assert client.get(f"/drafts/{first['id']}").json()["variants"] == first["variants"]  # nothing saved
+    # a product line is named as the page labels it ("Line for …"), not as the API's product_lines[0]
+    lines = ["", *variant["product_lines"][1:]]
+    response = client.post(form, data={"subject": "Fine", "product_line": lines})
+    first_product = escape(first["recommendations"][0]["name"])
+    assert f"Line for {first_product}: cannot be empty" in response.text and "product_lines[0]" not in response.text
 
     client.post(f"/drafts/{second['id']}/reject", json={"comment": "done in the other tab"})
     stale = client.post(f"/review/drafts/{second['id']}/reject", data={"comment": "from a stale tab"})

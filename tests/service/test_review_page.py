@@ -149,7 +149,7 @@ def test_the_page_holds_edits_and_approvals_to_the_apis_rules(shop_with_fake_cam
         chosen = page.locator(".card.selected form").first
         chosen.locator("input[name=subject]").fill("")
         chosen.locator("button[name=save]").click()
-        expect(page.locator(".edit-error")).to_contain_text("subject: cannot be empty")
+        expect(page.locator(".edit-error")).to_contain_text("Subject: cannot be empty")
         expect(page.locator("#status")).to_have_text(status)
         page.locator(".card.selected input[name=subject]").fill("x" * 500)
         page.locator(".card.selected button[name=save]").click()
@@ -167,7 +167,7 @@ def test_the_page_holds_edits_and_approvals_to_the_apis_rules(shop_with_fake_cam
         expect(page.locator("#status")).to_have_text("flagged")
         page.check("#override input[name=override_checks]")
         page.click("#approve")
-        expect(page.locator("#error")).to_contain_text("comment: say why variant")
+        expect(page.locator("#error")).to_contain_text("Comment: say why variant")
         page.check("#override input[name=override_checks]")
         page.fill("#approve-form input[name=comment]", "legal cleared the 70% claim")
         page.click("#approve")
