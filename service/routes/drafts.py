@@ -59,7 +59,8 @@ def export_drafts(
     `preheader`, `text_body` and `html_body` (with the `{{unsubscribe_url}}` placeholder for the sender's own
     link), `checks` and `scores`."""
     ids = draft_ids(session, campaign_id, status)  # a campaign that does not exist is a 404 before streaming
-    headers = {"Content-Disposition": f'attachment; filename="campaign-{campaign_id}.jsonl"'}
+    name = f"campaign-{campaign_id}{f'-{status}' if status else ''}.jsonl"  # the page's link names the same file
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     return StreamingResponse(jsonl_lines(state.engine, ids), media_type="application/x-ndjson", headers=headers)
 
 

@@ -47,6 +47,10 @@ def test_a_reviewed_campaign_is_exported_as_json_lines_of_its_drafts(client, eng
     only_approved = client.get(f"/campaigns/{campaign_id}/export", params={"status": "approved"})
     lines = [json.loads(line) for line in only_approved.text.splitlines()]
     assert {r["draft_id"] for r in lines} == {approved["id"]} and all(r["status"] == "approved" for r in lines)
+    # the file is named as the page's download link names it
+    assert (
+        only_approved.headers["content-disposition"] == f'attachment; filename="campaign-{campaign_id}-approved.jsonl"'
+    )
     assert client.get("/campaigns/999/export").status_code == 404
     refused = client.get(f"/campaigns/{campaign_id}/export", params={"status": "done"})
     assert refused.status_code == 422 and refused.json()["problems"][0]["field"] == "query.status"
