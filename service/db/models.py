@@ -386,7 +386,7 @@ class Job(Base):
     message: Mapped[str] = mapped_column(Text, default="")
     result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     error: Mapped[str | None] = mapped_column(Text)
-    # "host:pid" of the process that runs the job (see service.jobs.recovery).
+    # "host:pid:boot" of the process that runs the job (see service.jobs.recovery).
     worker: Mapped[str | None] = mapped_column(String(255))
     # The campaign a generate or send job works on, so that a request it stands in the way of names it. No foreign
     # key: the job's record outlives a deleted campaign.

@@ -2,8 +2,9 @@
 the request answers, and the job reads, checks and writes it in one transaction, as the request would.
 
 The staging file is removed when the job ends, whether it succeeded or failed, and when it is cancelled before it
-starts. Staging files live in a folder per process (``staging/<host>/<pid>/``), so that when the API starts it
-removes those of processes on this host that died: their jobs are failed as interrupted
+starts. Staging files live in a folder per process (``staging/<host>/<pid>-<boot>/``, as the process names itself
+as a job's worker), so that when the API starts it removes those of processes on this host that died, an earlier
+process with the same pid included: their jobs are failed as interrupted
 (`service.jobs.recovery`), and nothing would remove them.
 """
 
@@ -23,7 +24,7 @@ from sqlalchemy import Engine
 from service.db.session import session_scope
 from service.importing.load import ImportSummary, import_file
 from service.jobs import JobRunner, Progress
-from service.jobs.recovery import process_alive
+from service.jobs.recovery import is_orphaned, worker_name
 from service.jobs.runner import undone_if_never_run
 from service.pipeline.training import submit_audience_refresh
 from service.schemas import ImportResult, job_status_url
@@ -77,7 +78,7 @@ def remove_stranded_uploads(staging_dir: Path) -> list[Path]:
     here = staging_dir / socket.gethostname()
     stranded = [
         folder for folder in (here.iterdir() if here.is_dir() else ())
-        if folder.name.isdigit() and not process_alive(int(folder.name))
+        if re.fullmatch(r"\d+(-\w+)?", folder.name) and is_orphaned(f"{here.name}:{folder.name.replace('-', ':')}")
     ]  # fmt: skip
     for folder in stranded:
         shutil.rmtree(folder, ignore_errors=True)
@@ -86,10 +87,15 @@ def remove_stranded_uploads(staging_dir: Path) -> list[Path]:
     return stranded
 
 
+def process_folder() -> str:
+    """The name of this process's staging folder: ``<pid>-<boot>``, from its name as a job's worker."""
+    return worker_name().split(":", 1)[1].replace(":", "-")
+
+
 def _stage(upload: BinaryIO, suffix: str, staging_dir: Path) -> Path:
     # The client's name chooses the reader (by suffix) and names the file in errors, never the path.
     suffix = suffix.lower() if re.fullmatch(r"\.\w{1,16}", suffix) else ".upload"
-    folder = staging_dir / socket.gethostname() / str(os.getpid())
+    folder = staging_dir / socket.gethostname() / process_folder()
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     staged = folder / f"{uuid.uuid4().hex}{suffix}"
     # A copy of the shop's customers: readable by this user only, whatever the umask.

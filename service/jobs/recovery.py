@@ -1,8 +1,10 @@
 """After a crash: jobs whose process died are marked failed, so that nobody polls them forever.
 
-A job records the process that runs it (``host:pid``). When the API starts, an unfinished job (queued or
-running) whose process on this host no longer exists, or that names no process (written before jobs
-recorded one), is failed with a message saying it was interrupted; a campaign left "generating" with no generate
+A job records the process that runs it (``host:pid:boot``, the boot id drawn afresh each time a process starts).
+When the API starts, an unfinished job (queued or running) whose process on this host no longer exists, or that
+names no process (written before jobs recorded one), is failed with a message saying it was interrupted. A job
+that names this very pid but another boot (a container's PID 1 restarted, which gets the same pid again) was run
+by an earlier process and is failed too; a campaign left "generating" with no generate
 job still queued or running (its job interrupted, or ended without putting it back) is failed too, so that it
 can be generated again or deleted. Jobs of processes on other hosts are left alone: this host cannot
 tell whether they still run (a distributed runner brings its own heartbeat).
@@ -13,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import uuid
 
 from sqlalchemy import Engine, select
 
@@ -22,6 +25,13 @@ from service.db.session import session_scope
 log = logging.getLogger("tailor.jobs")
 
 INTERRUPTED = "interrupted: the process running this job stopped before it finished; submit it again"
+# Drawn once per process start: with the pid, it tells this process from an earlier one that had the same pid.
+BOOT_ID = uuid.uuid4().hex[:12]
+
+
+def worker_name() -> str:
+    """This process as a job's worker: ``host:pid:boot``."""
+    return f"{socket.gethostname()}:{os.getpid()}:{BOOT_ID}"
 
 
 def process_alive(pid: int) -> bool:
@@ -36,13 +46,17 @@ def process_alive(pid: int) -> bool:
 
 
 def is_orphaned(worker: str | None) -> bool:
-    """Whether a job run by ``worker`` can no longer finish: its process on this host is gone."""
+    """Whether a job run by ``worker`` can no longer finish: its process on this host is gone, or has this
+    process's pid without being this process (one before it, ``host:pid`` or another boot)."""
     if not worker:
         return True
-    name, _, pid = worker.rpartition(":")
+    if worker == worker_name():
+        return False
+    name, _, rest = worker.partition(":")
+    pid = rest.partition(":")[0]
     if name != socket.gethostname() or not pid.isdigit():
         return False
-    return not process_alive(int(pid))
+    return int(pid) == os.getpid() or not process_alive(int(pid))
 
 
 def fail_interrupted_jobs(engine: Engine) -> list[str]:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import socket
 import threading
 import time
 import traceback
@@ -27,6 +25,7 @@ from sqlalchemy.orm import Session
 from service.db.models import UNFINISHED_JOB, Job, fraction_done
 from service.db.session import session_scope
 from service.errors import Conflict, JobCancelled, NotFound, TailorError, as_told, error_body
+from service.jobs.recovery import worker_name
 from service.jobs.webhooks import WebhookSettings, announce_job
 
 log = logging.getLogger("tailor.jobs")
@@ -155,11 +154,6 @@ def _cancel_queued(session: Session, job_id: str, work: JobFunction, params: dic
     if undo := getattr(work, "undo_if_never_run", None):
         undo(session, **params)
     return True
-
-
-def worker_name() -> str:
-    """This process as a job's worker: ``host:pid``."""
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def _create_job(

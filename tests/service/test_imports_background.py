@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -170,6 +169,7 @@ def test_the_job_shows_rows_written_while_it_writes(client, engine, tailor_home,
 def test_a_restarted_server_fails_a_stranded_import_and_removes_its_upload(engine, api_key, tailor_home):
     """An import job of a process that died is failed as any job is; its staged upload would stay forever."""
     from service.app import create_app
+    from service.importing.background import process_folder
     from service.jobs.recovery import INTERRUPTED
     from service.jobs.runner import _create_job
 
@@ -177,7 +177,7 @@ def test_a_restarted_server_fails_a_stranded_import_and_removes_its_upload(engin
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
     ).stdout.strip()
     host = tailor_home / "staging" / socket.gethostname()
-    stranded, live = host / dead / "orders.csv", host / str(os.getpid()) / "orders.csv"
+    stranded, live = host / dead / "orders.csv", host / process_folder() / "orders.csv"
     for path in (stranded, live):
         path.parent.mkdir(parents=True)
         path.write_text("order_id\n")

@@ -193,6 +193,49 @@ def test_a_restarted_server_fails_the_jobs_of_a_process_that_died(engine, api_ke
         assert session.query(Campaign).filter_by(name="cut short").one().status == "failed"
 
 
+AS_PID_ONE = """
+import os, sys
+from service.db.models import Job
+from service.db.session import make_engine, session_scope
+from service.jobs.recovery import fail_interrupted_jobs
+from service.jobs.runner import _create_job
+
+assert os.getpid() == 1
+engine = make_engine(sys.argv[1])
+if sys.argv[2] == "start":  # a job running when the container stops
+    job_id = _create_job(engine, "train")
+    with session_scope(engine) as session:
+        session.get(Job, job_id).status = "running"
+    print(job_id)
+else:  # the container started again: the server is PID 1 once more
+    print(",".join(fail_interrupted_jobs(engine)))
+"""
+
+
+def test_a_server_restarted_with_the_same_pid_fails_the_jobs_of_the_one_before(engine):
+    """In a container the server is PID 1 each time it starts: its jobs stayed "running" forever after a restart,
+    as a job of "host:1" looked like one of the live process."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from service.jobs.recovery import INTERRUPTED
+
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("starting a process as PID 1 of a new PID namespace needs root and unshare")
+
+    def as_pid_one(step: str) -> str:
+        command = ["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-c", AS_PID_ONE]
+        done = subprocess.run([*command, str(engine.url), step], capture_output=True, text=True, check=True)
+        return done.stdout.strip()
+
+    job_id = as_pid_one("start")
+    assert _job(engine, job_id).worker.split(":")[1] == "1"
+    assert as_pid_one("restart") == job_id
+    assert (_job(engine, job_id).status, _job(engine, job_id).error) == ("failed", INTERRUPTED)
+
+
 def test_the_job_log_lines_name_the_job_s_kind_and_keep_tracebacks_for_the_unexpected(engine):
     records: list[logging.LogRecord] = []
     handler = logging.Handler()
