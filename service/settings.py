@@ -224,6 +224,15 @@ class RetrainSettings(BaseSettings):
     every_hours: float | None = Field(default=None, gt=0)
 
 
+class JobSettings(BaseSettings):
+    """The server's jobs when it stops (SIGTERM, Ctrl-C): those running are asked to stop at their next progress
+    report and waited for `TAILOR_JOBS_SHUTDOWN_GRACE_SECONDS` at most; then the process exits without them."""
+
+    model_config = SettingsConfigDict(env_prefix="TAILOR_JOBS_")
+
+    shutdown_grace_seconds: float = Field(default=20.0, ge=0)
+
+
 @lru_cache
 def home_settings() -> HomeSettings:
     return HomeSettings()

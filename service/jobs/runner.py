@@ -4,19 +4,21 @@ A job is a plain function `work(progress, **params) -> dict` that reports progre
 Every runner records the job in the `jobs` table, so the API can show status and progress whichever runner
 executes it; a distributed runner (Ray) only has to implement `submit`. A job that fails on a user's error keeps
 the body the API would answer for it (`service.errors.error_body`, with a bad file's problems) as its result.
-Every job that ends is announced to `TAILOR_WEBHOOK_URL` when one is set (`service.jobs.webhooks`).
+Every job that ends is announced to `TAILOR_WEBHOOK_URL` when one is set (`service.jobs.webhooks`). When the
+server stops, `ThreadJobRunner.shutdown` stops its jobs: they fail as interrupted, to be submitted again.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import queue
 import threading
 import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, select, update
@@ -25,8 +27,9 @@ from sqlalchemy.orm import Session
 from service.db.models import UNFINISHED_JOB, Job, fraction_done
 from service.db.session import session_scope
 from service.errors import Conflict, JobCancelled, NotFound, TailorError, as_told, error_body
-from service.jobs.recovery import worker_name
+from service.jobs.recovery import INTERRUPTED, worker_name
 from service.jobs.webhooks import WebhookSettings, announce_job
+from service.settings import JobSettings
 
 log = logging.getLogger("tailor.jobs")
 
@@ -40,6 +43,8 @@ _held: dict[str, tuple[int, int, str]] = {}
 # Jobs of this process asked to stop (see request_cancel): told in memory, as their row may be locked by their
 # own write transaction.
 _cancel_asked: set[str] = set()
+# Of those, the ones stopped because the server stops (see ThreadJobRunner.shutdown): failed as interrupted.
+_interrupting: set[str] = set()
 # The work and params of this process's jobs still in the queue, by job id: a queued job cancelled here is undone
 # at once (see undone_if_never_run).
 _queued: dict[str, tuple[JobFunction, dict[str, Any]]] = {}
@@ -146,10 +151,11 @@ def undone_if_never_run(undo: Callable[..., None]) -> Callable[[JobFunction], Jo
 
 
 def _cancel_queued(session: Session, job_id: str, work: JobFunction, params: dict[str, Any], *statuses: str) -> bool:
-    """Mark the job cancelled before it started, if it is still in one of ``statuses``, and undo in the same
-    transaction what was prepared for it; whether it was."""
+    """Mark the job cancelled before it started (failed as interrupted when the server stops), if it is still in one
+    of ``statuses``, and undo in the same transaction what was prepared for it; whether it was."""
+    ending = ("failed", INTERRUPTED) if job_id in _interrupting else ("cancelled", NEVER_STARTED)
     cancelled = update(Job).where(Job.id == job_id, Job.status.in_(statuses))
-    if not session.execute(cancelled.values(status="cancelled", error=NEVER_STARTED)).rowcount:
+    if not session.execute(cancelled.values(status=ending[0], error=ending[1])).rowcount:
         return False
     if undo := getattr(work, "undo_if_never_run", None):
         undo(session, **params)
@@ -205,8 +211,9 @@ def _run(engine: Engine, job_id: str, work: JobFunction, params: dict[str, Any],
         # Only from queued: request_cancel may have cancelled it (and undone what it had) meanwhile.
         start = update(Job).where(Job.id == job_id, Job.status == "queued").values(status="running")
         if job_id in _cancel_asked or not session.execute(start).rowcount:  # asked while it waited in the queue
-            _cancel_asked.discard(job_id)
             _cancel_queued(session, job_id, work, params, "queued", "cancelling")
+            _cancel_asked.discard(job_id)
+            _interrupting.discard(job_id)
             log.info("job cancelled", extra={"job_id": job_id, "kind": kind, "error": NEVER_STARTED})
             return {}
     started = time.perf_counter()
@@ -215,10 +222,13 @@ def _run(engine: Engine, job_id: str, work: JobFunction, params: dict[str, Any],
         result = work(Progress(engine, job_id, listener), **params)
     except (JobCancelled, KeyboardInterrupt) as cancelled:  # asked, or Ctrl-C on the command that runs it
         reason = str(cancelled) if isinstance(cancelled, JobCancelled) else "cancelled: interrupted (Ctrl-C)"
-        log.info("job cancelled", extra={"job_id": job_id, "kind": kind, "error": reason})
+        status = "cancelled"
+        if job_id in _interrupting:  # the server stops: the job was not the person's to cancel, but to run again
+            status, reason = "failed", INTERRUPTED
+        log.info(f"job {status}", extra={"job_id": job_id, "kind": kind, "error": reason})
         with session_scope(engine) as session:
             job = session.get(Job, job_id)
-            job.status, job.error = "cancelled", reason
+            job.status, job.error = status, reason
         raise
     except Exception as raised:
         error = as_told(raised)
@@ -236,6 +246,7 @@ def _run(engine: Engine, job_id: str, work: JobFunction, params: dict[str, Any],
         raise
     finally:
         _cancel_asked.discard(job_id)
+        _interrupting.discard(job_id)
     with session_scope(engine) as session:
         job = session.get(Job, job_id)
         job.status, job.result = "succeeded", result
@@ -262,6 +273,38 @@ class InlineJobRunner:
         return job_id
 
 
+class _Lane:
+    """Runs the calls it is given in order on ``threads`` daemon threads: a job still inside a long step when the
+    process exits (after the grace period of ``ThreadJobRunner.shutdown``) does not hold the exit back, as a
+    thread pool's threads would; its row stays running and the next start fails it as interrupted."""
+
+    def __init__(self, name: str, threads: int = 1) -> None:
+        self._calls: queue.SimpleQueue = queue.SimpleQueue()
+        self._threads = [threading.Thread(target=self._serve, name=f"{name}_{n}", daemon=True) for n in range(threads)]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, call: Callable[..., None], *args: Any) -> Future:
+        future: Future = Future()
+        self._calls.put((future, call, args))
+        return future
+
+    def close(self) -> None:
+        """The threads end once the calls already given are done (or cancelled through their futures)."""
+        for _ in self._threads:
+            self._calls.put(None)
+
+    def _serve(self) -> None:
+        while (given := self._calls.get()) is not None:
+            future, call, args = given
+            if not future.set_running_or_notify_cancel():  # cancelled while it waited
+                continue
+            try:
+                future.set_result(call(*args))
+            except BaseException as error:  # noqa: BLE001 (the future holds it for whoever waits)
+                future.set_exception(error)
+
+
 class ThreadJobRunner:
     """Runs jobs one after another on a background thread of the API process; the kinds in ``own_lane`` run one
     after another on a second thread, beside the rest, so that (say) mail goes out on time during a long
@@ -269,8 +312,8 @@ class ThreadJobRunner:
 
     def __init__(self, engine: Engine, workers: int = 1, own_lane: tuple[str, ...] = ()) -> None:
         self.engine = engine
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tailor-job")
-        self._lane = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tailor-lane") if own_lane else None
+        self._pool = _Lane("tailor-job", threads=workers)
+        self._lane = _Lane("tailor-lane") if own_lane else None
         self.own_lane = frozenset(own_lane)
         self._futures: dict[str, Future] = {}
         self._lock = threading.Lock()
@@ -290,7 +333,11 @@ class ThreadJobRunner:
             with contextlib.suppress(Exception):  # _run recorded the error on the job row
                 _run(self.engine, job_id, work, params)
         finally:
-            if (webhook := WebhookSettings()).url:
+            self._announce(job_id)
+
+    def _announce(self, job_id: str) -> None:
+        if (webhook := WebhookSettings()).url:
+            with contextlib.suppress(RuntimeError):  # a job that ended after shutdown's grace: no more deliveries
                 self._announcer.submit(announce_job, self.engine, job_id, webhook)
 
     def wait(self, job_id: str, timeout: float | None = None) -> None:
@@ -299,8 +346,39 @@ class ThreadJobRunner:
         if future:
             future.result(timeout=timeout)
 
-    def shutdown(self) -> None:
-        for pool in (self._pool, self._lane):
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
+    def shutdown(self, grace_seconds: float | None = None) -> list[str]:
+        """Stop for the process to exit: queued jobs never start, running ones are asked to stop at their next
+        progress report and waited for ``grace_seconds`` at most (`TAILOR_JOBS_SHUTDOWN_GRACE_SECONDS`). Either
+        way the job is failed as interrupted, saying to submit it again; what it had in an open transaction is
+        rolled back, as with any stop. The ids of the jobs still running after the grace period: their rows stay
+        running, their threads end with the process, and the next start fails them as interrupted."""
+        grace = JobSettings().shutdown_grace_seconds if grace_seconds is None else grace_seconds
+        with self._lock:
+            futures = dict(self._futures)
+        for lane in (self._pool, self._lane):
+            if lane is not None:
+                lane.close()
+        running: dict[Future, str] = {}
+        for job_id, future in futures.items():
+            if future.done():
+                continue
+            _interrupting.add(job_id)
+            _cancel_asked.add(job_id)
+            if future.cancel():  # still waiting for its lane: it never starts
+                if (queued := _queued.pop(job_id, None)) is not None:
+                    with session_scope(self.engine) as session:
+                        _cancel_queued(session, job_id, *queued, "queued", "cancelling")
+                _cancel_asked.discard(job_id)
+                _interrupting.discard(job_id)
+                log.info("job failed", extra={"job_id": job_id, "error": INTERRUPTED})
+                self._announce(job_id)
+            else:
+                running[future] = job_id
+        if running:
+            log.info("stopping running jobs", extra={"jobs": list(running.values()), "grace_seconds": grace})
+        _, still_running = wait(running, timeout=grace)
+        left = [running[future] for future in still_running]
+        if left:
+            log.warning("jobs still running at shutdown", extra={"jobs": left, "grace_seconds": grace})
         self._announcer.shutdown(wait=True)  # the jobs that ended are still announced
+        return left

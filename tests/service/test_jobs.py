@@ -551,3 +551,79 @@ def test_a_send_whose_campaign_is_gone_ends_saying_so(engine):
         runner.shutdown()
     job = _job(engine, job_id)
     assert job.status == "failed" and job.error.startswith(f"Campaign {campaign_id} ('spring') was deleted on ")
+
+
+SERVING_A_LONG_JOB = """
+import sys, time
+import uvicorn
+from service.app import create_app
+from service.db.session import make_engine
+
+def reporting(progress):  # a long training that reports between its steps
+    for step in range(100_000):
+        progress(step, 100_000, "stepping")
+        time.sleep(0.01)
+    return {}
+
+def silent(progress):  # one long step that reports nothing (a model's fit)
+    progress(0, 1, "fitting")
+    time.sleep(600)
+    return {}
+
+engine = make_engine(sys.argv[1])
+app = create_app(engine)
+work = {"reporting": reporting, "silent": silent}[sys.argv[2]]
+print(app.state.tailor.jobs.submit("train", work), app.state.tailor.jobs.submit("generate", reporting), flush=True)
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[3]), log_config=None)
+"""
+
+
+def _answers(url: str) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("work", ["reporting", "silent"])
+def test_a_stopped_server_stops_its_jobs_within_a_grace_period_failing_them_as_interrupted(engine, work):
+    """SIGTERM left the process up until a multi-minute training had finished; the training succeeded after the
+    server had been told to stop, and the container was killed anyway."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from service.jobs.recovery import INTERRUPTED, fail_interrupted_jobs
+    from tests.conftest import free_port
+
+    environment = {**os.environ, "TAILOR_JOBS_SHUTDOWN_GRACE_SECONDS": "3", "TAILOR_SEND_DUE_CHECK_MINUTES": "0"}
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVING_A_LONG_JOB, str(engine.url), work, str(port)],
+        stdout=subprocess.PIPE, text=True, env=environment,
+    )  # fmt: skip
+    try:
+        running, queued = server.stdout.readline().split()
+        deadline = time.monotonic() + 30
+        while not (_job(engine, running).status == "running" and _answers(f"http://127.0.0.1:{port}/health")):
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.1)
+        stopping = time.monotonic()
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=20)  # uvicorn ends by raising the signal it caught: -15 after a clean shutdown
+        assert time.monotonic() - stopping < 12  # the grace period (3 s) and the rest of a clean exit
+    finally:
+        server.kill()
+        server.wait()
+    assert (_job(engine, queued).status, _job(engine, queued).error) == ("failed", INTERRUPTED)
+    if work == "reporting":  # stopped at its next report
+        assert (_job(engine, running).status, _job(engine, running).error) == ("failed", INTERRUPTED)
+        assert 0 < _job(engine, running).done < 100_000
+    else:  # still inside its step: left running for the next start, which fails it
+        assert _job(engine, running).status == "running"
+        assert fail_interrupted_jobs(engine) == [running]
+        assert (_job(engine, running).status, _job(engine, running).error) == ("failed", INTERRUPTED)
