@@ -21,7 +21,8 @@ from service.db.models import Campaign, Customer, Draft, Variant
 from service.experiments import held_out_customers
 from service.pipeline.frames import MAILABLE
 
-MAILED = ("pending", "flagged", "approved", "sent")  # sent drafts stay in: the forecast is compared with results
+# Sent drafts stay in: the forecast is compared with results.
+MAILED = ("pending", "flagged", "approved", "sending", "sent")
 
 
 def order_values(monetary: pd.Series, mean_price: pd.Series) -> pd.Series:

@@ -14,7 +14,7 @@ CampaignType = Literal["welcome", "cross_sell", "win_back", "replenishment", "vi
 # bounce: a hard bounce (the address is not mailed again); complaint: marked as spam (unsubscribes, as unsubscribe)
 EventKind = Literal["delivered", "open", "click", "conversion", "unsubscribe", "bounce", "complaint"]
 # A draft's life: waiting for review (flagged: a person must look), reviewed, then sent, skipped or held out.
-DraftStatus = Literal["pending", "flagged", "approved", "rejected", "sent", "skipped", "holdout"]
+DraftStatus = Literal["pending", "flagged", "approved", "sending", "rejected", "sent", "skipped", "holdout"]
 CampaignStatus = Literal["created", "generating", "ready", "failed", "sent"]
 ModelKind = Literal["recommender", "engagement"]  # the kinds of trained model the service keeps and serves
 

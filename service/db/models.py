@@ -200,6 +200,8 @@ class Draft(Base):
     # Approved with a variant a person chose rather than left to an experiment: another than the chosen one, a
     # failed check overridden, or copy edited. Sent exactly that variant, outside an experiment's arms.
     pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The worker (service.jobs.recovery.worker_name) that claimed the draft to send it, while it is "sending".
+    claimed_by: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
@@ -252,6 +254,8 @@ class Send(Base):
     """One email sent to one customer, imported history or sent by Tailor; snapshots what scoring learns from."""
 
     __tablename__ = "sends"
+    # A draft is sent once: a second send recorded for it is refused, whatever raced to send it.
+    __table_args__ = (Index("uq_send_draft", "draft_id", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     external_id: Mapped[str | None] = mapped_column(String(128), unique=True)

@@ -6,8 +6,11 @@ names no process (written before jobs recorded one), is failed with a message sa
 that names this very pid but another boot (a container's PID 1 restarted, which gets the same pid again) was run
 by an earlier process and is failed too; a campaign left "generating" with no generate
 job still queued or running (its job interrupted, or ended without putting it back) is failed too, so that it
-can be generated again or deleted. Jobs of processes on other hosts are left alone: this host cannot
-tell whether they still run (a distributed runner brings its own heartbeat).
+can be generated again or deleted. A draft left "sending" by a process that died (service.pipeline.sending claims
+a draft before mailing it) goes back to review, flagged: the mail server may have taken its email before the
+process died, so a person approves it again or rejects it, rather than the customer being mailed twice. Jobs and
+drafts of processes on other hosts are left alone: this host cannot tell whether they still run (a distributed
+runner brings its own heartbeat).
 """
 
 from __future__ import annotations
@@ -19,12 +22,16 @@ import uuid
 
 from sqlalchemy import Engine, select
 
-from service.db.models import UNFINISHED_JOB, Campaign, Job
+from service.db.models import UNFINISHED_JOB, Campaign, Draft, Job
 from service.db.session import session_scope
 
 log = logging.getLogger("tailor.jobs")
 
 INTERRUPTED = "interrupted: the process running this job stopped before it finished; submit it again"
+SEND_INTERRUPTED = (
+    "Sending was interrupted: the process sending this email stopped before it recorded whether the mail server "
+    "took it, so the customer may have it already. Approve it again to send it, or reject it"
+)
 # Drawn once per process start: with the pid, it tells this process from an earlier one that had the same pid.
 BOOT_ID = uuid.uuid4().hex[:12]
 
@@ -60,7 +67,8 @@ def is_orphaned(worker: str | None) -> bool:
 
 
 def fail_interrupted_jobs(engine: Engine) -> list[str]:
-    """Fail the unfinished jobs whose process died, and the campaigns left generating by no live job; the jobs' ids."""
+    """Fail the unfinished jobs whose process died, and the campaigns left generating by no live job; flag for review
+    the drafts left sending by a process that died; the jobs' ids."""
     with session_scope(engine) as session:
         unfinished = session.scalars(select(Job).where(Job.status.in_(UNFINISHED_JOB))).all()
         orphans = [job for job in unfinished if is_orphaned(job.worker)]
@@ -70,6 +78,16 @@ def fail_interrupted_jobs(engine: Engine) -> list[str]:
             for campaign in session.scalars(select(Campaign).where(Campaign.status == "generating")):
                 campaign.status = "failed"
         ids = [job.id for job in orphans]
+        interrupted_sends = [
+            draft for draft in session.scalars(select(Draft).where(Draft.status == "sending"))
+            if is_orphaned(draft.claimed_by)
+        ]  # fmt: skip
+        for draft in interrupted_sends:
+            draft.status, draft.flagged, draft.claimed_by = "flagged", True, None
+            draft.flag_reasons = [*draft.flag_reasons, SEND_INTERRUPTED]
+        drafts = [draft.id for draft in interrupted_sends]
     if ids:
         log.warning("interrupted jobs failed", extra={"jobs": ids})
+    if drafts:
+        log.warning("interrupted sends flagged for review", extra={"drafts": drafts})
     return ids

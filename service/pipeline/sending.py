@@ -2,6 +2,18 @@
 
 A draft with a send time (``send_after``, each customer's best hour) waits for it: ``send_campaign`` sends
 only what is due, and ``send_due_drafts``, run on a schedule by the API process, sends the rest as it falls due.
+
+Each draft is sent by one sender, however many run at once (the due-checks of two servers on one database, two
+sends of a campaign asked at once): before its SMTP call a sender claims it, approved → "sending" by a
+conditional UPDATE that only one can win, and commits the claim; the draft becomes "sent" in the transaction that
+records its send, and a draft has one send at most (a unique index, should anything else race). A mail server
+that fails, or an email that cannot be written, gives the claim back (approved, or skipped). The claim is
+committed before the SMTP call, so a process that dies after the server took an email but before the database
+recorded it leaves the draft "sending" rather than approved to be mailed again: the next start on this host puts
+such drafts of processes that no longer run back to review, flagged as perhaps sent (service.jobs.recovery),
+for a person to decide. What remains: such a draft of a host that never starts again stays "sending"; and a mail
+server that drops the connection after taking an email but before answering is taken to have failed, its draft
+approved again.
 """
 
 from __future__ import annotations
@@ -10,7 +22,8 @@ import smtplib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Engine, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from scoring.experiments import HOLDOUT
@@ -22,6 +35,7 @@ from service.db.session import session_scope
 from service.drafts import AUDIENCE_ORDER, failed_checks, selected_variant
 from service.errors import MailServerUnavailable
 from service.experiments import plan_arms, record_send
+from service.jobs.recovery import worker_name
 from service.pipeline.contact_policy import defer_recently_mailed
 from service.pipeline.freshness import hold_back_stale
 from service.pipeline.generate import email_features
@@ -103,6 +117,9 @@ def send_campaign(
     refused: list[dict[str, Any]] = []
     with smtp_connection(settings) as smtp:
         for done, draft_id in enumerate(draft_ids):
+            if not _claim(engine, draft_id):  # another sender has it, or review took it back since the send began
+                continue
+            handed_to_smtp = False
             try:
                 with session_scope(engine) as session:
                     draft = session.scalar(
@@ -110,12 +127,10 @@ def send_campaign(
                         .where(Draft.id == draft_id)
                         .options(selectinload(Draft.variants), selectinload(Draft.customer))
                     )
-                    if draft is None or draft.status != "approved":  # taken back for review since the send began
-                        continue
                     customer = draft.customer
                     variant = _variant_for(draft, arms.get(draft_id))
                     if variant is None or not customer.mailable:
-                        draft.status = "skipped"
+                        draft.status, draft.claimed_by = "skipped", None
                         skipped += 1
                         continue
                     now = utcnow()
@@ -135,6 +150,7 @@ def send_campaign(
                         sender=sender, to=customer.email, subject=variant.subject, text=variant.text,
                         html=variant.html, message_id=send.message_id, unsubscribe_url=links.url(send.id),
                     )  # fmt: skip
+                    handed_to_smtp = True
                     smtp.send_message(message, to_addrs=[customer.email])  # the one address, not the header's
                     send.events.append(Event(kind="delivered", occurred_at=now))
                     if draft_id in arms:
@@ -142,19 +158,28 @@ def send_campaign(
                         sent_by_arm[variant.label] = sent_by_arm.get(variant.label, 0) + 1
                     elif experiment:
                         pinned += 1
-                    draft.status = "sent"
+                    draft.status, draft.claimed_by = "sent", None
                     sent += 1
             except smtplib.SMTPRecipientsRefused as error:  # this address only: the others still go
                 refused.append(_refuse(engine, draft_id, error))
             except ValueError as error:  # this email cannot be written (a header the mail library refuses)
                 refused.append(_unwritable(engine, draft_id, error))
             except (smtplib.SMTPException, OSError) as error:
+                _release(engine, draft_id)
                 _mark_sent(engine, campaign_id, sent)
                 raise MailServerUnavailable(
                     f"The SMTP server at {settings.host}:{settings.port} failed after {sent} of {len(draft_ids)} "
                     f"emails ({type(error).__name__}: {error}). Those not sent stay approved: send the campaign "
                     "again to go on."
                 ) from error
+            except IntegrityError:
+                if handed_to_smtp:  # mailed, but not recorded: the draft stays "sending", as after a crash
+                    raise
+                _release(engine, draft_id, "sent")  # its send is recorded already: sent before, by another
+            except BaseException:
+                if not handed_to_smtp:  # not mailed: approved again, for the next send
+                    _release(engine, draft_id)
+                raise
             progress(done + 1, len(draft_ids), f"sent {sent}")
     _mark_sent(engine, campaign_id, sent)
     with session_scope(engine) as session:
@@ -168,6 +193,21 @@ def send_campaign(
     if experiment:
         result.update(held_out=held_out, sent_by_arm=sent_by_arm, pinned=pinned)
     return result
+
+
+def _claim(engine: Engine, draft_id: int) -> bool:
+    """Claim an approved draft for this process to send, committed before the mail server is called; whether it
+    won the draft (False: another sender claimed or sent it, or review took it back)."""
+    with session_scope(engine) as session:
+        claimed = update(Draft).where(Draft.id == draft_id, Draft.status == "approved")
+        return bool(session.execute(claimed.values(status="sending", claimed_by=worker_name())).rowcount)
+
+
+def _release(engine: Engine, draft_id: int, status: str = "approved") -> None:
+    """Give back this process's claim on a draft whose email did not go: ``status`` again."""
+    with session_scope(engine) as session:
+        mine = update(Draft).where(Draft.id == draft_id, Draft.status == "sending", Draft.claimed_by == worker_name())
+        session.execute(mine.values(status=status, claimed_by=None))
 
 
 def _mark_sent(engine: Engine, campaign_id: int, sent: int) -> None:
@@ -198,7 +238,7 @@ def _skip(engine: Engine, draft_id: int, why: str, answer: str, bounced: bool = 
     what the job's result lists under ``refused``."""
     with session_scope(engine) as session:
         draft = session.get(Draft, draft_id)
-        draft.status, draft.flagged = "skipped", True
+        draft.status, draft.flagged, draft.claimed_by = "skipped", True, None
         if bounced and draft.customer.email:
             draft.customer.bounced_email = draft.customer.email
         draft.flag_reasons = [*draft.flag_reasons, f"{why}: {answer}"]

@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import MetaData, Table, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
+from service.campaigns import ensure_brand
 from service.db.migrate import downgrade, upgrade
-from service.db.models import PROFILE_COLUMNS, Base
-from service.db.session import make_engine
+from service.db.models import PROFILE_COLUMNS, Base, Campaign, Customer, Draft, Send
+from service.db.session import make_engine, session_scope
 from tests.service.conftest import new_postgres_database
 
 
@@ -171,3 +172,34 @@ def test_a_new_sqlite_database_is_readable_by_its_user_alone(tmp_path):
     upgrade(engine)
     engine.dispose()
     assert (tmp_path / "shop" / "tailor.db").stat().st_mode & 0o777 == 0o600
+
+
+NOW = datetime(2026, 1, 1)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_draft_sent_twice_before_0021_keeps_its_first_send_and_the_others_their_rows(backend, tmp_path, request):
+    """0021 makes a second send of a draft impossible; the doubles two servers sent before stay, without the draft."""
+    if backend == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    else:
+        engine = new_postgres_database(request.getfixturevalue("postgres_url"), "claims")
+    upgrade(engine, "0020")
+    with session_scope(engine) as session:  # a draft sent twice, as two servers did, and a send of history
+        customer = Customer(external_id="c1", email="a@example.com", marketing_consent=True)
+        campaign = Campaign(name="c", brand=ensure_brand(session, "hearth"), campaign_type="vip", status="sent")
+        session.add_all([customer, campaign])
+        session.flush()
+        draft = insert(Draft).values(campaign_id=campaign.id, customer_id=customer.id, status="sent")
+        draft_id = session.execute(draft.returning(Draft.id)).scalar_one()
+        for sent_for in (draft_id, draft_id, None):
+            session.add(Send(customer=customer, draft_id=sent_for, subject="Hi", campaign_type="vip", sent_at=NOW))
+    upgrade(engine)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT id, draft_id FROM sends ORDER BY id")).all() == [
+            (1, draft_id), (2, None), (3, None)
+        ]  # fmt: skip
+    with pytest.raises(IntegrityError), session_scope(engine) as session:
+        session.add(Send(customer_id=1, draft_id=draft_id, subject="Hi", campaign_type="vip", sent_at=NOW))
+    downgrade(engine, "0020")
+    engine.dispose()

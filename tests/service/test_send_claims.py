@@ -1,0 +1,115 @@
+"""Each approved draft is sent once, however many senders run at once: two servers' due-checks on one database
+(real processes, a real SMTP server on loopback), a sender that died while it mailed, a send recorded twice."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from generation.brands import UNSUBSCRIBE_PLACEHOLDER
+from service.campaigns import ensure_brand
+from service.clock import utcnow
+from service.db.migrate import upgrade
+from service.db.models import Campaign, Customer, Draft, Send, Variant
+from service.db.session import session_scope
+from service.unsubscribe import UnsubscribeLinks
+from tests.service.conftest import new_postgres_database
+
+DUE_CHECK = """
+import sys, time
+from service.db.session import make_engine
+from service.pipeline.sending import send_due_drafts
+
+engine = make_engine(sys.argv[1])
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))  # both servers' due-checks start together
+print(send_due_drafts(lambda *_: None, engine))
+"""
+
+
+def due_campaign(engine, drafts: int) -> list[int]:
+    """A campaign of ``drafts`` approved drafts whose send time has passed, each to a customer of its own."""
+    with session_scope(engine) as session:
+        campaign = Campaign(name="due", brand=ensure_brand(session, "hearth"), campaign_type="cross_sell")
+        session.add(campaign)
+        made = []
+        for n in range(drafts):
+            customer = Customer(external_id=f"c{n}", email=f"c{n}@example.com", marketing_consent=True)
+            variant = Variant(label="A", subject="Hello", html=f"<p>{UNSUBSCRIBE_PLACEHOLDER}</p>", text="Hello")
+            draft = Draft(
+                campaign=campaign, customer=customer, status="approved", variants=[variant],
+                send_after=utcnow() - timedelta(minutes=1), position=n,
+            )  # fmt: skip
+            session.add(draft)
+            session.flush()
+            draft.selected_variant_id = variant.id
+            made.append(draft.id)
+        return made
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def shared_engine(request):
+    """The database two servers share: a SQLite file, or a PostgreSQL database."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("engine")
+        return
+    engine = new_postgres_database(request.getfixturevalue("postgres_url"), "claims")
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def test_two_servers_due_checks_send_each_due_draft_once(shared_engine, mail_server, monkeypatch):
+    """Two `tailor serve` processes on PostgreSQL sent every scheduled email twice: 40 messages for 20 drafts."""
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    UnsubscribeLinks.configured()  # the signing key both share, made before they start
+    drafts = due_campaign(shared_engine, 20)
+    url = shared_engine.url.render_as_string(hide_password=False)
+    start = str(time.time() + 2)
+    servers = [
+        subprocess.Popen([sys.executable, "-c", DUE_CHECK, url, start], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, env=dict(os.environ))
+        for _ in range(2)
+    ]  # fmt: skip
+    outputs = [server.communicate(timeout=120) for server in servers]
+    assert all(server.returncode == 0 for server in servers), [err for _, err in outputs]
+    assert sorted(m["To"] for m in messages) == sorted(f"c{n}@example.com" for n in range(20))
+    with session_scope(shared_engine) as session:
+        assert session.scalar(select(func.count()).select_from(Send)) == 20
+        statuses = session.scalars(select(Draft.status).where(Draft.id.in_(drafts))).all()
+        assert statuses == ["sent"] * 20
+        assert session.scalar(select(func.count()).where(Draft.claimed_by.is_not(None))) == 0
+
+
+def test_a_draft_left_sending_by_a_process_that_died_goes_back_to_review_not_to_the_mail(engine, mail_server,
+                                                                                       monkeypatch):  # fmt: skip
+    """A sender that dies after the mail server took an email, before the database recorded it, must not leave the
+    draft to be mailed again; a person decides."""
+    from service.jobs.recovery import SEND_INTERRUPTED, fail_interrupted_jobs, worker_name
+    from service.pipeline.sending import send_due_drafts
+
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    died = subprocess.run(
+        [sys.executable, "-c", "from service.jobs.recovery import worker_name; print(worker_name())"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    dead, alive, due = due_campaign(engine, 3)
+    with session_scope(engine) as session:
+        session.get(Draft, dead).status, session.get(Draft, dead).claimed_by = "sending", died
+        session.get(Draft, alive).status, session.get(Draft, alive).claimed_by = "sending", worker_name()
+
+    assert send_due_drafts(lambda *_: None, engine)["campaigns"]  # the due one; the two being sent are not sent again
+    fail_interrupted_jobs(engine)  # as the next start does
+    assert [m["To"] for m in messages] == ["c2@example.com"]
+    with session_scope(engine) as session:
+        interrupted, still_sending = session.get(Draft, dead), session.get(Draft, alive)
+        assert (interrupted.status, interrupted.flagged, interrupted.claimed_by) == ("flagged", True, None)
+        assert interrupted.flag_reasons == [SEND_INTERRUPTED]
+        assert (still_sending.status, session.get(Draft, due).status) == ("sending", "sent")
