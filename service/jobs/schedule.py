@@ -1,9 +1,12 @@
 """Submits a job through a JobRunner on a fixed interval, from a daemon thread of the API process.
 
-One submission at a time: while the job submitted last is still queued or running, a tick is let pass, so a
-slow job does not pile up copies of itself behind it. A tick also passes when the optional ``ready`` check says
-there is nothing to do, so a frequent check leaves no empty jobs behind. The first submission comes one
-interval after start.
+One submission at a time: while a job of the same kind is still queued or running, a tick is let pass, so a slow
+job does not pile up copies of itself behind it, and of two servers on one database only one runs it at a time
+(the due-checks of both would otherwise share out the same drafts; each draft is still sent once, by its claim).
+A job of another process whose row has not moved for ``STALE_AFTER`` is taken for one whose host died and holds
+back no tick (this host fails its own at start, service.jobs.recovery). A tick also passes when the optional
+``ready`` check says there is nothing to do, so a frequent check leaves no empty jobs behind. The first submission
+comes one interval after start.
 """
 
 from __future__ import annotations
@@ -11,19 +14,23 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
+from service.clock import utcnow
 from service.db.models import UNFINISHED_JOB, Job
 from service.db.session import session_scope
+from service.jobs.recovery import is_orphaned
 from service.jobs.runner import JobFunction, JobRunner
 
 log = logging.getLogger("tailor.jobs")
+STALE_AFTER = timedelta(hours=1)
 
 
 class PeriodicJob:
-    """Every ``interval_seconds``, ``runner.submit(kind, work, **params)`` unless the last one is unfinished
+    """Every ``interval_seconds``, ``runner.submit(kind, work, **params)`` unless a job of ``kind`` is unfinished
     (which ``engine``'s jobs table tells) or ``ready()`` is False."""
 
     def __init__(
@@ -45,11 +52,12 @@ class PeriodicJob:
         self._thread.join(timeout=5)
 
     def _busy(self) -> bool:
-        if self.last_job_id is None:
-            return False
         with session_scope(self.engine) as session:
-            job = session.get(Job, self.last_job_id)
-            return job is not None and job.status in UNFINISHED_JOB
+            unfinished = session.scalars(select(Job).where(Job.kind == self.kind, Job.status.in_(UNFINISHED_JOB)))
+            return any(
+                job.id == self.last_job_id or (job.updated_at > utcnow() - STALE_AFTER and not is_orphaned(job.worker))
+                for job in unfinished
+            )
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval_seconds):

@@ -627,3 +627,30 @@ def test_a_stopped_server_stops_its_jobs_within_a_grace_period_failing_them_as_i
         assert _job(engine, running).status == "running"
         assert fail_interrupted_jobs(engine) == [running]
         assert (_job(engine, running).status, _job(engine, running).error) == ("failed", INTERRUPTED)
+
+
+def test_a_schedule_lets_its_tick_pass_while_another_server_runs_the_same_kind(engine):
+    """Two servers on one database both ran the due-check each tick; a job of a host that died (its row still) must
+    not stop the schedule for good."""
+    from datetime import timedelta
+
+    from service.clock import utcnow
+    from service.jobs.schedule import STALE_AFTER, PeriodicJob
+
+    with session_scope(engine) as session:
+        session.add(Job(id="other-server", kind="send_due", status="running", worker="another-host:1:b00t"))
+    runner = ThreadJobRunner(engine)
+    schedule = PeriodicJob(runner, engine, "send_due", lambda progress: {}, 0.05, {})
+    schedule.start()
+    try:
+        time.sleep(0.5)
+        assert schedule.last_job_id is None  # the other server's due-check runs
+        with session_scope(engine) as session:  # nothing moved on its row for long: that host died
+            session.get(Job, "other-server").updated_at = utcnow() - STALE_AFTER - timedelta(minutes=1)
+        deadline = time.monotonic() + 10
+        while schedule.last_job_id is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert schedule.last_job_id is not None
+    finally:
+        schedule.stop()
+        runner.shutdown()
