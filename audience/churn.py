@@ -44,6 +44,13 @@ and weekday of orders 0.8044; the customer's past residuals against BG/NBD 0.804
 by logistic regression on a held-out cutoff 0.7933-0.7983. The best, products' return rate after as long a silence
 as the customer's (0.8054), moved the eval margins by +0.0000/+0.0003/+0.0004 at 1.5x the profile time. None of
 these reached the +0.02 AUC margin over BG/NBD and recency.
+
+A shop with about one year of history scored in December is left too low (Online Retail's first year as of
+2010-12-10: mean risk 0.370 against 0.694 observed): its latest cutoff's horizon is the Christmas peak and no
+cutoff a year back exists. Tried there: the trees' own level over all training cutoffs (0.374) and the mean over
+the cutoffs of the shift each would have needed (0.424, ECE 0.324 -> 0.270). As of 2011-01-15, also without a
+cutoff a year back, both were worse than the model as it is (ECE 0.160 -> 0.275 and 0.198), so neither was kept;
+reproduce with a script that fits ChurnModel on the lines before each date (as evals/audience/churn.py does).
 """
 
 from __future__ import annotations
