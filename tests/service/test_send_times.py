@@ -103,7 +103,7 @@ def test_sending_at_best_hour_mails_each_customer_when_their_hour_comes(
     assert drafts["early"]["status"] == "sent"
     assert drafts["late"]["status"] == "approved" and drafts["late"]["send_after"] == expected_later
     page = client.get(f"/review/campaigns/{campaign_id}").text
-    assert f"sends {datetime.fromisoformat(expected_later).strftime('%a %H:%M')}" in page
+    assert f"sends {datetime.fromisoformat(expected_later).strftime('%a %H:%M')} UTC" in page
 
     assert not has_due_drafts(engine)
     monkeypatch.setenv("TAILOR_SEND_DUE_CHECK_MINUTES", str(0.3 / 60))  # the server checks every 0.3 s
