@@ -41,12 +41,20 @@ def _echo(message: str) -> None:
 
 
 @contextmanager
-def progress_bar(description: str):
-    """A rich progress bar fed by a job's progress callback (done, total, message); a failed step leaves no bar
-    behind, only its error."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+def progress_bar(description: str, counts: bool = True):
+    """A rich progress bar fed by a job's progress callback (done, total, message): with ``counts``, "done/total"
+    (rows, drafts), else a percentage (training's stages); a failed step leaves no bar behind, only its error."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    amount = MofNCompleteColumn() if counts else TaskProgressColumn()
+    columns = (TextColumn("{task.description}"), BarColumn(), amount, TimeElapsedColumn())
     with Progress(*columns, transient=False) as bar:
         task = bar.add_task(description, total=None)
 
@@ -87,7 +95,7 @@ def import_file(
     for warning in summary.warnings:
         _echo(f"warning: {warning}")
     if kind == "orders":
-        with progress_bar("recomputing the audience") as update:
+        with progress_bar("recomputing the audience", counts=False) as update:
             runner = InlineJobRunner(engine, update)
             runner.submit(AUDIENCE_JOB, recompute_audience, engine=engine)
         result = runner.last_result
@@ -116,7 +124,7 @@ def train(
         raise typer.BadParameter(problem, param_hint="--tune")
 
     engine = _engine()
-    with progress_bar("training") as update:
+    with progress_bar("training", counts=False) as update:
         runner = InlineJobRunner(engine, update)
         runner.submit("train", train_all, engine=engine, model=model, tune_trials=tune)
     result = runner.last_result

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from service.jobs import JobRunner
 
 ProgressFn = Any  # service.jobs.Progress, or any callable(done, total, message)
+STEP_SHARE = 100  # train_all's figures per step: each step's own stages move them within it
 TRAINING_JOBS = ("train", "retrain")
 AUDIENCE_JOB = "audience"
 log = logging.getLogger("tailor.training")
@@ -53,22 +54,27 @@ def refresh_audience(engine: Engine, progress: ProgressFn | None = None) -> dict
     report = progress or (lambda done, total, message="": None)
     horizon_days = AudienceSettings().horizon_days
     with session_scope(engine) as session:
-        report(0, 3, "reading orders")
+        report(0, 100, "reading orders")
         orders = frames.orders_frame(session)
         ids = dict(
             session.execute(Customer.__table__.select().with_only_columns(Customer.external_id, Customer.id)).all()
         )
         as_of = frames.audience_as_of(session)
-        report(1, 3, f"profiling {len(ids)} customers")
+        report(10, 100, f"profiling {len(ids):,} customers")
         profiles = pd.DataFrame()
         if not orders.empty:
             profiles = build_profiles(orders, pd.Timestamp(as_of), horizon_days=horizon_days)
             profiles.index = profiles.index.astype(str)
-        report(2, 3, "saving profiles")
+        report(60, 100, "saving profiles")
         # A batch of customers' profiles is put in words and written at a time: a profile with its reasons takes
         # a few KB, too much to hold for every customer of a big shop at once.
         segment_of: list[str | None] = []
         for batch in batches(ids.items()):
+            report(
+                60 + 39 * len(segment_of) // max(len(ids), 1),
+                100,
+                f"saving profiles: {len(segment_of):,} of {len(ids):,}",
+            )
             if orders.empty:
                 updates = [{"id": cid, "segment": None, "profile": {}, **profile_columns({})} for _, cid in batch]
             else:
@@ -84,7 +90,7 @@ def refresh_audience(engine: Engine, progress: ProgressFn | None = None) -> dict
                 segments=segment_kpis(segments_of, orders, pd.Timestamp(as_of), horizon_days),
             )
         )  # fmt: skip
-    report(3, 3, "audience recomputed")
+    report(100, 100, "audience recomputed")
     segments = pd.Series([segment or NO_ORDERS for segment in segment_of]).value_counts().to_dict()
     return {"as_of": as_of.isoformat(), "horizon_days": horizon_days, "customers": len(ids), "segments": segments}
 
@@ -119,17 +125,21 @@ def submit_audience_refresh(runner: JobRunner, engine: Engine) -> str:
     return waiting or runner.submit(AUDIENCE_JOB, recompute_audience, engine=engine)
 
 
-def train_recommender(engine: Engine, model: str | None = None, tune_trials: int = 0) -> dict[str, Any]:
+def train_recommender(
+    engine: Engine, model: str | None = None, tune_trials: int = 0, progress: ProgressFn | None = None
+) -> dict[str, Any]:
     """Fit the recommender on every interaction and publish it with its metadata: data snapshot, parameters and
     its quality on the shop's own last ``HOLDOUT_DAYS`` days (fitted on what came before, scored once on them).
 
     With ``tune_trials``, Optuna first searches the model's hyperparameters on a validation split cut from the
     part before those days (never the held-out days); the best are kept with the model, and later trainings of
-    the same model (a scheduled retrain included) reuse them."""
+    the same model (a scheduled retrain included) reuse them. `progress` hears (done, total, message) per stage."""
     from recommenders import registry
     from recommenders.artifacts import training_metadata
 
+    report = progress or (lambda done, total, message="": None)
     name = model or CampaignSettings().recommender
+    report(0, 4, "reading interactions")
     with session_scope(engine) as session:
         interactions = frames.interactions_frame(session)
         products = frames.products_frame(session)
@@ -139,8 +149,12 @@ def train_recommender(engine: Engine, model: str | None = None, tune_trials: int
 
     started = time.perf_counter()
     split = time_split(interactions, test_days=HOLDOUT_DAYS)  # the last days held out, for tuning and quality
+    if tune_trials:
+        report(1, 4, f"searching {name}'s parameters ({tune_trials} trials)")
     params, tuning = _tuned_params(name, split, products, tune_trials)
+    report(2, 4, f"measuring {name} on the last {HOLDOUT_DAYS} days")
     holdout = _holdout_quality(name, params, split, products)
+    report(3, 4, f"fitting {name} on {len(interactions):,} interactions")
     recommender = registry.create(name, **params).fit(interactions, products)
     metadata = {
         **training_metadata(recommender, interactions),
@@ -150,6 +164,7 @@ def train_recommender(engine: Engine, model: str | None = None, tune_trials: int
         "fit_seconds": round(time.perf_counter() - started, 2),
     }
     folder = publish(home_settings().models_dir, "recommender", recommender.save, metadata, ModelSettings().kept)
+    report(4, 4, f"saved {name} {folder.name}")
     return {**metadata, "version": folder.name}
 
 
@@ -206,7 +221,7 @@ def _holdout_quality(name: str, params: dict[str, Any], split: Split, products: 
     return {"days": HOLDOUT_DAYS, "customers": len(split.relevant), **figures}
 
 
-def train_engagement(engine: Engine) -> dict[str, Any]:
+def train_engagement(engine: Engine, progress: ProgressFn | None = None) -> dict[str, Any]:
     """The scoring model the service serves: the public prior (scoring.prior) blended with a model of the
     shop's own sends, whose weight per link grows as n / (n + 2,000) sends, set to the shop's own rates. With
     fewer than ``MIN_SHOP_SENDS`` sends with outcomes, or too few opens to fit it, the shop model is left out
@@ -215,6 +230,8 @@ def train_engagement(engine: Engine) -> dict[str, Any]:
     ``TAILOR_SCORING_MAX_SENDS`` are learned from (the metadata counts the older ones left out)."""
     from scoring.prior import BlendedEngagement, PublicPrior
 
+    report = progress or (lambda done, total, message="": None)
+    report(0, 2, "reading sends")
     settings = ScoringSettings()
     copy_model_path = settings.copy_model
     copy_model = _copy_model(copy_model_path) if copy_model_path else None
@@ -223,6 +240,7 @@ def train_engagement(engine: Engine) -> dict[str, Any]:
         sends = frames.sends_frame(session, sent_before=outcomes_due, latest=settings.max_sends)
         learnable, waiting = frames.count_sends(session, outcomes_due)
     started = time.perf_counter()
+    report(1, 2, f"fitting on {len(sends):,} sends")
     model = BlendedEngagement.fit(sends, PublicPrior.default(copy_model), min_shop_sends=MIN_SHOP_SENDS)
     if model.shop_model_note:
         log.warning(
@@ -243,6 +261,7 @@ def train_engagement(engine: Engine) -> dict[str, Any]:
         "fit_seconds": round(time.perf_counter() - started, 2),
     }
     folder = publish(home_settings().models_dir, "engagement", model.save, metadata, ModelSettings().kept)
+    report(2, 2, f"saved {folder.name}")
     return {**metadata, "version": folder.name}
 
 
@@ -293,13 +312,21 @@ def train_all(progress: ProgressFn, engine: Engine, model: str | None = None, tu
     in turn."""
     marker = data_marker(engine)  # taken first, so that data arriving during training counts as new
     steps = (
-        ("audience", lambda: refresh_audience(engine)),
-        ("recommender", lambda: train_recommender(engine, model, tune_trials)),
-        ("engagement", lambda: train_engagement(engine)),
+        ("audience", lambda report: refresh_audience(engine, report)),
+        ("recommender", lambda report: train_recommender(engine, model, tune_trials, report)),
+        ("engagement", lambda report: train_engagement(engine, report)),
     )
+    # Each step's own stages move the job's figures (a step in hundredths), so that a big shop's job does not sit
+    # at 0 while its audience is profiled for minutes; and each report is where a cancel or a shutdown stops it.
+    total = len(steps) * STEP_SHARE
     results: dict[str, Any] = {}
-    for done, (name, step) in enumerate(steps):
-        progress(done, len(steps), f"training {name}")
-        results[name] = step()
-    progress(len(steps), len(steps), "trained")
+    for index, (name, step) in enumerate(steps):
+
+        def within(done: int, of: int, message: str = "", index: int = index, name: str = name) -> None:
+            share = index * STEP_SHARE + (STEP_SHARE * done // of if of else 0)
+            progress(min(share, total - 1), total, f"training {name}" + (f": {message}" if message else ""))
+
+        within(0, 1)
+        results[name] = step(within)
+    progress(total, total, "trained")
     return {**results, "data_marker": marker}

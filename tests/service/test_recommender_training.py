@@ -51,3 +51,25 @@ def test_the_command_refuses_a_search_for_a_model_without_one_before_training(ta
     words = " ".join(result.output.replace("│", " ").split())  # the usage error is boxed and wrapped
     assert "Invalid value for --tune: The popularity recommender has no hyperparameter search" in words
     assert not (tailor_home / "models").exists() and not (tailor_home / "tailor.db").exists()
+
+
+def test_training_reports_each_step_s_stages_so_its_figures_move_within_a_step(client, engine, demo_files):
+    """On a shop of 200,000 customers a train job sat at 0 of 3 for two minutes while the audience was profiled,
+    then at 1 of 3 for five: a user could not tell a slow step from a stuck one, and a cancel waited for the step."""
+    from service.pipeline.training import STEP_SHARE, train_all
+
+    for kind in ("customers", "products", "orders", "sends"):
+        assert upload(client, kind, demo_files[kind]).status_code == 200
+    heard: list[tuple[int, int, str]] = []
+    train_all(lambda done, total, message="": heard.append((done, total, message)), engine, "ease")
+    total = 3 * STEP_SHARE
+    assert {t for _, t, _ in heard} == {total} and heard[-1] == (total, total, "trained")
+    figures = [done for done, _, _ in heard]
+    assert figures == sorted(figures) and all(done < total for done in figures[:-1])
+    messages = [message for _, _, message in heard]
+    for stage in (
+        "training audience: profiling", "training audience: saving profiles", "training recommender: measuring ease",
+        "training recommender: fitting ease on", "training engagement: fitting on",
+    ):  # fmt: skip
+        assert any(message.startswith(stage) for message in messages), stage
+    assert len({done for done in figures if 0 < done < STEP_SHARE}) >= 2  # the audience moves within its step
