@@ -2,7 +2,8 @@
 
 Pure functions over counts. Each arm's rate has a Beta(1 + successes, 1 + failures) posterior (a uniform
 prior). Allocation follows Thompson sampling: an arm's share of the next sends is the posterior probability
-that it is the best arm, estimated from Monte Carlo draws. Effects compare each arm with the holdout (which
+that it is the best arm, estimated from Monte Carlo draws. An arm's rate is given exactly (the Beta's mean and
+central interval). Effects compare each arm with the holdout (which
 receives nothing, so its "successes" are the conversions that happen anyway) by the posterior of the
 difference in rates: its mean, a central credible interval, and the probability that the arm beats the holdout.
 Revenue per customer is compared with the holdout's by ``revenue_difference`` (a normal interval).
@@ -14,7 +15,7 @@ import hashlib
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+from scipy.stats import beta, norm
 
 from scoring.errors import ScoringError
 from scoring.features import require_columns
@@ -82,16 +83,21 @@ def effects(
     low, high = (1 - level) / 2, 1 - (1 - level) / 2
     arms = [arm for arm in samples.columns if arm != control]
     best = samples[arms].to_numpy().argmax(axis=1) if arms else np.array([], dtype=int)
+    posterior = counts.set_index("arm")
     rows = []
     for arm in samples.columns:
         rate = samples[arm]
         lift = rate - samples[control]
+        # The rate's own posterior is a Beta: its mean and interval exactly, not from the draws (20,000 draws put
+        # Beta(1, 8)'s 97.5 % point at 0.3751 against 0.3694); the lift and P(best) need the draws.
+        a = 1 + float(posterior.at[arm, "successes"])
+        b = 1 + float(posterior.at[arm, "trials"] - posterior.at[arm, "successes"])
         rows.append(
             {
                 "arm": arm,
-                "rate": float(rate.mean()),
-                "rate_low": float(rate.quantile(low)),
-                "rate_high": float(rate.quantile(high)),
+                "rate": a / (a + b),
+                "rate_low": float(beta.ppf(low, a, b)),
+                "rate_high": float(beta.ppf(high, a, b)),
                 "lift": float(lift.mean()) if arm != control else 0.0,
                 "lift_low": float(lift.quantile(low)) if arm != control else 0.0,
                 "lift_high": float(lift.quantile(high)) if arm != control else 0.0,

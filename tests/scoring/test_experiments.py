@@ -81,3 +81,15 @@ def test_revenue_interval_covers_the_true_difference_about_as_often_as_promised(
         result = revenue_difference(_summary(revenue(2000, 0.12)), _summary(revenue(2000, 0.10)), level=0.9)
         covered += result["low"] <= true_difference <= result["high"]
     assert 0.85 <= covered / 400 <= 0.95
+
+
+def test_an_arm_s_rate_and_its_interval_are_the_beta_posterior_s_exactly():
+    """From 20,000 draws, 0 conversions in 7 sends had 0.3751 as the interval's top; Beta(1, 8)'s is 0.3694."""
+    from scipy.stats import beta
+
+    counts = pd.DataFrame({"arm": ["A", "holdout"], "trials": [7, 9], "successes": [0, 1]})
+    table = effects(counts)
+    assert table.at["A", "rate"] == pytest.approx(1 / 9)
+    assert table.at["A", "rate_low"] == pytest.approx(beta.ppf(0.025, 1, 8))
+    assert table.at["A", "rate_high"] == pytest.approx(beta.ppf(0.975, 1, 8), abs=1e-12)
+    assert table.at["holdout", "rate_high"] == pytest.approx(beta.ppf(0.975, 2, 9), abs=1e-12)
