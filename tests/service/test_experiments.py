@@ -15,15 +15,16 @@ from service.forecasts import refresh_forecast
 from tests.service.conftest import wait_for_job
 
 
-def approved_campaign(client, engine, n: int, prefix: str, holdout_share: float | None = None) -> int:
-    """A campaign whose n drafts (variants A and B, as generation leaves them) were approved through the API."""
+def pending_campaign(client, engine, n: int, prefix: str, holdout_share: float | None = None) -> tuple[int, dict]:
+    """A campaign of n pending drafts (variants A and B, as generation leaves them, A chosen) and, per customer
+    id, its draft's id and its variants' ids (A, B)."""
     body = {"name": f"{prefix} test", "brand": "hearth", "campaign_type": "cross_sell"}
     if holdout_share is not None:
         body["holdout_share"] = holdout_share
     created = client.post("/campaigns", json=body)
     assert created.status_code == 201, created.text
     campaign_id = created.json()["id"]
-    draft_ids = []
+    drafts = {}
     with session_scope(engine) as session:
         for i in range(n):
             customer = Customer(
@@ -37,8 +38,14 @@ def approved_campaign(client, engine, n: int, prefix: str, holdout_share: float 
             session.add(draft)
             session.flush()
             draft.selected_variant_id = draft.variants[0].id
-            draft_ids.append(draft.id)
-    for draft_id in draft_ids:
+            drafts[customer.external_id] = (draft.id, draft.variants[0].id, draft.variants[1].id)
+    return campaign_id, drafts
+
+
+def approved_campaign(client, engine, n: int, prefix: str, holdout_share: float | None = None) -> int:
+    """A campaign whose n drafts (variants A and B, as generation leaves them) were approved through the API."""
+    campaign_id, drafts = pending_campaign(client, engine, n, prefix, holdout_share)
+    for draft_id, _, _ in drafts.values():
         assert client.post(f"/drafts/{draft_id}/approve", json={}).status_code == 200
     return campaign_id
 
@@ -211,21 +218,7 @@ def test_a_draft_whose_reviewer_chose_or_edited_a_variant_is_sent_that_variant_o
     since it was not chosen at random, stay out of the arms' statistics."""
     controller, messages = mail_server
     monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
-    campaign_id = client.post("/campaigns", json={"name": "pin", "brand": "hearth", "campaign_type": "cross_sell"})
-    campaign_id = campaign_id.json()["id"]
-    drafts = {}
-    with session_scope(engine) as session:
-        for i in range(30):
-            customer = Customer(external_id=f"k{i:03d}", email=f"k{i:03d}@example.com", marketing_consent=True)
-            variants = [
-                Variant(label=label, subject=f"Subject {label}", html=f"<p>{label}</p>", text=f"Body {label}")
-                for label in "AB"
-            ]
-            draft = Draft(campaign_id=campaign_id, customer=customer, status="pending", variants=variants)
-            session.add(draft)
-            session.flush()
-            draft.selected_variant_id = draft.variants[0].id
-            drafts[customer.external_id] = (draft.id, draft.variants[0].id, draft.variants[1].id)
+    campaign_id, drafts = pending_campaign(client, engine, 30, "k")
     chose_b, edited_a, left_to_test = ([f"k{i:03d}" for i in range(start, 30, 3)] for start in range(3))
     assert 'id="experiment-approval"' in client.get(f"/review/drafts/{drafts[chose_b[0]][0]}").text
     for customer in chose_b:
