@@ -5,6 +5,7 @@ hour (a shop's sends are not read one by one): a customer's open rate at each ho
 shop's rate at that hour, so a customer with little history gets the population's best hour
 (``source = population``). Hours are UTC hours, as every moment the service keeps (``service.clock``): the
 hours of ``sends.sent_at``, whatever the server's zone.
+Sends younger than ``TAILOR_SCORING_OUTCOME_DAYS`` are not learned from, since their opens may still come.
 ``schedule_at_best_hours`` gives approved drafts the moment to send them (``drafts.send_after``), which the
 send job and its periodic due-check honour.
 """
@@ -22,14 +23,23 @@ from service.db.models import Campaign, Customer, Draft, Send
 from service.errors import InvalidInput, NotReady, Problem
 from service.pipeline import frames
 from service.schemas import SendTimeOut
+from service.settings import ScoringSettings
+
+
+def _outcomes_due() -> datetime:
+    """Sends made after this moment are too young to learn from: their opens may still come
+    (``TAILOR_SCORING_OUTCOME_DAYS``, as the scoring model's training waits for them). Counted, a campaign sent at
+    17:00 an hour ago made 17:00 look like the hour nobody opens."""
+    return utcnow() - timedelta(days=ScoringSettings().outcome_days)
 
 
 def best_hours(session: Session, customer_ids: list[str]) -> list[SendTimeOut]:
-    """The best send hour of each customer, in the order given."""
+    """The best send hour of each customer, in the order given, from sends old enough for their opens to be in."""
     from scoring.send_time import best_hours_from_counts
 
     require_send_history(session)
-    table = best_hours_from_counts(*frames.send_open_counts(session, customer_ids), customer_ids).reset_index()
+    counts = frames.send_open_counts(session, customer_ids, sent_before=_outcomes_due())
+    table = best_hours_from_counts(*counts, customer_ids).reset_index()
     return [SendTimeOut(**row) for row in table.to_dict("records")]
 
 
@@ -47,12 +57,14 @@ def campaign_send_times(session: Session, campaign_id: int) -> list[SendTimeOut]
 
 
 def require_send_history(session: Session) -> None:
-    """Raise NotReady when there are no past sends to learn send times from (a best-hour send is refused with
-    it before it is queued)."""
-    if not session.scalar(select(func.count(Send.id))):
+    """Raise NotReady when there are no past sends old enough to learn send times from (a best-hour send is
+    refused with it before it is queued)."""
+    if not session.scalar(select(func.count(Send.id)).where(Send.sent_at <= _outcomes_due())):
+        days = ScoringSettings().outcome_days
         raise NotReady(
-            "There are no past sends to learn send times from: import them (`tailor import sends FILE`), or send "
-            "without at_best_hour."
+            f"There are no sends older than {days:g} days (TAILOR_SCORING_OUTCOME_DAYS: younger ones may still be "
+            "opened) to learn send times from: import past sends (`tailor import sends FILE`), or send without "
+            "at_best_hour."
         )
 
 

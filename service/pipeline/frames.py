@@ -7,7 +7,7 @@ from collections.abc import Collection
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import case, exists, extract, func, or_, select
+from sqlalchemy import case, exists, extract, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from service.clock import utc_today, utcnow
@@ -224,20 +224,24 @@ def _happened(kind: str):
     return func.max(case((Event.kind == kind, 1), else_=0))
 
 
-def send_open_counts(session: Session, customer_ids: Collection[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def send_open_counts(
+    session: Session, customer_ids: Collection[str], sent_before: datetime | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """What send times are learned from, counted by the database (``scoring.send_time.open_counts``' shape):
-    sends and opens per send hour over every send, and per customer and hour for ``customer_ids``."""
+    sends and opens per send hour over every send (made at or before ``sent_before``, when given), and per
+    customer and hour for ``customer_ids``."""
     hour = extract("hour", Send.sent_at)
     opened = case((exists().where(Event.send_id == Send.id, Event.kind == "open"), 1), else_=0)
     counts = (func.count(Send.id), func.sum(opened))
-    population = _frame(session, select(hour, *counts).group_by(hour), ["hour", "sends", "opens"])
+    old_enough = Send.sent_at <= sent_before if sent_before is not None else true()
+    population = _frame(session, select(hour, *counts).where(old_enough).group_by(hour), ["hour", "sends", "opens"])
     per_customer = [
         row
         for batch in batches(list(dict.fromkeys(customer_ids)), size=IN_BATCH)
         for row in session.execute(
             select(Customer.external_id, hour, *counts)
             .join(Customer, Send.customer_id == Customer.id)
-            .where(Customer.external_id.in_(batch))
+            .where(Customer.external_id.in_(batch), old_enough)
             .group_by(Customer.external_id, hour)
         )
     ]

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from service.app import create_app
+from service.clock import utcnow
 from service.db.models import Customer, Draft, Event, Job, Send, Variant
 from service.db.session import session_scope
 from service.pipeline.sending import has_due_drafts
@@ -34,7 +35,7 @@ def test_send_hours_from_own_opens_with_population_fallback(client, engine):
         night, newbie = (Customer(external_id=name, email=f"{name}@example.com") for name in ("night", "newbie"))
         session.add_all([*regulars, night, newbie])
     response = client.get("/customers/newbie/send-time")
-    assert response.status_code == 409 and "no past sends" in response.json()["message"]
+    assert response.status_code == 409 and "no sends older than 7 days" in response.json()["message"]
 
     with session_scope(engine) as session:
         for regular in session.scalars(select(Customer).where(Customer.external_id.like("reg%"))):
@@ -61,6 +62,15 @@ def test_send_hours_from_own_opens_with_population_fallback(client, engine):
     assert [(h["customer_id"], h["best_hour"]) for h in hours] == [("night", 20), ("newbie", 10)]
     assert client.get("/campaigns/999/send-times").status_code == 404
 
+    # Sends of the last days are not learned from: their opens may still come (a campaign sent at 20:00 an hour
+    # ago made 20:00 look like the hour nobody opens).
+    yesterday_evening = (utcnow() - timedelta(days=1)).replace(hour=20, minute=0)
+    with session_scope(engine) as session:
+        night = session.scalar(select(Customer).where(Customer.external_id == "night"))
+        for i in range(30):
+            session.add(Send(customer=night, subject="Fresh", campaign_type="vip", sent_at=yesterday_evening))
+    assert client.get("/customers/night/send-time").json() == own
+
 
 def test_sending_at_best_hour_mails_each_customer_when_their_hour_comes(
     client, engine, api_key, mail_server, monkeypatch
@@ -83,7 +93,7 @@ def test_sending_at_best_hour_mails_each_customer_when_their_hour_comes(
     for draft_id in draft_ids:
         assert client.post(f"/drafts/{draft_id}/approve", json={}).status_code == 200
     refused = client.post(f"/campaigns/{campaign_id}/send", params={"at_best_hour": True})
-    assert refused.status_code == 409 and "no past sends" in refused.json()["message"]
+    assert refused.status_code == 409 and "no sends older than 7 days" in refused.json()["message"]
 
     with session_scope(engine) as session:
         early, late = (session.scalar(select(Customer).where(Customer.external_id == n)) for n in ("early", "late"))
