@@ -67,7 +67,7 @@ def test_send_hours_from_own_opens_with_population_fallback(client, engine):
     yesterday_evening = (utcnow() - timedelta(days=1)).replace(hour=20, minute=0)
     with session_scope(engine) as session:
         night = session.scalar(select(Customer).where(Customer.external_id == "night"))
-        for i in range(30):
+        for _ in range(30):
             session.add(Send(customer=night, subject="Fresh", campaign_type="vip", sent_at=yesterday_evening))
     assert client.get("/customers/night/send-time").json() == own
 
