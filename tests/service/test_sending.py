@@ -429,6 +429,33 @@ def test_a_customer_mailed_recently_gets_the_next_campaign_when_the_contact_poli
     assert send_job(client, third)["result"]["sent"] == 1
 
 
+def test_a_draft_deferred_from_its_best_hour_waits_for_that_hour_again(client, engine, mail_server, monkeypatch):
+    """A draft due at its customer's best hour (07:30), deferred by the contact policy, was given the moment the
+    policy's wait ended, 23:10 two days later: the email went out in the night."""
+    from datetime import timedelta
+
+    from service.clock import utcnow
+    from service.pipeline.sending import send_due_drafts
+
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    campaign_id = new_campaign(client)
+    draft_id = approved_draft(client, engine, campaign_id, "c1")
+    now = utcnow()
+    mailed = now - timedelta(hours=1)
+    best_hour = (now - timedelta(hours=3)).replace(second=0, microsecond=0)  # due: its best hour came today
+    with session_scope(engine) as session:
+        c1 = session.scalar(select(Customer).where(Customer.external_id == "c1"))
+        session.add(Send(customer=c1, subject="Other campaign", campaign_type="vip", sent_at=mailed))
+        session.get(Draft, draft_id).send_after = best_hour
+    assert send_due_drafts(lambda *_: None, engine)["campaigns"][str(campaign_id)]["deferred"] == 1
+    assert messages == []
+    with session_scope(engine) as session:
+        moved = session.get(Draft, draft_id).send_after
+    allowed = mailed + timedelta(days=2)
+    assert moved.time() == best_hour.time() and allowed <= moved < allowed + timedelta(days=1)
+
+
 def test_a_sent_campaign_reports_what_its_email_did_beside_its_forecast(client, engine, mail_server, monkeypatch):
     """A campaign showed its forecast before sending and nothing of its outcome after: whether the predictions
     held could not be seen."""
