@@ -4,7 +4,8 @@ A customer mailed more recently (by any campaign, Tailor's own sends or the hist
 not get the email now: the draft stays approved with its send time moved to when the customer may be mailed
 again (at the time of day it was meant for, when it had one: its customer's best hour), and the server's
 due-check sends it then. Several campaigns approved the same week thus reach a customer a few days apart instead
-of on one morning.
+of on one morning. A customer held out by another campaign's experiment is not mailed until its conversion window
+(`TAILOR_EXPERIMENT_CONVERSION_WINDOW_DAYS`) ends, so that the holdout stays a group that received nothing.
 """
 
 from __future__ import annotations
@@ -14,37 +15,50 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from scoring.experiments import HOLDOUT
 from service.db.batches import batches
-from service.db.models import Draft, Send
+from service.db.models import Assignment, Draft, Send
 
 
 def defer_recently_mailed(
-    session: Session, draft_ids: list[int], now: datetime, min_days: float
+    session: Session, draft_ids: list[int], now: datetime, min_days: float, holdout_days: float = 0
 ) -> tuple[list[int], int]:
     """The drafts whose customer may be mailed now, in their order, and how many were deferred: those whose
     customer got an email less than ``min_days`` ago get ``send_after`` = that email's time + ``min_days``, or, for
     a draft that had a send time (its customer's best hour, the campaign's scheduled moment), the first moment
-    after that with the same time of day."""
-    if min_days <= 0 or not draft_ids:
+    after that with the same time of day. With ``holdout_days``, a customer held out by another campaign's
+    experiment in the last ``holdout_days`` days (its conversion window) waits until that window ends too: mailed
+    by another campaign meanwhile, they stopped being a group that received nothing."""
+    if (min_days <= 0 and holdout_days <= 0) or not draft_ids:
         return draft_ids, 0
-    gap = timedelta(days=min_days)
+    gap, window = timedelta(days=min_days), timedelta(days=holdout_days)
     deferred = 0
     kept: set[int] = set(draft_ids)
     for batch in batches(draft_ids):
-        last_sent = dict(
-            session.execute(
+        until: dict[int, datetime] = {}
+        if min_days > 0:
+            for draft_id, last_sent in session.execute(
                 select(Draft.id, func.max(Send.sent_at))
                 .join(Send, Send.customer_id == Draft.customer_id)
                 .where(Draft.id.in_(batch), Send.sent_at > now - gap)
                 .group_by(Draft.id)
-            ).all()
-        )
-        if not last_sent:
+            ):
+                until[draft_id] = last_sent + gap
+        if holdout_days > 0:
+            for draft_id, held_out in session.execute(
+                select(Draft.id, func.max(Assignment.assigned_at))
+                .join(Assignment, Assignment.customer_id == Draft.customer_id)
+                .where(Draft.id.in_(batch), Assignment.campaign_id != Draft.campaign_id)
+                .where(Assignment.arm == HOLDOUT, Assignment.assigned_at > now - window)
+                .group_by(Draft.id)
+            ):
+                until[draft_id] = max(until.get(draft_id, held_out + window), held_out + window)
+        if not until:
             continue
-        for draft in session.scalars(select(Draft).where(Draft.id.in_(list(last_sent)))):
-            draft.send_after = _same_time_of_day(last_sent[draft.id] + gap, draft.send_after)
-        kept -= set(last_sent)
-        deferred += len(last_sent)
+        for draft in session.scalars(select(Draft).where(Draft.id.in_(list(until)))):
+            draft.send_after = _same_time_of_day(until[draft.id], draft.send_after)
+        kept -= set(until)
+        deferred += len(until)
     return [draft_id for draft_id in draft_ids if draft_id in kept], deferred
 
 

@@ -41,7 +41,7 @@ from service.pipeline.freshness import hold_back_stale
 from service.pipeline.generate import email_features
 from service.pipeline.mail import build_message, new_message_id, sender_of, smtp_connection
 from service.send_times import schedule_at_best_hours, schedule_campaign, waiting_drafts
-from service.settings import SendScheduleSettings, SmtpSettings
+from service.settings import ExperimentSettings, SendScheduleSettings, SmtpSettings
 from service.unsubscribe import UnsubscribeLinks
 
 
@@ -104,7 +104,10 @@ def send_campaign(
         statement = _due(campaign_id, now)
         draft_ids = list(session.scalars(statement.limit(limit) if limit else statement))
         draft_ids, held_back = hold_back_stale(session, draft_ids)
-        draft_ids, deferred = defer_recently_mailed(session, draft_ids, now, SendScheduleSettings().min_days_between)
+        draft_ids, deferred = defer_recently_mailed(
+            session, draft_ids, now, SendScheduleSettings().min_days_between,
+            holdout_days=ExperimentSettings().conversion_window_days,
+        )  # fmt: skip
         campaign = session.get(Campaign, campaign_id)
         sender = sender_of(campaign.brand.slug, settings)
         experiment = campaign.holdout_share is not None

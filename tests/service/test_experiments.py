@@ -367,3 +367,39 @@ def test_a_plain_campaign_has_no_experiment_and_bad_shares_name_the_field(client
     )
     assert bad_body.status_code == 422 and bad_body.json()["problems"][0]["field"] == "holdout_share"
     assert client.get("/campaigns/9999/experiment").status_code == 404
+
+
+def test_a_customer_held_out_by_one_experiment_is_not_mailed_by_another_campaign_during_its_window(
+    client, engine, mail_server, monkeypatch
+):
+    """A customer in campaign 1's holdout got campaign 2's email inside the 14-day window, and their purchases still
+    counted as what the holdout did without any email."""
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    monkeypatch.setenv("TAILOR_SEND_MIN_DAYS_BETWEEN", "0")  # only the holdout's protection is at work here
+    first = approved_campaign(client, engine, 40, "w", holdout_share=0.25)
+    assert send(client, first)["held_out"] > 0
+    with session_scope(engine) as session:
+        held = dict(
+            session.execute(
+                select(Customer.external_id, Assignment.assigned_at)
+                .join(Assignment, Assignment.customer_id == Customer.id)
+                .where(Assignment.campaign_id == first, Assignment.arm == "holdout")
+            ).all()
+        )
+    second = client.post("/campaigns", json={"name": "next", "brand": "hearth", "campaign_type": "vip"}).json()["id"]
+    with session_scope(engine) as session:
+        for customer in session.scalars(select(Customer).where(Customer.external_id.like("w%"))):
+            variant = Variant(label="A", subject="Next campaign", html="<p>x</p>", text="x")
+            draft = Draft(campaign_id=second, customer=customer, status="approved", variants=[variant])
+            session.add(draft)
+            session.flush()
+            draft.selected_variant_id = variant.id
+    mailed_before = len(messages)
+    result = send(client, second)
+    assert result["sent"] == 40 - len(held) and result["deferred"] == len(held)
+    recipients = {message["To"].split("@")[0] for message in messages[mailed_before:]}
+    assert not recipients & set(held)
+    window = timedelta(days=14)
+    for draft in client.get(f"/campaigns/{second}/drafts", params={"status": "approved"}).json():
+        assert datetime.fromisoformat(draft["send_after"]) >= held[draft["customer_id"]] + window
