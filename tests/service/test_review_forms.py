@@ -101,6 +101,12 @@ def test_the_campaign_page_pages_through_drafts_and_filters_them_by_status(clien
         assert [d["customer_id"] for d in found] == [expected], typed
     missing = client.get(f"/review/campaigns/{campaign_id}", params={"customer": "nobody"}).text
     assert rows(missing) == [] and 'id="no-such-customer"' in missing
+    # a search keeps the status shown, and the page links keep the search
+    searched = client.get(
+        f"/review/campaigns/{campaign_id}", params={"status": "pending", "customer": "Łucja", "page": 2}
+    )
+    assert '<input type="hidden" name="status" value="pending">' in searched.text
+    assert 'href="?page=1&amp;status=pending&amp;customer=%C5%81ucja"' in searched.text
 
 
 def test_the_campaigns_page_pages_through_campaigns_newest_first(client, engine):
