@@ -75,6 +75,8 @@ def check(context: CheckContext) -> CheckResult:
         placeholder = unfilled_placeholder(value)
         if placeholder:
             return failed(NAME, f"the {name} has an unfilled placeholder, {placeholder}: write the words it stands for")
+    if not context.lines_only and not context.intro.strip():
+        return failed(NAME, "the intro is empty: write a sentence or two that opens the email")
     if not context.lines_only and not _ENDS_SENTENCE.search(context.intro.strip()):
         return failed(NAME, "the intro stops mid-sentence")
     for name, value in context.copy_fields().items():

@@ -206,6 +206,12 @@ class TestStructure(CheckContract):
     def test_repeating_the_subject_fails(self):
         assert not CHECKS["structure"](context(preheader=CLEAN["subject"])).passed
 
+    @pytest.mark.parametrize("intro", ["", "   "])
+    def test_an_empty_intro_is_called_empty_not_cut_off(self, intro):
+        """A copywriter who emptied the intro was told it "stops mid-sentence"."""
+        result = CHECKS["structure"](context(intro=intro))
+        assert not result.passed and result.reason.startswith("the intro is empty")
+
     @pytest.mark.parametrize(
         ("field", "text", "placeholder"),
         [
