@@ -116,7 +116,8 @@ def revenue_difference(
     Each arm is given as (customers, sum of revenue, sum of squared revenue). Revenue per customer is mostly
     zeros with a long tail, so no conjugate model fits it well; with the hundreds of customers an arm has the
     difference of means is close to normal, and the interval is Welch's normal one. None when either arm has
-    fewer than two customers.
+    fewer than two customers, or when neither arm's revenue varies (no purchase yet in either: an interval of
+    width 0 would claim a certainty the data does not give).
     """
     (n_t, sum_t, sq_t), (n_c, sum_c, sq_c) = treated, control
     if n_t < 2 or n_c < 2:
@@ -124,6 +125,8 @@ def revenue_difference(
     mean_t, mean_c = sum_t / n_t, sum_c / n_c
     var_t = max(sq_t - n_t * mean_t**2, 0.0) / (n_t - 1)
     var_c = max(sq_c - n_c * mean_c**2, 0.0) / (n_c - 1)
+    if var_t == 0 and var_c == 0:
+        return None
     half_width = float(norm.ppf(1 - (1 - level) / 2)) * np.sqrt(var_t / n_t + var_c / n_c)
     difference = mean_t - mean_c
     return {"mean": difference, "low": difference - half_width, "high": difference + half_width}

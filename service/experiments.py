@@ -318,7 +318,8 @@ def _holdout_lifts(rows: dict[str, dict[str, float]], arms: list[str], level: fl
 
 
 def _revenue_lift(rows: dict[str, dict[str, float]], arm: str, level: float) -> RevenueLiftOut | None:
-    """The arm's revenue per customer minus the holdout's, with its interval (None without a holdout)."""
+    """The arm's revenue per customer minus the holdout's, with its interval (None without a holdout, or before
+    any purchase in either: see scoring.experiments.revenue_difference)."""
 
     def summary(name: str) -> tuple[int, float, float]:
         return int(rows[name]["customers"]), rows[name]["revenue"], rows[name]["revenue_squares"]

@@ -66,6 +66,9 @@ def test_revenue_difference_is_welchs_normal_interval():
     assert result["mean"] == pytest.approx(5.0)
     assert (result["low"], result["high"]) == pytest.approx((5.0 - half_width, 5.0 + half_width), rel=1e-5)
     assert revenue_difference(_summary([5.0]), _summary([0, 1])) is None
+    # no purchase in either arm yet: no interval, rather than one of width 0 claiming certainty
+    assert revenue_difference(_summary([0, 0, 0]), _summary([0, 0])) is None
+    assert revenue_difference(_summary([0, 0, 0]), _summary([0, 7])) is not None
 
 
 def test_revenue_interval_covers_the_true_difference_about_as_often_as_promised():
