@@ -12,8 +12,9 @@ router = APIRouter(tags=["health"], responses=errors(503))
 
 @router.get("/health")
 def health(state: StateDep) -> dict:
-    """`ok` once the database answers, with the version of each model the service has loaded (null: none trained
-    yet). Needs no API key."""
+    """`ok` once the database answers, with the current version of each model (null: none trained yet): the one
+    the next request is served with, read from disk on first use after a training or `tailor models use`. Needs
+    no API key; a database that does not answer is a 503."""
     with state.engine.connect() as connection:
         connection.execute(text("SELECT 1"))
     return {
