@@ -9,11 +9,12 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from scoring.experiments import HOLDOUT
 from service.clock import utcnow
-from service.db.models import Customer, Send
+from service.db.models import Assignment, Customer, Send
 from service.errors import InvalidInput, Problem
 from service.pipeline import frames
-from service.settings import SendScheduleSettings
+from service.settings import ExperimentSettings, SendScheduleSettings
 
 
 def _number(value: Any) -> float | None:
@@ -62,7 +63,8 @@ def preview_audience(session: Session, campaign_type: str, query: str | None, li
     ]  # fmt: skip
     return {
         "campaign_type": campaign_type, "query": query, "customers": len(chosen),
-        "mailed_recently": mailed_recently(session, chosen["customer_id"]), "sample": sample,
+        "mailed_recently": mailed_recently(session, chosen["customer_id"]),
+        "held_out": held_out(session, chosen["customer_id"]), "sample": sample,
     }  # fmt: skip
 
 
@@ -77,3 +79,19 @@ def mailed_recently(session: Session, customer_ids: pd.Series, now: datetime | N
         select(Customer.external_id).join(Send, Send.customer_id == Customer.id).where(Send.sent_at > cutoff).distinct()
     )
     return int(customer_ids.isin(set(recent)).sum())
+
+
+def held_out(session: Session, customer_ids: pd.Series, now: datetime | None = None) -> int:
+    """How many of these customers an experiment held out within its conversion window: sent now, their emails
+    would wait for the window's end (service.pipeline.contact_policy)."""
+    days = ExperimentSettings().conversion_window_days
+    if customer_ids.empty:
+        return 0
+    cutoff = (now or utcnow()) - timedelta(days=days)
+    holdout = session.scalars(
+        select(Customer.external_id)
+        .join(Assignment, Assignment.customer_id == Customer.id)
+        .where(Assignment.arm == HOLDOUT, Assignment.assigned_at > cutoff)
+        .distinct()
+    )
+    return int(customer_ids.isin(set(holdout)).sum())

@@ -18,5 +18,6 @@ def audience(
 ) -> dict:  # fmt: skip
     """Mailable customers a campaign of `campaign_type` would target today, narrowed by `query`: how many
     (`customers`), how many of them were mailed within the contact policy's days (`mailed_recently`: sent now,
-    their emails would wait), and the first `limit` with why they are in it and their offer."""
+    their emails would wait), how many an experiment holds out within its conversion window (`held_out`: they
+    would wait for its end), and the first `limit` with why they are in it and their offer."""
     return preview_audience(session, campaign_type, query, limit)

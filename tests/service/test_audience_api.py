@@ -3,11 +3,12 @@ for a query that cannot be read; the profiles behind it, recomputed after each o
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from service.db.models import Customer, Send
+from service.clock import utcnow
+from service.db.models import Assignment, Customer, Send
 from service.db.session import session_scope
 from tests.service.conftest import upload
 
@@ -39,6 +40,16 @@ def test_preview_counts_mailable_customers_and_narrows_by_query(client, demo_fil
             session.add(Send(customer=customer, subject="Hello", campaign_type="vip", sent_at=datetime.now()))
     again = client.get("/audience", params={"campaign_type": "win_back", "limit": 5}).json()
     assert (again["customers"], again["mailed_recently"]) == (body["customers"], 2)
+    assert body["held_out"] == 0
+    campaign_id = client.post("/campaigns", json={"name": "t", "brand": "hearth", "campaign_type": "vip"}).json()["id"]
+    with session_scope(engine) as session:  # one was held out by an experiment last week, one a month ago
+        for person, days in zip(body["sample"][2:4], (7, 30), strict=True):
+            customer = session.scalar(select(Customer).where(Customer.external_id == person["customer_id"]))
+            assigned = utcnow() - timedelta(days=days)
+            session.add(
+                Assignment(campaign_id=campaign_id, customer_id=customer.id, arm="holdout", assigned_at=assigned)
+            )
+    assert client.get("/audience", params={"campaign_type": "win_back", "limit": 5}).json()["held_out"] == 1
 
     narrowed = client.get(
         "/audience", params={"campaign_type": "win_back", "query": "clv > 5 and churn_risk >= 0.5", "limit": 1000}
