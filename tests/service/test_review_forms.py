@@ -181,8 +181,17 @@ def test_the_preview_shows_the_inbox_line_and_no_template_syntax(client, demo_fi
     assert escape(chosen["subject"]) in inbox and escape(chosen["preheader"]) in inbox
     assert "{{unsubscribe_url}}" in chosen["html"] and "unsubscribe_url" not in page
     assert "unsubscribe link</u>" in unescape(page.split('srcdoc="', 1)[1].split('"></iframe>', 1)[0])
+    # the facts outside the preview (whose links the sandbox does not open): each product's sku, price and page
+    facts = unescape(page.split('id="facts"', 1)[1].split("</div>", 1)[0])
     for product in draft["recommendations"]:
-        assert f"{product['name']} — {product['price']:.2f} {product['currency']}" in unescape(page)
+        sku = f'<span class="muted">{product["product_id"]}</span>'
+        assert f"{product['name']} {sku} — {product['price']:.2f} {product['currency']}" in facts
+        assert f'<a href="{product["url"]}" target="_blank" rel="noopener noreferrer">product page</a>' in facts
+    assert ('id="offer"' in facts) is bool(draft["offer"])
+    with session_scope(engine) as session:  # a win-back's offer, shown with its code
+        session.get(Draft, draft["id"]).offer = {"kind": "percent_off", "value": 20.0, "code": "COMEBACK20"}
+    shown = client.get(f"/review/drafts/{draft['id']}").text
+    assert '<p id="offer">Offer: 20 % off, code <code>COMEBACK20</code></p>' in shown
 
     # any variant can be previewed, and an edit comes back to the email it changed
     other = next(v for v in draft["variants"] if v["id"] != chosen["id"])
