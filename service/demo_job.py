@@ -55,7 +55,7 @@ def run_demo(
         typer.echo("  " + ", ".join(f"{n} {kind}" for kind, n in counts.items()))
     else:
         typer.echo("The database already holds a shop: keeping it (delete var/ to start over).")
-    with progress_bar("training") as update:
+    with progress_bar("training", counts=False) as update:
         InlineJobRunner(engine, update).submit("train", train_all, engine=engine, model=None)
     with progress_bar("generating") as update:
         summary = create_and_generate(
