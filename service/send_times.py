@@ -26,19 +26,14 @@ from service.schemas import SendTimeOut
 from service.settings import ScoringSettings
 
 
-def _outcomes_due() -> datetime:
-    """Sends made after this moment are too young to learn from: their opens may still come
-    (``TAILOR_SCORING_OUTCOME_DAYS``, as the scoring model's training waits for them). Counted, a campaign sent at
-    17:00 an hour ago made 17:00 look like the hour nobody opens."""
-    return utcnow() - timedelta(days=ScoringSettings().outcome_days)
-
-
 def best_hours(session: Session, customer_ids: list[str]) -> list[SendTimeOut]:
-    """The best send hour of each customer, in the order given, from sends old enough for their opens to be in."""
+    """The best send hour of each customer, in the order given, from sends old enough for their opens to be in
+    (``TAILOR_SCORING_OUTCOME_DAYS``: counted, a campaign sent at 17:00 an hour ago made 17:00 look like the hour
+    nobody opens)."""
     from scoring.send_time import best_hours_from_counts
 
     require_send_history(session)
-    counts = frames.send_open_counts(session, customer_ids, sent_before=_outcomes_due())
+    counts = frames.send_open_counts(session, customer_ids, sent_before=ScoringSettings().outcomes_due())
     table = best_hours_from_counts(*counts, customer_ids).reset_index()
     return [SendTimeOut(**row) for row in table.to_dict("records")]
 
@@ -59,8 +54,9 @@ def campaign_send_times(session: Session, campaign_id: int) -> list[SendTimeOut]
 def require_send_history(session: Session) -> None:
     """Raise NotReady when there are no past sends old enough to learn send times from (a best-hour send is
     refused with it before it is queued)."""
-    if not session.scalar(select(func.count(Send.id)).where(Send.sent_at <= _outcomes_due())):
-        days = ScoringSettings().outcome_days
+    settings = ScoringSettings()
+    if not session.scalar(select(func.count(Send.id)).where(Send.sent_at <= settings.outcomes_due())):
+        days = settings.outcome_days
         raise NotReady(
             f"There are no sends older than {days:g} days (TAILOR_SCORING_OUTCOME_DAYS: younger ones may still be "
             "opened) to learn send times from: import past sends (`tailor import sends FILE`), or send without "

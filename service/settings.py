@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from service.clock import utcnow
 
 
 def environment_problem(error: ValidationError) -> str | None:
@@ -204,6 +206,11 @@ class ScoringSettings(BaseSettings):
     # 0.673 / 0.695 from 100,000 sends, 0.739 / 0.676 / 0.698 from 200,000 and 0.742 / 0.680 / 0.702 from all
     # 422,887 (fit 5.5 s, 10.5 s, 22.3 s); a machine with memory to spare can raise it.
     max_sends: int = Field(default=200_000, ge=1)
+
+    def outcomes_due(self) -> datetime:
+        """Sends made after this moment are too young to learn from (training and best send hours alike): their
+        opens, clicks and purchases may still come."""
+        return utcnow() - timedelta(days=self.outcome_days)
 
 
 class ModelSettings(BaseSettings):

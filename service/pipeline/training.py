@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -235,7 +235,7 @@ def train_engagement(engine: Engine, progress: ProgressFn | None = None) -> dict
     settings = ScoringSettings()
     copy_model_path = settings.copy_model
     copy_model = _copy_model(copy_model_path) if copy_model_path else None
-    outcomes_due = utcnow() - timedelta(days=settings.outcome_days)
+    outcomes_due = settings.outcomes_due()
     with session_scope(engine) as session:
         sends = frames.sends_frame(session, sent_before=outcomes_due, latest=settings.max_sends)
         learnable, waiting = frames.count_sends(session, outcomes_due)
