@@ -9,11 +9,11 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scoring.experiments import HOLDOUT
 from service.clock import utcnow
 from service.db.models import Assignment, Customer, Send
 from service.errors import InvalidInput, Problem
 from service.pipeline import frames
+from service.pipeline.contact_policy import held_out_since
 from service.settings import ExperimentSettings, SendScheduleSettings
 
 
@@ -83,7 +83,7 @@ def mailed_recently(session: Session, customer_ids: pd.Series, now: datetime | N
 
 def held_out(session: Session, customer_ids: pd.Series, now: datetime | None = None) -> int:
     """How many of these customers an experiment held out within its conversion window: sent now, their emails
-    would wait for the window's end (service.pipeline.contact_policy)."""
+    would wait for the window's end (service.pipeline.contact_policy, by the same condition)."""
     days = ExperimentSettings().conversion_window_days
     if customer_ids.empty:
         return 0
@@ -91,7 +91,7 @@ def held_out(session: Session, customer_ids: pd.Series, now: datetime | None = N
     holdout = session.scalars(
         select(Customer.external_id)
         .join(Assignment, Assignment.customer_id == Customer.id)
-        .where(Assignment.arm == HOLDOUT, Assignment.assigned_at > cutoff)
+        .where(held_out_since(cutoff))
         .distinct()
     )
     return int(customer_ids.isin(set(holdout)).sum())

@@ -20,6 +20,12 @@ from service.db.batches import batches
 from service.db.models import Assignment, Draft, Send
 
 
+def held_out_since(since: datetime):
+    """The condition on experiment assignments of a customer held out after ``since`` (the start of the window
+    still protected): the contact policy defers their email, the audience preview counts them."""
+    return (Assignment.arm == HOLDOUT) & (Assignment.assigned_at > since)
+
+
 def defer_recently_mailed(
     session: Session, draft_ids: list[int], now: datetime, min_days: float, holdout_days: float = 0
 ) -> tuple[list[int], int]:
@@ -49,7 +55,7 @@ def defer_recently_mailed(
                 select(Draft.id, func.max(Assignment.assigned_at))
                 .join(Assignment, Assignment.customer_id == Draft.customer_id)
                 .where(Draft.id.in_(batch), Assignment.campaign_id != Draft.campaign_id)
-                .where(Assignment.arm == HOLDOUT, Assignment.assigned_at > now - window)
+                .where(held_out_since(now - window))
                 .group_by(Draft.id)
             ):
                 until[draft_id] = max(until.get(draft_id, held_out + window), held_out + window)
