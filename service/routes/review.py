@@ -7,6 +7,7 @@ draft that someone changed since is refused, showing the draft as it is now besi
 """
 
 import re
+from collections.abc import Sequence
 from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, Form, Query, Request
@@ -47,7 +48,7 @@ FIELD_LABELS = {"subject": "Subject", "preheader": "Preheader", "intro": "Intro"
 PRODUCT_LINE = re.compile(r"product_lines\[(\d+)\]")
 
 
-def _label(column: str, products: list[str]) -> str:
+def _label(column: str, products: Sequence[str]) -> str:
     """A field as the page labels it: "Line for Breakfast Blend", not the API's "product_lines[0]"."""
     if line := PRODUCT_LINE.fullmatch(column):
         index = int(line.group(1))
@@ -55,12 +56,12 @@ def _label(column: str, products: list[str]) -> str:
     return FIELD_LABELS.get(column, column)
 
 
-def _in_words(error: TailorError, products: list[str] = ()) -> str:
+def _in_words(error: TailorError, products: Sequence[str] = ()) -> str:
     """What the person should read: each field, named as the page labels it, and its problem for a form that
     broke the limits (``products``: the names of the draft's products, in the order of their lines)."""
     if isinstance(error, InvalidInput):
         return "; ".join(
-            f"{_label(p.column, list(products))}: {p.message}" if p.column else p.message for p in error.problems
+            f"{_label(p.column, products)}: {p.message}" if p.column else p.message for p in error.problems
         )
     return str(error)
 
