@@ -68,6 +68,18 @@ def sends_of(engine, campaign_id: int) -> list[tuple[int, str, str, str]]:
         return [tuple(row) for row in rows]
 
 
+def arms_of(engine, campaign_id: int) -> dict[str, str]:
+    """Each assigned customer's arm in the campaign's experiment, by the customer's id."""
+    with session_scope(engine) as session:
+        return dict(
+            session.execute(
+                select(Customer.external_id, Assignment.arm)
+                .join(Customer, Assignment.customer_id == Customer.id)
+                .where(Assignment.campaign_id == campaign_id)
+            ).all()
+        )
+
+
 def test_holdout_is_chosen_by_hash_and_sent_nothing(client, engine, mail_server, monkeypatch):
     controller, messages = mail_server
     monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
@@ -86,14 +98,7 @@ def test_holdout_is_chosen_by_hash_and_sent_nothing(client, engine, mail_server,
     assert len(messages) == result["sent"] and not recipients & {f"{c}@example.com" for c in held_out}
     for _, customer, arm, subject in sends_of(engine, campaign_id):
         assert customer not in held_out and subject == f"Subject {arm}"  # each arm mails its own variant
-    with session_scope(engine) as session:
-        arms = dict(
-            session.execute(
-                select(Customer.external_id, Assignment.arm)
-                .join(Customer, Assignment.customer_id == Customer.id)
-                .where(Assignment.campaign_id == campaign_id)
-            ).all()
-        )
+    arms = arms_of(engine, campaign_id)
     assert {c for c, arm in arms.items() if arm == "holdout"} == held_out and len(arms) == 40
     assert client.get(f"/campaigns/{campaign_id}").json()["drafts"]["holdout"] == len(held_out)
     with session_scope(engine) as session:  # the forecast still counts them once they are held out (it said 0)
@@ -129,14 +134,7 @@ def test_customers_who_cannot_be_mailed_are_in_no_arm_not_even_the_holdout(clien
 
     assert result["skipped"] == len(unmailable) and result["held_out"] == len(held_out)
     assert result["sent"] == 40 - len(unmailable) - len(held_out) == len(messages)
-    with session_scope(engine) as session:
-        assigned = dict(
-            session.execute(
-                select(Customer.external_id, Assignment.arm)
-                .join(Customer, Assignment.customer_id == Customer.id)
-                .where(Assignment.campaign_id == campaign_id)
-            ).all()
-        )
+    assigned = arms_of(engine, campaign_id)
     assert not set(assigned) & unmailable and {c for c, arm in assigned.items() if arm == "holdout"} == held_out
     arms = {a["arm"]: a for a in client.get(f"/campaigns/{campaign_id}/experiment").json()["arms"]}
     assert arms["holdout"]["customers"] == len(held_out)
