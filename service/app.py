@@ -35,7 +35,9 @@ from service.pipeline.sending import has_due_drafts, send_due_drafts
 from service.pipeline.training import retrain_if_new_data
 from service.request_size import MIB, RequestSizeLimit
 from service.review import STATIC_DIR, ReviewPageHeaders, SameOriginWrites, error_page, is_review_page, login_address
+from service.review.resend import sent_form
 from service.routes import ROUTERS
+from service.routes.review import session_ended_login
 from service.settings import ApiSettings, PublicSettings, RetrainSettings, SendScheduleSettings, home_settings
 from service.state import AppState, model_store
 
@@ -85,6 +87,8 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     @app.exception_handler(TailorError)
     async def tailor_error(request: Request, error: TailorError) -> JSONResponse | HTMLResponse | RedirectResponse:
         if isinstance(error, Unauthorized) and is_review_page(request):
+            if carried := await sent_form(request):  # an edit or review sent after the session had ended
+                return session_ended_login(request, carried)
             return RedirectResponse(login_address(request), status_code=303)
         log.info(
             "request rejected",

@@ -23,6 +23,7 @@ from service.errors import Conflict, InvalidInput, NotReady, TailorError, Unauth
 from service.experiments import experiment_results
 from service.pipeline.mail import sender_of
 from service.review import SESSION_ENDED, after_login, templates
+from service.review.resend import CARRIED_MAX, CarriedForm, read_carried
 from service.schemas import DATABASE_INT_MAX, DatabaseId, DraftStatus
 from service.settings import PublicSettings, SmtpSettings
 
@@ -38,6 +39,11 @@ LOGIN_NOTES = {
     f"{SESSION_HOURS} hours old, or its API key revoked), so what you just sent was not done: an edit you typed "
     "was not saved, an approval or rejection not recorded. Log in to go back to the page you were on.",
 }
+CARRIED_NOTE = (
+    f"Your review session had ended (signed out in another tab, over {SESSION_HOURS} hours old, or its API key "
+    "revoked), so what you just sent was not done yet: nothing was saved or recorded. Log in and it is shown to "
+    "you again as you wrote it, to send again or leave."
+)
 
 
 def _back_to(draft_id: int, preview: int | None = None) -> RedirectResponse:
@@ -121,14 +127,29 @@ def login_page(request: Request, next: str | None = None, why: str | None = None
     return templates.TemplateResponse(request, "login.html", context)
 
 
+def session_ended_login(request: Request, carried: CarriedForm) -> HTMLResponse:
+    """The login page for a form sent after its session had ended, holding the form to offer it again once the
+    person is back in (service.review.resend)."""
+    context = {
+        "error": None, "reviewer": "", "next": carried.page, "note": CARRIED_NOTE, "carried": carried.as_field(),
+    }  # fmt: skip
+    return templates.TemplateResponse(request, "login.html", context, status_code=401)
+
+
 @router.post("/login", response_model=None)
 def login(
     request: Request, session: SessionDep, api_key: Annotated[str, Form()],
     reviewer: Annotated[str, Form(max_length=REVIEWER_MAX)] = "", next: Annotated[str, Form()] = "",
+    carried: Annotated[str, Form(max_length=CARRIED_MAX)] = "",
 ) -> HTMLResponse | RedirectResponse:  # fmt: skip
     """Log in with an API key and one's own name: reviews record the person, not the key they share. Then on to
-    `next`, the review page the person had asked for."""
-    typed = {"reviewer": reviewer, "next": after_login(next), "note": None}
+    `next`, the review page the person had asked for; or, when the login page carried a form sent after the last
+    session had ended, to that form again, to be checked and sent."""
+    form = read_carried(carried)
+    typed = {
+        "reviewer": reviewer, "next": after_login(next), "note": CARRIED_NOTE if form else None,
+        "carried": form.as_field() if form else "",
+    }  # fmt: skip
     if not reviewer.strip():
         error = "Give your name: it is recorded with every review you make."
         return templates.TemplateResponse(request, "login.html", {"error": error, **typed}, status_code=422)
@@ -137,7 +158,10 @@ def login(
     except Unauthorized as error:
         return templates.TemplateResponse(request, "login.html", {"error": str(error), **typed}, status_code=401)
     token = open_session(session, key, reviewer.strip())
-    response = RedirectResponse(after_login(next), status_code=303)
+    response: HTMLResponse | RedirectResponse = RedirectResponse(after_login(next), status_code=303)
+    if form is not None:
+        request.state.reviewer = reviewer.strip()
+        response = templates.TemplateResponse(request, "resend.html", {"form": form})
     secure = _over_https(request)  # the token is a bearer secret: over https it never goes out over plain http
     response.set_cookie(
         REVIEW_COOKIE, token, max_age=SESSION_HOURS * 3600, httponly=True, samesite="strict", secure=secure

@@ -4,6 +4,7 @@ failed checks, a stale tab and a missing draft each come back as words on a page
 
 from __future__ import annotations
 
+import re
 import shutil
 import threading
 import time
@@ -53,6 +54,7 @@ def shop_with_fake_campaign(engine, demo_files, monkeypatch):
 
 
 def _logged_in(browser, live_server: str, api_key: str):
+    """A page logged in to the review page, in ``browser`` (or a context of its, whose tabs share the login)."""
     page = browser.new_page()
     page.goto(f"{live_server}/review/login")
     page.fill("#reviewer", "Ola Copywriter")
@@ -215,6 +217,34 @@ def test_approving_every_pending_draft_asks_first(shop_with_fake_campaign, live_
         page.click("#approve-pending button")
         expect(page.locator("#drafts .badge.approved")).to_have_count(pending)
         expect(page.locator("#approve-pending")).to_have_count(0)
+        browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
+def test_an_edit_saved_after_signing_out_in_another_tab_is_offered_again(shop_with_fake_campaign, live_server, api_key):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = _logged_in(browser.new_context(), live_server, api_key)  # a context: two tabs share its cookie
+        page.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
+        page.locator("#drafts tr[data-draft-id] a").first.click()
+        draft_page = page.url
+        other_tab = page.context.new_page()
+        other_tab.goto(draft_page)
+        other_tab.click("#sign-out")
+
+        page.locator(".card.selected input[name=subject]").fill("Typed before the session ended")
+        page.locator(".card.selected button[name=save]").click()
+        expect(page.locator("#login-note")).to_contain_text("nothing was saved or recorded")
+        page.fill("#reviewer", "Ola Copywriter")
+        page.fill("#api_key", api_key)
+        page.click("button[type=submit]")
+        expect(page.locator("#resend-form input[name=subject]")).to_have_value("Typed before the session ended")
+        page.click("#resend")
+        expect(page).to_have_url(re.compile(re.escape(draft_page) + r"\?preview=\d+$"))
+        expect(page.locator(".card.selected input[name=subject]")).to_have_value("Typed before the session ended")
+        expect(page.locator(".card.selected h2")).to_contain_text("edited")
         browser.close()
 
 

@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.db.session import session_scope
+from service.review.resend import CARRIED_MAX
 
 INTRO = "We picked a few things we think you will like this autumn."
 
@@ -195,22 +196,100 @@ def test_an_edit_refused_because_the_draft_was_reviewed_meanwhile_shows_what_was
     assert f"<textarea readonly>{INTRO}</textarea>" in text
 
 
-def test_a_form_posted_after_the_session_ended_leads_back_to_the_draft_saying_it_was_not_saved(draft, api_key, client):
-    """Signed out in another tab, a Save landed on a bare login page and then on the campaigns list: the edit was
-    lost without a word, and the draft had to be found again."""
+def _signed_out_after_opening(client, api_key, page: str) -> tuple[TestClient, str]:
+    """A browser that opened ``page`` while signed in, then was signed out in another tab."""
     browser = TestClient(client.app)
     browser.post("/review/login", data={"api_key": api_key, "reviewer": "Ann"})
-    page = f"/review/drafts/{draft['id']}"
-    action = f"{page}/variants/{draft['variants'][0]['id']}/edit"
     open_page = browser.get(page).text
     browser.post("/review/logout")  # the other tab
+    return browser, open_page
 
-    for posted in (action, f"{page}/approve"):
-        sent_away = browser.post(posted, data=form_of(open_page, posted), follow_redirects=False)
-        assert sent_away.status_code == 303
-        assert (
-            sent_away.headers["location"] == f"/review/login?next=%2Freview%2Fdrafts%2F{draft['id']}&why=session-ended"
-        )
+
+def test_an_edit_sent_after_the_session_ended_is_offered_again_after_the_login(draft, api_key, client):
+    """Signed out in another tab (or after 12 hours), a Save landed on the login page and the edit typed was gone:
+    the copywriter had to type it all again."""
+    page = f"/review/drafts/{draft['id']}"
+    action = f"{page}/variants/{draft['variants'][0]['id']}/edit"
+    browser, open_page = _signed_out_after_opening(client, api_key, page)
+
+    typed = {"subject": "A subject typed over ten minutes", "intro": "An intro Ann will not type twice."}
+    login = browser.post(action, data=form_of(open_page, action, **typed), follow_redirects=False)
+    assert login.status_code == 401
+    assert "Your review session had ended" in login.text and "nothing was saved or recorded" in login.text
+    assert client.get(f"/drafts/{draft['id']}").json()["revision"] == 0  # nothing was done
+
+    again = browser.post("/review/login", data=form_of(login.text, "/review/login", api_key=api_key, reviewer="Ann"))
+    assert again.status_code == 200 and 'id="resend-form"' in again.text
+    offered = form_of(again.text, action)
+    assert offered["subject"] == typed["subject"] and offered["intro"] == typed["intro"]
+    assert offered["expected_revision"] == "0"  # the revision the first page showed
+    assert f'href="{page}" id="leave-it"' in again.text
+
+    saved = browser.post(action, data=offered)
+    assert saved.status_code == 200 and saved.url.path == page
+    stored = client.get(f"/drafts/{draft['id']}").json()
+    assert stored["variants"][0]["subject"] == typed["subject"] and stored["variants"][0]["intro"] == typed["intro"]
+
+
+def test_an_approval_sent_after_the_session_ended_is_offered_again_with_its_comment(draft, api_key, client):
+    page = f"/review/drafts/{draft['id']}"
+    browser, open_page = _signed_out_after_opening(client, api_key, page)
+
+    login = browser.post(f"{page}/approve", data=form_of(open_page, f"{page}/approve", comment="Fine by me"))
+    assert login.status_code == 401
+    again = browser.post("/review/login", data=form_of(login.text, "/review/login", api_key=api_key, reviewer="Ann"))
+    offered = form_of(again.text, f"{page}/approve")
+    assert offered["comment"] == "Fine by me" and ">Approve</button>" in again.text
+
+    assert browser.post(f"{page}/approve", data=offered).status_code == 200
+    stored = client.get(f"/drafts/{draft['id']}").json()
+    assert stored["status"] == "approved"
+
+
+def test_a_form_offered_again_after_someone_changed_the_draft_is_refused_showing_both(draft, api_key, client):
+    """Sending it again must not undo what a colleague saved while Ann was logged out."""
+    page = f"/review/drafts/{draft['id']}"
+    action = f"{page}/variants/{draft['variants'][0]['id']}/edit"
+    browser, open_page = _signed_out_after_opening(client, api_key, page)
+    login = browser.post(action, data=form_of(open_page, action, subject="Ann's subject from before"))
+    client.patch(f"/drafts/{draft['id']}/variants/{draft['variants'][0]['id']}", json={"subject": "Bob's subject now"})
+
+    again = browser.post("/review/login", data=form_of(login.text, "/review/login", api_key=api_key, reviewer="Ann"))
+    refused = browser.post(action, data=form_of(again.text, action))
+    assert refused.status_code == 409
+    assert 'readonly value="Ann&#39;s subject from before"' in refused.text
+    assert client.get(f"/drafts/{draft['id']}").json()["variants"][0]["subject"] == "Bob's subject now"
+
+
+@pytest.mark.parametrize(
+    "carried",
+    [
+        '{"action": "/review/logout", "fields": []}',
+        '{"action": "https://elsewhere.example/review/drafts/1/approve", "fields": []}',
+        '{"action": "/review/drafts/1/approve", "fields": [["comment", 5]]}',
+        "not json at all",
+    ],
+)
+def test_a_login_with_a_carried_form_not_of_the_review_page_goes_on_as_a_plain_login(carried, draft, api_key, client):
+    browser = TestClient(client.app)
+    page = f"/review/drafts/{draft['id']}"
+    data = {"api_key": api_key, "reviewer": "Ann", "next": page, "carried": carried}
+    answer = browser.post("/review/login", data=data, follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == page
+
+
+def test_a_form_posted_after_the_session_ended_leads_back_to_the_draft_saying_it_was_not_saved(draft, api_key, client):
+    """Signed out in another tab, a Save landed on a bare login page and then on the campaigns list: the edit was
+    lost without a word, and the draft had to be found again. (A form too big to carry through the login page is
+    not offered again, but the login page says it was not done and leads back.)"""
+    page = f"/review/drafts/{draft['id']}"
+    action = f"{page}/variants/{draft['variants'][0]['id']}/edit"
+    browser, open_page = _signed_out_after_opening(client, api_key, page)
+
+    sent = form_of(open_page, action, intro="x" * (CARRIED_MAX + 1))
+    sent_away = browser.post(action, data=sent, follow_redirects=False)
+    assert sent_away.status_code == 303
+    assert sent_away.headers["location"] == f"/review/login?next=%2Freview%2Fdrafts%2F{draft['id']}&why=session-ended"
     login = browser.get(sent_away.headers["location"])
     assert "Your review session had ended" in login.text and "an edit you typed was not saved" in login.text
     assert f'name="next" value="{page}"' in login.text

@@ -1,0 +1,92 @@
+"""A form a person sent after their review session had ended, carried through the login page so that it can be
+sent again once they are back in: an edit typed over ten minutes is not lost to an expired session.
+
+The login page holds the form as one hidden field (JSON: the address it was sent to and its fields in order).
+After the login, a page shows those fields, editable, in a form to the same address. The form keeps the
+revision of the draft its first page showed, so a draft that someone changed meanwhile is refused, as any form
+from an older page is (service.drafts), with the draft as it is now beside what was typed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from fastapi import Request
+from starlette.requests import ClientDisconnect
+
+from service.review import FORM_PAGE, PREFIX
+
+CARRIED_MAX = 64 * 1024  # characters of a carried form: a draft's texts are a few thousand at most
+# The forms carried (their address; the last part says what they do): any other address is not sent again.
+_ACTIONS = re.compile(
+    rf"^{PREFIX}/(?:drafts/\d+/(?:approve|reject|reopen|variants/\d+/edit)|campaigns/\d+/approve-pending)$"
+)
+BUTTONS = {
+    "approve": "Approve", "reject": "Reject", "reopen": "Reopen", "edit": "Save edit",
+    "approve-pending": "Approve all pending drafts",
+}  # fmt: skip
+# The fields a person wrote, shown to be checked or changed; the rest (revision, variant, override) stay hidden.
+WRITTEN = {"subject": "Subject", "preheader": "Preheader", "intro": "Intro", "product_line": "Product line",
+           "comment": "Comment"}  # fmt: skip
+MULTILINE = {"intro", "comment"}
+
+
+@dataclass(frozen=True)
+class CarriedForm:
+    action: str
+    fields: tuple[tuple[str, str], ...]
+
+    @property
+    def button(self) -> str:
+        return BUTTONS[self.action.rsplit("/", 1)[1]]
+
+    @property
+    def page(self) -> str:
+        """The review page the form was on (a draft, or a campaign's list)."""
+        return FORM_PAGE.match(self.action)[1]
+
+    def as_field(self) -> str:
+        return json.dumps({"action": self.action, "fields": [list(f) for f in self.fields]}, ensure_ascii=False)
+
+    def shown(self) -> list[dict[str, str | bool]]:
+        """The fields as the page lays them out: a label for each written one, numbered product lines."""
+        rows, lines = [], 0
+        for name, value in self.fields:
+            label = WRITTEN.get(name)
+            if name == "product_line":
+                lines += 1
+                label = f"{label} {lines}"
+            rows.append({"name": name, "value": value, "label": label or "", "multiline": name in MULTILINE})
+        return rows
+
+
+async def sent_form(request: Request) -> CarriedForm | None:
+    """The review form ``request`` posted, when it is one that can be sent again and not too big to carry."""
+    if request.method != "POST" or not _ACTIONS.match(request.url.path):
+        return None
+    try:
+        form = await request.form()  # parsed already by the route, before its session was checked
+    except (RuntimeError, ClientDisconnect):  # a body that cannot be read again is not carried; the login still works
+        return None
+    carried = CarriedForm(request.url.path, tuple((k, v) for k, v in form.multi_items() if isinstance(v, str)))
+    return carried if len(carried.as_field()) <= CARRIED_MAX else None
+
+
+def read_carried(value: str) -> CarriedForm | None:
+    """The form the login page carried, or None when there is none or it is not one of the review page's forms
+    (the field comes from the browser: it is checked as any input is)."""
+    if not value:
+        return None
+    try:
+        data = json.loads(value)
+        action, fields = data["action"], data["fields"]
+        pairs = tuple((name, text) for name, text in fields)
+    except (ValueError, TypeError, KeyError):
+        return None
+    if not isinstance(action, str) or not _ACTIONS.match(action):
+        return None
+    if not all(isinstance(name, str) and isinstance(text, str) for name, text in pairs):
+        return None
+    return CarriedForm(action, pairs)
