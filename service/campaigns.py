@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from sqlalchemy import ScalarSelect, delete, func, select, union_all, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from service.clock import utcnow
 from service.db.models import UNFINISHED_JOB, Brand, Campaign, DeletedCampaign, Draft, Job, Send
+from service.db.session import dialect_insert
 from service.errors import Conflict, InvalidInput, NotFound, Problem
 from service.forecasts import current_forecast
 from service.performance import campaign_performance
@@ -31,11 +30,6 @@ def ensure_brand(session: Session, slug: str) -> Brand:
         session.execute(add.on_conflict_do_nothing(index_elements=[Brand.slug]))
         brand = session.scalar(select(Brand).where(Brand.slug == slug))
     return brand
-
-
-def dialect_insert(session: Session):
-    """The INSERT of the session's database (SQLite or PostgreSQL), which has ON CONFLICT DO NOTHING."""
-    return sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
 
 
 def create_campaign(session: Session, spec: CampaignIn) -> Campaign:

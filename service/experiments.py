@@ -38,6 +38,7 @@ from scoring.experiments import (
     thompson_allocation,
 )
 from service.db.models import Assignment, Campaign, Customer, Draft, Event, Interaction, Send, Variant
+from service.db.session import dialect_insert
 from service.errors import Conflict, NotReady
 from service.schemas import ArmOut, ExperimentOut, LiftOut, RateOut, RevenueLiftOut
 from service.settings import ExperimentSettings
@@ -110,13 +111,18 @@ def plan_arms(session: Session, campaign: Campaign, drafts: list[Draft]) -> dict
     new = [draft for draft in drafts if draft.customer_id not in recorded]
     held = assign_arms([d.customer.external_id for d in new], ["sent"], holdout_share=campaign.holdout_share, salt=salt)
     plan = {draft.id: recorded[draft.customer_id] for draft in drafts if draft.customer_id in recorded}
-    treated = {}
+    treated, holdout_rows = {}, []
     for draft, arm in zip(new, held, strict=True):
         if arm == HOLDOUT:
             plan[draft.id] = HOLDOUT
-            session.add(Assignment(campaign_id=campaign.id, customer_id=draft.customer_id, arm=HOLDOUT))
+            holdout_rows.append({"campaign_id": campaign.id, "customer_id": draft.customer_id, "arm": HOLDOUT})
         else:
             treated[draft.customer.external_id] = draft.id
+    if holdout_rows:  # a send of the same campaign at the same moment may record them first: the hash gave it the same
+        add = dialect_insert(session)(Assignment).on_conflict_do_nothing(
+            index_elements=[Assignment.campaign_id, Assignment.customer_id]
+        )
+        session.execute(add, holdout_rows)
     if treated:
         settings = ExperimentSettings()
         _, rows = arm_outcomes(session, campaign.id, settings)

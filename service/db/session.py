@@ -8,6 +8,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -99,3 +101,8 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def dialect_insert(session: Session):
+    """The INSERT of the session's database (SQLite or PostgreSQL), which has ON CONFLICT DO NOTHING."""
+    return sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert

@@ -113,3 +113,61 @@ def test_a_draft_left_sending_by_a_process_that_died_goes_back_to_review_not_to_
         assert (interrupted.status, interrupted.flagged, interrupted.claimed_by) == ("flagged", True, None)
         assert interrupted.flag_reasons == [SEND_INTERRUPTED]
         assert (still_sending.status, session.get(Draft, due).status) == ("sending", "sent")
+
+
+@pytest.mark.postgres
+def test_two_sends_of_an_experiment_planning_its_holdout_at_once_both_go_on(postgres_url):
+    """Two sends of one experiment campaign (two servers' due-checks, or a due-check and a person's send) each
+    recorded the same held-out customers: the later one's commit broke the assignments' unique key and its job
+    failed. The hash gives both the same holdout, so the second has nothing to add."""
+    import threading
+
+    from sqlalchemy import text
+    from sqlalchemy.orm import Session, selectinload
+
+    from service.db.models import Assignment
+    from service.experiments import plan_arms
+
+    engine = new_postgres_database(postgres_url, "holdout_race")
+    upgrade(engine)
+    drafts = due_campaign(engine, 20)
+    with session_scope(engine) as session:
+        session.scalar(select(Campaign)).holdout_share = 0.5
+
+    def plan(session: Session) -> dict[int, str]:
+        campaign = session.scalar(select(Campaign))
+        rows = session.scalars(select(Draft).where(Draft.id.in_(drafts)).options(selectinload(Draft.customer))).all()
+        return plan_arms(session, campaign, list(rows))
+
+    first, second = Session(engine), Session(engine)
+    planned, failures = {}, []
+    try:
+        planned["first"] = plan(first)  # its holdout rows written, not yet committed
+
+        def other_sender() -> None:
+            try:
+                planned["second"] = plan(second)  # waits on the first's uncommitted rows
+                second.commit()
+            except Exception as error:  # the test reports it
+                failures.append(error)
+
+        thread = threading.Thread(target=other_sender)
+        thread.start()
+        with engine.connect() as watcher:  # until the second is waiting on the first's rows
+            for _ in range(200):
+                waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                if watcher.execute(text(waiting)).scalar():
+                    break
+                time.sleep(0.05)
+        first.commit()
+        thread.join(timeout=30)
+        with session_scope(engine) as session:
+            recorded = session.scalar(select(func.count()).select_from(Assignment))
+    finally:
+        first.close()
+        second.close()
+        engine.dispose()
+    assert failures == []
+    assert planned["first"] == planned["second"]
+    holdout = [draft for draft, arm in planned["first"].items() if arm == "holdout"]
+    assert holdout and recorded == len(holdout)  # about half the customers, by the hash, each recorded once
