@@ -8,12 +8,17 @@ rate at an hour is the shrunk estimate ``(own opens + k × population rate) / (o
 (a Beta prior worth ``k`` sends centred on the population), so one lucky open does not move a customer, and
 a customer with no history gets the population's best hour. The best hour is the one with the highest
 shrunk rate. ``next_send_times`` turns best hours into the moments a send job should mail each customer.
+
+Hours are hours of the clock in ``timezone`` (an IANA name; ``sent_at`` and the moments returned are UTC without
+a zone): a shop's customers keep their habits by their own clock, so an hour learned in UTC moves by one at every
+daylight-saving change (9:00 in Berlin is 8:00 UTC in winter and 7:00 in summer).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -24,21 +29,32 @@ from scoring.features import require_columns
 POPULATION_PRIOR_SENDS = 50.0
 
 
-def open_counts(sends: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    """Sends and opens (columns ``sends``, ``opens``) per send ``hour`` and the other columns in ``by``, from
-    one row per send: the counts the functions below learn from (a database can count them itself)."""
+def local_hours(sent_at: pd.Series, timezone: str = "UTC") -> pd.Series:
+    """The hour of the clock in ``timezone`` of each moment (UTC without a zone, as the service keeps them)."""
+    moments = pd.to_datetime(sent_at)
+    if timezone == "UTC":
+        return moments.dt.hour
+    return moments.dt.tz_localize("UTC").dt.tz_convert(timezone).dt.hour
+
+
+def open_counts(sends: pd.DataFrame, by: list[str], timezone: str = "UTC") -> pd.DataFrame:
+    """Sends and opens (columns ``sends``, ``opens``) per send ``hour`` (of the clock in ``timezone``) and the other
+    columns in ``by``, from one row per send: the counts the functions below learn from (a database can count them
+    itself)."""
     require_columns(sends, ["sent_at", "opened", *(column for column in by if column != "hour")], "sends")
-    rows = sends.assign(hour=pd.to_datetime(sends["sent_at"]).dt.hour, opened=sends["opened"].astype(float))
+    rows = sends.assign(hour=local_hours(sends["sent_at"], timezone), opened=sends["opened"].astype(float))
     if "customer_id" in by:
         rows["customer_id"] = rows["customer_id"].astype(str)
     grouped = rows.groupby(by)["opened"]
     return pd.DataFrame({"sends": grouped.count(), "opens": grouped.sum()}).reset_index()
 
 
-def population_open_rates(sends: pd.DataFrame, prior_sends: float = POPULATION_PRIOR_SENDS) -> pd.Series:
-    """Open rate by send hour (0–23) over all sends, shrunk toward the overall rate by ``prior_sends``; only
-    hours that were used appear."""
-    return _population_rates(open_counts(sends, ["hour"]), prior_sends)
+def population_open_rates(
+    sends: pd.DataFrame, prior_sends: float = POPULATION_PRIOR_SENDS, timezone: str = "UTC"
+) -> pd.Series:
+    """Open rate by send hour (0–23 in ``timezone``) over all sends, shrunk toward the overall rate by
+    ``prior_sends``; only hours that were used appear."""
+    return _population_rates(open_counts(sends, ["hour"], timezone), prior_sends)
 
 
 def _population_rates(by_hour: pd.DataFrame, prior_sends: float) -> pd.Series:
@@ -51,15 +67,17 @@ def _population_rates(by_hour: pd.DataFrame, prior_sends: float) -> pd.Series:
 
 
 def best_send_hours(
-    sends: pd.DataFrame, customer_ids: list[str] | pd.Series | None = None, *, prior_sends: float = 4.0
-) -> pd.DataFrame:
-    """One row per customer: ``best_hour``, ``expected_open_rate``, ``n_sends``, ``n_opens`` and ``source``
-    (``own`` when the customer's history moved the choice away from the population hour, else ``population``)."""
+    sends: pd.DataFrame, customer_ids: list[str] | pd.Series | None = None, *, prior_sends: float = 4.0,
+    timezone: str = "UTC",
+) -> pd.DataFrame:  # fmt: skip
+    """One row per customer: ``best_hour`` (in ``timezone``), ``expected_open_rate``, ``n_sends``, ``n_opens`` and
+    ``source`` (``own`` when the customer's history moved the choice away from the population hour, else
+    ``population``)."""
     require_columns(sends, ["customer_id", "sent_at", "opened"], "sends")
-    population = open_counts(sends, ["hour"])
+    population = open_counts(sends, ["hour"], timezone)
     if customer_ids is not None:  # the population needs every send; the per-customer table only theirs
         sends = sends[sends["customer_id"].astype(str).isin(pd.Series(customer_ids).astype(str))]
-    return best_hours_from_counts(population, open_counts(sends, ["customer_id", "hour"]), customer_ids,
+    return best_hours_from_counts(population, open_counts(sends, ["customer_id", "hour"], timezone), customer_ids,
                                   prior_sends=prior_sends)  # fmt: skip
 
 
@@ -106,11 +124,21 @@ def best_hours_from_counts(
     return table
 
 
-def next_send_times(best_hours: Iterable[int], now: datetime) -> list[datetime]:
-    """When to mail each customer: ``now`` when it falls within their best hour, else the next start of it."""
-    this_hour = now.replace(minute=0, second=0, microsecond=0)
+def next_send_times(best_hours: Iterable[int], now: datetime, timezone: str = "UTC") -> list[datetime]:
+    """When to mail each customer (UTC without a zone, as ``now``): ``now`` when it falls within their best hour
+    of the clock in ``timezone``, else the next start of that hour there. On the night the clocks go forward an
+    hour that does not exist there is taken as the hour after it (02:00 in Berlin is then 03:00)."""
+    zone = ZoneInfo(timezone)
+    local_now = now.replace(tzinfo=UTC).astimezone(zone)
+    this_hour = local_now.replace(minute=0, second=0, microsecond=0, tzinfo=None)
     times = []
     for hour in best_hours:
-        hours_ahead = (int(hour) - now.hour) % 24
-        times.append(now if hours_ahead == 0 else this_hour + timedelta(hours=hours_ahead))
+        if int(hour) == local_now.hour:
+            times.append(now)
+            continue
+        start = this_hour.replace(hour=int(hour))
+        if start <= this_hour:
+            start += timedelta(days=1)
+        moment = start.replace(tzinfo=zone).astimezone(UTC).replace(tzinfo=None)
+        times.append(moment if moment > now else now)
     return times

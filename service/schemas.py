@@ -402,7 +402,11 @@ class ExperimentOut(BaseModel):
 
 class SendTimeOut(BaseModel):
     customer_id: str
-    best_hour: int = Field(description="the hour of the day (0–23) in UTC, as every time the API gives and keeps")
+    best_hour: int = Field(
+        description="the hour of the day (0–23) on the shop's clock: `timezone`, set by TAILOR_SEND_TIMEZONE (UTC "
+        "unless set); the moments the API gives and keeps are UTC"
+    )
+    timezone: str = Field("UTC", description="the IANA time zone of best_hour, e.g. Europe/Berlin")
     expected_open_rate: float
     n_sends: int
     n_opens: int

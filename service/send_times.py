@@ -3,8 +3,9 @@
 ``scoring.send_time.best_hours_from_counts`` does the work, from sends and opens counted by the database per
 hour (a shop's sends are not read one by one): a customer's open rate at each hour is shrunk towards the
 shop's rate at that hour, so a customer with little history gets the population's best hour
-(``source = population``). Hours are UTC hours, as every moment the service keeps (``service.clock``): the
-hours of ``sends.sent_at``, whatever the server's zone.
+(``source = population``). Hours are hours of the shop's clock, `TAILOR_SEND_TIMEZONE` (UTC unless set), whatever
+the server's zone: customers keep their habits by their own clock, across daylight-saving changes. The moments
+kept (``sends.sent_at``, ``drafts.send_after``) stay UTC, as every moment the service keeps (``service.clock``).
 Sends younger than ``TAILOR_SCORING_OUTCOME_DAYS`` are not learned from, since their opens may still come.
 ``schedule_at_best_hours`` gives approved drafts the moment to send them (``drafts.send_after``), which the
 send job and its periodic due-check honour.
@@ -23,7 +24,7 @@ from service.db.models import Campaign, Customer, Draft, Send
 from service.errors import InvalidInput, NotReady, Problem
 from service.pipeline import frames
 from service.schemas import SendTimeOut
-from service.settings import ScoringSettings
+from service.settings import ScoringSettings, SendScheduleSettings
 
 
 def best_hours(session: Session, customer_ids: list[str]) -> list[SendTimeOut]:
@@ -33,9 +34,12 @@ def best_hours(session: Session, customer_ids: list[str]) -> list[SendTimeOut]:
     from scoring.send_time import best_hours_from_counts
 
     require_send_history(session)
-    counts = frames.send_open_counts(session, customer_ids, sent_before=ScoringSettings().outcomes_due())
+    timezone = SendScheduleSettings().timezone
+    counts = frames.send_open_counts(
+        session, customer_ids, sent_before=ScoringSettings().outcomes_due(), timezone=timezone
+    )
     table = best_hours_from_counts(*counts, customer_ids).reset_index()
-    return [SendTimeOut(**row) for row in table.to_dict("records")]
+    return [SendTimeOut(**row, timezone=timezone) for row in table.to_dict("records")]
 
 
 def campaign_send_times(session: Session, campaign_id: int) -> list[SendTimeOut]:
@@ -143,6 +147,7 @@ def schedule_at_best_hours(session: Session, campaign_id: int, now: datetime, re
     if not drafts:
         return 0
     hours = best_hours(session, [draft.customer.external_id for draft in drafts])
-    for draft, when in zip(drafts, next_send_times([h.best_hour for h in hours], now), strict=True):
+    moments = next_send_times([h.best_hour for h in hours], now, SendScheduleSettings().timezone)
+    for draft, when in zip(drafts, moments, strict=True):
         draft.send_after = when
     return len(drafts)

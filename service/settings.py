@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -178,14 +179,28 @@ class ExperimentSettings(BaseSettings):
 
 class SendScheduleSettings(BaseSettings):
     """How often the server looks for drafts whose send time (the customer's best hour, or the end of the contact
-    policy's wait) has come, `TAILOR_SEND_DUE_CHECK_MINUTES=0` turning the check off; and the contact policy,
-    `TAILOR_SEND_MIN_DAYS_BETWEEN` days at least between two emails to one customer (0: no limit)."""
+    policy's wait) has come, `TAILOR_SEND_DUE_CHECK_MINUTES=0` turning the check off; the contact policy,
+    `TAILOR_SEND_MIN_DAYS_BETWEEN` days at least between two emails to one customer (0: no limit); and
+    `TAILOR_SEND_TIMEZONE`, the shop's clock, on which best send hours are learned and kept."""
 
     model_config = SettingsConfigDict(env_prefix="TAILOR_SEND_")
 
     due_check_minutes: float = Field(default=5.0, ge=0)
     # The contact policy (service.pipeline.contact_policy): days between two marketing emails to one customer.
     min_days_between: float = Field(default=2.0, ge=0)
+    # The clock best send hours are learned and kept on (service.send_times): an IANA name, e.g. Europe/Berlin.
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}: give an IANA name, such as Europe/Berlin or America/New_York"
+            ) from None
+        return value
 
 
 class ScoringSettings(BaseSettings):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -21,16 +23,26 @@ def _lower(text: str | None) -> str | None:
     return text.lower() if isinstance(text, str) else text
 
 
+def _local_hour(moment: str | None, timezone: str) -> int | None:
+    """The hour of the clock in ``timezone`` at ``moment`` (a UTC time as SQLite keeps it): PostgreSQL converts
+    with ``timezone()``, SQLite knows no zones."""
+    if moment is None:
+        return None
+    return datetime.fromisoformat(moment).replace(tzinfo=UTC).astimezone(ZoneInfo(timezone)).hour
+
+
 def _configure_sqlite(dbapi_connection, _record) -> None:
     """Foreign keys, WAL and a busy timeout on each SQLite connection; and a ``lower()`` that lowers every
     alphabet, as PostgreSQL's does: SQLite's own lowers ASCII letters only, so a search for a customer named
-    "Михаил" by "михаил" (or even by "Михаил", lowered on the Python side) found nobody."""
+    "Михаил" by "михаил" (or even by "Михаил", lowered on the Python side) found nobody; and
+    ``tailor_local_hour``, for send hours on the shop's clock (service.pipeline.frames)."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
     dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
+    dbapi_connection.create_function("tailor_local_hour", 2, _local_hour, deterministic=True)
 
 
 def make_engine(url: str, echo: bool = False, connect_timeout_seconds: int = 10) -> Engine:

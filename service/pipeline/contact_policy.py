@@ -10,7 +10,8 @@ of on one morning. A customer held out by another campaign's experiment is not m
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -27,14 +28,15 @@ def held_out_since(since: datetime):
 
 
 def defer_recently_mailed(
-    session: Session, draft_ids: list[int], now: datetime, min_days: float, holdout_days: float = 0
-) -> tuple[list[int], int]:
+    session: Session, draft_ids: list[int], now: datetime, min_days: float, holdout_days: float = 0,
+    timezone: str = "UTC",
+) -> tuple[list[int], int]:  # fmt: skip
     """The drafts whose customer may be mailed now, in their order, and how many were deferred: those whose
     customer got an email less than ``min_days`` ago get ``send_after`` = that email's time + ``min_days``, or, for
     a draft that had a send time (its customer's best hour, the campaign's scheduled moment), the first moment
-    after that with the same time of day. With ``holdout_days``, a customer held out by another campaign's
-    experiment in the last ``holdout_days`` days (its conversion window) waits until that window ends too: mailed
-    by another campaign meanwhile, they stopped being a group that received nothing."""
+    after that with the same time of day on the shop's clock (``timezone``). With ``holdout_days``, a customer held
+    out by another campaign's experiment in the last ``holdout_days`` days (its conversion window) waits until that
+    window ends too: mailed by another campaign meanwhile, they stopped being a group that received nothing."""
     if (min_days <= 0 and holdout_days <= 0) or not draft_ids:
         return draft_ids, 0
     gap, window = timedelta(days=min_days), timedelta(days=holdout_days)
@@ -62,16 +64,26 @@ def defer_recently_mailed(
         if not until:
             continue
         for draft in session.scalars(select(Draft).where(Draft.id.in_(list(until)))):
-            draft.send_after = _same_time_of_day(until[draft.id], draft.send_after)
+            draft.send_after = _same_time_of_day(until[draft.id], draft.send_after, timezone)
         kept -= set(until)
         deferred += len(until)
     return [draft_id for draft_id in draft_ids if draft_id in kept], deferred
 
 
-def _same_time_of_day(earliest: datetime, meant: datetime | None) -> datetime:
-    """The first moment at or after ``earliest`` at ``meant``'s time of day (``earliest`` without one): a draft
-    deferred from its customer's best hour went out at whatever hour the policy's wait ended, often the night."""
+def _same_time_of_day(earliest: datetime, meant: datetime | None, timezone: str = "UTC") -> datetime:
+    """The first moment at or after ``earliest`` at ``meant``'s time of day on the clock of ``timezone`` (UTC
+    moments without a zone; ``earliest`` when there is no ``meant``): a draft deferred from its customer's best
+    hour went out at whatever hour the policy's wait ended, often the night; and one deferred across a
+    daylight-saving change, an hour off its customer's habit."""
     if meant is None:
         return earliest
-    moment = datetime.combine(earliest.date(), meant.time())
-    return moment if moment >= earliest else moment + timedelta(days=1)
+    zone = ZoneInfo(timezone)
+
+    def local(moment: datetime) -> datetime:
+        return moment.replace(tzinfo=UTC).astimezone(zone).replace(tzinfo=None)
+
+    def utc(wall_clock: datetime) -> datetime:
+        return wall_clock.replace(tzinfo=zone).astimezone(UTC).replace(tzinfo=None)
+
+    moment = datetime.combine(local(earliest).date(), local(meant).time())
+    return utc(moment) if utc(moment) >= earliest else utc(moment + timedelta(days=1))

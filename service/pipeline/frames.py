@@ -224,13 +224,22 @@ def _happened(kind: str):
     return func.max(case((Event.kind == kind, 1), else_=0))
 
 
+def send_hour(session: Session, timezone: str = "UTC"):
+    """The hour of a send on the clock of ``timezone``, as the database computes it."""
+    if timezone == "UTC":
+        return extract("hour", Send.sent_at)
+    if session.get_bind().dialect.name == "sqlite":
+        return func.tailor_local_hour(Send.sent_at, timezone)  # service.db.session registers it
+    return extract("hour", func.timezone(timezone, func.timezone("UTC", Send.sent_at)))
+
+
 def send_open_counts(
-    session: Session, customer_ids: Collection[str], sent_before: datetime | None = None
+    session: Session, customer_ids: Collection[str], sent_before: datetime | None = None, timezone: str = "UTC"
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """What send times are learned from, counted by the database (``scoring.send_time.open_counts``' shape):
-    sends and opens per send hour over every send (made at or before ``sent_before``, when given), and per
-    customer and hour for ``customer_ids``."""
-    hour = extract("hour", Send.sent_at)
+    sends and opens per send hour (on the clock of ``timezone``) over every send (made at or before
+    ``sent_before``, when given), and per customer and hour for ``customer_ids``."""
+    hour = send_hour(session, timezone)
     opened = case((exists().where(Event.send_id == Send.id, Event.kind == "open"), 1), else_=0)
     counts = (func.count(Send.id), func.sum(opened))
     old_enough = Send.sent_at <= sent_before if sent_before is not None else true()

@@ -104,9 +104,10 @@ def send_campaign(
         statement = _due(campaign_id, now)
         draft_ids = list(session.scalars(statement.limit(limit) if limit else statement))
         draft_ids, held_back = hold_back_stale(session, draft_ids)
+        schedule = SendScheduleSettings()
         draft_ids, deferred = defer_recently_mailed(
-            session, draft_ids, now, SendScheduleSettings().min_days_between,
-            holdout_days=ExperimentSettings().conversion_window_days,
+            session, draft_ids, now, schedule.min_days_between,
+            holdout_days=ExperimentSettings().conversion_window_days, timezone=schedule.timezone,
         )  # fmt: skip
         campaign = session.get(Campaign, campaign_id)
         sender = sender_of(campaign.brand.slug, settings)

@@ -75,3 +75,28 @@ def test_next_send_time_is_now_within_the_best_hour_else_the_next_start_of_it():
         datetime(2026, 12, 1, 9, 0),  # already past today: tomorrow
         datetime(2026, 12, 1, 0, 0),
     ]
+
+
+def test_hours_are_learned_on_the_shops_clock_across_daylight_saving():
+    """Customers in Berlin open at 9 by their own clock all year: 08:00 UTC in winter, 07:00 UTC in summer. Learned
+    in UTC, the habit split over two hours and the winner depended on the season of the sends."""
+    winter = [pd.Timestamp("2026-01-12 08:00") + pd.Timedelta(days=d) for d in range(20)]
+    summer = [pd.Timestamp("2026-07-13 07:00") + pd.Timedelta(days=d) for d in range(20)]
+    noon = [pd.Timestamp("2026-03-02 11:00") + pd.Timedelta(days=d) for d in range(24)]  # 12:00 in Berlin
+    sent = winter + summer + noon
+    opened = [1] * 40 + [1, 0] * 12  # half the noon sends opened
+    sends = pd.DataFrame({"customer_id": ["C"] * len(sent), "sent_at": sent, "opened": opened})
+
+    assert population_open_rates(sends, timezone="Europe/Berlin").idxmax() == 9
+    assert best_send_hours(sends, timezone="Europe/Berlin").loc["C", "best_hour"] == 9
+    assert population_open_rates(sends).idxmax() != 9  # in UTC there is no 9 o'clock habit to find
+
+
+def test_next_send_time_is_the_best_hour_on_the_shops_clock_even_across_the_change_to_summer_time():
+    now = datetime(2026, 3, 28, 10, 0)  # Saturday 11:00 in Berlin; the clocks go forward that night
+    assert next_send_times([11, 9, 2, 23], now, timezone="Europe/Berlin") == [
+        now,  # 11:00 in Berlin is under way
+        datetime(2026, 3, 29, 7, 0),  # Sunday 09:00 summer time
+        datetime(2026, 3, 29, 1, 0),  # 02:00 does not exist that night: 03:00 summer time
+        datetime(2026, 3, 28, 22, 0),  # 23:00 winter time, the same day
+    ]

@@ -154,8 +154,12 @@ def any_engine(request, engine):
     postgres.dispose()
 
 
-def test_counted_by_the_database_the_hours_are_those_of_every_send_read_one_by_one(any_engine, demo_files):
-    """The database counts sends and opens per hour; the best hours are exactly those learned from each send."""
+@pytest.mark.parametrize("timezone", ["UTC", "America/New_York"])
+def test_counted_by_the_database_the_hours_are_those_of_every_send_read_one_by_one(
+    any_engine, demo_files, timezone, monkeypatch
+):
+    """The database counts sends and opens per hour (on the shop's clock, across daylight-saving changes: the demo
+    store's sends span them); the best hours are exactly those learned from each send."""
     import pandas as pd
 
     from scoring.send_time import best_send_hours
@@ -168,8 +172,49 @@ def test_counted_by_the_database_the_hours_are_those_of_every_send_read_one_by_o
     sends = pd.read_csv(demo_files["sends"], parse_dates=["sent_at"])
     sends["opened"] = sends["opened"].astype(str).str.lower().isin(["true", "1"]).astype(int)
     asked = [*sends["customer_id"].drop_duplicates().head(40), "no-history"]
-    expected = best_send_hours(sends, asked).reset_index()
+    expected = best_send_hours(sends, asked, timezone=timezone).reset_index()
+    monkeypatch.setenv("TAILOR_SEND_TIMEZONE", timezone)
     with session_scope(any_engine) as session:
         served = pd.DataFrame([row.model_dump() for row in best_hours(session, asked)])
     pd.testing.assert_frame_equal(served[expected.columns], expected, check_exact=True)
-    assert set(served["source"]) == {"own", "population"}
+    assert set(served["source"]) == {"own", "population"} and set(served["timezone"]) == {timezone}
+
+
+def test_best_hours_are_on_the_shops_clock_and_sends_wait_for_it_in_utc(client, engine, monkeypatch):
+    """A Berlin shop's customers open at 9 by their own clock, summer and winter: 07:00 and 08:00 UTC. Learned in
+    UTC the habit was split in two; the best hour is 9 on the shop's clock, and the send waits for 9 in Berlin."""
+    from service.send_times import schedule_at_best_hours
+
+    monkeypatch.setenv("TAILOR_SEND_TIMEZONE", "Europe/Berlin")
+    with session_scope(engine) as session:
+        customer = Customer(external_id="berlin", email="b@example.com", marketing_consent=True)
+        for first, hour in ((datetime(2026, 1, 12), 8), (datetime(2026, 7, 13), 7)):  # 9:00 CET, then 9:00 CEST
+            for day in range(6):
+                sent_at = first.replace(hour=hour) + timedelta(days=day)
+                send = Send(customer=customer, subject="News", campaign_type="vip", sent_at=sent_at)
+                send.events.append(Event(kind="open", occurred_at=sent_at + timedelta(minutes=3)))
+                session.add(send)
+        for day in range(6):  # and at noon, unopened
+            session.add(Send(customer=customer, subject="News", campaign_type="vip",
+                             sent_at=datetime(2026, 3, 2, 11) + timedelta(days=day)))  # fmt: skip
+    answer = client.get("/customers/berlin/send-time").json()
+    assert (answer["best_hour"], answer["timezone"], answer["source"]) == (9, "Europe/Berlin", "population")
+
+    campaign_id = client.post("/campaigns", json={"name": "t", "brand": "hearth", "campaign_type": "vip"}).json()["id"]
+    with session_scope(engine) as session:
+        customer = session.scalar(select(Customer).where(Customer.external_id == "berlin"))
+        draft = Draft(campaign_id=campaign_id, customer=customer, status="approved")
+        session.add(draft)
+        session.flush()
+        scheduled = schedule_at_best_hours(session, campaign_id, now=datetime(2026, 11, 30, 12, 0))
+        assert scheduled == 1 and draft.send_after == datetime(2026, 12, 1, 8, 0)  # 9:00 in Berlin, winter
+
+
+def test_an_unknown_shop_time_zone_is_refused_naming_the_setting(monkeypatch):
+    from pydantic import ValidationError
+
+    from service.settings import SendScheduleSettings
+
+    monkeypatch.setenv("TAILOR_SEND_TIMEZONE", "Europe/Atlantis")
+    with pytest.raises(ValidationError, match="unknown time zone 'Europe/Atlantis'"):
+        SendScheduleSettings()
