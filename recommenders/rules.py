@@ -11,7 +11,8 @@
    catalog price of what they bought); customers who bought nothing yet are not restricted;
 4. `boosts`: adds weight x the catalog column scaled to 0..1 (e.g. {"margin": 0.3, "is_new": 0.2}) to a
    rank-based base score of 1 for the model's first candidate down to 0 for its last;
-5. `max_per_category`: at most N products of one category in a customer's list;
+5. `max_per_category`: at most N products of one category in a customer's list (a product without a category
+   is in none: a catalog without categories, which the import allows, is not capped to N products a list);
 
 and returns the top k as a recommendations frame.
 """
@@ -81,9 +82,10 @@ def recommend_with_rules(
             candidates["score"] += weight * candidates["product_id"].map(scaled).fillna(0.0).to_numpy()
     candidates = candidates.sort_values(["customer_id", "score"], ascending=[True, False], kind="stable")
     if rules.max_per_category is not None and "category" in catalog.columns:
-        category = candidates["product_id"].map(catalog["category"]).fillna("")
-        position = candidates.assign(_category=category).groupby(["customer_id", "_category"]).cumcount()
-        candidates = candidates[position.to_numpy() < rules.max_per_category]
+        category = candidates["product_id"].map(catalog["category"])
+        uncategorised = category.isna() | (category.astype(str).str.strip() == "")
+        position = candidates.assign(_category=category.fillna("")).groupby(["customer_id", "_category"]).cumcount()
+        candidates = candidates[uncategorised.to_numpy() | (position.to_numpy() < rules.max_per_category)]
     top = candidates.groupby("customer_id", sort=False).head(k).copy()
     top["rank"] = top.groupby("customer_id").cumcount() + 1
     order = {customer: i for i, customer in enumerate(customers)}

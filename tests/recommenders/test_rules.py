@@ -60,6 +60,16 @@ def test_max_per_category(shop):
     assert categories.value_counts().max() == 1 and len(recs) == 2
 
 
+@pytest.mark.parametrize("missing", ["", None])
+def test_products_without_a_category_are_not_capped_as_one_category(shop, missing):
+    """The Online Retail catalog has no categories (the import allows an empty one): every product counted as one
+    category "", so a cap of 2 a category left every email 2 products instead of 3."""
+    model, catalog, _ = shop
+    catalog = catalog.assign(category=missing)
+    recs = recommend_with_rules(model, ["c0"], catalog, k=4, rules=Rules(max_per_category=1, exclude_bought=False))
+    assert len(recs) == 4
+
+
 def test_price_band_follows_the_customers_usual_spend(shop):
     model, catalog, interactions = shop
     # c0 bought a1..a4 (prices 6..9, median 7.5): with band (0.9, 1.1) only 6.75..8.25 qualifies.
