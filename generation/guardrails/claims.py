@@ -3,6 +3,8 @@
 - Guarantees and warranties, unless a product's own description mentions one.
 - Scarcity ("only 3 left", "selling fast"): Tailor knows whether a product is in stock, not how many remain.
 - Deals no offer kind expresses ("buy one, get one", "half price").
+- News of the customer's order, delivery, payment or account ("your order has shipped", "the new order has
+  arrived", "tracking number", "reset your password"): what a transactional email says, never a marketing one.
 - How or by whom a product is made, and what it is certified as ("made by artisans", "handmade", "a small
   family business", "organic", "award-winning", "sustainable"), unless a product's own data says the same.
   The brand's voice may still say "crafted" or "chosen with care": those describe, they do not attest.
@@ -31,6 +33,28 @@ SCARCITY = re.compile(
 )
 DEALS = re.compile(
     r"\b(?:buy one,? get one|bogo|2 for 1|two for one|half[- ]price|halber preis|2 za 1|два по цене одного)",
+    re.IGNORECASE,
+)
+# News of the customer's own order, delivery, payment or account: what a transactional email says, never a
+# marketing one ("The new order has arrived" went to lapsed customers who had ordered nothing). "New arrivals"
+# and "your last order" stay fine: an order's status is what may not be claimed.
+_ORDER = (
+    r"(?:order|parcel|package|delivery|shipment|bestellung|paket|lieferung|sendung|zamówieni\w*|paczk\w*|"
+    r"przesyłk\w*|заказ\w*|посылк\w*|поръчк\w*|пратк\w*)"
+)
+TRANSACTIONAL = re.compile(
+    _ORDER + r"\W+(?:\w+\W+){0,3}?(?:(?:has|have|is|was|were|are)\s+(?:now\s+|just\s+)?(?:been\s+)?"
+    r"(?:arrived|shipped|dispatched|delivered|confirmed|received|processed|on (?:its|the) way|ready for (?:pick-?up|"
+    r"collection))|arrived|shipped|dispatched|delivered|"
+    r"(?:ist|wurde)\s+(?:\w+\s+)?(?:angekommen|unterwegs|versandt|verschickt|zugestellt|bestätigt|eingegangen)|"
+    r"(?:zostało|została|został|jest)\s+(?:już\s+)?(?:wysłan\w*|dostarczon\w*|potwierdzon\w*|w drodze)|dotarł\w*|"
+    r"(?:был\w*\s+)?(?:отправлен\w*|доставлен\w*|подтвержд\w*|прибыл\w*|в пути)|"
+    r"(?:е|беше)\s+(?:изпратен\w*|доставен\w*|потвърден\w*|на път)|пристигна\w*)\b"
+    r"|\b(?:order|shipping|delivery|payment) confirmation|tracking (?:number|link|code)|out for delivery|"
+    r"\byour (?:receipt|invoice)\b|\bpayment (?:received|failed|declined|confirmed)|reset your password|"
+    r"verify your (?:email|account|address)|bestellbestätigung|versandbestätigung|sendungsnummer|"
+    r"potwierdzenie zamówienia|numer przesyłki|подтверждение заказа|трек-номер|номер отслеживания|"
+    r"потвърждение на поръчката|номер за проследяване",
     re.IGNORECASE,
 )
 # Each an attestation the shop's data must make before the copy may: matched in the copy, then looked up in
@@ -106,6 +130,12 @@ def check(context: CheckContext) -> CheckResult:
             if claimed and not attestation.search(shown):
                 said = claimed.group(0)
                 return failed(NAME, f"the {field} says '{said}', which no product's data in this email says")
+        news = TRANSACTIONAL.search(value)
+        if news:
+            return failed(
+                NAME, f"the {field} says '{news.group(0)}': a marketing email must not read as news of the "
+                "customer's order, delivery, payment or account, which Tailor's data does not give",
+            )  # fmt: skip
         for pattern, what in ((SCARCITY, "how many remain"), (DEALS, "a deal no offer of this email makes")):
             match = pattern.search(value)
             if match:

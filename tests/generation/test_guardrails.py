@@ -97,6 +97,30 @@ class TestUnbackedClaims(CheckContract):
         result = CHECKS["unbacked_claims"](context(offer=Offer(kind="percent_off", value=20), intro=intro))
         assert not result.passed and "does not say" in result.reason
 
+    @pytest.mark.parametrize(
+        ("locale", "subject"),
+        [
+            ("en", "The new order has arrived"),  # the local model's, chosen for 8 of 25 win-back drafts
+            ("en", "Your order is on its way"),
+            ("en", "Your tracking number inside"),
+            ("de", "Ihre Bestellung wurde versandt"),
+            ("pl", "Twoje zamówienie zostało wysłane"),
+            ("ru", "Ваш заказ уже в пути"),
+            ("bg", "Поръчката ви е изпратена"),
+        ],
+    )
+    def test_news_of_the_customers_order_fails(self, locale, subject):
+        """A win-back email to customers who had ordered nothing said "The new order has arrived" and passed every
+        check: a marketing email read as news of an order."""
+        result = CHECKS["unbacked_claims"](context(locale=locale, subject=subject))
+        assert not result.passed and "news of the customer's order" in result.reason
+
+    @pytest.mark.parametrize(
+        "subject", ["Picked to go with your last order", "New arrivals for you", "Free delivery on orders over 50"]
+    )
+    def test_an_order_named_without_news_of_it_passes(self, subject):
+        assert CHECKS["unbacked_claims"](context(subject=subject)).passed
+
     def test_a_product_line_may_not_borrow_another_products_details(self):
         borrowed = context(product_lines=["Grassy and bright.", "A heavy teapot, grassy and bright like sencha."])
         result = CHECKS["unbacked_claims"](borrowed)
