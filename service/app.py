@@ -147,7 +147,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
             return error_page(
                 request, error.status_code, f"There is no page at {request.url.path}." if missing else message
             )
-        body = {"error": kind, "message": message}
+        body = {"error": kind, "message": message, "problems": []}
         return JSONResponse(body, status_code=error.status_code, headers=getattr(error, "headers", None))
 
     return app

@@ -172,7 +172,7 @@ def _problem_body(problem: Problem) -> dict[str, Any]:
 
 def error_body(error: TailorError) -> dict[str, Any]:
     """What an API client is told about ``error``: the JSON of a 4xx/5xx answer, and a failed job's result."""
-    body: dict[str, Any] = {"error": type(error).__name__, "message": str(error)}
+    body: dict[str, Any] = {"error": type(error).__name__, "message": str(error), "problems": []}
     if isinstance(error, InvalidInput):
         body["problems"] = [_problem_body(p) for p in error.problems[:PROBLEMS_IN_BODY]]
     return body

@@ -39,7 +39,7 @@ class RequestSizeLimit:
         limit = self.max_upload_bytes if uploads else self.max_request_bytes
         declared = Headers(scope=scope).get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
-            body = {"error": "ContentTooLarge", "message": too_large(limit, uploads)}
+            body = {"error": "ContentTooLarge", "message": too_large(limit, uploads), "problems": []}
             await JSONResponse(body, status_code=413, headers={"Connection": "close"})(scope, receive, send)
             return
         read = 0

@@ -43,7 +43,9 @@ class ErrorOut(BaseModel):
 
     error: str = Field(description="the kind of error: NotFound, Conflict, NotReady, InvalidRequest, ...")
     message: str = Field(description="what went wrong and what to do, in one line for a person")
-    problems: list[ProblemOut] | None = Field(None, description="with 422: each refused field, or file row")
+    problems: list[ProblemOut] = Field(
+        default_factory=list, description="with 422: each refused field, or file row and column; else empty"
+    )
 
 
 class ImportResult(BaseModel):
@@ -139,10 +141,10 @@ class CampaignOut(BaseModel):
     id: int
     name: str
     brand: str
-    campaign_type: str
+    campaign_type: CampaignType
     audience_query: str | None
     max_customers: int | None
-    status: str
+    status: CampaignStatus
     created_at: datetime
     drafts: dict[str, int] = Field(
         {}, description="the drafts by status, each counted once (`flagged`: flagged and still waiting for a person), "
@@ -460,3 +462,46 @@ class CustomerSendOut(BaseModel):
     message_id: str | None
     to_email: str | None = Field(description="the address it went to; null for imported history")
     events: list[SendEventOut]
+
+
+class AudienceCustomerOut(BaseModel):
+    customer_id: str
+    first_name: str = ""
+    segment: str | None = Field(None, description="the RFM segment (null: no orders yet)")
+    churn_risk: float | None = None
+    clv: float | None = None
+    reason: str = Field("", description="why the customer is in the audience, in words")
+    offer: dict[str, Any] | None = Field(None, description="the customer's offer (kind, value, code), if any")
+
+
+class AudienceOut(BaseModel):
+    campaign_type: CampaignType
+    query: str | None
+    customers: int = Field(description="mailable customers the campaign would target today")
+    mailed_recently: int = Field(description="of them, mailed within the contact policy's days: their email waits")
+    held_out: int = Field(description="of them, held out by an experiment within its conversion window")
+    sample: list[AudienceCustomerOut] = Field(description="the first `limit` customers, with why and their offer")
+
+
+class SegmentOut(BaseModel):
+    segment: str = Field(description="an RFM segment, or no_orders")
+    customers: int
+    revenue: float
+    orders: int
+    average_order_value: float | None = Field(description="null when the segment has no orders")
+    retention_rate: float | None = Field(
+        description="the share of the customers in the segment on retention_since who ordered again since (null: "
+        "none were)"
+    )
+    retention_base: int
+    retention_since: str = Field(description="a date (YYYY-MM-DD)")
+    retention_days: int
+    as_of: str = Field(description="the day the segments describe (YYYY-MM-DD)")
+    computed_at: str = Field(description="when the audience refresh computed them (UTC)")
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+    models: dict[str, str | None] = Field(
+        description="the version of each model kind the next request is served with (null: none trained yet)"
+    )

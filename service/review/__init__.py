@@ -100,7 +100,8 @@ class SameOriginWrites:
                 f"address ({', '.join(sorted(a for a in ours if a))}): it is refused. Behind a proxy that rewrites "
                 "the Host header, set TAILOR_PUBLIC_URL to the address people open the review page at."
             )
-            await JSONResponse({"error": "Forbidden", "message": message}, status_code=403)(scope, receive, send)
+            refused = JSONResponse({"error": "Forbidden", "message": message, "problems": []}, status_code=403)
+            await refused(scope, receive, send)
             return
         await self.app(scope, receive, send)
 

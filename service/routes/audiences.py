@@ -5,12 +5,12 @@ from fastapi import APIRouter, Query
 from service.audiences import preview_audience
 from service.deps import ApiKeyDep, SessionDep
 from service.routes.responses import KEYED, errors
-from service.schemas import CampaignType
+from service.schemas import AudienceOut, CampaignType
 
 router = APIRouter(tags=["audience"], responses=errors(*KEYED))
 
 
-@router.get("/audience")
+@router.get("/audience", response_model=AudienceOut)
 def audience(
     session: SessionDep, _key: ApiKeyDep, campaign_type: CampaignType,
     query: str | None = Query(None, description="e.g. segment in (at_risk, cant_lose) and clv > 100"),

@@ -8,7 +8,7 @@ from service.deps import ApiKeyDep, OffsetQuery, SessionDep, StateDep
 from service.errors import InvalidInput, Problem
 from service.pipeline.frames import boost_weights
 from service.routes.responses import KEYED, errors
-from service.schemas import CustomerOut, CustomerSendOut, ProductOut, Recommendation
+from service.schemas import CustomerOut, CustomerSendOut, ProductOut, Recommendation, SegmentOut
 from service.segments import latest_segments
 
 router = APIRouter(tags=["customers"], responses=errors(*KEYED))
@@ -25,7 +25,7 @@ def list_customers(
     return [customer_ops.customer_out(c) for c in customer_ops.list_customers(session, segment, limit, offset)]
 
 
-@router.get("/segments")
+@router.get("/segments", response_model=list[SegmentOut])
 def segments(session: SessionDep, _key: ApiKeyDep) -> list[dict]:
     """Every segment with its customers, revenue, orders and average order value, and its retention: of the
     customers in the segment on `retention_since` (`retention_days` before the as-of day; `retention_base` of

@@ -96,11 +96,12 @@ def approve(draft_id: DatabaseId, session: SessionDep, _key: ApiKeyDep, body: Ap
 
 @router.post("/campaigns/{campaign_id}/drafts/approve", response_model=PendingApproved, responses=errors(404, 409))
 def approve_pending(
-    campaign_id: DatabaseId, body: ApprovePendingIn, session: SessionDep, _key: ApiKeyDep
+    campaign_id: DatabaseId, session: SessionDep, _key: ApiKeyDep, body: ApprovePendingIn | None = None
 ) -> PendingApproved:
     """Approve every pending draft of the campaign, each with its chosen variant: the drafts that passed every
     guardrail check and review floor. Flagged drafts stay for a person. Refused (409) while the campaign is being
-    generated."""
+    generated. The body is optional, as for one draft's approval."""
+    body = body or ApprovePendingIn()
     return PendingApproved(**draft_ops.approve_pending(session, campaign_id, body.reviewer, body.comment))
 
 

@@ -7,7 +7,7 @@ from service.events import ingest_events
 from service.routes.responses import KEYED, errors
 from service.schemas import EventsIn
 
-router = APIRouter(tags=["events"], responses=errors(*KEYED))
+router = APIRouter(tags=["events"], responses=errors(*KEYED, 413))
 
 
 @router.post("/events")

@@ -10,6 +10,8 @@ WHEN = {
     404: "What the path names does not exist.",
     409: "Not possible in the present state (a draft already reviewed, a campaign being generated, no model "
     "trained yet, ...); `message` says what to do first.",
+    413: "The body is bigger than the server takes (an upload: TAILOR_API_MAX_UPLOAD_MB; any other body: 16 MiB); "
+    "nothing of it was read.",
     422: "The request (or the uploaded file) was refused; `problems` names each field, or each file row and column.",
     503: "The database is busy with another write, or the mail server cannot be reached; nothing was written. "
     "`Retry-After` says when to try again.",

@@ -19,7 +19,8 @@ def test_health_needs_no_key_and_everything_else_does(client):
     assert client.get("/health", headers={"X-API-Key": ""}).json()["status"] == "ok"
     response = client.get("/customers", headers={"X-API-Key": "tk_wrong"})
     assert response.status_code == 401
-    assert response.json() == {"error": "Unauthorized", "message": "This API key is unknown or revoked."}
+    unknown = {"error": "Unauthorized", "message": "This API key is unknown or revoked.", "problems": []}
+    assert response.json() == unknown  # the shape of every error
     missing = client.get("/customers", headers={"X-API-Key": ""})
     assert missing.status_code == 401 and missing.headers["WWW-Authenticate"] == 'Bearer realm="tailor"'
     assert "'Authorization: Bearer KEY'" in missing.json()["message"]
@@ -253,7 +254,8 @@ def test_the_openapi_document_states_the_key_and_the_error_body_the_api_answers(
 def test_no_such_endpoint_and_text_that_is_not_json_get_the_api_s_error_body(client):
     """Both answered FastAPI's own {"detail": "Not Found"}, or named the body's field "1" as "JSON decode error"."""
     assert client.get("/campaign").json() == {
-        "error": "NotFound", "message": "There is no /campaign; the API's endpoints are listed at /docs."
+        "error": "NotFound", "message": "There is no /campaign; the API's endpoints are listed at /docs.",
+        "problems": [],
     }  # fmt: skip
     wrong_method = client.delete("/campaigns")
     assert wrong_method.status_code == 405 and wrong_method.json()["message"] == "/campaigns does not take DELETE."
@@ -267,3 +269,31 @@ def test_no_such_endpoint_and_text_that_is_not_json_get_the_api_s_error_body(cli
     page = client.get("/review/campaign/1")
     assert page.status_code == 404 and "There is no page at /review/campaign/1." in page.text
     assert 'href="/review"' in page.text  # a way back, as every error page has
+
+
+def test_the_document_types_every_answer_and_every_error_has_the_same_keys(client, api_key):
+    """An integrator generating a client found /audience, /segments and /health untyped, a campaign's status and
+    type plain strings, 413 undocumented for uploads and events, `problems` missing from every error but a 422, and
+    the campaign-wide approval refusing a request without a body that one draft's approval takes."""
+    document = client.get("/openapi.json").json()
+    paths, schemas = document["paths"], document["components"]["schemas"]
+
+    def answer(path: str, method: str = "get") -> dict:
+        return paths[path][method]["responses"]["200"]["content"]["application/json"]["schema"]
+
+    assert answer("/audience") == {"$ref": "#/components/schemas/AudienceOut"}
+    assert answer("/segments")["items"] == {"$ref": "#/components/schemas/SegmentOut"}
+    assert answer("/health") == {"$ref": "#/components/schemas/HealthOut"}
+    campaign = schemas["CampaignOut"]["properties"]
+    assert campaign["status"]["enum"] == ["created", "generating", "ready", "failed", "sent"]
+    assert "win_back" in campaign["campaign_type"]["enum"]
+    for path in ("/imports/{kind}", "/events"):
+        assert "413" in paths[path]["post"]["responses"], path
+
+    for wrong in (client.get("/campaign"), client.delete("/campaigns"), client.get("/drafts/999"),
+                  client.get("/customers", headers={"X-API-Key": "tk_wrong"})):  # fmt: skip
+        assert set(wrong.json()) == {"error", "message", "problems"} and wrong.json()["problems"] == []
+    campaign_id = client.post("/campaigns", json={"name": "t", "brand": "hearth", "campaign_type": "vip"}).json()["id"]
+    approved = client.post(f"/campaigns/{campaign_id}/drafts/approve")  # no body, as for one draft
+    assert approved.status_code == 200 and approved.json()["approved"] == 0
+    assert client.get("/health").json()["status"] == "ok" and client.get("/segments").status_code == 200

@@ -54,7 +54,8 @@ def test_errors_reach_a_person_as_a_page_with_a_way_back(client):
     assert gone.status_code == 404 and _is_page(gone) and "Draft 999 does not exist." in gone.text
 
     api = client.get("/drafts/999")  # the API keeps its JSON
-    assert api.status_code == 404 and api.json() == {"error": "NotFound", "message": "Draft 999 does not exist."}
+    assert api.status_code == 404
+    assert api.json() == {"error": "NotFound", "message": "Draft 999 does not exist.", "problems": []}
     assert client.get("/campaigns/nine").json()["error"] == "InvalidRequest"
 
 
