@@ -3,7 +3,8 @@ prompts/brands."""
 
 from __future__ import annotations
 
-from email.utils import parseaddr
+import re
+from email.headerregistry import Address
 from functools import lru_cache
 from pathlib import Path
 
@@ -18,6 +19,21 @@ BRANDS_DIR = PROMPTS_DIR / "brands"
 # Filled in at send time: by Tailor with a signed link of its own when it sends through SMTP, and by the email
 # service provider, with its own link, when it sends drafts exported as files.
 UNSUBSCRIBE_PLACEHOLDER = "{{unsubscribe_url}}"
+# "Display name <address>": the name is all before the angle brackets, commas and quotes included.
+_NAMED_ADDRESS = re.compile(r"(?P<name>[^<>]*)<(?P<address>[^<>]*)>\s*")
+
+
+def sender_address(sender: str) -> Address:
+    """A sender as a kit or TAILOR_SMTP_SENDER writes it ("Maison Atelier <client@atelier.example>", or the address
+    alone) as one address. Everything before the angle brackets is the display name, so a name with a comma
+    ("Atelier, Lyon") stays one name, quoted in the From header, instead of making it two addresses. Raises
+    ValueError when there is no single address in it."""
+    match = _NAMED_ADDRESS.fullmatch(sender.strip())
+    name, address = (match["name"].strip().strip('"').strip(), match["address"].strip()) if match else ("", sender)
+    username, at, domain = address.strip().rpartition("@")
+    if not at or not username or not domain or any(c.isspace() or c in ',;"' for c in address.strip()):
+        raise ValueError(f"sender {sender!r} must be an address, as in 'Name <news@shop.example>'")
+    return Address(display_name=name, username=username, domain=domain)
 
 
 class EmojiPolicy(BaseModel):
@@ -59,8 +75,8 @@ class BrandKit(BaseModel):
 
     @model_validator(mode="after")
     def _sender_is_an_address(self) -> BrandKit:
-        if self.sender and "@" not in parseaddr(self.sender)[1]:
-            raise ValueError(f"sender {self.sender!r} must be an address, as in 'Name <news@shop.example>'")
+        if self.sender:
+            sender_address(self.sender)
         return self
 
     @model_validator(mode="after")

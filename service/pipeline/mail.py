@@ -1,5 +1,6 @@
-"""The SMTP side of sending: a connection whose failures name the server and the settings to fix, and the
-message built from a variant, with the recipient's own unsubscribe link in its body and headers."""
+"""The SMTP side of sending: a connection whose failures name the server and the settings to fix, the addresses
+as that server can take them, and the message built from a variant, with the recipient's own unsubscribe link in
+its body and headers."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from html import escape
 
-from generation.brands import UNSUBSCRIBE_PLACEHOLDER, load_brand
+import idna
+
+from generation.brands import UNSUBSCRIBE_PLACEHOLDER, load_brand, sender_address
 from service.errors import MailServerUnavailable
 from service.settings import SmtpSettings
 
@@ -54,14 +57,60 @@ def smtp_connection(settings: SmtpSettings) -> Iterator[smtplib.SMTP]:
         yield smtp
 
 
+class AddressNotDeliverable(ValueError):
+    """An address the mail server cannot take as it is written; the message says why, for the reviewer."""
+
+
+def offers_smtputf8(smtp: smtplib.SMTP) -> bool:
+    """Whether the server takes addresses with letters outside ASCII before the @ (SMTPUTF8, RFC 6531)."""
+    smtp.ehlo_or_helo_if_needed()
+    return smtp.has_extn("smtputf8")
+
+
+def smtp_address(address: str, smtputf8: bool) -> str:
+    """``address`` as the mail server is to get it. A domain in another script goes in its ASCII form, as DNS knows
+    it (IDNA 2008: пример.рф is xn--e1afmkfd.xn--p1ai), which every server takes; a part before the @ in another
+    script has no such form, and only a server that offers SMTPUTF8 takes it. Raises AddressNotDeliverable saying
+    why when the server cannot take the address (the rest of a campaign can still go)."""
+    local, _, domain = address.rpartition("@")
+    if not domain.isascii():
+        try:
+            domain = idna.encode(domain, uts46=True).decode("ascii")
+        except idna.IDNAError as error:
+            message = f"{address}: its domain has no ASCII form for the mail server ({error})"
+            raise AddressNotDeliverable(message) from error
+    if not local.isascii() and not smtputf8:
+        raise AddressNotDeliverable(
+            f"{address} has letters outside ASCII before the @, which only a mail server that offers SMTPUTF8 "
+            "takes, and this one does not: send through one that does, or ask the customer for another address"
+        )
+    return f"{local}@{domain}"
+
+
 def sender_of(brand_slug: str, settings: SmtpSettings) -> str:
     """The From of a brand's emails: its kit's `sender`, else the service's TAILOR_SMTP_SENDER."""
     return load_brand(brand_slug).sender or settings.sender
 
 
+def envelope_sender(sender: str, smtputf8: bool, server: str) -> str:
+    """The sender's address as the mail server is to get it (see smtp_address); one it cannot take stops the send
+    before any email, as every email would come from it. Raises MailServerUnavailable naming the setting."""
+    try:
+        return smtp_address(sender_address(sender).addr_spec, smtputf8)
+    except AddressNotDeliverable as error:
+        raise MailServerUnavailable(
+            f"The SMTP server at {server} cannot take the sender {error}. Change the brand kit's sender or "
+            "TAILOR_SMTP_SENDER; nothing was sent."
+        ) from error
+
+
 def new_message_id(sender: str) -> str:
-    """A Message-ID in the sender's domain; the send records it, so that events can name the message."""
-    domain = sender.rsplit("@", 1)[-1].strip("> ") or "tailor.local"
+    """A Message-ID in the sender's domain (its ASCII form); the send records it, so that events can name the
+    message."""
+    try:
+        domain = smtp_address(f"x@{sender_address(sender).domain}", smtputf8=True).split("@", 1)[1]
+    except ValueError:
+        domain = "tailor.local"
     return make_msgid(idstring=uuid.uuid4().hex[:12], domain=domain)
 
 
@@ -73,7 +122,7 @@ def build_message(
     List-Unsubscribe-Post, so that mail clients can offer one-click unsubscribe (RFC 8058), and the Date that
     RFC 5322 requires (the moment it is written, in UTC)."""
     message = EmailMessage()
-    message["From"] = sender
+    message["From"] = sender_address(sender)
     message["To"] = to
     message["Subject"] = subject
     message["Date"] = formatdate(usegmt=True)

@@ -39,7 +39,16 @@ from service.jobs.recovery import worker_name
 from service.pipeline.contact_policy import defer_recently_mailed
 from service.pipeline.freshness import hold_back_stale
 from service.pipeline.generate import email_features
-from service.pipeline.mail import build_message, new_message_id, sender_of, smtp_connection
+from service.pipeline.mail import (
+    AddressNotDeliverable,
+    build_message,
+    envelope_sender,
+    new_message_id,
+    offers_smtputf8,
+    sender_of,
+    smtp_address,
+    smtp_connection,
+)
 from service.send_times import schedule_at_best_hours, schedule_campaign, waiting_drafts
 from service.settings import ExperimentSettings, SendScheduleSettings, SmtpSettings
 from service.unsubscribe import UnsubscribeLinks
@@ -120,6 +129,8 @@ def send_campaign(
     sent_by_arm: dict[str, int] = {}
     refused: list[dict[str, Any]] = []
     with smtp_connection(settings) as smtp:
+        smtputf8 = offers_smtputf8(smtp)
+        from_address = envelope_sender(sender, smtputf8, f"{settings.host}:{settings.port}") if draft_ids else ""
         for done, draft_id in enumerate(draft_ids):
             if not _claim(engine, draft_id):  # another sender has it, or review took it back since the send began
                 continue
@@ -137,6 +148,7 @@ def send_campaign(
                         draft.status, draft.claimed_by = "skipped", None
                         skipped += 1
                         continue
+                    to_address = smtp_address(customer.email, smtputf8)  # AddressNotDeliverable: this one skipped
                     now = utcnow()
                     campaign = session.get(Campaign, campaign_id)
                     features = email_features((customer.profile or {}).get("churn_risk"), draft.recommendations)
@@ -151,11 +163,11 @@ def send_campaign(
                     session.add(send)
                     session.flush()  # the send's id is what the message's unsubscribe link signs
                     message = build_message(
-                        sender=sender, to=customer.email, subject=variant.subject, text=variant.text,
+                        sender=sender, to=to_address, subject=variant.subject, text=variant.text,
                         html=variant.html, message_id=send.message_id, unsubscribe_url=links.url(send.id),
                     )  # fmt: skip
                     handed_to_smtp = True
-                    smtp.send_message(message, to_addrs=[customer.email])  # the one address, not the header's
+                    smtp.send_message(message, from_addr=from_address, to_addrs=[to_address])  # not the headers'
                     send.events.append(Event(kind="delivered", occurred_at=now))
                     if draft_id in arms:
                         record_send(session, campaign_id, customer, send, variant.label, now)
@@ -166,6 +178,8 @@ def send_campaign(
                     sent += 1
             except smtplib.SMTPRecipientsRefused as error:  # this address only: the others still go
                 refused.append(_refuse(engine, draft_id, error))
+            except AddressNotDeliverable as error:  # not this server's fault, nor the address's: not a bounce
+                refused.append(_skip(engine, draft_id, "The mail server cannot take the address", str(error)))
             except ValueError as error:  # this email cannot be written (a header the mail library refuses)
                 refused.append(_unwritable(engine, draft_id, error))
             except (smtplib.SMTPException, OSError) as error:
