@@ -20,6 +20,8 @@ _TITLES = frozenset((
     "г-н", "г-жа", "господин", "госпожа", "г-ца",
 ))  # fmt: skip
 _NAME_PART = re.compile(r"[^\W\d_]+")
+# The language the email frame (prompts/email/email.html.j2) writes on its <html> element.
+_HTML_LANG = re.compile(r"<html\s+lang=\"([A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*)\"")
 
 
 def safe_first_name(name: str) -> str:
@@ -35,6 +37,13 @@ def safe_first_name(name: str) -> str:
     if name.isupper() or name.islower():  # typed in one case: each part capitalised
         name = _NAME_PART.sub(lambda part: part.group(0).capitalize(), name)
     return name
+
+
+def html_locale(html: str) -> str | None:
+    """The locale an email's HTML was written in, as the email frame writes it on ``<html lang>``; None for HTML
+    without it. What was sent is told by the email itself, whatever the customer's locale has become since."""
+    match = _HTML_LANG.search(html[:500])
+    return match.group(1) if match else None
 
 
 def _in_locale(english: str, locale: str) -> str:

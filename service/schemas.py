@@ -461,6 +461,9 @@ class CustomerSendOut(BaseModel):
     sent_at: datetime
     message_id: str | None
     to_email: str | None = Field(description="the address it went to; null for imported history")
+    locale: str = Field(
+        description="the language the email was written in (for imported history, the customer's when imported)"
+    )
     events: list[SendEventOut]
 
 

@@ -1,6 +1,6 @@
 """Unsubscribe links in the email Tailor sends itself. Each send's link carries the send's id signed with an
 HMAC, so it cannot be guessed for another customer; following it records an ``unsubscribe`` event on that send,
-as POST /events does, which unsubscribes the customer."""
+as POST /events does, which unsubscribes the customer. The page speaks the language the email was written in."""
 
 from __future__ import annotations
 
@@ -16,6 +16,9 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from generation.locales import language_of
+from generation.schemas import LOCALES
+from generation.templates import render_string, strings
 from service.db.models import Campaign, Send
 from service.errors import NotFound
 from service.events import ingest_events
@@ -90,6 +93,13 @@ class Subscription:
     email: str
     brand: str  # the brand whose email carried the link; "" for an imported send
     unsubscribed: bool
+    locale: str = "en"  # the language of the email the link came in, which the page speaks
+
+    def words(self) -> dict[str, str]:
+        """The page's wording in its language (prompts/email/strings.yaml), with the address and brand filled in."""
+        wording = strings(self.locale)["unsubscribe"]
+        brand = self.brand or wording["us"]
+        return {key: render_string(text, email=self.email, brand=brand) for key, text in wording.items()}
 
 
 def subscription(session: Session, token: str) -> Subscription:
@@ -117,4 +127,5 @@ def _send(session: Session, token: str) -> Send:
 def _subscription(session: Session, send: Send) -> Subscription:
     campaign = session.get(Campaign, send.campaign_id) if send.campaign_id is not None else None
     brand = campaign.brand.name if campaign is not None else ""
-    return Subscription(email=send.customer.email, brand=brand, unsubscribed=send.customer.unsubscribed)
+    locale = next((code for code in (send.locale, language_of(send.locale or "")) if code in LOCALES), "en")
+    return Subscription(email=send.customer.email, brand=brand, unsubscribed=send.customer.unsubscribed, locale=locale)

@@ -115,12 +115,14 @@ def new_message_id(sender: str) -> str:
 
 
 def build_message(
-    *, sender: str, to: str, subject: str, text: str, html: str, message_id: str, unsubscribe_url: str
-) -> EmailMessage:
+    *, sender: str, to: str, subject: str, text: str, html: str, message_id: str, unsubscribe_url: str,
+    language: str | None = None,
+) -> EmailMessage:  # fmt: skip
     """One recipient's email: the variant's bodies with the brand footer's unsubscribe placeholder replaced by
     the recipient's own link (a link in the HTML), and the same link in List-Unsubscribe with
-    List-Unsubscribe-Post, so that mail clients can offer one-click unsubscribe (RFC 8058), and the Date that
-    RFC 5322 requires (the moment it is written, in UTC)."""
+    List-Unsubscribe-Post, so that mail clients can offer one-click unsubscribe (RFC 8058), the Date that
+    RFC 5322 requires (the moment it is written, in UTC), and the ``language`` it is written in as
+    Content-Language (RFC 3282), by which mail clients offer to translate it or read it aloud in the right voice."""
     message = EmailMessage()
     message["From"] = sender_address(sender)
     message["To"] = to
@@ -132,4 +134,6 @@ def build_message(
     message.set_content(text.replace(UNSUBSCRIBE_PLACEHOLDER, unsubscribe_url))
     link = escape(unsubscribe_url)
     message.add_alternative(html.replace(UNSUBSCRIBE_PLACEHOLDER, f'<a href="{link}">{link}</a>'), subtype="html")
+    if language:  # after the bodies: setting them clears the Content-* headers
+        message["Content-Language"] = language
     return message

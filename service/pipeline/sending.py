@@ -26,6 +26,9 @@ from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from generation.brands import load_brand
+from generation.locales import writing_locale
+from generation.render import html_locale
 from scoring.experiments import HOLDOUT
 from service.campaigns import get_campaign
 from service.clock import utcnow
@@ -119,7 +122,8 @@ def send_campaign(
             holdout_days=ExperimentSettings().conversion_window_days, timezone=schedule.timezone,
         )  # fmt: skip
         campaign = session.get(Campaign, campaign_id)
-        sender = sender_of(campaign.brand.slug, settings)
+        brand_slug = campaign.brand.slug
+        sender = sender_of(brand_slug, settings)
         experiment = campaign.holdout_share is not None
         arms = _hold_out(session, campaign, draft_ids) if experiment and draft_ids else {}
     held_out = sum(arm == HOLDOUT for arm in arms.values())
@@ -151,11 +155,12 @@ def send_campaign(
                     to_address = smtp_address(customer.email, smtputf8)  # AddressNotDeliverable: this one skipped
                     now = utcnow()
                     campaign = session.get(Campaign, campaign_id)
+                    locale = html_locale(variant.html) or writing_locale(customer.locale, load_brand(brand_slug))[0]
                     features = email_features((customer.profile or {}).get("churn_risk"), draft.recommendations)
                     send = Send(
                         customer_id=customer.id, campaign_id=campaign_id, draft_id=draft.id, variant_id=variant.id,
                         subject=variant.subject, preheader=variant.preheader, intro=variant.intro,
-                        campaign_type=campaign.campaign_type, locale=customer.locale, segment=customer.segment or "",
+                        campaign_type=campaign.campaign_type, locale=locale, segment=customer.segment or "",
                         n_products=len(draft.recommendations), mean_price=features["mean_price"],
                         churn_risk=features["churn_risk"], rec_score=features["rec_score"],
                         sent_at=now, message_id=new_message_id(sender), to_email=customer.email,
@@ -165,6 +170,7 @@ def send_campaign(
                     message = build_message(
                         sender=sender, to=to_address, subject=variant.subject, text=variant.text,
                         html=variant.html, message_id=send.message_id, unsubscribe_url=links.url(send.id),
+                        language=locale,
                     )  # fmt: skip
                     handed_to_smtp = True
                     smtp.send_message(message, from_addr=from_address, to_addrs=[to_address])  # not the headers'

@@ -3,6 +3,7 @@ their stylesheet, and the page that shows an error to a person in the browser (t
 in JSON)."""
 
 import re
+from html import escape
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -13,20 +14,26 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from generation.brands import UNSUBSCRIBE_PLACEHOLDER
+from generation.render import html_locale
+from generation.schemas import LOCALES
+from generation.templates import strings
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 PREFIX = "/review"
 
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
-# What the preview shows where each recipient's own unsubscribe link goes when the email is sent.
-UNSUBSCRIBE_IN_PREVIEW = '<u title="each recipient gets their own link when the email is sent">unsubscribe link</u>'
+# What the preview shows where each recipient's own unsubscribe link goes when the email is sent: the link's words
+# in the email's language, with a note for the reviewer.
+UNSUBSCRIBE_IN_PREVIEW = '<u title="each recipient gets their own link when the email is sent">{words}</u>'
 
 
 def as_previewed(html: str) -> str:
-    """A variant's email as the review page previews it: the footer's unsubscribe slot shown as a link, not as
-    the template placeholder the stored email keeps until sending."""
-    return html.replace(UNSUBSCRIBE_PLACEHOLDER, UNSUBSCRIBE_IN_PREVIEW)
+    """A variant's email as the review page previews it: the footer's unsubscribe slot shown as a link in the
+    email's language, not as the template placeholder the stored email keeps until sending."""
+    locale = html_locale(html)
+    words = strings(locale if locale in LOCALES else "en")["unsubscribe"]["link"]
+    return html.replace(UNSUBSCRIBE_PLACEHOLDER, UNSUBSCRIBE_IN_PREVIEW.format(words=escape(words)))
 
 
 templates.env.filters["as_previewed"] = as_previewed

@@ -3,13 +3,17 @@ unsubscribe page, its headers) in the language it was written in."""
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from email import message_from_bytes
 from email.policy import default
+from html import unescape
 
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from service.db.models import Customer, Draft
+from generation.brands import load_brand
+from service.db.models import Customer, Draft, Variant
 from service.db.session import session_scope
 from tests.conftest import free_port
 from tests.service.test_sending import approved_draft, new_campaign, send_job
@@ -103,3 +107,50 @@ def test_a_sender_name_with_a_comma_stays_one_from_address():
     sent = message_from_bytes(message.as_bytes(), policy=default)
     (address,) = sent["From"].addresses
     assert (address.display_name, address.addr_spec) == ("Maison Atelier, Lyon", "client@atelier.example")
+
+
+def _written_in(engine, draft_id: int, locale: str) -> None:
+    """Give the draft's variant the email frame's HTML in ``locale`` (its <html lang>) and the brand's footer."""
+    footer = load_brand("hearth").footer_for(locale)
+    with session_scope(engine) as session:
+        variant = session.scalar(select(Variant).join(Draft, Draft.selected_variant_id == Variant.id).where(
+            Draft.id == draft_id
+        ))  # fmt: skip
+        variant.html = f'<!doctype html>\n<html lang="{locale}">\n<body><p>…</p><p>{footer}</p></body></html>'
+
+
+def test_the_unsubscribe_page_speaks_the_language_the_email_was_written_in(client, engine, mail_server, monkeypatch):
+    """A Russian email's link opened an English page (lang="en", "Stop marketing email … ?"), and the send recorded
+    the customer's locale rather than the email's (GET /customers/{id}/sends showed none at all)."""
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    monkeypatch.setenv("TAILOR_PUBLIC_URL", "https://mail.shop.example/")
+    campaign_id = new_campaign(client)
+    russian, french = _addressed(client, engine, campaign_id, ["petr@example.ru", "zoe@example.fr"])
+    _written_in(engine, russian, "ru")
+    with session_scope(engine) as session:  # the customer's language changed after the email was written
+        session.scalar(select(Customer).where(Customer.external_id == "c1")).locale = "de"
+        session.scalar(select(Customer).where(Customer.external_id == "c2")).locale = "fr"  # no templates: en
+
+    assert send_job(client, campaign_id)["result"]["sent"] == 2
+
+    assert [m["Content-Language"] for m in messages] == ["ru", "en"]
+    assert [s["locale"] for s in client.get("/customers/c1/sends").json()] == ["ru"]
+    assert [s["locale"] for s in client.get("/customers/c2/sends").json()] == ["en"]
+    link = re.search(r"https://mail\.shop\.example(/unsubscribe/\S+)", messages[0].get_body(("plain",)).get_content())
+    recipient = TestClient(client.app)  # the recipient has no API key
+    page = recipient.get(link.group(1)).text
+    assert '<html lang="ru">' in page and "<title>Отписка от рассылки</title>" in page
+    assert "Больше не присылать рекламные письма от Hearth &amp; Leaf на адрес petr@example.ru?" in page
+    assert ">Отписаться</button>" in page and ">Unsubscribe<" not in page
+    done = recipient.post(link.group(1)).text
+    assert "Вы отписались от рассылки" in done and "больше не будут приходить" in done
+
+
+def test_the_review_preview_names_the_unsubscribe_link_in_the_emails_language(client, engine):
+    """The preview showed the English words "unsubscribe link" inside a Polish footer."""
+    draft_id = approved_draft(client, engine, new_campaign(client))
+    _written_in(engine, draft_id, "pl")
+    preview = unescape(client.get(f"/review/drafts/{draft_id}").text.split('srcdoc="', 1)[1].split('"></iframe>')[0])
+    assert "Wypisz się: <u" in preview and ">link do rezygnacji z subskrypcji</u>" in preview
+    assert "unsubscribe link" not in preview
