@@ -6,6 +6,7 @@ The model never writes a product name, price, link or discount: those come from 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from generation.brands import BrandKit
 from generation.schemas import DraftRequest, Offer
@@ -13,7 +14,8 @@ from generation.templates import render_file, render_string, strings
 
 # A link an email may carry: http(s) only, no spaces (a catalog's `javascript:` or `data:` url is shown as no link).
 WEB_ADDRESS = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
-_NAME = re.compile(r"^[^\W\d_]+(?:[ '\-.][^\W\d_]+){0,2}\.?$")
+# Letters, in up to three parts joined by a space, hyphen, dot or apostrophe (typed ' or typographic ’: O’Brien).
+_NAME = re.compile(r"^[^\W\d_]+(?:[ '\u2019\-.][^\W\d_]+){0,2}\.?$")
 # Titles a shop's name field sometimes holds instead of a name ("Dr.", "Mrs"): no name to greet by.
 _TITLES = frozenset((
     "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam", "herr", "frau", "pan", "pani", "panna",
@@ -31,7 +33,8 @@ def safe_first_name(name: str) -> str:
     A 'name' that carries sentences, digits, markup or instructions is treated as absent, so data cannot
     speak inside the greeting.
     """
-    name = " ".join((name or "").split())
+    # composed (NFC): a name stored decomposed, as macOS writes it ("Ju" + U+0308), has marks that are no letters
+    name = unicodedata.normalize("NFC", " ".join((name or "").split()))
     if len(name) > 30 or not _NAME.match(name) or name.lower().rstrip(".") in _TITLES:
         return ""
     if name.isupper() or name.islower():  # typed in one case: each part capitalised

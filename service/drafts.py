@@ -17,6 +17,7 @@ variant and stays out of the arms, whose assignment must be random.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from pydantic import ValidationError
@@ -78,11 +79,13 @@ def list_drafts(
         statement = statement.where(Draft.flagged == flagged)
     if customer:
         wanted = customer.strip().lower()  # a person types "c00646" for C00646, or the name a customer wrote with
+        # composed (NFC) as imports keep text, or decomposed as a Mac's file held it before they did
+        forms = {unicodedata.normalize("NFC", wanted), unicodedata.normalize("NFD", wanted)}
         ids = select(Customer.id).where(
             or_(
-                func.lower(Customer.external_id) == wanted,
-                func.lower(Customer.email) == wanted,
-                func.lower(Customer.first_name) == wanted,
+                func.lower(Customer.external_id).in_(forms),
+                func.lower(Customer.email).in_(forms),
+                func.lower(Customer.first_name).in_(forms),
             )
         )
         statement = statement.where(Draft.customer_id.in_(ids))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -191,14 +192,21 @@ def _attributes(frame: pd.DataFrame, spec: TableSpec) -> list[dict]:
     values = frame[extra].astype(object)
     present = values.notna() & (values.astype(str).apply(lambda column: column.str.strip()) != "")
     return [
-        {name: value for name, value, keep in zip(extra, row, kept, strict=True) if keep}
+        {name: _composed(value) for name, value, keep in zip(extra, row, kept, strict=True) if keep}
         for row, kept in zip(values.itertuples(index=False), present.itertuples(index=False), strict=True)
     ]
 
 
+def _composed(value: object) -> object:
+    """Text in its composed form (NFC), as the documented columns are kept; other values as they are."""
+    return unicodedata.normalize("NFC", value) if isinstance(value, str) else value
+
+
 def _parse_column(raw: pd.Series, column: Column, day_first: bool | None = None) -> tuple[pd.Series, list[Problem]]:
     problems: list[Problem] = []
-    text = raw.astype("string").str.strip()
+    # composed (NFC), as people type: "Jürgen" from a Mac's export is "Ju" and a combining diaeresis, which the
+    # greeting took for no name and a search for the typed name did not find
+    text = raw.astype("string").str.normalize("NFC").str.strip()
     empty = text.isna() | (text == "")
     if column.kind in ("id", "text"):
         values = text.fillna("")

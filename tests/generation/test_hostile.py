@@ -110,7 +110,9 @@ def test_data_cannot_close_its_own_delimiters():
     + [(name, "") for name in HOSTILE_NAMES + ["", "R2D2", "a" * 40]]
     # as a name is written (a shop's field typed in one case), and a title alone is no name ("Hi Dr.," was sent)
     + [("ANNA", "Anna"), ("anna-maria", "Anna-Maria"), ("o'neil", "O'Neil"), ("McKenzie", "McKenzie")]
-    + [("ЕКАТЕРИНА", "Екатерина"), ("Dr.", ""), ("Mrs", ""), ("Pani", "")],
+    + [("ЕКАТЕРИНА", "Екатерина"), ("Dr.", ""), ("Mrs", ""), ("Pani", "")]
+    # decomposed, as a Mac writes "Jürgen" (the greeting dropped it), and a typographic apostrophe
+    + [("Ju\u0308rgen", "Jürgen"), ("O\u2019Brien", "O\u2019Brien"), ("o\u2019brien", "O\u2019Brien")],
 )
 def test_only_name_like_first_names_reach_the_greeting(name, kept):
     assert safe_first_name(name) == kept
