@@ -29,7 +29,9 @@ from tabular import DateOrder, is_parquet, scan_utf8
 # One address: no spaces, and none of the characters that separate or quote addresses in a header (a comma made
 # "postmaster,root,x@evil.test" three recipients); letters of any script are allowed, as international addresses.
 EMAIL_PATTERN = re.compile(r"^[^@\s,;:<>()\[\]\"\\]+@[^@\s,;:<>()\[\]\"\\]+\.[^@\s,;:<>()\[\]\"\\]+$")
-LOCALE_PATTERN = re.compile(r"^[A-Za-z]{2}([-_][A-Za-z]{2})?$")  # EN, en-gb, pt_BR: stored as en, en, pt
+# A language tag (BCP 47): the language's two or three letters (ISO 639: en, gsw for Swiss German), then perhaps a
+# script and a region (EN, en-gb, pt_BR, gsw-CH, zh-Hant-TW, es-419: stored as en, en, pt, gsw, zh, es).
+LOCALE_PATTERN = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z]{4})?(?:[-_](?:[A-Za-z]{2}|[0-9]{3}))?$")
 # Rows per INSERT or UPDATE of a big file: memory stays bounded, and each round trip still carries many rows.
 WRITE_BATCH = 20_000
 # Lines of a file parsed, checked and written at a time (see import_file).
@@ -304,7 +306,7 @@ def _check_customers(_session: Session, rows: pd.DataFrame) -> list[Problem]:
         Problem(r, "email", "is not an email address") for r in _rows_where(~rows.email.str.match(EMAIL_PATTERN))
     ]
     return problems + [
-        Problem(r, "locale", "must be a language code such as en, de or pt-BR")
+        Problem(r, "locale", "must be a language code such as en, de, gsw or pt-BR")
         for r in _rows_where(~rows.locale.str.match(LOCALE_PATTERN))
     ]
 

@@ -42,3 +42,15 @@ def test_text_is_kept_composed_so_greetings_and_the_review_search_find_the_name(
     for typed in ("Jürgen", decomposed, "jürgen"):  # what the review page's search asks for
         found = client.get(f"/campaigns/{campaign_id}/drafts", params={"customer": typed}).json()
         assert [draft["customer_id"] for draft in found] == ["c1"], typed
+
+
+def test_language_codes_of_three_letters_and_with_a_script_are_accepted_with_the_usual_warning(client):
+    """`gsw` (Swiss German: ISO 639 has only three letters for it) refused the whole customers file as "must be a
+    language code such as en, de or pt-BR"."""
+    frame = CUSTOMERS.assign(locale=["gsw", "zh-Hant-TW"])
+    (warning,) = upload_customers(client, frame)["warnings"]
+    assert warning.startswith("2 customers have a language without email templates: gsw (1), zh (1).")
+    assert client.get("/customers/c1").json()["locale"] == "gsw"
+    bad = CUSTOMERS.assign(locale=["german", "de"]).to_csv(index=False)
+    response = client.post("/imports/customers", files={"file": ("customers.csv", bad, "text/csv")})
+    assert response.status_code == 422 and "gsw" in response.text
