@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from pydantic import ValidationError
@@ -59,7 +60,7 @@ def test_an_email_without_products_carries_a_note_for_the_reviewer(fake_settings
     [
         ("en", "1,234.50 EUR", "Enjoy 7.50 EUR off"),
         ("de", "1.234,50 EUR", "Sie erhalten 7,50 EUR Rabatt"),
-        ("pl", "1\u00a0234,50 EUR", "Otrzymujesz 7,50 EUR rabatu"),
+        ("pl", "1\u00a0234,50 EUR", "Rabat 7,50 EUR na kolejne zamówienie"),
     ],
 )
 def test_prices_and_offer_amounts_are_written_as_the_locale_writes_numbers(fake_settings, locale, price, offer):
@@ -76,7 +77,10 @@ def test_prices_and_offer_amounts_are_written_as_the_locale_writes_numbers(fake_
 @pytest.mark.parametrize(
     ("brand", "locale", "greeting"),
     [("hearth", "en", "Hi Anna,"), ("atelier", "en", "Dear Anna,"), ("atelier", "pl", "Dzień dobry,"),
-     ("atelier", "ru", "Добрый день, Anna.")],
+     ("atelier", "ru", "Добрый день, Anna."), ("atelier", "de", "Guten Tag, Anna,"),
+     # Polish names a person only in the vocative, which a stored first name cannot be trusted to give: "Cześć
+     # Wojciech," was ungrammatical, so the greeting goes without the name
+     ("hearth", "pl", "Dzień dobry,")],
 )  # fmt: skip
 def test_a_formal_brand_greets_formally_and_the_signature_is_set_off_as_mail_clients_expect(
     fake_settings, brand, locale, greeting
@@ -86,6 +90,28 @@ def test_a_formal_brand_greets_formally_and_the_signature_is_set_off_as_mail_cli
     request = make_request(locale=locale)
     text = generate_drafts([request], load_brand(brand), settings=fake_settings).drafts[0].variants[0].text
     assert text.startswith(f"{greeting}\n") and "\n-- \n" in text
+
+
+def test_polish_template_copy_never_addresses_the_reader_informally():
+    """Maison Atelier, whose kit says to address the reader formally (its German, Russian and Bulgarian do), wrote
+    "Dobrane do Twojego ostatniego zamówienia" and "masz u nas konto" in Polish. The Polish copy is written without
+    the second person (a formal Pan/Pani needs the reader's sex), which suits the informal brand as well."""
+    from generation.templates import fallback_copies, strings
+
+    informal = re.compile(r"\b(ty|ci|cię|ciebie|tobie|tw[oóe]\w*|masz|jesteś|(?!nasz\b)\w+[aeiy]sz)\b", re.IGNORECASE)
+    words = strings("pl")
+    texts = [*words["product_line"], *words["offer"].values(), words["greeting"], load_brand("atelier").footer["pl"]]
+    texts += [text for kind in CAMPAIGN_TYPES for copy in fallback_copies(kind, "pl") for text in copy.values()]
+    assert [(text, found.group(0)) for text in texts if (found := informal.search(text))] == []
+
+
+def test_german_puts_a_space_before_the_percent_sign():
+    from generation.render import offer_text
+
+    assert (
+        offer_text(Offer(kind="percent_off", value=20), "de")
+        == "Sie erhalten 20\u00a0% Rabatt auf Ihre nächste Bestellung."
+    )
 
 
 def test_llm_calls_scale_with_groups_not_customers(fake_settings):
