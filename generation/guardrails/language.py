@@ -1,15 +1,17 @@
 """Language: the copy is written in the customer's locale.
 
-The script is checked first (Cyrillic for ru/bg, Latin for en/de/pl) and letters that only other languages
-use; a text of five words or more must hold one of the language's commonest words (a product line of the
-local model, "Porrajes de célropeo de l'eco de l'eco", was too short for langdetect and held none); langdetect
-then judges texts long enough to judge, with a fixed seed so the verdict is reproducible.
+Product, brand and customer names are left out of the copy first, whole names and the words of them it quotes
+("our Bärlauch teapot"): names keep their own language, and "Café Crème Brûlée Syrup" in a German line is no
+French. The script is then checked (Cyrillic for ru/bg, Latin for en/de/pl) and letters that only other languages
+use (not the loanword letters a language's own text writes: Café, Crème in German); a text of five words or more
+must hold one of the language's commonest words (a product line of the local model, "Porrajes de célropeo de
+l'eco de l'eco", was too short for langdetect and held none); langdetect then judges texts long enough to judge,
+with a fixed seed so the verdict is reproducible.
 
-The subject, the preheader and the intro are then each judged alone (product and customer names left out),
-because the whole copy's verdict let German product lines outvote an English subject and intro: the script and
-letters as above, langdetect on a field long enough, and a field of ``MIN_WORDS_FOR_FOREIGN`` words or more that
-holds two or more of another language's commonest words and none of its own fails ("Picked for your next order"
-in a German email).
+The subject, the preheader and the intro are then each judged alone, because the whole copy's verdict let German
+product lines outvote an English subject and intro: the script and letters as above, langdetect on a field long
+enough, and a field of ``MIN_WORDS_FOR_FOREIGN`` words or more that holds two or more of another language's
+commonest words and none of its own fails ("Picked for your next order" in a German email).
 
 Verdicts are remembered per (text, locale): a campaign's customers share their group's copy, so its thousands of
 variants hold a few hundred distinct texts, and langdetect (one call at a time, behind its lock) would otherwise
@@ -30,13 +32,16 @@ NAME = "language"
 MIN_CHARS_TO_DETECT = 40
 # Distinct (text, locale) verdicts remembered, least recently used dropped first: a few MB of copy at most.
 VERDICT_MEMO = 8192
+# Distinct sets of product and brand names whose pattern is remembered: one per group of customers at most.
+NAMES_MEMO = 1024
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
-# Letters that give away another language of the same script.
+# Letters that give away another language of the same script. Not the letters a language's own text borrows in
+# loanwords: English and German write café, crème, à la carte, façade, jalapeño; Polish café, crème brûlée.
 _FOREIGN_LETTERS = {
-    "en": "ąćęłńśźżäöüß",  # not é, ç, ñ: English borrows them (café, façade, jalapeño)
-    "de": "ąćęłńśźżéèêàçñ",
-    "pl": "äüßéèêàçñ",
+    "en": "ąćęłńśźżäöüß",
+    "de": "ąćęłńśźż",
+    "pl": "äöüßç",
     "ru": "їєіґў",
     "bg": "ыэёїєіґў",
 }
@@ -119,24 +124,41 @@ def language_matches(text: str, locale: str, what: str = "the copy") -> tuple[bo
     return False, f"{what} reads as {LANGUAGE_NAMES.get(top, top)}, expected {wanted}"
 
 
-def _without_names(text: str, names: list[str]) -> str:
-    """``text`` without the product, brand and customer names it quotes: names keep their own language."""
-    for name in sorted((n for n in names if n and len(n) > 1), key=len, reverse=True):
-        text = re.sub(re.escape(name), " ", text, flags=re.IGNORECASE)
+@lru_cache(maxsize=NAMES_MEMO)
+def _names_pattern(names: tuple[str, ...]) -> re.Pattern | None:
+    """One pattern for the names and, longest first, each word of them that is none of a language's commonest:
+    copy quotes a product by part of its name ("our Bärlauch teapot" for Teekanne „Bärlauch“), and a name word
+    like "for" in "Tea for Two" is still evidence of the language around it."""
+    common = frozenset().union(*_COMMON_WORDS.values())
+    words = {word for name in names for word in _WORDS.findall(name) if len(word) > 1 and word.lower() not in common}
+    parts = sorted({n for n in names if len(n) > 1} | words, key=len, reverse=True)
+    return re.compile("|".join(rf"(?<!\w){re.escape(part)}(?!\w)" for part in parts), re.IGNORECASE) if parts else None
+
+
+def _without_names(text: str, names: tuple[str, ...], first_name: str) -> str:
+    """``text`` without the product and brand names (``names``) and the customer's first name it quotes: names
+    keep their own language. The first name is left out apart, so that a group's customers share one pattern."""
+    pattern = _names_pattern(names)
+    text = pattern.sub(" ", text) if pattern else text
+    if len(first_name) > 1:
+        text = re.sub(rf"(?<!\w){re.escape(first_name)}(?!\w)", " ", text, flags=re.IGNORECASE)
     return text
 
 
 def check(context: CheckContext) -> CheckResult:
-    ok, reason = language_matches(context.copy_text(), context.locale)
+    """The whole copy, then the subject, preheader and intro alone, each without the names it quotes (a German
+    line naming "Café Crème Brûlée Syrup" is no French)."""
+    request = context.request
+    names = (*(product.name for product in request.products), context.brand.name)
+    first_name = request.customer.first_name or ""
+    fields = {name: _without_names(text, names, first_name) for name, text in context.copy_fields().items()}
+    ok, reason = language_matches("\n".join(fields.values()), context.locale)
     if not ok:
         return failed(NAME, reason)
     if context.lines_only:
         return passed(NAME)
-    request = context.request
-    names = [product.name for product in request.products] + [context.brand.name, request.customer.first_name or ""]
     for field_name in FIELDS_JUDGED_ALONE:
-        text = _without_names(getattr(context, field_name), names)
-        ok, reason = language_matches(text, context.locale, f"the {field_name}")
+        ok, reason = language_matches(fields[field_name], context.locale, f"the {field_name}")
         if not ok:
             return failed(NAME, reason)
     return passed(NAME)
