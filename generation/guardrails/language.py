@@ -2,16 +2,18 @@
 
 Product, brand and customer names are left out of the copy first, whole names and the words of them it quotes
 ("our Bärlauch teapot"): names keep their own language, and "Café Crème Brûlée Syrup" in a German line is no
-French. The script is then checked (Cyrillic for ru/bg, Latin for en/de/pl) and letters that only other languages
-use (not the loanword letters a language's own text writes: Café, Crème in German); a text of five words or more
-must hold one of the language's commonest words (a product line of the local model, "Porrajes de célropeo de
-l'eco de l'eco", was too short for langdetect and held none); langdetect then judges texts long enough to judge,
-with a fixed seed so the verdict is reproducible.
+French. The script is then checked (Cyrillic for ru/bg, Latin for en/de/pl), letters that only other languages
+use (not the loanword letters a language's own text writes: Café, Crème in German) and spelling (Russian writes
+ъ only before е, ё, ю, я; Bulgarian "към"). A text of five words or more must hold one of the language's
+commonest words (a product line of the local model, "Porrajes de célropeo de l'eco de l'eco", was too short for
+langdetect and held none), and a text that holds two of another language's commonest words, counting only those
+that tell the two apart, and more of them than of its own fails: "Picked to go with your order" in a Polish email
+(the "to" of both counts for neither), "Отдавна не сме се виждали" in a Russian one. langdetect then judges texts
+long enough to judge, with a fixed seed so the verdict is reproducible, and a shorter one only where a telling word
+agrees with it: alone, it is wrong on short texts.
 
-The subject, the preheader and the intro are then each judged alone, because the whole copy's verdict let German
-product lines outvote an English subject and intro: the script and letters as above, langdetect on a field long
-enough, and a field of ``MIN_WORDS_FOR_FOREIGN`` words or more that holds two or more of another language's
-commonest words and none of its own fails ("Picked for your next order" in a German email).
+The whole copy is judged, then the subject, the preheader and the intro each alone, because the whole copy's
+verdict let German product lines outvote an English subject and intro.
 
 Verdicts are remembered per (text, locale): a campaign's customers share their group's copy, so its thousands of
 variants hold a few hundred distinct texts, and langdetect (one call at a time, behind its lock) would otherwise
@@ -45,20 +47,38 @@ _FOREIGN_LETTERS = {
     "ru": "їєіґў",
     "bg": "ыэёїєіґў",
 }
-_RELATED = {"ru": {"ru", "uk", "mk", "bg"}, "bg": {"bg", "mk", "ru", "uk"}}
+# Russian writes ъ only before е, ё, ю, я (объём, подъезд); Bulgarian writes it as a vowel (към, поръчка).
+_FOREIGN_SPELLING = {"ru": re.compile(r"ъ(?![еёюя])", re.IGNORECASE)}
 # The commonest short words of each language, of which any text of MIN_WORDS_FOR_COMMON words or more holds one.
+# A word of two languages is listed in both ("to" in English and Polish, "за" in Russian and Bulgarian), so that
+# only the words that differ tell them apart ("към", "които", "ви" from "к", "которые", "вам").
 _COMMON_WORDS = {
     locale: frozenset(words.split())
     for locale, words in {
-        "en": "the a an and to of for with your you is it in on our this that we are be as at by from or its all",
-        "de": "der die das und ist mit für zu ein eine einen sie ihr ihre wir den dem von auf im in es aus bei",
-        "pl": "i w na z ze do się nie to jest dla o że ten ta twoje twój twoja nasz nasze jak od po ci cię",
-        "ru": "и в на с не что это как для по вы ваш ваши наш мы к от из у вам вас",
-        "bg": "и в на с не че това как за по вие ваш ваши наш ние да от са е ви",
+        "en": "the a an and to of for with your you is it in on our this that we are be as at by from or its all "
+        "these those have has will can some here there into more what",
+        "de": "der die das und ist mit für zu ein eine einen sie ihr ihre wir den dem von auf im in es aus bei "
+        "ihrer ihren ihrem ihnen unser unsere unseren unserem unserer sich nicht auch noch nur wie zum zur des "
+        "sind hat haben wird schon dass",
+        "pl": "i w na z ze do się nie to jest dla o że ten ta twoje twój twoja nasz nasze jak od po ci cię "
+        "twoich twoim twojego twoją naszej naszym naszego naszych nasza ciebie tobie są czy już tylko przez "
+        "oraz co",
+        "ru": "и в на с не что это как для по вы ваш ваши наш мы к от из у вам нам вас за до при без или но а о "
+        "нас которые который которая которое чтобы уже ещё еще вашему вашим вашего вашей ваших нашего нашим "
+        "нашей наших нашему был была были будет только тоже",
+        "bg": "и в на с не че това как за по вие ваш ваши наш ние да от са е ви вас до при без или но а о "
+        "нас си се сме сте ще към които който която което със във най тях тези този тази още вече нашия "
+        "вашия нашите вашите",
     }.items()
 }
 MIN_WORDS_FOR_COMMON = 5
-MIN_WORDS_FOR_FOREIGN = 3
+# Of the words that tell two languages apart, how many of the other's a text must hold (and more than of its own
+# language's) to read as the other: one word may be borrowed or shared by chance, two in a short subject are not.
+MIN_OTHER_WORDS = 2
+# A text shorter than MIN_CHARS_TO_DETECT that holds one word of another language and none of its own fails when
+# langdetect is this sure of that language ("Einen zweiten Blick wert." in a Polish email): alone,
+# langdetect is wrong on short texts ("Willkommen in unserem Shop" reads as Norwegian).
+SURE_OF_SHORT_TEXT = 0.9
 FIELDS_JUDGED_ALONE = ("subject", "preheader", "intro")
 _WORDS = re.compile(r"[^\W\d_]+")
 
@@ -86,7 +106,7 @@ def detect(text: str) -> dict[str, float]:
 def language_matches(text: str, locale: str, what: str = "the copy") -> tuple[bool, str]:
     """Whether ``text`` reads as ``locale``'s language, and if not why (remembered per text and locale).
     ``what`` names the text in the reason; the whole copy ("the copy") must also hold one of the language's
-    commonest words, a single field ("the subject") must not read as mostly another language's."""
+    commonest words."""
     letters = [c for c in text if c.isalpha()]
     if len(letters) < 3:
         return True, ""
@@ -100,16 +120,18 @@ def language_matches(text: str, locale: str, what: str = "the copy") -> tuple[bo
     foreign = sorted({c for c in text.lower() if c in _FOREIGN_LETTERS.get(locale, "")})
     if foreign:
         return False, f"{what} uses letters ({''.join(foreign)}) that {wanted} does not"
+    if (spelling := _FOREIGN_SPELLING.get(locale)) and (found := spelling.search(text)):
+        return False, f"{what} spells '{_word_at(text, found.start())}' as {wanted} does not"
     words = [word.lower() for word in _WORDS.findall(text)]
     common = _COMMON_WORDS.get(locale)
-    whole = what == "the copy"
-    if whole and common and len(words) >= MIN_WORDS_FOR_COMMON and not common.intersection(words):
+    if what == "the copy" and common and len(words) >= MIN_WORDS_FOR_COMMON and not common.intersection(words):
         return False, f"{what} holds none of {wanted}'s commonest words, so it does not read as {wanted}"
-    if not whole and common and len(words) >= MIN_WORDS_FOR_FOREIGN and not common.intersection(words):
-        for other, their_words in _COMMON_WORDS.items():
-            if other != locale and len((their_words - common).intersection(words)) >= 2:
-                return False, f"{what} reads as {LANGUAGE_NAMES.get(other, other)}, expected {wanted}"
-    if len(text) < MIN_CHARS_TO_DETECT:
+    telling = _telling_words(words, locale) if common else {}
+    for other, (theirs, ours) in telling.items():
+        if theirs >= MIN_OTHER_WORDS and theirs > ours:
+            return False, f"{what} reads as {LANGUAGE_NAMES.get(other, other)}, expected {wanted}"
+    hinted = {other for other, (theirs, ours) in telling.items() if theirs and not ours}
+    if len(text) < MIN_CHARS_TO_DETECT and not hinted:
         return True, ""
     probabilities = detect(text)
     if not probabilities:
@@ -117,11 +139,33 @@ def language_matches(text: str, locale: str, what: str = "the copy") -> tuple[bo
     top, top_probability = max(probabilities.items(), key=lambda item: item[1])
     if top == locale or probabilities.get(locale, 0.0) >= 0.2:
         return True, ""
-    if top in _RELATED.get(locale, set()) and locale == "ru":
-        return True, ""  # langdetect confuses Russian with its neighbours; Bulgarian letters were ruled out above
+    if len(text) < MIN_CHARS_TO_DETECT and (top not in hinted or top_probability < SURE_OF_SHORT_TEXT):
+        return True, ""  # too short for langdetect alone: it must agree with a word of the language it names
     if top_probability < 0.6:
         return True, ""
     return False, f"{what} reads as {LANGUAGE_NAMES.get(top, top)}, expected {wanted}"
+
+
+def _telling_words(words: list[str], locale: str) -> dict[str, tuple[int, int]]:
+    """For each other language, how many of ``words`` are its and not ``locale``'s, and how many ``locale``'s and
+    not its: a word of both counts for neither (the Polish "to" in "Picked to go with your order")."""
+    ours = _COMMON_WORDS[locale]
+    return {
+        other: (sum(w in theirs and w not in ours for w in words), sum(w in ours and w not in theirs for w in words))
+        for other, theirs in _COMMON_WORDS.items()
+        if other != locale
+    }
+
+
+def _word_at(text: str, index: int) -> str:
+    """The word of ``text`` around position ``index``."""
+    start = index
+    while start > 0 and text[start - 1].isalpha():
+        start -= 1
+    end = index
+    while end < len(text) and text[end].isalpha():
+        end += 1
+    return text[start:end]
 
 
 @lru_cache(maxsize=NAMES_MEMO)

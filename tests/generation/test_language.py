@@ -67,3 +67,59 @@ def test_copy_naming_a_product_of_the_email_or_a_loanword_passes(locale, product
 def test_copy_in_another_language_still_fails_on_its_letters_or_words(locale, intro, reason):
     ok, why = language_check(locale, [SYRUP], intro=intro)
     assert not ok and reason in why, why
+
+
+BULGARIAN = {
+    "subject": "Подбрано към последната ви поръчка",
+    "preheader": "Продукти, които си пасват с любимите ви",
+    "intro": "Разгледахме любимите ви продукти и открихме няколко неща, които чудесно си пасват с тях.",
+}
+RUSSIAN = {
+    "subject": "Подобрано к вашему последнему заказу",
+    "preheader": "Товары, которые сочетаются с вашими любимыми",
+    "intro": "Мы посмотрели, что вам нравится, и нашли несколько вещей, которые отлично к этому подходят.",
+}
+COPY |= {"ru": RUSSIAN, "bg": BULGARIAN}
+
+
+@pytest.mark.parametrize(
+    ("locale", "copy", "reason"),
+    [
+        ("ru", BULGARIAN, "the copy spells 'към' as Russian does not"),
+        ("ru", {"subject": "Отдавна не сме се виждали"}, "the subject reads as Bulgarian, expected Russian"),
+        ("ru", {"preheader": BULGARIAN["preheader"]}, "the preheader reads as Bulgarian, expected Russian"),
+        ("pl", {"subject": "Picked to go with your order"}, "the subject reads as English, expected Polish"),
+        ("pl", {"subject": "Passend zu Ihrer letzten Bestellung"}, "the subject reads as German, expected Polish"),
+        ("bg", {"subject": RUSSIAN["subject"]}, "the subject reads as Russian, expected Bulgarian"),
+        ("de", {"subject": "Picked to go with your order"}, "the subject reads as English, expected German"),
+    ],
+)
+def test_a_field_in_another_language_fails_short_subjects_and_bulgarian_in_a_russian_email_included(
+    locale, copy, reason
+):
+    """Bulgarian copy passed in a Russian email (langdetect's bg, mk and uk were taken for Russian, and Bulgarian
+    has no letters Russian lacks), and an English or German subject in a Polish one (the Polish "to" stopped the
+    word test, and a field under 40 characters never reached langdetect)."""
+    ok, why = language_check(locale, [], **copy)
+    assert not ok and why == reason, why
+
+
+@pytest.mark.parametrize(
+    ("locale", "subject"),
+    [
+        ("pl", "Wróć do nas"),
+        ("pl", "To coś dla Ciebie"),
+        ("de", "Willkommen in unserem Shop"),
+        ("en", "Welcome to our shop"),
+        ("ru", "Давно не виделись"),
+        ("ru", "Запасы на исходе?"),
+        ("ru", "Объём и подъезд к вам"),
+        ("bg", "Малка селекция за вас"),
+        ("bg", "Заслужава си да го разгледате."),
+    ],
+)
+def test_a_short_correct_subject_passes(locale, subject):
+    """Short texts are where langdetect errs ("Willkommen in unserem Shop" reads as Norwegian to it): it judges
+    them only when a word of the language it names agrees."""
+    ok, reason = language_check(locale, [], subject=subject)
+    assert ok, reason
