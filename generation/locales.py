@@ -1,6 +1,7 @@
 """The language each customer's email is written in: the customer's own when the templates and the brand kit
 cover it, else the same language without its region ('pt-BR' -> 'pt'), else the brand kit's default locale,
-with a note that tells the reviewer. A customer's language never stops a campaign."""
+with a note that tells the reviewer (and the customer's own locale kept with the request: a copywriter may
+translate the copy into it). A customer's language never stops a campaign."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ def in_writing_locales(
     for request in requests:
         locale, note = writing_locale(request.customer.locale, brand)
         if locale != request.customer.locale:
-            customer = request.customer.model_copy(update={"locale": locale})
+            customer = request.customer.model_copy(update={"locale": locale, "own_locale": request.customer.locale})
             request = request.model_copy(update={"customer": customer})
         if note:
             notes[request.customer.customer_id] = [note]

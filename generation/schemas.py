@@ -31,8 +31,11 @@ class Offer(BaseModel):
 class CustomerFacts(BaseModel):
     customer_id: str
     first_name: str = ""
-    locale: str = "en"
+    locale: str = "en"  # the locale the email is written in
     segment: str = ""
+    # The customer's own locale when the email is written in another, for want of templates (generation.locales):
+    # a copywriter may translate the copy into it.
+    own_locale: str = ""
 
 
 class DraftRequest(BaseModel):

@@ -1,4 +1,9 @@
-"""Language: the copy is written in the customer's locale.
+"""Language: the copy is written in the locale of the email, or in the customer's own language.
+
+A customer whose language the templates do not cover gets an email in the brand's default language, flagged for a
+person (generation.locales). A copywriter may keep it so or translate the copy for the customer; either is
+accepted, so neither needs an override. The customer's language is then judged by langdetect alone when it is
+none of the five whose words and letters are known here: a short text in it may be mistaken.
 
 Product, brand and customer names are left out of the copy first, whole names and the words of them it quotes
 ("our Bärlauch teapot"): names keep their own language, and "Café Crème Brûlée Syrup" in a German line is no
@@ -27,6 +32,7 @@ import threading
 from functools import lru_cache
 
 from generation.guardrails.base import CheckContext, failed, passed
+from generation.locales import language_of
 from generation.schemas import CheckResult
 from generation.templates import LANGUAGE_NAMES
 
@@ -131,7 +137,7 @@ def language_matches(text: str, locale: str, what: str = "the copy") -> tuple[bo
         if theirs >= MIN_OTHER_WORDS and theirs > ours:
             return False, f"{what} reads as {LANGUAGE_NAMES.get(other, other)}, expected {wanted}"
     hinted = {other for other, (theirs, ours) in telling.items() if theirs and not ours}
-    if len(text) < MIN_CHARS_TO_DETECT and not hinted:
+    if len(text) < MIN_CHARS_TO_DETECT and not hinted and common:
         return True, ""
     probabilities = detect(text)
     if not probabilities:
@@ -139,6 +145,8 @@ def language_matches(text: str, locale: str, what: str = "the copy") -> tuple[bo
     top, top_probability = max(probabilities.items(), key=lambda item: item[1])
     if top == locale or probabilities.get(locale, 0.0) >= 0.2:
         return True, ""
+    if not common:
+        return False, f"{what} reads as {LANGUAGE_NAMES.get(top, top)}, expected {wanted}"
     if len(text) < MIN_CHARS_TO_DETECT and (top not in hinted or top_probability < SURE_OF_SHORT_TEXT):
         return True, ""  # too short for langdetect alone: it must agree with a word of the language it names
     if top_probability < 0.6:
@@ -191,18 +199,21 @@ def _without_names(text: str, names: tuple[str, ...], first_name: str) -> str:
 
 def check(context: CheckContext) -> CheckResult:
     """The whole copy, then the subject, preheader and intro alone, each without the names it quotes (a German
-    line naming "Café Crème Brûlée Syrup" is no French)."""
+    line naming "Café Crème Brûlée Syrup" is no French), in the email's language or in the customer's own."""
     request = context.request
     names = (*(product.name for product in request.products), context.brand.name)
     first_name = request.customer.first_name or ""
     fields = {name: _without_names(text, names, first_name) for name, text in context.copy_fields().items()}
-    ok, reason = language_matches("\n".join(fields.values()), context.locale)
-    if not ok:
-        return failed(NAME, reason)
-    if context.lines_only:
-        return passed(NAME)
-    for field_name in FIELDS_JUDGED_ALONE:
-        ok, reason = language_matches(fields[field_name], context.locale, f"the {field_name}")
+    own = language_of(request.customer.own_locale) if request.customer.own_locale else ""
+    judged = [("the copy", "\n".join(fields.values()))]
+    if not context.lines_only:
+        judged += [(f"the {field_name}", fields[field_name]) for field_name in FIELDS_JUDGED_ALONE]
+    for what, text in judged:
+        ok, reason = language_matches(text, context.locale, what)
+        if not ok and own and own != context.locale:
+            if language_matches(text, own, what)[0]:
+                continue
+            reason += f", nor does it read as {LANGUAGE_NAMES.get(own, own)}, the customer's own language"
         if not ok:
             return failed(NAME, reason)
     return passed(NAME)

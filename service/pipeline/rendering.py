@@ -25,7 +25,7 @@ def draft_request(draft: Draft, brand: BrandKit):
     return DraftRequest(
         customer=CustomerFacts(
             customer_id=customer.external_id, first_name=customer.first_name, locale=locale,
-            segment=customer.segment or "",
+            segment=customer.segment or "", own_locale=customer.locale if locale != customer.locale else "",
         ),
         campaign_type=draft.campaign.campaign_type,
         products=[ProductFact(**{k: p[k] for k in ProductFact.model_fields}) for p in draft.recommendations],

@@ -7,6 +7,7 @@ import pytest
 
 from generation.brands import load_brand
 from generation.guardrails import CHECKS, CheckContext
+from generation.locales import in_writing_locales
 from generation.schemas import ProductFact
 from tests.generation.conftest import make_request
 
@@ -123,3 +124,31 @@ def test_a_short_correct_subject_passes(locale, subject):
     them only when a word of the language it names agrees."""
     ok, reason = language_check(locale, [], subject=subject)
     assert ok, reason
+
+
+def test_an_email_written_in_english_for_want_of_templates_may_be_in_the_customer_s_own_language():
+    """A French customer gets English copy, flagged for a person: a copywriter's French translation must pass
+    as the English does, and copy in any third language still fails."""
+    (request,), notes = in_writing_locales([make_request(locale="fr")], load_brand("hearth"))
+    assert request.customer.locale == "en" and request.customer.own_locale == "fr" and notes
+
+    def check(**copy) -> tuple[bool, str]:
+        result = CHECKS["language"](CheckContext(request=request, brand=load_brand("hearth"), **copy))
+        return result.passed, result.reason
+
+    lines = ["Worth a closer look.", "Chosen with your taste in mind."]
+    french = {
+        "subject": "Choisis pour accompagner votre dernière commande",
+        "preheader": "Des produits qui vont bien avec vos favoris",
+        "intro": "Nous avons regardé ce que vous aimez et trouvé quelques articles qui vont très bien avec.",
+    }
+    assert check(**COPY["en"], product_lines=lines) == (True, "")
+    assert check(**french, product_lines=lines) == (True, "")
+    assert check(**french, product_lines=["Un thé vert frais et herbacé.", "Garde chaque tasse au chaud."]) == (
+        True,
+        "",
+    )
+    assert check(**{**french, "subject": "Passend zu Ihrer letzten Bestellung"}, product_lines=lines) == (
+        False,
+        "the subject reads as German, expected English, nor does it read as fr, the customer's own language",
+    )

@@ -43,3 +43,37 @@ def test_an_unsupported_locale_falls_back_per_customer_and_is_flagged(client, de
     assert edited.status_code == 200, edited.text
     variant = next(v for v in edited.json()["variants"] if v["id"] == draft["selected_variant_id"])
     assert "A few things we picked for you" in variant["html"] and 'lang="en"' in variant["html"]
+
+
+def test_a_copywriter_may_translate_an_english_email_into_the_customer_s_own_language(
+    client, demo_files, monkeypatch, tmp_path
+):
+    """A French customer's email is written in English and flagged for a person; their translation of it into French
+    failed the language check ("reads as fr, expected English") and needed an override to approve. Copy in English
+    or in the customer's own language passes; copy in a third language still fails."""
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_shop(client, demo_files)
+    customers = pd.read_csv(demo_files["customers"], dtype=str, keep_default_na=False)
+    customers["locale"] = "fr"
+    customers.to_csv(tmp_path / "customers.csv", index=False)
+    assert upload(client, "customers", tmp_path / "customers.csv").status_code == 200
+    draft = client.get(f"/campaigns/{generated_campaign(client, max_customers=1)}/drafts").json()[0]
+    address = f"/drafts/{draft['id']}/variants/{draft['selected_variant_id']}"
+
+    def language_check(**copy) -> dict:
+        edited = client.patch(address, json={**copy, "reviewer": "copy@shop"})
+        assert edited.status_code == 200, edited.text
+        variant = next(v for v in edited.json()["variants"] if v["id"] == draft["selected_variant_id"])
+        return next(c for c in variant["checks"] if c["name"] == "language")
+
+    french = {
+        "subject": "Choisis pour accompagner votre dernière commande",
+        "preheader": "Des produits qui vont bien avec vos favoris",
+        "intro": "Nous avons regardé ce que vous aimez et trouvé quelques articles qui vont très bien avec.",
+    }
+    assert language_check(**french)["passed"]
+    german = language_check(subject="Passend zu Ihrer letzten Bestellung")
+    assert not german["passed"]
+    assert german["reason"] == (
+        "the subject reads as German, expected English, nor does it read as fr, the customer's own language"
+    )
