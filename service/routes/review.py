@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from service import campaigns as campaign_ops
 from service import drafts as draft_ops
 from service.auth import SESSION_HOURS, close_session, open_session, verify_key
+from service.db.models import Draft
 from service.deps import REVIEW_COOKIE, ApiKeyDep, ReviewerDep, SessionDep, StateDep
 from service.errors import Conflict, InvalidInput, NotReady, TailorError, Unauthorized, as_told
 from service.experiments import experiment_results
@@ -97,10 +98,19 @@ def _draft_page(
         "draft": draft, "editable": editable, "retyped": retyped, "unsaved": edit if edit and not retyped else None,
         "error": _in_words(error, products) if error else None,
         "sender": sender_of(stored.campaign.brand.slug, SmtpSettings()),
-        "shown": shown,
+        "shown": shown, "written_in": _written_in(stored),
         "next_id": next_id, "waiting": waiting, "comments": comments or {}, "approval": approval or {},
     }  # fmt: skip
     return templates.TemplateResponse(request, "draft.html", context, status_code=error.status_code if error else 200)
+
+
+def _written_in(draft: Draft) -> str:
+    """The locale the draft's copy is written in, for the edit fields' lang: the brand's default for a customer
+    whose language it has no templates for, not the customer's (English copy spell-checked as French)."""
+    from generation.brands import load_brand
+    from generation.locales import writing_locale
+
+    return writing_locale(draft.customer.locale, load_brand(draft.campaign.brand.slug))[0]
 
 
 def _refused(

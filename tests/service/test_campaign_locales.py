@@ -43,6 +43,10 @@ def test_an_unsupported_locale_falls_back_per_customer_and_is_flagged(client, de
     assert edited.status_code == 200, edited.text
     variant = next(v for v in edited.json()["variants"] if v["id"] == draft["selected_variant_id"])
     assert "A few things we picked for you" in variant["html"] and 'lang="en"' in variant["html"]
+    # the review page's edit fields name the language of the copy, for the browser's spelling check (they named the
+    # customer's, so English copy was spell-checked as French)
+    page = client.get(f"/review/drafts/{draft['id']}").text
+    assert 'name="subject" lang="en"' in page and 'name="intro" lang="en"' in page and 'lang="fr"' not in page
 
 
 def test_a_copywriter_may_translate_an_english_email_into_the_customer_s_own_language(
