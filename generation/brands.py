@@ -66,6 +66,8 @@ class BrandKit(BaseModel):
     locales: list[str]
     default_locale: str = ""  # what customers in a language the kit does not cover get; "" for the first locale
     colors: dict[str, str] = Field(default_factory=dict)
+    # The shop's own web address: what an email links to for a product that has no url of its own ("": nothing).
+    shop_url: str = ""
     # The From of the brand's emails ("Name <address>"); "" leaves it to the service's TAILOR_SMTP_SENDER.
     sender: str = ""
     examples: list[ExampleCopy] = Field(default_factory=list)
@@ -77,6 +79,12 @@ class BrandKit(BaseModel):
     def _sender_is_an_address(self) -> BrandKit:
         if self.sender:
             sender_address(self.sender)
+        return self
+
+    @model_validator(mode="after")
+    def _shop_url_is_a_web_address(self) -> BrandKit:
+        if self.shop_url and not re.fullmatch(r"https?://[^\s<>\"]+", self.shop_url, re.IGNORECASE):
+            raise ValueError(f"shop_url {self.shop_url!r} must be a web address starting with https:// (or http://)")
         return self
 
     @model_validator(mode="after")

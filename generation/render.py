@@ -98,6 +98,15 @@ def paragraphs(text: str) -> list[list[str]]:
     return [[line.strip() for line in block.split("\n") if line.strip()] for block in blocks if block.strip()]
 
 
+def _link(url: str, brand: BrandKit, locale: str) -> dict[str, str]:
+    """A product's link and its label: its own url (never a javascript: or data: link), else the brand's shop."""
+    if WEB_ADDRESS.fullmatch(url):
+        return {"url": url, "view_label": strings(locale)["view"]}
+    if brand.shop_url:
+        return {"url": brand.shop_url, "view_label": strings(locale)["visit_shop"]}
+    return {"url": "", "view_label": ""}
+
+
 def render_email(
     request: DraftRequest, brand: BrandKit, *, subject: str, preheader: str, intro: str, product_lines: list[str]
 ) -> tuple[str, str]:
@@ -108,7 +117,7 @@ def render_email(
         {
             "name": product.name,
             "price": format_price(product.price, product.currency, locale),
-            "url": product.url if WEB_ADDRESS.fullmatch(product.url) else "",  # never a javascript: or data: link
+            **_link(product.url, brand, locale),
             "line": line,
         }
         for product, line in zip(request.products, product_lines, strict=False)
@@ -122,7 +131,6 @@ def render_email(
         "greeting": greeting(request.customer.first_name, locale, brand),
         "offer_text": offer_text(request.offer, locale, currency),
         "items": items,
-        "view_label": strings(locale)["view"],
         "brand_name": brand.name,
         "sign_off": brand.sign_off_for(locale),
         "footer": brand.footer_for(locale),

@@ -102,6 +102,7 @@ def import_file(
     inserted = updated = 0
     languages = pd.Series(dtype="int64")  # customers per language without email templates
     needs_smtputf8: list[str] = []  # addresses only a mail server that offers SMTPUTF8 takes
+    without_url: list[str] = []  # products an email cannot link to
     chunks = _chunks(path, shown, numbers)
     for chunk in chunks:
         parsed, found = parse_table(chunk, spec, dates_day_first)
@@ -118,10 +119,12 @@ def import_file(
             if kind == "customers":
                 languages = _count_languages(languages, parsed)
                 needs_smtputf8 += _needing_smtputf8(parsed)
+            elif kind == "products":
+                without_url += _without_url(parsed)
     if problems:
         ordered = sorted(problems, key=lambda p: (p.row or 0, p.column or ""))
         raise InvalidInput(f"{kind} file", _listed(ordered, stopped_early=next(chunks, None) is not None))
-    warnings = _locale_warnings(languages) + _smtputf8_warnings(needs_smtputf8)
+    warnings = _locale_warnings(languages) + _smtputf8_warnings(needs_smtputf8) + _url_warnings(without_url)
     return ImportSummary(kind, inserted + updated, inserted, updated, warnings)
 
 
@@ -286,6 +289,8 @@ def import_frame(session: Session, kind: str, frame: pd.DataFrame, progress: Rep
     if problems:
         raise InvalidInput(f"{kind} file", sorted(problems, key=lambda p: (p.row or 0, p.column or "")))
     summary = IMPORTERS[kind](session, parsed, progress or _silent)
+    if kind == "products":
+        return replace(summary, warnings=_url_warnings(_without_url(parsed)))
     if kind != "customers":
         return summary
     languages = _count_languages(pd.Series(dtype="int64"), parsed)
@@ -383,6 +388,22 @@ def _smtputf8_warnings(addresses: list[str]) -> tuple[str, ...]:
         f"{len(addresses)} customers have an address with letters outside ASCII before the @ ({examples}): only a "
         "mail server that offers SMTPUTF8 takes it; through one that does not, their drafts are skipped at sending "
         "and flagged for review.",
+    )
+
+
+def _without_url(rows: pd.DataFrame) -> list[str]:
+    return list(rows.sku[rows.url == ""])
+
+
+def _url_warnings(skus: list[str]) -> tuple[str, ...]:
+    """A product without a url is kept (the column may be empty), but its emails have nothing of it to click: the
+    shop should know, and that the brand kit's ``shop_url`` stands in for it."""
+    if not skus:
+        return ()
+    examples = ", ".join(skus[:3]) + (", …" if len(skus) > 3 else "")
+    return (
+        f"{len(skus)} products have no url ({examples}): their emails link to the brand kit's shop_url instead, "
+        "or to nothing when the kit has none, and nobody can click through to them.",
     )
 
 

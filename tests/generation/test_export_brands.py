@@ -36,6 +36,12 @@ def test_a_brand_sends_from_its_own_address_and_a_bad_one_is_refused():
         BrandKit(**{**fields, "sender": "Hearth & Leaf"})
 
 
+def test_a_brands_shop_url_must_be_a_web_address():
+    fields = load_brand("hearth").model_dump()
+    with pytest.raises(ValidationError, match="shop_url 'hearth.example' must be a web address"):
+        BrandKit(**{**fields, "shop_url": "hearth.example"})
+
+
 def test_unknown_brand_names_the_known_ones():
     with pytest.raises(UnknownBrand, match="atelier, hearth"):
         load_brand("nope")

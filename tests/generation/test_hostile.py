@@ -84,6 +84,22 @@ def test_a_product_url_that_is_no_web_address_is_shown_as_no_link(url):
     assert 'href="https://shop.example/p/KIT-002"' in safe[0]
 
 
+def test_a_product_without_a_url_links_to_the_brands_shop_or_to_nothing():
+    """The Online Retail catalog has no urls (the import allows an empty one): every email went out with nothing
+    to click, while the forecast still counted clicks."""
+    from generation.brands import BrandKit
+    from generation.render import render_email
+
+    request = make_request(products=[POT.model_copy(update={"url": ""})], locale="de")
+    copy = {"subject": "s", "preheader": "p", "intro": "i.", "product_lines": ["Eine Kanne."]}
+    html, text = render_email(request, load_brand("hearth"), **copy)
+    assert '<a href="https://hearth.example/"' in html and ">Zum Shop</a>" in html
+    assert "Zum Shop: https://hearth.example/" in text
+    without_shop = BrandKit(**{**load_brand("hearth").model_dump(), "shop_url": ""})
+    html, text = render_email(request, without_shop, **copy)
+    assert "<a href" not in html.split("Eine Kanne.")[1].split("Herzlich")[0] and "Zum" not in text
+
+
 @pytest.mark.parametrize("first_name", HOSTILE_NAMES)
 def test_instructions_in_customer_names_are_not_obeyed(first_name):
     request = make_request(first_name=first_name)

@@ -119,6 +119,19 @@ def test_a_product_url_must_be_a_web_address(engine):
     ]
 
 
+def test_products_without_a_url_are_imported_with_a_warning(engine, tmp_path):
+    """Allowed (the column may be empty), but their emails have nothing to click: the shop heard nothing of it."""
+    from service.importing import import_file
+
+    shop = PRODUCTS.assign(url=["", "https://shop.example/p/K1"])
+    with session_scope(engine) as session:
+        (warning,) = import_frame(session, "products", shop).warnings
+        assert warning.startswith("1 products have no url (T1): their emails link to the brand kit's shop_url")
+        shop.to_csv(tmp_path / "products.csv", index=False)
+        assert import_file(session, "products", tmp_path / "products.csv").warnings == (warning,)
+        assert import_frame(session, "products", PRODUCTS).warnings == ()
+
+
 def test_a_locale_in_capitals_is_read_as_its_language(engine):
     with session_scope(engine) as session:
         import_frame(session, "customers", CUSTOMERS.assign(locale=["DE", "en-GB"]))
