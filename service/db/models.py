@@ -25,6 +25,11 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from service.clock import utcnow
 
 EVENT_ID_MAX = 200  # characters of the id an email service gives an event
+# The table args of a table whose ids the API hands out and whose rows are deleted: on SQLite an id is then never
+# given again (without AUTOINCREMENT SQLite gives the highest id again once its row is gone), so a link, an event
+# or a stale request that names a deleted row finds nothing rather than another customer's. PostgreSQL's
+# sequences never give one twice.
+NEVER_REUSED_IDS = {"sqlite_autoincrement": True}
 
 
 class Base(DeclarativeBase):
@@ -180,7 +185,10 @@ class Draft(Base):
     """One customer's email in a campaign, with its variants; reviewed before sending."""
 
     __tablename__ = "drafts"
-    __table_args__ = (UniqueConstraint("campaign_id", "customer_id", name="uq_draft_campaign_customer"),)
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "customer_id", name="uq_draft_campaign_customer"),
+        NEVER_REUSED_IDS,
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
@@ -215,6 +223,7 @@ class Draft(Base):
 
 class Variant(Base):
     __tablename__ = "variants"
+    __table_args__ = NEVER_REUSED_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id", ondelete="CASCADE"), index=True)
@@ -255,7 +264,7 @@ class Send(Base):
 
     __tablename__ = "sends"
     # A draft is sent once: a second send recorded for it is refused, whatever raced to send it.
-    __table_args__ = (Index("uq_send_draft", "draft_id", unique=True),)
+    __table_args__ = (Index("uq_send_draft", "draft_id", unique=True), NEVER_REUSED_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     external_id: Mapped[str | None] = mapped_column(String(128), unique=True)

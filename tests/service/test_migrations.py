@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from service.campaigns import ensure_brand
 from service.db.migrate import downgrade, upgrade
-from service.db.models import PROFILE_COLUMNS, Base, Campaign, Customer, Draft, Send
+from service.db.models import PROFILE_COLUMNS, Base, Campaign, Customer, Draft, Event, Review, Send, Variant
 from service.db.session import make_engine, session_scope
 from tests.service.conftest import new_postgres_database
 
@@ -202,4 +202,43 @@ def test_a_draft_sent_twice_before_0021_keeps_its_first_send_and_the_others_thei
     with pytest.raises(IntegrityError), session_scope(engine) as session:
         session.add(Send(customer_id=1, draft_id=draft_id, subject="Hi", campaign_type="vip", sent_at=NOW))
     downgrade(engine, "0020")
+    engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_sends_drafts_and_variants_keep_their_rows_and_never_give_an_id_twice_after_0022(backend, tmp_path, request):
+    """0022 rebuilds sends, drafts and variants with AUTOINCREMENT on SQLite (PostgreSQL's sequences never gave an id
+    twice): the rows survive with everything that refers to them (a rebuild with foreign keys on deleted the
+    events, variants and reviews), and the id of the newest row, once deleted, is not given again."""
+    if backend == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    else:
+        engine = new_postgres_database(request.getfixturevalue("postgres_url"), "autoincrement")
+    upgrade(engine, "0021")
+    with session_scope(engine) as session:
+        customer = Customer(external_id="c1", email="a@example.com", marketing_consent=True)
+        campaign = Campaign(name="c", brand=ensure_brand(session, "hearth"), campaign_type="vip", status="sent")
+        variant = Variant(label="A", subject="Hi")
+        draft = Draft(campaign=campaign, customer=customer, status="sent", variants=[variant])
+        draft.reviews.append(Review(action="approve"))
+        send = Send(customer=customer, subject="Hi", campaign_type="vip", sent_at=NOW)
+        session.add_all([draft, send])
+        session.flush()
+        send.campaign_id, send.draft_id, send.variant_id = campaign.id, draft.id, variant.id
+        send.events.append(Event(kind="open", occurred_at=NOW))
+    counts = "SELECT (SELECT COUNT(*) FROM variants), (SELECT COUNT(*) FROM reviews), (SELECT COUNT(*) FROM events)"
+    links = "SELECT draft_id, variant_id FROM sends"
+    upgrade(engine)
+    with engine.begin() as connection:
+        assert tuple(connection.execute(text(counts)).one()) == (1, 1, 1)
+        assert tuple(connection.execute(text(links)).one()) == (draft.id, variant.id)
+        connection.execute(text("DELETE FROM sends"))
+    with session_scope(engine) as session:
+        again = Send(customer_id=customer.id, subject="Hi", campaign_type="vip", sent_at=NOW)
+        session.add(again)
+        session.flush()
+        assert again.id > send.id
+    downgrade(engine, "0021")
+    with engine.connect() as connection:
+        assert tuple(connection.execute(text(counts)).one()) == (1, 1, 0)  # the send's events went with it
     engine.dispose()

@@ -1,7 +1,11 @@
-"""Alembic environment: uses the engine handed over by service.db.migrate, or the configured URL."""
+"""Alembic environment: uses the engine handed over by service.db.migrate, or the configured URL.
+
+On SQLite the migrations run with foreign keys off, as Alembic's batch mode needs: a table is rebuilt by copying
+it and dropping the old one, and with foreign keys on that DROP deletes (cascades to) every row that refers to
+it, such as a send's events when the sends table is rebuilt. They are checked before the migrations commit."""
 
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import Connection, create_engine
 
 from service.db.models import Base
 
@@ -12,14 +16,29 @@ target_metadata = Base.metadata
 def run_migrations_online() -> None:
     engine = config.attributes.get("engine") or create_engine(config.get_main_option("sqlalchemy.url"))
     with engine.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=target_metadata,
-            render_as_batch=connection.dialect.name == "sqlite",
-        )
-        with context.begin_transaction():
-            context.run_migrations()
-        connection.commit()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:  # outside a transaction, where SQLite ignores it
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=sqlite)
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite:
+                    _check_foreign_keys(connection)
+            connection.commit()
+        finally:
+            if sqlite:  # the connection goes back to the pool, where the service expects them on
+                connection.rollback()
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+
+
+def _check_foreign_keys(connection: Connection) -> None:
+    """Fail loudly, before anything is committed, when a migration left a row referring to one that is not there."""
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        rows = ", ".join(f"{table} row {rowid} (to {parent})" for table, rowid, parent, _ in broken[:10])
+        raise RuntimeError(f"The migrations left {len(broken)} rows referring to rows that do not exist: {rows}")
 
 
 run_migrations_online()

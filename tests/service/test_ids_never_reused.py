@@ -1,0 +1,89 @@
+"""An id the API handed out names one row for ever: on SQLite the id of a deleted send, draft or variant was given
+to the next row, so an erased customer's unsubscribe link reached another customer and a stale approval approved
+another customer's draft."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from service.db.models import Customer, Draft, Event, Variant
+from service.db.session import session_scope
+from service.pipeline.generate import clear_untouched_drafts
+from service.unsubscribe import UnsubscribeLinks
+from tests.service.test_sending import approved_draft, new_campaign, send_job
+
+
+def _mailed(client, engine, external_id: str) -> int:
+    """Send a new campaign's approved draft to the customer; the id of the send it recorded."""
+    campaign_id = new_campaign(client)
+    approved_draft(client, engine, campaign_id, external_id)
+    assert send_job(client, campaign_id)["result"]["sent"] == 1
+    return client.get(f"/customers/{external_id}/sends").json()[0]["id"]
+
+
+def test_an_erased_customers_send_id_and_unsubscribe_link_never_reach_another_customer(
+    client, engine, mail_server, monkeypatch
+):
+    controller, _messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    monkeypatch.setenv("TAILOR_SEND_MIN_DAYS_BETWEEN", "0")  # "stays" is mailed twice
+    _mailed(client, engine, "stays")
+    erased = _mailed(client, engine, "gone")  # the newest send, whose id SQLite gave again
+    token = UnsubscribeLinks.configured().token(erased)
+    assert client.delete("/customers/gone").status_code == 204
+
+    newest = _mailed(client, engine, "stays")
+    recipient = TestClient(client.app)  # whoever still has the erased customer's email
+    page = recipient.get(f"/unsubscribe/{token}")
+    assert page.status_code == 404 and "stays@example.com" not in page.text  # it showed the other's address
+    assert recipient.post(f"/unsubscribe/{token}").status_code == 404
+    assert client.get("/customers/stays").json()["unsubscribed"] is False  # and unsubscribed them
+    client.post("/events", json={"events": [{"send_id": erased, "kind": "click"}]})
+    with session_scope(engine) as session:
+        kinds = session.scalars(select(Event.kind).where(Event.send_id == newest)).all()
+    assert kinds == ["delivered"]  # the erased send's events landed on the new one
+    assert newest > erased
+
+
+def _pending_draft(engine, campaign_id: int, external_id: str) -> tuple[int, int]:
+    """A pending draft of the campaign for the customer, as generation writes one: (draft id, variant id)."""
+    with session_scope(engine) as session:
+        customer = session.scalar(select(Customer).where(Customer.external_id == external_id)) or Customer(
+            external_id=external_id, email=f"{external_id}@example.com", marketing_consent=True
+        )
+        variant = Variant(label="A", subject=f"Hello {external_id}", html="<p>Hello</p>", text="Hello")
+        draft = Draft(campaign_id=campaign_id, customer=customer, status="pending", variants=[variant])
+        session.add(draft)
+        session.flush()
+        draft.selected_variant_id = variant.id
+        return draft.id, variant.id
+
+
+def _stale_approval(client, draft_id: int, variant_id: int):
+    body = {"variant_id": variant_id, "expected_revision": 0}
+    return client.post(f"/drafts/{draft_id}/approve", json=body)
+
+
+def test_a_stale_draft_or_variant_id_finds_nothing_after_the_campaign_is_generated_again(client, engine):
+    campaign_id = new_campaign(client)
+    stale = _pending_draft(engine, campaign_id, "c1")
+    with session_scope(engine) as session:  # generating again deletes the drafts nobody reviewed
+        assert clear_untouched_drafts(session, campaign_id) == set()
+    written = _pending_draft(engine, campaign_id, "c2")  # and writes the new audience's
+
+    refused = _stale_approval(client, *stale)
+    assert refused.status_code == 404 and refused.json()["message"] == f"Draft {stale[0]} does not exist."
+    assert client.get(f"/drafts/{written[0]}").json()["status"] == "pending"  # c2's draft was approved
+    assert written[0] > stale[0] and written[1] > stale[1]
+
+
+def test_a_deleted_campaigns_draft_and_variant_ids_are_not_given_to_the_next_campaign(client, engine):
+    deleted = new_campaign(client)
+    stale = _pending_draft(engine, deleted, "c1")
+    assert client.delete(f"/campaigns/{deleted}").status_code == 204
+
+    written = _pending_draft(engine, new_campaign(client), "c2")
+    assert _stale_approval(client, *stale).status_code == 404
+    assert client.get(f"/drafts/{written[0]}").json()["status"] == "pending"
+    assert written[0] > stale[0] and written[1] > stale[1]
