@@ -4,12 +4,13 @@ and a (hard) bounce marks their address as one not to mail (when the email went 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from service.clock import as_utc, utcnow
-from service.db.models import Event, Send
+from service.db.models import ErasedSend, Event, Send
 from service.errors import InvalidInput, Problem
 from service.forecasts import mark_stale_for_customers
 from service.schemas import EventIn
@@ -18,22 +19,28 @@ from service.schemas import EventIn
 CLOCK_SKEW = timedelta(minutes=10)
 
 
-def ingest_events(session: Session, events: list[EventIn]) -> dict[str, int]:
-    """Record events; the whole batch is rejected (nothing written) if any event names an unknown send, or a
-    time before its email was sent or still to come (a moment with a zone is converted to UTC; one without is UTC)."""
+ERASED = "its send was erased with its customer (the right to erasure): nothing is kept of them to record it on"
+
+
+def ingest_events(session: Session, events: list[EventIn]) -> dict[str, Any]:
+    """Record events; the whole batch is rejected (nothing written) if any event names a send that never existed,
+    or a time before its email was sent or still to come (a moment with a zone is converted to UTC; one without is
+    UTC). An event of a send erased with its customer is skipped, and listed in ``skipped`` with its index and why:
+    refusing the batch for it lost the batch's other events, and the email service sent it again for ever."""
     by_id = {e.send_id for e in events if e.send_id is not None}
     by_message = {_bare(e.message_id) for e in events if e.message_id is not None}
     sends = {s.id: s for s in session.scalars(select(Send).where(Send.id.in_(by_id)))} if by_id else {}
-    spellings = by_message | {f"<{message_id}>" for message_id in by_message}
-    messages = (
-        {_bare(s.message_id): s for s in session.scalars(select(Send).where(Send.message_id.in_(spellings)))}
-        if by_message
-        else {}
-    )
-    problems, resolved = [], []
+    found = session.scalars(select(Send).where(Send.message_id.in_(_spellings(by_message)))) if by_message else []
+    messages = {_bare(s.message_id): s for s in found}
+    erased_ids, erased_messages = _erased(session, by_id - sends.keys(), by_message - messages.keys())
+    problems, resolved, skipped = [], [], []
     for index, event in enumerate(events):
         send = sends.get(event.send_id) if event.send_id is not None else messages.get(_bare(event.message_id or ""))
         if send is None:
+            if _names_erased(event, erased_ids, erased_messages):
+                named = {"send_id": event.send_id} if event.send_id is not None else {"message_id": event.message_id}
+                skipped.append({"index": index, **named, "reason": ERASED})
+                continue
             which = f"send_id {event.send_id}" if event.send_id is not None else f"message_id {event.message_id!r}"
             reason = (
                 "needs send_id or message_id"
@@ -69,12 +76,33 @@ def ingest_events(session: Session, events: list[EventIn]) -> dict[str, int]:
     if stopped:  # their unsent drafts are no longer part of any campaign's mailing
         mark_stale_for_customers(session, stopped, unsent_only=True)
     session.flush()
-    return {"recorded": recorded, "duplicates": duplicates}
+    counts: dict[str, Any] = {"recorded": recorded, "duplicates": duplicates}
+    return counts | {"skipped": skipped} if skipped else counts
 
 
 def _bare(message_id: str) -> str:
     """A Message-ID without its angle brackets: email services report it with them (as sent) or without."""
     return message_id.strip().removeprefix("<").removesuffix(">").strip()
+
+
+def _spellings(message_ids: set[str]) -> set[str]:
+    """Bare Message-IDs as they may be stored: bare, or in angle brackets as sent."""
+    return message_ids | {f"<{message_id}>" for message_id in message_ids}
+
+
+def _erased(session: Session, send_ids: set[int], message_ids: set[str]) -> tuple[set[int], set[str]]:
+    """Of the sends named by id or by bare Message-ID and not found, those erased with their customer."""
+    ids = set(session.scalars(select(ErasedSend.id).where(ErasedSend.id.in_(send_ids)))) if send_ids else set()
+    spelt = _spellings(message_ids)
+    found = session.scalars(select(ErasedSend.message_id).where(ErasedSend.message_id.in_(spelt))) if spelt else []
+    return ids, {_bare(message_id) for message_id in found}
+
+
+def _names_erased(event: EventIn, erased_ids: set[int], erased_messages: set[str]) -> bool:
+    """Whether the event names its send (by id, else by Message-ID) as one of the erased ones."""
+    if event.send_id is not None:
+        return event.send_id in erased_ids
+    return event.message_id is not None and _bare(event.message_id) in erased_messages
 
 
 def _recorded(send: Send, event: EventIn, occurred_at: datetime) -> Select:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from generation.locales import language_of
 from generation.schemas import LOCALES
 from generation.templates import render_string, strings
-from service.db.models import Campaign, Send
+from service.db.models import Campaign, ErasedSend, Send
 from service.errors import NotFound
 from service.events import ingest_events
 from service.schemas import EventIn
@@ -119,6 +119,8 @@ def unsubscribe(session: Session, token: str) -> Subscription:
 def _send(session: Session, token: str) -> Send:
     send_id = UnsubscribeLinks.configured().send_id(token)
     send = session.get(Send, send_id) if send_id is not None else None
+    if send is None and send_id is not None and session.get(ErasedSend, send_id) is not None:
+        raise NotFound("The shop keeps nothing of the address this email went to any more: it will not be mailed.")
     if send is None:
         raise NotFound("This unsubscribe link is not valid: it may be cut short. Open it from the email again.")
     return send

@@ -294,6 +294,17 @@ class Send(Base):
     )
 
 
+class ErasedSend(Base):
+    """A send erased with its customer (the right to erasure): its id and Message-ID only, nothing of the person,
+    so that an email service's late events for it are skipped as erased rather than refused as naming a send that
+    never existed."""
+
+    __tablename__ = "erased_sends"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    message_id: Mapped[str | None] = mapped_column(String(300), index=True)
+
+
 class Event(Base):
     """What became of a send (delivered, opened, ...). An event is recorded once: by the email service's own id
     for it when it gave one, else by its send, kind and moment (service.events)."""

@@ -14,7 +14,9 @@ router = APIRouter(tags=["events"], responses=errors(*KEYED, 413))
 def post_events(body: EventsIn, session: SessionDep, _key: ApiKeyDep) -> dict:
     """Record delivery, open, click, conversion and unsubscribe events of sent email, each naming its send by
     `send_id` or `message_id` (the email's Message-ID, with or without its angle brackets); an event that names
-    no known send refuses the whole batch (422).
+    a send that never existed refuses the whole batch (422). An event of a send erased with its customer
+    (DELETE /customers/{id}) is skipped: the answer then lists it in `skipped`, with its `index` in the batch, the
+    `send_id` or `message_id` it named and the `reason`, and the batch's other events are recorded.
 
     An event is a duplicate (counted in `duplicates`, not recorded again) when its send already has an event with
     the same `event_id`; an event without `event_id`, when its send already has one of the same kind at the same

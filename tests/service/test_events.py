@@ -5,10 +5,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
+from service.customers import erase_customer
+from service.db.migrate import upgrade
 from service.db.models import Customer, Event, Send
 from service.db.session import session_scope
+from service.errors import InvalidInput
+from service.events import ERASED, ingest_events
+from service.schemas import EventIn
+from tests.service.conftest import new_postgres_database
 
 
 def _sent_email(engine, message_id: str = "<a1b2@shop.example>") -> int:
@@ -89,3 +96,40 @@ def test_a_moment_that_its_zone_takes_past_the_calendar_s_edge_is_refused_naming
     problems = {p["field"]: p["message"] for p in refused.json()["problems"]}
     assert "has not come yet" in problems["events[0].occurred_at"]
     assert "is before the email was sent" in problems["events[1].occurred_at"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_events_of_a_send_erased_with_its_customer_are_skipped_and_the_batch_recorded(backend, engine, request):
+    """One event of an erased customer's send refused the whole batch: the email service sent it again for ever and
+    the batch's other events were lost. A send id that never existed is still refused."""
+    if backend == "postgres":
+        engine = new_postgres_database(request.getfixturevalue("postgres_url"), "erased")
+        upgrade(engine)
+    erased = _sent_email(engine)  # c1's, Message-ID <a1b2@shop.example>
+    with session_scope(engine) as session:
+        customer = Customer(external_id="c2", email="c2@example.com", marketing_consent=True)
+        kept = Send(customer=customer, subject="Hi", campaign_type="vip", sent_at=datetime.now() - timedelta(hours=1))
+        session.add(kept)
+        session.flush()
+        kept = kept.id
+        erase_customer(session, "c1")
+    batch = [
+        EventIn(send_id=erased, kind="open"), EventIn(message_id="a1b2@shop.example", kind="click"),
+        EventIn(send_id=kept, kind="open"),
+    ]  # fmt: skip
+    with session_scope(engine) as session:
+        answer = ingest_events(session, batch)
+    assert answer == {
+        "recorded": 1, "duplicates": 0,
+        "skipped": [{"index": 0, "send_id": erased, "reason": ERASED},
+                    {"index": 1, "message_id": "a1b2@shop.example", "reason": ERASED}],
+    }  # fmt: skip
+    with session_scope(engine) as session:
+        assert session.scalars(select(Event.send_id)).all() == [kept]
+        with pytest.raises(InvalidInput) as refused:
+            ingest_events(session, [*batch, EventIn(send_id=kept + erased + 1, kind="open")])
+    assert (
+        str(refused.value)
+        == f"events rejected, nothing was written: field 'events[3]': unknown send_id {kept + erased + 1}"
+    )
+    engine.dispose()

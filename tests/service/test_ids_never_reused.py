@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from service.db.models import Customer, Draft, Event, Variant
 from service.db.session import session_scope
+from service.events import ERASED
 from service.pipeline.generate import clear_untouched_drafts
 from service.unsubscribe import UnsubscribeLinks
 from tests.service.test_sending import approved_draft, new_campaign, send_job
@@ -37,9 +38,11 @@ def test_an_erased_customers_send_id_and_unsubscribe_link_never_reach_another_cu
     recipient = TestClient(client.app)  # whoever still has the erased customer's email
     page = recipient.get(f"/unsubscribe/{token}")
     assert page.status_code == 404 and "stays@example.com" not in page.text  # it showed the other's address
+    assert "The shop keeps nothing of the address this email went to any more" in page.text
     assert recipient.post(f"/unsubscribe/{token}").status_code == 404
     assert client.get("/customers/stays").json()["unsubscribed"] is False  # and unsubscribed them
-    client.post("/events", json={"events": [{"send_id": erased, "kind": "click"}]})
+    late = client.post("/events", json={"events": [{"send_id": erased, "kind": "click"}]})
+    assert late.status_code == 200 and late.json()["skipped"] == [{"index": 0, "send_id": erased, "reason": ERASED}]
     with session_scope(engine) as session:
         kinds = session.scalars(select(Event.kind).where(Event.send_id == newest)).all()
     assert kinds == ["delivered"]  # the erased send's events landed on the new one
