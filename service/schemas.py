@@ -6,7 +6,16 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from annotated_types import Ge, Le
-from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, Strict, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    FiniteFloat,
+    Strict,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from service.db.models import EVENT_ID_MAX
 
@@ -27,6 +36,10 @@ DatabaseId = Annotated[int, Ge(1), Le(DATABASE_INT_MAX)]
 BodyId = Annotated[int, Strict(), Ge(1), Le(DATABASE_INT_MAX)]
 # A count a request asks for and a column stores (INTEGER: 4 bytes on PostgreSQL), such as a campaign's customers.
 COUNT_MAX = 2**31 - 1
+# The most one conversion may be worth, in the shop's currency: more than any real order, even in a currency of many
+# small units (a trillion dong is some 40 million dollars), and far enough from a float's limit that no sum of
+# conversions overflows.
+CONVERSION_VALUE_MAX = 1e12
 
 
 class ProblemOut(BaseModel):
@@ -320,8 +333,22 @@ class EventIn(BaseModel):
         None,
         description="when it happened (default: now); with a time zone it is converted to UTC, without one it is UTC",
     )
-    # Finite: 1e309 (infinity) was stored, and the campaign's revenue read null from then on.
-    value: FiniteFloat | None = Field(None, ge=0, description="what a conversion was worth, in the shop's currency")
+    # Finite and bounded: 1e309 (infinity) was stored, and so were two of 1.7e308, whose sum overflows; either way
+    # the campaign's revenue read null from then on.
+    value: FiniteFloat | None = Field(
+        None, ge=0, le=CONVERSION_VALUE_MAX,
+        description="what a conversion was worth, in the shop's currency; only a conversion carries one",
+    )  # fmt: skip
+
+    @field_validator("value")
+    @classmethod
+    def _only_a_conversion_has_a_value(cls, value: float | None, info: ValidationInfo) -> float | None:
+        """An open or a click worth something is a mistake of the email service's mapping, not revenue: taken, it
+        was stored and shown with the send's events."""
+        kind = info.data.get("kind")  # absent when the kind itself was refused
+        if value is not None and kind is not None and kind != "conversion":
+            raise ValueError(f"only a conversion carries a value, not an event of kind {kind!r}")
+        return value
 
 
 class EventsIn(BaseModel):

@@ -134,6 +134,24 @@ def test_numbers_that_are_not_finite_are_refused_naming_the_field(client, engine
     refused = client.post("/campaigns", content=campaign, headers={"Content-Type": "application/json"})
     _refused(refused, "holdout_share")
 
+
+def test_a_conversion_is_worth_what_an_order_can_be_and_only_a_conversion_has_a_value(client, engine):
+    """Two conversions of 1.7e308 were taken, and their campaign's revenue read null (the sum overflowed); an open
+    with a value was taken silently."""
+    ids = _sent_email(client, engine)
+    huge = {"send_id": ids["send"], "kind": "conversion", "value": 1.7e308}
+    refused = client.post("/events", json={"events": [{**huge, "event_id": "e1"}, {**huge, "event_id": "e2"}]})
+    assert "less than or equal to 1000000000000" in _refused(refused, "events[1].value")["message"]
+    opened = client.post("/events", json={"events": [{"send_id": ids["send"], "kind": "open", "value": 5}]})
+    assert (
+        "only a conversion carries a value, not an event of kind 'open'"
+        in _refused(opened, "events[0].value")["message"]
+    )
+    with session_scope(engine) as session:
+        assert session.scalars(select(Event)).all() == []
+    biggest = {"send_id": ids["send"], "kind": "conversion", "value": 1e12}
+    assert client.post("/events", json={"events": [biggest]}).json() == {"recorded": 1, "duplicates": 0}
+
     for name, value in (("boost_margin", "inf"), ("boost_new", "nan"), ("price_band_low", "inf")):
         params = {"price_band_low": "0.5", "price_band_high": "inf", name: value}
         _refused(client.get("/customers/c1/recommendations", params=params), f"query.{name}")
