@@ -30,4 +30,5 @@ ROUTERS = [
     models.router,
     review.router,
     unsubscribe.router,
+    customers.record_router,  # last: /customers/{customer_id:path} would take the routes under a customer
 ]

@@ -12,6 +12,9 @@ from service.schemas import CustomerOut, CustomerSendOut, ProductOut, Recommenda
 from service.segments import latest_segments
 
 router = APIRouter(tags=["customers"], responses=errors(*KEYED))
+# A customer's own record, by an id that may hold "/" (a shop's "2024/0001", service.deps.ExternalIdConvertor): its
+# path would also take /customers/{id}/sends and the other routes under a customer, so the app includes it last.
+record_router = APIRouter(tags=["customers"], responses=errors(*KEYED))
 
 
 @router.get("/customers", response_model=list[CustomerOut])
@@ -34,13 +37,7 @@ def segments(session: SessionDep, _key: ApiKeyDep) -> list[dict]:
     return latest_segments(session)
 
 
-@router.get("/customers/{customer_id}", response_model=CustomerOut, responses=errors(404))
-def get_customer(customer_id: str, session: SessionDep, _key: ApiKeyDep) -> CustomerOut:
-    """One customer with their segment and profile (churn risk, CLV, expected purchases, cluster)."""
-    return customer_ops.customer_out(customer_ops.get_customer(session, customer_id))
-
-
-@router.get("/customers/{customer_id}/sends", response_model=list[CustomerSendOut], responses=errors(404))
+@router.get("/customers/{customer_id:external_id}/sends", response_model=list[CustomerSendOut], responses=errors(404))
 def customer_sends(
     customer_id: str, session: SessionDep, _key: ApiKeyDep,
     limit: int = Query(50, ge=1, le=500), offset: OffsetQuery = 0,
@@ -52,14 +49,11 @@ def customer_sends(
     return [CustomerSendOut.model_validate(send, from_attributes=True) for send in sends]
 
 
-@router.delete("/customers/{customer_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(404, 409))
-def erase_customer(customer_id: str, session: SessionDep, _key: ApiKeyDep) -> None:
-    """Erase a customer (the right to erasure): their record, orders, drafts, sends and events. Refused (409)
-    while a campaign is being generated. The trained models forget them at the next training (POST /train)."""
-    customer_ops.erase_customer(session, customer_id)
-
-
-@router.get("/customers/{customer_id}/recommendations", response_model=list[Recommendation], responses=errors(404, 409))
+@router.get(
+    "/customers/{customer_id:external_id}/recommendations",
+    response_model=list[Recommendation],
+    responses=errors(404, 409),
+)
 def recommendations(
     customer_id: str, session: SessionDep, state: StateDep, _key: ApiKeyDep,
     k: int = Query(10, ge=1, le=100),
@@ -106,3 +100,18 @@ def list_products(
 def get_product(sku: str, session: SessionDep, _key: ApiKeyDep) -> ProductOut:
     """One product by its sku."""
     return customer_ops.product_out(customer_ops.get_product(session, sku))
+
+
+@record_router.get("/customers/{customer_id:external_id}", response_model=CustomerOut, responses=errors(404))
+def get_customer(customer_id: str, session: SessionDep, _key: ApiKeyDep) -> CustomerOut:
+    """One customer with their segment and profile (churn risk, CLV, expected purchases, cluster)."""
+    return customer_ops.customer_out(customer_ops.get_customer(session, customer_id))
+
+
+@record_router.delete(
+    "/customers/{customer_id:external_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(404, 409)
+)
+def erase_customer(customer_id: str, session: SessionDep, _key: ApiKeyDep) -> None:
+    """Erase a customer (the right to erasure): their record, orders, drafts, sends and events. Refused (409)
+    while a campaign is being generated. The trained models forget them at the next training (POST /train)."""
+    customer_ops.erase_customer(session, customer_id)

@@ -12,7 +12,7 @@ from service.schemas import DatabaseId, SendTimeOut
 router = APIRouter(tags=["send times"], responses=errors(*KEYED))
 
 
-@router.get("/customers/{customer_id}/send-time", response_model=SendTimeOut, responses=errors(404, 409))
+@router.get("/customers/{customer_id:external_id}/send-time", response_model=SendTimeOut, responses=errors(404, 409))
 def customer_send_time(customer_id: str, session: SessionDep, _key: ApiKeyDep) -> SendTimeOut:
     """The hour this customer most likely opens, from their past opens shrunk towards the shop's."""
     customer = customer_ops.get_customer(session, customer_id)
