@@ -18,6 +18,7 @@ OUTPUT_COLUMNS = [
 ]  # fmt: skip
 
 
+TEXT_COLUMNS = ("customer_id", "order_id", "product_id", "category", "kind")
 SEPARATORS = {";": "';'", "\t": "tabs", "|": "'|'"}
 
 
@@ -33,14 +34,14 @@ def _separator_hint(path: Path) -> str:
 
 def read_orders(path: Path) -> pd.DataFrame:
     """Orders from a CSV or Parquet file (``customer_id, timestamp, amount``; ``order_id``, ``product_id``,
-    ``category`` and ``discount`` optional)."""
+    ``quantity``, ``category``, ``discount`` and ``kind`` optional)."""
     path = Path(path)
     if not path.is_file():
         raise InvalidOrders(f"the orders file {path} does not exist")
     if is_parquet(path):
         return pd.read_parquet(path)
     try:
-        orders = pd.read_csv(path, dtype={"customer_id": str, "order_id": str, "product_id": str, "category": str})
+        orders = pd.read_csv(path, dtype=dict.fromkeys(TEXT_COLUMNS, str))
     except UnicodeDecodeError as error:
         scan = scan_utf8(path)
         raise InvalidOrders(

@@ -1,10 +1,12 @@
 """Orders in, per-customer order history out: validation of an orders frame and the summaries the models use.
 
 An orders frame has one row per order line (``customer_id``, ``timestamp``, ``amount``, optional
-``order_id``, ``product_id``, ``category`` and ``discount``: the amount taken off the line, 0 or empty for none,
-``amount`` being what was paid). Models look at whole orders, so lines are added up per ``order_id``
-(or per customer and timestamp when there is no order id). Buy-till-you-die models count purchase *days*,
-as in Fader, Hardie & Lee (2005), so several orders on one day are one repeat purchase.
+``order_id``, ``product_id``, ``quantity``, ``category``, ``discount``: the amount taken off the line, 0 or empty
+for none, ``amount`` being what was paid, and ``kind``: purchase, the default, or return, as ``tailor import
+orders`` takes them; cart and view lines are no orders and are left out). Returns cancel the purchases they undo
+(``audience/returns.py``) before any model sees the orders. Models look at whole orders, so lines are added up
+per ``order_id`` (or per customer and timestamp when there is no order id). Buy-till-you-die models count
+purchase *days*, as in Fader, Hardie & Lee (2005), so several orders on one day are one repeat purchase.
 """
 
 from __future__ import annotations
@@ -15,9 +17,12 @@ import numpy as np
 import pandas as pd
 
 from audience.errors import InvalidOrders, NotEnoughHistory
+from audience.returns import net_of_returns
 from tabular import RowName, data_row, first_position, how_many_more, id_strings, parse_dates
 
 REQUIRED_COLUMNS = ("customer_id", "timestamp", "amount")
+KINDS = ("purchase", "return")
+NOT_ORDERS = ("cart", "view")  # kinds an orders import also takes
 
 
 def as_timestamp(as_of: date | str | pd.Timestamp) -> pd.Timestamp:
@@ -32,13 +37,15 @@ def _unreadable(value: object, what: str) -> str:
 
 
 def validate_orders(orders: pd.DataFrame, row_name: RowName = data_row) -> pd.DataFrame:
-    """A clean copy of ``orders`` with string ids, datetime timestamps and positive float amounts; an optional
-    ``category`` becomes text ('' when empty) and an optional ``discount`` a float (0 when empty).
+    """A clean copy of ``orders`` with string ids, datetime timestamps and float amounts, positive on purchase
+    lines; an optional ``category`` becomes text ('' when empty), an optional ``discount`` a float (0 when
+    empty), an optional ``quantity`` a float and an optional ``kind`` purchase (when empty) or return, the lines
+    of other kinds an orders import takes (cart, view) being left out.
 
     Raises :class:`InvalidOrders` naming the column (and the first bad row, as ``row_name`` calls it: "row 1"
     for the frame's first row by default) when a required column is missing, a value is empty or cannot be
-    read, an amount is not positive (returns and cancellations would make spend, CLV and order counts wrong) or
-    a discount is negative.
+    read, a kind is unknown, a purchase's amount is not positive (a return given as a negative purchase would
+    make spend, CLV and order counts wrong: it is told to say ``kind`` return) or a discount is negative.
     """
     missing = [column for column in REQUIRED_COLUMNS if column not in orders.columns]
     if missing:
@@ -47,6 +54,8 @@ def validate_orders(orders: pd.DataFrame, row_name: RowName = data_row) -> pd.Da
             column=missing[0],
         )
     clean = orders.reset_index(drop=True).copy()
+    if "kind" in clean.columns:
+        clean["kind"] = _kinds(clean["kind"], row_name)
     ids = clean["customer_id"]
     blank = ids.isna() | (ids.astype(str).str.strip() == "")
     if blank.any():
@@ -69,15 +78,18 @@ def validate_orders(orders: pd.DataFrame, row_name: RowName = data_row) -> pd.Da
     if amounts.isna().any() or not np.isfinite(amounts).all():
         row = first_position(amounts.isna() | ~np.isfinite(amounts.fillna(0)))
         raise InvalidOrders(_unreadable(clean["amount"].iloc[row], "a number"), column="amount", where=row_name(row))
-    if (amounts <= 0).any():
-        row = first_position(amounts <= 0)
+    purchase = clean["kind"] == "purchase" if "kind" in clean.columns else pd.Series(True, index=clean.index)
+    if ((amounts <= 0) & purchase).any():
+        row = first_position((amounts <= 0) & purchase)
         raise InvalidOrders(
-            f"the amount {amounts.iloc[row]:g} is not positive; remove returns and cancellations from the orders "
-            "(or net them into the orders they belong to)",
+            f"the amount {amounts.iloc[row]:g} is not positive; give returns and cancellations the kind return "
+            "(a column kind: purchase or return), or remove them from the orders",
             column="amount",
             where=row_name(row),
         )
     clean["amount"] = amounts.astype(float)
+    if "quantity" in clean.columns:
+        clean["quantity"] = _numbers(clean["quantity"], "quantity", row_name)
     for optional in ("order_id", "product_id"):
         if optional in clean.columns:
             clean[optional] = clean[optional].astype(str)
@@ -85,7 +97,33 @@ def validate_orders(orders: pd.DataFrame, row_name: RowName = data_row) -> pd.Da
         clean["category"] = clean["category"].fillna("").astype(str).str.strip()
     if "discount" in clean.columns:
         clean["discount"] = _discounts(clean["discount"], row_name)
+    if "kind" in clean.columns:
+        clean = clean[clean["kind"].isin(KINDS)].reset_index(drop=True)
     return clean
+
+
+def _kinds(values: pd.Series, row_name: RowName) -> pd.Series:
+    """Kinds in lower case, purchase where the cell is empty; raises naming the first kind no import takes."""
+    kinds = values.astype("string").str.strip().str.lower().fillna("").replace("", "purchase")
+    unknown = ~kinds.isin((*KINDS, *NOT_ORDERS))
+    if unknown.any():
+        row = first_position(unknown)
+        raise InvalidOrders(
+            f"'{values.iloc[row]}' is not a kind of order line: give {', '.join((*KINDS, *NOT_ORDERS))}",
+            column="kind",
+            where=row_name(row),
+        )
+    return kinds.astype(object)
+
+
+def _numbers(values: pd.Series, column: str, row_name: RowName) -> pd.Series:
+    """Floats; raises naming the first empty or unreadable cell."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    unreadable = numbers.isna() | ~np.isfinite(numbers.fillna(0))
+    if unreadable.any():
+        row = first_position(unreadable)
+        raise InvalidOrders(_unreadable(values.iloc[row], "a number"), column=column, where=row_name(row))
+    return numbers.astype(float)
 
 
 def _discounts(values: pd.Series, row_name: RowName) -> pd.Series:
@@ -107,10 +145,13 @@ def _discounts(values: pd.Series, row_name: RowName) -> pd.Series:
 
 
 def orders_before(orders: pd.DataFrame, as_of: date | str | pd.Timestamp, row_name: RowName = data_row) -> pd.DataFrame:
-    """Validated order lines placed before the as-of day (problems name rows by ``row_name``); raises when
-    there are none."""
+    """Validated purchase lines placed before the as-of day, less what the returns made before it cancel
+    (``audience.returns.net_of_returns``; problems name rows by ``row_name``); raises when there are none."""
     clean = validate_orders(orders, row_name)
     history = clean[clean["timestamp"] < as_timestamp(as_of)]
+    if "kind" in history.columns:
+        returned = history["kind"] == "return"
+        history = net_of_returns(history[~returned], history[returned]).drop(columns="kind")
     if history.empty:
         raise NotEnoughHistory(
             f"There are no orders before {as_timestamp(as_of).date()}; choose a later as-of date "

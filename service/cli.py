@@ -205,7 +205,9 @@ def audience(
     ctx: typer.Context,
     orders: Annotated[
         Path | None,
-        typer.Option(help="orders: customer_id, timestamp, amount[, order_id, product_id, category, discount]"),
+        typer.Option(
+            help="orders: customer_id, timestamp, amount[, order_id, product_id, quantity, category, discount, kind]"
+        ),
     ] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD")] = None,
     out: Annotated[Path | None, typer.Option(help="output CSV, one row per customer")] = None,

@@ -10,6 +10,7 @@ import pandas as pd
 from sqlalchemy import case, exists, extract, func, or_, select, true
 from sqlalchemy.orm import Session
 
+from audience.returns import net_of_returns
 from service.clock import utc_today, utcnow
 from service.db.batches import IN_BATCH, batches
 from service.db.models import PROFILE_COLUMNS, Customer, Event, Interaction, Product, Send
@@ -67,7 +68,7 @@ def interactions_frame(session: Session) -> pd.DataFrame:
 
 def orders_frame(session: Session) -> pd.DataFrame:
     """Purchase lines, as the audience models take them, with the product's category and the line's discount (0
-    where none was given) for the clusters; their amounts net of the customer's returns (``net_of_returns``)."""
+    where none was given) for the clusters, less what the returns cancel (``audience.returns.net_of_returns``)."""
     statement = (
         select(
             Customer.external_id,
@@ -77,6 +78,7 @@ def orders_frame(session: Session) -> pd.DataFrame:
             Interaction.timestamp,
             Interaction.amount,
             Interaction.discount,
+            Interaction.quantity,
         )
         .join(Customer, Interaction.customer_id == Customer.id)
         .join(Product, Interaction.product_id == Product.id)
@@ -85,35 +87,27 @@ def orders_frame(session: Session) -> pd.DataFrame:
     )
     dtypes = {
         "customer_id": "str", "order_id": "str", "product_id": "str", "category": "str",
-        "timestamp": "datetime64[us]", "amount": "float64", "discount": "float64",
+        "timestamp": "datetime64[us]", "amount": "float64", "discount": "float64", "quantity": "float64",
     }  # fmt: skip
     frame = _frame_in_parts(session, statement, dtypes)
     frame["category"] = frame["category"].fillna("")
     frame["discount"] = frame["discount"].fillna(0.0)
-    return net_of_returns(frame, _returned(session))
+    frame["quantity"] = frame["quantity"].fillna(1.0)
+    return net_of_returns(frame, _returns(session)).drop(columns="quantity")
 
 
-def _returned(session: Session) -> pd.Series:
-    """Per customer id, the amount of their return lines (a return's amount may be stored negative or not)."""
+def _returns(session: Session) -> pd.DataFrame:
+    """Return lines: whose, of which product, when, how many and for how much (a return's amount and quantity
+    may be stored negative or not)."""
     statement = (
-        select(Customer.external_id, func.sum(func.abs(Interaction.amount)))
+        select(Customer.external_id, Product.sku, Interaction.timestamp, Interaction.quantity, Interaction.amount)
         .join(Customer, Interaction.customer_id == Customer.id)
+        .join(Product, Interaction.product_id == Product.id)
         .where(Interaction.kind == "return")
-        .group_by(Customer.external_id)
     )
-    return pd.Series(dict(_core_result(session, statement).all()), dtype="float64")
-
-
-def net_of_returns(purchases: pd.DataFrame, returned: pd.Series) -> pd.DataFrame:
-    """``purchases`` with each customer's amounts scaled by the share of their spend they kept: returns name no
-    order they undo (a cancellation is an order of its own), so spend, order value and CLV shrink evenly; a
-    customer who returned everything keeps no order line, and is no champion for having bought and sent it back."""
-    if returned.empty or purchases.empty:
-        return purchases
-    spent = purchases.groupby("customer_id")["amount"].sum()
-    kept = (1.0 - returned.reindex(spent.index, fill_value=0.0) / spent).clip(lower=0.0, upper=1.0)
-    netted = purchases.assign(amount=purchases["amount"] * purchases["customer_id"].map(kept).to_numpy())
-    return netted[netted["amount"] > 0].reset_index(drop=True)
+    returns = _frame(session, statement, ["customer_id", "product_id", "timestamp", "quantity", "amount"])
+    returns["timestamp"] = pd.to_datetime(returns["timestamp"])
+    return returns.fillna({"quantity": 1.0, "amount": 0.0})
 
 
 NEW_ARRIVAL_DAYS = 30

@@ -1,0 +1,114 @@
+"""Returns cancel the purchase lines they undo: an order cancelled whole is no order (recency, frequency, spend),
+and what no purchase matches still comes off the customer's spend evenly."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from audience.batch import audience_from_file
+from audience.errors import InvalidOrders
+from audience.orders import orders_before
+from audience.returns import RETURN_WINDOW_DAYS, net_of_returns
+from evals.datasets import available
+
+
+def line(customer: str, product: str, when: str, quantity: float, amount: float, kind: str = "purchase") -> dict:
+    return {"customer_id": customer, "order_id": f"{customer}-{when}-{kind}", "product_id": product,
+            "timestamp": pd.Timestamp(when), "quantity": quantity, "amount": amount, "kind": kind}  # fmt: skip
+
+
+def net(lines: list[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame(lines)
+    returned = frame["kind"] == "return"
+    return net_of_returns(frame[~returned].drop(columns="kind"), frame[returned].drop(columns="kind"))
+
+
+def test_an_order_cancelled_whole_is_no_order():
+    """16446 ordered £168,469.60 on 2011-12-09 09:15 and cancelled it at 09:27: their last order is the one before."""
+    kept = net([
+        line("16446", "23843", "2011-05-18 09:52", 1, 2.9),
+        line("16446", "23843", "2011-12-09 09:15", 80995, 168469.6),
+        line("16446", "23843", "2011-12-09 09:27", -80995, -168469.6, "return"),
+    ])  # fmt: skip
+    assert kept["timestamp"].tolist() == [pd.Timestamp("2011-05-18 09:52")]
+    assert kept["amount"].tolist() == [2.9]
+
+
+def test_a_partial_return_keeps_the_share_kept_and_undoes_the_latest_purchase_first():
+    kept = net([
+        line("a", "mug", "2024-01-01", 4, 40.0),
+        line("a", "mug", "2024-01-10", 4, 40.0),
+        line("a", "tea", "2024-01-10", 1, 5.0),
+        line("a", "mug", "2024-01-12", 6, 60.0, "return"),
+    ])  # fmt: skip
+    assert kept[["product_id", "amount"]].values.tolist() == [["mug", 20.0], ["tea", 5.0]]
+    assert kept["timestamp"].tolist() == [pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-10")]
+
+
+def test_a_return_that_matches_no_purchase_shrinks_the_spend_evenly():
+    """Another product, another customer's purchase, or a purchase older than the window: nothing is cancelled,
+    and the customer's lines shrink by the share of their spend returned, as before."""
+    late = str(pd.Timestamp("2024-01-01") + pd.Timedelta(days=RETURN_WINDOW_DAYS + 1))
+    kept = net([
+        line("a", "mug", "2024-01-01", 1, 30.0),
+        line("a", "tea", "2024-01-01", 1, 10.0),
+        line("b", "pot", "2024-01-01", 1, 50.0),
+        line("a", "pot", "2024-01-02", 1, 10.0, "return"),
+        line("a", "mug", late, 1, 10.0, "return"),
+    ])  # fmt: skip
+    assert kept[["customer_id", "product_id", "amount"]].values.tolist() == [
+        ["a", "mug", 15.0], ["a", "tea", 5.0], ["b", "pot", 50.0]
+    ]  # fmt: skip
+
+
+def test_without_quantities_the_amounts_are_matched():
+    kept = net_of_returns(
+        pd.DataFrame({"customer_id": ["a", "a"], "product_id": ["mug", "mug"], "amount": [10.0, 30.0],
+                      "timestamp": pd.to_datetime(["2024-01-01", "2024-01-05"])}),
+        pd.DataFrame({"customer_id": ["a"], "product_id": ["mug"], "amount": [-30.0],
+                      "timestamp": pd.to_datetime(["2024-01-06"])}),
+    )  # fmt: skip
+    assert kept["amount"].tolist() == [10.0]
+
+
+def test_the_file_command_takes_returns_as_the_orders_import_does(tmp_path):
+    """A `kind` column: returns cancel what they undo; cart and view lines are no orders; other kinds are named."""
+    filler = [line(f"f{n}", "tea", f"2024-0{1 + n % 6}-1{n % 9}", 1, 10.0 + n) for n in range(20)]
+    lines = pd.DataFrame([
+        *filler,
+        line("c", "mug", "2024-03-01", 1, 20.0),
+        line("c", "pot", "2024-06-01", 100, 5000.0),
+        line("c", "pot", "2024-06-01 00:16", 100, 5000.0, "return"),
+        line("c", "mug", "2024-06-20", 1, 0.0, "view"),
+    ])  # fmt: skip
+    lines.to_csv(tmp_path / "orders.csv", index=False)
+    table = audience_from_file(tmp_path / "orders.csv", as_of=pd.Timestamp("2024-07-01").date())
+    assert table.set_index("customer_id").loc["c", ["recency_days", "frequency", "monetary"]].tolist() == [122, 1, 20.0]
+    lines.loc[3, "kind"] = "refund"
+    lines.to_csv(tmp_path / "orders.csv", index=False)
+    with pytest.raises(InvalidOrders, match="line 5, column 'kind': 'refund' is not a kind of order line"):
+        audience_from_file(tmp_path / "orders.csv", as_of=pd.Timestamp("2024-07-01").date())
+
+
+def test_returns_after_the_as_of_day_are_not_seen():
+    lines = pd.DataFrame([
+        line("a", "mug", "2024-01-01", 1, 20.0),
+        line("a", "mug", "2024-01-02", 1, 20.0, "return"),
+        line("b", "mug", "2024-01-01", 1, 20.0),
+        line("b", "mug", "2024-01-10", 1, 20.0, "return"),
+    ])  # fmt: skip
+    assert orders_before(lines, "2024-01-05")["customer_id"].tolist() == ["b"]
+
+
+@pytest.mark.skipif(not available("online-retail/online_retail_2010_2011.parquet"), reason="Online Retail is absent")
+def test_on_online_retail_cancelled_orders_are_no_orders():
+    """16446's and 12346's last orders were cancelled minutes later (80,995 and 74,215 units)."""
+    from evals.datasets import online_retail
+
+    raw = online_retail("2010-2011", include_cancellations=True)
+    raw = raw[raw["customer_id"].isin(["16446", "12346"])]
+    returned = raw["order_id"].str.startswith("C") | (raw["quantity"] < 0)
+    lines = raw.assign(kind=returned.map({True: "return", False: "purchase"}), amount=raw["amount"].abs())
+    history = orders_before(lines, "2011-12-10")
+    assert history.groupby("customer_id")["timestamp"].max().dt.date.astype(str).to_dict() == {"16446": "2011-05-18"}

@@ -1,0 +1,52 @@
+"""What the audience refresh reads of a shop's orders: purchases less the returns that cancel them."""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import select
+
+from service.db.models import Customer
+from service.db.session import session_scope
+from service.importing import import_frame
+from service.pipeline import frames
+from service.pipeline.training import refresh_audience
+from tests.service.test_importing import CUSTOMERS, PRODUCTS
+
+ORDERS = pd.DataFrame(
+    {
+        "order_id": ["o1", "o1", "o2", "o3", "C3", "o4", "C9"],
+        "customer_id": ["c1", "c1", "c2", "c2", "c2", "c1", "c1"],
+        "product_id": ["T1", "K1", "T1", "K1", "K1", "K1", "T1"],
+        "quantity": ["2", "1", "1", "10", "-10", "1", "-5"],
+        "amount": ["15", "49", "7.5", "490", "-490", "49", "-100"],
+        "timestamp": ["2026-01-03 10:00", "2026-01-03 10:00", "2026-02-01 09:30", "2026-03-01 09:15",
+                      "2026-03-01 09:27", "2026-03-01 12:00", "2026-03-05 12:00"],
+        "kind": ["purchase", "purchase", "purchase", "purchase", "return", "purchase", "return"],
+    }
+)  # fmt: skip
+
+
+def _load(engine) -> None:
+    with session_scope(engine) as session:
+        import_frame(session, "customers", CUSTOMERS.assign(marketing_consent="true"))
+        import_frame(session, "products", PRODUCTS)
+        import_frame(session, "orders", ORDERS)
+
+
+def _profiles(engine) -> dict[str, dict]:
+    with session_scope(engine) as session:
+        return dict(session.execute(select(Customer.external_id, Customer.profile)).all())
+
+
+def test_a_cancelled_order_is_no_order(engine):
+    """c2's order o3 was cancelled 12 minutes later: their last order is o2, and their spend is o2's."""
+    _load(engine)
+    with session_scope(engine) as session:
+        orders = frames.orders_frame(session)
+    assert orders.groupby("customer_id")["order_id"].agg(list).to_dict() == {
+        "c1": ["o1", "o1", "o4"], "c2": ["o2"]
+    }  # fmt: skip
+    assert orders.loc[orders["customer_id"] == "c2", "amount"].tolist() == [7.5]
+    refresh_audience(engine)
+    profiles = _profiles(engine)
+    assert (profiles["c2"]["recency_days"], profiles["c2"]["frequency"]) == (29, 1)
