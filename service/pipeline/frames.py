@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Collection
-from datetime import datetime
+from datetime import date, datetime, time
 
 import pandas as pd
 from sqlalchemy import case, exists, extract, func, or_, select, true
@@ -66,9 +66,11 @@ def interactions_frame(session: Session) -> pd.DataFrame:
     return _frame_in_parts(session, statement, dtypes)
 
 
-def orders_frame(session: Session) -> pd.DataFrame:
+def orders_frame(session: Session, before: date | None = None) -> pd.DataFrame:
     """Purchase lines, as the audience models take them, with the product's category and the line's discount (0
-    where none was given) for the clusters, less what the returns cancel (``audience.returns.net_of_returns``)."""
+    where none was given) for the clusters, less what the returns cancel (``audience.returns.net_of_returns``):
+    every line, or those (and the returns) from before the day ``before``, so that an audience as of a past day
+    reads nothing it could not have known then."""
     statement = (
         select(
             Customer.external_id,
@@ -82,7 +84,7 @@ def orders_frame(session: Session) -> pd.DataFrame:
         )
         .join(Customer, Interaction.customer_id == Customer.id)
         .join(Product, Interaction.product_id == Product.id)
-        .where(Interaction.kind == "purchase")
+        .where(Interaction.kind == "purchase", *_before(before))
         .order_by(Interaction.id)
     )
     dtypes = {
@@ -93,17 +95,22 @@ def orders_frame(session: Session) -> pd.DataFrame:
     frame["category"] = frame["category"].fillna("")
     frame["discount"] = frame["discount"].fillna(0.0)
     frame["quantity"] = frame["quantity"].fillna(1.0)
-    return net_of_returns(frame, _returns(session)).drop(columns="quantity")
+    return net_of_returns(frame, _returns(session, before)).drop(columns="quantity")
 
 
-def _returns(session: Session) -> pd.DataFrame:
-    """Return lines: whose, of which product, when, how many and for how much (a return's amount and quantity
-    may be stored negative or not)."""
+def _before(day: date | None) -> tuple:
+    """The condition that a line was made before ``day`` (none when no day is given)."""
+    return () if day is None else (Interaction.timestamp < datetime.combine(day, time()),)
+
+
+def _returns(session: Session, before: date | None) -> pd.DataFrame:
+    """Return lines (made before the day ``before``, when given): whose, of which product, when, how many and
+    for how much (a return's amount and quantity may be stored negative or not)."""
     statement = (
         select(Customer.external_id, Product.sku, Interaction.timestamp, Interaction.quantity, Interaction.amount)
         .join(Customer, Interaction.customer_id == Customer.id)
         .join(Product, Interaction.product_id == Product.id)
-        .where(Interaction.kind == "return")
+        .where(Interaction.kind == "return", *_before(before))
     )
     returns = _frame(session, statement, ["customer_id", "product_id", "timestamp", "quantity", "amount"])
     returns["timestamp"] = pd.to_datetime(returns["timestamp"])

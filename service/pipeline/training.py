@@ -55,11 +55,11 @@ def refresh_audience(engine: Engine, progress: ProgressFn | None = None) -> dict
     horizon_days = AudienceSettings().horizon_days
     with session_scope(engine) as session:
         report(0, 100, "reading orders")
-        orders = frames.orders_frame(session)
+        as_of = frames.audience_as_of(session)
+        orders = frames.orders_frame(session, before=as_of)  # a past as-of day (a backtest) sees none after it
         ids = dict(
             session.execute(Customer.__table__.select().with_only_columns(Customer.external_id, Customer.id)).all()
         )
-        as_of = frames.audience_as_of(session)
         report(10, 100, f"profiling {len(ids):,} customers")
         profiles = pd.DataFrame()
         if not orders.empty:

@@ -1,4 +1,5 @@
-"""What the audience refresh reads of a shop's orders: purchases less the returns that cancel them."""
+"""What the audience refresh reads of a shop's orders: purchases less the returns that cancel them, and, as of a
+past day (a backtest), nothing from after it."""
 
 from __future__ import annotations
 
@@ -50,3 +51,17 @@ def test_a_cancelled_order_is_no_order(engine):
     refresh_audience(engine)
     profiles = _profiles(engine)
     assert (profiles["c2"]["recency_days"], profiles["c2"]["frequency"]) == (29, 1)
+
+
+def test_an_audience_as_of_a_past_day_reads_nothing_after_it(engine, monkeypatch):
+    """c1's return of March (which cancels no purchase) once shrank their January spend in a refresh as of
+    February, and c2's March order counted towards it."""
+    _load(engine)
+    with session_scope(engine) as session:
+        orders = frames.orders_frame(session, before=pd.Timestamp("2026-02-01").date())
+    assert orders[["order_id", "amount"]].values.tolist() == [["o1", 15.0], ["o1", 49.0]]
+    monkeypatch.setenv("TAILOR_AUDIENCE_AS_OF", "2026-02-01")
+    refresh_audience(engine)
+    profiles = _profiles(engine)
+    assert profiles["c1"]["monetary"] == 64.0 and profiles["c1"]["recency_days"] == 29
+    assert not profiles["c2"].get("rfm_segment")
