@@ -14,7 +14,9 @@ Grammar (keywords are case-insensitive)::
     OP         := "==" | "=" | "!=" | "<" | "<=" | ">" | ">="
     value      := NUMBER (1.5, 1e5) | DATE (YYYY-MM-DD, quoted or not) | "quoted text" | bare_word
 
-Fields are profile columns, matched case-insensitively (``segment`` is an alias of ``rfm_segment``).
+Fields are profile columns, matched case-insensitively (``segment`` is an alias of ``rfm_segment``), and a
+customer's attributes (the extra columns of a customers import) as ``attributes.NAME``, or by ``NAME`` alone
+when no profile field has that name: ``country = Germany``, ``attributes.segment = wholesale``.
 Fields with a known list of values are checked against it, so that a misspelt value is an error rather than
 an empty audience: segments against ``segments.yaml`` when the query is read, cluster labels against the
 profiles' own labels when it is evaluated. Their values match ignoring case, spaces, hyphens and apostrophes
@@ -36,6 +38,7 @@ from audience.errors import QueryError
 from audience.rfm import segment_names
 
 ALIASES = {"segment": "rfm_segment"}
+ATTRIBUTE = "attributes."  # the prefix of the columns that hold a customer's attributes
 LABEL_FIELDS = {"cluster_label": "cluster label"}  # values differ by shop, so checked against the profiles' own
 EQUALITY = ("==", "!=", "in", "not in")
 COMPARISONS = ("==", "=", "!=", "<=", ">=", "<", ">")
@@ -47,7 +50,7 @@ TOKEN = re.compile(
     (?P<date>\d{4}-\d{2}-\d{2}(?![\w-]))
   | (?P<number>-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?![\w-]))
   | (?P<string>"[^"]*"|'[^']*')
-  | (?P<word>[A-Za-z_][\w-]*)
+  | (?P<word>[A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)?)
   | (?P<op>==|!=|<=|>=|=|<|>)
   | (?P<punct>[(),])
   )""",
@@ -259,8 +262,9 @@ def query_fields(query: str | Node) -> set[str]:
 
 def field_column(field: str, columns: Collection[str]) -> str | None:
     """The one of ``columns`` a query's ``field`` reads: its own name, else in lower case, else the column its
-    alias stands for; None when there is none."""
-    for name in (field, field.lower(), ALIASES.get(field.lower())):
+    alias stands for, else the attribute of that name (``attributes.NAME``; a profile field of the same name
+    comes first); None when there is none."""
+    for name in (field, field.lower(), ALIASES.get(field.lower()), ATTRIBUTE + field, ATTRIBUTE + field.lower()):
         if name is not None and name in columns:
             return name
     return None
@@ -269,8 +273,11 @@ def field_column(field: str, columns: Collection[str]) -> str | None:
 def _column(profiles: pd.DataFrame, comparison: Comparison, query: str) -> pd.Series:
     name = field_column(comparison.field, profiles.columns)
     if name is None:
-        known = ", ".join(sorted(set(profiles.columns) | {a for a, c in ALIASES.items() if c in profiles.columns}))
-        raise QueryError(f"unknown field '{comparison.field}'; known fields: {known}", query=query,
+        fields = set(profiles.columns) | {alias for alias, column in ALIASES.items() if column in profiles.columns}
+        known = ", ".join(sorted(field for field in fields if not field.startswith(ATTRIBUTE)))
+        attributes = ", ".join(sorted(field for field in fields if field.startswith(ATTRIBUTE)))
+        also = f"; customer attributes: {attributes}" if attributes else ""
+        raise QueryError(f"unknown field '{comparison.field}'; known fields: {known}{also}", query=query,
                          position=comparison.position)  # fmt: skip
     return profiles[name]
 

@@ -182,13 +182,30 @@ def mailable_profiles(session: Session, query_fields: Collection[str] = ()) -> p
     The profile fields are read from their columns (PROFILE_COLUMNS), without parsing a profile. A query that
     names another field (`query_fields`, as ``audience.query.query_fields`` gives them) gets every field of the
     mailable customers' JSON profiles instead, so that it reads what it did before the columns, and a field
-    no profile has is named with all the known ones."""
-    from audience.query import field_column
+    no profile has is named with all the known ones. A query that names a field no profile has (or names an
+    attribute, as ``attributes.NAME``) also gets the customers' attributes (the extra columns of their import),
+    as ``attributes.NAME`` columns."""
+    from audience.query import ATTRIBUTE, field_column
 
     profiles = _profile_columns(session)
+    unread = [field for field in query_fields if not field_column(field, profiles.columns)]
+    if any(not field.lower().startswith(ATTRIBUTE) for field in unread):
+        profiles = _json_profiles(session)
     if all(field_column(field, profiles.columns) for field in query_fields):
         return profiles
-    return _json_profiles(session)
+    return profiles.join(_attributes(session))
+
+
+def _attributes(session: Session) -> pd.DataFrame:
+    """The mailable customers' attributes, one ``attributes.NAME`` column each, indexed by customer_id."""
+    from audience.query import ATTRIBUTE
+
+    statement = select(Customer.external_id, Customer.attributes).where(*MAILABLE).order_by(Customer.id)
+    rows = session.execute(statement).all()
+    return pd.DataFrame(
+        [{ATTRIBUTE + name: value for name, value in (row[1] or {}).items()} for row in rows],
+        index=pd.Index([row[0] for row in rows], name="customer_id"),
+    )
 
 
 def _profile_columns(session: Session) -> pd.DataFrame:

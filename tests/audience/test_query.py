@@ -136,3 +136,15 @@ def test_nesting_up_to_the_limit_and_a_long_flat_query_are_read(profiles):
     assert filter_profiles(profiles, " or ".join(["clv > 100"] * 500)).index.tolist() == ["a", "b"]
     with pytest.raises(QueryError, match="at most 10,000"):
         parse_query(" or ".join(["clv > 100"] * 1000))
+
+
+def test_attributes_are_fields_by_their_name_unless_a_profile_field_has_it(profiles):
+    """A customers import keeps extra columns as attributes: `country = Germany` once failed as an unknown field."""
+    profiles = profiles.assign(**{"attributes.country": ["Germany", "France", None, "Germany"],
+                                  "attributes.clv": ["high", "low", "low", "high"]})  # fmt: skip
+    assert filter_profiles(profiles, "country = Germany").index.tolist() == ["a", "d"]
+    assert filter_profiles(profiles, "Attributes.country != Germany").index.tolist() == ["b", "c"]
+    assert filter_profiles(profiles, "clv > 100").index.tolist() == ["a", "b"]  # the profile's clv comes first
+    assert filter_profiles(profiles, "attributes.clv = high").index.tolist() == ["a", "d"]
+    with pytest.raises(QueryError, match="unknown field 'tier'; known fields: .*; customer attributes: attributes.clv"):
+        filter_profiles(profiles, "tier = gold")

@@ -150,3 +150,19 @@ def test_a_shop_without_profiles_names_the_fields_it_has(engine):
         pytest.raises(InvalidInput, match="unknown field 'clv'; known fields: email"),
     ):
         choose_today(session, "vip", "clv > 5")
+
+
+def test_a_query_can_name_a_customer_attribute(engine):
+    """`country = Germany` once failed with "unknown field 'country'" though the import kept the column."""
+    from audience.query import filter_profiles
+    from tests.service.test_importing import CUSTOMERS
+
+    customers = CUSTOMERS.assign(marketing_consent="true", country=["Germany", "Poland"])
+    with session_scope(engine) as session:
+        import_frame(session, "customers", customers)
+    with session_scope(engine) as session:
+        for query in ("country = Germany", "attributes.country == Germany and tier = gold"):
+            profiles = frames.mailable_profiles(session, query_fields(query))
+            assert filter_profiles(profiles, query).index.tolist() == ["c1"], query
+        with pytest.raises(InvalidInput, match="known fields: .*; customer attributes: attributes.country, attr"):
+            choose_today(session, "vip", "shoe_size > 40")
