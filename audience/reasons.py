@@ -3,6 +3,7 @@ next purchase date, built from the profile's own figures so a marketer can check
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -52,6 +53,36 @@ def _churn_evidence(profile: Mapping[str, Any]) -> str:
     return f"last order {_days(recency)} ago after {_orders(frequency)}{usual}{still}"
 
 
+# Words of a cluster's label that a customer's own RFM scores (the shop's quintiles) can contradict: the score,
+# and the scores at which the customer is plainly not so. A cluster is named after its centre, and k-means puts
+# in it customers far from the centre on one feature when they are close on the others.
+CONTRADICTED_BY = {
+    "recent": ("r_score", (1, 2)), "lapsed": ("r_score", (4, 5)),
+    "frequent": ("f_score", (1, 2)), "occasional": ("f_score", (4, 5)),
+    "big-basket": ("m_score", (1, 2)), "small-basket": ("m_score", (4, 5)),
+}  # fmt: skip
+SCORE_NAMES = {"r_score": "recency", "f_score": "frequency", "m_score": "monetary"}
+
+
+def _cluster_reason(profile: Mapping[str, Any]) -> str:
+    """The cluster's label and, where the customer's own figures contradict a word of it (17850, away 373 days,
+    was "grouped with frequent, recent customers"), what is true of them instead."""
+    label = str(profile["cluster_label"])
+    facts = {
+        "r_score": lambda: f"their last order was {_days(profile['recency_days'])} ago",
+        "f_score": lambda: f"they have {_orders(profile['frequency'])}",
+        "m_score": lambda: f"they spend {profile['monetary']:.2f} an order",
+    }
+    words = set(re.findall(r"[\w-]+", label))
+    unlike = [
+        f"{facts[score]()} ({SCORE_NAMES[score]} score {profile[score]}/5)"
+        for word, (score, plainly_not) in CONTRADICTED_BY.items()
+        if word in words and profile.get(score) in plainly_not
+    ]
+    reason = f"grouped with {label}"
+    return reason + (f", though unlike the group's typical customer {' and '.join(unlike)}" if unlike else "")
+
+
 def profile_reasons(profile: Mapping[str, Any], as_of: Any, horizon_days: int = 90) -> dict[str, str]:
     """One sentence per profile field that has a value (keys: segment, cluster, churn_risk, clv,
     next_purchase), from one row of ``build_profiles``; ``as_of`` is the day the profile describes."""
@@ -65,7 +96,7 @@ def profile_reasons(profile: Mapping[str, Any], as_of: Any, horizon_days: int = 
             f"{monetary:.2f} an order (monetary score {profile.get('m_score')}/5)"
         )
     if _present(profile.get("cluster_label")):
-        reasons["cluster"] = f"grouped with {profile['cluster_label']}"
+        reasons["cluster"] = _cluster_reason(profile)
     if _present(profile.get("churn_risk")):
         reasons["churn_risk"] = (
             f"{profile['churn_risk']:.0%} chance of no order in the next {_days(horizon_days)}: "

@@ -82,3 +82,16 @@ def test_built_profiles_give_the_figures_their_clv_is_computed_from(shop_orders)
         assert f"spending {row.expected_purchase_value:.2f} on each" in reasons["clv"]
         if row.repeat_purchase_days == 0:
             assert "still a customer" not in reasons["churn_risk"]
+
+
+def test_the_cluster_reason_says_what_is_true_of_the_customer():
+    """17850, away 373 days, read "grouped with frequent, recent customers": the cluster is named after its
+    centre, which a member can be far from on one feature."""
+    away = {**PROFILE, "cluster_label": "frequent, recent customers", "recency_days": 373, "r_score": 1,
+            "frequency": 34, "f_score": 5}  # fmt: skip
+    assert profile_reasons(away, "2011-12-10")["cluster"] == (
+        "grouped with frequent, recent customers, though unlike the group's typical customer their last order "
+        "was 373 days ago (recency score 1/5)"
+    )
+    recent = {**away, "recency_days": 3, "r_score": 5}
+    assert profile_reasons(recent, "2011-12-10")["cluster"] == "grouped with frequent, recent customers"
