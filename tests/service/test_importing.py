@@ -219,8 +219,8 @@ def test_purchases_need_a_positive_amount(engine):
 
 def test_returns_are_kept_as_their_own_kind_and_left_out_by_the_models(engine):
     """A shop's export with its returns imports whole: the returns are stored, neither the recommenders' data
-    nor the audience's orders count them as purchases, and the audience's spend is net of them (a customer who
-    sent back their only order was a 5/5 spender with CLV 243.72)."""
+    nor the audience's orders count them as purchases, and for the audience they cancel the lines they undo (a
+    customer who sent back their only order was a 5/5 spender with CLV 243.72)."""
     from service.pipeline import frames
 
     with session_scope(engine) as session:
@@ -234,8 +234,8 @@ def test_returns_are_kept_as_their_own_kind_and_left_out_by_the_models(engine):
     with session_scope(engine) as session:
         assert session.scalar(select(func.count()).where(Interaction.kind == "return")) == 2
         interactions, orders = frames.interactions_frame(session), frames.orders_frame(session)
-    # c1 spent 15 + 49 and sent 16 back: three quarters kept; c2 sent back their only order.
-    assert list(zip(orders["customer_id"], orders["amount"], strict=True)) == [("c1", 11.25), ("c1", 36.75)]
+    # c1 sent back the knife (its line is cancelled, whatever refund they got); c2 sent back their only order.
+    assert list(zip(orders["customer_id"], orders["amount"], strict=True)) == [("c1", 15.0)]
     from recommenders.interactions import Preparation, line_weights, validate_interactions
 
     prepared = line_weights(validate_interactions(interactions), Preparation())
