@@ -1,5 +1,6 @@
 """Ingest of delivery and engagement events: an unsubscribe or a spam complaint also unsubscribes the customer,
-and a (hard) bounce marks their address as one not to mail (when the email went to the address they have now)."""
+and a (hard) bounce marks their address as one not to mail (when the email went to the address they have now);
+either stops every other customer id with the same address too (service.addresses)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from service.addresses import stop_shared_addresses
 from service.clock import as_utc, utcnow
 from service.db.models import ErasedSend, Event, Send
 from service.errors import InvalidInput, Problem
@@ -74,6 +76,7 @@ def ingest_events(session: Session, events: list[EventIn]) -> dict[str, Any]:
             stopped.add(send.customer_id)
         recorded += 1
     if stopped:  # their unsent drafts are no longer part of any campaign's mailing
+        stopped |= stop_shared_addresses(session)
         mark_stale_for_customers(session, stopped, unsent_only=True)
     session.flush()
     counts: dict[str, Any] = {"recorded": recorded, "duplicates": duplicates}

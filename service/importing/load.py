@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from generation.render import WEB_ADDRESS
 from generation.schemas import LOCALES
+from service.addresses import shared_address_warning, shared_addresses, stop_shared_addresses
 from service.clock import utcnow
 from service.db.batches import batches, rows_where_in
 from service.db.models import Customer, Event, Interaction, Product, Send
@@ -125,6 +126,8 @@ def import_file(
         ordered = sorted(problems, key=lambda p: (p.row or 0, p.column or ""))
         raise InvalidInput(f"{kind} file", _listed(ordered, stopped_early=next(chunks, None) is not None))
     warnings = _locale_warnings(languages) + _smtputf8_warnings(needs_smtputf8) + _url_warnings(without_url)
+    if kind == "customers":
+        warnings += _shared_addresses(session, lambda ids: earlier_keys.held(pd.DataFrame({"customer_id": ids})))
     return ImportSummary(kind, inserted + updated, inserted, updated, warnings)
 
 
@@ -147,6 +150,10 @@ class _EarlierKeys:
     def __init__(self, key: tuple[str, ...]) -> None:
         self.key = list(key)
         self.hashes = np.empty(0, dtype=np.uint64)
+
+    def held(self, rows: pd.DataFrame) -> np.ndarray:
+        """Per row of ``rows`` (the key's columns), whether an earlier chunk held its key."""
+        return np.isin(pd.util.hash_pandas_object(rows[self.key], index=False).to_numpy(), self.hashes)
 
     def repeated_in(self, rows: pd.DataFrame) -> list[Problem]:
         """The chunk's rows whose key an earlier chunk held; the chunk's keys join the earlier ones."""
@@ -294,7 +301,9 @@ def import_frame(session: Session, kind: str, frame: pd.DataFrame, progress: Rep
     if kind != "customers":
         return summary
     languages = _count_languages(pd.Series(dtype="int64"), parsed)
-    return replace(summary, warnings=_locale_warnings(languages) + _smtputf8_warnings(_needing_smtputf8(parsed)))
+    warnings = _locale_warnings(languages) + _smtputf8_warnings(_needing_smtputf8(parsed))
+    warnings += _shared_addresses(session, lambda ids: np.isin(ids, parsed.customer_id))
+    return replace(summary, warnings=warnings)
 
 
 def _require_kind(kind: str) -> None:
@@ -350,6 +359,15 @@ def _import_customers(session: Session, rows: pd.DataFrame, progress: Report) ->
         for r, language in zip(rows.itertuples(index=False), _language(rows.locale), strict=True)
     ]
     return _upsert(session, Customer, "external_id", records, "customers", progress, existing)
+
+
+def _shared_addresses(session: Session, in_file: Callable[[list[str]], np.ndarray]) -> tuple[str, ...]:
+    """Once a customers file is written: an unsubscribe or bounce under one customer id stops every id with that
+    address (service.addresses), and a warning names the addresses the file's customers (``in_file``: which of
+    these ids it holds) share with another id, in the file or stored before."""
+    stop_shared_addresses(session)
+    groups = {email: ids for email, ids in shared_addresses(session).items() if in_file(ids).any()}
+    return shared_address_warning(groups)
 
 
 def _count_languages(counts: pd.Series, rows: pd.DataFrame) -> pd.Series:

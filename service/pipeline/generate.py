@@ -17,6 +17,7 @@ from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from recommenders.rules import Rules, recommend_with_rules
+from service.addresses import address_key
 from service.clock import utcnow
 from service.db.batches import IN_BATCH, batches, rows_where_in
 from service.db.models import Campaign, Customer, Draft, Review, Variant
@@ -232,10 +233,28 @@ def insert_drafts(
     return len(new)
 
 
-def _is_flagged(selected_flagged: bool, draft: Any) -> bool:
-    """A new draft is flagged when selection flagged it or when it carries a note (written in another language
+def shared_address_notes(audience: pd.DataFrame) -> list[str]:
+    """Per customer of ``audience`` (in its order), a flag reason when an earlier customer of it has the same
+    address, else "": the send mails an address once a campaign (service.pipeline.sending), so a reviewer should
+    know which of the two drafts is to go."""
+    first: dict[str, str] = {}
+    notes = []
+    for customer_id, email in zip(audience["customer_id"], audience["email"], strict=True):
+        earlier = first.setdefault(address_key(email), customer_id)
+        notes.append(
+            ""
+            if earlier == customer_id
+            else f"Customer {earlier} has the same address ({email}) in this campaign: an address is mailed once, "
+            "so this draft is sent only if theirs is not"
+        )
+    return notes
+
+
+def _is_flagged(selected_flagged: bool, draft: Any, address_note: str = "") -> bool:
+    """A new draft is flagged when selection flagged it, when its address is an earlier customer's
+    (``shared_address_notes``) or when it carries a note (written in another language
     than the customer's, no product to show)."""
-    return bool(selected_flagged) or bool(draft.notes)
+    return bool(selected_flagged) or bool(address_note) or bool(draft.notes)
 
 
 def _draft_record(
@@ -244,10 +263,15 @@ def _draft_record(
 ) -> dict[str, Any]:  # fmt: skip
     """A new draft's row, flagged as `_is_flagged` says."""
     offer = person.get("offer")
-    flagged = _is_flagged(chosen["flagged"], draft)
+    address_note = str(person.get("address_note") or "")
+    flagged = _is_flagged(chosen["flagged"], draft, address_note)
     return {
         "campaign_id": campaign_id, "customer_id": customer_pk, "status": "flagged" if flagged else "pending",
-        "flagged": flagged, "flag_reasons": [*draft.notes, *with_check_reasons(chosen["flag_reasons"], checks.items())],
+        "flagged": flagged,
+        "flag_reasons": [
+            *([address_note] if address_note else []), *draft.notes,
+            *with_check_reasons(chosen["flag_reasons"], checks.items()),
+        ],
         "audience_reason": str(person.get("reason", "") or ""), "recommendations": recommendations,
         "offer": offer if isinstance(offer, dict) else None, "position": int(person["position"]),
     }  # fmt: skip
@@ -340,6 +364,7 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
         columns = ["mean_price", "rec_score", "churn_risk"]  # named: an audience of no one has no features to say
         audience[columns] = pd.DataFrame(features, index=audience.index, columns=columns)
         audience["position"] = range(len(audience))
+        audience["address_note"] = shared_address_notes(audience)
         requests = build_requests(audience, picks, campaign_type)
         total = max(len(requests), 1)
         engagement = models.get("engagement")
@@ -363,7 +388,9 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
                 kept = clear_untouched_drafts(session, campaign_id) if kept is None else kept
                 saved += insert_drafts(session, campaign_id, part, drafts, picks, variants, selection, kept)
             flagged += sum(
-                _is_flagged(selection.at[d.customer_id, "flagged"], d) for d in drafts if d.customer_id not in kept
+                _is_flagged(selection.at[d.customer_id, "flagged"], d, people.at[d.customer_id, "address_note"])
+                for d in drafts
+                if d.customer_id not in kept
             )
             n_variants += len(variants)
         if kept is None:  # no draft to write: the earlier run's untouched drafts still go

@@ -30,10 +30,11 @@ from generation.brands import load_brand
 from generation.locales import writing_locale
 from generation.render import html_locale
 from scoring.experiments import HOLDOUT
+from service.addresses import address_key, stop_shared_addresses
 from service.campaigns import get_campaign
 from service.clock import utcnow
 from service.db.batches import batches
-from service.db.models import Campaign, Draft, Event, Send, Variant
+from service.db.models import Campaign, Customer, Draft, Event, Send, Variant
 from service.db.session import session_scope
 from service.drafts import AUDIENCE_ORDER, failed_checks, selected_variant
 from service.errors import MailServerUnavailable
@@ -94,7 +95,8 @@ def send_campaign(
     at_best_hour: bool = False, at: datetime | None = None, due_check: bool = False,
 ) -> dict[str, Any]:  # fmt: skip
     """Job: send the approved, not yet sent drafts that are due (the first ``limit`` of them, if given);
-    customers who unsubscribed (or whose address bounced) meanwhile are skipped, and drafts whose products
+    customers who unsubscribed (or whose address bounced) meanwhile are skipped, as is a draft to an address the
+    campaign mailed under another customer id (flagged, naming that customer), and drafts whose products
     changed price or went out of stock since they were written go back to review (``held_back`` in the result
     says which and why). With ``at_best_hour``, drafts without a send time first get their customer's best
     hour, and those not yet due wait for it. In an experiment, held-out customers are sent nothing and the
@@ -126,6 +128,7 @@ def send_campaign(
         sender = sender_of(brand_slug, settings)
         experiment = campaign.holdout_share is not None
         arms = _hold_out(session, campaign, draft_ids) if experiment and draft_ids else {}
+        mailed = _mailed_addresses(session, campaign_id)
     held_out = sum(arm == HOLDOUT for arm in arms.values())
     draft_ids = [draft_id for draft_id in draft_ids if arms.get(draft_id) != HOLDOUT]
     links = UnsubscribeLinks.configured()
@@ -150,6 +153,10 @@ def send_campaign(
                     variant = _variant_for(draft, arms.get(draft_id))
                     if variant is None or not customer.mailable:
                         draft.status, draft.claimed_by = "skipped", None
+                        skipped += 1
+                        continue
+                    if (other := mailed.get(address_key(customer.email), customer.external_id)) != customer.external_id:
+                        _skip_mailed_address(draft, other)
                         skipped += 1
                         continue
                     to_address = smtp_address(customer.email, smtputf8)  # AddressNotDeliverable: this one skipped
@@ -181,6 +188,7 @@ def send_campaign(
                     elif experiment:
                         pinned += 1
                     draft.status, draft.claimed_by = "sent", None
+                    mailed[address_key(customer.email)] = customer.external_id
                     sent += 1
             except smtplib.SMTPRecipientsRefused as error:  # this address only: the others still go
                 refused.append(_refuse(engine, draft_id, error))
@@ -217,6 +225,29 @@ def send_campaign(
     if experiment:
         result.update(held_out=held_out, sent_by_arm=sent_by_arm, pinned=pinned)
     return result
+
+
+def _mailed_addresses(session: Session, campaign_id: int) -> dict[str, str]:
+    """The addresses this campaign has mailed (as ``address_key`` spells them), each with the customer id it went
+    to: a campaign mails an address once, however many customer ids share it (service.addresses)."""
+    statement = (
+        select(Send.to_email, Customer.external_id)
+        .join(Draft, Draft.id == Send.draft_id)
+        .join(Customer, Customer.id == Send.customer_id)
+        .where(Draft.campaign_id == campaign_id, Send.to_email.is_not(None))
+        .order_by(Send.id)
+    )
+    return {address_key(email): external_id for email, external_id in session.execute(statement)}
+
+
+def _skip_mailed_address(draft: Draft, other: str) -> None:
+    """Skip a draft whose address this campaign mailed under another customer id, flagged with which."""
+    draft.status, draft.flagged, draft.claimed_by = "skipped", True, None
+    reason = (
+        f"Not sent: customer {other} has the same address ({draft.customer.email}) and was mailed in this "
+        "campaign; an address is mailed once per campaign"
+    )
+    draft.flag_reasons = [*draft.flag_reasons, reason]
 
 
 def _claim(engine: Engine, draft_id: int) -> bool:
@@ -265,6 +296,7 @@ def _skip(engine: Engine, draft_id: int, why: str, answer: str, bounced: bool = 
         draft.status, draft.flagged, draft.claimed_by = "skipped", True, None
         if bounced and draft.customer.email:
             draft.customer.bounced_email = draft.customer.email
+            stop_shared_addresses(session)  # the address bounced for every customer id that has it
         draft.flag_reasons = [*draft.flag_reasons, f"{why}: {answer}"]
         return {"draft_id": draft_id, "customer_id": draft.customer.external_id, "answer": answer}
 

@@ -1,0 +1,111 @@
+"""One email address on several customer ids (a household, a duplicate account): the import says so, an
+unsubscribe or a bounce under one id stops them all, and a campaign mails the address once."""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import select
+
+from service.db.models import Customer, Draft, Send
+from service.db.session import session_scope
+from service.importing import import_file, import_frame
+from service.pipeline.frames import mailable_profiles
+from service.pipeline.generate import shared_address_notes
+from tests.service.test_sending import approved_draft, new_campaign, send_job
+
+HOUSEHOLD = pd.DataFrame(
+    {
+        "customer_id": ["90001", "90002", "90003"],
+        "email": ["shared@example.com", "Shared@Example.COM", "own@example.com"],
+        "first_name": ["Ann", "Bob", "Cy"],
+        "locale": ["en", "en", "en"],
+        "marketing_consent": ["true", "true", "true"],
+    }
+)
+
+
+def test_an_import_warns_of_customers_sharing_an_address(engine, tmp_path):
+    """Two customer ids with one address were imported without a word, and each was mailed."""
+    path = tmp_path / "customers.csv"
+    HOUSEHOLD.to_csv(path, index=False)
+    with session_scope(engine) as session:
+        summary = import_file(session, "customers", path)
+    (warning,) = summary.warnings
+    assert warning.startswith("1 address is held by more than one customer id: shared@example.com (90001, 90002).")
+    assert "mails each address once" in warning
+
+    later = HOUSEHOLD.iloc[[2]].assign(customer_id="90004", email="OWN@example.com")  # one stored before
+    with session_scope(engine) as session:
+        (warning,) = import_frame(session, "customers", later).warnings
+    assert "own@example.com (90003, 90004)" in warning and "shared@" not in warning  # not this file's
+
+
+def test_an_unsubscribe_under_one_customer_id_stops_every_id_with_that_address(client, engine, mail_server,
+                                                                                 monkeypatch):  # fmt: skip
+    """After 90001 unsubscribed, 90002 at the same address was still mailable, and was mailed."""
+    controller, _ = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    with session_scope(engine) as session:
+        import_frame(session, "customers", HOUSEHOLD)
+    first = new_campaign(client)
+    approved_draft(client, engine, first, "90001")
+    assert send_job(client, first)["result"]["sent"] == 1
+    [sent] = client.get("/customers/90001/sends").json()
+    assert client.post("/events", json={"events": [{"send_id": sent["id"], "kind": "unsubscribe"}]}).status_code == 200
+
+    assert client.get("/customers/90002").json()["unsubscribed"] is True
+    assert client.get("/customers/90003").json()["unsubscribed"] is False
+    with session_scope(engine) as session:
+        assert mailable_profiles(session).index.tolist() == ["90003"]
+    second = new_campaign(client)
+    draft_id = approved_draft(client, engine, second, "90002")
+    assert client.get(f"/drafts/{draft_id}").json()["cannot_mail"] == "unsubscribed"
+    result = send_job(client, second)["result"]
+    assert (result["sent"], result["skipped"]) == (0, 1)
+
+    # an id imported later with the unsubscribed address, in another spelling, is not mailed either
+    newcomer = HOUSEHOLD.iloc[[0]].assign(customer_id="90005", email="SHARED@example.com")
+    with session_scope(engine) as session:
+        import_frame(session, "customers", newcomer)
+    assert client.get("/customers/90005").json()["unsubscribed"] is True
+
+
+def test_a_bounce_under_one_customer_id_holds_for_every_id_with_that_address(engine, tmp_path):
+    """A shop's suppression list marked 90001's address bounced; 90002 at the same address stayed mailable."""
+    with session_scope(engine) as session:
+        import_frame(session, "customers", HOUSEHOLD)
+        import_frame(session, "customers", HOUSEHOLD.iloc[[0]].assign(email_bounced="true"))
+    with session_scope(engine) as session:
+        bounced = dict(session.execute(select(Customer.external_id, Customer.bounced_email)).all())
+        assert bounced == {"90001": "shared@example.com", "90002": "Shared@Example.COM", "90003": None}
+        assert mailable_profiles(session).index.tolist() == ["90003"]
+
+
+def test_a_campaign_mails_an_address_once(client, engine, mail_server, monkeypatch):
+    """Both customers of one address had an approved draft, and the address got the campaign twice."""
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    with session_scope(engine) as session:
+        import_frame(session, "customers", HOUSEHOLD)
+    campaign_id = new_campaign(client)
+    drafts = {
+        external_id: approved_draft(client, engine, campaign_id, external_id) for external_id in HOUSEHOLD.customer_id
+    }
+
+    result = send_job(client, campaign_id)["result"]
+
+    assert (result["sent"], result["skipped"]) == (2, 1)
+    assert sorted(m["To"] for m in messages) == ["own@example.com", "shared@example.com"]
+    second = client.get(f"/drafts/{drafts['90002']}").json()
+    assert second["status"] == "skipped" and second["flagged"] is True
+    assert second["flag_reasons"][-1].startswith("Not sent: customer 90001 has the same address")
+    with session_scope(engine) as session:
+        assert session.scalar(select(Draft.status).where(Draft.id == drafts["90001"])) == "sent"
+        assert len(session.scalars(select(Send.id)).all()) == 2
+
+
+def test_a_campaign_flags_the_draft_of_a_second_customer_at_an_address():
+    audience = HOUSEHOLD.assign(email=["shared@example.com", "own@example.com", "SHARED@example.com"])
+    notes = shared_address_notes(audience)
+    assert notes[:2] == ["", ""]
+    assert notes[2].startswith("Customer 90001 has the same address (SHARED@example.com) in this campaign")
