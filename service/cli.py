@@ -79,18 +79,33 @@ def _engine():
 def import_file(
     kind: Annotated[str, typer.Argument(help="customers, products, orders or sends")],
     file: Annotated[Path, typer.Argument(help="CSV or Parquet file", exists=False)],
+    problems: Annotated[
+        Path | None,
+        typer.Option(help="write a rejected file's problems (up to 1,000, then their count) to this CSV file"),
+    ] = None,
 ) -> None:
-    """Import a file; a bad file is rejected whole with the row and column of every problem. After orders, the
-    audience (segments, churn risk, CLV) is recomputed."""
+    """Import a file; a bad file is rejected whole with the row and column of every problem (the first 20 and
+    their count on the screen, all of them with --problems). After orders, the audience (segments, churn risk,
+    CLV) is recomputed."""
     from service.db.session import session_scope
+    from service.errors import SHOWN_PROBLEMS, InvalidInput
     from service.importing import import_file
     from service.jobs import InlineJobRunner
     from service.pipeline.training import AUDIENCE_JOB, recompute_audience
 
     engine = _engine()
-    with progress_bar(f"importing {kind}") as update, session_scope(engine) as session:
-        summary = import_file(session, kind, file, progress=update)
-        update(summary.rows, summary.rows, f"imported {kind}")
+    try:
+        with progress_bar(f"importing {kind}") as update, session_scope(engine) as session:
+            summary = import_file(session, kind, file, progress=update)
+            update(summary.rows, summary.rows, f"imported {kind}")
+    except InvalidInput as error:
+        _echo(f"error: {error}")
+        if problems is not None:
+            _write_problems(problems, error)
+            _echo(f"every problem listed is in {problems}")
+        elif len(error.problems) > SHOWN_PROBLEMS:
+            _echo(f"to see them all: tailor import {kind} {file} --problems problems.csv")
+        raise typer.Exit(2) from error
     typer.echo(f"{summary.kind}: {summary.rows} rows, {summary.inserted} new, {summary.updated} updated")
     for warning in summary.warnings:
         _echo(f"warning: {warning}")
@@ -100,6 +115,16 @@ def import_file(
             runner.submit(AUDIENCE_JOB, recompute_audience, engine=engine)
         result = runner.last_result
         typer.echo(f"audience recomputed as of {result['as_of']}: {_in_segments(result['segments'])}")
+
+
+def _write_problems(path: Path, error) -> None:
+    """An import's problems as CSV (row, column, message), as the API's error body lists them."""
+    import csv
+
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        out = csv.writer(handle)
+        out.writerow(["row", "column", "message"])
+        out.writerows(["" if p.row is None else p.row, p.column or "", p.message] for p in error.problems)
 
 
 @app.command()

@@ -130,19 +130,29 @@ class Problem:
         return f"{', '.join(where)}: {self.message}" if where else self.message
 
 
+# The problems an input's error message shows; the API's error body and `tailor import --problems` give them all.
+SHOWN_PROBLEMS = 20
+
+
 class InvalidInput(TailorError):
     """An input file or payload was rejected as a whole; nothing of it was written."""
 
     status_code = 422
 
     def __init__(
-        self, what: str, problems: list[Problem], limit: int = 20, outcome: str = "rejected, nothing was written"
-    ) -> None:
-        """``outcome`` says what became of the input: a read-only request has nothing to write."""
+        self, what: str, problems: list[Problem], limit: int = SHOWN_PROBLEMS,
+        outcome: str = "rejected, nothing was written", found: int | None = None, checked_all: bool = True,
+    ) -> None:  # fmt: skip
+        """``outcome`` says what became of the input: a read-only request has nothing to write. ``found``: how many
+        problems there were, when ``problems`` lists only the first of them (and, last, a line that counts them),
+        and ``checked_all``: whether every line was checked. The message shows the first ``limit`` and the count,
+        so that one line tells how far a file is from importing."""
         self.what = what
         self.problems = problems
+        found = len(problems) if found is None else found
         shown = "; ".join(str(p) for p in problems[:limit])
-        more = f" (and {len(problems) - limit} more)" if len(problems) > limit else ""
+        stopped = "" if checked_all else "; checking stopped before the end of the file"
+        more = f" ({found:,} problems found, the first {limit} shown{stopped})" if found > limit else ""
         super().__init__(f"{what} {outcome}: {shown}{more}")
 
 

@@ -124,7 +124,9 @@ def import_file(
                 without_url += _without_url(parsed)
     if problems:
         ordered = sorted(problems, key=lambda p: (p.row or 0, p.column or ""))
-        raise InvalidInput(f"{kind} file", _listed(ordered, stopped_early=next(chunks, None) is not None))
+        stopped_early = next(chunks, None) is not None
+        listed = _listed(ordered, stopped_early)
+        raise InvalidInput(f"{kind} file", listed, found=len(ordered), checked_all=not stopped_early)
     warnings = _locale_warnings(languages) + _smtputf8_warnings(needs_smtputf8) + _url_warnings(without_url)
     if kind == "customers":
         warnings += _shared_addresses(session, lambda ids: earlier_keys.held(pd.DataFrame({"customer_id": ids})))

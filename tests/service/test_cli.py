@@ -180,6 +180,26 @@ def test_bad_import_file_is_one_clear_line_and_exit_code_2(tmp_path):
     assert missing.returncode == 2 and "file not found" in missing.stderr and "Traceback" not in missing.stderr
 
 
+def test_a_file_with_many_problems_says_how_many_and_writes_them_all_on_request(tmp_path):
+    """The command line ended with "(and 981 more)": neither how many problems the file had, nor how to see them."""
+    bad = pd.concat([CUSTOMERS] * 13, ignore_index=True).assign(
+        customer_id=[f"c{i}" for i in range(26)], email="nobody"
+    )
+    bad.to_csv(tmp_path / "customers.csv", index=False)
+    result = run(["import", "customers", str(tmp_path / "customers.csv")], tmp_path)
+    assert result.returncode == 2
+    error, hint = result.stderr.strip().splitlines()
+    assert error.startswith("error: customers file rejected, nothing was written: row 2, column 'email'")
+    assert error.endswith("row 21, column 'email': is not an email address (26 problems found, the first 20 shown)")
+    assert hint == f"to see them all: tailor import customers {tmp_path / 'customers.csv'} --problems problems.csv"
+
+    out = tmp_path / "problems.csv"
+    result = run(["import", "customers", str(tmp_path / "customers.csv"), "--problems", str(out)], tmp_path)
+    assert result.returncode == 2 and result.stderr.strip().splitlines()[-1] == f"every problem listed is in {out}"
+    listed = pd.read_csv(out)
+    assert listed.row.tolist() == list(range(2, 28)) and set(listed.message) == {"is not an email address"}
+
+
 def test_import_and_keys(tmp_path):
     CUSTOMERS.to_csv(tmp_path / "customers.csv", index=False)
     result = run(["import", "customers", str(tmp_path / "customers.csv")], tmp_path)

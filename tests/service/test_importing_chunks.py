@@ -229,6 +229,7 @@ def test_checking_stops_after_many_problems_and_says_so(engine, demo_files, tmp_
     rows = [problem.row for problem in error.problems]  # two chunks checked: 40 problems, the first 30 listed
     assert rows[:-1] == list(range(2, 32)) and error.problems[-1].row is None
     last = "40 problems found, the first 30 listed; checking stopped before the end of the file"
+    assert str(error).endswith("(40 problems found, the first 20 shown; checking stopped before the end of the file)")
     assert error.problems[-1].message == last and error_body(error)["problems"][-1] == {
         "row": None,
         "column": None,
