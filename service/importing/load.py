@@ -144,14 +144,16 @@ def _listed(problems: list[Problem], stopped_early: bool) -> list[Problem]:
 
 
 class _EarlierKeys:
-    """The keys the file's earlier chunks held, as 64-bit hashes (8 bytes a row: 13 MB for 1.6 million order
-    lines), so that a key repeated in a later chunk is refused as one repeated within a chunk is, whether or not
-    the database held it before this import (a chance collision of two keys' hashes is about 1 in 10^7 for a
-    file of 1.6 million lines, and would refuse the file, never write it wrong)."""
+    """The keys the file's earlier chunks held, as 64-bit hashes with the row each was first on (16 bytes a row:
+    26 MB for 1.6 million order lines), so that a key repeated in a later chunk is refused as one repeated within
+    a chunk is, naming that row, whether or not the database held it before this import (a chance collision of
+    two keys' hashes is about 1 in 10^7 for a file of 1.6 million lines, and would refuse the file, never write it
+    wrong)."""
 
     def __init__(self, key: tuple[str, ...]) -> None:
         self.key = list(key)
-        self.hashes = np.empty(0, dtype=np.uint64)
+        self.hashes = np.empty(0, dtype=np.uint64)  # sorted
+        self.rows = np.empty(0, dtype=np.int64)  # the row of each hash
 
     def held(self, rows: pd.DataFrame) -> np.ndarray:
         """Per row of ``rows`` (the key's columns), whether an earlier chunk held its key."""
@@ -160,12 +162,18 @@ class _EarlierKeys:
     def repeated_in(self, rows: pd.DataFrame) -> list[Problem]:
         """The chunk's rows whose key an earlier chunk held; the chunk's keys join the earlier ones."""
         hashes = pd.util.hash_pandas_object(rows[self.key], index=False).to_numpy()
-        repeated = pd.Series(np.isin(hashes, self.hashes), index=rows.index)
-        self.hashes = np.union1d(self.hashes, hashes)
-        return [
-            Problem(r, ", ".join(self.key), "the same key is on an earlier row of the file")
-            for r in _rows_where(repeated)
+        numbers = rows.index.to_numpy(dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.hashes, hashes), max(len(self.hashes) - 1, 0))
+        found = self.hashes[at] == hashes if len(self.hashes) else np.zeros(len(hashes), dtype=bool)
+        problems = [
+            Problem(int(row), ", ".join(self.key), f"the same key is on row {int(earlier)}")
+            for row, earlier in zip(numbers[found], self.rows[at[found]], strict=True)
         ]
+        joined = np.concatenate([self.hashes, hashes[~found]])
+        order = np.argsort(joined, kind="stable")  # a key's earliest row first
+        self.hashes, first = np.unique(joined[order], return_index=True)
+        self.rows = np.concatenate([self.rows, numbers[~found]])[order][first]
+        return problems
 
 
 def _after(done: int, total: int, report: Report) -> Report:
@@ -470,7 +478,8 @@ def _check_orders(session: Session, rows: pd.DataFrame) -> list[Problem]:
     for column in ("amount", "quantity"):
         problems += [
             Problem(r, column, f"a purchase needs a positive {column}; give a return or cancellation the kind "
-                    "'return' (the models leave returns out), and leave free items out")
+                    "'return' (its quantity and amount may be negative or not; the audience models take it off "
+                    "the customer's spend), and leave free items out")
             for r in _rows_where((rows.kind == "purchase") & (rows[column] <= 0))
         ]  # fmt: skip
     future = [
@@ -481,8 +490,9 @@ def _check_orders(session: Session, rows: pd.DataFrame) -> list[Problem]:
 
 
 def _unknown(rows: pd.DataFrame, resolved: str, column: str, what: str, kind: str) -> list[Problem]:
-    """A problem for each row whose ``column`` names no stored row (``resolved`` is NaN), quoting the key."""
-    missing = rows[resolved].isna()
+    """A problem for each row whose ``column`` names no stored row (``resolved`` is NaN), quoting the key; an empty
+    key is said to be empty already (parse_table)."""
+    missing = rows[resolved].isna() & (rows[column] != "")
     return [
         Problem(r, column, f"unknown {what} '{key}'; import {kind} first")
         for r, key in zip(_rows_where(missing), rows[column][missing], strict=True)

@@ -210,11 +210,29 @@ def test_purchases_need_a_positive_amount(engine):
         import_frame(session, "orders", returns)
     assert str(raised.value).endswith(
         "row 5, column 'amount': a purchase needs a positive amount; give a return or cancellation the kind "
-        "'return' (the models leave returns out), and leave free items out"
+        "'return' (its quantity and amount may be negative or not; the audience models take it off the customer's "
+        "spend), and leave free items out"
     )
     with session_scope(engine) as session:
         import_frame(session, "orders", returns.drop(index=3))
     assert _count(engine, Interaction) == 4
+    with session_scope(engine) as session:  # as the message says: a return, signed or not
+        import_frame(session, "orders", pd.concat([refund.assign(kind="return"), refund.assign(order_id="r3",
+                     amount="7.5", quantity="1", kind="return")]))  # fmt: skip
+    assert _count(engine, Interaction) == 6
+
+
+def test_an_empty_customer_or_product_id_is_one_problem(engine):
+    """An empty customer_id was said twice: "is empty", and "unknown customer ''; import customers first"."""
+    with session_scope(engine) as session:
+        import_frame(session, "customers", CUSTOMERS)
+        import_frame(session, "products", PRODUCTS)
+    with pytest.raises(InvalidInput) as raised, session_scope(engine) as session:
+        import_frame(session, "orders", ORDERS.assign(customer_id=["", "c1", "c2"], product_id=["T1", "K1", " "]))
+    assert [str(p) for p in raised.value.problems] == [
+        "row 2, column 'customer_id': is empty",
+        "row 4, column 'product_id': is empty",
+    ]
 
 
 def test_returns_are_kept_as_their_own_kind_and_left_out_by_the_models(engine):
