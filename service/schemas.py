@@ -358,6 +358,10 @@ class EventsIn(BaseModel):
 class JobOut(BaseModel):
     id: str
     kind: str
+    campaign_id: int | None = Field(
+        None, description="the campaign a generate or send job works on (the due-check's sends span campaigns: "
+        "null, as for the other kinds)",
+    )  # fmt: skip
     status: str = Field(
         description="queued, running, succeeded or failed; cancelling (asked to stop, until its next step) and "
         "cancelled (POST /jobs/{id}/cancel, or Ctrl-C on the command that ran it)"

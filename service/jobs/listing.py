@@ -1,4 +1,4 @@
-"""Reading jobs back for the people who follow them: the latest ones, of a status or kind."""
+"""Reading jobs back for the people who follow them: the latest ones, of a status, kind or campaign."""
 
 from __future__ import annotations
 
@@ -14,12 +14,16 @@ JOB_KINDS = ("import", "audience", "train", "retrain", "generate", "send", "send
 
 
 def latest_jobs(
-    session: Session, status: str | None = None, kind: str | None = None, limit: int = 50, offset: int = 0
-) -> list[Job]:
-    """Jobs newest first, optionally only those of one ``status`` or ``kind``."""
+    session: Session, status: str | None = None, kind: str | None = None, limit: int = 50, offset: int = 0,
+    campaign_id: int | None = None,
+) -> list[Job]:  # fmt: skip
+    """Jobs newest first, optionally only those of one ``status``, ``kind`` or campaign (the generate and send
+    jobs of ``campaign_id``)."""
     query = select(Job).order_by(Job.created_at.desc(), Job.id)
     if status is not None:
         query = query.where(Job.status == status)
     if kind is not None:
         query = query.where(Job.kind == kind)
+    if campaign_id is not None:
+        query = query.where(Job.campaign_id == campaign_id)
     return list(session.scalars(query.limit(limit).offset(offset)))

@@ -11,7 +11,7 @@ from service.jobs.listing import JOB_KINDS, JOB_STATUSES, latest_jobs
 from service.jobs.runner import held_progress, request_cancel
 from service.pipeline.training import train_all
 from service.routes.responses import KEYED, errors
-from service.schemas import JobOut, JobStarted
+from service.schemas import DatabaseId, JobOut, JobStarted
 
 router = APIRouter(tags=["jobs"], responses=errors(*KEYED))
 
@@ -35,11 +35,13 @@ def list_jobs(
     session: SessionDep, _key: ApiKeyDep,
     status: Literal[JOB_STATUSES] | None = Query(None, description="only jobs in this status"),  # type: ignore[valid-type]
     kind: Literal[JOB_KINDS] | None = Query(None, description="only jobs of this kind"),  # type: ignore[valid-type]
+    campaign_id: DatabaseId | None = Query(None, description="only the jobs (generate, send) of this campaign"),
     limit: int = Query(50, ge=1, le=500), offset: OffsetQuery = 0,
 ) -> list[JobOut]:  # fmt: skip
     """The latest jobs, newest first, with their status and progress: what is running or queued now
-    (`?status=running`), or a job whose id was lost."""
-    return [_job_out(job) for job in latest_jobs(session, status, kind, limit, offset)]
+    (`?status=running`), or a job whose id was lost, such as the send of one campaign
+    (`?kind=send&campaign_id=7`)."""
+    return [_job_out(job) for job in latest_jobs(session, status, kind, limit, offset, campaign_id)]
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut, responses=errors(404))

@@ -654,3 +654,24 @@ def test_a_schedule_lets_its_tick_pass_while_another_server_runs_the_same_kind(e
     finally:
         schedule.stop()
         runner.shutdown()
+
+
+def test_a_campaign_s_jobs_name_it_and_are_listed_by_it(client, mail_server, monkeypatch):
+    """A client that retried a send could not tell which of the send jobs listed was its campaign's: a job showed
+    no campaign."""
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(mail_server[0].port))
+    body = {"name": "Jobs", "brand": "hearth", "campaign_type": "cross_sell"}
+    first, second = (client.post("/campaigns", json=body).json()["id"] for _ in range(2))
+    sends = {
+        campaign_id: client.post(f"/campaigns/{campaign_id}/send").json()["job_id"] for campaign_id in (first, second)
+    }
+    for campaign_id, job_id in sends.items():
+        job = wait_for_job(client, job_id)
+        assert (job["status"], job["campaign_id"]) == ("succeeded", campaign_id)
+    listed = client.get("/jobs", params={"kind": "send", "campaign_id": second}).json()
+    assert [(job["id"], job["campaign_id"]) for job in listed] == [(sends[second], second)]
+    assert client.get("/jobs", params={"campaign_id": first}).json()[0]["id"] == sends[first]
+    trained = client.post("/train").json()["job_id"]  # a job about no campaign says so
+    assert client.get(f"/jobs/{trained}").json()["campaign_id"] is None
+    refused = client.get("/jobs", params={"campaign_id": 0})
+    assert refused.status_code == 422 and refused.json()["problems"][0]["field"] == "query.campaign_id"
