@@ -118,6 +118,12 @@ class Progress:
                     log.warning("job progress not written", extra={"job_id": self.job_id}, exc_info=True)
 
 
+def asked_to_stop() -> frozenset[str]:
+    """The jobs of this process asked to stop whose rows may still say queued or running (see request_cancel): they
+    show as "cancelling" (held_progress), and a list of jobs by status counts them as such."""
+    return frozenset(_cancel_asked)
+
+
 def held_progress(job: Job) -> dict[str, Any]:
     """What this process holds in memory about the job beyond its row, as fields of the job's status: progress
     reported inside its write transaction (see `Progress.during_write_transaction`), and "cancelling" once it

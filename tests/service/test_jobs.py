@@ -675,3 +675,32 @@ def test_a_campaign_s_jobs_name_it_and_are_listed_by_it(client, mail_server, mon
     assert client.get(f"/jobs/{trained}").json()["campaign_id"] is None
     refused = client.get("/jobs", params={"campaign_id": 0})
     assert refused.status_code == 422 and refused.json()["problems"][0]["field"] == "query.campaign_id"
+
+
+def test_a_running_job_asked_to_stop_is_listed_as_the_cancelling_job_it_shows(client):
+    """Right after POST /jobs/{id}/cancel, `?status=cancelling` answered [] while `?status=running` listed the job
+    showing "cancelling": the list filtered the rows, which this process had not told."""
+    started, release = threading.Event(), threading.Event()
+
+    def waiting(progress) -> dict:
+        started.set()
+        release.wait(30)
+        progress(1, 2, "after the long step")  # where it learns that it was asked to stop
+        return {}
+
+    runner = client.app.state.tailor.jobs
+    job_id = runner.submit("train", waiting)
+    try:
+        assert started.wait(timeout=10)
+        assert client.post(f"/jobs/{job_id}/cancel").json()["status"] == "cancelling"
+
+        def listed(status: str) -> list[tuple[str, str]]:
+            return [(job["id"], job["status"]) for job in client.get("/jobs", params={"status": status}).json()]
+
+        assert listed("cancelling") == [(job_id, "cancelling")]
+        assert listed("running") == []
+    finally:
+        release.set()
+    runner.wait(job_id, timeout=30)
+    assert client.get("/jobs", params={"status": "cancelling"}).json() == []
+    assert [job["id"] for job in client.get("/jobs", params={"status": "cancelled"}).json()] == [job_id]
