@@ -230,7 +230,14 @@ class DraftOut(BaseModel):
     flagged: bool
     flag_reasons: list[str]
     audience_reason: str
-    selected_variant_id: int | None
+    selected_variant_id: int | None = Field(
+        description="the variant chosen for the customer: by the reviewer, else the one generation ranked first. In "
+        "an experiment a draft not `pinned` is sent its arm's variant, which may be another: see `sent_variant_id`"
+    )
+    sent_variant_id: int | None = Field(
+        None, description="the variant that was mailed (in an experiment, the customer's arm's, unless the draft "
+        "was `pinned`); null until the draft is sent",
+    )  # fmt: skip
     recommendations: list[dict[str, Any]]
     offer: dict[str, Any] | None
     send_after: datetime | None = None  # an approved draft waiting for the customer's best send hour
@@ -495,6 +502,14 @@ class CustomerSendOut(BaseModel):
     locale: str = Field(
         description="the language the email was written in (for imported history, the customer's when imported)"
     )
+    variant_id: int | None = Field(
+        None, description="the draft's variant that was mailed (GET /drafts/{draft_id} shows it); null for imported "
+        "history",
+    )  # fmt: skip
+    arm: str | None = Field(
+        None, description="the experiment's arm the customer was in (the variant's label); null outside an "
+        "experiment, and for a draft its reviewer pinned",
+    )  # fmt: skip
     events: list[SendEventOut]
 
 

@@ -219,6 +219,9 @@ class Draft(Base):
         back_populates="draft", cascade="all, delete-orphan", order_by="Variant.id"
     )
     reviews: Mapped[list[Review]] = relationship(cascade="all, delete-orphan", order_by="Review.id")
+    # The email it was sent (a draft is sent once), with the variant that went out: in an experiment its arm's,
+    # which need not be the selected one.
+    send: Mapped[Send | None] = relationship(viewonly=True)
 
 
 class Variant(Base):

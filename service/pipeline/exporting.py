@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from service.campaigns import get_campaign
 from service.db.batches import batches
 from service.db.models import Draft
 from service.db.session import session_scope
-from service.drafts import AUDIENCE_ORDER, draft_out
+from service.drafts import AS_SHOWN, AUDIENCE_ORDER, draft_out
 
 PAGE = 500  # drafts read at a time (each with its variants' rendered email)
 
@@ -39,11 +39,7 @@ def draft_ids(session: Session, campaign_id: int, status: str | None = None) -> 
 def export_records(session: Session, ids: list[int]) -> Iterator[dict[str, Any]]:
     """One record per variant of each draft in ``ids``, in that order."""
     for page in batches(ids, size=PAGE):
-        loaded = session.scalars(
-            select(Draft)
-            .where(Draft.id.in_(page))
-            .options(selectinload(Draft.variants), selectinload(Draft.reviews), selectinload(Draft.customer))
-        )
+        loaded = session.scalars(select(Draft).where(Draft.id.in_(page)).options(*AS_SHOWN))
         by_id = {draft.id: draft for draft in loaded}
         for draft_id in page:
             draft = by_id.get(draft_id)
@@ -60,7 +56,8 @@ def _records(draft: Draft) -> Iterator[dict[str, Any]]:
         yield {
             "customer_id": body.customer_id, "email": body.email, "first_name": body.first_name,
             "locale": body.locale, "mailable": mailable, "draft_id": body.id, "variant_id": variant.id,
-            "variant": variant.label, "selected": variant.id == body.selected_variant_id, "status": body.status,
+            "variant": variant.label, "selected": variant.id == body.selected_variant_id,
+            "sent": variant.id == body.sent_variant_id, "status": body.status,
             "flagged": body.flagged, "flag_reasons": body.flag_reasons, "subject": variant.subject,
             "preheader": variant.preheader, "text_body": variant.text, "html_body": variant.html,
             "checks": [c.model_dump() for c in variant.checks],

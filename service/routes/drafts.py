@@ -55,7 +55,8 @@ def export_drafts(
     whatever the campaign's size: for an email service provider (`?status=approved` after review) or the shop's
     own tools. Each line has the customer (`customer_id`, `email`, `first_name`, `locale`, and `mailable`: consent
     given, not unsubscribed, an address that did not bounce), the draft (`draft_id`, `status`, `flagged`,
-    `flag_reasons`), the variant (`variant_id`, `variant`, `selected`: the one to send), its `subject`,
+    `flag_reasons`), the variant (`variant_id`, `variant`, `selected`: the one chosen, by the reviewer or else by
+    generation; `sent`: the one mailed, which in an experiment is the customer's arm's), its `subject`,
     `preheader`, `text_body` and `html_body` (with the `{{unsubscribe_url}}` placeholder for the sender's own
     link), `checks` and `scores`."""
     ids = draft_ids(session, campaign_id, status)  # a campaign that does not exist is a 404 before streaming

@@ -83,13 +83,14 @@ def _draft_page(
     approval also the variant and override they chose, in ``approval``), so that nothing they wrote or chose is
     lost. An edit refused for its values (over the limits, a busy database) stays in the form, still based on the
     revision it was; one refused because the draft changed or was reviewed meanwhile is shown read-only, to copy
-    from, beside the draft as it is now. The preview shows variant `preview` when the draft has it, else the
-    chosen one."""
+    from, beside the draft as it is now. The preview shows variant `preview` when the draft has it, else the one
+    sent, else the chosen one."""
     stored = draft_ops.get_draft(session, draft_id)
     next_id, waiting = draft_ops.next_to_review(session, stored)
     draft = draft_ops.draft_out(stored)
+    default = draft.sent_variant_id or draft.selected_variant_id  # a sent draft shows what went out
     shown = next((v for v in draft.variants if v.id == preview), None) or next(
-        (v for v in draft.variants if v.id == draft.selected_variant_id), None
+        (v for v in draft.variants if v.id == default), None
     )
     editable = draft.status in draft_ops.REVIEWABLE
     products = [str(item.get("name", "")) for item in draft.recommendations or []]
@@ -254,7 +255,8 @@ def experiment_page(campaign_id: DatabaseId, request: Request, session: SessionD
 def draft_page(
     draft_id: DatabaseId, request: Request, session: SessionDep, _key: ApiKeyDep, preview: DatabaseId | None = None
 ) -> HTMLResponse:
-    """The draft; `preview` names the variant whose email the preview shows (else the chosen one)."""
+    """The draft; `preview` names the variant whose email the preview shows (else the one sent, else the chosen
+    one)."""
     return _draft_page(request, session, draft_id, preview=preview)
 
 

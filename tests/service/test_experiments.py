@@ -3,6 +3,7 @@ follows the clicks, and the results endpoint and page, with real sends through a
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 import pytest
@@ -401,3 +402,37 @@ def test_a_customer_held_out_by_one_experiment_is_not_mailed_by_another_campaign
     window = timedelta(days=14)
     for draft in client.get(f"/campaigns/{second}/drafts", params={"status": "approved"}).json():
         assert datetime.fromisoformat(draft["send_after"]) >= held[draft["customer_id"]] + window
+
+
+def test_the_variant_each_customer_was_sent_is_shown_beside_the_one_chosen(client, engine, mail_server, monkeypatch):
+    """In an experiment the API only marked the reviewer's choice (variant A): most customers were mailed their
+    arm's variant B, which neither the draft, the export nor the customer's sends said."""
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    campaign_id, drafts = pending_campaign(client, engine, 30, "w", holdout_share=0.2)
+    for draft_id, _, _ in drafts.values():
+        assert client.post(f"/drafts/{draft_id}/approve", json={}).status_code == 200
+
+    result = send(client, campaign_id)
+
+    subjects = {m["To"].split("@")[0]: m["Subject"] for m in messages}
+    assert len(subjects) == result["sent"] and {"Subject A", "Subject B"} == set(subjects.values())
+    exported = [
+        json.loads(line) for line in client.get(f"/campaigns/{campaign_id}/export?status=sent").text.splitlines()
+    ]
+    for customer_id, subject in subjects.items():
+        draft_id, a_id, b_id = drafts[customer_id]
+        sent_id = a_id if subject == "Subject A" else b_id
+        draft = client.get(f"/drafts/{draft_id}").json()
+        assert (draft["selected_variant_id"], draft["sent_variant_id"]) == (a_id, sent_id)  # the choice stays A
+        lines = {line["variant"]: line for line in exported if line["draft_id"] == draft_id}
+        assert {label: (line["selected"], line["sent"]) for label, line in lines.items()} == {
+            "A": (True, sent_id == a_id), "B": (False, sent_id == b_id)
+        }  # fmt: skip
+        (sent,) = client.get(f"/customers/{customer_id}/sends").json()
+        assert (sent["variant_id"], sent["arm"], sent["subject"]) == (sent_id, subject[-1], subject)
+        page = client.get(f"/review/drafts/{draft_id}").text
+        assert f"Sent variant {subject[-1]}" in page
+        assert ("not the chosen one" in page) == (subject == "Subject B")
+    held_out = next(draft_id for customer_id, (draft_id, _, _) in drafts.items() if customer_id not in subjects)
+    assert client.get(f"/drafts/{held_out}").json()["sent_variant_id"] is None
