@@ -2,7 +2,8 @@
 
 The API and the review page call the same functions, so an edit meets the same limits (``VariantEdit``) and an
 approval the same rule: a variant that failed a guardrail check is approved only on purpose, with the checks
-overridden and the reason recorded with the review.
+overridden and the reason recorded with the review. A draft whose email shows a product as the catalog no longer
+has it (out of stock, at another price) is not approved either: sending would only hold it back again.
 
 Each change through review adds one to the draft's ``revision`` (and the review records the revision it made). An
 edit, approval or rejection may say which revision it is based on (``expected_revision``: the page's forms always
@@ -231,6 +232,7 @@ def approve(
     if failed and not comment.strip():
         why = f"say why variant {chosen.label} is approved despite failing {', '.join(failed)}"
         raise InvalidInput("approval", [Problem(None, "comment", why, "field")])
+    _require_fresh_facts(session, draft)
     other = chosen is not None and chosen.id != draft.selected_variant_id
     review = Review(action="approve", reviewer=reviewer, comment=comment.strip(), overridden_checks=failed or None)
     _record(session, draft, review, "approved")
@@ -241,6 +243,18 @@ def approve(
     mark_stale(draft.campaign)
     session.flush()
     return draft
+
+
+def _require_fresh_facts(session: Session, draft: Draft) -> None:
+    """Refuse (Conflict) to approve a draft whose email shows products as the catalog no longer has them: the send
+    would hold it back for review again (service.pipeline.freshness), and a person would approve it in a loop."""
+    from service.pipeline.freshness import stale_facts  # it reads the checks through this module
+
+    if stale := stale_facts(session, draft):
+        raise Conflict(
+            f"Draft {draft.id} cannot be approved: its email is out of date with the catalog, so sending would hold it "
+            f"back again. {'. '.join(s[0].upper() + s[1:] for s in stale)}."
+        )
 
 
 def approve_pending(session: Session, campaign_id: int, reviewer: str, comment: str = "") -> dict[str, int]:

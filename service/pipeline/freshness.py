@@ -1,7 +1,13 @@
 """What an approved email must still be when it is sent, checked just before: its product facts as in the
 catalog (an email whose product changed price or went out of stock since it was written is held back for a
 person, not sent with stale facts), and its copy passing the guardrail checks, unless the approval overrode
-them on purpose (approvals recorded before overrides existed had no such choice)."""
+them on purpose (approvals recorded before overrides existed had no such choice).
+
+A draft held back for its facts cannot be written again: generating the campaign again keeps every reviewed
+draft (and is refused once the campaign has sent mail), and an edit changes the copy, not the prices shown. So
+the advice is what a person can do whatever the campaign's state: reject it, or approve it again once the
+catalog agrees with the email; an approval before then is refused (service.drafts.approve), as the send would
+only hold it back again."""
 
 from __future__ import annotations
 
@@ -15,27 +21,42 @@ from service.db.models import Customer, Draft, Product
 from service.drafts import failed_checks
 from service.forecasts import mark_stale
 
-WHAT_TO_DO = "regenerate the campaign to write it from today's catalog, or reject it"
 CHECKS_TO_DO = "edit it, or approve it again overriding the checks with a comment saying why"
 
 
 def changed_facts(shown: list[dict[str, Any]], catalog: dict[str, Product]) -> list[str]:
     """A sentence for each product of an email (`shown`: the draft's recommendations, as rendered) that is gone
     from the catalog, out of stock, or at another price or currency than the email states."""
+    return [change for change, _ in _changes(shown, catalog)]
+
+
+def _changes(shown: list[dict[str, Any]], catalog: dict[str, Product]) -> list[tuple[str, str]]:
+    """Each change of `changed_facts`, with what a person can do about the draft."""
     changes = []
     for product in shown:
         sku, name = product["product_id"], product.get("name") or product["product_id"]
         current = catalog.get(sku)
         if current is None:
-            changes.append(f"{name} ({sku}) is no longer in the catalog")
+            changes.append((f"{name} ({sku}) is no longer in the catalog", "reject it"))
         elif not current.in_stock:
-            changes.append(f"{name} ({sku}) is out of stock")
-        elif (round(current.price, 2), current.currency) != (round(product["price"], 2), product["currency"]):
             changes.append(
-                f"{name} ({sku}) now costs {current.price:.2f} {current.currency}; "
-                f"the email shows {product['price']:.2f} {product['currency']}"
+                (f"{name} ({sku}) is out of stock", "approve it again once it is back in stock, or reject it")
             )
+        elif (round(current.price, 2), current.currency) != (round(product["price"], 2), product["currency"]):
+            changes.append((
+                f"{name} ({sku}) now costs {current.price:.2f} {current.currency}; "
+                f"the email shows {product['price']:.2f} {product['currency']}",
+                "approve it again once the price is back to the email's, or reject it",
+            ))  # fmt: skip
     return changes
+
+
+def stale_facts(session: Session, draft: Draft) -> list[str]:
+    """For each product of the draft's email that the catalog no longer agrees with, what changed and what a
+    person can do ("... is out of stock; approve it again once it is back in stock, or reject it")."""
+    skus = [product["product_id"] for product in draft.recommendations or []]
+    catalog = {product.sku: product for product in session.scalars(select(Product).where(Product.sku.in_(skus)))}
+    return [f"{change}; {advice}" for change, advice in _changes(draft.recommendations or [], catalog)]
 
 
 def unapproved_failures(draft: Draft) -> list[str]:
@@ -68,14 +89,14 @@ def hold_back_stale(session: Session, draft_ids: list[int]) -> tuple[list[int], 
     }
     fresh, held_back = [], []
     for draft in drafts:
-        changes = changed_facts(draft.recommendations or [], catalog)
+        stale = _changes(draft.recommendations or [], catalog)
         failures = unapproved_failures(draft)
-        if not changes and not failures:
+        if not stale and not failures:
             fresh.append(draft.id)
             continue
-        reasons = [f"Held back at sending: {change}; {WHAT_TO_DO}." for change in changes]
+        reasons = [f"Held back at sending: {change}; {advice}." for change, advice in stale]
         reasons += [f"Held back at sending: {failure}; {CHECKS_TO_DO}." for failure in failures]
-        changes = changes + failures
+        changes = [change for change, _ in stale] + failures
         draft.status, draft.flagged = "flagged", True
         draft.flag_reasons = [*draft.flag_reasons, *(r for r in reasons if r not in draft.flag_reasons)]
         mark_stale(draft.campaign)

@@ -164,12 +164,48 @@ def test_an_email_whose_product_changed_since_it_was_written_goes_back_to_review
     for draft_id, change in ((repriced, "now costs 8.25 EUR"), (sold_out, "is out of stock")):
         draft = client.get(f"/drafts/{draft_id}").json()
         assert draft["status"] == "flagged" and draft["flagged"]
-        assert any(change in reason and "regenerate" in reason for reason in draft["flag_reasons"])
+        assert any(change in reason and "or reject it" in reason for reason in draft["flag_reasons"])
     assert client.get(f"/drafts/{unchanged}").json()["status"] == "sent"
 
     again = send_job(client, campaign_id)  # nothing left approved: the job says so (its message was empty)
     assert again["result"]["sent"] == 0 and len(messages) == 1
     assert again["message"] == "nothing to send now: no approved draft is due"
+
+
+def test_a_draft_held_back_is_told_what_can_be_done_and_not_approved_into_the_same_hold_again(
+    client, engine, mail_server, monkeypatch
+):
+    """A held-back draft looped: its flag said to regenerate the campaign (409 once it has sent mail, and a
+    reviewed draft is kept by generation anyway), its approval went through without a word, and the next send held
+    it back again, saying only that nothing was due."""
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    upload_products(client, CATALOG)
+    campaign_id = new_campaign(client)
+    sold_out = approved_draft(client, engine, campaign_id, "c1", ("K1",))
+    approved_draft(client, engine, campaign_id, "c2", ("M1",))
+    upload_products(client, CATALOG.assign(in_stock=["1", "0", "1"]))
+
+    assert send_job(client, campaign_id)["result"]["held_back"][0]["draft_id"] == sold_out
+    (reason,) = client.get(f"/drafts/{sold_out}").json()["flag_reasons"]
+    assert reason == (
+        "Held back at sending: Chef knife (K1) is out of stock; approve it again once it is back in stock, or "
+        "reject it."
+    )
+    regenerated = client.post(f"/campaigns/{campaign_id}/generate")
+    assert regenerated.status_code == 409 and "has sent 1 email" in regenerated.json()["message"]
+
+    refused = client.post(f"/drafts/{sold_out}/approve", json={})
+    assert refused.status_code == 409 and refused.json()["message"] == (
+        f"Draft {sold_out} cannot be approved: its email is out of date with the catalog, so sending would hold it "
+        "back again. Chef knife (K1) is out of stock; approve it again once it is back in stock, or reject it."
+    )
+    assert client.get(f"/drafts/{sold_out}").json()["status"] == "flagged"  # nothing of the approval was kept
+
+    upload_products(client, CATALOG)  # back in stock: the email is true again
+    assert client.post(f"/drafts/{sold_out}/approve", json={}).status_code == 200
+    assert send_job(client, campaign_id)["result"]["sent"] == 1
+    assert [m["To"] for m in messages] == ["c2@example.com", "c1@example.com"]
 
 
 def test_each_brand_sends_from_its_own_address(client, engine, mail_server, monkeypatch):
