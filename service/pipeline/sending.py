@@ -90,11 +90,44 @@ def _due(campaign_id: int, now: datetime):
     )
 
 
+def _to_mail(
+    session: Session, campaign: Campaign, now: datetime, limit: int | None
+) -> tuple[list[int], list[dict[str, Any]], int, dict[int, str]]:
+    """The due drafts to mail now, with those held back (``hold_back_stale``), how many
+    were deferred (the contact policy) and each experiment draft's arm (held-out drafts are not mailed). With
+    ``limit``, drafts are taken until ``limit`` are left to mail: a held-back, deferred or held-out draft does not
+    count towards it, as it leaves the due drafts (flagged, its send time moved on, or ``holdout``)."""
+    schedule = SendScheduleSettings()
+    to_mail: list[int] = []
+    held_back: list[dict[str, Any]] = []
+    deferred, arms, seen = 0, {}, set()
+    while limit is None or len(to_mail) < limit:
+        statement = _due(campaign.id, now).where(Draft.id.not_in(to_mail))
+        due = [
+            i for i in session.scalars(statement.limit(limit - len(to_mail)) if limit else statement) if i not in seen
+        ]
+        if not due:
+            break
+        seen.update(due)
+        fresh, stale = hold_back_stale(session, due)
+        fresh, later = defer_recently_mailed(
+            session, fresh, now, schedule.min_days_between,
+            holdout_days=ExperimentSettings().conversion_window_days, timezone=schedule.timezone,
+        )  # fmt: skip
+        held_back, deferred = held_back + stale, deferred + later
+        if campaign.holdout_share is not None and fresh:
+            arms |= _hold_out(session, campaign, fresh)
+        to_mail += [draft_id for draft_id in fresh if arms.get(draft_id) != HOLDOUT]
+        if limit is None:
+            break
+    return to_mail, held_back, deferred, arms
+
+
 def send_campaign(
     progress, engine: Engine, campaign_id: int, settings: SmtpSettings | None = None, limit: int | None = None,
     at_best_hour: bool = False, at: datetime | None = None, due_check: bool = False,
 ) -> dict[str, Any]:  # fmt: skip
-    """Job: send the approved, not yet sent drafts that are due (the first ``limit`` of them, if given);
+    """Job: send the approved, not yet sent drafts that are due (with ``limit``, ``limit`` emails: see _to_mail);
     customers who unsubscribed (or whose address bounced) meanwhile are skipped, as is a draft to an address the
     campaign mailed under another customer id (flagged, naming that customer), and drafts whose products
     changed price or went out of stock since they were written go back to review (``held_back`` in the result
@@ -115,22 +148,13 @@ def send_campaign(
             schedule_campaign(session, session.get(Campaign, campaign_id), scheduled)
             if at_best_hour:
                 schedule_at_best_hours(session, campaign_id, scheduled or now, replace=scheduled)
-        statement = _due(campaign_id, now)
-        draft_ids = list(session.scalars(statement.limit(limit) if limit else statement))
-        draft_ids, held_back = hold_back_stale(session, draft_ids)
-        schedule = SendScheduleSettings()
-        draft_ids, deferred = defer_recently_mailed(
-            session, draft_ids, now, schedule.min_days_between,
-            holdout_days=ExperimentSettings().conversion_window_days, timezone=schedule.timezone,
-        )  # fmt: skip
         campaign = session.get(Campaign, campaign_id)
+        draft_ids, held_back, deferred, arms = _to_mail(session, campaign, now, limit)
         brand_slug = campaign.brand.slug
         sender = sender_of(brand_slug, settings)
         experiment = campaign.holdout_share is not None
-        arms = _hold_out(session, campaign, draft_ids) if experiment and draft_ids else {}
         mailed = _mailed_addresses(session, campaign_id)
     held_out = sum(arm == HOLDOUT for arm in arms.values())
-    draft_ids = [draft_id for draft_id in draft_ids if arms.get(draft_id) != HOLDOUT]
     links = UnsubscribeLinks.configured()
     sent = skipped = pinned = 0
     sent_by_arm: dict[str, int] = {}

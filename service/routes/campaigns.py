@@ -80,7 +80,10 @@ def send(
     holdout_share: float | None = Query(
         None, ge=0, lt=1, allow_inf_nan=False, description="run as an experiment holding out this share"
     ),
-    batch_size: int | None = Query(None, ge=1, le=COUNT_MAX, description="send only the first N approved drafts now"),
+    batch_size: int | None = Query(
+        None, ge=1, le=COUNT_MAX, description="send N emails now, to the first customers in the audience's order; "
+        "drafts held back, deferred by the contact policy or held out by the experiment do not count towards N",
+    ),
     at_best_hour: bool = Query(False, description="mail each customer at their best send hour, not all now"),
     at: datetime | None = Query(None, description="schedule the campaign: send at this moment (ISO 8601; with a "
                                 "time zone it is converted to UTC, without one it is UTC), not now"),

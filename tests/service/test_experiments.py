@@ -436,3 +436,16 @@ def test_the_variant_each_customer_was_sent_is_shown_beside_the_one_chosen(clien
         assert ("not the chosen one" in page) == (subject == "Subject B")
     held_out = next(draft_id for customer_id, (draft_id, _, _) in drafts.items() if customer_id not in subjects)
     assert client.get(f"/drafts/{held_out}").json()["sent_variant_id"] is None
+
+
+def test_a_batch_of_n_sends_n_emails_whatever_the_holdout_keeps(client, engine, mail_server, monkeypatch):
+    """`batch_size=10` in an experiment with a 20 % holdout mailed 6: the held-out customers counted towards N."""
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    campaign_id = approved_campaign(client, engine, 30, "n", holdout_share=0.2)
+
+    first = send(client, campaign_id, batch_size=10)
+
+    assert first["sent"] == 10 and len(messages) == 10 and first["held_out"] > 0
+    rest = send(client, campaign_id, batch_size=100)  # fewer are left: all of them go
+    assert first["held_out"] + rest["held_out"] + len(messages) == 30 and rest["sent"] == len(messages) - 10
