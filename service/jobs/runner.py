@@ -256,7 +256,7 @@ def _run(engine: Engine, job_id: str, work: JobFunction, params: dict[str, Any],
     with session_scope(engine) as session:
         job = session.get(Job, job_id)
         job.status, job.result = "succeeded", result
-        job.done = job.total = max(job.total, 1)
+        job.done = job.total = max(job.done, job.total)  # 0 of 0 for a job with nothing to do, as it said
     seconds = round(time.perf_counter() - started, 2)
     log.info("job finished", extra={"job_id": job_id, "kind": kind, "seconds": seconds})
     return result

@@ -320,7 +320,8 @@ def _not_generated(session: Session, campaign_id: int, **_: Any) -> None:
 
 @undone_if_never_run(_not_generated)
 def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id: int) -> dict[str, Any]:
-    """Job: generate, score and save a campaign's drafts; progress counts drafts written. The campaign is
+    """Job: generate, score and save a campaign's drafts; progress counts drafts written (0 of 0 for an audience
+    of no one), and the last message says how many were written. The campaign is
     "generating" while it runs, then "ready", or "failed" whatever stopped it (it can be generated again)."""
     from audience.campaigns import with_reasons
     from audience.query import query_fields
@@ -366,7 +367,7 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
         audience["position"] = range(len(audience))
         audience["address_note"] = shared_address_notes(audience)
         requests = build_requests(audience, picks, campaign_type)
-        total = max(len(requests), 1)
+        total = len(requests)
         engagement = models.get("engagement")
         floors = SelectionRules(
             min_p_open=settings.review_threshold_p_open, min_p_click=settings.review_threshold_p_click
@@ -379,7 +380,7 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
         # batch's transaction, so a run that stops before writing anything (the model never answers) keeps them.
         for drafts in stream_drafts(
             requests, load_brand(brand_slug), generation, n_variants=settings.variants_per_draft,
-            progress=lambda done, _total: progress(done, total + 1, f"writing drafts {done}/{total}"),
+            progress=lambda done, _total: progress(done, total, f"writing drafts {done}/{total}"),
             batch_size=settings.drafts_per_batch,
         ):  # fmt: skip
             part = people.loc[[draft.customer_id for draft in drafts]].reset_index(drop=True)
@@ -414,5 +415,6 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
         with session_scope(engine) as session:
             session.get(Campaign, campaign_id).status = "failed"
         raise
-    progress(total + 1, total + 1, "done")
+    wrote = f"wrote {saved:,} drafts ({flagged:,} flagged for review)" if total else "no customer in the audience"
+    progress(total, total, f"done: {wrote}")
     return {"campaign_id": campaign_id, **stats, "forecast": forecast}

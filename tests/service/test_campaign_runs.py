@@ -51,6 +51,9 @@ def test_a_campaign_whose_audience_is_no_one_is_generated_empty_through_the_api(
     campaign = client.get(f"/campaigns/{campaign_id}").json()
     assert campaign["status"] == "ready" and campaign["drafts"] == {"total": 0}
     assert (campaign["stats"]["customers"], campaign["stats"]["drafts"]) == (0, 0)
+    (job,) = client.get("/jobs", params={"kind": "generate", "campaign_id": campaign_id}).json()
+    # It said "done" with 2 of 2 done: two of nothing, counted as if a draft had been written.
+    assert (job["done"], job["total"], job["message"]) == (0, 0, "done: no customer in the audience")
 
 
 def _campaigns(engine) -> list[tuple[int, str]]:
