@@ -324,7 +324,8 @@ def test_the_api_cancels_a_job_and_refuses_one_that_ended(client):
     ended = wait_for_job(client, import_job)
     refused = client.post(f"/jobs/{import_job}/cancel")
     assert refused.status_code == 409 and refused.json() == {
-        "error": "Conflict", "message": f"Job {import_job} already {ended['status']}: there is nothing to cancel."
+        "error": "Conflict", "message": f"Job {import_job} already {ended['status']}: there is nothing to cancel.",
+        "problems": [],
     }  # fmt: skip
 
 

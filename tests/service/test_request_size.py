@@ -84,6 +84,7 @@ def test_any_other_request_over_16_mib_is_refused(client):
     assert response.json() == {
         "error": "ContentTooLarge",
         "message": "The request body is larger than the 16 MiB this endpoint takes.",
+        "problems": [],
     }
 
     def chunks():

@@ -159,6 +159,7 @@ def test_api_clients_may_say_which_revision_they_edit_or_review(client, draft):
         "error": "DraftChanged",
         "message": f"Draft {draft['id']} was changed since you read it (tool edited variant A: subject); nothing "
         "was done. Read it as it is now, then try again.",
+        "problems": [],
     }
     for action in ("approve", "reject"):
         refused = client.post(f"{url}/{action}", json={"expected_revision": 0})
