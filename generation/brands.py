@@ -1,8 +1,9 @@
 """Brand kits: a brand's voice, vocabulary, emoji policy, sign-off, legal footer and sender, kept as YAML in
-prompts/brands."""
+prompts/brands, and in the shop's own folder named by `TAILOR_BRANDS_DIR`."""
 
 from __future__ import annotations
 
+import os
 import re
 from email.headerregistry import Address
 from functools import lru_cache
@@ -113,15 +114,39 @@ class BrandKit(BaseModel):
         return self.sign_off.get(locale) or self.sign_off["en"]
 
 
+def brand_folders() -> list[Path]:
+    """Where brand kits are read from: the shop's own folder, `TAILOR_BRANDS_DIR` (one YAML file a brand, as in
+    prompts/brands), when set; then the built-in kits. A kit of the shop's own with a built-in's name replaces it."""
+    own = os.environ.get("TAILOR_BRANDS_DIR", "").strip()
+    if own and not Path(own).is_dir():
+        raise BrandKitInvalid(own, "TAILOR_BRANDS_DIR names no folder: give the folder of the shop's brand kits")
+    return ([Path(own)] if own else []) + [BRANDS_DIR]
+
+
+def _brand_files() -> dict[str, Path]:
+    files: dict[str, Path] = {}
+    for folder in reversed(brand_folders()):  # the shop's own last: its kit replaces a built-in of that name
+        files.update({path.stem: path for path in sorted(folder.glob("*.yaml"))})
+    return files
+
+
 def brand_names() -> list[str]:
-    return sorted(path.stem for path in BRANDS_DIR.glob("*.yaml"))
+    return sorted(_brand_files())
+
+
+def load_brand(name: str) -> BrandKit:
+    files = _brand_files()
+    if name not in files:
+        raise UnknownBrand(name, sorted(files))
+    path = files[name]
+    stat = path.stat()
+    return _load_kit(name, path, (stat.st_mtime_ns, stat.st_size))
 
 
 @lru_cache(maxsize=32)
-def load_brand(name: str) -> BrandKit:
-    path = BRANDS_DIR / f"{name}.yaml"
-    if name not in brand_names():
-        raise UnknownBrand(name, brand_names())
+def _load_kit(name: str, path: Path, _version: tuple[int, int]) -> BrandKit:
+    """The kit in ``path``, read once a version of the file (``_version``: its time and size, so that an edited kit
+    is read again)."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         kit = BrandKit(slug=name, **data)

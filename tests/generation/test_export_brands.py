@@ -42,6 +42,30 @@ def test_a_brands_shop_url_must_be_a_web_address():
         BrandKit(**{**fields, "shop_url": "hearth.example"})
 
 
+def test_a_shop_keeps_its_own_brand_kits_outside_the_code(tmp_path, monkeypatch):
+    """Brand kits lived only in the repository's prompts/brands: a shop had to edit the code to add its own, and
+    a gift shop got Hearth & Leaf's tea-and-kitchen product words."""
+    from pathlib import Path
+
+    from generation.brands import BRANDS_DIR
+    from generation.errors import BrandKitInvalid
+
+    hearth = (BRANDS_DIR / "hearth.yaml").read_text(encoding="utf-8")
+    (tmp_path / "giftshop.yaml").write_text(hearth.replace("name: Hearth & Leaf", "name: Gift Corner"), "utf-8")
+    (tmp_path / "hearth.yaml").write_text(hearth.replace("name: Hearth & Leaf", "name: Hearth (our own)"), "utf-8")
+    monkeypatch.setenv("TAILOR_BRANDS_DIR", str(tmp_path))
+    assert {"atelier", "giftshop", "hearth"} <= set(brand_names())
+    assert load_brand("giftshop").name == "Gift Corner" and load_brand("hearth").name == "Hearth (our own)"
+    (tmp_path / "giftshop.yaml").write_text(hearth.replace("name: Hearth & Leaf", "name: Gift Corner II"), "utf-8")
+    assert load_brand("giftshop").name == "Gift Corner II"  # an edited kit is read again
+
+    monkeypatch.setenv("TAILOR_BRANDS_DIR", str(Path(tmp_path) / "nowhere"))
+    with pytest.raises(BrandKitInvalid, match="TAILOR_BRANDS_DIR names no folder"):
+        brand_names()
+    monkeypatch.delenv("TAILOR_BRANDS_DIR")
+    assert "giftshop" not in brand_names() and load_brand("hearth").name == "Hearth & Leaf"
+
+
 def test_unknown_brand_names_the_known_ones():
     with pytest.raises(UnknownBrand, match="atelier, hearth"):
         load_brand("nope")
