@@ -23,6 +23,7 @@ from service.db.batches import IN_BATCH, batches, rows_where_in
 from service.db.models import Campaign, Customer, Draft, Review, Variant
 from service.db.session import session_scope
 from service.forecasts import mean_price, refresh_forecast
+from service.jobs.heartbeat import Heartbeat
 from service.jobs.runner import undone_if_never_run
 from service.pipeline import frames
 from service.pipeline.flags import with_check_reasons
@@ -378,22 +379,24 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
         # Each batch is scored and saved before the next is rendered: memory holds one batch of drafts, and the
         # drafts appear to reviewers as they are written. The untouched drafts of an earlier run go with the first
         # batch's transaction, so a run that stops before writing anything (the model never answers) keeps them.
-        for drafts in stream_drafts(
-            requests, load_brand(brand_slug), generation, n_variants=settings.variants_per_draft,
-            progress=lambda done, _total: progress(done, total, f"writing drafts {done}/{total}"),
-            batch_size=settings.drafts_per_batch,
-        ):  # fmt: skip
-            part = people.loc[[draft.customer_id for draft in drafts]].reset_index(drop=True)
-            variants, selection = score_variants(engagement, drafts, part, campaign_type, floors)
-            with session_scope(engine) as session:
-                kept = clear_untouched_drafts(session, campaign_id) if kept is None else kept
-                saved += insert_drafts(session, campaign_id, part, drafts, picks, variants, selection, kept)
-            flagged += sum(
-                _is_flagged(selection.at[d.customer_id, "flagged"], d, people.at[d.customer_id, "address_note"])
-                for d in drafts
-                if d.customer_id not in kept
-            )
-            n_variants += len(variants)
+        # A group's copy from a slow model can take minutes: meanwhile the heartbeat keeps the job's row moving.
+        with Heartbeat(progress) as beat:
+            for drafts in stream_drafts(
+                requests, load_brand(brand_slug), generation, n_variants=settings.variants_per_draft,
+                progress=lambda done, _total: beat(done, total, f"writing drafts {done}/{total}"),
+                batch_size=settings.drafts_per_batch,
+            ):  # fmt: skip
+                part = people.loc[[draft.customer_id for draft in drafts]].reset_index(drop=True)
+                variants, selection = score_variants(engagement, drafts, part, campaign_type, floors)
+                with session_scope(engine) as session:
+                    kept = clear_untouched_drafts(session, campaign_id) if kept is None else kept
+                    saved += insert_drafts(session, campaign_id, part, drafts, picks, variants, selection, kept)
+                flagged += sum(
+                    _is_flagged(selection.at[d.customer_id, "flagged"], d, people.at[d.customer_id, "address_note"])
+                    for d in drafts
+                    if d.customer_id not in kept
+                )
+                n_variants += len(variants)
         if kept is None:  # no draft to write: the earlier run's untouched drafts still go
             with session_scope(engine) as session:
                 clear_untouched_drafts(session, campaign_id)
