@@ -11,13 +11,18 @@ from pydantic import (
     ConfigDict,
     Field,
     FiniteFloat,
+    PlainSerializer,
     Strict,
     StringConstraints,
     ValidationInfo,
     field_validator,
 )
 
+from service.clock import as_text
 from service.db.models import EVENT_ID_MAX
+
+# A moment the API gives: kept as UTC without a zone, written in JSON with its zone, 2026-12-01T20:11:35.805549Z.
+UtcMoment = Annotated[datetime, PlainSerializer(as_text, return_type=str, when_used="json")]
 
 CampaignType = Literal["welcome", "cross_sell", "win_back", "replenishment", "vip"]
 # bounce: a hard bounce (the address is not mailed again); complaint: marked as spam (unsubscribes, as unsubscribe)
@@ -116,7 +121,7 @@ class ProductOut(BaseModel):
     url: str
     in_stock: bool
     margin: float | None = None
-    arrived_at: datetime | None = None
+    arrived_at: UtcMoment | None = None
 
 
 class Recommendation(BaseModel):
@@ -158,7 +163,7 @@ class CampaignOut(BaseModel):
     audience_query: str | None
     max_customers: int | None
     status: CampaignStatus
-    created_at: datetime
+    created_at: UtcMoment
     drafts: dict[str, int] = Field(
         {}, description="the drafts by status, each counted once (`flagged`: flagged and still waiting for a person), "
         "and their `total`"
@@ -171,7 +176,7 @@ class CampaignOut(BaseModel):
         "the events recorded so far; to set beside `forecast`",
     )  # fmt: skip
     holdout_share: float | None = None
-    scheduled_at: datetime | None = Field(
+    scheduled_at: UtcMoment | None = Field(
         None,
         description="the moment (UTC) a scheduled send mails the approved drafts (POST /campaigns/{id}/send?at=...)",
     )
@@ -180,7 +185,7 @@ class CampaignOut(BaseModel):
         description="approved drafts waiting for a later send time (a scheduled moment, the "
         "customer's best hour, the contact policy); the server sends them as they fall due",
     )
-    next_send_at: datetime | None = Field(None, description="when (UTC) the next waiting draft falls due")
+    next_send_at: UtcMoment | None = Field(None, description="when (UTC) the next waiting draft falls due")
 
 
 class CheckOut(BaseModel):
@@ -215,7 +220,7 @@ class ReviewOut(BaseModel):
     revision: int | None = Field(
         None, description="the draft's revision this review made (null: made before revisions)"
     )
-    created_at: datetime
+    created_at: UtcMoment
 
 
 class DraftOut(BaseModel):
@@ -240,7 +245,7 @@ class DraftOut(BaseModel):
     )  # fmt: skip
     recommendations: list[dict[str, Any]]
     offer: dict[str, Any] | None
-    send_after: datetime | None = None  # an approved draft waiting for the customer's best send hour
+    send_after: UtcMoment | None = None  # an approved draft waiting for the customer's best send hour
     pinned: bool = Field(
         False, description="approved with a variant the reviewer chose (another than the chosen one, a failed "
         "check overridden, or copy edited): in an experiment it is sent exactly that variant, outside the arms",
@@ -379,8 +384,8 @@ class JobOut(BaseModel):
     message: str
     result: dict[str, Any]
     error: str | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcMoment
+    updated_at: UtcMoment
 
 
 class RateOut(BaseModel):
@@ -478,7 +483,7 @@ class UseModelVersion(BaseModel):
 
 class SendEventOut(BaseModel):
     kind: str
-    occurred_at: datetime
+    occurred_at: UtcMoment
     value: float | None = None
     event_id: str | None = Field(
         None, validation_alias="external_id", description="the email service's own id for the event, if it gave one"
@@ -496,7 +501,7 @@ class CustomerSendOut(BaseModel):
     draft_id: int | None
     campaign_type: str
     subject: str
-    sent_at: datetime
+    sent_at: UtcMoment
     message_id: str | None
     to_email: str | None = Field(description="the address it went to; null for imported history")
     locale: str = Field(

@@ -18,6 +18,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.clock import as_text
 from service.db.models import AudienceSnapshot
 
 NO_ORDERS = "no_orders"  # the segment of customers without an order, who have no RFM segment
@@ -64,5 +65,5 @@ def latest_segments(session: Session) -> list[dict[str, Any]]:
     snapshot = session.scalar(select(AudienceSnapshot).order_by(AudienceSnapshot.id.desc()).limit(1))
     if snapshot is None:
         return []
-    computed_at = snapshot.computed_at.isoformat(timespec="seconds")
+    computed_at = as_text(snapshot.computed_at, timespec="seconds")
     return [{**row, "as_of": snapshot.as_of.isoformat(), "computed_at": computed_at} for row in snapshot.segments]

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from service.clock import as_utc, utcnow
+from service.clock import as_text, as_utc, utcnow
 from service.db.models import Campaign, Customer, Draft, Send
 from service.errors import InvalidInput, NotReady, Problem
 from service.pipeline import frames
@@ -76,7 +76,7 @@ def waiting_drafts(session: Session, campaign_id: int, now: datetime) -> dict[st
             Draft.campaign_id == campaign_id, Draft.status == "approved", Draft.send_after > now
         )
     ).one()
-    return {"waiting": waiting, "next_send_at": next_at.isoformat() if next_at else None}
+    return {"waiting": waiting, "next_send_at": as_text(next_at) if next_at else None}
 
 
 # How far ahead a campaign may be scheduled: further is a mistyped year, and best hours past the calendar's end

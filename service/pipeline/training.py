@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from sqlalchemy import Engine, func, select, update
 
-from service.clock import utcnow
+from service.clock import as_text, utcnow
 from service.db.batches import batches
 from service.db.models import AudienceSnapshot, Customer, Event, Interaction, Job, Send, profile_columns
 from service.db.session import session_scope
@@ -160,7 +160,7 @@ def train_recommender(
         **training_metadata(recommender, interactions),
         "holdout": holdout,
         "tuning": tuning,
-        "trained_at": utcnow().isoformat(timespec="seconds"),
+        "trained_at": as_text(utcnow(), timespec="seconds"),
         "fit_seconds": round(time.perf_counter() - started, 2),
     }
     folder = publish(home_settings().models_dir, "recommender", recommender.save, metadata, ModelSettings().kept)
@@ -248,7 +248,7 @@ def train_engagement(engine: Engine, progress: ProgressFn | None = None) -> dict
         )
     metadata = {
         "copy_model": str(copy_model_path) if copy_model_path else None,
-        "trained_at": utcnow().isoformat(timespec="seconds"),
+        "trained_at": as_text(utcnow(), timespec="seconds"),
         "sends": len(sends),
         "sends_waiting_for_outcomes": waiting,
         "older_sends_left_out": learnable - len(sends),

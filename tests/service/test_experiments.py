@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from scoring.experiments import assign_arms
+from service.clock import as_utc
 from service.db.models import Assignment, Campaign, Customer, Draft, Interaction, Product, Send, Variant
 from service.db.session import session_scope
 from service.forecasts import refresh_forecast
@@ -401,7 +402,7 @@ def test_a_customer_held_out_by_one_experiment_is_not_mailed_by_another_campaign
     assert not recipients & set(held)
     window = timedelta(days=14)
     for draft in client.get(f"/campaigns/{second}/drafts", params={"status": "approved"}).json():
-        assert datetime.fromisoformat(draft["send_after"]) >= held[draft["customer_id"]] + window
+        assert as_utc(datetime.fromisoformat(draft["send_after"])) >= held[draft["customer_id"]] + window
 
 
 def test_the_variant_each_customer_was_sent_is_shown_beside_the_one_chosen(client, engine, mail_server, monkeypatch):
