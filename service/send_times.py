@@ -105,19 +105,15 @@ def scheduled_moment(at: datetime | None, batch_size: int | None) -> datetime | 
 
 
 def schedule_campaign(session: Session, campaign: Campaign, when: datetime | None) -> int:
-    """Schedule the campaign for ``when`` (None: unschedule it, to send now): its approved drafts without a send
-    time, or with its former scheduled moment, get ``when``, and drafts approved later will too
-    (``approved_send_after``);
-    how many drafts were moved."""
-    if when is None and campaign.scheduled_at is None:
-        return 0  # neither scheduled nor to be: nothing moves
-    waiting = Draft.send_after.is_(None)
-    if campaign.scheduled_at is not None:
-        waiting = or_(waiting, Draft.send_after == campaign.scheduled_at)
+    """A request to send decides when each approved draft of the campaign goes: at ``when`` (None: now, the
+    campaign unscheduled), whatever send time the draft had (an earlier schedule, an earlier request's best hour,
+    the contact policy's wait, which the send applies again); drafts approved later get ``when`` too
+    (``approved_send_after``). A postponed campaign mailed drafts that kept an earlier best hour days before the
+    moment it was scheduled for. How many drafts were moved."""
     campaign.scheduled_at = when
     return session.execute(
         update(Draft)
-        .where(Draft.campaign_id == campaign.id, Draft.status == "approved", waiting)
+        .where(Draft.campaign_id == campaign.id, Draft.status == "approved")
         .values(send_after=when)
         .execution_options(synchronize_session=False)
     ).rowcount

@@ -131,14 +131,16 @@ def send_campaign(
     customers who unsubscribed (or whose address bounced) meanwhile are skipped, as is a draft to an address the
     campaign mailed under another customer id (flagged, naming that customer), and drafts whose products
     changed price or went out of stock since they were written go back to review (``held_back`` in the result
-    says which and why). With ``at_best_hour``, drafts without a send time first get their customer's best
-    hour, and those not yet due wait for it. In an experiment, held-out customers are sent nothing and the
+    says which and why). A request to send (not the due-check) first decides when every approved draft goes
+    (service.send_times.schedule_campaign): now, or at ``at``; with ``at_best_hour``, at its customer's best hour
+    from then on, and those not yet due wait for it. In an experiment, held-out customers are sent nothing and the
     others get the variant of the arm Thompson sampling allots them (service.experiments), except a draft whose
     reviewer chose its variant (``pinned``: sent that variant, in no arm; counted in the result). A customer mailed
     less than the contact policy's days ago waits (``deferred``: the draft stays approved, its send time moved
-    to when they may be mailed again). With ``at`` (the campaign scheduled, or rescheduled), the approved drafts
-    without a send time, and drafts approved later, get that moment (with ``at_best_hour``, each customer's best
-    hour from then on) and wait for it; without it, a scheduled campaign is unscheduled and sent now."""
+    to when they may be mailed again). With ``at`` (the campaign scheduled, or rescheduled), the approved drafts,
+    whatever time an earlier request gave them, and drafts approved later get that moment (with ``at_best_hour``,
+    each customer's best hour from then on) and wait for it; without it, a scheduled campaign is unscheduled and
+    sent now."""
     settings = settings or SmtpSettings()
     now = utcnow()
     with session_scope(engine) as session:

@@ -94,7 +94,8 @@ def send(
     result says how many wait and when the next falls due; the server sends them as they fall due). With `at`,
     the approved drafts wait for that moment (with `at_best_hour`, for each customer's best hour from then on)
     and the server sends them then, as it does drafts approved later; another `at` reschedules, and a send
-    without it unschedules the campaign and sends now. A moment that has passed or lies more than 365 days ahead,
+    without it unschedules the campaign and sends now. Each request decides for every approved draft not yet
+    sent, whatever time an earlier request gave it. A moment that has passed or lies more than 365 days ahead,
     or `at` with `batch_size`, is a 422."""
     when = send_times.scheduled_moment(at, batch_size)
     set_holdout_share(session, campaign_ops.get_campaign(session, campaign_id), holdout_share)

@@ -218,3 +218,37 @@ def test_an_unknown_shop_time_zone_is_refused_naming_the_setting(monkeypatch):
     monkeypatch.setenv("TAILOR_SEND_TIMEZONE", "Europe/Atlantis")
     with pytest.raises(ValidationError, match="unknown time zone 'Europe/Atlantis'"):
         SendScheduleSettings()
+
+
+def test_a_request_to_send_decides_when_every_approved_draft_goes(client, engine, mail_server, monkeypatch):
+    """Sent at best hour, then postponed a week with `at`: the drafts kept their best hours of the next day, and one
+    whose hour had passed was mailed at once, days before the moment the campaign was scheduled for."""
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    evening = (datetime.now().hour + 12) % 24
+    campaign_id = client.post("/campaigns", json={"name": "t", "brand": "hearth", "campaign_type": "vip"}).json()["id"]
+    with session_scope(engine) as session:
+        for name in ("ann", "bob"):
+            variant = Variant(label="A", subject=f"For {name}", html="<p>x</p>", text="x")
+            customer = Customer(external_id=name, email=f"{name}@example.com", marketing_consent=True)
+            draft = Draft(campaign_id=campaign_id, customer=customer, variants=[variant], status="approved")
+            session.add(draft)
+            session.flush()
+            draft.selected_variant_id = variant.id
+            add_sends(session, customer, evening, 6, 5)  # both open in the evening, twelve hours from now
+    first = wait_for_job(client, client.post(f"/campaigns/{campaign_id}/send", params={"at_best_hour": True})
+                         .json()["job_id"])  # fmt: skip
+    assert first["result"]["sent"] == 0 and first["result"]["waiting"] == 2
+
+    week = (utcnow() + timedelta(days=7)).replace(hour=6, minute=0, second=0, microsecond=0)
+    params = {"at": week.isoformat(), "at_best_hour": True}
+    later = wait_for_job(client, client.post(f"/campaigns/{campaign_id}/send", params=params).json()["job_id"])
+    assert later["result"]["sent"] == 0 and messages == []
+    times = [as_utc(datetime.fromisoformat(d["send_after"])) for d in client.get(f"/campaigns/{campaign_id}/drafts")
+             .json()]  # fmt: skip
+    assert all(week <= moment < week + timedelta(days=1) and moment.hour == evening for moment in times), times
+    campaign = client.get(f"/campaigns/{campaign_id}").json()
+    assert as_utc(datetime.fromisoformat(campaign["next_send_at"])) >= week
+
+    now = wait_for_job(client, client.post(f"/campaigns/{campaign_id}/send").json()["job_id"])  # send now, after all
+    assert now["result"]["sent"] == 2 and sorted(m["To"] for m in messages) == ["ann@example.com", "bob@example.com"]
