@@ -16,17 +16,21 @@ from service.send_times import waiting_drafts
 
 
 def ensure_brand(session: Session, slug: str) -> Brand:
-    """The brand row for a brand kit in prompts/brands, created on first use."""
+    """The brand row for a brand kit in prompts/brands (or TAILOR_BRANDS_DIR), created on first use; the kit is
+    read each time, so that one a shop broke since is refused naming what is wrong, not met by the job later."""
     from generation.brands import brand_names, load_brand
+    from generation.errors import BrandKitInvalid
 
-    if slug not in brand_names():
-        raise InvalidInput(
-            "campaign",
-            [Problem(None, "brand", f"unknown brand '{slug}', use one of {', '.join(brand_names())}", "field")],
-        )
+    try:
+        if slug not in brand_names():
+            problem = f"unknown brand '{slug}', use one of {', '.join(brand_names())}"
+            raise InvalidInput("campaign", [Problem(None, "brand", problem, "field")])
+        kit = load_brand(slug)
+    except BrandKitInvalid as error:
+        raise InvalidInput("campaign", [Problem(None, "brand", str(error), "field")]) from error
     brand = session.scalar(select(Brand).where(Brand.slug == slug))
     if brand is None:  # unless a request at the same moment created it first: then that one
-        add = dialect_insert(session)(Brand).values(slug=slug, name=load_brand(slug).name)
+        add = dialect_insert(session)(Brand).values(slug=slug, name=kit.name)
         session.execute(add.on_conflict_do_nothing(index_elements=[Brand.slug]))
         brand = session.scalar(select(Brand).where(Brand.slug == slug))
     return brand

@@ -156,3 +156,20 @@ def test_a_conversion_is_worth_what_an_order_can_be_and_only_a_conversion_has_a_
         params = {"price_band_low": "0.5", "price_band_high": "inf", name: value}
         _refused(client.get("/customers/c1/recommendations", params=params), f"query.{name}")
     _refused(client.post(f"/campaigns/{ids['campaign']}/send", params={"holdout_share": "nan"}), "query.holdout_share")
+
+
+def test_a_campaign_of_a_brand_kit_the_shop_broke_is_refused_naming_what_is_wrong(client, tmp_path, monkeypatch):
+    """A shop's own kit without its unsubscribe slot, or with bad YAML, answered POST /campaigns with a plain-text
+    500 (the CLI already said what was wrong)."""
+    from generation.brands import BRANDS_DIR
+
+    hearth = (BRANDS_DIR / "hearth.yaml").read_text(encoding="utf-8")
+    (tmp_path / "slotless.yaml").write_text(hearth.replace(" Unsubscribe: {unsubscribe_url}", ""), "utf-8")
+    (tmp_path / "garbled.yaml").write_text("name: [unclosed\n", "utf-8")
+    monkeypatch.setenv("TAILOR_BRANDS_DIR", str(tmp_path))
+    for brand, problem in (("slotless", "footer has no {unsubscribe_url} slot"), ("garbled", "is not valid")):
+        answer = client.post("/campaigns", json={"name": "x", "brand": brand, "campaign_type": "win_back"})
+        assert answer.status_code == 422, answer.text
+        (refused,) = answer.json()["problems"]
+        assert refused["field"] == "brand" and problem in refused["message"] and brand in refused["message"]
+    assert client.get("/campaigns").json() == []  # nothing was made
