@@ -159,4 +159,7 @@ def _request_problem(error: dict) -> dict[str, str]:
     if error["type"] == "json_invalid":
         position = error["loc"][-1]
         return {"field": "body", "message": f"is not valid JSON: {error['ctx']['error']} (at character {position})"}
-    return {"field": field_path(error["loc"]) or "body", "message": error["msg"]}
+    message = error["msg"]
+    if error["type"] == "value_error":  # our own validators' words, without pydantic's "Value error, " before them
+        message = message.removeprefix("Value error, ")
+    return {"field": field_path(error["loc"]) or "body", "message": message}

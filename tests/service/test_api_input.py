@@ -143,10 +143,9 @@ def test_a_conversion_is_worth_what_an_order_can_be_and_only_a_conversion_has_a_
     refused = client.post("/events", json={"events": [{**huge, "event_id": "e1"}, {**huge, "event_id": "e2"}]})
     assert "less than or equal to 1000000000000" in _refused(refused, "events[1].value")["message"]
     opened = client.post("/events", json={"events": [{"send_id": ids["send"], "kind": "open", "value": 5}]})
-    assert (
-        "only a conversion carries a value, not an event of kind 'open'"
-        in _refused(opened, "events[0].value")["message"]
-    )
+    said = _refused(opened, "events[0].value")["message"]
+    assert said.endswith("only a conversion carries a value, not an event of kind 'open'")
+    assert "Value error" not in said and "Value error" not in opened.json()["message"]  # pydantic's words left out
     with session_scope(engine) as session:
         assert session.scalars(select(Event)).all() == []
     biggest = {"send_id": ids["send"], "kind": "conversion", "value": 1e12}
