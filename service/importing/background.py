@@ -70,7 +70,8 @@ def import_staged(
             summary = import_file(session, import_kind, staged, name, progress)
     finally:
         staged.unlink(missing_ok=True)
-    progress(summary.rows, summary.rows, f"imported {summary.rows:,} {summary.kind} rows: {summary.inserted:,} new, "
+    rows = f"{summary.rows:,} row{'' if summary.rows == 1 else 's'}"
+    progress(summary.rows, summary.rows, f"imported {rows} of {summary.kind}: {summary.inserted:,} new, "
              f"{summary.updated:,} updated")  # fmt: skip
     return imported(summary, runner, engine).model_dump()
 

@@ -387,6 +387,11 @@ def _count_languages(counts: pd.Series, rows: pd.DataFrame) -> pd.Series:
     return counts.add(found, fill_value=0).astype("int64") if len(counts) else found
 
 
+def _many(count: int, one: str, many: str) -> str:
+    """``count`` with the words that agree with it: "1 customer has", "3 customers have"."""
+    return f"{count:,} {one if count == 1 else many}"
+
+
 def _locale_warnings(counts: pd.Series) -> tuple[str, ...]:
     """A language without email templates is accepted (a campaign writes to those customers in the brand's
     default language and flags their drafts), but the shop should know before it plans a campaign."""
@@ -395,7 +400,8 @@ def _locale_warnings(counts: pd.Series) -> tuple[str, ...]:
         return ()
     listed = ", ".join(f"{locale} ({count})" for locale, count in counts.items())
     return (
-        f"{int(counts.sum())} customers have a language without email templates: {listed}. Campaigns write to them "
+        f"{_many(int(counts.sum()), 'customer has', 'customers have')} a language without email templates: {listed}. "
+        "Campaigns write to them "
         f"in the brand's default language and flag their drafts for review; templates exist for {', '.join(LOCALES)}.",
     )
 
@@ -413,7 +419,8 @@ def _smtputf8_warnings(addresses: list[str]) -> tuple[str, ...]:
         return ()
     examples = ", ".join(addresses[:3]) + (", …" if len(addresses) > 3 else "")
     return (
-        f"{len(addresses)} customers have an address with letters outside ASCII before the @ ({examples}): only a "
+        f"{_many(len(addresses), 'customer has', 'customers have')} an address with letters outside ASCII before the "
+        f"@ ({examples}): only a "
         "mail server that offers SMTPUTF8 takes it; through one that does not, their drafts are skipped at sending "
         "and flagged for review.",
     )
@@ -430,7 +437,8 @@ def _url_warnings(skus: list[str]) -> tuple[str, ...]:
         return ()
     examples = ", ".join(skus[:3]) + (", …" if len(skus) > 3 else "")
     return (
-        f"{len(skus)} products have no url ({examples}): their emails link to the brand kit's shop_url instead, "
+        f"{_many(len(skus), 'product has', 'products have')} no url ({examples}): their emails link to the brand "
+        "kit's shop_url instead, "
         "or to nothing when the kit has none, and nobody can click through to them.",
     )
 

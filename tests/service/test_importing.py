@@ -126,7 +126,7 @@ def test_products_without_a_url_are_imported_with_a_warning(engine, tmp_path):
     shop = PRODUCTS.assign(url=["", "https://shop.example/p/K1"])
     with session_scope(engine) as session:
         (warning,) = import_frame(session, "products", shop).warnings
-        assert warning.startswith("1 products have no url (T1): their emails link to the brand kit's shop_url")
+        assert warning.startswith("1 product has no url (T1): their emails link to the brand kit's shop_url")
         shop.to_csv(tmp_path / "products.csv", index=False)
         assert import_file(session, "products", tmp_path / "products.csv").warnings == (warning,)
         assert import_frame(session, "products", PRODUCTS).warnings == ()

@@ -163,7 +163,7 @@ def test_the_job_shows_rows_written_while_it_writes(client, engine, tailor_home,
     ]
     job = wait_for_job(client, job_id, timeout=60)
     assert (job["status"], job["done"], job["total"], job["result"]["inserted"]) == ("succeeded", n, n, n)
-    assert job["message"] == f"imported {n} orders rows: {n} new, 0 updated"  # it kept saying "writing interactions"
+    assert job["message"] == f"imported {n} rows of orders: {n} new, 0 updated"  # it kept saying "writing interactions"
     assert _count(engine, Interaction) == n and _staged_files(tailor_home) == []
 
 
