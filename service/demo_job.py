@@ -66,8 +66,9 @@ def run_demo(
     with session_scope(engine) as session:
         key = create_key(session, "demo")
     base = f"http://{host}:{port}"
+    later = "" if serve else " once `tailor serve` runs"  # --no-serve: nothing answers there yet
     typer.echo(
-        f"\nReview page: {base}/review/campaigns/{summary.campaign_id}  (log in with the API key below)\n"
+        f"\nReview page: {base}/review/campaigns/{summary.campaign_id}  (log in with the API key below{later})\n"
         f"API docs:    {base}/docs   (send the key as the X-API-Key header)\n"
         f"API key:     {key}\n"
     )

@@ -350,3 +350,11 @@ def test_audience_file_command_says_which_model_fell_back(tmp_path):
     assert result.exit_code == 0, result.output
     fallbacks = [line for line in result.output.splitlines() if line.startswith("fallback: ")]
     assert len(fallbacks) == 1 and fallbacks[0].startswith("fallback: churn_risk: BG/NBD instead of the supervised")
+
+
+def test_the_demo_without_serving_says_the_review_page_waits_for_tailor_serve(tmp_path, monkeypatch):
+    """`tailor demo --no-serve` printed the review page's address as if it were there to open."""
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    result = run(["demo", "--customers", "60", "--limit", "3", "--no-serve"], tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "(log in with the API key below once `tailor serve` runs)" in result.stdout
