@@ -27,6 +27,7 @@ from service.errors import (
     is_database_busy,
     is_number_out_of_range,
 )
+from service.idempotency import IdempotencyKeys
 from service.importing.background import remove_stranded_uploads
 from service.jobs import ThreadJobRunner
 from service.jobs.recovery import fail_interrupted_jobs
@@ -81,6 +82,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(ReviewPageHeaders)
     app.add_middleware(SameOriginWrites, cookie=REVIEW_COOKIE, public_url=PublicSettings().url)
+    app.add_middleware(IdempotencyKeys)  # inside the size limit: it reads the bodies the limit let through
     app.add_middleware(RequestSizeLimit, max_upload_bytes=ApiSettings().max_upload_mb * MIB)
 
     # The review page's requests get their errors as a page with a way back; the API's keep their JSON.

@@ -308,6 +308,20 @@ class ErasedSend(Base):
     message_id: Mapped[str | None] = mapped_column(String(300), index=True)
 
 
+class IdempotencyKey(Base):
+    """A POST a client sent with an `Idempotency-Key` header (service.idempotency): who sent it (a hash of their API
+    key with the header's value), a hash of the request, and once it succeeded its answer, given again to a retry."""
+
+    __tablename__ = "idempotency_keys"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None] = mapped_column(Integer)  # null while the first request is being answered
+    content_type: Mapped[str | None] = mapped_column(String(200))
+    body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
 class Event(Base):
     """What became of a send (delivered, opened, ...). An event is recorded once: by the email service's own id
     for it when it gave one, else by its send, kind and moment (service.events)."""

@@ -1,0 +1,155 @@
+"""Idempotency keys: a client that sent a POST and got no answer (a timeout, a dropped connection) cannot know
+whether it arrived. Sent again with the same `Idempotency-Key` header, it gets the first answer again instead of a
+second campaign, send job or training.
+
+For a POST to the API (not the review page, whose forms carry revisions, nor a file upload to /imports, whose
+body can be gigabytes) with the header and a body of a stated size: the first request with a key records it, with
+a hash of the request (method, path, query, body) and of the API key that sent it, and keeps its answer if it
+succeeded (2xx). The same key and request again get that answer, marked `Idempotent-Replayed: true`; the same key
+with another request is a 422; the same key while the first is still being answered is a 409. An answer that was
+not a success is not kept, so the request can be tried again with its key. Keys are kept `KEPT` (24 hours).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.clock import utcnow
+from service.db.models import IdempotencyKey
+from service.db.session import session_scope
+from service.request_size import MAX_REQUEST_BYTES
+
+HEADER = "idempotency-key"
+KEY_MAX = 200  # characters of a key: a UUID is 36
+KEPT = timedelta(hours=24)
+_NOT_KEYED = ("/review", "/imports/", "/unsubscribe/")
+
+
+def _refused(status: int, error: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    problems = [{"field": "Idempotency-Key", "message": message}] if status == 422 else []
+    return JSONResponse({"error": error, "message": message, "problems": problems}, status, headers=headers)
+
+
+class IdempotencyKeys:
+    """ASGI middleware giving a POST sent again with the same `Idempotency-Key` the first answer (module docstring)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        path = scope.get("path", "")
+        declared = headers.get("content-length", "0")
+        if (
+            HEADER not in headers
+            or path.startswith(_NOT_KEYED)
+            or not declared.isdigit()
+            or int(declared) > MAX_REQUEST_BYTES  # left to the size limit's 413
+        ):
+            await self.app(scope, receive, send)
+            return
+        key = headers[HEADER].strip()
+        if not 0 < len(key) <= KEY_MAX:
+            message = f"give a key of 1 to {KEY_MAX} characters (a UUID, say), the same for each retry of a request"
+            await _refused(422, "InvalidRequest", message)(scope, receive, send)
+            return
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False) and message["type"] == "http.request"
+        sender = headers.get("x-api-key") or headers.get("authorization", "")
+        key_hash = hashlib.sha256(f"{sender}\0{key}".encode()).hexdigest()
+        request = hashlib.sha256(b"\0".join([path.encode(), scope.get("query_string", b""), body])).hexdigest()
+        engine = scope["app"].state.tailor.engine
+        try:
+            stored = await run_in_threadpool(_claim, engine, key_hash, request)
+        except OperationalError:
+            message = "The database is busy; nothing was done. Try again in a moment."
+            await _refused(503, "DatabaseBusy", message, {"Retry-After": "2"})(scope, receive, send)
+            return
+        if stored is not None:
+            await _answer_again(stored, request)(scope, receive, send)
+            return
+
+        sent_body = False
+
+        async def replay() -> Message:
+            nonlocal sent_body
+            if sent_body:
+                return await receive()  # the app waits for the client to go away: the real stream says when
+            sent_body = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        answer: dict = {"status": 500, "content_type": None, "body": b""}
+
+        async def keep(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                answer["status"] = message["status"]
+                answer["content_type"] = Headers(raw=message.get("headers", [])).get("content-type")
+            elif message["type"] == "http.response.body":
+                answer["body"] += message.get("body", b"")
+            await send(message)
+
+        try:
+            await self.app(scope, replay, keep)
+        finally:
+            await run_in_threadpool(_settle, engine, key_hash, answer)
+
+
+def _claim(engine, key_hash: str, request: str) -> IdempotencyKey | None:
+    """None when this request is the first with its key (recorded now, as being answered), else the row that was
+    there: answered, being answered, or of another request."""
+    with session_scope(engine) as session:
+        session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < utcnow() - KEPT))
+    try:
+        with session_scope(engine) as session:
+            session.add(IdempotencyKey(key_hash=key_hash, request_hash=request))
+        return None
+    except IntegrityError:  # there already, or sent a moment ago by the same client
+        with session_scope(engine) as session:
+            row = session.scalar(select(IdempotencyKey).where(IdempotencyKey.key_hash == key_hash))
+            if row is None:  # it failed and was let go meanwhile: this one is taken as the first
+                session.add(IdempotencyKey(key_hash=key_hash, request_hash=request))
+                return None
+            session.expunge(row)
+            return row
+
+
+def _answer_again(stored: IdempotencyKey, request: str) -> Response:
+    if stored.request_hash != request:
+        message = (
+            "this key was used with another request (another path, query or body): a retry sends the same "
+            "request with the same key, and a new request needs a new key"
+        )
+        return _refused(422, "InvalidRequest", message)
+    if stored.status_code is None:
+        message = "The first request with this Idempotency-Key is still being answered; ask again in a moment."
+        return _refused(409, "Conflict", message, {"Retry-After": "1"})
+    return Response(
+        stored.body or "", stored.status_code, media_type=stored.content_type, headers={"Idempotent-Replayed": "true"}
+    )
+
+
+def _settle(engine, key_hash: str, answer: dict) -> None:
+    """Keep a success's answer for the retries to come; let the key go after anything else, to be tried again."""
+    with session_scope(engine) as session:
+        row = session.get(IdempotencyKey, key_hash)
+        if row is None:
+            return
+        if 200 <= answer["status"] < 300:
+            row.status_code, row.content_type = answer["status"], answer["content_type"]
+            row.body = answer["body"].decode("utf-8", errors="replace")
+        else:
+            session.delete(row)

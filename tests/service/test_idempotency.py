@@ -1,0 +1,79 @@
+"""A POST sent again with the same Idempotency-Key (a client's retry after a timeout) gets the first answer again: a
+retried POST /campaigns made a second campaign, and a retried send started a second send job."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from service.auth import create_key
+from service.clock import utcnow
+from service.db.models import Campaign, IdempotencyKey, Job
+from service.db.session import session_scope
+
+CAMPAIGN = {"name": "Autumn", "brand": "hearth", "campaign_type": "win_back"}
+
+
+def count(engine, model) -> int:
+    with session_scope(engine) as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+def test_a_retried_post_gets_the_first_answer_and_makes_nothing_twice(client, engine):
+    key = {"Idempotency-Key": "7f1c6a52-0b9e-4d0a-9a57-2f4f8f7c1e11"}
+    first = client.post("/campaigns", json=CAMPAIGN, headers=key)
+    again = client.post("/campaigns", json=CAMPAIGN, headers=key)
+    assert first.status_code in (200, 201) and again.status_code == first.status_code
+    assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers and count(engine, Campaign) == 1
+
+    campaign_id = first.json()["id"]
+    sent = client.post(f"/campaigns/{campaign_id}/send", headers={"Idempotency-Key": "send-1"})
+    resent = client.post(f"/campaigns/{campaign_id}/send", headers={"Idempotency-Key": "send-1"})
+    assert sent.status_code == 202 and resent.json()["job_id"] == sent.json()["job_id"]
+    with session_scope(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Job).where(Job.kind == "send")) == 1
+
+    assert client.post("/campaigns", json=CAMPAIGN).json()["id"] != campaign_id  # without a key: a new campaign
+
+
+def test_a_key_used_with_another_request_is_refused_and_a_failure_is_not_kept(client, engine):
+    key = {"Idempotency-Key": "k-1"}
+    refused = client.post("/campaigns", json={**CAMPAIGN, "brand": "nope"}, headers=key)
+    assert refused.status_code == 422 and count(engine, IdempotencyKey) == 0  # not a success: not kept
+    made = client.post("/campaigns", json=CAMPAIGN, headers=key)  # the corrected request, with the same key
+    assert made.status_code in (200, 201) and count(engine, Campaign) == 1
+
+    other = client.post("/campaigns", json={**CAMPAIGN, "name": "Winter"}, headers=key)
+    assert other.status_code == 422 and other.json()["problems"][0]["field"] == "Idempotency-Key"
+    assert "used with another request" in other.json()["message"] and count(engine, Campaign) == 1
+    too_long = client.post("/campaigns", json=CAMPAIGN, headers={"Idempotency-Key": "x" * 201})
+    assert too_long.status_code == 422 and too_long.json()["problems"][0]["field"] == "Idempotency-Key"
+
+
+def test_keys_are_each_clients_own_and_one_being_answered_is_a_conflict(client, engine):
+    with session_scope(engine) as session:
+        other_key = create_key(session, "another tool")
+    key = {"Idempotency-Key": "shared-name"}
+    mine = client.post("/campaigns", json=CAMPAIGN, headers=key)
+    theirs = TestClient(client.app, headers={"X-API-Key": other_key}).post("/campaigns", json=CAMPAIGN, headers=key)
+    assert theirs.json()["id"] != mine.json()["id"] and "Idempotent-Replayed" not in theirs.headers
+
+    busy = {"Idempotency-Key": "busy"}
+    client.post("/campaigns", json=CAMPAIGN, headers=busy)
+    with session_scope(engine) as session:  # as if the first request with this key were still being answered
+        newest = select(IdempotencyKey).order_by(IdempotencyKey.created_at.desc()).limit(1)
+        session.scalar(newest).status_code = None
+    answer = client.post("/campaigns", json=CAMPAIGN, headers=busy)
+    assert answer.status_code == 409 and answer.headers["Retry-After"] == "1"
+    assert "still being answered" in answer.json()["message"] and count(engine, Campaign) == 3
+
+
+def test_keys_older_than_a_day_are_let_go(client, engine):
+    key = {"Idempotency-Key": "old"}
+    first = client.post("/campaigns", json=CAMPAIGN, headers=key).json()["id"]
+    with session_scope(engine) as session:
+        session.scalar(select(IdempotencyKey)).created_at = utcnow() - timedelta(hours=25)
+    assert client.post("/campaigns", json=CAMPAIGN, headers=key).json()["id"] != first
