@@ -43,6 +43,12 @@ class CarriedForm:
         return BUTTONS[self.action.rsplit("/", 1)[1]]
 
     @property
+    def draft_id(self) -> int | None:
+        """The draft the form acts on (None for a campaign's form)."""
+        found = re.match(rf"^{PREFIX}/drafts/(\d+)/", self.action)
+        return int(found[1]) if found else None
+
+    @property
     def page(self) -> str:
         """The review page the form was on (a draft, or a campaign's list)."""
         return FORM_PAGE.match(self.action)[1]

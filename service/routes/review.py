@@ -172,7 +172,9 @@ def login(
     response: HTMLResponse | RedirectResponse = RedirectResponse(after_login(next), status_code=303)
     if form is not None:
         request.state.reviewer = reviewer.strip()
-        response = templates.TemplateResponse(request, "resend.html", {"form": form})
+        draft = session.get(Draft, form.draft_id) if form.draft_id is not None else None
+        lang = _written_in(draft) if draft is not None else None  # the fields hold copy in that language
+        response = templates.TemplateResponse(request, "resend.html", {"form": form, "lang": lang})
     secure = _over_https(request)  # the token is a bearer secret: over https it never goes out over plain http
     response.set_cookie(
         REVIEW_COOKIE, token, max_age=SESSION_HOURS * 3600, httponly=True, samesite="strict", secure=secure

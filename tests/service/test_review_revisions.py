@@ -224,6 +224,7 @@ def test_an_edit_sent_after_the_session_ended_is_offered_again_after_the_login(d
     offered = form_of(again.text, action)
     assert offered["subject"] == typed["subject"] and offered["intro"] == typed["intro"]
     assert offered["expected_revision"] == "0"  # the revision the first page showed
+    assert f'name="subject" value="{typed["subject"]}" lang="en"' in again.text  # spell-checked as the copy's
     assert f'href="{page}" id="leave-it"' in again.text
 
     saved = browser.post(action, data=offered)
