@@ -97,7 +97,7 @@ def _to_mail(
     were deferred (the contact policy) and each experiment draft's arm (held-out drafts are not mailed). With
     ``limit``, drafts are taken until ``limit`` are left to mail: a held-back, deferred or held-out draft does not
     count towards it, as it leaves the due drafts (flagged, its send time moved on, or ``holdout``)."""
-    schedule = SendScheduleSettings()
+    schedule, conversion_window = SendScheduleSettings(), ExperimentSettings().conversion_window_days
     to_mail: list[int] = []
     held_back: list[dict[str, Any]] = []
     deferred, arms, seen = 0, {}, set()
@@ -112,7 +112,7 @@ def _to_mail(
         fresh, stale = hold_back_stale(session, due)
         fresh, later = defer_recently_mailed(
             session, fresh, now, schedule.min_days_between,
-            holdout_days=ExperimentSettings().conversion_window_days, timezone=schedule.timezone,
+            holdout_days=conversion_window, timezone=schedule.timezone,
         )  # fmt: skip
         held_back, deferred = held_back + stale, deferred + later
         if campaign.holdout_share is not None and fresh:
@@ -152,8 +152,8 @@ def send_campaign(
                 schedule_at_best_hours(session, campaign_id, scheduled or now, replace=scheduled)
         campaign = session.get(Campaign, campaign_id)
         draft_ids, held_back, deferred, arms = _to_mail(session, campaign, now, limit)
-        brand_slug = campaign.brand.slug
-        sender = sender_of(brand_slug, settings)
+        brand = load_brand(campaign.brand.slug)  # once: the loop below writes each send's locale with it
+        sender = sender_of(brand.slug, settings)
         experiment = campaign.holdout_share is not None
         mailed = _mailed_addresses(session, campaign_id)
     held_out = sum(arm == HOLDOUT for arm in arms.values())
@@ -188,7 +188,7 @@ def send_campaign(
                     to_address = smtp_address(customer.email, smtputf8)  # AddressNotDeliverable: this one skipped
                     now = utcnow()
                     campaign = session.get(Campaign, campaign_id)
-                    locale = html_locale(variant.html) or writing_locale(customer.locale, load_brand(brand_slug))[0]
+                    locale = html_locale(variant.html) or writing_locale(customer.locale, brand)[0]
                     features = email_features((customer.profile or {}).get("churn_risk"), draft.recommendations)
                     send = Send(
                         customer_id=customer.id, campaign_id=campaign_id, draft_id=draft.id, variant_id=variant.id,
