@@ -84,7 +84,9 @@ class BrandKit(BaseModel):
 
     @model_validator(mode="after")
     def _shop_url_is_a_web_address(self) -> BrandKit:
-        if self.shop_url and not re.fullmatch(r"https?://[^\s<>\"]+", self.shop_url, re.IGNORECASE):
+        from generation.render import WEB_ADDRESS  # the links an email may carry; render imports this module
+
+        if self.shop_url and not WEB_ADDRESS.fullmatch(self.shop_url):
             raise ValueError(f"shop_url {self.shop_url!r} must be a web address starting with https:// (or http://)")
         return self
 
