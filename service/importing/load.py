@@ -392,6 +392,11 @@ def _many(count: int, one: str, many: str) -> str:
     return f"{count:,} {one if count == 1 else many}"
 
 
+def _examples(items: list[str]) -> str:
+    """The first three of ``items``, and an ellipsis when there are more: what a warning names."""
+    return ", ".join(items[:3]) + (", …" if len(items) > 3 else "")
+
+
 def _locale_warnings(counts: pd.Series) -> tuple[str, ...]:
     """A language without email templates is accepted (a campaign writes to those customers in the brand's
     default language and flags their drafts), but the shop should know before it plans a campaign."""
@@ -417,10 +422,9 @@ def _smtputf8_warnings(addresses: list[str]) -> tuple[str, ...]:
     know before a send skips their drafts."""
     if not addresses:
         return ()
-    examples = ", ".join(addresses[:3]) + (", …" if len(addresses) > 3 else "")
     return (
         f"{_many(len(addresses), 'customer has', 'customers have')} an address with letters outside ASCII before the "
-        f"@ ({examples}): only a "
+        f"@ ({_examples(addresses)}): only a "
         "mail server that offers SMTPUTF8 takes it; through one that does not, their drafts are skipped at sending "
         "and flagged for review.",
     )
@@ -435,11 +439,9 @@ def _url_warnings(skus: list[str]) -> tuple[str, ...]:
     shop should know, and that the brand kit's ``shop_url`` stands in for it."""
     if not skus:
         return ()
-    examples = ", ".join(skus[:3]) + (", …" if len(skus) > 3 else "")
     return (
-        f"{_many(len(skus), 'product has', 'products have')} no url ({examples}): their emails link to the brand "
-        "kit's shop_url instead, "
-        "or to nothing when the kit has none, and nobody can click through to them.",
+        f"{_many(len(skus), 'product has', 'products have')} no url ({_examples(skus)}): their emails link to the "
+        "brand kit's shop_url instead, or to nothing when the kit has none, and nobody can click through to them.",
     )
 
 
