@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from service.clock import as_text, as_utc, utcnow
@@ -124,18 +124,15 @@ def approved_send_after(campaign: Campaign, now: datetime) -> datetime | None:
     return campaign.scheduled_at if campaign.scheduled_at is not None and campaign.scheduled_at > now else None
 
 
-def schedule_at_best_hours(session: Session, campaign_id: int, now: datetime, replace: datetime | None = None) -> int:
-    """Give each approved draft of the campaign that has no send time yet (or the time ``replace``: the
-    campaign's scheduled moment) its customer's next best hour after ``now``; returns how many were scheduled."""
+def schedule_at_best_hours(session: Session, campaign_id: int, now: datetime) -> int:
+    """Give each approved draft of the campaign its customer's next best hour after ``now`` (a request to send calls
+    it once ``schedule_campaign`` has given every approved draft the request's moment); returns how many."""
     from scoring.send_time import next_send_times
 
     drafts = list(
         session.scalars(
             select(Draft)
             .where(Draft.campaign_id == campaign_id, Draft.status == "approved")
-            .where(
-                or_(Draft.send_after.is_(None), Draft.send_after == replace) if replace else Draft.send_after.is_(None)
-            )
             .options(selectinload(Draft.customer))
             .order_by(Draft.id)
         )

@@ -149,7 +149,7 @@ def send_campaign(
             scheduled = at if at is not None and at > now else None
             schedule_campaign(session, session.get(Campaign, campaign_id), scheduled)
             if at_best_hour:
-                schedule_at_best_hours(session, campaign_id, scheduled or now, replace=scheduled)
+                schedule_at_best_hours(session, campaign_id, scheduled or now)
         campaign = session.get(Campaign, campaign_id)
         draft_ids, held_back, deferred, arms = _to_mail(session, campaign, now, limit)
         brand = load_brand(campaign.brand.slug)  # once: the loop below writes each send's locale with it
