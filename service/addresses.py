@@ -4,6 +4,8 @@ case-insensitively; a campaign mails an address once (service.pipeline.sending).
 
 from __future__ import annotations
 
+import unicodedata
+
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
@@ -14,8 +16,9 @@ SHOWN_ADDRESSES = 5  # shared addresses a warning names; it counts them all
 
 
 def address_key(email: str) -> str:
-    """An address as addresses are compared: ``Shared@Example.com`` and ``shared@example.com`` are one."""
-    return email.strip().lower()
+    """An address as addresses are compared: ``Shared@Example.com`` and `` shared@example.com`` are one, and so are
+    an address composed (NFC, as the import keeps text) and the same address decomposed."""
+    return unicodedata.normalize("NFC", email).strip().lower()
 
 
 def stop_shared_addresses(session: Session) -> set[int]:
