@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, selectinload
 from recommenders.rules import Rules
 from service.campaigns import cancel_first
 from service.db.models import Campaign, Customer, ErasedSend, Product, Send
+from service.erasures import keep_erasure
 from service.errors import Conflict, InvalidInput, NotFound, Problem
 from service.forecasts import mark_stale_for_customers
 from service.schemas import CustomerOut, ProductOut, Recommendation
@@ -26,8 +27,10 @@ def erase_customer(session: Session, external_id: str) -> None:
     """Erase a customer (the right to erasure): their record and, by the database's cascade, their orders,
     drafts, sends with their events, and experiment assignments. The ids and Message-IDs of their sends are kept
     (ErasedSend, nothing of the person), so that the email service's late events for them are skipped rather than
-    refuse a whole batch. The forecasts of campaigns that held a draft of theirs are recomputed. Refused (Conflict)
-    while a campaign is being generated, which may be writing their draft. The trained models hold their
+    refuse a whole batch; and digests of their customer id and address (ErasedCustomer, service.erasures), so that
+    importing the shop's files again does not bring them back and mail them, until the shop lifts the erasure for
+    someone who signed up again. The forecasts of campaigns that held a draft of theirs are recomputed. Refused
+    (Conflict) while a campaign is being generated, which may be writing their draft. The trained models hold their
     interactions until the next training."""
     customer = get_customer(session, external_id)
     generating = session.scalar(select(Campaign.id).where(Campaign.status == "generating").limit(1))
@@ -39,6 +42,7 @@ def erase_customer(session: Session, external_id: str) -> None:
     mark_stale_for_customers(session, [customer.id], unsent_only=False)
     their_sends = select(Send.id, Send.message_id).where(Send.customer_id == customer.id)
     session.execute(insert(ErasedSend).from_select(["id", "message_id"], their_sends))
+    keep_erasure(session, customer)
     session.flush()
     session.expunge(customer)
     session.execute(delete(Customer).where(Customer.id == customer.id))

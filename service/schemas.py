@@ -77,6 +77,22 @@ class ImportResult(BaseModel):
     audience_status_url: str | None = None
 
 
+class ErasureLiftIn(BaseModel):
+    """Someone erased who signed up again of their own will, by the customer id they were erased under, their
+    address, or both."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    customer_id: str | None = Field(None, max_length=128, description="the customer id they were erased under")
+    email: str | None = Field(None, max_length=320, description="their address, in any case")
+
+
+class ErasuresLifted(BaseModel):
+    lifted: int = Field(
+        description="erasures lifted: each holds a customer id and an address, and one that either matched is lifted"
+    )
+
+
 class JobStarted(BaseModel):
     """A job was queued: GET `status_url` for its status, progress and, once it ends, its result or error."""
 

@@ -308,6 +308,18 @@ class ErasedSend(Base):
     message_id: Mapped[str | None] = mapped_column(String(300), index=True)
 
 
+class ErasedCustomer(Base):
+    """A customer erased under the right to erasure, kept as nothing readable of them: SHA-256 digests of their
+    customer id and of their address (service.erasures), and when. An import does not bring them back, until the
+    shop lifts the erasure for someone who signed up again."""
+
+    __tablename__ = "erased_customers"
+
+    id_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    email_digest: Mapped[str | None] = mapped_column(String(64), index=True)  # none for a customer without one
+    erased_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class IdempotencyKey(Base):
     """A POST a client sent with an `Idempotency-Key` header (service.idempotency): who sent it (a hash of their API
     key with the header's value), a hash of the request, and once it succeeded its answer, given again to a retry."""

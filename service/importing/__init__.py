@@ -1,5 +1,6 @@
 """Import of shop data (customers, products, orders, past sends) from CSV or Parquet: a file with any problem
-is refused whole, naming its lines, and nothing of it is written."""
+is refused whole, naming its lines, and nothing of it is written; the rows of erased customers are left out, and a
+warning names them."""
 
 from service.importing.load import (
     IMPORTERS,

@@ -1,4 +1,5 @@
-"""Validates an import file and writes it in the caller's transaction: new keys are inserted, known keys updated.
+"""Validates an import file and writes it in the caller's transaction: new keys are inserted, known keys updated,
+and the rows of erased customers left out (service.importing.erased).
 
 Every kind is read a chunk of lines at a time, so that a file of millions of customers or order lines is imported in
 bounded memory (see import_file)."""
@@ -23,8 +24,10 @@ from service.addresses import shared_address_warning, shared_addresses, stop_sha
 from service.clock import utcnow
 from service.db.batches import batches, rows_where_in
 from service.db.models import Customer, Event, Interaction, Product, Send
+from service.erasures import Erasures
 from service.errors import MAX_PROBLEMS, InvalidInput, Problem
 from service.importing.columns import SPECS, TableSpec, parse_table
+from service.importing.erased import erased_warnings, without_erased
 from tabular import DateOrder, is_parquet, scan_utf8
 
 # One address: no spaces, and none of the characters that separate or quote addresses in a header (a comma made
@@ -99,7 +102,9 @@ def import_file(
     numbers = RowNumbers(path)
     dates_day_first = _dates_day_first(path, shown, spec, numbers)
     earlier_keys = _EarlierKeys(spec.key)
+    erasures = Erasures.read(session)
     problems: list[Problem] = []
+    erased_rows: list[str] = []  # what each row of an erased customer, left out, was
     inserted = updated = 0
     languages = pd.Series(dtype="int64")  # customers per language without email templates
     needs_smtputf8: list[str] = []  # addresses only a mail server that offers SMTPUTF8 takes
@@ -109,14 +114,16 @@ def import_file(
         parsed, found = parse_table(chunk, spec, dates_day_first)
         if not set(spec.required) <= set(parsed.columns):
             raise InvalidInput(f"{kind} file", found)  # a missing column: every chunk would say so
+        found += earlier_keys.repeated_in(parsed)  # every row's, those of erased customers too
+        parsed, erased = without_erased(session, kind, parsed, erasures)
         found += CHECKS[kind](session, parsed)
-        found += earlier_keys.repeated_in(parsed)
         problems += found
         if len(problems) >= MAX_PROBLEMS:
             break
         if not problems:
             summary = IMPORTERS[kind](session, parsed, _after(inserted + updated, lines, report))
             inserted, updated = inserted + summary.inserted, updated + summary.updated
+            erased_rows += erased
             if kind == "customers":
                 languages = _count_languages(languages, parsed)
                 needs_smtputf8 += _needing_smtputf8(parsed)
@@ -130,6 +137,7 @@ def import_file(
     warnings = _locale_warnings(languages) + _smtputf8_warnings(needs_smtputf8) + _url_warnings(without_url)
     if kind == "customers":
         warnings += _shared_addresses(session, lambda ids: earlier_keys.held(pd.DataFrame({"customer_id": ids})))
+    warnings += erased_warnings(erased_rows)
     return ImportSummary(kind, inserted + updated, inserted, updated, warnings)
 
 
@@ -301,19 +309,21 @@ def import_frame(session: Session, kind: str, frame: pd.DataFrame, progress: Rep
     _require_kind(kind)
     # Rows are named as the lines of the CSV file the frame would be: its first row is line 2.
     parsed, problems = parse_table(frame.set_axis(pd.RangeIndex(2, 2 + len(frame))), SPECS[kind])
+    erased: list[str] = []
     if set(SPECS[kind].required) <= set(parsed.columns):
+        parsed, erased = without_erased(session, kind, parsed, Erasures.read(session))
         problems += CHECKS[kind](session, parsed)
     if problems:
         raise InvalidInput(f"{kind} file", sorted(problems, key=lambda p: (p.row or 0, p.column or "")))
     summary = IMPORTERS[kind](session, parsed, progress or _silent)
+    warnings: tuple[str, ...] = ()
     if kind == "products":
-        return replace(summary, warnings=_url_warnings(_without_url(parsed)))
-    if kind != "customers":
-        return summary
-    languages = _count_languages(pd.Series(dtype="int64"), parsed)
-    warnings = _locale_warnings(languages) + _smtputf8_warnings(_needing_smtputf8(parsed))
-    warnings += _shared_addresses(session, lambda ids: np.isin(ids, parsed.customer_id))
-    return replace(summary, warnings=warnings)
+        warnings = _url_warnings(_without_url(parsed))
+    elif kind == "customers":
+        languages = _count_languages(pd.Series(dtype="int64"), parsed)
+        warnings = _locale_warnings(languages) + _smtputf8_warnings(_needing_smtputf8(parsed))
+        warnings += _shared_addresses(session, lambda ids: np.isin(ids, parsed.customer_id))
+    return replace(summary, warnings=warnings + erased_warnings(erased))
 
 
 def _require_kind(kind: str) -> None:

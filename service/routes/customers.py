@@ -1,14 +1,24 @@
-"""Customers with their segment and profile, products, and recommendations for one customer."""
+"""Customers with their segment and profile, their erasure and its lifting, products, and recommendations for one
+customer."""
 
 from fastapi import APIRouter, Query, status
 
 from recommenders.rules import Rules
 from service import customers as customer_ops
+from service import erasures
 from service.deps import ApiKeyDep, OffsetQuery, SessionDep, StateDep
 from service.errors import InvalidInput, Problem
 from service.pipeline.frames import boost_weights
 from service.routes.responses import KEYED, errors
-from service.schemas import CustomerOut, CustomerSendOut, ProductOut, Recommendation, SegmentOut
+from service.schemas import (
+    CustomerOut,
+    CustomerSendOut,
+    ErasureLiftIn,
+    ErasuresLifted,
+    ProductOut,
+    Recommendation,
+    SegmentOut,
+)
 from service.segments import latest_segments
 
 router = APIRouter(tags=["customers"], responses=errors(*KEYED))
@@ -87,6 +97,14 @@ def recommendations(
     return customer_ops.recommend_for(state.models.get("recommender"), state.catalog.get(session), customer, k, rules)
 
 
+@router.post("/erasures/lift", response_model=ErasuresLifted, responses=errors(404))
+def lift_erasures(body: ErasureLiftIn, session: SessionDep, _key: ApiKeyDep) -> ErasuresLifted:
+    """Let back in someone erased (DELETE /customers/{id}) who signed up again of their own will, named by the
+    customer id they were erased under, their address, or both: the next customers import brings them in, where
+    it left them out. 404 when no erasure holds either."""
+    return ErasuresLifted(lifted=erasures.lift_erasures(session, body.customer_id, body.email))
+
+
 @router.get("/products", response_model=list[ProductOut])
 def list_products(
     session: SessionDep, _key: ApiKeyDep, category: str | None = None, in_stock: bool | None = None,
@@ -112,6 +130,8 @@ def get_customer(customer_id: str, session: SessionDep, _key: ApiKeyDep) -> Cust
     "/customers/{customer_id:external_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(404, 409)
 )
 def erase_customer(customer_id: str, session: SessionDep, _key: ApiKeyDep) -> None:
-    """Erase a customer (the right to erasure): their record, orders, drafts, sends and events. Refused (409)
-    while a campaign is being generated. The trained models forget them at the next training (POST /train)."""
+    """Erase a customer (the right to erasure): their record, orders, drafts, sends and events. Digests of their
+    customer id and address are kept, nothing readable, so that an import does not bring them back (POST
+    /erasures/lift lets them in again). Refused (409) while a campaign is being generated. The trained models
+    forget them at the next training (POST /train)."""
     customer_ops.erase_customer(session, customer_id)

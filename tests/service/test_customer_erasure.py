@@ -82,3 +82,118 @@ def test_a_customer_whose_id_holds_a_slash_can_be_read_and_erased(client, engine
     assert client.get("/customers/2024%2F0001/sends").status_code == 404  # written with the slash encoded too
     assert client.get("/customers/2024%2F0002").json()["first_name"] == "Bo"
     assert client.get("/customers").status_code == 200 and client.get("/segments").status_code == 200
+
+
+CUSTOMERS_FILE = (
+    "customer_id,email,first_name,locale,marketing_consent\n"
+    "c1,ann@example.com,Ann,en,true\nc2,Bo.Lund@Example.com,Bo,en,true\nc3,cy@example.com,Cy,en,true\n"
+)
+
+
+def _upload(client, kind: str, text: str):
+    return client.post(f"/imports/{kind}", files={"file": (f"{kind}.csv", text.encode(), "text/csv")})
+
+
+def _imported(client, kind: str, text: str) -> dict:
+    answer = _upload(client, kind, text)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_an_erased_customer_is_not_imported_again_and_the_import_names_their_row(client):
+    """The shop's usual customers file, imported again after an erasure, brought the erased customer straight back,
+    and with them their marketing email: the opposite of what they asked for."""
+    _imported(client, "customers", CUSTOMERS_FILE)
+    assert client.delete("/customers/c2").status_code == 204
+
+    again = _imported(client, "customers", CUSTOMERS_FILE.replace("Ann,", "Annie,"))
+    assert client.get("/customers/c2").status_code == 404
+    assert client.get("/customers/c1").json()["first_name"] == "Annie"  # the others are imported as ever
+    assert (again["rows"], again["inserted"], again["updated"]) == (2, 0, 2)
+    assert again["warnings"] == [
+        "1 row was not imported, as customers erased under the right to erasure are not brought back, nor their "
+        "orders and sends: row 3: customer 'c2' was erased. Someone who signs up again of their own will is "
+        "imported once their erasure is lifted (POST /erasures/lift)."
+    ]
+    assert "lund" not in again["warnings"][0].lower()  # the address is not repeated
+
+
+def test_an_erased_address_keeps_out_a_new_customer_id_whatever_its_case_and_spaces(client):
+    """The same person under a new id of the shop's, the address typed in other letters' case and with spaces
+    around it, came back too. A customer already stored at that address (a household's other id) is not erased."""
+    household = CUSTOMERS_FILE + "c4,bo.lund@example.com,Liv,en,true\n"
+    _imported(client, "customers", household)
+    assert client.delete("/customers/c2").status_code == 204
+
+    signed_up_again = household + 'c9,"  BO.LUND@example.COM ",Bo,en,true\n'
+    again = _imported(client, "customers", signed_up_again)
+    assert client.get("/customers/c9").status_code == 404
+    assert client.get("/customers/c4").json()["first_name"] == "Liv"
+    assert (
+        "row 3: customer 'c2' was erased; row 6: customer 'c9' has the address of an erased customer."
+        in (again["warnings"][-1])
+    )
+
+
+def test_orders_and_sends_of_an_erased_customer_are_left_out_and_said_so(client):
+    """Their orders and past sends, imported again, were refused as an unknown customer's ("import customers
+    first"), which they were not: the shop was told to bring back the person it had erased."""
+    _imported(client, "customers", CUSTOMERS_FILE)
+    products = "sku,name,category,price,currency,description,url,in_stock\nT1,Tea,tea,5,EUR,Green tea,,true\n"
+    _imported(client, "products", products)
+    orders = (
+        "order_id,customer_id,product_id,quantity,amount,timestamp\n"
+        "o1,c1,T1,1,5,2026-01-03\no2,c2,T1,2,10,2026-01-04\no3,c3,T1,1,5,2026-01-05\n"
+    )
+    sends = "send_id,customer_id,subject,campaign_type,sent_at\ns1,c2,Hi,vip,2026-01-02\ns2,c3,Hi,vip,2026-01-02\n"
+    assert client.delete("/customers/c2").status_code == 204
+
+    imported_orders = _imported(client, "orders", orders)
+    assert imported_orders["rows"] == 2
+    assert "row 3: customer 'c2' was erased." in imported_orders["warnings"][0]
+    imported_sends = _imported(client, "sends", sends)
+    assert imported_sends["rows"] == 1 and "row 2: customer 'c2' was erased." in imported_sends["warnings"][0]
+    only_theirs = _imported(
+        client, "sends", "send_id,customer_id,subject,campaign_type,sent_at\ns3,c2,Hi,vip,2026-01-02\n"
+    )
+    assert only_theirs["rows"] == 0 and len(only_theirs["warnings"]) == 1
+    unknown = _upload(client, "orders", orders.replace("o3,c3", "o3,c404"))
+    assert unknown.status_code == 422 and unknown.json()["problems"] == [
+        {"row": 4, "column": "customer_id", "message": "unknown customer 'c404'; import customers first"}
+    ]  # a customer never erased is still refused, and the whole file with them
+
+
+def test_lifting_an_erasure_lets_the_import_bring_the_customer_back(client, engine):
+    """A person erased who signs up again of their own will could never be imported again."""
+    _imported(client, "customers", CUSTOMERS_FILE)
+    for customer_id in ("c1", "c2"):
+        assert client.delete(f"/customers/{customer_id}").status_code == 204
+
+    assert client.post("/erasures/lift", json={"customer_id": "c2"}).json() == {"lifted": 1}
+    assert client.post("/erasures/lift", json={"email": " ANN@example.com"}).json() == {"lifted": 1}
+    again = _imported(client, "customers", CUSTOMERS_FILE)
+    assert again["warnings"] == [] and again["inserted"] == 2
+    assert client.get("/customers/c2").json()["email"] == "Bo.Lund@Example.com"
+
+    not_erased = client.post("/erasures/lift", json={"customer_id": "c2"})
+    assert not_erased.status_code == 404 and not_erased.json()["message"] == (
+        "No erased customer has this customer id or address: there is no erasure to lift."
+    )
+    nobody = client.post("/erasures/lift", json={})
+    assert nobody.status_code == 422 and nobody.json()["problems"] == [
+        {"field": "customer_id", "message": "give the customer_id, the email or both"}
+    ]
+    document = client.get("/openapi.json").json()["paths"]["/erasures/lift"]["post"]
+    assert {"401", "404", "422", "503"} <= set(document["responses"])
+
+
+def test_the_suppression_list_holds_nothing_readable_of_the_person(client, engine):
+    """An erasure kept must not keep the person: neither their address, in any spelling, nor their id."""
+    _imported(client, "customers", CUSTOMERS_FILE)
+    assert client.delete("/customers/c2").status_code == 204
+    with engine.connect() as connection:
+        kept = connection.exec_driver_sql("SELECT * FROM erased_customers").all()
+    assert len(kept) == 1
+    text = " ".join(str(value) for value in kept[0]).lower()
+    assert "lund" not in text and "c2" not in text.split()
+    assert all(len(str(value)) == 64 for value in kept[0][:2])  # two SHA-256 digests, and when

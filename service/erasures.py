@@ -1,0 +1,86 @@
+"""The suppression list of erased customers: a customer erased under the right to erasure (DELETE /customers/{id})
+is kept as SHA-256 digests of their customer id and of their address, and when, nothing readable of them, so that
+importing the shop's files again does not bring them back and mail them. The shop lifts an erasure when the person
+signs up again of their own will.
+
+The digests are plain, not keyed: a key lost or changed with the server's home folder would let every erased
+customer back unnoticed. Whoever holds the database and guesses an address can tell that it was erased; nobody can
+read an address or an id out of it."""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from dataclasses import dataclass
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import Session
+
+from service.addresses import address_key
+from service.db.models import Customer, ErasedCustomer
+from service.errors import InvalidInput, NotFound, Problem
+
+
+def id_digest(external_id: str) -> str:
+    """A customer id as an erasure keeps it: compared exactly, as the shop's ids are, in its composed form (NFC),
+    as the import keeps ids."""
+    return _digest("customer_id", unicodedata.normalize("NFC", external_id).strip())
+
+
+def email_digest(email: str) -> str:
+    """An address as an erasure keeps it, compared as addresses are (``address_key``): ``Ann@Example.com `` is
+    ``ann@example.com``."""
+    return _digest("email", address_key(email))
+
+
+def _digest(kind: str, value: str) -> str:
+    # The kind in front: an id spelt like an address matches no address.
+    return hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()
+
+
+def keep_erasure(session: Session, customer: Customer) -> None:
+    """Add ``customer``, who is being erased, to the suppression list."""
+    address = email_digest(customer.email) if address_key(customer.email) else None
+    session.merge(ErasedCustomer(id_digest=id_digest(customer.external_id), email_digest=address))
+
+
+@dataclass(frozen=True)
+class Erasures:
+    """The suppression list's digests, read once for an import: one or two per erased customer, few enough to
+    hold, so that a file's rows are checked without a query each."""
+
+    ids: frozenset[str]
+    addresses: frozenset[str]
+
+    @classmethod
+    def read(cls, session: Session) -> Erasures:
+        rows = session.execute(select(ErasedCustomer.id_digest, ErasedCustomer.email_digest)).all()
+        return cls(frozenset(i for i, _ in rows), frozenset(e for _, e in rows if e is not None))
+
+    def __bool__(self) -> bool:
+        return bool(self.ids)
+
+    def holds_id(self, external_id: str) -> bool:
+        return id_digest(external_id) in self.ids
+
+    def holds_address(self, email: str) -> bool:
+        return bool(self.addresses) and email_digest(email) in self.addresses
+
+
+def lift_erasures(session: Session, customer_id: str | None, email: str | None) -> int:
+    """Lift the erasures of ``customer_id`` and of ``email`` (either may be None), for someone who signed up again
+    of their own will: the next import brings them in. The number lifted (an erasure holds an id and an address:
+    one matched by either is lifted whole); NotFound when none matched, so that a mistyped id is not taken for
+    done."""
+    matches = []
+    if customer_id and customer_id.strip():
+        matches.append(ErasedCustomer.id_digest == id_digest(customer_id))
+    if email and address_key(email):
+        matches.append(ErasedCustomer.email_digest == email_digest(email))
+    if not matches:
+        problem = Problem(None, "customer_id", "give the customer_id, the email or both", "field")
+        raise InvalidInput("erasure lift", [problem], outcome="refused")
+    lifted = session.execute(delete(ErasedCustomer).where(or_(*matches))).rowcount
+    if not lifted:
+        raise NotFound("No erased customer has this customer id or address: there is no erasure to lift.")
+    return lifted

@@ -1,0 +1,62 @@
+"""The rows of an import file that are of erased customers (service.erasures): left out of the import, not refused,
+and named in one of its warnings. The shop's own files keep the person the shop erased in Tailor, and every import
+would otherwise stop at them, or bring them back to be mailed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from service.db.batches import rows_where_in
+from service.db.models import Customer
+from service.erasures import Erasures
+
+SHOWN_ERASED_ROWS = 20  # rows of erased customers a warning names; it counts them all
+
+
+def without_erased(
+    session: Session, kind: str, rows: pd.DataFrame, erasures: Erasures
+) -> tuple[pd.DataFrame, list[str]]:
+    """``rows`` (a parsed chunk of a customers, orders or sends file, indexed by row number) less those of erased
+    customers, and what each of those was: a customer, order line or send of a customer id the suppression list
+    holds, or a customer with an address it holds. A customer already stored is imported as ever: their id was
+    never erased, and an address they share with an erased customer (a household's other id) is theirs too."""
+    if not erasures or "customer_id" not in rows.columns or rows.empty:
+        return rows, []
+    erased_id = _held(rows.customer_id, erasures.holds_id)
+    erased_address = _held(rows.email, erasures.holds_address) if kind == "customers" else False
+    maybe = erased_id | erased_address
+    if not maybe.any():
+        return rows, []
+    ids = (Customer.external_id,)
+    stored = {external for (external,) in rows_where_in(session, ids, Customer.external_id, rows.customer_id[maybe])}
+    left_out = maybe & ~rows.customer_id.isin(stored)
+    named = rows.loc[left_out, ["customer_id"]].assign(by_id=erased_id[left_out])
+    what = [
+        f"row {row}: customer '{external_id}' " + ("was erased" if by_id else "has the address of an erased customer")
+        for row, external_id, by_id in named.itertuples()
+    ]
+    return rows[~left_out].copy(), what  # a frame of its own: the checks add columns to it
+
+
+def _held(values: pd.Series, holds: Callable[[str], bool]) -> pd.Series:
+    """Per value, whether ``holds`` it, each distinct value asked once: an orders file names a customer on each of
+    their lines, and a digest costs about a microsecond."""
+    return values.isin([value for value in values.unique() if holds(value)])
+
+
+def erased_warnings(erased_rows: list[str]) -> tuple[str, ...]:
+    """The rows of erased customers an import left out, named: the shop should know that its file still holds
+    them, and how to let back in someone who signed up again."""
+    if not erased_rows:
+        return ()
+    shown = "; ".join(erased_rows[:SHOWN_ERASED_ROWS])
+    more = f"; and {len(erased_rows) - SHOWN_ERASED_ROWS:,} more" if len(erased_rows) > SHOWN_ERASED_ROWS else ""
+    counted = "1 row was" if len(erased_rows) == 1 else f"{len(erased_rows):,} rows were"
+    return (
+        f"{counted} not imported, as customers erased under the right to erasure are not brought back, nor their "
+        f"orders and sends: {shown}{more}. Someone who signs up again of their own will is imported once their "
+        "erasure is lifted (POST /erasures/lift).",
+    )
