@@ -17,7 +17,10 @@ from generation.brands import PROMPTS_DIR
 from generation.errors import UnknownCampaignType, UnsupportedLocale
 from generation.schemas import CAMPAIGN_TYPES, LOCALES
 
-LANGUAGE_NAMES = {"en": "English", "de": "German", "pl": "Polish", "ru": "Russian", "bg": "Bulgarian"}
+LANGUAGE_NAMES = {
+    "en": "English", "de": "German", "pl": "Polish", "ru": "Russian", "bg": "Bulgarian",
+    "fr": "French", "es": "Spanish", "it": "Italian", "pt": "Portuguese", "nl": "Dutch",
+}  # fmt: skip
 
 
 @lru_cache(maxsize=1)

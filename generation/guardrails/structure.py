@@ -38,6 +38,18 @@ _NEEDS_MORE = {
     "dla od o",
     "ru": "и или но что который которая которое которые в во на с со к ко для от о об",
     "bg": "и или но че който която което които в във на с със за от до",
+    # Not the object pronouns that end a French or Portuguese imperative after its hyphen ("Découvrez-les",
+    # "Profitez-en", "Conheça-os", "Visite-nos"), nor the Dutch particles and prepositions that end a sentence
+    # ("Kijk eens rond", "Neem contact op", "Daar zorgen wij voor").
+    "fr": "un une des du de et ou mais que qui dont notre nos votre vos ce cette ces à au aux pour avec dans sur "
+    "par chez",
+    "es": "el la los las un una unos unas y o ni pero que cuyo cuya nuestro nuestra nuestros nuestras su sus de "
+    "del al a en con para por sin",
+    "it": "il lo la i gli le un uno una e ed o ma che cui nostro nostra nostri nostre suo sua suoi sue di del della "
+    "dei degli delle a al alla ai agli alle da dal dalla in nel nella con su sul per tra fra",
+    "pt": "um uma uns umas e ou mas nem que cujo cuja nosso nossa nossos nossas seu sua seus suas de do da dos das "
+    "em ao aos à com para por pelo pela sem",
+    "nl": "de een en of maar welke wiens onze uw jouw met te tot omdat",
 }
 _NEEDS_MORE_WORDS = {locale: frozenset(words.split()) for locale, words in _NEEDS_MORE.items()}
 _LAST_WORD = re.compile(r"(\w+)\W*$")

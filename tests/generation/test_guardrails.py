@@ -8,6 +8,7 @@ import pytest
 from generation.brands import load_brand
 from generation.guardrails import CHECKS, CheckContext, language, run_checks
 from generation.guardrails.language import language_matches
+from generation.guardrails.structure import stops_mid_phrase
 from generation.pipeline import finish_variant
 from generation.schemas import Offer
 from generation.templates import fallback_copies
@@ -266,6 +267,27 @@ class TestStructure(CheckContract):
         was held to ending its sentence."""
         result = CHECKS["structure"](context(**{field: text}))
         assert not result.passed and f"stops mid-sentence, on '{stop}'" in result.reason
+
+    @pytest.mark.parametrize(
+        ("locale", "text", "stop"),
+        [
+            ("fr", "Une sélection pensée pour", "pour"),
+            ("fr", "Découvrez-les", None),  # an imperative's pronoun ends it
+            ("fr", "Profitez-en", None),
+            ("es", "Productos elegidos para su", "su"),
+            ("it", "Alcuni prodotti scelti per il", "il"),
+            ("pt", "Produtos escolhidos para a sua", "sua"),
+            ("pt", "Conheça-os", None),
+            ("pt", "Visite-nos", None),
+            ("nl", "Een paar producten voor uw", "uw"),
+            ("nl", "Neem gerust contact op", None),  # a separable verb's particle ends it
+            ("nl", "Daar zorgen wij voor", None),
+        ],
+    )
+    def test_each_language_has_its_own_words_a_phrase_does_not_end_on(self, locale, text, stop):
+        """French, Spanish, Italian, Portuguese and Dutch were held to the English words: "pour", "su", "il",
+        "sua", "uw" ended a part unnoticed."""
+        assert stops_mid_phrase(text, locale) == stop
 
     @pytest.mark.parametrize("subject", ["It has been a while", "Ready when you are", "A few favourites to start with"])
     def test_english_may_end_on_a_preposition_or_a_verb(self, subject):

@@ -63,6 +63,10 @@ def test_copy_naming_a_product_of_the_email_or_a_loanword_passes(locale, product
         ("de", "Nous avons choisi pour vous quelques thés à déguster à la maison.", "expected German"),
         ("pl", "Für Sie ausgewählt: ein paar schöne Dinge aus unserem Sortiment.", "letters (äöü) that Polish"),
         ("en", "Wybraliśmy dla Ciebie kilka rzeczy, które świetnie pasują.", "letters (ąś) that English"),
+        ("es", "Selecionámos para você algumas sugestões que combinam consigo.", "letters (êõ) that Spanish"),
+        ("fr", "Hemos seleccionado algunos artículos que combinan con su pedido.", "letters (í) that French"),
+        ("pt", "Abbiamo scelto per Lei alcuni articoli che si abbinano più o meno a tutto.", "letters (ù) that"),
+        ("nl", "Wir haben ein paar Dinge ausgewählt, die gut zu Ihrer Bestellung passen.", "letters (ä) that Dutch"),
     ],
 )
 def test_copy_in_another_language_still_fails_on_its_letters_or_words(locale, intro, reason):
@@ -80,7 +84,35 @@ RUSSIAN = {
     "preheader": "Товары, которые сочетаются с вашими любимыми",
     "intro": "Мы посмотрели, что вам нравится, и нашли несколько вещей, которые отлично к этому подходят.",
 }
-COPY |= {"ru": RUSSIAN, "bg": BULGARIAN}
+COPY |= {
+    "ru": RUSSIAN,
+    "bg": BULGARIAN,
+    "fr": {
+        "subject": "Pour accompagner votre dernière commande",
+        "preheader": "Des produits qui s’accordent avec vos favoris",
+        "intro": "Nous avons regardé ce que vous aimez et trouvé quelques articles qui s’y accordent parfaitement.",
+    },
+    "es": {
+        "subject": "Elegido para acompañar su último pedido",
+        "preheader": "Productos que combinan con sus favoritos",
+        "intro": "Nos fijamos en lo que le gusta y encontramos algunos artículos que combinan muy bien con ello.",
+    },
+    "it": {
+        "subject": "Scelti per accompagnare il Suo ultimo ordine",
+        "preheader": "Prodotti che si abbinano ai Suoi preferiti",
+        "intro": "Abbiamo guardato ciò che Le piace e trovato alcuni articoli che si abbinano alla perfezione.",
+    },
+    "pt": {
+        "subject": "Para acompanhar a sua última compra",
+        "preheader": "Produtos que combinam com os seus favoritos",
+        "intro": "Vimos as suas preferências e escolhemos alguns artigos que combinam muito bem com elas.",
+    },
+    "nl": {
+        "subject": "Passend bij uw laatste bestelling",
+        "preheader": "Producten die goed passen bij uw favorieten",
+        "intro": "We hebben gekeken naar wat u mooi vindt en een paar dingen gevonden die daar goed bij passen.",
+    },
+}
 
 
 @pytest.mark.parametrize(
@@ -93,6 +125,30 @@ COPY |= {"ru": RUSSIAN, "bg": BULGARIAN}
         ("pl", {"subject": "Passend zu Ihrer letzten Bestellung"}, "the subject reads as German, expected Polish"),
         ("bg", {"subject": RUSSIAN["subject"]}, "the subject reads as Russian, expected Bulgarian"),
         ("de", {"subject": "Picked to go with your order"}, "the subject reads as English, expected German"),
+        ("fr", {"subject": "Picked to go with your order"}, "the subject reads as English, expected French"),
+        (
+            "pt",
+            {"subject": "Elegido para acompañar su último pedido"},
+            "the subject reads as Spanish, expected Portuguese",
+        ),
+        (
+            "es",
+            {"preheader": "Produtos que combinam com os seus favoritos"},
+            "the preheader reads as Portuguese, expected Spanish",
+        ),
+        ("it", {"intro": COPY["es"]["intro"]}, "the intro reads as Spanish, expected Italian"),
+        (
+            "fr",
+            {"subject": "Scelti per accompagnare il Suo ultimo ordine"},
+            "the subject reads as Italian, expected French",
+        ),
+        (
+            "it",
+            {"subject": "Pour accompagner votre dernière commande"},
+            "the subject reads as French, expected Italian",
+        ),
+        ("de", {"subject": "Passend bij uw laatste bestelling"}, "the subject reads as Dutch, expected German"),
+        ("nl", {"subject": "Passend zu Ihrer letzten Bestellung"}, "the subject reads as German, expected Dutch"),
     ],
 )
 def test_a_field_in_another_language_fails_short_subjects_and_bulgarian_in_a_russian_email_included(
@@ -103,6 +159,14 @@ def test_a_field_in_another_language_fails_short_subjects_and_bulgarian_in_a_rus
     word test, and a field under 40 characters never reached langdetect)."""
     ok, why = language_check(locale, [], **copy)
     assert not ok and why == reason, why
+
+
+@pytest.mark.parametrize(("written", "locale"), [(written, locale) for written in COPY for locale in COPY])
+def test_copy_passes_in_its_own_language_and_fails_in_any_other_a_neighbour_included(written, locale):
+    """Each language's whole copy passes as its own and fails as any other's, neighbours included (Spanish in a
+    Portuguese email, Dutch in a German one): one language's commonest words must not make another's copy pass."""
+    ok, why = language_check(locale, [], **COPY[written], product_lines=[])
+    assert ok is (written == locale), why
 
 
 @pytest.mark.parametrize(
@@ -117,6 +181,16 @@ def test_a_field_in_another_language_fails_short_subjects_and_bulgarian_in_a_rus
         ("ru", "Объём и подъезд к вам"),
         ("bg", "Малка селекция за вас"),
         ("bg", "Заслужава си да го разгледате."),
+        ("fr", "Revenez nous voir"),
+        ("fr", "Bientôt à court de vos produits habituels\u00a0?"),
+        ("es", "Ha pasado un tiempo"),
+        ("es", "Le damos la bienvenida a nuestra tienda"),
+        ("it", "Torni a trovarci"),
+        ("it", "Le scorte stanno per finire?"),
+        ("pt", "Boas-vindas à nossa loja"),
+        ("pt", "Quase sem os seus produtos habituais?"),
+        ("nl", "Fijn dat u er bent"),
+        ("nl", "Raakt uw voorraad op?"),
     ],
 )
 def test_a_short_correct_subject_passes(locale, subject):
@@ -150,5 +224,5 @@ def test_an_email_written_in_english_for_want_of_templates_may_be_in_the_custome
     )
     assert check(**{**french, "subject": "Passend zu Ihrer letzten Bestellung"}, product_lines=lines) == (
         False,
-        "the subject reads as German, expected English, nor does it read as fr, the customer's own language",
+        "the subject reads as German, expected English, nor does it read as French, the customer's own language",
     )

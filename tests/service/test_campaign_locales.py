@@ -79,5 +79,5 @@ def test_a_copywriter_may_translate_an_english_email_into_the_customer_s_own_lan
     german = language_check(subject="Passend zu Ihrer letzten Bestellung")
     assert not german["passed"]
     assert german["reason"] == (
-        "the subject reads as German, expected English, nor does it read as fr, the customer's own language"
+        "the subject reads as German, expected English, nor does it read as French, the customer's own language"
     )
