@@ -49,18 +49,24 @@ def html_locale(html: str) -> str | None:
     return match.group(1) if match else None
 
 
+# Languages that group thousands with a point and mark decimals with a comma (1.234,50). Portuguese as Brazil
+# writes it, and Portugal reads it; Spanish not: Mexico would read 1.234 as a decimal, so it takes the space that
+# the Spanish academies recommend.
+_POINT_THOUSANDS = frozenset(("de", "it", "nl", "pt"))
+
+
 def _in_locale(english: str, locale: str) -> str:
     """A number written the English way ("1,234.50") with the locale's decimal mark and thousands separator."""
     if locale == "en":
         return english
-    if locale == "de":
+    if locale in _POINT_THOUSANDS:
         return english.translate(str.maketrans({",": ".", ".": ","}))
-    return english.replace(",", "\u00a0").replace(".", ",")  # pl, ru, bg: 1 234,50 (a space that never breaks)
+    return english.replace(",", "\u00a0").replace(".", ",")  # pl, ru, bg, fr, es: 1 234,50 (a space that never breaks)
 
 
 def format_number(value: float, locale: str = "en") -> str:
-    """An amount as the locale writes it, whole numbers without decimals (en 1,234.50; de 1.234,50; pl, ru, bg
-    1 234,50)."""
+    """An amount as the locale writes it, whole numbers without decimals (en 1,234.50; de, it, nl, pt 1.234,50;
+    pl, ru, bg, fr, es 1 234,50)."""
     value = float(value)
     return _in_locale(f"{int(value):,}" if value.is_integer() else f"{value:,.2f}", locale)
 

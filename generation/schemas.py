@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 CAMPAIGN_TYPES = ("welcome", "cross_sell", "win_back", "replenishment", "vip")
-LOCALES = ("en", "de", "pl", "ru", "bg")
+LOCALES = ("en", "de", "pl", "ru", "bg", "fr", "es", "it", "pt", "nl")
 
 
 class ProductFact(BaseModel):

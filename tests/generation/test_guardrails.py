@@ -10,7 +10,7 @@ from generation.guardrails import CHECKS, CheckContext, language, run_checks
 from generation.guardrails.language import language_matches
 from generation.guardrails.structure import stops_mid_phrase
 from generation.pipeline import finish_variant
-from generation.schemas import Offer
+from generation.schemas import LOCALES, Offer
 from generation.templates import fallback_copies
 from tests.generation.conftest import make_request
 
@@ -413,7 +413,7 @@ class TestFooter:
         assert not CHECKS["unsubscribe_footer"](broken).passed
 
 
-@pytest.mark.parametrize("locale", ["en", "de", "pl", "ru", "bg"])
+@pytest.mark.parametrize("locale", LOCALES)
 @pytest.mark.parametrize("campaign_type", ["welcome", "cross_sell", "win_back", "replenishment", "vip"])
 def test_every_template_copy_passes_every_check(locale, campaign_type):
     """The fallback copy is what a failing model falls back to, so it must itself be clean."""

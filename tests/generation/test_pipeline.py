@@ -61,6 +61,11 @@ def test_an_email_without_products_carries_a_note_for_the_reviewer(fake_settings
         ("en", "1,234.50 EUR", "Enjoy 7.50 EUR off"),
         ("de", "1.234,50 EUR", "Sie erhalten 7,50 EUR Rabatt"),
         ("pl", "1\u00a0234,50 EUR", "Rabat 7,50 EUR na kolejne zamówienie"),
+        ("fr", "1\u00a0234,50 EUR", "Profitez de 7,50 EUR de réduction"),
+        ("es", "1\u00a0234,50 EUR", "Disfrute de 7,50 EUR de descuento"),
+        ("it", "1.234,50 EUR", "Per Lei uno sconto di 7,50 EUR"),
+        ("pt", "1.234,50 EUR", "Aproveite 7,50 EUR de desconto"),
+        ("nl", "1.234,50 EUR", "U krijgt 7,50 EUR korting"),
     ],
 )
 def test_prices_and_offer_amounts_are_written_as_the_locale_writes_numbers(fake_settings, locale, price, offer):
@@ -78,6 +83,9 @@ def test_prices_and_offer_amounts_are_written_as_the_locale_writes_numbers(fake_
     ("brand", "locale", "greeting"),
     [("hearth", "en", "Hi Anna,"), ("atelier", "en", "Dear Anna,"), ("atelier", "pl", "Dzień dobry,"),
      ("atelier", "ru", "Добрый день, Anna."), ("atelier", "de", "Guten Tag, Anna,"),
+     ("hearth", "fr", "Bonjour Anna,"), ("atelier", "fr", "Bonjour Anna,"), ("hearth", "es", "Hola, Anna:"),
+     ("hearth", "it", "Buongiorno Anna,"), ("atelier", "it", "Gentile Anna,"), ("hearth", "pt", "Olá, Anna,"),
+     ("hearth", "nl", "Beste Anna,"),
      # Polish names a person only in the vocative, which a stored first name cannot be trusted to give: "Cześć
      # Wojciech," was ungrammatical, so the greeting goes without the name
      ("hearth", "pl", "Dzień dobry,")],
@@ -105,13 +113,80 @@ def test_polish_template_copy_never_addresses_the_reader_informally():
     assert [(text, found.group(0)) for text in texts if (found := informal.search(text))] == []
 
 
-def test_german_puts_a_space_before_the_percent_sign():
+@pytest.mark.parametrize(
+    ("locale", "sentence"),
+    [
+        ("de", "Sie erhalten 20\u00a0% Rabatt auf Ihre nächste Bestellung."),
+        ("fr", "Profitez de 20\u00a0% de réduction sur votre prochaine commande avec le code MERCI20."),
+        ("es", "Disfrute de un 20\u00a0% de descuento en su próximo pedido con el código MERCI20."),
+        ("it", "Per Lei uno sconto del 20% sul prossimo ordine con il codice MERCI20."),
+        ("pt", "Aproveite 20% de desconto na sua próxima compra com o código MERCI20."),
+        ("nl", "U krijgt 20% korting op uw volgende bestelling met de code MERCI20."),
+    ],
+)
+def test_the_percent_sign_is_spaced_as_each_language_writes_it(locale, sentence):
+    """German, French and Spanish (as its academies write it) put a space that never breaks before %."""
     from generation.render import offer_text
 
-    assert (
-        offer_text(Offer(kind="percent_off", value=20), "de")
-        == "Sie erhalten 20\u00a0% Rabatt auf Ihre nächste Bestellung."
-    )
+    code = "MERCI20" if locale != "de" else None
+    assert offer_text(Offer(kind="percent_off", value=20, code=code), locale) == sentence
+
+
+@pytest.mark.parametrize(
+    ("locale", "informal"),
+    [
+        ("fr", r"tu|te|toi|ton|ta|tes|t’\w+"),
+        ("es", r"tú|tu|tus|te|ti|contigo|vosotr\w*|vuestr\w*"),
+        ("it", r"tu|ti|te|tuo|tua|tuoi|tue"),
+        ("pt", r"tu|te|ti|teu|tua|teus|tuas|você|vocês|contigo|consigo|connosco|conosco"),
+        ("nl", r"je|jij|jou|jouw"),
+    ],
+)
+def test_french_spanish_italian_portuguese_and_dutch_copy_addresses_the_reader_formally(locale, informal):
+    """As German does with Sie (vous, usted, Lei, u): a formal brand's kit asks for it, and an informal one's voice
+    reads warm in it too. Portuguese goes without você, too familiar in Portugal, and without consigo and connosco,
+    which Brazil does not write."""
+    from generation.templates import fallback_copies, strings
+
+    pattern = re.compile(rf"(?<!\w)(?:{informal})(?!\w)", re.IGNORECASE)
+    words = strings(locale)
+    texts = [*words["product_line"], *words["offer"].values(), *words["unsubscribe"].values(), words["greeting"]]
+    texts += [kit.footer[locale] for kit in (load_brand("hearth"), load_brand("atelier"))]
+    texts += [text for kind in CAMPAIGN_TYPES for copy in fallback_copies(kind, locale) for text in copy.values()]
+    assert [(text, found.group(0)) for text in texts if (found := pattern.search(text))] == []
+
+
+@pytest.mark.parametrize(
+    ("locale", "written_in", "greeting", "offer", "view", "sign_off"),
+    [
+        ("fr-CA", "fr", "Bonjour Anna,", "Profitez de 10\u00a0% de réduction", "Voir le produit", "Chaleureusement"),
+        ("es-MX", "es", "Hola, Anna:", "Disfrute de un 10\u00a0% de descuento", "Ver el producto", "Con cariño"),
+        ("it-CH", "it", "Buongiorno Anna,", "Per Lei uno sconto del 10%", "Vedi il prodotto", "Un caro saluto"),
+        ("pt-BR", "pt", "Olá, Anna,", "Aproveite 10% de desconto", "Ver o produto", "Com carinho"),
+        ("nl-BE", "nl", "Beste Anna,", "U krijgt 10% korting", "Bekijk het product", "Hartelijke groet"),
+    ],
+)
+def test_a_customer_in_french_spanish_italian_portuguese_or_dutch_gets_an_email_in_their_language(
+    locale, written_in, greeting, offer, view, sign_off
+):
+    """They got an English email (<html lang="en">, English greeting, copy, sign-off and unsubscribe page),
+    flagged for a person: the templates covered en, de, pl, ru and bg only. A regional locale is written in its
+    language, as de-AT is in German."""
+    from generation.templates import fallback_copies
+
+    settings = LLMSettings(model="fake", cache=False, locales="en")  # the template's copy, as the local model gives
+    request = make_request(locale=locale, offer=Offer(kind="percent_off", value=10, code="MERCI10"))
+    (draft,) = generate_drafts([request], load_brand("hearth"), settings=settings).drafts
+    assert draft.locale == written_in and draft.notes == []
+    templates = [(copy["subject"], copy["intro"]) for copy in fallback_copies("win_back", written_in)]
+    for variant in draft.variants:
+        assert variant.passed, [f"{c.name}: {c.reason}" for c in variant.checks if not c.passed]
+        assert (variant.subject, variant.intro) in templates
+        assert variant.html.startswith(f'<!doctype html>\n<html lang="{written_in}">')
+        assert variant.text.startswith(f"{greeting}\n")
+        assert all(
+            words in variant.text for words in (offer, view, sign_off, load_brand("hearth").footer_for(written_in))
+        )
 
 
 def test_llm_calls_scale_with_groups_not_customers(fake_settings):
@@ -231,24 +306,24 @@ def test_bad_input_fails_with_a_named_error(fake_settings):
 
 
 def test_a_language_without_templates_gets_the_nearest_or_the_brand_default_with_a_note(fake_settings):
-    requests = [make_request("fr-1", locale="fr"), make_request("at-1", locale="de-AT"), make_request("en-1")]
+    requests = [make_request("cs-1", locale="cs"), make_request("at-1", locale="de-AT"), make_request("en-1")]
     result = generate_drafts(requests, load_brand("hearth"), settings=fake_settings)
-    assert [d.customer_id for d in result.drafts] == ["fr-1", "at-1", "en-1"]  # one locale fails no campaign
+    assert [d.customer_id for d in result.drafts] == ["cs-1", "at-1", "en-1"]  # one locale fails no campaign
     drafts = {d.customer_id: d for d in result.drafts}
-    assert drafts["fr-1"].locale == "en" and all(v.passed for v in drafts["fr-1"].variants)
-    assert drafts["fr-1"].notes == [
-        "The customer's locale is 'fr', a language Hearth & Leaf has no email templates for; this email is written "
+    assert drafts["cs-1"].locale == "en" and all(v.passed for v in drafts["cs-1"].variants)
+    assert drafts["cs-1"].notes == [
+        "The customer's locale is 'cs', a language Hearth & Leaf has no email templates for; this email is written "
         "in English ('en'), the brand's default."
     ]
     assert drafts["at-1"].locale == "de" and drafts["at-1"].notes == []  # the same language, without the region
     assert 'lang="de"' in drafts["at-1"].variants[0].html and drafts["en-1"].notes == []
-    assert draft_rows(result.drafts)[0]["notes"] == drafts["fr-1"].notes  # exported with the draft
+    assert draft_rows(result.drafts)[0]["notes"] == drafts["cs-1"].notes  # exported with the draft
 
     german_first = BrandKit.model_validate({**load_brand("hearth").model_dump(), "default_locale": "de"})
     (draft,) = generate_drafts([make_request("uk-1", locale="uk")], german_first, settings=fake_settings).drafts
     assert draft.locale == "de" and "German ('de')" in draft.notes[0]
-    with pytest.raises(ValidationError, match="default_locale 'fr' must be one of the locales"):
-        BrandKit.model_validate({**load_brand("hearth").model_dump(), "default_locale": "fr"})
+    with pytest.raises(ValidationError, match="default_locale 'cs' must be one of the locales"):
+        BrandKit.model_validate({**load_brand("hearth").model_dump(), "default_locale": "cs"})
 
 
 def test_finish_variant_rechecks_an_edited_variant(request_en):

@@ -12,7 +12,7 @@ def test_an_unsupported_locale_falls_back_per_customer_and_is_flagged(client, de
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
     trained_shop(client, demo_files)
     customers = pd.read_csv(demo_files["customers"], dtype=str, keep_default_na=False)
-    customers.loc[customers.index % 2 == 0, "locale"] = "fr"
+    customers.loc[customers.index % 2 == 0, "locale"] = "cs"
     customers.to_csv(tmp_path / "customers.csv", index=False)
     assert upload(client, "customers", tmp_path / "customers.csv").status_code == 200
 
@@ -20,13 +20,13 @@ def test_an_unsupported_locale_falls_back_per_customer_and_is_flagged(client, de
 
     drafts = client.get(f"/campaigns/{campaign_id}/drafts").json()
     assert len(drafts) == 8
-    french = [d for d in drafts if d["locale"] == "fr"]
-    others = [d for d in drafts if d["locale"] != "fr"]
-    assert french and others
-    for draft in french:
+    czech = [d for d in drafts if d["locale"] == "cs"]
+    others = [d for d in drafts if d["locale"] != "cs"]
+    assert czech and others
+    for draft in czech:
         assert draft["status"] == "flagged" and draft["flagged"]
         assert (
-            "The customer's locale is 'fr'" in draft["flag_reasons"][0] and "English ('en')" in draft["flag_reasons"][0]
+            "The customer's locale is 'cs'" in draft["flag_reasons"][0] and "English ('en')" in draft["flag_reasons"][0]
         )
         assert all('lang="en"' in variant["html"] for variant in draft["variants"])
     assert not any("The customer's locale" in reason for d in others for reason in d["flag_reasons"])
@@ -35,7 +35,7 @@ def test_an_unsupported_locale_falls_back_per_customer_and_is_flagged(client, de
     campaign = client.get(f"/campaigns/{campaign_id}").json()
     assert campaign["stats"]["flagged"] == flagged == campaign["drafts"]["flagged"]
 
-    draft = french[0]
+    draft = czech[0]
     edited = client.patch(
         f"/drafts/{draft['id']}/variants/{draft['selected_variant_id']}",
         json={"subject": "A few things we picked for you", "reviewer": "copy@shop"},
@@ -44,21 +44,21 @@ def test_an_unsupported_locale_falls_back_per_customer_and_is_flagged(client, de
     variant = next(v for v in edited.json()["variants"] if v["id"] == draft["selected_variant_id"])
     assert "A few things we picked for you" in variant["html"] and 'lang="en"' in variant["html"]
     # the review page's edit fields name the language of the copy, for the browser's spelling check (they named the
-    # customer's, so English copy was spell-checked as French)
+    # customer's, so English copy was spell-checked as the customer's language)
     page = client.get(f"/review/drafts/{draft['id']}").text
-    assert 'name="subject" lang="en"' in page and 'name="intro" lang="en"' in page and 'lang="fr"' not in page
+    assert 'name="subject" lang="en"' in page and 'name="intro" lang="en"' in page and 'lang="cs"' not in page
 
 
 def test_a_copywriter_may_translate_an_english_email_into_the_customer_s_own_language(
     client, demo_files, monkeypatch, tmp_path
 ):
-    """A French customer's email is written in English and flagged for a person; their translation of it into French
-    failed the language check ("reads as fr, expected English") and needed an override to approve. Copy in English
+    """A Czech customer's email is written in English and flagged for a person; their translation of it into Czech
+    failed the language check ("reads as cs, expected English") and needed an override to approve. Copy in English
     or in the customer's own language passes; copy in a third language still fails."""
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
     trained_shop(client, demo_files)
     customers = pd.read_csv(demo_files["customers"], dtype=str, keep_default_na=False)
-    customers["locale"] = "fr"
+    customers["locale"] = "cs"
     customers.to_csv(tmp_path / "customers.csv", index=False)
     assert upload(client, "customers", tmp_path / "customers.csv").status_code == 200
     draft = client.get(f"/campaigns/{generated_campaign(client, max_customers=1)}/drafts").json()[0]
@@ -70,14 +70,14 @@ def test_a_copywriter_may_translate_an_english_email_into_the_customer_s_own_lan
         variant = next(v for v in edited.json()["variants"] if v["id"] == draft["selected_variant_id"])
         return next(c for c in variant["checks"] if c["name"] == "language")
 
-    french = {
-        "subject": "Choisis pour accompagner votre dernière commande",
-        "preheader": "Des produits qui vont bien avec vos favoris",
-        "intro": "Nous avons regardé ce que vous aimez et trouvé quelques articles qui vont très bien avec.",
+    czech = {
+        "subject": "Vybráno k vaší poslední objednávce",
+        "preheader": "Produkty, které se hodí k vašim oblíbeným",
+        "intro": "Podívali jsme se, co máte rádi, a našli několik věcí, které se k tomu skvěle hodí.",
     }
-    assert language_check(**french)["passed"]
+    assert language_check(**czech)["passed"]
     german = language_check(subject="Passend zu Ihrer letzten Bestellung")
     assert not german["passed"]
     assert german["reason"] == (
-        "the subject reads as German, expected English, nor does it read as French, the customer's own language"
+        "the subject reads as German, expected English, nor does it read as cs, the customer's own language"
     )

@@ -9,6 +9,7 @@ from email import message_from_bytes
 from email.policy import default
 from html import unescape
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -126,11 +127,11 @@ def test_the_unsubscribe_page_speaks_the_language_the_email_was_written_in(clien
     monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
     monkeypatch.setenv("TAILOR_PUBLIC_URL", "https://mail.shop.example/")
     campaign_id = new_campaign(client)
-    russian, french = _addressed(client, engine, campaign_id, ["petr@example.ru", "zoe@example.fr"])
+    russian, czech = _addressed(client, engine, campaign_id, ["petr@example.ru", "jana@example.cz"])
     _written_in(engine, russian, "ru")
     with session_scope(engine) as session:  # the customer's language changed after the email was written
         session.scalar(select(Customer).where(Customer.external_id == "c1")).locale = "de"
-        session.scalar(select(Customer).where(Customer.external_id == "c2")).locale = "fr"  # no templates: en
+        session.scalar(select(Customer).where(Customer.external_id == "c2")).locale = "cs"  # no templates: en
 
     assert send_job(client, campaign_id)["result"]["sent"] == 2
 
@@ -154,3 +155,34 @@ def test_the_review_preview_names_the_unsubscribe_link_in_the_emails_language(cl
     preview = unescape(client.get(f"/review/drafts/{draft_id}").text.split('srcdoc="', 1)[1].split('"></iframe>')[0])
     assert "Wypisz się: <u" in preview and ">link do rezygnacji z subskrypcji</u>" in preview
     assert "unsubscribe link" not in preview
+
+
+@pytest.mark.parametrize(
+    ("locale", "question", "button", "done", "link"),
+    [
+        ("fr", "Ne plus recevoir les e-mails promotionnels de Hearth & Leaf à l’adresse ana@example.com\u00a0?",
+         "Me désinscrire", "Désinscription confirmée", "lien de désinscription"),
+        ("es", "¿Dejar de recibir correos promocionales de Hearth & Leaf en ana@example.com?", "Darme de baja",
+         "Baja confirmada", "enlace para darse de baja"),
+        ("it", "Non ricevere più email promozionali da Hearth & Leaf all’indirizzo ana@example.com?",
+         "Annulla l’iscrizione", "Iscrizione annullata", "link per annullare l’iscrizione"),
+        ("pt", "Deixar de receber e-mails promocionais de Hearth & Leaf em ana@example.com?", "Deixar de receber",
+         "Envio de e-mails cancelado", "link para deixar de receber estes e-mails"),
+        ("nl", "Geen marketingmails meer van Hearth & Leaf ontvangen op ana@example.com?", "Afmelden",
+         "U bent afgemeld", "afmeldlink"),
+    ],
+)  # fmt: skip
+def test_the_unsubscribe_page_and_link_speak_french_spanish_italian_portuguese_and_dutch(
+    locale, question, button, done, link
+):
+    """These languages had no words for the unsubscribe page (an email in one of them would have opened an English
+    page, as a Russian one once did) nor for the link the review page previews in the footer."""
+    from generation.brands import UNSUBSCRIBE_PLACEHOLDER
+    from service.review import as_previewed
+    from service.unsubscribe import Subscription
+
+    words = Subscription(email="ana@example.com", brand="Hearth & Leaf", unsubscribed=False, locale=locale).words()
+    assert (words["question"], words["button"], words["done_title"]) == (question, button, done)
+    html = f'<!doctype html>\n<html lang="{locale}">\n<p>{load_brand("hearth").footer_for(locale)}</p>'
+    assert f">{link}</u>" in as_previewed(html) and "unsubscribe link" not in as_previewed(html)
+    assert UNSUBSCRIBE_PLACEHOLDER not in as_previewed(html)
