@@ -14,16 +14,29 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 # Promises, per locale, and the offer kinds that back each (no offer backs any of them).
 _MONEY_OFF = (
     r"\d+\s*% off|discount\w*|sale\b|rabatt\w*|rabat\w*|zniżk\w*|promocj\w*|"
-    r"скидк\w*|распродаж\w*|отстъпк\w*|намалени\w*"
+    r"скидк\w*|распродаж\w*|отстъпк\w*|намалени\w*|"
+    r"réduction\w*|remise\w*|soldes\b|descuento\w*|rebaja\w*|scont[oi]\b|saldi\b|desconto\w*|promoç\w*|"
+    r"korting\w*|uitverkoop"
 )
 _SHIPPING = (
     r"(?:free|complimentary) (?:shipping|delivery)|ships? (?:for )?free|"
     r"(?:kostenlose[nr]?|gratis) (?:versand|lieferung)|"
-    r"versandkostenfrei|darmow\w* (?:dostaw\w*|wysyłk\w*)|бесплатн\w* доставк\w*|безплатн\w* доставк\w*"
+    r"versandkostenfrei|darmow\w* (?:dostaw\w*|wysyłk\w*)|бесплатн\w* доставк\w*|безплатн\w* доставк\w*|"
+    r"(?:livraison|frais de port|envío|spedizion\w*|consegna|envio|frete|portes) (?:\w+ )?"
+    r"(?:gratuit\w*|gratis|grátis|offert\w*)|"
+    r"gratis (?:verzending|verzonden|bezorging|bezorgd|levering|geleverd)|verzendkostenvrij"
 )
-_GIFT = r"free gift|gratis ?geschenk\w*|darmow\w* prezent\w*|бесплатн\w* подар\w*|безплатн\w* подар\w*"
-_CODE = r"coupon|voucher|promo ?code|gutschein\w*|kupon\w*|купон\w*|промокод\w*"
-_FREE = r"free|gratis|kostenlos\w*|darmow\w*|бесплатн\w*|безплатн\w*"
+_GIFT = (
+    r"free gift|gratis ?geschenk\w*|darmow\w* prezent\w*|бесплатн\w* подар\w*|безплатн\w* подар\w*|"
+    r"cadeau\w* (?:gratuit|offert)\w*|regalo\w* (?:gratuit\w*|gratis|in omaggio)|omaggio|brinde\w*|"
+    r"presente\w* (?:gratuit\w*|grátis)|gratis cadeau\w*"
+)
+_CODE = (
+    r"coupon|voucher|promo ?code|gutschein\w*|kupon\w*|купон\w*|промокод\w*|code promo|bon d[’']achat|cupón\w*|"
+    r"cupões|cupão|cupo[mn]\w*|c[oó]digo (?:promocional|de descuento|de desconto)|codice sconto|buono sconto|"
+    r"kortingscode\w*|waardebon\w*"
+)
+_FREE = r"free|gratis|grátis|gratuit\w*|kostenlos\w*|darmow\w*|бесплатн\w*|безплатн\w*"
 PROMISES: list[tuple[str, re.Pattern, set[str]]] = [
     ("money off", re.compile(rf"\b(?:{_MONEY_OFF})", re.IGNORECASE), {"percent_off", "amount_off"}),
     ("free shipping", re.compile(rf"\b(?:{_SHIPPING})", re.IGNORECASE), {"free_shipping"}),

@@ -79,6 +79,47 @@ class TestGrounding(CheckContract):
         result = CHECKS["grounding"](context(offer=offer, intro=intro))
         assert not result.passed and f"a {offer.kind.replace('_', ' ')} offer" in result.reason
 
+    @pytest.mark.parametrize(
+        ("locale", "offer", "intro", "promise"),
+        [
+            ("fr", None, "Profitez d’une réduction sur votre prochaine commande.", "réduction"),
+            (
+                "fr",
+                Offer(kind="percent_off", value=20),
+                "Les frais de port sont offerts.",
+                "frais de port sont offerts",
+            ),
+            ("fr", Offer(kind="free_shipping"), "Un cadeau offert dans chaque colis.", "cadeau offert"),
+            ("es", None, "Un descuento especial para usted.", "descuento"),
+            ("es", Offer(kind="gift"), "Envío gratuito en todos sus pedidos.", "Envío gratuito"),
+            ("it", None, "Uno sconto speciale per Lei.", "sconto"),
+            ("it", Offer(kind="percent_off", value=20), "Spedizione gratuita su tutti gli ordini.", "Spedizione"),
+            ("pt", Offer(kind="percent_off", value=20), "Frete grátis em todas as compras.", "Frete grátis"),
+            ("pt", Offer(kind="percent_off", value=20), "Um brinde em cada compra.", "brinde"),
+            ("pt", None, "Use o seu cupom na próxima compra.", "cupom"),
+            ("nl", None, "Een mooie korting op uw volgende bestelling.", "korting"),
+            ("nl", None, "Gebruik uw kortingscode bij uw volgende bestelling.", "kortingscode"),
+        ],
+    )
+    def test_french_spanish_italian_portuguese_and_dutch_promises_need_an_offer_of_their_kind(
+        self, locale, offer, intro, promise
+    ):
+        """Only English, German, Polish, Russian and Bulgarian promises were known: "Frete grátis" passed with a
+        discount, "réduction" and "korting" with no offer at all."""
+        result = CHECKS["grounding"](context(locale=locale, offer=offer, intro=intro))
+        assert not result.passed and f"promises '{promise}" in result.reason, result.reason
+
+    @pytest.mark.parametrize(
+        ("locale", "offer", "intro"),
+        [
+            ("fr", Offer(kind="free_shipping"), "La livraison offerte, pour vous."),
+            ("es", Offer(kind="percent_off", value=10), "Un descuento del 10 % para usted."),
+            ("pt", Offer(kind="gift"), "Um brinde espera pela sua próxima compra."),
+        ],
+    )
+    def test_the_offer_backs_its_own_promise_in_any_language(self, locale, offer, intro):
+        assert CHECKS["grounding"](context(locale=locale, offer=offer, intro=intro)).passed
+
     def test_the_offer_backs_its_own_promise_and_sugar_free_promises_nothing(self):
         assert CHECKS["grounding"](context(offer=Offer(kind="free_shipping"), intro="Free shipping is on us.")).passed
         assert CHECKS["grounding"](context(intro="A sugar-free treat; feel free to share it.")).passed
