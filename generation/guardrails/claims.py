@@ -25,14 +25,23 @@ from generation.guardrails.base import CheckContext, any_word, failed, passed, w
 from generation.schemas import CheckResult, ProductFact
 
 NAME = "unbacked_claims"
-GUARANTEE = re.compile(r"\b(?:warrant\w*|guarantee\w*|money[- ]back|garantie\w*|gwarancj\w*|гаранти\w*)", re.IGNORECASE)
+GUARANTEE = re.compile(
+    r"\b(?:warrant\w*|guarantee\w*|money[- ]back|garant[ií]\w*|gwarancj\w*|гаранти\w*|garanz\w*|gegarandeerd|"
+    r"satisfait ou rembours\w*|reembols\w*|rimbors\w*|geld[- ]terug)",
+    re.IGNORECASE,
+)
 SCARCITY = re.compile(
     r"\b(?:only \d+ left|\d+ left(?: in stock)?|limited stock|low stock|almost gone|selling fast|sold out|"
-    r"while (?:stocks?|supplies) last|nur noch \d+|fast ausverkauft|ostatnie sztuki|осталось (?:всего )?\d+)",
+    r"while (?:stocks?|supplies) last|nur noch \d+|fast ausverkauft|ostatnie sztuki|осталось (?:всего )?\d+|"
+    r"plus que \d+|(?:presque|bientôt) épuisé\w*|stock limité|dernières pièces|quedan (?:solo |sólo )?\d+|"
+    r"últimas unidades|casi agotad\w*|\d+ (?:pezzi )?rimast\w*|ultimi pezzi|quasi esaurit\w*|"
+    r"rest(?:am|a) (?:só |apenas )?\d+|quase esgotad\w*|nog maar \d+|bijna uitverkocht|beperkte voorraad)",
     re.IGNORECASE,
 )
 DEALS = re.compile(
-    r"\b(?:buy one,? get one|bogo|2 for 1|two for one|half[- ]price|halber preis|2 za 1|два по цене одного)",
+    r"\b(?:buy one,? get one|bogo|2 for 1|two for one|half[- ]price|halber preis|2 za 1|два по цене одного|"
+    r"2 pour 1|deux pour le prix d.un|moitié prix|2x1|2 por 1|dos por uno|mitad de precio|prendi 2,? paghi 1|"
+    r"metà prezzo|leve 2,? pague 1|metade do preço|1\+1 gratis|twee halen,? één betalen|halve prijs)",
     re.IGNORECASE,
 )
 # News of the customer's own order, delivery, payment or account: what a transactional email says, never a
@@ -40,7 +49,8 @@ DEALS = re.compile(
 # and "your last order" stay fine: an order's status is what may not be claimed.
 _ORDER = (
     r"(?:order|parcel|package|delivery|shipment|bestellung|paket|lieferung|sendung|zamówieni\w*|paczk\w*|"
-    r"przesyłk\w*|заказ\w*|посылк\w*|поръчк\w*|пратк\w*)"
+    r"przesyłk\w*|заказ\w*|посылк\w*|поръчк\w*|пратк\w*|commande|colis|pedido|paquete|envío|ordine|pacco|"
+    r"spedizione|encomenda|pacote|entrega|bestelling|pakket|zending)"
 )
 TRANSACTIONAL = re.compile(
     _ORDER + r"\W+(?:\w+\W+){0,3}?(?:(?:has|have|is|was|were|are)\s+(?:now\s+|just\s+)?(?:been\s+)?"
@@ -49,12 +59,20 @@ TRANSACTIONAL = re.compile(
     r"(?:ist|wurde)\s+(?:\w+\s+)?(?:angekommen|unterwegs|versandt|verschickt|zugestellt|bestätigt|eingegangen)|"
     r"(?:zostało|została|został|jest)\s+(?:już\s+)?(?:wysłan\w*|dostarczon\w*|potwierdzon\w*|w drodze)|dotarł\w*|"
     r"(?:был\w*\s+)?(?:отправлен\w*|доставлен\w*|подтвержд\w*|прибыл\w*|в пути)|"
-    r"(?:е|беше)\s+(?:изпратен\w*|доставен\w*|потвърден\w*|на път)|пристигна\w*)\b"
+    r"(?:е|беше)\s+(?:изпратен\w*|доставен\w*|потвърден\w*|на път)|пристигна\w*|"
+    r"(?:a été|est)\s+(?:bien\s+)?(?:expédiée?s?|livrée?s?|confirmée?s?|arrivée?s?|en route)|"
+    r"(?:ha sido|fue|está|ha)\s+(?:ya\s+)?(?:enviad[oa]|entregad[oa]|confirmad[oa]|llegad[oa]|en camino)|llegó|"
+    r"(?:è stat[oa]|è)\s+(?:già\s+)?(?:spedit[oa]|consegnat[oa]|confermat[oa]|arrivat[oa]|in viaggio)|"
+    r"(?:foi|está|já está)\s+(?:já\s+)?(?:enviad[oa]|entregue|confirmad[oa]|a caminho)|chegou|"
+    r"(?:is|werd)\s+(?:al\s+)?(?:verzonden|bezorgd|geleverd|bevestigd|onderweg|aangekomen))\b"
     r"|\b(?:order|shipping|delivery|payment) confirmation|tracking (?:number|link|code)|out for delivery|"
     r"\byour (?:receipt|invoice)\b|\bpayment (?:received|failed|declined|confirmed)|reset your password|"
     r"verify your (?:email|account|address)|bestellbestätigung|versandbestätigung|sendungsnummer|"
     r"potwierdzenie zamówienia|numer przesyłki|подтверждение заказа|трек-номер|номер отслеживания|"
-    r"потвърждение на поръчката|номер за проследяване",
+    r"потвърждение на поръчката|номер за проследяване|confirmation de commande|numéro de suivi|"
+    r"confirmación del? pedido|número de seguimiento|conferma d.ordine|numero di tracciamento|"
+    r"confirmação d[ao] (?:encomenda|pedido)|código de rastreio|número de rastreamento|bestelbevestiging|"
+    r"verzendbevestiging|track ?(?:&|and|en) ?trace",
     re.IGNORECASE,
 )
 # Each an attestation the shop's data must make before the copy may: matched in the copy, then looked up in
@@ -62,18 +80,28 @@ TRANSACTIONAL = re.compile(
 ATTESTATIONS = tuple(
     re.compile(pattern, re.IGNORECASE)
     for pattern in (
-        r"\b(?:artisan\w*|artisanal|craftsm[ae]n|craftspeople|handwerker\w*|rzemieśln\w*|ремесленн\w*|мастер(?:а|ами|ов)?)\b",
+        r"\b(?:artisan\w*|artisanal|craftsm[ae]n|craftspeople|handwerker\w*|rzemieśln\w*|ремесленн\w*|мастер(?:а|ами|ов)?|"
+        r"artesan\w*|artigian\w*|ambachts\w*)\b",
         r"\b(?:hand[- ]?made|hand[- ]?crafted|made by hand|hand[- ]?(?:sewn|stitched|woven|painted|thrown|poured)|"
-        r"handgemacht\w*|handgefertigt\w*|handarbeit|ręcznie\s+\w+|ручн(?:ой|ая|ое|ые|ую)\s+(?:работы|выделки))\b",
+        r"handgemacht\w*|handgefertigt\w*|handarbeit|ręcznie\s+\w+|ручн(?:ой|ая|ое|ые|ую)\s+(?:работы|выделки)|"
+        r"fait(?:e|s|es)? (?:à la )?main|hech[oa]s? a mano|fatt[oaie] a mano|feit[oa]s? à mão|handgemaakt)\b",
         r"\b(?:family[- ](?:run|owned|made|business|farm\w*)|small family|family'?s|familienbetrieb\w*|"
-        r"rodzinn\w*|семейн\w*)\b",
-        r"\b(?:organic|biologisch\w*|ekologiczn\w*|органическ\w*|эко(?:логическ\w*)?)\b",
-        r"\b(?:award[- ]winning|prize[- ]winning|preisgekrönt\w*|nagradzan\w*|отмеченн\w* наград\w*)\b",
-        r"\b(?:sustainabl[ey]\w*|eco[- ]friendly|fair[- ]?trade|nachhaltig\w*|zrównoważon\w*|экологичн\w*)\b",
+        r"rodzinn\w*|семейн\w*|entreprise familiale|empresa familiar|azienda familiare|familiebedrijf\w*)\b",
+        r"\b(?:organic|biologisch\w*|ekologiczn\w*|органическ\w*|эко(?:логическ\w*)?|bio|biologique\w*|"
+        r"orgánic\w*|ecológic\w*|biologic\w*|biológic\w*|orgânic\w*)\b",
+        r"\b(?:award[- ]winning|prize[- ]winning|preisgekrönt\w*|nagradzan\w*|отмеченн\w* наград\w*|primée?s?|"
+        r"premiad[oa]s?|(?:pluri)?premiat[oaie]|bekroond\w*)\b",
+        r"\b(?:sustainabl[ey]\w*|eco[- ]friendly|fair[- ]?trade|nachhaltig\w*|zrównoważon\w*|экологичн\w*|"
+        r"écoresponsable\w*|éco-responsable\w*|commerce équitable|sostenible\w*|comercio justo|sostenibil\w*|"
+        r"commercio equo|sustentáve\w*|comércio justo|duurzaam (?:geproduceerd|gemaakt)|eerlijke handel)\b",
         r"\b(?:locally (?:sourced|made|grown)|local (?:farm\w*|maker\w*|producer\w*))\b",
-        r"\b(?:certified|zertifiziert\w*|certyfikowan\w*|сертифицирован\w*)\b",
-        r"\b(?:vegan|gluten[- ]free|glutenfrei|bezglutenow\w*|hypoallergenic|hypoallergen\w*)\b",
-        r"\b(?:best[- ]?sell(?:er|ers|ing)|bestseller\w*|бестселлер\w*)\b",
+        r"\b(?:certified|zertifiziert\w*|certyfikowan\w*|сертифицирован\w*|certifié\w*|certificad[oa]s?|"
+        r"certificat[oaie]|gecertificeerd)\b",
+        r"\b(?:vegan|gluten[- ]free|glutenfrei|bezglutenow\w*|hypoallergenic|hypoallergen\w*|végan\w*|vegan[oa]s?|"
+        r"veganistisch|sans gluten|sin gluten|senza glutine|sem glúten|glutenvrij|hypoallergénique\w*|"
+        r"hipoalerg[éê]nic\w*|ipoallergenic\w*)\b",
+        r"\b(?:best[- ]?sell(?:er|ers|ing)|bestseller\w*|бестселлер\w*|meilleures? ventes?|más vendid[oa]s?|"
+        r"più vendut[oaie]|mais vendid[oa]s?|best verkocht\w*)\b",
     )
 )
 _WORD = re.compile(r"[^\W\d_]{6,}")

@@ -15,7 +15,10 @@ _RUNS = re.compile(r"[!?]{2,}|\${2,}|€{2,}|\*{3,}")
 _PHRASES = re.compile(
     r"(100\s?% free|click here|act now|buy now|order now|risk[- ]free|no risk|winner|you have won|cash bonus|"
     r"limited time|once in a lifetime|jetzt kaufen|hier klicken|gewonnen|kliknij tutaj|kup teraz|wygrałeś|"
-    r"нажмите здесь|купите сейчас|вы выиграли|натиснете тук|купете сега|спечелихте)",
+    r"нажмите здесь|купите сейчас|вы выиграли|натиснете тук|купете сега|спечелихте|cliquez ici|achetez maintenant|"
+    r"vous avez gagné|haga clic aquí|compre ahora|usted ha ganado|ha ganado un premio|clicca qui|acquista ora|"
+    r"Lei ha vinto|ha vinto un premio|clique aqui|compre (?:já|agora)|você ganhou|ganhou um pr[éê]mio|klik hier|"
+    r"koop nu|(?:u heeft|je hebt) gewonnen)",
     re.IGNORECASE,
 )
 

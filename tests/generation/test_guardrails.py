@@ -217,6 +217,46 @@ class TestUnbackedClaims(CheckContract):
             CheckContext(request=tea_only, brand=no_words, **{**CLEAN, "intro": "A new teapot."})
         ).passed
 
+    @pytest.mark.parametrize(
+        ("locale", "intro", "said"),
+        [
+            ("fr", "Votre commande a été expédiée ce matin.", "commande a été expédiée"),
+            ("es", "Su pedido ya está en camino.", "pedido ya está en camino"),
+            ("it", "Il Suo ordine è stato spedito.", "ordine è stato spedito"),
+            ("pt", "A sua encomenda foi enviada hoje.", "encomenda foi enviada"),
+            ("nl", "Uw bestelling is onderweg naar u.", "bestelling is onderweg"),
+            ("fr", "Votre numéro de suivi est ci-dessous.", "numéro de suivi"),
+            ("es", "Quedan solo 3 en nuestra tienda.", "Quedan solo 3"),
+            ("it", "Ultimi pezzi disponibili per Lei.", "Ultimi pezzi"),
+            ("pt", "Leve 2, pague 1 em todos os chás.", "Leve 2, pague 1"),
+            ("nl", "Nog maar 5 op voorraad, dus wees er snel bij.", "Nog maar 5"),
+            ("fr", "Des théières faites main pour vos matins tranquilles.", "faites main"),
+            ("es", "Nuestros tés ecológicos vuelven a estar disponibles.", "ecológicos"),
+            ("it", "Un tè pluripremiato, scelto per Lei.", "pluripremiato"),
+            ("pt", "Os nossos mais vendidos, escolhidos com cuidado.", "mais vendidos"),
+            ("nl", "Elk stuk is met zorg gemaakt door ambachtslieden.", "ambachtslieden"),
+            ("es", "Cada tetera tiene garantía de por vida.", "garantía"),
+            ("fr", "Satisfait ou remboursé, comme toujours.", "Satisfait ou remboursé"),
+        ],
+    )
+    def test_french_spanish_italian_portuguese_and_dutch_claims_need_the_data_too(self, locale, intro, said):
+        """Only English, German, Polish, Russian and Bulgarian claims were known: news of an order, scarcity, deals,
+        how a product is made and guarantees passed in the other languages the emails are written in."""
+        result = CHECKS["unbacked_claims"](context(locale=locale, intro=intro))
+        assert not result.passed and f"'{said}'" in result.reason, result.reason
+
+    @pytest.mark.parametrize(
+        ("locale", "subject"),
+        [
+            ("fr", "Pour accompagner votre dernière commande"),
+            ("es", "Elegido para acompañar su último pedido"),
+            ("pt", "Ficamos felizes com a sua chegada"),
+            ("nl", "Uw bestelling is een paar dagen geleden"),
+        ],
+    )
+    def test_an_order_named_without_news_of_it_passes_in_any_language(self, locale, subject):
+        assert CHECKS["unbacked_claims"](context(locale=locale, subject=subject)).passed
+
     def test_a_guarantee_in_the_products_data_may_be_repeated(self):
         from tests.generation.conftest import POT, TEA
 
@@ -438,6 +478,20 @@ class TestSpam(CheckContract):
     name = "spam_triggers"
     bad = {"subject": "FREE TEA for you!!!"}
     reason_mentions = "subject"
+
+    @pytest.mark.parametrize(
+        ("locale", "subject", "phrase"),
+        [
+            ("fr", "Cliquez ici pour nos thés", "Cliquez ici"),
+            ("es", "Compre ahora sus tés favoritos", "Compre ahora"),
+            ("it", "Clicca qui per i Suoi tè", "Clicca qui"),
+            ("pt", "Você ganhou uma surpresa", "Você ganhou"),
+            ("nl", "Klik hier voor uw favorieten", "Klik hier"),
+        ],
+    )
+    def test_spam_trigger_phrases_in_french_spanish_italian_portuguese_and_dutch_fail(self, locale, subject, phrase):
+        result = CHECKS["spam_triggers"](context(locale=locale, subject=subject))
+        assert not result.passed and f"phrase '{phrase}'" in result.reason, result.reason
 
     def test_emoji_beyond_the_brand_policy_fails(self):
         assert CHECKS["spam_triggers"](context(subject="A fresh pot is calling 🍵")).passed
