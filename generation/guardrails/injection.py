@@ -15,7 +15,10 @@ from generation.schemas import CheckResult
 NAME = "injection"
 COPIED_WORDS = 8  # this many consecutive words lifted from the data counts as repeating it
 _SIGNS = {
-    "a link": re.compile(r"(https?://|www\.|\b[\w-]+\.(com|net|org|io|ru|de|pl|bg|info|xyz|ly|co)\b)", re.I),
+    "a link": re.compile(
+        r"(https?://|www\.|\b[\w-]+\.(com|net|org|io|ru|de|pl|bg|fr|es|it|pt|nl|be|ch|br|mx|eu|info|xyz|ly|co)\b)",
+        re.I,
+    ),
     "an email address": re.compile(r"[\w.+-]+@[\w-]+\.\w+"),
     "markup": re.compile(r"<\s*/?\s*[a-z][^>]*>|&[a-z]+;|\[[^\]]*\]\([^)]*\)", re.I),
     "template or code syntax": re.compile(
@@ -26,7 +29,8 @@ _SIGNS = {
     "talk about prompts or models": re.compile(
         r"\b(prompt|instructions?|system message|language model|as an ai|ai model|assistant|chatgpt|jailbreak|"
         r"ignore (all|any|the|previous|above)|disregard|anweisung\w*|ignorier\w*|instrukcj\w*|zignoruj|"
-        r"инструкци\w*|игнорир\w*|промпт\w*|нейросет\w*)",
+        r"инструкци\w*|игнорир\w*|промпт\w*|нейросет\w*|instruccion\w*|istruzion\w*|instruç\w*|instructie\w*|"
+        r"ignorez|ignori|negeer\w*)",
         re.I,
     ),
 }
