@@ -20,6 +20,8 @@ _NAME = re.compile(r"^[^\W\d_]+(?:[ '\u2019\-.][^\W\d_]+){0,2}\.?$")
 _TITLES = frozenset((
     "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam", "herr", "frau", "pan", "pani", "panna",
     "г-н", "г-жа", "господин", "госпожа", "г-ца",
+    "m", "mme", "mlle", "monsieur", "madame", "sr", "sra", "srta", "señor", "señora", "sig", "sig.ra", "signor",
+    "signora", "dott", "dott.ssa", "dhr", "mevr", "mevrouw", "meneer",
 ))  # fmt: skip
 _NAME_PART = re.compile(r"[^\W\d_]+")
 # The language the email frame (prompts/email/email.html.j2) writes on its <html> element.

@@ -18,7 +18,7 @@ _ENDS_SENTENCE = re.compile(r"[.!?…)\"”»]$")
 _PLACEHOLDER = re.compile(
     r"\$?\{[^{}\n]{0,40}\}|\$\{|\$[A-Z][A-Z0-9]*_[A-Z0-9_]+\b|\$(?:NAME|FIRSTNAME|FNAME|EMAIL)\b|%[A-Za-z_]+%|<<[^<>\n]{1,40}>>"
     r"|(?i:\[[^\[\]\n]{0,30}\b(?:name|customer|product|brand|shop|store|link|url|insert|date|code|price|company|"
-    r"email|first|last|imię|имя|vorname)\w*\b[^\[\]\n]{0,30}\])"
+    r"email|first|last|imię|имя|vorname|prénom|nom|naam|voornaam|client|klant|prod|lien|enlace)\w*\b[^\[\]\n]{0,30}\])"
 )
 
 

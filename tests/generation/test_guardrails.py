@@ -327,6 +327,10 @@ class TestStructure(CheckContract):
             ("intro", "Dear [Customer Name], we saved you a seat.", "[Customer Name]"),
             ("product_lines", ["Your [insert product] awaits.", "Warm."], "[insert product]"),
             ("subject", "Hi %name%, new teas", "%name%"),
+            ("intro", "Bonjour [Prénom], voici nos idées.", "[Prénom]"),
+            ("intro", "Hola [Nombre del cliente], aquí tiene sus ideas.", "[Nombre del cliente]"),
+            ("product_lines", ["Il Suo [nome prodotto] La aspetta.", "Caldo e accogliente."], "[nome prodotto]"),
+            ("intro", "Beste [Voornaam], hier zijn uw favorieten.", "[Voornaam]"),
         ],
     )
     def test_an_unfilled_placeholder_fails(self, field, text, placeholder):

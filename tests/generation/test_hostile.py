@@ -127,6 +127,7 @@ def test_data_cannot_close_its_own_delimiters():
     # as a name is written (a shop's field typed in one case), and a title alone is no name ("Hi Dr.," was sent)
     + [("ANNA", "Anna"), ("anna-maria", "Anna-Maria"), ("o'neil", "O'Neil"), ("McKenzie", "McKenzie")]
     + [("ЕКАТЕРИНА", "Екатерина"), ("Dr.", ""), ("Mrs", ""), ("Pani", "")]
+    + [("Mme", ""), ("Sra.", ""), ("Sig.ra", ""), ("Dhr.", ""), ("Mevr.", ""), ("Sr", "")]
     # decomposed, as a Mac writes "Jürgen" (the greeting dropped it), and a typographic apostrophe
     + [("Ju\u0308rgen", "Jürgen"), ("O\u2019Brien", "O\u2019Brien"), ("o\u2019brien", "O\u2019Brien")],
 )
