@@ -72,6 +72,12 @@ _FUNCTION_WORDS_BY_LANGUAGE = {
     "pl": "i w z na do dla o od to że się",
     "ru": "и в с на для к по от о а но не это вы ваш",
     "bg": "и в с на за от по да не се ви ваш",
+    "fr": "le la les un une des du de et ou à au aux pour avec dans sur en est vous votre vos nous notre nos ce ces "
+    "qui que",
+    "es": "el la los las un una y o de del al a en con para por es su sus usted nuestro nuestra que se",
+    "it": "il lo la i gli le un una e o di del della a al in con per su è lei suo sua nostro nostra che si",
+    "pt": "o a os as um uma e ou de do da dos das em no na com para por é seu sua nosso nossa que se",
+    "nl": "de het een en of van in op te met voor is u uw we ons onze die dat",
 }
 FUNCTION_WORDS = frozenset(word for words in _FUNCTION_WORDS_BY_LANGUAGE.values() for word in words.split())
 # Rows designed, scored and explained at once: a row's transformed features take a few KB, so a campaign of

@@ -86,6 +86,39 @@ URGENCY_WORDS: dict[str, list[str]] = {
         "не пропускайте",
         "последен ден",
     ],
+    "fr": [
+        "maintenant",
+        "aujourd’hui",
+        "aujourd'hui",
+        "dernière chance",
+        "dépêchez",
+        "se termine",
+        "limité",
+        "ne manquez pas",
+        "dernier jour",
+    ],
+    "es": [
+        "ahora",
+        "hoy mismo",
+        "última oportunidad",
+        "dese prisa",
+        "date prisa",
+        "limitad",
+        "no se lo pierda",
+        "último día",
+    ],
+    "it": [
+        "adesso",
+        "solo oggi",
+        "ultima occasione",
+        "si affretti",
+        "affrettati",
+        "limitat",
+        "non perdere",
+        "ultimo giorno",
+    ],
+    "pt": ["agora", "hoje", "última chance", "últimas horas", "não perca", "limitad", "último dia"],
+    "nl": ["vandaag", "laatste kans", "beperkt", "mis het niet", "laatste dag", "loopt af"],
 }
 
 SPAM_WORDS: dict[str, list[str]] = {
@@ -109,6 +142,11 @@ SPAM_WORDS: dict[str, list[str]] = {
     "pl": ["za darmo", "darmow", "gratis", "wygraj", "gwarant", "kliknij tutaj", "kup teraz", "tanio"],
     "ru": ["бесплатно", "выигр", "гарант", "деньги", "кликните", "купите сейчас", "дёшево", "дешево"],
     "bg": ["безплатно", "печалба", "спечели", "гарант", "кликнете", "купете сега", "евтино"],
+    "fr": ["gratuit", "gagnant", "cliquez ici", "achetez maintenant", "pas cher"],
+    "es": ["ganador", "garantizado", "haga clic", "compre ahora", "barato"],
+    "it": ["vincitore", "garantito", "clicca qui", "acquista ora", "a buon mercato"],
+    "pt": ["grátis", "ganhe", "garantido", "clique aqui", "compre agora"],
+    "nl": ["gegarandeerd", "klik hier", "koop nu", "goedkoop"],
 }
 
 _ALL_URGENCY = sorted({word for words in URGENCY_WORDS.values() for word in words})

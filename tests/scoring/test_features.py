@@ -16,3 +16,19 @@ def test_text_counts_are_counted_once_per_distinct_text_and_land_on_their_rows()
     one_by_one = pd.concat([text_features(texts.iloc[[position]]) for position in range(len(texts))])
     pd.testing.assert_frame_equal(counts, one_by_one, check_exact=True)
     assert counts.loc[10, "subject_urgency"] == 2 and counts.loc[7, "subject_question"] == 1
+
+
+def test_urgency_and_spam_words_of_french_spanish_italian_portuguese_and_dutch_are_counted():
+    """Subjects in the languages emails are now written in counted no urgency or spam words at all."""
+    texts = pd.Series(
+        [
+            "Dernière chance : tout est gratuit aujourd’hui",
+            "Compre ahora, última oportunidad",
+            "Solo oggi: si affretti",
+            "Frete grátis só hoje, compre agora",
+            "Alleen vandaag: klik hier",
+        ]
+    )
+    counts = text_features(texts)
+    assert counts["subject_urgency"].tolist() == [2, 2, 2, 2, 1]
+    assert counts["subject_spam"].tolist() == [1, 1, 0, 2, 1]
