@@ -4,7 +4,7 @@ database, then imported again (every customer updated), with wall time and peak 
     python -m evals.scale.customer_import [--customers 1000000] [--out reports/]
 
 The file has the required columns and one extra attribute; a sixth of the customers have a language without
-email templates (fr), so the import's warning is counted over the whole file. Peak memory as in evals.scale.run.
+email templates (cs), so the import's warning is counted over the whole file. Peak memory as in evals.scale.run.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def write_customers(path: Path, customers: int, seed: int = 7) -> None:
             "customer_id": ids,
             "email": ids.str.lower() + "@example.com",
             "first_name": rng.choice(["Anna", "Ben", "Chloe", "Dmitri", "Ewa"], customers),
-            "locale": rng.choice(["en", "de", "pl", "ru", "bg", "fr"], customers),
+            "locale": rng.choice(["en", "de", "pl", "ru", "bg", "cs"], customers),
             "marketing_consent": rng.choice(["true", "false"], customers),
             "city": rng.choice(["Berlin", "Sofia", "Leeds", "Lyon"], customers),
         }
