@@ -52,14 +52,27 @@ def tailor_home(tmp_path, monkeypatch) -> Path:
     home_settings.cache_clear()
 
 
-@pytest.fixture
-def engine(tailor_home):
-    """A migrated SQLite database file of its own."""
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory) -> Path:
+    """A SQLite database file migrated to the latest revision, once: each test's database starts as a copy of it
+    (migrating took 0.2 s, for each of several hundred tests)."""
     from service.db.migrate import upgrade
     from service.db.session import make_engine
 
-    engine = make_engine(f"sqlite:///{tailor_home / 'tailor.db'}")
+    path = tmp_path_factory.mktemp("migrated") / "tailor.db"
+    engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
+    engine.dispose()  # the last connection closed folds the write-ahead log into the file
+    return path
+
+
+@pytest.fixture
+def engine(tailor_home, migrated_database):
+    """A migrated SQLite database file of its own."""
+    from service.db.session import make_engine
+
+    shutil.copyfile(migrated_database, tailor_home / "tailor.db")
+    engine = make_engine(f"sqlite:///{tailor_home / 'tailor.db'}")
     yield engine
     engine.dispose()
 

@@ -1,15 +1,19 @@
-"""Fixtures for the service: a small slice of the demo store as import files, job polling, and a throwaway
-PostgreSQL server."""
+"""Fixtures for the service: a small slice of the demo store as import files, a trained shop, job polling, and a
+throwaway PostgreSQL server."""
 
 from __future__ import annotations
 
+import atexit
 import io
 import os
 import shutil
+import sqlite3
 import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -53,10 +57,14 @@ def wait_for_job(client, job_id: str, timeout: float = 300) -> dict:
 
 def trained_shop(client, demo_files) -> None:
     """Import the demo slice (customers, products, orders, past sends) and train every model through the API."""
-    for kind in ("customers", "products", "orders", "sends"):
-        assert upload(client, kind, demo_files[kind]).status_code == 200
-    train = wait_for_job(client, client.post("/train").json()["job_id"])
-    assert train["status"] == "succeeded", train["error"]
+
+    def through_the_api() -> None:
+        for kind in ("customers", "products", "orders", "sends"):
+            assert upload(client, kind, demo_files[kind]).status_code == 200
+        train = wait_for_job(client, client.post("/train").json()["job_id"])
+        assert train["status"] == "succeeded", train["error"]
+
+    _trained_once(client.app.state.tailor.engine, "api", demo_files, through_the_api)
 
 
 def trained_in_process(engine, demo_files) -> None:
@@ -66,10 +74,90 @@ def trained_in_process(engine, demo_files) -> None:
     from service.jobs import InlineJobRunner
     from service.pipeline.training import train_all
 
-    with session_scope(engine) as session:
-        for kind in ("customers", "products", "orders", "sends"):
-            import_frame(session, kind, read_table(demo_files[kind]))
-    InlineJobRunner(engine).submit("train", train_all, engine=engine, model=None)
+    def in_process() -> None:
+        with session_scope(engine) as session:
+            for kind in ("customers", "products", "orders", "sends"):
+                import_frame(session, kind, read_table(demo_files[kind]))
+        InlineJobRunner(engine).submit("train", train_all, engine=engine, model=None)
+
+    _trained_once(engine, "in_process", demo_files, in_process)
+
+
+# Importing and training the demo slice took 5-8 s, for each of about 30 tests: each way of doing it runs once per
+# set of settings, and later tests get what it left, the database's rows and the home folder's models, copied in.
+_TRAINED_SHOPS: dict[tuple, Path] = {}
+_TRAINED_ROOT = Path(tempfile.mkdtemp(prefix="tailor-trained-shops-"))
+atexit.register(shutil.rmtree, _TRAINED_ROOT, ignore_errors=True)
+# Settings that neither an import nor a training reads: tests that differ only in them share a trained shop.
+_NOT_READ_BY_TRAINING = ("TAILOR_HOME", "TAILOR_LLM_", "TAILOR_SMTP_", "TAILOR_CAMPAIGN_")
+# What a test's empty database holds of its own, kept over a copied shop: the API key its client sends.
+_KEPT_TABLES = ("api_keys",)
+
+
+def _trained_once(engine, way: str, demo_files: dict[str, Path], train: Callable[[], None]) -> None:
+    """``train()`` the empty SQLite database of ``engine`` the first time ``way`` is asked for with these settings
+    and files, keeping a copy of the outcome; later, the copy instead. A database that already holds a shop (or a
+    PostgreSQL one) is trained as asked, every time."""
+    settings = sorted(
+        (name, value) for name, value in os.environ.items()
+        if name.startswith("TAILOR_") and not name.startswith(_NOT_READ_BY_TRAINING)
+    )  # fmt: skip
+    key = (way, tuple(sorted((kind, str(path)) for kind, path in demo_files.items())), tuple(settings))
+    if engine.dialect.name != "sqlite" or not _holds_no_shop(engine):
+        train()
+    elif key in _TRAINED_SHOPS:
+        _copy_trained_shop(_TRAINED_SHOPS[key], engine)
+    else:
+        train()
+        _TRAINED_SHOPS[key] = _keep_trained_shop(engine)
+
+
+def _holds_no_shop(engine) -> bool:
+    from sqlalchemy import text
+
+    tables = ("customers", "products", "interactions", "campaigns", "sends", "jobs")
+    with engine.connect() as connection:
+        return not any(connection.execute(text(f"SELECT 1 FROM {table} LIMIT 1")).first() for table in tables)
+
+
+def _home_and_database(engine) -> tuple[Path, str]:
+    from service.settings import home_settings
+
+    return home_settings().home, Path(engine.url.database).name
+
+
+def _keep_trained_shop(engine) -> Path:
+    """A folder holding a copy of ``engine``'s database and of its home folder's other files (the models)."""
+    home, database = _home_and_database(engine)
+    kept = Path(tempfile.mkdtemp(dir=_TRAINED_ROOT))
+    shutil.copytree(home, kept / "home", ignore=lambda _folder, names: [n for n in names if n.startswith(database)])
+    raw = engine.raw_connection()
+    try:
+        with closing(sqlite3.connect(kept / "database.sqlite")) as copy:
+            raw.driver_connection.backup(copy)
+    finally:
+        raw.close()
+    return kept
+
+
+def _copy_trained_shop(kept: Path, engine) -> None:
+    """Write a kept trained shop into ``engine``'s empty database and home folder, keeping its API keys."""
+    home, _ = _home_and_database(engine)
+    shutil.copytree(kept / "home", home, dirs_exist_ok=True)
+    raw = engine.raw_connection()
+    try:
+        target = raw.driver_connection
+        own = {table: target.execute(f"SELECT * FROM {table}").fetchall() for table in _KEPT_TABLES}
+        with closing(sqlite3.connect(kept / "database.sqlite")) as source:
+            source.backup(target)
+        for table, rows in own.items():
+            target.execute(f"DELETE FROM {table}")
+            if rows:
+                marks = ", ".join("?" * len(rows[0]))
+                target.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+        target.commit()
+    finally:
+        raw.close()
 
 
 def use_an_unreachable_model(monkeypatch) -> None:

@@ -74,19 +74,12 @@ def _run(engine, **asked):
 
 
 def test_mistakes_leave_no_campaign_and_a_stopped_generation_says_which_one(engine, demo_files, monkeypatch):
-    from service.importing import import_frame, read_table
-    from service.jobs import InlineJobRunner
-    from service.pipeline.training import train_all
-
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
     with pytest.raises(InvalidInput, match="option '--campaign-type': Input should be 'welcome'"):
         _run(engine, campaign_type="newsletter")
     with pytest.raises(NotReady, match="No recommender model is trained yet"):
         _run(engine)
-    with session_scope(engine) as session:
-        for kind in ("customers", "products", "orders", "sends"):
-            import_frame(session, kind, read_table(demo_files[kind]))
-    InlineJobRunner(engine).submit("train", train_all, engine=engine, model=None)
+    trained_in_process(engine, demo_files)
     with pytest.raises(InvalidInput, match="unknown brand 'nope'"):
         _run(engine, brand="nope")
     with pytest.raises(InvalidInput, match="option '--audience-query': .*unknown field 'foo'"):  # the command's words

@@ -8,17 +8,14 @@ from sqlalchemy import select
 
 from service.db.models import Customer, Interaction, Product
 from service.db.session import session_scope
-from tests.service.conftest import upload, wait_for_job
+from tests.service.conftest import trained_shop, upload
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def trained(client, engine, demo_files):
-    for kind in ("customers", "products", "orders", "sends"):
-        assert upload(client, kind, demo_files[kind]).status_code == 200
-    job = wait_for_job(client, client.post("/train").json()["job_id"])
-    assert job["status"] == "succeeded", job["error"]
+    trained_shop(client, demo_files)
     with session_scope(engine) as session:
         catalog = {p.sku: (p.category, p.price, p.in_stock, p.name) for p in session.scalars(select(Product))}
         bought: dict[str, set[str]] = {}  # purchases only: the demo shop's views and carts are not bought

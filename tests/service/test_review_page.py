@@ -24,16 +24,10 @@ CHROMIUM_FLAGS = [
 
 def _campaign_of_two(engine, demo_files) -> int:
     """A trained shop with one generated campaign of two drafts, as `make run` leaves it; its id."""
-    from service.db.session import session_scope
-    from service.importing import import_frame, read_table
-    from service.jobs import InlineJobRunner
     from service.pipeline.campaign_runs import create_and_generate
-    from service.pipeline.training import train_all
+    from tests.service.conftest import trained_in_process
 
-    with session_scope(engine) as session:
-        for kind in ("customers", "products", "orders", "sends"):
-            import_frame(session, kind, read_table(demo_files[kind]))
-    InlineJobRunner(engine).submit("train", train_all, engine=engine, model=None)
+    trained_in_process(engine, demo_files)
     summary = create_and_generate(
         engine, campaign_type="cross_sell", brand="hearth", limit=2, name="Browser test", audience_query=None
     )
