@@ -22,6 +22,8 @@ PRODUCT_COLUMNS = ["n_products", "mean_price"]
 VARIANT_COLUMNS = COPY_COLUMNS + CONTEXT_COLUMNS + PRODUCT_COLUMNS
 OUTCOME_COLUMNS = ["opened", "clicked", "converted"]
 
+# Every language's phrases are looked for in every text (a send's language is not always known): a phrase must
+# not begin an ordinary word of another language (the stem "limitat", and "limitati", count English "limitations").
 URGENCY_WORDS: dict[str, list[str]] = {
     "en": [
         "now",
@@ -103,7 +105,8 @@ URGENCY_WORDS: dict[str, list[str]] = {
         "última oportunidad",
         "dese prisa",
         "date prisa",
-        "limitad",
+        "limitada",
+        "limitado",
         "no se lo pierda",
         "último día",
     ],
@@ -113,11 +116,13 @@ URGENCY_WORDS: dict[str, list[str]] = {
         "ultima occasione",
         "si affretti",
         "affrettati",
-        "limitat",
+        "limitata",
+        "limitato",
+        "limitate",
         "non perdere",
         "ultimo giorno",
     ],
-    "pt": ["agora", "hoje", "última chance", "últimas horas", "não perca", "limitad", "último dia"],
+    "pt": ["agora", "hoje", "última chance", "últimas horas", "não perca", "limitada", "limitado", "último dia"],
     "nl": ["vandaag", "laatste kans", "beperkt", "mis het niet", "laatste dag", "loopt af"],
 }
 

@@ -32,3 +32,10 @@ def test_urgency_and_spam_words_of_french_spanish_italian_portuguese_and_dutch_a
     counts = text_features(texts)
     assert counts["subject_urgency"].tolist() == [2, 2, 2, 2, 1]
     assert counts["subject_spam"].tolist() == [1, 1, 0, 2, 1]
+
+
+def test_english_words_that_begin_like_another_languages_urgency_words_count_nothing():
+    """Every language's phrases are looked for in every text, and the Italian and Spanish stems "limitat" and
+    "limitad" were found in 13 English Upworthy ledes ("limitations"), counted as urgency."""
+    texts = pd.Series(["The limitations of a limitation", "Edizione limitata", "Oferta limitada"])
+    assert text_features(texts)["subject_urgency"].tolist() == [0, 1, 1]
