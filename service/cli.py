@@ -106,7 +106,8 @@ def import_file(
         elif len(error.problems) > SHOWN_PROBLEMS:
             _echo(f"to see them all: tailor import {kind} {file} --problems problems.csv")
         raise typer.Exit(2) from error
-    typer.echo(f"{summary.kind}: {summary.rows} rows, {summary.inserted} new, {summary.updated} updated")
+    rows = "1 row" if summary.rows == 1 else f"{summary.rows} rows"
+    typer.echo(f"{summary.kind}: {rows}, {summary.inserted} new, {summary.updated} updated")
     for warning in summary.warnings:
         _echo(f"warning: {warning}")
     if kind == "orders":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, or_, select
@@ -44,6 +45,13 @@ def keep_erasure(session: Session, customer: Customer) -> None:
     session.merge(ErasedCustomer(id_digest=id_digest(customer.external_id), email_digest=address))
 
 
+def keep_erased_ids(session: Session, customers: Iterable[tuple[str, str]]) -> None:
+    """Add the new customer ids of an erased address, ``(customer_id, email)`` each, to the suppression list: the
+    person signed up again under another id without lifting their erasure."""
+    for external_id, email in customers:
+        session.merge(ErasedCustomer(id_digest=id_digest(external_id), email_digest=email_digest(email)))
+
+
 @dataclass(frozen=True)
 class Erasures:
     """The suppression list's digests, read once for an import: one or two per erased customer, few enough to
@@ -70,8 +78,8 @@ class Erasures:
 def lift_erasures(session: Session, customer_id: str | None, email: str | None) -> int:
     """Lift the erasures of ``customer_id`` and of ``email`` (either may be None), for someone who signed up again
     of their own will: the next import brings them in. The number lifted (an erasure holds an id and an address:
-    one matched by either is lifted whole); NotFound when none matched, so that a mistyped id is not taken for
-    done."""
+    one matched by either is lifted whole, with the other ids kept for that address); NotFound when none matched,
+    so that a mistyped id is not taken for done."""
     matches = []
     if customer_id and customer_id.strip():
         matches.append(ErasedCustomer.id_digest == id_digest(customer_id))
@@ -80,6 +88,14 @@ def lift_erasures(session: Session, customer_id: str | None, email: str | None) 
     if not matches:
         problem = Problem(None, "customer_id", "give the customer_id, the email or both", "field")
         raise InvalidInput("erasure lift", [problem], outcome="refused")
+    if email and address_key(email) and "@" not in address_key(email):  # a typo would be told "no erasure" (404)
+        problem = Problem(None, "email", "is not an email address", "field")
+        raise InvalidInput("erasure lift", [problem], outcome="refused")
+    # One person may be held under several ids with one address (service.importing.erased): all are lifted.
+    held = session.scalars(select(ErasedCustomer.email_digest).where(or_(*matches)))
+    addresses = {digest for digest in held if digest}
+    if addresses:
+        matches.append(ErasedCustomer.email_digest.in_(addresses))
     lifted = session.execute(delete(ErasedCustomer).where(or_(*matches))).rowcount
     if not lifted:
         raise NotFound("No erased customer has this customer id or address: there is no erasure to lift.")

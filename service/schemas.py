@@ -89,7 +89,8 @@ class ErasureLiftIn(BaseModel):
 
 class ErasuresLifted(BaseModel):
     lifted: int = Field(
-        description="erasures lifted: each holds a customer id and an address, and one that either matched is lifted"
+        description="erasures lifted: each holds a customer id and an address; one that either matched is lifted, "
+        "with every other id kept for that address"
     )
 
 

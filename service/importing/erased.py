@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from service.db.batches import rows_where_in
 from service.db.models import Customer
-from service.erasures import Erasures
+from service.erasures import Erasures, keep_erased_ids
 
 SHOWN_ERASED_ROWS = 20  # rows of erased customers a warning names; it counts them all
 
@@ -22,7 +22,9 @@ def without_erased(
     """``rows`` (a parsed chunk of a customers, orders or sends file, indexed by row number) less those of erased
     customers, and what each of those was: a customer, order line or send of a customer id the suppression list
     holds, or a customer with an address it holds. A customer already stored is imported as ever: their id was
-    never erased, and an address they share with an erased customer (a household's other id) is theirs too."""
+    never erased, and an address they share with an erased customer (a household's other id) is theirs too. A new
+    id left out for its address joins the suppression list, so that its orders and sends are left out too (the
+    shop's export names the person under it), not refused as naming an unknown customer."""
     if not erasures or "customer_id" not in rows.columns or rows.empty:
         return rows, []
     erased_id = _held(rows.customer_id, erasures.holds_id)
@@ -34,6 +36,9 @@ def without_erased(
     stored = {external for (external,) in rows_where_in(session, ids, Customer.external_id, rows.customer_id[maybe])}
     left_out = maybe & ~rows.customer_id.isin(stored)
     named = rows.loc[left_out, ["customer_id"]].assign(by_id=erased_id[left_out])
+    if kind == "customers":
+        by_address = rows.loc[left_out & ~erased_id, ["customer_id", "email"]].drop_duplicates("customer_id")
+        keep_erased_ids(session, by_address.itertuples(index=False))
     what = [
         f"row {row}: customer '{external_id}' " + ("was erased" if by_id else "has the address of an erased customer")
         for row, external_id, by_id in named.itertuples()

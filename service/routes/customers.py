@@ -97,11 +97,14 @@ def recommendations(
     return customer_ops.recommend_for(state.models.get("recommender"), state.catalog.get(session), customer, k, rules)
 
 
-@router.post("/erasures/lift", response_model=ErasuresLifted, responses=errors(404))
+_NO_ERASURE = {404: {**errors(404)[404], "description": "No erasure holds the customer id or the address given."}}
+
+
+@router.post("/erasures/lift", response_model=ErasuresLifted, responses=_NO_ERASURE)
 def lift_erasures(body: ErasureLiftIn, session: SessionDep, _key: ApiKeyDep) -> ErasuresLifted:
     """Let back in someone erased (DELETE /customers/{id}) who signed up again of their own will, named by the
-    customer id they were erased under, their address, or both: the next customers import brings them in, where
-    it left them out. 404 when no erasure holds either."""
+    customer id they were erased under, their address, or both: the next imports bring them in, with their orders
+    and sends, where they left them out. 404 when no erasure holds either."""
     return ErasuresLifted(lifted=erasures.lift_erasures(session, body.customer_id, body.email))
 
 

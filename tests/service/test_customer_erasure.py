@@ -163,6 +163,35 @@ def test_orders_and_sends_of_an_erased_customer_are_left_out_and_said_so(client)
     ]  # a customer never erased is still refused, and the whole file with them
 
 
+def test_the_orders_of_a_new_id_left_out_for_its_erased_address_are_left_out_too(client):
+    """The person signed up again under a new id, which the customers import left out for its erased address; the
+    orders file that followed was refused whole as naming an unknown customer, "import customers first", which the
+    shop had just done. Lifting the erasure by the first id lets the person back under both."""
+    _imported(client, "customers", CUSTOMERS_FILE)
+    _imported(
+        client, "products", "sku,name,category,price,currency,description,url,in_stock\nT1,Tea,tea,5,EUR,,,true\n"
+    )
+    assert client.delete("/customers/c2").status_code == 204
+    signed_up_again = CUSTOMERS_FILE + "c9, bo.lund@EXAMPLE.com,Bo,en,true\n"
+    assert "row 5: customer 'c9' has the address" in _imported(client, "customers", signed_up_again)["warnings"][-1]
+
+    orders = (
+        "order_id,customer_id,product_id,quantity,amount,timestamp\no1,c9,T1,1,5,2026-01-03\no2,c3,T1,1,5,2026-01-04\n"
+    )
+    imported = _imported(client, "orders", orders)
+    assert imported["rows"] == 1 and "row 2: customer 'c9' was erased." in imported["warnings"][0]
+
+    assert client.post("/erasures/lift", json={"customer_id": "c2"}).json() == {"lifted": 2}  # c2 and c9: one person
+    assert _imported(client, "customers", signed_up_again)["inserted"] == 2
+    assert _imported(client, "orders", orders)["warnings"] == []
+    mistyped = client.post("/erasures/lift", json={"email": "bo.lund example.com"})
+    assert mistyped.status_code == 422 and mistyped.json()["problems"] == [
+        {"field": "email", "message": "is not an email address"}
+    ]
+    document = client.get("/openapi.json").json()["paths"]["/erasures/lift"]["post"]
+    assert document["responses"]["404"]["description"] == "No erasure holds the customer id or the address given."
+
+
 def test_lifting_an_erasure_lets_the_import_bring_the_customer_back(client, engine):
     """A person erased who signs up again of their own will could never be imported again."""
     _imported(client, "customers", CUSTOMERS_FILE)
@@ -197,3 +226,15 @@ def test_the_suppression_list_holds_nothing_readable_of_the_person(client, engin
     text = " ".join(str(value) for value in kept[0]).lower()
     assert "lund" not in text and "c2" not in text.split()
     assert all(len(str(value)) == 64 for value in kept[0][:2])  # two SHA-256 digests, and when
+
+
+def test_the_import_command_counts_one_row_as_a_row(engine, tmp_path, monkeypatch):
+    """Importing a file of one customer printed "customers: 1 rows"."""
+    from typer.testing import CliRunner
+
+    from service import cli
+
+    monkeypatch.setattr(cli, "_engine", lambda: engine)
+    (tmp_path / "one.csv").write_text(CUSTOMERS_FILE.splitlines()[0] + "\n" + CUSTOMERS_FILE.splitlines()[1] + "\n")
+    result = CliRunner().invoke(cli.app, ["import", "customers", str(tmp_path / "one.csv")])
+    assert result.exit_code == 0 and "customers: 1 row, 1 new, 0 updated" in result.output, result.output
