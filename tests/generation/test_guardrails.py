@@ -434,6 +434,42 @@ class TestCampaignGoal:
         checked = CheckContext(request=request, brand=load_brand("hearth"), **{**CLEAN, "intro": intro})
         assert CHECKS["campaign_goal"](checked).passed
 
+    @pytest.mark.parametrize(
+        ("campaign_type", "locale", "said"),
+        [
+            ("win_back", "nl", "We missen u"),
+            ("win_back", "nl", "We hebben u lang niet gezien"),
+            ("win_back", "es", "Le echamos de menos"),
+            ("win_back", "es", "Le extrañamos"),
+            ("win_back", "it", "Ci manca"),
+            ("win_back", "it", "Ci manchi"),
+            ("win_back", "pt", "Estamos com saudades"),
+            ("win_back", "fr", "Cela fait longtemps"),
+            ("win_back", "fr", "Nous vous attendons"),
+            ("cross_sell", "nl", "Past perfect bij uw aankoop"),
+            ("cross_sell", "nl", "Combineer het met uw theepot"),
+            ("cross_sell", "fr", "Parfaits ensemble"),
+            ("replenishment", "nl", "Is uw thee bijna op?"),
+            ("replenishment", "fr", "Bientôt épuisé\u00a0?"),
+            ("replenishment", "fr", "Pensez à renouveler votre thé"),
+            ("vip", "fr", "Pour nos clients privilégiés"),
+            ("vip", "it", "Per i nostri clienti più affezionati"),
+            ("vip", "nl", "Voor onze vaste klanten"),
+        ],
+    )
+    def test_a_natural_phrasing_of_the_goal_passes(self, campaign_type, locale, said):
+        """Native copy said what the email was for in words the lists lacked ("We missen u", "Ci manca") and was
+        replaced by the template's."""
+        request = make_request(locale=locale, campaign_type=campaign_type)
+        checked = CheckContext(request=request, brand=load_brand("hearth"), **{**CLEAN, "subject": said})
+        assert CHECKS["campaign_goal"](checked).passed
+
+    def test_a_word_that_only_starts_like_a_goal_word_does_not_pass(self):
+        """'mis' as a start would have let every Dutch "misschien" (perhaps) invite a customer back."""
+        request = make_request(locale="nl", campaign_type="win_back")
+        checked = CheckContext(request=request, brand=load_brand("hearth"), **{**CLEAN, "subject": "Misschien iets"})
+        assert not CHECKS["campaign_goal"](checked).passed
+
     def test_a_reviewer_s_edit_is_not_held_to_the_campaign_s_words(self):
         edited = finish_variant(make_request(), load_brand("hearth"), variant_id="A", edited=True, **CLEAN)
         written = finish_variant(make_request(), load_brand("hearth"), variant_id="A", **CLEAN)
