@@ -138,6 +138,7 @@ def render_email(
         "intro_paragraphs": paragraphs(intro),
         "greeting": greeting(request.customer.first_name, locale, brand),
         "offer_text": offer_text(request.offer, locale, currency),
+        "colon": strings(locale)["colon"],
         "items": items,
         "brand_name": brand.name,
         "sign_off": brand.sign_off_for(locale),

@@ -133,6 +133,26 @@ def test_the_percent_sign_is_spaced_as_each_language_writes_it(locale, sentence)
 
 
 @pytest.mark.parametrize(
+    ("locale", "link"),
+    [
+        ("fr", "Voir le produit\u00a0: https://shop.example/p/TEA-001"),
+        ("en", "View product: https://shop.example/p/TEA-001"),
+        ("de", "Zum Produkt: https://shop.example/p/TEA-001"),
+    ],
+)
+def test_the_text_email_s_product_link_is_spaced_as_each_language_writes_it(locale, link):
+    """French sets a space that never breaks before a colon, as the brands' French footers do ("Se
+    désinscrire\u00a0:"); the product link read "Voir le produit: https://…"."""
+    from generation.render import render_email
+
+    request = make_request(locale=locale)
+    _, text = render_email(
+        request, load_brand("hearth"), subject="S", preheader="P", intro="I", product_lines=["One.", "Two."]
+    )
+    assert f"  {link}\n" in text
+
+
+@pytest.mark.parametrize(
     ("locale", "informal"),
     [
         ("fr", r"tu|te|toi|ton|ta|tes|t’\w+"),
