@@ -74,8 +74,9 @@ def format_number(value: float, locale: str = "en") -> str:
 
 
 def format_price(price: float, currency: str, locale: str) -> str:
-    """A price with its cents, as the locale writes it, then the currency: "1.234,50 EUR"."""
-    return f"{_in_locale(f'{float(price):,.2f}', locale)} {currency}"
+    """A price with its cents, as the locale writes it, then the currency: "1.234,50 EUR". A space that never
+    breaks joins them, so a narrow column or phone never leaves the currency alone on the next line."""
+    return f"{_in_locale(f'{float(price):,.2f}', locale)}\u00a0{currency}"
 
 
 def offer_text(offer: Offer | None, locale: str, currency: str = "EUR") -> str:

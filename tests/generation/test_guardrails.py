@@ -62,6 +62,12 @@ class TestGrounding(CheckContract):
         result = CHECKS["grounding"](context(intro="Everything ships free with a discount for you."))
         assert not result.passed and "no offer" in result.reason
 
+    @pytest.mark.parametrize("price", ["7.90 EUR", "7,90 EUR", "7,90\u00a0EUR", "7.90\u00a0EUR"])
+    def test_a_price_grounds_whichever_space_joins_it_to_its_currency(self, price):
+        """The frame joins a price to its currency with a space that never breaks; a copywriter or the model
+        types an ordinary one, and either is the product's price."""
+        assert CHECKS["grounding"](context(product_lines=[f"Only {price}.", "Warm."])).passed
+
     def test_invented_price_fails(self):
         assert not CHECKS["grounding"](context(product_lines=["Only 5,99 today.", "Warm."])).passed
 
