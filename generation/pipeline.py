@@ -55,13 +55,29 @@ def template_product_lines(request: DraftRequest) -> list[str]:
     return [lines[i % len(lines)] for i in range(len(request.products))]
 
 
+def _email_lines(request: DraftRequest, model_lines: dict[str, str], defaults: list[str]) -> list[str]:
+    """Each product's model line, else its template line; a template line the email already shows (the model
+    copies the examples it is given) gives way to one it does not show, while there is one: an Italian VIP email
+    said "Una proposta della nostra gamma per Lei." under its second and third products."""
+    written = [model_lines.get(p.product_id) for p in request.products]
+    unused = [line for line in templates.strings(request.customer.locale)["product_line"] if line not in written]
+    lines = []
+    for line, default in zip(written, defaults, strict=True):
+        if line is None:
+            line = default if default in unused or not unused else unused[0]
+        if line in unused:
+            unused.remove(line)
+        lines.append(line)
+    return lines
+
+
 def personalize(request: DraftRequest, brand: BrandKit, copy: GroupCopy, index: int) -> Variant:
     """The group's variant `index` for one customer. If it fails a check for this customer, the template's
     product lines replace the model's, then the template's copy replaces the rest; a template variant that
     still fails is returned flagged, with its reasons."""
     variant, used_fallback = copy.variants[index]
     defaults = template_product_lines(request)
-    lines = [copy.product_lines.get(p.product_id, defaults[i]) for i, p in enumerate(request.products)]
+    lines = _email_lines(request, copy.product_lines, defaults)
     fallbacks = templates.fallback_copies(request.campaign_type, request.customer.locale)
     template = CopyVariant(**fallbacks[index % len(fallbacks)])
     attempts = [(variant, lines, used_fallback), (variant, defaults, used_fallback), (template, defaults, True)]

@@ -376,6 +376,23 @@ def test_a_template_variant_with_a_bad_model_line_gets_template_lines(request_en
     assert variant.product_lines == template_product_lines(request_en)
 
 
+def test_the_products_of_one_email_never_share_a_template_line():
+    """An Italian VIP email said "Una proposta della nostra gamma per Lei." under products 2 and 3: the model
+    copied that example line for product 2, and product 3 took it as its template line."""
+    from generation.copywriter import CopyVariant, GroupCopy
+    from generation.pipeline import personalize
+    from generation.templates import fallback_copies, strings
+    from tests.generation.conftest import POT, TEA
+
+    third = TEA.model_copy(update={"product_id": "TEA-003", "name": "Genmaicha 100 g"})
+    request = make_request(locale="it", campaign_type="vip", products=[TEA, POT, third])
+    examples = strings("it")["product_line"]
+    template = CopyVariant(**fallback_copies("vip", "it")[0])
+    copy = GroupCopy(variants=[(template, True)], product_lines={"KIT-002": examples[2]})
+    lines = personalize(request, load_brand("hearth"), copy, 0).product_lines
+    assert lines[1] == examples[2] and len(set(lines)) == 3
+
+
 @register("patchy")
 def _patchy_endpoint(model, settings):
     """Answers English groups like the fake model; for German ones the provider fails (a 503, say)."""
