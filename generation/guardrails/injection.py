@@ -15,8 +15,10 @@ from generation.schemas import CheckResult
 NAME = "injection"
 COPIED_WORDS = 8  # this many consecutive words lifted from the data counts as repeating it
 _SIGNS = {
+    # A domain's ending in lower case only: copy missing the space after a full stop ("your tea.It is back",
+    # "Try it.Be quick") writes the next sentence's first word, and "it", "be", "de" are words.
     "a link": re.compile(
-        r"(https?://|www\.|\b[\w-]+\.(com|net|org|io|ru|de|pl|bg|fr|es|it|pt|nl|be|ch|br|mx|eu|info|xyz|ly|co)\b)",
+        r"(https?://|www\.|\b[\w-]+\.(?-i:com|net|org|io|ru|de|pl|bg|fr|es|it|pt|nl|be|ch|br|mx|eu|info|xyz|ly|co)\b)",
         re.I,
     ),
     "an email address": re.compile(r"[\w.+-]+@[\w-]+\.\w+"),
@@ -30,7 +32,7 @@ _SIGNS = {
         r"\b(prompt|instructions?|system message|language model|as an ai|ai model|assistant|chatgpt|jailbreak|"
         r"ignore (all|any|the|previous|above)|disregard|anweisung\w*|ignorier\w*|instrukcj\w*|zignoruj|"
         r"инструкци\w*|игнорир\w*|промпт\w*|нейросет\w*|instruccion\w*|istruzion\w*|instruç\w*|instructie\w*|"
-        r"ignorez|ignori|negeer\w*)",
+        r"ignorez|ignori\b|negeer\w*)",  # Italian 'ignori', not the start of English 'ignoring'
         re.I,
     ),
 }

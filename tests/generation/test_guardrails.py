@@ -519,6 +519,15 @@ class TestInjection(CheckContract):
     def test_signs_of_an_obeyed_injection_fail(self, intro):
         assert not CHECKS["injection"](context(intro=intro)).passed
 
+    @pytest.mark.parametrize(
+        "intro",
+        ["Enjoy your tea.It is back in stock.", "Try the new blend.Be quick, it sells out.", "Ignoring the noise."],
+    )
+    def test_english_that_only_looks_like_a_link_or_an_instruction_passes(self, intro):
+        """A missing space after a full stop made "tea.It" an Italian domain and "blend.Be" a Belgian one, and the
+        Italian "ignori" matched the start of "ignoring": the model's copy was turned down as an obeyed injection."""
+        assert CHECKS["injection"](context(intro=intro)).passed
+
     def test_copy_lifted_from_product_text_fails(self):
         lifted = "Sencha green tea, loose leaf, grassy and bright, is the one."
         assert not CHECKS["injection"](context(intro=lifted.replace(",", ""))).passed
