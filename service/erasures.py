@@ -41,15 +41,15 @@ def _digest(kind: str, value: str) -> str:
 
 def keep_erasure(session: Session, customer: Customer) -> None:
     """Add ``customer``, who is being erased, to the suppression list."""
-    address = email_digest(customer.email) if address_key(customer.email) else None
-    session.merge(ErasedCustomer(id_digest=id_digest(customer.external_id), email_digest=address))
+    keep_erased_ids(session, [(customer.external_id, customer.email)])
 
 
 def keep_erased_ids(session: Session, customers: Iterable[tuple[str, str]]) -> None:
-    """Add the new customer ids of an erased address, ``(customer_id, email)`` each, to the suppression list: the
-    person signed up again under another id without lifting their erasure."""
+    """Add ``(customer_id, email)`` pairs to the suppression list: a customer being erased, or a new id of an
+    erased address (the person signed up again under another id without lifting their erasure)."""
     for external_id, email in customers:
-        session.merge(ErasedCustomer(id_digest=id_digest(external_id), email_digest=email_digest(email)))
+        address = email_digest(email) if address_key(email) else None
+        session.merge(ErasedCustomer(id_digest=id_digest(external_id), email_digest=address))
 
 
 @dataclass(frozen=True)
