@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, aliased
 
 from service.db.batches import batches
 from service.db.models import Customer
+from service.wording import counted, first_named
 
 SHOWN_ADDRESSES = 5  # shared addresses a warning names; it counts them all
 
@@ -70,11 +71,9 @@ def shared_address_warning(groups: dict[str, list[str]]) -> tuple[str, ...]:
     each id to be mailed, or an unsubscribe to cover only the id it came from."""
     if not groups:
         return ()
-    shown = "; ".join(f"{email} ({', '.join(ids)})" for email, ids in list(groups.items())[:SHOWN_ADDRESSES])
-    more = f"; and {len(groups) - SHOWN_ADDRESSES:,} more" if len(groups) > SHOWN_ADDRESSES else ""
-    counted = "1 address is" if len(groups) == 1 else f"{len(groups):,} addresses are"
+    named = first_named([f"{email} ({', '.join(ids)})" for email, ids in groups.items()], SHOWN_ADDRESSES)
     return (
-        f"{counted} held by more than one customer id: {shown}{more}. A campaign mails each address once (the "
-        "first of its customers in the audience), and an unsubscribe or a bounce under one id stops the mail to "
-        "all of them; merge the ids if they are one person.",
+        f"{counted(len(groups), 'address is', 'addresses are')} held by more than one customer id: {named}. A "
+        "campaign mails each address once (the first of its customers in the audience), and an unsubscribe or a "
+        "bounce under one id stops the mail to all of them; merge the ids if they are one person.",
     )

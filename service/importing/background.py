@@ -28,6 +28,7 @@ from service.jobs.recovery import is_orphaned, worker_name
 from service.jobs.runner import undone_if_never_run
 from service.pipeline.training import submit_audience_refresh
 from service.schemas import ImportResult, job_status_url
+from service.wording import counted
 
 IMPORT_JOB = "import"
 log = logging.getLogger("tailor.jobs")
@@ -70,7 +71,7 @@ def import_staged(
             summary = import_file(session, import_kind, staged, name, progress)
     finally:
         staged.unlink(missing_ok=True)
-    rows = f"{summary.rows:,} row{'' if summary.rows == 1 else 's'}"
+    rows = counted(summary.rows, "row", "rows")
     progress(summary.rows, summary.rows, f"imported {rows} of {summary.kind}: {summary.inserted:,} new, "
              f"{summary.updated:,} updated")  # fmt: skip
     return imported(summary, runner, engine).model_dump()

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from service.db.batches import rows_where_in
 from service.db.models import Customer
 from service.erasures import Erasures, keep_erased_ids
+from service.wording import counted, first_named
 
 SHOWN_ERASED_ROWS = 20  # rows of erased customers a warning names; it counts them all
 
@@ -57,11 +58,9 @@ def erased_warnings(erased_rows: list[str]) -> tuple[str, ...]:
     them, and how to let back in someone who signed up again."""
     if not erased_rows:
         return ()
-    shown = "; ".join(erased_rows[:SHOWN_ERASED_ROWS])
-    more = f"; and {len(erased_rows) - SHOWN_ERASED_ROWS:,} more" if len(erased_rows) > SHOWN_ERASED_ROWS else ""
-    counted = "1 row was" if len(erased_rows) == 1 else f"{len(erased_rows):,} rows were"
     return (
-        f"{counted} not imported, as customers erased under the right to erasure are not brought back, nor their "
-        f"orders and sends: {shown}{more}. Someone who signs up again of their own will is imported once their "
+        f"{counted(len(erased_rows), 'row was', 'rows were')} not imported, as customers erased under the right to "
+        f"erasure are not brought back, nor their orders and sends: {first_named(erased_rows, SHOWN_ERASED_ROWS)}. "
+        "Someone who signs up again of their own will is imported once their "
         "erasure is lifted (POST /erasures/lift).",
     )

@@ -28,6 +28,7 @@ from service.erasures import Erasures
 from service.errors import MAX_PROBLEMS, InvalidInput, Problem
 from service.importing.columns import SPECS, TableSpec, parse_table
 from service.importing.erased import erased_warnings, without_erased
+from service.wording import counted
 from tabular import DateOrder, is_parquet, scan_utf8
 
 # One address: no spaces, and none of the characters that separate or quote addresses in a header (a comma made
@@ -397,11 +398,6 @@ def _count_languages(counts: pd.Series, rows: pd.DataFrame) -> pd.Series:
     return counts.add(found, fill_value=0).astype("int64") if len(counts) else found
 
 
-def _many(count: int, one: str, many: str) -> str:
-    """``count`` with the words that agree with it: "1 customer has", "3 customers have"."""
-    return f"{count:,} {one if count == 1 else many}"
-
-
 def _examples(items: list[str]) -> str:
     """The first three of ``items``, and an ellipsis when there are more: what a warning names."""
     return ", ".join(items[:3]) + (", …" if len(items) > 3 else "")
@@ -415,7 +411,7 @@ def _locale_warnings(counts: pd.Series) -> tuple[str, ...]:
         return ()
     listed = ", ".join(f"{locale} ({count})" for locale, count in counts.items())
     return (
-        f"{_many(int(counts.sum()), 'customer has', 'customers have')} a language without email templates: {listed}. "
+        f"{counted(int(counts.sum()), 'customer has', 'customers have')} a language without email templates: {listed}. "
         "Campaigns write to them "
         f"in the brand's default language and flag their drafts for review; templates exist for {', '.join(LOCALES)}.",
     )
@@ -433,7 +429,7 @@ def _smtputf8_warnings(addresses: list[str]) -> tuple[str, ...]:
     if not addresses:
         return ()
     return (
-        f"{_many(len(addresses), 'customer has', 'customers have')} an address with letters outside ASCII before the "
+        f"{counted(len(addresses), 'customer has', 'customers have')} an address with letters outside ASCII before the "
         f"@ ({_examples(addresses)}): only a "
         "mail server that offers SMTPUTF8 takes it; through one that does not, their drafts are skipped at sending "
         "and flagged for review.",
@@ -450,7 +446,7 @@ def _url_warnings(skus: list[str]) -> tuple[str, ...]:
     if not skus:
         return ()
     return (
-        f"{_many(len(skus), 'product has', 'products have')} no url ({_examples(skus)}): their emails link to the "
+        f"{counted(len(skus), 'product has', 'products have')} no url ({_examples(skus)}): their emails link to the "
         "brand kit's shop_url instead, or to nothing when the kit has none, and nobody can click through to them.",
     )
 
