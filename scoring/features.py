@@ -22,8 +22,10 @@ PRODUCT_COLUMNS = ["n_products", "mean_price"]
 VARIANT_COLUMNS = COPY_COLUMNS + CONTEXT_COLUMNS + PRODUCT_COLUMNS
 OUTCOME_COLUMNS = ["opened", "clicked", "converted"]
 
-# Every language's phrases are looked for in every text (a send's language is not always known): a phrase must
-# not begin an ordinary word of another language (the stem "limitat", and "limitati", count English "limitations").
+# Every language's phrases are looked for in every text (a send's language is not always known). A phrase counts
+# as whole words ("now" is not in "know", "ends" not in "friends"); one ending in "*" is a stem that an inflected
+# word may go on from ("ograniczon*": ograniczona, ograniczony). A stem must not begin an ordinary word of another
+# language (the stem "limitat" counted English "limitations").
 URGENCY_WORDS: dict[str, list[str]] = {
     "en": [
         "now",
@@ -48,7 +50,7 @@ URGENCY_WORDS: dict[str, list[str]] = {
         "nur noch",
         "endet",
         "schnell",
-        "begrenzt",
+        "begrenzt*",
         "bald vorbei",
         "nicht verpassen",
         "letzter tag",
@@ -61,7 +63,7 @@ URGENCY_WORDS: dict[str, list[str]] = {
         "tylko",
         "kończy",
         "pośpiesz",
-        "ograniczon",
+        "ograniczon*",
         "nie przegap",
         "ostatni dzień",
     ],
@@ -73,7 +75,7 @@ URGENCY_WORDS: dict[str, list[str]] = {
         "успейте",
         "скорее",
         "заканчивается",
-        "ограничен",
+        "ограничен*",
         "не пропустите",
         "последний день",
     ],
@@ -84,7 +86,7 @@ URGENCY_WORDS: dict[str, list[str]] = {
         "само",
         "побързайте",
         "изтича",
-        "ограничен",
+        "ограничен*",
         "не пропускайте",
         "последен ден",
     ],
@@ -95,7 +97,7 @@ URGENCY_WORDS: dict[str, list[str]] = {
         "dernière chance",
         "dépêchez",
         "se termine",
-        "limité",
+        "limité*",
         "ne manquez pas",
         "dernier jour",
     ],
@@ -131,7 +133,7 @@ SPAM_WORDS: dict[str, list[str]] = {
         "free",
         "guarantee",
         "winner",
-        "win ",
+        "win",
         "cash",
         "100%",
         "act now",
@@ -143,10 +145,10 @@ SPAM_WORDS: dict[str, list[str]] = {
         "prize",
         "cheap",
     ],
-    "de": ["gratis", "kostenlos", "gewinn", "garantiert", "jetzt kaufen", "hier klicken", "billig"],
-    "pl": ["za darmo", "darmow", "gratis", "wygraj", "gwarant", "kliknij tutaj", "kup teraz", "tanio"],
-    "ru": ["бесплатно", "выигр", "гарант", "деньги", "кликните", "купите сейчас", "дёшево", "дешево"],
-    "bg": ["безплатно", "печалба", "спечели", "гарант", "кликнете", "купете сега", "евтино"],
+    "de": ["gratis", "kostenlos", "gewinn*", "garantiert", "jetzt kaufen", "hier klicken", "billig"],
+    "pl": ["za darmo", "darmow*", "gratis", "wygraj", "gwarant*", "kliknij tutaj", "kup teraz", "tanio"],
+    "ru": ["бесплатно", "выигр*", "гарант*", "деньги", "кликните", "купите сейчас", "дёшево", "дешево"],
+    "bg": ["безплатно", "печалба", "спечели", "гарант*", "кликнете", "купете сега", "евтино"],
     "fr": ["gratuit", "gagnant", "cliquez ici", "achetez maintenant", "pas cher"],
     "es": ["ganador", "garantizado", "haga clic", "compre ahora", "barato"],
     "it": ["vincitore", "garantito", "clicca qui", "acquista ora", "a buon mercato"],
@@ -204,10 +206,18 @@ def require_columns(frame: pd.DataFrame, columns: list[str], what: str) -> None:
         raise MissingColumns(what, missing)
 
 
+def phrase_pattern(phrase: str) -> re.Pattern[str]:
+    """A pattern for one listed phrase: starting a word, and ending one unless the phrase is a stem ending in "*"."""
+    stem = phrase.endswith("*")
+    body = re.escape(phrase.removesuffix("*"))
+    return re.compile(rf"(?<!\w){body}" + ("" if stem else r"(?!\w)"))
+
+
 def count_phrases(texts: pd.Series, phrases: list[str]) -> np.ndarray:
-    """How many of ``phrases`` occur in each text (case-insensitive substring match)."""
+    """How many of ``phrases`` occur in each text, case-insensitive, as words or stems (see URGENCY_WORDS)."""
+    patterns = [phrase_pattern(phrase) for phrase in phrases]
     lowered = texts.fillna("").astype(str).str.lower()
-    return np.array([sum(phrase in text for phrase in phrases) for text in lowered], dtype=float)
+    return np.array([sum(bool(p.search(text)) for p in patterns) for text in lowered], dtype=float)
 
 
 def _text(frame: pd.DataFrame, column: str) -> pd.Series:

@@ -39,3 +39,14 @@ def test_english_words_that_begin_like_another_languages_urgency_words_count_not
     "limitad" were found in 13 English Upworthy ledes ("limitations"), counted as urgency."""
     texts = pd.Series(["The limitations of a limitation", "Edizione limitata", "Oferta limitada"])
     assert text_features(texts)["subject_urgency"].tolist() == [0, 1, 1]
+
+
+def test_urgency_and_spam_words_count_as_whole_words_and_stems_go_on_into_inflections():
+    """The word "now" was found in "know" and "snow", "ends" in "friends", "free" in "freedom" and "win " in "twin "."""
+    texts = pd.Series([
+        "What you know about snow, friends and freedom", "A twin bed, finally",
+        "Ends today: free shipping now", "Oferta ograniczona, darmowa dostawa", "Begrenzte Stückzahl",
+    ])  # fmt: skip
+    counts = text_features(texts)
+    assert counts["subject_urgency"].tolist() == [0, 0, 3, 1, 1]
+    assert counts["subject_spam"].tolist() == [0, 0, 1, 1, 0]
