@@ -6,7 +6,8 @@
 2. `exclude_bought`: drops products the customer already bought, except re-orderable ones
    (`reorderable_products`, or any product of a `reorderable_categories` category); products they only
    viewed or put in a cart stay candidates. `bought_only` does the opposite, for a re-order reminder: only
-   products the customer bought, best first by the model's score;
+   products the customer bought, best first by the model's score, and with `reorderable_only` only the
+   re-orderable ones among them (``recommenders.reorder`` finds them in the orders);
 3. `price_band`: keeps products priced within (low, high) times the customer's usual price (the median
    catalog price of what they bought); customers who bought nothing yet are not restricted;
 4. `boosts`: adds weight x the catalog column scaled to 0..1 (e.g. {"margin": 0.3, "is_new": 0.2}) to a
@@ -37,6 +38,7 @@ class Rules:
     in_stock_only: bool = True
     exclude_bought: bool = True
     bought_only: bool = False
+    reorderable_only: bool = False  # with bought_only: no product outside the re-orderable ones
     reorderable_products: frozenset[str] = frozenset()
     reorderable_categories: frozenset[str] = frozenset()
     price_band: tuple[float, float] | None = None
@@ -66,6 +68,8 @@ def recommend_with_rules(
     n_candidates = max(k * rules.candidates_per_slot, k + 20)
     purchases = dict(zip(customers, model.purchases_of(customers), strict=True))
     if rules.bought_only:
+        if rules.reorderable_only:
+            allowed = allowed[allowed.isin(reorderable)]
         candidates = model.recommend_bought(customers, k=n_candidates, allowed_products=allowed)
     elif rules.exclude_bought:
         candidates = _not_bought(model, customers, n_candidates, allowed, purchases, reorderable)

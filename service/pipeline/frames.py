@@ -117,6 +117,27 @@ def _returns(session: Session, before: date | None) -> pd.DataFrame:
     return returns.fillna({"quantity": 1.0, "amount": 0.0})
 
 
+def product_buyer_counts(session: Session) -> pd.DataFrame:
+    """``recommenders.reorder.buyer_counts`` of every purchase line, counted in the database: per product, its
+    buyers and those who bought it at two or more different times (returns are not subtracted)."""
+    spans = (
+        select(
+            Interaction.product_id,
+            case((func.max(Interaction.timestamp) > func.min(Interaction.timestamp), 1), else_=0).label("repeated"),
+        )
+        .where(Interaction.kind == "purchase")
+        .group_by(Interaction.product_id, Interaction.customer_id)
+        .subquery()
+    )
+    statement = (
+        select(Product.sku, func.count(), func.sum(spans.c.repeated))
+        .join(spans, spans.c.product_id == Product.id)
+        .group_by(Product.sku)
+    )
+    counts = _frame(session, statement, ["product_id", "buyers", "repeat_buyers"])
+    return counts.astype({"product_id": str, "buyers": int, "repeat_buyers": int})
+
+
 NEW_ARRIVAL_DAYS = 30
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from recommenders.reorder import reorderable_products
 from recommenders.rules import Rules, recommend_with_rules
 from service.addresses import address_key
 from service.clock import utcnow
@@ -69,6 +70,14 @@ def recommend_products(
     catalog = products.drop_duplicates("product_id").set_index("product_id").to_dict("index")
     explained = recommender.explain_many(ranked["customer_id"].tolist(), ranked["product_id"].tolist(), n=reasons)
     return Picks(ranked, explained, catalog)
+
+
+def reorderable(buyer_counts: pd.DataFrame | None, products: pd.DataFrame, min_share: float) -> frozenset[str]:
+    """The products a re-order reminder may show (``recommenders.reorder``); none without `buyer_counts`."""
+    if buyer_counts is None:
+        return frozenset()
+    categories = products.drop_duplicates("product_id").set_index("product_id")["category"]
+    return reorderable_products(buyer_counts, categories, min_share)
 
 
 def build_requests(audience: pd.DataFrame, picks: Mapping[str, list[dict[str, Any]]], campaign_type: str) -> list:
@@ -342,14 +351,16 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
             profiles = frames.mailable_profiles(session, query_fields(audience_query) if audience_query else ())
             products = frames.products_frame(session)
             as_of = frames.audience_as_of(session)
+            replenishment = campaign_type == "replenishment"
+            buyer_counts = frames.product_buyer_counts(session) if replenishment else None
         progress(0, 1, "choosing the audience")
         audience = with_reasons(
             choose_audience(profiles, campaign_type, audience_query, limit, as_of), campaign_type, as_of
         )
-        # A re-order reminder shows what the customer buys ("your usual"); other campaigns show new products.
-        replenishment = campaign_type == "replenishment"
+        # A re-order reminder shows what the customer buys again ("your usual"); other campaigns show new products.
         rules = Rules(
-            exclude_bought=not replenishment, bought_only=replenishment,
+            exclude_bought=not replenishment, bought_only=replenishment, reorderable_only=replenishment,
+            reorderable_products=reorderable(buyer_counts, products, settings.reorder_min_share),
             max_per_category=settings.max_products_per_category,
             boosts=frames.boost_weights(margin=settings.boost_margin, new=settings.boost_new),
         )  # fmt: skip

@@ -160,3 +160,13 @@ def test_a_reorder_reminder_shows_only_what_the_customer_bought(window_shopper):
     assert "a1" not in set(
         recommend_with_rules(model, ["c0"], out_of_stock, k=10, rules=Rules(bought_only=True))["product_id"]
     )
+
+
+def test_a_reorder_reminder_told_the_reorderable_products_shows_no_other(window_shopper):
+    """A replenishment email showed durable goods the customer had bought once (a teapot as "your usual")."""
+    model, catalog, _ = window_shopper
+    rules = Rules(bought_only=True, reorderable_only=True, reorderable_products=frozenset({"a2", "a4", "b0"}))
+    recs = recommend_with_rules(model, ["c0"], catalog, k=10, rules=rules)
+    assert set(recs["product_id"]) == {"a2", "a4"}  # b0 is re-orderable, but c0 only viewed it
+    nothing = Rules(bought_only=True, reorderable_only=True)
+    assert recommend_with_rules(model, ["c0"], catalog, k=10, rules=nothing).empty

@@ -266,11 +266,15 @@ def test_an_approval_or_a_rejection_can_be_taken_back_until_the_email_is_sent(cl
 
 def test_a_replenishment_email_shows_only_products_the_customer_bought(client, demo_files, engine, monkeypatch):
     """Replenishment copy says "your usual", yet 20 of 75 products shown in a demo campaign had never been bought
-    by their customer (a wok and two milk frothers under "Запасы на исходе?")."""
+    by their customer (a wok and two milk frothers under "Запасы на исходе?"); then, of those bought, durable
+    goods bought once (teapots, linens) as well as the tea and coffee customers buy again."""
     from sqlalchemy import select
 
+    from recommenders.reorder import buyer_counts, repeat_buyer_shares, shop_share
     from service.db.models import Customer, Interaction, Product
     from service.db.session import session_scope
+    from service.demo.catalog import CONSUMABLE_CATEGORIES
+    from service.pipeline import frames
 
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
     trained_shop(client, demo_files)
@@ -288,6 +292,15 @@ def test_a_replenishment_email_shows_only_products_the_customer_bought(client, d
                 )
             )
             assert {r["product_id"] for r in draft["recommendations"]} <= bought, draft["customer_id"]
+        counted = frames.product_buyer_counts(session).set_index("product_id").sort_index()
+        orders = frames.orders_frame(session)
+        products = frames.products_frame(session).set_index("product_id")
+    # The database's count agrees with the one over purchase lines (no returns in the demo shop).
+    assert counted.equals(buyer_counts(orders).set_index("product_id").sort_index())
+    shares = repeat_buyer_shares(counted.reset_index(), products["category"])
+    shown = [r["product_id"] for d in drafts for r in d["recommendations"]]
+    assert shown and all(shares[product] >= shop_share(counted) for product in shown)
+    assert set(products.loc[shown, "category"]) <= set(CONSUMABLE_CATEGORIES)  # the demo's consumables
 
 
 def test_reviews_of_one_draft_at_the_same_moment_are_taken_once(client, engine):
