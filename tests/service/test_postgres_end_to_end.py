@@ -13,8 +13,10 @@ import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
+from recommenders.reorder import buyer_counts
 from service.db.models import Send
 from service.db.session import session_scope
+from service.pipeline import frames
 from tests.service.conftest import upload, wait_for_job
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -73,6 +75,9 @@ def test_the_whole_service_runs_on_postgres(pg_client, demo_files, mail_server, 
     refresh = wait_for_job(client, imported["result"]["audience_job_id"])
     assert refresh["status"] == "succeeded", refresh["error"]
     _ok(upload(client, "sends", demo_files["sends"]))
+    with session_scope(engine) as session:  # the re-order reminder's GROUP BY, as on SQLite
+        counted = frames.product_buyer_counts(session).set_index("product_id").sort_index()
+        assert counted.equals(buyer_counts(frames.orders_frame(session)).set_index("product_id").sort_index())
 
     segments = _ok(client.get("/segments"))
     assert segments and sum(row["customers"] for row in segments) > 0
