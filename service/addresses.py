@@ -4,6 +4,7 @@ case-insensitively; a campaign mails an address once (service.pipeline.sending).
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from sqlalchemy import func, or_, select
@@ -14,12 +15,20 @@ from service.db.models import Customer
 from service.wording import counted, first_named
 
 SHOWN_ADDRESSES = 5  # shared addresses a warning names; it counts them all
+# One address: no spaces, and none of the characters that separate or quote addresses in a header (a comma made
+# "postmaster,root,x@evil.test" three recipients); letters of any script are allowed, as international addresses.
+EMAIL_PATTERN = re.compile(r"^[^@\s,;:<>()\[\]\"\\]+@[^@\s,;:<>()\[\]\"\\]+\.[^@\s,;:<>()\[\]\"\\]+$")
 
 
 def address_key(email: str) -> str:
     """An address as addresses are compared: ``Shared@Example.com`` and `` shared@example.com`` are one, and so are
     an address composed (NFC, as the import keeps text) and the same address decomposed."""
     return unicodedata.normalize("NFC", email).strip().lower()
+
+
+def is_email_address(email: str) -> bool:
+    """Whether ``email`` (as typed: spaces around it and case do not matter) is one address, as imports take it."""
+    return bool(EMAIL_PATTERN.match(address_key(email)))
 
 
 def stop_shared_addresses(session: Session) -> set[int]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
-from service.addresses import address_key
+from service.addresses import address_key, is_email_address
 from service.db.models import Customer, ErasedCustomer
 from service.errors import InvalidInput, NotFound, Problem
 
@@ -88,7 +88,7 @@ def lift_erasures(session: Session, customer_id: str | None, email: str | None) 
     if not matches:
         problem = Problem(None, "customer_id", "give the customer_id, the email or both", "field")
         raise InvalidInput("erasure lift", [problem], outcome="refused")
-    if email and address_key(email) and "@" not in address_key(email):  # a typo would be told "no erasure" (404)
+    if email and address_key(email) and not is_email_address(email):  # a typo would be told "no erasure" (404)
         problem = Problem(None, "email", "is not an email address", "field")
         raise InvalidInput("erasure lift", [problem], outcome="refused")
     # One person may be held under several ids with one address (service.importing.erased): all are lifted.

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from generation.render import WEB_ADDRESS
 from generation.schemas import LOCALES
-from service.addresses import shared_address_warning, shared_addresses, stop_shared_addresses
+from service.addresses import EMAIL_PATTERN, shared_address_warning, shared_addresses, stop_shared_addresses
 from service.clock import utcnow
 from service.db.batches import batches, rows_where_in
 from service.db.models import Customer, Event, Interaction, Product, Send
@@ -31,9 +31,6 @@ from service.importing.erased import erased_warnings, without_erased
 from service.wording import counted
 from tabular import DateOrder, is_parquet, scan_utf8
 
-# One address: no spaces, and none of the characters that separate or quote addresses in a header (a comma made
-# "postmaster,root,x@evil.test" three recipients); letters of any script are allowed, as international addresses.
-EMAIL_PATTERN = re.compile(r"^[^@\s,;:<>()\[\]\"\\]+@[^@\s,;:<>()\[\]\"\\]+\.[^@\s,;:<>()\[\]\"\\]+$")
 # A language tag (BCP 47): the language's two or three letters (ISO 639: en, gsw for Swiss German), then perhaps a
 # script and a region (EN, en-gb, pt_BR, gsw-CH, zh-Hant-TW, es-419: stored as en, en, pt, gsw, zh, es).
 LOCALE_PATTERN = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z]{4})?(?:[-_](?:[A-Za-z]{2}|[0-9]{3}))?$")
