@@ -68,9 +68,10 @@ class ErrorOut(BaseModel):
 
 class ImportResult(BaseModel):
     kind: str
-    rows: int
+    rows: int = Field(description="rows written: inserted and updated")
     inserted: int
     updated: int
+    left_out: int = Field(0, description="rows of erased customers, not written; a warning names them")
     warnings: list[str] = []  # data written that will not work as expected, e.g. a language without templates
     # After orders: the job recomputing segments and profiles (GET the status URL for its progress).
     audience_job_id: str | None = None

@@ -55,6 +55,7 @@ class ImportSummary:
     inserted: int
     updated: int
     warnings: tuple[str, ...] = ()  # about data that was written but will not work as the shop may expect
+    left_out: int = 0  # rows of erased customers, not written (``rows`` counts those written), named in a warning
 
 
 def read_table(path: Path, name: str | None = None) -> pd.DataFrame:
@@ -136,7 +137,7 @@ def import_file(
     if kind == "customers":
         warnings += _shared_addresses(session, lambda ids: earlier_keys.held(pd.DataFrame({"customer_id": ids})))
     warnings += erased_warnings(erased_rows)
-    return ImportSummary(kind, inserted + updated, inserted, updated, warnings)
+    return ImportSummary(kind, inserted + updated, inserted, updated, warnings, left_out=len(erased_rows))
 
 
 def _listed(problems: list[Problem], stopped_early: bool) -> list[Problem]:
@@ -321,7 +322,7 @@ def import_frame(session: Session, kind: str, frame: pd.DataFrame, progress: Rep
         languages = _count_languages(pd.Series(dtype="int64"), parsed)
         warnings = _locale_warnings(languages) + _smtputf8_warnings(_needing_smtputf8(parsed))
         warnings += _shared_addresses(session, lambda ids: np.isin(ids, parsed.customer_id))
-    return replace(summary, warnings=warnings + erased_warnings(erased))
+    return replace(summary, warnings=warnings + erased_warnings(erased), left_out=len(erased))
 
 
 def _require_kind(kind: str) -> None:

@@ -109,7 +109,7 @@ def test_an_erased_customer_is_not_imported_again_and_the_import_names_their_row
     again = _imported(client, "customers", CUSTOMERS_FILE.replace("Ann,", "Annie,"))
     assert client.get("/customers/c2").status_code == 404
     assert client.get("/customers/c1").json()["first_name"] == "Annie"  # the others are imported as ever
-    assert (again["rows"], again["inserted"], again["updated"]) == (2, 0, 2)
+    assert (again["rows"], again["inserted"], again["updated"], again["left_out"]) == (2, 0, 2, 1)
     assert again["warnings"] == [
         "1 row was not imported, as customers erased under the right to erasure are not brought back, nor their "
         "orders and sends: row 3: customer 'c2' was erased. Someone who signs up again of their own will is "
@@ -149,7 +149,7 @@ def test_orders_and_sends_of_an_erased_customer_are_left_out_and_said_so(client)
     assert client.delete("/customers/c2").status_code == 204
 
     imported_orders = _imported(client, "orders", orders)
-    assert imported_orders["rows"] == 2
+    assert (imported_orders["rows"], imported_orders["left_out"]) == (2, 1)  # the file's 3 rows add up
     assert "row 3: customer 'c2' was erased." in imported_orders["warnings"][0]
     imported_sends = _imported(client, "sends", sends)
     assert imported_sends["rows"] == 1 and "row 2: customer 'c2' was erased." in imported_sends["warnings"][0]
@@ -229,13 +229,20 @@ def test_the_suppression_list_holds_nothing_readable_of_the_person(client, engin
     assert all(len(str(value)) == 64 for value in kept[0][:2])  # two SHA-256 digests, and when
 
 
-def test_the_import_command_counts_one_row_as_a_row(engine, tmp_path, monkeypatch):
-    """Importing a file of one customer printed "customers: 1 rows"."""
+def test_the_import_command_counts_one_row_as_a_row_and_says_how_many_it_left_out(engine, tmp_path, monkeypatch):
+    """Importing a file of one customer printed "customers: 1 rows"; a file of erased customers' rows counted
+    only the rows written, and nothing added up to the file's."""
     from typer.testing import CliRunner
 
     from service import cli
+    from service.customers import erase_customer
 
     monkeypatch.setattr(cli, "_engine", lambda: engine)
     (tmp_path / "one.csv").write_text(CUSTOMERS_FILE.splitlines()[0] + "\n" + CUSTOMERS_FILE.splitlines()[1] + "\n")
     result = CliRunner().invoke(cli.app, ["import", "customers", str(tmp_path / "one.csv")])
-    assert result.exit_code == 0 and "customers: 1 row, 1 new, 0 updated" in result.output, result.output
+    assert result.exit_code == 0 and "customers: 1 row, 1 new, 0 updated\n" in result.output, result.output
+    (tmp_path / "all.csv").write_text(CUSTOMERS_FILE)
+    with session_scope(engine) as session:
+        erase_customer(session, "c1")
+    again = CliRunner().invoke(cli.app, ["import", "customers", str(tmp_path / "all.csv")])
+    assert "customers: 2 rows, 2 new, 0 updated, 1 of erased customers left out\n" in again.output, again.output
