@@ -111,6 +111,7 @@ def test_a_number_no_bound_caught_is_still_answered_with_the_api_s_error_body(cl
         "9999-12-31T23:59:59-05:00",  # past the calendar's end once converted to the server's time: a 500
         (datetime.now() + timedelta(days=366)).isoformat(),
     ],
+    ids=["calendar-end", "calendar-end-west-of-utc", "a-year-and-a-day"],  # a stable id for every collection
 )
 def test_a_send_scheduled_more_than_a_year_ahead_is_refused_naming_at(client, engine, at):
     ids = _sent_email(client, engine)
