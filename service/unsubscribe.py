@@ -1,6 +1,7 @@
 """Unsubscribe links in the email Tailor sends itself. Each send's link carries the send's id signed with an
 HMAC, so it cannot be guessed for another customer; following it records an ``unsubscribe`` event on that send,
-as POST /events does, which unsubscribes the customer. The page speaks the language the email was written in."""
+as POST /events does, which unsubscribes the customer. The page speaks the language the email was written in;
+for a link that names no stored send (cut short, or of an erased customer), the browser's (Accept-Language)."""
 
 from __future__ import annotations
 
@@ -116,14 +117,44 @@ def unsubscribe(session: Session, token: str) -> Subscription:
     return _subscription(session, send)
 
 
+class LinkNotFound(NotFound):
+    """A link that names no stored send; ``reason`` is its message's key in the page's wording (strings.yaml):
+    ``erased`` for an erased customer's send, ``not_valid`` for any other."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(strings("en")["unsubscribe"][reason])
+
+    def message(self, locale: str) -> str:
+        return strings(locale)["unsubscribe"][self.reason]
+
+
 def _send(session: Session, token: str) -> Send:
     send_id = UnsubscribeLinks.configured().send_id(token)
     send = session.get(Send, send_id) if send_id is not None else None
     if send is None and send_id is not None and session.get(ErasedSend, send_id) is not None:
-        raise NotFound("The shop keeps nothing of the address this email went to any more: it will not be mailed.")
+        raise LinkNotFound("erased")
     if send is None:
-        raise NotFound("This unsubscribe link is not valid: it may be cut short. Open it from the email again.")
+        raise LinkNotFound("not_valid")
     return send
+
+
+def browser_locale(accept_language: str | None) -> str:
+    """The first language of a browser's Accept-Language header (``de-CH,de;q=0.9,en;q=0.8``), by its weights,
+    that the page speaks; English when none is."""
+    ranked = []
+    for position, part in enumerate((accept_language or "").split(",")):
+        tag, _, weight = part.strip().partition(";q=")
+        try:
+            quality = float(weight) if weight else 1.0
+        except ValueError:
+            continue
+        if tag and quality > 0:
+            ranked.append((-quality, position, tag.strip()))
+    for _, _, tag in sorted(ranked):
+        if (code := language_of(tag)) in LOCALES:
+            return code
+    return "en"
 
 
 def _subscription(session: Session, send: Send) -> Subscription:

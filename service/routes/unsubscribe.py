@@ -6,9 +6,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from generation.templates import strings
 from service import unsubscribe as unsubscribe_ops
 from service.deps import SessionDep
-from service.errors import NotFound
 from service.review import TEMPLATES_DIR
 
 NOT_A_LINK = {"description": "No email Tailor sent carries this link: a page says so", "content": {"text/html": {}}}
@@ -32,8 +32,10 @@ def unsubscribe(token: str, request: Request, session: SessionDep) -> HTMLRespon
 def _page(request: Request, look_up, token: str) -> HTMLResponse:
     try:
         subscription = look_up()
-    except NotFound as error:
-        context = {"subscription": None, "error": str(error), "token": token}
-        return templates.TemplateResponse(request, "unsubscribe.html", context, status_code=404)
+    except unsubscribe_ops.LinkNotFound as error:
+        locale = unsubscribe_ops.browser_locale(request.headers.get("accept-language"))
+        words = strings(locale)["unsubscribe"]
+        context = {"subscription": None, "error": error.message(locale), "title": words["title"], "lang": locale}
+        return templates.TemplateResponse(request, "unsubscribe.html", {**context, "token": token}, status_code=404)
     context = {"subscription": subscription, "error": None, "token": token}
     return templates.TemplateResponse(request, "unsubscribe.html", context)

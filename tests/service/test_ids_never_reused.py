@@ -39,6 +39,8 @@ def test_an_erased_customers_send_id_and_unsubscribe_link_never_reach_another_cu
     page = recipient.get(f"/unsubscribe/{token}")
     assert page.status_code == 404 and "stays@example.com" not in page.text  # it showed the other's address
     assert "The shop keeps nothing of the address this email went to any more" in page.text
+    in_german = recipient.get(f"/unsubscribe/{token}", headers={"Accept-Language": "de-AT"})
+    assert "Der Shop speichert nichts mehr von der Adresse" in in_german.text
     assert recipient.post(f"/unsubscribe/{token}").status_code == 404
     assert client.get("/customers/stays").json()["unsubscribed"] is False  # and unsubscribed them
     late = client.post("/events", json={"events": [{"send_id": erased, "kind": "click"}]})

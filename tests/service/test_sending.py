@@ -126,6 +126,21 @@ def test_sent_email_carries_its_own_unsubscribe_link_that_unsubscribes(client, e
         assert sorted(kinds) == ["delivered", "unsubscribe"]
 
 
+def test_a_link_that_names_no_email_is_answered_in_the_browsers_language(client):
+    """The page of a cut-short link, or of an erased customer's email, spoke English to every reader: with no send
+    there is no email's language, and the browser's was not asked."""
+    from service.unsubscribe import browser_locale
+
+    recipient = TestClient(client.app)
+    french = recipient.get("/unsubscribe/12.cut-short", headers={"Accept-Language": "fr-CA,fr;q=0.9,en;q=0.5"})
+    assert french.status_code == 404 and '<html lang="fr">' in french.text
+    assert "<h1>Désinscription</h1>" in french.text and "Ce lien de désinscription n’est pas valide" in french.text
+    plain = recipient.get("/unsubscribe/12.cut-short")
+    assert '<html lang="en">' in plain.text and "This unsubscribe link is not valid" in plain.text
+    assert browser_locale("sv-SE, en;q=0.2, de;q=0.8") == "de"  # by weight, a language the page speaks
+    assert browser_locale("*, pl;q=0") == browser_locale("de;q=abc") == "en"
+
+
 def test_sent_email_carries_the_date_it_was_sent(client, engine, mail_server, monkeypatch):
     """RFC 5322 requires a Date header; without one, receiving servers add their own or score the message as spam."""
     controller, messages = mail_server
