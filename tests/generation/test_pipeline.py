@@ -58,20 +58,20 @@ def test_an_email_without_products_carries_a_note_for_the_reviewer(fake_settings
 @pytest.mark.parametrize(
     ("locale", "price", "offer"),
     [
-        ("en", "1,234.50\u00a0EUR", "Enjoy 7.50 EUR off"),
-        ("de", "1.234,50\u00a0EUR", "Sie erhalten 7,50 EUR Rabatt"),
-        ("pl", "1\u00a0234,50\u00a0EUR", "Rabat 7,50 EUR na kolejne zamówienie"),
-        ("fr", "1\u00a0234,50\u00a0EUR", "Profitez de 7,50 EUR de réduction"),
-        ("es", "1\u00a0234,50\u00a0EUR", "Disfrute de 7,50 EUR de descuento"),
-        ("it", "1.234,50\u00a0EUR", "Per Lei uno sconto di 7,50 EUR"),
-        ("pt", "1.234,50\u00a0EUR", "Aproveite 7,50 EUR de desconto"),
-        ("nl", "1.234,50\u00a0EUR", "U krijgt 7,50 EUR korting"),
+        ("en", "1,234.50\u00a0EUR", "Enjoy 7.50\u00a0EUR off"),
+        ("de", "1.234,50\u00a0EUR", "Sie erhalten 7,50\u00a0EUR Rabatt"),
+        ("pl", "1\u00a0234,50\u00a0EUR", "Rabat 7,50\u00a0EUR na kolejne zamówienie"),
+        ("fr", "1\u00a0234,50\u00a0EUR", "Profitez de 7,50\u00a0EUR de réduction"),
+        ("es", "1\u00a0234,50\u00a0EUR", "Disfrute de 7,50\u00a0EUR de descuento"),
+        ("it", "1.234,50\u00a0EUR", "Per Lei uno sconto di 7,50\u00a0EUR"),
+        ("pt", "1.234,50\u00a0EUR", "Aproveite 7,50\u00a0EUR de desconto"),
+        ("nl", "1.234,50\u00a0EUR", "U krijgt 7,50\u00a0EUR korting"),
     ],
 )
 def test_prices_and_offer_amounts_are_written_as_the_locale_writes_numbers(fake_settings, locale, price, offer):
     """An amount off read "7.50 EUR" in a German email whose prices read "7,90 EUR", and no price had a
-    thousands separator. A space that never breaks joins a price to its currency: an ordinary one let "EUR"
-    wrap alone onto the next line."""
+    thousands separator. A space that never breaks joins a price, and an amount off, to its currency: an ordinary
+    one let "EUR" wrap alone onto the next line."""
     from tests.generation.conftest import POT
 
     pricey = POT.model_copy(update={"price": 1234.5})
