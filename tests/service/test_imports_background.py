@@ -47,7 +47,7 @@ def test_a_background_upload_imports_as_the_request_would_and_removes_its_staged
     job = _in_background(client, "customers", CUSTOMERS)
     assert (job["kind"], job["status"], job["progress"]) == ("import", "succeeded", 1.0), job["error"]
     assert job["result"] == {
-        "kind": "customers", "rows": 2, "inserted": 2, "updated": 0, "warnings": [],
+        "kind": "customers", "rows": 2, "inserted": 2, "updated": 0, "left_out": 0, "warnings": [],
         "audience_job_id": None, "audience_status_url": None,
     }  # fmt: skip
     assert _count(engine, Customer) == 2 and _staged_files(tailor_home) == []
@@ -191,3 +191,11 @@ def test_a_restarted_server_fails_a_stranded_import_and_removes_its_upload(engin
         job = client.get(f"/jobs/{job_id}").json()
     assert job["status"] == "failed" and job["error"] == INTERRUPTED
     assert not stranded.parent.exists() and live.exists()
+
+
+def test_a_background_import_says_how_many_rows_of_erased_customers_it_left_out(client):
+    _in_background(client, "customers", CUSTOMERS)
+    assert client.delete("/customers/c2").status_code == 204
+    job = _in_background(client, "customers", CUSTOMERS)
+    assert (job["result"]["rows"], job["result"]["left_out"]) == (1, 1)
+    assert job["message"] == "imported 1 row of customers: 0 new, 1 updated, 1 of erased customers left out"
