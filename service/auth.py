@@ -20,6 +20,20 @@ SESSION_HOURS = 12  # a review session ends this long after login: a working day
 PREFIX_LENGTH = 10  # characters of a key kept in clear, to list and revoke it by
 
 
+_ACTING_KEY = "tailor.acting_key"  # where a request's database session holds the key it was authorised with
+
+
+def act_with_key(session: Session, key: ApiKey) -> None:
+    """Note on a request's database session the key that authorised it, for the reviews it records."""
+    session.info[_ACTING_KEY] = (key.prefix, key.name)
+
+
+def acting_key(session: Session) -> tuple[str | None, str | None]:
+    """(prefix, name) of the key the session's request was authorised with; (None, None) outside a request (the
+    CLI, a job)."""
+    return session.info.get(_ACTING_KEY, (None, None))
+
+
 def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 

@@ -14,7 +14,7 @@ from pydantic import AfterValidator
 from sqlalchemy.orm import Session
 from starlette.convertors import PathConvertor, register_url_convertor
 
-from service.auth import verify_key, verify_session
+from service.auth import act_with_key, verify_key, verify_session
 from service.db.models import ApiKey
 from service.db.session import session_scope
 from service.errors import Unauthorized
@@ -76,11 +76,13 @@ def require_key(
     if token and not key:
         review_session = verify_session(session, token)
         request.state.reviewer = review_session.reviewer
+        act_with_key(session, review_session.api_key)
         return review_session.api_key
     found = verify_key(session, key)
     if token:  # a signed-in reviewer whose browser also sends a key: the reviews still record their name
         with suppress(Unauthorized):
             request.state.reviewer = verify_session(session, token).reviewer
+    act_with_key(session, found)
     return found
 
 

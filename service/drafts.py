@@ -26,6 +26,7 @@ from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from service.auth import acting_key
 from service.campaigns import get_campaign
 from service.clock import utcnow
 from service.db.batches import batches
@@ -195,6 +196,7 @@ def _record(session: Session, draft: Draft, review: Review, status: str | None =
     if status:
         set_committed_value(draft, "status", status)
     review.revision = draft.revision
+    review.key_prefix, review.key_name = acting_key(session)
     draft.reviews.append(review)
 
 
@@ -298,7 +300,11 @@ def approve_pending(session: Session, campaign_id: int, reviewer: str, comment: 
             .execution_options(synchronize_session=False)
         ).all()
         if done:
-            review = {"action": "approve", "reviewer": reviewer, "comment": comment.strip()}
+            prefix, name = acting_key(session)
+            review = {
+                "action": "approve", "reviewer": reviewer, "comment": comment.strip(), "key_prefix": prefix,
+                "key_name": name,
+            }  # fmt: skip
             rows = [{"draft_id": draft_id, "revision": revision, **review} for draft_id, revision in done]
             session.execute(insert(Review), rows)
         approved += len(done)

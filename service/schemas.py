@@ -238,6 +238,12 @@ class ReviewOut(BaseModel):
     revision: int | None = Field(
         None, description="the draft's revision this review made (null: made before revisions)"
     )
+    key_prefix: str | None = Field(
+        None,
+        description="the API key the review was made with, as `tailor keys list` shows it: the reviewer's "
+        "name is only declared (at the review page's login, in the body); null for the CLI, and before 0025",
+    )
+    key_name: str | None = Field(None, description="that key's name")
     created_at: UtcMoment
 
 

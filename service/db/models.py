@@ -259,6 +259,10 @@ class Review(Base):
     # An approval of a variant that failed guardrail checks: the checks the reviewer overrode (the comment says why).
     overridden_checks: Mapped[list[Any] | None] = mapped_column(JSON)
     revision: Mapped[int | None] = mapped_column(Integer)  # the draft's revision this review made (null before 0019)
+    # The API key the review was made with (service.auth.acting_key): the reviewer's name is only declared, at the
+    # review page's login or in an API body; the key is what was checked. Null before 0025, and from the CLI.
+    key_prefix: Mapped[str | None] = mapped_column(String(16))
+    key_name: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 

@@ -135,7 +135,8 @@ def test_the_campaigns_page_pages_through_campaigns_newest_first(client, engine)
 
 
 def test_reviews_on_the_page_record_the_name_given_at_login(client, engine, api_key):
-    """The page recorded the API key's name as the reviewer, so everyone sharing a key looked like one person."""
+    """The page recorded the API key's name as the reviewer, so everyone sharing a key looked like one person; then
+    it recorded the name alone, which anyone with the key could type."""
     from service.db.models import Customer, Draft, Review, Variant
     from service.db.session import session_scope
 
@@ -161,6 +162,13 @@ def test_reviews_on_the_page_record_the_name_given_at_login(client, engine, api_
     assert client.post(f"/review/drafts/{draft_id}/reject", data={"comment": "off brand"}).status_code in (200, 303)
     with session_scope(engine) as session:
         assert session.scalars(select(Review.reviewer).where(Review.draft_id == draft_id)).all() == ["Zoë Łukasiewicz"]
+    # The name is only declared; the key that was checked goes with it (anyone holding a shared key can type any).
+    (review,) = client.get(f"/drafts/{draft_id}").json()["reviews"]
+    assert (review["key_prefix"], review["key_name"]) == (api_key[:10], "tests")
+    assert (
+        f'by Zoë Łukasiewicz <span class="muted">with the key tests ({api_key[:10]}…)</span>'
+        in client.get(f"/review/drafts/{draft_id}").text
+    )
 
 
 def test_the_preview_shows_the_inbox_line_and_no_template_syntax(client, demo_files, monkeypatch, engine):
