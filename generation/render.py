@@ -53,8 +53,9 @@ def html_locale(html: str) -> str | None:
 
 # Languages that group thousands with a point and mark decimals with a comma (1.234,50). Portuguese as Brazil
 # writes it, and Portugal reads it; Spanish not: Mexico would read 1.234 as a decimal, so it takes the space that
-# the Spanish academies recommend.
+# the Spanish academies recommend, and which they leave out of a number of four digits (1234,50; 12 345,50).
 _POINT_THOUSANDS = frozenset(("de", "it", "nl", "pt"))
+_FOUR_DIGITS_UNGROUPED = re.compile(r"^(-?\d),(\d{3})(?=\.|$)")
 
 
 def _in_locale(english: str, locale: str) -> str:
@@ -63,12 +64,14 @@ def _in_locale(english: str, locale: str) -> str:
         return english
     if locale in _POINT_THOUSANDS:
         return english.translate(str.maketrans({",": ".", ".": ","}))
+    if locale == "es":
+        english = _FOUR_DIGITS_UNGROUPED.sub(r"\1\2", english)
     return english.replace(",", "\u00a0").replace(".", ",")  # pl, ru, bg, fr, es: 1 234,50 (a space that never breaks)
 
 
 def format_number(value: float, locale: str = "en") -> str:
     """An amount as the locale writes it, whole numbers without decimals (en 1,234.50; de, it, nl, pt 1.234,50;
-    pl, ru, bg, fr, es 1 234,50)."""
+    pl, ru, bg, fr 1 234,50; es 1234,50 and 12 345,50)."""
     value = float(value)
     return _in_locale(f"{int(value):,}" if value.is_integer() else f"{value:,.2f}", locale)
 

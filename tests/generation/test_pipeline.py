@@ -62,7 +62,7 @@ def test_an_email_without_products_carries_a_note_for_the_reviewer(fake_settings
         ("de", "1.234,50\u00a0EUR", "Sie erhalten 7,50\u00a0EUR Rabatt"),
         ("pl", "1\u00a0234,50\u00a0EUR", "Rabat 7,50\u00a0EUR na kolejne zamówienie"),
         ("fr", "1\u00a0234,50\u00a0EUR", "Profitez de 7,50\u00a0EUR de réduction"),
-        ("es", "1\u00a0234,50\u00a0EUR", "Disfrute de 7,50\u00a0EUR de descuento"),
+        ("es", "1234,50\u00a0EUR", "Disfrute de 7,50\u00a0EUR de descuento"),  # four digits: no space
         ("it", "1.234,50\u00a0EUR", "Per Lei uno sconto di 7,50\u00a0EUR"),
         ("pt", "1.234,50\u00a0EUR", "Aproveite 7,50\u00a0EUR de desconto"),
         ("nl", "1.234,50\u00a0EUR", "U krijgt 7,50\u00a0EUR korting"),
@@ -78,6 +78,16 @@ def test_prices_and_offer_amounts_are_written_as_the_locale_writes_numbers(fake_
     request = make_request(locale=locale, products=[pricey], offer=Offer(kind="amount_off", value=7.5))
     text = generate_drafts([request], load_brand("hearth"), settings=fake_settings).drafts[0].variants[0].text
     assert price in text and offer in text
+
+
+def test_spanish_groups_thousands_only_past_four_digits():
+    """The Spanish academies write 1234,50 but 12 345,50; the emails wrote 1 234,50."""
+    from generation.render import format_number
+
+    assert [format_number(v, "es") for v in (999, 1234, 1234.5, -1234, 12345.5, 1234567)] == [
+        "999", "1234", "1234,50", "-1234", "12\u00a0345,50", "1\u00a0234\u00a0567",
+    ]  # fmt: skip
+    assert format_number(1234.5, "fr") == "1\u00a0234,50"  # French groups them
 
 
 @pytest.mark.parametrize(
