@@ -187,10 +187,13 @@ def _product_notes(request: DraftRequest) -> list[str]:
     """A note for the reviewer when the email would show no product: its copy speaks of products all the same."""
     if request.products:
         return []
-    return [
-        "No products to show: the recommender found none this customer may be shown (all bought, out of stock or "
-        "left out by the campaign's rules). Reject the draft, or send it knowing it names no product."
-    ]
+    why = (
+        "none of what this customer bought is in stock and bought again by the shop's customers"
+        if request.campaign_type == "replenishment"
+        else "the recommender found none this customer may be shown (all bought, out of stock or left out by the "
+        "campaign's rules)"
+    )
+    return [f"No products to show: {why}. Reject the draft, or send it knowing it names no product."]
 
 
 def _add_usage(stats: GenerationStats, copy: GroupCopy) -> None:

@@ -148,8 +148,9 @@ class CampaignSettings(BaseSettings):
     # catalog, and being a new arrival (arrived_at within the last 30 days); the model's ranking scores 1 to 0.
     boost_margin: float = Field(default=0.0, ge=0)
     boost_new: float = Field(default=0.0, ge=0)
-    # A re-order reminder shows only products whose buyers bought them again more often than the shop's average
-    # product and at least this often (recommenders.reorder): 0 shows whatever the customer bought.
+    # A re-order reminder shows only products at least this share of whose buyers bought them again, in a
+    # category bought again at least as often as the shop's products (recommenders.reorder): 0 shows whatever
+    # the customer bought.
     reorder_min_share: float = Field(default=0.2, ge=0, le=1)
     # The blend: on the demo store Recall@10 0.586 (ALS 0.479), and it meets the speed targets since its
     # signals are no longer densified (python -m evals.recommenders.bench --models blend).

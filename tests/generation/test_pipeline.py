@@ -49,10 +49,13 @@ def test_an_email_without_products_carries_a_note_for_the_reviewer(fake_settings
     """Drafts of a shop's best customers, for whom the recommender had nothing left, said "a few things that go
     well with it", listed nothing, passed every check and were sent."""
     empty, full = make_request("c1", products=[]), make_request("c2")
-    result = generate_drafts([empty, full], load_brand("hearth"), settings=fake_settings)
+    reminder = make_request("c3", products=[], campaign_type="replenishment", segment="loyal")
+    result = generate_drafts([empty, full, reminder], load_brand("hearth"), settings=fake_settings)
     notes = {draft.customer_id: draft.notes for draft in result.drafts}
-    assert len(notes["c1"]) == 1 and notes["c1"][0].startswith("No products to show")
+    assert len(notes["c1"]) == 1 and notes["c1"][0].startswith("No products to show: the recommender found none")
     assert notes["c2"] == []
+    # A re-order reminder shows only what was bought and is bought again: its note says so, not "all bought".
+    assert notes["c3"][0].startswith("No products to show: none of what this customer bought is in stock and bought")
 
 
 @pytest.mark.parametrize(
