@@ -140,21 +140,31 @@ def _send(session: Session, token: str) -> Send:
 
 
 def browser_locale(accept_language: str | None) -> str:
-    """The first language of a browser's Accept-Language header (``de-CH,de;q=0.9,en;q=0.8``), by its weights,
-    that the page speaks; English when none is."""
+    """The first language of a browser's Accept-Language header (``de-CH, de;q=0.9, en;q=0.8``), by its weights,
+    that the page speaks; English when none is. An entry whose weight is not a number from 0 to 1 is passed over."""
     ranked = []
-    for position, part in enumerate((accept_language or "").split(",")):
-        tag, _, weight = part.strip().partition(";q=")
-        try:
-            quality = float(weight) if weight else 1.0
-        except ValueError:
-            continue
+    for position, entry in enumerate((accept_language or "").split(",")):
+        tag, *parameters = (part.strip() for part in entry.split(";"))
+        quality = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "q":
+                quality = _weight(value.strip())
         if tag and quality > 0:
-            ranked.append((-quality, position, tag.strip()))
+            ranked.append((-quality, position, tag))
     for _, _, tag in sorted(ranked):
         if (code := language_of(tag)) in LOCALES:
             return code
     return "en"
+
+
+def _weight(value: str) -> float:
+    """An Accept-Language weight (``0.8``), or 0 for one that is not a number from 0 to 1."""
+    try:
+        weight = float(value)
+    except ValueError:
+        return 0.0
+    return weight if 0.0 <= weight <= 1.0 else 0.0
 
 
 def _subscription(session: Session, send: Send) -> Subscription:

@@ -36,6 +36,8 @@ def _page(request: Request, look_up, token: str) -> HTMLResponse:
         locale = unsubscribe_ops.browser_locale(request.headers.get("accept-language"))
         words = strings(locale)["unsubscribe"]
         context = {"subscription": None, "error": error.message(locale), "title": words["title"], "lang": locale}
-        return templates.TemplateResponse(request, "unsubscribe.html", {**context, "token": token}, status_code=404)
+        page = templates.TemplateResponse(request, "unsubscribe.html", {**context, "token": token}, status_code=404)
+        page.headers["Vary"] = "Accept-Language"  # a cache must not give one reader's language to the next
+        return page
     context = {"subscription": subscription, "error": None, "token": token}
     return templates.TemplateResponse(request, "unsubscribe.html", context)

@@ -134,11 +134,17 @@ def test_a_link_that_names_no_email_is_answered_in_the_browsers_language(client)
     recipient = TestClient(client.app)
     french = recipient.get("/unsubscribe/12.cut-short", headers={"Accept-Language": "fr-CA,fr;q=0.9,en;q=0.5"})
     assert french.status_code == 404 and '<html lang="fr">' in french.text
+    assert french.headers["Vary"] == "Accept-Language"  # a cache must not answer the next reader in French
     assert "<h1>Désinscription</h1>" in french.text and "Ce lien de désinscription n’est pas valide" in french.text
     plain = recipient.get("/unsubscribe/12.cut-short")
     assert '<html lang="en">' in plain.text and "This unsubscribe link is not valid" in plain.text
     assert browser_locale("sv-SE, en;q=0.2, de;q=0.8") == "de"  # by weight, a language the page speaks
     assert browser_locale("*, pl;q=0") == browser_locale("de;q=abc") == "en"
+    # Spaces around ";", an upper-case Q and other parameters are the header's too; a weight past 1 is not.
+    assert [browser_locale(h) for h in ("pl ; q=0.9, en;q=0.5", "bg;Q=0.9,en;q=0.1", "en;q=0.5, it;q=2")] == [
+        "pl", "bg", "en",
+    ]  # fmt: skip
+    assert browser_locale("nl;q=1.0;level=1, de;q=0.5") == "nl"
 
 
 def test_sent_email_carries_the_date_it_was_sent(client, engine, mail_server, monkeypatch):
