@@ -39,7 +39,9 @@ URGENCY_WORDS: dict[str, list[str]] = {
         "limited",
         "final",
         "don't miss",
+        "don’t miss",
         "before it's gone",
+        "before it’s gone",
         "while stocks last",
         "last day",
     ],
@@ -49,7 +51,7 @@ URGENCY_WORDS: dict[str, list[str]] = {
         "letzte chance",
         "nur noch",
         "endet",
-        "schnell",
+        "schnell*",
         "begrenzt*",
         "bald vorbei",
         "nicht verpassen",
@@ -62,6 +64,7 @@ URGENCY_WORDS: dict[str, list[str]] = {
         "ostatnia szansa",
         "tylko",
         "kończy",
+        "zakończ*",
         "pośpiesz",
         "ograniczon*",
         "nie przegap",
@@ -107,8 +110,7 @@ URGENCY_WORDS: dict[str, list[str]] = {
         "última oportunidad",
         "dese prisa",
         "date prisa",
-        "limitada",
-        "limitado",
+        "limitad*",
         "no se lo pierda",
         "último día",
     ],
@@ -121,17 +123,18 @@ URGENCY_WORDS: dict[str, list[str]] = {
         "limitata",
         "limitato",
         "limitate",
+        "limitati",
         "non perdere",
         "ultimo giorno",
     ],
-    "pt": ["agora", "hoje", "última chance", "últimas horas", "não perca", "limitada", "limitado", "último dia"],
-    "nl": ["vandaag", "laatste kans", "beperkt", "mis het niet", "laatste dag", "loopt af"],
+    "pt": ["agora", "hoje", "última chance", "últimas horas", "não perca", "limitad*", "último dia"],
+    "nl": ["vandaag", "laatste kans", "beperkt*", "mis het niet", "laatste dag", "loopt af"],
 }
 
 SPAM_WORDS: dict[str, list[str]] = {
     "en": [
         "free",
-        "guarantee",
+        "guarantee*",
         "winner",
         "win",
         "cash",
@@ -142,18 +145,18 @@ SPAM_WORDS: dict[str, list[str]] = {
         "$$$",
         "no cost",
         "risk-free",
-        "prize",
-        "cheap",
+        "prize*",
+        "cheap*",
     ],
-    "de": ["gratis", "kostenlos", "gewinn*", "garantiert", "jetzt kaufen", "hier klicken", "billig"],
+    "de": ["gratis", "kostenlos*", "gewinn*", "garantiert*", "jetzt kaufen", "hier klicken", "billig*"],
     "pl": ["za darmo", "darmow*", "gratis", "wygraj", "gwarant*", "kliknij tutaj", "kup teraz", "tanio"],
-    "ru": ["бесплатно", "выигр*", "гарант*", "деньги", "кликните", "купите сейчас", "дёшево", "дешево"],
+    "ru": ["бесплатн*", "выигр*", "гарант*", "деньги", "кликните", "купите сейчас", "дёшево", "дешево"],
     "bg": ["безплатно", "печалба", "спечели", "гарант*", "кликнете", "купете сега", "евтино"],
-    "fr": ["gratuit", "gagnant", "cliquez ici", "achetez maintenant", "pas cher"],
-    "es": ["ganador", "garantizado", "haga clic", "compre ahora", "barato"],
-    "it": ["vincitore", "garantito", "clicca qui", "acquista ora", "a buon mercato"],
-    "pt": ["grátis", "ganhe", "garantido", "clique aqui", "compre agora"],
-    "nl": ["gegarandeerd", "klik hier", "koop nu", "goedkoop"],
+    "fr": ["gratuit", "gratuite", "gratuits", "gratuites", "gagnant*", "cliquez ici", "achetez maintenant", "pas cher"],
+    "es": ["ganador*", "garantizad*", "haga clic", "compre ahora", "barat*"],
+    "it": ["vincitor*", "garantit*", "clicca qui", "acquista ora", "a buon mercato"],
+    "pt": ["grátis", "ganhe", "garantid*", "clique aqui", "compre agora"],
+    "nl": ["gegarandeerd*", "klik hier", "koop nu", "goedkoop*", "goedkope*"],
 }
 
 _ALL_URGENCY = sorted({word for words in URGENCY_WORDS.values() for word in words})
@@ -214,10 +217,13 @@ def phrase_pattern(phrase: str) -> re.Pattern[str]:
 
 
 def count_phrases(texts: pd.Series, phrases: list[str]) -> np.ndarray:
-    """How many of ``phrases`` occur in each text, case-insensitive, as words or stems (see URGENCY_WORDS)."""
-    patterns = [phrase_pattern(phrase) for phrase in phrases]
+    """How many of ``phrases`` occur in each text, case-insensitive, as words or stems (see URGENCY_WORDS). A
+    phrase's pattern is tried only where its letters occur at all: 20,000 subjects took 3.9 s, all patterns tried."""
+    patterns = [(phrase.removesuffix("*"), phrase_pattern(phrase)) for phrase in phrases]
     lowered = texts.fillna("").astype(str).str.lower()
-    return np.array([sum(bool(p.search(text)) for p in patterns) for text in lowered], dtype=float)
+    return np.array(
+        [sum(1 for letters, p in patterns if letters in text and p.search(text)) for text in lowered], dtype=float
+    )
 
 
 def _text(frame: pd.DataFrame, column: str) -> pd.Series:

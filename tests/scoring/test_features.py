@@ -50,3 +50,15 @@ def test_urgency_and_spam_words_count_as_whole_words_and_stems_go_on_into_inflec
     counts = text_features(texts)
     assert counts["subject_urgency"].tolist() == [0, 0, 3, 1, 1]
     assert counts["subject_spam"].tolist() == [0, 0, 1, 1, 0]
+
+
+def test_inflected_urgency_and_spam_words_are_counted_through_their_stems():
+    """Counted as whole words, "Kostenloser Versand", "Livraison gratuite", "Unidades limitadas", "Guaranteed
+    results" and "Win prizes" counted no spam or urgency word: the lists held their base forms only."""
+    texts = pd.Series([
+        "Kostenloser Versand", "Livraison gratuite", "Unidades limitadas", "Guaranteed results", "Win prizes",
+        "Don’t miss it", "С бесплатной доставкой", "Oferta zakończy się", "A gratuity is included",
+    ])  # fmt: skip
+    counts = text_features(texts)
+    assert counts["subject_spam"].tolist() == [1, 1, 0, 1, 2, 0, 1, 0, 0]
+    assert counts["subject_urgency"].tolist() == [0, 0, 1, 0, 0, 1, 0, 1, 0]
