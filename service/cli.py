@@ -107,7 +107,8 @@ def import_file(
             _echo(f"to see them all: tailor import {kind} {file} --problems problems.csv")
         raise typer.Exit(2) from error
     rows = "1 row" if summary.rows == 1 else f"{summary.rows} rows"
-    left_out = f", {summary.left_out} of erased customers left out" if summary.left_out else ""
+    erased = "row of an erased customer" if summary.left_out == 1 else "rows of erased customers"
+    left_out = f", {summary.left_out} {erased} left out" if summary.left_out else ""
     typer.echo(f"{summary.kind}: {rows}, {summary.inserted} new, {summary.updated} updated{left_out}")
     for warning in summary.warnings:
         _echo(f"warning: {warning}")

@@ -72,7 +72,8 @@ def import_staged(
     finally:
         staged.unlink(missing_ok=True)
     rows = counted(summary.rows, "row", "rows")
-    left_out = f", {summary.left_out:,} of erased customers left out" if summary.left_out else ""
+    erased = counted(summary.left_out, "row of an erased customer", "rows of erased customers")
+    left_out = f", {erased} left out" if summary.left_out else ""
     progress(summary.rows, summary.rows, f"imported {rows} of {summary.kind}: {summary.inserted:,} new, "
              f"{summary.updated:,} updated{left_out}")  # fmt: skip
     return imported(summary, runner, engine).model_dump()

@@ -245,4 +245,4 @@ def test_the_import_command_counts_one_row_as_a_row_and_says_how_many_it_left_ou
     with session_scope(engine) as session:
         erase_customer(session, "c1")
     again = CliRunner().invoke(cli.app, ["import", "customers", str(tmp_path / "all.csv")])
-    assert "customers: 2 rows, 2 new, 0 updated, 1 of erased customers left out\n" in again.output, again.output
+    assert "customers: 2 rows, 2 new, 0 updated, 1 row of an erased customer left out\n" in again.output, again.output

@@ -198,4 +198,4 @@ def test_a_background_import_says_how_many_rows_of_erased_customers_it_left_out(
     assert client.delete("/customers/c2").status_code == 204
     job = _in_background(client, "customers", CUSTOMERS)
     assert (job["result"]["rows"], job["result"]["left_out"]) == (1, 1)
-    assert job["message"] == "imported 1 row of customers: 0 new, 1 updated, 1 of erased customers left out"
+    assert job["message"] == "imported 1 row of customers: 0 new, 1 updated, 1 row of an erased customer left out"
