@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -17,6 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.errors import DatabaseUnavailable
 from service.settings import DbSettings
+
+log = logging.getLogger(__name__)
 
 
 def _lower(text: str | None) -> str | None:
@@ -45,14 +49,25 @@ def _configure_sqlite(dbapi_connection, _record) -> None:
     dbapi_connection.create_function("tailor_local_hour", 2, _local_hour, deterministic=True)
 
 
+def _warn_if_others_may_read(path: Path) -> None:
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        log.warning(
+            "the database file may be read or written by other users of this machine: it holds the shop's "
+            "customers; run chmod 600 on it",
+            extra={"path": str(path), "mode": oct(mode)},
+        )
+
+
 def make_engine(url: str, echo: bool = False, connect_timeout_seconds: int = 10) -> Engine:
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)
         if str(path) not in ("", ":memory:"):
             # The shop's customers, and the API keys' hashes: readable by this user only (SQLite gives its WAL the
-            # database's permissions); a file that exists keeps those it has.
+            # database's permissions); a file that exists keeps those it has, with a warning if others may read it.
             path.touch(mode=0o600, exist_ok=True)
+            _warn_if_others_may_read(path)
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _configure_sqlite)
         return engine

@@ -174,6 +174,25 @@ def test_a_new_sqlite_database_is_readable_by_its_user_alone(tmp_path):
     assert (tmp_path / "shop" / "tailor.db").stat().st_mode & 0o777 == 0o600
 
 
+def test_an_existing_database_others_may_read_keeps_its_mode_with_a_warning(tmp_path, caplog):
+    """A database file made before, or by another tool, readable by every user: its permissions are the admin's
+    to change, and nothing said they let others read the shop's customers."""
+    from service.db.session import make_engine
+
+    path = tmp_path / "tailor.db"
+    path.touch(mode=0o644)
+    path.chmod(0o644)
+    with caplog.at_level("WARNING", logger="service.db.session"):
+        make_engine(f"sqlite:///{path}").dispose()
+    assert path.stat().st_mode & 0o777 == 0o644
+    (record,) = [r for r in caplog.records if "chmod 600" in r.getMessage()]
+    assert (record.path, record.mode) == (str(path), "0o644")
+    caplog.clear()
+    path.chmod(0o600)
+    make_engine(f"sqlite:///{path}").dispose()
+    assert not caplog.records
+
+
 NOW = datetime(2026, 1, 1)
 
 
