@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.db.session import default_engine
 from service.deps import REVIEW_COOKIE
+from service.docs_pages import add_docs_pages
 from service.errors import (
     DatabaseBusy,
     DatabaseUnavailable,
@@ -75,7 +76,10 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         version="0.1.0",
         description="Personalized marketing email: recommend, segment, write, score, review.",
         lifespan=lifespan,
+        docs_url=None,  # served with their scripts from here (service.docs_pages), not from a CDN
+        redoc_url=None,
     )
+    add_docs_pages(app)
     app.state.tailor = AppState(engine=engine, jobs=runner, models=model_store(home_settings().models_dir))
     for router in ROUTERS:
         app.include_router(router)

@@ -72,6 +72,7 @@ def engine(tailor_home, migrated_database):
     from service.db.session import make_engine
 
     shutil.copyfile(migrated_database, tailor_home / "tailor.db")
+    (tailor_home / "tailor.db").chmod(0o600)  # as the service makes one
     engine = make_engine(f"sqlite:///{tailor_home / 'tailor.db'}")
     yield engine
     engine.dispose()
