@@ -79,9 +79,11 @@ def require_key(
         act_with_key(session, review_session.api_key)
         return review_session.api_key
     found = verify_key(session, key)
-    if token:  # a signed-in reviewer whose browser also sends a key: the reviews still record their name
+    if token:  # a signed-in reviewer whose browser also sends their key: the reviews still record their name
         with suppress(Unauthorized):
-            request.state.reviewer = verify_session(session, token).reviewer
+            review_session = verify_session(session, token)
+            if review_session.api_key_id == found.id:  # another key's review is not the signed-in person's
+                request.state.reviewer = review_session.reviewer
     act_with_key(session, found)
     return found
 

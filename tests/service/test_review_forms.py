@@ -169,6 +169,17 @@ def test_reviews_on_the_page_record_the_name_given_at_login(client, engine, api_
         f'by Zoë Łukasiewicz <span class="muted">with the key tests ({api_key[:10]}…)</span>'
         in client.get(f"/review/drafts/{draft_id}").text
     )
+    # A request with another key than the login's is that key's, not the signed-in person's.
+    from service.auth import create_key
+
+    with session_scope(engine) as session:
+        integration = create_key(session, "crm")
+    reopened = client.post(f"/drafts/{draft_id}/reopen", headers={"X-API-Key": integration}).json()["reviews"][-1]
+    assert (reopened["reviewer"], reopened["key_name"]) == ("", "crm")
+    client.post(f"/review/drafts/{draft_id}/reject", data={"comment": "no"}, headers={"X-API-Key": integration})
+    with session_scope(engine) as session:
+        last = session.scalars(select(Review).where(Review.draft_id == draft_id).order_by(Review.id.desc())).first()
+        assert (last.action, last.reviewer, last.key_name) == ("reject", "crm", "crm")  # the key's name, not Zoë's
 
 
 def test_the_preview_shows_the_inbox_line_and_no_template_syntax(client, demo_files, monkeypatch, engine):
