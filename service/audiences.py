@@ -34,13 +34,16 @@ def choose_today(
     campaign."""
     from audience.errors import QueryError
     from audience.query import query_fields
-    from service.pipeline.generate import choose_audience
+    from service.pipeline.generate import choose_audience, reminder_audience
+    from service.settings import CampaignSettings
 
     try:
         # Parsing it checks its syntax and segments even when no customer has a profile yet to check fields against.
         fields = query_fields(query) if query else set()
         profiles = frames.mailable_profiles(session, fields)
-        return choose_audience(profiles, campaign_type, query, None, as_of or frames.audience_as_of(session))
+        _, eligible = reminder_audience(session, campaign_type, CampaignSettings().reorder_min_share)
+        day = as_of or frames.audience_as_of(session)
+        return choose_audience(profiles, campaign_type, query, None, day, eligible)
     except QueryError as error:
         raise InvalidInput(what, [Problem(None, field, str(error), field_kind)], outcome=outcome) from error
 

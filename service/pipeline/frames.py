@@ -138,6 +138,21 @@ def product_buyer_counts(session: Session) -> pd.DataFrame:
     return counts.astype({"product_id": str, "buyers": int, "repeat_buyers": int})
 
 
+def buyers_of(session: Session, skus: Collection[str]) -> set[str]:
+    """The customer ids of everyone who bought any of the products ``skus``, asked IN_BATCH products at a time."""
+    buyers: set[str] = set()
+    for batch in batches(sorted(skus), size=IN_BATCH):
+        statement = (
+            select(Customer.external_id)
+            .distinct()
+            .join(Interaction, Interaction.customer_id == Customer.id)
+            .join(Product, Interaction.product_id == Product.id)
+            .where(Interaction.kind == "purchase", Product.sku.in_(batch))
+        )
+        buyers.update(session.scalars(statement))
+    return buyers
+
+
 NEW_ARRIVAL_DAYS = 30
 
 

@@ -8,7 +8,7 @@ drafts are written, scored and saved a batch at a time, so memory does not grow 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -37,11 +37,12 @@ if TYPE_CHECKING:
 
 
 def choose_audience(
-    profiles: pd.DataFrame, campaign_type: str, audience_query: str | None, limit: int | None, as_of: date
-) -> pd.DataFrame:
-    """Of the mailable customers' `profiles` (``frames.mailable_profiles``), those who fit the campaign, in the
-    campaign's order, with their offer (their reasons are added by ``audience.campaigns.with_reasons``, for the
-    customers shown or mailed)."""
+    profiles: pd.DataFrame, campaign_type: str, audience_query: str | None, limit: int | None, as_of: date,
+    eligible: Collection[str] | None = None,
+) -> pd.DataFrame:  # fmt: skip
+    """Of the mailable customers' `profiles` (``frames.mailable_profiles``), those who fit the campaign (and are
+    among `eligible` customer ids, when given), in the campaign's order, with their offer (their reasons are added
+    by ``audience.campaigns.with_reasons``, for the customers shown or mailed)."""
     from audience.campaigns import select_audience
     from audience.query import evaluate
 
@@ -52,6 +53,8 @@ def choose_audience(
         # Over every mailable profile, so that a cluster label is checked against all the shop's labels.
         matches = evaluate(audience_query, profiles)
         chosen = chosen[matches.reindex(chosen.index).to_numpy()]
+    if eligible is not None:
+        chosen = chosen[chosen.index.isin(list(eligible))]
     chosen = chosen.reset_index()
     if limit:
         chosen = chosen.head(limit)
@@ -72,12 +75,21 @@ def recommend_products(
     return Picks(ranked, explained, catalog)
 
 
-def reorderable(buyer_counts: pd.DataFrame | None, products: pd.DataFrame, min_share: float) -> frozenset[str]:
-    """The products a re-order reminder may show (``recommenders.reorder``); none without `buyer_counts`."""
-    if buyer_counts is None:
-        return frozenset()
-    categories = products.drop_duplicates("product_id").set_index("product_id")["category"]
-    return reorderable_products(buyer_counts, categories, min_share)
+def reminder_products(session: Session, products: pd.DataFrame, min_share: float) -> frozenset[str]:
+    """The products a re-order reminder may show: re-orderable (``recommenders.reorder``) and in stock."""
+    catalog = products.drop_duplicates("product_id").set_index("product_id")
+    reorderable = reorderable_products(frames.product_buyer_counts(session), catalog["category"], min_share)
+    in_stock = catalog.index[catalog["in_stock"].fillna(False).astype(bool)] if "in_stock" in catalog else catalog.index
+    return reorderable & frozenset(in_stock)
+
+
+def reminder_audience(session: Session, campaign_type: str, min_share: float) -> tuple[frozenset[str], set[str] | None]:
+    """For a re-order reminder, the products it may show and the customers who bought one (the others have nothing
+    to be reminded of: their drafts were flagged for a person to reject); for other campaigns, none and None."""
+    if campaign_type != "replenishment":
+        return frozenset(), None
+    shown = reminder_products(session, frames.products_frame(session), min_share)
+    return shown, frames.buyers_of(session, shown)
 
 
 def build_requests(audience: pd.DataFrame, picks: Mapping[str, list[dict[str, Any]]], campaign_type: str) -> list:
@@ -352,15 +364,15 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
             products = frames.products_frame(session)
             as_of = frames.audience_as_of(session)
             replenishment = campaign_type == "replenishment"
-            buyer_counts = frames.product_buyer_counts(session) if replenishment else None
+            reminded, eligible = reminder_audience(session, campaign_type, settings.reorder_min_share)
         progress(0, 1, "choosing the audience")
         audience = with_reasons(
-            choose_audience(profiles, campaign_type, audience_query, limit, as_of), campaign_type, as_of
+            choose_audience(profiles, campaign_type, audience_query, limit, as_of, eligible), campaign_type, as_of
         )
         # A re-order reminder shows what the customer buys again ("your usual"); other campaigns show new products.
         rules = Rules(
             exclude_bought=not replenishment, bought_only=replenishment, reorderable_only=replenishment,
-            reorderable_products=reorderable(buyer_counts, products, settings.reorder_min_share),
+            reorderable_products=reminded,
             max_per_category=settings.max_products_per_category,
             boosts=frames.boost_weights(margin=settings.boost_margin, new=settings.boost_new),
         )  # fmt: skip

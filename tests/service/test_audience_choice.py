@@ -21,8 +21,9 @@ from service.db.session import make_engine, session_scope
 from service.errors import InvalidInput
 from service.importing import import_frame, read_table
 from service.pipeline import frames
-from service.pipeline.generate import choose_audience
+from service.pipeline.generate import choose_audience, reminder_audience
 from service.pipeline.training import refresh_audience
+from service.settings import CampaignSettings
 from tests.service.conftest import new_postgres_database
 
 QUERIES = [
@@ -80,7 +81,13 @@ def _from_every_profile(session: Session, campaign_type: str, query: str | None,
     chosen = select_audience(profiles, campaign_type, as_of)
     if query:
         chosen = chosen[evaluate(query, profiles).reindex(chosen.index).to_numpy()]
+    if (eligible := _reminded(session, campaign_type)) is not None:  # a re-order reminder: who bought what it shows
+        chosen = chosen[chosen.index.isin(list(eligible))]
     return with_reasons(chosen, campaign_type, as_of).reset_index()
+
+
+def _reminded(session: Session, campaign_type: str) -> set[str] | None:
+    return reminder_audience(session, campaign_type, CampaignSettings().reorder_min_share)[1]
 
 
 def _shown(choose, *args) -> list[dict] | str:
@@ -111,7 +118,8 @@ def test_the_same_customers_are_chosen_as_from_every_profile(shop, campaign_type
             if isinstance(expected, list):
                 reached += len(expected)
                 fields = query_fields(query) if query else ()
-                first = choose_audience(frames.mailable_profiles(session, fields), campaign_type, query, 3, as_of)
+                profiles = frames.mailable_profiles(session, fields)
+                first = choose_audience(profiles, campaign_type, query, 3, as_of, _reminded(session, campaign_type))
                 assert first.customer_id.tolist() == [row["customer_id"] for row in expected[:3]], query
     assert reached > 0
 
