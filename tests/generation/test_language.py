@@ -224,3 +224,18 @@ def test_an_email_written_in_english_for_want_of_templates_may_be_in_the_custome
         False,
         "the subject reads as German, expected English, nor does it read as cs, the customer's own language",
     )
+
+
+def test_the_english_template_copy_is_spelled_alike_for_british_and_american_readers():
+    """Every English email's fallback said "favourites" to American customers of any shop: the campaign templates
+    are shared by every brand, which is where a shop chooses its own spelling."""
+    import re
+
+    from audience.campaigns import campaign_types
+    from generation import templates
+
+    british = re.compile(r"\b\w*(favourit|colour|personalis|organis|centre|catalogue|cancelled|jeweller|realis)", re.I)
+    for campaign_type in campaign_types():
+        for copy in templates.fallback_copies(campaign_type, "en"):
+            for field, text in copy.items():
+                assert not british.search(text), (campaign_type, field, text)
