@@ -499,3 +499,23 @@ def test_the_login_cookie_holds_a_session_that_sign_out_revocation_and_time_end(
     browser.post("/review/login", data={"api_key": api_key, "reviewer": "Di"})
     with session_scope(engine) as session:  # the sessions that had ended are gone
         assert [row.reviewer for row in session.scalars(select(ReviewSession))] == ["Di"]
+
+
+def test_the_campaign_page_tells_todays_segment_from_the_reason_written_with_the_draft(client, engine):
+    """A customer refreshed from loyal to at risk after the drafts were written showed "at_risk" beside "loyal
+    (...)" under "Segment" and "Why in the audience", as if the two disagreed."""
+    from service.db.models import Customer, Draft, Variant
+    from service.db.session import session_scope
+
+    campaign_id = client.post("/campaigns", json={"name": "x", "brand": "hearth", "campaign_type": "vip"}).json()["id"]
+    with session_scope(engine) as session:
+        customer = Customer(external_id="s1", email="s1@example.com", marketing_consent=True, segment="loyal")
+        session.add(Draft(
+            campaign_id=campaign_id, customer=customer, audience_reason="loyal (buy often): last order 12 days ago",
+            variants=[Variant(label="A", subject="Hi", html="<p>A</p>", text="A")],
+        ))  # fmt: skip
+    with session_scope(engine) as session:
+        session.scalars(select(Customer).where(Customer.external_id == "s1")).one().segment = "at_risk"
+    page = client.get(f"/review/campaigns/{campaign_id}").text
+    assert "<th>Segment today</th><th>Why in the audience, when written</th>" in page
+    assert "<td>at_risk</td>" in page and "loyal (buy often): last order 12 days ago" in page
