@@ -57,15 +57,25 @@ def _category_shares(counts: pd.DataFrame, category: pd.Series) -> pd.Series:
     return pooled["repeat_buyers"] / pooled["buyers"].clip(lower=1)
 
 
+def _with_category_shares(counts: pd.DataFrame, categories: pd.Series | None) -> tuple[pd.DataFrame, pd.Series]:
+    """`counts` indexed by product_id, and each product's category's repeat-buyer share (empty for no counts)."""
+    indexed = counts.set_index(counts["product_id"].astype(str))
+    if indexed.empty:
+        return indexed, pd.Series(dtype=float)
+    return indexed, _category_shares(indexed, _category_of(indexed, categories))
+
+
+def _pulled(indexed: pd.DataFrame, category_share: pd.Series) -> pd.Series:
+    """Each product's share of repeat buyers, pulled towards its category's by `PRIOR_BUYERS` buyers."""
+    shares = (indexed["repeat_buyers"] + PRIOR_BUYERS * category_share) / (indexed["buyers"] + PRIOR_BUYERS)
+    return shares.rename("repeat_buyer_share")
+
+
 def repeat_buyer_shares(counts: pd.DataFrame, categories: pd.Series | None = None) -> pd.Series:
     """Each product's repeat-buyer share (index product_id), pulled towards its category's share by
     `PRIOR_BUYERS` buyers; `categories` maps product_id to category (missing or empty: no category)."""
-    counts = counts.set_index(counts["product_id"].astype(str))
-    if counts.empty:
-        return pd.Series(dtype=float)
-    prior = _category_shares(counts, _category_of(counts, categories))
-    shares = (counts["repeat_buyers"] + PRIOR_BUYERS * prior) / (counts["buyers"] + PRIOR_BUYERS)
-    return shares.rename("repeat_buyer_share")
+    indexed, category_share = _with_category_shares(counts, categories)
+    return _pulled(indexed, category_share) if not indexed.empty else pd.Series(dtype=float)
 
 
 def reorderable_products(
@@ -75,11 +85,10 @@ def reorderable_products(
     category's share, or their own, is at least the shop's; with `min_share` 0, every product bought."""
     if min_share <= 0:
         return frozenset(counts["product_id"].astype(str))
-    shares = repeat_buyer_shares(counts, categories)
-    if shares.empty:
+    indexed, category_share = _with_category_shares(counts, categories)
+    if indexed.empty:
         return frozenset()
-    indexed = counts.set_index(counts["product_id"].astype(str))
+    shares = _pulled(indexed, category_share)
     everyone = shop_share(indexed)
-    category_share = _category_shares(indexed, _category_of(indexed, categories))
     reordered = (category_share >= everyone) | (shares >= everyone)
-    return frozenset(shares.index[(shares >= min_share) & reordered.to_numpy()])
+    return frozenset(shares.index[(shares >= min_share) & reordered])
