@@ -58,9 +58,7 @@ def recommend_with_rules(
     rules = rules or Rules()
     catalog = products.assign(product_id=products["product_id"].astype(str)).drop_duplicates("product_id")
     catalog = catalog.set_index("product_id")
-    allowed = catalog.index
-    if rules.in_stock_only and "in_stock" in catalog.columns:
-        allowed = catalog.index[catalog["in_stock"].fillna(False).astype(bool)]
+    allowed = in_stock(catalog) if rules.in_stock_only else catalog.index
     customers = [str(c) for c in customer_ids]
     reorderable = set(rules.reorderable_products)
     if rules.reorderable_categories and "category" in catalog.columns:
@@ -95,6 +93,13 @@ def recommend_with_rules(
     order = {customer: i for i, customer in enumerate(customers)}
     top = top.sort_values(["customer_id", "rank"], key=lambda s: s.map(order) if s.name == "customer_id" else s)
     return top[RECOMMENDATION_COLUMNS].reset_index(drop=True)
+
+
+def in_stock(catalog: pd.DataFrame) -> pd.Index:
+    """The product ids (the catalog's index) in stock: every one when the catalog says nothing of stock."""
+    if "in_stock" not in catalog.columns:
+        return catalog.index
+    return catalog.index[catalog["in_stock"].fillna(False).astype(bool)]
 
 
 def _not_bought(

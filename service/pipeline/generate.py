@@ -17,7 +17,7 @@ from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from recommenders.reorder import reorderable_products
-from recommenders.rules import Rules, recommend_with_rules
+from recommenders.rules import Rules, in_stock, recommend_with_rules
 from service.addresses import address_key
 from service.clock import utcnow
 from service.db.batches import IN_BATCH, batches, rows_where_in
@@ -79,16 +79,19 @@ def reminder_products(session: Session, products: pd.DataFrame, min_share: float
     """The products a re-order reminder may show: re-orderable (``recommenders.reorder``) and in stock."""
     catalog = products.drop_duplicates("product_id").set_index("product_id")
     reorderable = reorderable_products(frames.product_buyer_counts(session), catalog["category"], min_share)
-    in_stock = catalog.index[catalog["in_stock"].fillna(False).astype(bool)] if "in_stock" in catalog else catalog.index
-    return reorderable & frozenset(in_stock)
+    return reorderable & frozenset(in_stock(catalog))
 
 
-def reminder_audience(session: Session, campaign_type: str, min_share: float) -> tuple[frozenset[str], set[str] | None]:
+def reminder_audience(
+    session: Session, campaign_type: str, min_share: float, products: pd.DataFrame | None = None
+) -> tuple[frozenset[str], set[str] | None]:
     """For a re-order reminder, the products it may show and the customers who bought one (the others have nothing
-    to be reminded of: their drafts were flagged for a person to reject); for other campaigns, none and None."""
+    to be reminded of: their drafts were flagged for a person to reject); for other campaigns, none and None.
+    `products` is the catalog (``frames.products_frame``), read here when not given."""
     if campaign_type != "replenishment":
         return frozenset(), None
-    shown = reminder_products(session, frames.products_frame(session), min_share)
+    catalog = frames.products_frame(session) if products is None else products
+    shown = reminder_products(session, catalog, min_share)
     return shown, frames.buyers_of(session, shown)
 
 
@@ -364,7 +367,7 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
             products = frames.products_frame(session)
             as_of = frames.audience_as_of(session)
             replenishment = campaign_type == "replenishment"
-            reminded, eligible = reminder_audience(session, campaign_type, settings.reorder_min_share)
+            reminded, eligible = reminder_audience(session, campaign_type, settings.reorder_min_share, products)
         progress(0, 1, "choosing the audience")
         audience = with_reasons(
             choose_audience(profiles, campaign_type, audience_query, limit, as_of, eligible), campaign_type, as_of
