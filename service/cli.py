@@ -92,6 +92,7 @@ def import_file(
     from service.importing import import_file
     from service.jobs import InlineJobRunner
     from service.pipeline.training import AUDIENCE_JOB, recompute_audience
+    from service.wording import counted
 
     engine = _engine()
     try:
@@ -106,9 +107,9 @@ def import_file(
         elif len(error.problems) > SHOWN_PROBLEMS:
             _echo(f"to see them all: tailor import {kind} {file} --problems problems.csv")
         raise typer.Exit(2) from error
-    rows = "1 row" if summary.rows == 1 else f"{summary.rows} rows"
-    erased = "row of an erased customer" if summary.left_out == 1 else "rows of erased customers"
-    left_out = f", {summary.left_out} {erased} left out" if summary.left_out else ""
+    rows = counted(summary.rows, "row", "rows", grouped=False)
+    erased = counted(summary.left_out, "row of an erased customer", "rows of erased customers", grouped=False)
+    left_out = f", {erased} left out" if summary.left_out else ""
     typer.echo(f"{summary.kind}: {rows}, {summary.inserted} new, {summary.updated} updated{left_out}")
     for warning in summary.warnings:
         _echo(f"warning: {warning}")
