@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.service.test_review_page import CHROMIUM, CHROMIUM_FLAGS, live_server  # noqa: F401 (a fixture)
+from tests.service.conftest import CHROMIUM, CHROMIUM_FLAGS
 
 pytestmark = [
     pytest.mark.slow, pytest.mark.browser,
@@ -15,7 +15,7 @@ pytestmark = [
 ]  # fmt: skip
 
 
-def test_the_docs_pages_render_with_no_request_leaving_the_service(live_server):  # noqa: F811
+def test_the_docs_pages_render_with_no_request_leaving_the_service(live_server):
     from playwright.sync_api import sync_playwright
 
     elsewhere: list[str] = []

@@ -5,21 +5,12 @@ failed checks, a stale tab and a missing draft each come back as words on a page
 from __future__ import annotations
 
 import re
-import shutil
-import threading
-import time
 
 import pytest
 
-from tests.conftest import free_port
+from tests.service.conftest import CHROMIUM, CHROMIUM_FLAGS
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
 
 
 def _campaign_of_two(engine, demo_files) -> int:
@@ -55,24 +46,6 @@ def _logged_in(browser, live_server: str, api_key: str):
     page.fill("#api_key", api_key)
     page.click("button[type=submit]")
     return page
-
-
-@pytest.fixture
-def live_server(engine):
-    import uvicorn
-
-    from service.app import create_app
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(engine), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 @pytest.mark.llm
