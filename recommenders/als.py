@@ -44,7 +44,7 @@ class ALSRecommender(Recommender):
                 iterations=self.iterations,
                 random_state=self.random_state,
             )
-            model.fit(user_items, show_progress=False)
+            model.fit(user_items, show_progress=False, callback=self._iteration_done)
         if not np.isfinite(model.item_factors).all():
             raise FitFailed("ALS diverged (non-finite factors); raise the regularization or lower alpha.")
         self.user_factors = np.asarray(model.user_factors, dtype=np.float32)

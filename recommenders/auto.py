@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recommenders.base import Recommender
+from recommenders.base import FitProgress, Recommender
 from recommenders.interactions import Preparation, validate_interactions
 
 _MIN_COLLABORATIVE_CUSTOMERS = 20
@@ -53,11 +53,13 @@ class AutoRecommender(Recommender):
         self.max_products_for_ease = max_products_for_ease
         self.chosen: str | None = None
 
-    def fit(self, interactions: pd.DataFrame, products: pd.DataFrame | None = None) -> AutoRecommender:
+    def fit(
+        self, interactions: pd.DataFrame, products: pd.DataFrame | None = None, progress: FitProgress | None = None
+    ) -> AutoRecommender:
         from recommenders.registry import create
 
         self.chosen, params = choose(interactions, self.max_products_for_ease)
-        self.delegate = create(self.chosen, **params).fit(interactions, products)
+        self.delegate = create(self.chosen, **params).fit(interactions, products, progress)
         self.vocabulary = self.delegate.vocabulary
         self.user_items = self.delegate.user_items
         self.purchases = self.delegate.purchases

@@ -17,7 +17,7 @@ from __future__ import annotations
 import inspect
 import pickle
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -31,6 +31,8 @@ from recommenders.interactions import Preparation, SharedLines, Vocabulary, posi
 RECOMMENDATION_COLUMNS = ["customer_id", "rank", "product_id", "score"]
 # Scores are computed for this many (customer x product) cells at a time, bounding memory to ~100 MB.
 _CELLS_PER_CHUNK = 25_000_000
+# What a fit tells of its stages: (done, total, message); see `Recommender.fit`.
+FitProgress = Callable[[int, int, str], None]
 # Version 2 added `purchases`: version-1 files cannot tell what a customer bought from what they only viewed.
 _FORMAT = "tailor-recommender/2"
 
@@ -61,16 +63,27 @@ class Recommender(ABC):
         return params
 
     # ---- training ---------------------------------------------------------------------------------------
-    def fit(self, interactions: pd.DataFrame, products: pd.DataFrame | None = None) -> Recommender:
-        """Learn from an interactions frame (see ARCHITECTURE.md); `products` is the optional catalog."""
-        return self._fit_prepared(*prepare(interactions, self.preparation), products)
+    def fit(
+        self, interactions: pd.DataFrame, products: pd.DataFrame | None = None, progress: FitProgress | None = None
+    ) -> Recommender:
+        """Learn from an interactions frame (see ARCHITECTURE.md); `products` is the optional catalog.
+
+        `progress` hears (done, total, message) from the models whose fit goes in stages (the blend's time
+        windows, ALS's and BPR's iterations); a caller that raises from it (a cancelled job) stops the fit there.
+        Models fitted inside another one (the blend's signals) stay silent."""
+        return self._fit_prepared(*prepare(interactions, self.preparation), products, progress)
 
     def fit_shared(self, shared: SharedLines, products: pd.DataFrame | None = None) -> Recommender:
         """`fit` on lines shared with other models, whose preparation is done once for all that use the same."""
         return self._fit_prepared(*shared.prepared(self.preparation), products)
 
     def _fit_prepared(
-        self, matrix: sp.csr_matrix, vocabulary: Vocabulary, lines: pd.DataFrame, products: pd.DataFrame | None
+        self,
+        matrix: sp.csr_matrix,
+        vocabulary: Vocabulary,
+        lines: pd.DataFrame,
+        products: pd.DataFrame | None,
+        progress: FitProgress | None = None,
     ) -> Recommender:
         if self.uses_catalog and products is not None and "product_id" in products.columns:
             matrix, vocabulary = _extend_catalog(matrix, vocabulary, products["product_id"].astype(str))
@@ -79,8 +92,23 @@ class Recommender(ABC):
         self.purchases = _purchase_matrix(lines, vocabulary)
         customers_per_product = np.bincount(matrix.indices, minlength=matrix.shape[1]).astype(np.float32)
         self.popularity = customers_per_product / max(customers_per_product.max(), 1.0)
-        self._fit(matrix, lines, products)
+        self._fit_progress = progress
+        try:
+            self._fit(matrix, lines, products)
+        finally:
+            del self._fit_progress  # a listener is no part of the model (nor picklable)
         return self
+
+    def _report_fit(self, done: int, total: int, message: str = "") -> None:
+        """Tell the listener of the running `fit`, if any, that ``done`` of its ``total`` stages are done."""
+        if (listener := getattr(self, "_fit_progress", None)) is not None:
+            listener(done, total, message)
+
+    def _iteration_done(self, iteration: int, *_figures: Any) -> None:
+        """The fit callback of implicit's models (0-based iteration, then its timings and loss): a stage each of
+        the model's ``iterations``."""
+        total = self.iterations
+        self._report_fit(iteration + 1, total, f"iteration {iteration + 1} of {total}")
 
     @abstractmethod
     def _fit(self, user_items: sp.csr_matrix, lines: pd.DataFrame, products: pd.DataFrame | None) -> None:

@@ -41,7 +41,7 @@ class BPRRecommender(Recommender):
             iterations=self.iterations,
             random_state=self.random_state,
         )
-        model.fit(user_items, show_progress=False)
+        model.fit(user_items, show_progress=False, callback=self._iteration_done)
         if not np.isfinite(model.item_factors).all():
             raise FitFailed("BPR diverged (non-finite factors); lower the learning rate.")
         # implicit keeps the item bias as the last factor and a constant 1 as the user's last factor.

@@ -10,18 +10,24 @@ import pandas as pd
 from evals.recommenders.data import FROM_INTERACTIONS
 from evals.recommenders.metrics import KS, accuracy, beyond_accuracy, ranked_lists
 from evals.recommenders.protocols import Split
-from recommenders.base import Recommender
+from recommenders.base import FitProgress, Recommender
 from recommenders.registry import create
 
 
-def fit(model_name: str, params: dict, split: Split, products: pd.DataFrame | None) -> tuple[Recommender, float]:
+def fit(
+    model_name: str,
+    params: dict,
+    split: Split,
+    products: pd.DataFrame | None,
+    progress: FitProgress | None = None,
+) -> tuple[Recommender, float]:
     """Fit on the split's training part, with the catalog as it stood then: one built from the interactions
     (``data.FROM_INTERACTIONS``) keeps only the products of the training part (Online Retail's named 40 products
     first sold in the test month, 515 of whose held-out purchases a catalog model could see coming)."""
     if products is not None and products.attrs.get(FROM_INTERACTIONS):
         products = products[products["product_id"].isin(split.train["product_id"])]
     started = time.perf_counter()
-    model = create(model_name, **params).fit(split.train, products)
+    model = create(model_name, **params).fit(split.train, products, progress)
     return model, time.perf_counter() - started
 
 
@@ -54,13 +60,20 @@ def _without_excluded(lists: dict[str, list[str]], split: Split, k: int) -> dict
 
 
 def evaluate(
-    model_name: str, params: dict, split: Split, products: pd.DataFrame | None = None, *, beyond: bool = True
+    model_name: str,
+    params: dict,
+    split: Split,
+    products: pd.DataFrame | None = None,
+    *,
+    beyond: bool = True,
+    progress: FitProgress | None = None,
 ) -> dict:
     """Metrics dict: {"all": {...}, "new": {...}, "fit_seconds", "recommend_seconds", "beyond": {...}}, each
     measure at every k of `metrics.KS` (e.g. "recall@5", "coverage@20"); without "beyond" (coverage, novelty,
     diversity) when ``beyond`` is False, since they take longer than the accuracy measures. "recommend_seconds"
-    is the time to score the customers and rank their lists (both lists where the split counts repeats)."""
-    model, fit_seconds = fit(model_name, params, split, products)
+    is the time to score the customers and rank their lists (both lists where the split counts repeats).
+    ``progress`` hears the fit's stages (see `Recommender.fit`)."""
+    model, fit_seconds = fit(model_name, params, split, products, progress)
     return measure(model, split, beyond=beyond) | {"fit_seconds": round(fit_seconds, 3), "params": model.get_params()}
 
 

@@ -14,6 +14,7 @@ import pandas as pd
 
 from evals.recommenders.evaluate import evaluate
 from evals.recommenders.protocols import Split
+from recommenders.base import FitProgress
 
 
 def _space(model_name: str, trial: optuna.Trial) -> dict:
@@ -73,13 +74,17 @@ def tune(
     trials: int = 20,
     seed: int = 0,
     fixed: dict | None = None,
+    progress: FitProgress | None = None,
 ) -> tuple[dict, float]:
     """Best (params, validation objective) after `trials` Optuna trials on `split.validation()`; `fixed` parameters
-    (the run's own configuration, such as the quick run's one training window) hold in every trial."""
+    (the run's own configuration, such as the quick run's one training window) hold in every trial. ``progress``
+    hears (trials done, trials) as each trial starts."""
     validation = split.validation()
     optuna.logging.set_verbosity(logging.WARNING)
 
     def objective(trial: optuna.Trial) -> float:
+        if progress is not None:
+            progress(trial.number, trials, f"trial {trial.number + 1} of {trials}")
         params = _space(model_name, trial) | (fixed or {})
         trial.set_user_attr("params", params)
         return objective_value(evaluate(model_name, params, validation, products, beyond=False))

@@ -24,10 +24,12 @@ from service.settings import AudienceSettings, CampaignSettings, ModelSettings, 
 
 if TYPE_CHECKING:
     from evals.recommenders.protocols import Split
+    from recommenders.base import FitProgress
     from service.jobs import JobRunner
 
 ProgressFn = Any  # service.jobs.Progress, or any callable(done, total, message)
 STEP_SHARE = 100  # train_all's figures per step: each step's own stages move them within it
+STAGE_SHARE = 100  # train_recommender's figures per stage: a model's fit moves them within its stage
 TRAINING_JOBS = ("train", "retrain")
 AUDIENCE_JOB = "audience"
 log = logging.getLogger("tailor.training")
@@ -125,6 +127,25 @@ def submit_audience_refresh(runner: JobRunner, engine: Engine) -> str:
     return waiting or runner.submit(AUDIENCE_JOB, recompute_audience, engine=engine)
 
 
+class _Stages:
+    """``progress`` over ``count`` stages of STAGE_SHARE figures each: ``stages(i, message)`` says stage ``i``
+    starts, and ``stages.within(i, message)`` is a listener whose (done, total) move the figures inside it."""
+
+    def __init__(self, progress: ProgressFn | None, count: int) -> None:
+        self.progress = progress or (lambda done, total, message="": None)
+        self.total = count * STAGE_SHARE
+
+    def __call__(self, index: int, message: str) -> None:
+        self.progress(index * STAGE_SHARE, self.total, message)
+
+    def within(self, index: int, message: str) -> FitProgress:
+        def heard(done: int, total: int, detail: str = "") -> None:
+            share = STAGE_SHARE * min(done, total) // total if total > 0 else 0
+            self.progress(index * STAGE_SHARE + share, self.total, f"{message}: {detail}" if detail else message)
+
+        return heard
+
+
 def train_recommender(
     engine: Engine, model: str | None = None, tune_trials: int = 0, progress: ProgressFn | None = None
 ) -> dict[str, Any]:
@@ -133,13 +154,14 @@ def train_recommender(
 
     With ``tune_trials``, Optuna first searches the model's hyperparameters on a validation split cut from the
     part before those days (never the held-out days); the best are kept with the model, and later trainings of
-    the same model (a scheduled retrain included) reuse them. `progress` hears (done, total, message) per stage."""
+    the same model (a scheduled retrain included) reuse them. `progress` hears (done, total, message) per stage,
+    and within the search and the two fits as their trials, windows or iterations pass."""
     from recommenders import registry
     from recommenders.artifacts import training_metadata
 
-    report = progress or (lambda done, total, message="": None)
+    report = _Stages(progress, 4)
     name = model or CampaignSettings().recommender
-    report(0, 4, "reading interactions")
+    report(0, "reading interactions")
     with session_scope(engine) as session:
         interactions = frames.interactions_frame(session)
         products = frames.products_frame(session)
@@ -149,13 +171,16 @@ def train_recommender(
 
     started = time.perf_counter()
     split = time_split(interactions, test_days=HOLDOUT_DAYS)  # the last days held out, for tuning and quality
+    searching = f"searching {name}'s parameters ({tune_trials} trials)"
     if tune_trials:
-        report(1, 4, f"searching {name}'s parameters ({tune_trials} trials)")
-    params, tuning = _tuned_params(name, split, products, tune_trials)
-    report(2, 4, f"measuring {name} on the last {HOLDOUT_DAYS} days")
-    holdout = _holdout_quality(name, params, split, products)
-    report(3, 4, f"fitting {name} on {len(interactions):,} interactions")
-    recommender = registry.create(name, **params).fit(interactions, products)
+        report(1, searching)
+    params, tuning = _tuned_params(name, split, products, tune_trials, report.within(1, searching))
+    measuring = f"measuring {name} on the last {HOLDOUT_DAYS} days"
+    report(2, measuring)
+    holdout = _holdout_quality(name, params, split, products, report.within(2, measuring))
+    fitting = f"fitting {name} on {len(interactions):,} interactions"
+    report(3, fitting)
+    recommender = registry.create(name, **params).fit(interactions, products, report.within(3, fitting))
     metadata = {
         **training_metadata(recommender, interactions),
         "holdout": holdout,
@@ -164,7 +189,7 @@ def train_recommender(
         "fit_seconds": round(time.perf_counter() - started, 2),
     }
     folder = publish(home_settings().models_dir, "recommender", recommender.save, metadata, ModelSettings().kept)
-    report(4, 4, f"saved {name} {folder.name}")
+    report(4, f"saved {name} {folder.name}")
     return {**metadata, "version": folder.name}
 
 
@@ -182,7 +207,7 @@ def tuning_problem(model: str | None, trials: int) -> str | None:
 
 
 def _tuned_params(
-    name: str, split: Split, products: pd.DataFrame, trials: int
+    name: str, split: Split, products: pd.DataFrame, trials: int, progress: FitProgress
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """The hyperparameters to fit with, and how they were found: a new Optuna search of ``trials`` trials on
     ``split``'s validation part, the search saved with the current model of the same name, or none (the
@@ -192,7 +217,7 @@ def _tuned_params(
     if trials:
         if problem := tuning_problem(name, trials):
             raise NotReady(problem)
-        params, objective = tune(name, split, products, trials=trials)
+        params, objective = tune(name, split, products, trials=trials, progress=progress)
         # The objective: Recall@10 on the validation split, averaged over all products and products new to the customer.
         return params, {"trials": trials, "validation_objective": round(objective, 4), "params": params}
     current = current_folder(home_settings().models_dir, "recommender")
@@ -203,7 +228,9 @@ def _tuned_params(
     return {}, None
 
 
-def _holdout_quality(name: str, params: dict[str, Any], split: Split, products: pd.DataFrame) -> dict[str, Any]:
+def _holdout_quality(
+    name: str, params: dict[str, Any], split: Split, products: pd.DataFrame, progress: FitProgress
+) -> dict[str, Any]:
     """Recall, NDCG and HitRate at 10 (all products, and products new to the customer) on ``split``'s test
     part, the last ``HOLDOUT_DAYS`` days, for a model fitted on the days before; the reason instead when they
     cannot be had."""
@@ -211,7 +238,7 @@ def _holdout_quality(name: str, params: dict[str, Any], split: Split, products: 
 
     if split.train.empty or not split.relevant:
         return {"days": HOLDOUT_DAYS, "skipped": "no customer with earlier history bought in those days"}
-    measured = evaluate(name, params, split, products, beyond=False)  # coverage and the like are not reported
+    measured = evaluate(name, params, split, products, beyond=False, progress=progress)  # no coverage and the like
     figures = {
         f"{part}_{metric}@10": round(measured[part][f"{metric}@10"], 4)
         for part in ("all", "new")

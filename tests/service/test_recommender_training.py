@@ -73,3 +73,23 @@ def test_training_reports_each_step_s_stages_so_its_figures_move_within_a_step(c
     ):  # fmt: skip
         assert any(message.startswith(stage) for message in messages), stage
     assert len({done for done in figures if 0 < done < STEP_SHARE}) >= 2  # the audience moves within its step
+
+
+def test_the_recommender_s_fits_move_the_figures_within_their_stages(client, engine, demo_files):
+    """A blend fit on a big shop takes minutes: the job's figures moved only between stages, so a user could not
+    tell a slow fit from a stuck one, and a cancel waited for the fit's end."""
+    from service.pipeline.training import STAGE_SHARE
+
+    for kind in ("customers", "products", "orders"):
+        assert upload(client, kind, demo_files[kind]).status_code == 200
+    heard: list[tuple[int, int, str]] = []
+    train_recommender(engine, "als", progress=lambda done, total, message="": heard.append((done, total, message)))
+
+    figures = [done for done, _, _ in heard]
+    assert figures == sorted(figures) and {total for _, total, _ in heard} == {4 * STAGE_SHARE}
+    measuring = [(done, message) for done, _, message in heard if message.startswith("measuring als")]
+    fitting = [(done, message) for done, _, message in heard if message.startswith("fitting als on")]
+    for stage, heard_in_stage in ((2, measuring), (3, fitting)):
+        assert len({done for done, _ in heard_in_stage}) >= 10  # ALS's 15 iterations, each moving the figures
+        assert all(stage * STAGE_SHARE <= done <= (stage + 1) * STAGE_SHARE for done, _ in heard_in_stage)
+    assert fitting[-1][1].endswith(": iteration 15 of 15")
