@@ -8,9 +8,11 @@ by an earlier process and is failed too; a campaign left "generating" with no ge
 job still queued or running (its job interrupted, or ended without putting it back) is failed too, so that it
 can be generated again or deleted. A draft left "sending" by a process that died (service.pipeline.sending claims
 a draft before mailing it) goes back to review, flagged: the mail server may have taken its email before the
-process died, so a person approves it again or rejects it, rather than the customer being mailed twice. Jobs and
-drafts of processes on other hosts are left alone: this host cannot tell whether they still run (a distributed
-runner brings its own heartbeat).
+process died, so a person approves it again or rejects it, rather than the customer being mailed twice. Jobs of
+processes on other hosts are left alone: this host cannot tell whether they still run (a distributed runner brings
+its own heartbeat). A draft's claim, though, lasts one email: one still "sending" ``STALE_AFTER`` after it was
+claimed, whichever host claimed it, was left by a process that stopped (a host that never started again), and
+goes back to review the same way, at this start and whenever a send or the due-check begins.
 """
 
 from __future__ import annotations
@@ -19,9 +21,12 @@ import logging
 import os
 import socket
 import uuid
+from datetime import timedelta
 
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
+from service.clock import utcnow
 from service.db.models import UNFINISHED_JOB, Campaign, Draft, Job
 from service.db.session import session_scope
 
@@ -32,6 +37,9 @@ SEND_INTERRUPTED = (
     "Sending was interrupted: the process sending this email stopped before it recorded whether the mail server "
     "took it, so the customer may have it already. Approve it again to send it, or reject it"
 )
+# A job of another host whose row has not moved for this long, or a draft claimed this long ago and still being
+# sent (a claim spans one email, whose mail server answers within its timeout), was left by a process that stopped.
+STALE_AFTER = timedelta(hours=1)
 # Drawn once per process start: with the pid, it tells this process from an earlier one that had the same pid.
 BOOT_ID = uuid.uuid4().hex[:12]
 
@@ -78,16 +86,27 @@ def fail_interrupted_jobs(engine: Engine) -> list[str]:
             for campaign in session.scalars(select(Campaign).where(Campaign.status == "generating")):
                 campaign.status = "failed"
         ids = [job.id for job in orphans]
-        interrupted_sends = [
-            draft for draft in session.scalars(select(Draft).where(Draft.status == "sending"))
-            if is_orphaned(draft.claimed_by)
-        ]  # fmt: skip
-        for draft in interrupted_sends:
-            draft.status, draft.flagged, draft.claimed_by = "flagged", True, None
-            draft.flag_reasons = [*draft.flag_reasons, SEND_INTERRUPTED]
-        drafts = [draft.id for draft in interrupted_sends]
+        flag_interrupted_sends(session)
     if ids:
         log.warning("interrupted jobs failed", extra={"jobs": ids})
+    return ids
+
+
+def flag_interrupted_sends(session: Session, campaign_id: int | None = None) -> list[int]:
+    """Put back to review, flagged as perhaps sent, the drafts (of ``campaign_id``, or of every campaign) left
+    "sending" by a process that stopped: one of this host that no longer runs, or any claimed ``STALE_AFTER`` ago
+    or longer (``updated_at`` moves with the claim, and nothing else changes a draft while it is sent); their ids."""
+    sending = select(Draft).where(Draft.status == "sending")
+    if campaign_id is not None:
+        sending = sending.where(Draft.campaign_id == campaign_id)
+    abandoned = utcnow() - STALE_AFTER
+    interrupted = [
+        draft for draft in session.scalars(sending) if is_orphaned(draft.claimed_by) or draft.updated_at <= abandoned
+    ]
+    for draft in interrupted:
+        draft.status, draft.flagged, draft.claimed_by = "flagged", True, None
+        draft.flag_reasons = [*draft.flag_reasons, SEND_INTERRUPTED]
+    drafts = [draft.id for draft in interrupted]
     if drafts:
         log.warning("interrupted sends flagged for review", extra={"drafts": drafts})
-    return ids
+    return drafts

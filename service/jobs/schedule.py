@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -22,11 +21,10 @@ from sqlalchemy import Engine, select
 from service.clock import utcnow
 from service.db.models import UNFINISHED_JOB, Job
 from service.db.session import session_scope
-from service.jobs.recovery import is_orphaned
+from service.jobs.recovery import STALE_AFTER, is_orphaned
 from service.jobs.runner import JobFunction, JobRunner
 
 log = logging.getLogger("tailor.jobs")
-STALE_AFTER = timedelta(hours=1)
 
 
 class PeriodicJob:

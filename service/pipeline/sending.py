@@ -9,11 +9,11 @@ conditional UPDATE that only one can win, and commits the claim; the draft becom
 records its send, and a draft has one send at most (a unique index, should anything else race). A mail server
 that fails, or an email that cannot be written, gives the claim back (approved, or skipped). The claim is
 committed before the SMTP call, so a process that dies after the server took an email but before the database
-recorded it leaves the draft "sending" rather than approved to be mailed again: the next start on this host puts
-such drafts of processes that no longer run back to review, flagged as perhaps sent (service.jobs.recovery),
-for a person to decide. What remains: such a draft of a host that never starts again stays "sending"; and a mail
-server that drops the connection after taking an email but before answering is taken to have failed, its draft
-approved again.
+recorded it leaves the draft "sending" rather than approved to be mailed again: the next start on this host, or
+the next send of its campaign, puts such drafts of processes that no longer run back to review, flagged as perhaps
+sent (service.jobs.recovery), for a person to decide; so does any send or due-check once a claim is an hour old,
+whichever host made it. What remains: a mail server that drops the connection after taking an email but before
+answering is taken to have failed, its draft approved again.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from service.db.session import session_scope
 from service.drafts import AUDIENCE_ORDER, failed_checks, selected_variant
 from service.errors import MailServerUnavailable
 from service.experiments import plan_arms, record_send
-from service.jobs.recovery import worker_name
+from service.jobs.recovery import flag_interrupted_sends, worker_name
 from service.pipeline.contact_policy import defer_recently_mailed
 from service.pipeline.freshness import hold_back_stale
 from service.pipeline.generate import email_features
@@ -145,6 +145,7 @@ def send_campaign(
     now = utcnow()
     with session_scope(engine) as session:
         get_campaign(session, campaign_id)  # NotFound, saying when, for a campaign deleted while this job waited
+        flag_interrupted_sends(session, campaign_id)  # drafts a stopped sender left "sending": back to review
         if not due_check:  # a request to send: schedules, reschedules or unschedules; the due-check only sends
             scheduled = at if at is not None and at > now else None
             schedule_campaign(session, session.get(Campaign, campaign_id), scheduled)
@@ -345,7 +346,10 @@ def has_due_drafts(engine: Engine) -> bool:
 
 
 def send_due_drafts(progress, engine: Engine, settings: SmtpSettings | None = None) -> dict[str, Any]:
-    """Job (periodic): send every campaign's approved drafts whose send time has come."""
+    """Job (periodic): send every campaign's approved drafts whose send time has come (and put back to review the
+    drafts a stopped sender left "sending", service.jobs.recovery)."""
+    with session_scope(engine) as session:
+        flag_interrupted_sends(session)
     campaign_ids = _due_campaigns(engine, utcnow())
     results = {}
     for done, campaign_id in enumerate(campaign_ids):

@@ -115,6 +115,40 @@ def test_a_draft_left_sending_by_a_process_that_died_goes_back_to_review_not_to_
         assert (still_sending.status, session.get(Draft, due).status) == ("sending", "sent")
 
 
+def test_a_draft_another_host_left_sending_goes_back_to_review_once_its_claim_is_an_hour_old(engine, mail_server,
+                                                                                             monkeypatch):  # fmt: skip
+    """A host that died mid-send and never started again left its draft "sending" for good: no other host could tell
+    its process was gone. A claim spans one email, so one an hour old was abandoned, whoever made it."""
+    from sqlalchemy import update
+
+    from service.jobs.recovery import SEND_INTERRUPTED, STALE_AFTER
+    from service.pipeline.sending import _claim, send_campaign
+
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    abandoned, in_flight, due = due_campaign(engine, 3)
+    an_hour_ago = utcnow() - STALE_AFTER - timedelta(seconds=5)
+    with session_scope(engine) as session:
+        session.execute(update(Draft).where(Draft.id == in_flight).values(updated_at=an_hour_ago))
+    assert _claim(engine, in_flight)  # claimed now, after an hour approved: the claim moves updated_at
+    with session_scope(engine) as session:
+        claims = {abandoned: "other-host:4242:0123456789ab", in_flight: "other-host:4343:0123456789ab"}
+        for draft_id, worker in claims.items():
+            session.execute(update(Draft).where(Draft.id == draft_id).values(status="sending", claimed_by=worker))
+        session.execute(update(Draft).where(Draft.id == abandoned).values(updated_at=an_hour_ago))
+        campaign_id = session.get(Draft, due).campaign_id
+
+    assert send_campaign(lambda *_: None, engine, campaign_id)["sent"] == 1
+    assert [m["To"] for m in messages] == ["c2@example.com"]
+    with session_scope(engine) as session:
+        left, sending = session.get(Draft, abandoned), session.get(Draft, in_flight)
+        assert (left.status, left.flagged, left.claimed_by, left.flag_reasons) == (
+            "flagged", True, None, [SEND_INTERRUPTED]
+        )  # fmt: skip
+        assert (sending.status, sending.claimed_by) == ("sending", "other-host:4343:0123456789ab")
+        assert sending.updated_at > an_hour_ago + timedelta(minutes=30)
+
+
 @pytest.mark.postgres
 def test_two_sends_of_an_experiment_planning_its_holdout_at_once_both_go_on(postgres_url):
     """Two sends of one experiment campaign (two servers' due-checks, or a due-check and a person's send) each
