@@ -3,7 +3,10 @@
 FastAPI's own pages load Swagger UI and ReDoc from a CDN, and a shop's server that reaches no CDN (as this
 project's machines reach only package registries) showed a blank page. The files come from the
 ``fastapi-offline`` package (Swagger UI 5, which reads the OpenAPI 3.1 document FastAPI writes) and are
-mounted at ``/static/docs``; the pages are FastAPI's own, pointed at them.
+mounted at ``/static/docs``; the pages are FastAPI's own, pointed at them. Nor do the pages reach out on their
+own: their Content-Security-Policy lets the browser load nothing from elsewhere (ReDoc's "API docs by Redocly"
+image from cdn.redoc.ly is left out, as ReDoc does when it fails), and Swagger UI's validator badge, which sends
+the address of the API's schema to validator.swagger.io, is turned off.
 """
 
 from __future__ import annotations
@@ -17,6 +20,11 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 DOCS_STATIC = "/static/docs"
+# Both pages start their script inline and style themselves inline; ReDoc searches in a worker made from a blob.
+DOCS_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'"
+)
 
 
 def _assets() -> Path:
@@ -35,11 +43,12 @@ def add_docs_pages(app: FastAPI) -> None:
     async def swagger_ui(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "")
         assets = f"{root}{DOCS_STATIC}"
-        return get_swagger_ui_html(
+        page = get_swagger_ui_html(
             openapi_url=f"{root}{app.openapi_url}", title=f"{app.title} - Swagger UI", oauth2_redirect_url=redirect,
             swagger_js_url=f"{assets}/swagger-ui-bundle.js", swagger_css_url=f"{assets}/swagger-ui.css",
-            swagger_favicon_url=f"{assets}/favicon.png",
+            swagger_favicon_url=f"{assets}/favicon.png", swagger_ui_parameters={"validatorUrl": None},
         )  # fmt: skip
+        return _kept_in(page)
 
     @app.get(redirect, include_in_schema=False)
     async def swagger_ui_redirect() -> HTMLResponse:
@@ -49,8 +58,15 @@ def add_docs_pages(app: FastAPI) -> None:
     async def redoc(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "")
         assets = f"{root}{DOCS_STATIC}"
-        return get_redoc_html(
+        page = get_redoc_html(
             openapi_url=f"{root}{app.openapi_url}", title=f"{app.title} - ReDoc",
             redoc_js_url=f"{assets}/redoc.standalone.js", redoc_favicon_url=f"{assets}/favicon.png",
             with_google_fonts=False,
         )  # fmt: skip
+        return _kept_in(page)
+
+
+def _kept_in(page: HTMLResponse) -> HTMLResponse:
+    """``page`` with the policy that keeps the browser from loading anything from elsewhere."""
+    page.headers["Content-Security-Policy"] = DOCS_POLICY
+    return page
