@@ -8,13 +8,30 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from generation.brands import BrandKit
-from generation.schemas import DraftRequest
+from generation.schemas import CustomerFacts, DraftRequest
 from generation.templates import LANGUAGE_NAMES
 
 
 def language_of(locale: str) -> str:
     """The language part of a locale code: 'pt-BR' and 'pt_br' are 'pt'."""
     return locale.replace("_", "-").split("-")[0].lower()
+
+
+def normal_locale(tag: str) -> str:
+    """A locale code as Tailor keeps it: the language in lower case, a script in title case, a region in capitals,
+    joined by hyphens ('PT_br' -> 'pt-BR', 'zh-hant-tw' -> 'zh-Hant-TW', 'es-419' stays)."""
+    language, *rest = tag.strip().replace("_", "-").split("-")
+    parts = [language.lower()]
+    for part in rest:
+        parts.append(part.title() if len(part) == 4 else part.upper())
+    return "-".join(parts)
+
+
+def number_locale(customer: CustomerFacts) -> str:
+    """The locale an email writes its amounts in: the customer's own, region and all ('es-MX' writes 1,234.50), when
+    the email is written in its language; else the email's."""
+    own = customer.own_locale
+    return own if own and language_of(own) == language_of(customer.locale) else customer.locale
 
 
 def writing_locale(requested: str, brand: BrandKit) -> tuple[str, str | None]:

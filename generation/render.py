@@ -9,6 +9,8 @@ import re
 import unicodedata
 
 from generation.brands import BrandKit
+from generation.locales import number_locale
+from generation.numbers import written_number
 from generation.schemas import DraftRequest, Offer
 from generation.templates import render_file, render_string, strings
 
@@ -51,45 +53,29 @@ def html_locale(html: str) -> str | None:
     return match.group(1) if match else None
 
 
-# Languages that group thousands with a point and mark decimals with a comma (1.234,50). Portuguese as Brazil
-# writes it, and Portugal reads it; Spanish not: Mexico would read 1.234 as a decimal, so it takes the space that
-# the Spanish academies recommend, and which they leave out of a number of four digits (1234,50; 12 345,50).
-_POINT_THOUSANDS = frozenset(("de", "it", "nl", "pt"))
-_FOUR_DIGITS_UNGROUPED = re.compile(r"^(-?\d),(\d{3})(?=\.|$)")
-
-
-def _in_locale(english: str, locale: str) -> str:
-    """A number written the English way ("1,234.50") with the locale's decimal mark and thousands separator."""
-    if locale == "en":
-        return english
-    if locale in _POINT_THOUSANDS:
-        return english.translate(str.maketrans({",": ".", ".": ","}))
-    if locale == "es":
-        english = _FOUR_DIGITS_UNGROUPED.sub(r"\1\2", english)
-    return english.replace(",", "\u00a0").replace(".", ",")  # pl, ru, bg, fr, es: 1 234,50 (a space that never breaks)
-
-
 def format_number(value: float, locale: str = "en") -> str:
-    """An amount as the locale writes it, whole numbers without decimals (en 1,234.50; de, it, nl, pt 1.234,50;
-    pl, ru, bg, fr 1 234,50; es 1234,50 and 12 345,50)."""
+    """An amount as the locale writes it (generation.numbers), whole numbers without decimals: en 1,234.50; de, it,
+    nl, pt 1.234,50; pl, ru, bg, fr 1 234,50; es 1234,50 and 12 345,50; es-MX 1,234.50; de-CH 1'234.50."""
     value = float(value)
-    return _in_locale(f"{int(value):,}" if value.is_integer() else f"{value:,.2f}", locale)
+    return written_number(value, locale, 0 if value.is_integer() else 2)
 
 
 def format_price(price: float, currency: str, locale: str) -> str:
     """A price with its cents, as the locale writes it, then the currency: "1.234,50 EUR". A space that never
     breaks joins them, so a narrow column or phone never leaves the currency alone on the next line."""
-    return f"{_in_locale(f'{float(price):,.2f}', locale)}\u00a0{currency}"
+    return f"{written_number(price, locale, 2)}\u00a0{currency}"
 
 
-def offer_text(offer: Offer | None, locale: str, currency: str = "EUR") -> str:
-    """The sentence stating the offer, written from the offer's data in the locale's fixed wording."""
+def offer_text(offer: Offer | None, locale: str, currency: str = "EUR", numbers: str = "") -> str:
+    """The sentence stating the offer, written from the offer's data in the locale's fixed wording, its amount as
+    ``numbers`` (the reader's locale with its region, 'es-MX') writes it, else as ``locale`` does."""
     if offer is None:
         return ""
     wording = strings(locale)["offer"].get(offer.kind)
     if wording is None:
         return ""
-    return render_string(wording, value=format_number(offer.value, locale), currency=currency, code=offer.code or "")
+    value = format_number(offer.value, numbers or locale)
+    return render_string(wording, value=value, currency=currency, code=offer.code or "")
 
 
 def greeting(first_name: str, locale: str, brand: BrandKit | None = None) -> str:
@@ -123,12 +109,12 @@ def render_email(
     request: DraftRequest, brand: BrandKit, *, subject: str, preheader: str, intro: str, product_lines: list[str]
 ) -> tuple[str, str]:
     """(html, text) of one email: the copy, the greeting, the offer and product facts from the data, the footer."""
-    locale = request.customer.locale
+    locale, numbers = request.customer.locale, number_locale(request.customer)
     currency = request.products[0].currency if request.products else "EUR"
     items = [
         {
             "name": product.name,
-            "price": format_price(product.price, product.currency, locale),
+            "price": format_price(product.price, product.currency, numbers),
             **_link(product.url, brand, locale),
             "line": line,
         }
@@ -141,7 +127,7 @@ def render_email(
         "intro": intro,
         "intro_paragraphs": paragraphs(intro),
         "greeting": greeting(request.customer.first_name, locale, brand),
-        "offer_text": offer_text(request.offer, locale, currency),
+        "offer_text": offer_text(request.offer, locale, currency, numbers),
         "colon": strings(locale)["colon"],
         "items": items,
         "brand_name": brand.name,

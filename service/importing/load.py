@@ -18,6 +18,7 @@ import pandas as pd
 from sqlalchemy import delete, insert, update
 from sqlalchemy.orm import Session
 
+from generation.locales import language_of, normal_locale
 from generation.render import WEB_ADDRESS
 from generation.schemas import LOCALES
 from service.addresses import EMAIL_PATTERN, shared_address_warning, shared_addresses, stop_shared_addresses
@@ -32,7 +33,8 @@ from service.wording import counted
 from tabular import DateOrder, is_parquet, scan_utf8
 
 # A language tag (BCP 47): the language's two or three letters (ISO 639: en, gsw for Swiss German), then perhaps a
-# script and a region (EN, en-gb, pt_BR, gsw-CH, zh-Hant-TW, es-419: stored as en, en, pt, gsw, zh, es).
+# script and a region (EN, en-gb, pt_BR, gsw-CH, zh-hant-tw, es-419: stored as en, en-GB, pt-BR, gsw-CH,
+# zh-Hant-TW, es-419; the email is written in the language, its amounts as the region writes them).
 LOCALE_PATTERN = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z]{4})?(?:[-_](?:[A-Za-z]{2}|[0-9]{3}))?$")
 # Rows per INSERT or UPDATE of a big file: memory stays bounded, and each round trip still carries many rows.
 WRITE_BATCH = 20_000
@@ -345,7 +347,7 @@ def _check_customers(_session: Session, rows: pd.DataFrame) -> list[Problem]:
 
 
 def _language(locales: pd.Series) -> pd.Series:
-    """A locale as the language Tailor stores: `pt-BR` and `pt_BR` are `pt`."""
+    """The language of each locale: `pt-BR` and `pt_BR` are `pt`."""
     return locales.str.replace("_", "-").str.split("-").str[0].str.lower()
 
 
@@ -369,13 +371,13 @@ def _import_customers(session: Session, rows: pd.DataFrame, progress: Report) ->
             "external_id": r.customer_id,
             "email": r.email,
             "first_name": r.first_name,
-            "locale": language,
+            "locale": normal_locale(r.locale),
             "marketing_consent": bool(r.marketing_consent),
             "unsubscribed": bool(r.unsubscribed) or r.customer_id in unsubscribed,
             "bounced_email": r.email if r.email_bounced else bounced.get(r.customer_id),
             "attributes": {**attributes.get(r.customer_id, {}), **r.attributes},
         }
-        for r, language in zip(rows.itertuples(index=False), _language(rows.locale), strict=True)
+        for r in rows.itertuples(index=False)
     ]
     return _upsert(session, Customer, "external_id", records, "customers", progress, existing)
 
@@ -569,7 +571,7 @@ def _import_sends(session: Session, rows: pd.DataFrame, progress: Report) -> Imp
             "preheader": rows.preheader,
             "intro": rows.intro,
             "campaign_type": rows.campaign_type,
-            "locale": rows.customer_locale,
+            "locale": rows.customer_locale.map(language_of),  # the language the email was in, as a send's locale is
             "segment": rows.segment,
             "n_products": rows.n_products.astype("int64"),
             "mean_price": rows.mean_price.astype(float),

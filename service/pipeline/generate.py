@@ -139,7 +139,7 @@ def score_variants(
     for draft in drafts:
         customer = by_customer.loc[draft.customer_id]
         recipient = {
-            "customer_id": draft.customer_id, "first_name": customer.first_name or "", "locale": customer.locale,
+            "customer_id": draft.customer_id, "first_name": customer.first_name or "", "locale": draft.locale,
             "segment": customer.segment or "", "mean_price": float(customer.get("mean_price", 0.0) or 0.0),
             "rec_score": customer.get("rec_score"), "churn_risk": customer.get("churn_risk"),
         }  # fmt: skip
@@ -182,11 +182,14 @@ def _variant_row(recipient: dict[str, Any], campaign_type: str, label: str, copy
 def rescore_draft(draft: Draft, engagement) -> None:
     """After an edit: score a saved draft's variants again and update their predictions and reasons. The chosen
     variant stays: the person editing it decides now, seeing the new figures."""
+    from generation.locales import language_of
+    from generation.render import html_locale
     from scoring.pipeline import score_drafts
 
     customer = draft.customer
     recipient = {
-        "customer_id": customer.external_id, "first_name": customer.first_name or "", "locale": customer.locale,
+        "customer_id": customer.external_id, "first_name": customer.first_name or "",
+        "locale": html_locale(draft.variants[0].html) if draft.variants else language_of(customer.locale),
         "segment": customer.segment or "",
         **email_features((customer.profile or {}).get("churn_risk"), draft.recommendations or []),
     }  # fmt: skip

@@ -81,3 +81,39 @@ def test_a_copywriter_may_translate_an_english_email_into_the_customer_s_own_lan
     assert german["reason"] == (
         "the subject reads as German, expected English, nor does it read as cs, the customer's own language"
     )
+
+
+def test_a_customer_s_region_writes_the_amounts_of_their_email(client, demo_files, monkeypatch, tmp_path):
+    """The import kept only the language of a locale (de-CH was stored de), so a Swiss customer read 12,50 EUR where
+    Switzerland writes 12.50: the email is written in the language, its amounts as the region writes them."""
+    import re
+
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_shop(client, demo_files)
+    customers = pd.read_csv(demo_files["customers"], dtype=str, keep_default_na=False)
+    customers["locale"] = ["de_ch" if i % 2 else "DE" for i in range(len(customers))]
+    customers.to_csv(tmp_path / "customers.csv", index=False)
+    assert upload(client, "customers", tmp_path / "customers.csv").status_code == 200
+    swiss_id = customers.customer_id[1]
+    assert client.get(f"/customers/{swiss_id}").json()["locale"] == "de-CH"
+
+    drafts = client.get(f"/campaigns/{generated_campaign(client, max_customers=8)}/drafts").json()
+    by_locale = {locale: [d for d in drafts if d["locale"] == locale] for locale in ("de", "de-CH")}
+    assert by_locale["de"] and by_locale["de-CH"] and len(drafts) == 8
+    price = re.compile(r"\d[\d.,']*\u00a0EUR")
+    for locale, decimal_mark in (("de", ","), ("de-CH", ".")):
+        for draft in by_locale[locale]:
+            assert not any("locale" in reason for reason in draft["flag_reasons"])
+            for variant in draft["variants"]:
+                assert 'lang="de"' in variant["html"]
+                prices = price.findall(variant["text"])
+                assert prices and all(p[-7] == decimal_mark for p in prices), (locale, prices)
+
+    swiss = by_locale["de-CH"][0]
+    edited = client.patch(
+        f"/drafts/{swiss['id']}/variants/{swiss['selected_variant_id']}",
+        json={"subject": "Für Ihre nächste Bestellung ausgewählt", "reviewer": "copy@shop"},
+    )
+    assert edited.status_code == 200, edited.text
+    variant = next(v for v in edited.json()["variants"] if v["id"] == swiss["selected_variant_id"])
+    assert all(p[-7] == "." for p in price.findall(variant["text"]))  # written again, still as Switzerland writes

@@ -1,0 +1,73 @@
+"""Amounts as the reader's locale writes them, region included where the region writes numbers otherwise."""
+
+from __future__ import annotations
+
+import pytest
+
+from generation.brands import load_brand
+from generation.locales import normal_locale, number_locale
+from generation.pipeline import generate_drafts
+from generation.render import format_number, format_price
+from generation.schemas import CustomerFacts, Offer
+from generation.settings import LLMSettings
+from tests.generation.conftest import TEA, make_request
+
+NBSP = "\u00a0"
+
+
+@pytest.mark.parametrize(
+    ("locale", "written"),
+    [
+        ("en", ["999", "1,234.50", "12,345.50", "1,234,567"]),
+        ("de", ["999", "1.234,50", "12.345,50", "1.234.567"]),
+        ("es", ["999", "1234,50", f"12{NBSP}345,50", f"1{NBSP}234{NBSP}567"]),  # region unknown: the academies' way
+        ("es-ES", ["999", "1234,50", "12.345,50", "1.234.567"]),
+        ("es-MX", ["999", "1,234.50", "12,345.50", "1,234,567"]),
+        ("es_mx", ["999", "1,234.50", "12,345.50", "1,234,567"]),
+        ("es-419", ["999", "1,234.50", "12,345.50", "1,234,567"]),
+        ("de-CH", ["999", "1'234.50", "12'345.50", "1'234'567"]),
+        ("de-AT", ["999", "1.234,50", "12.345,50", "1.234.567"]),  # as German
+        ("fr-CA", ["999", f"1{NBSP}234,50", f"12{NBSP}345,50", f"1{NBSP}234{NBSP}567"]),
+        ("pt-BR", ["999", "1.234,50", "12.345,50", "1.234.567"]),
+        ("pt-PT", ["999", f"1{NBSP}234,50", f"12{NBSP}345,50", f"1{NBSP}234{NBSP}567"]),
+        ("en-IN", ["999", "1,234.50", "12,345.50", "12,34,567"]),
+        ("en-ZA", ["999", f"1{NBSP}234,50", f"12{NBSP}345,50", f"1{NBSP}234{NBSP}567"]),
+        ("es-XX", ["999", "1234,50", f"12{NBSP}345,50", f"1{NBSP}234{NBSP}567"]),  # a region not listed: its language
+    ],
+)
+def test_each_locale_writes_amounts_its_own_way(locale, written):
+    assert [format_number(value, locale) for value in (999, 1234.5, 12345.5, 1234567)] == written
+
+
+def test_signs_cents_and_prices():
+    assert format_number(-1234.5, "de-CH") == "-1'234.50" and format_number(-0.001, "en") == "0.00"
+    assert format_number(0.5, "pt-PT") == "0,50"
+    assert format_price(1234.5, "CHF", "de-CH") == f"1'234.50{NBSP}CHF"
+    assert format_price(7, "EUR", "de") == f"7,00{NBSP}EUR"
+
+
+def test_locales_are_kept_in_one_spelling():
+    assert [normal_locale(tag) for tag in ("PT_br", "en-gb", "EN", "zh-hant-tw", "es-419", " de-ch ")] == [
+        "pt-BR", "en-GB", "en", "zh-Hant-TW", "es-419", "de-CH",
+    ]  # fmt: skip
+
+
+def test_the_customer_s_region_counts_only_when_the_email_is_in_their_language():
+    assert number_locale(CustomerFacts(customer_id="c", locale="es", own_locale="es-MX")) == "es-MX"
+    assert number_locale(CustomerFacts(customer_id="c", locale="en", own_locale="cs-CZ")) == "en"  # English copy
+    assert number_locale(CustomerFacts(customer_id="c", locale="de")) == "de"
+
+
+def test_an_email_to_mexico_writes_its_prices_and_offer_as_mexico_does():
+    settings = LLMSettings(model="fake", cache=False, locales="en")
+    amount = Offer(kind="amount_off", value=1500)
+    kettle = TEA.model_copy(update={"price": 1234.5})
+    requests = [
+        make_request(f"c-{locale}", locale=locale, offer=amount, products=[kettle]) for locale in ("es-MX", "es")
+    ]
+    mexico, spain = generate_drafts(requests, load_brand("hearth"), settings=settings).drafts
+    assert mexico.locale == spain.locale == "es" and mexico.notes == spain.notes == []
+    for variant in mexico.variants:
+        assert f"1,234.50{NBSP}" in variant.text and "1,500" in variant.text and "1234,50" not in variant.text
+    for variant in spain.variants:
+        assert f"1234,50{NBSP}" in variant.text and "1500" in variant.text
