@@ -403,7 +403,7 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
             min_p_open=settings.review_threshold_p_open, min_p_click=settings.review_threshold_p_click
         )
         people = audience.set_index("customer_id", drop=False)
-        generation, saved, flagged, n_variants = GenerationStats(), 0, 0, 0
+        generation, saved, flagged, n_variants, written = GenerationStats(), 0, 0, 0, 0
         kept: set[str] | None = None  # customers whose reviewed or edited drafts stay, known once the old go
         # Each batch is scored and saved before the next is rendered: memory holds one batch of drafts, and the
         # drafts appear to reviewers as they are written. The untouched drafts of an earlier run go with the first
@@ -417,6 +417,9 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
             ):  # fmt: skip
                 part = people.loc[[draft.customer_id for draft in drafts]].reset_index(drop=True)
                 variants, selection = score_variants(engagement, drafts, part, campaign_type, floors)
+                # Said before the batch is stored, with the figures of those stored: a job cancelled while the
+                # model wrote stops here, short of storing what was written after the cancel.
+                beat(written, total, f"storing drafts {written + 1}-{written + len(drafts)} of {total}")
                 with session_scope(engine) as session:
                     kept = clear_untouched_drafts(session, campaign_id) if kept is None else kept
                     saved += insert_drafts(session, campaign_id, part, drafts, picks, variants, selection, kept)
@@ -426,6 +429,7 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
                     if d.customer_id not in kept
                 )
                 n_variants += len(variants)
+                written += len(drafts)
         if kept is None:  # no draft to write: the earlier run's untouched drafts still go
             with session_scope(engine) as session:
                 clear_untouched_drafts(session, campaign_id)

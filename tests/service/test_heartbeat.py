@@ -43,3 +43,69 @@ def test_the_heartbeat_leaves_a_cancellation_to_the_jobs_own_next_report(engine)
         beat(1, 3, "step")
         time.sleep(0.35)
     assert reports[0] == "step" and len(reports) >= 2  # it kept beating, and nothing escaped its thread
+
+
+def test_a_cancellation_the_heartbeat_meets_is_raised_at_the_next_report_even_the_last():
+    """A group's copy took minutes and the job's next report was its "all written" one, which a cancellation does
+    not stop: the job went on to save every draft and ended "succeeded", its cancel accepted and ignored."""
+    from service.errors import JobCancelled
+
+    reports = []
+
+    def cancelled_meanwhile(done: int, total: int, message: str = "") -> None:
+        reports.append((done, total))
+        if "still working" in message:
+            raise JobCancelled("cancelled on request after 0 of 6")
+
+    with Heartbeat(cancelled_meanwhile, every=0.1) as beat:
+        beat(0, 6, "writing drafts 0/6")
+        time.sleep(0.35)
+        try:
+            beat(6, 6, "writing drafts 6/6")
+        except JobCancelled:
+            pass
+        else:
+            raise AssertionError("the last report did not stop the job")
+    assert (6, 6) not in reports
+
+
+def test_a_generation_cancelled_while_the_model_writes_stops_before_saving(client, demo_files, monkeypatch):
+    import threading
+
+    import generation.llm.fake as fake
+    from tests.service.conftest import trained_shop
+
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    monkeypatch.setattr(Heartbeat.__init__, "__defaults__", (0.2,))  # a beat every 0.2 s of silence
+    trained_shop(client, demo_files)
+    writing, go = threading.Event(), threading.Event()
+    answer = fake.answer
+
+    def slow_model(messages, schema):
+        writing.set()
+        go.wait(60)
+        return answer(messages, schema)
+
+    monkeypatch.setattr(fake, "answer", slow_model)
+    campaign_id = client.post(
+        "/campaigns",
+        json={
+            "name": "cancel me",
+            "brand": "hearth",
+            "campaign_type": "vip",
+            "audience_query": "locale = en",
+            "max_customers": 6,
+        },  # every draft's copy from the model: none is written before the cancel
+    ).json()["id"]
+    job_id = client.post(f"/campaigns/{campaign_id}/generate").json()["job_id"]
+    assert writing.wait(60)
+    assert client.post(f"/jobs/{job_id}/cancel").json()["status"] == "cancelling"
+    time.sleep(1.0)  # the heartbeat's beats meet the cancellation while the model still writes
+    go.set()
+    deadline = time.monotonic() + 60
+    while (job := client.get(f"/jobs/{job_id}").json())["status"] not in ("succeeded", "failed", "cancelled"):
+        assert time.monotonic() < deadline, job
+        time.sleep(0.2)
+    assert job["status"] == "cancelled", job
+    assert client.get(f"/campaigns/{campaign_id}").json()["status"] == "failed"
+    assert client.get(f"/campaigns/{campaign_id}/drafts").json() == []
