@@ -6,6 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from service.db.models import Customer, Interaction, Product, Send
@@ -28,6 +29,7 @@ class Column:
     choices: tuple[str, ...] = ()
     minimum: float | None = None
     maximum: float | None = None
+    whole: bool = False  # a number that counts things: 2.5 is refused
     stored: object = None  # the database column a text value is written to, which bounds its length
 
     @property
@@ -107,7 +109,7 @@ SENDS = TableSpec(
         Column("preheader", "text", required=False, allow_empty=True, default=""),
         Column("intro", "text", required=False, allow_empty=True, default=""),
         Column("segment", "text", required=False, allow_empty=True, default="", stored=Send.segment),
-        Column("n_products", "number", required=False, default=0, minimum=0),
+        Column("n_products", "number", required=False, default=0, minimum=0, whole=True),
         Column("mean_price", "number", required=False, default=0.0, minimum=0),
         Column("churn_risk", "number", required=False, allow_empty=True, minimum=0, maximum=1),
         Column("rec_score", "number", required=False, allow_empty=True),
@@ -152,6 +154,7 @@ def parse_table(
     missing = [name for name in spec.required if name not in frame.columns]
     if missing:
         return frame, [Problem(None, name, "required column is missing") for name in missing] + _header_hint(frame)
+    problems += _nul_characters(frame)
     parsed = pd.DataFrame(index=frame.index)
     for column in spec.columns:
         if column.name not in frame.columns:
@@ -172,6 +175,22 @@ def parse_table(
                 Problem(int(index), ", ".join(spec.key), f"the same key is on row {int(first_rows[index])}")
             )
     return parsed, problems
+
+
+def _nul_characters(frame: pd.DataFrame) -> list[Problem]:
+    """The cells holding a NUL character (U+0000, a broken export's): PostgreSQL stores no text with it, and refused
+    the whole import with an error that named no row."""
+    found = []
+    for name in frame.columns:
+        cells = frame[name]
+        if not (cells.dtype == object or pd.api.types.is_string_dtype(cells)):
+            continue
+        holding = cells.astype("string").str.contains("\x00", regex=False).fillna(False)
+        found += [
+            Problem(int(index), str(name), "holds a NUL character (\\x00), which cannot be stored: remove it")
+            for index in cells.index[holding]
+        ]
+    return found
 
 
 def _serial_day_hint(value: object) -> str:
@@ -239,7 +258,10 @@ def _parse_column(raw: pd.Series, column: Column, day_first: bool | None = None)
         values = lowered.isin(TRUE_WORDS)
         if column.default is not None:
             values = values.where(~empty, bool(column.default))
-        bad = ~(lowered.isin(TRUE_WORDS) | lowered.isin(FALSE_WORDS))
+        elif not column.allow_empty:  # a consent or a stock level the file does not give is not taken for "no"
+            for index in values.index[empty]:
+                problems.append(Problem(int(index), column.name, "is empty: write true or false"))
+        bad = ~(lowered.isin(TRUE_WORDS) | lowered.isin(FALSE_WORDS)) & ~empty
         for index in values.index[bad]:
             problems.append(Problem(int(index), column.name, f"'{raw[index]}' is not true/false"))
         return values.astype(bool), problems
@@ -251,6 +273,12 @@ def _parse_column(raw: pd.Series, column: Column, day_first: bool | None = None)
         for index in values.index[bad]:
             what = "is empty" if empty[index] else f"'{raw[index]}' is not a number"
             problems.append(Problem(int(index), column.name, what))
+        for index in values.index[np.isinf(values)]:  # "inf" and 1e400 read as infinite: no amount is
+            problems.append(Problem(int(index), column.name, f"'{raw[index]}' is not a finite number"))
+        values = values.where(~np.isinf(values))  # kept out of the checks below, which would name it again
+        if column.whole:
+            for index in values.index[(values % 1 != 0) & values.notna()]:
+                problems.append(Problem(int(index), column.name, f"'{raw[index]}' is not a whole number"))
         if column.minimum is not None:
             for index in values.index[(values < column.minimum).fillna(False)]:
                 problems.append(Problem(int(index), column.name, f"must be at least {column.minimum}"))

@@ -31,6 +31,7 @@ from service.importing.columns import SPECS, TableSpec, parse_table
 from service.importing.erased import erased_warnings, without_erased
 from service.wording import counted
 from tabular import DateOrder, is_parquet, scan_utf8
+from tabular.dates import NUMERIC_DATE
 
 # A language tag (BCP 47): the language's two or three letters (ISO 639: en, gsw for Swiss German), then perhaps a
 # script and a region (EN, en-gb, pt_BR, gsw-CH, zh-hant-tw, es-419: stored as en, en-GB, pt-BR, gsw-CH,
@@ -72,8 +73,17 @@ def read_table(path: Path, name: str | None = None) -> pd.DataFrame:
         raise _unreadable(shown, error) from error
 
 
+# The CSV reader's words for a row with more cells than the header: the line it names is the file's own.
+_RAGGED_ROW = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+
+
 def _unreadable(shown: str, error: Exception) -> InvalidInput:
-    return InvalidInput(shown, [Problem(None, None, f"cannot be read: {error}")])
+    words = " ".join(str(error).split())
+    if ragged := _RAGGED_ROW.search(words):
+        expected, line, saw = (int(group) for group in ragged.groups())
+        message = f"has {saw} cells where the header names {expected} columns: a cell holding a comma needs quotes"
+        return InvalidInput(shown, [Problem(line, None, message)])
+    return InvalidInput(shown, [Problem(None, None, f"cannot be read: {words}")])
 
 
 def _require_utf8(path: Path, shown: str) -> int:
@@ -101,10 +111,10 @@ def import_file(
     shown = name or str(path)
     lines = _require_readable(path, shown)
     numbers = RowNumbers(path)
-    dates_day_first = _dates_day_first(path, shown, spec, numbers)
+    dates_day_first, problems = _dates_day_first(path, shown, spec, numbers)  # every other problem is named too
+    unordered = {problem.column for problem in problems if problem.column}
     earlier_keys = _EarlierKeys(spec.key)
     erasures = Erasures.read(session)
-    problems: list[Problem] = []
     erased_rows: list[str] = []  # what each row of an erased customer, left out, was
     inserted = updated = 0
     languages = pd.Series(dtype="int64")  # customers per language without email templates
@@ -113,6 +123,7 @@ def import_file(
     chunks = _chunks(path, shown, numbers)
     for chunk in chunks:
         parsed, found = parse_table(chunk, spec, dates_day_first)
+        found = _order_unknown(found, chunk, unordered)
         if not set(spec.required) <= set(parsed.columns):
             raise InvalidInput(f"{kind} file", found)  # a missing column: every chunk would say so
         found += earlier_keys.repeated_in(parsed)  # every row's, those of erased customers too
@@ -278,13 +289,16 @@ def _chunks(path: Path, shown: str, numbers: RowNumbers, columns: list[str] | No
         raise _unreadable(shown, error) from error
 
 
-def _dates_day_first(path: Path, shown: str, spec: TableSpec, numbers: RowNumbers) -> dict[str, bool]:
+def _dates_day_first(
+    path: Path, shown: str, spec: TableSpec, numbers: RowNumbers
+) -> tuple[dict[str, bool], list[Problem]]:
     """For each date column of ``spec`` in the file, whether its numeric dates put the day first, decided over
-    the whole column (a chunk's dates may all be ambiguous where the file's are not); a column whose order
-    cannot be known is refused as ``parse_table`` refuses it."""
+    the whole column (a chunk's dates may all be ambiguous where the file's are not); and for a column whose
+    order cannot be known, the problem, as ``parse_table`` words it (its numeric dates are then read day first
+    and not named again: see ``_order_unknown``)."""
     header = _parquet(path, shown).schema_arrow.names if is_parquet(path) else _csv_header(path, shown)
     named = {str(column).strip(): column for column in header}
-    decided = {}
+    decided, problems = {}, []
     for column in (c.name for c in spec.columns if c.kind == "timestamp" and c.name in named):
         order, position = DateOrder(), 0
         for chunk in _chunks(path, shown, numbers, [named[column]]):
@@ -293,8 +307,26 @@ def _dates_day_first(path: Path, shown: str, spec: TableSpec, numbers: RowNumber
         decided[column], problem = order.decide()
         if problem:
             where = problem.describe(lambda at: f"row {numbers(at)}")
-            raise InvalidInput(f"{spec.name} file", [Problem(numbers(problem.position), column, where)])
-    return decided
+            problems.append(Problem(numbers(problem.position), column, where))
+            decided[column] = True
+    return decided, problems
+
+
+def _order_unknown(found: list[Problem], chunk: pd.DataFrame, columns: set[str]) -> list[Problem]:
+    """``found`` less the problems of the numeric dates of ``columns``, whose order is unknown (one problem says so
+    for the column): read day first, a month-first date would be named as no date."""
+    if not columns:
+        return found
+    named = {str(column).strip(): column for column in chunk.columns}
+    return [
+        problem
+        for problem in found
+        if not (
+            problem.column in columns
+            and problem.row is not None
+            and re.match(NUMERIC_DATE, str(chunk.at[problem.row, named[problem.column]]))
+        )
+    ]
 
 
 def _csv_header(path: Path, shown: str) -> list[str]:
@@ -337,12 +369,13 @@ def _rows_where(mask: pd.Series) -> list[int]:
 
 
 def _check_customers(_session: Session, rows: pd.DataFrame) -> list[Problem]:
-    problems = [
-        Problem(r, "email", "is not an email address") for r in _rows_where(~rows.email.str.match(EMAIL_PATTERN))
+    problems = [  # an empty cell is named as such by the parser, once
+        Problem(r, "email", "is not an email address")
+        for r in _rows_where(~rows.email.str.match(EMAIL_PATTERN) & (rows.email != ""))
     ]
     return problems + [
         Problem(r, "locale", "must be a language code such as en, de, gsw or pt-BR")
-        for r in _rows_where(~rows.locale.str.match(LOCALE_PATTERN))
+        for r in _rows_where(~rows.locale.str.match(LOCALE_PATTERN) & (rows.locale != ""))
     ]
 
 

@@ -1,0 +1,112 @@
+"""Cells a file should not hold, each named by its row and column, the file refused whole: found by an audit of
+the API, which saw them stored (an infinite amount that then failed every audience refresh, a NUL that PostgreSQL
+refuses without naming the row) or hidden (every problem but an ambiguous date's)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from service.db.models import Customer, Interaction, Product, Send
+from service.db.session import session_scope
+from service.errors import InvalidInput
+from service.importing import import_file
+from tests.service.test_importing import CUSTOMERS, ORDERS, PRODUCTS
+
+
+def _refused(engine, kind: str, path: Path) -> list[str]:
+    with pytest.raises(InvalidInput) as raised, session_scope(engine) as session:
+        import_file(session, kind, path)
+    return [f"row {p.row}, {p.column}: {p.message}" for p in raised.value.problems]
+
+
+def _count(engine, model) -> int:
+    with session_scope(engine) as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+def _imported(engine, tmp_path, kind: str, frame) -> None:
+    frame.to_csv(tmp_path / f"{kind}.csv", index=False)
+    with session_scope(engine) as session:
+        import_file(session, kind, tmp_path / f"{kind}.csv")
+
+
+def test_an_infinite_number_is_no_amount(engine, tmp_path):
+    products = PRODUCTS.assign(price=["inf", "1e400"])
+    products.to_csv(tmp_path / "products.csv", index=False)
+    assert _refused(engine, "products", tmp_path / "products.csv") == [
+        "row 2, price: 'inf' is not a finite number",
+        "row 3, price: '1e400' is not a finite number",
+    ]
+    _imported(engine, tmp_path, "customers", CUSTOMERS)
+    _imported(engine, tmp_path, "products", PRODUCTS)
+    ORDERS.assign(amount=["15", "-Infinity", "7.5"]).to_csv(tmp_path / "orders.csv", index=False)
+    assert _refused(engine, "orders", tmp_path / "orders.csv") == ["row 3, amount: '-Infinity' is not a finite number"]
+    assert _count(engine, Interaction) == 0
+
+
+def test_a_count_is_a_whole_number(engine, tmp_path):
+    _imported(engine, tmp_path, "customers", CUSTOMERS)
+    sends = "send_id,customer_id,subject,campaign_type,sent_at,n_products\ns1,c1,Hello,win_back,2026-01-02,2.5\n"
+    (tmp_path / "sends.csv").write_text(sends, encoding="utf-8")
+    assert _refused(engine, "sends", tmp_path / "sends.csv") == ["row 2, n_products: '2.5' is not a whole number"]
+    assert _count(engine, Send) == 0
+
+
+def test_an_empty_consent_or_stock_level_is_named_not_taken_for_no(engine, tmp_path):
+    CUSTOMERS.assign(marketing_consent=["", "yes"], unsubscribed=["", "true"]).to_csv(
+        tmp_path / "customers.csv", index=False
+    )
+    assert _refused(engine, "customers", tmp_path / "customers.csv") == [
+        "row 2, marketing_consent: is empty: write true or false"
+    ]  # an optional flag left empty keeps its default
+    PRODUCTS.assign(in_stock=["1", ""]).to_csv(tmp_path / "products.csv", index=False)
+    assert _refused(engine, "products", tmp_path / "products.csv") == ["row 3, in_stock: is empty: write true or false"]
+    assert _count(engine, Customer) == _count(engine, Product) == 0
+
+
+def test_an_empty_address_is_named_once(engine, tmp_path):
+    CUSTOMERS.assign(email=["", "jan@example.com"], locale=["de", ""]).to_csv(tmp_path / "customers.csv", index=False)
+    assert _refused(engine, "customers", tmp_path / "customers.csv") == [
+        "row 2, email: is empty", "row 3, locale: is empty",
+    ]  # fmt: skip
+
+
+def test_a_nul_character_is_named_in_any_column(engine, tmp_path):
+    CUSTOMERS.assign(first_name=["An\x00na", "Jan"], tier=["gold", "sil\x00ver"]).to_csv(
+        tmp_path / "customers.csv", index=False
+    )
+    assert _refused(engine, "customers", tmp_path / "customers.csv") == [
+        "row 2, first_name: holds a NUL character (\\x00), which cannot be stored: remove it",
+        "row 3, tier: holds a NUL character (\\x00), which cannot be stored: remove it",
+    ]
+
+
+def test_a_row_with_more_cells_than_the_header_is_named_by_its_line(engine, tmp_path):
+    lines = ["sku,name,category,price,currency,description,url,in_stock", "A1,Pan,kitchen,10,EUR,Good,,true"]
+    lines.append("A2,Pot,kitchen,12,EUR,Good, and big,,true")
+    (tmp_path / "products.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert _refused(engine, "products", tmp_path / "products.csv") == [
+        "row 3, None: has 9 cells where the header names 8 columns: a cell holding a comma needs quotes"
+    ]
+
+
+def test_a_date_of_unknown_order_hides_no_other_problem(engine, tmp_path):
+    """One ambiguous date refused the file with that problem alone: a user fixed the dates, then met the rest."""
+    _imported(engine, tmp_path, "customers", CUSTOMERS)
+    _imported(engine, tmp_path, "products", PRODUCTS)
+    orders = ORDERS.assign(
+        timestamp=["01/02/2026", "03/04/2026", "2026-13-45"], amount=["15", "abc", "7.5"], quantity=["2", "1", "-1"]
+    )
+    orders.to_csv(tmp_path / "orders.csv", index=False)
+    assert _refused(engine, "orders", tmp_path / "orders.csv") == [
+        "row 2, timestamp: '01/02/2026' could be day/month or month/day, and no date settles it; use YYYY-MM-DD",
+        "row 3, amount: 'abc' is not a number",
+        "row 4, quantity: a purchase needs a positive quantity; give a return or cancellation the kind 'return' (its "
+        "quantity and amount may be negative or not; the audience models take it off the customer's spend), and "
+        "leave free items out",
+        "row 4, timestamp: '2026-13-45' is not a date/time",
+    ]
+    assert _count(engine, Interaction) == 0
