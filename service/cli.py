@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from contextlib import contextmanager
 from datetime import date
@@ -69,6 +70,21 @@ def progress_bar(description: str, counts: bool = True):
             raise
 
 
+def _output_path(path: Path | None) -> Path | None:
+    """An output file's path, checked before any work: not a folder, and under a folder that exists or can be
+    made (not under a file), so that a campaign is not generated, nor a model fitted, to fail at the end."""
+    if path is None:
+        return None
+    if path.is_dir():
+        raise typer.BadParameter(f"{path} is a folder; give the path of a file in it")
+    existing = next(parent for parent in path.absolute().parents if parent.exists())
+    if not existing.is_dir():
+        raise typer.BadParameter(f"{existing} is a file, so {path} cannot be made under it")
+    if not os.access(existing, os.W_OK):
+        raise typer.BadParameter(f"{existing} cannot be written to")
+    return path
+
+
 def _engine():
     from service.db.session import default_engine
 
@@ -81,7 +97,10 @@ def import_file(
     file: Annotated[Path, typer.Argument(help="CSV or Parquet file", exists=False)],
     problems: Annotated[
         Path | None,
-        typer.Option(help="write a rejected file's problems (up to 1,000, then their count) to this CSV file"),
+        typer.Option(
+            help="write a rejected file's problems (up to 1,000, then their count) to this CSV file",
+            callback=_output_path,
+        ),
     ] = None,
 ) -> None:
     """Import a file; a bad file is rejected whole with the row and column of every problem (the first 20 and
@@ -125,6 +144,7 @@ def _write_problems(path: Path, error) -> None:
     """An import's problems as CSV (row, column, message), as the API's error body lists them."""
     import csv
 
+    path.parent.mkdir(parents=True, exist_ok=True)  # as the other commands' outputs
     with path.open("w", newline="", encoding="utf-8") as handle:
         out = csv.writer(handle)
         out.writerow(["row", "column", "message"])
@@ -200,7 +220,7 @@ def recommend(
             "default, cart or view)]",
         ),
     ],
-    out: Annotated[Path, typer.Option(help="output CSV: customer_id, rank, product_id, score")],
+    out: Annotated[Path, typer.Option(help="output CSV: customer_id, rank, product_id, score", callback=_output_path)],
     k: Annotated[int, typer.Option(min=1, help="products per customer")] = 10,
     model: Annotated[str, typer.Option(help="a recommender (see Models below); auto picks one for the data")] = "auto",
     include_seen: Annotated[
@@ -239,7 +259,7 @@ def audience(
         ),
     ] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD")] = None,
-    out: Annotated[Path | None, typer.Option(help="output CSV, one row per customer")] = None,
+    out: Annotated[Path | None, typer.Option(help="output CSV, one row per customer", callback=_output_path)] = None,
     horizon_days: Annotated[int, typer.Option("--horizon-days", min=1)] = 90,
 ) -> None:
     """Segments, churn risk, expected purchases, CLV and next purchase date per customer of an orders file;
@@ -290,7 +310,7 @@ def generate(
         str, typer.Option("--campaign-type", help="welcome, cross_sell, win_back, replenishment, vip")
     ],
     brand: Annotated[str, typer.Option(help="brand kit name (prompts/brands)")],
-    out: Annotated[Path | None, typer.Option(help="write the drafts as JSON lines")] = None,
+    out: Annotated[Path | None, typer.Option(help="write the drafts as JSON lines", callback=_output_path)] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="at most this many customers")] = None,
     name: Annotated[str | None, typer.Option(help="campaign name")] = None,
     audience_query: Annotated[str | None, typer.Option("--audience-query", help="e.g. 'clv > 100'")] = None,
@@ -317,7 +337,7 @@ def generate(
 @app.command()
 def export(
     campaign: Annotated[int, typer.Option("--campaign", help="the campaign's id (tailor generate prints it)")],
-    out: Annotated[Path, typer.Option(help="the JSON lines file to write")],
+    out: Annotated[Path, typer.Option(help="the JSON lines file to write", callback=_output_path)],
     status: Annotated[
         str | None, typer.Option(help="only drafts in this status, e.g. approved (after review) or flagged")
     ] = None,
@@ -474,7 +494,7 @@ def models_use(
 @scoring_app.command("fit-copy")
 def fit_copy(
     train_file: Annotated[Path, typer.Option("--train", help="text, impressions, clicks[, test_id]")],
-    out: Annotated[Path, typer.Option(help="where to save the model")],
+    out: Annotated[Path, typer.Option(help="where to save the model", callback=_output_path)],
     embeddings: Annotated[
         bool | None,
         typer.Option(
@@ -496,7 +516,7 @@ def fit_copy(
 def predict_copy(
     model: Annotated[Path, typer.Option(help="a model saved by fit-copy")],
     input_file: Annotated[Path, typer.Option("--input", help="rows with a text column")],
-    out: Annotated[Path, typer.Option(help="output CSV with predicted_ctr added")],
+    out: Annotated[Path, typer.Option(help="output CSV with predicted_ctr added", callback=_output_path)],
 ) -> None:
     """Predict the click-through rate of each row's text."""
     from scoring.copy_model import predict_copy_file
@@ -514,7 +534,7 @@ def main() -> None:
 
     try:
         configure_logging()
-        app()
+        app(prog_name="tailor")  # so named in its usage lines however it is started (python -m service.cli)
     except Exception as error:
         if type(error).__module__ in USER_ERROR_MODULES or any(
             base.__module__ in USER_ERROR_MODULES for base in type(error).__mro__
@@ -524,4 +544,11 @@ def main() -> None:
         if isinstance(error, ValidationError) and (problem := environment_problem(error)):
             _echo(f"error: {problem}")
             sys.exit(2)
+        if isinstance(error, OSError) and error.filename is not None:  # a path given that cannot be read or written
+            _echo(f"error: {error.filename}: {(error.strerror or str(error)).lower()}")
+            sys.exit(2)
         raise
+
+
+if __name__ == "__main__":  # python -m service.cli, as `tailor`
+    main()

@@ -206,6 +206,8 @@ def _require_readable(path: Path, shown: str) -> int:
     about how many data rows the file holds (for progress)."""
     if not path.exists():
         raise InvalidInput(shown, [Problem(None, None, "file not found")])
+    if path.is_dir():
+        raise InvalidInput(shown, [Problem(None, None, "is a folder, not a file")])
     require_known_format(path, shown)
     if is_parquet(path):
         return _parquet(path, shown).metadata.num_rows

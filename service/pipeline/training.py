@@ -62,6 +62,11 @@ def refresh_audience(engine: Engine, progress: ProgressFn | None = None) -> dict
         ids = dict(
             session.execute(Customer.__table__.select().with_only_columns(Customer.external_id, Customer.id)).all()
         )
+        if not ids:
+            raise NotReady(
+                "There are no customers yet: import customers first (`tailor import customers FILE`), then their "
+                "orders."
+            )
         report(10, 100, f"profiling {len(ids):,} customers")
         profiles = pd.DataFrame()
         if not orders.empty:

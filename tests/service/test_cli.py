@@ -358,3 +358,44 @@ def test_the_demo_without_serving_says_the_review_page_waits_for_tailor_serve(tm
     result = run(["demo", "--customers", "60", "--limit", "3", "--no-serve"], tmp_path, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "(log in with the API key below once `tailor serve` runs)" in result.stdout
+
+
+def test_an_output_path_that_cannot_be_written_is_refused_before_any_work(tmp_path):
+    """A folder given as --out was met only at the end, as a traceback: after the campaign was generated, or the
+    model fitted."""
+    (tmp_path / "a_file").write_text("", encoding="utf-8")
+    for args, said in (
+        (["generate", "--campaign-type", "vip", "--brand", "hearth", "--out", str(tmp_path)], "is a folder"),
+        (["export", "--campaign", "1", "--out", str(tmp_path / "a_file" / "drafts.jsonl")], "is a file, so"),
+        (["recommend", "--train", "x.csv", "--out", str(tmp_path)], "is a folder"),
+        (["scoring", "fit-copy", "--train", "x.csv", "--out", str(tmp_path)], "is a folder"),
+    ):
+        result = run(args, tmp_path / "home")
+        words = " ".join(result.stderr.replace("│", " ").split())
+        assert result.returncode == 2 and "Invalid value for '--out'" in words and said in words, result.stderr
+        assert "Traceback" not in result.stderr
+    assert not (tmp_path / "home").exists()  # nothing made: no database, no campaign
+
+
+def test_a_path_the_system_refuses_is_one_line_naming_it(tmp_path):
+    (tmp_path / "a_file").write_text("", encoding="utf-8")
+    result = run(["keys", "list"], tmp_path / "a_file")  # the home folder is a file
+    assert result.returncode == 2 and result.stderr.strip() == f"error: {tmp_path / 'a_file'}: file exists"
+    folder = run(["import", "customers", str(tmp_path)], tmp_path / "home")
+    assert folder.returncode == 2 and "is a folder, not a file" in folder.stderr and "Traceback" not in folder.stderr
+
+
+def test_the_module_runs_as_the_command(tmp_path):
+    env = {**os.environ, "TAILOR_HOME": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-m", "service.cli", "keys", "--help"], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert result.returncode == 0 and "Usage: tailor keys" in " ".join(result.stdout.split())
+
+
+def test_training_an_empty_shop_says_what_to_import_first(tmp_path):
+    """It was a traceback from deep in the audience's figures (merging float and str ids)."""
+    for args in (["train"], ["audience", "refresh"]):
+        result = run(args, tmp_path)
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+        assert "There are no customers yet: import customers first" in result.stderr
