@@ -15,7 +15,7 @@ from service.errors import CampaignFailed, InvalidInput, Problem, TailorError
 from service.jobs import InlineJobRunner
 from service.pipeline.generate import generate_campaign, require_models
 from service.schemas import CampaignIn
-from service.settings import home_settings
+from service.settings import CampaignSettings, home_settings
 from service.state import model_store
 
 
@@ -86,6 +86,7 @@ def create_and_generate(
     )  # fmt: skip
     models = model_store(home_settings().models_dir)
     require_models(models)
+    CampaignSettings()  # a bad TAILOR_CAMPAIGN_* setting is told (by name) before a campaign exists
     try:
         with session_scope(engine) as session:
             campaign_id = create_campaign(session, spec).id

@@ -358,9 +358,9 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
     from generation.schemas import GenerationStats
     from scoring.selection import SelectionRules
 
-    settings = CampaignSettings()
     started = time.perf_counter()
     try:
+        settings = CampaignSettings()  # inside: a bad setting fails the campaign, not leaves it as it was
         with session_scope(engine) as session:
             campaign = session.get(Campaign, campaign_id)
             campaign.status = "generating"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from service.campaigns import ensure_brand
 from service.db.models import Draft
 from service.db.session import session_scope
 from service.pipeline.campaign_runs import create_and_generate
@@ -76,3 +77,30 @@ def test_a_run_that_stops_before_writing_keeps_the_drafts_of_the_last_run(shop, 
     assert (
         _listed(client, campaign_id) == before and client.get(f"/campaigns/{campaign_id}").json()["status"] == "failed"
     )
+
+
+def test_a_bad_campaign_setting_is_told_before_a_campaign_exists_and_fails_one_generated_later(shop, monkeypatch):
+    """A mistyped TAILOR_CAMPAIGN_* setting left a campaign behind at each try, still "created", while the command
+    said it was kept as failed."""
+    from pydantic import ValidationError
+
+    from service.db.models import Campaign
+    from service.jobs import InlineJobRunner
+    from service.pipeline.generate import generate_campaign
+    from service.settings import home_settings
+    from service.state import model_store
+
+    monkeypatch.setenv("TAILOR_CAMPAIGN_PRODUCTS_PER_EMAIL", "abc")
+    with pytest.raises(ValidationError, match="products_per_email"):
+        _generate(shop)
+    with session_scope(shop) as session:
+        assert session.scalar(select(func.count()).select_from(Campaign)) == 0
+        campaign = Campaign(name="later", brand=ensure_brand(session, "hearth"), campaign_type="vip")
+        session.add(campaign)
+        session.flush()
+        campaign_id = campaign.id
+    models = model_store(home_settings().models_dir)
+    with pytest.raises(ValidationError):  # the settings changed after the campaign was made, say
+        InlineJobRunner(shop).submit("generate", generate_campaign, engine=shop, models=models, campaign_id=campaign_id)
+    with session_scope(shop) as session:
+        assert session.get(Campaign, campaign_id).status == "failed"
