@@ -15,12 +15,15 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from generation.locales import language_of
 from generation.schemas import LOCALES
 from generation.templates import render_string, strings
-from service.db.models import Campaign, ErasedSend, Send
+from service.addresses import address_key, stop_shared_addresses
+from service.db.models import Campaign, Customer, ErasedCustomer, ErasedSend, Send
+from service.erasures import email_digest
 from service.errors import NotFound
 from service.events import ingest_events
 from service.schemas import EventIn
@@ -105,16 +108,23 @@ class Subscription:
 
 def subscription(session: Session, token: str) -> Subscription:
     """The recipient behind an unsubscribe link, and whether they are unsubscribed already."""
-    return _subscription(session, _send(session, token))
+    target = _target(session, token)
+    return _subscription(session, target) if isinstance(target, Send) else _returned(target)
 
 
 def unsubscribe(session: Session, token: str) -> Subscription:
     """Unsubscribe the recipient behind the link by recording an ``unsubscribe`` event on its send (once: a
-    second visit records nothing)."""
-    send = _send(session, token)
-    if not send.customer.unsubscribed:
-        ingest_events(session, [EventIn(send_id=send.id, kind="unsubscribe")])
-    return _subscription(session, send)
+    second visit records nothing); for a link of an erased send whose address a customer has again (the shop
+    lifted the erasure), by unsubscribing the customers with that address."""
+    target = _target(session, token)
+    if not isinstance(target, Send):
+        for customer in target:
+            customer.unsubscribed = True
+        stop_shared_addresses(session)
+        return _returned(target)
+    if not target.customer.unsubscribed:
+        ingest_events(session, [EventIn(send_id=target.id, kind="unsubscribe")])
+    return _subscription(session, target)
 
 
 class LinkNotFound(NotFound):
@@ -129,14 +139,47 @@ class LinkNotFound(NotFound):
         return strings(locale)["unsubscribe"][self.reason]
 
 
-def _send(session: Session, token: str) -> Send:
+def _target(session: Session, token: str) -> Send | list[Customer]:
+    """The send a link names; for an erased customer's send, the customers who have its address again, the shop
+    having lifted the erasure for someone who signed up again (LinkNotFound while the erasure holds: the shop
+    keeps nothing of the address, and does not mail it)."""
     send_id = UnsubscribeLinks.configured().send_id(token)
     send = session.get(Send, send_id) if send_id is not None else None
-    if send is None and send_id is not None and session.get(ErasedSend, send_id) is not None:
-        raise LinkNotFound("erased")
-    if send is None:
+    if send is not None:
+        return send
+    erased = session.get(ErasedSend, send_id) if send_id is not None else None
+    if erased is None:
         raise LinkNotFound("not_valid")
-    return send
+    still_erased = select(ErasedCustomer.email_digest).where(ErasedCustomer.email_digest == erased.email_digest)
+    if erased.email_digest is None or session.scalar(still_erased.limit(1)) is not None:
+        raise LinkNotFound("erased")
+    returned = _customers_with_address(session, erased.email_digest)
+    if not returned:
+        raise LinkNotFound("erased")  # lifted, but nobody has the address: nobody is mailed at it
+    return returned
+
+
+def _customers_with_address(session: Session, digest: str) -> list[Customer]:
+    """The customers whose address has ``digest``: every address is read and digested (a digest cannot be looked
+    up), which only a link of an erased send whose erasure was lifted asks for."""
+    ids = [
+        customer_id
+        for batch in session.execute(select(Customer.id, Customer.email)).partitions(10_000)
+        for customer_id, email in batch
+        if email and address_key(email) and email_digest(email) == digest
+    ]
+    return list(session.scalars(select(Customer).where(Customer.id.in_(ids)))) if ids else []
+
+
+def _returned(customers: list[Customer]) -> Subscription:
+    """The unsubscribe page for the customers an erased send's address belongs to again: the brand of the send is
+    gone with it, and the page speaks their language."""
+    first = customers[0]
+    locale = language_of(first.locale or "")
+    return Subscription(
+        email=first.email, brand="", unsubscribed=all(c.unsubscribed for c in customers),
+        locale=locale if locale in LOCALES else "en",
+    )  # fmt: skip
 
 
 def browser_locale(accept_language: str | None) -> str:

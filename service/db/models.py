@@ -302,14 +302,17 @@ class Send(Base):
 
 
 class ErasedSend(Base):
-    """A send erased with its customer (the right to erasure): its id and Message-ID only, nothing of the person,
-    so that an email service's late events for it are skipped as erased rather than refused as naming a send that
-    never existed."""
+    """A send erased with its customer (the right to erasure): its id, Message-ID and the digest of its address,
+    nothing readable of the person, so that an email service's late events for it are skipped as erased rather than
+    refused as naming a send that never existed, and its unsubscribe link still reaches the person if the shop
+    lifts the erasure and imports them again (service.unsubscribe)."""
 
     __tablename__ = "erased_sends"
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     message_id: Mapped[str | None] = mapped_column(String(300), index=True)
+    # The digest of the address it went to (service.erasures.email_digest); none for a send erased before 0026.
+    email_digest: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class ErasedCustomer(Base):

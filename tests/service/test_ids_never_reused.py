@@ -92,3 +92,32 @@ def test_a_deleted_campaigns_draft_and_variant_ids_are_not_given_to_the_next_cam
     assert _stale_approval(client, *stale).status_code == 404
     assert client.get(f"/drafts/{written[0]}").json()["status"] == "pending"
     assert written[0] > stale[0] and written[1] > stale[1]
+
+
+def test_an_erased_send_s_link_unsubscribes_the_person_once_the_shop_lifted_the_erasure_and_imported_them_again(
+    client, engine, mail_server, monkeypatch
+):
+    """The page told a person brought back by the shop that the address would not be mailed, and unsubscribed
+    nobody: the next campaign mailed them."""
+    from io import BytesIO
+
+    controller, _messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    erased = _mailed(client, engine, "back")
+    token = UnsubscribeLinks.configured().token(erased)
+    assert client.delete("/customers/back").status_code == 204
+    recipient = TestClient(client.app)
+    assert recipient.post(f"/unsubscribe/{token}").status_code == 404  # erased: nothing kept, nobody mailed
+
+    assert client.post("/erasures/lift", json={"email": "back@example.com"}).json() == {"lifted": 1}
+    assert recipient.post(f"/unsubscribe/{token}").status_code == 404  # lifted, but nobody has the address yet
+    customers = "customer_id,email,first_name,locale,marketing_consent\nback-2,Back@Example.com,Bo,de-AT,true\n"
+    files = {"file": ("customers.csv", BytesIO(customers.encode()), "text/csv")}
+    assert client.post("/imports/customers", files=files).status_code == 200
+    assert client.get("/customers/back-2").json()["unsubscribed"] is False
+
+    page = recipient.get(f"/unsubscribe/{token}")
+    assert page.status_code == 200 and "Back@Example.com" in page.text and '<html lang="de"' in page.text
+    done = recipient.post(f"/unsubscribe/{token}")
+    assert done.status_code == 200
+    assert client.get("/customers/back-2").json()["unsubscribed"] is True
