@@ -7,19 +7,22 @@ Retention is measured on what customers did after they were in the segment (``au
 or 0 by construction, since they rest on how recently customers ordered.
 
 Each audience refresh (after an orders import, or training) computes them with the profiles and stores them;
-GET /segments serves the latest, with its ``as_of`` and ``computed_at``.
+GET /segments serves the latest, with its ``as_of`` and ``computed_at``, and each segment's ``customers`` as they are
+now: those ``GET /customers?segment=`` lists (customers imported since the refresh have no orders, and count under
+``no_orders``; an erased customer no longer counts).
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.clock import as_text
-from service.db.models import AudienceSnapshot
+from service.db.models import AudienceSnapshot, Customer
 
 NO_ORDERS = "no_orders"  # the segment of customers without an order, who have no RFM segment
 
@@ -61,9 +64,29 @@ def segment_kpis(
 
 
 def latest_segments(session: Session) -> list[dict[str, Any]]:
-    """The segments as the latest audience refresh left them, with when it ran (empty before the first)."""
+    """The segments as the latest audience refresh left them, with when it ran (empty before the first), each
+    with the customers in it now; a segment that has customers now and had none then (``no_orders`` after a
+    customers import) is added, with nothing ordered."""
     snapshot = session.scalar(select(AudienceSnapshot).order_by(AudienceSnapshot.id.desc()).limit(1))
     if snapshot is None:
         return []
+    named = func.coalesce(Customer.segment, NO_ORDERS)
+    now = dict(session.execute(select(named, func.count()).group_by(named)).all())
     computed_at = as_text(snapshot.computed_at, timespec="seconds")
-    return [{**row, "as_of": snapshot.as_of.isoformat(), "computed_at": computed_at} for row in snapshot.segments]
+    since = (snapshot.as_of - timedelta(days=snapshot.horizon_days)).isoformat()
+    rows = [{**row, "customers": now.pop(row["segment"], 0)} for row in snapshot.segments]
+    rows += [
+        {
+            "segment": segment,
+            "customers": count,
+            "revenue": 0.0,
+            "orders": 0,
+            "average_order_value": None,
+            "retention_rate": None,
+            "retention_base": 0,
+            "retention_since": since,
+            "retention_days": snapshot.horizon_days,
+        }  # fmt: skip
+        for segment, count in now.items()
+    ]
+    return [{**row, "as_of": snapshot.as_of.isoformat(), "computed_at": computed_at} for row in rows]

@@ -43,7 +43,8 @@ def segments(session: SessionDep, _key: ApiKeyDep) -> list[dict]:
     """Every segment with its customers, revenue, orders and average order value, and its retention: of the
     customers in the segment on `retention_since` (`retention_days` before the as-of day; `retention_base` of
     them), the share who ordered again since (`retention_rate`). As the latest audience refresh computed them
-    (after each orders import, and in training): `as_of`, `computed_at`."""
+    (after each orders import, and in training): `as_of`, `computed_at`; but `customers` as they are now, the
+    customers `GET /customers?segment=` lists (those imported since, without orders, under `no_orders`)."""
     return latest_segments(session)
 
 

@@ -182,6 +182,26 @@ def test_customers_of_one_segment_and_a_name_that_is_none(client):
     assert "at_risk" in mistyped.json()["message"] and "no_orders" in mistyped.json()["message"]
 
 
+def test_segments_count_the_customers_the_filter_lists(client):
+    """GET /segments said no_orders: 133 where GET /customers?segment=no_orders listed 60,135: the customers imported
+    since the audience refresh were counted nowhere."""
+    _upload(client, "customers", CUSTOMERS)
+    _upload(client, "products", PRODUCTS)
+    refresh = wait_for_job(client, _upload(client, "orders", ORDERS).json()["audience_job_id"])
+    assert refresh["status"] == "succeeded", refresh["error"]
+    later = CUSTOMERS.assign(customer_id=["c8", "c9"], email=["h@example.com", "i@example.com"])
+    assert _upload(client, "customers", later).json()["inserted"] == 2  # no orders: no refresh
+    assert client.delete("/customers/c1").status_code == 204
+
+    segments = client.get("/segments").json()
+    for row in segments:
+        listed = client.get("/customers", params={"segment": row["segment"]}).json()
+        assert row["customers"] == len(listed), row
+    no_orders = next(row for row in segments if row["segment"] == "no_orders")
+    assert no_orders["customers"] == 2 and no_orders["revenue"] == 0 and no_orders["orders"] == 0
+    assert sum(row["customers"] for row in segments) == len(client.get("/customers").json()) == 3
+
+
 def test_a_body_of_the_wrong_shape_is_named_as_the_body(client):
     refused = client.post("/events", json=[{"send_id": 1, "kind": "open"}])  # a list, not {"events": [...]}
     assert refused.status_code == 422
