@@ -10,7 +10,7 @@ import pandas as pd
 from audience.errors import InvalidOrders
 from audience.orders import REQUIRED_COLUMNS
 from audience.profiles import SHOWN_DECIMALS, build_profiles
-from tabular import is_parquet, rows_of, scan_utf8
+from tabular import is_parquet, layout_problem, read_csv_text, rows_of, scan_utf8
 
 OUTPUT_COLUMNS = [
     "customer_id", "recency_days", "frequency", "monetary", "rfm_segment", "cluster", "cluster_label", "p_alive",
@@ -39,9 +39,14 @@ def read_orders(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise InvalidOrders(f"the orders file {path} does not exist")
     if is_parquet(path):
-        return pd.read_parquet(path)
+        try:
+            return pd.read_parquet(path)
+        except Exception as error:  # pyarrow's words say what is wrong with the file
+            raise InvalidOrders(f"the orders file {path} cannot be read as Parquet: {error}") from error
     try:
-        orders = pd.read_csv(path, dtype=dict.fromkeys(TEXT_COLUMNS, str))
+        if layout := layout_problem(path):
+            raise InvalidOrders(layout[1], where=f"the orders file {path}, line {layout[0]}")
+        orders = read_csv_text(path, dtype=dict.fromkeys(TEXT_COLUMNS, str))
     except UnicodeDecodeError as error:
         scan = scan_utf8(path)
         raise InvalidOrders(

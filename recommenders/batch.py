@@ -11,7 +11,7 @@ from recommenders.catalog import validate_products
 from recommenders.errors import InvalidData, InvalidInteractions, InvalidProducts
 from recommenders.interactions import validate_interactions
 from recommenders.registry import create
-from tabular import is_parquet, rows_of, scan_utf8
+from tabular import is_parquet, layout_problem, read_csv_text, rows_of, scan_utf8
 
 FILE_COLUMNS = ("customer_id", "product_id", "timestamp")
 
@@ -32,7 +32,7 @@ def read_interactions(path: Path) -> pd.DataFrame:
             f"(found: {', '.join(map(str, frame.columns))})",
             column=missing[0],
         )
-    return validate_interactions(frame, rows_of(path))
+    return validate_interactions(frame, rows_of(path, "\t" if path.suffix.lower() == ".tsv" else ","))
 
 
 def read_products(path: Path) -> pd.DataFrame:
@@ -81,10 +81,15 @@ def _read_table(path: Path, error: type[InvalidData], id_columns: tuple[str, ...
         if is_parquet(path):
             return pd.read_parquet(path)
         if suffix in (".csv", ".txt", ".tsv"):
-            return pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", dtype=dict.fromkeys(id_columns, str))
+            separator = "\t" if suffix == ".tsv" else ","
+            if layout := layout_problem(path, separator):
+                raise error(layout[1], where=f"line {layout[0]}")
+            return read_csv_text(path, sep=separator, dtype=dict.fromkeys(id_columns, str))
     except UnicodeDecodeError as failure:
         scan = scan_utf8(path)
         raise error(scan.problem() or str(failure), where=f"{path.name}, line {scan.bad_line}") from failure
+    except error:
+        raise
     except Exception as failure:
-        raise error(f"{path.name} could not be read: {failure}") from failure
+        raise error(f"{path.name} could not be read: {' '.join(str(failure).split())}") from failure
     raise error(f"{path.name} is neither CSV nor Parquet (use .csv or .parquet)")

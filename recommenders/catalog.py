@@ -7,6 +7,7 @@ url, in_stock ...) is kept for the business rules.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from recommenders.content import TEXT_COLUMNS
@@ -46,12 +47,12 @@ def validate_products(frame: pd.DataFrame, row_name: RowName = data_row) -> pd.D
         )
     if "price" in clean.columns:
         prices = pd.to_numeric(clean["price"], errors="coerce")
-        bad = (prices.isna() & clean["price"].notna()) | (prices < 0)
+        bad = (prices.isna() & clean["price"].notna()) | (prices < 0) | np.isinf(prices)
         if bad.any():
             position = first_position(bad)
             value = clean["price"].iloc[position]
             raise InvalidProducts(
-                f"'{value}' is not a price (a number, 0 or more)", column="price", where=row_name(position)
+                f"'{value}' is not a price (a finite number, 0 or more)", column="price", where=row_name(position)
             )
         clean["price"] = prices
     return clean

@@ -99,11 +99,11 @@ def validate_interactions(frame: pd.DataFrame, row_name: RowName = data_row) -> 
             clean[column] = default
             continue
         numbers = pd.to_numeric(clean[column], errors="coerce")
-        bad = numbers.isna() & clean[column].notna()
+        bad = (numbers.isna() & clean[column].notna()) | np.isinf(numbers)  # "inf" and 1e400 are no amounts
         if bad.any():
             position = first_position(bad)
             value = clean[column].iloc[position]
-            raise InvalidInteractions(f"'{value}' is not a number", column=column, where=row_name(position))
+            raise InvalidInteractions(f"'{value}' is not a finite number", column=column, where=row_name(position))
         clean[column] = numbers.fillna(default).astype(float)
     if "kind" not in clean.columns:
         clean["kind"] = "purchase"

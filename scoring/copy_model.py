@@ -50,6 +50,7 @@ from scoring import embeddings as sentence_embeddings
 from scoring.artifacts import load_model, save_model
 from scoring.errors import InvalidRows, NotEnoughData, NotFitted
 from scoring.features import require_columns, text_features
+from tabular import RowName, layout_problem, read_csv_text, rows_of
 
 MODEL_VERSION = 1
 MAX_PAIR_WEIGHT = 3.0
@@ -243,15 +244,26 @@ class CopyModel:
 
 
 def read_table(path: Path) -> pd.DataFrame:
-    """A CSV, Parquet or JSON-lines file as a frame (chosen by suffix)."""
+    """A CSV, Parquet or JSON-lines file as a frame (chosen by suffix); InvalidRows naming the file, and the line
+    where it can, for one that cannot be read as such."""
     if not Path(path).is_file():
         raise InvalidRows(f"There is no file at {path}.")
     suffix = Path(path).suffix.lower()
-    if suffix == ".parquet":
-        return pd.read_parquet(path)
-    if suffix in {".jsonl", ".ndjson"}:
-        return pd.read_json(path, lines=True)
-    return pd.read_csv(path)
+    try:
+        if suffix == ".parquet":
+            return pd.read_parquet(path)
+        if suffix in {".jsonl", ".ndjson"}:
+            return pd.read_json(path, lines=True)
+        if layout := layout_problem(path):
+            raise InvalidRows(f"{path}, line {layout[0]}: {layout[1]}.")
+        return read_csv_text(path)
+    except pd.errors.EmptyDataError as error:
+        raise InvalidRows(f"{path} is empty: it needs a header line naming its columns.") from error
+    except (ValueError, OSError) as error:  # pyarrow's, pandas' and the JSON reader's: their words say what
+        if isinstance(error, InvalidRows):
+            raise
+        words = " ".join(str(error).split())
+        raise InvalidRows(f"{path} cannot be read as a {suffix.lstrip('.') or 'CSV'} file: {words}") from error
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> None:
@@ -282,35 +294,38 @@ def fit_copy_file(
     report(0, 3, f"reading {Path(train).name}")
     rows = read_table(Path(train))
     require_columns(rows, ["text", "impressions", "clicks"], f"rows of {train}")
-    rows["impressions"], rows["clicks"] = _counts(rows, "impressions", train), _counts(rows, "clicks", train)
+    row_name = rows_of(train)
+    rows["impressions"] = _counts(rows, "impressions", train, row_name)
+    rows["clicks"] = _counts(rows, "clicks", train, row_name)
     over = np.flatnonzero(rows["clicks"].to_numpy() > rows["impressions"].to_numpy())
     if len(over):
-        raise InvalidRows(f"{train}, line {_line(over[0])}: clicks exceed impressions.")
+        raise InvalidRows(f"{train}, {row_name(over[0])}: clicks exceed impressions.")
     test_ids = rows["test_id"].astype(str) if "test_id" in rows.columns else None
     if embeddings is None:
         embeddings = sentence_embeddings.installed()
     report(1, 3, f"fitting on {len(rows):,} texts{' with sentence embeddings' if embeddings else ''}")
-    model = CopyModel(embeddings=embeddings).fit(rows["text"], rows["impressions"], rows["clicks"], test_ids)
+    try:
+        model = CopyModel(embeddings=embeddings).fit(rows["text"], rows["impressions"], rows["clicks"], test_ids)
+    except ValueError as error:
+        if "empty vocabulary" not in str(error):
+            raise
+        raise NotEnoughData(f"the texts of {train} hold no word of two letters or more to learn from") from error
     report(2, 3, "saving")
     model.save(out)
     report(3, 3, "done")
     return dict(model.metadata) | {"model_path": str(out)}
 
 
-def _counts(rows: pd.DataFrame, column: str, path: Path) -> pd.Series:
-    """``column`` as non-negative numbers, or an error naming the first bad line of ``path``."""
+def _counts(rows: pd.DataFrame, column: str, path: Path, row_name: RowName) -> pd.Series:
+    """``column`` as finite, non-negative numbers, or an error naming the first bad row of ``path`` (a CSV's
+    line, a Parquet file's row)."""
     values = pd.to_numeric(rows[column], errors="coerce")
-    bad = np.flatnonzero(values.isna().to_numpy() | (values < 0).to_numpy())
+    bad = np.flatnonzero(values.isna().to_numpy() | (values < 0).to_numpy() | np.isinf(values.to_numpy()))
     if len(bad):
         raw = rows[column].iloc[bad[0]]
         shown = "is empty" if pd.isna(raw) or not str(raw).strip() else f"is '{raw}', not a count"
-        raise InvalidRows(f"{path}, line {_line(bad[0])}: {column} {shown}.")
+        raise InvalidRows(f"{path}, {row_name(bad[0])}: {column} {shown}.")
     return values.astype(float)
-
-
-def _line(position: int) -> int:
-    """The 1-based line of a data row in a file with a header line (the row's line in a CSV)."""
-    return int(position) + 2
 
 
 def predict_copy_file(model: Path, input: Path, out: Path) -> int:
@@ -318,6 +333,6 @@ def predict_copy_file(model: Path, input: Path, out: Path) -> int:
     copy_model = CopyModel.load(model)
     rows = read_table(Path(input))
     require_columns(rows, ["text"], f"rows of {input}")
-    rows["predicted_ctr"] = copy_model.predict_ctr(rows["text"])
+    rows["predicted_ctr"] = copy_model.predict_ctr(rows["text"]) if len(rows) else pd.Series(dtype=float)
     write_table(rows, Path(out))
     return len(rows)

@@ -10,7 +10,10 @@ from tabular.rows import (
     first_position,
     how_many_more,
     is_parquet,
+    layout_problem,
     located,
+    read_csv_text,
+    record_lines,
     rows_of,
 )
 
@@ -25,8 +28,11 @@ __all__ = [
     "how_many_more",
     "id_strings",
     "is_parquet",
+    "layout_problem",
     "located",
     "parse_dates",
+    "read_csv_text",
+    "record_lines",
     "rows_of",
     "scan_utf8",
 ]

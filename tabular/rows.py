@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import warnings
+from array import array
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,10 +30,18 @@ def is_parquet(path: str | Path) -> bool:
     return Path(path).suffix.lower() in PARQUET_SUFFIXES
 
 
-def rows_of(path: str | Path) -> RowName:
+def rows_of(path: str | Path, separator: str = ",") -> RowName:
     """How a problem in the file at ``path`` names its row: a CSV's line, which the person fixing the file looks
-    for, or a Parquet file's row counted from 1 (it has no lines)."""
-    return data_row if is_parquet(path) else file_line
+    for (the line the row starts on, however many lines its cells span), or a Parquet file's row counted from 1
+    (it has no lines)."""
+    if is_parquet(path):
+        return data_row
+    lines = record_lines(path, separator)
+
+    def line_of(position: int) -> str:
+        return f"line {lines[position + 1]}" if position + 1 < len(lines) else file_line(position)
+
+    return line_of
 
 
 def located(message: str, where: str | None = None, column: str | None = None) -> str:
@@ -49,3 +60,59 @@ def how_many_more(mask: pd.Series, what: str = "lines") -> str:
     many blank cells (guest orders without a customer id) is told how many, not only where the first is."""
     count = int(mask.sum())
     return f" ({count:,} {what} have none)" if count > 1 else ""
+
+
+def record_lines(path: str | Path, separator: str = ",") -> np.ndarray:
+    """The line each record of a CSV file starts on, the header first, skipping the blank lines pandas skips: a
+    record's line is not its position + 2 when a quoted cell holds a line break or a blank line comes before it.
+    Counted once with Python's own reader (8 bytes a row; half a second for a million lines); empty when the
+    reader gives up (a cell past its size limit), and rows are then named by their position."""
+    starts = array("q")
+    with Path(path).open(newline="", encoding="utf-8-sig") as handle:
+        reader, previous = csv.reader(handle, delimiter=separator), 0
+        try:
+            for record in reader:
+                if len(record) > 1 or (record and record[0].strip()):
+                    starts.append(previous + 1)
+                previous = reader.line_num
+        except csv.Error:
+            starts = array("q")
+    return np.frombuffer(starts, dtype=np.int64) if starts else np.empty(0, dtype=np.int64)
+
+
+def layout_problem(path: str | Path, separator: str = ",") -> tuple[int, str] | None:
+    """(line, what is wrong) for a CSV file whose rows do not line up with its header, else None: a column named
+    twice (the reader would keep the first and rename the other), or a row with a cell past the header's
+    columns (the reader would take the first column for row labels, shifting every value one column, when the
+    first data row has one). Cells past the header that are all empty, a trailing separator on each row as some
+    exports write, are no problem: ``read_csv_text`` leaves them out."""
+    with Path(path).open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.reader(handle, delimiter=separator)
+        try:
+            header = next(reader, None)
+            if header is None or len(header) == 1:  # one column: a file with other separators, which readers hint at
+                return None
+            names = [name.strip() for name in header]
+            repeated = next((name for position, name in enumerate(names) if name in names[:position]), None)
+            if repeated is not None:
+                return 1, f"the header names column '{repeated}' twice"
+            previous = reader.line_num
+            for record in reader:
+                if len(record) > len(header) and any(cell.strip() for cell in record[len(header) :]):
+                    holding = {",": "a comma", "\t": "a tab", ";": "a semicolon"}.get(separator, "the separator")
+                    return previous + 1, (
+                        f"has {len(record)} cells where the header names {len(header)} columns: a cell holding "
+                        f"{holding} needs quotes"
+                    )
+                previous = reader.line_num
+        except csv.Error:  # the reader's own limits: pandas reads such a file, or says what is wrong itself
+            return None
+    return None
+
+
+def read_csv_text(path: str | Path, **options) -> pd.DataFrame:
+    """``pandas.read_csv`` of a file whose layout ``layout_problem`` found sound: cells past the header (all
+    empty) are left out, never taken for row labels."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pd.errors.ParserWarning)  # the empty cells past the header, left out
+        return pd.read_csv(path, index_col=False, **options)

@@ -6,9 +6,8 @@ bounded memory (see import_file)."""
 
 from __future__ import annotations
 
-import csv
 import re
-from array import array
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -30,7 +29,7 @@ from service.errors import MAX_PROBLEMS, InvalidInput, Problem
 from service.importing.columns import SPECS, TableSpec, parse_table
 from service.importing.erased import erased_warnings, without_erased
 from service.wording import counted
-from tabular import DateOrder, is_parquet, scan_utf8
+from tabular import DateOrder, is_parquet, layout_problem, record_lines, scan_utf8
 from tabular.dates import NUMERIC_DATE
 
 # A language tag (BCP 47): the language's two or three letters (ISO 639: en, gsw for Swiss German), then perhaps a
@@ -42,7 +41,9 @@ WRITE_BATCH = 20_000
 # Lines of a file parsed, checked and written at a time (see import_file).
 CHUNK_ROWS = 100_000
 # A CSV file's cells as the text they hold (the importer parses them), with or without a byte-order mark.
-CSV_TEXT = {"dtype": str, "keep_default_na": False, "encoding": "utf-8-sig"}
+# index_col=False: cells past the header (a trailing comma on each row) are left out, never taken for row labels;
+# a file whose rows hold values past the header is refused before it is read (tabular.layout_problem).
+CSV_TEXT = {"dtype": str, "keep_default_na": False, "encoding": "utf-8-sig", "index_col": False}
 CSV_SUFFIXES = (".csv", ".txt")
 Report = Callable[[int, int, str], None]  # progress: (done, total, message)
 
@@ -68,7 +69,9 @@ def read_table(path: Path, name: str | None = None) -> pd.DataFrame:
     shown = name or str(path)
     _require_readable(path, shown)
     try:
-        return pd.read_parquet(path) if is_parquet(path) else pd.read_csv(path, **CSV_TEXT)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", pd.errors.ParserWarning)  # the empty cells past the header, left out
+            return pd.read_parquet(path) if is_parquet(path) else pd.read_csv(path, **CSV_TEXT)
     except Exception as error:  # the reader's own message says what is wrong with the file
         raise _unreadable(shown, error) from error
 
@@ -211,7 +214,10 @@ def _require_readable(path: Path, shown: str) -> int:
     require_known_format(path, shown)
     if is_parquet(path):
         return _parquet(path, shown).metadata.num_rows
-    return max(_require_utf8(path, shown) - 1, 1)
+    lines = _require_utf8(path, shown)
+    if layout := layout_problem(path):
+        raise InvalidInput(shown, [Problem(layout[0], None, layout[1])])
+    return max(lines - 1, 1)
 
 
 def require_known_format(path: str | Path, shown: str) -> None:
@@ -245,7 +251,7 @@ class RowNumbers:
 
     def __init__(self, path: Path) -> None:
         self.first = first_row(path)
-        self.lines = None if is_parquet(path) else _record_lines(path)
+        self.lines = None if is_parquet(path) else record_lines(path)
 
     def __call__(self, position: int) -> int:
         return int(self.of(position, 1)[0])
@@ -255,21 +261,6 @@ class RowNumbers:
         if self.lines is None or start + count + 1 > len(self.lines):  # the readers disagree: count positions
             return pd.RangeIndex(start + self.first, start + count + self.first)
         return pd.Index(self.lines[start + 1 : start + count + 1])
-
-
-def _record_lines(path: Path) -> np.ndarray:
-    """The line each record of a CSV file starts on, the header first, skipping the blank lines pandas skips."""
-    starts = array("q")
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader, previous = csv.reader(handle), 0
-        try:
-            for record in reader:
-                if len(record) > 1 or (record and record[0].strip()):
-                    starts.append(previous + 1)
-                previous = reader.line_num
-        except csv.Error:  # a cell past the reader's size limit, say: rows are then named by their position
-            starts = array("q")
-    return np.frombuffer(starts, dtype=np.int64) if starts else np.empty(0, dtype=np.int64)
 
 
 def _chunks(path: Path, shown: str, numbers: RowNumbers, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
@@ -282,9 +273,11 @@ def _chunks(path: Path, shown: str, numbers: RowNumbers, columns: list[str] | No
         else:
             frames = pd.read_csv(path, **CSV_TEXT, chunksize=CHUNK_ROWS, usecols=columns)
         start = 0
-        for chunk in frames:
-            yield chunk.set_axis(numbers.of(start, len(chunk)))
-            start += len(chunk)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", pd.errors.ParserWarning)  # the empty cells past the header, left out
+            for chunk in frames:
+                yield chunk.set_axis(numbers.of(start, len(chunk)))
+                start += len(chunk)
     except InvalidInput:
         raise
     except Exception as error:  # the reader's own message says what is wrong with the file

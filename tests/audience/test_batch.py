@@ -94,3 +94,10 @@ def test_an_as_of_day_long_after_the_latest_order_is_warned_about(tmp_path):
     later = audience_from_file(path, as_of=date(2024, 12, 1), horizon_days=60).attrs["warnings"]
     assert len(later) == 1 and later[0].startswith("the as-of day 2024-12-01 is ")
     assert "days after the latest order (2023-12-30)" in later[0]
+
+
+def test_an_orders_file_that_is_not_what_its_name_says_is_told(tmp_path):
+    path = tmp_path / "orders.parquet"
+    path.write_text("customer_id,timestamp,amount\n", encoding="utf-8")
+    with pytest.raises(InvalidOrders, match="cannot be read as Parquet"):
+        audience_from_file(path, as_of=date(2024, 1, 1))

@@ -192,3 +192,33 @@ def test_an_export_with_many_blank_customers_is_told_how_many(tmp_path):
     )
     with pytest.raises(InvalidInteractions, match=r"^line 3, column 'customer_id': is empty; .*\(3 lines have none\)$"):
         read_interactions(path)
+
+
+def test_an_infinite_amount_or_price_is_refused_by_its_line(tmp_path):
+    """`tailor recommend` took "inf" and 1e400 as amounts and prices, as the import did."""
+    interactions = tmp_path / "interactions.csv"
+    interactions.write_text(
+        "customer_id,product_id,timestamp,amount\nc1,p1,2024-01-01,3\nc2,p1,2024-01-02,1e400\n", encoding="utf-8"
+    )
+    with pytest.raises(InvalidInteractions, match=r"^line 3, column 'amount': 'inf' is not a finite number$"):
+        read_interactions(interactions)
+    catalog = tmp_path / "products.csv"
+    catalog.write_text("product_id,name,price\np1,Pan,inf\n", encoding="utf-8")
+    with pytest.raises(InvalidProducts, match=r"^line 2, column 'price': 'inf' is not a price"):
+        read_products(catalog)
+
+
+def test_rows_are_named_by_their_line_and_a_trailing_comma_shifts_no_column(tmp_path):
+    """A catalog's description over two lines moved every later line number; a trailing comma on each row made
+    pandas take the first column for row labels, so every value was read one column off."""
+    catalog = tmp_path / "products.csv"
+    catalog.write_text('product_id,name,description\np1,Pan,"Steel,\nwith lid"\n,Pot,Clay\n', encoding="utf-8")
+    with pytest.raises(InvalidProducts, match=r"^line 4, column 'product_id': is empty"):
+        read_products(catalog)
+    trailing = tmp_path / "interactions.csv"
+    trailing.write_text("customer_id,product_id,timestamp\nc1,p1,2024-01-01,\nc2,p2,2024-01-02,\n", encoding="utf-8")
+    assert read_interactions(trailing)["product_id"].tolist() == ["p1", "p2"]
+    extra = tmp_path / "extra.csv"
+    extra.write_text("customer_id,product_id,timestamp\nc1,p1,2024-01-01,3\n", encoding="utf-8")
+    with pytest.raises(InvalidInteractions, match=r"^line 2: has 4 cells where the header names 3 columns"):
+        read_interactions(extra)

@@ -114,3 +114,40 @@ def test_bad_counts_name_the_line_and_column(tmp_path, impressions, clicks, mess
         fit_copy_file(bad, tmp_path / "m.joblib", embeddings=False)
     with pytest.raises(InvalidRows, match="There is no file at"):
         fit_copy_file(tmp_path / "missing.csv", tmp_path / "m.joblib", embeddings=False)
+
+
+def test_files_the_copy_commands_cannot_use_are_told_not_crashed_on(tmp_path):
+    """Each was a traceback: an empty file, a text file named .parquet, an infinite count, texts of one-letter
+    words, and a file of no rows to predict."""
+    empty = tmp_path / "empty.csv"
+    empty.write_text("", encoding="utf-8")
+    with pytest.raises(InvalidRows, match="is empty: it needs a header line"):
+        fit_copy_file(empty, tmp_path / "model", embeddings=False)
+    fake = tmp_path / "tests.parquet"
+    fake.write_text("text,impressions,clicks\n", encoding="utf-8")
+    with pytest.raises(InvalidRows, match="cannot be read as a parquet file"):
+        fit_copy_file(fake, tmp_path / "model", embeddings=False)
+    infinite = tmp_path / "infinite.csv"
+    infinite.write_text("text,impressions,clicks\nHello there,100,3\nBig news,inf,2\n", encoding="utf-8")
+    with pytest.raises(InvalidRows, match=r"line 3: impressions is 'inf', not a count"):
+        fit_copy_file(infinite, tmp_path / "model", embeddings=False)
+    letters = pd.DataFrame({"text": ["a b", "c d", "e f", "g h"] * 10, "impressions": 100, "clicks": range(40)})
+    letters.to_csv(tmp_path / "letters.csv", index=False)
+    with pytest.raises(NotEnoughData, match="hold no word of two letters or more"):
+        fit_copy_file(tmp_path / "letters.csv", tmp_path / "model", embeddings=False)
+
+
+def test_a_bad_row_of_a_parquet_file_is_named_as_its_row(tmp_path):
+    frame = pd.DataFrame({"text": [f"Headline {i}" for i in range(8)], "impressions": 100, "clicks": 3})
+    frame.loc[5, "clicks"] = -1
+    frame.to_parquet(tmp_path / "tests.parquet")
+    with pytest.raises(InvalidRows, match=r"row 6: clicks is '-1', not a count"):
+        fit_copy_file(tmp_path / "tests.parquet", tmp_path / "model", embeddings=False)
+
+
+def test_a_file_of_no_rows_gets_a_file_of_no_predictions(tmp_path):
+    _tests().to_csv(tmp_path / "train.csv", index=False)
+    fit_copy_file(tmp_path / "train.csv", tmp_path / "copy.joblib", embeddings=False)
+    (tmp_path / "none.csv").write_text("text\n", encoding="utf-8")
+    assert predict_copy_file(tmp_path / "copy.joblib", tmp_path / "none.csv", tmp_path / "out.csv") == 0
+    assert list(pd.read_csv(tmp_path / "out.csv").columns) == ["text", "predicted_ctr"]

@@ -110,3 +110,24 @@ def test_a_date_of_unknown_order_hides_no_other_problem(engine, tmp_path):
         "row 4, timestamp: '2026-13-45' is not a date/time",
     ]
     assert _count(engine, Interaction) == 0
+
+
+def test_a_file_whose_rows_do_not_line_up_with_its_header_is_refused_by_its_line(engine, tmp_path):
+    """A column named twice imported the first and kept the second as an attribute; a value past the header on the
+    first data row made the reader take the first column for row labels, so every value was read one column off
+    (an address refused as none, a product id taken for a customer)."""
+    header = "customer_id,email,first_name,locale,marketing_consent"
+    twice = tmp_path / "twice.csv"
+    twice.write_text(f"{header},email\nc1,a@example.com,Ann,en,true,b@example.com\n", encoding="utf-8")
+    assert _refused(engine, "customers", twice) == ["row 1, None: the header names column 'email' twice"]
+    extra = tmp_path / "extra.csv"
+    extra.write_text(f"{header}\nc1,a@example.com,Ann,en,true,gold\nc2,b@example.com,Bo,en,true\n", encoding="utf-8")
+    assert _refused(engine, "customers", extra) == [
+        "row 2, None: has 6 cells where the header names 5 columns: a cell holding a comma needs quotes"
+    ]
+    trailing = tmp_path / "trailing.csv"  # a comma after each row, as some exports write: nothing past the header
+    trailing.write_text(f"{header}\nc1,a@example.com,Ann,en,true,\nc2,b@example.com,Bo,en,false,\n", encoding="utf-8")
+    with session_scope(engine) as session:
+        assert import_file(session, "customers", trailing).inserted == 2
+        stored = session.execute(select(Customer.external_id, Customer.email).order_by(Customer.id)).all()
+    assert stored == [("c1", "a@example.com"), ("c2", "b@example.com")]
