@@ -6,7 +6,7 @@ the campaign type reaches (written by the fake LLM, so that the figures measure 
 segment KPIs, an audience preview, the approval of every pending draft at once and their export as JSON lines.
 Peak memory is the process's resident set size, sampled every 50 ms, above what it held when the stage began.
 
-    python -m evals.scale.run [--customers 30000] [--products 2000] [--campaign-limit N] [--out reports/]
+    python -m evals.scale.run [--quick] [--customers 30000] [--products 2000] [--campaign-limit N] [--out reports/]
 
 Times vary with what else runs on the machine; on a shared 2-core machine by about a third.
 """
@@ -111,13 +111,33 @@ def run(customers: int, products: int, campaign_limit: int | None, home: Path) -
     }  # fmt: skip
 
 
+QUICK = {"customers": 1_000, "products": 200}  # the small configuration, as the other evals' --quick
+
+
+def _at_least_one(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a count of 1 or more")
+    return number
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=30_000)
-    parser.add_argument("--products", type=int, default=2_000)
-    parser.add_argument("--campaign-limit", type=int, default=None, help="customers in the campaign (default: all)")
+    parser = argparse.ArgumentParser(prog="tailor eval scale", description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=_at_least_one, default=30_000)
+    parser.add_argument("--products", type=_at_least_one, default=2_000)
+    parser.add_argument(
+        "--campaign-limit", type=_at_least_one, default=None, help="customers in the campaign (default: all)"
+    )
+    parser.add_argument(
+        "--quick", action="store_true",
+        help=f"a small shop ({QUICK['customers']:,} customers, {QUICK['products']:,} products) unless given",
+    )  # fmt: skip
     add_out_option(parser)
     args = parser.parse_args(argv)
+    if args.quick:
+        given = argv or []
+        args.customers = args.customers if "--customers" in given else QUICK["customers"]
+        args.products = args.products if "--products" in given else QUICK["products"]
     with tempfile.TemporaryDirectory(prefix="tailor-scale-") as home:
         report = run(args.customers, args.products, args.campaign_limit, Path(home))
     lines = ["| stage | seconds | peak MB | added MB |", "|---|---|---|---|"]

@@ -21,3 +21,17 @@ def test_the_scale_benchmark_measures_every_stage(tailor_home, tmp_path, monkeyp
     assert expected <= set(report["stages"])
     assert all(stage["seconds"] >= 0 and stage["peak_mb"] > 0 for stage in report["stages"].values())
     assert "| campaign (fake LLM) |" in (tmp_path / "scale-300.md").read_text()
+
+
+def test_the_options_the_readme_gives_are_taken_and_a_shop_of_no_one_is_refused(capsys):
+    """`tailor eval scale --quick`, as the README lists it, was refused; `--customers 0` was a traceback."""
+    from evals.scale.run import QUICK, main
+
+    with pytest.raises(SystemExit) as refused:
+        main(["--customers", "0"])
+    assert refused.value.code == 2 and "--customers: 0 is not a count of 1 or more" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert help_text.startswith("usage: tailor eval scale") and "--quick" in help_text
+    assert QUICK["customers"] < 30_000
