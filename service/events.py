@@ -29,9 +29,14 @@ def ingest_events(session: Session, events: list[EventIn]) -> dict[str, Any]:
     or a time before its email was sent or still to come (a moment with a zone is converted to UTC; one without is
     UTC). An event of a send erased with its customer is skipped, and listed in ``skipped`` with its index and why:
     refusing the batch for it lost the batch's other events, and the email service sent it again for ever."""
-    by_id = {e.send_id for e in events if e.send_id is not None}
+    by_id = {e.send_id for e in events if isinstance(e.send_id, int)}
+    by_shop_id = {e.send_id for e in events if isinstance(e.send_id, str)}  # the shop's ids of imported sends
     by_message = {_bare(e.message_id) for e in events if e.message_id is not None}
-    sends = {s.id: s for s in session.scalars(select(Send).where(Send.id.in_(by_id)))} if by_id else {}
+    sends: dict[int | str, Send] = (
+        {s.id: s for s in session.scalars(select(Send).where(Send.id.in_(by_id)))} if by_id else {}
+    )
+    if by_shop_id:
+        sends |= {s.external_id: s for s in session.scalars(select(Send).where(Send.external_id.in_(by_shop_id)))}
     found = session.scalars(select(Send).where(Send.message_id.in_(_spellings(by_message)))) if by_message else []
     messages = {_bare(s.message_id): s for s in found}
     erased_ids, erased_messages = _erased(session, by_id - sends.keys(), by_message - messages.keys())
@@ -43,7 +48,7 @@ def ingest_events(session: Session, events: list[EventIn]) -> dict[str, Any]:
                 named = {"send_id": event.send_id} if event.send_id is not None else {"message_id": event.message_id}
                 skipped.append({"index": index, **named, "reason": ERASED})
                 continue
-            which = f"send_id {event.send_id}" if event.send_id is not None else f"message_id {event.message_id!r}"
+            which = f"send_id {event.send_id!r}" if event.send_id is not None else f"message_id {event.message_id!r}"
             reason = (
                 "needs send_id or message_id"
                 if event.send_id is None and event.message_id is None

@@ -12,9 +12,11 @@ from pydantic import (
     Field,
     FiniteFloat,
     PlainSerializer,
+    PlainValidator,
     Strict,
     StringConstraints,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
 )
 
@@ -39,6 +41,36 @@ DATABASE_INT_MAX = 2**63 - 1
 DatabaseId = Annotated[int, Ge(1), Le(DATABASE_INT_MAX)]
 # A row's id in a JSON body: a number, so that `true` is not read as id 1.
 BodyId = Annotated[int, Strict(), Ge(1), Le(DATABASE_INT_MAX)]
+SHOP_SEND_ID_MAX = 128  # characters of the shop's own id of an imported send, as Send.external_id stores it
+
+
+def _send_reference(value: object) -> int | str:
+    """Tailor's id of a send (a number, never true/false) or the shop's own id of an imported send (a string); one
+    error naming the field, not one for each form it might have taken."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not 1 <= value <= DATABASE_INT_MAX:
+            raise ValueError(f"Tailor's send ids are from 1 to {DATABASE_INT_MAX}")
+        return value
+    if isinstance(value, str) and 1 <= len(value.strip()) <= SHOP_SEND_ID_MAX:
+        return value.strip()
+    raise ValueError(
+        f"must be Tailor's id of the send (a number) or an imported send's own id (a string of 1 to "
+        f"{SHOP_SEND_ID_MAX} characters)"
+    )
+
+
+SendReference = Annotated[
+    int | str,
+    PlainValidator(_send_reference),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 1, "maximum": DATABASE_INT_MAX},
+                {"type": "string", "minLength": 1, "maxLength": SHOP_SEND_ID_MAX},
+            ]
+        }
+    ),
+]
 # A count a request asks for and a column stores (INTEGER: 4 bytes on PostgreSQL), such as a campaign's customers.
 COUNT_MAX = 2**31 - 1
 # The most one conversion may be worth, in the shop's currency: more than any real order, even in a currency of many
@@ -357,7 +389,11 @@ class RejectIn(BaseModel):
 class EventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    send_id: BodyId | None = None
+    send_id: SendReference | None = Field(
+        None,
+        description="the send: Tailor's id, a number (the `id` GET /customers/{id}/sends gives), or for an imported "
+        "send the shop's own id, a string (its `send_id` there, as the sends file gave it); else `message_id`",
+    )
     message_id: str | None = None
     event_id: str | None = Field(
         None, min_length=1, max_length=EVENT_ID_MAX,

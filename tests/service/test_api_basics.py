@@ -207,7 +207,7 @@ def test_a_body_of_the_wrong_shape_is_named_as_the_body(client):
     assert refused.status_code == 422
     assert refused.json()["problems"][0]["field"] == "body"
     assert refused.json()["message"].startswith("body: Input should be a valid dictionary")
-    nested = client.post("/events", json={"events": [{"send_id": "nope", "kind": "open"}]}).json()
+    nested = client.post("/events", json={"events": [{"send_id": ["nope"], "kind": "open"}]}).json()
     assert nested["problems"][0]["field"] == "events[0].send_id"  # as the service's own checks name it
 
 

@@ -133,3 +133,22 @@ def test_events_of_a_send_erased_with_its_customer_are_skipped_and_the_batch_rec
         == f"events rejected, nothing was written: field 'events[3]': unknown send_id {kept + erased + 1}"
     )
     engine.dispose()
+
+
+def test_an_imported_send_is_named_by_the_shop_s_own_id(client, engine):
+    """The sends list shows an imported send's own id as `send_id`, a string, which POST /events refused ("Input
+    should be a valid integer"): a client that copied it could record nothing on the shop's history."""
+    tailor_send = _sent_email(engine)
+    with session_scope(engine) as session:
+        customer = session.scalar(select(Customer).where(Customer.external_id == "c1"))
+        sent_at = datetime.now() - timedelta(hours=2)
+        session.add(Send(customer=customer, subject="Old", campaign_type="vip", sent_at=sent_at, external_id="E009825"))
+    listed = {send["subject"]: send for send in client.get("/customers/c1/sends").json()}
+    assert listed["Old"]["send_id"] == "E009825" and listed["Hi"]["send_id"] is None
+
+    events = [{"send_id": "E009825", "kind": "open"}, {"send_id": tailor_send, "kind": "click"}]
+    assert client.post("/events", json={"events": events}).json() == {"recorded": 2, "duplicates": 0}
+    opened = {send["subject"]: [e["kind"] for e in send["events"]] for send in client.get("/customers/c1/sends").json()}
+    assert "open" in opened["Old"] and "click" in opened["Hi"]
+    unknown = client.post("/events", json={"events": [{"send_id": "E404", "kind": "open"}]})
+    assert unknown.status_code == 422 and "unknown send_id 'E404'" in unknown.text
