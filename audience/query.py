@@ -228,7 +228,9 @@ def _known_values(comparison: Comparison, known: list[str], what: str, query: st
             shown = token.value if token.kind == "string" else token.text
             close = difflib.get_close_matches(spelling_key(str(token.value)), list(by_key), n=1)
             hint = f"did you mean '{by_key[close[0]]}'? " if close else ""
-            raise QueryError(f"'{shown}' is not a {what}; {hint}{what}s: {', '.join(known)}", query=query,
+            # Quoted when a value holds a comma ("big-basket, wide-basket buyers"): else one could not tell them apart.
+            listed = ", ".join(f'"{value}"' for value in known) if any("," in v for v in known) else ", ".join(known)
+            raise QueryError(f"'{shown}' is not a {what}; {hint}{what}s: {listed}", query=query,
                              position=token.position)  # fmt: skip
         values.append(Token(token.kind, match, token.position, match))
     return Comparison(comparison.field, comparison.op, tuple(values), comparison.position)

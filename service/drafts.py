@@ -146,6 +146,18 @@ def _require_reviewable(draft: Draft) -> None:
 def _require_revision(session: Session, draft: Draft, expected: int | None) -> None:
     """Refuse (DraftChanged) an action based on revision ``expected`` of a draft that changed since. None: the
     caller did not say (an API client from before revisions); the action is then based on the draft as read now."""
+    if expected is not None and expected > draft.revision:  # not one the draft has had: a mistake, not a change
+        raise InvalidInput(
+            f"draft {draft.id}",
+            [
+                Problem(
+                    None,
+                    "expected_revision",
+                    f"the draft is at revision {draft.revision}; it never had {expected}",
+                    "field",
+                )
+            ],  # fmt: skip
+        )
     if expected is not None and expected != draft.revision:
         raise _changed_since(session, draft.id, expected)
 

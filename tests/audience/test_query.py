@@ -148,3 +148,14 @@ def test_attributes_are_fields_by_their_name_unless_a_profile_field_has_it(profi
     assert filter_profiles(profiles, "attributes.clv = high").index.tolist() == ["a", "d"]
     with pytest.raises(QueryError, match="unknown field 'tier'; known fields: .*; customer attributes: attributes.clv"):
         filter_profiles(profiles, "tier = gold")
+
+
+def test_labels_holding_a_comma_are_listed_in_quotes(profiles):
+    """'big-basket, wide-basket cookware buyers, discount-driven, …': one could not tell where a label ended."""
+    labelled = profiles.assign(cluster_label=["big-basket, wide-basket buyers", "lapsed", "discount-driven", "x"])
+    with pytest.raises(QueryError) as refused:
+        filter_profiles(labelled, "cluster_label == 'bargain hunters'")
+    assert (
+        "'bargain hunters' is not a cluster label; cluster labels: "
+        '"big-basket, wide-basket buyers", "discount-driven", "lapsed", "x"'
+    ) in str(refused.value)

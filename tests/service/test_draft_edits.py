@@ -67,3 +67,15 @@ def test_a_copywriter_rewrites_the_product_lines_through_the_api_and_the_page(cl
     saved = next(v for v in client.get(f"/drafts/{draft['id']}").json()["variants"] if v["id"] == variant["id"])
     assert saved["intro"] == "Two lines from the page.\nThe second one."
     assert "Two lines from the page.<br>The second one." in saved["html"] and "\r" not in saved["text"]
+
+
+def test_a_revision_the_draft_never_had_is_named_as_a_mistake_not_as_a_change(client, engine):
+    """expected_revision 5 for a draft at 0 said the draft "was changed since you read it"."""
+    from tests.service.test_api_input import _sent_email
+
+    ids = _sent_email(client, engine)
+    refused = client.post(f"/drafts/{ids['draft']}/approve", json={"expected_revision": 5})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["problems"] == [
+        {"field": "expected_revision", "message": "the draft is at revision 0; it never had 5"}
+    ]
