@@ -152,10 +152,12 @@ def orders_before(orders: pd.DataFrame, as_of: date | str | pd.Timestamp, row_na
     if "kind" in history.columns:
         returned = history["kind"] == "return"
         history = net_of_returns(history[~returned], history[returned]).drop(columns="kind")
+    if clean.empty:  # a later date cannot help
+        raise NotEnoughHistory("There are no orders: the orders hold no line to learn from.")
     if history.empty:
         raise NotEnoughHistory(
             f"There are no orders before {as_timestamp(as_of).date()}; choose a later as-of date "
-            f"(the orders start on {clean['timestamp'].min().date() if len(clean) else 'no date'})."
+            f"(the orders start on {clean['timestamp'].min().date()})."
         )
     return history
 

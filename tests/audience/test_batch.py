@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 
 from audience.batch import audience_from_file
-from audience.errors import InvalidOrders
+from audience.errors import InvalidOrders, NotEnoughHistory
 from tests.audience.conftest import AS_OF, known_customers
 
 
@@ -100,4 +100,11 @@ def test_an_orders_file_that_is_not_what_its_name_says_is_told(tmp_path):
     path = tmp_path / "orders.parquet"
     path.write_text("customer_id,timestamp,amount\n", encoding="utf-8")
     with pytest.raises(InvalidOrders, match="cannot be read as Parquet"):
+        audience_from_file(path, as_of=date(2024, 1, 1))
+
+
+def test_an_orders_file_of_no_orders_says_so_rather_than_asking_for_a_later_date(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text("customer_id,timestamp,amount\n", encoding="utf-8")
+    with pytest.raises(NotEnoughHistory, match="^There are no orders: the orders hold no line to learn from.$"):
         audience_from_file(path, as_of=date(2024, 1, 1))
