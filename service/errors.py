@@ -174,9 +174,12 @@ PROBLEMS_IN_BODY = MAX_PROBLEMS + 1
 
 
 def _problem_body(problem: Problem) -> dict[str, Any]:
-    """A file's problem by its row and column; a request's by the field (or parameter) it names."""
+    """A file's problem by its row and column; a request's by the field (or query parameter) it names, spelt as the
+    request's own validation spells it (`query.at`, `events[0].send_id`), whichever check refused it."""
     if problem.field_kind == "column":
         return {"row": problem.row, "column": problem.column, "message": problem.message}
+    if problem.field_kind == "parameter":
+        return {"field": f"query.{problem.column}", "message": problem.message}
     return {"field": problem.column, "message": problem.message}
 
 

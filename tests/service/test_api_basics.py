@@ -261,7 +261,7 @@ def test_the_openapi_document_states_the_key_and_the_error_body_the_api_answers(
     for status, answer in answers.items():
         assert answer.status_code == status and ErrorOut.model_validate(answer.json()).message
     assert answers[422].json()["problems"] == [
-        {"field": "price_band_high", "message": "give both price band bounds or neither"}
+        {"field": "query.price_band_high", "message": "give both price band bounds or neither"}
     ]
     assert answers[422].json()["message"] == (  # a read: it said "query rejected, nothing was written"
         "recommendations refused: parameter 'price_band_high': give both price band bounds or neither"
@@ -317,3 +317,28 @@ def test_the_document_types_every_answer_and_every_error_has_the_same_keys(clien
     approved = client.post(f"/campaigns/{campaign_id}/drafts/approve")  # no body, as for one draft
     assert approved.status_code == 200 and approved.json()["approved"] == 0
     assert client.get("/health").json()["status"] == "ok" and client.get("/segments").status_code == 200
+
+
+def test_a_query_parameter_is_named_alike_whichever_check_refused_it(client, engine):
+    """`?at=garbage` came back as `query.at` and `?at=2020-01-01T00:00Z` as `at`; `?limit=0` as `query.limit` and
+    `?segment=bogus` as `segment`: a client mapping problems to its parameters had to know both spellings."""
+    from service.campaigns import ensure_brand
+    from service.db.models import Campaign
+    from service.db.session import session_scope
+
+    with session_scope(engine) as session:
+        campaign = Campaign(name="x", brand=ensure_brand(session, "hearth"), campaign_type="vip")
+        session.add(campaign)
+        session.flush()
+        campaign_id = campaign.id
+    fields = []
+    for method, path, params in (
+        ("get", "/customers", {"limit": 0}),
+        ("get", "/customers", {"segment": "bogus"}),
+        ("post", f"/campaigns/{campaign_id}/send", {"at": "garbage"}),
+        ("post", f"/campaigns/{campaign_id}/send", {"at": "2020-01-01T00:00Z"}),
+    ):
+        refused = getattr(client, method)(path, params=params)
+        assert refused.status_code == 422, refused.text
+        fields.append(refused.json()["problems"][0]["field"])
+    assert fields == ["query.limit", "query.segment", "query.at", "query.at"]

@@ -117,7 +117,7 @@ def test_a_send_scheduled_more_than_a_year_ahead_is_refused_naming_at(client, en
     ids = _sent_email(client, engine)
     for best_hour in ("false", "true"):
         response = client.post(f"/campaigns/{ids['campaign']}/send", params={"at": at, "at_best_hour": best_hour})
-        assert "is more than 365 days ahead" in _refused(response, "at")["message"]
+        assert "is more than 365 days ahead" in _refused(response, "query.at")["message"]
     assert client.get(f"/campaigns/{ids['campaign']}").json()["scheduled_at"] is None
 
 

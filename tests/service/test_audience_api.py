@@ -160,7 +160,7 @@ def test_a_query_nested_too_deep_or_too_long_is_a_422_naming_it(client):
         ("not " * 3000 + "clv > 1", "at most 10,000"),
     ):
         preview = client.get("/audience", params={"campaign_type": "win_back", "query": query})
-        assert preview.status_code == 422 and preview.json()["problems"][0]["field"] == "query"
+        assert preview.status_code == 422 and preview.json()["problems"][0]["field"] == "query.query"
         assert mistake in preview.json()["message"]
         created = client.post("/campaigns", json={**campaign, "audience_query": query})
         assert created.status_code == 422 and created.json()["problems"][0]["field"] == "audience_query"
