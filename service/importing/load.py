@@ -78,6 +78,8 @@ def read_table(path: Path, name: str | None = None) -> pd.DataFrame:
 
 # The CSV reader's words for a row with more cells than the header: the line it names is the file's own.
 _RAGGED_ROW = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+# Its words for a quote never closed: the line it names is counted from 0.
+_UNCLOSED_QUOTE = re.compile(r"EOF inside string starting at row (\d+)")
 
 
 def _unreadable(shown: str, error: Exception) -> InvalidInput:
@@ -86,6 +88,9 @@ def _unreadable(shown: str, error: Exception) -> InvalidInput:
         expected, line, saw = (int(group) for group in ragged.groups())
         message = f"has {saw} cells where the header names {expected} columns: a cell holding a comma needs quotes"
         return InvalidInput(shown, [Problem(line, None, message)])
+    if unclosed := _UNCLOSED_QUOTE.search(words):
+        message = "a quoted cell starts on this row and is never closed: the file ends inside it"
+        return InvalidInput(shown, [Problem(int(unclosed.group(1)) + 1, None, message)])
     return InvalidInput(shown, [Problem(None, None, f"cannot be read: {words}")])
 
 

@@ -131,3 +131,14 @@ def test_a_file_whose_rows_do_not_line_up_with_its_header_is_refused_by_its_line
         assert import_file(session, "customers", trailing).inserted == 2
         stored = session.execute(select(Customer.external_id, Customer.email).order_by(Customer.id)).all()
     assert stored == [("c1", "a@example.com"), ("c2", "b@example.com")]
+
+
+def test_a_quote_never_closed_is_named_by_the_line_it_opens_on(engine, tmp_path):
+    """The reader's own words named it "row 2", counted from 0, for line 3."""
+    path = tmp_path / "customers.csv"
+    lines = ["customer_id,email,first_name,locale,marketing_consent", "c1,a@example.com,Ann,en,true"]
+    lines += ['c2,"b@example.com,Bo,en,true', "c3,c@example.com,Cy,en,true"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert _refused(engine, "customers", path) == [
+        "row 3, None: a quoted cell starts on this row and is never closed: the file ends inside it"
+    ]
