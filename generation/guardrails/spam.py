@@ -10,7 +10,7 @@ from generation.schemas import CheckResult
 
 NAME = "spam_triggers"
 EMOJI = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f]")
-_CAPS_WORD = re.compile(r"\b[^\W\d_a-zа-яё]{4,}\b")
+_WORD = re.compile(r"\b[^\W\d_]{4,}\b")  # a word of four letters or more, in any alphabet
 _RUNS = re.compile(r"[!?]{2,}|\${2,}|€{2,}|\*{3,}")
 _PHRASES = re.compile(
     r"(100\s?% free|click here|act now|buy now|order now|risk[- ]free|no risk|winner|you have won|cash bonus|"
@@ -29,7 +29,7 @@ def check(context: CheckContext) -> CheckResult:
     for field, value in context.copy_fields().items():
         if _RUNS.search(value):
             return failed(NAME, f"the {field} has a run of punctuation ('{_RUNS.search(value).group(0)}')")
-        caps = _CAPS_WORD.findall(value)
+        caps = [word for word in _WORD.findall(value) if word.isupper()]  # every cased letter a capital: "ŻÓŁW"
         if caps:
             return failed(NAME, f"the {field} shouts in capitals ('{caps[0]}')")
         phrase = _PHRASES.search(value)

@@ -552,6 +552,14 @@ class TestSpam(CheckContract):
         result = CHECKS["spam_triggers"](context(locale=locale, subject=subject))
         assert not result.passed and f"phrase '{phrase}'" in result.reason, result.reason
 
+    def test_shouting_is_capitals_in_any_alphabet_and_lower_case_in_none(self):
+        """Lower-case Greek, and Polish words of letters outside a-z only, were taken for capitals."""
+        for calm in ("Καλημέρα from our tea room", "Zapraszamy: żółć i miód", "Новый чай для вас"):
+            assert CHECKS["spam_triggers"](context(subject=calm)).passed, calm
+        for shout in ("ŻÓŁW of the week", "НОВЫЙ чай", "SENCHA for you", "ΚΑΛΗΜΕΡΑ"):
+            result = CHECKS["spam_triggers"](context(subject=shout))
+            assert not result.passed and "shouts in capitals" in result.reason, shout
+
     def test_emoji_beyond_the_brand_policy_fails(self):
         assert CHECKS["spam_triggers"](context(subject="A fresh pot is calling 🍵")).passed
         assert not CHECKS["spam_triggers"](context(brand="atelier", subject="A fresh pot is calling 🍵")).passed
