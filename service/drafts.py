@@ -34,7 +34,7 @@ from service.db.models import Customer, Draft, Review, Variant
 from service.errors import Conflict, DraftChanged, InvalidInput, NotFound, NotReady, Problem, field_path
 from service.forecasts import mark_stale
 from service.pipeline.model_store import ModelStore
-from service.schemas import DraftOut, ReviewOut, VariantEdit, VariantOut
+from service.schemas import COMMENT_MAX, DraftOut, ReviewOut, VariantEdit, VariantOut
 from service.send_times import approved_send_after
 
 REVIEWABLE = {"pending", "flagged"}
@@ -138,6 +138,13 @@ def draft_out(draft: Draft) -> DraftOut:
     )
 
 
+def _require_comment(comment: str) -> None:
+    """A review's comment within the API's limit, whichever way it came (the review page's forms took any)."""
+    if len(comment) > COMMENT_MAX:
+        message = f"is {len(comment):,} characters long; at most {COMMENT_MAX:,}"
+        raise InvalidInput("review", [Problem(None, "comment", message, "field")])
+
+
 def _require_reviewable(draft: Draft) -> None:
     if draft.status not in REVIEWABLE:
         raise Conflict(f"Draft {draft.id} is already {draft.status}; only pending or flagged drafts can be reviewed.")
@@ -232,8 +239,9 @@ def approve(
     edited variant pins the draft to the approved variant (see the module's docstring). A draft changed since
     ``expected_revision`` is refused (DraftChanged)."""
     draft = get_draft(session, draft_id)
+    _require_comment(comment)
+    _require_revision(session, draft, expected_revision)  # first: a change since the page was read names who
     _require_reviewable(draft)
-    _require_revision(session, draft, expected_revision)
     if variant_id is not None and all(v.id != variant_id for v in draft.variants):
         raise NotFound(f"Variant {variant_id} is not a variant of draft {draft_id}.")
     chosen = selected_variant(draft) if variant_id is None else next(v for v in draft.variants if v.id == variant_id)
@@ -283,6 +291,7 @@ def approve_pending(session: Session, campaign_id: int, reviewer: str, comment: 
     with any review); a draft reviewed meanwhile by someone else is not pending any more and is left as they left
     it."""
     campaign = get_campaign(session, campaign_id)
+    _require_comment(comment)
     if campaign.status == "generating":
         raise Conflict(f"Campaign {campaign_id} is being generated: approve its drafts once it is ready.")
     pending = session.scalars(
@@ -290,13 +299,21 @@ def approve_pending(session: Session, campaign_id: int, reviewer: str, comment: 
     ).all()
     scheduled = approved_send_after(campaign, utcnow())  # a scheduled campaign's drafts wait for its moment
     approved = 0
+    from service.pipeline.freshness import flag_out_of_date  # it reads the checks through this module
+
+    out_of_date = 0
     for batch in batches(pending, size=APPROVE_BATCH):
         chosen = session.execute(
-            select(Draft.id, Variant.checks)
+            select(Draft.id, Variant.checks, Draft.recommendations)
             .join(Variant, Variant.id == Draft.selected_variant_id)
             .where(Draft.id.in_(batch), Variant.draft_id == Draft.id)
-        )
-        passing = [draft_id for draft_id, checks in chosen if not failed_of(checks)]
+        ).all()
+        passing = [(draft_id, shown) for draft_id, checks, shown in chosen if not failed_of(checks)]
+        # As approve refuses one whose email the catalog no longer agrees with (a price, the stock): the send would
+        # hold it back; here it goes back to a person, flagged with what changed, and the others are approved.
+        stale = set(flag_out_of_date(session, passing, "Not approved with the others"))
+        out_of_date += len(stale)
+        passing = [draft_id for draft_id, _ in passing if draft_id not in stale]
         if not passing:
             continue
         done = session.execute(
@@ -320,18 +337,20 @@ def approve_pending(session: Session, campaign_id: int, reviewer: str, comment: 
             rows = [{"draft_id": draft_id, "revision": revision, **review} for draft_id, revision in done]
             session.execute(insert(Review), rows)
         approved += len(done)
-    if approved:
+    if approved or out_of_date:
+        session.flush()
         session.expire_all()  # drafts loaded earlier in this session must not show the old status
         mark_stale(get_campaign(session, campaign_id))
     flagged = session.scalar(select(func.count()).where(Draft.campaign_id == campaign_id, Draft.status.in_(REVIEWABLE)))
-    return {"approved": approved, "left_for_review": flagged}
+    return {"approved": approved, "left_for_review": flagged, "out_of_date": out_of_date}
 
 
 def reject(session: Session, draft_id: int, reviewer: str, comment: str, expected_revision: int | None = None) -> Draft:
     """Reject the draft (it will not be sent); one changed since ``expected_revision`` is refused (DraftChanged)."""
     draft = get_draft(session, draft_id)
-    _require_reviewable(draft)
+    _require_comment(comment)
     _require_revision(session, draft, expected_revision)
+    _require_reviewable(draft)
     _record(session, draft, Review(action="reject", reviewer=reviewer, comment=comment), "rejected")
     mark_stale(draft.campaign)  # a rejected draft is not sent
     session.flush()
@@ -346,12 +365,13 @@ def reopen(session: Session, draft_id: int, reviewer: str, comment: str, expecte
     again, flagged if it was, and loses the send time its approval gave it. Conflict for a draft that was sent or
     is being sent, or that was never reviewed; DraftChanged for one changed since ``expected_revision``."""
     draft = get_draft(session, draft_id)
+    _require_comment(comment)
+    _require_revision(session, draft, expected_revision)
     if draft.status not in REOPENABLE:
         raise Conflict(
             f"Draft {draft.id} is {draft.status}; only an approved draft not yet sent, or a rejected one, can be "
             "taken back for review."
         )
-    _require_revision(session, draft, expected_revision)
     review = Review(action="reopen", reviewer=reviewer, comment=comment.strip())
     _record(session, draft, review, "flagged" if draft.flagged else "pending")
     draft.send_after, draft.pinned = None, False

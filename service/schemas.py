@@ -187,7 +187,8 @@ class Recommendation(BaseModel):
 
 # Who reviewed (as the reviews table holds it) and why: bounded, so that a runaway client cannot store megabytes.
 Reviewer = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
-Comment = Annotated[str, Field(max_length=5000)]
+COMMENT_MAX = 5000  # characters of a review's comment, through the API and the review page alike
+Comment = Annotated[str, Field(max_length=COMMENT_MAX)]
 
 
 class CampaignIn(BaseModel):
@@ -376,6 +377,10 @@ class ApprovePendingIn(BaseModel):
 class PendingApproved(BaseModel):
     approved: int = Field(description="pending drafts approved, each with its chosen variant")
     left_for_review: int = Field(description="drafts still waiting for a person: the flagged ones")
+    out_of_date: int = Field(
+        0, description="of the pending drafts, those whose email the catalog no longer agrees with (a price, the "
+        "stock): flagged with what changed, for a person, as one approval refuses them",
+    )  # fmt: skip
 
 
 class RejectIn(BaseModel):

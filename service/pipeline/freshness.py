@@ -59,6 +59,23 @@ def stale_facts(session: Session, draft: Draft) -> list[str]:
     return [f"{change}; {advice}" for change, advice in _changes(draft.recommendations or [], catalog)]
 
 
+def flag_out_of_date(session: Session, drafts: list[tuple[int, list[dict[str, Any]]]], when: str) -> list[int]:
+    """Of ``drafts`` (id, the products its email shows), those whose email the catalog no longer agrees with, put
+    back to review flagged with what changed (``when`` says at what: "Not approved with the others"); their ids."""
+    skus = {product["product_id"] for _, shown in drafts for product in shown or []}
+    catalog = {
+        product.sku: product
+        for batch in batches(sorted(skus))
+        for product in session.scalars(select(Product).where(Product.sku.in_(batch)))
+    }
+    stale = {draft_id: changes for draft_id, shown in drafts if (changes := _changes(shown or [], catalog))}
+    for draft in session.scalars(select(Draft).where(Draft.id.in_(list(stale)))) if stale else []:
+        reasons = [f"{when}: {change}; {advice}." for change, advice in stale[draft.id]]
+        draft.status, draft.flagged = "flagged", True
+        draft.flag_reasons = [*draft.flag_reasons, *(r for r in reasons if r not in draft.flag_reasons)]
+    return sorted(stale)
+
+
 def unapproved_failures(draft: Draft) -> list[str]:
     """The guardrail checks the draft's chosen variant fails that its latest approval did not override."""
     chosen = next((v for v in draft.variants if v.id == draft.selected_variant_id), None)

@@ -38,7 +38,7 @@ def as_previewed(html: str) -> str:
 
 templates.env.filters["as_previewed"] = as_previewed
 
-TITLES = {404: "Not found", 409: "Not done", 422: "Not accepted", 503: "Busy"}
+TITLES = {403: "Not allowed", 404: "Not found", 409: "Not done", 422: "Not accepted", 503: "Busy"}
 
 
 def is_review_page(request: Request) -> bool:
@@ -107,7 +107,10 @@ class SameOriginWrites:
                 f"address ({', '.join(sorted(a for a in ours if a))}): it is refused. Behind a proxy that rewrites "
                 "the Host header, set TAILOR_PUBLIC_URL to the address people open the review page at."
             )
-            refused = JSONResponse({"error": "Forbidden", "message": message, "problems": []}, status_code=403)
+            if path == PREFIX or path.startswith(f"{PREFIX}/"):  # a person's form: a page, as every review error
+                refused = error_page(Request(scope, receive), 403, message)
+            else:
+                refused = JSONResponse({"error": "Forbidden", "message": message, "problems": []}, status_code=403)
             await refused(scope, receive, send)
             return
         await self.app(scope, receive, send)

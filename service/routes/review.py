@@ -95,8 +95,11 @@ def _draft_page(
     editable = draft.status in draft_ops.REVIEWABLE
     products = [str(item.get("name", "")) for item in draft.recommendations or []]
     retyped = edit if edit and editable and not isinstance(error, Conflict) else None
+    from service.pipeline.freshness import stale_facts
+
     context = {
         "draft": draft, "editable": editable, "retyped": retyped, "unsaved": edit if edit and not retyped else None,
+        "out_of_date": stale_facts(session, stored) if editable else [],  # told before Approve refuses it
         "error": _in_words(error, products) if error else None,
         "sender": sender_of(stored.campaign.brand.slug, SmtpSettings()),
         "shown": shown, "written_in": _written_in(stored),
@@ -299,7 +302,7 @@ def reopen(
     try:
         draft_ops.reopen(session, draft_id, reviewer, comment, expected_revision)
     except (TailorError, OperationalError) as error:
-        return _refused(request, session, draft_id, error)
+        return _refused(request, session, draft_id, error, {"reopen": comment})
     return _back_to(draft_id)
 
 

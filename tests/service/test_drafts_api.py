@@ -121,7 +121,8 @@ def test_the_pending_drafts_of_a_campaign_are_approved_at_once_and_the_flagged_s
 
     answer = client.post(url, json={"reviewer": "Ola", "comment": "read a sample of ten"})
     flagged = sum(d["status"] == "flagged" for d in client.get(f"/campaigns/{campaign_id}/drafts").json())
-    assert answer.status_code == 200 and answer.json() == {"approved": len(pending), "left_for_review": flagged + 1}
+    assert answer.status_code == 200
+    assert answer.json() == {"approved": len(pending), "left_for_review": flagged + 1, "out_of_date": 0}
     for draft_id in pending:
         draft = client.get(f"/drafts/{draft_id}").json()
         assert draft["status"] == "approved"
@@ -134,6 +135,39 @@ def test_the_pending_drafts_of_a_campaign_are_approved_at_once_and_the_flagged_s
     assert forecast["sends"] == len(pending) + flagged + 1 and not forecast.get("stale")  # approved or in review
     assert client.post(url, json={}).json()["approved"] == 0  # nothing pending is left
     assert client.post("/campaigns/999/drafts/approve", json={}).status_code == 404
+
+
+def test_approving_the_pending_drafts_at_once_leaves_one_the_catalog_no_longer_agrees_with_to_a_person(
+    client, demo_files, engine, monkeypatch
+):
+    """One approval refused a draft whose product had since gone up in price; "approve all pending" approved it,
+    and the send then held it back."""
+    from service.db.models import Draft, Product
+    from service.db.session import session_scope
+
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_shop(client, demo_files)
+    campaign_id = generated_campaign(client, max_customers=6)
+    pending = client.get(f"/campaigns/{campaign_id}/drafts", params={"status": "pending"}).json()
+    assert len(pending) >= 2
+    stale, shown = pending[0]["id"], pending[0]["recommendations"][0]
+    with session_scope(engine) as session:
+        session.query(Product).filter(Product.sku == shown["product_id"]).update({"price": shown["price"] + 5})
+    others = [
+        d["id"] for d in pending[1:] if shown["product_id"] not in {p["product_id"] for p in d["recommendations"]}
+    ]
+
+    refused = client.post(f"/drafts/{stale}/approve", json={})
+    assert refused.status_code == 409 and "out of date with the catalog" in refused.json()["message"]
+    answer = client.post(f"/campaigns/{campaign_id}/drafts/approve", json={"reviewer": "Ola"}).json()
+    assert answer["out_of_date"] >= 1 and answer["approved"] >= len(others)
+    draft = client.get(f"/drafts/{stale}").json()
+    assert draft["status"] == "flagged" and draft["flagged"]
+    assert any(reason.startswith("Not approved with the others: ") and shown["name"] in reason
+               for reason in draft["flag_reasons"])  # fmt: skip
+    assert all(client.get(f"/drafts/{d}").json()["status"] == "approved" for d in others)
+    with session_scope(engine) as session:
+        assert session.get(Draft, stale).reviews == []  # no approval was recorded for it
 
 
 def test_a_campaign_that_sent_nothing_is_deleted_with_its_drafts(client, demo_files, engine, monkeypatch):

@@ -410,10 +410,11 @@ def test_a_page_of_another_origin_cannot_act_for_a_signed_in_reviewer_nor_frame_
     forged = browser.post(
         f"/review/campaigns/{campaign_id}/approve-pending", data={"comment": "csrf"}, headers=elsewhere
     )
-    assert forged.status_code == 403 and forged.json()["message"].startswith(
+    assert forged.status_code == 403 and _is_page(forged)  # a page, as every error of the review page: it was JSON
+    assert (
         "This request came from a page of another origin (http://testserver:9105), not from this server's own "
         "address (testserver): it is refused. Behind a proxy"
-    )
+    ) in unescape(forged.text)
     by_referer = {"Referer": "http://testserver:9105/csrf.html"}
     assert browser.post(f"/campaigns/{campaign_id}/send", headers=by_referer).status_code == 403
     assert browser.post(f"/campaigns/{campaign_id}/send", headers={"Origin": "null"}).status_code == 403
@@ -519,3 +520,66 @@ def test_the_campaign_page_tells_todays_segment_from_the_reason_written_with_the
     page = client.get(f"/review/campaigns/{campaign_id}").text
     assert "<th>Segment today</th><th>Why in the audience, when written</th>" in page
     assert "<td>at_risk</td>" in page and "loyal (buy often): last order 12 days ago" in page
+
+
+def test_what_a_copywriter_typed_or_must_know_is_on_the_page(client, demo_files, engine, monkeypatch):
+    """From an audit in a real browser: a comment typed on a draft someone approved meanwhile was lost, and the
+    refusal named nobody; a 6,000-character comment was recorded where the API takes 5,000; the draft page gave no
+    sign that the catalog had changed until Approve was refused; the status links dropped the customer search."""
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from service.db.models import Product
+    from service.db.session import session_scope
+
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_shop(client, demo_files)
+    campaign_id = generated_campaign(client, max_customers=3)
+    draft = client.get(f"/campaigns/{campaign_id}/drafts", params={"status": "pending"}).json()[0]
+    page = f"/review/drafts/{draft['id']}"
+
+    long = client.post(f"{page}/reject", data={"comment": "x" * 6000, "expected_revision": draft["revision"]})
+    assert long.status_code == 422 and "at most 5,000" in unescape(long.text)
+    assert client.get(f"/drafts/{draft['id']}").json()["status"] == "pending"  # nothing recorded
+
+    ann = TestClient(client.app)
+    ann.post("/review/login", data={"api_key": client.headers["X-API-Key"], "reviewer": "Ann"})
+    assert ann.post(f"{page}/approve", data={"expected_revision": draft["revision"]}).status_code == 200
+    carl = client.post(
+        f"{page}/reject", data={"comment": "carl's long reason for rejecting", "expected_revision": draft["revision"]}
+    )
+    text = unescape(carl.text)
+    said = re.search(r'id="error">([^<]*)<', text).group(1)
+    assert carl.status_code == 409 and "(Ann approved it)" in said, said  # who changed it, not only "already approved"
+    assert 'id="typed-comment">carl\'s long reason for rejecting</textarea>' in text  # to copy from
+
+    other = client.get(f"/campaigns/{campaign_id}/drafts", params={"status": "pending"}).json()[0]
+    shown = other["recommendations"][0]
+    with session_scope(engine) as session:
+        session.query(Product).filter(Product.sku == shown["product_id"]).update({"price": shown["price"] + 5})
+    warned = client.get(f"/review/drafts/{other['id']}").text
+    assert 'id="out-of-date"' in warned and "The catalog has changed since this email was written" in warned
+
+    listing = client.get(f"/review/campaigns/{campaign_id}", params={"customer": "Hannah"}).text
+    assert '<a href="?status=pending&amp;customer=Hannah"' in listing or "?status=pending&customer=Hannah" in listing
+    assert 'type="password" id="api_key"' in client.get("/review/login").text  # a key is not shown as typed
+
+
+def test_the_outline_of_what_takes_input_can_be_seen():
+    """Fields and buttons were outlined in #dfe3ea on white, 1.3:1; WCAG 1.4.11 asks 3:1 of a control's outline."""
+    import re
+    from pathlib import Path
+
+    css = (Path(__file__).parents[2] / "service/review/static/review.css").read_text(encoding="utf-8")
+    control = re.search(r"--control:#([0-9a-f]{6})", css).group(1)
+
+    def luminance(hex_colour: str) -> float:
+        channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    assert 1.05 / (luminance(control) + 0.05) >= 3
+    for selector in ("\ninput[type=text], input[type=password], textarea {", "\nbutton {", "input[type=search] {"):
+        rule = css[css.index(selector) :].split("}")[0]
+        assert "border:1px solid var(--control)" in rule, selector
