@@ -26,11 +26,14 @@ from generation.errors import ModelOutputInvalid, ModelTimedOut, ModelUnavailabl
 from generation.grouping import Group
 from generation.guardrails import COPY_CHECKS, CheckContext, run_checks
 from generation.guardrails.length import LIMITS
+from generation.guardrails.structure import plain_words
 from generation.llm import Usage, complete_json, model_locales
 from generation.render import offer_text
 from generation.schemas import DraftRequest
 from generation.settings import LLMSettings
 from generation.tidy import drop_repeated_opening, tidy
+
+_ENDS_SENTENCE = re.compile(r"[.!?…]\W*$")
 
 SEGMENT_WORDS = {
     "champions": "our best and most frequent customers",
@@ -286,20 +289,53 @@ def _choose_variants(
             )  # fmt: skip
             if len(chosen) >= n_variants or not all(c.passed for c in run_checks(context, COPY_CHECKS)):
                 continue
-            if is_near_duplicate(_idea(variant), [_idea(v) for v, _ in chosen]):
+            if is_near_duplicate(_idea(variant), [_idea(v) for v, _ in chosen]) or _same_subject(variant, chosen):
                 continue
             chosen.append((variant, False))
         for product_id, line in answer_lines.items():  # one model line a product: two products sharing one get
-            if product_id not in lines and line not in lines.values() and _line_ok(request, brand, product_id, line):
+            if (
+                product_id not in lines and line not in lines.values()
+                and _reads_as_its_own(line, request, product_id) and _line_ok(request, brand, product_id, line)
+            ):  # fmt: skip
                 lines[product_id] = line  # it for the first, the template's line for the second
     for i in range(len(fallbacks) * 2):
         if len(chosen) >= n_variants:
             break
         variant = CopyVariant(**fallbacks[i % len(fallbacks)])
-        if i < len(fallbacks) and is_near_duplicate(_idea(variant), [_idea(v) for v, _ in chosen]):
+        if i < len(fallbacks) and (
+            is_near_duplicate(_idea(variant), [_idea(v) for v, _ in chosen]) or _same_subject(variant, chosen)
+        ):
             continue
         chosen.append((variant, True))
     return chosen[:n_variants], lines
+
+
+def _same_subject(variant: CopyVariant, chosen: list[tuple[CopyVariant, bool]]) -> bool:
+    """Whether a chosen variant has the same subject line: an A/B test of two emails that open alike in the inbox
+    compares nothing an open rate can tell (the model's and the template's both wrote "Picked to go with your last
+    order")."""
+    return plain_words(variant.subject) in {plain_words(v.subject) for v, _ in chosen}
+
+
+# Words of four letters or more, compared by their first five: "biscuit" and "biscuits", "roast" and "roasted".
+_CONTENT_WORD = re.compile(r"[^\W\d_]{4,}")
+
+
+def _stems(*texts: str) -> set[str]:
+    return {word.lower()[:5] for text in texts for word in _CONTENT_WORD.findall(text or "")}
+
+
+def _reads_as_its_own(line: str, request: DraftRequest, product_id: str) -> bool:
+    """Whether a model's product line reads as a finished line about its own product, beyond what the checks ask of
+    any copy (a person's edit too): it ends its sentence, names no size or variant in brackets ("Pretzel Biscuits
+    (250 g)", another product's name), and shares a word with its product's name, category or description. The
+    local model wrote lines about other products, about its own answer ("So here is a possible revision of the
+    previous version") and half sentences ("… to our shop today, featuring a new dessert"); a line that misses is
+    the template's line instead, which is always true of its product."""
+    product = next((p for p in request.products if p.product_id == product_id), None)
+    if product is None or not _ENDS_SENTENCE.search(line) or "(" in line or ")" in line:
+        return False
+    return bool(_stems(line) & _stems(product.name, product.category, product.description))
 
 
 def _line_ok(request: DraftRequest, brand: BrandKit, product_id: str, line: str) -> bool:

@@ -1,7 +1,7 @@
-"""Light repair of model copy before it is checked: whitespace, quotes, emoji beyond the brand's policy, and text
-past the length limit cut back to whole sentences (or whole words for a subject line), and an intro that stops
-mid-sentence cut back to its last finished sentence, or, when it only lacks its full stop (it ends on a word a
-sentence may end on), given one."""
+"""Light repair of model copy before it is checked: whitespace, quotes, a first letter in lower case, emoji beyond
+the brand's policy, and text past the length limit cut back to whole sentences (or whole words for a subject line),
+and an intro that stops mid-sentence cut back to its last finished sentence, or, when it only lacks its full stop
+(it ends on a word a sentence may end on), given one."""
 
 from __future__ import annotations
 
@@ -101,8 +101,13 @@ def end_sentence(text: str, locale: str) -> str:
     return f"{text}."
 
 
+def capitalized(text: str) -> str:
+    """``text`` with its first letter a capital: the local model wrote "it has been a while" as a subject."""
+    return text[0].upper() + text[1:] if text and text[0].islower() else text
+
+
 def tidy(text: str, field: str, brand: BrandKit, locale: str = "en") -> str:
-    text = " ".join(str(text).split()).strip(" \"'«»„“”")
+    text = capitalized(" ".join(str(text).split()).strip(" \"'«»„“”"))
     text = drop_repeated_sentences(text)
     text = " ".join(limit_emoji(text, brand.emoji.max if brand.emoji.allowed else 0).split())
     low, high = LIMITS[field]

@@ -116,9 +116,24 @@ def _own_words(product: ProductFact) -> set[str]:
 
 
 def borrowed_words(line: str, product: ProductFact, others: list[ProductFact]) -> set[str]:
-    """Words of ``line`` that come from another product's name or description, not from ``product``'s."""
-    theirs = _words(*(f"{other.name} {other.description}" for other in others)) - _own_words(product)
-    return _words(line) & theirs
+    """Words of ``line`` that come from another product's name or description, not from ``product``'s: one word of
+    six letters or more, or two of four or more from one other product's name ("Cane Sugar Cubes" under a tea)."""
+    own = _own_words(product)
+    theirs = _words(*(f"{other.name} {other.description}" for other in others)) - own
+    borrowed = _words(line) & theirs
+    short, own_short = _short_words(line), _short_words(product.name, product.category, product.description)
+    for other in others:
+        named = (short & _short_words(other.name)) - own_short
+        if len(named) >= 2:
+            borrowed |= named
+    return borrowed
+
+
+_SHORT_WORD = re.compile(r"[^\W\d_]{4,}")
+
+
+def _short_words(*texts: str) -> set[str]:
+    return {word.lower() for text in texts for word in _SHORT_WORD.findall(text or "")}
 
 
 PLURAL = r"(?:e?s)?"  # a product word also counts with a plural -s or -es

@@ -35,6 +35,12 @@ _SIGNS = {
         r"ignorez|ignori\b|negeer\w*)",  # Italian 'ignori', not the start of English 'ignoring'
         re.I,
     ),
+    # The model speaking of its own answer: "So here is a possible revision of the previous version".
+    "talk about its own writing": re.compile(
+        r"\b(previous version|possible (?:revision|version)|revised version|rewritten version|here is (?:a|the|my|"
+        r"an?) (?:possible |revised |new |updated )?(?:version|revision|rewrite|draft|product line|subject line))\b",
+        re.I,
+    ),
 }
 
 

@@ -781,3 +781,15 @@ def test_a_field_is_not_failed_for_names_or_a_borrowed_word(subject):
     """Product, brand and customer names keep their own language, and one borrowed English word is no English."""
     result = CHECKS["language"](context(locale="de", **{**GERMAN, "subject": subject}))
     assert result.passed, result.reason
+
+
+def test_model_copy_starting_in_lower_case_is_given_its_capital():
+    """The local model wrote "it has been a while" as a subject and "a few ideas we picked for you" as a preheader,
+    and both passed every check."""
+    from generation.tidy import tidy
+
+    brand = load_brand("hearth")
+    assert tidy("it has been a while", "subject", brand) == "It has been a while"
+    assert tidy(' "a few ideas we picked for you"', "preheader", brand) == "A few ideas we picked for you"
+    assert tidy("żółw is back.", "product line", brand, "pl") == "Żółw is back."
+    assert tidy("Already fine.", "product line", brand) == "Already fine."

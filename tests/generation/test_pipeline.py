@@ -312,7 +312,7 @@ def _samey_endpoint(model, settings):
 
     def respond(messages, schema):
         body = json.loads(answer(messages, schema))
-        body["product_lines"] = dict.fromkeys(body["product_lines"], "A lovely thing for your kitchen shelf.")
+        body["product_lines"] = dict.fromkeys(body["product_lines"], "A bright, warm cup for your kitchen shelf.")
         return json.dumps(body)
 
     return Endpoint(model="openai/samey", api_key="x", mock=respond)
@@ -323,7 +323,7 @@ def test_a_model_line_written_for_two_products_is_kept_for_the_first_only():
     request = make_request()  # two products
     result = generate_drafts([request], load_brand("hearth"), settings=LLMSettings(model="samey", cache=False))
     lines = result.drafts[0].variants[0].product_lines
-    assert lines[0] == "A lovely thing for your kitchen shelf." and lines[1] == template_product_lines(request)[1]
+    assert lines[0] == "A bright, warm cup for your kitchen shelf." and lines[1] == template_product_lines(request)[1]
 
 
 def test_stats_say_which_check_turned_the_model_copy_down():
@@ -454,3 +454,50 @@ def test_unusable_answers_count_in_the_campaign_s_tokens():
     assert result.stats.invalid_answers == 2 and result.stats.llm_calls == 2
     assert result.stats.completion_tokens > 0 and result.stats.prompt_tokens > 0
     assert all(v.used_fallback and v.passed for v in result.drafts[0].variants)
+
+
+@register("rambling")
+def _rambling_endpoint(model, settings):
+    """Answers like the fake model, but writes the product lines the local model wrote in an audit, and the same
+    subject line as the template's first."""
+    from generation.llm.fake import answer
+    from generation.templates import fallback_copies
+
+    def respond(messages, schema):
+        body = json.loads(answer(messages, schema))
+        first, second = list(body["product_lines"])[:2]
+        body["product_lines"] = {
+            first: "Pretzel Biscuits (250 g)",  # under the tea: another product's name
+            second: "A heavy pot. So here is a possible revision of the previous version.",
+        }
+        subject = fallback_copies("win_back", "en")[0]["subject"]
+        body["variants"] = [{**variant, "subject": subject} for variant in body["variants"]]
+        return json.dumps(body)
+
+    return Endpoint(model="openai/rambling", api_key="x", mock=respond)
+
+
+def test_model_lines_that_are_not_about_their_product_and_a_subject_the_other_variant_has_are_left_out():
+    """Sent in an audit: a line naming a product the email does not show, the model talking about its own answer,
+    and an A/B pair whose two subjects were the same."""
+    request = make_request()
+    result = generate_drafts([request], load_brand("hearth"), settings=LLMSettings(model="rambling", cache=False))
+    variants = result.drafts[0].variants
+    assert all(v.product_lines == template_product_lines(request) for v in variants)
+    assert len({v.subject for v in variants}) == len(variants)
+
+
+def test_a_line_naming_another_product_of_the_email_or_talking_about_itself_fails_its_checks():
+    from generation.guardrails import CHECKS, CheckContext
+
+    brand = load_brand("hearth")
+    request = make_request()
+    for line, check in (
+        ("Cast Iron goodness in every cup.", "unbacked_claims"),  # the teapot's name under the tea
+        ("A grassy cup. Here is a possible revision of the line.", "injection"),
+    ):
+        context = CheckContext(
+            request=request, brand=brand, subject="", preheader="", intro="", product_lines=[line], lines_only=True,
+            line_products=[request.products[0].product_id],
+        )  # fmt: skip
+        assert not CHECKS[check](context).passed, line
