@@ -8,6 +8,7 @@ import smtplib
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from html import escape
@@ -124,7 +125,11 @@ def build_message(
     RFC 5322 requires (the moment it is written, in UTC), and the ``language`` it is written in as
     Content-Language (RFC 3282), by which mail clients offer to translate it or read it aloud in the right voice."""
     message = EmailMessage()
-    message["From"] = sender_address(sender)
+    author = sender_address(sender)
+    if not author.domain.isascii():  # an encoded-word is no part of an address: the domain goes in its ASCII form
+        ascii_domain = idna.encode(author.domain, uts46=True).decode("ascii")
+        author = Address(display_name=author.display_name, username=author.username, domain=ascii_domain)
+    message["From"] = author
     message["To"] = to
     message["Subject"] = subject
     message["Date"] = formatdate(usegmt=True)

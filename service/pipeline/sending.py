@@ -18,9 +18,11 @@ answering is taken to have failed, its draft approved again.
 
 from __future__ import annotations
 
+import logging
 import smtplib
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -56,6 +58,8 @@ from service.pipeline.mail import (
 from service.send_times import schedule_at_best_hours, schedule_campaign, waiting_drafts
 from service.settings import ExperimentSettings, SendScheduleSettings, SmtpSettings
 from service.unsubscribe import UnsubscribeLinks
+
+log = logging.getLogger("tailor.sending")
 
 
 def _hold_out(session: Session, campaign: Campaign, draft_ids: list[int]) -> dict[int, str]:
@@ -249,9 +253,27 @@ def send_campaign(
     result: dict[str, Any] = {
         "sent": sent, "skipped": skipped, "deferred": deferred, **later, "held_back": held_back, "refused": refused,
     }  # fmt: skip
+    if sent and (unreachable := unreachable_links(links.base_url)):
+        result["warnings"] = [unreachable]
+        log.warning("unsubscribe links recipients cannot reach", extra={"campaign_id": campaign_id, "sent": sent})
     if experiment:
         result.update(held_out=held_out, sent_by_arm=sent_by_arm, pinned=pinned)
     return result
+
+
+_LOOPBACK = ("localhost", "0.0.0.0", "::", "::1")  # and 127.0.0.0/8
+
+
+def unreachable_links(base_url: str) -> str | None:
+    """Why the unsubscribe links that start with ``base_url`` cannot be followed by the people mailed (an address
+    only this machine reaches: TAILOR_PUBLIC_URL unset), or None."""
+    host = (urlsplit(base_url).hostname or "").lower()
+    if host not in _LOOPBACK and not host.startswith("127."):
+        return None
+    return (
+        f"the emails' unsubscribe links start with {base_url}, which only this machine reaches: set TAILOR_PUBLIC_URL "
+        "to the address people reach Tailor at (https://...), or recipients cannot unsubscribe, as the law requires"
+    )
 
 
 def _mailed_addresses(session: Session, campaign_id: int) -> dict[str, str]:

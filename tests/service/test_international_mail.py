@@ -110,6 +110,24 @@ def test_a_sender_name_with_a_comma_stays_one_from_address():
     assert (address.display_name, address.addr_spec) == ("Maison Atelier, Lyon", "client@atelier.example")
 
 
+def test_a_sender_whose_domain_is_in_another_script_is_written_in_its_ascii_form():
+    """ "Café Müller <hallo@café.example>" went out as From: ... <hallo@=?utf-8?q?caf=C3=A9?=.example>: an
+    encoded-word inside an address, which no mail client reads as one."""
+    from email import policy as policies
+
+    from service.pipeline.mail import build_message
+
+    message = build_message(
+        sender="Café Müller <hallo@café.example>", to="anna@example.com", subject="Hallo", text="Hi",
+        html="<p>Hi</p>", message_id="<1@xn--caf-dma.example>", unsubscribe_url="https://shop.example/unsubscribe/1",
+    )  # fmt: skip
+    written = message.as_bytes(policy=policies.SMTP).decode("ascii")  # as smtplib writes it without SMTPUTF8
+    header = next(line for line in written.splitlines() if line.startswith("From:"))
+    assert header.endswith("<hallo@xn--caf-dma.example>") and "=?" in header  # the name encoded, the address not
+    (address,) = message_from_bytes(message.as_bytes(), policy=default)["From"].addresses
+    assert (address.display_name, address.addr_spec) == ("Café Müller", "hallo@xn--caf-dma.example")
+
+
 def _written_in(engine, draft_id: int, locale: str) -> None:
     """Give the draft's variant the email frame's HTML in ``locale`` (its <html lang>) and the brand's footer."""
     footer = load_brand("hearth").footer_for(locale)

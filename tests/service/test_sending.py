@@ -100,7 +100,8 @@ def test_sent_email_carries_its_own_unsubscribe_link_that_unsubscribes(client, e
     campaign_id = new_campaign(client)
     approved_draft(client, engine, campaign_id)
 
-    assert send_job(client, campaign_id)["result"]["sent"] == 1
+    result = send_job(client, campaign_id)["result"]
+    assert result["sent"] == 1 and "warnings" not in result  # a public address: links recipients can follow
 
     (message,) = messages
     text, html = message.get_body(("plain",)).get_content(), message.get_body(("html",)).get_content()
@@ -114,6 +115,15 @@ def test_sent_email_carries_its_own_unsubscribe_link_that_unsubscribes(client, e
     path = link.removeprefix("https://mail.shop.example")
     page = recipient.get(path)
     assert page.status_code == 200 and "c1@example.com" in page.text and "Hearth &amp; Leaf" in page.text
+    # Behind a proxy that serves Tailor under a path, the page's form and style sheet stay under it: they were
+    # /unsubscribe/... and /static/..., the shop's own site's.
+    from urllib.parse import urljoin
+
+    action = re.search(r'<form method="post" action="([^"]*)"', page.text).group(1)
+    style = re.search(r'<link rel="stylesheet" href="([^"]*)"', page.text).group(1)
+    under_a_path = f"https://shop.example/mail{path}"
+    assert urljoin(under_a_path, action) == under_a_path
+    assert urljoin(under_a_path, style) == "https://shop.example/mail/static/review.css"
     assert client.get("/customers/c1").json()["unsubscribed"] is False  # opening the link is not enough
     assert recipient.get(path[:-1] + ("A" if path[-1] != "A" else "B")).status_code == 404  # a forged signature
 
@@ -124,6 +134,20 @@ def test_sent_email_carries_its_own_unsubscribe_link_that_unsubscribes(client, e
     with session_scope(engine) as session:
         kinds = session.scalars(select(Event.kind).join(Send).where(Send.campaign_id == campaign_id)).all()
         assert sorted(kinds) == ["delivered", "unsubscribe"]
+
+
+def test_a_send_whose_unsubscribe_links_only_this_machine_reaches_says_so(client, engine, mail_server, monkeypatch):
+    """With TAILOR_PUBLIC_URL unset every email's link was http://127.0.0.1:8000/unsubscribe/..., and nothing said
+    that no recipient could follow it."""
+    controller, _messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    monkeypatch.delenv("TAILOR_PUBLIC_URL", raising=False)
+    campaign_id = new_campaign(client)
+    approved_draft(client, engine, campaign_id)
+    result = send_job(client, campaign_id)["result"]
+    assert result["sent"] == 1
+    (warning,) = result["warnings"]
+    assert "only this machine reaches: set TAILOR_PUBLIC_URL" in warning
 
 
 def test_a_link_that_names_no_email_is_answered_in_the_browsers_language(client):
