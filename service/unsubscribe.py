@@ -22,7 +22,7 @@ from generation.locales import language_of
 from generation.schemas import LOCALES
 from generation.templates import render_string, strings
 from service.addresses import address_key, stop_shared_addresses
-from service.db.models import Campaign, Customer, ErasedCustomer, ErasedSend, Send
+from service.db.models import Brand, Campaign, Customer, ErasedCustomer, ErasedSend, Send
 from service.erasures import email_digest
 from service.errors import NotFound
 from service.events import ingest_events
@@ -211,7 +211,11 @@ def _weight(value: str) -> float:
 
 
 def _subscription(session: Session, send: Send) -> Subscription:
+    """The page of a send's link. An unsubscribe stops the shop's marketing email of every brand, so the page names
+    them all, the email's own first (it said "from Hearth & Leaf", and Maison Atelier's email stopped too)."""
     campaign = session.get(Campaign, send.campaign_id) if send.campaign_id is not None else None
-    brand = campaign.brand.name if campaign is not None else ""
+    own = campaign.brand.name if campaign is not None else ""
+    others = session.scalars(select(Brand.name).where(Brand.name != own).order_by(Brand.name)).all() if own else []
+    brand = ", ".join([own, *others]) if own else ""
     locale = next((code for code in (send.locale, language_of(send.locale or "")) if code in LOCALES), "en")
     return Subscription(email=send.customer.email, brand=brand, unsubscribed=send.customer.unsubscribed, locale=locale)

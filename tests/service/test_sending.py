@@ -150,6 +150,26 @@ def test_a_send_whose_unsubscribe_links_only_this_machine_reaches_says_so(client
     assert "only this machine reaches: set TAILOR_PUBLIC_URL" in warning
 
 
+def test_the_unsubscribe_page_names_every_brand_it_stops(client, engine, mail_server, monkeypatch):
+    """It asked "Stop marketing email from Hearth & Leaf?", and the customer's Maison Atelier email stopped too: an
+    unsubscribe is the shop's, for all its brands."""
+    from service.campaigns import ensure_brand
+
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    monkeypatch.setenv("TAILOR_PUBLIC_URL", "https://mail.shop.example")
+    campaign_id = new_campaign(client)
+    approved_draft(client, engine, campaign_id)
+    assert send_job(client, campaign_id)["result"]["sent"] == 1
+    path = re.search(r"https://mail\.shop\.example(/unsubscribe/\S+)", messages[0].get_body(("plain",)).get_content())
+    recipient = TestClient(client.app)
+    assert "from Hearth &amp; Leaf to" in recipient.get(path.group(1)).text  # one brand: as before
+    with session_scope(engine) as session:
+        ensure_brand(session, "atelier")  # the shop's second brand, once a campaign uses it
+    page = recipient.get(path.group(1)).text
+    assert "Stop marketing email from Hearth &amp; Leaf, Maison Atelier to c1@example.com?" in page
+
+
 def test_a_link_that_names_no_email_is_answered_in_the_browsers_language(client):
     """The page of a cut-short link, or of an erased customer's email, spoke English to every reader: with no send
     there is no email's language, and the browser's was not asked."""
