@@ -34,6 +34,18 @@ def number_locale(customer: CustomerFacts) -> str:
     return own if own and language_of(own) == language_of(customer.locale) else customer.locale
 
 
+# German as Switzerland and Liechtenstein write it has no ß: "Grüsse", "gross" (the Swiss orthography's rule).
+_WITHOUT_ESZETT = ("de-CH", "de-LI")
+
+
+def regional_spelling(text: str, customer: CustomerFacts) -> str:
+    """``text`` as the customer's region spells the email's language: German for Switzerland and Liechtenstein
+    without ß (ss). Copy and the frame's fixed wording go through it; product names, the shop's data, do not."""
+    if number_locale(customer) in _WITHOUT_ESZETT and language_of(customer.locale) == "de":
+        return text.replace("ß", "ss").replace("ẞ", "SS")
+    return text
+
+
 def writing_locale(requested: str, brand: BrandKit) -> tuple[str, str | None]:
     """(the locale to write a customer's email in, a note for the reviewer when it is not their language)."""
     covered = brand.covered_locales

@@ -14,7 +14,7 @@ from generation.copywriter import CopyVariant, GroupCopy, write_group_copy
 from generation.errors import ModelUnavailable
 from generation.grouping import group_requests
 from generation.guardrails import CHECKS, CheckContext, goal, run_checks
-from generation.locales import in_writing_locales
+from generation.locales import in_writing_locales, regional_spelling
 from generation.render import render_email
 from generation.schemas import Draft, DraftRequest, GenerationResult, GenerationStats, Variant
 from generation.settings import LLMSettings
@@ -36,7 +36,10 @@ def finish_variant(
     edited: bool = False,
 ) -> Variant:
     """Render one variant for one customer and run every guardrail on it; after a reviewer's edit (``edited``)
-    every one but the campaign_goal check, which holds written copy to the campaign's words, not a person."""
+    every one but the campaign_goal check, which holds written copy to the campaign's words, not a person. The copy
+    is spelt as the customer's region spells its language (``locales.regional_spelling``)."""
+    subject, preheader, intro = (regional_spelling(field, request.customer) for field in (subject, preheader, intro))
+    product_lines = [regional_spelling(line, request.customer) for line in product_lines]
     html, text = render_email(
         request, brand, subject=subject, preheader=preheader, intro=intro, product_lines=product_lines
     )

@@ -9,7 +9,7 @@ import re
 import unicodedata
 
 from generation.brands import BrandKit
-from generation.locales import number_locale
+from generation.locales import number_locale, regional_spelling
 from generation.numbers import written_number
 from generation.schemas import DraftRequest, Offer
 from generation.templates import render_file, render_string, strings
@@ -126,13 +126,13 @@ def render_email(
         "preheader": preheader,
         "intro": intro,
         "intro_paragraphs": paragraphs(intro),
-        "greeting": greeting(request.customer.first_name, locale, brand),
-        "offer_text": offer_text(request.offer, locale, currency, numbers),
+        "greeting": regional_spelling(greeting(request.customer.first_name, locale, brand), request.customer),
+        "offer_text": regional_spelling(offer_text(request.offer, locale, currency, numbers), request.customer),
         "colon": strings(locale)["colon"],
         "items": items,
         "brand_name": brand.name,
-        "sign_off": brand.sign_off_for(locale),
-        "footer": brand.footer_for(locale),
+        "sign_off": regional_spelling(brand.sign_off_for(locale), request.customer),
+        "footer": regional_spelling(brand.footer_for(locale), request.customer),
         "colors": {"accent": "#333333", "background": "#ffffff", "text": "#222222", **brand.colors},
     }
     return render_file("email/email.html.j2", **context), render_file("email/email.txt.j2", **context)

@@ -71,3 +71,21 @@ def test_an_email_to_mexico_writes_its_prices_and_offer_as_mexico_does():
         assert f"1,234.50{NBSP}" in variant.text and "1,500" in variant.text and "1234,50" not in variant.text
     for variant in spain.variants:
         assert f"1234,50{NBSP}" in variant.text and "1500" in variant.text
+
+
+def test_an_email_to_switzerland_is_spelt_without_eszett_but_its_products_keep_their_names():
+    """A de-CH customer read the Atelier's "Mit freundlichen Grüßen"; Switzerland writes "Grüssen"."""
+    settings = LLMSettings(model="fake", cache=False, locales="en")
+    mug = TEA.model_copy(update={"name": "Große Tasse", "price": 12.5})
+    swiss, german = (
+        make_request(f"c-{locale}", locale=locale, products=[mug], offer=Offer(kind="percent_off", value=10))
+        for locale in ("de-CH", "de")
+    )
+    kit = load_brand("atelier")
+    assert "ß" in kit.sign_off_for("de")
+    drafts = generate_drafts([swiss, german], kit, settings=settings).drafts
+    for variant in drafts[0].variants:
+        body = variant.text.replace("Große Tasse", "")
+        assert "ß" not in body and kit.sign_off_for("de").replace("ß", "ss") in body
+        assert "Große Tasse" in variant.text and "12.50\u00a0EUR" in variant.text  # the shop's name, Swiss amounts
+    assert all(kit.sign_off_for("de") in variant.text for variant in drafts[1].variants)
