@@ -265,6 +265,13 @@ def draft_page(
     return _draft_page(request, session, draft_id, preview=preview)
 
 
+@router.get("/drafts/{draft_id}/{action:path}", include_in_schema=False)
+def action_address(draft_id: DatabaseId, action: str) -> RedirectResponse:
+    """A form's address opened as a page (a bookmark, Back to a refused action's page, a link sent on): the draft,
+    where the form is; it was a 405 page."""
+    return RedirectResponse(f"/review/drafts/{draft_id}", status_code=303)
+
+
 @router.post("/drafts/{draft_id}/approve", response_model=None)
 def approve(
     draft_id: DatabaseId, request: Request, session: SessionDep, reviewer: ReviewerDep,

@@ -152,7 +152,9 @@ def test_the_page_holds_edits_and_approvals_to_the_apis_rules(shop_with_fake_cam
         expect(page.locator("#status")).to_have_text("rejected")
         stale.fill("form[action$='/reject'] input[name=comment]", "from the old tab")
         stale.click("#reject")
-        expect(stale.locator("#error")).to_contain_text("is already rejected")
+        expect(stale.locator("#error")).to_contain_text("was changed since you read it (Ola Copywriter rejected it)")
+        expect(stale.locator("#typed-comment")).to_have_value("from the old tab")  # to copy from: it was lost
+        assert stale.url == second_url  # the draft's address, not the form's: Back and reload work
         expect(stale.locator("#status")).to_have_text("rejected")
 
         page.goto(f"{live_server}/review/drafts/99999")
@@ -235,4 +237,38 @@ def test_the_pages_fit_a_phone_screen(shop_with_fake_campaign, live_server, api_
             assert page.evaluate("window.innerWidth") == 390 and width <= 390, (url, width)
         preview = page.locator("iframe.preview").bounding_box()
         assert preview is not None and preview["x"] >= 0 and preview["x"] + preview["width"] <= 390
+        browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
+def test_an_edit_not_saved_is_not_lost_without_a_word(shop_with_fake_campaign, live_server, api_key):
+    """A subject typed and not saved was thrown away when the copywriter clicked Approve; and a refused action's
+    page stood at the form's address, which a bookmark or Back opened as a 405 page."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = _logged_in(browser, live_server, api_key)
+        page.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
+        draft_url = live_server + page.locator("#drafts tr[data-draft-id] a").first.get_attribute("href")
+        page.goto(draft_url)
+        status = page.locator("#status").inner_text()
+        page.locator(".card.selected input[name=subject]").fill("Typed, not saved")
+        asked = []
+
+        def answer(dialog, accept: bool) -> None:
+            asked.append(dialog.message)
+            dialog.accept() if accept else dialog.dismiss()
+
+        page.once("dialog", lambda dialog: answer(dialog, accept=False))
+        page.click("#approve")
+        assert asked and "not saved" in asked[0]
+        expect(page.locator("#status")).to_have_text(status)  # nothing was sent: the person stays with the edit
+        expect(page.locator(".card.selected input[name=subject]")).to_have_value("Typed, not saved")
+        page.locator(".card.selected button[name=save]").click()  # saving asks nothing
+        expect(page.locator(".card.selected input[name=subject]")).to_have_value("Typed, not saved")
+        assert len(asked) == 1
+
+        page.goto(f"{draft_url}/approve")  # a form's address opened as a page: the draft
+        assert page.url == draft_url
         browser.close()
