@@ -8,19 +8,21 @@ draft that someone changed since is refused, showing the draft as it is now besi
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any, get_args
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from service import campaigns as campaign_ops
 from service import drafts as draft_ops
 from service.auth import SESSION_HOURS, close_session, open_session, verify_key
-from service.db.models import Draft
+from service.db.models import Customer, Draft
 from service.deps import REVIEW_COOKIE, ApiKeyDep, ReviewerDep, SessionDep, StateDep
-from service.errors import Conflict, InvalidInput, NotReady, TailorError, Unauthorized, as_told
+from service.errors import Conflict, InvalidInput, NotFound, NotReady, TailorError, Unauthorized, as_told
 from service.experiments import experiment_results
 from service.pipeline.mail import sender_of
 from service.review import SESSION_ENDED, after_login, templates
@@ -117,16 +119,52 @@ def _written_in(draft: Draft) -> str:
     return writing_locale(draft.customer.locale, load_brand(draft.campaign.brand.slug))[0]
 
 
+@dataclass(frozen=True)
+class Whose:
+    """The campaign and customer a draft's form was for, which outlive the draft when its campaign is generated
+    again."""
+
+    campaign_id: int
+    customer_id: str
+
+
+def _whose(
+    campaign_id: Annotated[int | None, Form()] = None, customer_id: Annotated[str | None, Form()] = None
+) -> Whose | None:
+    return Whose(campaign_id, customer_id) if campaign_id is not None and customer_id else None
+
+
+WhoseForm = Annotated[Whose | None, Depends(_whose)]
+
+
+def _replacement(session: Session, draft_id: int, whose: Whose) -> int | None:
+    """The customer's draft in the campaign now, when draft ``draft_id`` is gone (None when it was not replaced)."""
+    if session.get(Draft, draft_id) is not None:
+        return None
+    return session.scalar(
+        select(Draft.id).join(Customer, Customer.id == Draft.customer_id)
+        .where(Draft.campaign_id == whose.campaign_id, Customer.external_id == whose.customer_id)
+    )  # fmt: skip
+
+
 def _refused(
     request: Request, session: Session, draft_id: int, error: Exception, comments: dict[str, str] | None = None,
-    approval: dict[str, Any] | None = None, **edit: Any,
+    approval: dict[str, Any] | None = None, whose: Whose | None = None, **edit: Any,
 ) -> HTMLResponse:  # fmt: skip
     """The draft's page again after an action that was not done: the action's own refusal, or a database too busy
-    to write it (an import holding SQLite's lock), with what the person typed and chose still in the form."""
+    to write it (an import holding SQLite's lock), with what the person typed and chose still in the form. A
+    draft replaced meanwhile (its campaign generated again) leads to the customer's new draft (``whose``: the
+    campaign and customer the form named), what they typed in its forms."""
     error = as_told(error)
     if not isinstance(error, TailorError):
         raise error
     session.rollback()  # nothing of the refused action is kept
+    if isinstance(error, NotFound) and whose is not None and (now := _replacement(session, draft_id, whose)):
+        said = Conflict(
+            f"Draft {draft_id} was replaced when campaign {whose.campaign_id} was generated again, and nothing was "
+            f"done: this is the customer's draft now, written afresh. Read it, then try again."
+        )
+        return _draft_page(request, session, now, said, None, None, comments, approval)
     page = _draft_page(request, session, draft_id, error, edit or None, edit.get("variant_id"), comments, approval)
     if error.retry_after_seconds:
         page.headers["Retry-After"] = str(error.retry_after_seconds)
@@ -276,7 +314,7 @@ def action_address(draft_id: DatabaseId, action: str) -> RedirectResponse:
 def approve(
     draft_id: DatabaseId, request: Request, session: SessionDep, reviewer: ReviewerDep,
     variant_id: Annotated[DatabaseId | None, Form()] = None, comment: Annotated[str, Form()] = "",
-    override_checks: Annotated[bool, Form()] = False, expected_revision: RevisionForm = None,
+    override_checks: Annotated[bool, Form()] = False, expected_revision: RevisionForm = None, whose: WhoseForm = None,
 ) -> RedirectResponse | HTMLResponse:  # fmt: skip
     try:
         draft_ops.approve(
@@ -285,31 +323,31 @@ def approve(
         )  # fmt: skip
     except (TailorError, OperationalError) as error:
         chosen = {"variant_id": variant_id, "override_checks": override_checks}
-        return _refused(request, session, draft_id, error, {"approve": comment}, chosen)
+        return _refused(request, session, draft_id, error, {"approve": comment}, chosen, whose=whose)
     return _back_to(draft_id)
 
 
 @router.post("/drafts/{draft_id}/reject", response_model=None)
 def reject(
     draft_id: DatabaseId, request: Request, session: SessionDep, reviewer: ReviewerDep,
-    comment: Annotated[str, Form()] = "", expected_revision: RevisionForm = None,
+    comment: Annotated[str, Form()] = "", expected_revision: RevisionForm = None, whose: WhoseForm = None,
 ) -> RedirectResponse | HTMLResponse:  # fmt: skip
     try:
         draft_ops.reject(session, draft_id, reviewer, comment, expected_revision)
     except (TailorError, OperationalError) as error:
-        return _refused(request, session, draft_id, error, {"reject": comment})
+        return _refused(request, session, draft_id, error, {"reject": comment}, whose=whose)
     return _back_to(draft_id)
 
 
 @router.post("/drafts/{draft_id}/reopen", response_model=None)
 def reopen(
     draft_id: DatabaseId, request: Request, session: SessionDep, reviewer: ReviewerDep,
-    comment: Annotated[str, Form()] = "", expected_revision: RevisionForm = None,
+    comment: Annotated[str, Form()] = "", expected_revision: RevisionForm = None, whose: WhoseForm = None,
 ) -> RedirectResponse | HTMLResponse:  # fmt: skip
     try:
         draft_ops.reopen(session, draft_id, reviewer, comment, expected_revision)
     except (TailorError, OperationalError) as error:
-        return _refused(request, session, draft_id, error, {"reopen": comment})
+        return _refused(request, session, draft_id, error, {"reopen": comment}, whose=whose)
     return _back_to(draft_id)
 
 
@@ -319,6 +357,7 @@ def edit(
     reviewer: ReviewerDep,
     subject: Annotated[str, Form()] = "", preheader: Annotated[str, Form()] = "", intro: Annotated[str, Form()] = "",
     product_line: Annotated[list[str] | None, Form()] = None, expected_revision: RevisionForm = None,
+    whose: WhoseForm = None,
 ) -> RedirectResponse | HTMLResponse:  # fmt: skip
     typed = {
         "subject": subject, "preheader": preheader, "intro": intro, "product_lines": product_line,
@@ -328,5 +367,5 @@ def edit(
         changes = draft_ops.variant_edit(reviewer, **typed)
         draft_ops.edit_variant(session, draft_id, variant_id, changes, state.models)
     except (TailorError, OperationalError) as error:
-        return _refused(request, session, draft_id, error, variant_id=variant_id, **typed)
+        return _refused(request, session, draft_id, error, whose=whose, variant_id=variant_id, **typed)
     return _back_to(draft_id, preview=variant_id)  # the edited email, as it will now be sent

@@ -583,3 +583,36 @@ def test_the_outline_of_what_takes_input_can_be_seen():
     for selector in ("\ninput[type=text], input[type=password], textarea {", "\nbutton {", "input[type=search] {"):
         rule = css[css.index(selector) :].split("}")[0]
         assert "border:1px solid var(--control)" in rule, selector
+
+
+def test_an_action_on_a_draft_replaced_meanwhile_leads_to_the_customer_s_new_draft(client, demo_files, monkeypatch):
+    """Generating the campaign again replaced the draft a reviewer had open; their Approve ended on "Draft 50 does
+    not exist", the comment lost, and nothing said where the customer's new draft was."""
+    from tests.service.conftest import wait_for_job
+
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_shop(client, demo_files)
+    campaign_id = generated_campaign(client, max_customers=2)
+    old = client.get(f"/campaigns/{campaign_id}/drafts", params={"status": "pending"}).json()[0]
+    page = client.get(f"/review/drafts/{old['id']}").text
+    assert (
+        f'name="customer_id" value="{old["customer_id"]}"' in page
+        and f'name="campaign_id" value="{campaign_id}"' in page
+    )
+    job = wait_for_job(client, client.post(f"/campaigns/{campaign_id}/generate").json()["job_id"])
+    assert job["status"] == "succeeded"
+    assert client.get(f"/drafts/{old['id']}").status_code == 404  # replaced
+
+    form = {"comment": "checked the prices", "expected_revision": 0, "campaign_id": campaign_id,
+            "customer_id": old["customer_id"]}  # fmt: skip
+    answer = client.post(f"/review/drafts/{old['id']}/approve", data=form)
+    text = unescape(answer.text)
+    new = next(
+        d for d in client.get(f"/campaigns/{campaign_id}/drafts").json() if d["customer_id"] == old["customer_id"]
+    )
+    assert answer.status_code == 409 and f"Draft {old['id']} was replaced when campaign {campaign_id}" in text
+    assert "<h1>Draft for" in text and f'action="/review/drafts/{new["id"]}/approve"' in text
+    assert 'name="comment" value="checked the prices"' in text  # what they typed, in the new draft's form
+    assert new["status"] == "pending"  # nothing was done
+    gone = client.post(f"/review/drafts/{old['id']}/approve", data={"comment": "x"})  # a form without whose draft
+    assert gone.status_code == 404
