@@ -75,6 +75,7 @@ def test_import_train_generate_review_send(client, engine, demo_files, mail_serv
 
     controller, messages = mail_server
     monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    monkeypatch.setenv("TAILOR_PUBLIC_URL", "https://mail.shop.example")  # unsubscribe links recipients can follow
     sent = wait_for_job(client, client.post(f"/campaigns/{campaign_id}/send").json()["job_id"])
     assert sent["status"] == "succeeded", sent["error"]
     assert sent["result"] == {
