@@ -12,9 +12,11 @@ from tabular.rows import (
     is_parquet,
     layout_problem,
     located,
+    past_header_left_out,
     read_csv_text,
     record_lines,
     rows_of,
+    scan_csv,
 )
 
 __all__ = [
@@ -31,8 +33,10 @@ __all__ = [
     "layout_problem",
     "located",
     "parse_dates",
+    "past_header_left_out",
     "read_csv_text",
     "record_lines",
     "rows_of",
+    "scan_csv",
     "scan_utf8",
 ]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import warnings
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -62,57 +64,80 @@ def how_many_more(mask: pd.Series, what: str = "lines") -> str:
     return f" ({count:,} {what} have none)" if count > 1 else ""
 
 
-def record_lines(path: str | Path, separator: str = ",") -> np.ndarray:
-    """The line each record of a CSV file starts on, the header first, skipping the blank lines pandas skips: a
-    record's line is not its position + 2 when a quoted cell holds a line break or a blank line comes before it.
-    Counted once with Python's own reader (8 bytes a row; half a second for a million lines); empty when the
-    reader gives up (a cell past its size limit), and rows are then named by their position."""
-    starts = array("q")
+@dataclass(frozen=True)
+class CsvScan:
+    """What one pass of Python's own CSV reader over a file tells: the line each record starts on, the header first
+    (empty when the reader gave up, on a cell past its size limit, say: rows are then named by their position), and
+    ``layout``, (line, what is wrong) when the rows do not line up with the header (see ``layout_problem``)."""
+
+    lines: np.ndarray
+    layout: tuple[int, str] | None
+
+
+def scan_csv(path: str | Path, separator: str = ",") -> CsvScan:
+    """One pass over a CSV file for both ``record_lines`` and ``layout_problem``, skipping the blank lines pandas
+    skips (8 bytes a row; half a second for a million lines)."""
+    starts, header, layout = array("q"), None, None
     with Path(path).open(newline="", encoding="utf-8-sig") as handle:
         reader, previous = csv.reader(handle, delimiter=separator), 0
         try:
             for record in reader:
                 if len(record) > 1 or (record and record[0].strip()):
                     starts.append(previous + 1)
+                    if header is None:
+                        header, layout = record, _repeated_column(record)
+                    elif layout is None:
+                        layout = _past_header(record, header, previous + 1, separator)
                 previous = reader.line_num
-        except csv.Error:
+        except csv.Error:  # the reader's own limits: pandas reads such a file, or says what is wrong itself
             starts = array("q")
-    return np.frombuffer(starts, dtype=np.int64) if starts else np.empty(0, dtype=np.int64)
+    lines = np.frombuffer(starts, dtype=np.int64) if starts else np.empty(0, dtype=np.int64)
+    return CsvScan(lines, layout)
+
+
+def _repeated_column(header: list[str]) -> tuple[int, str] | None:
+    """A column the header names twice (the reader would keep the first and rename the other)."""
+    names = [name.strip() for name in header]
+    repeated = next((name for position, name in enumerate(names) if name in names[:position]), None)
+    return (1, f"the header names column '{repeated}' twice") if repeated is not None and len(names) > 1 else None
+
+
+def _past_header(record: list[str], header: list[str], line: int, separator: str) -> tuple[int, str] | None:
+    """A record with a value past the header's columns (on the first data row, the reader would take the first
+    column for row labels, shifting every value one column). A header of one column is a file with other
+    separators, which the readers hint at instead."""
+    if len(header) == 1 or len(record) <= len(header) or not any(cell.strip() for cell in record[len(header) :]):
+        return None
+    holding = {",": "a comma", "\t": "a tab", ";": "a semicolon"}.get(separator, "the separator")
+    return line, (
+        f"has {len(record)} cells where the header names {len(header)} columns: a cell holding {holding} needs quotes"
+    )
+
+
+def record_lines(path: str | Path, separator: str = ",") -> np.ndarray:
+    """The line each record of a CSV file starts on, the header first: a record's line is not its position + 2 when
+    a quoted cell holds a line break or a blank line comes before it."""
+    return scan_csv(path, separator).lines
 
 
 def layout_problem(path: str | Path, separator: str = ",") -> tuple[int, str] | None:
     """(line, what is wrong) for a CSV file whose rows do not line up with its header, else None: a column named
-    twice (the reader would keep the first and rename the other), or a row with a cell past the header's
-    columns (the reader would take the first column for row labels, shifting every value one column, when the
-    first data row has one). Cells past the header that are all empty, a trailing separator on each row as some
-    exports write, are no problem: ``read_csv_text`` leaves them out."""
-    with Path(path).open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle, delimiter=separator)
-        try:
-            header = next(reader, None)
-            if header is None or len(header) == 1:  # one column: a file with other separators, which readers hint at
-                return None
-            names = [name.strip() for name in header]
-            repeated = next((name for position, name in enumerate(names) if name in names[:position]), None)
-            if repeated is not None:
-                return 1, f"the header names column '{repeated}' twice"
-            previous = reader.line_num
-            for record in reader:
-                if len(record) > len(header) and any(cell.strip() for cell in record[len(header) :]):
-                    holding = {",": "a comma", "\t": "a tab", ";": "a semicolon"}.get(separator, "the separator")
-                    return previous + 1, (
-                        f"has {len(record)} cells where the header names {len(header)} columns: a cell holding "
-                        f"{holding} needs quotes"
-                    )
-                previous = reader.line_num
-        except csv.Error:  # the reader's own limits: pandas reads such a file, or says what is wrong itself
-            return None
-    return None
+    twice, or a row with a value past the header's columns. Cells past the header that are all empty, a trailing
+    separator on each row as some exports write, are no problem: ``read_csv_text`` leaves them out."""
+    return scan_csv(path, separator).layout
+
+
+@contextmanager
+def past_header_left_out() -> Iterator[None]:
+    """Around pandas reading a file with ``index_col=False``: the empty cells past the header (a trailing separator
+    on each row) are left out, and pandas' warning that they are is not shown."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pd.errors.ParserWarning)
+        yield
 
 
 def read_csv_text(path: str | Path, **options) -> pd.DataFrame:
     """``pandas.read_csv`` of a file whose layout ``layout_problem`` found sound: cells past the header (all
     empty) are left out, never taken for row labels."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", pd.errors.ParserWarning)  # the empty cells past the header, left out
+    with past_header_left_out():
         return pd.read_csv(path, index_col=False, **options)

@@ -7,7 +7,6 @@ bounded memory (see import_file)."""
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -29,7 +28,7 @@ from service.errors import MAX_PROBLEMS, InvalidInput, Problem
 from service.importing.columns import SPECS, TableSpec, parse_table
 from service.importing.erased import erased_warnings, without_erased
 from service.wording import counted
-from tabular import DateOrder, is_parquet, layout_problem, record_lines, scan_utf8
+from tabular import DateOrder, is_parquet, layout_problem, past_header_left_out, scan_csv, scan_utf8
 from tabular.dates import NUMERIC_DATE
 
 # A language tag (BCP 47): the language's two or three letters (ISO 639: en, gsw for Swiss German), then perhaps a
@@ -68,9 +67,10 @@ def read_table(path: Path, name: str | None = None) -> pd.DataFrame:
     path = Path(path)
     shown = name or str(path)
     _require_readable(path, shown)
+    if not is_parquet(path):
+        _require_lined_up(shown, layout_problem(path))
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", pd.errors.ParserWarning)  # the empty cells past the header, left out
+        with past_header_left_out():
             return pd.read_parquet(path) if is_parquet(path) else pd.read_csv(path, **CSV_TEXT)
     except Exception as error:  # the reader's own message says what is wrong with the file
         raise _unreadable(shown, error) from error
@@ -119,6 +119,7 @@ def import_file(
     shown = name or str(path)
     lines = _require_readable(path, shown)
     numbers = RowNumbers(path)
+    _require_lined_up(shown, numbers.layout)
     dates_day_first, problems = _dates_day_first(path, shown, spec, numbers)  # every other problem is named too
     unordered = {problem.column for problem in problems if problem.column}
     earlier_keys = _EarlierKeys(spec.key)
@@ -219,10 +220,13 @@ def _require_readable(path: Path, shown: str) -> int:
     require_known_format(path, shown)
     if is_parquet(path):
         return _parquet(path, shown).metadata.num_rows
-    lines = _require_utf8(path, shown)
-    if layout := layout_problem(path):
+    return max(_require_utf8(path, shown) - 1, 1)
+
+
+def _require_lined_up(shown: str, layout: tuple[int, str] | None) -> None:
+    """Refuse a CSV file whose rows do not line up with its header (``tabular.layout_problem``), by its line."""
+    if layout:
         raise InvalidInput(shown, [Problem(layout[0], None, layout[1])])
-    return max(lines - 1, 1)
 
 
 def require_known_format(path: str | Path, shown: str) -> None:
@@ -256,7 +260,9 @@ class RowNumbers:
 
     def __init__(self, path: Path) -> None:
         self.first = first_row(path)
-        self.lines = None if is_parquet(path) else record_lines(path)
+        scan = None if is_parquet(path) else scan_csv(path)  # one pass: the lines, and whether the rows line up
+        self.lines = None if scan is None else scan.lines
+        self.layout = None if scan is None else scan.layout
 
     def __call__(self, position: int) -> int:
         return int(self.of(position, 1)[0])
@@ -278,8 +284,7 @@ def _chunks(path: Path, shown: str, numbers: RowNumbers, columns: list[str] | No
         else:
             frames = pd.read_csv(path, **CSV_TEXT, chunksize=CHUNK_ROWS, usecols=columns)
         start = 0
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", pd.errors.ParserWarning)  # the empty cells past the header, left out
+        with past_header_left_out():
             for chunk in frames:
                 yield chunk.set_axis(numbers.of(start, len(chunk)))
                 start += len(chunk)
