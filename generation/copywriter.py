@@ -25,6 +25,7 @@ from generation.diversity import is_near_duplicate
 from generation.errors import ModelOutputInvalid, ModelTimedOut, ModelUnavailable
 from generation.grouping import Group
 from generation.guardrails import COPY_CHECKS, CheckContext, run_checks
+from generation.guardrails.claims import short_words
 from generation.guardrails.length import LIMITS
 from generation.guardrails.structure import plain_words
 from generation.llm import Usage, complete_json, model_locales
@@ -317,12 +318,10 @@ def _same_subject(variant: CopyVariant, chosen: list[tuple[CopyVariant, bool]]) 
     return plain_words(variant.subject) in {plain_words(v.subject) for v, _ in chosen}
 
 
-# Words of four letters or more, compared by their first five: "biscuit" and "biscuits", "roast" and "roasted".
-_CONTENT_WORD = re.compile(r"[^\W\d_]{4,}")
-
-
 def _stems(*texts: str) -> set[str]:
-    return {word.lower()[:5] for text in texts for word in _CONTENT_WORD.findall(text or "")}
+    """Words of four letters or more, compared by their first five: "biscuit" and "biscuits", "roast" and
+    "roasted"."""
+    return {word[:5] for word in short_words(*texts)}
 
 
 def _reads_as_its_own(line: str, request: DraftRequest, product_id: str) -> bool:

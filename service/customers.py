@@ -7,10 +7,9 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from recommenders.rules import Rules
-from service.addresses import address_key
 from service.campaigns import cancel_first
 from service.db.models import Campaign, Customer, ErasedSend, Product, Send
-from service.erasures import email_digest, keep_erasure
+from service.erasures import address_digest, keep_erasure
 from service.errors import Conflict, InvalidInput, NotFound, Problem
 from service.forecasts import mark_stale_for_customers
 from service.schemas import CustomerOut, ProductOut, Recommendation
@@ -44,7 +43,7 @@ def erase_customer(session: Session, external_id: str) -> None:
     sends = select(Send.id, Send.message_id, Send.to_email).where(Send.customer_id == customer.id)
     their_sends = session.execute(sends)
     erased_sends = [
-        {"id": send_id, "message_id": message_id, "email_digest": _address_digest(to or customer.email)}
+        {"id": send_id, "message_id": message_id, "email_digest": address_digest(to or customer.email)}
         for send_id, message_id, to in their_sends
     ]  # the address each went to (a customer's may have changed since), else theirs
     if erased_sends:
@@ -53,10 +52,6 @@ def erase_customer(session: Session, external_id: str) -> None:
     session.flush()
     session.expunge(customer)
     session.execute(delete(Customer).where(Customer.id == customer.id))
-
-
-def _address_digest(email: str | None) -> str | None:
-    return email_digest(email) if email and address_key(email) else None
 
 
 def customer_sends(session: Session, external_id: str, limit: int = 50, offset: int = 0) -> list[Send]:

@@ -34,6 +34,11 @@ def email_digest(email: str) -> str:
     return _digest("email", address_key(email))
 
 
+def address_digest(email: str | None) -> str | None:
+    """``email_digest`` of an address, or None for none (an empty or blank one): what an erasure keeps of it."""
+    return email_digest(email) if email and address_key(email) else None
+
+
 def _digest(kind: str, value: str) -> str:
     # The kind in front: an id spelt like an address matches no address.
     return hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()
@@ -48,8 +53,7 @@ def keep_erased_ids(session: Session, customers: Iterable[tuple[str, str]]) -> N
     """Add ``(customer_id, email)`` pairs to the suppression list: a customer being erased, or a new id of an
     erased address (the person signed up again under another id without lifting their erasure)."""
     for external_id, email in customers:
-        address = email_digest(email) if address_key(email) else None
-        session.merge(ErasedCustomer(id_digest=id_digest(external_id), email_digest=address))
+        session.merge(ErasedCustomer(id_digest=id_digest(external_id), email_digest=address_digest(email)))
 
 
 @dataclass(frozen=True)

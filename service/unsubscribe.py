@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 from generation.locales import language_of
 from generation.schemas import LOCALES
 from generation.templates import render_string, strings
-from service.addresses import address_key, stop_shared_addresses
+from service.addresses import stop_shared_addresses
 from service.db.models import Brand, Campaign, Customer, ErasedCustomer, ErasedSend, Send
-from service.erasures import email_digest
+from service.erasures import address_digest
 from service.errors import NotFound
 from service.events import ingest_events
 from service.schemas import EventIn
@@ -166,7 +166,7 @@ def _customers_with_address(session: Session, digest: str) -> list[Customer]:
         customer_id
         for batch in session.execute(select(Customer.id, Customer.email)).partitions(10_000)
         for customer_id, email in batch
-        if email and address_key(email) and email_digest(email) == digest
+        if address_digest(email) == digest
     ]
     return list(session.scalars(select(Customer).where(Customer.id.in_(ids)))) if ids else []
 
@@ -175,10 +175,9 @@ def _returned(customers: list[Customer]) -> Subscription:
     """The unsubscribe page for the customers an erased send's address belongs to again: the brand of the send is
     gone with it, and the page speaks their language."""
     first = customers[0]
-    locale = language_of(first.locale or "")
     return Subscription(
         email=first.email, brand="", unsubscribed=all(c.unsubscribed for c in customers),
-        locale=locale if locale in LOCALES else "en",
+        locale=_page_locale(first.locale),
     )  # fmt: skip
 
 
@@ -217,5 +216,10 @@ def _subscription(session: Session, send: Send) -> Subscription:
     own = campaign.brand.name if campaign is not None else ""
     others = session.scalars(select(Brand.name).where(Brand.name != own).order_by(Brand.name)).all() if own else []
     brand = ", ".join([own, *others]) if own else ""
-    locale = next((code for code in (send.locale, language_of(send.locale or "")) if code in LOCALES), "en")
+    locale = _page_locale(send.locale)
     return Subscription(email=send.customer.email, brand=brand, unsubscribed=send.customer.unsubscribed, locale=locale)
+
+
+def _page_locale(locale: str | None) -> str:
+    """The language the page speaks for an email or customer in ``locale``: it, its language, else English."""
+    return next((code for code in (locale, language_of(locale or "")) if code in LOCALES), "en")

@@ -121,9 +121,9 @@ def borrowed_words(line: str, product: ProductFact, others: list[ProductFact]) -
     own = _own_words(product)
     theirs = _words(*(f"{other.name} {other.description}" for other in others)) - own
     borrowed = _words(line) & theirs
-    short, own_short = _short_words(line), _short_words(product.name, product.category, product.description)
+    short, own_short = short_words(line), short_words(product.name, product.category, product.description)
     for other in others:
-        named = (short & _short_words(other.name)) - own_short
+        named = (short & short_words(other.name)) - own_short
         if len(named) >= 2:
             borrowed |= named
     return borrowed
@@ -132,7 +132,8 @@ def borrowed_words(line: str, product: ProductFact, others: list[ProductFact]) -
 _SHORT_WORD = re.compile(r"[^\W\d_]{4,}")
 
 
-def _short_words(*texts: str) -> set[str]:
+def short_words(*texts: str) -> set[str]:
+    """The words of four letters or more of ``texts``, in lower case: what a product's name is told by."""
     return {word.lower() for text in texts for word in _SHORT_WORD.findall(text or "")}
 
 

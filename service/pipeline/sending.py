@@ -18,6 +18,7 @@ answering is taken to have failed, its draft approved again.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import smtplib
 from datetime import datetime
@@ -261,14 +262,16 @@ def send_campaign(
     return result
 
 
-_LOOPBACK = ("localhost", "0.0.0.0", "::", "::1")  # and 127.0.0.0/8
-
-
 def unreachable_links(base_url: str) -> str | None:
     """Why the unsubscribe links that start with ``base_url`` cannot be followed by the people mailed (an address
     only this machine reaches: TAILOR_PUBLIC_URL unset), or None."""
     host = (urlsplit(base_url).hostname or "").lower()
-    if host not in _LOOPBACK and not host.startswith("127."):
+    try:
+        address = ipaddress.ip_address(host)
+        only_here = address.is_loopback or address.is_unspecified  # 127.0.0.1, ::1; 0.0.0.0, ::
+    except ValueError:  # a name
+        only_here = host == "localhost"
+    if not only_here:
         return None
     return (
         f"the emails' unsubscribe links start with {base_url}, which only this machine reaches: set TAILOR_PUBLIC_URL "

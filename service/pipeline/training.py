@@ -133,20 +133,21 @@ def submit_audience_refresh(runner: JobRunner, engine: Engine) -> str:
 
 
 class _Stages:
-    """``progress`` over ``count`` stages of STAGE_SHARE figures each: ``stages(i, message)`` says stage ``i``
-    starts, and ``stages.within(i, message)`` is a listener whose (done, total) move the figures inside it."""
+    """``progress`` over ``count`` stages of ``share`` figures each: ``stages(i, message)`` says stage ``i`` starts,
+    and ``stages.within(i, message)`` is a listener whose (done, total) move the figures inside it, short of the
+    last figure, which only the whole work's end reports."""
 
-    def __init__(self, progress: ProgressFn | None, count: int) -> None:
+    def __init__(self, progress: ProgressFn | None, count: int, share: int = STAGE_SHARE) -> None:
         self.progress = progress or (lambda done, total, message="": None)
-        self.total = count * STAGE_SHARE
+        self.share, self.total = share, count * share
 
     def __call__(self, index: int, message: str) -> None:
-        self.progress(index * STAGE_SHARE, self.total, message)
+        self.progress(index * self.share, self.total, message)
 
     def within(self, index: int, message: str) -> FitProgress:
         def heard(done: int, total: int, detail: str = "") -> None:
-            share = STAGE_SHARE * min(done, total) // total if total > 0 else 0
-            self.progress(index * STAGE_SHARE + share, self.total, f"{message}: {detail}" if detail else message)
+            figure = index * self.share + (self.share * min(done, total) // total if total > 0 else 0)
+            self.progress(min(figure, self.total - 1), self.total, f"{message}: {detail}" if detail else message)
 
         return heard
 
@@ -350,15 +351,11 @@ def train_all(progress: ProgressFn, engine: Engine, model: str | None = None, tu
     )
     # Each step's own stages move the job's figures (a step in hundredths), so that a big shop's job does not sit
     # at 0 while its audience is profiled for minutes; and each report is where a cancel or a shutdown stops it.
-    total = len(steps) * STEP_SHARE
+    stages = _Stages(progress, len(steps), STEP_SHARE)
     results: dict[str, Any] = {}
     for index, (name, step) in enumerate(steps):
-
-        def within(done: int, of: int, message: str = "", index: int = index, name: str = name) -> None:
-            share = index * STEP_SHARE + (STEP_SHARE * done // of if of else 0)
-            progress(min(share, total - 1), total, f"training {name}" + (f": {message}" if message else ""))
-
+        within = stages.within(index, f"training {name}")
         within(0, 1)
         results[name] = step(within)
-    progress(total, total, "trained")
+    progress(stages.total, stages.total, "trained")
     return {**results, "data_marker": marker}

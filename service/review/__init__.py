@@ -107,10 +107,12 @@ class SameOriginWrites:
                 f"address ({', '.join(sorted(a for a in ours if a))}): it is refused. Behind a proxy that rewrites "
                 "the Host header, set TAILOR_PUBLIC_URL to the address people open the review page at."
             )
-            if path == PREFIX or path.startswith(f"{PREFIX}/"):  # a person's form: a page, as every review error
-                refused = error_page(Request(scope, receive), 403, message)
-            else:
-                refused = JSONResponse({"error": "Forbidden", "message": message, "problems": []}, status_code=403)
+            request = Request(scope, receive)
+            refused = (
+                error_page(request, 403, message)  # a person's form: a page, as every review error
+                if is_review_page(request)
+                else JSONResponse({"error": "Forbidden", "message": message, "problems": []}, status_code=403)
+            )
             await refused(scope, receive, send)
             return
         await self.app(scope, receive, send)
