@@ -20,6 +20,7 @@ from service.docs_pages import add_docs_pages
 from service.errors import (
     DatabaseBusy,
     DatabaseUnavailable,
+    DraftReplaced,
     NumberOutOfRange,
     TailorError,
     Unauthorized,
@@ -104,7 +105,11 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         if isinstance(error, Unauthorized):  # RFC 9110: a 401 names the scheme that would be accepted
             headers = {"WWW-Authenticate": 'Bearer realm="tailor"'}
         if is_review_page(request):
-            page = error_page(request, error.status_code, str(error))
+            replaced_by = error.replaced_by if isinstance(error, DraftReplaced) else None
+            onward = (
+                (f"/review/drafts/{replaced_by}", f"the customer's draft now ({replaced_by})") if replaced_by else None
+            )
+            page = error_page(request, error.status_code, str(error), onward)
             page.headers.update(headers or {})
             return page
         return JSONResponse(error_body(error), status_code=error.status_code, headers=headers)

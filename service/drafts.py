@@ -30,8 +30,17 @@ from service.auth import acting_key
 from service.campaigns import get_campaign
 from service.clock import utcnow
 from service.db.batches import batches
-from service.db.models import Customer, Draft, Review, Variant
-from service.errors import Conflict, DraftChanged, InvalidInput, NotFound, NotReady, Problem, field_path
+from service.db.models import Customer, Draft, ReplacedDraft, Review, Variant
+from service.errors import (
+    Conflict,
+    DraftChanged,
+    DraftReplaced,
+    InvalidInput,
+    NotFound,
+    NotReady,
+    Problem,
+    field_path,
+)  # fmt: skip
 from service.forecasts import mark_stale
 from service.pipeline.model_store import ModelStore
 from service.schemas import COMMENT_MAX, DraftOut, ReviewOut, VariantEdit, VariantOut
@@ -58,8 +67,20 @@ AS_SHOWN = (
 def get_draft(session: Session, draft_id: int) -> Draft:
     draft = session.scalar(select(Draft).where(Draft.id == draft_id).options(*AS_SHOWN))
     if draft is None:
-        raise NotFound(f"Draft {draft_id} does not exist.")
+        raise missing_draft(session, draft_id)
     return draft
+
+
+def missing_draft(session: Session, draft_id: int, otherwise: str = "") -> NotFound:
+    """The error for a draft that is not there: one replaced when its campaign was generated again names the draft
+    that replaced it (DraftReplaced); any other is said not to exist, with ``otherwise`` after, when given."""
+    was = session.get(ReplacedDraft, draft_id)
+    if was is None:
+        return NotFound(f"Draft {draft_id} does not exist{': ' + otherwise if otherwise else ''}.")
+    now = session.scalar(
+        select(Draft.id).where(Draft.campaign_id == was.campaign_id, Draft.customer_id == was.customer_id)
+    )
+    return DraftReplaced(draft_id, was.campaign_id, now)
 
 
 def list_drafts(
@@ -207,7 +228,7 @@ def _record(session: Session, draft: Draft, review: Review, status: str | None =
     ).rowcount
     if not written:
         if (now := session.scalar(select(Draft.status).where(Draft.id == draft.id))) is None:
-            raise NotFound(f"Draft {draft.id} does not exist: its campaign was deleted meanwhile.")
+            raise missing_draft(session, draft.id, "its campaign was deleted meanwhile")
         if now != draft.status:
             raise Conflict(f"Draft {draft.id} was reviewed meanwhile and is {now} now; reload it before reviewing it.")
         raise _changed_since(session, draft.id, draft.revision)

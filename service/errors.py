@@ -17,6 +17,20 @@ class NotFound(TailorError):
     status_code = 404
 
 
+class DraftReplaced(NotFound):
+    """A draft deleted when its campaign was generated again (nobody had reviewed it): its answer names the draft
+    written for the same customer in its place (``replaced_by``), or says the customer is no longer in the
+    campaign's audience."""
+
+    def __init__(self, draft_id: int, campaign_id: int, replaced_by: int | None) -> None:
+        self.replaced_by = replaced_by
+        then = f"Draft {draft_id} was replaced when campaign {campaign_id} was generated again"
+        if replaced_by is None:
+            super().__init__(f"{then}, and its customer is no longer in the campaign's audience: no draft replaced it.")
+        else:
+            super().__init__(f"{then}: the customer's draft now is {replaced_by}, written afresh.")
+
+
 class Conflict(TailorError):
     status_code = 409
 
@@ -188,4 +202,6 @@ def error_body(error: TailorError) -> dict[str, Any]:
     body: dict[str, Any] = {"error": type(error).__name__, "message": str(error), "problems": []}
     if isinstance(error, InvalidInput):
         body["problems"] = [_problem_body(p) for p in error.problems[:PROBLEMS_IN_BODY]]
+    if isinstance(error, DraftReplaced):
+        body["replaced_by"] = error.replaced_by
     return body

@@ -96,6 +96,11 @@ class ErrorOut(BaseModel):
     problems: list[ProblemOut] = Field(
         default_factory=list, description="with 422: each refused field, or file row and column; else empty"
     )
+    replaced_by: int | None = Field(
+        default=None,
+        description="with a 404 of kind DraftReplaced: the draft written for the same customer when the campaign "
+        "was generated again (null: none, the customer is no longer in its audience); absent otherwise",
+    )
 
 
 class ImportResult(BaseModel):

@@ -301,6 +301,19 @@ class Send(Base):
     )
 
 
+class ReplacedDraft(Base):
+    """A draft deleted when its campaign was generated again (nobody had reviewed or edited it), kept as the
+    campaign and customer it was for, so that a client still holding its id is told which draft replaced it
+    (service.drafts.get_draft) rather than only that it does not exist."""
+
+    __tablename__ = "replaced_drafts"
+
+    draft_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    replaced_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class ErasedSend(Base):
     """A send erased with its customer (the right to erasure): its id, Message-ID and the digest of its address,
     nothing readable of the person, so that an email service's late events for it are skipped as erased rather than

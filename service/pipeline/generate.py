@@ -13,7 +13,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import DateTime, Engine, delete, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from recommenders.reorder import reorderable_products
@@ -21,7 +21,7 @@ from recommenders.rules import Rules, in_stock, recommend_with_rules
 from service.addresses import address_key
 from service.clock import utcnow
 from service.db.batches import IN_BATCH, batches, rows_where_in
-from service.db.models import Campaign, Customer, Draft, Review, Variant
+from service.db.models import Campaign, Customer, Draft, ReplacedDraft, Review, Variant
 from service.db.session import session_scope
 from service.forecasts import mean_price, refresh_forecast
 from service.jobs.heartbeat import Heartbeat
@@ -206,11 +206,15 @@ def rescore_draft(draft: Draft, engagement) -> None:
 
 
 def clear_untouched_drafts(session: Session, campaign_id: int) -> set[str]:
-    """Delete the campaign's drafts nobody reviewed or edited; the customers (external ids) whose drafts stay."""
+    """Delete the campaign's drafts nobody reviewed or edited, keeping which campaign and customer each was for
+    (ReplacedDraft: a client holding its id is told which draft replaced it); the customers (external ids) whose
+    drafts stay."""
     edited = select(Review.id).where(Review.draft_id == Draft.id).exists()
-    session.execute(
-        delete(Draft).where(Draft.campaign_id == campaign_id, Draft.status.in_(("pending", "flagged")), ~edited)
-    )
+    untouched = (Draft.campaign_id == campaign_id, Draft.status.in_(("pending", "flagged")), ~edited)
+    columns = ["draft_id", "campaign_id", "customer_id", "replaced_at"]
+    replaced = select(Draft.id, Draft.campaign_id, Draft.customer_id, literal(utcnow(), DateTime)).where(*untouched)
+    session.execute(insert(ReplacedDraft).from_select(columns, replaced))
+    session.execute(delete(Draft).where(*untouched))
     staying = select(Customer.external_id).join(Draft, Draft.customer_id == Customer.id)
     return set(session.scalars(staying.where(Draft.campaign_id == campaign_id)))
 

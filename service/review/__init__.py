@@ -144,13 +144,13 @@ def after_login(wanted: str | None) -> str:
     return PREFIX
 
 
-def error_page(request: Request, status_code: int, message: str) -> HTMLResponse:
+def error_page(request: Request, status_code: int, message: str, onward: tuple[str, str] | None = None) -> HTMLResponse:
     """An error as a page: what went wrong, a link back to the review page the person came from, and one to
-    the campaigns."""
+    the campaigns; ``onward`` (address, words), a link to where the person may have meant to go."""
     referer = urlsplit(request.headers.get("referer", ""))
     back = referer.path if referer.netloc == request.url.netloc and referer.path.startswith(PREFIX) else None
     context = {
         "title": TITLES.get(status_code, "Something went wrong"), "message": message,
-        "back": back if back != request.url.path else None,
+        "back": back if back != request.url.path else None, "onward": onward,
     }  # fmt: skip
     return templates.TemplateResponse(request, "error.html", context, status_code=status_code)

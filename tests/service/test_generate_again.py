@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from service.db.models import Draft
 from service.db.session import session_scope
-from tests.service.conftest import generated_campaign, trained_shop, wait_for_job
+from tests.service.conftest import generated_campaign, trained_shop, upload, wait_for_job
 
 
 def test_generating_again_keeps_edited_drafts_and_refuses_a_second_job_meanwhile(
@@ -50,6 +50,46 @@ def test_generating_again_keeps_edited_drafts_and_refuses_a_second_job_meanwhile
     assert client.get(f"/campaigns/{campaign_id}").json()["status"] == "ready"
     again = client.post(f"/campaigns/{campaign_id}/generate")  # once it is done, it may be generated again
     assert again.status_code == 202 and wait_for_job(client, again.json()["job_id"])["status"] == "succeeded"
+
+
+def test_a_replaced_drafts_id_names_the_draft_written_in_its_place(client, demo_files, tmp_path, monkeypatch):
+    """An API client holding the id of a draft deleted when its campaign was generated again is told which draft
+    is the customer's now (and, once the customer has left the audience, that none is); the review page links it."""
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_shop(client, demo_files)
+    campaign_id = generated_campaign(client, max_customers=2)
+    first, second = client.get(f"/campaigns/{campaign_id}/drafts").json()
+    for _ in range(2):  # a draft replaced twice still leads to the customer's latest
+        job = wait_for_job(client, client.post(f"/campaigns/{campaign_id}/generate").json()["job_id"])
+        assert job["status"] == "succeeded", job["error"]
+    now = {d["customer_id"]: d["id"] for d in client.get(f"/campaigns/{campaign_id}/drafts").json()}
+    new_id = now[first["customer_id"]]
+    assert new_id != first["id"]
+
+    for answer in (client.get(f"/drafts/{first['id']}"), client.post(f"/drafts/{first['id']}/approve")):
+        assert answer.status_code == 404
+        body = answer.json()
+        assert body["error"] == "DraftReplaced" and body["replaced_by"] == new_id
+        assert f"the customer's draft now is {new_id}" in body["message"]
+    assert "replaced_by" not in client.get("/drafts/999999").json()  # a draft that never was is just not found
+
+    page = client.get(f"/review/drafts/{first['id']}")
+    assert page.status_code == 404 and f'href="/review/drafts/{new_id}"' in page.text
+
+    # The other customer withdraws consent; generated again, the campaign has no draft for them.
+    with demo_files["customers"].open() as rows:
+        header, *lines = rows.read().splitlines()
+    columns = header.split(",")
+    row = next(line.split(",") for line in lines if line.split(",")[0] == second["customer_id"])
+    row[columns.index("marketing_consent")] = "false"
+    withdrawn = tmp_path / "customers.csv"
+    withdrawn.write_text(f"{header}\n{','.join(row)}\n")
+    assert upload(client, "customers", withdrawn).status_code == 200
+    job = wait_for_job(client, client.post(f"/campaigns/{campaign_id}/generate").json()["job_id"])
+    assert job["status"] == "succeeded", job["error"]
+    gone = client.get(f"/drafts/{second['id']}").json()
+    assert gone["error"] == "DraftReplaced" and gone["replaced_by"] is None
+    assert "no longer in the campaign's audience" in gone["message"]
 
 
 def _created(engine) -> dict[int, datetime]:
