@@ -98,14 +98,16 @@ def import_file(
     problems: Annotated[
         Path | None,
         typer.Option(
-            help="write a rejected file's problems (up to 1,000, then their count) to this CSV file",
+            help="write a rejected file's problems (up to 1,000, then their count) to this CSV file; for a file "
+            "imported, the rows it left out as of erased customers (none: only the header)",
             callback=_output_path,
         ),
     ] = None,
 ) -> None:
     """Import a file; a bad file is rejected whole with the row and column of every problem (the first 20 and
-    their count on the screen, all of them with --problems). After orders, the audience (segments, churn risk,
-    CLV) is recomputed."""
+    their count on the screen, all of them with --problems). The rows of erased customers are left out, not
+    refused (a warning names the first 20, --problems lists them all). After orders, the audience (segments,
+    churn risk, CLV) is recomputed."""
     from service.db.session import session_scope
     from service.errors import SHOWN_PROBLEMS, InvalidInput
     from service.importing import import_file
@@ -121,7 +123,7 @@ def import_file(
     except InvalidInput as error:
         _echo(f"error: {error}")
         if problems is not None:
-            _write_problems(problems, error)
+            _write_problems(problems, error.problems)
             _echo(f"every problem listed is in {problems}")
         elif len(error.problems) > SHOWN_PROBLEMS:
             _echo(f"to see them all: tailor import {kind} {file} --problems problems.csv")
@@ -132,6 +134,10 @@ def import_file(
     typer.echo(f"{summary.kind}: {rows}, {summary.inserted} new, {summary.updated} updated{left_out}")
     for warning in summary.warnings:
         _echo(f"warning: {warning}")
+    if problems is not None:
+        _write_problems(problems, summary.left_out_rows)
+        if summary.left_out:
+            _echo(f"every row left out is listed in {problems}")
     if kind == "orders":
         with progress_bar("recomputing the audience", counts=False) as update:
             runner = InlineJobRunner(engine, update)
@@ -140,15 +146,16 @@ def import_file(
         typer.echo(f"audience recomputed as of {result['as_of']}: {_in_segments(result['segments'])}")
 
 
-def _write_problems(path: Path, error) -> None:
-    """An import's problems as CSV (row, column, message), as the API's error body lists them."""
+def _write_problems(path: Path, problems) -> None:
+    """An import's problems, or the rows it left out, as CSV (row, column, message), as the API's error body lists
+    a refused file's problems."""
     import csv
 
     path.parent.mkdir(parents=True, exist_ok=True)  # as the other commands' outputs
     with path.open("w", newline="", encoding="utf-8") as handle:
         out = csv.writer(handle)
         out.writerow(["row", "column", "message"])
-        out.writerows(["" if p.row is None else p.row, p.column or "", p.message] for p in error.problems)
+        out.writerows(["" if p.row is None else p.row, p.column or "", p.message] for p in problems)
 
 
 @app.command()

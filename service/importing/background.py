@@ -38,7 +38,9 @@ def imported(summary: ImportSummary, runner: JobRunner, engine: Engine) -> Impor
     """What a committed import answers; after orders, the audience refresh it queued and where to follow it."""
     job_id = submit_audience_refresh(runner, engine) if summary.kind == "orders" else None
     return ImportResult(
-        **summary.__dict__, audience_job_id=job_id, audience_status_url=job_id and job_status_url(job_id)
+        **{name: value for name, value in summary.__dict__.items() if name != "left_out_rows"},
+        audience_job_id=job_id,
+        audience_status_url=job_id and job_status_url(job_id),
     )
 
 

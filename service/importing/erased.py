@@ -12,20 +12,22 @@ from sqlalchemy.orm import Session
 from service.db.batches import rows_where_in
 from service.db.models import Customer
 from service.erasures import Erasures, keep_erased_ids
+from service.errors import Problem
 from service.wording import counted, first_named
 
-SHOWN_ERASED_ROWS = 20  # rows of erased customers a warning names; it counts them all
+SHOWN_ERASED_ROWS = 20  # rows of erased customers a warning names; it counts them all (`--problems` lists all)
+ERASED_ADDRESS = "has the address of an erased customer"
 
 
 def without_erased(
     session: Session, kind: str, rows: pd.DataFrame, erasures: Erasures
-) -> tuple[pd.DataFrame, list[str]]:
+) -> tuple[pd.DataFrame, list[Problem]]:
     """``rows`` (a parsed chunk of a customers, orders or sends file, indexed by row number) less those of erased
-    customers, and what each of those was: a customer, order line or send of a customer id the suppression list
-    holds, or a customer with an address it holds. A customer already stored is imported as ever: their id was
-    never erased, and an address they share with an erased customer (a household's other id) is theirs too. A new
-    id left out for its address joins the suppression list, so that its orders and sends are left out too (the
-    shop's export names the person under it), not refused as naming an unknown customer."""
+    customers, and why each of those was left out, by row: a customer, order line or send of a customer id the
+    suppression list holds, or a customer with an address it holds. A customer already stored is imported as ever:
+    their id was never erased, and an address they share with an erased customer (a household's other id) is
+    theirs too. A new id left out for its address joins the suppression list, so that its orders and sends are left
+    out too (the shop's export names the person under it), not refused as naming an unknown customer."""
     if not erasures or "customer_id" not in rows.columns or rows.empty:
         return rows, []
     erased_id = _held(rows.customer_id, erasures.holds_id)
@@ -41,7 +43,7 @@ def without_erased(
         by_address = rows.loc[left_out & ~erased_id, ["customer_id", "email"]].drop_duplicates("customer_id")
         keep_erased_ids(session, by_address.itertuples(index=False))
     what = [
-        f"row {row}: customer '{external_id}' " + ("was erased" if by_id else "has the address of an erased customer")
+        Problem(row, "customer_id", f"customer '{external_id}' " + ("was erased" if by_id else ERASED_ADDRESS))
         for row, external_id, by_id in named.itertuples()
     ]
     return rows[~left_out].copy(), what  # a frame of its own: the checks add columns to it
@@ -53,14 +55,15 @@ def _held(values: pd.Series, holds: Callable[[str], bool]) -> pd.Series:
     return values.isin([value for value in values.unique() if holds(value)])
 
 
-def erased_warnings(erased_rows: list[str]) -> tuple[str, ...]:
+def erased_warnings(erased_rows: list[Problem]) -> tuple[str, ...]:
     """The rows of erased customers an import left out, named: the shop should know that its file still holds
     them, and how to let back in someone who signed up again."""
     if not erased_rows:
         return ()
+    named = first_named([f"row {p.row}: {p.message}" for p in erased_rows], SHOWN_ERASED_ROWS)
     return (
         f"{counted(len(erased_rows), 'row was', 'rows were')} not imported, as customers erased under the right to "
-        f"erasure are not brought back, nor their orders and sends: {first_named(erased_rows, SHOWN_ERASED_ROWS)}. "
+        f"erasure are not brought back, nor their orders and sends: {named}. "
         "Someone who signs up again of their own will is imported once their "
         "erasure is lifted (POST /erasures/lift).",
     )

@@ -59,6 +59,7 @@ class ImportSummary:
     updated: int
     warnings: tuple[str, ...] = ()  # about data that was written but will not work as the shop may expect
     left_out: int = 0  # rows of erased customers, not written (``rows`` counts those written), named in a warning
+    left_out_rows: tuple[Problem, ...] = ()  # each of those, by row, as `tailor import --problems` lists them
 
 
 def read_table(path: Path, name: str | None = None) -> pd.DataFrame:
@@ -124,7 +125,7 @@ def import_file(
     unordered = {problem.column for problem in problems if problem.column}
     earlier_keys = _EarlierKeys(spec.key)
     erasures = Erasures.read(session)
-    erased_rows: list[str] = []  # what each row of an erased customer, left out, was
+    erased_rows: list[Problem] = []  # what each row of an erased customer, left out, was
     inserted = updated = 0
     languages = pd.Series(dtype="int64")  # customers per language without email templates
     needs_smtputf8: list[str] = []  # addresses only a mail server that offers SMTPUTF8 takes
@@ -159,7 +160,8 @@ def import_file(
     if kind == "customers":
         warnings += _shared_addresses(session, lambda ids: earlier_keys.held(pd.DataFrame({"customer_id": ids})))
     warnings += erased_warnings(erased_rows)
-    return ImportSummary(kind, inserted + updated, inserted, updated, warnings, left_out=len(erased_rows))
+    left_out = {"left_out": len(erased_rows), "left_out_rows": tuple(erased_rows)}
+    return ImportSummary(kind, inserted + updated, inserted, updated, warnings, **left_out)
 
 
 def _listed(problems: list[Problem], stopped_early: bool) -> list[Problem]:
@@ -347,7 +349,7 @@ def import_frame(session: Session, kind: str, frame: pd.DataFrame, progress: Rep
     _require_kind(kind)
     # Rows are named as the lines of the CSV file the frame would be: its first row is line 2.
     parsed, problems = parse_table(frame.set_axis(pd.RangeIndex(2, 2 + len(frame))), SPECS[kind])
-    erased: list[str] = []
+    erased: list[Problem] = []
     if set(SPECS[kind].required) <= set(parsed.columns):
         parsed, erased = without_erased(session, kind, parsed, Erasures.read(session))
         problems += CHECKS[kind](session, parsed)
@@ -361,7 +363,9 @@ def import_frame(session: Session, kind: str, frame: pd.DataFrame, progress: Rep
         languages = _count_languages(pd.Series(dtype="int64"), parsed)
         warnings = _locale_warnings(languages) + _smtputf8_warnings(_needing_smtputf8(parsed))
         warnings += _shared_addresses(session, lambda ids: np.isin(ids, parsed.customer_id))
-    return replace(summary, warnings=warnings + erased_warnings(erased), left_out=len(erased))
+    return replace(
+        summary, warnings=warnings + erased_warnings(erased), left_out=len(erased), left_out_rows=tuple(erased)
+    )
 
 
 def _require_kind(kind: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -246,3 +247,36 @@ def test_the_import_command_counts_one_row_as_a_row_and_says_how_many_it_left_ou
         erase_customer(session, "c1")
     again = CliRunner().invoke(cli.app, ["import", "customers", str(tmp_path / "all.csv")])
     assert "customers: 2 rows, 2 new, 0 updated, 1 row of an erased customer left out\n" in again.output, again.output
+
+
+def test_the_import_command_lists_every_row_it_left_out_with_problems(engine, tmp_path, monkeypatch):
+    """The warning names the first 20 rows of erased customers; `--problems` has them all, by row and why, and an
+    import that left nothing out leaves only the header there (no list of an earlier run)."""
+    from typer.testing import CliRunner
+
+    from service import cli
+    from service.customers import erase_customer
+
+    monkeypatch.setattr(cli, "_engine", lambda: engine)
+    header = CUSTOMERS_FILE.splitlines()[0]
+    rows = [f"e{i},e{i}@example.com,Erin,en,true" for i in range(25)]
+    assert header == "customer_id,email,first_name,locale,marketing_consent", header
+    (tmp_path / "shop.csv").write_text("\n".join([header, *rows]) + "\n")
+    assert CliRunner().invoke(cli.app, ["import", "customers", str(tmp_path / "shop.csv")]).exit_code == 0
+    with session_scope(engine) as session:
+        for i in range(25):
+            erase_customer(session, f"e{i}")
+    listed = tmp_path / "left_out.csv"
+    again = CliRunner().invoke(cli.app, ["import", "customers", str(tmp_path / "shop.csv"), "--problems", str(listed)])
+    assert again.exit_code == 0 and "25 rows of erased customers left out" in again.output, again.output
+    assert "and 5 more" in again.output and f"every row left out is listed in {listed}" in again.output
+    with listed.open(newline="") as handle:
+        written = list(csv.reader(handle))
+    assert written[0] == ["row", "column", "message"] and len(written) == 26
+    assert written[1] == ["2", "customer_id", "customer 'e0' was erased"]
+    assert written[-1] == ["26", "customer_id", "customer 'e24' was erased"]
+
+    (tmp_path / "new.csv").write_text(f"{header}\nn1,n1@example.com,Nia,en,true\n")
+    fresh = CliRunner().invoke(cli.app, ["import", "customers", str(tmp_path / "new.csv"), "--problems", str(listed)])
+    assert fresh.exit_code == 0 and "left out" not in fresh.output, fresh.output
+    assert listed.read_text().splitlines() == ["row,column,message"]
