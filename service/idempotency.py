@@ -1,13 +1,15 @@
-"""Idempotency keys: a client that sent a POST and got no answer (a timeout, a dropped connection) cannot know
-whether it arrived. Sent again with the same `Idempotency-Key` header, it gets the first answer again instead of a
-second campaign, send job or training.
+"""Idempotency keys: a client that sent a POST and got no answer (a timeout, a dropped connection) cannot know whether
+it arrived. Sent again with the same `Idempotency-Key` header, it gets the first answer again instead of a second
+campaign, send job or training.
 
-For a POST to the API (not the review page, whose forms carry revisions, nor a file upload to /imports, whose
-body can be gigabytes) with the header and a body of a stated size: the first request with a key records it, with
-a hash of the request (method, path, query, body) and of the API key that sent it, and keeps its answer if it
-succeeded (2xx). The same key and request again get that answer, marked `Idempotent-Replayed: true`; the same key
-with another request is a 422; the same key while the first is still being answered is a 409. An answer that was
-not a success is not kept, so the request can be tried again with its key. Keys are kept `KEPT` (24 hours).
+For a POST to the API (not the review page, whose forms carry revisions, nor a file upload to /imports, whose body
+can be gigabytes) with the header and a body of a stated size: the first request with a key records it, with a hash
+of the request (method, path, query, body) and of who sent it (the API key, or the review session of a page's
+script), and keeps its answer if it succeeded (2xx). A request whose key or session is not valid (none, unknown,
+revoked, ended) is left to the API's 401: nothing is recorded or answered again for it. The same key and request
+again get that answer, marked `Idempotent-Replayed: true`; the same key with another request is a 422; the same key
+while the first is still being answered is a 409. An answer that was not a success is not kept, so the request can
+be tried again with its key. Keys are kept `KEPT` (24 hours).
 """
 
 from __future__ import annotations
@@ -19,12 +21,16 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
+from starlette.requests import cookie_parser
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.auth import verify_key, verify_session
 from service.clock import utcnow
 from service.db.models import IdempotencyKey
 from service.db.session import session_scope
+from service.deps import REVIEW_COOKIE
+from service.errors import Unauthorized
 from service.request_size import MAX_REQUEST_BYTES
 
 HEADER = "idempotency-key"
@@ -64,16 +70,19 @@ class IdempotencyKeys:
             message = f"give a key of 1 to {KEY_MAX} characters (a UUID, say), the same for each retry of a request"
             await _refused(422, "InvalidRequest", message)(scope, receive, send)
             return
-        body, more = b"", True
-        while more:
-            message = await receive()
-            body += message.get("body", b"")
-            more = message.get("more_body", False) and message["type"] == "http.request"
-        sender = headers.get("x-api-key") or headers.get("authorization", "")
-        key_hash = hashlib.sha256(f"{sender}\0{key}".encode()).hexdigest()
-        request = hashlib.sha256(b"\0".join([path.encode(), scope.get("query_string", b""), body])).hexdigest()
         engine = scope["app"].state.tailor.engine
         try:
+            sender = await run_in_threadpool(_sender, engine, headers)
+            if sender is None:  # the API answers 401; a replay would hand a stored answer to anyone
+                await self.app(scope, receive, send)
+                return
+            body, more = b"", True
+            while more:
+                message = await receive()
+                body += message.get("body", b"")
+                more = message.get("more_body", False) and message["type"] == "http.request"
+            key_hash = hashlib.sha256(f"{sender}\0{key}".encode()).hexdigest()
+            request = hashlib.sha256(b"\0".join([path.encode(), scope.get("query_string", b""), body])).hexdigest()
             stored = await run_in_threadpool(_claim, engine, key_hash, request)
         except OperationalError:
             message = "The database is busy; nothing was done. Try again in a moment."
@@ -106,6 +115,23 @@ class IdempotencyKeys:
             await self.app(scope, replay, keep)
         finally:
             await run_in_threadpool(_settle, engine, key_hash, answer)
+
+
+def _sender(engine, headers: Headers) -> str | None:
+    """Who sends the request, as the API will take it: its API key (X-API-Key, or a Bearer token), else the review
+    session its cookie opens (each reviewer's login its own); None when that is not valid."""
+    scheme, _, credentials = headers.get("authorization", "").partition(" ")
+    key = headers.get("x-api-key") or (credentials.strip() if scheme.lower() == "bearer" else None)
+    token = cookie_parser(headers.get("cookie", "")).get(REVIEW_COOKIE)
+    with session_scope(engine) as session:
+        try:
+            if key:
+                return f"key {verify_key(session, key).id}"
+            if token and not headers.get("authorization"):
+                return f"session {verify_session(session, token).id}"
+        except Unauthorized:
+            return None
+    return None
 
 
 def _claim(engine, key_hash: str, request: str) -> IdempotencyKey | None:

@@ -77,3 +77,39 @@ def test_keys_older_than_a_day_are_let_go(client, engine):
     with session_scope(engine) as session:
         session.scalar(select(IdempotencyKey)).created_at = utcnow() - timedelta(hours=25)
     assert client.post("/campaigns", json=CAMPAIGN, headers=key).json()["id"] != first
+
+
+def test_a_stored_answer_is_given_again_only_to_whoever_may_see_it(client, engine, api_key):
+    """The stored answer was looked up before the key was checked: a request with no key at all got the answer of
+    a review session's request (both sent no key header), and a revoked key still got its answers again. And every
+    reviewer's session shared one set of keys."""
+    from service.auth import revoke_key
+
+    def logged_in(reviewer: str) -> TestClient:
+        browser = TestClient(client.app)
+        assert browser.post("/review/login", data={"api_key": api_key, "reviewer": reviewer}).status_code == 200
+        return browser
+
+    key = {"Idempotency-Key": "shared-1"}
+    ann, bo = logged_in("ann"), logged_in("bo")
+    first = ann.post("/campaigns", json=CAMPAIGN, headers=key)
+    assert first.status_code == 201
+    nobody = TestClient(client.app).post("/campaigns", json=CAMPAIGN, headers=key)
+    assert nobody.status_code == 401 and "Idempotent-Replayed" not in nobody.headers
+    assert ann.post("/campaigns", json=CAMPAIGN, headers=key).headers["Idempotent-Replayed"] == "true"
+    others = bo.post("/campaigns", json=CAMPAIGN, headers=key)  # another reviewer's request, not ann's retry
+    assert others.status_code == 201 and others.json()["id"] != first.json()["id"]
+
+    with session_scope(engine) as session:
+        revoked = create_key(session, "old tool")
+    old_tool = TestClient(client.app, headers={"X-API-Key": revoked})
+    assert old_tool.post("/campaigns", json=CAMPAIGN, headers={"Idempotency-Key": "r-1"}).status_code == 201
+    with session_scope(engine) as session:
+        revoke_key(session, revoked)
+    held = count(engine, IdempotencyKey)
+    after = old_tool.post("/campaigns", json=CAMPAIGN, headers={"Idempotency-Key": "r-1"})
+    assert after.status_code == 401 and "Idempotent-Replayed" not in after.headers
+    assert (
+        TestClient(client.app).post("/campaigns", json=CAMPAIGN, headers={"Idempotency-Key": "n-1"}).status_code == 401
+    )
+    assert count(engine, IdempotencyKey) == held  # a request refused for its key writes nothing
