@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 from pathlib import Path
 
 
 def report_folder(value: str) -> Path:
-    """An argparse type for `--out`: a folder that exists or can be made, checked before the eval runs (a file of
-    that name was found only after minutes of work, as a traceback)."""
+    """An argparse type for `--out`: a folder that exists or can be made, and can be written in, checked (and made)
+    before the eval runs: a file of that name, or a folder that cannot be made or written, was found only after
+    minutes of work, as a traceback, and the figures were lost with it."""
     path = Path(value)
     blocking = next((part for part in (path, *path.parents) if part.exists() and not part.is_dir()), None)
     if blocking is not None:
         raise argparse.ArgumentTypeError(f"{value} cannot hold the reports: {blocking} is a file, not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise argparse.ArgumentTypeError(f"{value} cannot hold the reports: {reason}") from error
     return path
 
 

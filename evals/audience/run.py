@@ -149,8 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     report = run(quick=args.quick, horizon_days=args.horizon_days, small_shops=args.small_shops)
     report["threshold_failures"] = threshold_failures(report)
+    print(markdown(report))  # before writing: figures a full disk cannot take are still on the screen
     path = write(report, args.out)
-    print(markdown(report))
     print(f"Report written to {path}")
     return exit_code(report["threshold_failures"])
 

@@ -136,8 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     failures = compare(report, thresholds()) if args.quick else []
     report["threshold_failures"] = failures
     text = table(report)
+    print(text)  # before writing: figures a full disk cannot take are still on the screen
     write_report(report, text, args.out, "generation_quick" if args.quick else "generation")
-    print(text)
     return exit_code(failures)
 
 

@@ -99,10 +99,10 @@ def main(argv: list[str] | None = None) -> int:
     report = {"batch": bench_batch(models, n_customers, n_products)}
     if not args.quick:
         report["training_online_retail_seconds"] = bench_training(models)
+    print(json.dumps(report, indent=2))  # before writing: figures a full disk cannot take are still on the screen
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"recommenders_bench{'_quick' if args.quick else ''}.json"
     path.write_text(json.dumps(report, indent=2))
-    print(json.dumps(report, indent=2))
     print(f"Report written to {path}")
     return 0
 

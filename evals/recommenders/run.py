@@ -227,8 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     protocol = args.protocol or default_protocol(args.dataset)
     report = run(args.dataset, protocol, quick=args.quick, only=args.models, trials=args.tune)
     report["threshold_failures"] = threshold_failures(report)
+    print(markdown(report))  # before writing: figures a full disk cannot take are still on the screen
     path = write(report, args.out)
-    print(markdown(report))
     print(f"Report written to {path}")
     return exit_code(report["threshold_failures"])
 

@@ -15,3 +15,24 @@ def test_report_and_table_are_written_together(tmp_path):
     assert path == tmp_path / "out" / "area_quick.json"
     assert json.loads(path.read_text(encoding="utf-8")) == {**report, "auc": 0.75}
     assert (tmp_path / "out" / "area_quick.md").read_text(encoding="utf-8") == "| auc |\n|---|\n| 0.75 |\n"
+
+
+def test_a_report_folder_that_cannot_be_made_is_refused_before_the_eval_runs(capsys):
+    """`--out` named a folder that could not be made (here under /proc, as a read-only disk would): the eval ran
+    its minutes, then failed with a traceback when writing, and its figures were lost with it."""
+    import pytest
+
+    from evals.audience.run import parse as audience
+    from evals.recommenders.run import parse as recommenders
+
+    for parse in (recommenders, audience):
+        with pytest.raises(SystemExit) as stopped:
+            parse(["--out", "/proc/tailor-reports"])
+        assert stopped.value.code == 2
+        assert "/proc/tailor-reports cannot hold the reports" in capsys.readouterr().err
+
+
+def test_the_report_folder_is_made_when_it_is_checked(tmp_path):
+    from evals.report import report_folder
+
+    assert report_folder(str(tmp_path / "a" / "b")).is_dir()
