@@ -36,14 +36,25 @@ def test_thresholds_are_declared_for_generation():
 def test_copy_the_checks_all_turn_down_or_a_timeout_fails_the_quick_eval():
     part = {
         "brand": "hearth", "model_copy_kept_rate": 0.0, "timeouts": 1, "grounding_violations": 0,
-        "personalization_coverage": {"all": 1.0},
+        "unbacked_claim_violations": 0, "flagged_variant_rate": 0.0, "language_match_rate": 1.0,
+        "variant_diversity": 0.6, "personalization_coverage": {"all": 1.0},
     }  # fmt: skip
     report = {"quality": [part], "cost": {"llm_calls_per_1000_customers": 12.8}}
     failures = eval_run.compare(report, eval_run.thresholds())
-    assert any(f.startswith("hearth: model_copy_kept_rate = 0.0, min") for f in failures)
+    assert any(f.startswith("hearth: model_copy_kept_rate = 0, min") for f in failures)
     assert any(f.startswith("hearth: timeouts = 1, max 0") for f in failures)
     kept = {**part, "model_copy_kept_rate": 0.3, "timeouts": 0}
     assert eval_run.compare({**report, "quality": [kept]}, eval_run.thresholds()) == []
+
+
+def test_a_figure_the_quick_eval_did_not_measure_fails_it():
+    """The generation eval skipped a limit whose figure was missing (a renamed metric, a mistyped limit), where
+    every other area counts it as broken."""
+    part = {"brand": "hearth", "personalization_coverage": {}}
+    failures = eval_run.compare({"quality": [part], "cost": {}}, eval_run.thresholds())
+    assert "hearth: variant_diversity was not measured" in failures
+    assert "hearth: personalization_all was not measured" in failures
+    assert "cost: llm_calls_per_1000_customers was not measured" in failures
 
 
 @pytest.mark.eval
