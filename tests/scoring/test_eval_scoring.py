@@ -89,3 +89,15 @@ def test_demo_engagement_quick_meets_thresholds():
     from evals.scoring.demo import evaluate
 
     assert threshold_failures("demo", evaluate(quick=True)) == []
+
+
+def test_a_quick_run_without_its_data_fails(monkeypatch, tmp_path, capsys):
+    """A quick run whose data sets were missing printed "skipped" for each and exited 0: a CI job whose data mount
+    had gone passed without measuring anything."""
+    from evals.scoring.run import main
+
+    monkeypatch.setenv("TAILOR_SHARED_DATA", str(tmp_path / "nowhere"))
+    assert main(["--quick", "--only", "sme,hillstrom", "--out", str(tmp_path / "reports")]) == 1
+    report = json.loads((tmp_path / "reports" / "scoring_quick_sme_hillstrom.json").read_text())
+    assert [failure.split(":")[0] for failure in report["threshold_failures"]] == ["sme", "hillstrom"]
+    assert "not measured" in capsys.readouterr().err
