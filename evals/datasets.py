@@ -18,6 +18,8 @@ from __future__ import annotations
 import html
 import os
 import re
+import sys
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -57,6 +59,16 @@ class DatasetMissing(FileNotFoundError):
             f"project (see that folder's README.md for each file's source); put them there or point "
             f"{ENV_VAR} at a folder that holds them."
         )
+
+
+def exit_status(main: Callable[[], int]) -> int:
+    """Run an eval's ``main`` as `python -m evals....` does: a missing data file is one line on stderr naming it
+    and exit status 2 (as `tailor eval` says it), not a traceback."""
+    try:
+        return main()
+    except DatasetMissing as missing:
+        print(f"error: {missing}", file=sys.stderr)
+        return 2
 
 
 def data_root() -> Path:

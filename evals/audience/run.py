@@ -26,6 +26,7 @@ from evals.audience.churn import (
     evaluate_small_shops,
     load_orders,
 )
+from evals.datasets import exit_status
 from evals.report import add_out_option, write_report
 from evals.thresholds import broken, exit_code, limits
 
@@ -156,4 +157,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_status(main))

@@ -17,6 +17,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from evals.datasets import exit_status
 from evals.recommenders import data, protocols
 from evals.recommenders.evaluate import evaluate
 from evals.recommenders.metrics import KS
@@ -234,4 +235,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_status(main))

@@ -24,6 +24,28 @@ def test_missing_file_raises_a_named_error_that_says_where(tmp_path, monkeypatch
     assert datasets.ENV_VAR in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["evals.recommenders.run", "--dataset", "movielens", "--quick", "--models", "popularity"],
+        ["evals.audience.run", "--quick"],
+    ],
+)
+def test_an_eval_run_as_a_module_names_its_missing_data_in_one_line(tmp_path, command):
+    """`python -m evals.recommenders.run` without its data ended in a traceback (`tailor eval` said it in a line)."""
+    import os
+    import subprocess
+    import sys
+
+    environment = {**os.environ, datasets.ENV_VAR: str(tmp_path / "nowhere")}
+    ran = subprocess.run(
+        [sys.executable, "-m", *command, "--out", str(tmp_path / "reports")],
+        env=environment, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert ran.returncode == 2, ran.stderr
+    assert ran.stderr.startswith("error: Data file ") and "Traceback" not in ran.stderr, ran.stderr
+
+
 def test_online_retail_raw_2010_2011_matches_published_counts():
     lines = load(datasets.online_retail, "2010-2011", include_cancellations=True, include_anonymous=True)
     assert len(lines) == 541_909
