@@ -1,6 +1,7 @@
 """Grounding: every number, price, percentage and date in the copy, and every promise of a discount or
 freebie, must be backed by the request's facts (product data or the offer). A promise is backed only by an
-offer of its own kind: a 10 % discount does not back "free shipping" or "a free gift"."""
+offer of its own kind: a 10 % discount does not back "free shipping" or "a free gift". A code the copy names
+must be the offer's own: a code the shop never created would be refused at its checkout."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ _MONEY_OFF = (
     r"korting\w*|uitverkoop"
 )
 _SHIPPING = (
-    r"(?:free|complimentary) (?:shipping|delivery)|ships? (?:for )?free|"
+    r"(?:free|complimentary) (?:shipping|delivery)|ships? (?:for )?free|ships? on us|"
+    r"(?:shipping|delivery) (?:is |'s |’s )?on us|"
     r"(?:kostenlose[nr]?|gratis) (?:versand|lieferung)|"
     r"versandkostenfrei|darmow\w* (?:dostaw\w*|wysyłk\w*)|бесплатн\w* доставк\w*|безплатн\w* доставк\w*|"
     r"(?:livraison|frais de port|envío|spedizion\w*|consegna|envio|frete|portes) (?:\w+ )?"
@@ -32,11 +34,16 @@ _GIFT = (
     r"presente\w* (?:gratuit\w*|grátis)|gratis cadeau\w*"
 )
 _CODE = (
+    r"(?:use|enter|apply|redeem) (?:the |this |your |our |a )?code|"
     r"coupon|voucher|promo ?code|gutschein\w*|kupon\w*|купон\w*|промокод\w*|code promo|bon d[’']achat|cupón\w*|"
     r"cupões|cupão|cupo[mn]\w*|c[oó]digo (?:promocional|de descuento|de desconto)|codice sconto|buono sconto|"
     r"kortingscode\w*|waardebon\w*"
 )
-_FREE = r"free|gratis|grátis|gratuit\w*|kostenlos\w*|darmow\w*|бесплатн\w*|безплатн\w*"
+_FREE = r"free|gratis|grátis|gratuit\w*|kostenlos\w*|darmow\w*|бесплатн\w*|безплатн\w*|on the house"
+# "on us" gives something away ("your first cup is on us"), but not in "count on us" or "rely on us".
+_ON_US = (
+    "".join(rf"(?<!{word} )" for word in ("count", "rely", "depend", "lean", "call", "bet", "eye", "trust")) + "on us"
+)
 PROMISES: list[tuple[str, re.Pattern, set[str]]] = [
     ("money off", re.compile(rf"\b(?:{_MONEY_OFF})", re.IGNORECASE), {"percent_off", "amount_off"}),
     ("free shipping", re.compile(rf"\b(?:{_SHIPPING})", re.IGNORECASE), {"free_shipping"}),
@@ -44,7 +51,18 @@ PROMISES: list[tuple[str, re.Pattern, set[str]]] = [
     ("a code", re.compile(rf"\b(?:{_CODE})", re.IGNORECASE), {"percent_off", "amount_off", "free_shipping", "gift"}),
     # "free" alone, but not "sugar-free" or "feel free": those promise nothing.
     ("something free", re.compile(rf"(?<![-\w])(?<!feel )(?:{_FREE})\b", re.IGNORECASE), {"free_shipping", "gift"}),
+    ("something free", re.compile(rf"\b{_ON_US}\b", re.IGNORECASE), {"free_shipping", "gift"}),
 ]
+# A code the copy names: the word after one for a code ("code", "coupon", "Gutscheincode", "kod rabatowy",
+# "промокод", ...), when it is quoted or starts with a capital or a digit ("code at checkout" names none).
+_CODE_WORD = (
+    r"(?i:\w*codes?|coupons?|vouchers?|gutschein\w*|kod\w*(?: rabatowy| promocyjny)?|kupon\w*|код\w*|промокод\w*|"
+    r"купон\w*|c[oó]digos?(?: promocional| de descuento| de desconto)?|codice(?: sconto)?|cup[oó]n\w*|cupom|cupão|"
+    r"waardebon\w*)"
+)
+_NAMED_CODE = re.compile(rf"\b{_CODE_WORD}\s*[:\-–—]?\s*(?P<quote>[\"'“”‘’«»„]?)(?P<code>[^\W_][\w-]{{2,}})")
+# A word of capitals and digits, as codes are written (SAVE15NOW), anywhere in the copy.
+_CODE_LIKE = re.compile(r"\b(?=[A-Z0-9]*\d)(?=[A-Z0-9]*[A-Z])[A-Z0-9]{4,}\b")
 
 
 def _numbers(text: str) -> set[float]:
@@ -63,6 +81,31 @@ def fact_numbers(context: CheckContext) -> set[float]:
     return _numbers(" ".join(facts))
 
 
+def named_codes(text: str) -> list[str]:
+    """The codes ``text`` names: after a word for a code, quoted or starting with a capital or a digit, and any
+    word of capitals and digits."""
+    named = [
+        match["code"]
+        for match in _NAMED_CODE.finditer(text)
+        if match["quote"] or match["code"][0].isupper() or match["code"][0].isdigit()
+    ]
+    return named + [word for word in _CODE_LIKE.findall(text) if word not in named]
+
+
+def _unknown_code(context: CheckContext, text: str) -> str | None:
+    """The first code ``text`` names that is not the offer's own, nor a word of the product data (a model
+    number such as XR500)."""
+    offer = context.request.offer
+    own = (offer.code or "").casefold() if offer is not None else ""
+    facts = " ".join(
+        [*context.extra_facts, *(f"{p.name} {p.description}" for p in context.request.products)]
+    ).casefold()
+    for code in named_codes(text):
+        if code.casefold() != own and not re.search(rf"(?<!\w){re.escape(code.casefold())}(?!\w)", facts):
+            return code
+    return None
+
+
 def check(context: CheckContext) -> CheckResult:
     allowed = fact_numbers(context)
     for field, value in context.copy_fields().items():
@@ -70,6 +113,10 @@ def check(context: CheckContext) -> CheckResult:
         if unknown:
             shown = ", ".join(f"{n:g}" for n in unknown[:3])
             return failed(NAME, f"the {field} mentions {shown}, which is not in the product or offer data")
+        if code := _unknown_code(context, value):
+            offer = context.request.offer
+            own = f"the offer's code is {offer.code}" if offer is not None and offer.code else "this email has no code"
+            return failed(NAME, f"the {field} names the code '{code}', but {own}")
         offer = context.request.offer
         for promise, pattern, backed_by in PROMISES:
             match = pattern.search(value)

@@ -130,6 +130,66 @@ class TestGrounding(CheckContract):
         assert CHECKS["grounding"](context(offer=Offer(kind="free_shipping"), intro="Free shipping is on us.")).passed
         assert CHECKS["grounding"](context(intro="A sugar-free treat; feel free to share it.")).passed
 
+    @pytest.mark.parametrize(
+        ("offer", "intro", "code"),
+        [
+            (Offer(kind="percent_off", value=15, code="BACK15"), "Use the code SAVE15NOW for 15% off.", "SAVE15NOW"),
+            (Offer(kind="percent_off", value=15, code="BACK15"), "Use the code Welcome for 15% off.", "Welcome"),
+            (Offer(kind="percent_off", value=15, code="BACK15"), "Your code: “TEA15” is waiting.", "TEA15"),
+            (Offer(kind="percent_off", value=15, code="BACK15"), "Take 15% off with BACK15NOW today.", "BACK15NOW"),
+            (Offer(kind="gift"), "Enter code Teatime and a gift is yours.", "Teatime"),
+            (None, "A treat for you: enter code Teatime at checkout.", "Teatime"),
+        ],
+    )
+    def test_a_code_the_copy_names_must_be_the_offers_own(self, offer, intro, code):
+        """Only a code's digits were checked, against the offer's: "the code SAVE15NOW" passed with a 15 % offer
+        whose code is BACK15, and "code Welcome" with any offer; the shop's checkout would refuse both."""
+        result = CHECKS["grounding"](context(offer=offer, intro=intro))
+        assert not result.passed and f"names the code '{code}'" in result.reason, result.reason
+
+    @pytest.mark.parametrize(
+        "intro",
+        [
+            "Use the code BACK15 at checkout for 15% off.",
+            "Use the code back15 at checkout for 15% off.",  # codes are taken in any case at a checkout
+            "Your code is waiting: enter it at checkout for 15% off.",
+            "The Sencha pairs well with your pot; use code BACK15 for 15% off.",
+        ],
+    )
+    def test_the_offers_own_code_passes(self, intro):
+        offer = Offer(kind="percent_off", value=15, code="BACK15")
+        result = CHECKS["grounding"](context(offer=offer, intro=intro))
+        assert result.passed, result.reason
+
+    def test_a_model_number_of_the_products_is_not_a_code(self):
+        kettle = make_request().products[0].model_copy(update={"name": "Kettle KX500", "description": "Steel."})
+        request = make_request(products=[kettle])
+        fields = {**CLEAN, "intro": "The KX500 boils in a minute, and it is yours to try."}
+        variant = finish_variant(request, load_brand("hearth"), variant_id="A", **fields)
+        checked = CheckContext(
+            request=request, brand=load_brand("hearth"), html=variant.html, text=variant.text, **fields
+        )
+        assert CHECKS["grounding"](checked).passed
+
+    @pytest.mark.parametrize(
+        ("offer", "intro", "promise"),
+        [
+            (None, "Your next tin ships on us.", "ships on us"),
+            (Offer(kind="percent_off", value=10), "Delivery is on us this week.", "Delivery is on us"),
+            (None, "Your first cup is on us.", "on us"),
+            (None, "This pot is on the house.", "on the house"),
+            (None, "Enter the code at checkout for a treat.", "Enter the code"),
+        ],
+    )
+    def test_a_promise_in_other_words_needs_an_offer_of_its_kind(self, offer, intro, promise):
+        """ "Ships on us", "on the house" and "enter the code" promised with no offer and passed."""
+        result = CHECKS["grounding"](context(offer=offer, intro=intro))
+        assert not result.passed and f"promises '{promise}'" in result.reason, result.reason
+
+    def test_counting_on_us_promises_nothing(self):
+        result = CHECKS["grounding"](context(intro="You can always count on us for a good cup."))
+        assert result.passed, result.reason
+
 
 class TestUnbackedClaims(CheckContract):
     name = "unbacked_claims"
