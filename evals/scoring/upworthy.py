@@ -129,9 +129,12 @@ def evaluate(quick: bool = False, seed: int = 42, embeddings: bool | None = None
 
 
 def _per_impression_calibration(rows: pd.DataFrame, predicted_ctr: np.ndarray) -> dict:
-    """Calibration of predicted CTR with each impression as one yes/no outcome (click or not)."""
+    """Calibration of predicted CTR with each impression as one yes/no outcome (click or not). The ECE bins the
+    headlines, each weighed by its impressions against its observed CTR: binning a click row and a miss row per
+    headline could part a headline's two rows between bins, and a perfect predictor read above 0."""
+    impressions = rows["impressions"].to_numpy(float)
     clicks = rows["clicks"].to_numpy(float)
-    misses = rows["impressions"].to_numpy(float) - clicks
+    misses = impressions - clicks
     outcomes = np.r_[np.ones(len(rows)), np.zeros(len(rows))]
     probabilities = np.r_[predicted_ctr, predicted_ctr]
     weights = np.r_[clicks, misses]
@@ -139,7 +142,7 @@ def _per_impression_calibration(rows: pd.DataFrame, predicted_ctr: np.ndarray) -
 
     return {
         "brier_per_impression": brier(outcomes, probabilities, weights),
-        "ece_per_impression": expected_calibration_error(outcomes, probabilities, 10, weights),
+        "ece_per_impression": expected_calibration_error(clicks / impressions, predicted_ctr, 10, impressions),
         "mean_predicted_ctr": float(np.average(predicted_ctr, weights=rows["impressions"])),
         "observed_ctr": float(clicks.sum() / rows["impressions"].sum()),
         "rows_summary": calibration_summary((rows["clicks"] / rows["impressions"]).to_numpy(), predicted_ctr, bins=10)[

@@ -101,3 +101,19 @@ def test_a_quick_run_without_its_data_fails(monkeypatch, tmp_path, capsys):
     report = json.loads((tmp_path / "reports" / "scoring_quick_sme_hillstrom.json").read_text())
     assert [failure.split(":")[0] for failure in report["threshold_failures"]] == ["sme", "hillstrom"]
     assert "not measured" in capsys.readouterr().err
+
+
+def test_a_perfect_ctr_predictor_has_no_calibration_error():
+    """Each headline was a click row and a miss row, binned apart at times: predictions equal to each headline's
+    own CTR read 0.037 with five headlines."""
+    import numpy as np
+    import pandas as pd
+
+    from evals.scoring.upworthy import _per_impression_calibration
+
+    rows = pd.DataFrame({"impressions": [1000, 800, 1200, 900, 1100], "clicks": [10, 24, 18, 45, 22]})
+    perfect = (rows["clicks"] / rows["impressions"]).to_numpy()
+    assert _per_impression_calibration(rows, perfect)["ece_per_impression"] == pytest.approx(0.0, abs=1e-12)
+    off = _per_impression_calibration(rows, perfect + 0.01)["ece_per_impression"]
+    assert off == pytest.approx(0.01)
+    assert np.isfinite(_per_impression_calibration(rows, perfect)["brier_per_impression"])
