@@ -61,6 +61,11 @@ from service.settings import ExperimentSettings, SendScheduleSettings, SmtpSetti
 from service.unsubscribe import UnsubscribeLinks
 
 log = logging.getLogger("tailor.sending")
+# Why a draft went back to review after the connection was lost while its email was handed over.
+SEND_CUT_OFF = (
+    "Sending was cut off: the connection to the mail server was lost while it was taking this email ({error}), "
+    "so the customer may have it already. Approve it again to send it, or reject it"
+)
 
 
 def _hold_out(session: Session, campaign: Campaign, draft_ids: list[int]) -> dict[int, str]:
@@ -229,12 +234,24 @@ def send_campaign(
             except ValueError as error:  # this email cannot be written (a header the mail library refuses)
                 refused.append(_unwritable(engine, draft_id, error))
             except (smtplib.SMTPException, OSError) as error:
-                _release(engine, draft_id)
+                # A refusal the server answered (a response code) took nothing; a connection lost while the email
+                # was handed over may have lost only the server's answer: not mailed again without a person.
+                perhaps_sent = handed_to_smtp and not isinstance(error, smtplib.SMTPResponseException)
+                if perhaps_sent:
+                    _flag_perhaps_sent(engine, draft_id, error)
+                else:
+                    _release(engine, draft_id)
                 _mark_sent(engine, campaign_id, sent)
+                flagged = (
+                    f" The connection was lost while draft {draft_id}'s email was handed over: the customer may have "
+                    "it, so it is back in review, flagged, rather than approved."
+                    if perhaps_sent
+                    else ""
+                )
                 raise MailServerUnavailable(
                     f"The SMTP server at {settings.host}:{settings.port} failed after {sent} of {len(draft_ids)} "
-                    f"emails ({type(error).__name__}: {error}). Those not sent stay approved: send the campaign "
-                    "again to go on."
+                    f"emails ({type(error).__name__}: {error}).{flagged} Those not sent stay approved: send the "
+                    "campaign again to go on."
                 ) from error
             except IntegrityError:
                 if handed_to_smtp:  # mailed, but not recorded: the draft stays "sending", as after a crash
@@ -315,6 +332,19 @@ def _release(engine: Engine, draft_id: int, status: str = "approved") -> None:
     with session_scope(engine) as session:
         mine = update(Draft).where(Draft.id == draft_id, Draft.status == "sending", Draft.claimed_by == worker_name())
         session.execute(mine.values(status=status, claimed_by=None))
+
+
+def _flag_perhaps_sent(engine: Engine, draft_id: int, error: Exception) -> None:
+    """Put back to review, flagged, a draft whose email was being handed to the mail server when the connection was
+    lost: the server may have taken it and only its answer gone missing, and sending it again would mail the
+    customer twice."""
+    with session_scope(engine) as session:
+        draft = session.get(Draft, draft_id)
+        if draft is None or draft.status != "sending" or draft.claimed_by != worker_name():
+            return
+        reason = SEND_CUT_OFF.format(error=f"{type(error).__name__}: {error}".rstrip(": "))
+        draft.status, draft.flagged, draft.claimed_by = "flagged", True, None
+        draft.flag_reasons = [*draft.flag_reasons, reason]
 
 
 def _mark_sent(engine: Engine, campaign_id: int, sent: int) -> None:

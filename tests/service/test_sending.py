@@ -351,6 +351,51 @@ def test_a_refused_address_skips_one_draft_and_a_server_that_gives_up_says_how_f
     assert client.get(f"/campaigns/{campaign_id}").json()["status"] == "sent"  # 2 went out: it said "ready"
 
 
+class _CutOffServer:
+    """An SMTP server that takes ``accept`` messages, then takes one more and drops the connection before it
+    answers: the email went, and only the answer was lost."""
+
+    def __init__(self, accept: int) -> None:
+        self.accept, self.received = accept, []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook)
+        self.received.append(envelope.rcpt_tos[0])
+        if len(self.received) > self.accept:
+            server.transport.close()
+        return "250 OK"
+
+
+def test_an_email_whose_answer_was_lost_goes_back_to_review_not_to_be_sent_twice(client, engine, monkeypatch):
+    """The connection lost while the server took an email put its draft back to approved: sending the campaign
+    again, as the error said, mailed that customer a second time."""
+    from aiosmtpd.controller import Controller
+
+    cut_off = _CutOffServer(accept=1)
+    port = free_port()
+    controller = Controller(cut_off, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        monkeypatch.setenv("TAILOR_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("TAILOR_SMTP_PORT", str(port))
+        campaign_id = new_campaign(client)
+        ids = [approved_draft(client, engine, campaign_id, external_id=f"c{i}") for i in range(1, 4)]
+        job = send_job(client, campaign_id)
+        assert job["status"] == "failed" and "failed after 1 of 3 emails" in job["error"]
+        assert f"draft {ids[1]}'s email was handed over: the customer may have it" in job["error"]
+        cut_off.accept = 99
+        again = send_job(client, campaign_id)
+    finally:
+        controller.stop()
+    assert again["status"] == "succeeded" and again["result"]["sent"] == 1
+    assert cut_off.received == ["c1@example.com", "c2@example.com", "c3@example.com"]  # c2 once only
+    with session_scope(engine) as session:
+        drafts = {d.id: d for d in session.scalars(select(Draft).where(Draft.id.in_(ids)))}
+        assert [drafts[i].status for i in ids] == ["sent", "flagged", "sent"]
+        assert drafts[ids[1]].flagged and drafts[ids[1]].claimed_by is None
+        assert drafts[ids[1]].flag_reasons[-1].startswith("Sending was cut off: the connection to the mail server")
+        assert session.scalar(select(Send.id).where(Send.draft_id == ids[1])) is None
+
+
 def test_an_email_that_cannot_be_written_is_skipped_and_the_rest_still_go(client, engine, mail_server, monkeypatch):
     """A subject with a line break (an edit through the API) stopped the whole send job with the mail library's
     ValueError after the emails before it: those after never went, and the campaign still read 'ready'."""
