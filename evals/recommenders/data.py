@@ -27,24 +27,53 @@ def load(name: str, quick: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 # Marks a catalog built from the interactions themselves: it names products first sold after a split's cutoff,
-# which a model fitted before the cutoff could not know of (evaluate.fit keeps those of the training part).
+# which a model fitted before the cutoff could not know of, and names and prices as the whole period last had them
+# (evaluate.fit builds it again from the training part: catalog_as_of).
 FROM_INTERACTIONS = "catalog_from_interactions"
+# The columns of an interaction that carry the catalog as the line had it (Online Retail's description and unit
+# price), from which catalog_as_of builds a split's; no model is fitted on them.
+LINE_CATALOG = {"catalog_name": "name", "catalog_price": "price"}
 
 
-def online_retail(years: str = "both") -> tuple[pd.DataFrame, pd.DataFrame]:
-    lines = datasets.online_retail(years=years)
-    interactions = lines[["customer_id", "product_id", "timestamp", "quantity", "amount", "order_id", "country"]]
-    interactions = interactions.rename(columns={"country": "segment"})
+def catalog_as_of(train: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
+    """A catalog built from the interactions, as it stood in the training part ``train``: only its products, each
+    with the last name and the median price its lines there had (Online Retail's twelve products renamed after the
+    cutoff, "PANNETONE" to "PANETTONE", were fitted under their later names). Interactions without the line
+    catalog's columns keep ``products``' values."""
+    if not set(LINE_CATALOG) <= set(train.columns):
+        return products[products["product_id"].isin(train["product_id"])]
+    catalog = _catalog(train.rename(columns=LINE_CATALOG))
+    catalog.attrs[FROM_INTERACTIONS] = True
+    return catalog
+
+
+def _catalog(lines: pd.DataFrame) -> pd.DataFrame:
+    """Per product, the last name and the median price of ``lines`` (with ``name`` and ``price``)."""
     products = (
-        lines.sort_values("timestamp")
+        lines.sort_values("timestamp", kind="stable")
         .groupby("product_id")
-        .agg(name=("description", "last"), price=("unit_price", "median"))
+        .agg(name=("name", "last"), price=("price", "median"))
         .reset_index()
     )
     products["description"] = products["name"]
     products["category"] = ""
+    return products
+
+
+def online_retail(years: str = "both") -> tuple[pd.DataFrame, pd.DataFrame]:
+    lines = datasets.online_retail(years=years).rename(
+        columns={"country": "segment", "description": "catalog_name", "unit_price": "catalog_price"}
+    )
+    columns = ["customer_id", "product_id", "timestamp", "quantity", "amount", "order_id", "segment", *LINE_CATALOG]
+    interactions = lines[columns].reset_index(drop=True)
+    products = _catalog(interactions.rename(columns=LINE_CATALOG))  # the whole period's, for fits on all of it
     products.attrs[FROM_INTERACTIONS] = True
-    return interactions.reset_index(drop=True), products
+    return interactions, products
+
+
+def without_line_catalog(interactions: pd.DataFrame) -> pd.DataFrame:
+    """The interactions a model is fitted on: without the line catalog's columns, which are no interaction's."""
+    return interactions.drop(columns=list(LINE_CATALOG), errors="ignore")
 
 
 def movielens() -> tuple[pd.DataFrame, pd.DataFrame]:

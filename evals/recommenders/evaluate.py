@@ -7,7 +7,7 @@ import time
 
 import pandas as pd
 
-from evals.recommenders.data import FROM_INTERACTIONS
+from evals.recommenders.data import FROM_INTERACTIONS, catalog_as_of, without_line_catalog
 from evals.recommenders.metrics import KS, accuracy, beyond_accuracy, ranked_lists
 from evals.recommenders.protocols import Split
 from recommenders.base import FitProgress, Recommender
@@ -22,12 +22,14 @@ def fit(
     progress: FitProgress | None = None,
 ) -> tuple[Recommender, float]:
     """Fit on the split's training part, with the catalog as it stood then: one built from the interactions
-    (``data.FROM_INTERACTIONS``) keeps only the products of the training part (Online Retail's named 40 products
-    first sold in the test month, 515 of whose held-out purchases a catalog model could see coming)."""
+    (``data.FROM_INTERACTIONS``) is built again from the training part (``data.catalog_as_of``): Online Retail's
+    named 40 products first sold in the test month, 515 of whose held-out purchases a catalog model could see
+    coming, and twelve products by the names they were given after the cutoff."""
     if products is not None and products.attrs.get(FROM_INTERACTIONS):
-        products = products[products["product_id"].isin(split.train["product_id"])]
+        products = catalog_as_of(split.train, products)
+    train = without_line_catalog(split.train)
     started = time.perf_counter()
-    model = create(model_name, **params).fit(split.train, products, progress)
+    model = create(model_name, **params).fit(train, products, progress)
     return model, time.perf_counter() - started
 
 

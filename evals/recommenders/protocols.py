@@ -58,11 +58,17 @@ def _targets(train: pd.DataFrame, test: pd.DataFrame) -> tuple[dict, dict]:
 
 
 def time_split(interactions: pd.DataFrame, test_days: int = 30, cutoff: pd.Timestamp | None = None) -> Split:
-    """Train before `cutoff` (default: `test_days` before the last interaction), test in the days after."""
-    cutoff = cutoff or interactions["timestamp"].max() - pd.Timedelta(days=test_days)
-    end = cutoff + pd.Timedelta(days=test_days)
-    train = interactions[interactions["timestamp"] < cutoff]
-    test = interactions[(interactions["timestamp"] >= cutoff) & (interactions["timestamp"] < end)]
+    """Train before `cutoff`, test in the `test_days` days from it; by default the last `test_days` days, up to
+    and including the last interaction (the window's end was exclusive, and left the last order out of both
+    parts)."""
+    stamps = interactions["timestamp"]
+    if cutoff is None:
+        cutoff = stamps.max() - pd.Timedelta(days=test_days)
+        in_test = stamps >= cutoff
+    else:
+        in_test = (stamps >= cutoff) & (stamps < cutoff + pd.Timedelta(days=test_days))
+    train = interactions[stamps < cutoff]
+    test = interactions[in_test]
     relevant, relevant_new = _targets(train, test)
     return Split(
         name="time",

@@ -46,6 +46,12 @@ TARGETS = {
     ("online_retail", "time"): {"relative_recall@10_gain": 0.10},
     ("movielens", "recbole"): {"ndcg@10": 0.37},
 }
+# The model each target is measured on, named before the run (the first of these in the lineup): the best of the
+# lineup on the test part would be a pick made on the test part. Online Retail's is the service's default.
+PRIMARY = {
+    ("online_retail", "time"): ("blend",),
+    ("movielens", "recbole"): ("ease_hybrid", "ease"),
+}
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -127,32 +133,32 @@ def run(dataset: str, protocol: str, quick: bool = False, only: str | None = Non
 
 
 def check_targets(dataset: str, protocol: str, results: dict) -> dict:
-    """The issue's targets for this data set and protocol, with the figures reached."""
-    tailor = {label: r for label, r in results.items() if not r["baseline"]}
+    """The issue's targets for this data set and protocol, with the figures reached by the model named for them
+    (PRIMARY; a lineup of one Tailor model, that one); {} where none is in the lineup."""
+    tailor = [label for label, r in results.items() if not r["baseline"]]
     baselines = {label: r for label, r in results.items() if r["baseline"]}
-    if not tailor:
+    named = [label for label in PRIMARY.get((dataset, protocol), ()) if label in tailor]
+    primary = named[0] if named else (tailor[0] if len(tailor) == 1 else None)
+    if primary is None:
         return {}
+    measured = results[primary]
     report: dict = {}
     if (dataset, protocol) == ("online_retail", "time"):
         goal = TARGETS[(dataset, protocol)]["relative_recall@10_gain"]
         for part in ("all", "new"):
-            best_label = max(tailor, key=lambda label: tailor[label][part]["recall@10"])
-            best = tailor[best_label][part]["recall@10"]
+            reached = measured[part]["recall@10"]
             gains = {
-                label: best / r[part]["recall@10"] - 1 if r[part]["recall@10"] else float("inf")
+                label: reached / r[part]["recall@10"] - 1 if r[part]["recall@10"] else float("inf")
                 for label, r in baselines.items()
             }
             report[f"recall@10_{part}"] = {
-                "best_model": best_label,
-                "best": best,
-                "gain_over": gains,
+                "model": primary, "reached": reached, "gain_over": gains,
                 "met": all(gain >= goal for gain in gains.values()),
-            }
+            }  # fmt: skip
     if (dataset, protocol) == ("movielens", "recbole"):
-        best_label = max(tailor, key=lambda label: tailor[label]["new"]["ndcg@10"])
-        best = tailor[best_label]["new"]["ndcg@10"]
+        reached = measured["new"]["ndcg@10"]
         goal = TARGETS[(dataset, protocol)]["ndcg@10"]
-        report["ndcg@10"] = {"best_model": best_label, "best": best, "goal": goal, "met": best >= goal}
+        report["ndcg@10"] = {"model": primary, "reached": reached, "goal": goal, "met": reached >= goal}
     return report
 
 
@@ -217,7 +223,7 @@ def threshold_failures(report: dict) -> list[str]:
     if not report["quick"] or not bounds:
         return []
     targets = report["targets"]
-    measured: dict = {f"best_{name}": target["best"] for name, target in targets.items()}
+    measured: dict = {name: target["reached"] for name, target in targets.items()}
     gains = [gain for target in targets.values() for gain in target.get("gain_over", {}).values()]
     measured["beats_every_baseline"] = min(gains) > 0 if gains else None
     return broken(measured, bounds)

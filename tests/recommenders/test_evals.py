@@ -148,6 +148,48 @@ def test_a_catalog_built_from_the_interactions_holds_only_the_training_part_s_pr
     assert "first sold later" in set(fit("content", {}, split, listed)[0].vocabulary.products)
 
 
+def test_the_default_time_split_tests_up_to_and_including_the_last_order():
+    """The test window ended before the last interaction's timestamp: Online Retail's last invoice (customer
+    12680's, 15 lines) was in neither part."""
+    day = pd.Timestamp("2024-03-01")
+    shop = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "b"],
+            "product_id": ["p1", "p2", "p1", "p3"],
+            "timestamp": [day, day + pd.Timedelta(days=20), day + pd.Timedelta(days=5), day + pd.Timedelta(days=40)],
+        }
+    )
+    split = protocols.time_split(shop, test_days=30)
+    assert split.relevant == {"a": {"p2"}, "b": {"p3"}}
+    assert len(split.train) == 2
+
+
+def test_a_catalog_built_from_the_interactions_has_the_names_and_prices_of_the_training_part():
+    """Online Retail's catalog took each product's last name and median price over the whole period, test month
+    included: twelve products were fitted under names first seen after the cutoff."""
+    from evals.recommenders.data import FROM_INTERACTIONS, catalog_as_of
+    from evals.recommenders.evaluate import fit
+
+    day = pd.Timestamp("2011-11-01")
+    lines = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "a", "b"],
+            "product_id": ["cake", "cake", "tin", "cake"],
+            "timestamp": [day, day + pd.Timedelta(days=1), day + pd.Timedelta(days=2), day + pd.Timedelta(days=40)],
+            "catalog_name": ["PANNETONE", "PANNETONE", "TEA TIN", "PANETTONE"],
+            "catalog_price": [4.0, 5.0, 2.0, 9.0],
+        }
+    )
+    whole = pd.DataFrame({"product_id": ["cake", "tin"], "name": ["PANETTONE", "TEA TIN"], "price": [5.0, 2.0]})
+    whole.attrs[FROM_INTERACTIONS] = True
+    split = protocols.time_split(lines, test_days=30)
+    catalog = catalog_as_of(split.train, whole).set_index("product_id")
+    assert catalog.loc["cake", "name"] == "PANNETONE" and catalog.loc["cake", "price"] == 4.5
+    assert catalog.loc["cake", "description"] == "PANNETONE"
+    model, _ = fit("content", {}, split, whole)
+    assert set(model.vocabulary.products) == {"cake", "tin"}
+
+
 def test_tuning_keeps_the_run_s_own_parameters():
     """--tune on a quick run compared a tuned blend of 6 training windows with the quick blend of 1."""
     from evals.recommenders.tuning import tune
@@ -206,3 +248,28 @@ def test_movielens_quick_meets_thresholds():
     report = _run_quick("movielens", "recbole", models="popularity,ease")
     assert _thresholds()["movielens_recbole_quick"]
     assert threshold_failures(report) == [], report["targets"]
+
+
+def test_a_target_is_measured_on_the_model_named_for_it_not_the_best_on_the_test_part():
+    """The targets took the best of the lineup on the test part, a pick made on the figures being reported."""
+    from evals.recommenders.run import check_targets
+
+    def result(all_recall: float, new_recall: float, baseline: bool = False) -> dict:
+        return {"all": {"recall@10": all_recall}, "new": {"recall@10": new_recall}, "baseline": baseline}
+
+    results = {
+        "repeat_purchase": result(0.17, 0.01, baseline=True), "ease": result(0.30, 0.09),
+        "blend": result(0.19, 0.08), "item_knn": result(0.10, 0.12),
+    }  # fmt: skip
+    targets = check_targets("online_retail", "time", results)
+    assert targets["recall@10_all"]["model"] == "blend" and targets["recall@10_all"]["reached"] == 0.19
+    assert targets["recall@10_new"]["reached"] == 0.08
+    assert (
+        check_targets("online_retail", "time", {"r": result(0.1, 0.1, True), "x": result(1, 1), "y": result(1, 1)})
+        == {}
+    )
+    movielens = {
+        "ease": {"new": {"ndcg@10": 0.33}, "baseline": False},
+        "bpr": {"new": {"ndcg@10": 0.4}, "baseline": False},
+    }
+    assert check_targets("movielens", "recbole", movielens)["ndcg@10"]["model"] == "ease"
