@@ -33,7 +33,8 @@ from service.idempotency import IdempotencyKeys
 from service.importing.background import remove_stranded_uploads
 from service.jobs import ThreadJobRunner
 from service.jobs.recovery import fail_interrupted_jobs
-from service.jobs.schedule import PeriodicJob
+from service.jobs.runner import sweep_jobs
+from service.jobs.schedule import PeriodicCall, PeriodicJob
 from service.pipeline.sending import has_due_drafts, send_due_drafts
 from service.pipeline.training import retrain_if_new_data
 from service.request_size import MIB, RequestSizeLimit
@@ -41,7 +42,14 @@ from service.review import STATIC_DIR, ReviewPageHeaders, SameOriginWrites, erro
 from service.review.resend import sent_form
 from service.routes import ROUTERS
 from service.routes.review import session_ended_login
-from service.settings import ApiSettings, PublicSettings, RetrainSettings, SendScheduleSettings, home_settings
+from service.settings import (
+    ApiSettings,
+    JobSettings,
+    PublicSettings,
+    RetrainSettings,
+    SendScheduleSettings,
+    home_settings,
+)  # fmt: skip
 from service.state import AppState, model_store
 
 log = logging.getLogger("tailor.api")
@@ -60,6 +68,8 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     if due_minutes := SendScheduleSettings().due_check_minutes:
         due = partial(has_due_drafts, engine)
         schedules.append(PeriodicJob(runner, engine, "send_due", send_due_drafts, due_minutes * 60, on_engine, due))
+    if sweep_seconds := JobSettings().sweep_seconds:
+        schedules.append(PeriodicCall("job-sweep", partial(sweep_jobs, engine), sweep_seconds))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):

@@ -252,11 +252,14 @@ class RetrainSettings(BaseSettings):
 
 class JobSettings(BaseSettings):
     """The server's jobs when it stops (SIGTERM, Ctrl-C): those running are asked to stop at their next progress
-    report and waited for `TAILOR_JOBS_SHUTDOWN_GRACE_SECONDS` at most; then the process exits without them."""
+    report and waited for `TAILOR_JOBS_SHUTDOWN_GRACE_SECONDS` at most; then the process exits without them. While
+    it runs, every `TAILOR_JOBS_SWEEP_SECONDS` it writes the job endings the database could not take when they came
+    and fails the jobs no process will finish (service.jobs.runner.sweep_jobs; 0: never)."""
 
     model_config = SettingsConfigDict(env_prefix="TAILOR_JOBS_")
 
     shutdown_grace_seconds: float = Field(default=20.0, ge=0)
+    sweep_seconds: float = Field(default=60.0, ge=0)
 
 
 @lru_cache

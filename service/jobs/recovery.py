@@ -21,6 +21,7 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Collection
 from datetime import timedelta
 
 from sqlalchemy import Engine, select
@@ -74,16 +75,36 @@ def is_orphaned(worker: str | None) -> bool:
     return int(pid) == os.getpid() or not process_alive(int(pid))
 
 
-def fail_interrupted_jobs(engine: Engine) -> list[str]:
+def fail_interrupted_jobs(
+    engine: Engine, live: Collection[str] | None = None, ended: Collection[str] = ()
+) -> list[str]:
     """Fail the unfinished jobs whose process died, and the campaigns left generating by no live job; flag for review
-    the drafts left sending by a process that died; the jobs' ids."""
+    the drafts left sending by a process that died; the jobs' ids.
+
+    At start (``live`` None) every campaign left generating with no generate job unfinished is failed. While the
+    server runs (``live``: the ids of the jobs this process still has, queued, running or with an ending to write)
+    a job of this process that it no longer has is failed too (its ending was never written), and only the
+    campaigns of the generate jobs failed here or ``ended`` (whose endings were written late) are failed: another
+    campaign may be marked generating a moment before its job is queued."""
     with session_scope(engine) as session:
         unfinished = session.scalars(select(Job).where(Job.status.in_(UNFINISHED_JOB))).all()
-        orphans = [job for job in unfinished if is_orphaned(job.worker)]
+        orphans = [
+            job
+            for job in unfinished
+            if is_orphaned(job.worker) or (live is not None and job.worker == worker_name() and job.id not in live)
+        ]
         for job in orphans:
             job.status, job.error = "failed", INTERRUPTED
-        if not any(job.kind == "generate" for job in unfinished if job not in orphans):
-            for campaign in session.scalars(select(Campaign).where(Campaign.status == "generating")):
+        generating = {job.campaign_id for job in unfinished if job.kind == "generate" and job not in orphans}
+        left = select(Campaign).where(Campaign.status == "generating")
+        if live is not None:
+            stopped = [job.id for job in orphans] + list(ended)
+            of_jobs = select(Job.campaign_id).where(Job.id.in_(stopped), Job.kind == "generate")
+            left = left.where(Campaign.id.in_(of_jobs))
+        elif generating:
+            left = left.where(False)
+        for campaign in session.scalars(left):
+            if campaign.id not in generating:
                 campaign.status = "failed"
         ids = [job.id for job in orphans]
         flag_interrupted_sends(session)

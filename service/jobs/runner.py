@@ -22,12 +22,13 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from service.db.models import UNFINISHED_JOB, Job, fraction_done
 from service.db.session import session_scope
 from service.errors import Conflict, JobCancelled, NotFound, TailorError, as_told, error_body
-from service.jobs.recovery import INTERRUPTED, worker_name
+from service.jobs.recovery import INTERRUPTED, fail_interrupted_jobs, is_orphaned, worker_name
 from service.jobs.webhooks import WebhookSettings, announce_job
 from service.settings import JobSettings
 
@@ -49,6 +50,12 @@ _interrupting: set[str] = set()
 # at once (see undone_if_never_run).
 _queued: dict[str, tuple[JobFunction, dict[str, Any]]] = {}
 NEVER_STARTED = "cancelled on request before it started"
+# The jobs this process runs now, by id: a job of this process that is in none of these and in no queue was lost
+# (see sweep_jobs).
+_running: set[str] = set()
+# Job endings this process could not write (the database was down when the job ended), by job id: written by the
+# next sweep_jobs, rather than the job staying "running" for the life of the process.
+_unwritten: dict[str, dict[str, Any]] = {}
 
 
 class Progress:
@@ -174,10 +181,14 @@ def _create_job(
     job_id = str(uuid.uuid4())
     params = params or {}
     campaign_id = params.get("campaign_id")  # a campaign's job (generate, send) is found by its campaign
-    with session_scope(engine) as session:
-        session.add(Job(id=job_id, kind=kind, status="queued", worker=worker_name(), campaign_id=campaign_id))
-    if work is not None:
+    if work is not None:  # before its row: a sweep meanwhile finds it this process's (sweep_jobs)
         _queued[job_id] = (work, params)
+    try:
+        with session_scope(engine) as session:
+            session.add(Job(id=job_id, kind=kind, status="queued", worker=worker_name(), campaign_id=campaign_id))
+    except BaseException:
+        _queued.pop(job_id, None)
+        raise
     return job_id
 
 
@@ -193,6 +204,13 @@ def request_cancel(engine: Engine, job_id: str) -> Job:
         session.expunge(job)
     if job.status not in UNFINISHED_JOB:
         raise Conflict(f"Job {job_id} already {job.status}: there is nothing to cancel.")
+    if is_orphaned(job.worker):  # its process is gone (a command killed): nobody would ever stop it
+        sweep_jobs(engine)
+        with session_scope(engine) as session:
+            job = session.get(Job, job_id)
+            session.expunge(job)
+        log.info("job failed", extra={"job_id": job_id, "kind": job.kind, "error": job.error})
+        return job
     if job.status == "queued" and (queued := _queued.get(job_id)) is not None:
         with session_scope(engine) as session:  # only while still queued: _run starts it only from queued too
             if _cancel_queued(session, job_id, *queued, "queued"):
@@ -210,7 +228,55 @@ def request_cancel(engine: Engine, job_id: str) -> Job:
     return job
 
 
+def _end(engine: Engine, job_id: str, **values: Any) -> None:
+    """Write a job's ending (status, error, result); when the database cannot take it now, keep it for sweep_jobs
+    to write, and say so in the log, rather than leave the job running for good."""
+    try:
+        _write_ending(engine, job_id, values)
+    except SQLAlchemyError as error:
+        _unwritten[job_id] = values
+        log.error(
+            "job ending not written; kept to write again",
+            extra={"job_id": job_id, "status": values.get("status"), "error": " ".join(str(error).split())[:300]},
+        )
+
+
+def _write_ending(engine: Engine, job_id: str, values: dict[str, Any]) -> None:
+    with session_scope(engine) as session:
+        job = session.get(Job, job_id)
+        for name, value in values.items():
+            setattr(job, name, value)
+        if values.get("status") == "succeeded":  # 0 of 0 for a job with nothing to do, as it said
+            job.done = job.total = max(job.done, job.total)
+
+
+def sweep_jobs(engine: Engine) -> list[str]:
+    """While the server runs: write the job endings the database could not take when they came, then fail the jobs
+    no process will finish (a command killed on this host, or a job of this process it no longer has) and their
+    campaigns left generating; the ids of the jobs failed."""
+    ended = []
+    for job_id, values in list(_unwritten.items()):
+        try:
+            _write_ending(engine, job_id, values)
+        except SQLAlchemyError:
+            continue  # still down: the next sweep tries again
+        _unwritten.pop(job_id, None)
+        ended.append(job_id)
+    if ended:
+        log.info("job endings written late", extra={"jobs": ended})
+    live = set(_queued) | _running | set(_unwritten)
+    return fail_interrupted_jobs(engine, live=live, ended=ended)
+
+
 def _run(engine: Engine, job_id: str, work: JobFunction, params: dict[str, Any], listener=None) -> dict[str, Any]:
+    _running.add(job_id)
+    try:
+        return _run_it(engine, job_id, work, params, listener)
+    finally:
+        _running.discard(job_id)
+
+
+def _run_it(engine: Engine, job_id: str, work: JobFunction, params: dict[str, Any], listener) -> dict[str, Any]:
     _queued.pop(job_id, None)
     with session_scope(engine) as session:
         kind = session.get(Job, job_id).kind
@@ -232,9 +298,7 @@ def _run(engine: Engine, job_id: str, work: JobFunction, params: dict[str, Any],
         if job_id in _interrupting:  # the server stops: the job was not the person's to cancel, but to run again
             status, reason = "failed", INTERRUPTED
         log.info(f"job {status}", extra={"job_id": job_id, "kind": kind, "error": reason})
-        with session_scope(engine) as session:
-            job = session.get(Job, job_id)
-            job.status, job.error = status, reason
+        _end(engine, job_id, status=status, error=reason)
         raise
     except Exception as raised:
         error = as_told(raised)
@@ -244,19 +308,13 @@ def _run(engine: Engine, job_id: str, work: JobFunction, params: dict[str, Any],
             log.warning("job failed", extra=failure)
         else:
             log.error("job failed", extra={**failure, "trace": traceback.format_exc()})
-        with session_scope(engine) as session:
-            job = session.get(Job, job_id)
-            job.status, job.error = "failed", message
-            if isinstance(error, TailorError):  # the answer the API gives for it, e.g. a bad file's problems
-                job.result = error_body(error)
+        told = {"result": error_body(error)} if isinstance(error, TailorError) else {}  # e.g. a file's problems
+        _end(engine, job_id, status="failed", error=message, **told)
         raise
     finally:
         _cancel_asked.discard(job_id)
         _interrupting.discard(job_id)
-    with session_scope(engine) as session:
-        job = session.get(Job, job_id)
-        job.status, job.result = "succeeded", result
-        job.done = job.total = max(job.done, job.total)  # 0 of 0 for a job with nothing to do, as it said
+    _end(engine, job_id, status="succeeded", result=result)
     seconds = round(time.perf_counter() - started, 2)
     log.info("job finished", extra={"job_id": job_id, "kind": kind, "seconds": seconds})
     return result
@@ -271,7 +329,7 @@ class InlineJobRunner:
         self.last_result: dict[str, Any] = {}
 
     def submit(self, kind: str, work: JobFunction, **params: Any) -> str:
-        job_id = _create_job(self.engine, kind, params=params)
+        job_id = _create_job(self.engine, kind, work, params)  # queued here until _run has it: no sweep fails it
         try:
             self.last_result = _run(self.engine, job_id, work, params, self.listener)
         finally:

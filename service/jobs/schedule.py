@@ -64,3 +64,27 @@ class PeriodicJob:
                     self.last_job_id = self.runner.submit(self.kind, self.work, **self.params)
             except Exception:  # a failed submission must not end the schedule; the next tick tries again
                 log.exception("scheduled job not submitted", extra={"kind": self.kind})
+
+
+class PeriodicCall:
+    """Every ``interval_seconds``, ``call()`` on a daemon thread of the API process (not a job: housekeeping of the
+    jobs themselves, service.jobs.runner.sweep_jobs); a call that fails is logged and the next one comes."""
+
+    def __init__(self, name: str, call: Callable[[], Any], interval_seconds: float) -> None:
+        self.name, self.call, self.interval_seconds = name, call, interval_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"tailor-every-{name}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval_seconds):
+            try:
+                self.call()
+            except Exception:  # the database down, say: the next call tries again
+                log.exception("periodic call failed", extra={"call": self.name})

@@ -705,3 +705,102 @@ def test_a_running_job_asked_to_stop_is_listed_as_the_cancelling_job_it_shows(cl
     runner.wait(job_id, timeout=30)
     assert client.get("/jobs", params={"status": "cancelling"}).json() == []
     assert [job["id"] for job in client.get("/jobs", params={"status": "cancelled"}).json()] == [job_id]
+
+
+def _generating_campaign(client, name: str) -> int:
+    """A campaign marked generating, as a generate job's start leaves it."""
+    from service.db.models import Campaign
+
+    campaign_id = client.post("/campaigns", json={"name": name, "brand": "hearth", "campaign_type": "vip"}).json()["id"]
+    with session_scope(client.app.state.tailor.engine) as session:
+        session.get(Campaign, campaign_id).status = "generating"
+    return campaign_id
+
+
+def test_a_job_whose_command_was_killed_is_failed_by_cancelling_it_or_by_the_sweep(client, engine):
+    """`tailor generate` killed while a server ran left its job running and its campaign generating until the
+    server restarted: cancelling only marked it cancelling, and every erasure and generate was refused meanwhile."""
+    import socket
+    import subprocess
+    import sys
+
+    from service.jobs.recovery import INTERRUPTED
+    from service.jobs.runner import sweep_jobs
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a process of this host that no longer runs
+    killed = f"{socket.gethostname()}:{gone.pid}:b00t"
+    first, second, unrelated = (_generating_campaign(client, name) for name in ("a", "b", "c"))
+    with session_scope(engine) as session:
+        for job_id, campaign_id in (("cli-1", first), ("cli-2", second)):
+            session.add(Job(id=job_id, kind="generate", status="running", worker=killed, campaign_id=campaign_id))
+
+    cancelled = client.post("/jobs/cli-1/cancel")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "failed", cancelled.json()
+    assert cancelled.json()["error"] == INTERRUPTED
+    assert client.get(f"/campaigns/{first}").json()["status"] == "failed"
+    assert _job(engine, "cli-2").status == "failed"  # the same sweep found the other one
+    assert client.get(f"/campaigns/{second}").json()["status"] == "failed"
+    # A campaign marked generating whose job is not queued yet (the API's moment between the two) is left alone.
+    assert client.get(f"/campaigns/{unrelated}").json()["status"] == "generating"
+    assert sweep_jobs(engine) == []
+
+
+def test_the_sweep_fails_a_job_of_this_process_it_no_longer_has_but_not_one_it_runs(client, engine):
+    from service.jobs.runner import sweep_jobs
+
+    lost_campaign = _generating_campaign(client, "lost")
+    with session_scope(engine) as session:
+        session.add(Job(id="lost", kind="generate", status="running", worker=worker_name(), campaign_id=lost_campaign))
+    release = threading.Event()
+    runner = ThreadJobRunner(engine)
+    try:
+        running = runner.submit("hold", lambda progress: {"held": release.wait(30)})
+        queued = runner.submit("count", counting, steps=2)
+        assert sweep_jobs(engine) == ["lost"]
+        assert client.get(f"/campaigns/{lost_campaign}").json()["status"] == "failed"
+        release.set()
+        runner.wait(running, timeout=30)
+        runner.wait(queued, timeout=30)
+        assert _job(engine, running).status == _job(engine, queued).status == "succeeded"
+    finally:
+        release.set()
+        runner.shutdown()
+
+
+def test_a_job_ending_the_database_could_not_take_is_written_by_the_next_sweep(engine):
+    """A job that ended while the database could not be written (PostgreSQL stopped for a moment) was logged as
+    failed but stayed running for the life of the process."""
+    from service.jobs.runner import sweep_jobs
+
+    def ends_while_the_jobs_table_is_gone(progress) -> dict:
+        progress(1, 2, "half way")
+        with engine.begin() as connection:
+            connection.exec_driver_sql("ALTER TABLE jobs RENAME TO jobs_away")
+        return {"done": True}
+
+    runner = InlineJobRunner(engine)
+    job_id = runner.submit("count", ends_while_the_jobs_table_is_gone)
+    assert runner.last_result == {"done": True}
+    with engine.begin() as connection:
+        connection.exec_driver_sql("ALTER TABLE jobs_away RENAME TO jobs")
+    assert (_job(engine, job_id).status, _job(engine, job_id).done) == ("running", 1)
+    assert sweep_jobs(engine) == []  # not failed as lost: its ending is written
+    written = _job(engine, job_id)
+    assert (written.status, written.result, written.done, written.total) == ("succeeded", {"done": True}, 2, 2)
+
+
+def test_the_server_sweeps_its_jobs_while_it_runs(engine, api_key, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+
+    monkeypatch.setenv("TAILOR_JOBS_SWEEP_SECONDS", "0.2")
+    with TestClient(create_app(engine), headers={"X-API-Key": api_key}):
+        with session_scope(engine) as session:
+            session.add(Job(id="lost-later", kind="train", status="running", worker=worker_name()))
+        deadline = time.monotonic() + 10
+        while _job(engine, "lost-later").status == "running":
+            assert time.monotonic() < deadline, "no sweep failed the job"
+            time.sleep(0.1)
+    assert _job(engine, "lost-later").status == "failed"
