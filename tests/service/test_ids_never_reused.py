@@ -78,7 +78,8 @@ def test_a_stale_draft_or_variant_id_finds_nothing_after_the_campaign_is_generat
     written = _pending_draft(engine, campaign_id, "c2")  # and writes the new audience's
 
     refused = _stale_approval(client, *stale)
-    assert refused.status_code == 404 and refused.json()["message"] == f"Draft {stale[0]} does not exist."
+    assert refused.status_code == 404 and refused.json()["replaced_by"] is None  # c1 is not in the new audience
+    assert refused.json()["message"].startswith(f"Draft {stale[0]} was replaced when campaign {campaign_id}")
     assert client.get(f"/drafts/{written[0]}").json()["status"] == "pending"  # c2's draft was approved
     assert written[0] > stale[0] and written[1] > stale[1]
 
