@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
-from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.db.session import default_engine
@@ -24,6 +24,7 @@ from service.errors import (
     NumberOutOfRange,
     TailorError,
     Unauthorized,
+    as_told,
     error_body,
     field_path,
     is_database_busy,
@@ -136,6 +137,16 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         log.error("database unavailable", extra={"path": request.url.path, "error": reason})
         message = f"The database cannot be used: {reason}. Nothing was done; try again once it is back."
         return await tailor_error(request, DatabaseUnavailable(message))
+
+    @app.exception_handler(IntegrityError)
+    async def integrity_error(request: Request, error: IntegrityError):
+        """A key written meanwhile by another request (two imports of one file at once) is a 409 saying to send the
+        request again, not a plain-text 500 whose log line held the rows' values."""
+        told = as_told(error)
+        if isinstance(told, TailorError):
+            log.warning("write raced another", extra={"path": request.url.path, "error": type(error.orig).__name__})
+            return await tailor_error(request, told)
+        raise error
 
     @app.exception_handler(OverflowError)
     @app.exception_handler(DataError)

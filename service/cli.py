@@ -536,13 +536,15 @@ def main() -> None:
     """Entry point: user errors become one clear line and exit code 2, never a traceback."""
     from pydantic import ValidationError
 
+    from service.errors import as_told
     from service.logs import configure_logging
     from service.settings import environment_problem
 
     try:
         configure_logging()
         app(prog_name="tailor")  # so named in its usage lines however it is started (python -m service.cli)
-    except Exception as error:
+    except Exception as raised:
+        error = as_told(raised)  # a database busy, or a write another made meanwhile: the person's to retry
         if type(error).__module__ in USER_ERROR_MODULES or any(
             base.__module__ in USER_ERROR_MODULES for base in type(error).__mro__
         ):

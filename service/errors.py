@@ -77,6 +77,19 @@ class AddressInUse(TailorError):
     """The server cannot listen where it is asked to: the port is taken, or the host is not this machine's."""
 
 
+class WrittenMeanwhile(Conflict):
+    """A write refused because another request or job wrote the same keys at the same moment (two imports of one
+    file, say, on PostgreSQL, where they run side by side); the whole transaction was rolled back."""
+
+    retry_after_seconds = 5
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Another request or job wrote some of the same records at the same moment (two imports of the same "
+            "file, say); nothing of this one was written. Send it again: it then updates what the other wrote."
+        )
+
+
 class DatabaseBusy(TailorError):
     """A write waited too long for the database's lock (on SQLite, one writer at a time: a big import or a
     campaign being saved holds it); the request's transaction was rolled back."""
@@ -112,8 +125,23 @@ def is_number_out_of_range(error: BaseException) -> bool:
 
 
 def as_told(error: BaseException) -> BaseException:
-    """``error`` as the API tells it: a database lock that did not free up in time is DatabaseBusy."""
-    return DatabaseBusy() if is_database_busy(error) else error
+    """``error`` as the API tells it: a database lock that did not free up in time is DatabaseBusy; a key another
+    writer inserted a moment before this one's transaction could (two imports of one file at once) is
+    WrittenMeanwhile."""
+    if is_database_busy(error):
+        return DatabaseBusy()
+    if is_unique_race(error):
+        return WrittenMeanwhile()
+    return error
+
+
+def is_unique_race(error: BaseException) -> bool:
+    """Whether ``error`` is a write refused for a key that is unique and already there (PostgreSQL's 23505,
+    SQLite's UNIQUE constraint): one the writer had looked for and not found, written meanwhile by another."""
+    original = getattr(error, "orig", None)
+    if original is None:
+        return False
+    return getattr(original, "sqlstate", None) == "23505" or str(original).startswith("UNIQUE constraint failed")
 
 
 def is_database_busy(error: BaseException) -> bool:

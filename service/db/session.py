@@ -60,6 +60,8 @@ def _warn_if_others_may_read(path: Path) -> None:
 
 
 def make_engine(url: str, echo: bool = False, connect_timeout_seconds: int = 10) -> Engine:
+    """The engine for ``url``. Its errors never quote the statement's values (``hide_parameters``): those are the
+    shop's customers, addresses included, and an error reaches logs, job rows and tracebacks."""
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -68,14 +70,16 @@ def make_engine(url: str, echo: bool = False, connect_timeout_seconds: int = 10)
             # database's permissions); a file that exists keeps those it has, with a warning if others may read it.
             path.touch(mode=0o600, exist_ok=True)
             _warn_if_others_may_read(path)
-        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
+        )
         event.listen(engine, "connect", _configure_sqlite)
         return engine
     # A database host that accepts the connection but never answers (a stopped server, a firewall that drops
     # packets) kept every command and /health waiting for ever: libpq's default is no connect timeout.
     postgres = make_url(url).get_backend_name() == "postgresql"
     connect_args = {"connect_timeout": connect_timeout_seconds} if postgres else {}
-    return create_engine(url, echo=echo, pool_pre_ping=True, connect_args=connect_args)
+    return create_engine(url, echo=echo, pool_pre_ping=True, connect_args=connect_args, hide_parameters=True)
 
 
 @lru_cache

@@ -1,0 +1,84 @@
+"""Two writers of the same new keys at once, as PostgreSQL lets them run: the later is refused as written
+meanwhile (409, send it again), not a 500 whose log line held the customers' addresses."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from service.db.migrate import upgrade
+from service.db.models import Customer
+from service.db.session import session_scope
+from service.errors import WrittenMeanwhile, as_told
+from service.importing import import_file
+from tests.service.conftest import new_postgres_database
+
+CUSTOMERS = "customer_id,email,first_name,locale,marketing_consent\n" + "".join(
+    f"n{i},person{i}@example.com,Ann,en,true\n" for i in range(50)
+)
+
+
+@pytest.mark.postgres
+def test_two_imports_of_the_same_new_customers_at_once(postgres_url, tmp_path, caplog):
+    engine = new_postgres_database(postgres_url, "import_race")
+    upgrade(engine)
+    path = tmp_path / "customers.csv"
+    path.write_text(CUSTOMERS)
+    first_wrote, second_started = threading.Event(), threading.Event()
+    outcome: dict[str, BaseException | None] = {}
+
+    def first() -> None:
+        with session_scope(engine) as session:
+            import_file(session, "customers", path)
+            first_wrote.set()  # its rows are written, not committed: the second's inserts wait for them
+            second_started.wait(30)
+            threading.Event().wait(1.0)  # the second reaches its insert and waits on the same keys
+
+    def second() -> None:
+        first_wrote.wait(30)
+        second_started.set()
+        try:
+            with session_scope(engine) as session:
+                import_file(session, "customers", path)
+            outcome["second"] = None
+        except Exception as error:  # noqa: BLE001 (what the API and the job runner are given)
+            outcome["second"] = error
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    with caplog.at_level(logging.DEBUG):
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    told = as_told(outcome["second"])
+    assert isinstance(told, WrittenMeanwhile) and told.status_code == 409, outcome
+    assert "nothing of this one was written" in str(told)
+    assert "person0@example.com" not in str(outcome["second"])  # the statement's values are not in the error
+    assert "person0@example.com" not in caplog.text
+    with session_scope(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Customer)) == 50
+        import_file(session, "customers", path)  # sent again, it updates what the other wrote
+    engine.dispose()
+
+
+def test_the_api_answers_a_write_made_meanwhile_with_a_409(client, engine):
+    """The app's handler for a unique key written by another writer a moment before: a 409 with Retry-After."""
+    from fastapi import APIRouter
+    from sqlalchemy.exc import IntegrityError
+
+    class Refused(Exception):
+        sqlstate = "23505"
+
+    router = APIRouter()
+
+    @router.get("/raced")
+    def raced() -> None:
+        raise IntegrityError("INSERT INTO customers ...", {"email": "x@example.com"}, Refused())
+
+    client.app.include_router(router)
+    answer = client.get("/raced")
+    assert answer.status_code == 409 and answer.json()["error"] == "WrittenMeanwhile"
+    assert answer.headers["Retry-After"] == "5" and "x@example.com" not in answer.text
