@@ -264,3 +264,51 @@ def test_sends_drafts_and_variants_keep_their_rows_and_never_give_an_id_twice_af
     with engine.connect() as connection:
         assert tuple(connection.execute(text(counts)).one()) == (1, 1, 0)  # the send's events went with it
     engine.dispose()
+
+
+MIGRATE_AT = """
+import sys, time
+from service.db.migrate import upgrade
+from service.db.session import make_engine
+engine = make_engine(sys.argv[1])
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))  # all start together
+upgrade(engine)
+print("migrated")
+"""
+
+
+def _migrate_together(url: str, processes: int = 3) -> list:
+    import subprocess
+    import sys
+
+    start = time.time() + 3
+    running = [
+        subprocess.Popen(
+            [sys.executable, "-c", MIGRATE_AT, url, str(start)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        for _ in range(processes)
+    ]
+    return [(process.wait(120), *process.communicate()) for process in running]
+
+
+@pytest.mark.postgres
+def test_processes_that_start_together_migrate_one_after_the_other_on_postgres(postgres_url):
+    """A server and a command started together on a new database: all but one stopped with a traceback
+    (a duplicate alembic_version row, or a duplicate column from the same migration run twice)."""
+    from tests.service.conftest import new_postgres_database
+
+    engine = new_postgres_database(postgres_url, "migrate_together")
+    url = engine.url.render_as_string(hide_password=False)
+    for code, out, err in _migrate_together(url):
+        assert code == 0 and out.strip() == "migrated", err[-2000:]
+    _assert_schema_matches_models(engine)
+    engine.dispose()
+
+
+def test_processes_that_start_together_migrate_one_after_the_other_on_sqlite(tmp_path):
+    url = f"sqlite:///{tmp_path / 'tailor.db'}"
+    for code, out, err in _migrate_together(url):
+        assert code == 0 and out.strip() == "migrated", err[-2000:]

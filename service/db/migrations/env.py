@@ -2,7 +2,12 @@
 
 On SQLite the migrations run with foreign keys off, as Alembic's batch mode needs: a table is rebuilt by copying
 it and dropping the old one, and with foreign keys on that DROP deletes (cascades to) every row that refers to
-it, such as a send's events when the sends table is rebuilt. They are checked before the migrations commit."""
+it, such as a send's events when the sends table is rebuilt. They are checked before the migrations commit.
+
+On PostgreSQL the migrations run under a lock of their own (an advisory lock held to the end of their
+transaction): processes that start together on one database (a server and a command, two replicas) migrate one
+after the other, and the later ones find the schema up to date, where they failed on a duplicate column or
+version row."""
 
 from alembic import context
 from sqlalchemy import Connection, create_engine
@@ -11,6 +16,7 @@ from service.db.models import Base
 
 config = context.config
 target_metadata = Base.metadata
+MIGRATION_LOCK = 7_341_202_611  # the advisory lock's key: any number, the same in every Tailor process
 
 
 def run_migrations_online() -> None:
@@ -23,6 +29,8 @@ def run_migrations_online() -> None:
         try:
             context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=sqlite)
             with context.begin_transaction():
+                if connection.dialect.name == "postgresql":  # before the schema's version is read
+                    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
                 context.run_migrations()
                 if sqlite:
                     _check_foreign_keys(connection)
