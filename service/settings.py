@@ -76,7 +76,12 @@ class DbSettings(BaseSettings):
     connect_timeout_seconds: int = Field(10, ge=1)
 
     def resolved_url(self) -> str:
+        """The URL to connect with: a PostgreSQL URL of the form hosts hand out (``postgres://`` or
+        ``postgresql://``, without a driver) goes through psycopg, the driver the `postgres` extra installs."""
         if self.url:
+            scheme, separator, rest = self.url.partition("://")
+            if separator and scheme in ("postgres", "postgresql"):
+                return f"postgresql+psycopg://{rest}"
             return self.url
         home = HomeSettings().home
         return f"sqlite:///{home / 'tailor.db'}"

@@ -11,6 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from alembic.util.exc import CommandError
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -108,6 +109,11 @@ def default_engine() -> Engine:
     except OperationalError as error:
         reason = " ".join(str(error.orig or error).split())[:300]
         raise DatabaseUnavailable(f"The database {shown} cannot be reached: {reason}") from None
+    except CommandError as error:  # a schema this version has no migration for: a newer Tailor migrated it
+        raise DatabaseUnavailable(
+            f"The database {shown} was migrated by another version of Tailor ({error}); this one cannot use it. "
+            "Run the version that migrated it, or one newer."
+        ) from None
     return engine
 
 

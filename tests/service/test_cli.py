@@ -58,6 +58,11 @@ def test_a_bad_setting_in_the_environment_is_one_line_naming_the_variable(tmp_pa
         # a password with an escaped @ stopped every command in Alembic's "invalid interpolation syntax"
         ({"DATABASE_URL": "postgresql+psycopg://tailor:s3cret%40x%2Fy@127.0.0.1:9/shop"}, ["keys", "list"],
          "error: The database postgresql+psycopg://tailor:***@127.0.0.1:9/shop cannot be reached: "),
+        # the form hosting services hand out (no driver, or the old "postgres" name) said a driver was missing
+        ({"DATABASE_URL": "postgres://tailor:s3cret@127.0.0.1:9/shop"}, ["keys", "list"],
+         "error: The database postgresql+psycopg://tailor:***@127.0.0.1:9/shop cannot be reached: "),
+        ({"DATABASE_URL": "postgresql://tailor:s3cret@127.0.0.1:9/shop"}, ["keys", "list"],
+         "error: The database postgresql+psycopg://tailor:***@127.0.0.1:9/shop cannot be reached: "),
     ]  # fmt: skip
     for variables, args, expected in cases:
         for name, value in variables.items():
@@ -68,6 +73,28 @@ def test_a_bad_setting_in_the_environment_is_one_line_naming_the_variable(tmp_pa
         assert "s3cret" not in result.stderr
         for name in variables:
             monkeypatch.delenv(name)
+
+
+def test_a_database_migrated_by_a_newer_tailor_is_one_line(tmp_path, monkeypatch):
+    """A schema at a revision this version does not know (the code rolled back after an upgrade) ended every
+    command in some 290 lines of Alembic's traceback."""
+    import sqlite3
+
+    from service.db.migrate import upgrade
+    from service.db.session import make_engine
+
+    database = tmp_path / "newer.db"
+    engine = make_engine(f"sqlite:///{database}")
+    upgrade(engine)
+    engine.dispose()
+    with sqlite3.connect(database) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '0099_future'")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{database}")
+    result = run(["keys", "list"], tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"error: The database sqlite:///{database} was migrated by another version of Tailor")
+    assert "0099_future" in last
 
 
 def test_a_database_that_never_answers_is_reported_within_its_connect_timeout(tmp_path, monkeypatch):
