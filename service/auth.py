@@ -34,6 +34,9 @@ def acting_key(session: Session) -> tuple[str | None, str | None]:
     return session.info.get(_ACTING_KEY, (None, None))
 
 
+KEY_NAME_MAX = 200  # characters of a key's name, as its column holds them
+
+
 def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
@@ -43,6 +46,9 @@ def create_key(session: Session, name: str) -> str:
     as a hash, so this is the one time it is seen."""
     if not name.strip():
         raise InvalidInput("key", [Problem(None, "name", "say who or what uses the key", "argument")])
+    if len(name.strip()) > KEY_NAME_MAX:  # PostgreSQL refused the write with a traceback; SQLite kept it whole
+        message = f"is {len(name.strip())} characters long; a key's name takes {KEY_NAME_MAX} at most"
+        raise InvalidInput("key", [Problem(None, "name", message, "argument")])
     key = KEY_PREFIX + secrets.token_urlsafe(24)
     session.add(ApiKey(name=name.strip(), prefix=key[:PREFIX_LENGTH], key_hash=_digest(key)))
     session.flush()

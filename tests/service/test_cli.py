@@ -249,7 +249,9 @@ def test_import_and_keys(tmp_path):
     )
     nameless = run(["keys", "create", "  "], tmp_path)
     assert nameless.returncode == 2 and "say who or what uses the key" in nameless.stderr
-    assert len(run(["keys", "list"], tmp_path).stdout.splitlines()) == 2  # nothing was made of either
+    long_named = run(["keys", "create", "x" * 205], tmp_path)  # PostgreSQL's column refused it with a traceback
+    assert long_named.returncode == 2 and "is 205 characters long; a key's name takes 200 at most" in long_named.stderr
+    assert len(run(["keys", "list"], tmp_path).stdout.splitlines()) == 2  # nothing was made of any
 
 
 def test_recommend_reads_a_product_catalog(tmp_path):
