@@ -214,6 +214,15 @@ def _change_in_words(review: Review) -> str:
     return f"{who} {ACTIONS_DONE.get(review.action, review.action)} it"
 
 
+def _reviewed_since(session: Session, draft_id: int, seen: int) -> bool:
+    """Whether the draft was approved, rejected or reopened since revision ``seen`` (an edit alone moves a draft
+    between pending and flagged too, as its copy passes or fails the checks)."""
+    reviews = select(Review.id).where(
+        Review.draft_id == draft_id, Review.revision > seen, Review.action.in_(tuple(ACTIONS_DONE))
+    )
+    return session.scalar(reviews.limit(1)) is not None
+
+
 def _record(session: Session, draft: Draft, review: Review, status: str | None = None) -> None:
     """Record ``review``'s change of the draft (with ``status``, moving it there) by one conditional UPDATE of the
     draft's revision and status as they were read: of two changes of one draft at the same moment (a double
@@ -229,9 +238,9 @@ def _record(session: Session, draft: Draft, review: Review, status: str | None =
     if not written:
         if (now := session.scalar(select(Draft.status).where(Draft.id == draft.id))) is None:
             raise missing_draft(session, draft.id, "its campaign was deleted meanwhile")
-        if now != draft.status:
+        if now != draft.status and _reviewed_since(session, draft.id, draft.revision):
             raise Conflict(f"Draft {draft.id} was reviewed meanwhile and is {now} now; reload it before reviewing it.")
-        raise _changed_since(session, draft.id, draft.revision)
+        raise _changed_since(session, draft.id, draft.revision)  # an edit, which may have flagged it
     set_committed_value(draft, "revision", draft.revision + 1)
     if status:
         set_committed_value(draft, "status", status)

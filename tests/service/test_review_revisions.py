@@ -172,6 +172,27 @@ def test_api_clients_may_say_which_revision_they_edit_or_review(client, draft):
     assert approved.status_code == 200 and approved.json()["revision"] == 3
 
 
+def test_an_edit_that_lost_the_race_to_an_edit_flagging_the_draft_is_told_who_edited(client, engine, draft):
+    """Two edits read at once: the winner's copy failed a check and flagged the draft, and the loser was told the
+    draft "was reviewed meanwhile and is flagged now" rather than who edited what (8 parallel edits on
+    PostgreSQL)."""
+    from sqlalchemy.orm import Session
+
+    from service.db.models import Review
+    from service.drafts import _record, get_draft
+    from service.errors import DraftChanged
+
+    url, variant = f"/drafts/{draft['id']}", draft["variants"][0]
+    with Session(engine) as loser:
+        read = get_draft(loser, draft["id"])  # read at the same moment as the winner
+        assert (read.status, read.revision) == ("pending", 0)
+        won = client.patch(f"{url}/variants/{variant['id']}", json={"subject": "FREE FREE FREE", "reviewer": "ann"})
+        assert won.status_code == 200 and won.json()["status"] == "flagged"
+        with pytest.raises(DraftChanged, match=r"was changed since you read it \(ann edited variant A: subject\)"):
+            _record(loser, read, Review(action="edit", reviewer="bo", comment="variant A: intro"))
+        loser.rollback()
+
+
 def test_approving_every_pending_draft_moves_their_revisions_on(client, draft):
     """An open page of a draft approved with the campaign's pending ones cannot then be saved over the approval."""
     done = client.post(f"/campaigns/{draft['campaign_id']}/drafts/approve", json={"reviewer": "Cy"}).json()
