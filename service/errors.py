@@ -112,8 +112,9 @@ class NumberOutOfRange(TailorError):
 
     def __init__(self) -> None:
         super().__init__(
-            "A number or a date in the request is beyond what the database can hold (integers up to "
-            "9223372036854775807, dates up to the year 9999); nothing of this request was written."
+            "A number or a date in the request is beyond what the database can hold (ids and counts up to "
+            "2147483647, other integers up to 9223372036854775807, dates up to the year 9999); nothing of this "
+            "request was written."
         )
 
 

@@ -35,12 +35,15 @@ CampaignStatus = Literal["created", "generating", "ready", "failed", "sent"]
 ModelKind = Literal["recommender", "engagement"]  # the kinds of trained model the service keeps and serves
 
 # The largest integer both databases hold (SQLite's INTEGER, PostgreSQL's BIGINT): past it, a driver fails to
-# convert the number instead of finding nothing, so ids and offsets are refused beyond it.
+# convert the number instead of finding nothing, so offsets are refused beyond it.
 DATABASE_INT_MAX = 2**63 - 1
+# The largest id a row has: the id columns are INTEGER, 4 bytes on PostgreSQL, which refused a larger one in a
+# query as out of range (a 422 that named no field) where SQLite found nothing (404).
+ROW_ID_MAX = 2**31 - 1
 # A row's id in a path, a query or a form, where it is text read as a number.
-DatabaseId = Annotated[int, Ge(1), Le(DATABASE_INT_MAX)]
+DatabaseId = Annotated[int, Ge(1), Le(ROW_ID_MAX)]
 # A row's id in a JSON body: a number, so that `true` is not read as id 1.
-BodyId = Annotated[int, Strict(), Ge(1), Le(DATABASE_INT_MAX)]
+BodyId = Annotated[int, Strict(), Ge(1), Le(ROW_ID_MAX)]
 SHOP_SEND_ID_MAX = 128  # characters of the shop's own id of an imported send, as Send.external_id stores it
 
 
@@ -48,8 +51,8 @@ def _send_reference(value: object) -> int | str:
     """Tailor's id of a send (a number, never true/false) or the shop's own id of an imported send (a string); one
     error naming the field, not one for each form it might have taken."""
     if isinstance(value, int) and not isinstance(value, bool):
-        if not 1 <= value <= DATABASE_INT_MAX:
-            raise ValueError(f"Tailor's send ids are from 1 to {DATABASE_INT_MAX}")
+        if not 1 <= value <= ROW_ID_MAX:
+            raise ValueError(f"Tailor's send ids are from 1 to {ROW_ID_MAX}")
         return value
     if isinstance(value, str) and 1 <= len(value.strip()) <= SHOP_SEND_ID_MAX:
         return value.strip()
@@ -65,7 +68,7 @@ SendReference = Annotated[
     WithJsonSchema(
         {
             "anyOf": [
-                {"type": "integer", "minimum": 1, "maximum": DATABASE_INT_MAX},
+                {"type": "integer", "minimum": 1, "maximum": ROW_ID_MAX},
                 {"type": "string", "minLength": 1, "maxLength": SHOP_SEND_ID_MAX},
             ]
         }
@@ -328,7 +331,7 @@ class DraftOut(BaseModel):
 ExpectedRevision = Annotated[
     int | None,
     Field(
-        ge=0, le=DATABASE_INT_MAX,
+        ge=0, le=COUNT_MAX,
         description="the draft's `revision` this is based on: refused (409, naming who changed what) if the draft "
         "changed since; leave it out to act on the draft as it is",
     ),

@@ -27,7 +27,7 @@ from service.experiments import experiment_results
 from service.pipeline.mail import sender_of
 from service.review import SESSION_ENDED, after_login, templates
 from service.review.resend import CARRIED_MAX, CarriedForm, read_carried
-from service.schemas import DATABASE_INT_MAX, DatabaseId, DraftStatus
+from service.schemas import COUNT_MAX, DATABASE_INT_MAX, DatabaseId, DraftStatus
 from service.settings import PublicSettings, SmtpSettings
 
 router = APIRouter(prefix="/review", tags=["review page"], include_in_schema=False)
@@ -35,7 +35,7 @@ DRAFTS_PER_PAGE = 100
 CAMPAIGNS_PER_PAGE = 50
 REVIEWER_MAX = 100  # characters of a reviewer's name (the reviews table holds 200)
 # The draft's revision the page showed, sent back with each of its forms (service.drafts refuses a stale one).
-RevisionForm = Annotated[int | None, Form(ge=0, le=DATABASE_INT_MAX)]
+RevisionForm = Annotated[int | None, Form(ge=0, le=COUNT_MAX)]
 # Why the login page was shown, by the `why` its address gives (service.review.login_address).
 LOGIN_NOTES = {
     SESSION_ENDED: "Your review session had ended (signed out in another tab, over "

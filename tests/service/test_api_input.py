@@ -92,6 +92,22 @@ def test_ids_offsets_and_counts_past_the_database_s_range_are_refused_naming_the
     _refused(response, field)
 
 
+@pytest.mark.parametrize(
+    ("method", "url", "body", "field"),
+    [
+        ("get", f"/drafts/{2**31}", None, "path.draft_id"),
+        ("get", f"/campaigns/{2**31}", None, "path.campaign_id"),
+        ("post", "/events", {"events": [{"kind": "open", "send_id": 2**31}]}, "events[0].send_id"),
+        ("post", "/drafts/1/approve", {"expected_revision": 2**31}, "expected_revision"),
+    ],
+)
+def test_an_id_past_the_id_columns_is_refused_naming_it_on_every_database(client, engine, method, url, body, field):
+    """The id columns are 4-byte integers on PostgreSQL: id 2147483648 was a 422 there naming no field (and saying
+    integers went up to 9223372036854775807), and a 404 on SQLite."""
+    _sent_email(client, engine)
+    _refused(client.request(method, url, **({"json": body} if body is not None else {})), field)
+
+
 def test_a_number_no_bound_caught_is_still_answered_with_the_api_s_error_body(client):
     """The bounds are the fix; this is the net under them: the driver's OverflowError was a plain-text 500."""
 
