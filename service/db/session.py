@@ -114,7 +114,29 @@ def default_engine() -> Engine:
             f"The database {shown} was migrated by another version of Tailor ({error}); this one cannot use it. "
             "Run the version that migrated it, or one newer."
         ) from None
+    if problem := case_folding_problem(engine):
+        log.warning(problem, extra={"database": shown})
     return engine
+
+
+def case_folding_problem(engine: Engine) -> str | None:
+    """Why the database cannot compare addresses whatever their case, or None: a PostgreSQL database whose
+    character type is C (``initdb`` without a locale) lowers ASCII letters only, so an unsubscribe under
+    ``Ольга@Пример.рф`` would not stop the mail to ``ольга@пример.рф`` (service.addresses compares lowered
+    addresses in SQL). SQLite lowers every alphabet (``_configure_sqlite``)."""
+    if engine.dialect.name != "postgresql":
+        return None
+    with engine.connect() as connection:
+        folds = connection.exec_driver_sql("SELECT lower('ÄΩЖ') = 'äωж'").scalar()
+        ctype = connection.exec_driver_sql("SHOW lc_ctype").scalar()
+    if folds:
+        return None
+    return (
+        f"the database's character type ({ctype}) lowers ASCII letters only: addresses in other alphabets are "
+        "compared as typed, so an unsubscribe or bounce under one spelling does not stop another id's mail to "
+        "the same address in another case. Create the database with a UTF-8 locale (CREATE DATABASE ... TEMPLATE "
+        "template0 LC_CTYPE 'C.UTF-8' LC_COLLATE 'C.UTF-8', or initdb --locale=C.UTF-8)"
+    )
 
 
 @lru_cache

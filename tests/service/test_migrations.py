@@ -312,3 +312,27 @@ def test_processes_that_start_together_migrate_one_after_the_other_on_sqlite(tmp
     url = f"sqlite:///{tmp_path / 'tailor.db'}"
     for code, out, err in _migrate_together(url):
         assert code == 0 and out.strip() == "migrated", err[-2000:]
+
+
+@pytest.mark.postgres
+def test_a_postgres_database_that_lowers_ascii_only_is_told(postgres_url):
+    """A database of character type C lowers ASCII letters only: an unsubscribe under "Ольга@Пример.рф" left
+    "ольга@пример.рф" subscribed under another id, and nothing said why."""
+    from sqlalchemy import text
+
+    from service.db.session import case_folding_problem, make_engine
+
+    server = make_engine(postgres_url).execution_options(isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        connection.execute(text("CREATE DATABASE ctype_c TEMPLATE template0 LC_CTYPE 'C' LC_COLLATE 'C'"))
+        connection.execute(
+            text("CREATE DATABASE ctype_utf8 TEMPLATE template0 LC_CTYPE 'C.UTF-8' LC_COLLATE 'C.UTF-8'")
+        )
+    server.dispose()
+    base = postgres_url.rsplit("/", 1)[0]
+    ascii_only, every_alphabet = make_engine(f"{base}/ctype_c"), make_engine(f"{base}/ctype_utf8")
+    problem = case_folding_problem(ascii_only)
+    assert problem is not None and problem.startswith("the database's character type (C) lowers ASCII letters only")
+    assert case_folding_problem(every_alphabet) is None
+    ascii_only.dispose()
+    every_alphabet.dispose()
