@@ -79,6 +79,22 @@ class Erasures:
         return bool(self.addresses) and email_digest(email) in self.addresses
 
 
+def customers_with_addresses(session: Session, digests: set[str]) -> list[Customer]:
+    """The customers whose address has one of ``digests`` (of erased sends): every address is read and digested,
+    as a digest cannot be looked up, which only the unsubscribes and bounces of erased sends ask for. They are the
+    other customer ids an erasure kept at the address (a household's), or people the shop imported again after
+    lifting their erasure."""
+    if not digests:
+        return []
+    ids = [
+        customer_id
+        for batch in session.execute(select(Customer.id, Customer.email)).partitions(10_000)
+        for customer_id, email in batch
+        if address_digest(email) in digests
+    ]
+    return list(session.scalars(select(Customer).where(Customer.id.in_(ids)))) if ids else []
+
+
 def lift_erasures(session: Session, customer_id: str | None, email: str | None) -> int:
     """Lift the erasures of ``customer_id`` and of ``email`` (either may be None), for someone who signed up again
     of their own will: the next import brings them in. The number lifted (an erasure holds an id and an address:

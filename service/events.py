@@ -7,12 +7,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from service.addresses import stop_shared_addresses
 from service.clock import as_utc, utcnow
 from service.db.models import ErasedSend, Event, Send
+from service.erasures import address_digest, customers_with_addresses
 from service.errors import InvalidInput, Problem
 from service.forecasts import mark_stale_for_customers
 from service.schemas import EventIn
@@ -22,6 +23,9 @@ CLOCK_SKEW = timedelta(minutes=10)
 
 
 ERASED = "its send was erased with its customer (the right to erasure): nothing is kept of them to record it on"
+# An unsubscribe, complaint or bounce of an erased send still stops the mail to its address, which another customer
+# id may have (a household's, or the person imported again after the shop lifted the erasure).
+ERASED_STOPPED = f"{ERASED}; the customers who have its address were stopped"
 
 
 def ingest_events(session: Session, events: list[EventIn]) -> dict[str, Any]:
@@ -41,12 +45,15 @@ def ingest_events(session: Session, events: list[EventIn]) -> dict[str, Any]:
     messages = {_bare(s.message_id): s for s in found}
     erased_ids, erased_messages = _erased(session, by_id - sends.keys(), by_message - messages.keys())
     problems, resolved, skipped = [], [], []
+    stopping_erased: list[tuple[str, EventIn]] = []  # (index in skipped, event) of erased sends' stops
     for index, event in enumerate(events):
         send = sends.get(event.send_id) if event.send_id is not None else messages.get(_bare(event.message_id or ""))
         if send is None:
             if _names_erased(event, erased_ids, erased_messages):
                 named = {"send_id": event.send_id} if event.send_id is not None else {"message_id": event.message_id}
                 skipped.append({"index": index, **named, "reason": ERASED})
+                if event.kind in STOPPING:
+                    stopping_erased.append((len(skipped) - 1, event))
                 continue
             which = f"send_id {event.send_id!r}" if event.send_id is not None else f"message_id {event.message_id!r}"
             reason = (
@@ -67,6 +74,10 @@ def ingest_events(session: Session, events: list[EventIn]) -> dict[str, Any]:
         raise InvalidInput("events", problems)
     recorded = duplicates = 0
     stopped: set[int] = set()  # customers who may not be mailed any more
+    if stopping_erased:
+        stopped |= _stop_erased_addresses(session, [event for _, event in stopping_erased])
+        for position, _ in stopping_erased:
+            skipped[position]["reason"] = ERASED_STOPPED
     for send, event, occurred_at in resolved:
         if session.scalar(_recorded(send, event, occurred_at)):
             duplicates += 1
@@ -86,6 +97,36 @@ def ingest_events(session: Session, events: list[EventIn]) -> dict[str, Any]:
     session.flush()
     counts: dict[str, Any] = {"recorded": recorded, "duplicates": duplicates}
     return counts | {"skipped": skipped} if skipped else counts
+
+
+STOPPING = ("unsubscribe", "complaint", "bounce")
+
+
+def _stop_erased_addresses(session: Session, events: list[EventIn]) -> set[int]:
+    """Stop the mail to the addresses of erased sends that ``events`` (unsubscribes, complaints, bounces) name:
+    unsubscribe, or mark bounced, the customers who have them; their row ids."""
+    by_id = {e.send_id for e in events if isinstance(e.send_id, int)}
+    by_message = _spellings({_bare(e.message_id) for e in events if e.send_id is None and e.message_id})
+    rows = session.scalars(
+        select(ErasedSend).where(or_(ErasedSend.id.in_(by_id), ErasedSend.message_id.in_(by_message)))
+    ).all()
+    digest_of = {row.id: row.email_digest for row in rows} | {
+        _bare(row.message_id): row.email_digest for row in rows if row.message_id
+    }
+    kinds: dict[str, set[str]] = {}
+    for event in events:
+        named = event.send_id if event.send_id is not None else _bare(event.message_id or "")
+        if digest := digest_of.get(named):  # none for a send erased before its address's digest was kept (0026)
+            kinds.setdefault(digest, set()).add(event.kind)
+    stopped = set()
+    for customer in customers_with_addresses(session, set(kinds)):
+        wanted = kinds[address_digest(customer.email)]
+        if wanted & {"unsubscribe", "complaint"}:
+            customer.unsubscribed = True
+        if "bounce" in wanted:
+            customer.bounced_email = customer.email
+        stopped.add(customer.id)
+    return stopped
 
 
 def _bare(message_id: str) -> str:

@@ -22,8 +22,8 @@ from generation.locales import language_of
 from generation.schemas import LOCALES
 from generation.templates import render_string, strings
 from service.addresses import stop_shared_addresses
-from service.db.models import Brand, Campaign, Customer, ErasedCustomer, ErasedSend, Send
-from service.erasures import address_digest
+from service.db.models import Brand, Campaign, Customer, ErasedSend, Send
+from service.erasures import customers_with_addresses
 from service.errors import NotFound
 from service.events import ingest_events
 from service.schemas import EventIn
@@ -140,9 +140,10 @@ class LinkNotFound(NotFound):
 
 
 def _target(session: Session, token: str) -> Send | list[Customer]:
-    """The send a link names; for an erased customer's send, the customers who have its address again, the shop
-    having lifted the erasure for someone who signed up again (LinkNotFound while the erasure holds: the shop
-    keeps nothing of the address, and does not mail it)."""
+    """The send a link names; for an erased customer's send, the customers who have its address: another customer
+    id of the same address, kept by the erasure (a household's other id), or one the shop imported again after
+    lifting the erasure for someone who signed up again. LinkNotFound when nobody has it: the shop keeps nothing
+    of the address, and does not mail it."""
     send_id = UnsubscribeLinks.configured().send_id(token)
     send = session.get(Send, send_id) if send_id is not None else None
     if send is not None:
@@ -150,25 +151,10 @@ def _target(session: Session, token: str) -> Send | list[Customer]:
     erased = session.get(ErasedSend, send_id) if send_id is not None else None
     if erased is None:
         raise LinkNotFound("not_valid")
-    still_erased = select(ErasedCustomer.email_digest).where(ErasedCustomer.email_digest == erased.email_digest)
-    if erased.email_digest is None or session.scalar(still_erased.limit(1)) is not None:
-        raise LinkNotFound("erased")
-    returned = _customers_with_address(session, erased.email_digest)
+    returned = customers_with_addresses(session, {erased.email_digest}) if erased.email_digest else []
     if not returned:
-        raise LinkNotFound("erased")  # lifted, but nobody has the address: nobody is mailed at it
+        raise LinkNotFound("erased")
     return returned
-
-
-def _customers_with_address(session: Session, digest: str) -> list[Customer]:
-    """The customers whose address has ``digest``: every address is read and digested (a digest cannot be looked
-    up), which only a link of an erased send whose erasure was lifted asks for."""
-    ids = [
-        customer_id
-        for batch in session.execute(select(Customer.id, Customer.email)).partitions(10_000)
-        for customer_id, email in batch
-        if address_digest(email) == digest
-    ]
-    return list(session.scalars(select(Customer).where(Customer.id.in_(ids)))) if ids else []
 
 
 def _returned(customers: list[Customer]) -> Subscription:
@@ -217,7 +203,8 @@ def _subscription(session: Session, send: Send) -> Subscription:
     others = session.scalars(select(Brand.name).where(Brand.name != own).order_by(Brand.name)).all() if own else []
     brand = ", ".join([own, *others]) if own else ""
     locale = _page_locale(send.locale)
-    return Subscription(email=send.customer.email, brand=brand, unsubscribed=send.customer.unsubscribed, locale=locale)
+    email = send.to_email or send.customer.email  # where the link came: not an address the customer has since
+    return Subscription(email=email, brand=brand, unsubscribed=send.customer.unsubscribed, locale=locale)
 
 
 def _page_locale(locale: str | None) -> str:

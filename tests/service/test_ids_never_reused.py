@@ -122,3 +122,67 @@ def test_an_erased_send_s_link_unsubscribes_the_person_once_the_shop_lifted_the_
     done = recipient.post(f"/unsubscribe/{token}")
     assert done.status_code == 200
     assert client.get("/customers/back-2").json()["unsubscribed"] is True
+
+
+def test_an_erased_send_s_link_unsubscribes_another_id_that_still_has_the_address(
+    client, engine, mail_server, monkeypatch
+):
+    """While the erasure held, the link said the shop kept nothing of the address and would not mail it, and
+    unsubscribed nobody, though the household's other customer id had the same address and was still mailed."""
+    controller, _messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    erased = _mailed(client, engine, "ann")
+    token = UnsubscribeLinks.configured().token(erased)
+    with session_scope(engine) as session:  # the household's other id, at the same address in another case
+        session.add(Customer(external_id="ann-2", email="Ann@Example.com", marketing_consent=True))
+    assert client.delete("/customers/ann").status_code == 204
+
+    recipient = TestClient(client.app)
+    page = recipient.get(f"/unsubscribe/{token}")
+    assert page.status_code == 200 and "Ann@Example.com" in page.text
+    assert recipient.post(f"/unsubscribe/{token}").status_code == 200
+    assert client.get("/customers/ann-2").json()["unsubscribed"] is True
+
+
+def test_the_unsubscribe_page_shows_the_address_the_email_went_to_not_the_customer_s_new_one(
+    client, engine, mail_server, monkeypatch
+):
+    """Whoever held an old email (forwarded, a shared or recycled mailbox) read the customer's new address."""
+    controller, _messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    sent = _mailed(client, engine, "moved")
+    with session_scope(engine) as session:
+        session.scalar(select(Customer).where(Customer.external_id == "moved")).email = "private.new@example.org"
+    page = TestClient(client.app).get(f"/unsubscribe/{UnsubscribeLinks.configured().token(sent)}")
+    assert page.status_code == 200 and "moved@example.com" in page.text
+    assert "private.new@example.org" not in page.text
+
+
+def test_an_email_service_s_unsubscribe_or_bounce_of_an_erased_send_stops_its_address(
+    client, engine, mail_server, monkeypatch
+):
+    """An unsubscribe reported by the email service for an erased send was skipped, and the same address went on
+    being mailed under the household's other customer id."""
+    controller, _messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    unsubscribed, bounced = _mailed(client, engine, "ida"), _mailed(client, engine, "ole")
+    with session_scope(engine) as session:
+        session.add_all([
+            Customer(external_id="ida-2", email="ida@example.com", marketing_consent=True),
+            Customer(external_id="ole-2", email=" OLE@example.com", marketing_consent=True),
+            Customer(external_id="someone-else", email="else@example.com", marketing_consent=True),
+        ])  # fmt: skip
+    for erased in ("ida", "ole"):
+        assert client.delete(f"/customers/{erased}").status_code == 204
+    events = [{"send_id": unsubscribed, "kind": "unsubscribe"}, {"send_id": bounced, "kind": "bounce"}]
+    answer = client.post("/events", json={"events": events})
+    assert answer.status_code == 200 and answer.json()["recorded"] == 0
+    assert [
+        s["reason"].endswith("the customers who have its address were stopped") for s in answer.json()["skipped"]
+    ] == [True, True]
+    assert client.get("/customers/ida-2").json()["unsubscribed"] is True
+    assert client.get("/customers/ole-2").json()["email_bounced"] is True
+    assert client.get("/customers/ole-2").json()["unsubscribed"] is False  # a bounce is no unsubscribe
+    assert client.get("/customers/someone-else").json()["unsubscribed"] is False
+    click = client.post("/events", json={"events": [{"send_id": unsubscribed, "kind": "click"}]}).json()
+    assert click["skipped"][0]["reason"] == ERASED  # a click stops nothing
