@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, selectinload
 from recommenders.rules import Rules
 from service.campaigns import cancel_first
 from service.db.models import Campaign, Customer, ErasedSend, Product, Send
-from service.erasures import address_digest, keep_erasure
+from service.erasures import address_digest, forget_in_records, keep_erasure
 from service.errors import Conflict, InvalidInput, NotFound, Problem
 from service.forecasts import mark_stale_for_customers
 from service.schemas import CustomerOut, ProductOut, Recommendation
@@ -29,7 +29,9 @@ def erase_customer(session: Session, external_id: str) -> None:
     (ErasedSend, nothing of the person), so that the email service's late events for them are skipped rather than
     refuse a whole batch; and digests of their customer id and address (ErasedCustomer, service.erasures), so that
     importing the shop's files again does not bring them back and mail them, until the shop lifts the erasure for
-    someone who signed up again. The forecasts of campaigns that held a draft of theirs are recomputed. Refused
+    someone who signed up again. The answers kept for idempotent retries and the job rows that named them forget
+    them (service.erasures.forget_in_records). The forecasts of campaigns that held a draft of theirs are
+    recomputed. Refused
     (Conflict) while a campaign is being generated, which may be writing their draft. The trained models hold their
     interactions until the next training."""
     customer = get_customer(session, external_id)
@@ -49,6 +51,7 @@ def erase_customer(session: Session, external_id: str) -> None:
     if erased_sends:
         session.execute(insert(ErasedSend), erased_sends)
     keep_erasure(session, customer)
+    forget_in_records(session, customer.external_id, customer.email)
     session.flush()
     session.expunge(customer)
     session.execute(delete(Customer).where(Customer.id == customer.id))

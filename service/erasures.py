@@ -10,15 +10,17 @@ read an address or an id out of it."""
 from __future__ import annotations
 
 import hashlib
+import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import Text, cast, delete, or_, select
 from sqlalchemy.orm import Session
 
 from service.addresses import address_key, is_email_address
-from service.db.models import Customer, ErasedCustomer
+from service.db.models import Customer, ErasedCustomer, IdempotencyKey, Job
 from service.errors import InvalidInput, NotFound, Problem
 
 
@@ -77,6 +79,36 @@ class Erasures:
 
     def holds_address(self, email: str) -> bool:
         return bool(self.addresses) and email_digest(email) in self.addresses
+
+
+ERASED_TEXT = "[erased]"  # what a record says where it named an erased customer
+
+
+def forget_in_records(session: Session, external_id: str, email: str) -> None:
+    """Leave nothing readable of an erased customer in the service's own records: the answers kept for idempotent
+    retries that hold them are let go (a retry after the erasure runs again), and the jobs whose result, error or
+    message names their id or address (a send's refused address, an import's warning) say ``[erased]`` there."""
+    named = [text for text in {external_id, email.strip(), address_key(email)} if text]
+    session.execute(delete(IdempotencyKey).where(or_(*(IdempotencyKey.body.contains(text) for text in named))))
+    naming = or_(
+        *(column.contains(text) for text in named for column in (Job.error, Job.message, cast(Job.result, Text)))
+    )
+    pattern = re.compile("|".join(rf"(?<![\w.@-]){re.escape(text)}(?![\w@-])" for text in named), re.IGNORECASE)
+    for job in session.scalars(select(Job).where(naming)):
+        job.error = pattern.sub(ERASED_TEXT, job.error) if job.error else job.error
+        job.message = pattern.sub(ERASED_TEXT, job.message or "")
+        job.result = _redacted(job.result, pattern)
+
+
+def _redacted(value: Any, pattern: re.Pattern) -> Any:
+    """``value`` (a job's JSON result) with every text ``pattern`` finds in it said as ``[erased]``."""
+    if isinstance(value, str):
+        return pattern.sub(ERASED_TEXT, value)
+    if isinstance(value, list):
+        return [_redacted(item, pattern) for item in value]
+    if isinstance(value, dict):
+        return {key: _redacted(item, pattern) for key, item in value.items()}
+    return value
 
 
 def customers_with_addresses(session: Session, digests: set[str]) -> list[Customer]:

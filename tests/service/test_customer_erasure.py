@@ -113,7 +113,7 @@ def test_an_erased_customer_is_not_imported_again_and_the_import_names_their_row
     assert (again["rows"], again["inserted"], again["updated"], again["left_out"]) == (2, 0, 2, 1)
     assert again["warnings"] == [
         "1 row was not imported, as customers erased under the right to erasure are not brought back, nor their "
-        "orders and sends: row 3: customer 'c2' was erased. Someone who signs up again of their own will is "
+        "orders and sends: row 3: its customer was erased. Someone who signs up again of their own will is "
         "imported once their erasure is lifted (POST /erasures/lift)."
     ]
     assert "lund" not in again["warnings"][0].lower()  # the address is not repeated
@@ -131,7 +131,7 @@ def test_an_erased_address_keeps_out_a_new_customer_id_whatever_its_case_and_spa
     assert client.get("/customers/c9").status_code == 404
     assert client.get("/customers/c4").json()["first_name"] == "Liv"
     assert (
-        "row 3: customer 'c2' was erased; row 6: customer 'c9' has the address of an erased customer."
+        "row 3: its customer was erased; row 6: its customer has the address of an erased customer."
         in (again["warnings"][-1])
     )
 
@@ -151,9 +151,9 @@ def test_orders_and_sends_of_an_erased_customer_are_left_out_and_said_so(client)
 
     imported_orders = _imported(client, "orders", orders)
     assert (imported_orders["rows"], imported_orders["left_out"]) == (2, 1)  # the file's 3 rows add up
-    assert "row 3: customer 'c2' was erased." in imported_orders["warnings"][0]
+    assert "row 3: its customer was erased." in imported_orders["warnings"][0]
     imported_sends = _imported(client, "sends", sends)
-    assert imported_sends["rows"] == 1 and "row 2: customer 'c2' was erased." in imported_sends["warnings"][0]
+    assert imported_sends["rows"] == 1 and "row 2: its customer was erased." in imported_sends["warnings"][0]
     only_theirs = _imported(
         client, "sends", "send_id,customer_id,subject,campaign_type,sent_at\ns3,c2,Hi,vip,2026-01-02\n"
     )
@@ -174,13 +174,13 @@ def test_the_orders_of_a_new_id_left_out_for_its_erased_address_are_left_out_too
     )
     assert client.delete("/customers/c2").status_code == 204
     signed_up_again = CUSTOMERS_FILE + "c9, bo.lund@EXAMPLE.com,Bo,en,true\n"
-    assert "row 5: customer 'c9' has the address" in _imported(client, "customers", signed_up_again)["warnings"][-1]
+    assert "row 5: its customer has the address" in _imported(client, "customers", signed_up_again)["warnings"][-1]
 
     orders = (
         "order_id,customer_id,product_id,quantity,amount,timestamp\no1,c9,T1,1,5,2026-01-03\no2,c3,T1,1,5,2026-01-04\n"
     )
     imported = _imported(client, "orders", orders)
-    assert imported["rows"] == 1 and "row 2: customer 'c9' was erased." in imported["warnings"][0]
+    assert imported["rows"] == 1 and "row 2: its customer was erased." in imported["warnings"][0]
 
     assert client.post("/erasures/lift", json={"customer_id": "c2"}).json() == {"lifted": 2}  # c2 and c9: one person
     assert _imported(client, "customers", signed_up_again)["inserted"] == 2
@@ -273,10 +273,51 @@ def test_the_import_command_lists_every_row_it_left_out_with_problems(engine, tm
     with listed.open(newline="") as handle:
         written = list(csv.reader(handle))
     assert written[0] == ["row", "column", "message"] and len(written) == 26
-    assert written[1] == ["2", "customer_id", "customer 'e0' was erased"]
-    assert written[-1] == ["26", "customer_id", "customer 'e24' was erased"]
+    assert written[1] == ["2", "customer_id", "its customer was erased"]
+    assert written[-1] == ["26", "customer_id", "its customer was erased"]
 
     (tmp_path / "new.csv").write_text(f"{header}\nn1,n1@example.com,Nia,en,true\n")
     fresh = CliRunner().invoke(cli.app, ["import", "customers", str(tmp_path / "new.csv"), "--problems", str(listed)])
     assert fresh.exit_code == 0 and "left out" not in fresh.output, fresh.output
     assert listed.read_text().splitlines() == ["row,column,message"]
+
+
+def test_the_service_s_own_records_forget_an_erased_customer(client, engine, monkeypatch):
+    """An approval sent with an Idempotency-Key was answered again after the erasure, the customer's address,
+    name and products in it; a send job's result kept the address the mail server refused, for ever."""
+    from aiosmtpd.controller import Controller
+
+    from service.db.models import IdempotencyKey, Job
+    from tests.conftest import free_port
+    from tests.service.test_sending import _PickyServer, approved_draft, new_campaign, send_job
+
+    picky = _PickyServer(refuse="gone@example.com", accept=10)
+    port = free_port()
+    controller = Controller(picky, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        monkeypatch.setenv("TAILOR_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("TAILOR_SMTP_PORT", str(port))
+        campaign_id = new_campaign(client)
+        approved_draft(client, engine, campaign_id, "gone")
+        job = send_job(client, campaign_id)
+    finally:
+        controller.stop()
+    assert job["result"]["refused"][0]["customer_id"] == "gone"
+    other = approved_draft(client, engine, new_campaign(client), "stays")
+    gone_draft = approved_draft(client, engine, new_campaign(client), "gone")
+    key = {"Idempotency-Key": "approve-gone"}
+    first = client.post(f"/drafts/{gone_draft}/reopen", json={}, headers=key)
+    assert first.status_code == 200 and "gone@example.com" in first.text
+    kept = client.post(f"/drafts/{other}/reopen", json={}, headers={"Idempotency-Key": "approve-stays"})
+
+    assert client.delete("/customers/gone").status_code == 204
+    again = client.post(f"/drafts/{gone_draft}/reopen", json={}, headers=key)
+    assert again.status_code == 404 and "Idempotent-Replayed" not in again.headers
+    with session_scope(engine) as session:
+        bodies = session.scalars(select(IdempotencyKey.body)).all()
+        assert bodies == [kept.text]  # another customer's answer is kept for its retries
+        recorded = session.get(Job, job["id"])
+        text = f"{recorded.result} {recorded.error} {recorded.message}"
+    assert "gone@example.com" not in text and "'gone'" not in text and "[erased]" in text
+    assert client.get(f"/jobs/{job['id']}").json()["result"]["refused"][0]["customer_id"] == "[erased]"
