@@ -7,6 +7,10 @@ pointer last (an atomic rename), and `ModelStore` reloads when the pointer chang
 replaces the old one without downtime. Pointing it back at a kept version (`use_version`) rolls back the same way.
 Publishing keeps the newest `kept` versions and the current one, and deletes older ones: each holds a whole model
 (an EASE recommender over 10,000 products is about 400 MB), and a scheduled retrain publishes one a day.
+
+A customer's erasure (`forget_erased`) deletes every version trained before it but the current one, which serves
+until the next training publishes another and is deleted then; no version trained before an erasure is made
+current again (`use_version`): each holds the erased customer's id and purchases.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ def publish(
     _point_at(models_dir, kind, version)
     if kept is not None:
         prune(models_dir, kind, kept)
+    _delete_erased(models_dir, kind)
     return folder
 
 
@@ -70,12 +75,52 @@ def versions(models_dir: Path, kind: str) -> list[str]:
 
 
 def use_version(models_dir: Path, kind: str, version: str) -> None:
-    """Make a kept version the current one (a rollback, or back to the newest); NotFound names what is kept."""
+    """Make a kept version the current one (a rollback, or back to the newest); NotFound names what is kept, and
+    refuses a version trained before a customer's erasure (the current one, kept until the next training)."""
     kept = versions(models_dir, kind)
     if version not in kept:
         listed = ", ".join(kept[:5]) + (" …" if len(kept) > 5 else "") if kept else "none"
         raise NotFound(f"No {kind} model version '{version}' is kept; the kept ones, newest first: {listed}.")
+    current = current_folder(models_dir, kind)
+    if version < _erased_before(models_dir) and (current is None or version != current.name):
+        raise NotFound(
+            f"The {kind} model version '{version}' was trained before a customer was erased and holds their data: "
+            "it cannot be used again. Train a new one (POST /train)."
+        )
     _point_at(models_dir, kind, version)
+
+
+ERASED_MARK = "ERASED_BEFORE"  # in models_dir: the versions named before it were trained before an erasure
+
+
+def forget_erased(models_dir: Path) -> list[str]:
+    """After a customer's erasure: delete every version of every kind trained before it, but the current one
+    (it serves until the next training, which deletes it); the versions deleted, as ``kind/version``."""
+    models_dir.mkdir(parents=True, exist_ok=True)
+    mark = models_dir / ERASED_MARK
+    temporary = mark.with_name(f"{ERASED_MARK}.{os.getpid()}.{threading.get_ident()}.tmp")
+    temporary.write_text(new_version())
+    os.replace(temporary, mark)
+    return [f"{kind}/{version}" for kind in MODEL_KINDS for version in _delete_erased(models_dir, kind)]
+
+
+def _erased_before(models_dir: Path) -> str:
+    """The moment of the last erasure as a version name ("" before any): versions named before it hold erased
+    customers."""
+    mark = models_dir / ERASED_MARK
+    return mark.read_text().strip() if mark.is_file() else ""
+
+
+def _delete_erased(models_dir: Path, kind: str) -> list[str]:
+    erased_before = _erased_before(models_dir)
+    current = current_folder(models_dir, kind)
+    doomed = [
+        version for version in versions(models_dir, kind)
+        if version < erased_before and (current is None or version != current.name)
+    ]  # fmt: skip
+    for version in doomed:
+        shutil.rmtree(models_dir / kind / version, ignore_errors=True)
+    return doomed
 
 
 def prune(models_dir: Path, kind: str, kept: int) -> list[str]:

@@ -9,6 +9,7 @@ from service import erasures
 from service.deps import ApiKeyDep, OffsetQuery, SessionDep, StateDep
 from service.errors import InvalidInput, Problem
 from service.pipeline.frames import boost_weights
+from service.pipeline.model_store import forget_erased
 from service.routes.responses import KEYED, errors
 from service.schemas import (
     CustomerOut,
@@ -133,9 +134,11 @@ def get_customer(customer_id: str, session: SessionDep, _key: ApiKeyDep) -> Cust
 @record_router.delete(
     "/customers/{customer_id:external_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(404, 409)
 )
-def erase_customer(customer_id: str, session: SessionDep, _key: ApiKeyDep) -> None:
+def erase_customer(customer_id: str, session: SessionDep, state: StateDep, _key: ApiKeyDep) -> None:
     """Erase a customer (the right to erasure): their record, orders, drafts, sends and events. Digests of their
     customer id and address are kept, nothing readable, so that an import does not bring them back (POST
-    /erasures/lift lets them in again). Refused (409) while a campaign is being generated. The trained models
-    forget them at the next training (POST /train)."""
+    /erasures/lift lets them in again). Refused (409) while a campaign is being generated. The model versions
+    trained before are deleted but the current ones, which forget them at the next training (POST /train)."""
     customer_ops.erase_customer(session, customer_id)
+    session.commit()  # erased first: the models' older versions go only once it is
+    forget_erased(state.models.models_dir)

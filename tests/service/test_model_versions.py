@@ -97,3 +97,28 @@ def test_the_command_line_lists_and_switches_versions(tailor_home):
     assert switched.exit_code == 0 and switched.output.strip() == f"recommender {old} is in use"
     assert describe(tailor_home / "models", "recommender")["current"] == old
     assert runner.invoke(app, ["models", "use", "scoring", old]).exit_code == 2
+
+
+def test_an_erasure_deletes_the_versions_trained_before_it_and_none_of_them_is_used_again(client, engine):
+    """Old versions kept an erased customer's id and purchases, and rolling back to one served it again."""
+    from service.db.models import Customer
+    from service.db.session import session_scope
+
+    models = client.app.state.tailor.models.models_dir
+    older, current = _publish(models, 1), _publish(models, 2)
+    with session_scope(engine) as session:
+        session.add(Customer(external_id="gone", email="gone@example.com", marketing_consent=True))
+    assert client.delete("/customers/gone").status_code == 204
+    assert versions(models, "recommender") == [current]  # the current one serves until the next training
+    back = client.post("/models/recommender/current", json={"version": current})
+    assert back.status_code == 200  # it is the one in use: nothing else to go back to
+
+    trained = _publish(models, 3, kept=5)
+    assert versions(models, "recommender") == [trained]  # the next training deleted it
+    refused = client.post("/models/recommender/current", json={"version": current})
+    assert refused.status_code == 404 and older not in str(versions(models, "recommender"))
+
+    later = _publish(models, 4, kept=5)  # versions trained after the erasure stay as ever
+    assert versions(models, "recommender") == [later, trained]
+    assert client.post("/models/recommender/current", json={"version": trained}).status_code == 200
+    (models / "ERASED_BEFORE").unlink()  # the session's home is shared with the other tests
