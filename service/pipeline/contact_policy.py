@@ -1,10 +1,11 @@
 """The contact policy: at least `TAILOR_SEND_MIN_DAYS_BETWEEN` days between two marketing emails to one customer.
 
-A customer mailed more recently (by any campaign, Tailor's own sends or the history imported with the shop) does
-not get the email now: the draft stays approved with its send time moved to when the customer may be mailed
-again (at the time of day it was meant for, when it had one: its customer's best hour), and the server's
-due-check sends it then. Several campaigns approved the same week thus reach a customer a few days apart instead
-of on one morning. A customer held out by another campaign's experiment is not mailed until its conversion window
+A customer mailed more recently (by any campaign, Tailor's own sends or the history imported with the shop; under
+their id, or at their address under another id, as a household's customers share one) does not get the email now:
+the draft stays approved with its send time moved to when the customer may be mailed again (at the time of day it
+was meant for, when it had one: its customer's best hour), and the server's due-check sends it then. Several
+campaigns approved the same week thus reach a customer a few days apart instead of on one morning. A customer held
+out by another campaign's experiment is not mailed until its conversion window
 (`TAILOR_EXPERIMENT_CONVERSION_WINDOW_DAYS`) ends, so that the holdout stays a group that received nothing.
 """
 
@@ -17,8 +18,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scoring.experiments import HOLDOUT
+from service.addresses import address_key
 from service.db.batches import batches
-from service.db.models import Assignment, Draft, Send
+from service.db.models import Assignment, Customer, Draft, Send
 
 
 def held_out_since(since: datetime):
@@ -52,6 +54,8 @@ def defer_recently_mailed(
                 .group_by(Draft.id)
             ):
                 until[draft_id] = last_sent + gap
+            for draft_id, last_sent in _mailed_at_address(session, batch, now - gap).items():
+                until[draft_id] = max(until.get(draft_id, last_sent + gap), last_sent + gap)
         if holdout_days > 0:
             for draft_id, held_out in session.execute(
                 select(Draft.id, func.max(Assignment.assigned_at))
@@ -68,6 +72,30 @@ def defer_recently_mailed(
         kept -= set(until)
         deferred += len(until)
     return [draft_id for draft_id in draft_ids if draft_id in kept], deferred
+
+
+def _mailed_at_address(session: Session, draft_ids: list[int], since: datetime) -> dict[int, datetime]:
+    """Of these drafts, those whose customer's address got an email after ``since`` under any customer id (the
+    addresses compared as service.addresses compares them), with the latest such email's time."""
+    addresses = {
+        draft_id: address_key(email)
+        for draft_id, email in session.execute(
+            select(Draft.id, Customer.email)
+            .join(Customer, Customer.id == Draft.customer_id)
+            .where(Draft.id.in_(draft_ids), Customer.email != "")
+        )
+    }
+    if not addresses:
+        return {}
+    sent_to = func.lower(func.trim(Send.to_email))
+    latest = dict(
+        session.execute(
+            select(sent_to, func.max(Send.sent_at))
+            .where(Send.sent_at > since, sent_to.in_(set(addresses.values())))
+            .group_by(sent_to)
+        ).all()
+    )
+    return {draft_id: latest[key] for draft_id, key in addresses.items() if key in latest}
 
 
 def _same_time_of_day(earliest: datetime, meant: datetime | None, timezone: str = "UTC") -> datetime:

@@ -573,6 +573,24 @@ def test_a_customer_mailed_recently_gets_the_next_campaign_when_the_contact_poli
     assert send_job(client, third)["result"]["sent"] == 1
 
 
+def test_the_contact_policy_counts_an_address_s_email_under_every_customer_id(client, engine, mail_server, monkeypatch):
+    """The policy counted emails per customer id: an address a household's two ids share got a second marketing
+    email 13 seconds after the first."""
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    first, second = new_campaign(client), new_campaign(client)
+    approved_draft(client, engine, first, "ann")
+    with session_scope(engine) as session:  # the same inbox under another id, typed in another case
+        session.add(Customer(external_id="ann-2", email=" Ann@Example.com", marketing_consent=True))
+    waits = approved_draft(client, engine, second, "ann-2")
+    approved_draft(client, engine, second, "bo")
+    assert send_job(client, first)["result"]["sent"] == 1
+    result = send_job(client, second)["result"]
+    assert (result["sent"], result["deferred"]) == (1, 1)
+    assert [m["To"] for m in messages] == ["ann@example.com", "bo@example.com"]
+    assert client.get(f"/drafts/{waits}").json()["status"] == "approved"  # for when the address may be mailed
+
+
 def test_a_draft_deferred_from_its_best_hour_waits_for_that_hour_again(client, engine, mail_server, monkeypatch):
     """A draft due at its customer's best hour (07:30), deferred by the contact policy, was given the moment the
     policy's wait ended, 23:10 two days later: the email went out in the night."""
