@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -48,10 +49,17 @@ def write_jsonl(
     rows = draft_rows(drafts, scores)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as out:
+    with open(path, "w", encoding="utf-8", opener=private_opener) as out:
+        os.chmod(out.fileno(), 0o600)  # a file that was there keeps its mode otherwise
         for row in rows:
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
     return len(rows)
+
+
+def private_opener(path: str, flags: int) -> int:
+    """An ``open`` opener making the file readable by its owner only: drafts hold customers' addresses, names and
+    emails, and the umask left them readable by every user of the machine."""
+    return os.open(path, flags, 0o600)
 
 
 def _plain(value: Any) -> Any:

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from generation.export import private_opener
 from service.campaigns import get_campaign
 from service.db.batches import batches
 from service.db.models import Draft
@@ -75,14 +76,17 @@ def jsonl_lines(engine: Engine, ids: list[int]) -> Iterator[str]:
 
 def export_campaign(engine: Engine, campaign_id: int, out: Path, status: str | None = None) -> tuple[int, int]:
     """Write the campaign's drafts (optionally of one ``status``) to ``out``; (drafts, lines) written. The file
-    appears whole or not at all: it is written beside ``out`` and renamed at the end."""
+    appears whole or not at all: it is written beside ``out`` and renamed at the end; its owner alone reads it."""
     with session_scope(engine) as session:
         ids = draft_ids(session, campaign_id, status)
     out.parent.mkdir(parents=True, exist_ok=True)
     drafts, rows = set(), 0
     partial = out.with_name(f".{out.name}.part")
     try:
-        with session_scope(engine) as session, partial.open("w", encoding="utf-8") as handle:
+        with (
+            session_scope(engine) as session,
+            open(partial, "w", encoding="utf-8", opener=private_opener) as handle,  # its owner's alone
+        ):
             for record in export_records(session, ids):
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
                 drafts.add(record["draft_id"])

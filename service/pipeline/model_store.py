@@ -47,8 +47,12 @@ def publish(
     version = new_version()
     folder = models_dir / kind / version
     folder.mkdir(parents=True, exist_ok=False)
+    for private in (models_dir, models_dir / kind, folder):  # models hold customers' ids and purchases
+        private.chmod(0o700)
     save(folder / MODEL_FILE)
     (folder / METADATA_FILE).write_text(json.dumps({"version": version, **metadata}, indent=2, default=str))
+    for written in folder.iterdir():
+        written.chmod(0o600)
     _point_at(models_dir, kind, version)
     if kept is not None:
         prune(models_dir, kind, kept)

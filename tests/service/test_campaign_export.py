@@ -4,6 +4,7 @@ same lines to a file, so that approved drafts can go to an email service provide
 from __future__ import annotations
 
 import json
+import os
 
 from sqlalchemy import select
 
@@ -72,6 +73,7 @@ def test_a_reviewed_campaign_is_exported_as_json_lines_of_its_drafts(client, eng
     assert result.output.strip() == f"wrote 1 drafts to {out}, a line for each of their {len(lines)} variants"
     with open(out, encoding="utf-8") as written:
         assert [json.loads(line) for line in written] == lines
+    assert os.stat(out).st_mode & 0o077 == 0  # customers' addresses and emails: its owner's alone
     bad = CliRunner().invoke(app, ["export", "--campaign", str(campaign_id), "--out", out, "--status", "done"])
     words = " ".join(bad.output.replace("│", " ").split())  # the usage error is boxed and wrapped
     assert bad.exit_code == 2 and "Invalid value for --status: 'done' is not one of: pending, flagged," in words

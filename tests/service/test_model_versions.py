@@ -122,3 +122,35 @@ def test_an_erasure_deletes_the_versions_trained_before_it_and_none_of_them_is_u
     assert versions(models, "recommender") == [later, trained]
     assert client.post("/models/recommender/current", json={"version": trained}).status_code == 200
     (models / "ERASED_BEFORE").unlink()  # the session's home is shared with the other tests
+
+
+def test_model_files_are_readable_by_their_owner_alone(tmp_path):
+    """A model holds customers' ids and purchases, and was written 0644 in 0755 folders under the usual umask."""
+    import os
+    import stat
+
+    previous = os.umask(0o022)
+    try:
+        folder = tmp_path / "models" / "recommender" / _publish(tmp_path / "models", 1)
+    finally:
+        os.umask(previous)
+    mode = lambda path: stat.S_IMODE(path.stat().st_mode)  # noqa: E731
+    assert {mode(path) for path in folder.iterdir()} == {0o600}
+    assert mode(folder) == mode(folder.parent) == mode(tmp_path / "models") == 0o700
+
+
+def test_exported_drafts_are_readable_by_their_owner_alone(tmp_path):
+    """Exported drafts hold customers' addresses, names and emails, and were written 0644."""
+    import os
+    import stat
+
+    from generation.export import write_jsonl
+
+    previous = os.umask(0o022)
+    try:
+        (tmp_path / "old.jsonl").write_text("")  # one written before keeps no wider mode either
+        for name in ("new.jsonl", "old.jsonl"):
+            write_jsonl([], tmp_path / name)
+            assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600
+    finally:
+        os.umask(previous)
