@@ -19,9 +19,19 @@ _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"mess
 _NOT_FIELDS = {"color_message", "litellm_redacted"}
 
 
-# A recipient's unsubscribe link is a bearer token: whoever reads it can unsubscribe them. The log keeps the
-# path's start only.
+# What a request's line does not keep of its path: a recipient's unsubscribe link is a bearer token (whoever reads
+# it can unsubscribe them), a customer's id names a person (an erased one too), and a query's values may be an
+# address searched for (the review page's "find a customer" box is a GET form). The names stay, the values go.
 _UNSUBSCRIBE_TOKEN = re.compile(r"(/unsubscribe/)[^\s/?\"]+")
+_CUSTOMER_ID = re.compile(r"(/customers/)[^\s/?\"]+")
+_QUERY_VALUE = re.compile(r"([?&][^=&\s\"]*=)[^&\s\"]*")
+
+
+def _redacted(text: str) -> str:
+    """A request line or path without its personal or secret parts: ``/customers/…``, ``?customer=…``."""
+    for pattern in (_UNSUBSCRIBE_TOKEN, _CUSTOMER_ID, _QUERY_VALUE):
+        text = pattern.sub(r"\1…", text)
+    return text
 
 
 class JsonFormatter(logging.Formatter):
@@ -35,9 +45,8 @@ class JsonFormatter(logging.Formatter):
         payload.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD and k not in _NOT_FIELDS})
         if record.name == "uvicorn.access" and isinstance(record.args, tuple) and len(record.args) == 5:
             client, method, path, _, status = record.args
-            path = _UNSUBSCRIBE_TOKEN.sub(r"\1…", str(path))
-            payload.update({"client": client, "method": method, "path": path, "status": status})
-            payload["event"] = _UNSUBSCRIBE_TOKEN.sub(r"\1…", payload["event"])
+            payload.update({"client": client, "method": method, "path": _redacted(str(path)), "status": status})
+            payload["event"] = _redacted(payload["event"])
         if record.exc_info:
             payload["exc"] = self.formatException(record.exc_info)
         return json.dumps(payload, default=str, ensure_ascii=False)

@@ -12,6 +12,8 @@ import urllib.request
 import warnings
 from pathlib import Path
 
+import pytest
+
 from service.logs import STRUCTURED_LOGGERS, configure_logging
 from tests.conftest import free_port
 
@@ -107,3 +109,25 @@ def test_an_unsubscribe_token_is_not_written_to_the_access_log():
     )  # fmt: skip
     line = json.loads(JsonFormatter().format(record))
     assert line["path"] == "/unsubscribe/…" and "zDMeip8X" not in json.dumps(line)
+
+
+@pytest.mark.parametrize(
+    ("path", "logged", "personal"),
+    [
+        ("/campaigns/2/drafts?customer=thomas.00063@example.org&status=flagged",
+         "/campaigns/2/drafts?customer=…&status=…", "thomas"),
+        ("/review/campaigns/2?customer=Thomas%20Weber", "/review/campaigns/2?customer=…", "Weber"),
+        ("/customers/C00017", "/customers/…", "C00017"),
+        ("/customers/C00017/recommendations?k=5", "/customers/…/recommendations?k=…", "C00017"),
+    ],
+)  # fmt: skip
+def test_customers_ids_and_searched_addresses_are_not_written_to_the_access_log(path, logged, personal):
+    """Every search by address, and the erasure of a customer by id, put the person in the log for good."""
+    from service.logs import JsonFormatter
+
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5", "GET", path, "1.1", 200), None,
+    )  # fmt: skip
+    line = json.loads(JsonFormatter().format(record))
+    assert line["path"] == logged and personal not in json.dumps(line)
