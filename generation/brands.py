@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from generation.errors import BrandKitInvalid, UnknownBrand
 from generation.schemas import LOCALES
@@ -24,31 +24,49 @@ UNSUBSCRIBE_PLACEHOLDER = "{{unsubscribe_url}}"
 _NAMED_ADDRESS = re.compile(r"(?P<name>[^<>]*)<(?P<address>[^<>]*)>\s*")
 
 
+# One address: a local part of no spaces, quotes, brackets or @, not starting, ending or doubling a dot; a domain
+# of two or more labels (letters of any script, digits, hyphens inside).
+_LOCAL_PART = re.compile(r"[^\s@<>()\[\],;:\"\\.]+(?:\.[^\s@<>()\[\],;:\"\\.]+)*")
+_DOMAIN = re.compile(r"(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_](?:[\w-]*[^\W_])?")
+
+
 def sender_address(sender: str) -> Address:
     """A sender as a kit or TAILOR_SMTP_SENDER writes it ("Maison Atelier <client@atelier.example>", or the address
     alone) as one address. Everything before the angle brackets is the display name, so a name with a comma
     ("Atelier, Lyon") stays one name, quoted in the From header, instead of making it two addresses. Raises
-    ValueError when there is no single address in it."""
+    ValueError when there is no single address in it ("hello@@shop.example", "hello@shop", a stray ">")."""
     match = _NAMED_ADDRESS.fullmatch(sender.strip())
     name, address = (match["name"].strip().strip('"').strip(), match["address"].strip()) if match else ("", sender)
     username, at, domain = address.strip().rpartition("@")
-    if not at or not username or not domain or any(c.isspace() or c in ',;"' for c in address.strip()):
+    if not at or not _LOCAL_PART.fullmatch(username) or not _DOMAIN.fullmatch(domain):
         raise ValueError(f"sender {sender!r} must be an address, as in 'Name <news@shop.example>'")
     return Address(display_name=name, username=username, domain=domain)
 
 
+# A kit names its fields as written here: a misspelt one ("shop_ur") was ignored, and its setting never applied.
+_STRICT = ConfigDict(extra="forbid")
+_COLOR = re.compile(r"#(?:[0-9a-fA-F]{3}){1,2}")  # what the email's inline CSS takes from a kit, nothing else
+_MARKUP = re.compile(r"<\s*[a-zA-Z/!]")
+
+
 class EmojiPolicy(BaseModel):
+    model_config = _STRICT
+
     allowed: bool = False
-    max: int = 0
+    max: int = Field(0, ge=0)
 
 
 class ExampleCopy(BaseModel):
+    model_config = _STRICT
+
     subject: str
     preheader: str
     intro: str
 
 
 class BrandKit(BaseModel):
+    model_config = _STRICT
+
     slug: str
     name: str
     voice: str
@@ -57,7 +75,7 @@ class BrandKit(BaseModel):
     prefer: list[str] = Field(default_factory=list)
     avoid: dict[str, list[str]] = Field(default_factory=dict)  # per locale
     emoji: EmojiPolicy = Field(default_factory=EmojiPolicy)
-    exclamation_max: int = 0
+    exclamation_max: int = Field(0, ge=0)
     sign_off: dict[str, str]
     # Per locale, the brand's own greeting (a jinja2 string with {{ first_name }}) and the one without a name, in
     # place of the email frame's (prompts/email/strings.yaml): a formal brand greets formally.
@@ -76,10 +94,69 @@ class BrandKit(BaseModel):
     # copy naming one that no product of the email is fails the unbacked_claims check.
     product_words: dict[str, list[str]] = Field(default_factory=dict)
 
+    @field_validator("locales")
+    @classmethod
+    def _locales_are_languages_with_templates(cls, locales: list[str]) -> list[str]:
+        for code in locales:
+            if code in LOCALES:
+                continue
+            language = code.replace("_", "-").split("-")[0].lower()
+            if code.lower() == language and language in LOCALES:
+                raise ValueError(f"'{code}' is written '{language}', in lower case")
+            if language in LOCALES:
+                raise ValueError(
+                    f"'{code}' is not a language code as a kit names them: write '{language}' (customers in "
+                    f"{code} get the {language} emails, their prices written as {code} writes them)"
+                )
+            raise ValueError(f"'{code}' is no language Tailor has email templates for: {', '.join(LOCALES)}")
+        return locales
+
+    @field_validator("colors")
+    @classmethod
+    def _colors_are_hex(cls, colors: dict[str, str]) -> dict[str, str]:
+        for name, value in colors.items():
+            if not _COLOR.fullmatch(value):
+                raise ValueError(f"{name} is {value!r}: a color is written #rgb or #rrggbb, as in '#b5562c'")
+        return colors
+
+    @model_validator(mode="after")
+    def _every_locale_has_its_words(self) -> BrandKit:
+        """Each of the kit's languages has its own sign-off and footer (a missing one put the English one in a
+        German email); the per-language fields name only languages with templates (a misspelt one was ignored);
+        a footer is plain text with the unsubscribe link's slot; a greeting renders."""
+        per_locale = {
+            "sign_off": self.sign_off, "footer": self.footer, "greeting": self.greeting,
+            "greeting_no_name": self.greeting_no_name, "avoid": self.avoid, "product_words": self.product_words,
+        }  # fmt: skip
+        for field, values in per_locale.items():
+            if unknown := [code for code in values if code not in LOCALES]:
+                raise ValueError(
+                    f"{field}.{unknown[0]}: no language Tailor has email templates for ({', '.join(LOCALES)})"
+                )
+        for field in ("sign_off", "footer"):
+            if missing := [code for code in self.locales if not per_locale[field].get(code, "").strip()]:
+                raise ValueError(
+                    f"{field}.{missing[0]}: missing: the kit's locales name {missing[0]}, and its emails in that "
+                    "language would end in another's words"
+                )
+        for code, text in self.footer.items():
+            if _MARKUP.search(text):
+                raise ValueError(f"footer.{code}: plain text only: the email writes the unsubscribe link itself")
+            if "{unsubscribe_url}" not in text.replace(UNSUBSCRIBE_PLACEHOLDER, "{unsubscribe_url}"):
+                raise ValueError(f"footer.{code}: no {{unsubscribe_url}} slot for the unsubscribe link")
+        for field, context in (("greeting", {"first_name": "Anna"}), ("greeting_no_name", {})):
+            for code, source in per_locale[field].items():
+                if problem := _template_problem(source, context):
+                    raise ValueError(f"{field}.{code}: {problem}")
+        return self
+
     @model_validator(mode="after")
     def _sender_is_an_address(self) -> BrandKit:
         if self.sender:
-            sender_address(self.sender)
+            try:
+                sender_address(self.sender)
+            except ValueError as error:
+                raise ValueError(f"sender: {error}") from None
         return self
 
     @model_validator(mode="after")
@@ -87,17 +164,17 @@ class BrandKit(BaseModel):
         from generation.render import WEB_ADDRESS  # the links an email may carry; render imports this module
 
         if self.shop_url and not WEB_ADDRESS.fullmatch(self.shop_url):
-            raise ValueError(f"shop_url {self.shop_url!r} must be a web address starting with https:// (or http://)")
+            raise ValueError(f"shop_url: {self.shop_url!r} is no web address: write one starting with https://")
         return self
 
     @model_validator(mode="after")
     def _default_locale_is_covered(self) -> BrandKit:
         covered = self.covered_locales
         if not covered:
-            raise ValueError(f"locales must name at least one of {', '.join(LOCALES)}")
+            raise ValueError(f"locales: name at least one of {', '.join(LOCALES)}")
         self.default_locale = self.default_locale or covered[0]
         if self.default_locale not in covered:
-            raise ValueError(f"default_locale '{self.default_locale}' must be one of the locales {', '.join(covered)}")
+            raise ValueError(f"default_locale: '{self.default_locale}' is not one of the locales {', '.join(covered)}")
         return self
 
     @property
@@ -109,11 +186,29 @@ class BrandKit(BaseModel):
         return self.avoid.get(locale, []) + (self.avoid.get("en", []) if locale != "en" else [])
 
     def footer_for(self, locale: str) -> str:
-        text = self.footer.get(locale) or self.footer["en"]
-        return text.replace("{unsubscribe_url}", UNSUBSCRIBE_PLACEHOLDER)
+        """The footer of the kit's locale (the default locale's for another), its slot as the placeholder the
+        sender fills in, however the kit spelt it ({unsubscribe_url} or {{unsubscribe_url}})."""
+        text = self.footer.get(locale) or self.footer[self.default_locale]
+        return text.replace(UNSUBSCRIBE_PLACEHOLDER, "{unsubscribe_url}").replace(
+            "{unsubscribe_url}", UNSUBSCRIBE_PLACEHOLDER
+        )
 
     def sign_off_for(self, locale: str) -> str:
-        return self.sign_off.get(locale) or self.sign_off["en"]
+        return self.sign_off.get(locale) or self.sign_off[self.default_locale]
+
+
+def _template_problem(source: str, context: dict[str, str]) -> str | None:
+    """Why a kit's greeting does not render with ``context`` (a misspelt variable, a brace left open), or None."""
+    from jinja2 import TemplateError
+
+    from generation.templates import render_string  # templates reads this module's PROMPTS_DIR
+
+    try:
+        render_string(source, **context)
+    except TemplateError as error:
+        names = ", ".join(f"{{{{ {name} }}}}" for name in context) or "no variable"
+        return f"{source!r} does not render: {error} (a greeting has {names})"
+    return None
 
 
 def brand_folders() -> list[Path]:
@@ -145,16 +240,69 @@ def load_brand(name: str) -> BrandKit:
     return _load_kit(name, path, (stat.st_mtime_ns, stat.st_size))
 
 
+class _UniqueKeys(yaml.SafeLoader):
+    """YAML whose mappings name each key once: of a key written twice, the last silently won."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"'{key}' is written twice (first on line {seen[key] + 1})", key_node.start_mark
+                )
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
 @lru_cache(maxsize=32)
 def _load_kit(name: str, path: Path, _version: tuple[int, int]) -> BrandKit:
     """The kit in ``path``, read once a version of the file (``_version``: its time and size, so that an edited kit
-    is read again)."""
+    is read again). A kit that is not valid is refused naming each problem's field and line."""
+    text = path.read_text(encoding="utf-8")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        kit = BrandKit(slug=name, **data)
-    except (yaml.YAMLError, ValidationError, TypeError) as error:
+        data = yaml.load(text, Loader=_UniqueKeys)  # noqa: S506 (a SafeLoader)
+    except yaml.YAMLError as error:
+        said = " ".join(str(error).replace('in "<unicode string>", ', "").split())
+        raise BrandKitInvalid(str(path), said) from error
+    if not isinstance(data, dict):
+        raise BrandKitInvalid(str(path), "a kit is a mapping of its fields (name: ..., voice: ..., footer: ...)")
+    try:
+        return BrandKit(slug=name, **data)
+    except ValidationError as error:
+        raise BrandKitInvalid(str(path), _in_words(error, _key_lines(text))) from error
+    except TypeError as error:  # a field given twice: slug
         raise BrandKitInvalid(str(path), str(error)) from error
-    for locale in kit.locales:
-        if "{unsubscribe_url}" not in kit.footer.get(locale, kit.footer.get("en", "")):
-            raise BrandKitInvalid(str(path), f"the {locale} footer has no {{unsubscribe_url}} slot")
-    return kit
+
+
+def _key_lines(text: str) -> dict[str, int]:
+    """The line of each key of a kit's YAML, as dotted fields ("footer.de"), two levels deep."""
+    lines: dict[str, int] = {}
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return lines
+    if not isinstance(root, yaml.MappingNode):
+        return lines
+    for key, value in root.value:
+        lines[str(key.value)] = key.start_mark.line + 1
+        if isinstance(value, yaml.MappingNode):
+            for inner, _ in value.value:
+                lines[f"{key.value}.{inner.value}"] = inner.start_mark.line + 1
+    return lines
+
+
+def _in_words(error: ValidationError, lines: dict[str, int]) -> str:
+    """A kit's validation errors as a person reads them: each field with its line, without pydantic's input dump
+    and links."""
+    said = []
+    for problem in error.errors(include_url=False, include_input=False):
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        field = ".".join(str(part) for part in problem["loc"])
+        if not field and (named := re.match(r"([a-z_]+(?:\.[a-z_]+)?): ", message)):  # the kit's own checks
+            field, message = named.group(1), message[named.end() :]
+        if problem["type"] == "extra_forbidden":
+            message = "no field of a brand kit (a misspelt name?)"
+        line = lines.get(field) or lines.get(field.split(".")[0])
+        said.append(f"{f'line {line}, ' if line else ''}{field or 'kit'}: {message}")
+    return "; ".join(said)

@@ -33,13 +33,13 @@ def test_a_brand_sends_from_its_own_address_and_a_bad_one_is_refused():
     assert load_brand("atelier").sender == "Maison Atelier <client@atelier.example>"
     fields = load_brand("hearth").model_dump()
     assert BrandKit(**{**fields, "sender": ""}).sender == ""  # the service's TAILOR_SMTP_SENDER then
-    with pytest.raises(ValidationError, match="sender 'Hearth & Leaf' must be an address"):
+    with pytest.raises(ValidationError, match="sender: sender 'Hearth & Leaf' must be an address"):
         BrandKit(**{**fields, "sender": "Hearth & Leaf"})
 
 
 def test_a_brands_shop_url_must_be_a_web_address():
     fields = load_brand("hearth").model_dump()
-    with pytest.raises(ValidationError, match="shop_url 'hearth.example' must be a web address"):
+    with pytest.raises(ValidationError, match="shop_url: 'hearth.example' is no web address"):
         BrandKit(**{**fields, "shop_url": "hearth.example"})
 
 
@@ -65,6 +65,54 @@ def test_a_shop_keeps_its_own_brand_kits_outside_the_code(tmp_path, monkeypatch)
         brand_names()
     monkeypatch.delenv("TAILOR_BRANDS_DIR")
     assert "giftshop" not in brand_names() and load_brand("hearth").name == "Hearth & Leaf"
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (("name: Hearth & Leaf", "name: Hearth & Leaf\ngreeting:\n  de: \"Hallo {{ firstname }},\""),
+         "line 4, greeting.de: 'Hallo {{ firstname }},' does not render: 'firstname' is undefined"),
+        (("name: Hearth & Leaf", "name: Hearth & Leaf\ngreeting_no_name:\n  fr: \"Bonjour {{ ,\""),
+         "greeting_no_name.fr: 'Bonjour {{ ,' does not render"),
+        (('  en: "Warmly, the Hearth & Leaf team"\n', ""),
+         "line 27, sign_off.en: missing: the kit's locales name en"),
+        (('  fr: "Chaleureusement, l’équipe Hearth & Leaf"\n', ""), "sign_off.fr: missing"),
+        (("Unsubscribe: {unsubscribe_url}", "<a href='{unsubscribe_url}'>Unsubscribe</a>"),
+         "footer.en: plain text only"),
+        (("shop_url:", "shop_ur:"), "line 4, shop_ur: no field of a brand kit (a misspelt name?)"),
+        (("exclamation_max: 1", "exclamation_max: -3"), "exclamation_max: Input should be greater than or equal"),
+        (("locales: [en, de,", "locales: [en, de-CH,"), "locales: 'de-CH' is not a language code as a kit names"),
+        (("locales: [en, de,", "locales: [en, zz,"), "locales: 'zz' is no language Tailor has email templates"),
+        (('accent: "#b5562c"', 'accent: "red;background:url(x)"'), "colors: accent is 'red;background:url(x)'"),
+        (('hello@hearth.example>', 'hello@@hearth.example>'), "sender: sender 'Hearth & Leaf <hello@@hearth"),
+        (("voice: >-", "name: Twice\nvoice: >-"), "'name' is written twice (first on line 2)"),
+    ],
+)  # fmt: skip
+def test_a_kit_s_mistakes_are_refused_when_it_is_read_naming_field_and_line(tmp_path, monkeypatch, change, said):
+    """A misspelt greeting variable passed every check and failed the generate job (or an edit, as a 500), a
+    missing sign-off failed it with KeyError: 'en' or wrote another language's, a misspelt field was ignored, a
+    negative limit flagged every draft, a regional or unknown locale was dropped in silence."""
+    from generation.brands import BRANDS_DIR
+    from generation.errors import BrandKitInvalid
+
+    hearth = (BRANDS_DIR / "hearth.yaml").read_text(encoding="utf-8")
+    assert change[0] in hearth
+    (tmp_path / "acme.yaml").write_text(hearth.replace(change[0], change[1], 1), "utf-8")
+    monkeypatch.setenv("TAILOR_BRANDS_DIR", str(tmp_path))
+    with pytest.raises(BrandKitInvalid) as refused:
+        load_brand("acme")
+    assert str(refused.value).startswith(f"The brand kit {tmp_path / 'acme.yaml'} is not valid: ")
+    assert said in str(refused.value) and "pydantic" not in str(refused.value)
+
+
+def test_a_footer_may_write_its_slot_as_the_export_spells_it(tmp_path, monkeypatch):
+    """A footer with {{unsubscribe_url}}, the export's spelling, showed the recipient {{{unsubscribe_url}}}."""
+    from generation.brands import BRANDS_DIR
+
+    hearth = (BRANDS_DIR / "hearth.yaml").read_text(encoding="utf-8")
+    (tmp_path / "acme.yaml").write_text(hearth.replace("{unsubscribe_url}", "{{unsubscribe_url}}"), "utf-8")
+    monkeypatch.setenv("TAILOR_BRANDS_DIR", str(tmp_path))
+    assert load_brand("acme").footer_for("de").endswith("Abmelden: {{unsubscribe_url}}")
 
 
 def test_unknown_brand_names_the_known_ones():

@@ -356,7 +356,7 @@ def test_a_language_without_templates_gets_the_nearest_or_the_brand_default_with
     german_first = BrandKit.model_validate({**load_brand("hearth").model_dump(), "default_locale": "de"})
     (draft,) = generate_drafts([make_request("uk-1", locale="uk")], german_first, settings=fake_settings).drafts
     assert draft.locale == "de" and "German ('de')" in draft.notes[0]
-    with pytest.raises(ValidationError, match="default_locale 'cs' must be one of the locales"):
+    with pytest.raises(ValidationError, match="default_locale: 'cs' is not one of the locales"):
         BrandKit.model_validate({**load_brand("hearth").model_dump(), "default_locale": "cs"})
 
 

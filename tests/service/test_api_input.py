@@ -183,7 +183,7 @@ def test_a_campaign_of_a_brand_kit_the_shop_broke_is_refused_naming_what_is_wron
     (tmp_path / "slotless.yaml").write_text(hearth.replace(" Unsubscribe: {unsubscribe_url}", ""), "utf-8")
     (tmp_path / "garbled.yaml").write_text("name: [unclosed\n", "utf-8")
     monkeypatch.setenv("TAILOR_BRANDS_DIR", str(tmp_path))
-    for brand, problem in (("slotless", "footer has no {unsubscribe_url} slot"), ("garbled", "is not valid")):
+    for brand, problem in (("slotless", "footer.en: no {unsubscribe_url} slot"), ("garbled", "is not valid")):
         answer = client.post("/campaigns", json={"name": "x", "brand": brand, "campaign_type": "win_back"})
         assert answer.status_code == 422, answer.text
         (refused,) = answer.json()["problems"]
