@@ -16,12 +16,13 @@ if TYPE_CHECKING:
 
 def draft_request(draft: Draft, brand: BrandKit):
     """The generation request a draft was written from, rebuilt from what the draft stored, in the locale it was
-    written in (the customer's, or the brand's default for a language the brand has no templates for)."""
-    from generation.locales import writing_locale
+    written in (as its email says on ``<html lang>``: a customer whose locale an import changed since keeps the
+    draft's language, where an edit put a German email in a French frame), else the one it would be written in now
+    (the customer's, or the brand's default for a language the brand has no templates for)."""
     from generation.schemas import CustomerFacts, DraftRequest, Offer, ProductFact
 
     customer = draft.customer
-    locale, _ = writing_locale(customer.locale, brand)
+    locale = written_locale(draft, brand)
     return DraftRequest(
         customer=CustomerFacts(
             customer_id=customer.external_id, first_name=customer.first_name, locale=locale,
@@ -32,6 +33,16 @@ def draft_request(draft: Draft, brand: BrandKit):
         offer=Offer(**draft.offer) if draft.offer else None,
         reason=draft.audience_reason,
     )  # fmt: skip
+
+
+def written_locale(draft: Draft, brand: BrandKit) -> str:
+    """The locale the draft's copy is written in: its emails' (the first variant's ``<html lang>``) when the brand
+    still writes it, else the one it would be written in now."""
+    from generation.locales import writing_locale
+    from generation.render import html_locale
+
+    written = next((html_locale(v.html) for v in draft.variants if v.html), None)
+    return written if written in brand.covered_locales else writing_locale(draft.customer.locale, brand)[0]
 
 
 def rerender_variant(session: Session, draft: Draft, variant: Variant) -> None:

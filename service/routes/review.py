@@ -114,9 +114,9 @@ def _written_in(draft: Draft) -> str:
     """The locale the draft's copy is written in, for the edit fields' lang: the brand's default for a customer
     whose language it has no templates for, not the customer's (English copy spell-checked as French)."""
     from generation.brands import load_brand
-    from generation.locales import writing_locale
+    from service.pipeline.rendering import written_locale
 
-    return writing_locale(draft.customer.locale, load_brand(draft.campaign.brand.slug))[0]
+    return written_locale(draft, load_brand(draft.campaign.brand.slug))
 
 
 @dataclass(frozen=True)

@@ -79,3 +79,29 @@ def test_a_revision_the_draft_never_had_is_named_as_a_mistake_not_as_a_change(cl
     assert refused.json()["problems"] == [
         {"field": "expected_revision", "message": "the draft is at revision 0; it never had 5"}
     ]
+
+
+def test_an_edit_keeps_the_language_the_draft_was_written_in_when_the_customer_s_changed(
+    client, engine, demo_files, monkeypatch
+):
+    """An import changed a German customer's locale to French; a one-word edit of their German draft then put its
+    copy in a French frame: <html lang="fr">, "Bonjour", a French offer sentence, sign-off and footer."""
+    from sqlalchemy import select
+
+    from service.db.models import Customer
+    from service.db.session import session_scope
+
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_shop(client, demo_files)
+    campaign_id = generated_campaign(client, max_customers=40)
+    drafts = client.get(f"/campaigns/{campaign_id}/drafts", params={"limit": 40}).json()
+    german = next(d for d in drafts if '<html lang="de"' in d["variants"][0]["html"])
+    with session_scope(engine) as session:
+        session.scalar(select(Customer).where(Customer.external_id == german["customer_id"])).locale = "fr"
+    variant = german["variants"][0]
+    edited = client.patch(f"/drafts/{german['id']}/variants/{variant['id']}", json={"subject": "Für Sie ausgesucht"})
+    assert edited.status_code == 200, edited.text
+    html = next(v for v in edited.json()["variants"] if v["id"] == variant["id"])["html"]
+    assert '<html lang="de"' in html and "Bonjour" not in html
+    sign_off = variant["html"].split("</p>")[-3:]  # the frame's own German words are still there
+    assert all(part in html for part in sign_off)
