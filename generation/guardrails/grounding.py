@@ -11,7 +11,11 @@ from generation.guardrails.base import CheckContext, failed, passed
 from generation.schemas import CheckResult
 
 NAME = "grounding"
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+# A number as copy writes it, grouped or not: "7,90", "1,234.50", "1.234,50", "1 234,50" (a space, a no-break space or
+# a narrow one between groups, as the email's own prices are written), "1'234.50".
+_NUMBER = re.compile(r"\d(?:[\d.,'’\u00a0\u202f]|\s(?=\d{3}(?!\d)))*\d|\d")
+_GROUP = re.compile(r"[.,'’\u00a0\u202f\s]")
+_PLAIN = re.compile(r"\d+(?:[.,]\d+)?")
 # Promises, per locale, and the offer kinds that back each (no offer backs any of them).
 _MONEY_OFF = (
     r"\d+\s*% off|discount\w*|sale\b|rabatt\w*|rabat\w*|zniżk\w*|promocj\w*|"
@@ -65,8 +69,38 @@ _NAMED_CODE = re.compile(rf"\b{_CODE_WORD}\s*[:\-–—]?\s*(?P<quote>[\"'“”
 _CODE_LIKE = re.compile(r"\b(?=[A-Z0-9]*\d)(?=[A-Z0-9]*[A-Z])[A-Z0-9]{4,}\b")
 
 
-def _numbers(text: str) -> set[float]:
-    return {float(match.replace(",", ".")) for match in _NUMBER.findall(text)}
+def _readings(number: str) -> set[float]:
+    """The values a number as written may have: its last mark a decimal point ("7,90", "1.234,50"), or every mark a
+    group's ("1,234", "1 234", "12.345", when each group after the first has three digits)."""
+    parts = _GROUP.split(number)
+    marks = _GROUP.findall(number)
+    if len(parts) == 1:
+        return {float(number)}
+    readings = set()
+    if marks[-1] in ".," and all(len(part) == 3 for part in parts[1:-1]):
+        readings.add(float("".join(parts[:-1]) + "." + parts[-1]))
+    if all(len(part) == 3 for part in parts[1:]):
+        readings.add(float("".join(parts)))
+    return readings
+
+
+def _numbers(text: str) -> list[tuple[str, set[float]]]:
+    """Each number of ``text`` as written, with the values it may have; numbers apart by a space ("2 500") may
+    also be two, each with its own. Marks that group nothing ("2.0.1") part numbers: "2.0" and "1"."""
+    numbers = []
+    for match in _NUMBER.findall(text):
+        if readings := _readings(match):
+            numbers.append((match, readings))
+        else:
+            numbers += [(piece, {float(piece.replace(",", "."))}) for piece in _PLAIN.findall(match)]
+    return numbers
+
+
+def _grounded(readings: set[float], written: str, allowed: set[float]) -> bool:
+    if readings & allowed:
+        return True
+    spaced = written.split()  # "2 500 g": two numbers, each a fact, rather than one
+    return len(spaced) > 1 and all(_readings(part) & allowed for part in spaced if _NUMBER.fullmatch(part))
 
 
 def fact_numbers(context: CheckContext) -> set[float]:
@@ -78,7 +112,11 @@ def fact_numbers(context: CheckContext) -> set[float]:
         facts.append(f"{product.price:g}")
     if request.offer is not None:
         facts += [f"{request.offer.value:g}", request.offer.code or ""]
-    return _numbers(" ".join(facts))
+    numbers = _numbers(" ".join(facts))
+    return {value for _, readings in numbers for value in readings} | {
+        value for written, _ in numbers for part in written.split() if _NUMBER.fullmatch(part)
+        for value in _readings(part)
+    }  # fmt: skip
 
 
 def named_codes(text: str) -> list[str]:
@@ -109,9 +147,9 @@ def _unknown_code(context: CheckContext, text: str) -> str | None:
 def check(context: CheckContext) -> CheckResult:
     allowed = fact_numbers(context)
     for field, value in context.copy_fields().items():
-        unknown = sorted(_numbers(value) - allowed)
+        unknown = [written for written, readings in _numbers(value) if not _grounded(readings, written, allowed)]
         if unknown:
-            shown = ", ".join(f"{n:g}" for n in unknown[:3])
+            shown = ", ".join(dict.fromkeys(unknown[:3]))
             return failed(NAME, f"the {field} mentions {shown}, which is not in the product or offer data")
         if code := _unknown_code(context, value):
             offer = context.request.offer

@@ -68,6 +68,26 @@ class TestGrounding(CheckContract):
         types an ordinary one, and either is the product's price."""
         assert CHECKS["grounding"](context(product_lines=[f"Only {price}.", "Warm."])).passed
 
+    @pytest.mark.parametrize(
+        "price", ["1,234.50 EUR", "1.234,50 EUR", "1 234,50 EUR", "1\u202f234,50 EUR", "1'234.50 EUR", "1234,50 EUR"]
+    )
+    def test_a_price_written_with_its_thousands_grouped_is_the_product_s_price(self, price):
+        """The email writes 1,234.50 EUR (en), 1.234,50 EUR (de), 1 234,50 EUR (fr); copy quoting it as written was
+        flagged as mentioning "1.234, 50", and its approval refused."""
+        kettle = make_request().products[0].model_copy(update={"price": 1234.5})
+        request = make_request(products=[kettle])
+        fields = {**CLEAN, "product_lines": [f"Yours for {price}."]}
+        variant = finish_variant(request, load_brand("hearth"), variant_id="A", **fields)
+        checked = CheckContext(
+            request=request, brand=load_brand("hearth"), html=variant.html, text=variant.text, **fields
+        )
+        assert CHECKS["grounding"](checked).passed
+
+    @pytest.mark.parametrize("written", ["1,299.00 EUR", "1.299,00 EUR", "1 299 EUR", "12,345"])
+    def test_an_invented_grouped_price_still_fails(self, written):
+        result = CHECKS["grounding"](context(product_lines=[f"Only {written}.", "Warm."]))
+        assert not result.passed and written.split(" EUR")[0] in result.reason
+
     def test_invented_price_fails(self):
         assert not CHECKS["grounding"](context(product_lines=["Only 5,99 today.", "Warm."])).passed
 
