@@ -21,7 +21,8 @@ _MONEY_OFF = (
     r"\d+\s*% off|discount\w*|sale\b|rabatt\w*|rabat\w*|zniżk\w*|promocj\w*|"
     r"скидк\w*|распродаж\w*|отстъпк\w*|намалени\w*|"
     r"réduction\w*|remise\w*|soldes\b|descuento\w*|rebaja\w*|scont[oi]\b|saldi\b|desconto\w*|promoç\w*|"
-    r"korting\w*|uitverkoop"
+    r"korting\w*|uitverkoop|promo\b|half (?:off|price)|zum halben preis|o połowę taniej|za pół ceny|за полцены|"
+    r"на половин цена|à moitié prix|a mitad de precio|a metà prezzo|pela metade do preço"
 )
 _SHIPPING = (
     r"(?:free|complimentary) (?:shipping|delivery)|ships? (?:for )?free|ships? on us|"
@@ -30,12 +31,20 @@ _SHIPPING = (
     r"versandkostenfrei|darmow\w* (?:dostaw\w*|wysyłk\w*)|бесплатн\w* доставк\w*|безплатн\w* доставк\w*|"
     r"(?:livraison|frais de port|envío|spedizion\w*|consegna|envio|frete|portes) (?:\w+ )?"
     r"(?:gratuit\w*|gratis|grátis|offert\w*)|"
-    r"gratis (?:verzending|verzonden|bezorging|bezorgd|levering|geleverd)|verzendkostenvrij"
+    r"gratis (?:verzending|verzonden|bezorging|bezorgd|levering|geleverd)|verzendkostenvrij|"
+    r"we(?:'ll| will)? (?:cover|pay) (?:the )?(?:shipping|delivery)|gratisversand\w*|versand geht auf uns|"
+    r"bezpłatn\w* (?:dostaw\w*|wysyłk\w*)|sin gastos de envío|envío sin coste|"
+    r"livraison (?:vous est |est )?offerte|frais de (?:port|livraison) offerts"
 )
 _GIFT = (
     r"free gift|gratis ?geschenk\w*|darmow\w* prezent\w*|бесплатн\w* подар\w*|безплатн\w* подар\w*|"
     r"cadeau\w* (?:gratuit|offert)\w*|regalo\w* (?:gratuit\w*|gratis|in omaggio)|omaggio|brinde\w*|"
-    r"presente\w* (?:gratuit\w*|grátis)|gratis cadeau\w*"
+    r"presente\w* (?:gratuit\w*|grátis)|gratis cadeau\w*|"
+    # a gift that comes with an order, free or not said so: "a small gift comes with your next order"
+    r"gift (?:comes|is waiting|waits) (?:with|in) your|we(?:'ll| will)? (?:add|include|pack|slip in) (?:a|an) "
+    r"(?:small |little )?gift|gibt es ein (?:kleines )?geschenk|legen (?:wir )?(?:ihnen )?ein (?:kleines )?"
+    r"geschenk|(?:мы )?добавим (?:небольшой )?подарок|un (?:petit )?cadeau vous attend|"
+    r"un (?:pequeño )?regalo le espera|dodamy (?:mały )?prezent"
 )
 _CODE = (
     r"(?:use|enter|apply|redeem) (?:the |this |your |our |a )?code|"
@@ -144,6 +153,33 @@ def _unknown_code(context: CheckContext, text: str) -> str | None:
     return None
 
 
+# An amount of money or a share, as copy writes one: "15 EUR", "€15", "15 %", "15 Prozent".
+_AS_MONEY = re.compile(
+    r"(?:[€$£]\s?(\d+(?:[.,]\d+)?))|(\d+(?:[.,]\d+)?)\s?(?:[€$£]|(?:EUR|USD|GBP|CHF|PLN|RUB|BGN|euro?s?)\b)",
+    re.IGNORECASE,
+)
+_AS_SHARE = re.compile(
+    r"(\d+(?:[.,]\d+)?)\s?(?:%|percent\b|per cent\b|prozent\b|procent\w*|процент\w*|pour cent\b|por ciento\b|"
+    r"per cento\b|por cento\b)",
+    re.IGNORECASE,
+)
+
+
+def _wrong_unit(context: CheckContext, text: str) -> str | None:
+    """The offer's value written in the other unit ("save 15 EUR" with 15 % off, "15 %" with 15 EUR off), or None.
+    An amount that is a product's price is that price, not the offer."""
+    offer = context.request.offer
+    if offer is None or offer.kind not in ("percent_off", "amount_off"):
+        return None
+    prices = {round(product.price, 2) for product in context.request.products}
+    wrong = _AS_MONEY if offer.kind == "percent_off" else _AS_SHARE
+    for match in wrong.finditer(text):
+        value = float(next(group for group in match.groups() if group).replace(",", "."))
+        if value == offer.value and (offer.kind == "amount_off" or round(value, 2) not in prices):
+            return match.group(0).strip()
+    return None
+
+
 def check(context: CheckContext) -> CheckResult:
     allowed = fact_numbers(context)
     for field, value in context.copy_fields().items():
@@ -151,6 +187,10 @@ def check(context: CheckContext) -> CheckResult:
         if unknown:
             shown = ", ".join(dict.fromkeys(unknown[:3]))
             return failed(NAME, f"the {field} mentions {shown}, which is not in the product or offer data")
+        if unit := _wrong_unit(context, value):
+            offer = context.request.offer
+            said = f"{offer.value:g} %" if offer.kind == "percent_off" else f"{offer.value:g} off"
+            return failed(NAME, f"the {field} says '{unit}', but the offer is {said}")
         if code := _unknown_code(context, value):
             offer = context.request.offer
             own = f"the offer's code is {offer.code}" if offer is not None and offer.code else "this email has no code"

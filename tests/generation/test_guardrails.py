@@ -206,6 +206,47 @@ class TestGrounding(CheckContract):
         result = CHECKS["grounding"](context(offer=offer, intro=intro))
         assert not result.passed and f"promises '{promise}'" in result.reason, result.reason
 
+    @pytest.mark.parametrize(
+        ("locale", "intro"),
+        [
+            ("de", "Gratisversand für Ihre nächste Bestellung."),
+            ("de", "Diese Kanne gibt es jetzt zum halben Preis."),
+            ("de", "Zu Ihrer nächsten Bestellung gibt es ein kleines Geschenk."),
+            ("es", "Su pedido llega sin gastos de envío."),
+            ("fr", "La livraison vous est offerte."),
+            ("fr", "Une promo vous attend."),
+            ("pl", "Bezpłatna dostawa na kolejne zamówienie."),
+            ("pl", "Ten czajnik jest teraz o połowę taniej."),
+            ("ru", "Этот чайник теперь за полцены."),
+            ("ru", "К заказу мы добавим подарок."),
+            ("en", "Everything is half off this week."),
+            ("en", "A small gift comes with your next order."),
+            ("en", "We cover the shipping on your next order."),
+        ],
+    )
+    def test_promises_in_other_words_and_languages_need_an_offer(self, locale, intro):
+        """Each passed with no offer behind it."""
+        result = CHECKS["grounding"](context(locale=locale, intro=intro))
+        assert not result.passed and "no offer" in result.reason, result.reason
+
+    @pytest.mark.parametrize(
+        ("offer", "intro", "said"),
+        [
+            (Offer(kind="percent_off", value=15, code="BACK15"), "Save 15 EUR on your next order.", "15 EUR"),
+            (Offer(kind="percent_off", value=20, code="BACK20"), "Sie sparen 20 Euro.", "20 Euro"),
+            (Offer(kind="amount_off", value=10, code="TAKE10"), "Take 10% off your next order.", "10%"),
+        ],
+    )
+    def test_the_offer_s_value_in_the_other_unit_fails(self, offer, intro, said):
+        """ "Save 15 EUR" passed with a 15 % offer: only the number was checked."""
+        result = CHECKS["grounding"](context(offer=offer, intro=intro))
+        assert not result.passed and f"says '{said}'" in result.reason, result.reason
+
+    def test_a_product_s_price_is_no_offer_in_the_wrong_unit(self):
+        offer = Offer(kind="percent_off", value=39, code="BACK39")  # the teapot costs 39 EUR
+        result = CHECKS["grounding"](context(offer=offer, intro="Take 39% off; the teapot is 39 EUR."))
+        assert result.passed, result.reason
+
     def test_counting_on_us_promises_nothing(self):
         result = CHECKS["grounding"](context(intro="You can always count on us for a good cup."))
         assert result.passed, result.reason
