@@ -23,13 +23,23 @@ _PHRASES = re.compile(
 )
 
 
+def _named_in_capitals(context: CheckContext) -> set[str]:
+    """The words the data itself writes in capitals, which copy may quote without shouting: of the products' and
+    the brand's names ("SMEG Electric Kettle", "MUJI"), and the offer's code."""
+    offer = context.request.offer
+    names = [*(product.name for product in context.request.products), context.brand.name, offer.code if offer else ""]
+    return {word for name in names if name for word in _WORD.findall(name) if word.isupper()}
+
+
 def check(context: CheckContext) -> CheckResult:
     brand = context.brand
     emoji_total = exclamation_total = 0
+    named = _named_in_capitals(context)
     for field, value in context.copy_fields().items():
         if _RUNS.search(value):
             return failed(NAME, f"the {field} has a run of punctuation ('{_RUNS.search(value).group(0)}')")
-        caps = [word for word in _WORD.findall(value) if word.isupper()]  # every cased letter a capital: "ŻÓŁW"
+        # every cased letter a capital ("ŻÓŁW"), and not a name the data writes so
+        caps = [word for word in _WORD.findall(value) if word.isupper() and word not in named]
         if caps:
             return failed(NAME, f"the {field} shouts in capitals ('{caps[0]}')")
         phrase = _PHRASES.search(value)

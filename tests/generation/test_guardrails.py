@@ -681,6 +681,23 @@ class TestSpam(CheckContract):
             result = CHECKS["spam_triggers"](context(subject=shout))
             assert not result.passed and "shouts in capitals" in result.reason, shout
 
+    def test_a_name_the_data_writes_in_capitals_is_quoted_not_shouted(self):
+        """'SMEG Electric Kettle' in the subject was "shouting in capitals"."""
+        kettle = make_request().products[0].model_copy(update={"name": "SMEG Electric Kettle"})
+        request = make_request(products=[kettle], offer=Offer(kind="percent_off", value=10, code="BACKTEN"))
+        fields = {**CLEAN, "subject": "Your SMEG kettle is here", "intro": "Use BACKTEN for 10% off. The KETTLE waits."}
+        variant = finish_variant(request, load_brand("hearth"), variant_id="A", **fields)
+        checked = CheckContext(
+            request=request, brand=load_brand("hearth"), html=variant.html, text=variant.text, **fields
+        )
+        result = CHECKS["spam_triggers"](checked)
+        assert not result.passed and "('KETTLE')" in result.reason  # the name's word passes; a shouted one not
+        fields["intro"] = "Use BACKTEN for 10% off."
+        checked = CheckContext(
+            request=request, brand=load_brand("hearth"), html=variant.html, text=variant.text, **fields
+        )
+        assert CHECKS["spam_triggers"](checked).passed
+
     def test_emoji_beyond_the_brand_policy_fails(self):
         assert CHECKS["spam_triggers"](context(subject="A fresh pot is calling 🍵")).passed
         assert not CHECKS["spam_triggers"](context(brand="atelier", subject="A fresh pot is calling 🍵")).passed
