@@ -116,6 +116,7 @@ MIN_OTHER_WORDS = 2
 # langdetect is wrong on short texts ("Willkommen in unserem Shop" reads as Norwegian).
 SURE_OF_SHORT_TEXT = 0.9
 FIELDS_JUDGED_ALONE = ("subject", "preheader", "intro")
+LINES_JUDGED_FROM = 10  # words of the product lines (names left out) from which they are judged together too
 _WORDS = re.compile(r"[^\W\d_]+")
 
 
@@ -243,6 +244,11 @@ def check(context: CheckContext) -> CheckResult:
     judged = [("the copy", "\n".join(fields.values()))]
     if not context.lines_only:
         judged += [(f"the {field_name}", fields[field_name]) for field_name in FIELDS_JUDGED_ALONE]
+        # The product lines together too: English lines a reviewer put in a German email read as German beside
+        # its German subject, preheader and intro (the model's own lines are judged one by one as it writes them).
+        lines = "\n".join(text for name, text in fields.items() if name.startswith("product line"))
+        if len(_WORDS.findall(lines)) >= LINES_JUDGED_FROM:  # fewer, and langdetect guesses
+            judged.append(("the product lines", lines))
     for what, text in judged:
         ok, reason = language_matches(text, context.locale, what)
         if not ok and own and own != context.locale:

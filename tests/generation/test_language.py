@@ -58,6 +58,22 @@ def test_copy_naming_a_product_of_the_email_or_a_loanword_passes(locale, product
 
 
 @pytest.mark.parametrize(
+    ("locale", "copy"),
+    [
+        ("de", {"subject": "Neue Ideen für Ihre Küche", "preheader": "Wir haben etwas Passendes für Sie gefunden",
+                "intro": "Wir haben uns angesehen, was Ihnen gefällt, und ein paar passende Dinge für Sie gefunden."}),
+        ("fr", {"subject": "Des idées pour votre cuisine", "preheader": "Quelques articles choisis pour vous",
+                "intro": "Nous avons regardé ce que vous aimez et trouvé quelques articles qui s’y accordent."}),
+    ],
+)  # fmt: skip
+def test_english_product_lines_in_another_language_s_email_fail(locale, copy):
+    """A reviewer's English lines in a German or French email read as German or French beside the rest of it."""
+    lines = ["A lovely green tea for your slow mornings at home.", "A sturdy cast iron pot that keeps your tea warm."]
+    ok, reason = language_check(locale, [SYRUP], product_lines=lines, **copy)
+    assert not ok and reason.startswith("the product lines reads as English"), reason
+
+
+@pytest.mark.parametrize(
     ("locale", "intro", "reason"),
     [
         ("de", "Nous avons choisi pour vous quelques thés à déguster à la maison.", "expected German"),
