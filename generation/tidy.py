@@ -6,6 +6,7 @@ and an intro that stops mid-sentence cut back to its last finished sentence, or,
 from __future__ import annotations
 
 import re
+from difflib import SequenceMatcher
 
 from generation.brands import BrandKit
 from generation.guardrails.length import LIMITS
@@ -42,16 +43,25 @@ def limit_emoji(text: str, allowed: int) -> str:
 
 
 def drop_repeated_sentences(text: str) -> str:
-    """Each sentence once: small models loop on a sentence until they run out of tokens."""
+    """Each sentence once: small models loop on a sentence until they run out of tokens, and write it again with a
+    word changed ("Here are your usual picks, ready to reorder. Here's your usual picks, ready to reorder."): a
+    sentence nine tenths the same as one before it, letter for letter, is the same sentence."""
     sentences = re.split(r"(?<=[.!?…])\s+", text)
-    seen: set[str] = set()
+    seen: list[str] = []
     kept = []
     for sentence in sentences:
         key = plain_words(sentence)
-        if key and key not in seen:
-            seen.add(key)
+        if key and not any(key == earlier or _nearly(key, earlier) for earlier in seen):
+            seen.append(key)
             kept.append(sentence)
     return " ".join(kept)
+
+
+def _nearly(one: str, other: str) -> bool:
+    return min(len(one), len(other)) >= 20 and SequenceMatcher(None, one, other).ratio() >= NEARLY_THE_SAME
+
+
+NEARLY_THE_SAME = 0.9  # of the letters of two sentences (their plain words), in order
 
 
 def drop_unfinished_sentence(text: str, min_length: int) -> str:

@@ -795,6 +795,17 @@ def test_tidy_drops_repeated_sentences_and_cuts_to_whole_sentences():
     assert tidy(long, "intro", load_brand("hearth")) == "The kettle is on and the cups are warm."
 
 
+def test_tidy_drops_a_sentence_written_again_with_a_word_changed():
+    """The small model wrote "Here are your usual picks, ready to reorder. Here's your usual picks, ready to
+    reorder.": only word-for-word repeats were dropped, and the ungrammatical twin reached review."""
+    from generation.tidy import drop_repeated_sentences
+
+    looped = "Welcome back. Here are your usual picks, ready to reorder. Here's your usual picks, ready to reorder."
+    assert drop_repeated_sentences(looped) == "Welcome back. Here are your usual picks, ready to reorder."
+    different = "Our teapot keeps your tea hot. Our kettle keeps your water hot for hours."
+    assert drop_repeated_sentences(different) == different
+
+
 def test_tidy_drops_a_dangling_comma_or_dash_from_a_subject_and_preheader():
     from generation.tidy import tidy
 
