@@ -27,48 +27,10 @@ from service.jobs.runner import JobFunction, JobRunner
 log = logging.getLogger("tailor.jobs")
 
 
-class PeriodicJob:
-    """Every ``interval_seconds``, ``runner.submit(kind, work, **params)`` unless a job of ``kind`` is unfinished
-    (which ``engine``'s jobs table tells) or ``ready()`` is False."""
-
-    def __init__(
-        self, runner: JobRunner, engine: Engine, kind: str, work: JobFunction, interval_seconds: float,
-        params: dict[str, Any], ready: Callable[[], bool] | None = None,
-    ) -> None:  # fmt: skip
-        self.runner, self.engine, self.kind, self.work, self.params = runner, engine, kind, work, params
-        self.ready = ready
-        self.interval_seconds = interval_seconds
-        self.last_job_id: str | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name=f"tailor-every-{kind}", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _busy(self) -> bool:
-        with session_scope(self.engine) as session:
-            unfinished = session.scalars(select(Job).where(Job.kind == self.kind, Job.status.in_(UNFINISHED_JOB)))
-            return any(
-                job.id == self.last_job_id or (job.updated_at > utcnow() - STALE_AFTER and not is_orphaned(job.worker))
-                for job in unfinished
-            )
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval_seconds):
-            try:
-                if not self._busy() and (self.ready is None or self.ready()):
-                    self.last_job_id = self.runner.submit(self.kind, self.work, **self.params)
-            except Exception:  # a failed submission must not end the schedule; the next tick tries again
-                log.exception("scheduled job not submitted", extra={"kind": self.kind})
-
-
 class PeriodicCall:
-    """Every ``interval_seconds``, ``call()`` on a daemon thread of the API process (not a job: housekeeping of the
-    jobs themselves, service.jobs.runner.sweep_jobs); a call that fails is logged and the next one comes."""
+    """Every ``interval_seconds``, ``call()`` on a daemon thread of the API process; a call that fails is logged and
+    the next one comes. The schedule of PeriodicJob, and alone the housekeeping of the jobs themselves, which is no
+    job (service.jobs.runner.sweep_jobs)."""
 
     def __init__(self, name: str, call: Callable[[], Any], interval_seconds: float) -> None:
         self.name, self.call, self.interval_seconds = name, call, interval_seconds
@@ -86,5 +48,31 @@ class PeriodicCall:
         while not self._stop.wait(self.interval_seconds):
             try:
                 self.call()
-            except Exception:  # the database down, say: the next call tries again
+            except Exception:  # the database down, a failed submission: the schedule goes on, the next call tries
                 log.exception("periodic call failed", extra={"call": self.name})
+
+
+class PeriodicJob(PeriodicCall):
+    """Every ``interval_seconds``, ``runner.submit(kind, work, **params)`` unless a job of ``kind`` is unfinished
+    (which ``engine``'s jobs table tells) or ``ready()`` is False."""
+
+    def __init__(
+        self, runner: JobRunner, engine: Engine, kind: str, work: JobFunction, interval_seconds: float,
+        params: dict[str, Any], ready: Callable[[], bool] | None = None,
+    ) -> None:  # fmt: skip
+        super().__init__(kind, self._tick, interval_seconds)
+        self.runner, self.engine, self.kind, self.work, self.params = runner, engine, kind, work, params
+        self.ready = ready
+        self.last_job_id: str | None = None
+
+    def _busy(self) -> bool:
+        with session_scope(self.engine) as session:
+            unfinished = session.scalars(select(Job).where(Job.kind == self.kind, Job.status.in_(UNFINISHED_JOB)))
+            return any(
+                job.id == self.last_job_id or (job.updated_at > utcnow() - STALE_AFTER and not is_orphaned(job.worker))
+                for job in unfinished
+            )
+
+    def _tick(self) -> None:
+        if not self._busy() and (self.ready is None or self.ready()):
+            self.last_job_id = self.runner.submit(self.kind, self.work, **self.params)

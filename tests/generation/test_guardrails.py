@@ -22,9 +22,11 @@ CLEAN = {
 }
 
 
-def context(locale: str = "en", brand: str = "hearth", offer: Offer | None = None, **copy) -> CheckContext:
+def context(
+    locale: str = "en", brand: str = "hearth", offer: Offer | None = None, products: list | None = None, **copy
+) -> CheckContext:
     fields = {**CLEAN, **copy}
-    request = make_request(locale=locale, offer=offer)
+    request = make_request(locale=locale, offer=offer, products=products)
     variant = finish_variant(request, load_brand(brand), variant_id="A", **fields)
     return CheckContext(
         request=request, brand=load_brand(brand), html=variant.html, text=variant.text, **fields
@@ -75,13 +77,7 @@ class TestGrounding(CheckContract):
         """The email writes 1,234.50 EUR (en), 1.234,50 EUR (de), 1 234,50 EUR (fr); copy quoting it as written was
         flagged as mentioning "1.234, 50", and its approval refused."""
         kettle = make_request().products[0].model_copy(update={"price": 1234.5})
-        request = make_request(products=[kettle])
-        fields = {**CLEAN, "product_lines": [f"Yours for {price}."]}
-        variant = finish_variant(request, load_brand("hearth"), variant_id="A", **fields)
-        checked = CheckContext(
-            request=request, brand=load_brand("hearth"), html=variant.html, text=variant.text, **fields
-        )
-        assert CHECKS["grounding"](checked).passed
+        assert CHECKS["grounding"](context(products=[kettle], product_lines=[f"Yours for {price}."])).passed
 
     @pytest.mark.parametrize("written", ["1,299.00 EUR", "1.299,00 EUR", "1 299 EUR", "12,345"])
     def test_an_invented_grouped_price_still_fails(self, written):
@@ -183,12 +179,7 @@ class TestGrounding(CheckContract):
 
     def test_a_model_number_of_the_products_is_not_a_code(self):
         kettle = make_request().products[0].model_copy(update={"name": "Kettle KX500", "description": "Steel."})
-        request = make_request(products=[kettle])
-        fields = {**CLEAN, "intro": "The KX500 boils in a minute, and it is yours to try."}
-        variant = finish_variant(request, load_brand("hearth"), variant_id="A", **fields)
-        checked = CheckContext(
-            request=request, brand=load_brand("hearth"), html=variant.html, text=variant.text, **fields
-        )
+        checked = context(products=[kettle], intro="The KX500 boils in a minute, and it is yours to try.")
         assert CHECKS["grounding"](checked).passed
 
     @pytest.mark.parametrize(
@@ -684,19 +675,15 @@ class TestSpam(CheckContract):
     def test_a_name_the_data_writes_in_capitals_is_quoted_not_shouted(self):
         """'SMEG Electric Kettle' in the subject was "shouting in capitals"."""
         kettle = make_request().products[0].model_copy(update={"name": "SMEG Electric Kettle"})
-        request = make_request(products=[kettle], offer=Offer(kind="percent_off", value=10, code="BACKTEN"))
-        fields = {**CLEAN, "subject": "Your SMEG kettle is here", "intro": "Use BACKTEN for 10% off. The KETTLE waits."}
-        variant = finish_variant(request, load_brand("hearth"), variant_id="A", **fields)
-        checked = CheckContext(
-            request=request, brand=load_brand("hearth"), html=variant.html, text=variant.text, **fields
+        offer = Offer(kind="percent_off", value=10, code="BACKTEN")
+        subject = "Your SMEG kettle is here"
+        shouted = context(
+            products=[kettle], offer=offer, subject=subject, intro="Use BACKTEN for 10% off. The KETTLE waits."
         )
-        result = CHECKS["spam_triggers"](checked)
+        result = CHECKS["spam_triggers"](shouted)
         assert not result.passed and "('KETTLE')" in result.reason  # the name's word passes; a shouted one not
-        fields["intro"] = "Use BACKTEN for 10% off."
-        checked = CheckContext(
-            request=request, brand=load_brand("hearth"), html=variant.html, text=variant.text, **fields
-        )
-        assert CHECKS["spam_triggers"](checked).passed
+        quoted = context(products=[kettle], offer=offer, subject=subject, intro="Use BACKTEN for 10% off.")
+        assert CHECKS["spam_triggers"](quoted).passed
 
     def test_emoji_beyond_the_brand_policy_fails(self):
         assert CHECKS["spam_triggers"](context(subject="A fresh pot is calling 🍵")).passed

@@ -285,24 +285,13 @@ def test_the_import_command_lists_every_row_it_left_out_with_problems(engine, tm
 def test_the_service_s_own_records_forget_an_erased_customer(client, engine, monkeypatch):
     """An approval sent with an Idempotency-Key was answered again after the erasure, the customer's address,
     name and products in it; a send job's result kept the address the mail server refused, for ever."""
-    from aiosmtpd.controller import Controller
-
     from service.db.models import IdempotencyKey, Job
-    from tests.conftest import free_port
-    from tests.service.test_sending import _PickyServer, approved_draft, new_campaign, send_job
+    from tests.service.test_sending import _PickyServer, approved_draft, new_campaign, send_job, serving_smtp
 
-    picky = _PickyServer(refuse="gone@example.com", accept=10)
-    port = free_port()
-    controller = Controller(picky, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        monkeypatch.setenv("TAILOR_SMTP_HOST", "127.0.0.1")
-        monkeypatch.setenv("TAILOR_SMTP_PORT", str(port))
+    with serving_smtp(_PickyServer(refuse="gone@example.com", accept=10), monkeypatch):
         campaign_id = new_campaign(client)
         approved_draft(client, engine, campaign_id, "gone")
         job = send_job(client, campaign_id)
-    finally:
-        controller.stop()
     assert job["result"]["refused"][0]["customer_id"] == "gone"
     other = approved_draft(client, engine, new_campaign(client), "stays")
     gone_draft = approved_draft(client, engine, new_campaign(client), "gone")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 
@@ -301,6 +303,23 @@ def test_each_brand_sends_from_its_own_address(client, engine, mail_server, monk
     assert send_job(client, other)["result"]["sent"] == 1 and messages[-1]["From"] == "Shop <news@shop.example>"
 
 
+@contextmanager
+def serving_smtp(handler, monkeypatch) -> Iterator[int]:
+    """A real SMTP server on loopback with ``handler`` (aiosmtpd's hooks), the service's SMTP settings pointed at
+    it, for the block; its port."""
+    from aiosmtpd.controller import Controller
+
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        monkeypatch.setenv("TAILOR_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("TAILOR_SMTP_PORT", str(port))
+        yield port
+    finally:
+        controller.stop()
+
+
 class _PickyServer:
     """An SMTP server that refuses one address and, after ``accept`` messages, answers 421 and gives up."""
 
@@ -322,20 +341,11 @@ class _PickyServer:
 
 def test_a_refused_address_skips_one_draft_and_a_server_that_gives_up_says_how_far_it_got(client, engine, monkeypatch):
     """A refused recipient stopped the whole job with smtplib's bare error, as did a server that failed part way."""
-    from aiosmtpd.controller import Controller
-
     picky = _PickyServer(refuse="c2@example.com", accept=2)
-    port = free_port()
-    controller = Controller(picky, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        monkeypatch.setenv("TAILOR_SMTP_HOST", "127.0.0.1")
-        monkeypatch.setenv("TAILOR_SMTP_PORT", str(port))
+    with serving_smtp(picky, monkeypatch) as port:
         campaign_id = new_campaign(client)
         ids = [approved_draft(client, engine, campaign_id, external_id=f"c{i}") for i in range(1, 6)]
         job = send_job(client, campaign_id)
-    finally:
-        controller.stop()
     assert job["status"] == "failed"
     assert job["error"].startswith(f"The SMTP server at 127.0.0.1:{port} failed after 2 of 5 emails (SMTPDataError")
     assert "send the campaign again" in job["error"]
@@ -368,15 +378,8 @@ class _CutOffServer:
 def test_an_email_whose_answer_was_lost_goes_back_to_review_not_to_be_sent_twice(client, engine, monkeypatch):
     """The connection lost while the server took an email put its draft back to approved: sending the campaign
     again, as the error said, mailed that customer a second time."""
-    from aiosmtpd.controller import Controller
-
     cut_off = _CutOffServer(accept=1)
-    port = free_port()
-    controller = Controller(cut_off, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        monkeypatch.setenv("TAILOR_SMTP_HOST", "127.0.0.1")
-        monkeypatch.setenv("TAILOR_SMTP_PORT", str(port))
+    with serving_smtp(cut_off, monkeypatch):
         campaign_id = new_campaign(client)
         ids = [approved_draft(client, engine, campaign_id, external_id=f"c{i}") for i in range(1, 4)]
         job = send_job(client, campaign_id)
@@ -384,8 +387,6 @@ def test_an_email_whose_answer_was_lost_goes_back_to_review_not_to_be_sent_twice
         assert f"draft {ids[1]}'s email was handed over: the customer may have it" in job["error"]
         cut_off.accept = 99
         again = send_job(client, campaign_id)
-    finally:
-        controller.stop()
     assert again["status"] == "succeeded" and again["result"]["sent"] == 1
     assert cut_off.received == ["c1@example.com", "c2@example.com", "c3@example.com"]  # c2 once only
     with session_scope(engine) as session:
