@@ -15,13 +15,17 @@
 5. `max_per_category`: at most N products of one category in a customer's list (a product without a category
    is in none: a catalog without categories, which the import allows, is not capped to N products a list);
 
-and returns the top k as a recommendations frame.
+and returns the top k as a recommendations frame. What the customer bought counts whether the model saw it or not
+(``bought``: orders imported since it was fitted). A boosted column's first k products are candidates for every
+customer, whatever the model ranks them (a new arrival it ranks 219th was out of reach of any boost), and a customer
+whose list the rules leave short of k gets a list four times longer, until it is full or the whole catalog was
+asked: the price band and the category cap emptied lists that products in stock could have filled.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import compress
 
@@ -53,8 +57,12 @@ def recommend_with_rules(
     products: pd.DataFrame,
     k: int = 10,
     rules: Rules | None = None,
+    bought: Mapping[str, set[str]] | None = None,
 ) -> pd.DataFrame:
-    """Top-k recommendations per customer after the business `rules` (see the module docstring)."""
+    """Top-k recommendations per customer after the business `rules` (see the module docstring). ``bought``: what
+    each customer bought beyond what the model saw (orders since it was fitted), which counts as bought. A
+    customer whose list the rules leave short of k gets a longer candidate list, four times longer each time, until
+    it is full or every allowed product was a candidate."""
     rules = rules or Rules()
     catalog = products.assign(product_id=products["product_id"].astype(str)).drop_duplicates("product_id")
     catalog = catalog.set_index("product_id")
@@ -63,24 +71,50 @@ def recommend_with_rules(
     reorderable = set(rules.reorderable_products)
     if rules.reorderable_categories and "category" in catalog.columns:
         reorderable |= set(catalog.index[catalog["category"].isin(rules.reorderable_categories)])
+    purchases = {
+        customer: set(seen) | set((bought or {}).get(customer, ()))
+        for customer, seen in zip(customers, model.purchases_of(customers), strict=True)
+    }
+    if rules.bought_only and rules.reorderable_only:
+        allowed = allowed[allowed.isin(reorderable)]
     n_candidates = max(k * rules.candidates_per_slot, k + 20)
-    purchases = dict(zip(customers, model.purchases_of(customers), strict=True))
+    lists, todo = [], customers
+    while todo:
+        top = _top(model, todo, catalog, allowed, k, rules, n_candidates, purchases, reorderable)
+        counts = top.groupby("customer_id").size()
+        short = [customer for customer in todo if counts.get(customer, 0) < k]
+        # A reminder shows only what the customer bought: a longer list brings no more of it.
+        if not short or rules.bought_only or n_candidates >= len(allowed):
+            lists.append(top)
+            break
+        lists.append(top[~top["customer_id"].isin(set(short))])
+        todo, n_candidates = short, n_candidates * 4
+    top = pd.concat(lists, ignore_index=True)
+    order = {customer: i for i, customer in enumerate(customers)}
+    top = top.sort_values(["customer_id", "rank"], key=lambda s: s.map(order) if s.name == "customer_id" else s)
+    return top[RECOMMENDATION_COLUMNS].reset_index(drop=True)
+
+
+def _top(
+    model: Recommender, customers: list[str], catalog: pd.DataFrame, allowed: pd.Index, k: int, rules: Rules,
+    n_candidates: int, purchases: dict[str, set[str]], reorderable: set[str],
+) -> pd.DataFrame:  # fmt: skip
+    """The rules applied to each customer's first ``n_candidates`` of the model, and the first k left, ranked."""
     if rules.bought_only:
-        if rules.reorderable_only:
-            allowed = allowed[allowed.isin(reorderable)]
         candidates = model.recommend_bought(customers, k=n_candidates, allowed_products=allowed)
+        candidates = _keep(candidates, lambda customer, product: product in purchases[customer])
     elif rules.exclude_bought:
         candidates = _not_bought(model, customers, n_candidates, allowed, purchases, reorderable)
     else:
         candidates = model.recommend(customers, k=n_candidates, exclude_seen=False, allowed_products=allowed)
+    candidates = candidates.assign(score=1.0 - (candidates.groupby("customer_id").cumcount() / n_candidates))
+    if rules.boosts and not rules.bought_only:
+        candidates = _with_boosted(candidates, customers, catalog, allowed, k, rules, purchases, reorderable)
     if rules.price_band is not None and "price" in catalog.columns:
         candidates = _within_price_band(candidates, purchases, catalog["price"], rules.price_band)
-    candidates = candidates.assign(score=1.0 - (candidates.groupby("customer_id").cumcount() / n_candidates))
     for column, weight in rules.boosts.items():
         if column in catalog.columns:
-            values = pd.to_numeric(catalog[column], errors="coerce").astype(float).fillna(0.0)
-            span = values.max() - values.min()
-            scaled = (values - values.min()) / span if span > 0 else values * 0.0
+            scaled = _scaled(catalog[column])
             candidates["score"] += weight * candidates["product_id"].map(scaled).fillna(0.0).to_numpy()
     candidates = candidates.sort_values(["customer_id", "score"], ascending=[True, False], kind="stable")
     if rules.max_per_category is not None and "category" in catalog.columns:
@@ -90,9 +124,43 @@ def recommend_with_rules(
         candidates = candidates[uncategorised.to_numpy() | (position.to_numpy() < rules.max_per_category)]
     top = candidates.groupby("customer_id", sort=False).head(k).copy()
     top["rank"] = top.groupby("customer_id").cumcount() + 1
-    order = {customer: i for i, customer in enumerate(customers)}
-    top = top.sort_values(["customer_id", "rank"], key=lambda s: s.map(order) if s.name == "customer_id" else s)
-    return top[RECOMMENDATION_COLUMNS].reset_index(drop=True)
+    return top
+
+
+def _scaled(values: pd.Series) -> pd.Series:
+    """A catalog column scaled to 0..1 (all 0 when it does not vary)."""
+    values = pd.to_numeric(values, errors="coerce").astype(float).fillna(0.0)
+    span = values.max() - values.min()
+    return (values - values.min()) / span if span > 0 else values * 0.0
+
+
+def _with_boosted(
+    candidates: pd.DataFrame, customers: list[str], catalog: pd.DataFrame, allowed: pd.Index, k: int, rules: Rules,
+    purchases: dict[str, set[str]], reorderable: set[str],
+) -> pd.DataFrame:  # fmt: skip
+    """The candidates with each boosted column's first k allowed products added for every customer (a score of 0
+    before the boost): a new arrival the model ranks low was never a candidate, and no boost could lift it."""
+    boosted: list[str] = []
+    for column, weight in rules.boosts.items():
+        if weight > 0 and column in catalog.columns:
+            scaled = _scaled(catalog[column]).reindex(allowed)
+            boosted += scaled[scaled > 0].sort_values(ascending=False, kind="stable").index[:k].tolist()
+    if not boosted:
+        return candidates
+    extra = pd.DataFrame(
+        [(customer, product) for customer in customers for product in dict.fromkeys(boosted)],
+        columns=["customer_id", "product_id"],
+    )
+    if rules.exclude_bought:
+        extra = _keep(extra, lambda customer, product: product not in purchases[customer] or product in reorderable)
+    extra = extra.assign(score=0.0)
+    combined = pd.concat([candidates, extra], ignore_index=True)
+    return combined.drop_duplicates(["customer_id", "product_id"], keep="first")
+
+
+def _keep(candidates: pd.DataFrame, wanted) -> pd.DataFrame:
+    kept = [wanted(c, p) for c, p in zip(candidates["customer_id"], candidates["product_id"], strict=True)]
+    return candidates[np.asarray(kept, dtype=bool)] if len(candidates) else candidates
 
 
 def in_stock(catalog: pd.DataFrame) -> pd.Index:
@@ -124,6 +192,7 @@ def _not_bought(
     if not short:
         return candidates
     new = model.recommend(short, k=n_candidates, exclude_seen=True, allowed_products=allowed)
+    new = _keep(new, lambda customer, product: product not in purchases[customer])  # bought since the fit
     is_short = candidates["customer_id"].isin(set(short)).to_numpy()
     topped = pd.concat([candidates[is_short], new], ignore_index=True).drop_duplicates(["customer_id", "product_id"])
     topped = topped.sort_values(["customer_id", "score"], ascending=[True, False], kind="stable")

@@ -143,11 +143,14 @@ def list_products(
 
 
 def recommend_for(
-    recommender, products: pd.DataFrame, customer: Customer, k: int, rules: Rules
+    session: Session, recommender, products: pd.DataFrame, customer: Customer, k: int, rules: Rules
 ) -> list[Recommendation]:
     """Top-k products for one customer from the current model after the business `rules`, with 'because you
-    bought' reasons; names, prices and links come from the catalog (`products`, the products frame)."""
+    bought' reasons; names, prices and links come from the catalog (`products`, the products frame). What they
+    bought since the model was trained counts as bought."""
+    from service.pipeline.frames import purchases_of
     from service.pipeline.generate import recommend_products
 
-    picks = recommend_products(recommender, [customer.external_id], products, k, rules)
+    bought = purchases_of(session, [customer.external_id])
+    picks = recommend_products(recommender, [customer.external_id], products, k, rules, bought=bought)
     return [Recommendation(sku=pick["product_id"], **pick) for pick in picks.get(customer.external_id, [])]

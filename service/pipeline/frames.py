@@ -138,6 +138,23 @@ def product_buyer_counts(session: Session) -> pd.DataFrame:
     return counts.astype({"product_id": str, "buyers": int, "repeat_buyers": int})
 
 
+def purchases_of(session: Session, customer_ids: Collection[str]) -> dict[str, set[str]]:
+    """The products (SKUs) each of these customers bought, as the database holds them now: orders imported since
+    the recommender was trained too. Asked IN_BATCH customers at a time."""
+    bought: dict[str, set[str]] = {}
+    for batch in batches(sorted(customer_ids), size=IN_BATCH):
+        statement = (
+            select(Customer.external_id, Product.sku)
+            .distinct()
+            .join(Interaction, Interaction.customer_id == Customer.id)
+            .join(Product, Interaction.product_id == Product.id)
+            .where(Interaction.kind == "purchase", Customer.external_id.in_(batch))
+        )
+        for customer_id, sku in session.execute(statement):
+            bought.setdefault(customer_id, set()).add(sku)
+    return bought
+
+
 def buyers_of(session: Session, skus: Collection[str]) -> set[str]:
     """The customer ids of everyone who bought any of the products ``skus``, asked IN_BATCH products at a time."""
     buyers: set[str] = set()

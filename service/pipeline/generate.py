@@ -62,14 +62,16 @@ def choose_audience(
 
 
 def recommend_products(
-    recommender, customer_ids: list[str], products: pd.DataFrame, k: int, rules: Rules, reasons: int = 3
-) -> Picks:
+    recommender, customer_ids: list[str], products: pd.DataFrame, k: int, rules: Rules, reasons: int = 3,
+    bought: Mapping[str, set[str]] | None = None,
+) -> Picks:  # fmt: skip
     """Top-k products per customer after the business `rules`, in rank order, with up to `reasons` 'because you
-    bought' product names; names, prices and links come from the catalog (`products`) only. The one path from
-    a model to shown products, for campaigns and for the API alike."""
+    bought' product names; names, prices and links come from the catalog (`products`) only. `bought`: what each
+    customer bought as the database holds it now (``frames.purchases_of``), orders imported since the model was
+    trained included. The one path from a model to shown products, for campaigns and for the API alike."""
     if not customer_ids:
         return Picks(pd.DataFrame(columns=["customer_id", "rank", "product_id", "score"]), [], {})
-    ranked = recommend_with_rules(recommender, customer_ids, products, k=k, rules=rules)
+    ranked = recommend_with_rules(recommender, customer_ids, products, k=k, rules=rules, bought=bought)
     catalog = products.drop_duplicates("product_id").set_index("product_id").to_dict("index")
     explained = recommender.explain_many(ranked["customer_id"].tolist(), ranked["product_id"].tolist(), n=reasons)
     return Picks(ranked, explained, catalog)
@@ -379,6 +381,8 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
         audience = with_reasons(
             choose_audience(profiles, campaign_type, audience_query, limit, as_of, eligible), campaign_type, as_of
         )
+        with session_scope(engine) as session:  # what they bought since the model was trained is no news to them
+            bought = frames.purchases_of(session, audience.customer_id.tolist())
         # A re-order reminder shows what the customer buys again ("your usual"); other campaigns show new products.
         rules = Rules(
             exclude_bought=not replenishment, bought_only=replenishment, reorderable_only=replenishment,
@@ -389,7 +393,7 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
         progress(0, 1, f"recommending products for {len(audience)} customers")
         picks = recommend_products(
             models.get("recommender"), audience.customer_id.tolist(), products, settings.products_per_email, rules,
-            reasons=2,
+            reasons=2, bought=bought,
         )  # fmt: skip
         risks = audience["churn_risk"] if "churn_risk" in audience.columns else [None] * len(audience)
         features = [

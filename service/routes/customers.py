@@ -96,7 +96,8 @@ def recommendations(
         boosts=boost_weights(margin=boost_margin, new=boost_new),
     )  # fmt: skip
     customer = customer_ops.get_customer(session, customer_id)
-    return customer_ops.recommend_for(state.models.get("recommender"), state.catalog.get(session), customer, k, rules)
+    recommender, catalog = state.models.get("recommender"), state.catalog.get(session)
+    return customer_ops.recommend_for(session, recommender, catalog, customer, k, rules)
 
 
 _NO_ERASURE = {404: {**errors(404)[404], "description": "No erasure holds the customer id or the address given."}}

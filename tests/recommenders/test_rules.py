@@ -170,3 +170,49 @@ def test_a_reorder_reminder_told_the_reorderable_products_shows_no_other(window_
     assert set(recs["product_id"]) == {"a2", "a4"}  # b0 is re-orderable, but c0 only viewed it
     nothing = Rules(bought_only=True, reorderable_only=True)
     assert recommend_with_rules(model, ["c0"], catalog, k=10, rules=nothing).empty
+
+
+@pytest.fixture(scope="module")
+def long_tail():
+    """A popularity model over 100 products, p000 the most bought, p099 the least; customer "ann" bought p000."""
+    products = [f"p{i:03d}" for i in range(100)]
+    rows = [(f"c{i}_{j}", product) for i, product in enumerate(products) for j in range(100 - i)]
+    rows += [("ann", "p000")]
+    interactions = pd.DataFrame(rows, columns=["customer_id", "product_id"]).assign(
+        timestamp=pd.Timestamp("2024-01-01")
+    )
+    catalog = pd.DataFrame({"product_id": products, "category": "any", "price": 10.0})
+    return create("popularity").fit(interactions, catalog), catalog
+
+
+def test_what_a_customer_bought_since_the_fit_is_bought(long_tail):
+    """Orders imported after training were unknown to the model's purchases: the API and campaigns recommended the
+    product bought yesterday."""
+    model, catalog = long_tail
+    assert recommend_with_rules(model, ["ann"], catalog, k=1)["product_id"].tolist() == ["p001"]
+    later = recommend_with_rules(model, ["ann", "new"], catalog, k=1, bought={"ann": {"p001"}, "new": {"p000"}})
+    assert later["product_id"].tolist() == ["p002", "p001"]  # a customer the model never saw too
+
+
+def test_the_rules_fill_a_list_from_beyond_the_first_candidates(long_tail):
+    """The price band and the category cap were applied to the model's first candidates only: lists came back
+    short or empty while products in stock would have filled them."""
+    model, catalog = long_tail
+    priced = catalog.assign(price=[10.0 if i in (0, 95, 96, 97) else 100.0 for i in range(100)])
+    band = recommend_with_rules(model, ["ann"], priced, k=3, rules=Rules(price_band=(0.9, 1.1)))
+    assert band["product_id"].tolist() == ["p095", "p096", "p097"]
+    categorised = catalog.assign(category=["a"] * 90 + [f"c{i}" for i in range(10)])
+    capped = recommend_with_rules(model, ["ann"], categorised, k=4, rules=Rules(max_per_category=1))
+    assert capped["product_id"].tolist() == ["p001", "p090", "p091", "p092"]
+
+
+def test_a_boost_reaches_a_product_the_model_ranks_last(long_tail):
+    """A new arrival the model ranked far down was never a candidate: no boost lifted it, and the top of k=100
+    was not the top of k=3."""
+    model, catalog = long_tail
+    flagged = catalog.assign(is_new=[1.0 if i == 99 else 0.0 for i in range(100)])
+    rules = Rules(boosts={"is_new": 1000.0})
+    assert recommend_with_rules(model, ["ann"], flagged, k=3, rules=rules)["product_id"].iloc[0] == "p099"
+    assert recommend_with_rules(model, ["ann"], flagged, k=100, rules=rules)["product_id"].iloc[0] == "p099"
+    bought = recommend_with_rules(model, ["ann"], flagged, k=3, rules=rules, bought={"ann": {"p099"}})
+    assert "p099" not in bought["product_id"].tolist()  # a boost brings back nothing bought

@@ -94,3 +94,19 @@ def test_margin_and_new_arrival_boosts_come_from_the_imported_catalog(client, tr
     shown = client.get(f"/products/{rich}").json()
     assert shown["margin"] == 10.0 and shown["arrived_at"].startswith("2020-01-01")
     assert client.get(url, params={"boost_margin": -1}).status_code == 422
+
+
+def test_a_product_bought_since_the_training_is_not_recommended(client, trained, tmp_path):
+    """Orders imported after `tailor train` were unknown to the rules: the product bought yesterday stayed first."""
+    catalog, bought = trained
+    customer = next(iter(sorted(bought)))
+    first = client.get(f"/customers/{customer}/recommendations", params={"k": 3}).json()[0]["sku"]
+    price = catalog[first][1]
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "order_id,customer_id,product_id,quantity,amount,timestamp\n"
+        f"LATE-1,{customer},{first},1,{price},2026-11-30T10:00:00\n"
+    )
+    assert upload(client, "orders", orders).status_code == 200
+    again = [r["sku"] for r in client.get(f"/customers/{customer}/recommendations", params={"k": 3}).json()]
+    assert first not in again and len(again) == 3
