@@ -9,11 +9,13 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.addresses import address_key
 from service.clock import utcnow
+from service.db.batches import batches
 from service.db.models import Assignment, Customer, Send
 from service.errors import InvalidInput, Problem
 from service.pipeline import frames
-from service.pipeline.contact_policy import held_out_since
+from service.pipeline.contact_policy import addresses_mailed_since, held_out_since
 from service.settings import ExperimentSettings, SendScheduleSettings
 
 
@@ -78,10 +80,17 @@ def mailed_recently(session: Session, customer_ids: pd.Series, now: datetime | N
     if days <= 0 or customer_ids.empty:
         return 0
     cutoff = (now or utcnow()) - timedelta(days=days)
-    recent = session.scalars(
-        select(Customer.external_id).join(Send, Send.customer_id == Customer.id).where(Send.sent_at > cutoff).distinct()
+    recent = set(
+        session.scalars(
+            select(Customer.external_id).join(Send, Send.customer_id == Customer.id).where(Send.sent_at > cutoff)
+        )
     )
-    return int(customer_ids.isin(set(recent)).sum())
+    addresses = addresses_mailed_since(session, cutoff)  # mailed under another id of the same address
+    if addresses:
+        for batch in batches(sorted(set(customer_ids) - recent)):
+            rows = session.execute(select(Customer.external_id, Customer.email).where(Customer.external_id.in_(batch)))
+            recent |= {external_id for external_id, email in rows if email and address_key(email) in addresses}
+    return int(customer_ids.isin(recent).sum())
 
 
 def held_out(session: Session, customer_ids: pd.Series, now: datetime | None = None) -> int:

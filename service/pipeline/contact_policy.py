@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from scoring.experiments import HOLDOUT
 from service.addresses import address_key
@@ -87,15 +87,24 @@ def _mailed_at_address(session: Session, draft_ids: list[int], since: datetime) 
     }
     if not addresses:
         return {}
-    sent_to = func.lower(func.trim(Send.to_email))
-    latest = dict(
-        session.execute(
-            select(sent_to, func.max(Send.sent_at))
-            .where(Send.sent_at > since, sent_to.in_(set(addresses.values())))
-            .group_by(sent_to)
-        ).all()
-    )
+    latest = addresses_mailed_since(session, since, among=set(addresses.values()))
     return {draft_id: latest[key] for draft_id, key in addresses.items() if key in latest}
+
+
+def addresses_mailed_since(session: Session, since: datetime, among: set[str] | None = None) -> dict[str, datetime]:
+    """The addresses (as service.addresses compares them) mailed after ``since``, of ``among`` when given, each with
+    its latest email's time. An imported send's address is not known: its customer's stands in for it."""
+    recipient = aliased(Customer)
+    sent_to = func.lower(func.trim(func.coalesce(Send.to_email, recipient.email)))
+    statement = (
+        select(sent_to, func.max(Send.sent_at))
+        .join(recipient, recipient.id == Send.customer_id)
+        .where(Send.sent_at > since)
+        .group_by(sent_to)
+    )
+    if among is not None:
+        statement = statement.where(sent_to.in_(among))
+    return dict(session.execute(statement).all())
 
 
 def _same_time_of_day(earliest: datetime, meant: datetime | None, timezone: str = "UTC") -> datetime:

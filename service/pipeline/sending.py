@@ -120,10 +120,13 @@ def _to_mail(
             break
         seen.update(due)
         fresh, stale = hold_back_stale(session, due)
-        fresh, later = defer_recently_mailed(
-            session, fresh, now, schedule.min_days_between,
+        # A customer who may not be mailed any more is skipped now, not deferred to be skipped later.
+        unmailable = _unmailable(session, fresh)
+        mailable, later = defer_recently_mailed(
+            session, [draft_id for draft_id in fresh if draft_id not in unmailable], now, schedule.min_days_between,
             holdout_days=conversion_window, timezone=schedule.timezone,
         )  # fmt: skip
+        fresh = [draft_id for draft_id in fresh if draft_id in unmailable or draft_id in set(mailable)]
         held_back, deferred = held_back + stale, deferred + later
         if campaign.holdout_share is not None and fresh:
             arms |= _hold_out(session, campaign, fresh)
@@ -131,6 +134,15 @@ def _to_mail(
         if limit is None:
             break
     return to_mail, held_back, deferred, arms
+
+
+def _unmailable(session: Session, draft_ids: list[int]) -> set[int]:
+    """Of these drafts, those whose customer may not be mailed now (unsubscribed, no consent, a bounced address)."""
+    unmailable = set()
+    for batch in batches(draft_ids):
+        rows = session.execute(select(Draft.id, Customer).join(Customer).where(Draft.id.in_(batch)))
+        unmailable |= {draft_id for draft_id, customer in rows if not customer.mailable}
+    return unmailable
 
 
 def send_campaign(

@@ -592,6 +592,33 @@ def test_the_contact_policy_counts_an_address_s_email_under_every_customer_id(cl
     assert client.get(f"/drafts/{waits}").json()["status"] == "approved"  # for when the address may be mailed
 
 
+def test_an_imported_email_to_an_address_counts_for_its_other_customer_ids(client, engine, mail_server, monkeypatch):
+    """An imported send records no address: the policy, counting by address, passed over the shop's own email of
+    last night to the same inbox under another id, and the audience preview counted nobody as mailed recently."""
+    from io import BytesIO
+
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    with session_scope(engine) as session:
+        session.add_all([
+            Customer(external_id="eve", email="eve@example.com", marketing_consent=True),
+            Customer(external_id="eve-2", email="EVE@example.com", marketing_consent=True),
+            Customer(external_id="c9", email="c9@example.com", marketing_consent=True),
+        ])  # fmt: skip
+    last_night = (utcnow() - timedelta(hours=10)).isoformat(timespec="seconds")
+    sends = f"send_id,customer_id,subject,campaign_type,sent_at\nS-1,eve,Hello again,win_back,{last_night}\n"
+    files = {"file": ("sends.csv", BytesIO(sends.encode()), "text/csv")}
+    assert client.post("/imports/sends", files=files).status_code == 200
+    campaign_id = new_campaign(client)
+    approved_draft(client, engine, campaign_id, "eve-2")
+    result = send_job(client, campaign_id)["result"]
+    assert (result["sent"], result["deferred"]) == (0, 1) and messages == []
+    from service.audiences import mailed_recently
+
+    with session_scope(engine) as session:  # what the audience preview counts as mailed recently
+        assert mailed_recently(session, pd.Series(["eve", "eve-2", "c9"])) == 2  # eve-2 at eve's address
+
+
 def test_a_draft_deferred_from_its_best_hour_waits_for_that_hour_again(client, engine, mail_server, monkeypatch):
     """A draft due at its customer's best hour (07:30), deferred by the contact policy, was given the moment the
     policy's wait ended, 23:10 two days later: the email went out in the night."""
