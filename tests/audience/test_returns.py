@@ -91,6 +91,22 @@ def test_the_file_command_takes_returns_as_the_orders_import_does(tmp_path):
         audience_from_file(tmp_path / "orders.csv", as_of=pd.Timestamp("2024-07-01").date())
 
 
+def test_a_customer_whose_returns_cancel_all_they_bought_is_named_not_dropped_in_silence(tmp_path):
+    """A return no purchase matched, larger than what the customer bought, took them out of the output, and the
+    command said only how many customers it wrote."""
+    lines = pd.DataFrame([
+        line("a", "mug", "2024-01-05", 1, 10.0), line("a", "pot", "2024-03-05", 1, 20.0),
+        line("a", "lamp", "2024-04-01", -1, -500.0, "return"),
+        line("b", "mug", "2024-01-05", 1, 10.0), line("b", "mug", "2024-02-05", 1, 15.0),
+    ])  # fmt: skip
+    lines.to_csv(tmp_path / "orders.csv", index=False)
+    table = audience_from_file(tmp_path / "orders.csv", as_of=pd.Timestamp("2024-07-01").date())
+    assert table["customer_id"].tolist() == ["b"]
+    assert table.attrs["warnings"][-1] == (
+        "1 customer bought before 2024-07-01 but is not in the output: their returns cancel all they bought (a)"
+    )
+
+
 def test_returns_after_the_as_of_day_are_not_seen():
     lines = pd.DataFrame([
         line("a", "mug", "2024-01-01", 1, 20.0),
