@@ -1,3 +1,5 @@
+import re
+
 import pandas as pd
 import pytest
 
@@ -35,14 +37,18 @@ def test_empty_cells_are_called_empty(column):
         validate_orders(frame)
 
 
-@pytest.mark.parametrize("amount", [-3.5, 0.0])
-def test_returns_and_cancellations_are_rejected_by_row(amount):
+@pytest.mark.parametrize(
+    ("amount", "said"),
+    [
+        (-3.5, "-3.5 is not positive; give returns and cancellations the kind return"),
+        (0.0, "0 is 0: a free line"),  # a gift's line was told to be marked a return
+    ],
+)
+def test_returns_cancellations_and_free_lines_are_rejected_by_row(amount, said):
     frame = pd.DataFrame(
         {"customer_id": ["a", "a", "b"], "timestamp": ["2024-01-01"] * 3, "amount": [10.0, amount, 4.0]}
     )
-    with pytest.raises(
-        InvalidOrders, match="row 2, column 'amount': .* not positive; give returns and cancellations the kind return"
-    ):
+    with pytest.raises(InvalidOrders, match=f"row 2, column 'amount': the amount {re.escape(said)}"):
         validate_orders(frame)
 
 
