@@ -32,7 +32,9 @@ def assign_arms(
         raise ScoringError("An experiment needs at least one arm (variant) besides the holdout.")
     if not 0 <= holdout_share < 1:
         raise ScoringError(f"The holdout share must be in [0, 1), not {holdout_share}.")
-    ids = pd.Series(customer_ids).astype(str)
+    ids = pd.Series(customer_ids, dtype=object).astype(str)
+    if ids.empty:  # nobody to assign (every draft sent already): an empty text column has no numbers to compare
+        return pd.Series([], index=ids.index, name="arm", dtype=object)
     fractions = ids.map(
         lambda customer: int(hashlib.sha256(f"{salt}:{customer}".encode()).hexdigest()[:12], 16) / 16**12
     )

@@ -74,7 +74,7 @@ def refresh_forecast(session: Session, campaign: Campaign) -> dict[str, float]:
     rows = session.execute(
         select(
             Customer.external_id, Customer.profile, Draft.recommendations,
-            Variant.p_open, Variant.p_click, Variant.p_conversion,
+            Variant.p_open, Variant.p_click, Variant.p_conversion, Draft.pinned, Draft.status,
         )
         .join(Draft, Draft.customer_id == Customer.id)
         .join(Variant, Variant.id == Draft.selected_variant_id)
@@ -87,13 +87,13 @@ def refresh_forecast(session: Session, campaign: Campaign) -> dict[str, float]:
                 "customer_id": external_id, "p_open": p_open, "p_click": p_click, "p_conversion": p_conversion,
                 "monetary": (profile or {}).get("monetary"), "mean_price": mean_price(recommendations),
             }
-            for external_id, profile, recommendations, p_open, p_click, p_conversion in rows
+            for external_id, profile, recommendations, p_open, p_click, p_conversion, _, _ in rows
         ],
         columns=["customer_id", "p_open", "p_click", "p_conversion", "monetary", "mean_price"],
     ).set_index("customer_id")  # fmt: skip
-    held = (
-        held_out_customers(campaign.id, campaign.holdout_share, frame.index.tolist()) if campaign.holdout_share else []
-    )
+    # A pinned draft is sent outside the experiment's arms, and a sent one went: neither can be held out.
+    in_arms = [external_id for external_id, *_, pinned, status in rows if not pinned and status != "sent"]
+    held = held_out_customers(campaign.id, campaign.holdout_share, in_arms) if campaign.holdout_share else []
     mailed = frame.drop(index=held)
     # Customers the send has held out already (their drafts' status says so), and those it will hold out.
     already = session.scalar(

@@ -207,6 +207,29 @@ def test_the_results_report_the_split_the_next_batch_gets_with_unsent_arms_at_th
     assert second["sent_by_arm"] == {arm: round(share * 30) for arm, share in shares.items()}
 
 
+def test_the_forecast_counts_a_pinned_draft_as_sent_not_held_out(client, engine, mail_server, monkeypatch):
+    """A pinned draft the holdout's hash picks is sent outside the arms, but the forecast counted it held out, a
+    send short, before and after the send."""
+    controller, _ = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    campaign_id, drafts = pending_campaign(client, engine, 40, "p", holdout_share=0.3)
+    ids = sorted(drafts)
+    expected = assign_arms(ids, ["sent"], holdout_share=0.3, salt=f"campaign:{campaign_id}")
+    held_out = [customer for customer, arm in zip(ids, expected, strict=True) if arm == "holdout"]
+    pinned = held_out[0]
+    draft_id, _, b = drafts[pinned]
+    assert client.post(f"/drafts/{draft_id}/approve", json={"variant_id": b, "reviewer": "x"}).json()["pinned"]
+    assert client.post(f"/campaigns/{campaign_id}/drafts/approve", json={"reviewer": "x"}).status_code == 200
+    with session_scope(engine) as session:
+        before = refresh_forecast(session, session.get(Campaign, campaign_id))
+    assert (before["held_out"], before["sends"]) == (len(held_out) - 1, 40 - len(held_out) + 1)
+    result = send(client, campaign_id)
+    assert (result["held_out"], result["pinned"]) == (len(held_out) - 1, 1)
+    with session_scope(engine) as session:
+        after = refresh_forecast(session, session.get(Campaign, campaign_id))
+    assert (after["held_out"], after["sends"]) == (result["held_out"], result["sent"])
+
+
 EDITED_SUBJECT = "A warmer hello from the shop"  # passes every guardrail check, as an edit must
 
 
