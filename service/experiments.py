@@ -142,13 +142,22 @@ def _rate(row: pd.Series, p_best: float | None) -> RateOut:
 
 def _outcome_table(assignments: pd.DataFrame, session: Session, window: timedelta) -> pd.DataFrame:
     """One row per assigned customer with 0/1 ``opened``, ``clicked`` and ``converted``, and ``revenue``: the
-    amount of their purchases in the window or the value of their send's conversion events, whichever is larger
-    (both may record the same order)."""
+    amount of their purchases in the window or the value of their send's conversion events in it, whichever is
+    larger (both may record the same order). A conversion reported after the window counts no more than a
+    holdout's purchase after it: the arms are compared over the same days."""
     send_ids = assignments.send_id.dropna().astype(int).tolist()
     events = pd.DataFrame(
-        session.execute(select(Event.send_id, Event.kind, Event.value).where(Event.send_id.in_(send_ids))).all(),
-        columns=["send_id", "kind", "value"],
+        session.execute(
+            select(Event.send_id, Event.kind, Event.value, Event.occurred_at).where(Event.send_id.in_(send_ids))
+        ).all(),
+        columns=["send_id", "kind", "value", "occurred_at"],
     )
+    if not events.empty:
+        sent = assignments.dropna(subset=["send_id"])
+        assigned = pd.Series(sent["assigned_at"].to_numpy(), index=sent["send_id"].astype(int).to_numpy())
+        deadline = pd.to_datetime(events.send_id.map(assigned)) + window
+        late = (events.kind == "conversion") & (pd.to_datetime(events.occurred_at) > deadline)
+        events = events[~late.to_numpy(bool)]
     purchases = pd.DataFrame(
         session.execute(
             select(Interaction.customer_id, Interaction.timestamp, Interaction.amount).where(

@@ -375,6 +375,26 @@ def test_results_count_each_arm_and_measure_lift_over_the_holdout(client, engine
     assert "P(best) is by open rate" in page.text and '<td class="p-best">100%</td>' not in page.text
 
 
+def test_a_conversion_reported_after_the_window_counts_for_no_arm(client, engine, mail_server, monkeypatch):
+    """A holdout's purchase after the conversion window counted for nothing, but a variant's conversion event
+    after it counted in full: the lift leaned towards the variants."""
+    controller, _ = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    campaign_id = approved_campaign(client, engine, 30, "w", holdout_share=0.3)
+    send(client, campaign_id)
+    sent = sends_of(engine, campaign_id)
+    with session_scope(engine) as session:  # twenty days pass: the 14-day window is over
+        for assignment in session.scalars(select(Assignment).where(Assignment.campaign_id == campaign_id)):
+            assignment.assigned_at -= timedelta(days=20)
+        for row in session.scalars(select(Send).where(Send.campaign_id == campaign_id)):
+            row.sent_at -= timedelta(days=20)
+    late = [{"send_id": send_id, "kind": "conversion", "value": 90.0, "event_id": f"late-{send_id}"}
+            for send_id, *_ in sent]  # fmt: skip
+    assert client.post("/events", json={"events": late}).status_code == 200
+    arms = {a["arm"]: a for a in client.get(f"/campaigns/{campaign_id}/experiment").json()["arms"]}
+    assert all(arms[arm]["conversions"] == 0 and arms[arm]["revenue"] == 0.0 for arm in ("A", "B"))
+
+
 def test_a_plain_campaign_has_no_experiment_and_bad_shares_name_the_field(client, engine):
     campaign_id = approved_campaign(client, engine, 2, "p")
     response = client.get(f"/campaigns/{campaign_id}/experiment")
