@@ -66,8 +66,8 @@ def announce_job(engine: Engine, job_id: str, settings: WebhookSettings | None =
         problem = _post(settings.url, body, headers, settings.timeout_seconds)
         if problem is None:
             return True
-        if problem.startswith("HTTP 4"):  # the receiver refuses it: another try would be refused the same way
-            break
+        if problem.startswith("HTTP 4") and problem not in ("HTTP 408", "HTTP 429"):  # refused, and would be again
+            break  # (a timeout or a rate limit passes: tried again like a 5xx)
         if attempt + 1 < ATTEMPTS:
             time.sleep(settings.retry_seconds * 2**attempt)
     log.warning("webhook not delivered", extra={"job_id": job_id, "url": settings.url, "error": problem})

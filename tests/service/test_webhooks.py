@@ -24,12 +24,13 @@ class _Receiver(BaseHTTPRequestHandler):
 
     deliveries: list[dict] = []
     failing = 0
+    failure = 500
 
     def do_POST(self):  # noqa: N802 (the standard library's name)
         raw = self.rfile.read(int(self.headers["Content-Length"]))
         type(self).deliveries.append({"headers": dict(self.headers), "raw": raw, "body": json.loads(raw)})
         failed = len(self.deliveries) <= self.failing
-        self.send_response(500 if failed else 204)
+        self.send_response(self.failure if failed else 204)
         self.end_headers()
 
     def log_message(self, *args):
@@ -38,7 +39,7 @@ class _Receiver(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def receiver(monkeypatch):
-    _Receiver.deliveries, _Receiver.failing = [], 0
+    _Receiver.deliveries, _Receiver.failing, _Receiver.failure = [], 0, 500
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     monkeypatch.setenv("TAILOR_WEBHOOK_URL", f"http://127.0.0.1:{server.server_address[1]}/tailor-events")
@@ -83,6 +84,15 @@ def test_a_failing_receiver_is_tried_again_and_never_fails_the_job(client, recei
 
     monkeypatch.setenv("TAILOR_WEBHOOK_URL", f"http://127.0.0.1:{free_port()}/nobody")  # nothing listens
     assert _in_background(client, "customers", CUSTOMERS)["status"] == "succeeded"
+
+
+@pytest.mark.parametrize(("status", "tries"), [(429, 3), (408, 3), (404, 1)])
+def test_a_receiver_busy_or_slow_is_tried_again_one_that_refuses_is_not(client, receiver, status, tries):
+    """A 429 (rate limited) or 408 was taken for a refusal, like a 404, and never tried again."""
+    receiver.failing, receiver.failure = 3, status  # it answers `status` every time
+    assert _in_background(client, "customers", CUSTOMERS)["status"] == "succeeded"
+    time.sleep(0.5)  # the tries are 0.05 s and 0.1 s apart
+    assert len(_delivered(tries)) == tries
 
 
 def test_the_command_line_announces_its_jobs_before_it_returns(tailor_home, receiver):
