@@ -120,8 +120,12 @@ def schedule_campaign(session: Session, campaign: Campaign, when: datetime | Non
 
 
 def approved_send_after(campaign: Campaign, now: datetime) -> datetime | None:
-    """The send time a draft approved now gets: the campaign's scheduled moment while it is to come."""
-    return campaign.scheduled_at if campaign.scheduled_at is not None and campaign.scheduled_at > now else None
+    """The send time a draft approved now gets: the campaign's scheduled moment while it is to come; once it has
+    passed, now, so that the next due-check sends it (a draft approved after a scheduled send was never sent, by
+    the due-check or anyone, and counted as waiting nowhere); none for a campaign never scheduled."""
+    if campaign.scheduled_at is None:
+        return None
+    return max(campaign.scheduled_at, now)
 
 
 def schedule_at_best_hours(session: Session, campaign_id: int, now: datetime) -> int:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from generation.brands import UNSUBSCRIBE_PLACEHOLDER, load_brand
 from service.clock import as_text, as_utc, utcnow
-from service.db.models import Customer, Draft, Event, Send, Variant
+from service.db.models import Campaign, Customer, Draft, Event, Send, Variant
 from service.db.session import session_scope
 from tests.conftest import free_port
 from tests.service.conftest import wait_for_job
@@ -754,6 +754,12 @@ def test_a_campaign_is_scheduled_for_a_moment_and_sent_when_it_comes(client, eng
             session.get(Draft, draft_id).send_after = datetime.now() - timedelta(minutes=1)
     assert send_due_drafts(lambda *_: None, engine)["campaigns"][str(campaign_id)]["sent"] == 2
     assert sorted(m["To"] for m in messages) == ["c1@example.com", "c2@example.com"]
+    with session_scope(engine) as session:  # the moment passes; a draft approved after it goes at the next check
+        session.get(Campaign, campaign_id).scheduled_at = datetime.now() - timedelta(minutes=1)
+    late = approved_draft(client, engine, campaign_id, "c4")
+    assert client.get(f"/drafts/{late}").json()["send_after"] is not None  # it was left unsent, waiting for nothing
+    assert send_due_drafts(lambda *_: None, engine)["campaigns"][str(campaign_id)]["sent"] == 1
+    assert messages[-1]["To"] == "c4@example.com"
 
     assert send()["sent"] == 1  # sent now after all: unscheduled, the last one goes at once
     assert messages[-1]["To"] == "c3@example.com"
