@@ -36,6 +36,7 @@ from service.jobs import ThreadJobRunner
 from service.jobs.recovery import fail_interrupted_jobs
 from service.jobs.runner import sweep_jobs
 from service.jobs.schedule import PeriodicCall, PeriodicJob
+from service.logs import about_a_person, redacted
 from service.pipeline.sending import has_due_drafts, send_due_drafts
 from service.pipeline.training import retrain_if_new_data
 from service.request_size import MIB, RequestSizeLimit
@@ -108,10 +109,9 @@ def create_app(engine: Engine | None = None) -> FastAPI:
             if carried := await sent_form(request):  # an edit or review sent after the session had ended
                 return session_ended_login(request, carried)
             return RedirectResponse(login_address(request), status_code=303)
-        log.info(
-            "request rejected",
-            extra={"path": request.url.path, "status": error.status_code, "error": str(error)},
-        )
+        path = request.url.path
+        said = type(error).__name__ if about_a_person(path) else str(error)
+        log.info("request rejected", extra={"path": redacted(path), "status": error.status_code, "error": said})
         headers = {"Retry-After": str(error.retry_after_seconds)} if error.retry_after_seconds else None
         if isinstance(error, Unauthorized):  # RFC 9110: a 401 names the scheme that would be accepted
             headers = {"WWW-Authenticate": 'Bearer realm="tailor"'}

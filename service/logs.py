@@ -27,11 +27,17 @@ _CUSTOMER_ID = re.compile(r"(/customers/)[^\s/?\"]+")
 _QUERY_VALUE = re.compile(r"([?&][^=&\s\"]*=)[^&\s\"]*")
 
 
-def _redacted(text: str) -> str:
+def redacted(text: str) -> str:
     """A request line or path without its personal or secret parts: ``/customers/…``, ``?customer=…``."""
     for pattern in (_UNSUBSCRIBE_TOKEN, _CUSTOMER_ID, _QUERY_VALUE):
         text = pattern.sub(r"\1…", text)
     return text
+
+
+def about_a_person(path: str) -> bool:
+    """Whether a request's path names or looks up a person (a customer, an erasure), whose refusal's message names
+    them too ("Customer 'C00017' does not exist."): its log line keeps the refusal's kind only."""
+    return path.startswith(("/customers/", "/erasures"))
 
 
 class JsonFormatter(logging.Formatter):
@@ -45,8 +51,8 @@ class JsonFormatter(logging.Formatter):
         payload.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD and k not in _NOT_FIELDS})
         if record.name == "uvicorn.access" and isinstance(record.args, tuple) and len(record.args) == 5:
             client, method, path, _, status = record.args
-            payload.update({"client": client, "method": method, "path": _redacted(str(path)), "status": status})
-            payload["event"] = _redacted(payload["event"])
+            payload.update({"client": client, "method": method, "path": redacted(str(path)), "status": status})
+            payload["event"] = redacted(payload["event"])
         if record.exc_info:
             payload["exc"] = self.formatException(record.exc_info)
         return json.dumps(payload, default=str, ensure_ascii=False)

@@ -131,3 +131,17 @@ def test_customers_ids_and_searched_addresses_are_not_written_to_the_access_log(
     )  # fmt: skip
     line = json.loads(JsonFormatter().format(record))
     assert line["path"] == logged and personal not in json.dumps(line)
+
+
+def test_a_refusal_about_a_customer_is_logged_without_naming_them(client, caplog):
+    """ "Customer 'C00017' does not exist." went to the log with the erased customer's id, path and message."""
+    with caplog.at_level(logging.INFO, logger="tailor.api"):
+        assert client.get("/customers/C00017").status_code == 404
+        assert client.delete("/customers/C00017").status_code == 404
+        assert client.post("/erasures/lift", json={"email": "gone@example.com"}).status_code == 404
+        assert client.get("/campaigns/999").status_code == 404  # a refusal about no one keeps its words
+    rejected = [record for record in caplog.records if record.getMessage() == "request rejected"]
+    assert len(rejected) == 4
+    assert all("C00017" not in f"{r.path} {r.error}" and "gone@" not in r.error for r in rejected[:3])
+    assert rejected[0].path == "/customers/…" and rejected[0].error == "NotFound"
+    assert "Campaign 999" in rejected[3].error
