@@ -126,7 +126,8 @@ def _to_mail(
             session, [draft_id for draft_id in fresh if draft_id not in unmailable], now, schedule.min_days_between,
             holdout_days=conversion_window, timezone=schedule.timezone,
         )  # fmt: skip
-        fresh = [draft_id for draft_id in fresh if draft_id in unmailable or draft_id in set(mailable)]
+        going = unmailable | set(mailable)
+        fresh = [draft_id for draft_id in fresh if draft_id in going]
         held_back, deferred = held_back + stale, deferred + later
         if campaign.holdout_share is not None and fresh:
             arms |= _hold_out(session, campaign, fresh)
