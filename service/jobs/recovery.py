@@ -113,6 +113,13 @@ def fail_interrupted_jobs(
     return ids
 
 
+def back_to_review(draft: Draft, reason: str) -> None:
+    """Give a draft being sent back to a person, flagged with ``reason``: its email may have gone, and only a person
+    may send it again."""
+    draft.status, draft.flagged, draft.claimed_by = "flagged", True, None
+    draft.flag_reasons = [*draft.flag_reasons, reason]
+
+
 def flag_interrupted_sends(session: Session, campaign_id: int | None = None) -> list[int]:
     """Put back to review, flagged as perhaps sent, the drafts (of ``campaign_id``, or of every campaign) left
     "sending" by a process that stopped: one of this host that no longer runs, or any claimed ``STALE_AFTER`` ago
@@ -125,8 +132,7 @@ def flag_interrupted_sends(session: Session, campaign_id: int | None = None) -> 
         draft for draft in session.scalars(sending) if is_orphaned(draft.claimed_by) or draft.updated_at <= abandoned
     ]
     for draft in interrupted:
-        draft.status, draft.flagged, draft.claimed_by = "flagged", True, None
-        draft.flag_reasons = [*draft.flag_reasons, SEND_INTERRUPTED]
+        back_to_review(draft, SEND_INTERRUPTED)
     drafts = [draft.id for draft in interrupted]
     if drafts:
         log.warning("interrupted sends flagged for review", extra={"drafts": drafts})

@@ -42,7 +42,7 @@ from service.db.session import session_scope
 from service.drafts import AUDIENCE_ORDER, failed_checks, selected_variant
 from service.errors import MailServerUnavailable
 from service.experiments import plan_arms, record_send
-from service.jobs.recovery import flag_interrupted_sends, worker_name
+from service.jobs.recovery import back_to_review, flag_interrupted_sends, worker_name
 from service.pipeline.contact_policy import defer_recently_mailed
 from service.pipeline.freshness import hold_back_stale
 from service.pipeline.generate import email_features
@@ -355,9 +355,7 @@ def _flag_perhaps_sent(engine: Engine, draft_id: int, error: Exception) -> None:
         draft = session.get(Draft, draft_id)
         if draft is None or draft.status != "sending" or draft.claimed_by != worker_name():
             return
-        reason = SEND_CUT_OFF.format(error=f"{type(error).__name__}: {error}".rstrip(": "))
-        draft.status, draft.flagged, draft.claimed_by = "flagged", True, None
-        draft.flag_reasons = [*draft.flag_reasons, reason]
+        back_to_review(draft, SEND_CUT_OFF.format(error=f"{type(error).__name__}: {error}".rstrip(": ")))
 
 
 def _mark_sent(engine: Engine, campaign_id: int, sent: int) -> None:
