@@ -61,10 +61,14 @@ def publish(
 
 
 def _point_at(models_dir: Path, kind: str, version: str) -> None:
-    pointer = models_dir / kind / "CURRENT"
-    temporary = pointer.with_name(f"CURRENT.{os.getpid()}.{threading.get_ident()}.tmp")
-    temporary.write_text(version)
-    os.replace(temporary, pointer)
+    _write_whole(models_dir / kind / "CURRENT", version)
+
+
+def _write_whole(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` beside it, then rename: a reader finds the old text or the new, never half."""
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    temporary.write_text(text)
+    os.replace(temporary, path)
 
 
 def versions(models_dir: Path, kind: str) -> list[str]:
@@ -101,10 +105,7 @@ def forget_erased(models_dir: Path) -> list[str]:
     """After a customer's erasure: delete every version of every kind trained before it, but the current one
     (it serves until the next training, which deletes it); the versions deleted, as ``kind/version``."""
     models_dir.mkdir(parents=True, exist_ok=True)
-    mark = models_dir / ERASED_MARK
-    temporary = mark.with_name(f"{ERASED_MARK}.{os.getpid()}.{threading.get_ident()}.tmp")
-    temporary.write_text(new_version())
-    os.replace(temporary, mark)
+    _write_whole(models_dir / ERASED_MARK, new_version())
     return [f"{kind}/{version}" for kind in MODEL_KINDS for version in _delete_erased(models_dir, kind)]
 
 
