@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from audience.errors import InvalidOrders
-from audience.orders import REQUIRED_COLUMNS, as_timestamp, validate_orders
+from audience.orders import REQUIRED_COLUMNS, RETURNED_WHOLE, as_timestamp
 from audience.profiles import SHOWN_DECIMALS, build_profiles
 from tabular import is_parquet, layout_problem, read_csv_text, rows_of, scan_utf8
 
@@ -66,11 +66,10 @@ def read_orders(path: Path) -> pd.DataFrame:
 def audience_from_file(orders: Path, as_of: date, horizon_days: int = 90) -> pd.DataFrame:
     """Per customer: ``OUTPUT_COLUMNS``, rounded as ``profiles.SHOWN_DECIMALS`` says, with ``next_purchase_date``
     as an ISO date (empty when none is expected); ``attrs["fallbacks"]`` says which models fell back, and why."""
-    lines = read_orders(orders)
-    profiles = build_profiles(lines, as_of, horizon_days=horizon_days, row_name=rows_of(orders))
+    profiles = build_profiles(read_orders(orders), as_of, horizon_days=horizon_days, row_name=rows_of(orders))
     table = profiles.reset_index()[OUTPUT_COLUMNS]
     table.attrs["fallbacks"] = profiles.attrs["fallbacks"]
-    table.attrs["warnings"] = profiles.attrs["warnings"] + _returned_whole(lines, as_of, profiles.index)
+    table.attrs["warnings"] = profiles.attrs["warnings"] + _returned_whole(profiles.attrs[RETURNED_WHOLE], as_of)
     table["next_purchase_date"] = pd.to_datetime(table["next_purchase_date"]).dt.strftime("%Y-%m-%d")
     return table.round(SHOWN_DECIMALS)
 
@@ -78,13 +77,9 @@ def audience_from_file(orders: Path, as_of: date, horizon_days: int = 90) -> pd.
 SHOWN_CUSTOMERS = 5  # of the customers a warning names; it counts them all
 
 
-def _returned_whole(lines: pd.DataFrame, as_of: date, profiled: pd.Index) -> list[str]:
+def _returned_whole(missing: list[str], as_of: date) -> list[str]:
     """A warning naming the customers who bought before ``as_of`` and have no profile: their returns cancel all
     they bought (a return no purchase matched comes off their spend), so they left the output without a word."""
-    clean = validate_orders(lines)
-    before = clean[clean["timestamp"] < as_timestamp(as_of)]
-    bought = before if "kind" not in before.columns else before[before["kind"] != "return"]
-    missing = sorted(set(bought["customer_id"]) - set(profiled.astype(str)))
     if not missing:
         return []
     named = ", ".join(missing[:SHOWN_CUSTOMERS]) + (

@@ -145,14 +145,22 @@ def _discounts(values: pd.Series, row_name: RowName) -> pd.Series:
     return discounts.astype(float)
 
 
+# In the attrs of orders_before's lines: the customers it left out, their returns cancelling all they bought.
+RETURNED_WHOLE = "returned_whole"
+
+
 def orders_before(orders: pd.DataFrame, as_of: date | str | pd.Timestamp, row_name: RowName = data_row) -> pd.DataFrame:
     """Validated purchase lines placed before the as-of day, less what the returns made before it cancel
-    (``audience.returns.net_of_returns``; problems name rows by ``row_name``); raises when there are none."""
+    (``audience.returns.net_of_returns``; problems name rows by ``row_name``); raises when there are none. Their
+    ``attrs[RETURNED_WHOLE]`` names the customers left out, whose returns cancel all they bought."""
     clean = validate_orders(orders, row_name)
     history = clean[clean["timestamp"] < as_timestamp(as_of)]
+    returned_whole: list[str] = []  # customers who bought, whose returns cancel all of it: no line is left them
     if "kind" in history.columns:
         returned = history["kind"] == "return"
+        bought = set(history.loc[~returned, "customer_id"])
         history = net_of_returns(history[~returned], history[returned]).drop(columns="kind")
+        returned_whole = sorted(bought - set(history["customer_id"]))
     if clean.empty:  # a later date cannot help
         raise NotEnoughHistory("There are no orders: the orders hold no line to learn from.")
     if history.empty:
@@ -160,6 +168,7 @@ def orders_before(orders: pd.DataFrame, as_of: date | str | pd.Timestamp, row_na
             f"There are no orders before {as_timestamp(as_of).date()}; choose a later as-of date "
             f"(the orders start on {clean['timestamp'].min().date()})."
         )
+    history.attrs[RETURNED_WHOLE] = returned_whole
     return history
 
 

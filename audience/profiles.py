@@ -21,7 +21,7 @@ from audience.features import customer_features
 from audience.gamma_gamma import GammaGammaModel
 from audience.mix import mix_features
 from audience.next_purchase import next_purchase_dates
-from audience.orders import as_timestamp, btyd_summary, orders_before
+from audience.orders import RETURNED_WHOLE, as_timestamp, btyd_summary, orders_before
 from audience.rfm import rfm_table
 from tabular import RowName, data_row
 
@@ -59,6 +59,7 @@ def build_profiles(
     """
     end = as_timestamp(as_of)
     lines = orders_before(orders, end, row_name)
+    returned_whole = lines.attrs[RETURNED_WHOLE]
     profiles = rfm_table(lines, end)
     fallbacks: list[str] = []
     summary = btyd_summary(lines, end).reindex(profiles.index)
@@ -105,6 +106,7 @@ def build_profiles(
     profiles = profiles[PROFILE_COLUMNS]
     profiles.attrs["fallbacks"] = fallbacks
     profiles.attrs["warnings"] = _as_of_warnings(lines, end, horizon_days)
+    profiles.attrs[RETURNED_WHOLE] = returned_whole
     profiles.attrs["clusters"] = {"k": clusters.k, "descriptions": clusters.descriptions,
                                   "silhouettes": clusters.silhouettes}  # fmt: skip
     return profiles
