@@ -4,10 +4,11 @@ either stops every other customer id with the same address too (service.addresse
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from service.addresses import stop_shared_addresses
@@ -75,7 +76,7 @@ def ingest_events(session: Session, events: list[EventIn]) -> dict[str, Any]:
     recorded = duplicates = 0
     stopped: set[int] = set()  # customers who may not be mailed any more
     if stopping_erased:
-        stopped |= _stop_erased_addresses(session, [event for _, event in stopping_erased])
+        stopped |= _stop_erased_addresses(session, [event for _, event in stopping_erased], erased_ids, erased_messages)
         for position, _ in stopping_erased:
             skipped[position]["reason"] = ERASED_STOPPED
     for send, event, occurred_at in resolved:
@@ -102,21 +103,17 @@ def ingest_events(session: Session, events: list[EventIn]) -> dict[str, Any]:
 STOPPING = ("unsubscribe", "complaint", "bounce")
 
 
-def _stop_erased_addresses(session: Session, events: list[EventIn]) -> set[int]:
-    """Stop the mail to the addresses of erased sends that ``events`` (unsubscribes, complaints, bounces) name:
-    unsubscribe, or mark bounced, the customers who have them; their row ids."""
-    by_id = {e.send_id for e in events if isinstance(e.send_id, int)}
-    by_message = _spellings({_bare(e.message_id) for e in events if e.send_id is None and e.message_id})
-    rows = session.scalars(
-        select(ErasedSend).where(or_(ErasedSend.id.in_(by_id), ErasedSend.message_id.in_(by_message)))
-    ).all()
-    digest_of = {row.id: row.email_digest for row in rows} | {
-        _bare(row.message_id): row.email_digest for row in rows if row.message_id
-    }
+def _stop_erased_addresses(
+    session: Session, events: list[EventIn], erased_ids: dict[int, str | None], erased_messages: dict[str, str | None]
+) -> set[int]:
+    """Stop the mail to the addresses of erased sends that ``events`` (unsubscribes, complaints, bounces) name
+    (``_erased``'s digests): unsubscribe, or mark bounced, the customers who have them; their row ids."""
     kinds: dict[str, set[str]] = {}
     for event in events:
-        named = event.send_id if event.send_id is not None else _bare(event.message_id or "")
-        if digest := digest_of.get(named):  # none for a send erased before its address's digest was kept (0026)
+        digest = (
+            erased_ids.get(event.send_id) if event.send_id is not None else erased_messages.get(_bare(event.message_id))
+        )
+        if digest:  # none for a send erased before its address's digest was kept (0026)
             kinds.setdefault(digest, set()).add(event.kind)
     stopped = set()
     for customer in customers_with_addresses(session, set(kinds)):
@@ -139,15 +136,24 @@ def _spellings(message_ids: set[str]) -> set[str]:
     return message_ids | {f"<{message_id}>" for message_id in message_ids}
 
 
-def _erased(session: Session, send_ids: set[int], message_ids: set[str]) -> tuple[set[int], set[str]]:
-    """Of the sends named by id or by bare Message-ID and not found, those erased with their customer."""
-    ids = set(session.scalars(select(ErasedSend.id).where(ErasedSend.id.in_(send_ids)))) if send_ids else set()
-    spelt = _spellings(message_ids)
-    found = session.scalars(select(ErasedSend.message_id).where(ErasedSend.message_id.in_(spelt))) if spelt else []
-    return ids, {_bare(message_id) for message_id in found}
+def _erased(
+    session: Session, send_ids: set[int], message_ids: set[str]
+) -> tuple[dict[int, str | None], dict[str, str | None]]:
+    """Of the sends named by id or by bare Message-ID and not found, those erased with their customer, each with the
+    digest of the address it went to (None for one erased before the digest was kept, migration 0026)."""
+    by_id: dict[int, str | None] = {}
+    if send_ids:
+        by_id = dict(
+            session.execute(select(ErasedSend.id, ErasedSend.email_digest).where(ErasedSend.id.in_(send_ids))).all()
+        )
+    by_message: dict[str, str | None] = {}
+    if spelt := _spellings(message_ids):
+        found = select(ErasedSend.message_id, ErasedSend.email_digest).where(ErasedSend.message_id.in_(spelt))
+        by_message = {_bare(message_id): digest for message_id, digest in session.execute(found)}
+    return by_id, by_message
 
 
-def _names_erased(event: EventIn, erased_ids: set[int], erased_messages: set[str]) -> bool:
+def _names_erased(event: EventIn, erased_ids: Collection[int], erased_messages: Collection[str]) -> bool:
     """Whether the event names its send (by id, else by Message-ID) as one of the erased ones."""
     if event.send_id is not None:
         return event.send_id in erased_ids
