@@ -139,14 +139,9 @@ def named_codes(text: str) -> list[str]:
     return named + [word for word in _CODE_LIKE.findall(text) if word not in named]
 
 
-def _unknown_code(context: CheckContext, text: str) -> str | None:
-    """The first code ``text`` names that is not the offer's own, nor a word of the product data (a model
-    number such as XR500)."""
-    offer = context.request.offer
-    own = (offer.code or "").casefold() if offer is not None else ""
-    facts = " ".join(
-        [*context.extra_facts, *(f"{p.name} {p.description}" for p in context.request.products)]
-    ).casefold()
+def _unknown_code(text: str, own: str, facts: str) -> str | None:
+    """The first code ``text`` names that is not the offer's own (``own``, casefolded), nor a word of the product
+    data (``facts``, casefolded: a model number such as XR500)."""
     for code in named_codes(text):
         if code.casefold() != own and not re.search(rf"(?<!\w){re.escape(code.casefold())}(?!\w)", facts):
             return code
@@ -182,20 +177,22 @@ def _wrong_unit(context: CheckContext, text: str) -> str | None:
 
 def check(context: CheckContext) -> CheckResult:
     allowed = fact_numbers(context)
+    offer = context.request.offer
+    own_code = (offer.code or "").casefold() if offer is not None else ""
+    facts = " ".join(
+        [*context.extra_facts, *(f"{p.name} {p.description}" for p in context.request.products)]
+    ).casefold()
     for field, value in context.copy_fields().items():
         unknown = [written for written, readings in _numbers(value) if not _grounded(readings, written, allowed)]
         if unknown:
             shown = ", ".join(dict.fromkeys(unknown[:3]))
             return failed(NAME, f"the {field} mentions {shown}, which is not in the product or offer data")
         if unit := _wrong_unit(context, value):
-            offer = context.request.offer
             said = f"{offer.value:g} %" if offer.kind == "percent_off" else f"{offer.value:g} off"
             return failed(NAME, f"the {field} says '{unit}', but the offer is {said}")
-        if code := _unknown_code(context, value):
-            offer = context.request.offer
+        if code := _unknown_code(value, own_code, facts):
             own = f"the offer's code is {offer.code}" if offer is not None and offer.code else "this email has no code"
             return failed(NAME, f"the {field} names the code '{code}', but {own}")
-        offer = context.request.offer
         for promise, pattern, backed_by in PROMISES:
             match = pattern.search(value)
             if match and (offer is None or offer.kind not in backed_by):
