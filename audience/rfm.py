@@ -1,8 +1,11 @@
 """RFM: recency, frequency and monetary value per customer, quintile scores and named segments.
 
-Scores are quintiles of the customers' ranks, 1 (worst) to 5 (best). Customers tied on a value share the
-lower score (most shops have a majority of one-order customers; they all get f_score 1 rather than being
-spread over several scores by an arbitrary tie-break). The segment rules are data, in ``segments.yaml``.
+Scores are quintiles of the customers' ranks, 1 (worst) to 5 (best), spread from the worst rank to the best so
+that a shop of three customers scores its best 5. Customers tied on a value share the lowest score of their
+ranks (most shops have a majority of one-order customers; they all get f_score 1 rather than being spread over
+several scores by an arbitrary tie-break), except a tie at the best value, which shares the best score: in a
+small shop whose customers all bought yesterday, all are the most recent, none "hibernating". A customer with
+one order has f_score 1 whatever the others did. The segment rules are data, in ``segments.yaml``.
 """
 
 from __future__ import annotations
@@ -35,10 +38,11 @@ def segment_description(name: str) -> str:
 
 
 def quintile_score(values: pd.Series, higher_is_better: bool = True) -> pd.Series:
-    """Scores 1..5 by quintile of rank; ties share the lowest score of their group."""
-    ranked = (values if higher_is_better else -values).rank(method="min")
-    score = 1 + np.floor(5 * (ranked - 1) / max(len(values), 1))
-    return score.clip(1, 5).astype(int)
+    """Scores 1..5 by quintile of rank; ties share the lowest score of their group, the tie at the best value 5."""
+    oriented = values if higher_is_better else -values
+    ranked = oriented.rank(method="min")
+    score = (1 + np.floor(5 * (ranked - 1) / max(len(values) - 1, 1))).clip(1, 5)
+    return score.where(oriented != oriented.max(), 5).astype(int)
 
 
 def assign_segments(r_score: pd.Series, f_score: pd.Series) -> pd.Series:
@@ -66,7 +70,7 @@ def rfm_table(orders: pd.DataFrame, as_of: date | str | pd.Timestamp) -> pd.Data
     )
     table.index.name = "customer_id"
     table["r_score"] = quintile_score(table["recency_days"], higher_is_better=False)
-    table["f_score"] = quintile_score(table["frequency"])
+    table["f_score"] = quintile_score(table["frequency"]).where(table["frequency"] > 1, 1)
     table["m_score"] = quintile_score(table["monetary"])
     table["rfm_segment"] = assign_segments(table["r_score"], table["f_score"])
     return table

@@ -19,7 +19,22 @@ def test_quintiles_keep_ties_together():
     scores = quintile_score(pd.Series([1, 1, 1, 1, 1, 1, 2, 3, 4, 10]))
     assert scores.iloc[:6].nunique() == 1 and scores.iloc[0] == 1
     assert scores.iloc[-1] == 5
-    assert quintile_score(pd.Series([5, 50, 500]), higher_is_better=False).tolist() == [4, 2, 1]
+    assert quintile_score(pd.Series([5, 50, 500]), higher_is_better=False).tolist() == [5, 3, 1]
+
+
+def test_a_tie_at_the_best_value_shares_the_best_score():
+    assert quintile_score(pd.Series([1, 1, 1, 40]), higher_is_better=False).tolist() == [5, 5, 5, 1]
+    assert quintile_score(pd.Series([9.5])).tolist() == [5]
+
+
+def test_a_small_shop_whose_customers_all_bought_yesterday_once_are_new():
+    orders = pd.DataFrame(
+        {"customer_id": ["a", "b", "c"], "timestamp": pd.to_datetime(["2024-03-09 10:00"] * 3),
+         "amount": [12.0, 30.0, 7.5], "order_id": ["1", "2", "3"]}
+    )  # fmt: skip
+    table = rfm_table(orders, "2024-03-10")
+    assert table["r_score"].tolist() == [5, 5, 5] and table["f_score"].tolist() == [1, 1, 1]
+    assert set(table["rfm_segment"]) == {"new"}
 
 
 def test_obvious_customers_get_their_segment():
