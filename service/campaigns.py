@@ -187,6 +187,7 @@ def campaign_out(session: Session, campaign: Campaign) -> CampaignOut:
         forecast=current_forecast(session, campaign),
         performance=campaign_performance(session, campaign.id),
         scheduled_at=campaign.scheduled_at,
+        at_best_hour=campaign.at_best_hour,
         **waiting_drafts(session, campaign.id, utcnow()),
         holdout_share=campaign.holdout_share,
     )

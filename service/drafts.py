@@ -44,7 +44,7 @@ from service.errors import (
 from service.forecasts import mark_stale
 from service.pipeline.model_store import ModelStore
 from service.schemas import COMMENT_MAX, DraftOut, ReviewOut, VariantEdit, VariantOut
-from service.send_times import approved_send_after
+from service.send_times import approved_send_after, give_approved_best_hours
 
 REVIEWABLE = {"pending", "flagged"}
 APPROVE_BATCH = 1_000  # drafts approved at a time by approve_pending
@@ -291,7 +291,10 @@ def approve(
     draft.pinned = other or bool(failed) or any(v.edited for v in draft.variants)
     if chosen is not None:
         draft.selected_variant_id = chosen.id
-    draft.send_after = draft.send_after or approved_send_after(draft.campaign, utcnow())
+    if draft.send_after is None:
+        draft.send_after = approved_send_after(draft.campaign, utcnow())
+        session.flush()
+        give_approved_best_hours(session, draft.campaign, [draft.id], draft.send_after)
     mark_stale(draft.campaign)
     session.flush()
     return draft
@@ -346,6 +349,7 @@ def approve_pending(session: Session, campaign_id: int, reviewer: str, comment: 
         passing = [draft_id for draft_id, _ in passing if draft_id not in stale]
         if not passing:
             continue
+        unscheduled = set(session.scalars(select(Draft.id).where(Draft.id.in_(passing), Draft.send_after.is_(None))))
         done = session.execute(
             update(Draft)
             .where(Draft.id.in_(passing), Draft.status == "pending")
@@ -366,6 +370,7 @@ def approve_pending(session: Session, campaign_id: int, reviewer: str, comment: 
             }  # fmt: skip
             rows = [{"draft_id": draft_id, "revision": revision, **review} for draft_id, revision in done]
             session.execute(insert(Review), rows)
+            give_approved_best_hours(session, campaign, [i for i, _ in done if i in unscheduled], scheduled)
         approved += len(done)
     if approved or out_of_date:
         session.flush()

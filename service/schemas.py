@@ -239,6 +239,11 @@ class CampaignOut(BaseModel):
         None,
         description="the moment (UTC) a scheduled send mails the approved drafts (POST /campaigns/{id}/send?at=...)",
     )
+    at_best_hour: bool = Field(
+        False,
+        description="whether the scheduled send mails each customer at their best hour from `scheduled_at` on "
+        "(drafts approved later too)",
+    )
     waiting: int = Field(
         0,
         description="approved drafts waiting for a later send time (a scheduled moment, the "

@@ -13,6 +13,7 @@ send job and its periodic due-check honour.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -104,13 +105,15 @@ def scheduled_moment(at: datetime | None, batch_size: int | None) -> datetime | 
     return as_utc(at)
 
 
-def schedule_campaign(session: Session, campaign: Campaign, when: datetime | None) -> int:
+def schedule_campaign(session: Session, campaign: Campaign, when: datetime | None, at_best_hour: bool = False) -> int:
     """A request to send decides when each approved draft of the campaign goes: at ``when`` (None: now, the
     campaign unscheduled), whatever send time the draft had (an earlier schedule, an earlier request's best hour,
-    the contact policy's wait, which the send applies again); drafts approved later get ``when`` too
-    (``approved_send_after``). A postponed campaign mailed drafts that kept an earlier best hour days before the
-    moment it was scheduled for. How many drafts were moved."""
+    the contact policy's wait, which the send applies again); drafts approved later get ``when`` too, or with
+    ``at_best_hour`` their customer's best hour from ``when`` on (``approved_send_after``). A postponed campaign
+    mailed drafts that kept an earlier best hour days before the moment it was scheduled for. How many drafts
+    were moved."""
     campaign.scheduled_at = when
+    campaign.at_best_hour = at_best_hour and when is not None
     return session.execute(
         update(Draft)
         .where(Draft.campaign_id == campaign.id, Draft.status == "approved")
@@ -122,25 +125,26 @@ def schedule_campaign(session: Session, campaign: Campaign, when: datetime | Non
 def approved_send_after(campaign: Campaign, now: datetime) -> datetime | None:
     """The send time a draft approved now gets: the campaign's scheduled moment while it is to come; once it has
     passed, now, so that the next due-check sends it (a draft approved after a scheduled send was never sent, by
-    the due-check or anyone, and counted as waiting nowhere); none for a campaign never scheduled."""
+    the due-check or anyone, and counted as waiting nowhere); none for a campaign never scheduled. In a campaign
+    scheduled at best hours, ``give_approved_best_hours`` moves it on to the customer's best hour."""
     if campaign.scheduled_at is None:
         return None
     return max(campaign.scheduled_at, now)
 
 
-def schedule_at_best_hours(session: Session, campaign_id: int, now: datetime) -> int:
-    """Give each approved draft of the campaign its customer's next best hour after ``now`` (a request to send calls
-    it once ``schedule_campaign`` has given every approved draft the request's moment); returns how many."""
+def schedule_at_best_hours(
+    session: Session, campaign_id: int, now: datetime, draft_ids: list[int] | None = None
+) -> int:
+    """Give each approved draft of the campaign (of ``draft_ids`` only, when given) its customer's next best hour
+    after ``now`` (a request to send calls it once ``schedule_campaign`` has given every approved draft the
+    request's moment; an approval in a campaign scheduled at best hours, for the drafts it approved); returns how
+    many."""
     from scoring.send_time import next_send_times
 
-    drafts = list(
-        session.scalars(
-            select(Draft)
-            .where(Draft.campaign_id == campaign_id, Draft.status == "approved")
-            .options(selectinload(Draft.customer))
-            .order_by(Draft.id)
-        )
-    )
+    statement = select(Draft).where(Draft.campaign_id == campaign_id, Draft.status == "approved")
+    if draft_ids is not None:
+        statement = statement.where(Draft.id.in_(draft_ids))
+    drafts = list(session.scalars(statement.options(selectinload(Draft.customer)).order_by(Draft.id)))
     if not drafts:
         return 0
     hours = best_hours(session, [draft.customer.external_id for draft in drafts])
@@ -148,3 +152,15 @@ def schedule_at_best_hours(session: Session, campaign_id: int, now: datetime) ->
     for draft, when in zip(drafts, moments, strict=True):
         draft.send_after = when
     return len(drafts)
+
+
+def give_approved_best_hours(
+    session: Session, campaign: Campaign, draft_ids: list[int], moment: datetime | None
+) -> None:
+    """Drafts just approved in a campaign scheduled at best hours wait for their customer's best hour from
+    ``moment`` (``approved_send_after``) on, as the drafts approved before the request; where no sends are left
+    to learn hours from (erased since), they keep ``moment``."""
+    if moment is None or not campaign.at_best_hour or not draft_ids:
+        return
+    with suppress(NotReady):
+        schedule_at_best_hours(session, campaign.id, moment, draft_ids)

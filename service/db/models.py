@@ -164,6 +164,8 @@ class Campaign(Base):
     holdout_share: Mapped[float | None] = mapped_column(Float)
     # Set by a scheduled send (POST /campaigns/{id}/send?at=...): drafts approved until then wait for it too.
     scheduled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Set by a scheduled send with at_best_hour: drafts approved until then wait for their customer's best hour.
+    at_best_hour: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     brand: Mapped[Brand] = relationship()

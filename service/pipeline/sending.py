@@ -171,7 +171,7 @@ def send_campaign(
         flag_interrupted_sends(session, campaign_id)  # drafts a stopped sender left "sending": back to review
         if not due_check:  # a request to send: schedules, reschedules or unschedules; the due-check only sends
             scheduled = at if at is not None and at > now else None
-            schedule_campaign(session, session.get(Campaign, campaign_id), scheduled)
+            schedule_campaign(session, session.get(Campaign, campaign_id), scheduled, at_best_hour=at_best_hour)
             if at_best_hour:
                 schedule_at_best_hours(session, campaign_id, scheduled or now)
         campaign = session.get(Campaign, campaign_id)

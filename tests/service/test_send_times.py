@@ -253,3 +253,43 @@ def test_a_request_to_send_decides_when_every_approved_draft_goes(client, engine
 
     now = wait_for_job(client, client.post(f"/campaigns/{campaign_id}/send").json()["job_id"])  # send now, after all
     assert now["result"]["sent"] == 2 and sorted(m["To"] for m in messages) == ["ann@example.com", "bob@example.com"]
+
+
+def test_drafts_approved_after_a_send_scheduled_at_best_hours_wait_for_their_customers_best_hour(
+    client, engine, mail_server, monkeypatch
+):
+    """One approved now and one with the pending others, after the request: both at their best hour from the
+    scheduled moment, as the draft approved before it (they waited for the campaign's moment instead)."""
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(mail_server[0].port))
+    evening = (utcnow().hour + 12) % 24
+    campaign_id = client.post("/campaigns", json={"name": "t", "brand": "hearth", "campaign_type": "vip"}).json()["id"]
+    with session_scope(engine) as session:
+        for name, status in (("ann", "approved"), ("bob", "pending"), ("cy", "pending")):
+            variant = Variant(label="A", subject=f"For {name}", html="<p>x</p>", text="x", checks=[])
+            customer = Customer(external_id=name, email=f"{name}@example.com", marketing_consent=True)
+            draft = Draft(campaign_id=campaign_id, customer=customer, variants=[variant], status=status)
+            session.add(draft)
+            session.flush()
+            draft.selected_variant_id = variant.id
+            add_sends(session, customer, evening, 6, 5)  # all open in the evening
+    week = (utcnow() + timedelta(days=7)).replace(hour=6, minute=0, second=0, microsecond=0)
+    params = {"at": week.isoformat(), "at_best_hour": True}
+    job = wait_for_job(client, client.post(f"/campaigns/{campaign_id}/send", params=params).json()["job_id"])
+    assert job["status"] == "succeeded", job["error"]
+    assert client.get(f"/campaigns/{campaign_id}").json()["at_best_hour"] is True
+
+    drafts = {d["customer_id"]: d for d in client.get(f"/campaigns/{campaign_id}/drafts").json()}
+    assert client.post(f"/drafts/{drafts['bob']['id']}/approve", json={}).status_code == 200
+    approved = client.post(f"/campaigns/{campaign_id}/drafts/approve", json={"reviewer": "x"})
+    assert approved.status_code == 200 and approved.json()["approved"] == 1
+    times = {
+        d["customer_id"]: as_utc(datetime.fromisoformat(d["send_after"]))
+        for d in client.get(f"/campaigns/{campaign_id}/drafts").json()
+    }
+    assert set(times) == {"ann", "bob", "cy"}
+    assert all(week <= moment < week + timedelta(days=1) and moment.hour == evening for moment in times.values()), times
+
+    wait_for_job(
+        client, client.post(f"/campaigns/{campaign_id}/send", params={"at": week.isoformat()}).json()["job_id"]
+    )
+    assert client.get(f"/campaigns/{campaign_id}").json()["at_best_hour"] is False  # rescheduled without best hours
