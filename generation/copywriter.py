@@ -29,6 +29,7 @@ from generation.guardrails.claims import short_words
 from generation.guardrails.length import LIMITS
 from generation.guardrails.structure import plain_words
 from generation.llm import Usage, complete_json, model_locales
+from generation.llm.breaker import ProviderWatch
 from generation.render import offer_text
 from generation.schemas import DraftRequest
 from generation.settings import LLMSettings
@@ -71,7 +72,8 @@ class GroupCopy:
     valid_first_try: bool = False
     rejected_by_check: dict[str, int] = field(default_factory=dict)  # model versions and lines each check failed
     template_only: bool = False  # the model does not write this locale: template copy, no call
-    unavailable: str | None = None  # the provider's error when the model could not be used for this group
+    unavailable: str | None = None  # why the model could not be used for this group (a provider error, no answer)
+    answered: bool = False  # the model answered at least one of this group's calls (or the cache held one)
 
 
 def copy_schema(n_variants: int, product_labels: list[str], examples: list[dict], line_examples: list[str]) -> dict:
@@ -176,7 +178,14 @@ def _problems(
     return problems
 
 
-def write_group_copy(group: Group, brand: BrandKit, n_variants: int, settings: LLMSettings) -> GroupCopy:
+def write_group_copy(
+    group: Group, brand: BrandKit, n_variants: int, settings: LLMSettings, watch: ProviderWatch | None = None
+) -> GroupCopy:
+    """The group's copy: the model's versions that pass the checks (asked again, told what was wrong, up to
+    ``max_retries`` times within ``group_deadline``), else the templates'. With ``watch``, no call is made once the
+    campaign's provider failed before it ever answered (``unavailable`` says why), and this group's failure or
+    answer is told to it."""
+    watch = watch or ProviderWatch()
     fallbacks = templates.fallback_copies(group.campaign_type, group.locale)
     result = GroupCopy(variants=[], product_lines={})
     locales = model_locales(settings)
@@ -193,14 +202,20 @@ def write_group_copy(group: Group, brand: BrandKit, n_variants: int, settings: L
         key = _cache_key(settings, messages, schema)
         if settings.cache and key in _CACHE:
             result.cache_hits += 1
+            result.answered = True
+            watch.answered()
             return _CACHE[key]
         result.llm_calls += 1
         try:
-            answer, usage = complete_json(messages, schema, settings)
+            answer, usage = complete_json(messages, schema, settings, deadline=started + settings.group_deadline)
         except ModelOutputInvalid as invalid:  # an answer that cannot be used was still paid for
+            result.answered = True
+            watch.answered()
             if invalid.usage is not None:
                 _add_usage(result.usage, invalid.usage)
             raise
+        result.answered = True
+        watch.answered()
         _add_usage(result.usage, usage)
         if settings.cache:
             with _CACHE_LOCK:
@@ -244,13 +259,20 @@ def write_group_copy(group: Group, brand: BrandKit, n_variants: int, settings: L
     for attempt_number in range(settings.max_retries + 1):
         if attempt_number and time.perf_counter() - started > settings.group_deadline:
             break
+        if stopped := watch.stopped:
+            result.unavailable = stopped
+            break
         try:
             variants, lines = attempt.invoke(problems)
-        except ModelTimedOut:
+        except ModelTimedOut as error:
             result.timeouts += 1
+            if not result.answered:
+                result.unavailable = str(error)
+                watch.failed(str(error))
             break  # a slow model stays slow: the template copy is the answer for this group
         except ModelUnavailable as error:
             result.unavailable = str(error)
+            watch.failed(str(error))
             break  # the campaign decides (generate_drafts): fail if the model never answered, else template copy
         except (ModelOutputInvalid, ValidationError) as error:
             result.invalid_answers += 1

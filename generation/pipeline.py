@@ -14,6 +14,7 @@ from generation.copywriter import CopyVariant, GroupCopy, write_group_copy
 from generation.errors import ModelUnavailable
 from generation.grouping import group_requests
 from generation.guardrails import CHECKS, CheckContext, goal, run_checks
+from generation.llm.breaker import ProviderWatch
 from generation.locales import in_writing_locales, regional_spelling
 from generation.render import render_email
 from generation.schemas import Draft, DraftRequest, GenerationResult, GenerationStats, Variant
@@ -143,20 +144,21 @@ def stream_drafts(
     for request in requests:
         templates.fallback_copies(request.campaign_type, request.customer.locale)  # fail early on bad input
     groups = group_requests(list(requests))
-    writer = RunnableLambda(lambda group: write_group_copy(group, brand, n_variants, settings))
+    watch = ProviderWatch()  # after a failure before any answer, the groups left make no call
+    writer = RunnableLambda(lambda group: write_group_copy(group, brand, n_variants, settings, watch))
     stats.groups += len(groups)
     done, total = 0, len(requests)
     if progress:
         progress(0, total)
     config = {"max_concurrency": settings.concurrency}
     model_answered = False
-    # Groups the provider failed before the model had answered once: a setting may be wrong or the provider down,
-    # and a campaign of template copy would hide that. They wait until another group answers (then a failure is a
-    # passing one, and they get template copy), or fail the campaign at the end, whichever group finished first.
+    # Groups the provider failed (or the model did not answer in time) before the model had answered once: a setting
+    # may be wrong or the provider down, and a campaign of template copy would hide that. They wait until another
+    # group answers (then a failure is a passing one, and they get template copy), or fail the campaign at the end,
+    # whichever group finished first.
     waiting: list[tuple[int, GroupCopy]] = []
     for index, copy in writer.batch_as_completed(groups, config=config):
-        answers = copy.llm_calls - copy.timeouts - bool(copy.unavailable)  # calls that came back with text
-        model_answered = model_answered or copy.cache_hits > 0 or answers > 0
+        model_answered = model_answered or copy.answered
         if copy.unavailable and not model_answered:
             waiting.append((index, copy))
             continue

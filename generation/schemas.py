@@ -90,7 +90,9 @@ class GenerationStats(BaseModel):
     schema_valid_first: int = 0  # groups whose first answer parsed into at least one complete variant
     rejected_by_check: dict[str, int] = {}  # how often each check turned down a model version or line
     template_only_groups: int = 0  # groups in a locale the model is not asked to write (no call)
-    unavailable_groups: int = 0  # groups written from templates because the provider failed (after it had answered)
+    unavailable_groups: int = (
+        0  # groups in template copy: the provider failed or did not answer in time (after it had answered others)
+    )
 
 
 class GenerationResult(BaseModel):

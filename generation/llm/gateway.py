@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -32,15 +34,21 @@ def _litellm():
 
 
 def complete_json(
-    messages: list[dict[str, str]], schema: dict[str, Any], settings: LLMSettings | None = None
+    messages: list[dict[str, str]],
+    schema: dict[str, Any],
+    settings: LLMSettings | None = None,
+    deadline: float | None = None,
 ) -> tuple[dict[str, Any], Usage]:
     """Ask the configured model for one JSON object fitting `schema`; constrained decoding where supported.
 
     Raises ModelOutputInvalid (with the usage spent) when the answer is not a JSON object, ModelTimedOut
-    after ``timeout`` seconds, and ModelUnavailable for any provider error (unreachable, no key, unknown
-    model, rate limit, server error), naming the model. Errors that pass (rate limited, overloaded, a dropped
-    connection) are tried again ``transient_retries`` times first, after the provider's Retry-After or a
-    doubling backoff: a hosted model's brief 429 no longer turns a whole group's copy into the template's.
+    when no whole answer came within ``timeout`` seconds of the clock (a provider that sends its answer a few
+    bytes at a time is cut off too: the HTTP client's timeout counts between reads), and ModelUnavailable for any
+    provider error (unreachable, no key, unknown model, rate limit, server error), naming the model. Errors that
+    pass (rate limited, overloaded, a dropped connection) are tried again ``transient_retries`` times first, after
+    the provider's Retry-After or a doubling backoff: a hosted model's brief 429 no longer turns a whole group's
+    copy into the template's; a quota used up does not pass, and is not tried again. ``deadline`` (a
+    ``time.perf_counter()`` moment) bounds the tries and the waits between them together.
     """
     settings = settings or LLMSettings()
     endpoint = resolve(settings)
@@ -74,17 +82,22 @@ def complete_json(
         litellm.exceptions.ServiceUnavailableError, litellm.exceptions.APIConnectionError,
     )  # fmt: skip
     for attempt in range(settings.transient_retries + 1):
+        allowed = settings.timeout if deadline is None else min(settings.timeout, deadline - time.perf_counter())
         try:
-            response = litellm.completion(**kwargs)
+            if allowed <= 0:
+                raise TimeoutError
+            response = _within(allowed, litellm.completion, kwargs)
             break
-        except litellm.exceptions.Timeout as error:  # before APIConnectionError, of which it is a kind
+        except (litellm.exceptions.Timeout, TimeoutError) as error:  # before APIConnectionError, a kind of it
             raise ModelTimedOut(
-                f"The model '{settings.model}' gave no answer within {settings.timeout:g} s."
+                f"The model '{settings.model}' gave no answer within {max(allowed, 0):g} s (TAILOR_LLM_TIMEOUT)."
             ) from error
         except passing as error:  # rate limited, overloaded, a dropped connection: worth another try
-            if attempt == settings.transient_retries:
+            wait = _wait_before_retry(error, attempt, settings)
+            left = None if deadline is None else deadline - time.perf_counter() - wait
+            if attempt == settings.transient_retries or _quota_used_up(error) or (left is not None and left <= 0):
                 raise _unavailable(settings, error, tries=attempt + 1) from error
-            time.sleep(_wait_before_retry(error, attempt, settings))
+            time.sleep(wait)
         except openai.OpenAIError as error:  # the base of litellm's provider errors
             raise _unavailable(settings, error) from error
     usage = Usage(seconds=time.perf_counter() - started)
@@ -100,6 +113,36 @@ def complete_json(
     if not isinstance(answer, dict):
         raise ModelOutputInvalid("the answer was JSON but not an object", usage)
     return answer, usage
+
+
+def _within(seconds: float, call, kwargs: dict[str, Any]):
+    """``call(**kwargs)``'s result, or TimeoutError once ``seconds`` have passed on the clock: the call goes on in
+    its thread (a daemon, so it holds no exit up) until its own HTTP timeout ends it, and its answer is dropped."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = call(**kwargs)
+        except BaseException as error:  # handed to the caller's thread, which raises it
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run, name="llm-call", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise TimeoutError
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+_QUOTA = re.compile(r"insufficient_quota|exceeded your current quota|quota (?:exceeded|has been exhausted)", re.I)
+
+
+def _quota_used_up(error: Exception) -> bool:
+    """A 429 that says the account's quota or credit is spent: it does not pass by waiting (OpenAI's
+    ``insufficient_quota``), unlike a rate limit."""
+    return bool(_QUOTA.search(str(error)))
 
 
 def _unavailable(settings: LLMSettings, error: Exception, tries: int = 1) -> ModelUnavailable:

@@ -1,4 +1,5 @@
-"""Repair of JSON that a small model cut short: close the open string, arrays and objects, keep what was written."""
+"""Repair of JSON that a small model cut short: close the open string, arrays and objects, keep what was written;
+and JSON that a model wrapped in prose ("Sure! Here is the JSON: ..."), read from its first object."""
 
 from __future__ import annotations
 
@@ -41,8 +42,16 @@ def close_truncated(content: str) -> str:
 
 
 def loads_lenient(content: str) -> tuple[Any, bool]:
-    """(parsed JSON, whether it needed repair); raises json.JSONDecodeError when even the repair fails."""
+    """(parsed JSON, whether it needed repair); raises json.JSONDecodeError when even the repair fails. A whole
+    object with words or a fence around it is that object (a model without JSON mode answers so), not a repair."""
     try:
         return json.loads(content), False
     except json.JSONDecodeError:
-        return json.loads(close_truncated(content)), True
+        pass
+    start = content.find("{")
+    if start >= 0:
+        try:
+            return json.JSONDecoder().raw_decode(content, start)[0], False
+        except json.JSONDecodeError:
+            pass
+    return json.loads(close_truncated(content)), True

@@ -54,11 +54,23 @@ class RunSummary:
 
 
 def _why_template(result: dict[str, Any]) -> str:
-    """Why variants are in the template's copy: the locales the model is not asked to write, and the checks that
+    """Why variants are in the template's copy: the locales the model is not asked to write, the groups the provider
+    failed or the model did not answer in time, answers that were not the JSON asked for, and the checks that
     turned the model's copy down, most often first."""
+
+    def groups(n: int) -> str:
+        return f"{n} group{'s' if n != 1 else ''}"
+
+    if not result.get("fallback_share"):
+        return ""
     reasons = []
-    if groups := result.get("template_only_groups"):
-        reasons.append(f"{groups} group{'s' if groups != 1 else ''} in locales the model does not write")
+    if n := result.get("template_only_groups"):
+        reasons.append(f"{groups(n)} in locales the model does not write")
+    if n := result.get("unavailable_groups"):
+        timeouts = result.get("timeouts") or 0
+        reasons.append(f"{groups(n)} without the model (the provider failed, or {timeouts} calls timed out)")
+    if n := result.get("invalid_answers"):
+        reasons.append(f"{n} answer{'s' if n != 1 else ''} not in the JSON asked for")
     if turned_down := result.get("rejected_by_check"):
         ranked = sorted(turned_down.items(), key=lambda item: -item[1])
         reasons.append("model copy turned down by " + ", ".join(f"{name} {count}" for name, count in ranked))

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from generation.errors import ModelOutputInvalid, ModelUnavailable
+from generation.errors import ModelOutputInvalid, ModelTimedOut, ModelUnavailable
 from generation.llm import Endpoint, complete_json, model_locales, names, register, resolve
 from generation.llm.repair import close_truncated, loads_lenient
 from generation.settings import LLMSettings
@@ -169,3 +169,80 @@ def test_a_rate_limited_call_is_tried_again_after_the_provider_s_retry_after():
     finally:
         _BusyProvider.busy_for = 2
         server.shutdown()
+
+
+class _DrippingProvider(BaseHTTPRequestHandler):
+    """Answers 200 at once, then its body a few bytes at a time: each read comes within any read timeout."""
+
+    def do_POST(self):  # noqa: N802 (the standard library's name)
+        self.rfile.read(int(self.headers["Content-Length"]))
+        message = {"role": "assistant", "content": json.dumps({"subject": "Hi", "tags": ["a", "b"]})}
+        choice = {"index": 0, "message": message, "finish_reason": "stop"}
+        body = json.dumps({"id": "c1", "object": "chat.completion", "created": 0, "choices": [choice]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            for start in range(0, len(body), 8):
+                self.wfile.write(body[start : start + 8])
+                self.wfile.flush()
+                time.sleep(0.4)
+        except OSError:  # the client gave up
+            pass
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_provider_that_drips_its_answer_is_cut_off_at_the_timeout_on_the_clock():
+    """The timeout counted between reads, so an answer sent a few bytes at a time took 103 s with a 2 s timeout."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _DrippingProvider)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}/v1"
+        settings = LLMSettings(model="openai/any", api_base=base, api_key="x", timeout=1.5, transient_retries=0)
+        complete_json([{"role": "user", "content": "hi"}], SCHEMA, LLMSettings(model="fake"))  # litellm imported
+        started = time.monotonic()
+        with pytest.raises(ModelTimedOut, match=r"no answer within 1.5 s \(TAILOR_LLM_TIMEOUT\)"):
+            complete_json([{"role": "user", "content": "hi"}], SCHEMA, settings)
+        assert time.monotonic() - started < 3
+    finally:
+        server.shutdown()
+
+
+def test_a_quota_used_up_is_not_tried_again():
+    """OpenAI's insufficient_quota comes as a 429 and was waited on and tried again as a rate limit."""
+    _BusyProvider.calls, _BusyProvider.busy_for = [], 10
+    quota = {"error": {"message": "You exceeded your current quota", "type": "insufficient_quota"}}
+    original = _BusyProvider.do_POST
+
+    def do_post(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).calls.append(time.monotonic())
+        raw = json.dumps(quota).encode()
+        self.send_response(429)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    _BusyProvider.do_POST = do_post
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _BusyProvider)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}/v1"
+        settings = LLMSettings(model="openai/any", api_base=base, api_key="x", timeout=10, retry_backoff=0)
+        with pytest.raises(ModelUnavailable, match="quota"):
+            complete_json([{"role": "user", "content": "hi"}], SCHEMA, settings)
+        assert len(_BusyProvider.calls) == 1
+    finally:
+        _BusyProvider.do_POST, _BusyProvider.busy_for = original, 2
+        server.shutdown()
+
+
+def test_json_a_model_wrapped_in_words_is_read_whole():
+    """ "Sure! Here is the JSON: ```json{...}```" was an invalid answer, tried again and paid for thrice."""
+    answer = 'Sure! Here is the JSON:\n```json{"subject": "Tea", "tags": ["a", "b"]}```\nEnjoy!'
+    assert loads_lenient(answer) == ({"subject": "Tea", "tags": ["a", "b"]}, False)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from pydantic import ValidationError
@@ -501,3 +504,61 @@ def test_a_line_naming_another_product_of_the_email_or_talking_about_itself_fail
             line_products=[request.products[0].product_id],
         )  # fmt: skip
         assert not CHECKS[check](context).passed, line
+
+
+DOWN_CALLS: list[str] = []
+
+
+@register("down")
+def _down_endpoint(model, settings):
+    """A provider that is down: every call a 503; the groups that asked are counted (the answer is made once a
+    call to the gateway, which tries it again itself)."""
+
+    def respond(messages, schema):
+        DOWN_CALLS.append(messages[0]["content"][:20])
+        return Exception("503 Service Unavailable")
+
+    return Endpoint(model="openai/down", api_key="x", mock=respond)
+
+
+def test_a_provider_down_from_the_start_is_given_up_after_a_few_groups_not_tried_for_each():
+    """Every group ran its whole schedule of tries against a provider that was down: 12 groups made 48 calls (and
+    with a Retry-After, waited minutes each) before the campaign failed."""
+    from generation.llm.breaker import FAILURES_TO_STOP
+
+    DOWN_CALLS.clear()
+    settings = LLMSettings(model="down", cache=False, concurrency=1, retry_backoff=0, transient_retries=1)
+    segments = ["at_risk", "lost", "hibernating", "champions", "loyal", "new", "cant_lose", "potential_loyalists"]
+    requests = [make_request(f"c{i}", segment=segment) for i, segment in enumerate(segments)]
+    with pytest.raises(ModelUnavailable, match=r"'down' \(TAILOR_LLM_MODEL\) could not be used after 2 tries"):
+        generate_drafts(requests, load_brand("hearth"), settings=settings)
+    assert len(DOWN_CALLS) == FAILURES_TO_STOP < len(segments)
+
+
+class _SilentProvider(BaseHTTPRequestHandler):
+    """Takes the call and answers nothing for longer than any timeout a test sets."""
+
+    def do_POST(self):  # noqa: N802 (the standard library's name)
+        self.rfile.read(int(self.headers["Content-Length"]))
+        time.sleep(5)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_model_that_answers_no_group_in_time_fails_the_campaign_as_an_unreachable_one_does():
+    """Every call timed out, and the campaign was "ready" with 100% template copy and no word why; the same outage
+    as a 500 failed it naming the model."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _SilentProvider)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}/v1"
+        settings = LLMSettings(model="openai/any", api_base=base, api_key="x", timeout=0.5, cache=False, concurrency=1)
+        requests = [make_request(f"c{i}", segment=s) for i, s in enumerate(["at_risk", "lost", "new", "loyal", "new"])]
+        started = time.monotonic()
+        with pytest.raises(ModelUnavailable, match=r"no answer within 0.5 s \(TAILOR_LLM_TIMEOUT\)"):
+            generate_drafts(requests, load_brand("hearth"), settings=settings)
+        assert time.monotonic() - started < 4  # three groups waited, not every one
+    finally:
+        server.shutdown()

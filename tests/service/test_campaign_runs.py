@@ -31,6 +31,12 @@ def test_the_summary_says_why_variants_are_in_template_copy():
     )
     plain = {**result, "template_only_groups": 0, "rejected_by_check": {}, "fallback_share": 0.0}
     assert any(row.endswith("  0%") for row in RunSummary(1, plain).table().splitlines())
+    silent = {**plain, "fallback_share": 1.0, "unavailable_groups": 12, "timeouts": 12, "invalid_answers": 1}
+    line = next(row for row in RunSummary(1, silent).table().splitlines() if row.startswith("variants in"))
+    assert line.endswith(  # a model that timed out on some groups said "100%" and nothing more
+        "100% (12 groups without the model (the provider failed, or 12 calls timed out); 1 answer not in the JSON "
+        "asked for)"
+    )
 
 
 def test_an_empty_audience_is_a_warning_not_a_silent_empty_campaign():
