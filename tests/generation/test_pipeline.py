@@ -556,6 +556,7 @@ def test_a_model_that_answers_no_group_in_time_fails_the_campaign_as_an_unreacha
         base = f"http://127.0.0.1:{server.server_address[1]}/v1"
         settings = LLMSettings(model="openai/any", api_base=base, api_key="x", timeout=0.5, cache=False, concurrency=1)
         requests = [make_request(f"c{i}", segment=s) for i, s in enumerate(["at_risk", "lost", "new", "loyal", "new"])]
+        generate_drafts(requests[:1], load_brand("hearth"), settings=LLMSettings(model="fake"))  # litellm imported
         started = time.monotonic()
         with pytest.raises(ModelUnavailable, match=r"no answer within 0.5 s \(TAILOR_LLM_TIMEOUT\)"):
             generate_drafts(requests, load_brand("hearth"), settings=settings)
