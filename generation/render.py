@@ -26,6 +26,13 @@ _TITLES = frozenset((
     "signora", "dott", "dott.ssa", "dhr", "mevr", "mevrouw", "meneer",
 ))  # fmt: skip
 _NAME_PART = re.compile(r"[^\W\d_]+")
+# Words that are no part of anyone's name but of a message the name field was made to carry into the greeting
+# ("Ignore previous instructions", "Free Gift Inside"): such a field is no name.
+_NOT_NAMES = frozenset((
+    "ignore", "previous", "instructions", "instruction", "prompt", "system", "assistant", "free", "gift", "gifts",
+    "inside", "discount", "offer", "sale", "click", "here", "winner", "prize", "urgent", "code", "coupon", "voucher",
+    "password", "account", "verify", "unsubscribe", "kostenlos", "gratis", "geschenk", "gratuit", "cadeau", "regalo",
+))  # fmt: skip
 # The language the email frame (prompts/email/email.html.j2) writes on its <html> element.
 _HTML_LANG = re.compile(r"<html\s+lang=\"([A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*)\"")
 
@@ -34,12 +41,14 @@ def safe_first_name(name: str) -> str:
     """The first name if it looks like one (letters, up to three parts, short), written as a name is ("ANNA"
     and "anna-maria" as Anna and Anna-Maria; "McKenzie" as it is); '' for a title alone ("Dr.") or anything else.
 
-    A 'name' that carries sentences, digits, markup or instructions is treated as absent, so data cannot
-    speak inside the greeting.
+    A 'name' that carries sentences, digits, markup, instructions or a promise ("Free Gift Inside") is treated
+    as absent, so data cannot speak inside the greeting.
     """
     # composed (NFC): a name stored decomposed, as macOS writes it ("Ju" + U+0308), has marks that are no letters
     name = unicodedata.normalize("NFC", " ".join((name or "").split()))
     if len(name) > 30 or not _NAME.match(name) or name.lower().rstrip(".") in _TITLES:
+        return ""
+    if any(part.lower() in _NOT_NAMES for part in _NAME_PART.findall(name)):
         return ""
     if name.isupper() or name.islower():  # typed in one case: each part capitalised
         name = _NAME_PART.sub(lambda part: part.group(0).capitalize(), name)

@@ -1,5 +1,6 @@
-"""Grounding: every number, price, percentage and date in the copy, and every promise of a discount or
-freebie, must be backed by the request's facts (product data or the offer). A promise is backed only by an
+"""Grounding: every number, price, percentage and date in the copy (in digits, or in words next to a unit: "twenty
+percent", "nine euros", "half off"), and every promise of a discount or freebie, must be backed by the request's
+facts (product data or the offer); a share in words, by the offer's own percentage. A promise is backed only by an
 offer of its own kind: a 10 % discount does not back "free shipping" or "a free gift". A code the copy names
 must be the offer's own: a code the shop never created would be refused at its checkout."""
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 import re
 
 from generation.guardrails.base import CheckContext, failed, passed
+from generation.number_words import spelled_amounts
 from generation.schemas import CheckResult
 
 NAME = "grounding"
@@ -128,14 +130,33 @@ def fact_numbers(context: CheckContext) -> set[float]:
     }  # fmt: skip
 
 
+# "Use the code extrasave": after a request to use a code, the next word is one whatever its case, unless it is a
+# word that goes on the sentence ("use the code at checkout", "enter the code below").
+_USE_CODE = re.compile(
+    r"\b(?:use|enter|apply|redeem|type|add)\s+(?:the\s+|this\s+|your\s+|our\s+|a\s+)?"
+    r"(?:promo\s+|discount\s+|coupon\s+)?code\s*[:\-–—]?\s*[\"'“”‘’«»„]?(?P<code>[^\W_][\w-]{2,})",
+    re.IGNORECASE,
+)
+_GOES_ON = frozenset((
+    "at", "in", "on", "below", "above", "from", "for", "to", "when", "while", "and", "or", "you", "we", "that",
+    "which", "this", "by", "with", "during", "before", "after", "here", "there", "now", "today", "shown", "given",
+    "provided", "printed", "inside", "again", "once", "online", "too", "as", "if", "it", "its", "our", "your", "the",
+    "an", "of", "is", "will", "next",
+))  # fmt: skip
+
+
 def named_codes(text: str) -> list[str]:
-    """The codes ``text`` names: after a word for a code, quoted or starting with a capital or a digit, and any
-    word of capitals and digits."""
+    """The codes ``text`` names: after a word for a code, quoted or starting with a capital or a digit; after a
+    request to use a code, whatever its case; and any word of capitals and digits."""
     named = [
         match["code"]
         for match in _NAMED_CODE.finditer(text)
         if match["quote"] or match["code"][0].isupper() or match["code"][0].isdigit()
     ]
+    named += [
+        match["code"] for match in _USE_CODE.finditer(text) if match["code"].lower() not in _GOES_ON
+        and match["code"] not in named
+    ]  # fmt: skip
     return named + [word for word in _CODE_LIKE.findall(text) if word not in named]
 
 
@@ -175,6 +196,19 @@ def _wrong_unit(context: CheckContext, text: str) -> str | None:
     return None
 
 
+def _unbacked_in_words(text: str, allowed: set[float], offer) -> str | None:
+    """The first amount or share ``text`` writes in words that the data does not back: a share not the offer's
+    percentage, an amount not a number of the data, a number this check cannot read."""
+    for written, value, kind in spelled_amounts(text):
+        if value is None:
+            return written
+        if kind == "share" and not (offer is not None and offer.kind == "percent_off" and value == offer.value):
+            return written
+        if kind == "money" and value not in allowed:
+            return written
+    return None
+
+
 def check(context: CheckContext) -> CheckResult:
     allowed = fact_numbers(context)
     offer = context.request.offer
@@ -198,4 +232,6 @@ def check(context: CheckContext) -> CheckResult:
             if match and (offer is None or offer.kind not in backed_by):
                 carried = "no offer" if offer is None else f"a {offer.kind.replace('_', ' ')} offer, not {promise}"
                 return failed(NAME, f"the {field} promises '{match.group(0)}' but this email carries {carried}")
+        if spelled := _unbacked_in_words(value, allowed, offer):
+            return failed(NAME, f"the {field} mentions '{spelled}', which is not in the product or offer data")
     return passed(NAME)

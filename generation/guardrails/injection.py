@@ -1,8 +1,8 @@
 """Injection: nothing in the copy that only obeying instructions hidden in the data would produce.
 
 The data (product text, names) is delimited in the prompt; here the output is checked for what copy never
-needs: links, email addresses, markup, template or code syntax, talk about prompts and models, and long
-passages lifted word for word from the data the model was shown.
+needs: links, email addresses, markup (HTML or markdown), template or code syntax, talk about prompts and models,
+and long passages lifted word for word from the data the model was shown.
 """
 
 from __future__ import annotations
@@ -15,14 +15,21 @@ from generation.schemas import CheckResult
 NAME = "injection"
 COPIED_WORDS = 8  # this many consecutive words lifted from the data counts as repeating it
 _SIGNS = {
-    # A domain's ending in lower case only: copy missing the space after a full stop ("your tea.It is back",
-    # "Try it.Be quick") writes the next sentence's first word, and "it", "be", "de" are words.
+    # A domain, whatever its ending (".shop", ".store", "t.me/..."), in lower case only: copy missing the space after
+    # a full stop ("your tea.It is back", "Try it.Be quick") writes the next sentence's first word with a capital.
+    # And an address spelled out to pass a filter ("hearthdeals dot shop").
     "a link": re.compile(
-        r"(https?://|www\.|\b[\w-]+\.(?-i:com|net|org|io|ru|de|pl|bg|fr|es|it|pt|nl|be|ch|br|mx|eu|info|xyz|ly|co)\b)",
+        r"(https?://|www\.|\b[\w-]+\.(?-i:[a-z]{2,24})\b|\b\w+\s*[(\[]?\s*dot\s*[)\]]?\s*"
+        r"(?:com|net|org|shop|store|co|io|me|app|de|uk|eu|info)\b)",
         re.I,
     ),
     "an email address": re.compile(r"[\w.+-]+@[\w-]+\.\w+"),
     "markup": re.compile(r"<\s*/?\s*[a-z][^>]*>|&[a-z]+;|\[[^\]]*\]\([^)]*\)", re.I),
+    # Markdown, which an email shows as its asterisks: "**Come back**", "_see_", "# Title", "`code`".
+    "markdown": re.compile(
+        r"\*\*|`|(?m:^\s*#{1,6}\s)|(?<![\w*])\*(?=\S)[^*\n]{1,80}(?<=\S)\*(?![\w*])|"
+        r"(?<!\w)_(?=\S)[^_\n]{1,80}(?<=\S)_(?!\w)"
+    ),
     "template or code syntax": re.compile(
         r"(\{\{|\}\}|\{%|%\}|```|\$\{|__\w+__|\bimport\s+\w|\bdef\s+\w+\(|\bselect\s.+\bfrom\b|"
         r"\beval\(|\bexec\(|<script|javascript:)",
