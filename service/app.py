@@ -29,6 +29,7 @@ from service.errors import (
     field_path,
     is_database_busy,
     is_number_out_of_range,
+    storage_unavailable,
 )
 from service.idempotency import IdempotencyKeys
 from service.importing.background import remove_stranded_uploads
@@ -147,6 +148,15 @@ def create_app(engine: Engine | None = None) -> FastAPI:
             log.warning("write raced another", extra={"path": request.url.path, "error": type(error.orig).__name__})
             return await tailor_error(request, told)
         raise error
+
+    @app.exception_handler(OSError)
+    async def disk_error(request: Request, error: OSError):
+        """A full, over-quota or read-only disk is the API's 507 saying so, never a plain-text 500."""
+        told = storage_unavailable(error)
+        if told is None:
+            raise error
+        log.error("disk full or read-only", extra={"path": redacted(request.url.path), "error": error.strerror})
+        return await tailor_error(request, told)
 
     @app.exception_handler(OverflowError)
     @app.exception_handler(DataError)

@@ -536,7 +536,7 @@ def main() -> None:
     """Entry point: user errors become one clear line and exit code 2, never a traceback."""
     from pydantic import ValidationError
 
-    from service.errors import as_told
+    from service.errors import as_told, storage_unavailable
     from service.logs import configure_logging
     from service.settings import environment_problem
 
@@ -552,6 +552,9 @@ def main() -> None:
             sys.exit(2)
         if isinstance(error, ValidationError) and (problem := environment_problem(error)):
             _echo(f"error: {problem}")
+            sys.exit(2)
+        if isinstance(error, OSError) and (full := storage_unavailable(error)):  # a full disk: no traceback
+            _echo(f"error: {full}")
             sys.exit(2)
         if isinstance(error, OSError) and error.filename is not None:  # a path given that cannot be read or written
             _echo(f"error: {error.filename}: {(error.strerror or str(error)).lower()}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,6 +72,25 @@ class DatabaseUnavailable(TailorError):
     reached."""
 
     status_code = 503
+
+
+class StorageUnavailable(TailorError):
+    """The server's disk would not take what it had to write (full, over quota, read-only)."""
+
+    status_code = 507
+
+
+NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
+
+
+def storage_unavailable(error: OSError) -> StorageUnavailable | None:
+    """A full, over-quota or read-only disk as the error the user is told, or None for another OSError."""
+    if error.errno not in NO_ROOM:
+        return None
+    return StorageUnavailable(
+        f"The server could not write to its disk ({error.strerror}): what was asked was not done. Free space where "
+        "Tailor keeps its files (TAILOR_HOME) and try again."
+    )
 
 
 class AddressInUse(TailorError):

@@ -107,6 +107,10 @@ def _stage(upload: BinaryIO, suffix: str, staging_dir: Path) -> Path:
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     staged = folder / f"{uuid.uuid4().hex}{suffix}"
     # A copy of the shop's customers: readable by this user only, whatever the umask.
-    with os.fdopen(os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as handle:
-        shutil.copyfileobj(upload, handle)
+    try:
+        with os.fdopen(os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as handle:
+            shutil.copyfileobj(upload, handle)
+    except BaseException:  # a full disk: no part of the shop's data stays behind
+        staged.unlink(missing_ok=True)
+        raise
     return staged

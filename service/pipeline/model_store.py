@@ -8,9 +8,15 @@ replaces the old one without downtime. Pointing it back at a kept version (`use_
 Publishing keeps the newest `kept` versions and the current one, and deletes older ones: each holds a whole model
 (an EASE recommender over 10,000 products is about 400 MB), and a scheduled retrain publishes one a day.
 
-A customer's erasure (`forget_erased`) deletes every version trained before it but the current one, which serves
-until the next training publishes another and is deleted then; no version trained before an erasure is made
-current again (`use_version`): each holds the erased customer's id and purchases.
+A customer's erasure marks its moment (`mark_erasure`, before the database forgets them: a mark that cannot be
+written fails the erasure, which can be tried again) and then deletes every version trained before it
+(`forget_erased`) but the current one, which serves until the next training publishes another and is deleted
+then; no version trained before an erasure is made current again (`use_version`): each holds the erased
+customer's id and purchases, which a deletion that failed (a full disk, a stopped process) leaves on disk.
+
+A version is written in a hidden folder (`.<version>.partial`) and renamed to its name once whole: a training
+stopped half way (killed, the disk full) left a folder no listing showed and no pruning removed, holding every
+customer's id. Such leftovers older than a day, or begun before an erasure, are deleted at each publish and erasure.
 """
 
 from __future__ import annotations
@@ -45,14 +51,20 @@ def publish(
     """Save a model (its `save(file)`) as a new version of `kind`, make it the current one, and with `kept`
     delete the versions older than the newest `kept`."""
     version = new_version()
-    folder = models_dir / kind / version
-    folder.mkdir(parents=True, exist_ok=False)
-    for private in (models_dir, models_dir / kind, folder):  # models hold customers' ids and purchases
+    folder, partial = models_dir / kind / version, models_dir / kind / f".{version}{PARTIAL}"
+    partial.mkdir(parents=True, exist_ok=False)
+    for private in (models_dir, models_dir / kind, partial):  # models hold customers' ids and purchases
         private.chmod(0o700)
-    save(folder / MODEL_FILE)
-    (folder / METADATA_FILE).write_text(json.dumps({"version": version, **metadata}, indent=2, default=str))
-    for written in folder.iterdir():
-        written.chmod(0o600)
+    try:
+        save(partial / MODEL_FILE)
+        (partial / METADATA_FILE).write_text(json.dumps({"version": version, **metadata}, indent=2, default=str))
+        for written in partial.iterdir():
+            written.chmod(0o600)
+        partial.rename(folder)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    _delete_partials(models_dir, kind)
     _point_at(models_dir, kind, version)
     if kept is not None:
         prune(models_dir, kind, kept)
@@ -65,10 +77,38 @@ def _point_at(models_dir: Path, kind: str, version: str) -> None:
 
 
 def _write_whole(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` beside it, then rename: a reader finds the old text or the new, never half."""
+    """Write ``text`` to ``path`` beside it, then rename: a reader finds the old text or the new, never half (and
+    a write that fails leaves no temporary file)."""
     temporary = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)
+    try:
+        temporary.write_text(text)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+PARTIAL = ".partial"  # a version being written: `.<version>.partial`, renamed to `<version>` once whole
+STALE_PARTIAL_VERSION_AGE = 24 * 3600  # seconds after which a partial version is a training that stopped
+
+
+def _delete_partials(models_dir: Path, kind: str) -> list[str]:
+    """Delete the partial versions of `kind` that no training is still writing (begun more than a day ago) or that
+    were begun before an erasure (their training read the erased customer); the versions deleted."""
+    folder = models_dir / kind
+    if not folder.is_dir():
+        return []
+    erased_before = _erased_before(models_dir)
+    day_ago = datetime.fromtimestamp(datetime.now(UTC).timestamp() - STALE_PARTIAL_VERSION_AGE, UTC)
+    stale_before = max(day_ago.strftime("%Y%m%dT%H%M%S%fZ"), erased_before)
+    doomed = [
+        path for path in folder.iterdir()
+        if path.is_dir() and not (path / METADATA_FILE).is_file()  # a version written before partial folders, too
+        and path.name.removeprefix(".").removesuffix(PARTIAL) < stale_before
+    ]  # fmt: skip
+    for path in doomed:
+        shutil.rmtree(path, ignore_errors=True)
+    return [path.name for path in doomed]
 
 
 def versions(models_dir: Path, kind: str) -> list[str]:
@@ -77,8 +117,9 @@ def versions(models_dir: Path, kind: str) -> list[str]:
     if not folder.is_dir():
         return []
     complete = [
-        path.name for path in folder.iterdir() if (path / MODEL_FILE).is_file() and (path / METADATA_FILE).is_file()
-    ]
+        path.name for path in folder.iterdir()
+        if not path.name.startswith(".") and (path / MODEL_FILE).is_file() and (path / METADATA_FILE).is_file()
+    ]  # fmt: skip
     return sorted(complete, reverse=True)  # names are UTC timestamps: their order is their age
 
 
@@ -101,12 +142,21 @@ def use_version(models_dir: Path, kind: str, version: str) -> None:
 ERASED_MARK = "ERASED_BEFORE"  # in models_dir: the versions named before it were trained before an erasure
 
 
-def forget_erased(models_dir: Path) -> list[str]:
-    """After a customer's erasure: delete every version of every kind trained before it, but the current one
-    (it serves until the next training, which deletes it); the versions deleted, as ``kind/version``."""
+def mark_erasure(models_dir: Path) -> None:
+    """Before a customer's erasure is committed: from now, the versions trained before are erased ones. OSError
+    when the mark cannot be written (the erasure is then not committed, and may be tried again)."""
     models_dir.mkdir(parents=True, exist_ok=True)
     _write_whole(models_dir / ERASED_MARK, new_version())
-    return [f"{kind}/{version}" for kind in MODEL_KINDS for version in _delete_erased(models_dir, kind)]
+
+
+def forget_erased(models_dir: Path) -> list[str]:
+    """After a customer's erasure (``mark_erasure``): delete every version of every kind trained before it, but the
+    current one (it serves until the next training, which deletes it), and the partial versions begun before it;
+    the versions deleted, as ``kind/version``. A version that cannot be deleted stays refused (``use_version``)."""
+    deleted = [f"{kind}/{version}" for kind in MODEL_KINDS for version in _delete_erased(models_dir, kind)]
+    for kind in MODEL_KINDS:
+        _delete_partials(models_dir, kind)
+    return deleted
 
 
 def _erased_before(models_dir: Path) -> str:

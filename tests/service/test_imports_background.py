@@ -199,3 +199,23 @@ def test_a_background_import_says_how_many_rows_of_erased_customers_it_left_out(
     job = _in_background(client, "customers", CUSTOMERS)
     assert (job["result"]["rows"], job["result"]["left_out"]) == (1, 1)
     assert job["message"] == "imported 1 row of customers: 0 new, 1 updated, 1 row of an erased customer left out"
+
+
+def test_an_upload_the_disk_cannot_hold_leaves_no_staged_copy(tmp_path):
+    """On a full disk the staged upload stayed behind, part of the shop's data, until the server restarted."""
+    import errno
+    import io
+
+    import pytest
+
+    from service.importing.background import _stage
+
+    class FillsTheDisk(io.BytesIO):
+        def read(self, size=-1):
+            if self.tell():
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return super().read(8)
+
+    with pytest.raises(OSError, match="No space left"):
+        _stage(FillsTheDisk(b"customer_id,email\nc1,a@example.com\n"), ".csv", tmp_path)
+    assert [path for path in tmp_path.rglob("*") if path.is_file()] == []

@@ -154,3 +154,53 @@ def test_exported_drafts_are_readable_by_their_owner_alone(tmp_path):
             assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600
     finally:
         os.umask(previous)
+
+
+def test_a_training_stopped_half_way_leaves_no_folder_and_the_old_leftovers_go(tmp_path):
+    """A save killed or stopped by a full disk left a folder of every customer's id that no listing showed and no
+    pruning removed."""
+    import errno
+
+    import pytest
+
+    models = tmp_path / "models"
+    kept = _publish(models, 1)
+
+    def full_disk(path: Path) -> None:
+        path.write_text("half a model")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        publish(models, "recommender", full_disk, {"n": 2})
+    assert sorted(p.name for p in (models / "recommender").iterdir()) == sorted(["CURRENT", kept])
+    killed = models / "recommender" / ".20200101T000000000000Z.partial"  # a training killed long ago
+    earlier = models / "recommender" / "20200102T000000000000Z"  # one killed before versions were written aside
+    writing = models / "recommender" / f".{'2999' + kept[4:]}.partial"  # one being written now, elsewhere
+    for folder in (killed, earlier, writing):
+        folder.mkdir()
+        (folder / "model.pkl").write_text("customer C00008")
+    newer = _publish(models, 3)
+    assert not killed.exists() and not earlier.exists() and writing.exists()
+    assert versions(models, "recommender") == [newer, kept]
+
+
+def test_an_erasure_whose_mark_cannot_be_written_erases_nothing_and_says_so(client, engine, monkeypatch):
+    """On a full disk the erasure answered a plain-text 500 having erased the customer, and the mark that keeps the
+    older versions out of use was never written: a rollback served the erased customer's data again."""
+    import errno
+
+    from service.db.models import Customer
+    from service.db.session import session_scope
+    from service.pipeline import model_store
+
+    with session_scope(engine) as session:
+        session.add(Customer(external_id="stays", email="stays@example.com", marketing_consent=True))
+
+    def full_disk(path: Path, text: str) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(model_store, "_write_whole", full_disk)
+    refused = client.delete("/customers/stays")
+    assert refused.status_code == 507, refused.text
+    assert "No space left on device" in refused.json()["message"] and "TAILOR_HOME" in refused.json()["message"]
+    assert client.get("/customers/stays").status_code == 200  # not erased: the erasure may be asked for again
