@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
@@ -73,30 +74,36 @@ def refresh_audience(engine: Engine, progress: ProgressFn | None = None) -> dict
             profiles = build_profiles(orders, pd.Timestamp(as_of), horizon_days=horizon_days)
             profiles.index = profiles.index.astype(str)
         report(60, 100, "saving profiles")
-        # A batch of customers' profiles is put in words and written at a time: a profile with its reasons takes
-        # a few KB, too much to hold for every customer of a big shop at once.
-        segment_of: list[str | None] = []
-        for batch in batches(ids.items()):
-            report(
-                60 + 39 * len(segment_of) // max(len(ids), 1),
-                100,
-                f"saving profiles: {len(segment_of):,} of {len(ids):,}",
-            )
-            if orders.empty:
-                updates = [{"id": cid, "segment": None, "profile": {}, **profile_columns({})} for _, cid in batch]
-            else:
-                known = profiles.index.intersection([external for external, _ in batch], sort=False)
-                rows = profiles.loc[known].to_dict("index") if len(known) else {}
-                updates = [_profile_update(cid, rows.get(external, {}), as_of, horizon_days) for external, cid in batch]
-            session.execute(update(Customer), updates)
-            segment_of += [u["segment"] for u in updates]
-        segments_of = pd.DataFrame({"customer_id": list(ids), "segment": segment_of})
-        session.add(
-            AudienceSnapshot(
-                as_of=as_of, horizon_days=horizon_days,
-                segments=segment_kpis(segments_of, orders, pd.Timestamp(as_of), horizon_days),
-            )
-        )  # fmt: skip
+        # One transaction, so that a refresh that stops leaves every profile as it was: its progress is held on
+        # SQLite from the first write to the commit (a shop of more than one batch of customers failed, busy, at
+        # its second report). A batch of customers' profiles is put in words and written at a time: a profile with
+        # its reasons takes a few KB, too much to hold for every customer of a big shop at once.
+        with during_write_transaction(progress):
+            segment_of: list[str | None] = []
+            for batch in batches(ids.items()):
+                report(
+                    60 + 39 * len(segment_of) // max(len(ids), 1),
+                    100,
+                    f"saving profiles: {len(segment_of):,} of {len(ids):,}",
+                )
+                if orders.empty:
+                    updates = [{"id": cid, "segment": None, "profile": {}, **profile_columns({})} for _, cid in batch]
+                else:
+                    known = profiles.index.intersection([external for external, _ in batch], sort=False)
+                    rows = profiles.loc[known].to_dict("index") if len(known) else {}
+                    updates = [
+                        _profile_update(cid, rows.get(external, {}), as_of, horizon_days) for external, cid in batch
+                    ]
+                session.execute(update(Customer), updates)
+                segment_of += [u["segment"] for u in updates]
+            segments_of = pd.DataFrame({"customer_id": list(ids), "segment": segment_of})
+            session.add(
+                AudienceSnapshot(
+                    as_of=as_of, horizon_days=horizon_days,
+                    segments=segment_kpis(segments_of, orders, pd.Timestamp(as_of), horizon_days),
+                )
+            )  # fmt: skip
+            session.commit()  # before the held progress is written, from another connection
     report(100, 100, "audience recomputed")
     segments = pd.Series([segment or NO_ORDERS for segment in segment_of]).value_counts().to_dict()
     return {"as_of": as_of.isoformat(), "horizon_days": horizon_days, "customers": len(ids), "segments": segments}
@@ -149,7 +156,16 @@ class _Stages:
             figure = index * self.share + (self.share * min(done, total) // total if total > 0 else 0)
             self.progress(min(figure, self.total - 1), self.total, f"{message}: {detail}" if detail else message)
 
+        heard.during_write_transaction = lambda: during_write_transaction(self.progress)  # type: ignore[attr-defined]
         return heard
+
+
+def during_write_transaction(progress: ProgressFn | None) -> contextlib.AbstractContextManager:
+    """``progress.during_write_transaction()`` (a job's, service.jobs.Progress): around a write transaction in which
+    the work reports progress, which on SQLite would wait for that transaction from another connection and fail
+    after the busy timeout; a plain listener's, or none, needs nothing."""
+    held = getattr(progress, "during_write_transaction", None)
+    return held() if held is not None else contextlib.nullcontext()
 
 
 def train_recommender(

@@ -3,6 +3,7 @@ for a query that cannot be read; the profiles behind it, recomputed after each o
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -10,7 +11,7 @@ from sqlalchemy import select
 from service.clock import utcnow
 from service.db.models import Assignment, Customer, Send
 from service.db.session import session_scope
-from tests.service.conftest import upload
+from tests.service.conftest import upload, wait_for_job
 
 
 def test_preview_counts_mailable_customers_and_narrows_by_query(client, demo_files):
@@ -185,3 +186,23 @@ def test_segment_figures_count_only_the_orders_before_the_as_of_day():
     rows = {row["segment"]: row for row in segment_kpis(customers, orders, pd.Timestamp("2026-02-01"), 90)}
     assert (rows["champions"]["revenue"], rows["champions"]["orders"]) == (10.0, 1)
     assert (rows["no_orders"]["revenue"], rows["no_orders"]["orders"]) == (0.0, 0)
+
+
+def test_an_audience_of_many_batches_is_refreshed_by_its_job_on_sqlite(client, engine, demo_files, monkeypatch):
+    """Profiles are saved a batch of customers at a time in one transaction, and the job's progress between batches
+    waited for that transaction from another connection: any shop of more than 10,000 customers failed, busy."""
+    from service.db import batches as batching
+    from service.pipeline import training
+    from tests.service.conftest import upload
+
+    def slow_batches(values):  # batches of a few customers, each taking longer than the job's progress waits
+        for batch in batching.batches(values, size=25):
+            time.sleep(0.3)
+            yield batch
+
+    monkeypatch.setattr(training, "batches", slow_batches)
+    for kind in ("customers", "products", "orders"):  # upload waits for the orders' audience job: it must succeed
+        assert upload(client, kind, demo_files[kind]).status_code == 200
+    assert client.get("/segments").status_code == 200
+    trained = wait_for_job(client, client.post("/train", params={"model": "popularity"}).json()["job_id"])
+    assert trained["status"] == "succeeded", trained["error"]  # its audience step, too
