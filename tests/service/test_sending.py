@@ -212,8 +212,11 @@ def test_sent_email_carries_the_date_it_was_sent(client, engine, mail_server, mo
 def test_an_email_whose_product_changed_since_it_was_written_goes_back_to_review(
     client, engine, mail_server, monkeypatch
 ):
+    from service.pipeline import freshness
+
     controller, messages = mail_server
     monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    monkeypatch.setattr(freshness, "HOLD_BACK_BATCH", 2)  # checked a few drafts at a time, as a big campaign is
     upload_products(client, CATALOG)
     campaign_id = new_campaign(client)
     repriced = approved_draft(client, engine, campaign_id, "c1", ("T1", "M1"))
@@ -506,9 +509,11 @@ def test_an_approval_that_did_not_override_a_failed_check_is_held_back_at_sendin
     """Approvals recorded before overrides existed (or written straight to the database) could send a variant
     that failed grounding; one that overrode the check on purpose still goes."""
     from service.db.models import Review
+    from service.pipeline import freshness
 
     controller, messages = mail_server
     monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    monkeypatch.setattr(freshness, "HOLD_BACK_BATCH", 1)
     campaign_id = new_campaign(client)
     silent, overridden = (approved_draft(client, engine, campaign_id, external_id=name) for name in ("c1", "c2"))
     failed = [{"name": "grounding", "passed": False, "reason": "the intro mentions 70"}]
