@@ -238,6 +238,7 @@ def send_campaign(
                     elif experiment:
                         pinned += 1
                     draft.status, draft.claimed_by = "sent", None
+                    campaign.status = "sent"  # with its first send: a job cancelled or killed after it left "ready"
                     mailed[address_key(customer.email)] = customer.external_id
                     sent += 1
             except smtplib.SMTPRecipientsRefused as error:  # this address only: the others still go

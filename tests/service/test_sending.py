@@ -799,3 +799,27 @@ def test_events_with_an_impossible_time_or_value_are_refused_naming_the_field(cl
     assert client.post("/events", json=body).status_code == 200
     [opened] = [e for e in client.get("/customers/c1/sends").json()[0]["events"] if e["kind"] == "open"]
     assert abs(as_utc(datetime.fromisoformat(opened["occurred_at"])) - utcnow()) < timedelta(minutes=1)
+
+
+def test_a_send_stopped_after_some_emails_leaves_its_campaign_sent(client, engine, mail_server, monkeypatch):
+    """A send cancelled (or killed) after mailing people left its campaign "ready": the status filter and the review
+    page said it had sent nothing."""
+    import pytest
+
+    from service.errors import JobCancelled
+    from service.pipeline.sending import send_campaign
+
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    campaign_id = new_campaign(client)
+    for name in ("c1", "c2", "c3"):
+        approved_draft(client, engine, campaign_id, name)
+
+    def cancel_after_the_first(done, total, message=""):
+        if done >= 1:
+            raise JobCancelled("cancelled on request after 1 of 3")
+
+    with pytest.raises(JobCancelled):
+        send_campaign(cancel_after_the_first, engine, campaign_id)
+    assert len(messages) == 1
+    assert client.get(f"/campaigns/{campaign_id}").json()["status"] == "sent"
