@@ -43,14 +43,19 @@ def best_hours(session: Session, customer_ids: list[str]) -> list[SendTimeOut]:
     return [SendTimeOut(**row, timezone=timezone) for row in table.to_dict("records")]
 
 
-def campaign_send_times(session: Session, campaign_id: int) -> list[SendTimeOut]:
-    """The best send hour of every customer with a draft in the campaign."""
+def campaign_send_times(
+    session: Session, campaign_id: int, limit: int | None = None, offset: int = 0
+) -> list[SendTimeOut]:
+    """The best send hour of each customer with a draft in the campaign, in the drafts' order (``limit`` of them
+    from ``offset``; all without it)."""
     customer_ids = list(
         session.scalars(
             select(Customer.external_id)
             .join(Draft, Draft.customer_id == Customer.id)
             .where(Draft.campaign_id == campaign_id)
             .order_by(Draft.id)
+            .limit(limit)
+            .offset(offset)
         )
     )
     return best_hours(session, customer_ids) if customer_ids else []

@@ -60,6 +60,9 @@ def test_send_hours_from_own_opens_with_population_fallback(client, engine):
             session.add(Draft(campaign_id=campaign_id, customer_id=customer.id))
     hours = client.get(f"/campaigns/{campaign_id}/send-times").json()
     assert [(h["customer_id"], h["best_hour"]) for h in hours] == [("night", 20), ("newbie", 10)]
+    page = client.get(f"/campaigns/{campaign_id}/send-times", params={"limit": 1, "offset": 1}).json()
+    assert [h["customer_id"] for h in page] == ["newbie"]  # a page at a time: a big campaign's was one answer
+    assert client.get(f"/campaigns/{campaign_id}/send-times", params={"limit": 1001}).status_code == 422
     assert client.get("/campaigns/999/send-times").status_code == 404
 
     # Sends of the last days are not learned from: their opens may still come (a campaign sent at 20:00 an hour
