@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import fcntl
+import logging
+import os
+import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
+
+log = logging.getLogger("tailor.db")
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -28,8 +35,69 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate to ``revision``, one process at a time: on PostgreSQL under an advisory lock (migrations/env.py);
     on a SQLite file under a lock on a file beside it, since its driver commits each CREATE TABLE at once and two
     processes starting together on a new database (a server and a command) both created the first table."""
-    with _sqlite_file_lock(engine):
+    with _sqlite_file_lock(engine), _undone_if_stopped(engine, revision):
         command.upgrade(alembic_config(engine), revision)
+
+
+@contextmanager
+def _undone_if_stopped(engine: Engine, revision: str) -> Iterator[None]:
+    """On a SQLite file, a migration that fails or is stopped (Ctrl-C) leaves the database as it was before it, and
+    one whose process was killed is undone at the next start: SQLite's driver commits each schema statement at
+    once, so a migration stopped half way left tables its revision did not record, and every later start failed
+    ("table replaced_drafts already exists"). The database is copied beside itself (``.pre-migration``, readable
+    by its owner alone) before a migration runs, and the copy removed once it has run."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    path = Path(database)
+    backup = path.with_name(f"{path.name}.pre-migration")
+    if backup.exists():
+        log.warning("a migration stopped half way is undone", extra={"database": str(path)})
+        _restore(engine, path, backup)
+    if not _pending(engine, revision):
+        yield
+        return
+    _copy_aside(path, backup)
+    try:
+        yield
+    except BaseException:
+        _restore(engine, path, backup)
+        raise
+    backup.unlink()
+
+
+def _pending(engine: Engine, revision: str) -> bool:
+    """Whether the database is not at ``revision`` yet (a start with nothing to migrate copies nothing)."""
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    target = script.as_revision_number(revision)
+    wanted = set(target) if isinstance(target, tuple) else {target}
+    with engine.connect() as connection:
+        return set(MigrationContext.configure(connection).get_current_heads()) != wanted
+
+
+def _copy_aside(path: Path, backup: Path) -> None:
+    """The database as it is, in ``backup`` (written whole, then renamed); an empty one for a database not yet
+    created."""
+    temporary = backup.with_name(f"{backup.name}.tmp")
+    temporary.unlink(missing_ok=True)
+    os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # the shop's data: its owner's alone
+    if path.exists() and path.stat().st_size:
+        with closing(sqlite3.connect(path)) as source, closing(sqlite3.connect(temporary)) as copy:
+            source.backup(copy)
+    os.replace(temporary, backup)
+
+
+def _restore(engine: Engine, path: Path, backup: Path) -> None:
+    """Put the database back as ``backup`` holds it (none, for an empty one), then remove the backup."""
+    engine.dispose()  # the pool's connections saw the half-migrated schema
+    if backup.stat().st_size == 0:
+        for leftover in (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
+            leftover.unlink(missing_ok=True)
+    else:
+        with closing(sqlite3.connect(backup)) as source, closing(sqlite3.connect(path)) as database:
+            source.backup(database)
+    backup.unlink()
 
 
 @contextmanager

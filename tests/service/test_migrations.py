@@ -346,3 +346,55 @@ def test_a_postgres_database_that_lowers_ascii_only_is_told(postgres_url):
     assert case_folding_problem(every_alphabet) is None
     ascii_only.dispose()
     every_alphabet.dispose()
+
+
+def _tables(engine) -> set[str]:
+    with engine.connect() as connection:
+        return set(connection.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'table'").scalars())
+
+
+def test_a_sqlite_migration_stopped_half_way_leaves_the_database_as_it_was(tmp_path):
+    """SQLite's driver commits each schema statement at once: a migration stopped after CREATE TABLE left a table its
+    revision did not record, and every later start failed with "table replaced_drafts already exists"."""
+    from sqlalchemy import event
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    upgrade(engine, "0026")
+
+    def stop_half_way(connection, cursor, statement, *args):
+        if statement.startswith("CREATE INDEX ix_replaced_drafts_campaign_id"):
+            raise KeyboardInterrupt  # Ctrl-C, after the table was created and committed
+
+    event.listen(engine, "before_cursor_execute", stop_half_way)
+    with pytest.raises(KeyboardInterrupt):
+        upgrade(engine)
+    event.remove(engine, "before_cursor_execute", stop_half_way)
+    with engine.connect() as connection:
+        revision = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+    assert "replaced_drafts" not in _tables(engine) and revision == "0026"
+    assert not (tmp_path / "m.db.pre-migration").exists()
+    upgrade(engine)  # the next start migrates as if nothing had happened
+    assert "replaced_drafts" in _tables(engine)
+    engine.dispose()
+
+
+def test_a_sqlite_migration_whose_process_was_killed_is_undone_at_the_next_start(tmp_path):
+    """A kill leaves the copy made before the migration: the next start puts it back and migrates again."""
+    import sqlite3
+    from contextlib import closing
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    upgrade(engine, "0026")
+    with session_scope(engine) as session:
+        session.add(Customer(external_id="kept", email="kept@example.com", marketing_consent=True))
+    engine.dispose()
+    with closing(sqlite3.connect(tmp_path / "m.db")) as db, closing(sqlite3.connect(tmp_path / "m.db.pre-0")) as copy:
+        db.backup(copy)
+    (tmp_path / "m.db.pre-0").rename(tmp_path / "m.db.pre-migration")
+    with engine.begin() as connection:  # what the killed migration had committed of 0027
+        connection.exec_driver_sql("CREATE TABLE replaced_drafts (draft_id INTEGER PRIMARY KEY)")
+    upgrade(engine)
+    with session_scope(engine) as session:
+        assert session.scalar(select(Customer.external_id)) == "kept"
+    assert not (tmp_path / "m.db.pre-migration").exists()
+    engine.dispose()
