@@ -7,7 +7,7 @@ from __future__ import annotations
 import smtplib
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -56,6 +56,38 @@ def smtp_connection(settings: SmtpSettings) -> Iterator[smtplib.SMTP]:
                     "TAILOR_SMTP_USERNAME and TAILOR_SMTP_PASSWORD; nothing was sent."
                 ) from error
         yield smtp
+
+
+class MailServer:
+    """A campaign's connection to the SMTP server (``smtp_connection``), opened again when the server closed it
+    between two emails: relays close idle connections and cap the messages of one, and the send took that for a
+    connection lost while an email was handed over (the customer "may have it") and stopped the campaign."""
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+        self._connections = ExitStack()
+        self.smtp: smtplib.SMTP | None = None
+
+    def __enter__(self) -> MailServer:
+        self.smtp = self._connections.enter_context(smtp_connection(self.settings))
+        return self
+
+    def __exit__(self, *raised) -> bool | None:
+        return self._connections.__exit__(*raised)
+
+    def ready(self) -> smtplib.SMTP:
+        """The connection, asked first whether it still answers (NOOP); a new one when it does not. Raises
+        SMTPServerDisconnected, saying why, when no new one can be opened."""
+        try:
+            answered = self.smtp.noop()[0] == 250
+        except (smtplib.SMTPException, OSError):
+            answered = False
+        if not answered:
+            try:
+                self.smtp = self._connections.enter_context(smtp_connection(self.settings))
+            except MailServerUnavailable as error:
+                raise smtplib.SMTPServerDisconnected(f"closed, and not opened again: {error}") from error
+        return self.smtp
 
 
 class AddressNotDeliverable(ValueError):

@@ -48,13 +48,13 @@ from service.pipeline.freshness import hold_back_stale
 from service.pipeline.generate import email_features
 from service.pipeline.mail import (
     AddressNotDeliverable,
+    MailServer,
     build_message,
     envelope_sender,
     new_message_id,
     offers_smtputf8,
     sender_of,
     smtp_address,
-    smtp_connection,
 )
 from service.send_times import schedule_at_best_hours, schedule_campaign, waiting_drafts
 from service.settings import ExperimentSettings, SendScheduleSettings, SmtpSettings
@@ -185,8 +185,8 @@ def send_campaign(
     sent = skipped = pinned = 0
     sent_by_arm: dict[str, int] = {}
     refused: list[dict[str, Any]] = []
-    with smtp_connection(settings) as smtp:
-        smtputf8 = offers_smtputf8(smtp)
+    with MailServer(settings) as server:
+        smtputf8 = offers_smtputf8(server.smtp)
         from_address = envelope_sender(sender, smtputf8, f"{settings.host}:{settings.port}") if draft_ids else ""
         for done, draft_id in enumerate(draft_ids):
             if not _claim(engine, draft_id):  # another sender has it, or review took it back since the send began
@@ -229,6 +229,7 @@ def send_campaign(
                         html=variant.html, message_id=send.message_id, unsubscribe_url=links.url(send.id),
                         language=locale,
                     )  # fmt: skip
+                    smtp = server.ready()  # one the server closed since the last email is opened again
                     handed_to_smtp = True
                     smtp.send_message(message, from_addr=from_address, to_addrs=[to_address])  # not the headers'
                     send.events.append(Event(kind="delivered", occurred_at=now))

@@ -400,6 +400,34 @@ def test_an_email_whose_answer_was_lost_goes_back_to_review_not_to_be_sent_twice
         assert session.scalar(select(Send.id).where(Send.draft_id == ids[1])) is None
 
 
+class _OneMessageAConnection:
+    """A relay that closes the connection once it has answered an email: its answer reaches the sender."""
+
+    def __init__(self) -> None:
+        self.received = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook)
+        import asyncio
+
+        self.received.append(envelope.rcpt_tos[0])
+        asyncio.get_running_loop().call_soon(server.transport.close)
+        return "250 OK"
+
+
+def test_a_connection_the_server_closed_between_emails_is_opened_again(client, engine, monkeypatch):
+    """A relay that closes idle connections, or caps the emails of one, made the next email's draft "perhaps sent",
+    flagged, and stopped the campaign, though the server never saw it."""
+    relay = _OneMessageAConnection()
+    with serving_smtp(relay, monkeypatch):
+        campaign_id = new_campaign(client)
+        ids = [approved_draft(client, engine, campaign_id, external_id=f"c{i}") for i in range(1, 4)]
+        job = send_job(client, campaign_id)
+    assert job["status"] == "succeeded", job["error"]
+    assert job["result"]["sent"] == 3 and relay.received == ["c1@example.com", "c2@example.com", "c3@example.com"]
+    with session_scope(engine) as session:
+        assert {d.status for d in session.scalars(select(Draft).where(Draft.id.in_(ids)))} == {"sent"}
+
+
 def test_an_email_that_cannot_be_written_is_skipped_and_the_rest_still_go(client, engine, mail_server, monkeypatch):
     """A subject with a line break (an edit through the API) stopped the whole send job with the mail library's
     ValueError after the emails before it: those after never went, and the campaign still read 'ready'."""
