@@ -364,6 +364,32 @@ def test_a_refused_address_skips_one_draft_and_a_server_that_gives_up_says_how_f
     assert client.get(f"/campaigns/{campaign_id}").json()["status"] == "sent"  # 2 went out: it said "ready"
 
 
+class _NamingServer(_PickyServer):
+    """Refuses an address naming it, as many servers answer."""
+
+    async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802 (aiosmtpd's hook)
+        if address == self.refuse:
+            return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_a_refused_address_is_not_in_the_job_s_result_a_webhook_carries(client, engine, monkeypatch):
+    """The server's answer named the address, and the job's result carried it to the webhook's receiver, whom an
+    erasure cannot reach; the reviewer still reads it on the draft."""
+    naming = _NamingServer(refuse="c2@example.com", accept=99)
+    with serving_smtp(naming, monkeypatch):
+        campaign_id = new_campaign(client)
+        ids = [approved_draft(client, engine, campaign_id, external_id=f"c{i}") for i in range(1, 3)]
+        job = send_job(client, campaign_id)
+    assert job["status"] == "succeeded", job["error"]
+    [refused] = job["result"]["refused"]
+    assert refused["customer_id"] == "c2" and "c2@example.com" not in str(job)
+    assert refused["answer"] == "550 5.1.1 [address]: Recipient address rejected: User unknown"
+    with session_scope(engine) as session:
+        assert "<c2@example.com>: Recipient address rejected" in session.get(Draft, ids[1]).flag_reasons[-1]
+
+
 class _CutOffServer:
     """An SMTP server that takes ``accept`` messages, then takes one more and drops the connection before it
     answers: the email went, and only the answer was lost."""
