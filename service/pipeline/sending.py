@@ -113,10 +113,12 @@ def _to_mail(
     held_back: list[dict[str, Any]] = []
     deferred, arms, seen = 0, {}, set()
     while limit is None or len(to_mail) < limit:
-        statement = _due(campaign.id, now).where(Draft.id.not_in(to_mail))
-        due = [
-            i for i in session.scalars(statement.limit(limit - len(to_mail)) if limit else statement) if i not in seen
-        ]
+        # The due drafts are those to mail and those not seen yet (the others left them): the first ``limit`` of
+        # them hold enough unseen ones. (Leaving out those to mail by NOT IN passed PostgreSQL's 65,535 bound
+        # values once a batch_size was that large.)
+        statement = _due(campaign.id, now)
+        due = [i for i in session.scalars(statement.limit(limit) if limit else statement) if i not in seen]
+        due = due[: limit - len(to_mail)] if limit else due
         if not due:
             break
         seen.update(due)
