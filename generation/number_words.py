@@ -9,6 +9,7 @@ spelled number whose value cannot be worked out is read as None: not a fact of t
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _UNITS = {
     "en": "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
@@ -55,19 +56,33 @@ for _locale, _words in _TENS.items():
         TENS |= dict(zip(_tens, (20, 30, 40, 50, 60, 70, 80, 90), strict=True))
     else:
         TENS |= {word: 10 * (i + 2) for i, word in enumerate(_tens)}
+TENS["quatre-vingts"] = 80  # "quatre-vingts pour cent"
 WORDS |= TENS
 HUNDREDS = {"hundred": 100, "hundert": 100, "honderd": 100, "cent": 100, "cien": 100, "ciento": 100, "cento": 100,
             "cem": 100, "sto": 100, "сто": 100}  # fmt: skip
-# Words that join a number's parts ("twenty-five", "vinte e cinco", "trente et un") and say nothing themselves.
-_JOINING = {"and", "et", "y", "e", "i"}
+# Words that join a number's parts ("twenty-five", "vinte e cinco", "trente et un", "двадесет и пет") and say
+# nothing themselves.
+_JOINING = {"and", "et", "y", "e", "i", "и"}
+
+
+def _plain(text: str) -> str:
+    """``text`` in lower case without accents: "veintidós" is read as "veintidos", "três" as "tres"."""
+    return "".join(c for c in unicodedata.normalize("NFD", text.lower()) if not unicodedata.combining(c))
+
+
+_NUMBER_WORDS = {_plain(word): value for word, value in WORDS.items()}
+_TENS_WORDS = {_plain(word): value for word, value in TENS.items()}
+_HUNDRED_WORDS = {_plain(word): value for word, value in HUNDREDS.items()}
 # One word that is tens and units: German and Dutch units first ("fünfundzwanzig", "vijfentwintig"), Spanish and
 # Italian tens first ("veinticinco", "ventitré", "trentacinque").
 _UNITS_FIRST = re.compile(r"^(?P<unit>\w+?)(?:und|ën|en)(?P<tens>\w+)$")
-# A share or an amount of money after a number.
+# A share or an amount of money after a number. Money only in words that are nothing else: "five pounds of tea" is
+# a weight, "deux cents avis" two hundred reviews, "un franc succès" a success, "two cents" a saying,
+# "pięć złotych gwiazdek" five golden stars.
 _SHARE = r"percent\b|per cent\b|prozent\b|procent\w*|процент\w*|pour cent\b|por ciento\b|per cento\b|por cento\b"
 _MONEY = (
-    r"euros?\b|dollars?\b|bucks\b|pounds?\b|quid\b|francs?\b|franken\b|złot\w*|рубл\w*|лев\w*|лева\b|"
-    r"евро\b|долар\w*|доллар\w*|cents?\b|pence\b|centimes?\b|céntimos?\b|centesimi\b|centavos?\b|groszy\b"
+    r"euros?\b|dollars?\b|bucks\b|pounds?(?=\s+off\b)|quid\b|francs\b|franken\b|евро\b|долара?\b|долари\b|"
+    r"доллар(?:ов|а)?\b|рубл(?:ей|я|ь)\b|лева\b"
 )
 # Up to five words before the unit; which of them are a number is worked out from the unit backwards.
 _BEFORE_UNIT = re.compile(
@@ -81,38 +96,53 @@ _FRACTIONS = {"half": 50.0, "a quarter": 25.0, "one quarter": 25.0, "a third": 1
 
 
 def _compound(word: str) -> int | None:
-    """The value of one word that is tens and units together, or None."""
+    """The value of one word (plain: ``_plain``) that is tens and units together, or None."""
     match = _UNITS_FIRST.match(word)
-    if match and WORDS.get(match["unit"], 10) < 10 and match["tens"] in TENS:
-        return WORDS[match["unit"]] + TENS[match["tens"]]
-    for tens, value in TENS.items():
+    if match and _NUMBER_WORDS.get(match["unit"], 10) < 10 and match["tens"] in _TENS_WORDS:
+        return _NUMBER_WORDS[match["unit"]] + _TENS_WORDS[match["tens"]]
+    for tens, value in _TENS_WORDS.items():
         stem = tens[:-1] if tens[-1] in "aeio" else tens
         if len(stem) >= 4 and word.startswith(stem) and word != tens:
             rest = word[len(stem) :]
-            for unit in (rest, rest[1:]):  # "veinti-cinco", "venti-tré" / "trenta-cinque" with its vowel
-                if WORDS.get(unit.replace("é", "e"), WORDS.get(unit, 10)) < 10:
-                    return value + WORDS.get(unit.replace("é", "e"), WORDS.get(unit, 0))
+            for unit in (rest, rest[1:]):  # "veinti-cinco", "venti-tre" / "trenta-cinque" with its vowel
+                if _NUMBER_WORDS.get(unit, 10) < 10:
+                    return value + _NUMBER_WORDS[unit]
     return None
 
 
-def _looks_like_number(word: str) -> bool:
-    """A word that holds a number's name: one this module reads, or one it cannot but that carries a tens word
-    ("sechsundsiebzig" read or not, it is a number)."""
-    return word in WORDS or word in HUNDREDS or _compound(word) is not None or any(t in word for t in TENS)
+def _parts(word: str) -> list[tuple[str, int]] | None:
+    """The number parts of one word, hyphens and all, longest first ("quatre-vingt-cinq": 80, 5; "dix-sept": 17):
+    ("n", value) or ("h", a hundred); None for a word that is not a number's."""
+    chunks = [chunk for chunk in _plain(word).split("-") if chunk]
+    parts: list[tuple[str, int]] = []
+    start = 0
+    while start < len(chunks):
+        for end in range(len(chunks), start, -1):
+            joined = "-".join(chunks[start:end])
+            if joined in _NUMBER_WORDS or joined in _HUNDRED_WORDS:
+                parts.append(("n", _NUMBER_WORDS[joined]) if joined in _NUMBER_WORDS else ("h", _HUNDRED_WORDS[joined]))
+                start = end
+                break
+        else:
+            if chunks[start] not in _JOINING:
+                if (value := _compound(chunks[start])) is None:
+                    return None
+                parts.append(("n", value))
+            start += 1
+    return parts or None
 
 
 def value_of(words: list[str]) -> float | None:
     """The number ``words`` spell (joining words and hyphens allowed), or None where this module cannot read it."""
     current = 0
-    for word in (part for w in words for part in w.split("-") if part and part not in _JOINING):
-        if word in HUNDREDS:
-            current = max(current, 1) * HUNDREDS[word]
-        elif word in WORDS:
-            current += WORDS[word]
-        elif (value := _compound(word)) is not None:
-            current += value
-        else:
+    for word in words:
+        if _plain(word) in _JOINING:
+            continue
+        parts = _parts(word)
+        if parts is None:
             return None
+        for kind, value in parts:
+            current = max(current, 1) * value if kind == "h" else current + value
     return float(current)
 
 
@@ -126,19 +156,22 @@ def spelled_amounts(text: str) -> list[tuple[str, float | None, str]]:
     for match in _BEFORE_UNIT.finditer(text):
         number: list[str] = []
         for word in reversed(match["words"].lower().split()):
-            parts = [part for part in word.split("-") if part]
-            if not parts or not all(p in _JOINING or _looks_like_number(p) for p in parts):
+            joining = _plain(word) in _JOINING
+            if not joining and _parts(word) is None:
                 break
-            if word in _JOINING and not number:
+            if joining and not number:
                 break
-            if number and word in WORDS and WORDS[word] < 20 and number[0].split("-")[0] in TENS:
+            if number and _NUMBER_WORDS.get(_plain(word), 20) < 20 and _plain(number[0]).split("-")[0] in _TENS_WORDS:
                 break  # "un veinte por ciento": no language says units before tens in two words; an article
             number.insert(0, word)
-        while number and number[0] in _JOINING:
+        while number and _plain(number[0]) in _JOINING:
             number.pop(0)
         if number:
             kind = "share" if _IS_SHARE.fullmatch(match["unit"]) else "money"
-            found.append((f"{' '.join(number)} {match['unit']}", value_of(number), kind))
+            value = value_of(number)
+            if kind == "share" and value == 100:  # "a hundred percent natural", "cent pour cent": a saying
+                continue
+            found.append((f"{' '.join(number)} {match['unit']}", value, kind))
     for match in _FRACTION_OFF.finditer(text):
         found.append((match.group(0).strip(), _FRACTIONS.get((match["number"] or "half").lower(), 50.0), "share"))
     return found

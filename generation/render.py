@@ -26,8 +26,8 @@ _TITLES = frozenset((
     "signora", "dott", "dott.ssa", "dhr", "mevr", "mevrouw", "meneer",
 ))  # fmt: skip
 _NAME_PART = re.compile(r"[^\W\d_]+")
-# Words that are no part of anyone's name but of a message the name field was made to carry into the greeting
-# ("Ignore previous instructions", "Free Gift Inside"): such a field is no name.
+# Words of a message the name field was made to carry into the greeting ("Ignore previous instructions", "Free Gift
+# Inside"): a field with two of them is no name. One alone may be a name ("Gift", "Winner" are given names).
 _NOT_NAMES = frozenset((
     "ignore", "previous", "instructions", "instruction", "prompt", "system", "assistant", "free", "gift", "gifts",
     "inside", "discount", "offer", "sale", "click", "here", "winner", "prize", "urgent", "code", "coupon", "voucher",
@@ -48,7 +48,7 @@ def safe_first_name(name: str) -> str:
     name = unicodedata.normalize("NFC", " ".join((name or "").split()))
     if len(name) > 30 or not _NAME.match(name) or name.lower().rstrip(".") in _TITLES:
         return ""
-    if any(part.lower() in _NOT_NAMES for part in _NAME_PART.findall(name)):
+    if sum(part.lower() in _NOT_NAMES for part in _NAME_PART.findall(name)) >= 2:
         return ""
     if name.isupper() or name.islower():  # typed in one case: each part capitalised
         name = _NAME_PART.sub(lambda part: part.group(0).capitalize(), name)

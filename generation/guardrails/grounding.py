@@ -141,7 +141,10 @@ _GOES_ON = frozenset((
     "at", "in", "on", "below", "above", "from", "for", "to", "when", "while", "and", "or", "you", "we", "that",
     "which", "this", "by", "with", "during", "before", "after", "here", "there", "now", "today", "shown", "given",
     "provided", "printed", "inside", "again", "once", "online", "too", "as", "if", "it", "its", "our", "your", "the",
-    "an", "of", "is", "will", "next",
+    "an", "of", "is", "will", "next", "until", "till", "into", "within", "anytime", "whenever", "whatever",
+    "wherever", "straight", "twice", "soon", "later", "then", "so", "but", "because", "since", "upon", "over",
+    "under", "through", "throughout", "via", "without", "including", "everywhere", "anywhere", "right", "all",
+    "every", "each", "just", "only", "already", "also", "yourself", "tonight", "tomorrow",
 ))  # fmt: skip
 
 
@@ -154,7 +157,8 @@ def named_codes(text: str) -> list[str]:
         if match["quote"] or match["code"][0].isupper() or match["code"][0].isdigit()
     ]
     named += [
-        match["code"] for match in _USE_CODE.finditer(text) if match["code"].lower() not in _GOES_ON
+        match["code"] for match in _USE_CODE.finditer(text)
+        if match["code"].lower() not in _GOES_ON and not match["code"].lower().endswith("ly")  # "use it quickly"
         and match["code"] not in named
     ]  # fmt: skip
     return named + [word for word in _CODE_LIKE.findall(text) if word not in named]

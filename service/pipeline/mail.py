@@ -60,8 +60,9 @@ def smtp_connection(settings: SmtpSettings) -> Iterator[smtplib.SMTP]:
 
 class MailServer:
     """A campaign's connection to the SMTP server (``smtp_connection``), opened again when the server closed it
-    between two emails: relays close idle connections and cap the messages of one, and the send took that for a
-    connection lost while an email was handed over (the customer "may have it") and stopped the campaign."""
+    between two emails, or answered an email's MAIL with 421 (a relay capping the messages of one connection, as
+    Exim's smtp_accept_max_per_connection does): the send took the first for a connection lost while an email was
+    handed over (the customer "may have it"), the second for a server gone, and stopped the campaign."""
 
     def __init__(self, settings: SmtpSettings) -> None:
         self.settings = settings
@@ -77,17 +78,38 @@ class MailServer:
 
     def ready(self) -> smtplib.SMTP:
         """The connection, asked first whether it still answers (NOOP); a new one when it does not. Raises
-        SMTPServerDisconnected, saying why, when no new one can be opened."""
+        NotReopened, saying why, when no new one can be opened."""
         try:
             answered = self.smtp.noop()[0] == 250
         except (smtplib.SMTPException, OSError):
             answered = False
         if not answered:
-            try:
-                self.smtp = self._connections.enter_context(smtp_connection(self.settings))
-            except MailServerUnavailable as error:
-                raise smtplib.SMTPServerDisconnected(f"closed, and not opened again: {error}") from error
+            self._reopen()
         return self.smtp
+
+    def send(self, message: EmailMessage, from_addr: str, to_addrs: list[str]) -> None:
+        """``send_message`` on a connection that answers; one whose MAIL is refused with 421 (nothing of the email
+        taken) is opened again and the email handed over once more."""
+        try:
+            self.ready().send_message(message, from_addr=from_addr, to_addrs=to_addrs)
+        except smtplib.SMTPSenderRefused as refused:
+            if refused.smtp_code != 421:
+                raise
+            self._reopen()
+            self.smtp.send_message(message, from_addr=from_addr, to_addrs=to_addrs)
+
+    def _reopen(self) -> None:
+        """A new connection; NotReopened, saying why, when none can be opened."""
+        self.smtp.close()
+        try:
+            self.smtp = self._connections.enter_context(smtp_connection(self.settings))
+        except MailServerUnavailable as error:
+            raise NotReopened(421, f"closed, and not opened again: {error}") from error
+
+
+class NotReopened(smtplib.SMTPResponseException):
+    """The server closed the connection between two emails and would not open another: the next email was not
+    handed over (an answer the server gave, as a refusal is, rather than a connection lost mid-email)."""
 
 
 class AddressNotDeliverable(ValueError):

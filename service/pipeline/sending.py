@@ -232,9 +232,8 @@ def send_campaign(
                         html=variant.html, message_id=send.message_id, unsubscribe_url=links.url(send.id),
                         language=locale,
                     )  # fmt: skip
-                    smtp = server.ready()  # one the server closed since the last email is opened again
-                    handed_to_smtp = True
-                    smtp.send_message(message, from_addr=from_address, to_addrs=[to_address])  # not the headers'
+                    handed_to_smtp = True  # a connection closed since the last email, or full, is opened again
+                    server.send(message, from_addr=from_address, to_addrs=[to_address])  # not the headers'
                     send.events.append(Event(kind="delivered", occurred_at=now))
                     if draft_id in arms:
                         record_send(session, campaign_id, customer, send, variant.label, now)

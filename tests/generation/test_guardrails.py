@@ -640,11 +640,52 @@ class TestAmountsInWords:
         offer = Offer(kind="percent_off", value=20, code="BACK20")
         assert CHECKS["grounding"](context(locale=locale, offer=offer, intro=intro)).passed
 
+    @pytest.mark.parametrize(
+        ("locale", "intro"),
+        [
+            ("en", "A hundred percent organic leaves."),
+            ("de", "Hundert Prozent Genuss in jeder Tasse."),
+            ("it", "Un tè al cento per cento naturale."),
+            ("ru", "Сто процентов натуральный чай."),
+            ("fr", "Ce thé est un franc succès."),
+            ("fr", "Plus de deux cents avis le recommandent."),
+            ("en", "Here are our two cents on brewing."),
+            ("en", "Five pounds of loose leaf tea, no less."),
+            ("pl", "Pięć złotych gwiazdek od klientów."),
+            ("ru", "Две левые руки не помешают."),
+            ("it", "Per i Suoi eventi euro e non solo."),
+        ],
+    )
+    def test_sayings_with_numbers_in_words_are_no_amounts(self, locale, intro):
+        """After amounts in words were read, these were each an unbacked amount, and the model's copy went."""
+        assert CHECKS["grounding"](context(locale=locale, intro=intro)).passed, intro
+
+    @pytest.mark.parametrize(
+        ("locale", "value", "intro"),
+        [
+            ("bg", 25, "Отстъпка от двадесет и пет процента."),
+            ("fr", 85, "Quatre-vingt-cinq pour cent de remise."),
+            ("fr", 80, "Quatre-vingts pour cent de remise."),
+            ("es", 22, "Veintidós por ciento de descuento."),
+        ],
+    )
+    def test_the_offer_s_share_in_words_is_read_in_every_form(self, locale, value, intro):
+        """Read 5, 29, not at all and not at all: a right offer was turned down, a wrong one passed."""
+        offer = Offer(kind="percent_off", value=value, code=f"BACK{value}")
+        assert CHECKS["grounding"](context(locale=locale, offer=offer, intro=intro)).passed, intro
+        other = Offer(kind="percent_off", value=5, code="BACK5")
+        assert not CHECKS["grounding"](context(locale=locale, offer=other, intro=intro)).passed, intro
+
     def test_a_code_asked_for_in_lower_case_must_be_the_offer_s(self):
         offer = Offer(kind="percent_off", value=20, code="COMEBACK20")
         wrong = CHECKS["grounding"](context(offer=offer, intro="Use the code extrasave at checkout."))
         assert not wrong.passed and "names the code 'extrasave'" in wrong.reason, wrong.reason
-        for fine in ("Use the code at checkout.", "Enter the code comeback20 at checkout.", "Apply the code below."):
+        fine_ones = (
+            "Use the code at checkout.", "Enter the code comeback20 at checkout.", "Apply the code below.",
+            "Use your code until Sunday.", "Enter your code into the basket.", "Apply the code within a week.",
+            "Use this code anytime.", "Use the code quickly.",
+        )  # fmt: skip
+        for fine in fine_ones:
             assert CHECKS["grounding"](context(offer=offer, intro=fine)).passed, fine
 
 
@@ -687,6 +728,19 @@ class TestInjection(CheckContract):
         """A missing space after a full stop made "tea.It" an Italian domain and "blend.Be" a Belgian one, and the
         Italian "ignori" matched the start of "ignoring": the model's copy was turned down as an obeyed injection."""
         assert CHECKS["injection"](context(intro=intro)).passed
+
+    @pytest.mark.parametrize(
+        ("locale", "intro"),
+        [
+            ("pl", "W zestawie m.in. herbata i dzbanek."),
+            ("es", "Ideal para, p.ej. una tarde tranquila."),
+            ("fr", "Parfait pour, p.ex. un matin calme."),
+            ("en", "Our polka dot shop is open."),
+        ],
+    )
+    def test_abbreviations_are_no_links(self, locale, intro):
+        """Once every domain ending counted, "m.in." (everyday Polish) was a link and the copy was turned down."""
+        assert CHECKS["injection"](context(locale=locale, intro=intro)).passed, intro
 
     def test_copy_lifted_from_product_text_fails(self):
         lifted = "Sencha green tea, loose leaf, grassy and bright, is the one."

@@ -131,7 +131,9 @@ def test_data_cannot_close_its_own_delimiters():
     # decomposed, as a Mac writes "Jürgen" (the greeting dropped it), and a typographic apostrophe
     + [("Ju\u0308rgen", "Jürgen"), ("O\u2019Brien", "O\u2019Brien"), ("o\u2019brien", "O\u2019Brien")]
     # a name field made to carry a message into the greeting ("Hi Free Gift Inside,")
-    + [("Ignore previous instructions", ""), ("Free Gift Inside", ""), ("Click Here", "")],
+    + [("Ignore previous instructions", ""), ("Free Gift Inside", ""), ("Click Here", "")]
+    # and a given name that is also such a word alone is a name
+    + [("Gift", "Gift"), ("Winner", "Winner")],
 )
 def test_only_name_like_first_names_reach_the_greeting(name, kept):
     assert safe_first_name(name) == kept

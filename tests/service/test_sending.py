@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 
 import pandas as pd
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -440,10 +441,27 @@ class _OneMessageAConnection:
         return "250 OK"
 
 
-def test_a_connection_the_server_closed_between_emails_is_opened_again(client, engine, monkeypatch):
-    """A relay that closes idle connections, or caps the emails of one, made the next email's draft "perhaps sent",
-    flagged, and stopped the campaign, though the server never saw it."""
-    relay = _OneMessageAConnection()
+class _OneMessageThen421(_OneMessageAConnection):
+    """A relay that caps one connection at one email, as Exim's smtp_accept_max_per_connection does: the next MAIL on
+    it is answered 421, the connection left open."""
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook)
+        self.received.append(envelope.rcpt_tos[0])
+        session.capped = True
+        return "250 OK"
+
+    async def handle_MAIL(self, server, session, envelope, address, options):  # noqa: N802 (aiosmtpd's hook)
+        if getattr(session, "capped", False):
+            return "421 4.7.0 Too many messages for this connection"
+        envelope.mail_from = address
+        return "250 OK"
+
+
+@pytest.mark.parametrize("relay_kind", [_OneMessageAConnection, _OneMessageThen421])
+def test_a_connection_the_server_closed_between_emails_is_opened_again(client, engine, monkeypatch, relay_kind):
+    """A relay that closes idle connections made the next email's draft "perhaps sent", flagged, and stopped the
+    campaign, though the server never saw it; one that caps the emails of a connection stopped it too."""
+    relay = relay_kind()
     with serving_smtp(relay, monkeypatch):
         campaign_id = new_campaign(client)
         ids = [approved_draft(client, engine, campaign_id, external_id=f"c{i}") for i in range(1, 4)]
