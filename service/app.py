@@ -23,11 +23,13 @@ from service.errors import (
     DraftReplaced,
     NumberOutOfRange,
     TailorError,
+    TextHoldsNul,
     Unauthorized,
     as_told,
     error_body,
     field_path,
     is_database_busy,
+    is_nul_in_text,
     is_number_out_of_range,
     storage_unavailable,
 )
@@ -162,7 +164,10 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     @app.exception_handler(DataError)
     async def number_out_of_range(request: Request, error: Exception):
         """A number past the database's integers that no field's bounds caught is the API's 422, never a plain-text
-        500 (SQLite's driver raises OverflowError, PostgreSQL a DataError)."""
+        500 (SQLite's driver raises OverflowError, PostgreSQL a DataError); so is a text with a NUL character that
+        PostgreSQL's driver refused (an id in the path)."""
+        if is_nul_in_text(error):
+            return await tailor_error(request, TextHoldsNul())
         if not is_number_out_of_range(error):
             raise error
         log.warning("number out of range", extra={"path": request.url.path, "error": str(error)})
@@ -178,7 +183,18 @@ def create_app(engine: Engine | None = None) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse | HTMLResponse:
-        """No such endpoint (404) or method (405): the API's error body, or a page on the review page."""
+        """No such endpoint (404) or method (405, its Allow header naming every method the path takes), a body that
+        could not be read (not UTF-8: the 422 of a body that is not JSON), or one too large (413): the API's error
+        body, or a page on the review page."""
+        headers = getattr(error, "headers", None)
+        if error.status_code == 400 and str(error.detail) == "There was an error parsing the body":
+            problem = {"field": "body", "message": "is not JSON text in UTF-8"}
+            message = "body: is not JSON text in UTF-8"
+            if is_review_page(request):
+                return error_page(request, 422, message)
+            return JSONResponse({"error": "InvalidRequest", "message": message, "problems": [problem]}, 422)
+        if error.status_code == 405:
+            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
         kind, message = {
             404: ("NotFound", f"There is no {request.url.path}; the API's endpoints are listed at /docs."),
             405: ("MethodNotAllowed", f"{request.url.path} does not take {request.method}."),
@@ -190,9 +206,20 @@ def create_app(engine: Engine | None = None) -> FastAPI:
                 request, error.status_code, f"There is no page at {request.url.path}." if missing else message
             )
         body = {"error": kind, "message": message, "problems": []}
-        return JSONResponse(body, status_code=error.status_code, headers=getattr(error, "headers", None))
+        return JSONResponse(body, status_code=error.status_code, headers=headers)
 
     return app
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route takes at the request's path (Starlette's 405 named the first matching route's)."""
+    from starlette.routing import Match
+
+    def taken(method: str) -> bool:
+        scope = {**request.scope, "method": method}
+        return any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes)
+
+    return [method for method in ("GET", "POST", "PUT", "PATCH", "DELETE") if taken(method)]
 
 
 def _request_problem(error: dict) -> dict[str, str]:

@@ -69,7 +69,7 @@ def require_key(
     key = header or (bearer.credentials if bearer else None)
     authorization = request.headers.get("Authorization", "")
     if not key and authorization:  # a key sent in another scheme ("Basic KEY") is not taken for no key at all
-        scheme = authorization.split()[0]
+        scheme = (authorization.split() or [""])[0]  # a header of whitespace alone names no scheme
         raise Unauthorized(f"The Authorization header must be 'Bearer KEY', not '{scheme[:20]} …'; or send the key as "
                            "the X-API-Key header.")  # fmt: skip
     token = request.cookies.get(REVIEW_COOKIE)

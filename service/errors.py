@@ -138,6 +138,21 @@ class NumberOutOfRange(TailorError):
         )
 
 
+class TextHoldsNul(TailorError):
+    """A text of the request (an id in its path, a query value) holds a NUL character, which PostgreSQL cannot
+    store; request bodies refuse one by name (service.schemas.RequestBody), this is the answer for the rest."""
+
+    status_code = 422
+
+    def __init__(self) -> None:
+        super().__init__("A text in the request holds a NUL character (\\x00), which no text may; nothing was done.")
+
+
+def is_nul_in_text(error: BaseException) -> bool:
+    """Whether ``error`` is PostgreSQL's driver refusing a text with a NUL character."""
+    return "cannot contain NUL" in str(getattr(error, "orig", error))
+
+
 def is_number_out_of_range(error: BaseException) -> bool:
     """Whether ``error`` is the database refusing a number past its integers: the SQLite driver's OverflowError,
     PostgreSQL's numeric_value_out_of_range."""

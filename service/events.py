@@ -62,7 +62,8 @@ def ingest_events(session: Session, events: list[EventIn]) -> dict[str, Any]:
                 if event.send_id is None and event.message_id is None
                 else f"unknown {which}"
             )
-            problems.append(Problem(None, f"events[{index}]", reason, "field"))
+            field = "" if event.send_id is None and event.message_id is None else f".{which.split()[0]}"
+            problems.append(Problem(None, f"events[{index}]{field}", reason, "field"))
             continue
         # An event without a time happened now, which is never refused: an unsubscribe must always be taken.
         if event.occurred_at is None:

@@ -21,6 +21,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
 from starlette.requests import cookie_parser
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -78,7 +79,13 @@ class IdempotencyKeys:
                 return
             body, more = b"", True
             while more:
-                message = await receive()
+                try:
+                    message = await receive()
+                except HTTPException as too_large:  # a body sent in chunks, past the size limit: its 413
+                    await _refused(413, "ContentTooLarge", str(too_large.detail), {"Connection": "close"})(
+                        scope, receive, send
+                    )
+                    return
                 body += message.get("body", b"")
                 more = message.get("more_body", False) and message["type"] == "http.request"
             key_hash = hashlib.sha256(f"{sender}\0{key}".encode()).hexdigest()

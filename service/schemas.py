@@ -82,6 +82,28 @@ COUNT_MAX = 2**31 - 1
 CONVERSION_VALUE_MAX = 1e12
 
 
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple | set):
+        return any(_holds_nul(item) for item in value)
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    return False
+
+
+class RequestBody(BaseModel):
+    """A request's JSON body. No text in it may hold a NUL character: PostgreSQL cannot store one (the request
+    failed with a plain-text 500 there, and was stored on SQLite), and no name, copy or id needs one."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if _holds_nul(value):
+            raise ValueError("holds a NUL character (\\x00), which no text may")
+        return value
+
+
 class ProblemOut(BaseModel):
     """One problem of a refused request: the request's `field`, or an uploaded file's `row` and `column`."""
 
@@ -118,7 +140,7 @@ class ImportResult(BaseModel):
     audience_status_url: str | None = None
 
 
-class ErasureLiftIn(BaseModel):
+class ErasureLiftIn(RequestBody):
     """Someone erased who signed up again of their own will, by the customer id they were erased under, their
     address, or both."""
 
@@ -199,11 +221,11 @@ COMMENT_MAX = 5000  # characters of a review's comment, through the API and the 
 Comment = Annotated[str, Field(max_length=COMMENT_MAX)]
 
 
-class CampaignIn(BaseModel):
+class CampaignIn(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-    brand: str = Field(min_length=1, description="Brand kit name, one of prompts/brands/*.yaml")
+    brand: str = Field(min_length=1, max_length=100, description="Brand kit name, one of prompts/brands/*.yaml")
     campaign_type: CampaignType
     audience_query: str | None = Field(
         default=None, description="Optional filter, e.g. `segment in (at_risk, cant_lose) and clv > 100`"
@@ -346,7 +368,7 @@ ExpectedRevision = Annotated[
 ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
 
 
-class VariantEdit(BaseModel):
+class VariantEdit(RequestBody):
     """A copywriter's edit, from the API or the review page alike: the one place its limits are set."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -367,7 +389,7 @@ class VariantEdit(BaseModel):
         return intro.replace("\r\n", "\n").replace("\r", "\n") if intro is not None else None
 
 
-class ApproveIn(BaseModel):
+class ApproveIn(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     variant_id: BodyId | None = None
@@ -380,7 +402,7 @@ class ApproveIn(BaseModel):
     expected_revision: ExpectedRevision = None
 
 
-class ApprovePendingIn(BaseModel):
+class ApprovePendingIn(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     reviewer: Reviewer = ""
@@ -396,7 +418,7 @@ class PendingApproved(BaseModel):
     )  # fmt: skip
 
 
-class RejectIn(BaseModel):
+class RejectIn(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     reviewer: Reviewer = ""
@@ -404,7 +426,7 @@ class RejectIn(BaseModel):
     expected_revision: ExpectedRevision = None
 
 
-class EventIn(BaseModel):
+class EventIn(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     send_id: SendReference | None = Field(
@@ -412,7 +434,7 @@ class EventIn(BaseModel):
         description="the send: Tailor's id, a number (the `id` GET /customers/{id}/sends gives), or for an imported "
         "send the shop's own id, a string (its `send_id` there, as the sends file gave it); else `message_id`",
     )
-    message_id: str | None = None
+    message_id: str | None = Field(None, max_length=998, description="the send's Message-ID (a header line's length)")
     event_id: str | None = Field(
         None, min_length=1, max_length=EVENT_ID_MAX,
         description="the email service's own id for the event: one whose send already has an event with this id "
@@ -441,7 +463,7 @@ class EventIn(BaseModel):
         return value
 
 
-class EventsIn(BaseModel):
+class EventsIn(RequestBody):
     events: list[EventIn] = Field(min_length=1, max_length=10_000)
 
 
@@ -551,7 +573,7 @@ class ModelKindOut(BaseModel):
     versions: list[ModelVersionOut] = Field(description="the kept versions, newest first (TAILOR_MODELS_KEPT)")
 
 
-class UseModelVersion(BaseModel):
+class UseModelVersion(RequestBody):
     """A kept version to make the current one."""
 
     model_config = ConfigDict(extra="forbid")

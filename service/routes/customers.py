@@ -120,9 +120,9 @@ def list_products(
     return [customer_ops.product_out(p) for p in customer_ops.list_products(session, category, in_stock, limit, offset)]
 
 
-@router.get("/products/{sku}", response_model=ProductOut, responses=errors(404))
+@router.get("/products/{sku:external_id}", response_model=ProductOut, responses=errors(404))
 def get_product(sku: str, session: SessionDep, _key: ApiKeyDep) -> ProductOut:
-    """One product by its sku."""
+    """One product by its sku (one holding "/" too: `A%2F1` or `A/1`)."""
     return customer_ops.product_out(customer_ops.get_product(session, sku))
 
 

@@ -130,7 +130,7 @@ def test_events_of_a_send_erased_with_its_customer_are_skipped_and_the_batch_rec
             ingest_events(session, [*batch, EventIn(send_id=kept + erased + 1, kind="open")])
     assert (
         str(refused.value)
-        == f"events rejected, nothing was written: field 'events[3]': unknown send_id {kept + erased + 1}"
+        == f"events rejected, nothing was written: field 'events[3].send_id': unknown send_id {kept + erased + 1}"
     )
     engine.dispose()
 

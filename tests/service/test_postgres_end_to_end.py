@@ -160,3 +160,15 @@ def test_campaigns_created_at_the_same_moment_each_get_an_id_of_their_own_on_pos
         answers = list(pool.map(lambda body: client.post("/campaigns", json=body), bodies))
     assert [answer.status_code for answer in answers] == [201] * 12, [a.text for a in answers if a.status_code != 201]
     assert len({answer.json()["id"] for answer in answers}) == 12
+
+
+def test_a_nul_character_in_a_request_is_refused_by_name_not_a_plain_text_500_on_postgres(pg_client):
+    """PostgreSQL cannot store a NUL character: ids in the path and texts in bodies that held one were a plain-text
+    500 (and were stored on SQLite)."""
+    client, _ = pg_client
+    for path in ("/customers/C%00X", "/products/%00", "/jobs/%00"):
+        answer = client.get(path)
+        assert answer.status_code in (404, 422) and answer.json()["error"], (path, answer.text)
+    body = {"name": "a\u0000b", "brand": "hearth", "campaign_type": "vip"}
+    refused = client.post("/campaigns", json=body)
+    assert refused.status_code == 422 and refused.json()["problems"][0]["field"] == "name", refused.text
