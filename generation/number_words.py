@@ -58,8 +58,8 @@ for _locale, _words in _TENS.items():
         TENS |= {word: 10 * (i + 2) for i, word in enumerate(_tens)}
 TENS["quatre-vingts"] = 80  # "quatre-vingts pour cent"
 WORDS |= TENS
-HUNDREDS = {"hundred": 100, "hundert": 100, "honderd": 100, "cent": 100, "cien": 100, "ciento": 100, "cento": 100,
-            "cem": 100, "sto": 100, "сто": 100}  # fmt: skip
+HUNDREDS = {"hundred": 100, "hundert": 100, "honderd": 100, "cent": 100, "cents": 100, "cien": 100, "ciento": 100,
+            "cento": 100, "cem": 100, "sto": 100, "сто": 100}  # fmt: skip
 # Words that join a number's parts ("twenty-five", "vinte e cinco", "trente et un", "двадесет и пет") and say
 # nothing themselves.
 _JOINING = {"and", "et", "y", "e", "i", "и"}
@@ -78,7 +78,7 @@ _HUNDRED_WORDS = {_plain(word): value for word, value in HUNDREDS.items()}
 _UNITS_FIRST = re.compile(r"^(?P<unit>\w+?)(?:und|ën|en)(?P<tens>\w+)$")
 # A share or an amount of money after a number. Money only in words that are nothing else: "five pounds of tea" is
 # a weight, "deux cents avis" two hundred reviews, "un franc succès" a success, "two cents" a saying,
-# "pięć złotych gwiazdek" five golden stars.
+# "pięć złotych gwiazdek" five golden stars (so złoty, pence, cents and a franc in words are not read).
 _SHARE = r"percent\b|per cent\b|prozent\b|procent\w*|процент\w*|pour cent\b|por ciento\b|per cento\b|por cento\b"
 _MONEY = (
     r"euros?\b|dollars?\b|bucks\b|pounds?(?=\s+off\b)|quid\b|francs\b|franken\b|евро\b|долара?\b|долари\b|"
@@ -147,6 +147,12 @@ def value_of(words: list[str]) -> float | None:
 
 
 _IS_SHARE = re.compile(_SHARE, re.IGNORECASE)
+# Money off or free, in the words after a share: "one hundred percent off", "cent pour cent de remise".
+_OFF_AFTER = re.compile(
+    r"\W+(?:\w+\W+){0,2}?(?:off|discount\w*|free|rabatt\w*|gratis|remise|réduction|offert\w*|gratuit\w*|"
+    r"descuento\w*|sconto|desconto|korting|zniżk\w*|rabat\w*|скидк\w*|отстъпк\w*|безплатн\w*|бесплатн\w*)\b",
+    re.IGNORECASE,
+)
 
 
 def spelled_amounts(text: str) -> list[tuple[str, float | None, str]]:
@@ -169,7 +175,8 @@ def spelled_amounts(text: str) -> list[tuple[str, float | None, str]]:
         if number:
             kind = "share" if _IS_SHARE.fullmatch(match["unit"]) else "money"
             value = value_of(number)
-            if kind == "share" and value == 100:  # "a hundred percent natural", "cent pour cent": a saying
+            # "a hundred percent natural", "cent pour cent": a saying, unless money off follows ("100 % off")
+            if kind == "share" and value == 100 and not _OFF_AFTER.match(text, match.end()):
                 continue
             found.append((f"{' '.join(number)} {match['unit']}", value, kind))
     for match in _FRACTION_OFF.finditer(text):

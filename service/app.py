@@ -202,9 +202,11 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         }.get(error.status_code, ("HTTPError", str(error.detail)))
         if is_review_page(request):
             missing = error.status_code == 404
-            return error_page(
+            page = error_page(
                 request, error.status_code, f"There is no page at {request.url.path}." if missing else message
             )
+            page.headers.update(headers or {})
+            return page
         body = {"error": kind, "message": message, "problems": []}
         return JSONResponse(body, status_code=error.status_code, headers=headers)
 
@@ -212,14 +214,21 @@ def create_app(engine: Engine | None = None) -> FastAPI:
 
 
 def allowed_methods(request: Request) -> list[str]:
-    """Every method some route takes at the request's path (Starlette's 405 named the first matching route's)."""
-    from starlette.routing import Match
+    """Every method some route takes at the request's path (Starlette's 405 named the first matching route's):
+    matched on the whole path, from the app's root, also for a request answered inside a mount (the static files:
+    GET and HEAD)."""
+    from starlette.routing import Match, Mount
 
-    def taken(method: str) -> bool:
-        scope = {**request.scope, "method": method}
-        return any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes)
-
-    return [method for method in ("GET", "POST", "PUT", "PATCH", "DELETE") if taken(method)]
+    scope = {**request.scope, "path": request.url.path, "root_path": ""}
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Mount):
+            if route.matches(scope)[0] != Match.NONE:
+                methods |= {"GET", "HEAD"}
+            continue
+        methods |= {m for m in ("GET", "POST", "PUT", "PATCH", "DELETE")
+                    if route.matches({**scope, "method": m})[0] == Match.FULL}  # fmt: skip
+    return [m for m in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE") if m in methods]
 
 
 def _request_problem(error: dict) -> dict[str, str]:

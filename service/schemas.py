@@ -578,7 +578,7 @@ class UseModelVersion(RequestBody):
 
     model_config = ConfigDict(extra="forbid")
 
-    version: str = Field(min_length=1, examples=["20261201T100706158903Z"])
+    version: str = Field(min_length=1, max_length=64, examples=["20261201T100706158903Z"])
 
 
 class SendEventOut(BaseModel):

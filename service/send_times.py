@@ -46,14 +46,16 @@ def best_hours(session: Session, customer_ids: list[str]) -> list[SendTimeOut]:
 def campaign_send_times(
     session: Session, campaign_id: int, limit: int | None = None, offset: int = 0
 ) -> list[SendTimeOut]:
-    """The best send hour of each customer with a draft in the campaign, in the drafts' order (``limit`` of them
-    from ``offset``; all without it)."""
+    """The best send hour of each customer with a draft in the campaign, in the audience's order, the order a send
+    mails them in (``limit`` of them from ``offset``; all without it)."""
+    from service.drafts import AUDIENCE_ORDER  # service.drafts reads approval times from here
+
     customer_ids = list(
         session.scalars(
             select(Customer.external_id)
             .join(Draft, Draft.customer_id == Customer.id)
             .where(Draft.campaign_id == campaign_id)
-            .order_by(Draft.id)
+            .order_by(*AUDIENCE_ORDER)
             .limit(limit)
             .offset(offset)
         )

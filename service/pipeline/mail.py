@@ -66,15 +66,15 @@ class MailServer:
 
     def __init__(self, settings: SmtpSettings) -> None:
         self.settings = settings
-        self._connections = ExitStack()
+        self._connection = ExitStack()  # the open connection's alone: one reopened lets the last go
         self.smtp: smtplib.SMTP | None = None
 
     def __enter__(self) -> MailServer:
-        self.smtp = self._connections.enter_context(smtp_connection(self.settings))
+        self.smtp = self._connection.enter_context(smtp_connection(self.settings))
         return self
 
     def __exit__(self, *raised) -> bool | None:
-        return self._connections.__exit__(*raised)
+        return self._connection.__exit__(*raised)
 
     def ready(self) -> smtplib.SMTP:
         """The connection, asked first whether it still answers (NOOP); a new one when it does not. Raises
@@ -101,8 +101,10 @@ class MailServer:
     def _reopen(self) -> None:
         """A new connection; NotReopened, saying why, when none can be opened."""
         self.smtp.close()
+        self._connection.close()  # its QUIT to a closed connection is answered by nothing, and costs nothing
+        self._connection = ExitStack()
         try:
-            self.smtp = self._connections.enter_context(smtp_connection(self.settings))
+            self.smtp = self._connection.enter_context(smtp_connection(self.settings))
         except MailServerUnavailable as error:
             raise NotReopened(421, f"closed, and not opened again: {error}") from error
 

@@ -397,11 +397,28 @@ def _skip(engine: Engine, draft_id: int, why: str, answer: str, bounced: bool = 
         draft.flag_reasons = [*draft.flag_reasons, f"{why}: {answer}"]
         # The job's result reaches a webhook's receiver, whom an erasure cannot reach: the server's answer there
         # without the address it names (the draft's reason, for the reviewer, keeps it).
-        told = _ADDRESS.sub("[address]", answer)
+        told = _without_address(answer, draft.customer.email)
         return {"draft_id": draft_id, "customer_id": draft.customer.external_id, "answer": told}
 
 
-_ADDRESS = re.compile(r"<?[^\s<>\"'(),;:]+@[^\s<>\"'(),;:]+>?")
+# An address as a mail server's answer writes it: any character an address's local part may hold (O'Neil's too),
+# an @ and a domain, in angle brackets or not.
+_ADDRESS = re.compile(r"<?[\w.!#$%&'*+/=?^`{|}~-]+@[\w.-]+>?")
+
+
+def _without_address(answer: str, address: str | None) -> str:
+    """``answer`` with the customer's ``address`` (as stored, or in the ASCII form sent over SMTP) and anything
+    else shaped like an address put as "[address]"."""
+    for known in {address or "", *_sent_forms(address)} - {""}:
+        answer = re.sub(f"<?{re.escape(known)}>?", "[address]", answer, flags=re.IGNORECASE)
+    return _ADDRESS.sub("[address]", answer)
+
+
+def _sent_forms(address: str | None) -> set[str]:
+    try:
+        return {smtp_address(address, smtputf8=False)} if address else set()
+    except (AddressNotDeliverable, ValueError):
+        return set()
 
 
 def _due_campaigns(engine: Engine, now: datetime) -> list[int]:

@@ -79,34 +79,43 @@ def refresh_audience(engine: Engine, progress: ProgressFn | None = None) -> dict
         # its second report). A batch of customers' profiles is put in words and written at a time: a profile with
         # its reasons takes a few KB, too much to hold for every customer of a big shop at once.
         with during_write_transaction(progress):
-            segment_of: list[str | None] = []
-            for batch in batches(ids.items()):
-                report(
-                    60 + 39 * len(segment_of) // max(len(ids), 1),
-                    100,
-                    f"saving profiles: {len(segment_of):,} of {len(ids):,}",
-                )
-                if orders.empty:
-                    updates = [{"id": cid, "segment": None, "profile": {}, **profile_columns({})} for _, cid in batch]
-                else:
-                    known = profiles.index.intersection([external for external, _ in batch], sort=False)
-                    rows = profiles.loc[known].to_dict("index") if len(known) else {}
-                    updates = [
-                        _profile_update(cid, rows.get(external, {}), as_of, horizon_days) for external, cid in batch
-                    ]
-                session.execute(update(Customer), updates)
-                segment_of += [u["segment"] for u in updates]
-            segments_of = pd.DataFrame({"customer_id": list(ids), "segment": segment_of})
-            session.add(
-                AudienceSnapshot(
-                    as_of=as_of, horizon_days=horizon_days,
-                    segments=segment_kpis(segments_of, orders, pd.Timestamp(as_of), horizon_days),
-                )
-            )  # fmt: skip
-            session.commit()  # before the held progress is written, from another connection
+            try:
+                segment_of = _save_profiles(session, ids, profiles, orders, as_of, horizon_days, report)
+                session.commit()  # before the held progress is written, from another connection
+            except BaseException:  # a cancel or an error: the lock goes before the held figures are written
+                session.rollback()
+                raise
     report(100, 100, "audience recomputed")
     segments = pd.Series([segment or NO_ORDERS for segment in segment_of]).value_counts().to_dict()
     return {"as_of": as_of.isoformat(), "horizon_days": horizon_days, "customers": len(ids), "segments": segments}
+
+
+def _save_profiles(
+    session, ids: dict[str, int], profiles: pd.DataFrame, orders: pd.DataFrame, as_of: date, horizon_days: int, report
+) -> list[str | None]:
+    """Write every customer's segment and profile, a batch at a time, and the audience snapshot; each customer's
+    segment, in the order of ``ids``."""
+    segment_of: list[str | None] = []
+    for batch in batches(ids.items()):
+        report(
+            60 + 39 * len(segment_of) // max(len(ids), 1), 100, f"saving profiles: {len(segment_of):,} of {len(ids):,}"
+        )
+        if orders.empty:
+            updates = [{"id": cid, "segment": None, "profile": {}, **profile_columns({})} for _, cid in batch]
+        else:
+            known = profiles.index.intersection([external for external, _ in batch], sort=False)
+            rows = profiles.loc[known].to_dict("index") if len(known) else {}
+            updates = [_profile_update(cid, rows.get(external, {}), as_of, horizon_days) for external, cid in batch]
+        session.execute(update(Customer), updates)
+        segment_of += [u["segment"] for u in updates]
+    segments_of = pd.DataFrame({"customer_id": list(ids), "segment": segment_of})
+    session.add(
+        AudienceSnapshot(
+            as_of=as_of, horizon_days=horizon_days,
+            segments=segment_kpis(segments_of, orders, pd.Timestamp(as_of), horizon_days),
+        )
+    )  # fmt: skip
+    return segment_of
 
 
 def _profile_update(customer_pk: int, row: dict[str, Any], as_of: date, horizon_days: int) -> dict[str, Any]:

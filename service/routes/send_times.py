@@ -24,7 +24,8 @@ def campaign_send_times(
     campaign_id: DatabaseId, session: SessionDep, _key: ApiKeyDep,
     limit: int = Query(1000, ge=1, le=1000), offset: OffsetQuery = 0,
 ) -> list[SendTimeOut]:  # fmt: skip
-    """The best send hour of each customer with a draft in the campaign, a page at a time in the drafts' order (a
-    campaign of a million customers was one answer of 64 MB)."""
+    """The best send hour of each customer with a draft in the campaign, a page at a time in the audience's order,
+    the order a send mails them in (a campaign of a million customers was one answer of 64 MB): ask again with
+    `offset` moved on by `limit` until a page comes back shorter than `limit`."""
     campaign_ops.get_campaign(session, campaign_id)
     return send_times.campaign_send_times(session, campaign_id, limit=limit, offset=offset)

@@ -641,6 +641,20 @@ class TestAmountsInWords:
         assert CHECKS["grounding"](context(locale=locale, offer=offer, intro=intro)).passed
 
     @pytest.mark.parametrize(
+        ("locale", "intro", "said"),
+        [
+            ("en", "Twenty percent off with BACK20, plus one hundred percent off your second order.", "one hundred"),
+            ("fr", "Vingt pour cent de remise avec BACK20, et deux cents euros offerts.", "deux cents euros"),
+        ],
+    )
+    def test_a_hundred_percent_off_or_hundreds_in_french_are_amounts(self, locale, intro, said):
+        """Once "a hundred percent" was a saying, "one hundred percent off" passed, and "deux cents euros" (200 EUR
+        free) was not read at all."""
+        offer = Offer(kind="percent_off", value=20, code="BACK20")
+        result = CHECKS["grounding"](context(locale=locale, offer=offer, intro=intro))
+        assert not result.passed and said in result.reason, result.reason
+
+    @pytest.mark.parametrize(
         ("locale", "intro"),
         [
             ("en", "A hundred percent organic leaves."),

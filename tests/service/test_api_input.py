@@ -209,6 +209,10 @@ def test_hostile_input_gets_the_api_s_error_body_naming_what_is_wrong(client):
 
     wrong_method = client.put("/campaigns")
     assert wrong_method.status_code == 405 and wrong_method.headers["allow"] == "GET, POST"
+    assert client.post("/static/review.css").headers["allow"] == "GET, HEAD"  # answered inside a mount
+    assert client.put("/review/drafts/1").headers["allow"] == "GET"  # the review page's 405 too
+    long_version = client.post("/models/recommender/current", json={"version": "zz" * 500_000})
+    assert long_version.status_code == 422 and len(long_version.content) < 5_000
 
     blank = client.get("/customers", headers={"X-API-Key": "", "Authorization": b"\xa0"})
     assert blank.status_code == 401 and blank.json()["error"], blank.text

@@ -206,3 +206,31 @@ def test_an_audience_of_many_batches_is_refreshed_by_its_job_on_sqlite(client, e
     assert client.get("/segments").status_code == 200
     trained = wait_for_job(client, client.post("/train", params={"model": "popularity"}).json()["job_id"])
     assert trained["status"] == "succeeded", trained["error"]  # its audience step, too
+
+
+def test_a_refresh_cancelled_while_it_writes_keeps_its_last_figures(client, engine, demo_files, monkeypatch):
+    """The held figures were written, from another connection, before the refresh's transaction had rolled back:
+    the write waited out the busy timeout, failed, and the job's row lost them."""
+    from service.db import batches as batching
+    from service.pipeline import training
+
+    for kind in ("customers", "products"):
+        assert upload(client, kind, demo_files[kind]).status_code == 200
+
+    def slow_batches(values):
+        for batch in batching.batches(values, size=10):
+            time.sleep(0.3)
+            yield batch
+
+    monkeypatch.setattr(training, "batches", slow_batches)
+    path = demo_files["orders"]
+    imported = client.post("/imports/orders", files={"file": (path.name, path.read_bytes(), "text/csv")})
+    job_id = imported.json()["audience_job_id"]
+    time.sleep(2.0)  # into the saving of profiles
+    assert client.post(f"/jobs/{job_id}/cancel").status_code in (200, 202)
+    deadline = time.monotonic() + 60
+    while (job := client.get(f"/jobs/{job_id}").json())["status"] in {"queued", "running", "cancelling"}:
+        assert time.monotonic() < deadline, job
+        time.sleep(0.2)
+    assert job["status"] == "cancelled", job
+    assert job["message"].startswith("saving profiles: ") and " of " in job["message"], job["message"]

@@ -387,6 +387,10 @@ def test_a_refused_address_is_not_in_the_job_s_result_a_webhook_carries(client, 
     [refused] = job["result"]["refused"]
     assert refused["customer_id"] == "c2" and "c2@example.com" not in str(job)
     assert refused["answer"] == "550 5.1.1 [address]: Recipient address rejected: User unknown"
+    from service.pipeline.sending import _without_address
+
+    answer = '550 5.1.1 <mary.o\'neil@example.com>: no such user; "a b"@example.com too'  # an apostrophe, a quote
+    assert _without_address(answer, '"a b"@example.com') == "550 5.1.1 [address]: no such user; [address] too"
     with session_scope(engine) as session:
         assert "<c2@example.com>: Recipient address rejected" in session.get(Draft, ids[1]).flag_reasons[-1]
 
