@@ -147,10 +147,11 @@ def value_of(words: list[str]) -> float | None:
 
 
 _IS_SHARE = re.compile(_SHARE, re.IGNORECASE)
-# Money off or free, in the words after a share: "one hundred percent off", "cent pour cent de remise".
+# Money off straight after a share, or after one linking word: "one hundred percent off", "cent pour cent de
+# remise", "сто процентов скидки" ("free" is the promise checks' to hold: "a hundred percent caffeine-free" is not).
 _OFF_AFTER = re.compile(
-    r"\W+(?:\w+\W+){0,2}?(?:off|discount\w*|free|rabatt\w*|gratis|remise|réduction|offert\w*|gratuit\w*|"
-    r"descuento\w*|sconto|desconto|korting|zniżk\w*|rabat\w*|скидк\w*|отстъпк\w*|безплатн\w*|бесплатн\w*)\b",
+    r"\s+(?:(?:de|di|of|в|на)\s+)?(?:off|discount\w*|rabatt\w*|remise|réduction|descuento\w*|sconto|desconto|"
+    r"korting|zniżk\w*|rabat\w*|скидк\w*|отстъпк\w*)\b(?!-)",
     re.IGNORECASE,
 )
 

@@ -215,11 +215,12 @@ def create_app(engine: Engine | None = None) -> FastAPI:
 
 def allowed_methods(request: Request) -> list[str]:
     """Every method some route takes at the request's path (Starlette's 405 named the first matching route's):
-    matched on the whole path, from the app's root, also for a request answered inside a mount (the static files:
-    GET and HEAD)."""
+    matched from the app's root (under a root path too), also for a request answered inside a mount (the static
+    files: GET and HEAD)."""
     from starlette.routing import Match, Mount
 
-    scope = {**request.scope, "path": request.url.path, "root_path": ""}
+    root = request.scope.get("app_root_path", request.scope.get("root_path", ""))
+    scope = {**request.scope, "root_path": root}
     methods: set[str] = set()
     for route in request.app.router.routes:
         if isinstance(route, Mount):

@@ -666,6 +666,7 @@ class TestAmountsInWords:
             ("en", "Here are our two cents on brewing."),
             ("en", "Five pounds of loose leaf tea, no less."),
             ("pl", "Pięć złotych gwiazdek od klientów."),
+            ("en", "Our tins are a hundred percent plastic-free."),
             ("ru", "Две левые руки не помешают."),
             ("it", "Per i Suoi eventi euro e non solo."),
         ],
@@ -673,6 +674,15 @@ class TestAmountsInWords:
     def test_sayings_with_numbers_in_words_are_no_amounts(self, locale, intro):
         """After amounts in words were read, these were each an unbacked amount, and the model's copy went."""
         assert CHECKS["grounding"](context(locale=locale, intro=intro)).passed, intro
+
+    @pytest.mark.parametrize(
+        ("locale", "intro"),
+        [("de", "Hundert Prozent Bio, Versand gratis."), ("es", "Cien por ciento natural, envío gratis.")],
+    )
+    def test_a_hundred_percent_before_free_shipping_is_still_a_saying(self, locale, intro):
+        """A word for free after "a hundred percent" made it money off, and the model's good copy went."""
+        offer = Offer(kind="free_shipping")
+        assert CHECKS["grounding"](context(locale=locale, offer=offer, intro=intro)).passed, intro
 
     @pytest.mark.parametrize(
         ("locale", "value", "intro"),

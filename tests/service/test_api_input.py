@@ -234,3 +234,14 @@ def test_a_product_whose_sku_holds_a_slash_can_be_read(client):
     for path in ("/products/A%2F1", "/products/A/1"):
         answer = client.get(path)
         assert answer.status_code == 200 and answer.json()["sku"] == "A/1", (path, answer.text)
+
+
+def test_a_405_names_every_method_of_the_path_under_a_root_path_too(engine, api_key):
+    """Behind a proxy that serves the API under a prefix, every 405 named no method."""
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+
+    with TestClient(create_app(engine), root_path="/mail", headers={"X-API-Key": api_key}) as prefixed:
+        assert prefixed.put("/mail/campaigns").headers["allow"] == "GET, POST"
+        assert prefixed.post("/mail/static/review.css").headers["allow"] == "GET, HEAD"
