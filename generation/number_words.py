@@ -2,8 +2,8 @@
 "half off"): what the grounding check reads as the number it is, so that an amount the model spelled out is held
 to the data as one written in digits is.
 
-Only numbers next to a unit of money or a share are read (a "one" or a "first" in a sentence is no amount). A
-spelled number whose value cannot be worked out is read as None: not a fact of the data, so not backed.
+Only numbers next to a unit of money or a share are read (a "one" or a "first" in a sentence is no amount); the
+words before the unit that are not a number's end it.
 """
 
 from __future__ import annotations
@@ -132,17 +132,11 @@ def _parts(word: str) -> list[tuple[str, int]] | None:
     return parts or None
 
 
-def value_of(words: list[str]) -> float | None:
-    """The number ``words`` spell (joining words and hyphens allowed), or None where this module cannot read it."""
+def _value(parts: list[tuple[str, int]]) -> float:
+    """The number ``parts`` (``_parts``, word after word) spell."""
     current = 0
-    for word in words:
-        if _plain(word) in _JOINING:
-            continue
-        parts = _parts(word)
-        if parts is None:
-            return None
-        for kind, value in parts:
-            current = max(current, 1) * value if kind == "h" else current + value
+    for kind, value in parts:
+        current = max(current, 1) * value if kind == "h" else current + value
     return float(current)
 
 
@@ -156,26 +150,32 @@ _OFF_AFTER = re.compile(
 )
 
 
-def spelled_amounts(text: str) -> list[tuple[str, float | None, str]]:
-    """Each amount or share ``text`` writes in words: as written, its value ("twenty percent", 20.0; None for a
-    number this module cannot read) and "share" or "money"; "half off" is a share of 50."""
-    found: list[tuple[str, float | None, str]] = []
+def spelled_amounts(text: str) -> list[tuple[str, float, str]]:
+    """Each amount or share ``text`` writes in words: as written, its value ("twenty percent", 20.0) and "share" or
+    "money"; "half off" is a share of 50."""
+    found: list[tuple[str, float, str]] = []
     for match in _BEFORE_UNIT.finditer(text):
-        number: list[str] = []
+        number: list[str] = []  # the words of the number, read from the unit backwards
+        parts: list[tuple[str, int]] = []
         for word in reversed(match["words"].lower().split()):
-            joining = _plain(word) in _JOINING
-            if not joining and _parts(word) is None:
+            plain = _plain(word)
+            if plain in _JOINING:
+                if not number:
+                    break
+                number.insert(0, word)
+                continue
+            word_parts = _parts(word)
+            if word_parts is None:
                 break
-            if joining and not number:
-                break
-            if number and _NUMBER_WORDS.get(_plain(word), 20) < 20 and _plain(number[0]).split("-")[0] in _TENS_WORDS:
+            if number and _NUMBER_WORDS.get(plain, 20) < 20 and _plain(number[0]).split("-")[0] in _TENS_WORDS:
                 break  # "un veinte por ciento": no language says units before tens in two words; an article
             number.insert(0, word)
+            parts[:0] = word_parts
         while number and _plain(number[0]) in _JOINING:
             number.pop(0)
         if number:
             kind = "share" if _IS_SHARE.fullmatch(match["unit"]) else "money"
-            value = value_of(number)
+            value = _value(parts)
             # "a hundred percent natural", "cent pour cent": a saying, unless money off follows ("100 % off")
             if kind == "share" and value == 100 and not _OFF_AFTER.match(text, match.end()):
                 continue

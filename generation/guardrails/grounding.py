@@ -202,10 +202,8 @@ def _wrong_unit(context: CheckContext, text: str) -> str | None:
 
 def _unbacked_in_words(text: str, allowed: set[float], offer) -> str | None:
     """The first amount or share ``text`` writes in words that the data does not back: a share not the offer's
-    percentage, an amount not a number of the data, a number this check cannot read."""
+    percentage, an amount not a number of the data."""
     for written, value, kind in spelled_amounts(text):
-        if value is None:
-            return written
         if kind == "share" and not (offer is not None and offer.kind == "percent_off" and value == offer.value):
             return written
         if kind == "money" and value not in allowed:
