@@ -11,6 +11,7 @@ only hold it back again."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select
@@ -51,23 +52,27 @@ def _changes(shown: list[dict[str, Any]], catalog: dict[str, Product]) -> list[t
     return changes
 
 
+def _catalog(session: Session, shown: Iterable[list[dict[str, Any]] | None]) -> dict[str, Product]:
+    """The catalog's products that these emails show (each email's products, as rendered), by sku."""
+    skus = sorted({product["product_id"] for products in shown for product in products or []})
+    return {
+        product.sku: product
+        for batch in batches(skus)
+        for product in session.scalars(select(Product).where(Product.sku.in_(batch)))
+    }
+
+
 def stale_facts(session: Session, draft: Draft) -> list[str]:
     """For each product of the draft's email that the catalog no longer agrees with, what changed and what a
     person can do ("... is out of stock; approve it again once it is back in stock, or reject it")."""
-    skus = [product["product_id"] for product in draft.recommendations or []]
-    catalog = {product.sku: product for product in session.scalars(select(Product).where(Product.sku.in_(skus)))}
+    catalog = _catalog(session, [draft.recommendations])
     return [f"{change}; {advice}" for change, advice in _changes(draft.recommendations or [], catalog)]
 
 
 def flag_out_of_date(session: Session, drafts: list[tuple[int, list[dict[str, Any]]]], when: str) -> list[int]:
     """Of ``drafts`` (id, the products its email shows), those whose email the catalog no longer agrees with, put
     back to review flagged with what changed (``when`` says at what: "Not approved with the others"); their ids."""
-    skus = {product["product_id"] for _, shown in drafts for product in shown or []}
-    catalog = {
-        product.sku: product
-        for batch in batches(sorted(skus))
-        for product in session.scalars(select(Product).where(Product.sku.in_(batch)))
-    }
+    catalog = _catalog(session, (shown for _, shown in drafts))
     stale = {draft_id: changes for draft_id, shown in drafts if (changes := _changes(shown or [], catalog))}
     for draft in session.scalars(select(Draft).where(Draft.id.in_(list(stale)))) if stale else []:
         reasons = [f"{when}: {change}; {advice}." for change, advice in stale[draft.id]]
@@ -79,7 +84,7 @@ def flag_out_of_date(session: Session, drafts: list[tuple[int, list[dict[str, An
 def _unapproved(label: str, failed: list[str], overridden: list[str] | None) -> list[str]:
     """The guardrail checks a draft's chosen variant (``label``) fails (``failed``) that its latest approval did not
     override (``overridden``), in a sentence; none when it overrode them all."""
-    missed = [name for name in failed if name not in set(overridden or [])]
+    missed = [name for name in failed if name not in (overridden or [])]
     return [f"variant {label} fails {', '.join(missed)}, and its approval did not override it"] if missed else []
 
 
@@ -101,8 +106,7 @@ def hold_back_stale(session: Session, draft_ids: list[int]) -> tuple[list[int], 
             .where(Draft.id.in_(batch))
             .order_by(Draft.id)
         ).all()
-        skus = sorted({product["product_id"] for row in rows for product in row.recommendations or []})
-        catalog = {product.sku: product for product in session.scalars(select(Product).where(Product.sku.in_(skus)))}
+        catalog = _catalog(session, (row.recommendations for row in rows))
         failing = {row.id: failed for row in rows if row.checks and (failed := failed_of(row.checks))}
         overridden: dict[int, list[str] | None] = {}
         if failing:  # the latest approval of each: the last one read
