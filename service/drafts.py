@@ -293,7 +293,6 @@ def approve(
         draft.selected_variant_id = chosen.id
     if draft.send_after is None:
         draft.send_after = approved_send_after(draft.campaign, utcnow())
-        session.flush()
         give_approved_best_hours(session, draft.campaign, [draft.id], draft.send_after)
     mark_stale(draft.campaign)
     session.flush()
@@ -349,7 +348,12 @@ def approve_pending(session: Session, campaign_id: int, reviewer: str, comment: 
         passing = [draft_id for draft_id, _ in passing if draft_id not in stale]
         if not passing:
             continue
-        unscheduled = set(session.scalars(select(Draft.id).where(Draft.id.in_(passing), Draft.send_after.is_(None))))
+        # those that get the campaign's moment, which a campaign scheduled at best hours moves on to each's best hour
+        unscheduled = (
+            set(session.scalars(select(Draft.id).where(Draft.id.in_(passing), Draft.send_after.is_(None))))
+            if campaign.at_best_hour and scheduled is not None
+            else set()
+        )
         done = session.execute(
             update(Draft)
             .where(Draft.id.in_(passing), Draft.status == "pending")
