@@ -26,7 +26,7 @@ import os
 import shutil
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, get_args
 
@@ -34,8 +34,9 @@ from service.errors import NotFound, NotReady
 from service.schemas import ModelKind
 
 
-def new_version() -> str:
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+def new_version(moment: datetime | None = None) -> str:
+    """A version's name: its moment (now unless given) in UTC, so that names sort as the moments do."""
+    return (moment or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S%fZ")
 
 
 MODEL_FILE = "model.pkl"
@@ -89,7 +90,7 @@ def _write_whole(path: Path, text: str) -> None:
 
 
 PARTIAL = ".partial"  # a version being written: `.<version>.partial`, renamed to `<version>` once whole
-STALE_PARTIAL_VERSION_AGE = 24 * 3600  # seconds after which a partial version is a training that stopped
+STALE_PARTIAL_VERSION_AGE = timedelta(days=1)  # after which a partial version is a training that stopped
 
 
 def _delete_partials(models_dir: Path, kind: str) -> list[str]:
@@ -99,8 +100,7 @@ def _delete_partials(models_dir: Path, kind: str) -> list[str]:
     if not folder.is_dir():
         return []
     erased_before = _erased_before(models_dir)
-    day_ago = datetime.fromtimestamp(datetime.now(UTC).timestamp() - STALE_PARTIAL_VERSION_AGE, UTC)
-    stale_before = max(day_ago.strftime("%Y%m%dT%H%M%S%fZ"), erased_before)
+    stale_before = max(new_version(datetime.now(UTC) - STALE_PARTIAL_VERSION_AGE), erased_before)
     doomed = [
         path for path in folder.iterdir()
         if path.is_dir() and not (path / METADATA_FILE).is_file()  # a version written before partial folders, too
