@@ -198,24 +198,25 @@ def write_group_copy(
     labels = [f"p{i + 1}" for i in range(len(products))]
     schema = copy_schema(n_variants, labels, fallbacks, line_examples)
 
+    def answered() -> None:  # the model answered (or the cache held its answer): told to the campaign too
+        result.answered = True
+        watch.answered()
+
     def call(messages: list[dict]) -> dict[str, Any]:
         key = _cache_key(settings, messages, schema)
         if settings.cache and key in _CACHE:
             result.cache_hits += 1
-            result.answered = True
-            watch.answered()
+            answered()
             return _CACHE[key]
         result.llm_calls += 1
         try:
             answer, usage = complete_json(messages, schema, settings, deadline=started + settings.group_deadline)
         except ModelOutputInvalid as invalid:  # an answer that cannot be used was still paid for
-            result.answered = True
-            watch.answered()
+            answered()
             if invalid.usage is not None:
                 _add_usage(result.usage, invalid.usage)
             raise
-        result.answered = True
-        watch.answered()
+        answered()
         _add_usage(result.usage, usage)
         if settings.cache:
             with _CACHE_LOCK:

@@ -18,8 +18,8 @@ _SIGNS = {
     # A domain, whatever its ending (".shop", ".store", "t.me/..."), in lower case only: copy missing the space after
     # a full stop ("your tea.It is back", "Try it.Be quick") writes the next sentence's first word with a capital;
     # and a name of two letters or more before the dot ("m.in.", "p.ex.", "p.ej." are abbreviations) or a path after
-    # the ending ("t.me/shop"). And an address
-    # spelled out to pass a filter ("hearthdeals dot shop"; not a "polka dot").
+    # the ending ("t.me/shop"). And an address spelled out to pass a filter ("hearthdeals dot shop"; not a "polka
+    # dot").
     "a link": re.compile(
         r"(https?://|www\.|\b[\w-]{2,}\.(?-i:[a-z]{2,24})\b|\b[\w-]+\.(?-i:[a-z]{2,24})/\w|"
         r"\b(?!polka\b)\w{2,}\s*[(\[]?\s*dot\s*[)\]]?\s*(?:com|net|org|shop|store|co|io|me|app|de|uk|eu|info)\b)",
