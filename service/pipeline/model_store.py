@@ -12,7 +12,9 @@ A customer's erasure marks its moment (`mark_erasure`, before the database forge
 written fails the erasure, which can be tried again) and then deletes every version trained before it
 (`forget_erased`) but the current one, which serves until the next training publishes another and is deleted
 then; no version trained before an erasure is made current again (`use_version`): each holds the erased
-customer's id and purchases, which a deletion that failed (a full disk, a stopped process) leaves on disk.
+customer's id and purchases, which a deletion that failed (a full disk, a stopped process) leaves on disk. A
+version is named by the moment its training began reading the data (and the mark is set again once the erasure is
+committed), so one trained while a customer was erased counts as trained before the erasure.
 
 A version is written in a hidden folder (`.<version>.partial`) and renamed to its name once whole: a training
 stopped half way (killed, the disk full) left a folder no listing showed and no pruning removed, holding every
@@ -21,6 +23,7 @@ customer's id. Such leftovers older than a day, or begun before an erasure, are 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -47,12 +50,15 @@ METADATA_FILE = "metadata.json"
 
 
 def publish(
-    models_dir: Path, kind: str, save: Callable[[Path], Any], metadata: dict[str, Any], kept: int | None = None
-) -> Path:
+    models_dir: Path, kind: str, save: Callable[[Path], Any], metadata: dict[str, Any], kept: int | None = None,
+    read_at: datetime | None = None,
+) -> Path:  # fmt: skip
     """Save a model (its `save(file)`) as a new version of `kind`, make it the current one, and with `kept`
-    delete the versions older than the newest `kept`."""
-    version = new_version()
-    folder, partial = models_dir / kind / version, models_dir / kind / f".{version}{PARTIAL}"
+    delete the versions older than the newest `kept`. `read_at`: when its training began reading the data (now
+    unless given), which names the version: a customer erased while it trained is one it holds, and the version
+    is then one trained before their erasure."""
+    version = new_version(read_at)
+    folder, partial = models_dir / kind / version, models_dir / kind / f".{new_version()}{PARTIAL}"
     partial.mkdir(parents=True, exist_ok=False)
     for private in (models_dir, models_dir / kind, partial):  # models hold customers' ids and purchases
         private.chmod(0o700)
@@ -150,9 +156,13 @@ def mark_erasure(models_dir: Path) -> None:
 
 
 def forget_erased(models_dir: Path) -> list[str]:
-    """After a customer's erasure (``mark_erasure``): delete every version of every kind trained before it, but the
-    current one (it serves until the next training, which deletes it), and the partial versions begun before it;
-    the versions deleted, as ``kind/version``. A version that cannot be deleted stays refused (``use_version``)."""
+    """After a customer's erasure is committed (``mark_erasure`` before): mark its moment again, for a training
+    that read the data between the first mark and the commit still read the customer; then delete every version
+    of every kind trained before it, but the current one (it serves until the next training, which deletes it),
+    and the partial versions begun before it; the versions deleted, as ``kind/version``. A version that cannot be
+    deleted stays refused (``use_version``)."""
+    with contextlib.suppress(OSError):  # the mark written before the commit stands
+        mark_erasure(models_dir)
     deleted = [f"{kind}/{version}" for kind in MODEL_KINDS for version in _delete_erased(models_dir, kind)]
     for kind in MODEL_KINDS:
         _delete_partials(models_dir, kind)

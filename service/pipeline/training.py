@@ -6,7 +6,7 @@ import contextlib
 import logging
 import math
 import time
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -193,6 +193,7 @@ def train_recommender(
     report = _Stages(progress, 4)
     name = model or CampaignSettings().recommender
     report(0, "reading interactions")
+    read_at = datetime.now(UTC)  # names the version: a customer erased from now on is one the model holds
     with session_scope(engine) as session:
         interactions = frames.interactions_frame(session)
         products = frames.products_frame(session)
@@ -219,7 +220,9 @@ def train_recommender(
         "trained_at": as_text(utcnow(), timespec="seconds"),
         "fit_seconds": round(time.perf_counter() - started, 2),
     }
-    folder = publish(home_settings().models_dir, "recommender", recommender.save, metadata, ModelSettings().kept)
+    folder = publish(
+        home_settings().models_dir, "recommender", recommender.save, metadata, ModelSettings().kept, read_at
+    )
     report(4, f"saved {name} {folder.name}")
     return {**metadata, "version": folder.name}
 
@@ -294,6 +297,7 @@ def train_engagement(engine: Engine, progress: ProgressFn | None = None) -> dict
     copy_model_path = settings.copy_model
     copy_model = _copy_model(copy_model_path) if copy_model_path else None
     outcomes_due = settings.outcomes_due()
+    read_at = datetime.now(UTC)  # names the version (as the recommender's)
     with session_scope(engine) as session:
         sends = frames.sends_frame(session, sent_before=outcomes_due, latest=settings.max_sends)
         learnable, waiting = frames.count_sends(session, outcomes_due)
@@ -318,7 +322,7 @@ def train_engagement(engine: Engine, progress: ProgressFn | None = None) -> dict
         "prior_sends": model.prior_sends,
         "fit_seconds": round(time.perf_counter() - started, 2),
     }
-    folder = publish(home_settings().models_dir, "engagement", model.save, metadata, ModelSettings().kept)
+    folder = publish(home_settings().models_dir, "engagement", model.save, metadata, ModelSettings().kept, read_at)
     report(2, 2, f"saved {folder.name}")
     return {**metadata, "version": folder.name}
 

@@ -204,3 +204,48 @@ def test_an_erasure_whose_mark_cannot_be_written_erases_nothing_and_says_so(clie
     assert refused.status_code == 507, refused.text
     assert "No space left on device" in refused.json()["message"] and "TAILOR_HOME" in refused.json()["message"]
     assert client.get("/customers/stays").status_code == 200  # not erased: the erasure may be asked for again
+
+
+def test_a_model_that_trained_while_a_customer_was_erased_is_one_trained_before_the_erasure(
+    client, engine, monkeypatch
+):
+    """A version was named when it was published: one whose training read the customer before their erasure and
+    published after it passed for a clean one, kept by the next training and made current again on request."""
+    from service.db.models import Customer
+    from service.db.session import session_scope
+    from service.pipeline import frames
+
+    models = client.app.state.tailor.models.models_dir
+    with session_scope(engine) as session:
+        session.add(Customer(external_id="erased-mid-training", email="mid@example.com", marketing_consent=True))
+    read = frames.sends_frame
+
+    def erased_once_read(*args, **kwargs):  # the customer is erased while the model fits on what was read
+        sends = read(*args, **kwargs)
+        assert client.delete("/customers/erased-mid-training").status_code == 204
+        return sends
+
+    monkeypatch.setattr(frames, "sends_frame", erased_once_read)
+    from service.pipeline.training import train_engagement
+
+    during = train_engagement(engine)["version"]
+    monkeypatch.setattr(frames, "sends_frame", read)
+    after = train_engagement(engine)["version"]
+    assert versions(models, "engagement")[0] == after and during not in versions(models, "engagement")
+    refused = client.post("/models/engagement/current", json={"version": during})
+    assert refused.status_code == 404
+    (models / "ERASED_BEFORE").unlink()  # the session's home is shared with the other tests
+
+
+def test_an_erasure_marks_its_moment_again_once_committed(tmp_path):
+    """A training that read the data between the mark written before the commit and the commit still read them."""
+    from service.pipeline.model_store import ERASED_MARK, forget_erased, mark_erasure
+
+    models = tmp_path / "models"
+    mark_erasure(models)
+    first = (models / ERASED_MARK).read_text()
+    read_between = _publish(models, 1)  # its training read the data before the erasure was committed
+    forget_erased(models)
+    assert (models / ERASED_MARK).read_text() > read_between > first
+    newer = _publish(models, 2)
+    assert versions(models, "recommender") == [newer]
