@@ -211,8 +211,14 @@ def clear_untouched_drafts(session: Session, campaign_id: int) -> set[str]:
     """Delete the campaign's drafts nobody reviewed or edited, keeping which campaign and customer each was for
     (ReplacedDraft: a client holding its id is told which draft replaced it); the customers (external ids) whose
     drafts stay."""
+    open_to_review = (Draft.campaign_id == campaign_id, Draft.status.in_(("pending", "flagged")))
+    if session.get_bind().dialect.name != "sqlite":
+        # Locked first, in a statement of its own: PostgreSQL's delete would wait for a draft an edit is writing,
+        # then look again at the draft alone, not at the review the edit added, and delete an edit answered 200.
+        # The statements below start after every such edit is committed, and see its review.
+        session.execute(select(Draft.id).where(*open_to_review).with_for_update()).all()
     edited = select(Review.id).where(Review.draft_id == Draft.id).exists()
-    untouched = (Draft.campaign_id == campaign_id, Draft.status.in_(("pending", "flagged")), ~edited)
+    untouched = (*open_to_review, ~edited)
     columns = ["draft_id", "campaign_id", "customer_id", "replaced_at"]
     replaced = select(Draft.id, Draft.campaign_id, Draft.customer_id, literal(utcnow(), DateTime)).where(*untouched)
     session.execute(insert(ReplacedDraft).from_select(columns, replaced))

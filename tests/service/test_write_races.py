@@ -82,3 +82,46 @@ def test_the_api_answers_a_write_made_meanwhile_with_a_409(client, engine):
     answer = client.get("/raced")
     assert answer.status_code == 409 and answer.json()["error"] == "WrittenMeanwhile"
     assert answer.headers["Retry-After"] == "5" and "x@example.com" not in answer.text
+
+
+@pytest.mark.postgres
+def test_an_edit_committed_while_a_campaign_is_generated_again_keeps_its_draft(postgres_url):
+    """On PostgreSQL the regeneration's delete waited for the edit's lock on the draft, then looked again at the
+    draft alone, not at the review the edit had added: an edit answered 200 was thrown away with its draft."""
+    from service.db.models import Brand, Campaign, Draft, Review, Variant
+    from service.drafts import _record
+    from service.pipeline.generate import clear_untouched_drafts
+
+    engine = new_postgres_database(postgres_url, "edit_regenerate_race")
+    upgrade(engine)
+    with session_scope(engine) as session:
+        campaign = Campaign(name="c", brand=Brand(slug="hearth", name="Hearth"), campaign_type="win_back")
+        customers = [Customer(external_id=f"c{i}", email=f"c{i}@example.com", marketing_consent=True) for i in (1, 2)]
+        drafts = [Draft(campaign=campaign, customer=c, variants=[Variant(label="A", subject="Hi")]) for c in customers]
+        session.add_all(drafts)
+        session.flush()
+        campaign_id, edited_id, untouched_id = campaign.id, drafts[0].id, drafts[1].id
+    edit_wrote, outcome = threading.Event(), {}
+
+    def edit() -> None:
+        with session_scope(engine) as session:
+            _record(session, session.get(Draft, edited_id), Review(action="edit", reviewer="ann"))
+            session.flush()
+            edit_wrote.set()
+            threading.Event().wait(1.0)  # the regeneration reaches its delete and waits on this draft
+
+    def regenerate() -> None:
+        edit_wrote.wait(30)
+        with session_scope(engine) as session:
+            outcome["kept"] = clear_untouched_drafts(session, campaign_id)
+
+    threads = [threading.Thread(target=edit), threading.Thread(target=regenerate)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    with session_scope(engine) as session:
+        left = set(session.scalars(select(Draft.id).where(Draft.campaign_id == campaign_id)))
+        reviews = session.scalar(select(func.count()).select_from(Review).where(Review.draft_id == edited_id))
+    assert left == {edited_id} and reviews == 1 and outcome["kept"] == {"c1"}
+    assert untouched_id not in left
