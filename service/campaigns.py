@@ -87,14 +87,19 @@ def get_campaign(session: Session, campaign_id: int) -> Campaign:
 
 def start_generating(session: Session, campaign_id: int) -> Campaign:
     """Mark the campaign "generating" for a job about to be queued; Conflict while one is queued or running for
-    it, and once it has sent email (its audience and drafts are then the record of what went out: generating it
-    again took in customers beyond its `max_customers` and made it "ready" again). One conditional UPDATE, so
-    that of two requests at the same moment only one gets the campaign."""
+    it, while a send job is, and once it has sent email (its audience and drafts are then the record of what went
+    out: generating it again took in customers beyond its `max_customers` and made it "ready" again). One
+    conditional UPDATE, so that of two requests at the same moment only one gets the campaign."""
     campaign = get_campaign(session, campaign_id)
     if sent := _sent(session, campaign_id):
         raise Conflict(
             f"Campaign {campaign_id} has sent {sent}: it is the record of what went out, and is not written again. "
             "Create a new campaign for the customers it did not reach."
+        )
+    if job_id := unfinished_job(session, campaign_id, "send"):  # it would send, and generating make it "ready" again
+        raise Conflict(
+            f"Campaign {campaign_id} is being sent: it is not written again once it sends. Cancel its job "
+            f"(POST /jobs/{job_id}/cancel) first, or create a new campaign."
         )
     claimed = session.execute(
         update(Campaign)

@@ -41,7 +41,7 @@ from service.db.batches import batches
 from service.db.models import Campaign, Customer, Draft, Event, Send, Variant
 from service.db.session import session_scope
 from service.drafts import AUDIENCE_ORDER, failed_checks, selected_variant
-from service.errors import MailServerUnavailable
+from service.errors import Conflict, MailServerUnavailable
 from service.experiments import plan_arms, record_send
 from service.jobs.recovery import back_to_review, flag_interrupted_sends, worker_name
 from service.pipeline.contact_policy import defer_recently_mailed
@@ -170,7 +170,11 @@ def send_campaign(
     settings = settings or SmtpSettings()
     now = utcnow()
     with session_scope(engine) as session:
-        get_campaign(session, campaign_id)  # NotFound, saying when, for a campaign deleted while this job waited
+        # NotFound, saying when, for a campaign deleted while this job waited
+        if get_campaign(session, campaign_id).status == "generating":  # it came while this job was queued
+            raise Conflict(
+                f"Campaign {campaign_id} is being generated: send it once it is ready (its approved drafts stay)."
+            )
         flag_interrupted_sends(session, campaign_id)  # drafts a stopped sender left "sending": back to review
         if not due_check:  # a request to send: schedules, reschedules or unschedules; the due-check only sends
             scheduled = at if at is not None and at > now else None
@@ -426,7 +430,9 @@ def _due_campaigns(engine: Engine, now: datetime) -> list[int]:
         return list(
             session.scalars(
                 select(Draft.campaign_id)
+                .join(Campaign, Campaign.id == Draft.campaign_id)
                 .where(Draft.status == "approved", Draft.send_after.is_not(None), Draft.send_after <= now)
+                .where(Campaign.status != "generating")  # sent at the first check once it is ready
                 .distinct()
                 .order_by(Draft.campaign_id)
             )

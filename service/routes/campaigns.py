@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, status
 from service import campaigns as campaign_ops
 from service import send_times
 from service.deps import ApiKeyDep, OffsetQuery, SessionDep, StateDep
+from service.errors import Conflict
 from service.experiments import set_holdout_share
 from service.pipeline.generate import generate_campaign, require_models
 from service.pipeline.sending import send_campaign
@@ -98,7 +99,13 @@ def send(
     sent, whatever time an earlier request gave it. A moment that has passed or lies more than 365 days ahead,
     or `at` with `batch_size`, is a 422."""
     when = send_times.scheduled_moment(at, batch_size)
-    set_holdout_share(session, campaign_ops.get_campaign(session, campaign_id), holdout_share)
+    campaign = campaign_ops.get_campaign(session, campaign_id)
+    if campaign.status == "generating":  # generating again would make a campaign that sent "ready"
+        raise Conflict(
+            f"Campaign {campaign_id} is being generated: send it once it is ready, or "
+            f"{campaign_ops.cancel_first(session, campaign_id, 'generate')}"
+        )
+    set_holdout_share(session, campaign, holdout_share)
     if at_best_hour:
         send_times.require_send_history(session)
     session.commit()  # the job reads the campaign in its own session
