@@ -41,6 +41,9 @@ def erase_customer(session: Session, external_id: str) -> None:
             f"Campaign {generating} is being generated and may be writing this customer's draft: erase them once it "
             f"is ready, or {cancel_first(session, generating, 'generate')}"
         )
+    # The customer's row first: a send writing their email holds it until its draft and campaign are written, and
+    # the erasure, holding the campaign's forecast, then waited for it while it waited for the campaign (deadlock).
+    session.execute(select(Customer.id).where(Customer.id == customer.id).with_for_update())
     mark_stale_for_customers(session, [customer.id], unsent_only=False)
     sends = select(Send.id, Send.message_id, Send.to_email).where(Send.customer_id == customer.id)
     their_sends = session.execute(sends)

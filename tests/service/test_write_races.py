@@ -125,3 +125,60 @@ def test_an_edit_committed_while_a_campaign_is_generated_again_keeps_its_draft(p
         reviews = session.scalar(select(func.count()).select_from(Review).where(Review.draft_id == edited_id))
     assert left == {edited_id} and reviews == 1 and outcome["kept"] == {"c1"}
     assert untouched_id not in left
+
+
+@pytest.mark.postgres
+def test_a_customer_erased_while_their_email_is_sent_waits_for_the_send(postgres_url):
+    """The erasure marked the campaign's forecast stale, then waited to delete the customer the send's row names;
+    the send then waited to mark the campaign sent: a deadlock that failed the send job, or the erasure with a 503."""
+    from datetime import UTC, datetime
+
+    from service.customers import erase_customer
+    from service.db.models import Brand, Campaign, Draft, Send, Variant
+
+    engine = new_postgres_database(postgres_url, "erase_send_race")
+    upgrade(engine)
+    with session_scope(engine) as session:
+        campaign = Campaign(name="c", brand=Brand(slug="hearth", name="Hearth"), campaign_type="win_back",
+                            forecast={"opens": 1.0})  # fmt: skip
+        customer = Customer(external_id="leaving", email="leaving@example.com", marketing_consent=True)
+        draft = Draft(
+            campaign=campaign, customer=customer, status="sending", variants=[Variant(label="A", subject="Hi")]
+        )
+        session.add(draft)
+        session.flush()
+        campaign_id, draft_id, customer_pk = campaign.id, draft.id, customer.id
+    mailing, outcome = threading.Event(), {}
+
+    def send() -> None:  # as sending.send_campaign writes one email: its send row, the mail, then draft and campaign
+        try:
+            with session_scope(engine) as session:
+                session.add(Send(customer_id=customer_pk, campaign_id=campaign_id, draft_id=draft_id, subject="Hi",
+                                 campaign_type="win_back", sent_at=datetime.now(UTC).replace(tzinfo=None)))  # fmt: skip
+                session.flush()
+                mailing.set()
+                threading.Event().wait(1.0)  # the mail server takes its time; the erasure comes meanwhile
+                session.get(Draft, draft_id).status = "sent"
+                session.get(Campaign, campaign_id).status = "sent"
+            outcome["send"] = None
+        except Exception as error:  # noqa: BLE001
+            outcome["send"] = error
+
+    def erase() -> None:
+        mailing.wait(30)
+        try:
+            with session_scope(engine) as session:
+                erase_customer(session, "leaving")
+            outcome["erase"] = None
+        except Exception as error:  # noqa: BLE001
+            outcome["erase"] = error
+
+    threads = [threading.Thread(target=send), threading.Thread(target=erase)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert outcome == {"send": None, "erase": None}
+    with session_scope(engine) as session:
+        assert session.get(Campaign, campaign_id).status == "sent"
+        assert session.scalar(select(func.count()).select_from(Customer)) == 0
