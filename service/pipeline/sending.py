@@ -140,6 +140,19 @@ def _to_mail(
     return to_mail, held_back, deferred, arms
 
 
+def _mailed_meanwhile(
+    session: Session, draft: Draft, now: datetime, schedule: SendScheduleSettings, window: float
+) -> bool:
+    """Whether the contact policy defers the draft after all (``defer_recently_mailed``, which moves its send time):
+    another process (a second server on the database) may have mailed its customer since this send chose its
+    drafts. The customer's row is locked first, so that of two senders the second sees the first's email."""
+    session.execute(select(Customer.id).where(Customer.id == draft.customer_id).with_for_update())
+    _mailable, later = defer_recently_mailed(
+        session, [draft.id], now, schedule.min_days_between, holdout_days=window, timezone=schedule.timezone
+    )
+    return bool(later)
+
+
 def _unmailable(session: Session, draft_ids: list[int]) -> set[int]:
     """Of these drafts, those whose customer may not be mailed now (unsubscribed, no consent, a bounced address)."""
     unmailable = set()
@@ -188,6 +201,7 @@ def send_campaign(
         experiment = campaign.holdout_share is not None
         mailed = _mailed_addresses(session, campaign_id)
     held_out = sum(arm == HOLDOUT for arm in arms.values())
+    schedule, window = SendScheduleSettings(), ExperimentSettings().conversion_window_days  # the contact policy
     links = UnsubscribeLinks.configured()
     sent = skipped = pinned = 0
     sent_by_arm: dict[str, int] = {}
@@ -215,6 +229,10 @@ def send_campaign(
                     if (other := mailed.get(address_key(customer.email), customer.external_id)) != customer.external_id:
                         _skip_mailed_address(draft, other)
                         skipped += 1
+                        continue
+                    if _mailed_meanwhile(session, draft, now, schedule, window):
+                        draft.status, draft.claimed_by = "approved", None  # its send time moved on
+                        deferred += 1
                         continue
                     to_address = smtp_address(customer.email, smtputf8)  # AddressNotDeliverable: this one skipped
                     now = utcnow()

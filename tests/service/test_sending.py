@@ -899,3 +899,35 @@ def test_a_send_stopped_after_some_emails_leaves_its_campaign_sent(client, engin
         send_campaign(cancel_after_the_first, engine, campaign_id)
     assert len(messages) == 1
     assert client.get(f"/campaigns/{campaign_id}").json()["status"] == "sent"
+
+
+def test_a_customer_mailed_by_another_sender_meanwhile_waits_for_the_contact_policy(
+    client, engine, mail_server, monkeypatch
+):
+    """Two servers on one database sending two campaigns to the same customers at once mailed everyone twice: each
+    send chose its drafts before the other had mailed anyone, and nothing looked again."""
+    from service.pipeline.sending import send_campaign
+
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    monkeypatch.setenv("TAILOR_SEND_MIN_DAYS_BETWEEN", "2")
+    campaign_id, other_campaign = new_campaign(client), new_campaign(client)
+    for name in ("meanwhile1", "meanwhile2"):
+        approved_draft(client, engine, campaign_id, name)
+
+    def other_server_mails_the_next(done, total, message=""):  # after this send's first email, before its second
+        if done != 1:
+            return
+        with session_scope(engine) as session:
+            mailed = set(session.scalars(select(Send.customer_id).where(Send.campaign_id == campaign_id)))
+            waiting = session.scalar(
+                select(Customer).where(Customer.external_id.in_(("meanwhile1", "meanwhile2")), ~Customer.id.in_(mailed))
+            )
+            session.add(Send(customer_id=waiting.id, campaign_id=other_campaign, subject="Other", sent_at=utcnow(),
+                             campaign_type="cross_sell"))  # fmt: skip
+
+    result = send_campaign(other_server_mails_the_next, engine, campaign_id)
+    assert (result["sent"], result["deferred"], len(messages)) == (1, 1, 1)
+    drafts = client.get(f"/campaigns/{campaign_id}/drafts").json()
+    assert sorted(d["status"] for d in drafts) == ["approved", "sent"]
+    assert next(d for d in drafts if d["status"] == "approved")["send_after"] is not None
