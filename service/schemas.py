@@ -364,8 +364,9 @@ ExpectedRevision = Annotated[
     ),
 ]  # fmt: skip
 
-# Text without line breaks or other control characters.
-ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
+# Text without line breaks (Unicode's too: NEL, LINE and PARAGRAPH SEPARATOR, which the mail library refuses in a
+# header) or other control characters.
+ONE_LINE = r"^[^\x00-\x1f\x7f\x85\u2028\u2029]*$"
 
 
 class VariantEdit(RequestBody):

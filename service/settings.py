@@ -125,7 +125,8 @@ class PublicSettings(BaseSettings):
         if self.url:
             return self.url.rstrip("/")
         api = ApiSettings()
-        return f"http://{api.host}:{api.port}"
+        host = f"[{api.host}]" if ":" in api.host else api.host  # an IPv6 address is bracketed in a URL
+        return f"http://{host}:{api.port}"
 
 
 class UnsubscribeSettings(BaseSettings):

@@ -194,7 +194,10 @@ def build_message(
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(text.replace(UNSUBSCRIBE_PLACEHOLDER, unsubscribe_url))
     link = escape(unsubscribe_url)
-    message.add_alternative(html.replace(UNSUBSCRIBE_PLACEHOLDER, f'<a href="{link}">{link}</a>'), subtype="html")
+    message.add_alternative(
+        html.replace(UNSUBSCRIBE_PLACEHOLDER, f'<a href="{link}" style="word-break:break-all;">{link}</a>'),
+        subtype="html",
+    )
     if language:  # after the bodies: setting them clears the Content-* headers
         message["Content-Language"] = language
     return message

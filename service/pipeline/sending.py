@@ -22,6 +22,7 @@ import ipaddress
 import logging
 import re
 import smtplib
+import socket
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -320,19 +321,35 @@ def send_campaign(
 
 def unreachable_links(base_url: str) -> str | None:
     """Why the unsubscribe links that start with ``base_url`` cannot be followed by the people mailed (an address
-    only this machine reaches: TAILOR_PUBLIC_URL unset), or None."""
-    host = (urlsplit(base_url).hostname or "").lower()
+    only this machine reaches: TAILOR_PUBLIC_URL unset), or why mail clients will not offer them in one click (not
+    https), or None."""
+    parts = urlsplit(base_url)
+    host = (parts.hostname or "").lower().rstrip(".")
     try:
         address = ipaddress.ip_address(host)
         only_here = address.is_loopback or address.is_unspecified  # 127.0.0.1, ::1; 0.0.0.0, ::
-    except ValueError:  # a name
-        only_here = host == "localhost"
-    if not only_here:
-        return None
-    return (
-        f"the emails' unsubscribe links start with {base_url}, which only this machine reaches: set TAILOR_PUBLIC_URL "
-        "to the address people reach Tailor at (https://...), or recipients cannot unsubscribe, as the law requires"
-    )
+    except ValueError:  # a name, or an address in a short form (127.1)
+        only_here = host == "localhost" or host.endswith(".localhost") or _loopback_shorthand(host)
+    if only_here:
+        return (
+            f"the emails' unsubscribe links start with {base_url}, which only this machine reaches: set "
+            "TAILOR_PUBLIC_URL to the address people reach Tailor at (https://...), or recipients cannot unsubscribe, "
+            "as the law requires"
+        )
+    if parts.scheme != "https":
+        return (
+            f"the emails' unsubscribe links start with {base_url}, not https: mail clients offer one-click unsubscribe "
+            "only for an https link (RFC 8058); set TAILOR_PUBLIC_URL to the https address people reach Tailor at"
+        )
+    return None
+
+
+def _loopback_shorthand(host: str) -> bool:
+    """Whether ``host`` is an IPv4 address in a short or numeric form (127.1, 2130706433) on this machine."""
+    try:
+        return ipaddress.ip_address(socket.inet_aton(host)).is_loopback
+    except OSError:
+        return False
 
 
 def _mailed_addresses(session: Session, campaign_id: int) -> dict[str, str]:

@@ -46,6 +46,12 @@ def test_facts_come_from_the_data(fake_settings, request_en):
         assert "10% off" in text and "BACK10" in text
         assert "Hi Anna," in text
         assert "{{unsubscribe_url}}" in text
+    # A screen reader's list of links named each product's link "View product" alone; the footer's grey (#777)
+    # fell short of WCAG AA's 4.5:1 on the brand's background, and its long link widened the email past a phone's.
+    assert 'aria-label="View product: Sencha Green 100 g"' in variant.html
+    brand = load_brand("hearth")
+    assert f"font-size:12px;color:{brand.colors['text']};" in variant.html and "#777" not in variant.html
+    assert "overflow-wrap:anywhere" in variant.html
 
 
 def test_an_email_without_products_carries_a_note_for_the_reviewer(fake_settings):

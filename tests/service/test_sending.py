@@ -110,7 +110,7 @@ def test_sent_email_carries_its_own_unsubscribe_link_that_unsubscribes(client, e
     text, html = message.get_body(("plain",)).get_content(), message.get_body(("html",)).get_content()
     assert UNSUBSCRIBE_PLACEHOLDER not in text and UNSUBSCRIBE_PLACEHOLDER not in html
     link = re.search(r"Unsubscribe: (https://mail\.shop\.example/unsubscribe/\S+)", text).group(1)
-    assert f'<a href="{link}">{link}</a>' in html
+    assert f'<a href="{link}" style="word-break:break-all;">{link}</a>' in html  # wraps on a phone's screen
     assert message["List-Unsubscribe"].strip() == f"<{link}>"  # folded: the line is long
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
@@ -151,6 +151,24 @@ def test_a_send_whose_unsubscribe_links_only_this_machine_reaches_says_so(client
     assert result["sent"] == 1
     (warning,) = result["warnings"]
     assert "only this machine reaches: set TAILOR_PUBLIC_URL" in warning
+
+
+def test_links_recipients_cannot_follow_or_click_once_are_named(monkeypatch):
+    """An IPv6 host made links without brackets (http://:::8000/...), and a public address over plain http, or a
+    loopback one spelt another way, passed without a word."""
+    from service.pipeline.sending import unreachable_links
+    from service.settings import PublicSettings
+
+    monkeypatch.delenv("TAILOR_PUBLIC_URL", raising=False)
+    monkeypatch.setenv("TAILOR_API_PORT", "8000")
+    for host, base in (("::1", "http://[::1]:8000"), ("0.0.0.0", "http://0.0.0.0:8000")):
+        monkeypatch.setenv("TAILOR_API_HOST", host)
+        assert PublicSettings().base_url() == base
+        assert "only this machine reaches" in unreachable_links(base)
+    for local in ("http://localhost.:8000", "http://127.1:8000", "http://shop.localhost", "http://2130706433"):
+        assert "only this machine reaches" in unreachable_links(local), local
+    assert "not https" in unreachable_links("http://mail.shop.example")
+    assert unreachable_links("https://mail.shop.example") is None
 
 
 def test_the_unsubscribe_page_names_every_brand_it_stops(client, engine, mail_server, monkeypatch):
@@ -497,6 +515,10 @@ def test_an_email_that_cannot_be_written_is_skipped_and_the_rest_still_go(client
     edit = client.patch(f"/drafts/{ids[1]}/variants/{drafts[ids[1]].selected_variant_id}",
                         json={"subject": "Hello\nBcc: x@evil.test"})  # fmt: skip
     assert edit.status_code == 422 and edit.json()["problems"][0]["field"] == "subject"
+    for separator in ("\u2028", "\u2029", "\u0085"):  # line breaks to the mail library too: the email was skipped
+        edit = client.patch(f"/drafts/{ids[2]}/variants/{drafts[ids[2]].selected_variant_id}",
+                            json={"preheader": f"Two{separator}lines"})  # fmt: skip
+        assert edit.status_code == 422 and edit.json()["problems"][0]["field"] == "preheader", separator
 
 
 def test_bounces_and_spam_complaints_stop_the_mail_to_that_customer(client, engine, mail_server, monkeypatch):
