@@ -4,6 +4,7 @@ with TAILOR_WEBHOOK_SECRET, tried again when the receiver fails, and never in th
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -109,3 +110,29 @@ def test_the_command_line_announces_its_jobs_before_it_returns(tailor_home, rece
     assert result.exit_code != 0  # nothing to learn from: the job fails, and the tool hears of it
     (delivery,) = receiver.deliveries  # already delivered: no waiting
     assert delivery["body"]["job"]["kind"] == "train" and delivery["body"]["job"]["status"] == "failed"
+
+
+def test_a_url_with_credentials_authenticates_and_the_log_shows_neither_them_nor_its_query(
+    client, receiver, monkeypatch, caplog
+):
+    """A user and password in TAILOR_WEBHOOK_URL were taken for part of the host name (never delivered, logged as a
+    name not found), and the log line of a failed delivery carried the URL whole: password and token."""
+    import base64
+    import logging
+    from urllib.parse import urlsplit
+
+    port = urlsplit(os.environ["TAILOR_WEBHOOK_URL"]).port  # the receiver's
+    monkeypatch.setenv("TAILOR_WEBHOOK_URL", f"http://hook%40user:p%3Ass@127.0.0.1:{port}/tailor-events?token=abc")
+    assert _in_background(client, "customers", CUSTOMERS)["status"] == "succeeded"
+    (delivery,) = _delivered(1)
+    assert delivery["headers"]["Authorization"] == "Basic " + base64.b64encode(b"hook@user:p:ss").decode()
+
+    monkeypatch.setenv("TAILOR_WEBHOOK_URL", f"http://hook:pw-secret@127.0.0.1:{free_port()}/x?token=tok-secret")
+    with caplog.at_level(logging.WARNING, logger="tailor.jobs"):
+        assert _in_background(client, "customers", CUSTOMERS)["status"] == "succeeded"
+        deadline = time.monotonic() + 20
+        while "webhook not delivered" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.1)
+    (line,) = [r for r in caplog.records if r.getMessage() == "webhook not delivered"]
+    assert line.url.startswith("http://127.0.0.1:") and line.url.endswith("/x?***")
+    assert "pw-secret" not in caplog.text and "tok-secret" not in caplog.text
