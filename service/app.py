@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from generation.settings import LLMSettings
 from service.db.session import default_engine
 from service.deps import REVIEW_COOKIE
 from service.docs_pages import add_docs_pages
@@ -49,10 +50,12 @@ from service.routes import ROUTERS
 from service.routes.review import session_ended_login
 from service.settings import (
     ApiSettings,
+    CampaignSettings,
     JobSettings,
     PublicSettings,
     RetrainSettings,
     SendScheduleSettings,
+    SmtpSettings,
     home_settings,
 )  # fmt: skip
 from service.state import AppState, model_store
@@ -63,6 +66,8 @@ SENDING_JOBS = ("send", "send_due")
 
 def create_app(engine: Engine | None = None) -> FastAPI:
     engine = engine or default_engine()
+    for read_by_jobs in (CampaignSettings, LLMSettings, SmtpSettings):  # a bad value is told at start, by name
+        read_by_jobs()
     # Sending beside the other jobs where the database lets two write at once; SQLite has one writer, and a send
     # would fail waiting for a big import's write instead of waiting its turn.
     runner = ThreadJobRunner(engine, own_lane=SENDING_JOBS if engine.dialect.name != "sqlite" else ())

@@ -93,6 +93,12 @@ def storage_unavailable(error: OSError) -> StorageUnavailable | None:
     )
 
 
+class InvalidEnvironment(TailorError):
+    """A TAILOR_* variable whose value cannot be used, read when the work needed it; the message names it."""
+
+    status_code = 500
+
+
 class AddressInUse(TailorError):
     """The server cannot listen where it is asked to: the port is taken, or the host is not this machine's."""
 
@@ -163,11 +169,19 @@ def is_number_out_of_range(error: BaseException) -> bool:
 def as_told(error: BaseException) -> BaseException:
     """``error`` as the API tells it: a database lock that did not free up in time is DatabaseBusy; a key another
     writer inserted a moment before this one's transaction could (two imports of one file at once) is
-    WrittenMeanwhile."""
+    WrittenMeanwhile; a setting read when a job needed it (TAILOR_LLM_TIMEOUT=-5) is InvalidEnvironment, naming
+    the variable, not pydantic's report of a class."""
     if is_database_busy(error):
         return DatabaseBusy()
     if is_unique_race(error):
         return WrittenMeanwhile()
+    from pydantic import ValidationError
+
+    if isinstance(error, ValidationError):
+        from service.settings import environment_problem
+
+        if problem := environment_problem(error):
+            return InvalidEnvironment(problem)
     return error
 
 

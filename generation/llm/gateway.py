@@ -149,10 +149,10 @@ def _unavailable(settings: LLMSettings, error: Exception, tries: int = 1) -> Mod
     """Every provider error (unreachable, no key, unknown model, rate limit, server error) is one the person running
     Tailor acts on in the same place: the model setting."""
     after = f" after {tries} tries" if tries > 1 else ""
-    return ModelUnavailable(
-        f"The model '{settings.model}' (TAILOR_LLM_MODEL) could not be used{after}: "
-        f"{type(error).__name__}: {_first_line(error)}"
-    )
+    said, name = _first_line(error), type(error).__name__
+    while said.startswith(f"{name}: "):  # litellm's messages start with their class's name, sometimes twice
+        said = said.removeprefix(f"{name}: ")
+    return ModelUnavailable(f"The model '{settings.model}' (TAILOR_LLM_MODEL) could not be used{after}: {name}: {said}")
 
 
 def _wait_before_retry(error: Exception, attempt: int, settings: LLMSettings) -> float:

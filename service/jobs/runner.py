@@ -25,6 +25,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from generation.errors import GenerationError
 from service.db.models import UNFINISHED_JOB, Job, fraction_done
 from service.db.session import session_scope
 from service.errors import Conflict, JobCancelled, NotFound, TailorError, as_told, error_body
@@ -302,9 +303,10 @@ def _run_it(engine: Engine, job_id: str, work: JobFunction, params: dict[str, An
         raise
     except Exception as raised:
         error = as_told(raised)
-        message = str(error) if isinstance(error, TailorError) else f"{type(error).__name__}: {error}"
+        theirs = isinstance(error, TailorError | GenerationError)  # the person's to act on: the message says all
+        message = str(error) if theirs else f"{type(error).__name__}: {error}"
         failure = {"job_id": job_id, "kind": kind, "error": message}
-        if isinstance(error, TailorError):  # the person's to act on, and the message says all of it
+        if theirs:
             log.warning("job failed", extra=failure)
         else:
             log.error("job failed", extra={**failure, "trace": traceback.format_exc()})

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import Engine
 
+from generation.settings import LLMSettings
 from service.campaigns import create_campaign
 from service.db.session import session_scope
 from service.errors import CampaignFailed, InvalidInput, Problem, TailorError
@@ -98,7 +99,8 @@ def create_and_generate(
     )  # fmt: skip
     models = model_store(home_settings().models_dir)
     require_models(models)
-    CampaignSettings()  # a bad TAILOR_CAMPAIGN_* setting is told (by name) before a campaign exists
+    CampaignSettings()  # a bad TAILOR_CAMPAIGN_* or TAILOR_LLM_* setting is told (by name) before a campaign exists
+    LLMSettings()
     try:
         with session_scope(engine) as session:
             campaign_id = create_campaign(session, spec).id

@@ -114,6 +114,8 @@ def test_every_provider_error_is_model_unavailable_naming_the_setting(case, fail
     tried = " after 4 tries" if case != "unknown provider" else ""  # a passing failure is tried again first
     assert f"'{settings.model}' (TAILOR_LLM_MODEL) could not be used{tried}: " in message
     assert "\n" not in message and len(message) < 500
+    name = message.split(": ")[1]  # litellm's class name, once: it read "InternalServerError: InternalServerError: "
+    assert f"{name}: {name}: " not in message
 
 
 class _BusyProvider(BaseHTTPRequestHandler):

@@ -96,6 +96,23 @@ def test_an_unreachable_mail_server_is_named_with_the_settings_to_fix(client, en
         assert session.scalar(select(Draft.status).where(Draft.id == draft_id)) == "approved"  # sent later
 
 
+def test_a_setting_a_job_reads_that_cannot_be_used_fails_it_in_one_line_naming_the_variable(
+    client, engine, monkeypatch
+):
+    """The job's error was pydantic's report ("1 validation error for SmtpSettings\nport\n  Input should be...")
+    over several lines, logged as an internal error with its traceback."""
+    campaign_id = new_campaign(client)
+    approved_draft(client, engine, campaign_id)
+    monkeypatch.setenv("TAILOR_SMTP_PORT", "abc")  # changed after the server started
+    response = client.post(f"/campaigns/{campaign_id}/send")
+    job = wait_for_job(client, response.json()["job_id"])
+    assert job["status"] == "failed"
+    assert (
+        job["error"].startswith("the environment is not valid: TAILOR_SMTP_PORT='abc': ") and "\n" not in job["error"]
+    )
+    assert job["result"]["error"] == "InvalidEnvironment"
+
+
 def test_sent_email_carries_its_own_unsubscribe_link_that_unsubscribes(client, engine, mail_server, monkeypatch):
     controller, messages = mail_server
     monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
