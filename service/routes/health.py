@@ -1,9 +1,12 @@
 """Liveness and readiness; with the unsubscribe link, the only endpoints that need no API key."""
 
+from pathlib import Path
+
 from fastapi import APIRouter
 from sqlalchemy import text
 
 from service.deps import StateDep
+from service.errors import DatabaseUnavailable
 from service.pipeline.model_store import MODEL_KINDS
 from service.routes.responses import errors
 from service.schemas import HealthOut
@@ -15,9 +18,17 @@ router = APIRouter(tags=["health"], responses=errors(503))
 def health(state: StateDep) -> dict:
     """`ok` once the database answers, with the current version of each model (null: none trained yet): the one
     the next request is served with, read from disk on first use after a training or `tailor models use`. Needs
-    no API key; a database that does not answer is a 503."""
+    no API key; a database that does not answer, or answers without Tailor's tables (a new empty file), is a 503, and so
+    is a SQLite file gone from its place (the connections open on it still answered, and new ones made an empty file)."""
+    url = state.engine.url
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        if not Path(url.database).is_file():
+            raise DatabaseUnavailable(
+                f"The database file {url.database} is not there any more: restore it and restart Tailor (started "
+                "again without it, Tailor makes an empty database)."
+            )
     with state.engine.connect() as connection:
-        connection.execute(text("SELECT 1"))
+        connection.execute(text("SELECT version_num FROM alembic_version"))
     return {
         "status": "ok",
         "models": {kind: state.models.version(kind) for kind in MODEL_KINDS},

@@ -29,6 +29,26 @@ def test_health_needs_no_key_and_everything_else_does(client):
     assert basic.json()["message"].startswith("The Authorization header must be 'Bearer KEY', not 'Basic …'")
 
 
+def test_health_is_not_ok_once_the_database_file_is_gone(tmp_path):
+    """The SQLite file moved away, /health still said ok: the open connections answered from the file that was
+    gone, and new ones made an empty one."""
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+    from service.db.migrate import upgrade
+    from service.db.session import make_engine
+
+    path = tmp_path / "tailor.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    with TestClient(create_app(engine)) as client:
+        assert client.get("/health").status_code == 200
+        path.rename(tmp_path / "moved.db")
+        gone = client.get("/health")
+        assert gone.status_code == 503 and gone.json()["error"] == "DatabaseUnavailable"
+        assert f"The database file {path} is not there any more" in gone.json()["message"]
+
+
 def test_import_endpoints_and_reads(client):
     assert _upload(client, "customers", CUSTOMERS).json()["inserted"] == 2
     assert _upload(client, "products", PRODUCTS).json()["inserted"] == 2
