@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.errors import DatabaseUnavailable
 from service.settings import DbSettings
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("tailor.db")
 
 
 def _lower(text: str | None) -> str | None:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from service.errors import JobCancelled
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("tailor.jobs")
 
 HEARTBEAT_SECONDS = 10.0
 

@@ -78,6 +78,19 @@ def test_a_bad_setting_in_the_environment_is_one_line_naming_the_variable(tmp_pa
             monkeypatch.delenv(name)
 
 
+def test_the_database_warnings_are_json_lines_like_every_other(tmp_path):
+    """The warning about a database file others may read came out as plain text, outside TAILOR_LOG_LEVEL, from a
+    logger outside Tailor's ("service.db.session")."""
+    assert run(["keys", "list"], tmp_path).returncode == 0  # makes the database
+    (tmp_path / "tailor.db").chmod(0o644)
+    result = run(["keys", "list"], tmp_path)
+    lines = [json.loads(line) for line in result.stderr.splitlines()]  # each a JSON object
+    assert [line["logger"] for line in lines if "chmod 600" in line["event"]] == ["tailor.db"]
+    quiet = subprocess.run([*TAILOR, "keys", "list"], capture_output=True, text=True, timeout=120,
+                           env={**os.environ, "TAILOR_HOME": str(tmp_path), "TAILOR_LOG_LEVEL": "ERROR"})  # fmt: skip
+    assert quiet.stderr == ""
+
+
 def test_a_database_migrated_by_a_newer_tailor_is_one_line(tmp_path, monkeypatch):
     """A schema at a revision this version does not know (the code rolled back after an upgrade) ended every
     command in some 290 lines of Alembic's traceback."""

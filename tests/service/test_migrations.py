@@ -182,7 +182,7 @@ def test_an_existing_database_others_may_read_keeps_its_mode_with_a_warning(tmp_
     path = tmp_path / "tailor.db"
     path.touch(mode=0o644)
     path.chmod(0o644)
-    with caplog.at_level("WARNING", logger="service.db.session"):
+    with caplog.at_level("WARNING", logger="tailor.db"):
         make_engine(f"sqlite:///{path}").dispose()
     assert path.stat().st_mode & 0o777 == 0o644
     (record,) = [r for r in caplog.records if "chmod 600" in r.getMessage()]
