@@ -18,15 +18,16 @@ router = APIRouter(tags=["health"], responses=errors(503))
 def health(state: StateDep) -> dict:
     """`ok` once the database answers, with the current version of each model (null: none trained yet): the one
     the next request is served with, read from disk on first use after a training or `tailor models use`. Needs
-    no API key; a database that does not answer, or answers without Tailor's tables (a new empty file), is a 503, and so
-    is a SQLite file gone from its place (the connections open on it still answered, and new ones made an empty file)."""
+    no API key; a database that does not answer, or answers without Tailor's tables (a new empty file), is a 503,
+    and so is a SQLite file gone from its place (the connections open on it still answered, and new ones made an
+    empty file)."""
     url = state.engine.url
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        if not Path(url.database).is_file():
-            raise DatabaseUnavailable(
-                f"The database file {url.database} is not there any more: restore it and restart Tailor (started "
-                "again without it, Tailor makes an empty database)."
-            )
+    on_disk = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
+    if on_disk and not Path(url.database).is_file():
+        raise DatabaseUnavailable(
+            f"The database file {url.database} is not there any more: restore it and restart Tailor (started "
+            "again without it, Tailor makes an empty database)."
+        )
     with state.engine.connect() as connection:
         connection.execute(text("SELECT version_num FROM alembic_version"))
     return {
