@@ -87,9 +87,15 @@ def storage_unavailable(error: OSError) -> StorageUnavailable | None:
     """A full, over-quota or read-only disk as the error the user is told, or None for another OSError."""
     if error.errno not in NO_ROOM:
         return None
+    where = f" ({error.filename})" if error.filename else ""
+    remedy = (
+        "Make the place where Tailor keeps its files (TAILOR_HOME) writable"
+        if error.errno == errno.EROFS
+        else "Free space where Tailor keeps its files (TAILOR_HOME)"
+    )
     return StorageUnavailable(
-        f"The server could not write to its disk ({error.strerror}): what was asked was not done. Free space where "
-        "Tailor keeps its files (TAILOR_HOME) and try again."
+        f"Tailor could not write to its disk{where}: {error.strerror}; what was asked was not done. {remedy} and "
+        "try again."
     )
 
 

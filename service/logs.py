@@ -11,6 +11,7 @@ import logging
 import re
 import sys
 from datetime import UTC, datetime
+from urllib.parse import unquote
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 # Attributes other libraries set on records that are not fields of the event: uvicorn's copy of the message with
@@ -28,7 +29,11 @@ _QUERY_VALUE = re.compile(r"([?&][^=&\s\"]*=)[^&\s\"]*")
 
 
 def redacted(text: str) -> str:
-    """A request line or path without its personal or secret parts: ``/customers/…``, ``?customer=…``."""
+    """A request line or path without its personal or secret parts: ``/customers/…``, ``?customer=…``; a path
+    spelt with escapes (``/customers%2FC00001``, which the router takes for ``/customers/C00001``) is read unescaped
+    first."""
+    if "%" in text:
+        text = unquote(text)
     for pattern in (_UNSUBSCRIBE_TOKEN, _CUSTOMER_ID, _QUERY_VALUE):
         text = pattern.sub(r"\1…", text)
     return text

@@ -144,12 +144,13 @@ class CampaignSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="TAILOR_CAMPAIGN_")
 
-    products_per_email: int = 3
-    max_products_per_category: int | None = 2  # an e-mail of three products shows at least two categories
-    variants_per_draft: int = 2
+    products_per_email: int = Field(default=3, ge=1)
+    # an e-mail of three products shows at least two categories
+    max_products_per_category: int | None = Field(default=2, ge=1)
+    variants_per_draft: int = Field(default=2, ge=1)
     # A draft whose chosen variant is predicted under either floor goes to a person.
-    review_threshold_p_open: float = 0.12
-    review_threshold_p_click: float = 0.01
+    review_threshold_p_open: float = Field(default=0.12, ge=0, le=1)
+    review_threshold_p_click: float = Field(default=0.01, ge=0, le=1)
     # Weights of the serving-time boosts for campaigns (0: off): the product's margin, scaled 0-1 over the
     # catalog, and being a new arrival (arrived_at within the last 30 days); the model's ranking scores 1 to 0.
     boost_margin: float = Field(default=0.0, ge=0)

@@ -372,6 +372,9 @@ def retrain_if_new_data(progress: ProgressFn, engine: Engine, model: str | None 
 def train_all(progress: ProgressFn, engine: Engine, model: str | None = None, tune_trials: int = 0) -> dict[str, Any]:
     """Job: audience, recommender (its hyperparameters searched first with ``tune_trials``) and engagement model
     in turn."""
+    copy_model = ScoringSettings().copy_model
+    if copy_model and not Path(copy_model).is_file():  # told before the audience and recommender are trained
+        _copy_model(copy_model)  # NotReady naming the setting
     marker = data_marker(engine)  # taken first, so that data arriving during training counts as new
     steps = (
         ("audience", lambda report: refresh_audience(engine, report)),

@@ -54,6 +54,10 @@ def test_a_bad_setting_in_the_environment_is_one_line_naming_the_variable(tmp_pa
         ({"DATABASE_URL": "tailor.db"}, ["train"], "error: DATABASE_URL is not a database URL; give one such as "),
         ({"TAILOR_LOG_LEVEL": "loud"}, ["train"], "error: the environment is not valid: TAILOR_LOG_LEVEL='LOUD': "),
         # settings the jobs read: the server started, and each job failed with pydantic's report of a class
+        ({"TAILOR_CAMPAIGN_VARIANTS_PER_DRAFT": "0"}, ["serve"],
+         "error: the environment is not valid: TAILOR_CAMPAIGN_VARIANTS_PER_DRAFT='0': "),
+        ({"TAILOR_CAMPAIGN_REVIEW_THRESHOLD_P_OPEN": "5"}, ["serve"],
+         "error: the environment is not valid: TAILOR_CAMPAIGN_REVIEW_THRESHOLD_P_OPEN='5': "),
         ({"TAILOR_LLM_TIMEOUT": "-5"}, ["serve"], "error: the environment is not valid: TAILOR_LLM_TIMEOUT='-5': "),
         ({"TAILOR_SMTP_PORT": "abc"}, ["serve"], "error: the environment is not valid: TAILOR_SMTP_PORT='abc': "),
         ({"DATABASE_URL": "postgresql+psycopg://tailor:s3cret@127.0.0.1:9/shop"}, ["train"],

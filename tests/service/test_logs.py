@@ -145,3 +145,24 @@ def test_a_refusal_about_a_customer_is_logged_without_naming_them(client, caplog
     assert all("C00017" not in f"{r.path} {r.error}" and "gone@" not in r.error for r in rejected[:3])
     assert rejected[0].path == "/customers/…" and rejected[0].error == "NotFound"
     assert "Campaign 999" in rejected[3].error
+
+
+def test_a_path_spelt_with_escapes_is_redacted_as_the_router_reads_it():
+    """GET /customers%2FC00001 answered with the customer, and the access log kept the id."""
+    from service.logs import redacted
+
+    assert redacted("GET /customers%2FC00001 HTTP/1.1") == "GET /customers/… HTTP/1.1"
+    assert redacted("/unsubscribe%2F17.abc") == "/unsubscribe/…"
+
+
+def test_a_disk_that_will_not_take_a_write_is_told_what_to_do_about_it():
+    """A read-only disk was told to free space."""
+    import errno
+
+    from service.errors import storage_unavailable
+
+    full = storage_unavailable(OSError(errno.ENOSPC, "No space left on device", "/var/tailor/models/x"))
+    assert "(/var/tailor/models/x): No space left on device" in str(full) and "Free space" in str(full)
+    read_only = storage_unavailable(OSError(errno.EROFS, "Read-only file system"))
+    assert "Make the place where Tailor keeps its files (TAILOR_HOME) writable" in str(read_only)
+    assert "Free space" not in str(read_only)

@@ -93,3 +93,15 @@ def test_the_recommender_s_fits_move_the_figures_within_their_stages(client, eng
         assert len({done for done, _ in heard_in_stage}) >= 10  # ALS's 15 iterations, each moving the figures
         assert all(stage * STAGE_SHARE <= done <= (stage + 1) * STAGE_SHARE for done, _ in heard_in_stage)
     assert fitting[-1][1].endswith(": iteration 15 of 15")
+
+
+def test_a_missing_copy_model_is_told_before_anything_is_trained(engine, tmp_path, monkeypatch):
+    """TAILOR_SCORING_COPY_MODEL was read at the last step: a training that failed on it had already published a
+    new recommender and put it in use."""
+    from service.pipeline.training import train_all
+
+    monkeypatch.setenv("TAILOR_SCORING_COPY_MODEL", str(tmp_path / "no-such-model.pkl"))
+    heard = []
+    with pytest.raises(NotReady, match="^TAILOR_SCORING_COPY_MODEL: "):
+        train_all(lambda done, total, message="": heard.append(message), engine, "ease")
+    assert heard == []  # no step began
