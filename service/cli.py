@@ -271,10 +271,10 @@ def audience(
 ) -> None:
     """Segments, churn risk, expected purchases, CLV and next purchase date per customer of an orders file;
     `tailor audience refresh` recomputes the service's own customers."""
+    if ctx.invoked_subcommand is not None:  # `refresh`, or its --help: nothing heavy imported
+        return
     from audience.batch import audience_from_file
 
-    if ctx.invoked_subcommand is not None:
-        return
     missing = [name for name, value in (("--orders", orders), ("--as-of", as_of), ("--out", out)) if value is None]
     if missing:
         _echo(f"error: missing {', '.join(missing)} (or run `tailor audience refresh` for the service's customers)")

@@ -54,7 +54,11 @@ def run_demo(
         counts = load_demo_store(engine, customers, home_settings().home / "demo")
         typer.echo("  " + ", ".join(f"{n} {kind}" for kind, n in counts.items()))
     else:
-        typer.echo("The database already holds a shop: keeping it (delete var/ to start over).")
+        url = engine.url
+        on_disk = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
+        shown = url.render_as_string(hide_password=True)
+        start_over = f"delete {url.database}" if on_disk else f"point DATABASE_URL at an empty database, not {shown},"
+        typer.echo(f"The database already holds a shop: keeping it ({start_over} to start over).")
     with progress_bar("training", counts=False) as update:
         InlineJobRunner(engine, update).submit("train", train_all, engine=engine, model=None)
     with progress_bar("generating") as update:

@@ -85,7 +85,8 @@ class Progress:
             self._last_write = time.monotonic()
             self._write(done, total, message)
         if stop:
-            raise JobCancelled(f"cancelled on request after {done:,} of {total:,}")
+            at = f": {message}" if message else ""  # what it was doing, where the figures count a job's stages
+            raise JobCancelled(f"cancelled on request after {done:,} of {total:,}{at}")
 
     def _asked_to_stop(self, done: int, total: int) -> bool:
         if done >= total:  # the last report: the work is done
