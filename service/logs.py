@@ -63,6 +63,23 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, default=str, ensure_ascii=False)
 
 
+class _StandardError(logging.StreamHandler):
+    """Writes to ``sys.stderr`` as it is when a line is logged: the CLI's progress bar puts a stand-in there while it
+    is shown, which prints each line above the bar (a handler holding the stream it started with wrote the line
+    into the bar's)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:  # set by StreamHandler.__init__: the stream is always the current one
+        pass
+
+
 STRUCTURED_LOGGERS = ("tailor", "uvicorn", "uvicorn.error", "uvicorn.access", "py.warnings")
 
 
@@ -72,7 +89,7 @@ def configure_logging(level: str | None = None) -> None:
     from service.settings import LogSettings
 
     level = level or LogSettings().level
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StandardError()
     handler.setFormatter(JsonFormatter())
     others = max(logging.getLevelName(level), logging.INFO)
     for name in STRUCTURED_LOGGERS:

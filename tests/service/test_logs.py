@@ -166,3 +166,23 @@ def test_a_disk_that_will_not_take_a_write_is_told_what_to_do_about_it():
     read_only = storage_unavailable(OSError(errno.EROFS, "Read-only file system"))
     assert "Make the place where Tailor keeps its files (TAILOR_HOME) writable" in str(read_only)
     assert "Free space" not in str(read_only)
+
+
+def test_log_lines_go_to_the_standard_error_of_the_moment():
+    """The CLI's progress bar puts a stand-in on sys.stderr that prints lines above the bar; the log handler held
+    the stream it started with, and a job's line was written into the bar's."""
+    import subprocess
+    import sys
+
+    script = (
+        "import io, logging, sys\n"
+        "from service.logs import configure_logging\n"
+        "configure_logging()\n"
+        "stand_in, real = io.StringIO(), sys.stderr\n"
+        "sys.stderr = stand_in\n"
+        "logging.getLogger('tailor.jobs').info('job started')\n"
+        "sys.stderr = real\n"
+        "print(stand_in.getvalue(), end='')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert '"event": "job started"' in done.stdout and done.stderr == ""
