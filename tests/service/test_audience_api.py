@@ -226,9 +226,11 @@ def test_a_refresh_cancelled_while_it_writes_keeps_its_last_figures(client, engi
     path = demo_files["orders"]
     imported = client.post("/imports/orders", files={"file": (path.name, path.read_bytes(), "text/csv")})
     job_id = imported.json()["audience_job_id"]
-    time.sleep(2.0)  # into the saving of profiles
-    assert client.post(f"/jobs/{job_id}/cancel").status_code in (200, 202)
     deadline = time.monotonic() + 60
+    while not client.get(f"/jobs/{job_id}").json()["message"].startswith("saving profiles: "):  # into the saving
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert client.post(f"/jobs/{job_id}/cancel").status_code in (200, 202)
     while (job := client.get(f"/jobs/{job_id}").json())["status"] in {"queued", "running", "cancelling"}:
         assert time.monotonic() < deadline, job
         time.sleep(0.2)
