@@ -53,7 +53,8 @@ def publish(
     models_dir: Path, kind: str, save: Callable[[Path], Any], metadata: dict[str, Any], kept: int | None = None,
     read_at: datetime | None = None,
 ) -> Path:  # fmt: skip
-    """Save a model (its `save(file)`) as a new version of `kind`, make it the current one, and with `kept`
+    """Save a model (its `save(file)`) as a new version of `kind`, make it the current one unless the current one
+    read newer data (two trainings at once: the one that began later serves, whichever ends last), and with `kept`
     delete the versions older than the newest `kept`. `read_at`: when its training began reading the data (now
     unless given), which names the version: a customer erased while it trained is one it holds, and the version
     is then one trained before their erasure."""
@@ -72,7 +73,9 @@ def publish(
         shutil.rmtree(partial, ignore_errors=True)
         raise
     _delete_partials(models_dir, kind)
-    _point_at(models_dir, kind, version)
+    current = current_folder(models_dir, kind)
+    if current is None or version > current.name:  # a training that read older data, finished later, is kept only
+        _point_at(models_dir, kind, version)
     if kept is not None:
         prune(models_dir, kind, kept)
     _delete_erased(models_dir, kind)

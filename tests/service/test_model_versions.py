@@ -249,3 +249,20 @@ def test_an_erasure_marks_its_moment_again_once_committed(tmp_path):
     assert (models / ERASED_MARK).read_text() > read_between > first
     newer = _publish(models, 2)
     assert versions(models, "recommender") == [newer]
+
+
+def test_of_two_trainings_at_once_the_one_that_read_newer_data_serves(tmp_path):
+    """The last to finish was made current, though it had read the data before the other began (and, begun before
+    an erasure, held the erased customer over a newer clean version)."""
+    from datetime import UTC, datetime, timedelta
+
+    from service.pipeline.model_store import current_folder
+
+    models = tmp_path / "models"
+    began_first = datetime.now(UTC) - timedelta(minutes=5)
+    newer = _publish(models, 1)
+    older = publish(models, "recommender", lambda path: path.write_text("2"), {"n": 2}, read_at=began_first).name
+    assert current_folder(models, "recommender").name == newer
+    assert versions(models, "recommender") == [newer, older]  # kept, to go back to if wanted
+    use_version(models, "recommender", older)
+    assert _publish(models, 3) == current_folder(models, "recommender").name  # a new training after a rollback
