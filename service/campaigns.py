@@ -101,6 +101,11 @@ def start_generating(session: Session, campaign_id: int) -> Campaign:
             f"Campaign {campaign_id} is being sent: it is not written again once it sends. Cancel its job "
             f"(POST /jobs/{job_id}/cancel) first, or create a new campaign."
         )
+    if session.scalar(select(Draft.id).where(Draft.campaign_id == campaign_id, Draft.status == "sending").limit(1)):
+        raise Conflict(  # the server's due-check, whose job names no campaign, is mailing one of its drafts
+            f"Campaign {campaign_id} is being sent (its drafts due now): it is not written again once it sends. "
+            "Create a new campaign for the customers it will not reach."
+        )
     claimed = session.execute(
         update(Campaign)
         .where(Campaign.id == campaign_id, Campaign.status != "generating")

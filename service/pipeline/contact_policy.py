@@ -68,7 +68,7 @@ def defer_recently_mailed(
         if not until:
             continue
         for draft in session.scalars(select(Draft).where(Draft.id.in_(list(until)))):
-            draft.send_after = _same_time_of_day(until[draft.id], draft.send_after, timezone)
+            draft.send_after = same_time_of_day(until[draft.id], draft.send_after, timezone)
         kept -= set(until)
         deferred += len(until)
     return [draft_id for draft_id in draft_ids if draft_id in kept], deferred
@@ -107,7 +107,7 @@ def addresses_mailed_since(session: Session, since: datetime, among: set[str] | 
     return dict(session.execute(statement).all())
 
 
-def _same_time_of_day(earliest: datetime, meant: datetime | None, timezone: str = "UTC") -> datetime:
+def same_time_of_day(earliest: datetime, meant: datetime | None, timezone: str = "UTC") -> datetime:
     """The first moment at or after ``earliest`` at ``meant``'s time of day on the clock of ``timezone`` (UTC
     moments without a zone; ``earliest`` when there is no ``meant``): a draft deferred from its customer's best
     hour went out at whatever hour the policy's wait ended, often the night; and one deferred across a

@@ -21,7 +21,7 @@ from recommenders.rules import Rules, in_stock, recommend_with_rules
 from service.addresses import address_key
 from service.clock import utcnow
 from service.db.batches import IN_BATCH, batches, rows_where_in
-from service.db.models import Campaign, Customer, Draft, ReplacedDraft, Review, Variant
+from service.db.models import Campaign, Customer, Draft, ReplacedDraft, Review, Send, Variant
 from service.db.session import session_scope
 from service.forecasts import mean_price, refresh_forecast
 from service.jobs.heartbeat import Heartbeat
@@ -362,7 +362,8 @@ def _not_generated(session: Session, campaign_id: int, **_: Any) -> None:
 def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id: int) -> dict[str, Any]:
     """Job: generate, score and save a campaign's drafts; progress counts drafts written (0 of 0 for an audience
     of no one), and the last message says how many were written. The campaign is
-    "generating" while it runs, then "ready", or "failed" whatever stopped it (it can be generated again)."""
+    "generating" while it runs, then "ready" ("sent" if a send that began as it started mailed one of its drafts),
+    or "failed" whatever stopped it (it can be generated again)."""
     from audience.campaigns import with_reasons
     from audience.query import query_fields
     from generation.brands import load_brand
@@ -459,7 +460,9 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
         }
         with session_scope(engine) as session:
             campaign = session.get(Campaign, campaign_id)
-            campaign.status, campaign.stats = "ready", stats
+            # A send that began as this started (a draft of it being mailed then) made it a campaign that sent.
+            sent = session.scalar(select(Send.id).where(Send.campaign_id == campaign_id).limit(1)) is not None
+            campaign.status, campaign.stats = "sent" if sent else "ready", stats
             forecast = refresh_forecast(session, campaign)
     except BaseException:  # never left "generating" (Ctrl-C included): that would refuse every later generate
         with session_scope(engine) as session:

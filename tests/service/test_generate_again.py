@@ -102,7 +102,7 @@ def test_a_campaign_is_not_generated_and_sent_at_once(client, engine, demo_files
     approved draft, the generation rewrote the others and left a campaign that had sent email "ready"."""
     from service.db.models import Campaign
     from service.errors import Conflict
-    from service.pipeline.sending import has_due_drafts, send_campaign
+    from service.pipeline.sending import _claim, has_due_drafts, send_campaign
 
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
     monkeypatch.setenv("TAILOR_SMTP_PORT", str(mail_server[0].port))
@@ -137,8 +137,52 @@ def test_a_campaign_is_not_generated_and_sent_at_once(client, engine, demo_files
         raise AssertionError("sent while generating")
     except Conflict as refused_job:
         assert "is being generated" in str(refused_job)
+    assert not _claim(engine, first["id"])  # a send that began before: its drafts left wait for the next send
     release.set()
     assert wait_for_job(client, generating.json()["job_id"])["status"] == "succeeded"
     with session_scope(engine) as session:
         assert session.get(Campaign, campaign_id).status == "ready"
     assert has_due_drafts(engine)  # sent at the first check once it is ready
+
+
+def test_a_campaign_whose_draft_the_due_check_is_mailing_is_not_generated(client, engine, demo_files, monkeypatch):
+    """The server's due-check runs as a job naming no campaign: a generate asked while it mailed a campaign's draft
+    was taken, and the campaign that had sent ended "ready"; and one campaign taken to generate while the check
+    went through the due ones failed the whole check, the campaigns after it unsent."""
+    from service.db.models import Campaign, Send
+    from service.jobs.runner import InlineJobRunner
+    from service.pipeline import sending
+    from service.pipeline.generate import generate_campaign
+    from service.settings import home_settings
+    from service.state import model_store
+
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_shop(client, demo_files)
+    campaign_id = generated_campaign(client, max_customers=2)
+    first = client.get(f"/campaigns/{campaign_id}/drafts").json()[0]
+    with session_scope(engine) as session:
+        session.get(Draft, first["id"]).status = "sending"  # handed to the mail server by the due-check
+    refused = client.post(f"/campaigns/{campaign_id}/generate")
+    assert refused.status_code == 409 and "is being sent" in refused.json()["message"]
+
+    with session_scope(engine) as session:  # it was mailed, and a generation had begun before the send
+        draft = session.get(Draft, first["id"])
+        draft.status = "sent"
+        session.add(Send(customer_id=draft.customer_id, campaign_id=campaign_id, draft_id=draft.id, subject="Hi",
+                         campaign_type="vip", sent_at=datetime(2026, 1, 1)))  # fmt: skip
+    models = model_store(home_settings().models_dir)
+    InlineJobRunner(engine).submit("generate", generate_campaign, engine=engine, models=models, campaign_id=campaign_id)
+    with session_scope(engine) as session:
+        assert session.get(Campaign, campaign_id).status == "sent"  # not "ready"
+
+    listed = sending._due_campaigns
+
+    def generation_begins_once_listed(engine, now):  # as a generate request taken between the list and the send
+        due = listed(engine, now)
+        with session_scope(engine) as session:
+            session.get(Campaign, campaign_id).status = "generating"
+        return [campaign_id, *due]
+
+    monkeypatch.setattr(sending, "_due_campaigns", generation_begins_once_listed)
+    result = sending.send_due_drafts(lambda *_: None, engine)
+    assert result["campaigns"][str(campaign_id)]["not_sent"].startswith(f"Campaign {campaign_id} is being generated")
