@@ -35,17 +35,17 @@ from generation.brands import load_brand
 from generation.locales import writing_locale
 from generation.render import html_locale
 from scoring.experiments import HOLDOUT
-from service.addresses import address_key, stop_shared_addresses
+from service.addresses import address_key, shared_addresses, stop_shared_addresses
 from service.campaigns import get_campaign
 from service.clock import utcnow
 from service.db.batches import batches
-from service.db.models import Campaign, Customer, Draft, Event, Send, Variant
+from service.db.models import Assignment, Campaign, Customer, Draft, Event, Send, Variant
 from service.db.session import session_scope
 from service.drafts import AUDIENCE_ORDER, failed_checks, selected_variant
 from service.errors import Conflict, MailServerUnavailable, NotFound
 from service.experiments import plan_arms, record_send
 from service.jobs.recovery import back_to_review, flag_interrupted_sends, worker_name
-from service.pipeline.contact_policy import defer_recently_mailed, same_time_of_day
+from service.pipeline.contact_policy import defer_recently_mailed, held_out_since, same_time_of_day
 from service.pipeline.freshness import hold_back_stale
 from service.pipeline.generate import email_features
 from service.pipeline.mail import (
@@ -141,22 +141,42 @@ def _to_mail(
     return to_mail, held_back, deferred, arms
 
 
-def _mailed_meanwhile(session: Session, draft: Draft, now: datetime, schedule: SendScheduleSettings) -> bool:
+def _mailed_meanwhile(
+    session: Session, draft: Draft, now: datetime, schedule: SendScheduleSettings, window: float, shared: set[str]
+) -> bool:
     """Whether the contact policy defers the draft after all, as it is sent: another process (a second server on
-    the database) may have mailed its customer since this send chose its drafts (``now``). The customer's row is
-    locked first, so that of two senders the second sees the first's email; their sends are read through their
-    index, so the check costs the same at the 100,000th email as at the first. (Another customer id at the same
-    address, mailed by another server meanwhile, is not seen: only the choice at the start compares addresses.)"""
-    if schedule.min_days_between <= 0:
+    the database) may have mailed its customer, or held them out of another campaign's experiment, since this send
+    chose its drafts (``now``); the draft's send time is then moved as ``defer_recently_mailed`` moves it. The
+    customer's row is locked first, so that of two senders the second sees the first's email. The customer's sends
+    and assignments are read through their indexes, so the check costs the same at the 100,000th email as at the
+    first; an address that other customer ids have too (``shared``, few) is looked up as the choice at the start
+    looks it up, over the recent sends."""
+    if schedule.min_days_between <= 0 and window <= 0:
         return False
     session.execute(select(Customer.id).where(Customer.id == draft.customer_id).with_for_update())
-    gap = timedelta(days=schedule.min_days_between)
-    last = session.scalar(
-        select(func.max(Send.sent_at)).where(Send.customer_id == draft.customer_id, Send.sent_at > now - gap)
-    )
-    if last is None:
+    if address_key(draft.customer.email) in shared:
+        _mailable, later = defer_recently_mailed(
+            session, [draft.id], now, schedule.min_days_between, holdout_days=window, timezone=schedule.timezone
+        )
+        return bool(later)
+    until = []
+    if schedule.min_days_between > 0:
+        gap = timedelta(days=schedule.min_days_between)
+        last = session.scalar(
+            select(func.max(Send.sent_at)).where(Send.customer_id == draft.customer_id, Send.sent_at > now - gap)
+        )
+        until += [last + gap] if last is not None else []
+    if window > 0:
+        held_out = session.scalar(
+            select(func.max(Assignment.assigned_at)).where(
+                Assignment.customer_id == draft.customer_id, Assignment.campaign_id != draft.campaign_id,
+                held_out_since(now - timedelta(days=window)),
+            )
+        )  # fmt: skip
+        until += [held_out + timedelta(days=window)] if held_out is not None else []
+    if not until:
         return False
-    draft.send_after = same_time_of_day(last + gap, draft.send_after, schedule.timezone)
+    draft.send_after = same_time_of_day(max(until), draft.send_after, schedule.timezone)
     return True
 
 
@@ -207,8 +227,9 @@ def send_campaign(
         sender = sender_of(brand.slug, settings)
         experiment = campaign.holdout_share is not None
         mailed = _mailed_addresses(session, campaign_id)
+        shared = set(shared_addresses(session)) if draft_ids else set()  # for the contact policy's second look
     held_out = sum(arm == HOLDOUT for arm in arms.values())
-    schedule = SendScheduleSettings()  # the contact policy, looked at again as each email goes
+    schedule, window = SendScheduleSettings(), ExperimentSettings().conversion_window_days
     links = UnsubscribeLinks.configured()
     sent = skipped = pinned = 0
     sent_by_arm: dict[str, int] = {}
@@ -237,7 +258,7 @@ def send_campaign(
                         _skip_mailed_address(draft, other)
                         skipped += 1
                         continue
-                    if _mailed_meanwhile(session, draft, now, schedule):
+                    if _mailed_meanwhile(session, draft, now, schedule, window, shared):
                         draft.status, draft.claimed_by = "approved", None  # its send time moved on
                         deferred += 1
                         continue

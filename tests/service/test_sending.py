@@ -970,3 +970,42 @@ def test_a_customer_mailed_by_another_sender_meanwhile_waits_for_the_contact_pol
     drafts = client.get(f"/campaigns/{campaign_id}/drafts").json()
     assert sorted(d["status"] for d in drafts) == ["approved", "sent"]
     assert next(d for d in drafts if d["status"] == "approved")["send_after"] is not None
+
+
+@pytest.mark.parametrize("meanwhile", ["held out by another experiment", "mailed at the address under another id"])
+def test_the_second_look_of_the_contact_policy_sees_holdouts_and_shared_addresses(
+    client, engine, mail_server, monkeypatch, meanwhile
+):
+    """The look again as each email goes read only the customer's own sends: a customer held out meanwhile by
+    another campaign's experiment, or whose address another server mailed under a household member's id, was
+    mailed."""
+    from service.db.models import Assignment
+    from service.pipeline.sending import send_campaign
+
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    monkeypatch.setenv("TAILOR_SEND_MIN_DAYS_BETWEEN", "2")
+    campaign_id, other_campaign = new_campaign(client), new_campaign(client)
+    names = ("look1", "look2")
+    for name in names:
+        approved_draft(client, engine, campaign_id, name)
+    with session_scope(engine) as session:  # the household: a second id at each address, known before the send
+        for name in names:
+            session.add(Customer(external_id=f"{name}-twin", email=f"{name}@example.com", marketing_consent=True))
+
+    def meanwhile_elsewhere(done, total, message=""):  # after this send's first email, before its second
+        if done != 1:
+            return
+        with session_scope(engine) as session:
+            mailed = set(session.scalars(select(Send.customer_id).where(Send.campaign_id == campaign_id)))
+            waiting = session.scalar(select(Customer).where(Customer.external_id.in_(names), ~Customer.id.in_(mailed)))
+            if meanwhile.startswith("held out"):
+                session.add(Assignment(campaign_id=other_campaign, customer_id=waiting.id, arm="holdout",
+                                       assigned_at=utcnow()))  # fmt: skip
+            else:
+                twin = session.scalar(select(Customer).where(Customer.external_id == f"{waiting.external_id}-twin"))
+                session.add(Send(customer_id=twin.id, campaign_id=other_campaign, subject="Other", sent_at=utcnow(),
+                                 campaign_type="cross_sell", to_email=twin.email))  # fmt: skip
+
+    result = send_campaign(meanwhile_elsewhere, engine, campaign_id)
+    assert (result["sent"], result["deferred"], len(messages)) == (1, 1, 1)
