@@ -11,6 +11,7 @@ import logging
 import re
 import sys
 from datetime import UTC, datetime
+from urllib.parse import quote, unquote
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 # Attributes other libraries set on records that are not fields of the event: uvicorn's copy of the message with
@@ -24,15 +25,22 @@ _NOT_FIELDS = {"color_message", "litellm_redacted"}
 # address searched for (the review page's "find a customer" box is a GET form). The names stay, the values go.
 _UNSUBSCRIBE_TOKEN = re.compile(r"(/unsubscribe/)[^\s/?\"]+")
 _CUSTOMER_ID = re.compile(r"(/customers/)[^\s/?\"]+")
-_ESCAPED_SLASH = re.compile("%2f", re.IGNORECASE)
+_PATH = re.compile(r"(?<![^\s\"])/[^\s?\"]*")  # a request's path, up to its query
+_KEPT_ESCAPED = re.compile(r"[\s\"?&=#]")  # what would end a path or a query value early, once unescaped
 _QUERY_VALUE = re.compile(r"([?&][^=&\s\"]*=)[^&\s\"]*")
+
+
+def _unescaped(path: str) -> str:
+    """``path`` as the router reads it (``/%63ustomers%2FC1`` is ``/customers/C1``), but for the characters that
+    would end it early, kept escaped so that the part after them is redacted with the rest."""
+    return _KEPT_ESCAPED.sub(lambda character: quote(character.group(), safe=""), unquote(path))
 
 
 def redacted(text: str) -> str:
     """A request line or path without its personal or secret parts: ``/customers/…``, ``?customer=…``; a path
-    spelt with escapes (``/customers%2FC00001``, which the router takes for ``/customers/C00001``) is read unescaped
-    first."""
-    text = _ESCAPED_SLASH.sub("/", text)  # the rest stays escaped: a query value's %20 is no end of it
+    spelt with escapes (``/%63ustomers%2FC00001``, which the router takes for ``/customers/C00001``) is read
+    unescaped first."""
+    text = _PATH.sub(lambda path: _unescaped(path.group()), text)
     for pattern in (_UNSUBSCRIBE_TOKEN, _CUSTOMER_ID, _QUERY_VALUE):
         text = pattern.sub(r"\1…", text)
     return text

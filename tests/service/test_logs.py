@@ -153,6 +153,10 @@ def test_a_path_spelt_with_escapes_is_redacted_as_the_router_reads_it():
 
     assert redacted("GET /customers%2FC00001 HTTP/1.1") == "GET /customers/… HTTP/1.1"
     assert redacted("/unsubscribe%2F17.abc") == "/unsubscribe/…"
+    assert redacted('"GET /%63ustomers/ANNA-1 HTTP/1.1"') == '"GET /customers/… HTTP/1.1"'  # any escape, not %2F alone
+    assert redacted("/c%75stomers/Anna%20Smith") == "/customers/…"  # a space unescaped is no end of the id
+    assert redacted("/customers/Anna%3FSmith=1") == "/customers/…"
+    assert redacted("/review/campaigns/2?customer=Thomas%20Weber") == "/review/campaigns/2?customer=…"
 
 
 def test_a_disk_that_will_not_take_a_write_is_told_what_to_do_about_it():
