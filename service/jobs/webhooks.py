@@ -65,12 +65,14 @@ def announce_job(engine: Engine, job_id: str, settings: WebhookSettings | None =
         body = json.dumps(job_payload(job)).encode()
     headers = {"Content-Type": "application/json", "X-Tailor-Event": "job.ended"}
     url, credentials = _without_credentials(settings.url)
-    if credentials:  # urllib takes "user:pw@" for part of the host name, and the call failed as a name not found
-        headers["Authorization"] = "Basic " + base64.b64encode(credentials.encode()).decode("ascii")
+    # urllib takes "user:pw@" for part of the host name (the call failed as a name not found); the header goes to
+    # the configured host alone, not to where it may redirect.
+    basic = base64.b64encode(credentials.encode()).decode("ascii")
+    private = {"Authorization": f"Basic {basic}"} if credentials else {}
     if settings.secret is not None:
         headers["X-Tailor-Signature"] = signature(settings.secret.get_secret_value(), body)
     for attempt in range(ATTEMPTS):
-        problem = _post(url, body, headers, settings.timeout_seconds)
+        problem = _post(url, body, headers, settings.timeout_seconds, private)
         if problem is None:
             return True
         if problem.startswith("HTTP 4") and problem not in ("HTTP 408", "HTTP 429"):  # refused, and would be again
@@ -97,9 +99,13 @@ def shown_url(url: str) -> str:
     return urlunsplit(parts._replace(query="***" if parts.query else "", fragment=""))
 
 
-def _post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> str | None:
-    """None when the receiver answered 2xx, else what went wrong."""
+def _post(
+    url: str, body: bytes, headers: dict[str, str], timeout: float, private: dict[str, str] | None = None
+) -> str | None:
+    """None when the receiver answered 2xx, else what went wrong. ``private`` headers are not sent on a redirect."""
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    for name, value in (private or {}).items():
+        request.add_unredirected_header(name, value)
     try:
         with urllib.request.urlopen(request, timeout=timeout):  # noqa: S310 (an operator-configured URL)
             return None

@@ -136,3 +136,45 @@ def test_a_url_with_credentials_authenticates_and_the_log_shows_neither_them_nor
     (line,) = [r for r in caplog.records if r.getMessage() == "webhook not delivered"]
     assert line.url.startswith("http://127.0.0.1:") and line.url.endswith("/x?***")
     assert "pw-secret" not in caplog.text and "tok-secret" not in caplog.text
+
+
+def test_the_credentials_go_to_the_configured_receiver_alone(client, receiver, monkeypatch):
+    """A receiver that redirected the call had the user and password sent on to the host it named."""
+    elsewhere: list[dict] = []
+
+    class Elsewhere(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (the standard library's name; a 302 turns the POST into a GET)
+            elsewhere.append(dict(self.headers))
+            self.send_response(204)
+            self.end_headers()
+
+        do_POST = do_GET  # noqa: N815
+
+        def log_message(self, *args):
+            pass
+
+    other = ThreadingHTTPServer(("127.0.0.1", 0), Elsewhere)
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+
+    class Redirects(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(302)
+            self.send_header("Location", f"http://127.0.0.1:{other.server_address[1]}/elsewhere")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    redirecting = ThreadingHTTPServer(("127.0.0.1", 0), Redirects)
+    threading.Thread(target=redirecting.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("TAILOR_WEBHOOK_URL", f"http://user:s3cret@127.0.0.1:{redirecting.server_address[1]}/hook")
+        assert _in_background(client, "customers", CUSTOMERS)["status"] == "succeeded"
+        deadline = time.monotonic() + 20
+        while not elsewhere and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert elsewhere and "Authorization" not in elsewhere[0]
+    finally:
+        other.shutdown()
+        redirecting.shutdown()
