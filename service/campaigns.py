@@ -101,10 +101,15 @@ def start_generating(session: Session, campaign_id: int) -> Campaign:
             f"Campaign {campaign_id} is being sent: it is not written again once it sends. Cancel its job "
             f"(POST /jobs/{job_id}/cancel) first, or create a new campaign."
         )
+    from service.jobs.recovery import STALE_AFTER, flag_interrupted_sends
+
+    flag_interrupted_sends(session, campaign_id)  # drafts a stopped sender left "sending": back to review, flagged
     if session.scalar(select(Draft.id).where(Draft.campaign_id == campaign_id, Draft.status == "sending").limit(1)):
+        hours = STALE_AFTER.total_seconds() / 3600
         raise Conflict(  # the server's due-check, whose job names no campaign, is mailing one of its drafts
-            f"Campaign {campaign_id} is being sent (its drafts due now): it is not written again once it sends. "
-            "Create a new campaign for the customers it will not reach."
+            f"Campaign {campaign_id} is being sent (a draft of it is with the mail server now): it is not written "
+            f"again once it sends. Try again in a moment; a draft claimed by a sender that stopped is put back to "
+            f"review after {hours:g} hour{'s' if hours != 1 else ''}."
         )
     claimed = session.execute(
         update(Campaign)

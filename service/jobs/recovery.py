@@ -34,6 +34,7 @@ from service.db.session import session_scope
 log = logging.getLogger("tailor.jobs")
 
 INTERRUPTED = "interrupted: the process running this job stopped before it finished; submit it again"
+PERHAPS_SENT = "Sending was "  # how the reasons of a draft whose email may have gone begin (and SEND_CUT_OFF's)
 SEND_INTERRUPTED = (
     "Sending was interrupted: the process sending this email stopped before it recorded whether the mail server "
     "took it, so the customer may have it already. Approve it again to send it, or reject it"

@@ -25,6 +25,7 @@ from service.db.models import Campaign, Customer, Draft, ReplacedDraft, Review, 
 from service.db.session import session_scope
 from service.forecasts import mean_price, refresh_forecast
 from service.jobs.heartbeat import Heartbeat
+from service.jobs.recovery import PERHAPS_SENT
 from service.jobs.runner import undone_if_never_run
 from service.pipeline import frames
 from service.pipeline.flags import with_check_reasons
@@ -208,7 +209,8 @@ def rescore_draft(draft: Draft, engagement) -> None:
 
 
 def clear_untouched_drafts(session: Session, campaign_id: int) -> set[str]:
-    """Delete the campaign's drafts nobody reviewed or edited, keeping which campaign and customer each was for
+    """Delete the campaign's drafts nobody reviewed or edited (but those whose email may have gone, flagged when
+    their sending was interrupted), keeping which campaign and customer each was for
     (ReplacedDraft: a client holding its id is told which draft replaced it); the customers (external ids) whose
     drafts stay."""
     open_to_review = (Draft.campaign_id == campaign_id, Draft.status.in_(("pending", "flagged")))
@@ -218,7 +220,12 @@ def clear_untouched_drafts(session: Session, campaign_id: int) -> set[str]:
         # The statements below start after every such edit is committed, and see its review.
         session.execute(select(Draft.id).where(*open_to_review).with_for_update()).all()
     edited = select(Review.id).where(Review.draft_id == Draft.id).exists()
-    untouched = (*open_to_review, ~edited)
+    flagged = select(Draft.id, Draft.flag_reasons).where(Draft.campaign_id == campaign_id, Draft.status == "flagged")
+    perhaps_sent = [  # the customer may have its email: a person decides, and no new draft is written for them
+        draft_id for draft_id, reasons in session.execute(flagged)
+        if any(str(reason).startswith(PERHAPS_SENT) for reason in reasons or [])
+    ]  # fmt: skip
+    untouched = (*open_to_review, ~edited, ~Draft.id.in_(perhaps_sent))
     columns = ["draft_id", "campaign_id", "customer_id", "replaced_at"]
     replaced = select(Draft.id, Draft.campaign_id, Draft.customer_id, literal(utcnow(), DateTime)).where(*untouched)
     session.execute(insert(ReplacedDraft).from_select(columns, replaced))
@@ -350,6 +357,12 @@ def require_models(models: ModelStore) -> None:
         models.get(kind)
 
 
+def _has_sent(session: Session, campaign_id: int) -> bool:
+    """Whether the campaign sent email: a send that began as its generation started (a draft of it being mailed
+    then) made it a campaign that sent, whatever the generation ends in."""
+    return session.scalar(select(Send.id).where(Send.campaign_id == campaign_id).limit(1)) is not None
+
+
 def _not_generated(session: Session, campaign_id: int, **_: Any) -> None:
     """A generate job cancelled before it started: its campaign, marked "generating" when it was queued, is
     "failed" as when a running one is cancelled, so that it can be generated again, or deleted."""
@@ -460,13 +473,12 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
         }
         with session_scope(engine) as session:
             campaign = session.get(Campaign, campaign_id)
-            # A send that began as this started (a draft of it being mailed then) made it a campaign that sent.
-            sent = session.scalar(select(Send.id).where(Send.campaign_id == campaign_id).limit(1)) is not None
+            sent = _has_sent(session, campaign_id)
             campaign.status, campaign.stats = "sent" if sent else "ready", stats
             forecast = refresh_forecast(session, campaign)
     except BaseException:  # never left "generating" (Ctrl-C included): that would refuse every later generate
         with session_scope(engine) as session:
-            session.get(Campaign, campaign_id).status = "failed"
+            session.get(Campaign, campaign_id).status = "sent" if _has_sent(session, campaign_id) else "failed"
         raise
     wrote = f"wrote {saved:,} drafts ({flagged:,} flagged for review)" if total else "no customer in the audience"
     progress(total, total, f"done: {wrote}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from service.db.models import Draft
@@ -150,6 +151,7 @@ def test_a_campaign_whose_draft_the_due_check_is_mailing_is_not_generated(client
     was taken, and the campaign that had sent ended "ready"; and one campaign taken to generate while the check
     went through the due ones failed the whole check, the campaigns after it unsent."""
     from service.db.models import Campaign, Send
+    from service.jobs.recovery import worker_name
     from service.jobs.runner import InlineJobRunner
     from service.pipeline import sending
     from service.pipeline.generate import generate_campaign
@@ -161,9 +163,17 @@ def test_a_campaign_whose_draft_the_due_check_is_mailing_is_not_generated(client
     campaign_id = generated_campaign(client, max_customers=2)
     first = client.get(f"/campaigns/{campaign_id}/drafts").json()[0]
     with session_scope(engine) as session:
-        session.get(Draft, first["id"]).status = "sending"  # handed to the mail server by the due-check
+        mailing = session.get(Draft, first["id"])  # handed to the mail server by this server's due-check
+        mailing.status, mailing.claimed_by = "sending", worker_name()
     refused = client.post(f"/campaigns/{campaign_id}/generate")
     assert refused.status_code == 409 and "is being sent" in refused.json()["message"]
+    with session_scope(engine) as session:  # claimed by a sender that stopped: put back to review, not a block
+        session.get(Draft, first["id"]).claimed_by = "elsewhere:1:gone"
+        session.execute(Draft.__table__.update().where(Draft.id == first["id"]).values(updated_at=datetime(2000, 1, 1)))
+    taken = client.post(f"/campaigns/{campaign_id}/generate")
+    assert taken.status_code == 202 and wait_for_job(client, taken.json()["job_id"])["status"] == "succeeded"
+    kept = client.get(f"/drafts/{first['id']}").json()  # back to review, flagged: its email may have gone, and
+    assert kept["status"] == "flagged" and kept["flag_reasons"][-1].startswith("Sending was interrupted")  # it stays
 
     with session_scope(engine) as session:  # it was mailed, and a generation had begun before the send
         draft = session.get(Draft, first["id"])
@@ -174,6 +184,11 @@ def test_a_campaign_whose_draft_the_due_check_is_mailing_is_not_generated(client
     InlineJobRunner(engine).submit("generate", generate_campaign, engine=engine, models=models, campaign_id=campaign_id)
     with session_scope(engine) as session:
         assert session.get(Campaign, campaign_id).status == "sent"  # not "ready"
+    with pytest.raises(AttributeError):  # a generation that fails after the send: "sent" still, not "failed"
+        InlineJobRunner(engine).submit("generate", generate_campaign, engine=engine, models=None,
+                                       campaign_id=campaign_id)  # fmt: skip
+    with session_scope(engine) as session:
+        assert session.get(Campaign, campaign_id).status == "sent"
 
     listed = sending._due_campaigns
 
