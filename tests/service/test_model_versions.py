@@ -266,3 +266,22 @@ def test_of_two_trainings_at_once_the_one_that_read_newer_data_serves(tmp_path):
     assert versions(models, "recommender") == [newer, older]  # kept, to go back to if wanted
     use_version(models, "recommender", older)
     assert _publish(models, 3) == current_folder(models, "recommender").name  # a new training after a rollback
+
+
+def test_a_training_whose_version_is_not_put_in_use_says_so(engine, tailor_home):
+    """It said "saved <version>" and returned that version as if it served, though another, trained on newer data
+    meanwhile, stayed in use (and the older one may have been pruned at once)."""
+    from datetime import UTC, datetime, timedelta
+
+    from service.pipeline.training import train_engagement
+    from service.settings import home_settings
+
+    models = home_settings().models_dir
+    later = datetime.now(UTC) + timedelta(hours=1)  # a training that began after this one, and ended first
+    newer = publish(models, "engagement", lambda path: path.write_text("newer"), {}, read_at=later).name
+    heard = []
+    result = train_engagement(engine, lambda done, total, message="": heard.append(message))
+    assert result["in_use"] is False and heard[-1].endswith(
+        f", not in use: {newer}, trained on newer data meanwhile, is"
+    )
+    assert train_engagement(engine)["in_use"] is False  # and as long as the newer one is newer
