@@ -64,9 +64,16 @@ def make_engine(url: str, echo: bool = False, connect_timeout_seconds: int = 10)
     """The engine for ``url``. Its errors never quote the statement's values (``hide_parameters``): those are the
     shop's customers, addresses included, and an error reaches logs, job rows and tracebacks."""
     if url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///"))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if str(path) not in ("", ":memory:"):
+        # The file's path without the URL's query (?timeout=...), which made a file of that name.
+        database = make_url(url).database or ""
+        if database.startswith("file:"):  # it made a folder named "file:" where Tailor ran, and migrated there
+            raise DatabaseUnavailable(
+                "DATABASE_URL: SQLite's URI form (sqlite:///file:...) is not supported; give the file's path, such as "
+                "sqlite:////srv/tailor/tailor.db"
+            )
+        if database not in ("", ":memory:"):
+            path = Path(database)
+            path.parent.mkdir(parents=True, exist_ok=True)
             # The shop's customers, and the API keys' hashes: readable by this user only (SQLite gives its WAL the
             # database's permissions); a file that exists keeps those it has, with a warning if others may read it.
             path.touch(mode=0o600, exist_ok=True)

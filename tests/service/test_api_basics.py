@@ -32,11 +32,15 @@ def test_health_needs_no_key_and_everything_else_does(client):
 def test_health_is_not_ok_once_the_database_file_is_gone(tmp_path):
     """The SQLite file moved away, /health still said ok: the open connections answered from the file that was
     gone, and new ones made an empty one."""
+    from pathlib import Path
+
+    import pytest
     from fastapi.testclient import TestClient
 
     from service.app import create_app
     from service.db.migrate import upgrade
     from service.db.session import make_engine
+    from service.errors import DatabaseUnavailable
 
     path = tmp_path / "tailor.db"
     engine = make_engine(f"sqlite:///{path}")
@@ -47,6 +51,12 @@ def test_health_is_not_ok_once_the_database_file_is_gone(tmp_path):
         gone = client.get("/health")
         assert gone.status_code == 503 and gone.json()["error"] == "DatabaseUnavailable"
         assert f"The database file {path} is not there any more" in gone.json()["message"]
+    with pytest.raises(DatabaseUnavailable, match="SQLite's URI form"):  # it made a folder "file:" where it ran
+        make_engine(f"sqlite:///file:{tmp_path / 'uri.db'}?uri=true")
+    assert not (Path.cwd() / "file:").exists()
+    queried = tmp_path / "queried.db"
+    make_engine(f"sqlite:///{queried}?timeout=5").dispose()  # the file, not one named "queried.db?timeout=5"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("queried")] == ["queried.db"]
 
 
 def test_import_endpoints_and_reads(client):
