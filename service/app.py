@@ -22,6 +22,7 @@ from service.errors import (
     DatabaseBusy,
     DatabaseUnavailable,
     DraftReplaced,
+    InternalError,
     NumberOutOfRange,
     TailorError,
     TextHoldsNul,
@@ -177,6 +178,17 @@ def create_app(engine: Engine | None = None) -> FastAPI:
             raise error
         log.warning("number out of range", extra={"path": request.url.path, "error": str(error)})
         return await tailor_error(request, NumberOutOfRange())
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, error: Exception):
+        """Any other fault is a 500 in the API's error body (a plain-text "Internal Server Error" before), logged
+        with the request's method and path, which the web server's own line does not name."""
+        log.error(
+            "request failed", exc_info=error,
+            extra={"method": request.method, "path": redacted(request.url.path), "error": type(error).__name__},
+        )  # fmt: skip
+        told = InternalError(f"The server failed on this request ({type(error).__name__}); its log says why.")
+        return await tailor_error(request, told)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse | HTMLResponse:

@@ -105,6 +105,13 @@ class InvalidEnvironment(TailorError):
     status_code = 500
 
 
+class InternalError(TailorError):
+    """A fault of Tailor's own, not of the request: the answer says so in the API's error body, and the log has
+    the request's method, path and the traceback."""
+
+    status_code = 500
+
+
 class AddressInUse(TailorError):
     """The server cannot listen where it is asked to: the port is taken, or the host is not this machine's."""
 

@@ -372,3 +372,29 @@ def test_a_query_parameter_is_named_alike_whichever_check_refused_it(client, eng
         assert refused.status_code == 422, refused.text
         fields.append(refused.json()["problems"][0]["field"])
     assert fields == ["query.limit", "query.segment", "query.at", "query.at"]
+
+
+def test_a_fault_of_the_server_is_a_500_in_the_api_s_body_and_its_log_names_the_request(client, caplog):
+    """A model pointer that is a folder made /health and the recommendations a plain-text "Internal Server Error",
+    and the log line named neither the method nor the path."""
+    import logging
+
+    from fastapi.testclient import TestClient
+
+    models = client.app.state.tailor.models.models_dir
+    pointer = models / "recommender" / "CURRENT"
+    pointer.parent.mkdir(parents=True, exist_ok=True)
+    kept = pointer.read_text() if pointer.is_file() else None
+    pointer.unlink(missing_ok=True)
+    pointer.mkdir()
+    try:
+        with caplog.at_level(logging.ERROR, logger="tailor.api"):
+            answer = TestClient(client.app, raise_server_exceptions=False).get("/health")
+        assert answer.status_code == 500 and answer.json()["error"] == "InternalError"
+        assert "IsADirectoryError" in answer.json()["message"]
+        (line,) = [r for r in caplog.records if r.getMessage() == "request failed"]
+        assert (line.method, line.path, line.error) == ("GET", "/health", "IsADirectoryError") and line.exc_info
+    finally:
+        pointer.rmdir()
+        if kept is not None:
+            pointer.write_text(kept)
