@@ -45,7 +45,15 @@ from service.logs import about_a_person, redacted
 from service.pipeline.sending import has_due_drafts, send_due_drafts
 from service.pipeline.training import retrain_if_new_data
 from service.request_size import MIB, RequestSizeLimit
-from service.review import STATIC_DIR, ReviewPageHeaders, SameOriginWrites, error_page, is_review_page, login_address
+from service.review import (
+    REVIEW_PAGE_HEADERS,
+    STATIC_DIR,
+    ReviewPageHeaders,
+    SameOriginWrites,
+    error_page,
+    is_review_page,
+    login_address,
+)
 from service.review.resend import sent_form
 from service.routes import ROUTERS
 from service.routes.review import session_ended_login
@@ -188,7 +196,10 @@ def create_app(engine: Engine | None = None) -> FastAPI:
             extra={"method": request.method, "path": redacted(request.url.path), "error": type(error).__name__},
         )  # fmt: skip
         told = InternalError(f"The server failed on this request ({type(error).__name__}); its log says why.")
-        return await tailor_error(request, told)
+        answer = await tailor_error(request, told)
+        if is_review_page(request):  # answered outside the middleware that gives the review pages these
+            answer.headers.update(REVIEW_PAGE_HEADERS)
+        return answer
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse | HTMLResponse:

@@ -47,6 +47,11 @@ def is_review_page(request: Request) -> bool:
     return path == PREFIX or path.startswith(f"{PREFIX}/")
 
 
+REVIEW_PAGE_HEADERS = {
+    "Cache-Control": "no-store", "X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'",
+}  # fmt: skip
+
+
 class ReviewPageHeaders:
     """ASGI middleware for the review pages' answers: ``Cache-Control: no-store``, so that after Sign out the
     browser's Back button cannot show a draft (a customer's email address, their copy) from its cache; and no
@@ -64,10 +69,7 @@ class ReviewPageHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers["Cache-Control"] = "no-store"
-                headers["X-Frame-Options"] = "DENY"
-                headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+                MutableHeaders(scope=message).update(REVIEW_PAGE_HEADERS)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -398,3 +398,31 @@ def test_a_fault_of_the_server_is_a_500_in_the_api_s_body_and_its_log_names_the_
         pointer.rmdir()
         if kept is not None:
             pointer.write_text(kept)
+
+
+def test_the_review_page_s_answer_to_a_fault_keeps_its_headers(tmp_path):
+    """The fault's page is answered outside the middleware that gives review pages no-store and no framing: it was
+    the one review page a browser could cache and another site frame."""
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+    from service.auth import create_key
+    from service.db.migrate import upgrade
+    from service.db.session import make_engine, session_scope
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'tailor.db'}")
+    upgrade(engine)
+    with session_scope(engine) as session:
+        key = create_key(session, "tests")
+    app = create_app(engine)
+
+    def faulty_page() -> None:  # a review page with a fault in it
+        raise RuntimeError("a fault")
+
+    app.add_api_route("/review/faulty", faulty_page)
+    with TestClient(app, raise_server_exceptions=False) as browser:
+        assert browser.post("/review/login", data={"api_key": key, "reviewer": "Ann"}).status_code == 200
+        page = browser.get("/review/faulty")
+    assert page.status_code == 500 and page.headers["content-type"].startswith("text/html")
+    assert page.headers["Cache-Control"] == "no-store" and page.headers["X-Frame-Options"] == "DENY"
+    assert page.headers["Content-Security-Policy"] == "frame-ancestors 'none'"
