@@ -64,14 +64,21 @@ def _bounce(customer: Customer) -> None:
 
 def shared_addresses(session: Session) -> dict[str, list[str]]:
     """Each address (lowercased) that more than one customer id has, with those ids in the order they were added."""
+    return _sharing(session, Customer.external_id)
+
+
+def households(session: Session) -> dict[str, list[int]]:
+    """Each address (lowercased) that more than one customer id has, with those customers' row ids."""
+    return _sharing(session, Customer.id)
+
+
+def _sharing(session: Session, column) -> dict:
     address = func.lower(Customer.email)
     shared = select(address).where(Customer.email != "").group_by(address).having(func.count() > 1)
-    rows = session.execute(
-        select(address, Customer.external_id).where(address.in_(shared)).order_by(address, Customer.id)
-    )
-    groups: dict[str, list[str]] = {}
-    for email, external_id in rows:
-        groups.setdefault(email, []).append(external_id)
+    rows = session.execute(select(address, column).where(address.in_(shared)).order_by(address, Customer.id))
+    groups: dict = {}
+    for email, value in rows:
+        groups.setdefault(email, []).append(value)
     return groups
 
 

@@ -35,7 +35,7 @@ from generation.brands import load_brand
 from generation.locales import writing_locale
 from generation.render import html_locale
 from scoring.experiments import HOLDOUT
-from service.addresses import address_key, shared_addresses, stop_shared_addresses
+from service.addresses import address_key, households, stop_shared_addresses
 from service.campaigns import get_campaign
 from service.clock import utcnow
 from service.db.batches import batches
@@ -142,28 +142,24 @@ def _to_mail(
 
 
 def _mailed_meanwhile(
-    session: Session, draft: Draft, now: datetime, schedule: SendScheduleSettings, window: float, shared: set[str]
-) -> bool:
+    session: Session, draft: Draft, now: datetime, schedule: SendScheduleSettings, window: float,
+    households: dict[str, list[int]],
+) -> bool:  # fmt: skip
     """Whether the contact policy defers the draft after all, as it is sent: another process (a second server on
-    the database) may have mailed its customer, or held them out of another campaign's experiment, since this send
-    chose its drafts (``now``); the draft's send time is then moved as ``defer_recently_mailed`` moves it. The
-    customer's row is locked first, so that of two senders the second sees the first's email. The customer's sends
-    and assignments are read through their indexes, so the check costs the same at the 100,000th email as at the
-    first; an address that other customer ids have too (``shared``, few) is looked up as the choice at the start
-    looks it up, over the recent sends."""
+    the database) may have mailed its customer (under their id, or another id with their address: ``households``,
+    as the send began), or held them out of another campaign's experiment, since this send chose its drafts
+    (``now``); the draft's send time is then moved as ``defer_recently_mailed`` moves it. The customer's row is
+    locked first, so that of two senders the second sees the first's email. Sends and assignments are read by
+    customer, through their indexes: the look costs the same at the 100,000th email as at the first."""
     if schedule.min_days_between <= 0 and window <= 0:
         return False
     session.execute(select(Customer.id).where(Customer.id == draft.customer_id).with_for_update())
-    if address_key(draft.customer.email) in shared:
-        _mailable, later = defer_recently_mailed(
-            session, [draft.id], now, schedule.min_days_between, holdout_days=window, timezone=schedule.timezone
-        )
-        return bool(later)
     until = []
     if schedule.min_days_between > 0:
         gap = timedelta(days=schedule.min_days_between)
+        household = households.get(address_key(draft.customer.email), [draft.customer_id])
         last = session.scalar(
-            select(func.max(Send.sent_at)).where(Send.customer_id == draft.customer_id, Send.sent_at > now - gap)
+            select(func.max(Send.sent_at)).where(Send.customer_id.in_(household), Send.sent_at > now - gap)
         )
         until += [last + gap] if last is not None else []
     if window > 0:
@@ -227,7 +223,7 @@ def send_campaign(
         sender = sender_of(brand.slug, settings)
         experiment = campaign.holdout_share is not None
         mailed = _mailed_addresses(session, campaign_id)
-        shared = set(shared_addresses(session)) if draft_ids else set()  # for the contact policy's second look
+        sharing = households(session) if draft_ids else {}  # for the contact policy's second look
     held_out = sum(arm == HOLDOUT for arm in arms.values())
     schedule, window = SendScheduleSettings(), ExperimentSettings().conversion_window_days
     links = UnsubscribeLinks.configured()
@@ -258,7 +254,7 @@ def send_campaign(
                         _skip_mailed_address(draft, other)
                         skipped += 1
                         continue
-                    if _mailed_meanwhile(session, draft, now, schedule, window, shared):
+                    if _mailed_meanwhile(session, draft, now, schedule, window, sharing):
                         draft.status, draft.claimed_by = "approved", None  # its send time moved on
                         deferred += 1
                         continue
