@@ -220,10 +220,9 @@ def train_recommender(
         "trained_at": as_text(utcnow(), timespec="seconds"),
         "fit_seconds": round(time.perf_counter() - started, 2),
     }
-    models_dir = home_settings().models_dir
-    folder = publish(models_dir, "recommender", recommender.save, metadata, ModelSettings().kept, read_at)
-    report(4, f"saved {name} {folder.name}{_unless_in_use(models_dir, 'recommender', folder)}")
-    return {**metadata, "version": folder.name, "in_use": current_folder(models_dir, "recommender") == folder}
+    version, in_use, note = _published("recommender", recommender.save, metadata, read_at)
+    report(4, f"saved {name} {version}{note}")
+    return {**metadata, "version": version, "in_use": in_use}
 
 
 def tuning_problem(model: str | None, trials: int) -> str | None:
@@ -321,19 +320,25 @@ def train_engagement(engine: Engine, progress: ProgressFn | None = None) -> dict
         "prior_sends": model.prior_sends,
         "fit_seconds": round(time.perf_counter() - started, 2),
     }
+    version, in_use, note = _published("engagement", model.save, metadata, read_at)
+    report(2, 2, f"saved {version}{note}")
+    return {**metadata, "version": version, "in_use": in_use}
+
+
+def _published(kind: str, save, metadata: dict[str, Any], read_at: datetime) -> tuple[str, bool, str]:
+    """Publish a trained model of ``kind`` (``model_store.publish``): its version, whether it is the one in use, and
+    what the training's last message adds when it is not (a training that began later, on newer data, published the
+    one in use meanwhile)."""
     models_dir = home_settings().models_dir
-    folder = publish(models_dir, "engagement", model.save, metadata, ModelSettings().kept, read_at)
-    report(2, 2, f"saved {folder.name}{_unless_in_use(models_dir, 'engagement', folder)}")
-    return {**metadata, "version": folder.name, "in_use": current_folder(models_dir, "engagement") == folder}
-
-
-def _unless_in_use(models_dir: Path, kind: str, folder: Path) -> str:
-    """What a training's last message adds when the version it published is not the one in use: a training that
-    began later, on newer data, published the one in use meanwhile."""
+    folder = publish(models_dir, kind, save, metadata, ModelSettings().kept, read_at)
     current = current_folder(models_dir, kind)
     if current == folder:
-        return ""
-    return f", not in use: {current.name if current else 'another'}, trained on newer data meanwhile, is"
+        return folder.name, True, ""
+    return (
+        folder.name,
+        False,
+        f", not in use: {current.name if current else 'another'}, trained on newer data meanwhile, is",
+    )
 
 
 def _copy_model(path: Path):
