@@ -23,11 +23,11 @@ import logging
 import re
 import smtplib
 import socket
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Engine, func, or_, select, update
+from sqlalchemy import Engine, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -39,13 +39,13 @@ from service.addresses import address_key, households, stop_shared_addresses
 from service.campaigns import get_campaign
 from service.clock import utcnow
 from service.db.batches import batches
-from service.db.models import Assignment, Campaign, Customer, Draft, Event, Send, Variant
+from service.db.models import Campaign, Customer, Draft, Event, Send, Variant
 from service.db.session import session_scope
 from service.drafts import AUDIENCE_ORDER, failed_checks, selected_variant
 from service.errors import Conflict, MailServerUnavailable, NotFound
 from service.experiments import plan_arms, record_send
 from service.jobs.recovery import back_to_review, flag_interrupted_sends, worker_name
-from service.pipeline.contact_policy import defer_recently_mailed, held_out_since, same_time_of_day
+from service.pipeline.contact_policy import defer_if_mailed_meanwhile, defer_recently_mailed
 from service.pipeline.freshness import hold_back_stale
 from service.pipeline.generate import email_features
 from service.pipeline.mail import (
@@ -141,41 +141,6 @@ def _to_mail(
     return to_mail, held_back, deferred, arms
 
 
-def _mailed_meanwhile(
-    session: Session, draft: Draft, now: datetime, schedule: SendScheduleSettings, window: float,
-    households: dict[str, list[int]],
-) -> bool:  # fmt: skip
-    """Whether the contact policy defers the draft after all, as it is sent: another process (a second server on
-    the database) may have mailed its customer (under their id, or another id with their address: ``households``,
-    as the send began), or held them out of another campaign's experiment, since this send chose its drafts
-    (``now``); the draft's send time is then moved as ``defer_recently_mailed`` moves it. The customer's row is
-    locked first, so that of two senders the second sees the first's email. Sends and assignments are read by
-    customer, through their indexes: the look costs the same at the 100,000th email as at the first."""
-    if schedule.min_days_between <= 0 and window <= 0:
-        return False
-    session.execute(select(Customer.id).where(Customer.id == draft.customer_id).with_for_update())
-    until = []
-    if schedule.min_days_between > 0:
-        gap = timedelta(days=schedule.min_days_between)
-        household = households.get(address_key(draft.customer.email), [draft.customer_id])
-        last = session.scalar(
-            select(func.max(Send.sent_at)).where(Send.customer_id.in_(household), Send.sent_at > now - gap)
-        )
-        until += [last + gap] if last is not None else []
-    if window > 0:
-        held_out = session.scalar(
-            select(func.max(Assignment.assigned_at)).where(
-                Assignment.customer_id == draft.customer_id, Assignment.campaign_id != draft.campaign_id,
-                held_out_since(now - timedelta(days=window)),
-            )
-        )  # fmt: skip
-        until += [held_out + timedelta(days=window)] if held_out is not None else []
-    if not until:
-        return False
-    draft.send_after = same_time_of_day(max(until), draft.send_after, schedule.timezone)
-    return True
-
-
 def _unmailable(session: Session, draft_ids: list[int]) -> set[int]:
     """Of these drafts, those whose customer may not be mailed now (unsubscribed, no consent, a bounced address)."""
     unmailable = set()
@@ -223,9 +188,10 @@ def send_campaign(
         sender = sender_of(brand.slug, settings)
         experiment = campaign.holdout_share is not None
         mailed = _mailed_addresses(session, campaign_id)
-        sharing = households(session) if draft_ids else {}  # for the contact policy's second look
+        schedule, window = SendScheduleSettings(), ExperimentSettings().conversion_window_days
+        # For the contact policy's second look, as each email goes (only its wait between emails reads addresses).
+        sharing = households(session) if draft_ids and schedule.min_days_between > 0 else {}
     held_out = sum(arm == HOLDOUT for arm in arms.values())
-    schedule, window = SendScheduleSettings(), ExperimentSettings().conversion_window_days
     links = UnsubscribeLinks.configured()
     sent = skipped = pinned = 0
     sent_by_arm: dict[str, int] = {}
@@ -254,7 +220,9 @@ def send_campaign(
                         _skip_mailed_address(draft, other)
                         skipped += 1
                         continue
-                    if _mailed_meanwhile(session, draft, now, schedule, window, sharing):
+                    if defer_if_mailed_meanwhile(
+                        session, draft, now, schedule.min_days_between, window, schedule.timezone, sharing
+                    ):
                         draft.status, draft.claimed_by = "approved", None  # its send time moved on
                         deferred += 1
                         continue
