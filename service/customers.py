@@ -154,6 +154,7 @@ def recommend_for(
     from service.pipeline.frames import purchases_of
     from service.pipeline.generate import recommend_products
 
-    bought = purchases_of(session, [customer.external_id])
-    picks = recommend_products(recommender, [customer.external_id], products, k, rules, bought=bought)
+    picks = recommend_products(
+        recommender, [customer.external_id], products, k, rules, bought=lambda ids: purchases_of(session, ids)
+    )
     return [Recommendation(sku=pick["product_id"], **pick) for pick in picks.get(customer.external_id, [])]

@@ -23,6 +23,8 @@ from service.pipeline.frames import MAILABLE
 
 # Sent drafts stay in: the forecast is compared with results.
 MAILED = ("pending", "flagged", "approved", "sending", "sent")
+# Drafts read at once by ``refresh_forecast``.
+_ROWS_AT_ONCE = 2_000
 
 
 def order_values(monetary: pd.Series, mean_price: pd.Series) -> pd.Series:
@@ -70,8 +72,12 @@ def current_forecast(session: Session, campaign: Campaign) -> dict[str, float]:
 
 
 def refresh_forecast(session: Session, campaign: Campaign) -> dict[str, float]:
-    """Recompute and store the forecast of ``campaign``'s mailing (drafts sent or still to send)."""
-    rows = session.execute(
+    """Recompute and store the forecast of ``campaign``'s mailing (drafts sent or still to send).
+
+    The drafts are read `_ROWS_AT_ONCE` at a time and kept as the few figures the forecast needs: each row carries
+    the customer's whole profile and the draft's recommended products, several KB that a campaign of a million
+    customers cannot hold at once."""
+    statement = (
         select(
             Customer.external_id, Customer.profile, Draft.recommendations,
             Variant.p_open, Variant.p_click, Variant.p_conversion, Draft.pinned, Draft.status,
@@ -80,19 +86,20 @@ def refresh_forecast(session: Session, campaign: Campaign) -> dict[str, float]:
         .join(Variant, Variant.id == Draft.selected_variant_id)
         .where(Draft.campaign_id == campaign.id, Draft.status.in_(MAILED))
         .where(or_(Draft.status == "sent", and_(*MAILABLE)))  # not to be sent: unsubscribed or bounced since
-    ).all()  # fmt: skip
-    frame = pd.DataFrame(
-        [
-            {
-                "customer_id": external_id, "p_open": p_open, "p_click": p_click, "p_conversion": p_conversion,
-                "monetary": (profile or {}).get("monetary"), "mean_price": mean_price(recommendations),
-            }
-            for external_id, profile, recommendations, p_open, p_click, p_conversion, _, _ in rows
-        ],
-        columns=["customer_id", "p_open", "p_click", "p_conversion", "monetary", "mean_price"],
-    ).set_index("customer_id")  # fmt: skip
-    # A pinned draft is sent outside the experiment's arms, and a sent one went: neither can be held out.
-    in_arms = [external_id for external_id, *_, pinned, status in rows if not pinned and status != "sent"]
+        .execution_options(yield_per=_ROWS_AT_ONCE)
+    )  # fmt: skip
+    columns = ["customer_id", "p_open", "p_click", "p_conversion", "monetary", "mean_price"]
+    values: dict[str, list] = {name: [] for name in columns}
+    in_arms = []  # a pinned draft is sent outside the experiment's arms, and a sent one went: neither is held out
+    for external_id, profile, recommendations, p_open, p_click, p_conversion, pinned, status in session.execute(
+        statement
+    ):
+        row = (external_id, p_open, p_click, p_conversion, (profile or {}).get("monetary"), mean_price(recommendations))
+        for name, value in zip(columns, row, strict=True):
+            values[name].append(value)
+        if not pinned and status != "sent":
+            in_arms.append(external_id)
+    frame = pd.DataFrame(values, columns=columns).set_index("customer_id")
     held = held_out_customers(campaign.id, campaign.holdout_share, in_arms) if campaign.holdout_share else []
     mailed = frame.drop(index=held)
     # Customers the send has held out already (their drafts' status says so), and those it will hold out.

@@ -33,6 +33,7 @@ def test_revenue_is_p_conversion_times_each_customers_order_value():
 
 def test_generated_campaign_forecasts_revenue_in_api_and_review_page(client, demo_files, monkeypatch):
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    monkeypatch.setattr("service.forecasts._ROWS_AT_ONCE", 4)  # its drafts are read in parts, as a large campaign's
     trained_shop(client, demo_files)
     campaign_id = generated_campaign(client, name="Forecast", max_customers=6)
 

@@ -6,8 +6,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from service.pipeline.generate import build_requests
+from recommenders.registry import create
+from recommenders.rules import Rules
+from service.pipeline.generate import build_requests, recommend_products
 from service.pipeline.picks import Picks
+from tests.recommenders.contract import checkerboard
 
 CATALOG = {
     product_id: {"name": name, "category": category, "price": price, "currency": "EUR",
@@ -68,3 +71,26 @@ def test_requests_share_one_fact_per_product():
         "url": "https://shop.example/p3", "description": "Steel",
     }  # fmt: skip
     assert first.customer.first_name == "Ana" and second.customer.locale == "de"
+
+
+def test_an_audience_ranked_in_chunks_gets_the_picks_it_gets_in_one_piece():
+    """A campaign ranks its audience a chunk of customers at a time and asks what each chunk bought for that chunk
+    alone: every customer gets the same picks, reasons and order as when the audience is ranked in one piece."""
+    interactions, catalog, first = checkerboard()
+    model = create("item_knn").fit(interactions, catalog)
+    catalog = catalog.assign(currency="EUR", url="https://shop.example/p")  # the products frame's columns
+    customers = [*sorted(interactions["customer_id"].unique())[:7], "stranger"]
+    since_fit = {customers[1]: {first[customers[1]]}}  # their first pick, bought after the model was fitted
+    asked = []
+
+    def bought(customer_ids):
+        asked.append(list(customer_ids))
+        return {customer: since_fit[customer] for customer in customer_ids if customer in since_fit}
+
+    chunked = recommend_products(model, customers, catalog, 3, Rules(), bought=bought, chunk_size=3)
+    assert asked == [customers[:3], customers[3:6], customers[6:]]
+    whole = recommend_products(model, customers, catalog, 3, Rules(), bought=bought, chunk_size=100)
+    assert list(chunked) == list(whole) == customers and dict(chunked) == dict(whole)
+    assert first[customers[1]] not in [pick["product_id"] for pick in chunked[customers[1]]]
+    assert chunked[customers[0]][0]["product_id"] == first[customers[0]]
+    assert any(pick["because_you_bought"] for picks in chunked.values() for pick in picks)
