@@ -126,7 +126,7 @@ def _clean_data(text: str, limit: int = 200) -> str:
 
 def build_messages(group: Group, brand: BrandKit, n_variants: int, problems: str = "") -> list[dict[str, str]]:
     products = group.products()
-    first = group.requests[0]
+    first = group.first
     # The campaign's own template copy is the example: on the campaign's goal, where the brand's examples (its
     # voice, told in the system message) are not: the model wrote win-back copy off the brand's tea example.
     example = templates.fallback_copies(group.campaign_type, "en")[0]
@@ -159,7 +159,7 @@ def _cache_key(settings: LLMSettings, messages: list[dict], schema: dict) -> str
 
 def _group_request(group: Group) -> DraftRequest:
     """A request standing for the whole group when checking shared copy: its products are the group's."""
-    first = group.requests[0]
+    first = group.first
     return first.model_copy(update={"products": group.products()})
 
 

@@ -5,8 +5,6 @@ translate the copy into it). A customer's language never stops a campaign."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from generation.brands import BrandKit
 from generation.schemas import CustomerFacts, DraftRequest
 from generation.templates import LANGUAGE_NAMES
@@ -61,18 +59,11 @@ def writing_locale(requested: str, brand: BrandKit) -> tuple[str, str | None]:
     return default, note
 
 
-def in_writing_locales(
-    requests: Sequence[DraftRequest], brand: BrandKit
-) -> tuple[list[DraftRequest], dict[str, list[str]]]:
-    """The requests with each customer's locale set to the one their email is written in, and the notes by
-    customer id for those written in another language than theirs."""
-    written, notes = [], {}
-    for request in requests:
-        locale, note = writing_locale(request.customer.locale, brand)
-        if locale != request.customer.locale:
-            customer = request.customer.model_copy(update={"locale": locale, "own_locale": request.customer.locale})
-            request = request.model_copy(update={"customer": customer})
-        if note:
-            notes[request.customer.customer_id] = [note]
-        written.append(request)
-    return written, notes
+def in_writing_locale(request: DraftRequest, brand: BrandKit) -> tuple[DraftRequest, list[str]]:
+    """The request with the customer's locale set to the one their email is written in, and the notes for the
+    reviewer (one, when that is not the customer's language; else none)."""
+    locale, note = writing_locale(request.customer.locale, brand)
+    if locale != request.customer.locale:
+        customer = request.customer.model_copy(update={"locale": locale, "own_locale": request.customer.locale})
+        request = request.model_copy(update={"customer": customer})
+    return request, [note] if note else []

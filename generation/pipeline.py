@@ -15,7 +15,7 @@ from generation.errors import ModelUnavailable
 from generation.grouping import group_requests
 from generation.guardrails import CHECKS, CheckContext, goal, run_checks
 from generation.llm.breaker import ProviderWatch
-from generation.locales import in_writing_locales, regional_spelling
+from generation.locales import in_writing_locale, regional_spelling
 from generation.render import render_email
 from generation.schemas import Draft, DraftRequest, GenerationResult, GenerationStats, Variant
 from generation.settings import LLMSettings
@@ -136,14 +136,17 @@ def stream_drafts(
 ) -> Iterator[list[Draft]]:
     """`generate_drafts`' drafts a batch of at most `batch_size` at a time, group by group as each group's copy
     is written (so not in the requests' order), adding to `stats` as they go: a campaign of a million customers
-    renders, checks and stores its drafts in pieces, while each group's copy is still written once for all."""
+    renders, checks and stores its drafts in pieces, while each group's copy is still written once for all.
+    `requests` is read twice, by position: a sequence that builds each request when it is asked for keeps only
+    the groups' positions in memory, not a million requests."""
     settings = settings or LLMSettings()
     n_variants = max(1, min(n_variants, len(VARIANT_IDS)))
     started = time.perf_counter()
-    requests, notes = in_writing_locales(requests, brand)
-    for request in requests:
-        templates.fallback_copies(request.campaign_type, request.customer.locale)  # fail early on bad input
-    groups = group_requests(list(requests))
+    # Read once to group them, then once more group by group as their drafts are written: the requests may be
+    # built from the campaign's data as they are asked for (a million need not be held at once).
+    groups = group_requests(in_writing_locale(request, brand)[0] for request in requests)
+    for group in groups:
+        templates.fallback_copies(group.campaign_type, group.locale)  # fail early on bad input
     watch = ProviderWatch()  # after a failure before any answer, the groups left make no call
     writer = RunnableLambda(lambda group: write_group_copy(group, brand, n_variants, settings, watch))
     stats.groups += len(groups)
@@ -165,16 +168,16 @@ def stream_drafts(
         ready, waiting = [*waiting, (index, copy)], []
         for group_index, group_copy in ready:
             _add_usage(stats, group_copy)
-            members = groups[group_index].requests
+            members = groups[group_index].members
             for first in range(0, len(members), batch_size):
                 batch = []
-                for request in members[first : first + batch_size]:
+                for position in members[first : first + batch_size]:
+                    request, notes = in_writing_locale(requests[position], brand)
                     variants = [personalize(request, brand, group_copy, i) for i in range(len(group_copy.variants))]
                     batch.append(
                         Draft(
                             customer_id=request.customer.customer_id, campaign_type=request.campaign_type,
-                            locale=request.customer.locale, variants=variants,
-                            notes=[*notes.get(request.customer.customer_id, []), *_product_notes(request)],
+                            locale=request.customer.locale, variants=variants, notes=[*notes, *_product_notes(request)],
                         )
                     )  # fmt: skip
                     stats.fallbacks += sum(v.used_fallback for v in variants)

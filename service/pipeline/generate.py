@@ -1,6 +1,6 @@
 """Job: a campaign's drafts, from audience to scored variants, as pure stages over the batch of customers.
 
-choose_audience -> recommend_products -> build_requests -> generation.stream_drafts -> score_variants ->
+choose_audience -> recommend_products -> DraftRequests -> generation.stream_drafts -> score_variants ->
 insert_drafts. Each stage takes and returns plain data, so a distributed runner can map them over shards; the
 drafts are written, scored and saved a batch at a time, so memory does not grow with the campaign.
 """
@@ -28,6 +28,7 @@ from service.jobs.heartbeat import Heartbeat
 from service.jobs.recovery import PERHAPS_SENT
 from service.jobs.runner import undone_if_never_run
 from service.pipeline import frames
+from service.pipeline.draft_requests import DraftRequests
 from service.pipeline.flags import with_check_reasons
 from service.pipeline.model_store import ModelStore
 from service.pipeline.picks import Picks
@@ -108,38 +109,6 @@ def reminder_audience(
     catalog = frames.products_frame(session) if products is None else products
     shown = reminder_products(session, catalog, min_share)
     return shown, frames.buyers_of(session, shown)
-
-
-def build_requests(audience: pd.DataFrame, picks: Mapping[str, list[dict[str, Any]]], campaign_type: str) -> list:
-    """One draft request per audience customer. A product's facts are one object shared by every request that
-    shows it: the whole audience's requests are held at once (they are grouped before any copy is written)."""
-    from generation.schemas import CustomerFacts, DraftRequest, Offer, ProductFact
-
-    facts: dict[str, ProductFact] = {}
-
-    def fact(pick: dict[str, Any]) -> ProductFact:
-        if (known := facts.get(pick["product_id"])) is None:
-            known = facts[pick["product_id"]] = ProductFact(**{k: pick[k] for k in ProductFact.model_fields})
-        return known
-
-    requests = []
-    for row in audience.itertuples(index=False):
-        offer = getattr(row, "offer", None)
-        requests.append(
-            DraftRequest(
-                customer=CustomerFacts(
-                    customer_id=row.customer_id,
-                    first_name=row.first_name or "",
-                    locale=row.locale,
-                    segment=row.segment or "",
-                ),
-                campaign_type=campaign_type,
-                products=[fact(pick) for pick in picks.get(row.customer_id, [])],
-                offer=Offer(**offer) if isinstance(offer, dict) else None,
-                reason=getattr(row, "reason", ""),
-            )  # fmt: skip
-        )
-    return requests
 
 
 def score_variants(
@@ -441,7 +410,7 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
         audience[columns] = pd.DataFrame(features, index=audience.index, columns=columns)
         audience["position"] = range(len(audience))
         audience["address_note"] = shared_address_notes(audience)
-        requests = build_requests(audience, picks, campaign_type)
+        requests = DraftRequests(audience, picks, campaign_type)
         total = len(requests)
         engagement = models.get("engagement")
         floors = SelectionRules(

@@ -112,10 +112,10 @@ def test_instructions_in_customer_names_are_not_obeyed(first_name):
 
 def test_data_cannot_close_its_own_delimiters():
     from generation.copywriter import build_messages
-    from generation.grouping import Group
+    from generation.grouping import group_requests
 
     hostile = ProductFact(product_id="X", name="X", category="Tea", price=1.0, description=HOSTILE_DESCRIPTIONS[1])
-    group = Group(("win_back", "en", "lost", "Tea", ""), [make_request(products=[hostile])])
+    (group,) = group_requests([make_request(products=[hostile])])
     user = build_messages(group, load_brand("hearth"), 2)[-1]["content"]
     assert user.count("<data>") == 1 and user.count("</data>") == 1
 

@@ -7,7 +7,7 @@ import pytest
 
 from generation.brands import load_brand
 from generation.guardrails import CHECKS, CheckContext
-from generation.locales import in_writing_locales
+from generation.locales import in_writing_locale
 from generation.schemas import ProductFact
 from tests.generation.conftest import make_request
 
@@ -220,7 +220,7 @@ def test_an_email_written_in_english_for_want_of_templates_may_be_in_the_custome
     """A Czech customer gets English copy, flagged for a person: a copywriter's Czech translation must pass
     as the English does (judged by langdetect alone: no Czech words are known here), and copy in any third language
     still fails."""
-    (request,), notes = in_writing_locales([make_request(locale="cs")], load_brand("hearth"))
+    request, notes = in_writing_locale(make_request(locale="cs"), load_brand("hearth"))
     assert request.customer.locale == "en" and request.customer.own_locale == "cs" and notes
 
     def check(**copy) -> tuple[bool, str]:

@@ -290,6 +290,37 @@ def test_streamed_drafts_come_in_bounded_batches_and_are_the_drafts_of_one_call(
     assert seen == sorted(seen) and seen[0] == 0 and seen[-1] == 70
 
 
+def test_requests_built_on_demand_are_not_held_while_drafts_stream(fake_settings):
+    """A campaign's requests may come from a sequence that builds each one when asked (a million of them would not
+    fit in memory): `stream_drafts` reads it twice by position, keeps only positions per customer, and its drafts
+    are those of a list of the same requests."""
+    import gc
+    from collections.abc import Sequence
+
+    from generation.pipeline import stream_drafts
+    from generation.schemas import DraftRequest, GenerationStats
+
+    class OnDemand(Sequence):
+        def __len__(self):
+            return 120
+
+        def __getitem__(self, position):
+            if not 0 <= position < len(self):
+                raise IndexError(position)
+            return make_request(f"c{position}", locale=["en", "de"][position % 2], first_name=f"N{position}")
+
+    brand = load_brand("hearth")
+    whole = generate_drafts(list(OnDemand()), brand, settings=fake_settings)
+    alive = []
+    streamed = {}
+    for batch in stream_drafts(OnDemand(), brand, GenerationStats(), settings=fake_settings, batch_size=10):
+        gc.collect()
+        alive.append(sum(isinstance(thing, DraftRequest) for thing in gc.get_objects()))
+        streamed |= {draft.customer_id: draft for draft in batch}
+    assert [streamed[d.customer_id] for d in whole.drafts] == whole.drafts and len(streamed) == 120
+    assert max(alive) < 20, alive  # each group's first request, not the 120 of the campaign
+
+
 @register("broken")
 def _broken_endpoint(model, settings):
     """A model that always answers with text that is not JSON."""

@@ -1,5 +1,5 @@
 """A campaign's picks held as columns give each customer the same dicts of catalog facts as before, and its
-draft requests share one object per product."""
+draft requests, built when asked for, share one object per product."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import pytest
 
 from recommenders.registry import create
 from recommenders.rules import Rules
-from service.pipeline.generate import build_requests, recommend_products
+from service.pipeline.draft_requests import DraftRequests
+from service.pipeline.generate import recommend_products
 from service.pipeline.picks import Picks
 from tests.recommenders.contract import checkerboard
 
@@ -63,7 +64,9 @@ def test_requests_share_one_fact_per_product():
     picks = Picks(RANKED, BECAUSE, CATALOG)
     audience = pd.DataFrame({"customer_id": ["c1", "c2"], "first_name": ["Ana", ""], "locale": ["en", "de"],
                              "segment": ["loyal", "at_risk"]})  # fmt: skip
-    first, second = build_requests(audience, picks, "cross_sell")
+    requests = DraftRequests(audience, picks, "cross_sell")
+    first, second = requests
+    assert len(requests) == 2 and requests[-1] == second and requests[0:1] == [first] and requests[0] is not first
     assert [p.product_id for p in first.products] == ["p1"] and [p.product_id for p in second.products] == ["p3", "p1"]
     assert first.products[0] is second.products[1]
     assert second.products[0].model_dump() == {
