@@ -97,8 +97,11 @@ def _save_profiles(
     segment, in the order of ``ids``."""
     segment_of: list[str | None] = []
     for batch in batches(ids.items()):
+        done = len(segment_of)  # said as the batch being written: a shop of one batch sat at "0 of 300" throughout
         report(
-            60 + 39 * len(segment_of) // max(len(ids), 1), 100, f"saving profiles: {len(segment_of):,} of {len(ids):,}"
+            60 + 39 * done // max(len(ids), 1),
+            100,
+            f"saving profiles: {done + 1:,}-{done + len(batch):,} of {len(ids):,}",
         )
         if orders.empty:
             updates = [{"id": cid, "segment": None, "profile": {}, **profile_columns({})} for _, cid in batch]
