@@ -4,7 +4,7 @@ render, check, and fall back to the template's copy where a variant fails its ch
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from langchain_core.runnables import RunnableLambda
 
@@ -103,7 +103,7 @@ def _finish(request, brand, index: int, variant: CopyVariant, lines: list[str], 
 
 
 def generate_drafts(
-    requests: Sequence[DraftRequest],
+    requests: Iterable[DraftRequest],
     brand: BrandKit,
     *,
     n_variants: int = 2,
@@ -114,6 +114,7 @@ def generate_drafts(
     groups, not customers. A customer in a language the brand kit or the templates do not cover gets the nearest
     covered one, else the kit's default, with a note on the draft (generation.locales). For more drafts than
     fit in memory at once, `stream_drafts` hands them over a batch at a time."""
+    requests = _indexable(requests)
     stats = GenerationStats()
     drafts = {
         draft.customer_id: draft
@@ -125,7 +126,7 @@ def generate_drafts(
 
 
 def stream_drafts(
-    requests: Sequence[DraftRequest],
+    requests: Iterable[DraftRequest],
     brand: BrandKit,
     stats: GenerationStats,
     *,
@@ -138,7 +139,8 @@ def stream_drafts(
     is written (so not in the requests' order), adding to `stats` as they go: a campaign of a million customers
     renders, checks and stores its drafts in pieces, while each group's copy is still written once for all.
     `requests` is read twice, by position: a sequence that builds each request when it is asked for keeps only
-    the groups' positions in memory, not a million requests."""
+    the groups' positions in memory, not a million requests (any other iterable is read into a list first)."""
+    requests = _indexable(requests)
     settings = settings or LLMSettings()
     n_variants = max(1, min(n_variants, len(VARIANT_IDS)))
     started = time.perf_counter()
@@ -189,6 +191,11 @@ def stream_drafts(
     if waiting:
         raise ModelUnavailable(waiting[0][1].unavailable)
     stats.seconds = round(time.perf_counter() - started, 3)
+
+
+def _indexable(requests: Iterable[DraftRequest]) -> Sequence[DraftRequest]:
+    """``requests`` as a sequence that can be read again by position: a generator or a dict's values, as a list."""
+    return requests if isinstance(requests, Sequence) else list(requests)
 
 
 def _product_notes(request: DraftRequest) -> list[str]:

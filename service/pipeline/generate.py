@@ -81,7 +81,8 @@ def recommend_products(
     sift through (a few dozen per customer) and what each bought are held for one chunk, not for the audience."""
     if not customer_ids:
         return Picks(pd.DataFrame(columns=["customer_id", "rank", "product_id", "score"]), [], {})
-    chunks = batches(customer_ids, chunk_size)
+    # A customer named twice is ranked once: in two chunks, their picks would come apart.
+    chunks = batches(dict.fromkeys(customer_ids), chunk_size)
     ranked = pd.concat(
         [recommend_with_rules(recommender, c, products, k, rules, bought(c) if bought else None) for c in chunks],
         ignore_index=True,

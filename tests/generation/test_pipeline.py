@@ -321,6 +321,20 @@ def test_requests_built_on_demand_are_not_held_while_drafts_stream(fake_settings
     assert max(alive) < 20, alive  # each group's first request, not the 120 of the campaign
 
 
+def test_requests_may_come_from_a_generator(fake_settings):
+    """Read twice by position, the requests of a generator are read into a list first: a generator gave no drafts."""
+    from generation.pipeline import stream_drafts
+    from generation.schemas import GenerationStats
+
+    brand = load_brand("hearth")
+    listed = generate_drafts([make_request(f"c{i}") for i in range(5)], brand, settings=fake_settings)
+    generated = generate_drafts((make_request(f"c{i}") for i in range(5)), brand, settings=fake_settings)
+    assert generated.drafts == listed.drafts and len(listed.drafts) == 5
+    requests = {f"c{i}": make_request(f"c{i}") for i in range(5)}
+    streamed = list(stream_drafts(requests.values(), brand, GenerationStats(), settings=fake_settings))
+    assert [draft for batch in streamed for draft in batch] == listed.drafts
+
+
 @register("broken")
 def _broken_endpoint(model, settings):
     """A model that always answers with text that is not JSON."""

@@ -97,3 +97,14 @@ def test_an_audience_ranked_in_chunks_gets_the_picks_it_gets_in_one_piece():
     assert first[customers[1]] not in [pick["product_id"] for pick in chunked[customers[1]]]
     assert chunked[customers[0]][0]["product_id"] == first[customers[0]]
     assert any(pick["because_you_bought"] for picks in chunked.values() for pick in picks)
+
+
+def test_a_customer_named_twice_in_an_audience_is_ranked_once():
+    interactions, catalog, _ = checkerboard()
+    model = create("item_knn").fit(interactions, catalog)
+    catalog = catalog.assign(currency="EUR", url="https://shop.example/p")
+    customers = ["c0", "c1", "c2", "c0"]
+    picks = recommend_products(model, customers, catalog, 3, Rules(), chunk_size=2)
+    assert list(picks) == ["c0", "c1", "c2"] and dict(picks) == dict(
+        recommend_products(model, customers[:3], catalog, 3, Rules())
+    )
