@@ -267,13 +267,24 @@ def _profile_columns(session: Session) -> pd.DataFrame:
     whether the field is unknown or only empty."""
     fields = (*CUSTOMER_FIELDS, *PROFILE_COLUMNS)
     statement = select(Customer.external_id, *(getattr(Customer, field) for field in fields))
-    rows = session.execute(statement.where(*MAILABLE).order_by(Customer.id)).all()
-    profiles = pd.DataFrame([tuple(row) for row in rows], columns=["customer_id", *fields])
+    profiles = pd.DataFrame(
+        _columns(session, statement.where(*MAILABLE).order_by(Customer.id), ["customer_id", *fields])
+    )
     # As the JSON profile holds it: ISO text, which a query compares as text unless given a date.
     profiles["next_purchase_date"] = [day.isoformat() if day else None for day in profiles["next_purchase_date"]]
     profiles["rfm_segment"] = profiles["segment"]  # the refresh writes a customer's RFM segment to both
     empty = [field for field in (*PROFILE_COLUMNS, "rfm_segment") if profiles[field].isna().all()]
     return profiles.drop(columns=empty).set_index("customer_id")
+
+
+def _columns(session: Session, statement, names: list[str]) -> dict[str, list]:
+    """The rows of ``statement`` as one list per column, named ``names``, fetched ``READ_ROWS`` at a time: the
+    rows of every customer of a big shop at once took several times the memory of the frame made from them."""
+    columns: dict[str, list] = {name: [] for name in names}
+    for part in _core_result(session, statement.execution_options(yield_per=READ_ROWS)).partitions():
+        for values, name in zip(zip(*part, strict=True), names, strict=True):
+            columns[name].extend(values)
+    return columns
 
 
 def _json_profiles(session: Session) -> pd.DataFrame:

@@ -3,11 +3,13 @@ the same dtypes, even when a part's values are all missing, and an empty table g
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 import pytest
 from sqlalchemy import update
 
-from service.db.models import Interaction
+from service.db.models import Customer, Interaction
 from service.db.session import session_scope
 from service.importing import import_file
 from service.pipeline import frames
@@ -53,3 +55,23 @@ def test_frames_see_what_the_session_has_not_yet_flushed(engine):
         with session.no_autoflush:
             assert frames.products_frame(session).empty
         assert frames.products_frame(session)["product_id"].tolist() == ["P-PENDING"]
+
+
+def test_the_mailable_profiles_read_in_parts_are_those_read_at_once(engine, demo_files, monkeypatch):
+    """The profiles a campaign chooses its audience from are read a part at a time too, with the same dtypes when
+    a part's values are all missing."""
+    with session_scope(engine) as session:
+        for kind in ("customers", "products", "orders"):
+            import_file(session, kind, demo_files[kind])
+        # A profile's columns as the audience refresh writes them, missing past the first part.
+        session.execute(
+            update(Customer).where(Customer.id <= 5).values(churn_risk=0.25, next_purchase_date=date(2026, 1, 2))
+        )
+    monkeypatch.setattr(frames, "READ_ROWS", 10_000_000)
+    with session_scope(engine) as session:
+        whole = frames.mailable_profiles(session)
+    monkeypatch.setattr(frames, "READ_ROWS", 7)
+    with session_scope(engine) as session:
+        parts = frames.mailable_profiles(session)
+    assert len(whole) > 100 and whole["churn_risk"].notna().any() and whole["churn_risk"].dtype == float
+    pd.testing.assert_frame_equal(parts, whole, check_exact=True)
