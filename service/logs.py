@@ -104,4 +104,8 @@ def configure_logging(level: str | None = None) -> None:
         logger.handlers[:] = [handler] if name != "uvicorn.error" else []  # it propagates to "uvicorn"
         logger.setLevel(level if name.startswith("tailor") else others)
         logger.propagate = name == "uvicorn.error"
+    # The statements TAILOR_DB_ECHO logs (service.db.session.make_engine sets this logger's level), as JSON lines too.
+    statements = logging.getLogger("sqlalchemy.engine")
+    statements.handlers[:] = [handler]
+    statements.propagate = False
     logging.captureWarnings(True)

@@ -45,6 +45,18 @@ def test_the_server_logs_startup_and_requests_as_json(tmp_path):
     assert any(line["logger"].startswith("uvicorn") and "startup complete" in line["event"] for line in lines)
 
 
+def test_the_statements_db_echo_logs_are_json_lines_on_stderr_not_text_on_stdout(tmp_path):
+    """TAILOR_DB_ECHO=true wrote SQLAlchemy's plain text to stdout, into a command's output."""
+    tailor = str(Path(sys.executable).with_name("tailor"))
+    env = {**os.environ, "TAILOR_HOME": str(tmp_path), "TAILOR_DB_ECHO": "true"}
+    listed = subprocess.run([tailor, "keys", "list"], env=env, capture_output=True, text=True, timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    assert "SELECT" not in listed.stdout and "BEGIN" not in listed.stdout, listed.stdout
+    lines = [json.loads(line) for line in listed.stderr.splitlines() if line.strip()]  # every line is JSON
+    statements = [line["event"] for line in lines if line["logger"].startswith("sqlalchemy.engine")]
+    assert any(event.startswith("SELECT") for event in statements), statements
+
+
 def test_python_warnings_go_through_the_json_formatter(capsys):
     loggers = [logging.getLogger(name) for name in STRUCTURED_LOGGERS]
     saved = [(logger, logger.handlers[:], logger.propagate) for logger in loggers]
