@@ -41,9 +41,11 @@ from service.jobs import ThreadJobRunner
 from service.jobs.recovery import fail_interrupted_jobs
 from service.jobs.runner import sweep_jobs
 from service.jobs.schedule import PeriodicCall, PeriodicJob
-from service.logs import about_a_person, redacted
+from service.logs import REQUEST_ID, about_a_person, redacted
 from service.pipeline.sending import has_due_drafts, send_due_drafts
 from service.pipeline.training import retrain_if_new_data
+from service.request_ids import HEADER as REQUEST_ID_HEADER
+from service.request_ids import RequestIds
 from service.request_size import MIB, RequestSizeLimit
 from service.review import (
     REVIEW_PAGE_HEADERS,
@@ -118,6 +120,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.add_middleware(SameOriginWrites, cookie=REVIEW_COOKIE, public_url=PublicSettings().url)
     app.add_middleware(IdempotencyKeys)  # inside the size limit: it reads the bodies the limit let through
     app.add_middleware(RequestSizeLimit, max_upload_bytes=ApiSettings().max_upload_mb * MIB)
+    app.add_middleware(RequestIds)  # outermost: every line a request logs, its refusals' too, carries its id
 
     # The review page's requests get their errors as a page with a way back; the API's keep their JSON.
     @app.exception_handler(TailorError)
@@ -195,10 +198,16 @@ def create_app(engine: Engine | None = None) -> FastAPI:
             "request failed", exc_info=error,
             extra={"method": request.method, "path": redacted(request.url.path), "error": type(error).__name__},
         )  # fmt: skip
-        told = InternalError(f"The server failed on this request ({type(error).__name__}); its log says why.")
+        request_id = REQUEST_ID.get()
+        told = InternalError(
+            f"The server failed on this request ({type(error).__name__}); its log says why, under request id "
+            f"{request_id}."
+        )
         answer = await tailor_error(request, told)
         if is_review_page(request):  # answered outside the middleware that gives the review pages these
             answer.headers.update(REVIEW_PAGE_HEADERS)
+        if request_id is not None:  # answered outside the middleware that gives every answer its request's id
+            answer.headers[REQUEST_ID_HEADER] = request_id
         return answer
 
     @app.exception_handler(RequestValidationError)

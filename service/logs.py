@@ -10,6 +10,7 @@ import json
 import logging
 import re
 import sys
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from urllib.parse import quote, unquote
 
@@ -52,6 +53,10 @@ def about_a_person(path: str) -> bool:
     return path.startswith(("/customers/", "/erasures"))
 
 
+# The id of the HTTP request being served (service.request_ids), written on each line logged while it is.
+REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         payload = {
@@ -60,6 +65,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "event": record.getMessage(),
         }
+        if (request_id := REQUEST_ID.get()) is not None:
+            payload["request_id"] = request_id
         payload.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD and k not in _NOT_FIELDS})
         if record.name == "uvicorn.access" and isinstance(record.args, tuple) and len(record.args) == 5:
             client, method, path, _, status = record.args

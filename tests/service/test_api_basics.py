@@ -389,9 +389,13 @@ def test_a_fault_of_the_server_is_a_500_in_the_api_s_body_and_its_log_names_the_
     pointer.mkdir()
     try:
         with caplog.at_level(logging.ERROR, logger="tailor.api"):
-            answer = TestClient(client.app, raise_server_exceptions=False).get("/health")
+            answer = TestClient(client.app, raise_server_exceptions=False).get(
+                "/health", headers={"X-Request-ID": "t-9"}
+            )
         assert answer.status_code == 500 and answer.json()["error"] == "InternalError"
         assert "IsADirectoryError" in answer.json()["message"]
+        # The id to look the fault up by in the log, in the answer's words and header.
+        assert "request id t-9" in answer.json()["message"] and answer.headers["X-Request-ID"] == "t-9"
         (line,) = [r for r in caplog.records if r.getMessage() == "request failed"]
         assert (line.method, line.path, line.error) == ("GET", "/health", "IsADirectoryError") and line.exc_info
     finally:

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 import warnings
 from pathlib import Path
@@ -26,6 +27,7 @@ def test_the_server_logs_startup_and_requests_as_json(tmp_path):
     server = subprocess.Popen(
         [tailor, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
+    ids = {}
     try:
         deadline = time.monotonic() + 90
         while True:
@@ -36,6 +38,13 @@ def test_the_server_logs_startup_and_requests_as_json(tmp_path):
             except OSError:
                 assert time.monotonic() < deadline and server.poll() is None, "the server did not start"
                 time.sleep(0.3)
+        # A request's id: the client's when it is a short token, else one made for it; sent back with the answer.
+        for given in ("tool-42", "not a token", "x" * 65):
+            asked = urllib.request.Request(f"http://127.0.0.1:{port}/campaigns", headers={"X-Request-ID": given})
+            try:
+                urllib.request.urlopen(asked, timeout=10)
+            except urllib.error.HTTPError as refused:  # no API key: a 401, logged as a refusal
+                ids[given] = refused.headers["X-Request-ID"]
     finally:
         server.terminate()
         _, stderr = server.communicate(timeout=30)
@@ -43,6 +52,11 @@ def test_the_server_logs_startup_and_requests_as_json(tmp_path):
     access = [line for line in lines if line["logger"] == "uvicorn.access"]
     assert any(line["path"] == "/health" and line["status"] == 200 and line["method"] == "GET" for line in access)
     assert any(line["logger"].startswith("uvicorn") and "startup complete" in line["event"] for line in lines)
+    assert ids["tool-42"] == "tool-42" and len({ids["not a token"], ids["x" * 65], "tool-42"}) == 3
+    assert all(len(made) == 32 and int(made, 16) >= 0 for made in (ids["not a token"], ids["x" * 65]))
+    for request_id in ids.values():  # the refusal's line and the access line, found by the id
+        logged = [line for line in lines if line.get("request_id") == request_id]
+        assert {line["logger"] for line in logged} >= {"uvicorn.access"} and len(logged) >= 2, logged
 
 
 def test_the_statements_db_echo_logs_are_json_lines_on_stderr_not_text_on_stdout(tmp_path):
