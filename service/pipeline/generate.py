@@ -69,7 +69,8 @@ def choose_audience(
 
 def recommend_products(
     recommender, customer_ids: list[str], products: pd.DataFrame, k: int, rules: Rules, reasons: int = 3,
-    bought: Callable[[list[str]], Mapping[str, set[str]]] | None = None, chunk_size: int = RECOMMEND_CHUNK,
+    bought: Callable[[list[str]], Mapping[str, set[str]]] | None = None, chunk_size: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Picks:  # fmt: skip
     """Top-k products per customer after the business `rules`, in rank order, with up to `reasons` 'because you
     bought' product names; names, prices and links come from the catalog (`products`) only. `bought`: for a list
@@ -77,16 +78,20 @@ def recommend_products(
     the model was trained included. The one path from a model to shown products, for campaigns and for the API
     alike.
 
-    Customers are ranked `chunk_size` at a time, each chunk's purchases read for it alone: the candidates the rules
-    sift through (a few dozen per customer) and what each bought are held for one chunk, not for the audience."""
+    Customers are ranked `chunk_size` (else RECOMMEND_CHUNK) at a time, each chunk's purchases read for it alone:
+    the candidates the rules sift through (a few dozen per customer) and what each bought are held for one chunk,
+    not for the audience. `progress` hears (customers ranked, customers) after each chunk (a cancelled job's
+    raises there)."""
     if not customer_ids:
         return Picks(pd.DataFrame(columns=["customer_id", "rank", "product_id", "score"]), [], {})
-    # A customer named twice is ranked once: in two chunks, their picks would come apart.
-    chunks = batches(dict.fromkeys(customer_ids), chunk_size)
-    ranked = pd.concat(
-        [recommend_with_rules(recommender, c, products, k, rules, bought(c) if bought else None) for c in chunks],
-        ignore_index=True,
-    )
+    customers = list(dict.fromkeys(customer_ids))  # one named twice is ranked once: in two chunks, picks come apart
+    parts, done = [], 0
+    for chunk in batches(customers, chunk_size or RECOMMEND_CHUNK):
+        parts.append(recommend_with_rules(recommender, chunk, products, k, rules, bought(chunk) if bought else None))
+        done += len(chunk)
+        if progress:
+            progress(done, len(customers))
+    ranked = pd.concat(parts, ignore_index=True)
     catalog = products.drop_duplicates("product_id").set_index("product_id").to_dict("index")
     explained = recommender.explain_many(ranked["customer_id"].tolist(), ranked["product_id"].tolist(), n=reasons)
     return Picks(ranked, explained, catalog)
@@ -401,6 +406,7 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
         picks = recommend_products(
             models.get("recommender"), audience.customer_id.tolist(), products, settings.products_per_email, rules,
             reasons=2, bought=lambda customer_ids: _purchases(engine, customer_ids),
+            progress=lambda done, total: progress(0, 1, f"recommending products: {done:,} of {total:,} customers"),
         )  # fmt: skip
         risks = audience["churn_risk"] if "churn_risk" in audience.columns else [None] * len(audience)
         features = [

@@ -110,8 +110,10 @@ def test_mistakes_leave_no_campaign_and_a_stopped_generation_says_which_one(engi
 
 
 def test_progress_names_each_step_before_the_drafts_are_written(engine, demo_files, monkeypatch):
-    """Generation sat at "choosing the audience" through the recommendation step too."""
+    """Generation sat at "choosing the audience" through the recommendation step too, and then at "recommending
+    products" until every customer was ranked."""
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    monkeypatch.setattr("service.pipeline.generate.RECOMMEND_CHUNK", 2)
     trained_in_process(engine, demo_files)
     seen = []
     create_and_generate(
@@ -121,6 +123,8 @@ def test_progress_names_each_step_before_the_drafts_are_written(engine, demo_fil
     steps = list(dict.fromkeys(message.split(" ")[0] for message in seen))
     assert steps[:3] == ["choosing", "recommending", "writing"]
     assert "recommending products for 3 customers" in seen
+    ranked = [message for message in seen if message.startswith("recommending products: ")]
+    assert ranked == ["recommending products: 2 of 3 customers", "recommending products: 3 of 3 customers"]
 
 
 def test_an_export_counts_drafts_and_variants_and_appears_whole_or_not_at_all(
