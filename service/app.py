@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp
 
 from generation.settings import LLMSettings
 from service.db.session import default_engine
@@ -44,7 +45,6 @@ from service.jobs.schedule import PeriodicCall, PeriodicJob
 from service.logs import REQUEST_ID, about_a_person, redacted
 from service.pipeline.sending import has_due_drafts, send_due_drafts
 from service.pipeline.training import retrain_if_new_data
-from service.request_ids import HEADER as REQUEST_ID_HEADER
 from service.request_ids import RequestIds
 from service.request_size import MIB, RequestSizeLimit
 from service.review import (
@@ -75,6 +75,14 @@ log = logging.getLogger("tailor.api")
 SENDING_JOBS = ("send", "send_due")
 
 
+class _TailorApp(FastAPI):
+    """The app, with each request's id (``service.request_ids``) set outside every middleware: the fault handler's
+    500 answer is made by Starlette's outermost one, and its log lines and answer carry the id too."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return RequestIds(super().build_middleware_stack())
+
+
 def create_app(engine: Engine | None = None) -> FastAPI:
     engine = engine or default_engine()
     for read_by_jobs in (CampaignSettings, LLMSettings, SmtpSettings):  # a bad value is told at start, by name
@@ -103,7 +111,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
             schedule.stop()
         runner.shutdown()
 
-    app = FastAPI(
+    app = _TailorApp(
         title="Tailor",
         version="0.1.0",
         description="Personalized marketing email: recommend, segment, write, score, review.",
@@ -120,7 +128,6 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.add_middleware(SameOriginWrites, cookie=REVIEW_COOKIE, public_url=PublicSettings().url)
     app.add_middleware(IdempotencyKeys)  # inside the size limit: it reads the bodies the limit let through
     app.add_middleware(RequestSizeLimit, max_upload_bytes=ApiSettings().max_upload_mb * MIB)
-    app.add_middleware(RequestIds)  # outermost: every line a request logs, its refusals' too, carries its id
 
     # The review page's requests get their errors as a page with a way back; the API's keep their JSON.
     @app.exception_handler(TailorError)
@@ -199,15 +206,11 @@ def create_app(engine: Engine | None = None) -> FastAPI:
             extra={"method": request.method, "path": redacted(request.url.path), "error": type(error).__name__},
         )  # fmt: skip
         request_id = REQUEST_ID.get()
-        told = InternalError(
-            f"The server failed on this request ({type(error).__name__}); its log says why, under request id "
-            f"{request_id}."
-        )
+        under = f", under request id {request_id}" if request_id else ""
+        told = InternalError(f"The server failed on this request ({type(error).__name__}); its log says why{under}.")
         answer = await tailor_error(request, told)
         if is_review_page(request):  # answered outside the middleware that gives the review pages these
             answer.headers.update(REVIEW_PAGE_HEADERS)
-        if request_id is not None:  # answered outside the middleware that gives every answer its request's id
-            answer.headers[REQUEST_ID_HEADER] = request_id
         return answer
 
     @app.exception_handler(RequestValidationError)

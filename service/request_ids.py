@@ -19,10 +19,12 @@ _GIVEN = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 class RequestIds:
-    """ASGI middleware: the request's id in ``service.logs.REQUEST_ID`` while it is served, and in the answer.
+    """ASGI middleware around the whole app, the fault handler's answer included (``service.app`` puts it outside
+    Starlette's own outermost middleware): the request's id in ``service.logs.REQUEST_ID`` while it is served, and in
+    the answer.
 
-    The id is not unset when the request ends: the fault handler outside every middleware (the 500 answer) and the
-    access line written as it answers still read it, and each request is served in a context of its own."""
+    While the answer's last part is sent the id is unset: the web server may read the connection's next request
+    within that send (uvicorn's h11 does), and its lines about that request (a malformed one, say) carried this id."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -38,6 +40,13 @@ class RequestIds:
         async def answer(message: Message) -> None:
             if message["type"] == "http.response.start":
                 MutableHeaders(scope=message)[HEADER] = request_id
-            await send(message)
+            if message["type"] != "http.response.body" or message.get("more_body", False):
+                await send(message)
+                return
+            REQUEST_ID.set(None)
+            try:
+                await send(message)
+            finally:
+                REQUEST_ID.set(request_id)  # for what runs after the answer (background tasks)
 
-        await self.app(scope, receive, answer)
+        await self.app(scope, receive, answer)  # not unset after: the server logs a fault the app raised with it

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import stat
 from collections.abc import Iterator
@@ -65,8 +66,7 @@ def make_engine(url: str, echo: bool = False, connect_timeout_seconds: int = 10)
     shop's customers, addresses included, and an error reaches logs, job rows and tracebacks. ``echo`` logs each
     statement through the ``sqlalchemy.engine`` logger (JSON lines on stderr where ``service.logs`` is configured),
     not as SQLAlchemy's own plain text on stdout, which mixed with a command's output."""
-    if echo:
-        logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO)
+    options = _echo_options() if echo else {}
     if url.startswith("sqlite:///"):
         # The file's path without the URL's query (?timeout=...), which made a file of that name.
         database = make_url(url).database or ""
@@ -82,14 +82,27 @@ def make_engine(url: str, echo: bool = False, connect_timeout_seconds: int = 10)
             # database's permissions); a file that exists keeps those it has, with a warning if others may read it.
             path.touch(mode=0o600, exist_ok=True)
             _warn_if_others_may_read(path)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True)
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True, **options
+        )
         event.listen(engine, "connect", _configure_sqlite)
         return engine
     # A database host that accepts the connection but never answers (a stopped server, a firewall that drops
     # packets) kept every command and /health waiting for ever: libpq's default is no connect timeout.
     postgres = make_url(url).get_backend_name() == "postgresql"
     connect_args = {"connect_timeout": connect_timeout_seconds} if postgres else {}
-    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, hide_parameters=True)
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, hide_parameters=True, **options)
+
+
+_echoing = itertools.count(1)
+
+
+def _echo_options() -> dict[str, str]:
+    """An echoing engine's own logger (``sqlalchemy.engine.Engine.echoN``) at INFO: raising the shared logger's
+    level made every engine made later in the process log its statements too."""
+    name = f"echo{next(_echoing)}"
+    logging.getLogger(f"sqlalchemy.engine.Engine.{name}").setLevel(logging.INFO)
+    return {"logging_name": name}
 
 
 @lru_cache

@@ -267,9 +267,9 @@ def _profile_columns(session: Session) -> pd.DataFrame:
     whether the field is unknown or only empty."""
     fields = (*CUSTOMER_FIELDS, *PROFILE_COLUMNS)
     statement = select(Customer.external_id, *(getattr(Customer, field) for field in fields))
-    profiles = pd.DataFrame(
-        _columns(session, statement.where(*MAILABLE).order_by(Customer.id), ["customer_id", *fields])
-    )
+    names = ["customer_id", *fields]
+    read = _columns(session, statement.where(*MAILABLE).order_by(Customer.id), names)
+    profiles = pd.DataFrame(read) if read["customer_id"] else pd.DataFrame(columns=names)  # none: untyped columns
     # As the JSON profile holds it: ISO text, which a query compares as text unless given a date.
     profiles["next_purchase_date"] = [day.isoformat() if day else None for day in profiles["next_purchase_date"]]
     profiles["rfm_segment"] = profiles["segment"]  # the refresh writes a customer's RFM segment to both

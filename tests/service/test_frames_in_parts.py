@@ -75,3 +75,10 @@ def test_the_mailable_profiles_read_in_parts_are_those_read_at_once(engine, demo
         parts = frames.mailable_profiles(session)
     assert len(whole) > 100 and whole["churn_risk"].notna().any() and whole["churn_risk"].dtype == float
     pd.testing.assert_frame_equal(parts, whole, check_exact=True)
+
+
+def test_no_mailable_customer_gives_an_empty_frame_of_untyped_columns(engine):
+    """As when the rows were read at once: an empty read made float columns of the addresses and names."""
+    with session_scope(engine) as session:
+        empty = frames.mailable_profiles(session)
+    assert empty.empty and "email" in empty.columns and all(str(dtype) == "object" for dtype in empty.dtypes)

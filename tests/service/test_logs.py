@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -45,6 +46,12 @@ def test_the_server_logs_startup_and_requests_as_json(tmp_path):
                 urllib.request.urlopen(asked, timeout=10)
             except urllib.error.HTTPError as refused:  # no API key: a 401, logged as a refusal
                 ids[given] = refused.headers["X-Request-ID"]
+        # A request sent on the same connection right behind another is read as the first one's answer goes: the
+        # server's line about it (it is malformed) carried the first one's id.
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+            connection.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Request-ID: first-req\r\n\r\nNOT HTTP\r\n\r\n")
+            connection.recv(65536)
+            time.sleep(0.5)
     finally:
         server.terminate()
         _, stderr = server.communicate(timeout=30)
@@ -54,6 +61,8 @@ def test_the_server_logs_startup_and_requests_as_json(tmp_path):
     assert any(line["logger"].startswith("uvicorn") and "startup complete" in line["event"] for line in lines)
     assert ids["tool-42"] == "tool-42" and len({ids["not a token"], ids["x" * 65], "tool-42"}) == 3
     assert all(len(made) == 32 and int(made, 16) >= 0 for made in (ids["not a token"], ids["x" * 65]))
+    malformed = [line for line in lines if "Invalid HTTP request" in line["event"]]
+    assert malformed and all(line.get("request_id") != "first-req" for line in malformed), malformed
     for request_id in ids.values():  # the refusal's line and the access line, found by the id
         logged = [line for line in lines if line.get("request_id") == request_id]
         assert {line["logger"] for line in logged} >= {"uvicorn.access"} and len(logged) >= 2, logged
@@ -69,6 +78,27 @@ def test_the_statements_db_echo_logs_are_json_lines_on_stderr_not_text_on_stdout
     lines = [json.loads(line) for line in listed.stderr.splitlines() if line.strip()]  # every line is JSON
     statements = [line["event"] for line in lines if line["logger"].startswith("sqlalchemy.engine")]
     assert any(event.startswith("SELECT") for event in statements), statements
+
+
+def test_an_echoing_engine_does_not_make_the_others_echo(capsys):
+    from sqlalchemy import text
+
+    from service.db.session import make_engine
+
+    loggers = [logging.getLogger(name) for name in (*STRUCTURED_LOGGERS, "sqlalchemy.engine")]
+    saved = [(logger, logger.handlers[:], logger.propagate) for logger in loggers]
+    try:
+        configure_logging()
+        loud, quiet = make_engine("sqlite://", echo=True), make_engine("sqlite://")
+        for engine, column in ((quiet, "from_the_quiet_one"), (loud, "from_the_loud_one"), (quiet, "quiet_again")):
+            with engine.connect() as connection:
+                connection.execute(text(f"select 1 as {column}"))
+        logged = capsys.readouterr().err
+    finally:
+        logging.captureWarnings(False)
+        for logger, handlers, propagate in saved:
+            logger.handlers[:], logger.propagate = handlers, propagate
+    assert "from_the_loud_one" in logged and "from_the_quiet_one" not in logged and "quiet_again" not in logged
 
 
 def test_python_warnings_go_through_the_json_formatter(capsys):
