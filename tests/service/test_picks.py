@@ -76,13 +76,21 @@ def test_requests_share_one_fact_per_product():
     assert first.customer.first_name == "Ana" and second.customer.locale == "de"
 
 
-def test_an_audience_ranked_in_chunks_gets_the_picks_it_gets_in_one_piece():
-    """A campaign ranks its audience a chunk of customers at a time and asks what each chunk bought for that chunk
-    alone: every customer gets the same picks, reasons and order as when the audience is ranked in one piece."""
+@pytest.fixture(scope="module")
+def fitted_shop():
+    """A model fitted on the checkerboard shop, its catalog with the products frame's columns, the customers and
+    each one's expected first pick."""
     interactions, catalog, first = checkerboard()
     model = create("item_knn").fit(interactions, catalog)
     catalog = catalog.assign(currency="EUR", url="https://shop.example/p")  # the products frame's columns
-    customers = [*sorted(interactions["customer_id"].unique())[:7], "stranger"]
+    return model, catalog, sorted(interactions["customer_id"].unique()), first
+
+
+def test_an_audience_ranked_in_chunks_gets_the_picks_it_gets_in_one_piece(fitted_shop):
+    """A campaign ranks its audience a chunk of customers at a time and asks what each chunk bought for that chunk
+    alone: every customer gets the same picks, reasons and order as when the audience is ranked in one piece."""
+    model, catalog, shop_customers, first = fitted_shop
+    customers = [*shop_customers[:7], "stranger"]
     since_fit = {customers[1]: {first[customers[1]]}}  # their first pick, bought after the model was fitted
     asked = []
 
@@ -99,10 +107,8 @@ def test_an_audience_ranked_in_chunks_gets_the_picks_it_gets_in_one_piece():
     assert any(pick["because_you_bought"] for picks in chunked.values() for pick in picks)
 
 
-def test_a_customer_named_twice_in_an_audience_is_ranked_once():
-    interactions, catalog, _ = checkerboard()
-    model = create("item_knn").fit(interactions, catalog)
-    catalog = catalog.assign(currency="EUR", url="https://shop.example/p")
+def test_a_customer_named_twice_in_an_audience_is_ranked_once(fitted_shop):
+    model, catalog, _, _ = fitted_shop
     customers = ["c0", "c1", "c2", "c0"]
     picks = recommend_products(model, customers, catalog, 3, Rules(), chunk_size=2)
     assert list(picks) == ["c0", "c1", "c2"] and dict(picks) == dict(
