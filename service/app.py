@@ -36,6 +36,7 @@ from service.errors import (
     is_number_out_of_range,
     storage_unavailable,
 )
+from service.external_ids import EncodedSlashes
 from service.idempotency import IdempotencyKeys
 from service.importing.background import remove_stranded_uploads
 from service.jobs import ThreadJobRunner
@@ -77,10 +78,11 @@ SENDING_JOBS = ("send", "send_due")
 
 class _TailorApp(FastAPI):
     """The app, with each request's id (``service.request_ids``) set outside every middleware: the fault handler's
-    500 answer is made by Starlette's outermost one, and its log lines and answer carry the id too."""
+    500 answer is made by Starlette's outermost one, and its log lines and answer carry the id too. Inside it, an
+    encoded slash in a customer's id is kept (``service.external_ids``) before any routing."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        return RequestIds(super().build_middleware_stack())
+        return RequestIds(EncodedSlashes(super().build_middleware_stack()))
 
 
 def create_app(engine: Engine | None = None) -> FastAPI:

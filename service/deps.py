@@ -12,28 +12,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator
 from sqlalchemy.orm import Session
-from starlette.convertors import PathConvertor, register_url_convertor
 
 from service.auth import act_with_key, verify_key, verify_session
 from service.db.models import ApiKey
 from service.db.session import session_scope
 from service.errors import Unauthorized
+from service.external_ids import ExternalIdConvertor  # noqa: F401 (registers {name:external_id} for the routes)
 from service.schemas import DATABASE_INT_MAX
 from service.state import AppState
 
 REVIEW_COOKIE = "tailor_session"  # the review page's login: a session token (service.auth.open_session)
-
-
-class ExternalIdConvertor(PathConvertor):
-    """A shop's own id in a path, ``{customer_id:external_id}``: any text but none, "/" included, since shops
-    number customers "2024/0001" (with ``{customer_id}`` such a customer could be imported but not read or
-    erased). Unlike ``:path`` it takes no empty id, so /customers/ still leads to /customers. A route under it
-    (/customers/{id}/sends) must come before the one of the id alone, which would take it."""
-
-    regex = ".+"
-
-
-register_url_convertor("external_id", ExternalIdConvertor())
 
 
 def get_state(request: Request) -> AppState:

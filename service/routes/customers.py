@@ -23,7 +23,7 @@ from service.schemas import (
 from service.segments import latest_segments
 
 router = APIRouter(tags=["customers"], responses=errors(*KEYED))
-# A customer's own record, by an id that may hold "/" (a shop's "2024/0001", service.deps.ExternalIdConvertor): its
+# A customer's own record, by an id that may hold "/" (a shop's "2024/0001", service.external_ids): its
 # path would also take /customers/{id}/sends and the other routes under a customer, so the app includes it last.
 record_router = APIRouter(tags=["customers"], responses=errors(*KEYED))
 

@@ -85,6 +85,30 @@ def test_a_customer_whose_id_holds_a_slash_can_be_read_and_erased(client, engine
     assert client.get("/customers").status_code == 200 and client.get("/segments").status_code == 200
 
 
+def test_an_id_ending_in_a_sub_routes_name_is_read_with_its_slash_encoded(client, engine):
+    """A customer "a/sends" was out of reach: /customers/a/sends is customer a's sends, and the web server decoded
+    /customers/a%2Fsends to the same path before routing. The encoded slash now stays in the id."""
+    customers = "customer_id,email,first_name,locale,marketing_consent\n"
+    customers += (
+        "a,a@example.com,Ann,en,true\na/sends,s@example.com,Sid,en,true\na/send-time,t@example.com,Tia,en,true\n"
+    )
+    imported = client.post("/imports/customers", files={"file": ("customers.csv", customers.encode(), "text/csv")})
+    assert imported.status_code == 200, imported.text
+
+    assert client.get("/customers/a/sends").json() == []  # customer a's sends: a route of its own
+    assert client.get("/customers/a%2Fsends").json()["first_name"] == "Sid"
+    assert client.get("/customers/a%2fsend-time").json()["first_name"] == "Tia"  # either case of the escape
+    assert client.get("/customers/a%2Fsends/sends").json() == []
+    for path in ("/customers/a%2Fsend-time/send-time", "/customers/a/send-time"):  # reached: it needs past sends
+        assert client.get(path).json()["error"] == "NotReady"
+
+    assert client.delete("/customers/a%2Fsends").status_code == 204
+    assert client.get("/customers/a%2Fsends").status_code == 404
+    assert client.get("/customers/a").json()["first_name"] == "Ann"  # the others stay
+    assert client.get("/customers/a%2Fsend-time").json()["first_name"] == "Tia"
+    assert client.get("/products/A%2F1").status_code == 404  # elsewhere, paths are as the web server decoded them
+
+
 CUSTOMERS_FILE = (
     "customer_id,email,first_name,locale,marketing_consent\n"
     "c1,ann@example.com,Ann,en,true\nc2,Bo.Lund@Example.com,Bo,en,true\nc3,cy@example.com,Cy,en,true\n"
