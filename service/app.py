@@ -6,7 +6,7 @@ import logging
 from contextlib import asynccontextmanager
 from functools import partial
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
@@ -17,7 +17,7 @@ from starlette.types import ASGIApp
 
 from generation.settings import LLMSettings
 from service.db.session import default_engine
-from service.deps import REVIEW_COOKIE
+from service.deps import REVIEW_COOKIE, single_query_values
 from service.docs_pages import add_docs_pages
 from service.errors import (
     DatabaseBusy,
@@ -120,6 +120,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # served with their scripts from here (service.docs_pages), not from a CDN
         redoc_url=None,
+        dependencies=[Depends(single_query_values)],
     )
     add_docs_pages(app)
     app.state.tailor = AppState(engine=engine, jobs=runner, models=model_store(home_settings().models_dir))

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import suppress
-from typing import Annotated
+from types import UnionType
+from typing import Annotated, Union, get_args, get_origin
 
 from fastapi import Depends, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
@@ -115,6 +116,42 @@ def require_tunable(model: str | None, trials: int) -> None:
     if problem := tuning_problem(model, trials):
         error = {"type": "value_error", "loc": ("query", "tune"), "msg": problem, "input": trials}
         raise RequestValidationError([error])
+
+
+def single_query_values(request: Request) -> None:
+    """Refuse a query parameter given more than once where the route takes one value (``?status=a&status=b``) with
+    a 422 naming it: FastAPI would keep the last and answer as if the others had not been sent. Parameters that
+    take a list (``reorderable_categories``) may repeat. An app-wide dependency (``service.app``)."""
+    given = request.query_params
+    repeated = {key for key in given if len(given.getlist(key)) > 1}
+    if not repeated or (route := request.scope.get("route")) is None:
+        return
+    errors = [
+        {
+            "type": "value_error",
+            "loc": ("query", field.alias),
+            "msg": f"given {len(given.getlist(field.alias))} times; give it once",
+            "input": given.getlist(field.alias),
+        }
+        for field in _query_fields(route.dependant)
+        if field.alias in repeated and not _takes_a_list(field.field_info.annotation)
+    ]
+    if errors:
+        raise RequestValidationError(errors)
+
+
+def _query_fields(dependant) -> Iterator:
+    """The query parameters of a route's dependant (``route.dependant``) and of its dependencies'."""
+    yield from dependant.query_params
+    for dependency in dependant.dependencies:
+        yield from _query_fields(dependency)
+
+
+def _takes_a_list(annotation) -> bool:
+    """list[str], tuple[int, ...], list[str] | None and the like."""
+    if get_origin(annotation) in (Union, UnionType):
+        return any(_takes_a_list(member) for member in get_args(annotation))
+    return get_origin(annotation) in (list, set, tuple, frozenset) or annotation in (list, set, tuple, frozenset)
 
 
 # Rows to skip in a listing; bounded so that a number past the database's integers is a 422, not a driver's crash.

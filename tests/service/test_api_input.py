@@ -245,3 +245,22 @@ def test_a_405_names_every_method_of_the_path_under_a_root_path_too(engine, api_
     with TestClient(create_app(engine), root_path="/mail", headers={"X-API-Key": api_key}) as prefixed:
         assert prefixed.put("/mail/campaigns").headers["allow"] == "GET, POST"
         assert prefixed.post("/mail/static/review.css").headers["allow"] == "GET, HEAD"
+
+
+def test_a_query_parameter_given_twice_is_refused_naming_it_unless_it_takes_a_list(client):
+    """GET /customers?segment=champions&segment=lost answered with the lost customers alone, as if the first had not
+    been sent: FastAPI keeps a repeated parameter's last value."""
+    twice = client.get("/customers?segment=champions&segment=lost&limit=5")
+    assert twice.status_code == 422, twice.text
+    assert twice.json()["problems"] == [{"field": "query.segment", "message": "given 2 times; give it once"}]
+    assert client.get("/customers?segment=lost").status_code == 200
+    imported = client.post(
+        "/imports/customers",
+        files={"file": ("c.csv", b"customer_id,email,first_name,locale,marketing_consent\nc1,a@x.example,A,en,true\n")},
+    )
+    assert imported.status_code == 200, imported.text
+    # a list parameter repeats: the route is reached (it wants a trained model)
+    listed = client.get("/customers/c1/recommendations?reorderable_categories=a&reorderable_categories=b")
+    assert listed.status_code == 409 and listed.json()["error"] == "NotReady", listed.text
+    offset = client.get("/campaigns?offset=0&offset=1")  # a parameter of a shared dependency too
+    assert offset.status_code == 422 and offset.json()["problems"][0]["field"] == "query.offset", offset.text
