@@ -54,6 +54,43 @@ def test_facts_come_from_the_data(fake_settings, request_en):
     assert "overflow-wrap:anywhere" in variant.html
 
 
+def test_the_email_keeps_its_colours_and_hides_its_preheader_where_mail_clients_drop_css():
+    """Gmail drops <body>'s style, so the brand's background and text colours were lost there; Outlook shows an
+    element that only display:none hides, so the preheader appeared above the email."""
+    from generation.render import render_email
+
+    brand = load_brand("hearth")
+    html, _ = render_email(
+        make_request(), brand, subject="S", preheader="Hidden line", intro="I", product_lines=["One.", "Two."]
+    )
+    elements = _elements(html)
+    preheader = next(attrs for tag, attrs, text in elements if text == "Hidden line")
+    assert {"display:none", "mso-hide:all", "max-height:0", "opacity:0"} <= set(preheader["style"].split(";"))
+    cells = [attrs for tag, attrs, _ in elements if tag in ("table", "td")]
+    assert any(attrs.get("bgcolor") == brand.colors["background"] for attrs in cells)
+    greeting = next(i for i, (_, _, text) in enumerate(elements) if text == "Hi Anna,")
+    enclosing = [attrs for tag, attrs, _ in elements[:greeting] if tag == "td"][-1]
+    assert f"color:{brand.colors['text']}" in enclosing.get("style", "")
+
+
+def _elements(html: str) -> list[tuple[str, dict, str | None]]:
+    """(tag, attributes, its first text) of each element, in document order."""
+    from html.parser import HTMLParser
+
+    found: list[tuple[str, dict, str | None]] = []
+
+    class Reader(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            found.append((tag, dict(attrs), None))
+
+        def handle_data(self, data):
+            if found and found[-1][2] is None and data.strip():
+                found[-1] = (*found[-1][:2], data.strip())
+
+    Reader().feed(html)
+    return found
+
+
 def test_an_email_without_products_carries_a_note_for_the_reviewer(fake_settings):
     """Drafts of a shop's best customers, for whom the recommender had nothing left, said "a few things that go
     well with it", listed nothing, passed every check and were sent."""
