@@ -26,6 +26,8 @@ _TITLES = frozenset((
     "signora", "dott", "dott.ssa", "dhr", "mevr", "mevrouw", "meneer",
 ))  # fmt: skip
 _NAME_PART = re.compile(r"[^\W\d_]+")
+# "MCKENZIE" is McKenzie (never Mckenzie); "Mac" stays as it is, since Mackenzie and Macy are names too.
+_MC = re.compile(r"^(Mc)(\w)(?=\w)")
 # Words of a message the name field was made to carry into the greeting ("Ignore previous instructions", "Free Gift
 # Inside"): a field with two of them is no name. One alone may be a name ("Gift", "Winner" are given names).
 _NOT_NAMES = frozenset((
@@ -50,9 +52,13 @@ def safe_first_name(name: str) -> str:
         return ""
     if sum(part.lower() in _NOT_NAMES for part in _NAME_PART.findall(name)) >= 2:
         return ""
-    if name.isupper() or name.islower():  # typed in one case: each part capitalised
-        name = _NAME_PART.sub(lambda part: part.group(0).capitalize(), name)
+    if name.isupper() or name.islower():  # typed in one case: each part capitalised, "Mc" as a name writes it
+        name = _NAME_PART.sub(lambda part: _written_as_a_name(part.group(0)), name)
     return name
+
+
+def _written_as_a_name(part: str) -> str:
+    return _MC.sub(lambda mc: mc.group(1) + mc.group(2).upper(), part.capitalize())
 
 
 def html_locale(html: str) -> str | None:

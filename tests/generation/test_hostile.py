@@ -126,6 +126,7 @@ def test_data_cannot_close_its_own_delimiters():
     + [(name, "") for name in HOSTILE_NAMES + ["", "R2D2", "a" * 40]]
     # as a name is written (a shop's field typed in one case), and a title alone is no name ("Hi Dr.," was sent)
     + [("ANNA", "Anna"), ("anna-maria", "Anna-Maria"), ("o'neil", "O'Neil"), ("McKenzie", "McKenzie")]
+    + [("MCKENZIE", "McKenzie"), ("mckayla", "McKayla"), ("MACKENZIE", "Mackenzie"), ("MC", "Mc")]
     + [("ЕКАТЕРИНА", "Екатерина"), ("Dr.", ""), ("Mrs", ""), ("Pani", "")]
     + [("Mme", ""), ("Sra.", ""), ("Sig.ra", ""), ("Dhr.", ""), ("Mevr.", ""), ("Sr", "")]
     # decomposed, as a Mac writes "Jürgen" (the greeting dropped it), and a typographic apostrophe
