@@ -406,7 +406,9 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
         picks = recommend_products(
             models.get("recommender"), audience.customer_id.tolist(), products, settings.products_per_email, rules,
             reasons=2, bought=lambda customer_ids: _purchases(engine, customer_ids),
-            progress=lambda done, total: progress(0, 1, f"recommending products: {done:,} of {total:,} customers"),
+            progress=lambda done, total: progress(
+                done, total, f"recommending products: {done:,} of {total:,} customers"
+            ),
         )  # fmt: skip
         risks = audience["churn_risk"] if "churn_risk" in audience.columns else [None] * len(audience)
         features = [

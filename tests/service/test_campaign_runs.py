@@ -111,20 +111,23 @@ def test_mistakes_leave_no_campaign_and_a_stopped_generation_says_which_one(engi
 
 def test_progress_names_each_step_before_the_drafts_are_written(engine, demo_files, monkeypatch):
     """Generation sat at "choosing the audience" through the recommendation step too, and then at "recommending
-    products" until every customer was ranked."""
+    products" until every customer was ranked. The ranking's figures count customers: the job's progress (and the
+    bar) said 0 of 1 through it, and each chunk, a "first" report, wrote the job's row unthrottled."""
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
     monkeypatch.setattr("service.pipeline.generate.RECOMMEND_CHUNK", 2)
     trained_in_process(engine, demo_files)
-    seen = []
+    reports = []
     create_and_generate(
         engine, campaign_type="cross_sell", brand="hearth", limit=3, name=None, audience_query=None,
-        listener=lambda done, total, message: seen.append(message),
+        listener=lambda done, total, message: reports.append((done, total, message)),
     )  # fmt: skip
+    seen = [message for *_, message in reports]
     steps = list(dict.fromkeys(message.split(" ")[0] for message in seen))
     assert steps[:3] == ["choosing", "recommending", "writing"]
     assert "recommending products for 3 customers" in seen
     ranked = [message for message in seen if message.startswith("recommending products: ")]
     assert ranked == ["recommending products: 2 of 3 customers", "recommending products: 3 of 3 customers"]
+    assert [(done, total) for done, total, message in reports if message in ranked] == [(2, 3), (3, 3)]
 
 
 def test_an_export_counts_drafts_and_variants_and_appears_whole_or_not_at_all(
