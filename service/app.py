@@ -49,7 +49,6 @@ from service.pipeline.training import retrain_if_new_data
 from service.request_ids import RequestIds
 from service.request_size import MIB, RequestSizeLimit
 from service.review import (
-    REVIEW_PAGE_HEADERS,
     STATIC_DIR,
     ReviewPageHeaders,
     SameOriginWrites,
@@ -79,10 +78,11 @@ SENDING_JOBS = ("send", "send_due")
 class _TailorApp(FastAPI):
     """The app, with each request's id (``service.request_ids``) set outside every middleware: the fault handler's
     500 answer is made by Starlette's outermost one, and its log lines and answer carry the id too. Inside it, an
-    encoded slash in a customer's id is kept (``service.external_ids``) before any routing."""
+    encoded slash in a customer's id is kept (``service.external_ids``) before any routing, and every answer of the
+    review page gets its headers (``service.review.ReviewPageHeaders``), the fault's and the refusals' included."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        return RequestIds(EncodedSlashes(super().build_middleware_stack()))
+        return RequestIds(EncodedSlashes(ReviewPageHeaders(super().build_middleware_stack())))
 
 
 def create_app(engine: Engine | None = None) -> FastAPI:
@@ -127,7 +127,6 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.add_middleware(ReviewPageHeaders)
     app.add_middleware(SameOriginWrites, cookie=REVIEW_COOKIE, public_url=PublicSettings().url)
     app.add_middleware(IdempotencyKeys)  # inside the size limit: it reads the bodies the limit let through
     app.add_middleware(RequestSizeLimit, max_upload_bytes=ApiSettings().max_upload_mb * MIB)
@@ -211,10 +210,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         request_id = REQUEST_ID.get()
         under = f", under request id {request_id}" if request_id else ""
         told = InternalError(f"The server failed on this request ({type(error).__name__}); its log says why{under}.")
-        answer = await tailor_error(request, told)
-        if is_review_page(request):  # answered outside the middleware that gives the review pages these
-            answer.headers.update(REVIEW_PAGE_HEADERS)
-        return answer
+        return await tailor_error(request, told)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse | HTMLResponse:

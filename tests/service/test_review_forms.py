@@ -411,6 +411,12 @@ def test_a_page_of_another_origin_cannot_act_for_a_signed_in_reviewer_nor_frame_
         f"/review/campaigns/{campaign_id}/approve-pending", data={"comment": "csrf"}, headers=elsewhere
     )
     assert forged.status_code == 403 and _is_page(forged)  # a page, as every error of the review page: it was JSON
+    # refused outside the middleware that gave review pages their headers: this page could be cached and framed
+    assert forged.headers["x-frame-options"] == "DENY" and forged.headers["cache-control"] == "no-store"
+    too_big = browser.post(
+        f"/review/campaigns/{campaign_id}/approve-pending", content=b"x", headers={"Content-Length": str(2**30)}
+    )
+    assert too_big.status_code == 413 and too_big.headers["x-frame-options"] == "DENY", too_big.headers
     assert (
         "This request came from a page of another origin (http://testserver:9105), not from this server's own "
         "address (testserver): it is refused. Behind a proxy"
