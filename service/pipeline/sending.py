@@ -108,18 +108,22 @@ def _to_mail(
     """The due drafts to mail now, with those held back (``hold_back_stale``), how many
     were deferred (the contact policy) and each experiment draft's arm (held-out drafts are not mailed). With
     ``limit``, drafts are taken until ``limit`` are left to mail: a held-back, deferred or held-out draft does not
-    count towards it, as it leaves the due drafts (flagged, its send time moved on, or ``holdout``)."""
+    count towards it, as it leaves the due drafts (flagged, its send time moved on, or ``holdout``), nor does one
+    whose customer may not be mailed any more (it is among those returned, to be marked skipped)."""
     schedule, conversion_window = SendScheduleSettings(), ExperimentSettings().conversion_window_days
     to_mail: list[int] = []
     held_back: list[dict[str, Any]] = []
-    deferred, arms, seen = 0, {}, set()
-    while limit is None or len(to_mail) < limit:
-        # The due drafts are those to mail and those not seen yet (the others left them): the first ``limit`` of
-        # them hold enough unseen ones. (Leaving out those to mail by NOT IN passed PostgreSQL's 65,535 bound
-        # values once a batch_size was that large.)
+    deferred, arms, seen, to_skip = 0, {}, set(), 0
+    while limit is None or len(to_mail) - to_skip < limit:
+        # The due drafts are those to mail and those not seen yet (the others left them): the first ones, as many
+        # as are to mail and still wanted, hold enough unseen ones. (Leaving out those to mail by NOT IN passed
+        # PostgreSQL's 65,535 bound values once a batch_size was that large.)
         statement = _due(campaign.id, now)
-        due = [i for i in session.scalars(statement.limit(limit) if limit else statement) if i not in seen]
-        due = due[: limit - len(to_mail)] if limit else due
+        wanted = limit - (len(to_mail) - to_skip) if limit else None
+        due = [
+            i for i in session.scalars(statement.limit(len(to_mail) + wanted) if limit else statement) if i not in seen
+        ]
+        due = due[:wanted] if limit else due
         if not due:
             break
         seen.update(due)
@@ -135,7 +139,8 @@ def _to_mail(
         held_back, deferred = held_back + stale, deferred + later
         if campaign.holdout_share is not None and fresh:
             arms |= _hold_out(session, campaign, fresh)
-        to_mail += [draft_id for draft_id in fresh if arms.get(draft_id) != HOLDOUT]
+        added = [draft_id for draft_id in fresh if arms.get(draft_id) != HOLDOUT]
+        to_mail, to_skip = to_mail + added, to_skip + len(unmailable.intersection(added))
         if limit is None:
             break
     return to_mail, held_back, deferred, arms

@@ -647,6 +647,28 @@ def test_an_approval_that_did_not_override_a_failed_check_is_held_back_at_sendin
         assert session.get(Draft, silent).status == "flagged"
 
 
+def test_a_batch_is_as_large_as_asked_when_some_customers_may_not_be_mailed_any_more(
+    client, engine, mail_server, monkeypatch
+):
+    """`batch_size=2` with the first two customers unsubscribed since approval mailed nobody: the drafts to skip
+    counted towards the batch."""
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    campaign_id = new_campaign(client)
+    for external_id in ("c1", "c2", "c3", "c4", "c5"):
+        approved_draft(client, engine, campaign_id, external_id)
+    with session_scope(engine) as session:
+        for customer in session.scalars(select(Customer).where(Customer.external_id.in_(["c1", "c2"]))):
+            customer.unsubscribed = True
+
+    response = client.post(f"/campaigns/{campaign_id}/send", params={"batch_size": 2})
+    assert response.status_code == 202, response.text
+    result = wait_for_job(client, response.json()["job_id"])["result"]
+    assert (result["sent"], result["skipped"]) == (2, 2)
+    assert sorted(message["To"] for message in messages) == ["c3@example.com", "c4@example.com"]
+    assert send_job(client, campaign_id)["result"]["sent"] == 1  # the rest: c5
+
+
 def test_a_customer_mailed_recently_gets_the_next_campaign_when_the_contact_policy_allows(
     client, engine, mail_server, monkeypatch
 ):
