@@ -37,6 +37,7 @@ def as_previewed(html: str) -> str:
 
 
 templates.env.filters["as_previewed"] = as_previewed
+templates.env.filters["written_in"] = html_locale  # an email's language, for the lang of its copy shown on a page
 
 TITLES = {403: "Not allowed", 404: "Not found", 409: "Not done", 422: "Not accepted", 503: "Busy"}
 

@@ -49,8 +49,18 @@ CARRIED_NOTE = (
 )
 
 
-def _back_to(draft_id: int, preview: int | None = None) -> RedirectResponse:
-    return RedirectResponse(f"/review/drafts/{draft_id}{f'?preview={preview}' if preview else ''}", status_code=303)
+# What the draft's page says, as a status message, after an action was done (``?done=``): it reloaded with no word.
+DONE = {
+    "saved": "Your edit of variant {edited} is saved; the preview shows it.",
+    "approved": "Approved: variant {chosen} is to be sent.",
+    "rejected": "Rejected.",
+    "reopened": "Reopened for review.",
+}
+
+
+def _back_to(draft_id: int, done: str, preview: int | None = None) -> RedirectResponse:
+    query = f"?done={done}" + (f"&preview={preview}" if preview else "")
+    return RedirectResponse(f"/review/drafts/{draft_id}{query}", status_code=303)
 
 
 FIELD_LABELS = {"subject": "Subject", "preheader": "Preheader", "intro": "Intro", "comment": "Comment"}
@@ -78,7 +88,7 @@ def _in_words(error: TailorError, products: Sequence[str] = ()) -> str:
 def _draft_page(
     request: Request, session: Session, draft_id: int, error: TailorError | None = None,
     edit: dict[str, Any] | None = None, preview: int | None = None, comments: dict[str, str] | None = None,
-    approval: dict[str, Any] | None = None,
+    approval: dict[str, Any] | None = None, done: str | None = None,
 ) -> HTMLResponse:  # fmt: skip
     """The draft's page; after a refused action, with the error (and its status code) and, for an edit, the
     values the person typed (for an approval or a rejection, the comment, in ``comments`` by form; for an
@@ -86,7 +96,7 @@ def _draft_page(
     lost. An edit refused for its values (over the limits, a busy database) stays in the form, still based on the
     revision it was; one refused because the draft changed or was reviewed meanwhile is shown read-only, to copy
     from, beside the draft as it is now. The preview shows variant `preview` when the draft has it, else the one
-    sent, else the chosen one."""
+    sent, else the chosen one. ``done``, the action just done (a key of DONE), is said at the top."""
     stored = draft_ops.get_draft(session, draft_id)
     next_id, waiting = draft_ops.next_to_review(session, stored)
     draft = draft_ops.draft_out(stored)
@@ -97,6 +107,10 @@ def _draft_page(
     editable = draft.status in draft_ops.REVIEWABLE
     products = [str(item.get("name", "")) for item in draft.recommendations or []]
     retyped = edit if edit and editable and not isinstance(error, Conflict) else None
+    labels = {v.id: v.label for v in draft.variants}
+    said = DONE.get(done or "", "").format(
+        edited=labels.get(preview, ""), chosen=labels.get(draft.selected_variant_id, "")
+    )
     from service.pipeline.freshness import stale_facts
 
     context = {
@@ -106,6 +120,9 @@ def _draft_page(
         "sender": sender_of(stored.campaign.brand.slug, SmtpSettings()),
         "shown": shown, "written_in": _written_in(stored),
         "next_id": next_id, "waiting": waiting, "comments": comments or {}, "approval": approval or {},
+        "done": said if not error else "", "error_variant": labels.get(edit.get("variant_id")) if edit else None,
+        # the fields the error is about, by the API's names ("subject", "product_lines[0]"), marked on the page
+        "error_fields": [p.column for p in error.problems if p.column] if isinstance(error, InvalidInput) else [],
     }  # fmt: skip
     return templates.TemplateResponse(request, "draft.html", context, status_code=error.status_code if error else 200)
 
@@ -296,11 +313,12 @@ def experiment_page(campaign_id: DatabaseId, request: Request, session: SessionD
 
 @router.get("/drafts/{draft_id}", response_class=HTMLResponse)
 def draft_page(
-    draft_id: DatabaseId, request: Request, session: SessionDep, _key: ApiKeyDep, preview: DatabaseId | None = None
-) -> HTMLResponse:
+    draft_id: DatabaseId, request: Request, session: SessionDep, _key: ApiKeyDep, preview: DatabaseId | None = None,
+    done: str | None = None,
+) -> HTMLResponse:  # fmt: skip
     """The draft; `preview` names the variant whose email the preview shows (else the one sent, else the chosen
-    one)."""
-    return _draft_page(request, session, draft_id, preview=preview)
+    one); `done`, the action just done (saved, approved, rejected, reopened), said at the top."""
+    return _draft_page(request, session, draft_id, preview=preview, done=done)
 
 
 @router.get("/drafts/{draft_id}/{action:path}", include_in_schema=False)
@@ -324,7 +342,7 @@ def approve(
     except (TailorError, OperationalError) as error:
         chosen = {"variant_id": variant_id, "override_checks": override_checks}
         return _refused(request, session, draft_id, error, {"approve": comment}, chosen, whose=whose)
-    return _back_to(draft_id)
+    return _back_to(draft_id, "approved")
 
 
 @router.post("/drafts/{draft_id}/reject", response_model=None)
@@ -336,7 +354,7 @@ def reject(
         draft_ops.reject(session, draft_id, reviewer, comment, expected_revision)
     except (TailorError, OperationalError) as error:
         return _refused(request, session, draft_id, error, {"reject": comment}, whose=whose)
-    return _back_to(draft_id)
+    return _back_to(draft_id, "rejected")
 
 
 @router.post("/drafts/{draft_id}/reopen", response_model=None)
@@ -348,7 +366,7 @@ def reopen(
         draft_ops.reopen(session, draft_id, reviewer, comment, expected_revision)
     except (TailorError, OperationalError) as error:
         return _refused(request, session, draft_id, error, {"reopen": comment}, whose=whose)
-    return _back_to(draft_id)
+    return _back_to(draft_id, "reopened")
 
 
 @router.post("/drafts/{draft_id}/variants/{variant_id}/edit", response_model=None)
@@ -368,4 +386,4 @@ def edit(
         draft_ops.edit_variant(session, draft_id, variant_id, changes, state.models)
     except (TailorError, OperationalError) as error:
         return _refused(request, session, draft_id, error, whose=whose, variant_id=variant_id, **typed)
-    return _back_to(draft_id, preview=variant_id)  # the edited email, as it will now be sent
+    return _back_to(draft_id, "saved", preview=variant_id)  # the edited email, as it will now be sent

@@ -206,7 +206,8 @@ def test_the_preview_shows_the_inbox_line_and_no_template_syntax(client, demo_fi
     for product in draft["recommendations"]:
         sku = f'<span class="muted">{product["product_id"]}</span>'
         assert f"{product['name']} {sku} — {product['price']:.2f} {product['currency']}" in facts
-        assert f'<a href="{product["url"]}" target="_blank" rel="noopener noreferrer">product page</a>' in facts
+        link = f'<a href="{product["url"]}" target="_blank" rel="noopener noreferrer">product page'
+        assert f'{link}<span class="visually-hidden"> of {product["name"]} (opens in a new tab)</span></a>' in facts
     assert ('id="offer"' in facts) is bool(draft["offer"])
     with session_scope(engine) as session:  # a win-back's offer, shown with its code
         session.get(Draft, draft["id"]).offer = {"kind": "percent_off", "value": 20.0, "code": "COMEBACK20"}
@@ -224,8 +225,11 @@ def test_the_preview_shows_the_inbox_line_and_no_template_syntax(client, demo_fi
         data={"subject": "A new subject", "preheader": other["preheader"], "intro": other["intro"]},
         follow_redirects=False,
     )
-    assert edited.headers["location"] == f"/review/drafts/{draft['id']}?preview={other['id']}"
-    assert "<strong>A new subject</strong>" in client.get(edited.headers["location"]).text
+    assert edited.headers["location"] == f"/review/drafts/{draft['id']}?done=saved&preview={other['id']}"
+    after = client.get(edited.headers["location"]).text
+    assert '<strong lang="en">A new subject</strong>' in after  # in the preview's inbox line
+    # said, for a screen reader too: the page came back with no word
+    assert f'id="done" role="status">Your edit of variant {other["label"]} is saved; the preview shows it.' in after
     missing = client.get(f"/review/drafts/{draft['id']}", params={"preview": 999}).text  # not its variant
     assert f"Preview: variant {chosen['label']} (chosen)" in missing
 
@@ -243,7 +247,7 @@ def test_the_campaign_page_says_when_drafts_are_still_being_written_or_generatio
 
     body = {"name": "Spring", "brand": "hearth", "campaign_type": "cross_sell"}
     campaign_id = client.post("/campaigns", json=body).json()["id"]
-    for status, note, refreshes in (
+    for status, note, asks_again in (
         ("generating", "Drafts are still being written", True),
         ("failed", f"POST /campaigns/{campaign_id}/generate</code> writes the others again", False),
         ("ready", None, False),
@@ -253,7 +257,8 @@ def test_the_campaign_page_says_when_drafts_are_still_being_written_or_generatio
         page = client.get(f"/review/campaigns/{campaign_id}").text
         assert f'id="campaign-status">{status}</span>' in page
         assert (note in page) if note else 'id="campaign-note"' not in page
-        assert ('<meta http-equiv="refresh"' in page) is refreshes
+        # it asks for itself in the background: a reload every 15 s lost what was typed and the focus
+        assert '<meta http-equiv="refresh"' not in page and ('id="written-so-far"' in page) is asks_again
 
 
 def test_the_campaign_page_approves_the_pending_drafts_at_once(client, demo_files, monkeypatch):
@@ -524,7 +529,7 @@ def test_the_campaign_page_tells_todays_segment_from_the_reason_written_with_the
     with session_scope(engine) as session:
         session.scalars(select(Customer).where(Customer.external_id == "s1")).one().segment = "at_risk"
     page = client.get(f"/review/campaigns/{campaign_id}").text
-    assert "<th>Segment today</th><th>Why in the audience, when written</th>" in page
+    assert '<th scope="col">Segment today</th><th scope="col">Why in the audience, when written</th>' in page
     assert "<td>at_risk</td>" in page and "loyal (buy often): last order 12 days ago" in page
 
 

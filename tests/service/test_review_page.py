@@ -272,3 +272,63 @@ def test_an_edit_not_saved_is_not_lost_without_a_word(shop_with_fake_campaign, l
         page.goto(f"{draft_url}/approve")  # a form's address opened as a page: the draft
         assert page.url == draft_url
         browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
+def test_the_page_serves_a_keyboard_and_a_screen_reader(shop_with_fake_campaign, live_server, api_key, engine):
+    """From an accessibility audit (WCAG 2.2): the campaign page reloaded itself every 15 s while drafts were
+    written, losing what was typed and the focus; a refused edit left the focus at the page's start, its field
+    unmarked and the message unnamed by variant; a done action reloaded the page without a word; the copy shown
+    outside the edit fields was read as English whatever its language; there was no way past the header."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from service.db.models import Campaign
+    from service.db.session import session_scope
+
+    def campaign_status(status: str) -> None:
+        with session_scope(engine) as session:
+            session.get(Campaign, shop_with_fake_campaign).status = status
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = _logged_in(browser, live_server, api_key)
+        page.clock.install()
+        campaign_status("generating")
+        page.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
+        page.keyboard.press("Tab")  # the first stop: past the header
+        expect(page.locator(":focus")).to_have_text("Skip to content")
+        search = page.locator("#find-customer input[name=customer]")
+        search.fill("Sab")
+        search.focus()
+        page.clock.run_for(16_000)
+        expect(page.locator("#written-so-far")).to_have_text("Now drafts 2.")
+        expect(search).to_have_value("Sab")
+        expect(search).to_be_focused()
+        campaign_status("ready")
+        page.clock.run_for(16_000)
+        expect(page.locator("#generation-ended")).to_have_text(
+            "Generation has ended (ready): reload to see every draft."
+        )
+        expect(search).to_have_value("Sab")
+
+        page.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
+        page.goto(live_server + page.locator("#drafts tr[data-draft-id] a").first.get_attribute("href"))
+        chosen = page.locator(".card.selected")
+        label = chosen.locator("h2").inner_text().split()[1]  # "Variant B · chosen"
+        chosen.locator("input[name=subject]").fill("")
+        chosen.locator("button[name=save]").click()
+        subject = page.locator(".card.selected input[name=subject]")
+        expect(subject).to_be_focused()
+        expect(subject).to_have_attribute("aria-invalid", "true")
+        described = page.locator(f"#{subject.get_attribute('aria-describedby')}")
+        expect(described).to_contain_text("Subject: cannot be empty")
+        expect(page.locator("#error")).to_contain_text(f"Variant {label}: Subject: cannot be empty")
+        assert page.title().startswith("Error: ")
+
+        page.goto(page.url.split("?")[0])  # the draft as it is, the edit left
+        page.click("#approve")
+        expect(page.locator("#done")).to_have_text(f"Approved: variant {label} is to be sent.")
+        assert "(approved)" in page.title() and "done=" not in page.url  # said once, not again on reload
+        written_in = page.locator(".card.selected [name=subject], .card.selected p[lang]").first.get_attribute("lang")
+        assert written_in and page.locator("#inbox strong").get_attribute("lang") == written_in
+        browser.close()
