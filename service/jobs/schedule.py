@@ -6,12 +6,15 @@ job does not pile up copies of itself behind it, and of two servers on one datab
 A job of another process whose row has not moved for ``STALE_AFTER`` is taken for one whose host died and holds
 back no tick (this host fails its own at start, service.jobs.recovery). A tick also passes when the optional
 ``ready`` check says there is nothing to do, so a frequent check leaves no empty jobs behind. The first submission
-comes one interval after start.
+comes one interval after start. After a job that failed (a mail server down for the due-check), ticks are let pass,
+twice as many after each failure in a row, up to an hour's worth: it filled the jobs table, the log and the
+webhook with the same failure every few minutes for as long as the cause lasted.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +28,7 @@ from service.jobs.recovery import STALE_AFTER, is_orphaned
 from service.jobs.runner import JobFunction, JobRunner
 
 log = logging.getLogger("tailor.jobs")
+BACKOFF_UP_TO_SECONDS = 3600
 
 
 class PeriodicCall:
@@ -64,6 +68,10 @@ class PeriodicJob(PeriodicCall):
         self.runner, self.engine, self.kind, self.work, self.params = runner, engine, kind, work, params
         self.ready = ready
         self.last_job_id: str | None = None
+        self.failures = 0  # of its jobs in a row
+        self._passing = 0  # ticks still to let pass after them
+        # at most an hour between two tries: the ticks that may pass in a row (none for a schedule of an hour or more)
+        self._most_passed = max(0, math.ceil(BACKOFF_UP_TO_SECONDS / interval_seconds) - 1)
 
     def _busy(self) -> bool:
         with session_scope(self.engine) as session:
@@ -74,5 +82,29 @@ class PeriodicJob(PeriodicCall):
             )
 
     def _tick(self) -> None:
-        if not self._busy() and (self.ready is None or self.ready()):
+        if self._passing:
+            self._passing -= 1
+            return
+        if self._busy() or self._backing_off():
+            return
+        if self.ready is None or self.ready():
             self.last_job_id = self.runner.submit(self.kind, self.work, **self.params)
+
+    def _backing_off(self) -> bool:
+        """Whether this tick passes because the last job failed; counts the failures in a row."""
+        with session_scope(self.engine) as session:
+            status = session.scalar(select(Job.status).where(Job.id == self.last_job_id)) if self.last_job_id else None
+        if status != "failed":
+            self.failures = 0 if status is not None else self.failures
+            return False
+        self.failures += 1
+        self.last_job_id = None  # counted once
+        passed = min(2**self.failures - 1, self._most_passed)  # 1, 3, 7... ticks: this one and the next ones
+        if not passed:  # a schedule of an hour or more waits its interval
+            return False
+        self._passing = passed - 1
+        log.warning(
+            "scheduled job failed: waiting before the next", extra={"kind": self.kind, "failures": self.failures,
+            "seconds": round(passed * self.interval_seconds)},
+        )  # fmt: skip
+        return True

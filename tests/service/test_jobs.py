@@ -9,7 +9,7 @@ import time
 import pytest
 from sqlalchemy import select
 
-from service.db.models import Job
+from service.db.models import UNFINISHED_JOB, Job
 from service.db.session import session_scope
 from service.errors import Conflict, InvalidInput, JobCancelled, NotFound, NotReady, Problem
 from service.jobs import InlineJobRunner, ThreadJobRunner
@@ -655,6 +655,45 @@ def test_a_schedule_lets_its_tick_pass_while_another_server_runs_the_same_kind(e
         assert schedule.last_job_id is not None
     finally:
         schedule.stop()
+        runner.shutdown()
+
+
+def test_a_schedule_whose_jobs_fail_waits_longer_after_each_failure(engine):
+    """With the mail server down, the due-check made a failed job every tick (every 5 minutes, 288 a day), each a
+    row, a warning and a webhook, for as long as the server was down."""
+    from service.jobs.schedule import PeriodicJob
+
+    outcome = {"fails": True}
+
+    def work(progress) -> dict:
+        if outcome["fails"]:
+            raise ConnectionRefusedError("the mail server is down")
+        return {}
+
+    runner = ThreadJobRunner(engine)
+    schedule = PeriodicJob(runner, engine, "send_due", work, 60, {})  # an hour is 60 ticks: no cap reached here
+
+    def ticks(count: int) -> list[int]:
+        """The ticks, of ``count``, that submitted a job (each waited for)."""
+        submitted = []
+        for tick in range(count):
+            before = schedule.last_job_id
+            schedule._tick()
+            if schedule.last_job_id not in (None, before):
+                submitted.append(tick)
+                deadline = time.monotonic() + 30
+                while _job(engine, schedule.last_job_id).status in UNFINISHED_JOB:
+                    assert time.monotonic() < deadline
+                    time.sleep(0.01)
+        return submitted
+
+    try:
+        assert ticks(16) == [0, 2, 6, 14]  # after 1, 2, 3 failures in a row: 1, 3, 7 ticks pass
+        assert schedule.failures == 4  # told at the last tick, the first of 15 to pass
+        outcome["fails"] = False
+        assert ticks(16) == [14, 15]  # then a job that succeeds: every tick again
+        assert schedule.failures == 0
+    finally:
         runner.shutdown()
 
 
