@@ -393,7 +393,12 @@ class ThreadJobRunner:
         future = pool.submit(self._run_quietly, job_id, work, params)
         with self._lock:
             self._futures[job_id] = future
+        future.add_done_callback(lambda _: self._forget(job_id))  # a server runs jobs for months: not one kept each
         return job_id
+
+    def _forget(self, job_id: str) -> None:
+        with self._lock:
+            self._futures.pop(job_id, None)
 
     def _run_quietly(self, job_id: str, work: JobFunction, params: dict[str, Any]) -> None:
         try:

@@ -697,6 +697,22 @@ def test_a_schedule_whose_jobs_fail_waits_longer_after_each_failure(engine):
         runner.shutdown()
 
 
+def test_the_runner_keeps_nothing_of_the_jobs_that_ended(engine):
+    """The runner kept each job's future for the life of the process (2,000 of 2,000 held after a soak test)."""
+    runner = ThreadJobRunner(engine)
+    try:
+        job_ids = [runner.submit("send_due", lambda progress: {}) for _ in range(20)]
+        for job_id in job_ids:
+            runner.wait(job_id, timeout=30)
+        deadline = time.monotonic() + 10
+        while runner._futures and time.monotonic() < deadline:  # the last one's callback may still be running
+            time.sleep(0.01)
+        assert runner._futures == {}
+        assert {_job(engine, job_id).status for job_id in job_ids} == {"succeeded"}
+    finally:
+        runner.shutdown()
+
+
 def test_a_campaign_s_jobs_name_it_and_are_listed_by_it(client, mail_server, monkeypatch):
     """A client that retried a send could not tell which of the send jobs listed was its campaign's: a job showed
     no campaign."""
