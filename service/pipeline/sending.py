@@ -18,6 +18,7 @@ answering is taken to have failed, its draft approved again.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import re
@@ -201,8 +202,9 @@ def send_campaign(
     sent = skipped = pinned = 0
     sent_by_arm: dict[str, int] = {}
     refused: list[dict[str, Any]] = []
-    with MailServer(settings) as server:
-        smtputf8 = offers_smtputf8(server.smtp)
+    # No connection when nothing is due now: a campaign scheduled for later was reported failed with the server down.
+    with MailServer(settings) if draft_ids else contextlib.nullcontext() as server:
+        smtputf8 = bool(draft_ids) and offers_smtputf8(server.smtp)
         from_address = envelope_sender(sender, smtputf8, f"{settings.host}:{settings.port}") if draft_ids else ""
         for done, draft_id in enumerate(draft_ids):
             if not _claim(engine, draft_id):  # another sender has it, or review took it back since the send began

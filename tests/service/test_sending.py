@@ -95,6 +95,13 @@ def test_an_unreachable_mail_server_is_named_with_the_settings_to_fix(client, en
     with session_scope(engine) as session:
         assert session.scalar(select(Draft.status).where(Draft.id == draft_id)) == "approved"  # sent later
 
+    # A campaign scheduled for later needs no mail server now: its send was reported failed, its schedule kept.
+    at = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0)
+    scheduled = client.post(f"/campaigns/{campaign_id}/send", params={"at": at.isoformat()})
+    job = wait_for_job(client, scheduled.json()["job_id"])
+    assert job["status"] == "succeeded" and job["result"]["sent"] == 0, job
+    assert client.get(f"/campaigns/{campaign_id}").json()["scheduled_at"].startswith(at.strftime("%Y-%m-%dT%H:%M"))
+
 
 def test_a_setting_a_job_reads_that_cannot_be_used_fails_it_in_one_line_naming_the_variable(
     client, engine, monkeypatch
