@@ -398,3 +398,25 @@ def test_a_sqlite_migration_whose_process_was_killed_is_undone_at_the_next_start
         assert session.scalar(select(Customer.external_id)) == "kept"
     assert not (tmp_path / "m.db.pre-migration").exists()
     engine.dispose()
+
+
+def test_a_campaign_s_figures_and_the_job_list_read_by_index_after_0030(tmp_path):
+    """A campaign's figures read every send and event stored (GET /campaigns took 2.2 s for 13 campaigns over
+    210,000 sends), and the job list the whole jobs table, which is never pruned."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    upgrade(engine)
+    with engine.connect() as connection:
+
+        def plan(query: str) -> str:
+            return " ".join(str(row[-1]) for row in connection.execute(text(f"EXPLAIN QUERY PLAN {query}")))
+
+        assert "ix_sends_campaign_id" in plan("SELECT count(*) FROM sends WHERE campaign_id = 1")
+        joined = plan(
+            "SELECT e.kind, count(DISTINCT e.send_id) FROM events e JOIN sends s ON s.id = e.send_id "
+            "WHERE s.campaign_id = 1 GROUP BY e.kind"
+        )
+        assert "ix_sends_campaign_id" in joined and "SCAN s " not in f"{joined} "
+        assert "ix_jobs_created_at" in plan("SELECT id FROM jobs ORDER BY created_at DESC LIMIT 20")
+        assert "ix_jobs_status" in plan("SELECT id FROM jobs WHERE status IN ('queued', 'running', 'cancelling')")
+    downgrade(engine, "0029")
+    assert "ix_sends_campaign_id" not in {index["name"] for index in inspect(engine).get_indexes("sends")}
