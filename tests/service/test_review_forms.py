@@ -238,6 +238,10 @@ def test_the_preview_shows_the_inbox_line_and_no_template_syntax(client, demo_fi
         flagged.status, flagged.flagged, flagged.flag_reasons = "flagged", True, ["a reason"]
     listing = client.get(f"/review/campaigns/{campaign_id}").text
     assert listing.count(">flagged</span>") == 1
+    with session_scope(engine) as session:  # approved despite its flag: the flag's reasons were a tooltip alone
+        session.get(Draft, draft["id"]).status = "approved"
+    listing = client.get(f"/review/campaigns/{campaign_id}").text
+    assert 'flagged<span class="visually-hidden">: a reason</span></span>' in listing
 
 
 def test_the_campaign_page_says_when_drafts_are_still_being_written_or_generation_stopped(client, engine):
