@@ -14,6 +14,7 @@ be tried again with its key. Keys are kept `KEPT` (24 hours).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from datetime import timedelta
 
@@ -109,19 +110,28 @@ class IdempotencyKeys:
             return {"type": "http.request", "body": body, "more_body": False}
 
         answer: dict = {"status": 500, "content_type": None, "body": b""}
+        settled = False
 
         async def keep(message: Message) -> None:
+            nonlocal settled
             if message["type"] == "http.response.start":
                 answer["status"] = message["status"]
                 answer["content_type"] = Headers(raw=message.get("headers", [])).get("content-type")
             elif message["type"] == "http.response.body":
                 answer["body"] += message.get("body", b"")
+                # Kept before its last part goes: a client that sent the request again as soon as it had the answer
+                # was told the first was still being answered (409).
+                if not message.get("more_body", False):
+                    with contextlib.suppress(OperationalError):  # tried again below, once the answer is sent
+                        await run_in_threadpool(_settle, engine, key_hash, answer)
+                        settled = True
             await send(message)
 
         try:
             await self.app(scope, replay, keep)
         finally:
-            await run_in_threadpool(_settle, engine, key_hash, answer)
+            if not settled:
+                await run_in_threadpool(_settle, engine, key_hash, answer)
 
 
 def _sender(engine, headers: Headers) -> str | None:

@@ -113,3 +113,40 @@ def test_a_stored_answer_is_given_again_only_to_whoever_may_see_it(client, engin
         TestClient(client.app).post("/campaigns", json=CAMPAIGN, headers={"Idempotency-Key": "n-1"}).status_code == 401
     )
     assert count(engine, IdempotencyKey) == held  # a request refused for its key writes nothing
+
+
+def test_the_answer_is_kept_before_the_client_has_it_whole(client, engine, api_key):
+    """The answer was kept after it was sent: a client that sent the request again as soon as it had the answer was
+    told the first was still being answered (409; 1 of 233 immediate retries in a soak test)."""
+    import json
+
+    import anyio
+
+    body = json.dumps(CAMPAIGN).encode()
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+        "path": "/campaigns", "raw_path": b"/campaigns", "root_path": "", "query_string": b"",
+        "server": ("testserver", 80), "client": ("127.0.0.1", 5000), "app": client.app,
+        "headers": [
+            (b"host", b"testserver"), (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()), (b"x-api-key", api_key.encode()),
+            (b"idempotency-key", b"kept-before-sent"),
+        ],
+    }  # fmt: skip
+    stored_when_sent = []
+    received = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def receive():
+        return received.pop() if received else {"type": "http.disconnect"}
+
+    async def send(message):
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            with session_scope(engine) as session:  # what a retry sent now would find
+                stored_when_sent.append(session.scalar(select(IdempotencyKey.status_code)))
+
+    anyio.run(client.app, scope, receive, send)
+    assert stored_when_sent == [201]
+    headers = {"Idempotency-Key": "kept-before-sent", "Content-Type": "application/json"}
+    again = client.post("/campaigns", content=body, headers=headers)  # the same bytes
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert count(engine, Campaign) == 1
