@@ -263,6 +263,7 @@ def test_the_campaign_page_says_when_drafts_are_still_being_written_or_generatio
         assert (note in page) if note else 'id="campaign-note"' not in page
         # it asks for itself in the background: a reload every 15 s lost what was typed and the focus
         assert '<meta http-equiv="refresh"' not in page and ('id="written-so-far"' in page) is asks_again
+        assert '<li id="drafts-total">drafts 0</li>' in page  # the figures a list, not one run-on line read aloud
 
 
 def test_the_campaign_page_approves_the_pending_drafts_at_once(client, demo_files, monkeypatch):
