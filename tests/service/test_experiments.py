@@ -364,7 +364,7 @@ def test_results_count_each_arm_and_measure_lift_over_the_holdout(client, engine
     assert page.status_code == 200
     for arm in ("A", "B", "holdout"):
         assert f'data-arm="{arm}"' in page.text
-    assert "within 14 days" in page.text
+    assert "within 14 days" in page.text and '<th scope="col">P(best)</th>' in page.text  # headers a reader names
     assert f"{40.0 * n_a:.2f}" in page.text and page.text.count('class="revenue-lift"') == 3
     campaign_page = client.get(f"/review/campaigns/{campaign_id}")
     assert f'href="/review/campaigns/{campaign_id}/experiment"' in campaign_page.text
