@@ -66,6 +66,7 @@ def require_key(
         review_session = verify_session(session, token)
         request.state.reviewer = review_session.reviewer
         act_with_key(session, review_session.api_key)
+        refuse_repeated_query_values(request)
         return review_session.api_key
     found = verify_key(session, key)
     if token:  # a signed-in reviewer whose browser also sends their key: the reviews still record their name
@@ -74,6 +75,7 @@ def require_key(
             if review_session.api_key_id == found.id:  # another key's review is not the signed-in person's
                 request.state.reviewer = review_session.reviewer
     act_with_key(session, found)
+    refuse_repeated_query_values(request)
     return found
 
 
@@ -119,9 +121,17 @@ def require_tunable(model: str | None, trials: int) -> None:
 
 
 def single_query_values(request: Request) -> None:
+    """An app-wide dependency (``service.app``): `refuse_repeated_query_values` for the routes that take no key; a
+    route that does checks once the key is taken (`require_key`), so that a caller without one learns nothing of its
+    parameters (app-wide dependencies are solved before a route's own)."""
+    if (route := request.scope.get("route")) is not None and not _takes_a_key(route.dependant):
+        refuse_repeated_query_values(request)
+
+
+def refuse_repeated_query_values(request: Request) -> None:
     """Refuse a query parameter given more than once where the route takes one value (``?status=a&status=b``) with
     a 422 naming it: FastAPI would keep the last and answer as if the others had not been sent. Parameters that
-    take a list (``reorderable_categories``) may repeat. An app-wide dependency (``service.app``)."""
+    take a list (``reorderable_categories``) may repeat."""
     given = request.query_params
     repeated = {key for key in given if len(given.getlist(key)) > 1}
     if not repeated or (route := request.scope.get("route")) is None:
@@ -138,6 +148,10 @@ def single_query_values(request: Request) -> None:
     ]
     if errors:
         raise RequestValidationError(errors)
+
+
+def _takes_a_key(dependant) -> bool:
+    return dependant.call is require_key or any(_takes_a_key(dependency) for dependency in dependant.dependencies)
 
 
 def _query_fields(dependant) -> Iterator:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from service.db.models import Campaign, Customer, Draft, Event, Send, Variant
@@ -264,3 +265,8 @@ def test_a_query_parameter_given_twice_is_refused_naming_it_unless_it_takes_a_li
     assert listed.status_code == 409 and listed.json()["error"] == "NotReady", listed.text
     offset = client.get("/campaigns?offset=0&offset=1")  # a parameter of a shared dependency too
     assert offset.status_code == 422 and offset.json()["problems"][0]["field"] == "query.offset", offset.text
+    # without a key, told to bring one, not which parameters the route takes (review found the 422 came first)
+    stranger = TestClient(client.app)
+    assert stranger.get("/jobs?kind=a&kind=b").status_code == 401
+    login = stranger.get("/review/login?next=/review&next=/review/campaigns/1")  # a route that takes no key
+    assert login.status_code == 422 and "given 2 times" in login.text
