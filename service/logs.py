@@ -25,15 +25,20 @@ _NOT_FIELDS = {"color_message", "litellm_redacted"}
 # it can unsubscribe them), a customer's id names a person (an erased one too), and a query's values may be an
 # address searched for (the review page's "find a customer" box is a GET form). The names stay, the values go.
 _UNSUBSCRIBE_TOKEN = re.compile(r"(/unsubscribe/)[^\s/?\"]+")
-_CUSTOMER_ID = re.compile(r"(/customers/)[^\s/?\"]+")
+# A customer's id may hold "/" (service.external_ids): all of the path after /customers/ but a route under it.
+_CUSTOMER_ID = re.compile(r"(/customers/)[^\s?\"]+?(?=/(?:sends|send-time|recommendations)(?=[\s?\"]|$)|[\s?\"]|$)")
 _PATH = re.compile(r"(?<![^\s\"])/[^\s?\"]*")  # a request's path, up to its query
 _KEPT_ESCAPED = re.compile(r"[\s\"?&=#]")  # what would end a path or a query value early, once unescaped
+_ESCAPED_SLASH = re.compile("%2f", re.IGNORECASE)
 _QUERY_VALUE = re.compile(r"([?&][^=&\s\"]*=)[^&\s\"]*")
 
 
 def _unescaped(path: str) -> str:
     """``path`` as the router reads it (``/%63ustomers%2FC1`` is ``/customers/C1``), but for the characters that
-    would end it early, kept escaped so that the part after them is redacted with the rest."""
+    would end it early, kept escaped so that the part after them is redacted with the rest; and under /customers/,
+    a slash sent escaped, which the router keeps in the id it is in (service.external_ids)."""
+    if path.startswith("/customers/"):
+        path = _ESCAPED_SLASH.sub("%252F", path)  # read as "%2F"
     return _KEPT_ESCAPED.sub(lambda character: quote(character.group(), safe=""), unquote(path))
 
 

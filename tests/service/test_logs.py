@@ -215,6 +215,20 @@ def test_a_path_spelt_with_escapes_is_redacted_as_the_router_reads_it():
     assert redacted("/review/campaigns/2?customer=Thomas%20Weber") == "/review/campaigns/2?customer=…"
 
 
+def test_an_id_that_holds_a_slash_is_redacted_whole_and_its_route_kept():
+    """An id's part after its first "/" was kept in the log ("/customers/…/0001/sends"), and customer "a/sends"'s
+    record (/customers/a%2Fsends) was logged as customer a's sends."""
+    from service.logs import redacted
+
+    assert redacted("GET /customers/2024/0001/sends HTTP/1.1") == "GET /customers/…/sends HTTP/1.1"
+    assert redacted("/customers/2024%2F0001/sends") == "/customers/…/sends"
+    assert redacted("/customers/2024/0001") == "/customers/…"
+    assert redacted("GET /customers/a%2Fsends HTTP/1.1") == "GET /customers/… HTTP/1.1"  # the record: no route
+    assert redacted("GET /customers/a/sends HTTP/1.1") == "GET /customers/…/sends HTTP/1.1"
+    assert redacted("/customers/c1/recommendations?k=3") == "/customers/…/recommendations?k=…"
+    assert redacted("/customers/x/send-times") == "/customers/…"  # no route's name: all of it the id
+
+
 def test_a_disk_that_will_not_take_a_write_is_told_what_to_do_about_it():
     """A read-only disk was told to free space."""
     import errno
