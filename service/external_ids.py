@@ -4,7 +4,8 @@ customers "2024/0001". Such an id is sent as is (``/customers/2024/0001``) or wi
 sub-route: ``/customers/a%2Fsends`` is the customer "a/sends", ``/customers/a/sends`` the sends of customer "a".
 
 The web server decodes the path before routing, so `EncodedSlashes` keeps an encoded slash under /customers/ as a
-NUL (which no imported id holds: an import refuses it) and `ExternalIdConvertor` turns it back into "/"."""
+NUL (which no imported id holds: an import refuses it) and `ExternalIdConvertor` turns it back into "/". A NUL the
+client sent there (``%00``) is refused at once, as it is anywhere else (``TextHoldsNul``): it would read as "/"."""
 
 from __future__ import annotations
 
@@ -12,9 +13,13 @@ import re
 from urllib.parse import unquote
 
 from starlette.convertors import PathConvertor, register_url_convertor
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from service.errors import TextHoldsNul, error_body
+
 _ENCODED_SLASH = re.compile(rb"%2f", re.IGNORECASE)
+_CLIENT_NUL = re.compile(rb"%00")
 _KEPT = "\x00"  # an encoded slash, while the path is routed
 _KEPT_ENCODED = b"%00"
 _UNDER = (b"/customers/",)  # the routes whose ids may end in a sub-route's name
@@ -45,8 +50,12 @@ class EncodedSlashes:
         if scope["type"] == "http":
             root = scope.get("root_path", "")  # the web server's raw path starts with it (uvicorn --root-path)
             raw = (scope.get("raw_path") or b"").removeprefix(root.encode("ascii"))
+            if raw.startswith(_UNDER) and _CLIENT_NUL.search(raw):
+                await JSONResponse(error_body(TextHoldsNul()), status_code=TextHoldsNul.status_code)(
+                    scope, receive, send
+                )
+                return
             if raw.startswith(_UNDER) and _ENCODED_SLASH.search(raw):
                 kept = _ENCODED_SLASH.sub(_KEPT_ENCODED, raw).decode("ascii", errors="replace")
-                # a %00 the client sent is read as "/" too: harmless, as no id holds one
                 scope = dict(scope, path=root + unquote(kept))
         await self.app(scope, receive, send)

@@ -107,6 +107,8 @@ def test_an_id_ending_in_a_sub_routes_name_is_read_with_its_slash_encoded(client
     assert client.get("/customers/a").json()["first_name"] == "Ann"  # the others stay
     assert client.get("/customers/a%2Fsend-time").json()["first_name"] == "Tia"
     assert client.get("/products/A%2F1").status_code == 404  # elsewhere, paths are as the web server decoded them
+    nul = client.get("/customers/a%00send-time")  # not read as the "/" an encoded slash is kept as (review)
+    assert nul.status_code == 422 and nul.json()["error"] == "TextHoldsNul", nul.text
 
 
 CUSTOMERS_FILE = (
