@@ -89,6 +89,8 @@ class PeriodicJob(PeriodicCall):
             return
         if self.ready is None or self.ready():
             self.last_job_id = self.runner.submit(self.kind, self.work, **self.params)
+        else:  # nothing to do: the next failure, if one comes, is counted from the start
+            self.failures = 0
 
     def _backing_off(self) -> bool:
         """Whether this tick passes because the last job failed; counts the failures in a row."""

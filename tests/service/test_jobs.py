@@ -693,6 +693,11 @@ def test_a_schedule_whose_jobs_fail_waits_longer_after_each_failure(engine):
         outcome["fails"] = False
         assert ticks(16) == [14, 15]  # then a job that succeeds: every tick again
         assert schedule.failures == 0
+        outcome["fails"] = True
+        ticks(2)  # one failure: the tick after it passes
+        assert schedule.failures == 1
+        schedule.ready = lambda: False  # nothing to do meanwhile: a later failure is counted from the start (review)
+        assert ticks(1) == [] and schedule.failures == 0
     finally:
         runner.shutdown()
 
