@@ -32,6 +32,7 @@ from service.clock import utcnow
 from service.db.batches import batches
 from service.db.models import Customer, Draft, ReplacedDraft, Review, Variant
 from service.errors import (
+    ChecksFailed,
     Conflict,
     DraftChanged,
     DraftReplaced,
@@ -277,7 +278,7 @@ def approve(
     chosen = selected_variant(draft) if variant_id is None else next(v for v in draft.variants if v.id == variant_id)
     failed = failed_checks(chosen) if chosen is not None else []
     if failed and not override_checks:
-        raise Conflict(
+        raise ChecksFailed(
             f"Variant {chosen.label} of draft {draft_id} failed the {', '.join(failed)} check(s): edit it, choose "
             "another variant, or override the checks with a comment saying why."
         )

@@ -36,6 +36,10 @@ class Conflict(TailorError):
     status_code = 409
 
 
+class ChecksFailed(Conflict):
+    """An approval of a variant that failed checks, without overriding them."""
+
+
 class DraftChanged(Conflict):
     """A save or a review based on an older revision of a draft than the one stored: someone changed the draft
     since the person (or API client) read it, and acting on what they saw would undo or pass over that change."""

@@ -22,7 +22,7 @@ from service import drafts as draft_ops
 from service.auth import SESSION_HOURS, close_session, open_session, verify_key
 from service.db.models import Customer, Draft
 from service.deps import REVIEW_COOKIE, ApiKeyDep, ReviewerDep, SessionDep, StateDep
-from service.errors import Conflict, InvalidInput, NotFound, NotReady, TailorError, Unauthorized, as_told
+from service.errors import ChecksFailed, Conflict, InvalidInput, NotFound, NotReady, TailorError, Unauthorized, as_told
 from service.experiments import experiment_results
 from service.pipeline.mail import sender_of
 from service.review import SESSION_ENDED, after_login, templates
@@ -52,7 +52,7 @@ CARRIED_NOTE = (
 # What the draft's page says, as a status message, after an action was done (``?done=``): it reloaded with no word.
 DONE = {
     "saved": "Your edit of variant {edited} is saved; the preview shows it.",
-    "approved": "Approved: variant {chosen} is to be sent.",
+    "approved": "Approved, with variant {chosen} chosen.",
     "rejected": "Rejected.",
     "reopened": "Reopened for review.",
 }
@@ -108,8 +108,12 @@ def _draft_page(
     products = [str(item.get("name", "")) for item in draft.recommendations or []]
     retyped = edit if edit and editable and not isinstance(error, Conflict) else None
     labels = {v.id: v.label for v in draft.variants}
-    said = DONE.get(done or "", "").format(
-        edited=labels.get(preview, ""), chosen=labels.get(draft.selected_variant_id, "")
+    said = (
+        DONE.get(done or "", "").format(
+            edited=labels.get(preview, ""), chosen=labels.get(draft.selected_variant_id, "")
+        )
+        if _still(done, draft, preview in labels)
+        else ""
     )
     from service.pipeline.freshness import stale_facts
 
@@ -123,8 +127,18 @@ def _draft_page(
         "done": said if not error else "", "error_variant": labels.get(edit.get("variant_id")) if edit else None,
         # the fields the error is about, by the API's names ("subject", "product_lines[0]"), marked on the page
         "error_fields": [p.column for p in error.problems if p.column] if isinstance(error, InvalidInput) else [],
+        "checks_refused": isinstance(error, ChecksFailed),  # the override box is what the error is about
     }  # fmt: skip
     return templates.TemplateResponse(request, "draft.html", context, status_code=error.status_code if error else 200)
+
+
+def _still(done: str | None, draft, edited_shown: bool) -> bool:
+    """Whether what ``?done=`` says is still so: a link kept, or opened after someone else acted, says nothing."""
+    if done == "saved":
+        return edited_shown
+    if done == "reopened":
+        return draft.status in draft_ops.REVIEWABLE
+    return done in ("approved", "rejected") and draft.status == done
 
 
 def _written_in(draft: Draft) -> str:

@@ -230,6 +230,9 @@ def test_the_preview_shows_the_inbox_line_and_no_template_syntax(client, demo_fi
     assert '<strong lang="en">A new subject</strong>' in after  # in the preview's inbox line
     # said, for a screen reader too: the page came back with no word
     assert f'id="done" role="status">Your edit of variant {other["label"]} is saved; the preview shows it.' in after
+    # a kept link, or one opened after someone else acted, says nothing that is not so (review)
+    for stale in ({"done": "approved"}, {"done": "rejected"}, {"done": "saved"}, {"done": "saved", "preview": 999}):
+        assert 'id="done"' not in client.get(f"/review/drafts/{draft['id']}", params=stale).text, stale
     missing = client.get(f"/review/drafts/{draft['id']}", params={"preview": 999}).text  # not its variant
     assert f"Preview: variant {chosen['label']} (chosen)" in missing
 

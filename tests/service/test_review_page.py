@@ -134,9 +134,23 @@ def test_the_page_holds_edits_and_approvals_to_the_apis_rules(shop_with_fake_cam
         page.click("#approve")
         expect(page.locator("#error")).to_contain_text("failed the grounding")
         expect(page.locator("#status")).to_have_text("flagged")
+        override = page.locator("#override input[name=override_checks]")
+        expect(override).to_have_attribute("aria-invalid", "true")  # what the error is about, and focused
+        expect(override).to_be_focused()
         page.check("#override input[name=override_checks]")
         page.click("#approve")
         expect(page.locator("#error")).to_contain_text("Comment: say why variant")
+        expect(page.locator("#approve-form input[name=comment]")).to_have_attribute("aria-invalid", "true")
+        assert page.locator("#override input[name=override_checks]").get_attribute("aria-invalid") is None
+        old_tab = _logged_in(browser, live_server, api_key)  # refused for another reason: the box is not at fault
+        old_tab.goto(first_url)
+        page.locator(".card.selected input[name=preheader]").fill("A preheader edited meanwhile")
+        page.locator(".card.selected button[name=save]").click()
+        old_tab.check("#override input[name=override_checks]")
+        old_tab.fill("#approve-form input[name=comment]", "from the old tab")
+        old_tab.click("#approve")
+        expect(old_tab.locator("#error")).to_contain_text("was changed since you read it")
+        assert old_tab.locator("#override input[name=override_checks]").get_attribute("aria-invalid") is None
         page.check("#override input[name=override_checks]")
         page.fill("#approve-form input[name=comment]", "legal cleared the 70% claim")
         page.click("#approve")
@@ -310,6 +324,14 @@ def test_the_page_serves_a_keyboard_and_a_screen_reader(shop_with_fake_campaign,
             "Generation has ended (ready): reload to see every draft."
         )
         expect(search).to_have_value("Sab")
+        campaign_status("generating")  # a session that ends meanwhile is said, not asked again for ever (review)
+        page.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
+        page.context.clear_cookies()
+        page.clock.run_for(16_000)
+        ended = "This page could not be read again (your session has ended): reload it."
+        expect(page.locator("#generation-ended")).to_have_text(ended)
+        campaign_status("ready")
+        page = _logged_in(browser, live_server, api_key)
 
         page.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
         page.goto(live_server + page.locator("#drafts tr[data-draft-id] a").first.get_attribute("href"))
@@ -327,7 +349,7 @@ def test_the_page_serves_a_keyboard_and_a_screen_reader(shop_with_fake_campaign,
 
         page.goto(page.url.split("?")[0])  # the draft as it is, the edit left
         page.click("#approve")
-        expect(page.locator("#done")).to_have_text(f"Approved: variant {label} is to be sent.")
+        expect(page.locator("#done")).to_have_text(f"Approved, with variant {label} chosen.")
         assert "(approved)" in page.title() and "done=" not in page.url  # said once, not again on reload
         written_in = page.locator(".card.selected [name=subject], .card.selected p[lang]").first.get_attribute("lang")
         assert written_in and page.locator("#inbox strong").get_attribute("lang") == written_in
