@@ -44,6 +44,7 @@ from service.jobs.recovery import fail_interrupted_jobs
 from service.jobs.runner import sweep_jobs
 from service.jobs.schedule import PeriodicCall, PeriodicJob
 from service.logs import REQUEST_ID, about_a_person, redacted
+from service.paths import route_path
 from service.pipeline.sending import has_due_drafts, send_due_drafts
 from service.pipeline.training import retrain_if_new_data
 from service.request_ids import RequestIds
@@ -138,7 +139,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
             if carried := await sent_form(request):  # an edit or review sent after the session had ended
                 return session_ended_login(request, carried)
             return RedirectResponse(login_address(request), status_code=303)
-        path = request.url.path
+        path = route_path(request.scope)
         said = type(error).__name__ if about_a_person(path) else str(error)
         log.info("request rejected", extra={"path": redacted(path), "status": error.status_code, "error": said})
         headers = {"Retry-After": str(error.retry_after_seconds)} if error.retry_after_seconds else None

@@ -33,6 +33,7 @@ from service.db.models import IdempotencyKey
 from service.db.session import session_scope
 from service.deps import REVIEW_COOKIE
 from service.errors import Unauthorized
+from service.paths import route_path
 from service.request_size import MAX_REQUEST_BYTES
 
 HEADER = "idempotency-key"
@@ -57,7 +58,7 @@ class IdempotencyKeys:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        path = scope.get("path", "")
+        path = route_path(scope)
         declared = headers.get("content-length", "0")
         if (
             HEADER not in headers

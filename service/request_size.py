@@ -8,6 +8,8 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.paths import route_path
+
 MIB = 1024 * 1024
 MAX_REQUEST_BYTES = 16 * MIB
 UPLOAD_PREFIX = "/imports/"
@@ -35,7 +37,7 @@ class RequestSizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        uploads = scope.get("path", "").startswith(UPLOAD_PREFIX)
+        uploads = route_path(scope).startswith(UPLOAD_PREFIX)
         limit = self.max_upload_bytes if uploads else self.max_request_bytes
         declared = Headers(scope=scope).get("content-length", "")
         if declared.isdigit() and int(declared) > limit:

@@ -17,6 +17,7 @@ from generation.brands import UNSUBSCRIBE_PLACEHOLDER
 from generation.render import html_locale
 from generation.schemas import LOCALES
 from generation.templates import strings
+from service.paths import route_path
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -44,7 +45,7 @@ TITLES = {403: "Not allowed", 404: "Not found", 409: "Not done", 422: "Not accep
 
 def is_review_page(request: Request) -> bool:
     """Whether the request is for the review page (HTML for a person), not the API."""
-    path = request.url.path
+    path = route_path(request.scope)
     return path == PREFIX or path.startswith(f"{PREFIX}/")
 
 
@@ -63,7 +64,7 @@ class ReviewPageHeaders:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "") if scope["type"] == "http" else ""
+        path = route_path(scope) if scope["type"] == "http" else ""
         if not (path == PREFIX or path.startswith(f"{PREFIX}/")):
             await self.app(scope, receive, send)
             return
@@ -97,7 +98,7 @@ class SameOriginWrites:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        path = scope.get("path", "")
+        path = route_path(scope)
         guarded = path == PREFIX or path.startswith(f"{PREFIX}/") or f"{self.cookie}=" in headers.get("cookie", "")
         claimed = headers.get("origin") or headers.get("referer")
         # A proxy in front may rewrite Host and name the original in X-Forwarded-Host; a page of another origin

@@ -248,6 +248,28 @@ def test_a_405_names_every_method_of_the_path_under_a_root_path_too(engine, api_
         assert prefixed.post("/mail/static/review.css").headers["allow"] == "GET, HEAD"
 
 
+def test_the_review_page_and_a_customer_s_path_are_told_apart_under_a_root_path(engine, api_key, caplog):
+    """Under uvicorn --root-path, the paths the middlewares compared began with the root path: the review page got
+    neither its no-store and no-framing headers nor its guard against other origins, and a refusal about a customer
+    logged the message naming them (review)."""
+    import logging
+
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+
+    with TestClient(create_app(engine), root_path="/mail", headers={"X-API-Key": api_key}) as prefixed:
+        login = prefixed.get("/mail/review/login")
+        assert login.status_code == 200 and login.headers["x-frame-options"] == "DENY"
+        assert login.headers["cache-control"] == "no-store"
+        elsewhere = prefixed.post("/mail/review/logout", headers={"Origin": "http://elsewhere.example"})
+        assert elsewhere.status_code == 403, elsewhere.text
+        with caplog.at_level(logging.INFO, logger="tailor.api"):
+            assert prefixed.get("/mail/customers/ANNA-1").status_code == 404
+    rejected = [record for record in caplog.records if record.getMessage() == "request rejected"]
+    assert rejected and all("ANNA-1" not in f"{record.path} {record.error}" for record in rejected)
+
+
 def test_a_query_parameter_given_twice_is_refused_naming_it_unless_it_takes_a_list(client):
     """GET /customers?segment=champions&segment=lost answered with the lost customers alone, as if the first had not
     been sent: FastAPI keeps a repeated parameter's last value."""
