@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from fastapi import Request
@@ -56,14 +57,16 @@ class CarriedForm:
     def as_field(self) -> str:
         return json.dumps({"action": self.action, "fields": [list(f) for f in self.fields]}, ensure_ascii=False)
 
-    def shown(self) -> list[dict[str, str | bool]]:
-        """The fields as the page lays them out: a label for each written one, numbered product lines."""
+    def shown(self, products: Sequence[str] = ()) -> list[dict[str, str | bool]]:
+        """The fields as the page lays them out: a label for each written one, and each product line labelled as the
+        draft's page labels it ("Line for Sencha Green", by ``products``, the draft's product names in order; else
+        numbered)."""
         rows, lines = [], 0
         for name, value in self.fields:
             label = WRITTEN.get(name)
             if name == "product_line":
                 lines += 1
-                label = f"{label} {lines}"
+                label = f"Line for {products[lines - 1]}" if lines <= len(products) else f"{label} {lines}"
             rows.append({"name": name, "value": value, "label": label or "", "multiline": name in MULTILINE})
         return rows
 

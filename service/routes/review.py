@@ -246,7 +246,9 @@ def login(
         request.state.reviewer = reviewer.strip()
         draft = session.get(Draft, form.draft_id) if form.draft_id is not None else None
         lang = _written_in(draft) if draft is not None else None  # the fields hold copy in that language
-        response = templates.TemplateResponse(request, "resend.html", {"form": form, "lang": lang})
+        products = [str(item.get("name", "")) for item in (draft.recommendations or [])] if draft is not None else []
+        context = {"form": form, "lang": lang, "products": products}
+        response = templates.TemplateResponse(request, "resend.html", context)
     secure = _over_https(request)  # the token is a bearer secret: over https it never goes out over plain http
     response.set_cookie(
         REVIEW_COOKIE, token, max_age=SESSION_HOURS * 3600, httponly=True, samesite="strict", secure=secure

@@ -257,6 +257,17 @@ def test_an_edit_sent_after_the_session_ended_is_offered_again_after_the_login(d
     assert stored["variants"][0]["subject"] == typed["subject"] and stored["variants"][0]["intro"] == typed["intro"]
 
 
+def test_a_form_offered_again_labels_its_product_lines_as_the_draft_s_page_does():
+    """The page offering a form again labelled them "Product line 1", the draft's page "Line for Sencha Green"."""
+    from service.review.resend import CarriedForm
+
+    form = CarriedForm(
+        "/review/drafts/1/variants/2/edit", (("subject", "S"), ("product_line", "a"), ("product_line", "b"))
+    )
+    labels = [field["label"] for field in form.shown(["Sencha Green"])]
+    assert labels == ["Subject", "Line for Sencha Green", "Product line 2"]  # a line past the products: numbered
+
+
 def test_an_approval_sent_after_the_session_ended_is_offered_again_with_its_comment(draft, api_key, client):
     page = f"/review/drafts/{draft['id']}"
     browser, open_page = _signed_out_after_opening(client, api_key, page)
