@@ -23,7 +23,21 @@ TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 PREFIX = "/review"
 
-templates = Jinja2Templates(directory=TEMPLATES_DIR)
+
+def root_of(request: Request) -> str:
+    """The path a proxy serves the app under ("/mail" for ``uvicorn --root-path /mail``; "" at the root)."""
+    return request.scope.get("root_path", "")
+
+
+def address(request: Request, path: str) -> str:
+    """A review page's address as the browser must ask for it: ``path`` as the app names it ("/review/drafts/7"),
+    under the proxy's root path. Links, forms and redirects use it; ``next`` and carried forms keep app paths."""
+    return root_of(request) + path
+
+
+# Every template gets `root`, written before each address that starts at the server's root (links, forms, the
+# stylesheet), so that the page works under a proxy's path prefix as at the root.
+templates = Jinja2Templates(directory=TEMPLATES_DIR, context_processors=[lambda request: {"root": root_of(request)}])
 # What the preview shows where each recipient's own unsubscribe link goes when the email is sent: the link's words
 # in the email's language, with a note for the reviewer.
 UNSUBSCRIBE_IN_PREVIEW = '<u title="each recipient gets their own link when the email is sent">{words}</u>'
@@ -130,15 +144,17 @@ FORM_PAGE = re.compile(rf"^({PREFIX}/(?:drafts|campaigns)/\d+)(?:/|$)")
 def login_address(request: Request) -> str:
     """The login page, asked to come back once the person is in to the page they wanted (a GET's path and query)
     or, for a form they posted (a session that ended: signed out in another tab, expired, its key revoked), to the
-    page the form was on, with a ``why`` that has the login page say that what they sent was not done."""
+    page the form was on, with a ``why`` that has the login page say that what they sent was not done. The
+    address is the browser's (under the root path); ``next`` names the page as the app does."""
+    path = route_path(request.scope)
     if request.method != "GET":
-        page = FORM_PAGE.match(request.url.path)
+        page = FORM_PAGE.match(path)
         back = {"next": page[1]} if page else {}
-        return f"{PREFIX}/login?{urlencode({**back, 'why': SESSION_ENDED})}"
-    if request.url.path in (PREFIX, f"{PREFIX}/", f"{PREFIX}/login"):
-        return f"{PREFIX}/login"
-    wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return f"{PREFIX}/login?{urlencode({'next': wanted})}"
+        return address(request, f"{PREFIX}/login?{urlencode({**back, 'why': SESSION_ENDED})}")
+    if path in (PREFIX, f"{PREFIX}/", f"{PREFIX}/login"):
+        return address(request, f"{PREFIX}/login")
+    wanted = path + (f"?{request.url.query}" if request.url.query else "")
+    return address(request, f"{PREFIX}/login?{urlencode({'next': wanted})}")
 
 
 def after_login(wanted: str | None) -> str:
@@ -150,11 +166,13 @@ def after_login(wanted: str | None) -> str:
 
 def error_page(request: Request, status_code: int, message: str, onward: tuple[str, str] | None = None) -> HTMLResponse:
     """An error as a page: what went wrong, a link back to the review page the person came from, and one to
-    the campaigns; ``onward`` (address, words), a link to where the person may have meant to go."""
+    the campaigns; ``onward`` (the app's path, words), a link to where the person may have meant to go."""
     referer = urlsplit(request.headers.get("referer", ""))
-    back = referer.path if referer.netloc == request.url.netloc and referer.path.startswith(PREFIX) else None
+    ours = referer.netloc == request.url.netloc and referer.path.startswith(address(request, PREFIX))
+    back = referer.path if ours else None  # the browser's address, under the root path already
     context = {
         "title": TITLES.get(status_code, "Something went wrong"), "message": message,
-        "back": back if back != request.url.path else None, "onward": onward,
+        "back": back if back != request.url.path else None,
+        "onward": (address(request, onward[0]), onward[1]) if onward else None,
     }  # fmt: skip
     return templates.TemplateResponse(request, "error.html", context, status_code=status_code)

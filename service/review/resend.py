@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from fastapi import Request
 from starlette.requests import ClientDisconnect
 
+from service.paths import route_path
 from service.review import FORM_PAGE, PREFIX
 
 CARRIED_MAX = 64 * 1024  # characters of a carried form: a draft's texts are a few thousand at most
@@ -73,13 +74,14 @@ class CarriedForm:
 
 async def sent_form(request: Request) -> CarriedForm | None:
     """The review form ``request`` posted, when it is one that can be sent again and not too big to carry."""
-    if request.method != "POST" or not _ACTIONS.match(request.url.path):
+    path = route_path(request.scope)  # the app's path, as every address the login page carries
+    if request.method != "POST" or not _ACTIONS.match(path):
         return None
     try:
         form = await request.form()  # parsed already by the route, before its session was checked
     except (RuntimeError, ClientDisconnect):  # a body that cannot be read again is not carried; the login still works
         return None
-    carried = CarriedForm(request.url.path, tuple((k, v) for k, v in form.multi_items() if isinstance(v, str)))
+    carried = CarriedForm(path, tuple((k, v) for k, v in form.multi_items() if isinstance(v, str)))
     return carried if len(carried.as_field()) <= CARRIED_MAX else None
 
 

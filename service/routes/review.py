@@ -25,7 +25,7 @@ from service.deps import REVIEW_COOKIE, ApiKeyDep, ReviewerDep, SessionDep, Stat
 from service.errors import ChecksFailed, Conflict, InvalidInput, NotFound, NotReady, TailorError, Unauthorized, as_told
 from service.experiments import experiment_results
 from service.pipeline.mail import sender_of
-from service.review import SESSION_ENDED, after_login, templates
+from service.review import SESSION_ENDED, address, after_login, templates
 from service.review.resend import CARRIED_MAX, CarriedForm, read_carried
 from service.schemas import COUNT_MAX, DATABASE_INT_MAX, DatabaseId, DraftStatus
 from service.settings import PublicSettings, SmtpSettings
@@ -58,9 +58,14 @@ DONE = {
 }
 
 
-def _back_to(draft_id: int, done: str, preview: int | None = None) -> RedirectResponse:
+def _to(request: Request, path: str) -> RedirectResponse:
+    """On to the review page ``path`` (as the app names it), under the proxy's root path."""
+    return RedirectResponse(address(request, path), status_code=303)
+
+
+def _back_to(request: Request, draft_id: int, done: str, preview: int | None = None) -> RedirectResponse:
     query = f"?done={done}" + (f"&preview={preview}" if preview else "")
-    return RedirectResponse(f"/review/drafts/{draft_id}{query}", status_code=303)
+    return _to(request, f"/review/drafts/{draft_id}{query}")
 
 
 FIELD_LABELS = {"subject": "Subject", "preheader": "Preheader", "intro": "Intro", "comment": "Comment"}
@@ -241,7 +246,7 @@ def login(
     except Unauthorized as error:
         return templates.TemplateResponse(request, "login.html", {"error": str(error), **typed}, status_code=401)
     token = open_session(session, key, reviewer.strip())
-    response: HTMLResponse | RedirectResponse = RedirectResponse(after_login(next), status_code=303)
+    response: HTMLResponse | RedirectResponse = _to(request, after_login(next))
     if form is not None:
         request.state.reviewer = reviewer.strip()
         draft = session.get(Draft, form.draft_id) if form.draft_id is not None else None
@@ -269,7 +274,7 @@ def logout(request: Request, session: SessionDep) -> RedirectResponse:
     """Sign out: the session ends (its token no longer signs anyone in, even from a copy of the cookie) and the
     browser forgets it."""
     close_session(session, request.cookies.get(REVIEW_COOKIE))
-    response = RedirectResponse("/review/login", status_code=303)
+    response = _to(request, "/review/login")
     response.delete_cookie(REVIEW_COOKIE, httponly=True, samesite="strict")
     return response
 
@@ -309,11 +314,15 @@ def campaign_page(
 
 @router.post("/campaigns/{campaign_id}/approve-pending", response_model=None)
 def approve_pending(
-    campaign_id: DatabaseId, session: SessionDep, reviewer: ReviewerDep, comment: Annotated[str, Form()] = ""
+    campaign_id: DatabaseId,
+    request: Request,
+    session: SessionDep,
+    reviewer: ReviewerDep,
+    comment: Annotated[str, Form()] = "",
 ) -> RedirectResponse:
     """Approve the campaign's pending drafts at once (see drafts.approve_pending); the flagged ones stay."""
     draft_ops.approve_pending(session, campaign_id, reviewer, comment)
-    return RedirectResponse(f"/review/campaigns/{campaign_id}", status_code=303)
+    return _to(request, f"/review/campaigns/{campaign_id}")
 
 
 @router.get("/campaigns/{campaign_id}/experiment", response_class=HTMLResponse)
@@ -338,10 +347,10 @@ def draft_page(
 
 
 @router.get("/drafts/{draft_id}/{action:path}", include_in_schema=False)
-def action_address(draft_id: DatabaseId, action: str) -> RedirectResponse:
+def action_address(draft_id: DatabaseId, action: str, request: Request) -> RedirectResponse:
     """A form's address opened as a page (a bookmark, Back to a refused action's page, a link sent on): the draft,
     where the form is; it was a 405 page."""
-    return RedirectResponse(f"/review/drafts/{draft_id}", status_code=303)
+    return _to(request, f"/review/drafts/{draft_id}")
 
 
 @router.post("/drafts/{draft_id}/approve", response_model=None)
@@ -358,7 +367,7 @@ def approve(
     except (TailorError, OperationalError) as error:
         chosen = {"variant_id": variant_id, "override_checks": override_checks}
         return _refused(request, session, draft_id, error, {"approve": comment}, chosen, whose=whose)
-    return _back_to(draft_id, "approved")
+    return _back_to(request, draft_id, "approved")
 
 
 @router.post("/drafts/{draft_id}/reject", response_model=None)
@@ -370,7 +379,7 @@ def reject(
         draft_ops.reject(session, draft_id, reviewer, comment, expected_revision)
     except (TailorError, OperationalError) as error:
         return _refused(request, session, draft_id, error, {"reject": comment}, whose=whose)
-    return _back_to(draft_id, "rejected")
+    return _back_to(request, draft_id, "rejected")
 
 
 @router.post("/drafts/{draft_id}/reopen", response_model=None)
@@ -382,7 +391,7 @@ def reopen(
         draft_ops.reopen(session, draft_id, reviewer, comment, expected_revision)
     except (TailorError, OperationalError) as error:
         return _refused(request, session, draft_id, error, {"reopen": comment}, whose=whose)
-    return _back_to(draft_id, "reopened")
+    return _back_to(request, draft_id, "reopened")
 
 
 @router.post("/drafts/{draft_id}/variants/{variant_id}/edit", response_model=None)
@@ -402,4 +411,4 @@ def edit(
         draft_ops.edit_variant(session, draft_id, variant_id, changes, state.models)
     except (TailorError, OperationalError) as error:
         return _refused(request, session, draft_id, error, whose=whose, variant_id=variant_id, **typed)
-    return _back_to(draft_id, "saved", preview=variant_id)  # the edited email, as it will now be sent
+    return _back_to(request, draft_id, "saved", preview=variant_id)  # the edited email, as it will now be sent

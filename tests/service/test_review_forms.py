@@ -635,3 +635,75 @@ def test_an_action_on_a_draft_replaced_meanwhile_leads_to_the_customer_s_new_dra
     assert new["status"] == "pending"  # nothing was done
     gone = client.post(f"/review/drafts/{old['id']}/approve", data={"comment": "x"})  # a form without whose draft
     assert gone.status_code == 404
+
+
+def test_the_review_page_stays_under_a_proxy_s_path_prefix(engine, api_key):
+    """Behind a proxy that serves Tailor under /mail (``uvicorn --root-path /mail``), the page's links, forms,
+    stylesheet and redirects were root-absolute (/review/..., /static/...): the login led out of the prefix, to
+    whatever the proxy serves at /review, and the page came without its stylesheet."""
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+    from service.db.models import Customer, Draft, Variant
+    from service.db.session import session_scope
+
+    def addresses(page: str) -> list[str]:
+        """Every address the page links to, posts to or loads, that names a path from the server's root."""
+        return [a for a in re.findall(r'(?:href|action|src)="([^"]*)"', page) if a.startswith("/")]
+
+    def stays(response) -> str:
+        assert response.status_code in (200, 401), (response.status_code, response.text[:300])
+        outside = [a for a in addresses(response.text) if not a.startswith("/mail/")]
+        assert addresses(response.text) and not outside, outside
+        return response.text
+
+    with TestClient(create_app(engine), root_path="/mail", follow_redirects=False) as browser:
+        made = {"name": "Prefixed", "brand": "hearth", "campaign_type": "vip", "holdout_share": 0.1}
+        campaign_id = browser.post("/mail/campaigns", json=made, headers={"X-API-Key": api_key}).json()["id"]
+        with session_scope(engine) as session:
+            customer = Customer(
+                external_id="pre-1", email="pre-1@example.com", first_name="Ada", marketing_consent=True
+            )
+            variants = [Variant(label=label, subject=f"Subject {label}", html="<p>A</p>", text="A") for label in "AB"]
+            draft = Draft(campaign_id=campaign_id, customer=customer, status="pending", variants=variants)
+            session.add(draft)
+            session.flush()
+            draft_id = draft.id
+        page = f"/mail/review/drafts/{draft_id}"
+
+        assert browser.get("/mail/review").headers["location"] == "/mail/review/login"
+        asked = browser.get(page).headers["location"]
+        assert asked.startswith("/mail/review/login?next="), asked
+        login = stays(browser.get(asked))
+        assert 'href="/mail/static/review.css"' in login and browser.get("/mail/static/review.css").status_code == 200
+        next_page = re.search(r'name="next" value="([^"]*)"', login)[1]
+        signed_in = browser.post("/mail/review/login", data={"api_key": api_key, "reviewer": "Ada", "next": next_page})
+        assert signed_in.headers["location"] == page
+
+        for shown in ("/mail/review", f"/mail/review/campaigns/{campaign_id}", page, f"{page}?preview=1",
+                      f"/mail/review/campaigns/{campaign_id}/experiment"):  # fmt: skip
+            stays(browser.get(shown))
+        missing = browser.get("/mail/review/drafts/999", headers={"Referer": f"http://testserver{page}"})
+        assert missing.status_code == 404 and f'href="{page}"' in missing.text  # the way back, under the prefix
+        assert 'href="/mail/review"' in missing.text
+
+        assert browser.get(f"{page}/approve").headers["location"] == page  # a form's address opened as a page
+        rejected = browser.post(f"{page}/reject", data={"comment": "no"})
+        assert rejected.headers["location"] == f"{page}?done=rejected"
+        reopened = browser.post(f"{page}/reopen", data={})
+        assert reopened.headers["location"] == f"{page}?done=reopened"
+        approved = browser.post(f"/mail/review/campaigns/{campaign_id}/approve-pending", data={})
+        assert approved.headers["location"] == f"/mail/review/campaigns/{campaign_id}"
+        assert browser.post("/mail/review/logout").headers["location"] == "/mail/review/login"
+
+        # a form sent after the session ended is carried through the login and offered again, under the prefix
+        ended = browser.post(f"{page}/reject", data={"comment": "after signing out"})
+        assert ended.status_code == 401 and 'name="carried"' in stays(ended)
+        carried = re.search(r'name="carried" value="([^"]*)"', ended.text)[1]
+        offered = browser.post(
+            "/mail/review/login",
+            data={"api_key": api_key, "reviewer": "Ada", "next": page, "carried": unescape(carried)},
+        )
+        assert f'action="{page}/reject"' in stays(offered)
