@@ -26,6 +26,7 @@ from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from service.addresses import address_key
 from service.auth import acting_key
 from service.campaigns import get_campaign
 from service.clock import utcnow
@@ -111,7 +112,7 @@ def list_drafts(
         ids = select(Customer.id).where(
             or_(
                 func.lower(Customer.external_id).in_(forms),
-                func.lower(Customer.email).in_(forms),
+                Customer.email_key.in_({address_key(form) for form in forms}),
                 func.lower(Customer.first_name).in_(forms),
             )
         )

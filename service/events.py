@@ -94,7 +94,7 @@ def ingest_events(session: Session, events: list[EventIn]) -> dict[str, Any]:
             stopped.add(send.customer_id)
         recorded += 1
     if stopped:  # their unsent drafts are no longer part of any campaign's mailing
-        stopped |= stop_shared_addresses(session)
+        stopped |= stop_shared_addresses(session, stopped)
         mark_stale_for_customers(session, stopped, unsent_only=True)
     session.flush()
     counts: dict[str, Any] = {"recorded": recorded, "duplicates": duplicates}

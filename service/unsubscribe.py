@@ -120,7 +120,7 @@ def unsubscribe(session: Session, token: str) -> Subscription:
     if not isinstance(target, Send):
         for customer in target:
             customer.unsubscribed = True
-        stop_shared_addresses(session)
+        stop_shared_addresses(session, [customer.id for customer in target])
         return _returned(target)
     if not target.customer.unsubscribed:
         ingest_events(session, [EventIn(send_id=target.id, kind="unsubscribe")])

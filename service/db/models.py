@@ -20,7 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
 from service.clock import utcnow
 
@@ -51,6 +51,10 @@ class Customer(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     external_id: Mapped[str] = mapped_column(String(128), unique=True, index=True)
     email: Mapped[str] = mapped_column(String(320))
+    # The address as addresses are compared (service.addresses.address_key), kept with every write of `email`: the
+    # ORM sets it below, the imports' bulk writes with the row. Indexed, so that one address's customers are found
+    # without reading the table; computed in Python, so that every alphabet is folded on every database.
+    email_key: Mapped[str] = mapped_column(String(320), default="", index=True)
     first_name: Mapped[str] = mapped_column(String(200), default="")
     locale: Mapped[str] = mapped_column(String(16), default="en")
     marketing_consent: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -73,6 +77,13 @@ class Customer(Base):
     cluster_label: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    @validates("email")
+    def _keyed(self, _name: str, email: str) -> str:
+        from service.addresses import address_key
+
+        self.email_key = address_key(email or "")
+        return email
 
     @property
     def email_bounced(self) -> bool:
@@ -295,9 +306,18 @@ class Send(Base):
     message_id: Mapped[str | None] = mapped_column(String(300))
     # The address it went to (null for imported history): a bounce marks this one, not a newer one.
     to_email: Mapped[str | None] = mapped_column(String(320))
+    to_email_key: Mapped[str | None] = mapped_column(String(320))  # to_email as addresses are compared (Customer)
     arm: Mapped[str | None] = mapped_column(String(32))
 
     customer: Mapped[Customer] = relationship()
+
+    @validates("to_email")
+    def _keyed(self, _name: str, email: str | None) -> str | None:
+        from service.addresses import address_key
+
+        self.to_email_key = address_key(email) if email is not None else None
+        return email
+
     events: Mapped[list[Event]] = relationship(
         back_populates="send", cascade="all, delete-orphan", order_by="Event.occurred_at"
     )

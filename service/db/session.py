@@ -142,10 +142,11 @@ def default_engine() -> Engine:
 
 
 def case_folding_problem(engine: Engine) -> str | None:
-    """Why the database cannot compare addresses whatever their case, or None: a PostgreSQL database whose
-    character type is C (``initdb`` without a locale) lowers ASCII letters only, so an unsubscribe under
-    ``Ольга@Пример.рф`` would not stop the mail to ``ольга@пример.рф`` (service.addresses compares lowered
-    addresses in SQL). SQLite lowers every alphabet (``_configure_sqlite``)."""
+    """Why the database cannot find a customer by id or name whatever their case, or None: a PostgreSQL database
+    whose character type is C (``initdb`` without a locale) lowers ASCII letters only, so the review page's search
+    for "михаил" does not find "Михаил" (service.drafts lowers ids and names in SQL). Addresses are compared by
+    keys computed in Python (``Customer.email_key``), right on any database. SQLite lowers every alphabet
+    (``_configure_sqlite``)."""
     if engine.dialect.name != "postgresql":
         return None
     with engine.connect() as connection:
@@ -154,10 +155,10 @@ def case_folding_problem(engine: Engine) -> str | None:
     if folds:
         return None
     return (
-        f"the database's character type ({ctype}) lowers ASCII letters only: addresses in other alphabets are "
-        "compared as typed, so an unsubscribe or bounce under one spelling does not stop another id's mail to "
-        "the same address in another case. Create the database with a UTF-8 locale (CREATE DATABASE ... TEMPLATE "
-        "template0 LC_CTYPE 'C.UTF-8' LC_COLLATE 'C.UTF-8', or initdb --locale=C.UTF-8)"
+        f"the database's character type ({ctype}) lowers ASCII letters only: a search for a customer by id or first "
+        "name in another alphabet finds them only in the case they were imported in (addresses are not affected). "
+        "Create the database with a UTF-8 locale (CREATE DATABASE ... TEMPLATE template0 LC_CTYPE 'C.UTF-8' "
+        "LC_COLLATE 'C.UTF-8', or initdb --locale=C.UTF-8)"
     )
 
 

@@ -19,7 +19,13 @@ from sqlalchemy.orm import Session
 from generation.locales import language_of, normal_locale
 from generation.render import WEB_ADDRESS
 from generation.schemas import LOCALES
-from service.addresses import EMAIL_PATTERN, shared_address_warning, shared_addresses, stop_shared_addresses
+from service.addresses import (
+    EMAIL_PATTERN,
+    address_key,
+    shared_address_warning,
+    shared_addresses,
+    stop_shared_addresses,
+)
 from service.clock import utcnow
 from service.db.batches import batches, rows_where_in
 from service.db.models import Customer, Event, Interaction, Product, Send
@@ -412,6 +418,7 @@ def _import_customers(session: Session, rows: pd.DataFrame, progress: Report) ->
         {
             "external_id": r.customer_id,
             "email": r.email,
+            "email_key": address_key(r.email),  # the bulk write passes the model's validator by
             "first_name": r.first_name,
             "locale": normal_locale(r.locale),
             "marketing_consent": bool(r.marketing_consent),

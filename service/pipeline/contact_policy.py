@@ -134,7 +134,7 @@ def addresses_mailed_since(session: Session, since: datetime, among: set[str] | 
     """The addresses (as service.addresses compares them) mailed after ``since``, of ``among`` when given, each with
     its latest email's time. An imported send's address is not known: its customer's stands in for it."""
     recipient = aliased(Customer)
-    sent_to = func.lower(func.trim(func.coalesce(Send.to_email, recipient.email)))
+    sent_to = func.coalesce(Send.to_email_key, recipient.email_key)
     statement = (
         select(sent_to, func.max(Send.sent_at))
         .join(recipient, recipient.id == Send.customer_id)

@@ -432,7 +432,7 @@ def _skip(engine: Engine, draft_id: int, why: str, answer: str, bounced: bool = 
         draft.status, draft.flagged, draft.claimed_by = "skipped", True, None
         if bounced and draft.customer.email:
             draft.customer.bounced_email = draft.customer.email
-            stop_shared_addresses(session)  # the address bounced for every customer id that has it
+            stop_shared_addresses(session, [draft.customer_id])  # the address bounced for every id that has it
         draft.flag_reasons = [*draft.flag_reasons, f"{why}: {answer}"]
         # The job's result reaches a webhook's receiver, whom an erasure cannot reach: the server's answer there
         # without the address it names (the draft's reason, for the reviewer, keeps it).

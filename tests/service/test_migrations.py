@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from service.campaigns import ensure_brand
 from service.db.migrate import downgrade, upgrade
-from service.db.models import PROFILE_COLUMNS, Base, Customer, Draft, Event, Send, Variant
+from service.db.models import PROFILE_COLUMNS, Base, Customer, Draft, Send, Variant
 from service.db.session import make_engine, session_scope
 from tests.service.conftest import new_postgres_database
 
@@ -207,6 +207,22 @@ def old_campaign(session) -> int:
     return session.scalar(text("SELECT max(id) FROM campaigns"))
 
 
+OLD_CUSTOMER = {
+    "external_id": "c1", "email": "a@example.com", "first_name": "", "locale": "en", "marketing_consent": True,
+    "unsubscribed": False, "attributes": {}, "profile": {}, "created_at": NOW, "updated_at": NOW,
+}  # fmt: skip
+OLD_SEND = {
+    "subject": "Hi", "preheader": "", "intro": "", "campaign_type": "vip", "locale": "en", "segment": "",
+    "n_products": 0, "mean_price": 0.0, "sent_at": NOW,
+}  # fmt: skip
+
+
+def old_row(session, name: str, **values) -> int:
+    """A row written as the table is at the database's revision (the models have later columns), and its id."""
+    table = Table(name, MetaData(), autoload_with=session.connection())
+    return session.execute(insert(table).values(**values).returning(table.c.id)).scalar_one()
+
+
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_a_draft_sent_twice_before_0021_keeps_its_first_send_and_the_others_their_rows(backend, tmp_path, request):
     """0021 makes a second send of a draft impossible; the doubles two servers sent before stay, without the draft."""
@@ -216,13 +232,11 @@ def test_a_draft_sent_twice_before_0021_keeps_its_first_send_and_the_others_thei
         engine = new_postgres_database(request.getfixturevalue("postgres_url"), "claims")
     upgrade(engine, "0020")
     with session_scope(engine) as session:  # a draft sent twice, as two servers did, and a send of history
-        customer = Customer(external_id="c1", email="a@example.com", marketing_consent=True)
-        session.add(customer)
-        session.flush()
-        draft = insert(Draft).values(campaign_id=old_campaign(session), customer_id=customer.id, status="sent")
+        customer_id = old_row(session, "customers", **OLD_CUSTOMER)
+        draft = insert(Draft).values(campaign_id=old_campaign(session), customer_id=customer_id, status="sent")
         draft_id = session.execute(draft.returning(Draft.id)).scalar_one()
         for sent_for in (draft_id, draft_id, None):
-            session.add(Send(customer=customer, draft_id=sent_for, subject="Hi", campaign_type="vip", sent_at=NOW))
+            old_row(session, "sends", customer_id=customer_id, draft_id=sent_for, **OLD_SEND)
     upgrade(engine)
     with engine.connect() as connection:
         assert connection.execute(text("SELECT id, draft_id FROM sends ORDER BY id")).all() == [
@@ -245,19 +259,19 @@ def test_sends_drafts_and_variants_keep_their_rows_and_never_give_an_id_twice_af
         engine = new_postgres_database(request.getfixturevalue("postgres_url"), "autoincrement")
     upgrade(engine, "0021")
     with session_scope(engine) as session:
-        customer = Customer(external_id="c1", email="a@example.com", marketing_consent=True)
+        customer_id = old_row(session, "customers", **OLD_CUSTOMER)
         campaign_id = old_campaign(session)
         variant = Variant(label="A", subject="Hi")
-        draft = Draft(campaign_id=campaign_id, customer=customer, status="sent", variants=[variant])
-        send = Send(customer=customer, subject="Hi", campaign_type="vip", sent_at=NOW)
-        session.add_all([draft, send])
+        draft = Draft(campaign_id=campaign_id, customer_id=customer_id, status="sent", variants=[variant])
+        session.add(draft)
         session.flush()
         review = (
             "INSERT INTO reviews (draft_id, action, reviewer, comment, created_at) VALUES (:d, 'approve', '', '', :t)"
         )
         session.execute(text(review), {"d": draft.id, "t": NOW})  # as 0021 holds a review: no later column
-        send.campaign_id, send.draft_id, send.variant_id = campaign_id, draft.id, variant.id
-        send.events.append(Event(kind="open", occurred_at=NOW))
+        links_of_send = {"campaign_id": campaign_id, "draft_id": draft.id, "variant_id": variant.id}
+        send_id = old_row(session, "sends", customer_id=customer_id, **links_of_send, **OLD_SEND)
+        old_row(session, "events", send_id=send_id, kind="open", occurred_at=NOW)
     counts = "SELECT (SELECT COUNT(*) FROM variants), (SELECT COUNT(*) FROM reviews), (SELECT COUNT(*) FROM events)"
     links = "SELECT draft_id, variant_id FROM sends"
     upgrade(engine)
@@ -266,10 +280,10 @@ def test_sends_drafts_and_variants_keep_their_rows_and_never_give_an_id_twice_af
         assert tuple(connection.execute(text(links)).one()) == (draft.id, variant.id)
         connection.execute(text("DELETE FROM sends"))
     with session_scope(engine) as session:
-        again = Send(customer_id=customer.id, subject="Hi", campaign_type="vip", sent_at=NOW)
+        again = Send(customer_id=customer_id, subject="Hi", campaign_type="vip", sent_at=NOW)
         session.add(again)
         session.flush()
-        assert again.id > send.id
+        assert again.id > send_id
     downgrade(engine, "0021")
     with engine.connect() as connection:
         assert tuple(connection.execute(text(counts)).one()) == (1, 1, 0)  # the send's events went with it
@@ -344,6 +358,30 @@ def test_a_postgres_database_that_lowers_ascii_only_is_told(postgres_url):
     problem = case_folding_problem(ascii_only)
     assert problem is not None and problem.startswith("the database's character type (C) lowers ASCII letters only")
     assert case_folding_problem(every_alphabet) is None
+
+    # Addresses are compared by keys folded in Python: on such a database too, an unsubscribe under one spelling
+    # stops the other id's mail, and an email to one spelling counts for the other in the contact policy.
+    from datetime import datetime, timedelta
+
+    from service.addresses import stop_shared_addresses
+    from service.db.migrate import upgrade
+    from service.db.models import Customer, Send
+    from service.db.session import session_scope
+    from service.pipeline.contact_policy import addresses_mailed_since
+
+    upgrade(ascii_only)
+    with session_scope(ascii_only) as session:
+        olga = Customer(external_id="o-1", email="Ольга@Пример.рф", marketing_consent=True, unsubscribed=True)
+        same = Customer(external_id="o-2", email="ольга@пример.рф", marketing_consent=True)
+        session.add_all([olga, same])
+        session.flush()
+        assert stop_shared_addresses(session, [olga.id]) == {same.id} and same.unsubscribed
+        session.add(
+            Send(customer=olga, subject="Hi", campaign_type="vip", sent_at=datetime(2026, 5, 1), to_email=olga.email)
+        )
+        session.flush()
+        mailed = addresses_mailed_since(session, datetime(2026, 5, 1) - timedelta(days=1), among={"ольга@пример.рф"})
+        assert list(mailed) == ["ольга@пример.рф"]
     ascii_only.dispose()
     every_alphabet.dispose()
 
@@ -386,7 +424,7 @@ def test_a_sqlite_migration_whose_process_was_killed_is_undone_at_the_next_start
     engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
     upgrade(engine, "0026")
     with session_scope(engine) as session:
-        session.add(Customer(external_id="kept", email="kept@example.com", marketing_consent=True))
+        old_row(session, "customers", **{**OLD_CUSTOMER, "external_id": "kept"})
     engine.dispose()
     with closing(sqlite3.connect(tmp_path / "m.db")) as db, closing(sqlite3.connect(tmp_path / "m.db.pre-0")) as copy:
         db.backup(copy)
@@ -420,3 +458,30 @@ def test_a_campaign_s_figures_and_the_job_list_read_by_index_after_0030(tmp_path
         assert "ix_jobs_status" in plan("SELECT id FROM jobs WHERE status IN ('queued', 'running', 'cancelling')")
     downgrade(engine, "0029")
     assert "ix_sends_campaign_id" not in {index["name"] for index in inspect(engine).get_indexes("sends")}
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_stored_addresses_get_their_keys_and_an_index_after_0031(backend, tmp_path, request):
+    """0031 keeps each customer's address and each send's as addresses are compared, folded in Python: comparing
+    ``lower(email)`` in SQL read the whole customers table on every unsubscribe, and folded ASCII only on a
+    PostgreSQL of character type C."""
+    if backend == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    else:
+        engine = new_postgres_database(request.getfixturevalue("postgres_url"), "address_keys")
+    upgrade(engine, "0030")
+    with session_scope(engine) as session:
+        olga = old_row(session, "customers", **{**OLD_CUSTOMER, "email": " Ольга@Пример.РФ "})
+        blank = old_row(session, "customers", **{**OLD_CUSTOMER, "external_id": "c2", "email": ""})
+        old_row(session, "sends", customer_id=olga, to_email="Ольга@Пример.РФ", **OLD_SEND)
+        old_row(session, "sends", customer_id=blank, to_email=None, **OLD_SEND)
+    upgrade(engine)
+    with engine.connect() as connection:
+        keys = connection.execute(text("SELECT external_id, email_key FROM customers ORDER BY id")).all()
+        assert [tuple(k) for k in keys] == [("c1", "ольга@пример.рф"), ("c2", "")]
+        sent = connection.execute(text("SELECT to_email_key FROM sends ORDER BY id")).scalars().all()
+        assert sent == ["ольга@пример.рф", None]
+    assert "ix_customers_email_key" in {index["name"] for index in inspect(engine).get_indexes("customers")}
+    downgrade(engine, "0030")
+    assert "email_key" not in {column["name"] for column in inspect(engine).get_columns("customers")}
+    engine.dispose()
