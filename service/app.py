@@ -44,7 +44,7 @@ from service.jobs.recovery import fail_interrupted_jobs
 from service.jobs.runner import sweep_jobs
 from service.jobs.schedule import PeriodicCall, PeriodicJob
 from service.logs import REQUEST_ID, about_a_person, redacted
-from service.paths import route_path
+from service.paths import RootPath, route_path
 from service.pipeline.sending import has_due_drafts, send_due_drafts
 from service.pipeline.training import retrain_if_new_data
 from service.request_ids import RequestIds
@@ -80,10 +80,12 @@ class _TailorApp(FastAPI):
     """The app, with each request's id (``service.request_ids``) set outside every middleware: the fault handler's
     500 answer is made by Starlette's outermost one, and its log lines and answer carry the id too. Inside it, an
     encoded slash in a customer's id is kept (``service.external_ids``) before any routing, and every answer of the
-    review page gets its headers (``service.review.ReviewPageHeaders``), the fault's and the refusals' included."""
+    review page gets its headers (``service.review.ReviewPageHeaders``), the fault's and the refusals' included.
+    Outside all, the path prefix a proxy serves the app under (TAILOR_API_ROOT_PATH, ``service.paths.RootPath``)."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        return RequestIds(EncodedSlashes(ReviewPageHeaders(super().build_middleware_stack())))
+        inner = RequestIds(EncodedSlashes(ReviewPageHeaders(super().build_middleware_stack())))
+        return RootPath(inner, ApiSettings().root_path)  # a proxy's path prefix, before anything reads a path
 
 
 def create_app(engine: Engine | None = None) -> FastAPI:

@@ -367,7 +367,8 @@ def serve(
     host: Annotated[str | None, typer.Option(help="default TAILOR_API_HOST or 127.0.0.1")] = None,
     port: Annotated[int | None, typer.Option(min=1, max=65535, help="default TAILOR_API_PORT or 8000")] = None,
 ) -> None:
-    """Serve the REST API (docs at /docs) and the review page (/review)."""
+    """Serve the REST API (docs at /docs) and the review page (/review). Behind a proxy that serves Tailor under a
+    path prefix, set TAILOR_API_ROOT_PATH (e.g. /mail)."""
     from service.server import run_server
 
     run_server(host, port)

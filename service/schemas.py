@@ -169,8 +169,11 @@ class JobStarted(BaseModel):
 
 
 def job_status_url(job_id: str) -> str:
-    """Where a client follows a job: GET it for the status, progress and result."""
-    return f"/jobs/{job_id}"
+    """Where a client follows a job: GET it for the status, progress and result (under TAILOR_API_ROOT_PATH, the
+    prefix a proxy serves the API under)."""
+    from service.settings import ApiSettings
+
+    return f"{ApiSettings().root_path}/jobs/{job_id}"
 
 
 class CustomerOut(BaseModel):

@@ -28,7 +28,8 @@ def environment_problem(error: ValidationError) -> str | None:
         alias = settings.model_fields[field].validation_alias if field in settings.model_fields else None
         names = alias.choices if isinstance(alias, AliasChoices) else [alias or prefix + field]
         shown = " or ".join(str(name).upper() for name in names)
-        problems.append(f"{shown}={problem['input']!r}: {problem['msg']}")
+        said = problem["msg"].removeprefix("Value error, ")  # our validators' own words, without pydantic's lead
+        problems.append(f"{shown}={problem['input']!r}: {said}")
     return "the environment is not valid: " + "; ".join(problems)
 
 
@@ -96,6 +97,17 @@ class ApiSettings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535)
     # The largest file POST /imports takes, in MiB (Online Retail's 1.6M order lines are about 90 MiB as CSV).
     max_upload_mb: int = Field(2048, ge=1)
+    # The path prefix a proxy serves Tailor under ("/mail" for https://shop.example/mail/review), whether the proxy
+    # strips it or passes it on: the review page's links and redirects and the API's job addresses carry it.
+    root_path: str = ""
+
+    @field_validator("root_path")
+    @classmethod
+    def _a_path(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and (not value.startswith("/") or any(c in value for c in "?#\\ ") or "//" in value):
+            raise ValueError("must be a path such as /mail: starting with /, without a query, spaces or //")
+        return value
 
 
 class SmtpSettings(BaseSettings):

@@ -26,7 +26,7 @@ PREFIX = "/review"
 
 def root_of(request: Request) -> str:
     """The path a proxy serves the app under ("/mail" for ``uvicorn --root-path /mail``; "" at the root)."""
-    return request.scope.get("root_path", "")
+    return request.scope.get("root_path", "").rstrip("/")  # "/mail/" too: "/mail//review" is another page
 
 
 def address(request: Request, path: str) -> str:
@@ -168,11 +168,14 @@ def error_page(request: Request, status_code: int, message: str, onward: tuple[s
     """An error as a page: what went wrong, a link back to the review page the person came from, and one to
     the campaigns; ``onward`` (the app's path, words), a link to where the person may have meant to go."""
     referer = urlsplit(request.headers.get("referer", ""))
-    ours = referer.netloc == request.url.netloc and referer.path.startswith(address(request, PREFIX))
-    back = referer.path if ours else None  # the browser's address, under the root path already
+    own = address(request, PREFIX)
+    ours = referer.netloc == request.url.netloc and (referer.path == own or referer.path.startswith(f"{own}/"))
+    # the browser's address (under the root path already), with its query: a filtered list comes back filtered
+    back = referer.path + (f"?{referer.query}" if referer.query else "") if ours else None
+    here = address(request, route_path(request.scope)) + (f"?{request.url.query}" if request.url.query else "")
     context = {
         "title": TITLES.get(status_code, "Something went wrong"), "message": message,
-        "back": back if back != request.url.path else None,
+        "back": back if back != here else None,
         "onward": (address(request, onward[0]), onward[1]) if onward else None,
     }  # fmt: skip
     return templates.TemplateResponse(request, "error.html", context, status_code=status_code)

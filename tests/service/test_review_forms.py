@@ -707,3 +707,34 @@ def test_the_review_page_stays_under_a_proxy_s_path_prefix(engine, api_key):
             data={"api_key": api_key, "reviewer": "Ada", "next": page, "carried": unescape(carried)},
         )
         assert f'action="{page}/reject"' in stays(offered)
+
+
+def test_a_root_path_set_for_tailor_serve_reaches_the_page_and_the_api_s_job_addresses(engine, api_key, monkeypatch):
+    """`tailor serve` had no way to take a proxy's prefix (only a hand-run ``uvicorn --root-path`` did), the API's
+    job addresses (``status_url``) left it out, a prefix written with a slash at its end made every link
+    "/mail//review", and an error page's way back lost the list's filter."""
+    import pydantic
+    import pytest
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+    from service.settings import ApiSettings, environment_problem
+
+    monkeypatch.setenv("TAILOR_API_ROOT_PATH", "/mail/")
+    with TestClient(create_app(engine), follow_redirects=False) as browser:
+        for asked in ("/review", "/mail/review"):  # a proxy that strips the prefix, and one that passes it on
+            assert browser.get(asked).headers["location"] == "/mail/review/login", asked
+        login = browser.get("/review/login").text
+        assert 'href="/mail/static/review.css"' in login and 'action="/mail/review/login"' in login
+        assert '<link rel="icon" href="data:,">' in login  # no request for /favicon.ico outside the prefix
+        started = browser.post("/mail/train", headers={"X-API-Key": api_key})
+        assert started.status_code == 202 and started.json()["status_url"].startswith("/mail/jobs/"), started.text
+        browser.post("/review/login", data={"api_key": api_key, "reviewer": "Ada", "next": "/review"})
+        filtered = "http://testserver/mail/review/campaigns/1?status=pending&page=2"
+        missing = browser.get("/mail/review/drafts/999", headers={"Referer": filtered})
+        assert 'href="/mail/review/campaigns/1?status=pending&amp;page=2"' in missing.text
+
+    monkeypatch.setenv("TAILOR_API_ROOT_PATH", "mail")
+    with pytest.raises(pydantic.ValidationError) as refused:
+        ApiSettings()
+    assert "TAILOR_API_ROOT_PATH='mail': must be a path such as /mail" in environment_problem(refused.value)
