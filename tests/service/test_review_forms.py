@@ -738,3 +738,28 @@ def test_a_root_path_set_for_tailor_serve_reaches_the_page_and_the_api_s_job_add
     with pytest.raises(pydantic.ValidationError) as refused:
         ApiSettings()
     assert "TAILOR_API_ROOT_PATH='mail': must be a path such as /mail" in environment_problem(refused.value)
+
+
+def test_a_screen_reader_hears_whose_draft_a_link_opens_and_the_status_as_one(client, engine):
+    """The drafts list's links read the first name alone ("Ada", "Ada", "Ada" in a screen reader's list of links),
+    and a heading read "Draft for Ada pending"."""
+    from service.db.models import Customer, Draft, Variant
+    from service.db.session import session_scope
+
+    campaign_id = client.post("/campaigns", json={"name": "Ada's", "brand": "hearth", "campaign_type": "vip"}).json()
+    campaign_id = campaign_id["id"]
+    with session_scope(engine) as session:
+        for external_id, name in (("a-1", "Ada"), ("a-2", "Ada"), ("a-3", "")):
+            customer = Customer(external_id=external_id, email=f"{external_id}@example.com", first_name=name)
+            variant = Variant(label="A", subject="Hi", html="<p>A</p>", text="A")
+            session.add(Draft(campaign_id=campaign_id, customer=customer, status="pending", variants=[variant]))
+    listed = client.get(f"/review/campaigns/{campaign_id}").text
+    for external_id in ("a-1", "a-2"):
+        assert f'>Ada<span class="visually-hidden"> ({external_id})</span></a>' in listed
+    assert ">a-3</a>" in listed  # no name: the id alone, once
+    assert '<span class="visually-hidden">status:</span> <span class="badge created" id="campaign-status">' in listed
+    draft_id = client.get(f"/campaigns/{campaign_id}/drafts").json()[0]["id"]
+    assert (
+        '<span class="visually-hidden">status:</span> <span class="badge pending" id="status">'
+        in client.get(f"/review/drafts/{draft_id}").text
+    )
