@@ -7,7 +7,10 @@ lines are all cancelled is no order, and counts for no recency, frequency or spe
 £168,469.60 order cancelled 12 minutes later made them a "potential loyalist" who ordered a day ago).
 
 What a return cancels of no purchase (no product named, none bought in the window, more than was bought) still
-comes off the customer's spend, evenly over their lines as it always did: it names no order it undoes.
+comes off the customer's spend, evenly over their lines as it always did, but leaves their orders: it names no
+order it undoes. Spend taken below nothing keeps the orders at a nominal value (Online Retail's 14063 ordered 7 times
+for £9,471, then got £13,239 of credit notes for orders of more than 30 days before: they were left with no order,
+so no segment and no campaign, not even a win-back).
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ import pandas as pd
 # Half of Online Retail's returns come within 9 days of the latest purchase of their product, 79 % within 30; a
 # return period of a month is also what most shops give.
 RETURN_WINDOW_DAYS = 30
+# What is left of a customer's amounts when returns that matched no purchase took more than all they spent: their
+# orders stay, at a nominal value (a purchase line's amount is positive wherever the orders are read).
+NOMINAL_SHARE = 1e-6
 
 
 def _measure(lines: pd.DataFrame, by_quantity: bool) -> np.ndarray:
@@ -56,8 +62,8 @@ def net_of_returns(
     """``purchases`` (order lines: ``customer_id``, ``timestamp``, ``amount``, with ``product_id`` and
     ``quantity`` where known) less what ``returns`` (lines of the same columns; amounts and quantities may be
     negative) undo, as the module docstring says: lines cancelled whole are left out, lines cancelled in part
-    keep the share kept of their amount, and what no purchase matched shrinks the customer's amounts evenly (a
-    customer left with nothing keeps no line)."""
+    keep the share kept of their amount, and what no purchase matched shrinks the customer's amounts evenly (to
+    ``NOMINAL_SHARE`` of them at most: the lines stay)."""
     if returns.empty or purchases.empty:
         return purchases
     purchases, returns = purchases.reset_index(drop=True), returns.reset_index(drop=True)
@@ -71,6 +77,6 @@ def net_of_returns(
     unmatched = returned * np.divide(return_left, whole, out=np.zeros_like(whole), where=whole > 0)
     unmatched = pd.Series(unmatched).groupby(returns["customer_id"].to_numpy()).sum()
     spent = kept.groupby("customer_id")["amount"].sum()
-    share = (1.0 - unmatched.reindex(spent.index, fill_value=0.0) / spent).clip(lower=0.0, upper=1.0)
+    share = (1.0 - unmatched.reindex(spent.index, fill_value=0.0) / spent).clip(lower=NOMINAL_SHARE, upper=1.0)
     netted = kept.assign(amount=kept["amount"] * kept["customer_id"].map(share).to_numpy())
-    return netted[netted["amount"] > 0].reset_index(drop=True)
+    return netted.reset_index(drop=True)

@@ -92,16 +92,22 @@ def test_the_file_command_takes_returns_as_the_orders_import_does(tmp_path):
 
 
 def test_a_customer_whose_returns_cancel_all_they_bought_is_named_not_dropped_in_silence(tmp_path):
-    """A return no purchase matched, larger than what the customer bought, took them out of the output, and the
-    command said only how many customers it wrote."""
+    """Returns that undo every purchase took the customer out of the output, and the command said only how many
+    customers it wrote. A return no purchase matched, larger than all they spent, took them out too, orders and
+    all (Online Retail's 14063: 7 orders, then credit notes for orders of months before): it leaves the orders,
+    at no value."""
     lines = pd.DataFrame([
         line("a", "mug", "2024-01-05", 1, 10.0), line("a", "pot", "2024-03-05", 1, 20.0),
-        line("a", "lamp", "2024-04-01", -1, -500.0, "return"),
+        line("a", "mug", "2024-01-06", -1, -10.0, "return"), line("a", "pot", "2024-03-07", -1, -20.0, "return"),
         line("b", "mug", "2024-01-05", 1, 10.0), line("b", "mug", "2024-02-05", 1, 15.0),
+        line("c", "mug", "2024-01-05", 1, 10.0), line("c", "pot", "2024-03-05", 1, 20.0),
+        line("c", "lamp", "2024-04-01", -1, -500.0, "return"),
     ])  # fmt: skip
     lines.to_csv(tmp_path / "orders.csv", index=False)
     table = audience_from_file(tmp_path / "orders.csv", as_of=pd.Timestamp("2024-07-01").date())
-    assert table["customer_id"].tolist() == ["b"]
+    assert table["customer_id"].tolist() == ["b", "c"]
+    kept = table.set_index("customer_id").loc["c"]
+    assert [kept["recency_days"], kept["frequency"]] == [118, 2] and kept["monetary"] == pytest.approx(0, abs=1e-3)
     assert table.attrs["warnings"][-1] == (
         "1 customer bought before 2024-07-01 but is not in the output: their returns cancel all they bought (a)"
     )
