@@ -15,11 +15,12 @@
 5. `max_per_category`: at most N products of one category in a customer's list (a product without a category
    is in none: a catalog without categories, which the import allows, is not capped to N products a list);
 
-and returns the top k as a recommendations frame. What the customer bought counts whether the model saw it or not
-(``bought``: orders imported since it was fitted). A boosted column's first k products are candidates for every
-customer, whatever the model ranks them (a new arrival it ranks 219th was out of reach of any boost), and a customer
-whose list the rules leave short of k gets a list four times longer, until it is full or the whole catalog was
-asked: the price band and the category cap emptied lists that products in stock could have filled.
+and returns the top k as a recommendations frame. A product the catalog marks ``recommendable`` false (postage, a
+fee: no merchandise) is never a candidate, whatever the rules. What the customer bought counts whether the model saw
+it or not (``bought``: orders imported since it was fitted). A boosted column's first k products are candidates for
+every customer, whatever the model ranks them (a new arrival it ranks 219th was out of reach of any boost), and a
+customer whose list the rules leave short of k gets a list four times longer, until it is full or the whole catalog
+was asked: the price band and the category cap emptied lists that products in stock could have filled.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ def recommend_with_rules(
     catalog = products.assign(product_id=products["product_id"].astype(str)).drop_duplicates("product_id")
     catalog = catalog.set_index("product_id")
     allowed = in_stock(catalog) if rules.in_stock_only else catalog.index
+    allowed = allowed[allowed.isin(merchandise(catalog))]  # postage or a fee is never a recommendation
     customers = [str(c) for c in customer_ids]
     reorderable = set(rules.reorderable_products)
     if rules.reorderable_categories and "category" in catalog.columns:
@@ -161,6 +163,14 @@ def _with_boosted(
 def _keep(candidates: pd.DataFrame, wanted) -> pd.DataFrame:
     kept = [wanted(c, p) for c, p in zip(candidates["customer_id"], candidates["product_id"], strict=True)]
     return candidates[np.asarray(kept, dtype=bool)] if len(candidates) else candidates
+
+
+def merchandise(catalog: pd.DataFrame) -> pd.Index:
+    """The product ids (the catalog's index) that may be recommended: all but the lines the catalog marks
+    ``recommendable`` false, which are no merchandise (postage, carriage, a fee), however often they are bought."""
+    if "recommendable" not in catalog.columns:
+        return catalog.index
+    return catalog.index[catalog["recommendable"].fillna(True).astype(bool)]
 
 
 def in_stock(catalog: pd.DataFrame) -> pd.Index:

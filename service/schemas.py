@@ -203,6 +203,7 @@ class ProductOut(BaseModel):
     description: str
     url: str
     in_stock: bool
+    recommendable: bool = Field(True, description="false for a line that is no merchandise: never recommended")
     margin: float | None = None
     arrived_at: UtcMoment | None = None
 

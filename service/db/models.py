@@ -136,6 +136,8 @@ class Product(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     url: Mapped[str] = mapped_column(String(1000), default="")
     in_stock: Mapped[bool] = mapped_column(Boolean, default=True)
+    # False for a line that is no merchandise (postage, carriage, a fee, a manual adjustment): never recommended.
+    recommendable: Mapped[bool] = mapped_column(Boolean, default=True)
     margin: Mapped[float | None] = mapped_column(Float)  # for the margin boost: profit per unit, or a share
     arrived_at: Mapped[datetime | None] = mapped_column(DateTime)  # for the new-arrivals boost
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -79,6 +79,7 @@ PRODUCTS = TableSpec(
         Column("description", "text", allow_empty=True),
         Column("url", "text", allow_empty=True, stored=Product.url),
         Column("in_stock", "bool"),
+        Column("recommendable", "bool", required=False, default=True),
         Column("margin", "number", required=False, allow_empty=True, minimum=0),
         Column("arrived_at", "timestamp", required=False, allow_empty=True),
     ),

@@ -523,6 +523,7 @@ def _import_products(session: Session, rows: pd.DataFrame, progress: Report) -> 
             "description": r.description,
             "url": r.url,
             "in_stock": bool(r.in_stock),
+            "recommendable": bool(r.recommendable),
             "margin": _optional_number(r.margin),
             "arrived_at": None if pd.isna(r.arrived_at) else r.arrived_at.to_pydatetime(),
             "updated_at": now,  # bulk updates set it explicitly: the served catalog cache watches it

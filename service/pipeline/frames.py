@@ -188,11 +188,13 @@ def products_frame(session: Session) -> pd.DataFrame:
         Product.description,
         Product.url,
         Product.in_stock,
+        Product.recommendable,
         Product.margin,
         Product.arrived_at,
     )
     columns = [
-        "product_id", "name", "category", "price", "currency", "description", "url", "in_stock", "margin", "arrived_at",
+        "product_id", "name", "category", "price", "currency", "description", "url", "in_stock", "recommendable",
+        "margin", "arrived_at",
     ]  # fmt: skip
     products = _frame(session, statement, columns)
     # The new-arrivals boost reads `is_new`: 1 for a product that arrived within the last NEW_ARRIVAL_DAYS days.

@@ -17,7 +17,7 @@ from sqlalchemy import DateTime, Engine, delete, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from recommenders.reorder import reorderable_products
-from recommenders.rules import Rules, in_stock, recommend_with_rules
+from recommenders.rules import Rules, in_stock, merchandise, recommend_with_rules
 from service.addresses import address_key
 from service.clock import utcnow
 from service.db.batches import IN_BATCH, batches, rows_where_in
@@ -98,10 +98,11 @@ def recommend_products(
 
 
 def reminder_products(session: Session, products: pd.DataFrame, min_share: float) -> frozenset[str]:
-    """The products a re-order reminder may show: re-orderable (``recommenders.reorder``) and in stock."""
+    """The products a re-order reminder may show: re-orderable (``recommenders.reorder``), in stock and merchandise
+    (postage is re-bought with every order, and no reminder)."""
     catalog = products.drop_duplicates("product_id").set_index("product_id")
     reorderable = reorderable_products(frames.product_buyer_counts(session), catalog["category"], min_share)
-    return reorderable & frozenset(in_stock(catalog))
+    return reorderable & frozenset(in_stock(catalog)) & frozenset(merchandise(catalog))
 
 
 def reminder_audience(

@@ -132,6 +132,23 @@ def test_products_without_a_url_are_imported_with_a_warning(engine, tmp_path):
         assert import_frame(session, "products", PRODUCTS).warnings == ()
 
 
+def test_a_product_may_be_marked_no_merchandise_and_is_then_never_offered(engine, tmp_path, client):
+    """Postage, carriage or a fee is a product line of the orders, bought again with every order, and was offered
+    as a re-order ("time to restock POSTAGE"): a `recommendable` column marks it, for the catalog the models serve
+    and the API; left out, or a cell left empty, every product is recommendable."""
+    from service.pipeline.frames import products_frame
+
+    postage = PRODUCTS.assign(sku=["POST", "K1"], recommendable=["false", ""])
+    with session_scope(engine) as session:
+        import_frame(session, "products", postage)
+        served = products_frame(session).set_index("product_id")["recommendable"].to_dict()
+        assert served == {"POST": False, "K1": True}
+        import_frame(session, "products", PRODUCTS)  # a file without the column: recommendable
+        assert session.scalar(select(Product.recommendable).where(Product.sku == "T1")) is True
+    listed = {p["sku"]: p["recommendable"] for p in client.get("/products").json()}
+    assert listed == {"POST": False, "K1": True, "T1": True}
+
+
 def test_a_locale_is_kept_with_its_region_in_one_spelling(engine):
     with session_scope(engine) as session:
         import_frame(session, "customers", CUSTOMERS.assign(locale=["DE", "en_gb"]))

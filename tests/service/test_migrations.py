@@ -217,9 +217,9 @@ OLD_SEND = {
 }  # fmt: skip
 
 
-def old_row(session, name: str, **values) -> int:
+def old_row(session, table_name: str, /, **values) -> int:
     """A row written as the table is at the database's revision (the models have later columns), and its id."""
-    table = Table(name, MetaData(), autoload_with=session.connection())
+    table = Table(table_name, MetaData(), autoload_with=session.connection())
     return session.execute(insert(table).values(**values).returning(table.c.id)).scalar_one()
 
 
@@ -484,4 +484,21 @@ def test_stored_addresses_get_their_keys_and_an_index_after_0031(backend, tmp_pa
     assert "ix_customers_email_key" in {index["name"] for index in inspect(engine).get_indexes("customers")}
     downgrade(engine, "0030")
     assert "email_key" not in {column["name"] for column in inspect(engine).get_columns("customers")}
+    engine.dispose()
+
+
+def test_stored_products_are_recommendable_after_0032(tmp_path):
+    """0032 lets a catalog mark postage or a fee as no merchandise; every product stored before stays offered."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    upgrade(engine, "0031")
+    product = {
+        "sku": "T1", "name": "Tea", "category": "tea", "price": 5.0, "currency": "EUR", "description": "", "url": "",
+        "in_stock": True, "created_at": NOW, "updated_at": NOW,
+    }  # fmt: skip
+    with session_scope(engine) as session:
+        old_row(session, "products", **product)
+    upgrade(engine)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT sku, recommendable FROM products")).all() == [("T1", 1)]
+    downgrade(engine, "0031")
     engine.dispose()
