@@ -148,7 +148,11 @@ class Interaction(Base):
     """One order line, cart addition or product view."""
 
     __tablename__ = "interactions"
-    __table_args__ = (UniqueConstraint("order_id", "product_id", "kind", name="uq_interaction_line"),)
+    __table_args__ = (
+        UniqueConstraint("order_id", "product_id", "kind", name="uq_interaction_line"),
+        # Each product's buyers, read without the table (the re-order products and their buyers: migration 0033).
+        Index("ix_interactions_product_customer", "product_id", "customer_id", "kind", "timestamp"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[str] = mapped_column(String(128), index=True)

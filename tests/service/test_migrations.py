@@ -502,3 +502,24 @@ def test_stored_products_are_recommendable_after_0032(tmp_path):
         assert connection.execute(text("SELECT sku, recommendable FROM products")).all() == [("T1", 1)]
     downgrade(engine, "0031")
     engine.dispose()
+
+
+def test_each_product_s_buyers_are_read_from_an_index_after_0033(tmp_path):
+    """The re-order products (who bought each product, and again) and their buyers sorted every order line: the
+    replenishment preview took 6.4 s on Online Retail's 787,000 lines."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    upgrade(engine)
+    with engine.connect() as connection:
+
+        def plan(query: str) -> str:
+            return " ".join(str(row[-1]) for row in connection.execute(text(f"EXPLAIN QUERY PLAN {query}")))
+
+        spans = plan(
+            "SELECT product_id, customer_id, max(timestamp) > min(timestamp) FROM interactions "
+            "WHERE kind = 'purchase' GROUP BY product_id, customer_id"
+        )
+        assert "COVERING INDEX ix_interactions_product_customer" in spans and "TEMP B-TREE" not in spans
+        buyers = plan("SELECT DISTINCT customer_id FROM interactions WHERE kind = 'purchase' AND product_id IN (1, 2)")
+        assert "COVERING INDEX ix_interactions_product_customer" in buyers
+    downgrade(engine, "0032")
+    engine.dispose()
