@@ -238,7 +238,11 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         if error.status_code == 405:
             headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
         kind, message = {
-            404: ("NotFound", f"There is no {request.url.path}; the API's endpoints are listed at /docs."),
+            404: (
+                "NotFound",
+                f"There is no {request.url.path}; the API's endpoints are listed at "
+                f"{request.scope.get('root_path', '').rstrip('/')}/docs.",
+            ),
             405: ("MethodNotAllowed", f"{request.url.path} does not take {request.method}."),
             413: ("ContentTooLarge", str(error.detail)),
         }.get(error.status_code, ("HTTPError", str(error.detail)))

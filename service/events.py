@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from service.addresses import stop_shared_addresses
 from service.clock import as_utc, utcnow
-from service.db.models import ErasedSend, Event, Send
+from service.db.models import Customer, ErasedSend, Event, Send
 from service.erasures import address_digest, customers_with_addresses
 from service.errors import InvalidInput, Problem
 from service.forecasts import mark_stale_for_customers
@@ -89,9 +89,10 @@ def ingest_events(session: Session, events: list[EventIn]) -> dict[str, Any]:
         if event.kind in ("unsubscribe", "complaint"):  # a spam complaint is the strongest unsubscribe
             send.customer.unsubscribed = True
             stopped.add(send.customer_id)
-        elif event.kind == "bounce" and _went_to_current_address(send):  # a hard bounce: it does not take mail
-            send.customer.bounced_email = send.customer.email
-            stopped.add(send.customer_id)
+        elif event.kind == "bounce":  # a hard bounce: the address it went to does not take mail
+            for customer in _holding_bounced_address(session, send):
+                customer.bounced_email = customer.email
+                stopped.add(customer.id)
         recorded += 1
     if stopped:  # their unsent drafts are no longer part of any campaign's mailing
         stopped |= stop_shared_addresses(session, stopped)
@@ -182,8 +183,12 @@ def _impossible_time(moment: datetime, send: Send) -> str | None:
     return None
 
 
-def _went_to_current_address(send: Send) -> bool:
-    """Whether the send went to the address the customer has now. One that went to an address they have
-    since replaced says nothing of the new one; imported history does not say, so its send counts as current."""
-    current = send.customer.email
-    return bool(current) and send.to_email in (None, current)
+def _holding_bounced_address(session: Session, send: Send) -> list[Customer]:
+    """The customers whose address now is the one ``send`` bounced from, compared as addresses are (case, spaces):
+    its own customer while they still have it, and any other id that has it (a household member, the same
+    person under another id), also when its customer has moved to another address since. Imported history does
+    not say where it went: its customer's address now stands in for it."""
+    key = send.to_email_key if send.to_email is not None else send.customer.email_key
+    if not key:
+        return []
+    return list(session.scalars(select(Customer).where(Customer.email_key == key)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -88,6 +89,9 @@ class DbSettings(BaseSettings):
         return f"sqlite:///{home / 'tailor.db'}"
 
 
+ROOT_PATH = re.compile(r"(/[A-Za-z0-9._~-]+)+")
+
+
 class ApiSettings(BaseSettings):
     """The HTTP server."""
 
@@ -105,8 +109,12 @@ class ApiSettings(BaseSettings):
     @classmethod
     def _a_path(cls, value: str) -> str:
         value = value.strip().rstrip("/")
-        if value and (not value.startswith("/") or any(c in value for c in "?#\\ ") or "//" in value):
-            raise ValueError("must be a path such as /mail: starting with /, without a query, spaces or //")
+        segments = value.split("/")[1:]
+        if value and (not ROOT_PATH.fullmatch(value) or any(s in (".", "..") for s in segments)):
+            raise ValueError(
+                "must be a path such as /mail: starting with /, of letters a-z, digits and . _ ~ - between slashes "
+                "(a proxy passes other characters on escaped)"
+            )
         return value
 
 

@@ -45,6 +45,16 @@ class Brand(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+def _key_of(context, column: str) -> str | None:
+    """An address's key for a row a bulk insert wrote without it (the ORM's validators set it on every other
+    write): a customer is never left out of its address's household for want of one. Text, not the address's
+    length: lowering a letter may lengthen it (İ is two letters lowered)."""
+    from service.addresses import address_key
+
+    email = context.get_current_parameters().get(column)
+    return address_key(email) if email is not None else None
+
+
 class Customer(Base):
     __tablename__ = "customers"
 
@@ -54,7 +64,7 @@ class Customer(Base):
     # The address as addresses are compared (service.addresses.address_key), kept with every write of `email`: the
     # ORM sets it below, the imports' bulk writes with the row. Indexed, so that one address's customers are found
     # without reading the table; computed in Python, so that every alphabet is folded on every database.
-    email_key: Mapped[str] = mapped_column(String(320), default="", index=True)
+    email_key: Mapped[str] = mapped_column(Text, default=lambda context: _key_of(context, "email") or "", index=True)
     first_name: Mapped[str] = mapped_column(String(200), default="")
     locale: Mapped[str] = mapped_column(String(16), default="en")
     marketing_consent: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -312,7 +322,8 @@ class Send(Base):
     message_id: Mapped[str | None] = mapped_column(String(300))
     # The address it went to (null for imported history): a bounce marks this one, not a newer one.
     to_email: Mapped[str | None] = mapped_column(String(320))
-    to_email_key: Mapped[str | None] = mapped_column(String(320))  # to_email as addresses are compared (Customer)
+    # to_email as addresses are compared (Customer.email_key)
+    to_email_key: Mapped[str | None] = mapped_column(Text, default=lambda context: _key_of(context, "to_email"))
     arm: Mapped[str | None] = mapped_column(String(32))
 
     customer: Mapped[Customer] = relationship()

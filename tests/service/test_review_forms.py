@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from html import escape, unescape
 
+import pytest
 from sqlalchemy import select
 
 from tests.service.conftest import generated_campaign, trained_shop
@@ -763,3 +764,19 @@ def test_a_screen_reader_hears_whose_draft_a_link_opens_and_the_status_as_one(cl
         '<span class="visually-hidden">status:</span> <span class="badge pending" id="status">'
         in client.get(f"/review/drafts/{draft_id}").text
     )
+
+
+@pytest.mark.parametrize("root", ["/почта", "/ma%20il", "/ma\til", "/mail/../x", "mail"])
+def test_a_root_path_a_proxy_could_not_pass_on_as_it_is_written_is_refused_naming_the_setting(root, monkeypatch):
+    """A root path in another alphabet broke every request (the raw path is ASCII), and one with an escape or a
+    tab matched no request: told at start, by name."""
+    import pydantic
+
+    from service.settings import ApiSettings, environment_problem
+
+    monkeypatch.setenv("TAILOR_API_ROOT_PATH", root)
+    with pytest.raises(pydantic.ValidationError) as refused:
+        ApiSettings()
+    assert "TAILOR_API_ROOT_PATH=" in environment_problem(refused.value)
+    monkeypatch.setenv("TAILOR_API_ROOT_PATH", "/shop-1/mail.v2/")
+    assert ApiSettings().root_path == "/shop-1/mail.v2"

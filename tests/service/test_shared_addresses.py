@@ -109,3 +109,40 @@ def test_a_campaign_flags_the_draft_of_a_second_customer_at_an_address():
     notes = shared_address_notes(audience)
     assert notes[:2] == ["", ""]
     assert notes[2].startswith("Customer 90001 has the same address (SHARED@example.com) in this campaign")
+
+
+def test_a_bounce_holds_for_the_address_it_came_from_whoever_has_it_now(client, engine):
+    """A bounce was recorded only when the send had gone to its customer's address now, spelt alike: mailed at
+    "Ann@x.example", re-imported as "ann@x.example", the customer stayed mailable at the address that bounced; and a
+    household member still at an address its customer had left kept being mailed there."""
+    from datetime import datetime
+
+    with session_scope(engine) as session:
+        moved = Customer(external_id="m1", email="old@x.example", marketing_consent=True)
+        stayed = Customer(external_id="m2", email="OLD@x.example", marketing_consent=True)
+        respelt = Customer(external_id="r1", email="Ann@x.example", marketing_consent=True)
+        sent = [
+            Send(customer=customer, subject="Hi", campaign_type="vip", sent_at=datetime(2026, 1, 5), to_email=to)
+            for customer, to in ((moved, moved.email), (respelt, respelt.email))
+        ]
+        session.add_all([moved, stayed, respelt, *sent])
+        session.flush()
+        send_ids = [send.id for send in sent]
+        moved.email, respelt.email = "new@x.example", "ann@x.example"  # as a later customers file gave them
+    events = [{"send_id": send_id, "kind": "bounce"} for send_id in send_ids]
+    assert client.post("/events", json={"events": events}).json()["recorded"] == 2
+    bounced = {c["customer_id"]: c["email_bounced"] for c in client.get("/customers?limit=10").json()}
+    assert bounced == {"m1": False, "m2": True, "r1": True}
+
+
+def test_a_customer_written_in_bulk_without_its_address_key_is_still_in_its_household(engine):
+    """A bulk insert that left the key out stored "" for it: the customer was in no household, so an unsubscribe
+    under another id did not reach them. And a key may be longer than its address (İ lowers to two letters)."""
+    from sqlalchemy import insert
+
+    long_address = "İ" * 60 + "@" + "a" * 250 + ".com"  # 315 characters, its key 375
+    with session_scope(engine) as session:
+        session.execute(insert(Customer), [{"external_id": "b1", "email": " Bulk@X.example"},
+                                           {"external_id": "b2", "email": long_address}])  # fmt: skip
+        keys = dict(session.execute(select(Customer.external_id, Customer.email_key)).all())
+    assert keys["b1"] == "bulk@x.example" and len(keys["b2"]) == 375

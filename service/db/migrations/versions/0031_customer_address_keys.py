@@ -30,9 +30,10 @@ def _key(email: str | None) -> str:
 
 def upgrade() -> None:
     with op.batch_alter_table("customers", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("email_key", sa.String(320), nullable=False, server_default=""))
+        # Text: lowering a letter may lengthen it (İ is two letters lowered), past the address's 320 characters.
+        batch_op.add_column(sa.Column("email_key", sa.Text(), nullable=False, server_default=""))
     with op.batch_alter_table("sends", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("to_email_key", sa.String(320), nullable=True))
+        batch_op.add_column(sa.Column("to_email_key", sa.Text(), nullable=True))
     _fill_keys(op.get_bind(), "customers", "email", "email_key")
     _fill_keys(op.get_bind(), "sends", "to_email", "to_email_key")
     op.create_index("ix_customers_email_key", "customers", ["email_key"], unique=False)
