@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 
 from generation.settings import LLMSettings
+from service.audiences import choose_today
 from service.campaigns import create_campaign
 from service.db.session import session_scope
 from service.errors import CampaignFailed, InvalidInput, Problem, TailorError
@@ -104,6 +105,8 @@ def create_and_generate(
     try:
         with session_scope(engine) as session:
             campaign_id = create_campaign(session, spec).id
+            if choose_today(session, spec.campaign_type, spec.audience_query).empty:
+                raise _nobody_fits(spec)  # rolled back: an empty campaign is not left to find
     except InvalidInput as refused:  # told in the command's words: its options, not the API's fields
         problems = [
             Problem(p.row, p.column and _option(p.column), p.message, field_kind="option") for p in refused.problems
@@ -119,6 +122,20 @@ def create_and_generate(
             f"the cause is fixed, generate it again with POST /campaigns/{campaign_id}/generate."
         ) from error
     return RunSummary(campaign_id, runner.last_result)
+
+
+def _nobody_fits(spec: CampaignIn) -> InvalidInput:
+    """Why a campaign run would make an empty campaign: whom its type is for, and that its query left none of them
+    (win_back with 'segment = lost' said only "empty", after the campaign was made)."""
+    from audience.campaigns import CAMPAIGNS
+
+    rule = CAMPAIGNS[spec.campaign_type]
+    for_whom = f"{spec.campaign_type} is for {', '.join(rule.segments) or 'every segment'} ({rule.purpose})"
+    if spec.audience_query:
+        message = f"no mailable customer fits: {for_whom}, and the audience query leaves none of them"
+        return InvalidInput("campaign", [Problem(None, "audience_query", message)])
+    message = f"no mailable customer fits: {for_whom}, and no customer is one today"
+    return InvalidInput("campaign", [Problem(None, "campaign_type", message)])
 
 
 def _campaign_spec(**fields: Any) -> CampaignIn:

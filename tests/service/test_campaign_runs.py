@@ -90,6 +90,10 @@ def test_mistakes_leave_no_campaign_and_a_stopped_generation_says_which_one(engi
         _run(engine, brand="nope")
     with pytest.raises(InvalidInput, match="option '--audience-query': .*unknown field 'foo'"):  # the command's words
         _run(engine, audience_query="foo > 3")
+    # a query that leaves the campaign type nobody made an empty campaign, which said only "empty" afterwards
+    nobody = "option '--audience-query': no mailable customer fits: win_back is for at_risk, cant_lose, hibernating"
+    with pytest.raises(InvalidInput, match=nobody):
+        _run(engine, campaign_type="win_back", audience_query="segment = lost")
     assert _campaigns(engine) == []
 
     use_an_unreachable_model(monkeypatch)  # the generation stops part way
