@@ -84,7 +84,7 @@ def customer_out(customer: Customer) -> CustomerOut:
         marketing_consent=customer.marketing_consent,
         unsubscribed=customer.unsubscribed,
         email_bounced=customer.email_bounced,
-        segment=customer.segment,
+        segment=customer.segment or NO_ORDERS,  # as GET /segments counts them and ?segment=no_orders lists them
         profile=shown_profile(customer.profile or {}),
         attributes=customer.attributes or {},
     )

@@ -187,7 +187,10 @@ class CustomerOut(BaseModel):
         False, description="the address hard-bounced (a `bounce` event, or the mail server refused it for good): "
         "it is not mailed until the customer's email changes",
     )  # fmt: skip
-    segment: str | None
+    segment: str = Field(
+        description="an RFM segment, or no_orders (no order yet, or none since the last audience refresh), as "
+        "GET /segments counts and GET /customers?segment= lists them"
+    )
     profile: dict[str, Any] = {}
     attributes: dict[str, Any] = Field(
         {}, description="the customers file's own columns beyond the documented ones (a loyalty tier, a country…)"

@@ -238,3 +238,12 @@ def test_a_refresh_cancelled_while_it_writes_keeps_its_last_figures(client, engi
     assert job["status"] == "cancelled", job
     # The batch being written, from its first customer: "saving profiles: 11-20 of 300".
     assert re.fullmatch(r"saving profiles: [1-9][\d,]*-[1-9][\d,]* of [\d,]+.*", job["message"]), job["message"]
+
+
+def test_a_customer_without_orders_is_in_the_segment_the_segments_count_them_in(client):
+    """GET /customers/{id} said "segment": null for a customer GET /segments counted under no_orders, and whom
+    GET /customers?segment=no_orders listed."""
+    customers = b"customer_id,email,first_name,locale,marketing_consent\nn1,n1@x.example,N,en,true\n"
+    assert client.post("/imports/customers", files={"file": ("c.csv", customers)}).status_code == 200
+    assert client.get("/customers/n1").json()["segment"] == "no_orders"
+    assert [c["customer_id"] for c in client.get("/customers?segment=no_orders").json()] == ["n1"]
