@@ -221,8 +221,9 @@ def check(context: CheckContext) -> CheckResult:
     for field, value in context.copy_fields().items():
         unknown = [written for written, readings in _numbers(value) if not _grounded(readings, written, allowed)]
         if unknown:
-            shown = ", ".join(dict.fromkeys(unknown[:3]))
-            return failed(NAME, f"the {field} mentions {shown}, which is not in the product or offer data")
+            named = list(dict.fromkeys(unknown[:3]))
+            which = "which is" if len(named) == 1 else "which are"
+            return failed(NAME, f"the {field} mentions {', '.join(named)}, {which} not in the product or offer data")
         if unit := _wrong_unit(context, value):
             said = f"{offer.value:g} %" if offer.kind == "percent_off" else f"{offer.value:g} off"
             return failed(NAME, f"the {field} says '{unit}', but the offer is {said}")

@@ -126,6 +126,28 @@ _NO_HEADER = re.compile(r"^Unnamed: \d+$")
 SPECS = {spec.name: spec for spec in (CUSTOMERS, PRODUCTS, ORDERS, SENDS)}
 
 
+def _plain(text: str) -> str:
+    return re.sub(r"[\s_\-]", "", text).casefold()
+
+
+def _missing(name: str, columns: pd.Index) -> str:
+    """A required column's absence, with the file's column it is likely spelt as (``CustomerID`` for
+    customer_id)."""
+    spelt = [str(column) for column in columns if _plain(str(column)) == _plain(name)]
+    return f"required column is missing; the file's {spelt[0]!r} may be it: name it {name}" if spelt else (
+        "required column is missing")  # fmt: skip
+
+
+def _columns_hint(frame: pd.DataFrame, missing: list[str]) -> list[Problem]:
+    """The columns the file has, once, when a required one is missing that none of them looks like."""
+    names = [str(column) for column in frame.columns]
+    if len(names) < 2 or all(any(_plain(n) == _plain(m) for n in names) for m in missing):
+        return []
+    shown = ", ".join(repr(name[:40]) for name in names[:12])
+    more = f" and {len(names) - 12} more" if len(names) > 12 else ""
+    return [Problem(None, None, f"the file's columns are {shown}{more}")]
+
+
 def _header_hint(frame: pd.DataFrame) -> list[Problem]:
     """What the header was read as, when it looks like a file separated by something other than commas (a
     spreadsheet saved with semicolons or tabs reads as one column)."""
@@ -154,7 +176,8 @@ def parse_table(
     frame = frame.rename(columns=lambda c: str(c).strip())
     missing = [name for name in spec.required if name not in frame.columns]
     if missing:
-        return frame, [Problem(None, name, "required column is missing") for name in missing] + _header_hint(frame)
+        problems = [Problem(None, name, _missing(name, frame.columns)) for name in missing]
+        return frame, problems + _header_hint(frame) + _columns_hint(frame, missing)
     problems += _nul_characters(frame)
     parsed = pd.DataFrame(index=frame.index)
     for column in spec.columns:

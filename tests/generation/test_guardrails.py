@@ -60,6 +60,13 @@ class TestGrounding(CheckContract):
         ok = context(offer=offer, intro="Your 10% thank you is waiting, and the 100 g Sencha is back.")
         assert CHECKS["grounding"](ok).passed
 
+    def test_numbers_not_in_the_data_are_named_in_a_sentence_that_agrees_with_them(self):
+        """It said "mentions 50, 0.10, which is not in the product or offer data"."""
+        one = CHECKS["grounding"](context(intro="Only 50 left."))
+        assert one.reason.endswith("mentions 50, which is not in the product or offer data")
+        two = CHECKS["grounding"](context(intro="Only 50 left, from 0.10 each."))
+        assert two.reason.endswith("mentions 50, 0.10, which are not in the product or offer data")
+
     def test_promising_a_discount_without_an_offer_fails(self):
         result = CHECKS["grounding"](context(intro="Everything ships free with a discount for you."))
         assert not result.passed and "no offer" in result.reason

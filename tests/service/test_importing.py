@@ -167,6 +167,19 @@ def test_bad_file_names_row_and_column_and_writes_nothing(engine):
     assert _count(engine, Customer) == 0
 
 
+def test_a_missing_column_names_what_the_file_has_and_the_column_it_may_be(engine):
+    """A shop's own export (CustomerID, Email) was told only which columns were missing."""
+    own = CUSTOMERS.rename(columns={"customer_id": "CustomerID", "first_name": "Name"})
+    with pytest.raises(InvalidInput) as raised, session_scope(engine) as session:
+        import_frame(session, "customers", own)
+    said = sorted(str(problem) for problem in raised.value.problems)
+    assert said == [
+        "column 'customer_id': required column is missing; the file's 'CustomerID' may be it: name it customer_id",
+        "column 'first_name': required column is missing",
+        "the file's columns are 'CustomerID', 'email', 'Name', 'locale', 'marketing_consent', 'tier'",
+    ]
+
+
 def test_missing_column_and_unknown_references_are_reported(engine):
     with (
         pytest.raises(InvalidInput, match="column 'price': required column is missing"),
