@@ -121,7 +121,12 @@ def import_file(
             summary = import_file(session, kind, file, progress=update)
             update(summary.rows, summary.rows, f"imported {kind}")
     except InvalidInput as error:
-        _echo(f"error: {error}")
+        if len(error.problems) > 1:  # one to a line: twenty problems on one line were a wall of text
+            _echo(f"error: {error.headline}")
+            for problem in error.problems[:SHOWN_PROBLEMS]:
+                _echo(f"  {problem}")
+        else:
+            _echo(f"error: {error}")
         if problems is not None:
             _write_problems(problems, error.problems)
             _echo(f"every problem listed is in {problems}")

@@ -262,6 +262,9 @@ class InvalidInput(TailorError):
         shown = "; ".join(str(p) for p in problems[:limit])
         stopped = "" if checked_all else "; checking stopped before the end of the file"
         more = f" ({found:,} problems found, the first {limit} shown{stopped})" if found > limit else ""
+        self.headline = f"{what} {outcome}: {found:,} problems" + (
+            f", the first {limit} shown below{stopped}" if found > limit else ""
+        )  # what a terminal shows above the problems, one to a line
         super().__init__(f"{what} {outcome}: {shown}{more}")
 
 
