@@ -32,6 +32,7 @@ import pandas as pd
 import yaml
 
 from audience.errors import UnknownCampaignType
+from audience.returns import LEAST_SPEND
 from audience.rfm import segment_description
 
 
@@ -120,7 +121,8 @@ def _reason(row: dict, campaign_type: str, as_of: pd.Timestamp) -> str:
     if pd.notna(row.get("churn_risk")) and campaign_type in ("win_back", "vip", "cross_sell"):
         facts.append(f"churn risk {row['churn_risk']:.0%}")
     if pd.notna(row.get("_past_spend")) and campaign_type == "win_back":
-        facts.append(f"spent {row['_past_spend']:.2f} in all")
+        spent = row["_past_spend"]
+        facts.append(f"spent {spent:.2f} in all" if spent >= LEAST_SPEND else "returned what they paid for")
     if pd.notna(row.get("clv")) and campaign_type == "vip":
         facts.append(f"expected value {row['clv']:.2f}")
     segment = row.get("_segment")

@@ -14,6 +14,7 @@ from scipy.optimize import minimize
 from scipy.special import gammaln
 
 from audience.errors import ModelFitFailed, NotEnoughHistory
+from audience.returns import LEAST_SPEND
 
 
 @dataclass
@@ -36,7 +37,7 @@ class GammaGammaModel:
 
     def fit(self, frequency, monetary) -> GammaGammaModel:
         x, m = np.asarray(frequency, dtype=float), np.asarray(monetary, dtype=float)
-        keep = (x > 0) & (m > 0)
+        keep = (x > 0) & (m >= LEAST_SPEND)  # a customer whose returns cancel what they paid tells nothing of spend
         x, m = x[keep], m[keep]
         if len(x) < 5:
             raise NotEnoughHistory(

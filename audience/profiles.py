@@ -22,6 +22,7 @@ from audience.gamma_gamma import GammaGammaModel
 from audience.mix import mix_features
 from audience.next_purchase import next_purchase_dates
 from audience.orders import RETURNED_WHOLE, as_timestamp, btyd_summary, orders_before
+from audience.returns import LEAST_SPEND
 from audience.rfm import rfm_table
 from tabular import RowName, data_row
 
@@ -81,6 +82,9 @@ def build_profiles(
     except AudienceError as error:
         fallbacks.append(f"clv: mean order value instead of Gamma-Gamma ({error})")
         order_value = profiles["monetary"].to_numpy()
+    # A customer whose returns cancel what they paid (a mean order under a cent) is expected to spend nothing an
+    # order: Gamma-Gamma gave them its shop average, or a blend toward it.
+    order_value = np.where(profiles["monetary"].to_numpy() < LEAST_SPEND, 0.0, order_value)
     profiles["expected_purchase_value"] = order_value
     profiles["clv"] = profiles["expected_purchases"] * order_value
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from audience.returns import LEAST_SPEND
 from audience.rfm import segment_description
 
 
@@ -93,7 +94,8 @@ def profile_reasons(profile: Mapping[str, Any], as_of: Any, horizon_days: int = 
             f"{profile['rfm_segment'].replace('_', ' ')} ({segment_description(profile['rfm_segment'])}): "
             f"last order {_days(recency)} ago (recency score {profile.get('r_score')}/5), "
             f"{_orders(frequency)} (frequency score {profile.get('f_score')}/5), "
-            f"{monetary:.2f} an order (monetary score {profile.get('m_score')}/5)"
+            + (f"{monetary:.2f} an order" if monetary >= LEAST_SPEND else "their returns cancel what they paid")
+            + f" (monetary score {profile.get('m_score')}/5)"
         )
     if _present(profile.get("cluster_label")):
         reasons["cluster"] = _cluster_reason(profile)

@@ -23,7 +23,10 @@ import pandas as pd
 RETURN_WINDOW_DAYS = 30
 # What is left of a customer's amounts when returns that matched no purchase took more than all they spent: their
 # orders stay, at a nominal value (a purchase line's amount is positive wherever the orders are read).
-NOMINAL_SHARE = 1e-6
+NOMINAL_SHARE = 1e-9
+# Less than a cent is no spend: a customer whose mean order is below it returned what they paid (the nominal
+# amounts above), and is left out of the spend model's fit and expected to spend nothing an order.
+LEAST_SPEND = 0.01
 
 
 def _measure(lines: pd.DataFrame, by_quantity: bool) -> np.ndarray:

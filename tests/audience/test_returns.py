@@ -108,9 +108,26 @@ def test_a_customer_whose_returns_cancel_all_they_bought_is_named_not_dropped_in
     assert table["customer_id"].tolist() == ["b", "c"]
     kept = table.set_index("customer_id").loc["c"]
     assert [kept["recency_days"], kept["frequency"]] == [118, 2] and kept["monetary"] == pytest.approx(0, abs=1e-3)
+    assert kept["clv"] == 0  # not the spend model's shop average, times the orders it expects
     assert table.attrs["warnings"][-1] == (
         "1 customer bought before 2024-07-01 but is not in the output: their returns cancel all they bought (a)"
     )
+
+
+def test_customers_whose_returns_cancel_what_they_paid_tell_the_spend_model_nothing():
+    """Their amounts, a billionth of what they paid, are kept only to keep their orders: in Gamma-Gamma's fit their
+    log-spend moved every other customer's expected order value (by 55 % at most on Online Retail)."""
+    from audience.gamma_gamma import GammaGammaModel
+    from audience.reasons import profile_reasons
+
+    frequency, monetary = [1, 2, 3, 2, 4, 1, 2, 3], [20.0, 35.0, 12.0, 50.0, 18.0, 27.0, 41.0, 30.0]
+    alone = GammaGammaModel().fit(frequency, monetary)
+    with_nominal = GammaGammaModel().fit([*frequency, 10, 6], [*monetary, 2e-6, 5e-8])
+    assert (with_nominal.p, with_nominal.q, with_nominal.gamma) == (alone.p, alone.q, alone.gamma)
+    profile = {"rfm_segment": "cant_lose", "recency_days": 400, "frequency": 11, "monetary": 3e-6, "r_score": 1,
+               "f_score": 5, "m_score": 1}  # fmt: skip
+    reasons = profile_reasons(profile, pd.Timestamp("2011-12-10"))
+    assert "their returns cancel what they paid (monetary score 1/5)" in reasons["segment"]
 
 
 def test_returns_after_the_as_of_day_are_not_seen():
