@@ -11,6 +11,7 @@ from recommenders.catalog import validate_products
 from recommenders.errors import InvalidData, InvalidInteractions, InvalidProducts
 from recommenders.interactions import validate_interactions
 from recommenders.registry import create
+from recommenders.rules import merchandise
 from tabular import is_parquet, layout_problem, read_csv_text, rows_of, scan_utf8
 
 FILE_COLUMNS = ("customer_id", "product_id", "timestamp")
@@ -64,8 +65,9 @@ def recommend_file(
     fitted = getattr(recommender, "chosen", None) or model
     customers = interactions["customer_id"].unique()
     report(2, 3, f"recommending with {fitted} for {len(customers):,} customers")
-    # A catalog says what is for sale: lines outside it (postage, manual adjustments) are never recommended.
-    allowed = catalog["product_id"] if catalog is not None else None
+    # A catalog says what is for sale: lines outside it, or marked not recommendable in it (postage, manual
+    # adjustments), are never recommended.
+    allowed = pd.Series(merchandise(catalog.set_index("product_id"))) if catalog is not None else None
     recommendations = recommender.recommend(customers, k=k, exclude_seen=not include_seen, allowed_products=allowed)
     recommendations.attrs["model"] = fitted
     report(3, 3, "done")

@@ -55,4 +55,16 @@ def validate_products(frame: pd.DataFrame, row_name: RowName = data_row) -> pd.D
                 f"'{value}' is not a price (a finite number, 0 or more)", column="price", where=row_name(position)
             )
         clean["price"] = prices
+    if "recommendable" in clean.columns:  # as `tailor import products` reads it: empty is true
+        words = clean["recommendable"].fillna("").astype(str).str.strip().str.lower()
+        known = {"true": True, "1": True, "yes": True, "y": True, "t": True, "": True,
+                 "false": False, "0": False, "no": False, "n": False, "f": False}  # fmt: skip
+        unknown = ~words.isin(list(known))
+        if unknown.any():
+            position = first_position(unknown)
+            raise InvalidProducts(
+                f"'{clean['recommendable'].iloc[position]}' is not true or false", column="recommendable",
+                where=row_name(position),
+            )  # fmt: skip
+        clean["recommendable"] = words.map(known).astype(bool)
     return clean

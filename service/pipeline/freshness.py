@@ -27,7 +27,8 @@ CHECKS_TO_DO = "edit it, or approve it again overriding the checks with a commen
 
 def changed_facts(shown: list[dict[str, Any]], catalog: dict[str, Product]) -> list[str]:
     """A sentence for each product of an email (`shown`: the draft's recommendations, as rendered) that is gone
-    from the catalog, out of stock, or at another price or currency than the email states."""
+    from the catalog, marked not recommendable since, out of stock, or at another price or currency than the email
+    states."""
     return [change for change, _ in _changes(shown, catalog)]
 
 
@@ -39,6 +40,8 @@ def _changes(shown: list[dict[str, Any]], catalog: dict[str, Product]) -> list[t
         current = catalog.get(sku)
         if current is None:
             changes.append((f"{name} ({sku}) is no longer in the catalog", "reject it"))
+        elif not current.recommendable:
+            changes.append((f"{name} ({sku}) is marked as no merchandise (not recommendable)", "reject it"))
         elif not current.in_stock:
             changes.append(
                 (f"{name} ({sku}) is out of stock", "approve it again once it is back in stock, or reject it")

@@ -45,8 +45,14 @@ class Picks(Mapping[str, list[dict[str, Any]]]):
             "rank": int(self._ranks[row]), "product_id": self._products[row], "name": product["name"],
             "category": product["category"], "price": float(product["price"]), "currency": product["currency"],
             "url": product["url"], "description": product["description"], "score": float(self._scores[row]),
-            "because_you_bought": [self._catalog[p]["name"] for p in self._because[row] if p in self._catalog],
+            "because_you_bought": [self._catalog[p]["name"] for p in self._because[row] if self._cites(p)],
         }  # fmt: skip
+
+    def _cites(self, product_id: str) -> bool:
+        """Whether a purchase may be named as a reason: a product of the catalog that is merchandise ("because you
+        bought POSTAGE" explains nothing)."""
+        product = self._catalog.get(product_id)
+        return product is not None and bool(product.get("recommendable", True))
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._rows)

@@ -53,6 +53,20 @@ def test_with_a_catalog_only_its_products_are_recommended(tmp_path, train_csv, p
     assert recs["customer_id"].nunique() == 20
 
 
+@pytest.mark.parametrize("model", ["popularity", "ease"])
+def test_a_catalog_s_product_marked_not_recommendable_is_never_recommended(train_csv, products_csv, model):
+    """`tailor recommend --products` read the import's layout but not its `recommendable` column: postage marked
+    false was every customer's first product."""
+    catalog = pd.read_csv(products_csv)
+    postage = str(catalog["product_id"].iloc[0])
+    catalog.assign(recommendable=["false", *[""] * (len(catalog) - 1)]).to_csv(products_csv, index=False)
+    recs = recommend_file(train_csv, k=3, model=model, include_seen=True, products=products_csv)
+    assert postage not in set(recs["product_id"]) and recs["customer_id"].nunique() == 20
+    catalog.assign(recommendable="maybe").to_csv(products_csv, index=False)
+    with pytest.raises(InvalidProducts, match="line 2, column 'recommendable': 'maybe' is not true or false"):
+        read_products(products_csv)
+
+
 def test_a_file_in_another_encoding_names_the_line(tmp_path, train_csv):
     lines = train_csv.read_bytes().splitlines()
     train_csv.write_bytes(b"\n".join([*lines[:3], lines[3].replace(b"c", b"\xe7", 1), *lines[4:]]) + b"\n")

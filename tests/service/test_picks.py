@@ -49,6 +49,13 @@ def test_each_customer_gets_their_picks_in_rank_order_with_catalog_facts():
     assert all(isinstance(pick["price"], float) and isinstance(pick["rank"], int) for pick in picks["c2"])
 
 
+def test_a_purchase_that_is_no_merchandise_is_no_reason():
+    """ "Because you bought POSTAGE": a product the catalog marks not recommendable is not cited."""
+    postage = {**CATALOG, "p2": {**CATALOG["p2"], "recommendable": False}}
+    assert Picks(RANKED, BECAUSE, postage)["c1"][0]["because_you_bought"] == []
+    assert Picks(RANKED, BECAUSE, postage)["c2"][0]["because_you_bought"] == ["Teapot"]
+
+
 def test_picks_of_a_customer_must_come_together():
     scattered = RANKED.iloc[[0, 2, 1]].reset_index(drop=True)
     with pytest.raises(ValueError, match="together"):
@@ -114,3 +121,17 @@ def test_a_customer_named_twice_in_an_audience_is_ranked_once(fitted_shop):
     assert list(picks) == ["c0", "c1", "c2"] and dict(picks) == dict(
         recommend_products(model, customers[:3], catalog, 3, Rules())
     )
+
+
+def test_a_product_marked_no_merchandise_after_its_email_was_written_holds_the_email_back():
+    """A draft written before POSTAGE was marked not recommendable went out with it: approval and sending check
+    the catalog's stock and price, and now this too."""
+    from types import SimpleNamespace
+
+    from service.pipeline.freshness import changed_facts
+
+    shown = [{"product_id": "POST", "name": "POSTAGE", "price": 18.0, "currency": "GBP"}]
+    marked = {"POST": SimpleNamespace(recommendable=False, in_stock=True, price=18.0, currency="GBP")}
+    assert changed_facts(shown, marked) == ["POSTAGE (POST) is marked as no merchandise (not recommendable)"]
+    still = {"POST": SimpleNamespace(recommendable=True, in_stock=True, price=18.0, currency="GBP")}
+    assert changed_facts(shown, still) == []
