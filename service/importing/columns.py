@@ -31,6 +31,7 @@ class Column:
     maximum: float | None = None
     whole: bool = False  # a number that counts things: 2.5 is refused
     stored: object = None  # the database column a text value is written to, which bounds its length
+    kept_when_missing: bool = False  # a file without the column leaves a stored row's value (None in the frame)
 
     @property
     def max_length(self) -> int | None:
@@ -79,7 +80,7 @@ PRODUCTS = TableSpec(
         Column("description", "text", allow_empty=True),
         Column("url", "text", allow_empty=True, stored=Product.url),
         Column("in_stock", "bool"),
-        Column("recommendable", "bool", required=False, default=True),
+        Column("recommendable", "bool", required=False, default=True, kept_when_missing=True),
         Column("margin", "number", required=False, allow_empty=True, minimum=0),
         Column("arrived_at", "timestamp", required=False, allow_empty=True),
     ),
@@ -182,7 +183,7 @@ def parse_table(
     parsed = pd.DataFrame(index=frame.index)
     for column in spec.columns:
         if column.name not in frame.columns:
-            parsed[column.name] = column.default
+            parsed[column.name] = None if column.kept_when_missing else column.default
             continue
         values, bad = _parse_column(frame[column.name], column, (dates_day_first or {}).get(column.name))
         parsed[column.name] = values

@@ -512,7 +512,10 @@ def _check_products(_session: Session, rows: pd.DataFrame) -> list[Problem]:
 
 
 def _import_products(session: Session, rows: pd.DataFrame, progress: Report) -> ImportSummary:
+    """A file without the `recommendable` column (a price update) leaves what the catalog says of each product it
+    names: postage marked as no merchandise was offered again after the next price list."""
     now = utcnow()
+    stored = dict(rows_where_in(session, (Product.sku, Product.recommendable), Product.sku, rows.sku))
     records = [
         {
             "sku": r.sku,
@@ -523,7 +526,7 @@ def _import_products(session: Session, rows: pd.DataFrame, progress: Report) -> 
             "description": r.description,
             "url": r.url,
             "in_stock": bool(r.in_stock),
-            "recommendable": bool(r.recommendable),
+            "recommendable": stored.get(r.sku, True) if r.recommendable is None else bool(r.recommendable),
             "margin": _optional_number(r.margin),
             "arrived_at": None if pd.isna(r.arrived_at) else r.arrived_at.to_pydatetime(),
             "updated_at": now,  # bulk updates set it explicitly: the served catalog cache watches it

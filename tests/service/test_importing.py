@@ -145,6 +145,12 @@ def test_a_product_may_be_marked_no_merchandise_and_is_then_never_offered(engine
         assert served == {"POST": False, "K1": True}
         import_frame(session, "products", PRODUCTS)  # a file without the column: recommendable
         assert session.scalar(select(Product.recommendable).where(Product.sku == "T1")) is True
+        # a later price list without the column leaves postage as it was marked; one that gives it changes it
+        import_frame(session, "products", PRODUCTS.assign(sku=["POST", "K1"], price=["9", "49"]))
+        assert session.scalar(select(Product.recommendable).where(Product.sku == "POST")) is False
+        import_frame(session, "products", postage.assign(recommendable=["true", ""]))
+        assert session.scalar(select(Product.recommendable).where(Product.sku == "POST")) is True
+        import_frame(session, "products", postage)
     listed = {p["sku"]: p["recommendable"] for p in client.get("/products").json()}
     assert listed == {"POST": False, "K1": True, "T1": True}
 
