@@ -65,6 +65,7 @@ def run_demo(
         summary = create_and_generate(
             engine, campaign_type=DEMO_CAMPAIGN_TYPE, brand=DEMO_BRAND, limit=limit,
             name="Demo win-back", audience_query=None, listener=update,
+            refuse_empty=False,  # a kept shop without lapsing customers: an empty campaign, said, and the page served
         )  # fmt: skip
     typer.echo(summary.table(total_seconds=time.perf_counter() - started))
     with session_scope(engine) as session:

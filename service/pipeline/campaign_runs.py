@@ -89,11 +89,13 @@ def _option(field: str) -> str:
 
 def create_and_generate(
     engine: Engine, *, campaign_type: str, brand: str, limit: int | None, name: str | None,
-    audience_query: str | None, listener: Callable[[int, int, str], None] | None = None,
+    audience_query: str | None, listener: Callable[[int, int, str], None] | None = None, refuse_empty: bool = True,
 ) -> RunSummary:  # fmt: skip
     """Create a campaign and generate it. What the input decides (campaign type, brand, audience query, trained
-    models) is checked before the campaign exists, so a mistake leaves nothing behind; a generation that
-    stops after that keeps the campaign, failed, and raises CampaignFailed naming it and why."""
+    models, and with ``refuse_empty`` that some customer fits) is checked before the campaign exists, so a
+    mistake leaves nothing behind; a generation that stops after that keeps the campaign, failed, and raises
+    CampaignFailed naming it and why. The demo passes ``refuse_empty=False``: a shop kept from before may have no
+    lapsing customer, and its page is served all the same."""
     spec = _campaign_spec(
         name=name or f"{campaign_type.replace('_', ' ')} campaign", brand=brand, campaign_type=campaign_type,
         audience_query=audience_query, max_customers=limit,
@@ -105,7 +107,7 @@ def create_and_generate(
     try:
         with session_scope(engine) as session:
             campaign_id = create_campaign(session, spec).id
-            if choose_today(session, spec.campaign_type, spec.audience_query).empty:
+            if refuse_empty and choose_today(session, spec.campaign_type, spec.audience_query).empty:
                 raise _nobody_fits(spec)  # rolled back: an empty campaign is not left to find
     except InvalidInput as refused:  # told in the command's words: its options, not the API's fields
         problems = [
