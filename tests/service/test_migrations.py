@@ -68,10 +68,7 @@ def test_order_lines_keep_their_rows_when_discounts_arrive(tmp_path):
 def test_profile_columns_are_copied_from_the_profiles_already_stored(backend, tmp_path, request):
     """0010 adds the columns an audience is chosen from and fills them from the profiles the last refresh wrote;
     a customer without a profile keeps NULLs."""
-    if backend == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
-    else:
-        engine = new_postgres_database(request.getfixturevalue("postgres_url"), "profiles")
+    engine = _database(backend, tmp_path, request, "profiles")
     upgrade(engine, "0009")
     now = datetime(2026, 1, 1)
     profile = {
@@ -106,10 +103,7 @@ def test_events_keep_their_rows_and_are_told_apart_by_their_ids_after_0016(backe
     """0016 drops the one-event-per-send-kind-and-moment constraint (a rebuild of the table on SQLite): the events
     recorded survive, two events with their own ids may share a moment, an id is recorded once per send, and an
     event without one keeps the old rule. Going down keeps the first event of each moment."""
-    if backend == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
-    else:
-        engine = new_postgres_database(request.getfixturevalue("postgres_url"), "events")
+    engine = _database(backend, tmp_path, request, "events")
     upgrade(engine, "0015")
     now = datetime(2026, 1, 1)
     customer = {
@@ -217,6 +211,13 @@ OLD_SEND = {
 }  # fmt: skip
 
 
+def _database(backend: str, tmp_path: Path, request, name: str):
+    """An empty database of ``backend``: a SQLite file, or a new PostgreSQL database named after ``name``."""
+    if backend == "sqlite":
+        return make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    return new_postgres_database(request.getfixturevalue("postgres_url"), name)
+
+
 def old_row(session, table_name: str, /, **values) -> int:
     """A row written as the table is at the database's revision (the models have later columns), and its id."""
     table = Table(table_name, MetaData(), autoload_with=session.connection())
@@ -226,10 +227,7 @@ def old_row(session, table_name: str, /, **values) -> int:
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_a_draft_sent_twice_before_0021_keeps_its_first_send_and_the_others_their_rows(backend, tmp_path, request):
     """0021 makes a second send of a draft impossible; the doubles two servers sent before stay, without the draft."""
-    if backend == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
-    else:
-        engine = new_postgres_database(request.getfixturevalue("postgres_url"), "claims")
+    engine = _database(backend, tmp_path, request, "claims")
     upgrade(engine, "0020")
     with session_scope(engine) as session:  # a draft sent twice, as two servers did, and a send of history
         customer_id = old_row(session, "customers", **OLD_CUSTOMER)
@@ -253,10 +251,7 @@ def test_sends_drafts_and_variants_keep_their_rows_and_never_give_an_id_twice_af
     """0022 rebuilds sends, drafts and variants with AUTOINCREMENT on SQLite (PostgreSQL's sequences never gave an id
     twice): the rows survive with everything that refers to them (a rebuild with foreign keys on deleted the
     events, variants and reviews), and the id of the newest row, once deleted, is not given again."""
-    if backend == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
-    else:
-        engine = new_postgres_database(request.getfixturevalue("postgres_url"), "autoincrement")
+    engine = _database(backend, tmp_path, request, "autoincrement")
     upgrade(engine, "0021")
     with session_scope(engine) as session:
         customer_id = old_row(session, "customers", **OLD_CUSTOMER)
@@ -465,10 +460,7 @@ def test_stored_addresses_get_their_keys_and_an_index_after_0031(backend, tmp_pa
     """0031 keeps each customer's address and each send's as addresses are compared, folded in Python: comparing
     ``lower(email)`` in SQL read the whole customers table on every unsubscribe, and folded ASCII only on a
     PostgreSQL of character type C."""
-    if backend == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
-    else:
-        engine = new_postgres_database(request.getfixturevalue("postgres_url"), "address_keys")
+    engine = _database(backend, tmp_path, request, "address_keys")
     upgrade(engine, "0030")
     with session_scope(engine) as session:
         olga = old_row(session, "customers", **{**OLD_CUSTOMER, "email": " Ольга@Пример.РФ "})
