@@ -329,7 +329,7 @@ class DraftOut(BaseModel):
     first_name: str
     email: str
     locale: str
-    segment: str | None
+    segment: str = Field(description="the customer's RFM segment today, or no_orders")
     status: str
     flagged: bool
     flag_reasons: list[str]
@@ -629,7 +629,7 @@ class CustomerSendOut(BaseModel):
 class AudienceCustomerOut(BaseModel):
     customer_id: str
     first_name: str = ""
-    segment: str | None = Field(None, description="the RFM segment (null: no orders yet)")
+    segment: str = Field(description="the RFM segment, or no_orders (no orders yet)")
     churn_risk: float | None = None
     clv: float | None = None
     reason: str = Field("", description="why the customer is in the audience, in words")

@@ -240,10 +240,21 @@ def test_a_refresh_cancelled_while_it_writes_keeps_its_last_figures(client, engi
     assert re.fullmatch(r"saving profiles: [1-9][\d,]*-[1-9][\d,]* of [\d,]+.*", job["message"]), job["message"]
 
 
-def test_a_customer_without_orders_is_in_the_segment_the_segments_count_them_in(client):
+def test_a_customer_without_orders_is_in_the_segment_the_segments_count_them_in(client, engine):
     """GET /customers/{id} said "segment": null for a customer GET /segments counted under no_orders, and whom
-    GET /customers?segment=no_orders listed."""
+    GET /customers?segment=no_orders listed; so did their drafts."""
+    from sqlalchemy import select
+
+    from service.db.models import Customer, Draft, Variant
+    from service.db.session import session_scope
+
     customers = b"customer_id,email,first_name,locale,marketing_consent\nn1,n1@x.example,N,en,true\n"
     assert client.post("/imports/customers", files={"file": ("c.csv", customers)}).status_code == 200
     assert client.get("/customers/n1").json()["segment"] == "no_orders"
     assert [c["customer_id"] for c in client.get("/customers?segment=no_orders").json()] == ["n1"]
+    campaign_id = client.post("/campaigns", json={"name": "W", "brand": "hearth", "campaign_type": "vip"}).json()["id"]
+    with session_scope(engine) as session:
+        customer = session.scalar(select(Customer).where(Customer.external_id == "n1"))
+        variant = Variant(label="A", subject="Hi", html="<p>A</p>", text="A")
+        session.add(Draft(campaign_id=campaign_id, customer=customer, status="pending", variants=[variant]))
+    assert client.get(f"/campaigns/{campaign_id}/drafts").json()[0]["segment"] == "no_orders"
