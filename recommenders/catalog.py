@@ -12,7 +12,7 @@ import pandas as pd
 
 from recommenders.content import TEXT_COLUMNS
 from recommenders.errors import InvalidProducts
-from tabular import RowName, data_row, first_position, id_strings
+from tabular import FALSE_WORDS, TRUE_WORDS, RowName, data_row, first_position, id_strings
 
 
 def validate_products(frame: pd.DataFrame, row_name: RowName = data_row) -> pd.DataFrame:
@@ -57,14 +57,12 @@ def validate_products(frame: pd.DataFrame, row_name: RowName = data_row) -> pd.D
         clean["price"] = prices
     if "recommendable" in clean.columns:  # as `tailor import products` reads it: empty is true
         words = clean["recommendable"].fillna("").astype(str).str.strip().str.lower()
-        known = {"true": True, "1": True, "yes": True, "y": True, "t": True, "": True,
-                 "false": False, "0": False, "no": False, "n": False, "f": False}  # fmt: skip
-        unknown = ~words.isin(list(known))
+        unknown = ~(words.isin(TRUE_WORDS) | words.isin(FALSE_WORDS))
         if unknown.any():
             position = first_position(unknown)
             raise InvalidProducts(
                 f"'{clean['recommendable'].iloc[position]}' is not true or false", column="recommendable",
                 where=row_name(position),
             )  # fmt: skip
-        clean["recommendable"] = words.map(known).astype(bool)
+        clean["recommendable"] = words.isin(TRUE_WORDS) | (words == "")
     return clean

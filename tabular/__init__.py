@@ -1,5 +1,6 @@
 """Reading values from shop files, shared by the importer and the model packages' own file readers."""
 
+from tabular.booleans import FALSE_WORDS, TRUE_WORDS
 from tabular.dates import DateOrder, DateOrderProblem, parse_dates
 from tabular.encoding import Utf8Scan, scan_utf8
 from tabular.ids import id_strings
@@ -20,6 +21,8 @@ from tabular.rows import (
 )
 
 __all__ = [
+    "FALSE_WORDS",
+    "TRUE_WORDS",
     "DateOrder",
     "DateOrderProblem",
     "RowName",

@@ -11,10 +11,8 @@ import pandas as pd
 
 from service.db.models import Customer, Interaction, Product, Send
 from service.errors import Problem
-from tabular import id_strings, parse_dates
+from tabular import FALSE_WORDS, TRUE_WORDS, id_strings, parse_dates
 
-TRUE_WORDS = {"true", "1", "yes", "y", "t"}
-FALSE_WORDS = {"false", "0", "no", "n", "f", ""}
 INTERACTION_KINDS = ("purchase", "cart", "view", "return")
 CAMPAIGN_TYPES = ("welcome", "cross_sell", "win_back", "replenishment", "vip")
 
