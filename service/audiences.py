@@ -16,7 +16,7 @@ from service.db.models import Assignment, Customer, Send
 from service.errors import InvalidInput, Problem
 from service.pipeline import frames
 from service.pipeline.contact_policy import addresses_mailed_since, held_out_since
-from service.segments import NO_ORDERS
+from service.segments import segment_named
 from service.settings import ExperimentSettings, SendScheduleSettings
 
 
@@ -61,7 +61,7 @@ def preview_audience(session: Session, campaign_type: str, query: str | None, li
     sample = [
         {
             "customer_id": row["customer_id"], "first_name": row.get("first_name", ""),
-            "segment": _segment(row.get("rfm_segment")), "churn_risk": _number(row.get("churn_risk")),
+            "segment": segment_named(row.get("rfm_segment")), "churn_risk": _number(row.get("churn_risk")),
             "clv": _number(row.get("clv")), "reason": row.get("reason", ""),
             "offer": row.get("offer") if isinstance(row.get("offer"), dict) else None,
         }
@@ -72,11 +72,6 @@ def preview_audience(session: Session, campaign_type: str, query: str | None, li
         "mailed_recently": mailed_recently(session, chosen["customer_id"]),
         "held_out": held_out(session, chosen["customer_id"]), "sample": sample,
     }  # fmt: skip
-
-
-def _segment(segment: Any) -> str:
-    """A profile's segment as the API names it everywhere: no_orders for a customer without one."""
-    return segment if isinstance(segment, str) and segment else NO_ORDERS
 
 
 def mailed_recently(session: Session, customer_ids: pd.Series, now: datetime | None = None) -> int:

@@ -13,7 +13,7 @@ from service.erasures import address_digest, forget_in_records, keep_erasure
 from service.errors import Conflict, InvalidInput, NotFound, Problem
 from service.forecasts import mark_stale_for_customers
 from service.schemas import CustomerOut, ProductOut, Recommendation
-from service.segments import NO_ORDERS
+from service.segments import NO_ORDERS, segment_named
 
 
 def get_customer(session: Session, external_id: str) -> Customer:
@@ -84,7 +84,7 @@ def customer_out(customer: Customer) -> CustomerOut:
         marketing_consent=customer.marketing_consent,
         unsubscribed=customer.unsubscribed,
         email_bounced=customer.email_bounced,
-        segment=customer.segment or NO_ORDERS,  # as GET /segments counts them and ?segment=no_orders lists them
+        segment=segment_named(customer.segment),  # as GET /segments counts them and ?segment=no_orders lists them
         profile=shown_profile(customer.profile or {}),
         attributes=customer.attributes or {},
     )

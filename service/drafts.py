@@ -46,7 +46,7 @@ from service.errors import (
 from service.forecasts import mark_stale
 from service.pipeline.model_store import ModelStore
 from service.schemas import COMMENT_MAX, DraftOut, ReviewOut, VariantEdit, VariantOut
-from service.segments import NO_ORDERS
+from service.segments import segment_named
 from service.send_times import approved_send_after, give_approved_best_hours
 
 REVIEWABLE = {"pending", "flagged"}
@@ -144,7 +144,7 @@ def draft_out(draft: Draft) -> DraftOut:
         first_name=customer.first_name,
         email=customer.email,
         locale=customer.locale,
-        segment=customer.segment or NO_ORDERS,  # as GET /customers and GET /segments name it
+        segment=segment_named(customer.segment),  # as GET /customers and GET /segments name it
         status=draft.status,
         flagged=draft.flagged,
         flag_reasons=draft.flag_reasons,

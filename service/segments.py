@@ -27,6 +27,12 @@ from service.db.models import AudienceSnapshot, Customer
 NO_ORDERS = "no_orders"  # the segment of customers without an order, who have no RFM segment
 
 
+def segment_named(segment: Any) -> str:
+    """A customer's segment as the API names it everywhere: their RFM segment, or NO_ORDERS without one (None, or
+    a missing value of a profiles frame)."""
+    return segment if isinstance(segment, str) and segment else NO_ORDERS
+
+
 def segment_kpis(
     customers: pd.DataFrame, orders: pd.DataFrame, as_of: pd.Timestamp, horizon_days: int
 ) -> list[dict[str, Any]]:
