@@ -56,6 +56,7 @@ from service.review import (
     error_page,
     is_review_page,
     login_address,
+    root_of,
 )
 from service.review.resend import sent_form
 from service.routes import ROUTERS
@@ -240,8 +241,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         kind, message = {
             404: (
                 "NotFound",
-                f"There is no {request.url.path}; the API's endpoints are listed at "
-                f"{request.scope.get('root_path', '').rstrip('/')}/docs.",
+                f"There is no {request.url.path}; the API's endpoints are listed at {root_of(request)}/docs.",
             ),
             405: ("MethodNotAllowed", f"{request.url.path} does not take {request.method}."),
             413: ("ContentTooLarge", str(error.detail)),

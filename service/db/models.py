@@ -45,14 +45,18 @@ class Brand(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
-def _key_of(context, column: str) -> str | None:
-    """An address's key for a row a bulk insert wrote without it (the ORM's validators set it on every other
-    write): a customer is never left out of its address's household for want of one. Text, not the address's
+def _key(email: str | None) -> str | None:
+    """An address's key (service.addresses.address_key), None for no address. Stored as Text, not at the address's
     length: lowering a letter may lengthen it (İ is two letters lowered)."""
     from service.addresses import address_key
 
-    email = context.get_current_parameters().get(column)
     return address_key(email) if email is not None else None
+
+
+def _key_of(context, column: str) -> str | None:
+    """The key of a row a bulk insert wrote without it (the ORM's validators set it on every other write): a
+    customer is never left out of its address's household for want of one."""
+    return _key(context.get_current_parameters().get(column))
 
 
 class Customer(Base):
@@ -90,9 +94,7 @@ class Customer(Base):
 
     @validates("email")
     def _keyed(self, _name: str, email: str) -> str:
-        from service.addresses import address_key
-
-        self.email_key = address_key(email or "")
+        self.email_key = _key(email) or ""
         return email
 
     @property
@@ -331,9 +333,7 @@ class Send(Base):
 
     @validates("to_email")
     def _keyed(self, _name: str, email: str | None) -> str | None:
-        from service.addresses import address_key
-
-        self.to_email_key = address_key(email) if email is not None else None
+        self.to_email_key = _key(email)
         return email
 
     events: Mapped[list[Event]] = relationship(
