@@ -14,6 +14,11 @@
    rank-based base score of 1 for the model's first candidate down to 0 for its last;
 5. `max_per_category`: at most N products of one category in a customer's list (a product without a category
    is in none: a catalog without categories, which the import allows, is not capped to N products a list);
+6. `max_share_per_product`: one product in at most this share of the customers' lists, so that a campaign is not
+   one bestseller mailed to a third of the shop. Customers are served by the rank the product has in their list:
+   all first places before any second place, and among equal places the higher score, then the earlier customer
+   (the campaign's order). A customer who would be left short of k by the cap gets the capped products after all:
+   it thins out a product, never an e-mail;
 
 and returns the top k as a recommendations frame. A product the catalog marks ``recommendable`` false (postage, a
 fee: no merchandise) is never a candidate, whatever the rules. What the customer bought counts whether the model saw
@@ -25,6 +30,7 @@ was asked: the price band and the category cap emptied lists that products in st
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -49,6 +55,7 @@ class Rules:
     price_band: tuple[float, float] | None = None
     boosts: dict[str, float] = field(default_factory=dict)
     max_per_category: int | None = None
+    max_share_per_product: float | None = None  # of the customers asked for at once
     candidates_per_slot: int = 5
 
 
@@ -81,15 +88,21 @@ def recommend_with_rules(
         allowed = allowed[allowed.isin(reorderable)]
     n_candidates = max(k * rules.candidates_per_slot, k + 20)
     lists, todo = [], customers
+    shown: Counter[str] = Counter()  # lists each product is in, across the longer candidate lists' rounds
+    # at most the share (0.29 of 100 is 28.999999999999996 lists), and never no list at all
+    share = rules.max_share_per_product
+    cap = max(math.floor(share * len(customers) + 1e-9), 1) if share else None
     while todo:
-        top = _top(model, todo, catalog, allowed, k, rules, n_candidates, purchases, reorderable)
+        top = _top(model, todo, catalog, allowed, k, rules, n_candidates, purchases, reorderable, cap, shown)
         counts = top.groupby("customer_id").size()
         short = [customer for customer in todo if counts.get(customer, 0) < k]
         # A reminder shows only what the customer bought: a longer list brings no more of it.
         if not short or rules.bought_only or n_candidates >= len(allowed):
             lists.append(top)
             break
-        lists.append(top[~top["customer_id"].isin(set(short))])
+        is_short = top["customer_id"].isin(set(short)).to_numpy()
+        lists.append(top[~is_short])
+        shown.subtract(top.loc[is_short, "product_id"])  # their lists are chosen again, from longer ones
         todo, n_candidates = short, n_candidates * 4
     top = pd.concat(lists, ignore_index=True)
     order = {customer: i for i, customer in enumerate(customers)}
@@ -99,9 +112,12 @@ def recommend_with_rules(
 
 def _top(
     model: Recommender, customers: list[str], catalog: pd.DataFrame, allowed: pd.Index, k: int, rules: Rules,
-    n_candidates: int, purchases: dict[str, set[str]], reorderable: set[str],
+    n_candidates: int, purchases: dict[str, set[str]], reorderable: set[str], cap: int | None = None,
+    shown: Counter[str] | None = None,
 ) -> pd.DataFrame:  # fmt: skip
-    """The rules applied to each customer's first ``n_candidates`` of the model, and the first k left, ranked."""
+    """The rules applied to each customer's first ``n_candidates`` of the model, and the first k left, ranked; with
+    a `cap`, no product in more than that many lists (counting those in `shown`, which counts the ones chosen here
+    too) where the customer has other candidates."""
     if rules.bought_only:
         candidates = model.recommend_bought(customers, k=n_candidates, allowed_products=allowed)
         candidates = _keep(candidates, lambda customer, product: product in purchases[customer])
@@ -124,9 +140,41 @@ def _top(
         uncategorised = category.isna() | (category.astype(str).str.strip() == "")
         position = candidates.assign(_category=category.fillna("")).groupby(["customer_id", "_category"]).cumcount()
         candidates = candidates[uncategorised.to_numpy() | (position.to_numpy() < rules.max_per_category)]
-    top = candidates.groupby("customer_id", sort=False).head(k).copy()
+    if cap is not None:
+        top = _capped(candidates, customers, k, cap, Counter() if shown is None else shown)
+    else:
+        top = candidates.groupby("customer_id", sort=False).head(k).copy()
     top["rank"] = top.groupby("customer_id").cumcount() + 1
     return top
+
+
+def _capped(candidates: pd.DataFrame, customers: list[str], k: int, cap: int, shown: Counter[str]) -> pd.DataFrame:
+    """Each customer's first k `candidates` (sorted by customer, best first) with no product in more than `cap`
+    lists, `shown` counting those already chosen; a customer whom the cap would leave short gets their best capped
+    candidates back. Places are served in turn (see the module docstring), so a product runs out where it was
+    ranked lowest."""
+    place = candidates.groupby("customer_id", sort=False).cumcount().to_numpy()
+    order = {customer: i for i, customer in enumerate(customers)}
+    turn = np.lexsort((candidates["customer_id"].map(order).to_numpy(), -candidates["score"].to_numpy(), place))
+    owners, products = candidates["customer_id"].to_numpy(), candidates["product_id"].to_numpy()
+    taken: Counter[str] = Counter()
+    chosen = np.zeros(len(candidates), dtype=bool)
+    held_back: dict[str, list[int]] = {}
+    for row in turn:
+        owner, product = owners[row], products[row]
+        if taken[owner] >= k:
+            continue
+        if shown[product] >= cap:
+            held_back.setdefault(owner, []).append(row)
+            continue
+        chosen[row] = True
+        taken[owner] += 1
+        shown[product] += 1
+    for owner, rows in held_back.items():  # in turn order: the customer's best capped candidates first
+        for row in rows[: max(k - taken[owner], 0)]:
+            chosen[row] = True
+            shown[products[row]] += 1
+    return candidates[chosen].copy()
 
 
 def _scaled(values: pd.Series) -> pd.Series:

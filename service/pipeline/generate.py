@@ -397,10 +397,13 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
             choose_audience(profiles, campaign_type, audience_query, limit, as_of, eligible), campaign_type, as_of
         )
         # A re-order reminder shows what the customer buys again ("your usual"); other campaigns show new products.
+        # Nor is a reminder capped to a share of the e-mails: it shows what the customer buys, whoever else does.
+        capped = not replenishment and settings.max_product_share < 1
         rules = Rules(
             exclude_bought=not replenishment, bought_only=replenishment, reorderable_only=replenishment,
             reorderable_products=reminded,
             max_per_category=settings.max_products_per_category,
+            max_share_per_product=settings.max_product_share if capped else None,
             boosts=frames.boost_weights(margin=settings.boost_margin, new=settings.boost_new),
         )  # fmt: skip
         progress(0, 1, f"recommending products for {len(audience)} customers")

@@ -3,6 +3,7 @@ configuration on real data against evals/thresholds.yaml."""
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -273,3 +274,23 @@ def test_a_target_is_measured_on_the_model_named_for_it_not_the_best_on_the_test
         "bpr": {"new": {"ndcg@10": 0.4}, "baseline": False},
     }
     assert check_targets("movielens", "recbole", movielens)["ndcg@10"]["model"] == "ease"
+
+
+def test_the_exposure_eval_measures_each_cap_and_refuses_a_share_outside_0_to_1(tmp_path, capsys):
+    import argparse
+
+    from evals.recommenders import exposure
+
+    assert exposure.shares("none, 0.2") == [None, 0.2]
+    for bad in ("1.5", "0", "a fifth", ","):
+        with pytest.raises(argparse.ArgumentTypeError, match=r"share|outside"):
+            exposure.shares(bad)
+    lists = {"ann": ["kit", "cup"], "bob": ["kit", "pan"], "cy": ["pan"], "dee": ["mug"]}
+    assert exposure.spread(lists) == {
+        "emails": 4.0, "top_product_share": 0.5, "distinct_products": 4.0, "emails_with_a_top_ten_product": 1.0,
+    }  # fmt: skip
+    assert exposure.main(["--dataset", "demo", "--quick", "--shares", "none,0.1", "--out", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "recommenders_exposure_demo.json").read_text())
+    uncapped, capped = report["caps"]["none"], report["caps"]["0.1"]
+    assert capped["top_product_share"] <= 0.1 < uncapped["top_product_share"]
+    assert capped["distinct_products"] > uncapped["distinct_products"] and capped["emails"] == report["customers"]

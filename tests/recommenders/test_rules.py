@@ -230,3 +230,38 @@ def test_a_boost_reaches_a_product_the_model_ranks_last(long_tail):
     assert recommend_with_rules(model, ["ann"], flagged, k=100, rules=rules)["product_id"].iloc[0] == "p099"
     bought = recommend_with_rules(model, ["ann"], flagged, k=3, rules=rules, bought={"ann": {"p099"}})
     assert "p099" not in bought["product_id"].tolist()  # a boost brings back nothing bought
+
+
+def _bestseller_shop(products: int) -> tuple[object, pd.DataFrame]:
+    """A popularity model over `products` products, "kit" bought by most and each next one by fewer."""
+    names = ["kit", *(f"p{i}" for i in range(products - 1))]
+    rows = [
+        {"customer_id": f"fan{j}", "product_id": name, "timestamp": pd.Timestamp("2024-01-01"), "quantity": 1.0}
+        for i, name in enumerate(names)
+        for j in range(2 * (products - i))
+    ]
+    catalog = pd.DataFrame({"product_id": names, "name": names, "category": "", "price": 1.0, "in_stock": True})
+    return create("popularity").fit(pd.DataFrame(rows), catalog), catalog
+
+
+def test_a_capped_product_goes_to_the_customers_ranking_it_first_and_the_lists_stay_full():
+    """A win-back of 1,438 Online Retail customers put one bicycle repair kit in 533 of its e-mails: with a cap,
+    a product is in at most that share of the lists, all first places are served before any second place, and
+    among equals the campaign's earlier customers keep it."""
+    model, catalog = _bestseller_shop(6)
+    customers = ["new3", "new1", "new0", "new2"]  # the campaign's order, not the ids'
+    uncapped = recommend_with_rules(model, customers, catalog, k=2)
+    assert uncapped.groupby("customer_id")["product_id"].apply(list).tolist() == [["kit", "p0"]] * 4
+    capped = recommend_with_rules(model, customers, catalog, k=2, rules=Rules(max_share_per_product=0.5))
+    lists = capped.groupby("customer_id")["product_id"].apply(list).to_dict()
+    assert lists == {"new3": ["kit", "p0"], "new1": ["kit", "p0"], "new0": ["p1", "p2"], "new2": ["p1", "p2"]}
+    assert list(capped["customer_id"].unique()) == customers and capped["rank"].tolist() == [1, 2] * 4
+
+
+def test_the_cap_thins_a_product_out_but_never_empties_an_email():
+    """Three products and three to an e-mail: every customer needs all of them, whatever the cap."""
+    model, catalog = _bestseller_shop(3)
+    customers = [f"new{i}" for i in range(4)]
+    capped = recommend_with_rules(model, customers, catalog, k=3, rules=Rules(max_share_per_product=0.25))
+    assert capped.groupby("customer_id").size().tolist() == [3, 3, 3, 3]
+    assert capped.groupby("customer_id")["product_id"].apply(list).tolist() == [["kit", "p0", "p1"]] * 4

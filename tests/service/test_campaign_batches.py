@@ -4,6 +4,8 @@ audience's order."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 from sqlalchemy import func, select
 
@@ -104,3 +106,19 @@ def test_a_bad_campaign_setting_is_told_before_a_campaign_exists_and_fails_one_g
         InlineJobRunner(shop).submit("generate", generate_campaign, engine=shop, models=models, campaign_id=campaign_id)
     with session_scope(shop) as session:
         assert session.get(Campaign, campaign_id).status == "failed"
+
+
+def _top_product_share(engine, campaign_id: int) -> float:
+    with session_scope(engine) as session:
+        lists = session.scalars(select(Draft.recommendations).where(Draft.campaign_id == campaign_id)).all()
+    shown = Counter(pick["product_id"] for picks in lists for pick in {p["product_id"]: p for p in picks}.values())
+    return shown.most_common(1)[0][1] / len(lists)
+
+
+def test_one_product_is_in_at_most_the_set_share_of_a_campaigns_emails(shop, monkeypatch):
+    """Uncapped, one product was in 37 % of an Online Retail win-back's e-mails (TAILOR_CAMPAIGN_MAX_PRODUCT_SHARE,
+    0.2 by default; 1 turns it off)."""
+    capped = _top_product_share(shop, _generate(shop))
+    monkeypatch.setenv("TAILOR_CAMPAIGN_MAX_PRODUCT_SHARE", "1")
+    uncapped = _top_product_share(shop, _generate(shop))
+    assert capped <= 0.2 < uncapped
