@@ -33,6 +33,8 @@ _LANGUAGES = {
     "en": _ENGLISH, "de": _POINT, "it": _POINT, "nl": _POINT, "pt": _POINT, "fr": _SPACE, "pl": _SPACE,
     "ru": _SPACE, "bg": _SPACE, "es": NumberStyle(",", NO_BREAK_SPACE, four_digits_whole=True),
 }  # fmt: skip
+# The languages whose numbers are written their own way; any other writes English's.
+WRITTEN_LANGUAGES = frozenset(_LANGUAGES)
 
 
 def _regions(style: NumberStyle, language: str, regions: str) -> dict[str, NumberStyle]:

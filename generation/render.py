@@ -10,6 +10,7 @@ import unicodedata
 
 from generation.brands import BrandKit
 from generation.locales import number_locale, regional_spelling
+from generation.money import written_amount
 from generation.numbers import written_number
 from generation.schemas import DraftRequest, Offer
 from generation.templates import render_file, render_string, strings
@@ -76,9 +77,9 @@ def format_number(value: float, locale: str = "en") -> str:
 
 
 def format_price(price: float, currency: str, locale: str) -> str:
-    """A price with its cents, as the locale writes it, then the currency: "1.234,50 EUR". A space that never
-    breaks joins them, so a narrow column or phone never leaves the currency alone on the next line."""
-    return f"{written_number(price, locale, 2)}\u00a0{currency}"
+    """A price with its cents and its currency, as the locale writes them (generation.money): "£1,234.50" for en,
+    "1.234,50 €" for de."""
+    return written_amount(price, currency, locale, 2)
 
 
 def offer_text(offer: Offer | None, locale: str, currency: str = "EUR", numbers: str = "") -> str:
@@ -90,7 +91,8 @@ def offer_text(offer: Offer | None, locale: str, currency: str = "EUR", numbers:
     if wording is None:
         return ""
     value = format_number(offer.value, numbers or locale)
-    return render_string(wording, value=value, currency=currency, code=offer.code or "")
+    amount = written_amount(offer.value, currency, numbers or locale, 0 if float(offer.value).is_integer() else 2)
+    return render_string(wording, value=value, currency=currency, amount=amount, code=offer.code or "")
 
 
 def greeting(first_name: str, locale: str, brand: BrandKit | None = None) -> str:

@@ -42,8 +42,27 @@ def test_each_locale_writes_amounts_its_own_way(locale, written):
 def test_signs_cents_and_prices():
     assert format_number(-1234.5, "de-CH") == "-1'234.50" and format_number(-0.001, "en") == "0.00"
     assert format_number(0.5, "pt-PT") == "0,50"
-    assert format_price(1234.5, "CHF", "de-CH") == f"1'234.50{NBSP}CHF"
-    assert format_price(7, "EUR", "de") == f"7,00{NBSP}EUR"
+    assert format_price(1234.5, "CHF", "de-CH") == f"CHF{NBSP}1'234.50"
+    assert format_price(7, "EUR", "de") == f"7,00{NBSP}€"
+
+
+@pytest.mark.parametrize(
+    ("currency", "locale", "written"),
+    [
+        ("GBP", "en", "£1.65"),  # Online Retail's prices read "1.65 GBP", as on a bank statement
+        ("USD", "en-US", "$1.65"),
+        ("USD", "en-GB", "US$1.65"),  # a reader in Britain is told which dollar
+        ("EUR", "nl", f"€{NBSP}1,65"),
+        ("PLN", "pl", f"1,65{NBSP}zł"),
+        ("PLN", "en", f"PLN{NBSP}1.65"),  # no symbol in English: the code, kept apart from the digits
+        ("RUB", "ru", f"1,65{NBSP}₽"),
+        ("EUR", "sv", "€1.65"),  # a language without templates is written in English
+        ("XYZ", "en", f"XYZ{NBSP}1.65"),  # a code CLDR does not know is written as it is
+        ("", "de", "1,65"),  # a catalog without a currency: the amount alone
+    ],
+)
+def test_the_currency_is_written_as_the_reader_s_locale_writes_it(currency, locale, written):
+    assert format_price(1.65, currency, locale) == written
 
 
 def test_locales_are_kept_in_one_spelling():
@@ -68,9 +87,10 @@ def test_an_email_to_mexico_writes_its_prices_and_offer_as_mexico_does():
     mexico, spain = generate_drafts(requests, load_brand("hearth"), settings=settings).drafts
     assert mexico.locale == spain.locale == "es" and mexico.notes == spain.notes == []
     for variant in mexico.variants:
-        assert f"1,234.50{NBSP}" in variant.text and "1,500" in variant.text and "1234,50" not in variant.text
+        assert f"EUR{NBSP}1,234.50" in variant.text and f"EUR{NBSP}1,500" in variant.text
+        assert "1234,50" not in variant.text
     for variant in spain.variants:
-        assert f"1234,50{NBSP}" in variant.text and "1500" in variant.text
+        assert f"1234,50{NBSP}€" in variant.text and f"1500{NBSP}€" in variant.text
 
 
 def test_an_email_to_switzerland_is_spelt_without_eszett_but_its_products_keep_their_names():
@@ -87,5 +107,5 @@ def test_an_email_to_switzerland_is_spelt_without_eszett_but_its_products_keep_t
     for variant in drafts[0].variants:
         body = variant.text.replace("Große Tasse", "")
         assert "ß" not in body and kit.sign_off_for("de").replace("ß", "ss") in body
-        assert "Große Tasse" in variant.text and "12.50\u00a0EUR" in variant.text  # the shop's name, Swiss amounts
+        assert "Große Tasse" in variant.text and "EUR\u00a012.50" in variant.text  # the shop's name, Swiss amounts
     assert all(kit.sign_off_for("de") in variant.text for variant in drafts[1].variants)

@@ -41,7 +41,7 @@ def test_facts_come_from_the_data(fake_settings, request_en):
     result = generate_drafts([request_en], load_brand("hearth"), settings=fake_settings)
     variant = result.drafts[0].variants[0]
     for text in (variant.html, variant.text):
-        assert "Sencha Green 100 g" in text and "7.90\u00a0EUR" in text and "39.00\u00a0EUR" in text
+        assert "Sencha Green 100 g" in text and "€7.90" in text and "€39.00" in text
         assert "https://shop.example/p/TEA-001" in text
         assert "10% off" in text and "BACK10" in text
         assert "Hi Anna," in text
@@ -107,20 +107,21 @@ def test_an_email_without_products_carries_a_note_for_the_reviewer(fake_settings
 @pytest.mark.parametrize(
     ("locale", "price", "offer"),
     [
-        ("en", "1,234.50\u00a0EUR", "Enjoy 7.50\u00a0EUR off"),
-        ("de", "1.234,50\u00a0EUR", "Sie erhalten 7,50\u00a0EUR Rabatt"),
-        ("pl", "1\u00a0234,50\u00a0EUR", "Rabat 7,50\u00a0EUR na kolejne zamówienie"),
-        ("fr", "1\u00a0234,50\u00a0EUR", "Profitez de 7,50\u00a0EUR de réduction"),
-        ("es", "1234,50\u00a0EUR", "Disfrute de 7,50\u00a0EUR de descuento"),  # four digits: no space
-        ("it", "1.234,50\u00a0EUR", "Per Lei uno sconto di 7,50\u00a0EUR"),
-        ("pt", "1.234,50\u00a0EUR", "Aproveite 7,50\u00a0EUR de desconto"),
-        ("nl", "1.234,50\u00a0EUR", "U krijgt 7,50\u00a0EUR korting"),
+        ("en", "€1,234.50", "Enjoy €7.50 off"),
+        ("de", "1.234,50\u00a0€", "Sie erhalten 7,50\u00a0€ Rabatt"),
+        ("pl", "1\u00a0234,50\u00a0€", "Rabat 7,50\u00a0€ na kolejne zamówienie"),
+        ("fr", "1\u00a0234,50\u00a0€", "Profitez de 7,50\u00a0€ de réduction"),
+        ("es", "1234,50\u00a0€", "Disfrute de 7,50\u00a0€ de descuento"),  # four digits: no space
+        ("it", "1.234,50\u00a0€", "Per Lei uno sconto di 7,50\u00a0€"),
+        ("pt", "€\u00a01.234,50", "Aproveite €\u00a07,50 de desconto"),
+        ("nl", "€\u00a01.234,50", "U krijgt €\u00a07,50 korting"),
     ],
 )
 def test_prices_and_offer_amounts_are_written_as_the_locale_writes_numbers(fake_settings, locale, price, offer):
     """An amount off read "7.50 EUR" in a German email whose prices read "7,90 EUR", and no price had a
     thousands separator. A space that never breaks joins a price, and an amount off, to its currency: an ordinary
-    one let "EUR" wrap alone onto the next line."""
+    one let "EUR" wrap alone onto the next line. The currency is written as the locale writes it: "1.65 GBP" read
+    like a bank statement in an English email, where £1.65 is what a shop writes (generation.money)."""
     from tests.generation.conftest import POT
 
     pricey = POT.model_copy(update={"price": 1234.5})
