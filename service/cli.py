@@ -136,7 +136,8 @@ def import_file(
     rows = counted(summary.rows, "row", "rows", grouped=False)
     erased = counted(summary.left_out, "row of an erased customer", "rows of erased customers", grouped=False)
     left_out = f", {erased} left out" if summary.left_out else ""
-    typer.echo(f"{summary.kind}: {rows}, {summary.inserted} new, {summary.updated} updated{left_out}")
+    unchanged = f", {summary.unchanged} unchanged" if summary.unchanged else ""
+    typer.echo(f"{summary.kind}: {rows}, {summary.inserted} new, {summary.updated} updated{unchanged}{left_out}")
     for warning in summary.warnings:
         _echo(f"warning: {warning}")
     if problems is not None:

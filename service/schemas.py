@@ -130,9 +130,10 @@ class ErrorOut(BaseModel):
 
 class ImportResult(BaseModel):
     kind: str
-    rows: int = Field(description="rows written: inserted and updated")
+    rows: int = Field(description="rows taken in: inserted, updated and unchanged (erased customers' left out)")
     inserted: int
-    updated: int
+    updated: int = Field(description="rows of known keys that changed what is stored")
+    unchanged: int = Field(0, description="rows of known keys that say what is stored already (not written again)")
     left_out: int = Field(0, description="rows of erased customers, not written; a warning names them")
     warnings: list[str] = []  # data written that will not work as expected, e.g. a language without templates
     # After orders: the job recomputing segments and profiles (GET the status URL for its progress).

@@ -76,8 +76,9 @@ def import_staged(
     rows = counted(summary.rows, "row", "rows")
     erased = counted(summary.left_out, "row of an erased customer", "rows of erased customers")
     left_out = f", {erased} left out" if summary.left_out else ""
+    unchanged = f", {summary.unchanged:,} unchanged" if summary.unchanged else ""
     progress(summary.rows, summary.rows, f"imported {rows} of {summary.kind}: {summary.inserted:,} new, "
-             f"{summary.updated:,} updated{left_out}")  # fmt: skip
+             f"{summary.updated:,} updated{unchanged}{left_out}")  # fmt: skip
     return imported(summary, runner, engine).model_dump()
 
 

@@ -62,7 +62,8 @@ class ImportSummary:
     kind: str
     rows: int
     inserted: int
-    updated: int
+    updated: int  # rows of known keys that brought a change, and were written
+    unchanged: int = 0  # rows of known keys that say what is stored already, and were not written again
     warnings: tuple[str, ...] = ()  # about data that was written but will not work as the shop may expect
     left_out: int = 0  # rows of erased customers, not written (``rows`` counts those written), named in a warning
     left_out_rows: tuple[Problem, ...] = ()  # each of those, by row, as `tailor import --problems` lists them
@@ -132,7 +133,7 @@ def import_file(
     earlier_keys = _EarlierKeys(spec.key)
     erasures = Erasures.read(session)
     erased_rows: list[Problem] = []  # what each row of an erased customer, left out, was
-    inserted = updated = 0
+    inserted = updated = unchanged = 0
     languages = pd.Series(dtype="int64")  # customers per language without email templates
     needs_smtputf8: list[str] = []  # addresses only a mail server that offers SMTPUTF8 takes
     without_url: list[str] = []  # products an email cannot link to
@@ -149,8 +150,9 @@ def import_file(
         if len(problems) >= MAX_PROBLEMS:
             break
         if not problems:
-            summary = IMPORTERS[kind](session, parsed, _after(inserted + updated, lines, report))
+            summary = IMPORTERS[kind](session, parsed, _after(inserted + updated + unchanged, lines, report))
             inserted, updated = inserted + summary.inserted, updated + summary.updated
+            unchanged += summary.unchanged
             erased_rows += erased
             if kind == "customers":
                 languages = _count_languages(languages, parsed)
@@ -167,7 +169,7 @@ def import_file(
         warnings += _shared_addresses(session, lambda ids: earlier_keys.held(pd.DataFrame({"customer_id": ids})))
     warnings += erased_warnings(erased_rows)
     left_out = {"left_out": len(erased_rows), "left_out_rows": tuple(erased_rows)}
-    return ImportSummary(kind, inserted + updated, inserted, updated, warnings, **left_out)
+    return ImportSummary(kind, inserted + updated + unchanged, inserted, updated, unchanged, warnings, **left_out)
 
 
 def _listed(problems: list[Problem], stopped_early: bool) -> list[Problem]:
@@ -588,13 +590,18 @@ def _import_orders(session: Session, rows: pd.DataFrame, progress: Report) -> Im
             "kind": rows.kind,
         }
     )
-    line_columns = (Interaction.order_id, Interaction.product_id, Interaction.kind, Interaction.id)
-    known = {
-        (o, p, k): i for o, p, k, i in rows_where_in(session, line_columns, Interaction.order_id, records.order_id)
-    }
+    values = ["customer_id", "quantity", "amount", "discount", "timestamp"]
+    line_columns = (
+        Interaction.order_id, Interaction.product_id, Interaction.kind, Interaction.id,
+        *(getattr(Interaction, name) for name in values),
+    )  # fmt: skip
+    stored_lines = list(rows_where_in(session, line_columns, Interaction.order_id, records.order_id))
+    known = {(o, p, k): i for o, p, k, i, *_ in stored_lines}
     ids = _known_ids(known, zip(records.order_id, records.product_id, records.kind, strict=True), len(records))
-    _write_frame(session, Interaction, records, ids, progress)
-    return ImportSummary("orders", len(rows), int(ids.isna().sum()), int(ids.notna().sum()))
+    stored = pd.DataFrame([line[3:] for line in stored_lines], columns=["id", *values])
+    same = _same_as_stored(records, ids, stored)
+    _write_frame(session, Interaction, records[~same], ids[~same], progress, already=int(same.sum()))
+    return _summary("orders", ids, same)
 
 
 def _check_sends(session: Session, rows: pd.DataFrame) -> list[Problem]:
@@ -633,6 +640,7 @@ def _import_sends(session: Session, rows: pd.DataFrame, progress: Report) -> Imp
             "sent_at": rows.sent_at,
         }
     )
+    # A known send is written again whatever it says: its events are replaced by the file's (no "unchanged").
     known = _known_keys(session, Send.external_id, Send.id, records.external_id)
     ids = _known_ids(known, records.external_id, len(records))
     _write_frame(session, Send, records, ids, progress)
@@ -675,10 +683,46 @@ def _upsert(
     if existing is None:
         existing = _known_keys(session, getattr(model, key), model.id, (r[key] for r in records))
     new = [r for r in records if r[key] not in existing]
-    changed = [{"id": existing[r[key]], **r} for r in records if r[key] in existing]
+    known = [{"id": existing[r[key]], **r} for r in records if r[key] in existing]
+    changed = _changed(session, model, known)
     _write(session, model, new, changed)
     progress(len(records), len(records), f"writing {model.__tablename__}")
-    return ImportSummary(kind, len(records), len(new), len(changed))
+    return ImportSummary(kind, len(records), len(new), len(changed), len(known) - len(changed))
+
+
+def _changed(session: Session, model, known: list[dict]) -> list[dict]:
+    """Of the records of stored rows (each with its row's ``id``), those that differ from the row in a column
+    they write; when it was written (``updated_at``) is no change. A file imported twice updated every row again,
+    and said the whole file was updated."""
+    if not known:
+        return []
+    names = [name for name in known[0] if name not in ("id", "updated_at")]
+    columns = (model.id, *(getattr(model, name) for name in names))
+    stored = {row[0]: tuple(row[1:]) for row in rows_where_in(session, columns, model.id, (r["id"] for r in known))}
+    return [r for r in known if tuple(r[name] for name in names) != stored.get(r["id"])]
+
+
+def _same_as_stored(records: pd.DataFrame, ids: pd.Series, stored: pd.DataFrame) -> np.ndarray:
+    """Per row of ``records``, whether it has a stored row (its id in ``ids``) holding the same value in each of
+    ``stored``'s columns but ``id`` (missing equals missing)."""
+    same = ids.notna().to_numpy().copy()
+    if not same.any():
+        return same
+    by_id = stored.drop_duplicates("id").set_index("id")
+    found = by_id.reindex(ids.to_numpy())
+    for name in by_id.columns:
+        mine, theirs = records[name].reset_index(drop=True), found[name].reset_index(drop=True)
+        if pd.api.types.is_datetime64_any_dtype(mine):
+            theirs = pd.to_datetime(theirs)
+        elif pd.api.types.is_numeric_dtype(mine):
+            theirs = pd.to_numeric(theirs)
+        same &= ((mine == theirs) | (mine.isna() & theirs.isna())).to_numpy()
+    return same
+
+
+def _summary(kind: str, ids: pd.Series, same: np.ndarray) -> ImportSummary:
+    known = ids.notna().to_numpy()
+    return ImportSummary(kind, len(ids), int((~known).sum()), int((known & ~same).sum()), int(same.sum()))
 
 
 def _write(session: Session, model, new: list[dict], changed: list[dict]) -> None:
@@ -689,20 +733,24 @@ def _write(session: Session, model, new: list[dict], changed: list[dict]) -> Non
     session.flush()
 
 
-def _write_frame(session: Session, model, records: pd.DataFrame, ids: pd.Series, progress: Report) -> None:
+def _write_frame(
+    session: Session, model, records: pd.DataFrame, ids: pd.Series, progress: Report, already: int = 0
+) -> None:
     """Insert the rows without an id and update the others, ``WRITE_BATCH`` rows at a time, so that memory
-    stays bounded whatever the file's size (the caller's transaction still makes it all or nothing)."""
+    stays bounded whatever the file's size (the caller's transaction still makes it all or nothing); ``already``:
+    the rows of the chunk that are done without a write (unchanged), counted done in the progress."""
     ids = ids.set_axis(records.index)
     new, changed = records[ids.isna().to_numpy()], records[ids.notna().to_numpy()]
     changed = changed.assign(id=ids[ids.notna()].astype("int64"))
     # Inserts go through Core: the ORM's bulk path adds about as much time again as SQLite's own work.
-    written, message = 0, f"writing {model.__tablename__}"
+    written, message = already, f"writing {model.__tablename__}"
     for frame, statement in ((new, model.__table__.insert()), (changed, update(model))):
         for start in range(0, len(frame), WRITE_BATCH):
             batch = frame.iloc[start : start + WRITE_BATCH]
             session.execute(statement, _plain_records(batch))
             written += len(batch)
-            progress(written, len(records), message)
+            progress(written, len(records) + already, message)
+    progress(len(records) + already, len(records) + already, message)
     session.flush()
 
 

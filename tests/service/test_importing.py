@@ -76,8 +76,23 @@ def test_reimport_updates_instead_of_duplicating(engine):
     with session_scope(engine) as session:
         summary = import_frame(session, "customers", changed)
         import_frame(session, "orders", ORDERS)
-    assert (summary.inserted, summary.updated) == (0, 2)
+    assert (summary.inserted, summary.updated, summary.unchanged) == (0, 1, 1)  # Jan's row says what is stored
     assert _count(engine, Customer) == 2 and _count(engine, Interaction) == 3
+
+
+def test_a_products_file_imported_again_writes_nothing_and_the_catalog_keeps_its_time_of_change(engine):
+    """The served catalog cache watches `updated_at`: a price list sent again unchanged made it reload for nothing."""
+    _load_all(engine)
+    with session_scope(engine) as session:
+        before = dict(session.execute(select(Product.sku, Product.updated_at)).all())
+        again = import_frame(session, "products", PRODUCTS)
+        repriced = import_frame(session, "products", PRODUCTS.assign(price=["7.5", "52"]))
+    assert (again.rows, again.inserted, again.updated, again.unchanged) == (2, 0, 0, 2)
+    assert (repriced.updated, repriced.unchanged) == (1, 1)
+    with session_scope(engine) as session:
+        after = dict(session.execute(select(Product.sku, Product.updated_at)).all())
+        assert session.scalar(select(Product.price).where(Product.sku == "K1")) == 52.0
+    assert after["T1"] == before["T1"] and after["K1"] > before["K1"]
 
 
 def test_a_later_customers_file_adds_to_the_attributes_an_earlier_one_gave(tmp_path, engine):

@@ -47,12 +47,12 @@ def test_a_background_upload_imports_as_the_request_would_and_removes_its_staged
     job = _in_background(client, "customers", CUSTOMERS)
     assert (job["kind"], job["status"], job["progress"]) == ("import", "succeeded", 1.0), job["error"]
     assert job["result"] == {
-        "kind": "customers", "rows": 2, "inserted": 2, "updated": 0, "left_out": 0, "warnings": [],
+        "kind": "customers", "rows": 2, "inserted": 2, "updated": 0, "unchanged": 0, "left_out": 0, "warnings": [],
         "audience_job_id": None, "audience_status_url": None,
     }  # fmt: skip
     assert _count(engine, Customer) == 2 and _staged_files(tailor_home) == []
     in_request = _post(client, "customers", CUSTOMERS, background=False)
-    assert in_request.status_code == 200 and in_request.json()["updated"] == 2
+    assert in_request.status_code == 200 and (in_request.json()["updated"], in_request.json()["unchanged"]) == (0, 2)
     assert _in_background(client, "customers", CUSTOMERS)["result"] == in_request.json()
 
     assert _post(client, "products", PRODUCTS, background=False).status_code == 200
@@ -198,7 +198,9 @@ def test_a_background_import_says_how_many_rows_of_erased_customers_it_left_out(
     assert client.delete("/customers/c2").status_code == 204
     job = _in_background(client, "customers", CUSTOMERS)
     assert (job["result"]["rows"], job["result"]["left_out"]) == (1, 1)
-    assert job["message"] == "imported 1 row of customers: 0 new, 1 updated, 1 row of an erased customer left out"
+    assert job["message"] == (
+        "imported 1 row of customers: 0 new, 0 updated, 1 unchanged, 1 row of an erased customer left out"
+    )
 
 
 def test_an_upload_the_disk_cannot_hold_leaves_no_staged_copy(tmp_path):
