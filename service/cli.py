@@ -548,7 +548,7 @@ def main() -> None:
     from service.settings import environment_problem
 
     try:
-        configure_logging()
+        configure_logging(default="WARNING")  # a command's own output says what it did; the server logs at INFO
         app(prog_name="tailor")  # so named in its usage lines however it is started (python -m service.cli)
     except Exception as raised:
         error = as_told(raised)  # a database busy, or a write another made meanwhile: the person's to retry

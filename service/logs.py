@@ -102,12 +102,17 @@ class _StandardError(logging.StreamHandler):
 STRUCTURED_LOGGERS = ("tailor", "uvicorn", "uvicorn.error", "uvicorn.access", "py.warnings")
 
 
-def configure_logging(level: str | None = None) -> None:
-    """JSON lines on stderr from Tailor's loggers at `level` (else TAILOR_LOG_LEVEL, INFO unset), and from the
-    web server's and Python's warnings at INFO or the same level when that is higher."""
+def configure_logging(level: str | None = None, default: str = "INFO") -> None:
+    """JSON lines on stderr from Tailor's loggers at `level` (else TAILOR_LOG_LEVEL, else `default`), and from the
+    web server's and Python's warnings at INFO or the same level when that is higher.
+
+    The CLI's commands that a person watches (an import, a training) pass ``default="WARNING"``: their progress bars
+    and summaries say what happened, and the jobs' "started" and "finished" lines printed among them; the server
+    (`tailor serve`, and `tailor demo` once it serves) logs at INFO."""
     from service.settings import LogSettings
 
-    level = level or LogSettings().level
+    settings = LogSettings()
+    level = level or (settings.level if "level" in settings.model_fields_set else default)
     handler = _StandardError()
     handler.setFormatter(JsonFormatter())
     others = max(logging.getLevelName(level), logging.INFO)

@@ -45,6 +45,9 @@ def require_free_port(host: str, port: int) -> None:
 
 def run_server(host: str | None = None, port: int | None = None) -> None:
     from service.app import create_app
+    from service.logs import configure_logging
+
+    configure_logging()  # a server's log: every request and job at INFO, unless TAILOR_LOG_LEVEL says otherwise
 
     host, port = serving_address(host, port)
     require_free_port(host, port)

@@ -19,8 +19,8 @@ from tests.service.test_importing import CUSTOMERS
 TAILOR = [str(Path(sys.executable).with_name("tailor"))]
 
 
-def run(args: list[str], home: Path, timeout: float = 120) -> subprocess.CompletedProcess:
-    env = {**os.environ, "TAILOR_HOME": str(home)}
+def run(args: list[str], home: Path, timeout: float = 120, **env: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TAILOR_HOME": str(home), **env}
     return subprocess.run([*TAILOR, *args], capture_output=True, text=True, env=env, timeout=timeout)
 
 
@@ -292,9 +292,15 @@ def test_recommend_reads_a_product_catalog(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.llm
-def test_import_train_generate_and_export_drafts(tmp_path, demo_files):
+def test_import_train_generate_and_export_drafts(tmp_path, demo_files, monkeypatch):
+    monkeypatch.delenv("TAILOR_LOG_LEVEL", raising=False)
     for kind in ("customers", "products", "orders", "sends"):
-        assert run(["import", kind, str(demo_files[kind])], tmp_path).returncode == 0
+        imported = run(["import", kind, str(demo_files[kind])], tmp_path)
+        assert imported.returncode == 0
+        # The jobs' JSON lines ("job started", "job finished") printed among the bars and the summary.
+        assert '"level"' not in imported.stderr + imported.stdout, imported.stderr
+    logged = run(["import", "orders", str(demo_files["orders"])], tmp_path, TAILOR_LOG_LEVEL="info")
+    assert logged.returncode == 0 and '"event": "job started"' in logged.stderr  # asked for, they are written
     mistyped = run(["train", "--model", "blnd"], tmp_path)
     assert mistyped.returncode == 2 and "No recommender called 'blnd'" in mistyped.stderr + mistyped.stdout
     assert not (tmp_path / "models").exists()  # refused before any training step ran
