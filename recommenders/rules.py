@@ -17,8 +17,10 @@
 6. `max_share_per_product`: one product in at most this share of the customers' lists, so that a campaign is not
    one bestseller mailed to a third of the shop. Customers are served by the rank the product has in their list:
    all first places before any second place, and among equal places the higher score, then the earlier customer
-   (the campaign's order). A customer who would be left short of k by the cap gets the capped products after all:
-   it thins out a product, never an e-mail;
+   (the campaign's order). The category cap then counts the products chosen, so a product the cap leaves out makes
+   room for the next of its category. A customer the cap would leave short of k is asked again with a longer
+   candidate list, and only when the whole catalog was asked gets capped products after all: the cap thins out a
+   product, never an e-mail;
 
 and returns the top k as a recommendations frame. A product the catalog marks ``recommendable`` false (postage, a
 fee: no merchandise) is never a candidate, whatever the rules. What the customer bought counts whether the model saw
@@ -95,7 +97,9 @@ def recommend_with_rules(
     while todo:
         top = _top(model, todo, catalog, allowed, k, rules, n_candidates, purchases, reorderable, cap, shown)
         counts = top.groupby("customer_id").size()
-        short = [customer for customer in todo if counts.get(customer, 0) < k]
+        # A customer given a capped product back asks a longer list first: its products further down may be free.
+        over = set(top.loc[top[_OVER_CAP], "customer_id"]) if _OVER_CAP in top.columns else set()
+        short = [customer for customer in todo if counts.get(customer, 0) < k or customer in over]
         # A reminder shows only what the customer bought: a longer list brings no more of it.
         if not short or rules.bought_only or n_candidates >= len(allowed):
             lists.append(top)
@@ -135,20 +139,34 @@ def _top(
             scaled = _scaled(catalog[column])
             candidates["score"] += weight * candidates["product_id"].map(scaled).fillna(0.0).to_numpy()
     candidates = candidates.sort_values(["customer_id", "score"], ascending=[True, False], kind="stable")
-    if rules.max_per_category is not None and "category" in catalog.columns:
+    per_category = rules.max_per_category if "category" in catalog.columns else None
+    category = None
+    if per_category is not None:
         category = candidates["product_id"].map(catalog["category"])
         uncategorised = category.isna() | (category.astype(str).str.strip() == "")
-        position = candidates.assign(_category=category.fillna("")).groupby(["customer_id", "_category"]).cumcount()
-        candidates = candidates[uncategorised.to_numpy() | (position.to_numpy() < rules.max_per_category)]
+        category = category.astype(str).where(~uncategorised, "")
+    if per_category is not None and cap is None:
+        position = candidates.assign(_category=category).groupby(["customer_id", "_category"]).cumcount()
+        candidates = candidates[(category == "").to_numpy() | (position.to_numpy() < per_category)]
     if cap is not None:
-        top = _capped(candidates, customers, k, cap, Counter() if shown is None else shown)
+        # The category cap counts the products chosen, not the candidates: a product the exposure cap leaves out
+        # makes room for the next of its category (filtered first, two a category were all a customer could get).
+        categories = None if category is None else category.to_numpy()
+        shown = Counter() if shown is None else shown
+        top = _capped(candidates, customers, k, cap, shown, categories, per_category)
     else:
         top = candidates.groupby("customer_id", sort=False).head(k).copy()
     top["rank"] = top.groupby("customer_id").cumcount() + 1
     return top
 
 
-def _capped(candidates: pd.DataFrame, customers: list[str], k: int, cap: int, shown: Counter[str]) -> pd.DataFrame:
+_OVER_CAP = "_over_cap"  # a row _capped gave back over the cap: its customer had no other candidate
+
+
+def _capped(
+    candidates: pd.DataFrame, customers: list[str], k: int, cap: int, shown: Counter[str],
+    categories: np.ndarray | None = None, per_category: int | None = None,
+) -> pd.DataFrame:  # fmt: skip
     """Each customer's first k `candidates` (sorted by customer, best first) with no product in more than `cap`
     lists, `shown` counting those already chosen; a customer whom the cap would leave short gets their best capped
     candidates back. Places are served in turn (see the module docstring), so a product runs out where it was
@@ -160,21 +178,34 @@ def _capped(candidates: pd.DataFrame, customers: list[str], k: int, cap: int, sh
     taken: Counter[str] = Counter()
     chosen = np.zeros(len(candidates), dtype=bool)
     held_back: dict[str, list[int]] = {}
-    for row in turn:
-        owner, product = owners[row], products[row]
-        if taken[owner] >= k:
-            continue
-        if shown[product] >= cap:
-            held_back.setdefault(owner, []).append(row)
-            continue
+    in_category: Counter[tuple[str, str]] = Counter()
+
+    def category_full(row: int) -> bool:
+        return bool(per_category and categories[row] and in_category[owners[row], categories[row]] >= per_category)
+
+    def choose(row: int) -> None:
         chosen[row] = True
-        taken[owner] += 1
-        shown[product] += 1
+        taken[owners[row]] += 1
+        shown[products[row]] += 1
+        if per_category and categories[row]:
+            in_category[owners[row], categories[row]] += 1
+
+    for row in turn:
+        if taken[owners[row]] >= k or category_full(row):
+            continue
+        if shown[products[row]] >= cap:
+            held_back.setdefault(owners[row], []).append(row)
+            continue
+        choose(row)
+    over = np.zeros(len(candidates), dtype=bool)
     for owner, rows in held_back.items():  # in turn order: the customer's best capped candidates first
-        for row in rows[: max(k - taken[owner], 0)]:
-            chosen[row] = True
-            shown[products[row]] += 1
-    return candidates[chosen].copy()
+        for row in rows:
+            if taken[owner] >= k:
+                break
+            if not category_full(row):
+                choose(row)
+                over[row] = True
+    return candidates.assign(**{_OVER_CAP: over})[chosen].copy()
 
 
 def _scaled(values: pd.Series) -> pd.Series:

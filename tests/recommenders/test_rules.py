@@ -265,3 +265,28 @@ def test_the_cap_thins_a_product_out_but_never_empties_an_email():
     capped = recommend_with_rules(model, customers, catalog, k=3, rules=Rules(max_share_per_product=0.25))
     assert capped.groupby("customer_id").size().tolist() == [3, 3, 3, 3]
     assert capped.groupby("customer_id")["product_id"].apply(list).tolist() == [["kit", "p0", "p1"]] * 4
+
+
+def test_a_customer_the_cap_leaves_short_gets_a_longer_list_before_a_capped_product():
+    """Forty products, ten customers of three each and a cap of one list a product: the model's longer lists keep
+    the cap. The first 23 candidates ran out after seven customers, and "kit" went back into four of the lists."""
+    model, catalog = _bestseller_shop(40)
+    customers = [f"new{i}" for i in range(10)]
+    capped = recommend_with_rules(model, customers, catalog, k=3, rules=Rules(max_share_per_product=0.1))
+    assert capped.groupby("customer_id").size().tolist() == [3] * 10
+    assert capped["product_id"].value_counts().max() == 1
+    assert list(capped["customer_id"].unique()) == customers and capped["rank"].tolist() == [1, 2, 3] * 10
+
+
+def test_the_cap_and_the_category_cap_together_count_what_is_chosen():
+    """Two categories, two a category to an e-mail: filtered first, every customer had the same four candidates,
+    and a cap of 0.2 put "kit" in half the e-mails; a capped product makes room for the next of its category."""
+    model, catalog = _bestseller_shop(40)
+    catalog = catalog.assign(category=[f"c{i % 2}" for i in range(len(catalog))])
+    customers = [f"new{i}" for i in range(10)]
+    rules = Rules(max_per_category=2, max_share_per_product=0.2)
+    capped = recommend_with_rules(model, customers, catalog, k=3, rules=rules)
+    assert capped.groupby("customer_id").size().tolist() == [3] * 10
+    assert capped["product_id"].value_counts().max() <= 2
+    per_category = capped.assign(category=capped["product_id"].map(catalog.set_index("product_id")["category"]))
+    assert per_category.groupby(["customer_id", "category"]).size().max() <= 2
