@@ -35,14 +35,20 @@ def _placement(currency: str, locale: str) -> tuple[str, str]:
     from babel import Locale, UnknownLocaleError
     from babel.numbers import get_currency_symbol
 
-    try:
-        cldr = Locale.parse(locale.replace("_", "-"), sep="-")
-    except (ValueError, TypeError, UnknownLocaleError):
-        return "", NO_BREAK_SPACE + currency
+    cldr = None
+    # A region CLDR has no data for (Russian in Estonia, Italian in Germany) writes as its language does.
+    for tag in dict.fromkeys((locale.replace("_", "-"), language_of(locale))):
+        try:
+            cldr = Locale.parse(tag, sep="-")
+            break
+        except (ValueError, TypeError, UnknownLocaleError):
+            continue
+    if cldr is None:
+        return "", NO_BREAK_SPACE + currency.upper()
     pattern = cldr.currency_formats["standard"].pattern.split(";")[0]
     digits = _DIGITS.search(pattern)
     if digits is None or "¤" not in pattern:
-        return "", NO_BREAK_SPACE + currency
+        return "", NO_BREAK_SPACE + currency.upper()
     symbol = get_currency_symbol(currency.upper(), cldr)
     prefix, suffix = pattern[: digits.start()], pattern[digits.end() :]
     prefix = prefix.replace("¤", symbol).replace(" ", NO_BREAK_SPACE)

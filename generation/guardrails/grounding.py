@@ -173,9 +173,12 @@ def _unknown_code(text: str, own: str, facts: str) -> str | None:
     return None
 
 
-# An amount of money or a share, as copy writes one: "15 EUR", "€15", "15 %", "15 Prozent".
+# An amount of money or a share, as copy writes one: "15 EUR", "€15", "15 %", "15 Prozent"; and as the email writes
+# one (generation.money): the code before the number ("EUR 15" in Mexico, "CHF 15" in Switzerland), "15 zł", "15 ₽".
+_CODES = r"EUR|USD|GBP|CHF|PLN|RUB|BGN"
 _AS_MONEY = re.compile(
-    r"(?:[€$£]\s?(\d+(?:[.,]\d+)?))|(\d+(?:[.,]\d+)?)\s?(?:[€$£]|(?:EUR|USD|GBP|CHF|PLN|RUB|BGN|euro?s?)\b)",
+    rf"(?:(?:[€$£₽]|\b(?:{_CODES})\b)\s?(\d+(?:[.,]\d+)?))"
+    rf"|(\d+(?:[.,]\d+)?)\s?(?:[€$£₽]|(?:{_CODES}|euro?s?|zł\w*|złot\w*|руб\w*|лв|евро)(?!\w))",
     re.IGNORECASE,
 )
 _AS_SHARE = re.compile(

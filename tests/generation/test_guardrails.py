@@ -240,6 +240,23 @@ class TestGrounding(CheckContract):
         result = CHECKS["grounding"](context(offer=offer, intro=intro))
         assert not result.passed and f"says '{said}'" in result.reason, result.reason
 
+    @pytest.mark.parametrize(
+        ("locale", "intro", "said"),
+        [
+            ("es", "Ahorre EUR\u00a015 en su próximo pedido.", "EUR\u00a015"),  # as Mexico writes euros
+            ("de", "Sie sparen CHF 15 bei Ihrer nächsten Bestellung.", "CHF 15"),  # as Switzerland does
+            ("pl", "Rabat 15\u00a0zł na kolejne zamówienie.", "15\u00a0zł"),
+            ("ru", "Скидка 15\u00a0₽ на следующий заказ.", "15\u00a0₽"),
+            ("bg", "Получавате 15 лв. отстъпка.", "15 лв"),
+        ],
+    )
+    def test_the_offer_s_value_as_the_email_writes_money_fails_a_percent_offer(self, locale, intro, said):
+        """The email writes an amount as the reader's locale does (EUR 15, CHF 15, 15 zł, 15 ₽): "15 zł off" with
+        a 15 % offer passed, where "15 PLN" failed."""
+        offer = Offer(kind="percent_off", value=15, code="BACK15")
+        result = CHECKS["grounding"](context(locale=locale, offer=offer, intro=intro))
+        assert not result.passed and f"says '{said}'" in result.reason, result.reason
+
     def test_a_product_s_price_is_no_offer_in_the_wrong_unit(self):
         offer = Offer(kind="percent_off", value=39, code="BACK39")  # the teapot costs 39 EUR
         result = CHECKS["grounding"](context(offer=offer, intro="Take 39% off; the teapot is 39 EUR."))

@@ -65,6 +65,16 @@ def test_the_currency_is_written_as_the_reader_s_locale_writes_it(currency, loca
     assert format_price(1.65, currency, locale) == written
 
 
+@pytest.mark.parametrize(
+    ("locale", "written"),
+    [("ru-EE", f"1,65{NBSP}€"), ("it-DE", f"1,65{NBSP}€"), ("de-EU", f"1,65{NBSP}€"), ("pl-UK", f"1,65{NBSP}GBP")],
+)
+def test_a_region_cldr_does_not_know_writes_the_currency_as_its_language_does(locale, written):
+    """A Russian reader in Estonia read "1,65 EUR" where one in Russia read "1,65 €", and "gbp" stayed lower case."""
+    currency = "gbp" if locale == "pl-UK" else "EUR"
+    assert format_price(1.65, currency, locale) == written
+
+
 def test_locales_are_kept_in_one_spelling():
     assert [normal_locale(tag) for tag in ("PT_br", "en-gb", "EN", "zh-hant-tw", "es-419", " de-ch ")] == [
         "pt-BR", "en-GB", "en", "zh-Hant-TW", "es-419", "de-CH",
@@ -109,3 +119,15 @@ def test_an_email_to_switzerland_is_spelt_without_eszett_but_its_products_keep_t
         assert "ß" not in body and kit.sign_off_for("de").replace("ß", "ss") in body
         assert "Große Tasse" in variant.text and "EUR\u00a012.50" in variant.text  # the shop's name, Swiss amounts
     assert all(kit.sign_off_for("de") in variant.text for variant in drafts[1].variants)
+
+
+def test_the_model_is_told_the_offer_in_the_shop_s_currency():
+    """The email wrote "Enjoy £5 off" for a British shop, and the prompt told the model "Enjoy €5 off"."""
+    from generation.copywriter import build_messages
+    from generation.grouping import group_requests
+    from tests.generation.conftest import POT
+
+    products = [p.model_copy(update={"currency": "GBP"}) for p in (TEA, POT)]
+    (group,) = group_requests([make_request(products=products, offer=Offer(kind="amount_off", value=5))])
+    user = build_messages(group, load_brand("hearth"), 2)[-1]["content"]
+    assert "Enjoy £5 off" in user and "€" not in user
