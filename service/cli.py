@@ -58,16 +58,27 @@ def progress_bar(description: str, counts: bool = True):
     columns = (TextColumn("{task.description}"), BarColumn(), amount, TimeElapsedColumn())
     with Progress(*columns, transient=False) as bar:
         task = bar.add_task(description, total=None)
-
-        def update(done: int, total: int, message: str = "") -> None:
-            bar.update(task, completed=done, total=total or None, description=message or description)
-
+        update = _BarUpdate(bar, task, description)
         try:
             yield update
         except BaseException:
             bar.remove_task(task)
             bar.live.transient = True  # nor an empty line where it was
             raise
+
+
+class _BarUpdate:
+    """A job's progress callback (done, total, message) drawing a rich bar: a total of 0 is one not known yet."""
+
+    def __init__(self, bar, task, description: str) -> None:
+        self.bar, self.task, self.description = bar, task, description
+
+    def __call__(self, done: int, total: int, message: str = "") -> None:
+        self.bar.update(self.task, completed=done, total=total or None, description=message or self.description)
+
+    def finished(self, count: int, message: str) -> None:
+        """The step done, all ``count`` of it: a file of no rows reads 0/0 (its bar said 0/1)."""
+        self.bar.update(self.task, completed=count, total=count, description=message)
 
 
 def _output_path(path: Path | None) -> Path | None:
@@ -119,7 +130,7 @@ def import_file(
     try:
         with progress_bar(f"importing {kind}") as update, session_scope(engine) as session:
             summary = import_file(session, kind, file, progress=update)
-            update(summary.rows, summary.rows, f"imported {kind}")
+            update.finished(summary.rows, f"imported {kind}")
     except InvalidInput as error:
         if len(error.problems) > 1:  # one to a line: twenty problems on one line were a wall of text
             _echo(f"error: {error.headline}")

@@ -230,7 +230,7 @@ def _require_readable(path: Path, shown: str) -> int:
     require_known_format(path, shown)
     if is_parquet(path):
         return _parquet(path, shown).metadata.num_rows
-    return max(_require_utf8(path, shown) - 1, 1)
+    return max(_require_utf8(path, shown) - 1, 0)  # the header is no row (a file of it alone has none)
 
 
 def _require_lined_up(shown: str, layout: tuple[int, str] | None) -> None:

@@ -227,6 +227,14 @@ def test_bad_import_file_is_one_clear_line_and_exit_code_2(tmp_path):
     assert missing.returncode == 2 and "file not found" in missing.stderr and "Traceback" not in missing.stderr
 
 
+def test_a_file_of_a_header_alone_imports_no_rows_and_its_bar_says_0_of_0(tmp_path):
+    (tmp_path / "customers.csv").write_text(",".join(CUSTOMERS.columns) + "\n", encoding="utf-8")
+    result = run(["import", "customers", str(tmp_path / "customers.csv")], tmp_path)
+    assert result.returncode == 0 and "customers: 0 rows, 0 new, 0 updated" in result.stdout
+    bar = next(line for line in result.stdout.splitlines() if line.startswith("imported customers"))
+    assert " 0/0 " in bar, bar  # it said 0/1: one row of an empty file
+
+
 def test_a_file_with_many_problems_says_how_many_and_writes_them_all_on_request(tmp_path):
     """The command line ended with "(and 981 more)": neither how many problems the file had, nor how to see them."""
     bad = pd.concat([CUSTOMERS] * 13, ignore_index=True).assign(
