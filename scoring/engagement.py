@@ -215,7 +215,8 @@ def _source_column(feature_name: str) -> str:
 
 def _reason_words(column: str, value: object, word: str) -> str:
     if column in CATEGORY_WORDS:
-        return CATEGORY_WORDS[column].format(str(value).replace("_", " "))
+        # an imported send whose file named no segment: "the  segment" said nothing
+        return CATEGORY_WORDS[column].format(str(value).replace("_", " ").strip() or "unknown")
     if column == "subject_text":
         # The customer's name is learned as one placeholder word; a person reads it as what it stands for.
         shown = re.sub(rf"\b{NAME_TOKEN}\b", "[first name]", word)

@@ -32,6 +32,7 @@ from service.pipeline.draft_requests import DraftRequests
 from service.pipeline.flags import with_check_reasons
 from service.pipeline.model_store import ModelStore
 from service.pipeline.picks import Picks
+from service.segments import segment_named
 from service.settings import CampaignSettings
 
 if TYPE_CHECKING:
@@ -131,7 +132,7 @@ def score_variants(
         customer = by_customer.loc[draft.customer_id]
         recipient = {
             "customer_id": draft.customer_id, "first_name": customer.first_name or "", "locale": draft.locale,
-            "segment": customer.segment or "", "mean_price": float(customer.get("mean_price", 0.0) or 0.0),
+            "segment": segment_named(customer.segment), "mean_price": float(customer.get("mean_price", 0.0) or 0.0),
             "rec_score": customer.get("rec_score"), "churn_risk": customer.get("churn_risk"),
         }  # fmt: skip
         for variant in draft.variants:

@@ -59,6 +59,7 @@ from service.pipeline.mail import (
     sender_of,
     smtp_address,
 )
+from service.segments import segment_named
 from service.send_times import schedule_at_best_hours, schedule_campaign, waiting_drafts
 from service.settings import ExperimentSettings, SendScheduleSettings, SmtpSettings
 from service.unsubscribe import UnsubscribeLinks
@@ -241,7 +242,7 @@ def send_campaign(
                     send = Send(
                         customer_id=customer.id, campaign_id=campaign_id, draft_id=draft.id, variant_id=variant.id,
                         subject=variant.subject, preheader=variant.preheader, intro=variant.intro,
-                        campaign_type=campaign.campaign_type, locale=locale, segment=customer.segment or "",
+                        campaign_type=campaign.campaign_type, locale=locale, segment=segment_named(customer.segment),
                         n_products=len(draft.recommendations), mean_price=features["mean_price"],
                         churn_risk=features["churn_risk"], rec_score=features["rec_score"],
                         sent_at=now, message_id=new_message_id(sender), to_email=customer.email,

@@ -340,3 +340,9 @@ def test_a_reason_quoting_the_subject_shows_the_name_placeholder_as_words():
     customer's name, shown to the copywriter as if it were copy."""
     assert _reason_words("subject_text", "", "ни firstname") == 'the subject\'s wording (e.g. "ни [first name]")'
     assert _reason_words("subject_text", "", "firstnames") == 'the subject\'s wording (e.g. "firstnames")'
+
+
+def test_a_reason_about_a_segment_a_send_file_left_empty_names_it_unknown():
+    """An imported send whose file named no segment gave the reason "the  segment"."""
+    assert _reason_words("segment", "", "") == "the unknown segment"
+    assert _reason_words("segment", "no_orders", "") == "the no orders segment"

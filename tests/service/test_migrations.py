@@ -515,3 +515,25 @@ def test_each_product_s_buyers_are_read_from_an_index_after_0033(tmp_path):
         assert "COVERING INDEX ix_interactions_product_customer" in buyers
     downgrade(engine, "0032")
     engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_tailor_s_own_sends_to_customers_without_orders_name_their_segment_after_0034(backend, tmp_path, request):
+    """A send Tailor made to a customer without orders stored the segment "", which scoring read as a segment of its
+    own ("the  segment" in a reason); an imported send's empty segment means the file did not say, and stays."""
+    engine = _database(backend, tmp_path, request, "sends_segment")
+    upgrade(engine, "0033")
+    with session_scope(engine) as session:
+        customer = old_row(session, "customers", **OLD_CUSTOMER)
+        old_row(session, "sends", customer_id=customer, **OLD_SEND)  # Tailor's: no external id
+        old_row(session, "sends", customer_id=customer, external_id="s1", **OLD_SEND)  # imported
+        old_row(session, "sends", customer_id=customer, **{**OLD_SEND, "segment": "champions"})
+    upgrade(engine)
+    with engine.connect() as connection:
+        segments = connection.execute(text("SELECT segment FROM sends ORDER BY id")).scalars().all()
+        assert segments == ["no_orders", "", "champions"]
+    downgrade(engine, "0033")
+    with engine.connect() as connection:
+        segments = connection.execute(text("SELECT segment FROM sends ORDER BY id")).scalars().all()
+        assert segments == ["", "", "champions"]
+    engine.dispose()

@@ -161,6 +161,8 @@ def test_sent_email_carries_its_own_unsubscribe_link_that_unsubscribes(client, e
     with session_scope(engine) as session:
         kinds = session.scalars(select(Event.kind).join(Send).where(Send.campaign_id == campaign_id)).all()
         assert sorted(kinds) == ["delivered", "unsubscribe"]
+        # c1 has no orders: their segment as the API names it (it was "", "the  segment" in a scoring reason)
+        assert session.scalars(select(Send.segment).where(Send.campaign_id == campaign_id)).all() == ["no_orders"]
 
 
 def test_a_send_whose_unsubscribe_links_only_this_machine_reaches_says_so(client, engine, mail_server, monkeypatch):
