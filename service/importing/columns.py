@@ -79,8 +79,8 @@ PRODUCTS = TableSpec(
         Column("url", "text", allow_empty=True, stored=Product.url),
         Column("in_stock", "bool"),
         Column("recommendable", "bool", required=False, default=True, kept_when_missing=True),
-        Column("margin", "number", required=False, allow_empty=True, minimum=0),
-        Column("arrived_at", "timestamp", required=False, allow_empty=True),
+        Column("margin", "number", required=False, allow_empty=True, minimum=0, kept_when_missing=True),
+        Column("arrived_at", "timestamp", required=False, allow_empty=True, kept_when_missing=True),
     ),
 )
 ORDERS = TableSpec(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -514,27 +515,32 @@ def _check_products(_session: Session, rows: pd.DataFrame) -> list[Problem]:
 
 
 def _import_products(session: Session, rows: pd.DataFrame, progress: Report) -> ImportSummary:
-    """A file without the `recommendable` column (a price update) leaves what the catalog says of each product it
-    names: postage marked as no merchandise was offered again after the next price list."""
+    """A file without the `recommendable`, `margin` or `arrived_at` column (a price update) leaves what the catalog
+    says of each product it names: postage marked as no merchandise was offered again after the next price list,
+    and the margins the margin boost weighs were wiped by it. An empty cell in a file with the column clears it."""
     now = utcnow()
-    stored = dict(rows_where_in(session, (Product.sku, Product.recommendable), Product.sku, rows.sku))
-    records = [
-        {
-            "sku": r.sku,
-            "name": r.name,
-            "category": r.category,
-            "price": float(r.price),
-            "currency": r.currency.upper(),
-            "description": r.description,
-            "url": r.url,
-            "in_stock": bool(r.in_stock),
-            "recommendable": stored.get(r.sku, True) if r.recommendable is None else bool(r.recommendable),
-            "margin": _optional_number(r.margin),
-            "arrived_at": None if pd.isna(r.arrived_at) else r.arrived_at.to_pydatetime(),
-            "updated_at": now,  # bulk updates set it explicitly: the served catalog cache watches it
-        }
-        for r in rows.itertuples(index=False)
-    ]
+    columns = (Product.sku, Product.recommendable, Product.margin, Product.arrived_at)
+    stored = {sku: kept for sku, *kept in rows_where_in(session, columns, Product.sku, rows.sku)}
+    records = []
+    for r in rows.itertuples(index=False):
+        recommendable, margin, arrived_at = stored.get(r.sku, (True, None, None))
+        records.append(
+            {
+                "sku": r.sku,
+                "name": r.name,
+                "category": r.category,
+                "price": float(r.price),
+                "currency": r.currency.upper(),
+                "description": r.description,
+                "url": r.url,
+                "in_stock": bool(r.in_stock),
+                # None: the file has no such column (an empty cell is NaN or NaT)
+                "recommendable": recommendable if r.recommendable is None else bool(r.recommendable),
+                "margin": margin if r.margin is None else _optional_number(r.margin),
+                "arrived_at": arrived_at if r.arrived_at is None else _optional_time(r.arrived_at),
+                "updated_at": now,  # bulk updates set it explicitly: the served catalog cache watches it
+            }
+        )
     return _upsert(session, Product, "sku", records, "products", progress)
 
 
@@ -660,6 +666,10 @@ def _import_sends(session: Session, rows: pd.DataFrame, progress: Report) -> Imp
 
 def _optional_number(value: float) -> float | None:
     return None if pd.isna(value) else float(value)
+
+
+def _optional_time(value: pd.Timestamp) -> datetime | None:
+    return None if pd.isna(value) else value.to_pydatetime()
 
 
 def _known_keys(session: Session, key_column, id_column, keys: Iterable) -> dict[str, int]:

@@ -170,6 +170,26 @@ def test_a_product_may_be_marked_no_merchandise_and_is_then_never_offered(engine
     assert listed == {"POST": False, "K1": True, "T1": True}
 
 
+def test_a_price_list_without_the_margin_or_arrival_columns_keeps_what_the_catalog_says_of_them(engine):
+    """A products file without `margin` and `arrived_at` (a price update) wiped every margin the margin boost weighs
+    and every arrival date the new-arrivals boost reads; a cell left empty in a file with the column clears it."""
+    boosted = PRODUCTS.assign(margin=["2.5", "10"], arrived_at=["2026-11-01", ""])
+
+    def stored(session) -> dict:
+        rows = session.execute(select(Product.sku, Product.margin, Product.arrived_at).order_by(Product.sku))
+        return {sku: (margin, arrived and arrived.date().isoformat()) for sku, margin, arrived in rows}
+
+    with session_scope(engine) as session:
+        import_frame(session, "products", boosted)
+        assert stored(session) == {"K1": (10.0, None), "T1": (2.5, "2026-11-01")}
+        import_frame(session, "products", PRODUCTS.assign(price=["8", "52"]))  # neither column
+        assert stored(session) == {"K1": (10.0, None), "T1": (2.5, "2026-11-01")}
+        import_frame(session, "products", PRODUCTS.assign(margin=["", "11"]))  # margins given, one cleared
+        assert stored(session) == {"K1": (11.0, None), "T1": (None, "2026-11-01")}
+        import_frame(session, "products", PRODUCTS.assign(sku=["N1", "K1"], arrived_at=["2026-12-01", ""]))
+        assert stored(session) == {"K1": (11.0, None), "N1": (None, "2026-12-01"), "T1": (None, "2026-11-01")}
+
+
 def test_a_locale_is_kept_with_its_region_in_one_spelling(engine):
     with session_scope(engine) as session:
         import_frame(session, "customers", CUSTOMERS.assign(locale=["DE", "en_gb"]))
