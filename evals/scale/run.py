@@ -3,7 +3,9 @@
 The demo store (seed 7) is generated, written as import files and taken through what a shop's data goes
 through: the imports, the audience refresh, recommender and scoring training, a campaign for every customer
 the campaign type reaches (written by the fake LLM, so that the figures measure Tailor and not a model), the
-segment KPIs, an audience preview, the approval of every pending draft at once and their export as JSON lines.
+segment KPIs, an audience preview, the approval of every pending draft at once and their export as JSON lines; also
+the orders file imported a second time (every line unchanged, none written again) and one click on an unsubscribe
+link (which stops every customer id sharing the address, looked up by its stored key).
 Peak memory is the process's resident set size, sampled every 50 ms, above what it held when the stage began.
 
     python -m evals.scale.run [--quick] [--customers 30000] [--products 2000] [--campaign-limit N] [--out reports/]
@@ -63,8 +65,11 @@ class MemoryWatch:
 def run(customers: int, products: int, campaign_limit: int | None, home: Path) -> dict:
     os.environ["TAILOR_HOME"] = str(home)
     os.environ["TAILOR_LLM_MODEL"] = "fake"
+    from sqlalchemy import select
+
     from service.audiences import preview_audience
     from service.db.migrate import upgrade
+    from service.db.models import Send
     from service.db.session import make_engine, session_scope
     from service.demo import generate_demo_store, write_import_files
     from service.drafts import approve_pending
@@ -74,6 +79,7 @@ def run(customers: int, products: int, campaign_limit: int | None, home: Path) -
     from service.pipeline.training import refresh_audience, train_engagement, train_recommender
     from service.segments import latest_segments
     from service.settings import home_settings
+    from service.unsubscribe import UnsubscribeLinks, unsubscribe
 
     home_settings.cache_clear()  # the models folder is read from TAILOR_HOME once per process
     watch = MemoryWatch()
@@ -86,6 +92,8 @@ def run(customers: int, products: int, campaign_limit: int | None, home: Path) -
     for kind in ("customers", "products", "orders", "sends"):
         with watch.stage(f"import {kind}"), session_scope(engine) as session:
             rows[kind] = import_file(session, kind, files[kind]).rows
+    with watch.stage("import orders again (unchanged)"), session_scope(engine) as session:
+        unchanged = import_file(session, "orders", files["orders"]).unchanged
     with watch.stage("audience refresh"):
         refresh_audience(engine)
     with watch.stage("recommender training"):
@@ -105,10 +113,14 @@ def run(customers: int, products: int, campaign_limit: int | None, home: Path) -
         approval = approve_pending(session, summary.campaign_id, "scale benchmark")
     with watch.stage("export drafts (JSON lines)"):
         exported = export_campaign(engine, summary.campaign_id, home / "export.jsonl")
+    with session_scope(engine) as session:  # a recipient's click on the unsubscribe link of an imported send
+        token = UnsubscribeLinks.configured().token(session.scalar(select(Send.id).order_by(Send.id.desc())))
+    with watch.stage("unsubscribe link (one click)"), session_scope(engine) as session:
+        unsubscribed = unsubscribe(session, token).unsubscribed
     return {
         "customers": customers, "products": products, "rows": rows, "recommender": recommender["model"],
-        "drafts": summary.result["drafts"], "approval": approval, "exported_lines": exported[1],
-        "stages": watch.stages,
+        "orders_unchanged_on_reimport": unchanged, "unsubscribed": unsubscribed, "drafts": summary.result["drafts"],
+        "approval": approval, "exported_lines": exported[1], "stages": watch.stages,
     }  # fmt: skip
 
 

@@ -17,8 +17,10 @@ def test_the_scale_benchmark_measures_every_stage(tailor_home, tmp_path, monkeyp
     report = json.loads((tmp_path / "scale-300.json").read_text())
     assert report["rows"]["customers"] == 300 and report["drafts"] == 20
     expected = {"import orders", "audience refresh", "recommender training", "scoring training", "campaign (fake LLM)",
-                "GET /segments", "audience preview"}  # fmt: skip
+                "GET /segments", "audience preview", "import orders again (unchanged)",
+                "unsubscribe link (one click)"}  # fmt: skip
     assert expected <= set(report["stages"])
+    assert report["orders_unchanged_on_reimport"] == report["rows"]["orders"] and report["unsubscribed"] is True
     assert all(stage["seconds"] >= 0 and stage["peak_mb"] > 0 for stage in report["stages"].values())
     assert "| campaign (fake LLM) |" in (tmp_path / "scale-300.md").read_text()
 
