@@ -122,9 +122,9 @@ def _reason(row: dict, campaign_type: str, as_of: pd.Timestamp) -> str:
         facts.append(f"churn risk {row['churn_risk']:.0%}")
     if pd.notna(row.get("_past_spend")) and campaign_type == "win_back":
         spent = row["_past_spend"]
-        facts.append(f"spent {spent:.2f} in all" if spent >= LEAST_SPEND else "returned what they paid for")
+        facts.append(f"spent {spent:,.2f} in all" if spent >= LEAST_SPEND else "returned what they paid for")
     if pd.notna(row.get("clv")) and campaign_type == "vip":
-        facts.append(f"expected value {row['clv']:.2f}")
+        facts.append(f"expected value {row['clv']:,.2f}")
     segment = row.get("_segment")
     head = f"{segment.replace('_', ' ')} ({segment_description(segment)})" if isinstance(segment, str) else "customer"
     return f"{head}: " + ", ".join(facts) if facts else head

@@ -22,12 +22,12 @@ def _days(n: float) -> str:
 
 
 def _orders(n: float) -> str:
-    return "1 order" if int(n) == 1 else f"{int(n)} orders"
+    return "1 order" if int(n) == 1 else f"{int(n):,} orders"
 
 
 def _count(n: float) -> str:
     """Three significant figures (whole numbers from 100), so that products of figures in a sentence hold to 1 %."""
-    return f"{n:.3g}" if abs(n) < 100 else f"{n:.0f}"
+    return f"{n:.3g}" if abs(n) < 100 else f"{n:,.0f}"
 
 
 P_ALIVE_SHOWN_BELOW = 0.9
@@ -72,7 +72,7 @@ def _cluster_reason(profile: Mapping[str, Any]) -> str:
     facts = {
         "r_score": lambda: f"their last order was {_days(profile['recency_days'])} ago",
         "f_score": lambda: f"they have {_orders(profile['frequency'])}",
-        "m_score": lambda: f"they spend {profile['monetary']:.2f} an order",
+        "m_score": lambda: f"they spend {profile['monetary']:,.2f} an order",
     }
     words = set(re.findall(r"[\w-]+", label))
     unlike = [
@@ -94,7 +94,7 @@ def profile_reasons(profile: Mapping[str, Any], as_of: Any, horizon_days: int = 
             f"{profile['rfm_segment'].replace('_', ' ')} ({segment_description(profile['rfm_segment'])}): "
             f"last order {_days(recency)} ago (recency score {profile.get('r_score')}/5), "
             f"{_orders(frequency)} (frequency score {profile.get('f_score')}/5), "
-            + (f"{monetary:.2f} an order" if monetary >= LEAST_SPEND else "their returns cancel what they paid")
+            + (f"{monetary:,.2f} an order" if monetary >= LEAST_SPEND else "their returns cancel what they paid")
             + f" (monetary score {profile.get('m_score')}/5)"
         )
     if _present(profile.get("cluster_label")):
@@ -107,8 +107,8 @@ def profile_reasons(profile: Mapping[str, Any], as_of: Any, horizon_days: int = 
     value = profile.get("expected_purchase_value")
     if _present(profile.get("clv")) and _present(profile.get("expected_purchases")) and _present(value):
         reasons["clv"] = (
-            f"{profile['clv']:.2f} expected over the next {_days(horizon_days)}: "
-            f"{_count(profile['expected_purchases'])} expected days with an order, spending {value:.2f} on each"
+            f"{profile['clv']:,.2f} expected over the next {_days(horizon_days)}: "
+            f"{_count(profile['expected_purchases'])} expected days with an order, spending {value:,.2f} on each"
         )
     due = profile.get("next_purchase_date")
     if _present(due):

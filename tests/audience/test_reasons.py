@@ -95,3 +95,12 @@ def test_the_cluster_reason_says_what_is_true_of_the_customer():
     )
     recent = {**away, "recency_days": 3, "r_score": 5}
     assert profile_reasons(recent, "2011-12-10")["cluster"] == "grouped with frequent, recent customers"
+
+
+def test_large_figures_are_written_with_their_thousands_grouped():
+    """A wholesaler of Online Retail read "53286.44 an order" and "1280 orders"."""
+    big = {**PROFILE, "frequency": 1280, "monetary": 53286.441, "clv": 120345.5, "expected_purchase_value": 2400.0}
+    reasons = profile_reasons(big, "2026-11-01", horizon_days=90)
+    assert "1,280 orders" in reasons["segment"] and "53,286.44 an order" in reasons["segment"]
+    assert reasons["clv"].startswith("120,345.50 expected over the next 90 days")
+    assert "2,400.00 on each" in reasons["clv"]
