@@ -6,6 +6,7 @@ bounded memory (see import_file)."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -709,7 +710,18 @@ def _changed(session: Session, model, known: list[dict]) -> list[dict]:
     names = [name for name in known[0] if name not in ("id", "updated_at")]
     columns = (model.id, *(getattr(model, name) for name in names))
     stored = {row[0]: tuple(row[1:]) for row in rows_where_in(session, columns, model.id, (r["id"] for r in known))}
-    return [r for r in known if tuple(r[name] for name in names) != stored.get(r["id"])]
+    return [r for r in known if r["id"] not in stored or not _same_values([r[n] for n in names], stored[r["id"]])]
+
+
+def _same_values(mine: Iterable, theirs: Iterable) -> bool:
+    """Whether a record's values are those stored; a JSON value (the attributes) as the JSON it is stored as:
+    True == 1 == 1.0 in Python, and a file giving `vip` as 0/1 where an earlier one gave true/false was unchanged."""
+    return all(
+        json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
+        if isinstance(a, dict | list) or isinstance(b, dict | list)
+        else a == b
+        for a, b in zip(mine, theirs, strict=True)
+    )
 
 
 def _same_as_stored(records: pd.DataFrame, ids: pd.Series, stored: pd.DataFrame) -> np.ndarray:
@@ -722,8 +734,8 @@ def _same_as_stored(records: pd.DataFrame, ids: pd.Series, stored: pd.DataFrame)
     found = by_id.reindex(ids.to_numpy())
     for name in by_id.columns:
         mine, theirs = records[name].reset_index(drop=True), found[name].reset_index(drop=True)
-        if pd.api.types.is_datetime64_any_dtype(mine):
-            theirs = pd.to_datetime(theirs)
+        if pd.api.types.is_datetime64_any_dtype(mine):  # as stored: the database keeps microseconds
+            mine, theirs = mine.dt.floor("us"), pd.to_datetime(theirs)
         elif pd.api.types.is_numeric_dtype(mine):
             theirs = pd.to_numeric(theirs)
         same &= ((mine == theirs) | (mine.isna() & theirs.isna())).to_numpy()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 from sqlalchemy import func, select
@@ -95,6 +97,18 @@ def test_a_products_file_imported_again_writes_nothing_and_the_catalog_keeps_its
     assert after["T1"] == before["T1"] and after["K1"] > before["K1"]
 
 
+def test_order_lines_timed_to_the_nanosecond_are_unchanged_when_imported_again(engine):
+    """The database keeps microseconds: a line timed to the nanosecond never compared equal with what was stored
+    of it, and the same file said "2 updated" (and wrote them) at every import."""
+    _load_all(engine)
+    precise = ORDERS.assign(timestamp=["2026-01-03 10:00:00.123456789"] * 2 + ["2026-02-01T09:30:00"])
+    with session_scope(engine) as session:
+        first = import_frame(session, "orders", precise)
+        again = import_frame(session, "orders", precise)
+    assert (first.updated, first.unchanged) == (2, 1)
+    assert (again.updated, again.unchanged) == (0, 3)
+
+
 def test_a_later_customers_file_adds_to_the_attributes_an_earlier_one_gave(tmp_path, engine):
     """A re-import without the `tier` column wiped every customer's tier; pandas' own index column was stored."""
     with session_scope(engine) as session:
@@ -105,6 +119,23 @@ def test_a_later_customers_file_adds_to_the_attributes_an_earlier_one_gave(tmp_p
     with session_scope(engine) as session:
         stored = dict(session.execute(select(Customer.external_id, Customer.attributes)).all())
     assert stored == {"c1": {"tier": "gold", "country": "Finland"}, "c2": {"tier": "silver"}}
+
+
+def test_an_attribute_whose_type_a_later_file_changes_is_written(tmp_path, engine):
+    """True == 1 == 1.0 in Python, not in JSON: a Parquet file giving `vip` as 0/1 where an earlier one gave
+    true/false was counted unchanged, and the stored attributes kept the earlier file's booleans."""
+    CUSTOMERS.assign(vip=[True, False]).to_parquet(tmp_path / "first.parquet")
+    CUSTOMERS.assign(vip=[1, 0]).to_parquet(tmp_path / "second.parquet")
+    with session_scope(engine) as session:
+        import_file(session, "customers", tmp_path / "first.parquet")
+        again = import_file(session, "customers", tmp_path / "second.parquet")
+        same = import_file(session, "customers", tmp_path / "second.parquet")
+    assert (again.updated, again.unchanged) == (2, 0) and (same.updated, same.unchanged) == (0, 2)
+    with session_scope(engine) as session:
+        stored = dict(session.execute(select(Customer.external_id, Customer.attributes)).all())
+    assert json.dumps(stored, sort_keys=True) == json.dumps(
+        {"c1": {"tier": "gold", "vip": 1}, "c2": {"tier": "silver", "vip": 0}}, sort_keys=True
+    )
 
 
 def test_a_value_longer_than_its_database_column_is_refused_naming_its_row(engine):
