@@ -295,11 +295,14 @@ def _chunks(path: Path, shown: str, numbers: RowNumbers, columns: list[str] | No
             frames = (part.to_pandas() for part in parts)
         else:
             frames = pd.read_csv(path, **CSV_TEXT, chunksize=CHUNK_ROWS, usecols=columns)
-        start = 0
+        start, chunks = 0, 0
         with past_header_left_out():
             for chunk in frames:
                 yield chunk.set_axis(numbers.of(start, len(chunk)))
-                start += len(chunk)
+                start, chunks = start + len(chunk), chunks + 1
+        if chunks == 0 and is_parquet(path):  # no batch at all: its columns are checked as a header-only CSV's are
+            names = _parquet(path, shown).schema_arrow.names
+            yield pd.DataFrame(columns=[name for name in names if columns is None or name in columns])
     except InvalidInput:
         raise
     except Exception as error:  # the reader's own message says what is wrong with the file

@@ -278,3 +278,17 @@ def test_customers_in_chunks_keep_the_import_rules_of_a_whole_file(engine, tmp_p
     with pytest.raises(InvalidInput) as raised, session_scope(engine) as session:
         import_file(session, "customers", path)
     assert [(p.row, p.message) for p in raised.value.problems] == [(10, "the same key is on row 3")]
+
+
+def test_a_parquet_file_of_no_rows_is_still_checked_for_its_columns(engine, tmp_path):
+    """A Parquet file of no rows gave no batch to check: one of orders named only `order_id` was imported as
+    customers, "0 rows"; a header-only CSV file was refused."""
+    wrong = tmp_path / "wrong.parquet"
+    pd.DataFrame({"order_id": pd.Series([], dtype=str)}).to_parquet(wrong)
+    with pytest.raises(InvalidInput, match="customer_id"), session_scope(engine) as session:
+        import_file(session, "customers", wrong)
+    right = tmp_path / "right.parquet"
+    columns = ["customer_id", "email", "first_name", "locale", "marketing_consent"]
+    pd.DataFrame({c: pd.Series([], dtype=str) for c in columns}).to_parquet(right)
+    with session_scope(engine) as session:
+        assert import_file(session, "customers", right).rows == 0
