@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, insert, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from generation.locales import language_of, normal_locale
@@ -630,9 +630,16 @@ def _check_sends(session: Session, rows: pd.DataFrame) -> list[Problem]:
     ]
 
 
+# The outcomes a sends file states, each an event at the send's time: (event kind, the file's column; None: always).
+FILE_OUTCOMES = (("delivered", None), ("open", "opened"), ("click", "clicked"), ("conversion", "converted"))
+
+
 def _import_sends(session: Session, rows: pd.DataFrame, progress: Report) -> ImportSummary:
-    """Sends and their outcomes as events (delivered, open, click, conversion), written in bulk; a known send's
-    events are replaced by the file's."""
+    """Sends and their outcomes as events (delivered, open, click, conversion), written in bulk. A known send that
+    the file states otherwise is written again, and the events an earlier file made for it (each at the send's
+    time) are replaced by this file's; events that came another way (POST /events, an unsubscribe) stay: a nightly
+    re-sync of the sends file deleted every click the email service had posted since. A known send the file states
+    as stored is unchanged, and nothing of it is written."""
     records = pd.DataFrame(
         {
             "external_id": rows.send_id,
@@ -650,22 +657,57 @@ def _import_sends(session: Session, rows: pd.DataFrame, progress: Report) -> Imp
             "sent_at": rows.sent_at,
         }
     )
-    # A known send is written again whatever it says: its events are replaced by the file's (no "unchanged").
-    known = _known_keys(session, Send.external_id, Send.id, records.external_id)
-    ids = _known_ids(known, records.external_id, len(records))
-    _write_frame(session, Send, records, ids, progress)
-    for batch in batches(int(i) for i in ids.dropna()):
-        session.execute(delete(Event).where(Event.send_id.in_(batch)))
+    values = [name for name in records.columns if name != "external_id"]
+    columns = (Send.external_id, Send.id, *(getattr(Send, name) for name in values))
+    stored_sends = list(rows_where_in(session, columns, Send.external_id, records.external_id))
+    ids = _known_ids({external: i for external, i, *_ in stored_sends}, records.external_id, len(records))
+    stored = pd.DataFrame([send[1:] for send in stored_sends], columns=["id", *values])
+    outcomes = pd.DataFrame(
+        {kind: True if happened is None else rows[happened].astype(bool) for kind, happened in FILE_OUTCOMES}
+    ).reset_index(drop=True)
+    made = _file_made_outcomes(session, [int(i) for i in ids.dropna()])
+    same = _same_as_stored(records, ids, stored)
+    for position in np.flatnonzero(same):  # the row as stored: unchanged only if its outcomes are too
+        send_id = int(ids.iloc[position])
+        same[position] = {kind for kind, _ in FILE_OUTCOMES if outcomes.at[position, kind]} == made.get(send_id, set())
+    rewritten = [int(i) for i in ids[ids.notna().to_numpy() & ~same]]
+    for batch in batches(rewritten):
+        session.execute(delete(Event).where(Event.id.in_(_file_made_events(batch))))
+    _write_frame(session, Send, records[~same], ids[~same], progress, already=int(same.sum()))
     send_ids = rows.send_id.map(_known_keys(session, Send.external_id, Send.id, records.external_id))
-    for kind, happened in (("delivered", None), ("open", "opened"), ("click", "clicked"), ("conversion", "converted")):
-        mask = np.ones(len(rows), dtype=bool) if happened is None else rows[happened].to_numpy(dtype=bool)
+    written = ~same
+    for kind, _ in FILE_OUTCOMES:
+        mask = written & outcomes[kind].to_numpy(dtype=bool)
         events = pd.DataFrame(
             {"send_id": send_ids[mask].astype("int64"), "kind": kind, "occurred_at": rows.sent_at[mask]}
         )
         for start in range(0, len(events), WRITE_BATCH):
             session.execute(Event.__table__.insert(), _plain_records(events.iloc[start : start + WRITE_BATCH]))
     session.flush()
-    return ImportSummary("sends", len(rows), int(ids.isna().sum()), int(ids.notna().sum()))
+    return _summary("sends", ids, same)
+
+
+def _file_made_events(send_ids: list[int]):
+    """The ids of the events a sends file made for these sends: a file's outcome, without an id of its own, at the
+    send's time (an event posted to /events has its own time, or the moment it came)."""
+    return (
+        select(Event.id)
+        .join(Send, Send.id == Event.send_id)
+        .where(
+            Event.send_id.in_(send_ids), Event.external_id.is_(None),
+            Event.kind.in_([kind for kind, _ in FILE_OUTCOMES]), Event.occurred_at == Send.sent_at,
+        )
+    )  # fmt: skip
+
+
+def _file_made_outcomes(session: Session, send_ids: list[int]) -> dict[int, set[str]]:
+    """Per send, the kinds of the events a sends file made for it (``_file_made_events``)."""
+    made: dict[int, set[str]] = {}
+    for batch in batches(send_ids):
+        ids = _file_made_events(batch)
+        for send_id, kind in session.execute(select(Event.send_id, Event.kind).where(Event.id.in_(ids))):
+            made.setdefault(send_id, set()).add(kind)
+    return made
 
 
 def _optional_number(value: float) -> float | None:

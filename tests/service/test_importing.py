@@ -553,6 +553,43 @@ def test_sends_import_records_outcomes_as_events_and_reimport_replaces_them(engi
     assert _count(engine, Send) == 2 and _count(engine, Event) == 2
 
 
+def test_a_sends_file_imported_again_keeps_the_events_that_came_another_way(engine):
+    """A nightly re-sync of the sends file deleted every click the email service had posted to /events since, and
+    said every send was updated; a correction of the file still replaces the outcomes it stated before."""
+    from service.db.models import Event, Send
+    from service.events import ingest_events
+    from service.schemas import EventIn
+
+    _load_all(engine)
+    sends = pd.DataFrame(
+        {
+            "send_id": ["s1", "s2"], "customer_id": ["c1", "c2"], "subject": ["Hello Anna", "New teas"],
+            "campaign_type": ["cross_sell", "win_back"], "sent_at": ["2026-03-01 09:00", "2026-03-02 18:00"],
+            "opened": ["1", "0"],
+        }
+    )  # fmt: skip
+
+    def outcomes(send: str) -> list[str]:
+        with session_scope(engine) as session:
+            return sorted(session.scalars(select(Event.kind).join(Send).where(Send.external_id == send)))
+
+    with session_scope(engine) as session:
+        import_frame(session, "sends", sends)
+        ingest_events(session, [EventIn(send_id="s2", kind="click", occurred_at="2026-03-03T10:00:00Z")])
+    with session_scope(engine) as session:
+        again = import_frame(session, "sends", sends)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2)
+    assert outcomes("s1") == ["delivered", "open"] and outcomes("s2") == ["click", "delivered"]
+    with session_scope(engine) as session:  # corrected: s1 was never opened, s2 was
+        corrected = import_frame(session, "sends", sends.assign(opened=["0", "1"]))
+    assert (corrected.updated, corrected.unchanged) == (2, 0)
+    assert outcomes("s1") == ["delivered"] and outcomes("s2") == ["click", "delivered", "open"]
+    with session_scope(engine) as session:  # a subject corrected: the send is written again, its outcomes kept
+        retitled = import_frame(session, "sends", sends.assign(opened=["0", "1"], subject=["Hello Anna", "Teas"]))
+    assert (retitled.updated, retitled.unchanged) == (1, 1)
+    assert outcomes("s2") == ["click", "delivered", "open"]
+
+
 def test_sends_are_matched_and_replaced_in_batches_of_keys(engine, monkeypatch):
     """Every send id went into one IN (...) list: above 250,000 sends SQLite refused it ("too many SQL
     variables"), and PostgreSQL's limit is 65,535. Batches of 7 here stand in for batches of 10,000."""
