@@ -75,7 +75,7 @@ def test_the_whole_service_runs_on_postgres(pg_client, demo_files, mail_server, 
     refresh = wait_for_job(client, imported["result"]["audience_job_id"])
     assert refresh["status"] == "succeeded", refresh["error"]
     _ok(upload(client, "sends", demo_files["sends"]))
-    for kind in ("customers", "products", "orders"):  # the same files again: each value read back compares equal
+    for kind in ("customers", "products", "orders", "sends"):  # the same files again: each value read back is equal
         again = _ok(upload(client, kind, demo_files[kind]))
         assert (again["inserted"], again["updated"], again["unchanged"]) == (0, 0, again["rows"]), kind
     with session_scope(engine) as session:  # the re-order reminder's GROUP BY, as on SQLite
