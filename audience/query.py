@@ -18,7 +18,8 @@ Fields are profile columns, matched case-insensitively (``segment`` is an alias 
 customer's attributes (the extra columns of a customers import) as ``attributes.NAME``, or by ``NAME`` alone
 when no profile field has that name: ``country = Germany``, ``attributes.segment = wholesale``.
 Fields with a known list of values are checked against it, so that a misspelt value is an error rather than
-an empty audience: segments against ``segments.yaml`` when the query is read, cluster labels against the
+an empty audience: segments against ``segments.yaml`` (and ``no_orders``, the segment of a customer without an
+order) when the query is read, cluster labels against the
 profiles' own labels when it is evaluated. Their values match ignoring case, spaces, hyphens and apostrophes
 (``"Can't lose"`` is ``cant_lose``). Errors name the position. A query is at most MAX_LENGTH characters, with
 brackets and "not"s at most MAX_NESTING deep: the parser recurses, and no audience needs more.
@@ -35,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from audience.errors import QueryError
-from audience.rfm import segment_names
+from audience.rfm import NO_ORDERS, segment_names
 
 ALIASES = {"segment": "rfm_segment"}
 ATTRIBUTE = "attributes."  # the prefix of the columns that hold a customer's attributes
@@ -242,7 +243,7 @@ def _with_known_segments(node: Node, query: str) -> Node:
     if isinstance(node, Not):
         return Not(_with_known_segments(node.operand, query))
     if ALIASES.get(node.field.lower(), node.field.lower()) == "rfm_segment":
-        return _known_values(node, segment_names(), "segment", query)
+        return _known_values(node, [*segment_names(), NO_ORDERS], "segment", query)
     return node
 
 
@@ -281,6 +282,8 @@ def _column(profiles: pd.DataFrame, comparison: Comparison, query: str) -> pd.Se
         also = f"; customer attributes: {attributes}" if attributes else ""
         raise QueryError(f"unknown field '{comparison.field}'; known fields: {known}{also}", query=query,
                          position=comparison.position)  # fmt: skip
+    if name == "rfm_segment":  # a customer without orders is in no RFM segment: "no_orders", as the API names it
+        return profiles[name].fillna(NO_ORDERS)
     return profiles[name]
 
 

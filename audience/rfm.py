@@ -21,6 +21,7 @@ import yaml
 from audience.orders import as_timestamp, orders_before, to_orders
 
 SEGMENTS_FILE = Path(__file__).with_name("segments.yaml")
+NO_ORDERS = "no_orders"  # the segment of customers without an order, who have no RFM segment
 
 
 @lru_cache(maxsize=1)

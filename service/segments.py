@@ -21,10 +21,9 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from audience.rfm import NO_ORDERS
 from service.clock import as_text
 from service.db.models import AudienceSnapshot, Customer
-
-NO_ORDERS = "no_orders"  # the segment of customers without an order, who have no RFM segment
 
 
 def segment_named(segment: Any) -> str:

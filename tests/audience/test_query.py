@@ -159,3 +159,12 @@ def test_labels_holding_a_comma_are_listed_in_quotes(profiles):
         "'bargain hunters' is not a cluster label; cluster labels: "
         '"big-basket, wide-basket buyers", "discount-driven", "lapsed", "x"'
     ) in str(refused.value)
+
+
+def test_customers_without_orders_are_in_the_segment_the_api_names_no_orders(profiles):
+    """GET /customers?segment=no_orders listed the shop's sign-ups who never bought, and an audience query naming it
+    was refused ("'no_orders' is not a segment"): a welcome campaign could not reach them."""
+    signed_up = pd.concat([profiles, pd.DataFrame({"rfm_segment": [None]}, index=pd.Index(["e"], name="customer_id"))])
+    assert filter_profiles(signed_up, "segment = no_orders").index.tolist() == ["e"]
+    assert filter_profiles(signed_up, "segment in (No-Orders, lost)").index.tolist() == ["b", "e"]
+    assert filter_profiles(signed_up, "segment != champions").index.tolist() == ["a", "b", "c", "e"]
