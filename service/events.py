@@ -65,6 +65,13 @@ def ingest_events(session: Session, events: list[EventIn]) -> dict[str, Any]:
             field = "" if event.send_id is None and event.message_id is None else f".{which.split()[0]}"
             problems.append(Problem(None, f"events[{index}]{field}", reason, "field"))
             continue
+        if (
+            event.send_id is not None
+            and event.message_id is not None
+            and (clash := _other_send(send, event.message_id, messages))
+        ):
+            problems.append(Problem(None, f"events[{index}].message_id", clash, "field"))
+            continue
         # An event without a time happened now, which is never refused: an unsubscribe must always be taken.
         if event.occurred_at is None:
             resolved.append((send, event, utcnow()))
@@ -103,6 +110,18 @@ def ingest_events(session: Session, events: list[EventIn]) -> dict[str, Any]:
 
 
 STOPPING = ("unsubscribe", "complaint", "bounce")
+
+
+def _other_send(send: Send, message_id: str, messages: dict[str, Send]) -> str | None:
+    """Why an event naming ``send`` by its id and also a ``message_id`` cannot be recorded: the Message-ID is
+    another send's, or the send's own is another; None when they agree (or the send, imported, has none and the
+    Message-ID names no other). The event was recorded on the send_id's send, the Message-ID unread."""
+    named = messages.get(_bare(message_id))
+    if named is not None and named.id != send.id:
+        return f"is the Message-ID of send {named.id}, not of send_id's send {send.id}: name one send"
+    if named is None and send.message_id is not None:
+        return f"is not the Message-ID of send_id's send {send.id} ({send.message_id}): name one send"
+    return None
 
 
 def _stop_erased_addresses(

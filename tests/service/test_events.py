@@ -84,6 +84,26 @@ def test_a_send_is_found_by_its_message_id_with_or_without_angle_brackets(client
     assert unknown.status_code == 422 and "unknown message_id 'a1b2'" in unknown.json()["message"]
 
 
+def test_an_event_naming_one_send_by_id_and_another_by_message_id_is_refused_naming_the_field(client, engine):
+    """Recorded on the send_id's send, the Message-ID unread: a click the email service reported for one email
+    counted for another."""
+    first = _sent_email(engine, message_id="<a1b2@shop.example>")
+    with session_scope(engine) as session:
+        customer = session.scalar(select(Customer))
+        other = Send(customer=customer, subject="Hi", campaign_type="vip", sent_at=datetime.now() - timedelta(hours=1),
+                     message_id="<c3d4@shop.example>")  # fmt: skip
+        session.add(other)
+        session.flush()
+        second = other.id
+    for message_id, said in (("c3d4@shop.example", f"Message-ID of send {second}"), ("zz@shop.example", "not the")):
+        event = {"send_id": first, "message_id": message_id, "kind": "click"}
+        refused = client.post("/events", json={"events": [event]})
+        assert refused.status_code == 422 and "events[0].message_id" in refused.json()["message"], refused.json()
+        assert said in refused.json()["message"]
+    agreeing = {"send_id": first, "message_id": "a1b2@shop.example", "kind": "click"}
+    assert client.post("/events", json={"events": [agreeing]}).json() == {"recorded": 1, "duplicates": 0}
+
+
 def test_a_moment_that_its_zone_takes_past_the_calendar_s_edge_is_refused_naming_it(client, engine):
     """Converting it to the server's time crashed the request (OverflowError: date value out of range)."""
     send_id = _sent_email(engine)
