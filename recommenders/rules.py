@@ -6,7 +6,8 @@
 2. `exclude_bought`: drops products the customer already bought, except re-orderable ones
    (`reorderable_products`, or any product of a `reorderable_categories` category); products they only
    viewed or put in a cart stay candidates. `bought_only` does the opposite, for a re-order reminder: only
-   products the customer bought, best first by the model's score, and with `reorderable_only` only the
+   products the customer bought, best first by the model's score (those bought since it was fitted after), and
+   with `reorderable_only` only the
    re-orderable ones among them (``recommenders.reorder`` finds them in the orders);
 3. `price_band`: keeps products priced within (low, high) times the customer's usual price (the median
    catalog price of what they bought); customers who bought nothing yet are not restricted;
@@ -125,6 +126,7 @@ def _top(
     if rules.bought_only:
         candidates = model.recommend_bought(customers, k=n_candidates, allowed_products=allowed)
         candidates = _keep(candidates, lambda customer, product: product in purchases[customer])
+        candidates = _with_bought_since_fit(candidates, customers, allowed, purchases, n_candidates)
     elif rules.exclude_bought:
         candidates = _not_bought(model, customers, n_candidates, allowed, purchases, reorderable)
     else:
@@ -161,6 +163,26 @@ def _top(
 
 
 _OVER_CAP = "_over_cap"  # a row _capped gave back over the cap: its customer had no other candidate
+
+
+def _with_bought_since_fit(
+    candidates: pd.DataFrame, customers: list[str], allowed: pd.Index, purchases: dict[str, set[str]], n: int
+) -> pd.DataFrame:
+    """A reminder's candidates with what each customer bought that the model did not rank for them (bought since it
+    was fitted: it knows nothing of it), after the model's, in the order of the product ids, up to ``n`` in all: a
+    customer whose orders came after the training got a reminder of nothing ("your favourites", and no product)."""
+    ranked = candidates.groupby("customer_id")["product_id"].agg(set).to_dict() if len(candidates) else {}
+    allowed_set = set(allowed)
+    extra = [
+        (customer, product)
+        for customer in customers
+        for product in sorted((purchases[customer] & allowed_set) - ranked.get(customer, set()))
+    ]
+    if not extra:
+        return candidates
+    added = pd.DataFrame(extra, columns=["customer_id", "product_id"]).assign(score=float("-inf"))
+    combined = pd.concat([candidates, added], ignore_index=True)
+    return combined.groupby("customer_id", sort=False).head(n).reset_index(drop=True)
 
 
 def _capped(
