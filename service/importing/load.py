@@ -139,6 +139,7 @@ def import_file(
     languages = pd.Series(dtype="int64")  # customers per language without email templates
     needs_smtputf8: list[str] = []  # addresses only a mail server that offers SMTPUTF8 takes
     without_url: list[str] = []  # products an email cannot link to
+    fees: list[str] = []  # products named as a charge, not merchandise, that the file does not mark
     chunks = _chunks(path, shown, numbers)
     for chunk in chunks:
         parsed, found = parse_table(chunk, spec, dates_day_first)
@@ -161,12 +162,14 @@ def import_file(
                 needs_smtputf8 += _needing_smtputf8(parsed)
             elif kind == "products":
                 without_url += _without_url(parsed)
+                fees += _looking_like_fees(parsed)
     if problems:
         ordered = sorted(problems, key=lambda p: (p.row or 0, p.column or ""))
         stopped_early = next(chunks, None) is not None
         listed = _listed(ordered, stopped_early)
         raise InvalidInput(f"{kind} file", listed, found=len(ordered), checked_all=not stopped_early)
     warnings = _locale_warnings(languages) + _smtputf8_warnings(needs_smtputf8) + _url_warnings(without_url)
+    warnings += _fee_warnings(session, fees)
     if kind == "customers":
         warnings += _shared_addresses(session, lambda ids: earlier_keys.held(pd.DataFrame({"customer_id": ids})))
     warnings += erased_warnings(erased_rows)
@@ -371,7 +374,7 @@ def import_frame(session: Session, kind: str, frame: pd.DataFrame, progress: Rep
     summary = IMPORTERS[kind](session, parsed, progress or _silent)
     warnings: tuple[str, ...] = ()
     if kind == "products":
-        warnings = _url_warnings(_without_url(parsed))
+        warnings = _url_warnings(_without_url(parsed)) + _fee_warnings(session, _looking_like_fees(parsed))
     elif kind == "customers":
         languages = _count_languages(pd.Series(dtype="int64"), parsed)
         warnings = _locale_warnings(languages) + _smtputf8_warnings(_needing_smtputf8(parsed))
@@ -494,6 +497,39 @@ def _smtputf8_warnings(addresses: list[str]) -> tuple[str, ...]:
 
 def _without_url(rows: pd.DataFrame) -> list[str]:
     return list(rows.sku[rows.url == ""])
+
+
+# A product line named as a charge or an adjustment, not merchandise: Online Retail's POSTAGE, DOTCOM POSTAGE,
+# CARRIAGE, Bank Charges, Manual, Discount, SAMPLES, AMAZON FEE, CRUK Commission, "Adjustment by john on ...".
+_FEE_NAME = re.compile(
+    r"(?:dotcom |amazon )?(?:postage|carriage|shipping|delivery(?: charges?)?|bank charges?|fees?|manual|discount|"
+    r"samples?|cruk commission|commission|adjust(?:ment)?(?: bad debt| by .*)?|this is a test product\.?)",
+    re.IGNORECASE,
+)
+
+
+def _looking_like_fees(rows: pd.DataFrame) -> list[str]:
+    """The skus of the products whose whole name is a charge's (``_FEE_NAME``), in a file that does not say whether
+    they are merchandise (no `recommendable` column: a file that has it has decided)."""
+    unsaid = rows.recommendable.isna().to_numpy() if "recommendable" in rows else np.ones(len(rows), dtype=bool)
+    named = rows.name.astype(str).str.strip().str.fullmatch(_FEE_NAME.pattern, case=False).to_numpy()
+    return list(rows.sku[unsaid & named])
+
+
+def _fee_warnings(session: Session, skus: list[str]) -> tuple[str, ...]:
+    """Postage bought with every order was offered as a product to re-order: a warning names the products that
+    look like charges and are still recommendable (none marked false before)."""
+    if not skus:
+        return ()
+    marked = dict(rows_where_in(session, (Product.sku, Product.recommendable), Product.sku, skus))
+    offered = [sku for sku in skus if marked.get(sku, True)]
+    if not offered:
+        return ()
+    return (
+        f"{counted(len(offered), 'product is', 'products are')} named as a charge, not merchandise "
+        f"({_examples(offered)}), and recommended like any product: give the file a `recommendable` column, false "
+        "for them, so that no email offers postage.",
+    )
 
 
 def _url_warnings(skus: list[str]) -> tuple[str, ...]:

@@ -201,6 +201,19 @@ def test_a_product_may_be_marked_no_merchandise_and_is_then_never_offered(engine
     assert listed == {"POST": False, "K1": True, "T1": True}
 
 
+def test_products_named_as_a_charge_are_named_in_a_warning_until_the_catalog_marks_them(engine):
+    """Online Retail's catalog lists POSTAGE, CARRIAGE and Bank Charges as products, without a `recommendable`
+    column: 13 of 17 re-order reminders offered POSTAGE first, and the import warned of nothing but missing urls."""
+    fees = PRODUCTS.assign(sku=["POST", "K1"], name=["POSTAGE", "Chef knife"])
+    with session_scope(engine) as session:
+        warned = import_frame(session, "products", fees).warnings
+        assert any(w.startswith("1 product is named as a charge, not merchandise (POST)") for w in warned), warned
+        marked = import_frame(session, "products", fees.assign(recommendable=["false", ""])).warnings
+        again = import_frame(session, "products", fees).warnings  # a price list: POST stays marked
+        manual_grinder = import_frame(session, "products", fees.assign(name=["Manual coffee grinder", "Knife"]))
+    assert not any("charge" in w for w in [*marked, *again, *manual_grinder.warnings])
+
+
 def test_a_price_list_without_the_margin_or_arrival_columns_keeps_what_the_catalog_says_of_them(engine):
     """A products file without `margin` and `arrived_at` (a price update) wiped every margin the margin boost weighs
     and every arrival date the new-arrivals boost reads; a cell left empty in a file with the column clears it."""
