@@ -151,6 +151,7 @@ def draft_out(draft: Draft) -> DraftOut:
         audience_reason=draft.audience_reason,
         selected_variant_id=draft.selected_variant_id,
         sent_variant_id=draft.send.variant_id if draft.send is not None else None,
+        sent_to=draft.send.to_email if draft.send is not None else None,
         recommendations=draft.recommendations,
         offer=draft.offer,
         send_after=draft.send_after,

@@ -343,6 +343,10 @@ class DraftOut(BaseModel):
         None, description="the variant that was mailed (in an experiment, the customer's arm's, unless the draft "
         "was `pinned`); null until the draft is sent",
     )  # fmt: skip
+    sent_to: str | None = Field(
+        None, description="the address the email went to, as the customer's was then (`email` is theirs now); null "
+        "until the draft is sent",
+    )  # fmt: skip
     recommendations: list[dict[str, Any]]
     offer: dict[str, Any] | None
     send_after: UtcMoment | None = None  # an approved draft waiting for the customer's best send hour

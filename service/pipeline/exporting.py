@@ -58,7 +58,7 @@ def _records(draft: Draft) -> Iterator[dict[str, Any]]:
             "customer_id": body.customer_id, "email": body.email, "first_name": body.first_name,
             "locale": body.locale, "mailable": mailable, "draft_id": body.id, "variant_id": variant.id,
             "variant": variant.label, "selected": variant.id == body.selected_variant_id,
-            "sent": variant.id == body.sent_variant_id, "status": body.status,
+            "sent": variant.id == body.sent_variant_id, "sent_to": body.sent_to, "status": body.status,
             "flagged": body.flagged, "flag_reasons": body.flag_reasons, "subject": variant.subject,
             "preheader": variant.preheader, "text_body": variant.text, "html_body": variant.html,
             "checks": [c.model_dump() for c in variant.checks],

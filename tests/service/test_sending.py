@@ -1040,3 +1040,24 @@ def test_the_second_look_of_the_contact_policy_sees_holdouts_and_shared_addresse
 
     result = send_campaign(meanwhile_elsewhere, engine, campaign_id)
     assert (result["sent"], result["deferred"], len(messages)) == (1, 1, 1)
+
+
+def test_a_sent_draft_tells_the_address_it_went_to_after_the_customer_s_changed(
+    client, engine, mail_server, monkeypatch
+):
+    """The export of a sent campaign gave the customer's address now beside "sent": true; the mail had gone to
+    the one they had then."""
+    import json
+
+    controller, _messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    campaign_id = new_campaign(client)
+    draft_id = approved_draft(client, engine, campaign_id)
+    assert client.get(f"/drafts/{draft_id}").json()["sent_to"] is None
+    assert send_job(client, campaign_id)["result"]["sent"] == 1
+    with session_scope(engine) as session:
+        session.scalar(select(Customer).where(Customer.external_id == "c1")).email = "new.c1@example.com"
+    draft = client.get(f"/drafts/{draft_id}").json()
+    assert (draft["email"], draft["sent_to"]) == ("new.c1@example.com", "c1@example.com")
+    (record,) = [json.loads(line) for line in client.get(f"/campaigns/{campaign_id}/export").text.splitlines()]
+    assert (record["email"], record["sent"], record["sent_to"]) == ("new.c1@example.com", True, "c1@example.com")
