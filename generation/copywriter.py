@@ -139,7 +139,7 @@ def build_messages(group: Group, brand: BrandKit, n_variants: int, problems: str
         goal_words=templates.goal_words(group.campaign_type, "en")[:4],
         segment_description=SEGMENT_WORDS.get(group.segment, "customers of the shop"),
         # in the shop's currency, as the email states it: a British shop's model was told "Enjoy €5 off"
-        offer_text=offer_text(first.offer, "en", first.products[0].currency if first.products else "EUR"),
+        offer_text=offer_text(first.offer, "en", first.currency),
         products=[
             {"label": f"p{i + 1}", "category": _clean_data(p.category, 40), "description": _clean_data(p.description)}
             for i, p in enumerate(products)

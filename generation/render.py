@@ -127,7 +127,6 @@ def render_email(
 ) -> tuple[str, str]:
     """(html, text) of one email: the copy, the greeting, the offer and product facts from the data, the footer."""
     locale, numbers = request.customer.locale, number_locale(request.customer)
-    currency = request.products[0].currency if request.products else "EUR"
     items = [
         {
             "name": product.name,
@@ -144,7 +143,7 @@ def render_email(
         "intro": intro,
         "intro_paragraphs": paragraphs(intro),
         "greeting": regional_spelling(greeting(request.customer.first_name, locale, brand), request.customer),
-        "offer_text": regional_spelling(offer_text(request.offer, locale, currency, numbers), request.customer),
+        "offer_text": regional_spelling(offer_text(request.offer, locale, request.currency, numbers), request.customer),
         "colon": strings(locale)["colon"],
         "items": items,
         "brand_name": brand.name,

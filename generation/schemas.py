@@ -45,6 +45,11 @@ class DraftRequest(BaseModel):
     offer: Offer | None = None
     reason: str = ""
 
+    @property
+    def currency(self) -> str:
+        """The currency an amount off is stated in: its products' (the first one's), EUR for an email without any."""
+        return self.products[0].currency if self.products else "EUR"
+
 
 class CheckResult(BaseModel):
     name: str
