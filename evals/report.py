@@ -26,6 +26,13 @@ def report_folder(value: str) -> Path:
     return path
 
 
+def count_of_at_least_one(value: str) -> int:
+    """An argparse type for a count option (customers, products per e-mail): a whole number from 1."""
+    if not value.strip().isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a count of 1 or more")
+    return int(value)
+
+
 def add_out_option(parser: argparse.ArgumentParser) -> None:
     """`--out FOLDER` (default `reports`, under the folder the command runs in), where the reports go."""
     parser.add_argument(

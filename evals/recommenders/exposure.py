@@ -22,7 +22,7 @@ from evals.recommenders import data, protocols
 from evals.recommenders.evaluate import fit
 from evals.recommenders.metrics import accuracy, ranked_lists
 from evals.recommenders.run import lineup
-from evals.report import add_out_option, write_report
+from evals.report import add_out_option, count_of_at_least_one, write_report
 from recommenders.rules import Rules, recommend_with_rules
 
 MODEL = "blend"  # the campaigns' recommender (service.settings.CampaignSettings.recommender)
@@ -45,13 +45,6 @@ def shares(value: str) -> list[float | None]:
     if not parsed:
         raise argparse.ArgumentTypeError("give at least one share")
     return parsed
-
-
-def positive(value: str) -> int:
-    """An argparse type: a whole number of products, at least 1."""
-    if not value.strip().isdigit() or int(value) < 1:
-        raise argparse.ArgumentTypeError(f"{value!r} is no number of products: give a whole number from 1")
-    return int(value)
 
 
 def spread(lists: dict[str, list[str]]) -> dict[str, float]:
@@ -114,7 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dataset", choices=["online_retail", "demo"], default="online_retail")
     parser.add_argument("--quick", action="store_true", help="the small configuration CI runs")
     parser.add_argument("--shares", type=shares, default=shares("none,0.3,0.2,0.1"), metavar="LIST")
-    parser.add_argument("--k", type=positive, default=3, help="products per e-mail (the campaigns' default: 3)")
+    parser.add_argument(
+        "--k", type=count_of_at_least_one, default=3, help="products per e-mail (the campaigns' default: 3)"
+    )
     add_out_option(parser)
     args = parser.parse_args(argv)
     report = run(args.dataset, args.quick, args.shares, args.k)

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from evals.datasets import exit_status
-from evals.report import add_out_option, write_report
+from evals.report import add_out_option, count_of_at_least_one, write_report
 
 
 def _resident_mb() -> float:
@@ -127,19 +127,12 @@ def run(customers: int, products: int, campaign_limit: int | None, home: Path) -
 QUICK = {"customers": 1_000, "products": 200}  # the small configuration, as the other evals' --quick
 
 
-def _at_least_one(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not a count of 1 or more")
-    return number
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tailor eval scale", description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=_at_least_one, default=30_000)
-    parser.add_argument("--products", type=_at_least_one, default=2_000)
+    parser.add_argument("--customers", type=count_of_at_least_one, default=30_000)
+    parser.add_argument("--products", type=count_of_at_least_one, default=2_000)
     parser.add_argument(
-        "--campaign-limit", type=_at_least_one, default=None, help="customers in the campaign (default: all)"
+        "--campaign-limit", type=count_of_at_least_one, default=None, help="customers in the campaign (default: all)"
     )
     parser.add_argument(
         "--quick", action="store_true",
