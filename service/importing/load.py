@@ -559,11 +559,11 @@ def _import_products(session: Session, rows: pd.DataFrame, progress: Report) -> 
     says of each product it names: postage marked as no merchandise was offered again after the next price list,
     and the margins the margin boost weighs were wiped by it. An empty cell in a file with the column clears it."""
     now = utcnow()
-    columns = (Product.sku, Product.recommendable, Product.margin, Product.arrived_at)
+    columns = (Product.sku, Product.id, Product.recommendable, Product.margin, Product.arrived_at)
     stored = {sku: kept for sku, *kept in rows_where_in(session, columns, Product.sku, rows.sku)}
     records = []
     for r in rows.itertuples(index=False):
-        recommendable, margin, arrived_at = stored.get(r.sku, (True, None, None))
+        recommendable, margin, arrived_at = stored.get(r.sku, (None, True, None, None))[1:]  # after the id
         records.append(
             {
                 "sku": r.sku,
@@ -581,7 +581,8 @@ def _import_products(session: Session, rows: pd.DataFrame, progress: Report) -> 
                 "updated_at": now,  # bulk updates set it explicitly: the served catalog cache watches it
             }
         )
-    return _upsert(session, Product, "sku", records, "products", progress)
+    existing = {sku: kept[0] for sku, kept in stored.items()}  # read once, with what the file may leave as it is
+    return _upsert(session, Product, "sku", records, "products", progress, existing)
 
 
 def _check_orders(session: Session, rows: pd.DataFrame) -> list[Problem]:
@@ -723,11 +724,11 @@ def _import_sends(session: Session, rows: pd.DataFrame, progress: Report) -> Imp
     return _summary("sends", ids, same)
 
 
-def _file_made_events(send_ids: list[int]):
-    """The ids of the events a sends file made for these sends: a file's outcome, without an id of its own, at the
-    send's time (an event posted to /events has its own time, or the moment it came)."""
+def _file_made_events(send_ids: list[int], *columns):
+    """``columns`` (the id by default) of the events a sends file made for these sends: a file's outcome, without an
+    id of its own, at the send's time (an event posted to /events has its own time, or the moment it came)."""
     return (
-        select(Event.id)
+        select(*(columns or (Event.id,)))
         .join(Send, Send.id == Event.send_id)
         .where(
             Event.send_id.in_(send_ids), Event.external_id.is_(None),
@@ -740,8 +741,7 @@ def _file_made_outcomes(session: Session, send_ids: list[int]) -> dict[int, set[
     """Per send, the kinds of the events a sends file made for it (``_file_made_events``)."""
     made: dict[int, set[str]] = {}
     for batch in batches(send_ids):
-        ids = _file_made_events(batch)
-        for send_id, kind in session.execute(select(Event.send_id, Event.kind).where(Event.id.in_(ids))):
+        for send_id, kind in session.execute(_file_made_events(batch, Event.send_id, Event.kind)):
             made.setdefault(send_id, set()).add(kind)
     return made
 
