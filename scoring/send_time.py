@@ -9,6 +9,11 @@ rate at an hour is the shrunk estimate ``(own opens + k × population rate) / (o
 a customer with no history gets the population's best hour. The best hour is the one with the highest
 shrunk rate. ``next_send_times`` turns best hours into the moments a send job should mail each customer.
 
+A shop's history has to be worth learning from before any hour is named (``require_history``): at least
+``MIN_HISTORY_SENDS`` sends, at ``MIN_HISTORY_HOURS`` hours of the clock or more. Two imported sends made
+midnight everybody's best hour at a 100 % open rate, and a sends file with dates but no times puts every send at
+00:00, where there is nothing to compare an hour with.
+
 Hours are hours of the clock in ``timezone`` (an IANA name; ``sent_at`` and the moments returned are UTC without
 a zone): a shop's customers keep their habits by their own clock, so an hour learned in UTC moves by one at every
 daylight-saving change (9:00 in Berlin is 8:00 UTC in winter and 7:00 in summer).
@@ -27,6 +32,8 @@ from scoring.errors import NotEnoughData
 from scoring.features import require_columns
 
 POPULATION_PRIOR_SENDS = 50.0
+MIN_HISTORY_SENDS = 20
+MIN_HISTORY_HOURS = 2
 
 
 def local_hours(sent_at: pd.Series, timezone: str = "UTC") -> pd.Series:
@@ -57,9 +64,28 @@ def population_open_rates(
     return _population_rates(open_counts(sends, ["hour"], timezone), prior_sends)
 
 
-def _population_rates(by_hour: pd.DataFrame, prior_sends: float) -> pd.Series:
-    if not by_hour["sends"].sum():
+def require_history(by_hour: pd.DataFrame) -> None:
+    """Raise NotEnoughData, saying what is missing, unless the shop's sends per hour (``open_counts`` over
+    ``["hour"]``) hold at least ``MIN_HISTORY_SENDS`` sends at ``MIN_HISTORY_HOURS`` hours or more."""
+    used = by_hour[by_hour["sends"] > 0]
+    total = int(used["sends"].sum())
+    if not total:
         raise NotEnoughData("There are no past sends to learn send times from.")
+    if total < MIN_HISTORY_SENDS:
+        raise NotEnoughData(
+            f"There {'is' if total == 1 else 'are'} {total} past send{'' if total == 1 else 's'} to learn send times "
+            f"from: at least {MIN_HISTORY_SENDS} are needed before one hour can be told from another."
+        )
+    if len(used) < MIN_HISTORY_HOURS:
+        hour = int(used["hour"].iloc[0])
+        raise NotEnoughData(
+            f"All {total} past sends were made at {hour:02d}:00, so no other hour can be compared with it"
+            + (" (a sends file with dates but no times puts every send at 00:00)." if hour == 0 else ".")
+        )
+
+
+def _population_rates(by_hour: pd.DataFrame, prior_sends: float) -> pd.Series:
+    require_history(by_hour)
     overall = by_hour["opens"].sum() / by_hour["sends"].sum()
     by_hour = by_hour.set_index("hour").sort_index()
     rates = (by_hour["opens"] + prior_sends * overall) / (by_hour["sends"] + prior_sends)

@@ -17,11 +17,12 @@ from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from service.clock import as_text, as_utc, utcnow
-from service.db.models import Campaign, Customer, Draft, Send
+from service.db.models import Campaign, Customer, Draft
 from service.errors import InvalidInput, NotReady, Problem
 from service.pipeline import frames
 from service.schemas import SendTimeOut
@@ -34,12 +35,12 @@ def best_hours(session: Session, customer_ids: list[str]) -> list[SendTimeOut]:
     nobody opens)."""
     from scoring.send_time import best_hours_from_counts
 
-    require_send_history(session)
     timezone = SendScheduleSettings().timezone
-    counts = frames.send_open_counts(
+    population, customers = frames.send_open_counts(
         session, customer_ids, sent_before=ScoringSettings().outcomes_due(), timezone=timezone
     )
-    table = best_hours_from_counts(*counts, customer_ids).reset_index()
+    _require_history(population)
+    table = best_hours_from_counts(population, customers, customer_ids).reset_index()
     return [SendTimeOut(**row, timezone=timezone) for row in table.to_dict("records")]
 
 
@@ -64,16 +65,33 @@ def campaign_send_times(
 
 
 def require_send_history(session: Session) -> None:
-    """Raise NotReady when there are no past sends old enough to learn send times from (a best-hour send is
-    refused with it before it is queued)."""
-    settings = ScoringSettings()
-    if not session.scalar(select(func.count(Send.id)).where(Send.sent_at <= settings.outcomes_due())):
-        days = settings.outcome_days
+    """Raise NotReady when the past sends old enough to learn send times from are too few, or all at one hour
+    (``scoring.send_time.require_history``): a best-hour send is refused with it before it is queued."""
+    population, _ = frames.send_open_counts(
+        session, [], sent_before=ScoringSettings().outcomes_due(), timezone=SendScheduleSettings().timezone
+    )
+    _require_history(population)
+
+
+def _require_history(population: pd.DataFrame) -> None:
+    """NotReady, saying what to do, for a shop's sends per hour that no hour can be learned from."""
+    from scoring.errors import NotEnoughData
+    from scoring.send_time import require_history
+
+    if not population["sends"].sum():
+        days = ScoringSettings().outcome_days
         raise NotReady(
             f"There are no sends older than {days:g} days (TAILOR_SCORING_OUTCOME_DAYS: younger ones may still be "
             "opened) to learn send times from: import past sends (`tailor import sends FILE`), or send without "
             "at_best_hour."
         )
+    try:
+        require_history(population)
+    except NotEnoughData as error:
+        raise NotReady(
+            f"{error} Import more past sends, with their times (`tailor import sends FILE`), or send without "
+            "at_best_hour."
+        ) from None
 
 
 def waiting_drafts(session: Session, campaign_id: int, now: datetime) -> dict[str, Any]:

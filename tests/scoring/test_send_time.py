@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import pandas as pd
+import pytest
 
+from scoring.errors import NotEnoughData
 from scoring.send_time import best_send_hours, next_send_times, population_open_rates
 
 
@@ -42,6 +44,16 @@ def test_one_lucky_send_at_an_odd_hour_does_not_become_everybodys_best_hour():
     assert rates.idxmax() == 9 and rates[3] < rates[9]
     table = best_send_hours(pd.concat([sends, lucky], ignore_index=True), ["NEW"])
     assert table.loc["NEW", "best_hour"] == 9 and table.loc["NEW", "expected_open_rate"] < 0.9
+
+
+def test_no_hour_is_learned_from_a_handful_of_sends_or_from_one_hour_alone():
+    sends = _sends()
+    with pytest.raises(NotEnoughData, match="There are 2 past sends"):
+        best_send_hours(sends.head(2))
+    at_midnight = sends.assign(sent_at=sends["sent_at"].dt.normalize())  # a file of dates without times
+    with pytest.raises(NotEnoughData, match="All 268 past sends were made at 00:00.*dates but no times"):
+        best_send_hours(at_midnight)
+    assert len(best_send_hours(sends.head(20))) == 4  # 20 sends at three hours: enough
 
 
 def test_unknown_customers_get_the_population_hour():

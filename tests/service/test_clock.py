@@ -154,7 +154,7 @@ def test_best_hours_from_a_zoned_import_are_utc_hours_and_schedule_in_utc(
         time.sleep(61 - utcnow().second)
     this_hour = utcnow().replace(minute=0, second=0, microsecond=0)
     best = this_hour - timedelta(hours=2)  # an hour that has just passed in UTC (and is still to come in New York)
-    days = range(3, 9)  # longer ago than the contact policy's two days
+    days = range(8, 18)  # older than the outcome window's 7 days: 20 sends, enough to learn from
     history = [(f"s{day}", "c1", in_new_york(best - timedelta(days=day)), 1) for day in days]
     history += [(f"t{day}", "c1", in_new_york(this_hour - timedelta(days=day)), 0) for day in days]
     import_history(client, history)

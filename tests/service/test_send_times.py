@@ -75,6 +75,39 @@ def test_send_hours_from_own_opens_with_population_fallback(client, engine):
     assert client.get("/customers/night/send-time").json() == own
 
 
+def import_file(client, kind: str, text: str) -> None:
+    response = client.post(f"/imports/{kind}", files={"file": (f"{kind}.csv", text.encode(), "text/csv")})
+    assert response.status_code == 200, response.text
+
+
+def test_no_hour_is_named_from_a_handful_of_sends_or_from_sends_that_all_fall_at_one_hour(client, engine):
+    """Two imported sends made midnight everybody's best hour, at a 100 % open rate; a sends file with dates but
+    no times puts every send at 00:00, where there is no other hour to compare it with."""
+    customers = "customer_id,email,first_name,locale,marketing_consent\n"
+    import_file(client, "customers", customers + "a,a@example.com,Ann,en,true\nb,b@example.com,Bo,en,true\n")
+    header = "send_id,customer_id,subject,campaign_type,sent_at,opened\n"
+    dated = [f"s{day},{'ab'[day % 2]},News,vip,2026-09-{day + 1:02d},true\n" for day in range(24)]
+    import_file(client, "sends", header + "".join(dated[:2]))
+    campaign_id = client.post("/campaigns", json={"name": "t", "brand": "hearth", "campaign_type": "vip"}).json()["id"]
+
+    few = client.get("/customers/a/send-time")
+    assert few.status_code == 409 and few.json()["message"].startswith(
+        "There are 2 past sends to learn send times from: at least 20 are needed"
+    )
+    import_file(client, "sends", header + "".join(dated))
+    one_hour = client.get("/customers/a/send-time")
+    assert one_hour.status_code == 409
+    assert "All 24 past sends were made at 00:00" in one_hour.json()["message"]
+    assert "dates but no times" in one_hour.json()["message"]
+    refused = client.post(f"/campaigns/{campaign_id}/send", params={"at_best_hour": True})  # before it is queued
+    assert refused.status_code == 409 and "All 24 past sends" in refused.json()["message"]
+
+    timed = [f"t{day},a,News,vip,2026-09-{day + 1:02d}T18:30:00,false\n" for day in range(4)]
+    import_file(client, "sends", header + "".join(timed))
+    answer = client.get("/customers/a/send-time")
+    assert answer.status_code == 200 and answer.json()["best_hour"] == 0 and answer.json()["n_sends"] == 16
+
+
 def test_sending_at_best_hour_mails_each_customer_when_their_hour_comes(
     client, engine, api_key, mail_server, monkeypatch
 ):
@@ -101,9 +134,9 @@ def test_sending_at_best_hour_mails_each_customer_when_their_hour_comes(
 
     with session_scope(engine) as session:
         early, late = (session.scalar(select(Customer).where(Customer.external_id == n)) for n in ("early", "late"))
-        add_sends(session, early, this_hour, 6, 5)
-        add_sends(session, late, evening, 6, 3)
-        add_sends(session, late, this_hour, 6, 0)
+        add_sends(session, early, this_hour, 8, 7)
+        add_sends(session, late, evening, 8, 4)
+        add_sends(session, late, this_hour, 8, 0)
     response = client.post(f"/campaigns/{campaign_id}/send", params={"at_best_hour": True})
     job = wait_for_job(client, response.json()["job_id"])
     assert job["status"] == "succeeded", job["error"]
@@ -198,7 +231,7 @@ def test_best_hours_are_on_the_shops_clock_and_sends_wait_for_it_in_utc(client, 
                 send = Send(customer=customer, subject="News", campaign_type="vip", sent_at=sent_at)
                 send.events.append(Event(kind="open", occurred_at=sent_at + timedelta(minutes=3)))
                 session.add(send)
-        for day in range(6):  # and at noon, unopened
+        for day in range(8):  # and at noon, unopened
             session.add(Send(customer=customer, subject="News", campaign_type="vip",
                              sent_at=datetime(2026, 3, 2, 11) + timedelta(days=day)))  # fmt: skip
     answer = client.get("/customers/berlin/send-time").json()
@@ -240,6 +273,7 @@ def test_a_request_to_send_decides_when_every_approved_draft_goes(client, engine
             session.flush()
             draft.selected_variant_id = variant.id
             add_sends(session, customer, evening, 6, 5)  # both open in the evening, twelve hours from now
+            add_sends(session, customer, (evening + 6) % 24, 5, 0)  # and not at night
     first = wait_for_job(client, client.post(f"/campaigns/{campaign_id}/send", params={"at_best_hour": True})
                          .json()["job_id"])  # fmt: skip
     assert first["result"]["sent"] == 0 and first["result"]["waiting"] == 2
@@ -275,6 +309,7 @@ def test_drafts_approved_after_a_send_scheduled_at_best_hours_wait_for_their_cus
             session.flush()
             draft.selected_variant_id = variant.id
             add_sends(session, customer, evening, 6, 5)  # all open in the evening
+            add_sends(session, customer, (evening + 6) % 24, 2, 0)  # and not at night
     week = (utcnow() + timedelta(days=7)).replace(hour=6, minute=0, second=0, microsecond=0)
     params = {"at": week.isoformat(), "at_best_hour": True}
     job = wait_for_job(client, client.post(f"/campaigns/{campaign_id}/send", params=params).json()["job_id"])
