@@ -203,6 +203,36 @@ def _wrong_unit(context: CheckContext, text: str) -> str | None:
     return None
 
 
+# The currency each mark of _AS_MONEY stands for ("$" for any dollar: a shop in CAD writes "$15" too).
+_MARK_CURRENCIES = [
+    (re.compile(r"€|euro?s?|евро|eur", re.IGNORECASE), {"EUR"}),
+    (re.compile(r"\$|usd", re.IGNORECASE), {"USD", "CAD", "AUD", "NZD", "MXN", "SGD", "HKD"}),
+    (re.compile(r"£|gbp", re.IGNORECASE), {"GBP"}),
+    (re.compile(r"₽|руб\w*|rub", re.IGNORECASE), {"RUB"}),
+    (re.compile(r"zł\w*|złot\w*|pln", re.IGNORECASE), {"PLN"}),
+    (re.compile(r"лв|bgn", re.IGNORECASE), {"BGN"}),
+    (re.compile(r"chf", re.IGNORECASE), {"CHF"}),
+]
+
+
+def _wrong_currency(context: CheckContext, text: str) -> str | None:
+    """An amount written in a currency the email's products are not priced in ("19,90 zł" for a product of
+    19,90 EUR): the number is a fact, the currency is not, and the customer reads two prices. None when each
+    amount's currency is the products' (or the email has no products)."""
+    currencies = {product.currency.upper() for product in context.request.products}
+    if not currencies:
+        return None
+    for match in _AS_MONEY.finditer(text):
+        mark = _NUMBER_IN_MONEY.sub("", match.group(0)).strip()
+        meant = next((named for pattern, named in _MARK_CURRENCIES if pattern.fullmatch(mark)), None)
+        if meant is not None and not meant & currencies:
+            return match.group(0).strip()
+    return None
+
+
+_NUMBER_IN_MONEY = re.compile(r"\d+(?:[.,]\d+)?")
+
+
 def _unbacked_in_words(text: str, allowed: set[float], offer) -> str | None:
     """The first amount or share ``text`` writes in words that the data does not back: a share not the offer's
     percentage, an amount not a number of the data."""
@@ -230,6 +260,9 @@ def check(context: CheckContext) -> CheckResult:
         if unit := _wrong_unit(context, value):
             said = f"{offer.value:g} %" if offer.kind == "percent_off" else f"{offer.value:g} off"
             return failed(NAME, f"the {field} says '{unit}', but the offer is {said}")
+        if money := _wrong_currency(context, value):
+            priced_in = ", ".join(sorted({p.currency.upper() for p in context.request.products}))
+            return failed(NAME, f"the {field} says '{money}', but this email's prices are in {priced_in}")
         if code := _unknown_code(value, own_code, facts):
             own = f"the offer's code is {offer.code}" if offer is not None and offer.code else "this email has no code"
             return failed(NAME, f"the {field} names the code '{code}', but {own}")

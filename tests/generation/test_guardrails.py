@@ -86,6 +86,17 @@ class TestGrounding(CheckContract):
         kettle = make_request().products[0].model_copy(update={"price": 1234.5})
         assert CHECKS["grounding"](context(products=[kettle], product_lines=[f"Yours for {price}."])).passed
 
+    @pytest.mark.parametrize("price", ["7,90 zł", "7,90 PLN", "$7.90", "£7.90", "7,90 руб.", "7,90 лв."])
+    def test_a_product_s_price_in_another_currency_fails(self, price):
+        """A copywriter wrote "Teraz tylko 19,90 zł" for a product of 19,90 EUR: every check passed, and the email
+        said 19,90 € on the price line and 19,90 zł in the copy."""
+        result = CHECKS["grounding"](context(product_lines=[f"Only {price}.", "Warm."]))
+        assert not result.passed and price.rstrip(".") in result.reason and "EUR" in result.reason, result.reason
+
+    @pytest.mark.parametrize("price", ["7,90 €", "€7.90", "7.90 EUR", "7,90 euro"])
+    def test_a_product_s_price_in_its_own_currency_passes(self, price):
+        assert CHECKS["grounding"](context(product_lines=[f"Only {price}.", "Warm."])).passed
+
     @pytest.mark.parametrize("written", ["1,299.00 EUR", "1.299,00 EUR", "1 299 EUR", "12,345"])
     def test_an_invented_grouped_price_still_fails(self, written):
         result = CHECKS["grounding"](context(product_lines=[f"Only {written}.", "Warm."]))
