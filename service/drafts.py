@@ -315,7 +315,19 @@ def _require_fresh_facts(session: Session, draft: Draft) -> None:
         )
 
 
-def approve_pending(session: Session, campaign_id: int, reviewer: str, comment: str = "") -> dict[str, int]:
+def page_read(session: Session, campaign_id: int) -> tuple[int, int]:
+    """Where the campaign stood when a page of it was read: its latest review and its latest draft (0 for none).
+    A bulk approval sent from that page leaves what changed after it (see approve_pending)."""
+    last_review = session.scalar(
+        select(func.max(Review.id)).join(Draft, Draft.id == Review.draft_id).where(Draft.campaign_id == campaign_id)
+    )
+    last_draft = session.scalar(select(func.max(Draft.id)).where(Draft.campaign_id == campaign_id))
+    return last_review or 0, last_draft or 0
+
+
+def approve_pending(
+    session: Session, campaign_id: int, reviewer: str, comment: str = "", read_at: tuple[int, int] | None = None
+) -> dict[str, int]:
     """Approve every pending draft of the campaign with its chosen variant: the drafts whose copy passed every
     guardrail check and whose predictions cleared the review floors. Flagged drafts stay for a person (as does a
     pending draft whose chosen variant fails a check, which generation never leaves). A draft with an edited
@@ -325,7 +337,11 @@ def approve_pending(session: Session, campaign_id: int, reviewer: str, comment: 
     Set-based, a batch at a time: only each draft's chosen variant's checks are read (not the variants' rendered
     email), and one UPDATE and one multi-row INSERT of reviews approve a batch (each draft's revision moves on, as
     with any review); a draft reviewed meanwhile by someone else is not pending any more and is left as they left
-    it."""
+    it.
+
+    ``read_at`` (page_read when the person's page was read): a pending draft reviewed or edited after it (reopened
+    by someone who rejected it, edited in another tab) or written after it is not approved: the person confirmed
+    the drafts their page counted, not one that someone took back to rewrite meanwhile."""
     campaign = get_campaign(session, campaign_id)
     _require_comment(comment)
     if campaign.status == "generating":
@@ -333,6 +349,15 @@ def approve_pending(session: Session, campaign_id: int, reviewer: str, comment: 
     pending = session.scalars(
         select(Draft.id).where(Draft.campaign_id == campaign_id, Draft.status == "pending").order_by(Draft.id)
     ).all()
+    changed_since_read = 0
+    if read_at is not None:
+        last_review, last_draft = read_at
+        touched = set(session.scalars(
+            select(Review.draft_id).join(Draft, Draft.id == Review.draft_id)
+            .where(Draft.campaign_id == campaign_id, Draft.status == "pending", Review.id > last_review)
+        ))  # fmt: skip
+        kept = [draft_id for draft_id in pending if draft_id not in touched and draft_id <= last_draft]
+        changed_since_read, pending = len(pending) - len(kept), kept
     scheduled = approved_send_after(campaign, utcnow())  # a scheduled campaign's drafts wait for its moment
     approved = 0
     from service.pipeline.freshness import flag_out_of_date  # it reads the checks through this module
@@ -385,7 +410,10 @@ def approve_pending(session: Session, campaign_id: int, reviewer: str, comment: 
         session.expire_all()  # drafts loaded earlier in this session must not show the old status
         mark_stale(get_campaign(session, campaign_id))
     flagged = session.scalar(select(func.count()).where(Draft.campaign_id == campaign_id, Draft.status.in_(REVIEWABLE)))
-    return {"approved": approved, "left_for_review": flagged, "out_of_date": out_of_date}
+    return {
+        "approved": approved, "left_for_review": flagged, "out_of_date": out_of_date,
+        "changed_since_read": changed_since_read,
+    }  # fmt: skip
 
 
 def reject(session: Session, draft_id: int, reviewer: str, comment: str, expected_revision: int | None = None) -> Draft:

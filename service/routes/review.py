@@ -296,6 +296,7 @@ def campaign_page(
     campaign_id: DatabaseId, request: Request, session: SessionDep, _key: ApiKeyDep,
     status: DraftStatus | None = None,
     page: int = Query(1, ge=1, le=DATABASE_INT_MAX // DRAFTS_PER_PAGE), customer: str | None = None,
+    approved: int | None = Query(None, ge=0, le=COUNT_MAX), changed: int = Query(0, ge=0, le=COUNT_MAX),
 ) -> HTMLResponse:  # fmt: skip
     """A page of the campaign's drafts (flagged first), all or those of one ``status``, or one customer's draft
     (found by id or email: a customer who wrote in)."""
@@ -308,8 +309,22 @@ def campaign_page(
     context = {
         "campaign": campaign, "drafts": drafts, "status": status, "page": page, "customer": customer or "",
         "has_next": len(rows) > DRAFTS_PER_PAGE, "statuses": list(get_args(DraftStatus)),
+        "read_at": draft_ops.page_read(session, campaign_id), "done": _bulk_done(approved, changed),
     }  # fmt: skip
     return templates.TemplateResponse(request, "campaign.html", context)
+
+
+def _bulk_done(approved: int | None, changed: int) -> str:
+    """What a bulk approval did, said once at the top of the campaign's page (it reloaded with no word)."""
+    if approved is None:
+        return ""
+    said = f"Approved {approved} pending draft{'s' if approved != 1 else ''}."
+    if changed:
+        said += (
+            f" {changed} pending draft{'s were' if changed != 1 else ' was'} left for review: reopened, edited or "
+            "written after you read this page, so not among those you confirmed."
+        )
+    return said
 
 
 @router.post("/campaigns/{campaign_id}/approve-pending", response_model=None)
@@ -319,10 +334,15 @@ def approve_pending(
     session: SessionDep,
     reviewer: ReviewerDep,
     comment: Annotated[str, Form()] = "",
+    read_review: Annotated[int | None, Form(ge=0, le=DATABASE_INT_MAX)] = None,
+    read_draft: Annotated[int | None, Form(ge=0, le=DATABASE_INT_MAX)] = None,
 ) -> RedirectResponse:
-    """Approve the campaign's pending drafts at once (see drafts.approve_pending); the flagged ones stay."""
-    draft_ops.approve_pending(session, campaign_id, reviewer, comment)
-    return _to(request, f"/review/campaigns/{campaign_id}")
+    """Approve the campaign's pending drafts at once (see drafts.approve_pending); the flagged ones stay, and so do
+    those changed after the page was read (``read_review``, ``read_draft``: drafts.page_read as the page showed)."""
+    read_at = (read_review, read_draft) if read_review is not None and read_draft is not None else None
+    done = draft_ops.approve_pending(session, campaign_id, reviewer, comment, read_at=read_at)
+    said = f"?approved={done['approved']}&changed={done['changed_since_read']}"
+    return _to(request, f"/review/campaigns/{campaign_id}{said}")
 
 
 @router.get("/campaigns/{campaign_id}/experiment", response_class=HTMLResponse)

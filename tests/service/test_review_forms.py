@@ -282,11 +282,13 @@ def test_the_campaign_page_approves_the_pending_drafts_at_once(client, demo_file
     done = client.post(
         f"/review/campaigns/{campaign_id}/approve-pending", data={"comment": "checked a sample"}, follow_redirects=False
     )
-    assert done.status_code == 303 and done.headers["location"] == f"/review/campaigns/{campaign_id}"
+    assert done.status_code == 303
+    assert done.headers["location"] == f"/review/campaigns/{campaign_id}?approved={pending}&changed=0"
     approved = client.get(f"/campaigns/{campaign_id}/drafts", params={"status": "approved"}).json()
     assert len(approved) == pending and all(d["reviews"][0]["comment"] == "checked a sample" for d in approved)
     page = client.get(done.headers["location"]).text
     assert 'id="approve-pending"' not in page  # nothing pending is left
+    assert f"Approved {pending} pending draft" in page and 'role="status"' in page  # it reloaded with no word
     link = f'id="export-approved" href="/campaigns/{campaign_id}/export?status=approved"'
     assert link in page
 
@@ -696,7 +698,7 @@ def test_the_review_page_stays_under_a_proxy_s_path_prefix(engine, api_key):
         reopened = browser.post(f"{page}/reopen", data={})
         assert reopened.headers["location"] == f"{page}?done=reopened"
         approved = browser.post(f"/mail/review/campaigns/{campaign_id}/approve-pending", data={})
-        assert approved.headers["location"] == f"/mail/review/campaigns/{campaign_id}"
+        assert approved.headers["location"] == f"/mail/review/campaigns/{campaign_id}?approved=0&changed=0"
         assert browser.post("/mail/review/logout").headers["location"] == "/mail/review/login"
 
         # a form sent after the session ended is carried through the login and offered again, under the prefix
@@ -780,3 +782,26 @@ def test_a_root_path_a_proxy_could_not_pass_on_as_it_is_written_is_refused_namin
     assert "TAILOR_API_ROOT_PATH=" in environment_problem(refused.value)
     monkeypatch.setenv("TAILOR_API_ROOT_PATH", "/shop-1/mail.v2/")
     assert ApiSettings().root_path == "/shop-1/mail.v2"
+
+
+def test_a_bulk_approval_leaves_the_drafts_changed_after_its_page_was_read(client, demo_files, monkeypatch):
+    """Bob rejected a draft for its tone and reopened it to rewrite it; Alice, whose page counted the pending
+    drafts before that, confirmed "Approve the 2 pending drafts" and 3 were approved, Bob's among them, unread."""
+    import re
+
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_shop(client, demo_files)
+    campaign_id = generated_campaign(client, max_customers=3)
+    pending = client.get(f"/campaigns/{campaign_id}/drafts", params={"status": "pending"}).json()
+    assert len(pending) >= 2
+    bobs = pending[0]["id"]
+    client.post(f"/drafts/{bobs}/reject", json={"reviewer": "Bob", "comment": "wrong tone"})
+    alices_page = client.get(f"/review/campaigns/{campaign_id}").text  # counts one pending draft fewer
+    client.post(f"/drafts/{bobs}/reopen", json={"reviewer": "Bob", "comment": "rewriting it"})
+    read = dict(re.findall(r'name="(read_review|read_draft)" value="(\d+)"', alices_page))
+    done = client.post(
+        f"/review/campaigns/{campaign_id}/approve-pending", data={"comment": "", **read}, follow_redirects=False
+    )
+    assert done.headers["location"].endswith(f"?approved={len(pending) - 1}&changed=1")
+    assert client.get(f"/drafts/{bobs}").json()["status"] == "pending"  # left for Bob, as he left it
+    assert "1 pending draft was left for review" in client.get(done.headers["location"]).text
