@@ -471,6 +471,11 @@ def _in_plain_words(error: dict[str, Any]) -> str:
         )
     if error["type"] == "string_too_long":
         return f"is longer than the {limits['max_length']} characters it may have"
+    if error["type"] == "string_pattern_mismatch":  # ONE_LINE: the regex meant nothing to a copywriter
+        return (
+            "must be one line: it holds a line break, a tab or another invisible control character (text pasted from "
+            "a spreadsheet or a document often brings one); retype the spaces between its words"
+        )
     return error["msg"]
 
 

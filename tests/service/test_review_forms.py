@@ -805,3 +805,17 @@ def test_a_bulk_approval_leaves_the_drafts_changed_after_its_page_was_read(clien
     assert done.headers["location"].endswith(f"?approved={len(pending) - 1}&changed=1")
     assert client.get(f"/drafts/{bobs}").json()["status"] == "pending"  # left for Bob, as he left it
     assert "1 pending draft was left for review" in client.get(done.headers["location"]).text
+
+
+@pytest.mark.parametrize("field", ["subject", "preheader"])
+@pytest.mark.parametrize("pasted", ["Price list\tfrom the sheet", "Line\u2028separator"])
+def test_a_control_character_in_a_one_line_field_is_said_in_words(field, pasted):
+    """A tab pasted from a spreadsheet into the subject was refused with "Subject: String should match pattern
+    '^[^\\x00-\\x1f\\x7f\\x85\\u2028\\u2029]*$'", and the tab cannot be seen in the field."""
+    from service.drafts import variant_edit
+    from service.errors import InvalidInput
+
+    with pytest.raises(InvalidInput) as refused:
+        variant_edit("Ola", **{field: pasted})
+    (problem,) = refused.value.problems
+    assert problem.column == field and "one line" in problem.message and "pattern" not in problem.message
