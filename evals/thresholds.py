@@ -8,6 +8,7 @@ the test suite does.
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 
@@ -34,6 +35,10 @@ def broken(measured: dict, bounds: dict, where: str = "") -> list[str]:
         value = measured.get(name)
         if value is None:
             failures.append(f"{prefix}{name} was not measured")
+        elif kind != "must hold" and math.isnan(value):
+            # NaN compares False with every bound, so it passed every floor and ceiling (an AUC or a pairwise
+            # accuracy with one class or no pair to measure is NaN).
+            failures.append(f"{prefix}{name} = {value}, not a measurable figure ({kind} {bound})")
         elif kind == "must hold" and bool(value) is not bool(bound):
             failures.append(f"{prefix}{name} is {value}, should be {bound}")
         elif (kind == "min" and value < bound) or (kind == "max" and value > bound):

@@ -31,3 +31,10 @@ def test_every_area_has_limits_and_each_names_a_floor_ceiling_or_property(area):
         for key, bound in section.items():
             kind = int | float if key.endswith(("_min", "_max")) else bool
             assert isinstance(bound, kind), key
+
+
+@pytest.mark.parametrize("bounds", [{"auc_min": 0.7}, {"auc_max": 0.9}])
+def test_a_figure_that_came_out_nan_breaks_its_limit(bounds):
+    """NaN compares false with every bound: an AUC of one class, or a pairwise accuracy with no pair, passed."""
+    (failure,) = broken({"auc": float("nan")}, bounds)
+    assert failure.startswith("auc = nan, not a measurable figure")
