@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import platform
+import subprocess
+import sys
 import tempfile
+from importlib import metadata
 from pathlib import Path
+
+PACKAGES = ("numpy", "pandas", "scipy", "scikit-learn", "lightgbm", "implicit", "optuna", "litellm")
 
 
 def report_folder(value: str) -> Path:
@@ -41,9 +47,40 @@ def add_out_option(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+def provenance() -> dict:
+    """What a figure needs to be reproduced beyond the report's own options: the code's commit (and whether the
+    tree had changes), the command line, the data folder, Python and the versions of the libraries that fit."""
+    from evals.datasets import PROJECT_ROOT, data_root
+
+    def git(*args: str) -> str | None:
+        try:
+            return subprocess.run(
+                ["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=10, check=True
+            ).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return None
+
+    versions = {}
+    for package in PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            continue
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {
+        "commit": git("rev-parse", "HEAD"),
+        "uncommitted_changes": None if status is None else bool(status),
+        "command": [Path(sys.argv[0]).name, *sys.argv[1:]],
+        "data_root": str(data_root()),
+        "python": platform.python_version(),
+        "packages": versions,
+    }
+
+
 def write_report(report: dict, markdown: str, out: Path, stem: str) -> Path:
     """Write the JSON report and its markdown table side by side; returns the JSON file's path."""
     out.mkdir(parents=True, exist_ok=True)
+    report = {**report, "provenance": report.get("provenance") or provenance()}
     path = out / f"{stem}.json"
     path.write_text(json.dumps(report, indent=2, default=float, ensure_ascii=False), encoding="utf-8")
     (out / f"{stem}.md").write_text(markdown.rstrip("\n") + "\n", encoding="utf-8")

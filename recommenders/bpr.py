@@ -40,6 +40,9 @@ class BPRRecommender(Recommender):
             regularization=self.regularization,
             iterations=self.iterations,
             random_state=self.random_state,
+            # implicit's SGD runs lock-free over every core by default, so the same random_state gave different
+            # factors (and eval figures) each run; one thread repeats them
+            num_threads=1,
         )
         model.fit(user_items, show_progress=False, callback=self._iteration_done)
         if not np.isfinite(model.item_factors).all():

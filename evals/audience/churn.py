@@ -99,6 +99,7 @@ def evaluate_small_shops(
         "as_of": str(day.date()),
         "shops": n_shops,
         "customers_per_shop": n_customers,
+        "seed": seed,
         "mean": table.drop(columns="fallbacks").mean().to_dict(),
         "worst_margin_over_recency": float(table.margin_over_recency.min()),
         "shops_ahead_of_recency": int((table.margin_over_recency > 0).sum()),

@@ -15,6 +15,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from evals.audience.cdnow import evaluate_cdnow
@@ -38,11 +39,18 @@ def _positive_days(value: str) -> int:
     return days
 
 
+def _shop_count(value: str) -> int:
+    shops = int(value)
+    if shops < 0:
+        raise argparse.ArgumentTypeError(f"{value} is not a number of shops: give 0 or more")
+    return shops
+
+
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="tailor eval audience", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the small configuration CI runs")
     parser.add_argument("--horizon-days", type=_positive_days, default=90, help="churn: no purchase within (days)")
-    parser.add_argument("--small-shops", type=int, default=None, help="300-customer samples per date")
+    parser.add_argument("--small-shops", type=_shop_count, default=None, help="300-customer samples per date")
     add_out_option(parser)
     return parser.parse_args(argv)
 
@@ -53,6 +61,15 @@ def run(quick: bool = False, horizon_days: int = 90, small_shops: int | None = N
     dates = AS_OF_DATES[-1:] if quick else AS_OF_DATES
     n_shops = small_shops if small_shops is not None else (3 if quick else 10)
     lines = load_orders()
+    # The outcome window must lie inside the data: past its end, customers read as churned for want of data, and
+    # the report named a horizon it never observed.
+    last_day = lines["timestamp"].max().normalize()
+    cut_short = [day for day in dates if pd.Timestamp(day) + pd.Timedelta(days=horizon_days) > last_day]
+    if cut_short:
+        raise ValueError(
+            f"--horizon-days {horizon_days}: the orders end on {last_day.date()}, so the outcome window from "
+            f"{cut_short[0]} would be cut to {(last_day - pd.Timestamp(cut_short[0])).days} days; give at most that"
+        )
     churn = [evaluate_date(lines, as_of, horizon_days) for as_of in dates]
     shops = [evaluate_small_shops(lines, as_of, n_shops, horizon_days=horizon_days) for as_of in dates if n_shops]
     return {
@@ -148,7 +165,11 @@ def threshold_failures(report: dict) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
-    report = run(quick=args.quick, horizon_days=args.horizon_days, small_shops=args.small_shops)
+    try:
+        report = run(quick=args.quick, horizon_days=args.horizon_days, small_shops=args.small_shops)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     report["threshold_failures"] = threshold_failures(report)
     print(markdown(report))  # before writing: figures a full disk cannot take are still on the screen
     path = write(report, args.out)

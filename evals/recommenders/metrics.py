@@ -27,7 +27,8 @@ def accuracy(
     lists: Mapping[str, Sequence[str]], relevant: Mapping[str, set[str]], ks: Sequence[int] = KS
 ) -> dict[str, float]:
     """Recall, NDCG, MAP and HitRate at each k, averaged over customers with relevant products. A product listed
-    twice counts at its first place only (a list ["x", "x"] would otherwise score a recall of 2)."""
+    twice counts at its first place only (a list ["x", "x"] would otherwise score a recall of 2), and its second
+    place stays a miss."""
     customers = [c for c, items in relevant.items() if items]
     max_k = max(ks)
     hits = np.zeros((len(customers), max_k), dtype=np.float64)
@@ -35,9 +36,13 @@ def accuracy(
     for i, customer in enumerate(customers):
         truth = relevant[customer]
         sizes[i] = len(truth)
-        for j, product in enumerate(list(dict.fromkeys(lists.get(customer, ())))[:max_k]):
-            if product in truth:
+        listed: set[str] = set()
+        # Each product at its own place: removing repeats before the cut moved the products after them up, and
+        # scored a list's (k+1)-th product at k.
+        for j, product in enumerate(list(lists.get(customer, ()))[:max_k]):
+            if product in truth and product not in listed:
                 hits[i, j] = 1.0
+            listed.add(product)
     discounts = 1.0 / np.log2(np.arange(2, max_k + 2))
     cumulative_hits = np.cumsum(hits, axis=1)
     precision_at = cumulative_hits / np.arange(1, max_k + 1)

@@ -27,6 +27,8 @@ class Split:
     relevant: dict[str, set[str]]
     relevant_new: dict[str, set[str]]
     exclude: dict[str, set[str]] = field(default_factory=dict)
+    # How the split was cut (cutoff and window, seed and ratios), for the report: a figure is reproduced with it.
+    settings: dict = field(default_factory=dict)
     # False where a customer never interacts with a product twice (MovieLens): only new products count.
     repeats: bool = True
     make_validation: Callable[[], Split] | None = None
@@ -75,6 +77,7 @@ def time_split(interactions: pd.DataFrame, test_days: int = 30, cutoff: pd.Times
         train=train.reset_index(drop=True),
         relevant=relevant,
         relevant_new=relevant_new,
+        settings={"cutoff": str(cutoff), "test_days": test_days, "test_end": str(test["timestamp"].max())},
         make_validation=lambda: time_split(train, test_days=test_days),
     )
 
@@ -146,6 +149,7 @@ def recbole_random(
         relevant_new=test_new,
         exclude=valid_sets,
         repeats=False,
+        settings={"seed": seed, "ratios": list(ratios), "test_rows": len(test), "validation_rows": len(valid)},
         make_validation=lambda: validation,
     )
 

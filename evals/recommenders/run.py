@@ -54,13 +54,19 @@ PRIMARY = {
 }
 
 
+def _trials(value: str) -> int:
+    if not value.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"{value} is not a number of trials: give 0 or more")
+    return int(value)
+
+
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="tailor eval recommenders", description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", choices=data.DATASETS, default="online_retail")
     parser.add_argument("--protocol", choices=sorted(protocols.PROTOCOLS), default=None)
     parser.add_argument("--quick", action="store_true", help="the small configuration CI runs")
     parser.add_argument("--models", default=None, help="comma-separated labels to run (default: all)")
-    parser.add_argument("--tune", type=int, default=0, metavar="TRIALS", help="Optuna trials per tunable model")
+    parser.add_argument("--tune", type=_trials, default=0, metavar="TRIALS", help="Optuna trials per tunable model")
     add_out_option(parser)
     args = parser.parse_args(argv)
     try:
@@ -109,11 +115,13 @@ def run(dataset: str, protocol: str, quick: bool = False, only: str | None = Non
         started = time.perf_counter()
         # the lineup's own parameters for the model (the quick run's) hold while the rest are searched
         fixed = next(params for model, params in models.values() if model == name)
+        # implicit's ALS and BPR tuned are still baselines: not a Tailor model, nor one a target is measured on
+        tuned_baseline = all(results[label]["baseline"] for label, (model, _) in models.items() if model == name)
         best, validation_score = tune(name, split, products, trials=trials, fixed=fixed)
         label = f"{name}_tuned"
         results[label] = evaluate(name, best, split, products) | {
             "model": name,
-            "baseline": False,
+            "baseline": tuned_baseline,
             "validation_objective": validation_score,
             "tuning_seconds": round(time.perf_counter() - started, 1),
         }
@@ -121,8 +129,13 @@ def run(dataset: str, protocol: str, quick: bool = False, only: str | None = Non
         "dataset": dataset,
         "protocol": protocol,
         "quick": quick,
+        "models_option": only,
+        "tune_trials": trials,
         "created_at": datetime.now(UTC).isoformat(),
         "split": {
+            **split.settings,
+            "interactions": len(interactions),
+            "products": len(products),
             "train_rows": len(split.train),
             "customers": len(split.relevant),
             "customers_with_new_products": len(split.relevant_new),
@@ -213,6 +226,11 @@ def _table(results: dict, columns: list[tuple[str, str, str]], timings: bool = F
 
 def write(report: dict, out: Path) -> Path:
     stem = f"recommenders_{report['dataset']}_{report['protocol']}{'_quick' if report['quick'] else ''}"
+    # a run of part of the lineup, or a tuned one, is a report of its own: it never overwrites the whole lineup's
+    if report.get("models_option"):
+        stem += "_" + "-".join(sorted(label.strip() for label in report["models_option"].split(",") if label.strip()))
+    if report.get("tune_trials"):
+        stem += f"_tune{report['tune_trials']}"
     return write_report(report, markdown(report), out, stem)
 
 

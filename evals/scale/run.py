@@ -127,10 +127,11 @@ def run(customers: int, products: int, campaign_limit: int | None, home: Path) -
 QUICK = {"customers": 1_000, "products": 200}  # the small configuration, as the other evals' --quick
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    """The options, with --quick's counts where none was given."""
     parser = argparse.ArgumentParser(prog="tailor eval scale", description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=count_of_at_least_one, default=30_000)
-    parser.add_argument("--products", type=count_of_at_least_one, default=2_000)
+    parser.add_argument("--customers", type=count_of_at_least_one, default=None, help="default: 30,000")
+    parser.add_argument("--products", type=count_of_at_least_one, default=None, help="default: 2,000")
     parser.add_argument(
         "--campaign-limit", type=count_of_at_least_one, default=None, help="customers in the campaign (default: all)"
     )
@@ -140,10 +141,16 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     add_out_option(parser)
     args = parser.parse_args(argv)
-    if args.quick:
-        given = argv or []
-        args.customers = args.customers if "--customers" in given else QUICK["customers"]
-        args.products = args.products if "--products" in given else QUICK["products"]
+    # what was given holds, --quick or not (`python -m evals.scale.run` passes no argv: looking for "--customers"
+    # in it replaced a given count with the quick one; "--customers=500" was never found either)
+    defaults = QUICK if args.quick else {"customers": 30_000, "products": 2_000}
+    args.customers = args.customers if args.customers is not None else defaults["customers"]
+    args.products = args.products if args.products is not None else defaults["products"]
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
     with tempfile.TemporaryDirectory(prefix="tailor-scale-") as home:
         report = run(args.customers, args.products, args.campaign_limit, Path(home))
     lines = ["| stage | seconds | peak MB | added MB |", "|---|---|---|---|"]

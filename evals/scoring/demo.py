@@ -66,6 +66,8 @@ def evaluate(quick: bool = False, seed: int = 42) -> dict:
     return {
         "dataset": "demo store seed 7 (time split, last 20 % of send dates held out)",
         "quick": quick,
+        "seed": seed,
+        "cutoff": str(cutoff),
         "train_sends": len(train),
         "test_sends": len(test),
         "fit_seconds": round(fit_seconds, 2),

@@ -155,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
     # A quick or partial run is a report of its own: it never overwrites the full run's.
     stem = "scoring" + ("_quick" if args.quick else "") + ("" if only == list(EVALS) else "_" + "_".join(only))
+    # the copy model without embeddings is a configuration of its own (its own thresholds): it never overwrites the
+    # default run's report
+    stem += "_no_embeddings" if args.embeddings is False and "upworthy" in only else ""
     path = write_report(report, table, args.out, stem)
     print(f"\nwrote {path} and {path.with_suffix('.md')}")
     return exit_code(report["threshold_failures"])

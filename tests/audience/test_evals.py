@@ -37,3 +37,28 @@ def test_quick_eval_meets_thresholds(tmp_path):
         pytest.skip(str(missing))
     report = yaml.safe_load((tmp_path / "audience_quick.json").read_text())
     assert report["threshold_failures"] == [] and code == 0  # every limit of thresholds.yaml's audience: quick
+
+
+def test_a_negative_number_of_small_shops_is_refused_before_anything_runs(capsys):
+    """It ran the whole churn part, then failed: KeyError "['fallbacks'] not found in axis"."""
+    from evals.audience.run import parse
+
+    with pytest.raises(SystemExit) as refused:
+        parse(["--quick", "--small-shops", "-1"])
+    assert refused.value.code == 2 and "-1 is not a number of shops" in capsys.readouterr().err
+
+
+def test_a_horizon_past_the_last_order_is_refused_naming_the_days_the_data_holds(tmp_path, capsys):
+    """A 200-day horizon from 2011-09-01 was reported as such, though the orders end 99 days later: customers read
+    as churned for want of data."""
+    from evals.audience import run
+    from evals.datasets import DatasetMissing
+
+    try:
+        code = run.main(["--quick", "--horizon-days", "200", "--small-shops", "0", "--out", str(tmp_path)])
+    except DatasetMissing as missing:
+        pytest.skip(str(missing))
+    assert code == 2 and list(tmp_path.iterdir()) == []
+    assert "the orders end on 2011-12-09, so the outcome window from 2011-09-01 would be cut to 99 days" in (
+        capsys.readouterr().err
+    )

@@ -13,7 +13,9 @@ def test_report_and_table_are_written_together(tmp_path):
     report = {"auc": np.float64(0.75), "locale": "pl", "subject": "Dawno się nie widzieliśmy"}
     path = write_report(report, "| auc |\n|---|\n| 0.75 |\n\n", tmp_path / "out", "area_quick")
     assert path == tmp_path / "out" / "area_quick.json"
-    assert json.loads(path.read_text(encoding="utf-8")) == {**report, "auc": 0.75}
+    written = json.loads(path.read_text(encoding="utf-8"))
+    assert {key: value for key, value in written.items() if key != "provenance"} == {**report, "auc": 0.75}
+    assert {"commit", "command", "data_root", "python", "packages"} <= set(written["provenance"])
     assert (tmp_path / "out" / "area_quick.md").read_text(encoding="utf-8") == "| auc |\n|---|\n| 0.75 |\n"
 
 

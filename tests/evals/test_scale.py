@@ -37,3 +37,15 @@ def test_the_options_the_readme_gives_are_taken_and_a_shop_of_no_one_is_refused(
     help_text = " ".join(capsys.readouterr().out.split())
     assert help_text.startswith("usage: tailor eval scale") and "--quick" in help_text
     assert QUICK["customers"] < 30_000
+
+
+@pytest.mark.parametrize("given", [["--customers", "300"], ["--customers=300"]])
+def test_counts_given_with_quick_hold_however_they_are_written(given, monkeypatch):
+    """`python -m evals.scale.run --quick --customers 300` passes no argv to main: the count was looked for there,
+    not found, and the quick shop's 1,000 customers measured instead (as for "--customers=300" always)."""
+    from evals.scale.run import QUICK, parse
+
+    monkeypatch.setattr("sys.argv", ["run.py", "--quick", *given])
+    args = parse(None)
+    assert (args.customers, args.products) == (300, QUICK["products"])
+    assert parse([]).customers == 30_000 and parse(["--quick"]).customers == QUICK["customers"]

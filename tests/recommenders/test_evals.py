@@ -83,6 +83,9 @@ def test_models_picks_by_label_or_name_and_names_unknown_ones(capsys):
     message = capsys.readouterr().err
     assert exited.value.code == 2
     assert "--models: nope is not in the movielens quick lineup; choose from: als, blend, bm25" in message
+    with pytest.raises(SystemExit) as refused:  # it tuned nothing, and said nothing
+        parse(["--dataset", "movielens", "--quick", "--tune", "-3"])
+    assert refused.value.code == 2 and "-3 is not a number of trials" in capsys.readouterr().err
 
 
 def synthetic_shop() -> pd.DataFrame:
@@ -114,6 +117,12 @@ def test_time_split_never_leaks_the_future():
 def test_a_product_listed_twice_counts_once():
     metrics = accuracy({"u": ["x", "x", "y"]}, {"u": {"x", "z"}}, ks=(2,))
     assert metrics["recall@2"] == 0.5 and metrics["map@2"] == pytest.approx(0.5)
+
+
+def test_a_repeat_keeps_its_place_and_the_product_after_it_is_not_moved_up():
+    """Repeats were removed before the cut at k: the model's top two were x and x, and y, third, scored at 2."""
+    metrics = accuracy({"u": ["x", "x", "y"]}, {"u": {"y"}}, ks=(2, 3))
+    assert metrics["recall@2"] == 0.0 and metrics["hit@2"] == 0.0 and metrics["recall@3"] == 1.0
 
 
 def test_only_a_purchase_in_the_test_part_is_a_success():
@@ -290,7 +299,7 @@ def test_the_exposure_eval_measures_each_cap_and_refuses_a_share_outside_0_to_1(
         "emails": 4.0, "top_product_share": 0.5, "distinct_products": 4.0, "emails_with_a_top_ten_product": 1.0,
     }  # fmt: skip
     assert exposure.main(["--dataset", "demo", "--quick", "--shares", "none,0.1", "--out", str(tmp_path)]) == 0
-    report = json.loads((tmp_path / "recommenders_exposure_demo.json").read_text())
+    report = json.loads((tmp_path / "recommenders_exposure_demo_quick.json").read_text())
     uncapped, capped = report["caps"]["none"], report["caps"]["0.1"]
     assert capped["top_product_share"] <= 0.1 < uncapped["top_product_share"]
     assert capped["distinct_products"] > uncapped["distinct_products"] and capped["emails"] == report["customers"]

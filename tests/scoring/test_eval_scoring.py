@@ -79,9 +79,9 @@ def test_run_writes_json_and_markdown(tmp_path):
     assert main(["--quick", "--only", "upworthy", "--no-embeddings", "--out", str(tmp_path)]) == 0
     # a quick run of one eval is a report of its own: it overwrote the full run's scoring.json
     written = sorted(path.name for path in tmp_path.iterdir())
-    assert written == ["scoring_quick_upworthy.json", "scoring_quick_upworthy.md"]
-    assert json.loads((tmp_path / "scoring_quick_upworthy.json").read_text())["embeddings"] is False
-    assert "pairwise_accuracy" in (tmp_path / "scoring_quick_upworthy.md").read_text()
+    assert written == ["scoring_quick_upworthy_no_embeddings.json", "scoring_quick_upworthy_no_embeddings.md"]
+    assert json.loads((tmp_path / "scoring_quick_upworthy_no_embeddings.json").read_text())["embeddings"] is False
+    assert "pairwise_accuracy" in (tmp_path / "scoring_quick_upworthy_no_embeddings.md").read_text()
 
 
 @pytest.mark.eval
