@@ -33,7 +33,7 @@ import yaml
 
 from audience.errors import UnknownCampaignType
 from audience.returns import LEAST_SPEND
-from audience.rfm import segment_description
+from audience.rfm import segment_description, segment_label
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ def _reason(row: dict, campaign_type: str, as_of: pd.Timestamp) -> str:
     if pd.notna(row.get("clv")) and campaign_type == "vip":
         facts.append(f"expected value {row['clv']:,.2f}")
     segment = row.get("_segment")
-    head = f"{segment.replace('_', ' ')} ({segment_description(segment)})" if isinstance(segment, str) else "customer"
+    head = f"{segment_label(segment)} ({segment_description(segment)})" if isinstance(segment, str) else "customer"
     return f"{head}: " + ", ".join(facts) if facts else head
 
 

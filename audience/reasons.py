@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from audience.returns import LEAST_SPEND
-from audience.rfm import segment_description
+from audience.rfm import segment_description, segment_label
 
 
 def _present(value: Any) -> bool:
@@ -91,7 +91,7 @@ def profile_reasons(profile: Mapping[str, Any], as_of: Any, horizon_days: int = 
     recency, frequency, monetary = profile.get("recency_days"), profile.get("frequency"), profile.get("monetary")
     if _present(profile.get("rfm_segment")):
         reasons["segment"] = (
-            f"{profile['rfm_segment'].replace('_', ' ')} ({segment_description(profile['rfm_segment'])}): "
+            f"{segment_label(profile['rfm_segment'])} ({segment_description(profile['rfm_segment'])}): "
             f"last order {_days(recency)} ago (recency score {profile.get('r_score')}/5), "
             f"{_orders(frequency)} (frequency score {profile.get('f_score')}/5), "
             + (f"{monetary:,.2f} an order" if monetary >= LEAST_SPEND else "their returns cancel what they paid")

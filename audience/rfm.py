@@ -38,6 +38,14 @@ def segment_description(name: str) -> str:
     return next((rule["description"] for rule in segment_rules() if rule["name"] == name), name)
 
 
+def segment_label(name: str) -> str:
+    """A segment's name as a person reads it ("can't lose" for cant_lose): its rule's ``label``, else the name with
+    spaces."""
+    if name == NO_ORDERS:
+        return "no orders yet"
+    return next((rule.get("label") for rule in segment_rules() if rule["name"] == name), None) or name.replace("_", " ")
+
+
 def quintile_score(values: pd.Series, higher_is_better: bool = True) -> pd.Series:
     """Scores 1..5 by quintile of rank; ties share the lowest score of their group, the tie at the best value 5."""
     oriented = values if higher_is_better else -values

@@ -26,6 +26,7 @@ from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from generation.guardrails import check_label
 from service.addresses import address_key
 from service.auth import acting_key
 from service.campaigns import get_campaign
@@ -280,13 +281,14 @@ def approve(
         raise NotFound(f"Variant {variant_id} is not a variant of draft {draft_id}.")
     chosen = selected_variant(draft) if variant_id is None else next(v for v in draft.variants if v.id == variant_id)
     failed = failed_checks(chosen) if chosen is not None else []
+    named = ", ".join(check_label(name) for name in failed)  # as the page names them: spam words, not spam_triggers
     if failed and not override_checks:
         raise ChecksFailed(
-            f"Variant {chosen.label} of draft {draft_id} failed the {', '.join(failed)} check(s): edit it, choose "
-            "another variant, or override the checks with a comment saying why."
+            f"Variant {chosen.label} of draft {draft_id} failed {'a check' if len(failed) == 1 else 'checks'} "
+            f"({named}): edit it, choose another variant, or override the checks with a comment saying why."
         )
     if failed and not comment.strip():
-        why = f"say why variant {chosen.label} is approved despite failing {', '.join(failed)}"
+        why = f"say why variant {chosen.label} is approved despite failing {named}"
         raise InvalidInput("approval", [Problem(None, "comment", why, "field")])
     _require_fresh_facts(session, draft)
     other = chosen is not None and chosen.id != draft.selected_variant_id

@@ -35,10 +35,31 @@ CHECKS: dict[str, Check] = {
     )
 }
 COPY_CHECKS = tuple(name for name in CHECKS if name != footer.NAME)  # those that need no rendered email
+CHECK_LABELS: dict[str, str] = {
+    module.NAME: module.LABEL
+    for module in (
+        grounding,
+        claims,
+        vocabulary,
+        length,
+        structure,
+        goal,
+        language,
+        personal_data,
+        injection,
+        spam,
+        footer,
+    )
+}
+
+
+def check_label(name: str) -> str:
+    """A check's name as a copywriter reads it ("spam words" for spam_triggers); an unknown one with spaces."""
+    return CHECK_LABELS.get(name) or name.replace("_", " ")
 
 
 def run_checks(context: CheckContext, names: tuple[str, ...] | None = None) -> list[CheckResult]:
     return [CHECKS[name](context) for name in (names or tuple(CHECKS))]
 
 
-__all__ = ["CHECKS", "COPY_CHECKS", "CheckContext", "run_checks"]
+__all__ = ["CHECKS", "CHECK_LABELS", "COPY_CHECKS", "CheckContext", "check_label", "run_checks"]

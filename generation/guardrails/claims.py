@@ -25,6 +25,7 @@ from generation.guardrails.base import CheckContext, any_word, failed, passed, w
 from generation.schemas import CheckResult, ProductFact
 
 NAME = "unbacked_claims"
+LABEL = "claims the data does not back"  # the name a copywriter reads
 GUARANTEE = re.compile(
     r"\b(?:warrant\w*|guarantee\w*|money[- ]back|garant[ií]\w*|gwarancj\w*|гаранти\w*|garanz\w*|gegarandeerd|"
     r"satisfait ou rembours\w*|reembols\w*|rimbors\w*|geld[- ]terug)",

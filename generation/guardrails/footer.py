@@ -7,6 +7,7 @@ from generation.guardrails.base import CheckContext, failed, passed
 from generation.schemas import CheckResult
 
 NAME = "unsubscribe_footer"
+LABEL = "unsubscribe footer"  # the name a copywriter reads
 
 
 def check(context: CheckContext) -> CheckResult:

@@ -14,6 +14,7 @@ from generation.schemas import CheckResult
 from generation.templates import goal_words
 
 NAME = "campaign_goal"
+LABEL = "the campaign's goal"  # the name a copywriter reads
 
 
 def check(context: CheckContext) -> CheckResult:

@@ -13,6 +13,7 @@ from generation.number_words import spelled_amounts
 from generation.schemas import CheckResult
 
 NAME = "grounding"
+LABEL = "facts from the data"  # the name a copywriter reads
 # A number as copy writes it, grouped or not: "7,90", "1,234.50", "1.234,50", "1 234,50" (a space, a no-break space or
 # a narrow one between groups, as the email's own prices are written), "1'234.50".
 _NUMBER = re.compile(r"\d(?:[\d.,'’\u00a0\u202f]|\s(?=\d{3}(?!\d)))*\d|\d")

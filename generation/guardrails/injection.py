@@ -13,6 +13,7 @@ from generation.guardrails.base import CheckContext, failed, passed
 from generation.schemas import CheckResult
 
 NAME = "injection"
+LABEL = "text the copy never needs (links, markup, instructions)"  # the name a copywriter reads
 COPIED_WORDS = 8  # this many consecutive words lifted from the data counts as repeating it
 _SIGNS = {
     # A domain, whatever its ending (".shop", ".store", "t.me/..."), in lower case only: copy missing the space after

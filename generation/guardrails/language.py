@@ -37,6 +37,7 @@ from generation.schemas import CheckResult
 from generation.templates import LANGUAGE_NAMES
 
 NAME = "language"
+LABEL = "language"  # the name a copywriter reads
 MIN_CHARS_TO_DETECT = 40
 # Distinct (text, locale) verdicts remembered, least recently used dropped first: a few MB of copy at most.
 VERDICT_MEMO = 8192

@@ -6,6 +6,7 @@ from generation.guardrails.base import CheckContext, failed, passed
 from generation.schemas import CheckResult
 
 NAME = "length"
+LABEL = "length"  # the name a copywriter reads
 LIMITS = {"subject": (8, 70), "preheader": (10, 110), "intro": (20, 300), "product line": (5, 140)}
 
 

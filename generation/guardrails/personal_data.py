@@ -8,6 +8,7 @@ from generation.guardrails.base import CheckContext, failed, passed
 from generation.schemas import CheckResult
 
 NAME = "personal_data"
+LABEL = "personal data"  # the name a copywriter reads
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 _PHONE = re.compile(r"(?:\+?\d[\s\-/().]*){7,}")
 

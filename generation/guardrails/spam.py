@@ -9,6 +9,7 @@ from generation.guardrails.base import CheckContext, failed, passed
 from generation.schemas import CheckResult
 
 NAME = "spam_triggers"
+LABEL = "spam words"  # the name a copywriter reads
 EMOJI = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f]")
 _WORD = re.compile(r"\b[^\W\d_]{4,}\b")  # a word of four letters or more, in any alphabet
 _RUNS = re.compile(r"[!?]{2,}|\${2,}|€{2,}|\*{3,}")

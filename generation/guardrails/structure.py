@@ -11,6 +11,7 @@ from generation.guardrails.base import CheckContext, failed, passed
 from generation.schemas import CheckResult
 
 NAME = "structure"
+LABEL = "structure"  # the name a copywriter reads
 MIN_DISTINCT_TRIGRAMS = 0.8  # share of a text's three-word sequences that must be distinct
 _ENDS_SENTENCE = re.compile(r"[.!?…)\"”»]$")
 # What mail-merge placeholders look like: {name}, ${name}, $NAME, %name%, <<name>>, and square brackets around

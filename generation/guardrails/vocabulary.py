@@ -6,6 +6,7 @@ from generation.guardrails.base import CheckContext, any_word, failed, passed, w
 from generation.schemas import CheckResult
 
 NAME = "words_to_avoid"
+LABEL = "the brand's words to avoid"  # the name a copywriter reads
 
 
 def check(context: CheckContext) -> CheckResult:

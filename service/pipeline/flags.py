@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from generation.guardrails import check_label
 from service.db.models import Draft
 
 CHECK_REASON = "failed a guardrail check"  # selection's words too: the sentences these replace contain them
@@ -19,7 +20,11 @@ def check_reasons(variants: Iterable[tuple[str, list[dict[str, Any]]]]) -> list[
     """One sentence per variant, given as (label, checks as stored), that fails a check: which checks and why."""
     reasons = []
     for label, checks in variants:
-        failed = [f"{c['name']} ({c['reason']})" if c.get("reason") else c["name"] for c in checks if not c["passed"]]
+        failed = [
+            f"{check_label(c['name'])} ({c['reason']})" if c.get("reason") else check_label(c["name"])
+            for c in checks
+            if not c["passed"]
+        ]
         if failed:
             reasons.append(f"variant {label} {CHECK_REASON}: {'; '.join(failed)}")
     return reasons

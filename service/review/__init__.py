@@ -13,7 +13,9 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from audience.rfm import segment_label
 from generation.brands import UNSUBSCRIBE_PLACEHOLDER
+from generation.guardrails import check_label
 from generation.render import html_locale
 from generation.schemas import LOCALES
 from generation.templates import strings
@@ -53,6 +55,11 @@ def as_previewed(html: str) -> str:
 
 templates.env.filters["as_previewed"] = as_previewed
 templates.env.filters["written_in"] = html_locale  # an email's language, for the lang of its copy shown on a page
+# Names kept as keys (checks, segments, campaign types) as a copywriter reads them: "spam words", not spam_triggers.
+CAMPAIGN_TYPE_LABELS = {"win_back": "win-back", "cross_sell": "cross-sell", "vip": "VIP"}
+templates.env.filters["check_label"] = check_label
+templates.env.filters["segment_label"] = segment_label
+templates.env.filters["campaign_type_label"] = lambda name: CAMPAIGN_TYPE_LABELS.get(name, name.replace("_", " "))
 
 TITLES = {403: "Not allowed", 404: "Not found", 409: "Not done", 422: "Not accepted", 503: "Busy"}
 

@@ -46,7 +46,7 @@ def test_each_campaign_picks_its_customers(profiles, campaign_type, expected):
 
 def test_win_back_reason_and_offer_ladder(profiles):
     audience = with_reasons(select_audience(profiles, "win_back", AS_OF), "win_back", AS_OF)
-    assert audience.loc["c3", "reason"].startswith("cant lose")
+    assert audience.loc["c3", "reason"].startswith("can't lose (")  # read by a person: not cant_lose
     assert "last order 300 days ago" in audience.loc["c3", "reason"]
     assert "spent 900.00 in all" in audience.loc["c3", "reason"]
     assert audience.loc["c3", "offer"] == {"kind": "percent_off", "value": 20.0, "code": "COMEBACK20"}

@@ -3,6 +3,7 @@ have), and flags that say which checks an edited variant fails."""
 
 from __future__ import annotations
 
+from generation.guardrails import check_label
 from tests.service.conftest import generated_campaign, trained_shop
 
 SHOUTY = "70% off everything, today only!!! FREE shipping"  # no such offer in the data, and spam's hallmarks
@@ -43,7 +44,8 @@ def test_an_edit_that_fails_checks_flags_the_draft_naming_them(client, demo_file
     assert {"grounding", "spam_triggers"} <= failed
     assert edited["flagged"] and edited["status"] == "flagged"
     named = [reason for reason in edited["flag_reasons"] if reason.startswith(f"variant {variant['label']} ")]
-    assert len(named) == 1 and all(f"{check} (" in named[0] for check in failed)
+    assert len(named) == 1 and all(f"{check_label(check)} (" in named[0] for check in failed)
+    assert "spam words (" in named[0] and "spam_triggers" not in named[0]  # as a copywriter reads them
 
     mended = client.patch(url, json={"subject": variant["subject"], "reviewer": "copy"}).json()
     assert not any(reason.startswith(f"variant {variant['label']} ") for reason in mended["flag_reasons"])
@@ -59,8 +61,8 @@ def test_a_variant_that_failed_checks_is_approved_only_with_an_override_and_a_re
 
     refused = client.post(f"/drafts/{draft['id']}/approve", json={"reviewer": "copy"})
     assert refused.status_code == 409
-    assert f"Variant {variant['label']} of draft {draft['id']} failed the " in refused.json()["message"]
-    assert "grounding" in refused.json()["message"] and "override" in refused.json()["message"]
+    assert f"Variant {variant['label']} of draft {draft['id']} failed checks (" in refused.json()["message"]
+    assert "facts from the data" in refused.json()["message"] and "override" in refused.json()["message"]
     no_reason = client.post(f"/drafts/{draft['id']}/approve", json={"override_checks": True, "comment": " "})
     assert no_reason.status_code == 422 and [p["field"] for p in no_reason.json()["problems"]] == ["comment"]
     assert client.get(f"/drafts/{draft['id']}").json()["status"] == "flagged"  # neither attempt approved it

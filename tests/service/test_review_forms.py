@@ -541,7 +541,7 @@ def test_the_campaign_page_tells_todays_segment_from_the_reason_written_with_the
         session.scalars(select(Customer).where(Customer.external_id == "s1")).one().segment = "at_risk"
     page = client.get(f"/review/campaigns/{campaign_id}").text
     assert '<th scope="col">Segment today</th><th scope="col">Why in the audience, when written</th>' in page
-    assert "<td>at_risk</td>" in page and "loyal (buy often): last order 12 days ago" in page
+    assert "<td>at risk</td>" in page and "loyal (buy often): last order 12 days ago" in page
 
 
 def test_what_a_copywriter_typed_or_must_know_is_on_the_page(client, demo_files, engine, monkeypatch):

@@ -128,11 +128,12 @@ def test_the_page_holds_edits_and_approvals_to_the_apis_rules(shop_with_fake_cam
         page.locator(".card.selected input[name=subject]").fill(shouty)
         page.locator(".card.selected button[name=save]").click()
         expect(page.locator("#status")).to_have_text("flagged")
-        expect(page.locator("#flag-reasons li")).to_contain_text(["grounding"])  # named, not an empty list
-        expect(page.locator("#flag-reasons")).to_contain_text("spam_triggers")
+        expect(page.locator("#flag-reasons li")).to_contain_text(["facts from the data"])  # named, not an empty list
+        expect(page.locator("#flag-reasons")).to_contain_text("spam words")
+        expect(page.locator("#flag-reasons")).not_to_contain_text("spam_triggers")  # no key names for a copywriter
 
         page.click("#approve")
-        expect(page.locator("#error")).to_contain_text("failed the grounding")
+        expect(page.locator("#error")).to_contain_text("failed checks (facts from the data")
         expect(page.locator("#status")).to_have_text("flagged")
         override = page.locator("#override input[name=override_checks]")
         expect(override).to_have_attribute("aria-invalid", "true")  # what the error is about, and focused
@@ -155,7 +156,7 @@ def test_the_page_holds_edits_and_approvals_to_the_apis_rules(shop_with_fake_cam
         page.fill("#approve-form input[name=comment]", "legal cleared the 70% claim")
         page.click("#approve")
         expect(page.locator("#status")).to_have_text("approved")
-        expect(page.locator("text=overriding failed checks grounding")).to_be_visible()
+        expect(page.locator("text=overriding failed checks facts from the data")).to_be_visible()
         expect(page.locator("text=legal cleared the 70% claim")).to_be_visible()
 
         stale = _logged_in(browser, live_server, api_key)
