@@ -169,7 +169,7 @@ class CampaignSettings(BaseSettings):
     max_products_per_category: int | None = Field(default=2, ge=1)
     # One product in at most this share of a campaign's e-mails (1: no cap), where its customers have other picks.
     # Uncapped, one bicycle repair kit was in 37 % of an Online Retail win-back; on that shop's last month, a cap
-    # of 0.2 lost no accuracy (hit@3 0.303 -> 0.320, recall@3 0.0396 -> 0.0405: python -m evals.recommenders.exposure).
+    # of 0.2 lost no accuracy (hit@3 0.303 -> 0.317, recall@3 0.0396 -> 0.0397: python -m evals.recommenders.exposure).
     max_product_share: float = Field(default=0.2, gt=0, le=1)
     variants_per_draft: int = Field(default=2, ge=1)
     # A draft whose chosen variant is predicted under either floor goes to a person.
