@@ -51,6 +51,15 @@ def failed(name: str, reason: str) -> CheckResult:
     return CheckResult(name=name, passed=False, reason=reason)
 
 
+QUOTE_MAX = 40  # characters of the copy a reason quotes
+
+
+def quoted(text: str) -> str:
+    """``text`` as a reason quotes it: whole when short, else its first QUOTE_MAX characters and an ellipsis (a
+    290-letter word in capitals was quoted whole, in the flag card, the check list and the export)."""
+    return text if len(text) <= QUOTE_MAX else text[: QUOTE_MAX - 1] + "…"
+
+
 @lru_cache(maxsize=1024)
 def word_pattern(word: str, ending: str = "") -> re.Pattern:
     """``word`` (or phrase) as a whole word in any case, optionally followed by the regex ``ending`` (a plural)."""

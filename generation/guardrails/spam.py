@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from generation.guardrails.base import CheckContext, failed, passed
+from generation.guardrails.base import CheckContext, failed, passed, quoted
 from generation.schemas import CheckResult
 
 NAME = "spam_triggers"
@@ -38,11 +38,11 @@ def check(context: CheckContext) -> CheckResult:
     named = _named_in_capitals(context)
     for field, value in context.copy_fields().items():
         if _RUNS.search(value):
-            return failed(NAME, f"the {field} has a run of punctuation ('{_RUNS.search(value).group(0)}')")
+            return failed(NAME, f"the {field} has a run of punctuation ('{quoted(_RUNS.search(value).group(0))}')")
         # every cased letter a capital ("ŻÓŁW"), and not a name the data writes so
         caps = [word for word in _WORD.findall(value) if word.isupper() and word not in named]
         if caps:
-            return failed(NAME, f"the {field} shouts in capitals ('{caps[0]}')")
+            return failed(NAME, f"the {field} shouts in capitals ('{quoted(caps[0])}')")
         phrase = _PHRASES.search(value)
         if phrase:
             return failed(NAME, f"the {field} uses the spam-trigger phrase '{phrase.group(0)}'")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from generation.guardrails.base import CheckContext, failed, passed
+from generation.guardrails.base import CheckContext, failed, passed, quoted
 from generation.schemas import CheckResult
 
 NAME = "structure"
@@ -95,12 +95,16 @@ def check(context: CheckContext) -> CheckResult:
     for name, value in context.copy_fields().items():
         dangling = stops_mid_phrase(value, context.locale)
         if dangling:
-            return failed(NAME, f"the {name} stops mid-sentence, on '{dangling}'")
+            return failed(NAME, f"the {name} stops mid-sentence, on '{quoted(dangling)}'")
     for position, line in enumerate(context.product_lines, start=1):
         if len(line.split()) < 2:
-            return failed(NAME, f"product line {position} is a single word ('{line.strip()}'): say something of it")
+            return failed(
+                NAME, f"product line {position} is a single word ('{quoted(line.strip())}'): say something of it"
+            )
     if not context.lines_only and len(context.subject.split()) < 2:
-        return failed(NAME, f"the subject is a single word ('{context.subject.strip()}'): say what the email brings")
+        return failed(
+            NAME, f"the subject is a single word ('{quoted(context.subject.strip())}'): say what the email brings"
+        )
     for name, value in context.copy_fields().items():
         words = plain_words(value).split()
         trigrams = [tuple(words[i : i + 3]) for i in range(len(words) - 2)]

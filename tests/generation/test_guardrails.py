@@ -833,6 +833,13 @@ class TestSpam(CheckContract):
             result = CHECKS["spam_triggers"](context(subject=shout))
             assert not result.passed and "shouts in capitals" in result.reason, shout
 
+    def test_a_long_stretch_of_copy_is_quoted_short_in_the_reason(self):
+        """A 290-letter word in capitals was quoted whole, in the flag card, the check list and the export."""
+        result = CHECKS["spam_triggers"](context(intro="Dear reader, " + "A" * 290 + " is back."))
+        assert not result.passed and "('" + "A" * 39 + "…')" in result.reason and len(result.reason) < 90
+        single = CHECKS["structure"](context(subject="Z" * 150))
+        assert not single.passed and len(single.reason) < 120, single.reason
+
     def test_a_name_the_data_writes_in_capitals_is_quoted_not_shouted(self):
         """'SMEG Electric Kettle' in the subject was "shouting in capitals"."""
         kettle = make_request().products[0].model_copy(update={"name": "SMEG Electric Kettle"})
