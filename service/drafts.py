@@ -424,7 +424,7 @@ def reject(session: Session, draft_id: int, reviewer: str, comment: str, expecte
     _require_comment(comment)
     _require_revision(session, draft, expected_revision)
     _require_reviewable(draft)
-    _record(session, draft, Review(action="reject", reviewer=reviewer, comment=comment), "rejected")
+    _record(session, draft, Review(action="reject", reviewer=reviewer, comment=comment.strip()), "rejected")
     mark_stale(draft.campaign)  # a rejected draft is not sent
     session.flush()
     return draft

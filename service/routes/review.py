@@ -22,7 +22,17 @@ from service import drafts as draft_ops
 from service.auth import SESSION_HOURS, close_session, open_session, verify_key
 from service.db.models import Customer, Draft
 from service.deps import REVIEW_COOKIE, ApiKeyDep, ReviewerDep, SessionDep, StateDep
-from service.errors import ChecksFailed, Conflict, InvalidInput, NotFound, NotReady, TailorError, Unauthorized, as_told
+from service.errors import (
+    ChecksFailed,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    NotReady,
+    Problem,
+    TailorError,
+    Unauthorized,
+    as_told,
+)
 from service.experiments import experiment_results
 from service.pipeline.mail import sender_of
 from service.review import SESSION_ENDED, address, after_login, templates
@@ -396,6 +406,9 @@ def reject(
     comment: Annotated[str, Form()] = "", expected_revision: RevisionForm = None, whose: WhoseForm = None,
 ) -> RedirectResponse | HTMLResponse:  # fmt: skip
     try:
+        if not comment.strip():  # the page asks why: whoever reopens the draft, or rewrites the copy, reads it
+            why = "say why the draft is rejected: whoever reopens it, or rewrites its copy, reads it"
+            raise InvalidInput("review", [Problem(None, "comment", why, "field")])
         draft_ops.reject(session, draft_id, reviewer, comment, expected_revision)
     except (TailorError, OperationalError) as error:
         return _refused(request, session, draft_id, error, {"reject": comment}, whose=whose)

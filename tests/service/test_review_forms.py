@@ -819,3 +819,20 @@ def test_a_control_character_in_a_one_line_field_is_said_in_words(field, pasted)
         variant_edit("Ola", **{field: pasted})
     (problem,) = refused.value.problems
     assert problem.column == field and "one line" in problem.message and "pattern" not in problem.message
+
+
+def test_a_rejection_on_the_page_says_why_and_a_blank_reason_is_not_stored(client, demo_files, monkeypatch):
+    """Rejecting with "   " was accepted and stored as three spaces in the history: whoever reopened the draft had
+    nothing to act on."""
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_shop(client, demo_files)
+    campaign_id = generated_campaign(client, max_customers=2)
+    first, second = client.get(f"/campaigns/{campaign_id}/drafts").json()[:2]
+
+    blank = client.post(f"/review/drafts/{first['id']}/reject", data={"comment": "   "})
+    assert blank.status_code == 422 and "say why the draft is rejected" in blank.text
+    assert 'name="comment" required value="   " aria-invalid="true"' in blank.text
+    assert client.get(f"/drafts/{first['id']}").json()["status"] == first["status"]  # nothing was done
+
+    by_api = client.post(f"/drafts/{second['id']}/reject", json={"comment": "  off brand  "}).json()
+    assert by_api["status"] == "rejected" and by_api["reviews"][0]["comment"] == "off brand"
