@@ -58,6 +58,24 @@ templates.env.filters["written_in"] = html_locale  # an email's language, for th
 # Names kept as keys (checks, segments, campaign types) as a copywriter reads them: "spam words", not spam_triggers.
 CAMPAIGN_TYPE_LABELS = {"win_back": "win-back", "cross_sell": "cross-sell", "vip": "VIP"}
 templates.env.filters["check_label"] = check_label
+
+
+def as_price(value: float | None, currency: str, locale: str) -> str:
+    """A product's price on a draft's page as its email writes it (22,99 € for de, €22.99 for en); a dash for none."""
+    from generation.render import format_price
+
+    return "–" if value is None else format_price(value, currency, locale)
+
+
+def as_amount_off(value: float, currency: str, locale: str) -> str:
+    """An offer's amount off as its email writes it: whole amounts without decimals (5 €)."""
+    from generation.money import written_amount
+
+    return written_amount(value, currency, locale, 0 if float(value).is_integer() else 2)
+
+
+templates.env.filters["price"] = as_price
+templates.env.filters["amount_off"] = as_amount_off
 templates.env.filters["segment_label"] = segment_label
 templates.env.filters["campaign_type_label"] = lambda name: CAMPAIGN_TYPE_LABELS.get(name, name.replace("_", " "))
 

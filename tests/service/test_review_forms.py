@@ -9,6 +9,8 @@ from html import escape, unescape
 import pytest
 from sqlalchemy import select
 
+from generation.money import written_amount
+from generation.render import format_price
 from tests.service.conftest import generated_campaign, trained_shop
 
 
@@ -206,7 +208,8 @@ def test_the_preview_shows_the_inbox_line_and_no_template_syntax(client, demo_fi
     facts = unescape(page.split('id="facts"', 1)[1].split("</div>", 1)[0])
     for product in draft["recommendations"]:
         sku = f'<span class="muted">{product["product_id"]}</span>'
-        assert f"{product['name']} {sku} — {product['price']:.2f} {product['currency']}" in facts
+        price = format_price(product["price"], product["currency"], draft["locale"])  # as the email writes it
+        assert f"{product['name']} {sku} — {price}" in facts
         link = f'<a href="{product["url"]}" target="_blank" rel="noopener noreferrer">product page'
         assert f'{link}<span class="visually-hidden"> of {product["name"]} (opens in a new tab)</span></a>' in facts
     assert ('id="offer"' in facts) is bool(draft["offer"])
@@ -214,6 +217,14 @@ def test_the_preview_shows_the_inbox_line_and_no_template_syntax(client, demo_fi
         session.get(Draft, draft["id"]).offer = {"kind": "percent_off", "value": 20.0, "code": "COMEBACK20"}
     shown = client.get(f"/review/drafts/{draft['id']}").text
     assert '<p id="offer">Offer: 20 % off, code <code>COMEBACK20</code></p>' in shown
+    with session_scope(engine) as session:  # an amount off: with its currency, as the email writes it ("5.00 off")
+        session.get(Draft, draft["id"]).offer = {"kind": "amount_off", "value": 5.0, "code": "FIVE"}
+    currency = draft["recommendations"][0]["currency"]
+    five = written_amount(5, currency, draft["locale"], 0)
+    assert (
+        f'<p id="offer">Offer: {five} off, code <code>FIVE</code></p>'
+        in client.get(f"/review/drafts/{draft['id']}").text
+    )
 
     # any variant can be previewed, and an edit comes back to the email it changed
     other = next(v for v in draft["variants"] if v["id"] != chosen["id"])
