@@ -307,10 +307,16 @@ def approve(
 
 def _require_fresh_facts(session: Session, draft: Draft) -> None:
     """Refuse (Conflict) to approve a draft whose email shows products as the catalog no longer has them: the send
-    would hold it back for review again (service.pipeline.freshness), and a person would approve it in a loop."""
-    from service.pipeline.freshness import stale_facts  # it reads the checks through this module
+    would hold it back for review again (service.pipeline.freshness), and a person would approve it in a loop. The
+    draft is flagged with what changed."""
+    from service.pipeline.freshness import flag_out_of_date, stale_facts  # they read the checks through this module
 
     if stale := stale_facts(session, draft):
+        # Flagged with what changed, as approving all pending does: the refused draft stayed pending, unmarked, for
+        # the next person to approve and be refused in turn. Kept (committed) though the refusal rolls back the rest.
+        if not all(any(change in reason for reason in draft.flag_reasons or []) for change in stale):
+            flag_out_of_date(session, [(draft.id, draft.recommendations)], "Not approved")
+            session.commit()
         raise Conflict(
             f"Draft {draft.id} cannot be approved: its email is out of date with the catalog, so sending would hold it "
             f"back again. {'. '.join(s[0].upper() + s[1:] for s in stale)}."

@@ -159,8 +159,6 @@ def test_approving_the_pending_drafts_at_once_leaves_one_the_catalog_no_longer_a
         d["id"] for d in pending[1:] if shown["product_id"] not in {p["product_id"] for p in d["recommendations"]}
     ]
 
-    refused = client.post(f"/drafts/{stale}/approve", json={})
-    assert refused.status_code == 409 and "out of date with the catalog" in refused.json()["message"]
     answer = client.post(f"/campaigns/{campaign_id}/drafts/approve", json={"reviewer": "Ola"}).json()
     assert answer["out_of_date"] >= 1 and answer["approved"] >= len(others)
     draft = client.get(f"/drafts/{stale}").json()
@@ -170,6 +168,33 @@ def test_approving_the_pending_drafts_at_once_leaves_one_the_catalog_no_longer_a
     assert all(client.get(f"/drafts/{d}").json()["status"] == "approved" for d in others)
     with session_scope(engine) as session:
         assert session.get(Draft, stale).reviews == []  # no approval was recorded for it
+
+
+def test_one_approval_refused_for_a_changed_price_flags_the_draft_with_what_changed(
+    client, demo_files, engine, monkeypatch
+):
+    """The 409 said what changed, but the draft stayed pending and unmarked: the next person approved it and was
+    refused in turn, and "approve all pending" was the only way it reached a person's list."""
+    from service.db.models import Draft, Product
+    from service.db.session import session_scope
+
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_shop(client, demo_files)
+    campaign_id = generated_campaign(client, max_customers=3)
+    draft = client.get(f"/campaigns/{campaign_id}/drafts", params={"status": "pending"}).json()[0]
+    shown = draft["recommendations"][0]
+    with session_scope(engine) as session:
+        session.query(Product).filter(Product.sku == shown["product_id"]).update({"price": shown["price"] + 5})
+
+    for _ in range(2):  # asked twice: flagged once, with one reason
+        refused = client.post(f"/drafts/{draft['id']}/approve", json={"reviewer": "Ola"})
+        assert refused.status_code == 409 and "out of date with the catalog" in refused.json()["message"]
+    after = client.get(f"/drafts/{draft['id']}").json()
+    assert after["status"] == "flagged" and after["flagged"]
+    reasons = [r for r in after["flag_reasons"] if r.startswith("Not approved: ")]
+    assert len(reasons) == 1 and shown["name"] in reasons[0], after["flag_reasons"]
+    with session_scope(engine) as session:
+        assert session.get(Draft, draft["id"]).reviews == []  # no approval was recorded
 
 
 def test_a_campaign_that_sent_nothing_is_deleted_with_its_drafts(client, demo_files, engine, monkeypatch):
