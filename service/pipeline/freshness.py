@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from generation.guardrails import check_label
 from service.db.batches import batches
 from service.db.models import Customer, Draft, Product, Review, Variant
 from service.drafts import failed_of
@@ -88,7 +89,8 @@ def _unapproved(label: str, failed: list[str], overridden: list[str] | None) -> 
     """The guardrail checks a draft's chosen variant (``label``) fails (``failed``) that its latest approval did not
     override (``overridden``), in a sentence; none when it overrode them all."""
     missed = [name for name in failed if name not in (overridden or [])]
-    return [f"variant {label} fails {', '.join(missed)}, and its approval did not override it"] if missed else []
+    named = ", ".join(check_label(name) for name in missed)  # as a copywriter reads them
+    return [f"variant {label} fails {named}, and its approval did not override it"] if missed else []
 
 
 # Drafts checked at a time: only the columns the checks read, never the rendered email (a campaign of 45,000

@@ -650,7 +650,7 @@ def test_an_approval_that_did_not_override_a_failed_check_is_held_back_at_sendin
     assert job["status"] == "succeeded", job["error"]
     assert job["result"]["sent"] == 1 and [m["To"] for m in messages] == ["c2@example.com"]
     assert job["result"]["held_back"][0]["changes"] == [
-        "variant A fails grounding, and its approval did not override it"
+        "variant A fails facts from the data, and its approval did not override it"
     ]
     with session_scope(engine) as session:
         assert session.get(Draft, silent).status == "flagged"
