@@ -92,6 +92,10 @@ def test_the_campaign_page_pages_through_drafts_and_filters_them_by_status(clien
     approved = client.get(f"/review/campaigns/{campaign_id}", params={"status": "approved"})
     assert len(rows(approved.text)) == 7 and 'href="?status=approved" aria-current="page"' in approved.text
     assert client.get(f"/review/campaigns/{campaign_id}", params={"status": "aproved"}).status_code == 422
+    past = client.get(f"/review/campaigns/{campaign_id}", params={"status": "approved", "page": 99}).text
+    assert rows(past) == [] and 'Page 99 is past the last page of these drafts: <a href="?status=approved">' in past
+    none = client.get(f"/review/campaigns/{campaign_id}", params={"status": "rejected"}).text  # was an empty table
+    assert rows(none) == [] and "No draft of this campaign is rejected." in none
 
     # a customer who wrote in: their draft by id or by email (in any case), on the page and through the API
     found = client.get(f"/review/campaigns/{campaign_id}", params={"customer": "P042@Example.com"})
