@@ -126,8 +126,8 @@ def import_file(
     file's column."""
     _require_kind(kind)
     path, spec, report = Path(path), SPECS[kind], progress or _silent
-    shown = name or str(path)
-    lines = _require_readable(path, shown)
+    shown = f"{kind} file {name or path}"  # the kind too: which of a shop's files an empty one was
+    lines = _require_readable(path, shown, spec)
     numbers = RowNumbers(path)
     _require_lined_up(shown, numbers.layout)
     dates_day_first, problems = _dates_day_first(path, shown, spec, numbers)  # every other problem is named too
@@ -225,9 +225,10 @@ def _after(done: int, total: int, report: Report) -> Report:
     return lambda written, _rows, message: report(done + written, max(total, done + written), message)
 
 
-def _require_readable(path: Path, shown: str) -> int:
-    """Refuse a missing file, an unknown format or a CSV that is not UTF-8 before anything is read; returns
-    about how many data rows the file holds (for progress)."""
+def _require_readable(path: Path, shown: str, spec: TableSpec | None = None) -> int:
+    """Refuse a missing file, an unknown format, a CSV that is not UTF-8 or an empty one (saying which columns its
+    header must name, given the ``spec``) before anything is read; returns about how many data rows the file holds
+    (for progress)."""
     if not path.exists():
         raise InvalidInput(shown, [Problem(None, None, "file not found")])
     if path.is_dir():
@@ -235,7 +236,20 @@ def _require_readable(path: Path, shown: str) -> int:
     require_known_format(path, shown)
     if is_parquet(path):
         return _parquet(path, shown).metadata.num_rows
-    return max(_require_utf8(path, shown) - 1, 0)  # the header is no row (a file of it alone has none)
+    lines = _require_utf8(path, shown)
+    if not _has_text(path):  # the reader said "No columns to parse from file"
+        needed = f" (at least {', '.join(spec.required)})" if spec is not None else ""
+        raise InvalidInput(shown, [Problem(None, None, f"is empty: its first line must name its columns{needed}")])
+    return max(lines - 1, 0)  # the header is no row (a file of it alone has none)
+
+
+def _has_text(path: Path) -> bool:
+    """Whether the file holds anything but white space (and a byte-order mark), read from its start."""
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 16):
+            if block.replace(b"\xef\xbb\xbf", b"").strip():
+                return True
+    return False
 
 
 def _require_lined_up(shown: str, layout: tuple[int, str] | None) -> None:

@@ -214,12 +214,20 @@ def test_progress_counts_lines_across_chunks(engine, demo_files, monkeypatch):
     assert done == sorted(done) and done[-1] == summary.rows and all(total == summary.rows for _, total in heard)
 
 
-def test_an_empty_file_is_refused_as_unreadable(engine, demo_files, tmp_path):
+@pytest.mark.parametrize("content", [b"", b"\xef\xbb\xbf\n  \n"])
+def test_an_empty_file_is_refused_naming_its_kind_and_the_columns_its_header_needs(
+    engine, demo_files, tmp_path, content
+):
+    """It was "/path/orders.csv rejected, nothing was written: cannot be read: No columns to parse from file"."""
     _shop(engine, demo_files)
     empty = tmp_path / "orders.csv"
-    empty.write_bytes(b"")
-    with pytest.raises(InvalidInput, match="cannot be read"), session_scope(engine) as session:
+    empty.write_bytes(content)
+    with pytest.raises(InvalidInput) as refused, session_scope(engine) as session:
         import_file(session, "orders", empty)
+    assert str(refused.value) == (
+        f"orders file {empty} rejected, nothing was written: is empty: its first line must name its columns (at "
+        "least order_id, customer_id, product_id, quantity, amount, timestamp)"
+    )
 
 
 def test_checking_stops_after_many_problems_and_says_so(engine, demo_files, tmp_path, monkeypatch):

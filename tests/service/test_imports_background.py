@@ -88,7 +88,7 @@ def test_a_file_that_is_neither_csv_nor_parquet_is_refused_before_any_job(client
         assert refused.status_code == 422, background
         assert (
             refused.json()["message"]
-            == "kunden.xlsx rejected, nothing was written: must be a .csv or .parquet (.pq) file"
+            == "customers file kunden.xlsx rejected, nothing was written: must be a .csv or .parquet (.pq) file"
         )
     assert _staged_files(tailor_home) == [] and client.get("/jobs", params={"kind": "import"}).json() == []
     nameless = _post(client, "customers", CUSTOMERS, background=False, name="customers")  # no suffix: read as CSV
@@ -109,7 +109,7 @@ def test_a_bad_file_fails_its_job_with_the_problems_the_request_answers(client, 
         "/imports/customers", params={"background": "true"}, files={"file": ("kunden.csv", latin1, "text/csv")}
     )
     job = wait_for_job(client, response.json()["job_id"], timeout=60)
-    assert job["status"] == "failed" and job["result"]["message"].startswith("kunden.csv rejected")
+    assert job["status"] == "failed" and job["result"]["message"].startswith("customers file kunden.csv rejected")
     assert job["result"]["problems"][0]["row"] == 3 and "staging" not in str(job)
     assert _count(engine, Customer) == 0 and _staged_files(tailor_home) == []
 
