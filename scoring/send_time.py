@@ -64,9 +64,12 @@ def population_open_rates(
     return _population_rates(open_counts(sends, ["hour"], timezone), prior_sends)
 
 
-def require_history(by_hour: pd.DataFrame) -> None:
+def require_history(by_hour: pd.DataFrame, utc_by_hour: pd.DataFrame | None = None) -> None:
     """Raise NotEnoughData, saying what is missing, unless the shop's sends per hour (``open_counts`` over
-    ``["hour"]``) hold at least ``MIN_HISTORY_SENDS`` sends at ``MIN_HISTORY_HOURS`` hours or more."""
+    ``["hour"]``) hold at least ``MIN_HISTORY_SENDS`` sends at ``MIN_HISTORY_HOURS`` hours or more. With
+    ``utc_by_hour`` (the same sends per hour of UTC, for hours learned in another zone) the hours must differ in
+    UTC too: sends of a dates-only file are all at 00:00 UTC, which a zone with daylight saving puts at two hours of its
+    clock (01:00 and 02:00 in Berlin), and another zone at an hour that is not midnight (09:00 in Tokyo)."""
     used = by_hour[by_hour["sends"] > 0]
     total = int(used["sends"].sum())
     if not total:
@@ -76,12 +79,16 @@ def require_history(by_hour: pd.DataFrame) -> None:
             f"There {'is' if total == 1 else 'are'} {total} past send{'' if total == 1 else 's'} to learn send times "
             f"from: at least {MIN_HISTORY_SENDS} are needed before one hour can be told from another."
         )
-    if len(used) < MIN_HISTORY_HOURS:
-        hour = int(used["hour"].iloc[0])
-        raise NotEnoughData(
-            f"All {total} past sends were made at {hour:02d}:00, so no other hour can be compared with it"
-            + (" (a sends file with dates but no times puts every send at 00:00)." if hour == 0 else ".")
-        )
+    # On both clocks: a shop that always sends at 9:00 in Berlin sends at two hours of UTC, and a dates-only file's
+    # midnights in UTC are two hours of Berlin's clock.
+    # UTC first: a dates-only file is told by its midnights there.
+    for hours, zone in ((None if utc_by_hour is None else utc_by_hour[utc_by_hour["sends"] > 0], " UTC"), (used, "")):
+        if hours is not None and len(hours) < MIN_HISTORY_HOURS:
+            hour = int(hours["hour"].iloc[0])
+            raise NotEnoughData(
+                f"All {total} past sends were made at {hour:02d}:00{zone}, so no other hour can be compared with it"
+                + (" (a sends file with dates but no times puts every send at 00:00)." if hour == 0 else ".")
+            )
 
 
 def _population_rates(by_hour: pd.DataFrame, prior_sends: float) -> pd.Series:
@@ -101,6 +108,8 @@ def best_send_hours(
     ``population``)."""
     require_columns(sends, ["customer_id", "sent_at", "opened"], "sends")
     population = open_counts(sends, ["hour"], timezone)
+    if timezone != "UTC":  # told apart in UTC: a dates-only file's midnights are two hours of a zone with DST
+        require_history(population, open_counts(sends, ["hour"], "UTC"))
     if customer_ids is not None:  # the population needs every send; the per-customer table only theirs
         sends = sends[sends["customer_id"].astype(str).isin(pd.Series(customer_ids).astype(str))]
     return best_hours_from_counts(population, open_counts(sends, ["customer_id", "hour"], timezone), customer_ids,

@@ -36,10 +36,9 @@ def best_hours(session: Session, customer_ids: list[str]) -> list[SendTimeOut]:
     from scoring.send_time import best_hours_from_counts
 
     timezone = SendScheduleSettings().timezone
-    population, customers = frames.send_open_counts(
-        session, customer_ids, sent_before=ScoringSettings().outcomes_due(), timezone=timezone
-    )
-    _require_history(population)
+    sent_before = ScoringSettings().outcomes_due()
+    population, customers = frames.send_open_counts(session, customer_ids, sent_before=sent_before, timezone=timezone)
+    _require_history(population, _in_utc(session, population, timezone, sent_before))
     table = best_hours_from_counts(population, customers, customer_ids).reset_index()
     return [SendTimeOut(**row, timezone=timezone) for row in table.to_dict("records")]
 
@@ -67,13 +66,19 @@ def campaign_send_times(
 def require_send_history(session: Session) -> None:
     """Raise NotReady when the past sends old enough to learn send times from are too few, or all at one hour
     (``scoring.send_time.require_history``): a best-hour send is refused with it before it is queued."""
-    population, _ = frames.send_open_counts(
-        session, [], sent_before=ScoringSettings().outcomes_due(), timezone=SendScheduleSettings().timezone
-    )
-    _require_history(population)
+    timezone, sent_before = SendScheduleSettings().timezone, ScoringSettings().outcomes_due()
+    population, _ = frames.send_open_counts(session, [], sent_before=sent_before, timezone=timezone)
+    _require_history(population, _in_utc(session, population, timezone, sent_before))
 
 
-def _require_history(population: pd.DataFrame) -> None:
+def _in_utc(session: Session, population: pd.DataFrame, timezone: str, sent_before: datetime) -> pd.DataFrame:
+    """The sends per hour of UTC: a dates-only file's midnights, which a zone's clock can show at two hours."""
+    if timezone == "UTC":
+        return population
+    return frames.send_open_counts(session, [], sent_before=sent_before, timezone="UTC")[0]
+
+
+def _require_history(population: pd.DataFrame, utc_population: pd.DataFrame | None = None) -> None:
     """NotReady, saying what to do, for a shop's sends per hour that no hour can be learned from."""
     from scoring.errors import NotEnoughData
     from scoring.send_time import require_history
@@ -86,7 +91,7 @@ def _require_history(population: pd.DataFrame) -> None:
             "at_best_hour."
         )
     try:
-        require_history(population)
+        require_history(population, utc_population)
     except NotEnoughData as error:
         raise NotReady(
             f"{error} Import more past sends, with their times (`tailor import sends FILE`), or send without "

@@ -108,6 +108,41 @@ def test_no_hour_is_named_from_a_handful_of_sends_or_from_sends_that_all_fall_at
     assert answer.status_code == 200 and answer.json()["best_hour"] == 0 and answer.json()["n_sends"] == 16
 
 
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "Asia/Tokyo"])
+def test_dates_only_sends_name_no_hour_on_a_shop_clock_that_is_not_utc(client, engine, monkeypatch, zone):
+    """A dates-only file's midnights (UTC) are 01:00 and 02:00 on Berlin's clock either side of the clocks going
+    forward: two hours, so Berlin's customers got a best hour of 1:00; in Tokyo they are all 09:00."""
+    monkeypatch.setenv("TAILOR_SEND_TIMEZONE", zone)
+    customers = "customer_id,email,first_name,locale,marketing_consent\n"
+    import_file(client, "customers", customers + "a,a@example.com,Ann,en,true\nb,b@example.com,Bo,en,true\n")
+    header = "send_id,customer_id,subject,campaign_type,sent_at,opened\n"
+    days = [datetime(2025, 3, 15) + timedelta(days=day) for day in range(30)]  # 2025-03-30: summer time begins
+    rows = [f"s{i},{'ab'[i % 2]},News,vip,{day:%Y-%m-%d},{str(i % 3 == 0).lower()}\n" for i, day in enumerate(days)]
+    import_file(client, "sends", header + "".join(rows))
+    answer = client.get("/customers/a/send-time")
+    assert answer.status_code == 409, answer.json()
+    assert "All 30 past sends were made at 00:00 UTC" in answer.json()["message"]
+    assert "dates but no times" in answer.json()["message"]
+
+
+def test_a_shop_that_always_sends_at_nine_on_its_clock_has_no_other_hour_to_compare_across_daylight_saving(
+    client, engine, monkeypatch
+):
+    """9:00 in Berlin is 08:00 UTC in winter and 07:00 in summer: two hours of UTC, one of the shop's clock."""
+    monkeypatch.setenv("TAILOR_SEND_TIMEZONE", "Europe/Berlin")
+    with session_scope(engine) as session:
+        customer = Customer(external_id="berlin", email="b@example.com")
+        for first, hour in ((datetime(2026, 1, 12), 8), (datetime(2026, 7, 13), 7)):
+            for day in range(12):
+                session.add(Send(customer=customer, subject="News", campaign_type="vip",
+                                 sent_at=first.replace(hour=hour) + timedelta(days=day)))  # fmt: skip
+    answer = client.get("/customers/berlin/send-time")
+    assert (
+        answer.status_code == 409
+        and "All 24 past sends were made at 09:00, so no other hour" in (answer.json()["message"])
+    )
+
+
 def test_sending_at_best_hour_mails_each_customer_when_their_hour_comes(
     client, engine, api_key, mail_server, monkeypatch
 ):
