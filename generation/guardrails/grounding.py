@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from generation.guardrails.base import CheckContext, failed, passed
+from generation.guardrails.base import CheckContext, failed, passed, quoted
 from generation.number_words import spelled_amounts
 from generation.schemas import CheckResult
 
@@ -207,27 +207,53 @@ def _wrong_unit(context: CheckContext, text: str) -> str | None:
 # The currency each mark of _AS_MONEY stands for ("$" for any dollar: a shop in CAD writes "$15" too).
 _MARK_CURRENCIES = [
     (re.compile(r"€|euro?s?|евро|eur", re.IGNORECASE), {"EUR"}),
-    (re.compile(r"\$|usd", re.IGNORECASE), {"USD", "CAD", "AUD", "NZD", "MXN", "SGD", "HKD"}),
+    (re.compile(r"\$", re.IGNORECASE), {"USD", "CAD", "AUD", "NZD", "MXN", "SGD", "HKD"}),
+    (re.compile(r"usd|us\$", re.IGNORECASE), {"USD"}),
+    (re.compile(r"ca?\$", re.IGNORECASE), {"CAD"}),
+    (re.compile(r"au?\$", re.IGNORECASE), {"AUD"}),
+    (re.compile(r"nz\$", re.IGNORECASE), {"NZD"}),
+    (re.compile(r"hk\$", re.IGNORECASE), {"HKD"}),
+    (re.compile(r"mx\$", re.IGNORECASE), {"MXN"}),
+    (re.compile(r"sg?\$", re.IGNORECASE), {"SGD"}),
     (re.compile(r"£|gbp", re.IGNORECASE), {"GBP"}),
     (re.compile(r"₽|руб\w*|rub", re.IGNORECASE), {"RUB"}),
     (re.compile(r"zł\w*|złot\w*|pln", re.IGNORECASE), {"PLN"}),
     (re.compile(r"лв|bgn", re.IGNORECASE), {"BGN"}),
     (re.compile(r"chf", re.IGNORECASE), {"CHF"}),
 ]
+# An ISO code is written in capitals: "Rub 100 g of leaves" names no rouble.
+_LOWER_CODES = {"usd", "gbp", "rub", "pln", "bgn", "chf"}
+_NOT_A_MARK = re.compile(r"[\d\s.,'’\u00a0\u202f]")
 
 
 def _wrong_currency(context: CheckContext, text: str) -> str | None:
     """An amount written in a currency the email's products are not priced in ("19,90 zł" for a product of
     19,90 EUR): the number is a fact, the currency is not, and the customer reads two prices. None when each
-    amount's currency is the products' (or the email has no products)."""
+    amount's currency is the products' (or the email has no products). The mark the email's own prices are
+    written with (R$ for BRL, NT$ for TWD, $ for ARS in es-AR) is never another currency."""
+    from generation.locales import number_locale
+    from generation.money import written_amount
+
     currencies = {product.currency.upper() for product in context.request.products}
     if not currencies:
         return None
+    numbers = number_locale(context.request.customer)
+    own = {_NOT_A_MARK.sub("", written_amount(1, currency, numbers, 0)).casefold() for currency in currencies}
     for match in _AS_MONEY.finditer(text):
         mark = _NUMBER_IN_MONEY.sub("", match.group(0)).strip()
+        if mark.casefold() in _LOWER_CODES and not mark.isupper():
+            continue
+        start = match.start()
+        if match.group(0).startswith("$"):  # the letters before it name the dollar: US$, CA$, R$, NT$
+            letters = re.search(r"(?<![^\W\d_])[^\W\d_]{1,2}$", text[:start])
+            if letters:
+                mark, start = letters.group(0) + "$", letters.start()
         meant = next((named for pattern, named in _MARK_CURRENCIES if pattern.fullmatch(mark)), None)
-        if meant is not None and not meant & currencies:
-            return match.group(0).strip()
+        if meant is not None and not meant & currencies and mark.casefold() not in own:
+            if match.group(2):  # the whole number before the mark ("1.234,50 zł", not "234,50 zł")
+                number = next((n for n in _NUMBER.finditer(text) if n.start() <= match.start(2) < n.end()), None)
+                start = number.start() if number is not None else start
+            return text[start : match.end()].strip()
     return None
 
 
@@ -255,7 +281,7 @@ def check(context: CheckContext) -> CheckResult:
     for field, value in context.copy_fields().items():
         unknown = [written for written, readings in _numbers(value) if not _grounded(readings, written, allowed)]
         if unknown:
-            named = list(dict.fromkeys(unknown[:3]))
+            named = list(dict.fromkeys(quoted(written) for written in unknown[:3]))
             which = "which is" if len(named) == 1 else "which are"
             return failed(NAME, f"the {field} mentions {', '.join(named)}, {which} not in the product or offer data")
         if unit := _wrong_unit(context, value):
@@ -266,12 +292,12 @@ def check(context: CheckContext) -> CheckResult:
             return failed(NAME, f"the {field} says '{money}', but this email's prices are in {priced_in}")
         if code := _unknown_code(value, own_code, facts):
             own = f"the offer's code is {offer.code}" if offer is not None and offer.code else "this email has no code"
-            return failed(NAME, f"the {field} names the code '{code}', but {own}")
+            return failed(NAME, f"the {field} names the code '{quoted(code)}', but {own}")
         for promise, pattern, backed_by in PROMISES:
             match = pattern.search(value)
             if match and (offer is None or offer.kind not in backed_by):
                 carried = "no offer" if offer is None else f"a {offer.kind.replace('_', ' ')} offer, not {promise}"
                 return failed(NAME, f"the {field} promises '{match.group(0)}' but this email carries {carried}")
         if spelled := _unbacked_in_words(value, allowed, offer):
-            return failed(NAME, f"the {field} mentions '{spelled}', which is not in the product or offer data")
+            return failed(NAME, f"the {field} mentions '{quoted(spelled)}', which is not in the product or offer data")
     return passed(NAME)

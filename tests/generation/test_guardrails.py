@@ -93,6 +93,29 @@ class TestGrounding(CheckContract):
         result = CHECKS["grounding"](context(product_lines=[f"Only {price}.", "Warm."]))
         assert not result.passed and price.rstrip(".") in result.reason and "EUR" in result.reason, result.reason
 
+    @pytest.mark.parametrize(
+        ("locale", "currency", "written"),
+        [("pt", "BRL", "R$ 7,90"), ("en", "TWD", "NT$7.90"), ("en", "CAD", "CA$7.90"), ("en", "USD", "US$7.90")],
+    )
+    def test_a_price_written_with_its_own_currency_s_dollar_sign_passes(self, locale, currency, written):
+        """R$ 1.234,50, a Brazilian shop's own price as the email writes it, failed as "'$ 1.234' in BRL"."""
+        product = make_request().products[0].model_copy(update={"currency": currency})
+        assert CHECKS["grounding"](
+            context(locale=locale, products=[product], product_lines=[f"Only {written}."])
+        ).passed
+
+    def test_a_word_that_spells_a_currency_code_in_lower_case_is_no_currency(self):
+        """'Rub 100 g of leaves between your palms' failed as an amount in roubles."""
+        line = "Rub 100 g of leaves between your palms."
+        product = make_request().products[0].model_copy(update={"description": "A 100 g tin of loose tea."})
+        assert CHECKS["grounding"](context(products=[product], product_lines=[line])).passed
+
+    @pytest.mark.parametrize("written", ["7.90 USD", "US$7.90"])
+    def test_us_dollars_in_a_canadian_shop_fail(self, written):
+        product = make_request().products[0].model_copy(update={"currency": "CAD"})
+        result = CHECKS["grounding"](context(products=[product], product_lines=[f"Only {written}."]))
+        assert not result.passed and written in result.reason and "CAD" in result.reason, result.reason
+
     @pytest.mark.parametrize("price", ["7,90 €", "€7.90", "7.90 EUR", "7,90 euro"])
     def test_a_product_s_price_in_its_own_currency_passes(self, price):
         assert CHECKS["grounding"](context(product_lines=[f"Only {price}.", "Warm."])).passed
