@@ -66,9 +66,12 @@ def provenance() -> dict:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             continue
-    status = git("status", "--porcelain", "--untracked-files=no")
+    # a copy of the project inside another repository (vendored, unpacked from an archive) is not that one's commit
+    top = git("rev-parse", "--show-toplevel")
+    own = top is not None and Path(top).resolve() == Path(PROJECT_ROOT).resolve()
+    status = git("status", "--porcelain", "--untracked-files=no") if own else None
     return {
-        "commit": git("rev-parse", "HEAD"),
+        "commit": git("rev-parse", "HEAD") if own else None,
         "uncommitted_changes": None if status is None else bool(status),
         "command": [Path(sys.argv[0]).name, *sys.argv[1:]],
         "data_root": str(data_root()),

@@ -64,11 +64,12 @@ def run(quick: bool = False, horizon_days: int = 90, small_shops: int | None = N
     # The outcome window must lie inside the data: past its end, customers read as churned for want of data, and
     # the report named a horizon it never observed.
     last_day = lines["timestamp"].max().normalize()
-    cut_short = [day for day in dates if pd.Timestamp(day) + pd.Timedelta(days=horizon_days) > last_day]
+    # the latest date binds: the message names the largest horizon every date's window holds
+    cut_short = sorted(day for day in dates if pd.Timestamp(day) + pd.Timedelta(days=horizon_days) > last_day)
     if cut_short:
         raise ValueError(
             f"--horizon-days {horizon_days}: the orders end on {last_day.date()}, so the outcome window from "
-            f"{cut_short[0]} would be cut to {(last_day - pd.Timestamp(cut_short[0])).days} days; give at most that"
+            f"{cut_short[-1]} would be cut to {(last_day - pd.Timestamp(cut_short[-1])).days} days; give at most that"
         )
     churn = [evaluate_date(lines, as_of, horizon_days) for as_of in dates]
     shops = [evaluate_small_shops(lines, as_of, n_shops, horizon_days=horizon_days) for as_of in dates if n_shops]
