@@ -137,7 +137,7 @@ def _draft_page(
         "out_of_date": stale_facts(session, stored) if editable else [],  # told before Approve refuses it
         "error": _in_words(error, products) if error else None,
         "sender": sender_of(stored.campaign.brand.slug, SmtpSettings()),
-        "shown": shown, "written_in": _written_in(stored),
+        "shown": shown, "written_in": _written_in(stored), "numbers_in": _numbers_in(draft.locale, _written_in(stored)),
         "next_id": next_id, "waiting": waiting, "comments": comments or {}, "approval": approval or {},
         "done": said if not error else "", "error_variant": labels.get(edit.get("variant_id")) if edit else None,
         # the fields the error is about, by the API's names ("subject", "product_lines[0]"), marked on the page
@@ -154,6 +154,15 @@ def _still(done: str | None, draft, edited_shown: bool) -> bool:
     if done == "reopened":
         return draft.status in draft_ops.REVIEWABLE
     return done in ("approved", "rejected") and draft.status == done
+
+
+def _numbers_in(customer_locale: str, written_in: str) -> str:
+    """The locale the draft's email writes its prices in (generation.locales.number_locale): the customer's own,
+    region and all, when the email is in their language; else the email's ("€39.00" in an English email to a
+    French customer of a brand without French, not "39,00 €")."""
+    from generation.locales import language_of
+
+    return customer_locale if language_of(customer_locale) == language_of(written_in) else written_in
 
 
 def _written_in(draft: Draft) -> str:
@@ -307,6 +316,7 @@ def campaign_page(
     status: DraftStatus | None = None,
     page: int = Query(1, ge=1, le=DATABASE_INT_MAX // DRAFTS_PER_PAGE), customer: str | None = None,
     approved: int | None = Query(None, ge=0, le=COUNT_MAX), changed: int = Query(0, ge=0, le=COUNT_MAX),
+    out_of_date: int = Query(0, ge=0, le=COUNT_MAX),
 ) -> HTMLResponse:  # fmt: skip
     """A page of the campaign's drafts (flagged first), all or those of one ``status``, or one customer's draft
     (found by id or email: a customer who wrote in)."""
@@ -319,12 +329,12 @@ def campaign_page(
     context = {
         "campaign": campaign, "drafts": drafts, "status": status, "page": page, "customer": customer or "",
         "has_next": len(rows) > DRAFTS_PER_PAGE, "statuses": list(get_args(DraftStatus)),
-        "read_at": draft_ops.page_read(session, campaign_id), "done": _bulk_done(approved, changed),
+        "read_at": draft_ops.page_read(session, campaign_id), "done": _bulk_done(approved, changed, out_of_date),
     }  # fmt: skip
     return templates.TemplateResponse(request, "campaign.html", context)
 
 
-def _bulk_done(approved: int | None, changed: int) -> str:
+def _bulk_done(approved: int | None, changed: int, out_of_date: int = 0) -> str:
     """What a bulk approval did, said once at the top of the campaign's page (it reloaded with no word)."""
     if approved is None:
         return ""
@@ -333,6 +343,11 @@ def _bulk_done(approved: int | None, changed: int) -> str:
         said += (
             f" {changed} pending draft{'s were' if changed != 1 else ' was'} left for review: reopened, edited or "
             "written after you read this page, so not among those you confirmed."
+        )
+    if out_of_date:
+        said += (
+            f" {out_of_date} {'were' if out_of_date != 1 else 'was'} flagged instead: the catalog no longer agrees "
+            "with their email (a price, the stock)."
         )
     return said
 
@@ -351,7 +366,7 @@ def approve_pending(
     those changed after the page was read (``read_review``, ``read_draft``: drafts.page_read as the page showed)."""
     read_at = (read_review, read_draft) if read_review is not None and read_draft is not None else None
     done = draft_ops.approve_pending(session, campaign_id, reviewer, comment, read_at=read_at)
-    said = f"?approved={done['approved']}&changed={done['changed_since_read']}"
+    said = f"?approved={done['approved']}&changed={done['changed_since_read']}&out_of_date={done['out_of_date']}"
     return _to(request, f"/review/campaigns/{campaign_id}{said}")
 
 

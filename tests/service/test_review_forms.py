@@ -298,7 +298,7 @@ def test_the_campaign_page_approves_the_pending_drafts_at_once(client, demo_file
         f"/review/campaigns/{campaign_id}/approve-pending", data={"comment": "checked a sample"}, follow_redirects=False
     )
     assert done.status_code == 303
-    assert done.headers["location"] == f"/review/campaigns/{campaign_id}?approved={pending}&changed=0"
+    assert done.headers["location"] == f"/review/campaigns/{campaign_id}?approved={pending}&changed=0&out_of_date=0"
     approved = client.get(f"/campaigns/{campaign_id}/drafts", params={"status": "approved"}).json()
     assert len(approved) == pending and all(d["reviews"][0]["comment"] == "checked a sample" for d in approved)
     page = client.get(done.headers["location"]).text
@@ -713,7 +713,9 @@ def test_the_review_page_stays_under_a_proxy_s_path_prefix(engine, api_key):
         reopened = browser.post(f"{page}/reopen", data={})
         assert reopened.headers["location"] == f"{page}?done=reopened"
         approved = browser.post(f"/mail/review/campaigns/{campaign_id}/approve-pending", data={})
-        assert approved.headers["location"] == f"/mail/review/campaigns/{campaign_id}?approved=0&changed=0"
+        assert (
+            approved.headers["location"] == f"/mail/review/campaigns/{campaign_id}?approved=0&changed=0&out_of_date=0"
+        )
         assert browser.post("/mail/review/logout").headers["location"] == "/mail/review/login"
 
         # a form sent after the session ended is carried through the login and offered again, under the prefix
@@ -817,7 +819,7 @@ def test_a_bulk_approval_leaves_the_drafts_changed_after_its_page_was_read(clien
     done = client.post(
         f"/review/campaigns/{campaign_id}/approve-pending", data={"comment": "", **read}, follow_redirects=False
     )
-    assert done.headers["location"].endswith(f"?approved={len(pending) - 1}&changed=1")
+    assert done.headers["location"].endswith(f"?approved={len(pending) - 1}&changed=1&out_of_date=0")
     assert client.get(f"/drafts/{bobs}").json()["status"] == "pending"  # left for Bob, as he left it
     assert "1 pending draft was left for review" in client.get(done.headers["location"]).text
 
@@ -846,8 +848,23 @@ def test_a_rejection_on_the_page_says_why_and_a_blank_reason_is_not_stored(clien
 
     blank = client.post(f"/review/drafts/{first['id']}/reject", data={"comment": "   "})
     assert blank.status_code == 422 and "say why the draft is rejected" in blank.text
-    assert 'name="comment" required value="   " aria-invalid="true"' in blank.text
+    assert 'name="comment" value="   " required aria-invalid="true"' in blank.text
     assert client.get(f"/drafts/{first['id']}").json()["status"] == first["status"]  # nothing was done
 
     by_api = client.post(f"/drafts/{second['id']}/reject", json={"comment": "  off brand  "}).json()
     assert by_api["status"] == "rejected" and by_api["reviews"][0]["comment"] == "off brand"
+
+
+def test_a_bulk_approval_says_how_many_drafts_it_flagged_for_a_changed_catalog_instead():
+    """ "Approve the 10 pending drafts" said "Approved 7 pending drafts." and nothing of the other three, flagged
+    because a price or the stock had changed."""
+    from service.routes.review import _bulk_done
+
+    said = _bulk_done(7, 0, 3)
+    assert said.startswith("Approved 7 pending drafts. 3 were flagged instead: the catalog no longer agrees")
+    assert _bulk_done(1, 1, 1) == (
+        "Approved 1 pending draft. 1 pending draft was left for review: reopened, edited or written after you read "
+        "this page, so not among those you confirmed. 1 was flagged instead: the catalog no longer agrees with their "
+        "email (a price, the stock)."
+    )
+    assert _bulk_done(None, 0, 0) == ""
