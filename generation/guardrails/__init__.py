@@ -18,39 +18,11 @@ from generation.guardrails import (
 from generation.guardrails.base import Check, CheckContext
 from generation.schemas import CheckResult
 
-CHECKS: dict[str, Check] = {
-    module.NAME: module.check
-    for module in (
-        grounding,
-        claims,
-        vocabulary,
-        length,
-        structure,
-        goal,
-        language,
-        personal_data,
-        injection,
-        spam,
-        footer,
-    )
-}
+# The checks, in the order they run and a draft lists them.
+_MODULES = (grounding, claims, vocabulary, length, structure, goal, language, personal_data, injection, spam, footer)
+CHECKS: dict[str, Check] = {module.NAME: module.check for module in _MODULES}
 COPY_CHECKS = tuple(name for name in CHECKS if name != footer.NAME)  # those that need no rendered email
-CHECK_LABELS: dict[str, str] = {
-    module.NAME: module.LABEL
-    for module in (
-        grounding,
-        claims,
-        vocabulary,
-        length,
-        structure,
-        goal,
-        language,
-        personal_data,
-        injection,
-        spam,
-        footer,
-    )
-}
+CHECK_LABELS: dict[str, str] = {module.NAME: module.LABEL for module in _MODULES}
 
 
 def check_label(name: str) -> str:
