@@ -38,7 +38,7 @@ def best_hours(session: Session, customer_ids: list[str]) -> list[SendTimeOut]:
     timezone = SendScheduleSettings().timezone
     sent_before = ScoringSettings().outcomes_due()
     population, customers = frames.send_open_counts(session, customer_ids, sent_before=sent_before, timezone=timezone)
-    _require_history(population, _in_utc(session, population, timezone, sent_before))
+    _require_history(session, population, _in_utc(session, population, timezone, sent_before))
     table = best_hours_from_counts(population, customers, customer_ids).reset_index()
     return [SendTimeOut(**row, timezone=timezone) for row in table.to_dict("records")]
 
@@ -68,7 +68,7 @@ def require_send_history(session: Session) -> None:
     (``scoring.send_time.require_history``): a best-hour send is refused with it before it is queued."""
     timezone, sent_before = SendScheduleSettings().timezone, ScoringSettings().outcomes_due()
     population, _ = frames.send_open_counts(session, [], sent_before=sent_before, timezone=timezone)
-    _require_history(population, _in_utc(session, population, timezone, sent_before))
+    _require_history(session, population, _in_utc(session, population, timezone, sent_before))
 
 
 def _in_utc(session: Session, population: pd.DataFrame, timezone: str, sent_before: datetime) -> pd.DataFrame:
@@ -78,8 +78,9 @@ def _in_utc(session: Session, population: pd.DataFrame, timezone: str, sent_befo
     return frames.send_open_counts(session, [], sent_before=sent_before, timezone="UTC")[0]
 
 
-def _require_history(population: pd.DataFrame, utc_population: pd.DataFrame | None = None) -> None:
-    """NotReady, saying what to do, for a shop's sends per hour that no hour can be learned from."""
+def _require_history(session: Session, population: pd.DataFrame, utc_population: pd.DataFrame | None = None) -> None:
+    """NotReady, saying what to do, for a shop's sends per hour that no hour can be learned from: import more, or
+    wait for the younger sends' opens to come in."""
     from scoring.errors import NotEnoughData
     from scoring.send_time import require_history
 
@@ -93,8 +94,18 @@ def _require_history(population: pd.DataFrame, utc_population: pd.DataFrame | No
     try:
         require_history(population, utc_population)
     except NotEnoughData as error:
+        settings = ScoringSettings()
+        _, younger = frames.count_sends(session, settings.outcomes_due())
+        many = younger != 1
+        wait = (
+            f" {younger:,} more {'were' if many else 'was'} sent within {settings.outcome_days:g} days and "
+            f"{'count' if many else 'counts'} once {'their' if many else 'its'} opens are in "
+            "(TAILOR_SCORING_OUTCOME_DAYS)."
+            if younger
+            else ""
+        )
         raise NotReady(
-            f"{error} Import more past sends, with their times (`tailor import sends FILE`), or send without "
+            f"{error}{wait} Import more past sends, with their times (`tailor import sends FILE`), or send without "
             "at_best_hour."
         ) from None
 

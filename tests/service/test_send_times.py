@@ -94,6 +94,14 @@ def test_no_hour_is_named_from_a_handful_of_sends_or_from_sends_that_all_fall_at
     assert few.status_code == 409 and few.json()["message"].startswith(
         "There are 2 past sends to learn send times from: at least 20 are needed"
     )
+    with session_scope(engine) as session:  # sent yesterday: the shop need not import, only wait
+        customer = session.scalar(select(Customer).where(Customer.external_id == "a"))
+        for _ in range(30):
+            session.add(
+                Send(customer=customer, subject="Fresh", campaign_type="vip", sent_at=utcnow() - timedelta(days=1))
+            )
+    waiting = client.get("/customers/a/send-time").json()["message"]
+    assert "30 more were sent within 7 days and count once their opens are in (TAILOR_SCORING_OUTCOME_DAYS)." in waiting
     import_file(client, "sends", header + "".join(dated))
     one_hour = client.get("/customers/a/send-time")
     assert one_hour.status_code == 409
