@@ -285,12 +285,19 @@ class JobSettings(BaseSettings):
     """The server's jobs when it stops (SIGTERM, Ctrl-C): those running are asked to stop at their next progress
     report and waited for `TAILOR_JOBS_SHUTDOWN_GRACE_SECONDS` at most; then the process exits without them. While
     it runs, every `TAILOR_JOBS_SWEEP_SECONDS` it writes the job endings the database could not take when they came
-    and fails the jobs no process will finish (service.jobs.runner.sweep_jobs; 0: never)."""
+    and fails the jobs no process will finish (service.jobs.runner.sweep_jobs; 0: never). Finished jobs, and audience
+    snapshots but the latest, older than `TAILOR_JOBS_KEEP_DAYS` are deleted as new ones are made (0: kept for
+    ever): a shop that imports and sends every day made thousands a year, each with its result."""
 
     model_config = SettingsConfigDict(env_prefix="TAILOR_JOBS_")
 
     shutdown_grace_seconds: float = Field(default=20.0, ge=0)
     sweep_seconds: float = Field(default=60.0, ge=0)
+    keep_days: float = Field(default=90.0, ge=0)
+
+    def kept_since(self) -> datetime | None:
+        """The moment before which finished jobs and older audience snapshots are deleted; None to keep them all."""
+        return utcnow() - timedelta(days=self.keep_days) if self.keep_days else None
 
 
 @lru_cache

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -188,6 +188,9 @@ def _create_job(
     try:
         with session_scope(engine) as session:
             session.add(Job(id=job_id, kind=kind, status="queued", worker=worker_name(), campaign_id=campaign_id))
+            if (since := JobSettings().kept_since()) is not None:  # as jobs are made, the old finished ones go
+                old = delete(Job).where(Job.created_at < since, Job.status.not_in(UNFINISHED_JOB))
+                session.execute(old.execution_options(synchronize_session=False))
     except BaseException:
         _queued.pop(job_id, None)
         raise

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, delete, func, select, update
 
 from service.clock import as_text, utcnow
 from service.db.batches import batches
@@ -21,7 +21,14 @@ from service.errors import NotReady
 from service.pipeline import frames
 from service.pipeline.model_store import current_folder, publish, read_metadata
 from service.segments import NO_ORDERS, segment_kpis
-from service.settings import AudienceSettings, CampaignSettings, ModelSettings, ScoringSettings, home_settings
+from service.settings import (
+    AudienceSettings,
+    CampaignSettings,
+    JobSettings,
+    ModelSettings,
+    ScoringSettings,
+    home_settings,
+)
 
 if TYPE_CHECKING:
     from evals.recommenders.protocols import Split
@@ -118,6 +125,8 @@ def _save_profiles(
             segments=segment_kpis(segments_of, orders, pd.Timestamp(as_of), horizon_days),
         )
     )  # fmt: skip
+    if (since := JobSettings().kept_since()) is not None:  # the new one is the latest: GET /segments serves it
+        session.execute(delete(AudienceSnapshot).where(AudienceSnapshot.computed_at < since))
     return segment_of
 
 

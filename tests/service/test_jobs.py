@@ -865,3 +865,47 @@ def test_the_server_sweeps_its_jobs_while_it_runs(engine, api_key, monkeypatch):
             assert time.monotonic() < deadline, "no sweep failed the job"
             time.sleep(0.1)
     assert _job(engine, "lost-later").status == "failed"
+
+
+def test_finished_jobs_and_audience_snapshots_older_than_the_kept_days_go_as_new_ones_are_made(
+    engine, demo_files, monkeypatch
+):
+    """Neither was ever deleted: a shop that imports and sends every day made thousands of jobs a year, each with
+    its result, and a snapshot per audience refresh."""
+    from datetime import timedelta
+
+    from service.clock import utcnow
+    from service.db.models import AudienceSnapshot
+    from service.importing import import_file
+    from service.pipeline.training import refresh_audience
+
+    monkeypatch.setenv("TAILOR_JOBS_KEEP_DAYS", "30")
+    long_ago = utcnow() - timedelta(days=31)
+    with session_scope(engine) as session:
+        for status in ("succeeded", "failed", "cancelled", "running", "queued"):
+            session.add(Job(id=f"old-{status}", kind="train", status=status, created_at=long_ago))
+        session.add(Job(id="recent", kind="train", status="succeeded", created_at=utcnow() - timedelta(days=29)))
+        for kind in ("customers", "products", "orders"):
+            import_file(session, kind, demo_files[kind])
+        session.add(AudienceSnapshot(as_of=long_ago.date(), horizon_days=90, segments=[], computed_at=long_ago))
+
+    _create_job(engine, "send")
+    with session_scope(engine) as session:
+        kept = set(session.scalars(select(Job.id)))
+    assert {"old-running", "old-queued", "recent"} <= kept and not kept & {
+        "old-succeeded",
+        "old-failed",
+        "old-cancelled",
+    }
+
+    refresh_audience(engine)
+    with session_scope(engine) as session:
+        snapshots = session.scalars(select(AudienceSnapshot.computed_at)).all()
+    assert len(snapshots) == 1 and snapshots[0] > long_ago  # the one just made: GET /segments serves it
+
+    monkeypatch.setenv("TAILOR_JOBS_KEEP_DAYS", "0")  # kept for ever
+    with session_scope(engine) as session:
+        session.add(Job(id="ancient", kind="train", status="succeeded", created_at=long_ago))
+    _create_job(engine, "send")
+    with session_scope(engine) as session:
+        assert session.get(Job, "ancient") is not None
