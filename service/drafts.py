@@ -23,6 +23,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -309,18 +310,45 @@ def _require_fresh_facts(session: Session, draft: Draft) -> None:
     """Refuse (Conflict) to approve a draft whose email shows products as the catalog no longer has them: the send
     would hold it back for review again (service.pipeline.freshness), and a person would approve it in a loop. The
     draft is flagged with what changed."""
-    from service.pipeline.freshness import flag_out_of_date, stale_facts  # they read the checks through this module
+    from service.pipeline.freshness import stale_facts  # it reads the checks through this module
 
     if stale := stale_facts(session, draft):
         # Flagged with what changed, as approving all pending does: the refused draft stayed pending, unmarked, for
         # the next person to approve and be refused in turn. Kept (committed) though the refusal rolls back the rest.
         if not all(any(change in reason for reason in draft.flag_reasons or []) for change in stale):
-            flag_out_of_date(session, [(draft.id, draft.recommendations)], "Not approved")
-            session.commit()
+            _flag_refused(session, draft, [f"Not approved: {change}." for change in stale])
         raise Conflict(
             f"Draft {draft.id} cannot be approved: its email is out of date with the catalog, so sending would hold it "
             f"back again. {'. '.join(s[0].upper() + s[1:] for s in stale)}."
         )
+
+
+def _flag_refused(session: Session, draft: Draft, reasons: list[str]) -> None:
+    """Flag ``draft`` with ``reasons`` and commit that alone, only as it was read (status and revision, as
+    ``_record`` writes): a draft rejected or edited meanwhile by someone else is left as they left it (the ORM's
+    write of the whole row put a rejected draft back to review, and wrote over an edit's reasons), and refused as
+    ``_record`` refuses it. A database too busy to take the flag (an import holding SQLite's lock) does not keep
+    the refusal, which says what changed, from being told."""
+    draft_id, status, revision, kept = draft.id, draft.status, draft.revision, draft.flag_reasons or []
+    try:  # as read: a rollback reloads the draft as it is now
+        written = session.execute(
+            update(Draft)
+            .where(Draft.id == draft_id, Draft.status == status, Draft.revision == revision)
+            .values(status="flagged", flagged=True, flag_reasons=[*kept, *(r for r in reasons if r not in kept)])
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if written:
+            session.commit()
+            return
+    except OperationalError:
+        session.rollback()
+        return
+    session.rollback()
+    if (now := session.scalar(select(Draft.status).where(Draft.id == draft_id))) is None:
+        raise missing_draft(session, draft_id, "its campaign was deleted meanwhile")
+    if now != status and _reviewed_since(session, draft_id, revision):
+        raise Conflict(f"Draft {draft_id} was reviewed meanwhile and is {now} now; reload it before reviewing it.")
+    raise _changed_since(session, draft_id, revision)
 
 
 def page_read(session: Session, campaign_id: int) -> tuple[int, int]:

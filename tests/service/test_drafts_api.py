@@ -411,3 +411,34 @@ def test_a_review_needs_no_body_and_its_words_are_bounded(client, demo_files, mo
     assert client.post(f"/drafts/{draft['id']}/reject").json()["status"] == "rejected"
     blank = client.post("/campaigns", json={"name": "   ", "brand": "hearth", "campaign_type": "win_back"})
     assert blank.status_code == 422 and blank.json()["problems"][0]["field"] == "name"
+
+
+def test_a_draft_rejected_while_an_approval_was_being_refused_for_its_catalog_stays_rejected(
+    client, demo_files, engine, monkeypatch
+):
+    """The refusal's flag wrote the whole row as its request had read it: a rejection made meanwhile was undone,
+    the draft back to review as flagged with a 'reject' as its last review."""
+    import service.pipeline.freshness as freshness
+    from service import drafts as draft_ops
+    from service.db.models import Draft, Product
+    from service.db.session import session_scope
+
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_shop(client, demo_files)
+    campaign_id = generated_campaign(client, max_customers=3)
+    draft = client.get(f"/campaigns/{campaign_id}/drafts", params={"status": "pending"}).json()[0]
+    shown = draft["recommendations"][0]
+    with session_scope(engine) as session:
+        session.query(Product).filter(Product.sku == shown["product_id"]).update({"price": shown["price"] + 5})
+    read = freshness.stale_facts
+
+    def rejected_meanwhile(session, stored):  # another reviewer rejects it once this request has read it
+        with session_scope(engine) as other:
+            draft_ops.reject(other, stored.id, "Bea", "not for this customer")
+        return read(session, stored)
+
+    monkeypatch.setattr(freshness, "stale_facts", rejected_meanwhile)
+    refused = client.post(f"/drafts/{draft['id']}/approve", json={"reviewer": "Ola"})
+    assert refused.status_code == 409 and "reviewed meanwhile and is rejected now" in refused.json()["message"]
+    with session_scope(engine) as session:
+        assert session.get(Draft, draft["id"]).status == "rejected"
