@@ -297,7 +297,12 @@ class JobSettings(BaseSettings):
 
     def kept_since(self) -> datetime | None:
         """The moment before which finished jobs and older audience snapshots are deleted; None to keep them all."""
-        return utcnow() - timedelta(days=self.keep_days) if self.keep_days else None
+        if not self.keep_days:
+            return None
+        try:
+            return utcnow() - timedelta(days=self.keep_days)
+        except OverflowError:  # further back than dates go (1000000, inf): nothing is that old
+            return None
 
 
 @lru_cache

@@ -19,6 +19,7 @@ import traceback
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, delete, select, update
@@ -189,12 +190,31 @@ def _create_job(
         with session_scope(engine) as session:
             session.add(Job(id=job_id, kind=kind, status="queued", worker=worker_name(), campaign_id=campaign_id))
             if (since := JobSettings().kept_since()) is not None:  # as jobs are made, the old finished ones go
-                old = delete(Job).where(Job.created_at < since, Job.status.not_in(UNFINISHED_JOB))
-                session.execute(old.execution_options(synchronize_session=False))
+                _delete_finished_before(session, since)
     except BaseException:
         _queued.pop(job_id, None)
         raise
     return job_id
+
+
+def _delete_finished_before(session: Session, since: datetime) -> None:
+    """Delete the jobs that ended before ``since``: created then (the index's range) and not written since (their
+    ending's time), so that a job that ran long is not deleted the moment it ends, and one cancelled while queued
+    keeps the row its thread still reads. The latest succeeded training stays whatever its age: its result's data
+    marker is what a scheduled retrain compares with (service.pipeline.training.last_training_marker), and without
+    it every retrain trains again though nothing arrived."""
+    from service.pipeline.training import TRAINING_JOBS
+
+    old = delete(Job).where(Job.created_at < since, Job.updated_at < since, Job.status.not_in(UNFINISHED_JOB))
+    latest_training = session.scalar(
+        select(Job.id)
+        .where(Job.kind.in_(TRAINING_JOBS), Job.status == "succeeded")
+        .order_by(Job.created_at.desc())
+        .limit(1)
+    )
+    if latest_training is not None:
+        old = old.where(Job.id != latest_training)
+    session.execute(old.execution_options(synchronize_session=False))
 
 
 def request_cancel(engine: Engine, job_id: str) -> Job:

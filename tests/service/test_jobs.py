@@ -883,7 +883,7 @@ def test_finished_jobs_and_audience_snapshots_older_than_the_kept_days_go_as_new
     long_ago = utcnow() - timedelta(days=31)
     with session_scope(engine) as session:
         for status in ("succeeded", "failed", "cancelled", "running", "queued"):
-            session.add(Job(id=f"old-{status}", kind="train", status=status, created_at=long_ago))
+            session.add(Job(id=f"old-{status}", kind="send", status=status, created_at=long_ago, updated_at=long_ago))
         session.add(Job(id="recent", kind="train", status="succeeded", created_at=utcnow() - timedelta(days=29)))
         for kind in ("customers", "products", "orders"):
             import_file(session, kind, demo_files[kind])
@@ -909,3 +909,28 @@ def test_finished_jobs_and_audience_snapshots_older_than_the_kept_days_go_as_new
     _create_job(engine, "send")
     with session_scope(engine) as session:
         assert session.get(Job, "ancient") is not None
+
+
+def test_a_job_is_deleted_by_when_it_ended_and_the_latest_training_outlives_the_kept_days(engine, monkeypatch):
+    """Deleted by its creation alone, a job that had run long went the moment it ended, and the latest training's
+    job went with the scheduled retrain's own creation, so that it never found the data marker it skips by; a
+    TAILOR_JOBS_KEEP_DAYS beyond the calendar (1000000) failed every job's creation."""
+    from datetime import timedelta
+
+    from service.clock import utcnow
+    from service.pipeline.training import data_marker, last_training_marker
+
+    monkeypatch.setenv("TAILOR_JOBS_KEEP_DAYS", "1")
+    long_ago, marker = utcnow() - timedelta(days=2), data_marker(engine)
+    with session_scope(engine) as session:
+        result = {"skipped": True, "data_marker": marker}
+        session.add(Job(id="trained", kind="retrain", status="succeeded", created_at=long_ago, updated_at=long_ago,
+                        result=result))  # fmt: skip
+        session.add(Job(id="ran-long", kind="import", status="succeeded", created_at=long_ago, updated_at=utcnow()))
+    _create_job(engine, "retrain")
+    assert last_training_marker(engine) == marker
+    with session_scope(engine) as session:
+        assert session.get(Job, "ran-long") is not None
+
+    monkeypatch.setenv("TAILOR_JOBS_KEEP_DAYS", "1000000")
+    _create_job(engine, "send")
