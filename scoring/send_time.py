@@ -80,14 +80,19 @@ def require_history(by_hour: pd.DataFrame, utc_by_hour: pd.DataFrame | None = No
             f"from: at least {MIN_HISTORY_SENDS} are needed before one hour can be told from another."
         )
     # On both clocks: a shop that always sends at 9:00 in Berlin sends at two hours of UTC, and a dates-only file's
-    # midnights in UTC are two hours of Berlin's clock.
-    # UTC first: a dates-only file is told by its midnights there.
-    for hours, zone in ((None if utc_by_hour is None else utc_by_hour[utc_by_hour["sends"] > 0], " UTC"), (used, "")):
+    # midnights in UTC are two hours of Berlin's clock. The shop's clock first, which its hours are named on: a shop
+    # that sends at 9:00 in Tokyo (00:00 UTC), or in Berlin's winter alone (08:00 UTC), sends at 09:00; UTC only
+    # where its one hour is two of the shop's clock.
+    utc_used = None if utc_by_hour is None else utc_by_hour[utc_by_hour["sends"] > 0]
+    midnights = utc_used is not None and len(utc_used) == 1 and int(utc_used["hour"].iloc[0]) == 0
+    for hours, zone in ((used, ""), (utc_used, " UTC")):
         if hours is not None and len(hours) < MIN_HISTORY_HOURS:
             hour = int(hours["hour"].iloc[0])
+            dates_only = hour == 0 if zone or utc_used is None else midnights
+            at = "" if zone or utc_used is None or not dates_only else f", {hour:02d}:00 on this clock"
             raise NotEnoughData(
                 f"All {total} past sends were made at {hour:02d}:00{zone}, so no other hour can be compared with it"
-                + (" (a sends file with dates but no times puts every send at 00:00)." if hour == 0 else ".")
+                + (f" (a sends file with dates but no times puts every send at 00:00 UTC{at})." if dates_only else ".")
             )
 
 

@@ -88,26 +88,30 @@ def _require_history(session: Session, population: pd.DataFrame, utc_population:
         days = ScoringSettings().outcome_days
         raise NotReady(
             f"There are no sends older than {days:g} days (TAILOR_SCORING_OUTCOME_DAYS: younger ones may still be "
-            "opened) to learn send times from: import past sends (`tailor import sends FILE`), or send without "
-            "at_best_hour."
+            f"opened) to learn send times from.{_younger_note(session)} Import past sends (`tailor import sends "
+            "FILE`), or send without at_best_hour."
         )
     try:
         require_history(population, utc_population)
     except NotEnoughData as error:
-        settings = ScoringSettings()
-        _, younger = frames.count_sends(session, settings.outcomes_due())
-        many = younger != 1
-        wait = (
-            f" {younger:,} more {'were' if many else 'was'} sent within {settings.outcome_days:g} days and "
-            f"{'count' if many else 'counts'} once {'their' if many else 'its'} opens are in "
-            "(TAILOR_SCORING_OUTCOME_DAYS)."
-            if younger
-            else ""
-        )
         raise NotReady(
-            f"{error}{wait} Import more past sends, with their times (`tailor import sends FILE`), or send without "
-            "at_best_hour."
+            f"{error}{_younger_note(session)} Import more past sends, with their times (`tailor import sends FILE`), "
+            "or send without at_best_hour."
         ) from None
+
+
+def _younger_note(session: Session) -> str:
+    """How many sends are too young to learn from yet, which count once their opens are in (empty for none): a
+    shop short of history because its sends are recent need only wait."""
+    settings = ScoringSettings()
+    _, younger = frames.count_sends(session, settings.outcomes_due())
+    if not younger:
+        return ""
+    many = younger != 1
+    return (
+        f" {younger:,} more {'were' if many else 'was'} sent within {settings.outcome_days:g} days and "
+        f"{'count' if many else 'counts'} once {'their' if many else 'its'} opens are in (TAILOR_SCORING_OUTCOME_DAYS)."
+    )
 
 
 def waiting_drafts(session: Session, campaign_id: int, now: datetime) -> dict[str, Any]:
