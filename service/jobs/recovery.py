@@ -76,6 +76,20 @@ def is_orphaned(worker: str | None) -> bool:
     return int(pid) == os.getpid() or not process_alive(int(pid))
 
 
+# A job queued on a live host waits, its row unmoved, behind that host's long jobs: taken for abandoned only after
+# a day, where a running one (its progress, or its heartbeat, moves its row every few seconds) after STALE_AFTER.
+QUEUED_STALE_AFTER = timedelta(days=1)
+
+
+def abandoned_elsewhere(job: Job) -> bool:
+    """Whether ``job`` belongs to a process on another host that stopped: its row has not moved for ``STALE_AFTER``
+    (``QUEUED_STALE_AFTER`` for one still queued). A host that died, or a container replaced by a redeploy (a new
+    hostname), never comes back to fail its own jobs, and they held their campaigns "generating" for good."""
+    name = (job.worker or "").partition(":")[0]
+    stale_after = QUEUED_STALE_AFTER if job.status == "queued" else STALE_AFTER
+    return bool(name) and name != socket.gethostname() and job.updated_at <= utcnow() - stale_after
+
+
 def fail_interrupted_jobs(
     engine: Engine, live: Collection[str] | None = None, ended: Collection[str] = ()
 ) -> list[str]:
@@ -92,7 +106,9 @@ def fail_interrupted_jobs(
         orphans = [
             job
             for job in unfinished
-            if is_orphaned(job.worker) or (live is not None and job.worker == worker_name() and job.id not in live)
+            if is_orphaned(job.worker)
+            or abandoned_elsewhere(job)
+            or (live is not None and job.worker == worker_name() and job.id not in live)
         ]
         for job in orphans:
             job.status, job.error = "failed", INTERRUPTED

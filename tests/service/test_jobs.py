@@ -934,3 +934,36 @@ def test_a_job_is_deleted_by_when_it_ended_and_the_latest_training_outlives_the_
 
     monkeypatch.setenv("TAILOR_JOBS_KEEP_DAYS", "1000000")
     _create_job(engine, "send")
+
+
+def test_a_job_of_another_host_whose_row_stopped_moving_an_hour_ago_is_failed_and_frees_its_campaign(engine):
+    """A host that died, or a container replaced by a redeploy (a new hostname), never fails its own jobs: a job of
+    another host whose row has not moved for an hour is failed by the sweep, and a cancellation of it fails it at
+    once, rather than leaving it 'cancelling' and its campaign 'generating' for good."""
+    from datetime import timedelta
+
+    from service.campaigns import ensure_brand
+    from service.clock import utcnow
+    from service.db.models import Campaign
+    from service.jobs.recovery import INTERRUPTED
+    from service.jobs.runner import sweep_jobs
+
+    with session_scope(engine) as session:
+        campaign = Campaign(
+            name="stuck", brand=ensure_brand(session, "hearth"), campaign_type="win_back", status="generating"
+        )
+        session.add(campaign)
+        session.flush()
+        old = utcnow() - timedelta(hours=2)
+        session.add(Job(id="dead-host", kind="generate", status="running", worker="web-2:7:0123456789ab",
+                        campaign_id=campaign.id, created_at=old, updated_at=old))  # fmt: skip
+        session.add(Job(id="live-host", kind="train", status="running", worker="web-3:8:0123456789ab"))
+        session.add(Job(id="queued-behind", kind="train", status="queued", worker="web-3:8:0123456789ab",
+                        created_at=old, updated_at=old))  # fmt: skip
+        campaign_id = campaign.id
+    assert sweep_jobs(engine) == ["dead-host"]
+    assert (_job(engine, "dead-host").status, _job(engine, "dead-host").error) == ("failed", INTERRUPTED)
+    assert _job(engine, "live-host").status == "running"
+    assert _job(engine, "queued-behind").status == "queued"  # a live host's queue: waiting is not dying
+    with session_scope(engine) as session:
+        assert session.get(Campaign, campaign_id).status == "failed"
