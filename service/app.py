@@ -69,6 +69,7 @@ from service.settings import (
     RetrainSettings,
     SendScheduleSettings,
     SmtpSettings,
+    UnsubscribeSettings,
     home_settings,
 )  # fmt: skip
 from service.state import AppState, model_store
@@ -93,6 +94,14 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     engine = engine or default_engine()
     for read_by_jobs in (CampaignSettings, LLMSettings, SmtpSettings):  # a bad value is told at start, by name
         read_by_jobs()
+    if engine.dialect.name != "sqlite" and UnsubscribeSettings().secret is None:
+        # A database other servers may share: each one's own TAILOR_HOME/unsubscribe.key signs links the others refuse.
+        log.warning(
+            "TAILOR_UNSUBSCRIBE_SECRET is unset: this server signs unsubscribe links with the key in its own "
+            "TAILOR_HOME; every server and command on this database needs the same secret (or the same folder), "
+            "or recipients' unsubscribe links fail on the others",
+            extra={"home": str(home_settings().home)},
+        )
     # Sending beside the other jobs where the database lets two write at once; SQLite has one writer, and a send
     # would fail waiting for a big import's write instead of waiting its turn.
     runner = ThreadJobRunner(engine, own_lane=SENDING_JOBS if engine.dialect.name != "sqlite" else ())
@@ -164,10 +173,10 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         that cannot be reached (stopped, its file gone) is answered 503 too, in the API's error body, rather than
         a plain-text 500 (/health then says the service is not ready)."""
         if is_database_busy(error):
-            log.warning("database busy", extra={"path": request.url.path, "error": str(error.orig)})
+            log.warning("database busy", extra={"path": redacted(request.url.path), "error": str(error.orig)})
             return await tailor_error(request, DatabaseBusy())
         reason = " ".join(str(error.orig or error).split())[:300]
-        log.error("database unavailable", extra={"path": request.url.path, "error": reason})
+        log.error("database unavailable", extra={"path": redacted(request.url.path), "error": reason})
         message = f"The database cannot be used: {reason}. Nothing was done; try again once it is back."
         return await tailor_error(request, DatabaseUnavailable(message))
 
@@ -177,7 +186,9 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         request again, not a plain-text 500 whose log line held the rows' values."""
         told = as_told(error)
         if isinstance(told, TailorError):
-            log.warning("write raced another", extra={"path": request.url.path, "error": type(error.orig).__name__})
+            log.warning(
+                "write raced another", extra={"path": redacted(request.url.path), "error": type(error.orig).__name__}
+            )
             return await tailor_error(request, told)
         raise error
 
@@ -200,7 +211,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
             return await tailor_error(request, TextHoldsNul())
         if not is_number_out_of_range(error):
             raise error
-        log.warning("number out of range", extra={"path": request.url.path, "error": str(error)})
+        log.warning("number out of range", extra={"path": redacted(request.url.path), "error": str(error)})
         return await tailor_error(request, NumberOutOfRange())
 
     @app.exception_handler(Exception)

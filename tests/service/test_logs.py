@@ -260,3 +260,26 @@ def test_log_lines_go_to_the_standard_error_of_the_moment():
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert '"event": "job started"' in done.stdout and done.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("error", "event"),
+    [("database is locked", "database busy"), ("connection refused", "database unavailable")],
+)
+def test_a_database_failure_is_logged_without_the_customer_in_its_path(client, caplog, monkeypatch, error, event):
+    """With PostgreSQL stopped, the line said "path": "/customers/jane.doe@example.com/sends", where the access
+    and refusal lines of the same request kept "/customers/…"."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from service import customers as customer_ops
+
+    def fails(*args, **kwargs):
+        raise OperationalError("SELECT ...", {}, sqlite3.OperationalError(error))
+
+    monkeypatch.setattr(customer_ops, "customer_sends", fails)
+    with caplog.at_level(logging.INFO, logger="tailor.api"):
+        assert client.get("/customers/jane.doe@example.com/sends").status_code == 503
+    (line,) = [record for record in caplog.records if record.getMessage() == event]
+    assert line.path == "/customers/…/sends" and "jane" not in json.dumps(vars(line), default=str)
