@@ -16,7 +16,7 @@ from alembic.util.exc import CommandError
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.errors import DatabaseUnavailable
@@ -131,6 +131,13 @@ def default_engine() -> Engine:
     except OperationalError as error:
         reason = " ".join(str(error.orig or error).split())[:300]
         raise DatabaseUnavailable(f"The database {shown} cannot be reached: {reason}") from None
+    except ProgrammingError as error:  # PostgreSQL refused the user (InsufficientPrivilege): no CREATE, no SELECT
+        reason = " ".join(str(error.orig or error).split("\n")[0].split())[:300]
+        raise DatabaseUnavailable(
+            f"The database {shown} (DATABASE_URL) refused what Tailor asked of it: {reason}. Its user must own the "
+            "database, or be granted CREATE on its schema and every privilege on Tailor's tables, to migrate and "
+            "use it."
+        ) from None
     except CommandError as error:  # a schema this version has no migration for: a newer Tailor migrated it
         raise DatabaseUnavailable(
             f"The database {shown} was migrated by another version of Tailor ({error}); this one cannot use it. "
