@@ -170,12 +170,9 @@ def test_approving_the_pending_drafts_at_once_leaves_one_the_catalog_no_longer_a
         assert session.get(Draft, stale).reviews == []  # no approval was recorded for it
 
 
-def test_one_approval_refused_for_a_changed_price_flags_the_draft_with_what_changed(
-    client, demo_files, engine, monkeypatch
-):
-    """The 409 said what changed, but the draft stayed pending and unmarked: the next person approved it and was
-    refused in turn, and "approve all pending" was the only way it reached a person's list."""
-    from service.db.models import Draft, Product
+def pending_draft_whose_first_product_costs_more_now(client, demo_files, engine, monkeypatch) -> tuple[dict, dict]:
+    """A pending draft of a new campaign, and the product its email shows first, whose price has since gone up."""
+    from service.db.models import Product
     from service.db.session import session_scope
 
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
@@ -185,6 +182,18 @@ def test_one_approval_refused_for_a_changed_price_flags_the_draft_with_what_chan
     shown = draft["recommendations"][0]
     with session_scope(engine) as session:
         session.query(Product).filter(Product.sku == shown["product_id"]).update({"price": shown["price"] + 5})
+    return draft, shown
+
+
+def test_one_approval_refused_for_a_changed_price_flags_the_draft_with_what_changed(
+    client, demo_files, engine, monkeypatch
+):
+    """The 409 said what changed, but the draft stayed pending and unmarked: the next person approved it and was
+    refused in turn, and "approve all pending" was the only way it reached a person's list."""
+    from service.db.models import Draft
+    from service.db.session import session_scope
+
+    draft, shown = pending_draft_whose_first_product_costs_more_now(client, demo_files, engine, monkeypatch)
 
     for _ in range(2):  # asked twice: flagged once, with one reason
         refused = client.post(f"/drafts/{draft['id']}/approve", json={"reviewer": "Ola"})
@@ -420,16 +429,10 @@ def test_a_draft_rejected_while_an_approval_was_being_refused_for_its_catalog_st
     the draft back to review as flagged with a 'reject' as its last review."""
     import service.pipeline.freshness as freshness
     from service import drafts as draft_ops
-    from service.db.models import Draft, Product
+    from service.db.models import Draft
     from service.db.session import session_scope
 
-    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
-    trained_shop(client, demo_files)
-    campaign_id = generated_campaign(client, max_customers=3)
-    draft = client.get(f"/campaigns/{campaign_id}/drafts", params={"status": "pending"}).json()[0]
-    shown = draft["recommendations"][0]
-    with session_scope(engine) as session:
-        session.query(Product).filter(Product.sku == shown["product_id"]).update({"price": shown["price"] + 5})
+    draft, shown = pending_draft_whose_first_product_costs_more_now(client, demo_files, engine, monkeypatch)
     read = freshness.stale_facts
 
     def rejected_meanwhile(session, stored):  # another reviewer rejects it once this request has read it
