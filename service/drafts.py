@@ -43,6 +43,7 @@ from service.errors import (
     NotFound,
     NotReady,
     Problem,
+    TailorError,
     field_path,
 )  # fmt: skip
 from service.forecasts import mark_stale
@@ -229,24 +230,38 @@ def _reviewed_since(session: Session, draft_id: int, seen: int) -> bool:
     return session.scalar(reviews.limit(1)) is not None
 
 
+def _update_as_read(session: Session, draft_id: int, status: str, revision: int, values: dict[str, Any]) -> bool:
+    """Write ``values`` to the draft by one UPDATE conditional on its status and revision as they were read;
+    whether it was written (not, when another change came first)."""
+    return bool(
+        session.execute(
+            update(Draft)
+            .where(Draft.id == draft_id, Draft.status == status, Draft.revision == revision)
+            .values(values)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    )
+
+
+def _lost_to_another(session: Session, draft_id: int, status: str, revision: int) -> TailorError:
+    """What a change of the draft read at ``status`` and ``revision`` is refused with when another came first:
+    NotFound for a draft deleted meanwhile, Conflict for one reviewed meanwhile, else DraftChanged (an edit, which
+    may have flagged it)."""
+    if (now := session.scalar(select(Draft.status).where(Draft.id == draft_id))) is None:
+        return missing_draft(session, draft_id, "its campaign was deleted meanwhile")
+    if now != status and _reviewed_since(session, draft_id, revision):
+        return Conflict(f"Draft {draft_id} was reviewed meanwhile and is {now} now; reload it before reviewing it.")
+    return _changed_since(session, draft_id, revision)
+
+
 def _record(session: Session, draft: Draft, review: Review, status: str | None = None) -> None:
     """Record ``review``'s change of the draft (with ``status``, moving it there) by one conditional UPDATE of the
     draft's revision and status as they were read: of two changes of one draft at the same moment (a double
     click, two reviewers) one wins and the other is refused (Conflict if the draft was reviewed meanwhile,
     DraftChanged if it was edited), rather than each writing over the first."""
     values: dict[str, Any] = {"revision": Draft.revision + 1} | ({"status": status} if status else {})
-    written = session.execute(
-        update(Draft)
-        .where(Draft.id == draft.id, Draft.status == draft.status, Draft.revision == draft.revision)
-        .values(values)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not written:
-        if (now := session.scalar(select(Draft.status).where(Draft.id == draft.id))) is None:
-            raise missing_draft(session, draft.id, "its campaign was deleted meanwhile")
-        if now != draft.status and _reviewed_since(session, draft.id, draft.revision):
-            raise Conflict(f"Draft {draft.id} was reviewed meanwhile and is {now} now; reload it before reviewing it.")
-        raise _changed_since(session, draft.id, draft.revision)  # an edit, which may have flagged it
+    if not _update_as_read(session, draft.id, draft.status, draft.revision, values):
+        raise _lost_to_another(session, draft.id, draft.status, draft.revision)
     set_committed_value(draft, "revision", draft.revision + 1)
     if status:
         set_committed_value(draft, "status", status)
@@ -330,25 +345,16 @@ def _flag_refused(session: Session, draft: Draft, reasons: list[str]) -> None:
     ``_record`` refuses it. A database too busy to take the flag (an import holding SQLite's lock) does not keep
     the refusal, which says what changed, from being told."""
     draft_id, status, revision, kept = draft.id, draft.status, draft.revision, draft.flag_reasons or []
+    flag = {"status": "flagged", "flagged": True, "flag_reasons": [*kept, *(r for r in reasons if r not in kept)]}
     try:  # as read: a rollback reloads the draft as it is now
-        written = session.execute(
-            update(Draft)
-            .where(Draft.id == draft_id, Draft.status == status, Draft.revision == revision)
-            .values(status="flagged", flagged=True, flag_reasons=[*kept, *(r for r in reasons if r not in kept)])
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if written:
+        if _update_as_read(session, draft_id, status, revision, flag):
             session.commit()
             return
     except OperationalError:
         session.rollback()
         return
     session.rollback()
-    if (now := session.scalar(select(Draft.status).where(Draft.id == draft_id))) is None:
-        raise missing_draft(session, draft_id, "its campaign was deleted meanwhile")
-    if now != status and _reviewed_since(session, draft_id, revision):
-        raise Conflict(f"Draft {draft_id} was reviewed meanwhile and is {now} now; reload it before reviewing it.")
-    raise _changed_since(session, draft_id, revision)
+    raise _lost_to_another(session, draft_id, status, revision)
 
 
 def page_read(session: Session, campaign_id: int) -> tuple[int, int]:
