@@ -28,8 +28,12 @@ def normal_locale(tag: str) -> str:
 def number_locale(customer: CustomerFacts) -> str:
     """The locale an email writes its amounts in: the customer's own, region and all ('es-MX' writes 1,234.50), when
     the email is written in its language; else the email's."""
-    own = customer.own_locale
-    return own if own and language_of(own) == language_of(customer.locale) else customer.locale
+    return amounts_locale(customer.own_locale, customer.locale)
+
+
+def amounts_locale(own: str | None, written_in: str) -> str:
+    """``number_locale`` from the customer's own locale and the one their email is written in."""
+    return own if own and language_of(own) == language_of(written_in) else written_in
 
 
 # German as Switzerland and Liechtenstein write it has no ß: "Grüsse", "gross" (the Swiss orthography's rule).

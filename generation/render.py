@@ -82,6 +82,11 @@ def format_price(price: float, currency: str, locale: str) -> str:
     return written_amount(price, currency, locale, 2)
 
 
+def format_amount_off(value: float, currency: str, locale: str) -> str:
+    """An offer's amount off with its currency, as the locale writes them: whole amounts without decimals (5 €)."""
+    return written_amount(value, currency, locale, 0 if float(value).is_integer() else 2)
+
+
 def offer_text(offer: Offer | None, locale: str, currency: str = "EUR", numbers: str = "") -> str:
     """The sentence stating the offer, written from the offer's data in the locale's fixed wording, its amount as
     ``numbers`` (the reader's locale with its region, 'es-MX') writes it, else as ``locale`` does."""
@@ -91,7 +96,7 @@ def offer_text(offer: Offer | None, locale: str, currency: str = "EUR", numbers:
     if wording is None:
         return ""
     value = format_number(offer.value, numbers or locale)
-    amount = written_amount(offer.value, currency, numbers or locale, 0 if float(offer.value).is_integer() else 2)
+    amount = format_amount_off(offer.value, currency, numbers or locale)
     return render_string(wording, value=value, currency=currency, amount=amount, code=offer.code or "")
 
 

@@ -68,10 +68,10 @@ def as_price(value: float | None, currency: str, locale: str) -> str:
 
 
 def as_amount_off(value: float, currency: str, locale: str) -> str:
-    """An offer's amount off as its email writes it: whole amounts without decimals (5 €)."""
-    from generation.money import written_amount
+    """An offer's amount off as its email writes it (generation.render.format_amount_off)."""
+    from generation.render import format_amount_off
 
-    return written_amount(value, currency, locale, 0 if float(value).is_integer() else 2)
+    return format_amount_off(value, currency, locale)
 
 
 templates.env.filters["price"] = as_price

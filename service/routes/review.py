@@ -130,14 +130,18 @@ def _draft_page(
         if _still(done, draft, preview in labels)
         else ""
     )
+    from generation.locales import amounts_locale
     from service.pipeline.freshness import stale_facts
 
+    written_in = _written_in(stored)
     context = {
         "draft": draft, "editable": editable, "retyped": retyped, "unsaved": edit if edit and not retyped else None,
         "out_of_date": stale_facts(session, stored) if editable else [],  # told before Approve refuses it
         "error": _in_words(error, products) if error else None,
         "sender": sender_of(stored.campaign.brand.slug, SmtpSettings()),
-        "shown": shown, "written_in": _written_in(stored), "numbers_in": _numbers_in(draft.locale, _written_in(stored)),
+        # prices as the email writes them: "€39.00" in an English email to a French customer of a brand without
+        # French, not "39,00 €" (generation.locales.number_locale)
+        "shown": shown, "written_in": written_in, "numbers_in": amounts_locale(draft.locale, written_in),
         "next_id": next_id, "waiting": waiting, "comments": comments or {}, "approval": approval or {},
         "done": said if not error else "", "error_variant": labels.get(edit.get("variant_id")) if edit else None,
         # the fields the error is about, by the API's names ("subject", "product_lines[0]"), marked on the page
@@ -154,15 +158,6 @@ def _still(done: str | None, draft, edited_shown: bool) -> bool:
     if done == "reopened":
         return draft.status in draft_ops.REVIEWABLE
     return done in ("approved", "rejected") and draft.status == done
-
-
-def _numbers_in(customer_locale: str, written_in: str) -> str:
-    """The locale the draft's email writes its prices in (generation.locales.number_locale): the customer's own,
-    region and all, when the email is in their language; else the email's ("€39.00" in an English email to a
-    French customer of a brand without French, not "39,00 €")."""
-    from generation.locales import language_of
-
-    return customer_locale if language_of(customer_locale) == language_of(written_in) else written_in
 
 
 def _written_in(draft: Draft) -> str:
