@@ -226,19 +226,27 @@ _LOWER_CODES = {"usd", "gbp", "rub", "pln", "bgn", "chf"}
 _NOT_A_MARK = re.compile(r"[\d\s.,'’\u00a0\u202f]")
 
 
-def _wrong_currency(context: CheckContext, text: str) -> str | None:
-    """An amount written in a currency the email's products are not priced in ("19,90 zł" for a product of
-    19,90 EUR): the number is a fact, the currency is not, and the customer reads two prices. None when each
-    amount's currency is the products' (or the email has no products). The mark the email's own prices are
-    written with (R$ for BRL, NT$ for TWD, $ for ARS in es-AR) is never another currency."""
+def _own_marks(context: CheckContext) -> set[str]:
+    """The marks the email's own prices are written with, in lower case ("€", "r$" for BRL, "nt$" for TWD, "$" for
+    ARS in es-AR): never another currency."""
     from generation.locales import number_locale
     from generation.money import written_amount
 
-    currencies = {product.currency.upper() for product in context.request.products}
+    numbers = number_locale(context.request.customer)
+    return {_NOT_A_MARK.sub("", written_amount(1, currency, numbers, 0)).casefold() for currency in _priced_in(context)}
+
+
+def _priced_in(context: CheckContext) -> set[str]:
+    """The currencies of the email's products."""
+    return {product.currency.upper() for product in context.request.products}
+
+
+def _wrong_currency(text: str, currencies: set[str], own: set[str]) -> str | None:
+    """An amount written in a currency the email's products are not priced in (``currencies``: "19,90 zł" for a
+    product of 19,90 EUR): the number is a fact, the currency is not, and the customer reads two prices. None when
+    each amount's currency is the products' or one of the email's ``own`` marks (or the email has no products)."""
     if not currencies:
         return None
-    numbers = number_locale(context.request.customer)
-    own = {_NOT_A_MARK.sub("", written_amount(1, currency, numbers, 0)).casefold() for currency in currencies}
     for match in _AS_MONEY.finditer(text):
         mark = _NUMBER_IN_MONEY.sub("", match.group(0)).strip()
         if mark.casefold() in _LOWER_CODES and not mark.isupper():
@@ -278,6 +286,8 @@ def check(context: CheckContext) -> CheckResult:
     facts = " ".join(
         [*context.extra_facts, *(f"{p.name} {p.description}" for p in context.request.products)]
     ).casefold()
+    currencies = _priced_in(context)
+    own_marks = _own_marks(context) if currencies else set()  # read once: every field is held to them
     for field, value in context.copy_fields().items():
         unknown = [written for written, readings in _numbers(value) if not _grounded(readings, written, allowed)]
         if unknown:
@@ -287,8 +297,8 @@ def check(context: CheckContext) -> CheckResult:
         if unit := _wrong_unit(context, value):
             said = f"{offer.value:g} %" if offer.kind == "percent_off" else f"{offer.value:g} off"
             return failed(NAME, f"the {field} says '{unit}', but the offer is {said}")
-        if money := _wrong_currency(context, value):
-            priced_in = ", ".join(sorted({p.currency.upper() for p in context.request.products}))
+        if money := _wrong_currency(value, currencies, own_marks):
+            priced_in = ", ".join(sorted(currencies))
             return failed(NAME, f"the {field} says '{money}', but this email's prices are in {priced_in}")
         if code := _unknown_code(value, own_code, facts):
             own = f"the offer's code is {offer.code}" if offer is not None and offer.code else "this email has no code"
