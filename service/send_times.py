@@ -36,9 +36,7 @@ def best_hours(session: Session, customer_ids: list[str]) -> list[SendTimeOut]:
     from scoring.send_time import best_hours_from_counts
 
     timezone = SendScheduleSettings().timezone
-    sent_before = ScoringSettings().outcomes_due()
-    population, customers = frames.send_open_counts(session, customer_ids, sent_before=sent_before, timezone=timezone)
-    _require_history(session, population, _in_utc(session, population, timezone, sent_before))
+    population, customers = _history(session, customer_ids, timezone)
     table = best_hours_from_counts(population, customers, customer_ids).reset_index()
     return [SendTimeOut(**row, timezone=timezone) for row in table.to_dict("records")]
 
@@ -66,9 +64,16 @@ def campaign_send_times(
 def require_send_history(session: Session) -> None:
     """Raise NotReady when the past sends old enough to learn send times from are too few, or all at one hour
     (``scoring.send_time.require_history``): a best-hour send is refused with it before it is queued."""
-    timezone, sent_before = SendScheduleSettings().timezone, ScoringSettings().outcomes_due()
-    population, _ = frames.send_open_counts(session, [], sent_before=sent_before, timezone=timezone)
+    _history(session, [], SendScheduleSettings().timezone)
+
+
+def _history(session: Session, customer_ids: list[str], timezone: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The sends and opens send times are learned from (``frames.send_open_counts``: per hour of ``timezone``
+    over the shop, and per customer of ``customer_ids``), once the shop's are found enough (``_require_history``)."""
+    sent_before = ScoringSettings().outcomes_due()
+    population, customers = frames.send_open_counts(session, customer_ids, sent_before=sent_before, timezone=timezone)
     _require_history(session, population, _in_utc(session, population, timezone, sent_before))
+    return population, customers
 
 
 def _in_utc(session: Session, population: pd.DataFrame, timezone: str, sent_before: datetime) -> pd.DataFrame:
