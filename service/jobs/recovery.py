@@ -90,6 +90,12 @@ def abandoned_elsewhere(job: Job) -> bool:
     return bool(name) and name != socket.gethostname() and job.updated_at <= utcnow() - stale_after
 
 
+def abandoned(job: Job) -> bool:
+    """Whether no process will ever finish ``job``: its process on this host is gone (``is_orphaned``), or its host
+    stopped (``abandoned_elsewhere``)."""
+    return is_orphaned(job.worker) or abandoned_elsewhere(job)
+
+
 def fail_interrupted_jobs(
     engine: Engine, live: Collection[str] | None = None, ended: Collection[str] = ()
 ) -> list[str]:
@@ -106,9 +112,7 @@ def fail_interrupted_jobs(
         orphans = [
             job
             for job in unfinished
-            if is_orphaned(job.worker)
-            or abandoned_elsewhere(job)
-            or (live is not None and job.worker == worker_name() and job.id not in live)
+            if abandoned(job) or (live is not None and job.worker == worker_name() and job.id not in live)
         ]
         for job in orphans:
             job.status, job.error = "failed", INTERRUPTED

@@ -30,7 +30,7 @@ from generation.errors import GenerationError
 from service.db.models import UNFINISHED_JOB, Job, fraction_done
 from service.db.session import session_scope
 from service.errors import Conflict, JobCancelled, NotFound, TailorError, as_told, error_body
-from service.jobs.recovery import INTERRUPTED, abandoned_elsewhere, fail_interrupted_jobs, is_orphaned, worker_name
+from service.jobs.recovery import INTERRUPTED, abandoned, fail_interrupted_jobs, worker_name
 from service.jobs.webhooks import WebhookSettings, announce_job
 from service.settings import JobSettings
 
@@ -229,9 +229,7 @@ def request_cancel(engine: Engine, job_id: str) -> Job:
         session.expunge(job)
     if job.status not in UNFINISHED_JOB:
         raise Conflict(f"Job {job_id} already {job.status}: there is nothing to cancel.")
-    if is_orphaned(job.worker) or abandoned_elsewhere(
-        job
-    ):  # its process is gone (a command killed): nobody would ever stop it
+    if abandoned(job):  # its process is gone (a command killed, a host stopped): nobody would ever stop it
         sweep_jobs(engine)
         with session_scope(engine) as session:
             job = session.get(Job, job_id)

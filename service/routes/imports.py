@@ -41,9 +41,8 @@ def import_file(
     answer above, or it fails with the problems of a bad file, of which nothing is written."""
     name = file.filename or f"{kind} upload"
     suffix = Path(file.filename or "upload.csv").suffix or ".csv"  # a name without one is read as CSV
-    importing.require_known_format(
-        f"upload{suffix}", f"{kind} file {name}"
-    )  # refused now, not by the job it would start
+    # refused now, not by the job it would start
+    importing.require_known_format(f"upload{suffix}", f"{kind} file {name}")
     if background:
         job_id = submit_import(state.jobs, state.engine, home_settings().staging_dir, kind, file.file, name)
         body = JobStarted.of(job_id)
