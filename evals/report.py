@@ -8,6 +8,7 @@ import platform
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
@@ -37,6 +38,18 @@ def count_of_at_least_one(value: str) -> int:
     if not value.strip().isdigit() or int(value) < 1:
         raise argparse.ArgumentTypeError(f"{value} is not a count of 1 or more")
     return int(value)
+
+
+def number_of(what: str) -> Callable[[str], int]:
+    """An argparse type for a number of ``what`` (trials, shops) that may be none: a whole number from 0."""
+
+    def parse(value: str) -> int:
+        if not value.strip().isdigit():
+            raise argparse.ArgumentTypeError(f"{value} is not a number of {what}: give 0 or more")
+        return int(value)
+
+    parse.__name__ = f"number of {what}"  # argparse's name for the type in its own messages
+    return parse
 
 
 def add_out_option(parser: argparse.ArgumentParser) -> None:

@@ -28,7 +28,7 @@ from evals.audience.churn import (
     load_orders,
 )
 from evals.datasets import exit_status
-from evals.report import add_out_option, write_report
+from evals.report import add_out_option, number_of, write_report
 from evals.thresholds import broken, exit_code, limits
 
 
@@ -39,18 +39,11 @@ def _positive_days(value: str) -> int:
     return days
 
 
-def _shop_count(value: str) -> int:
-    shops = int(value)
-    if shops < 0:
-        raise argparse.ArgumentTypeError(f"{value} is not a number of shops: give 0 or more")
-    return shops
-
-
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="tailor eval audience", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the small configuration CI runs")
     parser.add_argument("--horizon-days", type=_positive_days, default=90, help="churn: no purchase within (days)")
-    parser.add_argument("--small-shops", type=_shop_count, default=None, help="300-customer samples per date")
+    parser.add_argument("--small-shops", type=number_of("shops"), default=None, help="300-customer samples per date")
     add_out_option(parser)
     return parser.parse_args(argv)
 

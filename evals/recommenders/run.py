@@ -22,7 +22,7 @@ from evals.recommenders import data, protocols
 from evals.recommenders.evaluate import evaluate
 from evals.recommenders.metrics import KS
 from evals.recommenders.tuning import TUNABLE, tune
-from evals.report import add_out_option, write_report
+from evals.report import add_out_option, number_of, write_report
 from evals.thresholds import broken, exit_code, limits
 
 BASELINES = {
@@ -54,19 +54,15 @@ PRIMARY = {
 }
 
 
-def _trials(value: str) -> int:
-    if not value.strip().isdigit():
-        raise argparse.ArgumentTypeError(f"{value} is not a number of trials: give 0 or more")
-    return int(value)
-
-
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="tailor eval recommenders", description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", choices=data.DATASETS, default="online_retail")
     parser.add_argument("--protocol", choices=sorted(protocols.PROTOCOLS), default=None)
     parser.add_argument("--quick", action="store_true", help="the small configuration CI runs")
     parser.add_argument("--models", default=None, help="comma-separated labels to run (default: all)")
-    parser.add_argument("--tune", type=_trials, default=0, metavar="TRIALS", help="Optuna trials per tunable model")
+    parser.add_argument(
+        "--tune", type=number_of("trials"), default=0, metavar="TRIALS", help="Optuna trials per tunable model"
+    )
     add_out_option(parser)
     args = parser.parse_args(argv)
     try:
