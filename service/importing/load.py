@@ -235,6 +235,10 @@ def _require_readable(path: Path, shown: str, spec: TableSpec | None = None) -> 
         raise InvalidInput(shown, [Problem(None, None, "is a folder, not a file")])
     require_known_format(path, shown)
     if is_parquet(path):
+        if path.stat().st_size == 0:  # the reader would say "Parquet file size is 0 bytes"
+            raise InvalidInput(
+                shown, [Problem(None, None, "is empty (0 bytes): even a Parquet file of no rows names its columns")]
+            )
         return _parquet(path, shown).metadata.num_rows
     lines = _require_utf8(path, shown)
     if not _has_text(path):  # the reader said "No columns to parse from file"

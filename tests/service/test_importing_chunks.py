@@ -230,6 +230,19 @@ def test_an_empty_file_is_refused_naming_its_kind_and_the_columns_its_header_nee
     )
 
 
+def test_an_empty_parquet_file_is_refused_as_empty(engine, demo_files, tmp_path):
+    """It was "cannot be read: Parquet file size is 0 bytes", the reader's words rather than the shop's."""
+    _shop(engine, demo_files)
+    empty = tmp_path / "orders.parquet"
+    empty.write_bytes(b"")
+    with pytest.raises(InvalidInput) as refused, session_scope(engine) as session:
+        import_file(session, "orders", empty)
+    assert str(refused.value) == (
+        f"orders file {empty} rejected, nothing was written: is empty (0 bytes): even a Parquet file of no rows "
+        "names its columns"
+    )
+
+
 def test_checking_stops_after_many_problems_and_says_so(engine, demo_files, tmp_path, monkeypatch):
     """An import listed more problems than its limit, the API body only the first 200, and the note on the count
     counted itself as a problem."""
