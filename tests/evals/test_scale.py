@@ -14,7 +14,7 @@ def test_the_scale_benchmark_measures_every_stage(tailor_home, tmp_path, monkeyp
 
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")  # the benchmark sets both: restored after the test
     assert main(["--customers", "300", "--products", "60", "--campaign-limit", "20", "--out", str(tmp_path)]) == 0
-    report = json.loads((tmp_path / "scale-300.json").read_text())
+    report = json.loads((tmp_path / "scale-300-60-products-campaign-of-20.json").read_text())
     assert report["rows"]["customers"] == 300 and report["drafts"] == 20
     expected = {"import orders", "audience refresh", "recommender training", "scoring training", "campaign (fake LLM)",
                 "GET /segments", "audience preview", "import orders again (unchanged)",
@@ -22,7 +22,7 @@ def test_the_scale_benchmark_measures_every_stage(tailor_home, tmp_path, monkeyp
     assert expected <= set(report["stages"])
     assert report["orders_unchanged_on_reimport"] == report["rows"]["orders"] and report["unsubscribed"] is True
     assert all(stage["seconds"] >= 0 and stage["peak_mb"] > 0 for stage in report["stages"].values())
-    assert "| campaign (fake LLM) |" in (tmp_path / "scale-300.md").read_text()
+    assert "| campaign (fake LLM) |" in (tmp_path / "scale-300-60-products-campaign-of-20.md").read_text()
 
 
 def test_the_options_the_readme_gives_are_taken_and_a_shop_of_no_one_is_refused(capsys):
@@ -49,3 +49,14 @@ def test_counts_given_with_quick_hold_however_they_are_written(given, monkeypatc
     args = parse(None)
     assert (args.customers, args.products) == (300, QUICK["products"])
     assert parse([]).customers == 30_000 and parse(["--quick"]).customers == QUICK["customers"]
+
+
+def test_a_run_of_another_shape_has_a_report_of_its_own():
+    """Every run of 30,000 customers wrote scale-30000.json, whatever its catalog or campaign: a run of 500
+    products for 100 drafts overwrote the figures of the usual one."""
+    from evals.scale.run import parse, report_stem
+
+    assert report_stem(parse([])) == "scale-30000" and report_stem(parse(["--quick"])) == "scale-1000"
+    assert report_stem(parse(["--products", "500"])) == "scale-30000-500-products"
+    assert report_stem(parse(["--quick", "--products", "2000"])) == "scale-1000-2000-products"
+    assert report_stem(parse(["--campaign-limit", "100"])) == "scale-30000-campaign-of-100"
