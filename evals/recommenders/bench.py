@@ -7,7 +7,10 @@
   same through the running API),
   target p99 < 20 ms.
 
-    python -m evals.recommenders.bench [--quick] [--models als,blend] [--out reports/]
+    python -m evals.recommenders.bench [--quick] [--models als,blend] [--customers N] [--products N] [--out reports/]
+
+Writes ``recommenders_bench[_quick].json`` and ``.md`` (with the sizes in the name where they are not the
+defaults), with the provenance every eval report carries.
 """
 
 from __future__ import annotations
@@ -22,8 +25,8 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from evals.datasets import exit_status
-from evals.report import add_out_option
-from recommenders.registry import create
+from evals.report import add_out_option, count_of_at_least_one, write_report
+from recommenders.registry import create, names
 
 DEFAULT_MODELS = ("als", "ease", "blend")
 
@@ -88,24 +91,66 @@ def bench_batch(models: list[str], n_customers: int, n_products: int) -> dict:
     return results
 
 
-def main(argv: list[str] | None = None) -> int:
+QUICK = {"customers": 10_000, "products": 2_000}
+FULL = {"customers": 100_000, "products": 10_000}
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    """The options; counts not given are --quick's or the full run's (given ones hold either way: --quick replaced
+    them, and a count of 0 was a traceback after the data was built)."""
     parser = argparse.ArgumentParser(prog="python -m evals.recommenders.bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="10k customers x 2k products, no Online Retail")
+    parser.add_argument(
+        "--quick", action="store_true",
+        help=f"{QUICK['customers']:,} customers x {QUICK['products']:,} products unless given, no Online Retail",
+    )  # fmt: skip
     parser.add_argument("--models", default=",".join(DEFAULT_MODELS))
-    parser.add_argument("--customers", type=int, default=100_000)
-    parser.add_argument("--products", type=int, default=10_000)
+    parser.add_argument("--customers", type=count_of_at_least_one, default=None, help="default: 100,000")
+    parser.add_argument("--products", type=count_of_at_least_one, default=None, help="default: 10,000")
     add_out_option(parser)
     args = parser.parse_args(argv)
-    models = args.models.split(",")
-    n_customers, n_products = (10_000, 2_000) if args.quick else (args.customers, args.products)
-    report = {"batch": bench_batch(models, n_customers, n_products)}
+    args.models = [name.strip() for name in args.models.split(",") if name.strip()]
+    if unknown := [name for name in args.models if name not in names()]:
+        parser.error(f"--models: no recommender called {', '.join(unknown)}; choose from {', '.join(names())}")
+    defaults = QUICK if args.quick else FULL
+    args.customers = args.customers if args.customers is not None else defaults["customers"]
+    args.products = args.products if args.products is not None else defaults["products"]
+    return args
+
+
+def markdown(report: dict) -> str:
+    """The figures as a table, one row a model (the Online Retail column only where it was measured)."""
+    shape, training = report["batch"], report.get("training_online_retail_seconds")
+    lines = [
+        f"# Recommender speed: {shape['customers']:,} customers x {shape['products']:,} products bought"
+        + (" (quick)" if report["quick"] else ""),
+        "",
+        "| model | fit s | batch top-10 s | one top-10 p50 ms | p99 ms |"
+        + (" fit on Online Retail s |" if training else ""),
+        "|---|---|---|---|---|" + ("---|" if training else ""),
+    ]
+    for name in report["models"]:
+        figures = shape[name]
+        lines.append(
+            f"| {name} | {figures['fit_seconds']} | {figures['batch_top10_seconds']} | {figures['single_p50_ms']} "
+            f"| {figures['single_p99_ms']} |" + (f" {training[name]} |" if training else "")
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    models = args.models
+    report = {"quick": args.quick, "models": models, "batch": bench_batch(models, args.customers, args.products)}
     if not args.quick:
         report["training_online_retail_seconds"] = bench_training(models)
     print(json.dumps(report, indent=2))  # before writing: figures a full disk cannot take are still on the screen
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"recommenders_bench{'_quick' if args.quick else ''}.json"
-    path.write_text(json.dumps(report, indent=2))
-    print(f"Report written to {path}")
+    shape = "" if (args.customers, args.products) == tuple((QUICK if args.quick else FULL).values()) else (
+        f"-{args.customers}x{args.products}"
+    )  # fmt: skip
+    path = write_report(
+        report, markdown(report), args.out, f"recommenders_bench{'_quick' if args.quick else ''}{shape}"
+    )
+    print(f"Report written to {path} and {path.with_suffix('.md')}")
     return 0
 
 
