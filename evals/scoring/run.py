@@ -112,8 +112,9 @@ def _calibration(metrics: dict) -> str:
     return ""
 
 
-def markdown(results: dict) -> str:
-    lines = ["| eval | metric | value | target |", "|---|---|---|---|"]
+def markdown(results: dict, quick: bool = False, failures: list[str] | None = None) -> str:
+    """A title, the headline figures of each eval, and what a quick run broke of its thresholds."""
+    lines = [f"# Scoring{' (quick)' if quick else ''}", "", "| eval | metric | value | target |", "|---|---|---|---|"]
     for name, metrics in results.items():
         if "skipped" in metrics:
             lines.append(f"| {name} | skipped | {metrics['skipped']} | |")
@@ -128,6 +129,8 @@ def markdown(results: dict) -> str:
                 else f"| {name} | {key} | {value} | {shown_target} |"
             )
         lines.append(f"| {name} | calibration | {_calibration(metrics)} | |")
+    if failures:
+        lines += ["", "Thresholds broken:", *(f"- {failure}" for failure in failures)]
     return "\n".join(lines)
 
 
@@ -151,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.quick
         else [],
     }
-    table = markdown(results)
+    table = markdown(results, args.quick, report["threshold_failures"])
     print(table)
     # A quick or partial run is a report of its own: it never overwrites the full run's.
     stem = "scoring" + ("_quick" if args.quick else "") + ("" if only == list(EVALS) else "_" + "_".join(only))

@@ -101,6 +101,8 @@ def test_a_quick_run_without_its_data_fails(monkeypatch, tmp_path, capsys):
     report = json.loads((tmp_path / "reports" / "scoring_quick_sme_hillstrom.json").read_text())
     assert [failure.split(":")[0] for failure in report["threshold_failures"]] == ["sme", "hillstrom"]
     assert "not measured" in capsys.readouterr().err
+    table = (tmp_path / "reports" / "scoring_quick_sme_hillstrom.md").read_text()  # it had no title, nor the failures
+    assert table.startswith("# Scoring (quick)\n") and "Thresholds broken:\n- sme: not measured" in table
 
 
 def test_a_perfect_ctr_predictor_has_no_calibration_error():
