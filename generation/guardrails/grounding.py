@@ -7,6 +7,7 @@ must be the offer's own: a code the shop never created would be refused at its c
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from generation.guardrails.base import CheckContext, failed, passed, quoted
 from generation.number_words import spelled_amounts
@@ -279,35 +280,59 @@ def _unbacked_in_words(text: str, allowed: set[float], offer) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class _Backing:
+    """What the copy may state, read once from the facts for every field."""
+
+    numbers: set[float]
+    code: str  # the offer's code in any case, or ""
+    facts: str  # product names and descriptions and the template's wording, case-folded
+    currencies: set[str]
+    marks: set[str]  # how this email's currencies are written
+
+
 def check(context: CheckContext) -> CheckResult:
-    allowed = fact_numbers(context)
+    """Every field's first unbacked fact, so that a copywriter mending the subject learns of the intro's too."""
     offer = context.request.offer
-    own_code = (offer.code or "").casefold() if offer is not None else ""
-    facts = " ".join(
-        [*context.extra_facts, *(f"{p.name} {p.description}" for p in context.request.products)]
-    ).casefold()
     currencies = _priced_in(context)
-    own_marks = _own_marks(context) if currencies else set()  # read once: every field is held to them
-    for field, value in context.copy_fields().items():
-        unknown = [written for written, readings in _numbers(value) if not _grounded(readings, written, allowed)]
-        if unknown:
-            named = list(dict.fromkeys(quoted(written) for written in unknown[:3]))
-            which = "which is" if len(named) == 1 else "which are"
-            return failed(NAME, f"the {field} mentions {', '.join(named)}, {which} not in the product or offer data")
-        if unit := _wrong_unit(context, value):
-            said = f"{offer.value:g} %" if offer.kind == "percent_off" else f"{offer.value:g} off"
-            return failed(NAME, f"the {field} says '{unit}', but the offer is {said}")
-        if money := _wrong_currency(value, currencies, own_marks):
-            priced_in = ", ".join(sorted(currencies))
-            return failed(NAME, f"the {field} says '{money}', but this email's prices are in {priced_in}")
-        if code := _unknown_code(value, own_code, facts):
-            own = f"the offer's code is {offer.code}" if offer is not None and offer.code else "this email has no code"
-            return failed(NAME, f"the {field} names the code '{quoted(code)}', but {own}")
-        for promise, pattern, backed_by in PROMISES:
-            match = pattern.search(value)
-            if match and (offer is None or offer.kind not in backed_by):
-                carried = "no offer" if offer is None else f"a {offer.kind.replace('_', ' ')} offer, not {promise}"
-                return failed(NAME, f"the {field} promises '{match.group(0)}' but this email carries {carried}")
-        if spelled := _unbacked_in_words(value, allowed, offer):
-            return failed(NAME, f"the {field} mentions '{quoted(spelled)}', which is not in the product or offer data")
-    return passed(NAME)
+    backing = _Backing(
+        numbers=fact_numbers(context),
+        code=(offer.code or "").casefold() if offer is not None else "",
+        facts=" ".join(
+            [*context.extra_facts, *(f"{p.name} {p.description}" for p in context.request.products)]
+        ).casefold(),
+        currencies=currencies,
+        marks=_own_marks(context) if currencies else set(),
+    )
+    problems = [
+        problem
+        for field, value in context.copy_fields().items()
+        if (problem := _unbacked(context, field, value, backing))
+    ]
+    return failed(NAME, "; ".join(problems)) if problems else passed(NAME)
+
+
+def _unbacked(context: CheckContext, field: str, value: str, backing: _Backing) -> str | None:
+    """What the ``field`` says that the data does not back, the first found; None when it says nothing such."""
+    offer = context.request.offer
+    unknown = [written for written, readings in _numbers(value) if not _grounded(readings, written, backing.numbers)]
+    if unknown:
+        named = list(dict.fromkeys(quoted(written) for written in unknown[:3]))
+        which = "which is" if len(named) == 1 else "which are"
+        return f"the {field} mentions {', '.join(named)}, {which} not in the product or offer data"
+    if unit := _wrong_unit(context, value):
+        said = f"{offer.value:g} %" if offer.kind == "percent_off" else f"{offer.value:g} off"
+        return f"the {field} says '{unit}', but the offer is {said}"
+    if money := _wrong_currency(value, backing.currencies, backing.marks):
+        return f"the {field} says '{money}', but this email's prices are in {', '.join(sorted(backing.currencies))}"
+    if code := _unknown_code(value, backing.code, backing.facts):
+        own = f"the offer's code is {offer.code}" if offer is not None and offer.code else "this email has no code"
+        return f"the {field} names the code '{quoted(code)}', but {own}"
+    for promise, pattern, backed_by in PROMISES:
+        match = pattern.search(value)
+        if match and (offer is None or offer.kind not in backed_by):
+            carried = "no offer" if offer is None else f"a {offer.kind.replace('_', ' ')} offer, not {promise}"
+            return f"the {field} promises '{match.group(0)}' but this email carries {carried}"
+    if spelled := _unbacked_in_words(value, backing.numbers, offer):
+        return f"the {field} mentions '{quoted(spelled)}', which is not in the product or offer data"
+    return None

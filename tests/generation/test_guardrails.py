@@ -67,6 +67,18 @@ class TestGrounding(CheckContract):
         two = CHECKS["grounding"](context(intro="Only 50 left, from 0.10 each."))
         assert two.reason.endswith("mentions 50, 0.10, which are not in the product or offer data")
 
+    def test_every_field_with_an_unbacked_fact_is_named_at_once(self):
+        """Only the first was named: a copywriter who mended the subject was refused again for the intro, then for
+        a product line."""
+        result = CHECKS["grounding"](
+            context(subject="Save 25% this weekend", intro="Only 50 left.", product_lines=["Now free shipping.", "Ok."])
+        )
+        assert result.reason == (
+            "the subject mentions 25, which is not in the product or offer data; "
+            "the intro mentions 50, which is not in the product or offer data; "
+            "the product line 1 promises 'free shipping' but this email carries no offer"
+        )
+
     def test_promising_a_discount_without_an_offer_fails(self):
         result = CHECKS["grounding"](context(intro="Everything ships free with a discount for you."))
         assert not result.passed and "no offer" in result.reason
