@@ -315,6 +315,9 @@ def campaign_page(
 ) -> HTMLResponse:  # fmt: skip
     """A page of the campaign's drafts (flagged first), all or those of one ``status``, or one customer's draft
     (found by id or email: a customer who wrote in)."""
+    # where the campaign stood, read before its drafts: a change committed between the two reads is then taken as
+    # made after the page was read (and left by a bulk approval from it), not as shown on a page that never had it
+    read_at = draft_ops.page_read(session, campaign_id)
     campaign = campaign_ops.campaign_out(session, campaign_ops.get_campaign(session, campaign_id))
     rows = draft_ops.list_drafts(
         session, campaign_id, status, limit=DRAFTS_PER_PAGE + 1, offset=(page - 1) * DRAFTS_PER_PAGE,
@@ -324,7 +327,7 @@ def campaign_page(
     context = {
         "campaign": campaign, "drafts": drafts, "status": status, "page": page, "customer": customer or "",
         "has_next": len(rows) > DRAFTS_PER_PAGE, "statuses": list(get_args(DraftStatus)),
-        "read_at": draft_ops.page_read(session, campaign_id), "done": _bulk_done(approved, changed, out_of_date),
+        "read_at": read_at, "done": _bulk_done(approved, changed, out_of_date),
     }  # fmt: skip
     return templates.TemplateResponse(request, "campaign.html", context)
 

@@ -824,6 +824,41 @@ def test_a_bulk_approval_leaves_the_drafts_changed_after_its_page_was_read(clien
     assert "1 pending draft was left for review" in client.get(done.headers["location"]).text
 
 
+def test_a_draft_reopened_while_the_page_was_being_read_is_left_for_review(client, demo_files, monkeypatch):
+    """Where the campaign stood was read after its drafts: Bob's reopening, committed between the two reads (as
+    PostgreSQL's READ COMMITTED lets each statement see), was never on Alice's page (his draft listed as
+    rejected), yet counted as read, and her click approved it. The reopening is made here in the page's own
+    session, right after its drafts are listed, which is what the later statements of such a request see."""
+    import re
+
+    from service import drafts as draft_ops
+
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_shop(client, demo_files)
+    campaign_id = generated_campaign(client, max_customers=3)
+    pending = client.get(f"/campaigns/{campaign_id}/drafts", params={"status": "pending"}).json()
+    bobs = pending[0]["id"]
+    client.post(f"/drafts/{bobs}/reject", json={"reviewer": "Bob", "comment": "wrong tone"})
+    listed = draft_ops.list_drafts
+
+    def listed_then_reopened(session, *args, **kwargs):
+        drafts = listed(session, *args, **kwargs)
+        draft_ops.reopen(session, bobs, "Bob", "rewriting it")
+        session.flush()
+        return drafts
+
+    monkeypatch.setattr(draft_ops, "list_drafts", listed_then_reopened)
+    alices_page = client.get(f"/review/campaigns/{campaign_id}").text
+    monkeypatch.setattr(draft_ops, "list_drafts", listed)
+    assert client.get(f"/drafts/{bobs}").json()["status"] == "pending"  # reopened, but rejected on Alice's page
+    read = dict(re.findall(r'name="(read_review|read_draft)" value="(\d+)"', alices_page))
+    done = client.post(
+        f"/review/campaigns/{campaign_id}/approve-pending", data={"comment": "", **read}, follow_redirects=False
+    )
+    assert done.headers["location"].endswith(f"?approved={len(pending) - 1}&changed=1&out_of_date=0")
+    assert client.get(f"/drafts/{bobs}").json()["status"] == "pending"
+
+
 @pytest.mark.parametrize("field", ["subject", "preheader"])
 @pytest.mark.parametrize("pasted", ["Price list\tfrom the sheet", "Line\u2028separator"])
 def test_a_control_character_in_a_one_line_field_is_said_in_words(field, pasted):
