@@ -10,6 +10,7 @@ read an address or an id out of it."""
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -89,9 +90,13 @@ def forget_in_records(session: Session, external_id: str, email: str) -> None:
     retries that hold them are let go (a retry after the erasure runs again), and the jobs whose result, error or
     message names their id or address (a send's refused address, an import's warning) say ``[erased]`` there."""
     named = [text for text in {external_id, email.strip(), address_key(email)} if text]
+    # A JSON column holds a text as json.dumps writes it, letters outside ASCII escaped (ольга as \u043e\u043b...):
+    # it is looked for so spelt too, the escape taken literally (autoescape), as PostgreSQL's LIKE would not.
+    in_json = {spelling for text in named for spelling in (text, json.dumps(text)[1:-1])}
     session.execute(delete(IdempotencyKey).where(or_(*(IdempotencyKey.body.contains(text) for text in named))))
     naming = or_(
-        *(column.contains(text) for text in named for column in (Job.error, Job.message, cast(Job.result, Text)))
+        *(column.contains(text) for text in named for column in (Job.error, Job.message)),
+        *(cast(Job.result, Text).contains(text, autoescape=True) for text in in_json),
     )
     pattern = re.compile("|".join(rf"(?<![\w.@-]){re.escape(text)}(?![\w@-])" for text in named), re.IGNORECASE)
     for job in session.scalars(select(Job).where(naming)):

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from service.db.models import Campaign, Customer, Draft, Event, Interaction, Send
 from service.db.session import session_scope
-from tests.service.conftest import generated_campaign, trained_shop
+from tests.service.conftest import generated_campaign, trained_shop, wait_for_job
 
 
 def _held(engine, customer_row_id: int) -> dict[str, int]:
@@ -339,3 +339,17 @@ def test_the_service_s_own_records_forget_an_erased_customer(client, engine, mon
         text = f"{recorded.result} {recorded.error} {recorded.message}"
     assert "gone@example.com" not in text and "'gone'" not in text and "[erased]" in text
     assert client.get(f"/jobs/{job['id']}").json()["result"]["refused"][0]["customer_id"] == "[erased]"
+
+
+def test_a_job_s_result_forgets_an_erased_address_with_letters_outside_ascii(client):
+    """A background import's warning named the address only a mail server with SMTPUTF8 takes; the erasure looked
+    for it in the job's JSON result as typed, not as the JSON stores it (\\u043e...), and left it there."""
+    customers = "customer_id,email,first_name,locale,marketing_consent\nu1,ольга@example.com,Olga,en,true\n"
+    files = {"file": ("customers.csv", customers.encode(), "text/csv")}
+    started = client.post("/imports/customers", params={"background": "true"}, files=files)
+    job = wait_for_job(client, started.json()["job_id"])
+    assert "ольга@example.com" in job["result"]["warnings"][0]
+
+    assert client.delete("/customers/u1").status_code == 204
+    (warning,) = client.get(f"/jobs/{job['id']}").json()["result"]["warnings"]
+    assert "ольга" not in warning and "[erased]" in warning
