@@ -21,7 +21,7 @@ from sqlalchemy import Text, cast, delete, or_, select
 from sqlalchemy.orm import Session
 
 from service.addresses import address_key, is_email_address
-from service.db.models import Customer, ErasedCustomer, IdempotencyKey, Job
+from service.db.models import Customer, Draft, ErasedCustomer, IdempotencyKey, Job
 from service.errors import InvalidInput, NotFound, Problem
 
 
@@ -88,7 +88,9 @@ ERASED_TEXT = "[erased]"  # what a record says where it named an erased customer
 def forget_in_records(session: Session, external_id: str, email: str) -> None:
     """Leave nothing readable of an erased customer in the service's own records: the answers kept for idempotent
     retries that hold them are let go (a retry after the erasure runs again), and the jobs whose result, error or
-    message names their id or address (a send's refused address, an import's warning) say ``[erased]`` there."""
+    message names their id or address (a send's refused address, an import's warning), and the other customers'
+    drafts whose flags name them (a household's draft skipped as their address was mailed), say ``[erased]``
+    there."""
     named = [text for text in {external_id, email.strip(), address_key(email)} if text]
     # A JSON column holds a text as json.dumps writes it, letters outside ASCII escaped (ольга as \u043e\u043b...):
     # it is looked for so spelt too, the escape taken literally (autoescape), as PostgreSQL's LIKE would not.
@@ -103,6 +105,9 @@ def forget_in_records(session: Session, external_id: str, email: str) -> None:
         job.error = pattern.sub(ERASED_TEXT, job.error) if job.error else job.error
         job.message = pattern.sub(ERASED_TEXT, job.message or "")
         job.result = _redacted(job.result, pattern)
+    flagged = or_(*(cast(Draft.flag_reasons, Text).contains(text, autoescape=True) for text in in_json))
+    for draft in session.scalars(select(Draft).where(flagged)):
+        draft.flag_reasons = _redacted(draft.flag_reasons, pattern)
 
 
 def _redacted(value: Any, pattern: re.Pattern) -> Any:

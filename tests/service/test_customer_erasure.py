@@ -353,3 +353,24 @@ def test_a_job_s_result_forgets_an_erased_address_with_letters_outside_ascii(cli
     assert client.delete("/customers/u1").status_code == 204
     (warning,) = client.get(f"/jobs/{job['id']}").json()["result"]["warnings"]
     assert "ольга" not in warning and "[erased]" in warning
+
+
+def test_a_household_s_draft_forgets_the_erased_customer_its_flag_named(client, engine, mail_server, monkeypatch):
+    """The draft of a household's second customer id, skipped as the first id's email went to their address, went
+    on naming the first customer after their erasure."""
+    from service.importing import import_frame
+    from tests.service.test_sending import approved_draft, new_campaign, send_job
+    from tests.service.test_shared_addresses import HOUSEHOLD
+
+    controller, _ = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    with session_scope(engine) as session:
+        import_frame(session, "customers", HOUSEHOLD.iloc[:2])
+    campaign_id = new_campaign(client)
+    drafts = [approved_draft(client, engine, campaign_id, external_id) for external_id in ("90001", "90002")]
+    send_job(client, campaign_id)
+    assert "customer 90001 has" in client.get(f"/drafts/{drafts[1]}").json()["flag_reasons"][-1]
+
+    assert client.delete("/customers/90001").status_code == 204
+    reason = client.get(f"/drafts/{drafts[1]}").json()["flag_reasons"][-1]
+    assert "90001" not in reason and reason.startswith("Not sent: customer [erased] has the same address")
