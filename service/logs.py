@@ -54,8 +54,9 @@ def redacted(text: str) -> str:
 
 def about_a_person(path: str) -> bool:
     """Whether a request's path names or looks up a person (a customer, an erasure), whose refusal's message names
-    them too ("Customer 'C00017' does not exist."): its log line keeps the refusal's kind only."""
-    return path.startswith(("/customers/", "/erasures"))
+    them too ("Customer 'C00017' does not exist."), or uploads a file of them, whose refusal names its rows'
+    customers ("unknown customer 'C00017'"): its log line keeps the refusal's kind only."""
+    return path.startswith(("/customers/", "/erasures", "/imports/"))
 
 
 # The id of the HTTP request being served (service.request_ids), written on each line logged while it is.

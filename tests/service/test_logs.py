@@ -203,6 +203,22 @@ def test_a_refusal_about_a_customer_is_logged_without_naming_them(client, caplog
     assert "Campaign 999" in rejected[3].error
 
 
+def test_a_refused_import_is_logged_without_the_customers_its_rows_name(client, caplog):
+    """An orders file naming a customer not imported (or erased before a list of erasures was kept) put
+    "unknown customer 'C00017'" in the log, in the request's line and in a background import's, for good."""
+    from tests.service.conftest import wait_for_job
+
+    orders = "order_id,customer_id,product_id,quantity,amount,timestamp\no1,C00017,p1,1,2,2024-01-01\n"
+    files = {"file": ("orders.csv", orders.encode(), "text/csv")}
+    with caplog.at_level(logging.INFO, logger="tailor"):
+        refused = client.post("/imports/orders", files=files)
+        job = wait_for_job(client, client.post("/imports/orders?background=true", files=files).json()["job_id"])
+    assert refused.status_code == 422 and "unknown customer 'C00017'" in refused.text  # the uploader is told
+    assert job["status"] == "failed" and "C00017" in job["error"]  # and so is the job's reader
+    logged = [r for r in caplog.records if r.getMessage() in ("request rejected", "job failed")]
+    assert len(logged) == 2 and [r.error for r in logged] == ["InvalidInput", "InvalidInput"]
+
+
 def test_a_path_spelt_with_escapes_is_redacted_as_the_router_reads_it():
     """GET /customers%2FC00001 answered with the customer, and the access log kept the id."""
     from service.logs import redacted
