@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, status
 from recommenders.rules import Rules
 from service import customers as customer_ops
 from service import erasures
+from service.db.session import empty_write_ahead_log
 from service.deps import ApiKeyDep, OffsetQuery, SessionDep, StateDep
 from service.errors import InvalidInput, Problem
 from service.pipeline.frames import boost_weights
@@ -139,8 +140,10 @@ def erase_customer(customer_id: str, session: SessionDep, state: StateDep, _key:
     """Erase a customer (the right to erasure): their record, orders, drafts, sends and events. Digests of their
     customer id and address are kept, nothing readable, so that an import does not bring them back (POST
     /erasures/lift lets them in again). Refused (409) while a campaign is being generated. The model versions
-    trained before are deleted but the current ones, which forget them at the next training (POST /train)."""
+    trained before are deleted but the current ones, which forget them at the next training (POST /train); on
+    SQLite, the write-ahead log that held their rows as they were is emptied."""
     customer_ops.erase_customer(session, customer_id)
     mark_erasure(state.models.models_dir)  # before the commit: a mark that cannot be written fails the erasure
     session.commit()  # erased first: the models' older versions go only once it is
     forget_erased(state.models.models_dir)
+    empty_write_ahead_log(state.engine)

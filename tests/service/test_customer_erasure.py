@@ -374,3 +374,12 @@ def test_a_household_s_draft_forgets_the_erased_customer_its_flag_named(client, 
     assert client.delete("/customers/90001").status_code == 204
     reason = client.get(f"/drafts/{drafts[1]}").json()["flag_reasons"][-1]
     assert "90001" not in reason and reason.startswith("Not sent: customer [erased] has the same address")
+
+
+def test_no_file_of_the_database_holds_an_erased_customer(client, tailor_home):
+    """After the erasure, the SQLite write-ahead log (tailor.db-wal) still held the customer's row as imported,
+    address and name readable with `strings`, until later writes happened to overwrite it."""
+    _imported(client, "customers", CUSTOMERS_FILE.replace("Bo,", "Bodil,"))
+    assert client.delete("/customers/c2").status_code == 204
+    files = [path for path in tailor_home.iterdir() if path.name.startswith("tailor.db")]
+    assert files and all(b"bo.lund" not in p.read_bytes().lower() and b"Bodil" not in p.read_bytes() for p in files)
