@@ -5,6 +5,7 @@ its body and headers."""
 from __future__ import annotations
 
 import smtplib
+import ssl
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -24,7 +25,9 @@ from service.settings import SmtpSettings
 def smtp_connection(settings: SmtpSettings) -> Iterator[smtplib.SMTP]:
     """An open (and, with a username, logged-in) connection to the configured SMTP server. Raises
     MailServerUnavailable naming the server and the TAILOR_SMTP_* settings to check when it cannot be reached or
-    refuses STARTTLS or the login."""
+    refuses STARTTLS or the login. STARTTLS checks the server's certificate and name, as a browser does (smtplib's
+    own default checks neither, so anyone on the way could read the password and the email): a relay whose
+    certificate a private authority signed is trusted through SSL_CERT_FILE."""
     server = f"{settings.host}:{settings.port}"
     try:
         smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_seconds)
@@ -41,7 +44,13 @@ def smtp_connection(settings: SmtpSettings) -> Iterator[smtplib.SMTP]:
     with smtp:
         if settings.starttls:
             try:
-                smtp.starttls()
+                smtp.starttls(context=ssl.create_default_context())
+            except ssl.SSLCertVerificationError as error:
+                raise MailServerUnavailable(
+                    f"The SMTP server at {server} did not prove it is {settings.host} for STARTTLS: "
+                    f"{error.verify_message}. Set TAILOR_SMTP_HOST to the name its certificate is for, or, for a "
+                    "certificate a private authority signed, SSL_CERT_FILE to that authority's; nothing was sent."
+                ) from error
             except (smtplib.SMTPException, OSError) as error:
                 raise MailServerUnavailable(
                     f"The SMTP server at {server} refused STARTTLS: {error}. Unset TAILOR_SMTP_STARTTLS if it does "
