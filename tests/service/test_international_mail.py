@@ -204,3 +204,43 @@ def test_the_unsubscribe_page_and_link_speak_french_spanish_italian_portuguese_a
     html = f'<!doctype html>\n<html lang="{locale}">\n<p>{load_brand("hearth").footer_for(locale)}</p>'
     assert f">{link}</u>" in as_previewed(html) and "unsubscribe link" not in as_previewed(html)
     assert UNSUBSCRIBE_PLACEHOLDER not in as_previewed(html)
+
+
+class _RawMailbox:
+    """Keeps each message as the bytes the client sent, with the options of its MAIL command."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[list[str], bytes]] = []
+
+    async def handle_DATA(self, _server, _session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+        self.received.append((list(envelope.mail_options), envelope.content))
+        return "250 OK"
+
+
+def test_a_body_in_german_goes_in_seven_bits_without_8bitmime(client, engine, monkeypatch):
+    """Short lines with umlauts went as Content-Transfer-Encoding: 8bit, the bytes above 127 as they are, though
+    MAIL FROM declared no BODY=8BITMIME (RFC 6152): a relay that recodes them breaks the DKIM signature it made."""
+    from aiosmtpd.controller import Controller
+
+    mailbox, port = _RawMailbox(), free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setenv("TAILOR_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(port))
+    try:
+        campaign_id = new_campaign(client)
+        draft_id = approved_draft(client, engine, campaign_id)
+        with session_scope(engine) as session:
+            variant = session.scalar(select(Variant).join(Draft, Draft.selected_variant_id == Variant.id).where(
+                Draft.id == draft_id
+            ))  # fmt: skip
+            variant.text, variant.html = "Grüße aus Köln\n", "<p>Grüße aus Köln</p>\n"
+        assert send_job(client, campaign_id)["result"]["sent"] == 1
+    finally:
+        controller.stop()
+
+    ((options, raw),) = mailbox.received
+    assert "BODY=8BITMIME" not in options and raw.isascii(), raw
+    sent = message_from_bytes(raw.replace(b"\r\n", b"\n"), policy=default)  # as a mailbox keeps it
+    assert sent.get_body(("plain",)).get_content() == "Grüße aus Köln\n"
+    assert sent.get_body(("html",)).get_content() == "<p>Grüße aus Köln</p>\n"
