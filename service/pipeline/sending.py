@@ -415,14 +415,20 @@ def _unwritable(engine: Engine, draft_id: int, error: ValueError) -> dict[str, A
 
 
 def _refuse(engine: Engine, draft_id: int, error: smtplib.SMTPRecipientsRefused) -> dict[str, Any]:
-    """A draft whose address the mail server refused: skipped, flagged with the server's answer. A permanent
-    refusal (5xx: no such mailbox, say) also marks the address as bounced, so that no later campaign mails it."""
+    """A draft whose address the mail server refused. For good (5xx: no such mailbox, say), skipped, flagged with
+    the server's answer, and the address marked as bounced, so that no later campaign mails it; for now (4xx:
+    greylisting, a full mailbox, a relay's rate limit), approved again, for the next send to try again."""
     answer = "; ".join(
         f"{code} {reply.decode(errors='replace') if isinstance(reply, bytes) else reply}"
         for code, reply in error.recipients.values()
     )
-    bounced = all(int(code) >= 500 for code, _ in error.recipients.values())
-    return _skip(engine, draft_id, "The mail server refused the address", answer, bounced=bounced)
+    if all(int(code) >= 500 for code, _ in error.recipients.values()):
+        return _skip(engine, draft_id, "The mail server refused the address", answer, bounced=True)
+    _release(engine, draft_id)
+    with session_scope(engine) as session:
+        customer = session.get(Draft, draft_id).customer
+        told = _without_address(answer, customer.email)  # as _skip tells it
+        return {"draft_id": draft_id, "customer_id": customer.external_id, "answer": told, "approved": True}
 
 
 def _skip(engine: Engine, draft_id: int, why: str, answer: str, bounced: bool = False) -> dict[str, Any]:

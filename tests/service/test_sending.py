@@ -439,6 +439,45 @@ def test_a_refused_address_is_not_in_the_job_s_result_a_webhook_carries(client, 
         assert "<c2@example.com>: Recipient address rejected" in session.get(Draft, ids[1]).flag_reasons[-1]
 
 
+class _GreylistingServer(_PickyServer):
+    """Refuses an address for now (4xx) the first time it is asked for, as greylisting and rate limits do."""
+
+    def __init__(self, refuse: str, answer: str) -> None:
+        super().__init__(refuse=refuse, accept=99)
+        self.answer, self.asked = answer, 0
+
+    async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802 (aiosmtpd's hook)
+        if address == self.refuse and (asked := self.asked) == 0:
+            self.asked = asked + 1
+            return self.answer
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+@pytest.mark.parametrize(
+    "answer", ["450 4.2.1 mailbox busy, try again later", "421 4.7.0 Too many messages, closing connection"]
+)
+def test_an_address_refused_for_now_is_sent_at_the_next_send_not_skipped(client, engine, monkeypatch, answer):
+    """A 4xx answer to RCPT skipped the draft for good, as a 5xx does: greylisting or a relay's rate limit lost the
+    customer's email, and a skipped draft cannot be approved again."""
+    greylisting = _GreylistingServer(refuse="c2@example.com", answer=answer)
+    with serving_smtp(greylisting, monkeypatch):
+        campaign_id = new_campaign(client)
+        ids = [approved_draft(client, engine, campaign_id, external_id=f"c{i}") for i in range(1, 4)]
+        first = send_job(client, campaign_id)
+        assert first["status"] == "succeeded" and first["result"]["sent"] == 2, first
+        (refused,) = first["result"]["refused"]
+        assert refused["customer_id"] == "c2" and refused["approved"] is True and answer in refused["answer"]
+        with session_scope(engine) as session:
+            draft = session.get(Draft, ids[1])
+            assert (draft.status, draft.flagged) == ("approved", False)
+        assert client.get("/customers/c2").json()["email_bounced"] is False  # not a bounce
+
+        again = send_job(client, campaign_id)
+    assert again["result"]["sent"] == 1 and again["result"]["refused"] == []
+    assert greylisting.received == ["c1@example.com", "c3@example.com", "c2@example.com"]
+
+
 class _CutOffServer:
     """An SMTP server that takes ``accept`` messages, then takes one more and drops the connection before it
     answers: the email went, and only the answer was lost."""
