@@ -415,20 +415,35 @@ def _unwritable(engine: Engine, draft_id: int, error: ValueError) -> dict[str, A
 
 
 def _refuse(engine: Engine, draft_id: int, error: smtplib.SMTPRecipientsRefused) -> dict[str, Any]:
-    """A draft whose address the mail server refused. For good (5xx: no such mailbox, say), skipped, flagged with
-    the server's answer, and the address marked as bounced, so that no later campaign mails it; for now (4xx:
-    greylisting, a full mailbox, a relay's rate limit), approved again, for the next send to try again."""
+    """A draft whose address the mail server refused. For good, for the address itself (5xx: no such mailbox,
+    say), skipped, flagged with the server's answer, and the address marked as bounced, so that no later campaign
+    mails it; for now (4xx: greylisting, a full mailbox, a relay's rate limit), or for a reason of the server's own
+    (5.7.x: relaying denied to a relay that wants a login, the sender's reputation), approved again, for the next
+    send to try again: such an answer comes for every address alike, and each one marked bounced stopped the
+    shop's whole list for good."""
     answer = "; ".join(
         f"{code} {reply.decode(errors='replace') if isinstance(reply, bytes) else reply}"
         for code, reply in error.recipients.values()
     )
-    if all(int(code) >= 500 for code, _ in error.recipients.values()):
+    if all(int(code) >= 500 and _about_the_address(reply) for code, reply in error.recipients.values()):
         return _skip(engine, draft_id, "The mail server refused the address", answer, bounced=True)
     _release(engine, draft_id)
     with session_scope(engine) as session:
         customer = session.get(Draft, draft_id).customer
         told = _without_address(answer, customer.email)  # as _skip tells it
         return {"draft_id": draft_id, "customer_id": customer.external_id, "answer": told, "approved": True}
+
+
+# The enhanced status code (RFC 3463) that starts a server's answer after its reply code: its class is the middle
+# number (5.1.1).
+_STATUS_CODE = re.compile(rb"\s*[245]\.(\d{1,3})\.\d{1,3}\b")
+
+
+def _about_the_address(reply: bytes | str) -> bool:
+    """Whether a refusal is about the address (its enhanced status code's class: 1, addressing; 2, the mailbox),
+    or names no such code; not one of the server's own policy, system or network (5.7.1 Relay access denied)."""
+    status = _STATUS_CODE.match(reply if isinstance(reply, bytes) else reply.encode(errors="replace"))
+    return status is None or status.group(1) in {b"1", b"2"}
 
 
 def _skip(engine: Engine, draft_id: int, why: str, answer: str, bounced: bool = False) -> dict[str, Any]:

@@ -478,6 +478,27 @@ def test_an_address_refused_for_now_is_sent_at_the_next_send_not_skipped(client,
     assert greylisting.received == ["c1@example.com", "c3@example.com", "c2@example.com"]
 
 
+class _NoRelayServer(_PickyServer):
+    """A relay that wants a login before it carries mail anywhere: every address refused, as Postfix answers."""
+
+    async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802 (aiosmtpd's hook)
+        return f"554 5.7.1 <{address}>: Relay access denied"
+
+
+def test_a_relay_that_refuses_every_address_for_its_own_reasons_marks_none_bounced(client, engine, monkeypatch):
+    """ "554 5.7.1 Relay access denied" (a relay that wants TAILOR_SMTP_USERNAME) was taken as each address bouncing:
+    the campaign's customers were all marked bounced, never to be mailed again, and their drafts skipped for good."""
+    with serving_smtp(_NoRelayServer(refuse="", accept=99), monkeypatch):
+        campaign_id = new_campaign(client)
+        ids = [approved_draft(client, engine, campaign_id, external_id=f"c{i}") for i in range(1, 3)]
+        job = send_job(client, campaign_id)
+    assert job["result"]["sent"] == 0 and [r["approved"] for r in job["result"]["refused"]] == [True, True]
+    assert "Relay access denied" in job["result"]["refused"][0]["answer"]
+    assert [client.get(f"/customers/c{i}").json()["email_bounced"] for i in (1, 2)] == [False, False]
+    with session_scope(engine) as session:
+        assert [session.get(Draft, i).status for i in ids] == ["approved", "approved"]  # sent once the login is set
+
+
 class _CutOffServer:
     """An SMTP server that takes ``accept`` messages, then takes one more and drops the connection before it
     answers: the email went, and only the answer was lost."""
