@@ -4,6 +4,7 @@ its body and headers."""
 
 from __future__ import annotations
 
+import re
 import smtplib
 import ssl
 import uuid
@@ -103,14 +104,24 @@ class MailServer:
 
     def send(self, message: EmailMessage, from_addr: str, to_addrs: list[str]) -> None:
         """``send_message`` on a connection that answers; one whose MAIL is refused with 421 (nothing of the email
-        taken) is opened again and the email handed over once more."""
+        taken) is opened again and the email handed over once more. Raises EmailRefused when the server refuses the
+        email for good for what it holds (its content, 5.6.x; its size, 5.3.4), which another email need not be."""
         try:
-            self.ready().send_message(message, from_addr=from_addr, to_addrs=to_addrs)
-        except smtplib.SMTPSenderRefused as refused:
-            if refused.smtp_code != 421:
+            try:
+                self.ready().send_message(message, from_addr=from_addr, to_addrs=to_addrs)
+            except smtplib.SMTPSenderRefused as refused:
+                if refused.smtp_code != 421:
+                    raise
+                self._reopen()
+                self.smtp.send_message(message, from_addr=from_addr, to_addrs=to_addrs)
+        except smtplib.SMTPDataError as refused:
+            status = enhanced_status(refused.smtp_error)
+            for_what_it_holds = status is not None and (status[1] == "6" or status[1:] == ("3", "4"))
+            if refused.smtp_code < 500 or not for_what_it_holds:
                 raise
-            self._reopen()
-            self.smtp.send_message(message, from_addr=from_addr, to_addrs=to_addrs)
+            answer = refused.smtp_error
+            answer = answer.decode(errors="replace") if isinstance(answer, bytes) else str(answer)
+            raise EmailRefused(f"{refused.smtp_code} {answer}") from refused
 
     def _reopen(self) -> None:
         """A new connection; NotReopened, saying why, when none can be opened."""
@@ -126,6 +137,23 @@ class MailServer:
 class NotReopened(smtplib.SMTPResponseException):
     """The server closed the connection between two emails and would not open another: the next email was not
     handed over (an answer the server gave, as a refusal is, rather than a connection lost mid-email)."""
+
+
+class EmailRefused(Exception):
+    """The server refused one email for good for what it holds, not for its own reasons: the others can still go.
+    The message is the server's answer."""
+
+
+# The enhanced status code (RFC 3463) that starts a server's answer after its reply code (5.1.1).
+_ENHANCED_STATUS = re.compile(r"\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
+
+
+def enhanced_status(reply: bytes | str) -> tuple[str, str, str] | None:
+    """The enhanced status code of a server's answer, as its three numbers (class, subject, detail); None when it
+    gives none."""
+    text = reply.decode(errors="replace") if isinstance(reply, bytes) else reply
+    status = _ENHANCED_STATUS.match(text)
+    return status.groups() if status else None
 
 
 class AddressNotDeliverable(ValueError):

@@ -51,8 +51,10 @@ from service.pipeline.freshness import hold_back_stale
 from service.pipeline.generate import email_features
 from service.pipeline.mail import (
     AddressNotDeliverable,
+    EmailRefused,
     MailServer,
     build_message,
+    enhanced_status,
     envelope_sender,
     new_message_id,
     offers_smtputf8,
@@ -268,6 +270,8 @@ def send_campaign(
                     sent += 1
             except smtplib.SMTPRecipientsRefused as error:  # this address only: the others still go
                 refused.append(_refuse(engine, draft_id, error))
+            except EmailRefused as error:  # this email's content or size: the others still go
+                refused.append(_refused_email(engine, draft_id, error))
             except AddressNotDeliverable as error:  # not this server's fault, nor the address's: not a bounce
                 refused.append(_skip(engine, draft_id, "The mail server cannot take the address", str(error)))
             except ValueError as error:  # this email cannot be written (a header the mail library refuses)
@@ -402,6 +406,17 @@ def _flag_perhaps_sent(engine: Engine, draft_id: int, error: Exception) -> None:
         back_to_review(draft, SEND_CUT_OFF.format(error=f"{type(error).__name__}: {error}".rstrip(": ")))
 
 
+def _refused_email(engine: Engine, draft_id: int, error: EmailRefused) -> dict[str, Any]:
+    """A draft whose email the mail server refused for its content or size: back to review, flagged with the
+    server's answer, for a person to change it and approve it again (it stopped every send of its campaign, first
+    in the audience's order each time); what the job's result lists under ``refused``."""
+    with session_scope(engine) as session:
+        draft = session.get(Draft, draft_id)
+        back_to_review(draft, f"The mail server refused this email: {error}")
+        told = _without_address(str(error), draft.customer.email)
+        return {"draft_id": draft_id, "customer_id": draft.customer.external_id, "answer": told}
+
+
 def _mark_sent(engine: Engine, campaign_id: int, sent: int) -> None:
     """A campaign that sent email is `sent`, whether its job ends well or stops part way."""
     if sent:
@@ -434,16 +449,11 @@ def _refuse(engine: Engine, draft_id: int, error: smtplib.SMTPRecipientsRefused)
         return {"draft_id": draft_id, "customer_id": customer.external_id, "answer": told, "approved": True}
 
 
-# The enhanced status code (RFC 3463) that starts a server's answer after its reply code: its class is the middle
-# number (5.1.1).
-_STATUS_CODE = re.compile(rb"\s*[245]\.(\d{1,3})\.\d{1,3}\b")
-
-
 def _about_the_address(reply: bytes | str) -> bool:
-    """Whether a refusal is about the address (its enhanced status code's class: 1, addressing; 2, the mailbox),
+    """Whether a refusal is about the address (its enhanced status code's subject: 1, addressing; 2, the mailbox),
     or names no such code; not one of the server's own policy, system or network (5.7.1 Relay access denied)."""
-    status = _STATUS_CODE.match(reply if isinstance(reply, bytes) else reply.encode(errors="replace"))
-    return status is None or status.group(1) in {b"1", b"2"}
+    status = enhanced_status(reply)
+    return status is None or status[1] in {"1", "2"}
 
 
 def _skip(engine: Engine, draft_id: int, why: str, answer: str, bounced: bool = False) -> dict[str, Any]:

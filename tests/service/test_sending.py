@@ -499,6 +499,39 @@ def test_a_relay_that_refuses_every_address_for_its_own_reasons_marks_none_bounc
         assert [session.get(Draft, i).status for i in ids] == ["approved", "approved"]  # sent once the login is set
 
 
+class _ContentFilter:
+    """A relay whose filter refuses one customer's email for what it holds, and takes the others."""
+
+    def __init__(self, refuse: str) -> None:
+        self.refuse, self.received = refuse, []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook)
+        if envelope.rcpt_tos[0] == self.refuse:
+            return "554 5.6.0 Message content rejected"
+        self.received.append(envelope.rcpt_tos[0])
+        return "250 OK"
+
+
+def test_an_email_refused_for_its_content_goes_back_to_review_and_the_rest_still_go(client, engine, monkeypatch):
+    """The refusal stopped the job with its draft approved, first in the audience's order: every send of the
+    campaign stopped at that email again, and no other customer was ever mailed."""
+    content_filter = _ContentFilter(refuse="c1@example.com")
+    with serving_smtp(content_filter, monkeypatch):
+        campaign_id = new_campaign(client)
+        ids = [approved_draft(client, engine, campaign_id, external_id=f"c{i}") for i in range(1, 4)]
+        job = send_job(client, campaign_id)
+    assert job["status"] == "succeeded" and job["result"]["sent"] == 2, job
+    assert content_filter.received == ["c2@example.com", "c3@example.com"]
+    ((refused),) = job["result"]["refused"]
+    assert refused["customer_id"] == "c1" and refused["answer"] == "554 5.6.0 Message content rejected"
+    with session_scope(engine) as session:
+        draft = session.get(Draft, ids[0])
+        assert (draft.status, draft.flagged) == ("flagged", True)  # a person changes it, and approves it again
+        assert draft.flag_reasons[-1] == "The mail server refused this email: 554 5.6.0 Message content rejected"
+        assert session.scalar(select(Send.id).where(Send.draft_id == ids[0])) is None  # not recorded as sent
+    assert client.get("/customers/c1").json()["email_bounced"] is False  # the address is fine
+
+
 class _CutOffServer:
     """An SMTP server that takes ``accept`` messages, then takes one more and drops the connection before it
     answers: the email went, and only the answer was lost."""
