@@ -212,6 +212,8 @@ class Signals:
             return values[column_positions]
         if kind == "row":
             return values[row_positions]
+        if not len(row_positions):  # scipy answers an empty pick with a sparse matrix, not an empty array
+            return np.zeros(0, dtype=np.float32)
         return np.asarray(values[row_positions, column_positions], dtype=np.float32).ravel()
 
     def seen(self, rows: np.ndarray) -> np.ndarray:

@@ -131,6 +131,17 @@ def test_blend_learns_that_staples_come_back():
     assert (recs["product_id"] == [f"s{c % 6}" for c in range(12)]).all()
 
 
+def test_blend_fits_a_shop_of_one_product():
+    """A shop that sells one thing (CDNOW's lines name no album) leaves no product new to anyone: the weights'
+    windows then pick no "new" sample, which once crashed the training instead of keeping the fixed weights."""
+    shop = replenishment_shop()
+    shop["product_id"] = "cd"
+    model = create("blend", holdout_days=30, training_windows=1).fit(shop)
+    recs = model.recommend(["u0", "u1"], k=3, exclude_seen=False)
+    assert recs["product_id"].tolist() == ["cd", "cd"]
+    assert model.recommend(["u0"], k=3).empty
+
+
 def test_blend_falls_back_to_fixed_weights_on_thin_data():
     interactions, catalog, _ = checkerboard()
     model = create("blend").fit(interactions, catalog)
