@@ -499,6 +499,27 @@ def test_a_csv_problem_names_the_line_an_editor_shows_past_line_breaks_in_cells_
     assert [str(problem) for problem in raised.value.problems] == ["row 8, column 'price': 'abc' is not a number"]
 
 
+def test_a_price_written_with_a_decimal_comma_is_refused_saying_how_to_write_it(tmp_path, engine):
+    """A shop's export from a spreadsheet in another region writes 4,99 or 1.299,00: the problem said only "is not
+    a number", which left the integrator to guess what was wrong with a price that looks right to them."""
+    path = tmp_path / "products.csv"
+    path.write_text(
+        "sku,name,category,price,currency,description,url,in_stock\n"
+        'CD1,CD single,music,"4,99",USD,A single,,1\n'
+        'CD2,CD box,music,"1.299,00",USD,A box,,1\n'
+        "CD3,CD live,music,n/a,USD,Live,,1\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InvalidInput) as raised, session_scope(engine) as session:
+        import_file(session, "products", path)
+    hint = "is not a number: write it with a point for decimals and no thousands separator (1299.50)"
+    assert [str(problem) for problem in raised.value.problems] == [
+        f"row 2, column 'price': '4,99' {hint}",
+        f"row 3, column 'price': '1.299,00' {hint}",
+        "row 4, column 'price': 'n/a' is not a number",
+    ]
+
+
 def test_a_parquet_file_names_its_rows_from_1_as_tailor_recommend_does(tmp_path, engine):
     """A CSV's problems name its lines (the header is line 1); a Parquet file has no lines, so its rows are
     counted from 1, as ``tailor recommend`` and ``tailor audience`` name the rows of the same file."""
