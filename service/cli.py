@@ -17,7 +17,9 @@ keys_app = typer.Typer(no_args_is_help=True, help="Create, list and revoke API k
 scoring_app = typer.Typer(no_args_is_help=True, help="Copy-scoring models trained on headline tests.")
 models_app = typer.Typer(no_args_is_help=True, help="The trained models' kept versions, and which one is in use.")
 audience_app = typer.Typer()
+customers_app = typer.Typer(no_args_is_help=True, help="What Tailor holds about one customer.")
 app.add_typer(audience_app, name="audience")
+app.add_typer(customers_app, name="customers")
 app.add_typer(keys_app, name="keys")
 app.add_typer(scoring_app, name="scoring")
 app.add_typer(models_app, name="models")
@@ -437,6 +439,28 @@ def keys_list() -> None:
         for key in list_keys(session):
             revoked = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
             typer.echo(f"{key.prefix}  {key.name}  created {key.created_at:%Y-%m-%d %H:%M}  {revoked}")
+
+
+@customers_app.command("export")
+def customers_export(
+    customer_id: Annotated[str, typer.Argument(help="the shop's id of the customer")],
+    out: Annotated[
+        Path | None, typer.Option(help="the JSON file to write; default: the screen", callback=_output_path)
+    ] = None,
+) -> None:
+    """Everything Tailor holds about one customer, as JSON, for the shop to hand over when the customer asks (a
+    subject access request): as GET /customers/{id}/export answers."""
+    from service.db.session import session_scope
+    from service.subject_access import subject_access
+
+    with session_scope(_engine()) as session:
+        document = subject_access(session, customer_id).model_dump_json(indent=2)
+    if out is None:
+        typer.echo(document)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(document + "\n", encoding="utf-8")
+    _echo(f"wrote what Tailor holds about customer {customer_id} to {out}")
 
 
 EVAL_AREAS = ("recommenders", "audience", "generation", "scoring", "scale")

@@ -26,7 +26,9 @@ _NOT_FIELDS = {"color_message", "litellm_redacted"}
 # address searched for (the review page's "find a customer" box is a GET form). The names stay, the values go.
 _UNSUBSCRIBE_TOKEN = re.compile(r"(/unsubscribe/)[^\s/?\"]+")
 # A customer's id may hold "/" (service.external_ids): all of the path after /customers/ but a route under it.
-_CUSTOMER_ID = re.compile(r"(/customers/)[^\s?\"]+?(?=/(?:sends|send-time|recommendations)(?=[\s?\"]|$)|[\s?\"]|$)")
+_CUSTOMER_ID = re.compile(
+    r"(/customers/)[^\s?\"]+?(?=/(?:sends|send-time|recommendations|export)(?=[\s?\"]|$)|[\s?\"]|$)"
+)
 _PATH = re.compile(r"(?<![^\s\"])/[^\s?\"]*")  # a request's path, up to its query
 _KEPT_ESCAPED = re.compile(r"[\s\"?&=#]")  # what would end a path or a query value early, once unescaped
 _ESCAPED_SLASH = re.compile("%2f", re.IGNORECASE)

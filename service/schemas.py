@@ -631,6 +631,68 @@ class CustomerSendOut(BaseModel):
     events: list[SendEventOut]
 
 
+class HeldCustomerOut(CustomerOut):
+    """The customer's record as a subject access request shows it: as GET /customers/{id}, and what it keeps
+    besides."""
+
+    created_at: UtcMoment = Field(description="when the customer was first imported")
+    updated_at: UtcMoment = Field(description="when their record last changed (an import, an unsubscribe, a bounce)")
+    bounced_email: str | None = Field(
+        description="the address a hard bounce came back from, which may be an earlier one than `email`"
+    )
+
+
+class OrderLineOut(BaseModel):
+    """A line of the customer's orders as the orders file gave it (a purchase, cart addition, view or return)."""
+
+    order_id: str
+    sku: str
+    product: str = Field(description="the product's name")
+    quantity: float
+    amount: float = Field(description="what was paid for the line")
+    discount: float | None = None
+    kind: str
+    timestamp: UtcMoment
+
+
+class HeldCampaignOut(BaseModel):
+    """A campaign that holds a draft, a send or an experiment assignment of the customer."""
+
+    id: int
+    name: str
+    campaign_type: str
+    created_at: UtcMoment
+
+
+class HeldSendOut(CustomerSendOut):
+    """An email the customer was sent, with what it recorded of them when it went out."""
+
+    preheader: str
+    intro: str
+    segment: str = Field(description="the customer's segment when the email went out")
+    churn_risk: float | None = Field(description="the customer's churn risk when the email went out")
+
+
+class AssignmentOut(BaseModel):
+    campaign_id: int
+    arm: str = Field(description="the experiment's arm: a variant's label, or holdout (sent nothing)")
+    send_id: int | None
+    assigned_at: UtcMoment
+
+
+class SubjectAccessOut(BaseModel):
+    """Everything Tailor holds about one customer, for the shop to hand over (GDPR Art. 15 and 20)."""
+
+    exported_at: UtcMoment
+    customer: HeldCustomerOut
+    orders: list[OrderLineOut] = Field(description="their order lines, oldest first")
+    campaigns: list[HeldCampaignOut] = Field(description="the campaigns the drafts, sends and assignments name")
+    drafts: list[DraftOut] = Field(description="their email in each campaign, with its variants and review history")
+    sends: list[HeldSendOut] = Field(description="the emails they were sent, newest first, each with its events")
+    experiment_assignments: list[AssignmentOut]
+    not_included: list[str] = Field(description="what else may hold something of them, which this does not list")
+
+
 class AudienceCustomerOut(BaseModel):
     customer_id: str
     first_name: str = ""

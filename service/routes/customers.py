@@ -1,11 +1,11 @@
-"""Customers with their segment and profile, their erasure and its lifting, products, and recommendations for one
-customer."""
+"""Customers with their segment and profile, everything held about one (a subject access request), their erasure and
+its lifting, products, and recommendations for one customer."""
 
 from fastapi import APIRouter, Query, status
 
 from recommenders.rules import Rules
 from service import customers as customer_ops
-from service import erasures
+from service import erasures, subject_access
 from service.db.session import empty_write_ahead_log
 from service.deps import ApiKeyDep, OffsetQuery, SessionDep, StateDep
 from service.errors import InvalidInput, Problem
@@ -20,6 +20,7 @@ from service.schemas import (
     ProductOut,
     Recommendation,
     SegmentOut,
+    SubjectAccessOut,
 )
 from service.segments import latest_segments
 
@@ -60,6 +61,15 @@ def customer_sends(
     who asks what they were sent, and why they stopped getting mail."""
     sends = customer_ops.customer_sends(session, customer_id, limit, offset)
     return [CustomerSendOut.model_validate(send, from_attributes=True) for send in sends]
+
+
+@router.get("/customers/{customer_id:external_id}/export", response_model=SubjectAccessOut, responses=errors(404))
+def export_customer(customer_id: str, session: SessionDep, _key: ApiKeyDep) -> SubjectAccessOut:
+    """Everything Tailor holds about the customer, in one document for the shop to hand over when the customer asks
+    (a subject access request, GDPR Art. 15 and 20): their record, order lines, drafts with their variants and
+    review history, sends with their events, experiment assignments, and what else may hold something of them
+    (`not_included`). 404 for a customer it does not hold, saying so when they were erased."""
+    return subject_access.subject_access(session, customer_id)
 
 
 @router.get(

@@ -39,6 +39,7 @@ def test_help_is_fast_and_lists_the_commands(tmp_path):
         "demo",
         "keys",
         "models",
+        "customers",
         "eval",
     ):
         assert command in result.stdout

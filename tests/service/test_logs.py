@@ -175,6 +175,7 @@ def test_an_unsubscribe_token_is_not_written_to_the_access_log():
         ("/review/campaigns/2?customer=Thomas%20Weber", "/review/campaigns/2?customer=…", "Weber"),
         ("/customers/C00017", "/customers/…", "C00017"),
         ("/customers/C00017/recommendations?k=5", "/customers/…/recommendations?k=…", "C00017"),
+        ("/customers/C00017/export", "/customers/…/export", "C00017"),
     ],
 )  # fmt: skip
 def test_customers_ids_and_searched_addresses_are_not_written_to_the_access_log(path, logged, personal):

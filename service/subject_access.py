@@ -1,0 +1,108 @@
+"""A customer's subject access request (GDPR Art. 15, and Art. 20's copy in a portable form): everything Tailor
+holds about one customer in one document, for the shop to hand over (GET /customers/{id}/export, `tailor customers
+export`). Drafts and sends are shown as their own routes show them.
+
+The document is read in a fixed number of queries, one per kind of record (the drafts' variants, reviews and sends,
+and the sends' events, each loaded for all of them at once), however long the customer's history; it is whole,
+not paged, as an answer to the customer must be. What Tailor keeps of them outside these records is named in its
+``not_included``."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from service.clock import utcnow
+from service.customers import customer_out
+from service.db.models import Assignment, Campaign, Customer, Draft, ErasedCustomer, Interaction, Product, Send
+from service.drafts import AS_SHOWN, draft_out
+from service.erasures import id_digest
+from service.errors import NotFound
+from service.schemas import (
+    AssignmentOut,
+    HeldCampaignOut,
+    HeldCustomerOut,
+    HeldSendOut,
+    OrderLineOut,
+    SubjectAccessOut,
+)
+
+NOT_INCLUDED = (
+    "The trained models (the server's models folder): the recommender and the engagement model learnt from the "
+    "customer's orders and sends and hold their customer id until the next training; they hold figures, not records.",
+    "The jobs' messages and results (GET /jobs), and the answers kept 24 hours for retried requests, which may name "
+    "the customer in passing: an address a send was refused for, an import's warning.",
+    "The server's logs, wherever its operator keeps them: a request's line names no customer, but a failed job's "
+    "line holds its error, which may name their address.",
+    "The files written out of Tailor: campaign exports (tailor export) and the drafts an email service was handed, "
+    "an import's problems file, and what the email service keeps of the emails it sent.",
+    "Backups of the database, kept outside Tailor.",
+)
+
+
+def subject_access(session: Session, external_id: str) -> SubjectAccessOut:
+    """Everything Tailor holds about the customer ``external_id``; NotFound for one it does not hold, saying so
+    when they were erased."""
+    customer = session.scalar(select(Customer).where(Customer.external_id == external_id))
+    if customer is None:
+        raise _not_held(session, external_id)
+    order_lines = session.execute(
+        select(Interaction, Product.sku, Product.name)
+        .join(Product, Product.id == Interaction.product_id)
+        .where(Interaction.customer_id == customer.id)
+        .order_by(Interaction.timestamp, Interaction.id)
+    )
+    drafts = session.scalars(
+        select(Draft).where(Draft.customer_id == customer.id).options(*AS_SHOWN).order_by(Draft.id)
+    ).all()
+    sends = session.scalars(
+        select(Send)
+        .where(Send.customer_id == customer.id)
+        .options(selectinload(Send.events))
+        .order_by(Send.sent_at.desc(), Send.id.desc())
+    ).all()
+    assignments = session.scalars(
+        select(Assignment).where(Assignment.customer_id == customer.id).order_by(Assignment.id)
+    ).all()
+    named = {draft.campaign_id for draft in drafts} | {a.campaign_id for a in assignments}
+    named |= {send.campaign_id for send in sends if send.campaign_id is not None}
+    campaigns = session.scalars(select(Campaign).where(Campaign.id.in_(named)).order_by(Campaign.id)) if named else []
+    return SubjectAccessOut(
+        exported_at=utcnow(),
+        customer=HeldCustomerOut(
+            **customer_out(customer).model_dump(),
+            created_at=customer.created_at,
+            updated_at=customer.updated_at,
+            bounced_email=customer.bounced_email,
+        ),
+        orders=[
+            OrderLineOut(
+                order_id=line.order_id,
+                sku=sku,
+                product=name,
+                quantity=line.quantity,
+                amount=line.amount,
+                discount=line.discount,
+                kind=line.kind,
+                timestamp=line.timestamp,
+            )  # fmt: skip
+            for line, sku, name in order_lines
+        ],
+        campaigns=[HeldCampaignOut.model_validate(campaign, from_attributes=True) for campaign in campaigns],
+        drafts=[draft_out(draft) for draft in drafts],
+        sends=[HeldSendOut.model_validate(send, from_attributes=True) for send in sends],
+        experiment_assignments=[AssignmentOut.model_validate(a, from_attributes=True) for a in assignments],
+        not_included=list(NOT_INCLUDED),
+    )
+
+
+def _not_held(session: Session, external_id: str) -> NotFound:
+    """The error for a customer id Tailor holds no record of: one erased is said to be, and what is kept of it."""
+    erasure = session.get(ErasedCustomer, id_digest(external_id))
+    if erasure is None:
+        return NotFound(f"Customer '{external_id}' does not exist.")
+    return NotFound(
+        f"Customer '{external_id}' was erased on {erasure.erased_at:%Y-%m-%d} (DELETE /customers/{{id}}): Tailor "
+        "holds nothing readable of them, only digests of their customer id and address, which keep an import from "
+        "bringing them back."
+    )

@@ -1,0 +1,154 @@
+"""A customer's subject access request: GET /customers/{id}/export gives everything Tailor holds about them, and
+nothing of anyone else."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlalchemy import event, select
+
+from service.db.models import Assignment, Brand, Campaign, Customer, Draft, Event, Send, Variant
+from service.db.session import session_scope
+
+CUSTOMERS = (
+    "customer_id,email,first_name,locale,marketing_consent,tier\n"
+    "c1,ann@example.com,Ann,en,true,gold\nc2,bo@example.com,Bo,de,true,silver\n"
+)
+PRODUCTS = "sku,name,category,price,currency,description,url,in_stock\nT1,Green tea,tea,5,EUR,,,true\n"
+ORDERS = (
+    "order_id,customer_id,product_id,quantity,amount,timestamp\no1,c1,T1,2,10,2026-01-03\no2,c2,T1,1,5,2026-01-04\n"
+)
+
+
+def _imported(client, kind: str, text: str) -> None:
+    answer = client.post(f"/imports/{kind}", files={"file": (f"{kind}.csv", text.encode(), "text/csv")})
+    assert answer.status_code == 200, answer.text
+
+
+def _campaign(session, name: str, customers: dict[str, int], sent: bool) -> dict[str, int]:
+    """A campaign with a draft for each of ``customers`` (id: row id), sent with an open when ``sent``, each
+    customer in its experiment's arm A: their drafts' ids."""
+    brand = session.scalar(select(Brand).where(Brand.slug == "hearth")) or Brand(slug="hearth", name="Hearth")
+    campaign = Campaign(name=name, brand=brand, campaign_type="cross_sell", status="ready", holdout_share=0.1)
+    session.add(campaign)
+    session.flush()
+    drafts = {}
+    for external_id, row_id in customers.items():
+        copy = f"Tea for {external_id} ({name})"
+        variant = Variant(label="A", subject=copy, preheader=f"pre {external_id}", text=f"Dear {external_id}")
+        draft = Draft(campaign_id=campaign.id, customer_id=row_id, variants=[variant])
+        session.add(draft)
+        session.flush()
+        draft.selected_variant_id = variant.id
+        send = None
+        if sent:
+            send = Send(
+                customer_id=row_id, campaign_id=campaign.id, draft_id=draft.id, variant_id=variant.id, subject=copy,
+                campaign_type="cross_sell", segment="loyal", churn_risk=0.25, sent_at=datetime(2026, 2, 1, 9),
+                to_email=f"{external_id}@example.com", arm="A",
+                events=[Event(kind="open", occurred_at=datetime(2026, 2, 1, 10))],
+            )  # fmt: skip
+            session.add(send)
+            session.flush()
+        session.add(Assignment(campaign_id=campaign.id, customer_id=row_id, arm="A", send_id=send and send.id))
+        drafts[external_id] = draft.id
+    return drafts
+
+
+def _shop(client, engine) -> dict[str, int]:
+    """Ann (c1) and Bo (c2) with an order each, both in a sent campaign and Ann in a second, not sent: the drafts'
+    ids of the first, whose drafts a reviewer rejected (Ann's) and approved (Bo's)."""
+    for kind, text in (("customers", CUSTOMERS), ("products", PRODUCTS), ("orders", ORDERS)):
+        _imported(client, kind, text)
+    with session_scope(engine) as session:
+        ids = dict(session.execute(select(Customer.external_id, Customer.id)).all())
+        drafts = _campaign(session, "Spring tea", ids, sent=True)
+        _campaign(session, "Summer tea", {"c1": ids["c1"]}, sent=False)
+    rejected = client.post(f"/drafts/{drafts['c1']}/reject", json={"reviewer": "Mia", "comment": "Too pushy"})
+    assert rejected.status_code == 200, rejected.text
+    return drafts
+
+
+def test_the_export_holds_the_customers_record_orders_drafts_sends_and_events(client, engine):
+    """A customer asking what Tailor held of them could be answered only by reading its database table by table."""
+    drafts = _shop(client, engine)
+
+    export = client.get("/customers/c1/export")
+    assert export.status_code == 200, export.text
+    held = export.json()
+    customer = held["customer"]
+    assert (customer["customer_id"], customer["email"], customer["first_name"]) == ("c1", "ann@example.com", "Ann")
+    assert customer["attributes"] == {"tier": "gold"} and customer["marketing_consent"] is True
+    assert customer["created_at"] and customer["bounced_email"] is None
+    assert [(o["order_id"], o["sku"], o["product"], o["amount"]) for o in held["orders"]] == [
+        ("o1", "T1", "Green tea", 10.0)
+    ]
+    assert [(c["name"], c["campaign_type"]) for c in held["campaigns"]] == [
+        ("Spring tea", "cross_sell"), ("Summer tea", "cross_sell")
+    ]  # fmt: skip
+    spring = next(d for d in held["drafts"] if d["id"] == drafts["c1"])
+    assert spring["status"] == "rejected"
+    assert [(v["subject"], v["preheader"], v["text"]) for v in spring["variants"]] == [
+        ("Tea for c1 (Spring tea)", "pre c1", "Dear c1")
+    ]
+    assert [(r["action"], r["reviewer"], r["comment"]) for r in spring["reviews"]] == [("reject", "Mia", "Too pushy")]
+    assert len(held["drafts"]) == 2
+    [send] = held["sends"]
+    assert (send["subject"], send["to_email"], send["segment"], send["churn_risk"]) == (
+        "Tea for c1 (Spring tea)", "c1@example.com", "loyal", 0.25
+    )  # fmt: skip
+    assert [e["kind"] for e in send["events"]] == ["open"]
+    assert [(a["arm"], a["send_id"]) for a in held["experiment_assignments"]] == [("A", send["id"]), ("A", None)]
+    assert any("models" in kind for kind in held["not_included"])
+
+    text = json.dumps(held)
+    assert not any(other in text for other in ("bo@example.com", "Bo", "c2", "silver", "o2")), text
+
+
+def test_the_export_is_read_in_the_same_queries_however_long_the_history(client, engine):
+    """One query per draft or send would make a long-standing customer's export the slowest request there is."""
+    _shop(client, engine)
+    statements: list[str] = []
+    record = lambda *args: statements.append(args[2])  # noqa: E731 (the statement, of before_cursor_execute's)
+
+    counts = {}
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        for customer_id in ("c1", "c2"):  # two drafts, and one
+            statements.clear()
+            assert client.get(f"/customers/{customer_id}/export").status_code == 200
+            counts[customer_id] = len(statements)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert counts["c1"] == counts["c2"], counts
+
+
+def test_an_unknown_or_erased_customer_is_not_found(client, engine):
+    """An erased customer is said to be erased, so that the shop can tell the person why nothing is held."""
+    _shop(client, engine)
+    unknown = client.get("/customers/c404/export")
+    assert unknown.status_code == 404 and unknown.json()["message"] == "Customer 'c404' does not exist."
+
+    assert client.delete("/customers/c1").status_code == 204
+    erased = client.get("/customers/c1/export")
+    assert erased.status_code == 404
+    assert erased.json()["message"].startswith("Customer 'c1' was erased on ")
+    assert client.get("/customers/c2/export").json()["customer"]["first_name"] == "Bo"
+
+
+def test_the_command_line_writes_the_export_to_a_file(engine, client, tmp_path, monkeypatch):
+    """In-process, so that it runs this checkout's code."""
+    from typer.testing import CliRunner
+
+    from service import cli
+
+    _shop(client, engine)
+    monkeypatch.setattr(cli, "_engine", lambda: engine)
+    out = tmp_path / "c2.json"
+    result = CliRunner().invoke(cli.app, ["customers", "export", "c2", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    held = json.loads(out.read_text())
+    assert held["customer"]["customer_id"] == "c2" and [o["order_id"] for o in held["orders"]] == ["o2"]
+    missing = CliRunner().invoke(cli.app, ["customers", "export", "c404"])
+    assert missing.exit_code != 0 and str(missing.exception) == "Customer 'c404' does not exist."
