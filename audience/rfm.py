@@ -6,6 +6,12 @@ ranks (most shops have a majority of one-order customers; they all get f_score 1
 several scores by an arbitrary tie-break), except a tie at the best value, which shares the best score: in a
 small shop whose customers all bought yesterday, all are the most recent, none "hibernating". A customer with
 one order has f_score 1 whatever the others did. The segment rules are data, in ``segments.yaml``.
+
+Quintiles rank customers against each other, so in a shop whose customers mostly lapsed a recency score of 4 was
+430 days (CDNOW): "loyal" and "new" customers gone over a year got cross-sell and welcome emails and never a
+win-back offer. A customer away longer than ``LAPSE_QUANTILE`` of the shop's gaps between a customer's orders
+(Online Retail: 148 days, CDNOW: 200) scores at most ``LAPSED_R_SCORE`` for recency, whatever their rank: by the
+rules, at risk, can't lose or hibernating. A shop with fewer than ``LAPSE_MIN_GAPS`` such gaps has no such bound.
 """
 
 from __future__ import annotations
@@ -21,6 +27,9 @@ import yaml
 from audience.orders import as_timestamp, orders_before, to_orders
 
 SEGMENTS_FILE = Path(__file__).with_name("segments.yaml")
+LAPSE_QUANTILE = 0.9  # away longer than 9 in 10 of the shop's gaps between a customer's orders: lapsed
+LAPSE_MIN_GAPS = 20  # fewer gaps than this say too little of the shop's rhythm to bound recency by
+LAPSED_R_SCORE = 2  # the best recency score of a lapsed customer
 NO_ORDERS = "no_orders"  # the segment of customers without an order, who have no RFM segment
 
 
@@ -78,8 +87,21 @@ def rfm_table(orders: pd.DataFrame, as_of: date | str | pd.Timestamp) -> pd.Data
         }
     )
     table.index.name = "customer_id"
-    table["r_score"] = quintile_score(table["recency_days"], higher_is_better=False)
+    ranked = quintile_score(table["recency_days"], higher_is_better=False)
+    lapse_days = lapse_after_days(whole_orders)
+    if lapse_days is not None:
+        ranked = ranked.where(table["recency_days"] <= lapse_days, ranked.clip(upper=LAPSED_R_SCORE))
+    table["r_score"] = ranked
     table["f_score"] = quintile_score(table["frequency"]).where(table["frequency"] > 1, 1)
     table["m_score"] = quintile_score(table["monetary"])
     table["rfm_segment"] = assign_segments(table["r_score"], table["f_score"])
     return table
+
+
+def lapse_after_days(whole_orders: pd.DataFrame) -> float | None:
+    """Days without an order after which a customer of this shop has lapsed: ``LAPSE_QUANTILE`` of the gaps, in
+    days, between one order of a customer and their next; None with fewer than ``LAPSE_MIN_GAPS`` gaps."""
+    days = whole_orders[["customer_id", "timestamp"]].assign(day=whole_orders["timestamp"].dt.normalize())
+    days = days.drop_duplicates(["customer_id", "day"]).sort_values(["customer_id", "day"])
+    gaps = days.groupby("customer_id", sort=False)["day"].diff().dt.days.dropna()
+    return float(gaps.quantile(LAPSE_QUANTILE)) if len(gaps) >= LAPSE_MIN_GAPS else None

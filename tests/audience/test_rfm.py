@@ -52,3 +52,41 @@ def test_orders_on_or_after_as_of_are_ignored():
     later = pd.DataFrame({"customer_id": ["gone"], "timestamp": [AS_OF], "amount": [1.0], "order_id": ["x"]})
     table = rfm_table(pd.concat([orders, later]), AS_OF)
     assert table.loc["gone", "rfm_segment"] == "lost"
+
+
+def _twice_ten_days_apart(last_days_ago: list[int]) -> pd.DataFrame:
+    """Customer ``c<i>`` ordered ``last_days_ago[i]`` days before AS_OF, and 10 days before that."""
+    rows = [
+        {"customer_id": f"c{number}", "order_id": f"c{number}-{days_ago}", "amount": 20.0,
+         "timestamp": AS_OF - pd.Timedelta(days=days_ago)}
+        for number, last in enumerate(last_days_ago) for days_ago in (last, last + 10)
+    ]  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_a_customer_away_longer_than_the_shop_s_reorders_take_is_not_active_whatever_their_rank():
+    """In a shop whose customers mostly lapsed (CDNOW), the recency quintiles put a customer away 430 days in
+    score 4: "loyal" customers gone over a year got cross-sell email and never a win-back offer."""
+    from audience.campaigns import ACTIVE
+    from audience.orders import to_orders
+    from audience.rfm import lapse_after_days
+
+    orders = _twice_ten_days_apart([5 + n for n in range(20)] + [300 + n for n in range(80)])  # most lapsed
+    assert lapse_after_days(to_orders(orders)) == 10.0  # every reorder came 10 days after the order before
+    table = rfm_table(orders, AS_OF)
+    gone = table[table["recency_days"] > 10]
+    assert len(gone) == 94 and (gone["r_score"] <= 2).all() and not set(gone["rfm_segment"]) & set(ACTIVE)
+    assert table.loc["c60", "rfm_segment"] == "cant_lose"  # away 340 days; by rank, recency score 4: "loyal"
+    assert table.loc["c0", "rfm_segment"] == "champions"  # bought 5 days ago: the rank stands
+
+
+def test_a_shop_of_few_reorders_has_no_bound_on_recency():
+    """Ten reorders say too little of a shop's rhythm: its customers are ranked by recency alone, as before."""
+    from audience.orders import to_orders
+    from audience.rfm import lapse_after_days
+
+    orders = _twice_ten_days_apart([5 + 30 * n for n in range(10)])
+    assert lapse_after_days(to_orders(orders)) is None
+    assert (
+        rfm_table(orders, AS_OF)["r_score"].max() == 5 and rfm_table(orders, AS_OF).loc["c2", "r_score"] == 4
+    )  # away 65 days

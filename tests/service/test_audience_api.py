@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import time
 from datetime import datetime, timedelta
+from statistics import median
 
 from sqlalchemy import select
 
@@ -32,7 +33,9 @@ def test_preview_counts_mailable_customers_and_narrows_by_query(client, demo_fil
     everyone = client.get("/audience", params={"campaign_type": "win_back", "limit": 1000}).json()["sample"]
     percent_off = {segment: [p["offer"]["value"] for p in everyone if p["segment"] == segment]
                    for segment in ("cant_lose", "hibernating")}  # fmt: skip
-    assert min(percent_off["cant_lose"]) > max(percent_off["hibernating"])  # by past spend, not CLV
+    # by value at risk, not CLV (which put can't-lose customers at the bottom); one away just past the shop's usual
+    # reorder gaps, whom the churn model still expects back (28 %), has little at risk, and the lowest rung
+    assert median(percent_off["cant_lose"]) > median(percent_off["hibernating"])
 
     assert body["mailed_recently"] == 0  # the demo's history ends weeks ago
     engine = client.app.state.tailor.engine
