@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.clock import utcnow
@@ -128,8 +128,20 @@ class SmtpSettings(BaseSettings):
     username: str | None = None
     password: str | None = None
     starttls: bool = False
+    # Implicit TLS (SMTPS, port 465): the connection speaks TLS from its first byte, where STARTTLS upgrades it.
+    ssl: bool = False
     sender: str = "Tailor <news@shop.example>"  # for brands whose kit names no sender of its own
     timeout_seconds: float = 10.0
+
+    @field_validator("ssl")
+    @classmethod
+    def _one_kind_of_tls(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("starttls"):
+            raise ValueError(
+                "cannot be used with TAILOR_SMTP_STARTTLS: a server speaks TLS from its first byte (SSL, port 465) "
+                "or upgrades to it (STARTTLS, port 587), not both; set the one it offers"
+            )
+        return value
 
 
 class PublicSettings(BaseSettings):

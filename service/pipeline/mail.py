@@ -31,16 +31,36 @@ SEVEN_BIT = default.clone(cte_type="7bit")
 def smtp_connection(settings: SmtpSettings) -> Iterator[smtplib.SMTP]:
     """An open (and, with a username, logged-in) connection to the configured SMTP server. Raises
     MailServerUnavailable naming the server and the TAILOR_SMTP_* settings to check when it cannot be reached or
-    refuses STARTTLS or the login. STARTTLS checks the server's certificate and name, as a browser does (smtplib's
-    own default checks neither, so anyone on the way could read the password and the email): a relay whose
-    certificate a private authority signed is trusted through SSL_CERT_FILE."""
+    refuses STARTTLS or the login. TLS, from the first byte (TAILOR_SMTP_SSL, port 465) or by STARTTLS, checks the
+    server's certificate and name, as a browser does (smtplib's own default checks neither, so anyone on the way
+    could read the password and the email): a relay whose certificate a private authority signed is trusted through
+    SSL_CERT_FILE."""
     server = f"{settings.host}:{settings.port}"
     try:
-        smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_seconds)
+        if settings.ssl:
+            smtp = smtplib.SMTP_SSL(
+                settings.host, settings.port, timeout=settings.timeout_seconds, context=ssl.create_default_context()
+            )
+        else:
+            smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_seconds)
+    except ssl.SSLCertVerificationError as error:
+        raise _unproven(settings, "TLS", error) from error
+    except ssl.SSLError as error:
+        raise MailServerUnavailable(
+            f"The SMTP server at {server} did not answer in TLS: {error}. Unset TAILOR_SMTP_SSL if it does not speak "
+            "TLS from the start (port 465); nothing was sent."
+        ) from error
     except TimeoutError as error:
         raise MailServerUnavailable(
             f"Cannot connect to the SMTP server at {server}: no answer within {settings.timeout_seconds:g} s "
             "(TAILOR_SMTP_TIMEOUT_SECONDS). Check TAILOR_SMTP_HOST and TAILOR_SMTP_PORT; nothing was sent."
+        ) from error
+    except smtplib.SMTPServerDisconnected as error:  # connected, but no greeting came
+        # An SMTPS server waits in silence for the client to start TLS, and a client waiting for its greeting times out.
+        smtps = "" if settings.ssl else " (a port that speaks TLS from the start, 465, needs TAILOR_SMTP_SSL=true)"
+        raise MailServerUnavailable(
+            f"The SMTP server at {server} sent no greeting ({error}). Check TAILOR_SMTP_HOST and "
+            f"TAILOR_SMTP_PORT{smtps}; nothing was sent."
         ) from error
     except OSError as error:
         raise MailServerUnavailable(
@@ -52,11 +72,7 @@ def smtp_connection(settings: SmtpSettings) -> Iterator[smtplib.SMTP]:
             try:
                 smtp.starttls(context=ssl.create_default_context())
             except ssl.SSLCertVerificationError as error:
-                raise MailServerUnavailable(
-                    f"The SMTP server at {server} did not prove it is {settings.host} for STARTTLS: "
-                    f"{error.verify_message}. Set TAILOR_SMTP_HOST to the name its certificate is for, or, for a "
-                    "certificate a private authority signed, SSL_CERT_FILE to that authority's; nothing was sent."
-                ) from error
+                raise _unproven(settings, "STARTTLS", error) from error
             except (smtplib.SMTPException, OSError) as error:
                 raise MailServerUnavailable(
                     f"The SMTP server at {server} refused STARTTLS: {error}. Unset TAILOR_SMTP_STARTTLS if it does "
@@ -71,6 +87,15 @@ def smtp_connection(settings: SmtpSettings) -> Iterator[smtplib.SMTP]:
                     "TAILOR_SMTP_USERNAME and TAILOR_SMTP_PASSWORD; nothing was sent."
                 ) from error
         yield smtp
+
+
+def _unproven(settings: SmtpSettings, tls: str, error: ssl.SSLCertVerificationError) -> MailServerUnavailable:
+    """A server whose certificate, checked for ``tls`` (TLS from the start, or STARTTLS), is not for its name."""
+    return MailServerUnavailable(
+        f"The SMTP server at {settings.host}:{settings.port} did not prove it is {settings.host} for {tls}: "
+        f"{error.verify_message}. Set TAILOR_SMTP_HOST to the name its certificate is for, or, for a certificate a "
+        "private authority signed, SSL_CERT_FILE to that authority's; nothing was sent."
+    )
 
 
 class MailServer:
