@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -125,11 +126,11 @@ class SmtpSettings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 1025
-    username: str | None = None
-    password: str | None = None
     starttls: bool = False
     # Implicit TLS (SMTPS, port 465): the connection speaks TLS from its first byte, where STARTTLS upgrades it.
     ssl: bool = False
+    username: str | None = None  # after host and TLS, which its check reads
+    password: str | None = None
     sender: str = "Tailor <news@shop.example>"  # for brands whose kit names no sender of its own
     timeout_seconds: float = 10.0
 
@@ -142,6 +143,29 @@ class SmtpSettings(BaseSettings):
                 "or upgrades to it (STARTTLS, port 587), not both; set the one it offers"
             )
         return value
+
+    @field_validator("username")
+    @classmethod
+    def _no_login_in_clear(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if {"host", "starttls", "ssl"} - info.data.keys():  # one of them is wrong, and said so
+            return value
+        host, tls = info.data["host"], info.data["starttls"] or info.data["ssl"]
+        if value and not tls and not _on_this_machine(host):
+            raise ValueError(
+                f"the login to {host} would send TAILOR_SMTP_PASSWORD unencrypted, for anyone on the way to read: "
+                "set TAILOR_SMTP_STARTTLS=true (a submission port, 587) or TAILOR_SMTP_SSL=true (port 465); only a "
+                "server on this machine (127.0.0.1, ::1, localhost) takes a login without TLS"
+            )
+        return value
+
+
+def _on_this_machine(host: str) -> bool:
+    """Whether ``host`` is a loopback address (127.0.0.0/8, ::1) or localhost, which no network lies on the way to."""
+    name = host.lower().rstrip(".")
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return name == "localhost"
 
 
 class PublicSettings(BaseSettings):

@@ -120,6 +120,54 @@ def test_a_setting_a_job_reads_that_cannot_be_used_fails_it_in_one_line_naming_t
     assert job["result"]["error"] == "InvalidEnvironment"
 
 
+def test_a_login_without_tls_is_refused_unless_the_server_is_on_this_machine(client, engine, monkeypatch):
+    """With TAILOR_SMTP_USERNAME set and TLS not, the password went to whatever host TAILOR_SMTP_HOST named as it
+    is, for anyone on the way to read."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    campaign_id = new_campaign(client)
+    draft_id = approved_draft(client, engine, campaign_id)
+    monkeypatch.setenv("TAILOR_SMTP_HOST", "smtp.shop.invalid")
+    monkeypatch.setenv("TAILOR_SMTP_USERNAME", "shop")
+    monkeypatch.setenv("TAILOR_SMTP_PASSWORD", "s3cret")
+
+    job = send_job(client, campaign_id)
+    assert job["status"] == "failed" and job["result"]["error"] == "InvalidEnvironment"
+    assert job["error"].startswith("the environment is not valid: TAILOR_SMTP_USERNAME='shop': the login to ")
+    assert "TAILOR_SMTP_STARTTLS=true" in job["error"] and "TAILOR_SMTP_SSL=true" in job["error"]
+    assert "s3cret" not in job["error"]
+    with session_scope(engine) as session:
+        assert session.scalar(select(Draft.status).where(Draft.id == draft_id)) == "approved"
+
+    # A relay on this machine is reached over no network: its login goes without TLS, as before.
+    class Mailbox:
+        def __init__(self) -> None:
+            self.logins, self.received = [], []
+
+        def authenticate(self, _server, _session, _envelope, _mechanism, login) -> AuthResult:
+            self.logins.append((login.login, login.password))
+            return AuthResult(success=True)
+
+        async def handle_DATA(self, _server, _session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+            self.received.extend(envelope.rcpt_tos)
+            return "250 OK"
+
+    mailbox, port = Mailbox(), free_port()
+    controller = Controller(
+        mailbox, hostname="127.0.0.1", port=port, authenticator=mailbox.authenticate, auth_require_tls=False
+    )
+    controller.start()
+    try:
+        monkeypatch.setenv("TAILOR_SMTP_HOST", "localhost")
+        monkeypatch.setenv("TAILOR_SMTP_PORT", str(port))
+        job = send_job(client, campaign_id)
+    finally:
+        controller.stop()
+    assert job["status"] == "succeeded" and job["result"]["sent"] == 1, job
+    assert mailbox.logins == [(b"shop", b"s3cret")] and mailbox.received == ["c1@example.com"]
+
+
 def test_sent_email_carries_its_own_unsubscribe_link_that_unsubscribes(client, engine, mail_server, monkeypatch):
     controller, messages = mail_server
     monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
