@@ -67,6 +67,11 @@ from service.settings import ExperimentSettings, SendScheduleSettings, SmtpSetti
 from service.unsubscribe import UnsubscribeLinks
 
 log = logging.getLogger("tailor.sending")
+# A relay that refuses the first addresses of a send for its own reasons (554 5.7.1 Relay access denied: it wants a
+# login) refuses every other alike: the send stops after this many in a row with none sent, rather than asking for
+# each of a campaign's 100,000 and ending "succeeded, sent 0". Few, as each asks a server that will not carry the
+# mail; not one, as a relay's policy may refuse a few recipients (a domain it will not mail) and carry the others.
+REFUSALS_TO_STOP = 5
 # Why a draft went back to review after the connection was lost while its email was handed over.
 SEND_CUT_OFF = (
     "Sending was cut off: the connection to the mail server was lost while it was taking this email ({error}), "
@@ -205,6 +210,7 @@ def send_campaign(
     sent = skipped = pinned = 0
     sent_by_arm: dict[str, int] = {}
     refused: list[dict[str, Any]] = []
+    refused_in_a_row = 0  # addresses refused one after another for the server's own reasons, before any email went
     # No connection when nothing is due now: a campaign scheduled for later was reported failed with the server down.
     with MailServer(settings) if draft_ids else contextlib.nullcontext() as server:
         smtputf8 = bool(draft_ids) and offers_smtputf8(server.smtp)
@@ -270,6 +276,15 @@ def send_campaign(
                     sent += 1
             except smtplib.SMTPRecipientsRefused as error:  # this address only: the others still go
                 refused.append(_refuse(engine, draft_id, error))
+                refused_in_a_row = refused_in_a_row + 1 if _for_its_own_reasons(error) else 0
+                if not sent and refused_in_a_row == REFUSALS_TO_STOP:
+                    raise MailServerUnavailable(
+                        f"The SMTP server at {settings.host}:{settings.port} refused {REFUSALS_TO_STOP} addresses in "
+                        f"a row for its own reasons, not theirs ({refused[-1]['answer']}), and would refuse the rest "
+                        "alike: a relay that wants a login refuses to carry mail without one. Check "
+                        "TAILOR_SMTP_USERNAME and TAILOR_SMTP_PASSWORD; nothing was sent, and the drafts stay "
+                        "approved: send the campaign again to go on."
+                    ) from error
             except EmailRefused as error:  # this email's content or size: the others still go
                 refused.append(_refused_email(engine, draft_id, error))
             except AddressNotDeliverable as error:  # not this server's fault, nor the address's: not a bounce
@@ -447,6 +462,12 @@ def _refuse(engine: Engine, draft_id: int, error: smtplib.SMTPRecipientsRefused)
         customer = session.get(Draft, draft_id).customer
         told = _without_address(answer, customer.email)  # as _skip tells it
         return {"draft_id": draft_id, "customer_id": customer.external_id, "answer": told, "approved": True}
+
+
+def _for_its_own_reasons(error: smtplib.SMTPRecipientsRefused) -> bool:
+    """Whether the server refused the address for good for a reason of its own (5.7.1 Relay access denied), which
+    every address gets alike, not for the address, nor for now."""
+    return all(int(code) >= 500 and not _about_the_address(reply) for code, reply in error.recipients.values())
 
 
 def _about_the_address(reply: bytes | str) -> bool:

@@ -547,6 +547,50 @@ def test_a_relay_that_refuses_every_address_for_its_own_reasons_marks_none_bounc
         assert [session.get(Draft, i).status for i in ids] == ["approved", "approved"]  # sent once the login is set
 
 
+class _LoginWantingRelay(_NoRelayServer):
+    """Carries the first ``carry`` addresses it is asked for, then refuses every other for its own reasons; keeps
+    the addresses it was asked for."""
+
+    def __init__(self, carry: int) -> None:
+        super().__init__(refuse="", accept=99)
+        self.carry, self.asked = carry, []
+
+    async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802 (aiosmtpd's hook)
+        self.asked.append(address)
+        if len(self.asked) <= self.carry:
+            envelope.rcpt_tos.append(address)
+            return "250 OK"
+        return await super().handle_RCPT(server, session, envelope, address, options)
+
+
+def test_a_relay_that_refuses_the_first_addresses_for_its_own_reasons_stops_the_send(client, engine, monkeypatch):
+    """A relay that wants a login was asked for each of a campaign's addresses in turn, 100,000 of them, and the job
+    ended "succeeded, sent 0", the reason only in its ``refused``."""
+    from service.pipeline.sending import REFUSALS_TO_STOP
+
+    relay = _LoginWantingRelay(carry=0)
+    with serving_smtp(relay, monkeypatch) as port:
+        campaign_id = new_campaign(client)
+        ids = [approved_draft(client, engine, campaign_id, f"c{i}") for i in range(1, REFUSALS_TO_STOP + 3)]
+        job = send_job(client, campaign_id)
+        assert job["status"] == "failed" and len(relay.asked) == REFUSALS_TO_STOP
+        assert job["error"].startswith(
+            f"The SMTP server at 127.0.0.1:{port} refused {REFUSALS_TO_STOP} addresses in a row for its own reasons, "
+            "not theirs (554 5.7.1 [address]: Relay access denied)"
+        )
+        assert "TAILOR_SMTP_USERNAME and TAILOR_SMTP_PASSWORD" in job["error"] and "@example.com" not in job["error"]
+        with session_scope(engine) as session:
+            drafts = session.scalars(select(Draft).where(Draft.id.in_(ids))).all()
+            assert {(draft.status, draft.flagged) for draft in drafts} == {("approved", False)}  # none skipped
+        assert not any(client.get(f"/customers/c{i}").json()["email_bounced"] for i in range(1, len(ids) + 1))
+
+        # Once an email went the relay carries mail: refusals after it are no reason to stop the others.
+        relay.carry, relay.asked = 1, []
+        job = send_job(client, campaign_id)
+    assert job["status"] == "succeeded" and job["result"]["sent"] == 1, job
+    assert [entry["approved"] for entry in job["result"]["refused"]] == [True] * (len(ids) - 1)
+
+
 class _ContentFilter:
     """A relay whose filter refuses one customer's email for what it holds, and takes the others."""
 
