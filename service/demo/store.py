@@ -14,6 +14,7 @@ from service.demo.discounts import apply_discounts
 from service.demo.orders import LINES_PER_CUSTOMER_AT_UNIT_RATE, generate_orders
 from service.demo.people import generate_customers
 from service.demo.sends import generate_sends
+from service.importing.columns import SPECS, unread_columns
 
 PRODUCT_COLUMNS = ["product_id", "name", "category", "price", "currency", "description", "url", "in_stock"]
 CUSTOMER_COLUMNS = ["customer_id", "email", "first_name", "locale", "marketing_consent", "unsubscribed"]
@@ -117,7 +118,8 @@ def write_import_files(store: DemoStore, directory: str | Path) -> dict[str, Pat
         "customers": store.customers,
         "products": store.products.rename(columns={"product_id": "sku"}),
         "orders": store.orders,
-        "sends": store.sends,
+        # the sends' first_name and locale are the customer's, which the import takes from the customers file
+        "sends": store.sends.drop(columns=unread_columns(list(store.sends.columns), SPECS["sends"])),
     }
     paths = {}
     for kind, frame in tables.items():

@@ -237,6 +237,16 @@ def _serial_day_hint(value: object) -> str:
     )
 
 
+def unread_columns(header: list, spec: TableSpec) -> list[str]:
+    """The columns of a file's ``header`` that an import of ``spec`` reads nothing from: none for customers, whose
+    other columns are kept as attributes; the columns without a header a spreadsheet wrote are not named."""
+    if spec.keep_extra:
+        return []
+    known = {c.name for c in spec.columns}
+    names = (str(column).strip() for column in header)
+    return [name for name in names if name not in known and not _NO_HEADER.match(name)]
+
+
 def _attributes(frame: pd.DataFrame, spec: TableSpec) -> list[dict]:
     """Per row, its values in the columns ``spec`` does not name, leaving out empty cells (a file that has no value
     for one says nothing about it) and the columns without a header a spreadsheet or pandas wrote for the row

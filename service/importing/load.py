@@ -33,7 +33,7 @@ from service.db.batches import batches, rows_where_in
 from service.db.models import Customer, Event, Interaction, Product, Send
 from service.erasures import Erasures
 from service.errors import MAX_PROBLEMS, InvalidInput, Problem
-from service.importing.columns import SPECS, TableSpec, parse_table
+from service.importing.columns import SPECS, TableSpec, parse_table, unread_columns
 from service.importing.erased import erased_warnings, without_erased
 from service.wording import counted
 from tabular import DateOrder, is_parquet, layout_problem, past_header_left_out, scan_csv, scan_utf8
@@ -168,7 +168,9 @@ def import_file(
         stopped_early = next(chunks, None) is not None
         listed = _listed(ordered, stopped_early)
         raise InvalidInput(f"{kind} file", listed, found=len(ordered), checked_all=not stopped_early)
-    warnings = _locale_warnings(languages) + _smtputf8_warnings(needs_smtputf8) + _url_warnings(without_url)
+    header = _parquet(path, shown).schema_arrow.names if is_parquet(path) else _csv_header(path, shown)
+    warnings = _unread_warnings(unread_columns(header, spec), spec)
+    warnings += _locale_warnings(languages) + _smtputf8_warnings(needs_smtputf8) + _url_warnings(without_url)
     warnings += _fee_warnings(session, fees)
     if kind == "customers":
         warnings += _shared_addresses(session, lambda ids: earlier_keys.held(pd.DataFrame({"customer_id": ids})))
@@ -390,12 +392,12 @@ def import_frame(session: Session, kind: str, frame: pd.DataFrame, progress: Rep
     if problems:
         raise InvalidInput(f"{kind} file", sorted(problems, key=lambda p: (p.row or 0, p.column or "")))
     summary = IMPORTERS[kind](session, parsed, progress or _silent)
-    warnings: tuple[str, ...] = ()
+    warnings = _unread_warnings(unread_columns(list(frame.columns), SPECS[kind]), SPECS[kind])
     if kind == "products":
-        warnings = _url_warnings(_without_url(parsed)) + _fee_warnings(session, _looking_like_fees(parsed))
+        warnings += _url_warnings(_without_url(parsed)) + _fee_warnings(session, _looking_like_fees(parsed))
     elif kind == "customers":
         languages = _count_languages(pd.Series(dtype="int64"), parsed)
-        warnings = _locale_warnings(languages) + _smtputf8_warnings(_needing_smtputf8(parsed))
+        warnings += _locale_warnings(languages) + _smtputf8_warnings(_needing_smtputf8(parsed))
         warnings += _shared_addresses(session, lambda ids: np.isin(ids, parsed.customer_id))
     return replace(
         summary, warnings=warnings + erased_warnings(erased), left_out=len(erased), left_out_rows=tuple(erased)
@@ -547,6 +549,20 @@ def _fee_warnings(session: Session, skus: list[str]) -> tuple[str, ...]:
         f"{counted(len(offered), 'product is', 'products are')} named as a charge, not merchandise "
         f"({_examples(offered)}), and recommended like any product: give the file a `recommendable` column, false "
         "for them, so that no email offers postage.",
+    )
+
+
+def _unread_warnings(columns: list[str], spec: TableSpec) -> tuple[str, ...]:
+    """Columns nothing was read from: a misspelt optional one ("recomendable", "Discount") was dropped in silence,
+    and so was a product's "artist", which a customer's extra column would have kept as an attribute."""
+    if not columns:
+        return ()
+    named = _examples([f"'{column[:40]}'" for column in columns])
+    which = "column" if len(columns) == 1 else "columns"
+    read = ", ".join(column.name for column in spec.columns)
+    return (
+        f"nothing was read from the {which} {named}: a {spec.name} file's columns are {read} (names as written "
+        "here, in any order; only a customers file keeps other columns, as attributes).",
     )
 
 

@@ -157,6 +157,22 @@ def test_an_email_that_names_more_than_one_address_is_refused(engine):
     assert [str(problem) for problem in raised.value.problems] == ["row 2, column 'email': is not an email address"]
 
 
+def test_a_column_nothing_is_read_from_is_named_in_a_warning(engine, tmp_path):
+    """A product's "artist" and a misspelt "recomendable" were dropped in silence: the shop believed its fees were
+    marked not recommendable. A customer's extra column is kept as an attribute, and needs no warning."""
+    shop = PRODUCTS.assign(artist=["Miles", "Nina"], recomendable=["false", "false"])
+    expected = (
+        "nothing was read from the columns 'artist', 'recomendable': a products file's columns are sku, name, "
+        "category, price, currency, description, url, in_stock, recommendable, margin, arrived_at (names as written "
+        "here, in any order; only a customers file keeps other columns, as attributes)."
+    )
+    shop.to_csv(tmp_path / "products.csv", index=False)
+    with session_scope(engine) as session:
+        assert import_frame(session, "products", shop).warnings == (expected,)
+        assert import_file(session, "products", tmp_path / "products.csv").warnings == (expected,)
+        assert import_frame(session, "customers", CUSTOMERS).warnings == ()  # its "tier" is an attribute
+
+
 def test_a_product_url_must_be_a_web_address(engine):
     with pytest.raises(InvalidInput) as raised, session_scope(engine) as session:
         import_frame(session, "products", PRODUCTS.assign(url=["javascript:alert(1)", "HTTPS://shop.example/p/K1"]))

@@ -62,7 +62,9 @@ def test_the_shop_model_weighs_in_by_its_number_of_sends(client, engine, demo_fi
     # The blend's level is the shop's: over its own sends it predicts the shop's open rate (shrunk by 30 sends).
     opens, sends = metadata["open_rate"] * metadata["sends"], metadata["sends"]
     expected = (30 * DEFAULT_RATES["open"] + opens) / (30 + sends)
-    sends_frame = pd.read_csv(demo_files["sends"], parse_dates=["sent_at"])
+    sends_frame = pd.read_csv(demo_files["sends"], parse_dates=["sent_at"])  # with the customer's name and locale:
+    customers = pd.read_csv(demo_files["customers"], usecols=["customer_id", "first_name", "locale"])
+    sends_frame = sends_frame.merge(customers, on="customer_id", how="left")  # as the service reads its sends
     assert served.predict(sends_frame)["p_open"].mean() == pytest.approx(expected, abs=0.002)
 
 
