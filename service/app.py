@@ -49,6 +49,7 @@ from service.pipeline.sending import has_due_drafts, send_due_drafts
 from service.pipeline.training import retrain_if_new_data
 from service.request_ids import RequestIds
 from service.request_size import MIB, RequestSizeLimit
+from service.retention import PRUNE_EVERY_SECONDS, prune_history
 from service.review import (
     STATIC_DIR,
     ReviewPageHeaders,
@@ -64,6 +65,7 @@ from service.routes.review import session_ended_login
 from service.settings import (
     ApiSettings,
     CampaignSettings,
+    HistorySettings,
     JobSettings,
     PublicSettings,
     RetrainSettings,
@@ -92,7 +94,7 @@ class _TailorApp(FastAPI):
 
 def create_app(engine: Engine | None = None) -> FastAPI:
     engine = engine or default_engine()
-    for read_by_jobs in (CampaignSettings, LLMSettings, SmtpSettings):  # a bad value is told at start, by name
+    for read_by_jobs in (CampaignSettings, LLMSettings, SmtpSettings, HistorySettings):  # told at start, by name
         read_by_jobs()
     if engine.dialect.name != "sqlite" and UnsubscribeSettings().secret is None:
         # A database other servers may share: each one's own TAILOR_HOME/unsubscribe.key signs links the others refuse.
@@ -114,6 +116,8 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         schedules.append(PeriodicJob(runner, engine, "send_due", send_due_drafts, due_minutes * 60, on_engine, due))
     if sweep_seconds := JobSettings().sweep_seconds:
         schedules.append(PeriodicCall("job-sweep", partial(sweep_jobs, engine), sweep_seconds))
+    if HistorySettings().keep_days is not None:
+        schedules.append(PeriodicCall("history-prune", partial(prune_history, engine), PRUNE_EVERY_SECONDS))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):

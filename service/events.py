@@ -23,9 +23,13 @@ from service.schemas import EventIn
 CLOCK_SKEW = timedelta(minutes=10)
 
 
-ERASED = "its send was erased with its customer (the right to erasure): nothing is kept of them to record it on"
+ERASED = (
+    "its send was erased with its customer (the right to erasure), or as older than TAILOR_HISTORY_KEEP_DAYS: "
+    "nothing is kept of it to record it on"
+)
 # An unsubscribe, complaint or bounce of an erased send still stops the mail to its address, which another customer
-# id may have (a household's, or the person imported again after the shop lifted the erasure).
+# id may have (a household's, the person imported again after the shop lifted the erasure, or, for a send deleted as
+# old, its own customer).
 ERASED_STOPPED = f"{ERASED}; the customers who have its address were stopped"
 
 

@@ -341,6 +341,52 @@ class JobSettings(BaseSettings):
             return None
 
 
+# The least TAILOR_HISTORY_KEEP_DAYS: a month, so that scoring and the best send hours, which learn only from sends
+# past their outcome window (7 days by default), always have some weeks of them to learn from.
+HISTORY_MIN_DAYS = 30
+
+
+class HistorySettings(BaseSettings):
+    """`TAILOR_HISTORY_KEEP_DAYS`: sends older than this, with their events, and campaigns whose every draft and send
+    is, are deleted by the server a batch at a time (service.retention); unset, the history is kept for ever. It is
+    refused when no longer than what reads the history back: scoring's outcome window, the contact policy's days and
+    an experiment's conversion window."""
+
+    model_config = SettingsConfigDict(env_prefix="TAILOR_HISTORY_")
+
+    keep_days: int | None = Field(default=None, ge=HISTORY_MIN_DAYS)
+
+    @field_validator("keep_days")
+    @classmethod
+    def _longer_than_what_reads_it(cls, value: int | None) -> int | None:
+        if value is None:
+            return value
+        read_back = (
+            ("TAILOR_SCORING_OUTCOME_DAYS", ScoringSettings().outcome_days, "scoring would have no send to learn from"),
+            (
+                "TAILOR_SEND_MIN_DAYS_BETWEEN", SendScheduleSettings().min_days_between,
+                "the contact policy would not see the email that makes the next one wait",
+            ),
+            (
+                "TAILOR_EXPERIMENT_CONVERSION_WINDOW_DAYS", ExperimentSettings().conversion_window_days,
+                "an experiment's sends would go before its conversions are counted",
+            ),
+        )  # fmt: skip
+        for name, days, why in read_back:
+            if value <= days:
+                raise ValueError(f"must be more days than {name} ({days:g}): {why}")
+        return value
+
+    def kept_since(self) -> datetime | None:
+        """The moment before which the history is deleted; None to keep it all."""
+        if self.keep_days is None:
+            return None
+        try:
+            return utcnow() - timedelta(days=self.keep_days)
+        except OverflowError:  # further back than dates go: nothing is that old
+            return None
+
+
 @lru_cache
 def home_settings() -> HomeSettings:
     return HomeSettings()

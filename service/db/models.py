@@ -355,10 +355,11 @@ class ReplacedDraft(Base):
 
 
 class ErasedSend(Base):
-    """A send erased with its customer (the right to erasure): its id, Message-ID and the digest of its address,
-    nothing readable of the person, so that an email service's late events for it are skipped as erased rather than
-    refused as naming a send that never existed, and its unsubscribe link still reaches the person if the shop
-    lifts the erasure and imports them again (service.unsubscribe)."""
+    """A send erased with its customer (the right to erasure), or deleted as older than `TAILOR_HISTORY_KEEP_DAYS`
+    (service.retention): its id, Message-ID and the digest of its address, nothing readable of the person, so that
+    an email service's late events for it are skipped as erased rather than refused as naming a send that never
+    existed, and its unsubscribe link still reaches whoever has the address: the customer of an old send, or the
+    person if the shop lifts their erasure and imports them again (service.unsubscribe)."""
 
     __tablename__ = "erased_sends"
 

@@ -33,8 +33,8 @@ BACKOFF_UP_TO_SECONDS = 3600
 
 class PeriodicCall:
     """Every ``interval_seconds``, ``call()`` on a daemon thread of the API process; a call that fails is logged and
-    the next one comes. The schedule of PeriodicJob, and alone the housekeeping of the jobs themselves, which is no
-    job (service.jobs.runner.sweep_jobs)."""
+    the next one comes. The schedule of PeriodicJob, and alone the housekeeping that is no job: of the jobs themselves
+    (service.jobs.runner.sweep_jobs), and of the history kept too long (service.retention.prune_history)."""
 
     def __init__(self, name: str, call: Callable[[], Any], interval_seconds: float) -> None:
         self.name, self.call, self.interval_seconds = name, call, interval_seconds
