@@ -226,6 +226,20 @@ def new_postgres_database(server_url: str, prefix: str):
     return make_engine(server_url.rsplit("/", 1)[0] + f"/{name}")
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_engine(request, engine):
+    """The test's SQLite database, or a new one on a throwaway PostgreSQL server."""
+    if request.param == "sqlite":
+        yield engine
+        return
+    from service.db.migrate import upgrade
+
+    postgres = new_postgres_database(request.getfixturevalue("postgres_url"), "any_engine")
+    upgrade(postgres)
+    yield postgres
+    postgres.dispose()
+
+
 @pytest.fixture(scope="module")
 def postgres_url():
     """A throwaway PostgreSQL cluster on loopback, or the one DATABASE_URL_TEST names."""

@@ -223,21 +223,6 @@ def due_check_jobs(engine) -> list[tuple[str, dict]]:
         return [(job.status, job.result) for job in jobs]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_engine(request, engine):
-    """The test's SQLite database, or a new one on a throwaway PostgreSQL server."""
-    if request.param == "sqlite":
-        yield engine
-        return
-    from service.db.migrate import upgrade
-    from tests.service.conftest import new_postgres_database
-
-    postgres = new_postgres_database(request.getfixturevalue("postgres_url"), "send_times")
-    upgrade(postgres)
-    yield postgres
-    postgres.dispose()
-
-
 @pytest.mark.parametrize("timezone", ["UTC", "America/New_York"])
 def test_counted_by_the_database_the_hours_are_those_of_every_send_read_one_by_one(
     any_engine, demo_files, timezone, monkeypatch
