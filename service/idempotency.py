@@ -75,7 +75,7 @@ class IdempotencyKeys:
             return
         engine = scope["app"].state.tailor.engine
         try:
-            sender = await run_in_threadpool(_sender, engine, headers)
+            sender = await run_in_threadpool(request_sender, engine, headers)
             if sender is None:  # the API answers 401; a replay would hand a stored answer to anyone
                 await self.app(scope, receive, send)
                 return
@@ -135,7 +135,7 @@ class IdempotencyKeys:
                 await run_in_threadpool(_settle, engine, key_hash, answer)
 
 
-def _sender(engine, headers: Headers) -> str | None:
+def request_sender(engine, headers: Headers) -> str | None:
     """Who sends the request, as the API will take it: its API key (X-API-Key, or a Bearer token), else the review
     session its cookie opens (each reviewer's login its own); None when that is not valid."""
     scheme, _, credentials = headers.get("authorization", "").partition(" ")

@@ -1,8 +1,12 @@
 """The largest request body the service reads: a file for POST /imports up to ``TAILOR_API_MAX_UPLOAD_MB``, any
 other request up to 16 MiB (a batch of 10,000 events is about 3 MiB). A bigger body is refused with 413 before
 it fills the disk or the memory: at once when its Content-Length says so, else as soon as the bytes read pass
-the limit."""
+the limit. An upload takes its larger limit only from a caller with a valid API key (or review session): the
+body is read, and a file spooled to disk, before the route checks the key, and anyone could otherwise have the
+server write gigabytes for a request it then answers 401."""
 
+from sqlalchemy.exc import OperationalError
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
@@ -15,12 +19,19 @@ MAX_REQUEST_BYTES = 16 * MIB
 UPLOAD_PREFIX = "/imports/"
 
 
-def too_large(limit: int, uploads: bool) -> str:
-    """What a refused body is told: the limit, and for an upload the setting that raises it."""
+def too_large(limit: int, uploads: bool, keyless_upload: bool = False) -> str:
+    """What a refused body is told: the limit, and for an upload the setting that raises it; for an upload without a
+    valid key, that the key is what is missing."""
     if uploads:
         return (
             f"The file is larger than the {limit // MIB} MiB an import takes; split it into several files (each "
             "import adds to what is stored), or raise TAILOR_API_MAX_UPLOAD_MB."
+        )
+    if keyless_upload:
+        return (
+            f"The request body is larger than the {limit // MIB} MiB a request without a valid API key may send: "
+            "send the key as the X-API-Key header or as 'Authorization: Bearer KEY' (create one: `tailor keys "
+            "create`)."
         )
     return f"The request body is larger than the {limit // MIB} MiB this endpoint takes."
 
@@ -37,11 +48,14 @@ class RequestSizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        uploads = route_path(scope).startswith(UPLOAD_PREFIX)
+        headers = Headers(scope=scope)
+        upload_path = route_path(scope).startswith(UPLOAD_PREFIX)
+        uploads = upload_path and await run_in_threadpool(_signed_in, scope, headers)
+        keyless_upload = upload_path and not uploads
         limit = self.max_upload_bytes if uploads else self.max_request_bytes
-        declared = Headers(scope=scope).get("content-length", "")
+        declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
-            body = {"error": "ContentTooLarge", "message": too_large(limit, uploads), "problems": []}
+            body = {"error": "ContentTooLarge", "message": too_large(limit, uploads, keyless_upload), "problems": []}
             await JSONResponse(body, status_code=413, headers={"Connection": "close"})(scope, receive, send)
             return
         read = 0
@@ -53,7 +67,18 @@ class RequestSizeLimit:
                 read += len(message.get("body", b""))
                 if read > limit:
                     # Raised inside the request's reading, where the app turns it into its 413 answer.
-                    raise HTTPException(413, detail=too_large(limit, uploads))
+                    raise HTTPException(413, detail=too_large(limit, uploads, keyless_upload))
             return message
 
         await self.app(scope, counted, send)
+
+
+def _signed_in(scope: Scope, headers: Headers) -> bool:
+    """Whether the request carries a key or review session the API takes (service.idempotency.request_sender); not
+    while the database that tells cannot be read (the route would answer its 503 once the body was read)."""
+    from service.idempotency import request_sender  # it imports this module's limit
+
+    try:
+        return request_sender(scope["app"].state.tailor.engine, headers) is not None
+    except OperationalError:
+        return False

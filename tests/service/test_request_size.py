@@ -94,3 +94,33 @@ def test_any_other_request_over_16_mib_is_refused(client):
     response = client.post("/events", content=chunks(), headers={"Content-Type": "application/json"})
     assert response.status_code == 413
     assert "16 MiB" in response.json()["message"]
+
+
+def test_an_upload_without_a_valid_key_may_send_no_more_than_any_request(engine, api_key):
+    """The upload's body is read, its file spooled to disk, before the route checks the key: anyone on the
+    internet could have the server write TAILOR_API_MAX_UPLOAD_MB (2 GiB) per request, as many at once as they
+    liked, each answered 401 only once it was all on disk."""
+    from service.app import create_app
+
+    body = _customers_csv(17)
+    with TestClient(create_app(engine)) as anyone:
+        for headers in ({}, {"X-API-Key": "tk_not_a_key"}, {"Authorization": "Bearer tk_not_a_key"}):
+            response = anyone.post("/imports/customers", files={"file": ("big.csv", body, "text/csv")}, headers=headers)
+            assert response.status_code == 413, (headers, response.text)
+            assert "16 MiB a request without a valid API key" in response.json()["message"]
+
+        def chunks():  # sent without Content-Length: cut off once it passes 16 MiB
+            yield b'--b\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n\r\n'
+            yield body
+            yield b"\r\n--b--\r\n"
+
+        response = anyone.post(
+            "/imports/customers", content=chunks(), headers={"Content-Type": "multipart/form-data; boundary=b"}
+        )
+        assert response.status_code == 413 and "without a valid API key" in response.json()["message"]
+        # with the key, the same body is an upload (refused here only for the name it was given)
+        response = anyone.post(
+            "/imports/customers", files={"file": ("big.xlsx", body, "text/csv")}, headers={"X-API-Key": api_key}
+        )
+        assert response.status_code == 422 and ".csv or .parquet" in response.text
+    assert _stored_customers(engine) == 0
