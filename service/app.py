@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp
 
 from generation.settings import LLMSettings
+from service.cache_control import NotStored
 from service.db.session import default_engine
 from service.deps import REVIEW_COOKIE, single_query_values
 from service.docs_pages import add_docs_pages
@@ -84,11 +85,12 @@ class _TailorApp(FastAPI):
     """The app, with each request's id (``service.request_ids``) set outside every middleware: the fault handler's
     500 answer is made by Starlette's outermost one, and its log lines and answer carry the id too. Inside it, an
     encoded slash in a customer's id is kept (``service.external_ids``) before any routing, and every answer of the
-    review page gets its headers (``service.review.ReviewPageHeaders``), the fault's and the refusals' included.
-    Outside all, the path prefix a proxy serves the app under (TAILOR_API_ROOT_PATH, ``service.paths.RootPath``)."""
+    review page gets its headers (``service.review.ReviewPageHeaders``), the fault's and the refusals' included, and
+    every answer but a static file's is kept from caches (``service.cache_control.NotStored``). Outside all, the path
+    prefix a proxy serves the app under (TAILOR_API_ROOT_PATH, ``service.paths.RootPath``)."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        inner = RequestIds(EncodedSlashes(ReviewPageHeaders(super().build_middleware_stack())))
+        inner = RequestIds(EncodedSlashes(ReviewPageHeaders(NotStored(super().build_middleware_stack()))))
         return RootPath(inner, ApiSettings().root_path)  # a proxy's path prefix, before anything reads a path
 
 

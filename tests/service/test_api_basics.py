@@ -430,3 +430,16 @@ def test_the_review_page_s_answer_to_a_fault_keeps_its_headers(tmp_path):
     assert page.status_code == 500 and page.headers["content-type"].startswith("text/html")
     assert page.headers["Cache-Control"] == "no-store" and page.headers["X-Frame-Options"] == "DENY"
     assert page.headers["Content-Security-Policy"] == "frame-ancestors 'none'"
+
+
+def test_no_cache_in_front_keeps_what_the_api_answers_a_key(client):
+    """The API's answers named no Cache-Control: a shared cache in front, which takes Authorization for a credential
+    but not X-API-Key, could keep a customer's record and give it, by its address alone, to a caller with no key."""
+    assert _upload(client, "customers", CUSTOMERS).status_code == 200
+    customer_id = CUSTOMERS["customer_id"].iloc[0]
+    for path in (f"/customers/{customer_id}", "/customers", "/jobs", "/health", "/customers/nobody"):
+        assert client.get(path).headers["Cache-Control"] == "no-store", path
+    assert client.get("/customers", headers={"X-API-Key": ""}).headers["Cache-Control"] == "no-store"  # a 401 too
+    assert client.get("/review/login").headers["Cache-Control"] == "no-store"  # the review page's, as before
+    stylesheet = client.get("/static/review.css")
+    assert stylesheet.status_code == 200 and "no-store" not in stylesheet.headers.get("Cache-Control", "")

@@ -425,7 +425,7 @@ def test_login_comes_back_to_the_page_asked_for_and_review_pages_are_not_stored(
 
     page = client.get(wanted)
     assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
-    assert "cache-control" not in client.get("/health").headers  # the API's answers are left as they are
+    assert client.get("/health").headers["cache-control"] == "no-store"  # the API's too (service.cache_control)
 
 
 def test_a_page_of_another_origin_cannot_act_for_a_signed_in_reviewer_nor_frame_the_page(client, engine, api_key):
