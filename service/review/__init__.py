@@ -90,6 +90,7 @@ def is_review_page(request: Request) -> bool:
 
 REVIEW_PAGE_HEADERS = {
     "Cache-Control": "no-store", "X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
 }  # fmt: skip
 
 
@@ -97,7 +98,9 @@ class ReviewPageHeaders:
     """ASGI middleware for the review pages' answers: ``Cache-Control: no-store``, so that after Sign out the
     browser's Back button cannot show a draft (a customer's email address, their copy) from its cache; and no
     framing by another page (``X-Frame-Options``, CSP ``frame-ancestors``), which could dress a button click on
-    the page as something else. The API's answers pass untouched."""
+    the page as something else; no answer read as another type than it says (``nosniff``), and no address of
+    the page told to another site (``Referrer-Policy``): a search for a customer puts their email in it, and a
+    product's link in a draft leads to the shop's site. The API's answers pass untouched."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app

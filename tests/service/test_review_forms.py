@@ -472,6 +472,10 @@ def test_a_page_of_another_origin_cannot_act_for_a_signed_in_reviewer_nor_frame_
     page = browser.get(f"/review/campaigns/{campaign_id}")
     assert page.headers["x-frame-options"] == "DENY"
     assert page.headers["content-security-policy"] == "frame-ancestors 'none'"
+    # a search puts a customer's email in the page's address, which a product link would have told the shop's site
+    searched = browser.get(f"/review/campaigns/{campaign_id}", params={"customer": "ann@example.com"})
+    assert searched.headers["referrer-policy"] == "same-origin"
+    assert searched.headers["x-content-type-options"] == "nosniff"
 
 
 def test_the_login_cookie_is_secure_when_the_page_is_reached_over_https(client, api_key):
