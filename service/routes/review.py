@@ -259,6 +259,9 @@ def login(
         key = verify_key(session, api_key.strip())
     except Unauthorized as error:
         return templates.TemplateResponse(request, "login.html", {"error": str(error), **typed}, status_code=401)
+    # the browser's earlier session ends: its cookie is replaced, and a copy of it (another person's, at a shared
+    # desk, logged in as themselves before) signed in for the rest of its 12 hours
+    close_session(session, request.cookies.get(REVIEW_COOKIE))
     token = open_session(session, key, reviewer.strip())
     response: HTMLResponse | RedirectResponse = _to(request, after_login(next))
     if form is not None:

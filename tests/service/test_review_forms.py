@@ -542,6 +542,12 @@ def test_the_login_cookie_holds_a_session_that_sign_out_revocation_and_time_end(
     with session_scope(engine) as session:  # the sessions that had ended are gone
         assert [row.reviewer for row in session.scalars(select(ReviewSession))] == ["Di"]
 
+    # Eve logs in at Di's desk: Di's session ends, not only its cookie (a copy of it signed in as Di for 12 hours)
+    dis = {"tailor_session": browser.cookies["tailor_session"]}
+    browser.post("/review/login", data={"api_key": api_key, "reviewer": "Eve"})
+    assert TestClient(client.app, cookies=dis).get("/campaigns").status_code == 401
+    assert browser.get("/campaigns").status_code == 200
+
 
 def test_the_campaign_page_tells_todays_segment_from_the_reason_written_with_the_draft(client, engine):
     """A customer refreshed from loyal to at risk after the drafts were written showed "at_risk" beside "loyal
