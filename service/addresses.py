@@ -105,11 +105,12 @@ def _sharing(session: Session, column) -> dict:
 
 
 def shared_address_warning(groups: dict[str, list[str]]) -> tuple[str, ...]:
-    """What an import says of addresses several customer ids share, naming the first few: the shop may expect
-    each id to be mailed, or an unsubscribe to cover only the id it came from."""
+    """What an import says of addresses several customer ids share, naming the first few groups of ids (not the
+    address: a job's result, which holds the warning, goes to the webhook, where no erasure reaches it): the shop
+    may expect each id to be mailed, or an unsubscribe to cover only the id it came from."""
     if not groups:
         return ()
-    named = first_named([f"{email} ({', '.join(ids)})" for email, ids in groups.items()], SHOWN_ADDRESSES)
+    named = first_named([" and ".join(ids) for ids in groups.values()], SHOWN_ADDRESSES)
     return (
         f"{counted(len(groups), 'address is', 'addresses are')} held by more than one customer id: {named}. A "
         "campaign mails each address once (the first of its customers in the audience), and an unsubscribe or a "

@@ -137,7 +137,7 @@ def import_file(
     erased_rows: list[Problem] = []  # what each row of an erased customer, left out, was
     inserted = updated = unchanged = 0
     languages = pd.Series(dtype="int64")  # customers per language without email templates
-    needs_smtputf8: list[str] = []  # addresses only a mail server that offers SMTPUTF8 takes
+    needs_smtputf8: list[str] = []  # customers whose address only a mail server offering SMTPUTF8 takes
     without_url: list[str] = []  # products an email cannot link to
     fees: list[str] = []  # products named as a charge, not merchandise, that the file does not mark
     chunks = _chunks(path, shown, numbers)
@@ -497,19 +497,22 @@ def _locale_warnings(counts: pd.Series) -> tuple[str, ...]:
 
 
 def _needing_smtputf8(rows: pd.DataFrame) -> list[str]:
-    """The addresses of ``rows`` with letters outside ASCII before the @ (ольга@пример.рф): unlike a domain in
-    another script, which is sent in its ASCII form, such an address only a mail server offering SMTPUTF8 takes."""
-    return [email for email in rows.email if not email.rpartition("@")[0].isascii()]
+    """The customer ids of ``rows`` whose address has letters outside ASCII before the @ (ольга@пример.рф): unlike a
+    domain in another script, which is sent in its ASCII form, such an address only a mail server offering SMTPUTF8
+    takes. Ids, not addresses: a job's result, which holds the warning, goes to the webhook, where no erasure
+    reaches it."""
+    needing = [not email.rpartition("@")[0].isascii() for email in rows.email]
+    return list(rows.customer_id[needing])
 
 
-def _smtputf8_warnings(addresses: list[str]) -> tuple[str, ...]:
+def _smtputf8_warnings(customer_ids: list[str]) -> tuple[str, ...]:
     """Such addresses are kept (they are valid), but a relay without SMTPUTF8 cannot take them: the shop should
     know before a send skips their drafts."""
-    if not addresses:
+    if not customer_ids:
         return ()
     return (
-        f"{counted(len(addresses), 'customer has', 'customers have')} an address with letters outside ASCII before the "
-        f"@ ({_examples(addresses)}): only a "
+        f"{counted(len(customer_ids), 'customer has', 'customers have')} an address with letters outside ASCII before "
+        f"the @ ({_examples(customer_ids)}): only a "
         "mail server that offers SMTPUTF8 takes it; through one that does not, their drafts are skipped at sending "
         "and flagged for review.",
     )

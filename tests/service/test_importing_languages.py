@@ -18,8 +18,8 @@ def test_an_address_that_needs_smtputf8_is_imported_with_a_warning(client):
     import, before a campaign is planned. A domain in another script alone needs nothing (sent as ASCII)."""
     frame = CUSTOMERS.assign(email=["ольга@пример.рф", "jan@пример.рф"])
     (warning,) = upload_customers(client, frame)["warnings"]
-    assert warning.startswith("1 customer has an address with letters outside ASCII before the @ (ольга@пример.рф)")
-    assert "SMTPUTF8" in warning
+    assert warning.startswith("1 customer has an address with letters outside ASCII before the @ (c1)")
+    assert "SMTPUTF8" in warning and "ольга" not in warning  # the id: a job's result goes to the webhook
     assert upload_customers(client, CUSTOMERS)["warnings"] == []
 
 
