@@ -652,3 +652,16 @@ def test_a_model_that_answers_no_group_in_time_fails_the_campaign_as_an_unreacha
         assert time.monotonic() - started < 4  # three groups waited, not every one
     finally:
         server.shutdown()
+
+
+def test_the_prompt_holds_nothing_of_the_customers_it_is_written_for():
+    """What the README tells a shop sending prompts to a hosted model: no customer's name or id goes in the prompt,
+    which is written for a group; the templates put the name in after the model has written."""
+    from generation.copywriter import build_messages
+    from generation.grouping import group_requests
+
+    requests = [make_request("zz-8871", first_name="Wiesława"), make_request("zz-8872", first_name="Bożydar")]
+    (group,) = group_requests(requests)
+    sent = " ".join(message["content"] for message in build_messages(group, load_brand("hearth"), 2))
+    assert not any(word in sent for word in ("zz-887", "Wiesława", "Bożydar"))
+    assert "Sencha" in sent or "tea" in sent.lower()  # the products' facts are what it is written from
