@@ -40,7 +40,7 @@ class RunSummary:
             ("campaign", f"#{self.campaign_id}"),
             ("customers targeted", r["customers"]),
             ("drafts", r["drafts"]),
-            ("flagged drafts", r["flagged"]),
+            ("flagged drafts", f"{r['flagged']}{_why_flagged(r)}"),
             ("predicted opens", f"{f['opens']:.1f}"),
             ("predicted clicks", f"{f['clicks']:.1f}"),
             ("predicted conversions", f"{f['conversions']:.2f}"),
@@ -53,6 +53,12 @@ class RunSummary:
             rows.append(("seconds in all", f"{total_seconds:.1f}"))
         width = max(len(name) for name, _ in rows)
         return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+
+
+def _why_flagged(result: dict[str, Any]) -> str:
+    """The most common kinds of reasons the flagged drafts wait for a person, with their counts."""
+    kinds = result.get("flagged_why") or {}
+    return f" ({'; '.join(f'{kind}: {count}' for kind, count in kinds.items())})" if kinds else ""
 
 
 def _why_template(result: dict[str, Any]) -> str:

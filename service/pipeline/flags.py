@@ -7,8 +7,13 @@ every edit, so that a reviewer reads what to fix rather than that something is w
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from generation.guardrails import check_label
 from service.db.models import Draft
@@ -42,3 +47,21 @@ def refresh_flags(draft: Draft) -> None:
     draft.flag_reasons = with_check_reasons(draft.flag_reasons or [], ((v.label, v.checks) for v in draft.variants))
     draft.flagged = bool(draft.flag_reasons)
     draft.status = "flagged" if draft.flagged else "pending"
+
+
+# What a reason says of its kind: its words before the first colon, a variant's label and the figures left out
+# ("predicted open rate 8.1% is under the 12% floor" and "…9.3%…" are "predicted open rate is under the floor").
+_LABEL = re.compile(r"\bvariants?(?:\(s\))? [\w, ]+? (?=failed)")
+_FIGURE = re.compile(r"\d[\d.,]*%?")
+
+
+def flag_kinds(session: Session, campaign_id: int, shown: int = 3) -> dict[str, int]:
+    """The campaign's flagged drafts counted by the kinds of their reasons, the ``shown`` most common first: what
+    the person who ran the campaign reads before opening a draft (8,331 drafts were "flagged" and no more)."""
+    kinds: Counter[str] = Counter()
+    reasons = session.scalars(select(Draft.flag_reasons).where(Draft.campaign_id == campaign_id, Draft.flagged))
+    for listed in reasons:
+        kinds.update(
+            {" ".join(_FIGURE.sub("", _LABEL.sub("a variant ", reason.split(":")[0])).split()) for reason in listed}
+        )
+    return dict(kinds.most_common(shown))

@@ -29,7 +29,7 @@ from service.jobs.recovery import PERHAPS_SENT
 from service.jobs.runner import undone_if_never_run
 from service.pipeline import frames
 from service.pipeline.draft_requests import DraftRequests
-from service.pipeline.flags import with_check_reasons
+from service.pipeline.flags import flag_kinds, with_check_reasons
 from service.pipeline.model_store import ModelStore
 from service.pipeline.picks import Picks
 from service.segments import segment_named
@@ -472,6 +472,7 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
             "fallback_share": round(generation.fallbacks / max(n_variants, 1), 3),
         }
         with session_scope(engine) as session:
+            stats["flagged_why"] = flag_kinds(session, campaign_id) if flagged else {}
             campaign = session.get(Campaign, campaign_id)
             sent = _has_sent(session, campaign_id)
             campaign.status, campaign.stats = "sent" if sent else "ready", stats

@@ -39,6 +39,18 @@ def test_the_summary_says_why_variants_are_in_template_copy():
     )
 
 
+def test_the_summary_says_why_drafts_are_flagged(engine, demo_files, monkeypatch):
+    """CDNOW's win-back said "flagged drafts 8331" and nothing of why (no product could be shown to anyone)."""
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    monkeypatch.setenv("TAILOR_CAMPAIGN_REVIEW_THRESHOLD_P_OPEN", "0.99")  # every draft under the floor
+    trained_in_process(engine, demo_files)
+    summary = _run(engine, limit=3)
+    assert summary.result["flagged"] == 3
+    assert summary.result["flagged_why"]["predicted open rate is under the floor"] == 3
+    line = next(row for row in summary.table().splitlines() if row.startswith("flagged drafts"))
+    assert line.endswith("3 (predicted open rate is under the floor: 3)"), line
+
+
 def test_an_empty_audience_is_a_warning_not_a_silent_empty_campaign():
     assert RunSummary(7, {"customers": 0}).warning() == (
         "campaign #7 is empty: no mailable customer fits its campaign type and audience query"
