@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -150,7 +151,7 @@ class SmtpSettings(BaseSettings):
         if {"host", "starttls", "ssl"} - info.data.keys():  # one of them is wrong, and said so
             return value
         host, tls = info.data["host"], info.data["starttls"] or info.data["ssl"]
-        if value and not tls and not _on_this_machine(host):
+        if value and not tls and not on_this_machine(host):
             raise ValueError(
                 f"the login to {host} would send TAILOR_SMTP_PASSWORD unencrypted, for anyone on the way to read: "
                 "set TAILOR_SMTP_STARTTLS=true (a submission port, 587) or TAILOR_SMTP_SSL=true (port 465); only a "
@@ -159,13 +160,21 @@ class SmtpSettings(BaseSettings):
         return value
 
 
-def _on_this_machine(host: str) -> bool:
-    """Whether ``host`` is a loopback address (127.0.0.0/8, ::1) or localhost, which no network lies on the way to."""
+def on_this_machine(host: str) -> bool:
+    """Whether ``host`` is reached on this machine alone, with no network on the way: a loopback address (127.0.0.0/8,
+    ::1, also in a short or numeric form: 127.1, 2130706433), the unspecified one (0.0.0.0, ::), or localhost."""
     name = host.lower().rstrip(".")
     try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return name == "localhost"
+        address = ipaddress.ip_address(name)
+        return address.is_loopback or address.is_unspecified
+    except ValueError:  # a name, or an IPv4 address in a short form
+        pass
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(socket.inet_aton(name)).is_loopback
+    except OSError:
+        return False
 
 
 class PublicSettings(BaseSettings):

@@ -19,11 +19,9 @@ answering is taken to have failed, its draft approved again.
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import logging
 import re
 import smtplib
-import socket
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -43,7 +41,7 @@ from service.db.batches import batches
 from service.db.models import Campaign, Customer, Draft, Event, Send, Variant
 from service.db.session import session_scope
 from service.drafts import AUDIENCE_ORDER, failed_checks, selected_variant
-from service.errors import Conflict, MailServerUnavailable, NotFound
+from service.errors import Conflict, InvalidEnvironment, MailServerUnavailable, NotFound
 from service.experiments import plan_arms, record_send
 from service.jobs.recovery import back_to_review, flag_interrupted_sends, worker_name
 from service.pipeline.contact_policy import defer_if_mailed_meanwhile, defer_recently_mailed
@@ -63,7 +61,7 @@ from service.pipeline.mail import (
 )
 from service.segments import segment_named
 from service.send_times import schedule_at_best_hours, schedule_campaign, waiting_drafts
-from service.settings import ExperimentSettings, SendScheduleSettings, SmtpSettings
+from service.settings import ExperimentSettings, SendScheduleSettings, SmtpSettings, on_this_machine
 from service.unsubscribe import UnsubscribeLinks
 
 log = logging.getLogger("tailor.sending")
@@ -207,6 +205,13 @@ def send_campaign(
         sharing = households(session) if draft_ids and schedule.min_days_between > 0 else {}
     held_out = sum(arm == HOLDOUT for arm in arms.values())
     links = UnsubscribeLinks.configured()
+    if draft_ids and not on_this_machine(settings.host) and on_this_machine(urlsplit(links.base_url).hostname or ""):
+        # mail going out to the world with links only this machine reaches: nobody could unsubscribe
+        raise InvalidEnvironment(
+            f"Nothing was sent: the emails' unsubscribe links would start with {links.base_url}, which only this "
+            f"machine reaches, and the mail goes out through {settings.host}. Set TAILOR_PUBLIC_URL to the address "
+            "people reach Tailor at (https://...): recipients must be able to unsubscribe, as the law requires."
+        )
     sent = skipped = pinned = 0
     sent_by_arm: dict[str, int] = {}
     refused: list[dict[str, Any]] = []
@@ -342,13 +347,7 @@ def unreachable_links(base_url: str) -> str | None:
     only this machine reaches: TAILOR_PUBLIC_URL unset), or why mail clients will not offer them in one click (not
     https), or None."""
     parts = urlsplit(base_url)
-    host = (parts.hostname or "").lower().rstrip(".")
-    try:
-        address = ipaddress.ip_address(host)
-        only_here = address.is_loopback or address.is_unspecified  # 127.0.0.1, ::1; 0.0.0.0, ::
-    except ValueError:  # a name, or an address in a short form (127.1)
-        only_here = host == "localhost" or host.endswith(".localhost") or _loopback_shorthand(host)
-    if only_here:
+    if on_this_machine(parts.hostname or ""):
         return (
             f"the emails' unsubscribe links start with {base_url}, which only this machine reaches: set "
             "TAILOR_PUBLIC_URL to the address people reach Tailor at (https://...), or recipients cannot unsubscribe, "
@@ -360,14 +359,6 @@ def unreachable_links(base_url: str) -> str | None:
             "only for an https link (RFC 8058); set TAILOR_PUBLIC_URL to the https address people reach Tailor at"
         )
     return None
-
-
-def _loopback_shorthand(host: str) -> bool:
-    """Whether ``host`` is an IPv4 address in a short or numeric form (127.1, 2130706433) on this machine."""
-    try:
-        return ipaddress.ip_address(socket.inet_aton(host)).is_loopback
-    except OSError:
-        return False
 
 
 def _mailed_addresses(session: Session, campaign_id: int) -> dict[str, str]:

@@ -13,7 +13,7 @@ from email.utils import parsedate_to_datetime
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from generation.brands import UNSUBSCRIBE_PLACEHOLDER, load_brand
 from service.clock import as_text, as_utc, utcnow
@@ -225,6 +225,21 @@ def test_a_send_whose_unsubscribe_links_only_this_machine_reaches_says_so(client
     assert result["sent"] == 1
     (warning,) = result["warnings"]
     assert "only this machine reaches: set TAILOR_PUBLIC_URL" in warning
+
+
+def test_mail_to_the_world_with_links_only_this_machine_reaches_is_not_sent(client, engine, monkeypatch):
+    """Through a relay on another machine, every email went out with http://127.0.0.1:8000/unsubscribe/... and a
+    warning in the job's result afterwards: thousands of people who could not unsubscribe."""
+    monkeypatch.setenv("TAILOR_SMTP_HOST", "relay.shop.example")  # never reached: refused before connecting
+    monkeypatch.delenv("TAILOR_PUBLIC_URL", raising=False)
+    campaign_id = new_campaign(client)
+    draft_id = approved_draft(client, engine, campaign_id)
+    job = send_job(client, campaign_id)
+    assert job["status"] == "failed" and job["error"].startswith("Nothing was sent: the emails' unsubscribe links")
+    assert "only this machine reaches, and the mail goes out through relay.shop.example" in job["error"]
+    with session_scope(engine) as session:
+        assert session.get(Draft, draft_id).status == "approved"  # sent once TAILOR_PUBLIC_URL is set
+        assert session.scalar(select(func.count()).select_from(Send)) == 0
 
 
 def test_links_recipients_cannot_follow_or_click_once_are_named(monkeypatch):
