@@ -24,6 +24,7 @@ from service.errors import DatabaseUnavailable
 from service.settings import DbSettings
 
 log = logging.getLogger("tailor.db")
+BUSY_TIMEOUT_MS = 10_000  # how long an SQLite connection waits for another's lock before it gives up
 
 
 def _lower(text: str | None) -> str | None:
@@ -46,7 +47,7 @@ def _configure_sqlite(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA secure_delete=ON")  # what is deleted is overwritten, whatever the build's default
     cursor.close()
     dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
@@ -56,10 +57,16 @@ def _configure_sqlite(dbapi_connection, _record) -> None:
 def empty_write_ahead_log(engine: Engine) -> None:
     """On SQLite, write the write-ahead log (``tailor.db-wal``) into the database file and empty it, after an
     erasure: the log kept the erased customer's pages as they were, readable in the file until later writes
-    happened to overwrite them. Best effort: a reader still on an older snapshot leaves the log for the next time."""
+    happened to overwrite them. Best effort: a reader still on an older snapshot leaves the log for the next time.
+    Without waiting: a checkpoint that waits for readers holds the write lock meanwhile, and a reader of a long
+    job kept the erasure's answer and every other write waiting for the busy timeout (10 s)."""
     if engine.dialect.name == "sqlite":
         with contextlib.suppress(OperationalError), engine.connect() as connection:
-            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            connection.exec_driver_sql("PRAGMA busy_timeout=0")
+            try:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:  # the connection goes back to the pool, for writes that wait their turn
+                connection.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 def _warn_if_others_may_read(path: Path) -> None:
