@@ -9,6 +9,8 @@ not paged, as an answer to the customer must be. What Tailor keeps of them outsi
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -20,6 +22,7 @@ from service.erasures import id_digest
 from service.errors import NotFound
 from service.schemas import (
     AssignmentOut,
+    DraftOut,
     HeldCampaignOut,
     HeldCustomerOut,
     HeldSendOut,
@@ -89,11 +92,28 @@ def subject_access(session: Session, external_id: str) -> SubjectAccessOut:
             for line, sku, name in order_lines
         ],
         campaigns=[HeldCampaignOut.model_validate(campaign, from_attributes=True) for campaign in campaigns],
-        drafts=[draft_out(draft) for draft in drafts],
+        drafts=[_held_draft(draft) for draft in drafts],
         sends=[HeldSendOut.model_validate(send, from_attributes=True) for send in sends],
         experiment_assignments=[AssignmentOut.model_validate(a, from_attributes=True) for a in assignments],
         not_included=list(NOT_INCLUDED),
     )
+
+
+# A household's draft is flagged naming the other customer id at its address ("Customer C00017 has the same address
+# ...", service.pipeline.generate; "Not sent: customer C00017 has ...", service.pipeline.sending): someone else's.
+_OTHER_CUSTOMER = re.compile(r"\b([Cc])ustomer (.+?) has the same address")
+
+
+def _held_draft(draft: Draft) -> DraftOut:
+    """The draft as GET /drafts/{id} shows it, but for the other customer id its flags name: the export is handed
+    to this customer, and that id is another person's."""
+    shown = draft_out(draft)
+    shown.flag_reasons = [_OTHER_CUSTOMER.sub(_another_customer, reason) for reason in shown.flag_reasons]
+    return shown
+
+
+def _another_customer(named: re.Match) -> str:
+    return f"{'A' if named[1] == 'C' else 'a'}nother customer has the same address"
 
 
 def _not_held(session: Session, external_id: str) -> NotFound:
