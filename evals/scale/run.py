@@ -129,6 +129,7 @@ def run(customers: int, products: int, campaign_limit: int | None, home: Path) -
 QUICK = {"customers": 1_000, "products": 200}  # the small configuration, as the other evals' --quick
 FULL = {"customers": 30_000, "products": 2_000}
 DEFAULT_PRODUCTS = {True: QUICK["products"], False: FULL["products"]}  # by --quick
+SHAPES = {(QUICK["customers"], QUICK["products"]), (FULL["customers"], FULL["products"])}  # named by customers alone
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -155,9 +156,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 def report_stem(args: argparse.Namespace) -> str:
     """``scale-<customers>``, then the products and the campaign's customers where they are not the defaults: a
     run of another shape never overwrites the report of the usual one (30,000 customers had one name whatever
-    the catalog or the campaign measured)."""
+    the catalog or the campaign measured). The products are named unless the run is --quick's shape or the full
+    one's: "--quick --customers 30000" (200 products) wrote scale-30000 over the full run's report."""
     stem = f"scale-{args.customers}"
-    stem += "" if args.products == DEFAULT_PRODUCTS[args.quick] else f"-{args.products}-products"
+    stem += "" if (args.customers, args.products) in SHAPES else f"-{args.products}-products"
     return stem + ("" if args.campaign_limit is None else f"-campaign-of-{args.campaign_limit}")
 
 

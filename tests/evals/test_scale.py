@@ -60,3 +60,13 @@ def test_a_run_of_another_shape_has_a_report_of_its_own():
     assert report_stem(parse(["--products", "500"])) == "scale-30000-500-products"
     assert report_stem(parse(["--quick", "--products", "2000"])) == "scale-1000-2000-products"
     assert report_stem(parse(["--campaign-limit", "100"])) == "scale-30000-campaign-of-100"
+
+
+def test_a_quick_catalog_of_the_full_run_s_customers_does_not_take_its_report():
+    """--quick with 30,000 customers measured 200 products and wrote scale-30000, the full run's (2,000) report;
+    a full run of 1,000 customers likewise took --quick's scale-1000."""
+    from evals.scale.run import parse, report_stem
+
+    assert report_stem(parse(["--quick", "--customers", "30000"])) == "scale-30000-200-products"
+    assert report_stem(parse(["--customers", "1000"])) == "scale-1000-2000-products"
+    assert report_stem(parse(["--quick", "--customers", "1000"])) == "scale-1000"
