@@ -168,7 +168,7 @@ def import_file(
         stopped_early = next(chunks, None) is not None
         listed = _listed(ordered, stopped_early)
         raise InvalidInput(f"{kind} file", listed, found=len(ordered), checked_all=not stopped_early)
-    header = _parquet(path, shown).schema_arrow.names if is_parquet(path) else _csv_header(path, shown)
+    header = _parquet_columns(path, shown) if is_parquet(path) else _csv_header(path, shown)
     warnings = _unread_warnings(unread_columns(header, spec), spec)
     warnings += _locale_warnings(languages) + _smtputf8_warnings(needs_smtputf8) + _url_warnings(without_url)
     warnings += _fee_warnings(session, fees)
@@ -278,6 +278,14 @@ def _parquet(path: Path, shown: str):
         return pq.ParquetFile(path)
     except Exception as error:  # the reader's own message says what is wrong with the file
         raise _unreadable(shown, error) from error
+
+
+def _parquet_columns(path: Path, shown: str) -> list[str]:
+    """The columns a Parquet file's rows are read with: not those pandas wrote its frame's index to
+    (``__index_level_0__`` of a frame saved after a filter or a sort), which the reader makes the rows' index."""
+    schema = _parquet(path, shown).schema_arrow
+    index = {name for name in (schema.pandas_metadata or {}).get("index_columns", []) if isinstance(name, str)}
+    return [name for name in schema.names if name not in index]
 
 
 def first_row(path: Path) -> int:

@@ -173,6 +173,14 @@ def test_a_column_nothing_is_read_from_is_named_in_a_warning(engine, tmp_path):
         assert import_frame(session, "customers", CUSTOMERS).warnings == ()  # its "tier" is an attribute
 
 
+def test_the_index_pandas_wrote_to_a_parquet_file_is_not_an_unread_column(engine, tmp_path):
+    """A frame saved after a filter or a sort keeps its index in the file as '__index_level_0__', which the reader
+    makes the rows' index: no one wrote it, and the warning named it as a column nothing was read from."""
+    pd.concat([PRODUCTS, PRODUCTS.assign(sku=["T2", "K2"])]).iloc[[0, 3]].to_parquet(tmp_path / "products.parquet")
+    with session_scope(engine) as session:
+        assert import_file(session, "products", tmp_path / "products.parquet").warnings == ()
+
+
 def test_a_product_url_must_be_a_web_address(engine):
     with pytest.raises(InvalidInput) as raised, session_scope(engine) as session:
         import_frame(session, "products", PRODUCTS.assign(url=["javascript:alert(1)", "HTTPS://shop.example/p/K1"]))
