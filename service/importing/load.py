@@ -571,8 +571,9 @@ def _unread_warnings(columns: list[str], spec: TableSpec) -> tuple[str, ...]:
     named = _examples([f"'{column[:40]}'" for column in columns])
     which = "column" if len(columns) == 1 else "columns"
     read = ", ".join(column.name for column in spec.columns)
+    article = "an" if spec.name[0] in "aeiou" else "a"  # "an orders file"
     return (
-        f"nothing was read from the {which} {named}: a {spec.name} file's columns are {read} (names as written "
+        f"nothing was read from the {which} {named}: {article} {spec.name} file's columns are {read} (names as written "
         "here, in any order; only a customers file keeps other columns, as attributes).",
     )
 

@@ -173,6 +173,15 @@ def test_a_column_nothing_is_read_from_is_named_in_a_warning(engine, tmp_path):
         assert import_frame(session, "customers", CUSTOMERS).warnings == ()  # its "tier" is an attribute
 
 
+def test_an_orders_file_s_unread_column_is_named_in_words_that_read(engine):
+    """Online Retail's order lines carry a description and a country, which an orders import does not read."""
+    with session_scope(engine) as session:
+        import_frame(session, "customers", CUSTOMERS)
+        import_frame(session, "products", PRODUCTS)
+        (warning,) = import_frame(session, "orders", ORDERS.assign(country="UK")).warnings
+    assert warning.startswith("nothing was read from the column 'country': an orders file's columns are order_id, ")
+
+
 def test_the_index_pandas_wrote_to_a_parquet_file_is_not_an_unread_column(engine, tmp_path):
     """A frame saved after a filter or a sort keeps its index in the file as '__index_level_0__', which the reader
     makes the rows' index: no one wrote it, and the warning named it as a column nothing was read from."""
