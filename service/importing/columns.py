@@ -17,7 +17,8 @@ INTERACTION_KINDS = ("purchase", "cart", "view", "return")
 CAMPAIGN_TYPES = ("welcome", "cross_sell", "win_back", "replenishment", "vip")
 
 
-_WRITTEN_WITH_COMMAS = re.compile(r"[-+]?[\d.' ]*\d,[\d.,' ]*")  # 4,99 or 1,299.00 or 1.299,00
+# 4,99 or 1,299.00 or 1.299,00, or 1 299,00 with the no-break space (U+00A0, U+202F) a French spreadsheet writes
+_WRITTEN_WITH_COMMAS = re.compile(r"[-+]?[\d.' \u00a0\u202f]*\d,[\d.,' \u00a0\u202f]*")
 
 
 def _not_a_number(raw: str) -> str:

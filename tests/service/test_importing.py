@@ -553,6 +553,18 @@ def test_a_price_written_with_a_decimal_comma_is_refused_saying_how_to_write_it(
     ]
 
 
+def test_a_price_with_a_french_spreadsheet_s_thousands_space_is_refused_saying_how_to_write_it(engine):
+    """A French export writes 1 299,00 with a no-break space (U+00A0, or U+202F in newer versions) between the
+    thousands, not the space a keyboard types: it had only "is not a number"."""
+    prices = ["1\u00a0299,00", "1\u202f299,00"]
+    with pytest.raises(InvalidInput) as raised, session_scope(engine) as session:
+        import_frame(session, "products", PRODUCTS.assign(price=prices))
+    hint = "is not a number: write it with a point for decimals and no thousands separator (1299.50)"
+    assert [str(problem) for problem in raised.value.problems] == [
+        f"row {row}, column 'price': '{price}' {hint}" for row, price in zip((2, 3), prices, strict=True)
+    ]
+
+
 def test_a_parquet_file_names_its_rows_from_1_as_tailor_recommend_does(tmp_path, engine):
     """A CSV's problems name its lines (the header is line 1); a Parquet file has no lines, so its rows are
     counted from 1, as ``tailor recommend`` and ``tailor audience`` name the rows of the same file."""
