@@ -41,6 +41,7 @@ from service.db.batches import batches
 from service.db.models import Campaign, Customer, Draft, Event, Send, Variant
 from service.db.session import session_scope
 from service.drafts import AUDIENCE_ORDER, failed_checks, selected_variant
+from service.erasures import ERASED_TEXT
 from service.errors import Conflict, InvalidEnvironment, MailServerUnavailable, NotFound
 from service.experiments import plan_arms, record_send
 from service.jobs.recovery import back_to_review, flag_interrupted_sends, worker_name
@@ -418,6 +419,8 @@ def _refused_email(engine: Engine, draft_id: int, error: EmailRefused) -> dict[s
     in the audience's order each time); what the job's result lists under ``refused``."""
     with session_scope(engine) as session:
         draft = session.get(Draft, draft_id)
+        if draft is None:
+            return _erased_meanwhile(draft_id)
         back_to_review(draft, f"The mail server refused this email: {error}")
         told = _without_address(str(error), draft.customer.email)
         return {"draft_id": draft_id, "customer_id": draft.customer.external_id, "answer": told}
@@ -450,7 +453,10 @@ def _refuse(engine: Engine, draft_id: int, error: smtplib.SMTPRecipientsRefused)
         return _skip(engine, draft_id, "The mail server refused the address", answer, bounced=True)
     _release(engine, draft_id)
     with session_scope(engine) as session:
-        customer = session.get(Draft, draft_id).customer
+        draft = session.get(Draft, draft_id)
+        if draft is None:
+            return _erased_meanwhile(draft_id)
+        customer = draft.customer
         told = _without_address(answer, customer.email)  # as _skip tells it
         return {"draft_id": draft_id, "customer_id": customer.external_id, "answer": told, "approved": True}
 
@@ -473,6 +479,8 @@ def _skip(engine: Engine, draft_id: int, why: str, answer: str, bounced: bool = 
     what the job's result lists under ``refused``."""
     with session_scope(engine) as session:
         draft = session.get(Draft, draft_id)
+        if draft is None:
+            return _erased_meanwhile(draft_id)
         draft.status, draft.flagged, draft.claimed_by = "skipped", True, None
         if bounced and draft.customer.email:
             draft.customer.bounced_email = draft.customer.email
@@ -482,6 +490,12 @@ def _skip(engine: Engine, draft_id: int, why: str, answer: str, bounced: bool = 
         # without the address it names (the draft's reason, for the reviewer, keeps it).
         told = _without_address(answer, draft.customer.email)
         return {"draft_id": draft_id, "customer_id": draft.customer.external_id, "answer": told}
+
+
+def _erased_meanwhile(draft_id: int) -> dict[str, Any]:
+    """What the job's result lists for a draft whose customer was erased while the server answered for their email
+    (the draft went with them): neither their id nor the answer, which may name their address. It failed the job."""
+    return {"draft_id": draft_id, "customer_id": ERASED_TEXT, "answer": "the customer was erased meanwhile"}
 
 
 # An address as a mail server's answer writes it: any character an address's local part may hold (O'Neil's too),

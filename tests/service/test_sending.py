@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import smtplib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
@@ -1261,3 +1262,17 @@ def test_a_sent_draft_tells_the_address_it_went_to_after_the_customer_s_changed(
     assert (draft["email"], draft["sent_to"]) == ("new.c1@example.com", "c1@example.com")
     (record,) = [json.loads(line) for line in client.get(f"/campaigns/{campaign_id}/export").text.splitlines()]
     assert (record["email"], record["sent"], record["sent_to"]) == ("new.c1@example.com", True, "c1@example.com")
+
+
+def test_a_customer_erased_while_the_server_answered_for_their_email_fails_no_send(engine):
+    """The draft went with its erased customer, and writing the server's refusal on it was an AttributeError that
+    failed the whole send job; the answer, which may name their address, is not kept either."""
+    from service.pipeline.mail import EmailRefused
+    from service.pipeline.sending import _refuse, _refused_email, _skip
+
+    gone = 999_999  # the id of a draft erased with its customer
+    refused = smtplib.SMTPRecipientsRefused({"ann@example.com": (450, b"4.2.2 <ann@example.com> mailbox full")})
+    erased = {"draft_id": gone, "customer_id": "[erased]", "answer": "the customer was erased meanwhile"}
+    assert _skip(engine, gone, "The mail server refused the address", "550 <ann@example.com>") == erased
+    assert _refuse(engine, gone, refused) == erased
+    assert _refused_email(engine, gone, EmailRefused("554 5.6.0 content rejected")) == erased
