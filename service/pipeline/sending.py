@@ -69,7 +69,9 @@ log = logging.getLogger("tailor.sending")
 # A relay that refuses the first addresses of a send for its own reasons (554 5.7.1 Relay access denied: it wants a
 # login) refuses every other alike: the send stops after this many in a row with none sent, rather than asking for
 # each of a campaign's 100,000 and ending "succeeded, sent 0". Few, as each asks a server that will not carry the
-# mail; not one, as a relay's policy may refuse a few recipients (a domain it will not mail) and carry the others.
+# mail; not one, as a relay's policy may refuse a few recipients and carry the others. Those of one domain (a
+# domain it will not mail) are no sign of the rest: the run must span two domains, or the send stopped at the same
+# addresses every time and never mailed the campaign's others.
 REFUSALS_TO_STOP = 5
 # Why a draft went back to review after the connection was lost while its email was handed over.
 SEND_CUT_OFF = (
@@ -217,6 +219,7 @@ def send_campaign(
     sent_by_arm: dict[str, int] = {}
     refused: list[dict[str, Any]] = []
     refused_in_a_row = 0  # addresses refused one after another for the server's own reasons, before any email went
+    refused_domains: set[str] = set()  # the domains of those addresses
     # No connection when nothing is due now: a campaign scheduled for later was reported failed with the server down.
     with MailServer(settings) if draft_ids else contextlib.nullcontext() as server:
         smtputf8 = bool(draft_ids) and offers_smtputf8(server.smtp)
@@ -282,11 +285,14 @@ def send_campaign(
                     sent += 1
             except smtplib.SMTPRecipientsRefused as error:  # this address only: the others still go
                 refused.append(_refuse(engine, draft_id, error))
-                refused_in_a_row = refused_in_a_row + 1 if _for_its_own_reasons(error) else 0
-                if not sent and refused_in_a_row == REFUSALS_TO_STOP:
+                own_reasons = _for_its_own_reasons(error)
+                refused_in_a_row = refused_in_a_row + 1 if own_reasons else 0
+                refused_domains = refused_domains | {to_address.rpartition("@")[2].lower()} if own_reasons else set()
+                if not sent and refused_in_a_row >= REFUSALS_TO_STOP and len(refused_domains) > 1:
                     raise MailServerUnavailable(
-                        f"The SMTP server at {settings.host}:{settings.port} refused {REFUSALS_TO_STOP} addresses in "
-                        f"a row for its own reasons, not theirs ({refused[-1]['answer']}), and would refuse the rest "
+                        f"The SMTP server at {settings.host}:{settings.port} refused {refused_in_a_row} addresses in "
+                        f"a row, at {len(refused_domains)} domains, for its own reasons, not theirs "
+                        f"({refused[-1]['answer']}), and would refuse the rest "
                         "alike: a relay that wants a login refuses to carry mail without one. Check "
                         "TAILOR_SMTP_USERNAME and TAILOR_SMTP_PASSWORD; nothing was sent, and the drafts stay "
                         "approved: send the campaign again to go on."

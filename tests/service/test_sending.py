@@ -585,16 +585,21 @@ def test_a_relay_that_refuses_the_first_addresses_for_its_own_reasons_stops_the_
     from service.pipeline.sending import REFUSALS_TO_STOP
 
     relay = _LoginWantingRelay(carry=0)
+    with session_scope(engine) as session:  # at two domains: a relay's refusal of one domain is no sign of the rest
+        session.add_all(
+            Customer(external_id=f"c{i}", email=f"c{i}@shop{i % 2}.example", marketing_consent=True)
+            for i in range(1, REFUSALS_TO_STOP + 3)
+        )
     with serving_smtp(relay, monkeypatch) as port:
         campaign_id = new_campaign(client)
         ids = [approved_draft(client, engine, campaign_id, f"c{i}") for i in range(1, REFUSALS_TO_STOP + 3)]
         job = send_job(client, campaign_id)
         assert job["status"] == "failed" and len(relay.asked) == REFUSALS_TO_STOP
         assert job["error"].startswith(
-            f"The SMTP server at 127.0.0.1:{port} refused {REFUSALS_TO_STOP} addresses in a row for its own reasons, "
-            "not theirs (554 5.7.1 [address]: Relay access denied)"
+            f"The SMTP server at 127.0.0.1:{port} refused {REFUSALS_TO_STOP} addresses in a row, at 2 domains, for its "
+            "own reasons, not theirs (554 5.7.1 [address]: Relay access denied)"
         )
-        assert "TAILOR_SMTP_USERNAME and TAILOR_SMTP_PASSWORD" in job["error"] and "@example.com" not in job["error"]
+        assert "TAILOR_SMTP_USERNAME and TAILOR_SMTP_PASSWORD" in job["error"] and "@" not in job["error"]
         with session_scope(engine) as session:
             drafts = session.scalars(select(Draft).where(Draft.id.in_(ids))).all()
             assert {(draft.status, draft.flagged) for draft in drafts} == {("approved", False)}  # none skipped
@@ -605,6 +610,41 @@ def test_a_relay_that_refuses_the_first_addresses_for_its_own_reasons_stops_the_
         job = send_job(client, campaign_id)
     assert job["status"] == "succeeded" and job["result"]["sent"] == 1, job
     assert [entry["approved"] for entry in job["result"]["refused"]] == [True] * (len(ids) - 1)
+
+
+class _DomainRefusingRelay(_PickyServer):
+    """Refuses every address at one domain for its own reasons, as a relay that will not mail it does."""
+
+    def __init__(self, domain: str) -> None:
+        super().__init__(refuse="", accept=99)
+        self.domain = domain
+
+    async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802 (aiosmtpd's hook)
+        if address.endswith(f"@{self.domain}"):
+            return f"554 5.7.1 <{address}>: Recipient address rejected: domain not accepted"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_a_relay_refusing_the_first_addresses_of_one_domain_does_not_stop_the_send(client, engine, monkeypatch):
+    """Five addresses first in the audience at a domain the relay will not mail stopped every send at them, with
+    "check TAILOR_SMTP_USERNAME", and the sixth customer, at another domain, was never mailed."""
+    from service.pipeline.sending import REFUSALS_TO_STOP
+
+    with session_scope(engine) as session:
+        session.add_all(
+            Customer(external_id=f"c{i}", email=f"c{i}@blocked.example", marketing_consent=True)
+            for i in range(1, REFUSALS_TO_STOP + 1)
+        )
+    relay = _DomainRefusingRelay("blocked.example")
+    with serving_smtp(relay, monkeypatch):
+        campaign_id = new_campaign(client)
+        for i in range(1, REFUSALS_TO_STOP + 2):
+            approved_draft(client, engine, campaign_id, f"c{i}")
+        job = send_job(client, campaign_id)
+    assert job["status"] == "succeeded" and job["result"]["sent"] == 1, job
+    assert relay.received == [f"c{REFUSALS_TO_STOP + 1}@example.com"]
+    assert [entry["approved"] for entry in job["result"]["refused"]] == [True] * REFUSALS_TO_STOP
 
 
 class _ContentFilter:
