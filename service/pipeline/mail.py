@@ -142,11 +142,13 @@ class MailServer:
         except smtplib.SMTPDataError as refused:
             status = enhanced_status(refused.smtp_error)
             for_what_it_holds = status is not None and (status[1] == "6" or status[1:] == ("3", "4"))
-            if refused.smtp_code < 500 or not for_what_it_holds:
+            by_policy = status is not None and status[1] == "7"
+            if refused.smtp_code < 500 or not (for_what_it_holds or by_policy):
                 raise
             answer = refused.smtp_error
             answer = answer.decode(errors="replace") if isinstance(answer, bytes) else str(answer)
-            raise EmailRefused(f"{refused.smtp_code} {answer}") from refused
+            raised = EmailRefusedByPolicy if by_policy else EmailRefused
+            raise raised(f"{refused.smtp_code} {answer}") from refused
 
     def _reopen(self) -> None:
         """A new connection; NotReopened, saying why, when none can be opened."""
@@ -167,6 +169,12 @@ class NotReopened(smtplib.SMTPResponseException):
 class EmailRefused(Exception):
     """The server refused one email for good for what it holds, not for its own reasons: the others can still go.
     The message is the server's answer."""
+
+
+class EmailRefusedByPolicy(EmailRefused):
+    """The server refused one email for good by its policy (5.7.x): a filter's verdict on what it holds ("550 5.7.1
+    Message content rejected", Postfix's body checks, amavis), or one every email gets alike (the sender's domain
+    fails DMARC), which the emails after it tell apart."""
 
 
 # The enhanced status code (RFC 3463) that starts a server's answer after its reply code (5.1.1).

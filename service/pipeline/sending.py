@@ -51,6 +51,7 @@ from service.pipeline.generate import email_features
 from service.pipeline.mail import (
     AddressNotDeliverable,
     EmailRefused,
+    EmailRefusedByPolicy,
     MailServer,
     build_message,
     enhanced_status,
@@ -220,6 +221,7 @@ def send_campaign(
     refused: list[dict[str, Any]] = []
     refused_in_a_row = 0  # addresses refused one after another for the server's own reasons, before any email went
     refused_domains: set[str] = set()  # the domains of those addresses
+    undecided: list[tuple[int, EmailRefusedByPolicy]] = []  # emails refused by policy, none sent yet: approved
     # No connection when nothing is due now: a campaign scheduled for later was reported failed with the server down.
     with MailServer(settings) if draft_ids else contextlib.nullcontext() as server:
         smtputf8 = bool(draft_ids) and offers_smtputf8(server.smtp)
@@ -283,6 +285,9 @@ def send_campaign(
                     campaign.status = "sent"  # with its first send: a job cancelled or killed after it left "ready"
                     mailed[address_key(customer.email)] = customer.external_id
                     sent += 1
+                for held, why in undecided:  # emails refused by policy before this one went: for their content
+                    refused.append(_refused_email(engine, held, why))
+                undecided = []
             except smtplib.SMTPRecipientsRefused as error:  # this address only: the others still go
                 refused.append(_refuse(engine, draft_id, error))
                 own_reasons = _for_its_own_reasons(error)
@@ -296,6 +301,20 @@ def send_campaign(
                         "alike: a relay that wants a login refuses to carry mail without one. Check "
                         "TAILOR_SMTP_USERNAME and TAILOR_SMTP_PASSWORD; nothing was sent, and the drafts stay "
                         "approved: send the campaign again to go on."
+                    ) from error
+            except EmailRefusedByPolicy as error:  # a filter's verdict on this email, or one on every email alike
+                if sent:  # the server carries the others: this one's content
+                    refused.append(_refused_email(engine, draft_id, error))
+                    continue
+                _release(engine, draft_id)  # undecided until an email goes, or the next ones are refused alike
+                undecided.append((draft_id, error))
+                if len(undecided) >= REFUSALS_TO_STOP:
+                    raise MailServerUnavailable(
+                        f"The SMTP server at {settings.host}:{settings.port} refused the first {len(undecided)} "
+                        f"emails by its policy ({_without_address(str(error), '')}), and would refuse the rest "
+                        "alike: check that the sender's domain passes SPF, DKIM and DMARC for this server, and its "
+                        "reputation with it; nothing was sent, and the drafts stay approved: send the campaign again "
+                        "to go on."
                     ) from error
             except EmailRefused as error:  # this email's content or size: the others still go
                 refused.append(_refused_email(engine, draft_id, error))
@@ -332,6 +351,8 @@ def send_campaign(
                     _release(engine, draft_id)
                 raise
             progress(done + 1, len(draft_ids), f"sent {sent}")
+    # refused by policy with no email sent after them to tell their content from the server's: approved still
+    refused += [_left_approved(engine, held, str(why)) for held, why in undecided]
     _mark_sent(engine, campaign_id, sent)
     with session_scope(engine) as session:
         later = waiting_drafts(session, campaign_id, now)
@@ -458,6 +479,11 @@ def _refuse(engine: Engine, draft_id: int, error: smtplib.SMTPRecipientsRefused)
     if all(int(code) >= 500 and _about_the_address(reply) for code, reply in error.recipients.values()):
         return _skip(engine, draft_id, "The mail server refused the address", answer, bounced=True)
     _release(engine, draft_id)
+    return _left_approved(engine, draft_id, answer)
+
+
+def _left_approved(engine: Engine, draft_id: int, answer: str) -> dict[str, Any]:
+    """What the job's result lists for a draft the server refused that stays approved, for the next send."""
     with session_scope(engine) as session:
         draft = session.get(Draft, draft_id)
         if draft is None:

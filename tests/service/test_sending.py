@@ -1316,3 +1316,59 @@ def test_a_customer_erased_while_the_server_answered_for_their_email_fails_no_se
     assert _skip(engine, gone, "The mail server refused the address", "550 <ann@example.com>") == erased
     assert _refuse(engine, gone, refused) == erased
     assert _refused_email(engine, gone, EmailRefused("554 5.6.0 content rejected")) == erased
+
+
+class _PolicyFilter:
+    """A relay that refuses by policy (5.7.x) the emails to ``refused`` addresses (all: None), takes the others."""
+
+    def __init__(self, answer: str, refused: set[str] | None = None) -> None:
+        self.answer, self.refused, self.received = answer, refused, []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook)
+        if self.refused is None or envelope.rcpt_tos[0] in self.refused:
+            return self.answer
+        self.received.append(envelope.rcpt_tos[0])
+        return "250 OK"
+
+
+def test_an_email_a_filter_refuses_by_policy_goes_back_to_review_once_another_goes(client, engine, monkeypatch):
+    """Postfix's body checks and amavis answer "550 5.7.1 Message content rejected": the refusal stopped the job
+    with its draft approved, first in the audience's order, and no other customer of the campaign was ever mailed."""
+    content_filter = _PolicyFilter("550 5.7.1 Message content rejected, UBE", refused={"c1@example.com"})
+    with serving_smtp(content_filter, monkeypatch):
+        campaign_id = new_campaign(client)
+        ids = [approved_draft(client, engine, campaign_id, external_id=f"c{i}") for i in range(1, 4)]
+        job = send_job(client, campaign_id)
+    assert job["status"] == "succeeded" and job["result"]["sent"] == 2, job
+    assert content_filter.received == ["c2@example.com", "c3@example.com"]
+    ((refused),) = job["result"]["refused"]
+    assert refused["customer_id"] == "c1" and refused["answer"] == "550 5.7.1 Message content rejected, UBE"
+    with session_scope(engine) as session:
+        draft = session.get(Draft, ids[0])
+        assert (draft.status, draft.flagged) == ("flagged", True)
+        assert draft.flag_reasons[-1] == "The mail server refused this email: 550 5.7.1 Message content rejected, UBE"
+
+
+def test_a_server_refusing_every_email_by_policy_stops_the_send_and_sends_none_to_review(client, engine, monkeypatch):
+    """A sender's domain failing DMARC gets every email refused alike: taken for content, each draft would have gone
+    back to review, the whole campaign to be approved again one by one."""
+    from service.pipeline.sending import REFUSALS_TO_STOP
+
+    dmarc = _PolicyFilter("550 5.7.26 Unauthenticated email from shop.example is not accepted due to DMARC policy")
+    with serving_smtp(dmarc, monkeypatch) as port:
+        campaign_id = new_campaign(client)
+        ids = [approved_draft(client, engine, campaign_id, f"c{i}") for i in range(1, REFUSALS_TO_STOP + 2)]
+        job = send_job(client, campaign_id)
+        assert job["status"] == "failed" and job["error"].startswith(
+            f"The SMTP server at 127.0.0.1:{port} refused the first {REFUSALS_TO_STOP} emails by its policy (550 5.7.26"
+        )
+        assert "SPF, DKIM and DMARC" in job["error"]
+        with session_scope(engine) as session:
+            drafts = session.scalars(select(Draft).where(Draft.id.in_(ids))).all()
+            assert {(draft.status, draft.flagged) for draft in drafts} == {("approved", False)}
+
+        few = new_campaign(client)  # fewer than that, all refused: nothing tells content from policy, all approved
+        approved_draft(client, engine, few, "d1")
+        job = send_job(client, few)
+    assert job["status"] == "succeeded" and job["result"]["sent"] == 0
+    assert [entry["approved"] for entry in job["result"]["refused"]] == [True]
