@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import ssl
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,23 +31,30 @@ def self_signed(folder: Path, host: str) -> Path:
     return pem
 
 
-@pytest.fixture
-def tls_relay(tmp_path):
-    """A relay on loopback that offers STARTTLS with a self-signed certificate: (port, certificate)."""
+def _relay(folder: Path, starttls: bool) -> Iterator[tuple[int, Path]]:
+    """A relay on loopback with a self-signed certificate, offering STARTTLS (required) or speaking TLS from the
+    first byte (SMTPS, as on port 465): (port, certificate)."""
     from aiosmtpd.controller import Controller
 
     class Mailbox:
         async def handle_DATA(self, _server, _session, _envelope):  # noqa: N802 (aiosmtpd's hook name)
             return "250 OK"
 
-    certificate = self_signed(tmp_path, "127.0.0.1")
+    certificate = self_signed(folder, "127.0.0.1")
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(certificate)
+    tls = {"tls_context": context, "require_starttls": True} if starttls else {"ssl_context": context}
     port = free_port()
-    controller = Controller(Mailbox(), hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True)
+    controller = Controller(Mailbox(), hostname="127.0.0.1", port=port, **tls)
     controller.start()
     yield port, certificate
     controller.stop()
+
+
+@pytest.fixture
+def tls_relay(tmp_path):
+    """A relay on loopback that offers STARTTLS with a self-signed certificate: (port, certificate)."""
+    yield from _relay(tmp_path, starttls=True)
 
 
 def test_starttls_to_a_server_whose_certificate_proves_nothing_is_refused_naming_what_to_set(tls_relay, monkeypatch):
@@ -69,20 +77,7 @@ def test_starttls_to_a_server_whose_certificate_proves_nothing_is_refused_naming
 def smtps_relay(tmp_path):
     """A relay on loopback that speaks TLS from the first byte (SMTPS, as on port 465) with a self-signed
     certificate: (port, certificate)."""
-    from aiosmtpd.controller import Controller
-
-    class Mailbox:
-        async def handle_DATA(self, _server, _session, _envelope):  # noqa: N802 (aiosmtpd's hook name)
-            return "250 OK"
-
-    certificate = self_signed(tmp_path, "127.0.0.1")
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(certificate)
-    port = free_port()
-    controller = Controller(Mailbox(), hostname="127.0.0.1", port=port, ssl_context=context)
-    controller.start()
-    yield port, certificate
-    controller.stop()
+    yield from _relay(tmp_path, starttls=False)
 
 
 def test_a_server_that_speaks_tls_from_the_start_is_reached_with_its_certificate_checked(smtps_relay, monkeypatch):
