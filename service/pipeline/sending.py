@@ -237,6 +237,8 @@ def send_campaign(
                         .where(Draft.id == draft_id)
                         .options(selectinload(Draft.variants), selectinload(Draft.customer))
                     )
+                    if draft is None:  # erased with its customer since it was claimed: nothing to send
+                        continue
                     customer = draft.customer
                     variant = _variant_for(draft, arms.get(draft_id))
                     if variant is None or not customer.mailable:
@@ -286,7 +288,8 @@ def send_campaign(
                     mailed[address_key(customer.email)] = customer.external_id
                     sent += 1
                 for held, why in undecided:  # emails refused by policy before this one went: for their content
-                    refused.append(_refused_email(engine, held, why))
+                    if _claim(engine, held):  # not if another sender, or review, took it since: theirs now
+                        refused.append(_refused_email(engine, held, why))
                 undecided = []
             except smtplib.SMTPRecipientsRefused as error:  # this address only: the others still go
                 refused.append(_refuse(engine, draft_id, error))

@@ -1346,3 +1346,53 @@ def test_a_server_refusing_every_email_by_policy_stops_the_send_and_sends_none_t
         job = send_job(client, few)
     assert job["status"] == "succeeded" and job["result"]["sent"] == 0
     assert [entry["approved"] for entry in job["result"]["refused"]] == [True]
+
+
+def test_an_email_refused_by_policy_taken_by_another_meanwhile_is_not_sent_back_to_review(client, engine, monkeypatch):
+    """The refused draft stays approved while undecided: another sender may send it (or review take it back) before
+    an email of this send goes, and putting it back to review then flagged a sent draft, for a person to send again."""
+    from service.pipeline import sending
+
+    content_filter = _PolicyFilter("550 5.7.1 Message content rejected, UBE", refused={"c1@example.com"})
+    claim = sending._claim
+
+    def another_sends_the_first(engine, draft_id):  # as this send claims the second, another sent the first
+        if draft_id == ids[1]:
+            with session_scope(engine) as session:
+                session.get(Draft, ids[0]).status = "sent"
+        return claim(engine, draft_id)
+
+    monkeypatch.setattr(sending, "_claim", another_sends_the_first)
+    with serving_smtp(content_filter, monkeypatch):
+        campaign_id = new_campaign(client)
+        ids = [approved_draft(client, engine, campaign_id, external_id=f"c{i}") for i in range(1, 3)]
+        job = send_job(client, campaign_id)
+    assert job["status"] == "succeeded" and job["result"]["sent"] == 1, job
+    with session_scope(engine) as session:
+        draft = session.get(Draft, ids[0])
+        assert (draft.status, draft.flagged) == ("sent", False)
+
+
+def test_a_customer_erased_once_their_draft_was_claimed_fails_no_send(client, engine, monkeypatch):
+    """The draft went with its customer between its claim and its reading, and reading its customer was an
+    AttributeError that failed the whole send job: the campaign's other customers were not mailed."""
+    from service.customers import erase_customer
+    from service.pipeline import sending
+
+    picky = _PickyServer(refuse="", accept=99)
+    claim = sending._claim
+
+    def erased_once_claimed(engine, draft_id):
+        claimed = claim(engine, draft_id)
+        if draft_id == ids[0]:
+            with session_scope(engine) as session:
+                erase_customer(session, "c1")
+        return claimed
+
+    monkeypatch.setattr(sending, "_claim", erased_once_claimed)
+    with serving_smtp(picky, monkeypatch):
+        campaign_id = new_campaign(client)
+        ids = [approved_draft(client, engine, campaign_id, external_id=f"c{i}") for i in range(1, 3)]
+        job = send_job(client, campaign_id)
+    assert job["status"] == "succeeded" and job["result"]["sent"] == 1, job
+    assert picky.received == ["c2@example.com"]
