@@ -18,7 +18,7 @@ import pandas as pd
 
 from audience.errors import InvalidOrders, NotEnoughHistory
 from audience.returns import net_of_returns
-from tabular import RowName, data_row, first_position, how_many_more, id_strings, parse_dates
+from tabular import RowName, data_row, first_position, how_many_more, id_strings, not_a_number, parse_dates
 
 REQUIRED_COLUMNS = ("customer_id", "timestamp", "amount")
 KINDS = ("purchase", "return")
@@ -33,7 +33,7 @@ def as_timestamp(as_of: date | str | pd.Timestamp) -> pd.Timestamp:
 def _unreadable(value: object, what: str) -> str:
     if pd.isna(value) or str(value).strip() == "":
         return "the cell is empty"
-    return f"'{value}' is not {what}"
+    return not_a_number(str(value)) if what == "a number" else f"'{value}' is not {what}"
 
 
 def validate_orders(orders: pd.DataFrame, row_name: RowName = data_row) -> pd.DataFrame:

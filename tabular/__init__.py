@@ -4,6 +4,7 @@ from tabular.booleans import FALSE_WORDS, TRUE_WORDS
 from tabular.dates import DateOrder, DateOrderProblem, parse_dates
 from tabular.encoding import Utf8Scan, scan_utf8
 from tabular.ids import id_strings
+from tabular.numbers import not_a_number
 from tabular.rows import (
     RowName,
     data_row,
@@ -28,6 +29,7 @@ __all__ = [
     "RowName",
     "Utf8Scan",
     "data_row",
+    "not_a_number",
     "file_line",
     "first_position",
     "how_many_more",

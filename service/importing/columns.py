@@ -11,25 +11,13 @@ import pandas as pd
 
 from service.db.models import Customer, Interaction, Product, Send
 from service.errors import Problem
-from tabular import FALSE_WORDS, TRUE_WORDS, id_strings, parse_dates
+from tabular import FALSE_WORDS, TRUE_WORDS, id_strings, not_a_number, parse_dates
 
 INTERACTION_KINDS = ("purchase", "cart", "view", "return")
 CAMPAIGN_TYPES = ("welcome", "cross_sell", "win_back", "replenishment", "vip")
 
 
 # 4,99 or 1,299.00 or 1.299,00, or 1 299,00 with the no-break space (U+00A0, U+202F) a French spreadsheet writes
-_WRITTEN_WITH_COMMAS = re.compile(r"[-+]?[\d.' \u00a0\u202f]*\d,[\d.,' \u00a0\u202f]*")
-
-
-def _not_a_number(raw: str) -> str:
-    """Why a cell is not a number, saying how to write it when a spreadsheet of another region wrote it with a
-    decimal comma or a thousands separator: otherwise every price of a German export is "not a number" and no
-    more."""
-    if _WRITTEN_WITH_COMMAS.fullmatch(raw.strip()):
-        return f"'{raw}' is not a number: write it with a point for decimals and no thousands separator (1299.50)"
-    return f"'{raw}' is not a number"
-
-
 @dataclass(frozen=True)
 class Column:
     name: str
@@ -317,7 +305,7 @@ def _parse_column(raw: pd.Series, column: Column, day_first: bool | None = None)
             values = values.where(~empty, column.default)
         bad = values.isna() & ~(empty & column.allow_empty)
         for index in values.index[bad]:
-            what = "is empty" if empty[index] else _not_a_number(str(raw[index]))
+            what = "is empty" if empty[index] else not_a_number(str(raw[index]))
             problems.append(Problem(int(index), column.name, what))
         for index in values.index[np.isinf(values)]:  # "inf" and 1e400 read as infinite: no amount is
             problems.append(Problem(int(index), column.name, f"'{raw[index]}' is not a finite number"))

@@ -12,6 +12,15 @@ def test_missing_column_is_named():
         validate_orders(pd.DataFrame({"customer_id": ["a"], "timestamp": ["2024-01-01"]}))
 
 
+def test_an_amount_written_with_a_decimal_comma_is_refused_saying_how_to_write_it():
+    """`tailor import` said how to write 4,99; `tailor audience --orders`, reading with its own reader, did not."""
+    frame = pd.DataFrame({"customer_id": ["a", "b"], "timestamp": ["2024-01-01"] * 2, "amount": ["5", "4,99"]})
+    with pytest.raises(InvalidOrders) as refused:
+        validate_orders(frame)
+    assert "'4,99' is not a number: write it with a point for decimals and no thousands separator" in str(refused.value)
+    assert "row 2, column 'amount'" in str(refused.value)
+
+
 def test_bad_values_name_row_and_column():
     frame = pd.DataFrame(
         {"customer_id": ["a", "b", "c"], "timestamp": ["2024-01-01", "yesterday", "2024-01-03"], "amount": [1, 2, 3]}
