@@ -81,7 +81,7 @@ def read_table(path: Path, name: str | None = None) -> pd.DataFrame:
         _require_lined_up(shown, layout_problem(path))
     try:
         with past_header_left_out():
-            return pd.read_parquet(path) if is_parquet(path) else pd.read_csv(path, **CSV_TEXT)
+            return _with_index_as_columns(pd.read_parquet(path)) if is_parquet(path) else pd.read_csv(path, **CSV_TEXT)
     except Exception as error:  # the reader's own message says what is wrong with the file
         raise _unreadable(shown, error) from error
 
@@ -323,7 +323,7 @@ def _chunks(path: Path, shown: str, numbers: RowNumbers, columns: list[str] | No
     try:
         if is_parquet(path):
             parts = _parquet(path, shown).iter_batches(batch_size=CHUNK_ROWS, columns=columns)
-            frames = (part.to_pandas() for part in parts)
+            frames = (_with_index_as_columns(part.to_pandas()) for part in parts)
         else:
             frames = pd.read_csv(path, **CSV_TEXT, chunksize=CHUNK_ROWS, usecols=columns)
         start, chunks = 0, 0
@@ -338,6 +338,13 @@ def _chunks(path: Path, shown: str, numbers: RowNumbers, columns: list[str] | No
         raise
     except Exception as error:  # the reader's own message says what is wrong with the file
         raise _unreadable(shown, error) from error
+
+
+def _with_index_as_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """A Parquet file's rows with the columns pandas saved as their index (``set_index("sku")`` before
+    ``to_parquet``) back among the others: the file holds them as columns, and they were "missing"."""
+    named = [name for name in frame.index.names if name is not None]
+    return frame.reset_index(level=named) if named else frame
 
 
 def _dates_day_first(

@@ -190,6 +190,17 @@ def test_the_index_pandas_wrote_to_a_parquet_file_is_not_an_unread_column(engine
         assert import_file(session, "products", tmp_path / "products.parquet").warnings == ()
 
 
+def test_a_column_pandas_saved_as_the_index_of_a_parquet_file_is_read(engine, tmp_path):
+    """A frame saved after set_index("sku") holds its skus as a column of the file, which the reader made the rows'
+    index: the import refused it, "column 'sku': required column is missing"."""
+    PRODUCTS.set_index("sku").to_parquet(tmp_path / "products.parquet")
+    with session_scope(engine) as session:
+        summary = import_file(session, "products", tmp_path / "products.parquet")
+        assert (summary.inserted, summary.warnings) == (2, ())
+        assert sorted(session.scalars(select(Product.sku))) == ["K1", "T1"]
+    assert list(read_table(tmp_path / "products.parquet").columns[:2]) == ["sku", "name"]
+
+
 def test_a_product_url_must_be_a_web_address(engine):
     with pytest.raises(InvalidInput) as raised, session_scope(engine) as session:
         import_frame(session, "products", PRODUCTS.assign(url=["javascript:alert(1)", "HTTPS://shop.example/p/K1"]))
