@@ -145,10 +145,8 @@ class MailServer:
             by_policy = status is not None and status[1] == "7"
             if refused.smtp_code < 500 or not (for_what_it_holds or by_policy):
                 raise
-            answer = refused.smtp_error
-            answer = answer.decode(errors="replace") if isinstance(answer, bytes) else str(answer)
             raised = EmailRefusedByPolicy if by_policy else EmailRefused
-            raise raised(f"{refused.smtp_code} {answer}") from refused
+            raise raised(f"{refused.smtp_code} {answer_text(refused.smtp_error)}") from refused
 
     def _reopen(self) -> None:
         """A new connection; NotReopened, saying why, when none can be opened."""
@@ -181,11 +179,15 @@ class EmailRefusedByPolicy(EmailRefused):
 _ENHANCED_STATUS = re.compile(r"\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
 
 
+def answer_text(reply: bytes | str) -> str:
+    """A server's answer as text: smtplib gives the bytes it read."""
+    return reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
+
+
 def enhanced_status(reply: bytes | str) -> tuple[str, str, str] | None:
     """The enhanced status code of a server's answer, as its three numbers (class, subject, detail); None when it
     gives none."""
-    text = reply.decode(errors="replace") if isinstance(reply, bytes) else reply
-    status = _ENHANCED_STATUS.match(text)
+    status = _ENHANCED_STATUS.match(answer_text(reply))
     return status.groups() if status else None
 
 

@@ -53,6 +53,7 @@ from service.pipeline.mail import (
     EmailRefused,
     EmailRefusedByPolicy,
     MailServer,
+    answer_text,
     build_message,
     enhanced_status,
     envelope_sender,
@@ -475,10 +476,7 @@ def _refuse(engine: Engine, draft_id: int, error: smtplib.SMTPRecipientsRefused)
     (5.7.x: relaying denied to a relay that wants a login, the sender's reputation), approved again, for the next
     send to try again: such an answer comes for every address alike, and each one marked bounced stopped the
     shop's whole list for good."""
-    answer = "; ".join(
-        f"{code} {reply.decode(errors='replace') if isinstance(reply, bytes) else reply}"
-        for code, reply in error.recipients.values()
-    )
+    answer = "; ".join(f"{code} {answer_text(reply)}" for code, reply in error.recipients.values())
     if all(int(code) >= 500 and _about_the_address(reply) for code, reply in error.recipients.values()):
         return _skip(engine, draft_id, "The mail server refused the address", answer, bounced=True)
     _release(engine, draft_id)
