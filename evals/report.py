@@ -52,6 +52,15 @@ def number_of(what: str) -> Callable[[str], int]:
     return parse
 
 
+def sizes_or_defaults(args: argparse.Namespace, quick: dict[str, int], full: dict[str, int]) -> None:
+    """Sets each size option (`--customers`, `--products`: names of ``full``'s keys) the command line left as None
+    to --quick's size or the full run's; a size given holds either way."""
+    defaults = quick if args.quick else full
+    for name, size in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, size)
+
+
 def add_out_option(parser: argparse.ArgumentParser) -> None:
     """`--out FOLDER` (default `reports`, under the folder the command runs in), where the reports go."""
     parser.add_argument(

@@ -25,7 +25,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from evals.datasets import exit_status
-from evals.report import add_out_option, count_of_at_least_one, write_report
+from evals.report import add_out_option, count_of_at_least_one, sizes_or_defaults, write_report
 from recommenders.registry import create, names
 
 DEFAULT_MODELS = ("als", "ease", "blend")
@@ -111,9 +111,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     args.models = [name.strip() for name in args.models.split(",") if name.strip()]
     if unknown := [name for name in args.models if name not in names()]:
         parser.error(f"--models: no recommender called {', '.join(unknown)}; choose from {', '.join(names())}")
-    defaults = QUICK if args.quick else FULL
-    args.customers = args.customers if args.customers is not None else defaults["customers"]
-    args.products = args.products if args.products is not None else defaults["products"]
+    sizes_or_defaults(args, QUICK, FULL)
     return args
 
 

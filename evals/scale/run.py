@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from evals.datasets import exit_status
-from evals.report import add_out_option, count_of_at_least_one, write_report
+from evals.report import add_out_option, count_of_at_least_one, sizes_or_defaults, write_report
 
 
 def _resident_mb() -> float:
@@ -128,7 +128,6 @@ def run(customers: int, products: int, campaign_limit: int | None, home: Path) -
 
 QUICK = {"customers": 1_000, "products": 200}  # the small configuration, as the other evals' --quick
 FULL = {"customers": 30_000, "products": 2_000}
-DEFAULT_PRODUCTS = {True: QUICK["products"], False: FULL["products"]}  # by --quick
 SHAPES = {(QUICK["customers"], QUICK["products"]), (FULL["customers"], FULL["products"])}  # named by customers alone
 
 
@@ -146,10 +145,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )  # fmt: skip
     add_out_option(parser)
     args = parser.parse_args(argv)
-    # what was given holds, --quick or not (`python -m evals.scale.run` passes no argv: looking for "--customers"
-    # in it replaced a given count with the quick one; "--customers=500" was never found either)
-    args.customers = args.customers if args.customers is not None else (QUICK if args.quick else FULL)["customers"]
-    args.products = args.products if args.products is not None else DEFAULT_PRODUCTS[args.quick]
+    sizes_or_defaults(args, QUICK, FULL)
     return args
 
 
