@@ -177,13 +177,16 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     async def database_error(request: Request, error: OperationalError):
         """A lock that did not free up in time is a busy database, answered 503 with when to try again; a database
         that cannot be reached (stopped, its file gone) is answered 503 too, in the API's error body, rather than
-        a plain-text 500 (/health then says the service is not ready)."""
+        a plain-text 500 (/health then says the service is not ready). The driver's reason goes to the log only: on
+        PostgreSQL it names the database's host, port and user, and the answer reaches callers without a key."""
         if is_database_busy(error):
             log.warning("database busy", extra={"path": redacted(request.url.path), "error": str(error.orig)})
             return await tailor_error(request, DatabaseBusy())
         reason = " ".join(str(error.orig or error).split())[:300]
         log.error("database unavailable", extra={"path": redacted(request.url.path), "error": reason})
-        message = f"The database cannot be used: {reason}. Nothing was done; try again once it is back."
+        message = (
+            "The database cannot be used (the server's log says why). Nothing was done; try again once it is back."
+        )
         return await tailor_error(request, DatabaseUnavailable(message))
 
     @app.exception_handler(IntegrityError)

@@ -1,5 +1,6 @@
 """Liveness and readiness; with the unsubscribe link, the only endpoints that need no API key."""
 
+import logging
 from pathlib import Path
 
 from fastapi import APIRouter
@@ -11,6 +12,7 @@ from service.pipeline.model_store import MODEL_KINDS
 from service.routes.responses import errors
 from service.schemas import HealthOut
 
+log = logging.getLogger("tailor.api")
 router = APIRouter(tags=["health"], responses=errors(503))
 
 
@@ -23,10 +25,11 @@ def health(state: StateDep) -> dict:
     empty file)."""
     url = state.engine.url
     on_disk = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
-    if on_disk and not Path(url.database).is_file():
+    if on_disk and not Path(url.database).is_file():  # the file's path to the log: callers here need no key
+        log.error("database file gone", extra={"database": url.database})
         raise DatabaseUnavailable(
-            f"The database file {url.database} is not there any more: restore it and restart Tailor (started "
-            "again without it, Tailor makes an empty database)."
+            "The database file is not there any more (the server's log names it): restore it and restart Tailor "
+            "(started again without it, Tailor makes an empty database)."
         )
     with state.engine.connect() as connection:
         connection.execute(text("SELECT version_num FROM alembic_version"))

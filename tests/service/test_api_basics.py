@@ -50,7 +50,8 @@ def test_health_is_not_ok_once_the_database_file_is_gone(tmp_path):
         path.rename(tmp_path / "moved.db")
         gone = client.get("/health")
         assert gone.status_code == 503 and gone.json()["error"] == "DatabaseUnavailable"
-        assert f"The database file {path} is not there any more" in gone.json()["message"]
+        assert "The database file is not there any more" in gone.json()["message"]
+        assert str(path) not in gone.text  # /health needs no key: the file's path is in the log only
     with pytest.raises(DatabaseUnavailable, match="SQLite's URI form"):  # it made a folder "file:" where it ran
         make_engine(f"sqlite:///file:{tmp_path / 'uri.db'}?uri=true")
     assert not (Path.cwd() / "file:").exists()

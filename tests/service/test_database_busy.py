@@ -89,8 +89,9 @@ def test_a_database_that_went_away_is_a_503_in_the_api_s_body_not_a_plain_text_5
             assert response.status_code == 503, (path, response.text)
             body = response.json()
             assert body["error"] == "DatabaseUnavailable"
-            assert body["message"].startswith(  # /health names the file; a request, SQLite's reason
-                "The database file "
+            assert body["message"].startswith(  # the reason and the file go to the log, not to any caller
+                "The database file is not there any more"
                 if path == "/health"
-                else "The database cannot be used: unable to open database file."
+                else "The database cannot be used (the server's log says why)."
             )
+            assert str(folder) not in response.text and "unable to open" not in response.text
