@@ -158,6 +158,7 @@ def draft_out(draft: Draft) -> DraftOut:
         recommendations=draft.recommendations,
         offer=draft.offer,
         send_after=draft.send_after,
+        retry_after=draft.retry_after,
         pinned=draft.pinned,
         cannot_mail=customer.why_not_mailable,
         revision=draft.revision,
@@ -310,6 +311,7 @@ def approve(
     other = chosen is not None and chosen.id != draft.selected_variant_id
     review = Review(action="approve", reviewer=reviewer, comment=comment.strip(), overridden_checks=failed or None)
     _record(session, draft, review, "approved")
+    draft.refusals_for_now, draft.retry_after = 0, None  # a person chose to send it: the server is asked anew
     draft.pinned = other or bool(failed) or any(v.edited for v in draft.variants)
     if chosen is not None:
         draft.selected_variant_id = chosen.id

@@ -350,6 +350,10 @@ class DraftOut(BaseModel):
     recommendations: list[dict[str, Any]]
     offer: dict[str, Any] | None
     send_after: UtcMoment | None = None  # an approved draft waiting for the customer's best send hour
+    retry_after: UtcMoment | None = Field(
+        None, description="an approved draft whose address the mail server refused for now (4xx: greylisting, a "
+        "full mailbox, a rate limit) is not tried again before this moment; the due-check tries it then",
+    )  # fmt: skip
     pinned: bool = Field(
         False, description="approved with a variant the reviewer chose (another than the chosen one, a failed "
         "check overridden, or copy edited): in an experiment it is sent exactly that variant, outside the arms",

@@ -2,6 +2,7 @@
 
 A draft with a send time (``send_after``, each customer's best hour) waits for it: ``send_campaign`` sends
 only what is due, and ``send_due_drafts``, run on a schedule by the API process, sends the rest as it falls due.
+So does a draft whose address the server refused for now (``retry_after``, ``RETRY_MINUTES``).
 
 Each draft is sent by one sender, however many run at once (the due-checks of two servers on one database, two
 sends of a campaign asked at once): before its SMTP call a sender claims it, approved → "sending" by a
@@ -22,7 +23,7 @@ import contextlib
 import logging
 import re
 import smtplib
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -36,7 +37,7 @@ from generation.render import html_locale
 from scoring.experiments import HOLDOUT
 from service.addresses import address_key, households, stop_shared_addresses
 from service.campaigns import get_campaign
-from service.clock import utcnow
+from service.clock import as_text, utcnow
 from service.db.batches import batches
 from service.db.models import Campaign, Customer, Draft, Event, Send, Variant
 from service.db.session import session_scope
@@ -75,6 +76,12 @@ log = logging.getLogger("tailor.sending")
 # domain it will not mail) are no sign of the rest: the run must span two domains, or the send stopped at the same
 # addresses every time and never mailed the campaign's others.
 REFUSALS_TO_STOP = 5
+# How long a draft waits before its address is asked for again, after the mail server refused it for now (4xx:
+# greylisting, a full mailbox, a relay's rate limit) the 1st, 2nd, ... time: greylisting lets a sender in after
+# minutes, a full mailbox may take hours. Refused once more after the last wait (about 16 hours of tries), the draft
+# goes back to a person. Without a wait, a send of one email at a time stopped at it, first in the audience's order,
+# and a scheduled campaign's due-check asked for it every five minutes without end.
+RETRY_MINUTES = (15, 30, 60, 120, 240, 480)
 # Why a draft went back to review after the connection was lost while its email was handed over.
 SEND_CUT_OFF = (
     "Sending was cut off: the connection to the mail server was lost while it was taking this email ({error}), "
@@ -110,6 +117,7 @@ def _due(campaign_id: int, now: datetime):
         select(Draft.id)
         .where(Draft.campaign_id == campaign_id, Draft.status == "approved")
         .where(or_(Draft.send_after.is_(None), Draft.send_after <= now))
+        .where(or_(Draft.retry_after.is_(None), Draft.retry_after <= now))
         .order_by(*AUDIENCE_ORDER)
     )
 
@@ -220,7 +228,8 @@ def send_campaign(
     sent = skipped = pinned = 0
     sent_by_arm: dict[str, int] = {}
     refused: list[dict[str, Any]] = []
-    refused_in_a_row = 0  # addresses refused one after another for the server's own reasons, before any email went
+    refused_in_a_row: list[int] = []  # drafts whose addresses were refused one after another for the server's own
+    # reasons, before any email went
     refused_domains: set[str] = set()  # the domains of those addresses
     undecided: list[tuple[int, EmailRefusedByPolicy]] = []  # emails refused by policy, none sent yet: approved
     # No connection when nothing is due now: a campaign scheduled for later was reported failed with the server down.
@@ -295,12 +304,13 @@ def send_campaign(
             except smtplib.SMTPRecipientsRefused as error:  # this address only: the others still go
                 refused.append(_refuse(engine, draft_id, error))
                 own_reasons = _for_its_own_reasons(error)
-                refused_in_a_row = refused_in_a_row + 1 if own_reasons else 0
+                refused_in_a_row = [*refused_in_a_row, draft_id] if own_reasons else []
                 refused_domains = refused_domains | {to_address.rpartition("@")[2].lower()} if own_reasons else set()
-                if not sent and refused_in_a_row >= REFUSALS_TO_STOP and len(refused_domains) > 1:
+                if not sent and len(refused_in_a_row) >= REFUSALS_TO_STOP and len(refused_domains) > 1:
+                    _not_theirs(engine, refused_in_a_row)
                     raise MailServerUnavailable(
-                        f"The SMTP server at {settings.host}:{settings.port} refused {refused_in_a_row} addresses in "
-                        f"a row, at {len(refused_domains)} domains, for its own reasons, not theirs "
+                        f"The SMTP server at {settings.host}:{settings.port} refused {len(refused_in_a_row)} "
+                        f"addresses in a row, at {len(refused_domains)} domains, for its own reasons, not theirs "
                         f"({refused[-1]['answer']}), and would refuse the rest "
                         "alike: a relay that wants a login refuses to carry mail without one. Check "
                         "TAILOR_SMTP_USERNAME and TAILOR_SMTP_PASSWORD; nothing was sent, and the drafts stay "
@@ -473,14 +483,54 @@ def _refuse(engine: Engine, draft_id: int, error: smtplib.SMTPRecipientsRefused)
     """A draft whose address the mail server refused. For good, for the address itself (5xx: no such mailbox,
     say), skipped, flagged with the server's answer, and the address marked as bounced, so that no later campaign
     mails it; for now (4xx: greylisting, a full mailbox, a relay's rate limit), or for a reason of the server's own
-    (5.7.x: relaying denied to a relay that wants a login, the sender's reputation), approved again, for the next
-    send to try again: such an answer comes for every address alike, and each one marked bounced stopped the
-    shop's whole list for good."""
+    (5.7.x: relaying denied to a relay that wants a login, the sender's reputation), approved again, to be tried
+    again after a wait (``_retry_later``): such an answer comes for every address alike, and each one marked
+    bounced stopped the shop's whole list for good."""
     answer = "; ".join(f"{code} {answer_text(reply)}" for code, reply in error.recipients.values())
     if all(int(code) >= 500 and _about_the_address(reply) for code, reply in error.recipients.values()):
         return _skip(engine, draft_id, "The mail server refused the address", answer, bounced=True)
-    _release(engine, draft_id)
-    return _left_approved(engine, draft_id, answer)
+    return _retry_later(engine, draft_id, answer)
+
+
+def _retry_later(engine: Engine, draft_id: int, answer: str) -> dict[str, Any]:
+    """Give back this process's claim on a draft whose address the server refused, not for good: approved, not to
+    be tried again before the wait its count of such refusals gives (``RETRY_MINUTES``; a send and the due-check
+    leave it until then, and the due-check tries it then); refused once more after the last wait, back to review,
+    flagged with the server's answer. What the job's result lists under ``refused``."""
+    with session_scope(engine) as session:
+        draft = session.get(Draft, draft_id)
+        if draft is None:
+            return _erased_meanwhile(draft_id)
+        told = {"draft_id": draft_id, "customer_id": draft.customer.external_id}
+        told["answer"] = _without_address(answer, draft.customer.email)  # as _skip tells it
+        if draft.status != "sending" or draft.claimed_by != worker_name():
+            return told | {"approved": draft.status == "approved"}  # review or another sender took it meanwhile
+        draft.refusals_for_now += 1
+        if draft.refusals_for_now > len(RETRY_MINUTES):
+            hours = round(sum(RETRY_MINUTES) / 60)
+            back_to_review(
+                draft,
+                f"The mail server refused the address for now at each of {draft.refusals_for_now} tries over about "
+                f"{hours} hours; the last answer: {answer}. Approve it again to try again, or reject it",
+            )
+            return told
+        draft.status, draft.claimed_by = "approved", None
+        wait = timedelta(minutes=RETRY_MINUTES[draft.refusals_for_now - 1])
+        # to the second, as the API writes it, and not before the wait is over
+        draft.retry_after = utcnow().replace(microsecond=0) + timedelta(seconds=1) + wait
+        return told | {"approved": True, "retry_after": as_text(draft.retry_after)}
+
+
+def _not_theirs(engine: Engine, draft_ids: list[int]) -> None:
+    """Take back the refusals counted against these drafts' addresses (``_retry_later``), which the server refused
+    for a reason of its own that stops the send: the next send, once its login is set, mails them at once."""
+    with session_scope(engine) as session:
+        session.execute(
+            update(Draft)
+            .where(Draft.id.in_(draft_ids), Draft.status == "approved", Draft.refusals_for_now > 0)
+            .values(refusals_for_now=Draft.refusals_for_now - 1, retry_after=None)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _left_approved(engine: Engine, draft_id: int, answer: str) -> dict[str, Any]:
@@ -557,7 +607,9 @@ def _due_campaigns(engine: Engine, now: datetime) -> list[int]:
             session.scalars(
                 select(Draft.campaign_id)
                 .join(Campaign, Campaign.id == Draft.campaign_id)
-                .where(Draft.status == "approved", Draft.send_after.is_not(None), Draft.send_after <= now)
+                .where(Draft.status == "approved", or_(Draft.send_after.is_not(None), Draft.retry_after.is_not(None)))
+                .where(or_(Draft.send_after.is_(None), Draft.send_after <= now))
+                .where(or_(Draft.retry_after.is_(None), Draft.retry_after <= now))
                 .where(Campaign.status != "generating")  # sent at the first check once it is ready
                 .distinct()
                 .order_by(Draft.campaign_id)
@@ -566,7 +618,8 @@ def _due_campaigns(engine: Engine, now: datetime) -> list[int]:
 
 
 def has_due_drafts(engine: Engine) -> bool:
-    """Whether any approved draft's send time has come (the periodic due-check submits a job only then)."""
+    """Whether any approved draft's send time, or the time to try again an address the server refused for now, has
+    come (the periodic due-check submits a job only then)."""
     return bool(_due_campaigns(engine, utcnow()))
 
 

@@ -504,42 +504,109 @@ def test_a_refused_address_is_not_in_the_job_s_result_a_webhook_carries(client, 
 
 
 class _GreylistingServer(_PickyServer):
-    """Refuses an address for now (4xx) the first time it is asked for, as greylisting and rate limits do."""
+    """Refuses an address for now (4xx) the first ``times`` times it is asked for, as greylisting and rate limits do
+    (a full mailbox, every time)."""
 
-    def __init__(self, refuse: str, answer: str) -> None:
+    def __init__(self, refuse: str, answer: str, times: int = 1) -> None:
         super().__init__(refuse=refuse, accept=99)
-        self.answer, self.asked = answer, 0
+        self.answer, self.asked, self.times = answer, 0, times
 
     async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802 (aiosmtpd's hook)
-        if address == self.refuse and (asked := self.asked) == 0:
+        if address == self.refuse and (asked := self.asked) < self.times:
             self.asked = asked + 1
             return self.answer
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
 
+def _wait_over(engine, draft_id: int) -> None:
+    """As if the wait before trying the draft's address again had passed."""
+    with session_scope(engine) as session:
+        session.get(Draft, draft_id).retry_after = utcnow() - timedelta(seconds=1)
+
+
 @pytest.mark.parametrize(
     "answer", ["450 4.2.1 mailbox busy, try again later", "421 4.7.0 Too many messages, closing connection"]
 )
-def test_an_address_refused_for_now_is_sent_at_the_next_send_not_skipped(client, engine, monkeypatch, answer):
+def test_an_address_refused_for_now_is_tried_again_after_a_wait_not_skipped(client, engine, monkeypatch, answer):
     """A 4xx answer to RCPT skipped the draft for good, as a 5xx does: greylisting or a relay's rate limit lost the
-    customer's email, and a skipped draft cannot be approved again."""
+    customer's email, and a skipped draft cannot be approved again. Then it was asked for again at once, by the
+    next send and by every due-check of a scheduled campaign (every 5 minutes, without end); a campaign sent now was
+    never tried again by the due-check at all."""
+    from service.pipeline.sending import RETRY_MINUTES, has_due_drafts, send_due_drafts
+
     greylisting = _GreylistingServer(refuse="c2@example.com", answer=answer)
     with serving_smtp(greylisting, monkeypatch):
         campaign_id = new_campaign(client)
         ids = [approved_draft(client, engine, campaign_id, external_id=f"c{i}") for i in range(1, 4)]
+        before = utcnow()
         first = send_job(client, campaign_id)
         assert first["status"] == "succeeded" and first["result"]["sent"] == 2, first
         (refused,) = first["result"]["refused"]
         assert refused["customer_id"] == "c2" and refused["approved"] is True and answer in refused["answer"]
         with session_scope(engine) as session:
             draft = session.get(Draft, ids[1])
-            assert (draft.status, draft.flagged) == ("approved", False)
+            assert (draft.status, draft.flagged, draft.refusals_for_now) == ("approved", False, 1)
+            wait = draft.retry_after - before
+        assert timedelta(minutes=RETRY_MINUTES[0]) <= wait < timedelta(minutes=RETRY_MINUTES[0], seconds=30)
+        assert refused["retry_after"] == client.get(f"/drafts/{ids[1]}").json()["retry_after"]
         assert client.get("/customers/c2").json()["email_bounced"] is False  # not a bounce
 
-        again = send_job(client, campaign_id)
-    assert again["result"]["sent"] == 1 and again["result"]["refused"] == []
+        again = send_job(client, campaign_id)["result"]  # before the wait is over: not asked for
+        assert (again["sent"], again["refused"], again["waiting"]) == (0, [], 1)
+        assert again["next_send_at"] == refused["retry_after"] and not has_due_drafts(engine)
+
+        _wait_over(engine, ids[1])
+        assert has_due_drafts(engine)  # the due-check tries it, though the campaign was sent now, not scheduled
+        assert send_due_drafts(lambda *_: None, engine)["campaigns"][str(campaign_id)]["sent"] == 1
     assert greylisting.received == ["c1@example.com", "c3@example.com", "c2@example.com"]
+
+
+def test_a_send_of_one_email_at_a_time_goes_past_an_address_refused_for_now(client, engine, monkeypatch):
+    """A draft refused for now stayed first in the audience's order: every `batch_size=1` send asked for it again
+    and sent nothing, the campaign's other customers never mailed."""
+    full = _GreylistingServer(refuse="c1@example.com", answer="452 4.2.2 mailbox full", times=99)
+    with serving_smtp(full, monkeypatch):
+        campaign_id = new_campaign(client)
+        for i in range(1, 4):
+            approved_draft(client, engine, campaign_id, external_id=f"c{i}")
+        batches = []
+        for _ in range(2):
+            response = client.post(f"/campaigns/{campaign_id}/send", params={"batch_size": 1})
+            batches.append(wait_for_job(client, response.json()["job_id"])["result"])
+    assert [batch["sent"] for batch in batches] == [0, 1] and full.asked == 1
+    assert full.received == ["c2@example.com"]
+
+
+def test_an_address_refused_for_now_at_every_try_goes_back_to_a_person(client, engine, monkeypatch):
+    """A mailbox full for days was asked for at every send for ever, its draft approved and never sent, and no
+    person told."""
+    from service.pipeline.sending import RETRY_MINUTES
+
+    full = _GreylistingServer(refuse="c1@example.com", answer="452 4.2.2 <c1@example.com> mailbox full", times=99)
+    with serving_smtp(full, monkeypatch):
+        campaign_id = new_campaign(client)
+        draft_id = approved_draft(client, engine, campaign_id)
+        for _ in RETRY_MINUTES:
+            (refused,) = send_job(client, campaign_id)["result"]["refused"]
+            assert refused["approved"] is True
+            _wait_over(engine, draft_id)
+        (last,) = send_job(client, campaign_id)["result"]["refused"]
+        assert "approved" not in last and last["answer"] == "452 4.2.2 [address] mailbox full"
+        draft = client.get(f"/drafts/{draft_id}").json()
+        assert (draft["status"], draft["flagged"]) == ("flagged", True)
+        assert draft["flag_reasons"][-1].startswith(
+            f"The mail server refused the address for now at each of {len(RETRY_MINUTES) + 1} tries over about 16 "
+            "hours; the last answer: 452 4.2.2 <c1@example.com> mailbox full."
+        )
+        assert full.asked == len(RETRY_MINUTES) + 1 and full.received == []
+
+        assert client.post(f"/drafts/{draft_id}/approve", json={}).status_code == 200  # a person tries again
+        with session_scope(engine) as session:
+            draft = session.get(Draft, draft_id)
+            assert (draft.refusals_for_now, draft.retry_after) == (0, None)
+        (again,) = send_job(client, campaign_id)["result"]["refused"]
+        assert again["approved"] is True and full.asked == len(RETRY_MINUTES) + 2
 
 
 class _NoRelayServer(_PickyServer):
