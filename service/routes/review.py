@@ -254,11 +254,13 @@ def login(
     }  # fmt: skip
     if not reviewer.strip():
         error = "Give your name: it is recorded with every review you make."
-        return templates.TemplateResponse(request, "login.html", {"error": error, **typed}, status_code=422)
+        context = {"error": error, "error_field": "reviewer", **typed}  # the field marked, and focused, is its own
+        return templates.TemplateResponse(request, "login.html", context, status_code=422)
     try:
         key = verify_key(session, api_key.strip())
     except Unauthorized as error:
-        return templates.TemplateResponse(request, "login.html", {"error": str(error), **typed}, status_code=401)
+        context = {"error": str(error), "error_field": "api_key", **typed}
+        return templates.TemplateResponse(request, "login.html", context, status_code=401)
     # the browser's earlier session ends: its cookie is replaced, and a copy of it (another person's, at a shared
     # desk, logged in as themselves before) signed in for the rest of its 12 hours
     close_session(session, request.cookies.get(REVIEW_COOKIE))

@@ -355,3 +355,42 @@ def test_the_page_serves_a_keyboard_and_a_screen_reader(shop_with_fake_campaign,
         written_in = page.locator(".card.selected [name=subject], .card.selected p[lang]").first.get_attribute("lang")
         assert written_in and page.locator("#inbox strong").get_attribute("lang") == written_in
         browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
+def test_a_refused_login_marks_and_focuses_the_field_at_fault(live_server, api_key):
+    """From an accessibility audit: a refused login left the focus on the page's start, and a name of spaces (which
+    the browser's `required` lets through) marked the API key as the field at fault, read out with the name's
+    error, while the name field was not marked."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page()
+        page.goto(f"{live_server}/review/login")
+        name, key = page.locator("#reviewer"), page.locator("#api_key")
+        name.focus()
+        page.keyboard.type("   ")
+        page.keyboard.press("Tab")
+        page.keyboard.type(api_key)
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        expect(name).to_be_focused()
+        expect(name).to_have_attribute("aria-invalid", "true")
+        expect(name).to_have_accessible_description("Give your name: it is recorded with every review you make.")
+        assert key.get_attribute("aria-invalid") is None and key.get_attribute("aria-describedby") is None
+
+        page.keyboard.type("Ola Copywriter")
+        page.keyboard.press("Tab")
+        page.keyboard.type("tk_not_a_key")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        expect(key).to_be_focused()
+        expect(key).to_have_attribute("aria-invalid", "true")
+        expect(key).to_have_accessible_description(re.compile("unknown or revoked"))
+        assert name.get_attribute("aria-invalid") is None
+        page.keyboard.type(api_key)
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        expect(page.locator("#signed-in-as")).to_have_text("reviewing as Ola Copywriter")
+        browser.close()
