@@ -394,3 +394,39 @@ def test_a_refused_login_marks_and_focuses_the_field_at_fault(live_server, api_k
             page.keyboard.press("Enter")
         expect(page.locator("#signed-in-as")).to_have_text("reviewing as Ola Copywriter")
         browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
+def test_drafts_written_so_far_are_told_to_a_screen_reader_once(shop_with_fake_campaign, live_server, api_key, engine):
+    """From an accessibility audit (WCAG 4.1.3): while drafts were written, the count the page asks for every 15 s
+    changed on the screen but was in no status region, so a screen reader said nothing of the progress."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from service.db.models import Campaign
+    from service.db.session import session_scope
+
+    with session_scope(engine) as session:
+        session.get(Campaign, shop_with_fake_campaign).status = "generating"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = _logged_in(browser, live_server, api_key)
+        page.clock.install()
+        page.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
+        asked = []
+        page.on("requestfinished", lambda request: asked.append(request) if request.resource_type == "fetch" else None)
+        progress = page.get_by_role("status").filter(has=page.locator("#written-so-far"))
+        expect(progress).to_have_count(1)
+        page.evaluate(
+            """() => { window.changes = 0; new MutationObserver(rs => { window.changes += rs.length; }).observe(
+              document.getElementById("written-so-far"), {childList: true, characterData: true, subtree: true}); }"""
+        )
+        page.clock.run_for(16_000)
+        expect(progress).to_have_text("Now drafts 2.")
+        page.clock.run_for(16_000)  # asked again, the same count: nothing new to read out
+        for _ in range(50):
+            if len(asked) == 2:
+                break
+            page.wait_for_timeout(100)
+        page.wait_for_timeout(300)  # the answer read and compared
+        assert len(asked) == 2 and page.evaluate("window.changes") == 1
+        browser.close()
