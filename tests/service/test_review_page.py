@@ -430,3 +430,29 @@ def test_drafts_written_so_far_are_told_to_a_screen_reader_once(shop_with_fake_c
         page.wait_for_timeout(300)  # the answer read and compared
         assert len(asked) == 2 and page.evaluate("window.changes") == 1
         browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
+def test_a_search_or_a_filter_of_drafts_is_said_in_the_page_title(shop_with_fake_campaign, live_server, api_key):
+    """From an accessibility audit (WCAG 2.4.2): the campaign's page had one title whatever it showed, so after
+    Find or a status filter reloaded it a screen reader said the same words, and a search that found no one said
+    so only in a paragraph further down."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = _logged_in(browser, live_server, api_key)
+        page.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
+        name = page.title().removesuffix(" · Tailor")  # the campaign's whole list: its name alone
+        page.locator("#find-customer input[name=customer]").focus()
+        page.keyboard.type("Nobody")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        expect(page).to_have_title(f"{name}: drafts for “Nobody”, none found · Tailor")
+        expect(page.locator("#no-such-customer")).to_be_visible()
+        page.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
+        page.get_by_role("navigation", name="drafts to show").get_by_role("link", name=re.compile("^pending")).focus()
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        expect(page).to_have_title(f"{name}: pending drafts · Tailor")
+        browser.close()
