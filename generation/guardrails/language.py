@@ -15,7 +15,11 @@ langdetect and held none), and a text that holds two of another language's commo
 that tell the two apart, and more of them than of its own fails: "Picked to go with your order" in a Polish email
 (the "to" of both counts for neither), "Отдавна не сме се виждали" in a Russian one. langdetect then judges texts
 long enough to judge, with a fixed seed so the verdict is reproducible, and a shorter one only where a telling word
-agrees with it: alone, it is wrong on short texts.
+agrees with it: alone, it is wrong on short texts. English is the exception: the model is shown its example and the
+campaign's words in English and drifts into it, and langdetect is sure of short English ("Welcome back" as a German
+email's subject held no telling word and was sent), while it gives English nothing on the templates' short texts of
+the other nine languages; a short text it is sure is English, holding none of the email language's commonest words,
+fails.
 
 The whole copy is judged, then the subject, the preheader and the intro each alone, because the whole copy's
 verdict let German product lines outvote an English subject and intro.
@@ -113,8 +117,9 @@ MIN_WORDS_FOR_COMMON = 5
 # language's) to read as the other: one word may be borrowed or shared by chance, two in a short subject are not.
 MIN_OTHER_WORDS = 2
 # A text shorter than MIN_CHARS_TO_DETECT that holds one word of another language and none of its own fails when
-# langdetect is this sure of that language ("Einen zweiten Blick wert." in a Polish email): alone,
-# langdetect is wrong on short texts ("Willkommen in unserem Shop" reads as Norwegian).
+# langdetect is this sure of that language ("Einen zweiten Blick wert." in a Polish email), or of English without
+# such a word ("Welcome back" in a German one): alone, langdetect is wrong on short texts of other languages
+# ("Willkommen in unserem Shop" reads as Norwegian).
 SURE_OF_SHORT_TEXT = 0.9
 FIELDS_JUDGED_ALONE = ("subject", "preheader", "intro")
 LINES_JUDGED_FROM = 10  # words of the product lines (names left out) from which they are judged together too
@@ -174,7 +179,10 @@ def language_matches(text: str, locale: str, what: str = "the copy") -> tuple[bo
         other = max(suspects, key=suspects.__getitem__)
         return False, f"{what} reads as {LANGUAGE_NAMES.get(other, other)}, expected {wanted}"
     hinted = {other for other, (theirs, ours) in telling.items() if theirs and not ours}
-    if len(text) < MIN_CHARS_TO_DETECT and not hinted and common:
+    short = len(text) < MIN_CHARS_TO_DETECT
+    # A short text with a word of its own language is judged by its words; one without may be English (see above).
+    own_words = bool(common and common.intersection(words))
+    if short and not hinted and common and (locale == "en" or own_words):
         return True, ""
     probabilities = detect(text)
     if not probabilities:
@@ -184,7 +192,7 @@ def language_matches(text: str, locale: str, what: str = "the copy") -> tuple[bo
         return True, ""
     if not common:
         return False, f"{what} reads as {LANGUAGE_NAMES.get(top, top)}, expected {wanted}"
-    if len(text) < MIN_CHARS_TO_DETECT and (top not in hinted or top_probability < SURE_OF_SHORT_TEXT):
+    if short and not (top_probability >= SURE_OF_SHORT_TEXT and (top in hinted or top == "en" and not own_words)):
         return True, ""  # too short for langdetect alone: it must agree with a word of the language it names
     if top_probability < 0.6:
         return True, ""

@@ -3,12 +3,19 @@ copy that failed for the product names it quotes or for its loanwords."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from generation.brands import load_brand
 from generation.guardrails import CHECKS, CheckContext
+from generation.llm import Endpoint, register
+from generation.llm.fake import answer
 from generation.locales import in_writing_locale
+from generation.pipeline import generate_drafts
 from generation.schemas import ProductFact
+from generation.settings import LLMSettings
+from generation.templates import fallback_copies
 from tests.generation.conftest import make_request
 
 SYRUP = ProductFact(product_id="SYR-001", name="Café Crème Brûlée Syrup", category="Coffee", price=8.5)
@@ -175,6 +182,51 @@ def test_a_field_in_another_language_fails_short_subjects_and_bulgarian_in_a_rus
     word test, and a field under 40 characters never reached langdetect)."""
     ok, why = language_check(locale, [], **copy)
     assert not ok and why == reason, why
+
+
+# Short English subjects that hold none of English's commonest words: no word told them apart, and they were sent.
+ENGLISH_SUBJECTS = ("Welcome back", "Come back soon", "Treat yourself today", "New arrivals", "Shop now")
+
+
+@pytest.mark.parametrize(
+    ("locale", "subject", "language"),
+    [("de", "Welcome back", "German"), ("fr", "Come back soon", "French"), ("es", "New arrivals", "Spanish"),
+     ("it", "Treat yourself today", "Italian"), ("nl", "Shop now", "Dutch")],
+)  # fmt: skip
+def test_a_short_english_subject_without_a_telling_word_fails_in_another_language_s_email(locale, subject, language):
+    """Under 40 characters and with no word of English's commonest, an English subject passed in a German email
+    whose preheader and intro were German."""
+    copy = {**fallback_copies("cross_sell", locale)[0], "subject": subject}
+    request = make_request(locale=locale, products=[])
+    result = CHECKS["language"](CheckContext(request=request, brand=load_brand("hearth"), product_lines=[], **copy))
+    assert (result.passed, result.reason) == (False, f"the subject reads as English, expected {language}")
+
+
+@register("english_subjects")
+def _english_subjects_endpoint(model, settings):
+    """Writes the template's copy in the email's language, as the fake model does, but each subject in English."""
+
+    def respond(messages, schema):
+        body = json.loads(answer(messages, schema))
+        for variant, subject in zip(body["variants"], ENGLISH_SUBJECTS, strict=False):
+            variant["subject"] = subject
+        return json.dumps(body)
+
+    return Endpoint(model="openai/english_subjects", api_key="x", mock=respond)
+
+
+def test_a_model_s_english_subject_gives_way_to_the_template_s_in_the_customer_s_language():
+    """A model that wrote "Welcome back" over German, French, Spanish, Italian and Dutch copy had its subject sent
+    to those customers; its versions are turned down by the language check and the template's copy is used."""
+    locales = ("de", "fr", "es", "it", "nl")
+    requests = [make_request(f"c-{locale}", locale=locale) for locale in locales]
+    settings = LLMSettings(model="english_subjects", cache=False, locales=",".join(locales))
+    result = generate_drafts(requests, load_brand("hearth"), settings=settings)
+    variants = [variant for draft in result.drafts for variant in draft.variants]
+    assert len(variants) == 2 * len(locales)
+    assert not [v.subject for v in variants if v.subject in ENGLISH_SUBJECTS]
+    assert all(v.used_fallback and v.passed for v in variants)
+    assert result.stats.rejected_by_check["language"] >= len(locales)
 
 
 @pytest.mark.parametrize(("written", "locale"), [(written, locale) for written in COPY for locale in COPY])
