@@ -18,8 +18,10 @@ scoring_app = typer.Typer(no_args_is_help=True, help="Copy-scoring models traine
 models_app = typer.Typer(no_args_is_help=True, help="The trained models' kept versions, and which one is in use.")
 audience_app = typer.Typer()
 customers_app = typer.Typer(no_args_is_help=True, help="What Tailor holds about one customer.")
+history_app = typer.Typer(no_args_is_help=True, help="The email history kept (TAILOR_HISTORY_KEEP_DAYS).")
 app.add_typer(audience_app, name="audience")
 app.add_typer(customers_app, name="customers")
+app.add_typer(history_app, name="history")
 app.add_typer(keys_app, name="keys")
 app.add_typer(scoring_app, name="scoring")
 app.add_typer(models_app, name="models")
@@ -461,6 +463,24 @@ def customers_export(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(document + "\n", encoding="utf-8")
     _echo(f"wrote what Tailor holds about customer {customer_id} to {out}")
+
+
+@history_app.command("prune")
+def history_prune() -> None:
+    """Delete now the history older than TAILOR_HISTORY_KEEP_DAYS, as `tailor serve` does every 10 minutes: for a
+    shop that runs Tailor from the command line alone, run it from cron (daily, say)."""
+    from service.retention import prune_history
+    from service.settings import HistorySettings
+    from service.wording import counted
+
+    if HistorySettings().keep_days is None:
+        _echo("error: TAILOR_HISTORY_KEEP_DAYS is not set, so the history is kept for ever: nothing was deleted")
+        raise typer.Exit(2)
+    counts = prune_history(_engine())
+    deleted = ", ".join(
+        counted(counts.get(name, 0), name[:-1], name) for name in ("sends", "events", "campaigns", "drafts")
+    )
+    typer.echo(f"history older than {HistorySettings().keep_days} days deleted: {deleted}")
 
 
 EVAL_AREAS = ("recommenders", "audience", "generation", "scoring", "scale")

@@ -243,3 +243,21 @@ def test_the_server_prunes_the_history_while_it_runs(engine, api_key, monkeypatc
         while _count(engine, Send):
             assert time.monotonic() < deadline, "the old send was never deleted"
             time.sleep(0.1)
+
+
+def test_a_shop_without_a_server_prunes_the_history_from_the_command_line(engine, tmp_path):
+    """Only `tailor serve` pruned: a shop that runs Tailor from the command line and cron kept every send for ever,
+    whatever TAILOR_HISTORY_KEEP_DAYS said."""
+    from tests.service.test_cli import run
+
+    with session_scope(engine) as session:
+        _send(session, customer := _customer(session, "c1"), OLD)
+        _send(session, customer, RECENT)
+    database = {"DATABASE_URL": engine.url.render_as_string(hide_password=False)}
+    unset = run(["history", "prune"], tmp_path, **database)
+    assert unset.returncode == 2 and "TAILOR_HISTORY_KEEP_DAYS is not set" in unset.stderr
+    assert _count(engine, Send) == 2
+    pruned = run(["history", "prune"], tmp_path, TAILOR_HISTORY_KEEP_DAYS="60", **database)
+    assert pruned.returncode == 0, pruned.stderr
+    assert pruned.stdout.startswith("history older than 60 days deleted: 1 send, 0 events, 0 campaigns, 0 drafts")
+    assert _count(engine, Send) == 1
