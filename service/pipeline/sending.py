@@ -112,18 +112,27 @@ def _variant_for(draft: Draft, arm: str | None) -> Variant | None:
     return chosen or selected_variant(draft)
 
 
-def _due(campaign_id: int, now: datetime):
+def _due_now(now: datetime, due_check: bool) -> list[Any]:
+    """The conditions of an approved draft due now: its send time and its time to be tried again (either unset)
+    have come. For the due-check, one of them must be set: the drafts a person's send left approved with neither
+    (those after a batch, those approved since a send now) wait for a person's next send; the due-check mailed the
+    campaign's every one of them once one address refused for now (or one draft deferred) fell due."""
+    conditions = [
+        Draft.status == "approved",
+        or_(Draft.send_after.is_(None), Draft.send_after <= now),
+        or_(Draft.retry_after.is_(None), Draft.retry_after <= now),
+    ]
     return (
-        select(Draft.id)
-        .where(Draft.campaign_id == campaign_id, Draft.status == "approved")
-        .where(or_(Draft.send_after.is_(None), Draft.send_after <= now))
-        .where(or_(Draft.retry_after.is_(None), Draft.retry_after <= now))
-        .order_by(*AUDIENCE_ORDER)
+        [*conditions, or_(Draft.send_after.is_not(None), Draft.retry_after.is_not(None))] if due_check else conditions
     )
 
 
+def _due(campaign_id: int, now: datetime, due_check: bool):
+    return select(Draft.id).where(Draft.campaign_id == campaign_id, *_due_now(now, due_check)).order_by(*AUDIENCE_ORDER)
+
+
 def _to_mail(
-    session: Session, campaign: Campaign, now: datetime, limit: int | None
+    session: Session, campaign: Campaign, now: datetime, limit: int | None, due_check: bool = False
 ) -> tuple[list[int], list[dict[str, Any]], int, dict[int, str]]:
     """The due drafts to mail now, with those held back (``hold_back_stale``), how many
     were deferred (the contact policy) and each experiment draft's arm (held-out drafts are not mailed). With
@@ -138,7 +147,7 @@ def _to_mail(
         # The due drafts are those to mail and those not seen yet (the others left them): the first ones, as many
         # as are to mail and still wanted, hold enough unseen ones. (Leaving out those to mail by NOT IN passed
         # PostgreSQL's 65,535 bound values once a batch_size was that large.)
-        statement = _due(campaign.id, now)
+        statement = _due(campaign.id, now, due_check)
         wanted = limit - (len(to_mail) - to_skip) if limit else None
         due = [
             i for i in session.scalars(statement.limit(len(to_mail) + wanted) if limit else statement) if i not in seen
@@ -208,7 +217,7 @@ def send_campaign(
             if at_best_hour:
                 schedule_at_best_hours(session, campaign_id, scheduled or now)
         campaign = session.get(Campaign, campaign_id)
-        draft_ids, held_back, deferred, arms = _to_mail(session, campaign, now, limit)
+        draft_ids, held_back, deferred, arms = _to_mail(session, campaign, now, limit, due_check)
         brand = load_brand(campaign.brand.slug)  # once: the loop below writes each send's locale with it
         sender = sender_of(brand.slug, settings)
         experiment = campaign.holdout_share is not None
@@ -607,9 +616,7 @@ def _due_campaigns(engine: Engine, now: datetime) -> list[int]:
             session.scalars(
                 select(Draft.campaign_id)
                 .join(Campaign, Campaign.id == Draft.campaign_id)
-                .where(Draft.status == "approved", or_(Draft.send_after.is_not(None), Draft.retry_after.is_not(None)))
-                .where(or_(Draft.send_after.is_(None), Draft.send_after <= now))
-                .where(or_(Draft.retry_after.is_(None), Draft.retry_after <= now))
+                .where(*_due_now(now, due_check=True))
                 .where(Campaign.status != "generating")  # sent at the first check once it is ready
                 .distinct()
                 .order_by(Draft.campaign_id)

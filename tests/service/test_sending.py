@@ -578,6 +578,27 @@ def test_a_send_of_one_email_at_a_time_goes_past_an_address_refused_for_now(clie
     assert full.received == ["c2@example.com"]
 
 
+def test_the_due_check_tries_an_address_refused_for_now_not_the_drafts_left_for_a_person_s_send(
+    client, engine, monkeypatch
+):
+    """A batch of one email whose address was refused for now: 15 minutes on, the due-check mailed the campaign's
+    every approved draft (4 of 4 here), though the person had asked for one, to learn from it first."""
+    from service.pipeline.sending import send_due_drafts
+
+    greylisting = _GreylistingServer(refuse="c1@example.com", answer="450 4.2.1 mailbox busy, try again later")
+    with serving_smtp(greylisting, monkeypatch):
+        campaign_id = new_campaign(client)
+        ids = [approved_draft(client, engine, campaign_id, external_id=f"c{i}") for i in range(1, 5)]
+        response = client.post(f"/campaigns/{campaign_id}/send", params={"batch_size": 1})
+        assert wait_for_job(client, response.json()["job_id"])["result"]["refused"][0]["draft_id"] == ids[0]
+        _wait_over(engine, ids[0])
+        due = send_due_drafts(lambda *_: None, engine)["campaigns"][str(campaign_id)]
+    assert due["sent"] == 1 and greylisting.received == ["c1@example.com"]
+    with session_scope(engine) as session:
+        left = session.scalars(select(Draft.status).where(Draft.id.in_(ids[1:]))).all()
+    assert left == ["approved"] * 3  # for the person's next send
+
+
 def test_an_address_refused_for_now_at_every_try_goes_back_to_a_person(client, engine, monkeypatch):
     """A mailbox full for days was asked for at every send for ever, its draft approved and never sent, and no
     person told."""
