@@ -630,6 +630,28 @@ def test_an_address_refused_for_now_at_every_try_goes_back_to_a_person(client, e
         assert again["approved"] is True and full.asked == len(RETRY_MINUTES) + 2
 
 
+def test_a_draft_taken_back_and_approved_with_the_others_is_tried_at_the_next_send(client, engine, monkeypatch):
+    """A draft refused for now, reopened and approved again with the campaign's pending ones kept its wait (2 hours
+    after 4 refusals: the next send passed it by) and its count (back to a person after 3 more tries, not 7); the
+    reopened draft, waiting for review, still told when it would be tried again."""
+    full = _GreylistingServer(refuse="c1@example.com", answer="452 4.2.2 mailbox full", times=99)
+    with serving_smtp(full, monkeypatch):
+        campaign_id = new_campaign(client)
+        draft_id = approved_draft(client, engine, campaign_id)
+        for _ in range(4):
+            send_job(client, campaign_id)
+            _wait_over(engine, draft_id)
+        assert full.asked == 4 and client.get(f"/drafts/{draft_id}").json()["retry_after"] is not None
+        reopened = client.post(f"/drafts/{draft_id}/reopen", json={"comment": "the offer changes"}).json()
+        assert (reopened["status"], reopened["retry_after"]) == ("pending", None)
+        assert client.post(f"/campaigns/{campaign_id}/drafts/approve", json={}).json()["approved"] == 1
+
+        (refused,) = send_job(client, campaign_id)["result"]["refused"]
+        assert refused["approved"] is True and full.asked == 5
+    with session_scope(engine) as session:
+        assert session.get(Draft, draft_id).refusals_for_now == 1
+
+
 class _NoRelayServer(_PickyServer):
     """A relay that wants a login before it carries mail anywhere: every address refused, as Postfix answers."""
 
