@@ -78,8 +78,11 @@ def _in_use(now: datetime):
         select(Campaign.id).where(Campaign.status == "generating"),
         select(Job.campaign_id).where(Job.campaign_id.is_not(None), Job.status.in_(UNFINISHED_JOB)),
         select(Draft.campaign_id).where(
-            or_(Draft.status == "sending", (Draft.status == "approved") & Draft.send_after.is_not(None))
-        ),  # being mailed, or waiting for the due-check to mail it
+            or_(
+                Draft.status == "sending",
+                (Draft.status == "approved") & or_(Draft.send_after.is_not(None), Draft.retry_after.is_not(None)),
+            )
+        ),  # being mailed, or waiting for the due-check to mail it (at its send time, or to try its address again)
         select(Assignment.campaign_id).where(Assignment.assigned_at > window_opened),
     )
 

@@ -236,7 +236,7 @@ class Draft(Base):
     # The mail server refused the address for now (4xx: greylisting, a full mailbox, a rate limit) this many times
     # since a person last approved the draft; it is not tried again before ``retry_after`` (service.pipeline.sending).
     refusals_for_now: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    retry_after: Mapped[datetime | None] = mapped_column(DateTime)
+    retry_after: Mapped[datetime | None] = mapped_column(DateTime, index=True)  # read by the due-check, as send_after
     position: Mapped[int | None] = mapped_column(Integer)  # the customer's place in the audience, first = 0
     # Counts the draft's changes through review (edits, approvals, rejections, reopenings): a page or an API client
     # that says which revision it saw is refused when the draft changed since (service.drafts).

@@ -174,12 +174,15 @@ def test_a_campaign_being_sent_or_generated_or_an_experiment_still_counting_keep
         waiting = _campaign(session, "waiting", OLD)  # a draft waits for the due-check to send it
         session.add(Draft(campaign=waiting, customer=_customer(session, "w"), status="approved",
                           send_after=utcnow() + timedelta(hours=3), updated_at=OLD))  # fmt: skip
+        retrying = _campaign(session, "retrying", OLD)  # sent now; one address was refused for now, tried again later
+        session.add(Draft(campaign=retrying, customer=_customer(session, "r"), status="approved", refusals_for_now=1,
+                          retry_after=utcnow() + timedelta(minutes=15), updated_at=OLD))  # fmt: skip
         experiment = _campaign(session, "experiment", OLD, holdout_share=0.1)
         late_arm = _customer(session, "late-arm")
         session.flush()
         session.add(Assignment(campaign_id=experiment.id, customer_id=late_arm.id, arm="holdout", assigned_at=RECENT))
         done = _campaign(session, "done", OLD)
-        for campaign in (sending, generating, waiting, experiment, done):
+        for campaign in (sending, generating, waiting, retrying, experiment, done):
             kept[campaign.name] = (
                 campaign.id,
                 _send(session, _customer(session, f"to-{campaign.name}"), OLD, campaign).id,
@@ -189,7 +192,7 @@ def test_a_campaign_being_sent_or_generated_or_an_experiment_still_counting_keep
     with session_scope(engine) as session:
         campaigns = set(session.scalars(select(Campaign.name)))
         sends = set(session.scalars(select(Send.id)))
-    assert campaigns == {"sending", "generating", "waiting", "experiment"}
+    assert campaigns == {"sending", "generating", "waiting", "retrying", "experiment"}
     assert sends == {send_id for name, (_, send_id) in kept.items() if name != "done"}
 
     with session_scope(engine) as session:  # once the job ended and the window closed, they go too
@@ -197,7 +200,7 @@ def test_a_campaign_being_sent_or_generated_or_an_experiment_still_counting_keep
         session.execute(Assignment.__table__.update().values(assigned_at=OLD))
     assert prune_history(engine)["campaigns"] == 2
     with session_scope(engine) as session:
-        assert set(session.scalars(select(Campaign.name))) == {"generating", "waiting"}
+        assert set(session.scalars(select(Campaign.name))) == {"generating", "waiting", "retrying"}
 
 
 @pytest.mark.parametrize(

@@ -20,9 +20,11 @@ def upgrade() -> None:
     with op.batch_alter_table("drafts", schema=None) as batch_op:
         batch_op.add_column(sa.Column("refusals_for_now", sa.Integer(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("retry_after", sa.DateTime(), nullable=True))
+        batch_op.create_index(batch_op.f("ix_drafts_retry_after"), ["retry_after"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("drafts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_drafts_retry_after"))
         batch_op.drop_column("retry_after")
         batch_op.drop_column("refusals_for_now")
