@@ -17,7 +17,7 @@ from service.schemas import COUNT_MAX, CampaignIn, CampaignOut, CampaignStatus, 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"], responses=errors(*KEYED))
 
 
-@router.post("", response_model=CampaignOut, status_code=status.HTTP_201_CREATED)
+@router.post("", response_model=CampaignOut, status_code=status.HTTP_201_CREATED, responses=errors(413))
 def create(spec: CampaignIn, session: SessionDep, _key: ApiKeyDep) -> CampaignOut:
     """A new campaign (status `created` until generated); an unknown brand or an audience query naming what the
     profiles do not have is refused (422) and nothing is created."""

@@ -111,7 +111,10 @@ def recommendations(
     return customer_ops.recommend_for(session, recommender, catalog, customer, k, rules)
 
 
-_NO_ERASURE = {404: {**errors(404)[404], "description": "No erasure holds the customer id or the address given."}}
+_NO_ERASURE = {
+    404: {**errors(404)[404], "description": "No erasure holds the customer id or the address given."},
+    **errors(413),
+}
 
 
 @router.post("/erasures/lift", response_model=ErasuresLifted, responses=_NO_ERASURE)

@@ -72,7 +72,7 @@ def get_draft(draft_id: DatabaseId, session: SessionDep, _key: ApiKeyDep) -> Dra
     return draft_ops.draft_out(draft_ops.get_draft(session, draft_id))
 
 
-@router.patch("/drafts/{draft_id}/variants/{variant_id}", response_model=DraftOut, responses=errors(404, 409))
+@router.patch("/drafts/{draft_id}/variants/{variant_id}", response_model=DraftOut, responses=errors(404, 409, 413))
 def edit_variant(
     draft_id: DatabaseId, variant_id: DatabaseId, edit: VariantEdit, session: SessionDep, state: StateDep,
     _key: ApiKeyDep,
@@ -82,7 +82,7 @@ def edit_variant(
     return draft_ops.draft_out(draft_ops.edit_variant(session, draft_id, variant_id, edit, state.models))
 
 
-@router.post("/drafts/{draft_id}/approve", response_model=DraftOut, responses=errors(404, 409))
+@router.post("/drafts/{draft_id}/approve", response_model=DraftOut, responses=errors(404, 409, 413))
 def approve(draft_id: DatabaseId, session: SessionDep, _key: ApiKeyDep, body: ApproveIn | None = None) -> DraftOut:
     """Approve the draft (with `variant_id`, that variant); a variant that failed guardrail checks needs
     `override_checks` and a `comment` saying why (409 without them), recorded with the review. With
@@ -97,7 +97,7 @@ def approve(draft_id: DatabaseId, session: SessionDep, _key: ApiKeyDep, body: Ap
     return draft_ops.draft_out(draft)
 
 
-@router.post("/campaigns/{campaign_id}/drafts/approve", response_model=PendingApproved, responses=errors(404, 409))
+@router.post("/campaigns/{campaign_id}/drafts/approve", response_model=PendingApproved, responses=errors(404, 409, 413))
 def approve_pending(
     campaign_id: DatabaseId, session: SessionDep, _key: ApiKeyDep, body: ApprovePendingIn | None = None
 ) -> PendingApproved:
@@ -108,7 +108,7 @@ def approve_pending(
     return PendingApproved(**draft_ops.approve_pending(session, campaign_id, body.reviewer, body.comment))
 
 
-@router.post("/drafts/{draft_id}/reject", response_model=DraftOut, responses=errors(404, 409))
+@router.post("/drafts/{draft_id}/reject", response_model=DraftOut, responses=errors(404, 409, 413))
 def reject(draft_id: DatabaseId, session: SessionDep, _key: ApiKeyDep, body: RejectIn | None = None) -> DraftOut:
     """Reject the draft, with a `comment` saying why, kept in its review history; it will not be sent. With
     `expected_revision`, a draft changed since is a 409."""
@@ -117,7 +117,7 @@ def reject(draft_id: DatabaseId, session: SessionDep, _key: ApiKeyDep, body: Rej
     return draft_ops.draft_out(draft)
 
 
-@router.post("/drafts/{draft_id}/reopen", response_model=DraftOut, responses=errors(404, 409))
+@router.post("/drafts/{draft_id}/reopen", response_model=DraftOut, responses=errors(404, 409, 413))
 def reopen(draft_id: DatabaseId, session: SessionDep, _key: ApiKeyDep, body: RejectIn | None = None) -> DraftOut:
     """Take back the draft's approval (before it is sent) or rejection: it waits for review again (`pending`, or
     `flagged` if it was), with a `reopen` review in its history. 409 for a draft sent or never reviewed."""
