@@ -484,6 +484,23 @@ class EventsIn(RequestBody):
     events: list[EventIn] = Field(min_length=1, max_length=10_000)
 
 
+class SkippedEventOut(BaseModel):
+    """An event of the batch not recorded: its send was erased (with its customer, or as old history)."""
+
+    index: int = Field(description="the event's place in the batch, from 0")
+    send_id: int | str | None = Field(None, description="the send it named, when it named one by `send_id`")
+    message_id: str | None = Field(None, description="the Message-ID it named, when it named its send so")
+    reason: str
+
+
+class EventsRecorded(BaseModel):
+    recorded: int = Field(description="events written")
+    duplicates: int = Field(description="events their send had already (same `event_id`, or kind and time)")
+    skipped: list[SkippedEventOut] = Field(
+        default_factory=list, description="present when events were not recorded: those of erased sends"
+    )
+
+
 class JobOut(BaseModel):
     id: str
     kind: str

@@ -5,12 +5,13 @@ from fastapi import APIRouter
 from service.deps import ApiKeyDep, SessionDep
 from service.events import ingest_events
 from service.routes.responses import KEYED, errors
-from service.schemas import EventsIn
+from service.schemas import EventsIn, EventsRecorded
 
 router = APIRouter(tags=["events"], responses=errors(*KEYED, 413))
 
 
-@router.post("/events")
+# Fields left out stay out (`skipped` with none skipped, the way an event did not name its send), as ever.
+@router.post("/events", response_model=EventsRecorded, response_model_exclude_unset=True)
 def post_events(body: EventsIn, session: SessionDep, _key: ApiKeyDep) -> dict:
     """Record delivery, open, click, conversion and unsubscribe events of sent email, each naming its send by
     `send_id` or `message_id` (the email's Message-ID, with or without its angle brackets); an event that names
