@@ -32,6 +32,10 @@ EventKind = Literal["delivered", "open", "click", "conversion", "unsubscribe", "
 # A draft's life: waiting for review (flagged: a person must look), reviewed, then sent, skipped or held out.
 DraftStatus = Literal["pending", "flagged", "approved", "sending", "rejected", "sent", "skipped", "holdout"]
 CampaignStatus = Literal["created", "generating", "ready", "failed", "sent"]
+JobStatus = Literal["queued", "running", "cancelling", "succeeded", "failed", "cancelled"]
+# What the service runs as jobs (the names its runners are given): imports, the audience refresh after one,
+# trainings (asked for, and the scheduled retrain), generation, sends (asked for, and the due-check's).
+JobKind = Literal["import", "audience", "train", "retrain", "generate", "send", "send_due"]
 ModelKind = Literal["recommender", "engagement"]  # the kinds of trained model the service keeps and serves
 
 # The largest integer both databases hold (SQLite's INTEGER, PostgreSQL's BIGINT): past it, a driver fails to
@@ -331,7 +335,7 @@ class DraftOut(BaseModel):
     email: str
     locale: str
     segment: str = Field(description="the customer's RFM segment today, or no_orders")
-    status: str
+    status: DraftStatus
     flagged: bool
     flag_reasons: list[str]
     audience_reason: str
@@ -503,12 +507,12 @@ class EventsRecorded(BaseModel):
 
 class JobOut(BaseModel):
     id: str
-    kind: str
+    kind: JobKind
     campaign_id: int | None = Field(
         None, description="the campaign a generate or send job works on (the due-check's sends span campaigns: "
         "null, as for the other kinds)",
     )  # fmt: skip
-    status: str = Field(
+    status: JobStatus = Field(
         description="queued, running, succeeded or failed; cancelling (asked to stop, until its next step) and "
         "cancelled (POST /jobs/{id}/cancel, or Ctrl-C on the command that ran it)"
     )

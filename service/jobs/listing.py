@@ -8,11 +8,6 @@ from sqlalchemy.orm import Session
 from service.db.models import UNFINISHED_JOB, Job
 from service.jobs.runner import asked_to_stop
 
-JOB_STATUSES = ("queued", "running", "cancelling", "succeeded", "failed", "cancelled")
-# What the service runs as jobs (the names its runners are given): imports, the audience refresh after one,
-# trainings (asked for, and the scheduled retrain), generation, sends (asked for, and the due-check's).
-JOB_KINDS = ("import", "audience", "train", "retrain", "generate", "send", "send_due")
-
 
 def latest_jobs(
     session: Session, status: str | None = None, kind: str | None = None, limit: int = 50, offset: int = 0,

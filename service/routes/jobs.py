@@ -1,17 +1,15 @@
 """Jobs and training: start training in the background, read any job's status and progress."""
 
-from typing import Literal
-
 from fastapi import APIRouter, Query, status
 
 from service.db.models import Job
 from service.deps import ApiKeyDep, OffsetQuery, RecommenderQuery, SessionDep, StateDep, require_tunable
 from service.errors import NotFound
-from service.jobs.listing import JOB_KINDS, JOB_STATUSES, latest_jobs
+from service.jobs.listing import latest_jobs
 from service.jobs.runner import held_progress, request_cancel
 from service.pipeline.training import train_all
 from service.routes.responses import KEYED, errors
-from service.schemas import DatabaseId, JobOut, JobStarted
+from service.schemas import DatabaseId, JobKind, JobOut, JobStarted, JobStatus
 
 router = APIRouter(tags=["jobs"], responses=errors(*KEYED))
 
@@ -33,8 +31,8 @@ def train(
 @router.get("/jobs", response_model=list[JobOut])
 def list_jobs(
     session: SessionDep, _key: ApiKeyDep,
-    status: Literal[JOB_STATUSES] | None = Query(None, description="only jobs in this status"),  # type: ignore[valid-type]
-    kind: Literal[JOB_KINDS] | None = Query(None, description="only jobs of this kind"),  # type: ignore[valid-type]
+    status: JobStatus | None = Query(None, description="only jobs in this status"),
+    kind: JobKind | None = Query(None, description="only jobs of this kind"),
     campaign_id: DatabaseId | None = Query(None, description="only the jobs (generate, send) of this campaign"),
     limit: int = Query(50, ge=1, le=500), offset: OffsetQuery = 0,
 ) -> list[JobOut]:  # fmt: skip

@@ -73,3 +73,34 @@ def test_the_answer_to_posted_events_is_documented_with_its_fields(client):
     skipped = client.post("/events", json={"events": [{"send_id": send_id, "kind": "click"}]})
     assert skipped.status_code == 200 and skipped.json()["skipped"][0]["send_id"] == send_id
     _fits(document, documented, skipped.json())
+
+
+def test_a_draft_s_and_a_job_s_status_and_kind_are_documented_as_the_values_they_take(client, engine):
+    """DraftOut.status, JobOut.status and JobOut.kind were plain strings, though GET /campaigns/{id}/drafts?status=
+    and GET /jobs?status=&kind= list the values: a generated client could not tell `approved` from a typo."""
+    from service.campaigns import ensure_brand
+    from service.db.models import Campaign, Customer, Draft
+    from service.db.session import session_scope
+
+    with session_scope(engine) as session:
+        customer = Customer(external_id="c1", email="ann@example.com", first_name="Ann", locale="en",
+                            marketing_consent=True)  # fmt: skip
+        campaign = Campaign(name="x", brand=ensure_brand(session, "hearth"), campaign_type="vip")
+        session.add_all([customer, campaign])
+        session.flush()
+        session.add(Draft(campaign_id=campaign.id, customer_id=customer.id, status="pending"))
+        campaign_id = campaign.id
+    document = client.get("/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    drafts_filter = next(p for p in document["paths"]["/campaigns/{campaign_id}/drafts"]["get"]["parameters"]
+                         if p["name"] == "status")  # fmt: skip
+    draft = client.get(f"/campaigns/{campaign_id}/drafts").json()[0]
+    assert draft["status"] in schemas["DraftOut"]["properties"]["status"]["enum"]
+    assert schemas["DraftOut"]["properties"]["status"]["enum"] == drafts_filter["schema"]["anyOf"][0]["enum"]
+
+    job = client.get(client.post("/train").json()["status_url"]).json()
+    for field in ("status", "kind"):
+        assert job[field] in schemas["JobOut"]["properties"][field]["enum"], field
+    jobs_filter = {p["name"]: p["schema"]["anyOf"][0]["enum"] for p in document["paths"]["/jobs"]["get"]["parameters"]
+                   if p["name"] in ("status", "kind")}  # fmt: skip
+    assert jobs_filter == {field: schemas["JobOut"]["properties"][field]["enum"] for field in ("status", "kind")}
