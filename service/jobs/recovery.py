@@ -23,6 +23,7 @@ import socket
 import uuid
 from collections.abc import Collection
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -42,8 +43,23 @@ SEND_INTERRUPTED = (
 # A job of another host whose row has not moved for this long, or a draft claimed this long ago and still being
 # sent (a claim spans one email, whose mail server answers within its timeout), was left by a process that stopped.
 STALE_AFTER = timedelta(hours=1)
-# Drawn once per process start: with the pid, it tells this process from an earlier one that had the same pid.
-BOOT_ID = uuid.uuid4().hex[:12]
+
+
+def process_start(pid: int) -> str | None:
+    """When the process ``pid`` started, as this machine's boot and the clock ticks since it (Linux's /proc): no
+    other process that has or had that pid shares it, in this boot or another; None where /proc does not tell."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip().replace("-", "")[:12]
+        started = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[19]  # field 22, starttime
+    except (OSError, IndexError):
+        return None
+    return f"{boot}_{started}"
+
+
+# With the pid, it tells this process from another that had or has the same pid: its start where /proc tells it (a
+# pid reused after a restart, by a container's new processes or a rebooted machine's, names a live process that is
+# another one), else drawn once per process start (which tells this process from an earlier one with its pid).
+BOOT_ID = process_start(os.getpid()) or uuid.uuid4().hex[:12]
 
 
 def worker_name() -> str:
@@ -64,16 +80,20 @@ def process_alive(pid: int) -> bool:
 
 def is_orphaned(worker: str | None) -> bool:
     """Whether a job run by ``worker`` can no longer finish: its process on this host is gone, or has this
-    process's pid without being this process (one before it, ``host:pid`` or another boot)."""
+    process's pid without being this process (one before it, ``host:pid`` or another boot), or its pid is another
+    live process's now (one that started at another time than ``worker`` says)."""
     if not worker:
         return True
     if worker == worker_name():
         return False
     name, _, rest = worker.partition(":")
-    pid = rest.partition(":")[0]
+    pid, _, boot = rest.partition(":")
     if name != socket.gethostname() or not pid.isdigit():
         return False
-    return int(pid) == os.getpid() or not process_alive(int(pid))
+    if int(pid) == os.getpid() or not process_alive(int(pid)):
+        return True
+    # a live process with the pid is the job's only if it started when the job's did (where its worker tells that)
+    return "_" in boot and process_start(int(pid)) not in (None, boot)
 
 
 # A job queued on a live host waits, its row unmoved, behind that host's long jobs: taken for abandoned only after
@@ -102,7 +122,8 @@ def fail_interrupted_jobs(
     """Fail the unfinished jobs whose process died, and the campaigns left generating by no live job; flag for review
     the drafts left sending by a process that died; the jobs' ids.
 
-    At start (``live`` None) every campaign left generating with no generate job unfinished is failed. While the
+    At start (``live`` None) every campaign left generating with no generate job unfinished is failed; with one
+    unfinished (a command's, run meanwhile), only the campaigns of the generate jobs failed here. While the
     server runs (``live``: the ids of the jobs this process still has, queued, running or with an ending to write)
     a job of this process that it no longer has is failed too (its ending was never written), and only the
     campaigns of the generate jobs failed here or ``ended`` (whose endings were written late) are failed: another
@@ -122,8 +143,8 @@ def fail_interrupted_jobs(
             stopped = [job.id for job in orphans] + list(ended)
             of_jobs = select(Job.campaign_id).where(Job.id.in_(stopped), Job.kind == "generate")
             left = left.where(Campaign.id.in_(of_jobs))
-        elif generating:
-            left = left.where(False)
+        elif generating:  # another process may be marking a campaign generating now: only the orphans' campaigns
+            left = left.where(Campaign.id.in_([job.campaign_id for job in orphans if job.kind == "generate"]))
         for campaign in session.scalars(left):
             if campaign.id not in generating:
                 campaign.status = "failed"
