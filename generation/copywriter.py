@@ -72,6 +72,9 @@ class GroupCopy:
     valid_first_try: bool = False
     rejected_by_check: dict[str, int] = field(default_factory=dict)  # model versions and lines each check failed
     template_only: bool = False  # the model does not write this locale: template copy, no call
+    # check name -> why it turned down a version of the model's copy (the latest such reason): what the group's
+    # template variants say they replaced, so a copywriter reads which check the model keeps failing
+    turned_down: dict[str, str] = field(default_factory=dict)
     unavailable: str | None = None  # why the model could not be used for this group (a provider error, no answer)
     answered: bool = False  # the model answered at least one of this group's calls (or the cache held one)
 
@@ -192,7 +195,7 @@ def write_group_copy(
     locales = model_locales(settings)
     if locales is not None and group.locale not in locales:
         result.template_only = True
-        result.variants, result.product_lines = _choose_variants(group, brand, [], fallbacks, n_variants)
+        result.variants, result.product_lines, _ = _choose_variants(group, brand, [], fallbacks, n_variants)
         return result
     line_examples = templates.strings(group.locale)["product_line"]
     products = group.products()
@@ -289,7 +292,9 @@ def write_group_copy(
         if not found:
             break
         problems = "; ".join(reason for _, reason in found[:4])
-    result.variants, result.product_lines = _choose_variants(group, brand, answers, fallbacks, n_variants)
+    result.variants, result.product_lines, result.turned_down = _choose_variants(
+        group, brand, answers, fallbacks, n_variants
+    )
     return result
 
 
@@ -300,19 +305,25 @@ def _add_usage(total: Usage, call: Usage) -> None:
 
 def _choose_variants(
     group: Group, brand: BrandKit, answers: list, fallbacks: list[dict], n_variants: int
-) -> tuple[list[tuple[CopyVariant, bool]], dict[str, str]]:
+) -> tuple[list[tuple[CopyVariant, bool]], dict[str, str], dict[str, str]]:
     """Model variants from any attempt that pass the copy checks and are not near-duplicates, topped up with
-    template copy; per product, the first model line from any attempt that passes on its own."""
+    template copy; per product, the first model line from any attempt that passes on its own; and, by check, the
+    latest reason a check gave for turning a model variant down."""
     chosen: list[tuple[CopyVariant, bool]] = []
     lines: dict[str, str] = {}
+    turned_down: dict[str, str] = {}
     request = _group_request(group)
     for variants, answer_lines in answers:
         for variant in variants:
+            if len(chosen) >= n_variants:
+                break
             context = CheckContext(
                 request=request, brand=brand, subject=variant.subject, preheader=variant.preheader,
                 intro=variant.intro, product_lines=[],
             )  # fmt: skip
-            if len(chosen) >= n_variants or not all(c.passed for c in run_checks(context, COPY_CHECKS)):
+            failed = [check for check in run_checks(context, COPY_CHECKS) if not check.passed]
+            turned_down.update((check.name, check.reason) for check in failed)
+            if failed:
                 continue
             if is_near_duplicate(_idea(variant), [_idea(v) for v, _ in chosen]) or _same_subject(variant, chosen):
                 continue
@@ -332,7 +343,7 @@ def _choose_variants(
         ):
             continue
         chosen.append((variant, True))
-    return chosen[:n_variants], lines
+    return chosen[:n_variants], lines, turned_down
 
 
 def _same_subject(variant: CopyVariant, chosen: list[tuple[CopyVariant, bool]]) -> bool:

@@ -4,7 +4,7 @@ render, check, and fall back to the template's copy where a variant fails its ch
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from langchain_core.runnables import RunnableLambda
 
@@ -35,10 +35,13 @@ def finish_variant(
     product_lines: list[str],
     used_fallback: bool = False,
     edited: bool = False,
+    turned_down: Mapping[str, str] | None = None,
 ) -> Variant:
     """Render one variant for one customer and run every guardrail on it; after a reviewer's edit (``edited``)
     every one but the campaign_goal check, which holds written copy to the campaign's words, not a person. The copy
-    is spelt as the customer's region spells its language (``locales.regional_spelling``)."""
+    is spelt as the customer's region spells its language (``locales.regional_spelling``). ``turned_down`` (check
+    name -> reason) says why each check turned down the model's copy that this template copy replaces: it goes on
+    that check's result."""
     subject, preheader, intro = (regional_spelling(field, request.customer) for field in (subject, preheader, intro))
     product_lines = [regional_spelling(line, request.customer) for line in product_lines]
     html, text = render_email(
@@ -48,9 +51,14 @@ def finish_variant(
         request=request, brand=brand, subject=subject, preheader=preheader, intro=intro,
         product_lines=product_lines, html=html, text=text,
     )  # fmt: skip
+    turned_down = turned_down or {}
+    checks = [
+        check.model_copy(update={"turned_down": turned_down[check.name]}) if check.name in turned_down else check
+        for check in run_checks(context, EDIT_CHECKS if edited else None)
+    ]
     return Variant(
         variant_id=variant_id, subject=subject, preheader=preheader, intro=intro, product_lines=product_lines,
-        html=html, text=text, checks=run_checks(context, EDIT_CHECKS if edited else None), used_fallback=used_fallback,
+        html=html, text=text, checks=checks, used_fallback=used_fallback,
     )  # fmt: skip
 
 
@@ -78,27 +86,34 @@ def _email_lines(request: DraftRequest, model_lines: dict[str, str], defaults: l
 def personalize(request: DraftRequest, brand: BrandKit, copy: GroupCopy, index: int) -> Variant:
     """The group's variant `index` for one customer. If it fails a check for this customer, the template's
     product lines replace the model's, then the template's copy replaces the rest; a template variant that
-    still fails is returned flagged, with its reasons."""
+    still fails is returned flagged, with its reasons. A template variant's checks say why they turned the model's
+    copy down: the group's versions (``copy.turned_down``), or the model's variant for this customer."""
     variant, used_fallback = copy.variants[index]
     defaults = template_product_lines(request)
     lines = _email_lines(request, copy.product_lines, defaults)
     fallbacks = templates.fallback_copies(request.campaign_type, request.customer.locale)
     template = CopyVariant(**fallbacks[index % len(fallbacks)])
     attempts = [(variant, lines, used_fallback), (variant, defaults, used_fallback), (template, defaults, True)]
+    turned_down = copy.turned_down if used_fallback else {}
     finished = None
     for copy_variant, product_lines, is_fallback in attempts:
         if finished is not None and product_lines == finished.product_lines and copy_variant.intro == finished.intro:
             continue
-        finished = _finish(request, brand, index, copy_variant, product_lines, is_fallback)
+        finished = _finish(request, brand, index, copy_variant, product_lines, is_fallback, turned_down)
         if finished.passed:
             break
+        if not is_fallback:  # the model's copy, failing for this customer: why the template's replaces it
+            turned_down = {check.name: check.reason for check in finished.checks if not check.passed}
     return finished
 
 
-def _finish(request, brand, index: int, variant: CopyVariant, lines: list[str], used_fallback: bool) -> Variant:
+def _finish(
+    request, brand, index: int, variant: CopyVariant, lines: list[str], used_fallback: bool, turned_down: dict
+) -> Variant:
     return finish_variant(
         request, brand, variant_id=VARIANT_IDS[index], subject=variant.subject, preheader=variant.preheader,
         intro=variant.intro, product_lines=lines, used_fallback=used_fallback,
+        turned_down=turned_down if used_fallback else None,
     )  # fmt: skip
 
 

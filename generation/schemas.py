@@ -55,6 +55,9 @@ class CheckResult(BaseModel):
     name: str
     passed: bool
     reason: str = ""
+    # Why this check turned down the model's copy on a variant that shows the template's copy instead (its words:
+    # "the subject reads as English, expected German"); left out when it did not, so stored checks stay as they were.
+    turned_down: str = Field("", exclude_if=lambda reason: not reason)
 
 
 class Variant(BaseModel):

@@ -290,6 +290,11 @@ class CheckOut(BaseModel):
     name: str
     passed: bool
     reason: str = ""
+    turned_down: str = Field(
+        "",
+        description="on a variant in template copy (`used_fallback`): why this check turned down the model's copy "
+        "that the template's replaced (“the subject reads as English, expected German”); empty when it did not",
+    )
 
 
 class VariantOut(BaseModel):

@@ -54,6 +54,7 @@ def rerender_variant(session: Session, draft: Draft, variant: Variant) -> None:
         draft_request(draft, brand), brand, variant_id=variant.label,
         subject=variant.subject, preheader=variant.preheader, intro=variant.intro,
         product_lines=list(variant.product_lines), edited=True,
+        turned_down={check["name"]: check["turned_down"] for check in variant.checks if check.get("turned_down")},
     )  # fmt: skip
     variant.html, variant.text = finished.html, finished.text
     variant.checks = [c.model_dump() for c in finished.checks]

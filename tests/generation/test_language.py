@@ -227,6 +227,11 @@ def test_a_model_s_english_subject_gives_way_to_the_template_s_in_the_customer_s
     assert not [v.subject for v in variants if v.subject in ENGLISH_SUBJECTS]
     assert all(v.used_fallback and v.passed for v in variants)
     assert result.stats.rejected_by_check["language"] >= len(locales)
+    # and each says why, for the copywriter who reads the draft, not only the campaign's count
+    names = {"de": "German", "fr": "French", "es": "Spanish", "it": "Italian", "nl": "Dutch"}
+    assert [{c.name: c.turned_down for c in v.checks if c.turned_down} for d in result.drafts for v in d.variants] == [
+        {"language": f"the subject reads as English, expected {names[d.locale]}"} for d in result.drafts for _ in (0, 1)
+    ]
 
 
 @pytest.mark.parametrize(("written", "locale"), [(written, locale) for written in COPY for locale in COPY])

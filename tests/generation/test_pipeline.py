@@ -481,6 +481,31 @@ def test_a_template_variant_with_a_bad_model_line_gets_template_lines(request_en
     assert variant.product_lines == template_product_lines(request_en)
 
 
+def test_a_model_variant_that_fails_for_one_customer_says_why_the_template_s_copy_replaced_it():
+    """The group's copy passed its checks over the group's products, but speaks of a teapot this customer's email
+    does not show: the template's copy replaces it, and its claims check says why."""
+    from generation.copywriter import CopyVariant, GroupCopy
+    from generation.pipeline import personalize
+    from generation.templates import fallback_copies
+    from tests.generation.conftest import TEA
+
+    template = fallback_copies("win_back", "en")[0]
+    intro = "We have missed you. Here are a few things we chose for you, should one of them catch your eye."
+    model = CopyVariant(subject="Your teapot misses you", preheader=template["preheader"], intro=intro)
+    copy = GroupCopy(variants=[(model, False)], product_lines={})
+    variant = personalize(make_request(products=[TEA]), load_brand("hearth"), copy, 0)
+    assert variant.used_fallback and variant.passed and variant.subject == template["subject"]
+    assert {c.name: c.turned_down for c in variant.checks if c.turned_down} == {
+        "unbacked_claims": "the subject speaks of 'teapot', but no product in this email is one"
+    }
+
+
+def test_a_variant_of_the_model_s_copy_names_no_turned_down_check(request_en, fake_settings):
+    variants = generate_drafts([request_en], load_brand("hearth"), settings=fake_settings).drafts[0].variants
+    assert [v for v in variants if not v.used_fallback]
+    assert not [c for v in variants if not v.used_fallback for c in v.checks if c.turned_down]
+
+
 def test_the_products_of_one_email_never_share_a_template_line():
     """An Italian VIP email said "Una proposta della nostra gamma per Lei." under products 2 and 3: the model
     copied that example line for product 2, and product 3 took it as its template line."""
