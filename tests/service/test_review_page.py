@@ -456,3 +456,27 @@ def test_a_search_or_a_filter_of_drafts_is_said_in_the_page_title(shop_with_fake
             page.keyboard.press("Enter")
         expect(page).to_have_title(f"{name}: pending drafts · Tailor")
         browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
+def test_the_draft_search_says_what_it_finds_by_in_words_that_can_be_read(
+    shop_with_fake_campaign, live_server, api_key
+):
+    """From an accessibility audit (WCAG 1.4.3, 3.3.2): "id, email or first name" was only the search box's
+    placeholder, drawn in Chromium's grey at about 2.3:1 against white, and gone once anything was typed."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = _logged_in(browser, live_server, api_key)
+        page.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
+        search = page.get_by_role("searchbox", name=re.compile("id, email or first name"))
+        search.fill("Sab")
+        hint = page.locator("#find-customer label")
+        expect(hint).to_be_visible()
+        expect(hint).to_contain_text("id, email or first name")  # still said with something typed
+        muted = page.evaluate("getComputedStyle(document.documentElement).getPropertyValue('--muted').trim()")
+        color = hint.evaluate("label => getComputedStyle(label).color")
+        assert muted == "#5b6575" and color == "rgb(91, 101, 117)", color
+        assert search.get_attribute("placeholder") is None
+        browser.close()
