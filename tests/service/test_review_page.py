@@ -480,3 +480,25 @@ def test_the_draft_search_says_what_it_finds_by_in_words_that_can_be_read(
         assert muted == "#5b6575" and color == "rgb(91, 101, 117)", color
         assert search.get_attribute("placeholder") is None
         browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
+def test_the_draft_page_never_scrolls_sideways_around_its_breakpoint(shop_with_fake_campaign, live_server, api_key):
+    """The draft page's two columns need 848 px (360 + 20 + 420 and the page's padding) and the one-column layout
+    began at 820 px: at 821, 822 and 823 px the page scrolled sideways by 3, 2 and 1 px."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = _logged_in(browser, live_server, api_key)
+        page.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
+        draft = live_server + page.locator("#drafts tr[data-draft-id] a").first.get_attribute("href")
+        scrolled = {}
+        for width in [*range(810, 860), 1024]:
+            page.set_viewport_size({"width": width, "height": 900})
+            page.goto(draft)
+            overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            if overflow > 0:
+                scrolled[width] = overflow
+        assert scrolled == {}
+        browser.close()
