@@ -459,6 +459,41 @@ def test_a_search_or_a_filter_of_drafts_is_said_in_the_page_title(shop_with_fake
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
+def test_what_was_typed_before_a_conflict_is_grouped_and_named_as_the_form_names_it(
+    shop_with_fake_campaign, live_server, api_key
+):
+    """From an accessibility audit (WCAG 1.3.1, 2.4.6): after an edit conflict the read-only copy of what was typed
+    had fields named "Subject", "Preheader"… like the form's below, in no group its heading named, and its product
+    lines were "Product line 1…" where the form says "Line for <product>"."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        context = browser.new_context()
+        mine = _logged_in(context, live_server, api_key)
+        mine.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
+        draft_url = live_server + mine.locator("#drafts tr[data-draft-id] a").first.get_attribute("href")
+        mine.goto(draft_url)
+        form = mine.locator(".card.selected form")
+        line_name = form.locator("label:has(input[name=product_line])").first.inner_text().strip()
+        assert line_name.startswith("Line for ") and line_name != "Line for product 1"
+        other = context.new_page()  # another reviewer approves the draft meanwhile
+        other.goto(draft_url)
+        other.click("#approve")
+        expect(other.locator("#status")).to_have_text("approved")
+
+        form.locator("input[name=subject]").fill("Typed while another approved")
+        form.locator("input[name=product_line]").first.fill("A line typed while another approved.")
+        form.locator("button[name=save]").click()
+        typed = mine.get_by_role("group", name=re.compile("^What you typed"))
+        expect(typed.get_by_role("textbox", name="Subject", exact=True)).to_have_value("Typed while another approved")
+        line = typed.get_by_role("textbox", name=line_name, exact=True)
+        expect(line).to_have_value("A line typed while another approved.")
+        expect(typed.get_by_role("textbox", name=re.compile("^Product line"))).to_have_count(0)
+        browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
 def test_the_draft_search_says_what_it_finds_by_in_words_that_can_be_read(
     shop_with_fake_campaign, live_server, api_key
 ):
