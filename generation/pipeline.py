@@ -97,7 +97,7 @@ def personalize(request: DraftRequest, brand: BrandKit, copy: GroupCopy, index: 
     turned_down = copy.turned_down if used_fallback else {}
     finished = None
     for copy_variant, product_lines, is_fallback in attempts:
-        if finished is not None and product_lines == finished.product_lines and copy_variant.intro == finished.intro:
+        if finished is not None and _same_email(copy_variant, product_lines, finished):  # its checks would agree
             continue
         finished = _finish(request, brand, index, copy_variant, product_lines, is_fallback, turned_down)
         if finished.passed:
@@ -105,6 +105,13 @@ def personalize(request: DraftRequest, brand: BrandKit, copy: GroupCopy, index: 
         if not is_fallback:  # the model's copy, failing for this customer: why the template's replaces it
             turned_down = {check.name: check.reason for check in finished.checks if not check.passed}
     return finished
+
+
+def _same_email(copy: CopyVariant, product_lines: list[str], finished: Variant) -> bool:
+    """Whether ``copy`` over ``product_lines`` is the email ``finished`` is: not when only its intro and lines are
+    (the model took the template's intro and wrote a subject of its own: the template's subject was never tried)."""
+    written = (copy.subject, copy.preheader, copy.intro, product_lines)
+    return written == (finished.subject, finished.preheader, finished.intro, finished.product_lines)
 
 
 def _finish(

@@ -690,3 +690,19 @@ def test_the_prompt_holds_nothing_of_the_customers_it_is_written_for():
     sent = " ".join(message["content"] for message in build_messages(group, load_brand("hearth"), 2))
     assert not any(word in sent for word in ("zz-887", "Wiesława", "Bożydar"))
     assert "Sencha" in sent or "tea" in sent.lower()  # the products' facts are what it is written from
+
+
+def test_a_model_variant_with_the_template_s_intro_and_a_subject_that_fails_gets_the_template_s_subject():
+    """The model's copy took the template's intro word for word and wrote a subject of its own that fails for this
+    customer: the template's copy was never tried (the same intro and lines were taken for the same copy), and the
+    variant was sent to a person failing, where the template's passes."""
+    from generation.copywriter import CopyVariant, GroupCopy
+    from generation.pipeline import personalize
+    from generation.templates import fallback_copies
+    from tests.generation.conftest import TEA
+
+    template = fallback_copies("win_back", "en")[0]
+    model = CopyVariant(subject="Your teapot misses you", preheader=template["preheader"], intro=template["intro"])
+    copy = GroupCopy(variants=[(model, False)], product_lines={})
+    variant = personalize(make_request(products=[TEA]), load_brand("hearth"), copy, 0)
+    assert variant.used_fallback and variant.passed and variant.subject == template["subject"]
