@@ -117,13 +117,13 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         due = partial(has_due_drafts, engine)
         schedules.append(PeriodicJob(runner, engine, "send_due", send_due_drafts, due_minutes * 60, on_engine, due))
     if sweep_seconds := JobSettings().sweep_seconds:
-        schedules.append(PeriodicCall("job-sweep", partial(sweep_jobs, engine), sweep_seconds))
+        schedules.append(PeriodicCall("job-sweep", lambda: runner.announce(sweep_jobs(engine)), sweep_seconds))
     if HistorySettings().keep_days is not None:
         schedules.append(PeriodicCall("history-prune", partial(prune_history, engine), PRUNE_EVERY_SECONDS))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
-        fail_interrupted_jobs(engine)
+        runner.announce(fail_interrupted_jobs(engine))
         remove_stranded_uploads(home_settings().staging_dir)
         for schedule in schedules:
             schedule.start()

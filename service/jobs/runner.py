@@ -17,7 +17,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import datetime
 from typing import Any, Protocol
@@ -431,6 +431,12 @@ class ThreadJobRunner:
             with contextlib.suppress(Exception):  # _run recorded the error on the job row
                 _run(self.engine, job_id, work, params)
         finally:
+            self._announce(job_id)
+
+    def announce(self, job_ids: Iterable[str]) -> None:
+        """Announce to the webhook jobs that ended without running here: those failed as interrupted, at start or by
+        the sweep (a marketing tool waiting for the end of a send would otherwise wait for ever)."""
+        for job_id in job_ids:
             self._announce(job_id)
 
     def _announce(self, job_id: str) -> None:

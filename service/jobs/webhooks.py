@@ -1,5 +1,6 @@
 """Tells a marketing tool when a job ends, instead of it polling GET /jobs/{id}: with `TAILOR_WEBHOOK_URL` set,
-every job that ends (succeeded, failed or cancelled) is POSTed there as JSON.
+every job that ends (succeeded, failed or cancelled) is POSTed there as JSON, by the server: a job failed as
+interrupted (its process stopped: the server announces it when it starts again, or its sweep finds it) too.
 
 The body is `{"event": "job.ended", "job": {...}}`, the job as GET /jobs/{id} shows it. With
 `TAILOR_WEBHOOK_SECRET`, the header `X-Tailor-Signature: sha256=<hex>` is the HMAC-SHA256 of the body under that

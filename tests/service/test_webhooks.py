@@ -178,3 +178,24 @@ def test_the_credentials_go_to_the_configured_receiver_alone(client, receiver, m
     finally:
         other.shutdown()
         redirecting.shutdown()
+
+
+def test_a_job_its_process_left_unfinished_is_announced_once_failed(engine, receiver):
+    """A send killed with its server was failed as interrupted at the next start, and never announced: a marketing
+    tool waiting for its end waited for ever."""
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+    from service.db.models import Job
+    from service.db.session import session_scope
+    from service.jobs.recovery import INTERRUPTED, worker_name
+
+    with session_scope(engine) as session:  # this host, a pid no process has: the server that ran it was killed
+        session.add(
+            Job(id="killed", kind="send", status="running", worker=f"{worker_name().split(':')[0]}:999999999:x")
+        )
+    with TestClient(create_app(engine)):
+        (delivery,) = _delivered(1)
+    job = delivery["body"]["job"]
+    assert (job["id"], job["status"], job["error"]) == ("killed", "failed", INTERRUPTED)
+    assert delivery["headers"]["X-Tailor-Signature"] == signature(SECRET, delivery["raw"])
