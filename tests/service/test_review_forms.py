@@ -471,7 +471,7 @@ def test_a_page_of_another_origin_cannot_act_for_a_signed_in_reviewer_nor_frame_
     assert api_client.status_code == 201  # a tool with its own key, no cookie: nothing of a reviewer's to borrow
     page = browser.get(f"/review/campaigns/{campaign_id}")
     assert page.headers["x-frame-options"] == "DENY"
-    assert page.headers["content-security-policy"] == "frame-ancestors 'none'"
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
     # a search puts a customer's email in the page's address, which a product link would have told the shop's site
     searched = browser.get(f"/review/campaigns/{campaign_id}", params={"customer": "ann@example.com"})
     assert searched.headers["referrer-policy"] == "same-origin"

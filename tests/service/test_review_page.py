@@ -205,6 +205,35 @@ def test_approving_every_pending_draft_asks_first(shop_with_fake_campaign, live_
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
+def test_the_review_page_runs_its_own_scripts_only(shop_with_fake_campaign, live_server, api_key):
+    """A draft shows copy a model wrote and product text from a shop's file: a script slipped into either by a
+    mistake in escaping would have run with the reviewer's session, as the pages set no script policy. Their own
+    scripts (the focus on a refused field, the question before approving every draft, the preview) still run."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = _logged_in(browser, live_server, api_key)
+        refused = []
+        page.on("console", lambda message: refused.append(message.text) if "Content Security" in message.text else None)
+        page.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
+        page.locator("#drafts tr[data-draft-id] a").first.click()
+        page.wait_for_load_state()
+        assert refused == []  # the page's own scripts, with the answer's nonce, all ran
+        policy = page.evaluate("() => fetch(location.href).then(r => r.headers.get('content-security-policy'))")
+        assert (
+            "script-src 'nonce-" in policy and "'unsafe-inline'" not in policy.split("script-src", 1)[1].split(";")[0]
+        )
+        page.evaluate(
+            "() => { const tag = document.createElement('script'); tag.textContent = 'window.slipped = 1';"
+            " document.body.append(tag); }"
+        )  # as markup a mistake let through would add one
+        page.wait_for_timeout(200)
+        assert page.evaluate("() => window.slipped") is None and any("script" in text for text in refused)
+        browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
 def test_an_edit_saved_after_signing_out_in_another_tab_is_offered_again(shop_with_fake_campaign, live_server, api_key):
     from playwright.sync_api import expect, sync_playwright
 
