@@ -547,10 +547,11 @@ def test_an_address_refused_for_now_is_tried_again_after_a_wait_not_skipped(clie
         with session_scope(engine) as session:
             draft = session.get(Draft, ids[1])
             assert (draft.status, draft.flagged, draft.refusals_for_now) == ("approved", False, 1)
-            wait = draft.retry_after - before
+            wait, retry_after = draft.retry_after - before, draft.retry_after
         assert timedelta(minutes=RETRY_MINUTES[0]) <= wait < timedelta(minutes=RETRY_MINUTES[0], seconds=30)
         assert refused["retry_after"] == client.get(f"/drafts/{ids[1]}").json()["retry_after"]
         assert client.get("/customers/c2").json()["email_bounced"] is False  # not a bounce
+        assert f"tried again {retry_after:%a %H:%M} UTC" in client.get(f"/review/campaigns/{campaign_id}").text
 
         again = send_job(client, campaign_id)["result"]  # before the wait is over: not asked for
         assert (again["sent"], again["refused"], again["waiting"]) == (0, [], 1)
