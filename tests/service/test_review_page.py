@@ -566,3 +566,27 @@ def test_the_draft_page_never_scrolls_sideways_around_its_breakpoint(shop_with_f
                 scrolled[width] = overflow
         assert scrolled == {}
         browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
+def test_a_screen_reader_finds_the_drafts_by_heading_each_row_by_its_customer_and_variants_by_their_names(
+    shop_with_fake_campaign, live_server, api_key
+):
+    """The drafts table had no heading to jump to, its cells were read without the customer they belong to, and
+    a variant's heading was read "Variant B preview variant B", its preview link inside it."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = _logged_in(browser, live_server, api_key)
+        page.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
+        expect(page.get_by_role("heading", name="Drafts", level=2)).to_have_count(1)
+        table = page.get_by_role("region", name="Drafts").get_by_role("table")
+        rows = table.get_by_role("row").filter(has=page.get_by_role("rowheader"))
+        assert rows.count() == page.locator("#drafts tr[data-draft-id]").count() > 0
+        page.locator("#drafts tr[data-draft-id] a").first.click()
+        headings = page.get_by_role("heading", level=2, name=re.compile("^Variant"))
+        assert headings.count() >= 2
+        assert not [text for text in headings.all_text_contents() if "preview" in text]
+        expect(page.get_by_role("link", name=re.compile("^preview variant"))).not_to_have_count(0)
+        browser.close()
