@@ -62,6 +62,7 @@ from service.review import (
 )
 from service.review.resend import sent_form
 from service.routes import ROUTERS
+from service.routes.responses import ANY_ROUTE, document, errors
 from service.routes.review import session_ended_login
 from service.settings import (
     ApiSettings,
@@ -92,6 +93,16 @@ class _TailorApp(FastAPI):
     def build_middleware_stack(self) -> ASGIApp:
         inner = RequestIds(EncodedSlashes(ReviewPageHeaders(NotStored(super().build_middleware_stack()))))
         return RootPath(inner, ApiSettings().root_path)  # a proxy's path prefix, before anything reads a path
+
+    _documented: dict | None = None
+
+    def openapi(self) -> dict:
+        """FastAPI's document (made again when the routes change), with the errors and headers as the API answers
+        them (``responses.document``)."""
+        schema = super().openapi()
+        if schema is not self._documented:
+            self._documented = document(schema)
+        return schema
 
 
 def create_app(engine: Engine | None = None) -> FastAPI:
@@ -140,6 +151,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         docs_url=None,  # served with their scripts from here (service.docs_pages), not from a CDN
         redoc_url=None,
         dependencies=[Depends(single_query_values)],
+        responses=errors(*ANY_ROUTE),
     )
     add_docs_pages(app)
     app.state.tailor = AppState(engine=engine, jobs=runner, models=model_store(home_settings().models_dir))

@@ -42,6 +42,34 @@ KEPT = timedelta(hours=24)
 _NOT_KEYED = ("/review", "/imports/", "/unsubscribe/")
 
 
+def honours(method: str, path: str) -> bool:
+    """Whether a request of ``method`` to ``path`` (the route's, without a proxy's prefix) may carry a key: the
+    middleware's rule, and the OpenAPI document's (``service.routes.responses.document``)."""
+    return method == "POST" and not path.startswith(_NOT_KEYED)
+
+
+# What the OpenAPI document says of the header, on each operation that honours it.
+PARAMETER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": KEY_MAX},
+    "description": "Any text (a UUID, say), new for each new request and the same for each retry of it: a retry "
+    "gets the first answer again, marked `Idempotent-Replayed: true`, instead of doing the work twice. The same key "
+    "with another request is a 422, and while the first is still being answered a 409 (`Retry-After: 1`); an answer "
+    "that was not a success is not kept, so the request may be tried again with its key. Keys are each API key's "
+    "own and kept 24 hours.",
+}
+STILL_ANSWERED = (
+    "With an `Idempotency-Key`: the first request with that key is still being answered; send it again after "
+    "`Retry-After` seconds (1)."
+)
+REPLAYED = {
+    "description": "`true` when this is the stored answer to an earlier request with the same `Idempotency-Key`",
+    "schema": {"type": "string", "enum": ["true"]},
+}
+
+
 def _refused(status: int, error: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     problems = [{"field": "Idempotency-Key", "message": message}] if status == 422 else []
     return JSONResponse({"error": error, "message": message, "problems": problems}, status, headers=headers)
@@ -54,15 +82,13 @@ class IdempotencyKeys:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
+        if scope["type"] != "http" or not honours(scope["method"], path := route_path(scope)):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        path = route_path(scope)
         declared = headers.get("content-length", "0")
         if (
             HEADER not in headers
-            or path.startswith(_NOT_KEYED)
             or not declared.isdigit()
             or int(declared) > MAX_REQUEST_BYTES  # left to the size limit's 413
         ):

@@ -147,7 +147,7 @@ def get_customer(customer_id: str, session: SessionDep, _key: ApiKeyDep) -> Cust
 
 
 @record_router.delete(
-    "/customers/{customer_id:external_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(404, 409)
+    "/customers/{customer_id:external_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(404, 409, 507)
 )
 def erase_customer(customer_id: str, session: SessionDep, state: StateDep, _key: ApiKeyDep) -> None:
     """Erase a customer (the right to erasure): their record, orders, drafts, sends and events. Digests of their

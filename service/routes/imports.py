@@ -15,7 +15,7 @@ from service.routes.responses import KEYED, errors
 from service.schemas import ImportResult, JobStarted
 from service.settings import home_settings
 
-router = APIRouter(prefix="/imports", tags=["import"], responses=errors(*KEYED, 413))
+router = APIRouter(prefix="/imports", tags=["import"], responses=errors(*KEYED, 413, 507))
 
 BACKGROUND = "answer 202 at once and import the file in a job (`import`) that GET /jobs/{id} follows"
 

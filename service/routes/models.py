@@ -18,7 +18,7 @@ def list_models(_key: ApiKeyDep) -> list[dict]:
     return [describe(home_settings().models_dir, kind) for kind in MODEL_KINDS]
 
 
-@router.post("/models/{kind}/current", response_model=ModelKindOut, responses=errors(404, 413))
+@router.post("/models/{kind}/current", response_model=ModelKindOut, responses=errors(404, 413, 507))
 def use_model_version(kind: ModelKind, body: UseModelVersion, _key: ApiKeyDep) -> dict:
     """Serve a kept version of `kind` from now on (a rollback after a bad training, or back to the newest):
     recommendations and new campaigns use it at once, without a restart. It stays in use until the next training,

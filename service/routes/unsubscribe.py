@@ -10,19 +10,22 @@ from generation.templates import strings
 from service import unsubscribe as unsubscribe_ops
 from service.deps import SessionDep
 from service.review import TEMPLATES_DIR
+from service.routes.responses import REFUSES_NO_INPUT, errors
 
 NOT_A_LINK = {"description": "No email Tailor sent carries this link: a page says so", "content": {"text/html": {}}}
-router = APIRouter(prefix="/unsubscribe", tags=["unsubscribe"], responses={404: NOT_A_LINK})
+# No key, so no 401; a database that cannot be used is the API's 503, and a link followed after its signing key
+# was lost makes a new one (507 when the disk will not take it).
+router = APIRouter(prefix="/unsubscribe", tags=["unsubscribe"], responses={404: NOT_A_LINK, **errors(503, 507)})
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
 
 
-@router.get("/{token}", response_class=HTMLResponse)
+@router.get("/{token}", response_class=HTMLResponse, openapi_extra=REFUSES_NO_INPUT)
 def confirm_page(token: str, request: Request, session: SessionDep) -> HTMLResponse:
     """A page with the button that unsubscribes the recipient of the email the link came in."""
     return _page(request, lambda: unsubscribe_ops.subscription(session, token), token)
 
 
-@router.post("/{token}", response_class=HTMLResponse)
+@router.post("/{token}", response_class=HTMLResponse, openapi_extra=REFUSES_NO_INPUT)
 def unsubscribe(token: str, request: Request, session: SessionDep) -> HTMLResponse:
     """Unsubscribe the recipient (recorded as an `unsubscribe` event on the send); the form's body, such as
     `List-Unsubscribe=One-Click`, is not needed."""

@@ -104,3 +104,128 @@ def test_a_draft_s_and_a_job_s_status_and_kind_are_documented_as_the_values_they
     jobs_filter = {p["name"]: p["schema"]["anyOf"][0]["enum"] for p in document["paths"]["/jobs"]["get"]["parameters"]
                    if p["name"] in ("status", "kind")}  # fmt: skip
     assert jobs_filter == {field: schemas["JobOut"]["properties"][field]["enum"] for field in ("status", "kind")}
+
+
+def _concrete(path: str) -> str:
+    """A path of the document with its parameters filled in."""
+    for name, value in (("{kind}", "recommender"), ("{token}", "1.x"), ("{customer_id}", "c1"), ("{sku}", "s1")):
+        path = path.replace(name, value)
+    for name in ("{campaign_id}", "{draft_id}", "{variant_id}", "{job_id}"):
+        path = path.replace(name, "1")
+    return path
+
+
+def test_the_idempotency_key_is_declared_where_it_is_honoured_with_the_409_of_a_key_being_answered(client, engine):
+    """The Idempotency-Key header was in the document nowhere, and the 409 of a retry while the first request is
+    still being answered was undocumented on POST /campaigns, /train, /events, /erasures/lift and
+    /models/{kind}/current: a generated client could neither send the key nor read that answer."""
+    from sqlalchemy import select
+
+    from service.db.models import IdempotencyKey
+    from service.db.session import session_scope
+
+    document = client.get("/openapi.json").json()
+    too_long = {"Idempotency-Key": "k" * 201}  # refused by whatever honours the header, before anything is done
+    honoured = []
+    for method, path, op in _operations(document):
+        answer = client.request(method, _concrete(path), headers=too_long)
+        refused = answer.status_code == 422 and answer.json()["problems"][0]["field"] == "Idempotency-Key"
+        declared = [p for p in op.get("parameters", []) if p["name"] == "Idempotency-Key"]
+        assert bool(declared) == refused, (method, path, answer.status_code)
+        if refused:
+            honoured.append((method, path))
+            assert declared[0]["in"] == "header" and declared[0]["schema"]["maxLength"] == 200
+            assert _documented(op, 422) == ERROR_REF and _documented(op, 409) == ERROR_REF, (method, path)
+            assert "Retry-After" in op["responses"]["409"]["headers"], (method, path)
+    for path in ("/campaigns", "/train", "/events", "/erasures/lift", "/models/{kind}/current"):
+        assert ("post", path) in honoured, path
+    for path in ("/imports/{kind}", "/unsubscribe/{token}"):  # a file's body, a recipient's link: no key
+        assert ("post", path) not in honoured, path
+
+    key = {"Idempotency-Key": "train-1"}
+    first = client.post("/train", headers=key)
+    assert first.status_code == 202
+    with session_scope(engine) as session:  # as if the first request with this key were still being answered
+        session.scalar(select(IdempotencyKey)).status_code = None
+    busy = client.post("/train", headers=key)
+    assert busy.status_code == 409 and busy.headers["Retry-After"] == "1"
+    _fits(document, _documented(document["paths"]["/train"]["post"], 409), busy.json())
+    assert ErrorOut.model_validate(busy.json()).error == "Conflict"
+
+
+def test_a_fault_and_a_full_disk_answer_the_error_body_the_document_lists_for_them(client, monkeypatch):
+    """A fault (500, InternalError) on any route and a full disk (507, StorageUnavailable) answered the API's error
+    body, yet no operation listed either."""
+    import errno
+
+    from fastapi.testclient import TestClient
+
+    from service.pipeline import model_store
+
+    document = client.get("/openapi.json").json()
+    for method, path, op in _operations(document):
+        assert _documented(op, 500) == ERROR_REF, (method, path)
+    pointer = client.app.state.tailor.models.models_dir / "recommender" / "CURRENT"
+    pointer.mkdir(parents=True)  # a model pointer that is a folder: a fault of the server's own
+    fault = TestClient(client.app, headers=client.headers, raise_server_exceptions=False).get("/models")
+    assert fault.status_code == 500
+    _fits(document, _documented(document["paths"]["/models"]["get"], 500), fault.json())
+    pointer.rmdir()
+
+    def full_disk(path, text: str) -> None:  # a disk that takes nothing more cannot be made here
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(model_store, "_write_whole", full_disk)
+    customers = "customer_id,email,first_name,locale,marketing_consent\nc1,ann@example.com,Ann,en,true\n"
+    assert client.post("/imports/customers", files={"file": ("c.csv", customers, "text/csv")}).status_code == 200
+    full = client.delete("/customers/c1")
+    assert full.status_code == 507
+    _fits(document, _documented(document["paths"]["/customers/{customer_id}"]["delete"], 507), full.json())
+    assert ErrorOut.model_validate(full.json()).error == "StorageUnavailable"
+
+
+def test_the_unsubscribe_link_lists_the_503_it_answers_and_no_operation_a_422_it_cannot(tmp_path, monkeypatch):
+    """/unsubscribe/{token} listed a 422 with FastAPI's `HTTPValidationError`, which it never answers, and not the
+    503 (the API's error body) of a database that cannot be used; /segments and /models listed a 422 too, though
+    they take no parameter; and `HTTPValidationError` stayed in the document's schemas for it."""
+    import shutil
+
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+    from service.auth import create_key
+    from service.db.migrate import upgrade
+    from service.db.session import make_engine, session_scope
+    from service.settings import home_settings
+    from service.unsubscribe import UnsubscribeLinks
+
+    monkeypatch.setenv("TAILOR_HOME", str(tmp_path))
+    home_settings.cache_clear()
+    folder = tmp_path / "db"
+    engine = make_engine(f"sqlite:///{folder / 'tailor.db'}")
+    upgrade(engine)
+    with session_scope(engine) as session:
+        key = create_key(session, "tests")
+    with TestClient(create_app(engine), headers={"X-API-Key": key}, raise_server_exceptions=False) as client:
+        document = client.get("/openapi.json").json()
+        assert "HTTPValidationError" not in document["components"]["schemas"]
+        for method, path, op in _operations(document):
+            if "422" in op["responses"]:
+                assert _documented(op, 422) == ERROR_REF, (method, path)
+            if not op.get("parameters") and "requestBody" not in op:
+                assert "422" not in op["responses"], (method, path)
+        for path in ("/segments", "/models"):
+            assert "422" not in document["paths"][path]["get"]["responses"], path
+            assert client.get(path, params=[("limit", "1"), ("limit", "2")]).status_code == 200, path
+        link = f"/unsubscribe/{UnsubscribeLinks.configured().token(1)}"
+        for method in ("get", "post"):
+            assert "422" not in document["paths"]["/unsubscribe/{token}"][method]["responses"], method
+            assert client.request(method, "/unsubscribe/%00").status_code == 404, method
+
+        engine.dispose()
+        shutil.rmtree(folder)  # the database file and its folder are gone: SQLite cannot open it
+        for method in ("get", "post"):
+            down = client.request(method, link)
+            assert down.status_code == 503, down.text
+            _fits(document, _documented(document["paths"]["/unsubscribe/{token}"][method], 503), down.json())
+    home_settings.cache_clear()
