@@ -34,6 +34,12 @@ def training_metadata(model: Recommender, interactions: pd.DataFrame) -> dict[st
         "products": model.vocabulary.n_products,
     }
     if "timestamp" in interactions and len(interactions):
-        timestamps = pd.to_datetime(interactions["timestamp"])
-        data |= {"first": str(timestamps.min()), "last": str(timestamps.max())}
+        timestamps = pd.to_datetime(interactions["timestamp"], utc=True)  # one without a zone is taken to be UTC
+        data |= {"first": _utc_text(timestamps.min()), "last": _utc_text(timestamps.max())}
     return {"model": model.name, "chosen": getattr(model, "chosen", None), "params": model.get_params(), "data": data}
+
+
+def _utc_text(moment: pd.Timestamp) -> str:
+    """A UTC moment as RFC 3339 with its zone, ``2024-11-01T02:43:51Z``, as the service writes every moment it gives
+    (service.clock.as_text): ``str`` wrote ``2024-11-01 02:43:51``, which a client takes for its own local time."""
+    return moment.tz_localize(None).isoformat() + "Z"

@@ -33,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, get_args
 
+from service.clock import as_text
 from service.errors import NotFound, NotReady
 from service.schemas import ModelKind
 
@@ -209,7 +210,16 @@ def current_folder(models_dir: Path, kind: str) -> Path | None:
 
 
 def read_metadata(folder: Path) -> dict[str, Any]:
-    return json.loads((folder / METADATA_FILE).read_text())
+    """A version's metadata as training writes it now: a recommender saved before its data's `first` and `last`
+    moments were written with their zone (``2024-11-01 02:43:51``, UTC) gets them as ``2024-11-01T02:43:51Z``."""
+    metadata = json.loads((folder / METADATA_FILE).read_text())
+    data = metadata.get("data")
+    if isinstance(data, dict):
+        for bound in ("first", "last"):
+            if isinstance(data.get(bound), str) and not data[bound].endswith("Z"):
+                with contextlib.suppress(ValueError):  # not a moment: shown as it was written
+                    data[bound] = as_text(datetime.fromisoformat(data[bound]))
+    return metadata
 
 
 class ModelStore:

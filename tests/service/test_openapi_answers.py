@@ -229,3 +229,35 @@ def test_the_unsubscribe_link_lists_the_503_it_answers_and_no_operation_a_422_it
             assert down.status_code == 503, down.text
             _fits(document, _documented(document["paths"]["/unsubscribe/{token}"][method], 503), down.json())
     home_settings.cache_clear()
+
+
+def test_the_moments_of_a_training_s_data_end_in_z_in_the_models_and_the_job_s_result(client, demo_files):
+    """GET /models (`versions[].metadata.data.first/last`) and a train job's `result.recommender.data` gave the
+    first and last moment of the data trained on as `2024-11-01 02:43:51`, without a zone, where every moment the
+    API gives ends in `Z`; a version saved so before gets them with their zone too."""
+    import json
+    from datetime import datetime, timedelta
+
+    from service.pipeline.model_store import METADATA_FILE
+    from tests.service.conftest import trained_shop
+
+    def utc_moments(data: dict) -> list[datetime]:
+        moments = [datetime.fromisoformat(data[bound]) for bound in ("first", "last")]
+        assert all(data[bound].endswith("Z") for bound in ("first", "last")), data
+        assert all(moment.utcoffset() == timedelta(0) for moment in moments), data
+        return moments
+
+    trained_shop(client, demo_files)
+    (recommender,) = [kind for kind in client.get("/models").json() if kind["kind"] == "recommender"]
+    (version,) = recommender["versions"]
+    moments = utc_moments(version["metadata"]["data"])
+    (job,) = client.get("/jobs", params={"kind": "train"}).json()
+    assert utc_moments(job["result"]["recommender"]["data"]) == moments
+
+    saved = client.app.state.tailor.models.models_dir / "recommender" / version["version"] / METADATA_FILE
+    metadata = json.loads(saved.read_text())
+    for bound, moment in zip(("first", "last"), moments, strict=True):  # as an earlier Tailor wrote them
+        metadata["data"][bound] = str(moment.replace(tzinfo=None))
+    saved.write_text(json.dumps(metadata))
+    (recommender,) = [kind for kind in client.get("/models").json() if kind["kind"] == "recommender"]
+    assert utc_moments(recommender["versions"][0]["metadata"]["data"]) == moments
