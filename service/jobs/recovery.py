@@ -25,7 +25,7 @@ from collections.abc import Collection
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from service.clock import utcnow
@@ -35,6 +35,14 @@ from service.db.session import session_scope
 log = logging.getLogger("tailor.jobs")
 
 INTERRUPTED = "interrupted: the process running this job stopped before it finished; submit it again"
+# What comes next for a job that stopped, where it is not to submit it again: nobody submitted the jobs the server
+# and an import start of themselves, and an import keeps nothing of its file (it is written in one transaction).
+AFTER_INTERRUPTION = {
+    "import": "nothing of its file was written (a file is imported whole or not at all): import it again",
+    "audience": "the next import of orders, or `tailor audience refresh`, recomputes the audience",
+    "retrain": "the next scheduled retrain (TAILOR_RETRAIN_EVERY_HOURS) trains the models",
+    "send_due": "the next due-check sends the drafts that are due (one it was mailing is back in review, flagged)",
+}
 PERHAPS_SENT = "Sending was "  # how the reasons of a draft whose email may have gone begin (and SEND_CUT_OFF's)
 SEND_INTERRUPTED = (
     "Sending was interrupted: the process sending this email stopped before it recorded whether the mail server "
@@ -43,6 +51,11 @@ SEND_INTERRUPTED = (
 # A job of another host whose row has not moved for this long, or a draft claimed this long ago and still being
 # sent (a claim spans one email, whose mail server answers within its timeout), was left by a process that stopped.
 STALE_AFTER = timedelta(hours=1)
+
+
+def interrupted(kind: str) -> str:
+    """The error of a ``kind`` job that stopped with its process (or with the server): what happens next."""
+    return INTERRUPTED.replace("submit it again", AFTER_INTERRUPTION.get(kind, "submit it again"))
 
 
 def process_start(pid: int) -> str | None:
@@ -136,7 +149,9 @@ def fail_interrupted_jobs(
             if abandoned(job) or (live is not None and job.worker == worker_name() and job.id not in live)
         ]
         for job in orphans:
-            job.status, job.error = "failed", INTERRUPTED
+            job.status, job.error = "failed", interrupted(job.kind)
+            if job.kind == "generate":  # its last report before a batch stored may not have been written
+                job.done = max(job.done, min(drafts_stored(session, job), job.total))
         generating = {job.campaign_id for job in unfinished if job.kind == "generate" and job not in orphans}
         left = select(Campaign).where(Campaign.status == "generating")
         if live is not None:
@@ -153,6 +168,13 @@ def fail_interrupted_jobs(
     if ids:
         log.warning("interrupted jobs failed", extra={"jobs": ids})
     return ids
+
+
+def drafts_stored(session: Session, job: Job) -> int:
+    """How many drafts the generate ``job`` stored for its campaign: those written since it was created (a run
+    writes every untouched draft anew, and the ones a person touched keep their earlier time)."""
+    written = select(func.count()).select_from(Draft)
+    return session.scalar(written.where(Draft.campaign_id == job.campaign_id, Draft.created_at >= job.created_at))
 
 
 def back_to_review(draft: Draft, reason: str) -> None:

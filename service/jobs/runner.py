@@ -30,7 +30,7 @@ from generation.errors import GenerationError
 from service.db.models import UNFINISHED_JOB, Job, fraction_done
 from service.db.session import session_scope
 from service.errors import Conflict, JobCancelled, NotFound, TailorError, as_told, error_body
-from service.jobs.recovery import INTERRUPTED, abandoned, fail_interrupted_jobs, worker_name
+from service.jobs.recovery import INTERRUPTED, abandoned, fail_interrupted_jobs, interrupted, worker_name
 from service.jobs.webhooks import WebhookSettings, announce_job
 from service.settings import JobSettings
 
@@ -169,7 +169,9 @@ def undone_if_never_run(undo: Callable[..., None]) -> Callable[[JobFunction], Jo
 def _cancel_queued(session: Session, job_id: str, work: JobFunction, params: dict[str, Any], *statuses: str) -> bool:
     """Mark the job cancelled before it started (failed as interrupted when the server stops), if it is still in one
     of ``statuses``, and undo in the same transaction what was prepared for it; whether it was."""
-    ending = ("failed", INTERRUPTED) if job_id in _interrupting else ("cancelled", NEVER_STARTED)
+    ending = ("cancelled", NEVER_STARTED)
+    if job_id in _interrupting:
+        ending = ("failed", interrupted(session.scalar(select(Job.kind).where(Job.id == job_id))))
     cancelled = update(Job).where(Job.id == job_id, Job.status.in_(statuses))
     if not session.execute(cancelled.values(status=ending[0], error=ending[1])).rowcount:
         return False
@@ -321,7 +323,7 @@ def _run_it(engine: Engine, job_id: str, work: JobFunction, params: dict[str, An
         reason = str(cancelled) if isinstance(cancelled, JobCancelled) else "cancelled: interrupted (Ctrl-C)"
         status = "cancelled"
         if job_id in _interrupting:  # the server stops: the job was not the person's to cancel, but to run again
-            status, reason = "failed", INTERRUPTED
+            status, reason = "failed", interrupted(kind)
         log.info(f"job {status}", extra={"job_id": job_id, "kind": kind, "error": reason})
         _end(engine, job_id, status=status, error=reason)
         raise

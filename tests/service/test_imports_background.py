@@ -171,7 +171,7 @@ def test_a_restarted_server_fails_a_stranded_import_and_removes_its_upload(engin
     """An import job of a process that died is failed as any job is; its staged upload would stay forever."""
     from service.app import create_app
     from service.importing.background import process_folder
-    from service.jobs.recovery import INTERRUPTED
+    from service.jobs.recovery import interrupted
     from service.jobs.runner import _create_job
 
     dead = subprocess.run(
@@ -189,7 +189,7 @@ def test_a_restarted_server_fails_a_stranded_import_and_removes_its_upload(engin
 
     with TestClient(create_app(engine), headers={"X-API-Key": api_key}) as client:
         job = client.get(f"/jobs/{job_id}").json()
-    assert job["status"] == "failed" and job["error"] == INTERRUPTED
+    assert job["status"] == "failed" and job["error"] == interrupted("import")
     assert not stranded.parent.exists() and live.exists()
 
 

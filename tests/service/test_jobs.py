@@ -193,6 +193,54 @@ def test_a_restarted_server_fails_the_jobs_of_a_process_that_died(engine, api_ke
         assert session.query(Campaign).filter_by(name="cut short").one().status == "failed"
 
 
+def test_an_interrupted_job_says_how_far_it_got_and_what_comes_next(engine, api_key):
+    """Crash audit: a killed generate that had stored 119 of 300 drafts showed progress 0.0 (its last report before
+    the batch was stored went unwritten), and every interrupted job said "submit it again", the jobs nobody submits
+    included (the due-check, the audience refresh after an import, the scheduled retrain), and an import whose
+    transaction was rolled back did not say that nothing of its file was kept."""
+    from datetime import timedelta
+
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+    from service.campaigns import ensure_brand
+    from service.clock import utcnow
+    from service.db.models import Campaign, Customer, Draft, Variant
+    from service.jobs.recovery import INTERRUPTED
+
+    gone = f"{worker_name().split(':')[0]}:999999999:x"  # this host, a pid no process has
+    started = utcnow() - timedelta(minutes=1)
+    with session_scope(engine) as session:
+        campaign = Campaign(name="cut short", brand=ensure_brand(session, "hearth"), campaign_type="vip",
+                            status="generating")  # fmt: skip
+        session.add(campaign)
+        session.flush()
+        for n, (status, created_at) in enumerate(
+            [("approved", started - timedelta(hours=1)), *[("pending", None)] * 2]
+        ):
+            customer = Customer(external_id=f"c{n}", email=f"c{n}@example.com", marketing_consent=True)
+            variants = [Variant(label="A", subject="Hi")]
+            created_at = created_at or utcnow()
+            session.add(Draft(campaign_id=campaign.id, customer=customer, status=status, variants=variants,
+                              created_at=created_at))  # fmt: skip
+        session.add(Job(id="generate", kind="generate", status="running", worker=gone, campaign_id=campaign.id,
+                        done=0, total=5, message="storing drafts 1-2 of 5", created_at=started))  # fmt: skip
+        for kind in ("import", "audience", "send_due", "retrain", "train"):
+            session.add(Job(id=kind, kind=kind, status="running", worker=gone, message="reading the file"))
+    with TestClient(create_app(engine), headers={"X-API-Key": api_key}) as client:
+        jobs = {job["id"]: job for job in client.get("/jobs").json()}
+    assert {job["status"] for job in jobs.values()} == {"failed"}
+    # the 2 drafts it stored of 5; the one approved from an earlier run is not its own
+    assert (jobs["generate"]["done"], jobs["generate"]["progress"]) == (2, 0.4)
+    assert jobs["train"]["error"] == jobs["generate"]["error"] == INTERRUPTED  # a person's: to submit again
+    assert "nothing of its file was written" in jobs["import"]["error"]
+    assert "`tailor audience refresh`" in jobs["audience"]["error"]
+    assert "the next due-check sends" in jobs["send_due"]["error"]
+    assert "the next scheduled retrain" in jobs["retrain"]["error"]
+    for kind in ("audience", "send_due", "retrain"):
+        assert jobs[kind]["error"].startswith("interrupted: ") and "submit it again" not in jobs[kind]["error"]
+
+
 AS_PID_ONE = """
 import os, sys
 from service.db.models import Job
