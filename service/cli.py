@@ -106,6 +106,20 @@ def _engine():
     return default_engine()
 
 
+def _engine_after_crashes():
+    """The database, once the jobs of commands killed on this host are failed, with the campaigns they were
+    generating, as the server's sweep fails them (``sweep_jobs``, which leaves alone a campaign another process is
+    about to generate) and announced: without a server, a campaign a killed `tailor generate` left "generating"
+    stayed so, and its export, sending, deletion and generating it again were refused for good."""
+    from service.jobs.runner import sweep_jobs
+    from service.jobs.webhooks import announce_job
+
+    engine = _engine()
+    for job_id in sweep_jobs(engine):  # this process runs no job yet: only those no process will finish
+        announce_job(engine, job_id)
+    return engine
+
+
 @app.command("import")
 def import_file(
     kind: Annotated[str, typer.Argument(help="customers, products, orders or sends")],
@@ -348,7 +362,7 @@ def generate(
     from service.pipeline.campaign_runs import create_and_generate
     from service.pipeline.exporting import export_campaign
 
-    engine = _engine()
+    engine = _engine_after_crashes()
     with progress_bar("generating") as update:
         summary = create_and_generate(
             engine, campaign_type=campaign_type, brand=brand, limit=limit, name=name,
@@ -379,7 +393,7 @@ def export(
 
     if status is not None:
         _one_of(status, get_args(DraftStatus), "--status")
-    drafts, rows = export_campaign(_engine(), campaign, out, status)
+    drafts, rows = export_campaign(_engine_after_crashes(), campaign, out, status)
     typer.echo(f"wrote {drafts} drafts to {out}, a line for each of their {rows} variants")
 
 
@@ -476,7 +490,7 @@ def history_prune() -> None:
     if HistorySettings().keep_days is None:
         _echo("error: TAILOR_HISTORY_KEEP_DAYS is not set, so the history is kept for ever: nothing was deleted")
         raise typer.Exit(2)
-    counts = prune_history(_engine())
+    counts = prune_history(_engine_after_crashes())
     deleted = ", ".join(
         counted(counts.get(name, 0), name[:-1], name) for name in ("sends", "events", "campaigns", "drafts")
     )
