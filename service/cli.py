@@ -372,8 +372,7 @@ def generate(
     if summary.warning():
         _echo(f"warning: {summary.warning()}")
     if out:
-        drafts, rows = export_campaign(engine, summary.campaign_id, out)
-        typer.echo(f"wrote {drafts} drafts to {out}, a line for each of their {rows} variants")
+        _tell_exported(*export_campaign(engine, summary.campaign_id, out), out)
 
 
 @app.command()
@@ -393,8 +392,13 @@ def export(
 
     if status is not None:
         _one_of(status, get_args(DraftStatus), "--status")
-    drafts, rows = export_campaign(_engine_after_crashes(), campaign, out, status)
+    _tell_exported(*export_campaign(_engine_after_crashes(), campaign, out, status), out)
+
+
+def _tell_exported(drafts: int, rows: int, warning: str | None, out: Path) -> None:
     typer.echo(f"wrote {drafts} drafts to {out}, a line for each of their {rows} variants")
+    if warning:
+        _echo(f"warning: {warning}")
 
 
 @app.command()

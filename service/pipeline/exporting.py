@@ -15,26 +15,57 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from generation.export import private_opener
-from service.campaigns import get_campaign
+from service.campaigns import cancel_first, get_campaign
 from service.db.batches import batches
-from service.db.models import Draft
+from service.db.models import Campaign, Draft, Job
 from service.db.session import session_scope
 from service.drafts import AS_SHOWN, AUDIENCE_ORDER, draft_out
+from service.errors import Conflict
 
 PAGE = 500  # drafts read at a time (each with its variants' rendered email)
+# The HTTP header in which GET /campaigns/{id}/export says that its lines are not the whole campaign's (cut_short).
+EXPORT_WARNING = "X-Tailor-Warning"
 
 
-def draft_ids(session: Session, campaign_id: int, status: str | None = None) -> list[int]:
-    """The campaign's draft ids in its audience's order, optionally of one status; NotFound for no campaign."""
-    get_campaign(session, campaign_id)
+def draft_ids(session: Session, campaign_id: int, status: str | None = None) -> tuple[list[int], str | None]:
+    """The campaign's draft ids in its audience's order, optionally of one status, and a warning when they are not
+    the whole campaign's (see ``cut_short``); NotFound for no campaign, Conflict while it is being generated."""
+    warning = cut_short(session, get_campaign(session, campaign_id))
     query = select(Draft.id).where(Draft.campaign_id == campaign_id).order_by(*AUDIENCE_ORDER)
     if status is not None:
         query = query.where(Draft.status == status)
-    return list(session.scalars(query))
+    return list(session.scalars(query)), warning
+
+
+def cut_short(session: Session, campaign: Campaign) -> str | None:
+    """Whether an export of ``campaign`` would be missing drafts, for the person handing it to a sender: Conflict
+    while it is being generated (the file would stop wherever its job had got), and for a campaign whose generation
+    failed (stopped, cancelled, or killed with its process), a warning saying how many of the customers it was
+    writing for have no draft, where its job counted them."""
+    if campaign.status not in ("generating", "failed"):
+        return None
+    stored = session.scalar(select(func.count()).select_from(Draft).where(Draft.campaign_id == campaign.id))
+    job = session.scalars(
+        select(Job).where(Job.campaign_id == campaign.id, Job.kind == "generate").order_by(Job.created_at.desc())
+    ).first()
+    audience = job.total if job is not None and job.total > max(stored, 1) else None  # 1: before it counted them
+    if campaign.status == "generating":
+        so_far = f"{stored:,} of {audience:,}" if audience else f"{stored:,}"
+        raise Conflict(
+            f"Campaign {campaign.id} is being generated ({so_far} drafts written so far): export it once it is ready, "
+            f"or {cancel_first(session, campaign.id, 'generate')}"
+        )
+    again = f"generate it again (POST /campaigns/{campaign.id}/generate) to write them all"
+    if audience:
+        return (
+            f"campaign {campaign.id} failed while generating: it has drafts for {stored:,} of the {audience:,} "
+            f"customers its generation was writing for, so {audience - stored:,} are missing from this file; {again}"
+        )
+    return f"campaign {campaign.id} failed while generating: this file holds the drafts it had stored; {again}"
 
 
 def export_records(session: Session, ids: list[int]) -> Iterator[dict[str, Any]]:
@@ -74,11 +105,14 @@ def jsonl_lines(engine: Engine, ids: list[int]) -> Iterator[str]:
             yield json.dumps(record, ensure_ascii=False) + "\n"
 
 
-def export_campaign(engine: Engine, campaign_id: int, out: Path, status: str | None = None) -> tuple[int, int]:
-    """Write the campaign's drafts (optionally of one ``status``) to ``out``; (drafts, lines) written. The file
-    appears whole or not at all: it is written beside ``out`` and renamed at the end; its owner alone reads it."""
+def export_campaign(
+    engine: Engine, campaign_id: int, out: Path, status: str | None = None
+) -> tuple[int, int, str | None]:
+    """Write the campaign's drafts (optionally of one ``status``) to ``out``; (drafts, lines) written, and a warning
+    when they are not the whole campaign's (``cut_short``). The file appears whole or not at all: it is written
+    beside ``out`` and renamed at the end; its owner alone reads it."""
     with session_scope(engine) as session:
-        ids = draft_ids(session, campaign_id, status)
+        ids, warning = draft_ids(session, campaign_id, status)
     out.parent.mkdir(parents=True, exist_ok=True)
     drafts, rows = set(), 0
     partial = out.with_name(f".{out.name}.part")
@@ -94,4 +128,4 @@ def export_campaign(engine: Engine, campaign_id: int, out: Path, status: str | N
         os.replace(partial, out)
     finally:
         partial.unlink(missing_ok=True)
-    return len(drafts), rows
+    return len(drafts), rows, warning

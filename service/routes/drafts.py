@@ -9,7 +9,7 @@ from fastapi.responses import StreamingResponse
 
 from service import drafts as draft_ops
 from service.deps import ApiKeyDep, OffsetQuery, SessionDep, StateDep
-from service.pipeline.exporting import draft_ids, jsonl_lines
+from service.pipeline.exporting import EXPORT_WARNING, draft_ids, jsonl_lines
 from service.routes.responses import KEYED, errors
 from service.schemas import (
     ApproveIn,
@@ -43,8 +43,17 @@ def list_drafts(
     "/campaigns/{campaign_id}/export",
     response_class=StreamingResponse,
     responses={
-        200: {"content": {"application/x-ndjson": {}}, "description": "one JSON object per line"},
-        **errors(404),
+        200: {
+            "content": {"application/x-ndjson": {}},
+            "description": "one JSON object per line",
+            "headers": {
+                EXPORT_WARNING: {
+                    "description": "set when the campaign's generation failed: how many customers have no draft",
+                    "schema": {"type": "string"},
+                }
+            },
+        },
+        **errors(404, 409),
     },
 )
 def export_drafts(
@@ -58,10 +67,14 @@ def export_drafts(
     `flag_reasons`), the variant (`variant_id`, `variant`, `selected`: the one chosen, by the reviewer or else by
     generation; `sent`: the one mailed, which in an experiment is the customer's arm's), its `subject`,
     `preheader`, `text_body` and `html_body` (with the `{{unsubscribe_url}}` placeholder for the sender's own
-    link), `checks` and `scores`."""
-    ids = draft_ids(session, campaign_id, status)  # a campaign that does not exist is a 404 before streaming
+    link), `checks` and `scores`. Refused (409) while the campaign is being generated, as the lines would stop
+    wherever its job had got; for a campaign whose generation failed, the `X-Tailor-Warning` header says how many
+    of its customers have no draft."""
+    ids, warning = draft_ids(session, campaign_id, status)  # 404 (no campaign) or 409 (generated) before streaming
     name = f"campaign-{campaign_id}{f'-{status}' if status else ''}.jsonl"  # the page's link names the same file
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if warning:
+        headers[EXPORT_WARNING] = warning
     return StreamingResponse(jsonl_lines(state.engine, ids), media_type="application/x-ndjson", headers=headers)
 
 

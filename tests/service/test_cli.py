@@ -492,3 +492,47 @@ def test_a_command_fails_what_a_killed_command_left_generating_and_nothing_a_liv
     with session_scope(engine) as session:
         assert [session.get(Campaign, i).status for i in ids] == ["failed", "generating", "generating"]
         assert (session.get(Job, "killed").status, session.get(Job, "live").status) == ("failed", "running")
+
+
+def test_an_export_of_a_campaign_cut_short_is_refused_or_says_how_many_drafts_are_missing(engine, client, tailor_home):
+    """Crash audit: `tailor export` of a campaign still being generated wrote 119 of its 300 drafts without a word,
+    and so did it once a killed generation had failed it. While it is generated, the command and
+    GET /campaigns/{id}/export refuse it; once its generation failed, both say how many customers have no draft."""
+    from service.campaigns import ensure_brand
+    from service.db.models import Campaign, Customer, Draft, Job, Variant
+    from service.db.session import session_scope
+    from service.jobs.recovery import worker_name
+
+    with session_scope(engine) as session:
+        campaign = Campaign(
+            name="half", brand=ensure_brand(session, "hearth"), campaign_type="vip", status="generating"
+        )
+        for n in range(2):
+            customer = Customer(external_id=f"c{n}", email=f"c{n}@example.com", marketing_consent=True)
+            session.add(
+                Draft(
+                    campaign=campaign, customer=customer, status="approved", variants=[Variant(label="A", subject="Hi")]
+                )
+            )
+        session.flush()
+        campaign_id = campaign.id
+        session.add(Job(id="live", kind="generate", status="running", campaign_id=campaign_id, worker=worker_name(),
+                        done=2, total=5))  # fmt: skip
+    out = tailor_home / "approved.jsonl"
+    args = ["export", "--campaign", str(campaign_id), "--status", "approved", "--out", str(out)]
+    refused = run(args, tailor_home)
+    assert refused.returncode == 2 and not out.exists(), refused.stderr
+    said = f"error: Campaign {campaign_id} is being generated (2 of 5 drafts written so far): export it once it is"
+    assert said in refused.stderr
+    answered = client.get(f"/campaigns/{campaign_id}/export", params={"status": "approved"})
+    assert answered.status_code == 409 and said.removeprefix("error: ") in answered.json()["message"]
+
+    with session_scope(engine) as session:  # its job cancelled, or killed and failed since
+        session.get(Campaign, campaign_id).status, session.get(Job, "live").status = "failed", "cancelled"
+    warned = run(args, tailor_home)
+    assert warned.returncode == 0 and len(out.read_text().splitlines()) == 2, warned.stderr
+    missing = f"campaign {campaign_id} failed while generating: it has drafts for 2 of the 5 customers its generation"
+    assert f"warning: {missing}" in warned.stderr and "so 3 are missing from this file" in warned.stderr
+    answered = client.get(f"/campaigns/{campaign_id}/export", params={"status": "approved"})
+    assert answered.status_code == 200 and len(answered.text.splitlines()) == 2
+    assert answered.headers["X-Tailor-Warning"] == warned.stderr.split("warning: ")[1].strip()
