@@ -30,7 +30,8 @@ def test_generating_again_keeps_edited_drafts_and_refuses_a_second_job_meanwhile
 
     written_before = _created(engine)
     release = threading.Event()  # keeps the app's one job worker busy, so the generate job waits in the queue
-    blocker = client.app.state.tailor.jobs.submit("hold", lambda progress: {"held": release.wait(60)})
+    # a kind the API names (JobOut's kind is one of them): the worker is held, not retrained
+    blocker = client.app.state.tailor.jobs.submit("retrain", lambda progress: {"held": release.wait(60)})
     queued = client.post(f"/campaigns/{campaign_id}/generate")
     assert queued.status_code == 202
     assert client.get(f"/campaigns/{campaign_id}").json()["status"] == "generating"
@@ -114,7 +115,7 @@ def test_a_campaign_is_not_generated_and_sent_at_once(client, engine, demo_files
     assert approved.status_code == 200
 
     release = threading.Event()  # the app's job worker is busy: what is asked for waits in the queue
-    blocker = client.app.state.tailor.jobs.submit("hold", lambda progress: {"held": release.wait(60)})
+    blocker = client.app.state.tailor.jobs.submit("retrain", lambda progress: {"held": release.wait(60)})
     later = (datetime.now(UTC) + timedelta(days=30)).isoformat()
     send = client.post(f"/campaigns/{campaign_id}/send", params={"at": later})
     assert send.status_code == 202
@@ -125,7 +126,7 @@ def test_a_campaign_is_not_generated_and_sent_at_once(client, engine, demo_files
     assert wait_for_job(client, send.json()["job_id"])["status"] == "succeeded"  # scheduled: nothing sent yet
 
     release = threading.Event()
-    blocker = client.app.state.tailor.jobs.submit("hold", lambda progress: {"held": release.wait(60)})
+    blocker = client.app.state.tailor.jobs.submit("retrain", lambda progress: {"held": release.wait(60)})
     generating = client.post(f"/campaigns/{campaign_id}/generate")
     assert generating.status_code == 202
     now = client.post(f"/campaigns/{campaign_id}/send")
