@@ -317,6 +317,31 @@ def test_the_campaign_page_approves_the_pending_drafts_at_once(client, demo_file
     assert {json.loads(line)["draft_id"] for line in download.text.splitlines()} == {d["id"] for d in approved}
 
 
+def test_the_campaign_page_offers_no_download_the_export_refuses_while_drafts_are_written(
+    client, demo_files, engine, monkeypatch
+):
+    """GET /campaigns/{id}/export refuses (409) a campaign being generated: while one with approved drafts was being
+    generated again, its page still offered "download (JSON lines)", and the link gave the reviewer the 409."""
+    from service.db.models import Campaign
+    from service.db.session import session_scope
+
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_shop(client, demo_files)
+    campaign_id = generated_campaign(client, max_customers=3)
+    client.post(f"/campaigns/{campaign_id}/drafts/approve", json={"comment": "checked"})
+    with session_scope(engine) as session:
+        session.get(Campaign, campaign_id).status = "generating"  # as while it is generated again
+    page = client.get(f"/review/campaigns/{campaign_id}").text
+    assert "approved 0" not in page
+    assert client.get(f"/campaigns/{campaign_id}/export", params={"status": "approved"}).status_code == 409
+    assert 'id="export-approved"' not in page
+    assert "download once the drafts are written" in page
+    with session_scope(engine) as session:
+        session.get(Campaign, campaign_id).status = "ready"
+    page = client.get(f"/review/campaigns/{campaign_id}").text
+    assert 'id="export-approved"' in page and "download once" not in page
+
+
 def test_a_draft_page_leads_to_the_next_draft_waiting_for_review(client, demo_files, engine, monkeypatch):
     """Reviewing meant going back to the campaign after every draft to find the next one."""
     from service.db.models import Draft
