@@ -54,11 +54,6 @@ from service.send_times import approved_send_after, give_approved_best_hours
 
 REVIEWABLE = {"pending", "flagged"}
 APPROVE_BATCH = 1_000  # drafts approved at a time by approve_pending
-# A draft a person approves, or takes back for review, forgets the mail server's refusals for now
-# (service.pipeline.sending._retry_later): approved again, one or all pending at once, its address is asked for at
-# the next send, and it goes back to a person only after the whole round of tries. Reopened and approved with the
-# others, a draft kept its wait (2 hours after 4 refusals) and went back to review after 3 more tries, not 7.
-ASKED_ANEW: dict[str, Any] = {"refusals_for_now": 0, "retry_after": None}
 CHANGES_NAMED = 3  # of the changes a stale action missed, the latest this many are named in its refusal
 
 # Drafts in the order their customers came in the campaign's audience (its priority: win-back by past spend, VIP
@@ -316,8 +311,7 @@ def approve(
     other = chosen is not None and chosen.id != draft.selected_variant_id
     review = Review(action="approve", reviewer=reviewer, comment=comment.strip(), overridden_checks=failed or None)
     _record(session, draft, review, "approved")
-    for name, value in ASKED_ANEW.items():  # a person chose to send it: the server is asked anew
-        setattr(draft, name, value)
+    _ask_anew(draft)  # a person chose to send it
     draft.pinned = other or bool(failed) or any(v.edited for v in draft.variants)
     if chosen is not None:
         draft.selected_variant_id = chosen.id
@@ -327,6 +321,14 @@ def approve(
     mark_stale(draft.campaign)
     session.flush()
     return draft
+
+
+def _ask_anew(draft: Draft) -> None:
+    """A draft a person approves, or takes back for review, forgets the mail server's refusals for now
+    (service.pipeline.sending._retry_later): approved again, one or all pending at once, its address is asked for at
+    the next send, and it goes back to a person only after the whole round of tries. Reopened and approved with the
+    others, a draft kept its wait (2 hours after 4 refusals) and went back to review after 3 more tries, not 7."""
+    draft.refusals_for_now, draft.retry_after = 0, None
 
 
 def _require_fresh_facts(session: Session, draft: Draft) -> None:
@@ -496,8 +498,7 @@ def reopen(session: Session, draft_id: int, reviewer: str, comment: str, expecte
     review = Review(action="reopen", reviewer=reviewer, comment=comment.strip())
     _record(session, draft, review, "flagged" if draft.flagged else "pending")
     draft.send_after, draft.pinned = None, False
-    for name, value in ASKED_ANEW.items():  # not tried again at a time its approval no longer gives
-        setattr(draft, name, value)
+    _ask_anew(draft)  # not tried again at a time its approval no longer gives
     mark_stale(draft.campaign)
     session.flush()
     return draft

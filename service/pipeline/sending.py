@@ -472,8 +472,7 @@ def _refused_email(engine: Engine, draft_id: int, error: EmailRefused) -> dict[s
         if draft is None:
             return _erased_meanwhile(draft_id)
         back_to_review(draft, f"The mail server refused this email: {error}")
-        told = _without_address(str(error), draft.customer.email)
-        return {"draft_id": draft_id, "customer_id": draft.customer.external_id, "answer": told}
+        return _told(draft, str(error))
 
 
 def _mark_sent(engine: Engine, campaign_id: int, sent: int) -> None:
@@ -510,8 +509,7 @@ def _retry_later(engine: Engine, draft_id: int, answer: str) -> dict[str, Any]:
         draft = session.get(Draft, draft_id)
         if draft is None:
             return _erased_meanwhile(draft_id)
-        told = {"draft_id": draft_id, "customer_id": draft.customer.external_id}
-        told["answer"] = _without_address(answer, draft.customer.email)  # as _skip tells it
+        told = _told(draft, answer)
         if draft.status != "sending" or draft.claimed_by != worker_name():
             return told | {"approved": draft.status == "approved"}  # review or another sender took it meanwhile
         draft.refusals_for_now += 1
@@ -548,9 +546,7 @@ def _left_approved(engine: Engine, draft_id: int, answer: str) -> dict[str, Any]
         draft = session.get(Draft, draft_id)
         if draft is None:
             return _erased_meanwhile(draft_id)
-        customer = draft.customer
-        told = _without_address(answer, customer.email)  # as _skip tells it
-        return {"draft_id": draft_id, "customer_id": customer.external_id, "answer": told, "approved": True}
+        return _told(draft, answer) | {"approved": True}
 
 
 def _for_its_own_reasons(error: smtplib.SMTPRecipientsRefused) -> bool:
@@ -578,10 +574,15 @@ def _skip(engine: Engine, draft_id: int, why: str, answer: str, bounced: bool = 
             draft.customer.bounced_email = draft.customer.email
             stop_shared_addresses(session, [draft.customer_id])  # the address bounced for every id that has it
         draft.flag_reasons = [*draft.flag_reasons, f"{why}: {answer}"]
-        # The job's result reaches a webhook's receiver, whom an erasure cannot reach: the server's answer there
-        # without the address it names (the draft's reason, for the reviewer, keeps it).
-        told = _without_address(answer, draft.customer.email)
-        return {"draft_id": draft_id, "customer_id": draft.customer.external_id, "answer": told}
+        return _told(draft, answer)
+
+
+def _told(draft: Draft, answer: str) -> dict[str, Any]:
+    """What the job's result lists under ``refused`` for a draft the server answered for: the draft, its customer's
+    id and the answer without the address it names (the result reaches a webhook's receiver, whom an erasure cannot
+    reach; the draft's flag reason, for the reviewer, keeps it)."""
+    told = _without_address(answer, draft.customer.email)
+    return {"draft_id": draft.id, "customer_id": draft.customer.external_id, "answer": told}
 
 
 def _erased_meanwhile(draft_id: int) -> dict[str, Any]:
