@@ -36,6 +36,7 @@ from service.db.models import (
     Event,
     Job,
     Send,
+    left_to_the_due_check,
 )
 from service.db.session import session_scope
 from service.erasures import address_digest
@@ -71,18 +72,13 @@ def prune_history(engine: Engine) -> dict[str, int]:
 
 
 def _in_use(now: datetime):
-    """The ids of the campaigns whose history is still needed: being generated or sent, or an experiment within its
-    conversion window."""
+    """The ids of the campaigns whose history is still needed: being generated or sent, with drafts the due-check is
+    to mail (at their send time, or to try an address again), or an experiment within its conversion window."""
     window_opened = now - timedelta(days=ExperimentSettings().conversion_window_days)
     return union(
         select(Campaign.id).where(Campaign.status == "generating"),
         select(Job.campaign_id).where(Job.campaign_id.is_not(None), Job.status.in_(UNFINISHED_JOB)),
-        select(Draft.campaign_id).where(
-            or_(
-                Draft.status == "sending",
-                (Draft.status == "approved") & or_(Draft.send_after.is_not(None), Draft.retry_after.is_not(None)),
-            )
-        ),  # being mailed, or waiting for the due-check to mail it (at its send time, or to try its address again)
+        select(Draft.campaign_id).where(or_(Draft.status == "sending", left_to_the_due_check())),
         select(Assignment.campaign_id).where(Assignment.assigned_at > window_opened),
     )
 

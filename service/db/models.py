@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    or_,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
@@ -258,6 +259,13 @@ class Draft(Base):
     # The email it was sent (a draft is sent once), with the variant that went out: in an experiment its arm's,
     # which need not be the selected one.
     send: Mapped[Send | None] = relationship(viewonly=True)
+
+
+def left_to_the_due_check():
+    """The condition of an approved draft the due-check mails, not a person's send: one with a send time (its
+    customer's best hour, the campaign's scheduled moment, the contact policy) or a time to try its address again.
+    Read by the due-check (service.pipeline.sending) and by retention, which keeps such a draft's campaign."""
+    return (Draft.status == "approved") & or_(Draft.send_after.is_not(None), Draft.retry_after.is_not(None))
 
 
 class Variant(Base):

@@ -39,7 +39,7 @@ from service.addresses import address_key, households, stop_shared_addresses
 from service.campaigns import get_campaign
 from service.clock import as_text, utcnow
 from service.db.batches import batches
-from service.db.models import Campaign, Customer, Draft, Event, Send, Variant
+from service.db.models import Campaign, Customer, Draft, Event, Send, Variant, left_to_the_due_check
 from service.db.session import session_scope
 from service.drafts import AUDIENCE_ORDER, failed_checks, selected_variant
 from service.erasures import ERASED_TEXT
@@ -122,9 +122,7 @@ def _due_now(now: datetime, due_check: bool) -> list[Any]:
         or_(Draft.send_after.is_(None), Draft.send_after <= now),
         or_(Draft.retry_after.is_(None), Draft.retry_after <= now),
     ]
-    return (
-        [*conditions, or_(Draft.send_after.is_not(None), Draft.retry_after.is_not(None))] if due_check else conditions
-    )
+    return [*conditions, left_to_the_due_check()] if due_check else conditions
 
 
 def _due(campaign_id: int, now: datetime, due_check: bool):
