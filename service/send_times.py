@@ -18,11 +18,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import case, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from service.clock import as_text, as_utc, utcnow
-from service.db.models import Campaign, Customer, Draft
+from service.db.models import Campaign, Customer, Draft, due_moment
 from service.errors import InvalidInput, NotReady, Problem
 from service.pipeline import frames
 from service.schemas import SendTimeOut
@@ -123,12 +123,7 @@ def waiting_drafts(session: Session, campaign_id: int, now: datetime) -> dict[st
     """How many approved drafts of the campaign wait for a later send time (their customer's best hour, the
     campaign's scheduled moment, the contact policy) or to be tried again (an address the mail server refused for
     now), and when the next one falls due (the later of the two times)."""
-    due_at = case(
-        (Draft.retry_after.is_(None), Draft.send_after),
-        (Draft.send_after.is_(None), Draft.retry_after),
-        (Draft.retry_after > Draft.send_after, Draft.retry_after),
-        else_=Draft.send_after,
-    )
+    due_at = due_moment()
     waiting, next_at = session.execute(
         select(func.count(), func.min(due_at)).where(
             Draft.campaign_id == campaign_id, Draft.status == "approved", due_at > now

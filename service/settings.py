@@ -259,13 +259,17 @@ class ExperimentSettings(BaseSettings):
 
 class SendScheduleSettings(BaseSettings):
     """How often the server looks for drafts whose send time (the customer's best hour, or the end of the contact
-    policy's wait) has come, `TAILOR_SEND_DUE_CHECK_MINUTES=0` turning the check off; the contact policy,
-    `TAILOR_SEND_MIN_DAYS_BETWEEN` days at least between two emails to one customer (0: no limit); and
-    `TAILOR_SEND_TIMEZONE`, the shop's clock, on which best send hours are learned and kept."""
+    policy's wait) has come, `TAILOR_SEND_DUE_CHECK_MINUTES=0` turning the check off, and how late it may still
+    mail one, `TAILOR_SEND_LATE_LIMIT_HOURS` (a "Friday 9:00" email is not sent on Monday after an outage); the
+    contact policy, `TAILOR_SEND_MIN_DAYS_BETWEEN` days at least between two emails to one customer (0: no limit);
+    and `TAILOR_SEND_TIMEZONE`, the shop's clock, on which best send hours are learned and kept."""
 
     model_config = SettingsConfigDict(env_prefix="TAILOR_SEND_")
 
     due_check_minutes: float = Field(default=5.0, ge=0)
+    # How late the due-check may still mail a draft (its send time, or its time to try an address again, that long
+    # past: the server was stopped meanwhile); later, the draft goes back to a person. 0: no limit.
+    late_limit_hours: float = Field(default=24.0, ge=0)
     # The contact policy (service.pipeline.contact_policy): days between two marketing emails to one customer.
     min_days_between: float = Field(default=2.0, ge=0)
     # The clock best send hours are learned and kept on (service.send_times): an IANA name, e.g. Europe/Berlin.

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    case,
     or_,
     text,
 )
@@ -266,6 +267,17 @@ def left_to_the_due_check():
     customer's best hour, the campaign's scheduled moment, the contact policy) or a time to try its address again.
     Read by the due-check (service.pipeline.sending) and by retention, which keeps such a draft's campaign."""
     return (Draft.status == "approved") & or_(Draft.send_after.is_not(None), Draft.retry_after.is_not(None))
+
+
+def due_moment():
+    """When an approved draft falls due for the due-check: the later of its send time and its time to try its
+    address again (either may be unset; none when both are)."""
+    return case(
+        (Draft.retry_after.is_(None), Draft.send_after),
+        (Draft.send_after.is_(None), Draft.retry_after),
+        (Draft.retry_after > Draft.send_after, Draft.retry_after),
+        else_=Draft.send_after,
+    )
 
 
 class Variant(Base):

@@ -1,7 +1,8 @@
 """What an approved email must still be when it is sent, checked just before: its product facts as in the
 catalog (an email whose product changed price or went out of stock since it was written is held back for a
 person, not sent with stale facts), and its copy passing the guardrail checks, unless the approval overrode
-them on purpose (approvals recorded before overrides existed had no such choice).
+them on purpose (approvals recorded before overrides existed had no such choice); and, for the due-check, not
+long past the time it was to go (``hold_back_late``).
 
 A draft held back for its facts cannot be written again: generating the campaign again keeps every reviewed
 draft (and is refused once the campaign has sent mail), and an edit changes the copy, not the prices shown. So
@@ -12,6 +13,7 @@ only hold it back again."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -19,11 +21,12 @@ from sqlalchemy.orm import Session, selectinload
 
 from generation.guardrails import check_label
 from service.db.batches import batches
-from service.db.models import Customer, Draft, Product, Review, Variant
+from service.db.models import Customer, Draft, Product, Review, Variant, due_moment, left_to_the_due_check
 from service.drafts import failed_of
 from service.forecasts import mark_stale
 
 CHECKS_TO_DO = "edit it, or approve it again overriding the checks with a comment saying why"
+LATE_TO_DO = "approve it again to send it all the same, or reject it"
 
 
 def changed_facts(shown: list[dict[str, Any]], catalog: dict[str, Product]) -> list[str]:
@@ -83,6 +86,40 @@ def flag_out_of_date(session: Session, drafts: list[tuple[int, list[dict[str, An
         draft.status, draft.flagged = "flagged", True
         draft.flag_reasons = [*draft.flag_reasons, *(r for r in reasons if r not in draft.flag_reasons)]
     return sorted(stale)
+
+
+def hold_back_late(session: Session, campaign_id: int, now: datetime, late_limit: timedelta) -> list[dict[str, Any]]:
+    """Put back to review, flagged, the campaign's drafts the due-check would mail more than ``late_limit`` after
+    their send time or their time to try the address again (the server was stopped, or its due-check off,
+    meanwhile: a "Friday 9:00" email was sent on Monday), with what a person can do; their ``hold_back_stale``
+    entries. Their times are cleared: approved again, a draft goes at the scheduled campaign's next due-check, or
+    with the next send a person asks for."""
+    held_back: list[dict[str, Any]] = []
+    if not late_limit:
+        return held_back
+    statement = (
+        select(Draft, due_moment())
+        .where(Draft.campaign_id == campaign_id, left_to_the_due_check(), due_moment() < now - late_limit)
+        .options(selectinload(Draft.customer))
+        .order_by(Draft.id)
+        .limit(HOLD_BACK_BATCH)
+    )
+    while rows := session.execute(statement).all():
+        for draft, due_at in rows:
+            late = f"it was due at {due_at:%Y-%m-%d %H:%M} UTC, {_how_long(now - due_at)} ago"
+            reason = f"Held back at sending: {late} (the service did not send meanwhile); {LATE_TO_DO}."
+            draft.status, draft.flagged = "flagged", True
+            draft.flag_reasons = [*draft.flag_reasons, reason]
+            draft.send_after = draft.retry_after = None
+            held_back.append({"draft_id": draft.id, "customer_id": draft.customer.external_id, "changes": [late]})
+        mark_stale(rows[0][0].campaign)
+        session.flush()
+    return held_back
+
+
+def _how_long(span: timedelta) -> str:
+    hours = span.total_seconds() / 3600
+    return f"{hours:.0f} hours" if hours < 48 else f"{hours / 24:.0f} days"
 
 
 def _unapproved(label: str, failed: list[str], overridden: list[str] | None) -> list[str]:

@@ -47,7 +47,7 @@ from service.errors import Conflict, InvalidEnvironment, MailServerUnavailable, 
 from service.experiments import plan_arms, record_send
 from service.jobs.recovery import back_to_review, flag_interrupted_sends, worker_name
 from service.pipeline.contact_policy import defer_if_mailed_meanwhile, defer_recently_mailed
-from service.pipeline.freshness import hold_back_stale
+from service.pipeline.freshness import hold_back_late, hold_back_stale
 from service.pipeline.generate import email_features
 from service.pipeline.mail import (
     AddressNotDeliverable,
@@ -132,14 +132,16 @@ def _due(campaign_id: int, now: datetime, due_check: bool):
 def _to_mail(
     session: Session, campaign: Campaign, now: datetime, limit: int | None, due_check: bool = False
 ) -> tuple[list[int], list[dict[str, Any]], int, dict[int, str]]:
-    """The due drafts to mail now, with those held back (``hold_back_stale``), how many
+    """The due drafts to mail now, with those held back (``hold_back_stale``; for the due-check, ``hold_back_late``
+    first), how many
     were deferred (the contact policy) and each experiment draft's arm (held-out drafts are not mailed). With
     ``limit``, drafts are taken until ``limit`` are left to mail: a held-back, deferred or held-out draft does not
     count towards it, as it leaves the due drafts (flagged, its send time moved on, or ``holdout``), nor does one
     whose customer may not be mailed any more (it is among those returned, to be marked skipped)."""
     schedule, conversion_window = SendScheduleSettings(), ExperimentSettings().conversion_window_days
     to_mail: list[int] = []
-    held_back: list[dict[str, Any]] = []
+    late_limit = timedelta(hours=schedule.late_limit_hours)
+    held_back: list[dict[str, Any]] = hold_back_late(session, campaign.id, now, late_limit) if due_check else []
     deferred, arms, seen, to_skip = 0, {}, set(), 0
     while limit is None or len(to_mail) - to_skip < limit:
         # The due drafts are those to mail and those not seen yet (the others left them): the first ones, as many

@@ -1274,6 +1274,54 @@ def test_a_campaign_is_scheduled_for_a_moment_and_sent_when_it_comes(client, eng
     assert client.get(f"/campaigns/{campaign_id}").json()["scheduled_at"] is None
 
 
+def test_a_scheduled_email_the_service_missed_by_more_than_a_day_goes_back_to_a_person(
+    client, engine, mail_server, monkeypatch
+):
+    """After an outage the due-check mailed everything whenever the server came back: a "Friday 9:00" email went on
+    Monday, and an address refused for now was tried days after its wait."""
+    from service.pipeline.sending import send_due_drafts
+
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    campaign_id = new_campaign(client)
+    drafts = [approved_draft(client, engine, campaign_id, external_id) for external_id in ("c1", "c2", "c3", "c4")]
+    at = (utcnow() + timedelta(hours=3)).replace(microsecond=0)
+    assert wait_for_job(client, client.post(f"/campaigns/{campaign_id}/send", params={"at": at.isoformat()}).json()[
+        "job_id"
+    ])["result"]["waiting"] == 4  # fmt: skip
+    now = utcnow()
+    with session_scope(engine) as session:  # the server was stopped from Friday to Monday
+        session.get(Campaign, campaign_id).scheduled_at = now - timedelta(hours=72)
+        session.get(Draft, drafts[0]).send_after = now - timedelta(hours=72)
+        session.get(Draft, drafts[1]).send_after = now - timedelta(hours=2)  # a short outage: still sent
+        refused = session.get(Draft, drafts[2])
+        refused.send_after, refused.retry_after, refused.refusals_for_now = None, now - timedelta(hours=30), 3
+        session.get(Draft, drafts[3]).send_after = now + timedelta(hours=1)  # not due yet
+
+    result = send_due_drafts(lambda *_: None, engine)["campaigns"][str(campaign_id)]
+    assert result["sent"] == 1 and [m["To"] for m in messages] == ["c2@example.com"]
+    late = {entry["customer_id"]: entry["changes"] for entry in result["held_back"]}
+    assert sorted(late) == ["c1", "c3"]
+    assert late["c1"] == [f"it was due at {now - timedelta(hours=72):%Y-%m-%d %H:%M} UTC, 3 days ago"]
+    assert late["c3"][0].endswith("UTC, 30 hours ago")
+    for draft_id in (drafts[0], drafts[2]):
+        draft = client.get(f"/drafts/{draft_id}").json()
+        assert (draft["status"], draft["send_after"], draft["retry_after"]) == ("flagged", None, None)
+        assert "approve it again to send it all the same, or reject it" in draft["flag_reasons"][-1]
+    assert client.get(f"/drafts/{drafts[3]}").json()["status"] == "approved"  # its time has not come
+
+    # approved again, it goes at the next due-check (the campaign's moment has passed)
+    assert client.post(f"/drafts/{drafts[0]}/approve", json={}).status_code == 200
+    assert send_due_drafts(lambda *_: None, engine)["campaigns"][str(campaign_id)]["sent"] == 1
+    assert messages[-1]["To"] == "c1@example.com"
+
+    monkeypatch.setenv("TAILOR_SEND_LATE_LIMIT_HOURS", "0")  # no limit: mailed however late
+    with session_scope(engine) as session:
+        session.get(Draft, drafts[3]).send_after = now - timedelta(days=5)
+    assert send_due_drafts(lambda *_: None, engine)["campaigns"][str(campaign_id)]["sent"] == 1
+    assert messages[-1]["To"] == "c4@example.com"
+
+
 def test_events_with_an_impossible_time_or_value_are_refused_naming_the_field(client, engine, mail_server, monkeypatch):
     """A conversion worth -20 lowered the campaign's revenue, and an open dated years before its email was kept;
     a time with a zone lost its zone instead of being converted."""
