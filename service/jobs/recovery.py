@@ -179,8 +179,9 @@ def drafts_stored(session: Session, job: Job) -> int:
 
 def back_to_review(draft: Draft, reason: str) -> None:
     """Give a draft being sent back to a person, flagged with ``reason``: its email may have gone, and only a person
-    may send it again."""
-    draft.status, draft.flagged, draft.claimed_by = "flagged", True, None
+    may send it again (no try of its address is planned any more: a draft back after its last refusal for now
+    showed the time of a retry that would never come)."""
+    draft.status, draft.flagged, draft.claimed_by, draft.retry_after = "flagged", True, None, None
     draft.flag_reasons = [*draft.flag_reasons, reason]
 
 

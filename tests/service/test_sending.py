@@ -616,7 +616,7 @@ def test_an_address_refused_for_now_at_every_try_goes_back_to_a_person(client, e
         (last,) = send_job(client, campaign_id)["result"]["refused"]
         assert "approved" not in last and last["answer"] == "452 4.2.2 [address] mailbox full"
         draft = client.get(f"/drafts/{draft_id}").json()
-        assert (draft["status"], draft["flagged"]) == ("flagged", True)
+        assert (draft["status"], draft["flagged"], draft["retry_after"]) == ("flagged", True, None)
         assert draft["flag_reasons"][-1].startswith(
             f"The mail server refused the address for now at each of {len(RETRY_MINUTES) + 1} tries over about 16 "
             "hours; the last answer: 452 4.2.2 <c1@example.com> mailbox full."
