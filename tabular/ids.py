@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 # A whole number written as a float: what a spreadsheet or pandas makes of an integer id column with a gap in it.
 _WHOLE_FLOAT = r"^(\d+)\.0$"
+# A long number in scientific notation: a spreadsheet shows 12345678901234567 as 1.23457E+16 and saves it so, and
+# pandas writes such a float as 1.2345678901234568e+16. The id's last digits are gone either way.
+_SCIENTIFIC = re.compile(r"^[+-]?\d+(\.\d+)?[eE]\+?\d+$")
+# Above 2**53 a float no longer holds every whole number: 9007199254740993 is read as 9007199254740992.
+_LARGEST_EXACT_FLOAT = 2**53
 
 
 def id_strings(values: pd.Series) -> pd.Series:
@@ -15,3 +22,22 @@ def id_strings(values: pd.Series) -> pd.Series:
     if pd.api.types.is_float_dtype(values) and (values.dropna() % 1 == 0).all():
         values = values.astype("Int64")
     return values.astype(str).str.strip().str.replace(_WHOLE_FLOAT, r"\1", regex=True)
+
+
+def inexact_ids(values: pd.Series) -> pd.Series:
+    """Which ids lost digits before they reached the reader, so that no reading gives them back: text in
+    scientific notation, or floats too large to hold a whole number exactly."""
+    text = values.astype("string").str.strip()
+    inexact = text.str.fullmatch(_SCIENTIFIC).fillna(False).astype(bool)
+    if pd.api.types.is_float_dtype(values):
+        inexact |= (values.abs() >= _LARGEST_EXACT_FLOAT).fillna(False).astype(bool)
+    return inexact
+
+
+def inexact_id(value: object) -> str:
+    """What the person whose id ``inexact_ids`` found is told: why it cannot be read, and how to save it."""
+    return (
+        f"'{value}' has lost digits: a long number saved in scientific notation or as a decimal (floating-point) "
+        "number keeps only its first digits; format the column as text in the spreadsheet (or write the ids as "
+        "whole numbers) and save the file again"
+    )

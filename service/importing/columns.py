@@ -11,7 +11,7 @@ import pandas as pd
 
 from service.db.models import Customer, Interaction, Product, Send
 from service.errors import Problem
-from tabular import FALSE_WORDS, TRUE_WORDS, id_strings, not_a_number, parse_dates
+from tabular import FALSE_WORDS, TRUE_WORDS, id_strings, inexact_id, inexact_ids, not_a_number, parse_dates
 
 INTERACTION_KINDS = ("purchase", "cart", "view", "return")
 CAMPAIGN_TYPES = ("welcome", "cross_sell", "win_back", "replenishment", "vip")
@@ -265,6 +265,8 @@ def _parse_column(raw: pd.Series, column: Column, day_first: bool | None = None)
         values = text.fillna("")
         if column.kind == "id":  # the models read ids so: a key stored otherwise would match none of them
             values = id_strings(values)
+            for index in raw.index[inexact_ids(raw)]:
+                problems.append(Problem(int(index), column.name, inexact_id(raw[index])))
         if column.max_length is not None:
             for index in values.index[values.str.len() > column.max_length]:
                 problems.append(

@@ -142,3 +142,22 @@ def test_a_quote_never_closed_is_named_by_the_line_it_opens_on(engine, tmp_path)
     assert _refused(engine, "customers", path) == [
         "row 3, None: a quoted cell starts on this row and is never closed: the file ends inside it"
     ]
+
+
+def test_an_id_that_lost_digits_is_named_not_stored(engine, tmp_path):
+    """A spreadsheet shows an id of 17 digits as 1.23457E+16 and saves it so, and a Parquet file of float ids holds
+    12345678901234567 as 12345678901234568: both were stored as ids ('1.23457E+16', '1.2345678901234568e+16') that
+    no order of the shop's system names, and two customers whose ids begin alike were "the same key"."""
+    spreadsheet = CUSTOMERS.assign(customer_id=["1.23457E+16", "c2"])
+    spreadsheet.to_csv(tmp_path / "customers.csv", index=False)
+    refused = _refused(engine, "customers", tmp_path / "customers.csv")
+    assert len(refused) == 1 and refused[0].startswith("row 2, customer_id: '1.23457E+16' has lost digits")
+    floats = CUSTOMERS.assign(customer_id=[12345678901234567.0, 17850.0], marketing_consent=[True, False])
+    floats.to_parquet(tmp_path / "customers.parquet")
+    refused = _refused(engine, "customers", tmp_path / "customers.parquet")
+    assert len(refused) == 1 and refused[0].startswith("row 1, customer_id: '1.2345678901234568e+16' has lost")
+    assert _count(engine, Customer) == 0
+    floats.assign(customer_id=[9007199254740992.0 - 2, 17850.0]).to_parquet(tmp_path / "exact.parquet")
+    with session_scope(engine) as session:
+        import_file(session, "customers", tmp_path / "exact.parquet")
+        assert sorted(session.scalars(select(Customer.external_id))) == ["17850", "9007199254740990"]

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from tabular import id_strings
+from tabular import id_strings, inexact_ids
 
 
 def test_whole_floats_lose_their_point_zero_as_numbers_or_as_text():
@@ -15,3 +15,11 @@ def test_other_ids_are_kept_as_written():
     assert id_strings(pd.Series(["A.0", "007", "1.5", "85123A", "10.00"])).tolist() == [
         "A.0", "007", "1.5", "85123A", "10.00",
     ]  # fmt: skip
+
+
+def test_ids_in_scientific_notation_or_floats_past_exact_whole_numbers_lost_digits():
+    assert inexact_ids(pd.Series(["1.23457E+16", "1E+12", " 1.2e+16 ", "17850.0", "2E10A", "85123A"])).tolist() == [
+        True, True, True, False, False, False,
+    ]  # fmt: skip
+    floats = pd.Series([2.0**53, 2.0**53 - 1, 17850.0, None])
+    assert inexact_ids(floats).tolist() == [True, False, False, False]
