@@ -96,9 +96,11 @@ def scan_csv(path: str | Path, separator: str = ",") -> CsvScan:
 
 
 def _repeated_column(header: list[str]) -> tuple[int, str] | None:
-    """A column the header names twice (the reader would keep the first and rename the other)."""
+    """A column the header names twice (the reader would keep the first and rename the other). Columns without a
+    name (a spreadsheet's empty ones past the data) are none: the reader numbers them, and the importers leave them
+    out."""
     names = [name.strip() for name in header]
-    repeated = next((name for position, name in enumerate(names) if name in names[:position]), None)
+    repeated = next((name for position, name in enumerate(names) if name and name in names[:position]), None)
     return (1, f"the header names column '{repeated}' twice") if repeated is not None and len(names) > 1 else None
 
 

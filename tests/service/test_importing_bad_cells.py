@@ -133,6 +133,18 @@ def test_a_file_whose_rows_do_not_line_up_with_its_header_is_refused_by_its_line
     assert stored == [("c1", "a@example.com"), ("c2", "b@example.com")]
 
 
+def test_empty_columns_a_spreadsheet_saved_past_the_data_are_left_out(engine, tmp_path):
+    """A sheet with formatted columns past its data is saved with two commas or more after every line, the header
+    too: it was refused as "the header names column '' twice", which named no column to fix."""
+    lines = ["customer_id,email,first_name,locale,marketing_consent,,,", "c1,a@example.com,Ann,en,true,,,"]
+    path = tmp_path / "customers.csv"
+    path.write_text("\n".join([*lines, "c2,b@example.com,Bo,en,false,,,"]) + "\n", encoding="utf-8")
+    with session_scope(engine) as session:
+        assert import_file(session, "customers", path).inserted == 2
+        stored = session.execute(select(Customer.external_id, Customer.attributes).order_by(Customer.id)).all()
+    assert stored == [("c1", {}), ("c2", {})]
+
+
 def test_a_quote_never_closed_is_named_by_the_line_it_opens_on(engine, tmp_path):
     """The reader's own words named it "row 2", counted from 0, for line 3."""
     path = tmp_path / "customers.csv"

@@ -19,6 +19,9 @@ def test_a_column_named_twice_or_a_value_past_the_header_is_told_by_its_line(tmp
     twice = tmp_path / "twice.csv"
     twice.write_text("customer_id,email,email\nc1,a@example.com,b@example.com\n", encoding="utf-8")
     assert layout_problem(twice) == (1, "the header names column 'email' twice")
+    unnamed = tmp_path / "unnamed.csv"  # columns without a name are no column named twice: the reader numbers them
+    unnamed.write_text("customer_id,email,,\nc1,a@example.com,,\n", encoding="utf-8")
+    assert layout_problem(unnamed) is None
     extra = tmp_path / "extra.csv"
     extra.write_text('a,b\n1,"x\ny"\n3,4,5\n', encoding="utf-8")
     assert layout_problem(extra) == (
