@@ -329,7 +329,8 @@ def _chunks(path: Path, shown: str, numbers: RowNumbers, columns: list[str] | No
         start, chunks = 0, 0
         with past_header_left_out():
             for chunk in frames:
-                yield chunk.set_axis(numbers.of(start, len(chunk)))
+                numbered = chunk.set_axis(numbers.of(start, len(chunk)))
+                yield numbered if is_parquet(path) or columns is not None else _without_empty_rows(numbered)
                 start, chunks = start + len(chunk), chunks + 1
         if chunks == 0 and is_parquet(path):  # no batch at all: its columns are checked as a header-only CSV's are
             names = _parquet(path, shown).schema_arrow.names
@@ -338,6 +339,13 @@ def _chunks(path: Path, shown: str, numbers: RowNumbers, columns: list[str] | No
         raise
     except Exception as error:  # the reader's own message says what is wrong with the file
         raise _unreadable(shown, error) from error
+
+
+def _without_empty_rows(chunk: pd.DataFrame) -> pd.DataFrame:
+    """A CSV chunk less its rows whose every cell is empty: a line of separators alone (",,,,,", as a spreadsheet
+    saves the formatted rows below its data) holds nothing, as a blank line, which the reader skips, does not."""
+    empty = chunk.apply(lambda cells: cells.str.strip() == "").all(axis=1)
+    return chunk[~empty] if empty.any() else chunk
 
 
 def _with_index_as_columns(frame: pd.DataFrame) -> pd.DataFrame:

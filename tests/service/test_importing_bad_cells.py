@@ -145,6 +145,18 @@ def test_empty_columns_a_spreadsheet_saved_past_the_data_are_left_out(engine, tm
     assert stored == [("c1", {}), ("c2", {})]
 
 
+def test_lines_of_separators_alone_are_left_out_as_blank_lines_are(engine, tmp_path):
+    """A sheet with formatted rows below its data is saved with lines of commas alone: each was refused with every
+    column "is empty" and "the same key" as the one before (2 such lines: 13 problems for an orders file)."""
+    lines = ["customer_id,email,first_name,locale,marketing_consent", "c1,a@example.com,Ann,en,true", ",,,,"]
+    path = tmp_path / "customers.csv"
+    path.write_text("\n".join([*lines, "c2,b@example.com,Bo,en,false", " , ,,,", ",,,,", ""]), encoding="utf-8")
+    with session_scope(engine) as session:
+        assert import_file(session, "customers", path).inserted == 2
+    path.write_text("\n".join([*lines, "c3,not an address,Cy,en,true", ",,,,"]), encoding="utf-8")
+    assert _refused(engine, "customers", path) == ["row 4, email: is not an email address"]
+
+
 def test_a_quote_never_closed_is_named_by_the_line_it_opens_on(engine, tmp_path):
     """The reader's own words named it "row 2", counted from 0, for line 3."""
     path = tmp_path / "customers.csv"
