@@ -9,8 +9,9 @@ import pandas as pd
 # A whole number written as a float: what a spreadsheet or pandas makes of an integer id column with a gap in it.
 _WHOLE_FLOAT = r"^(\d+)\.0$"
 # A long number in scientific notation: a spreadsheet shows 12345678901234567 as 1.23457E+16 and saves it so, and
-# pandas writes such a float as 1.2345678901234568e+16. The id's last digits are gone either way.
-_SCIENTIFIC = re.compile(r"^[+-]?\d+(\.\d+)?[eE]\+?\d+$")
+# pandas writes such a float as 1.2345678901234568e+16. The id's last digits are gone either way. Both write the
+# exponent's sign: a product code such as "12E34" is a code, not a number.
+_SCIENTIFIC = re.compile(r"^[+-]?\d+(\.\d+)?[eE]\+\d+$")
 # Above 2**53 a float no longer holds every whole number: 9007199254740993 is read as 9007199254740992.
 _LARGEST_EXACT_FLOAT = 2**53
 

@@ -18,8 +18,8 @@ def test_other_ids_are_kept_as_written():
 
 
 def test_ids_in_scientific_notation_or_floats_past_exact_whole_numbers_lost_digits():
-    assert inexact_ids(pd.Series(["1.23457E+16", "1E+12", " 1.2e+16 ", "17850.0", "2E10A", "85123A"])).tolist() == [
-        True, True, True, False, False, False,
-    ]  # fmt: skip
+    assert inexact_ids(
+        pd.Series(["1.23457E+16", "1E+12", " 1.2e+16 ", "17850.0", "2E10A", "85123A", "12E34"])
+    ).tolist() == [True, True, True, False, False, False, False]  # fmt: skip
     floats = pd.Series([2.0**53, 2.0**53 - 1, 17850.0, None])
     assert inexact_ids(floats).tolist() == [True, False, False, False]
