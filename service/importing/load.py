@@ -330,7 +330,7 @@ def _chunks(path: Path, shown: str, numbers: RowNumbers, columns: list[str] | No
         with past_header_left_out():
             for chunk in frames:
                 numbered = chunk.set_axis(numbers.of(start, len(chunk)))
-                yield numbered if is_parquet(path) or columns is not None else _without_empty_rows(numbered)
+                yield numbered if is_parquet(path) or columns is not None else _data_rows(numbered)
                 start, chunks = start + len(chunk), chunks + 1
         if chunks == 0 and is_parquet(path):  # no batch at all: its columns are checked as a header-only CSV's are
             names = _parquet(path, shown).schema_arrow.names
@@ -341,11 +341,15 @@ def _chunks(path: Path, shown: str, numbers: RowNumbers, columns: list[str] | No
         raise _unreadable(shown, error) from error
 
 
-def _without_empty_rows(chunk: pd.DataFrame) -> pd.DataFrame:
-    """A CSV chunk less its rows whose every cell is empty: a line of separators alone (",,,,,", as a spreadsheet
-    saves the formatted rows below its data) holds nothing, as a blank line, which the reader skips, does not."""
-    empty = chunk.apply(lambda cells: cells.str.strip() == "").all(axis=1)
-    return chunk[~empty] if empty.any() else chunk
+def _data_rows(chunk: pd.DataFrame) -> pd.DataFrame:
+    """A CSV chunk less its rows that hold no data: those whose every cell is empty (a line of separators alone,
+    ",,,,,", as a spreadsheet saves the formatted rows below its data, holds nothing, as a blank line, which the
+    reader skips, does) and those that repeat the header (monthly exports joined into one file: each header line
+    was refused as a row, "'amount' is not a number", "unknown customer 'customer_id'", and the cause unsaid)."""
+    cells = chunk.apply(lambda column: column.str.strip())
+    names = [str(name).strip() for name in chunk.columns]
+    no_data = (cells == "").all(axis=1) | (cells == names).all(axis=1)
+    return chunk[~no_data] if no_data.any() else chunk
 
 
 def _with_index_as_columns(frame: pd.DataFrame) -> pd.DataFrame:

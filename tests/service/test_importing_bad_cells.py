@@ -157,6 +157,19 @@ def test_lines_of_separators_alone_are_left_out_as_blank_lines_are(engine, tmp_p
     assert _refused(engine, "customers", path) == ["row 4, email: is not an email address"]
 
 
+def test_header_lines_of_exports_joined_into_one_file_are_left_out(engine, tmp_path):
+    """Monthly exports joined into one file repeat the header: each such line was refused as a row ("'amount' is
+    not a number", "unknown customer 'customer_id'"), six problems a line, none saying why."""
+    header = "customer_id,email,first_name,locale,marketing_consent"
+    path = tmp_path / "customers.csv"
+    joined = [header, "c1,a@example.com,Ann,en,true", header, "c2,b@example.com,Bo,en,false", f" {header}", ""]
+    path.write_text("\n".join(joined).replace(" customer_id,", " customer_id , "), encoding="utf-8")
+    with session_scope(engine) as session:
+        assert import_file(session, "customers", path).inserted == 2
+    path.write_text("\n".join([header, header, "c3,not an address,Cy,en,true"]), encoding="utf-8")
+    assert _refused(engine, "customers", path) == ["row 3, email: is not an email address"]  # its own line
+
+
 def test_a_quote_never_closed_is_named_by_the_line_it_opens_on(engine, tmp_path):
     """The reader's own words named it "row 2", counted from 0, for line 3."""
     path = tmp_path / "customers.csv"
