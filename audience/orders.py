@@ -18,7 +18,16 @@ import pandas as pd
 
 from audience.errors import InvalidOrders, NotEnoughHistory
 from audience.returns import net_of_returns
-from tabular import RowName, data_row, first_position, how_many_more, id_strings, not_a_number, parse_dates
+from tabular import (
+    RowName,
+    data_row,
+    first_inexact_id,
+    first_position,
+    how_many_more,
+    id_strings,
+    not_a_number,
+    parse_dates,
+)
 
 REQUIRED_COLUMNS = ("customer_id", "timestamp", "amount")
 KINDS = ("purchase", "return")
@@ -62,6 +71,8 @@ def validate_orders(orders: pd.DataFrame, row_name: RowName = data_row) -> pd.Da
         raise InvalidOrders(
             f"customer_id is empty{how_many_more(blank)}", column="customer_id", where=row_name(first_position(blank))
         )
+    if lost := first_inexact_id(ids):
+        raise InvalidOrders(lost[1], column="customer_id", where=row_name(lost[0]))
     clean["customer_id"] = id_strings(ids)
     timestamps, order_problem = parse_dates(clean["timestamp"])
     if order_problem:

@@ -12,7 +12,7 @@ import pandas as pd
 
 from recommenders.content import TEXT_COLUMNS
 from recommenders.errors import InvalidProducts
-from tabular import FALSE_WORDS, TRUE_WORDS, RowName, data_row, first_position, id_strings
+from tabular import FALSE_WORDS, TRUE_WORDS, RowName, data_row, first_inexact_id, first_position, id_strings
 
 
 def validate_products(frame: pd.DataFrame, row_name: RowName = data_row) -> pd.DataFrame:
@@ -37,6 +37,8 @@ def validate_products(frame: pd.DataFrame, row_name: RowName = data_row) -> pd.D
         raise InvalidProducts(
             "is empty; every product needs an id", column="product_id", where=row_name(first_position(blank))
         )
+    if lost := first_inexact_id(clean["product_id"]):
+        raise InvalidProducts(lost[1], column="product_id", where=row_name(lost[0]))
     clean["product_id"] = id_strings(clean["product_id"])
     repeated = clean["product_id"].duplicated()
     if repeated.any():

@@ -23,7 +23,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recommenders.errors import InvalidInteractions
-from tabular import RowName, data_row, first_position, how_many_more, id_strings, parse_dates
+from tabular import RowName, data_row, first_inexact_id, first_position, how_many_more, id_strings, parse_dates
 
 KINDS = ("purchase", "cart", "view", "return")
 REQUIRED_COLUMNS = ("customer_id", "product_id")
@@ -79,6 +79,8 @@ def validate_interactions(frame: pd.DataFrame, row_name: RowName = data_row) -> 
                 column=column,
                 where=row_name(first_position(blank)),
             )
+        if lost := first_inexact_id(clean[column]):
+            raise InvalidInteractions(lost[1], column=column, where=row_name(lost[0]))
         clean[column] = id_strings(clean[column])
     if "timestamp" in clean.columns:
         parsed, order_problem = parse_dates(clean["timestamp"])

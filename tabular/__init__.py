@@ -3,7 +3,7 @@
 from tabular.booleans import FALSE_WORDS, TRUE_WORDS
 from tabular.dates import DateOrder, DateOrderProblem, parse_dates
 from tabular.encoding import Utf8Scan, scan_utf8
-from tabular.ids import id_strings, inexact_id, inexact_ids
+from tabular.ids import first_inexact_id, id_strings, inexact_id, inexact_ids
 from tabular.numbers import not_a_number
 from tabular.rows import (
     RowName,
@@ -31,6 +31,7 @@ __all__ = [
     "data_row",
     "not_a_number",
     "file_line",
+    "first_inexact_id",
     "first_position",
     "how_many_more",
     "id_strings",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 
 # A whole number written as a float: what a spreadsheet or pandas makes of an integer id column with a gap in it.
@@ -42,3 +43,14 @@ def inexact_id(value: object) -> str:
         "number keeps only its first digits; format the column as text in the spreadsheet (or write the ids as "
         "whole numbers) and save the file again"
     )
+
+
+def first_inexact_id(values: pd.Series) -> tuple[int, str] | None:
+    """The position of the first id of ``values`` that lost digits (``inexact_ids``) with what its file's reader
+    says of it (``inexact_id``); none when every id is whole. For the model packages' readers, which refuse a file
+    at its first problem."""
+    inexact = inexact_ids(values)
+    if not inexact.any():
+        return None
+    position = int(np.flatnonzero(inexact.to_numpy())[0])
+    return position, inexact_id(values.iloc[position])

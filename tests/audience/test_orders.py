@@ -61,6 +61,16 @@ def test_returns_cancellations_and_free_lines_are_rejected_by_row(amount, said):
         validate_orders(frame)
 
 
+def test_an_id_a_spreadsheet_saved_in_scientific_notation_is_refused_by_its_row():
+    """`tailor audience --orders` scored customer "1.23457E+16", an id the shop does not have."""
+    frame = pd.DataFrame({"customer_id": ["a", "1.23457E+16"], "timestamp": ["2024-01-01"] * 2, "amount": [1, 2]})
+    with pytest.raises(InvalidOrders, match=r"row 2, column 'customer_id': '1.23457E\+16' has lost digits"):
+        validate_orders(frame)
+    frame["customer_id"] = [2.0**60, 3.0]  # floats past the whole numbers a float holds exactly
+    with pytest.raises(InvalidOrders, match=r"row 1, column 'customer_id': '1.152921504606847e\+18' has lost"):
+        validate_orders(frame)
+
+
 def test_ids_become_strings():
     frame = pd.DataFrame({"customer_id": [17850.0], "timestamp": ["2024-01-01 10:00"], "amount": ["3.5"]})
     clean = validate_orders(frame)

@@ -199,6 +199,19 @@ def test_a_spreadsheet_s_float_ids_come_back_as_the_ids_they_stand_for(tmp_path)
     assert set(recommendations["customer_id"]) == {"17850", "13047", "12583"}
 
 
+def test_ids_a_spreadsheet_saved_in_scientific_notation_are_refused_by_their_line(tmp_path):
+    """`tailor recommend` gave recommendations for customer "1.23457E+16", an id no order of the shop names (as the
+    import stored it, before it refused such ids)."""
+    interactions = tmp_path / "orders.csv"
+    interactions.write_text("customer_id,product_id,timestamp\nc1,p1,2024-01-01\n1.23457E+16,p2,2024-01-02\n")
+    with pytest.raises(InvalidInteractions, match=r"^line 3, column 'customer_id': '1.23457E\+16' has lost digits"):
+        read_interactions(interactions)
+    catalog = tmp_path / "products.csv"
+    catalog.write_text("product_id,name\n4.00601E+12,Pan\n12E34,Lid\n", encoding="utf-8")  # the second: a code
+    with pytest.raises(InvalidProducts, match=r"^line 2, column 'product_id': '4.00601E\+12' has lost digits"):
+        read_products(catalog)
+
+
 def test_an_export_with_many_blank_customers_is_told_how_many(tmp_path):
     path = tmp_path / "orders.csv"  # guest orders have no customer id
     path.write_text(
