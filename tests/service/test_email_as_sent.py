@@ -1,0 +1,68 @@
+"""The emails of a generated campaign as a recipient's mail client gets them: sent through a real SMTP server on
+loopback and read from the MIME it received, judged as inboxes and mail clients read them."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+from tests.service.conftest import generated_campaign, trained_shop, wait_for_job
+
+# Characters that take no room in an inbox's line (combining grapheme joiner, zero-width joiners, soft hyphen).
+_NO_WIDTH = re.compile("[\u034f\u200b\u200c\u200d\u00ad]")
+
+
+def inbox_preview(html: str) -> str:
+    """The line an inbox shows after the subject, as Gmail, Apple Mail and Outlook build it: the text of the body
+    in order, hidden elements included (no client lays the email out for it), tags dropped, each run of ordinary
+    white space as one space; a non-breaking space takes its room."""
+
+    class BodyText(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.in_body, self.parts = False, []
+
+        def handle_starttag(self, tag, attrs):
+            self.in_body = self.in_body or tag == "body"
+            self.parts.append(" ")
+
+        def handle_data(self, data):
+            if self.in_body:
+                self.parts.append(data)
+
+    reader = BodyText()
+    reader.feed(html)
+    return re.sub(r"[ \t\r\n]+", " ", _NO_WIDTH.sub("", "".join(reader.parts))).lstrip(" ")
+
+
+def sent_campaign(client, demo_files, mail_server, monkeypatch, **body) -> tuple[list, dict[str, dict]]:
+    """The messages the SMTP server received for a campaign generated with the fake model, every draft approved,
+    and the variant each address was sent."""
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    monkeypatch.setenv("TAILOR_PUBLIC_URL", "https://mail.shop.example")
+    trained_shop(client, demo_files)
+    campaign_id = generated_campaign(client, **body)
+    sent_variants = {}
+    for draft in client.get(f"/campaigns/{campaign_id}/drafts").json():
+        assert client.post(f"/drafts/{draft['id']}/approve", json={}).status_code == 200
+        sent_variants[draft["email"]] = next(v for v in draft["variants"] if v["id"] == draft["selected_variant_id"])
+    job = wait_for_job(client, client.post(f"/campaigns/{campaign_id}/send").json()["job_id"])
+    assert job["status"] == "succeeded" and job["result"]["sent"] == len(messages) > 0, job
+    return messages, sent_variants
+
+
+def test_the_inbox_preview_shows_the_preheader_and_none_of_the_body(client, demo_files, mail_server, monkeypatch):
+    """An inbox fills the line after the subject with the preheader and then the email's first text: every email
+    showed "A few ideas we picked for you Hearth & Leaf Hi Emily, We have missed you. Here are a few ideas we
+    picked for you…", the brand's name, the greeting and the intro repeating the preheader's words."""
+    messages, sent_variants = sent_campaign(
+        client, demo_files, mail_server, monkeypatch, campaign_type="win_back", max_customers=6
+    )
+    for message in messages:
+        preheader = sent_variants[message["To"]]["preheader"]
+        preview = inbox_preview(message.get_body(("html",)).get_content())
+        assert preview.startswith(preheader)
+        # What the widest inbox previews show of the line after a preheader (about 140 characters) is blank.
+        assert preview[len(preheader) : len(preheader) + 140].strip() == "", (message["To"], preview[:200])
