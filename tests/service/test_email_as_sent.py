@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-from tests.service.conftest import generated_campaign, trained_shop, wait_for_job
+import pytest
+
+from tests.service.conftest import CHROMIUM, CHROMIUM_FLAGS, generated_campaign, trained_shop, wait_for_job
 
 # Characters that take no room in an inbox's line (combining grapheme joiner, zero-width joiners, soft hyphen).
 _NO_WIDTH = re.compile("[\u034f\u200b\u200c\u200d\u00ad]")
@@ -66,3 +68,35 @@ def test_the_inbox_preview_shows_the_preheader_and_none_of_the_body(client, demo
         assert preview.startswith(preheader)
         # What the widest inbox previews show of the line after a preheader (about 140 characters) is blank.
         assert preview[len(preheader) : len(preheader) + 140].strip() == "", (message["To"], preview[:200])
+
+
+def as_outlook_reads_it(html: str) -> str:
+    """The HTML as Outlook for Windows (Word's engine) lays it out: what ``<!--[if mso]>`` comments hold is read as
+    markup, and max-width is not known."""
+    html = html.replace("<!--[if mso]>", "").replace("<![endif]-->", "")
+    return re.sub(r"max-width:[^;\"]*;?", "", html)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
+def test_the_email_stays_600_px_wide_in_outlook_and_fits_a_phone(client, demo_files, mail_server, monkeypatch):
+    """The email's column was held to 600 px by max-width alone, which Outlook for Windows does not know: in a
+    1,200 px reading pane its lines of text ran 1,152 px wide."""
+    from playwright.sync_api import sync_playwright
+
+    messages, _ = sent_campaign(client, demo_files, mail_server, monkeypatch, campaign_type="win_back", max_customers=2)
+    html = messages[0].get_body(("html",)).get_content()
+    column = "document.querySelector('h1').parentElement.getBoundingClientRect().width"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 800})
+            page.set_content(as_outlook_reads_it(html))
+            assert page.evaluate(column) <= 600
+            for width in (1200, 375):  # every other client: the same column, and no sideways scrolling on a phone
+                page = browser.new_page(viewport={"width": width, "height": 800})
+                page.set_content(html)
+                assert page.evaluate(column) == min(width, 600)
+                assert page.evaluate("document.documentElement.scrollWidth") == width
+        finally:
+            browser.close()
