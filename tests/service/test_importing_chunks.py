@@ -204,6 +204,36 @@ def test_a_byte_that_is_not_utf8_far_into_the_file_names_its_line(engine, demo_f
     assert [problem.row for problem in raised.value.problems] == [61]
 
 
+def test_a_utf16_compressed_or_workbook_file_is_told_what_it_is(engine, demo_files, tmp_path):
+    """A sheet saved as "Unicode text", an export left gzipped and a workbook renamed .csv were each told "is not
+    UTF-8 (byte 0xff)" (0x8b, 0x..): a byte, where the person needed to hear what their file is."""
+    import gzip
+    import zipfile
+
+    text = demo_files["customers"].read_text(encoding="utf-8")
+    path = tmp_path / "customers.csv"
+    said = {}
+    for name, write in {
+        "utf-16": lambda: path.write_bytes(text.encode("utf-16")),
+        "gzip": lambda: path.write_bytes(gzip.compress(text.encode())),
+        "xlsx": lambda: zipfile.ZipFile(path, "w").writestr("xl/worksheets/sheet1.xml", "<sheetData>" + "\xe9" * 9),
+    }.items():
+        write()
+        with pytest.raises(InvalidInput) as raised, session_scope(engine) as session:
+            import_file(session, "customers", path)
+        [problem] = raised.value.problems
+        said[name] = problem.message
+    to_do = {name: message.split(", not UTF-8 text: ") for name, message in said.items()}
+    assert to_do == {
+        "utf-16": ['is UTF-16 text (a spreadsheet\'s "Unicode text")', "save it as CSV UTF-8 and try again"],
+        "gzip": ["is compressed (gzip)", "decompress it and try again"],
+        "xlsx": ["is a ZIP archive (an .xlsx workbook is one)", "save the sheet as CSV UTF-8 and try again"],
+    }
+    path.write_bytes(b"customer_id,email\nc1,caf\xe9@example.com\n")  # text in another encoding: its byte
+    with pytest.raises(InvalidInput, match=r"is not UTF-8 \(byte 0xe9\)"), session_scope(engine) as session:
+        import_file(session, "customers", path)
+
+
 def test_progress_counts_lines_across_chunks(engine, demo_files, monkeypatch):
     _chunked(monkeypatch, 500)
     _shop(engine, demo_files)
