@@ -576,6 +576,21 @@ def test_a_price_with_a_french_spreadsheet_s_thousands_space_is_refused_saying_h
     ]
 
 
+def test_a_price_written_with_its_currency_is_refused_saying_to_write_the_number_alone(engine):
+    """An export that writes prices as $12.50 or 12.50 EUR was told only "is not a number"."""
+    prices = ["€12.50", "12.50 EUR", "$1,234.00", "n/a"]
+    products = pd.concat([PRODUCTS] * 2, ignore_index=True).assign(sku=["A", "B", "C", "D"], price=prices)
+    with pytest.raises(InvalidInput) as raised, session_scope(engine) as session:
+        import_frame(session, "products", products)
+    assert [problem.message for problem in raised.value.problems] == [
+        "'€12.50' is not a number: write the number alone (12.50), without its currency",
+        "'12.50 EUR' is not a number: write the number alone (12.50), without its currency",
+        "'$1,234.00' is not a number: write it without its currency, with a point for decimals and no thousands "
+        "separator (1299.50)",
+        "'n/a' is not a number",
+    ]
+
+
 def test_a_parquet_file_names_its_rows_from_1_as_tailor_recommend_does(tmp_path, engine):
     """A CSV's problems name its lines (the header is line 1); a Parquet file has no lines, so its rows are
     counted from 1, as ``tailor recommend`` and ``tailor audience`` name the rows of the same file."""
