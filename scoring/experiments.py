@@ -3,7 +3,8 @@
 Pure functions over counts. Each arm's rate has a Beta(1 + successes, 1 + failures) posterior (a uniform
 prior). Allocation follows Thompson sampling: an arm's share of the next sends is the posterior probability
 that it is the best arm, estimated from Monte Carlo draws. An arm's rate is given exactly (the Beta's mean and
-central interval). Effects compare each arm with the holdout (which
+central interval), beside the share observed (successes over trials), the figure its counts show: the prior's
+pull makes the mean of 0 conversions in 28 customers 3.3 %. Effects compare each arm with the holdout (which
 receives nothing, so its "successes" are the conversions that happen anyway) by the posterior of the
 difference in rates: its mean, a central credible interval, and the probability that the arm beats the holdout.
 Revenue per customer is compared with the holdout's by ``revenue_difference`` (a normal interval).
@@ -77,8 +78,9 @@ def allocate_sends(counts: pd.DataFrame, n_sends: int, *, draws: int = 20_000, s
 def effects(
     counts: pd.DataFrame, *, control: str = HOLDOUT, level: float = 0.95, draws: int = 20_000, seed: int = 0
 ) -> pd.DataFrame:
-    """Per arm: rate (posterior mean and interval), lift over ``control`` (mean and interval),
-    P(better than control) and P(best of all arms)."""
+    """Per arm: rate (posterior mean and interval, and ``observed``: successes over trials, NaN without trials),
+    lift over ``control`` (mean and interval, and ``lift_observed``: the observed rates' difference), P(better than
+    control) and P(best of all arms)."""
     samples = _posterior_draws(counts, draws, seed)
     if control not in samples.columns:
         raise ScoringError(f"The counts have no {control!r} arm to compare with; add its trials and successes.")
@@ -86,6 +88,7 @@ def effects(
     arms = [arm for arm in samples.columns if arm != control]
     best = samples[arms].to_numpy().argmax(axis=1) if arms else np.array([], dtype=int)
     posterior = counts.set_index("arm")
+    observed = posterior["successes"] / posterior["trials"].where(posterior["trials"] > 0)
     rows = []
     for arm in samples.columns:
         rate = samples[arm]
@@ -100,9 +103,11 @@ def effects(
                 "rate": a / (a + b),
                 "rate_low": float(beta.ppf(low, a, b)),
                 "rate_high": float(beta.ppf(high, a, b)),
+                "observed": float(observed[arm]),
                 "lift": float(lift.mean()) if arm != control else 0.0,
                 "lift_low": float(lift.quantile(low)) if arm != control else 0.0,
                 "lift_high": float(lift.quantile(high)) if arm != control else 0.0,
+                "lift_observed": float(observed[arm] - observed[control]) if arm != control else 0.0,
                 "p_better_than_control": float((lift > 0).mean()) if arm != control else float("nan"),
                 "p_best": float(np.mean(best == arms.index(arm))) if arm in arms else float("nan"),
             }

@@ -137,7 +137,8 @@ def plan_arms(session: Session, campaign: Campaign, drafts: list[Draft]) -> dict
 
 
 def _rate(row: pd.Series, p_best: float | None) -> RateOut:
-    return RateOut(mean=row["rate"], low=row["rate_low"], high=row["rate_high"], p_best=p_best)
+    observed = None if pd.isna(row["observed"]) else row["observed"]
+    return RateOut(mean=row["rate"], low=row["rate_low"], high=row["rate_high"], p_best=p_best, observed=observed)
 
 
 def _outcome_table(assignments: pd.DataFrame, session: Session, window: timedelta) -> pd.DataFrame:
@@ -327,8 +328,9 @@ def _holdout_lifts(rows: dict[str, dict[str, float]], arms: list[str], level: fl
         if arm != HOLDOUT:
             row = table.loc[arm]
             lifts[f"lift:{arm}"] = LiftOut(
-                mean=row["lift"], low=row["lift_low"], high=row["lift_high"], p_better=row["p_better_than_control"]
-            )
+                mean=row["lift"], low=row["lift_low"], high=row["lift_high"], p_better=row["p_better_than_control"],
+                observed=row["lift_observed"],
+            )  # fmt: skip
     return lifts
 
 

@@ -538,6 +538,10 @@ class RateOut(BaseModel):
     low: float
     high: float
     p_best: float | None = None
+    observed: float | None = Field(
+        None, description="the share the counts give (opens, clicks or conversions over sends, the holdout's "
+        "conversions over its customers); null before any send. `mean` is pulled towards the uniform prior's 0.5",
+    )  # fmt: skip
 
 
 class LiftOut(BaseModel):
@@ -547,6 +551,7 @@ class LiftOut(BaseModel):
     low: float
     high: float
     p_better: float
+    observed: float | None = Field(None, description="the observed conversion rates' difference (`observed`)")
 
 
 class RevenueLiftOut(BaseModel):

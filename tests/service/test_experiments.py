@@ -375,6 +375,47 @@ def test_results_count_each_arm_and_measure_lift_over_the_holdout(client, engine
     assert "P(best) is by open rate" in page.text and '<td class="p-best">100%</td>' not in page.text
 
 
+def test_the_results_give_the_rates_the_events_count_beside_their_intervals(client, engine, mail_server, monkeypatch):
+    """The page showed each rate as its posterior mean: a holdout with 0 conversions in 28 customers read
+    "Conversions 0, conversion rate 3.3 %", and 30 opens of 49 sends an open rate of 60.8 %, not 61.2 %."""
+    import re
+
+    controller, _ = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    campaign_id = approved_campaign(client, engine, 40, "o", holdout_share=0.25)
+    send(client, campaign_id)
+    sent = sends_of(engine, campaign_id)
+    a_sends = [send_id for send_id, _, arm, _ in sent if arm == "A"]
+    opened, converted = a_sends[: len(a_sends) * 2 // 3], a_sends[:1]
+    events = [{"send_id": send_id, "kind": "open", "event_id": f"open-{send_id}"} for send_id in opened]
+    events += [{"send_id": send_id, "kind": "conversion", "value": 10.0, "event_id": f"buy-{send_id}"}
+               for send_id in converted]  # fmt: skip
+    assert client.post("/events", json={"events": events}).status_code == 200
+
+    arms = {a["arm"]: a for a in client.get(f"/campaigns/{campaign_id}/experiment").json()["arms"]}
+    held = arms["holdout"]
+    assert held["customers"] > 0 and held["conversions"] == 0
+    assert held["conversion_rate"]["observed"] == 0.0 and held["conversion_rate"]["mean"] > 0  # the prior's pull
+    open_a = arms["A"]["open_rate"]
+    assert open_a["observed"] == pytest.approx(len(opened) / len(a_sends))
+    assert open_a["low"] <= open_a["observed"] <= open_a["high"]
+    conversion_a = len(converted) / len(a_sends)
+    assert arms["A"]["conversion_rate"]["observed"] == pytest.approx(conversion_a)
+    assert arms["A"]["lift_over_holdout"]["observed"] == pytest.approx(conversion_a)
+    assert arms["B"]["open_rate"]["observed"] == 0.0
+
+    page = client.get(f"/review/campaigns/{campaign_id}/experiment").text
+
+    def cells(arm: str) -> list[str]:
+        row = re.search(rf'<tr data-arm="{arm}">(.*?)</tr>', page, re.S).group(1)
+        return [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+
+    holdout_cells, a_cells = cells("holdout"), cells("A")
+    assert holdout_cells[5] == "0" and holdout_cells[8].startswith("0.0% [")  # conversions, conversion rate
+    assert a_cells[6].startswith(f"{len(opened) / len(a_sends):.1%} [")  # open rate
+    assert a_cells[10].startswith(f"{conversion_a * 100:+.1f} pts [")  # lift over the holdout
+
+
 def test_a_conversion_reported_after_the_window_counts_for_no_arm(client, engine, mail_server, monkeypatch):
     """A holdout's purchase after the conversion window counted for nothing, but a variant's conversion event
     after it counted in full: the lift leaned towards the variants."""
