@@ -4,7 +4,8 @@ the shop's own: `tailor export`, `tailor generate --out` and `GET /campaigns/{id
 Drafts are read a page at a time in the audience's order, so memory stays bounded whatever the campaign's size.
 The bodies keep the `{{unsubscribe_url}}` placeholder for the sender to fill with its own unsubscribe link;
 `mailable` says whether the customer may be mailed now (consent given, not unsubscribed since generation, an
-address that did not bounce).
+address that did not bounce); `holdout` whether the campaign's experiment holds the customer out (held out by a send
+already, or to be by the next one, by the hash sending uses): they are to be sent nothing.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from service.db.models import Campaign, Draft, Job
 from service.db.session import session_scope
 from service.drafts import AS_SHOWN, AUDIENCE_ORDER, draft_out
 from service.errors import Conflict
+from service.experiments import held_out_customers
 
 PAGE = 500  # drafts read at a time (each with its variants' rendered email)
 # The HTTP header in which GET /campaigns/{id}/export says that its lines are not the whole campaign's (cut_short).
@@ -34,7 +36,9 @@ EXPORT_WARNING = "X-Tailor-Warning"
 def draft_ids(session: Session, campaign_id: int, status: str | None = None) -> tuple[list[int], str | None]:
     """The campaign's draft ids in its audience's order, optionally of one status, and a warning when they are not
     the whole campaign's (see ``cut_short``); NotFound for no campaign, Conflict while it is being generated."""
-    warning = cut_short(session, get_campaign(session, campaign_id))
+    campaign = get_campaign(session, campaign_id)
+    warnings = [text for text in (cut_short(session, campaign), _holdout_note(campaign)) if text]
+    warning = "; ".join(warnings) or None
     query = select(Draft.id).where(Draft.campaign_id == campaign_id).order_by(*AUDIENCE_ORDER)
     if status is not None:
         query = query.where(Draft.status == status)
@@ -68,27 +72,57 @@ def cut_short(session: Session, campaign: Campaign) -> str | None:
     return f"campaign {campaign.id} failed while generating: this file holds the drafts it had stored; {again}"
 
 
+def _holdout_note(campaign: Campaign) -> str | None:
+    """For an experiment, that its holdout's lines are marked: a sender that mails them leaves nothing to compare
+    the variants with."""
+    if not campaign.holdout_share:
+        return None
+    return (
+        f"campaign {campaign.id} is an experiment holding out {campaign.holdout_share:.0%} of its customers: their "
+        "lines say holdout true; send them nothing, or the lift over the holdout cannot be measured"
+    )
+
+
+def _held_out(drafts: list[Draft], campaign: Campaign | None) -> set[int]:
+    """The drafts in ``drafts`` whose customer the campaign's experiment holds out: held out by a send already, or
+    still to send, in the arms (not pinned) and taken by the hash sending uses, as the forecast counts them."""
+    held = {draft.id for draft in drafts if draft.status == "holdout"}
+    if campaign is None or not campaign.holdout_share:
+        return held
+    in_arms = {
+        draft.customer.external_id: draft.id
+        for draft in drafts
+        if draft.status in ("pending", "flagged", "approved", "sending")
+        and not draft.pinned
+        and draft.customer.mailable
+    }
+    taken = held_out_customers(campaign.id, campaign.holdout_share, list(in_arms))
+    return held | {in_arms[customer] for customer in taken}
+
+
 def export_records(session: Session, ids: list[int]) -> Iterator[dict[str, Any]]:
     """One record per variant of each draft in ``ids``, in that order."""
     for page in batches(ids, size=PAGE):
-        loaded = session.scalars(select(Draft).where(Draft.id.in_(page)).options(*AS_SHOWN))
+        loaded = list(session.scalars(select(Draft).where(Draft.id.in_(page)).options(*AS_SHOWN)))
         by_id = {draft.id: draft for draft in loaded}
+        campaign = session.get(Campaign, loaded[0].campaign_id) if loaded else None
+        held = _held_out(loaded, campaign)
         for draft_id in page:
             draft = by_id.get(draft_id)
             if draft is None:  # deleted since the ids were read
                 continue
-            yield from _records(draft)
+            yield from _records(draft, draft_id in held)
         session.expunge_all()  # memory holds one page
 
 
-def _records(draft: Draft) -> Iterator[dict[str, Any]]:
+def _records(draft: Draft, holdout: bool) -> Iterator[dict[str, Any]]:
     body = draft_out(draft)
     mailable = body.cannot_mail is None
     for variant in body.variants:
         yield {
             "customer_id": body.customer_id, "email": body.email, "first_name": body.first_name,
-            "locale": body.locale, "mailable": mailable, "draft_id": body.id, "variant_id": variant.id,
-            "variant": variant.label, "selected": variant.id == body.selected_variant_id,
+            "locale": body.locale, "mailable": mailable, "holdout": holdout, "draft_id": body.id,
+            "variant_id": variant.id, "variant": variant.label, "selected": variant.id == body.selected_variant_id,
             "sent": variant.id == body.sent_variant_id, "sent_to": body.sent_to, "status": body.status,
             "flagged": body.flagged, "flag_reasons": body.flag_reasons, "subject": variant.subject,
             "preheader": variant.preheader, "text_body": variant.text, "html_body": variant.html,

@@ -48,7 +48,8 @@ def list_drafts(
             "description": "one JSON object per line",
             "headers": {
                 EXPORT_WARNING: {
-                    "description": "set when the campaign's generation failed: how many customers have no draft",
+                    "description": "set when the campaign's generation failed (how many customers have no "
+                    "draft), and for an experiment (its holdout's lines say `holdout`: send them nothing)",
                     "schema": {"type": "string"},
                 }
             },
@@ -62,8 +63,9 @@ def export_drafts(
 ) -> StreamingResponse:  # fmt: skip
     """The campaign's drafts as JSON lines, one per customer and variant, in the audience's order, streamed
     whatever the campaign's size: for an email service provider (`?status=approved` after review) or the shop's
-    own tools. Each line has the customer (`customer_id`, `email`, `first_name`, `locale`, and `mailable`: consent
-    given, not unsubscribed, an address that did not bounce), the draft (`draft_id`, `status`, `flagged`,
+    own tools. Each line has the customer (`customer_id`, `email`, `first_name`, `locale`, `mailable`: consent
+    given, not unsubscribed, an address that did not bounce, and `holdout`: an experiment's holdout keeps them),
+    the draft (`draft_id`, `status`, `flagged`,
     `flag_reasons`), the variant (`variant_id`, `variant`, `selected`: the one chosen, by the reviewer or else by
     generation; `sent`: the one mailed, which in an experiment is the customer's arm's), its `subject`,
     `preheader`, `text_body` and `html_body` (with the `{{unsubscribe_url}}` placeholder for the sender's own

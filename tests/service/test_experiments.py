@@ -416,6 +416,32 @@ def test_the_results_give_the_rates_the_events_count_beside_their_intervals(clie
     assert a_cells[10].startswith(f"{conversion_a * 100:+.1f} pts [")  # lift over the holdout
 
 
+def test_the_export_marks_the_customers_the_holdout_takes(client, engine, mail_server, monkeypatch):
+    """An experiment's approved drafts were exported for an email service provider without a word of its holdout:
+    a campaign of 200 with a 20 % holdout gave 198 approved lines to mail while its forecast counted 162 sends and
+    38 held out, so the sender mailed the holdout and the lift could no longer be measured."""
+    controller, _ = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    campaign_id = approved_campaign(client, engine, 40, "x", holdout_share=0.25)
+
+    def exported() -> tuple[dict[str, bool], str | None]:
+        response = client.get(f"/campaigns/{campaign_id}/export")
+        assert response.status_code == 200, response.text
+        lines = [json.loads(line) for line in response.text.splitlines()]
+        return {line["customer_id"]: line["holdout"] for line in lines}, response.headers.get("X-Tailor-Warning")
+
+    before, warning = exported()
+    with session_scope(engine) as session:  # the test's drafts were stored without one
+        forecast = refresh_forecast(session, session.get(Campaign, campaign_id))
+    assert forecast["held_out"] > 0 and warning and "holdout" in warning
+    assert sum(before.values()) == forecast["held_out"] and len(before) - sum(before.values()) == forecast["sends"]
+    send(client, campaign_id)
+    held = {customer for customer, arm in arms_of(engine, campaign_id).items() if arm == "holdout"}
+    assert {customer for customer, holdout in before.items() if holdout} == held
+    after, _ = exported()
+    assert after == before
+
+
 def test_a_conversion_reported_after_the_window_counts_for_no_arm(client, engine, mail_server, monkeypatch):
     """A holdout's purchase after the conversion window counted for nothing, but a variant's conversion event
     after it counted in full: the lift leaned towards the variants."""
