@@ -1274,6 +1274,26 @@ def test_a_campaign_is_scheduled_for_a_moment_and_sent_when_it_comes(client, eng
     assert client.get(f"/campaigns/{campaign_id}").json()["scheduled_at"] is None
 
 
+def test_the_review_page_shows_a_schedule_on_the_shop_s_clock(client, engine, mail_server, monkeypatch):
+    """A marketer in Berlin who scheduled a send for Friday 9:00 read "scheduled for Fri 04 Dec 08:00 UTC"."""
+    controller, _ = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    monkeypatch.setenv("TAILOR_SEND_TIMEZONE", "Europe/Berlin")
+    campaign_id = new_campaign(client)
+    draft_id = approved_draft(client, engine, campaign_id, "c1")
+    berlin = timezone(timedelta(hours=1))  # winter: CET
+    january = datetime(datetime.now(UTC).year + 1, 1, 1, 9, tzinfo=berlin)  # within the year a schedule may reach
+    friday = january + timedelta(days=(4 - january.weekday()) % 7)  # its first Friday, 9:00 in Berlin
+    job = client.post(f"/campaigns/{campaign_id}/send", params={"at": friday.isoformat()}).json()["job_id"]
+    assert wait_for_job(client, job)["result"]["waiting"] == 1
+    page = client.get(f"/review/campaigns/{campaign_id}").text
+    assert f"scheduled for {friday:%a %d %b} 09:00 CET" in page and "UTC" not in page
+    assert "sends Fri 09:00 CET" in page
+    history = client.get(f"/review/drafts/{draft_id}").text
+    approved_at = datetime.now(UTC).astimezone(berlin)
+    assert f"{approved_at:%Y-%m-%d} " in history and " CET approve" in history
+
+
 def test_a_scheduled_email_the_service_missed_by_more_than_a_day_goes_back_to_a_person(
     client, engine, mail_server, monkeypatch
 ):
