@@ -3,14 +3,15 @@
 In a shop, part of what a customer buys next is a re-order and part is new to them. The blend scores every
 (customer, product) pair from signals (`FEATURES`): a collaborative model's score (EASE by default),
 item-item BM25 neighbours, TF-IDF content similarity, recent and same-season-last-year popularity, how
-often, how recently and how "due" the customer's own purchases of the product are and what share of their
-orders held it, and how active and how due for an order the customer is. The weights are learned from the
-data itself: for each of `training_windows` successive windows of `holdout_days` at the end of the training
-data, the signals are computed from what came before and models learn which candidates were bought in the
-window — boosted trees (`seen_model_kind="gbm"`) or a logistic regression for products the customer already
-bought, a logistic regression for products new to them — so re-orders and discoveries are ranked on one
-log-odds scale. The signals are then refitted on all the data. With too little history for a holdout, fixed
-weights are used (`learned` is False).
+often, how recently and how "due" the customer's own purchases of the product are (against their own usual
+gap for it, early or overdue, and against the gap of all its repeat buyers), since when they buy it and what
+share of their orders held it, and how active, how due for an order and how large-basketed the customer is.
+The weights are learned from the data itself: for each of `training_windows` successive windows of
+`holdout_days` at the end of the training data, the signals are computed from what came before and models
+learn which candidates were bought in the window — boosted trees (`seen_model_kind="gbm"`) or a logistic
+regression for products the customer already bought, a logistic regression for products new to them — so
+re-orders and discoveries are ranked on one log-odds scale. The signals are then refitted on all the data.
+With too little history for a holdout, fixed weights are used (`learned` is False).
 """
 
 from __future__ import annotations

@@ -42,6 +42,10 @@ FEATURES = (
     "customer_orders",
     "customer_due",
     "popularity_trend",
+    "due_lateness",
+    "product_due",
+    "customer_basket",
+    "first_bought",
 )
 
 
@@ -82,6 +86,16 @@ class Signals:
         gap = (per_pair["first"] - per_pair["age"]).to_numpy() / np.maximum(per_pair["days"].to_numpy() - 1, 1)
         ratio = (per_pair["age"].to_numpy() + 1.0) / (gap + 1.0)
         self.due = pair_matrix(np.where(repeated, np.exp(-np.abs(np.log(ratio))), 0.0) + 1e-6)
+        # The same ratio with its sign: early (< 0) or overdue (> 0), which the symmetric `due` cannot tell apart.
+        self.due_lateness = pair_matrix(np.where(repeated, np.log(ratio), 0.0) + 1e-6)
+        # Each product's usual re-order gap over all its repeat buyers (a year where none re-ordered it), and the
+        # time since the customer's last purchase relative to it: a product bought once can still be due.
+        product_gap = pd.Series(gap[repeated]).groupby(pair_columns[repeated]).median()
+        product_gap = product_gap.reindex(np.arange(shape[1])).fillna(365.0).to_numpy()
+        self.product_due = pair_matrix(
+            np.log((per_pair["age"].to_numpy() + 1.0) / (product_gap[pair_columns] + 1.0)) + 1e-6
+        )
+        self.first_bought = pair_matrix(np.log1p(per_pair["first"].to_numpy()) + 1e-6)
         # In the customer's most recent order (the same day as their newest line).
         newest = pairs.groupby("r")["age"].min()
         self.in_last_order = pair_matrix(
@@ -91,6 +105,10 @@ class Signals:
         order_days = pairs.groupby("r")["day"].nunique().reindex(np.arange(shape[0]), fill_value=0).to_numpy()
         self.basket_share = pair_matrix(per_pair["days"].to_numpy() / np.maximum(order_days[pair_rows], 1))
         self.customer_orders = np.log1p(order_days).astype(np.float32)
+        # Usual basket size: distinct products per order day.
+        basket_lines = np.bincount(pair_rows, weights=per_pair["days"].to_numpy(), minlength=shape[0])
+        customer_basket = np.log1p(basket_lines / np.maximum(order_days, 1))
+        self.customer_basket = pair_matrix(customer_basket[pair_rows] + 1e-6)
         # Days since the customer's last order relative to their usual gap between orders (1 = due now).
         span = (pairs.groupby("r")["age"].max() - pairs.groupby("r")["age"].min()).reindex(np.arange(shape[0]))
         usual_gap = span.fillna(0).to_numpy() / np.maximum(order_days - 1, 1)
@@ -202,6 +220,10 @@ class Signals:
         yield "customer_orders", "row", self.customer_orders[rows]
         yield "customer_due", "row", self.customer_due[rows]
         yield "popularity_trend", "column", self.popularity_trend
+        yield "due_lateness", "pair", pair(self.due_lateness)
+        yield "product_due", "pair", pair(self.product_due)
+        yield "customer_basket", "pair", pair(self.customer_basket)
+        yield "first_bought", "pair", pair(self.first_bought)
 
     @staticmethod
     def at(kind: str, values, row_positions: np.ndarray, column_positions: np.ndarray) -> np.ndarray:
