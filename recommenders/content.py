@@ -21,11 +21,14 @@ TEXT_COLUMNS = ("name", "category", "description")
 
 
 def product_texts(products: pd.DataFrame, product_ids: pd.Index) -> list[str]:
-    """One text per product id (name, category, description joined); empty for products not in the catalog."""
+    """One text per product id (name, category, description joined); empty for products not in the catalog.
+    Joined column by column: a join per row took 0.4 s on Online Retail's 4,600 products, 7 times in a blend's
+    fit."""
     columns = [c for c in TEXT_COLUMNS if c in products.columns]
     catalog = products.assign(product_id=products["product_id"].astype(str)).drop_duplicates("product_id")
     catalog = catalog.set_index("product_id")
-    text = catalog[columns].fillna("").astype(str).agg(" ".join, axis=1) if columns else pd.Series("", catalog.index)
+    parts = [catalog[column].fillna("").astype(str) for column in columns]
+    text = parts[0].str.cat(parts[1:], sep=" ") if parts else pd.Series("", catalog.index)
     return text.reindex(product_ids).fillna("").tolist()
 
 
