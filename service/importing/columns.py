@@ -126,6 +126,11 @@ _NO_HEADER = re.compile(r"^Unnamed: \d+$")
 SPECS = {spec.name: spec for spec in (CUSTOMERS, PRODUCTS, ORDERS, SENDS)}
 
 
+def unnamed(column: object) -> bool:
+    """Whether the reader named this column for a header cell left empty ("Unnamed: 5")."""
+    return bool(_NO_HEADER.match(str(column).strip()))
+
+
 def _plain(text: str) -> str:
     return re.sub(r"[\s_\-]", "", text).casefold()
 
@@ -233,7 +238,7 @@ def unread_columns(header: list, spec: TableSpec) -> list[str]:
         return []
     known = {c.name for c in spec.columns}
     names = (str(column).strip() for column in header)
-    return [name for name in names if name not in known and not _NO_HEADER.match(name)]
+    return [name for name in names if name not in known and not unnamed(name)]
 
 
 def _attributes(frame: pd.DataFrame, spec: TableSpec) -> list[dict]:
@@ -241,7 +246,7 @@ def _attributes(frame: pd.DataFrame, spec: TableSpec) -> list[dict]:
     for one says nothing about it) and the columns without a header a spreadsheet or pandas wrote for the row
     numbers ("Unnamed: 0")."""
     known = {c.name for c in spec.columns}
-    extra = [c for c in frame.columns if c not in known and not _NO_HEADER.match(str(c))]
+    extra = [c for c in frame.columns if c not in known and not unnamed(c)]
     values = frame[extra].astype(object)
     present = values.notna() & (values.astype(str).apply(lambda column: column.str.strip()) != "")
     return [

@@ -33,7 +33,7 @@ from service.db.batches import batches, rows_where_in
 from service.db.models import Customer, Event, Interaction, Product, Send
 from service.erasures import Erasures
 from service.errors import MAX_PROBLEMS, InvalidInput, Problem
-from service.importing.columns import SPECS, TableSpec, parse_table, unread_columns
+from service.importing.columns import SPECS, TableSpec, parse_table, unnamed, unread_columns
 from service.importing.erased import erased_warnings, without_erased
 from service.wording import counted
 from tabular import DateOrder, is_parquet, layout_problem, past_header_left_out, scan_csv, scan_utf8
@@ -345,10 +345,15 @@ def _data_rows(chunk: pd.DataFrame) -> pd.DataFrame:
     """A CSV chunk less its rows that hold no data: those whose every cell is empty (a line of separators alone,
     ",,,,,", as a spreadsheet saves the formatted rows below its data, holds nothing, as a blank line, which the
     reader skips, does) and those that repeat the header (monthly exports joined into one file: each header line
-    was refused as a row, "'amount' is not a number", "unknown customer 'customer_id'", and the cause unsaid)."""
-    cells = chunk.apply(lambda column: column.str.strip())
-    names = [str(name).strip() for name in chunk.columns]
-    no_data = (cells == "").all(axis=1) | (cells == names).all(axis=1)
+    was refused as a row, "'amount' is not a number", "unknown customer 'customer_id'", and the cause unsaid). A
+    repeated header's cell is empty where the header's is (the reader names that column "Unnamed: 5"), and its
+    first cell may hold the byte order mark each joined export began with."""
+    cells = chunk.apply(lambda column: column.str.lstrip("\ufeff").str.strip())
+    header = pd.DataFrame({
+        column: (cells[column] == str(column).strip()) | (unnamed(column) & (cells[column] == ""))
+        for column in chunk.columns
+    })  # fmt: skip
+    no_data = (cells == "").all(axis=1) | header.all(axis=1)
     return chunk[~no_data] if no_data.any() else chunk
 
 

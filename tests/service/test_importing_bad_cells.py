@@ -170,6 +170,24 @@ def test_header_lines_of_exports_joined_into_one_file_are_left_out(engine, tmp_p
     assert _refused(engine, "customers", path) == ["row 3, email: is not an email address"]  # its own line
 
 
+def test_a_repeated_header_is_left_out_with_its_unnamed_columns_and_its_byte_order_mark(engine, tmp_path):
+    """A repeated header was refused as a row, three problems a line ("'marketing_consent' is not true/false"), when
+    the exports joined had a spreadsheet's empty columns past the data (the header's cells there are empty, which
+    the reader names "Unnamed: 5"), or began each with a UTF-8 byte order mark (Excel's "CSV UTF-8", joined by
+    cat: the mark opens the repeated header's first cell)."""
+    header = "customer_id,email,first_name,locale,marketing_consent"
+    path = tmp_path / "customers.csv"
+    rows = [f"{header},,", "c1,a@example.com,Ann,en,true,,", f"{header},,", "c2,b@example.com,Bo,en,false,,"]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    with session_scope(engine) as session:
+        assert import_file(session, "customers", path).inserted == 2
+    month = f"\ufeff{header}\nc{{}},{{}}@example.com,Cy,en,true\n"
+    path.write_bytes((month.format(3, "c") + month.format(4, "d")).encode("utf-8"))
+    with session_scope(engine) as session:
+        assert import_file(session, "customers", path).inserted == 2
+    assert _count(engine, Customer) == 4
+
+
 def test_a_quote_never_closed_is_named_by_the_line_it_opens_on(engine, tmp_path):
     """The reader's own words named it "row 2", counted from 0, for line 3."""
     path = tmp_path / "customers.csv"
