@@ -591,6 +591,21 @@ def test_a_price_written_with_its_currency_is_refused_saying_to_write_the_number
     ]
 
 
+def test_the_currency_hint_names_only_a_currency_and_a_number_the_import_takes(engine):
+    """'4 PCS' was told to drop "its currency" (PCS is a unit), and '1_000 EUR' and 'inf USD' to write 1_000 and inf
+    alone, which the import refuses in turn: the hint read the rest with Python's float, not as the import does."""
+    prices = ["4 PCS", "1_000 EUR", "inf USD", "12.50 EUR"]
+    products = pd.concat([PRODUCTS] * 2, ignore_index=True).assign(sku=["A", "B", "C", "D"], price=prices)
+    with pytest.raises(InvalidInput) as raised, session_scope(engine) as session:
+        import_frame(session, "products", products)
+    assert [problem.message for problem in raised.value.problems] == [
+        "'4 PCS' is not a number",
+        "'1_000 EUR' is not a number",
+        "'inf USD' is not a number",
+        "'12.50 EUR' is not a number: write the number alone (12.50), without its currency",
+    ]
+
+
 def test_a_parquet_file_names_its_rows_from_1_as_tailor_recommend_does(tmp_path, engine):
     """A CSV's problems name its lines (the header is line 1); a Parquet file has no lines, so its rows are
     counted from 1, as ``tailor recommend`` and ``tailor audience`` name the rows of the same file."""
