@@ -10,15 +10,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from generation.brands import UNSUBSCRIBE_PLACEHOLDER, load_brand
 from service.clock import as_text, as_utc, utcnow
-from service.db.models import Campaign, Customer, Draft, Event, Send, Variant
+from service.db.models import Campaign, Customer, Draft, Event, Review, Send, Variant
 from service.db.session import session_scope
 from tests.conftest import free_port
 from tests.service.conftest import wait_for_job
@@ -1290,8 +1291,11 @@ def test_the_review_page_shows_a_schedule_on_the_shop_s_clock(client, engine, ma
     assert f"scheduled for {friday:%a %d %b} 09:00 CET" in page and "UTC" not in page
     assert "sends Fri 09:00 CET" in page
     history = client.get(f"/review/drafts/{draft_id}").text
-    approved_at = datetime.now(UTC).astimezone(berlin)
-    assert f"{approved_at:%Y-%m-%d} " in history and " CET approve" in history
+    approved_at = datetime.now(UTC).astimezone(ZoneInfo("Europe/Berlin"))  # CEST from late March to late October
+    assert f"{approved_at:%Y-%m-%d} " in history and f" {approved_at.tzname()} approve" in history
+    with session_scope(engine) as session:  # an approval of a summer's day: Berlin's clock is UTC+2 then
+        session.execute(update(Review).where(Review.draft_id == draft_id).values(created_at=datetime(2026, 7, 3, 7)))
+    assert "2026-07-03 09:00 CEST approve" in client.get(f"/review/drafts/{draft_id}").text
 
 
 def test_a_scheduled_email_the_service_missed_by_more_than_a_day_goes_back_to_a_person(
