@@ -576,13 +576,17 @@ def test_a_price_with_a_french_spreadsheet_s_thousands_space_is_refused_saying_h
     ]
 
 
-def test_a_price_written_with_its_currency_is_refused_saying_to_write_the_number_alone(engine):
-    """An export that writes prices as $12.50 or 12.50 EUR was told only "is not a number"."""
-    prices = ["€12.50", "12.50 EUR", "$1,234.00", "n/a"]
+def _price_problems(engine, prices: list[str]) -> list[str]:
+    """What an import of products at these four prices is told, a message a price."""
     products = pd.concat([PRODUCTS] * 2, ignore_index=True).assign(sku=["A", "B", "C", "D"], price=prices)
     with pytest.raises(InvalidInput) as raised, session_scope(engine) as session:
         import_frame(session, "products", products)
-    assert [problem.message for problem in raised.value.problems] == [
+    return [problem.message for problem in raised.value.problems]
+
+
+def test_a_price_written_with_its_currency_is_refused_saying_to_write_the_number_alone(engine):
+    """An export that writes prices as $12.50 or 12.50 EUR was told only "is not a number"."""
+    assert _price_problems(engine, ["€12.50", "12.50 EUR", "$1,234.00", "n/a"]) == [
         "'€12.50' is not a number: write the number alone (12.50), without its currency",
         "'12.50 EUR' is not a number: write the number alone (12.50), without its currency",
         "'$1,234.00' is not a number: write it without its currency, with a point for decimals and no thousands "
@@ -594,11 +598,7 @@ def test_a_price_written_with_its_currency_is_refused_saying_to_write_the_number
 def test_the_currency_hint_names_only_a_currency_and_a_number_the_import_takes(engine):
     """'4 PCS' was told to drop "its currency" (PCS is a unit), and '1_000 EUR' and 'inf USD' to write 1_000 and inf
     alone, which the import refuses in turn: the hint read the rest with Python's float, not as the import does."""
-    prices = ["4 PCS", "1_000 EUR", "inf USD", "12.50 EUR"]
-    products = pd.concat([PRODUCTS] * 2, ignore_index=True).assign(sku=["A", "B", "C", "D"], price=prices)
-    with pytest.raises(InvalidInput) as raised, session_scope(engine) as session:
-        import_frame(session, "products", products)
-    assert [problem.message for problem in raised.value.problems] == [
+    assert _price_problems(engine, ["4 PCS", "1_000 EUR", "inf USD", "12.50 EUR"]) == [
         "'4 PCS' is not a number",
         "'1_000 EUR' is not a number",
         "'inf USD' is not a number",
