@@ -66,7 +66,8 @@ def read_orders(path: Path) -> pd.DataFrame:
 def audience_from_file(orders: Path, as_of: date, horizon_days: int = 90) -> pd.DataFrame:
     """Per customer: ``OUTPUT_COLUMNS``, rounded as ``profiles.SHOWN_DECIMALS`` says, with ``next_purchase_date``
     as an ISO date (empty when none is expected); ``attrs["fallbacks"]`` says which models fell back, and why."""
-    profiles = build_profiles(read_orders(orders), as_of, horizon_days=horizon_days, row_name=rows_of(orders))
+    lines = read_orders(orders)
+    profiles = build_profiles(lines, as_of, horizon_days=horizon_days, row_name=rows_of(orders, kept=lines.index))
     table = profiles.reset_index()[OUTPUT_COLUMNS]
     table.attrs["fallbacks"] = profiles.attrs["fallbacks"]
     table.attrs["warnings"] = profiles.attrs["warnings"] + _returned_whole(profiles.attrs[RETURNED_WHOLE], as_of)

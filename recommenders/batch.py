@@ -33,7 +33,8 @@ def read_interactions(path: Path) -> pd.DataFrame:
             f"(found: {', '.join(map(str, frame.columns))})",
             column=missing[0],
         )
-    return validate_interactions(frame, rows_of(path, "\t" if path.suffix.lower() == ".tsv" else ","))
+    separator = "\t" if path.suffix.lower() == ".tsv" else ","
+    return validate_interactions(frame, rows_of(path, separator, kept=frame.index))
 
 
 def read_products(path: Path) -> pd.DataFrame:
@@ -43,7 +44,8 @@ def read_products(path: Path) -> pd.DataFrame:
     Raises `InvalidProducts` naming the column and the row, as `read_interactions` does.
     """
     path = Path(path)
-    return validate_products(_read_table(path, InvalidProducts, ("product_id", "sku")), rows_of(path))
+    frame = _read_table(path, InvalidProducts, ("product_id", "sku"))
+    return validate_products(frame, rows_of(path, kept=frame.index))
 
 
 def recommend_file(

@@ -294,7 +294,7 @@ def fit_copy_file(
     report(0, 3, f"reading {Path(train).name}")
     rows = read_table(Path(train))
     require_columns(rows, ["text", "impressions", "clicks"], f"rows of {train}")
-    row_name = rows_of(train)
+    row_name = rows_of(train, kept=rows.index)
     rows["impressions"] = _counts(rows, "impressions", train, row_name)
     rows["clicks"] = _counts(rows, "clicks", train, row_name)
     over = np.flatnonzero(rows["clicks"].to_numpy() > rows["impressions"].to_numpy())

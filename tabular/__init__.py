@@ -14,11 +14,13 @@ from tabular.rows import (
     is_parquet,
     layout_problem,
     located,
+    no_data,
     past_header_left_out,
     read_csv_text,
     record_lines,
     rows_of,
     scan_csv,
+    unnamed,
 )
 
 __all__ = [
@@ -40,6 +42,7 @@ __all__ = [
     "is_parquet",
     "layout_problem",
     "located",
+    "no_data",
     "parse_dates",
     "past_header_left_out",
     "read_csv_text",
@@ -47,4 +50,5 @@ __all__ = [
     "rows_of",
     "scan_csv",
     "scan_utf8",
+    "unnamed",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import warnings
 from array import array
 from collections.abc import Callable, Iterator
@@ -32,18 +33,58 @@ def is_parquet(path: str | Path) -> bool:
     return Path(path).suffix.lower() in PARQUET_SUFFIXES
 
 
-def rows_of(path: str | Path, separator: str = ",") -> RowName:
+def rows_of(path: str | Path, separator: str = ",", kept: pd.Index | None = None) -> RowName:
     """How a problem in the file at ``path`` names its row: a CSV's line, which the person fixing the file looks
     for (the line the row starts on, however many lines its cells span), or a Parquet file's row counted from 1
-    (it has no lines)."""
+    (it has no lines). ``kept``: the index of the frame ``read_csv_text`` read, whose rows holding no data are gone
+    (each row's position among the file's records), so that a row after them is named by its own line."""
     if is_parquet(path):
         return data_row
     lines = record_lines(path, separator)
+    records = None if kept is None else kept.to_numpy()
 
     def line_of(position: int) -> str:
-        return f"line {lines[position + 1]}" if position + 1 < len(lines) else file_line(position)
+        record = int(records[position]) if records is not None and position < len(records) else position
+        return f"line {lines[record + 1]}" if record + 1 < len(lines) else file_line(record)
 
     return line_of
+
+
+# The name pandas gives a column whose header cell is empty ("Unnamed: 5"): a spreadsheet's empty columns past the
+# data, or the row numbers of a frame saved with its index.
+_UNNAMED = re.compile(r"^Unnamed: \d+$")
+
+
+def unnamed(column: object) -> bool:
+    """Whether the reader named this column for a header cell left empty ("Unnamed: 5")."""
+    return bool(_UNNAMED.match(str(column).strip()))
+
+
+def no_data(frame: pd.DataFrame) -> pd.Series:
+    """Which rows of a CSV file's frame hold no data: those whose every cell is empty (a line of separators alone,
+    ",,,,,", as a spreadsheet saves the formatted rows below its data, holds nothing, as a blank line, which the
+    reader skips, does) and those that repeat the header (exports joined into one file). A repeated header's cell
+    is empty where the header's is (``unnamed``), and its first cell may hold the byte order mark each joined
+    export began with. Only rows whose first cell is empty or the first column's name are looked at whole."""
+    if frame.empty or frame.columns.empty:
+        return pd.Series(False, index=frame.index)
+
+    def text(column: object, rows: pd.Series | slice = slice(None)) -> pd.Series:
+        return frame.loc[rows, column].astype("string").str.lstrip("\ufeff").str.strip().fillna("")
+
+    def like_header(column: object, cells: pd.Series) -> pd.Series:
+        return (cells == str(column).lstrip("\ufeff").strip()) | (unnamed(column) & (cells == ""))
+
+    first = frame.columns[0]
+    lead = text(first)
+    candidates = (lead == "") | like_header(first, lead)
+    found = pd.Series(False, index=frame.index)
+    if candidates.any():
+        cells = {column: text(column, candidates) for column in frame.columns}
+        empty = pd.concat([cells[column] == "" for column in frame.columns], axis=1).all(axis=1)
+        header = pd.concat([like_header(column, cells[column]) for column in frame.columns], axis=1).all(axis=1)
+        found[candidates] = empty | header
+    return found
 
 
 def located(message: str, where: str | None = None, column: str | None = None) -> str:
@@ -140,6 +181,8 @@ def past_header_left_out() -> Iterator[None]:
 
 def read_csv_text(path: str | Path, **options) -> pd.DataFrame:
     """``pandas.read_csv`` of a file whose layout ``layout_problem`` found sound: cells past the header (all
-    empty) are left out, never taken for row labels."""
+    empty) are left out, never taken for row labels, and so are the rows that hold no data (``no_data``); the
+    index keeps each row's position among the file's records, for ``rows_of``."""
     with past_header_left_out():
-        return pd.read_csv(path, index_col=False, **options)
+        frame = pd.read_csv(path, index_col=False, **options)
+    return frame[~no_data(frame)]

@@ -11,7 +11,16 @@ import pandas as pd
 
 from service.db.models import Customer, Interaction, Product, Send
 from service.errors import Problem
-from tabular import FALSE_WORDS, TRUE_WORDS, id_strings, inexact_id, inexact_ids, not_a_number, parse_dates
+from tabular import (
+    FALSE_WORDS,
+    TRUE_WORDS,
+    id_strings,
+    inexact_id,
+    inexact_ids,
+    not_a_number,
+    parse_dates,
+    unnamed,
+)
 
 INTERACTION_KINDS = ("purchase", "cart", "view", "return")
 CAMPAIGN_TYPES = ("welcome", "cross_sell", "win_back", "replenishment", "vip")
@@ -121,14 +130,7 @@ SENDS = TableSpec(
 )
 # Excel's day numbers for 1954-10-03 to 2173-10-14: what a date column saved without its date format holds.
 _SERIAL_DAY = re.compile(r"^[2-9]\d{4}(\.\d+)?$")
-# A column pandas or a spreadsheet wrote without a header: the row numbers of the frame the file was saved from.
-_NO_HEADER = re.compile(r"^Unnamed: \d+$")
 SPECS = {spec.name: spec for spec in (CUSTOMERS, PRODUCTS, ORDERS, SENDS)}
-
-
-def unnamed(column: object) -> bool:
-    """Whether the reader named this column for a header cell left empty ("Unnamed: 5")."""
-    return bool(_NO_HEADER.match(str(column).strip()))
 
 
 def _plain(text: str) -> str:

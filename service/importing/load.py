@@ -33,10 +33,10 @@ from service.db.batches import batches, rows_where_in
 from service.db.models import Customer, Event, Interaction, Product, Send
 from service.erasures import Erasures
 from service.errors import MAX_PROBLEMS, InvalidInput, Problem
-from service.importing.columns import SPECS, TableSpec, parse_table, unnamed, unread_columns
+from service.importing.columns import SPECS, TableSpec, parse_table, unread_columns
 from service.importing.erased import erased_warnings, without_erased
 from service.wording import counted
-from tabular import DateOrder, is_parquet, layout_problem, past_header_left_out, scan_csv, scan_utf8
+from tabular import DateOrder, is_parquet, layout_problem, no_data, past_header_left_out, scan_csv, scan_utf8
 from tabular.dates import NUMERIC_DATE
 
 # A language tag (BCP 47): the language's two or three letters (ISO 639: en, gsw for Swiss German), then perhaps a
@@ -342,19 +342,10 @@ def _chunks(path: Path, shown: str, numbers: RowNumbers, columns: list[str] | No
 
 
 def _data_rows(chunk: pd.DataFrame) -> pd.DataFrame:
-    """A CSV chunk less its rows that hold no data: those whose every cell is empty (a line of separators alone,
-    ",,,,,", as a spreadsheet saves the formatted rows below its data, holds nothing, as a blank line, which the
-    reader skips, does) and those that repeat the header (monthly exports joined into one file: each header line
-    was refused as a row, "'amount' is not a number", "unknown customer 'customer_id'", and the cause unsaid). A
-    repeated header's cell is empty where the header's is (the reader names that column "Unnamed: 5"), and its
-    first cell may hold the byte order mark each joined export began with."""
-    cells = chunk.apply(lambda column: column.str.lstrip("\ufeff").str.strip())
-    header = pd.DataFrame({
-        column: (cells[column] == str(column).strip()) | (unnamed(column) & (cells[column] == ""))
-        for column in chunk.columns
-    })  # fmt: skip
-    no_data = (cells == "").all(axis=1) | header.all(axis=1)
-    return chunk[~no_data] if no_data.any() else chunk
+    """A CSV chunk less its rows that hold no data (``tabular.no_data``: lines of separators alone, repeated
+    header lines)."""
+    empty = no_data(chunk)
+    return chunk[~empty] if empty.any() else chunk
 
 
 def _with_index_as_columns(frame: pd.DataFrame) -> pd.DataFrame:

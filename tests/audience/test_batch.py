@@ -35,6 +35,19 @@ def test_a_file_in_another_encoding_names_the_line(tmp_path):
     )
 
 
+def test_lines_without_data_are_left_out_and_later_lines_keep_their_numbers(tmp_path):
+    """`tailor import` skipped a line of separators alone and a repeated header (exports joined into one file);
+    `tailor audience` refused the first as "customer_id is empty" and the second as "'timestamp' is not a date"."""
+    path = tmp_path / "orders.csv"
+    header = "customer_id,timestamp,amount"
+    path.write_text(f"{header}\na,2023-01-01,3.5\n,,\n{header}\nb,2023-02-01,4\na,2023-03-01,2\n")
+    table = audience_from_file(path, as_of=date(2024, 1, 1))
+    assert sorted(table["customer_id"]) == ["a", "b"] and table.set_index("customer_id")["frequency"]["a"] >= 1
+    path.write_text(f"{header}\na,2023-01-01,3.5\n,,\n{header}\nb,someday,4\n")
+    with pytest.raises(InvalidOrders, match="line 5, column 'timestamp'"):  # its own line, past the two left out
+        audience_from_file(path, as_of=date(2024, 1, 1))
+
+
 def test_fallbacks_come_with_the_table(tmp_path):
     path = tmp_path / "orders.csv"
     known_customers().to_csv(path, index=False)

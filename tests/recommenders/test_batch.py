@@ -212,6 +212,23 @@ def test_ids_a_spreadsheet_saved_in_scientific_notation_are_refused_by_their_lin
         read_products(catalog)
 
 
+def test_lines_without_data_are_left_out_and_later_lines_keep_their_numbers(tmp_path, products_csv):
+    """`tailor import` skipped a line of separators alone and a repeated header; `tailor recommend` refused them as
+    "is empty" and "'timestamp' is not a date and time"."""
+    header = "customer_id,product_id,timestamp"
+    path = tmp_path / "orders.csv"
+    path.write_text(f"{header}\nc1,p1,2024-01-01\n,,\n{header}\nc2,p2,2024-01-02\n")
+    assert read_interactions(path)["customer_id"].tolist() == ["c1", "c2"]
+    path.write_text(f"{header}\nc1,p1,2024-01-01\n,,\n{header}\nc2,p2,someday\n")
+    with pytest.raises(InvalidInteractions, match=r"^line 5, column 'timestamp'"):
+        read_interactions(path)
+    catalog = pd.read_csv(products_csv)
+    joined = tmp_path / "products.csv"
+    more = catalog.assign(product_id=catalog["product_id"].astype(str) + "-b")
+    joined.write_text(catalog.to_csv(index=False) + more.to_csv(index=False))  # two exports, two headers
+    assert len(read_products(joined)) == 2 * len(catalog)
+
+
 def test_an_export_with_many_blank_customers_is_told_how_many(tmp_path):
     path = tmp_path / "orders.csv"  # guest orders have no customer id
     path.write_text(
