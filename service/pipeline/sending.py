@@ -133,8 +133,8 @@ def _to_mail(
     session: Session, campaign: Campaign, now: datetime, limit: int | None, due_check: bool = False
 ) -> tuple[list[int], list[dict[str, Any]], int, dict[int, str]]:
     """The due drafts to mail now, with those held back (``hold_back_stale``; for the due-check, ``hold_back_late``
-    first), how many
-    were deferred (the contact policy) and each experiment draft's arm (held-out drafts are not mailed). With
+    first), how many were deferred (the contact policy) and each experiment draft's arm (held-out drafts are not
+    mailed). With
     ``limit``, drafts are taken until ``limit`` are left to mail: a held-back, deferred or held-out draft does not
     count towards it, as it leaves the due drafts (flagged, its send time moved on, or ``holdout``), nor does one
     whose customer may not be mailed any more (it is among those returned, to be marked skipped)."""
