@@ -16,6 +16,7 @@ from __future__ import annotations
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy import func, select, update
@@ -117,6 +118,15 @@ def _younger_note(session: Session) -> str:
         f" {younger:,} more {'were' if many else 'was'} sent within {settings.outcome_days:g} days and "
         f"{'count' if many else 'counts'} once {'their' if many else 'its'} opens are in (TAILOR_SCORING_OUTCOME_DAYS)."
     )
+
+
+def on_shop_clock(moment: datetime, pattern: str) -> str:
+    """A moment as a person reads it: on the shop's clock (``TAILOR_SEND_TIMEZONE``, on which sends are scheduled
+    and best hours kept), with its zone's name ("Fri 04 Dec 09:00 CET"); the review page's times and the reasons it
+    shows. A marketer in Berlin who scheduled a send for 9:00 read "08:00 UTC"."""
+    zone = ZoneInfo(SendScheduleSettings().timezone)
+    local = as_utc(moment).replace(tzinfo=UTC).astimezone(zone)
+    return f"{local.strftime(pattern)} {local.tzname()}"
 
 
 def waiting_drafts(session: Session, campaign_id: int, now: datetime) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from service.db.batches import batches
 from service.db.models import Customer, Draft, Product, Review, Variant, due_moment, left_to_the_due_check
 from service.drafts import failed_of
 from service.forecasts import mark_stale
+from service.send_times import on_shop_clock
 
 CHECKS_TO_DO = "edit it, or approve it again overriding the checks with a comment saying why"
 LATE_TO_DO = "approve it again to send it all the same, or reject it"
@@ -106,7 +107,7 @@ def hold_back_late(session: Session, campaign_id: int, now: datetime, late_limit
     )
     while rows := session.execute(statement).all():
         for draft, due_at in rows:
-            late = f"it was due at {due_at:%Y-%m-%d %H:%M} UTC, {_how_long(now - due_at)} ago"
+            late = f"it was due at {on_shop_clock(due_at, '%Y-%m-%d %H:%M')}, {_how_long(now - due_at)} ago"
             reason = f"Held back at sending: {late} (the service did not send meanwhile); {LATE_TO_DO}."
             draft.status, draft.flagged = "flagged", True
             draft.flag_reasons = [*draft.flag_reasons, reason]

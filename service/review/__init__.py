@@ -4,11 +4,9 @@ in JSON)."""
 
 import re
 import secrets
-from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
-from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -22,9 +20,8 @@ from generation.guardrails import check_label
 from generation.render import html_locale
 from generation.schemas import LOCALES
 from generation.templates import strings
-from service.clock import as_utc
 from service.paths import route_path
-from service.settings import SendScheduleSettings
+from service.send_times import on_shop_clock
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -79,16 +76,7 @@ def as_amount_off(value: float, currency: str, locale: str) -> str:
     return format_amount_off(value, currency, locale)
 
 
-def shop_time(moment: datetime, pattern: str) -> str:
-    """A moment as the review page shows it: on the shop's clock (``TAILOR_SEND_TIMEZONE``, on which sends are
-    scheduled and best hours kept), with its zone's name ("Fri 04 Dec 09:00 CET"). A marketer in Berlin who
-    scheduled a send for 9:00 read "08:00 UTC"."""
-    zone = ZoneInfo(SendScheduleSettings().timezone)
-    local = as_utc(moment).replace(tzinfo=UTC).astimezone(zone)
-    return f"{local.strftime(pattern)} {local.tzname()}"
-
-
-templates.env.filters["shop_time"] = shop_time
+templates.env.filters["shop_time"] = on_shop_clock  # "scheduled for Fri 01 Jan 09:00 CET"
 templates.env.filters["price"] = as_price
 templates.env.filters["amount_off"] = as_amount_off
 templates.env.filters["segment_label"] = segment_label

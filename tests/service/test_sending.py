@@ -1339,6 +1339,16 @@ def test_a_scheduled_email_the_service_missed_by_more_than_a_day_goes_back_to_a_
     assert send_due_drafts(lambda *_: None, engine)["campaigns"][str(campaign_id)]["sent"] == 1
     assert messages[-1]["To"] == "c1@example.com"
 
+    monkeypatch.setenv("TAILOR_SEND_TIMEZONE", "Europe/Berlin")  # the reason says when on the shop's clock
+    berlin = approved_draft(client, engine, campaign_id, "c5")
+    due = (utcnow() - timedelta(hours=30)).replace(second=0, microsecond=0)
+    with session_scope(engine) as session:
+        session.get(Draft, berlin).send_after = due
+    [entry] = send_due_drafts(lambda *_: None, engine)["campaigns"][str(campaign_id)]["held_back"]
+    local = due.replace(tzinfo=UTC).astimezone(ZoneInfo("Europe/Berlin"))
+    assert entry["changes"] == [f"it was due at {local:%Y-%m-%d %H:%M} {local.tzname()}, 30 hours ago"]
+    monkeypatch.delenv("TAILOR_SEND_TIMEZONE")
+
     monkeypatch.setenv("TAILOR_SEND_LATE_LIMIT_HOURS", "0")  # no limit: mailed however late
     with session_scope(engine) as session:
         session.get(Draft, drafts[3]).send_after = now - timedelta(days=5)
