@@ -91,6 +91,12 @@ def variant_arms(session: Session, campaign_id: int) -> list[str]:
     return sorted(set(labels))
 
 
+def in_the_arms(draft: Draft) -> bool:
+    """Whether an experiment's arms (the holdout among them) take the draft's customer: one that may be mailed,
+    whose draft no reviewer pinned to a variant (``plan_arms``; the export marks the holdout by the same rule)."""
+    return draft.customer.mailable and not draft.pinned
+
+
 def plan_arms(session: Session, campaign: Campaign, drafts: list[Draft]) -> dict[int, str]:
     """Each draft's arm for this batch: the arm already recorded for its customer, else ``holdout`` by hash,
     else a variant arm by Thompson sampling over the outcomes so far. Records the holdout customers' arms.
@@ -98,7 +104,7 @@ def plan_arms(session: Session, campaign: Campaign, drafts: list[Draft]) -> dict
     A draft whose customer cannot be mailed (unsubscribed, bounced, no consent) gets no arm: the sender skips
     it, and a holdout that kept such customers while the variant arms lost them would overstate the lift. Nor
     does a pinned draft: it is sent the variant its reviewer approved."""
-    drafts = [draft for draft in drafts if draft.customer.mailable and not draft.pinned]
+    drafts = [draft for draft in drafts if in_the_arms(draft)]
     recorded = dict(
         session.execute(
             select(Assignment.customer_id, Assignment.arm).where(Assignment.campaign_id == campaign.id)

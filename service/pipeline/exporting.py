@@ -26,7 +26,7 @@ from service.db.models import Campaign, Draft, Job
 from service.db.session import session_scope
 from service.drafts import AS_SHOWN, AUDIENCE_ORDER, draft_out
 from service.errors import Conflict
-from service.experiments import held_out_customers
+from service.experiments import held_out_customers, in_the_arms
 
 PAGE = 500  # drafts read at a time (each with its variants' rendered email)
 # The HTTP header in which GET /campaigns/{id}/export says that its lines are not the whole campaign's (cut_short).
@@ -92,9 +92,7 @@ def _held_out(drafts: list[Draft], campaign: Campaign | None) -> set[int]:
     in_arms = {
         draft.customer.external_id: draft.id
         for draft in drafts
-        if draft.status in ("pending", "flagged", "approved", "sending")
-        and not draft.pinned
-        and draft.customer.mailable
+        if draft.status in ("pending", "flagged", "approved", "sending") and in_the_arms(draft)
     }
     taken = held_out_customers(campaign.id, campaign.holdout_share, list(in_arms))
     return held | {in_arms[customer] for customer in taken}

@@ -83,10 +83,14 @@ def flag_out_of_date(session: Session, drafts: list[tuple[int, list[dict[str, An
     catalog = _catalog(session, (shown for _, shown in drafts))
     stale = {draft_id: changes for draft_id, shown in drafts if (changes := _changes(shown or [], catalog))}
     for draft in session.scalars(select(Draft).where(Draft.id.in_(list(stale)))) if stale else []:
-        reasons = [f"{when}: {change}; {advice}." for change, advice in stale[draft.id]]
-        draft.status, draft.flagged = "flagged", True
-        draft.flag_reasons = [*draft.flag_reasons, *(r for r in reasons if r not in draft.flag_reasons)]
+        _put_back(draft, [f"{when}: {change}; {advice}." for change, advice in stale[draft.id]])
     return sorted(stale)
+
+
+def _put_back(draft: Draft, reasons: list[str]) -> None:
+    """Put a draft back to review, flagged with those of ``reasons`` it does not carry yet."""
+    draft.status, draft.flagged = "flagged", True
+    draft.flag_reasons = [*draft.flag_reasons, *(r for r in reasons if r not in draft.flag_reasons)]
 
 
 def hold_back_late(session: Session, campaign_id: int, now: datetime, late_limit: timedelta) -> list[dict[str, Any]]:
@@ -108,9 +112,7 @@ def hold_back_late(session: Session, campaign_id: int, now: datetime, late_limit
     while rows := session.execute(statement).all():
         for draft, due_at in rows:
             late = f"it was due at {on_shop_clock(due_at, '%Y-%m-%d %H:%M')}, {_how_long(now - due_at)} ago"
-            reason = f"Held back at sending: {late} (the service did not send meanwhile); {LATE_TO_DO}."
-            draft.status, draft.flagged = "flagged", True
-            draft.flag_reasons = [*draft.flag_reasons, reason]
+            _put_back(draft, [f"Held back at sending: {late} (the service did not send meanwhile); {LATE_TO_DO}."])
             draft.send_after = draft.retry_after = None
             held_back.append({"draft_id": draft.id, "customer_id": draft.customer.external_id, "changes": [late]})
         mark_stale(rows[0][0].campaign)
@@ -173,8 +175,7 @@ def hold_back_stale(session: Session, draft_ids: list[int]) -> tuple[list[int], 
             stale, failures = verdicts[draft.id]
             reasons = [f"Held back at sending: {change}; {advice}." for change, advice in stale]
             reasons += [f"Held back at sending: {failure}; {CHECKS_TO_DO}." for failure in failures]
-            draft.status, draft.flagged = "flagged", True
-            draft.flag_reasons = [*draft.flag_reasons, *(r for r in reasons if r not in draft.flag_reasons)]
+            _put_back(draft, reasons)
             mark_stale(draft.campaign)
             customer: Customer = draft.customer
             changes = [change for change, _ in stale] + failures

@@ -117,12 +117,11 @@ def _due_now(now: datetime, due_check: bool) -> list[Any]:
     have come. For the due-check, one of them must be set: the drafts a person's send left approved with neither
     (those after a batch, those approved since a send now) wait for a person's next send; the due-check mailed the
     campaign's every one of them once one address refused for now (or one draft deferred) fell due."""
-    conditions = [
-        Draft.status == "approved",
+    come = [
         or_(Draft.send_after.is_(None), Draft.send_after <= now),
         or_(Draft.retry_after.is_(None), Draft.retry_after <= now),
     ]
-    return [*conditions, left_to_the_due_check()] if due_check else conditions
+    return [left_to_the_due_check() if due_check else Draft.status == "approved", *come]
 
 
 def _due(campaign_id: int, now: datetime, due_check: bool):
