@@ -169,20 +169,21 @@ class BlendRecommender(Recommender):
         model's, computed only at those (few) positions. Signals that are zero wherever the customer has not
         bought (the ``pair`` parts) therefore never need a dense matrix."""
         signal_rows = self.signal_rows[rows]
-        seen_rows, seen_columns = np.nonzero(self.signals.seen(signal_rows))
+        seen_rows, seen_columns = self.signals.seen_positions(signal_rows)
         new_weights, seen_weights = self.weights["new"], self.weights["seen"]
         scores = np.full((len(rows), len(self.vocabulary.products)), new_weights[-1], np.float32)
         per_product = np.zeros(scores.shape[1], np.float32)
         per_customer = np.zeros(scores.shape[0], np.float32)
         at_seen = []
         for i, (_, kind, values) in enumerate(self.signals.parts(signal_rows)):
-            if kind == "dense":
-                scores += new_weights[i] * values
+            at_seen.append(self.signals.at(kind, values, seen_rows, seen_columns))
+            if kind == "dense":  # a fresh matrix of this chunk's: weighted in place, no temporary of its size
+                values *= new_weights[i]
+                scores += values
             elif kind == "column":
                 per_product += new_weights[i] * values
             elif kind == "row":
                 per_customer += new_weights[i] * values
-            at_seen.append(self.signals.at(kind, values, seen_rows, seen_columns))
         scores += per_product[None, :]
         scores += per_customer[:, None]
         if len(seen_rows):

@@ -172,19 +172,38 @@ class Signals:
         return np.log1p(pairs.value_counts().reindex(self.product_index, fill_value=0).to_numpy()).astype(np.float32)
 
     def _component(self, name: str, rows: np.ndarray) -> np.ndarray:
-        scores = np.zeros((len(rows), len(self.product_index)), dtype=np.float32)
+        """A component's scores for `rows` on the product index, each row scaled by its largest magnitude so that
+        weights transfer between customers with long and short histories; 0 where the component has no score.
+
+        The common case (every customer and product known to the component, in the same order) works on the
+        component's own fresh array in place: at 100,000 customers x 10,000 products each extra pass over the
+        scores is seconds."""
         if name not in self.components:
-            return scores
+            return np.zeros((len(rows), len(self.product_index)), dtype=np.float32)
         component_rows, column_map = self.maps[name]
         mapped = component_rows[rows]
         known = np.flatnonzero(mapped >= 0)
+        if not len(known):
+            return np.zeros((len(rows), len(self.product_index)), dtype=np.float32)
         keep = column_map >= 0
-        if len(known):
-            raw = self.components[name]._score(mapped[known])[:, keep]
-            raw = np.where(np.isfinite(raw), raw, 0.0)
-            # Scale per customer so that weights transfer between customers with long and short histories.
-            scale = np.maximum(np.abs(raw).max(axis=1, keepdims=True), 1e-9)
-            scores[np.ix_(known, column_map[keep])] = raw / scale
+        same_columns = np.array_equal(column_map, np.arange(len(self.product_index)))
+        raw = np.asarray(self.components[name]._score(mapped[known]), dtype=np.float32)
+        if not same_columns:
+            raw = raw[:, keep]  # a copy
+        elif not (raw.flags.owndata and raw.flags.writeable):
+            raw = raw.copy()  # not a fresh array of the component's: leave it as it is
+        largest = np.maximum(raw.max(axis=1), -raw.min(axis=1))
+        if not np.isfinite(largest).all():  # a row's max and min are finite only if all of it is (NaN propagates)
+            np.copyto(raw, 0.0, where=~np.isfinite(raw))
+            largest = np.maximum(raw.max(axis=1), -raw.min(axis=1))
+        raw /= np.maximum(largest, 1e-9)[:, None]
+        if same_columns and len(known) == len(rows):
+            return raw
+        scores = np.zeros((len(rows), len(self.product_index)), dtype=np.float32)
+        if same_columns:
+            scores[known] = raw
+        else:
+            scores[np.ix_(known, column_map[keep])] = raw
         return scores
 
     def parts(self, rows: np.ndarray) -> Iterator[tuple[str, str, np.ndarray | sp.csr_matrix]]:
@@ -240,3 +259,12 @@ class Signals:
 
     def seen(self, rows: np.ndarray) -> np.ndarray:
         return self.bought[rows].toarray() > 0
+
+    def seen_positions(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``np.nonzero(self.seen(rows))`` without the dense matrix: (row position, product) of each bought pair,
+        row by row, products in order."""
+        bought = self.bought[rows]
+        bought.sort_indices()
+        positions = np.repeat(np.arange(len(rows)), np.diff(bought.indptr))
+        kept = bought.data > 0
+        return positions[kept], bought.indices[kept].astype(np.intp)

@@ -62,6 +62,8 @@ class EASERecommender(Recommender):
         self.item_weights = np.ascontiguousarray(weights, dtype=np.float32)
 
     def _score(self, rows: np.ndarray) -> np.ndarray:
+        if len(self.kept_products) == self.vocabulary.n_products:  # every product modelled: no copy into place
+            return self._inputs(self.user_items[rows]) @ self.item_weights
         history = self._inputs(self.user_items[rows])[:, self.kept_products]
         scores = np.full((len(rows), self.vocabulary.n_products), -np.inf, dtype=np.float32)
         scores[:, self.kept_products] = history @ self.item_weights
