@@ -67,3 +67,15 @@ def test_blend_seen_positions_are_the_bought_pairs_in_order(blend):
     got_rows, got_columns = blend.signals.seen_positions(rows)
     np.testing.assert_array_equal(got_rows, expected_rows)
     np.testing.assert_array_equal(got_columns, expected_columns)
+
+
+def test_top_k_with_rows_of_ties_takes_the_lowest_indices_without_sorting_them_all():
+    scores = np.zeros((30, 5000), dtype=np.float32)
+    scores[:, 4000:4003] = 1.0  # three above a sea of zeros: the rest of the top 50 are the first zeros
+    scores[10] = -np.inf
+    scores[10, [7, 4999]] = 2.0
+    index, value = top_k(scores, 50)
+    expected_index, expected_value = _reference(scores, 50)
+    np.testing.assert_array_equal(index, expected_index)
+    np.testing.assert_array_equal(value, expected_value)
+    assert list(index[0, :5]) == [4000, 4001, 4002, 0, 1]
