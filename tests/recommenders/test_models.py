@@ -158,15 +158,60 @@ def test_blend_fits_on_one_thread(monkeypatch):
     threads_while_fitting = []
     learn_weights = blend.BlendRecommender._learn_weights
 
-    def spy(self, lines, products):
+    def spy(self, lines, products, background):
         threads_while_fitting.extend(pool["num_threads"] for pool in threadpool_info())
-        return learn_weights(self, lines, products)
+        return learn_weights(self, lines, products, background)
 
     monkeypatch.setattr(blend.BlendRecommender, "_learn_weights", spy)
     model = create("blend", holdout_days=30, training_windows=2).fit(replenishment_shop())
 
     assert threads_while_fitting and set(threads_while_fitting) == {1}
     assert model.seen_model is not None and model.seen_model.get_params()["n_jobs"] == 1
+
+
+def test_blend_fits_its_trees_beside_the_final_signals(monkeypatch):
+    """The boosted trees and the signals on all the data are independent: the trees fit in a second thread
+    while the signals are computed (here the trees wait until the last signals have begun: run one after the
+    other, they would wait in vain)."""
+    import threading
+
+    import recommenders.blend as blend
+
+    shop = replenishment_shop()
+    signals_on_everything = threading.Event()
+    seen_by_the_trees = []
+    fit_gbm, signals = blend._fit_gbm, blend.Signals
+
+    def trees(features, labels, random_state):
+        seen_by_the_trees.append((threading.current_thread().name, signals_on_everything.wait(timeout=60)))
+        return fit_gbm(features, labels, random_state)
+
+    class SpiedSignals(signals):
+        def __init__(self, lines, *args):
+            if lines["timestamp"].max() == shop["timestamp"].max():  # the windows' end before it
+                signals_on_everything.set()
+            super().__init__(lines, *args)
+
+    monkeypatch.setattr(blend, "_fit_gbm", trees)
+    monkeypatch.setattr(blend, "Signals", SpiedSignals)
+    model = create("blend", holdout_days=30, training_windows=2).fit(shop)
+
+    assert len(seen_by_the_trees) == 1
+    thread, overlapped = seen_by_the_trees[0]
+    assert thread.startswith("blend-trees") and overlapped
+    assert model.seen_model is not None and model.recommend(["u0"], k=3)["product_id"].notna().all()
+
+
+def test_blend_fit_raises_what_its_trees_raise(monkeypatch):
+    """A failure in the background fit of the trees fails the blend's fit; it is not lost with the thread."""
+    import recommenders.blend as blend
+
+    def broken(features, labels, random_state):
+        raise MemoryError("no room for the trees")
+
+    monkeypatch.setattr(blend, "_fit_gbm", broken)
+    with pytest.raises(MemoryError, match="no room for the trees"):
+        create("blend", holdout_days=30, training_windows=2).fit(replenishment_shop())
 
 
 @pytest.mark.parametrize("name", ["ease", "bm25", "content"])
