@@ -69,6 +69,10 @@ class AutoRecommender(Recommender):
     def _fit(self, user_items: sp.csr_matrix, lines: pd.DataFrame, products: pd.DataFrame | None) -> None:
         raise NotImplementedError("AutoRecommender.fit delegates and never calls _fit")
 
+    def _state_versions(self) -> dict[str, int]:
+        delegate = getattr(self, "delegate", None)  # the model it chose holds the fitted state
+        return {**super()._state_versions(), **(delegate._state_versions() if delegate is not None else {})}
+
     def _score(self, rows: np.ndarray) -> np.ndarray:
         return self.delegate._score(rows)
 

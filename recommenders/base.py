@@ -43,6 +43,10 @@ class Recommender(ABC):
     name: ClassVar[str] = "base"
     # Content-aware models also recommend catalog products that nobody has interacted with yet.
     uses_catalog: ClassVar[bool] = False
+    # What a fitted model of the class holds, as a number raised whenever that changes shape (an attribute added,
+    # renamed or read differently): a file saved with an older number is refused at load, asking for a training,
+    # where it loaded and then failed at its first recommendation. Files saved before it was recorded count as 1.
+    state_version: ClassVar[int] = 1
 
     def __init__(self, preparation: Preparation | dict | None = None) -> None:
         self.preparation = Preparation.from_value(preparation)
@@ -315,8 +319,14 @@ class Recommender(ABC):
         state = dict(self.__dict__)
         state.pop("_cached_item_vectors", None)
         with path.open("wb") as handle:
-            pickle.dump({"format": _FORMAT, "class": type(self), "state": state}, handle, protocol=5)
+            payload = {"format": _FORMAT, "class": type(self), "state_versions": self._state_versions(), "state": state}
+            pickle.dump(payload, handle, protocol=5)
         return path
+
+    def _state_versions(self) -> dict[str, int]:
+        """The ``state_version`` of each class whose fitted state this model holds (a delegating model adds its
+        delegate's), by class name."""
+        return {type(self).__name__: type(self).state_version}
 
     @classmethod
     def load(cls, path: str | Path) -> Recommender:
@@ -340,6 +350,13 @@ class Recommender(ABC):
             raise ArtifactError(f"{path} holds a {model_class.__name__}, not a {cls.__name__}.")
         model = model_class.__new__(model_class)
         model.__dict__.update(payload["state"])
+        saved = payload.get("state_versions", {})
+        stale = [name for name, version in model._state_versions().items() if saved.get(name, 1) != version]
+        if stale:
+            raise ArtifactError(
+                f"{path} holds a {' and a '.join(stale)} saved by an older version of Tailor, which held less than "
+                "this version reads: train the model again to use it."
+            )
         return model
 
 

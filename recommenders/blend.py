@@ -43,6 +43,7 @@ class BlendRecommender(Recommender):
 
     name = "blend"
     uses_catalog = True
+    state_version = 2  # 2: the four re-order signals of the seen model (due_lateness, product_due, ...: d778b8e)
 
     def __init__(
         self,

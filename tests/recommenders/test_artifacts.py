@@ -44,3 +44,58 @@ def test_a_model_saved_before_purchases_were_kept_apart_must_be_trained_again(tm
     path.write_bytes(pickle.dumps({"format": "tailor-recommender/1", "class": type(model), "state": state}))
     with pytest.raises(ArtifactError, match="tailor-recommender/1.*train the model again"):
         Recommender.load(path)
+
+
+# The signals the blend's seen-product model learned from since d778b8e; a blend saved before had none of them.
+REORDER_SIGNALS = ("due_lateness", "product_due", "customer_basket", "first_bought")
+
+
+def _saved_as_released_before_the_reorder_signals(model, path):
+    """``model`` (a blend, or a model holding one) written as Tailor wrote it before the four re-order signals: the
+    same format, its blend's signals without them, and no record of the classes' saved state."""
+    blends = [model, *([model.delegate] if hasattr(model, "delegate") else [])]
+    for blend in blends:
+        if hasattr(blend, "signals"):
+            for name in REORDER_SIGNALS:
+                delattr(blend.signals, name)
+    path.write_bytes(pickle.dumps({"format": "tailor-recommender/2", "class": type(model), "state": model.__dict__}))
+
+
+def test_a_blend_saved_before_its_reorder_signals_must_be_trained_again(tmp_path):
+    """A blend saved by the release before d778b8e loaded, and every recommendation from it then failed with
+    AttributeError ('Signals' object has no attribute 'due_lateness'): generation and the recommendations endpoint
+    were server errors until someone trained again, and nothing said so."""
+    interactions, catalog, _ = checkerboard()
+    model = create("blend").fit(interactions, catalog)
+    path = tmp_path / "model.pkl"
+    _saved_as_released_before_the_reorder_signals(model, path)
+    with pytest.raises(ArtifactError, match="BlendRecommender.*older version of Tailor.*train the model again"):
+        Recommender.load(path)
+
+
+def test_a_blend_chosen_by_auto_and_saved_before_its_reorder_signals_must_be_trained_again(tmp_path):
+    from recommenders.auto import AutoRecommender
+
+    interactions, catalog, _ = checkerboard()
+    auto = create("auto").fit(interactions, catalog)
+    auto.delegate, auto.chosen = create("blend").fit(interactions, catalog), "blend"
+    path = tmp_path / "model.pkl"
+    _saved_as_released_before_the_reorder_signals(auto, path)
+    with pytest.raises(ArtifactError, match="BlendRecommender.*train the model again"):
+        AutoRecommender.load(path)
+
+
+def test_a_model_whose_saved_state_did_not_change_still_loads_from_a_file_of_the_release(tmp_path):
+    """Only the classes whose saved state changed are refused: an ALS model of the release serves on."""
+    interactions, _, _ = checkerboard()
+    model = create("als", factors=2).fit(interactions)
+    path = tmp_path / "model.pkl"
+    path.write_bytes(pickle.dumps({"format": "tailor-recommender/2", "class": type(model), "state": model.__dict__}))
+    assert Recommender.load(path).recommend(["c0"], k=2).shape[0] == 2
+
+
+def test_a_blend_saved_now_loads_and_recommends(tmp_path):
+    interactions, catalog, _ = checkerboard()
+    model = create("blend").fit(interactions, catalog)
+    loaded = Recommender.load(model.save(tmp_path / "model.pkl"))
+    assert list(loaded.recommend(["c0"], k=3)["product_id"]) == list(model.recommend(["c0"], k=3)["product_id"])
