@@ -36,7 +36,19 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     on a SQLite file under a lock on a file beside it, since its driver commits each CREATE TABLE at once and two
     processes starting together on a new database (a server and a command) both created the first table."""
     with _sqlite_file_lock(engine), _undone_if_stopped(engine, revision):
+        before = _current(engine)
         command.upgrade(alembic_config(engine), revision)
+        after = _current(engine)
+    if after != before:  # the revision to downgrade to, to roll back (README: Upgrading and rolling back)
+        shown = engine.url.render_as_string(hide_password=True)
+        log.info("database migrated", extra={"database": shown, "from_revision": before, "to_revision": after})
+
+
+def _current(engine: Engine) -> str | None:
+    """The database's revision (its heads joined by commas), None for a database not migrated yet."""
+    with engine.connect() as connection:
+        heads = MigrationContext.configure(connection).get_current_heads()
+    return ",".join(sorted(heads)) or None
 
 
 @contextmanager

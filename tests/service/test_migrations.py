@@ -544,3 +544,29 @@ def test_tailor_s_own_sends_to_customers_without_orders_name_their_segment_after
         segments = connection.execute(text("SELECT segment FROM sends ORDER BY id")).scalars().all()
         assert segments == ["", "", "champions"]
     engine.dispose()
+
+
+def test_an_upgrade_says_from_which_revision_to_which_and_a_start_with_nothing_to_migrate_says_nothing(
+    tmp_path, caplog
+):
+    """A shop upgrading Tailor saw no line in the server's log that its database had been migrated, nor from which
+    revision: the one thing to know before rolling back (``downgrade`` to it)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    upgrade(engine, "0002")
+    with caplog.at_level("INFO", logger="tailor.db"):
+        upgrade(engine)
+    (record,) = [r for r in caplog.records if r.getMessage() == "database migrated"]
+    assert (record.from_revision, record.to_revision) == ("0002", _head())
+    caplog.clear()
+    with caplog.at_level("INFO", logger="tailor.db"):
+        upgrade(engine)
+    assert not [r for r in caplog.records if r.getMessage() == "database migrated"]
+    engine.dispose()
+
+
+def _head() -> str:
+    from alembic.script import ScriptDirectory
+
+    from service.db.migrate import alembic_config
+
+    return ScriptDirectory.from_config(alembic_config(make_engine("sqlite://"))).get_current_head()
