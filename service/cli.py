@@ -572,8 +572,10 @@ def models_use(
     """Serve a kept version from now on (a rollback); a running server switches to it without a restart."""
     from service.pipeline.model_store import MODEL_KINDS, use_version
     from service.settings import home_settings
+    from service.state import check_servable
 
     _one_of(kind, MODEL_KINDS, "KIND")
+    check_servable(home_settings().models_dir, kind, version)
     use_version(home_settings().models_dir, kind, version)
     typer.echo(f"{kind} {version} is in use")
 

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from service.errors import NotReady
 from service.jobs import JobRunner
 from service.pipeline.frames import CatalogCache
-from service.pipeline.model_store import ModelStore
+from service.pipeline.model_store import MODEL_FILE, ModelStore, versions
 
 
 def _load_recommender(path: Path):
@@ -36,6 +36,30 @@ def _load_engagement(path: Path):
         return BlendedEngagement.load(path)
     except ModelFileError:
         return EngagementModel.load(path)
+
+
+def check_servable(models_dir: Path, kind: str, version: str) -> None:
+    """Read a kept version's model file as serving it would: NotReady (409) saying why when this version of Tailor
+    cannot serve it (one saved by an older, incompatible version), so that a rollback does not put in use a version
+    that fails every request until the next training. A version not kept is left to ``use_version`` to name."""
+    from recommenders.errors import ArtifactError
+    from scoring.errors import ModelFileError
+
+    if version not in versions(models_dir, kind):
+        return
+    path = models_dir / kind / version / MODEL_FILE
+    try:
+        if kind == "recommender":
+            from recommenders.base import Recommender
+
+            Recommender.load(path)
+        else:
+            _load_engagement(path)
+    except (ArtifactError, ModelFileError) as error:
+        raise NotReady(
+            f"The {kind} model version '{version}' cannot be put in use: {error} The one in use stays; "
+            "`tailor train` (or POST /train) makes a new one."
+        ) from error
 
 
 def model_store(models_dir: Path) -> ModelStore:

@@ -7,6 +7,7 @@ from service.pipeline.model_store import MODEL_KINDS, describe, use_version
 from service.routes.responses import KEYED, errors
 from service.schemas import ModelKind, ModelKindOut, UseModelVersion
 from service.settings import home_settings
+from service.state import check_servable
 
 router = APIRouter(tags=["models"], responses=errors(*KEYED))
 
@@ -18,10 +19,12 @@ def list_models(_key: ApiKeyDep) -> list[dict]:
     return [describe(home_settings().models_dir, kind) for kind in MODEL_KINDS]
 
 
-@router.post("/models/{kind}/current", response_model=ModelKindOut, responses=errors(404, 413, 507))
+@router.post("/models/{kind}/current", response_model=ModelKindOut, responses=errors(404, 409, 413, 507))
 def use_model_version(kind: ModelKind, body: UseModelVersion, _key: ApiKeyDep) -> dict:
     """Serve a kept version of `kind` from now on (a rollback after a bad training, or back to the newest):
     recommendations and new campaigns use it at once, without a restart. It stays in use until the next training,
-    which the schedule starts only when new sends, events or orders arrived. 404 names the kept versions."""
+    which the schedule starts only when new sends, events or orders arrived. 404 names the kept versions; 409 says
+    why one this version of Tailor cannot read (saved by an older one) is not put in use."""
+    check_servable(home_settings().models_dir, kind, body.version)
     use_version(home_settings().models_dir, kind, body.version)
     return describe(home_settings().models_dir, kind)

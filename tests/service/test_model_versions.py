@@ -3,6 +3,7 @@ the command line list them with their metadata, and a kept version can be put ba
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from service.pipeline.model_store import describe, prune, publish, use_version, versions
@@ -11,7 +12,16 @@ from tests.service.conftest import upload
 
 
 def _publish(models: Path, number: int, kept: int | None = None) -> str:
-    return publish(models, "recommender", lambda path: path.write_text(str(number)), {"n": number}, kept).name
+    """A version of a small real model (one put in use is read first), told apart by ``number`` in its metadata."""
+    return publish(models, "recommender", _small_model().save, {"n": number}, kept).name
+
+
+@functools.cache
+def _small_model():
+    from recommenders.popularity import PopularityRecommender
+    from tests.recommenders.contract import checkerboard
+
+    return PopularityRecommender().fit(checkerboard()[0])
 
 
 def test_publishing_keeps_the_newest_versions_and_never_deletes_the_one_in_use(tmp_path):
@@ -285,3 +295,34 @@ def test_a_training_whose_version_is_not_put_in_use_says_so(engine, tailor_home)
         f", not in use: {newer}, trained on newer data meanwhile, is"
     )
     assert train_engagement(engine)["in_use"] is False  # and as long as the newer one is newer
+
+
+def test_a_version_this_tailor_cannot_read_is_not_put_in_use(client, tailor_home):
+    """After an upgrade, `tailor models use` (and POST /models/recommender/current) put back a version saved by the
+    release before, which this one cannot read: it answered 'is in use', and every recommendation and generation
+    after it failed until the next training."""
+    import pickle
+
+    from typer.testing import CliRunner
+
+    from recommenders.popularity import PopularityRecommender
+    from service.cli import app
+    from service.errors import NotReady
+    from tests.recommenders.contract import checkerboard
+
+    def save_as_the_release_before(path):
+        path.write_bytes(pickle.dumps({"format": "tailor-recommender/1", "class": PopularityRecommender, "state": {}}))
+
+    models = tailor_home / "models"
+    old = publish(models, "recommender", save_as_the_release_before, {"model": "popularity"}).name
+    interactions, _, _ = checkerboard()
+    new = publish(models, "recommender", PopularityRecommender().fit(interactions).save, {"model": "popularity"}).name
+
+    refused = CliRunner().invoke(app, ["models", "use", "recommender", old])
+    assert isinstance(refused.exception, NotReady), refused.output  # main() says it on one line, exit code 2
+    assert f"recommender model version '{old}' cannot be put in use" in str(refused.exception)
+    assert "tailor-recommender/1" in str(refused.exception) and "`tailor train`" in str(refused.exception)
+    answer = client.post("/models/recommender/current", json={"version": old})
+    assert answer.status_code == 409 and "cannot be put in use" in answer.json()["message"]
+    assert describe(models, "recommender")["current"] == new
+    assert CliRunner().invoke(app, ["models", "use", "recommender", new]).exit_code == 0
