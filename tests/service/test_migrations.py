@@ -570,3 +570,72 @@ def _head() -> str:
     from service.db.migrate import alembic_config
 
     return ScriptDirectory.from_config(alembic_config(make_engine("sqlite://"))).get_current_head()
+
+
+def test_a_shop_of_the_first_release_keeps_its_campaigns_drafts_reviews_sends_jobs_and_keys(tmp_path):
+    """A database written at 0002 (the first release: a campaign with an approved draft whose subject a reviewer
+    edited, a sent draft opened and bought from, a finished job, an API key) read through today's API once
+    migrated: nothing is lost, and the key still opens it. Found by upgrading a shop of that release by hand."""
+    import hashlib
+
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    upgrade(engine, "0002")
+    key = "tk_a_key_of_the_first_release_000000"
+    with session_scope(engine) as session:
+        customer = old_row(session, "customers", **OLD_CUSTOMER)
+        other = old_row(session, "customers", **{**OLD_CUSTOMER, "external_id": "c2", "email": "b@example.com"})
+        campaign = old_campaign(session)
+        approved, sent = (
+            old_row(
+                session, "drafts", campaign_id=campaign, customer_id=who, status=status, flagged=False,
+                flag_reasons=[], audience_reason="at risk", recommendations=[], created_at=NOW, updated_at=NOW,
+            )
+            for who, status in ((customer, "approved"), (other, "sent"))
+        )  # fmt: skip
+        variants = {
+            draft: old_row(
+                session, "variants", draft_id=draft, label="A", subject=subject, preheader="", intro="Hello",
+                product_lines=[], html="<p>Hello</p>", text="Hello", checks=[], used_fallback=False,
+                edited=edited, p_open=0.2, p_click=0.05, p_conversion=0.01, reasons=[],
+            )
+            for draft, subject, edited in ((approved, "Edited by Anna", True), (sent, "We miss you", False))
+        }  # fmt: skip
+        for draft, variant in variants.items():
+            session.execute(text(f"UPDATE drafts SET selected_variant_id = {variant} WHERE id = {draft}"))
+        old_row(session, "reviews", draft_id=approved, action="approve", reviewer="anna", comment="ok", created_at=NOW)
+        send = old_row(
+            session, "sends", customer_id=other, campaign_id=campaign, draft_id=sent, variant_id=variants[sent],
+            message_id="<1@shop.example>", **OLD_SEND,
+        )  # fmt: skip
+        for kind, value in (("open", None), ("conversion", 42.5)):
+            old_row(session, "events", send_id=send, kind=kind, occurred_at=NOW, value=value)
+        session.execute(
+            text(
+                "INSERT INTO jobs (id, kind, status, done, total, message, result, created_at, updated_at) "
+                "VALUES ('j1', 'send', 'succeeded', 1, 1, 'sent 1', '{\"sent\": 1}', :t, :t)"
+            ),
+            {"t": NOW},
+        )
+        old_row(
+            session, "api_keys", name="shop", prefix=key[:10], key_hash=hashlib.sha256(key.encode()).hexdigest(),
+            created_at=NOW,
+        )  # fmt: skip
+    upgrade(engine)
+
+    with TestClient(create_app(engine), headers={"X-API-Key": key}) as client:
+        drafts = {d["id"]: d for d in client.get(f"/campaigns/{campaign}/drafts").json()}
+        assert {d["id"]: d["status"] for d in drafts.values()} == {approved: "approved", sent: "sent"}
+        kept = drafts[approved]
+        assert kept["selected_variant_id"] == variants[approved]
+        assert [(v["subject"], v["edited"]) for v in kept["variants"]] == [("Edited by Anna", True)]
+        assert [(r["action"], r["reviewer"], r["comment"]) for r in kept["reviews"]] == [("approve", "anna", "ok")]
+        performance = client.get(f"/campaigns/{campaign}").json()["performance"]
+        assert (performance["sent"], performance["opened"], performance["converted"]) == (1, 1, 1)
+        assert performance["revenue"] == 42.5
+        job = client.get("/jobs/j1").json()
+        assert (job["status"], job["result"]) == ("succeeded", {"sent": 1})
+    engine.dispose()
