@@ -572,7 +572,8 @@ def _head() -> str:
     return ScriptDirectory.from_config(alembic_config(make_engine("sqlite://"))).get_current_head()
 
 
-def test_a_shop_of_the_first_release_keeps_its_campaigns_drafts_reviews_sends_jobs_and_keys(tmp_path):
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_shop_of_the_first_release_keeps_its_campaigns_drafts_reviews_sends_jobs_and_keys(backend, tmp_path, request):
     """A database written at 0002 (the first release: a campaign with an approved draft whose subject a reviewer
     edited, a sent draft opened and bought from, a finished job, an API key) read through today's API once
     migrated: nothing is lost, and the key still opens it. Found by upgrading a shop of that release by hand."""
@@ -582,7 +583,7 @@ def test_a_shop_of_the_first_release_keeps_its_campaigns_drafts_reviews_sends_jo
 
     from service.app import create_app
 
-    engine = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    engine = _database(backend, tmp_path, request, "first_release")
     upgrade(engine, "0002")
     key = "tk_a_key_of_the_first_release_000000"
     with session_scope(engine) as session:
