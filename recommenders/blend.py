@@ -104,27 +104,43 @@ class BlendRecommender(Recommender):
         fitted on `background`: their future is returned beside the weights."""
         self.learned = False
         trees = None
-        samples = {"seen": ([], []), "new": ([], [])}
         newest = lines["timestamp"].max()
+        ends = [newest - pd.Timedelta(days=window * self.holdout_days) for window in range(self.training_windows)]
         stages = self.training_windows + 2  # the windows, the weights' fit, the signals on all the data
-        for window in range(self.training_windows):
-            self._report_fit(window, stages, f"learning the weights: window {window + 1} of {self.training_windows}")
-            end = newest - pd.Timedelta(days=window * self.holdout_days)
-            if not self._window_samples(lines, end, products, samples) and window == 0:
+        windows = []
+        # Two windows at a time, the second on `background`: each window's inversion, neighbour fit and sorting
+        # run mostly outside the GIL. Their samples are joined in window order, so the fit is as one at a time.
+        for first in range(0, len(ends), 2):
+            self._report_fit(first, stages, f"learning the weights: window {first + 1} of {len(ends)}")
+            second = (
+                background.submit(_on_one_thread, self._window_samples, lines, ends[first + 1], products)
+                if first + 1 < len(ends)
+                else None
+            )
+            windows.append(self._window_samples(lines, ends[first], products))
+            if second is not None:
+                self._report_fit(first + 1, stages, f"learning the weights: window {first + 2} of {len(ends)}")
+                windows.append(second.result())
+            if windows[0] is None:
                 return {kind: np.append(weights, 0.0) for kind, weights in _DEFAULT_WEIGHTS.items()}, None
         # The per-chunk parts are let go as soon as they are joined, and each join is standardised in place
         # below: the "new" samples reach millions of rows (2.6M x 22 on the 100,000-customer demo shop).
         self._report_fit(self.training_windows, stages, "learning the weights: fitting them")
+        samples = [window for window in windows if window is not None]
+        del windows
         joined = {}
         for kind in ("seen", "new"):
-            parts, part_labels = samples.pop(kind)
-            joined[kind] = np.concatenate(parts), np.concatenate(part_labels)
-            del parts, part_labels
+            parts = [window.pop(kind) for window in samples]
+            joined[kind] = (
+                np.concatenate([chunk for features, _ in parts for chunk in features]),
+                np.concatenate([chunk for _, labels in parts for chunk in labels]),
+            )
+            del parts
         if self.seen_model_kind in ("gbm", "both"):
             features, labels = joined["seen"]
             if 20 <= labels.sum() < len(labels):
                 # Its own copy: the one here is standardised in place below while the trees may still read it.
-                trees = background.submit(_fit_gbm, features.copy(), labels, self.random_state)
+                trees = background.submit(_on_one_thread, _fit_gbm, features.copy(), labels, self.random_state)
         weights = {}
         for kind, (features, labels) in joined.items():
             if labels.sum() < 5 or labels.all():
@@ -140,15 +156,17 @@ class BlendRecommender(Recommender):
         self.learned = True
         return weights, trees
 
-    def _window_samples(self, lines: pd.DataFrame, end: pd.Timestamp, products, samples: dict) -> bool:
-        """Add (features, bought) samples from the `holdout_days` before `end`; False if too few customers."""
+    def _window_samples(self, lines: pd.DataFrame, end: pd.Timestamp, products) -> dict | None:
+        """(features, bought) samples from the `holdout_days` before `end`, chunk by chunk, for products the
+        customer bought ("seen") and for new candidates ("new"); None if too few customers to learn from."""
         cutoff = end - pd.Timedelta(days=self.holdout_days)
         early = lines[lines["timestamp"] < cutoff]
         late = lines[(lines["timestamp"] >= cutoff) & (lines["timestamp"] < end)]
         early_customers = pd.Index(early["customer_id"].unique())
         targets = late[positions_in(early_customers, late["customer_id"]) >= 0]
         if len(early_customers) < _MIN_HOLDOUT_CUSTOMERS or targets["customer_id"].nunique() < 10:
-            return False
+            return None
+        samples = {"seen": ([], []), "new": ([], [])}
         signals = Signals(early, products, self.vocabulary.products, self)
         rng = np.random.default_rng(self.random_state)
         customers = rng.permutation(targets["customer_id"].unique())[: self.max_training_customers]
@@ -177,7 +195,7 @@ class BlendRecommender(Recommender):
                     np.stack([Signals.at(part, values, at_rows, at_columns) for _, part, values in parts], axis=1)
                 )
                 samples[kind][1].append(labels[at_rows, at_columns])
-        return True
+        return samples
 
     def _score(self, rows: np.ndarray) -> np.ndarray:
         """New products get the "new" model's linear score; products the customer bought get the "seen"
@@ -227,6 +245,13 @@ class BlendRecommender(Recommender):
             keep = column_map >= 0
             similarity[column_map[keep]] = neighbours._item_similarity(inner)[keep]
         return similarity
+
+
+def _on_one_thread(work, *args):
+    """`work(*args)` with one BLAS and OpenMP thread in the calling thread too: OpenMP's limit is per thread, and
+    a worker thread would otherwise start as many as the machine has cores."""
+    with threadpool_limits(limits=1):
+        return work(*args)
 
 
 def _fit_gbm(features: np.ndarray, labels: np.ndarray, random_state: int):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Executor, Future
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -175,15 +177,19 @@ def test_blend_fits_its_trees_beside_the_final_signals(monkeypatch):
     other, they would wait in vain)."""
     import threading
 
+    from threadpoolctl import threadpool_info
+
     import recommenders.blend as blend
 
     shop = replenishment_shop()
+    threads = []
     signals_on_everything = threading.Event()
     seen_by_the_trees = []
     fit_gbm, signals = blend._fit_gbm, blend.Signals
 
     def trees(features, labels, random_state):
         seen_by_the_trees.append((threading.current_thread().name, signals_on_everything.wait(timeout=60)))
+        threads.extend(pool["num_threads"] for pool in threadpool_info())  # OpenMP's limit is per thread
         return fit_gbm(features, labels, random_state)
 
     class SpiedSignals(signals):
@@ -199,7 +205,51 @@ def test_blend_fits_its_trees_beside_the_final_signals(monkeypatch):
     assert len(seen_by_the_trees) == 1
     thread, overlapped = seen_by_the_trees[0]
     assert thread.startswith("blend-trees") and overlapped
+    assert threads and set(threads) == {1}
     assert model.seen_model is not None and model.recommend(["u0"], k=3)["product_id"].notna().all()
+
+
+class _RunAtOnce(Executor):
+    """An executor that runs each task when it is submitted, in the caller's thread: one thing at a time."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def submit(self, work, /, *args, **kwargs):
+        future = Future()
+        future.set_result(work(*args, **kwargs))
+        return future
+
+
+def test_blend_learns_from_two_windows_at_a_time_what_it_learns_from_one_at_a_time(monkeypatch):
+    """Every second window is computed in the second thread and the samples are joined in window order: the
+    weights and trees are those of the windows computed one after the other."""
+    import threading
+
+    import recommenders.blend as blend
+
+    shop = replenishment_shop()
+    window_threads = {}
+    window_samples = blend.BlendRecommender._window_samples
+
+    def spy(self, lines, end, products):
+        window_threads[end] = threading.current_thread().name
+        return window_samples(self, lines, end, products)
+
+    monkeypatch.setattr(blend.BlendRecommender, "_window_samples", spy)
+    two_at_a_time = create("blend", holdout_days=30, training_windows=4).fit(shop)
+    names = [window_threads[end] for end in sorted(window_threads, reverse=True)]  # window 1 ends last
+    assert [name.startswith("blend-trees") for name in names] == [False, True, False, True]
+
+    monkeypatch.setattr(blend, "ThreadPoolExecutor", _RunAtOnce)
+    one_at_a_time = create("blend", holdout_days=30, training_windows=4).fit(shop)
+    for kind in ("seen", "new"):
+        np.testing.assert_array_equal(two_at_a_time.weights[kind], one_at_a_time.weights[kind])
+    features = np.random.default_rng(0).random((300, len(blend.FEATURES))).astype(np.float32)
+    np.testing.assert_array_equal(
+        two_at_a_time.seen_model.predict(features, raw_score=True),
+        one_at_a_time.seen_model.predict(features, raw_score=True),
+    )
 
 
 def test_blend_fit_raises_what_its_trees_raise(monkeypatch):
