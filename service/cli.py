@@ -19,8 +19,10 @@ models_app = typer.Typer(no_args_is_help=True, help="The trained models' kept ve
 audience_app = typer.Typer()
 customers_app = typer.Typer(no_args_is_help=True, help="What Tailor holds about one customer.")
 history_app = typer.Typer(no_args_is_help=True, help="The email history kept (TAILOR_HISTORY_KEEP_DAYS).")
+drafts_app = typer.Typer(no_args_is_help=True, help="Review a campaign's drafts in bulk.")
 app.add_typer(audience_app, name="audience")
 app.add_typer(customers_app, name="customers")
+app.add_typer(drafts_app, name="drafts")
 app.add_typer(history_app, name="history")
 app.add_typer(keys_app, name="keys")
 app.add_typer(scoring_app, name="scoring")
@@ -481,6 +483,30 @@ def customers_export(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(document + "\n", encoding="utf-8")
     _echo(f"wrote what Tailor holds about customer {customer_id} to {out}")
+
+
+@drafts_app.command("reapprove-late")
+def drafts_reapprove_late(
+    campaign: Annotated[int, typer.Argument(help="the campaign's id")],
+    reviewer: Annotated[str, typer.Option(help="who approves them, kept with each approval")] = "",
+    comment: Annotated[str, typer.Option(help="kept with each approval")] = "",
+) -> None:
+    """Approve again the campaign's drafts the send's due-check held back for lateness alone (after an outage, more
+    than TAILOR_SEND_LATE_LIMIT_HOURS past their moment): a fresh approval each, so they go at the next send. Drafts
+    flagged for anything else stay for a person; it says how many, and why."""
+    from service.db.session import session_scope
+    from service.late_drafts import LEFT, reapprove_late
+    from service.wording import counted
+
+    with session_scope(_engine_after_crashes()) as session:
+        done = reapprove_late(session, campaign, reviewer, comment)
+    typer.echo(f"approved again {counted(done['reapproved'], 'draft', 'drafts')} held back for lateness")
+    if done["goes"]:
+        typer.echo(f"they go {done['goes']}")
+    for why, count in done["left"].items():
+        if count:
+            typer.echo(f"left for review: {count:,} {LEFT[why]}")
+    typer.echo(f"{counted(done['left_for_review'], 'draft waits', 'drafts wait')} for a person in all")
 
 
 @history_app.command("prune")

@@ -448,13 +448,7 @@ def approve_pending(
             .execution_options(synchronize_session=False)
         ).all()
         if done:
-            prefix, name = acting_key(session)
-            review = {
-                "action": "approve", "reviewer": reviewer, "comment": comment.strip(), "key_prefix": prefix,
-                "key_name": name,
-            }  # fmt: skip
-            rows = [{"draft_id": draft_id, "revision": revision, **review} for draft_id, revision in done]
-            session.execute(insert(Review), rows)
+            record_approvals(session, done, reviewer, comment)
             give_approved_best_hours(session, campaign, [i for i, _ in done if i in unscheduled], scheduled)
         approved += len(done)
     if approved or out_of_date:
@@ -466,6 +460,25 @@ def approve_pending(
         "approved": approved, "left_for_review": flagged, "out_of_date": out_of_date,
         "changed_since_read": changed_since_read,
     }  # fmt: skip
+
+
+def record_approvals(
+    session: Session, done: list[tuple[int, int]], reviewer: str, comment: str,
+    overridden: dict[int, list[str] | None] | None = None,
+) -> None:  # fmt: skip
+    """Record the approval of drafts approved in bulk (``done``: each one's id and the revision its approval made) by
+    one multi-row INSERT of reviews, with the acting key; ``overridden``, the checks each one's approval overrides."""
+    if not done:
+        return
+    prefix, name = acting_key(session)
+    review = {
+        "action": "approve", "reviewer": reviewer, "comment": comment.strip(), "key_prefix": prefix, "key_name": name,
+    }  # fmt: skip
+    rows = [
+        {"draft_id": draft_id, "revision": revision, "overridden_checks": (overridden or {}).get(draft_id), **review}
+        for draft_id, revision in done
+    ]
+    session.execute(insert(Review), rows)
 
 
 def reject(session: Session, draft_id: int, reviewer: str, comment: str, expected_revision: int | None = None) -> Draft:

@@ -12,6 +12,9 @@ class TailorError(Exception):
 
     status_code = 400
     retry_after_seconds: int | None = None  # a passing condition: the answer says when to try again
+    # What a job did before it failed, told beside the message in its result (error_body): the drafts a send put
+    # back to review, committed, before the mail server turned out to be down.
+    done_before: dict[str, Any] | None = None
 
 
 class NotFound(TailorError):
@@ -302,4 +305,4 @@ def error_body(error: TailorError) -> dict[str, Any]:
         body["problems"] = [_problem_body(p) for p in error.problems[:PROBLEMS_IN_BODY]]
     if isinstance(error, DraftReplaced):
         body["replaced_by"] = error.replaced_by
-    return body
+    return body | (error.done_before or {})

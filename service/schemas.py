@@ -444,6 +444,37 @@ class PendingApproved(BaseModel):
     )  # fmt: skip
 
 
+class LateLeft(BaseModel):
+    not_late: int = Field(
+        description="flagged for another reason than lateness (written flagged, held back for its facts or its "
+        "checks, its sending cut off, refused by the mail server): a person must look"
+    )
+    edited_since: int = Field(description="held back for lateness, then edited: a person is at it")
+    changed_since_read: int = Field(
+        0, description="held back for lateness, but approved or changed after the review page was read"
+    )
+    out_of_date: int = Field(
+        description="held back for lateness, but the catalog no longer agrees with the email (a price, the stock): "
+        "flagged with what changed, as one approval refuses them"
+    )
+    fails_checks: int = Field(description="held back for lateness, but their variant fails a check its approval did "
+                              "not override")  # fmt: skip
+
+
+class LateReapproved(BaseModel):
+    reapproved: int = Field(
+        description="drafts held back for lateness alone, approved again: a fresh approval, with the variant, pin and "
+        "overridden checks of the approval each had"
+    )
+    left: LateLeft = Field(description="the flagged drafts left for a person, by why")
+    left_for_review: int = Field(description="drafts still waiting for a person: the flagged and the pending ones")
+    send_after: datetime | None = Field(
+        description="the send time the drafts approved again got, as an approval gets it now (none: the campaign is "
+        "not scheduled, they go with the next send asked for); so the due-check does not find them late again"
+    )
+    goes: str = Field(description="when the drafts approved again go, in words")
+
+
 class RejectIn(RequestBody):
     model_config = ConfigDict(extra="forbid")
 

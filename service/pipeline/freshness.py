@@ -13,6 +13,7 @@ only hold it back again."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,6 +29,43 @@ from service.send_times import on_shop_clock
 
 CHECKS_TO_DO = "edit it, or approve it again overriding the checks with a comment saying why"
 LATE_TO_DO = "approve it again to send it all the same, or reject it"
+# How a lateness hold-back's flag reason begins and ends (hold_back_late writes it): service.late_drafts tells by it
+# the drafts held back for lateness alone, which a person may approve again all at once.
+LATE_BEGINS = "Held back at sending: it was due at "
+LATE_ENDS = f"; {LATE_TO_DO}."
+# Of the drafts a send held back, those its result lists one by one (the counts are exact): after an outage, a
+# campaign's every draft was listed, about 150 bytes each, in the job's row and its webhook.
+HELD_BACK_LISTED = 100
+
+
+def held_back_for_lateness(reason: str) -> bool:
+    """Whether a flag reason is a lateness hold-back's (``hold_back_late``)."""
+    return reason.startswith(LATE_BEGINS) and reason.endswith(LATE_ENDS)
+
+
+@dataclass
+class HeldBack:
+    """The drafts a send held back, as its result tells them: how many (``held_back_count``), how many for each
+    reason (``held_back_by_reason``: ``late``, ``stale_facts``, ``failed_checks``; a draft held back for its facts and
+    its checks counts under both), and the first ``HELD_BACK_LISTED`` the send held back (those late first, by id)
+    with what changed or fails (``held_back``: ``{"draft_id", "customer_id", "changes"}``); every one of them is
+    flagged in review with the same, and a campaign's drafts list ``?status=flagged`` shows them all."""
+
+    listed: list[dict[str, Any]] = field(default_factory=list)
+    count: int = 0
+    by_reason: dict[str, int] = field(default_factory=dict)
+
+    def add(self, draft: Draft, changes: list[str], reasons: list[str]) -> None:
+        self.count += 1
+        for reason in reasons:
+            self.by_reason[reason] = self.by_reason.get(reason, 0) + 1
+        if len(self.listed) < HELD_BACK_LISTED:
+            customer: Customer = draft.customer
+            self.listed.append({"draft_id": draft.id, "customer_id": customer.external_id, "changes": changes})
+
+    def told(self) -> dict[str, Any]:
+        """The result's keys for them."""
+        return {"held_back": self.listed, "held_back_count": self.count, "held_back_by_reason": dict(self.by_reason)}
 
 
 def changed_facts(shown: list[dict[str, Any]], catalog: dict[str, Product]) -> list[str]:
@@ -93,15 +131,16 @@ def _put_back(draft: Draft, reasons: list[str]) -> None:
     draft.flag_reasons = [*draft.flag_reasons, *(r for r in reasons if r not in draft.flag_reasons)]
 
 
-def hold_back_late(session: Session, campaign_id: int, now: datetime, late_limit: timedelta) -> list[dict[str, Any]]:
+def hold_back_late(
+    session: Session, campaign_id: int, now: datetime, late_limit: timedelta, held_back: HeldBack
+) -> None:
     """Put back to review, flagged, the campaign's drafts the due-check would mail more than ``late_limit`` after
     their send time or their time to try the address again (the server was stopped, or its due-check off,
-    meanwhile: a "Friday 9:00" email was sent on Monday), with what a person can do; their ``hold_back_stale``
-    entries. Their times are cleared: approved again, a draft goes at the scheduled campaign's next due-check, or
-    with the next send a person asks for."""
-    held_back: list[dict[str, Any]] = []
+    meanwhile: a "Friday 9:00" email was sent on Monday), with what a person can do; told to ``held_back``. Their
+    times are cleared: approved again (one by one, or all of a campaign's at once: service.late_drafts), a draft
+    goes at the scheduled campaign's next due-check, or with the next send a person asks for."""
     if not late_limit:
-        return held_back
+        return
     statement = (
         select(Draft, due_moment())
         .where(Draft.campaign_id == campaign_id, left_to_the_due_check(), due_moment() < now - late_limit)
@@ -112,12 +151,11 @@ def hold_back_late(session: Session, campaign_id: int, now: datetime, late_limit
     while rows := session.execute(statement).all():
         for draft, due_at in rows:
             late = f"it was due at {on_shop_clock(due_at, '%Y-%m-%d %H:%M')}, {_how_long(now - due_at)} ago"
-            _put_back(draft, [f"Held back at sending: {late} (the service did not send meanwhile); {LATE_TO_DO}."])
+            _put_back(draft, [f"Held back at sending: {late} (the service did not send meanwhile){LATE_ENDS}"])
             draft.send_after = draft.retry_after = None
-            held_back.append({"draft_id": draft.id, "customer_id": draft.customer.external_id, "changes": [late]})
+            held_back.add(draft, [late], ["late"])
         mark_stale(rows[0][0].campaign)
         session.flush()
-    return held_back
 
 
 def _how_long(span: timedelta) -> str:
@@ -125,7 +163,7 @@ def _how_long(span: timedelta) -> str:
     return f"{hours:.0f} hours" if hours < 48 else f"{hours / 24:.0f} days"
 
 
-def _unapproved(label: str, failed: list[str], overridden: list[str] | None) -> list[str]:
+def not_overridden(label: str, failed: list[str], overridden: list[str] | None) -> list[str]:
     """The guardrail checks a draft's chosen variant (``label``) fails (``failed``) that its latest approval did not
     override (``overridden``), in a sentence; none when it overrode them all."""
     missed = [name for name in failed if name not in (overridden or [])]
@@ -138,12 +176,11 @@ def _unapproved(label: str, failed: list[str], overridden: list[str] | None) -> 
 HOLD_BACK_BATCH = 1_000
 
 
-def hold_back_stale(session: Session, draft_ids: list[int]) -> tuple[list[int], list[dict[str, Any]]]:
+def hold_back_stale(session: Session, draft_ids: list[int], held_back: HeldBack) -> list[int]:
     """Of the drafts about to be sent, those whose facts still hold and whose copy passes its checks (or had
-    them overridden), and for the others (put back to review, flagged with the reasons) what changed or fails:
-    ``{"draft_id", "customer_id", "changes"}``."""
+    them overridden); the others are put back to review, flagged with the reasons, and told to ``held_back`` with
+    what changed or fails."""
     fresh: list[int] = []
-    held_back: list[dict[str, Any]] = []
     for batch in batches(sorted(draft_ids), size=HOLD_BACK_BATCH):
         rows = session.execute(
             select(Draft.id, Draft.recommendations, Variant.label, Variant.checks)
@@ -164,7 +201,7 @@ def hold_back_stale(session: Session, draft_ids: list[int]) -> tuple[list[int], 
         verdicts = {}
         for row in rows:
             stale = _changes(row.recommendations or [], catalog)
-            failures = _unapproved(row.label, failing[row.id], overridden.get(row.id)) if row.id in failing else []
+            failures = not_overridden(row.label, failing[row.id], overridden.get(row.id)) if row.id in failing else []
             if stale or failures:
                 verdicts[row.id] = (stale, failures)
             else:
@@ -177,8 +214,7 @@ def hold_back_stale(session: Session, draft_ids: list[int]) -> tuple[list[int], 
             reasons += [f"Held back at sending: {failure}; {CHECKS_TO_DO}." for failure in failures]
             _put_back(draft, reasons)
             mark_stale(draft.campaign)
-            customer: Customer = draft.customer
-            changes = [change for change, _ in stale] + failures
-            held_back.append({"draft_id": draft.id, "customer_id": customer.external_id, "changes": changes})
+            why = ["stale_facts"] * bool(stale) + ["failed_checks"] * bool(failures)
+            held_back.add(draft, [change for change, _ in stale] + failures, why)
         session.flush()
-    return fresh, held_back
+    return fresh

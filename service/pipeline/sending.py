@@ -23,6 +23,7 @@ import contextlib
 import logging
 import re
 import smtplib
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -43,11 +44,11 @@ from service.db.models import Campaign, Customer, Draft, Event, Send, Variant, l
 from service.db.session import session_scope
 from service.drafts import AUDIENCE_ORDER, failed_checks, selected_variant
 from service.erasures import ERASED_TEXT
-from service.errors import Conflict, InvalidEnvironment, MailServerUnavailable, NotFound
+from service.errors import Conflict, InvalidEnvironment, MailServerUnavailable, NotFound, TailorError
 from service.experiments import plan_arms, record_send
 from service.jobs.recovery import back_to_review, flag_interrupted_sends, worker_name
 from service.pipeline.contact_policy import defer_if_mailed_meanwhile, defer_recently_mailed
-from service.pipeline.freshness import hold_back_late, hold_back_stale
+from service.pipeline.freshness import HeldBack, hold_back_late, hold_back_stale
 from service.pipeline.generate import email_features
 from service.pipeline.mail import (
     AddressNotDeliverable,
@@ -130,7 +131,7 @@ def _due(campaign_id: int, now: datetime, due_check: bool):
 
 def _to_mail(
     session: Session, campaign: Campaign, now: datetime, limit: int | None, due_check: bool = False
-) -> tuple[list[int], list[dict[str, Any]], int, dict[int, str]]:
+) -> tuple[list[int], HeldBack, int, dict[int, str]]:
     """The due drafts to mail now, with those held back (``hold_back_stale``; for the due-check, ``hold_back_late``
     first), how many were deferred (the contact policy) and each experiment draft's arm (held-out drafts are not
     mailed). With
@@ -140,7 +141,9 @@ def _to_mail(
     schedule, conversion_window = SendScheduleSettings(), ExperimentSettings().conversion_window_days
     to_mail: list[int] = []
     late_limit = timedelta(hours=schedule.late_limit_hours)
-    held_back: list[dict[str, Any]] = hold_back_late(session, campaign.id, now, late_limit) if due_check else []
+    held_back = HeldBack()
+    if due_check:
+        hold_back_late(session, campaign.id, now, late_limit, held_back)
     deferred, arms, seen, to_skip = 0, {}, set(), 0
     while limit is None or len(to_mail) - to_skip < limit:
         # The due drafts are those to mail and those not seen yet (the others left them): the first ones, as many
@@ -155,7 +158,7 @@ def _to_mail(
         if not due:
             break
         seen.update(due)
-        fresh, stale = hold_back_stale(session, due)
+        fresh = hold_back_stale(session, due, held_back)
         # A customer who may not be mailed any more is skipped now, not deferred to be skipped later.
         unmailable = _unmailable(session, fresh)
         mailable, later = defer_recently_mailed(
@@ -164,7 +167,7 @@ def _to_mail(
         )  # fmt: skip
         going = unmailable | set(mailable)
         fresh = [draft_id for draft_id in fresh if draft_id in going]
-        held_back, deferred = held_back + stale, deferred + later
+        deferred += later
         if campaign.holdout_share is not None and fresh:
             arms |= _hold_out(session, campaign, fresh)
         added = [draft_id for draft_id in fresh if arms.get(draft_id) != HOLDOUT]
@@ -190,11 +193,12 @@ def send_campaign(
     """Job: send the approved, not yet sent drafts that are due (with ``limit``, ``limit`` emails: see _to_mail);
     customers who unsubscribed (or whose address bounced) meanwhile are skipped, as is a draft to an address the
     campaign mailed under another customer id (flagged, naming that customer), and drafts whose products
-    changed price or went out of stock since they were written go back to review (``held_back`` in the result
-    says which and why). A request to send (not the due-check) first decides when every approved draft goes
-    (service.send_times.schedule_campaign): now, or at ``at``; with ``at_best_hour``, at its customer's best hour
-    from then on, and those not yet due wait for it. In an experiment, held-out customers are sent nothing and the
-    others get the variant of the arm Thompson sampling allots them (service.experiments), except a draft whose
+    changed price or went out of stock since they were written go back to review (the result says how many, for
+    each reason, and lists the first with why: freshness.HeldBack; a send that fails after holding drafts back says
+    the same in its failed job's result). A request to send (not the due-check) first decides when every approved
+    draft goes (service.send_times.schedule_campaign): now, or at ``at``; with ``at_best_hour``, at its customer's
+    best hour from then on, and those not yet due wait for it. In an experiment, held-out customers are sent nothing
+    and the others get the variant of the arm Thompson sampling allots them (service.experiments), except a draft whose
     reviewer chose its variant (``pinned``: sent that variant, in no arm; counted in the result). A customer mailed
     less than the contact policy's days ago waits (``deferred``: the draft stays approved, its send time moved
     to when they may be mailed again). With ``at`` (the campaign scheduled, or rescheduled), the approved drafts,
@@ -227,12 +231,13 @@ def send_campaign(
     held_out = sum(arm == HOLDOUT for arm in arms.values())
     links = UnsubscribeLinks.configured()
     if draft_ids and not on_this_machine(settings.host) and on_this_machine(urlsplit(links.base_url).hostname or ""):
-        # mail going out to the world with links only this machine reaches: nobody could unsubscribe
-        raise InvalidEnvironment(
-            f"Nothing was sent: the emails' unsubscribe links would start with {links.base_url}, which only this "
-            f"machine reaches, and the mail goes out through {settings.host}. Set TAILOR_PUBLIC_URL to the address "
-            "people reach Tailor at (https://...): recipients must be able to unsubscribe, as the law requires."
-        )
+        with _held_back_told(held_back):  # mail going out to the world with links only this machine reaches
+            raise InvalidEnvironment(
+                f"Nothing was sent: the emails' unsubscribe links would start with {links.base_url}, which only this "
+                f"machine reaches, and the mail goes out through {settings.host}. Set TAILOR_PUBLIC_URL to the "
+                "address people reach Tailor at (https://...): recipients must be able to unsubscribe, as the law "
+                "requires."
+            )
     sent = skipped = pinned = 0
     sent_by_arm: dict[str, int] = {}
     refused: list[dict[str, Any]] = []
@@ -241,7 +246,7 @@ def send_campaign(
     refused_domains: set[str] = set()  # the domains of those addresses
     undecided: list[tuple[int, EmailRefusedByPolicy]] = []  # emails refused by policy, none sent yet: approved
     # No connection when nothing is due now: a campaign scheduled for later was reported failed with the server down.
-    with MailServer(settings) if draft_ids else contextlib.nullcontext() as server:
+    with _held_back_told(held_back), MailServer(settings) if draft_ids else contextlib.nullcontext() as server:
         smtputf8 = bool(draft_ids) and offers_smtputf8(server.smtp)
         from_address = envelope_sender(sender, smtputf8, f"{settings.host}:{settings.port}") if draft_ids else ""
         for done, draft_id in enumerate(draft_ids):
@@ -382,7 +387,7 @@ def send_campaign(
         waiting = f"; {later['waiting']:,} approved wait for their send time" if later["waiting"] else ""
         progress(1, 1, f"nothing to send now: no approved draft is due{waiting}")
     result: dict[str, Any] = {
-        "sent": sent, "skipped": skipped, "deferred": deferred, **later, "held_back": held_back, "refused": refused,
+        "sent": sent, "skipped": skipped, "deferred": deferred, **later, **held_back.told(), "refused": refused,
     }  # fmt: skip
     if sent and (unreachable := unreachable_links(links.base_url)):
         result["warnings"] = [unreachable]
@@ -390,6 +395,19 @@ def send_campaign(
     if experiment:
         result.update(held_out=held_out, sent_by_arm=sent_by_arm, pinned=pinned)
     return result
+
+
+@contextlib.contextmanager
+def _held_back_told(held_back: HeldBack) -> Iterator[None]:
+    """An error that fails a send once it has held drafts back (put back to review, and committed: the mail server
+    down, from the start or part way) says which in the failed job's result, as the result of a send that ends
+    says them."""
+    try:
+        yield
+    except TailorError as error:
+        if held_back.count:
+            error.done_before = (error.done_before or {}) | held_back.told()
+        raise
 
 
 def unreachable_links(base_url: str) -> str | None:
@@ -645,5 +663,9 @@ def send_due_drafts(progress, engine: Engine, settings: SmtpSettings | None = No
             )
         except (Conflict, NotFound) as not_now:
             results[str(campaign_id)] = {"sent": 0, "not_sent": str(not_now)}
+        except TailorError as failed:  # the mail server is down: the job fails, telling what was done before
+            told = results | ({str(campaign_id): failed.done_before} if failed.done_before else {})
+            failed.done_before = {"campaigns": told} if told else None
+            raise
         progress(done + 1, len(campaign_ids), f"campaign {campaign_id}")
     return {"campaigns": results}

@@ -1,4 +1,5 @@
-"""Drafts of a campaign: list, export, read, edit a variant, approve, reject, reopen.
+"""Drafts of a campaign: list, export, read, edit a variant, approve (one, all pending, or all held back for
+lateness), reject, reopen.
 
 An edit, approval, rejection or reopening may carry the draft's `revision` it is based on as `expected_revision`:
 if the draft changed since (someone else edited or reviewed it), it is refused with 409 naming who changed what.
@@ -8,6 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from service import drafts as draft_ops
+from service import late_drafts
 from service.deps import ApiKeyDep, OffsetQuery, SessionDep, StateDep
 from service.pipeline.exporting import EXPORT_WARNING, draft_ids, jsonl_lines
 from service.routes.responses import KEYED, errors
@@ -17,6 +19,7 @@ from service.schemas import (
     DatabaseId,
     DraftOut,
     DraftStatus,
+    LateReapproved,
     PendingApproved,
     RejectIn,
     VariantEdit,
@@ -121,6 +124,23 @@ def approve_pending(
     generated. The body is optional, as for one draft's approval."""
     body = body or ApprovePendingIn()
     return PendingApproved(**draft_ops.approve_pending(session, campaign_id, body.reviewer, body.comment))
+
+
+@router.post(
+    "/campaigns/{campaign_id}/drafts/reapprove-late", response_model=LateReapproved, responses=errors(404, 409, 413)
+)
+def reapprove_late(
+    campaign_id: DatabaseId, session: SessionDep, _key: ApiKeyDep, body: ApprovePendingIn | None = None
+) -> LateReapproved:
+    """Approve again the campaign's drafts the send's due-check held back for lateness alone (more than
+    `TAILOR_SEND_LATE_LIMIT_HOURS` past their moment, after an outage), untouched since: a fresh approval each, with
+    the variant and overridden checks it had, and the send time an approval gets now (`send_after`), so they go at
+    the next due-check (or at each customer's next best hour, or with the next send asked for: `goes`) rather than
+    being late again. Drafts flagged for anything else (their facts, their checks, a send cut off) stay for a
+    person, as do those whose catalog facts changed meanwhile (flagged with what changed): `left` counts them by
+    why. Refused (409) while the campaign is being generated. The body is optional."""
+    body = body or ApprovePendingIn()
+    return LateReapproved(**late_drafts.reapprove_late(session, campaign_id, body.reviewer, body.comment))
 
 
 @router.post("/drafts/{draft_id}/reject", response_model=DraftOut, responses=errors(404, 409, 413))

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from service import campaigns as campaign_ops
 from service import drafts as draft_ops
+from service import late_drafts
 from service.auth import SESSION_HOURS, close_session, open_session, verify_key
 from service.db.models import Customer, Draft
 from service.deps import REVIEW_COOKIE, ApiKeyDep, ReviewerDep, SessionDep, StateDep
@@ -316,7 +317,9 @@ def campaign_page(
     status: DraftStatus | None = None,
     page: int = Query(1, ge=1, le=DATABASE_INT_MAX // DRAFTS_PER_PAGE), customer: str | None = None,
     approved: int | None = Query(None, ge=0, le=COUNT_MAX), changed: int = Query(0, ge=0, le=COUNT_MAX),
-    out_of_date: int = Query(0, ge=0, le=COUNT_MAX),
+    out_of_date: int = Query(0, ge=0, le=COUNT_MAX), reapproved: int | None = Query(None, ge=0, le=COUNT_MAX),
+    edited: int = Query(0, ge=0, le=COUNT_MAX), fails_checks: int = Query(0, ge=0, le=COUNT_MAX),
+    not_late: int = Query(0, ge=0, le=COUNT_MAX),
 ) -> HTMLResponse:  # fmt: skip
     """A page of the campaign's drafts (flagged first), all or those of one ``status``, or one customer's draft
     (found by id or email: a customer who wrote in)."""
@@ -332,7 +335,11 @@ def campaign_page(
     context = {
         "campaign": campaign, "drafts": drafts, "status": status, "page": page, "customer": customer or "",
         "has_next": len(rows) > DRAFTS_PER_PAGE, "statuses": list(get_args(DraftStatus)),
-        "read_at": read_at, "done": _bulk_done(approved, changed, out_of_date),
+        "read_at": read_at, "done": _bulk_done(approved, changed, out_of_date) or _late_done(
+            reapproved, {"not_late": not_late, "edited_since": edited, "changed_since_read": changed,
+                         "out_of_date": out_of_date, "fails_checks": fails_checks},
+        ),
+        "late": late_drafts.count_held_back_late(session, campaign_id) if campaign.drafts.get("flagged") else 0,
     }  # fmt: skip
     return templates.TemplateResponse(request, "campaign.html", context)
 
@@ -353,6 +360,37 @@ def _bulk_done(approved: int | None, changed: int, out_of_date: int = 0) -> str:
             "with their email (a price, the stock)."
         )
     return said
+
+
+def _late_done(reapproved: int | None, left: dict[str, int]) -> str:
+    """What approving again the drafts held back for lateness did, said once at the top of the campaign's page."""
+    if reapproved is None:
+        return ""
+    said = f"Approved again {reapproved} draft{'s' if reapproved != 1 else ''} held back for lateness."
+    kept = [f"{count} {late_drafts.LEFT[why]}" for why, count in left.items() if count]
+    return said + (f" Left for review: {'; '.join(kept)}." if kept else "")
+
+
+@router.post("/campaigns/{campaign_id}/reapprove-late", response_model=None)
+def reapprove_late(
+    campaign_id: DatabaseId,
+    request: Request,
+    session: SessionDep,
+    reviewer: ReviewerDep,
+    comment: Annotated[str, Form()] = "",
+    read_review: Annotated[int | None, Form(ge=0, le=DATABASE_INT_MAX)] = None,
+    read_draft: Annotated[int | None, Form(ge=0, le=DATABASE_INT_MAX)] = None,
+) -> RedirectResponse:
+    """Approve again the campaign's drafts held back for lateness alone (see late_drafts.reapprove_late); those
+    changed after the page was read stay, as for approving all pending."""
+    read_at = (read_review, read_draft) if read_review is not None and read_draft is not None else None
+    done = late_drafts.reapprove_late(session, campaign_id, reviewer, comment, read_at=read_at)
+    left = done["left"]
+    said = (
+        f"?reapproved={done['reapproved']}&not_late={left['not_late']}&edited={left['edited_since']}"
+        f"&changed={left['changed_since_read']}&out_of_date={left['out_of_date']}&fails_checks={left['fails_checks']}"
+    )
+    return _to(request, f"/review/campaigns/{campaign_id}{said}")
 
 
 @router.post("/campaigns/{campaign_id}/approve-pending", response_model=None)

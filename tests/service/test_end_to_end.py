@@ -85,6 +85,8 @@ def test_import_train_generate_review_send(client, engine, demo_files, mail_serv
         "waiting": 0,
         "next_send_at": None,
         "held_back": [],
+        "held_back_count": 0,
+        "held_back_by_reason": {},
         "refused": [],
     }
     assert len(messages) == 2

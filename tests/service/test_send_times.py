@@ -190,7 +190,7 @@ def test_sending_at_best_hour_mails_each_customer_when_their_hour_comes(
     expected_later = as_text(datetime.now().replace(minute=0, second=0, microsecond=0) + timedelta(hours=12))
     assert job["result"] == {
         "sent": 1, "skipped": 0, "deferred": 0, "waiting": 1, "next_send_at": expected_later, "held_back": [],
-        "refused": [],
+        "held_back_count": 0, "held_back_by_reason": {}, "refused": [],
     }  # fmt: skip
     assert [m["To"] for m in messages] == ["early@example.com"]
     drafts = {d["customer_id"]: d for d in client.get(f"/campaigns/{campaign_id}/drafts").json()}
@@ -212,7 +212,7 @@ def test_sending_at_best_hour_mails_each_customer_when_their_hour_comes(
             time.sleep(0.2)
     [(status, result)] = due_check_jobs(engine)
     expected = {"sent": 1, "skipped": 0, "deferred": 0, "waiting": 0, "next_send_at": None, "held_back": [],
-                "refused": []}  # fmt: skip
+                "held_back_count": 0, "held_back_by_reason": {}, "refused": []}  # fmt: skip
     assert status == "succeeded" and result == {"campaigns": {str(campaign_id): expected}}
     assert [m["To"] for m in messages] == ["early@example.com", "late@example.com"]
 

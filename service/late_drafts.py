@@ -1,0 +1,185 @@
+"""Approving again, all at once, a campaign's drafts the send's due-check held back for lateness alone.
+
+After an outage (the server stopped, its due-check off) the due-check puts back to review every approved draft
+more than TAILOR_SEND_LATE_LIMIT_HOURS past its moment (service.pipeline.freshness.hold_back_late), flagged with
+when it was due: a person decides whether a "Friday 9:00" email may still go on Monday. For a big campaign that
+is thousands of drafts to approve one by one, while approving all pending drafts leaves flagged ones alone.
+
+A draft counts as held back for lateness alone when nothing else happened to it since a person approved it: it is
+flagged, its latest flag reason is the lateness hold-back's (each hold-back appends its reasons, and a draft
+held back is out of the sends until a person acts), and its latest review is that approval (an edit since means
+a person is at it). The reason text is what tells lateness apart: a draft the send held back for its facts or
+its checks, one whose sending was cut off or whose email the server refused, and one flagged when it was written
+have other reasons, and are left for a person. What lateness cannot change is checked again as the send would:
+the catalog must still agree with the email (else it is flagged with what changed, as approving all pending
+does), and the chosen variant must fail no check its approval did not override.
+
+Approving again is a fresh approval, as one draft's (service.drafts.approve): its send time is the one an
+approval gets now (a scheduled campaign whose moment has passed: now, so the next due-check sends it; one
+scheduled at best hours: the customer's next best hour; a campaign never scheduled: none, so it goes with the
+next send a person asks for), its refusals for now are forgotten, and its variant, pin and overridden checks
+are those of the approval it had. So the due-check does not find it late again: lateness counts from the new
+send time.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from service.campaigns import get_campaign
+from service.clock import as_text, utcnow
+from service.db.batches import batches
+from service.db.models import Campaign, Draft, Review, Variant
+from service.drafts import APPROVE_BATCH, REVIEWABLE, _require_comment, failed_of, record_approvals
+from service.errors import Conflict
+from service.forecasts import mark_stale
+from service.pipeline.freshness import flag_out_of_date, held_back_for_lateness, not_overridden
+from service.send_times import approved_send_after, give_approved_best_hours
+
+# Why a flagged draft was left for a person, as the result counts them.
+LEFT = {
+    "not_late": "flagged for another reason than lateness (written flagged, held back for its facts or its checks, "
+    "its sending cut off, refused by the mail server): a person must look",
+    "edited_since": "held back for lateness, then edited: a person is at it",
+    "changed_since_read": "held back for lateness, but approved or changed after the page was read",
+    "out_of_date": "held back for lateness, but the catalog no longer agrees with the email (a price, the stock): "
+    "flagged with what changed",
+    "fails_checks": "held back for lateness, but its variant fails a check its approval did not override",
+}
+COMMENT = "approved again with the others held back for lateness"  # the review's, when the person wrote none
+
+
+def count_held_back_late(session: Session, campaign_id: int) -> int:
+    """How many of the campaign's flagged drafts were held back for lateness and untouched since (their latest
+    review is the approval they had), for the review page to offer approving them again."""
+    return sum(len(_late_untouched(session, rows)[1]) for rows in _flagged(session, campaign_id, to_decide=False))
+
+
+def reapprove_late(
+    session: Session, campaign_id: int, reviewer: str, comment: str = "", read_at: tuple[int, int] | None = None
+) -> dict[str, Any]:
+    """Approve again the campaign's drafts held back for lateness alone (see the module's docstring), a batch at a
+    time, each recorded as an approval; how many, how many flagged drafts were left and why (``left``, keys of
+    ``LEFT``), how many wait for a person in all, and when those approved go. Refused (Conflict) while the
+    campaign is being generated. ``read_at`` (service.drafts.page_read): a draft reviewed after the page was read
+    is left, as approving all pending leaves it."""
+    campaign = get_campaign(session, campaign_id)
+    _require_comment(comment)
+    if campaign.status == "generating":
+        raise Conflict(f"Campaign {campaign_id} is being generated: approve its drafts once it is ready.")
+    send_after = approved_send_after(campaign, utcnow())
+    left: Counter[str] = Counter()
+    reapproved = 0
+    for rows in _flagged(session, campaign_id):
+        late, approvals = _late_untouched(session, rows)
+        left["not_late"] += len(rows) - len(late)
+        left["edited_since"] += len(late) - len(approvals)
+        late = [row for row in late if row.id in approvals]
+        if read_at is not None:
+            seen = [row for row in late if approvals[row.id].id <= read_at[0]]
+            left["changed_since_read"] += len(late) - len(seen)
+            late = seen
+        checked = [row for row in late if _overridden_all(row, approvals[row.id].overridden_checks)]
+        left["fails_checks"] += len(late) - len(checked)
+        stale = set(flag_out_of_date(session, [(row.id, row.recommendations) for row in checked], "Not approved again"))
+        left["out_of_date"] += len(stale)
+        reapproved += _approve_again(
+            session, campaign, [row for row in checked if row.id not in stale], approvals, send_after, reviewer, comment
+        )
+    if reapproved or left["out_of_date"]:
+        session.flush()
+        session.expire_all()  # drafts loaded earlier in this session must not show the old status
+        mark_stale(get_campaign(session, campaign_id))
+    waiting = select(func.count()).where(Draft.campaign_id == campaign_id, Draft.status.in_(REVIEWABLE))
+    return {
+        "reapproved": reapproved, "left": {reason: left[reason] for reason in LEFT},
+        "left_for_review": session.scalar(waiting), "send_after": as_text(send_after) if send_after else None,
+        "goes": _when_they_go(campaign, send_after, reapproved),
+    }  # fmt: skip
+
+
+def _flagged(session: Session, campaign_id: int, to_decide: bool = True) -> Iterator[list[Any]]:
+    """The campaign's flagged drafts, a batch at a time: their flag reasons, and with ``to_decide`` what deciding on
+    each reads besides (never its rendered email)."""
+    ids = session.scalars(
+        select(Draft.id).where(Draft.campaign_id == campaign_id, Draft.status == "flagged").order_by(Draft.id)
+    ).all()
+    columns = (Draft.id, Draft.flag_reasons)
+    for batch in batches(ids, size=APPROVE_BATCH):
+        statement = select(*columns).where(Draft.id.in_(batch), Draft.status == "flagged").order_by(Draft.id)
+        if to_decide:
+            decided_by = (Draft.revision, Draft.recommendations, Variant.label, Variant.checks)
+            statement = statement.add_columns(*decided_by).outerjoin(Variant, Variant.id == Draft.selected_variant_id)
+        yield session.execute(statement).all()
+
+
+def _late_untouched(session: Session, rows) -> tuple[list[Any], dict[int, Any]]:
+    """Of these flagged drafts, those whose latest flag reason is a lateness hold-back, and, for each of them whose
+    latest review is an approval (none since: not edited), that approval (its id and overridden checks)."""
+    late = [row for row in rows if row.flag_reasons and held_back_for_lateness(row.flag_reasons[-1])]
+    latest: dict[int, Any] = {}
+    for batch in batches([row.id for row in late]):
+        for review in session.execute(
+            select(Review.id, Review.draft_id, Review.action, Review.overridden_checks)
+            .where(Review.draft_id.in_(batch))
+            .order_by(Review.id)
+        ):
+            latest[review.draft_id] = review  # the last one read is the latest
+    return late, {draft_id: review for draft_id, review in latest.items() if review.action == "approve"}
+
+
+def _overridden_all(row: Any, overridden: list[str] | None) -> bool:
+    """Whether the draft's chosen variant fails no check but those its approval overrode (``overridden``), as the
+    send requires (service.pipeline.freshness.hold_back_stale)."""
+    return not not_overridden(row.label, failed_of(row.checks or []), overridden)
+
+
+def _approve_again(
+    session: Session, campaign: Campaign, rows: list[Any], approvals: dict[int, Any], send_after: datetime | None,
+    reviewer: str, comment: str,
+) -> int:  # fmt: skip
+    """Approve these drafts again, each by one UPDATE conditional on the status and revision read (a draft a person
+    reviewed or edited meanwhile is left as they left it), with a review carrying its earlier approval's overridden
+    checks; how many."""
+    by_revision: dict[int, list[int]] = {}
+    for row in rows:
+        by_revision.setdefault(row.revision, []).append(row.id)
+    approved: list[int] = []
+    for revision, ids in by_revision.items():
+        done = session.execute(
+            update(Draft)
+            .where(Draft.id.in_(ids), Draft.status == "flagged", Draft.revision == revision)
+            .values(
+                status="approved",
+                send_after=send_after,
+                retry_after=None,
+                refusals_for_now=0,
+                revision=Draft.revision + 1,
+            )  # fmt: skip
+            .returning(Draft.id, Draft.revision)
+            .execution_options(synchronize_session=False)
+        ).all()
+        carried = {draft_id: approvals[draft_id].overridden_checks for draft_id, _ in done}
+        record_approvals(session, done, reviewer, comment.strip() or COMMENT, carried)
+        approved += [draft_id for draft_id, _ in done]
+    give_approved_best_hours(session, campaign, approved, send_after)
+    return len(approved)
+
+
+def _when_they_go(campaign: Campaign, send_after: datetime | None, reapproved: int) -> str:
+    """When the drafts approved again go, in words."""
+    if not reapproved:
+        return ""
+    if send_after is None:
+        return "with the campaign's next send a person asks for (it is not scheduled)"
+    if campaign.at_best_hour:
+        return "each at its customer's next best hour, sent by the due-check"
+    if send_after <= utcnow():
+        return "at the next due-check (the campaign's scheduled moment has passed)"
+    return "at the campaign's scheduled moment, sent by the due-check"

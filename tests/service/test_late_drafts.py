@@ -1,0 +1,202 @@
+"""After an outage the due-check puts back to review the drafts it finds long past their moment: approving again
+at once those held back for lateness alone (API, review page, CLI), a bounded `held_back` in the send's result,
+and the drafts held back before the mail server turned out to be down told in the failed job's result. Sending
+through a real SMTP server on loopback."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from service.clock import utcnow
+from service.db.models import Campaign, Draft, Review
+from service.db.session import session_scope
+from tests.conftest import free_port
+from tests.service.conftest import wait_for_job
+from tests.service.test_sending import CATALOG, approved_draft, new_campaign, send_job, upload_products
+
+FAILED = [{"name": "grounding", "passed": False, "reason": "the intro mentions 70"}]
+
+
+def scheduled_then_missed(client, engine, campaign_id: int, late: list[int], hours: float = 72) -> None:
+    """Schedule the campaign, then make it as if the server had been stopped since its moment, ``hours`` ago:
+    ``late`` drafts were due then (the others stay due later)."""
+    at = (utcnow() + timedelta(hours=3)).replace(microsecond=0)
+    job = client.post(f"/campaigns/{campaign_id}/send", params={"at": at.isoformat()}).json()["job_id"]
+    assert wait_for_job(client, job)["status"] == "succeeded"
+    missed = utcnow() - timedelta(hours=hours)
+    with session_scope(engine) as session:
+        session.get(Campaign, campaign_id).scheduled_at = missed
+        for draft_id in late:
+            session.get(Draft, draft_id).send_after = missed
+
+
+def due_check(engine) -> dict:
+    from service.pipeline.sending import send_due_drafts
+
+    return send_due_drafts(lambda *_: None, engine)["campaigns"]
+
+
+def test_the_drafts_held_back_for_lateness_alone_are_approved_again_at_once_and_go_at_the_next_due_check(
+    client, engine, mail_server, monkeypatch
+):
+    """After an outage a big campaign's late drafts were approved again one by one: approving all pending leaves
+    flagged drafts alone. Those flagged for anything else stay for a person."""
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    upload_products(client, CATALOG)
+    campaign_id = new_campaign(client)
+    names = ("plain", "repriced", "edited", "overridden", "silent", "sold_out")
+    drafts = {
+        name: approved_draft(client, engine, campaign_id, name, ("K1",) if name == "sold_out" else ("T1",))
+        for name in names
+    }
+    with session_scope(engine) as session:  # two variants fail a check: one approval overrode it, one did not
+        for name in ("overridden", "silent"):
+            session.get(Draft, drafts[name]).variants[0].checks = FAILED
+        review = session.scalars(select(Review).where(Review.draft_id == drafts["overridden"])).one()
+        review.overridden_checks, review.comment = ["grounding"], "the 70 is the shop's own anniversary"
+    late = [drafts[name] for name in names if name != "sold_out"]
+    scheduled_then_missed(client, engine, campaign_id, late)
+    with session_scope(engine) as session:  # due a moment ago: not late, but its product sold out
+        session.get(Draft, drafts["sold_out"]).send_after = utcnow() - timedelta(minutes=5)
+    upload_products(client, CATALOG.assign(in_stock=["1", "0", "1"]))
+
+    result = due_check(engine)[str(campaign_id)]
+    assert result["sent"] == 0 and not messages
+    assert result["held_back_count"] == 6 and len(result["held_back"]) == 6
+    assert result["held_back_by_reason"] == {"late": 5, "stale_facts": 1}
+
+    upload_products(client, CATALOG.assign(price=["8.25", "49", "12"]))  # T1's price changed since
+    with session_scope(engine) as session:  # ...but the others' emails showed their old price: as it was
+        for name in ("plain", "edited", "overridden", "silent"):
+            draft = session.get(Draft, drafts[name])
+            draft.recommendations = [{**draft.recommendations[0], "price": 8.25}]
+    edited = client.get(f"/drafts/{drafts['edited']}").json()
+    variant = edited["variants"][0]["id"]
+    copy = {"subject": "Hello again", "preheader": "Picked for you", "intro": "We thought of you this week."}
+    body = {**copy, "expected_revision": edited["revision"]}
+    assert client.patch(f"/drafts/{drafts['edited']}/variants/{variant}", json=body).status_code == 200
+
+    response = client.post(
+        f"/campaigns/{campaign_id}/drafts/reapprove-late", json={"reviewer": "ops", "comment": "after the outage"}
+    )
+    assert response.status_code == 200, response.text
+    done = response.json()
+    assert done["reapproved"] == 2  # plain, and the one whose approval overrode its check
+    assert done["left"] == {
+        "not_late": 1, "edited_since": 1, "changed_since_read": 0, "out_of_date": 1, "fails_checks": 1,
+    }  # fmt: skip
+    assert done["left_for_review"] == 4
+    assert done["goes"] == "at the next due-check (the campaign's scheduled moment has passed)"
+    plain = client.get(f"/drafts/{drafts['plain']}").json()
+    assert plain["status"] == "approved" and plain["retry_after"] is None
+    assert abs(datetime.fromisoformat(plain["send_after"]).replace(tzinfo=None) - utcnow()) < timedelta(minutes=5)
+    assert [r["action"] for r in plain["reviews"]] == ["approve", "approve"]
+    assert (plain["reviews"][-1]["reviewer"], plain["reviews"][-1]["comment"]) == ("ops", "after the outage")
+    overridden = client.get(f"/drafts/{drafts['overridden']}").json()
+    assert overridden["reviews"][-1]["overridden_checks"] == ["grounding"]  # its approval's decision stands
+    repriced = client.get(f"/drafts/{drafts['repriced']}").json()
+    assert repriced["status"] == "flagged" and "now costs 8.25 EUR" in repriced["flag_reasons"][-1]
+    for name in ("edited", "silent", "sold_out"):
+        assert client.get(f"/drafts/{drafts[name]}").json()["status"] == "flagged"
+
+    # A fresh approval: the next due-check finds them due now, not late again, and mails them.
+    result = due_check(engine)[str(campaign_id)]
+    assert result["sent"] == 2 and result["held_back_count"] == 0, result
+    assert sorted(m["To"] for m in messages) == ["overridden@example.com", "plain@example.com"]
+
+    again = client.post(f"/campaigns/{campaign_id}/drafts/reapprove-late").json()  # nothing late is left
+    assert again["reapproved"] == 0 and again["goes"] == ""
+
+
+def test_the_send_results_held_back_list_is_bounded_and_its_counts_exact(client, engine, mail_server, monkeypatch):
+    """A campaign of 45,000 drafts after an outage listed each one held back, about 150 bytes each, in the job's
+    row and its webhook."""
+    from service.pipeline import freshness
+
+    controller, _ = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    monkeypatch.setattr(freshness, "HELD_BACK_LISTED", 2)
+    monkeypatch.setattr(freshness, "HOLD_BACK_BATCH", 2)  # across batches
+    campaign_id = new_campaign(client)
+    late = [approved_draft(client, engine, campaign_id, f"c{n}") for n in range(5)]
+    scheduled_then_missed(client, engine, campaign_id, late)
+
+    result = due_check(engine)[str(campaign_id)]
+    assert result["held_back_count"] == 5 and result["held_back_by_reason"] == {"late": 5}
+    assert [entry["draft_id"] for entry in result["held_back"]] == late[:2]
+    flagged = client.get(f"/campaigns/{campaign_id}/drafts", params={"status": "flagged"}).json()
+    assert len(flagged) == 5  # every one is in review, listed or not
+
+
+def test_drafts_held_back_before_the_mail_server_turns_out_to_be_down_are_told_in_the_failed_jobs_result(
+    client, engine, monkeypatch
+):
+    """The failed job's result had only the error: the drafts put back to review before it were nowhere."""
+    from service.errors import MailServerUnavailable, error_body
+
+    monkeypatch.setenv("TAILOR_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(free_port()))  # nothing listens there
+    upload_products(client, CATALOG)
+    campaign_id = new_campaign(client)
+    approved_draft(client, engine, campaign_id, "c1")
+    sold_out = approved_draft(client, engine, campaign_id, "c2", ("K1",))
+    upload_products(client, CATALOG.assign(in_stock=["1", "0", "1"]))
+
+    job = send_job(client, campaign_id)  # a person's send
+    assert job["status"] == "failed" and job["result"]["error"] == "MailServerUnavailable"
+    assert job["result"]["held_back_count"] == 1 and job["result"]["held_back_by_reason"] == {"stale_facts": 1}
+    assert job["result"]["held_back"][0]["draft_id"] == sold_out
+
+    late = approved_draft(client, engine, campaign_id, "c3")
+    scheduled_then_missed(client, engine, campaign_id, [late])  # the due-check's, with c1 due now
+    with session_scope(engine) as session:
+        session.scalar(select(Draft).where(Draft.status == "approved", Draft.id != late)).send_after = utcnow()
+    with pytest.raises(MailServerUnavailable) as failed:
+        due_check(engine)
+    told = error_body(failed.value)["campaigns"][str(campaign_id)]
+    assert told["held_back_count"] == 1 and told["held_back"][0]["draft_id"] == late
+    assert told["held_back_by_reason"] == {"late": 1}
+
+
+def test_the_review_page_and_the_cli_approve_again_the_drafts_held_back_for_lateness(
+    client, engine, mail_server, monkeypatch
+):
+    from typer.testing import CliRunner
+
+    from service import cli
+
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    campaign_id = new_campaign(client)
+    late = [approved_draft(client, engine, campaign_id, f"c{n}") for n in range(2)]
+    scheduled_then_missed(client, engine, campaign_id, late)
+    assert 'id="reapprove-late"' not in client.get(f"/review/campaigns/{campaign_id}").text  # none held back yet
+    due_check(engine)
+
+    page = client.get(f"/review/campaigns/{campaign_id}").text
+    assert 'id="reapprove-late"' in page and "Approve again the 2 drafts held back for lateness" in page
+    done = client.post(
+        f"/review/campaigns/{campaign_id}/reapprove-late", data={"comment": "after the outage"}, follow_redirects=False
+    )
+    assert done.status_code == 303
+    assert done.headers["location"].startswith(f"/review/campaigns/{campaign_id}?reapproved=2&")
+    page = client.get(done.headers["location"]).text
+    assert "Approved again 2 drafts held back for lateness." in page and 'id="reapprove-late"' not in page
+
+    # A campaign never scheduled (sent at its customers' best hours): approved again, it goes with the next send.
+    unscheduled = new_campaign(client)
+    draft_id = approved_draft(client, engine, unscheduled, "c9")
+    with session_scope(engine) as session:
+        session.get(Draft, draft_id).send_after = utcnow() - timedelta(hours=30)
+    assert due_check(engine)[str(unscheduled)]["held_back_by_reason"] == {"late": 1}
+    monkeypatch.setattr(cli, "_engine", lambda: engine)
+    result = CliRunner().invoke(cli.app, ["drafts", "reapprove-late", str(unscheduled), "--reviewer", "ops"])
+    assert result.exit_code == 0, result.output
+    assert "approved again 1 draft held back for lateness" in result.output
+    assert "they go with the campaign's next send a person asks for" in result.output
+    assert client.get(f"/drafts/{draft_id}").json()["send_after"] is None
+    assert send_job(client, unscheduled)["result"]["sent"] == 1 and messages[-1]["To"] == "c9@example.com"
