@@ -200,3 +200,39 @@ def test_the_review_page_and_the_cli_approve_again_the_drafts_held_back_for_late
     assert "they go with the campaign's next send a person asks for" in result.output
     assert client.get(f"/drafts/{draft_id}").json()["send_after"] is None
     assert send_job(client, unscheduled)["result"]["sent"] == 1 and messages[-1]["To"] == "c9@example.com"
+
+
+def test_the_late_drafts_are_approved_again_on_either_database(any_engine, mail_server, monkeypatch):
+    """The re-approval's conditional UPDATE ... RETURNING, by revision, and its reviews, on PostgreSQL as on SQLite."""
+    from service.db.models import Brand, Customer, Variant
+    from service.late_drafts import reapprove_late
+    from tests.service.test_sending import FOOTER
+
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    missed = utcnow() - timedelta(hours=72)
+    with session_scope(any_engine) as session:
+        brand = session.scalar(select(Brand).where(Brand.slug == "hearth")) or Brand(slug="hearth", name="Hearth")
+        campaign = Campaign(name="Missed", brand=brand, campaign_type="cross_sell", status="ready", scheduled_at=missed)
+        for n, revision in enumerate((1, 1, 3)):  # approved once, or after an edit and a reopening
+            customer = Customer(external_id=f"c{n}", email=f"c{n}@example.com", marketing_consent=True)
+            variant = Variant(label="A", subject="Hello", html=f"<p>Hi</p><p>{FOOTER}</p>", text=f"Hi\n--\n{FOOTER}\n")
+            draft = Draft(
+                campaign=campaign, customer=customer, status="approved", variants=[variant], send_after=missed,
+                revision=revision, reviews=[Review(action="approve", reviewer="ann", revision=revision)],
+            )  # fmt: skip
+            session.add(draft)
+            session.flush()
+            draft.selected_variant_id = variant.id
+        campaign_id = campaign.id
+
+    assert due_check(any_engine)[str(campaign_id)]["held_back_by_reason"] == {"late": 3}
+    with session_scope(any_engine) as session:
+        done = reapprove_late(session, campaign_id, "ops")
+    assert done["reapproved"] == 3 and done["left_for_review"] == 0
+    with session_scope(any_engine) as session:
+        drafts = session.scalars(select(Draft).where(Draft.campaign_id == campaign_id).order_by(Draft.id)).all()
+        assert [(d.status, d.revision, [r.reviewer for r in d.reviews]) for d in drafts] == [
+            ("approved", 2, ["ann", "ops"]), ("approved", 2, ["ann", "ops"]), ("approved", 4, ["ann", "ops"]),
+        ]  # fmt: skip
+    assert due_check(any_engine)[str(campaign_id)]["sent"] == 3 and len(messages) == 3
