@@ -362,6 +362,27 @@ def _bulk_done(approved: int | None, changed: int, out_of_date: int = 0) -> str:
     return said
 
 
+@dataclass
+class BulkApproval:
+    """A campaign page's form approving drafts at once: the comment kept with each approval, and where the campaign
+    stood when the page was read (``read_review``, ``read_draft``: drafts.page_read as the page showed), if sent."""
+
+    comment: str
+    read_at: tuple[int, int] | None
+
+
+def _bulk_approval(
+    comment: Annotated[str, Form()] = "",
+    read_review: Annotated[int | None, Form(ge=0, le=DATABASE_INT_MAX)] = None,
+    read_draft: Annotated[int | None, Form(ge=0, le=DATABASE_INT_MAX)] = None,
+) -> BulkApproval:
+    read_at = (read_review, read_draft) if read_review is not None and read_draft is not None else None
+    return BulkApproval(comment, read_at)
+
+
+BulkApprovalForm = Annotated[BulkApproval, Depends(_bulk_approval)]
+
+
 def _late_done(reapproved: int | None, left: dict[str, int]) -> str:
     """What approving again the drafts held back for lateness did, said once at the top of the campaign's page."""
     if reapproved is None:
@@ -373,18 +394,11 @@ def _late_done(reapproved: int | None, left: dict[str, int]) -> str:
 
 @router.post("/campaigns/{campaign_id}/reapprove-late", response_model=None)
 def reapprove_late(
-    campaign_id: DatabaseId,
-    request: Request,
-    session: SessionDep,
-    reviewer: ReviewerDep,
-    comment: Annotated[str, Form()] = "",
-    read_review: Annotated[int | None, Form(ge=0, le=DATABASE_INT_MAX)] = None,
-    read_draft: Annotated[int | None, Form(ge=0, le=DATABASE_INT_MAX)] = None,
+    campaign_id: DatabaseId, request: Request, session: SessionDep, reviewer: ReviewerDep, form: BulkApprovalForm
 ) -> RedirectResponse:
     """Approve again the campaign's drafts held back for lateness alone (see late_drafts.reapprove_late); those
     changed after the page was read stay, as for approving all pending."""
-    read_at = (read_review, read_draft) if read_review is not None and read_draft is not None else None
-    done = late_drafts.reapprove_late(session, campaign_id, reviewer, comment, read_at=read_at)
+    done = late_drafts.reapprove_late(session, campaign_id, reviewer, form.comment, read_at=form.read_at)
     left = done["left"]
     said = (
         f"?reapproved={done['reapproved']}&not_late={left['not_late']}&edited={left['edited_since']}"
@@ -395,18 +409,11 @@ def reapprove_late(
 
 @router.post("/campaigns/{campaign_id}/approve-pending", response_model=None)
 def approve_pending(
-    campaign_id: DatabaseId,
-    request: Request,
-    session: SessionDep,
-    reviewer: ReviewerDep,
-    comment: Annotated[str, Form()] = "",
-    read_review: Annotated[int | None, Form(ge=0, le=DATABASE_INT_MAX)] = None,
-    read_draft: Annotated[int | None, Form(ge=0, le=DATABASE_INT_MAX)] = None,
+    campaign_id: DatabaseId, request: Request, session: SessionDep, reviewer: ReviewerDep, form: BulkApprovalForm
 ) -> RedirectResponse:
     """Approve the campaign's pending drafts at once (see drafts.approve_pending); the flagged ones stay, and so do
-    those changed after the page was read (``read_review``, ``read_draft``: drafts.page_read as the page showed)."""
-    read_at = (read_review, read_draft) if read_review is not None and read_draft is not None else None
-    done = draft_ops.approve_pending(session, campaign_id, reviewer, comment, read_at=read_at)
+    those changed after the page was read (``BulkApproval.read_at``)."""
+    done = draft_ops.approve_pending(session, campaign_id, reviewer, form.comment, read_at=form.read_at)
     said = f"?approved={done['approved']}&changed={done['changed_since_read']}&out_of_date={done['out_of_date']}"
     return _to(request, f"/review/campaigns/{campaign_id}{said}")
 
