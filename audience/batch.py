@@ -10,7 +10,7 @@ import pandas as pd
 from audience.errors import InvalidOrders
 from audience.orders import REQUIRED_COLUMNS, RETURNED_WHOLE, as_timestamp
 from audience.profiles import SHOWN_DECIMALS, build_profiles
-from tabular import is_parquet, layout_problem, read_csv_text, rows_of, scan_utf8
+from tabular import is_parquet, layout_problem, no_text, read_csv_text, rows_of, scan_utf8
 
 OUTPUT_COLUMNS = [
     "customer_id", "recency_days", "frequency", "monetary", "rfm_segment", "cluster", "cluster_label", "p_alive",
@@ -44,6 +44,8 @@ def read_orders(path: Path) -> pd.DataFrame:
         except Exception as error:  # pyarrow's words say what is wrong with the file
             raise InvalidOrders(f"the orders file {path} cannot be read as Parquet: {error}") from error
     try:
+        if what := no_text(path):  # a workbook saved as .csv: its bytes may read as text, and say nothing
+            raise InvalidOrders(what, where=f"the orders file {path}")
         if layout := layout_problem(path):
             raise InvalidOrders(layout[1], where=f"the orders file {path}, line {layout[0]}")
         orders = read_csv_text(path, dtype=dict.fromkeys(TEXT_COLUMNS, str))
@@ -67,7 +69,12 @@ def audience_from_file(orders: Path, as_of: date, horizon_days: int = 90) -> pd.
     """Per customer: ``OUTPUT_COLUMNS``, rounded as ``profiles.SHOWN_DECIMALS`` says, with ``next_purchase_date``
     as an ISO date (empty when none is expected); ``attrs["fallbacks"]`` says which models fell back, and why."""
     lines = read_orders(orders)
-    profiles = build_profiles(lines, as_of, horizon_days=horizon_days, row_name=rows_of(orders, kept=lines.index))
+    try:
+        profiles = build_profiles(lines, as_of, horizon_days=horizon_days, row_name=rows_of(orders, kept=lines.index))
+    except InvalidOrders as error:  # a problem names its file first, as the reader's own errors do
+        if error.file is not None:
+            raise
+        raise InvalidOrders(error.message, column=error.column, where=error.where, file=Path(orders).name) from error
     table = profiles.reset_index()[OUTPUT_COLUMNS]
     table.attrs["fallbacks"] = profiles.attrs["fallbacks"]
     table.attrs["warnings"] = profiles.attrs["warnings"] + _returned_whole(profiles.attrs[RETURNED_WHOLE], as_of)

@@ -12,11 +12,13 @@ class AudienceError(Exception):
 class InvalidOrders(AudienceError, ValueError):
     """The orders data is missing a column or holds a value that cannot be read."""
 
-    def __init__(self, message: str, *, column: str | None = None, where: str | None = None) -> None:
-        """``where`` names the row as the reader counts it ("row 3" of a frame, "line 4" of a file)."""
-        super().__init__(located(message, where, column))
-        self.column = column
-        self.where = where
+    def __init__(
+        self, message: str, *, column: str | None = None, where: str | None = None, file: str | None = None
+    ) -> None:
+        """``where`` names the row as the reader counts it ("row 3" of a frame, "line 4" of a file), ``file`` the
+        file by its base name."""
+        super().__init__(located(message, where, column, file))
+        self.message, self.column, self.where, self.file = message, column, where, file
 
 
 class NotEnoughHistory(AudienceError, ValueError):

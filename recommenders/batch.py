@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -12,7 +13,8 @@ from recommenders.errors import InvalidData, InvalidInteractions, InvalidProduct
 from recommenders.interactions import validate_interactions
 from recommenders.registry import create
 from recommenders.rules import merchandise
-from tabular import is_parquet, layout_problem, read_csv_text, rows_of, scan_utf8
+from tabular import is_parquet, layout_problem, no_text, read_csv_text, rows_of, scan_utf8
+from tabular.encoding import WORKBOOKS
 
 FILE_COLUMNS = ("customer_id", "product_id", "timestamp")
 
@@ -21,20 +23,20 @@ def read_interactions(path: Path) -> pd.DataFrame:
     """Read a CSV or Parquet file of interactions (customer_id, product_id, timestamp, optional quantity,
     amount, kind) into the shared interactions shape.
 
-    Raises `InvalidInteractions` naming the column and the row: a CSV file's line (the first data row is line
-    2), a Parquet file's row counted from 1.
+    Raises `InvalidInteractions` naming the file (its base name), the column and the row: a CSV file's line (the
+    first data row is line 2), a Parquet file's row counted from 1.
     """
     path = Path(path)
-    frame = _read_table(path, InvalidInteractions, ("customer_id", "product_id"))
-    missing = [column for column in FILE_COLUMNS if column not in frame.columns]
-    if missing:
-        raise InvalidInteractions(
-            f"{path.name} has no {', '.join(repr(c) for c in missing)} column "
-            f"(found: {', '.join(map(str, frame.columns))})",
-            column=missing[0],
-        )
-    separator = "\t" if path.suffix.lower() == ".tsv" else ","
-    return validate_interactions(frame, rows_of(path, separator, kept=frame.index))
+    with _named(path):
+        frame = _read_table(path, InvalidInteractions, ("customer_id", "product_id"))
+        missing = [column for column in FILE_COLUMNS if column not in frame.columns]
+        if missing:
+            raise InvalidInteractions(
+                f"has no {', '.join(repr(c) for c in missing)} column (found: {', '.join(map(str, frame.columns))})",
+                column=missing[0],
+            )
+        separator = "\t" if path.suffix.lower() == ".tsv" else ","
+        return validate_interactions(frame, rows_of(path, separator, kept=frame.index))
 
 
 def read_products(path: Path) -> pd.DataFrame:
@@ -44,8 +46,22 @@ def read_products(path: Path) -> pd.DataFrame:
     Raises `InvalidProducts` naming the column and the row, as `read_interactions` does.
     """
     path = Path(path)
-    frame = _read_table(path, InvalidProducts, ("product_id", "sku"))
-    return validate_products(frame, rows_of(path, kept=frame.index))
+    with _named(path):
+        frame = _read_table(path, InvalidProducts, ("product_id", "sku"))
+        return validate_products(frame, rows_of(path, kept=frame.index))
+
+
+@contextmanager
+def _named(path: Path) -> Iterator[None]:
+    """An error about the file at ``path`` names it first, by its base name: `tailor recommend` reads two files,
+    and "line 4, column 'product_id'" did not say which."""
+    try:
+        yield
+    except InvalidData as error:
+        named = error.in_file(path.name)
+        if named is error:
+            raise
+        raise named from error
 
 
 def recommend_file(
@@ -79,21 +95,27 @@ def recommend_file(
 def _read_table(path: Path, error: type[InvalidData], id_columns: tuple[str, ...]) -> pd.DataFrame:
     """A CSV/TSV or Parquet file as a frame, id columns read as text; `error` says what was wrong."""
     if not path.is_file():
-        raise error(f"there is no file at {path}")
+        raise error(f"there is no file at {path}", file="")  # the path it was given, folders and all
     suffix = path.suffix.lower()
     try:
         if is_parquet(path):
             return pd.read_parquet(path)
         if suffix in (".csv", ".txt", ".tsv"):
             separator = "\t" if suffix == ".tsv" else ","
+            if what := no_text(path):  # a workbook saved as .csv: its bytes may read as text, and say nothing
+                raise error(what, file=path.name)
             if layout := layout_problem(path, separator):
-                raise error(layout[1], where=f"line {layout[0]}")
+                raise error(layout[1], where=f"line {layout[0]}", file=path.name)
             return read_csv_text(path, sep=separator, dtype=dict.fromkeys(id_columns, str))
     except UnicodeDecodeError as failure:
-        scan = scan_utf8(path)
-        raise error(scan.problem() or str(failure), where=f"{path.name}, line {scan.bad_line}") from failure
+        scan = scan_utf8(path)  # a workbook or UTF-32 text is so as a whole: no line of it is to blame
+        where = None if scan.not_text else f"line {scan.bad_line}"
+        raise error(scan.problem() or str(failure), where=where, file=path.name) from failure
     except error:
         raise
     except Exception as failure:
-        raise error(f"{path.name} could not be read: {' '.join(str(failure).split())}") from failure
-    raise error(f"{path.name} is neither CSV nor Parquet (use .csv or .parquet)")
+        raise error(f"could not be read: {' '.join(str(failure).split())}", file=path.name) from failure
+    workbook = WORKBOOKS.get(suffix)
+    if workbook:
+        raise error(f"is {workbook}, neither CSV nor Parquet: save the sheet as CSV UTF-8 and use that", file=path.name)
+    raise error("is neither CSV nor Parquet (use .csv or .parquet)", file=path.name)

@@ -12,11 +12,20 @@ class RecommenderError(Exception):
 class InvalidData(RecommenderError, ValueError):
     """Input data is missing a column or holds a value that cannot be read; the message says where."""
 
-    def __init__(self, message: str, *, column: str | None = None, where: str | None = None) -> None:
-        """``where`` names the row as the reader counts it ("row 3" of a frame, "line 4" of a file)."""
-        super().__init__(located(message, where, column))
-        self.column = column
-        self.where = where
+    def __init__(
+        self, message: str, *, column: str | None = None, where: str | None = None, file: str | None = None
+    ) -> None:
+        """``where`` names the row as the reader counts it ("row 3" of a frame, "line 4" of a file), ``file`` the
+        file by its base name ("": the message names it itself)."""
+        super().__init__(located(message, where, column, file))
+        self.message, self.column, self.where, self.file = message, column, where, file
+
+    def in_file(self, name: str) -> InvalidData:
+        """The same error, naming the file it is of first (``tailor recommend`` reads two): itself when it names a
+        file already."""
+        if self.file is not None:
+            return self
+        return type(self)(self.message, column=self.column, where=self.where, file=name)
 
 
 class InvalidInteractions(InvalidData):

@@ -254,6 +254,7 @@ class InvalidInput(TailorError):
     def __init__(
         self, what: str, problems: list[Problem], limit: int = SHOWN_PROBLEMS,
         outcome: str = "rejected, nothing was written", found: int | None = None, checked_all: bool = True,
+        file: str | None = None,
     ) -> None:  # fmt: skip
         """``outcome`` says what became of the input: a read-only request has nothing to write. ``found``: how many
         problems there were, when ``problems`` lists only the first of them (and, last, a line that counts them),
@@ -261,6 +262,7 @@ class InvalidInput(TailorError):
         so that one line tells how far a file is from importing."""
         self.what = what
         self.problems = problems
+        self.file = file  # an input file's base name, which the API's body gives with each problem
         found = len(problems) if found is None else found
         shown = "; ".join(str(p) for p in problems[:limit])
         stopped = "" if checked_all else "; checking stopped before the end of the file"
@@ -288,11 +290,13 @@ MAX_PROBLEMS = 1_000
 PROBLEMS_IN_BODY = MAX_PROBLEMS + 1
 
 
-def _problem_body(problem: Problem) -> dict[str, Any]:
-    """A file's problem by its row and column; a request's by the field (or query parameter) it names, spelt as the
-    request's own validation spells it (`query.at`, `events[0].send_id`), whichever check refused it."""
+def _problem_body(problem: Problem, file: str | None = None) -> dict[str, Any]:
+    """A file's problem by its ``file`` (its name, when known), row and column; a request's by the field (or query
+    parameter) it names, spelt as the request's own validation spells it (`query.at`, `events[0].send_id`),
+    whichever check refused it."""
     if problem.field_kind == "column":
-        return {"row": problem.row, "column": problem.column, "message": problem.message}
+        named = {"file": file} if file is not None else {}
+        return {**named, "row": problem.row, "column": problem.column, "message": problem.message}
     if problem.field_kind == "parameter":
         return {"field": f"query.{problem.column}", "message": problem.message}
     return {"field": problem.column, "message": problem.message}
@@ -302,7 +306,7 @@ def error_body(error: TailorError) -> dict[str, Any]:
     """What an API client is told about ``error``: the JSON of a 4xx/5xx answer, and a failed job's result."""
     body: dict[str, Any] = {"error": type(error).__name__, "message": str(error), "problems": []}
     if isinstance(error, InvalidInput):
-        body["problems"] = [_problem_body(p) for p in error.problems[:PROBLEMS_IN_BODY]]
+        body["problems"] = [_problem_body(p, error.file) for p in error.problems[:PROBLEMS_IN_BODY]]
     if isinstance(error, DraftReplaced):
         body["replaced_by"] = error.replaced_by
     return body | (error.done_before or {})

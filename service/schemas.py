@@ -109,9 +109,11 @@ class RequestBody(BaseModel):
 
 
 class ProblemOut(BaseModel):
-    """One problem of a refused request: the request's `field`, or an uploaded file's `row` and `column`."""
+    """One problem of a refused request: the request's `field`, or an uploaded file's `row` and `column` (and the
+    `file`'s name, as uploaded)."""
 
     field: str | None = None
+    file: str | None = Field(default=None, description="an uploaded file's name, without its folders")
     row: int | None = None
     column: str | None = None
     message: str

@@ -2,7 +2,7 @@
 
 from tabular.booleans import FALSE_WORDS, TRUE_WORDS
 from tabular.dates import DateOrder, DateOrderProblem, parse_dates
-from tabular.encoding import Utf8Scan, scan_utf8
+from tabular.encoding import Utf8Scan, no_text, scan_utf8
 from tabular.ids import first_inexact_id, id_strings, inexact_id, inexact_ids
 from tabular.numbers import not_a_number
 from tabular.rows import (
@@ -31,6 +31,7 @@ __all__ = [
     "RowName",
     "Utf8Scan",
     "data_row",
+    "no_text",
     "not_a_number",
     "file_line",
     "first_inexact_id",

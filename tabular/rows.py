@@ -87,9 +87,9 @@ def no_data(frame: pd.DataFrame) -> pd.Series:
     return found
 
 
-def located(message: str, where: str | None = None, column: str | None = None) -> str:
-    """``message`` after where it is: "line 4, column 'amount': ...", either part left out when unknown."""
-    place = [part for part in (where, f"column '{column}'" if column is not None else None) if part]
+def located(message: str, where: str | None = None, column: str | None = None, file: str | None = None) -> str:
+    """``message`` after where it is: "orders.csv, line 4, column 'amount': ...", any part left out when unknown."""
+    place = [part for part in (file, where, f"column '{column}'" if column is not None else None) if part]
     return f"{', '.join(place)}: {message}" if place else message
 
 

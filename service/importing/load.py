@@ -38,6 +38,7 @@ from service.importing.erased import erased_warnings, without_erased
 from service.wording import counted
 from tabular import DateOrder, is_parquet, layout_problem, no_data, past_header_left_out, scan_csv, scan_utf8
 from tabular.dates import NUMERIC_DATE
+from tabular.encoding import WORKBOOKS
 
 # A language tag (BCP 47): the language's two or three letters (ISO 639: en, gsw for Swiss German), then perhaps a
 # script and a region (EN, en-gb, pt_BR, gsw-CH, zh-hant-tw, es-419: stored as en, en-GB, pt-BR, gsw-CH,
@@ -75,15 +76,21 @@ def read_table(path: Path, name: str | None = None) -> pd.DataFrame:
     """Read a CSV (UTF-8, with or without a byte-order mark) or Parquet file as text columns; the importer
     parses the values itself. Errors name the file as ``name`` (an upload's own name) or its path."""
     path = Path(path)
-    shown = name or str(path)
-    _require_readable(path, shown)
-    if not is_parquet(path):
-        _require_lined_up(shown, layout_problem(path))
+    shown = base_name(name or path)
     try:
-        with past_header_left_out():
-            return _with_index_as_columns(pd.read_parquet(path)) if is_parquet(path) else pd.read_csv(path, **CSV_TEXT)
-    except Exception as error:  # the reader's own message says what is wrong with the file
-        raise _unreadable(shown, error) from error
+        _require_readable(path, shown)
+        if not is_parquet(path):
+            _require_lined_up(shown, layout_problem(path))
+        try:
+            with past_header_left_out():
+                return (
+                    _with_index_as_columns(pd.read_parquet(path)) if is_parquet(path) else pd.read_csv(path, **CSV_TEXT)
+                )
+        except Exception as error:  # the reader's own message says what is wrong with the file
+            raise _unreadable(shown, error) from error
+    except InvalidInput as error:
+        error.file = shown
+        raise
 
 
 # The CSV reader's words for a row with more cells than the header: the line it names is the file's own.
@@ -107,12 +114,24 @@ def _unreadable(shown: str, error: Exception) -> InvalidInput:
 def _require_utf8(path: Path, shown: str) -> int:
     """A file in another encoding is refused at the line where it stops being UTF-8; returns the number of lines."""
     scan = scan_utf8(path)
-    if scan.bad_line is not None:
-        raise InvalidInput(shown, [Problem(scan.bad_line, None, scan.problem())])
+    if scan.bad_line is not None:  # a workbook or UTF-32 text is so as a whole: no line of it is to blame
+        raise InvalidInput(shown, [Problem(None if scan.not_text else scan.bad_line, None, scan.problem())])
     return scan.lines
 
 
 def import_file(
+    session: Session, kind: str, path: Path, name: str | None = None, progress: Report | None = None
+) -> ImportSummary:
+    """Validate the file at ``path`` as an import of `kind` and write it (see ``_import_file``); an InvalidInput
+    names the file by its base name (``InvalidInput.file``), which the API's answer gives with each problem."""
+    try:
+        return _import_file(session, kind, path, name, progress)
+    except InvalidInput as error:
+        error.file = base_name(name or path)
+        raise
+
+
+def _import_file(
     session: Session, kind: str, path: Path, name: str | None = None, progress: Report | None = None
 ) -> ImportSummary:
     """Validate the file at ``path`` as an import of `kind` and write it; raises InvalidInput naming the file
@@ -126,7 +145,9 @@ def import_file(
     file's column."""
     _require_kind(kind)
     path, spec, report = Path(path), SPECS[kind], progress or _silent
-    shown = f"{kind} file {name or path}"  # the kind too: which of a shop's files an empty one was
+    # The kind and the file's own name (not its folders, nor a staged upload's): which of the files a shop imported,
+    # maybe in jobs side by side, each problem is of.
+    shown = f"{kind} file {base_name(name or path)}"
     lines = _require_readable(path, shown, spec)
     numbers = RowNumbers(path)
     _require_lined_up(shown, numbers.layout)
@@ -145,10 +166,10 @@ def import_file(
         parsed, found = parse_table(chunk, spec, dates_day_first)
         found = _order_unknown(found, chunk, unordered)
         if not set(spec.required) <= set(parsed.columns):
-            raise InvalidInput(f"{kind} file", found)  # a missing column: every chunk would say so
+            raise InvalidInput(shown, found)  # a missing column: every chunk would say so
         found += earlier_keys.repeated_in(parsed)  # every row's, those of erased customers too
         parsed, erased = without_erased(session, kind, parsed, erasures)
-        found += CHECKS[kind](session, parsed)
+        found += _not_named_yet(CHECKS[kind](session, parsed), found)
         problems += found
         if len(problems) >= MAX_PROBLEMS:
             break
@@ -167,7 +188,7 @@ def import_file(
         ordered = sorted(problems, key=lambda p: (p.row or 0, p.column or ""))
         stopped_early = next(chunks, None) is not None
         listed = _listed(ordered, stopped_early)
-        raise InvalidInput(f"{kind} file", listed, found=len(ordered), checked_all=not stopped_early)
+        raise InvalidInput(shown, listed, found=len(ordered), checked_all=not stopped_early)
     header = _parquet_columns(path, shown) if is_parquet(path) else _csv_header(path, shown)
     warnings = _unread_warnings(unread_columns(header, spec), spec)
     warnings += _locale_warnings(languages) + _smtputf8_warnings(needs_smtputf8) + _url_warnings(without_url)
@@ -177,6 +198,19 @@ def import_file(
     warnings += erased_warnings(erased_rows)
     left_out = {"left_out": len(erased_rows), "left_out_rows": tuple(erased_rows)}
     return ImportSummary(kind, inserted + updated + unchanged, inserted, updated, unchanged, warnings, **left_out)
+
+
+def base_name(name: str | Path) -> str:
+    """A file's name without its folders, as a problem names the file: the person's own folders say nothing of which
+    export it was, a staged upload's are the server's, and a browser may send a Windows path (C:\\shop\\x.csv)."""
+    return re.split(r"[\\/]", str(name).rstrip("\\/"))[-1] or str(name)
+
+
+def _not_named_yet(checked: list[Problem], parsed: list[Problem]) -> list[Problem]:
+    """The problems the checks of parsed rows found, less those of a cell whose value parsing found wrong already:
+    an id that lost its digits (1.23457E+16) is named as that, the cause, not again as an unknown customer."""
+    named = {(problem.row, problem.column) for problem in parsed if problem.row is not None}
+    return [problem for problem in checked if (problem.row, problem.column) not in named]
 
 
 def _listed(problems: list[Problem], stopped_early: bool) -> list[Problem]:
@@ -264,11 +298,14 @@ def _require_lined_up(shown: str, layout: tuple[int, str] | None) -> None:
         raise InvalidInput(shown, [Problem(layout[0], None, layout[1])])
 
 
-def require_known_format(path: str | Path, shown: str) -> None:
-    """Refuse a file whose name says it is neither CSV nor Parquet (a spreadsheet's .xlsx, say): an upload is
-    refused so before it is stored, not by the job it would have started."""
-    if not (is_parquet(path) or Path(path).suffix.lower() in CSV_SUFFIXES):
-        raise InvalidInput(shown, [Problem(None, None, "must be a .csv or .parquet (.pq) file")])
+def require_known_format(path: str | Path, shown: str, file: str | None = None) -> None:
+    """Refuse a file whose name says it is neither CSV nor Parquet (a spreadsheet's .xlsx, say, told what to do): an
+    upload is refused so before it is stored, not by the job it would have started."""
+    suffix = Path(path).suffix.lower()
+    if not (is_parquet(path) or suffix in CSV_SUFFIXES):
+        workbook = WORKBOOKS.get(suffix)
+        to_do = f", and this is {workbook}: save the sheet as CSV UTF-8 and import that" if workbook else ""
+        raise InvalidInput(shown, [Problem(None, None, f"must be a .csv or .parquet (.pq) file{to_do}")], file=file)
 
 
 def _parquet(path: Path, shown: str):
@@ -411,7 +448,7 @@ def import_frame(session: Session, kind: str, frame: pd.DataFrame, progress: Rep
     erased: list[Problem] = []
     if set(SPECS[kind].required) <= set(parsed.columns):
         parsed, erased = without_erased(session, kind, parsed, Erasures.read(session))
-        problems += CHECKS[kind](session, parsed)
+        problems += _not_named_yet(CHECKS[kind](session, parsed), problems)
     if problems:
         raise InvalidInput(f"{kind} file", sorted(problems, key=lambda p: (p.row or 0, p.column or "")))
     summary = IMPORTERS[kind](session, parsed, progress or _silent)

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from service import importing
 from service.deps import ApiKeyDep, SessionDep, StateDep
 from service.importing.background import imported, submit_import
+from service.importing.load import base_name
 from service.routes.responses import KEYED, errors
 from service.schemas import ImportResult, JobStarted
 from service.settings import home_settings
@@ -42,7 +43,7 @@ def import_file(
     name = file.filename or f"{kind} upload"
     suffix = Path(file.filename or "upload.csv").suffix or ".csv"  # a name without one is read as CSV
     # refused now, not by the job it would start
-    importing.require_known_format(f"upload{suffix}", f"{kind} file {name}")
+    importing.require_known_format(f"upload{suffix}", f"{kind} file {base_name(name)}", file=base_name(name))
     if background:
         job_id = submit_import(state.jobs, state.engine, home_settings().staging_dir, kind, file.file, name)
         body = JobStarted.of(job_id)

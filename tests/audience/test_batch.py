@@ -59,14 +59,15 @@ def test_a_csv_file_s_problems_are_named_by_the_line_as_the_importer_names_them(
     path = tmp_path / "orders.csv"
     # line 1 is the header: the unreadable date is on line 3, the unreadable amount on line 4
     path.write_text("customer_id,timestamp,amount\nc1,2024-01-01,10\nc2,notadate,5\nc3,2024-02-01,abc\n")
-    with pytest.raises(InvalidOrders, match="^line 3, column 'timestamp': 'notadate' is not a date or time$"):
+    unreadable = "^orders.csv, line 3, column 'timestamp': 'notadate' is not a date or time$"
+    with pytest.raises(InvalidOrders, match=unreadable):
         audience_from_file(path, as_of=date(2024, 3, 1))
     path.write_text("customer_id,timestamp,amount\nc1,2024-01-01,10\nc2,2024-01-05,5\nc3,2024-02-01,abc\n")
-    with pytest.raises(InvalidOrders, match="^line 4, column 'amount'"):
+    with pytest.raises(InvalidOrders, match="^orders.csv, line 4, column 'amount'"):
         audience_from_file(path, as_of=date(2024, 3, 1))
     # dates in two orders name both places the same way
     path.write_text("customer_id,timestamp,amount\nc1,01/02/2024,10\nc2,25/01/2024,5\nc3,01/30/2024,7\n")
-    with pytest.raises(InvalidOrders, match=r"^line 4, column 'timestamp': .*'25/01/2024' \(line 3\)"):
+    with pytest.raises(InvalidOrders, match=r"^orders.csv, line 4, column 'timestamp': .*'25/01/2024' \(line 3\)"):
         audience_from_file(path, as_of=date(2024, 3, 1))
 
 
@@ -76,7 +77,7 @@ def test_a_parquet_file_s_problems_are_named_by_the_row(tmp_path):
     frame["amount"] = frame["amount"].astype(object)
     frame.loc[frame.index[1], "amount"] = "abc"
     frame.astype({"amount": str}).to_parquet(path)
-    with pytest.raises(InvalidOrders, match="^row 2, column 'amount'"):
+    with pytest.raises(InvalidOrders, match="^orders.parquet, row 2, column 'amount'"):
         audience_from_file(path, as_of=date(2024, 3, 1))
 
 
@@ -84,7 +85,7 @@ def test_blank_customer_ids_are_counted(tmp_path):
     path = tmp_path / "orders.csv"
     path.write_text("customer_id,timestamp,amount\n,2024-01-01,3\nb,2024-01-02,4\n,2024-01-03,5\n")
     with pytest.raises(
-        InvalidOrders, match=r"^line 2, column 'customer_id': customer_id is empty \(2 lines have none\)$"
+        InvalidOrders, match=r"^orders.csv, line 2, column 'customer_id': customer_id is empty \(2 lines have none\)$"
     ):
         audience_from_file(path, as_of=date(2024, 3, 1))
 

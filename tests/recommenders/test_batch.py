@@ -141,7 +141,7 @@ def test_missing_timestamp_column_is_named(tmp_path):
 def test_bad_value_names_row_and_column(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("customer_id,product_id,timestamp,quantity\na,b,2024-01-01,1\na,c,2024-01-02,lots\n")
-    with pytest.raises(InvalidInteractions, match=r"^line 3, column 'quantity'"):  # line 1 is the header
+    with pytest.raises(InvalidInteractions, match=r"^bad.csv, line 3, column 'quantity'"):  # line 1 is the header
         read_interactions(path)
 
 
@@ -151,7 +151,8 @@ def test_a_parquet_file_s_bad_value_is_named_by_its_row(tmp_path):
         {"customer_id": ["a", "a"], "product_id": ["b", "c"], "timestamp": ["2024-01-01", "2024-01-02"]}
     )
     frame.assign(quantity=["1", "lots"]).to_parquet(path)
-    with pytest.raises(InvalidInteractions, match=r"^row 2, column 'quantity'"):  # no lines in a Parquet file
+    # no lines in a Parquet file
+    with pytest.raises(InvalidInteractions, match=r"^bad.parquet, row 2, column 'quantity'"):
         read_interactions(path)
 
 
@@ -204,11 +205,13 @@ def test_ids_a_spreadsheet_saved_in_scientific_notation_are_refused_by_their_lin
     import stored it, before it refused such ids)."""
     interactions = tmp_path / "orders.csv"
     interactions.write_text("customer_id,product_id,timestamp\nc1,p1,2024-01-01\n1.23457E+16,p2,2024-01-02\n")
-    with pytest.raises(InvalidInteractions, match=r"^line 3, column 'customer_id': '1.23457E\+16' has lost digits"):
+    lost = r"^orders.csv, line 3, column 'customer_id': '1.23457E\+16' has lost digits"
+    with pytest.raises(InvalidInteractions, match=lost):
         read_interactions(interactions)
     catalog = tmp_path / "products.csv"
     catalog.write_text("product_id,name\n4.00601E+12,Pan\n12E34,Lid\n", encoding="utf-8")  # the second: a code
-    with pytest.raises(InvalidProducts, match=r"^line 2, column 'product_id': '4.00601E\+12' has lost digits"):
+    lost = r"^products.csv, line 2, column 'product_id': '4.00601E\+12' has lost digits"
+    with pytest.raises(InvalidProducts, match=lost):
         read_products(catalog)
 
 
@@ -220,7 +223,7 @@ def test_lines_without_data_are_left_out_and_later_lines_keep_their_numbers(tmp_
     path.write_text(f"{header}\nc1,p1,2024-01-01\n,,\n{header}\nc2,p2,2024-01-02\n")
     assert read_interactions(path)["customer_id"].tolist() == ["c1", "c2"]
     path.write_text(f"{header}\nc1,p1,2024-01-01\n,,\n{header}\nc2,p2,someday\n")
-    with pytest.raises(InvalidInteractions, match=r"^line 5, column 'timestamp'"):
+    with pytest.raises(InvalidInteractions, match=r"^orders.csv, line 5, column 'timestamp'"):
         read_interactions(path)
     catalog = pd.read_csv(products_csv)
     joined = tmp_path / "products.csv"
@@ -234,7 +237,8 @@ def test_an_export_with_many_blank_customers_is_told_how_many(tmp_path):
     path.write_text(
         "customer_id,product_id,timestamp\na,P1,2024-01-01\n,P1,2024-01-02\n,P2,2024-01-03\n,P3,2024-01-04\n"
     )
-    with pytest.raises(InvalidInteractions, match=r"^line 3, column 'customer_id': is empty; .*\(3 lines have none\)$"):
+    blank = r"^orders.csv, line 3, column 'customer_id': is empty; .*\(3 lines have none\)$"
+    with pytest.raises(InvalidInteractions, match=blank):
         read_interactions(path)
 
 
@@ -244,11 +248,12 @@ def test_an_infinite_amount_or_price_is_refused_by_its_line(tmp_path):
     interactions.write_text(
         "customer_id,product_id,timestamp,amount\nc1,p1,2024-01-01,3\nc2,p1,2024-01-02,1e400\n", encoding="utf-8"
     )
-    with pytest.raises(InvalidInteractions, match=r"^line 3, column 'amount': 'inf' is not a finite number$"):
+    infinite = r"^interactions.csv, line 3, column 'amount': 'inf' is not a finite number$"
+    with pytest.raises(InvalidInteractions, match=infinite):
         read_interactions(interactions)
     catalog = tmp_path / "products.csv"
     catalog.write_text("product_id,name,price\np1,Pan,inf\n", encoding="utf-8")
-    with pytest.raises(InvalidProducts, match=r"^line 2, column 'price': 'inf' is not a price"):
+    with pytest.raises(InvalidProducts, match=r"^products.csv, line 2, column 'price': 'inf' is not a price"):
         read_products(catalog)
 
 
@@ -257,12 +262,24 @@ def test_rows_are_named_by_their_line_and_a_trailing_comma_shifts_no_column(tmp_
     pandas take the first column for row labels, so every value was read one column off."""
     catalog = tmp_path / "products.csv"
     catalog.write_text('product_id,name,description\np1,Pan,"Steel,\nwith lid"\n,Pot,Clay\n', encoding="utf-8")
-    with pytest.raises(InvalidProducts, match=r"^line 4, column 'product_id': is empty"):
+    with pytest.raises(InvalidProducts, match=r"^products.csv, line 4, column 'product_id': is empty"):
         read_products(catalog)
     trailing = tmp_path / "interactions.csv"
     trailing.write_text("customer_id,product_id,timestamp\nc1,p1,2024-01-01,\nc2,p2,2024-01-02,\n", encoding="utf-8")
     assert read_interactions(trailing)["product_id"].tolist() == ["p1", "p2"]
     extra = tmp_path / "extra.csv"
     extra.write_text("customer_id,product_id,timestamp\nc1,p1,2024-01-01,3\n", encoding="utf-8")
-    with pytest.raises(InvalidInteractions, match=r"^line 2: has 4 cells where the header names 3 columns"):
+    with pytest.raises(InvalidInteractions, match=r"^extra.csv, line 2: has 4 cells where the header names 3 columns"):
         read_interactions(extra)
+
+
+def test_a_workbook_is_told_what_it_is_and_to_save_the_sheet_as_csv(tmp_path):
+    """An .xls workbook named .csv was "not UTF-8 (byte 0xd0)", and one named .xlsx "neither CSV nor Parquet"."""
+    old = tmp_path / "train.csv"
+    old.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512))
+    with pytest.raises(InvalidInteractions, match=r"^train.csv: is an old Excel workbook \(.xls\), not UTF-8 text: "):
+        read_interactions(old)
+    workbook = tmp_path / "products.xlsx"
+    workbook.write_bytes(b"PK\x03\x04")
+    with pytest.raises(InvalidProducts, match=r"^products.xlsx: is an Excel workbook \(.xlsx\), neither CSV nor "):
+        read_products(workbook)

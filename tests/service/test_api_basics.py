@@ -105,7 +105,9 @@ def test_bad_upload_is_rejected_with_row_and_column(client):
     response = _upload(client, "customers", bad)
     assert response.status_code == 422
     body = response.json()
-    assert body["problems"] == [{"row": 3, "column": "email", "message": "is not an email address"}]
+    assert body["problems"] == [
+        {"file": "customers.csv", "row": 3, "column": "email", "message": "is not an email address"}
+    ]
     assert client.get("/customers").json() == []
 
 

@@ -221,7 +221,8 @@ def test_bad_import_file_is_one_clear_line_and_exit_code_2(tmp_path):
     result = run(["import", "customers", str(tmp_path / "customers.csv")], tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "error: customers file rejected, nothing was written: row 2, column 'email': is not an email address"
+        "error: customers file customers.csv rejected, nothing was written: row 2, column 'email': is not an email "
+        "address"
     ]
     assert result.stdout.strip() == ""  # no "importing customers 0/?" bar left above the error
     missing = run(["import", "customers", str(tmp_path / "nope.csv")], tmp_path)
@@ -245,7 +246,9 @@ def test_a_file_with_many_problems_says_how_many_and_writes_them_all_on_request(
     result = run(["import", "customers", str(tmp_path / "customers.csv")], tmp_path)
     assert result.returncode == 2
     error, *shown, hint = result.stderr.strip().splitlines()  # a problem to a line: 20 on one was a wall of text
-    assert error == "error: customers file rejected, nothing was written: 26 problems, the first 20 shown below"
+    assert error == (
+        "error: customers file customers.csv rejected, nothing was written: 26 problems, the first 20 shown below"
+    )
     assert shown == [f"  row {row}, column 'email': is not an email address" for row in range(2, 22)]
     assert hint == f"to see them all: tailor import customers {tmp_path / 'customers.csv'} --problems problems.csv"
 

@@ -227,7 +227,7 @@ def test_a_utf16_compressed_or_workbook_file_is_told_what_it_is(engine, demo_fil
     assert to_do == {
         "utf-16": ['is UTF-16 text (a spreadsheet\'s "Unicode text")', "save it as CSV UTF-8 and try again"],
         "gzip": ["is compressed (gzip)", "decompress it and try again"],
-        "xlsx": ["is a ZIP archive (an .xlsx workbook is one)", "save the sheet as CSV UTF-8 and try again"],
+        "xlsx": ["is an Excel workbook (.xlsx)", "save the sheet as CSV UTF-8 and try again"],
     }
     path.write_bytes(b"customer_id,email\nc1,caf\xe9@example.com\n")  # text in another encoding: its byte
     with pytest.raises(InvalidInput, match=r"is not UTF-8 \(byte 0xe9\)"), session_scope(engine) as session:
@@ -255,7 +255,7 @@ def test_an_empty_file_is_refused_naming_its_kind_and_the_columns_its_header_nee
     with pytest.raises(InvalidInput) as refused, session_scope(engine) as session:
         import_file(session, "orders", empty)
     assert str(refused.value) == (
-        f"orders file {empty} rejected, nothing was written: is empty: its first line must name its columns (at "
+        f"orders file {empty.name} rejected, nothing was written: is empty: its first line must name its columns (at "
         "least order_id, customer_id, product_id, quantity, amount, timestamp)"
     )
 
@@ -268,7 +268,7 @@ def test_an_empty_parquet_file_is_refused_as_empty(engine, demo_files, tmp_path)
     with pytest.raises(InvalidInput) as refused, session_scope(engine) as session:
         import_file(session, "orders", empty)
     assert str(refused.value) == (
-        f"orders file {empty} rejected, nothing was written: is empty (0 bytes): even a Parquet file of no rows "
+        f"orders file {empty.name} rejected, nothing was written: is empty (0 bytes): even a Parquet file of no rows "
         "names its columns"
     )
 
@@ -290,6 +290,7 @@ def test_checking_stops_after_many_problems_and_says_so(engine, demo_files, tmp_
     last = "40 problems found, the first 30 listed; checking stopped before the end of the file"
     assert str(error).endswith("(40 problems found, the first 20 shown; checking stopped before the end of the file)")
     assert error.problems[-1].message == last and error_body(error)["problems"][-1] == {
+        "file": "orders.csv",
         "row": None,
         "column": None,
         "message": last,

@@ -88,8 +88,10 @@ def test_a_file_that_is_neither_csv_nor_parquet_is_refused_before_any_job(client
         assert refused.status_code == 422, background
         assert (
             refused.json()["message"]
-            == "customers file kunden.xlsx rejected, nothing was written: must be a .csv or .parquet (.pq) file"
+            == "customers file kunden.xlsx rejected, nothing was written: must be a .csv or .parquet (.pq) file, and "
+            "this is an Excel workbook (.xlsx): save the sheet as CSV UTF-8 and import that"
         )
+        assert refused.json()["problems"][0]["file"] == "kunden.xlsx"
     assert _staged_files(tailor_home) == [] and client.get("/jobs", params={"kind": "import"}).json() == []
     nameless = _post(client, "customers", CUSTOMERS, background=False, name="customers")  # no suffix: read as CSV
     assert nameless.status_code == 200, nameless.text
@@ -101,7 +103,9 @@ def test_a_bad_file_fails_its_job_with_the_problems_the_request_answers(client, 
     assert job["status"] == "failed" and "row 3, column 'email': is not an email address" in job["error"]
     in_request = _post(client, "customers", bad, background=False)
     assert in_request.status_code == 422 and job["result"] == in_request.json()
-    assert job["result"]["problems"] == [{"row": 3, "column": "email", "message": "is not an email address"}]
+    assert job["result"]["problems"] == [
+        {"file": "customers.csv", "row": 3, "column": "email", "message": "is not an email address"}
+    ]
     assert _count(engine, Customer) == 0 and _staged_files(tailor_home) == []
 
     latin1 = CUSTOMERS.assign(first_name=["Anna", "Zoë"]).to_csv(index=False).encode("latin-1")
