@@ -7,6 +7,8 @@ import re
 import numpy as np
 import pandas as pd
 
+# Excel's way to keep an id's leading zeros in a CSV export: the formula ="00123", whose value is the text 00123.
+_FORCED_TEXT = r'^="(.*)"$'
 # A whole number written as a float: what a spreadsheet or pandas makes of an integer id column with a gap in it.
 _WHOLE_FLOAT = r"^(\d+)\.0$"
 # A long number in scientific notation: a spreadsheet shows 12345678901234567 as 1.23457E+16 and saves it so, and
@@ -19,11 +21,12 @@ _LARGEST_EXACT_FLOAT = 2**53
 
 def id_strings(values: pd.Series) -> pd.Series:
     """Identifiers as stripped strings; whole floats lose their '.0', whether the column holds numbers (17850.0)
-    or their text ("17850.0", as a CSV exported from a spreadsheet does). Other text is kept as it is: "A.0" or
-    "007" are ids of their own."""
+    or their text ("17850.0", as a CSV exported from a spreadsheet does), and text a spreadsheet forced to stay
+    text (="00123") is that text. Other text is kept as it is: "A.0" or "007" are ids of their own."""
     if pd.api.types.is_float_dtype(values) and (values.dropna() % 1 == 0).all():
         values = values.astype("Int64")
-    return values.astype(str).str.strip().str.replace(_WHOLE_FLOAT, r"\1", regex=True)
+    text = values.astype(str).str.strip().str.replace(_FORCED_TEXT, r"\1", regex=True)
+    return text.str.replace(_WHOLE_FLOAT, r"\1", regex=True)
 
 
 def inexact_ids(values: pd.Series) -> pd.Series:

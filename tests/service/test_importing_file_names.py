@@ -118,3 +118,12 @@ def test_a_workbook_s_name_says_to_save_the_sheet_as_csv(engine, tmp_path):
         "must be a .csv or .parquet (.pq) file, and this is an Excel workbook (.xlsx): save the sheet as CSV UTF-8 "
         "and import that"
     )
+
+
+def test_ids_a_spreadsheet_forced_to_text_are_imported_as_the_ids_they_hold(engine, tmp_path):
+    _shop(engine, tmp_path)
+    CUSTOMERS.assign(customer_id=['="00123"', '="00124"']).to_csv(tmp_path / "customers.csv", index=False)
+    ORDERS.assign(customer_id=["00123", "00123", '="00124"']).to_csv(tmp_path / "orders.csv", index=False)
+    with session_scope(engine) as session:
+        assert import_file(session, "customers", tmp_path / "customers.csv").inserted == 2
+        assert import_file(session, "orders", tmp_path / "orders.csv").inserted == 3  # both spellings: one id

@@ -23,3 +23,9 @@ def test_ids_in_scientific_notation_or_floats_past_exact_whole_numbers_lost_digi
     ).tolist() == [True, True, True, False, False, False, False]  # fmt: skip
     floats = pd.Series([2.0**53, 2.0**53 - 1, 17850.0, None])
     assert inexact_ids(floats).tolist() == [True, False, False, False]
+
+
+def test_an_id_a_spreadsheet_forced_to_text_is_the_text_it_forced():
+    """Excel keeps the zeros of 00123 when the export writes it as the formula ="00123", which was stored as the id
+    `="00123"`: no orders file, nor the shop's own system, names that customer so."""
+    assert id_strings(pd.Series(['="00123"', ' ="A-7" ', '="', "00123"])).tolist() == ["00123", "A-7", '="', "00123"]
