@@ -159,7 +159,7 @@ def import_file(
         else:
             _echo(f"error: {error}")
         if problems is not None:
-            _write_problems(problems, error.problems)
+            _write_problems(problems, error.problems, error.file or file.name)
             _echo(f"every problem listed is in {problems}")
         elif len(error.problems) > SHOWN_PROBLEMS:
             _echo(f"to see them all: tailor import {kind} {file} --problems problems.csv")
@@ -172,7 +172,7 @@ def import_file(
     for warning in summary.warnings:
         _echo(f"warning: {warning}")
     if problems is not None:
-        _write_problems(problems, summary.left_out_rows)
+        _write_problems(problems, summary.left_out_rows, file.name)
         if summary.left_out:
             _echo(f"every row left out is listed in {problems}")
     if kind == "orders":
@@ -183,16 +183,16 @@ def import_file(
         typer.echo(f"audience recomputed as of {result['as_of']}: {_in_segments(result['segments'])}")
 
 
-def _write_problems(path: Path, problems) -> None:
-    """An import's problems, or the rows it left out, as CSV (row, column, message), as the API's error body lists
-    a refused file's problems."""
+def _write_problems(path: Path, problems, file: str) -> None:
+    """An import's problems, or the rows it left out, as CSV (file, row, column, message), as the API's error body
+    lists a refused file's problems: a list kept beside those of the shop's other files says which it is of."""
     import csv
 
     path.parent.mkdir(parents=True, exist_ok=True)  # as the other commands' outputs
     with path.open("w", newline="", encoding="utf-8") as handle:
         out = csv.writer(handle)
-        out.writerow(["row", "column", "message"])
-        out.writerows(["" if p.row is None else p.row, p.column or "", p.message] for p in problems)
+        out.writerow(["file", "row", "column", "message"])
+        out.writerows([file, "" if p.row is None else p.row, p.column or "", p.message] for p in problems)
 
 
 @app.command()

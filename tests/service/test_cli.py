@@ -257,6 +257,7 @@ def test_a_file_with_many_problems_says_how_many_and_writes_them_all_on_request(
     assert result.returncode == 2 and result.stderr.strip().splitlines()[-1] == f"every problem listed is in {out}"
     listed = pd.read_csv(out)
     assert listed.row.tolist() == list(range(2, 28)) and set(listed.message) == {"is not an email address"}
+    assert set(listed.file) == {"customers.csv"}  # the list of one of a shop's files says which
 
 
 def test_import_and_keys(tmp_path):

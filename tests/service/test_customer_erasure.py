@@ -306,14 +306,14 @@ def test_the_import_command_lists_every_row_it_left_out_with_problems(engine, tm
     assert "and 5 more" in again.output and f"every row left out is listed in {listed}" in again.output
     with listed.open(newline="") as handle:
         written = list(csv.reader(handle))
-    assert written[0] == ["row", "column", "message"] and len(written) == 26
-    assert written[1] == ["2", "customer_id", "its customer was erased"]
-    assert written[-1] == ["26", "customer_id", "its customer was erased"]
+    assert written[0] == ["file", "row", "column", "message"] and len(written) == 26
+    assert written[1] == ["shop.csv", "2", "customer_id", "its customer was erased"]
+    assert written[-1] == ["shop.csv", "26", "customer_id", "its customer was erased"]
 
     (tmp_path / "new.csv").write_text(f"{header}\nn1,n1@example.com,Nia,en,true\n")
     fresh = CliRunner().invoke(cli.app, ["import", "customers", str(tmp_path / "new.csv"), "--problems", str(listed)])
     assert fresh.exit_code == 0 and "left out" not in fresh.output, fresh.output
-    assert listed.read_text().splitlines() == ["row,column,message"]
+    assert listed.read_text().splitlines() == ["file,row,column,message"]
 
 
 def test_the_service_s_own_records_forget_an_erased_customer(client, engine, monkeypatch):
