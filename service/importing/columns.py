@@ -131,6 +131,9 @@ SENDS = TableSpec(
 # Excel's day numbers for 1954-10-03 to 2173-10-14: what a date column saved without its date format holds.
 _SERIAL_DAY = re.compile(r"^[2-9]\d{4}(\.\d+)?$")
 SPECS = {spec.name: spec for spec in (CUSTOMERS, PRODUCTS, ORDERS, SENDS)}
+# What a spreadsheet's totals row says in its first cell, if anything (English, German, French).
+_TOTAL_WORDS = re.compile(r"(grand\s+)?(sub)?totals?:?|sums?:?|summe:?|gesamt(summe)?:?|totaux?:?", re.IGNORECASE)
+TOTALS_ROW = "looks like a totals row (sums, and no ids or dates): remove it from the export and try again"
 
 
 def _plain(text: str) -> str:
@@ -205,7 +208,34 @@ def parse_table(
             problems.append(
                 Problem(int(index), ", ".join(spec.key), f"the same key is on row {int(first_rows[index])}")
             )
+    totals = _totals_rows(frame, spec)
+    if totals:  # one problem says what the line is, not each of its empty cells
+        problems = [problem for problem in problems if problem.row not in totals]
+        problems += [Problem(row, None, TOTALS_ROW) for row in sorted(totals)]
     return parsed, problems
+
+
+def _totals_rows(frame: pd.DataFrame, spec: TableSpec) -> set[int]:
+    """The rows that hold numbers and no id, text nor date, but perhaps a label such as "Total" in the first cell: the
+    sums a spreadsheet keeps under its data, saved with it."""
+    numbers = [c.name for c in spec.columns if c.kind == "number" and c.name in frame.columns]
+    blank = [c.name for c in spec.columns if c.kind in ("id", "text", "timestamp") and c.name in frame.columns]
+    if not numbers or not blank or frame.empty:
+        return set()
+    first = frame.columns[0]
+    rows = frame.index
+    for name in [name for name in blank if name != first]:  # column by column: few rows are left after the first
+        rows = rows[(_text(frame.loc[rows, name]) == "").to_numpy(dtype=bool)]
+        if rows.empty:
+            return set()
+    label = _text(frame.loc[rows, first])
+    labelled = (label == "") | label.str.fullmatch(_TOTAL_WORDS.pattern, case=False)
+    summed = pd.concat([_text(frame.loc[rows, name]) != "" for name in numbers], axis=1).any(axis=1)
+    return {int(row) for row in rows[(labelled & summed).to_numpy(dtype=bool)]}
+
+
+def _text(cells: pd.Series) -> pd.Series:
+    return cells.astype("string").str.strip().fillna("")
 
 
 def _nul_characters(frame: pd.DataFrame) -> list[Problem]:

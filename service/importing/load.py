@@ -208,9 +208,11 @@ def base_name(name: str | Path) -> str:
 
 def _not_named_yet(checked: list[Problem], parsed: list[Problem]) -> list[Problem]:
     """The problems the checks of parsed rows found, less those of a cell whose value parsing found wrong already:
-    an id that lost its digits (1.23457E+16) is named as that, the cause, not again as an unknown customer."""
+    an id that lost its digits (1.23457E+16) is named as that, the cause, not again as an unknown customer; and
+    less those of a row parsing found wrong as a whole (a spreadsheet's totals row)."""
     named = {(problem.row, problem.column) for problem in parsed if problem.row is not None}
-    return [problem for problem in checked if (problem.row, problem.column) not in named]
+    whole = {problem.row for problem in parsed if problem.row is not None and problem.column is None}
+    return [p for p in checked if (p.row, p.column) not in named and p.row not in whole]
 
 
 def _listed(problems: list[Problem], stopped_early: bool) -> list[Problem]:

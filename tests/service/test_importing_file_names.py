@@ -127,3 +127,20 @@ def test_ids_a_spreadsheet_forced_to_text_are_imported_as_the_ids_they_hold(engi
     with session_scope(engine) as session:
         assert import_file(session, "customers", tmp_path / "customers.csv").inserted == 2
         assert import_file(session, "orders", tmp_path / "orders.csv").inserted == 3  # both spellings: one id
+
+
+def test_a_spreadsheet_s_totals_row_is_named_as_one(engine, tmp_path):
+    """A sheet saved with its sums under the data was refused with every empty cell of those rows ("row 5, column
+    'customer_id': is empty", seven problems for two lines), never saying what the lines were."""
+    _shop(engine, tmp_path)
+    text = ORDERS.to_csv(index=False) + ",,,4,71.5,\nTotal,,,4,71.5,\n"
+    (tmp_path / "orders.csv").write_text(text, encoding="utf-8")
+    error = _refused(engine, "orders", tmp_path / "orders.csv")
+    said = "looks like a totals row (sums, and no ids or dates): remove it from the export and try again"
+    assert [(p.row, p.column, p.message) for p in error.problems] == [(5, None, said), (6, None, said)]
+    ORDERS.assign(order_id=["o1", "o1", ""], customer_id=["c1", "c1", ""]).to_csv(tmp_path / "orders.csv", index=False)
+    error = _refused(engine, "orders", tmp_path / "orders.csv")  # a line with a product and a date is no totals row
+    assert [(p.row, p.column) for p in error.problems] == [(4, "customer_id"), (4, "order_id")]
+    PRODUCTS.assign(sku=["T1", ""]).to_csv(tmp_path / "products.csv", index=False)
+    error = _refused(engine, "products", tmp_path / "products.csv")  # a product with a name and no sku is none either
+    assert [(p.row, p.column, p.message) for p in error.problems] == [(3, "sku", "is empty")]
