@@ -286,6 +286,12 @@ class CampaignOut(BaseModel):
         "customer's best hour, the contact policy); the server sends them as they fall due",
     )
     next_send_at: UtcMoment | None = Field(None, description="when (UTC) the next waiting draft falls due")
+    mailed_recently_by_then: int | None = Field(
+        None,
+        description="in a campaign scheduled for later: how many approved drafts go to customers mailed within the "
+        "contact policy's days (TAILOR_SEND_MIN_DAYS_BETWEEN) before `scheduled_at`, by the emails sent so far; "
+        "their emails will wait past it (at best hours, at most this many)",
+    )
 
 
 class CheckOut(BaseModel):

@@ -139,7 +139,31 @@ def waiting_drafts(session: Session, campaign_id: int, now: datetime) -> dict[st
             Draft.campaign_id == campaign_id, Draft.status == "approved", due_at > now
         )
     ).one()
-    return {"waiting": waiting, "next_send_at": as_text(next_at) if next_at else None}
+    told = {"waiting": waiting, "next_send_at": as_text(next_at) if next_at else None}
+    scheduled_at = session.scalar(select(Campaign.scheduled_at).where(Campaign.id == campaign_id))
+    if scheduled_at is not None and scheduled_at > now:
+        told["mailed_recently_by_then"] = _mailed_recently_by(session, campaign_id, scheduled_at)
+    return told
+
+
+def _mailed_recently_by(session: Session, campaign_id: int, moment: datetime) -> int:
+    """How many of the campaign's approved drafts go to customers mailed within the contact policy's days before
+    ``moment``, by the emails sent so far: sent then, they would wait (a marketer scheduling for Friday learns it
+    then, not from the audience preview, which counts from now). At best hours each draft goes at or after
+    ``moment``, so this is the most that wait."""
+    from service.audiences import mailed_recently
+
+    customers = pd.Series(
+        list(
+            session.scalars(
+                select(Customer.external_id)
+                .join(Draft, Draft.customer_id == Customer.id)
+                .where(Draft.campaign_id == campaign_id, Draft.status == "approved")
+            )
+        ),
+        dtype=object,
+    )
+    return mailed_recently(session, customers, now=moment)
 
 
 # How far ahead a campaign may be scheduled: further is a mistyped year, and best hours past the calendar's end

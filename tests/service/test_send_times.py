@@ -324,6 +324,42 @@ def test_a_request_to_send_decides_when_every_approved_draft_goes(client, engine
     assert now["result"]["sent"] == 2 and sorted(m["To"] for m in messages) == ["ann@example.com", "bob@example.com"]
 
 
+def test_a_campaign_scheduled_for_later_says_how_many_the_contact_policy_will_hold_back_then(
+    client, engine, mail_server, monkeypatch
+):
+    """A marketer scheduling for Friday learned from the audience preview how many were mailed within the contact
+    policy's days of now, not of Friday: the campaign, its page and the send's result count them by its moment."""
+    controller, _ = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    monkeypatch.setenv("TAILOR_SEND_MIN_DAYS_BETWEEN", "3")
+    campaign_id = client.post("/campaigns", json={"name": "t", "brand": "hearth", "campaign_type": "vip"}).json()["id"]
+    with session_scope(engine) as session:
+        for name, mailed_days_ago in (("ann", 1), ("bob", 5), ("cy", None)):
+            variant = Variant(label="A", subject=f"For {name}", html="<p>x</p>", text="x")
+            customer = Customer(external_id=name, email=f"{name}@example.com", marketing_consent=True)
+            draft = Draft(campaign_id=campaign_id, customer=customer, variants=[variant], status="approved")
+            session.add(draft)
+            session.flush()
+            draft.selected_variant_id = variant.id
+            if mailed_days_ago is not None:
+                sent_at = datetime.now() - timedelta(days=mailed_days_ago)
+                session.add(Send(customer=customer, subject="Earlier", campaign_type="vip", sent_at=sent_at))
+
+    def scheduled_in(days: float) -> dict:
+        at = (utcnow() + timedelta(days=days)).isoformat()
+        return wait_for_job(client, client.post(f"/campaigns/{campaign_id}/send", params={"at": at}).json()["job_id"])
+
+    tomorrow = scheduled_in(1)["result"]  # ann was mailed 2 days before it; bob 6 days
+    assert (tomorrow["sent"], tomorrow["waiting"], tomorrow["mailed_recently_by_then"]) == (0, 3, 1)
+    assert client.get(f"/campaigns/{campaign_id}").json()["mailed_recently_by_then"] == 1
+    page = client.get(f"/review/campaigns/{campaign_id}").text
+    assert "1 of its customers were mailed too recently before then" in page
+    assert scheduled_in(3)["result"]["mailed_recently_by_then"] == 0  # 4 days after ann's email
+    now = wait_for_job(client, client.post(f"/campaigns/{campaign_id}/send").json()["job_id"])["result"]
+    assert "mailed_recently_by_then" not in now and now["deferred"] == 1  # sent now: ann waits, as the policy says
+    assert client.get(f"/campaigns/{campaign_id}").json()["mailed_recently_by_then"] is None
+
+
 def test_drafts_approved_after_a_send_scheduled_at_best_hours_wait_for_their_customers_best_hour(
     client, engine, mail_server, monkeypatch
 ):
