@@ -37,7 +37,7 @@ def draft_ids(session: Session, campaign_id: int, status: str | None = None) -> 
     """The campaign's draft ids in its audience's order, optionally of one status, and a warning when they are not
     the whole campaign's (see ``cut_short``); NotFound for no campaign, Conflict while it is being generated."""
     campaign = get_campaign(session, campaign_id)
-    warnings = [text for text in (cut_short(session, campaign), _holdout_note(campaign)) if text]
+    warnings = [text for text in (cut_short(session, campaign, status), _holdout_note(campaign)) if text]
     warning = "; ".join(warnings) or None
     query = select(Draft.id).where(Draft.campaign_id == campaign_id).order_by(*AUDIENCE_ORDER)
     if status is not None:
@@ -45,11 +45,12 @@ def draft_ids(session: Session, campaign_id: int, status: str | None = None) -> 
     return list(session.scalars(query)), warning
 
 
-def cut_short(session: Session, campaign: Campaign) -> str | None:
+def cut_short(session: Session, campaign: Campaign, status: str | None = None) -> str | None:
     """Whether an export of ``campaign`` would be missing drafts, for the person handing it to a sender: Conflict
     while it is being generated (the file would stop wherever its job had got), and for a campaign whose generation
     failed (stopped, cancelled, or killed with its process), a warning saying how many of the customers it was
-    writing for have no draft, where its job counted them."""
+    writing for have no draft, where its job counted them. An export of one ``status`` leaves out the other drafts
+    by request: the warning then counts the customers with no draft at all, not the lines missing from it."""
     if campaign.status not in ("generating", "failed"):
         return None
     stored = session.scalar(select(func.count()).select_from(Draft).where(Draft.campaign_id == campaign.id))
@@ -65,9 +66,14 @@ def cut_short(session: Session, campaign: Campaign) -> str | None:
         )
     again = f"generate it again (POST /campaigns/{campaign.id}/generate) to write them all"
     if audience:
+        missing = (
+            f"{audience - stored:,} are missing from this file"
+            if status is None
+            else f"{audience - stored:,} have no draft, {status} or other"
+        )
         return (
             f"campaign {campaign.id} failed while generating: it has drafts for {stored:,} of the {audience:,} "
-            f"customers its generation was writing for, so {audience - stored:,} are missing from this file; {again}"
+            f"customers its generation was writing for, so {missing}; {again}"
         )
     return f"campaign {campaign.id} failed while generating: this file holds the drafts it had stored; {again}"
 
