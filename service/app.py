@@ -76,7 +76,7 @@ from service.settings import (
     UnsubscribeSettings,
     home_settings,
 )  # fmt: skip
-from service.state import AppState, model_store
+from service.state import AppState, model_store, warn_of_unservable_models
 
 log = logging.getLogger("tailor.api")
 SENDING_JOBS = ("send", "send_due")
@@ -120,6 +120,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     # Sending beside the other jobs where the database lets two write at once; SQLite has one writer, and a send
     # would fail waiting for a big import's write instead of waiting its turn.
     runner = ThreadJobRunner(engine, own_lane=SENDING_JOBS if engine.dialect.name != "sqlite" else ())
+    models = model_store(home_settings().models_dir)
     on_engine = {"engine": engine}
     schedules = []
     if every_hours := RetrainSettings().every_hours:
@@ -135,6 +136,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         runner.announce(fail_interrupted_jobs(engine))
+        warn_of_unservable_models(models)
         remove_stranded_uploads(home_settings().staging_dir)
         for schedule in schedules:
             schedule.start()
@@ -154,7 +156,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         responses=errors(*ANY_ROUTE),
     )
     add_docs_pages(app)
-    app.state.tailor = AppState(engine=engine, jobs=runner, models=model_store(home_settings().models_dir))
+    app.state.tailor = AppState(engine=engine, jobs=runner, models=models)
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

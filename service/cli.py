@@ -563,16 +563,22 @@ def eval(
 
 @models_app.command("list")
 def models_list() -> None:
-    """Each kind's kept versions, newest first, with what training recorded; `*` marks the one in use."""
+    """Each kind's kept versions, newest first, with what training recorded; `*` marks the one in use, and `!` one in
+    use that this version of Tailor cannot serve (saved by an older one), with why and what to do."""
     from service.pipeline.model_store import MODEL_KINDS, describe
     from service.settings import home_settings
+    from service.state import model_store
 
+    models = model_store(home_settings().models_dir)
     for kind in MODEL_KINDS:
         listing = describe(home_settings().models_dir, kind)
         typer.echo(f"{kind}: {len(listing['versions'])} kept" if listing["versions"] else f"{kind}: none trained")
+        unservable = models.unservable(kind) if listing["current"] else None
         for version in listing["versions"]:
-            mark = "*" if version["current"] else " "
+            mark = ("!" if unservable else "*") if version["current"] else " "
             typer.echo(f"  {mark} {version['version']}  {_model_summary(kind, version['metadata'])}")
+            if version["current"] and unservable:
+                typer.echo(f"      in use, but cannot be served: {unservable}")
 
 
 def _model_summary(kind: str, metadata: dict) -> str:

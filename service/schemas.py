@@ -804,7 +804,10 @@ class SegmentOut(BaseModel):
 
 
 class HealthOut(BaseModel):
-    status: Literal["ok"]
+    status: Literal["ok", "degraded"] = Field(
+        description="degraded: a model in use cannot be read by this version of Tailor (see problems)"
+    )
     models: dict[str, str | None] = Field(
         description="the version of each model kind the next request is served with (null: none trained yet)"
     )
+    problems: list[str] = Field(default_factory=list, description="what is degraded, each with its fix")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,7 +11,9 @@ from sqlalchemy import Engine
 from service.errors import NotReady
 from service.jobs import JobRunner
 from service.pipeline.frames import CatalogCache
-from service.pipeline.model_store import MODEL_FILE, ModelStore, versions
+from service.pipeline.model_store import MODEL_FILE, MODEL_KINDS, ModelStore, versions
+
+log = logging.getLogger("tailor.api")
 
 
 def _load_recommender(path: Path):
@@ -38,6 +41,18 @@ def _load_engagement(path: Path):
         return EngagementModel.load(path)
 
 
+def _serve_engagement(path: Path):
+    """The engagement model to serve; one this version of Tailor cannot read must be trained again (409)."""
+    from scoring.errors import ModelFileError
+
+    try:
+        return _load_engagement(path)
+    except ModelFileError as error:
+        raise NotReady(
+            f"The current engagement model cannot be served: {error} Run `tailor train` (or POST /train)."
+        ) from error
+
+
 def check_servable(models_dir: Path, kind: str, version: str) -> None:
     """Read a kept version's model file as serving it would: NotReady (409) saying why when this version of Tailor
     cannot serve it (one saved by an older, incompatible version), so that a rollback does not put in use a version
@@ -62,8 +77,20 @@ def check_servable(models_dir: Path, kind: str, version: str) -> None:
         ) from error
 
 
+def warn_of_unservable_models(models: ModelStore) -> None:
+    """At the server's start, read each current model as its first request would, and log a warning for one this
+    version of Tailor cannot serve (saved by an older, incompatible version: after an upgrade), rather than leave
+    the shop to find out at its first generation; /health then says `degraded` until a training."""
+    for kind in MODEL_KINDS:
+        if reason := models.unservable(kind):
+            log.warning(
+                "model in use cannot be served: run `tailor train`",
+                extra={"kind": kind, "version": models.version(kind), "reason": reason},
+            )
+
+
 def model_store(models_dir: Path) -> ModelStore:
-    return ModelStore(models_dir, {"recommender": _load_recommender, "engagement": _load_engagement})
+    return ModelStore(models_dir, {"recommender": _load_recommender, "engagement": _serve_engagement})
 
 
 @dataclass

@@ -230,6 +230,7 @@ class ModelStore:
         self.models_dir = models_dir
         self.loaders = loaders
         self._loaded: dict[str, tuple[Path, Any]] = {}
+        self._refused: dict[str, tuple[Path, str]] = {}  # the version a loader refused (NotReady), and why
         self._lock = threading.Lock()
 
     def get(self, kind: str) -> Any:
@@ -237,10 +238,33 @@ class ModelStore:
         if folder is None:
             raise NotReady(f"No {kind} model is trained yet: run `tailor train` (or POST /train) first.")
         with self._lock:
+            if self._refused.get(kind, (None,))[0] == folder:  # a saved file does not change: not read again
+                raise NotReady(self._refused[kind][1])
             loaded = self._loaded.get(kind)
             if loaded is None or loaded[0] != folder:
-                self._loaded[kind] = (folder, self.loaders[kind](folder / MODEL_FILE))
+                try:
+                    self._loaded[kind] = (folder, self.loaders[kind](folder / MODEL_FILE))
+                except NotReady as error:
+                    self._refused[kind] = (folder, str(error))
+                    raise
             return self._loaded[kind][1]
+
+    def unservable(self, kind: str, *, load: bool = True) -> str | None:
+        """Why the current version of `kind` cannot be served (one saved by an older, incompatible version of
+        Tailor), or None when it can or none is trained yet. With ``load``, a version not read yet is read (and
+        kept for the requests); without, only a refusal already met is told (what /health asks, which never
+        reads a model file: the server reads each current one at its start)."""
+        folder = current_folder(self.models_dir, kind)
+        if folder is None:
+            return None
+        if not load:
+            refused = self._refused.get(kind)
+            return refused[1] if refused is not None and refused[0] == folder else None
+        try:
+            self.get(kind)
+        except NotReady as error:
+            return str(error)
+        return None
 
     def version(self, kind: str) -> str | None:
         folder = current_folder(self.models_dir, kind)

@@ -19,7 +19,9 @@ router = APIRouter(tags=["health"], responses=errors(503))
 @router.get("/health", response_model=HealthOut)
 def health(state: StateDep) -> dict:
     """`ok` once the database answers, with the current version of each model (null: none trained yet): the one
-    the next request is served with, read from disk on first use after a training or `tailor models use`. Needs
+    the next request is served with, read from disk at the start and on first use after a training or `tailor
+    models use`. `degraded` while a current model cannot be read by this version of Tailor (after an upgrade), with
+    each such problem and its fix in `problems`: the database answers, and `POST /train` mends it. Needs
     no API key; a database that does not answer, or answers without Tailor's tables (a new empty file), is a 503,
     and so is a SQLite file gone from its place (the connections open on it still answered, and new ones made an
     empty file)."""
@@ -33,7 +35,11 @@ def health(state: StateDep) -> dict:
         )
     with state.engine.connect() as connection:
         connection.execute(text("SELECT version_num FROM alembic_version"))
-    return {
-        "status": "ok",
-        "models": {kind: state.models.version(kind) for kind in MODEL_KINDS},
-    }
+    models = {kind: state.models.version(kind) for kind in MODEL_KINDS}
+    problems = [
+        f"The {kind} model in use ({models[kind]}) was saved by a version of Tailor this one cannot read (the "
+        f"server's log says why), so what needs it is refused: run `tailor train` (or POST /train)."
+        for kind in MODEL_KINDS
+        if state.models.unservable(kind, load=False)
+    ]  # the reason names the model's file, and /health needs no key: it is in the start's log line
+    return {"status": "degraded" if problems else "ok", "models": models, "problems": problems}

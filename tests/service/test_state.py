@@ -11,6 +11,7 @@ from recommenders.popularity import PopularityRecommender
 from service.errors import NotReady
 from service.pipeline.model_store import publish
 from service.state import model_store
+from tests.recommenders.contract import checkerboard
 
 
 def test_an_outdated_recommender_asks_to_be_trained_again(tailor_home):
@@ -21,3 +22,46 @@ def test_an_outdated_recommender_asks_to_be_trained_again(tailor_home):
     with pytest.raises(NotReady, match=r"tailor-recommender/1.*`tailor train` \(or POST /train\)") as raised:
         model_store(tailor_home / "models").get("recommender")
     assert raised.value.status_code == 409
+
+
+def test_a_recommender_the_upgrade_left_unreadable_is_told_at_start_in_health_and_in_the_listing(
+    engine, tailor_home, monkeypatch, caplog
+):
+    """After an upgrade whose recommender reads more than the saved one holds, /health said `ok`, `tailor models
+    list` showed it in use and the start logged nothing: the shop found out at its first generation."""
+    from fastapi.testclient import TestClient
+    from typer.testing import CliRunner
+
+    from recommenders.popularity import PopularityRecommender
+    from service.app import create_app
+    from service.cli import app as cli
+
+    model = PopularityRecommender().fit(checkerboard()[0])
+    version = publish(tailor_home / "models", "recommender", model.save, {}).name
+    monkeypatch.setattr(PopularityRecommender, "state_version", PopularityRecommender.state_version + 1)
+
+    with caplog.at_level("WARNING", logger="tailor.api"), TestClient(create_app(engine)) as client:
+        started = [r for r in caplog.records if r.getMessage().startswith("model in use cannot be served")]
+        assert [(r.kind, r.version) for r in started] == [("recommender", version)]
+        assert "saved by an older version of Tailor" in started[0].reason
+        health = client.get("/health")
+    assert health.status_code == 200
+    assert health.json()["status"] == "degraded" and health.json()["models"]["recommender"] == version
+    [problem] = health.json()["problems"]
+    assert f"recommender model in use ({version})" in problem and "`tailor train`" in problem
+    assert str(tailor_home) not in health.text  # /health needs no key: the file's path is in the log only
+
+    listed = CliRunner().invoke(cli, ["models", "list"])
+    assert listed.exit_code == 0, listed.output
+    lines = listed.output.splitlines()
+    assert lines[1].startswith(f"  ! {version}  ")
+    assert lines[2].startswith("      in use, but cannot be served:") and "`tailor train`" in lines[2]
+
+
+def test_health_is_ok_with_a_current_model_this_version_reads(client, tailor_home):
+    from recommenders.popularity import PopularityRecommender
+
+    model = PopularityRecommender().fit(checkerboard()[0])
+    version = publish(tailor_home / "models", "recommender", model.save, {}).name
+    expected = {"status": "ok", "models": {"recommender": version, "engagement": None}, "problems": []}
+    assert client.get("/health").json() == expected
