@@ -47,7 +47,7 @@ from service.jobs.schedule import PeriodicCall, PeriodicJob
 from service.logs import REQUEST_ID, about_a_person, redacted
 from service.paths import RootPath, route_path
 from service.pipeline.sending import has_due_drafts, send_due_drafts
-from service.pipeline.training import retrain_if_new_data
+from service.pipeline.training import refresh_missing_segments, retrain_if_new_data
 from service.request_ids import RequestIds
 from service.request_size import MIB, RequestSizeLimit
 from service.retention import PRUNE_EVERY_SECONDS, prune_history
@@ -137,6 +137,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI):
         runner.announce(fail_interrupted_jobs(engine))
         warn_of_unservable_models(models)
+        refresh_missing_segments(runner, engine)
         remove_stranded_uploads(home_settings().staging_dir)
         for schedule in schedules:
             schedule.start()

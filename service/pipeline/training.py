@@ -160,6 +160,20 @@ def submit_audience_refresh(runner: JobRunner, engine: Engine) -> str:
     return waiting or runner.submit(AUDIENCE_JOB, recompute_audience, engine=engine)
 
 
+def refresh_missing_segments(runner: JobRunner, engine: Engine) -> str | None:
+    """At the server's start: queue an audience refresh when the shop has orders but no stored segments (a
+    database from before they were stored, migration 0009, where `GET /segments` answered `[]` until the next
+    orders import or training), and return its job id; None when there is nothing to fill."""
+    with session_scope(engine) as session:
+        if session.scalar(select(AudienceSnapshot.id).limit(1)) is not None:
+            return None
+        if session.scalar(select(Interaction.id).where(Interaction.kind == "purchase").limit(1)) is None:
+            return None
+    job_id = submit_audience_refresh(runner, engine)
+    log.info("audience refresh queued: orders but no stored segments", extra={"job_id": job_id})
+    return job_id
+
+
 class _Stages:
     """``progress`` over ``count`` stages of ``share`` figures each: ``stages(i, message)`` says stage ``i`` starts,
     and ``stages.within(i, message)`` is a listener whose (done, total) move the figures inside it, short of the

@@ -261,3 +261,26 @@ def test_a_customer_without_orders_is_in_the_segment_the_segments_count_them_in(
         variant = Variant(label="A", subject="Hi", html="<p>A</p>", text="A")
         session.add(Draft(campaign_id=campaign_id, customer=customer, status="pending", variants=[variant]))
     assert client.get(f"/campaigns/{campaign_id}/drafts").json()[0]["segment"] == "no_orders"
+
+
+def test_a_shop_with_orders_but_no_stored_segments_gets_them_at_the_server_start(engine, api_key, tmp_path):
+    """A database from before stored segments (migration 0009) holds orders and no audience snapshot: `GET
+    /segments` answered `[]` until the next orders import or training. The start now queues the refresh as a
+    job, and a second start with segments stored queues none."""
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+    from service.importing import import_file
+    from tests.service.test_importing import CUSTOMERS, ORDERS, PRODUCTS
+
+    for kind, frame in (("customers", CUSTOMERS), ("products", PRODUCTS), ("orders", ORDERS)):
+        frame.to_csv(tmp_path / f"{kind}.csv", index=False)
+        with session_scope(engine) as session:
+            import_file(session, kind, tmp_path / f"{kind}.csv")
+    with TestClient(create_app(engine), headers={"X-API-Key": api_key}) as client:
+        [job] = client.get("/jobs", params={"kind": "audience"}).json()
+        assert wait_for_job(client, job["id"])["status"] == "succeeded"
+        segments = client.get("/segments").json()
+        assert sum(segment["customers"] for segment in segments) == 2
+    with TestClient(create_app(engine), headers={"X-API-Key": api_key}) as client:
+        assert len(client.get("/jobs", params={"kind": "audience"}).json()) == 1
