@@ -362,7 +362,7 @@ class DraftOut(BaseModel):
     )  # fmt: skip
     sent_to: str | None = Field(
         None, description="the address the email went to, as the customer's was then (`email` is theirs now); null "
-        "until the draft is sent",
+        "until the draft is sent, and for an email sent before Tailor kept that address (migration 0014)",
     )  # fmt: skip
     recommendations: list[dict[str, Any]]
     offer: dict[str, Any] | None
@@ -554,7 +554,8 @@ class JobOut(BaseModel):
     kind: JobKind
     campaign_id: int | None = Field(
         None, description="the campaign a generate or send job works on (the due-check's sends span campaigns: "
-        "null, as for the other kinds)",
+        "null, as for the other kinds; null too for a send job, or a generate job that did not succeed, made before "
+        "jobs named their campaign: migration 0017)",
     )  # fmt: skip
     status: JobStatus = Field(
         description="queued, running, succeeded or failed; cancelling (asked to stop, until its next step) and "

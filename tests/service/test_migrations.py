@@ -640,3 +640,27 @@ def test_a_shop_of_the_first_release_keeps_its_campaigns_drafts_reviews_sends_jo
         job = client.get("/jobs/j1").json()
         assert (job["status"], job["result"]) == ("succeeded", {"sent": 1})
     engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_generate_jobs_from_before_0017_name_the_campaign_their_result_names_after_0036(backend, tmp_path, request):
+    """Jobs made before 0017 had a null campaign_id, so `GET /jobs?campaign_id=1` missed the campaign's generation;
+    a generate job's result names its campaign. A send job's result never did, and a failed job wrote none."""
+    engine = _database(backend, tmp_path, request, "job_campaign")
+    upgrade(engine, "0016")
+    job = {"status": "succeeded", "done": 1, "total": 1, "message": "", "created_at": NOW, "updated_at": NOW}
+    with session_scope(engine) as session:
+        old_row(session, "jobs", id="g1", kind="generate", **job, result={"campaign_id": 1, "drafts": 3})
+        old_row(session, "jobs", id="g2", kind="generate", **{**job, "status": "failed"}, result={}, error="stopped")
+        old_row(session, "jobs", id="s1", kind="send", **job, result={"sent": 3})
+        old_row(session, "jobs", id="t1", kind="train", **job, result={"campaign_id": 9})
+    upgrade(engine)
+    read = text("SELECT id, campaign_id FROM jobs ORDER BY id")
+    with engine.connect() as connection:
+        assert connection.execute(read).all() == [("g1", 1), ("g2", None), ("s1", None), ("t1", None)]
+    downgrade(engine, "0035")  # the column is 0017's: what was filled in stays true
+    with engine.connect() as connection:
+        assert connection.execute(read).all() == [("g1", 1), ("g2", None), ("s1", None), ("t1", None)]
+    downgrade(engine, "0016")
+    assert "campaign_id" not in {c["name"] for c in inspect(engine).get_columns("jobs")}
+    engine.dispose()
