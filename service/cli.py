@@ -20,8 +20,10 @@ audience_app = typer.Typer()
 customers_app = typer.Typer(no_args_is_help=True, help="What Tailor holds about one customer.")
 history_app = typer.Typer(no_args_is_help=True, help="The email history kept (TAILOR_HISTORY_KEEP_DAYS).")
 drafts_app = typer.Typer(no_args_is_help=True, help="Review a campaign's drafts in bulk.")
+db_app = typer.Typer(no_args_is_help=True, help="The database's schema: moving it back for an older version.")
 app.add_typer(audience_app, name="audience")
 app.add_typer(customers_app, name="customers")
+app.add_typer(db_app, name="db")
 app.add_typer(drafts_app, name="drafts")
 app.add_typer(history_app, name="history")
 app.add_typer(keys_app, name="keys")
@@ -610,6 +612,32 @@ def models_use(
     check_servable(home_settings().models_dir, kind, version)
     use_version(home_settings().models_dir, kind, version)
     typer.echo(f"{kind} {version} is in use")
+
+
+@db_app.command("downgrade")
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="the revision to go back to: the server's `database migrated` line "
+                                                 "names it as from_revision")],
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask first")] = False,
+) -> None:  # fmt: skip
+    """Move the database back to REVISION before starting an older version of Tailor, with the care of an upgrade:
+    one process at a time, and a SQLite file put back as it was if it stops half way. What later migrations added
+    is dropped; stop the server and every command first, and back up the database and TAILOR_HOME."""
+    from service.db.migrate import downgrade, downgrade_problem
+    from service.db.session import configured_engine
+
+    def checked_downgrade(engine) -> None:
+        if problem := downgrade_problem(engine, revision):
+            _echo(f"error: {problem}")
+            raise typer.Exit(2)
+        if not yes:
+            typer.confirm(
+                f"Move the database back to revision {revision}, dropping what later migrations added?", abort=True
+            )
+        downgrade(engine, revision)
+
+    configured_engine(checked_downgrade)
+    typer.echo(f"the database is at revision {revision}: start the version of Tailor that migrated it there")
 
 
 @scoring_app.command("fit-copy")

@@ -6,7 +6,7 @@ import fcntl
 import logging
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 
@@ -35,11 +35,38 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate to ``revision``, one process at a time: on PostgreSQL under an advisory lock (migrations/env.py);
     on a SQLite file under a lock on a file beside it, since its driver commits each CREATE TABLE at once and two
     processes starting together on a new database (a server and a command) both created the first table."""
+    _migrate(engine, revision, command.upgrade)
+
+
+def downgrade(engine: Engine, revision: str = "base") -> None:
+    """Migrate back to ``revision`` as ``upgrade`` migrates forward: one process at a time, a SQLite file copied
+    aside first and put back as it was if the downgrade stops half way, and `database migrated` logged. A downgrade
+    ran bare before: stopped half way on SQLite, it left a schema no version could start on."""
+    _migrate(engine, revision, command.downgrade)
+
+
+def downgrade_problem(engine: Engine, revision: str) -> str | None:
+    """Why the database cannot be moved back to ``revision``, in words for the person who asked, or None: it is not
+    one of this version's revisions, or not below the database's. A database at a revision this version does not
+    know is left to the downgrade to refuse (a newer version migrated it)."""
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    ordered = ["base", *reversed([script_revision.revision for script_revision in script.walk_revisions()])]
+    current = _current(engine) or "base"
+    if revision not in ordered:
+        return f"'{revision}' is not a revision of this version of Tailor: they run from {ordered[1]} to {ordered[-1]}."
+    if current in ordered and ordered.index(revision) >= ordered.index(current):
+        return f"The database is at revision {current}; a downgrade goes to one below it, not to {revision}."
+    return None
+
+
+def _migrate(engine: Engine, revision: str, step: Callable[[Config, str], None]) -> None:
+    """Run the Alembic ``step`` (``command.upgrade`` or ``command.downgrade``) to ``revision`` under the lock and with
+    the copy aside that ``upgrade`` describes, and log the revisions it went from and to."""
     with _sqlite_file_lock(engine), _undone_if_stopped(engine, revision):
         before = _current(engine)
-        command.upgrade(alembic_config(engine), revision)
+        step(alembic_config(engine), revision)
         after = _current(engine)
-    if after != before:  # the revision to downgrade to, to roll back (README: Upgrading and rolling back)
+    if after != before:  # the revision to go back to, to undo it (README: Upgrading and rolling back)
         shown = engine.url.render_as_string(hide_password=True)
         log.info("database migrated", extra={"database": shown, "from_revision": before, "to_revision": after})
 
@@ -121,7 +148,3 @@ def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
     with open(f"{database}.migrating", "a") as lock:  # noqa: PTH123 (a handle to lock)
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the handle closes, also if the process dies
         yield
-
-
-def downgrade(engine: Engine, revision: str = "base") -> None:
-    command.downgrade(alembic_config(engine), revision)

@@ -6,7 +6,7 @@ import contextlib
 import itertools
 import logging
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -129,6 +129,12 @@ def default_engine() -> Engine:
     when that URL cannot be used."""
     from service.db.migrate import upgrade
 
+    return configured_engine(upgrade)
+
+
+def configured_engine(migrate: Callable[[Engine], None]) -> Engine:
+    """The engine of DATABASE_URL (else the SQLite file in TAILOR_HOME) once ``migrate(engine)`` has run (an
+    upgrade; `tailor db downgrade`'s downgrade); DatabaseUnavailable saying why when that URL cannot be used."""
     settings = DbSettings()
     url = settings.resolved_url()
     try:
@@ -140,7 +146,7 @@ def default_engine() -> Engine:
         ) from None
     try:
         engine = make_engine(url, settings.echo, settings.connect_timeout_seconds)
-        upgrade(engine)
+        migrate(engine)
     except (NoSuchModuleError, ModuleNotFoundError) as error:
         raise DatabaseUnavailable(
             f"The database {shown} needs a driver that is not installed ({error}); for PostgreSQL install the "

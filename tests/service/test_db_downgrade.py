@@ -1,0 +1,69 @@
+"""`tailor db downgrade REVISION`: the database moved back for an older version with an upgrade's care (one process
+at a time, a SQLite file put back as it was when it stops half way), and a revision it cannot go to refused."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from service.cli import app
+from service.db.migrate import upgrade
+from service.db.session import make_engine
+
+
+@pytest.fixture
+def database(tailor_home, monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    path = tailor_home / "tailor.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    yield path
+    engine.dispose()
+
+
+def _revision(path) -> str:
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.connect() as connection:
+        revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+    engine.dispose()
+    return revision
+
+
+def test_a_downgrade_goes_back_to_the_revision_and_leaves_no_copy(database):
+    moved = CliRunner().invoke(app, ["db", "downgrade", "0030", "--yes"])
+    assert moved.exit_code == 0, moved.output
+    assert "the database is at revision 0030" in moved.output
+    assert _revision(database) == "0030"
+    assert not database.with_name("tailor.db.pre-migration").exists()
+
+
+def test_a_downgrade_stopped_half_way_leaves_the_database_as_it_was(database, monkeypatch):
+    """A downgrade ran bare: stopped half way on SQLite (whose driver commits each schema statement at once), it
+    left tables and a revision that did not match, which no version could start on."""
+    from alembic import command
+
+    real = command.downgrade
+
+    def stopped_half_way(config, revision):
+        real(config, "0033")
+        raise KeyboardInterrupt
+
+    head = _revision(database)
+    monkeypatch.setattr(command, "downgrade", stopped_half_way)
+    stopped = CliRunner().invoke(app, ["db", "downgrade", "0030", "--yes"])
+    assert stopped.exit_code == 130  # Ctrl-C, as click tells it
+    assert _revision(database) == head
+    assert not database.with_name("tailor.db.pre-migration").exists()
+
+
+def test_a_revision_it_cannot_go_to_is_refused_and_nothing_moves_unless_confirmed(database):
+    head = _revision(database)
+    runner = CliRunner()
+    unknown = runner.invoke(app, ["db", "downgrade", "9999", "--yes"])
+    assert unknown.exit_code == 2 and "'9999' is not a revision of this version of Tailor" in unknown.output
+    current = runner.invoke(app, ["db", "downgrade", head, "--yes"])
+    assert current.exit_code == 2 and f"The database is at revision {head}" in current.output
+    declined = runner.invoke(app, ["db", "downgrade", "0030"], input="n\n")
+    assert declined.exit_code == 1 and "dropping what later migrations added" in declined.output
+    assert _revision(database) == head
