@@ -659,6 +659,11 @@ class ModelKindOut(BaseModel):
     kind: ModelKind
     current: str | None = Field(description="the version in use; null before the first training")
     versions: list[ModelVersionOut] = Field(description="the kept versions, newest first (TAILOR_MODELS_KEPT)")
+    cannot_serve: str | None = Field(
+        None,
+        description="why the version in use cannot be served (saved by a version of Tailor this one cannot read, "
+        "after an upgrade) and what mends it; null when it can, or none is trained",
+    )
 
 
 class UseModelVersion(RequestBody):

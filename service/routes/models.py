@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from service.deps import ApiKeyDep
+from service.deps import ApiKeyDep, StateDep
 from service.pipeline.model_store import MODEL_KINDS, describe, use_version
 from service.routes.responses import KEYED, errors
 from service.schemas import ModelKind, ModelKindOut, UseModelVersion
@@ -13,10 +13,14 @@ router = APIRouter(tags=["models"], responses=errors(*KEYED))
 
 
 @router.get("/models", response_model=list[ModelKindOut])
-def list_models(_key: ApiKeyDep) -> list[dict]:
+def list_models(state: StateDep, _key: ApiKeyDep) -> list[dict]:
     """The recommender and the engagement model: the version in use and the kept ones, newest first, each with
-    its training metadata (parameters, data snapshot, holdout quality)."""
-    return [describe(home_settings().models_dir, kind) for kind in MODEL_KINDS]
+    its training metadata (parameters, data snapshot, holdout quality), and `cannot_serve` where the one in use
+    cannot be read by this version of Tailor (after an upgrade: `tailor train`, or POST /train, mends it)."""
+    return [
+        describe(home_settings().models_dir, kind) | {"cannot_serve": state.models.unservable(kind)}
+        for kind in MODEL_KINDS
+    ]
 
 
 @router.post("/models/{kind}/current", response_model=ModelKindOut, responses=errors(404, 409, 413, 507))

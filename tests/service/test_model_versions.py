@@ -71,7 +71,8 @@ def test_the_api_lists_the_versions_and_puts_an_older_one_back_in_use(client, en
     assert first not in str(recommender)  # the oldest of three went with TAILOR_MODELS_KEPT=2
     assert recommender["versions"][1]["metadata"]["model"] == "popularity"
     assert "all_ndcg@10" in recommender["versions"][0]["metadata"]["holdout"]
-    assert listing["engagement"] == {"kind": "engagement", "current": None, "versions": []}
+    assert listing["engagement"] == {"kind": "engagement", "current": None, "versions": [], "cannot_serve": None}
+    assert recommender["cannot_serve"] is None
 
     answer = client.post("/models/recommender/current", json={"version": popular})
     assert answer.status_code == 200 and answer.json()["current"] == popular

@@ -25,7 +25,7 @@ def test_an_outdated_recommender_asks_to_be_trained_again(tailor_home):
 
 
 def test_a_recommender_the_upgrade_left_unreadable_is_told_at_start_in_health_and_in_the_listing(
-    engine, tailor_home, monkeypatch, caplog
+    engine, api_key, tailor_home, monkeypatch, caplog
 ):
     """After an upgrade whose recommender reads more than the saved one holds, /health said `ok`, `tailor models
     list` showed it in use and the start logged nothing: the shop found out at its first generation."""
@@ -40,11 +40,15 @@ def test_a_recommender_the_upgrade_left_unreadable_is_told_at_start_in_health_an
     version = publish(tailor_home / "models", "recommender", model.save, {}).name
     monkeypatch.setattr(PopularityRecommender, "state_version", PopularityRecommender.state_version + 1)
 
-    with caplog.at_level("WARNING", logger="tailor.api"), TestClient(create_app(engine)) as client:
+    app = create_app(engine)
+    with caplog.at_level("WARNING", logger="tailor.api"), TestClient(app, headers={"X-API-Key": api_key}) as client:
         started = [r for r in caplog.records if r.getMessage().startswith("model in use cannot be served")]
         assert [(r.kind, r.version) for r in started] == [("recommender", version)]
         assert "saved by an older version of Tailor" in started[0].reason
         health = client.get("/health")
+        listing = {entry["kind"]: entry for entry in client.get("/models").json()}
+    assert listing["recommender"]["current"] == version and "`tailor train`" in listing["recommender"]["cannot_serve"]
+    assert listing["engagement"]["cannot_serve"] is None
     assert health.status_code == 200
     assert health.json()["status"] == "degraded" and health.json()["models"]["recommender"] == version
     [problem] = health.json()["problems"]
