@@ -3,8 +3,11 @@
 Pure functions over counts. Each arm's rate has a Beta(1 + successes, 1 + failures) posterior (a uniform
 prior). Allocation follows Thompson sampling: an arm's share of the next sends is the posterior probability
 that it is the best arm, estimated from Monte Carlo draws. An arm's rate is given exactly (the Beta's mean and
-central interval), beside the share observed (successes over trials), the figure its counts show: the prior's
-pull makes the mean of 0 conversions in 28 customers 3.3 %. Effects compare each arm with the holdout (which
+highest-density interval), beside the share observed (successes over trials), the figure its counts show: the
+prior's pull makes the mean of 0 conversions in 28 customers 3.3 %. Under the uniform prior the posterior's mode is
+the observed share, and the highest-density (shortest) interval always holds it: at 0 successes it is [0, the
+``level`` quantile], where a central interval read "0.0 % [0.1–11.9]", leaving out the share counted and any true
+rate below its lower end. Effects compare each arm with the holdout (which
 receives nothing, so its "successes" are the conversions that happen anyway) by the posterior of the
 difference in rates: its mean, a central credible interval, and the probability that the arm beats the holdout.
 Revenue per customer is compared with the holdout's by ``revenue_difference`` (a normal interval).
@@ -16,6 +19,7 @@ import hashlib
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import minimize_scalar
 from scipy.stats import beta, norm
 
 from scoring.errors import ScoringError
@@ -42,6 +46,25 @@ def assign_arms(
     spread = ((fractions - holdout_share) / (1 - holdout_share) * len(arms)).clip(0, len(arms) - 1).astype(int)
     assigned = np.where(fractions < holdout_share, HOLDOUT, np.array(arms, dtype=object)[spread])
     return pd.Series(assigned, index=ids.index, name="arm")
+
+
+def highest_density_interval(a: float, b: float, level: float) -> tuple[float, float]:
+    """The shortest interval holding ``level`` of Beta(a, b), a, b ≥ 1. Its density falls away from the mode, so at
+    a = 1 (no successes) the interval starts at 0, at b = 1 (all successes) it ends at 1; Beta(1, 1) (no trials)
+    has no shortest one, and gets the central one."""
+    if a == 1 and b == 1:
+        return (1 - level) / 2, 1 - (1 - level) / 2
+    if a == 1:
+        return 0.0, float(beta.ppf(level, a, b))
+    if b == 1:
+        return float(beta.ppf(1 - level, a, b)), 1.0
+
+    def width(lower_tail: float) -> float:
+        return float(beta.ppf(lower_tail + level, a, b) - beta.ppf(lower_tail, a, b))
+
+    # A unimodal density makes the width convex in the lower tail's mass: one minimum, found by a bounded search.
+    lower_tail = minimize_scalar(width, bounds=(0, 1 - level), method="bounded", options={"xatol": 1e-12}).x
+    return float(beta.ppf(lower_tail, a, b)), float(beta.ppf(lower_tail + level, a, b))
 
 
 def _posterior_draws(counts: pd.DataFrame, draws: int, seed: int) -> pd.DataFrame:
@@ -78,9 +101,9 @@ def allocate_sends(counts: pd.DataFrame, n_sends: int, *, draws: int = 20_000, s
 def effects(
     counts: pd.DataFrame, *, control: str = HOLDOUT, level: float = 0.95, draws: int = 20_000, seed: int = 0
 ) -> pd.DataFrame:
-    """Per arm: rate (posterior mean and interval, and ``observed``: successes over trials, NaN without trials),
-    lift over ``control`` (mean and interval, and ``lift_observed``: the observed rates' difference), P(better than
-    control) and P(best of all arms)."""
+    """Per arm: rate (posterior mean and highest-density interval, and ``observed``: successes over trials, NaN
+    without trials), lift over ``control`` (mean and interval, and ``lift_observed``: the observed rates'
+    difference), P(better than control) and P(best of all arms)."""
     samples = _posterior_draws(counts, draws, seed)
     if control not in samples.columns:
         raise ScoringError(f"The counts have no {control!r} arm to compare with; add its trials and successes.")
@@ -97,12 +120,13 @@ def effects(
         # Beta(1, 8)'s 97.5 % point at 0.3751 against 0.3694); the lift and P(best) need the draws.
         a = 1 + float(posterior.at[arm, "successes"])
         b = 1 + float(posterior.at[arm, "trials"] - posterior.at[arm, "successes"])
+        rate_low, rate_high = highest_density_interval(a, b, level)
         rows.append(
             {
                 "arm": arm,
                 "rate": a / (a + b),
-                "rate_low": float(beta.ppf(low, a, b)),
-                "rate_high": float(beta.ppf(high, a, b)),
+                "rate_low": rate_low,
+                "rate_high": rate_high,
                 "observed": float(observed[arm]),
                 "lift": float(lift.mean()) if arm != control else 0.0,
                 "lift_low": float(lift.quantile(low)) if arm != control else 0.0,

@@ -572,7 +572,8 @@ class JobOut(BaseModel):
 
 
 class RateOut(BaseModel):
-    """A rate's posterior mean and central credible interval; ``p_best`` among the variant arms."""
+    """A rate's posterior mean and highest-density credible interval (the shortest, which holds ``observed``: it
+    starts at 0 when none was counted); ``p_best`` among the variant arms."""
 
     mean: float
     low: float

@@ -87,12 +87,27 @@ def test_revenue_interval_covers_the_true_difference_about_as_often_as_promised(
 
 
 def test_an_arm_s_rate_and_its_interval_are_the_beta_posterior_s_exactly():
-    """From 20,000 draws, 0 conversions in 7 sends had 0.3751 as the interval's top; Beta(1, 8)'s is 0.3694."""
+    """From 20,000 draws, 0 conversions in 7 sends had 0.3751 as the interval's top; Beta(1, 8)'s is exact."""
     from scipy.stats import beta
 
     counts = pd.DataFrame({"arm": ["A", "holdout"], "trials": [7, 9], "successes": [0, 1]})
     table = effects(counts)
     assert table.at["A", "rate"] == pytest.approx(1 / 9)
-    assert table.at["A", "rate_low"] == pytest.approx(beta.ppf(0.025, 1, 8))
-    assert table.at["A", "rate_high"] == pytest.approx(beta.ppf(0.975, 1, 8), abs=1e-12)
-    assert table.at["holdout", "rate_high"] == pytest.approx(beta.ppf(0.975, 2, 9), abs=1e-12)
+    assert table.at["A", "rate_low"] == 0.0
+    assert table.at["A", "rate_high"] == pytest.approx(beta.ppf(0.95, 1, 8), abs=1e-12)
+    low, high = table.at["holdout", "rate_low"], table.at["holdout", "rate_high"]
+    assert beta.cdf(high, 2, 9) - beta.cdf(low, 2, 9) == pytest.approx(0.95, abs=1e-9)
+    assert beta.pdf(low, 2, 9) == pytest.approx(beta.pdf(high, 2, 9), rel=1e-4)  # the shortest: equal density
+
+
+def test_a_rate_s_interval_holds_the_share_counted_and_covers_a_rare_true_rate():
+    """A holdout with 0 conversions read "0.0 % [0.1–11.9]": the central interval left out the share counted, and
+    missed every true rate under its lower end (for 1 in 2,000 in 30 customers, 98.5 % of the time)."""
+    for trials, successes in ((30, 0), (30, 30), (30, 1), (1, 0), (1, 1), (0, 0), (5000, 3), (400, 200)):
+        counts = pd.DataFrame({"arm": ["A", "holdout"], "trials": [trials, 10], "successes": [successes, 0]})
+        row = effects(counts).loc["A"]
+        share = successes / trials if trials else 0.5
+        assert row["rate_low"] <= share <= row["rate_high"], (trials, successes)
+        assert row["rate_high"] - row["rate_low"] <= 0.95 + 1e-9
+    zero = effects(pd.DataFrame({"arm": ["A", "holdout"], "trials": [5, 30], "successes": [1, 0]})).loc[HOLDOUT]
+    assert zero["rate_low"] == 0.0 and zero["rate_high"] == pytest.approx(1 - 0.05 ** (1 / 31))

@@ -411,7 +411,9 @@ def test_the_results_give_the_rates_the_events_count_beside_their_intervals(clie
         return [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
 
     holdout_cells, a_cells = cells("holdout"), cells("A")
-    assert holdout_cells[5] == "0" and holdout_cells[8].startswith("0.0% [")  # conversions, conversion rate
+    assert holdout_cells[5] == "0" and holdout_cells[8].startswith("0.0% [0.0–")  # conversions, conversion rate
+    assert held["conversion_rate"]["low"] == 0.0  # the shortest interval holds the 0 counted ("[0.1–11.9]" did not)
+    assert "highest-density credible interval" in page
     assert a_cells[6].startswith(f"{len(opened) / len(a_sends):.1%} [")  # open rate
     assert a_cells[10].startswith(f"{conversion_a * 100:+.1f} pts [")  # lift over the holdout
 
