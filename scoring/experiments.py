@@ -2,7 +2,7 @@
 
 Pure functions over counts. Each arm's rate has a Beta(1 + successes, 1 + failures) posterior (a uniform
 prior). Allocation follows Thompson sampling: an arm's share of the next sends is the posterior probability
-that it is the best arm, estimated from Monte Carlo draws. An arm's rate is given exactly (the Beta's mean and
+that it is the best arm, integrated exactly (``probability_best``). An arm's rate is given exactly (the Beta's mean and
 highest-density interval), beside the share observed (successes over trials), the figure its counts show: the
 prior's pull makes the mean of 0 conversions in 28 customers 3.3 %. Under the uniform prior the posterior's mode is
 the observed share, and the highest-density (shortest) interval always holds it: at 0 successes it is [0, the
@@ -19,7 +19,9 @@ import hashlib
 
 import numpy as np
 import pandas as pd
+from scipy.integrate import quad
 from scipy.optimize import minimize_scalar
+from scipy.special import betainc, betaln, xlog1py, xlogy
 from scipy.stats import beta, norm
 
 from scoring.errors import ScoringError
@@ -67,30 +69,55 @@ def highest_density_interval(a: float, b: float, level: float) -> tuple[float, f
     return float(beta.ppf(lower_tail, a, b)), float(beta.ppf(lower_tail + level, a, b))
 
 
-def _posterior_draws(counts: pd.DataFrame, draws: int, seed: int) -> pd.DataFrame:
+def _posterior_parameters(counts: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Each arm's Beta(1 + successes, 1 + failures) parameters, after checking the counts."""
     require_columns(counts, ["arm", "trials", "successes"], "experiment counts")
     if (counts["successes"] > counts["trials"]).any() or (counts["successes"] < 0).any():
         raise ScoringError("Every arm needs 0 ≤ successes ≤ trials; check the event counts.")
+    successes = counts["successes"].to_numpy(float)
+    return 1 + successes, 1 + counts["trials"].to_numpy(float) - successes
+
+
+def _posterior_draws(counts: pd.DataFrame, draws: int, seed: int) -> pd.DataFrame:
+    a, b = _posterior_parameters(counts)
     rng = np.random.default_rng(seed)
-    samples = {
-        row.arm: rng.beta(1 + row.successes, 1 + row.trials - row.successes, size=draws)
-        for row in counts.itertuples(index=False)
-    }
-    return pd.DataFrame(samples)
+    return pd.DataFrame({arm: rng.beta(a[i], b[i], size=draws) for i, arm in enumerate(counts["arm"])})
 
 
-def thompson_allocation(counts: pd.DataFrame, *, draws: int = 20_000, seed: int = 0) -> pd.Series:
+def probability_best(counts: pd.DataFrame) -> pd.Series:
+    """P(arm's rate is the highest | data) per arm, integrated over the rate rather than counted from draws:
+    P(i best) = ∫ pdf_i(x) ∏_{j≠i} cdf_j(x) dx. 20,000 draws told two arms with no data apart (0.4905 against
+    0.5095): noise the page and the API showed as information. Arms with the same counts get the same share."""
+    a, b = _posterior_parameters(counts)
+    if len(a) < 2:
+        return pd.Series(np.ones(len(a)), index=counts["arm"].to_numpy(), name="p_best")
+    # Beyond these ends every posterior holds under 1e-12 of its mass; the means guide the search to the peaks.
+    start, end = float(beta.ppf(1e-12, a, b).min()), float(beta.ppf(1 - 1e-12, a, b).max())
+    peaks = sorted({float(mean) for mean in a / (a + b) if start < mean < end})
+
+    log_norms = betaln(a, b)
+
+    def best_density(x: float, arm: int) -> float:
+        # scipy.special rather than scipy.stats.beta: quad calls this hundreds of times, and the latter's checks
+        # made a results read of three arms take two seconds.
+        others = np.arange(len(a)) != arm
+        log_density = xlogy(a[arm] - 1, x) + xlog1py(b[arm] - 1, -x) - log_norms[arm]
+        return float(np.exp(log_density) * np.prod(betainc(a[others], b[others], x)))
+
+    masses = np.array(
+        [quad(best_density, start, end, args=(arm,), points=peaks, limit=400, epsabs=1e-12)[0] for arm in range(len(a))]
+    )
+    return pd.Series(masses / masses.sum(), index=counts["arm"].to_numpy(), name="p_best")
+
+
+def thompson_allocation(counts: pd.DataFrame) -> pd.Series:
     """The share of the next sends each arm (not the holdout) should get: P(arm is best | data)."""
-    arms = counts[counts["arm"] != HOLDOUT]
-    samples = _posterior_draws(arms, draws, seed)
-    winners = samples.to_numpy().argmax(axis=1)
-    shares = np.bincount(winners, minlength=samples.shape[1]) / draws
-    return pd.Series(shares, index=samples.columns, name="share")
+    return probability_best(counts[counts["arm"] != HOLDOUT]).rename("share")
 
 
-def allocate_sends(counts: pd.DataFrame, n_sends: int, *, draws: int = 20_000, seed: int = 0) -> pd.Series:
+def allocate_sends(counts: pd.DataFrame, n_sends: int) -> pd.Series:
     """Whole numbers of next sends per arm, in proportion to the Thompson shares (largest remainders)."""
-    shares = thompson_allocation(counts, draws=draws, seed=seed)
+    shares = thompson_allocation(counts)
     exact = shares * n_sends
     whole = np.floor(exact).astype(int)
     remainder = int(n_sends - whole.sum())
@@ -109,7 +136,7 @@ def effects(
         raise ScoringError(f"The counts have no {control!r} arm to compare with; add its trials and successes.")
     low, high = (1 - level) / 2, 1 - (1 - level) / 2
     arms = [arm for arm in samples.columns if arm != control]
-    best = samples[arms].to_numpy().argmax(axis=1) if arms else np.array([], dtype=int)
+    best = probability_best(counts[counts["arm"] != control]) if arms else pd.Series(dtype=float)
     posterior = counts.set_index("arm")
     observed = posterior["successes"] / posterior["trials"].where(posterior["trials"] > 0)
     rows = []
@@ -117,7 +144,7 @@ def effects(
         rate = samples[arm]
         lift = rate - samples[control]
         # The rate's own posterior is a Beta: its mean and interval exactly, not from the draws (20,000 draws put
-        # Beta(1, 8)'s 97.5 % point at 0.3751 against 0.3694); the lift and P(best) need the draws.
+        # Beta(1, 8)'s 97.5 % point at 0.3751 against 0.3694); the lift and P(better than control) need the draws.
         a = 1 + float(posterior.at[arm, "successes"])
         b = 1 + float(posterior.at[arm, "trials"] - posterior.at[arm, "successes"])
         rate_low, rate_high = highest_density_interval(a, b, level)
@@ -133,7 +160,7 @@ def effects(
                 "lift_high": float(lift.quantile(high)) if arm != control else 0.0,
                 "lift_observed": float(observed[arm] - observed[control]) if arm != control else 0.0,
                 "p_better_than_control": float((lift > 0).mean()) if arm != control else float("nan"),
-                "p_best": float(np.mean(best == arms.index(arm))) if arm in arms else float("nan"),
+                "p_best": float(best[arm]) if arm in arms else float("nan"),
             }
         )
     return pd.DataFrame(rows).set_index("arm")

@@ -132,8 +132,7 @@ def plan_arms(session: Session, campaign: Campaign, drafts: list[Draft]) -> dict
     if treated:
         settings = ExperimentSettings()
         _, rows = arm_outcomes(session, campaign.id, settings)
-        counts, seed = _allocation_counts(rows, arms, campaign.id, settings)
-        sends_per_arm = allocate_sends(counts, len(treated), seed=seed)
+        sends_per_arm = allocate_sends(_allocation_counts(rows, arms, settings), len(treated))
         queue = iter(_hash_order(list(treated), salt))
         for arm, n_sends in sends_per_arm.items():
             for _ in range(int(n_sends)):
@@ -241,10 +240,8 @@ def experiment_results(session: Session, campaign: Campaign) -> ExperimentOut:
         for outcome in ("open", "click", "conversion")
     }
     lifts = _holdout_lifts(rows, variant_labels, level)
-    allocation_counts, seed = _allocation_counts(rows, variant_labels, campaign.id, settings)
-    next_allocation = (
-        thompson_allocation(allocation_counts, seed=seed).round(4).to_dict() if len(allocation_counts) else {}
-    )
+    allocation_counts = _allocation_counts(rows, variant_labels, settings)
+    next_allocation = thompson_allocation(allocation_counts).round(4).to_dict() if len(allocation_counts) else {}
     arms_out = []
     for arm in arm_names:
         counts = rows[arm]
@@ -286,13 +283,12 @@ def experiment_results(session: Session, campaign: Campaign) -> ExperimentOut:
 
 
 def _allocation_counts(
-    rows: dict[str, dict[str, float]], arms: list[str], campaign_id: int, settings: ExperimentSettings
-) -> tuple[pd.DataFrame, int]:
+    rows: dict[str, dict[str, float]], arms: list[str], settings: ExperimentSettings
+) -> pd.DataFrame:
     """What Thompson sampling allocates the next batch from: every variant arm's sends and outcomes (an arm not
-    sent yet takes part with its prior), and the seed of its draws. The sender and the results both use it, so
-    that ``next_allocation`` is the split the next batch gets."""
-    counts = _counts(rows, arms, OUTCOME_COLUMNS[settings.allocation_outcome], sent_only=False)
-    return counts, campaign_id * 1_000_003 + int(counts.trials.sum())
+    sent yet takes part with its prior). The sender and the results both use it, so that ``next_allocation`` is
+    the split the next batch gets."""
+    return _counts(rows, arms, OUTCOME_COLUMNS[settings.allocation_outcome], sent_only=False)
 
 
 def _counts(rows: dict[str, dict[str, float]], arms: list[str], column: str, sent_only: bool = True) -> pd.DataFrame:

@@ -43,6 +43,21 @@ def test_thompson_sends_most_traffic_to_the_clear_winner():
     assert sends.sum() == 101
 
 
+def test_p_best_is_the_posterior_s_not_monte_carlo_noise():
+    """Two arms with no data read P(best) 0.4905 and 0.5095 from 20,000 draws: noise shown as information."""
+    no_data = pd.DataFrame({"arm": ["A", "B", HOLDOUT], "trials": [0, 0, 0], "successes": [0, 0, 0]})
+    assert effects(no_data)["p_best"].dropna().tolist() == [0.5, 0.5]
+    assert thompson_allocation(no_data).tolist() == [0.5, 0.5]
+    alike = pd.DataFrame({"arm": ["a", "b", "c"], "trials": [50, 50, 50], "successes": [5, 5, 5]})
+    assert thompson_allocation(alike).tolist() == pytest.approx([1 / 3] * 3, abs=1e-12)
+    # Beta(1, 2) against Beta(1, 1): P(first is best) = E[1 - X], X ~ Beta(1, 2), = 1/3 exactly.
+    one_miss = pd.DataFrame({"arm": ["a", "b"], "trials": [1, 0], "successes": [0, 0]})
+    assert thompson_allocation(one_miss)["a"] == pytest.approx(1 / 3, abs=1e-9)
+    # Far apart and narrow (a million sends each): the integral still finds the peaks.
+    apart = pd.DataFrame({"arm": ["a", "b"], "trials": [10**6, 10**6], "successes": [30_000, 30_150]})
+    assert thompson_allocation(apart)["b"] == pytest.approx(0.7327, abs=1e-3)
+
+
 def test_effects_have_credible_intervals_around_the_lift():
     table = effects(_counts())
     assert table.loc["a", "lift"] == pytest.approx(0.1 - 16 / 302, abs=0.005)
