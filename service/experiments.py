@@ -141,9 +141,20 @@ def plan_arms(session: Session, campaign: Campaign, drafts: list[Draft]) -> dict
     return plan
 
 
+# Significant digits the API gives its shares, probabilities and amounts: float noise starts past the fifteenth,
+# and showed as figures (an unsent arm's interval began at 0.025000000000000022, 1 - 0.95 halved).
+SIGNIFICANT_DIGITS = 12
+
+
+def _tidy(value: float | None) -> float | None:
+    return None if value is None or pd.isna(value) else float(f"{float(value):.{SIGNIFICANT_DIGITS}g}")
+
+
 def _rate(row: pd.Series, p_best: float | None) -> RateOut:
-    observed = None if pd.isna(row["observed"]) else row["observed"]
-    return RateOut(mean=row["rate"], low=row["rate_low"], high=row["rate_high"], p_best=p_best, observed=observed)
+    return RateOut(
+        mean=_tidy(row["rate"]), low=_tidy(row["rate_low"]), high=_tidy(row["rate_high"]), p_best=_tidy(p_best),
+        observed=_tidy(row["observed"]),
+    )  # fmt: skip
 
 
 def _outcome_table(assignments: pd.DataFrame, session: Session, window: timedelta) -> pd.DataFrame:
@@ -260,7 +271,7 @@ def experiment_results(session: Session, campaign: Campaign) -> ExperimentOut:
                 conversion_rate=holdout_conversion or variant_stats["conversion"].get(arm),
                 lift_over_holdout=lifts.get(f"lift:{arm}"),
                 revenue=round(counts["revenue"], 2),
-                revenue_per_customer=counts["revenue"] / counts["customers"] if counts["customers"] else None,
+                revenue_per_customer=_tidy(counts["revenue"] / counts["customers"]) if counts["customers"] else None,
                 revenue_lift_over_holdout=None if is_holdout else _revenue_lift(rows, arm, level),
             )
         )
@@ -330,8 +341,8 @@ def _holdout_lifts(rows: dict[str, dict[str, float]], arms: list[str], level: fl
         if arm != HOLDOUT:
             row = table.loc[arm]
             lifts[f"lift:{arm}"] = LiftOut(
-                mean=row["lift"], low=row["lift_low"], high=row["lift_high"], p_better=row["p_better_than_control"],
-                observed=row["lift_observed"],
+                mean=_tidy(row["lift"]), low=_tidy(row["lift_low"]), high=_tidy(row["lift_high"]),
+                p_better=_tidy(row["p_better_than_control"]), observed=_tidy(row["lift_observed"]),
             )  # fmt: skip
     return lifts
 
@@ -344,7 +355,7 @@ def _revenue_lift(rows: dict[str, dict[str, float]], arm: str, level: float) -> 
         return int(rows[name]["customers"]), rows[name]["revenue"], rows[name]["revenue_squares"]
 
     difference = revenue_difference(summary(arm), summary(HOLDOUT), level=level)
-    return RevenueLiftOut(**difference) if difference else None
+    return RevenueLiftOut(**{name: _tidy(value) for name, value in difference.items()}) if difference else None
 
 
 def record_send(session: Session, campaign_id: int, customer: Customer, send: Send, arm: str, now: datetime) -> None:

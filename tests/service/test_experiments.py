@@ -4,6 +4,7 @@ follows the clicks, and the results endpoint and page, with real sends through a
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -202,6 +203,11 @@ def test_the_results_report_the_split_the_next_batch_gets_with_unsent_arms_at_th
     arms = {a["arm"]: a for a in results["arms"]}
     assert arms[other]["sends"] == 0 and arms[other]["click_rate"]["mean"] == pytest.approx(0.5, abs=0.01)
     assert arms[other]["click_rate"]["p_best"] == pytest.approx(2 / 3, abs=1e-9)
+    # Figures, not float noise: the unsent arm's uniform prior read [0.025000000000000022, 0.975].
+    assert (arms[other]["click_rate"]["low"], arms[other]["click_rate"]["high"]) == (0.025, 0.975)
+    response = client.get(f"/campaigns/{campaign_id}/experiment").text
+    noise = re.findall(r"\d\.\d*(?:0{8,}|9{8,})\d+", response)
+    assert not noise, noise
 
     second = send(client, campaign_id)
     assert second["sent_by_arm"] == {arm: round(share * 30) for arm, share in shares.items()}
@@ -378,7 +384,6 @@ def test_results_count_each_arm_and_measure_lift_over_the_holdout(client, engine
 def test_the_results_give_the_rates_the_events_count_beside_their_intervals(client, engine, mail_server, monkeypatch):
     """The page showed each rate as its posterior mean: a holdout with 0 conversions in 28 customers read
     "Conversions 0, conversion rate 3.3 %", and 30 opens of 49 sends an open rate of 60.8 %, not 61.2 %."""
-    import re
 
     controller, _ = mail_server
     monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
