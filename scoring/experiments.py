@@ -9,7 +9,9 @@ the observed share, and the highest-density (shortest) interval always holds it:
 ``level`` quantile], where a central interval read "0.0 % [0.1–11.9]", leaving out the share counted and any true
 rate below its lower end. Effects compare each arm with the holdout (which
 receives nothing, so its "successes" are the conversions that happen anyway) by the posterior of the
-difference in rates: its mean, a central credible interval, and the probability that the arm beats the holdout.
+difference in rates: its mean, a central credible interval, and the probability that the arm beats the holdout;
+there every arm starts from one prior, centred on the rate they pool (``_comparison_draws``), so that a small
+holdout is not pulled further from the truth than a large arm.
 Revenue per customer is compared with the holdout's by ``revenue_difference`` (a normal interval).
 """
 
@@ -78,10 +80,24 @@ def _posterior_parameters(counts: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]
     return 1 + successes, 1 + counts["trials"].to_numpy(float) - successes
 
 
-def _posterior_draws(counts: pd.DataFrame, draws: int, seed: int) -> pd.DataFrame:
-    a, b = _posterior_parameters(counts)
+def _comparison_draws(counts: pd.DataFrame, draws: int, seed: int) -> pd.DataFrame:
+    """Draws of each arm's rate for comparing the arms with the control. Every arm starts from one prior: worth one
+    success, with the mean the arms pooled show (Laplace-smoothed: with no data at all, the uniform prior). Under
+    each arm's own uniform prior a small holdout was pulled towards 50 % far more than a large arm: with 2 %
+    converting everywhere, a 50-customer holdout against 225-customer arms put the lift's mean at -1.5 points and
+    P(better) under 5 % in 9 % of campaigns (over 95 % in none); 0 conversions of 1,000 against 0 of 5 read
+    "+0.0 pts [-46.4, -0.3], P(better) 1 %". A shared prior pulls the arms alike (simulated: -0.1 points, 2.5 %
+    and 0.4 %); one success's worth, as a weaker one near 0 % (two customers' worth) claimed P(better) ≥ 95 % in 36
+    % of those campaigns."""
+    successes, failures = (parameter - 1 for parameter in _posterior_parameters(counts))
+    pooled = (successes.sum() + 1) / (successes.sum() + failures.sum() + 2)
     rng = np.random.default_rng(seed)
-    return pd.DataFrame({arm: rng.beta(a[i], b[i], size=draws) for i, arm in enumerate(counts["arm"])})
+    return pd.DataFrame(
+        {
+            arm: rng.beta(successes[i] + 1, failures[i] + (1 - pooled) / pooled, size=draws)
+            for i, arm in enumerate(counts["arm"])
+        }
+    )
 
 
 def probability_best(counts: pd.DataFrame) -> pd.Series:
@@ -131,7 +147,7 @@ def effects(
     """Per arm: rate (posterior mean and highest-density interval, and ``observed``: successes over trials, NaN
     without trials), lift over ``control`` (mean and interval, and ``lift_observed``: the observed rates'
     difference), P(better than control) and P(best of all arms)."""
-    samples = _posterior_draws(counts, draws, seed)
+    samples = _comparison_draws(counts, draws, seed)
     if control not in samples.columns:
         raise ScoringError(f"The counts have no {control!r} arm to compare with; add its trials and successes.")
     low, high = (1 - level) / 2, 1 - (1 - level) / 2

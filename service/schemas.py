@@ -586,7 +586,8 @@ class RateOut(BaseModel):
 
 
 class LiftOut(BaseModel):
-    """Conversion rate minus the holdout's, with its credible interval and P(arm beats the holdout)."""
+    """Conversion rate minus the holdout's, in absolute terms (0.01 is one point), with its credible interval and
+    P(arm beats the holdout), under one prior for both centred on the rate they pool."""
 
     mean: float
     low: float
