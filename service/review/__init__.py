@@ -76,7 +76,17 @@ def as_amount_off(value: float, currency: str, locale: str) -> str:
     return format_amount_off(value, currency, locale)
 
 
+def as_probability(value: float) -> str:
+    """A probability as a percentage a reader does not take for certainty: 0.9996 is '>99%', not '100%'."""
+    if value > 0.99:
+        return ">99%"
+    if value < 0.01:
+        return "<1%"
+    return f"{value * 100:.0f}%"
+
+
 templates.env.filters["shop_time"] = on_shop_clock  # "scheduled for Fri 01 Jan 09:00 CET"
+templates.env.filters["probability"] = as_probability
 templates.env.filters["price"] = as_price
 templates.env.filters["amount_off"] = as_amount_off
 templates.env.filters["segment_label"] = segment_label

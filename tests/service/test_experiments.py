@@ -374,11 +374,14 @@ def test_results_count_each_arm_and_measure_lift_over_the_holdout(client, engine
     assert f"{40.0 * n_a:.2f}" in page.text and page.text.count('class="revenue-lift"') == 3
     campaign_page = client.get(f"/review/campaigns/{campaign_id}")
     assert f'href="/review/campaigns/{campaign_id}/experiment"' in campaign_page.text
-    assert "P(best) is by click rate" in page.text and '<td class="p-best">100%</td>' in page.text
+    # A near-certain arm reads >99%, not 100%: certainty no count of sends gives; and the page warns of peeking.
+    assert "P(best) is by click rate" in page.text and '<td class="p-best">&gt;99%</td>' in page.text
+    assert "P(better) &gt;99%" in page.text and "P(better) 100%" not in page.text  # A: lift_a p_better > 0.99
+    assert "they are no stopping rule" in page.text
     # Allocating by opens, the page's P(best) follows: every A and B send was opened, so neither arm is sure best.
     monkeypatch.setenv("TAILOR_EXPERIMENT_ALLOCATION_OUTCOME", "open")
     page = client.get(f"/review/campaigns/{campaign_id}/experiment")
-    assert "P(best) is by open rate" in page.text and '<td class="p-best">100%</td>' not in page.text
+    assert "P(best) is by open rate" in page.text and '<td class="p-best">&gt;99%</td>' not in page.text
 
 
 def test_the_results_give_the_rates_the_events_count_beside_their_intervals(client, engine, mail_server, monkeypatch):
