@@ -167,12 +167,7 @@ def test_sending_at_best_hour_mails_each_customer_when_their_hour_comes(
     campaign_id = client.post("/campaigns", json={"name": "t", "brand": "hearth", "campaign_type": "vip"}).json()["id"]
     with session_scope(engine) as session:
         for name in ("early", "late"):
-            variant = Variant(label="A", subject=f"For {name}", html="<p>x</p>", text="x")
-            customer = Customer(external_id=name, email=f"{name}@example.com", marketing_consent=True)
-            draft = Draft(campaign_id=campaign_id, customer=customer, variants=[variant])
-            session.add(draft)
-            session.flush()
-            draft.selected_variant_id = variant.id
+            draft_for(session, campaign_id, name, status="pending")
     draft_ids = [d["id"] for d in client.get(f"/campaigns/{campaign_id}/drafts").json()]
     for draft_id in draft_ids:
         assert client.post(f"/drafts/{draft_id}/approve", json={}).status_code == 200
@@ -289,6 +284,17 @@ def test_an_unknown_shop_time_zone_is_refused_naming_the_setting(monkeypatch):
         SendScheduleSettings()
 
 
+def draft_for(session, campaign_id: int, name: str, status: str = "approved") -> Customer:
+    """A new customer `name` with a one-variant draft in the campaign (that variant selected); the customer."""
+    variant = Variant(label="A", subject=f"For {name}", html="<p>x</p>", text="x")
+    customer = Customer(external_id=name, email=f"{name}@example.com", marketing_consent=True)
+    draft = Draft(campaign_id=campaign_id, customer=customer, variants=[variant], status=status)
+    session.add(draft)
+    session.flush()
+    draft.selected_variant_id = variant.id
+    return customer
+
+
 def test_a_request_to_send_decides_when_every_approved_draft_goes(client, engine, mail_server, monkeypatch):
     """Sent at best hour, then postponed a week with `at`: the drafts kept their best hours of the next day, and one
     whose hour had passed was mailed at once, days before the moment the campaign was scheduled for."""
@@ -298,12 +304,7 @@ def test_a_request_to_send_decides_when_every_approved_draft_goes(client, engine
     campaign_id = client.post("/campaigns", json={"name": "t", "brand": "hearth", "campaign_type": "vip"}).json()["id"]
     with session_scope(engine) as session:
         for name in ("ann", "bob"):
-            variant = Variant(label="A", subject=f"For {name}", html="<p>x</p>", text="x")
-            customer = Customer(external_id=name, email=f"{name}@example.com", marketing_consent=True)
-            draft = Draft(campaign_id=campaign_id, customer=customer, variants=[variant], status="approved")
-            session.add(draft)
-            session.flush()
-            draft.selected_variant_id = variant.id
+            customer = draft_for(session, campaign_id, name)
             add_sends(session, customer, evening, 6, 5)  # both open in the evening, twelve hours from now
             add_sends(session, customer, (evening + 6) % 24, 5, 0)  # and not at night
     first = wait_for_job(client, client.post(f"/campaigns/{campaign_id}/send", params={"at_best_hour": True})
@@ -335,12 +336,7 @@ def test_a_campaign_scheduled_for_later_says_how_many_the_contact_policy_will_ho
     campaign_id = client.post("/campaigns", json={"name": "t", "brand": "hearth", "campaign_type": "vip"}).json()["id"]
     with session_scope(engine) as session:
         for name, mailed_days_ago in (("ann", 1), ("bob", 5), ("cy", None)):
-            variant = Variant(label="A", subject=f"For {name}", html="<p>x</p>", text="x")
-            customer = Customer(external_id=name, email=f"{name}@example.com", marketing_consent=True)
-            draft = Draft(campaign_id=campaign_id, customer=customer, variants=[variant], status="approved")
-            session.add(draft)
-            session.flush()
-            draft.selected_variant_id = variant.id
+            customer = draft_for(session, campaign_id, name)
             if mailed_days_ago is not None:
                 sent_at = datetime.now() - timedelta(days=mailed_days_ago)
                 session.add(Send(customer=customer, subject="Earlier", campaign_type="vip", sent_at=sent_at))
@@ -370,12 +366,7 @@ def test_drafts_approved_after_a_send_scheduled_at_best_hours_wait_for_their_cus
     campaign_id = client.post("/campaigns", json={"name": "t", "brand": "hearth", "campaign_type": "vip"}).json()["id"]
     with session_scope(engine) as session:
         for name, status in (("ann", "approved"), ("bob", "pending"), ("cy", "pending")):
-            variant = Variant(label="A", subject=f"For {name}", html="<p>x</p>", text="x", checks=[])
-            customer = Customer(external_id=name, email=f"{name}@example.com", marketing_consent=True)
-            draft = Draft(campaign_id=campaign_id, customer=customer, variants=[variant], status=status)
-            session.add(draft)
-            session.flush()
-            draft.selected_variant_id = variant.id
+            customer = draft_for(session, campaign_id, name, status)
             add_sends(session, customer, evening, 6, 5)  # all open in the evening
             add_sends(session, customer, (evening + 6) % 24, 2, 0)  # and not at night
     week = (utcnow() + timedelta(days=7)).replace(hour=6, minute=0, second=0, microsecond=0)
