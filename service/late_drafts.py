@@ -57,8 +57,16 @@ COMMENT = "approved again with the others held back for lateness"  # the review'
 
 def count_held_back_late(session: Session, campaign_id: int) -> int:
     """How many of the campaign's flagged drafts were held back for lateness and untouched since (their latest
-    review is the approval they had), for the review page to offer approving them again."""
-    return sum(len(_late_untouched(session, rows)[1]) for rows in _flagged(session, campaign_id, to_decide=False))
+    review is the approval they had), for the review page to offer approving them again. Read on every load of
+    the campaign's page: one statement, each draft's latest review found through its index, where reading the
+    flagged drafts' ids, then them and their reviews by lists of ids, took 1.15 s at 20,000 flagged."""
+    latest_action = (
+        select(Review.action).where(Review.draft_id == Draft.id).order_by(Review.id.desc()).limit(1).scalar_subquery()
+    )
+    rows = session.execute(
+        select(Draft.flag_reasons, latest_action).where(Draft.campaign_id == campaign_id, Draft.status == "flagged")
+    )
+    return sum(1 for reasons, action in rows if action == "approve" and reasons and held_back_for_lateness(reasons[-1]))
 
 
 def reapprove_late(
@@ -104,19 +112,20 @@ def reapprove_late(
     }  # fmt: skip
 
 
-def _flagged(session: Session, campaign_id: int, to_decide: bool = True) -> Iterator[list[Any]]:
-    """The campaign's flagged drafts, a batch at a time: their flag reasons, and with ``to_decide`` what deciding on
-    each reads besides (never its rendered email)."""
+def _flagged(session: Session, campaign_id: int) -> Iterator[list[Any]]:
+    """The campaign's flagged drafts, a batch at a time: their flag reasons, and what deciding on each reads besides
+    (never its rendered email)."""
     ids = session.scalars(
         select(Draft.id).where(Draft.campaign_id == campaign_id, Draft.status == "flagged").order_by(Draft.id)
     ).all()
-    columns = (Draft.id, Draft.flag_reasons)
+    columns = (Draft.id, Draft.flag_reasons, Draft.revision, Draft.recommendations, Variant.label, Variant.checks)
     for batch in batches(ids, size=APPROVE_BATCH):
-        statement = select(*columns).where(Draft.id.in_(batch), Draft.status == "flagged").order_by(Draft.id)
-        if to_decide:
-            decided_by = (Draft.revision, Draft.recommendations, Variant.label, Variant.checks)
-            statement = statement.add_columns(*decided_by).outerjoin(Variant, Variant.id == Draft.selected_variant_id)
-        yield session.execute(statement).all()
+        yield session.execute(
+            select(*columns)
+            .outerjoin(Variant, Variant.id == Draft.selected_variant_id)
+            .where(Draft.id.in_(batch), Draft.status == "flagged")
+            .order_by(Draft.id)
+        ).all()
 
 
 def _late_untouched(session: Session, rows) -> tuple[list[Any], dict[int, Any]]:

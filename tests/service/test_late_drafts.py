@@ -236,3 +236,43 @@ def test_the_late_drafts_are_approved_again_on_either_database(any_engine, mail_
             ("approved", 2, ["ann", "ops"]), ("approved", 2, ["ann", "ops"]), ("approved", 4, ["ann", "ops"]),
         ]  # fmt: skip
     assert due_check(any_engine)[str(campaign_id)]["sent"] == 3 and len(messages) == 3
+
+
+def test_the_campaign_page_offers_exactly_the_drafts_approving_again_would_approve(engine):
+    """The count the campaign's page shows on each load (read in one statement since it took 1.15 s at 20,000
+    flagged drafts) is the number that approving them again approves: the latest flag reason a lateness hold-back's,
+    the latest review an approval, in this campaign."""
+    from service.db.models import Brand, Customer
+    from service.late_drafts import count_held_back_late, reapprove_late
+    from service.pipeline.freshness import LATE_BEGINS, LATE_ENDS
+
+    late = f"{LATE_BEGINS}2026-01-01 09:00 UTC, 3 days ago (the service did not send meanwhile){LATE_ENDS}"
+    drafts = {  # name: (status, flag reasons, review actions, oldest first)
+        "late": ("flagged", [late], ["approve"]),
+        "late_after_another_reason": ("flagged", ["Not approved with the others: K1 is sold out.", late], ["approve"]),
+        "approved_twice": ("flagged", [late], ["approve", "reopen", "approve"]),
+        "then_flagged_again": ("flagged", [late, "Held back at sending: T1 now costs 9.00 EUR."], ["approve"]),
+        "edited_since": ("flagged", [late], ["approve", "edit"]),
+        "never_reviewed": ("flagged", [late], []),
+        "flagged_when_written": ("flagged", ["No product to show"], []),
+        "approved": ("approved", [late], ["approve"]),
+    }  # fmt: skip
+    with session_scope(engine) as session:
+        brand = Brand(slug="hearth", name="Hearth")
+        campaigns = [Campaign(name=name, brand=brand, campaign_type="cross_sell") for name in ("big", "other")]
+        for campaign in campaigns:
+            for name, (status, reasons, actions) in drafts.items():
+                customer = Customer(external_id=f"{campaign.name}-{name}", email=f"{name}@example.com")
+                reviews = [Review(action=action) for action in actions]
+                draft = Draft(campaign=campaign, customer=customer, status=status, flagged=True, flag_reasons=reasons)
+                draft.reviews = reviews
+                session.add(draft)
+        session.flush()
+        big, other = (campaign.id for campaign in campaigns)
+
+    with session_scope(engine) as session:
+        assert count_held_back_late(session, big) == 3
+        assert count_held_back_late(session, other) == 3
+        assert reapprove_late(session, big, "ops")["reapproved"] == 3
+        assert count_held_back_late(session, big) == 0
+        assert count_held_back_late(session, other) == 3
