@@ -120,12 +120,18 @@ def _younger_note(session: Session) -> str:
     )
 
 
-def on_shop_clock(moment: datetime, pattern: str) -> str:
+def shop_zone() -> ZoneInfo:
+    """The shop's clock, ``TAILOR_SEND_TIMEZONE``: read from the settings once for many moments (reading them took
+    1.7 ms, 35 s of the due-check that held back 20,000 late drafts)."""
+    return ZoneInfo(SendScheduleSettings().timezone)
+
+
+def on_shop_clock(moment: datetime, pattern: str, zone: ZoneInfo | None = None) -> str:
     """A moment as a person reads it: on the shop's clock (``TAILOR_SEND_TIMEZONE``, on which sends are scheduled
-    and best hours kept), with its zone's name ("Fri 04 Dec 09:00 CET"); the review page's times and the reasons it
-    shows. A marketer in Berlin who scheduled a send for 9:00 read "08:00 UTC"."""
-    zone = ZoneInfo(SendScheduleSettings().timezone)
-    local = as_utc(moment).replace(tzinfo=UTC).astimezone(zone)
+    and best hours kept; ``zone``, read by ``shop_zone``, when told), with its zone's name ("Fri 04 Dec 09:00 CET");
+    the review page's times and the reasons it shows. A marketer in Berlin who scheduled a send for 9:00 read
+    "08:00 UTC"."""
+    local = as_utc(moment).replace(tzinfo=UTC).astimezone(zone or shop_zone())
     return f"{local.strftime(pattern)} {local.tzname()}"
 
 

@@ -25,7 +25,7 @@ from service.db.batches import batches
 from service.db.models import Customer, Draft, Product, Review, Variant, due_moment, left_to_the_due_check
 from service.drafts import failed_of
 from service.forecasts import mark_stale
-from service.send_times import on_shop_clock
+from service.send_times import on_shop_clock, shop_zone
 
 CHECKS_TO_DO = "edit it, or approve it again overriding the checks with a comment saying why"
 LATE_TO_DO = "approve it again to send it all the same, or reject it"
@@ -148,9 +148,10 @@ def hold_back_late(
         .order_by(Draft.id)
         .limit(HOLD_BACK_BATCH)
     )
+    zone = shop_zone()
     while rows := session.execute(statement).all():
         for draft, due_at in rows:
-            late = f"it was due at {on_shop_clock(due_at, '%Y-%m-%d %H:%M')}, {_how_long(now - due_at)} ago"
+            late = f"it was due at {on_shop_clock(due_at, '%Y-%m-%d %H:%M', zone)}, {_how_long(now - due_at)} ago"
             _put_back(draft, [f"Held back at sending: {late} (the service did not send meanwhile){LATE_ENDS}"])
             draft.send_after = draft.retry_after = None
             held_back.add(draft, [late], ["late"])
