@@ -29,6 +29,7 @@ from service.errors import Conflict
 from service.experiments import held_out_customers, in_the_arms
 
 PAGE = 500  # drafts read at a time (each with its variants' rendered email)
+CHUNK = 256_000  # characters of lines the API's export streams at a time
 # The HTTP header in which GET /campaigns/{id}/export says that its lines are not the whole campaign's (cut_short).
 EXPORT_WARNING = "X-Tailor-Warning"
 
@@ -135,12 +136,21 @@ def _records(draft: Draft, holdout: bool) -> Iterator[dict[str, Any]]:
         }  # fmt: skip
 
 
-def jsonl_lines(engine: Engine, ids: list[int]) -> Iterator[str]:
-    """The export's lines, read in a session of their own (an HTTP response streams them after its request's
-    session has closed)."""
+def jsonl_chunks(engine: Engine, ids: list[int]) -> Iterator[str]:
+    """The export's lines, whole lines joined into chunks of about ``CHUNK`` characters, read in a session of their
+    own (an HTTP response streams them after its request's session has closed). A response streams each item of a
+    plain iterator from a worker thread and sends it as a piece of its own: one a line took 52 s for 20,000 drafts
+    (40,000 lines, 145 MB), five times the time to write them."""
     with session_scope(engine) as session:
+        lines, size = [], 0
         for record in export_records(session, ids):
-            yield json.dumps(record, ensure_ascii=False) + "\n"
+            lines.append(json.dumps(record, ensure_ascii=False) + "\n")
+            size += len(lines[-1])
+            if size >= CHUNK:
+                yield "".join(lines)
+                lines, size = [], 0
+        if lines:
+            yield "".join(lines)
 
 
 def export_campaign(

@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 from service import drafts as draft_ops
 from service import late_drafts
 from service.deps import ApiKeyDep, OffsetQuery, SessionDep, StateDep
-from service.pipeline.exporting import EXPORT_WARNING, draft_ids, jsonl_lines
+from service.pipeline.exporting import EXPORT_WARNING, draft_ids, jsonl_chunks
 from service.routes.responses import KEYED, errors
 from service.schemas import (
     ApproveIn,
@@ -80,7 +80,7 @@ def export_drafts(
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     if warning:
         headers[EXPORT_WARNING] = warning
-    return StreamingResponse(jsonl_lines(state.engine, ids), media_type="application/x-ndjson", headers=headers)
+    return StreamingResponse(jsonl_chunks(state.engine, ids), media_type="application/x-ndjson", headers=headers)
 
 
 @router.get("/drafts/{draft_id}", response_model=DraftOut, responses=errors(404))
