@@ -276,3 +276,49 @@ def test_the_campaign_page_offers_exactly_the_drafts_approving_again_would_appro
         assert reapprove_late(session, big, "ops")["reapproved"] == 3
         assert count_held_back_late(session, big) == 0
         assert count_held_back_late(session, other) == 3
+
+
+def test_the_due_check_holds_back_only_the_late_drafts_keeping_their_earlier_reasons(engine):
+    """The hold-back writes rows by id (loading each late draft took most of a due-check of 20,000): the late drafts
+    of the campaign, by their send time or their time to try the address again, are flagged with the lateness added
+    to the reasons they had and their times cleared; the others are as they were."""
+    from service.db.models import Brand, Customer
+    from service.pipeline.freshness import LATE_ENDS, HeldBack, hold_back_late
+
+    now = utcnow().replace(microsecond=0)
+    earlier = "Flagged when written: no product to show"
+    drafts = {  # name: (send_after, retry_after, flag reasons)
+        "overridden": (now - timedelta(hours=72), None, [earlier]),
+        "refused_for_now": (None, now - timedelta(hours=30), []),
+        "due_lately": (now - timedelta(hours=1), None, []),
+    }
+    with session_scope(engine) as session:
+        brand = Brand(slug="hearth", name="Hearth")
+        big, other = (Campaign(name=name, brand=brand, campaign_type="cross_sell") for name in ("big", "other"))
+        for campaign in (big, other):
+            for name, (send_after, retry_after, reasons) in drafts.items():
+                customer = Customer(external_id=f"{campaign.name}-{name}", email=f"{name}@example.com")
+                draft = Draft(campaign=campaign, customer=customer, status="approved", flag_reasons=reasons)
+                draft.flagged, draft.send_after, draft.retry_after = bool(reasons), send_after, retry_after
+                session.add(draft)
+        session.flush()
+        big_id = big.id
+
+    held_back = HeldBack()
+    with session_scope(engine) as session:
+        hold_back_late(session, big_id, now, timedelta(hours=24), held_back)
+
+    told = held_back.told()
+    assert told["held_back_count"] == 2 and told["held_back_by_reason"] == {"late": 2}
+    assert [entry["customer_id"] for entry in told["held_back"]] == ["big-overridden", "big-refused_for_now"]
+    with session_scope(engine) as session:
+        rows = {draft.customer.external_id: draft for draft in session.scalars(select(Draft)).all()}
+        overridden, refused = rows["big-overridden"], rows["big-refused_for_now"]
+        for draft in (overridden, refused):
+            assert (draft.status, draft.flagged, draft.send_after, draft.retry_after) == ("flagged", True, None, None)
+            assert draft.flag_reasons[-1].endswith(f"(the service did not send meanwhile){LATE_ENDS}")
+        assert overridden.flag_reasons[0] == earlier and len(overridden.flag_reasons) == 2
+        assert "3 days ago" in overridden.flag_reasons[-1] and "30 hours ago" in refused.flag_reasons[-1]
+        for name in ("big-due_lately", "other-overridden", "other-refused_for_now", "other-due_lately"):
+            assert rows[name].status == "approved"
+        assert rows["other-overridden"].flag_reasons == [earlier]
