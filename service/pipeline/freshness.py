@@ -132,7 +132,12 @@ def flag_out_of_date(session: Session, drafts: list[tuple[int, list[dict[str, An
 def _put_back(draft: Draft, reasons: list[str]) -> None:
     """Put a draft back to review, flagged with those of ``reasons`` it does not carry yet."""
     draft.status, draft.flagged = "flagged", True
-    draft.flag_reasons = [*draft.flag_reasons, *(r for r in reasons if r not in draft.flag_reasons)]
+    draft.flag_reasons = _with_reasons(draft.flag_reasons, reasons)
+
+
+def _with_reasons(carried: list[str], reasons: list[str]) -> list[str]:
+    """A draft's flag reasons with those of ``reasons`` it does not carry yet added, in order."""
+    return [*carried, *(reason for reason in reasons if reason not in carried)]
 
 
 def hold_back_late(
@@ -160,10 +165,9 @@ def hold_back_late(
                 f"it was due at {on_shop_clock(row.due_at, '%Y-%m-%d %H:%M', zone)}, {_how_long(now - row.due_at)} ago"
             )
             reason = f"Held back at sending: {late} (the service did not send meanwhile){LATE_ENDS}"
-            reasons = row.flag_reasons if reason in row.flag_reasons else [*row.flag_reasons, reason]  # as _put_back
             changed.append({
-                "id": row.id, "status": "flagged", "flagged": True, "flag_reasons": reasons, "send_after": None,
-                "retry_after": None,
+                "id": row.id, "status": "flagged", "flagged": True,
+                "flag_reasons": _with_reasons(row.flag_reasons, [reason]), "send_after": None, "retry_after": None,
             })  # fmt: skip
             held_back.add_row(row.id, row.external_id, [late], ["late"])
         # By primary key, an executemany of plain rows: loading each draft to change it took 5 s of a due-check of
