@@ -16,17 +16,14 @@ from service.pipeline.model_store import MODEL_FILE, MODEL_KINDS, ModelStore, ve
 log = logging.getLogger("tailor.api")
 
 
-def _load_recommender(path: Path):
-    """The saved recommender; one saved by an older, incompatible version must be trained again (409)."""
-    from recommenders.base import Recommender
-    from recommenders.errors import ArtifactError
+def _read_model(kind: str, path: Path):
+    """A saved model of ``kind`` as serving reads it: ArtifactError (recommender) or ModelFileError (engagement)
+    when this version of Tailor cannot read it (one saved by an older, incompatible version)."""
+    if kind == "recommender":
+        from recommenders.base import Recommender
 
-    try:
         return Recommender.load(path)
-    except ArtifactError as error:
-        raise NotReady(
-            f"The current recommender cannot be served: {error} Run `tailor train` (or POST /train)."
-        ) from error
+    return _load_engagement(path)
 
 
 def _load_engagement(path: Path):
@@ -41,16 +38,26 @@ def _load_engagement(path: Path):
         return EngagementModel.load(path)
 
 
-def _serve_engagement(path: Path):
-    """The engagement model to serve; one this version of Tailor cannot read must be trained again (409)."""
-    from scoring.errors import ModelFileError
+# How serving names each kind when it cannot read the current version.
+_SERVED_AS = {"recommender": "recommender", "engagement": "engagement model"}
 
-    try:
-        return _load_engagement(path)
-    except ModelFileError as error:
-        raise NotReady(
-            f"The current engagement model cannot be served: {error} Run `tailor train` (or POST /train)."
-        ) from error
+
+def _serving(kind: str):
+    """The model store's loader of ``kind``: the model, or NotReady (409) asking for a training when this version
+    of Tailor cannot read it."""
+
+    def load(path: Path):
+        from recommenders.errors import ArtifactError
+        from scoring.errors import ModelFileError
+
+        try:
+            return _read_model(kind, path)
+        except (ArtifactError, ModelFileError) as error:
+            raise NotReady(
+                f"The current {_SERVED_AS[kind]} cannot be served: {error} Run `tailor train` (or POST /train)."
+            ) from error
+
+    return load
 
 
 def check_servable(models_dir: Path, kind: str, version: str) -> None:
@@ -62,14 +69,8 @@ def check_servable(models_dir: Path, kind: str, version: str) -> None:
 
     if version not in versions(models_dir, kind):
         return
-    path = models_dir / kind / version / MODEL_FILE
     try:
-        if kind == "recommender":
-            from recommenders.base import Recommender
-
-            Recommender.load(path)
-        else:
-            _load_engagement(path)
+        _read_model(kind, models_dir / kind / version / MODEL_FILE)
     except (ArtifactError, ModelFileError) as error:
         raise NotReady(
             f"The {kind} model version '{version}' cannot be put in use: {error} The one in use stays; "
@@ -90,7 +91,7 @@ def warn_of_unservable_models(models: ModelStore) -> None:
 
 
 def model_store(models_dir: Path) -> ModelStore:
-    return ModelStore(models_dir, {"recommender": _load_recommender, "engagement": _serve_engagement})
+    return ModelStore(models_dir, {kind: _serving(kind) for kind in MODEL_KINDS})
 
 
 @dataclass
