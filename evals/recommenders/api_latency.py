@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import socket
 import sys
 import tempfile
@@ -32,18 +33,31 @@ def _free_port() -> int:
 
 def measure(customers: int = 3000, requests: int = 500, warmup: int = 50, model: str | None = None) -> dict:
     """Latency figures (ms) of the recommendations endpoint on a freshly trained demo store."""
+    home = tempfile.mkdtemp(prefix="tailor-api-latency-")
+    before = os.environ.get("TAILOR_HOME")
+    os.environ["TAILOR_HOME"] = home  # read by the settings of everything imported below
+    try:
+        return _measure_in(home, customers, requests, warmup, model)
+    finally:  # the throwaway store (a trained model and a database) is not left behind in the temporary folder
+        if before is None:
+            os.environ.pop("TAILOR_HOME", None)
+        else:
+            os.environ["TAILOR_HOME"] = before
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _measure_in(home: str, customers: int, requests: int, warmup: int, model: str | None) -> dict:
     import httpx
     import uvicorn
 
-    home = tempfile.mkdtemp(prefix="tailor-api-latency-")
-    os.environ["TAILOR_HOME"] = home  # read by the settings of everything imported below
     from service.app import create_app
     from service.auth import create_key
-    from service.db.session import default_engine, session_scope
+    from service.db.migrate import upgrade
+    from service.db.session import configured_engine, session_scope
     from service.demo_job import load_demo_store
     from service.pipeline.training import refresh_audience, train_recommender
 
-    engine = default_engine()
+    engine = configured_engine(upgrade)  # its own: default_engine() may hold the engine of an earlier home
     load_demo_store(engine, customers, Path(home) / "demo")
     refresh_audience(engine)
     trained = train_recommender(engine, model)
@@ -68,6 +82,7 @@ def measure(customers: int = 3000, requests: int = 500, warmup: int = 50, model:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        engine.dispose()
     measured = np.array(timings[warmup:])
     return {
         "customers": customers,
