@@ -184,6 +184,9 @@ def parse_table(
     instead of the chunk's own."""
     problems: list[Problem] = []
     frame = frame.rename(columns=lambda c: str(c).strip())
+    spelt_twice = _spelt_twice(frame.columns, spec)
+    if spelt_twice:  # no column is read: the header decides which is which, and every chunk would say so
+        return pd.DataFrame(index=frame.index), spelt_twice
     missing = [name for name in spec.required if name not in frame.columns]
     if missing:
         problems = [Problem(None, name, _missing(name, frame.columns)) for name in missing]
@@ -196,7 +199,7 @@ def parse_table(
             continue
         values, bad = _parse_column(frame[column.name], column, (dates_day_first or {}).get(column.name))
         parsed[column.name] = values
-        problems.extend(bad)
+        problems.extend(_empty_everywhere(frame[column.name], column.name, bad))
     if spec.keep_extra:
         parsed["attributes"] = _attributes(frame, spec)
     key = [k for k in spec.key if k in parsed.columns]
@@ -213,6 +216,34 @@ def parse_table(
         problems = [problem for problem in problems if problem.row not in totals]
         problems += [Problem(row, None, TOTALS_ROW) for row in sorted(totals)]
     return parsed, problems
+
+
+def _spelt_twice(columns: pd.Index, spec: TableSpec) -> list[Problem]:
+    """A documented column the header also spells another way (``email`` and ``Email``, ``customer_id`` and
+    ``Customer ID``): the import would read the first and keep the other as a customer's attribute, or leave it
+    unread, without a word about which held the right values."""
+    found = []
+    for column in spec.columns:
+        spellings = [str(name) for name in columns if _plain(str(name)) == _plain(column.name)]
+        if column.name in spellings and len(spellings) > 1:
+            shown = " and ".join(repr(name) for name in spellings)
+            found.append(
+                Problem(None, column.name, f"the header spells it {len(spellings)} ways, {shown}: keep the one "
+                        f"to import as {column.name} and remove or rename the other")
+            )  # fmt: skip
+    return found
+
+
+def _empty_everywhere(raw: pd.Series, name: str, problems: list[Problem]) -> list[Problem]:
+    """``problems`` of one column, where a column that must have values is empty on every row of ``raw`` said so in
+    one problem, not once a row (a file of 300,000 lines listed its first thousand lines and stopped)."""
+    if len(raw) < 2 or len(problems) < len(raw) or not (_text(raw) == "").all():
+        return problems
+    rows = [int(index) for index in raw.index]
+    if {problem.row for problem in problems if problem.message.startswith("is empty")} != set(rows):
+        return problems
+    return [Problem(None, name, f"is empty on all {len(rows):,} rows, {rows[0]:,} to {rows[-1]:,}: is it the "
+                    "right column, or was it left out of the export?")]  # fmt: skip
 
 
 def _totals_rows(frame: pd.DataFrame, spec: TableSpec) -> set[int]:

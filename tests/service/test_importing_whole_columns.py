@@ -1,0 +1,78 @@
+"""What a file's header or one of its columns gets wrong as a whole is said once: a documented column spelt two
+ways in the header, and a column that must have values left empty on every row."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+
+from service.db.models import Customer
+from service.db.session import session_scope
+from service.errors import InvalidInput
+from service.importing import import_file, load
+from tests.service.test_importing import CUSTOMERS, ORDERS, PRODUCTS
+
+
+def _refused(engine, kind: str, path) -> InvalidInput:
+    with pytest.raises(InvalidInput) as raised, session_scope(engine) as session:
+        import_file(session, kind, path)
+    return raised.value
+
+
+def _customers(engine) -> int:
+    with session_scope(engine) as session:
+        return session.scalar(select(func.count()).select_from(Customer))
+
+
+def test_a_column_the_header_spells_two_ways_is_refused_naming_both(engine, tmp_path):
+    """`email` and `Email` in one header: the first was read as the address and the second kept, silently, as a
+    customer's attribute, whichever held the addresses the shop uses now."""
+    CUSTOMERS.assign(Email=["anna@new.example", "jan@new.example"]).to_csv(tmp_path / "customers.csv", index=False)
+    error = _refused(engine, "customers", tmp_path / "customers.csv")
+    assert [(p.row, p.column, p.message) for p in error.problems] == [
+        (None, "email", "the header spells it 2 ways, 'email' and 'Email': keep the one to import as email and "
+         "remove or rename the other"),
+    ]  # fmt: skip
+    assert _customers(engine) == 0
+    with session_scope(engine) as session:  # the header alone decides: the same file with one of them imports
+        CUSTOMERS.to_csv(tmp_path / "customers.csv", index=False)
+        import_file(session, "customers", tmp_path / "customers.csv")
+        PRODUCTS.to_csv(tmp_path / "products.csv", index=False)
+        import_file(session, "products", tmp_path / "products.csv")
+    ORDERS.assign(**{"Customer ID": ["c2", "c2", "c1"]}).to_csv(tmp_path / "orders.csv", index=False)
+    error = _refused(engine, "orders", tmp_path / "orders.csv")  # an unread column would only have been a warning
+    assert [(p.column, p.message[:50]) for p in error.problems] == [
+        ("customer_id", "the header spells it 2 ways, 'customer_id' and 'Cu")
+    ]
+
+
+def test_a_required_column_empty_on_every_row_is_one_problem(engine, tmp_path):
+    """A customers export whose email column came out empty was refused with "row 2, column 'email': is empty" for
+    each of its lines, up to the 1,000-problem stop, never saying the whole column was."""
+    frame = pd.concat([CUSTOMERS] * 30, ignore_index=True)
+    frame["customer_id"] = [f"c{i}" for i in range(len(frame))]
+    frame.assign(email="").to_csv(tmp_path / "customers.csv", index=False)
+    error = _refused(engine, "customers", tmp_path / "customers.csv")
+    assert [(p.row, p.column, p.message) for p in error.problems] == [
+        (None, "email", "is empty on all 60 rows, 2 to 61: is it the right column, or was it left out of the export?")
+    ]
+    assert str(error).endswith("column 'email': is empty on all 60 rows, 2 to 61: is it the right column, or was "
+                               "it left out of the export?")  # fmt: skip
+    # Empty on some rows only: each of those rows is named, as before.
+    frame.assign(email=["", "x@example.com"] * 30).to_csv(tmp_path / "customers.csv", index=False)
+    error = _refused(engine, "customers", tmp_path / "customers.csv")
+    assert [(p.row, p.column, p.message) for p in error.problems] == [(r, "email", "is empty") for r in range(2, 62, 2)]
+    assert _customers(engine) == 0
+
+
+def test_a_column_empty_in_one_chunk_of_a_long_file_names_that_chunk_s_rows(engine, tmp_path, monkeypatch):
+    monkeypatch.setattr(load, "CHUNK_ROWS", 20)
+    frame = pd.concat([CUSTOMERS] * 25, ignore_index=True)
+    frame["customer_id"] = [f"c{i}" for i in range(len(frame))]
+    frame.loc[20:39, "email"] = ""  # lines 22 to 41, the second chunk
+    frame.to_csv(tmp_path / "customers.csv", index=False)
+    error = _refused(engine, "customers", tmp_path / "customers.csv")
+    assert [(p.row, p.column, p.message[:33]) for p in error.problems] == [
+        (None, "email", "is empty on all 20 rows, 22 to 41")
+    ]
