@@ -3,7 +3,7 @@
 from tabular.booleans import FALSE_WORDS, TRUE_WORDS
 from tabular.dates import DateOrder, DateOrderProblem, parse_dates
 from tabular.encoding import Utf8Scan, no_text, scan_utf8
-from tabular.ids import first_inexact_id, id_strings, inexact_id, inexact_ids
+from tabular.ids import first_inexact_id, id_strings, inexact_id, inexact_ids, unforced
 from tabular.numbers import not_a_number
 from tabular.rows import (
     RowName,
@@ -51,5 +51,6 @@ __all__ = [
     "rows_of",
     "scan_csv",
     "scan_utf8",
+    "unforced",
     "unnamed",
 ]

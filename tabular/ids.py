@@ -25,8 +25,18 @@ def id_strings(values: pd.Series) -> pd.Series:
     text (="00123") is that text. Other text is kept as it is: "A.0" or "007" are ids of their own."""
     if pd.api.types.is_float_dtype(values) and (values.dropna() % 1 == 0).all():
         values = values.astype("Int64")
-    text = values.astype(str).str.strip().str.replace(_FORCED_TEXT, r"\1", regex=True)
+    text = unforced(values.astype(str).str.strip())
     return text.str.replace(_WHOLE_FLOAT, r"\1", regex=True)
+
+
+def unforced(text: pd.Series) -> pd.Series:
+    """Cells a spreadsheet forced to stay text as that text: ``="00123"`` is 00123, and a quote inside is written
+    twice there. Other cells as they are; ``text``: strings (missing cells stay missing)."""
+    forced = text.str.fullmatch(_FORCED_TEXT).fillna(False).astype(bool)
+    if not forced.any():
+        return text
+    inner = text[forced].str.slice(2, -1).str.replace('""', '"', regex=False)
+    return text.mask(forced, inner)
 
 
 def inexact_ids(values: pd.Series) -> pd.Series:

@@ -19,6 +19,7 @@ from tabular import (
     inexact_ids,
     not_a_number,
     parse_dates,
+    unforced,
     unnamed,
 )
 
@@ -311,6 +312,11 @@ def _attributes(frame: pd.DataFrame, spec: TableSpec) -> list[dict]:
     known = {c.name for c in spec.columns}
     extra = [c for c in frame.columns if c not in known and not unnamed(c)]
     values = frame[extra].astype(object)
+    for name in extra:  # a spreadsheet's ="0049 30 1234" is the text it kept, as in the documented columns
+        text = values[name].astype("string")
+        forced = (text.str.startswith('="') & text.str.endswith('"')).fillna(False).astype(bool)
+        if forced.any():
+            values.loc[forced, name] = unforced(text[forced]).astype(object)
     present = values.notna() & (values.astype(str).apply(lambda column: column.str.strip()) != "")
     return [
         {name: _composed(value) for name, value, keep in zip(extra, row, kept, strict=True) if keep}
@@ -328,6 +334,7 @@ def _parse_column(raw: pd.Series, column: Column, day_first: bool | None = None)
     # composed (NFC), as people type: "Jürgen" from a Mac's export is "Ju" and a combining diaeresis, which the
     # greeting took for no name and a search for the typed name did not find
     text = raw.astype("string").str.normalize("NFC").str.strip()
+    text = unforced(text)  # ="0049 30 1234" from a spreadsheet that kept the cell as text is that text
     empty = text.isna() | (text == "")
     if column.kind in ("id", "text"):
         values = text.fillna("")

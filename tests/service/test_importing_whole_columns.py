@@ -76,3 +76,22 @@ def test_a_column_empty_in_one_chunk_of_a_long_file_names_that_chunk_s_rows(engi
     assert [(p.row, p.column, p.message[:33]) for p in error.problems] == [
         (None, "email", "is empty on all 20 rows, 22 to 41")
     ]
+
+
+def test_cells_a_spreadsheet_forced_to_stay_text_are_that_text_in_every_column(engine, tmp_path):
+    """Excel's ="..." keeps a cell as text (leading zeros, a phone number): ids were read so, but a name, a number or
+    an attribute kept the formula's own text (a product named '="Sencha tea"', a price "not a number")."""
+    PRODUCTS.assign(name=['="Sencha tea"', '="The ""Chef"" knife"'], price=['="7.5"', "49"]).to_csv(
+        tmp_path / "products.csv", index=False
+    )
+    CUSTOMERS.assign(phone=['="0049 30 1234"', "12"]).to_csv(tmp_path / "customers.csv", index=False)
+    with session_scope(engine) as session:
+        import_file(session, "products", tmp_path / "products.csv")
+        import_file(session, "customers", tmp_path / "customers.csv")
+    with session_scope(engine) as session:
+        from service.db.models import Product
+
+        products = {p.sku: (p.name, p.price) for p in session.scalars(select(Product))}
+        phones = {c.external_id: c.attributes.get("phone") for c in session.scalars(select(Customer))}
+    assert products == {"T1": ("Sencha tea", 7.5), "K1": ('The "Chef" knife', 49.0)}
+    assert phones == {"c1": "0049 30 1234", "c2": "12"}
