@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import pandas as pd
@@ -52,12 +52,12 @@ def read_products(path: Path) -> pd.DataFrame:
 
 
 @contextmanager
-def _named(path: Path) -> Iterator[None]:
-    """An error about the file at ``path`` names it first, by its base name: `tailor recommend` reads two files,
-    and "line 4, column 'product_id'" did not say which."""
+def _named(path: Path, kind: type[InvalidData] = InvalidData) -> Iterator[None]:
+    """An error (of ``kind``) about the file at ``path`` names it first, by its base name: `tailor recommend` reads
+    two files, and "line 4, column 'product_id'" did not say which."""
     try:
         yield
-    except InvalidData as error:
+    except kind as error:
         named = error.in_file(path.name)
         if named is error:
             raise
@@ -79,7 +79,11 @@ def recommend_file(
     catalog = read_products(products) if products is not None else None
     interactions = read_interactions(train)
     report(1, 3, f"fitting {model} on {len(interactions):,} interactions")
-    recommender.fit(interactions, catalog)
+    # What the fit finds wrong with a file, once both are read (no purchases left once cancellations are taken
+    # out), names the file as a reading error does.
+    of_catalog = _named(products, InvalidProducts) if products is not None else nullcontext()
+    with of_catalog, _named(train, InvalidInteractions):
+        recommender.fit(interactions, catalog)
     fitted = getattr(recommender, "chosen", None) or model
     customers = interactions["customer_id"].unique()
     report(2, 3, f"recommending with {fitted} for {len(customers):,} customers")

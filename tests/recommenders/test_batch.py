@@ -283,3 +283,12 @@ def test_a_workbook_is_told_what_it_is_and_to_save_the_sheet_as_csv(tmp_path):
     workbook.write_bytes(b"PK\x03\x04")
     with pytest.raises(InvalidProducts, match=r"^products.xlsx: is an Excel workbook \(.xlsx\), neither CSV nor "):
         read_products(workbook)
+
+
+def test_a_file_with_nothing_left_to_learn_from_is_named(tmp_path, products_csv):
+    """Only cancellations: the fit found nothing left, and the error, raised after the files were read, named neither
+    of the two files `tailor recommend` was given."""
+    path = tmp_path / "cancelled.csv"
+    path.write_text("customer_id,product_id,timestamp,quantity\na,b,2024-01-01,-1\nc,b,2024-01-02,-2\n")
+    with pytest.raises(InvalidInteractions, match=r"^cancelled.csv: no usable interactions are left"):
+        recommend_file(path, k=2, model="popularity", products=products_csv)
