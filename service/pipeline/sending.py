@@ -364,11 +364,14 @@ def send_campaign(
                     if perhaps_sent
                     else ""
                 )
-                raise MailServerUnavailable(
+                failure = MailServerUnavailable(
                     f"The SMTP server at {settings.host}:{settings.port} failed after {sent} of {len(draft_ids)} "
                     f"emails ({type(error).__name__}: {error}).{flagged} Those not sent stay approved: send the "
                     "campaign again to go on."
-                ) from error
+                )
+                # The failed job's result counts what went before, as a finished send's does (its message says it).
+                failure.done_before = {"sent": sent, "skipped": skipped, "deferred": deferred, "refused": refused}
+                raise failure from error
             except IntegrityError:
                 if handed_to_smtp:  # mailed, but not recorded: the draft stays "sending", as after a crash
                     raise

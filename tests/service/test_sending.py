@@ -462,6 +462,9 @@ def test_a_refused_address_skips_one_draft_and_a_server_that_gives_up_says_how_f
     assert job["status"] == "failed"
     assert job["error"].startswith(f"The SMTP server at 127.0.0.1:{port} failed after 2 of 5 emails (SMTPDataError")
     assert "send the campaign again" in job["error"]
+    # what went before the failure, as a send that ends tells it, for a client that reads the result, not prose
+    assert (job["result"]["sent"], job["result"]["skipped"]) == (2, 0)
+    assert [refusal["customer_id"] for refusal in job["result"]["refused"]] == ["c2"]
     assert picky.received == ["c1@example.com", "c3@example.com"]
     with session_scope(engine) as session:
         drafts = {d.id: d for d in session.scalars(select(Draft).where(Draft.id.in_(ids)))}
