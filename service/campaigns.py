@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 from sqlalchemy import ScalarSelect, delete, func, select, union_all, update
 from sqlalchemy.orm import Session
 
@@ -11,7 +13,7 @@ from service.db.session import dialect_insert
 from service.errors import Conflict, InvalidInput, NotFound, Problem
 from service.forecasts import current_forecast
 from service.performance import campaign_performance
-from service.schemas import CampaignIn, CampaignOut
+from service.schemas import CampaignIn, CampaignOut, DraftStatus
 from service.send_times import waiting_drafts
 
 
@@ -177,12 +179,13 @@ def list_campaigns(
 
 
 def draft_counts(session: Session, campaign_id: int) -> dict[str, int]:
-    """The campaign's drafts by status, and their ``total``: each draft counted once, so ``flagged`` is the
-    flagged drafts still waiting for a person (one approved after its flag counts as approved)."""
+    """The campaign's drafts by status, every status named (0 for none), and their ``total``: each draft counted
+    once, so ``flagged`` is the flagged drafts still waiting for a person (one approved after its flag counts as
+    approved)."""
     rows = session.execute(
         select(Draft.status, func.count()).where(Draft.campaign_id == campaign_id).group_by(Draft.status)
     ).all()
-    counts = {status: count for status, count in rows}
+    counts = dict.fromkeys(get_args(DraftStatus), 0) | {status: count for status, count in rows}
     counts["total"] = sum(count for status, count in rows)
     return counts
 

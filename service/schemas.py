@@ -260,8 +260,8 @@ class CampaignOut(BaseModel):
     status: CampaignStatus
     created_at: UtcMoment
     drafts: dict[str, int] = Field(
-        {}, description="the drafts by status, each counted once (`flagged`: flagged and still waiting for a person), "
-        "and their `total`"
+        {}, description="the drafts by status, every status named (0 for none), each draft counted once (`flagged`: "
+        "flagged and still waiting for a person), and their `total`"
     )  # fmt: skip
     stats: dict[str, Any] = {}
     forecast: dict[str, Any] = {}
