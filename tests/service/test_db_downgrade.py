@@ -67,3 +67,24 @@ def test_a_revision_it_cannot_go_to_is_refused_and_nothing_moves_unless_confirme
     declined = runner.invoke(app, ["db", "downgrade", "0030"], input="n\n")
     assert declined.exit_code == 1 and "dropping what later migrations added" in declined.output
     assert _revision(database) == head
+
+
+def test_a_command_tells_the_revision_it_migrated_from_with_the_log_level_readme_gives(database):
+    """README's step 2 of an upgrade: the revision to go back to is `database migrated`'s `from_revision`, which a
+    command (logging warnings alone by default) writes with TAILOR_LOG_LEVEL=INFO."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tailor = [str(Path(sys.executable).with_name("tailor"))]
+    env = {**os.environ, "TAILOR_HOME": str(database.parent)}
+    head = _revision(database)
+    moved_back = subprocess.run([*tailor, "db", "downgrade", "0030", "--yes"], capture_output=True, text=True,
+                                env=env, timeout=120)  # fmt: skip
+    assert moved_back.returncode == 0 and "database migrated" not in moved_back.stderr  # warnings alone
+    told = subprocess.run([*tailor, "keys", "list"], capture_output=True, text=True, timeout=120,
+                          env={**env, "TAILOR_LOG_LEVEL": "INFO"})  # fmt: skip
+    (line,) = [json.loads(line) for line in told.stderr.splitlines() if '"database migrated"' in line]
+    assert (line["from_revision"], line["to_revision"]) == ("0030", head)
