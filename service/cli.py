@@ -263,7 +263,7 @@ def recommend(
         typer.Option(
             "--train",
             help="interactions: customer_id, product_id, timestamp[, quantity, amount, kind (purchase, the "
-            "default, cart or view)]",
+            "default, cart, view, or return: left out, as cancellations are)]",
         ),
     ],
     out: Annotated[Path, typer.Option(help="output CSV: customer_id, rank, product_id, score", callback=_output_path)],

@@ -184,6 +184,18 @@ def test_recommend_help_lists_the_registered_models(tmp_path):
     assert all(name in result.stdout for name in names())
 
 
+def test_recommend_help_names_every_kind_of_interaction_its_file_may_hold():
+    """The --train help named purchase, cart and view; a shop's file with returns (kind return, which the reader
+    takes and leaves out) was one the help did not say it could give."""
+    from typer.main import get_command
+
+    from recommenders.interactions import KINDS
+    from service.cli import app
+
+    (train,) = [param for param in get_command(app).commands["recommend"].params if "--train" in param.opts]
+    assert [kind for kind in KINDS if kind not in train.help] == []
+
+
 def test_the_eval_example_in_the_help_runs_as_written():
     import importlib
     import re
