@@ -111,3 +111,21 @@ def test_each_default_the_configuration_table_quotes_is_the_codes():
     checked = [(name, said) for name, said in quoted if name in defaults and defaults[name] not in (None, "")]
     assert len(checked) >= 30  # the table's figures are read, not skipped by a parser gone wrong
     assert [(name, said, _shown(defaults[name])) for name, said in checked if said != _shown(defaults[name])] == []
+
+
+def test_each_default_the_readme_quotes_beside_a_variable_in_its_text_is_the_codes():
+    """Beside the table, README's text gives defaults too: `TAILOR_SEND_LATE_LIMIT_HOURS` (24),
+    `TAILOR_EXPERIMENT_CONVERSION_WINDOW_DAYS`, 14."""
+    defaults = {
+        name: cls.model_fields[field].default
+        for cls in _settings_classes()
+        for field, names in _variables(cls).items()
+        for name in names
+    }
+    quoted = [
+        (name, said.replace(",", ""))  # 2,000 is 2000
+        for name, said in re.findall(r"`(TAILOR_[A-Z_]+)`,? \(?(\d[\d.,]*\d|\d)", README)
+    ]
+    assert len(quoted) >= 3
+    wrong = [(name, said, _shown(defaults.get(name))) for name, said in quoted if said != _shown(defaults.get(name))]
+    assert wrong == []
