@@ -12,7 +12,9 @@ process died, so a person approves it again or rejects it, rather than the custo
 processes on other hosts are left alone: this host cannot tell whether they still run (a distributed runner brings
 its own heartbeat). A draft's claim, though, lasts one email: one still "sending" ``STALE_AFTER`` after it was
 claimed, whichever host claimed it, was left by a process that stopped (a host that never started again), and
-goes back to review the same way, at this start and whenever a send or the due-check begins.
+goes back to review the same way, at this start and whenever a send or the due-check begins. Processes that recover
+at once (two replicas starting, a server and a command) each fail a job only if its row is still as they read it, so
+that each job is failed, and announced, by one of them.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from collections.abc import Collection
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from service.clock import utcnow
@@ -148,26 +150,37 @@ def fail_interrupted_jobs(
             for job in unfinished
             if abandoned(job) or (live is not None and job.worker == worker_name() and job.id not in live)
         ]
-        for job in orphans:
-            job.status, job.error = "failed", interrupted(job.kind)
-            if job.kind == "generate":  # its last report before a batch stored may not have been written
-                job.done = max(job.done, min(drafts_stored(session, job), job.total))
-        generating = {job.campaign_id for job in unfinished if job.kind == "generate" and job not in orphans}
-        left = select(Campaign).where(Campaign.status == "generating")
+        failed = [job for job in orphans if _fail_as_interrupted(session, job)]
+        ids = [job.id for job in failed]
+        left = update(Campaign).where(Campaign.status == "generating", ~exists(_unfinished_generation()))
         if live is not None:
-            stopped = [job.id for job in orphans] + list(ended)
-            of_jobs = select(Job.campaign_id).where(Job.id.in_(stopped), Job.kind == "generate")
+            of_jobs = select(Job.campaign_id).where(Job.id.in_([*ids, *ended]), Job.kind == "generate")
             left = left.where(Campaign.id.in_(of_jobs))
-        elif generating:  # another process may be marking a campaign generating now: only the orphans' campaigns
-            left = left.where(Campaign.id.in_([job.campaign_id for job in orphans if job.kind == "generate"]))
-        for campaign in session.scalars(left):
-            if campaign.id not in generating:
-                campaign.status = "failed"
-        ids = [job.id for job in orphans]
+        elif any(job.kind == "generate" and job not in failed for job in unfinished):
+            # another process may be marking a campaign generating now: only the failed jobs' campaigns
+            left = left.where(Campaign.id.in_([job.campaign_id for job in failed if job.kind == "generate"]))
+        session.execute(left.values(status="failed").execution_options(synchronize_session=False))
         flag_interrupted_sends(session)
     if ids:
         log.warning("interrupted jobs failed", extra={"jobs": ids})
     return ids
+
+
+def _fail_as_interrupted(session: Session, job: Job) -> bool:
+    """Fail ``job`` as interrupted if its row is still as it was read; whether it was. Of two processes recovering
+    at once (two replicas starting, a server and a command), only one fails it, and so announces it, where both
+    did; and a job that ended or moved meanwhile keeps that."""
+    ending = {"status": "failed", "error": interrupted(job.kind)}
+    if job.kind == "generate":  # its last report before a batch stored may not have been written
+        ending["done"] = max(job.done, min(drafts_stored(session, job), job.total))
+    as_read = update(Job).where(Job.id == job.id, Job.status == job.status, Job.updated_at == job.updated_at)
+    return bool(session.execute(as_read.values(**ending).execution_options(synchronize_session=False)).rowcount)
+
+
+def _unfinished_generation():
+    """Whether a generate job of the campaign being updated is queued or running, as the update reads it: a
+    campaign another process started generating after the jobs were read is left to that process."""
+    return select(Job.id).where(Job.kind == "generate", Job.campaign_id == Campaign.id, Job.status.in_(UNFINISHED_JOB))
 
 
 def drafts_stored(session: Session, job: Job) -> int:
