@@ -41,9 +41,9 @@ from service.external_ids import EncodedSlashes
 from service.idempotency import IdempotencyKeys
 from service.importing.background import remove_stranded_uploads
 from service.jobs import ThreadJobRunner
-from service.jobs.recovery import fail_interrupted_jobs
+from service.jobs.recovery import beats_missed_seconds, fail_interrupted_jobs
 from service.jobs.runner import sweep_jobs
-from service.jobs.schedule import PeriodicCall, PeriodicJob
+from service.jobs.schedule import DelayedCall, PeriodicCall, PeriodicJob
 from service.logs import REQUEST_ID, about_a_person, redacted
 from service.paths import RootPath, route_path
 from service.pipeline.sending import has_due_drafts, send_due_drafts
@@ -128,8 +128,15 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     if due_minutes := SendScheduleSettings().due_check_minutes:
         due = partial(has_due_drafts, engine)
         schedules.append(PeriodicJob(runner, engine, "send_due", send_due_drafts, due_minutes * 60, on_engine, due))
+
+    def sweep() -> None:
+        runner.announce(sweep_jobs(engine))
+
     if sweep_seconds := JobSettings().sweep_seconds:
-        schedules.append(PeriodicCall("job-sweep", lambda: runner.announce(sweep_jobs(engine)), sweep_seconds))
+        schedules.append(PeriodicCall("job-sweep", sweep, sweep_seconds))
+    # A process that died just before this start still beat a moment ago: its jobs are failed once its beats are
+    # missed, whatever the sweep's interval (0: only at start).
+    schedules.append(DelayedCall("job-sweep-after-start", sweep, beats_missed_seconds() + 1))
     if HistorySettings().keep_days is not None:
         schedules.append(PeriodicCall("history-prune", partial(prune_history, engine), PRUNE_EVERY_SECONDS))
 

@@ -531,6 +531,9 @@ class Job(Base):
     campaign_id: Mapped[int | None] = mapped_column(Integer, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    # When the process holding the job last said it lives (service.jobs.heartbeat); null for one of a process that
+    # does not beat (before 0037), judged by its worker instead (service.jobs.recovery).
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     @property
     def progress(self) -> float:

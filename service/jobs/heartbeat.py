@@ -1,6 +1,9 @@
-"""A job's heartbeat: while one step of its work runs long (a group's copy from a slow model can take minutes), the
-job's last figures are reported again every few seconds, saying how long the step has taken so far, so that a
-client polling GET /jobs/{id} sees `message` and `updated_at` move and can tell a working job from a stuck one.
+"""A job's heartbeats. Every job a process holds, queued or running, whatever its kind, beats: one UPDATE every
+``HEARTBEAT_SECONDS`` sets ``heartbeat_at`` on all of that process's jobs at once (``JobBeats``), so that any process,
+on any host, tells a live job from one whose process died by that time alone (service.jobs.recovery). And while one
+step of a job's work runs long (a group's copy from a slow model can take minutes), ``Heartbeat`` reports the job's
+last figures again every few seconds, saying how long the step has taken so far, so that a client polling
+GET /jobs/{id} sees `message` and `updated_at` move and can tell a working job from a stuck one.
 """
 
 from __future__ import annotations
@@ -8,13 +11,77 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable
 
+from sqlalchemy import Engine, update
+from sqlalchemy.orm import Session
+
+from service.clock import utcnow
+from service.db.models import UNFINISHED_JOB, Job
+from service.db.session import session_scope
 from service.errors import JobCancelled
 
 log = logging.getLogger("tailor.jobs")
 
 HEARTBEAT_SECONDS = 10.0
+
+
+class JobBeats:
+    """The beat of the jobs this process holds on one database: a thread, while it holds any, sets their
+    ``heartbeat_at`` every ``every`` seconds in one UPDATE (not one per job, nor per progress report), leaving
+    ``updated_at`` to what the job itself reports. A beat the database cannot take now (SQLite's one writer busy with
+    a long import's transaction, a database down a moment) is tried again at the next one."""
+
+    def __init__(self, engine: Engine, every: float = HEARTBEAT_SECONDS) -> None:
+        self.engine, self.every = engine, every
+        self._jobs: set[str] = set()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def hold(self, job_id: str) -> None:
+        """Beat for ``job_id`` from now on, until ``release``."""
+        with self._lock:
+            self._jobs.add(job_id)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._beat, name="job-beats", daemon=True)
+                self._thread.start()
+
+    def release(self, job_id: str) -> None:
+        with self._lock:
+            self._jobs.discard(job_id)
+
+    def _beat(self) -> None:
+        while True:
+            time.sleep(self.every)
+            with self._lock:
+                if not self._jobs:  # the thread ends with the last job held, and the next hold starts another
+                    self._thread = None
+                    return
+                jobs = list(self._jobs)
+            try:
+                with session_scope(self.engine) as session:
+                    beat_for(session, jobs)
+            except Exception as error:
+                log.debug("job heartbeat not recorded", extra={"jobs": jobs, "error": str(error)})
+
+
+def beat_for(session: Session, job_ids: list[str]) -> None:
+    """Say in ``session`` that the unfinished jobs ``job_ids`` live (their beat), leaving ``updated_at`` as it is."""
+    alive = update(Job).where(Job.id.in_(job_ids), Job.status.in_(UNFINISHED_JOB))
+    session.execute(alive.values(heartbeat_at=utcnow(), updated_at=Job.updated_at))
+
+
+_beats: weakref.WeakKeyDictionary[Engine, JobBeats] = weakref.WeakKeyDictionary()
+_beats_lock = threading.Lock()
+
+
+def job_beats(engine: Engine) -> JobBeats:
+    """The beat of this process's jobs on ``engine``'s database."""
+    with _beats_lock:
+        if (beats := _beats.get(engine)) is None:
+            beats = _beats[engine] = JobBeats(engine, HEARTBEAT_SECONDS)
+        return beats
 
 
 class Heartbeat:

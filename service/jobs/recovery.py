@@ -1,20 +1,23 @@
 """After a crash: jobs whose process died are marked failed, so that nobody polls them forever.
 
-A job records the process that runs it (``host:pid:boot``, the boot id drawn afresh each time a process starts).
-When the API starts, an unfinished job (queued or running) whose process on this host no longer exists, or that
-names no process (written before jobs recorded one), is failed with a message saying it was interrupted. A job
-that names this very pid but another boot (a container's PID 1 restarted, which gets the same pid again) was run
-by an earlier process and is failed too; a campaign left "generating" with no generate
-job still queued or running (its job interrupted, or ended without putting it back) is failed too, so that it
-can be generated again or deleted. A draft left "sending" by a process that died (service.pipeline.sending claims
-a draft before mailing it) goes back to review, flagged: the mail server may have taken its email before the
-process died, so a person approves it again or rejects it, rather than the customer being mailed twice. Jobs of
-processes on other hosts are left alone: this host cannot tell whether they still run (a distributed runner brings
-its own heartbeat). A draft's claim, though, lasts one email: one still "sending" ``STALE_AFTER`` after it was
-claimed, whichever host claimed it, was left by a process that stopped (a host that never started again), and
-goes back to review the same way, at this start and whenever a send or the due-check begins. Processes that recover
-at once (two replicas starting, a server and a command) each fail a job only if its row is still as they read it, so
-that each job is failed, and announced, by one of them.
+Every job beats while a process holds it, queued or running, whatever its kind (``heartbeat_at``, every
+``HEARTBEAT_SECONDS``: service.jobs.heartbeat). A job that missed ``MISSED_BEATS`` beats has lost its process,
+whichever host it ran on and whoever asks: two containers that share a hostname and a pid (each its own PID 1)
+cannot tell each other's processes apart, and a host that died never comes back to fail its own jobs. When the API
+starts, and at each sweep, such a job is failed with a message saying it was interrupted and what comes next; so is
+one of this process that it no longer has (see ``fail_interrupted_jobs``). A job written by a process that does not
+beat (an earlier release's: ``heartbeat_at`` null) is judged by its worker (``host:pid:boot``, the boot id drawn
+afresh each time a process starts), as before: on this host, one whose process no longer exists, or whose pid is
+this process's or another live process's started at another time, or that names no process; on another host, one
+whose row has not moved for ``STALE_AFTER``. A campaign left "generating" with no generate job still queued or
+running (its job interrupted, or ended without putting it back) is failed too, so that it can be generated again
+or deleted. A draft left "sending" by a process that died (service.pipeline.sending claims a draft before mailing
+it) goes back to review, flagged: the mail server may have taken its email before the process died, so a person
+approves it again or rejects it, rather than the customer being mailed twice. A draft's claim lasts one email: one
+still "sending" ``STALE_AFTER`` after it was claimed, whichever host claimed it, was left by a process that stopped
+(a host that never started again), and goes back to review the same way, at this start and whenever a send or the
+due-check begins. Processes that recover at once (two replicas starting, a server and a command) each fail a job
+only if its row is still as they read it, so that each job is failed, and announced, by one of them.
 """
 
 from __future__ import annotations
@@ -22,17 +25,20 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Collection
 from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, exists, func, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from service.clock import utcnow
 from service.db.models import UNFINISHED_JOB, Campaign, Draft, Job
-from service.db.session import session_scope
+from service.db.session import BUSY_TIMEOUT_MS, session_scope
+from service.jobs import heartbeat
 
 log = logging.getLogger("tailor.jobs")
 
@@ -125,9 +131,21 @@ def abandoned_elsewhere(job: Job) -> bool:
     return bool(name) and name != socket.gethostname() and job.updated_at <= utcnow() - stale_after
 
 
+# A job whose beat is this many beats late lost its process: a few, so that a beat the database could not take at
+# once, or a clock a few seconds off another host's, is not taken for a death.
+MISSED_BEATS = 3
+
+
+def beats_missed_seconds() -> float:
+    """How long after its last beat a job is taken for one whose process died."""
+    return MISSED_BEATS * heartbeat.HEARTBEAT_SECONDS
+
+
 def abandoned(job: Job) -> bool:
-    """Whether no process will ever finish ``job``: its process on this host is gone (``is_orphaned``), or its host
-    stopped (``abandoned_elsewhere``)."""
+    """Whether no process will ever finish ``job``: it missed ``MISSED_BEATS`` beats; or, for a job of a process that
+    does not beat, its process on this host is gone (``is_orphaned``), or its host stopped (``abandoned_elsewhere``)."""
+    if job.heartbeat_at is not None:
+        return job.heartbeat_at <= utcnow() - timedelta(seconds=beats_missed_seconds())
     return is_orphaned(job.worker) or abandoned_elsewhere(job)
 
 
@@ -142,28 +160,72 @@ def fail_interrupted_jobs(
     server runs (``live``: the ids of the jobs this process still has, queued, running or with an ending to write)
     a job of this process that it no longer has is failed too (its ending was never written), and only the
     campaigns of the generate jobs failed here or ``ended`` (whose endings were written late) are failed: another
-    campaign may be marked generating a moment before its job is queued."""
-    with session_scope(engine) as session:
-        unfinished = session.scalars(select(Job).where(Job.status.in_(UNFINISHED_JOB))).all()
-        orphans = [
-            job
-            for job in unfinished
-            if abandoned(job) or (live is not None and job.worker == worker_name() and job.id not in live)
-        ]
-        failed = [job for job in orphans if _fail_as_interrupted(session, job)]
-        ids = [job.id for job in failed]
-        left = update(Campaign).where(Campaign.status == "generating", ~exists(_unfinished_generation()))
-        if live is not None:
-            of_jobs = select(Job.campaign_id).where(Job.id.in_([*ids, *ended]), Job.kind == "generate")
-            left = left.where(Campaign.id.in_(of_jobs))
-        elif any(job.kind == "generate" and job not in failed for job in unfinished):
-            # another process may be marking a campaign generating now: only the failed jobs' campaigns
-            left = left.where(Campaign.id.in_([job.campaign_id for job in failed if job.kind == "generate"]))
-        session.execute(left.values(status="failed").execution_options(synchronize_session=False))
-        flag_interrupted_sends(session)
+    campaign may be marked generating a moment before its job is queued. On SQLite, where another process writes
+    for more than a second (an import), nothing is failed: the next sweep looks again (see ``_take_the_writer``)."""
+    for attempt in range(WRITER_TRIES):
+        try:
+            with session_scope(engine) as session:
+                _take_the_writer(session)
+                ids = _fail_interrupted(session, live, ended)
+            break
+        except OperationalError as error:
+            if engine.dialect.name != "sqlite" or "locked" not in str(error.orig):
+                raise
+            if attempt + 1 == WRITER_TRIES:
+                log.info("interrupted jobs not looked for: another process writes to the database; the next sweep does")
+                return []
+            time.sleep(0.2)
     if ids:
         log.warning("interrupted jobs failed", extra={"jobs": ids})
     return ids
+
+
+# On SQLite, how many times recovery tries to become the one writer at once, 0.2 s apart, before it leaves the jobs
+# to the next sweep (see _take_the_writer).
+WRITER_TRIES = 5
+
+
+def _take_the_writer(session: Session) -> None:
+    """On SQLite, make ``session``'s transaction the one writer before it reads the jobs, without waiting (an
+    OperationalError, "database is locked", when another holds it). A job inside its own long write transaction
+    (an import) cannot beat meanwhile, and its beat lands as the transaction ends (``Progress``): waiting for the
+    lock, recovery would read the beat from before and fail a live job."""
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    connection = session.connection()
+    driver = connection.connection.driver_connection
+    driver.execute("PRAGMA busy_timeout=0")
+    try:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    finally:
+        driver.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+
+def _fail_interrupted(session: Session, live: Collection[str] | None, ended: Collection[str]) -> list[str]:
+    """``fail_interrupted_jobs`` in ``session``."""
+    unfinished = session.scalars(select(Job).where(Job.status.in_(UNFINISHED_JOB))).all()
+    orphans = [job for job in unfinished if _lost(job, live)]
+    failed = [job for job in orphans if _fail_as_interrupted(session, job)]
+    ids = [job.id for job in failed]
+    left = update(Campaign).where(Campaign.status == "generating", ~exists(_unfinished_generation()))
+    if live is not None:
+        of_jobs = select(Job.campaign_id).where(Job.id.in_([*ids, *ended]), Job.kind == "generate")
+        left = left.where(Campaign.id.in_(of_jobs))
+    elif any(job.kind == "generate" and job not in failed for job in unfinished):
+        # another process may be marking a campaign generating now: only the failed jobs' campaigns
+        left = left.where(Campaign.id.in_([job.campaign_id for job in failed if job.kind == "generate"]))
+    session.execute(left.values(status="failed").execution_options(synchronize_session=False))
+    flag_interrupted_sends(session)
+    return ids
+
+
+def _lost(job: Job, live: Collection[str] | None) -> bool:
+    """Whether no process will finish ``job``: one of this process that it no longer has (``live``), or another's
+    that is ``abandoned``. This process's own jobs are known by what it holds, not by their beat, which a database
+    busy or down a while may have kept from being written."""
+    if job.worker == worker_name():
+        return live is not None and job.id not in live
+    return abandoned(job)
 
 
 def _fail_as_interrupted(session: Session, job: Job) -> bool:
@@ -173,7 +235,10 @@ def _fail_as_interrupted(session: Session, job: Job) -> bool:
     ending = {"status": "failed", "error": interrupted(job.kind)}
     if job.kind == "generate":  # its last report before a batch stored may not have been written
         ending["done"] = max(job.done, min(drafts_stored(session, job), job.total))
-    as_read = update(Job).where(Job.id == job.id, Job.status == job.status, Job.updated_at == job.updated_at)
+    as_read = update(Job).where(
+        Job.id == job.id, Job.status == job.status, Job.updated_at == job.updated_at,
+        Job.heartbeat_at.is_not_distinct_from(job.heartbeat_at),
+    )  # fmt: skip
     return bool(session.execute(as_read.values(**ending).execution_options(synchronize_session=False)).rowcount)
 
 

@@ -27,9 +27,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from generation.errors import GenerationError
+from service.clock import utcnow
 from service.db.models import UNFINISHED_JOB, Job, fraction_done
 from service.db.session import session_scope
 from service.errors import Conflict, JobCancelled, NotFound, TailorError, as_told, error_body
+from service.jobs.heartbeat import beat_for, job_beats
 from service.jobs.recovery import INTERRUPTED, abandoned, fail_interrupted_jobs, interrupted, worker_name
 from service.jobs.webhooks import WebhookSettings, announce_job
 from service.settings import JobSettings
@@ -104,7 +106,7 @@ class Progress:
     def _write(self, done: int, total: int, message: str) -> None:
         with session_scope(self.engine) as session:
             job = session.get(Job, self.job_id)
-            job.done, job.total = done, total
+            job.done, job.total, job.heartbeat_at = done, total, utcnow()  # a report is a beat too, at no cost
             if message:
                 job.message = message
 
@@ -112,7 +114,8 @@ class Progress:
     def during_write_transaction(self) -> Iterator[None]:
         """Around a job's own write transaction (an import's). SQLite lets one connection write at a time, so
         the job's row written from another would wait for the transaction, and fail after the busy timeout:
-        there the figures stay in memory, where `held_progress` finds them, and reach the row when it ends."""
+        there the figures stay in memory, where `held_progress` finds them, and reach the row when it ends. So does
+        its beat (service.jobs.heartbeat), at once: meanwhile no other connection could write it either."""
         if self.engine.dialect.name != "sqlite":
             yield
             return
@@ -121,11 +124,15 @@ class Progress:
             yield
         finally:  # a job that failed or was stopped inside the transaction keeps its last figures too
             self._holding = False
-            if held := _held.pop(self.job_id, None):
-                try:
+            held = _held.pop(self.job_id, None)
+            try:
+                if held:
                     self._write(*held)
-                except Exception:  # figures for show: never in place of the job's own outcome
-                    log.warning("job progress not written", extra={"job_id": self.job_id}, exc_info=True)
+                else:
+                    with session_scope(self.engine) as session:
+                        beat_for(session, [self.job_id])
+            except Exception:  # figures for show: never in place of the job's own outcome
+                log.warning("job progress not written", extra={"job_id": self.job_id}, exc_info=True)
 
 
 def asked_to_stop() -> frozenset[str]:
@@ -190,12 +197,16 @@ def _create_job(
         _queued[job_id] = (work, params)
     try:
         with session_scope(engine) as session:
-            session.add(Job(id=job_id, kind=kind, status="queued", worker=worker_name(), campaign_id=campaign_id))
+            session.add(
+                Job(id=job_id, kind=kind, status="queued", worker=worker_name(), campaign_id=campaign_id,
+                    heartbeat_at=utcnow())
+            )  # fmt: skip
             if (since := JobSettings().kept_since()) is not None:  # as jobs are made, the old finished ones go
                 _delete_finished_before(session, since)
     except BaseException:
         _queued.pop(job_id, None)
         raise
+    job_beats(engine).hold(job_id)  # until it ends (see _run), queued as running: this process holds it
     return job_id
 
 
@@ -288,6 +299,7 @@ def sweep_jobs(engine: Engine) -> list[str]:
         except SQLAlchemyError:
             continue  # still down: the next sweep tries again
         _unwritten.pop(job_id, None)
+        job_beats(engine).release(job_id)
         ended.append(job_id)
     if ended:
         log.info("job endings written late", extra={"jobs": ended})
@@ -301,6 +313,8 @@ def _run(engine: Engine, job_id: str, work: JobFunction, params: dict[str, Any],
         return _run_it(engine, job_id, work, params, listener)
     finally:
         _running.discard(job_id)
+        if job_id not in _unwritten:  # one whose ending is still to write beats until the sweep writes it
+            job_beats(engine).release(job_id)
 
 
 def _run_it(engine: Engine, job_id: str, work: JobFunction, params: dict[str, Any], listener) -> dict[str, Any]:
@@ -474,6 +488,7 @@ class ThreadJobRunner:
                 if (queued := _queued.pop(job_id, None)) is not None:
                     with session_scope(self.engine) as session:
                         _cancel_queued(session, job_id, *queued, "queued", "cancelling")
+                job_beats(self.engine).release(job_id)
                 _cancel_asked.discard(job_id)
                 _interrupting.discard(job_id)
                 log.info("job failed", extra={"job_id": job_id, "error": INTERRUPTED})

@@ -1,14 +1,14 @@
 """Submits a job through a JobRunner on a fixed interval, from a daemon thread of the API process.
 
-One submission at a time: while a job of the same kind is still queued or running, a tick is let pass, so a slow
-job does not pile up copies of itself behind it, and of two servers on one database only one runs it at a time
-(the due-checks of both would otherwise share out the same drafts; each draft is still sent once, by its claim).
-A job of another process whose row has not moved for ``STALE_AFTER`` is taken for one whose host died and holds
-back no tick (this host fails its own at start, service.jobs.recovery). A tick also passes when the optional
-``ready`` check says there is nothing to do, so a frequent check leaves no empty jobs behind. The first submission
-comes one interval after start. After a job that failed (a mail server down for the due-check), ticks are let pass,
-twice as many after each failure in a row, up to an hour's worth: it filled the jobs table, the log and the
-webhook with the same failure every few minutes for as long as the cause lasted.
+One submission at a time: while a job of the same kind is still queued or running, a tick is let pass, so a slow job
+does not pile up copies of itself behind it, and of two servers on one database only one runs it at a time (the
+due-checks of both would otherwise share out the same drafts; each draft is still sent once, by its claim). A job
+whose process died holds back no tick: one that missed its beats (service.jobs.recovery.abandoned), or, of a process
+that does not beat, one whose row has not moved for ``STALE_AFTER`` or whose process on this host is gone. A tick
+also passes when the optional ``ready`` check says there is nothing to do, so a frequent check leaves no empty jobs
+behind. The first submission comes one interval after start. After a job that failed (a mail server down for the
+due-check), ticks are let pass, twice as many after each failure in a row, up to an hour's worth: it filled the jobs
+table, the log and the webhook with the same failure every few minutes for as long as the cause lasted.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from sqlalchemy import Engine, select
 from service.clock import utcnow
 from service.db.models import UNFINISHED_JOB, Job
 from service.db.session import session_scope
-from service.jobs.recovery import STALE_AFTER, is_orphaned
+from service.jobs.recovery import STALE_AFTER, abandoned, is_orphaned
 from service.jobs.runner import JobFunction, JobRunner
 
 log = logging.getLogger("tailor.jobs")
@@ -50,10 +50,29 @@ class PeriodicCall:
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval_seconds):
-            try:
-                self.call()
-            except Exception:  # the database down, a failed submission: the schedule goes on, the next call tries
-                log.exception("periodic call failed", extra={"call": self.name})
+            self._call()
+
+    def _call(self) -> None:
+        try:
+            self.call()
+        except Exception:  # the database down, a failed submission: the schedule goes on, the next call tries
+            log.exception("periodic call failed", extra={"call": self.name})
+
+
+class DelayedCall(PeriodicCall):
+    """``call()`` once, ``interval_seconds`` after start, unless stopped before."""
+
+    def _loop(self) -> None:
+        if not self._stop.wait(self.interval_seconds):
+            self._call()
+
+
+def _still_run(job: Job) -> bool:
+    """Whether a process still runs ``job``: it beats; or, of a process that does not beat, its row moved within
+    ``STALE_AFTER`` and its process, where on this host, lives."""
+    if job.heartbeat_at is not None:
+        return not abandoned(job)
+    return job.updated_at > utcnow() - STALE_AFTER and not is_orphaned(job.worker)
 
 
 class PeriodicJob(PeriodicCall):
@@ -76,10 +95,7 @@ class PeriodicJob(PeriodicCall):
     def _busy(self) -> bool:
         with session_scope(self.engine) as session:
             unfinished = session.scalars(select(Job).where(Job.kind == self.kind, Job.status.in_(UNFINISHED_JOB)))
-            return any(
-                job.id == self.last_job_id or (job.updated_at > utcnow() - STALE_AFTER and not is_orphaned(job.worker))
-                for job in unfinished
-            )
+            return any(job.id == self.last_job_id or _still_run(job) for job in unfinished)
 
     def _tick(self) -> None:
         if self._passing:

@@ -173,10 +173,12 @@ def test_the_job_shows_rows_written_while_it_writes(client, engine, tailor_home,
 
 def test_a_restarted_server_fails_a_stranded_import_and_removes_its_upload(engine, api_key, tailor_home):
     """An import job of a process that died is failed as any job is; its staged upload would stay forever."""
+    from datetime import timedelta
+
     from service.app import create_app
+    from service.clock import utcnow
     from service.importing.background import process_folder
     from service.jobs.recovery import interrupted
-    from service.jobs.runner import _create_job
 
     dead = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
@@ -186,10 +188,11 @@ def test_a_restarted_server_fails_a_stranded_import_and_removes_its_upload(engin
     for path in (stranded, live):
         path.parent.mkdir(parents=True)
         path.write_text("order_id\n")
-    job_id = _create_job(engine, "import")
-    with session_scope(engine) as session:
-        job = session.get(Job, job_id)
-        job.status, job.worker = "running", f"{socket.gethostname()}:{dead}"
+    job_id = "stranded-import"
+    with session_scope(engine) as session:  # its process died a minute ago: so did its beats
+        last_beat = utcnow() - timedelta(minutes=1)
+        worker = f"{socket.gethostname()}:{dead}"
+        session.add(Job(id=job_id, kind="import", status="running", worker=worker, heartbeat_at=last_beat))
 
     with TestClient(create_app(engine), headers={"X-API-Key": api_key}) as client:
         job = client.get(f"/jobs/{job_id}").json()

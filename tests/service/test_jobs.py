@@ -152,18 +152,23 @@ from service.campaigns import ensure_brand
 from service.jobs.runner import _create_job
 
 engine = make_engine(sys.argv[1])
-job_id = _create_job(engine, "generate")
+with session_scope(engine) as session:
+    campaign = Campaign(name="cut short", brand=ensure_brand(session, "hearth"), campaign_type="win_back",
+                        status="generating")
+    session.add(campaign)
+    session.flush()
+    campaign_id = campaign.id
+job_id = _create_job(engine, "generate", params={"campaign_id": campaign_id})
 with session_scope(engine) as session:
     session.get(Job, job_id).status = "running"
-    session.add(Campaign(name="cut short", brand=ensure_brand(session, "hearth"), campaign_type="win_back",
-                         status="generating"))
 print(job_id)
 """
 
 
-def test_a_restarted_server_fails_the_jobs_of_a_process_that_died(engine, api_key):
+def test_a_restarted_server_fails_the_jobs_of_a_process_that_died(engine, api_key, monkeypatch):
     """A generate job whose process was killed stayed "running" and its campaign "generating" forever. The
-    API, when it starts, fails them with a message that says so; jobs of live processes are left running."""
+    API, when it starts, fails them with a message that says so, once their beats are missed (the process may have
+    died a moment before the start), though it sweeps only at start; jobs of live processes are left running."""
     import subprocess
     import sys
 
@@ -171,24 +176,35 @@ def test_a_restarted_server_fails_the_jobs_of_a_process_that_died(engine, api_ke
 
     from service.app import create_app
     from service.db.models import Campaign
+    from service.jobs import heartbeat
     from service.jobs.recovery import INTERRUPTED
-    from service.jobs.runner import _create_job, worker_name
+    from service.jobs.runner import worker_name
 
+    monkeypatch.setattr(heartbeat, "HEARTBEAT_SECONDS", 0.2)
+    monkeypatch.setenv("TAILOR_JOBS_SWEEP_SECONDS", "0")
     died = subprocess.run(
         [sys.executable, "-c", CRASHING_PROCESS, str(engine.url)], capture_output=True, text=True, check=True
     ).stdout.strip()
-    alive = _create_job(engine, "train")  # this test's own process: still alive
-    elsewhere = _create_job(engine, "train")
-    with session_scope(engine) as session:
-        session.get(Job, alive).status = "running"
-        session.get(Job, elsewhere).worker = "another-host:1"
+    go = threading.Event()
+    runner = ThreadJobRunner(engine)  # this test's own process: still alive
+    alive = runner.submit("train", lambda progress: {"waited": go.wait(30)})
+    with session_scope(engine) as session:  # a job of another host from before jobs beat: left to that host
+        session.add(Job(id="elsewhere", kind="train", status="queued", worker="another-host:1"))
         assert session.get(Job, died).worker != worker_name()
 
-    with TestClient(create_app(engine), headers={"X-API-Key": api_key}) as client:
-        job = client.get(f"/jobs/{died}").json()
-        assert job["status"] == "failed" and job["error"] == INTERRUPTED
-        assert client.get(f"/jobs/{alive}").json()["status"] == "running"
-        assert client.get(f"/jobs/{elsewhere}").json()["status"] == "queued"
+    try:
+        with TestClient(create_app(engine), headers={"X-API-Key": api_key}) as client:
+            deadline = time.monotonic() + 10
+            while (job := client.get(f"/jobs/{died}").json())["status"] != "failed":
+                assert time.monotonic() < deadline, job
+                time.sleep(0.1)
+            assert job["error"] == INTERRUPTED
+            assert client.get(f"/jobs/{alive}").json()["status"] == "running"
+            assert client.get("/jobs/elsewhere").json()["status"] == "queued"
+    finally:
+        go.set()
+        runner.wait(alive, timeout=30)
+        runner.shutdown()
     with session_scope(engine) as session:
         assert session.query(Campaign).filter_by(name="cut short").one().status == "failed"
 
@@ -245,10 +261,12 @@ AS_PID_ONE = """
 import os, sys
 from service.db.models import Job
 from service.db.session import make_engine, session_scope
+from service.jobs import heartbeat
 from service.jobs.recovery import fail_interrupted_jobs
 from service.jobs.runner import _create_job
 
 assert os.getpid() == 1
+heartbeat.HEARTBEAT_SECONDS = float(sys.argv[3])
 engine = make_engine(sys.argv[1])
 if sys.argv[2] == "start":  # a job running when the container stops
     job_id = _create_job(engine, "train")
@@ -275,11 +293,12 @@ def test_a_server_restarted_with_the_same_pid_fails_the_jobs_of_the_one_before(e
 
     def as_pid_one(step: str) -> str:
         command = ["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-c", AS_PID_ONE]
-        done = subprocess.run([*command, str(engine.url), step], capture_output=True, text=True, check=True)
+        done = subprocess.run([*command, str(engine.url), step, "0.2"], capture_output=True, text=True, check=True)
         return done.stdout.strip()
 
     job_id = as_pid_one("start")
     assert _job(engine, job_id).worker.split(":")[1] == "1"
+    time.sleep(1.0)  # the container restarts: the beats of the one before are missed meanwhile
     assert as_pid_one("restart") == job_id
     assert (_job(engine, job_id).status, _job(engine, job_id).error) == ("failed", INTERRUPTED)
 
@@ -639,7 +658,7 @@ def _answers(url: str) -> bool:
 
 
 @pytest.mark.parametrize("work", ["reporting", "silent"])
-def test_a_stopped_server_stops_its_jobs_within_a_grace_period_failing_them_as_interrupted(engine, work):
+def test_a_stopped_server_stops_its_jobs_within_a_grace_period_failing_them_as_interrupted(engine, work, monkeypatch):
     """SIGTERM left the process up until a multi-minute training had finished; the training succeeded after the
     server had been told to stop, and the container was killed anyway."""
     import os
@@ -647,9 +666,11 @@ def test_a_stopped_server_stops_its_jobs_within_a_grace_period_failing_them_as_i
     import subprocess
     import sys
 
-    from service.jobs.recovery import INTERRUPTED, fail_interrupted_jobs
+    from service.jobs import heartbeat
+    from service.jobs.recovery import INTERRUPTED, beats_missed_seconds, fail_interrupted_jobs
     from tests.conftest import free_port
 
+    monkeypatch.setattr(heartbeat, "HEARTBEAT_SECONDS", 0.2)  # here, where the server's jobs are judged
     environment = {**os.environ, "TAILOR_JOBS_SHUTDOWN_GRACE_SECONDS": "3", "TAILOR_SEND_DUE_CHECK_MINUTES": "0"}
     port = free_port()
     server = subprocess.Popen(
@@ -673,8 +694,9 @@ def test_a_stopped_server_stops_its_jobs_within_a_grace_period_failing_them_as_i
     if work == "reporting":  # stopped at its next report
         assert (_job(engine, running).status, _job(engine, running).error) == ("failed", INTERRUPTED)
         assert 0 < _job(engine, running).done < 100_000
-    else:  # still inside its step: left running for the next start, which fails it
+    else:  # still inside its step: left running for the next start, which fails it once its beats are missed
         assert _job(engine, running).status == "running"
+        time.sleep(beats_missed_seconds() + 0.5)
         assert fail_interrupted_jobs(engine) == [running]
         assert (_job(engine, running).status, _job(engine, running).error) == ("failed", INTERRUPTED)
 

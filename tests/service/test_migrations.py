@@ -676,3 +676,25 @@ def test_generate_jobs_from_before_0017_name_the_campaign_their_result_names_aft
     downgrade(engine, "0016")
     assert "campaign_id" not in {c["name"] for c in inspect(engine).get_columns("jobs")}
     engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_jobs_from_before_0037_keep_their_rows_without_a_beat_and_going_down_keeps_them(backend, tmp_path, request):
+    """0037 gives jobs a heartbeat_at: one written before it has none, and is judged by its worker as it was."""
+    engine = _database(backend, tmp_path, request, "job_heartbeat")
+    upgrade(engine, "0036")
+    job = {"kind": "train", "done": 0, "total": 0, "message": "", "result": {}, "created_at": NOW, "updated_at": NOW}
+    with session_scope(engine) as session:
+        old_row(session, "jobs", id="running", status="running", worker="web-1:7:0123456789ab", **job)
+        old_row(session, "jobs", id="ended", status="succeeded", worker="web-1:7:0123456789ab", **job)
+    upgrade(engine)
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT id, status, heartbeat_at FROM jobs ORDER BY id")).all()
+    assert [tuple(row) for row in rows] == [("ended", "succeeded", None), ("running", "running", None)]
+    downgrade(engine, "0036")
+    assert "heartbeat_at" not in {c["name"] for c in inspect(engine).get_columns("jobs")}
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT id, status FROM jobs ORDER BY id")).all() == [
+            ("ended", "succeeded"), ("running", "running")
+        ]  # fmt: skip
+    engine.dispose()

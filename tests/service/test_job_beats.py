@@ -1,0 +1,237 @@
+"""Every job beats while a process holds it, whatever its kind, and recovery judges a job by its beat alone: a command
+in a second container with the server's hostname and pid (each its own PID 1) failed the server's running job, and
+a job of a host that died was failed only an hour later, its campaign held "generating" meanwhile."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+from sqlalchemy import event
+
+from service.db.models import Job
+from service.db.session import session_scope
+from service.jobs import ThreadJobRunner
+from service.jobs.recovery import interrupted
+from service.jobs.runner import sweep_jobs
+
+BEAT = 0.2  # seconds between two beats in these tests
+
+
+def _job(engine, job_id: str) -> Job:
+    with session_scope(engine) as session:
+        return session.get(Job, job_id)
+
+
+def _wait_until(engine, job_id: str, status: str, timeout: float = 30) -> Job:
+    deadline = time.monotonic() + timeout
+    while (job := _job(engine, job_id)) is None or job.status != status:
+        assert time.monotonic() < deadline, f"job {job_id} not {status}: {job and job.status}"
+        time.sleep(0.05)
+    return job
+
+
+def test_every_job_beats_while_its_process_holds_it_one_update_a_beat_for_all(engine, monkeypatch):
+    from service.jobs import heartbeat
+
+    monkeypatch.setattr(heartbeat, "HEARTBEAT_SECONDS", BEAT)
+    beats: list[str] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def count(_connection, _cursor, statement, *_args) -> None:
+        if threading.current_thread().name == "job-beats":
+            beats.append(statement)
+
+    go = threading.Event()
+
+    def silent(progress) -> dict:  # an import's read, a training's fit: no report for a long while
+        progress(0, 1, "working")
+        go.wait(30)
+        return {}
+
+    runner = ThreadJobRunner(engine)
+    running = runner.submit("import", silent)
+    queued = runner.submit("send", silent)  # waits behind it in the queue
+    _wait_until(engine, running, "running")
+    while (before := _job(engine, running)).message != "working":  # its one report written
+        time.sleep(0.05)
+    queued_before = _job(engine, queued)
+    time.sleep(10 * BEAT)
+    after, queued_after = _job(engine, running), _job(engine, queued)
+    beaten = len(beats)
+    go.set()
+    runner.wait(running, timeout=30)
+    runner.wait(queued, timeout=30)
+    runner.shutdown()
+    assert after.heartbeat_at > before.heartbeat_at and queued_after.heartbeat_at > queued_before.heartbeat_at
+    assert after.updated_at == before.updated_at  # a beat is not a report: `updated_at` says when the job moved
+    assert 5 <= beaten <= 12, beats  # one statement a beat for both jobs, not one a job
+    time.sleep(3 * BEAT)
+    assert len(beats) <= beaten + 1  # ended, they beat no more: the thread stops with the last job
+
+
+def test_a_live_job_is_left_alone_by_a_process_with_the_same_host_and_pid(engine, monkeypatch):
+    """Two containers that share a hostname each run their process as PID 1: `tailor generate` in the second,
+    sweeping first, took the server's running job for one of a process before it and failed it."""
+    from service.jobs import recovery
+
+    go = threading.Event()
+
+    def waiting(progress) -> dict:
+        progress(0, 1, "waiting")
+        go.wait(30)
+        return {"waited": True}
+
+    runner = ThreadJobRunner(engine)
+    job_id = runner.submit("generate", waiting)
+    _wait_until(engine, job_id, "running")
+    with monkeypatch.context() as second_container:  # another process: this host's name, this pid, its own start
+        second_container.setattr(recovery, "BOOT_ID", "0another0boot")
+        assert sweep_jobs(engine) == []
+    go.set()
+    runner.wait(job_id, timeout=30)
+    runner.shutdown()
+    assert _job(engine, job_id).status == "succeeded"
+
+
+ON_ANOTHER_HOST = """
+import socket, sys, time
+socket.gethostname = lambda: "web-2"
+from service.jobs import heartbeat
+heartbeat.HEARTBEAT_SECONDS = float(sys.argv[2])
+from service.db.session import make_engine
+from service.jobs import ThreadJobRunner
+
+def long_step(progress):
+    progress(0, 1, "a step that takes long")
+    time.sleep(600)
+    return {}
+
+print(ThreadJobRunner(make_engine(sys.argv[1])).submit("train", long_step), flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_job_of_a_host_that_died_is_failed_after_a_few_missed_beats(engine, monkeypatch):
+    from service.jobs import heartbeat
+
+    monkeypatch.setattr(heartbeat, "HEARTBEAT_SECONDS", BEAT)
+    host = subprocess.Popen(
+        [sys.executable, "-c", ON_ANOTHER_HOST, str(engine.url), str(BEAT)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        job_id = host.stdout.readline().strip()
+        assert _wait_until(engine, job_id, "running").worker.startswith("web-2:")
+        time.sleep(5 * BEAT)  # silent all along, but beating
+        assert sweep_jobs(engine) == []
+    finally:
+        host.send_signal(signal.SIGKILL)
+        host.wait()
+    time.sleep(5 * BEAT)  # more than MISSED_BEATS beats, far less than an hour
+    assert sweep_jobs(engine) == [job_id]
+    assert _job(engine, job_id).error == interrupted("train")
+
+
+def test_a_schedule_lets_its_tick_pass_while_a_job_of_its_kind_beats_and_not_once_its_beats_are_missed(
+    engine, monkeypatch
+):
+    """A second container's server (this host's name, this pid) took the first one's due-check for a dead
+    process's and ran its own beside it, each tick."""
+    from datetime import timedelta
+
+    from service.clock import utcnow
+    from service.jobs import heartbeat, recovery
+    from service.jobs.schedule import PeriodicJob
+
+    monkeypatch.setattr(heartbeat, "HEARTBEAT_SECONDS", BEAT)
+    first_server = f"{recovery.worker_name().rsplit(':', 1)[0]}:0another0boot"
+    with session_scope(engine) as session:
+        session.add(Job(id="due-check", kind="send_due", status="running", worker=first_server, heartbeat_at=utcnow()))
+    runner = ThreadJobRunner(engine)
+    schedule = PeriodicJob(runner, engine, "send_due", lambda progress: {}, 0.05, {})
+    schedule.start()
+    try:
+        for _ in range(5):  # the first server's due-check beats
+            with session_scope(engine) as session:
+                session.get(Job, "due-check").heartbeat_at = utcnow()
+            time.sleep(BEAT / 2)
+        assert schedule.last_job_id is None
+        with session_scope(engine) as session:  # its process died: no beat for more than a few
+            session.get(Job, "due-check").heartbeat_at = utcnow() - timedelta(seconds=5 * BEAT)
+        deadline = time.monotonic() + 10
+        while schedule.last_job_id is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert schedule.last_job_id is not None
+    finally:
+        schedule.stop()
+        runner.shutdown()
+
+
+SWEEPING_ELSEWHERE = """
+import sys, time
+from service.jobs import heartbeat
+heartbeat.HEARTBEAT_SECONDS = float(sys.argv[2])
+from service.db.session import make_engine
+from service.jobs.recovery import fail_interrupted_jobs
+
+engine = make_engine(sys.argv[1])
+failed, ends = [], time.monotonic() + float(sys.argv[3])
+while time.monotonic() < ends:
+    failed += fail_interrupted_jobs(engine)
+    time.sleep(float(sys.argv[2]) / 2)  # twice a beat: a sweep a minute stands for it, and beats every 10 s
+print(",".join(failed), flush=True)
+"""
+
+
+def test_a_job_holding_sqlite_for_longer_than_its_beats_is_not_failed_by_another_process(engine, monkeypatch):
+    """On SQLite a job's own write transaction (an import's) keeps every other connection from writing, its beat
+    included: a process sweeping meanwhile, and the moment it ended, read a beat several beats old."""
+    from sqlalchemy import text
+
+    from service.jobs import InlineJobRunner, heartbeat
+
+    monkeypatch.setattr(heartbeat, "HEARTBEAT_SECONDS", BEAT)
+    sweeper = subprocess.Popen(
+        [sys.executable, "-c", SWEEPING_ELSEWHERE, str(engine.url), str(BEAT), "6"], stdout=subprocess.PIPE, text=True
+    )
+
+    def holding(progress) -> dict:
+        for _ in range(3):
+            progress(0, 1, "writing")
+            with progress.during_write_transaction(), session_scope(engine) as session:
+                session.execute(text("DELETE FROM jobs WHERE id = 'none'"))  # the database's one write lock, held
+                time.sleep(8 * BEAT)
+        return {"held": True}
+
+    try:
+        time.sleep(1.0)  # the sweeper is at work
+        job_id = InlineJobRunner(engine).submit("import", holding)
+    finally:
+        failed = sweeper.communicate(timeout=60)[0].strip()
+    assert (_job(engine, job_id).status, failed) == ("succeeded", "")
+
+
+def test_recovery_on_sqlite_leaves_the_jobs_to_the_next_sweep_while_another_process_writes(engine, monkeypatch):
+    """Another process's import holds the one write lock for minutes, keeping the jobs' beats from being written:
+    recovery waited for it, 10 s a try, then judged beats that could not be written."""
+    from datetime import timedelta
+
+    from service.clock import utcnow
+    from service.jobs.recovery import fail_interrupted_jobs
+
+    with session_scope(engine) as session:
+        session.add(Job(id="dead", kind="train", status="running", worker="web-2:7:0123456789ab",
+                        heartbeat_at=utcnow() - timedelta(minutes=5)))  # fmt: skip
+    writer = engine.raw_connection()  # another process's import, holding the one write lock
+    try:
+        writer.driver_connection.execute("BEGIN IMMEDIATE")
+        started = time.monotonic()
+        assert fail_interrupted_jobs(engine) == []
+        assert time.monotonic() - started < 3
+    finally:
+        writer.driver_connection.execute("ROLLBACK")
+        writer.close()
+    assert fail_interrupted_jobs(engine) == ["dead"]
