@@ -235,3 +235,37 @@ def test_recovery_on_sqlite_leaves_the_jobs_to_the_next_sweep_while_another_proc
         writer.driver_connection.execute("ROLLBACK")
         writer.close()
     assert fail_interrupted_jobs(engine) == ["dead"]
+
+
+def test_a_draft_a_live_sender_in_another_container_is_mailing_is_left_to_it_until_its_beats_are_missed(
+    engine, monkeypatch
+):
+    """A command in a second container (this hostname, this pid) put back to review, as perhaps sent, the draft the
+    first container's send job was handing to the mail server: a person approving it again mailed it twice."""
+    from datetime import timedelta
+
+    from service.campaigns import ensure_brand
+    from service.clock import utcnow
+    from service.db.models import Campaign, Customer, Draft
+    from service.jobs import heartbeat, recovery
+    from service.jobs.recovery import SEND_INTERRUPTED, flag_interrupted_sends
+
+    monkeypatch.setattr(heartbeat, "HEARTBEAT_SECONDS", BEAT)
+    first_server = f"{recovery.worker_name().rsplit(':', 1)[0]}:0another0boot"
+    with session_scope(engine) as session:
+        campaign = Campaign(name="spring", brand=ensure_brand(session, "hearth"), campaign_type="cross_sell")
+        customer = Customer(external_id="c1", email="c1@example.com", marketing_consent=True)
+        draft = Draft(campaign=campaign, customer=customer, status="sending", claimed_by=first_server)
+        session.add(draft)
+        session.flush()
+        draft_id = draft.id
+        session.add(Job(id="send", kind="send", status="running", worker=first_server, campaign_id=campaign.id,
+                        heartbeat_at=utcnow()))  # fmt: skip
+    with session_scope(engine) as session:
+        assert flag_interrupted_sends(session) == []  # its sender beats
+    with session_scope(engine) as session:  # the first container stopped: its beats are missed
+        session.get(Job, "send").heartbeat_at = utcnow() - timedelta(seconds=5 * BEAT)
+    with session_scope(engine) as session:
+        assert flag_interrupted_sends(session) == [draft_id]
+    with session_scope(engine) as session:
+        assert session.get(Draft, draft_id).flag_reasons == [SEND_INTERRUPTED]
