@@ -145,7 +145,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         runner.announce(fail_interrupted_jobs(engine))
         warn_of_unservable_models(models)
         refresh_missing_segments(runner, engine)
-        remove_stranded_uploads(home_settings().staging_dir)
+        remove_stranded_uploads(home_settings().staging_dir, engine)
         for schedule in schedules:
             schedule.start()
         yield

@@ -4,8 +4,8 @@ the request answers, and the job reads, checks and writes it in one transaction,
 The staging file is removed when the job ends, whether it succeeded or failed, and when it is cancelled before it
 starts. Staging files live in a folder per process (``staging/<host>/<pid>-<boot>/``, as the process names itself
 as a job's worker), so that when the API starts it removes those of processes on this host that died, an earlier
-process with the same pid included: their jobs are failed as interrupted
-(`service.jobs.recovery`), and nothing would remove them.
+process with the same pid included, unless that process's jobs beat (a process of another container with this
+hostname and pid): their jobs are failed as interrupted (`service.jobs.recovery`), and nothing would remove them.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 from service.db.session import session_scope
 from service.importing.load import ImportSummary, import_file
 from service.jobs import JobRunner, Progress
-from service.jobs.recovery import is_orphaned, worker_name
+from service.jobs.recovery import stopped_processes, worker_name
 from service.jobs.runner import undone_if_never_run
 from service.pipeline.training import submit_audience_refresh
 from service.schemas import ImportResult, job_status_url
@@ -82,13 +82,18 @@ def import_staged(
     return imported(summary, runner, engine).model_dump()
 
 
-def remove_stranded_uploads(staging_dir: Path) -> list[Path]:
-    """Remove the staging folders of processes on this host that no longer run; the folders removed."""
+def remove_stranded_uploads(staging_dir: Path, engine: Engine) -> list[Path]:
+    """Remove the staging folders of processes on this host that no longer run (``stopped_processes``: a live one
+    of another container with this hostname and pid beats for its imports); the folders removed."""
     here = staging_dir / socket.gethostname()
-    stranded = [
-        folder for folder in (here.iterdir() if here.is_dir() else ())
-        if re.fullmatch(r"\d+(-\w+)?", folder.name) and is_orphaned(f"{here.name}:{folder.name.replace('-', ':')}")
-    ]  # fmt: skip
+    owners = {
+        folder: f"{here.name}:{folder.name.replace('-', ':')}"
+        for folder in (here.iterdir() if here.is_dir() else ())
+        if re.fullmatch(r"\d+(-\w+)?", folder.name)
+    }
+    with session_scope(engine) as session:
+        stopped = stopped_processes(session, set(owners.values())) if owners else set()
+    stranded = [folder for folder, owner in owners.items() if owner in stopped]
     for folder in stranded:
         shutil.rmtree(folder, ignore_errors=True)
     if stranded:

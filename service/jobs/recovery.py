@@ -263,35 +263,34 @@ def back_to_review(draft: Draft, reason: str) -> None:
     draft.flag_reasons = [*draft.flag_reasons, reason]
 
 
-def claimants_gone(session: Session, claimants: set[str | None]) -> set[str | None]:
-    """Of the processes that claimed drafts to send, those that stopped. A draft is sent by a job (a send, the
-    due-check), so a claimant whose jobs beat stopped once they missed their beats, whichever host or container asks
-    (``is_orphaned`` took a live sender in another container with this hostname and pid for a dead one, and its draft
-    went back to review while the mail server took it); one with no beating job is judged by its name."""
+def stopped_processes(session: Session, workers: set[str | None]) -> set[str | None]:
+    """Of ``workers`` (processes named as a job's worker: a draft's sender, a staging folder's owner), those that
+    stopped. What a process does beyond its jobs it does for a job (a send, an import's staged file), so one whose jobs
+    beat stopped once they missed their beats, whichever host or container asks (``is_orphaned`` took a live process
+    in another container with this hostname and pid for a dead one); one with no beating job is judged by its name."""
     beating = select(Job.worker, func.max(Job.heartbeat_at)).where(
-        Job.worker.in_([claimant for claimant in claimants if claimant]),
+        Job.worker.in_([worker for worker in workers if worker]),
         Job.status.in_(UNFINISHED_JOB),
         Job.heartbeat_at.is_not(None),
     )
     last_beats = dict(session.execute(beating.group_by(Job.worker)).all())
     missed = utcnow() - timedelta(seconds=beats_missed_seconds())
     return {
-        claimant
-        for claimant in claimants
-        if claimant != worker_name()
-        and (last_beats[claimant] <= missed if claimant in last_beats else is_orphaned(claimant))
+        worker
+        for worker in workers
+        if worker != worker_name() and (last_beats[worker] <= missed if worker in last_beats else is_orphaned(worker))
     }
 
 
 def flag_interrupted_sends(session: Session, campaign_id: int | None = None) -> list[int]:
     """Put back to review, flagged as perhaps sent, the drafts (of ``campaign_id``, or of every campaign) left
-    "sending" by a process that stopped (``claimants_gone``), or claimed ``STALE_AFTER`` ago or longer, whoever
+    "sending" by a process that stopped (``stopped_processes``), or claimed ``STALE_AFTER`` ago or longer, whoever
     claimed them (``updated_at`` moves with the claim, and nothing else changes a draft while it is sent); their ids."""
     sending = select(Draft).where(Draft.status == "sending")
     if campaign_id is not None:
         sending = sending.where(Draft.campaign_id == campaign_id)
     drafts_sending = list(session.scalars(sending))
-    gone = claimants_gone(session, {draft.claimed_by for draft in drafts_sending})
+    gone = stopped_processes(session, {draft.claimed_by for draft in drafts_sending})
     abandoned = utcnow() - STALE_AFTER
     interrupted = [draft for draft in drafts_sending if draft.claimed_by in gone or draft.updated_at <= abandoned]
     for draft in interrupted:

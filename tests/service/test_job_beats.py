@@ -269,3 +269,29 @@ def test_a_draft_a_live_sender_in_another_container_is_mailing_is_left_to_it_unt
         assert flag_interrupted_sends(session) == [draft_id]
     with session_scope(engine) as session:
         assert session.get(Draft, draft_id).flag_reasons == [SEND_INTERRUPTED]
+
+
+def test_the_staged_upload_of_a_live_import_in_another_container_is_kept_until_its_beats_are_missed(
+    engine, tailor_home, monkeypatch
+):
+    """A server starting in a second container (this hostname, this pid) that shares the home folder removed the
+    upload the first one's import job was about to read, as a dead process's."""
+    import socket
+    from datetime import timedelta
+
+    from service.clock import utcnow
+    from service.importing.background import remove_stranded_uploads
+    from service.jobs import heartbeat, recovery
+
+    monkeypatch.setattr(heartbeat, "HEARTBEAT_SECONDS", BEAT)
+    first_server = f"{recovery.worker_name().rsplit(':', 1)[0]}:0another0boot"
+    staged = tailor_home / "staging" / socket.gethostname() / first_server.split(":", 1)[1].replace(":", "-")
+    staged.mkdir(parents=True)
+    (staged / "orders.csv").write_text("order_id\n")
+    with session_scope(engine) as session:
+        session.add(Job(id="import", kind="import", status="queued", worker=first_server, heartbeat_at=utcnow()))
+    assert remove_stranded_uploads(tailor_home / "staging", engine) == []
+    with session_scope(engine) as session:  # the first container stopped: its beats are missed
+        session.get(Job, "import").heartbeat_at = utcnow() - timedelta(seconds=5 * BEAT)
+    assert remove_stranded_uploads(tailor_home / "staging", engine) == [staged]
+    assert not staged.exists()
