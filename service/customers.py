@@ -7,6 +7,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from recommenders.rules import Rules
+from service.addresses import address_key, is_email_address
 from service.campaigns import cancel_first
 from service.db.models import Campaign, Customer, ErasedSend, Product, Send
 from service.erasures import address_digest, forget_in_records, keep_erasure
@@ -101,14 +102,22 @@ def shown_profile(profile: dict) -> dict:
     }
 
 
-def list_customers(session: Session, segment: str | None, limit: int, offset: int) -> list[Customer]:
+def list_customers(
+    session: Session, segment: str | None, limit: int, offset: int, email: str | None = None
+) -> list[Customer]:
     """Customers in id order, of one ``segment`` when given (an RFM segment, or ``no_orders``, spelt in any case
     as the audience query takes them: "At Risk", "Can't lose"); a name that is neither is refused with the names
-    there are, rather than answered with nobody."""
+    there are, rather than answered with nobody. With ``email``, those at that address, compared as addresses are
+    (a household's ids, or one person's under two ids): whom a person who writes in from it is to Tailor."""
     from audience.query import spelling_key
     from audience.rfm import segment_names
 
     statement = select(Customer).order_by(Customer.id).limit(limit).offset(offset)
+    if email is not None:
+        if not is_email_address(email):  # a typo would be answered "nobody", as if Tailor held nothing of them
+            problem = Problem(None, "email", "is not an email address", "parameter")
+            raise InvalidInput("customers", [problem], outcome="refused")
+        statement = statement.where(Customer.email_key == address_key(email))
     asked, segment = segment, spelling_key(segment) if segment else segment
     if segment == NO_ORDERS:
         statement = statement.where(Customer.segment.is_(None))

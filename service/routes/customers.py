@@ -34,11 +34,14 @@ record_router = APIRouter(tags=["customers"], responses=errors(*KEYED))
 def list_customers(
     session: SessionDep, _key: ApiKeyDep,
     segment: str | None = Query(None, description="an RFM segment as GET /segments lists them, or no_orders"),
+    email: str | None = Query(None, description="only the customers at this address, in any case (a household "
+        "may hold several ids)"),
     limit: int = Query(100, ge=1, le=1000), offset: OffsetQuery = 0,
 ) -> list[CustomerOut]:  # fmt: skip
-    """Customers a page at a time, optionally of one `segment`, each with their segment and profile (churn risk,
-    CLV, expected purchases, cluster)."""
-    return [customer_ops.customer_out(c) for c in customer_ops.list_customers(session, segment, limit, offset)]
+    """Customers a page at a time, optionally of one `segment` or at one `email` address (whom a person who writes
+    in is), each with their segment and profile (churn risk, CLV, expected purchases, cluster)."""
+    found = customer_ops.list_customers(session, segment, limit, offset, email=email)
+    return [customer_ops.customer_out(c) for c in found]
 
 
 @router.get("/segments", response_model=list[SegmentOut])

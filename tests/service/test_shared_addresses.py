@@ -147,3 +147,19 @@ def test_a_customer_written_in_bulk_without_its_address_key_is_still_in_its_hous
                                            {"external_id": "b2", "email": long_address}])  # fmt: skip
         keys = dict(session.execute(select(Customer.external_id, Customer.email_key)).all())
     assert keys["b1"] == "bulk@x.example" and len(keys["b2"]) == 375
+
+
+def test_customers_are_found_by_their_address_as_addresses_are_compared(client, engine):
+    """A customer writes to support from their address: GET /customers had no way to find the customer ids it
+    belongs to, so support could not start on "why did I get this email" or "delete me" without the database."""
+    with session_scope(engine) as session:
+        import_frame(session, "customers", HOUSEHOLD)
+
+    found = client.get("/customers", params={"email": " SHARED@example.com "})
+
+    assert found.status_code == 200, found.text
+    assert [c["customer_id"] for c in found.json()] == ["90001", "90002"]  # the household's ids, both
+    assert [c["customer_id"] for c in client.get("/customers?email=own@example.com").json()] == ["90003"]
+    assert client.get("/customers?email=nobody@example.com").json() == []
+    typo = client.get("/customers?email=own.example.com")
+    assert typo.status_code == 422 and typo.json()["problems"][0]["field"] == "query.email", typo.text
