@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session, selectinload
 from recommenders.rules import Rules
 from service.addresses import address_key, is_email_address
 from service.campaigns import cancel_first
-from service.db.models import Campaign, Customer, ErasedSend, Product, Send
-from service.erasures import address_digest, forget_in_records, keep_erasure
+from service.db.models import Campaign, Customer, ErasedCustomer, ErasedSend, Product, Send
+from service.erasures import address_digest, forget_in_records, id_digest, keep_erasure
 from service.errors import Conflict, InvalidInput, NotFound, Problem
 from service.forecasts import mark_stale_for_customers
 from service.schemas import CustomerOut, ProductOut, Recommendation
@@ -18,10 +18,24 @@ from service.segments import NO_ORDERS, segment_named
 
 
 def get_customer(session: Session, external_id: str) -> Customer:
+    """The customer ``external_id``; NotFound for one Tailor does not hold, saying so when they were erased."""
     customer = session.scalar(select(Customer).where(Customer.external_id == external_id))
     if customer is None:
-        raise NotFound(f"Customer '{external_id}' does not exist.")
+        raise not_held(session, external_id)
     return customer
+
+
+def not_held(session: Session, external_id: str) -> NotFound:
+    """The error for a customer id Tailor holds no record of: one erased is said to be, and what is kept of it, so
+    that support can tell a person who asked to be forgotten that they were, and a mistyped id from them."""
+    erasure = session.get(ErasedCustomer, id_digest(external_id))
+    if erasure is None:
+        return NotFound(f"Customer '{external_id}' does not exist.")
+    return NotFound(
+        f"Customer '{external_id}' was erased on {erasure.erased_at:%Y-%m-%d} (DELETE /customers/{{id}}): Tailor "
+        "holds nothing readable of them, only digests of their customer id and address, which keep an import from "
+        "bringing them back."
+    )
 
 
 def erase_customer(session: Session, external_id: str) -> None:

@@ -15,11 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from service.clock import utcnow
-from service.customers import customer_out
-from service.db.models import Assignment, Campaign, Customer, Draft, ErasedCustomer, Interaction, Product, Send
+from service.customers import customer_out, not_held
+from service.db.models import Assignment, Campaign, Customer, Draft, Interaction, Product, Send
 from service.drafts import AS_SHOWN, draft_out
-from service.erasures import id_digest
-from service.errors import NotFound
 from service.schemas import (
     AssignmentOut,
     DraftOut,
@@ -48,7 +46,7 @@ def subject_access(session: Session, external_id: str) -> SubjectAccessOut:
     when they were erased."""
     customer = session.scalar(select(Customer).where(Customer.external_id == external_id))
     if customer is None:
-        raise _not_held(session, external_id)
+        raise not_held(session, external_id)
     order_lines = session.execute(
         select(Interaction, Product.sku, Product.name)
         .join(Product, Product.id == Interaction.product_id)
@@ -114,15 +112,3 @@ def _held_draft(draft: Draft) -> DraftOut:
 
 def _another_customer(named: re.Match) -> str:
     return f"{'A' if named[1] == 'C' else 'a'}nother customer has the same address"
-
-
-def _not_held(session: Session, external_id: str) -> NotFound:
-    """The error for a customer id Tailor holds no record of: one erased is said to be, and what is kept of it."""
-    erasure = session.get(ErasedCustomer, id_digest(external_id))
-    if erasure is None:
-        return NotFound(f"Customer '{external_id}' does not exist.")
-    return NotFound(
-        f"Customer '{external_id}' was erased on {erasure.erased_at:%Y-%m-%d} (DELETE /customers/{{id}}): Tailor "
-        "holds nothing readable of them, only digests of their customer id and address, which keep an import from "
-        "bringing them back."
-    )

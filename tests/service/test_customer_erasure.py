@@ -83,7 +83,7 @@ def test_a_customer_whose_id_holds_a_slash_can_be_read_and_erased(client, engine
 
     assert client.delete("/customers/2024/0001").status_code == 204
     gone = client.get("/customers/2024/0001")
-    assert gone.status_code == 404 and gone.json()["message"] == "Customer '2024/0001' does not exist."
+    assert gone.status_code == 404 and gone.json()["message"].startswith("Customer '2024/0001' was erased on ")
     assert client.get("/customers/2024%2F0001/sends").status_code == 404  # written with the slash encoded too
     assert client.get("/customers/2024%2F0002").json()["first_name"] == "Bo"
     assert client.get("/customers").status_code == 200 and client.get("/segments").status_code == 200

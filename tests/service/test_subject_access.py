@@ -138,6 +138,24 @@ def test_an_unknown_or_erased_customer_is_not_found(client, engine):
     assert client.get("/customers/c2/export").json()["customer"]["first_name"] == "Bo"
 
 
+def test_every_route_under_an_erased_customer_says_they_were_erased(client, engine):
+    """Support looking up someone who had asked to be erased read "Customer 'c1' does not exist." on GET
+    /customers/c1 and on their sends: the same answer as for a mistyped id, where only the export said they were
+    erased, and when."""
+    _shop(client, engine)
+    assert client.delete("/customers/c1").status_code == 204
+
+    for method, path in (
+        ("get", "/customers/c1"), ("get", "/customers/c1/sends"), ("get", "/customers/c1/send-time"),
+        ("get", "/customers/c1/recommendations"), ("delete", "/customers/c1"),
+    ):  # fmt: skip
+        answer = client.request(method.upper(), path)
+        assert answer.status_code == 404, (path, answer.text)
+        assert answer.json()["message"].startswith("Customer 'c1' was erased on "), (path, answer.text)
+    unknown = client.get("/customers/c404/sends")
+    assert unknown.status_code == 404 and unknown.json()["message"] == "Customer 'c404' does not exist."
+
+
 def test_the_command_line_writes_the_export_to_a_file(engine, client, tmp_path, monkeypatch):
     """In-process, so that it runs this checkout's code."""
     from typer.testing import CliRunner
