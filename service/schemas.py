@@ -683,6 +683,11 @@ class SendEventOut(BaseModel):
     event_id: str | None = Field(
         None, validation_alias="external_id", description="the email service's own id for the event, if it gave one"
     )
+    recorded_at: UtcMoment | None = Field(
+        None, description="when Tailor recorded it, which for the email service's report of it may be later than "
+        "`occurred_at` (an unsubscribe that happened before an email went may have reached Tailor after it); null "
+        "for events recorded before this was kept",
+    )  # fmt: skip
 
 
 class CustomerSendOut(BaseModel):

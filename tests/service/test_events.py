@@ -172,3 +172,31 @@ def test_an_imported_send_is_named_by_the_shop_s_own_id(client, engine):
     assert "open" in opened["Old"] and "click" in opened["Hi"]
     unknown = client.post("/events", json={"events": [{"send_id": "E404", "kind": "open"}]})
     assert unknown.status_code == 422 and "unknown send_id 'E404'" in unknown.text
+
+
+def test_a_customer_s_sends_say_when_each_event_reached_tailor_not_only_when_it_happened(client, engine):
+    """A customer wrote "I unsubscribed and still got one": the unsubscribe showed only when the email service said
+    it happened, before the next email went, so support read it as Tailor mailing after an unsubscribe; whether it
+    had reached Tailor before that email went, nothing said."""
+    from service.clock import utcnow
+
+    now = utcnow()
+    with session_scope(engine) as session:
+        customer = Customer(external_id="c1", email="c1@example.com", marketing_consent=True)
+        first = Send(customer=customer, subject="First", campaign_type="vip", sent_at=now - timedelta(hours=3))
+        second = Send(customer=customer, subject="Second", campaign_type="vip", sent_at=now - timedelta(hours=1))
+        session.add_all([first, second])
+        session.flush()
+        first_id = first.id
+    unsubscribed_at = now - timedelta(hours=2)  # between the two emails, reported only now
+    event = {"send_id": first_id, "kind": "unsubscribe", "occurred_at": unsubscribed_at.isoformat() + "Z"}
+    assert client.post("/events", json={"events": [event]}).json()["recorded"] == 1
+
+    sends = {send["subject"]: send for send in client.get("/customers/c1/sends").json()}
+    (unsubscribe,) = sends["First"]["events"]
+    assert datetime.fromisoformat(unsubscribe["occurred_at"]).replace(tzinfo=None) == unsubscribed_at
+    recorded_at = datetime.fromisoformat(unsubscribe["recorded_at"]).replace(tzinfo=None)
+    second_sent_at = datetime.fromisoformat(sends["Second"]["sent_at"]).replace(tzinfo=None)
+    assert second_sent_at < recorded_at <= utcnow()  # it reached Tailor after the second email went
+    with session_scope(engine) as session:
+        assert session.scalar(select(Event.recorded_at).where(Event.send_id == first_id)) == recorded_at
