@@ -266,6 +266,8 @@ def send_campaign(
                     variant = _variant_for(draft, arms.get(draft_id))
                     if variant is None or not customer.mailable:
                         draft.status, draft.claimed_by = "skipped", None
+                        if not customer.mailable:
+                            _note_unmailable(draft, customer.why_not_mailable)
                         skipped += 1
                         continue
                     if (other := mailed.get(address_key(customer.email), customer.external_id)) != customer.external_id:
@@ -443,6 +445,14 @@ def _mailed_addresses(session: Session, campaign_id: int) -> dict[str, str]:
         .order_by(Send.id)
     )
     return {address_key(email): external_id for email, external_id in session.execute(statement)}
+
+
+def _note_unmailable(draft: Draft, why: str) -> None:
+    """Say on a draft skipped as its customer could not be mailed why, and when: ``cannot_mail`` says only why they
+    cannot be mailed now, nothing once they can again (a new address after a bounce). Not flagged: nothing is left
+    for a person to do."""
+    reason = f"Not sent: the customer could not be mailed when it was due ({utcnow():%Y-%m-%d %H:%M} UTC): {why}"
+    draft.flag_reasons = [*draft.flag_reasons, reason]
 
 
 def _skip_mailed_address(draft: Draft, other: str) -> None:

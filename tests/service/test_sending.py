@@ -947,6 +947,38 @@ def test_bounces_and_spam_complaints_stop_the_mail_to_that_customer(client, engi
     assert messages[-1]["To"] == "c1.new@example.com"
 
 
+def test_a_draft_skipped_as_its_customer_could_not_be_mailed_keeps_why(client, engine, mail_server, monkeypatch):
+    """A friend asked why they got no email: their draft read "skipped" and nothing more, on the review page
+    always, and in the API once the customer could be mailed again (a new address after a bounce), as `cannot_mail`
+    says only why they cannot be mailed now. Every other skip (an address mailed under another id, a refusal, an
+    email that cannot be written) kept its why."""
+    controller, _ = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    with session_scope(engine) as session:
+        session.add_all([
+            Customer(external_id="c1", email="c1@example.com", marketing_consent=True, bounced_email="c1@example.com"),
+            Customer(external_id="c2", email="c2@example.com", marketing_consent=True, unsubscribed=True),
+        ])  # fmt: skip
+    campaign_id = new_campaign(client)
+    drafts = {external_id: approved_draft(client, engine, campaign_id, external_id) for external_id in ("c1", "c2")}
+    before = utcnow().replace(second=0, microsecond=0)
+
+    assert send_job(client, campaign_id)["result"]["skipped"] == 2
+
+    with session_scope(engine) as session:  # the customer gave a new address (as a customers import does)
+        session.scalar(select(Customer).where(Customer.external_id == "c1")).email = "c1.new@example.com"
+    bounced, unsubscribed = (client.get(f"/drafts/{drafts[c]}").json() for c in ("c1", "c2"))
+    assert (bounced["status"], bounced["cannot_mail"], bounced["flagged"]) == ("skipped", None, False)
+    reason = bounced["flag_reasons"][-1]
+    assert reason.startswith("Not sent: the customer could not be mailed when it was due (")
+    assert reason.endswith(" UTC): the address c1@example.com bounced"), reason
+    moment = datetime.strptime(reason.split("(")[1].split(" UTC")[0], "%Y-%m-%d %H:%M")
+    assert before <= moment <= utcnow()
+    assert unsubscribed["flag_reasons"][-1].endswith(": unsubscribed")
+    page = client.get(f"/review/drafts/{drafts['c1']}").text
+    assert 'id="not-sent"' in page and "the address c1@example.com bounced" in page
+
+
 def test_a_bounce_reported_after_the_address_changed_does_not_stop_the_new_address(client, engine, mail_server,
                                                                                     monkeypatch):  # fmt: skip
     """A bounce for an email to the customer's old address, reported after they gave a new one, marked the new
