@@ -123,11 +123,30 @@ def _reason(row: dict, campaign_type: str, as_of: pd.Timestamp) -> str:
     if pd.notna(row.get("_past_spend")) and campaign_type == "win_back":
         spent = row["_past_spend"]
         facts.append(f"spent {spent:,.2f} in all" if spent >= LEAST_SPEND else "returned what they paid for")
+    if campaign_type == "win_back" and isinstance(row.get("offer"), dict) and pd.notna(row.get("_value_at_risk")):
+        facts.append(_offer_reason(row["_value_at_risk"], row["offer"]))
     if pd.notna(row.get("clv")) and campaign_type == "vip":
         facts.append(f"expected value {row['clv']:,.2f}")
     segment = row.get("_segment")
     head = f"{segment_label(segment)} ({segment_description(segment)})" if isinstance(segment, str) else "customer"
     return f"{head}: " + ", ".join(facts) if facts else head
+
+
+def _offer_reason(at_risk: float, offer: dict) -> str:
+    """Why a win-back customer got their offer: their value at risk and where it ranks them in the audience, the
+    rung of the ladder that gave it."""
+    ladder = win_back_ladder()
+    rung = next((i for i, step in enumerate(ladder) if float(step["percent_off"]) == offer["value"]), None)
+    said = f"value at risk {at_risk:,.2f} (spent x churn risk)"
+    if rung is not None:
+        top = [f"the top {1 - step['min_percentile']:.0%}" for step in ladder]
+        if rung == 0:
+            said += f", in {top[0]} of this audience by it"
+        elif ladder[rung]["min_percentile"] > 0:
+            said += f", in {top[rung]} of this audience by it but not {top[rung - 1]}"
+        else:
+            said += f", not in {top[rung - 1]} of this audience by it"
+    return f"{said}: {offer['value']:g}% off ({offer['code']})"
 
 
 def select_audience(profiles: pd.DataFrame, campaign_type: str, as_of: date | str | pd.Timestamp) -> pd.DataFrame:
@@ -170,13 +189,18 @@ def select_audience(profiles: pd.DataFrame, campaign_type: str, as_of: date | st
     return audience.drop(columns=["_segment", "_at_risk"])
 
 
-REASON_FACTS = ("recency_days", "frequency", "next_purchase_date", "churn_risk", "_past_spend", "clv", "_segment")
+REASON_FACTS = (
+    "recency_days", "frequency", "next_purchase_date", "churn_risk", "_past_spend", "_value_at_risk", "offer", "clv",
+    "_segment",
+)  # fmt: skip
 
 
 def with_reasons(audience: pd.DataFrame, campaign_type: str, as_of: date | str | pd.Timestamp) -> pd.DataFrame:
     """``audience`` (``select_audience`` rows, all or some) with a ``reason`` column: why each customer was chosen,
     in words a reviewer reads."""
     as_of = pd.Timestamp(as_of).normalize()
-    facts = audience.assign(_segment=_segment(audience), _past_spend=past_spend(audience))
+    facts = audience.assign(
+        _segment=_segment(audience), _past_spend=past_spend(audience), _value_at_risk=value_at_risk(audience)
+    )
     facts = facts[[column for column in REASON_FACTS if column in facts]]
     return audience.assign(reason=[_reason(row, campaign_type, as_of) for row in facts.to_dict("records")])

@@ -138,3 +138,27 @@ def test_unknown_campaign_lists_the_known_ones(profiles):
 def test_segment_column_alone_is_enough(profiles):
     renamed = profiles.rename(columns={"rfm_segment": "segment"})
     assert select_audience(renamed, "vip", AS_OF).index.tolist() == ["c1"]
+
+
+def test_win_back_reason_says_which_rung_of_the_ladder_gave_the_offer_and_why():
+    """Asked "why did I get 10 % off when my friend got 20 %", support read the reason's spend and churn risk, but
+    not that the offer follows the value at risk (spend x churn risk) ranked within the campaign's audience."""
+    spent = [100.0, 200.0, 300.0, 400.0, 500.0]  # one order each: the value at risk is spent x 0.5
+    profiles = pd.DataFrame(
+        {"rfm_segment": "at_risk", "recency_days": 90, "frequency": 1, "monetary": spent, "churn_risk": 0.5},
+        index=[f"w{n}" for n in range(5)],
+    )
+    audience = with_reasons(select_audience(profiles, "win_back", AS_OF), "win_back", AS_OF)
+    reasons = {customer: reason.partition("spent ")[2] for customer, reason in audience["reason"].items()}
+    assert reasons == {
+        "w4": "500.00 in all, value at risk 250.00 (spent x churn risk), in the top 20% of this audience by it: "
+        "20% off (COMEBACK20)",
+        "w3": "400.00 in all, value at risk 200.00 (spent x churn risk), in the top 50% of this audience by it but "
+        "not the top 20%: 15% off (COMEBACK15)",
+        "w2": "300.00 in all, value at risk 150.00 (spent x churn risk), in the top 50% of this audience by it but "
+        "not the top 20%: 15% off (COMEBACK15)",
+        "w1": "200.00 in all, value at risk 100.00 (spent x churn risk), not in the top 50% of this audience by it: "
+        "10% off (COMEBACK10)",
+        "w0": "100.00 in all, value at risk 50.00 (spent x churn risk), not in the top 50% of this audience by it: "
+        "10% off (COMEBACK10)",
+    }
