@@ -758,6 +758,11 @@ class HeldSendOut(CustomerSendOut):
     intro: str
     segment: str = Field(description="the customer's segment when the email went out")
     churn_risk: float | None = Field(description="the customer's churn risk when the email went out")
+    n_products: int = Field(description="how many products the email showed")
+    mean_price: float = Field(description="the mean price of the products the email showed")
+    rec_score: float | None = Field(
+        description="how well the recommender rated the email's products for the customer (their mean score)"
+    )
 
 
 class AssignmentOut(BaseModel):

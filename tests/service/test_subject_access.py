@@ -47,7 +47,7 @@ def _campaign(session, name: str, customers: dict[str, int], sent: bool) -> dict
             send = Send(
                 customer_id=row_id, campaign_id=campaign.id, draft_id=draft.id, variant_id=variant.id, subject=copy,
                 campaign_type="cross_sell", segment="loyal", churn_risk=0.25, sent_at=datetime(2026, 2, 1, 9),
-                to_email=f"{external_id}@example.com", arm="A",
+                to_email=f"{external_id}@example.com", arm="A", n_products=2, mean_price=12.5, rec_score=0.75,
                 events=[Event(kind="open", occurred_at=datetime(2026, 2, 1, 10))],
             )  # fmt: skip
             session.add(send)
@@ -136,6 +136,15 @@ def test_an_unknown_or_erased_customer_is_not_found(client, engine):
     assert erased.status_code == 404
     assert erased.json()["message"].startswith("Customer 'c1' was erased on ")
     assert client.get("/customers/c2/export").json()["customer"]["first_name"] == "Bo"
+
+
+def test_the_export_holds_every_figure_a_send_recorded_of_the_email(client, engine):
+    """A send keeps how many products the email showed, their mean price and how well the recommender rated them
+    for the customer (what the engagement model learns from), but the export, "everything Tailor holds", left
+    those three out."""
+    _shop(client, engine)
+    (sent,) = client.get("/customers/c2/export").json()["sends"]
+    assert (sent["n_products"], sent["mean_price"], sent["rec_score"]) == (2, 12.5, 0.75)
 
 
 def test_every_route_under_an_erased_customer_says_they_were_erased(client, engine):
