@@ -119,6 +119,13 @@ def stale_facts(session: Session, draft: Draft) -> list[str]:
     return [f"{change}; {advice}" for change, advice in _changes(draft.recommendations or [], catalog)]
 
 
+def changes_since(session: Session, draft: Draft) -> list[str]:
+    """What changed in the catalog, for each product of the draft's email it no longer agrees with, without advice:
+    for an email sent, what its reader finds at the shop now ("... now costs 8.25 EUR; the email shows 7.50 EUR")."""
+    catalog = _catalog(session, [draft.recommendations])
+    return [change for change, _ in _changes(draft.recommendations or [], catalog)]
+
+
 def flag_out_of_date(session: Session, drafts: list[tuple[int, list[dict[str, Any]]]], when: str) -> list[int]:
     """Of ``drafts`` (id, the products its email shows), those whose email the catalog no longer agrees with, put
     back to review flagged with what changed (``when`` says at what: "Not approved with the others"); their ids."""

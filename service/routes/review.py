@@ -132,12 +132,14 @@ def _draft_page(
         else ""
     )
     from generation.locales import amounts_locale
-    from service.pipeline.freshness import stale_facts
+    from service.pipeline.freshness import changes_since, stale_facts
 
     written_in = _written_in(stored)
     context = {
         "draft": draft, "editable": editable, "retyped": retyped, "unsaved": edit if edit and not retyped else None,
         "out_of_date": stale_facts(session, stored) if editable else [],  # told before Approve refuses it
+        # what the reader of an email sent finds at the shop now, where the catalog no longer agrees with it
+        "changed_since_sent": changes_since(session, stored) if draft.status == "sent" else [],
         "error": _in_words(error, products) if error else None,
         "sender": sender_of(stored.campaign.brand.slug, SmtpSettings()),
         # prices as the email writes them: "€39.00" in an English email to a French customer of a brand without

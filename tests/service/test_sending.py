@@ -947,6 +947,29 @@ def test_bounces_and_spam_complaints_stop_the_mail_to_that_customer(client, engi
     assert messages[-1]["To"] == "c1.new@example.com"
 
 
+def test_a_sent_email_s_page_says_what_the_catalog_says_now_where_it_no_longer_agrees(
+    client, engine, mail_server, monkeypatch
+):
+    """A customer wrote "the price in your email was wrong": the page of the email sent showed its prices, and
+    nothing said the catalog had changed since; support had to look each product up to find it now costs more."""
+    controller, _ = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    upload_products(client, CATALOG)
+    campaign_id = new_campaign(client)
+    draft_id = approved_draft(client, engine, campaign_id, "c1", ("T1", "M1"))
+    assert send_job(client, campaign_id)["result"]["sent"] == 1
+    assert 'id="changed-since-sent"' not in client.get(f"/review/drafts/{draft_id}").text  # as it was
+
+    upload_products(client, CATALOG.assign(price=["8.25", "49", "12"], in_stock=["1", "1", "0"]))
+
+    page = client.get(f"/review/drafts/{draft_id}").text
+    assert 'id="changed-since-sent"' in page and 'id="out-of-date"' not in page
+    assert "The catalog has changed since this email was sent" in page
+    assert "Sencha tea (T1) now costs 8.25 EUR; the email shows 7.50 EUR" in page
+    assert "Linen napkins (M1) is out of stock" in page
+    assert "approve it again" not in page  # a sent email is not approved again
+
+
 def test_a_draft_skipped_as_its_customer_could_not_be_mailed_keeps_why(client, engine, mail_server, monkeypatch):
     """A friend asked why they got no email: their draft read "skipped" and nothing more, on the review page
     always, and in the API once the customer could be mailed again (a new address after a bounce), as `cannot_mail`
