@@ -711,6 +711,8 @@ class CustomerSendOut(BaseModel):
         None, description="the draft's variant that was mailed (GET /drafts/{draft_id} shows it); null for imported "
         "history",
     )  # fmt: skip
+    segment: str = Field(description="the customer's segment when the email went out")
+    churn_risk: float | None = Field(description="the customer's churn risk when the email went out")
     arm: str | None = Field(
         None, description="the experiment's arm the customer was in (the variant's label); null outside an "
         "experiment, and for a draft its reviewer pinned",
@@ -756,8 +758,6 @@ class HeldSendOut(CustomerSendOut):
 
     preheader: str
     intro: str
-    segment: str = Field(description="the customer's segment when the email went out")
-    churn_risk: float | None = Field(description="the customer's churn risk when the email went out")
     n_products: int = Field(description="how many products the email showed")
     mean_price: float = Field(description="the mean price of the products the email showed")
     rec_score: float | None = Field(

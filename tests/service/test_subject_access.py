@@ -147,6 +147,15 @@ def test_the_export_holds_every_figure_a_send_recorded_of_the_email(client, engi
     assert (sent["n_products"], sent["mean_price"], sent["rec_score"]) == (2, 12.5, 0.75)
 
 
+def test_a_customer_s_sends_say_their_segment_and_churn_risk_when_each_email_went(client, engine):
+    """A customer asks "why did I get this email?": each send records the customer's segment and churn risk as it
+    went out, but GET /customers/{id}/sends, the list support reads, left them out; only the whole export had
+    them."""
+    _shop(client, engine)
+    (sent,) = client.get("/customers/c2/sends").json()
+    assert (sent["segment"], sent["churn_risk"]) == ("loyal", 0.25)
+
+
 def test_every_route_under_an_erased_customer_says_they_were_erased(client, engine):
     """Support looking up someone who had asked to be erased read "Customer 'c1' does not exist." on GET
     /customers/c1 and on their sends: the same answer as for a mistyped id, where only the export said they were
