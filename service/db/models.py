@@ -442,7 +442,7 @@ class Event(Base):
     value: Mapped[float | None] = mapped_column(Float)
     external_id: Mapped[str | None] = mapped_column(String(EVENT_ID_MAX))  # the email service's id for the event
     # When Tailor recorded it, which for an email service's report may be long after ``occurred_at``: whether an
-    # unsubscribe had reached Tailor before a later email went (null for events recorded before 0037).
+    # unsubscribe had reached Tailor before a later email went (null for events recorded before 0038).
     recorded_at: Mapped[datetime | None] = mapped_column(DateTime, default=utcnow)
 
     send: Mapped[Send] = relationship(back_populates="events")

@@ -2,16 +2,16 @@
 support can tell whether an unsubscribe reached Tailor before a later email went ("I unsubscribed and still got
 one"); events recorded before keep null, as nothing says when they came
 
-Revision ID: 0037
-Revises: 0036
+Revision ID: 0038
+Revises: 0037
 Create Date: 2026-12-04 02:45:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0037"
-down_revision = "0036"
+revision = "0038"
+down_revision = "0037"
 branch_labels = None
 depends_on = None
 
