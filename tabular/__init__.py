@@ -3,7 +3,7 @@
 from tabular.booleans import FALSE_WORDS, TRUE_WORDS
 from tabular.dates import DateOrder, DateOrderProblem, parse_dates
 from tabular.encoding import Utf8Scan, no_text, scan_utf8
-from tabular.ids import first_inexact_id, id_strings, inexact_id, inexact_ids, unforced
+from tabular.ids import first_inexact_id, forced_text, id_strings, inexact_id, inexact_ids, unforced, whole_number_ids
 from tabular.numbers import not_a_number
 from tabular.rows import (
     RowName,
@@ -37,6 +37,7 @@ __all__ = [
     "first_inexact_id",
     "first_position",
     "how_many_more",
+    "forced_text",
     "id_strings",
     "inexact_id",
     "inexact_ids",
@@ -52,5 +53,6 @@ __all__ = [
     "scan_csv",
     "scan_utf8",
     "unforced",
+    "whole_number_ids",
     "unnamed",
 ]

@@ -25,18 +25,27 @@ def id_strings(values: pd.Series) -> pd.Series:
     text (="00123") is that text. Other text is kept as it is: "A.0" or "007" are ids of their own."""
     if pd.api.types.is_float_dtype(values) and (values.dropna() % 1 == 0).all():
         values = values.astype("Int64")
-    text = unforced(values.astype(str).str.strip())
+    return whole_number_ids(unforced(values.astype(str).str.strip()))
+
+
+def whole_number_ids(text: pd.Series) -> pd.Series:
+    """Text ids, already stripped and unforced, with a whole float's '.0' dropped: "17850.0" is 17850."""
     return text.str.replace(_WHOLE_FLOAT, r"\1", regex=True)
 
 
 def unforced(text: pd.Series) -> pd.Series:
     """Cells a spreadsheet forced to stay text as that text: ``="00123"`` is 00123, and a quote inside is written
     twice there. Other cells as they are; ``text``: strings (missing cells stay missing)."""
-    forced = text.str.fullmatch(_FORCED_TEXT).fillna(False).astype(bool)
+    forced = forced_text(text)
     if not forced.any():
         return text
     inner = text[forced].str.slice(2, -1).str.replace('""', '"', regex=False)
     return text.mask(forced, inner)
+
+
+def forced_text(text: pd.Series) -> pd.Series:
+    """Which cells a spreadsheet forced to stay text (``="..."``); ``text``: strings, missing cells are not."""
+    return text.str.fullmatch(_FORCED_TEXT).fillna(False).astype(bool)
 
 
 def inexact_ids(values: pd.Series) -> pd.Series:

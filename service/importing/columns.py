@@ -14,13 +14,14 @@ from service.errors import Problem
 from tabular import (
     FALSE_WORDS,
     TRUE_WORDS,
-    id_strings,
+    forced_text,
     inexact_id,
     inexact_ids,
     not_a_number,
     parse_dates,
     unforced,
     unnamed,
+    whole_number_ids,
 )
 
 INTERACTION_KINDS = ("purchase", "cart", "view", "return")
@@ -314,7 +315,7 @@ def _attributes(frame: pd.DataFrame, spec: TableSpec) -> list[dict]:
     values = frame[extra].astype(object)
     for name in extra:  # a spreadsheet's ="0049 30 1234" is the text it kept, as in the documented columns
         text = values[name].astype("string")
-        forced = (text.str.startswith('="') & text.str.endswith('"')).fillna(False).astype(bool)
+        forced = forced_text(text)
         if forced.any():
             values.loc[forced, name] = unforced(text[forced]).astype(object)
     present = values.notna() & (values.astype(str).apply(lambda column: column.str.strip()) != "")
@@ -339,7 +340,7 @@ def _parse_column(raw: pd.Series, column: Column, day_first: bool | None = None)
     if column.kind in ("id", "text"):
         values = text.fillna("")
         if column.kind == "id":  # the models read ids so: a key stored otherwise would match none of them
-            values = id_strings(values)
+            values = whole_number_ids(values)  # unforced above already: ="=""7""" is the id ="7"
             for index in raw.index[inexact_ids(raw)]:
                 problems.append(Problem(int(index), column.name, inexact_id(raw[index])))
         if column.max_length is not None:

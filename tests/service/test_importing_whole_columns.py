@@ -95,3 +95,16 @@ def test_cells_a_spreadsheet_forced_to_stay_text_are_that_text_in_every_column(e
         phones = {c.external_id: c.attributes.get("phone") for c in session.scalars(select(Customer))}
     assert products == {"T1": ("Sencha tea", 7.5), "K1": ('The "Chef" knife', 49.0)}
     assert phones == {"c1": "0049 30 1234", "c2": "12"}
+
+
+def test_a_forced_cell_is_unforced_once_in_an_id_column_as_in_every_other(engine, tmp_path):
+    """An id column took the formula off twice: a spreadsheet keeping the text ="7" writes it as a formula of its own,
+    which was the id 7, another customer's, where the name column beside it kept ="7"."""
+    CUSTOMERS.assign(customer_id=['="=""7"""', "c2"], first_name=['="=""7"""', "Ann"]).to_csv(
+        tmp_path / "customers.csv", index=False
+    )
+    with session_scope(engine) as session:
+        import_file(session, "customers", tmp_path / "customers.csv")
+    with session_scope(engine) as session:
+        names = {c.external_id: c.first_name for c in session.scalars(select(Customer))}
+    assert names == {'="7"': '="7"', "c2": "Ann"}
