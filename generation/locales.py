@@ -5,9 +5,16 @@ translate the copy into it). A customer's language never stops a campaign."""
 
 from __future__ import annotations
 
+import re
+
 from generation.brands import BrandKit
 from generation.schemas import CustomerFacts, DraftRequest
 from generation.templates import LANGUAGE_NAMES
+
+# A language tag (BCP 47): the language's two or three letters (ISO 639: en, gsw for Swiss German), then perhaps a
+# script and a region (EN, en-gb, pt_BR, gsw-CH, zh-hant-tw, es-419: stored as en, en-GB, pt-BR, gsw-CH,
+# zh-Hant-TW, es-419; the email is written in the language, its amounts as the region writes them).
+LOCALE_PATTERN = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z]{4})?(?:[-_](?:[A-Za-z]{2}|[0-9]{3}))?$")
 
 
 def language_of(locale: str) -> str:

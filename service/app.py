@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -222,6 +223,16 @@ def create_app(engine: Engine | None = None) -> FastAPI:
             )
             return await tailor_error(request, told)
         raise error
+
+    @app.exception_handler(ValidationError)
+    async def environment_error(request: Request, error: ValidationError):
+        """A setting read when a request needed it (TAILOR_IMPORT_DEFAULT_LOCALE=English) is a 500 naming the variable
+        and what it must be, not one that only says the server failed."""
+        told = as_told(error)
+        if not isinstance(told, TailorError):
+            raise error
+        log.error("setting not valid", extra={"path": redacted(request.url.path), "error": str(told)})
+        return await tailor_error(request, told)
 
     @app.exception_handler(OSError)
     async def disk_error(request: Request, error: OSError):

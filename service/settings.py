@@ -247,6 +247,24 @@ class AudienceSettings(BaseSettings):
     as_of: date | None = None
 
 
+class ImportSettings(BaseSettings):
+    """`TAILOR_IMPORT_DEFAULT_LOCALE`: the language of a customer a customers file gives none (no `locale` column, as
+    a shop platform's export has none, or an empty cell); a customer already stored keeps theirs."""
+
+    model_config = SettingsConfigDict(env_prefix="TAILOR_IMPORT_")
+
+    default_locale: str = "en"
+
+    @field_validator("default_locale")
+    @classmethod
+    def _language_code(cls, value: str) -> str:
+        from generation.locales import LOCALE_PATTERN, normal_locale
+
+        if not LOCALE_PATTERN.match(value.strip()):
+            raise ValueError("must be a language code such as en, de, gsw or pt-BR")
+        return normal_locale(value)
+
+
 class ExperimentSettings(BaseSettings):
     """How campaign experiments count outcomes and allocate the sends still to go."""
 

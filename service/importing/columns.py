@@ -70,7 +70,8 @@ CUSTOMERS = TableSpec(
         Column("customer_id", "id", stored=Customer.external_id),
         Column("email", "text", stored=Customer.email),
         Column("first_name", "text", allow_empty=True, stored=Customer.first_name),
-        Column("locale", "text", stored=Customer.locale),
+        # none given (no column, an empty cell): a stored customer keeps theirs, a new one gets the shop's default
+        Column("locale", "text", required=False, allow_empty=True, kept_when_missing=True, stored=Customer.locale),
         Column("marketing_consent", "bool"),
         # An import may set these, never clear them: see load._import_customers.
         Column("unsubscribed", "bool", required=False, default=False),

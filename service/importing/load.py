@@ -18,7 +18,7 @@ import pandas as pd
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from generation.locales import language_of, normal_locale
+from generation.locales import LOCALE_PATTERN, language_of, normal_locale
 from generation.render import WEB_ADDRESS
 from generation.schemas import LOCALES
 from service.addresses import (
@@ -35,15 +35,12 @@ from service.erasures import Erasures
 from service.errors import MAX_PROBLEMS, InvalidInput, Problem
 from service.importing.columns import SPECS, TableSpec, parse_table, unread_columns
 from service.importing.erased import erased_warnings, without_erased
+from service.settings import ImportSettings
 from service.wording import counted
 from tabular import DateOrder, is_parquet, layout_problem, no_data, past_header_left_out, scan_csv, scan_utf8
 from tabular.dates import NUMERIC_DATE
 from tabular.encoding import WORKBOOKS
 
-# A language tag (BCP 47): the language's two or three letters (ISO 639: en, gsw for Swiss German), then perhaps a
-# script and a region (EN, en-gb, pt_BR, gsw-CH, zh-hant-tw, es-419: stored as en, en-GB, pt-BR, gsw-CH,
-# zh-Hant-TW, es-419; the email is written in the language, its amounts as the region writes them).
-LOCALE_PATTERN = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z]{4})?(?:[-_](?:[A-Za-z]{2}|[0-9]{3}))?$")
 # Rows per INSERT or UPDATE of a big file: memory stays bounded, and each round trip still carries many rows.
 WRITE_BATCH = 20_000
 # Lines of a file parsed, checked and written at a time (see import_file).
@@ -159,6 +156,7 @@ def _import_file(
     inserted = updated = unchanged = 0
     languages = pd.Series(dtype="int64")  # customers per language without email templates
     needs_smtputf8: list[str] = []  # customers whose address only a mail server offering SMTPUTF8 takes
+    without_locale: list[str] = []  # customers the file gives no language
     without_url: list[str] = []  # products an email cannot link to
     fees: list[str] = []  # products named as a charge, not merchandise, that the file does not mark
     chunks = _chunks(path, shown, numbers)
@@ -181,6 +179,7 @@ def _import_file(
             if kind == "customers":
                 languages = _count_languages(languages, parsed)
                 needs_smtputf8 += _needing_smtputf8(parsed)
+                without_locale += _without_locale(parsed)
             elif kind == "products":
                 without_url += _without_url(parsed)
                 fees += _looking_like_fees(parsed)
@@ -192,6 +191,7 @@ def _import_file(
     header = _parquet_columns(path, shown) if is_parquet(path) else _csv_header(path, shown)
     warnings = _unread_warnings(unread_columns(header, spec), spec)
     warnings += _locale_warnings(languages) + _smtputf8_warnings(needs_smtputf8) + _url_warnings(without_url)
+    warnings += _default_locale_warnings(without_locale)
     warnings += _fee_warnings(session, fees)
     if kind == "customers":
         warnings += _shared_addresses(session, lambda ids: earlier_keys.held(pd.DataFrame({"customer_id": ids})))
@@ -460,6 +460,7 @@ def import_frame(session: Session, kind: str, frame: pd.DataFrame, progress: Rep
     elif kind == "customers":
         languages = _count_languages(pd.Series(dtype="int64"), parsed)
         warnings += _locale_warnings(languages) + _smtputf8_warnings(_needing_smtputf8(parsed))
+        warnings += _default_locale_warnings(_without_locale(parsed))
         warnings += _shared_addresses(session, lambda ids: np.isin(ids, parsed.customer_id))
     return replace(
         summary, warnings=warnings + erased_warnings(erased), left_out=len(erased), left_out_rows=tuple(erased)
@@ -480,9 +481,10 @@ def _check_customers(_session: Session, rows: pd.DataFrame) -> list[Problem]:
         Problem(r, "email", "is not an email address")
         for r in _rows_where(~rows.email.str.match(EMAIL_PATTERN) & (rows.email != ""))
     ]
+    locales = rows.locale.fillna("")  # none (no column, an empty cell): see _import_customers
     return problems + [
         Problem(r, "locale", "must be a language code such as en, de, gsw or pt-BR")
-        for r in _rows_where(~rows.locale.str.match(LOCALE_PATTERN) & (rows.locale != ""))
+        for r in _rows_where(~locales.str.match(LOCALE_PATTERN) & (locales != ""))
     ]
 
 
@@ -496,12 +498,18 @@ def _import_customers(session: Session, rows: pd.DataFrame, progress: Report) ->
     unsubscribe event's) stays, whatever a later file says or leaves out. So does a bounce (`email_bounced`, e.g.
     from the suppression list of the shop's former email provider): it holds for that address, and a new address
     in a later file is mailable. The extra columns are added to the attributes already stored: a later file with
-    other columns (or an empty cell) keeps the values an earlier one gave."""
-    columns = (Customer.external_id, Customer.id, Customer.unsubscribed, Customer.bounced_email, Customer.attributes)
+    other columns (or an empty cell) keeps the values an earlier one gave. So does a locale: a customer the file
+    gives none keeps theirs, and a new one gets the shop's default (`TAILOR_IMPORT_DEFAULT_LOCALE`)."""
+    columns = (
+        Customer.external_id, Customer.id, Customer.unsubscribed, Customer.bounced_email, Customer.attributes,
+        Customer.locale,
+    )  # fmt: skip
     stored = rows_where_in(session, columns, Customer.external_id, rows.customer_id)
-    existing, unsubscribed, bounced, attributes = {}, set(), {}, {}
-    for external, customer_id, gone, bounced_email, known in stored:
+    existing, unsubscribed, bounced, attributes, locales = {}, set(), {}, {}, {}
+    default_locale = ImportSettings().default_locale
+    for external, customer_id, gone, bounced_email, known, locale in stored:
         existing[external] = customer_id
+        locales[external] = locale
         if gone:
             unsubscribed.add(external)
         bounced[external] = bounced_email
@@ -512,7 +520,7 @@ def _import_customers(session: Session, rows: pd.DataFrame, progress: Report) ->
             "email": r.email,
             "email_key": address_key(r.email),  # the bulk write passes the model's validator by
             "first_name": r.first_name,
-            "locale": normal_locale(r.locale),
+            "locale": normal_locale(r.locale) if r.locale else locales.get(r.customer_id, default_locale),
             "marketing_consent": bool(r.marketing_consent),
             "unsubscribed": bool(r.unsubscribed) or r.customer_id in unsubscribed,
             "bounced_email": r.email if r.email_bounced else bounced.get(r.customer_id),
@@ -534,7 +542,7 @@ def _shared_addresses(session: Session, in_file: Callable[[list[str]], np.ndarra
 
 def _count_languages(counts: pd.Series, rows: pd.DataFrame) -> pd.Series:
     """``counts`` (customers per language without email templates) with the customers of ``rows`` added."""
-    languages = _language(rows.locale)
+    languages = _language(rows.locale[rows.locale.fillna("") != ""])
     found = languages[~languages.isin(LOCALES)].value_counts()
     return counts.add(found, fill_value=0).astype("int64") if len(counts) else found
 
@@ -555,6 +563,24 @@ def _locale_warnings(counts: pd.Series) -> tuple[str, ...]:
         f"{counted(int(counts.sum()), 'customer has', 'customers have')} a language without email templates: {listed}. "
         "Campaigns write to them "
         f"in the brand's default language and flag their drafts for review; templates exist for {', '.join(LOCALES)}.",
+    )
+
+
+def _without_locale(rows: pd.DataFrame) -> list[str]:
+    """The customer ids of ``rows`` the file gives no locale (no column, or an empty cell)."""
+    return list(rows.customer_id[rows.locale.fillna("") == ""])
+
+
+def _default_locale_warnings(customer_ids: list[str]) -> tuple[str, ...]:
+    """A file without languages imports (a shop platform's export has none), but the shop should know which
+    language those customers are written to in, and where to change it."""
+    if not customer_ids:
+        return ()
+    default = ImportSettings().default_locale
+    return (
+        f"{counted(len(customer_ids), 'customer has', 'customers have')} no locale in the file "
+        f"({_examples(customer_ids)}): those new to Tailor are written to in {default} "
+        "(TAILOR_IMPORT_DEFAULT_LOCALE), those already stored keep theirs.",
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import unicodedata
 
+import pandas as pd
 from sqlalchemy import select
 
 from service.db.models import Customer, Product
@@ -54,3 +55,28 @@ def test_language_codes_of_three_letters_and_with_a_script_are_accepted_with_the
     bad = CUSTOMERS.assign(locale=["german", "de"]).to_csv(index=False)
     response = client.post("/imports/customers", files={"file": ("customers.csv", bad, "text/csv")})
     assert response.status_code == 422 and "gsw" in response.text
+
+
+def test_a_file_without_languages_imports_with_the_shops_default_and_keeps_a_stored_one(client, monkeypatch):
+    """A shop platform's customers export has no language column: the whole file was refused ("missing column
+    locale"), and an empty cell refused its row. Now a new customer gets TAILOR_IMPORT_DEFAULT_LOCALE, a stored one
+    keeps theirs, and the warnings say so."""
+    upload_customers(client, CUSTOMERS.assign(locale=["pl", "pl"]))
+    monkeypatch.setenv("TAILOR_IMPORT_DEFAULT_LOCALE", "DE_ch")
+    newcomer = CUSTOMERS.iloc[:1].assign(customer_id="c3", email="eva@example.com")
+    (warning,) = upload_customers(client, pd.concat([CUSTOMERS, newcomer]).drop(columns="locale"))["warnings"]
+    assert warning == (
+        "3 customers have no locale in the file (c1, c2, c3): those new to Tailor are written to in de-CH "
+        "(TAILOR_IMPORT_DEFAULT_LOCALE), those already stored keep theirs."
+    )
+    locales = {c: client.get(f"/customers/{c}").json()["locale"] for c in ("c1", "c2", "c3")}
+    assert locales == {"c1": "pl", "c2": "pl", "c3": "de-CH"}
+    upload_customers(client, CUSTOMERS.assign(locale=["", "fr"]))  # an empty cell, as a missing column
+    assert [client.get(f"/customers/{c}").json()["locale"] for c in ("c1", "c2")] == ["pl", "fr"]
+
+
+def test_a_default_language_that_is_no_language_code_is_refused_naming_the_variable(client, monkeypatch):
+    monkeypatch.setenv("TAILOR_IMPORT_DEFAULT_LOCALE", "English")
+    frame = CUSTOMERS.drop(columns="locale")
+    response = client.post("/imports/customers", files={"file": ("c.csv", frame.to_csv(index=False), "text/csv")})
+    assert "TAILOR_IMPORT_DEFAULT_LOCALE='English': must be a language code" in response.text, response.text
