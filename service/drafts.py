@@ -138,6 +138,11 @@ def selected_variant(draft: Draft) -> Variant | None:
     return next((v for v in draft.variants if v.id == draft.selected_variant_id), None)
 
 
+# A draft whose sending is over: whether its customer may be mailed now says nothing of it (one who unsubscribed
+# after their email read as mailed while unsubscribed); a skipped one says why in its flag reasons.
+_GONE = ("sent", "skipped")
+
+
 def draft_out(draft: Draft) -> DraftOut:
     customer: Customer = draft.customer
     return DraftOut(
@@ -160,7 +165,7 @@ def draft_out(draft: Draft) -> DraftOut:
         send_after=draft.send_after,
         retry_after=draft.retry_after,
         pinned=draft.pinned,
-        cannot_mail=customer.why_not_mailable,
+        cannot_mail=None if draft.status in _GONE else customer.why_not_mailable,
         revision=draft.revision,
         variants=[VariantOut.model_validate(v, from_attributes=True) for v in draft.variants],
         reviews=[ReviewOut.model_validate(r, from_attributes=True) for r in draft.reviews],

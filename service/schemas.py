@@ -377,7 +377,8 @@ class DraftOut(BaseModel):
     )  # fmt: skip
     cannot_mail: str | None = Field(
         None, description="why the customer may not be mailed now (unsubscribed or bounced since the draft was "
-        "written, consent withdrawn): such a draft is skipped at sending; null when they may",
+        "written, consent withdrawn): such a draft is skipped at sending; null when they may, and on a draft sent or "
+        "skipped (`GET /customers/{id}` says whether they may be mailed now; a skipped draft's `flag_reasons` say why)",
     )  # fmt: skip
     revision: int = Field(
         description="counts the draft's changes through review (edits, approvals, rejections, reopenings): send it as "

@@ -970,6 +970,24 @@ def test_a_sent_email_s_page_says_what_the_catalog_says_now_where_it_no_longer_a
     assert "approve it again" not in page  # a sent email is not approved again
 
 
+def test_a_sent_draft_does_not_say_its_customer_cannot_be_mailed_when_they_unsubscribed_after(
+    client, engine, mail_server, monkeypatch
+):
+    """A customer who unsubscribed after their email went had a sent draft reading `cannot_mail: unsubscribed`, as
+    if Tailor had mailed someone unsubscribed; the review page already left it out for sent drafts."""
+    controller, _ = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    campaign_id = new_campaign(client)
+    draft_id = approved_draft(client, engine, campaign_id, "c1")
+    assert send_job(client, campaign_id)["result"]["sent"] == 1
+    with session_scope(engine) as session:
+        send_id = session.scalar(select(Send.id))
+    assert client.post("/events", json={"events": [{"send_id": send_id, "kind": "unsubscribe"}]}).status_code == 200
+    assert client.get("/customers/c1").json()["unsubscribed"] is True
+    draft = client.get(f"/drafts/{draft_id}").json()
+    assert (draft["status"], draft["cannot_mail"]) == ("sent", None)
+
+
 def test_a_draft_skipped_as_its_customer_could_not_be_mailed_keeps_why(client, engine, mail_server, monkeypatch):
     """A friend asked why they got no email: their draft read "skipped" and nothing more, on the review page
     always, and in the API once the customer could be mailed again (a new address after a bounce), as `cannot_mail`
