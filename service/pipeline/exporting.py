@@ -122,7 +122,7 @@ def export_records(session: Session, ids: list[int]) -> Iterator[dict[str, Any]]
 
 def _records(draft: Draft, holdout: bool) -> Iterator[dict[str, Any]]:
     body = draft_out(draft)
-    mailable = body.cannot_mail is None
+    mailable = draft.customer.why_not_mailable is None  # now, whatever became of the draft (cannot_mail: not once sent)
     for variant in body.variants:
         yield {
             "customer_id": body.customer_id, "email": body.email, "first_name": body.first_name,
