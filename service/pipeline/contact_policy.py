@@ -14,6 +14,7 @@ mailed the customer meanwhile.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -47,17 +48,16 @@ def defer_recently_mailed(
     deferred = 0
     kept: set[int] = set(draft_ids)
     for batch in batches(draft_ids):
-        until: dict[int, datetime] = {}
+        until: dict[int, Wait] = {}
         if min_days > 0:
-            for draft_id, last_sent in session.execute(
+            mailed = session.execute(
                 select(Draft.id, func.max(Send.sent_at))
                 .join(Send, Send.customer_id == Draft.customer_id)
                 .where(Draft.id.in_(batch), Send.sent_at > now - gap)
                 .group_by(Draft.id)
-            ):
-                until[draft_id] = last_sent + gap
-            for draft_id, last_sent in _mailed_at_address(session, batch, now - gap).items():
-                until[draft_id] = max(until.get(draft_id, last_sent + gap), last_sent + gap)
+            ).all()
+            for draft_id, last_sent in [*mailed, *_mailed_at_address(session, batch, now - gap).items()]:
+                until[draft_id] = max(until.get(draft_id, _EARLIEST), _mailed_wait(last_sent, min_days))
         if holdout_days > 0:
             for draft_id, held_out in session.execute(
                 select(Draft.id, func.max(Assignment.assigned_at))
@@ -66,11 +66,11 @@ def defer_recently_mailed(
                 .where(held_out_since(now - window))
                 .group_by(Draft.id)
             ):
-                until[draft_id] = max(until.get(draft_id, held_out + window), held_out + window)
+                until[draft_id] = max(until.get(draft_id, _EARLIEST), _held_out_wait(held_out, holdout_days))
         if not until:
             continue
         for draft in session.scalars(select(Draft).where(Draft.id.in_(list(until)))):
-            draft.send_after = _same_time_of_day(until[draft.id], draft.send_after, timezone)
+            _defer(draft, until[draft.id], timezone)
         kept -= set(until)
         deferred += len(until)
     return [draft_id for draft_id in draft_ids if draft_id in kept], deferred
@@ -90,14 +90,14 @@ def defer_if_mailed_meanwhile(
     if min_days <= 0 and holdout_days <= 0:
         return False
     session.execute(select(Customer.id).where(Customer.id == draft.customer_id).with_for_update())
-    until = []
+    until: list[Wait] = []
     if min_days > 0:
         gap = timedelta(days=min_days)
         household = households.get(address_key(draft.customer.email), [draft.customer_id])
         last = session.scalar(
             select(func.max(Send.sent_at)).where(Send.customer_id.in_(household), Send.sent_at > now - gap)
         )
-        until += [last + gap] if last is not None else []
+        until += [_mailed_wait(last, min_days)] if last is not None else []
     if holdout_days > 0:
         window = timedelta(days=holdout_days)
         held_out = session.scalar(
@@ -106,11 +106,46 @@ def defer_if_mailed_meanwhile(
                 held_out_since(now - window),
             )
         )  # fmt: skip
-        until += [held_out + window] if held_out is not None else []
+        until += [_held_out_wait(held_out, holdout_days)] if held_out is not None else []
     if not until:
         return False
-    draft.send_after = _same_time_of_day(max(until), draft.send_after, timezone)
+    _defer(draft, max(until), timezone)
     return True
+
+
+class Wait(NamedTuple):
+    """Until when the contact policy holds a customer's email back, and why, as the draft's reasons say it."""
+
+    until: datetime
+    why: str
+
+
+_EARLIEST = Wait(datetime.min, "")
+# How a draft's reasons begin the contact policy's note: a later deferral replaces the earlier one.
+DEFERRED = "Deferred by the contact policy"
+
+
+def _mailed_wait(last_sent: datetime, min_days: float) -> Wait:
+    return Wait(
+        last_sent + timedelta(days=min_days),
+        f"the customer was mailed {last_sent:%Y-%m-%d %H:%M} UTC, and {min_days:g} days must pass between two emails "
+        "(TAILOR_SEND_MIN_DAYS_BETWEEN)",
+    )
+
+
+def _held_out_wait(held_out: datetime, holdout_days: float) -> Wait:
+    return Wait(
+        held_out + timedelta(days=holdout_days),
+        f"the customer was held out of another campaign's experiment on {held_out:%Y-%m-%d}, and is not mailed "
+        f"until its {holdout_days:g}-day conversion window ends",
+    )
+
+
+def _defer(draft: Draft, wait: Wait, timezone: str) -> None:
+    """Move the draft's send time past ``wait`` and say why in its reasons (not flagged: the due-check sends it)."""
+    draft.send_after = _same_time_of_day(wait.until, draft.send_after, timezone)
+    note = f"{DEFERRED} to {draft.send_after:%Y-%m-%d %H:%M} UTC: {wait.why}"
+    draft.flag_reasons = [*(r for r in draft.flag_reasons if not r.startswith(DEFERRED)), note]
 
 
 def _mailed_at_address(session: Session, draft_ids: list[int], since: datetime) -> dict[int, datetime]:

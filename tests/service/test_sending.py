@@ -1159,6 +1159,32 @@ def test_a_customer_mailed_recently_gets_the_next_campaign_when_the_contact_poli
     assert send_job(client, third)["result"]["sent"] == 1
 
 
+def test_a_draft_the_contact_policy_deferred_says_why_and_until_when(client, engine, mail_server, monkeypatch):
+    """A reviewer saw an approved draft's send time moved days on, and nothing said why: the customer's best hour, a
+    schedule, or the contact policy (and which email it counted) looked the same."""
+    controller, _ = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    monkeypatch.setenv("TAILOR_SEND_MIN_DAYS_BETWEEN", "3")
+    first, second = new_campaign(client), new_campaign(client)
+    approved_draft(client, engine, first, "c1")
+    waits = approved_draft(client, engine, second, "c1")
+    assert send_job(client, first)["result"]["sent"] == 1
+    assert send_job(client, second)["result"]["deferred"] == 1
+    with session_scope(engine) as session:
+        mailed = session.scalar(select(Send.sent_at))
+    draft = client.get(f"/drafts/{waits}").json()
+    until = datetime.fromisoformat(draft["send_after"]).astimezone(UTC)
+    assert draft["flag_reasons"] == [
+        f"Deferred by the contact policy to {until:%Y-%m-%d %H:%M} UTC: the customer was mailed "
+        f"{mailed:%Y-%m-%d %H:%M} UTC, and 3 days must pass between two emails (TAILOR_SEND_MIN_DAYS_BETWEEN)"
+    ]
+    assert (draft["status"], draft["flagged"]) == ("approved", False)
+    page = client.get(f"/review/drafts/{waits}").text
+    assert 'id="deferred"' in page and "3 days must pass between two emails" in page
+    assert send_job(client, second)["result"]["deferred"] == 1  # deferred again: one note, the latest
+    assert len(client.get(f"/drafts/{waits}").json()["flag_reasons"]) == 1
+
+
 def test_the_contact_policy_counts_an_address_s_email_under_every_customer_id(client, engine, mail_server, monkeypatch):
     """The policy counted emails per customer id: an address a household's two ids share got a second marketing
     email 13 seconds after the first."""
@@ -1515,7 +1541,9 @@ def test_a_customer_mailed_by_another_sender_meanwhile_waits_for_the_contact_pol
     assert (result["sent"], result["deferred"], len(messages)) == (1, 1, 1)
     drafts = client.get(f"/campaigns/{campaign_id}/drafts").json()
     assert sorted(d["status"] for d in drafts) == ["approved", "sent"]
-    assert next(d for d in drafts if d["status"] == "approved")["send_after"] is not None
+    waiting = next(d for d in drafts if d["status"] == "approved")
+    assert waiting["send_after"] is not None
+    assert waiting["flag_reasons"][-1].startswith("Deferred by the contact policy to ") and not waiting["flagged"]
 
 
 @pytest.mark.parametrize("meanwhile", ["held out by another experiment", "mailed at the address under another id"])
