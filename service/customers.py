@@ -98,6 +98,7 @@ def customer_out(customer: Customer) -> CustomerOut:
         locale=customer.locale,
         marketing_consent=customer.marketing_consent,
         unsubscribed=customer.unsubscribed,
+        unsubscribed_at=customer.unsubscribed_at,
         email_bounced=customer.email_bounced,
         segment=segment_named(customer.segment),  # as GET /segments counts them and ?segment=no_orders lists them
         profile=shown_profile(customer.profile or {}),

@@ -190,6 +190,11 @@ class CustomerOut(BaseModel):
     locale: str
     marketing_consent: bool
     unsubscribed: bool
+    unsubscribed_at: UtcMoment | None = Field(
+        None, description="when Tailor took the unsubscribe (an unsubscribe link, an `unsubscribe` or `complaint` "
+        "event, a customers file, another customer at the address): null while subscribed, and for one unsubscribed "
+        "before Tailor kept the time",
+    )  # fmt: skip
     email_bounced: bool = Field(
         False, description="the address hard-bounced (a `bounce` event, or the mail server refused it for good): "
         "it is not mailed until the customer's email changes",

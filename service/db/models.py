@@ -75,6 +75,9 @@ class Customer(Base):
     locale: Mapped[str] = mapped_column(String(16), default="en")
     marketing_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     unsubscribed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # When Tailor took the unsubscribe (a link, an event, an import, an address's other customer): null while
+    # subscribed, and for one unsubscribed before 0039, when no time was kept.
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime)
     # The address a hard bounce came back from: not mailed again while it is still the customer's `email`.
     bounced_email: Mapped[str | None] = mapped_column(String(320))
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -98,6 +101,14 @@ class Customer(Base):
     def _keyed(self, _name: str, email: str) -> str:
         self.email_key = _key(email) or ""
         return email
+
+    @validates("unsubscribed")
+    def _dated(self, _name: str, unsubscribed: bool) -> bool:
+        if unsubscribed and not self.unsubscribed:
+            self.unsubscribed_at = utcnow()
+        elif not unsubscribed:
+            self.unsubscribed_at = None
+        return unsubscribed
 
     @property
     def email_bounced(self) -> bool:

@@ -501,17 +501,17 @@ def _import_customers(session: Session, rows: pd.DataFrame, progress: Report) ->
     other columns (or an empty cell) keeps the values an earlier one gave. So does a locale: a customer the file
     gives none keeps theirs, and a new one gets the shop's default (`TAILOR_IMPORT_DEFAULT_LOCALE`)."""
     columns = (
-        Customer.external_id, Customer.id, Customer.unsubscribed, Customer.bounced_email, Customer.attributes,
-        Customer.locale,
+        Customer.external_id, Customer.id, Customer.unsubscribed_at, Customer.unsubscribed, Customer.bounced_email,
+        Customer.attributes, Customer.locale,
     )  # fmt: skip
     stored = rows_where_in(session, columns, Customer.external_id, rows.customer_id)
-    existing, unsubscribed, bounced, attributes, locales = {}, set(), {}, {}, {}
-    default_locale = ImportSettings().default_locale
-    for external, customer_id, gone, bounced_email, known, locale in stored:
+    existing, unsubscribed, bounced, attributes, locales = {}, {}, {}, {}, {}
+    default_locale, now = ImportSettings().default_locale, utcnow()
+    for external, customer_id, gone_at, gone, bounced_email, known, locale in stored:
         existing[external] = customer_id
         locales[external] = locale
         if gone:
-            unsubscribed.add(external)
+            unsubscribed[external] = gone_at  # kept: the first unsubscribe's time (null: before 0039)
         bounced[external] = bounced_email
         attributes[external] = known or {}
     records = [
@@ -523,6 +523,7 @@ def _import_customers(session: Session, rows: pd.DataFrame, progress: Report) ->
             "locale": normal_locale(r.locale) if r.locale else locales.get(r.customer_id, default_locale),
             "marketing_consent": bool(r.marketing_consent),
             "unsubscribed": bool(r.unsubscribed) or r.customer_id in unsubscribed,
+            "unsubscribed_at": unsubscribed.get(r.customer_id, now if r.unsubscribed else None),
             "bounced_email": r.email if r.email_bounced else bounced.get(r.customer_id),
             "attributes": {**attributes.get(r.customer_id, {}), **r.attributes},
         }

@@ -842,6 +842,33 @@ def test_reimporting_customers_never_undoes_an_unsubscribe(client, engine):
     assert [client.get(f"/customers/{c}").json()["unsubscribed"] for c in ("c1", "c2")] == [True, True]
 
 
+def test_an_unsubscribe_says_when_tailor_took_it_and_a_later_file_keeps_that_time(client, engine):
+    """Support asked "when did I unsubscribe?": a customer a customers file unsubscribed had no time anywhere (one
+    by a link or an event had only their event's). Now each keeps the moment Tailor took it, the first one."""
+    from datetime import datetime
+
+    from service.clock import utcnow
+    from service.db.models import Send
+
+    def taken(customer: str) -> datetime | None:
+        moment = client.get(f"/customers/{customer}").json()["unsubscribed_at"]
+        return moment and datetime.fromisoformat(moment).replace(tzinfo=None)
+
+    before = utcnow().replace(microsecond=0)
+    upload_customers(client, CUSTOMERS.assign(unsubscribed=["false", "true"]))
+    assert taken("c1") is None and before <= taken("c2") <= utcnow()
+    first = taken("c2")
+    upload_customers(client, CUSTOMERS.assign(unsubscribed=["false", "true"]))  # the shop's usual file again
+    assert taken("c2") == first
+    with session_scope(engine) as session:
+        anna = session.scalar(select(Customer).where(Customer.external_id == "c1"))
+        session.add(Send(customer=anna, subject="News", campaign_type="cross_sell", sent_at=pd.Timestamp("2026-03-01")))
+        session.flush()
+        send_id = session.scalar(select(Send.id))
+    assert client.post("/events", json={"events": [{"send_id": send_id, "kind": "complaint"}]}).json()["recorded"] == 1
+    assert first <= taken("c1") <= utcnow()
+
+
 def test_a_bounce_imported_with_the_customers_holds_for_that_address(client):
     """A shop moving from another email provider brings its bounce list: those addresses are not mailed, and a
     later file without the column, or saying false, does not undo it; a new address is mailable."""
