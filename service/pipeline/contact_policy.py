@@ -141,6 +141,15 @@ def _held_out_wait(held_out: datetime, holdout_days: float) -> Wait:
     )
 
 
+def current_deferral(flag_reasons: list[str], status: str, send_after: datetime | None) -> str | None:
+    """The contact policy's note on an approved draft when it still holds: its moment is the draft's send time (a
+    draft put back to review and approved again has a send time of its own, and the note only history)."""
+    if status != "approved" or send_after is None:
+        return None
+    moment = f"{DEFERRED} to {send_after:%Y-%m-%d %H:%M} UTC:"
+    return next((r for r in reversed(flag_reasons) if r.startswith(moment)), None)
+
+
 def _defer(draft: Draft, wait: Wait, timezone: str) -> None:
     """Move the draft's send time past ``wait`` and say why in its reasons (not flagged: the due-check sends it)."""
     draft.send_after = _same_time_of_day(wait.until, draft.send_after, timezone)

@@ -90,7 +90,6 @@ templates.env.filters["probability"] = as_probability
 templates.env.filters["price"] = as_price
 templates.env.filters["amount_off"] = as_amount_off
 templates.env.filters["segment_label"] = segment_label
-templates.env.tests["startswith"] = str.startswith  # draft.flag_reasons | select("startswith", "Deferred …")
 templates.env.filters["campaign_type_label"] = lambda name: CAMPAIGN_TYPE_LABELS.get(name, name.replace("_", " "))
 
 TITLES = {403: "Not allowed", 404: "Not found", 409: "Not done", 422: "Not accepted", 503: "Busy"}

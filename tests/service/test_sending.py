@@ -1183,6 +1183,10 @@ def test_a_draft_the_contact_policy_deferred_says_why_and_until_when(client, eng
     assert 'id="deferred"' in page and "3 days must pass between two emails" in page
     assert send_job(client, second)["result"]["deferred"] == 1  # deferred again: one note, the latest
     assert len(client.get(f"/drafts/{waits}").json()["flag_reasons"]) == 1
+    monkeypatch.setenv("TAILOR_SEND_MIN_DAYS_BETWEEN", "0")  # taken back and approved again: its own send time
+    assert client.post(f"/drafts/{waits}/reopen", json={}).status_code == 200
+    assert client.post(f"/drafts/{waits}/approve", json={}).status_code == 200
+    assert 'id="deferred"' not in client.get(f"/review/drafts/{waits}").text
 
 
 def test_the_contact_policy_counts_an_address_s_email_under_every_customer_id(client, engine, mail_server, monkeypatch):
