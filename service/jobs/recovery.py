@@ -204,6 +204,9 @@ def _take_the_writer(session: Session) -> None:
 def _fail_interrupted(session: Session, live: Collection[str] | None, ended: Collection[str]) -> list[str]:
     """``fail_interrupted_jobs`` in ``session``."""
     unfinished = session.scalars(select(Job).where(Job.status.in_(UNFINISHED_JOB))).all()
+    # Before their jobs are failed: a sender is judged by the beat of its unfinished jobs, and once they were failed
+    # one on another host had none left, and its drafts stayed "sending" for STALE_AFTER.
+    flag_interrupted_sends(session)
     orphans = [job for job in unfinished if _lost(job, live)]
     failed = [job for job in orphans if _fail_as_interrupted(session, job)]
     ids = [job.id for job in failed]
@@ -215,7 +218,6 @@ def _fail_interrupted(session: Session, live: Collection[str] | None, ended: Col
         # another process may be marking a campaign generating now: only the failed jobs' campaigns
         left = left.where(Campaign.id.in_([job.campaign_id for job in failed if job.kind == "generate"]))
     session.execute(left.values(status="failed").execution_options(synchronize_session=False))
-    flag_interrupted_sends(session)
     return ids
 
 

@@ -295,3 +295,33 @@ def test_the_staged_upload_of_a_live_import_in_another_container_is_kept_until_i
         session.get(Job, "import").heartbeat_at = utcnow() - timedelta(seconds=5 * BEAT)
     assert remove_stranded_uploads(tailor_home / "staging", engine) == [staged]
     assert not staged.exists()
+
+
+def test_the_draft_a_sender_on_a_host_that_died_was_mailing_goes_back_to_review_as_its_job_is_failed(engine):
+    """Recovery failed the dead host's send job first, and then judged the draft's sender by its unfinished jobs
+    alone: it had none left, so the sender was judged by its name, which another host's never tells, and the draft
+    stayed "sending", its campaign's customer waiting, for an hour."""
+    from datetime import timedelta
+
+    from service.campaigns import ensure_brand
+    from service.clock import utcnow
+    from service.db.models import Campaign, Customer, Draft
+    from service.jobs.recovery import SEND_INTERRUPTED, beats_missed_seconds, fail_interrupted_jobs
+
+    dead_host = "web-2:7:0123456789ab"
+    with session_scope(engine) as session:
+        campaign = Campaign(name="spring", brand=ensure_brand(session, "hearth"), campaign_type="cross_sell")
+        customer = Customer(external_id="c1", email="c1@example.com", marketing_consent=True)
+        draft = Draft(campaign=campaign, customer=customer, status="sending", claimed_by=dead_host)
+        session.add(draft)
+        session.flush()
+        draft_id = draft.id
+        last_beat = utcnow() - timedelta(seconds=beats_missed_seconds() + 5)  # claimed a moment before it died
+        session.add(Job(id="send", kind="send", status="running", worker=dead_host, campaign_id=campaign.id,
+                        heartbeat_at=last_beat))  # fmt: skip
+
+    assert fail_interrupted_jobs(engine) == ["send"]
+
+    with session_scope(engine) as session:
+        draft = session.get(Draft, draft_id)
+        assert (draft.status, draft.flag_reasons, draft.claimed_by) == ("flagged", [SEND_INTERRUPTED], None)
