@@ -242,7 +242,9 @@ def request_cancel(engine: Engine, job_id: str) -> Job:
         session.expunge(job)
     if job.status not in UNFINISHED_JOB:
         raise Conflict(f"Job {job_id} already {job.status}: there is nothing to cancel.")
-    if abandoned(job):  # its process is gone (a command killed, a host stopped): nobody would ever stop it
+    # Its process is gone (a command killed, a host stopped): nobody would ever stop it. Not one of this process, known
+    # by what it holds: its beat may be late (its own import's SQLite transaction keeps it from being written).
+    if job.worker != worker_name() and abandoned(job):
         sweep_jobs(engine)
         with session_scope(engine) as session:
             job = session.get(Job, job_id)

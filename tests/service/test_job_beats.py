@@ -325,3 +325,37 @@ def test_the_draft_a_sender_on_a_host_that_died_was_mailing_goes_back_to_review_
     with session_scope(engine) as session:
         draft = session.get(Draft, draft_id)
         assert (draft.status, draft.flag_reasons, draft.claimed_by) == ("flagged", [SEND_INTERRUPTED], None)
+
+
+def test_a_running_import_of_this_process_holding_sqlite_longer_than_its_beats_can_still_be_cancelled(
+    engine, monkeypatch
+):
+    """An import's own write transaction keeps its beat from being written: asked to stop after three beats, the job
+    was taken for one whose process died, the sweep (which fails none of this process's live jobs) left it, and the
+    request answered it still running, its cancellation never told to the job: the import ran to its end."""
+    from sqlalchemy import text
+
+    from service.jobs import heartbeat
+    from service.jobs.runner import request_cancel
+
+    monkeypatch.setattr(heartbeat, "HEARTBEAT_SECONDS", BEAT)
+    in_transaction = threading.Event()
+
+    def importing(progress) -> dict:
+        progress(0, 100, "reading")
+        with progress.during_write_transaction(), session_scope(engine) as session:
+            session.execute(text("DELETE FROM jobs WHERE id = 'none'"))  # the database's one write lock, held
+            in_transaction.set()
+            for row in range(1, 100):  # a report a row, as an import's batches come
+                time.sleep(0.05)
+                progress(row, 100, "writing")
+        return {"imported": True}
+
+    runner = ThreadJobRunner(engine)
+    job_id = runner.submit("import", importing)
+    assert in_transaction.wait(30)
+    time.sleep(5 * BEAT)  # more than MISSED_BEATS beats that could not be written
+    assert request_cancel(engine, job_id).status in ("running", "cancelling")
+    runner.wait(job_id, timeout=30)
+    runner.shutdown()
+    assert _job(engine, job_id).status == "cancelled"
