@@ -249,8 +249,11 @@ def request_cancel(engine: Engine, job_id: str) -> Job:
         with session_scope(engine) as session:
             job = session.get(Job, job_id)
             session.expunge(job)
-        log.info("job failed", extra={"job_id": job_id, "kind": job.kind, "error": job.error})
-        return job
+        if job.status not in UNFINISHED_JOB:
+            log.info(f"job {job.status}", extra={"job_id": job_id, "kind": job.kind, "error": job.error})
+            return job
+        # Left unfinished: its beat came meanwhile, or recovery could not look now (SQLite's writer busy): it is
+        # asked to stop as any job of another process is.
     if job.status == "queued" and (queued := _queued.get(job_id)) is not None:
         with session_scope(engine) as session:  # only while still queued: _run starts it only from queued too
             if _cancel_queued(session, job_id, *queued, "queued"):

@@ -359,3 +359,29 @@ def test_a_running_import_of_this_process_holding_sqlite_longer_than_its_beats_c
     runner.wait(job_id, timeout=30)
     runner.shutdown()
     assert _job(engine, job_id).status == "cancelled"
+
+
+def test_a_cancel_of_a_job_whose_late_beat_comes_as_it_is_swept_is_still_told_to_the_job(engine):
+    """Asked to stop a job of another process three beats late, the server swept, and its beat came meanwhile (a
+    database busy a while), so nothing was failed: the request answered the job still running and told nobody, and
+    the job ran on as if it had never been asked."""
+    from datetime import timedelta
+
+    from service.clock import utcnow
+    from service.jobs.recovery import beats_missed_seconds
+    from service.jobs.runner import request_cancel
+
+    late = utcnow() - timedelta(seconds=beats_missed_seconds() + 5)
+    with session_scope(engine) as session:
+        session.add(Job(id="late", kind="train", status="running", worker="web-2:7:0123456789ab", heartbeat_at=late))
+    beat: list[bool] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def its_beat_lands(_connection, _cursor, statement, *_args) -> None:  # as the sweep begins
+        if statement.startswith("BEGIN IMMEDIATE") and not beat:
+            beat.append(True)
+            with session_scope(engine) as session:
+                session.get(Job, "late").heartbeat_at = utcnow()
+
+    assert request_cancel(engine, "late").status == "cancelling"
+    assert beat and _job(engine, "late").status == "cancelling"  # what the job's own process looks for
