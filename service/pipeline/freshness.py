@@ -122,8 +122,7 @@ def stale_facts(session: Session, draft: Draft) -> list[str]:
 def changes_since(session: Session, draft: Draft) -> list[str]:
     """What changed in the catalog, for each product of the draft's email it no longer agrees with, without advice:
     for an email sent, what its reader finds at the shop now ("... now costs 8.25 EUR; the email shows 7.50 EUR")."""
-    catalog = _catalog(session, [draft.recommendations])
-    return [change for change, _ in _changes(draft.recommendations or [], catalog)]
+    return changed_facts(draft.recommendations or [], _catalog(session, [draft.recommendations]))
 
 
 def flag_out_of_date(session: Session, drafts: list[tuple[int, list[dict[str, Any]]]], when: str) -> list[int]:
