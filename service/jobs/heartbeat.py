@@ -15,6 +15,7 @@ import weakref
 from collections.abc import Callable
 
 from sqlalchemy import Engine, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from service.clock import utcnow
@@ -30,8 +31,10 @@ HEARTBEAT_SECONDS = 10.0
 class JobBeats:
     """The beat of the jobs this process holds on one database: a thread, while it holds any, sets their
     ``heartbeat_at`` every ``every`` seconds in one UPDATE (not one per job, nor per progress report), leaving
-    ``updated_at`` to what the job itself reports. A beat the database cannot take now (SQLite's one writer busy with
-    a long import's transaction, a database down a moment) is tried again at the next one."""
+    ``updated_at`` to what the job itself reports. A beat that SQLite's one writer keeps waiting (another process's
+    long import transaction) waits on for it, so that it lands as that transaction ends: tried again only a beat
+    later, a sweep in between read it as old as the transaction and failed a live job. One the database cannot take
+    for another reason (down a moment) is tried again at the next beat."""
 
     def __init__(self, engine: Engine, every: float = HEARTBEAT_SECONDS) -> None:
         self.engine, self.every = engine, every
@@ -59,11 +62,23 @@ class JobBeats:
                     self._thread = None
                     return
                 jobs = list(self._jobs)
-            try:
-                with session_scope(self.engine) as session:
-                    beat_for(session, jobs)
-            except Exception as error:
-                log.debug("job heartbeat not recorded", extra={"jobs": jobs, "error": str(error)})
+            while self._kept_waiting(jobs):
+                time.sleep(0.05)  # each try waits out the busy timeout: this only keeps an answer at once from spinning
+                with self._lock:
+                    jobs = list(self._jobs)
+                if not jobs:
+                    break
+
+    def _kept_waiting(self, jobs: list[str]) -> bool:
+        """Beat for ``jobs``; whether SQLite's one writer kept it from being written, to be tried again at once."""
+        try:
+            with session_scope(self.engine) as session:
+                beat_for(session, jobs)
+        except Exception as error:
+            log.debug("job heartbeat not recorded", extra={"jobs": jobs, "error": str(error)})
+            locked = isinstance(error, OperationalError) and "locked" in str(error.orig)
+            return locked and self.engine.dialect.name == "sqlite"
+        return False
 
 
 def beat_for(session: Session, job_ids: list[str]) -> None:

@@ -385,3 +385,47 @@ def test_a_cancel_of_a_job_whose_late_beat_comes_as_it_is_swept_is_still_told_to
 
     assert request_cancel(engine, "late").status == "cancelling"
     assert beat and _job(engine, "late").status == "cancelling"  # what the job's own process looks for
+
+
+def test_a_job_whose_beat_another_process_s_long_write_held_back_beats_as_that_write_ends(engine, monkeypatch, caplog):
+    """On SQLite another process's long write transaction (an import) keeps a job's beat from being written, and its
+    process tried again only a beat later (10 s): a sweep in those seconds after the transaction ended read a beat
+    as old as the transaction, and failed the live job (a queued one never ran)."""
+    import logging
+
+    from service.clock import utcnow
+    from service.db import session as database_session
+    from service.db.session import make_engine
+    from service.jobs import heartbeat
+    from service.jobs.recovery import beats_missed_seconds, fail_interrupted_jobs
+
+    monkeypatch.setattr(heartbeat, "HEARTBEAT_SECONDS", 1.0)
+    monkeypatch.setattr(database_session, "BUSY_TIMEOUT_MS", 100)  # how long each try waits for the lock
+    caplog.set_level(logging.DEBUG, logger="tailor.jobs")
+    other_process = make_engine(str(engine.url))  # its connections wait BUSY_TIMEOUT_MS
+    with session_scope(engine) as session:
+        session.add(Job(id="queued", kind="train", status="queued", worker="web-2:7:0123456789ab",
+                        heartbeat_at=utcnow()))  # fmt: skip
+    beats = heartbeat.job_beats(other_process)
+    beats.hold("queued")
+
+    def tries_missed() -> int:
+        return sum(record.getMessage() == "job heartbeat not recorded" for record in caplog.records)
+
+    writer = engine.raw_connection()  # an import's transaction, holding the one write lock
+    try:
+        writer.driver_connection.execute("BEGIN IMMEDIATE")
+        time.sleep(beats_missed_seconds() + 0.5)
+        missed, deadline = tries_missed(), time.monotonic() + 3
+        while tries_missed() == missed and time.monotonic() < deadline:  # just after a try that met the lock
+            time.sleep(0.01)
+    finally:
+        writer.driver_connection.execute("ROLLBACK")
+        writer.close()
+    time.sleep(0.3)  # the sweep of a server a moment after the import ended
+    try:
+        assert fail_interrupted_jobs(engine) == []
+        assert _job(engine, "queued").status == "queued"
+    finally:
+        beats.release("queued")
+        other_process.dispose()
