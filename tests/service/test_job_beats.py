@@ -297,7 +297,8 @@ def test_the_staged_upload_of_a_live_import_in_another_container_is_kept_until_i
     assert not staged.exists()
 
 
-def test_the_draft_a_sender_on_a_host_that_died_was_mailing_goes_back_to_review_as_its_job_is_failed(engine):
+def test_the_draft_a_sender_on_a_host_that_died_was_mailing_goes_back_to_review_as_its_job_is_failed(any_engine):
+    engine = any_engine
     """Recovery failed the dead host's send job first, and then judged the draft's sender by its unfinished jobs
     alone: it had none left, so the sender was judged by its name, which another host's never tells, and the draft
     stayed "sending", its campaign's customer waiting, for an hour."""
