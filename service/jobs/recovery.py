@@ -161,20 +161,30 @@ def fail_interrupted_jobs(
     a job of this process that it no longer has is failed too (its ending was never written), and only the
     campaigns of the generate jobs failed here or ``ended`` (whose endings were written late) are failed: another
     campaign may be marked generating a moment before its job is queued. On SQLite, where another process writes
-    for more than a second (an import), nothing is failed: the next sweep looks again (see ``_take_the_writer``)."""
-    for attempt in range(WRITER_TRIES):
+    for more than a second (an import), nothing is failed: the next sweep looks again (see ``_take_the_writer``); and
+    recovery that waited for another's write lets the beats that write held back land before it reads them."""
+    waited, ids = False, None
+    for _ in range(WRITER_TRIES):
         try:
             with session_scope(engine) as session:
                 _take_the_writer(session)
-                ids = _fail_interrupted(session, live, ended)
-            break
+                if not waited:
+                    ids = _fail_interrupted(session, live, ended)
         except OperationalError as error:
             if engine.dialect.name != "sqlite" or "locked" not in str(error.orig):
                 raise
-            if attempt + 1 == WRITER_TRIES:
-                log.info("interrupted jobs not looked for: another process writes to the database; the next sweep does")
-                return []
+            waited = True
             time.sleep(0.2)
+            continue
+        if ids is not None:
+            break
+        # The write it waited for just ended: the beats it held back wait for the same lock (service.jobs.heartbeat),
+        # and read before they land, they were as old as that write, and live jobs were failed.
+        waited = False
+        time.sleep(BEATS_LAND_SECONDS)
+    if ids is None:
+        log.info("interrupted jobs not looked for: another process writes to the database; the next sweep does")
+        return []
     if ids:
         log.warning("interrupted jobs failed", extra={"jobs": ids})
     return ids
@@ -183,6 +193,9 @@ def fail_interrupted_jobs(
 # On SQLite, how many times recovery tries to become the one writer at once, 0.2 s apart, before it leaves the jobs
 # to the next sweep (see _take_the_writer).
 WRITER_TRIES = 5
+# How long recovery that waited for another's write leaves the writer to the beats that write held back (they wait
+# for the lock, and SQLite lets a waiting connection try again every 100 ms at most) before it looks.
+BEATS_LAND_SECONDS = 0.3
 
 
 def _take_the_writer(session: Session) -> None:

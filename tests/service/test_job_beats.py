@@ -430,3 +430,56 @@ def test_a_job_whose_beat_another_process_s_long_write_held_back_beats_as_that_w
     finally:
         beats.release("queued")
         other_process.dispose()
+
+
+def test_recovery_that_waited_for_another_s_write_lets_the_beats_it_held_back_land_before_it_looks(engine):
+    """Recovery that met another process's long write on SQLite tried again 0.2 s later and, the write just ended,
+    read the beats of the live jobs that write had held back before they could land (they wait for the same lock),
+    and failed those jobs as interrupted."""
+    import sqlite3
+    from datetime import timedelta
+
+    from service.clock import utcnow
+    from service.jobs.recovery import beats_missed_seconds, fail_interrupted_jobs
+
+    held_back = utcnow() - timedelta(seconds=beats_missed_seconds() + 60)  # the import took minutes
+    with session_scope(engine) as session:
+        session.add(
+            Job(id="live", kind="train", status="queued", worker="web-2:7:0123456789ab", heartbeat_at=held_back)
+        )
+    holding, released = threading.Event(), threading.Event()
+    tries: list[str] = []
+
+    def an_import() -> None:  # another process's write transaction, ending as recovery tries again
+        writer = sqlite3.connect(engine.url.database, isolation_level=None)
+        writer.execute("BEGIN IMMEDIATE")
+        holding.set()
+        while len(tries) < 2:
+            time.sleep(0.01)
+        writer.execute("ROLLBACK")
+        writer.close()
+        released.set()
+
+    def its_beat() -> None:  # the live job's beat, waiting for the lock, lands a moment after
+        released.wait(30)
+        time.sleep(0.1)
+        with session_scope(engine) as session:
+            session.get(Job, "live").heartbeat_at = utcnow()
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def recovery_tries(_connection, _cursor, statement, *_args) -> None:
+        if statement.startswith("BEGIN IMMEDIATE"):
+            tries.append(statement)
+            if len(tries) == 2:  # its second try: the import ends just before it
+                released.wait(30)
+
+    threads = [threading.Thread(target=an_import), threading.Thread(target=its_beat)]
+    threads[0].start()
+    assert holding.wait(30)
+    threads[1].start()
+    try:
+        assert fail_interrupted_jobs(engine) == []
+    finally:
+        for thread in threads:
+            thread.join(30)
+    assert _job(engine, "live").status == "queued"
