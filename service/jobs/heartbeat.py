@@ -37,7 +37,9 @@ class JobBeats:
     for another reason (down a moment) is tried again at the next beat."""
 
     def __init__(self, engine: Engine, every: float = HEARTBEAT_SECONDS) -> None:
-        self.engine, self.every = engine, every
+        # Not held: its engine is the key this beat is kept under (``job_beats``), and held, neither would ever go.
+        # While a job is held, the runner that holds it holds the engine too.
+        self._engine, self.every = weakref.ref(engine), every
         self._jobs: set[str] = set()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -71,13 +73,15 @@ class JobBeats:
 
     def _kept_waiting(self, jobs: list[str]) -> bool:
         """Beat for ``jobs``; whether SQLite's one writer kept it from being written, to be tried again at once."""
+        if (engine := self._engine()) is None:
+            return False
         try:
-            with session_scope(self.engine) as session:
+            with session_scope(engine) as session:
                 beat_for(session, jobs)
         except Exception as error:
             log.debug("job heartbeat not recorded", extra={"jobs": jobs, "error": str(error)})
             locked = isinstance(error, OperationalError) and "locked" in str(error.orig)
-            return locked and self.engine.dialect.name == "sqlite"
+            return locked and engine.dialect.name == "sqlite"
         return False
 
 

@@ -483,3 +483,20 @@ def test_recovery_that_waited_for_another_s_write_lets_the_beats_it_held_back_la
         for thread in threads:
             thread.join(30)
     assert _job(engine, "live").status == "queued"
+
+
+def test_the_beat_of_a_database_no_longer_used_goes_with_its_engine(tailor_home):
+    """Each engine's beat held its engine, the key it was kept under, so neither was ever let go: a process that
+    opened a database after another (the tests, a command per database) kept every engine and its pool for good."""
+    import gc
+    import weakref
+
+    from service.db.session import make_engine
+    from service.jobs import heartbeat
+
+    engine = make_engine(f"sqlite:///{tailor_home / 'other.db'}")
+    heartbeat.job_beats(engine)
+    engine_held = weakref.ref(engine)
+    del engine
+    gc.collect()
+    assert engine_held() is None
