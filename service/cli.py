@@ -529,7 +529,7 @@ def history_prune() -> None:
     typer.echo(f"history older than {HistorySettings().keep_days} days deleted: {deleted}")
 
 
-EVAL_AREAS = ("recommenders", "audience", "generation", "scoring", "scale")
+EVAL_AREAS = ("recommenders", "audience", "generation", "scoring", "scale", "experiments")
 
 
 @app.command(

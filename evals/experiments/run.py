@@ -1,0 +1,55 @@
+"""Experiment statistics eval: P(best)'s calibration and the intervals' coverage on simulated campaigns.
+
+    python -m evals.experiments.run [--quick] [--campaigns N] [--seed 42] [--out reports/]
+    tailor eval experiments --quick
+
+Prints the calibration table and writes ``experiments.json`` and ``experiments.md`` (``experiments_quick…``) to
+``--out``. The campaigns are drawn as ``evals/experiments/calibration.py`` describes; no data set is needed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import UTC, datetime
+
+from evals.experiments.calibration import evaluate, markdown
+from evals.report import add_out_option, count_of_at_least_one, write_report
+from evals.thresholds import broken, exit_code, limits
+
+QUICK_CAMPAIGNS, FULL_CAMPAIGNS = 300, 1500
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="tailor eval experiments", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_CAMPAIGNS} campaigns, the size CI runs")
+    parser.add_argument("--campaigns", type=count_of_at_least_one, default=None, help=f"default {FULL_CAMPAIGNS}")
+    parser.add_argument("--seed", type=int, default=42)
+    add_out_option(parser)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    campaigns = args.campaigns or (QUICK_CAMPAIGNS if args.quick else FULL_CAMPAIGNS)
+    started = time.perf_counter()
+    metrics = evaluate(campaigns, args.seed)
+    failures = broken(metrics, limits("experiments", "calibration_quick"), where="experiments") if args.quick else []
+    report = {
+        "area": "experiments",
+        "quick": args.quick,
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "seconds": round(time.perf_counter() - started, 1),
+        "results": metrics,
+        "threshold_failures": failures,
+    }
+    table = markdown(metrics) + ("\n\nThresholds broken:\n" + "\n".join(f"- {f}" for f in failures) if failures else "")
+    print(table)
+    path = write_report(report, table, args.out, "experiments" + ("_quick" if args.quick else ""))
+    print(f"\nwrote {path} and {path.with_suffix('.md')}")
+    return exit_code(failures)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
