@@ -22,7 +22,7 @@ def test_a_figure_the_run_did_not_measure_breaks_its_limit():
     assert broken({"auc": 0.9}, {"auc_min": 0.7, "macro_f1_min": 0.46}) == ["macro_f1 was not measured"]
 
 
-@pytest.mark.parametrize("area", ["recommenders", "audience", "scoring", "generation"])
+@pytest.mark.parametrize("area", ["recommenders", "audience", "scoring", "generation", "experiments"])
 def test_every_area_has_limits_and_each_names_a_floor_ceiling_or_property(area):
     table = limits(area)
     sections = [table] if area == "generation" else list(table.values())
