@@ -10,7 +10,7 @@ makes the mean of 0 conversions in 28 customers 3.3 %. Under the uniform prior t
 share, and the highest-density (shortest) interval always holds it: at 0 successes it is [0, the ``level``
 quantile], where a central interval read "0.0 % [0.1–11.9]", leaving out the share counted and any true rate
 below its lower end. Effects compare each arm with the holdout (which receives nothing, so its "successes" are
-the conversions that happen anyway) by the posterior of the difference in rates, drawn: its
+the conversions that happen anyway) by the posterior of the difference in rates, integrated numerically: its
 mean, a central credible interval, and the probability that the arm beats the holdout; there every arm starts
 from one prior worth one success at the rate they pool (``comparison_prior``), so that a small holdout is not
 pulled further from the truth than a large arm. Revenue per customer is compared with the holdout's by
@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from functools import cache
 
 import numpy as np
 import pandas as pd
 from scipy.integrate import quad
-from scipy.optimize import minimize_scalar
+from scipy.optimize import brentq, minimize_scalar
 from scipy.special import betainc, betaln, xlog1py, xlogy
 from scipy.stats import beta, norm
 
@@ -33,6 +34,7 @@ from scoring.errors import ScoringError
 from scoring.features import require_columns
 
 HOLDOUT = "holdout"
+LIFT_NODES = 400  # Gauss–Legendre nodes for the lift's integral
 
 
 def assign_arms(
@@ -149,19 +151,6 @@ def _posterior_parameters(
     return prior_successes + successes, prior_failures + failures
 
 
-def _comparison_draws(counts: pd.DataFrame, draws: int, seed: int) -> pd.DataFrame:
-    """Draws of each arm's rate for comparing the arms with the control, under ``comparison_prior``."""
-    successes, failures = _successes_and_failures(counts)
-    prior_successes, prior_failures = comparison_prior(counts)
-    rng = np.random.default_rng(seed)
-    return pd.DataFrame(
-        {
-            arm: rng.beta(successes[i] + prior_successes, failures[i] + prior_failures, size=draws)
-            for i, arm in enumerate(counts["arm"])
-        }
-    )
-
-
 def probability_best(counts: pd.DataFrame) -> pd.Series:
     """P(arm's rate is the highest | data) per arm, integrated over the rate rather than counted from draws:
     P(i best) = ∫ pdf_i(x) ∏_{j≠i} cdf_j(x) dx. 20,000 draws told two arms with no data apart (0.4905 against
@@ -203,30 +192,71 @@ def allocate_sends(counts: pd.DataFrame, n_sends: int) -> pd.Series:
     return whole.rename("sends")
 
 
-def effects(
-    counts: pd.DataFrame, *, control: str = HOLDOUT, level: float = 0.95, draws: int = 20_000, seed: int = 0
-) -> pd.DataFrame:
+@cache
+def _legendre_nodes(count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss–Legendre nodes and weights on [-1, 1]: an eigenvalue problem, solved once (0.2 s each time)."""
+    return np.polynomial.legendre.leggauss(count)
+
+
+def _weighted_nodes(a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss–Legendre nodes over where Beta(a, b) holds all but 2e-12 of its mass, and weights that are its density
+    there (normalised to sum to 1): ∫ g(x) pdf(x) dx ≈ Σ weight·g(node) for a g smooth on the Beta's own scale."""
+    start, end = beta.ppf([1e-12, 1 - 1e-12], a, b)
+    unit_nodes, unit_weights = _legendre_nodes(LIFT_NODES)
+    nodes = start + (unit_nodes + 1) * (end - start) / 2
+    weights = unit_weights * np.exp(xlogy(a - 1, nodes) + xlog1py(b - 1, -nodes) - betaln(a, b))
+    return nodes, weights / weights.sum()
+
+
+def _difference_cdf(arm: tuple[float, float], control: tuple[float, float]) -> Callable[[float], float]:
+    """t ↦ P(X - Y ≤ t) for X ~ Beta(*arm), Y ~ Beta(*control), independent: integrated over the narrower of the
+    two, so that the other's CDF is smooth across the nodes."""
+    (arm_a, arm_b), (control_a, control_b) = arm, control
+    if beta.std(arm_a, arm_b) <= beta.std(control_a, control_b):
+        nodes, weights = _weighted_nodes(arm_a, arm_b)
+        return lambda t: float(weights @ (1 - betainc(control_a, control_b, np.clip(nodes - t, 0, 1))))
+    nodes, weights = _weighted_nodes(control_a, control_b)
+    return lambda t: float(weights @ betainc(arm_a, arm_b, np.clip(nodes + t, 0, 1)))
+
+
+def _lift(arm: tuple[float, float], control: tuple[float, float], level: float) -> dict[str, float]:
+    """The posterior of an arm's rate minus the control's: mean, central ``level`` interval and P(lift > 0),
+    integrated numerically: from 20,000 draws they were up to ±0.003 off, and moved with the seed."""
+    cdf = _difference_cdf(arm, control)
+
+    def quantile(q: float) -> float:
+        return float(brentq(lambda t: cdf(t) - q, -1, 1, xtol=1e-12))
+
+    return {
+        "lift": arm[0] / sum(arm) - control[0] / sum(control),
+        "lift_low": quantile((1 - level) / 2),
+        "lift_high": quantile(1 - (1 - level) / 2),
+        "p_better_than_control": 1 - cdf(0.0),
+    }
+
+
+def effects(counts: pd.DataFrame, *, control: str = HOLDOUT, level: float = 0.95) -> pd.DataFrame:
     """Per arm: rate (posterior mean and highest-density interval under the arm's own uniform prior, and
     ``observed``: successes over trials, NaN without trials), lift over ``control`` (mean and interval, and
     ``lift_observed``: the observed rates' difference), P(better than control) and P(best of all arms); the last
     three compare the arms under a prior they share (``comparison_prior``, ``shared_prior``)."""
-    samples = _comparison_draws(counts, draws, seed)
-    if control not in samples.columns:
+    compared_a, compared_b = _posterior_parameters(counts, comparison_prior)  # checks the counts first
+    if control not in set(counts["arm"]):
         raise ScoringError(f"The counts have no {control!r} arm to compare with; add its trials and successes.")
-    low, high = (1 - level) / 2, 1 - (1 - level) / 2
-    arms = [arm for arm in samples.columns if arm != control]
+    compared = dict(zip(counts["arm"], zip(compared_a, compared_b, strict=True), strict=True))
+    arms = [arm for arm in counts["arm"] if arm != control]
     best = probability_best(counts[counts["arm"] != control]) if arms else pd.Series(dtype=float)
     posterior = counts.set_index("arm")
     observed = posterior["successes"] / posterior["trials"].where(posterior["trials"] > 0)
     rows = []
-    for arm in samples.columns:
-        rate = samples[arm]
-        lift = rate - samples[control]
-        # The rate's own posterior is a Beta: its mean and interval exactly, not from the draws (20,000 draws put
-        # Beta(1, 8)'s 97.5 % point at 0.3751 against 0.3694); the lift and P(better than control) need the draws.
+    for arm in counts["arm"]:
+        # The rate's own posterior is a Beta: its mean and interval exactly. Its own uniform prior, not the shared
+        # one, so that the interval always holds the share counted, which the page shows.
         a = 1 + float(posterior.at[arm, "successes"])
         b = 1 + float(posterior.at[arm, "trials"] - posterior.at[arm, "successes"])
         rate_low, rate_high = highest_density_interval(a, b, level)
+        no_lift = {"lift": 0.0, "lift_low": 0.0, "lift_high": 0.0, "p_better_than_control": float("nan")}
+        lift = _lift(compared[arm], compared[control], level) if arm != control else no_lift
         rows.append(
             {
                 "arm": arm,
@@ -234,11 +264,8 @@ def effects(
                 "rate_low": rate_low,
                 "rate_high": rate_high,
                 "observed": float(observed[arm]),
-                "lift": float(lift.mean()) if arm != control else 0.0,
-                "lift_low": float(lift.quantile(low)) if arm != control else 0.0,
-                "lift_high": float(lift.quantile(high)) if arm != control else 0.0,
+                **lift,
                 "lift_observed": float(observed[arm] - observed[control]) if arm != control else 0.0,
-                "p_better_than_control": float((lift > 0).mean()) if arm != control else float("nan"),
                 "p_best": float(best[arm]) if arm in arms else float("nan"),
             }
         )
