@@ -12,15 +12,25 @@ from typing import Annotated
 import typer
 from typer.core import TyperCommand
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Tailor: personalized marketing email.")
-keys_app = typer.Typer(no_args_is_help=True, help="Create, list and revoke API keys.")
-scoring_app = typer.Typer(no_args_is_help=True, help="Copy-scoring models trained on headline tests.")
-models_app = typer.Typer(no_args_is_help=True, help="The trained models' kept versions, and which one is in use.")
-audience_app = typer.Typer()
-customers_app = typer.Typer(no_args_is_help=True, help="What Tailor holds about one customer.")
-history_app = typer.Typer(no_args_is_help=True, help="The email history kept (TAILOR_HISTORY_KEEP_DAYS).")
-drafts_app = typer.Typer(no_args_is_help=True, help="Review a campaign's drafts in bulk.")
-db_app = typer.Typer(no_args_is_help=True, help="The database's schema: moving it back for an older version.")
+# Help is written in markdown and shown as written: typer's default ("rich") kept each docstring's line breaks in
+# the commands' list, cutting sentences mid-line, and showed `code` with its backticks.
+HELP_MARKUP = "markdown"
+
+
+def _commands(**settings) -> typer.Typer:
+    """A group of commands whose help is shown as ``HELP_MARKUP``."""
+    return typer.Typer(rich_markup_mode=HELP_MARKUP, **settings)
+
+
+app = _commands(help="Tailor: personalized marketing email.", no_args_is_help=True, add_completion=False)
+keys_app = _commands(help="Create, list and revoke API keys.", no_args_is_help=True)
+scoring_app = _commands(help="Copy-scoring models trained on headline tests.", no_args_is_help=True)
+models_app = _commands(help="The trained models' kept versions, and which one is in use.", no_args_is_help=True)
+audience_app = _commands()
+customers_app = _commands(help="What Tailor holds about one customer.", no_args_is_help=True)
+history_app = _commands(help="The email history kept (TAILOR_HISTORY_KEEP_DAYS).", no_args_is_help=True)
+drafts_app = _commands(help="Review a campaign's drafts in bulk.", no_args_is_help=True)
+db_app = _commands(help="The database's schema: moving it back for an older version.", no_args_is_help=True)
 app.add_typer(audience_app, name="audience")
 app.add_typer(customers_app, name="customers")
 app.add_typer(db_app, name="db")
@@ -126,8 +136,8 @@ def _engine_after_crashes():
 
 @app.command("import")
 def import_file(
-    kind: Annotated[str, typer.Argument(help="customers, products, orders or sends")],
-    file: Annotated[Path, typer.Argument(help="CSV or Parquet file", exists=False)],
+    kind: Annotated[str, typer.Argument(metavar="KIND", help="customers, products, orders or sends")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="CSV or Parquet file", exists=False)],
     problems: Annotated[
         Path | None,
         typer.Option(
@@ -281,7 +291,8 @@ def recommend(
         ),
     ] = None,
 ) -> None:
-    """Train on FILE (and the --products catalog) and write top-k recommendations for every customer in it."""
+    """Train on the --train file (and the --products catalog) and write top-k recommendations for every customer in
+    it."""
     from recommenders.batch import recommend_file
 
     with progress_bar("recommending") as update:
@@ -432,7 +443,9 @@ def demo(
 
 
 @keys_app.command("create")
-def keys_create(name: Annotated[str, typer.Argument(help="who or what uses the key")] = "default") -> None:
+def keys_create(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="who or what uses the key")] = "default",
+) -> None:
     """Create an API key; it is shown once."""
     from service.auth import create_key
     from service.db.session import session_scope
@@ -443,7 +456,9 @@ def keys_create(name: Annotated[str, typer.Argument(help="who or what uses the k
 
 
 @keys_app.command("revoke")
-def keys_revoke(prefix: Annotated[str, typer.Argument(help="the key, or its first 10 characters")]) -> None:
+def keys_revoke(
+    prefix: Annotated[str, typer.Argument(metavar="PREFIX", help="the key, or its first 10 characters")],
+) -> None:
     """Revoke the keys starting with PREFIX (as `tailor keys list` shows it)."""
     from service.auth import revoke_key
     from service.db.session import session_scope
@@ -467,7 +482,7 @@ def keys_list() -> None:
 
 @customers_app.command("export")
 def customers_export(
-    customer_id: Annotated[str, typer.Argument(help="the shop's id of the customer")],
+    customer_id: Annotated[str, typer.Argument(metavar="CUSTOMER_ID", help="the shop's id of the customer")],
     out: Annotated[
         Path | None, typer.Option(help="the JSON file to write; default: the screen", callback=_output_path)
     ] = None,
@@ -489,7 +504,7 @@ def customers_export(
 
 @drafts_app.command("reapprove-late")
 def drafts_reapprove_late(
-    campaign: Annotated[int, typer.Argument(help="the campaign's id")],
+    campaign: Annotated[int, typer.Argument(metavar="CAMPAIGN", help="the campaign's id")],
     reviewer: Annotated[str, typer.Option(help="who approves them, kept with each approval")] = "",
     comment: Annotated[str, typer.Option(help="kept with each approval")] = "",
 ) -> None:
@@ -537,7 +552,10 @@ EVAL_AREAS = ("recommenders", "audience", "generation", "scoring", "scale", "exp
 )  # fmt: skip
 def eval(
     ctx: typer.Context,
-    area: Annotated[str, typer.Argument(help=f"{', '.join(EVAL_AREAS)}; `tailor eval AREA --help` lists its options")],
+    area: Annotated[
+        str,
+        typer.Argument(metavar="AREA", help=f"{', '.join(EVAL_AREAS)}; `tailor eval AREA --help` lists its options"),
+    ],
 ) -> None:
     """Run an eval (`tailor eval recommenders --dataset online_retail --protocol time`); the options after AREA
     go to it, and it writes its JSON report and markdown table to --out (default: ./reports)."""
@@ -600,8 +618,8 @@ def _model_summary(kind: str, metadata: dict) -> str:
 
 @models_app.command("use")
 def models_use(
-    kind: Annotated[str, typer.Argument(help="recommender or engagement")],
-    version: Annotated[str, typer.Argument(help="a kept version, as `tailor models list` shows it")],
+    kind: Annotated[str, typer.Argument(metavar="KIND", help="recommender or engagement")],
+    version: Annotated[str, typer.Argument(metavar="VERSION", help="a kept version, as `tailor models list` shows it")],
 ) -> None:
     """Serve a kept version from now on (a rollback); a running server switches to it without a restart."""
     from service.pipeline.model_store import MODEL_KINDS, use_version
@@ -616,8 +634,10 @@ def models_use(
 
 @db_app.command("downgrade")
 def db_downgrade(
-    revision: Annotated[str, typer.Argument(help="the revision to go back to: the server's `database migrated` line "
-                                                 "names it as from_revision")],
+    revision: Annotated[str, typer.Argument(
+        metavar="REVISION", help="the revision to go back to: the server's `database migrated` line names it as "
+        "from_revision",
+    )],
     yes: Annotated[bool, typer.Option("--yes", help="do not ask first")] = False,
 ) -> None:  # fmt: skip
     """Move the database back to REVISION before starting an older version of Tailor, with the care of an upgrade:

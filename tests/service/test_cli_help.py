@@ -1,0 +1,78 @@
+"""`tailor --help` and every command's help read as their docstrings are written: sentences are not cut where the
+source's lines end, and markup (`code`) is shown as such, not as backticks."""
+
+from __future__ import annotations
+
+import inspect
+import subprocess
+import sys
+
+import pytest
+from typer.main import get_command
+from typer.testing import CliRunner
+
+from service.cli import app
+
+WIDE = {"COLUMNS": "200"}  # wider than any docstring's line, so that a line ending in the output is the source's
+
+
+def _commands(group, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], object]]:
+    """Every command and group under ``group``, with the words that run it."""
+    found = []
+    for name, command in group.commands.items():
+        found.append(((*path, name), command))
+        if hasattr(command, "commands"):  # a group
+            found += _commands(command, (*path, name))
+    return found
+
+
+COMMANDS = _commands(get_command(app))
+
+
+def _help(*words: str) -> str:
+    result = CliRunner().invoke(app, [*words, "--help"], prog_name="tailor", env=WIDE)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _joins(text: str) -> list[str]:
+    """The words either side of each line break inside ``text``'s first paragraph ("and their"), as shown."""
+    lines = inspect.cleandoc(text).split("\n\n")[0].replace("`", "").split("\n")
+    return [f"{before.split()[-1]} {after.split()[0]}" for before, after in zip(lines, lines[1:], strict=False)]
+
+
+GROUPS = [((), get_command(app))] + [(path, command) for path, command in COMMANDS if hasattr(command, "commands")]
+
+
+@pytest.mark.parametrize("path, group", GROUPS, ids=[" ".join(path) or "tailor" for path, _group in GROUPS])
+def test_a_list_of_commands_does_not_break_lines_where_the_docstrings_do(path, group):
+    """The list in `tailor --help` kept each docstring's line breaks: "(the first 20 and" ended a line, and "their
+    count on the screen" began the next, half a line further on."""
+    shown = _help(*path).splitlines()
+    for name, command in group.commands.items():
+        for words in _joins(command.help or ""):
+            assert any(words in line for line in shown), f"{name}'s '{words}' is cut in two"
+
+
+@pytest.mark.parametrize("path", [path for path, _command in COMMANDS], ids=" ".join)
+def test_every_command_s_help_shows_its_words_without_markup(path):
+    shown = _help(*path)
+    assert f"Usage: tailor {' '.join(path)}" in shown
+    assert "`" not in shown, "a `code` span shown with its backticks"
+
+
+def test_help_imports_none_of_the_heavy_libraries():
+    """Help shown as markdown must not cost `tailor --help` its speed: no model library is imported for it."""
+    heavy = ("litellm", "torch", "implicit", "pandas", "sqlalchemy")
+    shown = subprocess.run(
+        [sys.executable, "-c", f"{HELP_THEN_MODULES}; print(*[m for m in {heavy!r} if m in sys.modules])"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.splitlines()[-1] == ""
+
+
+HELP_THEN_MODULES = (
+    "import sys, contextlib; sys.argv = ['tailor', '--help']; from service.cli import main; "
+    "exec('with contextlib.suppress(SystemExit): main()')"
+)
