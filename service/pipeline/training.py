@@ -400,13 +400,30 @@ def last_training_marker(engine: Engine) -> dict[str, int] | None:
 
 
 def retrain_if_new_data(progress: ProgressFn, engine: Engine, model: str | None = None) -> dict[str, Any]:
-    """Job (the scheduled retrain): :func:`train_all`, skipped when no sends, events or orders arrived since
-    the last training."""
+    """Job (the scheduled retrain): :func:`train_all` of ``model``, else of the recommender in use, skipped when no
+    sends, events or orders arrived since the last training."""
     marker = data_marker(engine)
     if marker == last_training_marker(engine):
         progress(1, 1, "skipped: no new sends, events or orders since the last training")
         return {"skipped": True, "data_marker": marker}
-    return {"skipped": False, **train_all(progress, engine, model)}
+    return {"skipped": False, **train_all(progress, engine, model or recommender_in_use())}
+
+
+def recommender_in_use() -> str | None:
+    """The name of the recommender in use, for a scheduled retrain to train it again (with the hyperparameters a
+    search kept with it, ``_tuned_params``): a shop that trained `tailor train --model ease` got the default back
+    at the next retrain. None when none is trained, or when this version of Tailor no longer has it (logged)."""
+    from recommenders.registry import names
+
+    current = current_folder(home_settings().models_dir, "recommender")
+    name = read_metadata(current).get("model") if current is not None else None
+    if name is not None and name not in names():
+        log.warning(
+            "the recommender in use is unknown to this version: the retrain trains the default",
+            extra={"model": name, "default": CampaignSettings().recommender},
+        )
+        return None
+    return name
 
 
 def train_all(progress: ProgressFn, engine: Engine, model: str | None = None, tune_trials: int = 0) -> dict[str, Any]:

@@ -95,3 +95,19 @@ def test_retraining_right_after_tailors_first_sends_keeps_the_scores(client, eng
     after = [v["p_open"] for d in drafts for v in d["variants"]]
     assert abs(sum(after) / len(after) - sum(before) / len(before)) < 0.03
     assert sum(d["flagged"] for d in drafts) < len(drafts)
+
+
+def test_a_scheduled_retrain_trains_the_recommender_in_use(engine, demo_files):
+    """A shop that trained `tailor train --model popularity` got the default recommender (blend) back at the next
+    scheduled retrain."""
+    from service.importing import import_frame, read_table
+    from service.pipeline.training import retrain_if_new_data, train_all
+
+    with session_scope(engine) as session:
+        for kind in ("customers", "products", "orders", "sends"):
+            import_frame(session, kind, read_table(demo_files[kind]))
+    progress = lambda done, total, message="": None  # noqa: E731
+    assert train_all(progress, engine, model="popularity")["recommender"]["model"] == "popularity"
+
+    retrained = retrain_if_new_data(progress, engine)  # no training job recorded a marker: it trains
+    assert retrained["skipped"] is False and retrained["recommender"]["model"] == "popularity"
