@@ -60,6 +60,14 @@ class HomeSettings(BaseSettings):
 
     home: Path = Path("var")
 
+    @field_validator("home")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        """A relative folder (the default ``var``) is taken from where the process starts, once: a command that
+        changed folder later, or a server and a command started in different ones, each had a ``var`` of their
+        own, and what they printed did not say which."""
+        return value.absolute()
+
     @property
     def models_dir(self) -> Path:
         return self.home / "models"
@@ -87,8 +95,7 @@ class DbSettings(BaseSettings):
             if separator and scheme in ("postgres", "postgresql"):
                 return f"postgresql+psycopg://{rest}"
             return self.url
-        home = HomeSettings().home
-        return f"sqlite:///{home / 'tailor.db'}"
+        return f"sqlite:///{home_settings().home / 'tailor.db'}"
 
 
 ROOT_PATH = re.compile(r"(/[A-Za-z0-9._~-]+)+")

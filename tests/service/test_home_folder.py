@@ -1,0 +1,42 @@
+"""TAILOR_HOME given relative (the default `var`) is the folder of that name where the process started, made
+absolute once when the settings are read: a later change of folder does not move it, and what is printed names it
+whole."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from service.settings import DbSettings, home_settings
+
+
+def test_a_relative_home_stays_where_the_process_started(tmp_path, monkeypatch):
+    """The models were read from `var` where the process started, and the database opened in `var` of wherever it
+    was when it first connected."""
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.setenv("TAILOR_HOME", "var")
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("TAILOR_DB_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    home_settings.cache_clear()
+    try:
+        assert home_settings().home == tmp_path / "var"
+        monkeypatch.chdir(tmp_path / "elsewhere")
+        assert home_settings().models_dir == tmp_path / "var" / "models"
+        assert DbSettings().resolved_url() == f"sqlite:///{tmp_path / 'var' / 'tailor.db'}"
+    finally:
+        home_settings.cache_clear()
+
+
+def test_a_command_names_a_relative_home_by_its_whole_path(tmp_path):
+    """`TAILOR_HOME=a_file tailor keys list` said "error: a_file: file exists", which folder's a_file untold."""
+    (tmp_path / "a_file").write_text("", encoding="utf-8")
+    env = {**os.environ, "TAILOR_HOME": "a_file"}
+    env.pop("DATABASE_URL", None)
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("tailor")), "keys", "list"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2 and result.stderr.strip() == f"error: {tmp_path / 'a_file'}: file exists"
