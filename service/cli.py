@@ -114,10 +114,17 @@ def _output_path(path: Path | None) -> Path | None:
     return path
 
 
-def _engine():
+def command_engine():
+    """The database, migrated: an upgrade of its schema is told on stderr, with the revision to go back to."""
+    from service.db.migrate import upgrades_told_to
     from service.db.session import default_engine
 
-    return default_engine()
+    with upgrades_told_to(_tell_upgrade):
+        return default_engine()
+
+
+def _tell_upgrade(from_revision: str, to_revision: str) -> None:
+    _echo(f"Upgraded the database schema from {from_revision} to {to_revision}.")
 
 
 def _engine_after_crashes():
@@ -128,7 +135,7 @@ def _engine_after_crashes():
     from service.jobs.runner import sweep_jobs
     from service.jobs.webhooks import announce_job
 
-    engine = _engine()
+    engine = command_engine()
     for job_id in sweep_jobs(engine):  # this process runs no job yet: only those no process will finish
         announce_job(engine, job_id)
     return engine
@@ -158,7 +165,7 @@ def import_file(
     from service.pipeline.training import AUDIENCE_JOB, recompute_audience
     from service.wording import counted
 
-    engine = _engine()
+    engine = command_engine()
     try:
         with progress_bar(f"importing {kind}") as update, session_scope(engine) as session:
             summary = import_file(session, kind, file, progress=update)
@@ -228,7 +235,7 @@ def train(
     if problem := tuning_problem(model, tune):
         raise typer.BadParameter(problem, param_hint="--tune")
 
-    engine = _engine()
+    engine = command_engine()
     with progress_bar("training", counts=False) as update:
         runner = InlineJobRunner(engine, update)
         runner.submit("train", train_all, engine=engine, model=model, tune_trials=tune)
@@ -349,7 +356,7 @@ def audience_refresh() -> None:
     recommender or the scoring model (horizon and day: TAILOR_AUDIENCE_HORIZON_DAYS, TAILOR_AUDIENCE_AS_OF)."""
     from service.pipeline.training import refresh_audience
 
-    result = refresh_audience(_engine())
+    result = refresh_audience(command_engine())
     typer.echo(
         f"audience recomputed as of {result['as_of']} over {result['horizon_days']} days: "
         f"{result['customers']:,} customers; {_in_segments(result['segments'])}"
@@ -450,7 +457,7 @@ def keys_create(
     from service.auth import create_key
     from service.db.session import session_scope
 
-    with session_scope(_engine()) as session:
+    with session_scope(command_engine()) as session:
         key = create_key(session, name)
     typer.echo(key)
 
@@ -463,7 +470,7 @@ def keys_revoke(
     from service.auth import revoke_key
     from service.db.session import session_scope
 
-    with session_scope(_engine()) as session:
+    with session_scope(command_engine()) as session:
         count = revoke_key(session, prefix)
     typer.echo(f"revoked {count} key(s)")
 
@@ -474,7 +481,7 @@ def keys_list() -> None:
     from service.auth import list_keys
     from service.db.session import session_scope
 
-    with session_scope(_engine()) as session:
+    with session_scope(command_engine()) as session:
         for key in list_keys(session):
             revoked = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
             typer.echo(f"{key.prefix}  {key.name}  created {key.created_at:%Y-%m-%d %H:%M}  {revoked}")
@@ -492,7 +499,7 @@ def customers_export(
     from service.db.session import session_scope
     from service.subject_access import subject_access
 
-    with session_scope(_engine()) as session:
+    with session_scope(command_engine()) as session:
         document = subject_access(session, customer_id).model_dump_json(indent=2)
     if out is None:
         typer.echo(document)
@@ -636,7 +643,7 @@ def models_use(
 def db_downgrade(
     revision: Annotated[str, typer.Argument(
         metavar="REVISION", help="the revision to go back to: the server's `database migrated` line names it as "
-        "from_revision",
+        "from_revision, a command's `Upgraded the database schema from REVISION to ...` as the first",
     )],
     yes: Annotated[bool, typer.Option("--yes", help="do not ask first")] = False,
 ) -> None:  # fmt: skip

@@ -9,7 +9,7 @@ import typer
 from sqlalchemy import func, select
 
 from service.db.models import Customer
-from service.db.session import default_engine, session_scope
+from service.db.session import session_scope
 from service.server import require_free_port, serving_address
 from service.settings import home_settings
 
@@ -37,7 +37,7 @@ def run_demo(
     """Load (when empty), train, generate and summarize; then serve. A port already taken is found before the
     minute of work, not after it."""
     from service.auth import create_key
-    from service.cli import progress_bar
+    from service.cli import command_engine, progress_bar
     from service.jobs import InlineJobRunner
     from service.pipeline.campaign_runs import create_and_generate
     from service.pipeline.training import train_all
@@ -46,7 +46,7 @@ def run_demo(
     host, port = serving_address(host, port)
     if serve:
         require_free_port(host, port)
-    engine = default_engine()
+    engine = command_engine()  # an upgrade of an older store told, as by every command
     with session_scope(engine) as session:
         empty = session.scalar(select(func.count()).select_from(Customer)) == 0
     if empty:

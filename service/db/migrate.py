@@ -8,6 +8,7 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from alembic import command
@@ -19,6 +20,20 @@ from sqlalchemy import Engine
 log = logging.getLogger("tailor.db")
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# Who hears of an upgrade besides the log: a command, which logs warnings alone, tells the person on stderr.
+_upgrade_listener: ContextVar[Callable[[str, str], None] | None] = ContextVar("upgrade_listener", default=None)
+
+
+@contextmanager
+def upgrades_told_to(listener: Callable[[str, str], None]) -> Iterator[None]:
+    """Within the block, an upgrade of a database that had a schema calls ``listener(from_revision, to_revision)``:
+    a newer `tailor` moved an older store's schema without a word unless the log level was INFO, and the revision
+    to go back to (`tailor db downgrade`) was lost. A new database's first migration is no news, and not told."""
+    token = _upgrade_listener.set(listener)
+    try:
+        yield
+    finally:
+        _upgrade_listener.reset(token)
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -35,7 +50,9 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Migrate to ``revision``, one process at a time: on PostgreSQL under an advisory lock (migrations/env.py);
     on a SQLite file under a lock on a file beside it, since its driver commits each CREATE TABLE at once and two
     processes starting together on a new database (a server and a command) both created the first table."""
-    _migrate(engine, revision, command.upgrade)
+    before, after = _migrate(engine, revision, command.upgrade)
+    if before is not None and after != before and (listener := _upgrade_listener.get()) is not None:
+        listener(before, after)
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:
@@ -59,9 +76,9 @@ def downgrade_problem(engine: Engine, revision: str) -> str | None:
     return None
 
 
-def _migrate(engine: Engine, revision: str, step: Callable[[Config, str], None]) -> None:
+def _migrate(engine: Engine, revision: str, step: Callable[[Config, str], None]) -> tuple[str | None, str | None]:
     """Run the Alembic ``step`` (``command.upgrade`` or ``command.downgrade``) to ``revision`` under the lock and with
-    the copy aside that ``upgrade`` describes, and log the revisions it went from and to."""
+    the copy aside that ``upgrade`` describes, and log the revisions it went from and to; returns them."""
     with _sqlite_file_lock(engine), _undone_if_stopped(engine, revision):
         before = _current(engine)
         step(alembic_config(engine), revision)
@@ -69,6 +86,7 @@ def _migrate(engine: Engine, revision: str, step: Callable[[Config, str], None])
     if after != before:  # the revision to go back to, to undo it (README: Upgrading and rolling back)
         shown = engine.url.render_as_string(hide_password=True)
         log.info("database migrated", extra={"database": shown, "from_revision": before, "to_revision": after})
+    return before, after
 
 
 def _current(engine: Engine) -> str | None:

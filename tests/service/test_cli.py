@@ -365,7 +365,7 @@ def test_audience_refresh_uses_the_audience_settings_and_trains_nothing_else(eng
     with session_scope(engine) as session:
         for kind in ("customers", "products", "orders"):
             import_frame(session, kind, read_table(demo_files[kind]))
-    monkeypatch.setattr(cli, "_engine", lambda: engine)
+    monkeypatch.setattr(cli, "command_engine", lambda: engine)
     monkeypatch.setenv("TAILOR_AUDIENCE_HORIZON_DAYS", "60")
     monkeypatch.setenv("TAILOR_AUDIENCE_AS_OF", "2026-09-01")
     result = CliRunner().invoke(cli.app, ["audience", "refresh"])

@@ -272,7 +272,7 @@ def test_the_import_command_counts_one_row_as_a_row_and_says_how_many_it_left_ou
     from service import cli
     from service.customers import erase_customer
 
-    monkeypatch.setattr(cli, "_engine", lambda: engine)
+    monkeypatch.setattr(cli, "command_engine", lambda: engine)
     (tmp_path / "one.csv").write_text(CUSTOMERS_FILE.splitlines()[0] + "\n" + CUSTOMERS_FILE.splitlines()[1] + "\n")
     result = CliRunner().invoke(cli.app, ["import", "customers", str(tmp_path / "one.csv")])
     assert result.exit_code == 0 and "customers: 1 row, 1 new, 0 updated\n" in result.output, result.output
@@ -291,7 +291,7 @@ def test_the_import_command_lists_every_row_it_left_out_with_problems(engine, tm
     from service import cli
     from service.customers import erase_customer
 
-    monkeypatch.setattr(cli, "_engine", lambda: engine)
+    monkeypatch.setattr(cli, "command_engine", lambda: engine)
     header = CUSTOMERS_FILE.splitlines()[0]
     rows = [f"e{i},e{i}@example.com,Erin,en,true" for i in range(25)]
     assert header == "customer_id,email,first_name,locale,marketing_consent", header

@@ -88,3 +88,26 @@ def test_a_command_tells_the_revision_it_migrated_from_with_the_log_level_readme
                           env={**env, "TAILOR_LOG_LEVEL": "INFO"})  # fmt: skip
     (line,) = [json.loads(line) for line in told.stderr.splitlines() if '"database migrated"' in line]
     assert (line["from_revision"], line["to_revision"]) == ("0030", head)
+
+
+def test_a_command_that_upgrades_the_schema_says_so_in_one_line(database, tmp_path):
+    """A newer `tailor` run on an older store moved its schema without a word at the default log level, so the
+    revision to go back to was lost; a new database's schema, and one already current, are no news."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    def keys_list(home: Path) -> subprocess.CompletedProcess:
+        tailor = str(Path(sys.executable).with_name("tailor"))
+        env = {**os.environ, "TAILOR_HOME": str(home), "TAILOR_LOG_LEVEL": "WARNING"}
+        return subprocess.run([tailor, "keys", "list"], capture_output=True, text=True, env=env, timeout=120)
+
+    head = _revision(database)
+    assert CliRunner().invoke(app, ["db", "downgrade", "0030", "--yes"]).exit_code == 0
+    upgraded = keys_list(database.parent)
+    assert upgraded.returncode == 0 and upgraded.stderr == f"Upgraded the database schema from 0030 to {head}.\n"
+    current = keys_list(database.parent)
+    assert current.returncode == 0 and current.stderr == ""
+    new = keys_list(tmp_path / "new")
+    assert new.returncode == 0 and new.stderr == ""

@@ -193,7 +193,7 @@ def test_the_review_page_and_the_cli_approve_again_the_drafts_held_back_for_late
     with session_scope(engine) as session:
         session.get(Draft, draft_id).send_after = utcnow() - timedelta(hours=30)
     assert due_check(engine)[str(unscheduled)]["held_back_by_reason"] == {"late": 1}
-    monkeypatch.setattr(cli, "_engine", lambda: engine)
+    monkeypatch.setattr(cli, "command_engine", lambda: engine)
     result = CliRunner().invoke(cli.app, ["drafts", "reapprove-late", str(unscheduled), "--reviewer", "ops"])
     assert result.exit_code == 0, result.output
     assert "approved again 1 draft held back for lateness" in result.output

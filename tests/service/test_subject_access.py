@@ -181,7 +181,7 @@ def test_the_command_line_writes_the_export_to_a_file(engine, client, tmp_path, 
     from service import cli
 
     _shop(client, engine)
-    monkeypatch.setattr(cli, "_engine", lambda: engine)
+    monkeypatch.setattr(cli, "command_engine", lambda: engine)
     out = tmp_path / "c2.json"
     result = CliRunner().invoke(cli.app, ["customers", "export", "c2", "--out", str(out)])
     assert result.exit_code == 0, result.output
