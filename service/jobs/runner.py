@@ -312,17 +312,23 @@ def sweep_jobs(engine: Engine) -> list[str]:
     return fail_interrupted_jobs(engine, live=live, ended=ended)
 
 
-def _run(engine: Engine, job_id: str, work: JobFunction, params: dict[str, Any], listener=None) -> dict[str, Any]:
+def _run(
+    engine: Engine, job_id: str, work: JobFunction, params: dict[str, Any], listener=None, told: bool = False
+) -> dict[str, Any]:
+    """Run the job; with ``told``, a failure that is the person's to act on is theirs to read from the caller (a
+    command's `error:` line), and logged at INFO, not as a warning: a command printed it twice, once as JSON."""
     _running.add(job_id)
     try:
-        return _run_it(engine, job_id, work, params, listener)
+        return _run_it(engine, job_id, work, params, listener, told)
     finally:
         _running.discard(job_id)
         if job_id not in _unwritten:  # one whose ending is still to write beats until the sweep writes it
             job_beats(engine).release(job_id)
 
 
-def _run_it(engine: Engine, job_id: str, work: JobFunction, params: dict[str, Any], listener) -> dict[str, Any]:
+def _run_it(
+    engine: Engine, job_id: str, work: JobFunction, params: dict[str, Any], listener, told: bool
+) -> dict[str, Any]:
     _queued.pop(job_id, None)
     with session_scope(engine) as session:
         kind = session.get(Job, job_id).kind
@@ -355,7 +361,7 @@ def _run_it(engine: Engine, job_id: str, work: JobFunction, params: dict[str, An
         logged = type(error).__name__ if kind == "import" and theirs else message
         failure = {"job_id": job_id, "kind": kind, "error": logged}
         if theirs:
-            log.warning("job failed", extra=failure)
+            (log.info if told else log.warning)("job failed", extra=failure)
         else:
             log.error("job failed", extra={**failure, "trace": traceback.format_exc()})
         told = {"result": error_body(error)} if isinstance(error, TailorError) else {}  # e.g. a file's problems
@@ -381,7 +387,7 @@ class InlineJobRunner:
     def submit(self, kind: str, work: JobFunction, **params: Any) -> str:
         job_id = _create_job(self.engine, kind, work, params)  # queued here until _run has it: no sweep fails it
         try:
-            self.last_result = _run(self.engine, job_id, work, params, self.listener)
+            self.last_result = _run(self.engine, job_id, work, params, self.listener, told=True)
         finally:
             announce_job(self.engine, job_id)  # before the command returns: a daemon thread would die with it
         return job_id

@@ -474,11 +474,13 @@ def test_the_module_runs_as_the_command(tmp_path):
 
 
 def test_training_an_empty_shop_says_what_to_import_first(tmp_path):
-    """It was a traceback from deep in the audience's figures (merging float and str ids)."""
+    """It was a traceback from deep in the audience's figures (merging float and str ids); then `tailor train` said
+    it twice, first as the JSON of the log's `job failed` warning, then as its `error:` line."""
     for args in (["train"], ["audience", "refresh"]):
         result = run(args, tmp_path)
         assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
-        assert "There are no customers yet: import customers first" in result.stderr
+        (told,) = result.stderr.splitlines()
+        assert told.startswith("error: There are no customers yet: import customers first")
 
 
 def test_a_command_fails_what_a_killed_command_left_generating_and_nothing_a_live_process_has(engine, tailor_home):
