@@ -165,6 +165,9 @@ def import_file(
     from service.pipeline.training import AUDIENCE_JOB, recompute_audience
     from service.wording import counted
 
+    if not file.exists():  # told before the database is opened: it made (or migrated) one where the path was wrong
+        _echo(f"error: file not found: {file.absolute()} (check the path; nothing was imported)")
+        raise typer.Exit(2)
     engine = command_engine()
     try:
         with progress_bar(f"importing {kind}") as update, session_scope(engine) as session:

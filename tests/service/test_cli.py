@@ -241,6 +241,22 @@ def test_bad_import_file_is_one_clear_line_and_exit_code_2(tmp_path):
     assert missing.returncode == 2 and "file not found" in missing.stderr and "Traceback" not in missing.stderr
 
 
+def test_a_missing_file_is_named_by_its_whole_path_and_opens_no_database(tmp_path):
+    """`tailor import customers customers.csv` run in the wrong folder said "customers file customers.csv ...: file
+    not found", not which folder it looked in, and had already made a database there (var/tailor.db)."""
+    env = {**os.environ, "TAILOR_HOME": "var"}
+    missing = subprocess.run(
+        [*TAILOR, "import", "customers", "customers.csv"], capture_output=True, text=True, env=env, cwd=tmp_path,
+        timeout=60,
+    )  # fmt: skip
+    assert missing.returncode == 2
+    assert (
+        missing.stderr
+        == f"error: file not found: {tmp_path / 'customers.csv'} (check the path; nothing was imported)\n"
+    )
+    assert not (tmp_path / "var").exists()
+
+
 def test_a_file_of_a_header_alone_imports_no_rows_and_its_bar_says_0_of_0(tmp_path):
     (tmp_path / "customers.csv").write_text(",".join(CUSTOMERS.columns) + "\n", encoding="utf-8")
     result = run(["import", "customers", str(tmp_path / "customers.csv")], tmp_path)
