@@ -82,6 +82,8 @@ def progress_bar(description: str, counts: bool = True):
         except BaseException:
             bar.remove_task(task)
             bar.live.transient = True  # nor an empty line where it was
+            bar.live.stop()
+            bar.disable = True  # whose stop printed an empty line on a file or pipe, above the error
             raise
 
 
