@@ -137,8 +137,13 @@ def use_version(models_dir: Path, kind: str, version: str) -> None:
     """Make a kept version the current one (a rollback, or back to the newest); NotFound names what is kept, and
     refuses a version trained before a customer's erasure (the current one, kept until the next training)."""
     kept = versions(models_dir, kind)
+    if not kept:  # "the kept ones: none." said nothing of what to do
+        raise NotFound(
+            f"No {kind} model version '{version}' is kept: none is trained yet; train one first (`tailor train`, or "
+            "POST /train)."
+        )
     if version not in kept:
-        listed = ", ".join(kept[:5]) + (" …" if len(kept) > 5 else "") if kept else "none"
+        listed = ", ".join(kept[:5]) + (" …" if len(kept) > 5 else "")
         raise NotFound(f"No {kind} model version '{version}' is kept; the kept ones, newest first: {listed}.")
     current = current_folder(models_dir, kind)
     if version < _erased_before(models_dir) and (current is None or version != current.name):

@@ -6,6 +6,8 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+import pytest
+
 from service.pipeline.model_store import describe, prune, publish, use_version, versions
 from service.pipeline.training import train_recommender
 from tests.service.conftest import upload
@@ -108,6 +110,14 @@ def test_the_command_line_lists_and_switches_versions(tailor_home):
     assert switched.exit_code == 0 and switched.output.strip() == f"recommender {old} is in use"
     assert describe(tailor_home / "models", "recommender")["current"] == old
     assert runner.invoke(app, ["models", "use", "scoring", old]).exit_code == 2
+
+
+def test_using_a_version_where_none_is_trained_says_to_train_first(tailor_home):
+    """`tailor models use recommender v1` on a new shop said "the kept ones, newest first: none."."""
+    from service.errors import NotFound
+
+    with pytest.raises(NotFound, match=r"none is trained yet; train one first \(`tailor train`, or POST /train\)"):
+        use_version(tailor_home / "models", "recommender", "v1")
 
 
 def test_an_erasure_deletes_the_versions_trained_before_it_and_none_of_them_is_used_again(client, engine):
