@@ -110,6 +110,12 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     engine = engine or default_engine()
     for read_by_jobs in (CampaignSettings, LLMSettings, SmtpSettings, HistorySettings):  # told at start, by name
         read_by_jobs()
+    # Where its state is, whole: a server and a command started in different folders with TAILOR_HOME=var used
+    # different ones, and nothing said which.
+    log.info(
+        "serving the shop",
+        extra={"home": str(home_settings().home), "database": engine.url.render_as_string(hide_password=True)},
+    )
     if engine.dialect.name != "sqlite" and UnsubscribeSettings().secret is None:
         # A database other servers may share: each one's own TAILOR_HOME/unsubscribe.key signs links the others refuse.
         log.warning(

@@ -40,3 +40,17 @@ def test_a_command_names_a_relative_home_by_its_whole_path(tmp_path):
         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60,
     )  # fmt: skip
     assert result.returncode == 2 and result.stderr.strip() == f"error: {tmp_path / 'a_file'}: file exists"
+
+
+def test_the_server_logs_where_its_home_and_database_are(engine, caplog):
+    """A server started in another folder than the commands, with TAILOR_HOME=var, served another shop, and its
+    log said nothing of where."""
+    import logging
+
+    from service.app import create_app
+
+    with caplog.at_level(logging.INFO, logger="tailor.api"):
+        create_app(engine)
+    (started,) = [record for record in caplog.records if record.getMessage() == "serving the shop"]
+    assert started.home == str(home_settings().home) and Path(started.home).is_absolute()
+    assert started.database == f"sqlite:///{Path(started.home) / 'tailor.db'}"
