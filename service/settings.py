@@ -65,8 +65,9 @@ class HomeSettings(BaseSettings):
     def _absolute(cls, value: Path) -> Path:
         """A relative folder (the default ``var``) is taken from where the process starts, once: a command that
         changed folder later, or a server and a command started in different ones, each had a ``var`` of their
-        own, and what they printed did not say which."""
-        return value.absolute()
+        own, and what they printed did not say which. A ``~`` (a systemd unit's TAILOR_HOME=~/tailor, which no shell
+        expanded) is the user's home, not a folder named ``~``."""
+        return value.expanduser().absolute()
 
     @property
     def models_dir(self) -> Path:

@@ -30,6 +30,19 @@ def test_a_relative_home_stays_where_the_process_started(tmp_path, monkeypatch):
         home_settings.cache_clear()
 
 
+def test_a_home_written_with_a_tilde_is_in_the_users_home(tmp_path, monkeypatch):
+    """A systemd unit's TAILOR_HOME=~/tailor is not expanded by a shell: Tailor made a folder named `~` in the
+    service's working folder and kept the shop there."""
+    monkeypatch.setenv("HOME", str(tmp_path / "someone"))
+    monkeypatch.setenv("TAILOR_HOME", "~/tailor")
+    monkeypatch.chdir(tmp_path)
+    home_settings.cache_clear()
+    try:
+        assert home_settings().home == tmp_path / "someone" / "tailor"
+    finally:
+        home_settings.cache_clear()
+
+
 def test_a_command_names_a_relative_home_by_its_whole_path(tmp_path):
     """`TAILOR_HOME=a_file tailor keys list` said "error: a_file: file exists", which folder's a_file untold."""
     (tmp_path / "a_file").write_text("", encoding="utf-8")
