@@ -99,7 +99,7 @@ def recommend_file(
 def _read_table(path: Path, error: type[InvalidData], id_columns: tuple[str, ...]) -> pd.DataFrame:
     """A CSV/TSV or Parquet file as a frame, id columns read as text; `error` says what was wrong."""
     if not path.is_file():
-        raise error(f"there is no file at {path}", file="")  # the path it was given, folders and all
+        raise error(f"there is no {error.what} file at {path}", file="")  # the path it was given, folders and all
     suffix = path.suffix.lower()
     try:
         if is_parquet(path):

@@ -12,6 +12,8 @@ class RecommenderError(Exception):
 class InvalidData(RecommenderError, ValueError):
     """Input data is missing a column or holds a value that cannot be read; the message says where."""
 
+    what = "data"  # what the file holds, as a message names it ("there is no interactions file at ...")
+
     def __init__(
         self, message: str, *, column: str | None = None, where: str | None = None, file: str | None = None
     ) -> None:
@@ -31,9 +33,13 @@ class InvalidData(RecommenderError, ValueError):
 class InvalidInteractions(InvalidData):
     """The interactions data is missing a column or holds a value that cannot be read."""
 
+    what = "interactions"
+
 
 class InvalidProducts(InvalidData):
     """The product catalog is missing a column or holds a value that cannot be read."""
+
+    what = "product catalog"
 
 
 class NotFitted(RecommenderError):

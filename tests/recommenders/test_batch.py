@@ -112,11 +112,6 @@ def test_bad_products_file_names_row_and_column(tmp_path, products_csv, change, 
         read_products(path)
 
 
-def test_missing_products_file(tmp_path, train_csv):
-    with pytest.raises(InvalidProducts, match="there is no file"):
-        recommend_file(train_csv, k=1, model="content", products=tmp_path / "nope.csv")
-
-
 def test_include_seen(train_csv):
     seen = read_interactions(train_csv).groupby("customer_id")["product_id"].apply(set)
     recs = recommend_file(train_csv, k=2, model="repeat_purchase", include_seen=True)
@@ -292,3 +287,11 @@ def test_a_file_with_nothing_left_to_learn_from_is_named(tmp_path, products_csv)
     path.write_text("customer_id,product_id,timestamp,quantity\na,b,2024-01-01,-1\nc,b,2024-01-02,-2\n")
     with pytest.raises(InvalidInteractions, match=r"^cancelled.csv: no usable interactions are left"):
         recommend_file(path, k=2, model="popularity", products=products_csv)
+
+
+def test_a_missing_file_says_which_of_the_two_it_is(tmp_path, train_csv):
+    """`tailor recommend --train nope.csv` said "there is no file at nope.csv", as a missing --products did."""
+    with pytest.raises(InvalidInteractions, match=f"there is no interactions file at {tmp_path / 'nope.csv'}"):
+        recommend_file(tmp_path / "nope.csv", k=1, model="popularity")
+    with pytest.raises(InvalidProducts, match="there is no product catalog file at"):
+        recommend_file(train_csv, k=1, model="popularity", products=tmp_path / "none.csv")
