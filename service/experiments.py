@@ -92,9 +92,14 @@ def variant_arms(session: Session, campaign_id: int) -> list[str]:
 
 
 def in_the_arms(draft: Draft) -> bool:
-    """Whether an experiment's arms (the holdout among them) take the draft's customer: one that may be mailed,
-    whose draft no reviewer pinned to a variant (``plan_arms``; the export marks the holdout by the same rule)."""
-    return draft.customer.mailable and not draft.pinned
+    """Whether an experiment's arms (the holdout among them) take the draft's customer (``takes_into_arms``)."""
+    return takes_into_arms(draft.customer.mailable, draft.pinned)
+
+
+def takes_into_arms(mailable: bool, pinned: bool) -> bool:
+    """Whether an experiment's arms take a draft: its customer may be mailed and no reviewer pinned it to a variant
+    (``plan_arms``; the export marks the holdout by the same rule, from its columns)."""
+    return bool(mailable) and not pinned
 
 
 def plan_arms(session: Session, campaign: Campaign, drafts: list[Draft]) -> dict[int, str]:

@@ -100,3 +100,40 @@ def test_the_api_streams_the_same_lines_as_the_file_whatever_its_chunks(client, 
         assert all(piece.endswith("\n") for piece in chunks)
         assert len(chunks) == {1: 5, 2 * line + 1: 2, 10**9: 1}[chunk]
         assert client.get(f"/campaigns/{campaign_id}/export").text == written
+
+
+def test_an_export_reads_the_columns_its_lines_hold_in_two_queries_a_page(client, engine, tmp_path, monkeypatch):
+    """The export loaded each page of drafts as the review page shows them, reviews and the customer's whole row
+    among them, in six queries a page (20,000 drafts took 7.5–8.6 s): it reads what its lines hold, the drafts with
+    their customer and send, then their variants, and the lines stay those the API's drafts say."""
+    from sqlalchemy import event
+
+    from service.pipeline import exporting
+    from tests.service.test_sending import approved_draft, new_campaign
+
+    campaign_id = new_campaign(client)
+    for n in range(5):
+        approved_draft(client, engine, campaign_id, f"c{n}")
+    drafts = {draft["id"]: draft for draft in client.get(f"/campaigns/{campaign_id}/drafts").json()}
+    assert all(draft["reviews"] for draft in drafts.values())
+    monkeypatch.setattr(exporting, "PAGE", 2)  # three pages
+    statements = []
+
+    def record(_connection, _cursor, statement, *_):
+        statements.append(statement)
+
+    with session_scope(engine) as session:
+        ids, _ = exporting.draft_ids(session, campaign_id)
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            records = list(exporting.export_records(session, ids))
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+    assert len(statements) == 2 * 3 + 1, statements  # and the campaign once, for its holdout
+    assert not any("reviews" in statement for statement in statements)
+    for record in records:
+        draft = drafts[record["draft_id"]]
+        (variant,) = [v for v in draft["variants"] if v["id"] == record["variant_id"]]
+        assert record["checks"] == variant["checks"] and record["flag_reasons"] == draft["flag_reasons"]
+        assert record["scores"] == {name: variant[name] for name in ("p_open", "p_click", "p_conversion")}
+        assert (record["mailable"], record["status"]) == (draft["cannot_mail"] is None, "approved")

@@ -167,11 +167,11 @@ def test_an_export_counts_drafts_and_variants_and_appears_whole_or_not_at_all(
     assert (drafts, lines, warning) == (3, len(records), None) and lines >= 6
     assert len({r["draft_id"] for r in records}) == 3
 
-    def broken(draft):
+    def broken(*_):
         raise RuntimeError("the database went away")
 
     out.write_text("the earlier export\n")
-    monkeypatch.setattr(exporting, "draft_out", broken)
+    monkeypatch.setattr(exporting, "_records", broken)
     with pytest.raises(RuntimeError):
         exporting.export_campaign(engine, summary.campaign_id, out)
     assert out.read_text() == "the earlier export\n" and [p.name for p in out.parent.iterdir()] == [out.name]
