@@ -206,6 +206,6 @@ def campaign_out(session: Session, campaign: Campaign) -> CampaignOut:
         performance=campaign_performance(session, campaign.id),
         scheduled_at=campaign.scheduled_at,
         at_best_hour=campaign.at_best_hour,
-        **waiting_drafts(session, campaign.id, utcnow()),
+        **waiting_drafts(session, campaign, utcnow()),
         holdout_share=campaign.holdout_share,
     )

@@ -19,11 +19,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from service.clock import as_text, as_utc, utcnow
-from service.db.models import Campaign, Customer, Draft, due_moment
+from service.db.models import Campaign, Customer, Draft, Send, due_moment
 from service.errors import InvalidInput, NotReady, Problem
 from service.pipeline import frames
 from service.schemas import SendTimeOut
@@ -135,41 +135,47 @@ def on_shop_clock(moment: datetime, pattern: str, zone: ZoneInfo | None = None) 
     return f"{local.strftime(pattern)} {local.tzname()}"
 
 
-def waiting_drafts(session: Session, campaign_id: int, now: datetime) -> dict[str, Any]:
+def waiting_drafts(session: Session, campaign: Campaign, now: datetime) -> dict[str, Any]:
     """How many approved drafts of the campaign wait for a later send time (their customer's best hour, the
     campaign's scheduled moment, the contact policy) or to be tried again (an address the mail server refused for
     now), and when the next one falls due (the later of the two times)."""
     due_at = due_moment()
     waiting, next_at = session.execute(
         select(func.count(), func.min(due_at)).where(
-            Draft.campaign_id == campaign_id, Draft.status == "approved", due_at > now
+            Draft.campaign_id == campaign.id, Draft.status == "approved", due_at > now
         )
     ).one()
     told = {"waiting": waiting, "next_send_at": as_text(next_at) if next_at else None}
-    scheduled_at = session.scalar(select(Campaign.scheduled_at).where(Campaign.id == campaign_id))
-    if scheduled_at is not None and scheduled_at > now:
-        told["mailed_recently_by_then"] = _mailed_recently_by(session, campaign_id, scheduled_at)
+    if campaign.scheduled_at is not None and campaign.scheduled_at > now:
+        told["mailed_recently_by_then"] = _mailed_recently_by(session, campaign.id, campaign.scheduled_at)
     return told
 
 
 def _mailed_recently_by(session: Session, campaign_id: int, moment: datetime) -> int:
     """How many of the campaign's approved drafts go to customers mailed within the contact policy's days before
-    ``moment``, by the emails sent so far: sent then, they would wait (a marketer scheduling for Friday learns it
-    then, not from the audience preview, which counts from now). At best hours each draft goes at or after
-    ``moment``, so this is the most that wait."""
-    from service.audiences import mailed_recently
-
-    customers = pd.Series(
-        list(
-            session.scalars(
-                select(Customer.external_id)
-                .join(Draft, Draft.customer_id == Customer.id)
-                .where(Draft.campaign_id == campaign_id, Draft.status == "approved")
-            )
-        ),
-        dtype=object,
+    ``moment``, by the emails sent so far (under their own id, or to their address under another: as
+    ``service.audiences.mailed_recently`` counts them): sent then, they would wait (a marketer scheduling for Friday
+    learns it then, not from the audience preview, which counts from now). At best hours each draft goes at or after
+    ``moment``, so this is the most that wait. Counted by the database over the campaign's drafts alone: read into
+    Python, every customer mailed within those days shop-wide was on each read of the campaign."""
+    days = SendScheduleSettings().min_days_between
+    if days <= 0:
+        return 0
+    cutoff = moment - timedelta(days=days)
+    mailed = select(Send.customer_id).where(Send.sent_at > cutoff)
+    recipient = aliased(Customer)
+    addresses = (
+        select(func.coalesce(Send.to_email_key, recipient.email_key))
+        .join(recipient, recipient.id == Send.customer_id)
+        .where(Send.sent_at > cutoff)
+    )  # as contact_policy.addresses_mailed_since reads them
+    return session.scalar(
+        select(func.count())
+        .select_from(Draft)
+        .join(Customer, Customer.id == Draft.customer_id)
+        .where(Draft.campaign_id == campaign_id, Draft.status == "approved")
+        .where(or_(Customer.id.in_(mailed), and_(Customer.email != "", Customer.email_key.in_(addresses))))
     )
-    return mailed_recently(session, customers, now=moment)
 
 
 # How far ahead a campaign may be scheduled: further is a mistyped year, and best hours past the calendar's end

@@ -387,7 +387,7 @@ def send_campaign(
     refused += [_left_approved(engine, held, str(why)) for held, why in undecided]
     _mark_sent(engine, campaign_id, sent)
     with session_scope(engine) as session:
-        later = waiting_drafts(session, campaign_id, now)
+        later = waiting_drafts(session, session.get(Campaign, campaign_id), now)
     if not draft_ids:  # the job's message says why nothing went, rather than nothing
         waiting = f"; {later['waiting']:,} approved wait for their send time" if later["waiting"] else ""
         progress(1, 1, f"nothing to send now: no approved draft is due{waiting}")

@@ -356,6 +356,52 @@ def test_a_campaign_scheduled_for_later_says_how_many_the_contact_policy_will_ho
     assert client.get(f"/campaigns/{campaign_id}").json()["mailed_recently_by_then"] is None
 
 
+def test_the_count_held_back_by_a_schedule_reads_the_campaigns_drafts_alone_in_one_statement(
+    client, engine, monkeypatch
+):
+    """Each read of a scheduled campaign read its moment again, then every customer mailed within the contact
+    policy's days shop-wide and every address mailed, into Python (six statements, their rows growing with the
+    shop): the database counts the campaign's customers mailed under their own id or at their address."""
+    from sqlalchemy import event
+
+    from service.db.models import Campaign
+    from service.send_times import waiting_drafts
+
+    monkeypatch.setenv("TAILOR_SEND_MIN_DAYS_BETWEEN", "3")
+    campaign_id = client.post("/campaigns", json={"name": "t", "brand": "hearth", "campaign_type": "vip"}).json()["id"]
+    yesterday = datetime.now() - timedelta(days=1)
+    with session_scope(engine) as session:
+        customers = {name: draft_for(session, campaign_id, name) for name in ("ann", "bea", "cy", "dee")}
+        eve = draft_for(session, campaign_id, "eve", status="pending")  # not approved: not sent on schedule
+        elsewhere = Customer(external_id="bea-shop", email="BEA@example.com ", marketing_consent=True)
+        moved = Customer(external_id="cy-old", email="cy-new@example.com", marketing_consent=True)
+        outside = Customer(external_id="zed", email="zed@example.com", marketing_consent=True)
+        mailed = {customers["ann"]: yesterday, elsewhere: yesterday, customers["dee"]: yesterday - timedelta(days=4)}
+        mailed |= {eve: yesterday, outside: yesterday}
+        for customer, sent_at in mailed.items():
+            session.add(Send(customer=customer, subject="Earlier", campaign_type="vip", sent_at=sent_at))
+        # mailed at cy's address under the id that held it then (it has another address now)
+        session.add(Send(customer=moved, subject="Earlier", campaign_type="vip", sent_at=yesterday,
+                         to_email="cy@example.com"))  # fmt: skip
+        session.get(Campaign, campaign_id).scheduled_at = utcnow() + timedelta(days=1)
+
+    statements = []
+
+    def record(_connection, _cursor, statement, *_):
+        statements.append(statement)
+
+    with session_scope(engine) as session:
+        campaign = session.get(Campaign, campaign_id)
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            told = waiting_drafts(session, campaign, utcnow())
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+    assert told["mailed_recently_by_then"] == 3, told  # ann, bea at her address, cy at his; not dee (5 days), eve
+    assert len(statements) == 2, statements  # what waits, and that count
+    assert client.get(f"/campaigns/{campaign_id}").json()["mailed_recently_by_then"] == 3
+
+
 def test_drafts_approved_after_a_send_scheduled_at_best_hours_wait_for_their_customers_best_hour(
     client, engine, mail_server, monkeypatch
 ):
