@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 import pandas as pd
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, null, or_, select
 from sqlalchemy.orm import Session
 
 from service.db.models import Campaign, Customer, Draft, Variant
@@ -74,13 +74,17 @@ def current_forecast(session: Session, campaign: Campaign) -> dict[str, float]:
 def refresh_forecast(session: Session, campaign: Campaign) -> dict[str, float]:
     """Recompute and store the forecast of ``campaign``'s mailing (drafts sent or still to send).
 
-    The drafts are read `_ROWS_AT_ONCE` at a time and kept as the few figures the forecast needs: each row carries
-    the draft's recommended products, several KB that a campaign of a million customers cannot hold at once. The
-    customer's past spend is read from its column (``Customer.monetary``, written with the profile), not from the
-    whole profile's JSON (about 1 KB, decoded for each draft on the first read of the campaign after each review)."""
+    The drafts are read `_ROWS_AT_ONCE` at a time and kept as the few figures the forecast needs: a row of a customer
+    without past spend carries the draft's recommended products (several KB, for their mean price), which a campaign
+    of a million customers cannot hold at once. The customer's past spend is read from its column
+    (``Customer.monetary``, written with the profile), not from the whole profile's JSON (about 1 KB, decoded for
+    each draft on the first read of the campaign after each review)."""
+    # The recommended products' prices stand in for a customer's order value only when they have no past spend
+    # (``order_values``): the others' recommendations (JSON) are neither read nor decoded.
+    recommendations = case((Customer.monetary > 0, null()), else_=Draft.recommendations)
     statement = (
         select(
-            Customer.external_id, Customer.monetary, Draft.recommendations,
+            Customer.external_id, Customer.monetary, recommendations,
             Variant.p_open, Variant.p_click, Variant.p_conversion, Draft.pinned, Draft.status,
         )
         .join(Draft, Draft.customer_id == Customer.id)

@@ -100,3 +100,30 @@ def test_customers_who_bounce_or_complain_leave_the_forecast_of_what_is_still_to
     assert client.post("/events", json={"events": events}).json()["recorded"] == 2
     after = client.get(f"/campaigns/{campaign_id}").json()["forecast"]
     assert (before["sends"], after["sends"]) == (5, 3) and after["opens"] < before["opens"]
+
+
+def test_the_products_prices_stand_in_for_the_order_value_of_customers_without_spend_alone(client, engine):
+    """The forecast read and decoded every draft's recommendations (about 1 KB of JSON each) for a mean price that
+    only a customer without past spend needs: those with spend are valued at it, the others at their products'
+    mean price (a product without a price counts 0)."""
+    from service.db.models import Campaign, Customer, Draft, Variant
+    from service.db.session import session_scope
+    from service.forecasts import refresh_forecast
+
+    campaign_id = client.post("/campaigns", json={"name": "t", "brand": "hearth", "campaign_type": "vip"}).json()["id"]
+    customers = {"spender": 50.0, "new": None, "refunded": 0.0}
+    prices = {"spender": [10.0, 30.0], "new": [20.0, 40.0, None], "refunded": [15.0]}
+    with session_scope(engine) as session:
+        for name, monetary in customers.items():
+            customer = Customer(external_id=name, email=f"{name}@example.com", marketing_consent=True)
+            customer.monetary = monetary
+            variant = Variant(label="A", subject="Hi", p_open=0.5, p_click=0.2, p_conversion=0.1)
+            products = [{"product_id": f"p{n}", "price": price} for n, price in enumerate(prices[name])]
+            draft = Draft(campaign_id=campaign_id, customer=customer, variants=[variant], recommendations=products)
+            session.add(draft)
+            session.flush()
+            draft.selected_variant_id = variant.id
+    with session_scope(engine) as session:
+        forecast = refresh_forecast(session, session.get(Campaign, campaign_id))
+    assert forecast["sends"] == 3
+    assert forecast["revenue"] == pytest.approx(0.1 * 50 + 0.1 * 20 + 0.1 * 15)
