@@ -24,12 +24,13 @@ send time.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Text, cast, func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from service.campaigns import get_campaign
@@ -39,7 +40,7 @@ from service.db.models import Campaign, Draft, Review, Variant
 from service.drafts import APPROVE_BATCH, REVIEWABLE, _require_comment, failed_of, record_approvals
 from service.errors import Conflict
 from service.forecasts import mark_stale
-from service.pipeline.freshness import flag_out_of_date, held_back_for_lateness, not_overridden
+from service.pipeline.freshness import LATE_BEGINS, flag_out_of_date, held_back_for_lateness, not_overridden
 from service.send_times import approved_send_after, give_approved_best_hours
 
 # Why a flagged draft was left for a person, as the result counts them.
@@ -63,9 +64,16 @@ def count_held_back_late(session: Session, campaign_id: int) -> int:
     rows = session.execute(
         select(Draft.flag_reasons, Review.action)
         .outerjoin(Review, Review.id == _latest_review_id())
-        .where(Draft.campaign_id == campaign_id, Draft.status == "flagged")
+        .where(Draft.campaign_id == campaign_id, Draft.status == "flagged", _mentions_lateness())
     )
     return sum(1 for reasons, action in rows if action == "approve" and reasons and held_back_for_lateness(reasons[-1]))
+
+
+def _mentions_lateness():
+    """Whether a draft's flag reasons, as the JSON text the database holds, contain a lateness hold-back's beginning:
+    only those drafts' reasons are read and decoded (the others were flagged when written, or held back for their
+    facts or checks), where every flagged draft's were on each load of the page."""
+    return cast(Draft.flag_reasons, Text).contains(json.dumps(LATE_BEGINS)[1:-1], autoescape=True)
 
 
 def _latest_review_id():
