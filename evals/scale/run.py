@@ -3,7 +3,9 @@
 The demo store (seed 7) is generated, written as import files and taken through what a shop's data goes
 through: the imports, the audience refresh, recommender and scoring training, a campaign for every customer
 the campaign type reaches (written by the fake LLM, so that the figures measure Tailor and not a model), the
-segment KPIs, an audience preview, the approval of every pending draft at once and their export as JSON lines; also
+segment KPIs, an audience preview, the approval of every pending draft at once and their export as JSON lines, the
+campaign's view after that review (its forecast recomputed) and once it is scheduled for the next day (who the
+contact policy would hold back then); also
 the orders file imported a second time (every line unchanged, none written again) and one click on an unsubscribe
 link (which stops every customer id sharing the address, looked up by its stored key).
 Peak memory is the process's resident set size, sampled every 50 ms, above what it held when the stage began.
@@ -24,6 +26,7 @@ import tempfile
 import threading
 import time
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from evals.datasets import exit_status
@@ -70,6 +73,8 @@ def run(customers: int, products: int, campaign_limit: int | None, home: Path) -
     from sqlalchemy import select
 
     from service.audiences import preview_audience
+    from service.campaigns import campaign_out, get_campaign
+    from service.clock import utcnow
     from service.db.migrate import upgrade
     from service.db.models import Send
     from service.db.session import make_engine, session_scope
@@ -80,6 +85,7 @@ def run(customers: int, products: int, campaign_limit: int | None, home: Path) -
     from service.pipeline.exporting import export_campaign
     from service.pipeline.training import refresh_audience, train_engagement, train_recommender
     from service.segments import latest_segments
+    from service.send_times import schedule_campaign
     from service.settings import home_settings
     from service.unsubscribe import UnsubscribeLinks, unsubscribe
 
@@ -115,6 +121,12 @@ def run(customers: int, products: int, campaign_limit: int | None, home: Path) -
         approval = approve_pending(session, summary.campaign_id, "scale benchmark")
     with watch.stage("export drafts (JSON lines)"):
         exported = export_campaign(engine, summary.campaign_id, home / "export.jsonl")
+    with watch.stage("GET /campaigns/{id} (review)"), session_scope(engine) as session:  # the forecast, stale
+        campaign_out(session, get_campaign(session, summary.campaign_id))
+    with session_scope(engine) as session:  # scheduled for tomorrow: the view counts who the policy holds back then
+        schedule_campaign(session, get_campaign(session, summary.campaign_id), utcnow() + timedelta(days=1))
+    with watch.stage("GET /campaigns/{id} (scheduled)"), session_scope(engine) as session:
+        scheduled = campaign_out(session, get_campaign(session, summary.campaign_id)).mailed_recently_by_then
     with session_scope(engine) as session:  # a recipient's click on the unsubscribe link of an imported send
         token = UnsubscribeLinks.configured().token(session.scalar(select(Send.id).order_by(Send.id.desc())))
     with watch.stage("unsubscribe link (one click)"), session_scope(engine) as session:
@@ -122,7 +134,8 @@ def run(customers: int, products: int, campaign_limit: int | None, home: Path) -
     return {
         "customers": customers, "products": products, "rows": rows, "recommender": recommender["model"],
         "orders_unchanged_on_reimport": unchanged, "unsubscribed": unsubscribed, "drafts": summary.result["drafts"],
-        "approval": approval, "exported_lines": exported[1], "stages": watch.stages,
+        "approval": approval, "exported_lines": exported[1], "mailed_recently_by_then": scheduled,
+        "stages": watch.stages,
     }  # fmt: skip
 
 

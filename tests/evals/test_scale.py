@@ -18,9 +18,11 @@ def test_the_scale_benchmark_measures_every_stage(tailor_home, tmp_path, monkeyp
     assert report["rows"]["customers"] == 300 and report["drafts"] == 20
     expected = {"import orders", "audience refresh", "recommender training", "scoring training", "campaign (fake LLM)",
                 "GET /segments", "audience preview", "import orders again (unchanged)",
-                "unsubscribe link (one click)"}  # fmt: skip
+                "unsubscribe link (one click)", "GET /campaigns/{id} (review)",
+                "GET /campaigns/{id} (scheduled)"}  # fmt: skip
     assert expected <= set(report["stages"])
     assert report["orders_unchanged_on_reimport"] == report["rows"]["orders"] and report["unsubscribed"] is True
+    assert 0 <= report["mailed_recently_by_then"] <= report["drafts"]
     assert all(stage["seconds"] >= 0 and stage["peak_mb"] > 0 for stage in report["stages"].values())
     assert "| campaign (fake LLM) |" in (tmp_path / "scale-300-60-products-campaign-of-20.md").read_text()
 
