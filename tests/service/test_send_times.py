@@ -402,6 +402,39 @@ def test_the_count_held_back_by_a_schedule_reads_the_campaigns_drafts_alone_in_o
     assert client.get(f"/campaigns/{campaign_id}").json()["mailed_recently_by_then"] == 3
 
 
+def test_the_count_held_back_by_a_schedule_and_the_export_read_alike_on_postgres(any_engine, monkeypatch):
+    """The count and the export's reads are SQL of their own (casts, CASE, subqueries on addresses): the same
+    figures and lines on PostgreSQL as on SQLite."""
+    from service.campaigns import create_campaign
+    from service.db.models import Campaign
+    from service.pipeline.exporting import export_records
+    from service.schemas import CampaignIn
+    from service.send_times import waiting_drafts
+
+    monkeypatch.setenv("TAILOR_SEND_MIN_DAYS_BETWEEN", "3")
+    yesterday = datetime.now() - timedelta(days=1)
+    with session_scope(any_engine) as session:
+        campaign_id = create_campaign(session, CampaignIn(name="t", brand="hearth", campaign_type="vip")).id
+        customers = {name: draft_for(session, campaign_id, name) for name in ("ann", "bea", "cy", "dee")}
+        elsewhere = Customer(external_id="bea-shop", email="BEA@example.com ", marketing_consent=True)
+        moved = Customer(external_id="cy-old", email="cy-new@example.com", marketing_consent=True)
+        for customer, sent_at in {customers["ann"]: yesterday, elsewhere: yesterday,
+                                  customers["dee"]: yesterday - timedelta(days=4)}.items():  # fmt: skip
+            session.add(Send(customer=customer, subject="Earlier", campaign_type="vip", sent_at=sent_at))
+        session.add(Send(customer=moved, subject="Earlier", campaign_type="vip", sent_at=yesterday,
+                         to_email="cy@example.com"))  # fmt: skip
+        customers["dee"].unsubscribed = True
+        session.get(Campaign, campaign_id).scheduled_at = utcnow() + timedelta(days=1)
+    with session_scope(any_engine) as session:
+        campaign = session.get(Campaign, campaign_id)
+        assert waiting_drafts(session, campaign, utcnow())["mailed_recently_by_then"] == 3
+        ids = list(session.scalars(select(Draft.id).where(Draft.campaign_id == campaign_id).order_by(Draft.id)))
+        lines = list(export_records(session, ids))
+    assert [(line["customer_id"], line["mailable"], line["subject"]) for line in lines] == [
+        ("ann", True, "For ann"), ("bea", True, "For bea"), ("cy", True, "For cy"), ("dee", False, "For dee"),
+    ]  # fmt: skip
+
+
 def test_drafts_approved_after_a_send_scheduled_at_best_hours_wait_for_their_customers_best_hour(
     client, engine, mail_server, monkeypatch
 ):
