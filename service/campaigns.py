@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from service.clock import utcnow
 from service.db.models import UNFINISHED_JOB, Brand, Campaign, DeletedCampaign, Draft, Job, Send
 from service.db.session import dialect_insert
-from service.errors import Conflict, InvalidInput, NotFound, Problem
+from service.errors import CampaignNotFound, Conflict, InvalidInput, Problem
 from service.forecasts import current_forecast
 from service.performance import campaign_performance
 from service.schemas import CampaignIn, CampaignOut, DraftStatus
@@ -80,10 +80,10 @@ def get_campaign(session: Session, campaign_id: int) -> Campaign:
     if campaign is None:
         deleted = session.get(DeletedCampaign, campaign_id)
         if deleted is not None:
-            raise NotFound(
+            raise CampaignNotFound(
                 f"Campaign {campaign_id} ('{deleted.name}') was deleted on {deleted.deleted_at:%Y-%m-%d %H:%M} UTC."
             )
-        raise NotFound(f"Campaign {campaign_id} does not exist.")
+        raise CampaignNotFound(f"Campaign {campaign_id} does not exist.")
     return campaign
 
 

@@ -27,11 +27,13 @@ keys_app = _commands(help="Create, list and revoke API keys.", no_args_is_help=T
 scoring_app = _commands(help="Copy-scoring models trained on headline tests.", no_args_is_help=True)
 models_app = _commands(help="The trained models' kept versions, and which one is in use.", no_args_is_help=True)
 audience_app = _commands()
+campaigns_app = _commands(help="The campaigns and their ids, for the commands that take one.", no_args_is_help=True)
 customers_app = _commands(help="What Tailor holds about one customer.", no_args_is_help=True)
 history_app = _commands(help="The email history kept (TAILOR_HISTORY_KEEP_DAYS).", no_args_is_help=True)
 drafts_app = _commands(help="Review a campaign's drafts in bulk.", no_args_is_help=True)
 db_app = _commands(help="The database's schema: moving it back for an older version.", no_args_is_help=True)
 app.add_typer(audience_app, name="audience")
+app.add_typer(campaigns_app, name="campaigns")
 app.add_typer(customers_app, name="customers")
 app.add_typer(db_app, name="db")
 app.add_typer(drafts_app, name="drafts")
@@ -492,6 +494,38 @@ def keys_list() -> None:
             typer.echo(f"{key.prefix}  {key.name}  created {key.created_at:%Y-%m-%d %H:%M}  {revoked}")
 
 
+@campaigns_app.command("list")
+def campaigns_list(
+    status: Annotated[str | None, typer.Option(help="only campaigns in this status, e.g. ready or failed")] = None,
+) -> None:
+    """Every campaign, newest first, as GET /campaigns lists them: its id (for `tailor export --campaign`,
+    `tailor drafts ...`), name, type, status, when it was created and its drafts by status."""
+    from typing import get_args
+
+    from service.campaigns import draft_counts, list_campaigns
+    from service.db.session import session_scope
+    from service.schemas import CampaignStatus
+
+    if status is not None:
+        _one_of(status, get_args(CampaignStatus), "--status")
+    with session_scope(_engine_after_crashes()) as session:
+        campaigns = list_campaigns(session, status)
+        for campaign in campaigns:
+            created = f"created {campaign.created_at:%Y-%m-%d %H:%M} UTC"
+            drafts = _drafts_by_status(draft_counts(session, campaign.id))
+            typer.echo(
+                f"{campaign.id}  {campaign.name}  {campaign.campaign_type}  {campaign.status}  {created}  {drafts}"
+            )
+    if not campaigns:
+        _echo(f"no campaigns{f' with the status {status}' if status else ''}; `tailor generate` makes one")
+
+
+def _drafts_by_status(counts: dict[str, int]) -> str:
+    """ "drafts: 40 pending, 2 flagged", the statuses that have drafts, or "no drafts"."""
+    held = [f"{count:,} {status}" for status, count in counts.items() if count and status != "total"]
+    return f"drafts: {', '.join(held)}" if held else "no drafts"
+
+
 @customers_app.command("export")
 def customers_export(
     customer_id: Annotated[str, typer.Argument(metavar="CUSTOMER_ID", help="the shop's id of the customer")],
@@ -722,7 +756,7 @@ def main() -> None:
         if type(error).__module__ in USER_ERROR_MODULES or any(
             base.__module__ in USER_ERROR_MODULES for base in type(error).__mro__
         ):
-            _echo(f"error: {error}")
+            _echo(f"error: {error}{_where_to_look(error)}")
             sys.exit(2)
         if isinstance(error, ValidationError) and (problem := environment_problem(error)):
             _echo(f"error: {problem}")
@@ -734,6 +768,14 @@ def main() -> None:
             _echo(f"error: {error.filename}: {(error.strerror or str(error)).lower()}")
             sys.exit(2)
         raise
+
+
+def _where_to_look(error: Exception) -> str:
+    """What the command line adds to an error of the service: a campaign id that names none points at the command
+    that lists them (the API's answer, the same words, has GET /campaigns beside it)."""
+    from service.errors import CampaignNotFound
+
+    return " `tailor campaigns list` shows the campaigns and their ids." if isinstance(error, CampaignNotFound) else ""
 
 
 if __name__ == "__main__":  # python -m service.cli, as `tailor`

@@ -21,6 +21,11 @@ class NotFound(TailorError):
     status_code = 404
 
 
+class CampaignNotFound(NotFound):
+    """A campaign id that names no campaign (none such, or one deleted): the command line adds where to see the
+    campaigns' ids."""
+
+
 class DraftReplaced(NotFound):
     """A draft deleted when its campaign was generated again (nobody had reviewed it): its answer names the draft
     written for the same customer in its place (``replaced_by``), or says the customer is no longer in the

@@ -1,0 +1,69 @@
+"""`tailor campaigns list`, and the commands taking a campaign id pointing at it when the id names none: a shop
+without a server had no way to learn its campaigns' ids."""
+
+from __future__ import annotations
+
+from service.campaigns import delete_campaign, ensure_brand
+from service.db.models import Campaign, Customer, Draft, Variant
+from service.db.session import session_scope
+from tests.service.test_cli import run
+
+
+def _campaign(session, name: str, status: str, draft_statuses: list[str]) -> int:
+    campaign = Campaign(name=name, brand=ensure_brand(session, "hearth"), campaign_type="vip", status=status)
+    session.add(campaign)
+    for n, draft_status in enumerate(draft_statuses):
+        customer = Customer(external_id=f"{name}-{n}", email=f"{name}-{n}@example.com", marketing_consent=True)
+        variants = [Variant(label="A", subject="Hi")]
+        session.add(Draft(campaign=campaign, customer=customer, status=draft_status, variants=variants))
+    session.flush()
+    return campaign.id
+
+
+def test_campaigns_list_shows_each_campaign_newest_first_with_its_drafts_by_status(engine, tailor_home):
+    with session_scope(engine) as session:
+        autumn = _campaign(session, "Autumn sale", "ready", ["pending", "pending", "flagged", "approved"])
+        empty = _campaign(session, "Not generated", "created", [])
+        gone = _campaign(session, "Deleted", "created", [])
+        delete_campaign(session, gone)
+
+    listed = run(["campaigns", "list"], tailor_home)
+
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith(f"{empty}  Not generated  vip  created  created ") and lines[0].endswith("no drafts")
+    assert lines[1].startswith(f"{autumn}  Autumn sale  vip  ready  created ")
+    assert lines[1].endswith("drafts: 2 pending, 1 flagged, 1 approved")
+
+
+def test_campaigns_list_keeps_to_one_status_and_says_when_there_is_none(engine, tailor_home):
+    with session_scope(engine) as session:
+        ready = _campaign(session, "Ready one", "ready", ["pending"])
+        _campaign(session, "Failed one", "failed", [])
+
+    only_ready = run(["campaigns", "list", "--status", "ready"], tailor_home)
+    assert only_ready.returncode == 0 and [line.split("  ")[0] for line in only_ready.stdout.splitlines()] == [
+        str(ready)
+    ]
+    none_sent = run(["campaigns", "list", "--status", "sent"], tailor_home)
+    assert none_sent.returncode == 0 and none_sent.stdout == ""
+    assert "no campaigns with the status sent; `tailor generate` makes one" in none_sent.stderr
+    assert run(["campaigns", "list", "--status", "done"], tailor_home).returncode == 2
+
+
+def test_a_campaign_id_that_names_none_points_at_the_list(engine, tailor_home):
+    """`tailor export` and `tailor drafts reapprove-late` said "Campaign 1 does not exist" and no more."""
+    with session_scope(engine) as session:
+        gone = _campaign(session, "Deleted", "created", [])
+        delete_campaign(session, gone)
+    hint = "`tailor campaigns list` shows the campaigns and their ids."
+    for args in (
+        ["export", "--campaign", "77", "--out", str(tailor_home / "drafts.jsonl")],
+        ["drafts", "reapprove-late", "77"],
+        ["drafts", "reapprove-late", str(gone)],
+    ):
+        refused = run(args, tailor_home)
+        assert refused.returncode == 2, refused.stderr
+        assert refused.stderr.strip().endswith(hint), refused.stderr
+    assert "does not exist" in refused.stderr or "was deleted" in refused.stderr
