@@ -706,6 +706,12 @@ def db_downgrade(
     typer.echo(f"the database is at revision {revision}: start the version of Tailor that migrated it there")
 
 
+COPY_MODEL_HINT = (
+    "--model takes the file that `tailor scoring fit-copy --train TESTS --out MODEL` saves, fitted on headline "
+    "tests (TESTS: text, impressions, clicks[, test_id])."
+)
+
+
 @scoring_app.command("fit-copy")
 def fit_copy(
     train_file: Annotated[Path, typer.Option("--train", help="text, impressions, clicks[, test_id]")],
@@ -729,14 +735,19 @@ def fit_copy(
 
 @scoring_app.command("predict-copy")
 def predict_copy(
-    model: Annotated[Path, typer.Option(help="a model saved by fit-copy")],
+    model: Annotated[Path, typer.Option(help="a model file saved by `tailor scoring fit-copy`")],
     input_file: Annotated[Path, typer.Option("--input", help="rows with a text column")],
     out: Annotated[Path, typer.Option(help="output CSV with predicted_ctr added", callback=_output_path)],
 ) -> None:
     """Predict the click-through rate of each row's text."""
     from scoring.copy_model import predict_copy_file
+    from scoring.errors import ModelFileError
 
-    rows = predict_copy_file(model, input_file, out)
+    try:
+        rows = predict_copy_file(model, input_file, out)
+    except ModelFileError as error:  # the model package knows no command: the hint is the command line's
+        _echo(f"error: {error} {COPY_MODEL_HINT}")
+        raise typer.Exit(2) from error
     typer.echo(f"wrote {rows} rows to {out}")
 
 

@@ -92,7 +92,7 @@ def test_file_errors_are_named(tmp_path):
     with pytest.raises(ModelFileError):
         predict_copy_file(tmp_path / "missing.joblib", bad, tmp_path / "out.csv")
     # a data file given as the model: said so, not "IndexError('pop from empty list')"
-    with pytest.raises(ModelFileError, match=r"bad.csv is not a copy model file: it cannot be read as one \(\w+\)\.$"):
+    with pytest.raises(ModelFileError, match=r"bad.csv is not a copy model file: it cannot be read as one\.$"):
         predict_copy_file(bad, bad, tmp_path / "out.csv")
     with pytest.raises(NotEnoughData):
         CopyModel().fit(pd.Series(["one"]), [10], [1])
