@@ -548,6 +548,32 @@ def customers_export(
     _echo(f"wrote what Tailor holds about customer {customer_id} to {out}")
 
 
+@drafts_app.command("approve-pending")
+def drafts_approve_pending(
+    campaign: Annotated[int, typer.Argument(metavar="CAMPAIGN", help="the campaign's id (`tailor campaigns list`)")],
+    reviewer: Annotated[str, typer.Option(help="who approves them, kept with each approval")] = "",
+    comment: Annotated[str, typer.Option(help="kept with each approval")] = "",
+) -> None:
+    """Approve every pending draft of the campaign with its chosen variant, as the review page's "approve all
+    pending" and POST /campaigns/{id}/drafts/approve do: the drafts that passed every guardrail check and review
+    floor. Flagged drafts stay for a person; it says how many."""
+    from service.db.session import session_scope
+    from service.drafts import approve_pending
+    from service.wording import counted
+
+    with session_scope(_engine_after_crashes()) as session:
+        done = approve_pending(session, campaign, reviewer, comment)
+    typer.echo(f"approved {counted(done['approved'], 'pending draft', 'pending drafts')}, each with its chosen variant")
+    if done["out_of_date"]:
+        typer.echo(
+            f"flagged {counted(done['out_of_date'], 'draft', 'drafts')} whose email the catalog no longer agrees "
+            "with (a price, the stock)"
+        )
+    if done["left_for_review"]:
+        waiting = counted(done["left_for_review"], "flagged draft waits", "flagged drafts wait")
+        typer.echo(f"{waiting} for a person: review them at /review (`tailor serve`)")
+
+
 @drafts_app.command("reapprove-late")
 def drafts_reapprove_late(
     campaign: Annotated[int, typer.Argument(metavar="CAMPAIGN", help="the campaign's id")],

@@ -67,3 +67,30 @@ def test_a_campaign_id_that_names_none_points_at_the_list(engine, tailor_home):
         assert refused.returncode == 2, refused.stderr
         assert refused.stderr.strip().endswith(hint), refused.stderr
     assert "does not exist" in refused.stderr or "was deleted" in refused.stderr
+
+
+def test_drafts_approve_pending_approves_what_passed_and_leaves_the_flagged_for_a_person(engine, tailor_home):
+    """A shop without a server could not approve a campaign's drafts at all: the `drafts` commands, "Review a
+    campaign's drafts in bulk", only approved again those held back for lateness, so `tailor export --status
+    approved` had nothing to write."""
+    with session_scope(engine) as session:
+        campaign_id = _campaign(session, "Winter", "ready", ["pending", "pending", "flagged"])
+        for draft in session.query(Draft).filter_by(campaign_id=campaign_id):
+            draft.selected_variant_id = draft.variants[0].id
+
+    approved = run(["drafts", "approve-pending", str(campaign_id), "--reviewer", "Ola"], tailor_home)
+
+    assert approved.returncode == 0, approved.stderr
+    assert approved.stdout.splitlines() == [
+        "approved 2 pending drafts, each with its chosen variant",
+        "1 flagged draft waits for a person: review them at /review (`tailor serve`)",
+    ]
+    with session_scope(engine) as session:
+        drafts = session.query(Draft).filter_by(campaign_id=campaign_id).order_by(Draft.id).all()
+        assert [draft.status for draft in drafts] == ["approved", "approved", "flagged"]
+        assert {review.reviewer for draft in drafts[:2] for review in draft.reviews} == {"Ola"}
+    out = tailor_home / "approved.jsonl"
+    exported = run(["export", "--campaign", str(campaign_id), "--status", "approved", "--out", str(out)], tailor_home)
+    assert exported.returncode == 0 and len(out.read_text().splitlines()) == 2, exported.stderr
+    refused = run(["drafts", "approve-pending", "404"], tailor_home)
+    assert refused.returncode == 2 and "`tailor campaigns list`" in refused.stderr
