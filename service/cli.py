@@ -520,6 +520,23 @@ def campaigns_list(
         _echo(f"no campaigns{f' with the status {status}' if status else ''}; `tailor generate` makes one")
 
 
+@campaigns_app.command("generate")
+def campaigns_generate(
+    campaign: Annotated[int, typer.Argument(metavar="CAMPAIGN", help="the campaign's id (`tailor campaigns list`)")],
+) -> None:
+    """Generate a campaign again, one whose generation failed say, as POST /campaigns/{id}/generate does: drafts a
+    person edited, approved or rejected are kept, the untouched ones written again. Refused once it has sent
+    email."""
+    from service.pipeline.campaign_runs import generate_again
+
+    engine = _engine_after_crashes()
+    with progress_bar("generating") as update:
+        summary = generate_again(engine, campaign, listener=update)
+    typer.echo(summary.table())
+    if summary.warning():
+        _echo(f"warning: {summary.warning()}")
+
+
 def _drafts_by_status(counts: dict[str, int]) -> str:
     """ "drafts: 40 pending, 2 flagged", the statuses that have drafts, or "no drafts"."""
     held = [f"{count:,} {status}" for status, count in counts.items() if count and status != "total"]

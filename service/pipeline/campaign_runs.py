@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from generation.settings import LLMSettings
 from service.audiences import choose_today
-from service.campaigns import create_campaign
+from service.campaigns import create_campaign, start_generating
 from service.db.session import session_scope
 from service.errors import CampaignFailed, InvalidInput, Problem, TailorError
 from service.jobs import InlineJobRunner
@@ -120,6 +120,28 @@ def create_and_generate(
             Problem(p.row, p.column and _option(p.column), p.message, field_kind="option") for p in refused.problems
         ]
         raise InvalidInput(refused.what, problems) from None
+    return _generated(engine, models, campaign_id, listener)
+
+
+def generate_again(
+    engine: Engine, campaign_id: int, listener: Callable[[int, int, str], None] | None = None
+) -> RunSummary:
+    """Generate an existing campaign again (one whose generation failed, say), as POST /campaigns/{id}/generate
+    does: drafts a person edited, approved or rejected are kept, the untouched ones written again. Refused before
+    the models are trained, while it is being generated and once it has sent email (service.campaigns)."""
+    models = model_store(home_settings().models_dir)
+    require_models(models)
+    CampaignSettings()
+    LLMSettings()
+    with session_scope(engine) as session:
+        start_generating(session, campaign_id)
+    return _generated(engine, models, campaign_id, listener)
+
+
+def _generated(
+    engine: Engine, models, campaign_id: int, listener: Callable[[int, int, str], None] | None
+) -> RunSummary:
+    """Run the generation of a campaign marked generating; CampaignFailed naming it and why if it stops."""
     runner = InlineJobRunner(engine, listener)
     try:
         runner.submit("generate", generate_campaign, engine=engine, models=models, campaign_id=campaign_id)
@@ -127,7 +149,8 @@ def create_and_generate(
         why = str(error) if isinstance(error, TailorError) else f"{type(error).__name__}: {error}"
         raise CampaignFailed(
             f"campaign #{campaign_id} failed while generating ({why}); it is kept with the status failed: once "
-            f"the cause is fixed, generate it again with POST /campaigns/{campaign_id}/generate."
+            f"the cause is fixed, generate it again with `tailor campaigns generate {campaign_id}` (on a server, "
+            f"POST /campaigns/{campaign_id}/generate)."
         ) from error
     return RunSummary(campaign_id, runner.last_result)
 

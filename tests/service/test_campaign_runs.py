@@ -126,6 +126,16 @@ def test_mistakes_leave_no_campaign_and_a_stopped_generation_says_which_one(engi
     error = lines[-1]
     assert error.startswith("error: campaign #2 failed while generating (") and "POST /campaigns/2/generate" in error
     assert _campaigns(engine) == [(1, "failed"), (2, "failed")]
+    # A shop without a server was sent to POST /campaigns/2/generate: the command line could not generate it again.
+    assert "generate it again with `tailor campaigns generate 2`" in error
+
+    again = subprocess.run(
+        [*command, "campaigns", "generate", "2"], capture_output=True, text=True, cwd=PROJECT_ROOT,
+        env={**os.environ, "TAILOR_LLM_MODEL": "fake"}, timeout=300,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert ["campaign", "#2"] in [line.split() for line in again.stdout.splitlines()]
+    assert _campaigns(engine) == [(1, "failed"), (2, "ready")]
 
 
 def test_progress_names_each_step_before_the_drafts_are_written(engine, demo_files, monkeypatch):
