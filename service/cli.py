@@ -424,6 +424,48 @@ def export(
     _tell_exported(*export_campaign(_engine_after_crashes(), campaign, out, status), out)
 
 
+@app.command()
+def send(
+    campaign: Annotated[int, typer.Option("--campaign", help="the campaign's id (`tailor campaigns list`)")],
+    batch_size: Annotated[
+        int | None, typer.Option("--batch-size", min=1, help="send at most this many emails now, to the first "
+                                 "customers in the audience's order")
+    ] = None,
+) -> None:  # fmt: skip
+    """Send the campaign's approved drafts now through the shop's SMTP server (TAILOR_SMTP_*), as POST
+    /campaigns/{id}/send does: customers who unsubscribed or bounced are skipped, drafts whose products changed go
+    back to review, and those the contact policy holds back wait; run it again to send them when they fall due."""
+    from service.pipeline.campaign_runs import send_now
+
+    with progress_bar("sending") as update:
+        result = send_now(_engine_after_crashes(), campaign, batch_size, listener=update)
+    for line in _send_words(result):
+        typer.echo(line)
+    for warning in result.get("warnings", []):
+        _echo(f"warning: {warning}")
+
+
+def _send_words(result: dict) -> list[str]:
+    """What a send did, a line for each thing that happened: sent, skipped, held back, waiting, refused."""
+    from service.wording import counted
+
+    lines = [f"sent {counted(result['sent'], 'email', 'emails')}"]
+    if result["skipped"]:
+        lines.append(f"skipped {result['skipped']:,}: customers who unsubscribed or whose address bounced")
+    if result.get("held_back_count"):
+        lines.append(f"back to review: {result['held_back_count']:,}, their products changed since they were written")
+    if result["waiting"]:
+        waiting = counted(result["waiting"], "approved draft waits", "approved drafts wait")
+        policy = f" ({result['deferred']:,} held back by the contact policy)" if result["deferred"] else ""
+        lines.append(
+            f"{waiting} for its send time{policy}; the next falls due {result['next_send_at']}: send again then"
+        )
+    if result["refused"]:
+        lines.append(f"refused by the mail server: {len(result['refused']):,}")
+        lines += [f"  draft {refused['draft_id']}: {refused['answer']}" for refused in result["refused"][:20]]
+    return lines
+
+
 def _tell_exported(drafts: int, rows: int, warning: str | None, out: Path) -> None:
     typer.echo(f"wrote {drafts} drafts to {out}, a line for each of their {rows} variants")
     if warning:

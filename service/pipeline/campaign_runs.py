@@ -11,11 +11,12 @@ from sqlalchemy import Engine
 
 from generation.settings import LLMSettings
 from service.audiences import choose_today
-from service.campaigns import create_campaign, start_generating
+from service.campaigns import create_campaign, get_campaign, start_generating
 from service.db.session import session_scope
 from service.errors import CampaignFailed, InvalidInput, Problem, TailorError
 from service.jobs import InlineJobRunner
 from service.pipeline.generate import generate_campaign, require_models
+from service.pipeline.sending import send_campaign
 from service.schemas import CampaignIn
 from service.settings import CampaignSettings, home_settings
 from service.state import model_store
@@ -180,3 +181,16 @@ def _campaign_spec(**fields: Any) -> CampaignIn:
             for field in e["loc"][:1]
         ]
         raise InvalidInput("campaign", problems) from None
+
+
+def send_now(
+    engine: Engine, campaign_id: int, limit: int | None = None, listener: Callable[[int, int, str], None] | None = None
+) -> dict[str, Any]:
+    """Send the campaign's approved drafts that are due now through the SMTP server (TAILOR_SMTP_*), at most
+    ``limit`` emails, as POST /campaigns/{id}/send does without a schedule: the send job, run in this process.
+    Its result: sent, skipped, deferred, waiting (and next_send_at), held_back_count, refused, warnings."""
+    with session_scope(engine) as session:
+        get_campaign(session, campaign_id)  # no send job recorded for a campaign that is not there
+    runner = InlineJobRunner(engine, listener)
+    runner.submit("send", send_campaign, engine=engine, campaign_id=campaign_id, limit=limit)
+    return runner.last_result

@@ -94,3 +94,32 @@ def test_drafts_approve_pending_approves_what_passed_and_leaves_the_flagged_for_
     assert exported.returncode == 0 and len(out.read_text().splitlines()) == 2, exported.stderr
     refused = run(["drafts", "approve-pending", "404"], tailor_home)
     assert refused.returncode == 2 and "`tailor campaigns list`" in refused.stderr
+
+
+def test_send_mails_the_approved_drafts_through_the_smtp_server(engine, tailor_home, demo_files, mail_server,
+                                                                monkeypatch):  # fmt: skip
+    """A shop without a server could approve and export its drafts but not send them: only POST
+    /campaigns/{id}/send did, on a running server."""
+    from service.drafts import approve_pending
+    from service.pipeline.campaign_runs import create_and_generate
+    from tests.service.conftest import trained_in_process
+
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_in_process(engine, demo_files)
+    campaign_id = create_and_generate(
+        engine, campaign_type="cross_sell", brand="hearth", limit=3, name="Sent", audience_query=None
+    ).campaign_id
+    with session_scope(engine) as session:
+        approved = approve_pending(session, campaign_id, "Ola")["approved"]
+    assert approved > 0
+    controller, messages = mail_server
+
+    sent = run(["send", "--campaign", str(campaign_id)], tailor_home, TAILOR_SMTP_PORT=str(controller.port))
+
+    assert sent.returncode == 0, sent.stderr
+    assert f"sent {approved} email{'s' if approved != 1 else ''}" in sent.stdout.splitlines()
+    assert len(messages) == approved
+    again = run(["send", "--campaign", str(campaign_id)], tailor_home, TAILOR_SMTP_PORT=str(controller.port))
+    assert again.returncode == 0 and "sent 0 emails" in again.stdout and len(messages) == approved
+    refused = run(["send", "--campaign", "404"], tailor_home, TAILOR_SMTP_PORT=str(controller.port))
+    assert refused.returncode == 2 and "`tailor campaigns list`" in refused.stderr
