@@ -69,7 +69,10 @@ def cut_short(session: Session, campaign: Campaign, status: str | None = None) -
             f"Campaign {campaign.id} is being generated ({so_far} drafts written so far): export it once it is ready, "
             f"or {cancel_first(session, campaign.id, 'generate')}"
         )
-    again = f"generate it again (POST /campaigns/{campaign.id}/generate) to write them all"
+    again = (
+        f"generate it again (`tailor campaigns generate {campaign.id}`, or POST /campaigns/{campaign.id}/generate) "
+        "to write them all"
+    )
     if audience:
         missing = (
             f"{audience - stored:,} are missing from this file"

@@ -568,6 +568,8 @@ def test_an_export_of_a_campaign_cut_short_is_refused_or_says_how_many_drafts_ar
     missing = f"campaign {campaign_id} failed while generating: it has drafts for 2 of the 5 customers its generation"
     # Its two approved drafts are its every draft: the file lacks none of them, and three customers have no draft.
     assert f"warning: {missing}" in warned.stderr and "so 3 have no draft, approved or other" in warned.stderr
+    # a shop without a server was told only of POST /campaigns/{id}/generate
+    assert f"generate it again (`tailor campaigns generate {campaign_id}`, or POST" in warned.stderr
     answered = client.get(f"/campaigns/{campaign_id}/export", params={"status": "approved"})
     assert answered.status_code == 200 and len(answered.text.splitlines()) == 2
     assert answered.headers["X-Tailor-Warning"] == warned.stderr.split("warning: ")[1].strip()
