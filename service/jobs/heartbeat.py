@@ -18,7 +18,7 @@ from sqlalchemy import Engine, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from service.clock import utcnow
+from service.db.clock import database_now
 from service.db.models import UNFINISHED_JOB, Job
 from service.db.session import session_scope
 from service.errors import JobCancelled
@@ -86,9 +86,10 @@ class JobBeats:
 
 
 def beat_for(session: Session, job_ids: list[str]) -> None:
-    """Say in ``session`` that the unfinished jobs ``job_ids`` live (their beat), leaving ``updated_at`` as it is."""
+    """Say in ``session`` that the unfinished jobs ``job_ids`` live (their beat, by the database's clock, which every
+    process judges it by), leaving ``updated_at`` as it is."""
     alive = update(Job).where(Job.id.in_(job_ids), Job.status.in_(UNFINISHED_JOB))
-    session.execute(alive.values(heartbeat_at=utcnow(), updated_at=Job.updated_at))
+    session.execute(alive.values(heartbeat_at=database_now(), updated_at=Job.updated_at))
 
 
 _beats: weakref.WeakKeyDictionary[Engine, JobBeats] = weakref.WeakKeyDictionary()

@@ -28,7 +28,7 @@ import socket
 import time
 import uuid
 from collections.abc import Collection
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, exists, func, select, update
@@ -36,6 +36,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from service.clock import utcnow
+from service.db.clock import now_in_database
 from service.db.models import UNFINISHED_JOB, Campaign, Draft, Job
 from service.db.session import BUSY_TIMEOUT_MS, session_scope
 from service.jobs import heartbeat
@@ -141,11 +142,18 @@ def beats_missed_seconds() -> float:
     return MISSED_BEATS * heartbeat.HEARTBEAT_SECONDS
 
 
-def abandoned(job: Job) -> bool:
-    """Whether no process will ever finish ``job``: it missed ``MISSED_BEATS`` beats; or, for a job of a process that
-    does not beat, its process on this host is gone (``is_orphaned``), or its host stopped (``abandoned_elsewhere``)."""
+def beats_missed_since(session: Session) -> datetime:
+    """The moment by the database's clock, which writes the beats too (service.db.clock), from which a job that has
+    not beaten since is taken for one whose process died: one host's clock off another's plays no part."""
+    return now_in_database(session) - timedelta(seconds=beats_missed_seconds())
+
+
+def abandoned(job: Job, missed_since: datetime) -> bool:
+    """Whether no process will ever finish ``job``: it has not beaten since ``missed_since`` (``beats_missed_since``);
+    or, for a job of a process that does not beat, its process on this host is gone (``is_orphaned``), or its host
+    stopped (``abandoned_elsewhere``)."""
     if job.heartbeat_at is not None:
-        return job.heartbeat_at <= utcnow() - timedelta(seconds=beats_missed_seconds())
+        return job.heartbeat_at <= missed_since
     return is_orphaned(job.worker) or abandoned_elsewhere(job)
 
 
@@ -220,7 +228,8 @@ def _fail_interrupted(session: Session, live: Collection[str] | None, ended: Col
     # Before their jobs are failed: a sender is judged by the beat of its unfinished jobs, and once they were failed
     # one on another host had none left, and its drafts stayed "sending" for STALE_AFTER.
     flag_interrupted_sends(session)
-    orphans = [job for job in unfinished if _lost(job, live)]
+    missed_since = beats_missed_since(session)
+    orphans = [job for job in unfinished if _lost(job, live, missed_since)]
     failed = [job for job in orphans if _fail_as_interrupted(session, job)]
     ids = [job.id for job in failed]
     left = update(Campaign).where(Campaign.status == "generating", ~exists(_unfinished_generation()))
@@ -234,13 +243,13 @@ def _fail_interrupted(session: Session, live: Collection[str] | None, ended: Col
     return ids
 
 
-def _lost(job: Job, live: Collection[str] | None) -> bool:
+def _lost(job: Job, live: Collection[str] | None, missed_since: datetime) -> bool:
     """Whether no process will finish ``job``: one of this process that it no longer has (``live``), or another's
     that is ``abandoned``. This process's own jobs are known by what it holds, not by their beat, which a database
     busy or down a while may have kept from being written."""
     if job.worker == worker_name():
         return live is not None and job.id not in live
-    return abandoned(job)
+    return abandoned(job, missed_since)
 
 
 def _fail_as_interrupted(session: Session, job: Job) -> bool:
@@ -289,7 +298,7 @@ def stopped_processes(session: Session, workers: set[str | None]) -> set[str | N
         Job.heartbeat_at.is_not(None),
     )
     last_beats = dict(session.execute(beating.group_by(Job.worker)).all())
-    missed = utcnow() - timedelta(seconds=beats_missed_seconds())
+    missed = beats_missed_since(session)
     return {
         worker
         for worker in workers

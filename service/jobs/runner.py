@@ -27,12 +27,19 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from generation.errors import GenerationError
-from service.clock import utcnow
+from service.db.clock import database_now
 from service.db.models import UNFINISHED_JOB, Job, fraction_done
 from service.db.session import session_scope
 from service.errors import Conflict, JobCancelled, NotFound, TailorError, as_told, error_body
 from service.jobs.heartbeat import beat_for, job_beats
-from service.jobs.recovery import INTERRUPTED, abandoned, fail_interrupted_jobs, interrupted, worker_name
+from service.jobs.recovery import (
+    INTERRUPTED,
+    abandoned,
+    beats_missed_since,
+    fail_interrupted_jobs,
+    interrupted,
+    worker_name,
+)
 from service.jobs.webhooks import WebhookSettings, announce_job
 from service.settings import JobSettings
 
@@ -106,7 +113,7 @@ class Progress:
     def _write(self, done: int, total: int, message: str) -> None:
         with session_scope(self.engine) as session:
             job = session.get(Job, self.job_id)
-            job.done, job.total, job.heartbeat_at = done, total, utcnow()  # a report is a beat too, at no cost
+            job.done, job.total, job.heartbeat_at = done, total, database_now()  # a report is a beat too, at no cost
             if message:
                 job.message = message
 
@@ -199,7 +206,7 @@ def _create_job(
         with session_scope(engine) as session:
             session.add(
                 Job(id=job_id, kind=kind, status="queued", worker=worker_name(), campaign_id=campaign_id,
-                    heartbeat_at=utcnow())
+                    heartbeat_at=database_now())
             )  # fmt: skip
             if (since := JobSettings().kept_since()) is not None:  # as jobs are made, the old finished ones go
                 _delete_finished_before(session, since)
@@ -240,11 +247,12 @@ def request_cancel(engine: Engine, job_id: str) -> Job:
         if job is None:
             raise NotFound(f"Job {job_id} does not exist.")
         session.expunge(job)
+        missed_since = beats_missed_since(session)
     if job.status not in UNFINISHED_JOB:
         raise Conflict(f"Job {job_id} already {job.status}: there is nothing to cancel.")
     # Its process is gone (a command killed, a host stopped): nobody would ever stop it. Not one of this process, known
     # by what it holds: its beat may be late (its own import's SQLite transaction keeps it from being written).
-    if job.worker != worker_name() and abandoned(job):
+    if job.worker != worker_name() and abandoned(job, missed_since):
         sweep_jobs(engine)
         with session_scope(engine) as session:
             job = session.get(Job, job_id)

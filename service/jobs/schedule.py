@@ -17,6 +17,7 @@ import logging
 import math
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -24,7 +25,7 @@ from sqlalchemy import Engine, select
 from service.clock import utcnow
 from service.db.models import UNFINISHED_JOB, Job
 from service.db.session import session_scope
-from service.jobs.recovery import STALE_AFTER, abandoned, is_orphaned
+from service.jobs.recovery import STALE_AFTER, abandoned, beats_missed_since, is_orphaned
 from service.jobs.runner import JobFunction, JobRunner
 
 log = logging.getLogger("tailor.jobs")
@@ -67,11 +68,11 @@ class DelayedCall(PeriodicCall):
             self._call()
 
 
-def _still_run(job: Job) -> bool:
-    """Whether a process still runs ``job``: it beats; or, of a process that does not beat, its row moved within
-    ``STALE_AFTER`` and its process, where on this host, lives."""
+def _still_run(job: Job, missed_since: datetime) -> bool:
+    """Whether a process still runs ``job``: it beat since ``missed_since``; or, of a process that does not beat, its
+    row moved within ``STALE_AFTER`` and its process, where on this host, lives."""
     if job.heartbeat_at is not None:
-        return not abandoned(job)
+        return not abandoned(job, missed_since)
     return job.updated_at > utcnow() - STALE_AFTER and not is_orphaned(job.worker)
 
 
@@ -95,7 +96,8 @@ class PeriodicJob(PeriodicCall):
     def _busy(self) -> bool:
         with session_scope(self.engine) as session:
             unfinished = session.scalars(select(Job).where(Job.kind == self.kind, Job.status.in_(UNFINISHED_JOB)))
-            return any(job.id == self.last_job_id or _still_run(job) for job in unfinished)
+            missed_since = beats_missed_since(session)
+            return any(job.id == self.last_job_id or _still_run(job, missed_since) for job in unfinished)
 
     def _tick(self) -> None:
         if self._passing:

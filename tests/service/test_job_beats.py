@@ -500,3 +500,56 @@ def test_the_beat_of_a_database_no_longer_used_goes_with_its_engine(tailor_home)
     del engine
     gc.collect()
     assert engine_held() is None
+
+
+ON_A_HOST_WHOSE_CLOCK_IS_OFF = """
+import socket, sys, time
+from datetime import timedelta
+import service.clock
+socket.gethostname = lambda: "web-3"
+python_clock = service.clock.utcnow
+service.clock.utcnow = lambda: python_clock() + timedelta(seconds=float(sys.argv[3]))  # before the modules read it
+from service.jobs import heartbeat
+heartbeat.HEARTBEAT_SECONDS = float(sys.argv[2])
+from service.db.session import make_engine
+from service.jobs import ThreadJobRunner
+
+def long_step(progress):
+    progress(0, 1, "a step that takes long")
+    time.sleep(600)
+    return {}
+
+print(ThreadJobRunner(make_engine(sys.argv[1])).submit("train", long_step), flush=True)
+time.sleep(600)
+"""
+
+
+def test_the_live_job_of_a_host_whose_clock_is_off_is_left_alone_whoever_judges_it(any_engine, monkeypatch):
+    """A beat was written by the beating host's clock and judged by the reader's: a host 20 s behind the others had
+    its live jobs failed as interrupted by them, and so did every host a reader ahead of it judged. Both are the
+    database's clock now; here the host is 40 s behind, and then the reader 40 s ahead, over beats 0.6 s apart."""
+    from datetime import timedelta
+
+    from service.clock import utcnow
+    from service.jobs import heartbeat, recovery
+
+    engine = any_engine
+    monkeypatch.setattr(heartbeat, "HEARTBEAT_SECONDS", BEAT)
+    url = engine.url.render_as_string(hide_password=False)
+    host = subprocess.Popen(
+        [sys.executable, "-c", ON_A_HOST_WHOSE_CLOCK_IS_OFF, url, str(BEAT), "-40"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        job_id = host.stdout.readline().strip()
+        assert _wait_until(engine, job_id, "running").worker.startswith("web-3:")
+        time.sleep(5 * BEAT)  # silent all along, but beating
+        assert sweep_jobs(engine) == []
+        monkeypatch.setattr(recovery, "utcnow", lambda: utcnow() + timedelta(seconds=40))  # the reader's clock
+        time.sleep(2 * BEAT)
+        assert sweep_jobs(engine) == []
+        assert _job(engine, job_id).status == "running"
+    finally:
+        host.send_signal(signal.SIGKILL)
+        host.wait()
+    time.sleep(5 * BEAT)
+    assert sweep_jobs(engine) == [job_id]  # once it stopped, its beats are missed as before
