@@ -67,6 +67,10 @@ _running: set[str] = set()
 # Job endings this process could not write (the database was down when the job ended), by job id: written by the
 # next sweep_jobs, rather than the job staying "running" for the life of the process.
 _unwritten: dict[str, dict[str, Any]] = {}
+# Jobs of this process that another had failed as interrupted (their beats missed while this process stalled, or
+# while the database was away) before their own ending was written over it, by job id: the ending they had, which
+# the job's second announcement says it corrects (see _write_ending).
+_corrected: dict[str, dict[str, Any]] = {}
 
 
 class Progress:
@@ -293,12 +297,29 @@ def _end(engine: Engine, job_id: str, **values: Any) -> None:
 
 
 def _write_ending(engine: Engine, job_id: str, values: dict[str, Any]) -> None:
+    """Write the job's own ending, whatever its row says: where another process failed it as interrupted meanwhile
+    (it missed its beats: this process stalled, or the database was away, for longer than they allow), the job
+    did go on, and what it did (a generation's drafts, its campaign's status) is what its ending says. That
+    ending is kept in ``_corrected``, for the job's announcement to say it corrects it."""
     with session_scope(engine) as session:
-        job = session.get(Job, job_id)
-        for name, value in values.items():
+        job = session.get(Job, job_id, with_for_update=True)  # recovery's still-as-read UPDATE waits, then misses
+        ended_before = None if job.status in UNFINISHED_JOB else {"status": job.status, "error": job.error}
+        for name, value in {"error": None, **values}.items():  # no error left from the ending it replaces
             setattr(job, name, value)
         if values.get("status") == "succeeded":  # 0 of 0 for a job with nothing to do, as it said
             job.done = job.total = max(job.done, job.total)
+    if ended_before is not None:
+        _corrected[job_id] = ended_before
+        log.warning(
+            "job ending written over an earlier one: the job went on after it was taken for interrupted",
+            extra={"job_id": job_id, "status": values.get("status"), "was": ended_before["status"]},
+        )
+
+
+def corrected_ending(job_id: str) -> dict[str, Any] | None:
+    """The ending (status, error) that the job's own ending, written by this process, replaced; None for a job whose
+    ending nobody wrote before it. Asked once, for the job's announcement."""
+    return _corrected.pop(job_id, None)
 
 
 def sweep_jobs(engine: Engine) -> list[str]:
@@ -397,7 +418,8 @@ class InlineJobRunner:
         try:
             self.last_result = _run(self.engine, job_id, work, params, self.listener, told=True)
         finally:
-            announce_job(self.engine, job_id)  # before the command returns: a daemon thread would die with it
+            # before the command returns: a daemon thread would die with it
+            announce_job(self.engine, job_id, corrects=corrected_ending(job_id))
         return job_id
 
 
@@ -475,9 +497,10 @@ class ThreadJobRunner:
             self._announce(job_id)
 
     def _announce(self, job_id: str) -> None:
+        corrects = corrected_ending(job_id)  # asked whether announced or not: a server runs jobs for months
         if (webhook := WebhookSettings()).url:
             with contextlib.suppress(RuntimeError):  # a job that ended after shutdown's grace: no more deliveries
-                self._announcer.submit(announce_job, self.engine, job_id, webhook)
+                self._announcer.submit(announce_job, self.engine, job_id, webhook, corrects)
 
     def wait(self, job_id: str, timeout: float | None = None) -> None:
         with self._lock:

@@ -2,7 +2,10 @@
 every job that ends (succeeded, failed or cancelled) is POSTed there as JSON, by the server: a job failed as
 interrupted (its process stopped: the server announces it when it starts again, or its sweep finds it) too.
 
-The body is `{"event": "job.ended", "job": {...}}`, the job as GET /jobs/{id} shows it. With
+The body is `{"event": "job.ended", "job": {...}}`, the job as GET /jobs/{id} shows it. A job taken for
+interrupted while it still ran (its process stalled, or the database was away, past its missed beats) is announced
+failed by whoever failed it, and again when it ends, with its own ending, which wins: that second body says so
+with `"corrects": {"status": ..., "error": ...}`, the ending it replaces. With
 `TAILOR_WEBHOOK_SECRET`, the header `X-Tailor-Signature: sha256=<hex>` is the HMAC-SHA256 of the body under that
 secret, so the receiver can tell the call came from Tailor. A user and password in the URL
 (`https://user:pw@host/hook`) are sent as HTTP Basic authentication, and the log names the URL without them or its
@@ -46,24 +49,28 @@ class WebhookSettings(BaseSettings):
     retry_seconds: float = Field(default=1.0, ge=0)
 
 
-def job_payload(job: Job) -> dict[str, Any]:
-    """The announcement: the job as GET /jobs/{id} shows it (``JobOut``)."""
-    return {"event": "job.ended", "job": JobOut.model_validate(job, from_attributes=True).model_dump(mode="json")}
+def job_payload(job: Job, corrects: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The announcement: the job as GET /jobs/{id} shows it (``JobOut``), and the ending announced before that it
+    ``corrects``, if any."""
+    payload = {"event": "job.ended", "job": JobOut.model_validate(job, from_attributes=True).model_dump(mode="json")}
+    return payload | ({"corrects": corrects} if corrects else {})
 
 
 def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def announce_job(engine: Engine, job_id: str, settings: WebhookSettings | None = None) -> bool | None:
-    """POST the ended job to the webhook; True when delivered, False when every try failed, None when no webhook
-    is set."""
+def announce_job(
+    engine: Engine, job_id: str, settings: WebhookSettings | None = None, corrects: dict[str, Any] | None = None
+) -> bool | None:
+    """POST the ended job to the webhook, saying which ending announced before it ``corrects``, if any; True when
+    delivered, False when every try failed, None when no webhook is set."""
     settings = settings or WebhookSettings()
     if not settings.url:
         return None
     with session_scope(engine) as session:
         job = session.get(Job, job_id)
-        body = json.dumps(job_payload(job)).encode()
+        body = json.dumps(job_payload(job, corrects)).encode()
     headers = {"Content-Type": "application/json", "X-Tailor-Event": "job.ended"}
     url, credentials = _without_credentials(settings.url)
     # urllib takes "user:pw@" for part of the host name (the call failed as a name not found); the header goes to

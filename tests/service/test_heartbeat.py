@@ -109,3 +109,44 @@ def test_a_generation_cancelled_while_the_model_writes_stops_before_saving(clien
     assert job["status"] == "cancelled", job
     assert client.get(f"/campaigns/{campaign_id}").json()["status"] == "failed"
     assert client.get(f"/campaigns/{campaign_id}/drafts").json() == []
+
+
+def test_a_generation_taken_for_interrupted_while_it_still_ran_leaves_its_campaign_as_it_made_it(
+    client, demo_files, monkeypatch
+):
+    """A generation whose beats were missed (its process stalled past them) was failed as interrupted by another
+    process, and its campaign with it; the generation went on and stored its drafts. Its ending wins, the error of
+    the interruption gone with it (its row said "succeeded" beside "interrupted: ... submit it again"), and its
+    campaign is what it made it: ready, with its drafts."""
+    import threading
+
+    import generation.llm.fake as fake
+    from service.jobs.recovery import fail_interrupted_jobs
+    from tests.service.conftest import trained_shop
+
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_shop(client, demo_files)
+    writing, go = threading.Event(), threading.Event()
+    answer = fake.answer
+
+    def stalled_model(messages, schema):
+        writing.set()
+        go.wait(60)
+        return answer(messages, schema)
+
+    monkeypatch.setattr(fake, "answer", stalled_model)
+    campaign = {"name": "stalled", "brand": "hearth", "campaign_type": "vip", "max_customers": 3}
+    campaign_id = client.post("/campaigns", json=campaign).json()["id"]
+    job_id = client.post(f"/campaigns/{campaign_id}/generate").json()["job_id"]
+    assert writing.wait(60)
+    # as another process judges a process that stalled past its beats: one that holds none of its jobs
+    assert fail_interrupted_jobs(client.app.state.tailor.engine, live=()) == [job_id]
+    assert client.get(f"/campaigns/{campaign_id}").json()["status"] == "failed"
+    go.set()
+    deadline = time.monotonic() + 60
+    while (job := client.get(f"/jobs/{job_id}").json())["status"] == "failed":
+        assert time.monotonic() < deadline, job
+        time.sleep(0.2)
+    assert (job["status"], job["error"], job["result"]["drafts"]) == ("succeeded", None, 3)
+    assert client.get(f"/campaigns/{campaign_id}").json()["status"] == "ready"
+    assert len(client.get(f"/campaigns/{campaign_id}/drafts").json()) == 3

@@ -199,3 +199,79 @@ def test_a_job_its_process_left_unfinished_is_announced_once_failed(engine, rece
     job = delivery["body"]["job"]
     assert (job["id"], job["status"], job["error"]) == ("killed", "failed", INTERRUPTED)
     assert delivery["headers"]["X-Tailor-Signature"] == signature(SECRET, delivery["raw"])
+
+
+ON_A_HOST_THAT_STALLS = """
+import socket, sys, time
+from pathlib import Path
+socket.gethostname = lambda: "web-4"
+from service.jobs import heartbeat
+heartbeat.HEARTBEAT_SECONDS = float(sys.argv[2])
+from service.db.session import make_engine
+from service.jobs import ThreadJobRunner
+
+engine = make_engine(sys.argv[1])
+
+def trains_through_a_stall(progress):
+    progress(0, 1, "training")
+    heartbeat.job_beats(engine).every = 3600  # its beats stop, as in a stall: the job goes on
+    print("stalled", flush=True)
+    while not Path(sys.argv[3]).exists():
+        time.sleep(0.05)
+    return {"trained": True}
+
+runner = ThreadJobRunner(engine)
+job_id = runner.submit("train", trains_through_a_stall)
+print(job_id, flush=True)
+runner.wait(job_id, timeout=60)
+runner.shutdown()
+"""
+
+
+def test_a_job_failed_as_interrupted_while_it_still_ran_ends_as_it_did_announced_as_a_correction(
+    any_engine, receiver, monkeypatch, tmp_path
+):
+    """A live job whose beats were missed (its process stalled, or the database was away, longer than they allow)
+    was failed as interrupted by another process, and announced so; its own ending then overwrote "failed" and was
+    announced again as if it were the first, the receiver none the wiser. Its ending still wins (its work was
+    done), and its second announcement names the ending it corrects."""
+    import signal
+    import subprocess
+    import sys
+
+    from service.db.models import Job
+    from service.db.session import session_scope
+    from service.jobs import heartbeat
+    from service.jobs.recovery import interrupted
+    from service.jobs.runner import sweep_jobs
+    from service.jobs.webhooks import announce_job
+
+    engine, beat = any_engine, 0.2
+    monkeypatch.setattr(heartbeat, "HEARTBEAT_SECONDS", beat)
+    url, go_on = engine.url.render_as_string(hide_password=False), tmp_path / "go-on"
+    host = subprocess.Popen(
+        [sys.executable, "-c", ON_A_HOST_THAT_STALLS, url, str(beat), str(go_on)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        job_id = host.stdout.readline().strip()
+        assert host.stdout.readline().strip() == "stalled"
+        time.sleep(5 * beat)
+        assert sweep_jobs(engine) == [job_id]
+        assert announce_job(engine, job_id) is True  # as whoever fails it announces it
+        go_on.touch()
+        assert host.wait(timeout=60) == 0
+    finally:
+        if host.poll() is None:
+            host.send_signal(signal.SIGKILL)
+            host.wait()
+
+    failed, ended = (delivery["body"] for delivery in _delivered(2))
+    assert (failed["job"]["status"], failed["job"]["error"], "corrects" in failed) == (
+        "failed", interrupted("train"), False
+    )  # fmt: skip
+    assert (ended["job"]["status"], ended["job"]["result"], ended["job"]["error"]) == (
+        "succeeded", {"trained": True}, None
+    )  # fmt: skip
+    assert ended["corrects"] == {"status": "failed", "error": interrupted("train")}
+    with session_scope(engine) as session:
+        assert session.get(Job, job_id).status == "succeeded"
