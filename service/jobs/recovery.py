@@ -160,6 +160,13 @@ def abandoned(job: Job, missed_since: datetime) -> bool:
 def fail_interrupted_jobs(
     engine: Engine, live: Collection[str] | None = None, ended: Collection[str] = ()
 ) -> list[str]:
+    """``look_for_interrupted_jobs``, where a look SQLite's writer kept from happening failed none."""
+    return look_for_interrupted_jobs(engine, live, ended) or []
+
+
+def look_for_interrupted_jobs(
+    engine: Engine, live: Collection[str] | None = None, ended: Collection[str] = ()
+) -> list[str] | None:
     """Fail the unfinished jobs whose process died, and the campaigns left generating by no live job; flag for review
     the drafts left sending by a process that died; the jobs' ids.
 
@@ -169,8 +176,9 @@ def fail_interrupted_jobs(
     a job of this process that it no longer has is failed too (its ending was never written), and only the
     campaigns of the generate jobs failed here or ``ended`` (whose endings were written late) are failed: another
     campaign may be marked generating a moment before its job is queued. On SQLite, where another process writes
-    for more than a second (an import), nothing is failed: the next sweep looks again (see ``_take_the_writer``); and
-    recovery that waited for another's write lets the beats that write held back land before it reads them."""
+    for more than a second (an import), nothing is failed, and None says it did not look: the next sweep looks again
+    (see ``_take_the_writer``), for ``ended`` too; and recovery that waited for another's write lets the beats that
+    write held back land before it reads them."""
     waited, ids = False, None
     for _ in range(WRITER_TRIES):
         try:
@@ -192,7 +200,7 @@ def fail_interrupted_jobs(
         time.sleep(BEATS_LAND_SECONDS)
     if ids is None:
         log.info("interrupted jobs not looked for: another process writes to the database; the next sweep does")
-        return []
+        return None
     if ids:
         log.warning("interrupted jobs failed", extra={"jobs": ids})
     return ids

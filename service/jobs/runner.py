@@ -36,8 +36,8 @@ from service.jobs.recovery import (
     INTERRUPTED,
     abandoned,
     beats_missed_since,
-    fail_interrupted_jobs,
     interrupted,
+    look_for_interrupted_jobs,
     worker_name,
 )
 from service.jobs.webhooks import WebhookSettings, announce_job
@@ -67,6 +67,9 @@ _running: set[str] = set()
 # Job endings this process could not write (the database was down when the job ended), by job id: written by the
 # next sweep_jobs, rather than the job staying "running" for the life of the process.
 _unwritten: dict[str, dict[str, Any]] = {}
+# Jobs whose endings a sweep wrote late, until a sweep has looked at the campaigns they may have left generating:
+# recovery on SQLite does not look while another process writes (see sweep_jobs).
+_ended_late: set[str] = set()
 # Jobs of this process that another had failed as interrupted (their beats missed while this process stalled, or
 # while the database was away) before their own ending was written over it, by job id: the ending they had, which
 # the job's second announcement says it corrects (see _write_ending).
@@ -325,7 +328,10 @@ def corrected_ending(job_id: str) -> dict[str, Any] | None:
 def sweep_jobs(engine: Engine) -> list[str]:
     """While the server runs: write the job endings the database could not take when they came, then fail the jobs
     no process will finish (a command killed on this host, or a job of this process it no longer has) and their
-    campaigns left generating; the ids of the jobs failed."""
+    campaigns left generating, and those of the jobs whose endings were written late; the ids of the jobs failed.
+    What it could not do (an ending the database still refuses, a look SQLite's writer kept from happening, and so
+    the campaigns of the endings written) is kept for the next sweep: a campaign left generating by an ending
+    written late stayed so until the server started again."""
     ended = []
     for job_id, values in list(_unwritten.items()):
         try:
@@ -337,8 +343,14 @@ def sweep_jobs(engine: Engine) -> list[str]:
         ended.append(job_id)
     if ended:
         log.info("job endings written late", extra={"jobs": ended})
+    _ended_late.update(ended)
     live = set(_queued) | _running | set(_unwritten)
-    return fail_interrupted_jobs(engine, live=live, ended=ended)
+    looked_at = set(_ended_late)
+    failed = look_for_interrupted_jobs(engine, live=live, ended=looked_at)
+    if failed is None:
+        return []
+    _ended_late.difference_update(looked_at)
+    return failed
 
 
 def _run(

@@ -921,6 +921,55 @@ def test_a_job_ending_the_database_could_not_take_is_written_by_the_next_sweep(e
     assert (written.status, written.result, written.done, written.total) == ("succeeded", {"done": True}, 2, 2)
 
 
+def test_a_campaign_left_generating_by_an_ending_written_late_is_failed_by_a_later_sweep_if_not_by_that_one(engine):
+    """A sweep wrote a generation's ending late (the database was away when it ended, and its campaign stayed
+    "generating"), but another process held SQLite's writer, so recovery did not look in that sweep: the sweep
+    dropped the job from those whose campaigns it fails, and the campaign stayed "generating", refusing to be
+    generated again, exported or deleted, until the server started again."""
+    from sqlalchemy import event
+
+    from service.campaigns import ensure_brand
+    from service.db.models import Campaign
+    from service.jobs.runner import sweep_jobs
+
+    with session_scope(engine) as session:
+        campaign = Campaign(
+            name="late", brand=ensure_brand(session, "hearth"), campaign_type="vip", status="generating"
+        )
+        session.add(campaign)
+        session.flush()
+        campaign_id = campaign.id
+
+    def ends_while_the_database_is_away(progress, campaign_id: int) -> dict:
+        progress(1, 2, "half way")
+        with engine.begin() as connection:
+            connection.exec_driver_sql("ALTER TABLE jobs RENAME TO jobs_away")
+        return {}  # its campaign not made ready either: the database was away
+
+    job_id = InlineJobRunner(engine).submit("generate", ends_while_the_database_is_away, campaign_id=campaign_id)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("ALTER TABLE jobs_away RENAME TO jobs")
+    writer = engine.raw_connection()  # another process's import, which takes the one writer once the ending is written
+
+    def another_process_writes(_connection, _cursor, statement, *_args) -> None:
+        if statement == "BEGIN IMMEDIATE" and not writer.driver_connection.in_transaction:  # recovery's first try
+            writer.driver_connection.execute("BEGIN IMMEDIATE")
+
+    event.listen(engine, "before_cursor_execute", another_process_writes)
+    try:
+        assert sweep_jobs(engine) == []
+    finally:
+        event.remove(engine, "before_cursor_execute", another_process_writes)
+        writer.driver_connection.execute("ROLLBACK")
+        writer.close()
+    assert _job(engine, job_id).status == "succeeded"  # its ending, written late
+    with session_scope(engine) as session:
+        assert session.get(Campaign, campaign_id).status == "generating"  # not looked at yet
+    assert sweep_jobs(engine) == []
+    with session_scope(engine) as session:
+        assert session.get(Campaign, campaign_id).status == "failed"
+
+
 def test_the_server_sweeps_its_jobs_while_it_runs(engine, api_key, monkeypatch):
     from fastapi.testclient import TestClient
 
