@@ -328,10 +328,11 @@ def corrected_ending(job_id: str) -> dict[str, Any] | None:
 def sweep_jobs(engine: Engine) -> list[str]:
     """While the server runs: write the job endings the database could not take when they came, then fail the jobs
     no process will finish (a command killed on this host, or a job of this process it no longer has) and their
-    campaigns left generating, and those of the jobs whose endings were written late; the ids of the jobs failed.
-    What it could not do (an ending the database still refuses, a look SQLite's writer kept from happening, and so
-    the campaigns of the endings written) is kept for the next sweep: a campaign left generating by an ending
-    written late stayed so until the server started again."""
+    campaigns left generating, and those of the jobs whose endings were written late; the ids of the jobs it ended,
+    each to announce: those whose endings it wrote late (their runner did not announce them: see
+    ``ThreadJobRunner._run_quietly``), then those it failed. What it could not do (an ending the database still
+    refuses, a look SQLite's writer kept from happening, and so the campaigns of the endings written) is kept for the
+    next sweep: a campaign left generating by an ending written late stayed so until the server started again."""
     ended = []
     for job_id, values in list(_unwritten.items()):
         try:
@@ -348,9 +349,9 @@ def sweep_jobs(engine: Engine) -> list[str]:
     looked_at = set(_ended_late)
     failed = look_for_interrupted_jobs(engine, live=live, ended=looked_at)
     if failed is None:
-        return []
+        return ended
     _ended_late.difference_update(looked_at)
-    return failed
+    return ended + failed
 
 
 def _run(
@@ -500,11 +501,15 @@ class ThreadJobRunner:
             with contextlib.suppress(Exception):  # _run recorded the error on the job row
                 _run(self.engine, job_id, work, params)
         finally:
-            self._announce(job_id)
+            # An ending the database could not take is announced by the sweep that writes it: read now, the job
+            # was announced "running", or not at all, and its ending never.
+            if job_id not in _unwritten:
+                self._announce(job_id)
 
     def announce(self, job_ids: Iterable[str]) -> None:
-        """Announce to the webhook jobs that ended without running here: those failed as interrupted, at start or by
-        the sweep (a marketing tool waiting for the end of a send would otherwise wait for ever)."""
+        """Announce to the webhook jobs that ended without running here, or whose endings were written late: those
+        failed as interrupted, at start or by the sweep, and those the sweep wrote the ending of (a marketing tool
+        waiting for the end of a send would otherwise wait for ever)."""
         for job_id in job_ids:
             self._announce(job_id)
 

@@ -275,3 +275,29 @@ def test_a_job_failed_as_interrupted_while_it_still_ran_ends_as_it_did_announced
     assert ended["corrects"] == {"status": "failed", "error": interrupted("train")}
     with session_scope(engine) as session:
         assert session.get(Job, job_id).status == "succeeded"
+
+
+def test_a_job_ending_the_database_could_not_take_is_announced_once_the_sweep_writes_it(engine, receiver):
+    """A job that ended while the database was away was announced at once, read as it was ("running", as if that
+    were its ending) or not at all, and its ending, written by a later sweep, never."""
+    from service.jobs import ThreadJobRunner
+    from service.jobs.runner import sweep_jobs
+
+    def ends_while_the_jobs_table_is_gone(progress) -> dict:
+        progress(1, 2, "half way")
+        with engine.begin() as connection:
+            connection.exec_driver_sql("ALTER TABLE jobs RENAME TO jobs_away")
+        return {"done": True}
+
+    runner = ThreadJobRunner(engine)
+    try:
+        job_id = runner.submit("train", ends_while_the_jobs_table_is_gone)
+        runner.wait(job_id, timeout=30)
+        with engine.begin() as connection:
+            connection.exec_driver_sql("ALTER TABLE jobs_away RENAME TO jobs")
+        runner.announce(sweep_jobs(engine))  # as the server's sweep does
+    finally:
+        runner.shutdown()  # its deliveries made
+    assert [(d["body"]["job"]["id"], d["body"]["job"]["status"]) for d in receiver.deliveries] == [
+        (job_id, "succeeded")
+    ]
