@@ -97,9 +97,8 @@ def test_a_live_job_is_left_alone_by_a_process_with_the_same_host_and_pid(engine
     assert _job(engine, job_id).status == "succeeded"
 
 
-ON_ANOTHER_HOST = """
-import socket, sys, time
-socket.gethostname = lambda: "web-2"
+# A process that submits a long training job and waits: argv 1 the database URL, 2 its seconds between beats.
+LONG_JOB = """
 from service.jobs import heartbeat
 heartbeat.HEARTBEAT_SECONDS = float(sys.argv[2])
 from service.db.session import make_engine
@@ -113,6 +112,13 @@ def long_step(progress):
 print(ThreadJobRunner(make_engine(sys.argv[1])).submit("train", long_step), flush=True)
 time.sleep(600)
 """
+ON_ANOTHER_HOST = (
+    """
+import socket, sys, time
+socket.gethostname = lambda: "web-2"
+"""
+    + LONG_JOB
+)
 
 
 def test_a_job_of_a_host_that_died_is_failed_after_a_few_missed_beats(engine, monkeypatch):
@@ -502,26 +508,17 @@ def test_the_beat_of_a_database_no_longer_used_goes_with_its_engine(tailor_home)
     assert engine_held() is None
 
 
-ON_A_HOST_WHOSE_CLOCK_IS_OFF = """
+ON_A_HOST_WHOSE_CLOCK_IS_OFF = (
+    """
 import socket, sys, time
 from datetime import timedelta
 import service.clock
 socket.gethostname = lambda: "web-3"
 python_clock = service.clock.utcnow
 service.clock.utcnow = lambda: python_clock() + timedelta(seconds=float(sys.argv[3]))  # before the modules read it
-from service.jobs import heartbeat
-heartbeat.HEARTBEAT_SECONDS = float(sys.argv[2])
-from service.db.session import make_engine
-from service.jobs import ThreadJobRunner
-
-def long_step(progress):
-    progress(0, 1, "a step that takes long")
-    time.sleep(600)
-    return {}
-
-print(ThreadJobRunner(make_engine(sys.argv[1])).submit("train", long_step), flush=True)
-time.sleep(600)
 """
+    + LONG_JOB
+)
 
 
 def test_the_live_job_of_a_host_whose_clock_is_off_is_left_alone_whoever_judges_it(any_engine, monkeypatch):
