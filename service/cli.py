@@ -451,9 +451,13 @@ def _send_words(result: dict) -> list[str]:
 
     lines = [f"sent {counted(result['sent'], 'email', 'emails')}"]
     if result["skipped"]:
-        lines.append(f"skipped {result['skipped']:,}: customers who unsubscribed or whose address bounced")
+        lines.append(f"skipped {result['skipped']:,}: customers who may not be mailed (unsubscribed, bounced, an "
+                     "address already mailed in this campaign; each draft says why)")  # fmt: skip
     if result.get("held_back_count"):
-        lines.append(f"back to review: {result['held_back_count']:,}, their products changed since they were written")
+        why = {"late": "too late to send", "stale_facts": "products changed since written",
+               "failed_checks": "copy fails a check"}  # fmt: skip
+        reasons = ", ".join(f"{why.get(k, k)}: {n:,}" for k, n in result.get("held_back_by_reason", {}).items())
+        lines.append(f"back to review: {result['held_back_count']:,} ({reasons})")
     if result["waiting"]:
         waiting = counted(result["waiting"], "approved draft waits", "approved drafts wait")
         policy = f" ({result['deferred']:,} held back by the contact policy)" if result["deferred"] else ""

@@ -123,3 +123,20 @@ def test_send_mails_the_approved_drafts_through_the_smtp_server(engine, tailor_h
     assert again.returncode == 0 and "sent 0 emails" in again.stdout and len(messages) == approved
     refused = run(["send", "--campaign", "404"], tailor_home, TAILOR_SMTP_PORT=str(controller.port))
     assert refused.returncode == 2 and "`tailor campaigns list`" in refused.stderr
+
+
+def test_send_says_why_drafts_were_held_back_and_skipped():
+    """`tailor send` put every draft held back down to changed products, though the due-check holds late ones back and
+    a send those whose copy fails a check; and every skip down to an unsubscribe or a bounce."""
+    from service.cli import _send_words
+
+    result = {
+        "sent": 3, "skipped": 2, "waiting": 0, "deferred": 0, "refused": [],
+        "held_back_count": 3, "held_back_by_reason": {"late": 2, "stale_facts": 1},
+    }  # fmt: skip
+    assert _send_words(result) == [
+        "sent 3 emails",
+        "skipped 2: customers who may not be mailed (unsubscribed, bounced, an address already mailed in this "
+        "campaign; each draft says why)",
+        "back to review: 3 (too late to send: 2, products changed since written: 1)",
+    ]
