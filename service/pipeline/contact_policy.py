@@ -150,11 +150,16 @@ def current_deferral(flag_reasons: list[str], status: str, send_after: datetime 
     return next((r for r in reversed(flag_reasons) if r.startswith(moment)), None)
 
 
+def without_deferrals(flag_reasons: list[str]) -> list[str]:
+    """A draft's reasons but the contact policy's notes: what a person is asked to look at, when it is flagged."""
+    return [reason for reason in flag_reasons if not reason.startswith(DEFERRED)]
+
+
 def _defer(draft: Draft, wait: Wait, timezone: str) -> None:
     """Move the draft's send time past ``wait`` and say why in its reasons (not flagged: the due-check sends it)."""
     draft.send_after = _same_time_of_day(wait.until, draft.send_after, timezone)
     note = f"{DEFERRED} to {draft.send_after:%Y-%m-%d %H:%M} UTC: {wait.why}"
-    draft.flag_reasons = [*(r for r in draft.flag_reasons if not r.startswith(DEFERRED)), note]
+    draft.flag_reasons = [*without_deferrals(draft.flag_reasons), note]
 
 
 def _mailed_at_address(session: Session, draft_ids: list[int], since: datetime) -> dict[int, datetime]:

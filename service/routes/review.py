@@ -132,7 +132,7 @@ def _draft_page(
         else ""
     )
     from generation.locales import amounts_locale
-    from service.pipeline.contact_policy import current_deferral
+    from service.pipeline.contact_policy import current_deferral, without_deferrals
     from service.pipeline.freshness import changes_since, stale_facts
 
     written_in = _written_in(stored)
@@ -142,6 +142,7 @@ def _draft_page(
         # what the reader of an email sent finds at the shop now, where the catalog no longer agrees with it
         "changed_since_sent": changes_since(session, stored) if draft.status == "sent" else [],
         "deferral": current_deferral(draft.flag_reasons, draft.status, stored.send_after),  # the contact policy's
+        "flagged_for": without_deferrals(draft.flag_reasons),
         "error": _in_words(error, products) if error else None,
         "sender": sender_of(stored.campaign.brand.slug, SmtpSettings()),
         # prices as the email writes them: "€39.00" in an English email to a French customer of a brand without
