@@ -15,6 +15,8 @@ from generation.templates import LANGUAGE_NAMES
 # script and a region (EN, en-gb, pt_BR, gsw-CH, zh-hant-tw, es-419: stored as en, en-GB, pt-BR, gsw-CH,
 # zh-Hant-TW, es-419; the email is written in the language, its amounts as the region writes them).
 LOCALE_PATTERN = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z]{4})?(?:[-_](?:[A-Za-z]{2}|[0-9]{3}))?$")
+# What a value that does not match it is told, wherever a locale is given (a customers file, a setting).
+NOT_A_LOCALE = "must be a language code such as en, de, gsw or pt-BR"
 
 
 def language_of(locale: str) -> str:

@@ -266,10 +266,10 @@ class ImportSettings(BaseSettings):
     @field_validator("default_locale")
     @classmethod
     def _language_code(cls, value: str) -> str:
-        from generation.locales import LOCALE_PATTERN, normal_locale
+        from generation.locales import LOCALE_PATTERN, NOT_A_LOCALE, normal_locale
 
         if not LOCALE_PATTERN.match(value.strip()):
-            raise ValueError("must be a language code such as en, de, gsw or pt-BR")
+            raise ValueError(NOT_A_LOCALE)
         return normal_locale(value)
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from generation.locales import LOCALE_PATTERN, language_of, normal_locale
+from generation.locales import LOCALE_PATTERN, NOT_A_LOCALE, language_of, normal_locale
 from generation.render import WEB_ADDRESS
 from generation.schemas import LOCALES
 from service.addresses import (
@@ -483,8 +483,7 @@ def _check_customers(_session: Session, rows: pd.DataFrame) -> list[Problem]:
     ]
     locales = rows.locale.fillna("")  # none (no column, an empty cell): see _import_customers
     return problems + [
-        Problem(r, "locale", "must be a language code such as en, de, gsw or pt-BR")
-        for r in _rows_where(~locales.str.match(LOCALE_PATTERN) & (locales != ""))
+        Problem(r, "locale", NOT_A_LOCALE) for r in _rows_where(~locales.str.match(LOCALE_PATTERN) & (locales != ""))
     ]
 
 
