@@ -431,14 +431,21 @@ def send(
         int | None, typer.Option("--batch-size", min=1, help="send at most this many emails now, to the first "
                                  "customers in the audience's order")
     ] = None,
+    unchecked_links: Annotated[
+        bool, typer.Option("--unchecked-links", help="send even though Tailor does not answer this machine where the "
+                           "unsubscribe links lead (TAILOR_PUBLIC_URL), when it does answer the recipients there")
+    ] = False,
 ) -> None:  # fmt: skip
     """Send the campaign's approved drafts now through the shop's SMTP server (TAILOR_SMTP_*), as POST
     /campaigns/{id}/send does: customers who unsubscribed or bounced are skipped, drafts whose products changed go
-    back to review, and those the contact policy holds back wait; run it again to send them when they fall due."""
+    back to review, and those the contact policy holds back wait; run it again to send them when they fall due.
+    Nothing is sent while no Tailor server (`tailor serve`) answers where the emails' unsubscribe links lead."""
     from service.pipeline.campaign_runs import send_now
 
     with progress_bar("sending") as update:
-        result = send_now(_engine_after_crashes(), campaign, batch_size, listener=update)
+        result = send_now(
+            _engine_after_crashes(), campaign, batch_size, listener=update, links_must_answer=not unchecked_links
+        )
     for line in _send_words(result):
         typer.echo(line)
     for warning in result.get("warnings", []):

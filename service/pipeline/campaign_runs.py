@@ -184,13 +184,18 @@ def _campaign_spec(**fields: Any) -> CampaignIn:
 
 
 def send_now(
-    engine: Engine, campaign_id: int, limit: int | None = None, listener: Callable[[int, int, str], None] | None = None
-) -> dict[str, Any]:
+    engine: Engine, campaign_id: int, limit: int | None = None, listener: Callable[[int, int, str], None] | None = None,
+    links_must_answer: bool = True,
+) -> dict[str, Any]:  # fmt: skip
     """Send the campaign's approved drafts that are due now through the SMTP server (TAILOR_SMTP_*), at most
     ``limit`` emails, as POST /campaigns/{id}/send does without a schedule: the send job, run in this process.
-    Its result: sent, skipped, deferred, waiting (and next_send_at), held_back_count, refused, warnings."""
+    Its result: sent, skipped, deferred, waiting (and next_send_at), held_back_count, refused, warnings. This
+    process serves no unsubscribe links: unless ``links_must_answer`` is False, nothing is sent while Tailor does
+    not answer where they lead (sending.send_campaign)."""
     with session_scope(engine) as session:
         get_campaign(session, campaign_id)  # no send job recorded for a campaign that is not there
     runner = InlineJobRunner(engine, listener)
-    runner.submit("send", send_campaign, engine=engine, campaign_id=campaign_id, limit=limit)
+    runner.submit(
+        "send", send_campaign, engine=engine, campaign_id=campaign_id, limit=limit, links_must_answer=links_must_answer
+    )
     return runner.last_result

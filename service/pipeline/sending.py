@@ -64,6 +64,7 @@ from service.pipeline.mail import (
     sender_of,
     smtp_address,
 )
+from service.pipeline.unsubscribe_links import links_unanswered, unreachable_links
 from service.segments import segment_named
 from service.send_times import schedule_at_best_hours, schedule_campaign, waiting_drafts
 from service.settings import ExperimentSettings, SendScheduleSettings, SmtpSettings, on_this_machine
@@ -188,7 +189,7 @@ def _unmailable(session: Session, draft_ids: list[int]) -> set[int]:
 
 def send_campaign(
     progress, engine: Engine, campaign_id: int, settings: SmtpSettings | None = None, limit: int | None = None,
-    at_best_hour: bool = False, at: datetime | None = None, due_check: bool = False,
+    at_best_hour: bool = False, at: datetime | None = None, due_check: bool = False, links_must_answer: bool = False,
 ) -> dict[str, Any]:  # fmt: skip
     """Job: send the approved, not yet sent drafts that are due (with ``limit``, ``limit`` emails: see _to_mail);
     customers who unsubscribed (or whose address bounced) meanwhile are skipped, as is a draft to an address the
@@ -204,7 +205,8 @@ def send_campaign(
     to when they may be mailed again). With ``at`` (the campaign scheduled, or rescheduled), the approved drafts,
     whatever time an earlier request gave them, and drafts approved later get that moment (with ``at_best_hour``,
     each customer's best hour from then on) and wait for it; without it, a scheduled campaign is unscheduled and
-    sent now."""
+    sent now. With ``links_must_answer`` (a send with no server of its own: the command line's), nothing is sent
+    while Tailor does not answer where the emails' unsubscribe links lead."""
     settings = settings or SmtpSettings()
     now = utcnow()
     with session_scope(engine) as session:
@@ -237,6 +239,14 @@ def send_campaign(
                 f"machine reaches, and the mail goes out through {settings.host}. Set TAILOR_PUBLIC_URL to the "
                 "address people reach Tailor at (https://...): recipients must be able to unsubscribe, as the law "
                 "requires."
+            )
+    if draft_ids and links_must_answer and (silent := links_unanswered(links.base_url)):
+        with _held_back_told(held_back):
+            raise InvalidEnvironment(
+                f"Nothing was sent: the emails' unsubscribe links would lead to {links.base_url}, and {silent}, so "
+                "recipients could not unsubscribe, as the law requires. Start `tailor serve` where TAILOR_PUBLIC_URL "
+                "points (or set it to where Tailor runs); if Tailor answers there for recipients but not for this "
+                "machine, send with --unchecked-links."
             )
     sent = skipped = pinned = 0
     sent_by_arm: dict[str, int] = {}
@@ -413,25 +423,6 @@ def _held_back_told(held_back: HeldBack) -> Iterator[None]:
         if held_back.count:
             error.done_before = (error.done_before or {}) | held_back.told()
         raise
-
-
-def unreachable_links(base_url: str) -> str | None:
-    """Why the unsubscribe links that start with ``base_url`` cannot be followed by the people mailed (an address
-    only this machine reaches: TAILOR_PUBLIC_URL unset), or why mail clients will not offer them in one click (not
-    https), or None."""
-    parts = urlsplit(base_url)
-    if on_this_machine(parts.hostname or ""):
-        return (
-            f"the emails' unsubscribe links start with {base_url}, which only this machine reaches: set "
-            "TAILOR_PUBLIC_URL to the address people reach Tailor at (https://...), or recipients cannot unsubscribe, "
-            "as the law requires"
-        )
-    if parts.scheme != "https":
-        return (
-            f"the emails' unsubscribe links start with {base_url}, not https: mail clients offer one-click unsubscribe "
-            "only for an https link (RFC 8058); set TAILOR_PUBLIC_URL to the https address people reach Tailor at"
-        )
-    return None
 
 
 def _mailed_addresses(session: Session, campaign_id: int) -> dict[str, str]:

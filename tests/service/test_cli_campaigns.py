@@ -6,6 +6,7 @@ from __future__ import annotations
 from service.campaigns import delete_campaign, ensure_brand
 from service.db.models import Campaign, Customer, Draft, Variant
 from service.db.session import session_scope
+from tests.service.conftest import free_port
 from tests.service.test_cli import run
 
 
@@ -97,9 +98,10 @@ def test_drafts_approve_pending_approves_what_passed_and_leaves_the_flagged_for_
 
 
 def test_send_mails_the_approved_drafts_through_the_smtp_server(engine, tailor_home, demo_files, mail_server,
-                                                                monkeypatch):  # fmt: skip
+                                                                live_server, monkeypatch):  # fmt: skip
     """A shop without a server could approve and export its drafts but not send them: only POST
-    /campaigns/{id}/send did, on a running server."""
+    /campaigns/{id}/send did, on a running server. It sends only while a Tailor server answers where the emails'
+    unsubscribe links lead: with none, `tailor send` mailed links nobody could follow, and warned after."""
     from service.drafts import approve_pending
     from service.pipeline.campaign_runs import create_and_generate
     from tests.service.conftest import trained_in_process
@@ -113,13 +115,34 @@ def test_send_mails_the_approved_drafts_through_the_smtp_server(engine, tailor_h
         approved = approve_pending(session, campaign_id, "Ola")["approved"]
     assert approved > 0
     controller, messages = mail_server
+    silent = f"http://127.0.0.1:{free_port()}"
 
-    sent = run(["send", "--campaign", str(campaign_id)], tailor_home, TAILOR_SMTP_PORT=str(controller.port))
+    refused = run(["send", "--campaign", str(campaign_id)], tailor_home, TAILOR_SMTP_PORT=str(controller.port),
+                  TAILOR_PUBLIC_URL=silent)  # fmt: skip
+
+    assert refused.returncode != 0 and messages == []
+    assert f"Nothing was sent: the emails' unsubscribe links would lead to {silent}, and nothing answers at " in (
+        refused.stderr
+    )
+    assert "`tailor serve`" in refused.stderr and "--unchecked-links" in refused.stderr
+    with session_scope(engine) as session:
+        assert {draft.status for draft in session.query(Draft).filter_by(campaign_id=campaign_id)} >= {"approved"}
+        assert session.query(Draft).filter_by(campaign_id=campaign_id, status="sending").count() == 0
+
+    unchecked = run(["send", "--campaign", str(campaign_id), "--unchecked-links", "--batch-size", "1"], tailor_home,
+                    TAILOR_SMTP_PORT=str(controller.port), TAILOR_PUBLIC_URL=silent)  # fmt: skip
+    assert unchecked.returncode == 0 and "sent 1 email" in unchecked.stdout.splitlines(), unchecked.stderr
+    assert len(messages) == 1
+
+    sent = run(["send", "--campaign", str(campaign_id)], tailor_home, TAILOR_SMTP_PORT=str(controller.port),
+               TAILOR_PUBLIC_URL=live_server)  # fmt: skip
 
     assert sent.returncode == 0, sent.stderr
-    assert f"sent {approved} email{'s' if approved != 1 else ''}" in sent.stdout.splitlines()
+    rest = approved - 1
+    assert f"sent {rest} email{'s' if rest != 1 else ''}" in sent.stdout.splitlines()
     assert len(messages) == approved
-    again = run(["send", "--campaign", str(campaign_id)], tailor_home, TAILOR_SMTP_PORT=str(controller.port))
+    again = run(["send", "--campaign", str(campaign_id)], tailor_home, TAILOR_SMTP_PORT=str(controller.port),
+                TAILOR_PUBLIC_URL=silent)  # fmt: skip
     assert again.returncode == 0 and "sent 0 emails" in again.stdout and len(messages) == approved
     refused = run(["send", "--campaign", "404"], tailor_home, TAILOR_SMTP_PORT=str(controller.port))
     assert refused.returncode == 2 and "`tailor campaigns list`" in refused.stderr

@@ -247,7 +247,7 @@ def test_mail_to_the_world_with_links_only_this_machine_reaches_is_not_sent(clie
 def test_links_recipients_cannot_follow_or_click_once_are_named(monkeypatch):
     """An IPv6 host made links without brackets (http://:::8000/...), and a public address over plain http, or a
     loopback one spelt another way, passed without a word."""
-    from service.pipeline.sending import unreachable_links
+    from service.pipeline.unsubscribe_links import unreachable_links
     from service.settings import PublicSettings
 
     monkeypatch.delenv("TAILOR_PUBLIC_URL", raising=False)

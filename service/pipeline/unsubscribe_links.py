@@ -1,0 +1,54 @@
+"""Whether the unsubscribe links in the email Tailor sends lead anywhere: the law requires that each recipient can
+unsubscribe, and a link nothing answers at (no `tailor serve` running, TAILOR_PUBLIC_URL pointing elsewhere) or one
+only the sending machine reaches makes that impossible."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from urllib.parse import urlsplit
+
+from service.settings import on_this_machine
+
+# Seconds the command line's send waits for Tailor's /health at the links' address before it counts as silent.
+ANSWER_TIMEOUT = 5.0
+
+
+def unreachable_links(base_url: str) -> str | None:
+    """Why the unsubscribe links that start with ``base_url`` cannot be followed by the people mailed (an address
+    only this machine reaches: TAILOR_PUBLIC_URL unset), or why mail clients will not offer them in one click (not
+    https), or None."""
+    parts = urlsplit(base_url)
+    if on_this_machine(parts.hostname or ""):
+        return (
+            f"the emails' unsubscribe links start with {base_url}, which only this machine reaches: set "
+            "TAILOR_PUBLIC_URL to the address people reach Tailor at (https://...), or recipients cannot unsubscribe, "
+            "as the law requires"
+        )
+    if parts.scheme != "https":
+        return (
+            f"the emails' unsubscribe links start with {base_url}, not https: mail clients offer one-click unsubscribe "
+            "only for an https link (RFC 8058); set TAILOR_PUBLIC_URL to the https address people reach Tailor at"
+        )
+    return None
+
+
+def links_unanswered(base_url: str, timeout: float = ANSWER_TIMEOUT) -> str | None:
+    """Why Tailor does not answer at ``base_url`` (its ``/health``, which needs no key, as the links need none), or
+    None when it does: a send from the command line has no server of its own to answer the links it mails."""
+    health = f"{base_url}/health"
+    try:
+        with urllib.request.urlopen(health, timeout=timeout) as response:  # noqa: S310 (the operator's own address)
+            body = response.read(64_000)
+    except urllib.error.HTTPError as error:
+        return f"{health} answers HTTP {error.code}, not Tailor's health"
+    except (OSError, ValueError) as error:  # refused, timed out, no such host, a malformed address
+        return f"nothing answers at {health} ({getattr(error, 'reason', error)})"
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict) or answer.get("status") not in ("ok", "degraded"):
+        return f"{health} answers, but not as Tailor does"
+    return None

@@ -1,0 +1,46 @@
+"""Whether Tailor answers where the unsubscribe links lead: only its own health answer counts, so a send from the
+command line does not mail links that another web server, or nothing, answers."""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from service.pipeline.unsubscribe_links import links_unanswered
+from tests.conftest import free_port
+
+
+class _NotTailor(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 (http.server's hook name)
+        status, body = (200, b"<html>The shop's own site</html>") if self.path == "/health" else (404, b"no")
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args) -> None:
+        pass
+
+
+@pytest.fixture
+def other_web_server():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _NotTailor)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_another_web_server_or_none_is_not_tailor_answering(other_web_server):
+    assert links_unanswered(other_web_server) == f"{other_web_server}/health answers, but not as Tailor does"
+    assert (
+        links_unanswered(f"{other_web_server}/mail")
+        == f"{other_web_server}/mail/health answers HTTP 404, not Tailor's health"
+    )
+    closed = f"http://127.0.0.1:{free_port()}"
+    assert links_unanswered(closed).startswith(f"nothing answers at {closed}/health (")
+
+
+def test_tailor_answering_under_its_path_counts(live_server):
+    assert links_unanswered(live_server) is None
