@@ -438,11 +438,23 @@ def _mailed_addresses(session: Session, campaign_id: int) -> dict[str, str]:
     return {address_key(email): external_id for email, external_id in session.execute(statement)}
 
 
+# How each note on a draft skipped at sending opens (``skip_note`` finds it for the draft's page).
+NOT_SENT = "Not sent:"
+
+
+def skip_note(flag_reasons: list[str], status: str, flagged: bool) -> str | None:
+    """Why a draft skipped at sending, with nothing left for a person to do (not flagged), was not sent; None for
+    any other draft (one skipped for a shared address is flagged, and its note is among what it is flagged for)."""
+    if status != "skipped" or flagged or not flag_reasons or not flag_reasons[-1].startswith(NOT_SENT):
+        return None
+    return flag_reasons[-1]
+
+
 def _note_unmailable(draft: Draft, why: str) -> None:
     """Say on a draft skipped as its customer could not be mailed why, and when: ``cannot_mail`` says only why they
     cannot be mailed now, nothing once they can again (a new address after a bounce). Not flagged: nothing is left
     for a person to do."""
-    reason = f"Not sent: the customer could not be mailed when it was due ({utcnow():%Y-%m-%d %H:%M} UTC): {why}"
+    reason = f"{NOT_SENT} the customer could not be mailed when it was due ({utcnow():%Y-%m-%d %H:%M} UTC): {why}"
     draft.flag_reasons = [*draft.flag_reasons, reason]
 
 
@@ -450,7 +462,7 @@ def _skip_mailed_address(draft: Draft, other: str) -> None:
     """Skip a draft whose address this campaign mailed under another customer id, flagged with which."""
     draft.status, draft.flagged, draft.claimed_by = "skipped", True, None
     reason = (
-        f"Not sent: customer {other} has the same address ({draft.customer.email}) and was mailed in this "
+        f"{NOT_SENT} customer {other} has the same address ({draft.customer.email}) and was mailed in this "
         "campaign; an address is mailed once per campaign"
     )
     draft.flag_reasons = [*draft.flag_reasons, reason]

@@ -134,6 +134,7 @@ def _draft_page(
     from generation.locales import amounts_locale
     from service.pipeline.contact_policy import current_deferral, without_deferrals
     from service.pipeline.freshness import changes_since, stale_facts
+    from service.pipeline.sending import skip_note
 
     written_in = _written_in(stored)
     context = {
@@ -143,6 +144,7 @@ def _draft_page(
         "changed_since_sent": changes_since(session, stored) if draft.status == "sent" else [],
         "deferral": current_deferral(draft.flag_reasons, draft.status, stored.send_after),  # the contact policy's
         "flagged_for": without_deferrals(draft.flag_reasons),
+        "not_sent": skip_note(draft.flag_reasons, draft.status, draft.flagged),  # why a skipped draft was not sent
         "error": _in_words(error, products) if error else None,
         "sender": sender_of(stored.campaign.brand.slug, SmtpSettings()),
         # prices as the email writes them: "€39.00" in an English email to a French customer of a brand without
