@@ -555,7 +555,7 @@ def campaigns_list(
     `tailor drafts ...`), name, type, status, when it was created and its drafts by status."""
     from typing import get_args
 
-    from service.campaigns import draft_counts, list_campaigns
+    from service.campaigns import draft_counts_of, list_campaigns
     from service.db.session import session_scope
     from service.schemas import CampaignStatus
 
@@ -563,9 +563,10 @@ def campaigns_list(
         _one_of(status, get_args(CampaignStatus), "--status")
     with session_scope(_engine_after_crashes()) as session:
         campaigns = list_campaigns(session, status)
+        counts = draft_counts_of(session, [campaign.id for campaign in campaigns])
         for campaign in campaigns:
             created = f"created {campaign.created_at:%Y-%m-%d %H:%M} UTC"
-            drafts = _drafts_by_status(draft_counts(session, campaign.id))
+            drafts = _drafts_by_status(counts[campaign.id])
             typer.echo(
                 f"{campaign.id}  {campaign.name}  {campaign.campaign_type}  {campaign.status}  {created}  {drafts}"
             )
