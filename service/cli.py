@@ -452,6 +452,41 @@ def send(
         _echo(f"warning: {warning}")
 
 
+@app.command("send-due")
+def send_due() -> None:
+    """Send every campaign's approved drafts that are due now (each customer's best hour, the contact policy's wait
+    over, a refused address's time to be tried again), as `tailor serve` does every TAILOR_SEND_DUE_CHECK_MINUTES: for
+    a shop that runs Tailor from the command line alone, run it from cron (every 5 minutes, say). It says what it did
+    for each campaign, or that nothing is due; while another due-check runs (a server's), it leaves the drafts to it."""
+    from service.errors import TailorError
+    from service.pipeline.campaign_runs import send_due_now
+
+    try:
+        with progress_bar("sending the due drafts") as update:
+            result = send_due_now(_engine_after_crashes(), listener=update)
+    except TailorError as failed:  # the mail server down: what the campaigns before it did, then the error
+        _tell_due_sends((failed.done_before or {}).get("campaigns", {}))
+        raise
+    if "running" in result:
+        typer.echo(f"a due-check is running already (job {result['running']}): it sends what is due")
+    elif not result["campaigns"]:
+        typer.echo("nothing is due")
+    _tell_due_sends(result.get("campaigns", {}))
+
+
+def _tell_due_sends(campaigns: dict[str, dict]) -> None:
+    """What the due-check did for each campaign, in `tailor send`'s words, under its id."""
+    for campaign_id, result in campaigns.items():
+        if "not_sent" in result:  # being generated, or deleted, since the check began: the next check sends it
+            typer.echo(f"campaign {campaign_id}: not sent now: {result['not_sent']}")
+            continue
+        typer.echo(f"campaign {campaign_id}:")
+        for line in _send_words({"waiting": 0, **result}):  # a send the mail server stopped counts no waiting
+            typer.echo(f"  {line}")
+        for warning in result.get("warnings", []):
+            _echo(f"warning: campaign {campaign_id}: {warning}")
+
+
 def _send_words(result: dict) -> list[str]:
     """What a send did, a line for each thing that happened: sent, skipped, held back, waiting, refused."""
     from service.wording import counted

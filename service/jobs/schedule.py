@@ -76,6 +76,16 @@ def _still_run(job: Job, missed_since: datetime) -> bool:
     return job.updated_at > utcnow() - STALE_AFTER and not is_orphaned(job.worker)
 
 
+def live_job(engine: Engine, kind: str, own: str | None = None) -> str | None:
+    """The id of a job of ``kind`` that a process still runs (a server's due-check, or a command's), if any, ``own``
+    (a job the caller submitted) counted while it is unfinished: what keeps a schedule's tick, or `tailor send-due`,
+    from starting a second one beside it."""
+    with session_scope(engine) as session:
+        unfinished = session.scalars(select(Job).where(Job.kind == kind, Job.status.in_(UNFINISHED_JOB)))
+        missed_since = beats_missed_since(session)
+        return next((job.id for job in unfinished if job.id == own or _still_run(job, missed_since)), None)
+
+
 class PeriodicJob(PeriodicCall):
     """Every ``interval_seconds``, ``runner.submit(kind, work, **params)`` unless a job of ``kind`` is unfinished
     (which ``engine``'s jobs table tells) or ``ready()`` is False."""
@@ -94,10 +104,7 @@ class PeriodicJob(PeriodicCall):
         self._most_passed = max(0, math.ceil(BACKOFF_UP_TO_SECONDS / interval_seconds) - 1)
 
     def _busy(self) -> bool:
-        with session_scope(self.engine) as session:
-            unfinished = session.scalars(select(Job).where(Job.kind == self.kind, Job.status.in_(UNFINISHED_JOB)))
-            missed_since = beats_missed_since(session)
-            return any(job.id == self.last_job_id or _still_run(job, missed_since) for job in unfinished)
+        return live_job(self.engine, self.kind, own=self.last_job_id) is not None
 
     def _tick(self) -> None:
         if self._passing:

@@ -1,4 +1,5 @@
-"""Campaign runs for the CLI and the demo: create + generate in one call, and a summary table."""
+"""Campaign runs for the CLI and the demo: create + generate in one call, and a summary table; a send, and the
+due-check, run in the command's process."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from service.campaigns import create_campaign, get_campaign, start_generating
 from service.db.session import session_scope
 from service.errors import CampaignFailed, InvalidInput, Problem, TailorError
 from service.jobs import InlineJobRunner
+from service.jobs.schedule import live_job
 from service.pipeline.generate import generate_campaign, require_models
-from service.pipeline.sending import send_campaign
+from service.pipeline.sending import send_campaign, send_due_drafts
 from service.schemas import CampaignIn
 from service.settings import CampaignSettings, home_settings
 from service.state import model_store
@@ -198,4 +200,17 @@ def send_now(
     runner.submit(
         "send", send_campaign, engine=engine, campaign_id=campaign_id, limit=limit, links_must_answer=links_must_answer
     )
+    return runner.last_result
+
+
+def send_due_now(engine: Engine, listener: Callable[[int, int, str], None] | None = None) -> dict[str, Any]:
+    """Send every campaign's approved drafts that are due now (a send time come, a refused address's time to be tried
+    again), as the server's scheduled due-check does: its job, run in this process, so GET /jobs lists it and a
+    server's due-check lets its tick pass while it runs. Its result: the due-check's, each due campaign's send
+    result by its id under ``campaigns``; or only ``running``, the id of a due-check another process runs now (a
+    server's, an earlier cron run's), which sends what is due: a second beside it would share the drafts out."""
+    if (running := live_job(engine, "send_due")) is not None:
+        return {"running": running}
+    runner = InlineJobRunner(engine, listener)
+    runner.submit("send_due", send_due_drafts, engine=engine)
     return runner.last_result

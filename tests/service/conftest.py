@@ -240,6 +240,20 @@ def any_engine(request, engine):
     postgres.dispose()
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def shared_engine(request):
+    """The database two servers (or a server and a command) share: a SQLite file, or a PostgreSQL database."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("engine")
+        return
+    from service.db.migrate import upgrade
+
+    engine = new_postgres_database(request.getfixturevalue("postgres_url"), "claims")
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
 @pytest.fixture(scope="module")
 def postgres_url():
     """A throwaway PostgreSQL cluster on loopback, or the one DATABASE_URL_TEST names."""

@@ -52,18 +52,6 @@ def due_campaign(engine, drafts: int) -> list[int]:
         return made
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def shared_engine(request):
-    """The database two servers share: a SQLite file, or a PostgreSQL database."""
-    if request.param == "sqlite":
-        yield request.getfixturevalue("engine")
-        return
-    engine = new_postgres_database(request.getfixturevalue("postgres_url"), "claims")
-    upgrade(engine)
-    yield engine
-    engine.dispose()
-
-
 def test_two_servers_due_checks_send_each_due_draft_once(shared_engine, mail_server, monkeypatch):
     """Two `tailor serve` processes on PostgreSQL sent every scheduled email twice: 40 messages for 20 drafts."""
     controller, messages = mail_server
