@@ -12,6 +12,8 @@ from typing import Annotated
 import typer
 from typer.core import TyperCommand
 
+from service.cli_drafts import drafts_approve, drafts_list, drafts_reject, drafts_show
+
 # Help is written in markdown and shown as written: typer's default ("rich") kept each docstring's line breaks in
 # the commands' list, cutting sentences mid-line, and showed `code` with its backticks.
 HELP_MARKUP = "markdown"
@@ -30,8 +32,12 @@ audience_app = _commands()
 campaigns_app = _commands(help="The campaigns and their ids, for the commands that take one.", no_args_is_help=True)
 customers_app = _commands(help="What Tailor holds about one customer.", no_args_is_help=True)
 history_app = _commands(help="The email history kept (TAILOR_HISTORY_KEEP_DAYS).", no_args_is_help=True)
-drafts_app = _commands(help="Review a campaign's drafts in bulk.", no_args_is_help=True)
+drafts_app = _commands(help="Review a campaign's drafts, one by one or in bulk.", no_args_is_help=True)
 db_app = _commands(help="The database's schema: moving it back for an older version.", no_args_is_help=True)
+drafts_app.command("list")(drafts_list)
+drafts_app.command("show")(drafts_show)
+drafts_app.command("approve")(drafts_approve)
+drafts_app.command("reject")(drafts_reject)
 app.add_typer(audience_app, name="audience")
 app.add_typer(campaigns_app, name="campaigns")
 app.add_typer(customers_app, name="customers")
@@ -677,7 +683,8 @@ def drafts_approve_pending(
         )
     if done["left_for_review"]:
         waiting = counted(done["left_for_review"], "flagged draft waits", "flagged drafts wait")
-        typer.echo(f"{waiting} for a person: review them at /review (`tailor serve`)")
+        listed = f"`tailor drafts list --campaign {campaign} --status flagged`"
+        typer.echo(f"{waiting} for a person: {listed} lists them, or review them at /review (`tailor serve`)")
 
 
 @drafts_app.command("reapprove-late")

@@ -84,7 +84,8 @@ def test_drafts_approve_pending_approves_what_passed_and_leaves_the_flagged_for_
     assert approved.returncode == 0, approved.stderr
     assert approved.stdout.splitlines() == [
         "approved 2 pending drafts, each with its chosen variant",
-        "1 flagged draft waits for a person: review them at /review (`tailor serve`)",
+        f"1 flagged draft waits for a person: `tailor drafts list --campaign {campaign_id} --status flagged` lists "
+        "them, or review them at /review (`tailor serve`)",
     ]
     with session_scope(engine) as session:
         drafts = session.query(Draft).filter_by(campaign_id=campaign_id).order_by(Draft.id).all()

@@ -1,0 +1,199 @@
+"""`tailor drafts list|show|approve|reject`: a campaign's drafts reviewed one by one from a terminal, through the
+functions the review page and the API call (service.drafts), so the same rules hold and the same reviews are
+recorded. Registered on the `drafts` group by service.cli; heavy imports happen inside the commands."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+LISTED = 100  # drafts `tailor drafts list` shows unless told otherwise, as GET /campaigns/{id}/drafts answers
+
+
+def drafts_list(
+    campaign: Annotated[int, typer.Option("--campaign", help="the campaign's id (`tailor campaigns list`)")],
+    status: Annotated[str | None, typer.Option(help="only drafts in this status, e.g. flagged or pending")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="at most this many drafts")] = LISTED,
+) -> None:
+    """The campaign's drafts, flagged first and then in the audience's order, as the review page lists them: each
+    draft's id (for `tailor drafts show`), customer, status, chosen variant's subject and, for a flagged one, its
+    latest flag reason."""
+    from typing import get_args
+
+    from service.cli import _engine_after_crashes, _one_of
+    from service.db.session import session_scope
+    from service.drafts import draft_out, list_drafts
+    from service.schemas import DraftStatus
+
+    if status is not None:
+        _one_of(status, get_args(DraftStatus), "--status")
+    with session_scope(_engine_after_crashes()) as session:
+        drafts = [draft_out(draft) for draft in list_drafts(session, campaign, status, limit=limit)]
+    for draft in drafts:
+        typer.echo(_draft_line(draft))
+    if not drafts:
+        _echo(f"campaign {campaign} has no drafts{f' with the status {status}' if status else ''}")
+    elif len(drafts) == limit:
+        _echo(f"the first {limit:,} drafts shown: --limit for more")
+
+
+def _draft_line(draft) -> str:
+    """ "12  C00017  flagged  Your autumn picks  (the latest flag reason)"."""
+    chosen = next((v for v in draft.variants if v.id == draft.selected_variant_id), None)
+    subject = chosen.subject if chosen is not None else "(no variant chosen)"
+    why = f"  ({draft.flag_reasons[-1]})" if draft.flagged and draft.flag_reasons else ""
+    return f"{draft.id}  {draft.customer_id}  {draft.status}  {subject}{why}"
+
+
+def drafts_show(
+    draft_id: Annotated[int, typer.Argument(metavar="DRAFT_ID", help="the draft's id (`tailor drafts list`)")],
+) -> None:
+    """What a copywriter needs to decide on a draft, as its review page shows it: the customer, the draft's status
+    and revision, why it was flagged, and each variant's subject, preheader, text, scores and checks."""
+    from service.cli import _engine_after_crashes
+    from service.db.session import session_scope
+    from service.drafts import draft_out, get_draft
+
+    with session_scope(_engine_after_crashes()) as session:
+        draft = draft_out(get_draft(session, draft_id))
+    for line in _draft_words(draft):
+        typer.echo(line)
+
+
+def _draft_words(draft) -> list[str]:
+    """The draft (a DraftOut) as lines of text: its header, flag reasons, variants and review history."""
+    name = f"{draft.first_name} " if draft.first_name else ""
+    lines = [
+        f"draft {draft.id} of campaign {draft.campaign_id}: {draft.status}, revision {draft.revision}",
+        f"customer {draft.customer_id}: {name}<{draft.email}>, {draft.locale}, {draft.segment}",
+    ]
+    if draft.cannot_mail:
+        lines.append(f"cannot be mailed: {draft.cannot_mail}")
+    if draft.send_after is not None and draft.status == "approved":
+        lines.append(f"goes at {draft.send_after:%Y-%m-%d %H:%M} UTC")
+    if draft.flag_reasons:
+        lines += ["flagged:" if draft.flagged else "flag reasons:", *(f"  - {reason}" for reason in draft.flag_reasons)]
+    for variant in draft.variants:
+        lines += ["", *_variant_words(variant, draft)]
+    if draft.reviews:
+        lines += ["", "reviews:"]
+        lines += [f"  {r.created_at:%Y-%m-%d %H:%M} {r.action} by {r.reviewer or 'someone'}{_said(r)}"
+                  for r in draft.reviews]  # fmt: skip
+    return lines
+
+
+def _variant_words(variant, draft) -> list[str]:
+    """A variant's copy, scores and checks, marked when it is the chosen one or the one sent."""
+    from generation.guardrails import check_label
+
+    marks = [mark for mark, its in (("chosen", draft.selected_variant_id), ("sent", draft.sent_variant_id))
+             if its == variant.id]  # fmt: skip
+    template = ", in template copy" if variant.used_fallback else ""
+    failed = [check for check in variant.checks if not check.passed]
+    passed = len(variant.checks) - len(failed)
+    lines = [
+        f"variant {variant.label} (id {variant.id}{', ' + ', '.join(marks) if marks else ''}{template})",
+        f"  subject: {variant.subject}",
+        f"  preheader: {variant.preheader}",
+        f"  scores: {_scores(variant)}",
+        f"  checks: {passed} passed" + (f", {len(failed)} failed:" if failed else ""),
+        *(f"    - {check_label(check.name)}: {check.reason}" for check in failed),
+        "  text:",
+        *(f"    {line}" for line in variant.text.splitlines()),
+    ]
+    return lines
+
+
+def _scores(variant) -> str:
+    """ "P(open) 24.1 %, P(click) 3.2 %, P(conversion) 0.8 %", or that the scoring model gave none."""
+    scores = (("P(open)", variant.p_open), ("P(click)", variant.p_click), ("P(conversion)", variant.p_conversion))
+    given = [f"{name} {value:.1%}" for name, value in scores if value is not None]
+    return ", ".join(given) or "not scored"
+
+
+def _said(review) -> str:
+    overridden = f" despite {', '.join(review.overridden_checks)}" if review.overridden_checks else ""
+    return f"{overridden}: {review.comment}" if review.comment else overridden
+
+
+def drafts_approve(
+    draft_id: Annotated[int, typer.Argument(metavar="DRAFT_ID", help="the draft's id (`tailor drafts list`)")],
+    variant: Annotated[
+        str | None,
+        typer.Option(help="the variant to send, by its label or id as `tailor drafts show` lists it; default: the "
+                     "chosen one"),
+    ] = None,
+    reviewer: Annotated[str, typer.Option(help="who approves it, kept with the approval")] = "",
+    comment: Annotated[str, typer.Option(help="kept with the approval; says why, with --override-checks")] = "",
+    override_checks: Annotated[
+        bool, typer.Option("--override-checks", help="approve a variant that fails checks; needs --comment")
+    ] = False,
+    revision: Annotated[
+        int | None, typer.Option(min=0, help="the revision `tailor drafts show` showed: refused if it changed since")
+    ] = None,
+) -> None:  # fmt: skip
+    """Approve a pending or flagged draft to be sent, as its review page and POST /drafts/{id}/approve do: a
+    variant that fails a check is refused unless --override-checks says why in --comment, and a draft whose email
+    the catalog no longer agrees with is refused, saying what changed."""
+    from service.cli import _engine_after_crashes
+    from service.db.session import session_scope
+    from service.drafts import approve, get_draft
+
+    if override_checks and not comment.strip():
+        _refuse(draft_id, "say in --comment why its checks are overridden: it is kept with the approval")
+    with session_scope(_engine_after_crashes()) as session:
+        chosen = _variant_id(get_draft(session, draft_id), variant)
+        draft = approve(
+            session, draft_id, chosen, reviewer, comment, override_checks=override_checks, expected_revision=revision
+        )
+        label = next(v.label for v in draft.variants if v.id == draft.selected_variant_id)
+        goes = (
+            f"; it goes at {draft.send_after:%Y-%m-%d %H:%M} UTC (`tailor send-due`)"
+            if draft.send_after
+            else f"; it goes with the campaign's next send (`tailor send --campaign {draft.campaign_id}`)"
+        )
+    typer.echo(f"draft {draft_id} approved with variant {label}{goes}")
+
+
+def _variant_id(draft, variant: str | None) -> int | None:
+    """The id of the draft's variant that ``variant`` names by label (A, B...) or id; None for the chosen one."""
+    from service.errors import NotFound
+
+    if variant is None:
+        return None
+    named = next((v for v in draft.variants if variant.strip().upper() in (v.label.upper(), str(v.id))), None)
+    if named is None:
+        labels = ", ".join(v.label for v in draft.variants)
+        raise NotFound(f"Draft {draft.id} has no variant {variant}: its variants are {labels}.")
+    return named.id
+
+
+def drafts_reject(
+    draft_id: Annotated[int, typer.Argument(metavar="DRAFT_ID", help="the draft's id (`tailor drafts list`)")],
+    reason: Annotated[str, typer.Option(help="why: whoever reopens it, or rewrites its copy, reads it")],
+    reviewer: Annotated[str, typer.Option(help="who rejects it, kept with the rejection")] = "",
+    revision: Annotated[
+        int | None, typer.Option(min=0, help="the revision `tailor drafts show` showed: refused if it changed since")
+    ] = None,
+) -> None:
+    """Reject a pending or flagged draft, as its review page and POST /drafts/{id}/reject do: it will not be sent,
+    and the reason is kept in its review history."""
+    from service.cli import _engine_after_crashes
+    from service.db.session import session_scope
+    from service.drafts import reject
+
+    if not reason.strip():
+        _refuse(draft_id, "say in --reason why it is rejected: whoever reopens it, or rewrites its copy, reads it")
+    with session_scope(_engine_after_crashes()) as session:
+        reject(session, draft_id, reviewer, reason, expected_revision=revision)
+    typer.echo(f"draft {draft_id} rejected: it will not be sent")
+
+
+def _refuse(draft_id: int, why: str) -> None:
+    _echo(f"error: draft {draft_id} was not reviewed: {why}")
+    raise typer.Exit(2)
+
+
+def _echo(message: str) -> None:
+    typer.echo(message, err=True)

@@ -1,0 +1,151 @@
+"""`tailor drafts list|show|approve|reject`: a shop without a browser reviews its flagged drafts one by one. They
+could be read, approved or rejected only on /review or through the API; `tailor drafts approve-pending` leaves
+every flagged draft for a person."""
+
+from __future__ import annotations
+
+import re
+
+from service.campaigns import ensure_brand
+from service.db.models import Campaign, Customer, Draft, Variant
+from service.db.session import session_scope
+from tests.service.test_cli import run
+
+SPAM = {"name": "spam_triggers", "passed": False, "reason": "'FREE!!!' reads as spam"}
+FINE = {"name": "spam_triggers", "passed": True, "reason": ""}
+
+
+def flagged_draft(engine, name: str = "ana") -> int:
+    """A flagged draft of a new campaign: variant A, chosen, fails the spam check; variant B passes every check."""
+    with session_scope(engine) as session:
+        campaign = Campaign(name=f"{name} sale", brand=ensure_brand(session, "hearth"), campaign_type="vip")
+        customer = Customer(external_id=f"C-{name}", email=f"{name}@example.com", first_name=name.title(),
+                            marketing_consent=True)  # fmt: skip
+        variants = [
+            Variant(label="A", subject="FREE!!! gifts", preheader="Today only", text="Hello Ana,\nFREE gifts inside.",
+                    checks=[SPAM], p_open=0.241, p_click=0.032, p_conversion=0.008),
+            Variant(label="B", subject="Picked for you", preheader="Three new arrivals", text="Hello Ana,\nNew in.",
+                    checks=[FINE], p_open=0.198),
+        ]  # fmt: skip
+        draft = Draft(campaign=campaign, customer=customer, status="flagged", flagged=True, variants=variants,
+                      flag_reasons=["Variant A fails a check: spam words"])  # fmt: skip
+        session.add(draft)
+        session.flush()
+        draft.selected_variant_id = variants[0].id
+        return draft.id
+
+
+def draft_state(engine, draft_id: int) -> tuple[str, str | None, list[tuple[str, str, str]]]:
+    """The draft's status, its chosen variant's label, and its reviews (action, reviewer, comment)."""
+    with session_scope(engine) as session:
+        draft = session.get(Draft, draft_id)
+        chosen = next((v.label for v in draft.variants if v.id == draft.selected_variant_id), None)
+        return draft.status, chosen, [(r.action, r.reviewer, r.comment) for r in draft.reviews]
+
+
+def test_show_gives_a_copywriter_the_customer_the_flag_and_each_variant_s_copy_scores_and_checks(engine, tailor_home):
+    draft_id = flagged_draft(engine)
+
+    shown = run(["drafts", "show", str(draft_id)], tailor_home)
+
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert re.fullmatch(rf"draft {draft_id} of campaign \d+: flagged, revision 0", lines[0])
+    assert lines[1] == "customer C-ana: Ana <ana@example.com>, en, no_orders"
+    assert "  - Variant A fails a check: spam words" in lines
+    a = lines.index(next(line for line in lines if line.startswith("variant A ")))
+    assert lines[a].endswith(", chosen)")
+    assert lines[a + 1 : a + 9] == [
+        "  subject: FREE!!! gifts",
+        "  preheader: Today only",
+        "  scores: P(open) 24.1%, P(click) 3.2%, P(conversion) 0.8%",
+        "  checks: 0 passed, 1 failed:",
+        "    - spam words: 'FREE!!!' reads as spam",
+        "  text:",
+        "    Hello Ana,",
+        "    FREE gifts inside.",
+    ]
+    assert "  scores: P(open) 19.8%" in lines and "  checks: 1 passed" in lines
+    missing = run(["drafts", "show", "9999"], tailor_home)
+    assert missing.returncode == 2 and missing.stderr.strip() == "error: Draft 9999 does not exist."
+
+
+def test_approve_refuses_a_variant_that_fails_a_check_and_approves_another(engine, tailor_home):
+    draft_id = flagged_draft(engine)
+
+    refused = run(["drafts", "approve", str(draft_id)], tailor_home)
+    assert refused.returncode == 2
+    assert refused.stderr.startswith(f"error: Variant A of draft {draft_id} failed a check (spam words)")
+    no_why = run(["drafts", "approve", str(draft_id), "--override-checks"], tailor_home)
+    assert no_why.returncode == 2 and f"draft {draft_id} was not reviewed: say in --comment why" in no_why.stderr
+    unknown = run(["drafts", "approve", str(draft_id), "--variant", "Z"], tailor_home)
+    assert unknown.returncode == 2 and f"Draft {draft_id} has no variant Z: its variants are A, B." in unknown.stderr
+    assert draft_state(engine, draft_id) == ("flagged", "A", [])
+
+    approved = run(["drafts", "approve", str(draft_id), "--variant", "b", "--reviewer", "Ola"], tailor_home)
+
+    assert approved.returncode == 0, approved.stderr
+    assert approved.stdout.startswith(
+        f"draft {draft_id} approved with variant B; it goes with the campaign's next send"
+    )
+    assert draft_state(engine, draft_id) == ("approved", "B", [("approve", "Ola", "")])
+    again = run(["drafts", "approve", str(draft_id)], tailor_home)
+    assert again.returncode == 2
+    assert again.stderr.strip() == (
+        f"error: Draft {draft_id} is already approved; only pending or flagged drafts can be reviewed."
+    )
+
+
+def test_approve_overrides_failed_checks_with_a_comment_kept_with_the_review(engine, tailor_home):
+    draft_id = flagged_draft(engine)
+
+    approved = run(["drafts", "approve", str(draft_id), "--override-checks", "--comment", "our brand says FREE",
+                    "--revision", "0"], tailor_home)  # fmt: skip
+
+    assert approved.returncode == 0, approved.stderr
+    assert draft_state(engine, draft_id) == ("approved", "A", [("approve", "", "our brand says FREE")])
+    with session_scope(engine) as session:
+        assert session.get(Draft, draft_id).reviews[0].overridden_checks == ["spam_triggers"]
+
+
+def test_reject_needs_a_reason_and_keeps_it_in_the_review_history(engine, tailor_home):
+    draft_id = flagged_draft(engine)
+
+    assert run(["drafts", "reject", str(draft_id)], tailor_home).returncode == 2  # no --reason
+    blank = run(["drafts", "reject", str(draft_id), "--reason", " "], tailor_home)
+    assert blank.returncode == 2 and f"draft {draft_id} was not reviewed: say in --reason why" in blank.stderr
+    stale = run(["drafts", "reject", str(draft_id), "--reason", "off brand", "--revision", "3"], tailor_home)
+    assert stale.returncode == 2 and f"draft {draft_id}" in stale.stderr.lower()
+    assert draft_state(engine, draft_id) == ("flagged", "A", [])
+
+    rejected = run(["drafts", "reject", str(draft_id), "--reason", "off brand", "--reviewer", "Ola"], tailor_home)
+
+    assert rejected.returncode == 0, rejected.stderr
+    assert rejected.stdout.strip() == f"draft {draft_id} rejected: it will not be sent"
+    assert draft_state(engine, draft_id) == ("rejected", "A", [("reject", "Ola", "off brand")])
+
+
+def test_list_shows_a_campaign_s_drafts_flagged_first_and_keeps_to_a_status(engine, tailor_home):
+    draft_id = flagged_draft(engine)
+    with session_scope(engine) as session:
+        campaign_id = session.get(Draft, draft_id).campaign_id
+        customer = Customer(external_id="C-bo", email="bo@example.com", marketing_consent=True)
+        pending = Draft(campaign_id=campaign_id, customer=customer, status="pending", variants=[Variant(label="A",
+                        subject="Hello Bo")])  # fmt: skip
+        session.add(pending)
+        session.flush()
+        pending.selected_variant_id, pending_id = pending.variants[0].id, pending.id
+
+    listed = run(["drafts", "list", "--campaign", str(campaign_id)], tailor_home)
+
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.splitlines() == [
+        f"{draft_id}  C-ana  flagged  FREE!!! gifts  (Variant A fails a check: spam words)",
+        f"{pending_id}  C-bo  pending  Hello Bo",
+    ]
+    flagged = run(["drafts", "list", "--campaign", str(campaign_id), "--status", "flagged"], tailor_home)
+    assert flagged.returncode == 0 and flagged.stdout.splitlines() == [listed.stdout.splitlines()[0]]
+    none = run(["drafts", "list", "--campaign", str(campaign_id), "--status", "sent"], tailor_home)
+    assert none.returncode == 0 and none.stdout == ""
+    assert f"campaign {campaign_id} has no drafts with the status sent" in none.stderr
+    assert run(["drafts", "list", "--campaign", "404"], tailor_home).returncode == 2
