@@ -13,6 +13,7 @@ import typer
 from typer.core import TyperCommand
 
 from service.cli_drafts import drafts_approve, drafts_list, drafts_reject, drafts_show
+from service.cli_jobs import jobs_cancel, jobs_list, jobs_show
 
 # Help is written in markdown and shown as written: typer's default ("rich") kept each docstring's line breaks in
 # the commands' list, cutting sentences mid-line, and showed `code` with its backticks.
@@ -34,16 +35,21 @@ customers_app = _commands(help="What Tailor holds about one customer.", no_args_
 history_app = _commands(help="The email history kept (TAILOR_HISTORY_KEEP_DAYS).", no_args_is_help=True)
 drafts_app = _commands(help="Review a campaign's drafts, one by one or in bulk.", no_args_is_help=True)
 db_app = _commands(help="The database's schema: moving it back for an older version.", no_args_is_help=True)
+jobs_app = _commands(help="The jobs run by the server and the commands: list, show, cancel.", no_args_is_help=True)
 drafts_app.command("list")(drafts_list)
 drafts_app.command("show")(drafts_show)
 drafts_app.command("approve")(drafts_approve)
 drafts_app.command("reject")(drafts_reject)
+jobs_app.command("list")(jobs_list)
+jobs_app.command("show")(jobs_show)
+jobs_app.command("cancel")(jobs_cancel)
 app.add_typer(audience_app, name="audience")
 app.add_typer(campaigns_app, name="campaigns")
 app.add_typer(customers_app, name="customers")
 app.add_typer(db_app, name="db")
 app.add_typer(drafts_app, name="drafts")
 app.add_typer(history_app, name="history")
+app.add_typer(jobs_app, name="jobs")
 app.add_typer(keys_app, name="keys")
 app.add_typer(scoring_app, name="scoring")
 app.add_typer(models_app, name="models")

@@ -1,4 +1,5 @@
-"""Reading jobs back for the people who follow them: the latest ones, of a status, kind or campaign."""
+"""Reading jobs back for the people who follow them, through the API (GET /jobs) or `tailor jobs`: the latest
+ones, of a status, kind or campaign, and one job as it is shown."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from service.db.models import UNFINISHED_JOB, Job
-from service.jobs.runner import asked_to_stop
+from service.errors import NotFound
+from service.jobs.runner import asked_to_stop, held_progress
+from service.schemas import JobOut
 
 
 def latest_jobs(
@@ -29,3 +32,16 @@ def latest_jobs(
     if campaign_id is not None:
         query = query.where(Job.campaign_id == campaign_id)
     return list(session.scalars(query.limit(limit).offset(offset)))
+
+
+def find_job(session: Session, job_id: str) -> Job:
+    """The job with this id; NotFound naming it when there is none (or none any more: TAILOR_JOBS_KEEP_DAYS)."""
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"Job {job_id} does not exist.")
+    return job
+
+
+def job_out(job: Job) -> JobOut:
+    """The job's row as it is shown, with what this process holds in memory about it (held_progress)."""
+    return JobOut.model_validate(job, from_attributes=True).model_copy(update=held_progress(job))

@@ -2,11 +2,9 @@
 
 from fastapi import APIRouter, Query, status
 
-from service.db.models import Job
 from service.deps import ApiKeyDep, OffsetQuery, RecommenderQuery, SessionDep, StateDep, require_tunable
-from service.errors import NotFound
-from service.jobs.listing import latest_jobs
-from service.jobs.runner import held_progress, request_cancel
+from service.jobs.listing import find_job, job_out, latest_jobs
+from service.jobs.runner import request_cancel
 from service.pipeline.training import train_all
 from service.routes.responses import KEYED, errors
 from service.schemas import DatabaseId, JobKind, JobOut, JobStarted, JobStatus
@@ -39,17 +37,14 @@ def list_jobs(
     """The latest jobs, newest first, with their status and progress: what is running or queued now
     (`?status=running`), or a job whose id was lost, such as the send of one campaign
     (`?kind=send&campaign_id=7`)."""
-    return [_job_out(job) for job in latest_jobs(session, status, kind, limit, offset, campaign_id)]
+    return [job_out(job) for job in latest_jobs(session, status, kind, limit, offset, campaign_id)]
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut, responses=errors(404))
 def get_job(job_id: str, session: SessionDep, _key: ApiKeyDep) -> JobOut:
     """A job's status and `progress` (0 to 1). A failed job's `error` says why in one line; when the job
     rejected its input, its `result` is the API's error body, with the problems (row, column, message)."""
-    job = session.get(Job, job_id)
-    if job is None:
-        raise NotFound(f"Job {job_id} does not exist.")
-    return _job_out(job)
+    return job_out(find_job(session, job_id))
 
 
 @router.post("/jobs/{job_id}/cancel", response_model=JobOut, responses=errors(404, 409))
@@ -58,9 +53,4 @@ def cancel_job(job_id: str, state: StateDep, _key: ApiKeyDep) -> JobOut:
     `cancelled` (poll GET /jobs/{job_id}). What a cancelled job had written in one transaction (an import, a
     training) is rolled back; a generation keeps the drafts it saved (the campaign is `failed` and can be
     generated again) and a send the emails it sent (the rest stay approved). A job that ended is a 409."""
-    return _job_out(request_cancel(state.engine, job_id))
-
-
-def _job_out(job: Job) -> JobOut:
-    """The job's row as the API shows it, with what this process holds in memory about it (held_progress)."""
-    return JobOut.model_validate(job, from_attributes=True).model_copy(update=held_progress(job))
+    return job_out(request_cancel(state.engine, job_id))
