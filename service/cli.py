@@ -465,17 +465,23 @@ def send(
 
 
 @app.command("send-due")
-def send_due() -> None:
+def send_due(
+    unchecked_links: Annotated[
+        bool, typer.Option("--unchecked-links", help="send even though Tailor does not answer this machine where the "
+                           "unsubscribe links lead (TAILOR_PUBLIC_URL), when it does answer the recipients there")
+    ] = False,
+) -> None:  # fmt: skip
     """Send every campaign's approved drafts that are due now (each customer's best hour, the contact policy's wait
     over, a refused address's time to be tried again), as `tailor serve` does every TAILOR_SEND_DUE_CHECK_MINUTES: for
     a shop that runs Tailor from the command line alone, run it from cron (every 5 minutes, say). It says what it did
-    for each campaign, or that nothing is due; while another due-check runs (a server's), it leaves the drafts to it."""
+    for each campaign, or that nothing is due; while another due-check runs (a server's), it leaves the drafts to it.
+    As `tailor send`, it mails nothing while no Tailor server answers where the unsubscribe links lead."""
     from service.errors import TailorError
     from service.pipeline.campaign_runs import send_due_now
 
     try:
         with progress_bar("sending the due drafts") as update:
-            result = send_due_now(_engine_after_crashes(), listener=update)
+            result = send_due_now(_engine_after_crashes(), listener=update, links_must_answer=not unchecked_links)
     except TailorError as failed:  # the mail server down: what the campaigns before it did, then the error
         _tell_due_sends((failed.done_before or {}).get("campaigns", {}))
         raise

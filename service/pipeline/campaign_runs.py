@@ -203,14 +203,18 @@ def send_now(
     return runner.last_result
 
 
-def send_due_now(engine: Engine, listener: Callable[[int, int, str], None] | None = None) -> dict[str, Any]:
+def send_due_now(
+    engine: Engine, listener: Callable[[int, int, str], None] | None = None, links_must_answer: bool = True
+) -> dict[str, Any]:
     """Send every campaign's approved drafts that are due now (a send time come, a refused address's time to be tried
     again), as the server's scheduled due-check does: its job, run in this process, so GET /jobs lists it and a
     server's due-check lets its tick pass while it runs. Its result: the due-check's, each due campaign's send
     result by its id under ``campaigns``; or only ``running``, the id of a due-check another process runs now (a
-    server's, an earlier cron run's), which sends what is due: a second beside it would share the drafts out."""
+    server's, an earlier cron run's), which sends what is due: a second beside it would share the drafts out. As
+    ``send_now``, it sends nothing while Tailor does not answer where the unsubscribe links lead, unless
+    ``links_must_answer`` is False."""
     if (running := live_job(engine, "send_due")) is not None:
         return {"running": running}
     runner = InlineJobRunner(engine, listener)
-    runner.submit("send_due", send_due_drafts, engine=engine)
+    runner.submit("send_due", send_due_drafts, engine=engine, links_must_answer=links_must_answer)
     return runner.last_result

@@ -664,10 +664,14 @@ def has_due_drafts(engine: Engine) -> bool:
     return bool(_due_campaigns(engine, utcnow()))
 
 
-def send_due_drafts(progress, engine: Engine, settings: SmtpSettings | None = None) -> dict[str, Any]:
+def send_due_drafts(
+    progress, engine: Engine, settings: SmtpSettings | None = None, links_must_answer: bool = False
+) -> dict[str, Any]:
     """Job (periodic): send every campaign's approved drafts whose send time has come (and put back to review the
     drafts a stopped sender left "sending", service.jobs.recovery). A campaign that became one not to send since
-    the list was read (being generated, deleted) is left for the next check, saying why, and the others go."""
+    the list was read (being generated, deleted) is left for the next check, saying why, and the others go. With
+    ``links_must_answer`` (the command line's due-check), nothing goes while Tailor does not answer where the
+    unsubscribe links lead (send_campaign)."""
     with session_scope(engine) as session:
         flag_interrupted_sends(session)
     campaign_ids = _due_campaigns(engine, utcnow())
@@ -675,8 +679,9 @@ def send_due_drafts(progress, engine: Engine, settings: SmtpSettings | None = No
     for done, campaign_id in enumerate(campaign_ids):
         try:
             results[str(campaign_id)] = send_campaign(
-                lambda *_: None, engine, campaign_id, settings=settings, due_check=True
-            )
+                lambda *_: None, engine, campaign_id, settings=settings, due_check=True,
+                links_must_answer=links_must_answer,
+            )  # fmt: skip
         except (Conflict, NotFound) as not_now:
             results[str(campaign_id)] = {"sent": 0, "not_sent": str(not_now)}
         except TailorError as failed:  # the mail server is down: the job fails, telling what was done before

@@ -50,10 +50,19 @@ def due_check_jobs(engine) -> list[tuple[str, str]]:
         return session.execute(select(Job.status, Job.worker).where(Job.kind == "send_due")).all()
 
 
-def test_send_due_mails_each_campaign_s_due_drafts_and_says_so_per_campaign(engine, tailor_home, mail_server):
+def test_send_due_mails_each_campaign_s_due_drafts_and_says_so_per_campaign(engine, tailor_home, mail_server,
+                                                                             live_server, monkeypatch):  # fmt: skip
     controller, messages = mail_server
     autumn = campaign_with_drafts(engine, "autumn", due=2, later=1)
     winter = campaign_with_drafts(engine, "winter", due=1)
+    monkeypatch.setenv("TAILOR_PUBLIC_URL", f"http://127.0.0.1:{free_port()}")  # where nothing answers
+
+    refused = run(["send-due"], tailor_home, TAILOR_SMTP_PORT=str(controller.port))
+
+    assert refused.returncode == 2 and messages == [], refused.stdout
+    assert "Nothing was sent: the emails' unsubscribe links would lead to http://127.0.0.1:" in refused.stderr
+    assert "--unchecked-links" in refused.stderr
+    monkeypatch.setenv("TAILOR_PUBLIC_URL", live_server)  # a Tailor server answers there
 
     sent = run(["send-due"], tailor_home, TAILOR_SMTP_PORT=str(controller.port))
 
@@ -65,8 +74,8 @@ def test_send_due_mails_each_campaign_s_due_drafts_and_says_so_per_campaign(engi
     )
     assert lines[lines.index(f"campaign {winter}:") + 1] == "  sent 1 email"
     assert sorted(m["To"] for m in messages) == ["autumn0@example.com", "autumn1@example.com", "winter0@example.com"]
-    [(status, _worker)] = due_check_jobs(engine)  # a job, as GET /jobs lists the server's due-checks
-    assert status == "succeeded"
+    # a job each, as GET /jobs lists the server's due-checks: the one refused for its links failed
+    assert sorted(status for status, _worker in due_check_jobs(engine)) == ["failed", "succeeded"]
 
     again = run(["send-due"], tailor_home, TAILOR_SMTP_PORT=str(controller.port))
 
@@ -75,10 +84,11 @@ def test_send_due_mails_each_campaign_s_due_drafts_and_says_so_per_campaign(engi
     assert len(messages) == 3
 
 
-def test_send_due_with_the_mail_server_down_fails_with_the_reason_and_keeps_the_drafts(engine, tailor_home):
+def test_send_due_with_the_mail_server_down_fails_with_the_reason_and_keeps_the_drafts(engine, tailor_home,
+                                                                                       live_server):  # fmt: skip
     campaign_id = campaign_with_drafts(engine, "spring", due=2)
 
-    failed = run(["send-due"], tailor_home, TAILOR_SMTP_PORT=str(free_port()))
+    failed = run(["send-due"], tailor_home, TAILOR_SMTP_PORT=str(free_port()), TAILOR_PUBLIC_URL=live_server)
 
     assert failed.returncode == 2, failed.stdout
     assert "Traceback" not in failed.stderr
@@ -130,7 +140,8 @@ def test_send_due_and_a_server_s_due_check_at_once_mail_each_draft_once(shared_e
         deadline = time.monotonic() + 60
         while not messages and time.monotonic() < deadline:  # the server's check is mailing
             time.sleep(0.05)
-        cron = subprocess.run([*TAILOR, "send-due"], capture_output=True, text=True, env=dict(os.environ), timeout=120)
+        cron = subprocess.run([*TAILOR, "send-due", "--unchecked-links"], capture_output=True, text=True,
+                              env=dict(os.environ), timeout=120)  # fmt: skip
     finally:
         server_out, server_err = server.communicate(timeout=120)
 
