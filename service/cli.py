@@ -76,7 +76,10 @@ def _echo(message: str) -> None:
 @contextmanager
 def progress_bar(description: str, counts: bool = True):
     """A rich progress bar fed by a job's progress callback (done, total, message): with ``counts``, "done/total"
-    (rows, drafts), else a percentage (training's stages); a failed step leaves no bar behind, only its error."""
+    (rows, drafts), else a percentage (training's stages); a failed step leaves no bar behind, only its error. It is
+    drawn on standard error, and only on a terminal: a command's output on standard output stays what it says (a
+    pipe or cron's mail read "sending the due drafts 0/? 0:00:00" above "nothing is due")."""
+    from rich.console import Console
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -88,7 +91,8 @@ def progress_bar(description: str, counts: bool = True):
 
     amount = MofNCompleteColumn() if counts else TaskProgressColumn()
     columns = (TextColumn("{task.description}"), BarColumn(), amount, TimeElapsedColumn())
-    with Progress(*columns, transient=False) as bar:
+    console = Console(stderr=True)
+    with Progress(*columns, transient=False, console=console, disable=not console.is_terminal) as bar:
         task = bar.add_task(description, total=None)
         update = _BarUpdate(bar, task, description)
         try:

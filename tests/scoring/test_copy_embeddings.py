@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -61,10 +57,11 @@ def test_models_saved_before_the_option_read_as_without_embeddings():
 def test_fit_copy_command_embeds_by_default_and_can_be_told_not_to(tmp_path):
     train = tmp_path / "train.csv"
     _tests(n_tests=40).to_csv(train, index=False)
-    tailor = str(Path(sys.executable).with_name("tailor"))
+    from tests.service.test_cli import run_on_a_terminal
+
     for flags, expected in (([], "'embeddings': True"), (["--no-embeddings"], "'embeddings': False")):
-        command = [tailor, "scoring", "fit-copy", "--train", str(train), "--out", str(tmp_path / "m.joblib"), *flags]
-        result = subprocess.run(command, capture_output=True, text=True, timeout=300)
-        assert result.returncode == 0, result.stderr
-        assert expected in result.stdout and "3/3" in result.stdout  # its steps on a bar
+        command = ["scoring", "fit-copy", "--train", str(train), "--out", str(tmp_path / "m.joblib"), *flags]
+        result, shown = run_on_a_terminal(command, tmp_path, timeout=300)
+        assert result.returncode == 0, shown
+        assert expected in result.stdout and "3/3" in shown  # its steps on a bar, at a terminal
         assert CopyModel.load(tmp_path / "m.joblib").embeddings is (not flags)
