@@ -10,7 +10,10 @@ with `"corrects": {"status": ..., "error": ...}`, the ending it replaces. With
 secret, so the receiver can tell the call came from Tailor. A user and password in the URL
 (`https://user:pw@host/hook`) are sent as HTTP Basic authentication, and the log names the URL without them or its
 query (which may carry a token). A delivery that fails (no answer, or a 5xx) is tried
-again twice, after 1 and 2 seconds; one that still fails is logged, and the job keeps its own outcome.
+again twice, after 1 and 2 seconds (each try waits `TAILOR_WEBHOOK_TIMEOUT_SECONDS` at most); one that still fails,
+or cannot be made at all (a URL with no scheme, an answer that is not HTTP, the job unreadable), is logged as a
+warning ("webhook not delivered", with the URL so shown, the event, the job's id, the tries and why), and the job
+keeps its own outcome.
 """
 
 from __future__ import annotations
@@ -18,11 +21,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import http.client
 import json
 import logging
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -36,6 +41,7 @@ from service.schemas import JobOut
 
 log = logging.getLogger("tailor.jobs")
 ATTEMPTS = 3
+EVENT = "job.ended"
 
 
 class WebhookSettings(BaseSettings):
@@ -52,7 +58,7 @@ class WebhookSettings(BaseSettings):
 def job_payload(job: Job, corrects: dict[str, Any] | None = None) -> dict[str, Any]:
     """The announcement: the job as GET /jobs/{id} shows it (``JobOut``), and the ending announced before that it
     ``corrects``, if any."""
-    payload = {"event": "job.ended", "job": JobOut.model_validate(job, from_attributes=True).model_dump(mode="json")}
+    payload = {"event": EVENT, "job": JobOut.model_validate(job, from_attributes=True).model_dump(mode="json")}
     return payload | ({"corrects": corrects} if corrects else {})
 
 
@@ -64,14 +70,31 @@ def announce_job(
     engine: Engine, job_id: str, settings: WebhookSettings | None = None, corrects: dict[str, Any] | None = None
 ) -> bool | None:
     """POST the ended job to the webhook, saying which ending announced before it ``corrects``, if any; True when
-    delivered, False when every try failed, None when no webhook is set."""
+    delivered, False when it was not (logged as a warning: it never raises, as whoever calls it has a job's own
+    outcome to keep), None when no webhook is set."""
     settings = settings or WebhookSettings()
     if not settings.url:
         return None
-    with session_scope(engine) as session:
-        job = session.get(Job, job_id)
-        body = json.dumps(job_payload(job, corrects)).encode()
-    headers = {"Content-Type": "application/json", "X-Tailor-Event": "job.ended"}
+    failed_tries: list[str] = []  # why each try failed
+    try:
+        with session_scope(engine) as session:
+            body = json.dumps(job_payload(session.get(Job, job_id), corrects)).encode()
+        for problem in _deliveries(settings, body):
+            if problem is None:
+                return True
+            failed_tries.append(problem)
+        why = failed_tries[-1]
+    except Exception as error:  # noqa: BLE001 (the job has ended: its announcement failing is logged, not raised)
+        why = f"{type(error).__name__}: {error}"
+    extra = {"job_id": job_id, "webhook_event": EVENT, "url": shown_url(settings.url), "tries": len(failed_tries)}
+    log.warning("webhook not delivered", extra={**extra, "error": _shown_error(why, settings.url)})
+    return False
+
+
+def _deliveries(settings: WebhookSettings, body: bytes) -> Iterator[str | None]:
+    """Each try's outcome (None: delivered), ``ATTEMPTS`` at most, waiting before each try again: a refusal (a 4xx
+    but a timeout or a rate limit) is the last."""
+    headers = {"Content-Type": "application/json", "X-Tailor-Event": EVENT}
     url, credentials = _without_credentials(settings.url)
     # urllib takes "user:pw@" for part of the host name (the call failed as a name not found); the header goes to
     # the configured host alone, not to where it may redirect.
@@ -81,14 +104,13 @@ def announce_job(
         headers["X-Tailor-Signature"] = signature(settings.secret.get_secret_value(), body)
     for attempt in range(ATTEMPTS):
         problem = _post(url, body, headers, settings.timeout_seconds, private)
+        yield problem
         if problem is None:
-            return True
+            return
         if problem.startswith("HTTP 4") and problem not in ("HTTP 408", "HTTP 429"):  # refused, and would be again
-            break  # (a timeout or a rate limit passes: tried again like a 5xx)
+            return  # (a timeout or a rate limit passes: tried again like a 5xx)
         if attempt + 1 < ATTEMPTS:
             time.sleep(settings.retry_seconds * 2**attempt)
-    log.warning("webhook not delivered", extra={"job_id": job_id, "url": shown_url(url), "error": problem})
-    return False
 
 
 def _without_credentials(url: str) -> tuple[str, str]:
@@ -99,6 +121,17 @@ def _without_credentials(url: str) -> tuple[str, str]:
     userinfo, host = parts.netloc.rsplit("@", 1)
     user, _, password = userinfo.partition(":")
     return urlunsplit(parts._replace(netloc=host)), f"{unquote(user)}:{unquote(password)}"
+
+
+def _shown_error(error: str, url: str) -> str:
+    """Why a delivery failed, as a log may show it: an error that quotes the URL (one urllib cannot call) without
+    its credentials or query, as ``shown_url``."""
+    plain, credentials = _without_credentials(url)
+    for quoted in (url, plain):
+        error = error.replace(quoted, shown_url(url))
+    for secret in (urlsplit(plain).query, credentials):
+        error = error.replace(secret, "***") if secret else error
+    return error
 
 
 def shown_url(url: str) -> str:
@@ -121,3 +154,5 @@ def _post(
         return f"HTTP {error.code}"
     except (urllib.error.URLError, OSError) as error:
         return f"{type(error).__name__}: {getattr(error, 'reason', error)}"
+    except http.client.HTTPException as error:  # an answer that is not HTTP
+        return f"{type(error).__name__}: {error}"

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import socketserver
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -301,3 +303,68 @@ def test_a_job_ending_the_database_could_not_take_is_announced_once_the_sweep_wr
     assert [(d["body"]["job"]["id"], d["body"]["job"]["status"]) for d in receiver.deliveries] == [
         (job_id, "succeeded")
     ]
+
+
+class _NotHttp(socketserver.BaseRequestHandler):
+    """Answers a line that is not HTTP (a port some other service listens on)."""
+
+    def handle(self):
+        self.request.recv(65536)
+        self.request.sendall(b"SSH-2.0-OpenSSH_9.6\r\n")
+
+
+def _a_job_announced_to(engine, url: str, monkeypatch, caplog) -> tuple[str, list]:
+    """Run a job on the server's runner with TAILOR_WEBHOOK_URL at ``url``; its id, and the log's undelivered lines."""
+    import logging
+
+    from service.jobs import ThreadJobRunner
+
+    monkeypatch.setenv("TAILOR_WEBHOOK_URL", url)
+    runner = ThreadJobRunner(engine)
+    with caplog.at_level(logging.WARNING, logger="tailor.jobs"):
+        job_id = runner.submit("train", lambda progress: {"trained": True})
+        runner.wait(job_id, timeout=30)
+        runner.shutdown()  # its deliveries tried
+    return job_id, [r for r in caplog.records if r.getMessage() == "webhook not delivered"]
+
+
+def test_a_receiver_that_fails_is_logged_naming_its_url_the_event_the_job_and_why(
+    engine, receiver, monkeypatch, caplog
+):
+    """A shop whose endpoint answered 500 or was down saw one line with the URL and the error; one whose endpoint
+    answered what is not HTTP, or whose URL had no scheme, saw nothing at all (the server's delivery thread dropped
+    the exception), and the line never named the event it failed to deliver."""
+    from service.jobs.webhooks import ATTEMPTS
+
+    port = urlsplit(os.environ["TAILOR_WEBHOOK_URL"]).port
+    receiver.failing = ATTEMPTS
+    job_id, (line,) = _a_job_announced_to(engine, f"http://127.0.0.1:{port}/hook?token=t0k", monkeypatch, caplog)
+    assert (line.job_id, line.webhook_event, line.url, line.tries) == (
+        job_id,
+        "job.ended",
+        f"http://127.0.0.1:{port}/hook?***",
+        ATTEMPTS,
+    )
+    assert line.error == "HTTP 500" and len(receiver.deliveries) == ATTEMPTS
+    caplog.clear()
+
+    closed = free_port()
+    job_id, (line,) = _a_job_announced_to(engine, f"http://127.0.0.1:{closed}/hook", monkeypatch, caplog)
+    assert (line.job_id, line.url, line.tries) == (job_id, f"http://127.0.0.1:{closed}/hook", ATTEMPTS)
+    assert "refused" in line.error.lower()
+    caplog.clear()
+
+    not_http = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _NotHttp)
+    threading.Thread(target=not_http.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{not_http.server_address[1]}/hook"
+        job_id, (line,) = _a_job_announced_to(engine, url, monkeypatch, caplog)
+    finally:
+        not_http.shutdown()
+    assert (line.job_id, line.url, line.tries) == (job_id, url, ATTEMPTS)
+    assert line.error.startswith("BadStatusLine")
+    caplog.clear()
+
+    job_id, (line,) = _a_job_announced_to(engine, "hooks.example.test/tailor?token=tok-secret", monkeypatch, caplog)
+    assert (line.job_id, line.tries) == (job_id, 0) and "unknown url type" in line.error
+    assert "tok-secret" not in line.error and line.error.endswith("hooks.example.test/tailor?***'")
