@@ -35,7 +35,6 @@ from sqlalchemy import Engine, exists, func, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from service.clock import utcnow
 from service.db.clock import now_in_database
 from service.db.models import UNFINISHED_JOB, Campaign, Draft, Job
 from service.db.session import BUSY_TIMEOUT_MS, session_scope
@@ -123,13 +122,15 @@ def is_orphaned(worker: str | None) -> bool:
 QUEUED_STALE_AFTER = timedelta(days=1)
 
 
-def abandoned_elsewhere(job: Job) -> bool:
+def abandoned_elsewhere(job: Job, now: datetime) -> bool:
     """Whether ``job`` belongs to a process on another host that stopped: its row has not moved for ``STALE_AFTER``
-    (``QUEUED_STALE_AFTER`` for one still queued). A host that died, or a container replaced by a redeploy (a new
-    hostname), never comes back to fail its own jobs, and they held their campaigns "generating" for good."""
+    (``QUEUED_STALE_AFTER`` for one still queued) before ``now``, by the database's clock: this host's own clock
+    hours off it failed another host's live jobs, or left a dead one's for hours more. A host that died, or a
+    container replaced by a redeploy (a new hostname), never comes back to fail its own jobs, and they held their
+    campaigns "generating" for good."""
     name = (job.worker or "").partition(":")[0]
     stale_after = QUEUED_STALE_AFTER if job.status == "queued" else STALE_AFTER
-    return bool(name) and name != socket.gethostname() and job.updated_at <= utcnow() - stale_after
+    return bool(name) and name != socket.gethostname() and job.updated_at <= now - stale_after
 
 
 # A job whose beat is this many beats late lost its process: a few, so that a beat the database could not take at
@@ -148,13 +149,13 @@ def beats_missed_since(session: Session) -> datetime:
     return now_in_database(session) - timedelta(seconds=beats_missed_seconds())
 
 
-def abandoned(job: Job, missed_since: datetime) -> bool:
-    """Whether no process will ever finish ``job``: it has not beaten since ``missed_since`` (``beats_missed_since``);
-    or, for a job of a process that does not beat, its process on this host is gone (``is_orphaned``), or its host
-    stopped (``abandoned_elsewhere``)."""
+def abandoned(job: Job, now: datetime) -> bool:
+    """Whether no process will ever finish ``job``, ``now`` by the database's clock (``now_in_database``): it has
+    not beaten for ``MISSED_BEATS`` beats; or, for a job of a process that does not beat, its process on this host is
+    gone (``is_orphaned``), or its host stopped (``abandoned_elsewhere``)."""
     if job.heartbeat_at is not None:
-        return job.heartbeat_at <= missed_since
-    return is_orphaned(job.worker) or abandoned_elsewhere(job)
+        return job.heartbeat_at <= now - timedelta(seconds=beats_missed_seconds())
+    return is_orphaned(job.worker) or abandoned_elsewhere(job, now)
 
 
 def fail_interrupted_jobs(
@@ -236,8 +237,8 @@ def _fail_interrupted(session: Session, live: Collection[str] | None, ended: Col
     # Before their jobs are failed: a sender is judged by the beat of its unfinished jobs, and once they were failed
     # one on another host had none left, and its drafts stayed "sending" for STALE_AFTER.
     flag_interrupted_sends(session)
-    missed_since = beats_missed_since(session)
-    orphans = [job for job in unfinished if _lost(job, live, missed_since)]
+    now = now_in_database(session)
+    orphans = [job for job in unfinished if _lost(job, live, now)]
     failed = [job for job in orphans if _fail_as_interrupted(session, job)]
     ids = [job.id for job in failed]
     left = update(Campaign).where(Campaign.status == "generating", ~exists(_unfinished_generation()))
@@ -251,13 +252,13 @@ def _fail_interrupted(session: Session, live: Collection[str] | None, ended: Col
     return ids
 
 
-def _lost(job: Job, live: Collection[str] | None, missed_since: datetime) -> bool:
+def _lost(job: Job, live: Collection[str] | None, now: datetime) -> bool:
     """Whether no process will finish ``job``: one of this process that it no longer has (``live``), or another's
     that is ``abandoned``. This process's own jobs are known by what it holds, not by their beat, which a database
     busy or down a while may have kept from being written."""
     if job.worker == worker_name():
         return live is not None and job.id not in live
-    return abandoned(job, missed_since)
+    return abandoned(job, now)
 
 
 def _fail_as_interrupted(session: Session, job: Job) -> bool:
@@ -317,14 +318,15 @@ def stopped_processes(session: Session, workers: set[str | None]) -> set[str | N
 def flag_interrupted_sends(session: Session, campaign_id: int | None = None) -> list[int]:
     """Put back to review, flagged as perhaps sent, the drafts (of ``campaign_id``, or of every campaign) left
     "sending" by a process that stopped (``stopped_processes``), or claimed ``STALE_AFTER`` ago or longer, whoever
-    claimed them (``updated_at`` moves with the claim, and nothing else changes a draft while it is sent); their ids."""
+    claimed them (``updated_at`` moves with the claim, written by the database's clock as it is judged here, and
+    nothing else changes a draft while it is sent); their ids."""
     sending = select(Draft).where(Draft.status == "sending")
     if campaign_id is not None:
         sending = sending.where(Draft.campaign_id == campaign_id)
     drafts_sending = list(session.scalars(sending))
     gone = stopped_processes(session, {draft.claimed_by for draft in drafts_sending})
-    abandoned = utcnow() - STALE_AFTER
-    interrupted = [draft for draft in drafts_sending if draft.claimed_by in gone or draft.updated_at <= abandoned]
+    claimed_before = now_in_database(session) - STALE_AFTER
+    interrupted = [draft for draft in drafts_sending if draft.claimed_by in gone or draft.updated_at <= claimed_before]
     for draft in interrupted:
         back_to_review(draft, SEND_INTERRUPTED)
     drafts = [draft.id for draft in interrupted]

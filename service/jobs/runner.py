@@ -27,7 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from generation.errors import GenerationError
-from service.db.clock import database_now
+from service.db.clock import database_now, now_in_database
 from service.db.models import UNFINISHED_JOB, Job, fraction_done
 from service.db.session import session_scope
 from service.errors import Conflict, JobCancelled, NotFound, TailorError, as_told, error_body
@@ -35,7 +35,6 @@ from service.jobs.heartbeat import beat_for, job_beats
 from service.jobs.recovery import (
     INTERRUPTED,
     abandoned,
-    beats_missed_since,
     interrupted,
     look_for_interrupted_jobs,
     worker_name,
@@ -254,12 +253,12 @@ def request_cancel(engine: Engine, job_id: str) -> Job:
         if job is None:
             raise NotFound(f"Job {job_id} does not exist.")
         session.expunge(job)
-        missed_since = beats_missed_since(session)
+        now = now_in_database(session)
     if job.status not in UNFINISHED_JOB:
         raise Conflict(f"Job {job_id} already {job.status}: there is nothing to cancel.")
     # Its process is gone (a command killed, a host stopped): nobody would ever stop it. Not one of this process, known
     # by what it holds: its beat may be late (its own import's SQLite transaction keeps it from being written).
-    if job.worker != worker_name() and abandoned(job, missed_since):
+    if job.worker != worker_name() and abandoned(job, now):
         sweep_jobs(engine)
         with session_scope(engine) as session:
             job = session.get(Job, job_id)

@@ -22,10 +22,10 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from service.clock import utcnow
+from service.db.clock import now_in_database
 from service.db.models import UNFINISHED_JOB, Job
 from service.db.session import session_scope
-from service.jobs.recovery import STALE_AFTER, abandoned, beats_missed_since, is_orphaned
+from service.jobs.recovery import STALE_AFTER, abandoned, is_orphaned
 from service.jobs.runner import JobFunction, JobRunner
 
 log = logging.getLogger("tailor.jobs")
@@ -68,12 +68,12 @@ class DelayedCall(PeriodicCall):
             self._call()
 
 
-def _still_run(job: Job, missed_since: datetime) -> bool:
-    """Whether a process still runs ``job``: it beat since ``missed_since``; or, of a process that does not beat, its
-    row moved within ``STALE_AFTER`` and its process, where on this host, lives."""
+def _still_run(job: Job, now: datetime) -> bool:
+    """Whether a process still runs ``job``, ``now`` by the database's clock: it beat lately; or, of a process that
+    does not beat, its row moved within ``STALE_AFTER`` and its process, where on this host, lives."""
     if job.heartbeat_at is not None:
-        return not abandoned(job, missed_since)
-    return job.updated_at > utcnow() - STALE_AFTER and not is_orphaned(job.worker)
+        return not abandoned(job, now)
+    return job.updated_at > now - STALE_AFTER and not is_orphaned(job.worker)
 
 
 def live_job(engine: Engine, kind: str, own: str | None = None) -> str | None:
@@ -82,8 +82,8 @@ def live_job(engine: Engine, kind: str, own: str | None = None) -> str | None:
     from starting a second one beside it."""
     with session_scope(engine) as session:
         unfinished = session.scalars(select(Job).where(Job.kind == kind, Job.status.in_(UNFINISHED_JOB)))
-        missed_since = beats_missed_since(session)
-        return next((job.id for job in unfinished if job.id == own or _still_run(job, missed_since)), None)
+        now = now_in_database(session)
+        return next((job.id for job in unfinished if job.id == own or _still_run(job, now)), None)
 
 
 class PeriodicJob(PeriodicCall):

@@ -40,6 +40,7 @@ from service.addresses import address_key, households, stop_shared_addresses
 from service.campaigns import get_campaign
 from service.clock import as_text, utcnow
 from service.db.batches import batches
+from service.db.clock import database_now
 from service.db.models import Campaign, Customer, Draft, Event, Send, Variant, left_to_the_due_check
 from service.db.session import session_scope
 from service.drafts import AUDIENCE_ORDER, failed_checks, selected_variant
@@ -475,7 +476,9 @@ def _claim(engine: Engine, draft_id: int) -> bool:
     with session_scope(engine) as session:
         generating = select(Campaign.id).where(Campaign.id == Draft.campaign_id, Campaign.status == "generating")
         claimed = update(Draft).where(Draft.id == draft_id, Draft.status == "approved", ~generating.exists())
-        return bool(session.execute(claimed.values(status="sending", claimed_by=worker_name())).rowcount)
+        # The claim's time by the database's clock, as recovery judges it (service.jobs.recovery.STALE_AFTER)
+        claim = {"status": "sending", "claimed_by": worker_name(), "updated_at": database_now()}
+        return bool(session.execute(claimed.values(**claim)).rowcount)
 
 
 def _release(engine: Engine, draft_id: int, status: str = "approved") -> None:

@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Callable
 from contextlib import closing
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -202,6 +203,26 @@ def mail_server():
     controller.start()
     yield controller, mailbox.messages
     controller.stop()
+
+
+def set_host_clock_off(monkeypatch, by: timedelta) -> None:
+    """This process's clock ``by`` off the database's, as a host's whose clock is off: every module of the service
+    that reads it reads it so (the columns' defaults keep the clock they were made with). Set again, it is ``by`` off
+    the true clock, not the clock set before."""
+    import sys
+
+    from service import clock
+
+    true_clock = getattr(clock.utcnow, "true_clock", clock.utcnow)
+
+    def off() -> datetime:
+        return true_clock() + by
+
+    off.true_clock = true_clock
+    for module in list(sys.modules.values()):
+        now = getattr(module, "utcnow", None) if getattr(module, "__name__", "").startswith("service") else None
+        if now is not None and getattr(now, "true_clock", now) is true_clock:
+            monkeypatch.setattr(module, "utcnow", off)
 
 
 def new_postgres_database(server_url: str, prefix: str):

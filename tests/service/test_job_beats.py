@@ -527,8 +527,8 @@ def test_the_live_job_of_a_host_whose_clock_is_off_is_left_alone_whoever_judges_
     database's clock now; here the host is 40 s behind, and then the reader 40 s ahead, over beats 0.6 s apart."""
     from datetime import timedelta
 
-    from service.clock import utcnow
-    from service.jobs import heartbeat, recovery
+    from service.jobs import heartbeat
+    from tests.service.conftest import set_host_clock_off
 
     engine = any_engine
     monkeypatch.setattr(heartbeat, "HEARTBEAT_SECONDS", BEAT)
@@ -541,7 +541,7 @@ def test_the_live_job_of_a_host_whose_clock_is_off_is_left_alone_whoever_judges_
         assert _wait_until(engine, job_id, "running").worker.startswith("web-3:")
         time.sleep(5 * BEAT)  # silent all along, but beating
         assert sweep_jobs(engine) == []
-        monkeypatch.setattr(recovery, "utcnow", lambda: utcnow() + timedelta(seconds=40))  # the reader's clock
+        set_host_clock_off(monkeypatch, timedelta(seconds=40))  # the reader's clock
         time.sleep(2 * BEAT)
         assert sweep_jobs(engine) == []
         assert _job(engine, job_id).status == "running"
