@@ -417,8 +417,39 @@ def _run_it(
     return result
 
 
+# How many times a command tries again to write a job ending the database did not take, and how long apart, before it
+# returns without announcing it (see InlineJobRunner): no sweep of its own comes to write it later.
+ENDING_TRIES = 3
+ENDING_RETRY_SECONDS = 1.0
+
+
+def _ending_written_now(engine: Engine, job_id: str) -> bool:
+    """Whether the job's ending is written, trying again, ``ENDING_TRIES`` times at most, one the database did not
+    take when it came (locked, or away a moment). One still not written stays for a sweep of this process, if it
+    serves; else its beats stop with it, and another's sweep fails it as interrupted, and announces that."""
+    for _ in range(ENDING_TRIES):
+        if (values := _unwritten.get(job_id)) is None:
+            return True
+        time.sleep(ENDING_RETRY_SECONDS)
+        try:
+            _write_ending(engine, job_id, values)
+        except SQLAlchemyError:
+            continue
+        _unwritten.pop(job_id, None)
+        job_beats(engine).release(job_id)
+        log.info("job ending written late", extra={"jobs": [job_id]})
+        return True
+    if (values := _unwritten.get(job_id)) is None:
+        return True
+    log.error("job ending not written: not announced; once this process stops it is failed as interrupted",
+              extra={"job_id": job_id, "status": values.get("status")})  # fmt: skip
+    return False
+
+
 class InlineJobRunner:
-    """Runs the job in the caller's thread (the CLI), reporting progress to an optional listener."""
+    """Runs the job in the caller's thread (the CLI), reporting progress to an optional listener. An ending the
+    database did not take when it came is tried again before the command returns, and announced only once written,
+    as the server's runner does (a command announced the job "running", for its ending, or nothing)."""
 
     def __init__(self, engine: Engine, listener: Callable[[int, int, str], None] | None = None) -> None:
         self.engine = engine
@@ -431,7 +462,8 @@ class InlineJobRunner:
             self.last_result = _run(self.engine, job_id, work, params, self.listener, told=True)
         finally:
             # before the command returns: a daemon thread would die with it
-            announce_job(self.engine, job_id, corrects=corrected_ending(job_id))
+            if _ending_written_now(self.engine, job_id):
+                announce_job(self.engine, job_id, corrects=corrected_ending(job_id))
         return job_id
 
 

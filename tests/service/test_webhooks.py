@@ -368,3 +368,32 @@ def test_a_receiver_that_fails_is_logged_naming_its_url_the_event_the_job_and_wh
     job_id, (line,) = _a_job_announced_to(engine, "hooks.example.test/tailor?token=tok-secret", monkeypatch, caplog)
     assert (line.job_id, line.tries) == (job_id, 0) and "unknown url type" in line.error
     assert "tok-secret" not in line.error and line.error.endswith("hooks.example.test/tailor?***'")
+
+
+def test_a_command_announces_a_job_s_ending_once_written_not_before(engine, receiver, monkeypatch):
+    """A command whose job ended while another held the database's write lock announced it at once, read as it was:
+    "running", as if that were its ending; the row stayed running until the command exited, then was failed as
+    interrupted, though the job had done its work. It tries again a moment later, and announces what it wrote."""
+    from service.db import session as database_session
+    from service.db.session import make_engine
+    from service.jobs import InlineJobRunner
+
+    monkeypatch.setattr(database_session, "BUSY_TIMEOUT_MS", 100)  # how long each write waits for the lock
+    command = make_engine(str(engine.url))  # its connections wait BUSY_TIMEOUT_MS
+    writer = engine.raw_connection()  # another process's transaction, holding the one write lock
+
+    def ends_while_another_writes(progress) -> dict:
+        progress(1, 2, "half way")
+        writer.driver_connection.execute("BEGIN IMMEDIATE")
+        threading.Timer(0.3, writer.driver_connection.execute, ["ROLLBACK"]).start()
+        return {"done": True}
+
+    try:
+        InlineJobRunner(command).submit("train", ends_while_another_writes)
+    finally:
+        time.sleep(0.3)
+        writer.close()
+        command.dispose()
+    assert [(d["body"]["job"]["status"], d["body"]["job"]["result"]) for d in receiver.deliveries] == [
+        ("succeeded", {"done": True})
+    ]
