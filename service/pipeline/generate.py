@@ -21,7 +21,7 @@ from recommenders.rules import Rules, in_stock, merchandise, recommend_with_rule
 from service.addresses import address_key
 from service.clock import utcnow
 from service.db.batches import IN_BATCH, batches, rows_where_in
-from service.db.models import Campaign, Customer, Draft, ReplacedDraft, Review, Send, Variant
+from service.db.models import Campaign, Customer, Draft, Job, ReplacedDraft, Review, Send, Variant
 from service.db.session import session_scope
 from service.forecasts import mean_price, refresh_forecast
 from service.jobs.heartbeat import Heartbeat
@@ -367,12 +367,25 @@ def _not_generated(session: Session, campaign_id: int, **_: Any) -> None:
     )
 
 
+def _generations(session: Session, campaign_id: int) -> set[str]:
+    """The ids of the campaign's generate jobs, as of ``session``."""
+    return set(session.scalars(select(Job.id).where(Job.kind == "generate", Job.campaign_id == campaign_id)))
+
+
+def _generated_again(session: Session, campaign_id: int, before: set[str]) -> bool:
+    """Whether a generate job of the campaign came after ``before`` (its jobs when this generation began): this one
+    was taken for interrupted while it still ran (its process stalled, or the database was away, past its beats),
+    and the campaign generated again, whose state is that generation's to write, not this one's."""
+    return not _generations(session, campaign_id) <= before
+
+
 @undone_if_never_run(_not_generated)
 def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id: int) -> dict[str, Any]:
     """Job: generate, score and save a campaign's drafts; progress counts drafts written (0 of 0 for an audience
     of no one), and the last message says how many were written. The campaign is
     "generating" while it runs, then "ready" ("sent" if a send that began as it started mailed one of its drafts),
-    or "failed" whatever stopped it (it can be generated again)."""
+    or "failed" whatever stopped it (it can be generated again); unless it was generated again meanwhile (this
+    generation wrongly taken for interrupted): the later generation's state stays."""
     from audience.campaigns import with_reasons
     from audience.query import query_fields
     from generation.brands import load_brand
@@ -381,11 +394,13 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
     from scoring.selection import SelectionRules
 
     started = time.perf_counter()
+    generations: set[str] | None = None  # known once it began
     try:
         settings = CampaignSettings()  # inside: a bad setting fails the campaign, not leaves it as it was
         with session_scope(engine) as session:
             campaign = session.get(Campaign, campaign_id)
             campaign.status = "generating"
+            generations = _generations(session, campaign_id)
             campaign_type, brand_slug = campaign.campaign_type, campaign.brand.slug
             audience_query, limit = campaign.audience_query, campaign.max_customers
             profiles = frames.mailable_profiles(session, query_fields(audience_query) if audience_query else ())
@@ -473,13 +488,15 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
         }
         with session_scope(engine) as session:
             stats["flagged_why"] = flag_kinds(session, campaign_id) if flagged else {}
-            campaign = session.get(Campaign, campaign_id)
-            sent = _has_sent(session, campaign_id)
-            campaign.status, campaign.stats = "sent" if sent else "ready", stats
-            forecast = refresh_forecast(session, campaign)
+            campaign, forecast = session.get(Campaign, campaign_id), None
+            if not _generated_again(session, campaign_id, generations or set()):
+                sent = _has_sent(session, campaign_id)
+                campaign.status, campaign.stats = "sent" if sent else "ready", stats
+                forecast = refresh_forecast(session, campaign)
     except BaseException:  # never left "generating" (Ctrl-C included): that would refuse every later generate
         with session_scope(engine) as session:
-            session.get(Campaign, campaign_id).status = "sent" if _has_sent(session, campaign_id) else "failed"
+            if generations is None or not _generated_again(session, campaign_id, generations):
+                session.get(Campaign, campaign_id).status = "sent" if _has_sent(session, campaign_id) else "failed"
         raise
     wrote = f"wrote {saved:,} drafts ({flagged:,} flagged for review)" if total else "no customer in the audience"
     progress(total, total, f"done: {wrote}")

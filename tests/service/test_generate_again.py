@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from service.db.models import Draft
 from service.db.session import session_scope
-from tests.service.conftest import generated_campaign, trained_shop, upload, wait_for_job
+from tests.service.conftest import generated_campaign, trained_in_process, trained_shop, upload, wait_for_job
 
 
 def test_generating_again_keeps_edited_drafts_and_refuses_a_second_job_meanwhile(
@@ -202,3 +202,60 @@ def test_a_campaign_whose_draft_the_due_check_is_mailing_is_not_generated(client
     monkeypatch.setattr(sending, "_due_campaigns", generation_begins_once_listed)
     result = sending.send_due_drafts(lambda *_: None, engine)
     assert result["campaigns"][str(campaign_id)]["not_sent"].startswith(f"Campaign {campaign_id} is being generated")
+
+
+def _held_at_its_first_report(began: threading.Event, go_on: threading.Event):
+    """A progress listener that holds its generation at its first report (the campaign marked generating) until
+    ``go_on``, saying when it got there."""
+
+    def listener(_done: int, _total: int, _message: str) -> None:
+        if not began.is_set():
+            began.set()
+            assert go_on.wait(120)
+
+    return listener
+
+
+def test_a_generation_taken_for_interrupted_ending_late_leaves_the_campaign_to_the_one_after_it(
+    engine, demo_files, monkeypatch
+):
+    """A generation failed as interrupted while it still ran (its process stalled, or the database was away, past
+    its beats) ended later and made its campaign "ready", though a person had generated it again meanwhile: the
+    campaign read "ready" while the later generation still wrote its drafts, and could be approved and sent."""
+    from service.campaigns import ensure_brand
+    from service.db.models import Campaign, Job
+    from service.jobs.recovery import fail_interrupted_jobs
+    from service.pipeline.campaign_runs import generate_again
+
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_in_process(engine, demo_files)
+    with session_scope(engine) as session:
+        campaign = Campaign(name="again", brand=ensure_brand(session, "hearth"), campaign_type="cross_sell",
+                            max_customers=3)  # fmt: skip
+        session.add(campaign)
+        session.flush()
+        campaign_id = campaign.id
+
+    def status() -> str:
+        with session_scope(engine) as session:
+            return session.get(Campaign, campaign_id).status
+
+    held = {name: (threading.Event(), threading.Event()) for name in ("first", "second")}
+    runs = {
+        name: threading.Thread(target=generate_again, args=(engine, campaign_id, _held_at_its_first_report(*events)))
+        for name, events in held.items()
+    }
+    runs["first"].start()
+    assert held["first"][0].wait(120)
+    (first_job,) = fail_interrupted_jobs(engine, live=set())  # as a sweep that took it for lost
+    assert status() == "failed"
+    runs["second"].start()
+    assert held["second"][0].wait(120)
+    held["first"][1].set()
+    runs["first"].join(120)
+    with session_scope(engine) as session:
+        assert session.get(Job, first_job).status == "succeeded"  # its own ending, as it did its work
+    assert status() == "generating"  # the second's
+    held["second"][1].set()
+    runs["second"].join(120)
+    assert status() == "ready"
