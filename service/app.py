@@ -138,6 +138,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
 
     def sweep() -> None:
         runner.announce(sweep_jobs(engine))
+        remove_stranded_uploads(home_settings().staging_dir, engine)  # of a process that died as it copied one
 
     if sweep_seconds := JobSettings().sweep_seconds:
         schedules.append(PeriodicCall("job-sweep", sweep, sweep_seconds))

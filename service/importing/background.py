@@ -6,6 +6,9 @@ starts. Staging files live in a folder per process (``staging/<host>/<pid>-<boot
 as a job's worker), so that when the API starts it removes those of processes on this host that died, an earlier
 process with the same pid included, unless that process's jobs beat (a process of another container with this
 hostname and pid): their jobs are failed as interrupted (`service.jobs.recovery`), and nothing would remove them.
+A folder written to within the time a job's beats allow is kept whoever it names: an upload is copied before its job
+exists, and a process of another container with this hostname and pid was taken for this one's dead predecessor (it
+has no beating job yet), its copy removed as it was made. The server's sweep removes it once it is older.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import os
 import re
 import shutil
 import socket
+import time
 import uuid
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -24,7 +28,7 @@ from sqlalchemy import Engine
 from service.db.session import session_scope
 from service.importing.load import ImportSummary, import_file
 from service.jobs import JobRunner, Progress
-from service.jobs.recovery import stopped_processes, worker_name
+from service.jobs.recovery import beats_missed_seconds, stopped_processes, worker_name
 from service.jobs.runner import undone_if_never_run
 from service.pipeline.training import submit_audience_refresh
 from service.schemas import ImportResult, job_status_url
@@ -84,12 +88,13 @@ def import_staged(
 
 def remove_stranded_uploads(staging_dir: Path, engine: Engine) -> list[Path]:
     """Remove the staging folders of processes on this host that no longer run (``stopped_processes``: a live one
-    of another container with this hostname and pid beats for its imports); the folders removed."""
+    of another container with this hostname and pid beats for its imports), but for those written to lately (an
+    upload being copied before its job exists: ``written_lately``); the folders removed."""
     here = staging_dir / socket.gethostname()
     owners = {
         folder: f"{here.name}:{folder.name.replace('-', ':')}"
         for folder in (here.iterdir() if here.is_dir() else ())
-        if re.fullmatch(r"\d+(-\w+)?", folder.name)
+        if re.fullmatch(r"\d+(-\w+)?", folder.name) and not written_lately(folder)
     }
     with session_scope(engine) as session:
         stopped = stopped_processes(session, set(owners.values())) if owners else set()
@@ -99,6 +104,16 @@ def remove_stranded_uploads(staging_dir: Path, engine: Engine) -> list[Path]:
     if stranded:
         log.warning("staged uploads of stopped processes removed", extra={"folders": [str(f) for f in stranded]})
     return stranded
+
+
+def written_lately(folder: Path) -> bool:
+    """Whether the folder, or a file in it, was written to within the time a job's beats allow
+    (``beats_missed_seconds``): by this host's clock, which wrote it (containers on one host share its clock)."""
+    since = time.time() - beats_missed_seconds()
+    try:
+        return any(path.stat().st_mtime >= since for path in (folder, *folder.iterdir()))
+    except FileNotFoundError:  # removed meanwhile, by its job's end
+        return True
 
 
 def process_folder() -> str:

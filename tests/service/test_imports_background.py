@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -40,6 +42,13 @@ def _count(engine, model) -> int:
 
 def _staged_files(tailor_home: Path) -> list[Path]:
     return [path for path in (tailor_home / "staging").rglob("*") if path.is_file()]
+
+
+def _written_before(staged: Path, seconds: float) -> None:
+    """Date a staged file, and its folder, ``seconds`` back: when it was last written."""
+    then = time.time() - seconds
+    for path in (staged, staged.parent):
+        os.utime(path, (then, then))
 
 
 def test_a_background_upload_imports_as_the_request_would_and_removes_its_staged_file(client, engine, tailor_home):
@@ -188,6 +197,7 @@ def test_a_restarted_server_fails_a_stranded_import_and_removes_its_upload(engin
     for path in (stranded, live):
         path.parent.mkdir(parents=True)
         path.write_text("order_id\n")
+    _written_before(stranded, 60)  # before its process died, a minute ago
     job_id = "stranded-import"
     with session_scope(engine) as session:  # its process died a minute ago: so did its beats
         last_beat = utcnow() - timedelta(minutes=1)
@@ -198,6 +208,31 @@ def test_a_restarted_server_fails_a_stranded_import_and_removes_its_upload(engin
         job = client.get(f"/jobs/{job_id}").json()
     assert job["status"] == "failed" and job["error"] == interrupted("import")
     assert not stranded.parent.exists() and live.exists()
+
+
+def test_an_upload_copied_before_its_job_exists_is_kept_from_a_second_container_s_start(
+    engine, api_key, tailor_home, monkeypatch
+):
+    """A server starting in a second container with this hostname and pid (each its own PID 1), sharing the home
+    folder, took the first one, copying an upload before its import job existed, for its own dead predecessor, and
+    removed the copy as it was made: the job then found no file. One a process left as it died is removed by the
+    sweep once older than a job's missed beats (at start it is kept as any fresh one)."""
+    from service.app import create_app
+    from service.jobs.recovery import beats_missed_seconds, worker_name
+
+    monkeypatch.setenv("TAILOR_JOBS_SWEEP_SECONDS", "0.2")
+    first_server = f"{worker_name().rsplit(':', 1)[0]}:0another0boot"  # no job yet: judged by its name
+    copying = tailor_home / "staging" / socket.gethostname() / first_server.split(":", 1)[1].replace(":", "-")
+    copying.mkdir(parents=True)
+    (copying / "orders.csv").write_text("order_id\n")
+    with TestClient(create_app(engine), headers={"X-API-Key": api_key}):
+        time.sleep(1)  # its start, and sweeps
+        assert (copying / "orders.csv").exists()
+        _written_before(copying / "orders.csv", beats_missed_seconds() + 1)  # its process died as it copied
+        deadline = time.monotonic() + 10
+        while copying.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+    assert not copying.exists()
 
 
 def test_a_background_import_says_how_many_rows_of_erased_customers_it_left_out(client):

@@ -4,6 +4,7 @@ a job of a host that died was failed only an hour later, its campaign held "gene
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -299,6 +300,9 @@ def test_the_staged_upload_of_a_live_import_in_another_container_is_kept_until_i
     assert remove_stranded_uploads(tailor_home / "staging", engine) == []
     with session_scope(engine) as session:  # the first container stopped: its beats are missed
         session.get(Job, "import").heartbeat_at = utcnow() - timedelta(seconds=5 * BEAT)
+    then = time.time() - recovery.beats_missed_seconds() - 1  # and so did its writes
+    for path in (staged / "orders.csv", staged):
+        os.utime(path, (then, then))
     assert remove_stranded_uploads(tailor_home / "staging", engine) == [staged]
     assert not staged.exists()
 
