@@ -45,6 +45,7 @@ from service.jobs import ThreadJobRunner
 from service.jobs.recovery import beats_missed_seconds, fail_interrupted_jobs
 from service.jobs.runner import sweep_jobs
 from service.jobs.schedule import DelayedCall, PeriodicCall, PeriodicJob
+from service.jobs.webhooks import WebhookSettings
 from service.logs import REQUEST_ID, about_a_person, redacted
 from service.paths import RootPath, route_path
 from service.pipeline.sending import has_due_drafts, send_due_drafts
@@ -108,7 +109,8 @@ class _TailorApp(FastAPI):
 
 def create_app(engine: Engine | None = None) -> FastAPI:
     engine = engine or default_engine()
-    for read_by_jobs in (CampaignSettings, LLMSettings, SmtpSettings, HistorySettings):  # told at start, by name
+    # told at start, by name
+    for read_by_jobs in (CampaignSettings, LLMSettings, SmtpSettings, HistorySettings, WebhookSettings):
         read_by_jobs()
     # Where its state is, whole: a server and a command started in different folders with TAILOR_HOME=var used
     # different ones, and nothing said which.

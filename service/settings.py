@@ -32,8 +32,16 @@ def environment_problem(error: ValidationError) -> str | None:
         names = alias.choices if isinstance(alias, AliasChoices) else [alias or prefix + field]
         shown = " or ".join(str(name).upper() for name in names)
         said = problem["msg"].removeprefix("Value error, ")  # our validators' own words, without pydantic's lead
-        problems.append(f"{shown}={problem['input']!r}: {said}")
+        problems.append(f"{shown}={_without_credentials(problem['input'])!r}: {said}")
     return "the environment is not valid: " + "; ".join(problems)
+
+
+def _without_credentials(value: object) -> object:
+    """A setting's value as an error may show it: a "user:password@" in it (an address's credentials, whether or not
+    a scheme comes before them) shown as "***@", and an address's query, which may carry a token, as "?***"."""
+    if not isinstance(value, str):
+        return value
+    return re.sub(r"\?.*", "?***", re.sub(r"[^/@:\s]+:[^/@\s]*@", "***@", value), flags=re.S)
 
 
 def _subclasses(cls: type) -> list[type]:

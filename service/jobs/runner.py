@@ -22,6 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import datetime
 from typing import Any, Protocol
 
+from pydantic import ValidationError
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -546,7 +547,11 @@ class ThreadJobRunner:
 
     def _announce(self, job_id: str) -> None:
         corrects = corrected_ending(job_id)  # asked whether announced or not: a server runs jobs for months
-        if (webhook := WebhookSettings()).url:
+        try:
+            webhook = WebhookSettings()
+        except ValidationError:  # announce_job logs why (a server refuses to start with it: service.app)
+            webhook = None
+        if webhook is None or webhook.url:
             with contextlib.suppress(RuntimeError):  # a job that ended after shutdown's grace: no more deliveries
                 self._announcer.submit(announce_job, self.engine, job_id, webhook, corrects)
 

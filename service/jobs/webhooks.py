@@ -11,9 +11,9 @@ secret, so the receiver can tell the call came from Tailor. A user and password 
 (`https://user:pw@host/hook`) are sent as HTTP Basic authentication, and the log names the URL without them or its
 query (which may carry a token). A delivery that fails (no answer, or a 5xx) is tried
 again twice, after 1 and 2 seconds (each try waits `TAILOR_WEBHOOK_TIMEOUT_SECONDS` at most); one that still fails,
-or cannot be made at all (a URL with no scheme, an answer that is not HTTP, the job unreadable), is logged as a
-warning ("webhook not delivered", with the URL so shown, the event, the job's id, the tries and why), and the job
-keeps its own outcome.
+or cannot be made at all (an answer that is not HTTP, the job unreadable; in a command, a URL with no scheme, which
+a server refuses at its start), is logged as a warning ("webhook not delivered", with the URL so shown, the event,
+the job's id, the tries and why), and the job keeps its own outcome.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import Engine
 
@@ -54,6 +54,18 @@ class WebhookSettings(BaseSettings):
     timeout_seconds: float = Field(default=5.0, gt=0)
     retry_seconds: float = Field(default=1.0, ge=0)
 
+    @field_validator("url")
+    @classmethod
+    def _http_address(cls, value: str | None) -> str | None:
+        """An address the announcements can be POSTed to: without ``http://`` or ``https://`` every job's ending was
+        logged as not delivered, and a ``user:pw@`` before the host was logged whole (read as a scheme)."""
+        if not value:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise ValueError("is not an http:// or https:// address (e.g. https://crm.example/hooks/tailor)")
+        return value.strip()
+
 
 def job_payload(job: Job, corrects: dict[str, Any] | None = None) -> dict[str, Any]:
     """The announcement: the job as GET /jobs/{id} shows it (``JobOut``), and the ending announced before that it
@@ -72,7 +84,13 @@ def announce_job(
     """POST the ended job to the webhook, saying which ending announced before it ``corrects``, if any; True when
     delivered, False when it was not (logged as a warning: it never raises, as whoever calls it has a job's own
     outcome to keep), None when no webhook is set."""
-    settings = settings or WebhookSettings()
+    try:
+        settings = settings or WebhookSettings()
+    except ValidationError as error:  # a command's end: the server refuses to start with it (service.app)
+        from service.settings import environment_problem
+
+        log.warning("webhook not delivered", extra={"job_id": job_id, "error": environment_problem(error)})
+        return False
     if not settings.url:
         return None
     failed_tries: list[str] = []  # why each try failed

@@ -93,6 +93,10 @@ def test_a_bad_setting_in_the_environment_is_one_line_naming_the_variable(tmp_pa
          "error: the environment is not valid: TAILOR_CAMPAIGN_REVIEW_THRESHOLD_P_OPEN='5': "),
         ({"TAILOR_LLM_TIMEOUT": "-5"}, ["serve"], "error: the environment is not valid: TAILOR_LLM_TIMEOUT='-5': "),
         ({"TAILOR_SMTP_PORT": "abc"}, ["serve"], "error: the environment is not valid: TAILOR_SMTP_PORT='abc': "),
+        # a webhook without http:// logged every job's ending as not delivered, and its "user:password@" whole
+        ({"TAILOR_WEBHOOK_URL": "crm:s3cret@crm.example/hooks"}, ["serve"],
+         "error: the environment is not valid: TAILOR_WEBHOOK_URL='***@crm.example/hooks': is not an http:// or "
+         "https:// address"),
         ({"DATABASE_URL": "postgresql+psycopg://tailor:s3cret@127.0.0.1:9/shop"}, ["train"],
          "error: The database postgresql+psycopg://tailor:***@127.0.0.1:9/shop cannot be reached: "),
         # a password with an escaped @ stopped every command in Alembic's "invalid interpolation syntax"
