@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
@@ -201,6 +202,20 @@ class PublicSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TAILOR_PUBLIC_")
 
     url: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        """An address a recipient's browser opens: "mail.shop.example" without https:// made every email's
+        unsubscribe link one that leads nowhere."""
+        if not value or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise ValueError("is not a web address: give it whole, such as https://mail.shop.example")
+        if parts.query or parts.fragment or parts.username is not None:
+            raise ValueError("the unsubscribe links are made by adding to it: give no user, query or #fragment")
+        return value.strip()
 
     def base_url(self) -> str:
         if self.url:

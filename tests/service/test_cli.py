@@ -93,6 +93,10 @@ def test_a_bad_setting_in_the_environment_is_one_line_naming_the_variable(tmp_pa
          "error: the environment is not valid: TAILOR_CAMPAIGN_REVIEW_THRESHOLD_P_OPEN='5': "),
         ({"TAILOR_LLM_TIMEOUT": "-5"}, ["serve"], "error: the environment is not valid: TAILOR_LLM_TIMEOUT='-5': "),
         ({"TAILOR_SMTP_PORT": "abc"}, ["serve"], "error: the environment is not valid: TAILOR_SMTP_PORT='abc': "),
+        # every email's unsubscribe link led nowhere
+        ({"TAILOR_PUBLIC_URL": "mail.shop.example"}, ["serve"],
+         "error: the environment is not valid: TAILOR_PUBLIC_URL='mail.shop.example': is not a web address: give it "
+         "whole, such as https://mail.shop.example"),
         # a webhook without http:// logged every job's ending as not delivered, and its "user:password@" whole
         ({"TAILOR_WEBHOOK_URL": "crm:s3cret@crm.example/hooks"}, ["serve"],
          "error: the environment is not valid: TAILOR_WEBHOOK_URL='***@crm.example/hooks': is not an http:// or "
