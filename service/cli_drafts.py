@@ -100,9 +100,17 @@ def _variant_words(variant, draft) -> list[str]:
         f"  checks: {passed} passed" + (f", {len(failed)} failed:" if failed else ""),
         *(f"    - {check_label(check.name)}: {check.reason}" for check in failed),
         "  text:",
-        *(f"    {line}" for line in variant.text.splitlines()),
+        *(f"    {line}" for line in _as_previewed(variant.text).splitlines()),
     ]
     return lines
+
+
+def _as_previewed(text: str) -> str:
+    """A variant's text as a reviewer reads it: the footer's unsubscribe slot said in words, not the template
+    placeholder ("{{unsubscribe_url}}") the stored email keeps until each recipient's own link is made at sending."""
+    from generation.brands import UNSUBSCRIBE_PLACEHOLDER
+
+    return text.replace(UNSUBSCRIBE_PLACEHOLDER, "[the recipient's own unsubscribe link, made when it is sent]")
 
 
 def _scores(variant) -> str:

@@ -24,8 +24,8 @@ def flagged_draft(engine, name: str = "ana") -> int:
         variants = [
             Variant(label="A", subject="FREE!!! gifts", preheader="Today only", text="Hello Ana,\nFREE gifts inside.",
                     checks=[SPAM], p_open=0.241, p_click=0.032, p_conversion=0.008),
-            Variant(label="B", subject="Picked for you", preheader="Three new arrivals", text="Hello Ana,\nNew in.",
-                    checks=[FINE], p_open=0.198),
+            Variant(label="B", subject="Picked for you", preheader="Three new arrivals",
+                    text="Hello Ana,\nNew in.\n-- \nUnsubscribe: {{unsubscribe_url}}", checks=[FINE], p_open=0.198),
         ]  # fmt: skip
         draft = Draft(campaign=campaign, customer=customer, status="flagged", flagged=True, variants=variants,
                       flag_reasons=["Variant A fails a check: spam words"])  # fmt: skip
@@ -66,6 +66,8 @@ def test_show_gives_a_copywriter_the_customer_the_flag_and_each_variant_s_copy_s
         "    FREE gifts inside.",
     ]
     assert "  scores: P(open) 19.8%" in lines and "  checks: 1 passed" in lines
+    # the footer's link as a reviewer reads it, not the template's placeholder
+    assert "    Unsubscribe: [the recipient's own unsubscribe link, made when it is sent]" in lines
     missing = run(["drafts", "show", "9999"], tailor_home)
     assert missing.returncode == 2 and missing.stderr.strip() == "error: Draft 9999 does not exist."
 
