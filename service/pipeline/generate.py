@@ -23,6 +23,7 @@ from service.clock import utcnow
 from service.db.batches import IN_BATCH, batches, rows_where_in
 from service.db.models import Campaign, Customer, Draft, Job, ReplacedDraft, Review, Send, Variant
 from service.db.session import session_scope
+from service.errors import Conflict
 from service.forecasts import mean_price, refresh_forecast
 from service.jobs.heartbeat import Heartbeat
 from service.jobs.recovery import PERHAPS_SENT
@@ -379,6 +380,17 @@ def _generated_again(session: Session, campaign_id: int, before: set[str]) -> bo
     return not _generations(session, campaign_id) <= before
 
 
+def _stop_if_generated_again(session: Session, campaign_id: int, before: set[str] | None) -> None:
+    """Stop a generation (Conflict) whose campaign was generated again since it began, before it writes drafts: the
+    later generation clears and writes the campaign's drafts, and one for a customer this one wrote after that
+    clearing failed the later generation on the campaign's one draft per customer."""
+    if _generated_again(session, campaign_id, before or set()):
+        raise Conflict(
+            f"Campaign {campaign_id} was generated again while this generation ran (it was taken for interrupted): "
+            "it stopped, leaving the campaign's drafts to the later generation."
+        )
+
+
 @undone_if_never_run(_not_generated)
 def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id: int) -> dict[str, Any]:
     """Job: generate, score and save a campaign's drafts; progress counts drafts written (0 of 0 for an audience
@@ -464,6 +476,7 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
                 # model wrote stops here, short of storing what was written after the cancel.
                 beat(written, total, f"storing drafts {written + 1}-{written + len(drafts)} of {total}")
                 with session_scope(engine) as session:
+                    _stop_if_generated_again(session, campaign_id, generations)
                     kept = clear_untouched_drafts(session, campaign_id) if kept is None else kept
                     saved += insert_drafts(session, campaign_id, part, drafts, picks, variants, selection, kept)
                 flagged += sum(
@@ -475,6 +488,7 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
                 written += len(drafts)
         if kept is None:  # no draft to write: the earlier run's untouched drafts still go
             with session_scope(engine) as session:
+                _stop_if_generated_again(session, campaign_id, generations)
                 clear_untouched_drafts(session, campaign_id)
         seconds = time.perf_counter() - started
         stats = {

@@ -204,6 +204,18 @@ def test_a_campaign_whose_draft_the_due_check_is_mailing_is_not_generated(client
     assert result["campaigns"][str(campaign_id)]["not_sent"].startswith(f"Campaign {campaign_id} is being generated")
 
 
+def _raised_into(outcome: dict, name: str, work):
+    """``work`` for a thread, keeping what it raised under ``name`` in ``outcome`` (not a thread's unhandled error)."""
+
+    def run(*args) -> None:
+        try:
+            work(*args)
+        except Exception as error:  # noqa: BLE001 (the test reads it)
+            outcome[name] = error
+
+    return run
+
+
 def _held_at_its_first_report(began: threading.Event, go_on: threading.Event):
     """A progress listener that holds its generation at its first report (the campaign marked generating) until
     ``go_on``, saying when it got there."""
@@ -241,8 +253,12 @@ def test_a_generation_taken_for_interrupted_ending_late_leaves_the_campaign_to_t
             return session.get(Campaign, campaign_id).status
 
     held = {name: (threading.Event(), threading.Event()) for name in ("first", "second")}
+    raised = {}
     runs = {
-        name: threading.Thread(target=generate_again, args=(engine, campaign_id, _held_at_its_first_report(*events)))
+        name: threading.Thread(
+            target=_raised_into(raised, name, generate_again),
+            args=(engine, campaign_id, _held_at_its_first_report(*events)),
+        )
         for name, events in held.items()
     }
     runs["first"].start()
@@ -254,8 +270,71 @@ def test_a_generation_taken_for_interrupted_ending_late_leaves_the_campaign_to_t
     held["first"][1].set()
     runs["first"].join(120)
     with session_scope(engine) as session:
-        assert session.get(Job, first_job).status == "succeeded"  # its own ending, as it did its work
+        first = session.get(Job, first_job)  # it stopped before writing drafts: they are the later generation's
+        assert first.status == "failed" and "was generated again while this generation ran" in first.error
+    assert "was generated again while this generation ran" in str(raised.pop("first"))
     assert status() == "generating"  # the second's
     held["second"][1].set()
     runs["second"].join(120)
-    assert status() == "ready"
+    assert status() == "ready" and raised == {}
+
+
+def _held_before_its_second_batch(began: threading.Event, go_on: threading.Event):
+    """A progress listener that holds its generation once its first batch of drafts is stored, until ``go_on``."""
+
+    def listener(_done: int, _total: int, message: str) -> None:
+        if message.startswith("storing drafts 2-") and not began.is_set():
+            began.set()
+            assert go_on.wait(120)
+
+    return listener
+
+
+def test_a_generation_taken_for_interrupted_writes_no_draft_once_the_campaign_is_generated_again(
+    engine, demo_files, monkeypatch
+):
+    """The earlier generation, going on after the later one had cleared the campaign's drafts and stored its first,
+    cleared that one and wrote its own for the customers still to come: the later generation then failed on the
+    campaign's one draft per customer, and the campaign was left with the earlier one's drafts."""
+    from service.campaigns import ensure_brand
+    from service.db.models import Campaign, Draft, Job
+    from service.jobs.recovery import fail_interrupted_jobs
+    from service.pipeline.campaign_runs import generate_again
+
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    monkeypatch.setenv("TAILOR_CAMPAIGN_DRAFTS_PER_BATCH", "1")
+    trained_in_process(engine, demo_files)
+    with session_scope(engine) as session:
+        campaign = Campaign(name="again", brand=ensure_brand(session, "hearth"), campaign_type="cross_sell",
+                            max_customers=3)  # fmt: skip
+        session.add(campaign)
+        session.flush()
+        campaign_id = campaign.id
+    first_held, second_held = (threading.Event(), threading.Event()), (threading.Event(), threading.Event())
+    raised = {}
+    first = threading.Thread(
+        target=_raised_into(raised, "first", generate_again),
+        args=(engine, campaign_id, _held_at_its_first_report(*first_held)),
+    )
+    first.start()
+    assert first_held[0].wait(120)
+    (first_job,) = fail_interrupted_jobs(engine, live=set())  # as a sweep that took it for lost
+    second = threading.Thread(
+        target=_raised_into(raised, "second", generate_again),
+        args=(engine, campaign_id, _held_before_its_second_batch(*second_held)),
+    )
+    second.start()
+    assert second_held[0].wait(120)  # its first draft stored
+    first_held[1].set()
+    first.join(120)
+    second_held[1].set()
+    second.join(120)
+
+    with session_scope(engine) as session:
+        jobs = {job.id: job for job in session.query(Job).filter_by(kind="generate")}
+        assert jobs[first_job].status == "failed"
+        (later,) = [job for job_id, job in jobs.items() if job_id != first_job]
+        assert later.status == "succeeded", later.error
+        assert session.get(Campaign, campaign_id).status == "ready"
+        assert session.query(Draft).filter_by(campaign_id=campaign_id).count() == 3
+    assert "was generated again while this generation ran" in str(raised.pop("first")) and raised == {}
