@@ -4,6 +4,7 @@ only the sending machine reaches makes that impossible."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -45,6 +46,8 @@ def links_unanswered(base_url: str, timeout: float = ANSWER_TIMEOUT) -> str | No
         return f"{health} answers HTTP {error.code}, not Tailor's health"
     except (OSError, ValueError) as error:  # refused, timed out, no such host, a malformed address
         return f"nothing answers at {health} ({getattr(error, 'reason', error)})"
+    except http.client.HTTPException as error:  # something else listens there: a mail server's greeting, say
+        return f"{health} answers, but not in HTTP ({type(error).__name__}: {str(error).strip()})"
     try:
         answer = json.loads(body)
     except ValueError:

@@ -3,6 +3,7 @@ command line does not mail links that another web server, or nothing, answers.""
 
 from __future__ import annotations
 
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -44,3 +45,32 @@ def test_another_web_server_or_none_is_not_tailor_answering(other_web_server):
 
 def test_tailor_answering_under_its_path_counts(live_server):
     assert links_unanswered(live_server) is None
+
+
+@pytest.fixture
+def mail_banner_server():
+    """A server that greets as a mail server does, not in HTTP: TAILOR_PUBLIC_URL given the SMTP port by mistake."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def greet() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:  # closed at the test's end
+                return
+            with connection:
+                connection.sendall(b"220 mail.shop.example ESMTP ready\r\n")
+                connection.recv(1024)
+
+    threading.Thread(target=greet, daemon=True).start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    listener.close()
+
+
+def test_an_answer_that_is_not_http_is_told_not_raised(mail_banner_server):
+    """It raised http.client.BadStatusLine, and `tailor send` ended in a traceback instead of saying why."""
+    silent = links_unanswered(mail_banner_server)
+
+    assert silent == (
+        f"{mail_banner_server}/health answers, but not in HTTP (BadStatusLine: 220 mail.shop.example ESMTP ready)"
+    )
