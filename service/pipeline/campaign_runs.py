@@ -18,7 +18,7 @@ from service.errors import CampaignFailed, InvalidInput, Problem, TailorError
 from service.jobs import InlineJobRunner
 from service.jobs.schedule import live_job
 from service.pipeline.generate import generate_campaign, require_models
-from service.pipeline.sending import send_campaign, send_due_drafts
+from service.pipeline.sending import has_due_drafts, send_campaign, send_due_drafts
 from service.schemas import CampaignIn
 from service.settings import CampaignSettings, home_settings
 from service.state import model_store
@@ -212,9 +212,12 @@ def send_due_now(
     result by its id under ``campaigns``; or only ``running``, the id of a due-check another process runs now (a
     server's, an earlier cron run's), which sends what is due: a second beside it would share the drafts out. As
     ``send_now``, it sends nothing while Tailor does not answer where the unsubscribe links lead, unless
-    ``links_must_answer`` is False."""
+    ``links_must_answer`` is False. With nothing due it runs no job, as the server's due-check submits none: run
+    from cron, each run recorded one that did nothing (and announced it), and they buried the ones that sent."""
     if (running := live_job(engine, "send_due")) is not None:
         return {"running": running}
+    if not has_due_drafts(engine):
+        return {"campaigns": {}}
     runner = InlineJobRunner(engine, listener)
     runner.submit("send_due", send_due_drafts, engine=engine, links_must_answer=links_must_answer)
     return runner.last_result

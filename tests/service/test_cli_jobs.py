@@ -13,6 +13,7 @@ from service.db.models import Campaign, Job
 from service.db.session import session_scope
 from service.jobs.recovery import worker_name
 from tests.service.test_cli import run
+from tests.service.test_cli_send_due import campaign_with_drafts
 
 
 def some_jobs(engine) -> int:
@@ -93,8 +94,12 @@ def test_jobs_cancel_asks_another_process_s_job_to_stop_and_refuses_one_that_end
     assert ended.stderr.strip() == "error: Job send-1 already succeeded: there is nothing to cancel."
 
 
-def test_a_send_due_run_is_listed_as_the_server_s_due_check_is(engine, tailor_home):
-    assert run(["send-due"], tailor_home).stdout.splitlines()[-1] == "nothing is due"
+def test_a_send_due_run_is_listed_as_the_server_s_due_check_is(engine, tailor_home, mail_server):
+    controller, messages = mail_server
+    campaign_with_drafts(engine, "autumn", due=1)
+    sent = run(["send-due", "--unchecked-links"], tailor_home, TAILOR_SMTP_PORT=str(controller.port))
+    assert sent.returncode == 0 and len(messages) == 1, sent.stderr
+    assert run(["send-due"], tailor_home).stdout.splitlines()[-1] == "nothing is due"  # and no job for that
 
     listed = run(["jobs", "list", "--kind", "send_due"], tailor_home)
 

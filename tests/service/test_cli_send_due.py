@@ -84,6 +84,18 @@ def test_send_due_mails_each_campaign_s_due_drafts_and_says_so_per_campaign(engi
     assert len(messages) == 3
 
 
+def test_send_due_with_nothing_due_records_no_job(engine, tailor_home):
+    """Run from cron every few minutes, each run wrote a due-check job that did nothing (and announced it to the
+    webhook): `tailor jobs list` showed only those, the server's due-check submitting one only when a draft is due."""
+    campaign_with_drafts(engine, "later", due=0, later=1)
+
+    idle = run(["send-due"], tailor_home)
+
+    assert idle.returncode == 0, idle.stderr
+    assert idle.stdout.splitlines() == ["nothing is due"]
+    assert due_check_jobs(engine) == []
+
+
 def test_send_due_with_the_mail_server_down_fails_with_the_reason_and_keeps_the_drafts(engine, tailor_home,
                                                                                        live_server):  # fmt: skip
     campaign_id = campaign_with_drafts(engine, "spring", due=2)
