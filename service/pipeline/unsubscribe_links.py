@@ -40,7 +40,7 @@ def links_unanswered(base_url: str, timeout: float = ANSWER_TIMEOUT) -> str | No
     None when it does: a send from the command line has no server of its own to answer the links it mails."""
     health = f"{base_url}/health"
     try:
-        with urllib.request.urlopen(health, timeout=timeout) as response:  # noqa: S310 (the operator's own address)
+        with _opener_for(base_url).open(health, timeout=timeout) as response:
             body = response.read(64_000)
     except urllib.error.HTTPError as error:
         return f"{health} answers HTTP {error.code}, not Tailor's health"
@@ -55,3 +55,11 @@ def links_unanswered(base_url: str, timeout: float = ANSWER_TIMEOUT) -> str | No
     if not isinstance(answer, dict) or answer.get("status") not in ("ok", "degraded"):
         return f"{health} answers, but not as Tailor does"
     return None
+
+
+def _opener_for(base_url: str) -> urllib.request.OpenerDirector:
+    """What asks ``base_url``: directly for an address on this machine, which a proxy (http_proxy, https_proxy) cannot
+    reach (it answered for 127.0.0.1 with its own error, a local server up); else through the proxy the environment
+    names, as this machine reaches the world (no_proxy respected)."""
+    on_this_one = on_this_machine(urlsplit(base_url).hostname or "")
+    return urllib.request.build_opener(urllib.request.ProxyHandler({} if on_this_one else None))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -74,3 +75,15 @@ def test_an_answer_that_is_not_http_is_told_not_raised(mail_banner_server):
     assert silent == (
         f"{mail_banner_server}/health answers, but not in HTTP (BadStatusLine: 220 mail.shop.example ESMTP ready)"
     )
+
+
+def test_tailor_on_this_machine_is_asked_directly_whatever_proxy_is_set(live_server, other_web_server, monkeypatch):
+    """With http_proxy set (a company's proxy, exported for the whole machine) the check asked the proxy for
+    127.0.0.1's health, which no proxy can reach: `tailor send` refused, the local server up, as "HTTP 404"."""
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("http_proxy", "HTTP_PROXY"):
+        monkeypatch.setenv(name, other_web_server)
+    monkeypatch.setattr(urllib.request, "_opener", None)  # urlopen's opener reads the proxies when first made
+
+    assert links_unanswered(live_server) is None
