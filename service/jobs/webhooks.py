@@ -132,13 +132,20 @@ def _deliveries(settings: WebhookSettings, body: bytes) -> Iterator[str | None]:
 
 
 def _without_credentials(url: str) -> tuple[str, str]:
-    """The URL without its "user:password@", and those ("user:password", percent-decoded; "" when none)."""
+    """The URL without its "user:password@", and those ("user:password", percent-decoded; "" when none). Written
+    without its scheme ("user:password@host/hook"), the URL reads as of the scheme "user", its password in the path:
+    what comes before the host is taken off too."""
     parts = urlsplit(url)
-    if "@" not in parts.netloc:
+    if "@" in parts.netloc:
+        userinfo, host = parts.netloc.rsplit("@", 1)
+        url = urlunsplit(parts._replace(netloc=host))
+    elif not parts.netloc and "@" in (head := url.partition("/")[0]):
+        userinfo, host = head.rsplit("@", 1)
+        url = host + url[len(head) :]
+    else:
         return url, ""
-    userinfo, host = parts.netloc.rsplit("@", 1)
     user, _, password = userinfo.partition(":")
-    return urlunsplit(parts._replace(netloc=host)), f"{unquote(user)}:{unquote(password)}"
+    return url, f"{unquote(user)}:{unquote(password)}"
 
 
 def _shown_error(error: str, url: str) -> str:

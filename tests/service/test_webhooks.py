@@ -375,6 +375,18 @@ def test_a_receiver_that_fails_is_logged_naming_its_url_the_event_the_job_and_wh
     )
 
 
+def test_a_url_written_without_its_scheme_keeps_its_password_out_of_the_log(engine, monkeypatch, caplog):
+    """ "user:password@host/hook" with the https:// left out reads as the scheme "user", its password in the path, and
+    the warning showed the URL whole: the password in the server's log."""
+    url = "hook-user:pw-s3cret@hooks.example.test/tailor?token=tok-secret"
+
+    job_id, (line,) = _a_job_announced_to(engine, url, monkeypatch, caplog)
+
+    assert line.job_id == job_id and "unknown url type" in line.error
+    assert line.url == "hooks.example.test/tailor?***"
+    assert "pw-s3cret" not in line.url + line.error and "tok-secret" not in line.url + line.error
+
+
 def test_a_command_announces_a_job_s_ending_once_written_not_before(engine, receiver, monkeypatch):
     """A command whose job ended while another held the database's write lock announced it at once, read as it was:
     "running", as if that were its ending; the row stayed running until the command exited, then was failed as
