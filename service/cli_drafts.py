@@ -15,10 +15,11 @@ def drafts_list(
     campaign: Annotated[int, typer.Option("--campaign", help="the campaign's id (`tailor campaigns list`)")],
     status: Annotated[str | None, typer.Option(help="only drafts in this status, e.g. flagged or pending")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="at most this many drafts")] = LISTED,
+    offset: Annotated[int, typer.Option(min=0, help="the drafts after this many: the next page of a listing")] = 0,
 ) -> None:
     """The campaign's drafts, flagged first and then in the audience's order, as the review page lists them: each
     draft's id (for `tailor drafts show`), customer, status, chosen variant's subject and, for a flagged one, its
-    latest flag reason."""
+    latest flag reason. A full listing says the --offset of the next."""
     from typing import get_args
 
     from service.cli import _engine_after_crashes, _one_of
@@ -29,13 +30,14 @@ def drafts_list(
     if status is not None:
         _one_of(status, get_args(DraftStatus), "--status")
     with session_scope(_engine_after_crashes()) as session:
-        drafts = [draft_out(draft) for draft in list_drafts(session, campaign, status, limit=limit)]
+        drafts = [draft_out(draft) for draft in list_drafts(session, campaign, status, limit=limit, offset=offset)]
     for draft in drafts:
         typer.echo(_draft_line(draft))
     if not drafts:
-        _echo(f"campaign {campaign} has no drafts{f' with the status {status}' if status else ''}")
-    elif len(drafts) == limit:
-        _echo(f"the first {limit:,} drafts shown: --limit for more")
+        beyond = f" after the first {offset:,}" if offset else ""
+        _echo(f"campaign {campaign} has no drafts{f' with the status {status}' if status else ''}{beyond}")
+    elif len(drafts) == limit:  # --limit stops at 1,000: a big campaign's flagged drafts went past it
+        _echo(f"drafts {offset + 1:,} to {offset + limit:,} shown: --offset {offset + limit} for the next")
 
 
 def _draft_line(draft) -> str:

@@ -151,3 +151,19 @@ def test_list_shows_a_campaign_s_drafts_flagged_first_and_keeps_to_a_status(engi
     assert none.returncode == 0 and none.stdout == ""
     assert f"campaign {campaign_id} has no drafts with the status sent" in none.stderr
     assert run(["drafts", "list", "--campaign", "404"], tailor_home).returncode == 2
+
+
+def test_list_pages_through_a_campaign_of_more_drafts_than_one_listing_holds(engine, tailor_home):
+    """A full listing said "--limit for more", which stops at 1,000: the flagged drafts of a big campaign past the
+    first 1,000 could not be listed at all."""
+    from tests.service.test_cli_send_due import campaign_with_drafts
+
+    campaign_id = campaign_with_drafts(engine, "big", due=3)
+
+    first = run(["drafts", "list", "--campaign", str(campaign_id), "--limit", "2"], tailor_home)
+    rest = run(["drafts", "list", "--campaign", str(campaign_id), "--limit", "2", "--offset", "2"], tailor_home)
+
+    assert first.returncode == 0 and rest.returncode == 0, (first.stderr, rest.stderr)
+    assert [line.split()[1] for line in first.stdout.splitlines()] == ["big0", "big1"]
+    assert "drafts 1 to 2 shown: --offset 2 for the next" in first.stderr
+    assert [line.split()[1] for line in rest.stdout.splitlines()] == ["big2"] and rest.stderr == ""
