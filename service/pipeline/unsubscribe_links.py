@@ -43,6 +43,8 @@ def links_unanswered(base_url: str, timeout: float = ANSWER_TIMEOUT) -> str | No
         with _opener_for(base_url).open(health, timeout=timeout) as response:
             body = response.read(64_000)
     except urllib.error.HTTPError as error:
+        if error.code == 503 and _database_unavailable(error):  # Tailor, whose database does not answer it
+            return f"Tailor answers at {health} that its database is unavailable (HTTP 503), so the links would fail"
         return f"{health} answers HTTP {error.code}, not Tailor's health"
     except (OSError, ValueError) as error:  # refused, timed out, no such host, a malformed address
         return f"nothing answers at {health} ({getattr(error, 'reason', error)})"
@@ -55,6 +57,16 @@ def links_unanswered(base_url: str, timeout: float = ANSWER_TIMEOUT) -> str | No
     if not isinstance(answer, dict) or answer.get("status") not in ("ok", "degraded"):
         return f"{health} answers, but not as Tailor does"
     return None
+
+
+def _database_unavailable(error: urllib.error.HTTPError) -> bool:
+    """Whether an error answer is Tailor's own (service.errors.error_body: ``{"error": "DatabaseUnavailable",
+    "message": ...}``)."""
+    try:
+        body = json.loads(error.read(64_000))
+    except (OSError, ValueError):
+        return False
+    return isinstance(body, dict) and body.get("error") == "DatabaseUnavailable"
 
 
 def _opener_for(base_url: str) -> urllib.request.OpenerDirector:

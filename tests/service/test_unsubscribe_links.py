@@ -87,3 +87,19 @@ def test_tailor_on_this_machine_is_asked_directly_whatever_proxy_is_set(live_ser
     monkeypatch.setattr(urllib.request, "_opener", None)  # urlopen's opener reads the proxies when first made
 
     assert links_unanswered(live_server) is None
+
+
+def test_tailor_whose_database_is_away_is_told_as_such(live_server, engine):
+    """Tailor's own 503 (its database file gone) read "answers HTTP 503, not Tailor's health"."""
+    from pathlib import Path
+
+    database = Path(engine.url.database)
+    away = database.with_name(database.name + ".away")
+    database.rename(away)
+    try:
+        said = links_unanswered(live_server)
+    finally:
+        away.rename(database)
+    assert said == (
+        f"Tailor answers at {live_server}/health that its database is unavailable (HTTP 503), so the links would fail"
+    )
