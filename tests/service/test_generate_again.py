@@ -204,6 +204,21 @@ def test_a_campaign_whose_draft_the_due_check_is_mailing_is_not_generated(client
     assert result["campaigns"][str(campaign_id)]["not_sent"].startswith(f"Campaign {campaign_id} is being generated")
 
 
+def _three_customer_campaign(engine, demo_files, monkeypatch) -> int:
+    """A trained shop (the fake model writing) with a cross-sell campaign of three customers, not generated yet."""
+    from service.campaigns import ensure_brand
+    from service.db.models import Campaign
+
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_in_process(engine, demo_files)
+    with session_scope(engine) as session:
+        campaign = Campaign(name="again", brand=ensure_brand(session, "hearth"), campaign_type="cross_sell",
+                            max_customers=3)  # fmt: skip
+        session.add(campaign)
+        session.flush()
+        return campaign.id
+
+
 def _raised_into(outcome: dict, name: str, work):
     """``work`` for a thread, keeping what it raised under ``name`` in ``outcome`` (not a thread's unhandled error)."""
 
@@ -234,19 +249,11 @@ def test_a_generation_taken_for_interrupted_ending_late_leaves_the_campaign_to_t
     """A generation failed as interrupted while it still ran (its process stalled, or the database was away, past
     its beats) ended later and made its campaign "ready", though a person had generated it again meanwhile: the
     campaign read "ready" while the later generation still wrote its drafts, and could be approved and sent."""
-    from service.campaigns import ensure_brand
     from service.db.models import Campaign, Job
     from service.jobs.recovery import fail_interrupted_jobs
     from service.pipeline.campaign_runs import generate_again
 
-    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
-    trained_in_process(engine, demo_files)
-    with session_scope(engine) as session:
-        campaign = Campaign(name="again", brand=ensure_brand(session, "hearth"), campaign_type="cross_sell",
-                            max_customers=3)  # fmt: skip
-        session.add(campaign)
-        session.flush()
-        campaign_id = campaign.id
+    campaign_id = _three_customer_campaign(engine, demo_files, monkeypatch)
 
     def status() -> str:
         with session_scope(engine) as session:
@@ -296,20 +303,12 @@ def test_a_generation_taken_for_interrupted_writes_no_draft_once_the_campaign_is
     """The earlier generation, going on after the later one had cleared the campaign's drafts and stored its first,
     cleared that one and wrote its own for the customers still to come: the later generation then failed on the
     campaign's one draft per customer, and the campaign was left with the earlier one's drafts."""
-    from service.campaigns import ensure_brand
     from service.db.models import Campaign, Draft, Job
     from service.jobs.recovery import fail_interrupted_jobs
     from service.pipeline.campaign_runs import generate_again
 
-    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
     monkeypatch.setenv("TAILOR_CAMPAIGN_DRAFTS_PER_BATCH", "1")
-    trained_in_process(engine, demo_files)
-    with session_scope(engine) as session:
-        campaign = Campaign(name="again", brand=ensure_brand(session, "hearth"), campaign_type="cross_sell",
-                            max_customers=3)  # fmt: skip
-        session.add(campaign)
-        session.flush()
-        campaign_id = campaign.id
+    campaign_id = _three_customer_campaign(engine, demo_files, monkeypatch)
     first_held, second_held = (threading.Event(), threading.Event()), (threading.Event(), threading.Event())
     raised = {}
     first = threading.Thread(
