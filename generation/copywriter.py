@@ -170,15 +170,15 @@ def _group_request(group: Group) -> DraftRequest:
 def _problems(
     group: Group, brand: BrandKit, variants: list[CopyVariant], lines: dict[str, str]
 ) -> list[tuple[str, str]]:
-    """(check name, what to tell the model) for every check a version of the answer fails."""
+    """(check name, why) for every check a version of the answer fails: one pair per version that fails it."""
     request = _group_request(group)
     problems = []
-    for i, variant in enumerate(variants):
+    for variant in variants:
         context = CheckContext(
             request=request, brand=brand, subject=variant.subject, preheader=variant.preheader,
             intro=variant.intro, product_lines=list(lines.values()), line_products=list(lines),
         )  # fmt: skip
-        problems += [(c.name, f"version {i + 1}: {c.reason}") for c in run_checks(context, COPY_CHECKS) if not c.passed]
+        problems += [(c.name, c.reason) for c in run_checks(context, COPY_CHECKS) if not c.passed]
     return problems
 
 
@@ -291,11 +291,24 @@ def write_group_copy(
             result.rejected_by_check[name] = result.rejected_by_check.get(name, 0) + 1
         if not found:
             break
-        problems = "; ".join(reason for _, reason in found[:4])
+        problems = retry_feedback(found)
     result.variants, result.product_lines, result.turned_down = _choose_variants(
         group, brand, answers, fallbacks, n_variants
     )
     return result
+
+
+FEEDBACK_REASONS = 3  # distinct reasons told to the model on a retry
+_LINE_NUMBER = re.compile(r"product line \d+")
+
+
+def retry_feedback(found: list[tuple[str, str]]) -> str:
+    """What the model is told on a retry: the first few distinct reasons, each once. Numbered by version ("version
+    1: the product line 1 repeats ...") and with two versions failing alike, the local model wrote "This is the
+    first version of my product line 1" as a subject: the labels went into its copy, and the numbers failed
+    grounding. So each reason is told once, and a product line by no number."""
+    reasons = dict.fromkeys(_LINE_NUMBER.sub("product line", reason) for _, reason in found)
+    return "; ".join(list(reasons)[:FEEDBACK_REASONS])
 
 
 def _add_usage(total: Usage, call: Usage) -> None:
