@@ -4,6 +4,17 @@ retried with the problems told to the model, then falling back to the template's
 The model writes only words: subject, preheader and intro per variant, and one short line per product. A
 group in a locale the model is not asked to write (`generation.llm.model_locales`) gets the template's copy
 without a call.
+
+What the local model's rejected copy fails on (a development sample: demo store seed 11, 20 English customers,
+hearth, EVAL_SEED 7, one call at a time; main kept 0.225 of variants): "structure" mostly as the preheader or intro
+repeating the subject (the model copies the prompt's example, the campaign's own template copy, into several fields),
+"injection" as product lines that lift the product's description whole (rightly refused: that is how an instruction
+hidden in the data would reach a customer). Tried without gain there: asking in the prompt that the fields not repeat
+each other and that lines not copy the description (0.175, against 0.325 for the retry message without version and
+line numbers); grammar patterns in the JSON schema (two words or more, no digits, markup or link characters: the
+failing shapes went, but sampling slowed to 2.5-4.9 tokens/s from 4.5-5.8 and the quick eval timed out 7 calls of 9
+on a loaded machine; untimed on an idle one); forcing lines to end on . ! ? (the model looped); labelling products
+"p1 (Tea): ..." (it wrote "P1"). The next thing to try: an example written for the structure alone, not live copy.
 """
 
 from __future__ import annotations
