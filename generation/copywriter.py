@@ -7,14 +7,16 @@ without a call.
 
 What the local model's rejected copy fails on (a development sample: demo store seed 11, 20 English customers,
 hearth, EVAL_SEED 7, one call at a time; main kept 0.225 of variants): "structure" mostly as the preheader or intro
-repeating the subject (the model copies the prompt's example, the campaign's own template copy, into several fields),
-"injection" as product lines that lift the product's description whole (rightly refused: that is how an instruction
-hidden in the data would reach a customer). Tried without gain there: asking in the prompt that the fields not repeat
-each other and that lines not copy the description (0.175, against 0.325 for the retry message without version and
-line numbers); grammar patterns in the JSON schema (two words or more, no digits, markup or link characters: the
-failing shapes went, but sampling slowed to 2.5-4.9 tokens/s from 4.5-5.8 and the quick eval timed out 7 calls of 9
-on a loaded machine; untimed on an idle one); forcing lines to end on . ! ? (the model looped); labelling products
-"p1 (Tea): ..." (it wrote "P1"). The next thing to try: an example written for the structure alone, not live copy.
+repeating the subject (the model copies the prompt's example, the campaign's own template copy, into several
+fields), "injection" as product lines that lift the product's description whole (rightly refused: that is how an
+instruction hidden in the data would reach a customer). Tried without gain there: asking in the prompt that the
+fields not repeat each other and that lines not copy the description (0.175); a retry message telling each reason
+once, without the "version 1: ... product line 1" labels the model copied into subjects (0.325 there, but the quick
+eval's 0.45 fell to 0.225 and `tailor demo`'s template share rose from 82 % to 100 %: reverted); grammar patterns in
+the JSON schema (two words or more, no digits, markup or link characters: the failing shapes went, but sampling
+slowed to 2.5-4.9 tokens/s from 4.5-5.8 and the quick eval timed out 7 calls of 9 on a loaded machine; untimed on an
+idle one); forcing lines to end on . ! ? (the model looped); labelling products "p1 (Tea): ..." (it wrote "P1"). The
+next thing to try: an example written for the structure alone, not live copy.
 """
 
 from __future__ import annotations
@@ -181,15 +183,15 @@ def _group_request(group: Group) -> DraftRequest:
 def _problems(
     group: Group, brand: BrandKit, variants: list[CopyVariant], lines: dict[str, str]
 ) -> list[tuple[str, str]]:
-    """(check name, why) for every check a version of the answer fails: one pair per version that fails it."""
+    """(check name, what to tell the model) for every check a version of the answer fails."""
     request = _group_request(group)
     problems = []
-    for variant in variants:
+    for i, variant in enumerate(variants):
         context = CheckContext(
             request=request, brand=brand, subject=variant.subject, preheader=variant.preheader,
             intro=variant.intro, product_lines=list(lines.values()), line_products=list(lines),
         )  # fmt: skip
-        problems += [(c.name, c.reason) for c in run_checks(context, COPY_CHECKS) if not c.passed]
+        problems += [(c.name, f"version {i + 1}: {c.reason}") for c in run_checks(context, COPY_CHECKS) if not c.passed]
     return problems
 
 
@@ -302,24 +304,11 @@ def write_group_copy(
             result.rejected_by_check[name] = result.rejected_by_check.get(name, 0) + 1
         if not found:
             break
-        problems = retry_feedback(found)
+        problems = "; ".join(reason for _, reason in found[:4])
     result.variants, result.product_lines, result.turned_down = _choose_variants(
         group, brand, answers, fallbacks, n_variants
     )
     return result
-
-
-FEEDBACK_REASONS = 3  # distinct reasons told to the model on a retry
-_LINE_NUMBER = re.compile(r"product line \d+")
-
-
-def retry_feedback(found: list[tuple[str, str]]) -> str:
-    """What the model is told on a retry: the first few distinct reasons, each once. Numbered by version ("version
-    1: the product line 1 repeats ...") and with two versions failing alike, the local model wrote "This is the
-    first version of my product line 1" as a subject: the labels went into its copy, and the numbers failed
-    grounding. So each reason is told once, and a product line by no number."""
-    reasons = dict.fromkeys(_LINE_NUMBER.sub("product line", reason) for _, reason in found)
-    return "; ".join(list(reasons)[:FEEDBACK_REASONS])
 
 
 def _add_usage(total: Usage, call: Usage) -> None:

@@ -707,36 +707,3 @@ def test_a_model_variant_with_the_template_s_intro_and_a_subject_that_fails_gets
     copy = GroupCopy(variants=[(model, False)], product_lines={})
     variant = personalize(make_request(products=[TEA]), load_brand("hearth"), copy, 0)
     assert variant.used_fallback and variant.passed and variant.subject == template["subject"]
-
-
-RETOLD: list[str] = []
-
-
-@register("copycat")
-def _copycat_endpoint(model, settings):
-    """Two versions with the same fault, and product lines copied from the data word for word: what the local model
-    answered for a win-back group; it keeps what it is told on each call."""
-
-    def respond(messages, schema):
-        RETOLD.append(messages[-1]["content"])
-        version = {"subject": "A few ideas", "preheader": "A few ideas", "intro": "We have missed you lately."}
-        description = "Delicate steamed green tea with grassy notes, from a single garden in Shizuoka"
-        lines = dict.fromkeys(schema["properties"]["product_lines"]["required"], description)
-        return json.dumps({"variants": [version, version], "product_lines": lines})
-
-    return Endpoint(model="openai/copycat", api_key="x", mock=respond)
-
-
-def test_a_retry_tells_each_fault_once_without_numbering_versions_or_lines():
-    """Told "version 1: the product line 1 repeats ...; version 2: the product line 1 repeats ...", the local model
-    wrote "This is the first version of my product line 1" as a subject: the labels went into its copy, and the
-    numbers failed grounding."""
-    RETOLD.clear()
-    request = make_request()
-    request.products[0].description = "Delicate steamed green tea with grassy notes, from a single garden in Shizuoka"
-    settings = LLMSettings(model="copycat", cache=False, max_retries=1)
-    generate_drafts([request], load_brand("hearth"), settings=settings)
-    retold = RETOLD[1].split("Your previous answer was rejected:")[1]
-    assert "the preheader repeats the subject" in retold and retold.count("repeats the subject") == 1
-    assert "product line (Cast Iron Teapot) borrows" in retold
-    assert not re.search(r"version \d|product line \d", retold)
