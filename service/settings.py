@@ -194,6 +194,12 @@ def on_this_machine(host: str) -> bool:
         return False
 
 
+def is_web_address(url: str) -> bool:
+    """Whether ``url`` is a whole http:// or https:// address, with a host (the public address, a webhook's)."""
+    parts = urlsplit(url)
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
 class PublicSettings(BaseSettings):
     """Where the people Tailor mails reach it: the unsubscribe links in the email it sends start with
     `TAILOR_PUBLIC_URL`, the address the API is served at from outside (e.g. https://mail.shop.example). Unset,
@@ -210,9 +216,9 @@ class PublicSettings(BaseSettings):
         unsubscribe link one that leads nowhere."""
         if not value or not value.strip():
             return None
-        parts = urlsplit(value.strip())
-        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        if not is_web_address(value.strip()):
             raise ValueError("is not a web address: give it whole, such as https://mail.shop.example")
+        parts = urlsplit(value.strip())
         if parts.query or parts.fragment or parts.username is not None:
             raise ValueError("the unsubscribe links are made by adding to it: give no user, query or #fragment")
         return value.strip()

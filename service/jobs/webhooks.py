@@ -38,6 +38,7 @@ from sqlalchemy import Engine
 from service.db.models import Job
 from service.db.session import session_scope
 from service.schemas import JobOut
+from service.settings import is_web_address
 
 log = logging.getLogger("tailor.jobs")
 ATTEMPTS = 3
@@ -61,8 +62,7 @@ class WebhookSettings(BaseSettings):
         logged as not delivered, and a ``user:pw@`` before the host was logged whole (read as a scheme)."""
         if not value:
             return None
-        parts = urlsplit(value.strip())
-        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        if not is_web_address(value.strip()):
             raise ValueError("is not an http:// or https:// address (e.g. https://crm.example/hooks/tailor)")
         return value.strip()
 
@@ -132,20 +132,15 @@ def _deliveries(settings: WebhookSettings, body: bytes) -> Iterator[str | None]:
 
 
 def _without_credentials(url: str) -> tuple[str, str]:
-    """The URL without its "user:password@", and those ("user:password", percent-decoded; "" when none). Written
-    without its scheme ("user:password@host/hook"), the URL reads as of the scheme "user", its password in the path:
-    what comes before the host is taken off too."""
+    """The URL without its "user:password@", and those ("user:password", percent-decoded; "" when none). A URL
+    written without its scheme ("user:password@host/hook", its password read as a path) never gets here: the
+    settings refuse it (WebhookSettings.url), and their error shows it without its credentials."""
     parts = urlsplit(url)
-    if "@" in parts.netloc:
-        userinfo, host = parts.netloc.rsplit("@", 1)
-        url = urlunsplit(parts._replace(netloc=host))
-    elif not parts.netloc and "@" in (head := url.partition("/")[0]):
-        userinfo, host = head.rsplit("@", 1)
-        url = host + url[len(head) :]
-    else:
+    if "@" not in parts.netloc:
         return url, ""
+    userinfo, host = parts.netloc.rsplit("@", 1)
     user, _, password = userinfo.partition(":")
-    return url, f"{unquote(user)}:{unquote(password)}"
+    return urlunsplit(parts._replace(netloc=host)), f"{unquote(user)}:{unquote(password)}"
 
 
 def _shown_error(error: str, url: str) -> str:
