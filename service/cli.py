@@ -440,6 +440,13 @@ def export(
     _tell_exported(*export_campaign(_engine_after_crashes(), campaign, out, status), out)
 
 
+# `tailor send` and `tailor send-due`: mail even where the link check fails (sending.send_campaign's links_must_answer).
+UncheckedLinks = Annotated[
+    bool, typer.Option("--unchecked-links", help="send even though Tailor does not answer this machine where the "
+                       "unsubscribe links lead (TAILOR_PUBLIC_URL), when it does answer the recipients there"),
+]  # fmt: skip
+
+
 @app.command()
 def send(
     campaign: Annotated[int, typer.Option("--campaign", help="the campaign's id (`tailor campaigns list`)")],
@@ -447,10 +454,7 @@ def send(
         int | None, typer.Option("--batch-size", min=1, help="send at most this many emails now, to the first "
                                  "customers in the audience's order")
     ] = None,
-    unchecked_links: Annotated[
-        bool, typer.Option("--unchecked-links", help="send even though Tailor does not answer this machine where the "
-                           "unsubscribe links lead (TAILOR_PUBLIC_URL), when it does answer the recipients there")
-    ] = False,
+    unchecked_links: UncheckedLinks = False,
 ) -> None:  # fmt: skip
     """Send the campaign's approved drafts now through the shop's SMTP server (TAILOR_SMTP_*), as POST
     /campaigns/{id}/send does: customers who unsubscribed or bounced are skipped, drafts whose products changed go
@@ -470,10 +474,7 @@ def send(
 
 @app.command("send-due")
 def send_due(
-    unchecked_links: Annotated[
-        bool, typer.Option("--unchecked-links", help="send even though Tailor does not answer this machine where the "
-                           "unsubscribe links lead (TAILOR_PUBLIC_URL), when it does answer the recipients there")
-    ] = False,
+    unchecked_links: UncheckedLinks = False,
 ) -> None:  # fmt: skip
     """Send every campaign's approved drafts that are due now (each customer's best hour, the contact policy's wait
     over, a refused address's time to be tried again), as `tailor serve` does every TAILOR_SEND_DUE_CHECK_MINUTES: for
