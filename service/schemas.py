@@ -363,7 +363,8 @@ class DraftOut(BaseModel):
     )
     sent_variant_id: int | None = Field(
         None, description="the variant that was mailed (in an experiment, the customer's arm's, unless the draft "
-        "was `pinned`); null until the draft is sent",
+        "was `pinned`); null until the draft is sent, or handed to the mail server when the connection was lost (the "
+        "draft is then flagged: the customer may have it)",
     )  # fmt: skip
     sent_to: str | None = Field(
         None, description="the address the email went to, as the customer's was then (`email` is theirs now); null "

@@ -26,6 +26,7 @@ from service.clock import as_text, as_utc, utcnow
 from service.db.models import Campaign, Customer, Draft, Send, due_moment
 from service.errors import InvalidInput, NotReady, Problem
 from service.pipeline import frames
+from service.pipeline.contact_policy import not_their_own
 from service.schemas import SendTimeOut
 from service.settings import ScoringSettings, SendScheduleSettings
 
@@ -162,12 +163,14 @@ def _mailed_recently_by(session: Session, campaign_id: int, moment: datetime) ->
     if days <= 0:
         return 0
     cutoff = moment - timedelta(days=days)
-    mailed = select(Send.customer_id).where(Send.sent_at > cutoff)
+    approved = select(Draft.id).where(Draft.campaign_id == campaign_id, Draft.status == "approved")
+    others = not_their_own(approved)
+    mailed = select(Send.customer_id).where(Send.sent_at > cutoff, others)
     recipient = aliased(Customer)
     addresses = (
         select(func.coalesce(Send.to_email_key, recipient.email_key))
         .join(recipient, recipient.id == Send.customer_id)
-        .where(Send.sent_at > cutoff)
+        .where(Send.sent_at > cutoff, others)
     )  # as contact_policy.addresses_mailed_since reads them
     return session.scalar(
         select(func.count())

@@ -8,7 +8,8 @@ campaigns approved the same week thus reach a customer a few days apart instead 
 out by another campaign's experiment is not mailed until its conversion window
 (`TAILOR_EXPERIMENT_CONVERSION_WINDOW_DAYS`) ends, so that the holdout stays a group that received nothing. A
 send looks again as each email goes (``defer_if_mailed_meanwhile``): another server on the database may have
-mailed the customer meanwhile.
+mailed the customer meanwhile. A draft's own send does not hold it back: a draft whose email's answer was lost keeps
+the send its link names (service.pipeline.sending), and approved again it goes now, as its flag says.
 """
 
 from __future__ import annotations
@@ -17,13 +18,21 @@ from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from scoring.experiments import HOLDOUT
 from service.addresses import address_key
 from service.db.batches import batches
 from service.db.models import Assignment, Customer, Draft, Send
+
+
+def not_their_own(drafts):
+    """The condition on sends of other drafts than ``drafts``: one (its id, or the id column of a query's drafts) or
+    several (their ids, or a select of them). A draft's own send, that of an email whose answer was lost, does not
+    hold it back once a person approves it again."""
+    several = isinstance(drafts, list | set | Select)
+    return or_(Send.draft_id.is_(None), Send.draft_id.not_in(drafts) if several else Send.draft_id != drafts)
 
 
 def held_out_since(since: datetime):
@@ -53,7 +62,7 @@ def defer_recently_mailed(
             mailed = session.execute(
                 select(Draft.id, func.max(Send.sent_at))
                 .join(Send, Send.customer_id == Draft.customer_id)
-                .where(Draft.id.in_(batch), Send.sent_at > now - gap)
+                .where(Draft.id.in_(batch), Send.sent_at > now - gap, not_their_own(Draft.id))
                 .group_by(Draft.id)
             ).all()
             for draft_id, last_sent in [*mailed, *_mailed_at_address(session, batch, now - gap).items()]:
@@ -95,7 +104,9 @@ def defer_if_mailed_meanwhile(
         gap = timedelta(days=min_days)
         household = households.get(address_key(draft.customer.email), [draft.customer_id])
         last = session.scalar(
-            select(func.max(Send.sent_at)).where(Send.customer_id.in_(household), Send.sent_at > now - gap)
+            select(func.max(Send.sent_at)).where(
+                Send.customer_id.in_(household), Send.sent_at > now - gap, not_their_own(draft.id)
+            )
         )
         until += [_mailed_wait(last, min_days)] if last is not None else []
     if holdout_days > 0:
@@ -175,13 +186,16 @@ def _mailed_at_address(session: Session, draft_ids: list[int], since: datetime) 
     }
     if not addresses:
         return {}
-    latest = addresses_mailed_since(session, since, among=set(addresses.values()))
+    latest = addresses_mailed_since(session, since, among=set(addresses.values()), besides=list(addresses))
     return {draft_id: latest[key] for draft_id, key in addresses.items() if key in latest}
 
 
-def addresses_mailed_since(session: Session, since: datetime, among: set[str] | None = None) -> dict[str, datetime]:
+def addresses_mailed_since(
+    session: Session, since: datetime, among: set[str] | None = None, besides: list[int] | None = None
+) -> dict[str, datetime]:
     """The addresses (as service.addresses compares them) mailed after ``since``, of ``among`` when given, each with
-    its latest email's time. An imported send's address is not known: its customer's stands in for it."""
+    its latest email's time, by sends of other drafts than ``besides``. An imported send's address is not known: its
+    customer's stands in for it."""
     recipient = aliased(Customer)
     sent_to = func.coalesce(Send.to_email_key, recipient.email_key)
     statement = (
@@ -192,6 +206,8 @@ def addresses_mailed_since(session: Session, since: datetime, among: set[str] | 
     )
     if among is not None:
         statement = statement.where(sent_to.in_(among))
+    if besides:
+        statement = statement.where(not_their_own(besides))
     return dict(session.execute(statement).all())
 
 

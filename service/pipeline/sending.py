@@ -6,15 +6,18 @@ So does a draft whose address the server refused for now (``retry_after``, ``RET
 
 Each draft is sent by one sender, however many run at once (the due-checks of two servers on one database, two
 sends of a campaign asked at once): before its SMTP call a sender claims it, approved → "sending" by a
-conditional UPDATE that only one can win, and commits the claim; the draft becomes "sent" in the transaction that
-records its send, and a draft has one send at most (a unique index, should anything else race). A mail server
-that fails, or an email that cannot be written, gives the claim back (approved, or skipped). The claim is
-committed before the SMTP call, so a process that dies after the server took an email but before the database
-recorded it leaves the draft "sending" rather than approved to be mailed again: the next start on this host, or
-the next send of its campaign, puts such drafts of processes that no longer run back to review, flagged as perhaps
-sent (service.jobs.recovery), for a person to decide; so does any send or due-check once a claim is an hour old,
-whichever host made it. What remains: a mail server that drops the connection after taking an email but before
-answering is taken to have failed, its draft approved again.
+conditional UPDATE that only one can win, and commits the claim; a draft has one send at most (a unique index,
+should anything else race). The send is recorded, and committed, before the SMTP call, as its id is what the
+email's unsubscribe link signs; the call is made with no transaction open (on SQLite a transaction that writes
+holds the database's one write lock: every approval and unsubscribe waited while a slow relay took each email),
+and the "delivered" event and the draft's "sent" are written once the server has answered. A mail server that
+refuses the email, or an email that cannot be written, deletes its send and gives the claim back (approved, or
+skipped). One that may have taken it (the connection lost while it was handed over, or the process stopped then)
+keeps the send, so that the link the customer may have unsubscribes them and no one else, and leaves the draft
+"sending" rather than approved to be mailed again: the send puts it back to review, flagged as perhaps sent, as
+the next start on this host or the next send of its campaign does for drafts of processes that no longer run
+(service.jobs.recovery); so does any send or due-check once a claim is an hour old, whichever host made it. A
+person who approves it again sends it on that same send.
 """
 
 from __future__ import annotations
@@ -294,35 +297,41 @@ def send_campaign(
                     to_address = smtp_address(customer.email, smtputf8)  # AddressNotDeliverable: this one skipped
                     now = utcnow()
                     campaign = session.get(Campaign, campaign_id)
-                    locale = html_locale(variant.html) or writing_locale(customer.locale, brand)[0]
-                    features = email_features((customer.profile or {}).get("churn_risk"), draft.recommendations)
-                    send = Send(
-                        customer_id=customer.id, campaign_id=campaign_id, draft_id=draft.id, variant_id=variant.id,
-                        subject=variant.subject, preheader=variant.preheader, intro=variant.intro,
-                        campaign_type=campaign.campaign_type, locale=locale, segment=segment_named(customer.segment),
-                        n_products=len(draft.recommendations), mean_price=features["mean_price"],
-                        churn_risk=features["churn_risk"], rec_score=features["rec_score"],
-                        sent_at=now, message_id=new_message_id(sender), to_email=customer.email,
-                    )  # fmt: skip
-                    session.add(send)
+                    if _sent_before(draft):  # recorded by a send that mailed it (a race, or a restored copy)
+                        draft.status, draft.claimed_by = "sent", None
+                        continue
+                    send = _send_of(session, draft, customer, variant, campaign, brand, sender, now)
                     session.flush()  # the send's id is what the message's unsubscribe link signs
                     message = build_message(
                         sender=sender, to=to_address, subject=variant.subject, text=variant.text,
                         html=variant.html, message_id=send.message_id, unsubscribe_url=links.url(send.id),
-                        language=locale,
+                        language=send.locale,
                     )  # fmt: skip
-                    handed_to_smtp = True  # a connection closed since the last email, or full, is opened again
+                    send_id, label = send.id, variant.label
+                # The send is committed before the mail server is asked: no write lock is held while it takes the
+                # email (on SQLite, the database's only one: every approval and unsubscribe waited for it), and
+                # the id its link signs is this customer's for good, whatever becomes of the email.
+                handed_to_smtp = True  # a connection closed since the last email, or full, is opened again
+                try:
                     server.send(message, from_addr=from_address, to_addrs=[to_address])  # not the headers'
+                except BaseException as error:
+                    if _nothing_taken(error):
+                        _forget_send(engine, send_id)
+                    raise  # an email perhaps taken keeps its send, so that its link unsubscribes its customer
+                with session_scope(engine) as session:
+                    # with its first send: a job cancelled or killed after it left "ready"
+                    session.execute(update(Campaign).where(Campaign.id == campaign_id).values(status="sent"))
+                    sent += 1
+                    if (send := session.get(Send, send_id)) is None:  # its customer erased while the server took it
+                        continue
                     send.events.append(Event(kind="delivered", occurred_at=now))
                     if draft_id in arms:
-                        record_send(session, campaign_id, customer, send, variant.label, now)
-                        sent_by_arm[variant.label] = sent_by_arm.get(variant.label, 0) + 1
+                        record_send(session, campaign_id, send.customer, send, label, now)
+                        sent_by_arm[label] = sent_by_arm.get(label, 0) + 1
                     elif experiment:
                         pinned += 1
-                    draft.status, draft.claimed_by = "sent", None
-                    campaign.status = "sent"  # with its first send: a job cancelled or killed after it left "ready"
-                    mailed[address_key(customer.email)] = customer.external_id
-                    sent += 1
+                    session.execute(update(Draft).where(Draft.id == draft_id).values(status="sent", claimed_by=None))
+                    mailed[address_key(send.to_email)] = send.customer.external_id
                 for held, why in undecided:  # emails refused by policy before this one went: for their content
                     if _claim(engine, held):  # not if another sender, or review, took it since: theirs now
                         refused.append(_refused_email(engine, held, why))
@@ -467,6 +476,50 @@ def _skip_mailed_address(draft: Draft, other: str) -> None:
         "campaign; an address is mailed once per campaign"
     )
     draft.flag_reasons = [*draft.flag_reasons, reason]
+
+
+def _sent_before(draft: Draft) -> bool:
+    """Whether the draft's send was recorded by a send the mail server took (its "delivered" event): only a race, or
+    a database restored from before the draft's send, brings such a draft to a sender."""
+    return draft.send is not None and any(event.kind == "delivered" for event in draft.send.events)
+
+
+def _send_of(
+    session: Session, draft: Draft, customer: Customer, variant: Variant, campaign: Campaign, brand, sender: str,
+    now: datetime,
+) -> Send:  # fmt: skip
+    """The send that records the draft's email, before the mail server has it. A draft whose earlier email may have
+    gone (its answer lost), approved again by a person, keeps that email's send, written over with this one's: the
+    earlier email's link, which its customer may have, stays theirs."""
+    features = email_features((customer.profile or {}).get("churn_risk"), draft.recommendations)
+    send = draft.send or Send(customer_id=customer.id, campaign_id=campaign.id, draft_id=draft.id)
+    written = {
+        "variant_id": variant.id, "subject": variant.subject, "preheader": variant.preheader, "intro": variant.intro,
+        "campaign_type": campaign.campaign_type, "segment": segment_named(customer.segment),
+        "locale": html_locale(variant.html) or writing_locale(customer.locale, brand)[0],
+        "n_products": len(draft.recommendations), "mean_price": features["mean_price"],
+        "churn_risk": features["churn_risk"], "rec_score": features["rec_score"],
+        "sent_at": now, "message_id": new_message_id(sender), "to_email": customer.email,
+    }  # fmt: skip
+    for column, value in written.items():
+        setattr(send, column, value)
+    session.add(send)
+    return send
+
+
+def _nothing_taken(error: BaseException) -> bool:
+    """Whether the mail server took nothing of the email: it answered a refusal (of the email, its address, its size;
+    or would not open a connection again), or the email could not be written. Not so for a connection lost while the
+    email was handed over, nor for a stop in the middle: the server may have it."""
+    refused = (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException, EmailRefused, ValueError)
+    return isinstance(error, refused)
+
+
+def _forget_send(engine: Engine, send_id: int) -> None:
+    """Delete the send recorded for an email the mail server did not take: the draft is sent later, or not at all."""
+    with session_scope(engine) as session:
+        if (send := session.get(Send, send_id)) is not None:
+            session.delete(send)
 
 
 def _claim(engine: Engine, draft_id: int) -> bool:

@@ -1,0 +1,177 @@
+"""What the database holds while a real SMTP server on loopback takes an email, and after it lost its answer: a send
+holds no write lock over the mail server's time, and every email that may have gone keeps the send its link names."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+from email import message_from_bytes
+from email.policy import default
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from service.db.models import Customer, Draft, Send, Variant
+from service.db.session import session_scope
+from tests.service.conftest import wait_for_job
+from tests.service.test_sending import FOOTER, approved_draft, new_campaign, send_job, serving_smtp
+
+PUBLIC_URL = "https://mail.shop.example"
+
+
+class _HoldingServer:
+    """A mail server that holds the emails to ``held`` until the test lets them go, as a slow relay takes its time."""
+
+    def __init__(self, held: set[str]) -> None:
+        self.held, self.taking, self.go, self.messages = held, threading.Event(), threading.Event(), {}
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook)
+        to = envelope.rcpt_tos[0]
+        self.messages[to] = message_from_bytes(envelope.content, policy=default)
+        if to in self.held:
+            self.taking.set()
+            await asyncio.get_running_loop().run_in_executor(None, self.go.wait, 60)
+        return "250 OK"
+
+
+class _AnswerLostServer:
+    """A mail server that takes ``accept`` emails, then takes one more and drops the connection before it answers."""
+
+    def __init__(self, accept: int) -> None:
+        self.accept, self.messages = accept, {}
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook)
+        self.messages[envelope.rcpt_tos[0]] = message_from_bytes(envelope.content, policy=default)
+        if len(self.messages) > self.accept:
+            server.transport.close()
+        return "250 OK"
+
+
+def unsubscribe_path(message) -> str:
+    text = message.get_body(("plain",)).get_content()
+    return re.search(rf"Unsubscribe: {re.escape(PUBLIC_URL)}(/unsubscribe/\S+)", text).group(1)
+
+
+def pending_draft(engine, campaign_id: int, external_id: str) -> int:
+    with session_scope(engine) as session:
+        customer = Customer(external_id=external_id, email=f"{external_id}@example.com", marketing_consent=True)
+        variant = Variant(label="A", subject="Hello", html=f"<p>Hi</p><p>{FOOTER}</p>", text=f"Hi\n--\n{FOOTER}\n")
+        draft = Draft(campaign_id=campaign_id, customer=customer, status="pending", variants=[variant])
+        session.add(draft)
+        session.flush()
+        draft.selected_variant_id = variant.id
+        return draft.id
+
+
+def test_a_copywriter_approves_and_a_recipient_unsubscribes_while_the_mail_server_takes_an_email(
+    client, engine, monkeypatch
+):
+    """On SQLite the send held the database's one write lock while the mail server took each email: an approval in
+    the review page, or a recipient's click on an unsubscribe link, waited for it and, past the busy timeout (10 s)
+    of a slow relay, failed."""
+    monkeypatch.setenv("TAILOR_PUBLIC_URL", f"{PUBLIC_URL}/")
+    relay = _HoldingServer(held={"c2@example.com"})
+    with serving_smtp(relay, monkeypatch):
+        earlier = new_campaign(client)
+        approved_draft(client, engine, earlier, external_id="c1")
+        assert send_job(client, earlier)["result"]["sent"] == 1
+        campaign_id = new_campaign(client)
+        approved_draft(client, engine, campaign_id, external_id="c2")
+        waiting = pending_draft(engine, new_campaign(client), external_id="c3")
+
+        job_id = client.post(f"/campaigns/{campaign_id}/send").json()["job_id"]
+        assert relay.taking.wait(60), "the mail server never got c2's email"
+        try:
+            approval = client.post(f"/drafts/{waiting}/approve", json={})
+            recipient = TestClient(client.app)  # the recipient has no API key
+            unsubscribed = recipient.post(unsubscribe_path(relay.messages["c1@example.com"]))
+        finally:
+            relay.go.set()
+        job = wait_for_job(client, job_id)
+
+    assert approval.status_code == 200, approval.text
+    assert unsubscribed.status_code == 200 and "You are unsubscribed" in unsubscribed.text
+    assert job["status"] == "succeeded" and job["result"]["sent"] == 1, job["error"]
+    assert client.get("/customers/c1").json()["unsubscribed"] is True
+    with session_scope(engine) as session:
+        assert session.get(Draft, waiting).status == "approved"
+        sent = session.scalar(select(Draft).where(Draft.campaign_id == campaign_id))
+        assert sent.status == "sent" and [event.kind for event in sent.send.events] == ["delivered"]
+
+
+def test_an_email_whose_answer_was_lost_keeps_its_send_and_its_link_unsubscribes_its_own_customer(
+    client, engine, monkeypatch
+):
+    """The send of an email whose answer was lost was rolled back; on SQLite its id went to the next email sent, so
+    the first email's unsubscribe link, which the customer may have, unsubscribed the next customer mailed."""
+    monkeypatch.setenv("TAILOR_PUBLIC_URL", f"{PUBLIC_URL}/")
+    relay = _AnswerLostServer(accept=1)
+    with serving_smtp(relay, monkeypatch):
+        campaign_id = new_campaign(client)
+        ids = [approved_draft(client, engine, campaign_id, external_id=f"c{i}") for i in range(1, 4)]
+        assert send_job(client, campaign_id)["status"] == "failed"
+        relay.accept = 99
+        assert send_job(client, campaign_id)["result"]["sent"] == 1  # c3; c2 waits for a person
+
+    recipient = TestClient(client.app)
+    path = unsubscribe_path(relay.messages["c2@example.com"])
+    assert "c2@example.com" in recipient.get(path).text
+    assert recipient.post(path).status_code == 200
+    assert client.get("/customers/c2").json()["unsubscribed"] is True
+    assert client.get("/customers/c3").json()["unsubscribed"] is False
+    with session_scope(engine) as session:
+        drafts = {draft.id: draft for draft in session.scalars(select(Draft).where(Draft.id.in_(ids)))}
+        assert [drafts[i].status for i in ids] == ["sent", "flagged", "sent"]
+        kept = drafts[ids[1]].send
+        assert kept.to_email == "c2@example.com"
+        assert kept.message_id == relay.messages["c2@example.com"]["Message-ID"].strip()
+        assert "delivered" not in [event.kind for event in kept.events]  # the server never said it took it
+
+
+def test_an_email_the_server_refused_leaves_no_send(client, engine, monkeypatch):
+    """The send recorded before the mail server is asked is taken back when the server answers that it took nothing."""
+
+    class _Refusing:
+        async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802 (aiosmtpd's hook)
+            if address == "c1@example.com":
+                return "550 5.1.1 no such mailbox"
+            envelope.rcpt_tos.append(address)
+            return "250 OK"
+
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook)
+            return "250 OK"
+
+    with serving_smtp(_Refusing(), monkeypatch):
+        campaign_id = new_campaign(client)
+        refused, taken = (approved_draft(client, engine, campaign_id, external_id=f"c{i}") for i in (1, 2))
+        result = send_job(client, campaign_id)["result"]
+    assert result["sent"] == 1 and [r["draft_id"] for r in result["refused"]] == [refused]
+    with session_scope(engine) as session:
+        assert session.scalars(select(Send.draft_id).where(Send.campaign_id == campaign_id)).all() == [taken]
+
+
+def test_a_draft_approved_again_after_its_answer_was_lost_is_sent_on_the_send_its_first_email_names(
+    client, engine, monkeypatch
+):
+    """A person who approves again a draft whose first email may have gone sends it once more: the one send it keeps
+    is the second email's, and the first email's link still unsubscribes the customer."""
+    monkeypatch.setenv("TAILOR_PUBLIC_URL", f"{PUBLIC_URL}/")
+    relay = _AnswerLostServer(accept=0)
+    with serving_smtp(relay, monkeypatch):
+        campaign_id = new_campaign(client)
+        draft_id = approved_draft(client, engine, campaign_id, external_id="c1")
+        assert send_job(client, campaign_id)["status"] == "failed"
+        first = relay.messages.pop("c1@example.com")
+        relay.accept = 99
+        approval = client.post(f"/drafts/{draft_id}/approve", json={"comment": "the relay's log shows it never went"})
+        assert approval.status_code == 200, approval.text
+        assert send_job(client, campaign_id)["result"]["sent"] == 1
+    second = relay.messages["c1@example.com"]
+    assert unsubscribe_path(first) == unsubscribe_path(second)
+    with session_scope(engine) as session:
+        (send,) = session.scalars(select(Send).where(Send.campaign_id == campaign_id)).all()
+        assert send.message_id == second["Message-ID"].strip() and [e.kind for e in send.events] == ["delivered"]
+        assert session.get(Draft, draft_id).status == "sent"
+    assert TestClient(client.app).post(unsubscribe_path(first)).status_code == 200
+    assert client.get("/customers/c1").json()["unsubscribed"] is True
