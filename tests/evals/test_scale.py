@@ -72,3 +72,17 @@ def test_a_quick_catalog_of_the_full_run_s_customers_does_not_take_its_report():
     assert report_stem(parse(["--quick", "--customers", "30000"])) == "scale-30000-200-products"
     assert report_stem(parse(["--customers", "1000"])) == "scale-1000-2000-products"
     assert report_stem(parse(["--quick", "--customers", "1000"])) == "scale-1000"
+
+
+@pytest.mark.eval
+def test_the_sending_benchmark_sends_every_email_and_times_the_writes_made_meanwhile(tmp_path, monkeypatch, capsys):
+    from evals.scale.sending import main
+
+    monkeypatch.setenv("TAILOR_HOME", str(tmp_path / "home"))  # the benchmark sets its own: restored after the test
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    assert main(["--emails", "30", "--relay-ms", "5", "--out", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "sending-30.json").read_text())
+    assert report["database"] == "sqlite" and report["sent"] == 30 and report["emails_per_second"] > 0
+    writes = report["other_writes"]
+    assert writes["count"] > 0 and writes["failed"] == 0 and writes["median_ms"] <= writes["longest_ms"]
+    assert "| emails/s |" in capsys.readouterr().out
