@@ -151,6 +151,9 @@ class SmtpSettings(BaseSettings):
     password: str | None = None
     sender: str = "Tailor <news@shop.example>"  # for brands whose kit names no sender of its own
     timeout_seconds: float = 10.0
+    # Connections a send keeps open at once, each mailing its share of the drafts: a relay that takes 200 ms an
+    # email caps one connection at 5 emails a second.
+    connections: int = Field(default=1, ge=1, le=50)
 
     @field_validator("ssl")
     @classmethod

@@ -2,7 +2,7 @@
 ``--relay-ms`` over each email, as a relay elsewhere does, while another thread writes one row at a time, as the
 review page's approvals and the recipients' unsubscribe clicks do meanwhile.
 
-    python -m evals.scale.sending [--emails 1000] [--relay-ms 20] [--out reports/]
+    python -m evals.scale.sending [--emails 1000] [--relay-ms 20] [--connections 1] [--out reports/]
 
 Reports emails a second and how long each of the other writes waited (median, 99th percentile, longest), and how
 many failed. On SQLite a transaction that writes holds the database's one write lock: a send that kept one open
@@ -92,7 +92,7 @@ def _write_meanwhile(engine, customer_ids: list[int], stop: threading.Event, wai
         time.sleep(PAUSE_BETWEEN_WRITES)
 
 
-def run(emails: int, relay_ms: float, home: Path) -> dict:
+def run(emails: int, relay_ms: float, home: Path, connections: int = 1) -> dict:
     os.environ["TAILOR_HOME"] = str(home)
     from aiosmtpd.controller import Controller
 
@@ -110,7 +110,8 @@ def run(emails: int, relay_ms: float, home: Path) -> dict:
     try:
         started = time.perf_counter()
         writer.start()
-        result = send_campaign(lambda *_: None, engine, campaign_id, settings=SmtpSettings(host="127.0.0.1", port=port))
+        settings = SmtpSettings(host="127.0.0.1", port=port, connections=connections)
+        result = send_campaign(lambda *_: None, engine, campaign_id, settings=settings)
         seconds = time.perf_counter() - started
     finally:
         stop.set()
@@ -118,7 +119,8 @@ def run(emails: int, relay_ms: float, home: Path) -> dict:
         controller.stop()
     wait_ms = np.array(waits) * 1000
     return {
-        "database": engine.dialect.name, "emails": emails, "relay_ms": relay_ms, "sent": result["sent"],
+        "database": engine.dialect.name, "emails": emails, "relay_ms": relay_ms, "connections": connections,
+        "sent": result["sent"],
         "seconds": round(seconds, 2), "emails_per_second": round(result["sent"] / seconds, 1),
         "other_writes": {
             "count": len(waits), "failed": len(failed), "first_failure": failed[0] if failed else None,
@@ -132,23 +134,25 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evals.scale.sending", description=__doc__.splitlines()[0])
     parser.add_argument("--emails", type=int, default=1000, help="approved drafts to send (default 1000)")
     parser.add_argument("--relay-ms", type=float, default=20.0, help="the relay's time per email (default 20)")
+    parser.add_argument("--connections", type=int, default=1, help="TAILOR_SMTP_CONNECTIONS (default 1)")
     add_out_option(parser)
     args = parser.parse_args(argv)
-    if args.emails < 1 or args.relay_ms < 0:
-        parser.error("--emails must be at least 1 and --relay-ms at least 0")
+    if args.emails < 1 or args.relay_ms < 0 or not 1 <= args.connections <= 50:
+        parser.error("--emails must be at least 1, --relay-ms at least 0 and --connections from 1 to 50")
     with tempfile.TemporaryDirectory(prefix="tailor-sending-") as home:
-        report = run(args.emails, args.relay_ms, Path(home))
+        report = run(args.emails, args.relay_ms, Path(home), args.connections)
     writes = report["other_writes"]
     markdown = (
         f"Sending {report['emails']} emails on {report['database']}, "
-        f"the relay taking {report['relay_ms']:g} ms each\n\n"
+        f"the relay taking {report['relay_ms']:g} ms each, over {report['connections']} connection(s)\n\n"
         "| emails/s | seconds | other writes | failed | median wait ms | p99 wait ms | longest wait ms |\n"
         "|---|---|---|---|---|---|---|\n"
         f"| {report['emails_per_second']} | {report['seconds']} | {writes['count']} | {writes['failed']} | "
         f"{writes['median_ms']} | {writes['p99_ms']} | {writes['longest_ms']} |"
     )
     print(markdown)
-    print(f"wrote {write_report(report, markdown, args.out, f'sending-{args.emails}')}")
+    stem = f"sending-{args.emails}-{args.connections}"
+    print(f"wrote {write_report(report, markdown, args.out, stem)}")
     return 0
 
 

@@ -18,15 +18,24 @@ keeps the send, so that the link the customer may have unsubscribes them and no 
 the next start on this host or the next send of its campaign does for drafts of processes that no longer run
 (service.jobs.recovery); so does any send or due-check once a claim is an hour old, whichever host made it. A
 person who approves it again sends it on that same send.
+
+A send may keep several connections to the mail server (``TAILOR_SMTP_CONNECTIONS``), one thread each, with the
+drafts split between them by address (a campaign mails an address once, and each connection knows what it mailed);
+the job's thread reports their progress, and one that fails, or a cancellation, stops the others after the email in
+hand: the claims above keep each draft to one of them as they keep it to one of two servers.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import re
 import smtplib
+import threading
+import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -75,6 +84,7 @@ from service.settings import ExperimentSettings, SendScheduleSettings, SmtpSetti
 from service.unsubscribe import UnsubscribeLinks
 
 log = logging.getLogger("tailor.sending")
+PROGRESS_SECONDS = 1.0  # how often a send over several connections reports how far it got
 # A relay that refuses the first addresses of a send for its own reasons (554 5.7.1 Relay access denied: it wants a
 # login) refuses every other alike: the send stops after this many in a row with none sent, rather than asking for
 # each of a campaign's 100,000 and ending "succeeded, sent 0". Few, as each asks a server that will not carry the
@@ -252,18 +262,169 @@ def send_campaign(
                 "points (or set it to where Tailor runs); if Tailor answers there for recipients but not for this "
                 "machine, send with --unchecked-links."
             )
-    sent = skipped = pinned = 0
-    sent_by_arm: dict[str, int] = {}
-    refused: list[dict[str, Any]] = []
+    outbox = _Outbox(
+        engine=engine, campaign_id=campaign_id, settings=settings, arms=arms, experiment=experiment, mailed=mailed,
+        schedule=schedule, window=window, sharing=sharing, brand=brand, sender=sender, links=links, now=now,
+        total=len(draft_ids),
+    )  # fmt: skip
+    tally = _Tally(deferred=deferred)
+    # No connection when nothing is due now: a campaign scheduled for later was reported failed with the server down.
+    with _held_back_told(held_back):
+        connections = _split_by_address(engine, draft_ids, settings.connections)
+        try:
+            if len(connections) == 1:  # in this thread, reporting each email
+                report = lambda: progress(*tally.progress(outbox.total))  # noqa: E731
+                _send_over_one_connection(outbox, tally, connections[0], report)
+            elif connections:
+                _send_over_connections(outbox, tally, connections, progress)
+        except TailorError as failure:
+            if isinstance(failure, MailServerUnavailable) and failure.done_before is not None:
+                failure.done_before = tally.so_far()  # what every connection did, as a finished send says it
+            raise
+    refused = tally.refused
+    _mark_sent(engine, campaign_id, tally.sent)
+    with session_scope(engine) as session:
+        later = waiting_drafts(session, session.get(Campaign, campaign_id), now)
+    if not draft_ids:  # the job's message says why nothing went, rather than nothing
+        waiting = f"; {later['waiting']:,} approved wait for their send time" if later["waiting"] else ""
+        progress(1, 1, f"nothing to send now: no approved draft is due{waiting}")
+    result: dict[str, Any] = {
+        "sent": tally.sent, "skipped": tally.skipped, "deferred": tally.deferred, **later, **held_back.told(),
+        "refused": refused,
+    }  # fmt: skip
+    if tally.sent and (unreachable := unreachable_links(links.base_url)):
+        result["warnings"] = [unreachable]
+        log.warning("unsubscribe links recipients cannot reach", extra={"campaign_id": campaign_id, "sent": tally.sent})
+    if experiment:
+        result.update(held_out=held_out, sent_by_arm=tally.sent_by_arm, pinned=tally.pinned)
+    return result
+
+
+@dataclass(frozen=True)
+class _Outbox:
+    """What every connection of one send reads: the campaign, its settings and the state shared between them
+    (``mailed``: each connection has its own addresses, see _split_by_address; ``stop``: set when one fails)."""
+
+    engine: Engine
+    campaign_id: int
+    settings: SmtpSettings
+    arms: dict[int, str]
+    experiment: bool
+    mailed: dict[str, str]
+    schedule: SendScheduleSettings
+    window: float
+    sharing: dict[str, list[int]]
+    brand: Any
+    sender: str
+    links: UnsubscribeLinks
+    now: datetime
+    total: int
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
+class _Tally:
+    """What a send did so far, over all its connections: each updates it under ``lock``."""
+
+    deferred: int = 0
+    sent: int = 0
+    skipped: int = 0
+    pinned: int = 0
+    done: int = 0
+    sent_by_arm: dict[str, int] = field(default_factory=dict)
+    refused: list[dict[str, Any]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, **counts: int) -> None:
+        with self.lock:
+            for name, count in counts.items():
+                setattr(self, name, getattr(self, name) + count)
+
+    def refuse(self, told: dict[str, Any]) -> None:
+        with self.lock:
+            self.refused.append(told)
+
+    def add_arm(self, label: str) -> None:
+        with self.lock:
+            self.sent_by_arm[label] = self.sent_by_arm.get(label, 0) + 1
+
+    def progress(self, total: int) -> tuple[int, int, str]:
+        return self.done, total, f"sent {self.sent}"
+
+    def so_far(self) -> dict[str, Any]:
+        """A failed send's result: what went before, as a finished send's result counts it."""
+        with self.lock:
+            return {"sent": self.sent, "skipped": self.skipped, "deferred": self.deferred, "refused": self.refused}
+
+
+def _split_by_address(engine: Engine, draft_ids: list[int], connections: int) -> list[list[int]]:
+    """The drafts, in their order, split between at most ``connections`` connections to the mail server, every
+    draft to one address on the same one: a campaign mails an address once, and each connection knows only what it
+    mailed itself since the send began."""
+    if connections <= 1 or len(draft_ids) <= 1:
+        return [draft_ids] if draft_ids else []
+    addresses: dict[int, str] = {}
+    with session_scope(engine) as session:
+        for batch in batches(draft_ids):
+            rows = session.execute(
+                select(Draft.id, Customer.email)
+                .join(Customer, Customer.id == Draft.customer_id)
+                .where(Draft.id.in_(batch))
+            )
+            addresses |= {draft_id: address_key(email) for draft_id, email in rows}
+    split: list[list[int]] = [[] for _ in range(connections)]
+    for draft_id in draft_ids:
+        key = addresses.get(draft_id) or str(draft_id)  # erased since: alone
+        split[zlib.crc32(key.encode()) % connections].append(draft_id)
+    return [part for part in split if part]
+
+
+def _send_over_connections(outbox: _Outbox, tally: _Tally, connections: list[list[int]], progress) -> None:
+    """Send each part of the drafts over a connection of its own, each in a thread; this one reports progress (a
+    cancellation it raises stops every connection after the email in hand) and raises the first failure, once every
+    connection has stopped (set ``outbox.stop``: the others send no further email)."""
+    failures: list[BaseException] = []
+
+    def run(part: list[int]) -> None:
+        try:
+            _send_over_one_connection(outbox, tally, part, lambda: None)
+        except BaseException as error:  # handed to this thread, which raises it
+            failures.append(error)
+            outbox.stop.set()
+
+    threads = [
+        threading.Thread(target=contextvars.copy_context().run, args=(run, part), name=f"smtp-{n}")  # the job's logs
+        for n, part in enumerate(connections)
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        while alive := [thread for thread in threads if thread.is_alive()]:
+            alive[0].join(PROGRESS_SECONDS)
+            progress(*tally.progress(outbox.total))
+    finally:
+        outbox.stop.set()  # a cancellation progress raised: each connection stops after the email in hand
+        for thread in threads:
+            thread.join()
+    if failures:
+        raise failures[0]
+
+
+def _send_over_one_connection(outbox: _Outbox, tally: _Tally, draft_ids: list[int], report) -> None:
+    """Send the drafts, in their order, over one connection to the mail server; ``report()`` after each one."""
+    engine, campaign_id, arms, mailed = outbox.engine, outbox.campaign_id, outbox.arms, outbox.mailed
+    schedule, window, sharing, sender = outbox.schedule, outbox.window, outbox.sharing, outbox.sender
+    settings, links, now, experiment = outbox.settings, outbox.links, outbox.now, outbox.experiment
     refused_in_a_row: list[int] = []  # drafts whose addresses were refused one after another for the server's own
     # reasons, before any email went
     refused_domains: set[str] = set()  # the domains of those addresses
     undecided: list[tuple[int, EmailRefusedByPolicy]] = []  # emails refused by policy, none sent yet: approved
-    # No connection when nothing is due now: a campaign scheduled for later was reported failed with the server down.
-    with _held_back_told(held_back), MailServer(settings) if draft_ids else contextlib.nullcontext() as server:
-        smtputf8 = bool(draft_ids) and offers_smtputf8(server.smtp)
-        from_address = envelope_sender(sender, smtputf8, f"{settings.host}:{settings.port}") if draft_ids else ""
-        for done, draft_id in enumerate(draft_ids):
+    with MailServer(settings) as server:
+        smtputf8 = offers_smtputf8(server.smtp)
+        from_address = envelope_sender(sender, smtputf8, f"{settings.host}:{settings.port}")
+        for draft_id in draft_ids:
+            if outbox.stop.is_set():  # another connection failed, or the send was cancelled
+                break
             if not _claim(engine, draft_id):  # another sender has it, or review took it back since the send began
                 continue
             handed_to_smtp = False
@@ -282,17 +443,17 @@ def send_campaign(
                         draft.status, draft.claimed_by = "skipped", None
                         if not customer.mailable:
                             _note_unmailable(draft, customer.why_not_mailable)
-                        skipped += 1
+                        tally.add(skipped=1)
                         continue
                     if (other := mailed.get(address_key(customer.email), customer.external_id)) != customer.external_id:
                         _skip_mailed_address(draft, other)
-                        skipped += 1
+                        tally.add(skipped=1)
                         continue
                     if defer_if_mailed_meanwhile(
                         session, draft, now, schedule.min_days_between, window, schedule.timezone, sharing
                     ):
                         draft.status, draft.claimed_by = "approved", None  # its send time moved on
-                        deferred += 1
+                        tally.add(deferred=1)
                         continue
                     to_address = smtp_address(customer.email, smtputf8)  # AddressNotDeliverable: this one skipped
                     now = utcnow()
@@ -300,7 +461,7 @@ def send_campaign(
                     if _sent_before(draft):  # recorded by a send that mailed it (a race, or a restored copy)
                         draft.status, draft.claimed_by = "sent", None
                         continue
-                    send = _send_of(session, draft, customer, variant, campaign, brand, sender, now)
+                    send = _send_of(session, draft, customer, variant, campaign, outbox.brand, sender, now)
                     session.flush()  # the send's id is what the message's unsubscribe link signs
                     message = build_message(
                         sender=sender, to=to_address, subject=variant.subject, text=variant.text,
@@ -321,39 +482,39 @@ def send_campaign(
                 with session_scope(engine) as session:
                     # with its first send: a job cancelled or killed after it left "ready"
                     session.execute(update(Campaign).where(Campaign.id == campaign_id).values(status="sent"))
-                    sent += 1
+                    tally.add(sent=1)
                     if (send := session.get(Send, send_id)) is None:  # its customer erased while the server took it
                         continue
                     send.events.append(Event(kind="delivered", occurred_at=now))
                     if draft_id in arms:
                         record_send(session, campaign_id, send.customer, send, label, now)
-                        sent_by_arm[label] = sent_by_arm.get(label, 0) + 1
+                        tally.add_arm(label)
                     elif experiment:
-                        pinned += 1
+                        tally.add(pinned=1)
                     session.execute(update(Draft).where(Draft.id == draft_id).values(status="sent", claimed_by=None))
                     mailed[address_key(send.to_email)] = send.customer.external_id
                 for held, why in undecided:  # emails refused by policy before this one went: for their content
                     if _claim(engine, held):  # not if another sender, or review, took it since: theirs now
-                        refused.append(_refused_email(engine, held, why))
+                        tally.refuse(_refused_email(engine, held, why))
                 undecided = []
             except smtplib.SMTPRecipientsRefused as error:  # this address only: the others still go
-                refused.append(_refuse(engine, draft_id, error))
+                tally.refuse(told := _refuse(engine, draft_id, error))
                 own_reasons = _for_its_own_reasons(error)
                 refused_in_a_row = [*refused_in_a_row, draft_id] if own_reasons else []
                 refused_domains = refused_domains | {to_address.rpartition("@")[2].lower()} if own_reasons else set()
-                if not sent and len(refused_in_a_row) >= REFUSALS_TO_STOP and len(refused_domains) > 1:
+                if not tally.sent and len(refused_in_a_row) >= REFUSALS_TO_STOP and len(refused_domains) > 1:
                     _not_theirs(engine, refused_in_a_row)
                     raise MailServerUnavailable(
                         f"The SMTP server at {settings.host}:{settings.port} refused {len(refused_in_a_row)} "
                         f"addresses in a row, at {len(refused_domains)} domains, for its own reasons, not theirs "
-                        f"({refused[-1]['answer']}), and would refuse the rest "
+                        f"({told['answer']}), and would refuse the rest "
                         "alike: a relay that wants a login refuses to carry mail without one. Check "
                         "TAILOR_SMTP_USERNAME and TAILOR_SMTP_PASSWORD; nothing was sent, and the drafts stay "
                         "approved: send the campaign again to go on."
                     ) from error
             except EmailRefusedByPolicy as error:  # a filter's verdict on this email, or one on every email alike
-                if sent:  # the server carries the others: this one's content
-                    refused.append(_refused_email(engine, draft_id, error))
+                if tally.sent:  # the server carries the others: this one's content
+                    tally.refuse(_refused_email(engine, draft_id, error))
                     continue
                 _release(engine, draft_id)  # undecided until an email goes, or the next ones are refused alike
                 undecided.append((draft_id, error))
@@ -366,11 +527,11 @@ def send_campaign(
                         "to go on."
                     ) from error
             except EmailRefused as error:  # this email's content or size: the others still go
-                refused.append(_refused_email(engine, draft_id, error))
+                tally.refuse(_refused_email(engine, draft_id, error))
             except AddressNotDeliverable as error:  # not this server's fault, nor the address's: not a bounce
-                refused.append(_skip(engine, draft_id, "The mail server cannot take the address", str(error)))
+                tally.refuse(_skip(engine, draft_id, "The mail server cannot take the address", str(error)))
             except ValueError as error:  # this email cannot be written (a header the mail library refuses)
-                refused.append(_unwritable(engine, draft_id, error))
+                tally.refuse(_unwritable(engine, draft_id, error))
             except (smtplib.SMTPException, OSError) as error:
                 # A refusal the server answered (a response code) took nothing; a connection lost while the email
                 # was handed over may have lost only the server's answer: not mailed again without a person.
@@ -379,7 +540,7 @@ def send_campaign(
                     _flag_perhaps_sent(engine, draft_id, error)
                 else:
                     _release(engine, draft_id)
-                _mark_sent(engine, campaign_id, sent)
+                _mark_sent(engine, campaign_id, tally.sent)
                 flagged = (
                     f" The connection was lost while draft {draft_id}'s email was handed over: the customer may have "
                     "it, so it is back in review, flagged, rather than approved."
@@ -387,12 +548,12 @@ def send_campaign(
                     else ""
                 )
                 failure = MailServerUnavailable(
-                    f"The SMTP server at {settings.host}:{settings.port} failed after {sent} of {len(draft_ids)} "
+                    f"The SMTP server at {settings.host}:{settings.port} failed after {tally.sent} of {outbox.total} "
                     f"emails ({type(error).__name__}: {error}).{flagged} Those not sent stay approved: send the "
                     "campaign again to go on."
                 )
                 # The failed job's result counts what went before, as a finished send's does (its message says it).
-                failure.done_before = {"sent": sent, "skipped": skipped, "deferred": deferred, "refused": refused}
+                failure.done_before = tally.so_far()
                 raise failure from error
             except IntegrityError:
                 if handed_to_smtp:  # mailed, but not recorded: the draft stays "sending", as after a crash
@@ -402,24 +563,12 @@ def send_campaign(
                 if not handed_to_smtp:  # not mailed: approved again, for the next send
                     _release(engine, draft_id)
                 raise
-            progress(done + 1, len(draft_ids), f"sent {sent}")
+            tally.add(done=1)
+            report()
     # refused by policy with no email sent after them to tell their content from the server's: approved still
-    refused += [_left_approved(engine, held, str(why)) for held, why in undecided]
-    _mark_sent(engine, campaign_id, sent)
-    with session_scope(engine) as session:
-        later = waiting_drafts(session, session.get(Campaign, campaign_id), now)
-    if not draft_ids:  # the job's message says why nothing went, rather than nothing
-        waiting = f"; {later['waiting']:,} approved wait for their send time" if later["waiting"] else ""
-        progress(1, 1, f"nothing to send now: no approved draft is due{waiting}")
-    result: dict[str, Any] = {
-        "sent": sent, "skipped": skipped, "deferred": deferred, **later, **held_back.told(), "refused": refused,
-    }  # fmt: skip
-    if sent and (unreachable := unreachable_links(links.base_url)):
-        result["warnings"] = [unreachable]
-        log.warning("unsubscribe links recipients cannot reach", extra={"campaign_id": campaign_id, "sent": sent})
-    if experiment:
-        result.update(held_out=held_out, sent_by_arm=sent_by_arm, pinned=pinned)
-    return result
+    left = [_left_approved(engine, held, str(why)) for held, why in undecided]
+    with tally.lock:
+        tally.refused += left
 
 
 @contextlib.contextmanager

@@ -81,7 +81,7 @@ def test_the_sending_benchmark_sends_every_email_and_times_the_writes_made_meanw
     monkeypatch.setenv("TAILOR_HOME", str(tmp_path / "home"))  # the benchmark sets its own: restored after the test
     monkeypatch.delenv("DATABASE_URL", raising=False)
     assert main(["--emails", "30", "--relay-ms", "5", "--out", str(tmp_path)]) == 0
-    report = json.loads((tmp_path / "sending-30.json").read_text())
+    report = json.loads((tmp_path / "sending-30-1.json").read_text())
     assert report["database"] == "sqlite" and report["sent"] == 30 and report["emails_per_second"] > 0
     writes = report["other_writes"]
     assert writes["count"] > 0 and writes["failed"] == 0 and writes["median_ms"] <= writes["longest_ms"]

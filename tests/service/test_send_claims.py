@@ -52,10 +52,13 @@ def due_campaign(engine, drafts: int) -> list[int]:
         return made
 
 
-def test_two_servers_due_checks_send_each_due_draft_once(shared_engine, mail_server, monkeypatch):
-    """Two `tailor serve` processes on PostgreSQL sent every scheduled email twice: 40 messages for 20 drafts."""
+@pytest.mark.parametrize("connections", [1, 3])
+def test_two_servers_due_checks_send_each_due_draft_once(shared_engine, mail_server, monkeypatch, connections):
+    """Two `tailor serve` processes on PostgreSQL sent every scheduled email twice: 40 messages for 20 drafts. Each
+    with several connections to the mail server (TAILOR_SMTP_CONNECTIONS), six senders share the drafts."""
     controller, messages = mail_server
     monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    monkeypatch.setenv("TAILOR_SMTP_CONNECTIONS", str(connections))
     UnsubscribeLinks.configured()  # the signing key both share, made before they start
     drafts = due_campaign(shared_engine, 20)
     url = shared_engine.url.render_as_string(hide_password=False)

@@ -10,7 +10,7 @@ from email import message_from_bytes
 from email.policy import default
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from service.db.models import Customer, Draft, Send, Variant
 from service.db.session import session_scope
@@ -175,3 +175,93 @@ def test_a_draft_approved_again_after_its_answer_was_lost_is_sent_on_the_send_it
         assert session.get(Draft, draft_id).status == "sent"
     assert TestClient(client.app).post(unsubscribe_path(first)).status_code == 200
     assert client.get("/customers/c1").json()["unsubscribed"] is True
+
+
+class _ConcurrentRelay:
+    """A mail server that takes ``seconds`` over each email and counts how many it was taking at once at most;
+    ``drop`` names an address whose email it takes and then drops the connection before it answers."""
+
+    def __init__(self, seconds: float, drop: str | None = None) -> None:
+        self.seconds, self.drop, self.taking, self.most_at_once, self.received = seconds, drop, 0, 0, []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook)
+        self.taking += 1
+        self.most_at_once = max(self.most_at_once, self.taking)
+        await asyncio.sleep(self.seconds)
+        self.taking -= 1
+        self.received.append(envelope.rcpt_tos[0])
+        if envelope.rcpt_tos[0] == self.drop:
+            server.transport.close()
+        return "250 OK"
+
+
+def test_a_send_over_several_connections_mails_every_draft_once_and_an_address_once(client, engine, monkeypatch):
+    """One connection capped a send at what the relay takes a second: 5 emails a second for a relay that takes 200 ms
+    over each, 55 hours for a million customers. With TAILOR_SMTP_CONNECTIONS the drafts are shared between
+    connections, each draft mailed once, and two customer ids sharing an address still get one email."""
+    monkeypatch.setenv("TAILOR_SMTP_CONNECTIONS", "3")
+    relay = _ConcurrentRelay(seconds=0.2)
+    with serving_smtp(relay, monkeypatch):
+        campaign_id = new_campaign(client)
+        ids = [approved_draft(client, engine, campaign_id, external_id=f"c{i}") for i in range(12)]
+        with session_scope(engine) as session:  # c11 is c0's partner: one inbox for both ids
+            session.scalar(select(Customer).where(Customer.external_id == "c11")).email = "C0@example.com"
+        job = send_job(client, campaign_id)
+
+    assert job["status"] == "succeeded", job["error"]
+    assert job["result"]["sent"] == 11 and job["result"]["skipped"] == 1
+    assert relay.most_at_once >= 2  # the connections' emails were taken at once
+    assert sorted(relay.received) == sorted(f"c{i}@example.com" for i in range(11))  # each once; c0's inbox once
+    with session_scope(engine) as session:
+        drafts = session.scalars(select(Draft).where(Draft.id.in_(ids))).all()
+        assert sorted(draft.status for draft in drafts) == ["sent"] * 11 + ["skipped"]
+        sends = session.scalars(select(Send).where(Send.campaign_id == campaign_id)).all()
+        assert len(sends) == 11 and all([e.kind for e in send.events] == ["delivered"] for send in sends)
+
+
+def test_a_connection_that_fails_stops_the_others_and_the_failure_counts_what_every_one_sent(
+    client, engine, monkeypatch
+):
+    monkeypatch.setenv("TAILOR_SMTP_CONNECTIONS", "3")
+    relay = _ConcurrentRelay(seconds=0.1, drop="c4@example.com")
+    with serving_smtp(relay, monkeypatch):
+        campaign_id = new_campaign(client)
+        ids = [approved_draft(client, engine, campaign_id, external_id=f"c{i}") for i in range(30)]
+        job = send_job(client, campaign_id)
+
+    assert job["status"] == "failed" and "the customer may have it" in job["error"]
+    with session_scope(engine) as session:
+        statuses = dict(session.execute(select(Draft.id, Draft.status).where(Draft.id.in_(ids))).all())
+        delivered = session.scalar(
+            select(func.count()).select_from(Send).where(Send.campaign_id == campaign_id, Send.events.any())
+        )
+    assert job["result"]["sent"] == delivered == sum(status == "sent" for status in statuses.values())
+    assert len(relay.received) == delivered + 1  # c4's too, perhaps delivered: back to review
+    assert sum(status == "flagged" for status in statuses.values()) == 1
+    assert sum(status == "approved" for status in statuses.values()) == 30 - delivered - 1  # the others stopped
+    assert delivered < 29
+
+
+def test_a_send_over_several_connections_is_cancelled_after_the_emails_in_hand(client, engine, monkeypatch):
+    import time
+
+    monkeypatch.setenv("TAILOR_SMTP_CONNECTIONS", "2")
+    relay = _ConcurrentRelay(seconds=0.3)
+    with serving_smtp(relay, monkeypatch):
+        campaign_id = new_campaign(client)
+        ids = [approved_draft(client, engine, campaign_id, external_id=f"c{i}") for i in range(40)]
+        job_id = client.post(f"/campaigns/{campaign_id}/send").json()["job_id"]
+        deadline = time.monotonic() + 60
+        while len(relay.received) < 4 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert client.post(f"/jobs/{job_id}/cancel").status_code in (200, 202)
+        while (job := client.get(f"/jobs/{job_id}").json())["status"] in ("queued", "running", "cancelling"):
+            assert time.monotonic() < deadline, job
+            time.sleep(0.1)
+
+    assert job["status"] == "cancelled", job
+    with session_scope(engine) as session:
+        statuses = dict(session.execute(select(Draft.id, Draft.status).where(Draft.id.in_(ids))).all())
+    sent = sum(status == "sent" for status in statuses.values())
+    assert 4 <= sent < 40 and sent == len(relay.received)
+    assert sorted(set(statuses.values())) == ["approved", "sent"]  # none left "sending"
