@@ -69,6 +69,16 @@ def _one_of(value: str, choices: tuple[str, ...], hint: str) -> None:
         raise typer.BadParameter(f"'{value}' is not one of: {', '.join(choices)}", param_hint=hint)
 
 
+def _offset_held(offset: int) -> None:
+    """A usage error, as --offset's lower bound gives, for an offset past the largest number the database holds:
+    its driver failed to convert it (a traceback) where a listing past its rows finds nothing. Checked in the
+    command, since service.schemas brings SQLAlchemy into --help."""
+    from service.schemas import DATABASE_INT_MAX
+
+    if offset > DATABASE_INT_MAX:
+        raise typer.BadParameter(f"Input should be less than or equal to {DATABASE_INT_MAX}", param_hint="'--offset'")
+
+
 def _echo(message: str) -> None:
     typer.echo(message, err=True)
 

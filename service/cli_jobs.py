@@ -21,12 +21,14 @@ def jobs_list(
         int | None, typer.Option("--campaign", help="only the jobs (generate, send) of this campaign")
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=500, help="at most this many jobs")] = LISTED,
+    offset: Annotated[int, typer.Option(min=0, help="the jobs after this many: the next page of a listing")] = 0,
 ) -> None:  # fmt: skip
     """The latest jobs, newest first, as GET /jobs lists them: each one's id (for `tailor jobs show`), kind, status,
-    progress, when it started and ended, and its last message or its error."""
+    progress, when it started and ended, and its last message or its error. A full listing says the --offset of
+    the next."""
     from typing import get_args
 
-    from service.cli import _engine_after_crashes, _one_of
+    from service.cli import _engine_after_crashes, _offset_held, _one_of
     from service.db.session import session_scope
     from service.jobs.listing import job_out, latest_jobs
     from service.schemas import JobKind, JobStatus
@@ -35,12 +37,17 @@ def jobs_list(
         _one_of(kind, get_args(JobKind), "--kind")
     if status is not None:
         _one_of(status, get_args(JobStatus), "--status")
+    _offset_held(offset)
     with session_scope(_engine_after_crashes()) as session:
-        jobs = [job_out(job) for job in latest_jobs(session, status, kind, limit, campaign_id=campaign)]
+        jobs = [job_out(job) for job in latest_jobs(session, status, kind, limit, offset, campaign)]
     for job in jobs:
         typer.echo(_job_line(job))
     if not jobs:
-        typer.echo("no jobs" + "".join(f" {what} {value}" for what, value in _asked(kind, status, campaign)), err=True)
+        beyond = f" after the first {offset:,}" if offset else ""
+        asked = "".join(f" {what} {value}" for what, value in _asked(kind, status, campaign))
+        typer.echo(f"no jobs{asked}{beyond}", err=True)
+    elif len(jobs) == limit:  # --limit stops at 500: older jobs are on the next page
+        typer.echo(f"jobs {offset + 1:,} to {offset + limit:,} shown: --offset {offset + limit} for the next", err=True)
 
 
 def _asked(kind: str | None, status: str | None, campaign: int | None) -> list[tuple[str, object]]:

@@ -106,3 +106,27 @@ def test_a_send_due_run_is_listed_as_the_server_s_due_check_is(engine, tailor_ho
     assert listed.returncode == 0, listed.stderr
     [line] = listed.stdout.splitlines()
     assert re.search(r"  send_due  succeeded  100%  ", line), line
+
+
+def test_jobs_list_pages_to_older_jobs_as_get_jobs_does(engine, client, tailor_home):
+    """`tailor jobs list` stopped at its --limit (500 at most), newest first: a shop's older jobs (last month's
+    failed due-checks) could not be listed at all, though GET /jobs pages with ?offset."""
+    some_jobs(engine)
+
+    first = run(["jobs", "list", "--limit", "2"], tailor_home)
+    rest = run(["jobs", "list", "--limit", "2", "--offset", "2"], tailor_home)
+    beyond = run(["jobs", "list", "--kind", "send", "--offset", "1"], tailor_home)
+
+    assert first.returncode == 0 and rest.returncode == 0, (first.stderr, rest.stderr)
+    assert [line.split("  ")[0] for line in first.stdout.splitlines()] == ["generate-1", "due-1"]
+    assert first.stderr.strip() == "jobs 1 to 2 shown: --offset 2 for the next"
+    listed = [line.split("  ")[0] for line in rest.stdout.splitlines()]
+    assert listed == ["send-1", "import-1"] and rest.stderr.strip() == "jobs 3 to 4 shown: --offset 4 for the next"
+    paged = client.get("/jobs", params={"limit": 2, "offset": 2})
+    assert [job["id"] for job in paged.json()] == listed
+    assert beyond.returncode == 0 and beyond.stdout == ""
+    assert beyond.stderr.strip() == "no jobs of the kind send after the first 1"
+    assert run(["jobs", "list", "--offset", "-1"], tailor_home).returncode == 2
+    past_the_database = run(["jobs", "list", "--offset", str(2**63)], tailor_home)  # SQLite's driver failed on it
+    assert past_the_database.returncode == 2 and "Traceback" not in past_the_database.stderr
+    assert "Invalid value for '--offset'" in past_the_database.stderr
