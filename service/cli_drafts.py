@@ -22,13 +22,14 @@ def drafts_list(
     latest flag reason. A full listing says the --offset of the next."""
     from typing import get_args
 
-    from service.cli import _engine_after_crashes, _one_of
+    from service.cli import _engine_after_crashes, _offset_held, _one_of
     from service.db.session import session_scope
     from service.drafts import draft_out, list_drafts
     from service.schemas import DraftStatus
 
     if status is not None:
         _one_of(status, get_args(DraftStatus), "--status")
+    _offset_held(offset)
     with session_scope(_engine_after_crashes()) as session:
         drafts = [draft_out(draft) for draft in list_drafts(session, campaign, status, limit=limit, offset=offset)]
     for draft in drafts:

@@ -167,3 +167,16 @@ def test_list_pages_through_a_campaign_of_more_drafts_than_one_listing_holds(eng
     assert [line.split()[1] for line in first.stdout.splitlines()] == ["big0", "big1"]
     assert "drafts 1 to 2 shown: --offset 2 for the next" in first.stderr
     assert [line.split()[1] for line in rest.stdout.splitlines()] == ["big2"] and rest.stderr == ""
+
+
+def test_list_refuses_an_offset_past_what_the_database_holds(engine, tailor_home):
+    """`--offset 9223372036854775808` (one past SQLite's largest integer) ended in a traceback from its driver;
+    GET /campaigns/{id}/drafts refuses it (422)."""
+    from tests.service.test_cli_send_due import campaign_with_drafts
+
+    campaign_id = campaign_with_drafts(engine, "big", due=1)
+
+    listed = run(["drafts", "list", "--campaign", str(campaign_id), "--offset", str(2**63)], tailor_home)
+
+    assert listed.returncode == 2 and "Traceback" not in listed.stderr, listed.stderr
+    assert "Invalid value for '--offset'" in listed.stderr
