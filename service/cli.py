@@ -949,10 +949,16 @@ def main() -> None:
 
 def _where_to_look(error: Exception) -> str:
     """What the command line adds to an error of the service: a campaign id that names none points at the command
-    that lists them (the API's answer, the same words, has GET /campaigns beside it)."""
-    from service.errors import CampaignNotFound
+    that lists them (the API's answer, the same words, has GET /campaigns beside it), and a generation a later one
+    took over at where that one's campaign and drafts are seen."""
+    from service.errors import CampaignNotFound, GeneratedAgain
 
-    return " `tailor campaigns list` shows the campaigns and their ids." if isinstance(error, CampaignNotFound) else ""
+    if isinstance(error, CampaignNotFound):
+        return " `tailor campaigns list` shows the campaigns and their ids."
+    if isinstance(error, GeneratedAgain):
+        drafts = f"`tailor drafts list --campaign {error.campaign_id}`"
+        return f" `tailor campaigns list` shows its status, {drafts} its drafts."
+    return ""
 
 
 if __name__ == "__main__":  # python -m service.cli, as `tailor`

@@ -53,6 +53,19 @@ class DraftChanged(Conflict):
     since the person (or API client) read it, and acting on what they saw would undo or pass over that change."""
 
 
+class GeneratedAgain(Conflict):
+    """A generation stopped because its campaign was generated again while it ran (it was taken for interrupted):
+    the later generation took the campaign over, and its drafts and status are the campaign's. Nothing is left to
+    generate again, unlike a generation that failed (CampaignFailed)."""
+
+    def __init__(self, campaign_id: int) -> None:
+        self.campaign_id = campaign_id
+        super().__init__(
+            f"Campaign {campaign_id} was generated again while this generation ran (it was taken for interrupted): "
+            "the later generation took the campaign over, and its drafts are the campaign's; this one stopped."
+        )
+
+
 class CampaignFailed(TailorError):
     """A campaign was created but its generation stopped; it is kept, failed, to be generated again."""
 

@@ -14,7 +14,7 @@ from generation.settings import LLMSettings
 from service.audiences import choose_today
 from service.campaigns import create_campaign, get_campaign, start_generating
 from service.db.session import session_scope
-from service.errors import CampaignFailed, InvalidInput, Problem, TailorError
+from service.errors import CampaignFailed, GeneratedAgain, InvalidInput, Problem, TailorError
 from service.jobs import InlineJobRunner
 from service.jobs.schedule import live_job
 from service.pipeline.generate import generate_campaign, require_models
@@ -144,10 +144,14 @@ def generate_again(
 def _generated(
     engine: Engine, models, campaign_id: int, listener: Callable[[int, int, str], None] | None
 ) -> RunSummary:
-    """Run the generation of a campaign marked generating; CampaignFailed naming it and why if it stops."""
+    """Run the generation of a campaign marked generating; CampaignFailed naming it and why if it stops, unless a
+    later generation of the campaign took it over (GeneratedAgain, told as it is): that one already generated it
+    again, and the campaign is not failed."""
     runner = InlineJobRunner(engine, listener)
     try:
         runner.submit("generate", generate_campaign, engine=engine, models=models, campaign_id=campaign_id)
+    except GeneratedAgain:
+        raise
     except Exception as error:  # the job recorded the error and its trace, and set the campaign failed
         why = str(error) if isinstance(error, TailorError) else f"{type(error).__name__}: {error}"
         raise CampaignFailed(

@@ -23,7 +23,7 @@ from service.clock import utcnow
 from service.db.batches import IN_BATCH, batches, rows_where_in
 from service.db.models import Campaign, Customer, Draft, Job, ReplacedDraft, Review, Send, Variant
 from service.db.session import session_scope
-from service.errors import Conflict
+from service.errors import GeneratedAgain
 from service.forecasts import mean_price, refresh_forecast
 from service.jobs.heartbeat import Heartbeat
 from service.jobs.recovery import PERHAPS_SENT
@@ -381,14 +381,11 @@ def _generated_again(session: Session, campaign_id: int, before: set[str]) -> bo
 
 
 def _stop_if_generated_again(session: Session, campaign_id: int, before: set[str] | None) -> None:
-    """Stop a generation (Conflict) whose campaign was generated again since it began, before it writes drafts: the
-    later generation clears and writes the campaign's drafts, and one for a customer this one wrote after that
+    """Stop a generation (GeneratedAgain) whose campaign was generated again since it began, before it writes drafts:
+    the later generation clears and writes the campaign's drafts, and one for a customer this one wrote after that
     clearing failed the later generation on the campaign's one draft per customer."""
     if _generated_again(session, campaign_id, before or set()):
-        raise Conflict(
-            f"Campaign {campaign_id} was generated again while this generation ran (it was taken for interrupted): "
-            "it stopped, leaving the campaign's drafts to the later generation."
-        )
+        raise GeneratedAgain(campaign_id)
 
 
 @undone_if_never_run(_not_generated)

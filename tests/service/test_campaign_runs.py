@@ -3,9 +3,14 @@ whose generation stops is kept, failed, with the command saying which one and wh
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import subprocess
 import sys
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import select
@@ -185,3 +190,76 @@ def test_an_export_counts_drafts_and_variants_and_appears_whole_or_not_at_all(
     with pytest.raises(RuntimeError):
         exporting.export_campaign(engine, summary.campaign_id, out)
     assert out.read_text() == "the earlier export\n" and [p.name for p in out.parent.iterdir()] == [out.name]
+
+
+def _held_model(asked: threading.Event, answer: threading.Event) -> ThreadingHTTPServer:
+    """An OpenAI-style model server that holds each call until ``answer``, saying when the first came, then answers
+    with copy that is not the JSON asked for (the group's copy is the template's)."""
+
+    class Model(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            asked.set()
+            answer.wait(300)
+            said = {"role": "assistant", "content": "no JSON here"}
+            body = json.dumps({
+                "id": "held", "object": "chat.completion", "created": 0, "model": "gpt-4o-mini",
+                "choices": [{"index": 0, "message": said, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+            }).encode()  # fmt: skip
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Model)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_a_generation_a_later_one_took_over_says_so_and_not_to_generate_again(
+    engine, tailor_home, demo_files, monkeypatch
+):
+    """`tailor campaigns generate` stalled (its process stopped past its beats), taken for interrupted and the
+    campaign generated again by another command, said when it went on: "failed while generating ...; it is kept
+    with the status failed: once the cause is fixed, generate it again", though the later generation had already
+    done so and the campaign was ready with that one's drafts."""
+    from service.db.models import Job
+    from tests.service.test_cli import run
+    from tests.service.test_generate_again import _three_customer_campaign
+
+    campaign_id = _three_customer_campaign(engine, demo_files, monkeypatch)
+    asked, answer = threading.Event(), threading.Event()
+    model = _held_model(asked, answer)
+    held = {
+        "TAILOR_LLM_MODEL": "openai/gpt-4o-mini", "TAILOR_LLM_API_KEY": "sk-unused", "TAILOR_LLM_TIMEOUT": "300",
+        "TAILOR_LLM_API_BASE": f"http://127.0.0.1:{model.server_address[1]}/v1",
+    }  # fmt: skip
+    first = subprocess.Popen(
+        [sys.executable, "-c", "from service.cli import main; main()", "campaigns", "generate", str(campaign_id)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT_ROOT, env={**os.environ, **held},
+    )  # fmt: skip
+    try:
+        assert asked.wait(120), "the generation never asked the model"
+        os.kill(first.pid, signal.SIGSTOP)  # stalled: its beats stop, and a sweep a minute on finds them missed
+        with session_scope(engine) as session:
+            job = session.scalars(select(Job).where(Job.kind == "generate")).one()
+            job.heartbeat_at -= timedelta(minutes=1)
+        again = run(["campaigns", "generate", str(campaign_id)], tailor_home)  # the fake model writes
+        assert again.returncode == 0, again.stderr
+    finally:
+        os.kill(first.pid, signal.SIGCONT)
+        answer.set()
+        _, said = first.communicate(timeout=300)
+        model.shutdown()
+
+    assert first.returncode == 2
+    error = said.splitlines()[-1]
+    assert error.startswith(f"error: Campaign {campaign_id} was generated again while this generation ran"), error
+    assert "later generation took the campaign over" in error and "generate it again" not in error
+    assert "status failed" not in error and f"`tailor drafts list --campaign {campaign_id}` its drafts" in error
+    assert _campaigns(engine) == [(campaign_id, "ready")]
