@@ -10,9 +10,11 @@ flagged, its latest flag reason is the lateness hold-back's (each hold-back appe
 held back is out of the sends until a person acts), and its latest review is that approval (an edit since means
 a person is at it). The reason text is what tells lateness apart: a draft the send held back for its facts or
 its checks, one whose sending was cut off or whose email the server refused, and one flagged when it was written
-have other reasons, and are left for a person. What lateness cannot change is checked again as the send would:
-the catalog must still agree with the email (else it is flagged with what changed, as approving all pending
-does), and the chosen variant must fail no check its approval did not override.
+have other reasons, and are left for a person. The checks an edit fails are said again after it, last
+(service.pipeline.flags.refresh_flags): they are not read as the latest reason, so a late draft edited into
+failing one is told as edited since, not as flagged for another reason. What lateness cannot change is checked
+again as the send would: the catalog must still agree with the email (else it is flagged with what changed, as
+approving all pending does), and the chosen variant must fail no check its approval did not override.
 
 Approving again is a fresh approval, as one draft's (service.drafts.approve): its send time is the one an
 approval gets now (a scheduled campaign whose moment has passed: now, so the next due-check sends it; one
@@ -40,6 +42,7 @@ from service.db.models import Campaign, Draft, Review, Variant
 from service.drafts import APPROVE_BATCH, REVIEWABLE, _require_comment, failed_of, record_approvals
 from service.errors import Conflict
 from service.forecasts import mark_stale
+from service.pipeline.flags import CHECK_REASON
 from service.pipeline.freshness import LATE_BEGINS, flag_out_of_date, held_back_for_lateness, not_overridden
 from service.send_times import approved_send_after, give_approved_best_hours
 
@@ -66,7 +69,15 @@ def count_held_back_late(session: Session, campaign_id: int) -> int:
         .outerjoin(Review, Review.id == _latest_review_id())
         .where(Draft.campaign_id == campaign_id, Draft.status == "flagged", _mentions_lateness())
     )
-    return sum(1 for reasons, action in rows if action == "approve" and reasons and held_back_for_lateness(reasons[-1]))
+    return sum(1 for reasons, action in rows if action == "approve" and last_held_back_for_lateness(reasons))
+
+
+def last_held_back_for_lateness(reasons: list[str] | None) -> bool:
+    """Whether a draft's latest flag reason is a lateness hold-back's, but for the checks its variants fail as an
+    edit says them again (after every other reason: service.pipeline.flags): a late draft edited since keeps the
+    hold-back as its latest reason of its own."""
+    own = [reason for reason in reasons or [] if CHECK_REASON not in reason]
+    return bool(own) and held_back_for_lateness(own[-1])
 
 
 def _mentions_lateness():
@@ -143,9 +154,10 @@ def _flagged(session: Session, campaign_id: int) -> Iterator[list[Any]]:
 
 
 def _late_untouched(session: Session, rows) -> tuple[list[Any], dict[int, Any]]:
-    """Of these flagged drafts, those whose latest flag reason is a lateness hold-back, and, for each of them whose
-    latest review is an approval (none since: not edited), that approval (its id and overridden checks)."""
-    late = [row for row in rows if row.flag_reasons and held_back_for_lateness(row.flag_reasons[-1])]
+    """Of these flagged drafts, those whose latest flag reason is a lateness hold-back (last_held_back_for_lateness),
+    and, for each of them whose latest review is an approval (none since: not edited), that approval (its id and
+    overridden checks)."""
+    late = [row for row in rows if last_held_back_for_lateness(row.flag_reasons)]
     approvals: dict[int, Any] = {}
     for batch in batches([row.id for row in late]):
         for review in session.execute(

@@ -322,3 +322,30 @@ def test_the_due_check_holds_back_only_the_late_drafts_keeping_their_earlier_rea
         for name in ("big-due_lately", "other-overridden", "other-refused_for_now", "other-due_lately"):
             assert rows[name].status == "approved"
         assert rows["other-overridden"].flag_reasons == [earlier]
+
+
+def test_a_late_draft_edited_into_failing_a_check_is_counted_as_edited_since(client, engine, mail_server, monkeypatch):
+    """A draft held back for lateness and then edited into copy that fails a check was counted as "flagged for
+    another reason than lateness (written flagged, held back for its facts or its checks, ...)": the edit's check
+    reason came after the hold-back's, and only the latest reason was read. A person is at it: edited since."""
+    from service.pipeline.flags import CHECK_REASON
+
+    controller, _ = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    upload_products(client, CATALOG)
+    campaign_id = new_campaign(client)
+    draft_id = approved_draft(client, engine, campaign_id, "c1", ("T1",))
+    scheduled_then_missed(client, engine, campaign_id, [draft_id])
+    assert due_check(engine)[str(campaign_id)]["held_back_by_reason"] == {"late": 1}
+    draft = client.get(f"/drafts/{draft_id}").json()
+    body = {"subject": "FREE!!! Act now, 100% guaranteed", "expected_revision": draft["revision"]}
+    edited = client.patch(f"/drafts/{draft_id}/variants/{draft['variants'][0]['id']}", json=body)
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["status"] == "flagged" and CHECK_REASON in edited.json()["flag_reasons"][-1]
+
+    done = client.post(f"/campaigns/{campaign_id}/drafts/reapprove-late").json()
+
+    assert done["reapproved"] == 0 and done["left_for_review"] == 1
+    assert done["left"] == {
+        "not_late": 0, "edited_since": 1, "changed_since_read": 0, "out_of_date": 0, "fails_checks": 0,
+    }  # fmt: skip
