@@ -19,7 +19,8 @@ variant and stays out of the arms, whose assignment must be random.
 from __future__ import annotations
 
 import unicodedata
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 from sqlalchemy import func, insert, or_, select, update
@@ -33,6 +34,7 @@ from service.auth import acting_key
 from service.campaigns import get_campaign
 from service.clock import utcnow
 from service.db.batches import batches
+from service.db.clock import now_in_database
 from service.db.models import Customer, Draft, ReplacedDraft, Review, Variant
 from service.errors import (
     ChecksFailed,
@@ -372,18 +374,28 @@ def _flag_refused(session: Session, draft: Draft, reasons: list[str]) -> None:
     raise _lost_to_another(session, draft_id, status, revision)
 
 
-def page_read(session: Session, campaign_id: int) -> tuple[int, int]:
-    """Where the campaign stood when a page of it was read: its latest review and its latest draft (0 for none).
-    A bulk approval sent from that page leaves what changed after it (see approve_pending)."""
+class PageRead(NamedTuple):
+    """Where a campaign stood when a page of it was read: its latest review and its latest draft (0 for none), and
+    when, by the database's clock (None from a page that did not say): a change that writes no review, the
+    due-check's hold-back of a late draft, is known by its draft's ``updated_at`` after it."""
+
+    review: int
+    draft: int
+    at: datetime | None = None
+
+
+def page_read(session: Session, campaign_id: int) -> PageRead:
+    """Where the campaign stands as a page of it is read (PageRead). A bulk approval sent from that page leaves
+    what changed after it (see approve_pending, late_drafts.reapprove_late)."""
     last_review = session.scalar(
         select(func.max(Review.id)).join(Draft, Draft.id == Review.draft_id).where(Draft.campaign_id == campaign_id)
     )
     last_draft = session.scalar(select(func.max(Draft.id)).where(Draft.campaign_id == campaign_id))
-    return last_review or 0, last_draft or 0
+    return PageRead(last_review or 0, last_draft or 0, now_in_database(session))
 
 
 def approve_pending(
-    session: Session, campaign_id: int, reviewer: str, comment: str = "", read_at: tuple[int, int] | None = None
+    session: Session, campaign_id: int, reviewer: str, comment: str = "", read_at: PageRead | None = None
 ) -> dict[str, int]:
     """Approve every pending draft of the campaign with its chosen variant: the drafts whose copy passed every
     guardrail check and whose predictions cleared the review floors. Flagged drafts stay for a person (as does a
@@ -408,7 +420,7 @@ def approve_pending(
     ).all()
     changed_since_read = 0
     if read_at is not None:
-        last_review, last_draft = read_at
+        last_review, last_draft = read_at.review, read_at.draft
         touched = set(session.scalars(
             select(Review.draft_id).join(Draft, Draft.id == Review.draft_id)
             .where(Draft.campaign_id == campaign_id, Draft.status == "pending", Review.id > last_review)

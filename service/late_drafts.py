@@ -39,7 +39,7 @@ from service.campaigns import get_campaign
 from service.clock import as_text, utcnow
 from service.db.batches import batches
 from service.db.models import Campaign, Draft, Review, Variant
-from service.drafts import APPROVE_BATCH, REVIEWABLE, _require_comment, failed_of, record_approvals
+from service.drafts import APPROVE_BATCH, REVIEWABLE, PageRead, _require_comment, failed_of, record_approvals
 from service.errors import Conflict
 from service.forecasts import mark_stale
 from service.pipeline.flags import CHECK_REASON
@@ -51,7 +51,8 @@ LEFT = {
     "not_late": "flagged for another reason than lateness (written flagged, held back for its facts or its checks, "
     "its sending cut off, refused by the mail server): a person must look",
     "edited_since": "held back for lateness, then edited: a person is at it",
-    "changed_since_read": "held back for lateness, but approved or changed after the page was read",
+    "changed_since_read": "held back for lateness after you read this page, or approved or changed since you read "
+    "it: not among those you saw",
     "out_of_date": "held back for lateness, but the catalog no longer agrees with the email (a price, the stock): "
     "flagged with what changed",
     "fails_checks": "held back for lateness, but its variant fails a check its approval did not override",
@@ -95,7 +96,7 @@ def _latest_review_id():
 
 
 def reapprove_late(
-    session: Session, campaign_id: int, reviewer: str, comment: str = "", read_at: tuple[int, int] | None = None
+    session: Session, campaign_id: int, reviewer: str, comment: str = "", read_at: PageRead | None = None
 ) -> dict[str, Any]:
     """Approve again the campaign's drafts held back for lateness alone (see the module's docstring), a batch at a
     time, each recorded as an approval; how many, how many flagged drafts were left and why (``left``, keys of
@@ -115,7 +116,7 @@ def reapprove_late(
         left["edited_since"] += len(late) - len(approvals)
         late = [row for row in late if row.id in approvals]
         if read_at is not None:
-            seen = [row for row in late if approvals[row.id].id <= read_at[0]]
+            seen = [row for row in late if _seen_held_back(row, approvals[row.id], read_at)]
             left["changed_since_read"] += len(late) - len(seen)
             late = seen
         checked = [row for row in late if _overridden_all(row, approvals[row.id].overridden_checks)]
@@ -137,13 +138,24 @@ def reapprove_late(
     }  # fmt: skip
 
 
+def _seen_held_back(row: Any, approval: Any, read_at: PageRead) -> bool:
+    """Whether the page read at ``read_at`` showed this draft held back for lateness: approved before it was read
+    (its latest review, that approval, no later) and held back before it too (the hold-back writes no review, only
+    the draft's ``updated_at``, by the database's clock as the page's reading is: freshness.hold_back_late)."""
+    held_back_before = read_at.at is None or row.updated_at <= read_at.at
+    return approval.id <= read_at.review and held_back_before
+
+
 def _flagged(session: Session, campaign_id: int) -> Iterator[list[Any]]:
     """The campaign's flagged drafts, a batch at a time: their flag reasons, and what deciding on each reads besides
     (never its rendered email)."""
     ids = session.scalars(
         select(Draft.id).where(Draft.campaign_id == campaign_id, Draft.status == "flagged").order_by(Draft.id)
     ).all()
-    columns = (Draft.id, Draft.flag_reasons, Draft.revision, Draft.recommendations, Variant.label, Variant.checks)
+    columns = (
+        Draft.id, Draft.flag_reasons, Draft.revision, Draft.updated_at, Draft.recommendations, Variant.label,
+        Variant.checks,
+    )  # fmt: skip
     for batch in batches(ids, size=APPROVE_BATCH):
         yield session.execute(
             select(*columns)

@@ -466,7 +466,9 @@ class LateLeft(BaseModel):
     )
     edited_since: int = Field(description="held back for lateness, then edited: a person is at it")
     changed_since_read: int = Field(
-        0, description="held back for lateness, but approved or changed after the review page was read"
+        0,
+        description="held back for lateness after the review page was read, or approved or changed since it was "
+        "read (the review page's button alone sends when it was read)",
     )
     out_of_date: int = Field(
         description="held back for lateness, but the catalog no longer agrees with the email (a price, the stock): "

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from generation.guardrails import check_label
 from service.db.batches import batches
+from service.db.clock import now_in_database
 from service.db.models import Campaign, Customer, Draft, Product, Review, Variant, due_moment, left_to_the_due_check
 from service.drafts import failed_of
 from service.forecasts import mark_stale
@@ -164,6 +165,9 @@ def hold_back_late(
         .limit(HOLD_BACK_BATCH)
     )
     zone = shop_zone()
+    # The hold-back writes no review: its moment, by the database's clock as a review page's reading is
+    # (service.drafts.page_read), tells a draft held back after a person read the page from one they saw held back.
+    held_at = now_in_database(session)
     while rows := session.execute(statement).all():
         changed = []
         for row in rows:
@@ -174,6 +178,7 @@ def hold_back_late(
             changed.append({
                 "id": row.id, "status": "flagged", "flagged": True,
                 "flag_reasons": _with_reasons(row.flag_reasons, [reason]), "send_after": None, "retry_after": None,
+                "updated_at": held_at,
             })  # fmt: skip
             held_back.add_row(row.id, row.external_id, [late], ["late"])
         # By primary key, an executemany of plain rows: loading each draft to change it took 5 s of a due-check of

@@ -9,6 +9,7 @@ draft that someone changed since is refused, showing the draft as it is now besi
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -372,19 +373,23 @@ def _bulk_done(approved: int | None, changed: int, out_of_date: int = 0) -> str:
 @dataclass
 class BulkApproval:
     """A campaign page's form approving drafts at once: the comment kept with each approval, and where the campaign
-    stood when the page was read (``read_review``, ``read_draft``: drafts.page_read as the page showed), if sent."""
+    stood when the page was read (``read_review``, ``read_draft`` and ``read_time``: drafts.page_read as the page
+    showed), if sent."""
 
     comment: str
-    read_at: tuple[int, int] | None
+    read_at: draft_ops.PageRead | None
 
 
 def _bulk_approval(
     comment: Annotated[str, Form()] = "",
     read_review: Annotated[int | None, Form(ge=0, le=DATABASE_INT_MAX)] = None,
     read_draft: Annotated[int | None, Form(ge=0, le=DATABASE_INT_MAX)] = None,
+    read_time: Annotated[datetime | None, Form()] = None,
 ) -> BulkApproval:
-    read_at = (read_review, read_draft) if read_review is not None and read_draft is not None else None
-    return BulkApproval(comment, read_at)
+    if read_review is None or read_draft is None:
+        return BulkApproval(comment, None)
+    at = read_time.astimezone(UTC).replace(tzinfo=None) if read_time and read_time.tzinfo else read_time
+    return BulkApproval(comment, draft_ops.PageRead(read_review, read_draft, at))
 
 
 BulkApprovalForm = Annotated[BulkApproval, Depends(_bulk_approval)]

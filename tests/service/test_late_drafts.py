@@ -5,6 +5,7 @@ through a real SMTP server on loopback."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -349,3 +350,34 @@ def test_a_late_draft_edited_into_failing_a_check_is_counted_as_edited_since(cli
     assert done["left"] == {
         "not_late": 0, "edited_since": 1, "changed_since_read": 0, "out_of_date": 0, "fails_checks": 0,
     }  # fmt: skip
+
+
+def test_a_draft_held_back_after_the_page_was_read_is_not_approved_again_from_it(
+    client, engine, mail_server, monkeypatch
+):
+    """The page offered to approve again the one draft held back when it was read; a due-check then held back
+    another, and the button approved both: the hold-back writes no review, and the page's marker (its latest
+    review) took a draft approved before the page was read for one the person had seen held back."""
+    controller, _ = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    campaign_id = new_campaign(client)
+    seen, unseen = (approved_draft(client, engine, campaign_id, name) for name in ("seen", "unseen"))
+    scheduled_then_missed(client, engine, campaign_id, [seen])
+    assert due_check(engine)[str(campaign_id)]["held_back_by_reason"] == {"late": 1}  # `unseen` is due later
+    page = client.get(f"/review/campaigns/{campaign_id}").text
+    assert "Approve again the 1 draft held back for lateness" in page
+    form = page.split('id="reapprove-late"', 1)[1].split("</form>", 1)[0]
+    read = dict(re.findall(r'name="(read_\w+)" value="([^"]*)"', form))
+    with session_scope(engine) as session:
+        session.get(Draft, unseen).send_after = utcnow() - timedelta(hours=72)
+    assert due_check(engine)[str(campaign_id)]["held_back_by_reason"] == {"late": 1}  # after the page was read
+
+    done = client.post(f"/review/campaigns/{campaign_id}/reapprove-late", data=read, follow_redirects=False)
+
+    assert done.status_code == 303
+    assert "?reapproved=1&" in done.headers["location"] and "&changed=1&" in done.headers["location"]
+    assert client.get(f"/drafts/{seen}").json()["status"] == "approved"
+    assert client.get(f"/drafts/{unseen}").json()["status"] == "flagged"
+    told = client.get(done.headers["location"]).text
+    assert "Approved again 1 draft held back for lateness." in told
+    assert "1 held back for lateness after you read this page" in told
