@@ -39,4 +39,5 @@ class ModelOutputInvalid(GenerationError):
 
 
 class ModelTimedOut(GenerationError):
-    """The model took longer than TAILOR_LLM_TIMEOUT seconds to answer."""
+    """The model's answer did not begin within TAILOR_LLM_TIMEOUT seconds, stopped for TAILOR_LLM_STALL_TIMEOUT
+    seconds, or was not whole by its group's deadline (TAILOR_LLM_GROUP_DEADLINE)."""

@@ -24,7 +24,13 @@ class LLMSettings(BaseSettings):
     )  # fmt: skip
     max_tokens: int = Field(300, gt=0)
     max_retries: int = Field(2, ge=0, description="extra attempts after an invalid answer, each told what was wrong")
-    timeout: float = Field(120.0, gt=0)
+    timeout: float = Field(
+        120.0, gt=0, description="seconds a call waits for its answer to begin (without streaming: for all of it)"
+    )
+    stall_timeout: float = Field(
+        30.0, gt=0, description="seconds a streamed answer may pause between pieces before the call is given up"
+    )
+    stream: bool = Field(True, description="stream answers; off for a provider that cannot")
     transient_retries: int = Field(
         3, ge=0, description="extra tries after a rate limit, a server error or a dropped connection"
     )

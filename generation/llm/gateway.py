@@ -13,6 +13,7 @@ from typing import Any
 from generation.errors import ModelOutputInvalid, ModelTimedOut, ModelUnavailable
 from generation.llm.registry import resolve
 from generation.llm.repair import loads_lenient
+from generation.llm.stream import Stalled, read_stream
 from generation.settings import LLMSettings
 
 
@@ -25,11 +26,19 @@ class Usage:
     repaired: bool = False  # the answer was cut short and its JSON closed by us
 
 
+# litellm ends a stream whose last 100 pieces are the same as a server error: a small model looping on one word
+# would read as a provider failing (tried again, and counted towards stopping the campaign). ``max_tokens`` bounds
+# such an answer, and the checks judge it, as they do an answer not streamed.
+_NO_REPETITION_LIMIT = 10**9
+
+
 def _litellm():
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no price-map download at import
     import litellm
 
     litellm.suppress_debug_info = True
+    litellm.disable_streaming_logging = True  # no callbacks here: its work for each piece slowed the local model
+    litellm.REPEATED_STREAMING_CHUNK_LIMIT = _NO_REPETITION_LIMIT
     return litellm
 
 
@@ -41,14 +50,18 @@ def complete_json(
 ) -> tuple[dict[str, Any], Usage]:
     """Ask the configured model for one JSON object fitting `schema`; constrained decoding where supported.
 
-    Raises ModelOutputInvalid (with the usage spent) when the answer is not a JSON object, ModelTimedOut
-    when no whole answer came within ``timeout`` seconds of the clock (a provider that sends its answer a few
-    bytes at a time is cut off too: the HTTP client's timeout counts between reads), and ModelUnavailable for any
+    The answer is streamed (``stream``), so that a hang is judged by no piece of it arriving, not by its length on
+    the clock: a model steadily writing on a loaded machine keeps its answer. Raises ModelTimedOut when the answer
+    did not begin within ``timeout`` seconds, when it stopped for ``stall_timeout`` seconds, or when it was not
+    whole by ``deadline`` (a ``time.perf_counter()`` moment; unset: ``group_deadline`` seconds from now); without
+    streaming, when no whole answer came within ``timeout`` seconds of the clock (a provider that sends its answer
+    a few bytes at a time is cut off too: the HTTP client's timeout counts between reads). Raises
+    ModelOutputInvalid (with the usage spent) when the answer is not a JSON object, and ModelUnavailable for any
     provider error (unreachable, no key, unknown model, rate limit, server error), naming the model. Errors that
     pass (rate limited, overloaded, a dropped connection) are tried again ``transient_retries`` times first, after
     the provider's Retry-After or a doubling backoff: a hosted model's brief 429 no longer turns a whole group's
-    copy into the template's; a quota used up does not pass, and is not tried again. ``deadline`` (a
-    ``time.perf_counter()`` moment) bounds the tries and the waits between them together.
+    copy into the template's; a quota used up does not pass, and is not tried again. The deadline bounds the tries
+    and the waits between them together.
     """
     settings = settings or LLMSettings()
     endpoint = resolve(settings)
@@ -81,21 +94,19 @@ def complete_json(
         litellm.exceptions.RateLimitError, litellm.exceptions.InternalServerError,
         litellm.exceptions.ServiceUnavailableError, litellm.exceptions.APIConnectionError,
     )  # fmt: skip
+    ends_at = deadline if deadline is not None else started + settings.group_deadline
     for attempt in range(settings.transient_retries + 1):
-        allowed = settings.timeout if deadline is None else min(settings.timeout, deadline - time.perf_counter())
         try:
-            if allowed <= 0:
-                raise TimeoutError
-            response = _within(allowed, litellm.completion, kwargs)
+            response = _answer(litellm, kwargs, settings, ends_at)
             break
-        except (litellm.exceptions.Timeout, TimeoutError) as error:  # before APIConnectionError, a kind of it
+        except litellm.exceptions.Timeout as error:  # the HTTP client's own; before APIConnectionError, a kind of it
             raise ModelTimedOut(
-                f"The model '{settings.model}' gave no answer within {max(allowed, 0):g} s (TAILOR_LLM_TIMEOUT)."
+                f"The model '{settings.model}' gave no answer within {settings.timeout:g} s (TAILOR_LLM_TIMEOUT)."
             ) from error
         except passing as error:  # rate limited, overloaded, a dropped connection: worth another try
             wait = _wait_before_retry(error, attempt, settings)
-            left = None if deadline is None else deadline - time.perf_counter() - wait
-            if attempt == settings.transient_retries or _quota_used_up(error) or (left is not None and left <= 0):
+            left = ends_at - time.perf_counter() - wait
+            if attempt == settings.transient_retries or _quota_used_up(error) or left <= 0:
                 raise _unavailable(settings, error, tries=attempt + 1) from error
             time.sleep(wait)
         except openai.OpenAIError as error:  # the base of litellm's provider errors
@@ -113,6 +124,58 @@ def complete_json(
     if not isinstance(answer, dict):
         raise ModelOutputInvalid("the answer was JSON but not an object", usage)
     return answer, usage
+
+
+def _answer(litellm, kwargs: dict[str, Any], settings: LLMSettings, ends_at: float):
+    """One try's whole response: streamed and put together (usage included), or, with ``stream`` off, awaited
+    whole within ``timeout``; ModelTimedOut names the limit that ran out."""
+    if not settings.stream:
+        allowed = min(settings.timeout, ends_at - time.perf_counter())
+        try:
+            if allowed <= 0:
+                raise TimeoutError
+            return _within(allowed, litellm.completion, kwargs)
+        except TimeoutError as error:
+            limit = "ends_at" if allowed < settings.timeout else "first"
+            raise ModelTimedOut(_timed_out(settings, limit, allowed)) from error
+    streamed = {
+        **kwargs,
+        "stream": True,
+        "stream_options": {"include_usage": True},  # the last piece counts the tokens, so cost is recorded
+        "timeout": max(settings.timeout, settings.stall_timeout) + 1,  # ends a reader given up on; ours come first
+    }
+    try:
+        pieces = read_stream(lambda: litellm.completion(**streamed), settings.timeout, settings.stall_timeout, ends_at)
+    except Stalled as stalled:
+        raise ModelTimedOut(_timed_out(settings, stalled.limit, stalled.seconds)) from stalled
+    if not _was_streamed(pieces):
+        raise ModelUnavailable(
+            f"The model '{settings.model}' (TAILOR_LLM_MODEL) answered without streaming, and its answer was lost: "
+            "set TAILOR_LLM_STREAM=false for a provider that cannot stream."
+        )
+    return litellm.stream_chunk_builder(pieces, messages=kwargs["messages"])
+
+
+def _was_streamed(pieces: list) -> bool:
+    """Whether the provider sent a stream (an answer ignoring ``stream`` reads as one empty piece): told by the
+    content type litellm keeps from the response's headers, where there was a response (the fake model has none)."""
+    if not pieces:
+        return False
+    headers = (getattr(pieces[0], "_hidden_params", None) or {}).get("additional_headers") or {}
+    return headers.get("llm_provider-content-type", "text/event-stream").startswith("text/event-stream")
+
+
+def _timed_out(settings: LLMSettings, limit: str, seconds: float) -> str:
+    """What ModelTimedOut says, naming the setting behind the limit that ran out."""
+    model, seconds = settings.model, max(seconds, 0.0)
+    if limit == "gap":
+        return f"The model '{model}' stopped answering: nothing came for {seconds:g} s (TAILOR_LLM_STALL_TIMEOUT)."
+    if limit == "ends_at":
+        return (
+            f"The model '{model}' did not finish its answer before its group's deadline "
+            f"({settings.group_deadline:g} s, TAILOR_LLM_GROUP_DEADLINE)."
+        )
+    return f"The model '{model}' gave no answer within {seconds:g} s (TAILOR_LLM_TIMEOUT)."
 
 
 def _within(seconds: float, call, kwargs: dict[str, Any]):

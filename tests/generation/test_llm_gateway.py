@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import threading
@@ -44,6 +45,21 @@ def test_fake_answers_schema_shaped_json_through_litellm():
 @register("rambler")
 def _rambler(model, settings):
     return Endpoint(model="openai/rambler", api_key="x", mock=lambda m, s: "I think the best email would be")
+
+
+LOOPED = '{"subject": "' + "tea" * 150 + '", "tags": ["a", "b"]}'  # 3-character pieces, as litellm's mock streams
+
+
+@register("looper")
+def _looper(model, settings):
+    return Endpoint(model="openai/looper", api_key="x", mock=lambda m, s: LOOPED)
+
+
+def test_an_answer_looping_on_a_word_is_an_answer_not_a_provider_error():
+    """litellm ends a stream whose last 100 pieces are the same as a server error: a small model looping on a word
+    read as its provider failing, was tried again, and counted towards stopping the campaign."""
+    answer, usage = complete_json([{"role": "user", "content": "hi"}], SCHEMA, LLMSettings(model="looper"))
+    assert answer == json.loads(LOOPED) and usage.completion_tokens > 100
 
 
 def test_an_answer_that_is_not_json_is_a_named_error_that_still_counts_its_tokens():
@@ -118,6 +134,48 @@ def test_every_provider_error_is_model_unavailable_naming_the_setting(case, fail
     assert f"{name}: {name}: " not in message
 
 
+def _send_answer(
+    handler: BaseHTTPRequestHandler, content: str, pieces: int = 1, pause: float = 0.0, can_stream: bool = True
+) -> None:
+    """Answers the request `handler` read as OpenAI's chat completions do: when it asked to stream (and
+    `can_stream`), `content` in `pieces` server-sent events `pause` seconds apart (then the usage, if asked), else
+    one JSON body after the same time. The usage counts a token per piece."""
+    request = json.loads(handler.rfile.read(int(handler.headers["Content-Length"])))
+    usage = {"prompt_tokens": 5, "completion_tokens": pieces, "total_tokens": 5 + pieces}
+    step = -(-len(content) // pieces)
+    if not (request.get("stream") and can_stream):
+        time.sleep(pause * pieces)
+        message = {"role": "assistant", "content": content}
+        body = {"id": "c1", "object": "chat.completion", "created": 0, "model": "any", "usage": usage,
+                "choices": [{"index": 0, "message": message, "finish_reason": "stop"}]}  # fmt: skip
+        raw = json.dumps(body).encode()
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(raw)))
+        handler.end_headers()
+        handler.wfile.write(raw)
+        return
+    handler.send_response(200)
+    handler.send_header("Content-Type", "text/event-stream")
+    handler.end_headers()  # no length: the body ends when the connection closes (HTTP/1.0)
+    deltas = [{"role": "assistant", "content": content[:step]}]
+    deltas += [{"content": content[start : start + step]} for start in range(step, len(content), step)]
+    events = [{"choices": [{"index": 0, "delta": delta, "finish_reason": None}]} for delta in deltas]
+    events.append({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+    if (request.get("stream_options") or {}).get("include_usage"):
+        events.append({"choices": [], "usage": usage})
+    try:
+        for number, event in enumerate(events):
+            if number and number < len(deltas):
+                time.sleep(pause)
+            chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": "any", **event}
+            handler.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            handler.wfile.flush()
+        handler.wfile.write(b"data: [DONE]\n\n")
+    except OSError:  # the client gave up
+        pass
+
+
 class _BusyProvider(BaseHTTPRequestHandler):
     """An OpenAI-compatible endpoint that answers 429 (with Retry-After) to the first calls, then a completion."""
 
@@ -125,23 +183,17 @@ class _BusyProvider(BaseHTTPRequestHandler):
     calls: list[float] = []
 
     def do_POST(self):  # noqa: N802 (the standard library's name)
-        self.rfile.read(int(self.headers["Content-Length"]))
         type(self).calls.append(time.monotonic())
-        if len(self.calls) <= self.busy_for:
-            status, headers = 429, {"Retry-After": "0.2"}
-            body = {"error": {"message": "Rate limit reached for requests", "type": "requests"}}
-        else:
-            status, headers = 200, {}
-            message = {"role": "assistant", "content": json.dumps({"subject": "Back in stock", "tags": ["a", "b"]})}
-            body = {
-                "id": "c1", "object": "chat.completion", "created": 0, "model": "any",
-                "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12},
-            }  # fmt: skip
+        if len(self.calls) > self.busy_for:
+            _send_answer(self, json.dumps({"subject": "Back in stock", "tags": ["a", "b"]}), pieces=7)
+            return
+        self.rfile.read(int(self.headers["Content-Length"]))
+        body = {"error": {"message": "Rate limit reached for requests", "type": "requests"}}
         raw = json.dumps(body).encode()
-        self.send_response(status)
-        for name, value in {"Content-Type": "application/json", "Content-Length": str(len(raw)), **headers}.items():
-            self.send_header(name, value)
+        self.send_response(429)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.send_header("Retry-After", "0.2")
         self.end_headers()
         self.wfile.write(raw)
 
@@ -197,14 +249,16 @@ class _DrippingProvider(BaseHTTPRequestHandler):
         pass
 
 
-def test_a_provider_that_drips_its_answer_is_cut_off_at_the_timeout_on_the_clock():
+def test_without_streaming_a_provider_that_drips_its_answer_is_cut_off_at_the_timeout_on_the_clock():
     """The timeout counted between reads, so an answer sent a few bytes at a time took 103 s with a 2 s timeout."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _DrippingProvider)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         base = f"http://127.0.0.1:{server.server_address[1]}/v1"
-        settings = LLMSettings(model="openai/any", api_base=base, api_key="x", timeout=1.5, transient_retries=0)
+        settings = LLMSettings(
+            model="openai/any", api_base=base, api_key="x", timeout=1.5, transient_retries=0, stream=False
+        )
         complete_json([{"role": "user", "content": "hi"}], SCHEMA, LLMSettings(model="fake"))  # litellm imported
         started = time.monotonic()
         with pytest.raises(ModelTimedOut, match=r"no answer within 1.5 s \(TAILOR_LLM_TIMEOUT\)"):
@@ -248,3 +302,132 @@ def test_json_a_model_wrapped_in_words_is_read_whole():
     """ "Sure! Here is the JSON: ```json{...}```" was an invalid answer, tried again and paid for thrice."""
     answer = 'Sure! Here is the JSON:\n```json{"subject": "Tea", "tags": ["a", "b"]}```\nEnjoy!'
     assert loads_lenient(answer) == ({"subject": "Tea", "tags": ["a", "b"]}, False)
+
+
+ANSWER = json.dumps({"subject": "Fresh sencha is back", "tags": ["tea", "green"]})
+
+
+@contextlib.contextmanager
+def _serving(handler: type[BaseHTTPRequestHandler]):
+    """An OpenAI-compatible provider on loopback, answering with `handler`: its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True  # a handler still sleeping holds nothing up at the end
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    finally:
+        server.shutdown()
+
+
+class _SteadyProvider(BaseHTTPRequestHandler):
+    """Writes its answer slowly but steadily, like the local model on a loaded machine: 12 pieces 0.25 s apart."""
+
+    def do_POST(self):  # noqa: N802 (the standard library's name)
+        _send_answer(self, ANSWER, pieces=12, pause=0.25)
+
+    def log_message(self, *args):
+        pass
+
+
+def _provider_stuck(after_first_piece: bool) -> type[BaseHTTPRequestHandler]:
+    """A provider that hangs: before it answers at all, or after the first piece of its streamed answer."""
+
+    class Stuck(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (the standard library's name)
+            self.rfile.read(int(self.headers["Content-Length"]))
+            if after_first_piece:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                delta = {"role": "assistant", "content": ANSWER[:9]}
+                chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": "any",
+                         "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}  # fmt: skip
+                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                self.wfile.flush()
+            time.sleep(20)
+
+        def log_message(self, *args):
+            pass
+
+    return Stuck
+
+
+def _settings(base: str, model: str = "openai/any", **limits) -> LLMSettings:
+    return LLMSettings(model=model, api_base=base, api_key="x", transient_retries=0, **limits)
+
+
+def test_a_model_writing_slowly_but_steadily_keeps_its_answer_past_the_timeout():
+    """A whole answer had to come within TAILOR_LLM_TIMEOUT, so the local model writing steadily on a loaded machine
+    (33-118 s a call) lost calls to timeouts and its customers got the template's copy; a hang is now judged by
+    no piece of the answer coming, and the tokens and their price are still counted."""
+    complete_json([{"role": "user", "content": "hi"}], SCHEMA, LLMSettings(model="fake"))  # litellm imported
+    with _serving(_SteadyProvider) as base:
+        settings = _settings(base, model="openai/gpt-4o-mini", timeout=1, stall_timeout=1)  # a model with a price
+        started = time.monotonic()
+        answer, usage = complete_json([{"role": "user", "content": "hi"}], SCHEMA, settings)
+    assert time.monotonic() - started > 2.5  # the whole answer took longer than either limit
+    assert answer == json.loads(ANSWER)
+    assert (usage.prompt_tokens, usage.completion_tokens) == (5, 12) and usage.seconds > 2.5 and usage.cost_usd > 0
+
+
+@pytest.mark.parametrize(
+    ("after_first_piece", "limits", "said"),
+    [
+        (
+            True,
+            {"timeout": 20, "stall_timeout": 1},
+            r"stopped answering: nothing came for 1 s \(TAILOR_LLM_STALL_TIMEOUT\)",
+        ),
+        (False, {"timeout": 1, "stall_timeout": 20}, r"gave no answer within 1 s \(TAILOR_LLM_TIMEOUT\)"),
+    ],
+)
+def test_a_provider_that_hangs_is_cut_off_when_no_piece_comes(after_first_piece, limits, said):
+    """A provider that stopped after its first piece was waited on for the whole TAILOR_LLM_TIMEOUT (120 s): now for
+    the stall limit; one that never begins is still waited on for TAILOR_LLM_TIMEOUT."""
+    complete_json([{"role": "user", "content": "hi"}], SCHEMA, LLMSettings(model="fake"))  # litellm imported
+    with _serving(_provider_stuck(after_first_piece)) as base:
+        started = time.monotonic()
+        with pytest.raises(ModelTimedOut, match=said):
+            complete_json([{"role": "user", "content": "hi"}], SCHEMA, _settings(base, **limits))
+        assert 0.9 < time.monotonic() - started < 2.5  # about the limit: not sooner, nor the other one
+
+
+@pytest.mark.parametrize("bound", ["group deadline setting", "deadline argument"])
+def test_a_steady_answer_is_still_bounded_by_the_deadline(bound):
+    """Judging hangs by silence must not let a call run for ever: the deadline still cuts the whole answer off."""
+    complete_json([{"role": "user", "content": "hi"}], SCHEMA, LLMSettings(model="fake"))  # litellm imported
+    with _serving(_SteadyProvider) as base:
+        group_deadline, deadline = (1.5, None) if bound == "group deadline setting" else (100, 1.5)
+        settings = _settings(base, timeout=10, stall_timeout=10, group_deadline=group_deadline)
+        started = time.monotonic()
+        with pytest.raises(
+            ModelTimedOut,
+            match=r"did not finish its answer before its group's deadline \(.* s, TAILOR_LLM_GROUP_DEADLINE\)",
+        ):
+            complete_json(
+                [{"role": "user", "content": "hi"}],
+                SCHEMA,
+                settings,
+                deadline=None if deadline is None else time.perf_counter() + deadline,
+            )
+        assert time.monotonic() - started < 2.5
+
+
+class _PlainProvider(BaseHTTPRequestHandler):
+    """A provider that cannot stream: it answers with one JSON body whatever it is asked."""
+
+    def do_POST(self):  # noqa: N802 (the standard library's name)
+        _send_answer(self, ANSWER, can_stream=False)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_provider_that_cannot_stream_is_named_and_called_without_streaming_when_set():
+    """Its answer read as an empty stream, an invalid answer tried again and paid for thrice; now the setting that
+    calls it without streaming is named, and that setting works."""
+    with _serving(_PlainProvider) as base:
+        with pytest.raises(ModelUnavailable, match=r"answered without streaming.*TAILOR_LLM_STREAM=false"):
+            complete_json([{"role": "user", "content": "hi"}], SCHEMA, _settings(base))
+        answer, usage = complete_json([{"role": "user", "content": "hi"}], SCHEMA, _settings(base, stream=False))
+    assert answer == json.loads(ANSWER) and usage.completion_tokens == 1

@@ -61,10 +61,9 @@ def _wait_until_idle(slots_url: str, seconds: float) -> list[dict]:
 
 
 def test_a_timed_out_call_holds_the_local_server_no_longer_than_max_tokens():
-    """A call we give up on may go on generating on the server (it noticed the closed connection in only 4 of 6
-    trials here), but never past `max_tokens`: that cap, 300 tokens by default (2-5 s here), bounds how long a
-    timed-out call delays the calls queued behind it. Streaming, which the server always notices, was measured
-    and not kept: 17 % slower, and it stalled into timeouts when another process took the second core."""
+    """A call we give up on is closed by its reader at the stream's next piece, which the server notices; were it
+    not (a reader stuck between pieces), it would go on generating, but never past `max_tokens`: that cap, 300
+    tokens by default (2-5 s here), bounds how long a timed-out call delays the calls queued behind it."""
     schema = {
         "type": "object",
         "properties": {"lines": {"type": "array", "items": {"type": "string", "minLength": 40}, "minItems": 100}},
@@ -79,6 +78,6 @@ def test_a_timed_out_call_holds_the_local_server_no_longer_than_max_tokens():
         complete_json(messages, schema, LOCAL.model_copy(update={"max_tokens": 300}))
     full_answer_seconds = time.monotonic() - started
     with pytest.raises(ModelTimedOut):
-        complete_json(messages, schema, LOCAL.model_copy(update={"max_tokens": 300, "timeout": 0.3}))
+        complete_json(messages, schema, LOCAL.model_copy(update={"max_tokens": 300, "group_deadline": 0.3}))
     busy = _wait_until_idle(slots_url, 3 * full_answer_seconds + 5)
     assert not busy, busy
