@@ -33,6 +33,8 @@ def read_stream(open_stream: Callable[[], Iterator[Any]], first: float, gap: flo
     """Every piece ``open_stream()`` yields, in order; Stalled when a limit runs out, the stream's own error as it
     is. ``ends_at`` is a ``time.perf_counter()`` moment. Given up on, the stream is closed by its worker at its
     next piece (which tells a server to stop writing), or ends with its HTTP read timeout; its pieces are dropped."""
+    if ends_at <= time.perf_counter():  # no time left: no call to be dropped
+        raise Stalled("ends_at", 0.0)
     pieces: queue.Queue = queue.Queue()
     given_up = threading.Event()
     worker = threading.Thread(target=_pump, args=(open_stream, pieces, given_up), name="llm-stream", daemon=True)
@@ -44,9 +46,7 @@ def read_stream(open_stream: Callable[[], Iterator[Any]], first: float, gap: flo
         if left <= allowed:
             limit, allowed = "ends_at", left
         try:
-            if allowed <= 0:
-                raise queue.Empty
-            piece = pieces.get(timeout=allowed)
+            piece = pieces.get(timeout=max(allowed, 0.0))
         except queue.Empty:
             given_up.set()
             raise Stalled(limit, max(allowed, 0.0)) from None

@@ -431,3 +431,20 @@ def test_a_provider_that_cannot_stream_is_named_and_called_without_streaming_whe
             complete_json([{"role": "user", "content": "hi"}], SCHEMA, _settings(base))
         answer, usage = complete_json([{"role": "user", "content": "hi"}], SCHEMA, _settings(base, stream=False))
     assert answer == json.loads(ANSWER) and usage.completion_tokens == 1
+
+
+def test_a_call_whose_deadline_has_passed_is_not_made():
+    """A call made with no time left would be dropped at once, the provider's work (and a hosted model's bill) for
+    nothing."""
+    complete_json([{"role": "user", "content": "hi"}], SCHEMA, LLMSettings(model="fake"))  # litellm imported
+    _BusyProvider.calls, _BusyProvider.busy_for = [], 0
+    try:
+        with _serving(_BusyProvider) as base:
+            with pytest.raises(ModelTimedOut, match="TAILOR_LLM_GROUP_DEADLINE"):
+                complete_json(
+                    [{"role": "user", "content": "hi"}], SCHEMA, _settings(base), deadline=time.perf_counter()
+                )
+            time.sleep(1)  # a call made meanwhile would have reached the provider by now
+    finally:
+        _BusyProvider.busy_for = 2
+    assert _BusyProvider.calls == []
