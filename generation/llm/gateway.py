@@ -145,7 +145,9 @@ def _answer(litellm, kwargs: dict[str, Any], settings: LLMSettings, ends_at: flo
         "timeout": max(settings.timeout, settings.stall_timeout) + 1,  # ends a reader given up on; ours come first
     }
     try:
-        pieces = read_stream(lambda: litellm.completion(**streamed), settings.timeout, settings.stall_timeout, ends_at)
+        pieces = read_stream(
+            lambda: litellm.completion(**streamed), _writes, settings.timeout, settings.stall_timeout, ends_at
+        )
     except Stalled as stalled:
         raise ModelTimedOut(_timed_out(settings, stalled.limit, stalled.seconds)) from stalled
     if not _was_streamed(pieces):
@@ -154,6 +156,11 @@ def _answer(litellm, kwargs: dict[str, Any], settings: LLMSettings, ends_at: flo
             "set TAILOR_LLM_STREAM=false for a provider that cannot stream."
         )
     return litellm.stream_chunk_builder(pieces, messages=kwargs["messages"])
+
+
+def _writes(piece) -> bool:
+    """Whether a streamed piece carries words of the answer, not only its role (sent before a model thinks)."""
+    return bool(piece.choices and piece.choices[0].delta and piece.choices[0].delta.content)
 
 
 def _was_streamed(pieces: list) -> bool:

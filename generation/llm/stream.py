@@ -2,8 +2,9 @@
 however slowly, is told from one that stopped: a hang is judged by no piece of the answer arriving, not by the
 whole answer taking long.
 
-Three limits, each named in `Stalled.limit`: ``first`` for the first piece (a request queued behind the local
-server's busy slots gets no byte at all until a slot frees, and a prompt is read before the first token), ``gap``
+Three limits, each named in `Stalled.limit`: ``first`` until the answer begins, the first piece that `begins` it
+(a request queued behind the local server's busy slots gets no byte at all until a slot frees, a prompt is read
+before the first token, and a provider may send its reply's role at once, then think before it writes), ``gap``
 between pieces once the answer began, and ``ends_at`` for the whole answer on the clock.
 """
 
@@ -29,7 +30,9 @@ class Stalled(Exception):
         self.seconds = seconds
 
 
-def read_stream(open_stream: Callable[[], Iterator[Any]], first: float, gap: float, ends_at: float) -> list[Any]:
+def read_stream(
+    open_stream: Callable[[], Iterator[Any]], begins: Callable[[Any], bool], first: float, gap: float, ends_at: float
+) -> list[Any]:
     """Every piece ``open_stream()`` yields, in order; Stalled when a limit runs out, the stream's own error as it
     is. ``ends_at`` is a ``time.perf_counter()`` moment. Given up on, the stream is closed by its worker at its
     next piece (which tells a server to stop writing), or ends with its HTTP read timeout; its pieces are dropped."""
@@ -40,8 +43,9 @@ def read_stream(open_stream: Callable[[], Iterator[Any]], first: float, gap: flo
     worker = threading.Thread(target=_pump, args=(open_stream, pieces, given_up), name="llm-stream", daemon=True)
     worker.start()
     received: list[Any] = []
+    begun = False
     while True:
-        limit, allowed = ("gap", gap) if received else ("first", first)
+        limit, allowed = ("gap", gap) if begun else ("first", first)
         left = ends_at - time.perf_counter()
         if left <= allowed:
             limit, allowed = "ends_at", left
@@ -55,6 +59,7 @@ def read_stream(open_stream: Callable[[], Iterator[Any]], first: float, gap: flo
         if isinstance(piece, BaseException):
             raise piece
         received.append(piece)
+        begun = begun or begins(piece)
 
 
 def _pump(open_stream: Callable[[], Iterator[Any]], pieces: queue.Queue, given_up: threading.Event) -> None:

@@ -135,11 +135,17 @@ def test_every_provider_error_is_model_unavailable_naming_the_setting(case, fail
 
 
 def _send_answer(
-    handler: BaseHTTPRequestHandler, content: str, pieces: int = 1, pause: float = 0.0, can_stream: bool = True
+    handler: BaseHTTPRequestHandler,
+    content: str,
+    pieces: int = 1,
+    pause: float = 0.0,
+    can_stream: bool = True,
+    think: float = 0.0,
 ) -> None:
     """Answers the request `handler` read as OpenAI's chat completions do: when it asked to stream (and
-    `can_stream`), `content` in `pieces` server-sent events `pause` seconds apart (then the usage, if asked), else
-    one JSON body after the same time. The usage counts a token per piece."""
+    `can_stream`), `content` in `pieces` server-sent events `pause` seconds apart (then the usage, if asked), after
+    a first piece with the role alone when it will `think` that long before writing; else one JSON body after the
+    same time. The usage counts a token per piece."""
     request = json.loads(handler.rfile.read(int(handler.headers["Content-Length"])))
     usage = {"prompt_tokens": 5, "completion_tokens": pieces, "total_tokens": 5 + pieces}
     step = -(-len(content) // pieces)
@@ -160,6 +166,13 @@ def _send_answer(
     handler.end_headers()  # no length: the body ends when the connection closes (HTTP/1.0)
     deltas = [{"role": "assistant", "content": content[:step]}]
     deltas += [{"content": content[start : start + step]} for start in range(step, len(content), step)]
+    if think:
+        deltas[0] = {"content": deltas[0]["content"]}
+        role = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": "any",
+                "choices": [{"index": 0, "delta": {"role": "assistant"}, "finish_reason": None}]}  # fmt: skip
+        handler.wfile.write(f"data: {json.dumps(role)}\n\n".encode())
+        handler.wfile.flush()
+        time.sleep(think)
     events = [{"choices": [{"index": 0, "delta": delta, "finish_reason": None}]} for delta in deltas]
     events.append({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
     if (request.get("stream_options") or {}).get("include_usage"):
@@ -327,6 +340,27 @@ class _SteadyProvider(BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+
+class _ThinkingProvider(BaseHTTPRequestHandler):
+    """Sends its reply's role at once, then thinks 1.5 s before it writes, as a reasoning model may."""
+
+    def do_POST(self):  # noqa: N802 (the standard library's name)
+        _send_answer(self, ANSWER, pieces=3, think=1.5)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_model_that_thinks_after_sending_its_role_is_waited_on_as_one_that_has_not_begun():
+    """A first piece with the role alone started the stall limit, so a model thinking longer than it before writing
+    was cut off as hung."""
+    complete_json([{"role": "user", "content": "hi"}], SCHEMA, LLMSettings(model="fake"))  # litellm imported
+    with _serving(_ThinkingProvider) as base:
+        answer, _ = complete_json(
+            [{"role": "user", "content": "hi"}], SCHEMA, _settings(base, timeout=5, stall_timeout=1)
+        )
+    assert answer == json.loads(ANSWER)
 
 
 def _provider_stuck(after_first_piece: bool) -> type[BaseHTTPRequestHandler]:
