@@ -4,20 +4,20 @@ A draft with a send time (``send_after``, each customer's best hour) waits for i
 only what is due, and ``send_due_drafts``, run on a schedule by the API process, sends the rest as it falls due.
 So does a draft whose address the server refused for now (``retry_after``, ``RETRY_MINUTES``).
 
-Each draft is sent by one sender, however many run at once (the due-checks of two servers on one database, two
-sends of a campaign asked at once): before its SMTP call a sender claims it, approved → "sending" by a
-conditional UPDATE that only one can win, and commits the claim; a draft has one send at most (a unique index,
-should anything else race). The send is recorded, and committed, before the SMTP call, as its id is what the
-email's unsubscribe link signs; the call is made with no transaction open (on SQLite a transaction that writes
-holds the database's one write lock: every approval and unsubscribe waited while a slow relay took each email),
-and the "delivered" event and the draft's "sent" are written once the server has answered. A mail server that
-refuses the email, or an email that cannot be written, deletes its send and gives the claim back (approved, or
-skipped). One that may have taken it (the connection lost while it was handed over, or the process stopped then)
-keeps the send, so that the link the customer may have unsubscribes them and no one else, and leaves the draft
-"sending" rather than approved to be mailed again: the send puts it back to review, flagged as perhaps sent, as
-the next start on this host or the next send of its campaign does for drafts of processes that no longer run
-(service.jobs.recovery); so does any send or due-check once a claim is an hour old, whichever host made it. A
-person who approves it again sends it on that same send.
+Each draft is sent by one sender, however many run at once (the due-checks of two servers on one database, two sends of
+a campaign asked at once): before its SMTP call a sender claims it, approved → "sending" by a conditional UPDATE that
+only one can win, and commits the claim; a draft has one send at most (a unique index, should anything else race). The
+send is recorded, and committed, before the SMTP call, as its id is what the email's unsubscribe link signs; the call is
+made with no transaction open (on SQLite a transaction that writes holds the database's one write lock: every approval
+and unsubscribe waited while a slow relay took each email), and the "delivered" event and the draft's "sent" are written
+once the server has answered. A mail server that refuses the email, or an email that cannot be written, deletes its send
+(not an earlier email's, that a draft approved again went on) and gives the claim back (approved, or skipped). One that
+may have taken it (the connection lost while it was handed over, or the process stopped then) keeps the send, so that
+the link the customer may have unsubscribes them and no one else, and leaves the draft "sending" rather than approved to
+be mailed again: the send puts it back to review, flagged as perhaps sent, as the next start on this host or the next
+send of its campaign does for drafts of processes that no longer run (service.jobs.recovery); so does any send or
+due-check once a claim is an hour old, whichever host made it. A person who approves it again sends it on that same
+send.
 
 A send may keep several connections to the mail server (``TAILOR_SMTP_CONNECTIONS``), one thread each, with the
 drafts split between them by address (a campaign mails an address once, and each connection knows what it mailed);
@@ -461,6 +461,8 @@ def _send_over_one_connection(outbox: _Outbox, tally: _Tally, draft_ids: list[in
                     if _sent_before(draft):  # recorded by a send that mailed it (a race, or a restored copy)
                         draft.status, draft.claimed_by = "sent", None
                         continue
+                    # an earlier email's send, kept as its link may be out there: kept whatever becomes of this one
+                    sends_again = draft.send is not None
                     send = _send_of(session, draft, customer, variant, campaign, outbox.brand, sender, now)
                     session.flush()  # the send's id is what the message's unsubscribe link signs
                     message = build_message(
@@ -476,7 +478,7 @@ def _send_over_one_connection(outbox: _Outbox, tally: _Tally, draft_ids: list[in
                 try:
                     server.send(message, from_addr=from_address, to_addrs=[to_address])  # not the headers'
                 except BaseException as error:
-                    if _nothing_taken(error):
+                    if _nothing_taken(error) and not sends_again:
                         _forget_send(engine, send_id)
                     raise  # an email perhaps taken keeps its send, so that its link unsubscribes its customer
                 with session_scope(engine) as session:
@@ -639,7 +641,7 @@ def _send_of(
 ) -> Send:  # fmt: skip
     """The send that records the draft's email, before the mail server has it. A draft whose earlier email may have
     gone (its answer lost), approved again by a person, keeps that email's send, written over with this one's: the
-    earlier email's link, which its customer may have, stays theirs."""
+    earlier email's link, which its customer may have, stays theirs, even should the server refuse this one."""
     features = email_features((customer.profile or {}).get("churn_risk"), draft.recommendations)
     send = draft.send or Send(customer_id=customer.id, campaign_id=campaign.id, draft_id=draft.id)
     written = {

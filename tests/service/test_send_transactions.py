@@ -265,3 +265,37 @@ def test_a_send_over_several_connections_is_cancelled_after_the_emails_in_hand(c
     sent = sum(status == "sent" for status in statuses.values())
     assert 4 <= sent < 40 and sent == len(relay.received)
     assert sorted(set(statuses.values())) == ["approved", "sent"]  # none left "sending"
+
+
+class _LostThenRefusing(_AnswerLostServer):
+    """Loses the answer to the first email, as _AnswerLostServer does, then refuses its address for now (4xx)."""
+
+    refusing = False
+
+    async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802 (aiosmtpd's hook)
+        if self.refusing:
+            return "450 4.2.1 mailbox busy, try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_a_draft_approved_again_whose_second_email_is_refused_keeps_the_send_its_first_email_names(
+    client, engine, monkeypatch
+):
+    """The second email of a draft approved again after its first email's answer was lost goes on the first one's
+    send; the server refusing it deleted that send, so the link in the first email, which the customer may have,
+    named no send any more and unsubscribed no one."""
+    monkeypatch.setenv("TAILOR_PUBLIC_URL", f"{PUBLIC_URL}/")
+    relay = _LostThenRefusing(accept=0)
+    with serving_smtp(relay, monkeypatch):
+        campaign_id = new_campaign(client)
+        draft_id = approved_draft(client, engine, campaign_id, external_id="c1")
+        assert send_job(client, campaign_id)["status"] == "failed"
+        relay.refusing = True
+        assert client.post(f"/drafts/{draft_id}/approve", json={}).status_code == 200
+        result = send_job(client, campaign_id)["result"]
+    assert result["sent"] == 0 and [r["draft_id"] for r in result["refused"]] == [draft_id]
+
+    first_link = unsubscribe_path(relay.messages["c1@example.com"])
+    assert TestClient(client.app).post(first_link).status_code == 200
+    assert client.get("/customers/c1").json()["unsubscribed"] is True
