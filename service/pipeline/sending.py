@@ -278,6 +278,8 @@ def send_campaign(
             elif connections:
                 _send_over_connections(outbox, tally, connections, progress)
         except TailorError as failure:
+            if tally.relay_stopped:  # every connection's, the emails in hand when it stopped too
+                _not_theirs(engine, tally.refused_in_a_row)
             if isinstance(failure, MailServerUnavailable) and failure.done_before is not None:
                 failure.done_before = tally.so_far()  # what every connection did, as a finished send says it
             raise
@@ -333,6 +335,11 @@ class _Tally:
     done: int = 0
     sent_by_arm: dict[str, int] = field(default_factory=dict)
     refused: list[dict[str, Any]] = field(default_factory=list)
+    # The drafts whose addresses the server refused one after another for its own reasons, over every connection,
+    # and their domains; ``relay_stopped`` once they stopped the send (see _refused_in_a_row).
+    refused_in_a_row: list[int] = field(default_factory=list)
+    refused_domains: set[str] = field(default_factory=set)
+    relay_stopped: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, **counts: int) -> None:
@@ -347,6 +354,21 @@ class _Tally:
     def add_arm(self, label: str) -> None:
         with self.lock:
             self.sent_by_arm[label] = self.sent_by_arm.get(label, 0) + 1
+
+    def refused_in_a_row_stop(self, draft_id: int, domain: str, own_reasons: bool) -> bool:
+        """Count a refused address in the run of those the server refused for its own reasons (one refused for
+        another reason ends the run); whether the run stops the send: ``REFUSALS_TO_STOP`` at two domains or more,
+        none sent. Over every connection, as the server refuses them all alike: the run of one stopped the send and
+        left the others' drafts waiting as if refused for now."""
+        with self.lock:
+            if not own_reasons:
+                self.refused_in_a_row, self.refused_domains = [], set()
+                return False
+            self.refused_in_a_row.append(draft_id)
+            self.refused_domains.add(domain)
+            stop = not self.sent and len(self.refused_in_a_row) >= REFUSALS_TO_STOP and len(self.refused_domains) > 1
+            self.relay_stopped = self.relay_stopped or stop
+            return stop
 
     def progress(self, total: int) -> tuple[int, int, str]:
         return self.done, total, f"sent {self.sent}"
@@ -415,9 +437,6 @@ def _send_over_one_connection(outbox: _Outbox, tally: _Tally, draft_ids: list[in
     engine, campaign_id, arms, mailed = outbox.engine, outbox.campaign_id, outbox.arms, outbox.mailed
     schedule, window, sharing, sender = outbox.schedule, outbox.window, outbox.sharing, outbox.sender
     settings, links, now, experiment = outbox.settings, outbox.links, outbox.now, outbox.experiment
-    refused_in_a_row: list[int] = []  # drafts whose addresses were refused one after another for the server's own
-    # reasons, before any email went
-    refused_domains: set[str] = set()  # the domains of those addresses
     undecided: list[tuple[int, EmailRefusedByPolicy]] = []  # emails refused by policy, none sent yet: approved
     with MailServer(settings) as server:
         smtputf8 = offers_smtputf8(server.smtp)
@@ -501,14 +520,11 @@ def _send_over_one_connection(outbox: _Outbox, tally: _Tally, draft_ids: list[in
                 undecided = []
             except smtplib.SMTPRecipientsRefused as error:  # this address only: the others still go
                 tally.refuse(told := _refuse(engine, draft_id, error))
-                own_reasons = _for_its_own_reasons(error)
-                refused_in_a_row = [*refused_in_a_row, draft_id] if own_reasons else []
-                refused_domains = refused_domains | {to_address.rpartition("@")[2].lower()} if own_reasons else set()
-                if not tally.sent and len(refused_in_a_row) >= REFUSALS_TO_STOP and len(refused_domains) > 1:
-                    _not_theirs(engine, refused_in_a_row)
-                    raise MailServerUnavailable(
-                        f"The SMTP server at {settings.host}:{settings.port} refused {len(refused_in_a_row)} "
-                        f"addresses in a row, at {len(refused_domains)} domains, for its own reasons, not theirs "
+                domain = to_address.rpartition("@")[2].lower()
+                if tally.refused_in_a_row_stop(draft_id, domain, _for_its_own_reasons(error)):
+                    raise MailServerUnavailable(  # its refusals taken back once every connection stopped
+                        f"The SMTP server at {settings.host}:{settings.port} refused {len(tally.refused_in_a_row)} "
+                        f"addresses in a row, at {len(tally.refused_domains)} domains, for its own reasons, not theirs "
                         f"({told['answer']}), and would refuse the rest "
                         "alike: a relay that wants a login refuses to carry mail without one. Check "
                         "TAILOR_SMTP_USERNAME and TAILOR_SMTP_PASSWORD; nothing was sent, and the drafts stay "

@@ -299,3 +299,29 @@ def test_a_draft_approved_again_whose_second_email_is_refused_keeps_the_send_its
     first_link = unsubscribe_path(relay.messages["c1@example.com"])
     assert TestClient(client.app).post(first_link).status_code == 200
     assert client.get("/customers/c1").json()["unsubscribed"] is True
+
+
+def test_a_relay_refusing_every_address_for_its_own_reasons_leaves_every_connection_s_drafts_to_send_at_once(
+    client, engine, monkeypatch
+):
+    """A relay that wants a login stopped the send over several connections once one connection had five refusals in
+    a row; the addresses the other connections had been refused waited 15 minutes as if refused for now, though the
+    failure said the drafts stayed approved, to send again once the login is set."""
+    from tests.service.test_sending import _LoginWantingRelay
+
+    monkeypatch.setenv("TAILOR_SMTP_CONNECTIONS", "3")
+    relay = _LoginWantingRelay(carry=0)
+    with session_scope(engine) as session:  # at two domains: a relay's refusal of one domain is no sign of the rest
+        session.add_all(
+            Customer(external_id=f"c{i}", email=f"c{i}@shop{i % 2}.example", marketing_consent=True) for i in range(30)
+        )
+    with serving_smtp(relay, monkeypatch):
+        campaign_id = new_campaign(client)
+        ids = [approved_draft(client, engine, campaign_id, f"c{i}") for i in range(30)]
+        job = send_job(client, campaign_id)
+    assert job["status"] == "failed" and "for its own reasons" in job["error"], job
+    assert len(relay.asked) < 30
+    with session_scope(engine) as session:
+        drafts = session.scalars(select(Draft).where(Draft.id.in_(ids))).all()
+        waiting = [(draft.id, draft.retry_after) for draft in drafts if draft.retry_after or draft.refusals_for_now]
+        assert {draft.status for draft in drafts} == {"approved"} and waiting == []
