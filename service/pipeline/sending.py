@@ -280,6 +280,8 @@ def send_campaign(
         except TailorError as failure:
             if tally.relay_stopped:  # every connection's, the emails in hand when it stopped too
                 _not_theirs(engine, tally.refused_in_a_row)
+            if failure is tally.not_opened and tally.sent:
+                raise _not_opened_beside(settings, tally, outbox.total, failure) from failure
             if isinstance(failure, MailServerUnavailable) and failure.done_before is not None:
                 failure.done_before = tally.so_far()  # what every connection did, as a finished send says it
             raise
@@ -340,6 +342,7 @@ class _Tally:
     refused_in_a_row: list[int] = field(default_factory=list)
     refused_domains: set[str] = field(default_factory=set)
     relay_stopped: bool = False
+    not_opened: MailServerUnavailable | None = None  # the first connection the server would not open (_opened)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, **counts: int) -> None:
@@ -438,7 +441,7 @@ def _send_over_one_connection(outbox: _Outbox, tally: _Tally, draft_ids: list[in
     schedule, window, sharing, sender = outbox.schedule, outbox.window, outbox.sharing, outbox.sender
     settings, links, now, experiment = outbox.settings, outbox.links, outbox.now, outbox.experiment
     undecided: list[tuple[int, EmailRefusedByPolicy]] = []  # emails refused by policy, none sent yet: approved
-    with MailServer(settings) as server:
+    with _opened(settings, tally) as server:
         smtputf8 = offers_smtputf8(server.smtp)
         from_address = envelope_sender(sender, smtputf8, f"{settings.host}:{settings.port}")
         for draft_id in draft_ids:
@@ -587,6 +590,37 @@ def _send_over_one_connection(outbox: _Outbox, tally: _Tally, draft_ids: list[in
     left = [_left_approved(engine, held, str(why)) for held, why in undecided]
     with tally.lock:
         tally.refused += left
+
+
+@contextlib.contextmanager
+def _opened(settings: SmtpSettings, tally: _Tally) -> Iterator[MailServer]:
+    """A connection of the send's to the mail server; one the server will not open is kept in the tally (the first),
+    as it may come while other connections have sent emails already."""
+    with contextlib.ExitStack() as connection:
+        try:
+            server = connection.enter_context(MailServer(settings))
+        except MailServerUnavailable as error:
+            with tally.lock:
+                tally.not_opened = tally.not_opened or error
+            raise
+        yield server
+
+
+def _not_opened_beside(
+    settings: SmtpSettings, tally: _Tally, total: int, failure: MailServerUnavailable
+) -> MailServerUnavailable:
+    """The failure of a send one of whose connections the server would not open once others had mailed customers
+    (a relay that takes fewer connections at once than TAILOR_SMTP_CONNECTIONS): its own message says that nothing
+    was sent."""
+    cause = failure.__cause__ or failure
+    error = MailServerUnavailable(
+        f"The SMTP server at {settings.host}:{settings.port} would not open another connection beside the send's "
+        f"others ({type(cause).__name__}: {cause}) after {tally.sent} of {total} emails had gone over them. Those "
+        "not sent stay approved: send the campaign again to go on, with fewer TAILOR_SMTP_CONNECTIONS should the "
+        "server take no more at once."
+    )
+    error.done_before = tally.so_far()
+    return error
 
 
 @contextlib.contextmanager

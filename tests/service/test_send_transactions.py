@@ -325,3 +325,67 @@ def test_a_relay_refusing_every_address_for_its_own_reasons_leaves_every_connect
         drafts = session.scalars(select(Draft).where(Draft.id.in_(ids))).all()
         waiting = [(draft.id, draft.retry_after) for draft in drafts if draft.retry_after or draft.refusals_for_now]
         assert {draft.status for draft in drafts} == {"approved"} and waiting == []
+
+
+class _OneConnectionRelay:
+    """A relay that takes one connection of a sender at a time: it greets a second one with 421 once the first
+    connection's first email is taken."""
+
+    def __init__(self) -> None:
+        self.opened, self.first_taken, self.received = 0, threading.Event(), []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook)
+        await asyncio.sleep(0.05)
+        self.received.append(envelope.rcpt_tos[0])
+        self.first_taken.set()
+        return "250 OK"
+
+
+def _serving_one_connection_at_a_time(relay: _OneConnectionRelay, monkeypatch):
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import SMTP
+
+    from tests.conftest import free_port
+
+    class _Greeting(SMTP):
+        async def _handle_client(self) -> None:  # aiosmtpd's own, past the greeting
+            relay.opened += 1
+            if relay.opened == 1:
+                return await super()._handle_client()
+            await asyncio.get_running_loop().run_in_executor(None, relay.first_taken.wait, 30)
+            await self.push("421 4.7.0 Too many connections from your address")
+            self.transport.close()
+
+    class _OneAtATime(Controller):
+        def factory(self):
+            return _Greeting(self.handler, **self.SMTP_kwargs)
+
+    controller = _OneAtATime(relay, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    relay.opened = 0  # the controller's own check that it answers
+    monkeypatch.setenv("TAILOR_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    return controller
+
+
+def test_a_connection_the_relay_will_not_open_beside_another_fails_the_send_counting_what_the_other_sent(
+    client, engine, monkeypatch
+):
+    """A relay that takes fewer connections at once than TAILOR_SMTP_CONNECTIONS failed the send once another had
+    mailed customers, and the failure said "nothing was sent", its result counting none of them."""
+    monkeypatch.setenv("TAILOR_SMTP_CONNECTIONS", "2")
+    relay = _OneConnectionRelay()
+    controller = _serving_one_connection_at_a_time(relay, monkeypatch)
+    try:
+        campaign_id = new_campaign(client)
+        ids = [approved_draft(client, engine, campaign_id, external_id=f"c{i}") for i in range(12)]
+        job = send_job(client, campaign_id)
+    finally:
+        controller.stop()
+
+    with session_scope(engine) as session:
+        sent = session.scalar(select(func.count()).select_from(Draft).where(Draft.id.in_(ids), Draft.status == "sent"))
+    assert job["status"] == "failed" and 1 <= sent == len(relay.received) < 12
+    assert (job["result"] or {}).get("sent") == sent, job
+    assert "nothing was sent" not in job["error"] and f"after {sent} of 12 emails" in job["error"], job["error"]
+    assert "TAILOR_SMTP_CONNECTIONS" in job["error"]
