@@ -282,8 +282,9 @@ def send_campaign(
                 _not_theirs(engine, tally.refused_in_a_row)
             if failure is tally.not_opened and tally.sent:
                 raise _not_opened_beside(settings, tally, outbox.total, failure) from failure
-            if isinstance(failure, MailServerUnavailable) and failure.done_before is not None:
-                failure.done_before = tally.so_far()  # what every connection did, as a finished send says it
+            if isinstance(failure, MailServerUnavailable) and failure.done_before is not None and failure.__cause__:
+                # told again once every connection stopped: what each sent, and cut off, with the email in hand
+                raise _failed_after(settings, tally, outbox.total, failure.__cause__) from failure.__cause__
             raise
     refused = tally.refused
     _mark_sent(engine, campaign_id, tally.sent)
@@ -342,6 +343,7 @@ class _Tally:
     refused_in_a_row: list[int] = field(default_factory=list)
     refused_domains: set[str] = field(default_factory=set)
     relay_stopped: bool = False
+    cut_off: list[int] = field(default_factory=list)  # drafts whose email was handed over when a connection was lost
     not_opened: MailServerUnavailable | None = None  # the first connection the server would not open (_opened)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -372,6 +374,10 @@ class _Tally:
             stop = not self.sent and len(self.refused_in_a_row) >= REFUSALS_TO_STOP and len(self.refused_domains) > 1
             self.relay_stopped = self.relay_stopped or stop
             return stop
+
+    def add_cut_off(self, draft_id: int) -> None:
+        with self.lock:
+            self.cut_off.append(draft_id)
 
     def progress(self, total: int) -> tuple[int, int, str]:
         return self.done, total, f"sent {self.sent}"
@@ -559,23 +565,11 @@ def _send_over_one_connection(outbox: _Outbox, tally: _Tally, draft_ids: list[in
                 perhaps_sent = handed_to_smtp and not isinstance(error, smtplib.SMTPResponseException)
                 if perhaps_sent:
                     _flag_perhaps_sent(engine, draft_id, error)
+                    tally.add_cut_off(draft_id)
                 else:
                     _release(engine, draft_id)
                 _mark_sent(engine, campaign_id, tally.sent)
-                flagged = (
-                    f" The connection was lost while draft {draft_id}'s email was handed over: the customer may have "
-                    "it, so it is back in review, flagged, rather than approved."
-                    if perhaps_sent
-                    else ""
-                )
-                failure = MailServerUnavailable(
-                    f"The SMTP server at {settings.host}:{settings.port} failed after {tally.sent} of {outbox.total} "
-                    f"emails ({type(error).__name__}: {error}).{flagged} Those not sent stay approved: send the "
-                    "campaign again to go on."
-                )
-                # The failed job's result counts what went before, as a finished send's does (its message says it).
-                failure.done_before = tally.so_far()
-                raise failure from error
+                raise _failed_after(settings, tally, outbox.total, error) from error
             except IntegrityError:
                 if handed_to_smtp:  # mailed, but not recorded: the draft stays "sending", as after a crash
                     raise
@@ -604,6 +598,31 @@ def _opened(settings: SmtpSettings, tally: _Tally) -> Iterator[MailServer]:
                 tally.not_opened = tally.not_opened or error
             raise
         yield server
+
+
+def _failed_after(settings: SmtpSettings, tally: _Tally, total: int, error: BaseException) -> MailServerUnavailable:
+    """The failure of a send whose connection to the mail server failed part way, saying how many emails went and
+    which drafts were cut off mid-email (over every connection, once all have stopped); its result counts what went
+    before, as a finished send's does."""
+    with tally.lock:
+        sent, cut_off = tally.sent, list(tally.cut_off)
+    flagged = ""
+    if len(cut_off) == 1:
+        flagged = (
+            f" The connection was lost while draft {cut_off[0]}'s email was handed over: the customer may have it, so "
+            "it is back in review, flagged, rather than approved."
+        )
+    elif cut_off:
+        flagged = (
+            f" The connections were lost while the emails of drafts {', '.join(map(str, cut_off))} were handed over: "
+            "the customers may have them, so they are back in review, flagged, rather than approved."
+        )
+    failure = MailServerUnavailable(
+        f"The SMTP server at {settings.host}:{settings.port} failed after {sent} of {total} emails "
+        f"({type(error).__name__}: {error}).{flagged} Those not sent stay approved: send the campaign again to go on."
+    )
+    failure.done_before = tally.so_far()
+    return failure
 
 
 def _not_opened_beside(

@@ -389,3 +389,43 @@ def test_a_connection_the_relay_will_not_open_beside_another_fails_the_send_coun
     assert (job["result"] or {}).get("sent") == sent, job
     assert "nothing was sent" not in job["error"] and f"after {sent} of 12 emails" in job["error"], job["error"]
     assert "TAILOR_SMTP_CONNECTIONS" in job["error"]
+
+
+class _DyingRelay:
+    """A relay whose every connection is lost at once: it takes ``seconds`` over each email, and once it has taken
+    ``accept`` it drops each connection handing it an email, before it answers."""
+
+    def __init__(self, seconds: float, accept: int) -> None:
+        self.seconds, self.accept, self.received, self.dropped = seconds, accept, [], []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook)
+        await asyncio.sleep(self.seconds)
+        if len(self.received) >= self.accept:
+            self.dropped.append(envelope.rcpt_tos[0])
+            server.transport.close()
+        else:
+            self.received.append(envelope.rcpt_tos[0])
+        return "250 OK"
+
+
+def test_a_send_over_several_connections_that_fails_says_what_every_connection_sent_and_cut_off(
+    client, engine, monkeypatch
+):
+    """The failure's message counted the emails sent when the first connection failed, not those the others sent
+    after, with the email in hand, which its result counted; and of the drafts cut off mid-email on every
+    connection when the relay went down, each back in review, it named the first connection's alone."""
+    monkeypatch.setenv("TAILOR_SMTP_CONNECTIONS", "3")
+    relay = _DyingRelay(seconds=0.2, accept=4)
+    with serving_smtp(relay, monkeypatch):
+        campaign_id = new_campaign(client)
+        ids = [approved_draft(client, engine, campaign_id, external_id=f"c{i}") for i in range(30)]
+        job = send_job(client, campaign_id)
+
+    with session_scope(engine) as session:
+        statuses = dict(session.execute(select(Draft.id, Draft.status).where(Draft.id.in_(ids))).all())
+    flagged = sorted(draft_id for draft_id, status in statuses.items() if status == "flagged")
+    sent = sum(status == "sent" for status in statuses.values())
+    assert job["status"] == "failed" and job["result"]["sent"] == sent == len(relay.received)
+    assert len(flagged) == len(relay.dropped) >= 2
+    assert f"failed after {sent} of 30 emails" in job["error"], job["error"]
+    assert all(str(draft_id) in job["error"] for draft_id in flagged), (flagged, job["error"])
