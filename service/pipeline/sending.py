@@ -453,6 +453,7 @@ def _send_over_one_connection(outbox: _Outbox, tally: _Tally, draft_ids: list[in
         for draft_id in draft_ids:
             if outbox.stop.is_set():  # another connection failed, or the send was cancelled
                 break
+            tally.add(done=1)  # here, as a draft skipped or deferred below is done too
             if not _claim(engine, draft_id):  # another sender has it, or review took it back since the send began
                 continue
             handed_to_smtp = False
@@ -578,12 +579,12 @@ def _send_over_one_connection(outbox: _Outbox, tally: _Tally, draft_ids: list[in
                 if not handed_to_smtp:  # not mailed: approved again, for the next send
                     _release(engine, draft_id)
                 raise
-            tally.add(done=1)
             report()
     # refused by policy with no email sent after them to tell their content from the server's: approved still
     left = [_left_approved(engine, held, str(why)) for held, why in undecided]
     with tally.lock:
         tally.refused += left
+    report()  # the last, should the last draft have been skipped or deferred
 
 
 @contextlib.contextmanager

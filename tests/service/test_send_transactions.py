@@ -429,3 +429,21 @@ def test_a_send_over_several_connections_that_fails_says_what_every_connection_s
     assert len(flagged) == len(relay.dropped) >= 2
     assert f"failed after {sent} of 30 emails" in job["error"], job["error"]
     assert all(str(draft_id) in job["error"] for draft_id in flagged), (flagged, job["error"])
+
+
+def test_a_send_s_progress_counts_the_drafts_it_skipped(client, engine, mail_server, monkeypatch):
+    """A draft skipped or deferred as it went was not counted in the send's progress: a send of 3 drafts, one to a
+    customer who had unsubscribed, said 2 of 3 when it ended, and a cancellation said it stopped further back
+    than it had."""
+    from service.pipeline.sending import send_campaign
+
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(mail_server[0].port))
+    campaign_id = new_campaign(client)
+    for i in range(3):
+        approved_draft(client, engine, campaign_id, external_id=f"c{i}")
+    with session_scope(engine) as session:
+        session.scalar(select(Customer).where(Customer.external_id == "c1")).unsubscribed = True
+    reports = []
+    result = send_campaign(lambda *report: reports.append(report), engine, campaign_id)
+    assert (result["sent"], result["skipped"]) == (2, 1)
+    assert reports[-1][:2] == (3, 3), reports
