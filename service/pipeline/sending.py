@@ -343,6 +343,7 @@ class _Tally:
     refused_in_a_row: list[int] = field(default_factory=list)
     refused_domains: set[str] = field(default_factory=set)
     relay_stopped: bool = False
+    refused_by_policy: int = 0  # emails refused by policy, over every connection, while none was sent
     cut_off: list[int] = field(default_factory=list)  # drafts whose email was handed over when a connection was lost
     not_opened: MailServerUnavailable | None = None  # the first connection the server would not open (_opened)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -374,6 +375,15 @@ class _Tally:
             stop = not self.sent and len(self.refused_in_a_row) >= REFUSALS_TO_STOP and len(self.refused_domains) > 1
             self.relay_stopped = self.relay_stopped or stop
             return stop
+
+    def refused_by_policy_stop(self) -> int:
+        """Count an email refused by policy with none sent yet; how many were, once they are enough to stop the send
+        (``REFUSALS_TO_STOP``), else 0. Over every connection: counted on each alone, a send over several of a small
+        campaign refused alike ended "succeeded, sent 0"."""
+        with self.lock:
+            self.refused_by_policy += 1
+            enough = not self.sent and self.refused_by_policy >= REFUSALS_TO_STOP
+            return self.refused_by_policy if enough else 0
 
     def add_cut_off(self, draft_id: int) -> None:
         with self.lock:
@@ -546,9 +556,9 @@ def _send_over_one_connection(outbox: _Outbox, tally: _Tally, draft_ids: list[in
                     continue
                 _release(engine, draft_id)  # undecided until an email goes, or the next ones are refused alike
                 undecided.append((draft_id, error))
-                if len(undecided) >= REFUSALS_TO_STOP:
+                if first_refused := tally.refused_by_policy_stop():
                     raise MailServerUnavailable(
-                        f"The SMTP server at {settings.host}:{settings.port} refused the first {len(undecided)} "
+                        f"The SMTP server at {settings.host}:{settings.port} refused the first {first_refused} "
                         f"emails by its policy ({_without_address(str(error), '')}), and would refuse the rest "
                         "alike: check that the sender's domain passes SPF, DKIM and DMARC for this server, and its "
                         "reputation with it; nothing was sent, and the drafts stay approved: send the campaign again "

@@ -447,3 +447,21 @@ def test_a_send_s_progress_counts_the_drafts_it_skipped(client, engine, mail_ser
     result = send_campaign(lambda *report: reports.append(report), engine, campaign_id)
     assert (result["sent"], result["skipped"]) == (2, 1)
     assert reports[-1][:2] == (3, 3), reports
+
+
+def test_a_server_refusing_every_email_by_policy_stops_a_send_over_several_connections(client, engine, monkeypatch):
+    """The first emails refused by policy, none sent, were counted on each connection alone: a send over 3 of a
+    campaign of 9, refused alike for failing DMARC, ended "succeeded, sent 0", where over one it stopped at the
+    5th and said to check SPF, DKIM and DMARC."""
+    from tests.service.test_sending import _PolicyFilter
+
+    monkeypatch.setenv("TAILOR_SMTP_CONNECTIONS", "3")
+    dmarc = _PolicyFilter("550 5.7.26 Unauthenticated email from shop.example is not accepted due to DMARC policy")
+    with serving_smtp(dmarc, monkeypatch):
+        campaign_id = new_campaign(client)
+        ids = [approved_draft(client, engine, campaign_id, f"c{i}") for i in range(9)]  # 3, 4 and 2 on the connections
+        job = send_job(client, campaign_id)
+    assert job["status"] == "failed" and "SPF, DKIM and DMARC" in (job["error"] or ""), job
+    with session_scope(engine) as session:
+        drafts = session.scalars(select(Draft).where(Draft.id.in_(ids))).all()
+        assert {(draft.status, draft.flagged) for draft in drafts} == {("approved", False)}
