@@ -22,7 +22,9 @@ send.
 A send may keep several connections to the mail server (``TAILOR_SMTP_CONNECTIONS``), one thread each, with the
 drafts split between them by address (a campaign mails an address once, and each connection knows what it mailed);
 the job's thread reports their progress, and one that fails, or a cancellation, stops the others after the email in
-hand: the claims above keep each draft to one of them as they keep it to one of two servers.
+hand: the claims above keep each draft to one of them as they keep it to one of two servers. A server refusing every
+address or every email alike is told by the refusals of all of them (_Tally), and a failure, once all have stopped,
+counts what each sent.
 """
 
 from __future__ import annotations
