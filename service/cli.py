@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from typer.core import TyperCommand
 
+from service.cli_bounds import COUNT, DEMO_CUSTOMERS, HORIZON_DAYS, ROW_ID, TUNING_TRIALS
 from service.cli_drafts import drafts_approve, drafts_list, drafts_reject, drafts_show
 from service.cli_jobs import jobs_cancel, jobs_list, jobs_show
 
@@ -54,6 +55,11 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(scoring_app, name="scoring")
 app.add_typer(models_app, name="models")
 
+# The campaign a command acts on, as `tailor campaigns list` shows its id.
+CampaignId = Annotated[
+    int, typer.Argument(metavar="CAMPAIGN", **ROW_ID, help="the campaign's id (`tailor campaigns list`)")
+]
+
 USER_ERROR_MODULES = (
     "service.errors",
     "recommenders.errors",
@@ -67,16 +73,6 @@ def _one_of(value: str, choices: tuple[str, ...], hint: str) -> None:
     """A usage error naming the choices when ``value`` is not one of them."""
     if value not in choices:
         raise typer.BadParameter(f"'{value}' is not one of: {', '.join(choices)}", param_hint=hint)
-
-
-def _offset_held(offset: int) -> None:
-    """A usage error, as --offset's lower bound gives, for an offset past the largest number the database holds:
-    its driver failed to convert it (a traceback) where a listing past its rows finds nothing. Checked in the
-    command, since service.schemas brings SQLAlchemy into --help."""
-    from service.schemas import DATABASE_INT_MAX
-
-    if offset > DATABASE_INT_MAX:
-        raise typer.BadParameter(f"Input should be less than or equal to {DATABASE_INT_MAX}", param_hint="'--offset'")
 
 
 def _echo(message: str) -> None:
@@ -253,7 +249,8 @@ def train(
     tune: Annotated[
         int,
         typer.Option(
-            min=0, help="first search the recommender's hyperparameters with this many Optuna trials (kept with it)"
+            **TUNING_TRIALS,
+            help="first search the recommender's hyperparameters with this many Optuna trials (kept with it)",
         ),
     ] = 0,
 ) -> None:
@@ -357,7 +354,7 @@ def audience(
     ] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD")] = None,
     out: Annotated[Path | None, typer.Option(help="output CSV, one row per customer", callback=_output_path)] = None,
-    horizon_days: Annotated[int, typer.Option("--horizon-days", min=1)] = 90,
+    horizon_days: Annotated[int, typer.Option("--horizon-days", **HORIZON_DAYS)] = 90,
 ) -> None:
     """Segments, churn risk, expected purchases, CLV and next purchase date per customer of an orders file;
     `tailor audience refresh` recomputes the service's own customers."""
@@ -408,7 +405,7 @@ def generate(
     ],
     brand: Annotated[str, typer.Option(help="brand kit name (prompts/brands)")],
     out: Annotated[Path | None, typer.Option(help="write the drafts as JSON lines", callback=_output_path)] = None,
-    limit: Annotated[int | None, typer.Option(min=1, help="at most this many customers")] = None,
+    limit: Annotated[int | None, typer.Option(**COUNT, help="at most this many customers")] = None,
     name: Annotated[str | None, typer.Option(help="campaign name")] = None,
     audience_query: Annotated[str | None, typer.Option("--audience-query", help="e.g. 'clv > 100'")] = None,
 ) -> None:
@@ -432,7 +429,9 @@ def generate(
 
 @app.command()
 def export(
-    campaign: Annotated[int, typer.Option("--campaign", help="the campaign's id (tailor generate prints it)")],
+    campaign: Annotated[
+        int, typer.Option("--campaign", **ROW_ID, help="the campaign's id (tailor generate prints it)")
+    ],
     out: Annotated[Path, typer.Option(help="the JSON lines file to write", callback=_output_path)],
     status: Annotated[
         str | None, typer.Option(help="only drafts in this status, e.g. approved (after review) or flagged")
@@ -459,9 +458,9 @@ UncheckedLinks = Annotated[
 
 @app.command()
 def send(
-    campaign: Annotated[int, typer.Option("--campaign", help="the campaign's id (`tailor campaigns list`)")],
+    campaign: Annotated[int, typer.Option("--campaign", **ROW_ID, help="the campaign's id (`tailor campaigns list`)")],
     batch_size: Annotated[
-        int | None, typer.Option("--batch-size", min=1, help="send at most this many emails now, to the first "
+        int | None, typer.Option("--batch-size", **COUNT, help="send at most this many emails now, to the first "
                                  "customers in the audience's order")
     ] = None,
     unchecked_links: UncheckedLinks = False,
@@ -565,8 +564,8 @@ def serve(
 
 @app.command()
 def demo(
-    customers: Annotated[int, typer.Option(min=50, help="customers in the demo store")] = 3000,
-    limit: Annotated[int, typer.Option(min=1, help="customers in the demo campaign")] = 40,
+    customers: Annotated[int, typer.Option(**DEMO_CUSTOMERS, help="customers in the demo store")] = 3000,
+    limit: Annotated[int, typer.Option(**COUNT, help="customers in the demo campaign")] = 40,
     do_serve: Annotated[bool, typer.Option("--serve/--no-serve", help="serve the API afterwards")] = True,
     host: Annotated[str | None, typer.Option(help="default TAILOR_API_HOST or 127.0.0.1")] = None,
     port: Annotated[int | None, typer.Option(min=1, max=65535, help="default TAILOR_API_PORT or 8000")] = None,
@@ -643,9 +642,7 @@ def campaigns_list(
 
 
 @campaigns_app.command("generate")
-def campaigns_generate(
-    campaign: Annotated[int, typer.Argument(metavar="CAMPAIGN", help="the campaign's id (`tailor campaigns list`)")],
-) -> None:
+def campaigns_generate(campaign: CampaignId) -> None:
     """Generate a campaign again, one whose generation failed say, as POST /campaigns/{id}/generate does: drafts a
     person edited, approved or rejected are kept, the untouched ones written again. Refused once it has sent
     email."""
@@ -689,7 +686,7 @@ def customers_export(
 
 @drafts_app.command("approve-pending")
 def drafts_approve_pending(
-    campaign: Annotated[int, typer.Argument(metavar="CAMPAIGN", help="the campaign's id (`tailor campaigns list`)")],
+    campaign: CampaignId,
     reviewer: Annotated[str, typer.Option(help="who approves them, kept with each approval")] = "",
     comment: Annotated[str, typer.Option(help="kept with each approval")] = "",
 ) -> None:
@@ -716,7 +713,7 @@ def drafts_approve_pending(
 
 @drafts_app.command("reapprove-late")
 def drafts_reapprove_late(
-    campaign: Annotated[int, typer.Argument(metavar="CAMPAIGN", help="the campaign's id")],
+    campaign: CampaignId,
     reviewer: Annotated[str, typer.Option(help="who approves them, kept with each approval")] = "",
     comment: Annotated[str, typer.Option(help="kept with each approval")] = "",
 ) -> None:

@@ -8,28 +8,36 @@ from typing import Annotated
 
 import typer
 
+from service.cli_bounds import OFFSET, REVISION, ROW_ID
+
 LISTED = 100  # drafts `tailor drafts list` shows unless told otherwise, as GET /campaigns/{id}/drafts answers
+
+DraftId = Annotated[int, typer.Argument(metavar="DRAFT_ID", **ROW_ID, help="the draft's id (`tailor drafts list`)")]
+# The draft's revision a review is based on, as ExpectedRevision is the API's.
+Revision = Annotated[
+    int | None,
+    typer.Option(**REVISION, help="the revision `tailor drafts show` showed: refused if it changed since"),
+]
 
 
 def drafts_list(
-    campaign: Annotated[int, typer.Option("--campaign", help="the campaign's id (`tailor campaigns list`)")],
+    campaign: Annotated[int, typer.Option("--campaign", **ROW_ID, help="the campaign's id (`tailor campaigns list`)")],
     status: Annotated[str | None, typer.Option(help="only drafts in this status, e.g. flagged or pending")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="at most this many drafts")] = LISTED,
-    offset: Annotated[int, typer.Option(min=0, help="the drafts after this many: the next page of a listing")] = 0,
+    offset: Annotated[int, typer.Option(**OFFSET, help="the drafts after this many: the next page of a listing")] = 0,
 ) -> None:
     """The campaign's drafts, flagged first and then in the audience's order, as the review page lists them: each
     draft's id (for `tailor drafts show`), customer, status, chosen variant's subject and, for a flagged one, its
     latest flag reason. A full listing says the --offset of the next."""
     from typing import get_args
 
-    from service.cli import _engine_after_crashes, _offset_held, _one_of
+    from service.cli import _engine_after_crashes, _one_of
     from service.db.session import session_scope
     from service.drafts import draft_out, list_drafts
     from service.schemas import DraftStatus
 
     if status is not None:
         _one_of(status, get_args(DraftStatus), "--status")
-    _offset_held(offset)
     with session_scope(_engine_after_crashes()) as session:
         drafts = [draft_out(draft) for draft in list_drafts(session, campaign, status, limit=limit, offset=offset)]
     for draft in drafts:
@@ -49,9 +57,7 @@ def _draft_line(draft) -> str:
     return f"{draft.id}  {draft.customer_id}  {draft.status}  {subject}{why}"
 
 
-def drafts_show(
-    draft_id: Annotated[int, typer.Argument(metavar="DRAFT_ID", help="the draft's id (`tailor drafts list`)")],
-) -> None:
+def drafts_show(draft_id: DraftId) -> None:
     """What a copywriter needs to decide on a draft, as its review page shows it: the customer, the draft's status
     and revision, why it was flagged, and each variant's subject, preheader, text, scores and checks."""
     from service.cli import _engine_after_crashes
@@ -129,7 +135,7 @@ def _said(review) -> str:
 
 
 def drafts_approve(
-    draft_id: Annotated[int, typer.Argument(metavar="DRAFT_ID", help="the draft's id (`tailor drafts list`)")],
+    draft_id: DraftId,
     variant: Annotated[
         str | None,
         typer.Option(help="the variant to send, by its label or id as `tailor drafts show` lists it; default: the "
@@ -140,9 +146,7 @@ def drafts_approve(
     override_checks: Annotated[
         bool, typer.Option("--override-checks", help="approve a variant that fails checks; needs --comment")
     ] = False,
-    revision: Annotated[
-        int | None, typer.Option(min=0, help="the revision `tailor drafts show` showed: refused if it changed since")
-    ] = None,
+    revision: Revision = None,
 ) -> None:  # fmt: skip
     """Approve a pending or flagged draft to be sent, as its review page and POST /drafts/{id}/approve do: a
     variant that fails a check is refused unless --override-checks says why in --comment, and a draft whose email
@@ -181,12 +185,10 @@ def _variant_id(draft, variant: str | None) -> int | None:
 
 
 def drafts_reject(
-    draft_id: Annotated[int, typer.Argument(metavar="DRAFT_ID", help="the draft's id (`tailor drafts list`)")],
+    draft_id: DraftId,
     reason: Annotated[str, typer.Option(help="why: whoever reopens it, or rewrites its copy, reads it")],
     reviewer: Annotated[str, typer.Option(help="who rejects it, kept with the rejection")] = "",
-    revision: Annotated[
-        int | None, typer.Option(min=0, help="the revision `tailor drafts show` showed: refused if it changed since")
-    ] = None,
+    revision: Revision = None,
 ) -> None:
     """Reject a pending or flagged draft, as its review page and POST /drafts/{id}/reject do: it will not be sent,
     and the reason is kept in its review history."""

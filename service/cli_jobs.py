@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from service.cli_bounds import OFFSET, ROW_ID
+
 LISTED = 20  # jobs `tailor jobs list` shows unless told otherwise: a screenful
 
 JobId = Annotated[str, typer.Argument(metavar="JOB_ID", help="the job's id (`tailor jobs list`)")]
@@ -18,17 +20,17 @@ def jobs_list(
     kind: Annotated[str | None, typer.Option(help="only jobs of this kind, e.g. send_due or generate")] = None,
     status: Annotated[str | None, typer.Option(help="only jobs in this status, e.g. running or failed")] = None,
     campaign: Annotated[
-        int | None, typer.Option("--campaign", help="only the jobs (generate, send) of this campaign")
+        int | None, typer.Option("--campaign", **ROW_ID, help="only the jobs (generate, send) of this campaign")
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=500, help="at most this many jobs")] = LISTED,
-    offset: Annotated[int, typer.Option(min=0, help="the jobs after this many: the next page of a listing")] = 0,
+    offset: Annotated[int, typer.Option(**OFFSET, help="the jobs after this many: the next page of a listing")] = 0,
 ) -> None:  # fmt: skip
     """The latest jobs, newest first, as GET /jobs lists them: each one's id (for `tailor jobs show`), kind, status,
     progress, when it started and ended, and its last message or its error. A full listing says the --offset of
     the next."""
     from typing import get_args
 
-    from service.cli import _engine_after_crashes, _offset_held, _one_of
+    from service.cli import _engine_after_crashes, _one_of
     from service.db.session import session_scope
     from service.jobs.listing import job_out, latest_jobs
     from service.schemas import JobKind, JobStatus
@@ -37,7 +39,6 @@ def jobs_list(
         _one_of(kind, get_args(JobKind), "--kind")
     if status is not None:
         _one_of(status, get_args(JobStatus), "--status")
-    _offset_held(offset)
     with session_scope(_engine_after_crashes()) as session:
         jobs = [job_out(job) for job in latest_jobs(session, status, kind, limit, offset, campaign)]
     for job in jobs:

@@ -15,11 +15,11 @@ from pydantic import AfterValidator
 from sqlalchemy.orm import Session
 
 from service.auth import act_with_key, verify_key, verify_session
+from service.bounds import DATABASE_INT_MAX
 from service.db.models import ApiKey
 from service.db.session import session_scope
 from service.errors import Unauthorized
 from service.external_ids import ExternalIdConvertor  # noqa: F401 (registers {name:external_id} for the routes)
-from service.schemas import DATABASE_INT_MAX
 from service.state import AppState
 
 REVIEW_COOKIE = "tailor_session"  # the review page's login: a session token (service.auth.open_session)

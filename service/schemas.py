@@ -20,6 +20,7 @@ from pydantic import (
     field_validator,
 )
 
+from service.bounds import COUNT_MAX, ROW_ID_MAX
 from service.clock import as_text
 from service.db.models import EVENT_ID_MAX
 
@@ -38,12 +39,6 @@ JobStatus = Literal["queued", "running", "cancelling", "succeeded", "failed", "c
 JobKind = Literal["import", "audience", "train", "retrain", "generate", "send", "send_due"]
 ModelKind = Literal["recommender", "engagement"]  # the kinds of trained model the service keeps and serves
 
-# The largest integer both databases hold (SQLite's INTEGER, PostgreSQL's BIGINT): past it, a driver fails to
-# convert the number instead of finding nothing, so offsets are refused beyond it.
-DATABASE_INT_MAX = 2**63 - 1
-# The largest id a row has: the id columns are INTEGER, 4 bytes on PostgreSQL, which refused a larger one in a
-# query as out of range (a 422 that named no field) where SQLite found nothing (404).
-ROW_ID_MAX = 2**31 - 1
 # A row's id in a path, a query or a form, where it is text read as a number.
 DatabaseId = Annotated[int, Ge(1), Le(ROW_ID_MAX)]
 # A row's id in a JSON body: a number, so that `true` is not read as id 1.
@@ -78,8 +73,6 @@ SendReference = Annotated[
         }
     ),
 ]
-# A count a request asks for and a column stores (INTEGER: 4 bytes on PostgreSQL), such as a campaign's customers.
-COUNT_MAX = 2**31 - 1
 # The most one conversion may be worth, in the shop's currency: more than any real order, even in a currency of many
 # small units (a trillion dong is some 40 million dollars), and far enough from a float's limit that no sum of
 # conversions overflows.

@@ -6,13 +6,14 @@ from fastapi import APIRouter, Query, status
 
 from service import campaigns as campaign_ops
 from service import send_times
+from service.bounds import COUNT_MAX
 from service.deps import ApiKeyDep, OffsetQuery, SessionDep, StateDep
 from service.errors import Conflict
 from service.experiments import set_holdout_share
 from service.pipeline.generate import generate_campaign, require_models
 from service.pipeline.sending import send_campaign
 from service.routes.responses import KEYED, errors
-from service.schemas import COUNT_MAX, CampaignIn, CampaignOut, CampaignStatus, DatabaseId, JobStarted
+from service.schemas import CampaignIn, CampaignOut, CampaignStatus, DatabaseId, JobStarted
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"], responses=errors(*KEYED))
 

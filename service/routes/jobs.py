@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter, Query, status
 
+from service.bounds import TUNING_TRIALS_MAX
 from service.deps import ApiKeyDep, OffsetQuery, RecommenderQuery, SessionDep, StateDep, require_tunable
 from service.jobs.listing import find_job, job_out, latest_jobs
 from service.jobs.runner import request_cancel
@@ -15,7 +16,9 @@ router = APIRouter(tags=["jobs"], responses=errors(*KEYED))
 @router.post("/train", status_code=status.HTTP_202_ACCEPTED, response_model=JobStarted)
 def train(
     state: StateDep, _key: ApiKeyDep, model: RecommenderQuery = None,
-    tune: int = Query(0, ge=0, le=500, description="Optuna trials for the recommender's hyperparameters first"),
+    tune: int = Query(
+        0, ge=0, le=TUNING_TRIALS_MAX, description="Optuna trials for the recommender's hyperparameters first"
+    ),
 ) -> JobStarted:  # fmt: skip
     """Recompute audiences and train the recommender and the scoring model as new versions (a job); an unknown
     `model`, or `tune` for a model without a hyperparameter search, is refused (422) before any job starts. With

@@ -22,6 +22,7 @@ from service import campaigns as campaign_ops
 from service import drafts as draft_ops
 from service import late_drafts
 from service.auth import SESSION_HOURS, close_session, open_session, verify_key
+from service.bounds import COUNT_MAX, DATABASE_INT_MAX
 from service.db.models import Customer, Draft
 from service.deps import REVIEW_COOKIE, ApiKeyDep, ReviewerDep, SessionDep, StateDep
 from service.errors import (
@@ -39,7 +40,7 @@ from service.experiments import experiment_results
 from service.pipeline.mail import sender_of
 from service.review import SESSION_ENDED, address, after_login, templates
 from service.review.resend import CARRIED_MAX, CarriedForm, read_carried
-from service.schemas import COUNT_MAX, DATABASE_INT_MAX, DatabaseId, DraftStatus
+from service.schemas import DatabaseId, DraftStatus
 from service.settings import PublicSettings, SmtpSettings
 
 router = APIRouter(prefix="/review", tags=["review page"], include_in_schema=False)

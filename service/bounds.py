@@ -1,0 +1,20 @@
+"""The bounds of the numbers Tailor is given, in one place for the API's schemas, the settings and the command line
+alike, so that a number the API answers with a 422 naming its field is a usage error naming the option in `tailor`.
+Nothing is imported here: the command line reads these bounds without slowing `tailor --help`."""
+
+# The largest integer both databases hold (SQLite's INTEGER, PostgreSQL's BIGINT): past it, a driver fails to
+# convert the number instead of finding nothing, so offsets are refused beyond it.
+DATABASE_INT_MAX = 2**63 - 1
+# The largest id a row has: the id columns are INTEGER, 4 bytes on PostgreSQL, which refused a larger one in a
+# query as out of range (a 422 that named no field) where SQLite found nothing (404).
+ROW_ID_MAX = 2**31 - 1
+# A count a request asks for and a column stores (INTEGER: 4 bytes on PostgreSQL), such as a campaign's customers.
+COUNT_MAX = 2**31 - 1
+# The most Optuna trials a training searches the recommender's hyperparameters with (POST /train, `tailor train`).
+TUNING_TRIALS_MAX = 500
+# The longest churn horizon, in days: ten years, longer than any shop's customers are followed. Dates a horizon
+# of some 270 years apart overflowed pandas' timestamps (a traceback) where they were not simply meaningless.
+HORIZON_DAYS_MAX = 3650
+# The most customers `tailor demo` makes up: a store of a million is tens of millions of rows to import; a shop that
+# size is imported from its own files. Far more failed in numpy with a traceback.
+DEMO_CUSTOMERS_MAX = 1_000_000

@@ -1,0 +1,31 @@
+"""The bounds of the numbers the `tailor` commands take, as typer's `min` and `max` (``typer.Option("--campaign",
+**ROW_ID)``), the API's own (service.bounds). Typer checks them before a command starts: a number past what the
+database holds is a usage error naming the option (exit 2) where it was a traceback from the database's driver
+(OverflowError), and an id of 0 or less is refused as the API refuses it (a 422), not looked for."""
+
+from typing import TypedDict
+
+from service.bounds import (
+    COUNT_MAX,
+    DATABASE_INT_MAX,
+    DEMO_CUSTOMERS_MAX,
+    HORIZON_DAYS_MAX,
+    ROW_ID_MAX,
+    TUNING_TRIALS_MAX,
+)
+
+
+class Bounds(TypedDict):
+    """The least and the most a number may be, as typer.Option and typer.Argument take them."""
+
+    min: int
+    max: int
+
+
+ROW_ID = Bounds(min=1, max=ROW_ID_MAX)  # a campaign's or a draft's id
+OFFSET = Bounds(min=0, max=DATABASE_INT_MAX)  # the rows a listing skips, for its next page
+COUNT = Bounds(min=1, max=COUNT_MAX)  # the customers or emails a command is asked for
+REVISION = Bounds(min=0, max=COUNT_MAX)  # a draft's revision, as `tailor drafts show` tells it
+TUNING_TRIALS = Bounds(min=0, max=TUNING_TRIALS_MAX)
+HORIZON_DAYS = Bounds(min=1, max=HORIZON_DAYS_MAX)
+DEMO_CUSTOMERS = Bounds(min=50, max=DEMO_CUSTOMERS_MAX)

@@ -1,0 +1,76 @@
+"""The numbers the `tailor` commands take are bounded as the API bounds them (service.cli_bounds): a campaign id,
+a draft id, a count or a --campaign past what the database holds ended in a traceback from its driver
+(OverflowError), where the API answers a 422 naming the field; an id of 0 was looked for, where the API refuses it."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.bounds import (
+    COUNT_MAX,
+    DATABASE_INT_MAX,
+    DEMO_CUSTOMERS_MAX,
+    HORIZON_DAYS_MAX,
+    ROW_ID_MAX,
+    TUNING_TRIALS_MAX,
+)
+from tests.service.test_cli import run
+
+HUGE = str(10**20)  # past any integer a database holds: SQLite's driver failed to convert it
+
+# (the command, with {} where the number goes; the option or argument as typer names it; its least; its most)
+NUMBERS = [
+    (["jobs", "list", "--campaign", "{}"], "--campaign", 1, ROW_ID_MAX),
+    (["jobs", "list", "--offset", "{}"], "--offset", 0, DATABASE_INT_MAX),
+    (["drafts", "list", "--campaign", "{}"], "--campaign", 1, ROW_ID_MAX),
+    (["drafts", "list", "--campaign", "1", "--offset", "{}"], "--offset", 0, DATABASE_INT_MAX),
+    (["drafts", "show", "{}"], "DRAFT_ID", 1, ROW_ID_MAX),
+    (["drafts", "approve", "{}"], "DRAFT_ID", 1, ROW_ID_MAX),
+    (["drafts", "approve", "1", "--revision", "{}"], "--revision", 0, COUNT_MAX),
+    (["drafts", "reject", "{}", "--reason", "off brand"], "DRAFT_ID", 1, ROW_ID_MAX),
+    (["drafts", "reject", "1", "--reason", "off brand", "--revision", "{}"], "--revision", 0, COUNT_MAX),
+    (["drafts", "approve-pending", "{}"], "CAMPAIGN", 1, ROW_ID_MAX),
+    (["drafts", "reapprove-late", "{}"], "CAMPAIGN", 1, ROW_ID_MAX),
+    (["campaigns", "generate", "{}"], "CAMPAIGN", 1, ROW_ID_MAX),
+    (["export", "--campaign", "{}", "--out", "drafts.jsonl"], "--campaign", 1, ROW_ID_MAX),
+    (["send", "--campaign", "{}"], "--campaign", 1, ROW_ID_MAX),
+    (["send", "--campaign", "1", "--batch-size", "{}"], "--batch-size", 1, COUNT_MAX),
+    (["generate", "--campaign-type", "vip", "--brand", "hearth", "--limit", "{}"], "--limit", 1, COUNT_MAX),
+    (["train", "--tune", "{}"], "--tune", 0, TUNING_TRIALS_MAX),
+    (["audience", "--horizon-days", "{}"], "--horizon-days", 1, HORIZON_DAYS_MAX),
+    (["demo", "--no-serve", "--customers", "{}"], "--customers", 50, DEMO_CUSTOMERS_MAX),
+    (["demo", "--no-serve", "--limit", "{}"], "--limit", 1, COUNT_MAX),
+]
+
+
+def _said(result) -> str:
+    """Standard error's words, out of the box typer draws around a usage error and its line breaks."""
+    return " ".join(result.stderr.replace("│", " ").split())
+
+
+@pytest.mark.parametrize(("args", "name", "least", "most"), NUMBERS, ids=[" ".join(case[0]) for case in NUMBERS])
+def test_a_number_out_of_its_bounds_is_a_usage_error_naming_the_option_and_what_it_may_be(
+    args, name, least, most, tmp_path
+):
+    home = tmp_path / "home"
+    for number, allowed in (
+        (HUGE, f"Input should be less than or equal to {most}"),
+        (str(most + 1), f"Input should be less than or equal to {most}"),
+        (f"{least - 1}", f"Input should be greater than or equal to {least}"),
+    ):
+        result = run([part.format(number) for part in args], home)
+
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+        assert f"Invalid value for '{name}': {allowed}" in _said(result), result.stderr
+    assert not home.exists()  # refused before anything was opened: no database made
+
+
+def test_the_largest_ids_and_offset_the_api_takes_are_looked_for(engine, tailor_home):
+    """The bounds are the API's own, not tighter: the largest campaign id and offset list nothing, and the largest
+    draft id is one that does not exist."""
+    listed = run(["jobs", "list", "--campaign", str(ROW_ID_MAX), "--offset", str(DATABASE_INT_MAX)], tailor_home)
+    shown = run(["drafts", "show", str(ROW_ID_MAX)], tailor_home)
+
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stderr.strip() == f"no jobs of campaign {ROW_ID_MAX} after the first {DATABASE_INT_MAX:,}"
+    assert shown.returncode == 2 and shown.stderr.strip() == f"error: Draft {ROW_ID_MAX} does not exist."
