@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from service.bounds import HORIZON_DAYS_MAX
 from service.clock import utcnow
 
 
@@ -283,7 +284,7 @@ class AudienceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="TAILOR_AUDIENCE_")
 
-    horizon_days: int = Field(default=90, ge=1)
+    horizon_days: int = Field(default=90, ge=1, le=HORIZON_DAYS_MAX)
     as_of: date | None = None
 
 

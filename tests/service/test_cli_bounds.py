@@ -74,3 +74,15 @@ def test_the_largest_ids_and_offset_the_api_takes_are_looked_for(engine, tailor_
     assert listed.returncode == 0, listed.stderr
     assert listed.stderr.strip() == f"no jobs of campaign {ROW_ID_MAX} after the first {DATABASE_INT_MAX:,}"
     assert shown.returncode == 2 and shown.stderr.strip() == f"error: Draft {ROW_ID_MAX} does not exist."
+
+
+def test_a_churn_horizon_past_ten_years_in_the_environment_is_one_line_naming_the_variable(tmp_path):
+    """TAILOR_AUDIENCE_HORIZON_DAYS of some 270 years overflowed pandas' timestamps in the audience refresh (a
+    traceback), as `tailor audience --horizon-days` did."""
+    result = run(["audience", "refresh"], tmp_path, TAILOR_AUDIENCE_HORIZON_DAYS=str(HORIZON_DAYS_MAX + 1))
+
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.strip() == (
+        f"error: the environment is not valid: TAILOR_AUDIENCE_HORIZON_DAYS='{HORIZON_DAYS_MAX + 1}': Input should "
+        f"be less than or equal to {HORIZON_DAYS_MAX}"
+    )
