@@ -35,15 +35,16 @@ import logging
 import re
 import smtplib
 import threading
+import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, selectinload
 
 from generation.brands import load_brand
@@ -86,6 +87,7 @@ from service.settings import ExperimentSettings, SendScheduleSettings, SmtpSetti
 from service.unsubscribe import UnsubscribeLinks
 
 log = logging.getLogger("tailor.sending")
+RECORD_TRIES = 3  # recording a sent email, while the database is busy
 PROGRESS_SECONDS = 1.0  # how often a send over several connections reports how far it got
 # A relay that refuses the first addresses of a send for its own reasons (554 5.7.1 Relay access denied: it wants a
 # login) refuses every other alike: the send stops after this many in a row with none sent, rather than asking for
@@ -457,7 +459,7 @@ def _send_over_one_connection(outbox: _Outbox, tally: _Tally, draft_ids: list[in
     """Send the drafts, in their order, over one connection to the mail server; ``report()`` after each one."""
     engine, campaign_id, arms, mailed = outbox.engine, outbox.campaign_id, outbox.arms, outbox.mailed
     schedule, window, sharing, sender = outbox.schedule, outbox.window, outbox.sharing, outbox.sender
-    settings, links, now, experiment = outbox.settings, outbox.links, outbox.now, outbox.experiment
+    settings, links, now = outbox.settings, outbox.links, outbox.now
     undecided: list[tuple[int, EmailRefusedByPolicy]] = []  # emails refused by policy, none sent yet: approved
     with _opened(settings, tally) as server:
         smtputf8 = offers_smtputf8(server.smtp)
@@ -522,20 +524,13 @@ def _send_over_one_connection(outbox: _Outbox, tally: _Tally, draft_ids: list[in
                     if _nothing_taken(error) and not sends_again:
                         _forget_send(engine, send_id)
                     raise  # an email perhaps taken keeps its send, so that its link unsubscribes its customer
-                with session_scope(engine) as session:
-                    # with its first send: a job cancelled or killed after it left "ready"
-                    session.execute(update(Campaign).where(Campaign.id == campaign_id).values(status="sent"))
-                    tally.add(sent=1)
-                    if (send := session.get(Send, send_id)) is None:  # its customer erased while the server took it
-                        continue
-                    send.events.append(Event(kind="delivered", occurred_at=now))
-                    if draft_id in arms:
-                        record_send(session, campaign_id, send.customer, send, label, now)
-                        tally.add_arm(label)
-                    elif experiment:
-                        tally.add(pinned=1)
-                    session.execute(update(Draft).where(Draft.id == draft_id).values(status="sent", claimed_by=None))
-                    mailed[address_key(send.to_email)] = send.customer.external_id
+                recorded = _record_delivered(outbox, draft_id, send_id, label, now)
+                tally.add(sent=1)
+                if recorded is not None:  # None: its customer erased while the server took it
+                    if recorded.arm is not None:
+                        tally.add_arm(recorded.arm)
+                    tally.add(pinned=int(recorded.pinned))
+                    mailed[recorded.address] = recorded.external_id
                 for held, why in undecided:  # emails refused by policy before this one went: for their content
                     if _claim(engine, held):  # not if another sender, or review, took it since: theirs now
                         tally.refuse(_refused_email(engine, held, why))
@@ -738,6 +733,46 @@ def _send_of(
         setattr(send, column, value)
     session.add(send)
     return send
+
+
+class _Recorded(NamedTuple):
+    """A sent email as recorded: its experiment arm (None outside one, or pinned to its variant by its reviewer), its
+    address as addresses are compared and its customer's id."""
+
+    arm: str | None
+    pinned: bool
+    address: str
+    external_id: str
+
+
+def _record_delivered(outbox: _Outbox, draft_id: int, send_id: int, label: str, now: datetime) -> _Recorded | None:
+    """Record that the mail server took the draft's email: its send "delivered", the draft "sent", the campaign
+    "sent", an experiment's arm. Tried again a few times while the database is busy (SQLite's write lock held past
+    its timeout by a long write): the email went, and a draft left "sending" would go back to review as perhaps
+    sent, for a person to mail it twice. None when the customer was erased meanwhile."""
+    for attempt in range(1, RECORD_TRIES + 1):
+        try:
+            with session_scope(outbox.engine) as session:
+                # with its first send: a job cancelled or killed after it left "ready"
+                session.execute(update(Campaign).where(Campaign.id == outbox.campaign_id).values(status="sent"))
+                if (send := session.get(Send, send_id)) is None:
+                    return None
+                send.events.append(Event(kind="delivered", occurred_at=now))
+                in_arm = draft_id in outbox.arms
+                if in_arm:
+                    record_send(session, outbox.campaign_id, send.customer, send, label, now)
+                session.execute(update(Draft).where(Draft.id == draft_id).values(status="sent", claimed_by=None))
+                recorded = _Recorded(
+                    label if in_arm else None, outbox.experiment and not in_arm, address_key(send.to_email),
+                    send.customer.external_id,
+                )  # fmt: skip
+            return recorded
+        except OperationalError:
+            if attempt == RECORD_TRIES:
+                raise
+            log.warning("recording a sent email waits for the database", extra={"draft_id": draft_id, "try": attempt})
+            time.sleep(attempt)
+    raise AssertionError("unreachable")
 
 
 def _nothing_taken(error: BaseException) -> bool:

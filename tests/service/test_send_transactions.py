@@ -465,3 +465,46 @@ def test_a_server_refusing_every_email_by_policy_stops_a_send_over_several_conne
     with session_scope(engine) as session:
         drafts = session.scalars(select(Draft).where(Draft.id.in_(ids))).all()
         assert {(draft.status, draft.flagged) for draft in drafts} == {("approved", False)}
+
+
+class _LockingRelay:
+    """A mail server that, as it takes the email, has another connection take SQLite's write lock and keep it for
+    ``seconds`` (a long write elsewhere): past the 10 s a connection waits for it."""
+
+    def __init__(self, database: str, seconds: float) -> None:
+        self.database, self.seconds, self.locked, self.received = database, seconds, threading.Event(), []
+
+    def _hold_the_lock(self) -> None:
+        import sqlite3
+        import time
+
+        holder = sqlite3.connect(self.database, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        self.locked.set()
+        time.sleep(self.seconds)
+        holder.execute("COMMIT")
+        holder.close()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook)
+        threading.Thread(target=self._hold_the_lock, daemon=True).start()
+        await asyncio.get_running_loop().run_in_executor(None, self.locked.wait, 10)
+        self.received.append(envelope.rcpt_tos[0])
+        return "250 OK"
+
+
+def test_an_email_the_server_took_while_the_database_was_busy_is_recorded_sent_once_it_is_free(
+    client, engine, monkeypatch
+):
+    """The mail server took the email, and the database was held by a long write past its busy timeout: the send
+    failed with a database error, the draft left "sending", to go back to review as perhaps sent and be mailed
+    twice by whoever approved it again."""
+    relay = _LockingRelay(engine.url.database, seconds=12)
+    with serving_smtp(relay, monkeypatch):
+        campaign_id = new_campaign(client)
+        draft_id = approved_draft(client, engine, campaign_id, external_id="c1")
+        job = send_job(client, campaign_id)
+    assert job["status"] == "succeeded" and job["result"]["sent"] == 1, job["error"]
+    assert relay.received == ["c1@example.com"]
+    with session_scope(engine) as session:
+        draft = session.get(Draft, draft_id)
+        assert draft.status == "sent" and [event.kind for event in draft.send.events] == ["delivered"]
