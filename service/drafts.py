@@ -332,9 +332,10 @@ def approve(
 
 def _ask_anew(draft: Draft) -> None:
     """A draft a person approves, or takes back for review, forgets the mail server's refusals for now
-    (service.pipeline.sending._retry_later): approved again, one or all pending at once, its address is asked for at
-    the next send, and it goes back to a person only after the whole round of tries. Reopened and approved with the
-    others, a draft kept its wait (2 hours after 4 refusals) and went back to review after 3 more tries, not 7."""
+    (service.pipeline.send_outcomes.retry_later): approved again, one or all pending at once, its address is asked
+    for at the next send, and it goes back to a person only after the whole round of tries. Reopened and approved
+    with the others, a draft kept its wait (2 hours after 4 refusals) and went back to review after 3 more tries,
+    not 7."""
     draft.refusals_for_now, draft.retry_after = 0, None
 
 

@@ -2,7 +2,7 @@
 
 A draft with a send time (``send_after``, each customer's best hour) waits for it: ``send_campaign`` sends
 only what is due, and ``send_due_drafts``, run on a schedule by the API process, sends the rest as it falls due.
-So does a draft whose address the server refused for now (``retry_after``, ``RETRY_MINUTES``).
+So does a draft whose address the server refused for now (``retry_after``, ``send_outcomes.RETRY_MINUTES``).
 
 Each draft is sent by one sender, however many run at once (the due-checks of two servers on one database, two sends of
 a campaign asked at once): before its SMTP call a sender claims it, approved → "sending" by a conditional UPDATE that
@@ -32,62 +32,71 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import logging
-import re
 import smtplib
 import threading
-import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Engine, or_, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import Engine, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from generation.brands import load_brand
-from generation.locales import writing_locale
-from generation.render import html_locale
 from scoring.experiments import HOLDOUT
-from service.addresses import address_key, households, stop_shared_addresses
+from service.addresses import address_key, households
 from service.campaigns import get_campaign
-from service.clock import as_text, utcnow
+from service.clock import utcnow
 from service.db.batches import batches
-from service.db.clock import database_now
-from service.db.models import Campaign, Customer, Draft, Event, Send, Variant, left_to_the_due_check
+from service.db.models import Campaign, Customer, Draft, Send, Variant, left_to_the_due_check
 from service.db.session import session_scope
 from service.drafts import AUDIENCE_ORDER, failed_checks, selected_variant
-from service.erasures import ERASED_TEXT
 from service.errors import Conflict, InvalidEnvironment, MailServerUnavailable, NotFound, TailorError
-from service.experiments import plan_arms, record_send
-from service.jobs.recovery import back_to_review, flag_interrupted_sends, worker_name
+from service.experiments import plan_arms
+from service.jobs.recovery import flag_interrupted_sends
 from service.pipeline.contact_policy import defer_if_mailed_meanwhile, defer_recently_mailed
 from service.pipeline.freshness import HeldBack, hold_back_late, hold_back_stale
-from service.pipeline.generate import email_features
 from service.pipeline.mail import (
     AddressNotDeliverable,
     EmailRefused,
     EmailRefusedByPolicy,
     MailServer,
-    answer_text,
     build_message,
-    enhanced_status,
     envelope_sender,
-    new_message_id,
     offers_smtputf8,
     sender_of,
     smtp_address,
 )
+from service.pipeline.send_outcomes import (
+    claim,
+    flag_perhaps_sent,
+    for_its_own_reasons,
+    forget_send,
+    left_approved,
+    mark_sent,
+    not_theirs,
+    note_unmailable,
+    nothing_taken,
+    record_delivered,
+    refuse,
+    refused_email,
+    release,
+    send_of,
+    sent_before,
+    skip,
+    skip_mailed_address,
+    unwritable,
+    without_address,
+)
 from service.pipeline.unsubscribe_links import links_unanswered, unreachable_links
-from service.segments import segment_named
 from service.send_times import schedule_at_best_hours, schedule_campaign, waiting_drafts
 from service.settings import ExperimentSettings, SendScheduleSettings, SmtpSettings, on_this_machine
 from service.unsubscribe import UnsubscribeLinks
 
 log = logging.getLogger("tailor.sending")
-RECORD_TRIES = 3  # recording a sent email, while the database is busy
 PROGRESS_SECONDS = 1.0  # how often a send over several connections reports how far it got
 # A relay that refuses the first addresses of a send for its own reasons (554 5.7.1 Relay access denied: it wants a
 # login) refuses every other alike: the send stops after this many in a row with none sent, rather than asking for
@@ -96,17 +105,6 @@ PROGRESS_SECONDS = 1.0  # how often a send over several connections reports how 
 # domain it will not mail) are no sign of the rest: the run must span two domains, or the send stopped at the same
 # addresses every time and never mailed the campaign's others.
 REFUSALS_TO_STOP = 5
-# How long a draft waits before its address is asked for again, after the mail server refused it for now (4xx:
-# greylisting, a full mailbox, a relay's rate limit) the 1st, 2nd, ... time: greylisting lets a sender in after
-# minutes, a full mailbox may take hours. Refused once more after the last wait (about 16 hours of tries), the draft
-# goes back to a person. Without a wait, a send of one email at a time stopped at it, first in the audience's order,
-# and a scheduled campaign's due-check asked for it every five minutes without end.
-RETRY_MINUTES = (15, 30, 60, 120, 240, 480)
-# Why a draft went back to review after the connection was lost while its email was handed over.
-SEND_CUT_OFF = (
-    "Sending was cut off: the connection to the mail server was lost while it was taking this email ({error}), "
-    "so the customer may have it already. Approve it again to send it, or reject it"
-)
 
 
 def _hold_out(session: Session, campaign: Campaign, draft_ids: list[int]) -> dict[int, str]:
@@ -283,7 +281,7 @@ def send_campaign(
                 _send_over_connections(outbox, tally, connections, progress)
         except TailorError as failure:
             if tally.relay_stopped:  # every connection's, the emails in hand when it stopped too
-                _not_theirs(engine, tally.refused_in_a_row)
+                not_theirs(engine, tally.refused_in_a_row)
             if failure is tally.not_opened and tally.sent:
                 raise _not_opened_beside(settings, tally, outbox.total, failure) from failure
             if isinstance(failure, MailServerUnavailable) and failure.done_before is not None and failure.__cause__:
@@ -291,7 +289,7 @@ def send_campaign(
                 raise _failed_after(settings, tally, outbox.total, failure.__cause__) from failure.__cause__
             raise
     refused = tally.refused
-    _mark_sent(engine, campaign_id, tally.sent)
+    mark_sent(engine, campaign_id, tally.sent)
     with session_scope(engine) as session:
         later = waiting_drafts(session, session.get(Campaign, campaign_id), now)
     if not draft_ids:  # the job's message says why nothing went, rather than nothing
@@ -459,7 +457,7 @@ def _send_over_one_connection(outbox: _Outbox, tally: _Tally, draft_ids: list[in
     """Send the drafts, in their order, over one connection to the mail server; ``report()`` after each one."""
     engine, campaign_id, arms, mailed = outbox.engine, outbox.campaign_id, outbox.arms, outbox.mailed
     schedule, window, sharing, sender = outbox.schedule, outbox.window, outbox.sharing, outbox.sender
-    settings, links, now = outbox.settings, outbox.links, outbox.now
+    settings, links, now, experiment = outbox.settings, outbox.links, outbox.now, outbox.experiment
     undecided: list[tuple[int, EmailRefusedByPolicy]] = []  # emails refused by policy, none sent yet: approved
     with _opened(settings, tally) as server:
         smtputf8 = offers_smtputf8(server.smtp)
@@ -468,7 +466,7 @@ def _send_over_one_connection(outbox: _Outbox, tally: _Tally, draft_ids: list[in
             if outbox.stop.is_set():  # another connection failed, or the send was cancelled
                 break
             tally.add(done=1)  # here, as a draft skipped or deferred below is done too
-            if not _claim(engine, draft_id):  # another sender has it, or review took it back since the send began
+            if not claim(engine, draft_id):  # another sender has it, or review took it back since the send began
                 continue
             handed_to_smtp = False
             try:
@@ -485,11 +483,11 @@ def _send_over_one_connection(outbox: _Outbox, tally: _Tally, draft_ids: list[in
                     if variant is None or not customer.mailable:
                         draft.status, draft.claimed_by = "skipped", None
                         if not customer.mailable:
-                            _note_unmailable(draft, customer.why_not_mailable)
+                            note_unmailable(draft, customer.why_not_mailable)
                         tally.add(skipped=1)
                         continue
                     if (other := mailed.get(address_key(customer.email), customer.external_id)) != customer.external_id:
-                        _skip_mailed_address(draft, other)
+                        skip_mailed_address(draft, other)
                         tally.add(skipped=1)
                         continue
                     if defer_if_mailed_meanwhile(
@@ -501,12 +499,12 @@ def _send_over_one_connection(outbox: _Outbox, tally: _Tally, draft_ids: list[in
                     to_address = smtp_address(customer.email, smtputf8)  # AddressNotDeliverable: this one skipped
                     now = utcnow()
                     campaign = session.get(Campaign, campaign_id)
-                    if _sent_before(draft):  # recorded by a send that mailed it (a race, or a restored copy)
+                    if sent_before(draft):  # recorded by a send that mailed it (a race, or a restored copy)
                         draft.status, draft.claimed_by = "sent", None
                         continue
                     # an earlier email's send, kept as its link may be out there: kept whatever becomes of this one
                     sends_again = draft.send is not None
-                    send = _send_of(session, draft, customer, variant, campaign, outbox.brand, sender, now)
+                    send = send_of(session, draft, customer, variant, campaign, outbox.brand, sender, now)
                     session.flush()  # the send's id is what the message's unsubscribe link signs
                     message = build_message(
                         sender=sender, to=to_address, subject=variant.subject, text=variant.text,
@@ -521,24 +519,26 @@ def _send_over_one_connection(outbox: _Outbox, tally: _Tally, draft_ids: list[in
                 try:
                     server.send(message, from_addr=from_address, to_addrs=[to_address])  # not the headers'
                 except BaseException as error:
-                    if _nothing_taken(error) and not sends_again:
-                        _forget_send(engine, send_id)
+                    if nothing_taken(error) and not sends_again:
+                        forget_send(engine, send_id)
                     raise  # an email perhaps taken keeps its send, so that its link unsubscribes its customer
-                recorded = _record_delivered(outbox, draft_id, send_id, label, now)
+                arm = label if draft_id in arms else None
+                recorded = record_delivered(engine, campaign_id, draft_id, send_id, arm, now)
                 tally.add(sent=1)
                 if recorded is not None:  # None: its customer erased while the server took it
-                    if recorded.arm is not None:
-                        tally.add_arm(recorded.arm)
-                    tally.add(pinned=int(recorded.pinned))
+                    if arm is not None:
+                        tally.add_arm(arm)
+                    elif experiment:
+                        tally.add(pinned=1)
                     mailed[recorded.address] = recorded.external_id
                 for held, why in undecided:  # emails refused by policy before this one went: for their content
-                    if _claim(engine, held):  # not if another sender, or review, took it since: theirs now
-                        tally.refuse(_refused_email(engine, held, why))
+                    if claim(engine, held):  # not if another sender, or review, took it since: theirs now
+                        tally.refuse(refused_email(engine, held, why))
                 undecided = []
             except smtplib.SMTPRecipientsRefused as error:  # this address only: the others still go
-                tally.refuse(told := _refuse(engine, draft_id, error))
+                tally.refuse(told := refuse(engine, draft_id, error))
                 domain = to_address.rpartition("@")[2].lower()
-                if tally.refused_in_a_row_stop(draft_id, domain, _for_its_own_reasons(error)):
+                if tally.refused_in_a_row_stop(draft_id, domain, for_its_own_reasons(error)):
                     raise MailServerUnavailable(  # its refusals taken back once every connection stopped
                         f"The SMTP server at {settings.host}:{settings.port} refused {len(tally.refused_in_a_row)} "
                         f"addresses in a row, at {len(tally.refused_domains)} domains, for its own reasons, not theirs "
@@ -549,46 +549,46 @@ def _send_over_one_connection(outbox: _Outbox, tally: _Tally, draft_ids: list[in
                     ) from error
             except EmailRefusedByPolicy as error:  # a filter's verdict on this email, or one on every email alike
                 if tally.sent:  # the server carries the others: this one's content
-                    tally.refuse(_refused_email(engine, draft_id, error))
+                    tally.refuse(refused_email(engine, draft_id, error))
                     continue
-                _release(engine, draft_id)  # undecided until an email goes, or the next ones are refused alike
+                release(engine, draft_id)  # undecided until an email goes, or the next ones are refused alike
                 undecided.append((draft_id, error))
                 if first_refused := tally.refused_by_policy_stop():
                     raise MailServerUnavailable(
                         f"The SMTP server at {settings.host}:{settings.port} refused the first {first_refused} "
-                        f"emails by its policy ({_without_address(str(error), '')}), and would refuse the rest "
+                        f"emails by its policy ({without_address(str(error), '')}), and would refuse the rest "
                         "alike: check that the sender's domain passes SPF, DKIM and DMARC for this server, and its "
                         "reputation with it; nothing was sent, and the drafts stay approved: send the campaign again "
                         "to go on."
                     ) from error
             except EmailRefused as error:  # this email's content or size: the others still go
-                tally.refuse(_refused_email(engine, draft_id, error))
+                tally.refuse(refused_email(engine, draft_id, error))
             except AddressNotDeliverable as error:  # not this server's fault, nor the address's: not a bounce
-                tally.refuse(_skip(engine, draft_id, "The mail server cannot take the address", str(error)))
+                tally.refuse(skip(engine, draft_id, "The mail server cannot take the address", str(error)))
             except ValueError as error:  # this email cannot be written (a header the mail library refuses)
-                tally.refuse(_unwritable(engine, draft_id, error))
+                tally.refuse(unwritable(engine, draft_id, error))
             except (smtplib.SMTPException, OSError) as error:
                 # A refusal the server answered (a response code) took nothing; a connection lost while the email
                 # was handed over may have lost only the server's answer: not mailed again without a person.
                 perhaps_sent = handed_to_smtp and not isinstance(error, smtplib.SMTPResponseException)
                 if perhaps_sent:
-                    _flag_perhaps_sent(engine, draft_id, error)
+                    flag_perhaps_sent(engine, draft_id, error)
                     tally.add_cut_off(draft_id)
                 else:
-                    _release(engine, draft_id)
-                _mark_sent(engine, campaign_id, tally.sent)
+                    release(engine, draft_id)
+                mark_sent(engine, campaign_id, tally.sent)
                 raise _failed_after(settings, tally, outbox.total, error) from error
             except IntegrityError:
                 if handed_to_smtp:  # mailed, but not recorded: the draft stays "sending", as after a crash
                     raise
-                _release(engine, draft_id, "sent")  # its send is recorded already: sent before, by another
+                release(engine, draft_id, "sent")  # its send is recorded already: sent before, by another
             except BaseException:
                 if not handed_to_smtp:  # not mailed: approved again, for the next send
-                    _release(engine, draft_id)
+                    release(engine, draft_id)
                 raise
             report()
     # refused by policy with no email sent after them to tell their content from the server's: approved still
-    left = [_left_approved(engine, held, str(why)) for held, why in undecided]
+    left = [left_approved(engine, held, str(why)) for held, why in undecided]
     with tally.lock:
         tally.refused += left
     report()  # the last, should the last draft have been skipped or deferred
@@ -674,298 +674,6 @@ def _mailed_addresses(session: Session, campaign_id: int) -> dict[str, str]:
         .order_by(Send.id)
     )
     return {address_key(email): external_id for email, external_id in session.execute(statement)}
-
-
-# How each note on a draft skipped at sending opens (``skip_note`` finds it for the draft's page).
-NOT_SENT = "Not sent:"
-
-
-def skip_note(flag_reasons: list[str], status: str, flagged: bool) -> str | None:
-    """Why a draft skipped at sending, with nothing left for a person to do (not flagged), was not sent; None for
-    any other draft (one skipped for a shared address is flagged, and its note is among what it is flagged for)."""
-    if status != "skipped" or flagged or not flag_reasons or not flag_reasons[-1].startswith(NOT_SENT):
-        return None
-    return flag_reasons[-1]
-
-
-def _note_unmailable(draft: Draft, why: str) -> None:
-    """Say on a draft skipped as its customer could not be mailed why, and when: ``cannot_mail`` says only why they
-    cannot be mailed now, nothing once they can again (a new address after a bounce). Not flagged: nothing is left
-    for a person to do."""
-    reason = f"{NOT_SENT} the customer could not be mailed when it was due ({utcnow():%Y-%m-%d %H:%M} UTC): {why}"
-    draft.flag_reasons = [*draft.flag_reasons, reason]
-
-
-def _skip_mailed_address(draft: Draft, other: str) -> None:
-    """Skip a draft whose address this campaign mailed under another customer id, flagged with which."""
-    draft.status, draft.flagged, draft.claimed_by = "skipped", True, None
-    reason = (
-        f"{NOT_SENT} customer {other} has the same address ({draft.customer.email}) and was mailed in this "
-        "campaign; an address is mailed once per campaign"
-    )
-    draft.flag_reasons = [*draft.flag_reasons, reason]
-
-
-def _sent_before(draft: Draft) -> bool:
-    """Whether the draft's send was recorded by a send the mail server took (its "delivered" event): only a race, or
-    a database restored from before the draft's send, brings such a draft to a sender."""
-    return draft.send is not None and any(event.kind == "delivered" for event in draft.send.events)
-
-
-def _send_of(
-    session: Session, draft: Draft, customer: Customer, variant: Variant, campaign: Campaign, brand, sender: str,
-    now: datetime,
-) -> Send:  # fmt: skip
-    """The send that records the draft's email, before the mail server has it. A draft whose earlier email may have
-    gone (its answer lost), approved again by a person, keeps that email's send, written over with this one's: the
-    earlier email's link, which its customer may have, stays theirs, even should the server refuse this one."""
-    features = email_features((customer.profile or {}).get("churn_risk"), draft.recommendations)
-    send = draft.send or Send(customer_id=customer.id, campaign_id=campaign.id, draft_id=draft.id)
-    written = {
-        "variant_id": variant.id, "subject": variant.subject, "preheader": variant.preheader, "intro": variant.intro,
-        "campaign_type": campaign.campaign_type, "segment": segment_named(customer.segment),
-        "locale": html_locale(variant.html) or writing_locale(customer.locale, brand)[0],
-        "n_products": len(draft.recommendations), "mean_price": features["mean_price"],
-        "churn_risk": features["churn_risk"], "rec_score": features["rec_score"],
-        "sent_at": now, "message_id": new_message_id(sender), "to_email": customer.email,
-    }  # fmt: skip
-    for column, value in written.items():
-        setattr(send, column, value)
-    session.add(send)
-    return send
-
-
-class _Recorded(NamedTuple):
-    """A sent email as recorded: its experiment arm (None outside one, or pinned to its variant by its reviewer), its
-    address as addresses are compared and its customer's id."""
-
-    arm: str | None
-    pinned: bool
-    address: str
-    external_id: str
-
-
-def _record_delivered(outbox: _Outbox, draft_id: int, send_id: int, label: str, now: datetime) -> _Recorded | None:
-    """Record that the mail server took the draft's email: its send "delivered", the draft "sent", the campaign
-    "sent", an experiment's arm. Tried again a few times while the database is busy (SQLite's write lock held past
-    its timeout by a long write): the email went, and a draft left "sending" would go back to review as perhaps
-    sent, for a person to mail it twice. None when the customer was erased meanwhile."""
-    for attempt in range(1, RECORD_TRIES + 1):
-        try:
-            with session_scope(outbox.engine) as session:
-                # with its first send: a job cancelled or killed after it left "ready"
-                session.execute(update(Campaign).where(Campaign.id == outbox.campaign_id).values(status="sent"))
-                if (send := session.get(Send, send_id)) is None:
-                    return None
-                send.events.append(Event(kind="delivered", occurred_at=now))
-                in_arm = draft_id in outbox.arms
-                if in_arm:
-                    record_send(session, outbox.campaign_id, send.customer, send, label, now)
-                session.execute(update(Draft).where(Draft.id == draft_id).values(status="sent", claimed_by=None))
-                recorded = _Recorded(
-                    label if in_arm else None, outbox.experiment and not in_arm, address_key(send.to_email),
-                    send.customer.external_id,
-                )  # fmt: skip
-            return recorded
-        except OperationalError:
-            if attempt == RECORD_TRIES:
-                raise
-            log.warning("recording a sent email waits for the database", extra={"draft_id": draft_id, "try": attempt})
-            time.sleep(attempt)
-    raise AssertionError("unreachable")
-
-
-def _nothing_taken(error: BaseException) -> bool:
-    """Whether the mail server took nothing of the email: it answered a refusal (of the email, its address, its size;
-    or would not open a connection again), or the email could not be written. Not so for a connection lost while the
-    email was handed over, nor for a stop in the middle: the server may have it."""
-    refused = (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException, EmailRefused, ValueError)
-    return isinstance(error, refused)
-
-
-def _forget_send(engine: Engine, send_id: int) -> None:
-    """Delete the send recorded for an email the mail server did not take: the draft is sent later, or not at all."""
-    with session_scope(engine) as session:
-        if (send := session.get(Send, send_id)) is not None:
-            session.delete(send)
-
-
-def _claim(engine: Engine, draft_id: int) -> bool:
-    """Claim an approved draft for this process to send, committed before the mail server is called; whether it
-    won the draft (False: another sender claimed or sent it, review took it back, or its campaign is being generated
-    since the send began: the drafts left stay approved, for the next send)."""
-    with session_scope(engine) as session:
-        generating = select(Campaign.id).where(Campaign.id == Draft.campaign_id, Campaign.status == "generating")
-        claimed = update(Draft).where(Draft.id == draft_id, Draft.status == "approved", ~generating.exists())
-        # The claim's time by the database's clock, as recovery judges it (service.jobs.recovery.STALE_AFTER)
-        claim = {"status": "sending", "claimed_by": worker_name(), "updated_at": database_now()}
-        return bool(session.execute(claimed.values(**claim)).rowcount)
-
-
-def _release(engine: Engine, draft_id: int, status: str = "approved") -> None:
-    """Give back this process's claim on a draft whose email did not go: ``status`` again."""
-    with session_scope(engine) as session:
-        mine = update(Draft).where(Draft.id == draft_id, Draft.status == "sending", Draft.claimed_by == worker_name())
-        session.execute(mine.values(status=status, claimed_by=None))
-
-
-def _flag_perhaps_sent(engine: Engine, draft_id: int, error: Exception) -> None:
-    """Put back to review, flagged, a draft whose email was being handed to the mail server when the connection was
-    lost: the server may have taken it and only its answer gone missing, and sending it again would mail the
-    customer twice."""
-    with session_scope(engine) as session:
-        draft = session.get(Draft, draft_id)
-        if draft is None or draft.status != "sending" or draft.claimed_by != worker_name():
-            return
-        back_to_review(draft, SEND_CUT_OFF.format(error=f"{type(error).__name__}: {error}".rstrip(": ")))
-
-
-def _refused_email(engine: Engine, draft_id: int, error: EmailRefused) -> dict[str, Any]:
-    """A draft whose email the mail server refused for its content or size: back to review, flagged with the
-    server's answer, for a person to change it and approve it again (it stopped every send of its campaign, first
-    in the audience's order each time); what the job's result lists under ``refused``."""
-    with session_scope(engine) as session:
-        draft = session.get(Draft, draft_id)
-        if draft is None:
-            return _erased_meanwhile(draft_id)
-        back_to_review(draft, f"The mail server refused this email: {error}")
-        return _told(draft, str(error))
-
-
-def _mark_sent(engine: Engine, campaign_id: int, sent: int) -> None:
-    """A campaign that sent email is `sent`, whether its job ends well or stops part way."""
-    if sent:
-        with session_scope(engine) as session:
-            session.get(Campaign, campaign_id).status = "sent"
-
-
-def _unwritable(engine: Engine, draft_id: int, error: ValueError) -> dict[str, Any]:
-    """A draft whose email cannot be written: skipped and flagged with why, so that the rest still go."""
-    return _skip(engine, draft_id, "The email could not be written", str(error))
-
-
-def _refuse(engine: Engine, draft_id: int, error: smtplib.SMTPRecipientsRefused) -> dict[str, Any]:
-    """A draft whose address the mail server refused. For good, for the address itself (5xx: no such mailbox,
-    say), skipped, flagged with the server's answer, and the address marked as bounced, so that no later campaign
-    mails it; for now (4xx: greylisting, a full mailbox, a relay's rate limit), or for a reason of the server's own
-    (5.7.x: relaying denied to a relay that wants a login, the sender's reputation), approved again, to be tried
-    again after a wait (``_retry_later``): such an answer comes for every address alike, and each one marked
-    bounced stopped the shop's whole list for good."""
-    answer = "; ".join(f"{code} {answer_text(reply)}" for code, reply in error.recipients.values())
-    if all(int(code) >= 500 and _about_the_address(reply) for code, reply in error.recipients.values()):
-        return _skip(engine, draft_id, "The mail server refused the address", answer, bounced=True)
-    return _retry_later(engine, draft_id, answer)
-
-
-def _retry_later(engine: Engine, draft_id: int, answer: str) -> dict[str, Any]:
-    """Give back this process's claim on a draft whose address the server refused, not for good: approved, not to
-    be tried again before the wait its count of such refusals gives (``RETRY_MINUTES``; a send and the due-check
-    leave it until then, and the due-check tries it then); refused once more after the last wait, back to review,
-    flagged with the server's answer. What the job's result lists under ``refused``."""
-    with session_scope(engine) as session:
-        draft = session.get(Draft, draft_id)
-        if draft is None:
-            return _erased_meanwhile(draft_id)
-        told = _told(draft, answer)
-        if draft.status != "sending" or draft.claimed_by != worker_name():
-            return told | {"approved": draft.status == "approved"}  # review or another sender took it meanwhile
-        draft.refusals_for_now += 1
-        if draft.refusals_for_now > len(RETRY_MINUTES):
-            hours = round(sum(RETRY_MINUTES) / 60)
-            back_to_review(
-                draft,
-                f"The mail server refused the address for now at each of {draft.refusals_for_now} tries over about "
-                f"{hours} hours; the last answer: {answer}. Approve it again to try again, or reject it",
-            )
-            return told
-        draft.status, draft.claimed_by = "approved", None
-        wait = timedelta(minutes=RETRY_MINUTES[draft.refusals_for_now - 1])
-        # to the second, as the API writes it, and not before the wait is over
-        draft.retry_after = utcnow().replace(microsecond=0) + timedelta(seconds=1) + wait
-        return told | {"approved": True, "retry_after": as_text(draft.retry_after)}
-
-
-def _not_theirs(engine: Engine, draft_ids: list[int]) -> None:
-    """Take back the refusals counted against these drafts' addresses (``_retry_later``), which the server refused
-    for a reason of its own that stops the send: the next send, once its login is set, mails them at once."""
-    with session_scope(engine) as session:
-        session.execute(
-            update(Draft)
-            .where(Draft.id.in_(draft_ids), Draft.status == "approved", Draft.refusals_for_now > 0)
-            .values(refusals_for_now=Draft.refusals_for_now - 1, retry_after=None)
-            .execution_options(synchronize_session=False)
-        )
-
-
-def _left_approved(engine: Engine, draft_id: int, answer: str) -> dict[str, Any]:
-    """What the job's result lists for a draft the server refused that stays approved, for the next send."""
-    with session_scope(engine) as session:
-        draft = session.get(Draft, draft_id)
-        if draft is None:
-            return _erased_meanwhile(draft_id)
-        return _told(draft, answer) | {"approved": True}
-
-
-def _for_its_own_reasons(error: smtplib.SMTPRecipientsRefused) -> bool:
-    """Whether the server refused the address for good for a reason of its own (5.7.1 Relay access denied), which
-    every address gets alike, not for the address, nor for now."""
-    return all(int(code) >= 500 and not _about_the_address(reply) for code, reply in error.recipients.values())
-
-
-def _about_the_address(reply: bytes | str) -> bool:
-    """Whether a refusal is about the address (its enhanced status code's subject: 1, addressing; 2, the mailbox),
-    or names no such code; not one of the server's own policy, system or network (5.7.1 Relay access denied)."""
-    status = enhanced_status(reply)
-    return status is None or status[1] in {"1", "2"}
-
-
-def _skip(engine: Engine, draft_id: int, why: str, answer: str, bounced: bool = False) -> dict[str, Any]:
-    """Skip one draft of a send, flagged with ``why: answer`` (and its address marked bounced, when it did);
-    what the job's result lists under ``refused``."""
-    with session_scope(engine) as session:
-        draft = session.get(Draft, draft_id)
-        if draft is None:
-            return _erased_meanwhile(draft_id)
-        draft.status, draft.flagged, draft.claimed_by = "skipped", True, None
-        if bounced and draft.customer.email:
-            draft.customer.bounced_email = draft.customer.email
-            stop_shared_addresses(session, [draft.customer_id])  # the address bounced for every id that has it
-        draft.flag_reasons = [*draft.flag_reasons, f"{why}: {answer}"]
-        return _told(draft, answer)
-
-
-def _told(draft: Draft, answer: str) -> dict[str, Any]:
-    """What the job's result lists under ``refused`` for a draft the server answered for: the draft, its customer's
-    id and the answer without the address it names (the result reaches a webhook's receiver, whom an erasure cannot
-    reach; the draft's flag reason, for the reviewer, keeps it)."""
-    told = _without_address(answer, draft.customer.email)
-    return {"draft_id": draft.id, "customer_id": draft.customer.external_id, "answer": told}
-
-
-def _erased_meanwhile(draft_id: int) -> dict[str, Any]:
-    """What the job's result lists for a draft whose customer was erased while the server answered for their email
-    (the draft went with them): neither their id nor the answer, which may name their address. It failed the job."""
-    return {"draft_id": draft_id, "customer_id": ERASED_TEXT, "answer": "the customer was erased meanwhile"}
-
-
-# An address as a mail server's answer writes it: any character an address's local part may hold (O'Neil's too),
-# an @ and a domain, in angle brackets or not.
-_ADDRESS = re.compile(r"<?[\w.!#$%&'*+/=?^`{|}~-]+@[\w.-]+>?")
-
-
-def _without_address(answer: str, address: str | None) -> str:
-    """``answer`` with the customer's ``address`` (as stored, or in the ASCII form sent over SMTP) and anything
-    else shaped like an address put as "[address]"."""
-    for known in {address or "", *_sent_forms(address)} - {""}:
-        answer = re.sub(f"<?{re.escape(known)}>?", "[address]", answer, flags=re.IGNORECASE)
-    return _ADDRESS.sub("[address]", answer)
-
-
-def _sent_forms(address: str | None) -> set[str]:
-    try:
-        return {smtp_address(address, smtputf8=False)} if address else set()
-    except (AddressNotDeliverable, ValueError):
-        return set()
 
 
 def _due_campaigns(engine: Engine, now: datetime) -> list[int]:

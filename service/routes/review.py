@@ -136,7 +136,7 @@ def _draft_page(
     from generation.locales import amounts_locale
     from service.pipeline.contact_policy import current_deferral, without_deferrals
     from service.pipeline.freshness import changes_since, stale_facts
-    from service.pipeline.sending import skip_note
+    from service.pipeline.send_outcomes import skip_note
 
     written_in = _written_in(stored)
     context = {

@@ -104,7 +104,8 @@ def test_a_campaign_is_not_generated_and_sent_at_once(client, engine, demo_files
     approved draft, the generation rewrote the others and left a campaign that had sent email "ready"."""
     from service.db.models import Campaign
     from service.errors import Conflict
-    from service.pipeline.sending import _claim, has_due_drafts, send_campaign
+    from service.pipeline.send_outcomes import claim as _claim
+    from service.pipeline.sending import has_due_drafts, send_campaign
 
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
     monkeypatch.setenv("TAILOR_SMTP_PORT", str(mail_server[0].port))

@@ -30,7 +30,7 @@ python_clock = service.clock.utcnow
 service.clock.utcnow = lambda: python_clock() - timedelta(hours=2)  # before the modules read it
 socket.gethostname = lambda: "web-5"
 from service.db.session import make_engine
-from service.pipeline.sending import _claim
+from service.pipeline.send_outcomes import claim as _claim
 
 print(_claim(make_engine(sys.argv[1]), int(sys.argv[2])))
 """

@@ -113,7 +113,8 @@ def test_a_draft_another_host_left_sending_goes_back_to_review_once_its_claim_is
     from sqlalchemy import update
 
     from service.jobs.recovery import SEND_INTERRUPTED, STALE_AFTER
-    from service.pipeline.sending import _claim, send_campaign
+    from service.pipeline.send_outcomes import claim as _claim
+    from service.pipeline.sending import send_campaign
 
     controller, messages = mail_server
     monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))

@@ -499,7 +499,7 @@ def test_a_refused_address_is_not_in_the_job_s_result_a_webhook_carries(client, 
     [refused] = job["result"]["refused"]
     assert refused["customer_id"] == "c2" and "c2@example.com" not in str(job)
     assert refused["answer"] == "550 5.1.1 [address]: Recipient address rejected: User unknown"
-    from service.pipeline.sending import _without_address
+    from service.pipeline.send_outcomes import without_address as _without_address
 
     answer = '550 5.1.1 <mary.o\'neil@example.com>: no such user; "a b"@example.com too'  # an apostrophe, a quote
     assert _without_address(answer, '"a b"@example.com') == "550 5.1.1 [address]: no such user; [address] too"
@@ -537,7 +537,8 @@ def test_an_address_refused_for_now_is_tried_again_after_a_wait_not_skipped(clie
     customer's email, and a skipped draft cannot be approved again. Then it was asked for again at once, by the
     next send and by every due-check of a scheduled campaign (every 5 minutes, without end); a campaign sent now was
     never tried again by the due-check at all."""
-    from service.pipeline.sending import RETRY_MINUTES, has_due_drafts, send_due_drafts
+    from service.pipeline.send_outcomes import RETRY_MINUTES
+    from service.pipeline.sending import has_due_drafts, send_due_drafts
 
     greylisting = _GreylistingServer(refuse="c2@example.com", answer=answer)
     with serving_smtp(greylisting, monkeypatch):
@@ -607,7 +608,7 @@ def test_the_due_check_tries_an_address_refused_for_now_not_the_drafts_left_for_
 def test_an_address_refused_for_now_at_every_try_goes_back_to_a_person(client, engine, monkeypatch):
     """A mailbox full for days was asked for at every send for ever, its draft approved and never sent, and no
     person told."""
-    from service.pipeline.sending import RETRY_MINUTES
+    from service.pipeline.send_outcomes import RETRY_MINUTES
 
     full = _GreylistingServer(refuse="c1@example.com", answer="452 4.2.2 <c1@example.com> mailbox full", times=99)
     with serving_smtp(full, monkeypatch):
@@ -1615,7 +1616,9 @@ def test_a_customer_erased_while_the_server_answered_for_their_email_fails_no_se
     """The draft went with its erased customer, and writing the server's refusal on it was an AttributeError that
     failed the whole send job; the answer, which may name their address, is not kept either."""
     from service.pipeline.mail import EmailRefused
-    from service.pipeline.sending import _refuse, _refused_email, _skip
+    from service.pipeline.send_outcomes import refuse as _refuse
+    from service.pipeline.send_outcomes import refused_email as _refused_email
+    from service.pipeline.send_outcomes import skip as _skip
 
     gone = 999_999  # the id of a draft erased with its customer
     refused = smtplib.SMTPRecipientsRefused({"ann@example.com": (450, b"4.2.2 <ann@example.com> mailbox full")})
@@ -1656,7 +1659,7 @@ def test_an_email_refused_by_policy_taken_by_another_meanwhile_is_not_sent_back_
     from service.pipeline import sending
 
     content_filter = _PolicyFilter("550 5.7.1 Message content rejected, UBE", refused={"c1@example.com"})
-    claim = sending._claim
+    claim = sending.claim
 
     def another_sends_the_first(engine, draft_id):  # as this send claims the second, another sent the first
         if draft_id == ids[1]:
@@ -1664,7 +1667,7 @@ def test_an_email_refused_by_policy_taken_by_another_meanwhile_is_not_sent_back_
                 session.get(Draft, ids[0]).status = "sent"
         return claim(engine, draft_id)
 
-    monkeypatch.setattr(sending, "_claim", another_sends_the_first)
+    monkeypatch.setattr(sending, "claim", another_sends_the_first)
     with serving_smtp(content_filter, monkeypatch):
         campaign_id = new_campaign(client)
         ids = [approved_draft(client, engine, campaign_id, external_id=f"c{i}") for i in range(1, 3)]
@@ -1682,7 +1685,7 @@ def test_a_customer_erased_once_their_draft_was_claimed_fails_no_send(client, en
     from service.pipeline import sending
 
     picky = _PickyServer(refuse="", accept=99)
-    claim = sending._claim
+    claim = sending.claim
 
     def erased_once_claimed(engine, draft_id):
         claimed = claim(engine, draft_id)
@@ -1691,7 +1694,7 @@ def test_a_customer_erased_once_their_draft_was_claimed_fails_no_send(client, en
                 erase_customer(session, "c1")
         return claimed
 
-    monkeypatch.setattr(sending, "_claim", erased_once_claimed)
+    monkeypatch.setattr(sending, "claim", erased_once_claimed)
     with serving_smtp(picky, monkeypatch):
         campaign_id = new_campaign(client)
         ids = [approved_draft(client, engine, campaign_id, external_id=f"c{i}") for i in range(1, 3)]

@@ -195,7 +195,7 @@ def test_the_export_does_not_name_the_household_member_a_flag_names(client, engi
     """A draft of a second customer id at an address is flagged naming the first id, when written and when skipped
     as the first one's email went: the export handed to one person gave the other's customer id."""
     from service.pipeline.generate import shared_address_notes
-    from service.pipeline.sending import _skip_mailed_address
+    from service.pipeline.send_outcomes import skip_mailed_address as _skip_mailed_address
 
     _shop(client, engine)
     with session_scope(engine) as session:

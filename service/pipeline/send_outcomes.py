@@ -1,0 +1,339 @@
+"""What a send writes of each draft it takes up, as the mail server answers: the claim that keeps it to one sender,
+the send recorded before the SMTP call (its id is what the unsubscribe link signs), then "sent", or skipped, refused,
+tried again later, back to review, or approved again; and the notes that say why. service.pipeline.sending decides
+when each is written."""
+
+from __future__ import annotations
+
+import logging
+import re
+import smtplib
+import time
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from generation.locales import writing_locale
+from generation.render import html_locale
+from service.addresses import address_key, stop_shared_addresses
+from service.clock import as_text, utcnow
+from service.db.clock import database_now
+from service.db.models import Campaign, Customer, Draft, Event, Send, Variant
+from service.db.session import session_scope
+from service.erasures import ERASED_TEXT
+from service.experiments import record_send
+from service.jobs.recovery import back_to_review, worker_name
+from service.pipeline.generate import email_features
+from service.pipeline.mail import (
+    AddressNotDeliverable,
+    EmailRefused,
+    answer_text,
+    enhanced_status,
+    new_message_id,
+    smtp_address,
+)
+from service.segments import segment_named
+
+log = logging.getLogger("tailor.sending")
+RECORD_TRIES = 3  # recording a sent email, while the database is busy
+# Why a draft went back to review after the connection was lost while its email was handed over.
+SEND_CUT_OFF = (
+    "Sending was cut off: the connection to the mail server was lost while it was taking this email ({error}), "
+    "so the customer may have it already. Approve it again to send it, or reject it"
+)
+# How long a draft waits before its address is asked for again, after the mail server refused it for now (4xx:
+# greylisting, a full mailbox, a relay's rate limit) the 1st, 2nd, ... time: greylisting lets a sender in after
+# minutes, a full mailbox may take hours. Refused once more after the last wait (about 16 hours of tries), the draft
+# goes back to a person. Without a wait, a send of one email at a time stopped at it, first in the audience's order,
+# and a scheduled campaign's due-check asked for it every five minutes without end.
+RETRY_MINUTES = (15, 30, 60, 120, 240, 480)
+
+
+# How each note on a draft skipped at sending opens (``skip_note`` finds it for the draft's page).
+NOT_SENT = "Not sent:"
+
+
+def skip_note(flag_reasons: list[str], status: str, flagged: bool) -> str | None:
+    """Why a draft skipped at sending, with nothing left for a person to do (not flagged), was not sent; None for
+    any other draft (one skipped for a shared address is flagged, and its note is among what it is flagged for)."""
+    if status != "skipped" or flagged or not flag_reasons or not flag_reasons[-1].startswith(NOT_SENT):
+        return None
+    return flag_reasons[-1]
+
+
+def note_unmailable(draft: Draft, why: str) -> None:
+    """Say on a draft skipped as its customer could not be mailed why, and when: ``cannot_mail`` says only why they
+    cannot be mailed now, nothing once they can again (a new address after a bounce). Not flagged: nothing is left
+    for a person to do."""
+    reason = f"{NOT_SENT} the customer could not be mailed when it was due ({utcnow():%Y-%m-%d %H:%M} UTC): {why}"
+    draft.flag_reasons = [*draft.flag_reasons, reason]
+
+
+def skip_mailed_address(draft: Draft, other: str) -> None:
+    """Skip a draft whose address this campaign mailed under another customer id, flagged with which."""
+    draft.status, draft.flagged, draft.claimed_by = "skipped", True, None
+    reason = (
+        f"{NOT_SENT} customer {other} has the same address ({draft.customer.email}) and was mailed in this "
+        "campaign; an address is mailed once per campaign"
+    )
+    draft.flag_reasons = [*draft.flag_reasons, reason]
+
+
+def sent_before(draft: Draft) -> bool:
+    """Whether the draft's send was recorded by a send the mail server took (its "delivered" event): only a race, or
+    a database restored from before the draft's send, brings such a draft to a sender."""
+    return draft.send is not None and any(event.kind == "delivered" for event in draft.send.events)
+
+
+def send_of(
+    session: Session, draft: Draft, customer: Customer, variant: Variant, campaign: Campaign, brand, sender: str,
+    now: datetime,
+) -> Send:  # fmt: skip
+    """The send that records the draft's email, before the mail server has it. A draft whose earlier email may have
+    gone (its answer lost), approved again by a person, keeps that email's send, written over with this one's: the
+    earlier email's link, which its customer may have, stays theirs, even should the server refuse this one."""
+    features = email_features((customer.profile or {}).get("churn_risk"), draft.recommendations)
+    send = draft.send or Send(customer_id=customer.id, campaign_id=campaign.id, draft_id=draft.id)
+    written = {
+        "variant_id": variant.id, "subject": variant.subject, "preheader": variant.preheader, "intro": variant.intro,
+        "campaign_type": campaign.campaign_type, "segment": segment_named(customer.segment),
+        "locale": html_locale(variant.html) or writing_locale(customer.locale, brand)[0],
+        "n_products": len(draft.recommendations), "mean_price": features["mean_price"],
+        "churn_risk": features["churn_risk"], "rec_score": features["rec_score"],
+        "sent_at": now, "message_id": new_message_id(sender), "to_email": customer.email,
+    }  # fmt: skip
+    for column, value in written.items():
+        setattr(send, column, value)
+    session.add(send)
+    return send
+
+
+class Recorded(NamedTuple):
+    """A sent email as recorded: the address it went to as addresses are compared, and its customer's id."""
+
+    address: str
+    external_id: str
+
+
+def record_delivered(
+    engine: Engine, campaign_id: int, draft_id: int, send_id: int, arm: str | None, now: datetime
+) -> Recorded | None:
+    """Record that the mail server took the draft's email: its send "delivered", the draft "sent", the campaign
+    "sent", an experiment's ``arm`` (None outside one). Tried again a few times while the database is busy (SQLite's
+    write lock held past its timeout by a long write): the email went, and a draft left "sending" would go back to
+    review as perhaps sent, for a person to mail it twice. None when the customer was erased meanwhile."""
+    for attempt in range(1, RECORD_TRIES + 1):
+        try:
+            with session_scope(engine) as session:
+                # with its first send: a job cancelled or killed after it left "ready"
+                session.execute(update(Campaign).where(Campaign.id == campaign_id).values(status="sent"))
+                if (send := session.get(Send, send_id)) is None:
+                    return None
+                send.events.append(Event(kind="delivered", occurred_at=now))
+                if arm is not None:
+                    record_send(session, campaign_id, send.customer, send, arm, now)
+                session.execute(update(Draft).where(Draft.id == draft_id).values(status="sent", claimed_by=None))
+                recorded = Recorded(address_key(send.to_email), send.customer.external_id)
+            return recorded
+        except OperationalError:
+            if attempt == RECORD_TRIES:
+                raise
+            log.warning("recording a sent email waits for the database", extra={"draft_id": draft_id, "try": attempt})
+            time.sleep(attempt)
+    raise AssertionError("unreachable")
+
+
+def nothing_taken(error: BaseException) -> bool:
+    """Whether the mail server took nothing of the email: it answered a refusal (of the email, its address, its size;
+    or would not open a connection again), or the email could not be written. Not so for a connection lost while the
+    email was handed over, nor for a stop in the middle: the server may have it."""
+    refused = (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException, EmailRefused, ValueError)
+    return isinstance(error, refused)
+
+
+def forget_send(engine: Engine, send_id: int) -> None:
+    """Delete the send recorded for an email the mail server did not take: the draft is sent later, or not at all."""
+    with session_scope(engine) as session:
+        if (send := session.get(Send, send_id)) is not None:
+            session.delete(send)
+
+
+def claim(engine: Engine, draft_id: int) -> bool:
+    """Claim an approved draft for this process to send, committed before the mail server is called; whether it
+    won the draft (False: another sender claimed or sent it, review took it back, or its campaign is being generated
+    since the send began: the drafts left stay approved, for the next send)."""
+    with session_scope(engine) as session:
+        generating = select(Campaign.id).where(Campaign.id == Draft.campaign_id, Campaign.status == "generating")
+        claimed = update(Draft).where(Draft.id == draft_id, Draft.status == "approved", ~generating.exists())
+        # The claim's time by the database's clock, as recovery judges it (service.jobs.recovery.STALE_AFTER)
+        claim = {"status": "sending", "claimed_by": worker_name(), "updated_at": database_now()}
+        return bool(session.execute(claimed.values(**claim)).rowcount)
+
+
+def release(engine: Engine, draft_id: int, status: str = "approved") -> None:
+    """Give back this process's claim on a draft whose email did not go: ``status`` again."""
+    with session_scope(engine) as session:
+        mine = update(Draft).where(Draft.id == draft_id, Draft.status == "sending", Draft.claimed_by == worker_name())
+        session.execute(mine.values(status=status, claimed_by=None))
+
+
+def flag_perhaps_sent(engine: Engine, draft_id: int, error: Exception) -> None:
+    """Put back to review, flagged, a draft whose email was being handed to the mail server when the connection was
+    lost: the server may have taken it and only its answer gone missing, and sending it again would mail the
+    customer twice."""
+    with session_scope(engine) as session:
+        draft = session.get(Draft, draft_id)
+        if draft is None or draft.status != "sending" or draft.claimed_by != worker_name():
+            return
+        back_to_review(draft, SEND_CUT_OFF.format(error=f"{type(error).__name__}: {error}".rstrip(": ")))
+
+
+def refused_email(engine: Engine, draft_id: int, error: EmailRefused) -> dict[str, Any]:
+    """A draft whose email the mail server refused for its content or size: back to review, flagged with the
+    server's answer, for a person to change it and approve it again (it stopped every send of its campaign, first
+    in the audience's order each time); what the job's result lists under ``refused``."""
+    with session_scope(engine) as session:
+        draft = session.get(Draft, draft_id)
+        if draft is None:
+            return _erased_meanwhile(draft_id)
+        back_to_review(draft, f"The mail server refused this email: {error}")
+        return _told(draft, str(error))
+
+
+def mark_sent(engine: Engine, campaign_id: int, sent: int) -> None:
+    """A campaign that sent email is `sent`, whether its job ends well or stops part way."""
+    if sent:
+        with session_scope(engine) as session:
+            session.get(Campaign, campaign_id).status = "sent"
+
+
+def unwritable(engine: Engine, draft_id: int, error: ValueError) -> dict[str, Any]:
+    """A draft whose email cannot be written: skipped and flagged with why, so that the rest still go."""
+    return skip(engine, draft_id, "The email could not be written", str(error))
+
+
+def refuse(engine: Engine, draft_id: int, error: smtplib.SMTPRecipientsRefused) -> dict[str, Any]:
+    """A draft whose address the mail server refused. For good, for the address itself (5xx: no such mailbox,
+    say), skipped, flagged with the server's answer, and the address marked as bounced, so that no later campaign
+    mails it; for now (4xx: greylisting, a full mailbox, a relay's rate limit), or for a reason of the server's own
+    (5.7.x: relaying denied to a relay that wants a login, the sender's reputation), approved again, to be tried
+    again after a wait (``retry_later``): such an answer comes for every address alike, and each one marked
+    bounced stopped the shop's whole list for good."""
+    answer = "; ".join(f"{code} {answer_text(reply)}" for code, reply in error.recipients.values())
+    if all(int(code) >= 500 and _about_the_address(reply) for code, reply in error.recipients.values()):
+        return skip(engine, draft_id, "The mail server refused the address", answer, bounced=True)
+    return retry_later(engine, draft_id, answer)
+
+
+def retry_later(engine: Engine, draft_id: int, answer: str) -> dict[str, Any]:
+    """Give back this process's claim on a draft whose address the server refused, not for good: approved, not to
+    be tried again before the wait its count of such refusals gives (``RETRY_MINUTES``; a send and the due-check
+    leave it until then, and the due-check tries it then); refused once more after the last wait, back to review,
+    flagged with the server's answer. What the job's result lists under ``refused``."""
+    with session_scope(engine) as session:
+        draft = session.get(Draft, draft_id)
+        if draft is None:
+            return _erased_meanwhile(draft_id)
+        told = _told(draft, answer)
+        if draft.status != "sending" or draft.claimed_by != worker_name():
+            return told | {"approved": draft.status == "approved"}  # review or another sender took it meanwhile
+        draft.refusals_for_now += 1
+        if draft.refusals_for_now > len(RETRY_MINUTES):
+            hours = round(sum(RETRY_MINUTES) / 60)
+            back_to_review(
+                draft,
+                f"The mail server refused the address for now at each of {draft.refusals_for_now} tries over about "
+                f"{hours} hours; the last answer: {answer}. Approve it again to try again, or reject it",
+            )
+            return told
+        draft.status, draft.claimed_by = "approved", None
+        wait = timedelta(minutes=RETRY_MINUTES[draft.refusals_for_now - 1])
+        # to the second, as the API writes it, and not before the wait is over
+        draft.retry_after = utcnow().replace(microsecond=0) + timedelta(seconds=1) + wait
+        return told | {"approved": True, "retry_after": as_text(draft.retry_after)}
+
+
+def not_theirs(engine: Engine, draft_ids: list[int]) -> None:
+    """Take back the refusals counted against these drafts' addresses (``retry_later``), which the server refused
+    for a reason of its own that stops the send: the next send, once its login is set, mails them at once."""
+    with session_scope(engine) as session:
+        session.execute(
+            update(Draft)
+            .where(Draft.id.in_(draft_ids), Draft.status == "approved", Draft.refusals_for_now > 0)
+            .values(refusals_for_now=Draft.refusals_for_now - 1, retry_after=None)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def left_approved(engine: Engine, draft_id: int, answer: str) -> dict[str, Any]:
+    """What the job's result lists for a draft the server refused that stays approved, for the next send."""
+    with session_scope(engine) as session:
+        draft = session.get(Draft, draft_id)
+        if draft is None:
+            return _erased_meanwhile(draft_id)
+        return _told(draft, answer) | {"approved": True}
+
+
+def for_its_own_reasons(error: smtplib.SMTPRecipientsRefused) -> bool:
+    """Whether the server refused the address for good for a reason of its own (5.7.1 Relay access denied), which
+    every address gets alike, not for the address, nor for now."""
+    return all(int(code) >= 500 and not _about_the_address(reply) for code, reply in error.recipients.values())
+
+
+def _about_the_address(reply: bytes | str) -> bool:
+    """Whether a refusal is about the address (its enhanced status code's subject: 1, addressing; 2, the mailbox),
+    or names no such code; not one of the server's own policy, system or network (5.7.1 Relay access denied)."""
+    status = enhanced_status(reply)
+    return status is None or status[1] in {"1", "2"}
+
+
+def skip(engine: Engine, draft_id: int, why: str, answer: str, bounced: bool = False) -> dict[str, Any]:
+    """Skip one draft of a send, flagged with ``why: answer`` (and its address marked bounced, when it did);
+    what the job's result lists under ``refused``."""
+    with session_scope(engine) as session:
+        draft = session.get(Draft, draft_id)
+        if draft is None:
+            return _erased_meanwhile(draft_id)
+        draft.status, draft.flagged, draft.claimed_by = "skipped", True, None
+        if bounced and draft.customer.email:
+            draft.customer.bounced_email = draft.customer.email
+            stop_shared_addresses(session, [draft.customer_id])  # the address bounced for every id that has it
+        draft.flag_reasons = [*draft.flag_reasons, f"{why}: {answer}"]
+        return _told(draft, answer)
+
+
+def _told(draft: Draft, answer: str) -> dict[str, Any]:
+    """What the job's result lists under ``refused`` for a draft the server answered for: the draft, its customer's
+    id and the answer without the address it names (the result reaches a webhook's receiver, whom an erasure cannot
+    reach; the draft's flag reason, for the reviewer, keeps it)."""
+    told = without_address(answer, draft.customer.email)
+    return {"draft_id": draft.id, "customer_id": draft.customer.external_id, "answer": told}
+
+
+def _erased_meanwhile(draft_id: int) -> dict[str, Any]:
+    """What the job's result lists for a draft whose customer was erased while the server answered for their email
+    (the draft went with them): neither their id nor the answer, which may name their address. It failed the job."""
+    return {"draft_id": draft_id, "customer_id": ERASED_TEXT, "answer": "the customer was erased meanwhile"}
+
+
+# An address as a mail server's answer writes it: any character an address's local part may hold (O'Neil's too),
+# an @ and a domain, in angle brackets or not.
+_ADDRESS = re.compile(r"<?[\w.!#$%&'*+/=?^`{|}~-]+@[\w.-]+>?")
+
+
+def without_address(answer: str, address: str | None) -> str:
+    """``answer`` with the customer's ``address`` (as stored, or in the ASCII form sent over SMTP) and anything
+    else shaped like an address put as "[address]"."""
+    for known in {address or "", *_sent_forms(address)} - {""}:
+        answer = re.sub(f"<?{re.escape(known)}>?", "[address]", answer, flags=re.IGNORECASE)
+    return _ADDRESS.sub("[address]", answer)
+
+
+def _sent_forms(address: str | None) -> set[str]:
+    try:
+        return {smtp_address(address, smtputf8=False)} if address else set()
+    except (AddressNotDeliverable, ValueError):
+        return set()
