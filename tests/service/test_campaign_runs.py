@@ -238,6 +238,7 @@ def test_a_generation_a_later_one_took_over_says_so_and_not_to_generate_again(
     held = {
         "TAILOR_LLM_MODEL": "openai/gpt-4o-mini", "TAILOR_LLM_API_KEY": "sk-unused", "TAILOR_LLM_TIMEOUT": "300",
         "TAILOR_LLM_API_BASE": f"http://127.0.0.1:{model.server_address[1]}/v1",
+        "TAILOR_LLM_STREAM": "false",  # the held model answers whole
     }  # fmt: skip
     first = subprocess.Popen(
         [sys.executable, "-c", "from service.cli import main; main()", "campaigns", "generate", str(campaign_id)],
