@@ -9,7 +9,7 @@ draft that someone changed since is refused, showing the draft as it is now besi
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -23,6 +23,7 @@ from service import drafts as draft_ops
 from service import late_drafts
 from service.auth import SESSION_HOURS, close_session, open_session, verify_key
 from service.bounds import COUNT_MAX, DATABASE_INT_MAX
+from service.clock import as_utc
 from service.db.models import Customer, Draft
 from service.deps import REVIEW_COOKIE, ApiKeyDep, ReviewerDep, SessionDep, StateDep
 from service.errors import (
@@ -389,7 +390,7 @@ def _bulk_approval(
 ) -> BulkApproval:
     if read_review is None or read_draft is None:
         return BulkApproval(comment, None)
-    at = read_time.astimezone(UTC).replace(tzinfo=None) if read_time and read_time.tzinfo else read_time
+    at = as_utc(read_time) if read_time is not None else None
     return BulkApproval(comment, draft_ops.PageRead(read_review, read_draft, at))
 
 
