@@ -570,7 +570,7 @@ def _send_over_one_connection(outbox: _Outbox, tally: _Tally, draft_ids: list[in
             except (smtplib.SMTPException, OSError) as error:
                 # A refusal the server answered (a response code) took nothing; a connection lost while the email
                 # was handed over may have lost only the server's answer: not mailed again without a person.
-                perhaps_sent = handed_to_smtp and not isinstance(error, smtplib.SMTPResponseException)
+                perhaps_sent = handed_to_smtp and not nothing_taken(error)  # as its send was kept, or forgotten
                 if perhaps_sent:
                     flag_perhaps_sent(engine, draft_id, error)
                     tally.add_cut_off(draft_id)
