@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import sys
 import tempfile
 import threading
@@ -22,13 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
+from evals.loopback import free_port
+
 TARGET_P99_MS = 20.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def measure(customers: int = 3000, requests: int = 500, warmup: int = 50, model: str | None = None) -> dict:
@@ -63,7 +58,7 @@ def _measure_in(home: str, customers: int, requests: int, warmup: int, model: st
     trained = train_recommender(engine, model)
     with session_scope(engine) as session:
         key = create_key(session, "latency")
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(engine), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import sys
 import tempfile
 import threading
@@ -25,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from evals.datasets import exit_status
+from evals.loopback import free_port
 from evals.report import add_out_option, write_report
 
 PAUSE_BETWEEN_WRITES = 0.02  # seconds: an approval or a click every 20 ms, far more than a review page makes
@@ -40,12 +40,6 @@ class _Relay:
         await asyncio.sleep(self.seconds)
         self.taken += 1
         return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _approved_campaign(engine, emails: int) -> tuple[int, list[int]]:
@@ -102,7 +96,7 @@ def run(emails: int, relay_ms: float, home: Path, connections: int = 1) -> dict:
 
     engine = default_engine()  # migrated on creation
     campaign_id, customer_ids = _approved_campaign(engine, emails)
-    relay, port = _Relay(relay_ms / 1000), _free_port()
+    relay, port = _Relay(relay_ms / 1000), free_port()
     controller = Controller(relay, hostname="127.0.0.1", port=port)
     controller.start()
     stop, waits, failed = threading.Event(), [], []
