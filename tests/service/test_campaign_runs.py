@@ -20,6 +20,7 @@ from service.db.session import session_scope
 from service.errors import CampaignFailed, InvalidInput, NotReady
 from service.pipeline.campaign_runs import RunSummary, create_and_generate
 from tests.conftest import PROJECT_ROOT
+from tests.forked_cli import run_tailor
 from tests.service.conftest import trained_in_process, use_an_unreachable_model
 
 
@@ -121,11 +122,8 @@ def test_mistakes_leave_no_campaign_and_a_stopped_generation_says_which_one(engi
         _run(engine)
     assert _campaigns(engine) == [(1, "failed")]
 
-    command = [sys.executable, "-c", "from service.cli import main; main()"]  # this checkout's code
     args = ["generate", "--campaign-type", "cross_sell", "--brand", "hearth", "--limit", "2"]
-    result = subprocess.run(
-        [*command, *args], capture_output=True, text=True, cwd=PROJECT_ROOT, env=dict(os.environ), timeout=300
-    )
+    result = run_tailor(args, timeout=300)
     lines = result.stderr.splitlines()  # the job's log record, then one line for the person
     assert result.returncode == 2 and not any(line.startswith("Traceback") for line in lines)
     error = lines[-1]
@@ -134,10 +132,7 @@ def test_mistakes_leave_no_campaign_and_a_stopped_generation_says_which_one(engi
     # A shop without a server was sent to POST /campaigns/2/generate: the command line could not generate it again.
     assert "generate it again with `tailor campaigns generate 2`" in error
 
-    again = subprocess.run(
-        [*command, "campaigns", "generate", "2"], capture_output=True, text=True, cwd=PROJECT_ROOT,
-        env={**os.environ, "TAILOR_LLM_MODEL": "fake"}, timeout=300,
-    )  # fmt: skip
+    again = run_tailor(["campaigns", "generate", "2"], env={**os.environ, "TAILOR_LLM_MODEL": "fake"}, timeout=300)
     assert again.returncode == 0, again.stderr
     assert ["campaign", "#2"] in [line.split() for line in again.stdout.splitlines()]
     assert _campaigns(engine) == [(1, "failed"), (2, "ready")]

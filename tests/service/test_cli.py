@@ -14,14 +14,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.forked_cli import run_tailor
 from tests.service.test_importing import CUSTOMERS
 
 TAILOR = [str(Path(sys.executable).with_name("tailor"))]
 
 
 def run(args: list[str], home: Path, timeout: float = 120, **env: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "TAILOR_HOME": str(home), **env}
-    return subprocess.run([*TAILOR, *args], capture_output=True, text=True, env=env, timeout=timeout)
+    """`tailor *args` in a process of its own (forked: tests/forked_cli.py), with ``home`` as its TAILOR_HOME."""
+    return run_tailor(args, env={**os.environ, "TAILOR_HOME": str(home), **env}, timeout=timeout)
 
 
 def run_on_a_terminal(args: list[str], home: Path, timeout: float = 120) -> tuple[subprocess.CompletedProcess, str]:
@@ -58,7 +59,8 @@ def run_on_a_terminal(args: list[str], home: Path, timeout: float = 120) -> tupl
 
 def test_help_is_fast_and_lists_the_commands(tmp_path):
     started = time.perf_counter()
-    result = run(["--help"], tmp_path)
+    env = {**os.environ, "TAILOR_HOME": str(tmp_path)}  # started, not forked: the start-up is what is timed
+    result = subprocess.run([*TAILOR, "--help"], capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 0
     for command in (
         "import",
@@ -131,8 +133,7 @@ def test_the_database_warnings_are_json_lines_like_every_other(tmp_path):
     result = run(["keys", "list"], tmp_path)
     lines = [json.loads(line) for line in result.stderr.splitlines()]  # each a JSON object
     assert [line["logger"] for line in lines if "chmod 600" in line["event"]] == ["tailor.db"]
-    quiet = subprocess.run([*TAILOR, "keys", "list"], capture_output=True, text=True, timeout=120,
-                           env={**os.environ, "TAILOR_HOME": str(tmp_path), "TAILOR_LOG_LEVEL": "ERROR"})  # fmt: skip
+    quiet = run(["keys", "list"], tmp_path, TAILOR_LOG_LEVEL="ERROR")
     assert quiet.stderr == ""
 
 
@@ -285,10 +286,7 @@ def test_a_missing_file_is_named_by_its_whole_path_and_opens_no_database(tmp_pat
     """`tailor import customers customers.csv` run in the wrong folder said "customers file customers.csv ...: file
     not found", not which folder it looked in, and had already made a database there (var/tailor.db)."""
     env = {**os.environ, "TAILOR_HOME": "var"}
-    missing = subprocess.run(
-        [*TAILOR, "import", "customers", "customers.csv"], capture_output=True, text=True, env=env, cwd=tmp_path,
-        timeout=60,
-    )  # fmt: skip
+    missing = run_tailor(["import", "customers", "customers.csv"], env=env, cwd=tmp_path, timeout=60)
     assert missing.returncode == 2
     assert (
         missing.stderr
@@ -377,8 +375,7 @@ def test_recommend_reads_a_product_catalog(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.llm
-def test_import_train_generate_and_export_drafts(tmp_path, demo_files, monkeypatch):
+def test_import_and_train_from_the_command_line(tmp_path, demo_files, monkeypatch):
     monkeypatch.delenv("TAILOR_LOG_LEVEL", raising=False)
     for kind in ("customers", "products", "orders", "sends"):
         imported = run(["import", kind, str(demo_files[kind])], tmp_path)
@@ -398,9 +395,20 @@ def test_import_train_generate_and_export_drafts(tmp_path, demo_files, monkeypat
     assert re.search(r"engagement model version \S+ on \d+ sends", trained.stdout)
     listed = run(["models", "list"], tmp_path).stdout
     assert re.search(r"\d+ sends  open rate \d+\.\d%  shop model ", listed) and "None" not in listed, listed
-    out = tmp_path / "drafts.jsonl"
+
+
+@pytest.mark.slow
+@pytest.mark.llm
+def test_generate_and_export_drafts_written_by_the_local_model(engine, tailor_home, demo_files, monkeypatch):
+    """The shop trained in this process (the command's training is the test above's): the LLM tests run one at a
+    time, and training from the command line took half of this one's minute."""
+    from tests.service.conftest import trained_in_process
+
+    monkeypatch.delenv("TAILOR_LOG_LEVEL", raising=False)
+    trained_in_process(engine, demo_files)
+    out = tailor_home / "drafts.jsonl"
     args = ["generate", "--campaign-type", "cross_sell", "--brand", "atelier", "--limit", "3", "--out", str(out)]
-    generated = run(args, tmp_path, timeout=600)  # the local model on a busy 2-core machine: minutes
+    generated = run(args, tailor_home, timeout=600)  # the local model on a busy 2-core machine: minutes
     assert generated.returncode == 0, generated.stderr
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert f"wrote 3 drafts to {out}, a line for each of their {len(rows)} variants" in generated.stdout
