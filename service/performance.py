@@ -1,11 +1,13 @@
 """What a campaign's email did once sent: its sends and the events recorded for them (POST /events, the
-unsubscribe links), as counts and rates beside the forecast made before sending."""
+unsubscribe links), as counts and rates beside the forecast made before sending. The rates are over the sends known
+to have gone out; those whose mail server's answer was lost (``Send.perhaps_sent``) are counted apart, as
+``perhaps_sent``: counted as sent, each one not opened lowered the campaign's open rate."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import case, distinct, func, select
 from sqlalchemy.orm import Session
 
 from service.db.models import Event, Send
@@ -16,11 +18,15 @@ COUNTED = {"open": "opened", "click": "clicked", "conversion": "converted", "uns
 
 
 def campaign_performance(session: Session, campaign_id: int) -> dict[str, Any]:
-    """Sends, and the sends with each kind of event, their rates over the sends, and the conversions' value as
-    revenue; empty before the campaign sent anything."""
-    sent = session.scalar(select(func.count()).select_from(Send).where(Send.campaign_id == campaign_id))
-    if not sent:
+    """Sends known to have gone out, and the sends with each kind of event, their rates over those sends (None
+    while there are none), the conversions' value as revenue, and the sends perhaps sent; empty before the campaign
+    sent anything."""
+    perhaps = case((Send.perhaps_sent, 1), else_=0)
+    counts = select(func.count(), func.coalesce(func.sum(perhaps), 0)).select_from(Send)
+    sends, perhaps_sent = session.execute(counts.where(Send.campaign_id == campaign_id)).one()
+    if not sends:
         return {}
+    sent = sends - perhaps_sent
     rows = session.execute(
         select(Event.kind, func.count(distinct(Event.send_id)), func.coalesce(func.sum(Event.value), 0.0))
         .join(Send, Send.id == Event.send_id)
@@ -28,10 +34,10 @@ def campaign_performance(session: Session, campaign_id: int) -> dict[str, Any]:
         .group_by(Event.kind)
     ).all()
     by_kind = {kind: (count, value) for kind, count, value in rows}
-    report: dict[str, Any] = {"sent": sent}
+    report: dict[str, Any] = {"sent": sent, "perhaps_sent": perhaps_sent}
     for kind, name in COUNTED.items():
         count = by_kind.get(kind, (0, 0.0))[0]
         report[name] = count
-        report[f"{name}_rate"] = round(count / sent, 4)
+        report[f"{name}_rate"] = round(count / sent, 4) if sent else None
     report["revenue"] = round(float(by_kind.get("conversion", (0, 0.0))[1]), 2)
     return report

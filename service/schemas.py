@@ -264,9 +264,11 @@ class CampaignOut(BaseModel):
     stats: dict[str, Any] = {}
     forecast: dict[str, Any] = {}
     performance: dict[str, Any] = Field(
-        {}, description="once it has sent: `sent`, and the sends `opened`, `clicked`, `converted`, `unsubscribed`, "
-        "`complained` and `bounced` with their rates over the sends, and `revenue` (the conversions' value), from "
-        "the events recorded so far; to set beside `forecast`",
+        {}, description="once it has sent: `sent`, the sends known to have gone out, and of them `opened`, "
+        "`clicked`, `converted`, `unsubscribed`, `complained` and `bounced` with their rates over `sent` (null while "
+        "it is 0), and `revenue` (the conversions' value), from the events recorded so far; to set beside "
+        "`forecast`. `perhaps_sent`: emails whose mail server's answer was lost (a dropped connection, a killed "
+        "process) and of which nothing was heard since, left out of `sent` and the rates",
     )  # fmt: skip
     holdout_share: float | None = None
     scheduled_at: UtcMoment | None = Field(

@@ -18,10 +18,13 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
     case,
+    exists,
     or_,
     text,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
 from service.clock import utcnow
@@ -374,6 +377,21 @@ class Send(Base):
     events: Mapped[list[Event]] = relationship(
         back_populates="send", cascade="all, delete-orphan", order_by="Event.occurred_at"
     )
+
+    @hybrid_property
+    def perhaps_sent(self) -> bool:
+        """Whether this is Tailor's own email that may never have reached the mail server: recorded before the SMTP
+        call, and nothing recorded of it since, neither the server's "delivered" nor any open, click, bounce or other
+        event that only an email that went can have (its answer was lost: the connection dropped, the process was
+        killed). The one place this is decided: statistics and the engagement model's training leave such a send out
+        (``~Send.perhaps_sent`` in a query); the contact policy counts it, as its customer may have it; a customer's
+        history shows it, so marked. Imported history (no draft) went out, as the shop's file says."""
+        return self.draft_id is not None and not self.events
+
+    @perhaps_sent.inplace.expression
+    @classmethod
+    def _perhaps_sent_in_sql(cls):
+        return and_(cls.draft_id.is_not(None), ~exists().where(Event.send_id == cls.id).correlate_except(Event))
 
 
 class ReplacedDraft(Base):

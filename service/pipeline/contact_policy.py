@@ -9,7 +9,9 @@ out by another campaign's experiment is not mailed until its conversion window
 (`TAILOR_EXPERIMENT_CONVERSION_WINDOW_DAYS`) ends, so that the holdout stays a group that received nothing. A
 send looks again as each email goes (``defer_if_mailed_meanwhile``): another server on the database may have
 mailed the customer meanwhile. A draft's own send does not hold it back: a draft whose email's answer was lost keeps
-the send its link names (service.pipeline.sending), and approved again it goes now, as its flag says.
+the send its link names (service.pipeline.sending), and approved again it goes now, as its flag says. Any other
+email perhaps sent (``Send.perhaps_sent``: its answer lost) counts as sent here, unlike in the figures: its customer
+may have it, and must not be mailed twice.
 """
 
 from __future__ import annotations

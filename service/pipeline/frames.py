@@ -7,7 +7,7 @@ from collections.abc import Collection
 from datetime import date, datetime, time
 
 import pandas as pd
-from sqlalchemy import case, exists, extract, func, or_, select, true
+from sqlalchemy import and_, case, exists, extract, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from audience.returns import net_of_returns
@@ -322,11 +322,12 @@ def send_open_counts(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """What send times are learned from, counted by the database (``scoring.send_time.open_counts``' shape):
     sends and opens per send hour (on the clock of ``timezone``) over every send (made at or before
-    ``sent_before``, when given), and per customer and hour for ``customer_ids``."""
+    ``sent_before``, when given), and per customer and hour for ``customer_ids``; a send perhaps sent
+    (``Send.perhaps_sent``) is left out, as it may never have been there to open."""
     hour = send_hour(session, timezone)
     opened = case((exists().where(Event.send_id == Send.id, Event.kind == "open"), 1), else_=0)
     counts = (func.count(Send.id), func.sum(opened))
-    old_enough = Send.sent_at <= sent_before if sent_before is not None else true()
+    old_enough = and_(~Send.perhaps_sent, Send.sent_at <= sent_before if sent_before is not None else true())
     population = _frame(session, select(hour, *counts).where(old_enough).group_by(hour), ["hour", "sends", "opens"])
     per_customer = [
         row
@@ -343,9 +344,10 @@ def send_open_counts(
 
 
 def count_sends(session: Session, outcomes_due: datetime) -> tuple[int, int]:
-    """How many sends were made at or before ``outcomes_due`` and how many after it, in one query."""
+    """How many sends known to have gone out were made at or before ``outcomes_due`` and how many after it, in one
+    query."""
     later = func.coalesce(func.sum(case((Send.sent_at > outcomes_due, 1), else_=0)), 0)
-    total, waiting = session.execute(select(func.count(Send.id), later)).one()
+    total, waiting = session.execute(select(func.count(Send.id), later).where(~Send.perhaps_sent)).one()
     return int(total) - int(waiting), int(waiting)
 
 
@@ -353,8 +355,9 @@ def sends_frame(session: Session, *, sent_before: datetime | None = None, latest
     """Sends with their outcomes as 0/1 columns, in the shape the scoring models learn from, in the order they
     were recorded: every send, or those made at or before ``sent_before``, and of those the ``latest`` by
     send time (ties: the later recorded) when given, so that what training reads stays bounded however many
-    sends a shop has made."""
-    chosen = select(Send.id)
+    sends a shop has made. A send perhaps sent (``Send.perhaps_sent``) is left out: its customer may never have had
+    the email, and the model learnt "not opened" from it."""
+    chosen = select(Send.id).where(~Send.perhaps_sent)
     if sent_before is not None:
         chosen = chosen.where(Send.sent_at <= sent_before)
     if latest is not None:
@@ -380,6 +383,7 @@ def sends_frame(session: Session, *, sent_before: datetime | None = None, latest
         )
         .join(Customer, Send.customer_id == Customer.id)
         .outerjoin(Event, Event.send_id == Send.id)
+        .where(~Send.perhaps_sent)
         .group_by(Send.id, Customer.external_id, Customer.first_name)
         .order_by(Send.id)
     )

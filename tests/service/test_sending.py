@@ -1291,8 +1291,8 @@ def test_a_sent_campaign_reports_what_its_email_did_beside_its_forecast(client, 
     assert client.post("/events", json={"events": events}).json()["recorded"] == 6
     performance = client.get(f"/campaigns/{campaign_id}").json()["performance"]
     assert performance == {
-        "sent": 4, "opened": 2, "opened_rate": 0.5, "clicked": 1, "clicked_rate": 0.25, "converted": 1,
-        "converted_rate": 0.25, "unsubscribed": 0, "unsubscribed_rate": 0.0, "complained": 1,
+        "sent": 4, "perhaps_sent": 0, "opened": 2, "opened_rate": 0.5, "clicked": 1, "clicked_rate": 0.25,
+        "converted": 1, "converted_rate": 0.25, "unsubscribed": 0, "unsubscribed_rate": 0.0, "complained": 1,
         "complained_rate": 0.25, "bounced": 0, "bounced_rate": 0.0, "revenue": 42.5,
     }  # fmt: skip
     page = client.get(f"/review/campaigns/{campaign_id}").text

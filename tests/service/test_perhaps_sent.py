@@ -1,0 +1,125 @@
+"""A send whose mail server's answer was lost (the connection dropped while it took the email) may or may not have
+reached its customer: the figures and the engagement model leave it out until an event says it went, and the contact
+policy counts it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pandas as pd
+from sqlalchemy import select
+
+from service.audiences import mailed_recently
+from service.clock import utcnow
+from service.db.models import Customer, Send
+from service.db.session import session_scope
+from service.pipeline import frames
+from tests.service.test_send_transactions import _AnswerLostServer
+from tests.service.test_sending import approved_draft, new_campaign, send_job, serving_smtp
+
+
+def _one_sent_one_perhaps(client, engine, monkeypatch) -> tuple[int, dict[str, int]]:
+    """A campaign whose email to c1 the mail server took, and whose email to c2 it was taking when the connection
+    dropped; and each customer's send id."""
+    with serving_smtp(_AnswerLostServer(accept=1), monkeypatch):
+        campaign_id = new_campaign(client)
+        for external_id in ("c1", "c2"):
+            approved_draft(client, engine, campaign_id, external_id=external_id)
+        assert send_job(client, campaign_id)["status"] == "failed"
+    with session_scope(engine) as session:
+        sends = session.execute(
+            select(Customer.external_id, Send.id).join(Customer).where(Send.campaign_id == campaign_id)
+        )
+        return campaign_id, dict(sends.all())
+
+
+def _opened(client, send_id: int) -> None:
+    response = client.post("/events", json={"events": [{"send_id": send_id, "kind": "open"}]})
+    assert response.status_code == 200 and response.json()["recorded"] == 1, response.text
+
+
+def test_a_campaign_counts_an_email_perhaps_sent_apart_from_those_sent(client, engine, monkeypatch):
+    """The campaign said it sent 2 emails, and c1's open was an open rate of 50 %, when c2 may never have had one."""
+    campaign_id, sends = _one_sent_one_perhaps(client, engine, monkeypatch)
+    _opened(client, sends["c1"])
+
+    performance = client.get(f"/campaigns/{campaign_id}").json()["performance"]
+    assert (performance["sent"], performance["perhaps_sent"]) == (1, 1)
+    assert performance["opened"] == 1 and performance["opened_rate"] == 1.0
+    page = client.get(f"/review/campaigns/{campaign_id}")
+    assert "sent 1: opened 1 (100.0%)" in page.text and "perhaps sent 1" in page.text
+
+    _opened(client, sends["c2"])  # an open says it went
+    performance = client.get(f"/campaigns/{campaign_id}").json()["performance"]
+    assert (performance["sent"], performance["perhaps_sent"], performance["opened_rate"]) == (2, 0, 1.0)
+
+
+def test_a_campaign_whose_only_email_was_perhaps_sent_has_no_rates(client, engine, monkeypatch):
+    with serving_smtp(_AnswerLostServer(accept=0), monkeypatch):
+        campaign_id = new_campaign(client)
+        approved_draft(client, engine, campaign_id, external_id="c1")
+        assert send_job(client, campaign_id)["status"] == "failed"
+    performance = client.get(f"/campaigns/{campaign_id}").json()["performance"]
+    assert (performance["sent"], performance["perhaps_sent"], performance["opened_rate"]) == (0, 1, None)
+    assert client.get("/review").status_code == 200
+    assert client.get(f"/review/campaigns/{campaign_id}").status_code == 200
+
+
+def test_the_engagement_model_and_send_times_do_not_learn_from_an_email_perhaps_sent(client, engine, monkeypatch):
+    """The engagement model learnt "not opened" from an email its customer may never have had, and send times
+    counted it at its hour; imported history, which has no draft, is learnt from as before."""
+    _one_sent_one_perhaps(client, engine, monkeypatch)
+    with session_scope(engine) as session:
+        customer = session.scalar(select(Customer).where(Customer.external_id == "c1"))
+        imported = Send(customer_id=customer.id, subject="Old news", campaign_type="winback", sent_at=utcnow())
+        session.add(imported)
+    with session_scope(engine) as session:
+        learnt = frames.sends_frame(session)
+        assert sorted(learnt.customer_id) == ["c1", "c1"]
+        assert len(frames.sends_frame(session, sent_before=utcnow() + timedelta(days=1), latest=5)) == 2
+        assert frames.count_sends(session, utcnow() + timedelta(days=1)) == (2, 0)
+        population, customers = frames.send_open_counts(session, ["c1", "c2"])
+        assert population.sends.sum() == 2 and set(customers.customer_id) == {"c1"}
+
+
+def test_the_contact_policy_counts_an_email_perhaps_sent(client, engine, monkeypatch):
+    """A customer who may have been mailed is not mailed again within the contact policy's days."""
+    monkeypatch.setenv("TAILOR_SEND_MIN_DAYS_BETWEEN", "3")
+    _one_sent_one_perhaps(client, engine, monkeypatch)
+    with session_scope(engine) as session:
+        assert mailed_recently(session, pd.Series(["c1", "c2", "c3"])) == 2
+
+
+def test_every_reader_tells_an_email_perhaps_sent_from_one_that_went_on_either_database(any_engine):
+    """The rule is one SQL expression (``Send.perhaps_sent``): on PostgreSQL as on SQLite, a send of Tailor's with no
+    event is left out of the figures and the training rows, one with any event is not, nor is imported history."""
+    from service.campaigns import ensure_brand
+    from service.db.models import Campaign, Draft, Event
+    from service.performance import campaign_performance
+
+    now = utcnow().replace(microsecond=0)
+    with session_scope(any_engine) as session:
+        campaign = Campaign(name="spring", brand=ensure_brand(session, "hearth"), campaign_type="cross_sell")
+        for external_id, events in (("c1", ["delivered", "open"]), ("c2", []), ("c3", ["bounce"])):
+            customer = Customer(external_id=external_id, email=f"{external_id}@example.com", marketing_consent=True)
+            draft = Draft(campaign=campaign, customer=customer, status="sent")
+            session.add(draft)
+            session.flush()
+            send = Send(
+                customer=customer, campaign_id=campaign.id, draft_id=draft.id, subject="Hello",
+                campaign_type="cross_sell", sent_at=now, events=[Event(kind=kind, occurred_at=now) for kind in events],
+            )  # fmt: skip
+            session.add(send)
+        session.add(Send(customer=customer, subject="Old news", campaign_type="winback", sent_at=now))
+        session.flush()
+        campaign_id = campaign.id
+
+    with session_scope(any_engine) as session:
+        performance = campaign_performance(session, campaign_id)
+        assert (performance["sent"], performance["perhaps_sent"], performance["opened_rate"]) == (2, 1, 0.5)
+        assert sorted(frames.sends_frame(session).customer_id) == ["c1", "c3", "c3"]
+        assert len(frames.sends_frame(session, sent_before=now, latest=10)) == 3
+        assert frames.count_sends(session, now) == (3, 0)
+        assert frames.send_open_counts(session, ["c2"])[0].sends.sum() == 3
+        perhaps = session.scalars(select(Customer.external_id).join(Send.customer).where(Send.perhaps_sent))
+        assert perhaps.all() == ["c2"]
