@@ -721,6 +721,10 @@ class CustomerSendOut(BaseModel):
         None, description="the experiment's arm the customer was in (the variant's label); null outside an "
         "experiment, and for a draft its reviewer pinned",
     )  # fmt: skip
+    perhaps_sent: bool = Field(
+        False, description="Tailor's email whose mail server's answer was lost (a dropped connection, a killed "
+        "process), with no event heard of it since: the customer may or may not have it; false for imported history",
+    )  # fmt: skip
     events: list[SendEventOut]
 
 

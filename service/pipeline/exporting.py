@@ -119,6 +119,7 @@ _DRAFT_COLUMNS = (
     Draft.id, Draft.campaign_id, Draft.status, Draft.flagged, Draft.flag_reasons, Draft.selected_variant_id,
     Draft.pinned, Customer.external_id.label("customer_id"), Customer.email, Customer.first_name, Customer.locale,
     and_(*MAILABLE).label("mailable"), Send.variant_id.label("sent_variant_id"), Send.to_email.label("sent_to"),
+    Send.perhaps_sent.label("perhaps_sent"),
 )  # fmt: skip
 _VARIANT_COLUMNS = (
     Variant.draft_id, Variant.id, Variant.label, Variant.subject, Variant.preheader, Variant.text, Variant.html,
@@ -156,12 +157,16 @@ def export_records(session: Session, ids: list[int]) -> Iterator[dict[str, Any]]
 
 
 def _records(draft: Row, variants: list[Row], holdout: bool) -> Iterator[dict[str, Any]]:
+    """A line per variant: ``sent`` for the one known to have gone out, ``perhaps_sent`` for the one whose mail
+    server's answer was lost (``Send.perhaps_sent``), which a tool counting what went out leaves out."""
     for variant in variants:
+        mailed = variant.id == draft.sent_variant_id
         yield {
             "customer_id": draft.customer_id, "email": draft.email, "first_name": draft.first_name,
             "locale": draft.locale, "mailable": bool(draft.mailable), "holdout": holdout, "draft_id": draft.id,
             "variant_id": variant.id, "variant": variant.label, "selected": variant.id == draft.selected_variant_id,
-            "sent": variant.id == draft.sent_variant_id, "sent_to": draft.sent_to, "status": draft.status,
+            "sent": mailed and not draft.perhaps_sent, "perhaps_sent": mailed and bool(draft.perhaps_sent),
+            "sent_to": draft.sent_to, "status": draft.status,
             "flagged": draft.flagged, "flag_reasons": draft.flag_reasons, "subject": variant.subject,
             "preheader": variant.preheader, "text_body": variant.text, "html_body": variant.html,
             "checks": _CHECKS.dump_python(_CHECKS.validate_python(variant.checks)),

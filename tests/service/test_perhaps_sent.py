@@ -1,9 +1,10 @@
 """A send whose mail server's answer was lost (the connection dropped while it took the email) may or may not have
-reached its customer: the figures and the engagement model leave it out until an event says it went, and the contact
-policy counts it."""
+reached its customer: the figures and the engagement model leave it out until an event says it went, the contact
+policy counts it, and a customer's history shows it, marked as perhaps sent."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pandas as pd
@@ -88,6 +89,21 @@ def test_the_contact_policy_counts_an_email_perhaps_sent(client, engine, monkeyp
     _one_sent_one_perhaps(client, engine, monkeypatch)
     with session_scope(engine) as session:
         assert mailed_recently(session, pd.Series(["c1", "c2", "c3"])) == 2
+
+
+def test_a_customer_s_history_and_export_mark_an_email_perhaps_sent(client, engine, monkeypatch):
+    """A customer asking what they were sent was shown an email that may never have gone as one that went."""
+    campaign_id, sends = _one_sent_one_perhaps(client, engine, monkeypatch)
+    for external_id, perhaps in (("c1", False), ("c2", True)):
+        (shown,) = client.get(f"/customers/{external_id}/sends").json()
+        assert (shown["id"], shown["perhaps_sent"]) == (sends[external_id], perhaps)
+        (held,) = client.get(f"/customers/{external_id}/export").json()["sends"]
+        assert held["perhaps_sent"] is perhaps
+
+    export = client.get(f"/campaigns/{campaign_id}/export")
+    lines = {line["customer_id"]: line for line in map(json.loads, export.text.splitlines())}
+    assert (lines["c1"]["sent"], lines["c1"]["perhaps_sent"]) == (True, False)
+    assert (lines["c2"]["sent"], lines["c2"]["perhaps_sent"]) == (False, True)
 
 
 def test_every_reader_tells_an_email_perhaps_sent_from_one_that_went_on_either_database(any_engine):
