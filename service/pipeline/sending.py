@@ -19,12 +19,13 @@ send of its campaign does for drafts of processes that no longer run (service.jo
 due-check once a claim is an hour old, whichever host made it. A person who approves it again sends it on that same
 send.
 
-A send may keep several connections to the mail server (``TAILOR_SMTP_CONNECTIONS``), one thread each, with the
-drafts split between them by address (a campaign mails an address once, and each connection knows what it mailed);
-the job's thread reports their progress, and one that fails, or a cancellation, stops the others after the email in
-hand: the claims above keep each draft to one of them as they keep it to one of two servers. A server refusing every
-address or every email alike is told by the refusals of all of them (_Tally), and a failure, once all have stopped,
-counts what each sent.
+A send may keep several connections to the mail server (``TAILOR_SMTP_CONNECTIONS``), one thread each, that take
+the drafts an address at a time from one queue (a campaign mails an address once, and each connection knows what it
+mailed); a connection the server will not open (a relay that takes fewer at once) takes none, and the others mail
+them all, the send's result warning how many it took. The job's thread reports their progress, and one that fails,
+or a cancellation, stops the others after the email in hand: the claims above keep each draft to one of them as they
+keep it to one of two servers. A server refusing every address or every email alike is told by the refusals of all
+of them (_Tally), and a failure, once all have stopped, counts what each sent.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ import contextvars
 import logging
 import smtplib
 import threading
-import zlib
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -272,18 +273,19 @@ def send_campaign(
     tally = _Tally(deferred=deferred)
     # No connection when nothing is due now: a campaign scheduled for later was reported failed with the server down.
     with _held_back_told(held_back):
-        connections = _split_by_address(engine, draft_ids, settings.connections)
+        several = settings.connections > 1 and len(draft_ids) > 1
+        address_groups = _address_groups(engine, draft_ids) if several else []
+        fewer_connections = None
         try:
-            if len(connections) == 1:  # in this thread, reporting each email
+            if min(settings.connections, len(address_groups)) > 1:
+                fewer_connections = _send_over_connections(outbox, tally, address_groups, progress)
+            elif draft_ids:  # in this thread, reporting each email
                 report = lambda: progress(*tally.progress(outbox.total))  # noqa: E731
-                _send_over_one_connection(outbox, tally, connections[0], report)
-            elif connections:
-                _send_over_connections(outbox, tally, connections, progress)
+                with MailServer(settings) as server:
+                    _send_over_one_connection(outbox, tally, server, draft_ids, report)
         except TailorError as failure:
             if tally.relay_stopped:  # every connection's, the emails in hand when it stopped too
                 not_theirs(engine, tally.refused_in_a_row)
-            if failure is tally.not_opened and tally.sent:
-                raise _not_opened_beside(settings, tally, outbox.total, failure) from failure
             if isinstance(failure, MailServerUnavailable) and failure.done_before is not None and failure.__cause__:
                 # told again once every connection stopped: what each sent, and cut off, with the email in hand
                 raise _failed_after(settings, tally, outbox.total, failure.__cause__) from failure.__cause__
@@ -292,6 +294,8 @@ def send_campaign(
     mark_sent(engine, campaign_id, tally.sent)
     with session_scope(engine) as session:
         later = waiting_drafts(session, session.get(Campaign, campaign_id), now)
+    if fewer_connections:  # the job's message says it, in place of its last "sent N"
+        progress(tally.done, outbox.total, fewer_connections)
     if not draft_ids:  # the job's message says why nothing went, rather than nothing
         waiting = f"; {later['waiting']:,} approved wait for their send time" if later["waiting"] else ""
         progress(1, 1, f"nothing to send now: no approved draft is due{waiting}")
@@ -299,9 +303,12 @@ def send_campaign(
         "sent": tally.sent, "skipped": tally.skipped, "deferred": tally.deferred, **later, **held_back.told(),
         "refused": refused,
     }  # fmt: skip
+    warnings = [fewer_connections] if fewer_connections else []
     if tally.sent and (unreachable := unreachable_links(links.base_url)):
-        result["warnings"] = [unreachable]
+        warnings.append(unreachable)
         log.warning("unsubscribe links recipients cannot reach", extra={"campaign_id": campaign_id, "sent": tally.sent})
+    if warnings:
+        result["warnings"] = warnings
     if experiment:
         result.update(held_out=held_out, sent_by_arm=tally.sent_by_arm, pinned=tally.pinned)
     return result
@@ -310,7 +317,7 @@ def send_campaign(
 @dataclass(frozen=True)
 class _Outbox:
     """What every connection of one send reads: the campaign, its settings and the state shared between them
-    (``mailed``: each connection has its own addresses, see _split_by_address; ``stop``: set when one fails)."""
+    (``mailed``: each connection has its own addresses, see _address_groups; ``stop``: set when one fails)."""
 
     engine: Engine
     campaign_id: int
@@ -347,7 +354,6 @@ class _Tally:
     relay_stopped: bool = False
     refused_by_policy: int = 0  # emails refused by policy, over every connection, while none was sent
     cut_off: list[int] = field(default_factory=list)  # drafts whose email was handed over when a connection was lost
-    not_opened: MailServerUnavailable | None = None  # the first connection the server would not open (_opened)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, **counts: int) -> None:
@@ -400,14 +406,13 @@ class _Tally:
             return {"sent": self.sent, "skipped": self.skipped, "deferred": self.deferred, "refused": self.refused}
 
 
-def _split_by_address(engine: Engine, draft_ids: list[int], connections: int) -> list[list[int]]:
-    """The drafts, in their order, split between at most ``connections`` connections to the mail server, every
-    draft to one address on the same one: a campaign mails an address once, and each connection knows only what it
-    mailed itself since the send began."""
-    if connections <= 1 or len(draft_ids) <= 1:
-        return [draft_ids] if draft_ids else []
-    addresses: dict[int, str] = {}
+def _address_groups(engine: Engine, draft_ids: list[int]) -> list[list[int]]:
+    """The drafts, in their order, in groups of one address each (as ``address_key`` spells it), the groups in the
+    order of their first draft: a connection mails a whole group, as a campaign mails an address once and each
+    connection knows only what it mailed itself since the send began."""
+    groups: dict[str, list[int]] = {}
     with session_scope(engine) as session:
+        addresses: dict[int, str] = {}
         for batch in batches(draft_ids):
             rows = session.execute(
                 select(Draft.id, Customer.email)
@@ -415,29 +420,53 @@ def _split_by_address(engine: Engine, draft_ids: list[int], connections: int) ->
                 .where(Draft.id.in_(batch))
             )
             addresses |= {draft_id: address_key(email) for draft_id, email in rows}
-    split: list[list[int]] = [[] for _ in range(connections)]
     for draft_id in draft_ids:
-        key = addresses.get(draft_id) or str(draft_id)  # erased since: alone
-        split[zlib.crc32(key.encode()) % connections].append(draft_id)
-    return [part for part in split if part]
+        groups.setdefault(addresses.get(draft_id) or f"#{draft_id}", []).append(draft_id)  # erased since: alone
+    return list(groups.values())
 
 
-def _send_over_connections(outbox: _Outbox, tally: _Tally, connections: list[list[int]], progress) -> None:
-    """Send each part of the drafts over a connection of its own, each in a thread; this one reports progress (a
-    cancellation it raises stops every connection after the email in hand) and raises the first failure, once every
-    connection has stopped (set ``outbox.stop``: the others send no further email)."""
-    failures: list[BaseException] = []
+class _AddressQueue:
+    """The address groups of a send over several connections, which each open connection takes one at a time: a
+    connection the server would not open takes none, and those it opened mail them all, each group on one."""
 
-    def run(part: list[int]) -> None:
+    def __init__(self, groups: list[list[int]]) -> None:
+        self._groups = deque(groups)
+
+    def drafts(self) -> Iterator[int]:
+        """The drafts one connection mails, a group after another until none is left (taken whole: popleft is
+        atomic, so no two connections take one group)."""
+        while True:
+            try:
+                group = self._groups.popleft()
+            except IndexError:
+                return
+            yield from group
+
+
+def _send_over_connections(outbox: _Outbox, tally: _Tally, groups: list[list[int]], progress) -> str | None:
+    """Send the address groups over at most TAILOR_SMTP_CONNECTIONS connections of their own, each in a thread
+    taking the next group from one queue; this one reports progress (a cancellation it raises stops every connection
+    after the email in hand) and raises the first failure, once every connection has stopped (set ``outbox.stop``:
+    the others send no further email). A connection the server would not open leaves the groups to those it opened,
+    and the warning saying how many it took is returned; the send fails as over one when it opened none."""
+    queue, failures, not_opened = _AddressQueue(groups), [], []
+
+    def run() -> None:
         try:
-            _send_over_one_connection(outbox, tally, part, lambda: None)
+            with contextlib.ExitStack() as connection:
+                try:
+                    server = connection.enter_context(MailServer(outbox.settings))
+                except MailServerUnavailable as refused:  # the relay takes fewer at once: the others take its share
+                    not_opened.append(refused)
+                    return
+                _send_over_one_connection(outbox, tally, server, queue.drafts(), lambda: None)
         except BaseException as error:  # handed to this thread, which raises it
             failures.append(error)
             outbox.stop.set()
 
     threads = [
-        threading.Thread(target=contextvars.copy_context().run, args=(run, part), name=f"smtp-{n}")  # the job's logs
-        for n, part in enumerate(connections)
+        threading.Thread(target=contextvars.copy_context().run, args=(run,), name=f"smtp-{n}")  # the job's logs
+        for n in range(min(outbox.settings.connections, len(groups)))
     ]
     for thread in threads:
         thread.start()
@@ -451,161 +480,167 @@ def _send_over_connections(outbox: _Outbox, tally: _Tally, connections: list[lis
             thread.join()
     if failures:
         raise failures[0]
+    if len(not_opened) == len(threads):  # no connection: nothing was sent, as its message says
+        raise not_opened[0]
+    return _fewer_connections(outbox, len(threads), not_opened) if not_opened else None
 
 
-def _send_over_one_connection(outbox: _Outbox, tally: _Tally, draft_ids: list[int], report) -> None:
-    """Send the drafts, in their order, over one connection to the mail server; ``report()`` after each one."""
+def _fewer_connections(outbox: _Outbox, asked: int, not_opened: list[MailServerUnavailable]) -> str:
+    """The warning of a send the server would not open every connection for, but mailed over those it opened; logged
+    too, for the operator to lower TAILOR_SMTP_CONNECTIONS."""
+    settings, took = outbox.settings, asked - len(not_opened)
+    cause = not_opened[0].__cause__ or not_opened[0]
+    log.warning(
+        "the mail server took fewer connections than the send opened",
+        extra={"campaign_id": outbox.campaign_id, "connections": asked, "opened": took},
+    )
+    return (
+        f"The SMTP server at {settings.host}:{settings.port} took {took} of the send's {asked} connections at once "
+        f"({type(cause).__name__}: {cause}); the drafts went over those {took}. Set TAILOR_SMTP_CONNECTIONS to {took} "
+        "for this server: each connection it refuses is asked for at every send."
+    )
+
+
+def _send_over_one_connection(
+    outbox: _Outbox, tally: _Tally, server: MailServer, draft_ids: Iterable[int], report
+) -> None:
+    """Send the drafts, in their order, over one open connection to the mail server; ``report()`` after each one."""
     engine, campaign_id, arms, mailed = outbox.engine, outbox.campaign_id, outbox.arms, outbox.mailed
     schedule, window, sharing, sender = outbox.schedule, outbox.window, outbox.sharing, outbox.sender
     settings, links, now, experiment = outbox.settings, outbox.links, outbox.now, outbox.experiment
     undecided: list[tuple[int, EmailRefusedByPolicy]] = []  # emails refused by policy, none sent yet: approved
-    with _opened(settings, tally) as server:
-        smtputf8 = offers_smtputf8(server.smtp)
-        from_address = envelope_sender(sender, smtputf8, f"{settings.host}:{settings.port}")
-        for draft_id in draft_ids:
-            if outbox.stop.is_set():  # another connection failed, or the send was cancelled
-                break
-            tally.add(done=1)  # here, as a draft skipped or deferred below is done too
-            if not claim(engine, draft_id):  # another sender has it, or review took it back since the send began
-                continue
-            handed_to_smtp = False
-            try:
-                with session_scope(engine) as session:
-                    draft = session.scalar(
-                        select(Draft)
-                        .where(Draft.id == draft_id)
-                        .options(selectinload(Draft.variants), selectinload(Draft.customer))
-                    )
-                    if draft is None:  # erased with its customer since it was claimed: nothing to send
-                        continue
-                    customer = draft.customer
-                    variant = _variant_for(draft, arms.get(draft_id))
-                    if variant is None or not customer.mailable:
-                        draft.status, draft.claimed_by = "skipped", None
-                        if not customer.mailable:
-                            note_unmailable(draft, customer.why_not_mailable)
-                        tally.add(skipped=1)
-                        continue
-                    if (other := mailed.get(address_key(customer.email), customer.external_id)) != customer.external_id:
-                        skip_mailed_address(draft, other)
-                        tally.add(skipped=1)
-                        continue
-                    if defer_if_mailed_meanwhile(
-                        session, draft, now, schedule.min_days_between, window, schedule.timezone, sharing
-                    ):
-                        draft.status, draft.claimed_by = "approved", None  # its send time moved on
-                        tally.add(deferred=1)
-                        continue
-                    to_address = smtp_address(customer.email, smtputf8)  # AddressNotDeliverable: this one skipped
-                    now = utcnow()
-                    campaign = session.get(Campaign, campaign_id)
-                    if sent_before(draft):  # recorded by a send that mailed it (a race, or a restored copy)
-                        draft.status, draft.claimed_by = "sent", None
-                        continue
-                    # an earlier email's send, kept as its link may be out there: kept whatever becomes of this one
-                    sends_again = draft.send is not None
-                    send = send_of(session, draft, customer, variant, campaign, outbox.brand, sender, now)
-                    session.flush()  # the send's id is what the message's unsubscribe link signs
-                    message = build_message(
-                        sender=sender, to=to_address, subject=variant.subject, text=variant.text,
-                        html=variant.html, message_id=send.message_id, unsubscribe_url=links.url(send.id),
-                        language=send.locale,
-                    )  # fmt: skip
-                    send_id, label = send.id, variant.label
-                # The send is committed before the mail server is asked: no write lock is held while it takes the
-                # email (on SQLite, the database's only one: every approval and unsubscribe waited for it), and
-                # the id its link signs is this customer's for good, whatever becomes of the email.
-                handed_to_smtp = True  # a connection closed since the last email, or full, is opened again
-                try:
-                    server.send(message, from_addr=from_address, to_addrs=[to_address])  # not the headers'
-                except BaseException as error:
-                    if nothing_taken(error) and not sends_again:
-                        forget_send(engine, send_id)
-                    raise  # an email perhaps taken keeps its send, so that its link unsubscribes its customer
-                arm = label if draft_id in arms else None
-                recorded = record_delivered(engine, campaign_id, draft_id, send_id, arm, now)
-                tally.add(sent=1)
-                if recorded is not None:  # None: its customer erased while the server took it
-                    if arm is not None:
-                        tally.add_arm(arm)
-                    elif experiment:
-                        tally.add(pinned=1)
-                    mailed[recorded.address] = recorded.external_id
-                for held, why in undecided:  # emails refused by policy before this one went: for their content
-                    if claim(engine, held):  # not if another sender, or review, took it since: theirs now
-                        tally.refuse(refused_email(engine, held, why))
-                undecided = []
-            except smtplib.SMTPRecipientsRefused as error:  # this address only: the others still go
-                tally.refuse(told := refuse(engine, draft_id, error))
-                domain = to_address.rpartition("@")[2].lower()
-                if tally.refused_in_a_row_stop(draft_id, domain, for_its_own_reasons(error)):
-                    raise MailServerUnavailable(  # its refusals taken back once every connection stopped
-                        f"The SMTP server at {settings.host}:{settings.port} refused {len(tally.refused_in_a_row)} "
-                        f"addresses in a row, at {len(tally.refused_domains)} domains, for its own reasons, not theirs "
-                        f"({told['answer']}), and would refuse the rest "
-                        "alike: a relay that wants a login refuses to carry mail without one. Check "
-                        "TAILOR_SMTP_USERNAME and TAILOR_SMTP_PASSWORD; nothing was sent, and the drafts stay "
-                        "approved: send the campaign again to go on."
-                    ) from error
-            except EmailRefusedByPolicy as error:  # a filter's verdict on this email, or one on every email alike
-                if tally.sent:  # the server carries the others: this one's content
-                    tally.refuse(refused_email(engine, draft_id, error))
+    smtputf8 = offers_smtputf8(server.smtp)
+    from_address = envelope_sender(sender, smtputf8, f"{settings.host}:{settings.port}")
+    for draft_id in draft_ids:
+        if outbox.stop.is_set():  # another connection failed, or the send was cancelled
+            break
+        tally.add(done=1)  # here, as a draft skipped or deferred below is done too
+        if not claim(engine, draft_id):  # another sender has it, or review took it back since the send began
+            continue
+        handed_to_smtp = False
+        try:
+            with session_scope(engine) as session:
+                draft = session.scalar(
+                    select(Draft)
+                    .where(Draft.id == draft_id)
+                    .options(selectinload(Draft.variants), selectinload(Draft.customer))
+                )
+                if draft is None:  # erased with its customer since it was claimed: nothing to send
                     continue
-                release(engine, draft_id)  # undecided until an email goes, or the next ones are refused alike
-                undecided.append((draft_id, error))
-                if first_refused := tally.refused_by_policy_stop():
-                    raise MailServerUnavailable(
-                        f"The SMTP server at {settings.host}:{settings.port} refused the first {first_refused} "
-                        f"emails by its policy ({without_address(str(error), '')}), and would refuse the rest "
-                        "alike: check that the sender's domain passes SPF, DKIM and DMARC for this server, and its "
-                        "reputation with it; nothing was sent, and the drafts stay approved: send the campaign again "
-                        "to go on."
-                    ) from error
-            except EmailRefused as error:  # this email's content or size: the others still go
+                customer = draft.customer
+                variant = _variant_for(draft, arms.get(draft_id))
+                if variant is None or not customer.mailable:
+                    draft.status, draft.claimed_by = "skipped", None
+                    if not customer.mailable:
+                        note_unmailable(draft, customer.why_not_mailable)
+                    tally.add(skipped=1)
+                    continue
+                if (other := mailed.get(address_key(customer.email), customer.external_id)) != customer.external_id:
+                    skip_mailed_address(draft, other)
+                    tally.add(skipped=1)
+                    continue
+                if defer_if_mailed_meanwhile(
+                    session, draft, now, schedule.min_days_between, window, schedule.timezone, sharing
+                ):
+                    draft.status, draft.claimed_by = "approved", None  # its send time moved on
+                    tally.add(deferred=1)
+                    continue
+                to_address = smtp_address(customer.email, smtputf8)  # AddressNotDeliverable: this one skipped
+                now = utcnow()
+                campaign = session.get(Campaign, campaign_id)
+                if sent_before(draft):  # recorded by a send that mailed it (a race, or a restored copy)
+                    draft.status, draft.claimed_by = "sent", None
+                    continue
+                # an earlier email's send, kept as its link may be out there: kept whatever becomes of this one
+                sends_again = draft.send is not None
+                send = send_of(session, draft, customer, variant, campaign, outbox.brand, sender, now)
+                session.flush()  # the send's id is what the message's unsubscribe link signs
+                message = build_message(
+                    sender=sender, to=to_address, subject=variant.subject, text=variant.text,
+                    html=variant.html, message_id=send.message_id, unsubscribe_url=links.url(send.id),
+                    language=send.locale,
+                )  # fmt: skip
+                send_id, label = send.id, variant.label
+            # The send is committed before the mail server is asked: no write lock is held while it takes the
+            # email (on SQLite, the database's only one: every approval and unsubscribe waited for it), and
+            # the id its link signs is this customer's for good, whatever becomes of the email.
+            handed_to_smtp = True  # a connection closed since the last email, or full, is opened again
+            try:
+                server.send(message, from_addr=from_address, to_addrs=[to_address])  # not the headers'
+            except BaseException as error:
+                if nothing_taken(error) and not sends_again:
+                    forget_send(engine, send_id)
+                raise  # an email perhaps taken keeps its send, so that its link unsubscribes its customer
+            arm = label if draft_id in arms else None
+            recorded = record_delivered(engine, campaign_id, draft_id, send_id, arm, now)
+            tally.add(sent=1)
+            if recorded is not None:  # None: its customer erased while the server took it
+                if arm is not None:
+                    tally.add_arm(arm)
+                elif experiment:
+                    tally.add(pinned=1)
+                mailed[recorded.address] = recorded.external_id
+            for held, why in undecided:  # emails refused by policy before this one went: for their content
+                if claim(engine, held):  # not if another sender, or review, took it since: theirs now
+                    tally.refuse(refused_email(engine, held, why))
+            undecided = []
+        except smtplib.SMTPRecipientsRefused as error:  # this address only: the others still go
+            tally.refuse(told := refuse(engine, draft_id, error))
+            domain = to_address.rpartition("@")[2].lower()
+            if tally.refused_in_a_row_stop(draft_id, domain, for_its_own_reasons(error)):
+                raise MailServerUnavailable(  # its refusals taken back once every connection stopped
+                    f"The SMTP server at {settings.host}:{settings.port} refused {len(tally.refused_in_a_row)} "
+                    f"addresses in a row, at {len(tally.refused_domains)} domains, for its own reasons, not theirs "
+                    f"({told['answer']}), and would refuse the rest "
+                    "alike: a relay that wants a login refuses to carry mail without one. Check "
+                    "TAILOR_SMTP_USERNAME and TAILOR_SMTP_PASSWORD; nothing was sent, and the drafts stay "
+                    "approved: send the campaign again to go on."
+                ) from error
+        except EmailRefusedByPolicy as error:  # a filter's verdict on this email, or one on every email alike
+            if tally.sent:  # the server carries the others: this one's content
                 tally.refuse(refused_email(engine, draft_id, error))
-            except AddressNotDeliverable as error:  # not this server's fault, nor the address's: not a bounce
-                tally.refuse(skip(engine, draft_id, "The mail server cannot take the address", str(error)))
-            except ValueError as error:  # this email cannot be written (a header the mail library refuses)
-                tally.refuse(unwritable(engine, draft_id, error))
-            except (smtplib.SMTPException, OSError) as error:
-                # A refusal the server answered (a response code) took nothing; a connection lost while the email
-                # was handed over may have lost only the server's answer: not mailed again without a person.
-                perhaps_sent = handed_to_smtp and not nothing_taken(error)  # as its send was kept, or forgotten
-                if perhaps_sent:
-                    flag_perhaps_sent(engine, draft_id, error)
-                    tally.add_cut_off(draft_id)
-                else:
-                    release(engine, draft_id)
-                mark_sent(engine, campaign_id, tally.sent)
-                raise _failed_after(settings, tally, outbox.total, error) from error
-            except IntegrityError:
-                if handed_to_smtp:  # mailed, but not recorded: the draft stays "sending", as after a crash
-                    raise
-                release(engine, draft_id, "sent")  # its send is recorded already: sent before, by another
-            except BaseException:
-                if not handed_to_smtp:  # not mailed: approved again, for the next send
-                    release(engine, draft_id)
+                continue
+            release(engine, draft_id)  # undecided until an email goes, or the next ones are refused alike
+            undecided.append((draft_id, error))
+            if first_refused := tally.refused_by_policy_stop():
+                raise MailServerUnavailable(
+                    f"The SMTP server at {settings.host}:{settings.port} refused the first {first_refused} "
+                    f"emails by its policy ({without_address(str(error), '')}), and would refuse the rest "
+                    "alike: check that the sender's domain passes SPF, DKIM and DMARC for this server, and its "
+                    "reputation with it; nothing was sent, and the drafts stay approved: send the campaign again "
+                    "to go on."
+                ) from error
+        except EmailRefused as error:  # this email's content or size: the others still go
+            tally.refuse(refused_email(engine, draft_id, error))
+        except AddressNotDeliverable as error:  # not this server's fault, nor the address's: not a bounce
+            tally.refuse(skip(engine, draft_id, "The mail server cannot take the address", str(error)))
+        except ValueError as error:  # this email cannot be written (a header the mail library refuses)
+            tally.refuse(unwritable(engine, draft_id, error))
+        except (smtplib.SMTPException, OSError) as error:
+            # A refusal the server answered (a response code) took nothing; a connection lost while the email
+            # was handed over may have lost only the server's answer: not mailed again without a person.
+            perhaps_sent = handed_to_smtp and not nothing_taken(error)  # as its send was kept, or forgotten
+            if perhaps_sent:
+                flag_perhaps_sent(engine, draft_id, error)
+                tally.add_cut_off(draft_id)
+            else:
+                release(engine, draft_id)
+            mark_sent(engine, campaign_id, tally.sent)
+            raise _failed_after(settings, tally, outbox.total, error) from error
+        except IntegrityError:
+            if handed_to_smtp:  # mailed, but not recorded: the draft stays "sending", as after a crash
                 raise
-            report()
+            release(engine, draft_id, "sent")  # its send is recorded already: sent before, by another
+        except BaseException:
+            if not handed_to_smtp:  # not mailed: approved again, for the next send
+                release(engine, draft_id)
+            raise
+        report()
     # refused by policy with no email sent after them to tell their content from the server's: approved still
     left = [left_approved(engine, held, str(why)) for held, why in undecided]
     with tally.lock:
         tally.refused += left
     report()  # the last, should the last draft have been skipped or deferred
-
-
-@contextlib.contextmanager
-def _opened(settings: SmtpSettings, tally: _Tally) -> Iterator[MailServer]:
-    """A connection of the send's to the mail server; one the server will not open is kept in the tally (the first),
-    as it may come while other connections have sent emails already."""
-    with contextlib.ExitStack() as connection:
-        try:
-            server = connection.enter_context(MailServer(settings))
-        except MailServerUnavailable as error:
-            with tally.lock:
-                tally.not_opened = tally.not_opened or error
-            raise
-        yield server
 
 
 def _failed_after(settings: SmtpSettings, tally: _Tally, total: int, error: BaseException) -> MailServerUnavailable:
@@ -631,23 +666,6 @@ def _failed_after(settings: SmtpSettings, tally: _Tally, total: int, error: Base
     )
     failure.done_before = tally.so_far()
     return failure
-
-
-def _not_opened_beside(
-    settings: SmtpSettings, tally: _Tally, total: int, failure: MailServerUnavailable
-) -> MailServerUnavailable:
-    """The failure of a send one of whose connections the server would not open once others had mailed customers
-    (a relay that takes fewer connections at once than TAILOR_SMTP_CONNECTIONS): its own message says that nothing
-    was sent."""
-    cause = failure.__cause__ or failure
-    error = MailServerUnavailable(
-        f"The SMTP server at {settings.host}:{settings.port} would not open another connection beside the send's "
-        f"others ({type(cause).__name__}: {cause}) after {tally.sent} of {total} emails had gone over them. Those "
-        "not sent stay approved: send the campaign again to go on, with fewer TAILOR_SMTP_CONNECTIONS should the "
-        "server take no more at once."
-    )
-    error.done_before = tally.so_far()
-    return error
 
 
 @contextlib.contextmanager

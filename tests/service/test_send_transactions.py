@@ -9,6 +9,7 @@ import threading
 from email import message_from_bytes
 from email.policy import default
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -327,12 +328,12 @@ def test_a_relay_refusing_every_address_for_its_own_reasons_leaves_every_connect
         assert {draft.status for draft in drafts} == {"approved"} and waiting == []
 
 
-class _OneConnectionRelay:
-    """A relay that takes one connection of a sender at a time: it greets a second one with 421 once the first
-    connection's first email is taken."""
+class _CappingRelay:
+    """A relay that takes ``takes`` connections of a sender at a time: it greets each one after them with 421 once
+    the first email is taken."""
 
-    def __init__(self) -> None:
-        self.opened, self.first_taken, self.received = 0, threading.Event(), []
+    def __init__(self, takes: int) -> None:
+        self.takes, self.opened, self.first_taken, self.received = takes, 0, threading.Event(), []
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook)
         await asyncio.sleep(0.05)
@@ -341,7 +342,7 @@ class _OneConnectionRelay:
         return "250 OK"
 
 
-def _serving_one_connection_at_a_time(relay: _OneConnectionRelay, monkeypatch):
+def _serving_capped(relay: _CappingRelay, monkeypatch):
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import SMTP
 
@@ -350,7 +351,7 @@ def _serving_one_connection_at_a_time(relay: _OneConnectionRelay, monkeypatch):
     class _Greeting(SMTP):
         async def _handle_client(self) -> None:  # aiosmtpd's own, past the greeting
             relay.opened += 1
-            if relay.opened == 1:
+            if relay.opened <= relay.takes:
                 return await super()._handle_client()
             await asyncio.get_running_loop().run_in_executor(None, relay.first_taken.wait, 30)
             await self.push("421 4.7.0 Too many connections from your address")
@@ -368,27 +369,55 @@ def _serving_one_connection_at_a_time(relay: _OneConnectionRelay, monkeypatch):
     return controller
 
 
-def test_a_connection_the_relay_will_not_open_beside_another_fails_the_send_counting_what_the_other_sent(
-    client, engine, monkeypatch
+@pytest.mark.parametrize(("connections", "takes"), [(2, 1), (4, 2)])
+def test_a_relay_that_takes_fewer_connections_than_asked_gets_every_email_over_those_it_took(
+    client, engine, monkeypatch, connections, takes
 ):
     """A relay that takes fewer connections at once than TAILOR_SMTP_CONNECTIONS failed the send once another had
-    mailed customers, and the failure said "nothing was sent", its result counting none of them."""
-    monkeypatch.setenv("TAILOR_SMTP_CONNECTIONS", "2")
-    relay = _OneConnectionRelay()
-    controller = _serving_one_connection_at_a_time(relay, monkeypatch)
+    mailed customers, leaving the rest for a send again with the setting lowered: the connections it took now mail
+    the others' drafts too, each once (an address once), and the send warns how many it took."""
+    monkeypatch.setenv("TAILOR_SMTP_CONNECTIONS", str(connections))
+    relay = _CappingRelay(takes)
+    controller = _serving_capped(relay, monkeypatch)
     try:
         campaign_id = new_campaign(client)
         ids = [approved_draft(client, engine, campaign_id, external_id=f"c{i}") for i in range(12)]
+        with session_scope(engine) as session:  # c11 is c0's partner: one inbox for both ids
+            session.scalar(select(Customer).where(Customer.external_id == "c11")).email = "C0@example.com"
         job = send_job(client, campaign_id)
     finally:
         controller.stop()
 
+    assert job["status"] == "succeeded", job["error"]
+    assert relay.opened == connections  # those past ``takes`` refused with 421
+    assert sorted(relay.received) == sorted(f"c{i}@example.com" for i in range(11))  # each once; c0's inbox once
+    assert (job["result"]["sent"], job["result"]["skipped"]) == (11, 1)
+    assert (job["done"], job["total"]) == (12, 12)
+    warning = f"took {takes} of the send's {connections} connections at once"
+    assert [w for w in job["result"]["warnings"] if warning in w and f"TAILOR_SMTP_CONNECTIONS to {takes}" in w], job
+    assert warning in job["message"], job["message"]
     with session_scope(engine) as session:
-        sent = session.scalar(select(func.count()).select_from(Draft).where(Draft.id.in_(ids), Draft.status == "sent"))
-    assert job["status"] == "failed" and 1 <= sent == len(relay.received) < 12
-    assert (job["result"] or {}).get("sent") == sent, job
-    assert "nothing was sent" not in job["error"] and f"after {sent} of 12 emails" in job["error"], job["error"]
-    assert "TAILOR_SMTP_CONNECTIONS" in job["error"]
+        statuses = sorted(session.scalars(select(Draft.status).where(Draft.id.in_(ids))))
+    assert statuses == ["sent"] * 11 + ["skipped"]
+
+
+def test_a_send_over_several_connections_the_relay_opens_none_of_fails_saying_nothing_was_sent(
+    client, engine, monkeypatch
+):
+    """The fallback to fewer connections has none to fall back on: the send fails as over one, every draft approved."""
+    from tests.conftest import free_port
+
+    monkeypatch.setenv("TAILOR_SMTP_CONNECTIONS", "3")
+    monkeypatch.setenv("TAILOR_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(free_port()))  # nothing listens there
+    campaign_id = new_campaign(client)
+    ids = [approved_draft(client, engine, campaign_id, external_id=f"c{i}") for i in range(6)]
+    job = send_job(client, campaign_id)
+
+    assert job["status"] == "failed" and "Cannot connect to the SMTP server" in job["error"], job
+    assert "nothing was sent" in job["error"]
+    with session_scope(engine) as session:
+        assert set(session.scalars(select(Draft.status).where(Draft.id.in_(ids)))) == {"approved"}
 
 
 class _DyingRelay:
