@@ -23,9 +23,9 @@ def shop(engine, demo_files, monkeypatch):
     return engine
 
 
-def _generate(engine, listener=None, campaign_type="cross_sell") -> int:
+def _generate(engine, listener=None, campaign_type="cross_sell", limit: int | None = None) -> int:
     summary = create_and_generate(
-        engine, campaign_type=campaign_type, brand="hearth", limit=None, name=None, audience_query=None,
+        engine, campaign_type=campaign_type, brand="hearth", limit=limit, name=None, audience_query=None,
         listener=listener,
     )  # fmt: skip
     return summary.campaign_id
@@ -50,7 +50,7 @@ def _count(engine, campaign_id: int) -> int:
 
 
 def test_small_batches_give_the_campaign_one_batch_gives_in_the_audiences_order(shop, client, monkeypatch):
-    whole = _generate(shop)
+    whole = _generate(shop, limit=24)  # six batches of four (the whole audience took 17 s a test)
     monkeypatch.setenv("TAILOR_CAMPAIGN_DRAFTS_PER_BATCH", "4")
     seen: list[tuple[int, int]] = []
 
@@ -58,7 +58,7 @@ def test_small_batches_give_the_campaign_one_batch_gives_in_the_audiences_order(
         if message.startswith("writing drafts") and 0 < done < total - 1:
             seen.append((done, _count(shop, campaign_id=2)))  # the batched campaign is the second
 
-    batched = _generate(shop, listener)
+    batched = _generate(shop, listener, limit=24)
     assert _listed(client, batched) == _listed(client, whole) and len(_listed(client, whole)) > 8
     # Saved as they were written: while the job ran, the drafts written so far were already there.
     assert seen and all(saved == done for done, saved in seen)
@@ -71,7 +71,7 @@ def test_small_batches_give_the_campaign_one_batch_gives_in_the_audiences_order(
 
 
 def test_a_run_that_stops_before_writing_keeps_the_drafts_of_the_last_run(shop, client, monkeypatch):
-    campaign_id = _generate(shop)
+    campaign_id = _generate(shop, limit=8)
     before = _listed(client, campaign_id)
     use_an_unreachable_model(monkeypatch)
     job = wait_for_job(client, client.post(f"/campaigns/{campaign_id}/generate").json()["job_id"])
