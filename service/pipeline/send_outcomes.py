@@ -83,9 +83,11 @@ def skip_mailed_address(draft: Draft, other: str) -> None:
 
 
 def sent_before(draft: Draft) -> bool:
-    """Whether the draft's send was recorded by a send the mail server took (its "delivered" event): only a race, or
-    a database restored from before the draft's send, brings such a draft to a sender."""
-    return draft.send is not None and any(event.kind == "delivered" for event in draft.send.events)
+    """Whether the draft's send is known to have gone out (``not Send.perhaps_sent``: the mail server's "delivered",
+    or an open, click or bounce that only an email that went can have): a race, a database restored from before the
+    draft's send, or a person approving again an email perhaps sent that its customer has opened meanwhile. Only the
+    server's "delivered" counted: the opened email was mailed a second time."""
+    return draft.send is not None and not draft.send.perhaps_sent
 
 
 def send_of(

@@ -548,7 +548,7 @@ def _send_over_one_connection(
                 to_address = smtp_address(customer.email, smtputf8)  # AddressNotDeliverable: this one skipped
                 now = utcnow()
                 campaign = session.get(Campaign, campaign_id)
-                if sent_before(draft):  # recorded by a send that mailed it (a race, or a restored copy)
+                if sent_before(draft):  # it went: a race, a restored copy, or opened since it was perhaps sent
                     draft.status, draft.claimed_by = "sent", None
                     continue
                 # an earlier email's send, kept as its link may be out there: kept whatever becomes of this one

@@ -139,3 +139,23 @@ def test_every_reader_tells_an_email_perhaps_sent_from_one_that_went_on_either_d
         assert frames.send_open_counts(session, ["c2"])[0].sends.sum() == 3
         perhaps = session.scalars(select(Customer.external_id).join(Send.customer).where(Send.perhaps_sent))
         assert perhaps.all() == ["c2"]
+
+
+def test_an_email_perhaps_sent_and_opened_since_is_not_mailed_again_when_approved_again(client, engine, monkeypatch):
+    """The open says the first email went: approved again (the flag asks a person to), it was mailed a second time,
+    as only the mail server's "delivered" counted."""
+    from service.db.models import Draft
+
+    campaign_id, sends = _one_sent_one_perhaps(client, engine, monkeypatch)
+    _opened(client, sends["c2"])
+    with session_scope(engine) as session:
+        draft_id = session.scalar(select(Send.draft_id).where(Send.id == sends["c2"]))
+        assert session.get(Draft, draft_id).status == "flagged"
+    assert client.post(f"/drafts/{draft_id}/approve", json={"comment": "send it"}).status_code == 200
+    relay = _AnswerLostServer(accept=99)
+    with serving_smtp(relay, monkeypatch):
+        assert send_job(client, campaign_id)["status"] == "succeeded"
+    assert relay.messages == {}
+    with session_scope(engine) as session:
+        assert session.get(Draft, draft_id).status == "sent"
+        assert [event.kind for event in session.get(Send, sends["c2"]).events] == ["open"]
