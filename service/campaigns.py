@@ -96,7 +96,7 @@ def start_generating(session: Session, campaign_id: int) -> Campaign:
     campaign = get_campaign(session, campaign_id)
     if sent := _sent(session, campaign_id):
         raise Conflict(
-            f"Campaign {campaign_id} has sent {sent}: it is the record of what went out, and is not written again. "
+            f"Campaign {campaign_id} has {sent}: it is the record of what went out, and is not written again. "
             "Create a new campaign for the customers it did not reach."
         )
     if job_id := unfinished_job(session, campaign_id, "send"):  # it would send, and generating make it "ready" again
@@ -129,9 +129,18 @@ def start_generating(session: Session, campaign_id: int) -> Campaign:
 
 
 def _sent(session: Session, campaign_id: int) -> str | None:
-    """How many emails the campaign has sent, in words ("3 emails"), or None when it has sent none."""
-    sent = session.scalar(select(func.count()).select_from(Send).where(Send.campaign_id == campaign_id))
-    return f"{sent:,} email{'s' if sent != 1 else ''}" if sent else None
+    """What the campaign has sent, in words after "has" ("sent 3 emails", "perhaps sent 1 email", "sent 3 emails, 1
+    of them perhaps"), or None when it has sent none. An email perhaps sent (Send.perhaps_sent) counts: its customer
+    may have it, with its links; the words say so, where "sent 1 email" made a person look for one in the figures."""
+    sent, perhaps = session.execute(
+        select(func.count(), func.count().filter(Send.perhaps_sent)).where(Send.campaign_id == campaign_id)
+    ).one()
+    if not sent:
+        return None
+    emails = f"{sent:,} email{'s' if sent != 1 else ''}"
+    if not perhaps:
+        return f"sent {emails}"
+    return f"perhaps sent {emails}" if perhaps == sent else f"sent {emails}, {perhaps:,} of them perhaps"
 
 
 def delete_campaign(session: Session, campaign_id: int) -> None:
@@ -145,8 +154,8 @@ def delete_campaign(session: Session, campaign_id: int) -> None:
     if job_id := unfinished_job(session, campaign_id, "send"):
         raise Conflict(f"Campaign {campaign_id} is being sent: cancel its job (POST /jobs/{job_id}/cancel) first.")
     if sent := _sent(session, campaign_id):
-        their = "its" if sent == "1 email" else "their"
-        raise Conflict(f"Campaign {campaign_id} has sent {sent}: it is kept with {their} results.")
+        their = "its" if sent.endswith(" 1 email") else "their"
+        raise Conflict(f"Campaign {campaign_id} has {sent}: it is kept with {their} results.")
     session.add(DeletedCampaign(id=campaign.id, name=campaign.name))
     session.expunge(campaign)
     session.execute(delete(Campaign).where(Campaign.id == campaign_id))

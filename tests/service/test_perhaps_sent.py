@@ -50,6 +50,9 @@ def test_a_campaign_counts_an_email_perhaps_sent_apart_from_those_sent(client, e
     page = client.get(f"/review/campaigns/{campaign_id}")
     assert "sent 1: opened 1 (100.0%)" in page.text and "perhaps sent 1" in page.text
 
+    deleted = client.delete(f"/campaigns/{campaign_id}")
+    assert deleted.json()["message"].startswith(f"Campaign {campaign_id} has sent 2 emails, 1 of them perhaps: ")
+
     _opened(client, sends["c2"])  # an open says it went
     performance = client.get(f"/campaigns/{campaign_id}").json()["performance"]
     assert (performance["sent"], performance["perhaps_sent"], performance["opened_rate"]) == (2, 0, 1.0)
@@ -64,6 +67,9 @@ def test_a_campaign_whose_only_email_was_perhaps_sent_has_no_rates(client, engin
     assert (performance["sent"], performance["perhaps_sent"], performance["opened_rate"]) == (0, 1, None)
     assert client.get("/review").status_code == 200
     assert client.get(f"/review/campaigns/{campaign_id}").status_code == 200
+    deleted = client.delete(f"/campaigns/{campaign_id}")  # it said "has sent 1 email", which no figure showed
+    assert deleted.status_code == 409
+    assert deleted.json()["message"] == f"Campaign {campaign_id} has perhaps sent 1 email: it is kept with its results."
 
 
 def test_the_engagement_model_and_send_times_do_not_learn_from_an_email_perhaps_sent(client, engine, monkeypatch):
