@@ -35,7 +35,7 @@ from service.campaigns import get_campaign
 from service.clock import utcnow
 from service.db.batches import batches
 from service.db.clock import now_in_database
-from service.db.models import Customer, Draft, ReplacedDraft, Review, Variant
+from service.db.models import Customer, Draft, ReplacedDraft, Review, Send, Variant
 from service.errors import (
     ChecksFailed,
     Conflict,
@@ -68,7 +68,7 @@ AS_SHOWN = (
     selectinload(Draft.variants),
     selectinload(Draft.reviews),
     selectinload(Draft.customer),
-    selectinload(Draft.send),
+    selectinload(Draft.send).selectinload(Send.events),  # whether it was perhaps sent
 )
 
 
@@ -161,6 +161,7 @@ def draft_out(draft: Draft) -> DraftOut:
         audience_reason=draft.audience_reason,
         selected_variant_id=draft.selected_variant_id,
         sent_variant_id=draft.send.variant_id if draft.send is not None else None,
+        perhaps_sent=draft.send is not None and draft.send.perhaps_sent,
         sent_to=draft.send.to_email if draft.send is not None else None,
         recommendations=draft.recommendations,
         offer=draft.offer,

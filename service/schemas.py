@@ -361,6 +361,11 @@ class DraftOut(BaseModel):
         "was `pinned`); null until the draft is sent, or handed to the mail server when the connection was lost (the "
         "draft is then flagged: the customer may have it)",
     )  # fmt: skip
+    perhaps_sent: bool = Field(
+        False, description="true while the draft's email was handed to the mail server but its answer was lost (the "
+        "draft is flagged; `sent_variant_id` is what the customer may have): approved again, it goes on the same send, "
+        "unless an open or click has shown meanwhile that it went",
+    )  # fmt: skip
     sent_to: str | None = Field(
         None, description="the address the email went to, as the customer's was then (`email` is theirs now); null "
         "until the draft is sent, and for an email sent before Tailor kept that address (migration 0014)",

@@ -153,10 +153,15 @@ def test_an_email_perhaps_sent_and_opened_since_is_not_mailed_again_when_approve
     from service.db.models import Draft
 
     campaign_id, sends = _one_sent_one_perhaps(client, engine, monkeypatch)
-    _opened(client, sends["c2"])
     with session_scope(engine) as session:
         draft_id = session.scalar(select(Send.draft_id).where(Send.id == sends["c2"]))
-        assert session.get(Draft, draft_id).status == "flagged"
+    shown = client.get(f"/drafts/{draft_id}").json()  # a client saw a sent variant on a flagged draft, and no more
+    assert (shown["status"], shown["perhaps_sent"]) == ("flagged", True)
+    assert shown["sent_variant_id"] == shown["selected_variant_id"] is not None
+    listed = client.get(f"/campaigns/{campaign_id}/drafts").json()
+    assert sorted((d["customer_id"], d["perhaps_sent"]) for d in listed) == [("c1", False), ("c2", True)]
+    _opened(client, sends["c2"])
+    assert client.get(f"/drafts/{draft_id}").json()["perhaps_sent"] is False
     assert client.post(f"/drafts/{draft_id}/approve", json={"comment": "send it"}).status_code == 200
     relay = _AnswerLostServer(accept=99)
     with serving_smtp(relay, monkeypatch):
