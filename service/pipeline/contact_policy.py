@@ -95,16 +95,17 @@ def defer_if_mailed_meanwhile(
     server on the database) mailed its customer (under their id, or another id with their address: ``households``,
     ``service.addresses.households`` as the send began), or held them out of another campaign's experiment, since
     the send chose its drafts (``now``); the draft's send time is then moved as ``defer_recently_mailed`` moves it.
-    The customer's row is locked first, so that of two senders the second sees the first's email. Sends and
-    assignments are read by customer, through their indexes: the look costs the same at the 100,000th email as at
-    the first."""
+    The rows of the customer and of every id sharing their address are locked first, in id order, so that of two
+    senders mailing the address (under one id or two) the second sees the first's email: locking the customer's row
+    alone let two servers mailing two ids of one address both send. Sends and assignments are read by customer,
+    through their indexes: the look costs the same at the 100,000th email as at the first."""
     if min_days <= 0 and holdout_days <= 0:
         return False
-    session.execute(select(Customer.id).where(Customer.id == draft.customer_id).with_for_update())
+    household = sorted({draft.customer_id, *households.get(address_key(draft.customer.email), ())})
+    session.execute(select(Customer.id).where(Customer.id.in_(household)).order_by(Customer.id).with_for_update())
     until: list[Wait] = []
     if min_days > 0:
         gap = timedelta(days=min_days)
-        household = households.get(address_key(draft.customer.email), [draft.customer_id])
         last = session.scalar(
             select(func.max(Send.sent_at)).where(
                 Send.customer_id.in_(household), Send.sent_at > now - gap, not_their_own(draft.id)

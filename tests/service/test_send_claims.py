@@ -197,3 +197,46 @@ def test_two_sends_of_an_experiment_planning_its_holdout_at_once_both_go_on(post
     assert planned["first"] == planned["second"]
     holdout = [draft for draft, arm in planned["first"].items() if arm == "holdout"]
     assert holdout and recorded == len(holdout)  # about half the customers, by the hash, each recorded once
+
+
+@pytest.mark.postgres
+def test_two_senders_mailing_two_ids_of_one_address_send_one_email(postgres_url):
+    """Two servers each mailing one of two customer ids that share an address both sent: the contact policy's second
+    look locked the customer's own row, so neither waited for the other's email to be recorded."""
+    import threading
+
+    from service.addresses import households
+    from service.pipeline.contact_policy import defer_if_mailed_meanwhile
+
+    engine = new_postgres_database(postgres_url, "household_race")
+    upgrade(engine)
+    with session_scope(engine) as session:
+        campaign = Campaign(name="shared", brand=ensure_brand(session, "hearth"), campaign_type="cross_sell")
+        for external_id in ("c1", "c2"):
+            customer = Customer(external_id=external_id, email="home@example.com", marketing_consent=True)
+            session.add(Draft(campaign=campaign, customer=customer, status="sending"))
+    began = utcnow()
+
+    def second_look(session, external_id: str) -> bool:
+        draft = session.scalar(select(Draft).join(Customer).where(Customer.external_id == external_id))
+        return defer_if_mailed_meanwhile(session, draft, began, 3, 0, "UTC", households(session))
+
+    seen: dict[str, bool] = {}
+    with session_scope(engine) as first:
+        assert second_look(first, "c1") is False
+        mailed = first.scalar(select(Draft).join(Customer).where(Customer.external_id == "c1"))
+        first.add(Send(customer_id=mailed.customer_id, campaign_id=mailed.campaign_id, draft_id=mailed.id,
+                       subject="Hello", campaign_type="cross_sell", sent_at=utcnow()))  # fmt: skip
+        first.flush()  # its email about to go: recorded, not yet committed
+
+        def other_server() -> None:
+            with session_scope(engine) as second:
+                seen["c2"] = second_look(second, "c2")
+
+        other = threading.Thread(target=other_server)
+        other.start()
+        other.join(timeout=2)
+        assert other.is_alive(), "the second sender did not wait for the first's email to be recorded"
+    other.join(timeout=30)
+    assert seen == {"c2": True}  # deferred: the address was mailed
+    engine.dispose()
