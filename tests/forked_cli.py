@@ -50,7 +50,7 @@ def _serve() -> None:
         print(json.dumps({"pid": pid}), flush=True)
         _, status = os.waitpid(pid, 0)
         print(json.dumps({"returncode": os.waitstatus_to_exitcode(status)}), flush=True)
-    sys.exit(0)
+    os._exit(0)  # its test process ended: tearing the imports down would hold that process's exit 3-5 s
 
 
 def _become(asked: dict) -> None:
@@ -93,9 +93,9 @@ class _Zygote:
             asked = {"args": args, "env": env, "cwd": cwd, "stdout": str(out), "stderr": str(err)}
             self.process.stdin.write(json.dumps(asked) + "\n")
             self.process.stdin.flush()
-            pid = json.loads(self.process.stdout.readline())["pid"]
+            pid = self._answer()["pid"]
             answer: list[dict] = []
-            reader = threading.Thread(target=lambda: answer.append(json.loads(self.process.stdout.readline())))
+            reader = threading.Thread(target=lambda: answer.append(self._answer()))
             reader.start()
             reader.join(timeout)
             if reader.is_alive():
@@ -103,10 +103,18 @@ class _Zygote:
                     os.kill(pid, signal.SIGKILL)
                 reader.join()
                 raise subprocess.TimeoutExpired([str(TAILOR_SCRIPT), *args], timeout, out.read_text(), err.read_text())
+            if not answer:
+                raise RuntimeError(f"the process forking the tailor commands ended while `tailor {' '.join(args)}` ran")
             read = {"encoding": "utf-8", "errors": "replace"}
             return subprocess.CompletedProcess(
                 [str(TAILOR_SCRIPT), *args], answer[0]["returncode"], out.read_text(**read), err.read_text(**read)
             )
+
+    def _answer(self) -> dict:
+        line = self.process.stdout.readline()
+        if not line:  # it could not import the command line, say: its traceback is on this process's stderr
+            raise RuntimeError(f"the process forking the tailor commands ended (exit status {self.process.wait()})")
+        return json.loads(line)
 
     def close(self) -> None:
         self.process.stdin.close()
