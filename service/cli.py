@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from typer.core import TyperCommand
 
-from service.cli_bounds import COUNT, DEMO_CUSTOMERS, HORIZON_DAYS, ROW_ID, TUNING_TRIALS
+from service.cli_bounds import COUNT, DEMO_CUSTOMERS, HORIZON_DAYS, ROW_ID, TUNING_TRIALS, IdArgumentCommand
 from service.cli_drafts import drafts_approve, drafts_list, drafts_reject, drafts_show
 from service.cli_jobs import jobs_cancel, jobs_list, jobs_show
 
@@ -38,9 +38,9 @@ drafts_app = _commands(help="Review a campaign's drafts, one by one or in bulk."
 db_app = _commands(help="The database's schema: moving it back for an older version.", no_args_is_help=True)
 jobs_app = _commands(help="The jobs run by the server and the commands: list, show, cancel.", no_args_is_help=True)
 drafts_app.command("list")(drafts_list)
-drafts_app.command("show")(drafts_show)
-drafts_app.command("approve")(drafts_approve)
-drafts_app.command("reject")(drafts_reject)
+drafts_app.command("show", cls=IdArgumentCommand)(drafts_show)
+drafts_app.command("approve", cls=IdArgumentCommand)(drafts_approve)
+drafts_app.command("reject", cls=IdArgumentCommand)(drafts_reject)
 jobs_app.command("list")(jobs_list)
 jobs_app.command("show")(jobs_show)
 jobs_app.command("cancel")(jobs_cancel)
@@ -641,7 +641,7 @@ def campaigns_list(
         _echo(f"no campaigns{f' with the status {status}' if status else ''}; `tailor generate` makes one")
 
 
-@campaigns_app.command("generate")
+@campaigns_app.command("generate", cls=IdArgumentCommand)
 def campaigns_generate(campaign: CampaignId) -> None:
     """Generate a campaign again, one whose generation failed say, as POST /campaigns/{id}/generate does: drafts a
     person edited, approved or rejected are kept, the untouched ones written again. Refused once it has sent
@@ -684,7 +684,7 @@ def customers_export(
     _echo(f"wrote what Tailor holds about customer {customer_id} to {out}")
 
 
-@drafts_app.command("approve-pending")
+@drafts_app.command("approve-pending", cls=IdArgumentCommand)
 def drafts_approve_pending(
     campaign: CampaignId,
     reviewer: Annotated[str, typer.Option(help="who approves them, kept with each approval")] = "",
@@ -711,7 +711,7 @@ def drafts_approve_pending(
         typer.echo(f"{waiting} for a person: {listed} lists them, or review them at /review (`tailor serve`)")
 
 
-@drafts_app.command("reapprove-late")
+@drafts_app.command("reapprove-late", cls=IdArgumentCommand)
 def drafts_reapprove_late(
     campaign: CampaignId,
     reviewer: Annotated[str, typer.Option(help="who approves them, kept with each approval")] = "",

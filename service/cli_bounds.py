@@ -3,7 +3,11 @@
 database holds is a usage error naming the option (exit 2) where it was a traceback from the database's driver
 (OverflowError), and an id of 0 or less is refused as the API refuses it (a 422), not looked for."""
 
+import re
 from typing import TypedDict
+
+import typer
+from typer.core import TyperArgument, TyperCommand, TyperOption
 
 from service.bounds import (
     COUNT_MAX,
@@ -29,3 +33,21 @@ REVISION = Bounds(min=0, max=COUNT_MAX)  # a draft's revision, as `tailor drafts
 TUNING_TRIALS = Bounds(min=0, max=TUNING_TRIALS_MAX)
 HORIZON_DAYS = Bounds(min=1, max=HORIZON_DAYS_MAX)
 DEMO_CUSTOMERS = Bounds(min=50, max=DEMO_CUSTOMERS_MAX)
+
+_NEGATIVE = re.compile(r"-\d+")
+
+
+class IdArgumentCommand(TyperCommand):
+    """A command whose one argument is an id (``@app.command(cls=IdArgumentCommand)``): a negative id is refused as 0
+    is, naming the argument, where click read ``-1`` as an option and said "No such option: -1"."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+        argument = next(param for param in self.params if isinstance(param, TyperArgument))
+        takes_a_value = {name for param in self.params if isinstance(param, TyperOption) and not param.is_flag
+                         for name in param.opts}  # fmt: skip
+        for before, arg in zip([None, *args], args, strict=False):
+            if arg == "--":
+                break
+            if _NEGATIVE.fullmatch(arg) and before not in takes_a_value:
+                raise typer.BadParameter(f"{arg} is not an id: ids are {ROW_ID['min']} or more", ctx, argument)
+        return super().parse_args(ctx, args)

@@ -65,6 +65,21 @@ def test_a_number_out_of_its_bounds_is_a_usage_error_naming_the_option_and_what_
     assert not home.exists()  # refused before anything was opened: no database made
 
 
+ID_ARGUMENTS = [case for case in NUMBERS if not case[1].startswith("--")]
+
+
+@pytest.mark.parametrize(
+    ("args", "name"), [case[:2] for case in ID_ARGUMENTS], ids=[" ".join(c[0]) for c in ID_ARGUMENTS]
+)
+def test_a_negative_id_is_refused_as_an_id_not_taken_for_an_option(args, name, tmp_path):
+    """`tailor drafts show -1` said "No such option: -1", where `tailor drafts show 0` named the draft id."""
+    result = run([part.format("-12") for part in args], tmp_path / "home")
+
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert f"Invalid value for '{name}': -12 is not an id: ids are 1 or more" in _said(result), result.stderr
+    assert not (tmp_path / "home").exists()
+
+
 def test_the_largest_ids_and_offset_the_api_takes_are_looked_for(engine, tailor_home):
     """The bounds are the API's own, not tighter: the largest campaign id and offset list nothing, and the largest
     draft id is one that does not exist."""
