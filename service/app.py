@@ -140,6 +140,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
 
     def sweep() -> None:
         runner.announce(sweep_jobs(engine))
+        runner.deliver_pending()  # the announcements the webhook did not take when they came
         remove_stranded_uploads(home_settings().staging_dir, engine)  # of a process that died as it copied one
 
     if sweep_seconds := JobSettings().sweep_seconds:

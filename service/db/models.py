@@ -566,6 +566,12 @@ class Job(Base):
     # When the process holding the job last said it lives (service.jobs.heartbeat); null for one of a process that
     # does not beat (before 0037), judged by its worker instead (service.jobs.recovery).
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Its announcement the webhook did not take (service.jobs.webhooks), kept for the sweep or the next command:
+    # since when (null: none pending), the tries so far, not tried again before when, and the ending it corrects.
+    announcement_pending_since: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    announcement_tries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    announcement_next_at: Mapped[datetime | None] = mapped_column(DateTime)
+    announcement_corrects: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     @property
     def progress(self) -> float:

@@ -40,7 +40,7 @@ from service.jobs.recovery import (
     look_for_interrupted_jobs,
     worker_name,
 )
-from service.jobs.webhooks import WebhookSettings, announce_job
+from service.jobs.webhooks import WebhookSettings, announce_job, deliver_pending
 from service.settings import JobSettings
 
 log = logging.getLogger("tailor.jobs")
@@ -544,6 +544,12 @@ class ThreadJobRunner:
         waiting for the end of a send would otherwise wait for ever)."""
         for job_id in job_ids:
             self._announce(job_id)
+
+    def deliver_pending(self) -> None:
+        """Try again, after the deliveries already queued, the announcements the webhook did not take, kept on their
+        jobs' rows (the sweep's: ``service.jobs.webhooks.deliver_pending``)."""
+        with contextlib.suppress(RuntimeError):  # after shutdown: the next start's sweep tries
+            self._announcer.submit(deliver_pending, self.engine)
 
     def _announce(self, job_id: str) -> None:
         corrects = corrected_ending(job_id)  # asked whether announced or not: a server runs jobs for months

@@ -14,6 +14,13 @@ again twice, after 1 and 2 seconds (each try waits `TAILOR_WEBHOOK_TIMEOUT_SECON
 or cannot be made at all (an answer that is not HTTP, the job unreadable; in a command, a URL with no scheme, which
 a server refuses at its start), is logged as a warning ("webhook not delivered", with the URL so shown, the event,
 the job's id, the tries and why), and the job keeps its own outcome.
+
+An announcement not delivered is not dropped: it is kept on the job's row (since when, its tries, its next try, the
+ending it corrects) and tried again, the same body, by the server's sweep (``deliver_pending``), the waits doubling
+from ``TAILOR_WEBHOOK_RETRY_SECONDS`` up to an hour, and given up, logged ("webhook given up"), after
+``TAILOR_WEBHOOK_GIVE_UP_AFTER_TRIES`` tries. Each try again is claimed on the row first, so that two processes do
+not both deliver it; delivery is still at least once (a receiver that answered past the timeout had it), and a
+receiver should drop one it already had.
 """
 
 from __future__ import annotations
@@ -28,13 +35,16 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import Engine
+from sqlalchemy import Engine, null, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
+from service.db.clock import now_in_database
 from service.db.models import Job
 from service.db.session import session_scope
 from service.schemas import JobOut
@@ -43,6 +53,12 @@ from service.settings import is_web_address
 log = logging.getLogger("tailor.jobs")
 ATTEMPTS = 3
 EVENT = "job.ended"
+# The longest wait before a kept announcement is tried again (the waits double from TAILOR_WEBHOOK_RETRY_SECONDS).
+MOST_SECONDS_BETWEEN_TRIES = 3600.0
+NONE_PENDING: dict[str, Any] = {
+    "announcement_pending_since": None, "announcement_tries": 0, "announcement_next_at": None,
+    "announcement_corrects": null(),
+}  # fmt: skip
 
 
 class WebhookSettings(BaseSettings):
@@ -54,6 +70,7 @@ class WebhookSettings(BaseSettings):
     secret: SecretStr | None = None
     timeout_seconds: float = Field(default=5.0, gt=0)
     retry_seconds: float = Field(default=1.0, ge=0)
+    give_up_after_tries: int = Field(default=36, ge=1)
 
     @field_validator("url")
     @classmethod
@@ -79,11 +96,17 @@ def signature(secret: str, body: bytes) -> str:
 
 
 def announce_job(
-    engine: Engine, job_id: str, settings: WebhookSettings | None = None, corrects: dict[str, Any] | None = None
+    engine: Engine,
+    job_id: str,
+    settings: WebhookSettings | None = None,
+    corrects: dict[str, Any] | None = None,
+    attempts: int = ATTEMPTS,
+    timeout: float | None = None,
 ) -> bool | None:
-    """POST the ended job to the webhook, saying which ending announced before it ``corrects``, if any; True when
-    delivered, False when it was not (logged as a warning: it never raises, as whoever calls it has a job's own
-    outcome to keep), None when no webhook is set."""
+    """POST the ended job to the webhook, saying which ending announced before it ``corrects``, if any, ``attempts``
+    tries at most, each ``timeout`` at most (else the settings'); True when delivered, False when it was not (logged
+    as a warning, and kept on the job's row for a later try: see ``deliver_pending``; it never raises, as whoever
+    calls it has a job's own outcome to keep), None when no webhook is set."""
     try:
         settings = settings or WebhookSettings()
     except ValidationError as error:  # a command's end: the server refuses to start with it (service.app)
@@ -96,9 +119,13 @@ def announce_job(
     failed_tries: list[str] = []  # why each try failed
     try:
         with session_scope(engine) as session:
-            body = json.dumps(job_payload(session.get(Job, job_id), corrects)).encode()
-        for problem in _deliveries(settings, body):
+            job = session.get(Job, job_id)
+            body = json.dumps(job_payload(job, corrects)).encode()
+            was_pending = job.announcement_pending_since is not None
+        for problem in _deliveries(settings, body, attempts, timeout or settings.timeout_seconds):
             if problem is None:
+                if was_pending:
+                    _forget_pending(engine, job_id)
                 return True
             failed_tries.append(problem)
         why = failed_tries[-1]
@@ -106,11 +133,99 @@ def announce_job(
         why = f"{type(error).__name__}: {error}"
     extra = {"job_id": job_id, "webhook_event": EVENT, "url": shown_url(settings.url), "tries": len(failed_tries)}
     log.warning("webhook not delivered", extra={**extra, "error": _shown_error(why, settings.url)})
+    # a try that could not be made counts: else a job whose announcement always fails so was never given up
+    _keep_pending(engine, job_id, settings, max(len(failed_tries), 1), corrects, _shown_error(why, settings.url))
     return False
 
 
-def _deliveries(settings: WebhookSettings, body: bytes) -> Iterator[str | None]:
-    """Each try's outcome (None: delivered), ``ATTEMPTS`` at most, waiting before each try again: a refusal (a 4xx
+def deliver_pending(engine: Engine, settings: WebhookSettings | None = None, deadline: float | None = None) -> None:
+    """Try again the announcements kept on jobs' rows whose wait is over, oldest first, one try each (the server's
+    sweep): it stops at the first one not delivered (the receiver is down or slow: the
+    others wait for the next time, their tries not counted), and at ``deadline`` (``time.monotonic()``) if given."""
+    try:
+        settings = settings or WebhookSettings()
+    except ValidationError:  # a server refuses to start with it; a command's own announcement said why
+        return
+    if not settings.url:
+        return
+    try:
+        while deadline is None or deadline - time.monotonic() > 0:
+            if (claimed := _claim_next(engine, settings)) is None:
+                return
+            left = settings.timeout_seconds if deadline is None else deadline - time.monotonic()
+            job_id, corrects = claimed
+            timeout = max(min(settings.timeout_seconds, left), 0.1)
+            if announce_job(engine, job_id, settings, corrects, attempts=1, timeout=timeout) is not True:
+                return
+    except SQLAlchemyError as error:  # the database away: the next sweep tries again
+        log.warning("webhook announcements kept not tried", extra={"error": " ".join(str(error).split())[:300]})
+
+
+def _claim_next(engine: Engine, settings: WebhookSettings) -> tuple[str, dict[str, Any] | None] | None:
+    """The oldest announcement kept whose wait is over (its job's id, and the ending it corrects), claimed: its next
+    try put off past this one, so that another process's sweep leaves it alone meanwhile; None when there is none,
+    or another process claimed it first."""
+    with session_scope(engine) as session:
+        now = now_in_database(session)
+        pending = session.execute(
+            select(Job.id, Job.announcement_next_at, Job.announcement_corrects)
+            .where(Job.announcement_pending_since.is_not(None), Job.announcement_next_at <= now)
+            .order_by(Job.announcement_pending_since)
+            .limit(1)
+        ).one_or_none()
+        if pending is None:
+            return None
+        after_this_try = now + timedelta(seconds=2 * settings.timeout_seconds + 1)
+        claim = update(Job).where(Job.id == pending.id, Job.announcement_next_at == pending.announcement_next_at)
+        if not session.execute(claim.values(announcement_next_at=after_this_try, updated_at=Job.updated_at)).rowcount:
+            return None
+        return pending.id, pending.announcement_corrects
+
+
+def _keep_pending(
+    engine: Engine, job_id: str, settings: WebhookSettings, tries: int, corrects: dict[str, Any] | None, why: str
+) -> None:
+    """Keep on the job's row its announcement not delivered, ``tries`` more counted, to be tried again after a wait
+    that doubles with them (an hour at most); once they reach ``give_up_after_tries``, give it up, logged."""
+    try:
+        with session_scope(engine) as session:
+            kept = session.execute(
+                select(Job.announcement_pending_since, Job.announcement_tries, Job.announcement_corrects).where(
+                    Job.id == job_id
+                )
+            ).one_or_none()
+            if kept is None:  # no such job (deleted meanwhile): nothing to announce
+                return
+            now = now_in_database(session)
+            since, tries = kept.announcement_pending_since or now, kept.announcement_tries + tries
+            given_up = tries >= settings.give_up_after_tries
+            wait = min(settings.retry_seconds * 2**tries, MOST_SECONDS_BETWEEN_TRIES)
+            values = NONE_PENDING if given_up else {
+                "announcement_pending_since": since, "announcement_tries": tries,
+                "announcement_next_at": now + timedelta(seconds=wait),
+                "announcement_corrects": corrects or kept.announcement_corrects,
+            }  # fmt: skip
+            session.execute(update(Job).where(Job.id == job_id).values(**values, updated_at=Job.updated_at))
+    except SQLAlchemyError as error:
+        log.error(
+            "webhook announcement not kept", extra={"job_id": job_id, "error": " ".join(str(error).split())[:300]}
+        )
+        return
+    about = {"job_id": job_id, "webhook_event": EVENT, "url": shown_url(settings.url), "tries": tries}
+    if given_up:
+        log.warning("webhook given up", extra={**about, "pending_since": since.isoformat(), "error": why})
+    else:
+        log.info("webhook announcement kept to try again", extra={**about, "next_try_seconds": round(wait, 2)})
+
+
+def _forget_pending(engine: Engine, job_id: str) -> None:
+    """The job's kept announcement is delivered: none is pending any more."""
+    with session_scope(engine) as session:
+        session.execute(update(Job).where(Job.id == job_id).values(**NONE_PENDING, updated_at=Job.updated_at))
+
+
+def _deliveries(settings: WebhookSettings, body: bytes, attempts: int, timeout: float) -> Iterator[str | None]:
+    """Each try's outcome (None: delivered), ``attempts`` at most, waiting before each try again: a refusal (a 4xx
     but a timeout or a rate limit) is the last."""
     headers = {"Content-Type": "application/json", "X-Tailor-Event": EVENT}
     url, credentials = _without_credentials(settings.url)
@@ -120,14 +235,14 @@ def _deliveries(settings: WebhookSettings, body: bytes) -> Iterator[str | None]:
     private = {"Authorization": f"Basic {basic}"} if credentials else {}
     if settings.secret is not None:
         headers["X-Tailor-Signature"] = signature(settings.secret.get_secret_value(), body)
-    for attempt in range(ATTEMPTS):
-        problem = _post(url, body, headers, settings.timeout_seconds, private)
+    for attempt in range(attempts):
+        problem = _post(url, body, headers, timeout, private)
         yield problem
         if problem is None:
             return
         if problem.startswith("HTTP 4") and problem not in ("HTTP 408", "HTTP 429"):  # refused, and would be again
             return  # (a timeout or a rate limit passes: tried again like a 5xx)
-        if attempt + 1 < ATTEMPTS:
+        if attempt + 1 < attempts:
             time.sleep(settings.retry_seconds * 2**attempt)
 
 

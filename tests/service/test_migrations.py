@@ -698,3 +698,22 @@ def test_jobs_from_before_0037_keep_their_rows_without_a_beat_and_going_down_kee
             ("ended", "succeeded"), ("running", "running")
         ]  # fmt: skip
     engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_jobs_from_before_0040_have_no_announcement_pending_and_going_down_keeps_them(backend, tmp_path, request):
+    """0040 keeps on a job's row its announcement the webhook did not take: a job ended before it has none pending."""
+    engine = _database(backend, tmp_path, request, "job_announcements")
+    upgrade(engine, "0039")
+    job = {"kind": "train", "done": 0, "total": 0, "message": "", "result": {}, "created_at": NOW, "updated_at": NOW}
+    with session_scope(engine) as session:
+        old_row(session, "jobs", id="ended", status="succeeded", **job)
+    upgrade(engine)
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT id, announcement_pending_since, announcement_tries FROM jobs")).all()
+    assert [tuple(row) for row in rows] == [("ended", None, 0)]
+    downgrade(engine, "0039")
+    assert "announcement_tries" not in {c["name"] for c in inspect(engine).get_columns("jobs")}
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT id, status FROM jobs")).all() == [("ended", "succeeded")]
+    engine.dispose()

@@ -414,3 +414,65 @@ def test_a_command_announces_a_job_s_ending_once_written_not_before(engine, rece
     assert [(d["body"]["job"]["status"], d["body"]["job"]["result"]) for d in receiver.deliveries] == [
         ("succeeded", {"done": True})
     ]
+
+
+def _pending(engine) -> list[tuple]:
+    from sqlalchemy import select
+
+    from service.db.models import Job
+    from service.db.session import session_scope
+
+    with session_scope(engine) as session:
+        rows = session.execute(
+            select(Job.id, Job.announcement_tries).where(Job.announcement_pending_since.is_not(None))
+        )
+        return [tuple(row) for row in rows]
+
+
+def test_an_announcement_not_delivered_is_delivered_once_by_the_sweep_or_given_up_after_its_tries(
+    any_engine, receiver, monkeypatch, caplog
+):
+    """The server's delivery that failed its three tries was logged and dropped: a marketing tool waiting for the end
+    of a send never heard of it, though its receiver was back a minute later. It is kept on the job's row, and the
+    sweep delivers it once the receiver answers (once: not again at the next sweep); one never delivered is given up,
+    logged, after TAILOR_WEBHOOK_GIVE_UP_AFTER_TRIES tries."""
+    import logging
+
+    from service.jobs import ThreadJobRunner
+
+    engine, answering = any_engine, os.environ["TAILOR_WEBHOOK_URL"]
+    monkeypatch.setenv("TAILOR_WEBHOOK_GIVE_UP_AFTER_TRIES", "5")
+
+    def sweep() -> None:  # the server's, as to the webhook (service.app)
+        time.sleep(1)  # the kept ones' waits: 0.05 s doubled with each try
+        runner = ThreadJobRunner(engine)
+        runner.deliver_pending()
+        runner.shutdown()  # its deliveries made
+
+    monkeypatch.setenv("TAILOR_WEBHOOK_URL", f"http://127.0.0.1:{free_port()}/down")  # nothing listens
+    runner = ThreadJobRunner(engine)
+    kept = runner.submit("train", lambda progress: {"trained": True})
+    runner.wait(kept, timeout=30)
+    runner.shutdown()
+    assert _pending(engine) == [(kept, 3)]
+
+    monkeypatch.setenv("TAILOR_WEBHOOK_URL", answering)
+    sweep()
+    sweep()
+    assert [(d["body"]["job"]["id"], d["body"]["job"]["status"]) for d in receiver.deliveries] == [(kept, "succeeded")]
+    assert _pending(engine) == []
+
+    monkeypatch.setenv("TAILOR_WEBHOOK_URL", f"http://127.0.0.1:{free_port()}/down")
+    runner = ThreadJobRunner(engine)
+    lost = runner.submit("train", lambda progress: {"trained": True})
+    runner.wait(lost, timeout=30)
+    runner.shutdown()
+    with caplog.at_level(logging.WARNING, logger="tailor.jobs"):
+        sweep()
+        assert _pending(engine) == [(lost, 4)]
+        sweep()
+        assert _pending(engine) == []
+        sweep()
+    (given_up,) = [r for r in caplog.records if r.getMessage() == "webhook given up"]
+    assert (given_up.job_id, given_up.tries) == (lost, 5) and "refused" in given_up.error.lower()
+    assert len(receiver.deliveries) == 1
