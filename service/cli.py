@@ -159,11 +159,11 @@ def _engine_after_crashes():
     about to generate) and announced: without a server, a campaign a killed `tailor generate` left "generating"
     stayed so, and its export, sending, deletion and generating it again were refused for good."""
     from service.jobs.runner import sweep_jobs
-    from service.jobs.webhooks import announce_job
+    from service.jobs.webhooks import announce_briefly
 
     engine = command_engine()
-    for job_id in sweep_jobs(engine):  # this process runs no job yet: only those no process will finish
-        announce_job(engine, job_id)
+    failed = sweep_jobs(engine)  # this process runs no job yet: only those no process will finish
+    announce_briefly(engine, [(job_id, None) for job_id in failed])
     return engine
 
 

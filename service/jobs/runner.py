@@ -40,7 +40,7 @@ from service.jobs.recovery import (
     look_for_interrupted_jobs,
     worker_name,
 )
-from service.jobs.webhooks import WebhookSettings, announce_job, deliver_pending
+from service.jobs.webhooks import WebhookSettings, announce_briefly, announce_job, deliver_pending
 from service.settings import JobSettings
 
 log = logging.getLogger("tailor.jobs")
@@ -450,7 +450,8 @@ def _ending_written_now(engine: Engine, job_id: str) -> bool:
 class InlineJobRunner:
     """Runs the job in the caller's thread (the CLI), reporting progress to an optional listener. An ending the
     database did not take when it came is tried again before the command returns, and announced only once written,
-    as the server's runner does (a command announced the job "running", for its ending, or nothing)."""
+    as the server's runner does (a command announced the job "running", for its ending, or nothing); announced
+    briefly (one try, kept for later when not delivered: ``service.jobs.webhooks.announce_briefly``)."""
 
     def __init__(self, engine: Engine, listener: Callable[[int, int, str], None] | None = None) -> None:
         self.engine = engine
@@ -464,7 +465,7 @@ class InlineJobRunner:
         finally:
             # before the command returns: a daemon thread would die with it
             if _ending_written_now(self.engine, job_id):
-                announce_job(self.engine, job_id, corrects=corrected_ending(job_id))
+                announce_briefly(self.engine, [(job_id, corrected_ending(job_id))])
         return job_id
 
 

@@ -15,12 +15,15 @@ or cannot be made at all (an answer that is not HTTP, the job unreadable; in a c
 a server refuses at its start), is logged as a warning ("webhook not delivered", with the URL so shown, the event,
 the job's id, the tries and why), and the job keeps its own outcome.
 
-An announcement not delivered is not dropped: it is kept on the job's row (since when, its tries, its next try, the
-ending it corrects) and tried again, the same body, by the server's sweep (``deliver_pending``), the waits doubling
-from ``TAILOR_WEBHOOK_RETRY_SECONDS`` up to an hour, and given up, logged ("webhook given up"), after
-``TAILOR_WEBHOOK_GIVE_UP_AFTER_TRIES`` tries. Each try again is claimed on the row first, so that two processes do
-not both deliver it; delivery is still at least once (a receiver that answered past the timeout had it), and a
-receiver should drop one it already had.
+A command (whose job ends on its own thread, and which would exit before a delivery thread's tries) makes one try, all
+its announcements within one try's timeout, and says on stderr that it waits once it does more than a moment
+(``announce_briefly``): three tries to a receiver that took the connection and never answered held each command
+about 18 s at its end. An announcement not delivered is not dropped: it is kept on the job's row (since when, its
+tries, its next try, the ending it corrects) and tried again, the same body, by the server's sweep and by the next
+command whose announcement gets through (``deliver_pending``), the waits doubling from ``TAILOR_WEBHOOK_RETRY_SECONDS``
+up to an hour, and given up, logged ("webhook given up"), after ``TAILOR_WEBHOOK_GIVE_UP_AFTER_TRIES`` tries. Each
+try again is claimed on the row first, so that two processes do not both deliver it; delivery is still at least once
+(a receiver that answered past the timeout had it), and a receiver should drop one it already had.
 """
 
 from __future__ import annotations
@@ -31,10 +34,12 @@ import hmac
 import http.client
 import json
 import logging
+import sys
+import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -53,6 +58,8 @@ from service.settings import is_web_address
 log = logging.getLogger("tailor.jobs")
 ATTEMPTS = 3
 EVENT = "job.ended"
+# How long a command waits for the webhook before it says so on stderr.
+WAIT_TOLD_AFTER_SECONDS = 1.0
 # The longest wait before a kept announcement is tried again (the waits double from TAILOR_WEBHOOK_RETRY_SECONDS).
 MOST_SECONDS_BETWEEN_TRIES = 3600.0
 NONE_PENDING: dict[str, Any] = {
@@ -138,9 +145,51 @@ def announce_job(
     return False
 
 
+def announce_briefly(
+    engine: Engine, endings: list[tuple[str, dict[str, Any] | None]], tell: Callable[[str], None] | None = None
+) -> None:
+    """A command's announcements (the ``endings``: job id and the ending it corrects, if any), then those kept from
+    before (``deliver_pending``): one try each, all within one try's timeout, and told (``tell``: stderr) when they
+    keep the command waiting more than a moment. What is not delivered is kept on the job's row, for the server's
+    sweep or the next command: a receiver that took the connection and never answered kept every command waiting
+    about 18 s at its end, saying nothing, and the announcement was then lost."""
+    if not endings:
+        return
+    try:
+        settings = WebhookSettings()
+    except ValidationError:  # announce_job logs why, for each
+        for job_id, corrects in endings:
+            announce_job(engine, job_id, None, corrects)
+        return
+    if not settings.url:
+        return
+    deadline = time.monotonic() + settings.timeout_seconds
+    said = f"waiting for the webhook {shown_url(settings.url)} (up to {settings.timeout_seconds:g} s)"
+    waiting = threading.Timer(WAIT_TOLD_AFTER_SECONDS, tell or _on_stderr, [said])
+    waiting.daemon = True
+    waiting.start()
+    try:
+        delivered = True
+        for job_id, corrects in endings:
+            left = deadline - time.monotonic()
+            if delivered and left > 0:
+                delivered = announce_job(engine, job_id, settings, corrects, attempts=1, timeout=left) is True
+            else:  # the receiver did not answer the one before: not tried, kept
+                _keep_pending(engine, job_id, settings, 0, corrects, "not tried: the receiver did not answer")
+                delivered = False
+        if delivered:
+            deliver_pending(engine, settings, deadline)
+    finally:
+        waiting.cancel()
+
+
+def _on_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
 def deliver_pending(engine: Engine, settings: WebhookSettings | None = None, deadline: float | None = None) -> None:
     """Try again the announcements kept on jobs' rows whose wait is over, oldest first, one try each (the server's
-    sweep): it stops at the first one not delivered (the receiver is down or slow: the
+    sweep, and a command after its own): it stops at the first one not delivered (the receiver is down or slow: the
     others wait for the next time, their tries not counted), and at ``deadline`` (``time.monotonic()``) if given."""
     try:
         settings = settings or WebhookSettings()

@@ -416,6 +416,78 @@ def test_a_command_announces_a_job_s_ending_once_written_not_before(engine, rece
     ]
 
 
+class _NeverAnswers(socketserver.BaseRequestHandler):
+    """Takes the connection and the request, and answers nothing until the test ends (a receiver stuck)."""
+
+    released = threading.Event()
+
+    def handle(self):
+        self.request.recv(65536)
+        self.released.wait(30)
+
+
+@pytest.fixture
+def stuck_receiver(monkeypatch):
+    """The URL of a receiver that never answers; each try waits TAILOR_WEBHOOK_TIMEOUT_SECONDS, here 2 s."""
+    _NeverAnswers.released = threading.Event()
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _NeverAnswers)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("TAILOR_WEBHOOK_TIMEOUT_SECONDS", "2")
+    yield f"http://127.0.0.1:{server.server_address[1]}/stuck"
+    _NeverAnswers.released.set()
+    server.shutdown()
+
+
+def _command(*args: str):
+    """Run `tailor ARGS` on this test's TAILOR_HOME; its result, how long it took, and its database's pending
+    announcements (job id, kind, tries)."""
+    from sqlalchemy import select
+    from typer.testing import CliRunner
+
+    from service.cli import app
+    from service.db.models import Job
+    from service.db.session import default_engine, session_scope
+
+    default_engine.cache_clear()  # the command's database is this test's TAILOR_HOME
+    started = time.monotonic()
+    try:
+        result = CliRunner().invoke(app, list(args))
+        took = time.monotonic() - started
+        with session_scope(default_engine()) as session:
+            pending = session.execute(
+                select(Job.id, Job.kind, Job.announcement_tries).where(Job.announcement_pending_since.is_not(None))
+            ).all()
+    finally:
+        default_engine.cache_clear()
+    return result, took, [tuple(row) for row in pending]
+
+
+def test_a_command_whose_receiver_never_answers_ends_within_one_try_and_the_next_command_announces_it(
+    tailor_home, receiver, stuck_receiver, monkeypatch
+):
+    """A receiver that took the connection and never answered kept every command waiting about 18 s at its end (three
+    tries and their waits), nothing on the screen, and the job's announcement was then lost for good. One try now,
+    said on stderr, and what it did not deliver is kept for later: the next command delivers it after its own."""
+    answering = os.environ["TAILOR_WEBHOOK_URL"]
+    monkeypatch.setenv("TAILOR_WEBHOOK_URL", stuck_receiver)
+    result, took, pending = _command("train")
+    assert result.exit_code != 0  # nothing to learn from: the job fails
+    assert took < 4, took  # one try of 2 s, not three
+    assert "waiting for the webhook http://127.0.0.1:" in result.output
+    ((first, kind, tries),) = pending
+    assert (kind, tries) == ("train", 1)
+
+    monkeypatch.setenv("TAILOR_WEBHOOK_URL", answering)
+    time.sleep(0.2)  # the kept one's wait (TAILOR_WEBHOOK_RETRY_SECONDS, doubled once)
+    result, took, pending = _command("train")
+    assert result.exit_code != 0 and pending == [] and took < 4
+    announced = [(d["body"]["job"]["kind"], d["body"]["job"]["status"]) for d in receiver.deliveries]
+    assert announced == [("train", "failed"), ("train", "failed")]
+    assert receiver.deliveries[1]["body"]["job"]["id"] == first  # after the command's own
+    assert receiver.deliveries[1]["headers"]["X-Tailor-Signature"] == signature(SECRET, receiver.deliveries[1]["raw"])
+
+
 def _pending(engine) -> list[tuple]:
     from sqlalchemy import select
 
