@@ -26,7 +26,7 @@ browser:
 
 # Two workers (pytest-xdist) run every test but those of the real local LLM, which then run alone: llama.cpp's
 # threads stall on shared CPUs, and the quick generation eval counts a slow answer as a failure. Both parts run,
-# and the target fails if either did. On this 2-core machine: 7 min 11 s and 4 min 10 s, where one run took 15 min.
+# and the target fails if either did. On a 2-core machine: 10 min 37 s and 2 min 49 s (a fresh clone, 2026-12-04).
 test: $(STAMP) browser
 	$(BIN)/pytest -q -n 2 -m "not llm"; parallel=$$?; \
 	$(BIN)/pytest -q -m llm; alone=$$?; \
