@@ -88,16 +88,23 @@ def test_the_local_model_is_asked_for_english_only_unless_configured(monkeypatch
     assert model_locales(LLMSettings(model="local/smollm2")) == {"en", "de"}
 
 
+def _send_json(handler: BaseHTTPRequestHandler, status: int, body: dict, headers: dict[str, str] | None = None) -> None:
+    """Answer the call with ``status`` and ``body`` as one JSON document, and ``headers`` besides."""
+    raw = json.dumps(body).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(raw)))
+    for name, value in (headers or {}).items():
+        handler.send_header(name, value)
+    handler.end_headers()
+    handler.wfile.write(raw)
+
+
 class _FailingProvider(BaseHTTPRequestHandler):
     """An OpenAI-compatible endpoint on loopback that answers every call with a server error."""
 
     def do_POST(self):  # noqa: N802 (the standard library's name)
-        body = json.dumps({"error": {"message": "upstream overloaded", "type": "server_error"}}).encode()
-        self.send_response(500)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        _send_json(self, 500, {"error": {"message": "upstream overloaded", "type": "server_error"}})
 
     def log_message(self, *args):
         pass
@@ -154,12 +161,7 @@ def _send_answer(
         message = {"role": "assistant", "content": content}
         body = {"id": "c1", "object": "chat.completion", "created": 0, "model": "any", "usage": usage,
                 "choices": [{"index": 0, "message": message, "finish_reason": "stop"}]}  # fmt: skip
-        raw = json.dumps(body).encode()
-        handler.send_response(200)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(raw)))
-        handler.end_headers()
-        handler.wfile.write(raw)
+        _send_json(handler, 200, body)
         return
     handler.send_response(200)
     handler.send_header("Content-Type", "text/event-stream")
@@ -202,13 +204,7 @@ class _BusyProvider(BaseHTTPRequestHandler):
             return
         self.rfile.read(int(self.headers["Content-Length"]))
         body = {"error": {"message": "Rate limit reached for requests", "type": "requests"}}
-        raw = json.dumps(body).encode()
-        self.send_response(429)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.send_header("Retry-After", "0.2")
-        self.end_headers()
-        self.wfile.write(raw)
+        _send_json(self, 429, body, {"Retry-After": "0.2"})
 
     def log_message(self, *args):
         pass
@@ -290,12 +286,7 @@ def test_a_quota_used_up_is_not_tried_again():
     def do_post(self):
         self.rfile.read(int(self.headers["Content-Length"]))
         type(self).calls.append(time.monotonic())
-        raw = json.dumps(quota).encode()
-        self.send_response(429)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
+        _send_json(self, 429, quota)
 
     _BusyProvider.do_POST = do_post
     server = ThreadingHTTPServer(("127.0.0.1", 0), _BusyProvider)
