@@ -9,11 +9,11 @@ from sqlalchemy.orm import Session
 
 from service.clock import utcnow
 from service.db.batches import batches
-from service.db.models import UNFINISHED_JOB, Brand, Campaign, DeletedCampaign, Draft, Job, Send
+from service.db.models import UNFINISHED_JOB, Brand, Campaign, DeletedCampaign, Draft, Job
 from service.db.session import dialect_insert
 from service.errors import CampaignNotFound, Conflict, InvalidInput, Problem
 from service.forecasts import current_forecast
-from service.performance import campaign_performance
+from service.performance import campaign_performance, send_counts
 from service.schemas import CampaignIn, CampaignOut, DraftStatus
 from service.send_times import waiting_drafts
 
@@ -132,9 +132,7 @@ def _sent(session: Session, campaign_id: int) -> str | None:
     """What the campaign has sent, in words after "has" ("sent 3 emails", "perhaps sent 1 email", "sent 3 emails, 1
     of them perhaps"), or None when it has sent none. An email perhaps sent (Send.perhaps_sent) counts: its customer
     may have it, with its links; the words say so, where "sent 1 email" made a person look for one in the figures."""
-    sent, perhaps = session.execute(
-        select(func.count(), func.count().filter(Send.perhaps_sent)).where(Send.campaign_id == campaign_id)
-    ).one()
+    sent, perhaps = send_counts(session, campaign_id)
     if not sent:
         return None
     emails = f"{sent:,} email{'s' if sent != 1 else ''}"

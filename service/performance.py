@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import case, distinct, func, select
+from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from service.db.models import Event, Send
@@ -17,13 +17,18 @@ COUNTED = {"open": "opened", "click": "clicked", "conversion": "converted", "uns
            "complaint": "complained", "bounce": "bounced"}  # fmt: skip
 
 
+def send_counts(session: Session, campaign_id: int) -> tuple[int, int]:
+    """The campaign's sends, and how many of them were perhaps sent (``Send.perhaps_sent``), in one query."""
+    counts = select(func.count(), func.count().filter(Send.perhaps_sent)).where(Send.campaign_id == campaign_id)
+    sends, perhaps_sent = session.execute(counts).one()
+    return sends, perhaps_sent
+
+
 def campaign_performance(session: Session, campaign_id: int) -> dict[str, Any]:
     """Sends known to have gone out, and the sends with each kind of event, their rates over those sends (None
     while there are none), the conversions' value as revenue, and the sends perhaps sent; empty before the campaign
     sent anything."""
-    perhaps = case((Send.perhaps_sent, 1), else_=0)
-    counts = select(func.count(), func.coalesce(func.sum(perhaps), 0)).select_from(Send)
-    sends, perhaps_sent = session.execute(counts.where(Send.campaign_id == campaign_id)).one()
+    sends, perhaps_sent = send_counts(session, campaign_id)
     if not sends:
         return {}
     sent = sends - perhaps_sent
