@@ -12,7 +12,15 @@ from typing import Annotated
 import typer
 from typer.core import TyperCommand
 
-from service.cli_bounds import COUNT, DEMO_CUSTOMERS, HORIZON_DAYS, ROW_ID, TUNING_TRIALS, IdArgumentCommand
+from service.cli_bounds import (
+    COUNT,
+    DEMO_CUSTOMERS,
+    HORIZON_DAYS,
+    ROW_ID,
+    TUNING_TRIALS,
+    CampaignOption,
+    IdArgumentCommand,
+)
 from service.cli_drafts import drafts_approve, drafts_list, drafts_reject, drafts_show
 from service.cli_jobs import jobs_cancel, jobs_list, jobs_show
 
@@ -429,9 +437,7 @@ def generate(
 
 @app.command()
 def export(
-    campaign: Annotated[
-        int, typer.Option("--campaign", **ROW_ID, help="the campaign's id (tailor generate prints it)")
-    ],
+    campaign: CampaignOption,
     out: Annotated[Path, typer.Option(help="the JSON lines file to write", callback=_output_path)],
     status: Annotated[
         str | None, typer.Option(help="only drafts in this status, e.g. approved (after review) or flagged")
@@ -458,7 +464,7 @@ UncheckedLinks = Annotated[
 
 @app.command()
 def send(
-    campaign: Annotated[int, typer.Option("--campaign", **ROW_ID, help="the campaign's id (`tailor campaigns list`)")],
+    campaign: CampaignOption,
     batch_size: Annotated[
         int | None, typer.Option("--batch-size", **COUNT, help="send at most this many emails now, to the first "
                                  "customers in the audience's order")

@@ -4,7 +4,7 @@ database holds is a usage error naming the option (exit 2) where it was a traceb
 (OverflowError), and an id of 0 or less is refused as the API refuses it (a 422), not looked for."""
 
 import re
-from typing import TypedDict
+from typing import Annotated, TypedDict
 
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperOption
@@ -33,6 +33,11 @@ REVISION = Bounds(min=0, max=COUNT_MAX)  # a draft's revision, as `tailor drafts
 TUNING_TRIALS = Bounds(min=0, max=TUNING_TRIALS_MAX)
 HORIZON_DAYS = Bounds(min=1, max=HORIZON_DAYS_MAX)
 DEMO_CUSTOMERS = Bounds(min=50, max=DEMO_CUSTOMERS_MAX)
+
+# `--campaign`, as `tailor send`, `export` and `drafts list` take it.
+CampaignOption = Annotated[
+    int, typer.Option("--campaign", **ROW_ID, help="the campaign's id (`tailor campaigns list`)")
+]
 
 _NEGATIVE = re.compile(r"-\d+")
 

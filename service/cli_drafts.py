@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from service.cli_bounds import OFFSET, REVISION, ROW_ID
+from service.cli_bounds import OFFSET, REVISION, ROW_ID, CampaignOption
 
 LISTED = 100  # drafts `tailor drafts list` shows unless told otherwise, as GET /campaigns/{id}/drafts answers
 
@@ -21,7 +21,7 @@ Revision = Annotated[
 
 
 def drafts_list(
-    campaign: Annotated[int, typer.Option("--campaign", **ROW_ID, help="the campaign's id (`tailor campaigns list`)")],
+    campaign: CampaignOption,
     status: Annotated[str | None, typer.Option(help="only drafts in this status, e.g. flagged or pending")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="at most this many drafts")] = LISTED,
     offset: Annotated[int, typer.Option(**OFFSET, help="the drafts after this many: the next page of a listing")] = 0,
