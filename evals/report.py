@@ -110,3 +110,14 @@ def write_report(report: dict, markdown: str, out: Path, stem: str) -> Path:
     path.write_text(json.dumps(report, indent=2, default=float, ensure_ascii=False), encoding="utf-8")
     (out / f"{stem}.md").write_text(markdown.rstrip("\n") + "\n", encoding="utf-8")
     return path
+
+
+def finish(report: dict, table: str, out: Path, stem: str) -> int:
+    """An eval's end: its table on the screen first (figures a full disk cannot take are still seen), the JSON report
+    and the table written as ``stem`` under ``out``, where they went, and the exit code of its threshold failures."""
+    from evals.thresholds import exit_code
+
+    print(table)
+    path = write_report(report, table, out, stem)
+    print(f"\nwrote {path} and {path.with_suffix('.md')}")
+    return exit_code(report["threshold_failures"])

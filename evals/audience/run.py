@@ -13,7 +13,6 @@ import argparse
 import json
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pandas as pd
 from threadpoolctl import threadpool_limits
@@ -28,8 +27,8 @@ from evals.audience.churn import (
     load_orders,
 )
 from evals.datasets import exit_status
-from evals.report import add_out_option, number_of, write_report
-from evals.thresholds import broken, exit_code, limits
+from evals.report import add_out_option, finish, number_of
+from evals.thresholds import broken, limits
 
 
 def _positive_days(value: str) -> int:
@@ -132,10 +131,6 @@ def markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write(report: dict, out: Path) -> Path:
-    return write_report(report, markdown(report), out, f"audience{'_quick' if report['quick'] else ''}")
-
-
 def threshold_failures(report: dict) -> list[str]:
     """What a quick run breaks of the audience's section of `thresholds.yaml` (none for a full run)."""
     if not report["quick"]:
@@ -165,10 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     report["threshold_failures"] = threshold_failures(report)
-    print(markdown(report))  # before writing: figures a full disk cannot take are still on the screen
-    path = write(report, args.out)
-    print(f"Report written to {path}")
-    return exit_code(report["threshold_failures"])
+    return finish(report, markdown(report), args.out, f"audience{'_quick' if report['quick'] else ''}")
 
 
 if __name__ == "__main__":

@@ -15,8 +15,8 @@ import time
 from datetime import UTC, datetime
 
 from evals.experiments.calibration import evaluate, markdown
-from evals.report import add_out_option, count_of_at_least_one, write_report
-from evals.thresholds import broken, exit_code, limits
+from evals.report import add_out_option, count_of_at_least_one, finish
+from evals.thresholds import broken, limits
 
 QUICK_CAMPAIGNS, FULL_CAMPAIGNS = 300, 1500
 
@@ -45,10 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         "threshold_failures": failures,
     }
     table = markdown(metrics) + ("\n\nThresholds broken:\n" + "\n".join(f"- {f}" for f in failures) if failures else "")
-    print(table)
-    path = write_report(report, table, args.out, "experiments" + ("_quick" if args.quick else ""))
-    print(f"\nwrote {path} and {path.with_suffix('.md')}")
-    return exit_code(failures)
+    return finish(report, table, args.out, "experiments" + ("_quick" if args.quick else ""))
 
 
 if __name__ == "__main__":

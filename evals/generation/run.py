@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 
 from evals.generation.metrics import generation_metrics
 from evals.generation.sample import demo_requests
-from evals.report import add_out_option, write_report
-from evals.thresholds import broken, exit_code, limits
+from evals.report import add_out_option, finish
+from evals.thresholds import broken, limits
 
 # The model's sampling seed in the evals, with one call at a time (the local server batches parallel calls
 # together, and batched sampling does not repeat even with a seed); TAILOR_LLM_SEED set hands both back to the
@@ -130,10 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     report = run(args.quick, args.model, args.brand, args.customers, args.variants)
     failures = compare(report, thresholds()) if args.quick else []
     report["threshold_failures"] = failures
-    text = table(report)
-    print(text)  # before writing: figures a full disk cannot take are still on the screen
-    write_report(report, text, args.out, "generation_quick" if args.quick else "generation")
-    return exit_code(failures)
+    return finish(report, table(report), args.out, "generation_quick" if args.quick else "generation")
 
 
 if __name__ == "__main__":

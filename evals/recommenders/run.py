@@ -15,15 +15,14 @@ import json
 import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 from evals.datasets import exit_status
 from evals.recommenders import data, protocols
 from evals.recommenders.evaluate import evaluate
 from evals.recommenders.metrics import KS
 from evals.recommenders.tuning import TUNABLE, tune
-from evals.report import add_out_option, number_of, write_report
-from evals.thresholds import broken, exit_code, limits
+from evals.report import add_out_option, finish, number_of
+from evals.thresholds import broken, limits
 
 BASELINES = {
     "popularity": ("popularity", {}),
@@ -220,14 +219,15 @@ def _table(results: dict, columns: list[tuple[str, str, str]], timings: bool = F
     return rows
 
 
-def write(report: dict, out: Path) -> Path:
+def report_stem(report: dict) -> str:
+    """The report's file name: a quick, partial or tuned run never overwrites the whole lineup's full one."""
     stem = f"recommenders_{report['dataset']}_{report['protocol']}{'_quick' if report['quick'] else ''}"
     # a run of part of the lineup, or a tuned one, is a report of its own: it never overwrites the whole lineup's
     if report.get("models_option"):
         stem += "_" + "-".join(sorted(label.strip() for label in report["models_option"].split(",") if label.strip()))
     if report.get("tune_trials"):
         stem += f"_tune{report['tune_trials']}"
-    return write_report(report, markdown(report), out, stem)
+    return stem
 
 
 def threshold_failures(report: dict) -> list[str]:
@@ -248,10 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     protocol = args.protocol or default_protocol(args.dataset)
     report = run(args.dataset, protocol, quick=args.quick, only=args.models, trials=args.tune)
     report["threshold_failures"] = threshold_failures(report)
-    print(markdown(report))  # before writing: figures a full disk cannot take are still on the screen
-    path = write(report, args.out)
-    print(f"Report written to {path}")
-    return exit_code(report["threshold_failures"])
+    return finish(report, markdown(report), args.out, report_stem(report))
 
 
 if __name__ == "__main__":

@@ -17,9 +17,9 @@ import time
 from datetime import UTC, datetime
 
 from evals.datasets import DatasetMissing
-from evals.report import add_out_option, write_report
+from evals.report import add_out_option, finish
 from evals.scoring import demo, hillstrom, sme, upworthy
-from evals.thresholds import broken, exit_code, limits
+from evals.thresholds import broken, limits
 
 EVALS = {"demo": demo.evaluate, "upworthy": upworthy.evaluate, "sme": sme.evaluate, "hillstrom": hillstrom.evaluate}
 HEADLINE = {
@@ -155,15 +155,12 @@ def main(argv: list[str] | None = None) -> int:
         else [],
     }
     table = markdown(results, args.quick, report["threshold_failures"])
-    print(table)
     # A quick or partial run is a report of its own: it never overwrites the full run's.
     stem = "scoring" + ("_quick" if args.quick else "") + ("" if only == list(EVALS) else "_" + "_".join(only))
     # the copy model without embeddings is a configuration of its own (its own thresholds): it never overwrites the
     # default run's report
     stem += "_no_embeddings" if args.embeddings is False and "upworthy" in only else ""
-    path = write_report(report, table, args.out, stem)
-    print(f"\nwrote {path} and {path.with_suffix('.md')}")
-    return exit_code(report["threshold_failures"])
+    return finish(report, table, args.out, stem)
 
 
 if __name__ == "__main__":

@@ -38,3 +38,28 @@ def test_the_report_folder_is_made_when_it_is_checked(tmp_path):
     from evals.report import report_folder
 
     assert report_folder(str(tmp_path / "a" / "b")).is_dir()
+
+
+def test_an_eval_ends_with_its_table_on_screen_both_files_named_and_its_thresholds_exit_code(tmp_path, capsys):
+    from evals.report import finish
+
+    passed = {"auc": 0.8, "threshold_failures": []}
+    assert finish(passed, "| auc |\n|---|\n| 0.8 |", tmp_path, "area_quick") == 0
+    out = capsys.readouterr().out
+    assert out.index("| 0.8 |") < out.index(f"wrote {tmp_path / 'area_quick.json'} and {tmp_path / 'area_quick.md'}")
+    broken = {"auc": 0.6, "threshold_failures": ["auc = 0.6, min 0.7"]}
+    assert finish(broken, "| auc |\n|---|\n| 0.6 |", tmp_path, "area_quick") == 1
+    assert "below threshold: auc = 0.6, min 0.7" in capsys.readouterr().err
+    assert json.loads((tmp_path / "area_quick.json").read_text(encoding="utf-8"))["auc"] == 0.6
+
+
+def test_a_table_is_on_screen_even_when_the_report_cannot_be_written(tmp_path, capsys):
+    """The figures of a run of minutes are seen before the disk is asked to take them."""
+    import pytest
+
+    from evals.report import finish
+
+    (tmp_path / "taken").write_text("a file where the folder should be", encoding="utf-8")
+    with pytest.raises(OSError):
+        finish({"auc": 0.8, "threshold_failures": []}, "| auc |\n|---|\n| 0.8 |", tmp_path / "taken", "area")
+    assert "| 0.8 |" in capsys.readouterr().out
