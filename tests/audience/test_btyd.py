@@ -1,3 +1,6 @@
+"""BG/NBD and its helpers (audience.bgnbd): parameters recovered from simulated customers, the likelihood's gradient,
+histories fitted once per distinct history, and P(no purchase) within a horizon."""
+
 import numpy as np
 import pandas as pd
 import pytest

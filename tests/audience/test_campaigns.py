@@ -1,3 +1,6 @@
+"""Campaign audiences (audience.campaigns): which customers each campaign type picks, why, and the win-back
+discount ladder by value at risk."""
+
 import pandas as pd
 import pytest
 

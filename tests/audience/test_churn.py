@@ -1,3 +1,6 @@
+"""The supervised churn model (audience.churn): its level and ranking, a small shop's seasonal shift, a big shop's
+sampled snapshots, and a history nobody left refused."""
+
 import numpy as np
 import pytest
 

@@ -1,3 +1,6 @@
+"""Order lines as the audience models read them (audience.orders): bad columns, values and rows named, ids as
+strings, nothing after the as-of day."""
+
 import re
 
 import pandas as pd

@@ -1,3 +1,6 @@
+"""Customer profiles (segment, cluster, churn risk, CLV, next purchase) for every customer, and the audience file
+`tailor audience` reads and writes."""
+
 from datetime import date
 
 import numpy as np

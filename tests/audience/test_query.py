@@ -1,3 +1,6 @@
+"""The audience query language (audience.query): what each query selects, and errors that name the position, field
+or value."""
+
 import pandas as pd
 import pytest
 

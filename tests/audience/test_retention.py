@@ -1,3 +1,5 @@
+"""Retention per segment (audience.retention): measured from the segment each customer was in a horizon ago."""
+
 import pandas as pd
 
 from audience.retention import segment_retention

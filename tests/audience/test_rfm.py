@@ -1,3 +1,6 @@
+"""RFM scores and named segments (audience.rfm): quintiles that keep ties together, rules as data covering every
+cell, and recency judged against the shop's own reorder rhythm."""
+
 import pandas as pd
 
 from audience.rfm import quintile_score, rfm_table, segment_names, segment_rules
