@@ -216,6 +216,24 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         session.close()
 
 
+def take_the_write_lock(session: Session) -> bool:
+    """On SQLite, take the database's one write lock now, for the rest of the session's transaction (``BEGIN
+    IMMEDIATE``, which waits the busy timeout for another writer), so that no other process writes between what the
+    transaction reads next and its commit; whether it was taken (False on PostgreSQL, which locks rows instead:
+    ``SELECT ... FOR UPDATE``, which SQLite ignores). pysqlite begins a transaction only at its first write, so two
+    processes could both read "not yet" and both write. Taken at BEGIN, not upgraded from a read: under WAL, a
+    transaction that read before another's commit cannot write (SQLITE_BUSY_SNAPSHOT, which the busy timeout does
+    not wait out). A transaction that wrote already holds it. For this transaction only: SQLAlchemy's recipe (the
+    engine's every BEGIN emitted by hand) would hold a snapshot over every session's reads, and its every write
+    would meet that error when another process wrote since."""
+    if session.get_bind().dialect.name != "sqlite":
+        return False
+    connection = session.connection()
+    if not connection.connection.dbapi_connection.in_transaction:  # no write yet: pysqlite has begun nothing
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    return True
+
+
 def dialect_insert(session: Session):
     """The INSERT of the session's database (SQLite or PostgreSQL), which has ON CONFLICT DO NOTHING."""
     return sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert

@@ -27,6 +27,7 @@ from scoring.experiments import HOLDOUT
 from service.addresses import address_key
 from service.db.batches import batches
 from service.db.models import Assignment, Customer, Draft, Send
+from service.db.session import take_the_write_lock
 
 
 def not_their_own(drafts):
@@ -97,12 +98,16 @@ def defer_if_mailed_meanwhile(
     the send chose its drafts (``now``); the draft's send time is then moved as ``defer_recently_mailed`` moves it.
     The rows of the customer and of every id sharing their address are locked first, in id order, so that of two
     senders mailing the address (under one id or two) the second sees the first's email: locking the customer's row
-    alone let two servers mailing two ids of one address both send. Sends and assignments are read by customer,
-    through their indexes: the look costs the same at the 100,000th email as at the first."""
+    alone let two servers mailing two ids of one address both send. On SQLite, which has no row locks, the look
+    takes the database's write lock instead (``take_the_write_lock``), which the caller's commit of the email's send
+    releases before the mail server is called: two processes on one file both read "not mailed" and both sent. Sends
+    and assignments are read by customer, through their indexes: the look costs the same at the 100,000th email as
+    at the first."""
     if min_days <= 0 and holdout_days <= 0:
         return False
     household = sorted({draft.customer_id, *households.get(address_key(draft.customer.email), ())})
-    session.execute(select(Customer.id).where(Customer.id.in_(household)).order_by(Customer.id).with_for_update())
+    if not take_the_write_lock(session):  # SQLite: the database's write lock, held until the send is recorded
+        session.execute(select(Customer.id).where(Customer.id.in_(household)).order_by(Customer.id).with_for_update())
     until: list[Wait] = []
     if min_days > 0:
         gap = timedelta(days=min_days)

@@ -31,6 +31,36 @@ time.sleep(max(0.0, float(sys.argv[2]) - time.time()))  # both servers' due-chec
 print(send_due_drafts(lambda *_: None, engine))
 """
 
+# A send of one campaign whose contact policy's second look (sending.defer_if_mailed_meanwhile, replaced in this
+# process only) meets the other sender's at it: each looks once both are there, and records its email once the other
+# has looked too, or after WAIT_FOR_THE_OTHER seconds, should the other wait for this one's lock to look.
+SEND_AT_THE_SECOND_LOOK = """
+import json, sys, time
+from pathlib import Path
+from service.db.session import make_engine
+from service.pipeline import sending
+
+url, campaign_id, folder, me, other = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3]), sys.argv[4], sys.argv[5]
+look = sending.defer_if_mailed_meanwhile
+
+def wait_for(name, seconds):
+    deadline = time.monotonic() + seconds
+    while not (folder / name).exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+def at_once(*args):
+    (folder / f"{me}.at-the-look").touch()
+    wait_for(f"{other}.at-the-look", 60)
+    deferred = look(*args)
+    (folder / f"{me}.looked").touch()
+    wait_for(f"{other}.looked", float(sys.argv[6]))
+    return deferred
+
+sending.defer_if_mailed_meanwhile = at_once
+print(json.dumps(sending.send_campaign(lambda *_: None, make_engine(url), campaign_id)))
+"""
+WAIT_FOR_THE_OTHER = 1.5
+
 
 def due_campaign(engine, drafts: int) -> list[int]:
     """A campaign of ``drafts`` approved drafts whose send time has passed, each to a customer of its own."""
@@ -240,3 +270,61 @@ def test_two_senders_mailing_two_ids_of_one_address_send_one_email(postgres_url)
     other.join(timeout=30)
     assert seen == {"c2": True}  # deferred: the address was mailed
     engine.dispose()
+
+
+def test_two_servers_at_the_second_look_at_once_mailing_two_ids_of_one_address_send_one_email(
+    shared_engine, mail_server, monkeypatch, tmp_path
+):
+    """On SQLite the second look locked nothing (FOR UPDATE means nothing there, and pysqlite begins a transaction
+    at its first write): two servers on one file sending two campaigns to two customer ids of one address both read
+    "not mailed" at once and both sent. The look takes the write lock there: the second waits for the first's email
+    to be recorded, sees it, and defers its own; on PostgreSQL the household's rows, locked, do the same."""
+    import json
+
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    monkeypatch.setenv("TAILOR_SEND_MIN_DAYS_BETWEEN", "2")
+    UnsubscribeLinks.configured()  # the signing key both share, made before they start
+    with session_scope(shared_engine) as session:
+        brand, campaigns = ensure_brand(session, "hearth"), []
+        for twin in ("twin1", "twin2"):
+            campaign = Campaign(name=f"to {twin}", brand=brand, campaign_type="cross_sell")
+            customer = Customer(external_id=twin, email="home@example.com", marketing_consent=True)
+            variant = Variant(label="A", subject="Hello", html=f"<p>{UNSUBSCRIBE_PLACEHOLDER}</p>", text="Hello")
+            draft = Draft(campaign=campaign, customer=customer, status="approved", variants=[variant])
+            session.add(draft)
+            session.flush()
+            draft.selected_variant_id = variant.id
+            campaigns.append(campaign.id)
+    url = shared_engine.url.render_as_string(hide_password=False)
+    servers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                SEND_AT_THE_SECOND_LOOK,
+                url,
+                str(campaign),
+                str(tmp_path),
+                me,
+                other,
+                str(WAIT_FOR_THE_OTHER),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=dict(os.environ),
+        )  # fmt: skip
+        for campaign, me, other in zip(campaigns, ("first", "second"), ("second", "first"), strict=True)
+    ]
+    outputs = [server.communicate(timeout=120) for server in servers]
+    assert all(server.returncode == 0 for server in servers), [err for _, err in outputs]
+    results = [json.loads(out.splitlines()[-1]) for out, _ in outputs]
+    assert [m["To"] for m in messages] == ["home@example.com"]
+    assert sorted((r["sent"], r["deferred"]) for r in results) == [(0, 1), (1, 0)]
+    with session_scope(shared_engine) as session:
+        assert session.scalar(select(func.count()).select_from(Send)) == 1
+        deferred, sent = session.scalars(select(Draft).order_by(Draft.status)).all()
+        assert (deferred.status, deferred.claimed_by, sent.status) == ("approved", None, "sent")
+        assert deferred.send_after is not None
+        assert deferred.flag_reasons[-1].startswith("Deferred by the contact policy to ")
