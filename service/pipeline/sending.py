@@ -520,10 +520,12 @@ def _send_over_one_connection(
         handed_to_smtp = False
         try:
             with session_scope(engine) as session:
+                # Its send (an earlier email's, sent_before) and its campaign read now: on SQLite the look below
+                # holds the database's write lock until the send is committed, and other writes wait meanwhile.
                 draft = session.scalar(
                     select(Draft)
                     .where(Draft.id == draft_id)
-                    .options(selectinload(Draft.variants), selectinload(Draft.customer))
+                    .options(selectinload(Draft.variants), selectinload(Draft.customer), selectinload(Draft.send))
                 )
                 if draft is None:  # erased with its customer since it was claimed: nothing to send
                     continue
@@ -539,6 +541,7 @@ def _send_over_one_connection(
                     skip_mailed_address(draft, other)
                     tally.add(skipped=1)
                     continue
+                campaign = session.get(Campaign, campaign_id)
                 if defer_if_mailed_meanwhile(
                     session, draft, now, schedule.min_days_between, window, schedule.timezone, sharing
                 ):
@@ -547,7 +550,6 @@ def _send_over_one_connection(
                     continue
                 to_address = smtp_address(customer.email, smtputf8)  # AddressNotDeliverable: this one skipped
                 now = utcnow()
-                campaign = session.get(Campaign, campaign_id)
                 if sent_before(draft):  # it went: a race, a restored copy, or opened since it was perhaps sent
                     draft.status, draft.claimed_by = "sent", None
                     continue
