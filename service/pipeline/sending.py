@@ -17,7 +17,9 @@ the link the customer may have unsubscribes them and no one else, and leaves the
 be mailed again: the send puts it back to review, flagged as perhaps sent, as the next start on this host or the next
 send of its campaign does for drafts of processes that no longer run (service.jobs.recovery); so does any send or
 due-check once a claim is an hour old, whichever host made it. A person who approves it again sends it on that same
-send.
+send. The transaction that records the send begins with the contact policy's look again (another server may have mailed
+the address meanwhile): on SQLite it takes the database's write lock there, and the send's commit, before the SMTP
+call, gives it back.
 
 A send may keep several connections to the mail server (``TAILOR_SMTP_CONNECTIONS``), one thread each, that take
 the drafts an address at a time from one queue (a campaign mails an address once, and each connection knows what it
