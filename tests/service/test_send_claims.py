@@ -328,3 +328,31 @@ def test_two_servers_at_the_second_look_at_once_mailing_two_ids_of_one_address_s
         assert (deferred.status, deferred.claimed_by, sent.status) == ("approved", None, "sent")
         assert deferred.send_after is not None
         assert deferred.flag_reasons[-1].startswith("Deferred by the contact policy to ")
+
+
+@pytest.mark.parametrize("wrote", [False, True], ids=["after reads", "after a write"])
+def test_sqlite_s_write_lock_is_taken_before_the_transaction_writes_and_kept_once_it_wrote(engine, tailor_home, wrote):
+    """The second look's lock on SQLite (take_the_write_lock): held from the call on, though the session only read
+    before (pysqlite runs reads outside a transaction, and its BEGIN came only with the send's INSERT); a session that
+    wrote holds it already, and goes on in its transaction (a second BEGIN would fail)."""
+    import sqlite3
+
+    from sqlalchemy import update
+
+    from service.db.session import take_the_write_lock
+
+    due_campaign(engine, 1)
+    other = sqlite3.connect(tailor_home / "tailor.db", isolation_level=None, timeout=0)
+    try:
+        with session_scope(engine) as session:
+            session.scalar(select(Draft))
+            if wrote:
+                session.execute(update(Customer).values(first_name="Ann"))
+            assert take_the_write_lock(session)
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+            assert session.scalar(select(func.count()).select_from(Send)) == 0
+        other.execute("BEGIN IMMEDIATE")  # the commit gave it back
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
