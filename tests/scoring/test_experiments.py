@@ -3,6 +3,12 @@ revenue per customer over the holdout."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,6 +24,8 @@ from scoring.experiments import (
     thompson_allocation,
 )
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 def test_assignment_is_stable_and_keeps_the_holdout_share():
     ids = [f"C{i}" for i in range(20_000)]
@@ -29,6 +37,23 @@ def test_assignment_is_stable_and_keeps_the_holdout_share():
     assert not assign_arms(ids, ["a", "b"], salt="other").equals(assign_arms(ids, ["a", "b"]))
     with pytest.raises(ScoringError):
         assign_arms(ids, [])
+
+
+def test_assignment_is_the_same_in_another_process():
+    """A customer's arm must not change when the server restarts: an arm drawn from Python's own string hash, salted
+    anew in each process, agreed with itself within one process (as the test above checks) and nowhere else."""
+    ids = [f"C{i}" for i in range(200)]
+    script = (
+        "import json, sys; from scoring.experiments import assign_arms; "
+        f"print(json.dumps(assign_arms({ids!r}, ['a', 'b'], holdout_share=0.2, salt='campaign:7').tolist()))"
+    )
+    here = assign_arms(ids, ["a", "b"], holdout_share=0.2, salt="campaign:7").tolist()
+    for seed in ("1", "2"):
+        environment = {**os.environ, "PYTHONHASHSEED": seed}
+        run = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, env=environment, cwd=ROOT, check=True
+        )
+        assert json.loads(run.stdout) == here, f"PYTHONHASHSEED={seed}"
 
 
 def _counts() -> pd.DataFrame:
