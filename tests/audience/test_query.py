@@ -33,6 +33,13 @@ def profiles() -> pd.DataFrame:
         ("clv != 50", ["a", "b", "d"]),
         ("((clv > 100))", ["a", "b"]),
         ("clv >= 1.5e2", ["a", "b"]),  # refused as "unexpected character '1'"
+        # each comparison on a value some customer has, so that < and <=, > and >= pick different customers
+        ("clv <= 150", ["a", "c"]),
+        ("clv < 150", ["c"]),
+        ("clv > 150", ["b"]),
+        ("next_purchase_date <= 2026-01-20", ["a", "d"]),
+        ("next_purchase_date < 2026-01-20", ["a"]),
+        ("next_purchase_date >= 2026-03-01", ["c"]),
     ],
 )
 def test_queries_select_the_right_customers(profiles, query, expected):
