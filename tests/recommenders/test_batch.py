@@ -113,10 +113,15 @@ def test_bad_products_file_names_row_and_column(tmp_path, products_csv, change, 
 
 
 def test_include_seen(train_csv):
+    """A replenishment list is the customer's own most bought products; without `include_seen` none of them. An
+    empty list passed both checks before."""
     seen = read_interactions(train_csv).groupby("customer_id")["product_id"].apply(set)
     recs = recommend_file(train_csv, k=2, model="repeat_purchase", include_seen=True)
-    assert all(row.product_id in seen[row.customer_id] for row in recs.itertuples())
+    # each customer bought all but one of their group's five products, the later ones in larger quantities, last
+    own_top_two = {customer: sorted(bought, reverse=True)[:2] for customer, bought in seen.items()}
+    assert recs.groupby("customer_id")["product_id"].apply(list).to_dict() == own_top_two
     recs = recommend_file(train_csv, k=2, model="repeat_purchase")
+    assert (recs.groupby("customer_id").size() == 2).all() and recs["customer_id"].nunique() == len(seen)
     assert not any(row.product_id in seen[row.customer_id] for row in recs.itertuples())
 
 
