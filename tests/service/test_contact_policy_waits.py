@@ -1,0 +1,85 @@
+"""The contact policy's two waits on one customer, a recent email and another campaign's holdout: the later holds,
+at the first look (as a send chooses its drafts) and at the second (as each email goes)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from service.campaigns import ensure_brand
+from service.clock import utcnow
+from service.db.models import Assignment, Campaign, Customer, Draft, Send
+from service.db.session import session_scope
+from service.pipeline.contact_policy import defer_if_mailed_meanwhile, defer_recently_mailed
+
+MIN_DAYS, HOLDOUT_DAYS = 7, 14
+
+
+@pytest.fixture(params=[(1, 13), (6, 2)], ids=["the email's wait is later", "the holdout's wait is later"])
+def waiting(request, engine):
+    """A customer mailed some days ago and held out of another campaign's experiment some days ago, with an approved
+    draft of a third campaign; the moment, when the later wait ends, and how its reason begins."""
+    mailed_days_ago, held_out_days_ago = request.param
+    now = utcnow()
+    mailed, held_out = now - timedelta(days=mailed_days_ago), now - timedelta(days=held_out_days_ago)
+    with session_scope(engine) as session:
+        brand = ensure_brand(session, "hearth")
+        experiment = Campaign(name="experiment", brand=brand, campaign_type="vip")
+        customer = Customer(external_id="c1", email="c1@example.com", marketing_consent=True)
+        session.add_all([
+            Send(customer=customer, subject="Earlier", campaign_type="vip", sent_at=mailed),
+            experiment,
+            Draft(campaign=Campaign(name="next", brand=brand, campaign_type="vip"), customer=customer,
+                  status="approved"),
+        ])  # fmt: skip
+        session.flush()
+        session.add(Assignment(campaign_id=experiment.id, customer_id=customer.id, arm="holdout", assigned_at=held_out))
+    # by hand: 1 day ago + 7 = 6 days on, against 13 days ago + 14 = 1 day on; 6 ago + 7 = 1 on, against 2 ago + 14
+    later = max(mailed + timedelta(days=MIN_DAYS), held_out + timedelta(days=HOLDOUT_DAYS))
+    why = "the customer was mailed" if mailed_days_ago == 1 else "the customer was held out of another campaign"
+    return now, later, f"Deferred by the contact policy to {later:%Y-%m-%d %H:%M} UTC: {why}"
+
+
+def _draft(session) -> Draft:
+    return session.scalar(select(Draft))
+
+
+def test_the_first_look_holds_the_draft_until_the_later_wait_ends(engine, waiting):
+    now, later, reason_begins = waiting
+    with session_scope(engine) as session:
+        draft = _draft(session)
+        assert defer_recently_mailed(session, [draft.id], now, MIN_DAYS, HOLDOUT_DAYS) == ([], 1)
+        assert draft.send_after == later
+        (reason,) = draft.flag_reasons
+        assert reason.startswith(reason_begins), reason
+
+
+def test_the_second_look_holds_the_draft_until_the_later_wait_ends(engine, waiting):
+    now, later, reason_begins = waiting
+    with session_scope(engine) as session:
+        draft = _draft(session)
+        assert defer_if_mailed_meanwhile(session, draft, now, MIN_DAYS, HOLDOUT_DAYS, "UTC", {}) is True
+        assert draft.send_after == later
+        (reason,) = draft.flag_reasons
+        assert reason.startswith(reason_begins), reason
+
+
+def test_the_first_look_counts_an_email_to_the_address_under_another_id(engine):
+    """A send chooses its drafts with the household's emails counted, not only at the second look: a batch of n
+    drafts otherwise took one whose email the second look would hold back, and sent fewer than n."""
+    now = utcnow()
+    mailed = now - timedelta(days=1)
+    with session_scope(engine) as session:
+        brand = ensure_brand(session, "hearth")
+        twin = Customer(external_id="ann-2", email=" Ann@Example.com", marketing_consent=True)
+        session.add_all([
+            Send(customer=Customer(external_id="ann", email="ann@example.com", marketing_consent=True),
+                 subject="Earlier", campaign_type="vip", sent_at=mailed, to_email="ann@example.com"),
+            Draft(campaign=Campaign(name="next", brand=brand, campaign_type="vip"), customer=twin, status="approved"),
+        ])  # fmt: skip
+    with session_scope(engine) as session:
+        draft = _draft(session)
+        assert defer_recently_mailed(session, [draft.id], now, MIN_DAYS) == ([], 1)
+        assert draft.send_after == mailed + timedelta(days=MIN_DAYS)
