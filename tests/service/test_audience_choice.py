@@ -174,3 +174,23 @@ def test_a_query_can_name_a_customer_attribute(engine):
             assert filter_profiles(profiles, query).index.tolist() == ["c1"], query
         with pytest.raises(InvalidInput, match="known fields: .*; customer attributes: attributes.country, attr"):
             choose_today(session, "vip", "shoe_size > 40")
+
+
+def test_the_mailable_customers_are_those_who_may_be_mailed_one_by_one(engine):
+    """An audience reads MAILABLE in SQL; a send and the review page ask each customer (Customer.mailable). A customer
+    whose old address bounced and who gave a new one may be mailed again: the two must agree on them too."""
+    customers = [
+        Customer(external_id="ok", email="ok@example.com", marketing_consent=True),
+        Customer(external_id="new-address", email="new@example.com", marketing_consent=True,
+                 bounced_email="old@example.com"),
+        Customer(external_id="bounced", email="b@example.com", marketing_consent=True, bounced_email="b@example.com"),
+        Customer(external_id="unsubscribed", email="u@example.com", marketing_consent=True, unsubscribed=True),
+        Customer(external_id="no-consent", email="n@example.com", marketing_consent=False),
+        Customer(external_id="no-address", email="", marketing_consent=True),
+    ]  # fmt: skip
+    with session_scope(engine) as session:
+        session.add_all(customers)
+    with session_scope(engine) as session:
+        chosen = set(frames.mailable_profiles(session).index)
+        one_by_one = {c.external_id for c in session.scalars(select(Customer)) if c.mailable}
+    assert chosen == one_by_one == {"ok", "new-address"}
