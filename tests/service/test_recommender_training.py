@@ -9,7 +9,7 @@ from service.errors import NotReady
 from service.pipeline.model_store import current_folder, read_metadata
 from service.pipeline.training import HOLDOUT_DAYS, train_recommender
 from service.settings import home_settings
-from tests.service.conftest import upload
+from tests.service.conftest import upload, wait_for_job
 
 
 def test_tuned_hyperparameters_and_holdout_figures_are_kept_with_the_model(client, engine, demo_files):
@@ -37,8 +37,18 @@ def test_tuned_hyperparameters_and_holdout_figures_are_kept_with_the_model(clien
         train_recommender(engine, "popularity", tune_trials=2)
 
 
-def test_train_endpoint_takes_the_number_of_trials(client):
-    assert client.post("/train", params={"tune": -1}).status_code == 422
+def test_train_endpoint_takes_the_number_of_trials(client, demo_files):
+    """The job searches the hyperparameters with the trials asked for: only a refused -1 was tested, and a route
+    that never passed `tune` on trained without a search."""
+    refused = client.post("/train", params={"tune": -1})
+    assert refused.status_code == 422 and refused.json()["problems"][0]["field"] == "query.tune"
+    for kind in ("customers", "products", "orders"):
+        assert upload(client, kind, demo_files[kind]).status_code == 200
+    job = wait_for_job(client, client.post("/train", params={"model": "ease", "tune": 2}).json()["job_id"])
+    assert job["status"] == "succeeded", job["error"]
+    assert job["result"]["recommender"]["tuning"]["trials"] == 2
+    saved = read_metadata(current_folder(home_settings().models_dir, "recommender"))
+    assert saved["tuning"]["trials"] == 2
 
 
 def test_the_command_refuses_a_search_for_a_model_without_one_before_training(tailor_home):
