@@ -123,7 +123,9 @@ def test_events_for_unknown_sends_are_rejected_whole(client):
 
 
 def test_jobs_report_unknown_ids(client):
-    assert client.get("/jobs/nope").status_code == 404
+    """Named in the answer: a 404 alone is also what a path no route serves gives."""
+    unknown = client.get("/jobs/nope")
+    assert (unknown.status_code, unknown.json()["message"]) == (404, "Job nope does not exist.")
 
 
 def test_train_refuses_an_unknown_model_before_starting_a_job(client, engine):
