@@ -464,10 +464,20 @@ def test_finish_variant_rechecks_an_edited_variant(request_en):
 
 
 def test_offer_kinds_render_in_every_locale(fake_settings):
-    for locale in LOCALES:
-        request = make_request(locale=locale, offer=Offer(kind="free_shipping", value=0))
-        variant = generate_drafts([request], load_brand("atelier"), settings=fake_settings).drafts[0].variants[0]
-        assert variant.passed, [c for c in variant.checks if not c.passed]
+    """Each kind of offer is stated in each language's email, with its code: a kind a language had no sentence for
+    was left out of the email without a word, and only free shipping's checks were looked at."""
+    offers = [Offer(kind="percent_off", value=15, code="PCT15"), Offer(kind="amount_off", value=5, code="AMT5"),
+              Offer(kind="free_shipping", code="SHIPFREE"), Offer(kind="gift", code="GIFTBOX")]  # fmt: skip
+    requests = [
+        make_request(f"{offer.kind}-{locale}", locale=locale, offer=offer) for locale in LOCALES for offer in offers
+    ]
+    drafts = generate_drafts(requests, load_brand("atelier"), settings=fake_settings).drafts
+    assert len(drafts) == len(requests)
+    for request, draft in zip(requests, drafts, strict=True):
+        variant = draft.variants[0]
+        assert variant.passed, (draft.customer_id, [c for c in variant.checks if not c.passed])
+        for body in (variant.text, variant.html):
+            assert request.offer.code in body, (draft.customer_id, body)
 
 
 def test_a_template_variant_with_a_bad_model_line_gets_template_lines(request_en):
