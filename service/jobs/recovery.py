@@ -39,6 +39,7 @@ from service.db.clock import now_in_database
 from service.db.models import UNFINISHED_JOB, Campaign, Draft, Job
 from service.db.session import BUSY_TIMEOUT_MS, session_scope
 from service.jobs import heartbeat
+from service.jobs.webhooks import owe
 
 log = logging.getLogger("tailor.jobs")
 
@@ -272,7 +273,10 @@ def _fail_as_interrupted(session: Session, job: Job) -> bool:
         Job.id == job.id, Job.status == job.status, Job.updated_at == job.updated_at,
         Job.heartbeat_at.is_not_distinct_from(job.heartbeat_at),
     )  # fmt: skip
-    return bool(session.execute(as_read.values(**ending).execution_options(synchronize_session=False)).rowcount)
+    if not session.execute(as_read.values(**ending).execution_options(synchronize_session=False)).rowcount:
+        return False
+    owe(session, [job.id])  # with its ending: announced at least once, even if this process dies first
+    return True
 
 
 def _unfinished_generation():

@@ -40,7 +40,7 @@ from service.jobs.recovery import (
     look_for_interrupted_jobs,
     worker_name,
 )
-from service.jobs.webhooks import WebhookSettings, announce_briefly, announce_job, deliver_pending
+from service.jobs.webhooks import WebhookSettings, announce_briefly, announce_job, deliver_pending, owe
 from service.settings import JobSettings
 
 log = logging.getLogger("tailor.jobs")
@@ -196,6 +196,7 @@ def _cancel_queued(session: Session, job_id: str, work: JobFunction, params: dic
     cancelled = update(Job).where(Job.id == job_id, Job.status.in_(statuses))
     if not session.execute(cancelled.values(status=ending[0], error=ending[1])).rowcount:
         return False
+    owe(session, [job_id])  # with its ending: announced at least once, even if this process dies first
     if undo := getattr(work, "undo_if_never_run", None):
         undo(session, **params)
     return True
@@ -311,6 +312,7 @@ def _write_ending(engine: Engine, job_id: str, values: dict[str, Any]) -> None:
             setattr(job, name, value)
         if values.get("status") == "succeeded":  # 0 of 0 for a job with nothing to do, as it said
             job.done = job.total = max(job.done, job.total)
+        owe(session, [job_id], ended_before)  # with its ending: announced at least once, even if this process dies
     if ended_before is not None:
         _corrected[job_id] = ended_before
         log.warning(

@@ -9,21 +9,27 @@ with `"corrects": {"status": ..., "error": ...}`, the ending it replaces. With
 `TAILOR_WEBHOOK_SECRET`, the header `X-Tailor-Signature: sha256=<hex>` is the HMAC-SHA256 of the body under that
 secret, so the receiver can tell the call came from Tailor. A user and password in the URL
 (`https://user:pw@host/hook`) are sent as HTTP Basic authentication, and the log names the URL without them or its
-query (which may carry a token). A delivery that fails (no answer, or a 5xx) is tried
-again twice, after 1 and 2 seconds (each try waits `TAILOR_WEBHOOK_TIMEOUT_SECONDS` at most); one that still fails,
-or cannot be made at all (an answer that is not HTTP, the job unreadable; in a command, a URL with no scheme, which
-a server refuses at its start), is logged as a warning ("webhook not delivered", with the URL so shown, the event,
-the job's id, the tries and why), and the job keeps its own outcome.
+query (which may carry a token). Each announcement is tried once when its job ends (the try waits
+`TAILOR_WEBHOOK_TIMEOUT_SECONDS` at most); one not delivered (no answer, a 5xx, a refusal, an answer that is not
+HTTP, the job unreadable; in a command, a URL with no scheme, which a server refuses at its start) is logged as a
+warning ("webhook not delivered", with the URL so shown, the event, the job's id, its tries so far and why), and the
+job keeps its own outcome. The server's delivery thread tried three times, 1 and 2 seconds apart: against a receiver
+that took the connection and never answered, about 18 s a job, and every ending after it waited in line.
 
-A command (whose job ends on its own thread, and which would exit before a delivery thread's tries) makes one try, all
-its announcements within one try's timeout, and says on stderr that it waits once it does more than a moment
-(``announce_briefly``): three tries to a receiver that took the connection and never answered held each command
-about 18 s at its end. An announcement not delivered is not dropped: it is kept on the job's row (since when, its
-tries, its next try, the ending it corrects) and tried again, the same body, by the server's sweep and by the next
-command whose announcement gets through (``deliver_pending``), the waits doubling from ``TAILOR_WEBHOOK_RETRY_SECONDS``
-up to an hour, and given up, logged ("webhook given up"), after ``TAILOR_WEBHOOK_GIVE_UP_AFTER_TRIES`` tries. Each
-try again is claimed on the row first, so that two processes do not both deliver it; delivery is still at least once
-(a receiver that answered past the timeout had it), and a receiver should drop one it already had.
+An announcement is owed from the moment its job's ending is written, in the same transaction (``owe``; nothing is
+owed while no webhook is set): on the job's row, since when, its tries, its next try, the ending it corrects. It
+was kept there only once a try had failed, and a process killed before or during its first try (SIGKILL, a power
+cut) left nothing saying it was owed. The process that wrote the ending makes the first try (the server on its
+delivery thread, a command before it returns), claimed on the row first, its next try put off past that try's time:
+another process's sweep leaves it alone meanwhile, and takes it once that time is past, if the process that owed it
+died. A command makes one try for all its announcements within one try's timeout, and says on stderr that it waits
+once it does more than a moment (``announce_briefly``). What is not delivered stays owed, and is tried again, the same
+body, by the server's sweep and by the next command whose announcement gets through (``deliver_pending``), the waits
+doubling from ``TAILOR_WEBHOOK_RETRY_SECONDS`` up to an hour, and given up, logged ("webhook given up"), after
+``TAILOR_WEBHOOK_GIVE_UP_AFTER_TRIES`` tries (a try counts from its claim: one its process died during too). Each try
+is claimed on the row, so that two processes do not both make it; delivery is still at least once (a receiver that
+answered past the timeout, or a process killed after the receiver took it, before it was noted), and a receiver
+should drop one it already had.
 """
 
 from __future__ import annotations
@@ -39,15 +45,18 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
-from datetime import timedelta
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import Engine, null, select, update
+from sqlalchemy import DateTime, Engine, func, literal, null, select, update
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
 
 from service.db.clock import now_in_database
 from service.db.models import Job
@@ -56,7 +65,6 @@ from service.schemas import JobOut
 from service.settings import is_web_address
 
 log = logging.getLogger("tailor.jobs")
-ATTEMPTS = 3
 EVENT = "job.ended"
 # How long a command waits for the webhook before it says so on stderr.
 WAIT_TOLD_AFTER_SECONDS = 1.0
@@ -102,18 +110,37 @@ def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+def owe(session: Session, job_ids: Collection[str], corrects: dict[str, Any] | None = None) -> None:
+    """In the transaction that writes the jobs' endings (and so with them or not at all): their announcements are owed,
+    a new one over any still owed of an earlier ending (its tries start again), saying which ending it ``corrects``, if
+    any. The process writing them holds them until its first try is past (``_held_for``): another's sweep takes them
+    only if it died first. Nothing when no webhook is set, or one the settings refuse (its announcement says why)."""
+    if (settings := _webhook()) is None or not job_ids:
+        return
+    now = now_in_database(session)
+    since = func.coalesce(Job.announcement_pending_since, literal(now, DateTime()))
+    values = {
+        "announcement_pending_since": since, "announcement_tries": 0, "announcement_next_at": now + _held_for(settings),
+        "announcement_corrects": corrects or Job.announcement_corrects,
+    }  # fmt: skip
+    session.flush()  # the endings first: their own updated_at is the one the announcement shows
+    owed = update(Job).where(Job.id.in_(list(job_ids))).values(**values, updated_at=Job.updated_at)
+    session.execute(owed.execution_options(synchronize_session=False))
+
+
 def announce_job(
     engine: Engine,
     job_id: str,
     settings: WebhookSettings | None = None,
     corrects: dict[str, Any] | None = None,
-    attempts: int = ATTEMPTS,
     timeout: float | None = None,
 ) -> bool | None:
-    """POST the ended job to the webhook, saying which ending announced before it ``corrects``, if any, ``attempts``
-    tries at most, each ``timeout`` at most (else the settings'); True when delivered, False when it was not (logged
-    as a warning, and kept on the job's row for a later try: see ``deliver_pending``; it never raises, as whoever
-    calls it has a job's own outcome to keep), None when no webhook is set."""
+    """The first try of the ended job's announcement, owed by the process that wrote its ending (``owe``), saying which
+    ending announced before it ``corrects``, if any (else the one kept on its row): one POST, ``timeout`` at most (else
+    the settings'); True when delivered, or when it is no longer this process's to try (another process's sweep took
+    it, its time to try past, or delivered it); False when it was not delivered (logged as a warning, and kept owed
+    for a later try: see ``deliver_pending``; it never raises, as whoever calls it has a job's own outcome to keep);
+    None when no webhook is set."""
     try:
         settings = settings or WebhookSettings()
     except ValidationError as error:  # a command's end: the server refuses to start with it (service.app)
@@ -123,26 +150,16 @@ def announce_job(
         return False
     if not settings.url:
         return None
-    failed_tries: list[str] = []  # why each try failed
     try:
-        with session_scope(engine) as session:
-            job = session.get(Job, job_id)
-            body = json.dumps(job_payload(job, corrects)).encode()
-            was_pending = job.announcement_pending_since is not None
-        for problem in _deliveries(settings, body, attempts, timeout or settings.timeout_seconds):
-            if problem is None:
-                if was_pending:
-                    _forget_pending(engine, job_id)
-                return True
-            failed_tries.append(problem)
-        why = failed_tries[-1]
-    except Exception as error:  # noqa: BLE001 (the job has ended: its announcement failing is logged, not raised)
-        why = f"{type(error).__name__}: {error}"
-    extra = {"job_id": job_id, "webhook_event": EVENT, "url": shown_url(settings.url), "tries": len(failed_tries)}
-    log.warning("webhook not delivered", extra={**extra, "error": _shown_error(why, settings.url)})
-    # a try that could not be made counts: else a job whose announcement always fails so was never given up
-    _keep_pending(engine, job_id, settings, max(len(failed_tries), 1), corrects, _shown_error(why, settings.url))
-    return False
+        claim = _claim_owed(engine, job_id, settings)
+    except SQLAlchemyError as error:  # still owed, unclaimed: the sweep or the next command tries it
+        why = " ".join(str(error).split())[:300]
+        extra = {"job_id": job_id, "webhook_event": EVENT, "url": shown_url(settings.url), "tries": 0, "error": why}
+        log.warning("webhook not delivered", extra=extra)
+        return False
+    if claim is None:
+        return True
+    return _try(engine, settings, claim, corrects, timeout or settings.timeout_seconds)
 
 
 def announce_briefly(
@@ -150,7 +167,7 @@ def announce_briefly(
 ) -> None:
     """A command's announcements (the ``endings``: job id and the ending it corrects, if any), then those kept from
     before (``deliver_pending``): one try each, all within one try's timeout, and told (``tell``: stderr) when they
-    keep the command waiting more than a moment. What is not delivered is kept on the job's row, for the server's
+    keep the command waiting more than a moment. What is not delivered stays owed on the job's row, for the server's
     sweep or the next command: a receiver that took the connection and never answered kept every command waiting
     about 18 s at its end, saying nothing, and the announcement was then lost."""
     if not endings:
@@ -173,9 +190,9 @@ def announce_briefly(
         for job_id, corrects in endings:
             left = deadline - time.monotonic()
             if delivered and left > 0:
-                delivered = announce_job(engine, job_id, settings, corrects, attempts=1, timeout=left) is True
-            else:  # the receiver did not answer the one before: not tried, kept
-                _keep_pending(engine, job_id, settings, 0, corrects, "not tried: the receiver did not answer")
+                delivered = announce_job(engine, job_id, settings, corrects, timeout=left) is True
+            else:  # the receiver did not answer the one before: not tried, left to the next process at once
+                _let_go(engine, job_id, settings)
                 delivered = False
         if delivered:
             deliver_pending(engine, settings, deadline)
@@ -188,9 +205,10 @@ def _on_stderr(line: str) -> None:
 
 
 def deliver_pending(engine: Engine, settings: WebhookSettings | None = None, deadline: float | None = None) -> None:
-    """Try again the announcements kept on jobs' rows whose wait is over, oldest first, one try each (the server's
-    sweep, and a command after its own): it stops at the first one not delivered (the receiver is down or slow: the
-    others wait for the next time, their tries not counted), and at ``deadline`` (``time.monotonic()``) if given."""
+    """Try again the announcements owed on jobs' rows whose wait is over, oldest first, one try each (the server's
+    sweep, and a command after its own): those not delivered before, and those whose process died before its first
+    try was through. It stops at the first one not delivered (the receiver is down or slow: the others wait for the
+    next time, their tries not counted), and at ``deadline`` (``time.monotonic()``) if given."""
     try:
         settings = settings or WebhookSettings()
     except ValidationError:  # a server refuses to start with it; a command's own announcement said why
@@ -199,83 +217,183 @@ def deliver_pending(engine: Engine, settings: WebhookSettings | None = None, dea
         return
     try:
         while deadline is None or deadline - time.monotonic() > 0:
-            if (claimed := _claim_next(engine, settings)) is None:
+            if (claim := _claim_next(engine, settings)) is None:
                 return
             left = settings.timeout_seconds if deadline is None else deadline - time.monotonic()
-            job_id, corrects = claimed
-            timeout = max(min(settings.timeout_seconds, left), 0.1)
-            if announce_job(engine, job_id, settings, corrects, attempts=1, timeout=timeout) is not True:
+            if not _try(engine, settings, claim, None, max(min(settings.timeout_seconds, left), 0.1)):
                 return
     except SQLAlchemyError as error:  # the database away: the next sweep tries again
         log.warning("webhook announcements kept not tried", extra={"error": " ".join(str(error).split())[:300]})
 
 
-def _claim_next(engine: Engine, settings: WebhookSettings) -> tuple[str, dict[str, Any] | None] | None:
-    """The oldest announcement kept whose wait is over (its job's id, and the ending it corrects), claimed: its next
-    try put off past this one, so that another process's sweep leaves it alone meanwhile; None when there is none,
-    or another process claimed it first."""
+def _webhook() -> WebhookSettings | None:
+    """The webhook's settings, where one is set and they are valid."""
+    try:
+        settings = WebhookSettings()
+    except ValidationError:
+        return None
+    return settings if settings.url else None
+
+
+def _held_for(settings: WebhookSettings) -> timedelta:
+    """How long a claimed try (or, owed, the first) is its process's: past it, another's sweep may take it."""
+    return timedelta(seconds=2 * settings.timeout_seconds + 1)
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """A try of a job's owed announcement, claimed on its row: its next try and tries as the claim wrote them (while
+    they stay so, no other process has claimed it or owed a new one since), and the ending it corrects."""
+
+    job_id: str
+    next_at: datetime
+    tries: int
+    corrects: dict[str, Any] | None
+
+    def still_held(self) -> tuple[ColumnElement[bool], ...]:
+        """The row's condition that it is still this claim's."""
+        return (Job.id == self.job_id, Job.announcement_next_at == self.next_at, Job.announcement_tries == self.tries)
+
+
+def _claim_owed(engine: Engine, job_id: str, settings: WebhookSettings) -> _Claim | None:
+    """The job's owed announcement, claimed for its first try (by the process that owed it); None when it is not owed
+    untried: delivered, or taken by another process's sweep once this one's time to try it was past."""
+    with session_scope(engine) as session:
+        now = now_in_database(session)
+        untried = (Job.id == job_id, Job.announcement_pending_since.is_not(None), Job.announcement_tries == 0)
+        owed = session.execute(select(Job.announcement_corrects).where(*untried)).one_or_none()
+        if owed is None:
+            return None
+        claim = _Claim(job_id, now + _held_for(settings), 1, owed.announcement_corrects)
+        taken = (
+            update(Job)
+            .where(*untried)
+            .values(announcement_tries=claim.tries, announcement_next_at=claim.next_at, updated_at=Job.updated_at)
+        )
+        return claim if session.execute(taken.execution_options(synchronize_session=False)).rowcount else None
+
+
+def _claim_next(engine: Engine, settings: WebhookSettings) -> _Claim | None:
+    """The oldest announcement owed whose wait is over, claimed: its next try put off past this one, so that another
+    process's sweep leaves it alone meanwhile, and counted; None when there is none, or another process claimed it
+    first."""
     with session_scope(engine) as session:
         now = now_in_database(session)
         pending = session.execute(
-            select(Job.id, Job.announcement_next_at, Job.announcement_corrects)
+            select(Job.id, Job.announcement_next_at, Job.announcement_tries, Job.announcement_corrects)
             .where(Job.announcement_pending_since.is_not(None), Job.announcement_next_at <= now)
             .order_by(Job.announcement_pending_since)
             .limit(1)
         ).one_or_none()
         if pending is None:
             return None
-        after_this_try = now + timedelta(seconds=2 * settings.timeout_seconds + 1)
-        claim = update(Job).where(Job.id == pending.id, Job.announcement_next_at == pending.announcement_next_at)
-        if not session.execute(claim.values(announcement_next_at=after_this_try, updated_at=Job.updated_at)).rowcount:
-            return None
-        return pending.id, pending.announcement_corrects
+        claim = _Claim(
+            pending.id, now + _held_for(settings), pending.announcement_tries + 1, pending.announcement_corrects
+        )
+        taken = update(Job).where(
+            Job.id == pending.id,
+            Job.announcement_next_at == pending.announcement_next_at,
+            Job.announcement_tries == pending.announcement_tries,
+        )
+        taken = taken.values(
+            announcement_tries=claim.tries, announcement_next_at=claim.next_at, updated_at=Job.updated_at
+        )
+        return claim if session.execute(taken.execution_options(synchronize_session=False)).rowcount else None
 
 
-def _keep_pending(
-    engine: Engine, job_id: str, settings: WebhookSettings, tries: int, corrects: dict[str, Any] | None, why: str
-) -> None:
-    """Keep on the job's row its announcement not delivered, ``tries`` more counted, to be tried again after a wait
-    that doubles with them (an hour at most); once they reach ``give_up_after_tries``, give it up, logged."""
+def _try(
+    engine: Engine, settings: WebhookSettings, claim: _Claim, corrects: dict[str, Any] | None, timeout: float
+) -> bool:
+    """One try of the claimed announcement; whether delivered (or its job is gone). Not delivered: logged, and kept
+    for a later try, or given up."""
     try:
         with session_scope(engine) as session:
-            kept = session.execute(
-                select(Job.announcement_pending_since, Job.announcement_tries, Job.announcement_corrects).where(
-                    Job.id == job_id
-                )
-            ).one_or_none()
-            if kept is None:  # no such job (deleted meanwhile): nothing to announce
+            job = session.get(Job, claim.job_id)
+            if job is None:  # deleted meanwhile: nothing to announce
+                return True
+            body = json.dumps(job_payload(job, corrects or claim.corrects)).encode()
+        problem = _deliver(settings, body, timeout)
+    except Exception as error:  # noqa: BLE001 (the job has ended: its announcement failing is logged, not raised)
+        problem = f"{type(error).__name__}: {error}"
+    if problem is None:
+        _forget_pending(engine, claim)
+        return True
+    why = _shown_error(problem, settings.url)
+    extra = {"job_id": claim.job_id, "webhook_event": EVENT, "url": shown_url(settings.url), "tries": claim.tries}
+    log.warning("webhook not delivered", extra={**extra, "error": why})
+    _keep_pending(engine, settings, claim, why)
+    return False
+
+
+def _keep_pending(engine: Engine, settings: WebhookSettings, claim: _Claim, why: str) -> None:
+    """Keep owed the claimed announcement not delivered, to be tried again after a wait that doubles with its tries
+    (an hour at most); once they reach ``give_up_after_tries``, give it up, logged. A new ending owed meanwhile (its
+    claim no longer holds) stays as it is."""
+    given_up = claim.tries >= settings.give_up_after_tries
+    wait = min(settings.retry_seconds * 2**claim.tries, MOST_SECONDS_BETWEEN_TRIES)
+    try:
+        with session_scope(engine) as session:
+            since = session.scalar(select(Job.announcement_pending_since).where(*claim.still_held()))
+            if since is None:  # no such job any more (deleted meanwhile), or a new ending owed over it
                 return
-            now = now_in_database(session)
-            since, tries = kept.announcement_pending_since or now, kept.announcement_tries + tries
-            given_up = tries >= settings.give_up_after_tries
-            wait = min(settings.retry_seconds * 2**tries, MOST_SECONDS_BETWEEN_TRIES)
-            values = NONE_PENDING if given_up else {
-                "announcement_pending_since": since, "announcement_tries": tries,
-                "announcement_next_at": now + timedelta(seconds=wait),
-                "announcement_corrects": corrects or kept.announcement_corrects,
-            }  # fmt: skip
-            session.execute(update(Job).where(Job.id == job_id).values(**values, updated_at=Job.updated_at))
-    except SQLAlchemyError as error:
+            values = (
+                NONE_PENDING
+                if given_up
+                else {"announcement_next_at": now_in_database(session) + timedelta(seconds=wait)}
+            )
+            kept = update(Job).where(*claim.still_held()).values(**values, updated_at=Job.updated_at)
+            session.execute(kept.execution_options(synchronize_session=False))
+    except SQLAlchemyError as error:  # still claimed: tried again once the claim's time is past
         log.error(
-            "webhook announcement not kept", extra={"job_id": job_id, "error": " ".join(str(error).split())[:300]}
+            "webhook announcement not kept", extra={"job_id": claim.job_id, "error": " ".join(str(error).split())[:300]}
         )
         return
-    about = {"job_id": job_id, "webhook_event": EVENT, "url": shown_url(settings.url), "tries": tries}
+    about = {"job_id": claim.job_id, "webhook_event": EVENT, "url": shown_url(settings.url), "tries": claim.tries}
     if given_up:
         log.warning("webhook given up", extra={**about, "pending_since": since.isoformat(), "error": why})
     else:
         log.info("webhook announcement kept to try again", extra={**about, "next_try_seconds": round(wait, 2)})
 
 
-def _forget_pending(engine: Engine, job_id: str) -> None:
-    """The job's kept announcement is delivered: none is pending any more."""
-    with session_scope(engine) as session:
-        session.execute(update(Job).where(Job.id == job_id).values(**NONE_PENDING, updated_at=Job.updated_at))
+def _let_go(engine: Engine, job_id: str, settings: WebhookSettings) -> None:
+    """An owed announcement this process will not try (a command whose receiver did not answer the one before): the
+    sweep or the next command may take it after ``TAILOR_WEBHOOK_RETRY_SECONDS``, not once its first try's time is
+    past."""
+    try:
+        with session_scope(engine) as session:
+            next_at = now_in_database(session) + timedelta(seconds=settings.retry_seconds)
+            untried = update(Job).where(
+                Job.id == job_id, Job.announcement_pending_since.is_not(None), Job.announcement_tries == 0
+            )
+            session.execute(
+                untried.values(announcement_next_at=next_at, updated_at=Job.updated_at).execution_options(
+                    synchronize_session=False
+                )
+            )
+    except SQLAlchemyError:  # owed all the same: taken once its first try's time is past
+        return
+    extra = {"job_id": job_id, "webhook_event": EVENT, "url": shown_url(settings.url), "tries": 0}
+    log.info(
+        "webhook announcement kept to try again", extra={**extra, "error": "not tried: the receiver did not answer"}
+    )
 
 
-def _deliveries(settings: WebhookSettings, body: bytes, attempts: int, timeout: float) -> Iterator[str | None]:
-    """Each try's outcome (None: delivered), ``attempts`` at most, waiting before each try again: a refusal (a 4xx
-    but a timeout or a rate limit) is the last."""
+def _forget_pending(engine: Engine, claim: _Claim) -> None:
+    """The claimed announcement is delivered: none is owed any more, unless a new ending was owed meanwhile. Not noted
+    (the database away), it is delivered again once the claim's time is past: at least once."""
+    try:
+        with session_scope(engine) as session:
+            delivered = update(Job).where(*claim.still_held()).values(**NONE_PENDING, updated_at=Job.updated_at)
+            session.execute(delivered.execution_options(synchronize_session=False))
+    except SQLAlchemyError as error:
+        log.warning(
+            "webhook delivered, not noted: it may be delivered again",
+            extra={"job_id": claim.job_id, "error": " ".join(str(error).split())[:300]},
+        )
+
+
+def _deliver(settings: WebhookSettings, body: bytes, timeout: float) -> str | None:
+    """One try: None when delivered, else what went wrong."""
     headers = {"Content-Type": "application/json", "X-Tailor-Event": EVENT}
     url, credentials = _without_credentials(settings.url)
     # urllib takes "user:pw@" for part of the host name (the call failed as a name not found); the header goes to
@@ -284,15 +402,7 @@ def _deliveries(settings: WebhookSettings, body: bytes, attempts: int, timeout: 
     private = {"Authorization": f"Basic {basic}"} if credentials else {}
     if settings.secret is not None:
         headers["X-Tailor-Signature"] = signature(settings.secret.get_secret_value(), body)
-    for attempt in range(attempts):
-        problem = _post(url, body, headers, timeout, private)
-        yield problem
-        if problem is None:
-            return
-        if problem.startswith("HTTP 4") and problem not in ("HTTP 408", "HTTP 429"):  # refused, and would be again
-            return  # (a timeout or a rate limit passes: tried again like a 5xx)
-        if attempt + 1 < attempts:
-            time.sleep(settings.retry_seconds * 2**attempt)
+    return _post(url, body, headers, timeout, private)
 
 
 def _without_credentials(url: str) -> tuple[str, str]:

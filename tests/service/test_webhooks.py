@@ -79,23 +79,52 @@ def test_ended_jobs_are_posted_signed_to_the_webhook(client, receiver):
     assert "import orders first" in job["error"]
 
 
-def test_a_failing_receiver_is_tried_again_and_never_fails_the_job(client, receiver, monkeypatch):
+def _sweep_once_due(engine, timeout: float = 20) -> None:
+    """The server's sweep as to the webhook (``deliver_pending``), once an announcement kept is due."""
+    from sqlalchemy import func, select
+
+    from service.db.clock import now_in_database
+    from service.db.models import Job
+    from service.db.session import session_scope
+    from service.jobs.webhooks import deliver_pending
+
+    deadline = time.monotonic() + timeout
+    while True:
+        with session_scope(engine) as session:
+            due = Job.announcement_pending_since.is_not(None), Job.announcement_next_at <= now_in_database(session)
+            if session.scalar(select(func.count()).select_from(Job).where(*due)):
+                break
+        assert time.monotonic() < deadline, "no announcement kept is due"
+        time.sleep(0.05)
+    deliver_pending(engine)
+
+
+def test_a_failing_receiver_is_tried_again_and_never_fails_the_job(client, engine, receiver, monkeypatch):
     receiver.failing = 2  # two 500s, then it takes it
     assert _in_background(client, "customers", CUSTOMERS)["status"] == "succeeded"
+    assert len(_delivered(1)) == 1  # the server's one try; kept for its sweep
+    _sweep_once_due(engine)
+    _sweep_once_due(engine)
     deliveries = _delivered(3)
     assert len({d["raw"] for d in deliveries}) == 1  # the same announcement, three times
+    assert _pending(engine) == []
 
     monkeypatch.setenv("TAILOR_WEBHOOK_URL", f"http://127.0.0.1:{free_port()}/nobody")  # nothing listens
     assert _in_background(client, "customers", CUSTOMERS)["status"] == "succeeded"
 
 
-@pytest.mark.parametrize(("status", "tries"), [(429, 3), (408, 3), (404, 1)])
-def test_a_receiver_busy_or_slow_is_tried_again_one_that_refuses_is_not(client, receiver, status, tries):
-    """A 429 (rate limited) or 408 was taken for a refusal, like a 404, and never tried again."""
-    receiver.failing, receiver.failure = 3, status  # it answers `status` every time
+@pytest.mark.parametrize("status", [429, 408, 404])
+def test_a_receiver_busy_slow_or_refusing_is_tried_once_then_again_by_the_sweep(client, engine, receiver, status):
+    """A 429 (rate limited) or 408 was taken for a refusal, like a 404, and never tried again. Each is tried once when
+    its job ends, and again by the sweep (a receiver that refused may be set right meanwhile)."""
+    receiver.failing, receiver.failure = 2, status
     assert _in_background(client, "customers", CUSTOMERS)["status"] == "succeeded"
-    time.sleep(0.5)  # the tries are 0.05 s and 0.1 s apart
-    assert len(_delivered(tries)) == tries
+    _delivered(1)
+    time.sleep(0.3)  # the server's tries were 0.05 s and 0.1 s apart
+    assert len(receiver.deliveries) == 1
+    _sweep_once_due(engine)
+    _sweep_once_due(engine)
+    assert len(_delivered(3)) == 3 and _pending(engine) == []
 
 
 def test_the_command_line_announces_its_jobs_before_it_returns(tailor_home, receiver):
@@ -334,23 +363,21 @@ def test_a_receiver_that_fails_is_logged_naming_its_url_the_event_the_job_and_wh
     """A shop whose endpoint answered 500 or was down saw one line with the URL and the error; one whose endpoint
     answered what is not HTTP, or whose URL had no scheme, saw nothing at all (the server's delivery thread dropped
     the exception), and the line never named the event it failed to deliver."""
-    from service.jobs.webhooks import ATTEMPTS
-
     port = urlsplit(os.environ["TAILOR_WEBHOOK_URL"]).port
-    receiver.failing = ATTEMPTS
+    receiver.failing = 1
     job_id, (line,) = _a_job_announced_to(engine, f"http://127.0.0.1:{port}/hook?token=t0k", monkeypatch, caplog)
     assert (line.job_id, line.webhook_event, line.url, line.tries) == (
         job_id,
         "job.ended",
         f"http://127.0.0.1:{port}/hook?***",
-        ATTEMPTS,
+        1,
     )
-    assert line.error == "HTTP 500" and len(receiver.deliveries) == ATTEMPTS
+    assert line.error == "HTTP 500" and len(receiver.deliveries) == 1
     caplog.clear()
 
     closed = free_port()
     job_id, (line,) = _a_job_announced_to(engine, f"http://127.0.0.1:{closed}/hook", monkeypatch, caplog)
-    assert (line.job_id, line.url, line.tries) == (job_id, f"http://127.0.0.1:{closed}/hook", ATTEMPTS)
+    assert (line.job_id, line.url, line.tries) == (job_id, f"http://127.0.0.1:{closed}/hook", 1)
     assert "refused" in line.error.lower()
     caplog.clear()
 
@@ -361,7 +388,7 @@ def test_a_receiver_that_fails_is_logged_naming_its_url_the_event_the_job_and_wh
         job_id, (line,) = _a_job_announced_to(engine, url, monkeypatch, caplog)
     finally:
         not_http.shutdown()
-    assert (line.job_id, line.url, line.tries) == (job_id, url, ATTEMPTS)
+    assert (line.job_id, line.url, line.tries) == (job_id, url, 1)
     assert line.error.startswith("BadStatusLine")
     caplog.clear()
 
@@ -504,7 +531,7 @@ def _pending(engine) -> list[tuple]:
 def test_an_announcement_not_delivered_is_delivered_once_by_the_sweep_or_given_up_after_its_tries(
     any_engine, receiver, monkeypatch, caplog
 ):
-    """The server's delivery that failed its three tries was logged and dropped: a marketing tool waiting for the end
+    """The server's delivery that failed its tries was logged and dropped: a marketing tool waiting for the end
     of a send never heard of it, though its receiver was back a minute later. It is kept on the job's row, and the
     sweep delivers it once the receiver answers (once: not again at the next sweep); one never delivered is given up,
     logged, after TAILOR_WEBHOOK_GIVE_UP_AFTER_TRIES tries."""
@@ -526,7 +553,7 @@ def test_an_announcement_not_delivered_is_delivered_once_by_the_sweep_or_given_u
     kept = runner.submit("train", lambda progress: {"trained": True})
     runner.wait(kept, timeout=30)
     runner.shutdown()
-    assert _pending(engine) == [(kept, 3)]
+    assert _pending(engine) == [(kept, 1)]  # its one try, made as it ended
 
     monkeypatch.setenv("TAILOR_WEBHOOK_URL", answering)
     sweep()
@@ -540,7 +567,8 @@ def test_an_announcement_not_delivered_is_delivered_once_by_the_sweep_or_given_u
     runner.wait(lost, timeout=30)
     runner.shutdown()
     with caplog.at_level(logging.WARNING, logger="tailor.jobs"):
-        sweep()
+        for _ in range(3):
+            sweep()
         assert _pending(engine) == [(lost, 4)]
         sweep()
         assert _pending(engine) == []
@@ -548,3 +576,132 @@ def test_an_announcement_not_delivered_is_delivered_once_by_the_sweep_or_given_u
     (given_up,) = [r for r in caplog.records if r.getMessage() == "webhook given up"]
     assert (given_up.job_id, given_up.tries) == (lost, 5) and "refused" in given_up.error.lower()
     assert len(receiver.deliveries) == 1
+
+
+class _Silent(socketserver.BaseRequestHandler):
+    """Takes the connection and the whole request (its body kept in ``tries``), and answers nothing until the test
+    ends: a receiver stuck."""
+
+    tries: list[bytes] = []
+    held = threading.Event()
+    released = threading.Event()
+
+    def handle(self):
+        data = b""
+        while b"\r\n\r\n" not in data and (chunk := self.request.recv(65536)):
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = next(
+            int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")
+        )
+        while len(body) < length and (chunk := self.request.recv(65536)):
+            body += chunk
+        type(self).tries.append(body)
+        self.held.set()
+        self.released.wait(60)
+
+
+@pytest.fixture
+def silent_receiver():
+    """The URL of a receiver that takes each try's connection and request and never answers (``_Silent``)."""
+    _Silent.tries, _Silent.held, _Silent.released = [], threading.Event(), threading.Event()
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Silent)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/silent"
+    _Silent.released.set()
+    server.shutdown()
+
+
+@pytest.mark.parametrize("killed", ["command", "server"])
+def test_an_announcement_whose_process_is_killed_during_its_first_try_is_delivered_by_the_next(
+    engine, api_key, tailor_home, receiver, silent_receiver, killed
+):
+    """An announcement was kept on its job's row only once a try had failed: a command or server killed (SIGKILL, a
+    power cut) before or during its first try left nothing saying it was owed, and it was never delivered. It is
+    owed from the moment the job's ending is written; the process making the first try holds it meanwhile (another's
+    sweep leaves it alone), and once that try's time is past, the next process delivers the same body."""
+    import signal
+
+    import httpx
+    from sqlalchemy import select
+
+    from service.db.clock import now_in_database
+    from service.db.models import Job
+    from service.db.session import session_scope
+    from service.jobs.webhooks import deliver_pending
+    from tests.forked_cli import run_tailor
+    from tests.service.test_cli import run
+
+    answering, port = os.environ["TAILOR_WEBHOOK_URL"], free_port()
+    env = {**os.environ, "TAILOR_HOME": str(tailor_home), "TAILOR_WEBHOOK_URL": silent_receiver,
+           "TAILOR_WEBHOOK_TIMEOUT_SECONDS": "2"}  # fmt: skip
+    # `tailor train`, or the server's POST /train: nothing to learn from, the job fails, and is announced
+    args = ["train"] if killed == "command" else ["serve", "--port", str(port)]
+    ran: list = []
+    process = threading.Thread(target=lambda: ran.append(run_tailor(args, env=env, timeout=120)), daemon=True)
+    process.start()
+    if killed == "server":
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                trained = httpx.post(f"http://127.0.0.1:{port}/train", headers={"X-API-Key": api_key}, timeout=30)
+                break
+            except httpx.TransportError:
+                assert process.is_alive() and time.monotonic() < deadline, ran
+                time.sleep(0.1)
+        assert trained.status_code == 202, trained.text
+    assert _Silent.held.wait(60), "the first try never came"
+    (owed,) = _Silent.tries
+    job_id = json.loads(owed)["job"]["id"]
+    deliver_pending(engine)  # another process's sweep, its receiver answering: the one trying it holds it
+    assert receiver.deliveries == []
+    with session_scope(engine) as session:  # while the receiver holds the first try's connection
+        os.kill(int(session.get(Job, job_id).worker.split(":")[1]), signal.SIGKILL)
+    process.join(60)
+    assert ran[0].returncode == -signal.SIGKILL
+    with session_scope(engine) as session:
+        next_at = session.scalar(select(Job.announcement_next_at).where(Job.id == job_id))
+        assert next_at is not None, "nothing says the announcement is owed"
+        time.sleep(max((next_at - now_in_database(session)).total_seconds(), 0) + 0.2)  # the killed try's time
+
+    result = run(["train"], tailor_home, TAILOR_WEBHOOK_URL=answering)  # the next command, whose own gets through
+    assert result.returncode != 0  # its own job fails as the first did
+    delivered = [d["raw"] for d in receiver.deliveries]
+    assert owed in delivered and len(delivered) == 2, delivered  # its own, then the one owed, the same body
+    assert receiver.deliveries[delivered.index(owed)]["headers"]["X-Tailor-Signature"] == signature(SECRET, owed)
+    assert _pending(engine) == []
+
+
+def test_the_server_tries_each_ending_once_so_a_silent_receiver_holds_up_no_queue(engine, silent_receiver, monkeypatch):
+    """The server's delivery thread tried each ending three times: against a receiver that took the connection and
+    never answered, about 18 s a job (three timeouts and the waits between), and the endings after it waited in line.
+    It tries once, as a command does, and keeps what was not delivered for the sweep."""
+    from service.jobs import ThreadJobRunner
+
+    timeout = 1.5
+    monkeypatch.setenv("TAILOR_WEBHOOK_URL", silent_receiver)
+    monkeypatch.setenv("TAILOR_WEBHOOK_TIMEOUT_SECONDS", str(timeout))
+    runner = ThreadJobRunner(engine)
+    first = runner.submit("train", lambda progress: {"trained": 1})
+    second = runner.submit("train", lambda progress: {"trained": 2})
+    runner.wait(first, timeout=30)
+    runner.wait(second, timeout=30)
+    ended = time.monotonic()
+    runner.shutdown()  # once its deliveries are tried
+    took = time.monotonic() - ended
+    assert [json.loads(body)["job"]["id"] for body in _Silent.tries] == [first, second]  # one try each
+    assert took < 3 * timeout, took  # two tries' timeouts, not six and the waits between
+    assert sorted(_pending(engine)) == sorted([(first, 1), (second, 1)])  # kept for the sweep
+
+
+def test_nothing_is_owed_for_a_job_that_ends_while_no_webhook_is_set(engine, monkeypatch):
+    """A job's ending owes its announcement in the same transaction, where a webhook is set: none, nothing to keep."""
+    from service.jobs import InlineJobRunner, ThreadJobRunner
+
+    monkeypatch.delenv("TAILOR_WEBHOOK_URL", raising=False)
+    InlineJobRunner(engine).submit("train", lambda progress: {"trained": True})
+    runner = ThreadJobRunner(engine)
+    runner.wait(runner.submit("train", lambda progress: {"trained": True}), timeout=30)
+    runner.shutdown()
+    assert _pending(engine) == []
