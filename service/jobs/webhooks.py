@@ -243,12 +243,11 @@ def _held_for(settings: WebhookSettings) -> timedelta:
 @dataclass(frozen=True)
 class _Claim:
     """A try of a job's owed announcement, claimed on its row: its next try and tries as the claim wrote them (while
-    they stay so, no other process has claimed it or owed a new one since), and the ending it corrects."""
+    they stay so, no other process has claimed it or owed a new one since)."""
 
     job_id: str
     next_at: datetime
     tries: int
-    corrects: dict[str, Any] | None
 
     def still_held(self) -> tuple[ColumnElement[bool], ...]:
         """The row's condition that it is still this claim's."""
@@ -261,10 +260,9 @@ def _claim_owed(engine: Engine, job_id: str, settings: WebhookSettings) -> _Clai
     with session_scope(engine) as session:
         now = now_in_database(session)
         untried = (Job.id == job_id, Job.announcement_pending_since.is_not(None), Job.announcement_tries == 0)
-        owed = session.execute(select(Job.announcement_corrects).where(*untried)).one_or_none()
-        if owed is None:
+        if session.scalar(select(Job.id).where(*untried)) is None:
             return None
-        claim = _Claim(job_id, now + _held_for(settings), 1, owed.announcement_corrects)
+        claim = _Claim(job_id, now + _held_for(settings), 1)
         taken = (
             update(Job)
             .where(*untried)
@@ -280,16 +278,14 @@ def _claim_next(engine: Engine, settings: WebhookSettings) -> _Claim | None:
     with session_scope(engine) as session:
         now = now_in_database(session)
         pending = session.execute(
-            select(Job.id, Job.announcement_next_at, Job.announcement_tries, Job.announcement_corrects)
+            select(Job.id, Job.announcement_next_at, Job.announcement_tries)
             .where(Job.announcement_pending_since.is_not(None), Job.announcement_next_at <= now)
             .order_by(Job.announcement_pending_since)
             .limit(1)
         ).one_or_none()
         if pending is None:
             return None
-        claim = _Claim(
-            pending.id, now + _held_for(settings), pending.announcement_tries + 1, pending.announcement_corrects
-        )
+        claim = _Claim(pending.id, now + _held_for(settings), pending.announcement_tries + 1)
         taken = update(Job).where(
             Job.id == pending.id,
             Job.announcement_next_at == pending.announcement_next_at,
@@ -304,14 +300,16 @@ def _claim_next(engine: Engine, settings: WebhookSettings) -> _Claim | None:
 def _try(
     engine: Engine, settings: WebhookSettings, claim: _Claim, corrects: dict[str, Any] | None, timeout: float
 ) -> bool:
-    """One try of the claimed announcement; whether delivered (or its job is gone). Not delivered: logged, and kept
-    for a later try, or given up."""
+    """One try of the claimed announcement; whether delivered (or its job is gone, or its claim no longer holds). Not
+    delivered: logged, and kept for a later try, or given up. The body is the job as read while the claim holds,
+    with the ending it corrects as then owed: a newer ending owed since the claim (the job's own, after another
+    process failed it as interrupted) was announced here without what it corrects, or not at all by its process."""
     try:
         with session_scope(engine) as session:
-            job = session.get(Job, claim.job_id)
-            if job is None:  # deleted meanwhile: nothing to announce
+            job = session.scalar(select(Job).where(*claim.still_held()))
+            if job is None:  # deleted meanwhile, or a newer ending owed, which its process tries: not this claim's
                 return True
-            body = json.dumps(job_payload(job, corrects or claim.corrects)).encode()
+            body = json.dumps(job_payload(job, corrects or job.announcement_corrects)).encode()
         problem = _deliver(settings, body, timeout)
     except Exception as error:  # noqa: BLE001 (the job has ended: its announcement failing is logged, not raised)
         problem = f"{type(error).__name__}: {error}"

@@ -705,3 +705,59 @@ def test_nothing_is_owed_for_a_job_that_ends_while_no_webhook_is_set(engine, mon
     runner.wait(runner.submit("train", lambda progress: {"trained": True}), timeout=30)
     runner.shutdown()
     assert _pending(engine) == []
+
+
+@pytest.mark.parametrize("written", ["before the other's try", "as the other claims it"])
+def test_a_job_failed_as_interrupted_that_then_ends_on_its_own_is_announced_with_what_it_corrects(
+    any_engine, receiver, monkeypatch, written
+):
+    """Another process failed a job as interrupted and went to announce it; the job's own process then wrote its own
+    ending, owed with what it corrects. The other's try read the job as it then was and announced that new ending
+    without ``corrects`` (the ending it replaces, which the receiver may never have had), or, claimed as the new one
+    was owed, took it from the job's own process, which then announced nothing."""
+    from sqlalchemy import event
+
+    from service.db.clock import database_now
+    from service.db.models import Job
+    from service.db.session import session_scope
+    from service.jobs import webhooks
+    from service.jobs.recovery import _fail_as_interrupted
+    from service.jobs.runner import _write_ending, corrected_ending
+
+    engine = any_engine
+    with session_scope(engine) as session:
+        session.add(
+            Job(id="stalled", kind="train", status="running", worker="elsewhere:1:x", heartbeat_at=database_now())
+        )
+    with session_scope(engine) as session:  # another process's recovery: the job missed its beats
+        assert _fail_as_interrupted(session, session.get(Job, "stalled"))
+
+    ended: list[str] = []
+
+    def its_own_ending() -> None:  # the job's own process, which had only stalled: once
+        if not ended:
+            ended.append("stalled")
+            _write_ending(engine, "stalled", {"status": "succeeded", "result": {"trained": True}})
+
+    if written == "before the other's try":
+        other_try = webhooks._try
+
+        def ended_then_tried(*args):
+            its_own_ending()
+            return other_try(*args)
+
+        monkeypatch.setattr(webhooks, "_try", ended_then_tried)
+    else:
+
+        def ended_as_claimed(_connection, _cursor, statement, *_):
+            claim = statement.startswith("UPDATE jobs SET") and "announcement_pending_since IS NOT NULL" in statement
+            if claim and "announcement_tries=" in statement:  # between the claim's read and its write
+                its_own_ending()
+
+        event.listen(engine, "before_cursor_execute", ended_as_claimed)
+    assert webhooks.announce_job(engine, "stalled") is True  # the other process's first try
+    assert ended
+    assert webhooks.announce_job(engine, "stalled", None, corrected_ending("stalled")) is True  # the job's own
+    announced = [(d["body"]["job"]["status"], d["body"].get("corrects", {}).get("status")) for d in receiver.deliveries]
+    assert announced == [("succeeded", "failed")]  # once, saying what it corrects
+    assert _pending(any_engine) == []
