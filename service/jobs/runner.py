@@ -245,11 +245,13 @@ def _delete_finished_before(session: Session, since: datetime) -> None:
     session.execute(old.execution_options(synchronize_session=False))
 
 
-def request_cancel(engine: Engine, job_id: str) -> Job:
+def request_cancel(engine: Engine, job_id: str, announce: Callable[[list[str]], None] | None = None) -> Job:
     """Ask a job to stop: it stops at its next progress report (see Progress), or, still queued, never starts. A
     queued job of this process is "cancelled" at once (and what was prepared for it undone); a running one is told
     in memory (its row may be locked by its own import); one of another process through its row, marked
-    "cancelling" until that process stops it. NotFound for no such job, Conflict for one that has ended."""
+    "cancelling" until that process stops it. NotFound for no such job, Conflict for one that has ended. One whose
+    process died is failed as interrupted by a sweep, and the jobs it ended are given to ``announce``: owed but not
+    tried, they waited for the server's next sweep (with ``TAILOR_JOBS_SWEEP_SECONDS=0``, its next start)."""
     with session_scope(engine) as session:  # a read, which no writer blocks
         job = session.get(Job, job_id)
         if job is None:
@@ -261,7 +263,9 @@ def request_cancel(engine: Engine, job_id: str) -> Job:
     # Its process is gone (a command killed, a host stopped): nobody would ever stop it. Not one of this process, known
     # by what it holds: its beat may be late (its own import's SQLite transaction keeps it from being written).
     if job.worker != worker_name() and abandoned(job, now):
-        sweep_jobs(engine)
+        ended = sweep_jobs(engine)
+        if announce is not None:
+            announce(ended)
         with session_scope(engine) as session:
             job = session.get(Job, job_id)
             session.expunge(job)

@@ -56,4 +56,4 @@ def cancel_job(job_id: str, state: StateDep, _key: ApiKeyDep) -> JobOut:
     `cancelled` (poll GET /jobs/{job_id}). What a cancelled job had written in one transaction (an import, a
     training) is rolled back; a generation keeps the drafts it saved (the campaign is `failed` and can be
     generated again) and a send the emails it sent (the rest stay approved). A job that ended is a 409."""
-    return job_out(request_cancel(state.engine, job_id))
+    return job_out(request_cancel(state.engine, job_id, getattr(state.jobs, "announce", None)))

@@ -761,3 +761,28 @@ def test_a_job_failed_as_interrupted_that_then_ends_on_its_own_is_announced_with
     announced = [(d["body"]["job"]["status"], d["body"].get("corrects", {}).get("status")) for d in receiver.deliveries]
     assert announced == [("succeeded", "failed")]  # once, saying what it corrects
     assert _pending(any_engine) == []
+
+
+def test_a_job_of_a_dead_process_failed_as_it_is_cancelled_is_announced_at_once(engine, api_key, receiver, monkeypatch):
+    """POST /jobs/{id}/cancel on a job whose process died fails it as interrupted (its sweep), and the server owed its
+    announcement but never tried it: it waited for the server's next sweep once its first try's time was past, and
+    with TAILOR_JOBS_SWEEP_SECONDS=0 for the server's next start."""
+    from datetime import timedelta
+
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+    from service.db.clock import now_in_database
+    from service.db.models import Job
+    from service.db.session import session_scope
+
+    monkeypatch.setenv("TAILOR_JOBS_SWEEP_SECONDS", "0")
+    with TestClient(create_app(engine), headers={"X-API-Key": api_key}) as client:
+        with session_scope(engine) as session:  # a command's job, its process killed an hour ago
+            beat = now_in_database(session) - timedelta(hours=1)
+            session.add(Job(id="killed", kind="train", status="running", worker="elsewhere:1:x", heartbeat_at=beat))
+        cancelled = client.post("/jobs/killed/cancel")
+        assert cancelled.json()["status"] == "failed", cancelled.text
+        (delivery,) = _delivered(1, timeout=5)
+    assert (delivery["body"]["job"]["id"], delivery["body"]["job"]["status"]) == ("killed", "failed")
+    assert _pending(engine) == []
