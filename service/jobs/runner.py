@@ -40,7 +40,7 @@ from service.jobs.recovery import (
     look_for_interrupted_jobs,
     worker_name,
 )
-from service.jobs.webhooks import WebhookSettings, announce_briefly, announce_job, deliver_pending, owe
+from service.jobs.webhooks import WebhookSettings, announce_briefly, announce_job, deliver_pending, let_go, owe
 from service.settings import JobSettings
 
 log = logging.getLogger("tailor.jobs")
@@ -521,6 +521,7 @@ class ThreadJobRunner:
         self._lock = threading.Lock()
         # Webhook deliveries in the order jobs end, off the job lanes: a slow receiver delays no job.
         self._announcer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tailor-webhook")
+        self._last_failed_try = float("-inf")  # time.monotonic() when a first try was last not delivered
 
     def submit(self, kind: str, work: JobFunction, **params: Any) -> str:
         job_id = _create_job(self.engine, kind, work, params)
@@ -566,7 +567,20 @@ class ThreadJobRunner:
             webhook = None
         if webhook is None or webhook.url:
             with contextlib.suppress(RuntimeError):  # a job that ended after shutdown's grace: no more deliveries
-                self._announcer.submit(announce_job, self.engine, job_id, webhook, corrects)
+                self._announcer.submit(self._first_try, job_id, webhook, corrects, time.monotonic())
+
+    def _first_try(
+        self, job_id: str, webhook: WebhookSettings | None, corrects: dict[str, Any] | None, queued_at: float
+    ) -> None:
+        """On the delivery thread: the job's first try, unless a try that ended after this one was queued was not
+        delivered. The receiver did not answer it, so the announcements queued behind it are left to the sweep
+        untried, as a command leaves them: each would have waited its own timeout (a burst of endings against a
+        receiver that took the connection and never answered held the queue, and the server's shutdown, that many
+        timeouts). Endings queued after that failure are tried: the receiver may be back."""
+        if webhook is not None and queued_at < self._last_failed_try:
+            let_go(self.engine, job_id, webhook)
+        elif announce_job(self.engine, job_id, webhook, corrects) is False:
+            self._last_failed_try = time.monotonic()
 
     def wait(self, job_id: str, timeout: float | None = None) -> None:
         with self._lock:

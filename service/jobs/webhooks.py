@@ -23,7 +23,9 @@ cut) left nothing saying it was owed. The process that wrote the ending makes th
 delivery thread, a command before it returns), claimed on the row first, its next try put off past that try's time:
 another process's sweep leaves it alone meanwhile, and takes it once that time is past, if the process that owed it
 died. A command makes one try for all its announcements within one try's timeout, and says on stderr that it waits
-once it does more than a moment (``announce_briefly``). What is not delivered stays owed, and is tried again, the same
+once it does more than a moment (``announce_briefly``); the server's delivery thread, once a try is not delivered,
+lets the endings queued behind it go to the sweep untried (``let_go``), so that a burst of endings against a silent
+receiver waits one timeout, not one each. What is not delivered stays owed, and is tried again, the same
 body, by the server's sweep and by the next command whose announcement gets through (``deliver_pending``), the waits
 doubling from ``TAILOR_WEBHOOK_RETRY_SECONDS`` up to an hour, and given up, logged ("webhook given up"), after
 ``TAILOR_WEBHOOK_GIVE_UP_AFTER_TRIES`` tries (a try counts from its claim: one its process died during too). Each try
@@ -192,7 +194,7 @@ def announce_briefly(
             if delivered and left > 0:
                 delivered = announce_job(engine, job_id, settings, corrects, timeout=left) is True
             else:  # the receiver did not answer the one before: not tried, left to the next process at once
-                _let_go(engine, job_id, settings)
+                let_go(engine, job_id, settings)
                 delivered = False
         if delivered:
             deliver_pending(engine, settings, deadline)
@@ -353,10 +355,10 @@ def _keep_pending(engine: Engine, settings: WebhookSettings, claim: _Claim, why:
         log.info("webhook announcement kept to try again", extra={**about, "next_try_seconds": round(wait, 2)})
 
 
-def _let_go(engine: Engine, job_id: str, settings: WebhookSettings) -> None:
-    """An owed announcement this process will not try (a command whose receiver did not answer the one before): the
-    sweep or the next command may take it after ``TAILOR_WEBHOOK_RETRY_SECONDS``, not once its first try's time is
-    past."""
+def let_go(engine: Engine, job_id: str, settings: WebhookSettings) -> None:
+    """An owed announcement this process will not try (its receiver did not answer the one before, in a command or
+    on the server's delivery thread): the sweep or the next command may take it after
+    ``TAILOR_WEBHOOK_RETRY_SECONDS``, not once its first try's time is past."""
     try:
         with session_scope(engine) as session:
             next_at = now_in_database(session) + timedelta(seconds=settings.retry_seconds)
