@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from pydantic import ValidationError
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, delete, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -230,10 +230,14 @@ def _delete_finished_before(session: Session, since: datetime) -> None:
     ending's time), so that a job that ran long is not deleted the moment it ends, and one cancelled while queued
     keeps the row its thread still reads. The latest succeeded training stays whatever its age: its result's data
     marker is what a scheduled retrain compares with (service.pipeline.training.last_training_marker), and without
-    it every retrain trains again though nothing arrived."""
+    it every retrain trains again though nothing arrived. A job whose announcement is owed (``webhooks.owe``) stays
+    until it is delivered or given up, or has been owed for as long as jobs are kept: with few days kept, a job that
+    ended before them and was announced late (failed as interrupted, its ending written by the sweep) went with its
+    announcement, unlogged."""
     from service.pipeline.training import TRAINING_JOBS
 
-    old = delete(Job).where(Job.created_at < since, Job.updated_at < since, Job.status.not_in(UNFINISHED_JOB))
+    not_owed = or_(Job.announcement_pending_since.is_(None), Job.announcement_pending_since < since)
+    old = delete(Job).where(Job.created_at < since, Job.updated_at < since, Job.status.not_in(UNFINISHED_JOB), not_owed)
     latest_training = session.scalar(
         select(Job.id)
         .where(Job.kind.in_(TRAINING_JOBS), Job.status == "succeeded")

@@ -1031,6 +1031,29 @@ def test_finished_jobs_and_audience_snapshots_older_than_the_kept_days_go_as_new
         assert session.get(Job, "ancient") is not None
 
 
+def test_a_job_whose_announcement_is_owed_outlives_the_kept_days_until_it_has_been_owed_that_long(engine, monkeypatch):
+    """With few days kept, a job that ended before them and whose announcement was still owed (the webhook down, or
+    its ending written late) was deleted with it, and the announcement was never made, nothing logged."""
+    from datetime import timedelta
+
+    from service.clock import utcnow
+
+    monkeypatch.setenv("TAILOR_JOBS_KEEP_DAYS", "1")
+    long_ago, now = utcnow() - timedelta(days=2), utcnow()
+    with session_scope(engine) as session:
+        for name, owed_since in (("owed-now", now), ("owed-long", long_ago), ("announced", None)):
+            session.add(
+                Job(
+                    id=name, kind="send", status="succeeded", created_at=long_ago, updated_at=long_ago,
+                    announcement_pending_since=owed_since, announcement_next_at=owed_since,
+                )
+            )  # fmt: skip
+    _create_job(engine, "send")
+    with session_scope(engine) as session:
+        kept = set(session.scalars(select(Job.id).where(Job.id.in_(["owed-now", "owed-long", "announced"]))))
+    assert kept == {"owed-now"}
+
+
 def test_a_job_is_deleted_by_when_it_ended_and_the_latest_training_outlives_the_kept_days(engine, monkeypatch):
     """Deleted by its creation alone, a job that had run long went the moment it ended, and the latest training's
     job went with the scheduled retrain's own creation, so that it never found the data marker it skips by; a
