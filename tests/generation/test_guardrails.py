@@ -491,6 +491,21 @@ class TestLength(CheckContract):
     bad = {"subject": "A subject line that goes on and on well past what any inbox would ever show"}
     reason_mentions = "subject"
 
+    def test_a_subject_of_the_limit_s_own_length_passes_and_one_more_fails(self):
+        """A subject is 8 to 70 characters: only copy well past either end was tried, so a limit read as < (or a
+        minimum as <=) passed the suite and turned down copy that fits."""
+        assert CHECKS["length"](context(subject="Tea time")).passed  # 8
+        assert CHECKS["length"](context(subject="T" + "e" * 69)).passed  # 70
+        short = CHECKS["length"](context(subject="Tea tim"))
+        assert short.reason == "the subject is 7 characters, shorter than the minimum of 8"
+        long = CHECKS["length"](context(subject="T" + "e" * 70))
+        assert long.reason == "the subject is 71 characters, longer than the limit of 70"
+
+    def test_spaces_around_a_field_do_not_count_towards_its_length(self):
+        assert CHECKS["length"](context(subject="   Hi Anna   ")).reason == (
+            "the subject is 7 characters, shorter than the minimum of 8"
+        )
+
 
 class TestStructure(CheckContract):
     name = "structure"
@@ -658,11 +673,34 @@ class TestCampaignGoal:
         checked = CheckContext(request=request, brand=load_brand("hearth"), **{**CLEAN, "subject": "Misschien iets"})
         assert not CHECKS["campaign_goal"](checked).passed
 
+    def test_a_product_line_checked_on_its_own_needs_no_goal_word(self):
+        """A model's line kept apart from its variants is checked alone (``lines_only``): held to the campaign's
+        words, which no product line says, every such line would be replaced by the template's."""
+        request = make_request()  # a win-back, and CLEAN invites nobody back
+        lines = CheckContext(request=request, brand=load_brand("hearth"), **CLEAN, lines_only=True)
+        assert CHECKS["campaign_goal"](lines).passed
+
     def test_a_reviewer_s_edit_is_not_held_to_the_campaign_s_words(self):
         edited = finish_variant(make_request(), load_brand("hearth"), variant_id="A", edited=True, **CLEAN)
         written = finish_variant(make_request(), load_brand("hearth"), variant_id="A", **CLEAN)
         assert "campaign_goal" not in {c.name for c in edited.checks}
         assert not next(c for c in written.checks if c.name == "campaign_goal").passed
+
+
+def test_a_reviewer_s_edit_is_held_to_every_other_check():
+    """Only the campaign's words are left to the person: an edit that skipped grounding or personal data passed
+    the suite, and a copywriter's invented 25% off or a pasted phone number went out unflagged."""
+    edited = finish_variant(
+        make_request(), load_brand("hearth"), variant_id="A", edited=True,
+        **{**CLEAN, "subject": "Save 25% this weekend", "intro": "Call us on 794 0958, we saved you a seat."},
+    )  # fmt: skip
+    assert [c.name for c in edited.checks] == [
+        "grounding", "unbacked_claims", "words_to_avoid", "length", "structure", "language", "personal_data",
+        "injection", "spam_triggers", "unsubscribe_footer",
+    ]  # fmt: skip
+    failed = {c.name: c.reason for c in edited.checks if not c.passed}
+    assert set(failed) == {"grounding", "personal_data"}, failed
+    assert "25" in failed["grounding"] and failed["personal_data"] == "the intro contains a phone or account number"
 
 
 class TestLanguage(CheckContract):
@@ -675,6 +713,26 @@ class TestPersonalData(CheckContract):
     name = "personal_data"
     bad = {"intro": "Write to anna.smith@example.com or call +44 20 7946 0958 today."}
     reason_mentions = "email"
+
+    @staticmethod
+    def _checked(customer_id: str, **copy) -> CheckContext:
+        request = make_request(customer_id=customer_id)
+        return CheckContext(request=request, brand=load_brand("hearth"), **{**CLEAN, **copy})
+
+    def test_the_customer_s_id_in_any_case_fails(self):
+        """Only the email address was tried: copy that quoted the customer's id passed the suite with the id test
+        gone or made case-sensitive."""
+        result = CHECKS["personal_data"](self._checked("cust-7731", intro="Dear CUST-7731, we saved you a seat."))
+        assert not result.passed and result.reason == "the intro contains the customer's id"
+
+    def test_an_id_of_two_characters_is_not_looked_for_inside_words(self):
+        """Customer "ea" is in "seat" and "tea": an id that short would fail every email."""
+        assert CHECKS["personal_data"](self._checked("ea")).passed
+
+    def test_a_phone_number_of_seven_digits_fails_and_a_price_passes(self):
+        phone = CHECKS["personal_data"](context(intro="Call us on 794 0958 and we will help you choose a tea."))
+        assert phone.reason == "the intro contains a phone or account number"
+        assert CHECKS["personal_data"](context(intro="The Sencha is 7.90 and the pot 39.00, as ever.")).passed
 
 
 class TestAmountsInWords:
