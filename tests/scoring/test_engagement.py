@@ -8,7 +8,14 @@ import pytest
 from scipy import sparse
 
 from scoring import engagement
-from scoring.engagement import FUNCTION_WORDS, OUTCOME_WORDS, EngagementModel, _reason_words, _source_column
+from scoring.engagement import (
+    FUNCTION_WORDS,
+    OUTCOME_WORDS,
+    EngagementModel,
+    _reason_words,
+    _source_column,
+    chain_outcomes,
+)
 from scoring.errors import MissingColumns, ModelFileError, NotEnoughData, NotFitted
 from scoring.features import OUTCOME_COLUMNS
 from tests.scoring.conftest import make_sends
@@ -168,6 +175,35 @@ def test_thin_conversion_data_falls_back_to_a_rate(sends):
     predictions = model.predict(_variants(sends.head(5)))
     ratio = (predictions["p_conversion"] / predictions["p_click"]).to_numpy()
     assert np.allclose(ratio, ratio[0])
+
+
+def test_a_conversion_counts_as_a_click_and_a_click_as_an_open():
+    """A conversion recorded without its click (a link opened on another device) taught the click model nothing,
+    with no test failing; a missing outcome is no event."""
+    sends = pd.DataFrame({"opened": [0, 1, 0, 0, None], "clicked": [0, 0, 1, 0, None], "converted": [0, 0, 0, 1, 0]})
+    opened, clicked, converted = chain_outcomes(sends)
+    assert opened.tolist() == [0, 1, 1, 1, 0]
+    assert clicked.tolist() == [0, 0, 1, 1, 0]
+    assert converted.tolist() == [0, 0, 0, 1, 0]
+
+
+@pytest.mark.parametrize(("conversions", "fitted"), [(20, True), (19, False)])
+def test_a_link_is_fitted_from_twenty_positives_and_falls_back_to_its_rate_below(sends, conversions, fitted):
+    """20 conversions (MIN_POSITIVES) are enough for a model of their own; only 3 were tried, so a floor read as
+    <= (refusing exactly 20) passed."""
+    thin = sends.assign(converted=0)
+    thin.loc[thin.index[:conversions], ["opened", "clicked", "converted"]] = 1
+    link = EngagementModel().fit(thin).links["conversion"]
+    assert link.metrics["positives"] == conversions
+    assert (link.calibrated is not None) is fitted
+
+
+def test_forty_sends_of_twenty_opens_are_enough():
+    """The least the model takes: 2 x 20 sends, 20 opened; 39 are refused, naming the 40 it needs."""
+    least = make_sends(40).assign(opened=[1] * 20 + [0] * 20, clicked=0, converted=0)
+    assert EngagementModel().fit(least).links["open"].calibrated is not None
+    with pytest.raises(NotEnoughData, match="Only 39 past sends were given; the engagement model needs at least 40"):
+        EngagementModel().fit(least.head(39))
 
 
 @pytest.mark.slow
