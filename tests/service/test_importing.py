@@ -543,6 +543,27 @@ def test_a_csv_problem_names_the_line_an_editor_shows_past_line_breaks_in_cells_
     assert [str(problem) for problem in raised.value.problems] == ["row 8, column 'price': 'abc' is not a number"]
 
 
+def test_a_file_of_exactly_as_many_problems_as_are_listed_lists_them_all_without_a_count(tmp_path, engine, monkeypatch):
+    """At the limit, every problem is listed and the whole file was checked: a line "3 problems found, the first 3
+    listed" would be a problem of its own in the list, for a file that has none more."""
+    monkeypatch.setattr("service.importing.load.MAX_PROBLEMS", 3)
+    path = tmp_path / "products.csv"
+    path.write_text(
+        "sku,name,category,price,currency,description,url,in_stock\n"
+        "A1,Sencha,tea,one,EUR,Green,,1\n"
+        "A2,Knife,kitchen,two,EUR,Steel,,1\n"
+        "A3,Board,kitchen,three,EUR,Oak,,1\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InvalidInput) as raised, session_scope(engine) as session:
+        import_file(session, "products", path)
+    assert [str(problem) for problem in raised.value.problems] == [
+        "row 2, column 'price': 'one' is not a number",
+        "row 3, column 'price': 'two' is not a number",
+        "row 4, column 'price': 'three' is not a number",
+    ]
+
+
 def test_a_price_written_with_a_decimal_comma_is_refused_saying_how_to_write_it(tmp_path, engine):
     """A shop's export from a spreadsheet in another region writes 4,99 or 1.299,00: the problem said only "is not
     a number", which left the integrator to guess what was wrong with a price that looks right to them."""
