@@ -29,3 +29,15 @@ def test_a_file_that_is_no_copy_model_says_which_file_to_give_and_how_to_make_it
         assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
         assert refused.stderr.startswith(f"error: {said}") and MADE_BY in refused.stderr, refused.stderr
         assert len(refused.stderr.strip().splitlines()) == 1 and not (tmp_path / "o.csv").exists()
+
+
+def test_headline_tests_the_copy_model_cannot_learn_from_are_refused_in_one_line_naming_the_line(tmp_path):
+    """`tailor scoring fit-copy` on a file with more clicks than impressions: the scoring package's errors are the
+    person's to mend, told in one line and exit code 2; taken for a bug, they were a traceback, and no test said
+    so (only predict-copy's own catch was tried)."""
+    tests = tmp_path / "tests.csv"
+    tests.write_text("text,impressions,clicks\nWinter boots are back,100,3\nBoots for less,8,9\n", encoding="utf-8")
+    refused = run(["scoring", "fit-copy", "--train", str(tests), "--out", str(tmp_path / "m.joblib")], tmp_path)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
+    assert refused.stderr.strip().splitlines() == [f"error: {tests}, line 3: clicks exceed impressions."]
+    assert not (tmp_path / "m.joblib").exists()
