@@ -280,6 +280,12 @@ def test_the_unsubscribe_page_names_every_brand_it_stops(client, engine, mail_se
         ensure_brand(session, "atelier")  # the shop's second brand, once a campaign uses it
     page = recipient.get(path.group(1)).text
     assert "Stop marketing email from Hearth &amp; Leaf, Maison Atelier to c1@example.com?" in page
+    # The page names the address the email went to, not one the customer has given since: the person at the old
+    # address is who clicked (the address now was shown with no test failing).
+    with session_scope(engine) as session:
+        session.scalar(select(Customer).where(Customer.external_id == "c1")).email = "new.c1@example.com"
+    moved = recipient.get(path.group(1)).text
+    assert "to c1@example.com?" in moved and "new.c1@example.com" not in moved
 
 
 def test_a_link_that_names_no_email_is_answered_in_the_browsers_language(client):
