@@ -404,3 +404,32 @@ def test_an_erasure_while_a_long_job_reads_neither_waits_nor_holds_other_writes(
         assert time.monotonic() - started < 5
     finally:
         reader.close()
+
+
+def test_the_records_forget_the_erased_id_and_address_not_the_ids_and_addresses_that_hold_them(engine):
+    """``[erased]`` replaces the erased customer's id and address where they stand whole: another customer's id
+    that ends in theirs (xc17) and an address that ends in theirs (ann.c17@...) are someone else's, and were
+    mangled ("x[erased]") with no test failing."""
+    from service.db.models import Job
+    from service.erasures import forget_in_records
+
+    said = "refused c17@example.com and ann.c17@example.com; customers c17, xc17 and c17x"
+    with session_scope(engine) as session:
+        session.add(Job(id="job-1", kind="send", message=said, error=said))
+    with session_scope(engine) as session:
+        forget_in_records(session, "c17", "c17@example.com")
+    with session_scope(engine) as session:
+        job = session.get(Job, "job-1")
+        kept = "refused [erased] and ann.c17@example.com; customers [erased], xc17 and c17x"
+        assert (job.message, job.error) == (kept, kept)
+
+
+def test_an_erasure_is_lifted_by_its_id_typed_in_decomposed_letters(engine):
+    """A Mac types "Zoë" as Z, o, e and a combining diaeresis: the erasure keeps ids composed (as the import does),
+    and a lift typed so said there was no erasure to lift, with no test failing."""
+    from service.erasures import keep_erased_ids, lift_erasures
+
+    with session_scope(engine) as session:
+        keep_erased_ids(session, [("Zo\u00eb-1", "zoe@example.com")])
+    with session_scope(engine) as session:
+        assert lift_erasures(session, "Zoe\u0308-1", None) == 1
