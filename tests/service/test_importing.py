@@ -309,6 +309,20 @@ def test_a_missing_column_names_what_the_file_has_and_the_column_it_may_be(engin
     ]
 
 
+def test_a_file_of_many_columns_shows_its_first_twelve_and_counts_the_rest(engine):
+    """A wide export missing a column is shown by its first 12 columns and how many more it has: the count was
+    never tried, so a list cut at 12 without a word of the rest (the column sought among them unseen) passed."""
+    wide = pd.DataFrame({f"col{n}": ["x"] for n in range(1, 15)})  # 14 columns, none of them a customer's
+    with pytest.raises(InvalidInput) as raised, session_scope(engine) as session:
+        import_frame(session, "customers", wide)
+    shown = ", ".join(f"'col{n}'" for n in range(1, 13))
+    hints = [str(problem) for problem in raised.value.problems if problem.column is None]
+    assert hints == [f"the file's columns are {shown} and 2 more"]
+    with pytest.raises(InvalidInput) as twelve, session_scope(engine) as session:
+        import_frame(session, "customers", wide.iloc[:, :12])
+    assert [str(p) for p in twelve.value.problems if p.column is None] == [f"the file's columns are {shown}"]
+
+
 def test_missing_column_and_unknown_references_are_reported(engine):
     with (
         pytest.raises(InvalidInput, match="column 'price': required column is missing"),
