@@ -47,7 +47,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -126,8 +126,7 @@ def owe(session: Session, job_ids: Collection[str], corrects: dict[str, Any] | N
         "announcement_corrects": corrects or Job.announcement_corrects,
     }  # fmt: skip
     session.flush()  # the endings first: their own updated_at is the one the announcement shows
-    owed = update(Job).where(Job.id.in_(list(job_ids))).values(**values, updated_at=Job.updated_at)
-    session.execute(owed.execution_options(synchronize_session=False))
+    _set_announcement(session, [Job.id.in_(list(job_ids))], **values)
 
 
 def announce_job(
@@ -242,6 +241,19 @@ def _held_for(settings: WebhookSettings) -> timedelta:
     return timedelta(seconds=2 * settings.timeout_seconds + 1)
 
 
+def _set_announcement(session: Session, where: Iterable[ColumnElement[bool]], **values: Any) -> int:
+    """Set the announcement's ``values`` on the jobs' rows that ``where`` holds for, their ``updated_at`` (the time
+    of the job's own ending, which the announcement shows) left as it is; how many rows were set (0: another process
+    changed the row first)."""
+    change = update(Job).where(*where).values(**values, updated_at=Job.updated_at)
+    return session.execute(change.execution_options(synchronize_session=False)).rowcount
+
+
+def _untried(job_id: str) -> tuple[ColumnElement[bool], ...]:
+    """The row's condition that the job's announcement is owed and no try of it was claimed yet."""
+    return (Job.id == job_id, Job.announcement_pending_since.is_not(None), Job.announcement_tries == 0)
+
+
 @dataclass(frozen=True)
 class _Claim:
     """A try of a job's owed announcement, claimed on its row: its next try and tries as the claim wrote them (while
@@ -261,16 +273,13 @@ def _claim_owed(engine: Engine, job_id: str, settings: WebhookSettings) -> _Clai
     untried: delivered, or taken by another process's sweep once this one's time to try it was past."""
     with session_scope(engine) as session:
         now = now_in_database(session)
-        untried = (Job.id == job_id, Job.announcement_pending_since.is_not(None), Job.announcement_tries == 0)
-        if session.scalar(select(Job.id).where(*untried)) is None:
+        if session.scalar(select(Job.id).where(*_untried(job_id))) is None:
             return None
         claim = _Claim(job_id, now + _held_for(settings), 1)
-        taken = (
-            update(Job)
-            .where(*untried)
-            .values(announcement_tries=claim.tries, announcement_next_at=claim.next_at, updated_at=Job.updated_at)
+        taken = _set_announcement(
+            session, _untried(job_id), announcement_tries=claim.tries, announcement_next_at=claim.next_at
         )
-        return claim if session.execute(taken.execution_options(synchronize_session=False)).rowcount else None
+        return claim if taken else None
 
 
 def _claim_next(engine: Engine, settings: WebhookSettings) -> _Claim | None:
@@ -288,15 +297,13 @@ def _claim_next(engine: Engine, settings: WebhookSettings) -> _Claim | None:
         if pending is None:
             return None
         claim = _Claim(pending.id, now + _held_for(settings), pending.announcement_tries + 1)
-        taken = update(Job).where(
+        as_read = (
             Job.id == pending.id,
             Job.announcement_next_at == pending.announcement_next_at,
             Job.announcement_tries == pending.announcement_tries,
         )
-        taken = taken.values(
-            announcement_tries=claim.tries, announcement_next_at=claim.next_at, updated_at=Job.updated_at
-        )
-        return claim if session.execute(taken.execution_options(synchronize_session=False)).rowcount else None
+        taken = _set_announcement(session, as_read, announcement_tries=claim.tries, announcement_next_at=claim.next_at)
+        return claim if taken else None
 
 
 def _try(
@@ -341,8 +348,7 @@ def _keep_pending(engine: Engine, settings: WebhookSettings, claim: _Claim, why:
                 if given_up
                 else {"announcement_next_at": now_in_database(session) + timedelta(seconds=wait)}
             )
-            kept = update(Job).where(*claim.still_held()).values(**values, updated_at=Job.updated_at)
-            session.execute(kept.execution_options(synchronize_session=False))
+            _set_announcement(session, claim.still_held(), **values)
     except SQLAlchemyError as error:  # still claimed: tried again once the claim's time is past
         log.error(
             "webhook announcement not kept", extra={"job_id": claim.job_id, "error": " ".join(str(error).split())[:300]}
@@ -362,14 +368,7 @@ def let_go(engine: Engine, job_id: str, settings: WebhookSettings) -> None:
     try:
         with session_scope(engine) as session:
             next_at = now_in_database(session) + timedelta(seconds=settings.retry_seconds)
-            untried = update(Job).where(
-                Job.id == job_id, Job.announcement_pending_since.is_not(None), Job.announcement_tries == 0
-            )
-            session.execute(
-                untried.values(announcement_next_at=next_at, updated_at=Job.updated_at).execution_options(
-                    synchronize_session=False
-                )
-            )
+            _set_announcement(session, _untried(job_id), announcement_next_at=next_at)
     except SQLAlchemyError:  # owed all the same: taken once its first try's time is past
         return
     extra = {"job_id": job_id, "webhook_event": EVENT, "url": shown_url(settings.url), "tries": 0}
@@ -383,8 +382,7 @@ def _forget_pending(engine: Engine, claim: _Claim) -> None:
     (the database away), it is delivered again once the claim's time is past: at least once."""
     try:
         with session_scope(engine) as session:
-            delivered = update(Job).where(*claim.still_held()).values(**NONE_PENDING, updated_at=Job.updated_at)
-            session.execute(delivered.execution_options(synchronize_session=False))
+            _set_announcement(session, claim.still_held(), **NONE_PENDING)
     except SQLAlchemyError as error:
         log.warning(
             "webhook delivered, not noted: it may be delivered again",
