@@ -216,7 +216,7 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         session.close()
 
 
-def take_the_write_lock(session: Session) -> bool:
+def take_the_write_lock(session: Session, wait: bool = True) -> bool:
     """On SQLite, take the database's one write lock now, for the rest of the session's transaction (``BEGIN
     IMMEDIATE``, which waits the busy timeout for another writer), so that no other process writes between what the
     transaction reads next and its commit; whether it was taken (False on PostgreSQL, which locks rows instead:
@@ -225,12 +225,23 @@ def take_the_write_lock(session: Session) -> bool:
     transaction that read before another's commit cannot write (SQLITE_BUSY_SNAPSHOT, which the busy timeout does
     not wait out). A transaction that wrote already holds it. For this transaction only: SQLAlchemy's recipe (the
     engine's every BEGIN emitted by hand) would hold a snapshot over every session's reads, and its every write
-    would meet that error when another process wrote since."""
+    would meet that error when another process wrote since. With ``wait=False``, another writer is not waited for:
+    an OperationalError ("database is locked") says one holds the lock (recovery, which must not read jobs' beats
+    that another's write holds back, leaves them to its next sweep)."""
     if session.get_bind().dialect.name != "sqlite":
         return False
     connection = session.connection()
-    if not connection.connection.dbapi_connection.in_transaction:  # no write yet: pysqlite has begun nothing
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    if connection.connection.dbapi_connection.in_transaction:  # it wrote: it holds the lock already
+        return True
+    driver = connection.connection.driver_connection
+    waits = driver.execute("PRAGMA busy_timeout").fetchone()[0]
+    if not wait:
+        driver.execute("PRAGMA busy_timeout=0")
+    try:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")  # pysqlite had begun nothing: no write yet
+    finally:
+        if not wait:
+            driver.execute(f"PRAGMA busy_timeout={waits}")
     return True
 
 

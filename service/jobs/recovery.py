@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 
 from service.db.clock import now_in_database
 from service.db.models import UNFINISHED_JOB, Campaign, Draft, Job
-from service.db.session import BUSY_TIMEOUT_MS, session_scope
+from service.db.session import session_scope, take_the_write_lock
 from service.jobs import heartbeat
 from service.jobs.webhooks import owe
 
@@ -179,13 +179,16 @@ def look_for_interrupted_jobs(
     campaigns of the generate jobs failed here or ``ended`` (whose endings were written late) are failed: another
     campaign may be marked generating a moment before its job is queued. On SQLite, where another process writes
     for more than a second (an import), nothing is failed, and None says it did not look: the next sweep looks again
-    (see ``_take_the_writer``), for ``ended`` too; and recovery that waited for another's write lets the beats that
-    write held back land before it reads them."""
+    (it takes the write lock without waiting, below), for ``ended`` too; and recovery that waited for another's
+    write lets the beats that write held back land before it reads them."""
     waited, ids = False, None
     for _ in range(WRITER_TRIES):
         try:
             with session_scope(engine) as session:
-                _take_the_writer(session)
+                # On SQLite the one writer before it reads the jobs, without waiting: a job inside its own long
+                # write transaction (an import) cannot beat meanwhile, and its beat lands as the transaction ends
+                # (``Progress``); waiting for the lock, recovery would read the beat from before and fail a live job.
+                take_the_write_lock(session, wait=False)
                 if not waited:
                     ids = _fail_interrupted(session, live, ended)
         except OperationalError as error:
@@ -209,27 +212,11 @@ def look_for_interrupted_jobs(
 
 
 # On SQLite, how many times recovery tries to become the one writer at once, 0.2 s apart, before it leaves the jobs
-# to the next sweep (see _take_the_writer).
+# to the next sweep (fail_interrupted_jobs).
 WRITER_TRIES = 5
 # How long recovery that waited for another's write leaves the writer to the beats that write held back (they wait
 # for the lock, and SQLite lets a waiting connection try again every 100 ms at most) before it looks.
 BEATS_LAND_SECONDS = 0.3
-
-
-def _take_the_writer(session: Session) -> None:
-    """On SQLite, make ``session``'s transaction the one writer before it reads the jobs, without waiting (an
-    OperationalError, "database is locked", when another holds it). A job inside its own long write transaction
-    (an import) cannot beat meanwhile, and its beat lands as the transaction ends (``Progress``): waiting for the
-    lock, recovery would read the beat from before and fail a live job."""
-    if session.get_bind().dialect.name != "sqlite":
-        return
-    connection = session.connection()
-    driver = connection.connection.driver_connection
-    driver.execute("PRAGMA busy_timeout=0")
-    try:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-    finally:
-        driver.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 def _fail_interrupted(session: Session, live: Collection[str] | None, ended: Collection[str]) -> list[str]:
