@@ -12,6 +12,8 @@ from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
+from evals.thresholds import exit_code
+
 PACKAGES = ("numpy", "pandas", "scipy", "scikit-learn", "lightgbm", "implicit", "optuna", "litellm")
 
 
@@ -115,8 +117,6 @@ def write_report(report: dict, markdown: str, out: Path, stem: str) -> Path:
 def finish(report: dict, table: str, out: Path, stem: str) -> int:
     """An eval's end: its table on the screen first (figures a full disk cannot take are still seen), the JSON report
     and the table written as ``stem`` under ``out``, where they went, and the exit code of its threshold failures."""
-    from evals.thresholds import exit_code
-
     print(table)
     path = write_report(report, table, out, stem)
     print(f"\nwrote {path} and {path.with_suffix('.md')}")
