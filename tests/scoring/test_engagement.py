@@ -206,19 +206,6 @@ def test_forty_sends_of_twenty_opens_are_enough():
         EngagementModel().fit(least.head(39))
 
 
-@pytest.mark.slow
-def test_fits_the_demo_store_in_seconds():
-    import time
-
-    from service.demo import generate_demo_store
-
-    demo_sends = generate_demo_store(seed=7, n_customers=3000).sends
-    started = time.perf_counter()
-    model = EngagementModel().fit(demo_sends)
-    assert time.perf_counter() - started < 20
-    assert model.metadata["metrics"]["open"]["auc_held_out"] > 0.65
-
-
 def test_churn_risk_and_recommendation_score_are_learned_when_the_sends_carry_them():
     """Sends that record the customer's churn risk teach the model that risky customers open less; sends that
     never recorded it (older or imported history) leave the feature out instead of failing."""
