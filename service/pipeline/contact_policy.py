@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, null, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from scoring.experiments import HOLDOUT
@@ -108,24 +108,24 @@ def defer_if_mailed_meanwhile(
     household = sorted({draft.customer_id, *households.get(address_key(draft.customer.email), ())})
     if not take_the_write_lock(session):  # SQLite: the database's write lock, held until the send is recorded
         session.execute(select(Customer.id).where(Customer.id.in_(household)).order_by(Customer.id).with_for_update())
-    until: list[Wait] = []
-    if min_days > 0:
-        gap = timedelta(days=min_days)
-        last = session.scalar(
-            select(func.max(Send.sent_at)).where(
-                Send.customer_id.in_(household), Send.sent_at > now - gap, not_their_own(draft.id)
-            )
+    # Both latest times in one statement: one round trip inside the locked window, not two.
+    gap, window = timedelta(days=max(min_days, 0)), timedelta(days=max(holdout_days, 0))
+    last_mailed = select(func.max(Send.sent_at)).where(
+        Send.customer_id.in_(household), Send.sent_at > now - gap, not_their_own(draft.id)
+    )
+    last_held_out = select(func.max(Assignment.assigned_at)).where(
+        Assignment.customer_id == draft.customer_id, Assignment.campaign_id != draft.campaign_id,
+        held_out_since(now - window),
+    )  # fmt: skip
+    last, held_out = session.execute(
+        select(
+            last_mailed.scalar_subquery() if min_days > 0 else null(),
+            last_held_out.scalar_subquery() if holdout_days > 0 else null(),
         )
-        until += [_mailed_wait(last, min_days)] if last is not None else []
-    if holdout_days > 0:
-        window = timedelta(days=holdout_days)
-        held_out = session.scalar(
-            select(func.max(Assignment.assigned_at)).where(
-                Assignment.customer_id == draft.customer_id, Assignment.campaign_id != draft.campaign_id,
-                held_out_since(now - window),
-            )
-        )  # fmt: skip
-        until += [_held_out_wait(held_out, holdout_days)] if held_out is not None else []
+    ).one()
+    until: list[Wait] = []
+    until += [_mailed_wait(last, min_days)] if last is not None else []
+    until += [_held_out_wait(held_out, holdout_days)] if held_out is not None else []
     if not until:
         return False
     _defer(draft, max(until), timezone)

@@ -66,6 +66,23 @@ def test_the_second_look_holds_the_draft_until_the_later_wait_ends(engine, waiti
         assert reason.startswith(reason_begins), reason
 
 
+@pytest.mark.parametrize("policy", ["min_days", "holdout_days"])
+def test_the_second_look_with_one_wait_off_holds_the_draft_for_the_other_alone(engine, waiting, policy):
+    """One wait on, the other's setting 0: the draft waits for the one on alone (the look's one statement then reads
+    a NULL in place of the other's time)."""
+    now, _later, _reason = waiting
+    min_days, holdout_days = (MIN_DAYS, 0) if policy == "min_days" else (0, HOLDOUT_DAYS)
+    with session_scope(engine) as session:
+        mailed = session.scalar(select(Send.sent_at))
+        held_out = session.scalar(select(Assignment.assigned_at))
+        draft = _draft(session)
+        assert defer_if_mailed_meanwhile(session, draft, now, min_days, holdout_days, "UTC", {}) is True
+        expected = (
+            mailed + timedelta(days=MIN_DAYS) if policy == "min_days" else held_out + timedelta(days=HOLDOUT_DAYS)
+        )
+        assert draft.send_after == expected
+
+
 def test_the_first_look_counts_an_email_to_the_address_under_another_id(engine):
     """A send chooses its drafts with the household's emails counted, not only at the second look: a batch of n
     drafts otherwise took one whose email the second look would hold back, and sent fewer than n."""
