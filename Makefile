@@ -24,16 +24,19 @@ browser:
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 		else echo "chromium is not installed and this user cannot install it: browser tests will be skipped"; fi; }
 
-# Two workers (pytest-xdist) run every test but those of the real local LLM, which then run alone: llama.cpp's
+# Three workers (pytest-xdist) run every test but those of the real local LLM, which then run alone: llama.cpp's
 # threads stall on shared CPUs, and the quick generation eval counts a slow answer as a failure. Both parts run,
-# and the target fails if either did. On a 2-core machine: 10 min 37 s and 2 min 49 s (a fresh clone, 2026-12-04).
+# and the target fails if either did. Three workers on two cores: with two, a quarter of the cores sat idle while
+# tests waited (servers, mail, subprocesses; ~1,360 CPU-s either way). On this 2-core machine the first part took
+# 767-797 s with three workers and 909 s with two, the second 210 s (2026-12-04). WORKERS=N sets another count.
+WORKERS ?= 3
 test: $(STAMP) browser
-	$(BIN)/pytest -q -n 2 -m "not llm"; parallel=$$?; \
+	$(BIN)/pytest -q -n $(WORKERS) -m "not llm"; parallel=$$?; \
 	$(BIN)/pytest -q -m llm; alone=$$?; \
 	[ $$parallel -eq 0 ] && [ $$alone -eq 0 ]
 
 test-fast: $(STAMP)
-	$(BIN)/pytest -q -n 2 -m "not slow and not eval and not llm and not browser"
+	$(BIN)/pytest -q -n $(WORKERS) -m "not slow and not eval and not llm and not browser"
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
