@@ -70,6 +70,9 @@ log = logging.getLogger("tailor.jobs")
 EVENT = "job.ended"
 # How long a command waits for the webhook before it says so on stderr.
 WAIT_TOLD_AFTER_SECONDS = 1.0
+# The least time left within a command's wait (or a sweep's deadline) for which a try is made: a try with less
+# counted toward the give-up, and cut off a receiver answering in its usual half second.
+SHORTEST_TRY_SECONDS = 1.0
 # The longest wait before a kept announcement is tried again (the waits double from TAILOR_WEBHOOK_RETRY_SECONDS).
 MOST_SECONDS_BETWEEN_TRIES = 3600.0
 NONE_PENDING: dict[str, Any] = {
@@ -190,10 +193,10 @@ def announce_briefly(
         delivered = True
         for job_id, corrects in endings:
             left = deadline - time.monotonic()
-            if delivered and left > 0:
+            if delivered and left >= _shortest_try(settings):
                 delivered = announce_job(engine, job_id, settings, corrects, timeout=left) is True
-            else:  # the receiver did not answer the one before: not tried, left to the next process at once
-                let_go(engine, job_id, settings)
+            else:  # the receiver did not answer the one before, or too little time is left: not tried, left to the
+                let_go(engine, job_id, settings)  # next process at once
                 delivered = False
         if delivered:
             deliver_pending(engine, settings, deadline)
@@ -209,7 +212,8 @@ def deliver_pending(engine: Engine, settings: WebhookSettings | None = None, dea
     """Try again the announcements owed on jobs' rows whose wait is over, oldest first, one try each (the server's
     sweep, and a command after its own): those not delivered before, and those whose process died before its first
     try was through. It stops at the first one not delivered (the receiver is down or slow: the others wait for the
-    next time, their tries not counted), and at ``deadline`` (``time.monotonic()``) if given."""
+    next time, their tries not counted), and once less than a try's least time (``SHORTEST_TRY_SECONDS``) is left
+    before ``deadline`` (``time.monotonic()``), if given."""
     try:
         settings = settings or WebhookSettings()
     except ValidationError:  # a server refuses to start with it; a command's own announcement said why
@@ -217,7 +221,7 @@ def deliver_pending(engine: Engine, settings: WebhookSettings | None = None, dea
     if not settings.url:
         return
     try:
-        while deadline is None or deadline - time.monotonic() > 0:
+        while deadline is None or deadline - time.monotonic() >= _shortest_try(settings):
             if (claim := _claim_next(engine, settings)) is None:
                 return
             left = settings.timeout_seconds if deadline is None else deadline - time.monotonic()
@@ -225,6 +229,11 @@ def deliver_pending(engine: Engine, settings: WebhookSettings | None = None, dea
                 return
     except SQLAlchemyError as error:  # the database away: the next sweep tries again
         log.warning("webhook announcements kept not tried", extra={"error": " ".join(str(error).split())[:300]})
+
+
+def _shortest_try(settings: WebhookSettings) -> float:
+    """The least time left for which a try is made (``SHORTEST_TRY_SECONDS``, or the whole timeout if shorter)."""
+    return min(SHORTEST_TRY_SECONDS, settings.timeout_seconds)
 
 
 def _webhook() -> WebhookSettings | None:

@@ -809,3 +809,48 @@ def test_a_job_of_a_dead_process_failed_as_it_is_cancelled_is_announced_at_once(
         (delivery,) = _delivered(1, timeout=5)
     assert (delivery["body"]["job"]["id"], delivery["body"]["job"]["status"]) == ("killed", "failed")
     assert _pending(engine) == []
+
+
+class _AnswersSlowly(BaseHTTPRequestHandler):
+    """Answers 204 to each delivery after `delay` seconds, keeping the job ids in the order they came."""
+
+    delay = 1.4
+    came: list[str] = []
+
+    def do_POST(self):  # noqa: N802 (the standard library's name)
+        raw = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).came.append(json.loads(raw)["job"]["id"])
+        time.sleep(self.delay)
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_command_leaves_an_ending_untried_when_too_little_of_its_wait_is_left(engine, monkeypatch):
+    """A command's endings share one try's timeout: the first, answered in 1.4 s of 2, left 0.6 s, and the second
+    was tried with it, cut off before its answer, and the cut-off try counted toward the give-up. Left for the
+    next process instead: untried, still owed, not posted."""
+    from service.db.models import Job
+    from service.db.session import session_scope
+    from service.jobs.webhooks import SHORTEST_TRY_SECONDS, announce_briefly, owe
+
+    assert 2 - _AnswersSlowly.delay < SHORTEST_TRY_SECONDS  # what is left after the first is too little
+    _AnswersSlowly.came = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _AnswersSlowly)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("TAILOR_WEBHOOK_URL", f"http://127.0.0.1:{server.server_address[1]}/tailor-events")
+    monkeypatch.setenv("TAILOR_WEBHOOK_SECRET", SECRET)
+    monkeypatch.setenv("TAILOR_WEBHOOK_TIMEOUT_SECONDS", "2")
+    try:
+        with session_scope(engine) as session:
+            session.add_all([Job(id=job_id, kind="train", status="succeeded") for job_id in ("first", "second")])
+            session.flush()
+            owe(session, ["first", "second"])
+        announce_briefly(engine, [("first", None), ("second", None)], tell=lambda line: None)
+        time.sleep(_AnswersSlowly.delay)  # a cut-off try's post would have come in by now
+    finally:
+        server.shutdown()
+    assert _AnswersSlowly.came == ["first"]
+    assert _pending(engine) == [("second", 0)]
