@@ -28,7 +28,7 @@ browser:
 # threads stall on shared CPUs, and the quick generation eval counts a slow answer as a failure. Both parts run,
 # and the target fails if either did. Three workers on two cores: with two, a quarter of the cores sat idle while
 # tests waited (servers, mail, subprocesses; ~1,360 CPU-s either way). On this 2-core machine the first part took
-# 767-797 s with three workers and 909 s with two, the second 210 s (2026-12-04). WORKERS=N sets another count.
+# 689-797 s with three workers and 909 s with two, the second 176-210 s (2026-12-04). WORKERS=N sets another count.
 WORKERS ?= 3
 test: $(STAMP) browser
 	$(BIN)/pytest -q -n $(WORKERS) -m "not llm"; parallel=$$?; \
