@@ -233,15 +233,16 @@ def take_the_write_lock(session: Session, wait: bool = True) -> bool:
     connection = session.connection()
     if connection.connection.dbapi_connection.in_transaction:  # it wrote: it holds the lock already
         return True
+    if wait:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")  # pysqlite had begun nothing: no write yet
+        return True
     driver = connection.connection.driver_connection
     waits = driver.execute("PRAGMA busy_timeout").fetchone()[0]
-    if not wait:
-        driver.execute("PRAGMA busy_timeout=0")
+    driver.execute("PRAGMA busy_timeout=0")
     try:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")  # pysqlite had begun nothing: no write yet
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
     finally:
-        if not wait:
-            driver.execute(f"PRAGMA busy_timeout={waits}")
+        driver.execute(f"PRAGMA busy_timeout={waits}")
     return True
 
 
