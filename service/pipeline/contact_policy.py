@@ -109,7 +109,7 @@ def defer_if_mailed_meanwhile(
     if not take_the_write_lock(session):  # SQLite: the database's write lock, held until the send is recorded
         session.execute(select(Customer.id).where(Customer.id.in_(household)).order_by(Customer.id).with_for_update())
     # Both latest times in one statement: one round trip inside the locked window, not two.
-    gap, window = timedelta(days=max(min_days, 0)), timedelta(days=max(holdout_days, 0))
+    gap, window = timedelta(days=min_days), timedelta(days=holdout_days)
     last_mailed = select(func.max(Send.sent_at)).where(
         Send.customer_id.in_(household), Send.sent_at > now - gap, not_their_own(draft.id)
     )
