@@ -23,15 +23,17 @@ SECRET = "s3cret-for-tests"
 
 
 class _Receiver(BaseHTTPRequestHandler):
-    """Keeps each delivery (headers, parsed body); answers 500 to the first `failing` ones."""
+    """Keeps each delivery (headers, parsed body); answers 500 to the first `failing` ones, each after `delay` s."""
 
     deliveries: list[dict] = []
     failing = 0
     failure = 500
+    delay = 0.0
 
     def do_POST(self):  # noqa: N802 (the standard library's name)
         raw = self.rfile.read(int(self.headers["Content-Length"]))
         type(self).deliveries.append({"headers": dict(self.headers), "raw": raw, "body": json.loads(raw)})
+        time.sleep(self.delay)
         failed = len(self.deliveries) <= self.failing
         self.send_response(self.failure if failed else 204)
         self.end_headers()
@@ -42,7 +44,7 @@ class _Receiver(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def receiver(monkeypatch):
-    _Receiver.deliveries, _Receiver.failing, _Receiver.failure = [], 0, 500
+    _Receiver.deliveries, _Receiver.failing, _Receiver.failure, _Receiver.delay = [], 0, 500, 0.0
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     monkeypatch.setenv("TAILOR_WEBHOOK_URL", f"http://127.0.0.1:{server.server_address[1]}/tailor-events")
@@ -811,24 +813,7 @@ def test_a_job_of_a_dead_process_failed_as_it_is_cancelled_is_announced_at_once(
     assert _pending(engine) == []
 
 
-class _AnswersSlowly(BaseHTTPRequestHandler):
-    """Answers 204 to each delivery after `delay` seconds, keeping the job ids in the order they came."""
-
-    delay = 1.4
-    came: list[str] = []
-
-    def do_POST(self):  # noqa: N802 (the standard library's name)
-        raw = self.rfile.read(int(self.headers["Content-Length"]))
-        type(self).came.append(json.loads(raw)["job"]["id"])
-        time.sleep(self.delay)
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-def test_a_command_leaves_an_ending_untried_when_too_little_of_its_wait_is_left(engine, monkeypatch):
+def test_a_command_leaves_an_ending_untried_when_too_little_of_its_wait_is_left(engine, receiver, monkeypatch):
     """A command's endings share one try's timeout: the first, answered in 1.4 s of 2, left 0.6 s, and the second
     was tried with it, cut off before its answer, and the cut-off try counted toward the give-up. Left for the
     next process instead: untried, still owed, not posted."""
@@ -836,21 +821,14 @@ def test_a_command_leaves_an_ending_untried_when_too_little_of_its_wait_is_left(
     from service.db.session import session_scope
     from service.jobs.webhooks import SHORTEST_TRY_SECONDS, announce_briefly, owe
 
-    assert 2 - _AnswersSlowly.delay < SHORTEST_TRY_SECONDS  # what is left after the first is too little
-    _AnswersSlowly.came = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _AnswersSlowly)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("TAILOR_WEBHOOK_URL", f"http://127.0.0.1:{server.server_address[1]}/tailor-events")
-    monkeypatch.setenv("TAILOR_WEBHOOK_SECRET", SECRET)
+    receiver.delay = 1.4
+    assert 2 - receiver.delay < SHORTEST_TRY_SECONDS  # what is left after the first is too little
     monkeypatch.setenv("TAILOR_WEBHOOK_TIMEOUT_SECONDS", "2")
-    try:
-        with session_scope(engine) as session:
-            session.add_all([Job(id=job_id, kind="train", status="succeeded") for job_id in ("first", "second")])
-            session.flush()
-            owe(session, ["first", "second"])
-        announce_briefly(engine, [("first", None), ("second", None)], tell=lambda line: None)
-        time.sleep(_AnswersSlowly.delay)  # a cut-off try's post would have come in by now
-    finally:
-        server.shutdown()
-    assert _AnswersSlowly.came == ["first"]
+    with session_scope(engine) as session:
+        session.add_all([Job(id=job_id, kind="train", status="succeeded") for job_id in ("first", "second")])
+        session.flush()
+        owe(session, ["first", "second"])
+    announce_briefly(engine, [("first", None), ("second", None)], tell=lambda line: None)
+    time.sleep(receiver.delay)  # a cut-off try's post would have come in by now
+    assert [delivery["body"]["job"]["id"] for delivery in receiver.deliveries] == ["first"]
     assert _pending(engine) == [("second", 0)]
