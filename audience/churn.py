@@ -67,7 +67,7 @@ from sklearn.linear_model import LogisticRegression
 
 from audience.bgnbd import p_no_purchase
 from audience.errors import NotEnoughHistory
-from audience.features import churned_within, customer_features
+from audience.features import OrderHistory, customer_features
 from audience.orders import as_timestamp
 
 MIN_TRAINING_ROWS = 200
@@ -112,9 +112,10 @@ class ChurnModel:
             chosen = np.random.default_rng(self.random_state).choice(customers, self.max_customers, replace=False)
             lines = lines[lines["customer_id"].isin(chosen)]
         frames = []
+        history = OrderHistory(lines, self.horizon_days)
         for number, cutoff in enumerate(self.training_cutoffs(lines, as_of)):
-            features = customer_features(lines, cutoff, self.horizon_days)
-            labels = churned_within(lines, features.index, cutoff, self.horizon_days)
+            features = history.features_at(cutoff)
+            labels = history.churned_within(features.index, cutoff)
             frames.append(features.assign(churned=labels, cutoff_number=number))
         if len(frames) < 2:
             needed = self.min_history_days + self.horizon_days + self.step_days

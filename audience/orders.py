@@ -186,12 +186,25 @@ def orders_before(orders: pd.DataFrame, as_of: date | str | pd.Timestamp, row_na
 def to_orders(lines: pd.DataFrame) -> pd.DataFrame:
     """One row per order: ``customer_id, order_id, timestamp, amount, n_lines`` (lines of an order added up),
     and ``discounted`` (whether any line had a discount) when the lines carry ``discount``."""
+    return _order_rollup(lines, by_day=False)
+
+
+def order_days(lines: pd.DataFrame) -> pd.DataFrame:
+    """:func:`to_orders` per order and day (a ``day`` column added): one row per order unless its lines lie on
+    several days. The orders before a midnight are then a filter on ``day``, however many midnights are asked."""
+    return _order_rollup(lines, by_day=True)
+
+
+def _order_rollup(lines: pd.DataFrame, by_day: bool) -> pd.DataFrame:
     keyed = lines.assign(order_id=lines["order_id"] if "order_id" in lines.columns else lines["timestamp"].astype(str))
     aggregates = {"timestamp": ("timestamp", "min"), "amount": ("amount", "sum"), "n_lines": ("amount", "size")}
     if "discount" in keyed.columns:
         keyed = keyed.assign(discounted=keyed["discount"] > 0)
         aggregates["discounted"] = ("discounted", "max")
-    return keyed.groupby(["customer_id", "order_id"], sort=False).agg(**aggregates).reset_index()
+    keys = ["customer_id", "order_id"]
+    if by_day:
+        keyed, keys = keyed.assign(day=keyed["timestamp"].dt.normalize()), [*keys, "day"]
+    return keyed.groupby(keys, sort=False).agg(**aggregates).reset_index()
 
 
 def purchase_days(lines: pd.DataFrame) -> pd.DataFrame:
@@ -208,7 +221,12 @@ def btyd_summary(lines: pd.DataFrame, as_of: date | str | pd.Timestamp, unit_day
     repeat purchase days (0 without repeats), ``first``/``last`` = first and last purchase day.
     """
     end = as_timestamp(as_of)
-    days = purchase_days(lines[lines["timestamp"] < end])
+    return btyd_summary_of_days(purchase_days(lines[lines["timestamp"] < end]), end, unit_days)
+
+
+def btyd_summary_of_days(days: pd.DataFrame, as_of: date | str | pd.Timestamp, unit_days: float = 1.0) -> pd.DataFrame:
+    """:func:`btyd_summary` from :func:`purchase_days` rows, all before ``as_of``."""
+    end = as_timestamp(as_of)
     grouped = days.groupby("customer_id", sort=True)
     summary = grouped.agg(first=("day", "min"), last=("day", "max"), n_days=("day", "size"), total=("amount", "sum"))
     first_amount = grouped["amount"].first()

@@ -1,0 +1,67 @@
+"""Churn features (audience.features): rolled up once from the whole history and taken at many cutoffs, they are
+the features of the lines before each cutoff alone, to the last bit."""
+
+import pandas as pd
+import pytest
+
+from audience.features import OrderHistory
+from audience.orders import validate_orders
+from tests.audience.conftest import AS_OF, simulated_shop
+
+HORIZON = 90
+CUTOFF = AS_OF - pd.Timedelta(days=HORIZON)  # the churn model's latest training cutoff
+
+
+def _line(customer: str, order: str, product: str, when: pd.Timestamp, amount: float) -> dict:
+    return {"customer_id": customer, "order_id": order, "product_id": product, "timestamp": when, "amount": amount}
+
+
+def _shop(order_across_midnight: bool) -> pd.DataFrame:
+    minutes = pd.Timedelta(minutes=10)
+    edges = [
+        # Bought product Q exactly one horizon before the cutoff and again at the cutoff: before the cutoff, nobody
+        # knows yet that this buyer of Q came back.
+        _line("E2", "E2-0", "Q", CUTOFF - pd.Timedelta(days=HORIZON) + pd.Timedelta(hours=9), 20.0),
+        _line("E2", "E2-1", "Q", CUTOFF + pd.Timedelta(hours=9), 25.0),
+        _line("E3", "E3-0", "P1", CUTOFF - pd.Timedelta(days=200), 15.0),
+    ]
+    if order_across_midnight:  # one order, three lines, across the midnights before and at the cutoff
+        day_before = CUTOFF - pd.Timedelta(days=1)
+        edges += [
+            _line("E1", "E1-0", "P1", day_before - minutes, 10.0),
+            _line("E1", "E1-0", "P2", day_before + minutes, 5.0),
+            _line("E1", "E1-0", "P3", CUTOFF + minutes, 7.0),
+        ]
+    shop = pd.concat([simulated_shop(n_customers=120, days=500, seed=3), pd.DataFrame(edges)], ignore_index=True)
+    return validate_orders(shop)
+
+
+@pytest.mark.parametrize("order_across_midnight", [False, True])
+@pytest.mark.parametrize("days_before", [0, 30, 200])
+def test_features_at_a_cutoff_are_those_of_the_lines_before_it(order_across_midnight, days_before):
+    lines = _shop(order_across_midnight)
+    cutoff = CUTOFF - pd.Timedelta(days=days_before)
+    whole = OrderHistory(lines, HORIZON).features_at(cutoff)
+    before = OrderHistory(lines[lines["timestamp"] < cutoff], HORIZON).features_at(cutoff)
+    pd.testing.assert_frame_equal(whole, before, check_exact=True)
+    assert len(whole) > 50 and whole.notna().any().all()
+
+
+def test_a_product_bought_again_at_the_cutoff_is_not_known_to_bring_its_buyers_back():
+    lines = _shop(order_across_midnight=False)
+    history = OrderHistory(lines[lines["customer_id"].isin(["E2", "E3"])], HORIZON)
+    features = history.features_at(CUTOFF)
+    # Q's one buyer has not come back yet: the shop's share (0 of 1 known buyers) shrinks nothing toward it.
+    assert features.loc["E2", "product_retention_mean"] == 0.0
+    assert history.churned_within(features.index, CUTOFF).to_dict() == {"E2": 0, "E3": 1}
+
+
+def test_an_order_across_midnights_is_one_order_of_its_lines_before_the_cutoff():
+    lines = _shop(order_across_midnight=True)
+    features = OrderHistory(lines, HORIZON).features_at(CUTOFF)
+    assert features.loc["E1", ["orders", "spend", "lines_per_order"]].tolist() == [1.0, 15.0, 2.0]
+
+
+def test_features_are_taken_at_midnights():
+    with pytest.raises(ValueError, match="midnight"):
+        OrderHistory(_shop(False), HORIZON).features_at(CUTOFF + pd.Timedelta(hours=1))
