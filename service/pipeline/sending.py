@@ -559,17 +559,19 @@ def _send_over_one_connection(
                 sends_again = draft.send is not None
                 send = send_of(session, draft, customer, variant, campaign, outbox.brand, sender, now)
                 session.flush()  # the send's id is what the message's unsubscribe link signs
-                message = build_message(
-                    sender=sender, to=to_address, subject=variant.subject, text=variant.text,
-                    html=variant.html, message_id=send.message_id, unsubscribe_url=links.url(send.id),
-                    language=send.locale,
-                )  # fmt: skip
+                email = {
+                    "sender": sender, "to": to_address, "subject": variant.subject, "text": variant.text,
+                    "html": variant.html, "message_id": send.message_id, "unsubscribe_url": links.url(send.id),
+                    "language": send.locale,
+                }  # fmt: skip
                 send_id, label = send.id, variant.label
-            # The send is committed before the mail server is asked: no write lock is held while it takes the
-            # email (on SQLite, the database's only one: every approval and unsubscribe waited for it), and
-            # the id its link signs is this customer's for good, whatever becomes of the email.
-            handed_to_smtp = True  # a connection closed since the last email, or full, is opened again
+            # The send is committed before the email is written and the mail server asked: no write lock is held
+            # while the email's parts are put together (a few milliseconds) or the server takes it (on SQLite, the
+            # database's only one: every approval and unsubscribe waited for it), and the id its link signs is this
+            # customer's for good, whatever becomes of the email.
             try:
+                message = build_message(**email)  # ValueError: a header the mail library refuses, nothing sent
+                handed_to_smtp = True  # a connection closed since the last email, or full, is opened again
                 server.send(message, from_addr=from_address, to_addrs=[to_address])  # not the headers'
             except BaseException as error:
                 if nothing_taken(error) and not sends_again:

@@ -889,6 +889,38 @@ def test_a_connection_the_server_closed_between_emails_is_opened_again(client, e
         assert {d.status for d in session.scalars(select(Draft).where(Draft.id.in_(ids)))} == {"sent"}
 
 
+def test_an_email_is_written_while_no_write_lock_is_held(client, engine, mail_server, monkeypatch):
+    """On SQLite the send's transaction holds the database's one write lock: the email's parts were put together
+    inside it (a few milliseconds an email, every approval and unsubscribe meanwhile waiting), not after it."""
+    import sqlite3
+
+    from service.pipeline import sending
+
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    campaign_id = new_campaign(client)
+    for number in (1, 2):
+        approved_draft(client, engine, campaign_id, external_id=f"c{number}")
+    write_lock_held = []
+
+    def build_message(**parts):
+        other = sqlite3.connect(engine.url.database, timeout=0)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # refused at once while another connection holds the write lock
+            write_lock_held.append(False)
+        except sqlite3.OperationalError as error:
+            write_lock_held.append(str(error))
+        finally:
+            other.close()
+        return real_build_message(**parts)
+
+    real_build_message = sending.build_message
+    monkeypatch.setattr(sending, "build_message", build_message)
+    job = send_job(client, campaign_id)
+    assert job["status"] == "succeeded" and job["result"]["sent"] == 2, job
+    assert len(messages) == 2 and write_lock_held == [False, False]
+
+
 def test_an_email_that_cannot_be_written_is_skipped_and_the_rest_still_go(client, engine, mail_server, monkeypatch):
     """A subject with a line break (an edit through the API) stopped the whole send job with the mail library's
     ValueError after the emails before it: those after never went, and the campaign still read 'ready'."""
@@ -906,6 +938,7 @@ def test_an_email_that_cannot_be_written_is_skipped_and_the_rest_still_go(client
         drafts = {d.id: d for d in session.scalars(select(Draft).where(Draft.id.in_(ids)))}
         assert [drafts[i].status for i in ids] == ["sent", "skipped", "sent"]
         assert drafts[ids[1]].flag_reasons[-1].startswith("The email could not be written: ")
+        assert session.scalar(select(Send).where(Send.draft_id == ids[1])) is None  # no email, no send kept
     assert client.get(f"/campaigns/{campaign_id}").json()["status"] == "sent"
     edit = client.patch(f"/drafts/{ids[1]}/variants/{drafts[ids[1]].selected_variant_id}",
                         json={"subject": "Hello\nBcc: x@evil.test"})  # fmt: skip
