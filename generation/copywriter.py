@@ -15,8 +15,11 @@ once, without the "version 1: ... product line 1" labels the model copied into s
 eval's 0.45 fell to 0.225 and `tailor demo`'s template share rose from 82 % to 100 %: reverted); grammar patterns in
 the JSON schema (two words or more, no digits, markup or link characters: the failing shapes went, but sampling
 slowed to 2.5-4.9 tokens/s from 4.5-5.8 and the quick eval timed out 7 calls of 9 on a loaded machine; untimed on an
-idle one); forcing lines to end on . ! ? (the model looped); labelling products "p1 (Tea): ..." (it wrote "P1"). The
-next thing to try: an example written for the structure alone, not live copy.
+idle one); forcing lines to end on . ! ? (the model looped); labelling products "p1 (Tea): ..." (it wrote "P1").
+The example is what keeps the copy on the campaign's goal (same sample, LLM seeds 7/8/9; as it is: 0.225, 0.35,
+0.5): without an example, 0.0 and 0.0 (every answer turned down, mostly for length, structure and the campaign's
+goal); an example written for the structure alone ("a few words that say what the email is for", "a different
+phrase that adds one detail", ...), 0.025 and 0.025 (the goal missed 42 times of 80).
 """
 
 from __future__ import annotations
