@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from audience.churn import Progress
 from audience.errors import InvalidOrders
 from audience.orders import REQUIRED_COLUMNS, RETURNED_WHOLE, as_timestamp
 from audience.profiles import SHOWN_DECIMALS, build_profiles
@@ -65,12 +66,16 @@ def read_orders(path: Path) -> pd.DataFrame:
     return orders
 
 
-def audience_from_file(orders: Path, as_of: date, horizon_days: int = 90) -> pd.DataFrame:
+def audience_from_file(
+    orders: Path, as_of: date, horizon_days: int = 90, progress: Progress | None = None
+) -> pd.DataFrame:
     """Per customer: ``OUTPUT_COLUMNS``, rounded as ``profiles.SHOWN_DECIMALS`` says, with ``next_purchase_date``
-    as an ISO date (empty when none is expected); ``attrs["fallbacks"]`` says which models fell back, and why."""
+    as an ISO date (empty when none is expected); ``attrs["fallbacks"]`` says which models fell back, and why.
+    ``progress`` hears ``build_profiles``'s steps once the file is read."""
     lines = read_orders(orders)
+    row_name = rows_of(orders, kept=lines.index)
     try:
-        profiles = build_profiles(lines, as_of, horizon_days=horizon_days, row_name=rows_of(orders, kept=lines.index))
+        profiles = build_profiles(lines, as_of, horizon_days=horizon_days, row_name=row_name, progress=progress)
     except InvalidOrders as error:  # a problem names its file first, as the reader's own errors do
         if error.file is not None:
             raise

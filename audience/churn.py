@@ -55,6 +55,7 @@ reproduce with a script that fits ChurnModel on the lines before each date (as e
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -70,6 +71,8 @@ from audience.errors import NotEnoughHistory
 from audience.features import OrderHistory, customer_features
 from audience.orders import as_timestamp
 
+# Hears (done, total, message) as the model learns: each past cutoff's features, then the fit.
+Progress = Callable[[int, int, str], None]
 MIN_TRAINING_ROWS = 200
 MIN_SEASON_ROWS = 50  # customers with history a year before the as-of day, for a small shop's season shift
 BGNBD_WEIGHT = 0.5
@@ -106,17 +109,22 @@ class ChurnModel:
         cutoffs = [latest - pd.Timedelta(days=self.step_days * k) for k in range(self.n_cutoffs)]
         return [cutoff for cutoff in cutoffs if cutoff >= start]
 
-    def training_frame(self, lines: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    def training_frame(
+        self, lines: pd.DataFrame, as_of: pd.Timestamp, progress: Progress | None = None
+    ) -> pd.DataFrame:
         customers = np.sort(lines["customer_id"].unique())
         if self.max_customers is not None and len(customers) > self.max_customers:
             chosen = np.random.default_rng(self.random_state).choice(customers, self.max_customers, replace=False)
             lines = lines[lines["customer_id"].isin(chosen)]
         frames = []
         history = OrderHistory(lines, self.horizon_days)
-        for number, cutoff in enumerate(self.training_cutoffs(lines, as_of)):
+        cutoffs = self.training_cutoffs(lines, as_of)
+        for number, cutoff in enumerate(cutoffs):
             features = history.features_at(cutoff)
             labels = history.churned_within(features.index, cutoff)
             frames.append(features.assign(churned=labels, cutoff_number=number))
+            if progress is not None:
+                progress(number + 1, len(cutoffs), f"features at past day {number + 1} of {len(cutoffs)}")
         if len(frames) < 2:
             needed = self.min_history_days + self.horizon_days + self.step_days
             raise NotEnoughHistory(
@@ -126,15 +134,20 @@ class ChurnModel:
         return pd.concat(frames)
 
     def fit(
-        self, lines: pd.DataFrame, as_of: date | str | pd.Timestamp, as_of_features: pd.DataFrame | None = None
+        self,
+        lines: pd.DataFrame,
+        as_of: date | str | pd.Timestamp,
+        as_of_features: pd.DataFrame | None = None,
+        progress: Progress | None = None,
     ) -> ChurnModel:
         """Learn from ``lines`` (validated order lines) before ``as_of``.
 
         ``as_of_features`` (``customer_features`` at ``as_of``, computed here when not given) are the customers
-        the model will score, over whom its mean risk is set.
+        the model will score, over whom its mean risk is set. ``progress`` hears each past cutoff's features
+        (``done`` of ``total`` cutoffs), then ``total`` of ``total`` as the trees are fitted.
         """
         as_of = as_timestamp(as_of)
-        training = self.training_frame(lines[lines["timestamp"] < as_of], as_of)
+        training = self.training_frame(lines[lines["timestamp"] < as_of], as_of, progress)
         calibration = training[training.cutoff_number == 0]
         learning = training[training.cutoff_number > 0]
         one_outcome = learning["churned"].nunique() < 2 or calibration["churned"].nunique() < 2
@@ -161,6 +174,9 @@ class ChurnModel:
             self.kind_ = "boosted_trees"
             self.feature_names_ = [c for c in training.columns if c not in ("churned", "cutoff_number")]
             self.estimator_ = HistGradientBoostingClassifier(random_state=self.random_state, **self.booster_params)
+            if progress is not None:
+                cutoffs = int(training["cutoff_number"].max()) + 1
+                progress(cutoffs, cutoffs, f"fitting the trees on {len(learning):,} customer snapshots")
             self.estimator_.fit(learning[self.feature_names_], learning["churned"])
             churned = calibration["churned"]
             self.trees_calibrator_ = LogisticRegression(C=1e4).fit(self._log_odds(calibration)[:, None], churned)

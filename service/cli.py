@@ -378,7 +378,9 @@ def audience(
         as_of_date = date.fromisoformat(as_of)
     except ValueError:
         raise typer.BadParameter(f"'{as_of}' is not a date (YYYY-MM-DD)", param_hint="--as-of") from None
-    profiles = audience_from_file(orders, as_of=as_of_date, horizon_days=horizon_days)
+    with progress_bar(f"profiling the customers of {orders.name}", counts=False) as update:
+        profiles = audience_from_file(orders, as_of=as_of_date, horizon_days=horizon_days, progress=update)
+        update(100, 100, f"profiled {len(profiles):,} customers")
     out.parent.mkdir(parents=True, exist_ok=True)
     profiles.to_csv(out, index=False)
     typer.echo(f"wrote {len(profiles)} customers to {out}")

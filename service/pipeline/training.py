@@ -75,10 +75,15 @@ def refresh_audience(engine: Engine, progress: ProgressFn | None = None) -> dict
                 "There are no customers yet: import customers first (`tailor import customers FILE`), then their "
                 "orders."
             )
-        report(10, 100, f"profiling {len(ids):,} customers")
+        profiling = f"profiling {len(ids):,} customers"
+        report(10, 100, profiling)
         profiles = pd.DataFrame()
         if not orders.empty:
-            profiles = build_profiles(orders, pd.Timestamp(as_of), horizon_days=horizon_days)
+
+            def step(done: int, total: int, message: str) -> None:  # the profile's steps move it from 10 to 60
+                report(10 + 50 * done // total, 100, f"{profiling}: {message}")
+
+            profiles = build_profiles(orders, pd.Timestamp(as_of), horizon_days=horizon_days, progress=step)
             profiles.index = profiles.index.astype(str)
         report(60, 100, "saving profiles")
         # One transaction, so that a refresh that stops leaves every profile as it was: its progress is held on

@@ -465,6 +465,19 @@ def test_audience_file_command_is_unchanged(tmp_path):
     assert missing.exit_code == 2 and "missing --out" in missing.output
 
 
+def test_audience_file_command_shows_its_steps_on_a_terminal_only(tmp_path):
+    """A million customers' orders took minutes with nothing on the screen: a bar names each step of the profile
+    and the churn model's past days, on standard error at a terminal (a pipe gets only the result, as
+    progress_bar has it: test_recommend_reads_a_product_catalog)."""
+    from tests.audience.conftest import simulated_shop
+
+    simulated_shop(n_customers=150).to_csv(tmp_path / "orders.csv", index=False)
+    args = ["audience", "--orders", str(tmp_path / "orders.csv"), "--as-of", "2024-01-01", "--out"]
+    on_a_terminal, shown = run_on_a_terminal([*args, str(tmp_path / "out.csv")], tmp_path)
+    assert on_a_terminal.returncode == 0 and on_a_terminal.stdout == f"wrote 150 customers to {tmp_path / 'out.csv'}\n"
+    assert "━" in shown and "profiled 150 customers" in shown and "100%" in shown
+
+
 def test_audience_file_command_clusters_on_optional_category_and_discount(tmp_path):
     from typer.testing import CliRunner
 

@@ -3,6 +3,8 @@ hyperparameter search on a validation split is kept with the model and reused by
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from service.errors import NotReady
@@ -83,6 +85,9 @@ def test_training_reports_each_step_s_stages_so_its_figures_move_within_a_step(c
     ):  # fmt: skip
         assert any(message.startswith(stage) for message in messages), stage
     assert len({done for done in figures if 0 < done < STEP_SHARE}) >= 2  # the audience moves within its step
+    # and within its profile, through the churn model's past days (a big shop's profile took minutes, unsaid)
+    assert any(re.fullmatch(r"training audience: profiling [\d,]+ customers: churn model: features at past day "
+                            r"1 of \d+", message) for message in messages)  # fmt: skip
 
 
 def test_the_recommender_s_fits_move_the_figures_within_their_stages(client, engine, demo_files):
