@@ -396,7 +396,8 @@ def audience_refresh() -> None:
     recommender or the scoring model (horizon and day: TAILOR_AUDIENCE_HORIZON_DAYS, TAILOR_AUDIENCE_AS_OF)."""
     from service.pipeline.training import refresh_audience
 
-    result = refresh_audience(command_engine())
+    with progress_bar("recomputing the audience", counts=False) as update:
+        result = refresh_audience(command_engine(), update)
     typer.echo(
         f"audience recomputed as of {result['as_of']} over {result['horizon_days']} days: "
         f"{result['customers']:,} customers; {_in_segments(result['segments'])}"
