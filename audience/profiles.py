@@ -23,7 +23,7 @@ from audience.mix import mix_features
 from audience.next_purchase import next_purchase_dates
 from audience.orders import RETURNED_WHOLE, as_timestamp, btyd_summary, orders_before
 from audience.returns import LEAST_SPEND
-from audience.rfm import rfm_table
+from audience.rfm import rfm_of_lines
 from tabular import RowName, data_row
 
 PROFILE_COLUMNS = [
@@ -74,7 +74,7 @@ def build_profiles(
     lines = orders_before(orders, end, row_name)
     returned_whole = lines.attrs[RETURNED_WHOLE]
     step("RFM segments")
-    profiles = rfm_table(lines, end)
+    profiles = rfm_of_lines(lines, end)
     fallbacks: list[str] = []
     step("BG/NBD and Gamma-Gamma")
     summary = btyd_summary(lines, end).reindex(profiles.index)

@@ -74,10 +74,17 @@ def assign_segments(r_score: pd.Series, f_score: pd.Series) -> pd.Series:
 
 def rfm_table(orders: pd.DataFrame, as_of: date | str | pd.Timestamp) -> pd.DataFrame:
     """Per customer with orders before ``as_of``: ``recency_days`` (days from the last order's day to ``as_of``,
-    so at least 1), ``frequency``
-    (number of orders), ``monetary`` (mean order value), ``r_score``, ``f_score``, ``m_score``, ``rfm_segment``."""
+    so at least 1), ``frequency`` (number of orders), ``monetary`` (mean order value), ``r_score``, ``f_score``,
+    ``m_score``, ``rfm_segment``."""
     end = as_timestamp(as_of)
-    whole_orders = to_orders(orders_before(orders, end))
+    return rfm_of_lines(orders_before(orders, end), end)
+
+
+def rfm_of_lines(lines: pd.DataFrame, as_of: date | str | pd.Timestamp) -> pd.DataFrame:
+    """:func:`rfm_table` of the lines :func:`audience.orders.orders_before` gave (validated purchase lines before
+    ``as_of``, net of returns), not validated again: that took 0.7 s of a million lines."""
+    end = as_timestamp(as_of)
+    whole_orders = to_orders(lines)
     grouped = whole_orders.groupby("customer_id", sort=True)
     table = pd.DataFrame(
         {
