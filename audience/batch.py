@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from audience.churn import Progress
 from audience.errors import InvalidOrders
 from audience.orders import REQUIRED_COLUMNS, RETURNED_WHOLE, as_timestamp
 from audience.profiles import SHOWN_DECIMALS, build_profiles
+from audience.progress import Progress
 from tabular import is_parquet, layout_problem, no_text, read_csv_text, rows_of, scan_utf8
 
 OUTPUT_COLUMNS = [

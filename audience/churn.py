@@ -55,7 +55,6 @@ reproduce with a script that fits ChurnModel on the lines before each date (as e
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -70,9 +69,8 @@ from audience.bgnbd import p_no_purchase
 from audience.errors import NotEnoughHistory
 from audience.features import OrderHistory, customer_features
 from audience.orders import as_timestamp
+from audience.progress import Progress
 
-# Hears (done, total, message) as the model learns: each past cutoff's features, then the fit.
-Progress = Callable[[int, int, str], None]
 MIN_TRAINING_ROWS = 200
 MIN_SEASON_ROWS = 50  # customers with history a year before the as-of day, for a small shop's season shift
 BGNBD_WEIGHT = 0.5

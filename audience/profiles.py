@@ -14,7 +14,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from audience.bgnbd import BetaGeoModel, p_no_purchase
-from audience.churn import ChurnModel, Progress
+from audience.churn import ChurnModel
 from audience.clusters import cluster_customers
 from audience.errors import AudienceError
 from audience.features import customer_features
@@ -22,6 +22,7 @@ from audience.gamma_gamma import GammaGammaModel
 from audience.mix import mix_features
 from audience.next_purchase import next_purchase_dates
 from audience.orders import RETURNED_WHOLE, as_timestamp, btyd_summary, orders_before
+from audience.progress import Progress
 from audience.returns import LEAST_SPEND
 from audience.rfm import rfm_of_lines
 from tabular import RowName, data_row
@@ -140,9 +141,9 @@ class _Steps:
     def __init__(self, progress: Progress | None) -> None:
         self.progress = progress
 
-    def __call__(self, name: str, detail: str = "") -> None:
+    def __call__(self, name: str) -> None:
         if self.progress is not None:
-            self.progress(STEP_STARTS[name], 100, f"{name}: {detail}" if detail else name)
+            self.progress(STEP_STARTS[name], 100, name)
 
     def churn(self, done: int, total: int, message: str) -> None:
         if self.progress is not None:
