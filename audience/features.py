@@ -57,7 +57,7 @@ class OrderHistory:
             self._products = bought.merge(buying_days, on=["customer_id", "day"])
             self._first_bought = bought.groupby(["customer_id", "product_id"])["day"].min()
 
-    def orders_before(self, cutoff: pd.Timestamp) -> pd.DataFrame:
+    def whole_orders_before(self, cutoff: pd.Timestamp) -> pd.DataFrame:
         """:func:`audience.orders.to_orders` of the lines before ``cutoff``."""
         if self._orders_span_days:
             return to_orders(self._lines[self._lines["timestamp"] < cutoff])
@@ -69,7 +69,7 @@ class OrderHistory:
         if cutoff != cutoff.normalize():
             raise ValueError(f"features are taken at midnights; {cutoff} is not one")
         horizon_days = self.horizon_days
-        orders = self.orders_before(cutoff)
+        orders = self.whole_orders_before(cutoff)
         age_days = (cutoff - orders["timestamp"]).dt.days.to_numpy()
         grouped = orders.groupby("customer_id", sort=True)
         features = pd.DataFrame(
