@@ -95,7 +95,7 @@ class OrderHistory:
             orders[(age_days >= horizon_days) & (age_days < 2 * horizon_days)]
             .groupby("customer_id").size().reindex(features.index, fill_value=0)
         )  # fmt: skip
-        features = features.join(_gap_features(orders, cutoff))
+        features = features.join(_gap_features(orders))
         features["orders_per_year"] = features["orders"] / np.maximum(features["tenure_days"], 30) * 365
         features["overdue_ratio"] = features["recency_days"] / features["mean_gap_days"]
         season = cutoff.day_of_year / 365.25 * 2 * np.pi
@@ -123,7 +123,7 @@ class OrderHistory:
         return pd.Series((~customers.isin(bought)).astype(int), index=customers, name="churned")
 
 
-def _gap_features(orders: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
+def _gap_features(orders: pd.DataFrame) -> pd.DataFrame:
     days = orders.assign(day=orders["timestamp"].dt.normalize())[["customer_id", "day"]].drop_duplicates()
     days = days.sort_values(["customer_id", "day"])
     days["gap"] = days.groupby("customer_id")["day"].diff().dt.days
