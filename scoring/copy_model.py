@@ -243,9 +243,11 @@ class CopyModel:
         return model
 
 
-def read_table(path: Path) -> pd.DataFrame:
+def read_table(path: Path, as_written: bool = False) -> pd.DataFrame:
     """A CSV, Parquet or JSON-lines file as a frame (chosen by suffix); InvalidRows naming the file, and the line
-    where it can, for one that cannot be read as such."""
+    where it can, for one that cannot be read as such. ``as_written`` keeps each value as the file has it (a CSV
+    cell as text, a JSON value as its type), for rows written out again: a customer id 00123 came back as 123.0
+    and a date as milliseconds since 1970."""
     if not Path(path).is_file():
         raise InvalidRows(f"There is no file at {path}.")
     suffix = Path(path).suffix.lower()
@@ -253,10 +255,10 @@ def read_table(path: Path) -> pd.DataFrame:
         if suffix == ".parquet":
             return pd.read_parquet(path)
         if suffix in {".jsonl", ".ndjson"}:
-            return pd.read_json(path, lines=True)
+            return pd.read_json(path, lines=True, dtype=not as_written, convert_dates=not as_written)
         if layout := layout_problem(path):
             raise InvalidRows(f"{path}, line {layout[0]}: {layout[1]}.")
-        return read_csv_text(path)
+        return read_csv_text(path, dtype=str) if as_written else read_csv_text(path)
     except pd.errors.EmptyDataError as error:
         raise InvalidRows(f"{path} is empty: it needs a header line naming its columns.") from error
     except (ValueError, OSError) as error:  # pyarrow's, pandas' and the JSON reader's: their words say what
@@ -331,7 +333,7 @@ def _counts(rows: pd.DataFrame, column: str, path: Path, row_name: RowName) -> p
 def predict_copy_file(model: Path, input: Path, out: Path) -> int:
     """Add ``predicted_ctr`` to every row of ``input`` (needs a ``text`` column) and write ``out``; returns rows."""
     copy_model = CopyModel.load(model)
-    rows = read_table(Path(input))
+    rows = read_table(Path(input), as_written=True)
     require_columns(rows, ["text"], f"rows of {input}")
     rows["predicted_ctr"] = copy_model.predict_ctr(rows["text"]) if len(rows) else pd.Series(dtype=float)
     write_table(rows, Path(out))

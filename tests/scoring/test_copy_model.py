@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -151,3 +153,26 @@ def test_a_file_of_no_rows_gets_a_file_of_no_predictions(tmp_path):
     (tmp_path / "none.csv").write_text("text\n", encoding="utf-8")
     assert predict_copy_file(tmp_path / "copy.joblib", tmp_path / "none.csv", tmp_path / "out.csv") == 0
     assert list(pd.read_csv(tmp_path / "out.csv").columns) == ["text", "predicted_ctr"]
+
+
+def test_predictions_keep_the_other_columns_as_the_file_wrote_them(tmp_path):
+    """A shop joins the predictions back by its own ids: 00123 came back as 123.0, a JSON "00123" as 123 and a
+    date as milliseconds since 1970."""
+    _tests().to_csv(tmp_path / "train.csv", index=False)
+    fit_copy_file(tmp_path / "train.csv", tmp_path / "copy.joblib", embeddings=False)
+    (tmp_path / "rows.csv").write_text(
+        "customer_id,text,sent_on\n00123,Hello there,2011-01-01\n17850.0,Big news,\n", encoding="utf-8"
+    )
+    predict_copy_file(tmp_path / "copy.joblib", tmp_path / "rows.csv", tmp_path / "out.csv")
+    lines = (tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()
+    assert [line.split(",")[:3] for line in lines] == [
+        ["customer_id", "text", "sent_on"],
+        ["00123", "Hello there", "2011-01-01"],
+        ["17850.0", "Big news", ""],
+    ]
+    (tmp_path / "rows.jsonl").write_text(
+        '{"customer_id": "00123", "text": "Hello there", "sent_on": "2011-01-01", "n": 2}\n', encoding="utf-8"
+    )
+    predict_copy_file(tmp_path / "copy.joblib", tmp_path / "rows.jsonl", tmp_path / "out.jsonl")
+    row = json.loads((tmp_path / "out.jsonl").read_text(encoding="utf-8"))
+    assert (row["customer_id"], row["sent_on"], row["n"]) == ("00123", "2011-01-01", 2)
