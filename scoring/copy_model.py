@@ -50,7 +50,7 @@ from scoring import embeddings as sentence_embeddings
 from scoring.artifacts import load_model, save_model
 from scoring.errors import InvalidRows, NotEnoughData, NotFitted
 from scoring.features import require_columns, text_features
-from tabular import RowName, layout_problem, read_csv_text, rows_of
+from tabular import RowName, layout_problem, no_text, read_csv_text, rows_of, scan_utf8
 
 MODEL_VERSION = 1
 MAX_PAIR_WEIGHT = 3.0
@@ -256,11 +256,16 @@ def read_table(path: Path, as_written: bool = False) -> pd.DataFrame:
             return pd.read_parquet(path)
         if suffix in {".jsonl", ".ndjson"}:
             return pd.read_json(path, lines=True, dtype=not as_written, convert_dates=not as_written)
+        if what := no_text(path):  # a workbook, UTF-16 text, a gzipped file: the decoder named a byte offset
+            raise InvalidRows(f"{path} {what}.")
         if layout := layout_problem(path):
             raise InvalidRows(f"{path}, line {layout[0]}: {layout[1]}.")
         return read_csv_text(path, dtype=str) if as_written else read_csv_text(path)
     except pd.errors.EmptyDataError as error:
         raise InvalidRows(f"{path} is empty: it needs a header line naming its columns.") from error
+    except UnicodeDecodeError as error:  # another encoding: the line a person fixing the file looks for
+        scan = scan_utf8(path)
+        raise InvalidRows(f"{path}, line {scan.bad_line}: {scan.problem()}.") from error
     except (ValueError, OSError) as error:  # pyarrow's, pandas' and the JSON reader's: their words say what
         if isinstance(error, InvalidRows):
             raise

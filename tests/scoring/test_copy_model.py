@@ -176,3 +176,17 @@ def test_predictions_keep_the_other_columns_as_the_file_wrote_them(tmp_path):
     predict_copy_file(tmp_path / "copy.joblib", tmp_path / "rows.jsonl", tmp_path / "out.jsonl")
     row = json.loads((tmp_path / "out.jsonl").read_text(encoding="utf-8"))
     assert (row["customer_id"], row["sent_on"], row["n"]) == ("00123", "2011-01-01", 2)
+
+
+def test_a_file_in_another_encoding_is_told_what_it_is_or_where(tmp_path):
+    """The reader's words were a byte offset ("can't decode byte 0xff in position 0"), for a spreadsheet's
+    "Unicode text" as for a Latin-1 export."""
+    _tests().to_csv(tmp_path / "train.csv", index=False)
+    fit_copy_file(tmp_path / "train.csv", tmp_path / "copy.joblib", embeddings=False)
+    (tmp_path / "unicode.csv").write_text("text\nHello there\n", encoding="utf-16")
+    with pytest.raises(InvalidRows, match=r"unicode.csv is UTF-16 text .*save it as CSV UTF-8"):
+        predict_copy_file(tmp_path / "copy.joblib", tmp_path / "unicode.csv", tmp_path / "out.csv")
+    (tmp_path / "latin.csv").write_bytes("text\nHello there\nGrüße\n".encode("latin-1"))
+    with pytest.raises(InvalidRows, match=r"latin.csv, line 3: is not UTF-8 \(byte 0xfc\)"):
+        predict_copy_file(tmp_path / "copy.joblib", tmp_path / "latin.csv", tmp_path / "out.csv")
+    assert not (tmp_path / "out.csv").exists()
