@@ -327,8 +327,12 @@ def _attributes(frame: pd.DataFrame, spec: TableSpec) -> list[dict]:
 
 
 def _composed(value: object) -> object:
-    """Text in its composed form (NFC), as the documented columns are kept; other values as they are."""
-    return unicodedata.normalize("NFC", value) if isinstance(value, str) else value
+    """Text in its composed form (NFC), as the documented columns are kept; a number or true/false as it is; any
+    other value as its text (a Parquet file's date, timestamp or decimal), which the attributes' JSON can hold:
+    such a column failed the whole import with a traceback."""
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value)
+    return value if isinstance(value, bool | int | float) else _composed(str(value))
 
 
 def _parse_column(raw: pd.Series, column: Column, day_first: bool | None = None) -> tuple[pd.Series, list[Problem]]:

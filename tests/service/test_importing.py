@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pandas as pd
 import pytest
@@ -136,6 +137,23 @@ def test_an_attribute_whose_type_a_later_file_changes_is_written(tmp_path, engin
     assert json.dumps(stored, sort_keys=True) == json.dumps(
         {"c1": {"tier": "gold", "vip": 1}, "c2": {"tier": "silver", "vip": 0}}, sort_keys=True
     )
+
+
+def test_a_parquet_attribute_of_a_type_json_cannot_hold_is_kept_as_its_text(tmp_path, engine):
+    """A sign-up timestamp or a decimal among a Parquet file's extra columns stopped the whole import with a
+    traceback ("Object of type Timestamp is not JSON serializable")."""
+    CUSTOMERS.assign(
+        signed_up=pd.to_datetime(["2011-01-01 00:00", "2011-02-01 10:00"]), credit=[Decimal("1.50"), None]
+    ).to_parquet(tmp_path / "customers.parquet")
+    with session_scope(engine) as session:
+        summary = import_file(session, "customers", tmp_path / "customers.parquet")
+    with session_scope(engine) as session:
+        stored = dict(session.execute(select(Customer.external_id, Customer.attributes)).all())
+    assert summary.inserted == 2
+    assert stored == {
+        "c1": {"tier": "gold", "signed_up": "2011-01-01 00:00:00", "credit": "1.50"},
+        "c2": {"tier": "silver", "signed_up": "2011-02-01 10:00:00"},
+    }
 
 
 def test_a_value_longer_than_its_database_column_is_refused_naming_its_row(engine):
