@@ -216,3 +216,23 @@ def test_an_id_that_lost_digits_is_named_not_stored(engine, tmp_path):
     with session_scope(engine) as session:
         import_file(session, "customers", tmp_path / "exact.parquet")
         assert sorted(session.scalars(select(Customer.external_id))) == ["17850", "9007199254740990"]
+
+
+def test_a_yes_no_column_of_ones_and_zeros_with_gaps_is_read_as_true_and_false(engine, tmp_path):
+    """pandas keeps a 0/1 column with a gap as floats (1.0, NaN) and writes them to CSV so: each 1.0 was refused,
+    "'1.0' is not true/false"."""
+    customers = CUSTOMERS.assign(marketing_consent=[1.0, 0.0], unsubscribed=[None, 1.0])
+    customers.to_parquet(tmp_path / "customers.parquet")
+    customers.assign(customer_id=["c3", "c4"], email=["c3@example.com", "c4@example.com"]).to_csv(
+        tmp_path / "customers.csv", index=False
+    )
+    with session_scope(engine) as session:
+        import_file(session, "customers", tmp_path / "customers.parquet")
+        import_file(session, "customers", tmp_path / "customers.csv")
+    with session_scope(engine) as session:
+        stored = session.execute(
+            select(Customer.external_id, Customer.marketing_consent, Customer.unsubscribed).order_by(Customer.id)
+        ).all()
+    assert [tuple(row) for row in stored] == [
+        ("c1", True, False), ("c2", False, True), ("c3", True, False), ("c4", False, True)
+    ]  # fmt: skip
