@@ -148,6 +148,18 @@ def _output_path(path: Path | None) -> Path | None:
     return path
 
 
+def _not_an_input(out: Path | None, option: str, *inputs: Path | None) -> None:
+    """Refuse an output path that names one of the command's input files, before anything is read: it was written
+    over (`tailor import customers c.csv --problems c.csv` left the shop's customers file a header alone)."""
+    if out is None or not out.is_file():
+        return
+    for given in inputs:
+        if given is not None and given.is_file() and out.samefile(given):
+            raise typer.BadParameter(
+                f"{out} is the file read ({given}): give another path, not to write over it", param_hint=option
+            )
+
+
 def command_engine():
     """The database, migrated: an upgrade of its schema is told on stderr, with the revision to go back to."""
     from service.db.migrate import upgrades_told_to
@@ -202,6 +214,7 @@ def import_file(
     if not file.exists():  # told before the database is opened: it made (or migrated) one where the path was wrong
         _echo(f"error: file not found: {file.absolute()} (check the path; nothing was imported)")
         raise typer.Exit(2)
+    _not_an_input(problems, "--problems", file)
     engine = command_engine()
     try:
         with progress_bar(f"importing {kind}") as update, session_scope(engine) as session:
@@ -340,6 +353,7 @@ def recommend(
     it."""
     from recommenders.batch import recommend_file
 
+    _not_an_input(out, "--out", train_file, products)
     with progress_bar("recommending") as update:
         recommendations = recommend_file(
             train_file, k=k, model=model, include_seen=include_seen, products=products, progress=update
@@ -378,6 +392,7 @@ def audience(
         as_of_date = date.fromisoformat(as_of)
     except ValueError:
         raise typer.BadParameter(f"'{as_of}' is not a date (YYYY-MM-DD)", param_hint="--as-of") from None
+    _not_an_input(out, "--out", orders)
     with progress_bar(f"profiling the customers of {orders.name}", counts=False) as update:
         profiles = audience_from_file(orders, as_of=as_of_date, horizon_days=horizon_days, progress=update)
         update(100, 100, f"profiled {len(profiles):,} customers")
@@ -900,6 +915,7 @@ def fit_copy(
     """Train the copy-only CTR model on headline tests."""
     from scoring.copy_model import fit_copy_file
 
+    _not_an_input(out, "--out", train_file)
     with progress_bar("fitting the copy model") as update:
         metrics = fit_copy_file(train_file, out, embeddings=embeddings, progress=update)
     typer.echo(f"saved copy model to {out}: {metrics}")
@@ -915,6 +931,7 @@ def predict_copy(
     from scoring.copy_model import predict_copy_file
     from scoring.errors import ModelFileError
 
+    _not_an_input(out, "--out", model, input_file)
     try:
         rows = predict_copy_file(model, input_file, out)
     except ModelFileError as error:  # the model package knows no command: the hint is the command line's

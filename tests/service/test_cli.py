@@ -326,6 +326,28 @@ def test_a_file_with_many_problems_says_how_many_and_writes_them_all_on_request(
     assert set(listed.file) == {"customers.csv"}  # the list of one of a shop's files says which
 
 
+def test_an_output_that_names_the_file_read_is_refused_and_the_file_kept(tmp_path):
+    """`--problems` naming the file imported wrote the problems (or, for a file imported, a header alone) over the
+    shop's own file; so did an `--out` naming the file a command reads."""
+    customers = tmp_path / "customers.csv"
+    CUSTOMERS.to_csv(customers, index=False)
+    kept = customers.read_bytes()
+    result = run(["import", "customers", str(customers), "--problems", str(customers)], tmp_path)
+    told = " ".join(re.sub(r"[│╭╮╰╯─]", " ", result.stderr).split())  # the usage error's box wraps long paths
+    assert (
+        result.returncode == 2 and "Invalid value for --problems:" in told and f"{customers} is the file read" in told
+    )
+    orders = tmp_path / "orders.csv"
+    orders.write_text("customer_id,timestamp,amount\nc1,2026-01-02,15\nc2,2026-01-03,7.5\n", encoding="utf-8")
+    orders_kept = orders.read_bytes()
+    audience = ["audience", "--orders", str(orders), "--as-of", "2026-02-01", "--out", str(orders)]
+    result = run(audience, tmp_path)
+    told = " ".join(re.sub(r"[│╭╮╰╯─]", " ", result.stderr).split())
+    assert result.returncode == 2 and "Invalid value for --out:" in told and f"{orders} is the file read" in told
+    assert customers.read_bytes() == kept and orders.read_bytes() == orders_kept
+    assert not (tmp_path / "tailor.db").exists()  # refused before the database was opened
+
+
 def test_import_and_keys(tmp_path):
     CUSTOMERS.to_csv(tmp_path / "customers.csv", index=False)
     result = run(["import", "customers", str(tmp_path / "customers.csv")], tmp_path)
