@@ -179,10 +179,18 @@ def past_header_left_out() -> Iterator[None]:
         yield
 
 
+def header_columns(path: str | Path, separator: str = ",", encoding: str | None = None) -> range:
+    """The positions of a CSV file's header's columns, as ``usecols``: a row's cells past them, all empty where
+    ``layout_problem`` found the file sound, are then left out however many a row has. Alone, pandas left out as many
+    as the first data row had, and refused a later row with more as one with more cells than the header."""
+    return range(len(pd.read_csv(path, sep=separator, encoding=encoding, nrows=0, index_col=False).columns))
+
+
 def read_csv_text(path: str | Path, **options) -> pd.DataFrame:
     """``pandas.read_csv`` of a file whose layout ``layout_problem`` found sound: cells past the header (all
     empty) are left out, never taken for row labels, and so are the rows that hold no data (``no_data``); the
     index keeps each row's position among the file's records, for ``rows_of``."""
+    columns = header_columns(path, options.get("sep", ","), options.get("encoding"))
     with past_header_left_out():
-        frame = pd.read_csv(path, index_col=False, **options)
+        frame = pd.read_csv(path, index_col=False, usecols=columns, **options)
     return frame[~no_data(frame)]

@@ -37,7 +37,16 @@ from service.importing.columns import SPECS, TableSpec, parse_table, unread_colu
 from service.importing.erased import erased_warnings, without_erased
 from service.settings import ImportSettings
 from service.wording import counted
-from tabular import DateOrder, is_parquet, layout_problem, no_data, past_header_left_out, scan_csv, scan_utf8
+from tabular import (
+    DateOrder,
+    header_columns,
+    is_parquet,
+    layout_problem,
+    no_data,
+    past_header_left_out,
+    scan_csv,
+    scan_utf8,
+)
 from tabular.dates import NUMERIC_DATE
 from tabular.encoding import WORKBOOKS
 
@@ -364,7 +373,8 @@ def _chunks(path: Path, shown: str, numbers: RowNumbers, columns: list[str] | No
             parts = _parquet(path, shown).iter_batches(batch_size=CHUNK_ROWS, columns=columns)
             frames = (_with_index_as_columns(part.to_pandas()) for part in parts)
         else:
-            frames = pd.read_csv(path, **CSV_TEXT, chunksize=CHUNK_ROWS, usecols=columns)
+            within_header = columns if columns is not None else header_columns(path, encoding=CSV_TEXT["encoding"])
+            frames = pd.read_csv(path, **CSV_TEXT, chunksize=CHUNK_ROWS, usecols=within_header)
         start, chunks = 0, 0
         with past_header_left_out():
             for chunk in frames:

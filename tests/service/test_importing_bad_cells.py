@@ -13,6 +13,7 @@ from service.db.models import Customer, Interaction, Product, Send
 from service.db.session import session_scope
 from service.errors import InvalidInput
 from service.importing import import_file
+from tabular import read_csv_text
 from tests.service.test_importing import CUSTOMERS, ORDERS, PRODUCTS
 
 
@@ -236,3 +237,23 @@ def test_a_yes_no_column_of_ones_and_zeros_with_gaps_is_read_as_true_and_false(e
     assert [tuple(row) for row in stored] == [
         ("c1", True, False), ("c2", False, True), ("c3", True, False), ("c4", False, True)
     ]  # fmt: skip
+
+
+def test_empty_cells_past_the_header_are_left_out_however_many_a_row_has(engine, tmp_path):
+    """A row with more empty cells past the header than the first data row (exports joined into one file, one of
+    them with a comma after each row) was refused as having "5 cells where the header names 4 columns: a cell
+    holding a comma needs quotes", though it held no value there; `tailor recommend` and `tailor audience` said
+    "Error tokenizing data. C error"."""
+    header = "customer_id,email,first_name,locale,marketing_consent"
+    path = tmp_path / "customers.csv"
+    rows = ["c1,a@example.com,Ann,en,true", "c2,b@example.com,Bo,en,false,", "c3,c@example.com,Cy,en,true,,"]
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    with session_scope(engine) as session:
+        assert import_file(session, "customers", path).inserted == 3
+        stored = session.execute(select(Customer.external_id, Customer.attributes).order_by(Customer.id)).all()
+    assert stored == [("c1", {}), ("c2", {}), ("c3", {})]
+    orders = tmp_path / "orders.csv"
+    orders.write_text("customer_id,timestamp,amount\nc1,2026-01-02,15\nc2,2026-01-03,7.5,,\n", encoding="utf-8")
+    assert read_csv_text(orders, dtype=str).to_dict("list") == {
+        "customer_id": ["c1", "c2"], "timestamp": ["2026-01-02", "2026-01-03"], "amount": ["15", "7.5"]
+    }  # fmt: skip
