@@ -703,8 +703,13 @@ def customers_export(
     if out is None:
         typer.echo(document)
         return
+    from generation.export import private_opener
+
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(document + "\n", encoding="utf-8")
+    # everything held of a person: its owner's alone, as a campaign's export (the umask left it for every user)
+    with open(out, "w", encoding="utf-8", opener=private_opener) as handle:
+        os.chmod(handle.fileno(), 0o600)  # a file that was there keeps its mode otherwise
+        handle.write(document + "\n")
     _echo(f"wrote what Tailor holds about customer {customer_id} to {out}")
 
 

@@ -192,6 +192,10 @@ def test_the_command_line_writes_the_export_to_a_file(engine, client, tmp_path, 
     assert result.exit_code == 0, result.output
     held = json.loads(out.read_text())
     assert held["customer"]["customer_id"] == "c2" and [o["order_id"] for o in held["orders"]] == ["o2"]
+    assert out.stat().st_mode & 0o777 == 0o600  # all held of a person: not for every user of the machine
+    out.chmod(0o644)
+    assert CliRunner().invoke(cli.app, ["customers", "export", "c2", "--out", str(out)]).exit_code == 0
+    assert out.stat().st_mode & 0o777 == 0o600  # written over, a file keeps its mode unless it is set
     missing = CliRunner().invoke(cli.app, ["customers", "export", "c404"])
     assert missing.exit_code != 0 and str(missing.exception) == "Customer 'c404' does not exist."
 
