@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+import pytest
+
 from audience.campaigns import win_back_ladder, win_back_offer
+from recommenders.catalog import validate_products
+from recommenders.errors import InvalidProducts
+from recommenders.rules import merchandise
 from service.importing.columns import SPECS
 
 README = " ".join((Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8").split())
@@ -26,3 +32,14 @@ def test_the_readme_names_the_discount_codes_win_back_emails_promise():
     codes = {win_back_offer(rung["min_percentile"])["code"] for rung in win_back_ladder()}
     assert codes == {"COMEBACK10", "COMEBACK15", "COMEBACK20"}
     assert all(f"`{code}`" in README for code in codes) and "audience/win_back_ladder.yaml" in README
+
+
+def test_the_readme_names_each_catalog_column_tailor_recommend_reads():
+    """It said only name, category, description and price were read, and the other columns not checked: a catalog
+    was refused for its `recommendable` column, which also keeps postage out of the recommendations."""
+    catalog = pd.DataFrame({"product_id": ["p1", "POST"], "name": ["Mug", "POSTAGE"], "recommendable": ["", "false"]})
+    assert merchandise(validate_products(catalog).set_index("product_id")).tolist() == ["p1"]
+    with pytest.raises(InvalidProducts, match="'maybe' is not true or false"):
+        validate_products(catalog.assign(recommendable=["maybe", "false"]))
+    said = "only `name`, `category`, `description`, `price` and `recommendable` are read"
+    assert said in README
