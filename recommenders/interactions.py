@@ -5,8 +5,9 @@ Every step is an explicit option of `Preparation` (kept with the fitted model):
 - event weights: a `purchase` counts 1, a `cart` 0.3 and a `view` 0.1 by default (`event_weights`);
 - quantity: `"log"` multiplies each line by log(1 + quantity), `"linear"` by the quantity, `"ignore"` not at all;
 - recency decay: with `half_life_days`, a line's weight halves every that many days before the newest line;
-- returns and cancellations: lines of kind `return`, lines with a non-positive quantity or a negative amount
-  and lines whose `order_id` starts with "C" (the UCI cancellation convention) are removed (`drop_returns`);
+- returns and cancellations: lines of kind `return` and lines with a non-positive quantity or a negative amount
+  are removed (`drop_returns`); without a `kind` column, a line whose `order_id` starts with "C" is a return (the
+  UCI cancellation convention), never where the kind is given: a shop's order ids may start with C;
 - minimum support: customers with fewer than `min_customer_products` distinct products and products bought by
   fewer than `min_product_customers` customers are left out (they get popularity / are never recommended);
 - confidence scaling of the aggregated matrix: `"none"`, `"log"` (log(1 + w)) or `"bm25"` (term-frequency
@@ -109,6 +110,9 @@ def validate_interactions(frame: pd.DataFrame, row_name: RowName = data_row) -> 
         clean[column] = numbers.fillna(default).astype(float)
     if "kind" not in clean.columns:
         clean["kind"] = "purchase"
+        if "order_id" in clean.columns:  # the UCI convention, for lines that say no kind: a "C" invoice cancels
+            cancelled = clean["order_id"].astype(str).str.upper().str.startswith("C")
+            clean.loc[cancelled, "kind"] = "return"
     else:
         kinds = clean["kind"].fillna("purchase").astype(str).str.strip().str.lower()
         bad = ~kinds.isin(KINDS)
@@ -128,8 +132,6 @@ def line_weights(interactions: pd.DataFrame, prep: Preparation) -> pd.DataFrame:
     lines = interactions
     if prep.drop_returns:
         keep = (lines["quantity"] > 0) & (lines["amount"] >= 0) & (lines["kind"] != "return")
-        if "order_id" in lines.columns:
-            keep &= ~lines["order_id"].astype(str).str.upper().str.startswith("C")
         lines = lines[keep]
     unknown = set(lines["kind"].unique()) - set(prep.event_weights)
     if unknown:

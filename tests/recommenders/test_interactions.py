@@ -79,8 +79,18 @@ def test_returns_and_cancellations_are_removed():
     frame = lines(quantity=[1, -1, 1, 1], order_id=["1", "2", "C3", "4"])
     _, vocabulary, kept = prepare(frame, Preparation())
     assert len(kept) == 2 and "u2" not in set(vocabulary.customers)
-    _, _, kept = prepare(frame, Preparation(drop_returns=False))
+    _, _, kept = prepare(frame.assign(kind="purchase"), Preparation(drop_returns=False))
     assert len(kept) == 4  # kept, and with quantity ignored a return counts like a purchase
+
+
+def test_an_order_id_starting_with_c_cancels_only_where_no_kind_is_given():
+    """The UCI convention applied to every line: a shop whose order ids start with C ("CO-1001") had each purchase
+    taken for a cancellation, and `tailor train` failed with no usable interactions left."""
+    frame = lines(order_id=["CO-1", "CO-2", "co-3", "4"])
+    _, _, kept = prepare(frame.assign(kind="purchase"), Preparation())
+    assert len(kept) == 4
+    _, _, kept = prepare(frame, Preparation())
+    assert kept["order_id"].tolist() == ["4"]
 
 
 def test_minimum_support():
