@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, bindparam, delete, func, select, update
 
 from service.clock import as_text, utcnow
 from service.db.batches import batches
@@ -41,6 +41,10 @@ STAGE_SHARE = 100  # train_recommender's figures per stage: a model's fit moves 
 TRAINING_JOBS = ("train", "retrain")
 AUDIENCE_JOB = "audience"
 log = logging.getLogger("tailor.training")
+# A profile is written to its customer's row by id, if the row is still there: one erased while the profiles were
+# computed (DELETE /customers/{id}) has none, and the ORM's update by primary key failed the whole refresh, and the
+# training it began, for it (StaleDataError).
+_PROFILE_WRITE = update(Customer.__table__).where(Customer.__table__.c.id == bindparam("customer_pk"))
 HOLDOUT_DAYS = 30  # the recommender's quality is measured on the shop's last 30 days
 MIN_SHOP_SENDS = 50  # fewer sends with outcomes than this: the public prior alone scores drafts
 
@@ -116,12 +120,12 @@ def _save_profiles(
             f"saving profiles: {done + 1:,}-{done + len(batch):,} of {len(ids):,}",
         )
         if orders.empty:
-            updates = [{"id": cid, "segment": None, "profile": {}, **profile_columns({})} for _, cid in batch]
+            updates = [{"customer_pk": cid, "segment": None, "profile": {}, **profile_columns({})} for _, cid in batch]
         else:
             known = profiles.index.intersection([external for external, _ in batch], sort=False)
             rows = profiles.loc[known].to_dict("index") if len(known) else {}
             updates = [_profile_update(cid, rows.get(external, {}), as_of, horizon_days) for external, cid in batch]
-        session.execute(update(Customer), updates)
+        session.execute(_PROFILE_WRITE, updates)
         segment_of += [u["segment"] for u in updates]
     segments_of = pd.DataFrame({"customer_id": list(ids), "segment": segment_of})
     session.add(
@@ -143,7 +147,7 @@ def _profile_update(customer_pk: int, row: dict[str, Any], as_of: date, horizon_
     profile = {key: _json_safe(value) for key, value in row.items()}
 
     return {
-        "id": customer_pk,
+        "customer_pk": customer_pk,
         "segment": profile.get("rfm_segment"),
         "profile": {"as_of": as_of.isoformat(), **profile, "reasons": profile_reasons(profile, as_of, horizon_days)},
         **profile_columns(profile),

@@ -65,3 +65,21 @@ def test_an_audience_as_of_a_past_day_reads_nothing_after_it(engine, monkeypatch
     profiles = _profiles(engine)
     assert profiles["c1"]["monetary"] == 64.0 and profiles["c1"]["recency_days"] == 29
     assert not profiles["c2"].get("rfm_segment")
+
+
+def test_a_customer_erased_while_the_audience_is_profiled_leaves_the_others_refreshed(engine):
+    """DELETE /customers/{id} while a refresh computed profiles (a training's first step) failed the whole refresh,
+    and the training with it, with "StaleDataError: UPDATE statement on table 'customers' expected to update 2
+    row(s); 1 were matched": the erased customer's row was gone when the profiles were written."""
+    from service.customers import erase_customer
+
+    _load(engine)
+
+    def erase_c1_before_the_writes(_done: int, _total: int, message: str = "") -> None:
+        if message == "saving profiles":
+            with session_scope(engine) as session:
+                erase_customer(session, "c1")
+
+    refresh_audience(engine, erase_c1_before_the_writes)
+    profiles = _profiles(engine)
+    assert list(profiles) == ["c2"] and profiles["c2"]["frequency"] == 1
