@@ -46,12 +46,13 @@ COMPARISONS = ("==", "=", "!=", "<=", ">=", "<", ">")
 KEYWORDS = ("and", "or", "not", "in")
 MAX_LENGTH = 10_000  # characters
 MAX_NESTING = 50  # brackets and "not"s within each other; far deeper, the parser's recursion would run out of stack
+# A bare word begins with any letter (or _), not only an ASCII one: `country = Österreich` as `country = Zürich`.
 TOKEN = re.compile(
     r"""\s*(?:
     (?P<date>\d{4}-\d{2}-\d{2}(?![\w-]))
   | (?P<number>-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?![\w-]))
   | (?P<string>"[^"]*"|'[^']*')
-  | (?P<word>[A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)?)
+  | (?P<word>[^\W\d][\w-]*(?:\.[^\W\d][\w-]*)?)
   | (?P<op>==|!=|<=|>=|=|<|>)
   | (?P<punct>[(),])
   )""",

@@ -178,3 +178,12 @@ def test_customers_without_orders_are_in_the_segment_the_api_names_no_orders(pro
     assert filter_profiles(signed_up, "segment = no_orders").index.tolist() == ["e"]
     assert filter_profiles(signed_up, "segment in (No-Orders, lost)").index.tolist() == ["b", "e"]
     assert filter_profiles(signed_up, "segment != champions").index.tolist() == ["a", "b", "c", "e"]
+
+
+def test_a_bare_word_may_begin_with_any_letter(profiles):
+    """`country = Zürich` was read and `country = Österreich` refused as "unexpected character 'Ö'": a word had to
+    begin with an ASCII letter, though the shop's attributes and names are in any language."""
+    profiles = profiles.assign(**{"attributes.country": ["Österreich", "Zürich", "Éire", None]})
+    assert filter_profiles(profiles, "country = Österreich").index.tolist() == ["a"]
+    assert filter_profiles(profiles, "country in (Éire, Zürich)").index.tolist() == ["b", "c"]
+    assert filter_profiles(profiles, "attributes.country != Österreich").index.tolist() == ["b", "c", "d"]
