@@ -290,12 +290,15 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse | HTMLResponse:
         """No such endpoint (404) or method (405, its Allow header naming every method the path takes), a body that
-        could not be read (not UTF-8: the 422 of a body that is not JSON), or one too large (413): the API's error
-        body, or a page on the review page."""
+        could not be read (not UTF-8, or nested past the parser's depth: the 422 of a body that is not JSON), or one
+        too large (413): the API's error body, or a page on the review page."""
         headers = getattr(error, "headers", None)
         if error.status_code == 400 and str(error.detail) == "There was an error parsing the body":
-            problem = {"field": "body", "message": "is not JSON text in UTF-8"}
-            message = "body: is not JSON text in UTF-8"
+            # The parser's RecursionError is a body nested past its depth: UTF-8 JSON, whose fault is elsewhere.
+            too_deep = isinstance(error.__cause__, RecursionError)
+            fault = "is JSON nested too deep to read" if too_deep else "is not JSON text in UTF-8"
+            problem = {"field": "body", "message": fault}
+            message = f"body: {fault}"
             if is_review_page(request):
                 return error_page(request, 422, message)
             return JSONResponse({"error": "InvalidRequest", "message": message, "problems": [problem]}, 422)

@@ -292,3 +292,12 @@ def test_a_query_parameter_given_twice_is_refused_naming_it_unless_it_takes_a_li
     assert stranger.get("/jobs?kind=a&kind=b").status_code == 401
     login = stranger.get("/review/login?next=/review&next=/review/campaigns/1")  # a route that takes no key
     assert login.status_code == 422 and "given 2 times" in login.text
+
+
+def test_a_body_nested_too_deep_is_not_called_something_other_than_json(client):
+    """A JSON body of arrays nested a thousand deep is UTF-8 JSON: it was refused as "is not JSON text in UTF-8",
+    which sent its sender looking at the encoding of a body whose only fault was its depth."""
+    nested = client.post("/events", content=b"[" * 5000 + b"]" * 5000, headers={"Content-Type": "application/json"})
+    assert nested.status_code == 422, nested.text
+    (problem,) = nested.json()["problems"]
+    assert problem["field"] == "body" and "nested" in problem["message"] and "UTF-8" not in problem["message"]
