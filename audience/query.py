@@ -42,6 +42,7 @@ ALIASES = {"segment": "rfm_segment"}
 ATTRIBUTE = "attributes."  # the prefix of the columns that hold a customer's attributes
 LABEL_FIELDS = {"cluster_label": "cluster label"}  # values differ by shop, so checked against the profiles' own
 EQUALITY = ("==", "!=", "in", "not in")
+ORDERING = ("<", "<=", ">", ">=")
 COMPARISONS = ("==", "=", "!=", "<=", ">=", "<", ">")
 KEYWORDS = ("and", "or", "not", "in")
 MAX_LENGTH = 10_000  # characters
@@ -329,6 +330,10 @@ def _mask(node: Node, profiles: pd.DataFrame, query: str) -> pd.Series:
     if column.name in LABEL_FIELDS and column.notna().any():
         labels = sorted(column.dropna().astype(str).unique())
         node = _known_values(node, labels, LABEL_FIELDS[column.name], query)
+    if node.op in ORDERING and str(column.name).startswith(ATTRIBUTE) and node.values[0].kind == "number":
+        # An attribute is the text imported, and as text "5" >= "100": by order with a number, it is read as one
+        # (one that is no number matches nothing, as a missing value does).
+        column = pd.to_numeric(column, errors="coerce")
     operands = [_operand(column, token, query) for token in node.values]
     column = _prepare(column, operands[0])
     if node.op in ("in", "not in"):

@@ -187,3 +187,13 @@ def test_a_bare_word_may_begin_with_any_letter(profiles):
     assert filter_profiles(profiles, "country = Österreich").index.tolist() == ["a"]
     assert filter_profiles(profiles, "country in (Éire, Zürich)").index.tolist() == ["b", "c"]
     assert filter_profiles(profiles, "attributes.country != Österreich").index.tolist() == ["b", "c", "d"]
+
+
+def test_an_attribute_compared_by_order_with_a_number_is_read_as_a_number(profiles):
+    """Attributes are the text imported: `points >= 100` compared "5" >= "100" as text and chose the customer of 5
+    points and the one of 30, silently; equality still compares the text imported."""
+    profiles = profiles.assign(**{"attributes.points": ["5", "30", "100", "n/a"]})
+    assert filter_profiles(profiles, "points >= 100").index.tolist() == ["c"]
+    assert filter_profiles(profiles, "attributes.points > 6").index.tolist() == ["b", "c"]
+    assert filter_profiles(profiles, "points < 30.5").index.tolist() == ["a", "b"]  # "n/a" is no number: no match
+    assert filter_profiles(profiles, "points = 30").index.tolist() == ["b"]
