@@ -335,6 +335,9 @@ def _mask(node: Node, profiles: pd.DataFrame, query: str) -> pd.Series:
         # (one that is no number matches nothing, as a missing value does).
         column = pd.to_numeric(column, errors="coerce")
     operands = [_operand(column, token, query) for token in node.values]
+    if column.name == "email":  # an address is one in any case, as Tailor compares addresses everywhere else
+        column = column.str.strip().str.lower()
+        operands = [str(operand).strip().lower() for operand in operands]
     column = _prepare(column, operands[0])
     if node.op in ("in", "not in"):
         hit = column.isin(operands)

@@ -197,3 +197,12 @@ def test_an_attribute_compared_by_order_with_a_number_is_read_as_a_number(profil
     assert filter_profiles(profiles, "attributes.points > 6").index.tolist() == ["b", "c"]
     assert filter_profiles(profiles, "points < 30.5").index.tolist() == ["a", "b"]  # "n/a" is no number: no match
     assert filter_profiles(profiles, "points = 30").index.tolist() == ["b"]
+
+
+def test_an_address_matches_whatever_its_case(profiles):
+    """`email = 'Ann@Shop.example'` found nobody stored as ann@shop.example, while GET /customers?email=, the drafts'
+    search and every unsubscribe compare addresses in any case."""
+    profiles = profiles.assign(email=["ann@shop.example", "Bob@Shop.example", "cy@shop.example", None])
+    assert filter_profiles(profiles, "email = 'Ann@Shop.example'").index.tolist() == ["a"]
+    assert filter_profiles(profiles, "email in ('bob@shop.example', 'CY@shop.example')").index.tolist() == ["b", "c"]
+    assert filter_profiles(profiles, "email != 'ANN@shop.example'").index.tolist() == ["b", "c", "d"]
