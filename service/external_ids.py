@@ -5,7 +5,8 @@ sub-route: ``/customers/a%2Fsends`` is the customer "a/sends", ``/customers/a/se
 
 The web server decodes the path before routing, so `EncodedSlashes` keeps an encoded slash under /customers/ as a
 NUL (which no imported id holds: an import refuses it) and `ExternalIdConvertor` turns it back into "/". A NUL the
-client sent there (``%00``) is refused at once, as it is anywhere else (``TextHoldsNul``): it would read as "/"."""
+client sent there or under /products/ (``%00``) is refused at once, as it is anywhere else (``TextHoldsNul``): it
+would read as "/"."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ _CLIENT_NUL = re.compile(rb"%00")
 _KEPT = "\x00"  # an encoded slash, while the path is routed
 _KEPT_ENCODED = b"%00"
 _UNDER = (b"/customers/",)  # the routes whose ids may end in a sub-route's name
+# The routes of a shop's own ids (``external_id``), where the convertor reads a NUL as "/": /products/A%00 was "A/".
+_NUL_REFUSED_UNDER = (*_UNDER, b"/products/")
 
 
 class ExternalIdConvertor(PathConvertor):
@@ -50,7 +53,7 @@ class EncodedSlashes:
         if scope["type"] == "http":
             root = scope.get("root_path", "")  # the web server's raw path starts with it (uvicorn --root-path)
             raw = (scope.get("raw_path") or b"").removeprefix(root.encode("ascii"))
-            if raw.startswith(_UNDER) and _CLIENT_NUL.search(raw):
+            if raw.startswith(_NUL_REFUSED_UNDER) and _CLIENT_NUL.search(raw):
                 await JSONResponse(error_body(TextHoldsNul()), status_code=TextHoldsNul.status_code)(
                     scope, receive, send
                 )

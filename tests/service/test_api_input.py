@@ -301,3 +301,12 @@ def test_a_body_nested_too_deep_is_not_called_something_other_than_json(client):
     assert nested.status_code == 422, nested.text
     (problem,) = nested.json()["problems"]
     assert problem["field"] == "body" and "nested" in problem["message"] and "UTF-8" not in problem["message"]
+
+
+def test_a_nul_in_a_products_path_is_refused_not_read_as_a_slash(client):
+    """/products/A%00 answered the product "A/": a NUL the client sent was read as the encoded slash the
+    customers' routes keep as one, where /customers/A%00 is refused."""
+    body = "sku,name,category,price,currency,description,url,in_stock\nA/,Sencha,Tea,7.50,EUR,,https://s.example/a,1\n"
+    assert client.post("/imports/products", files={"file": ("products.csv", body, "text/csv")}).status_code == 200
+    answer = client.get("/products/A%00")
+    assert answer.status_code == 422 and answer.json()["error"] == "TextHoldsNul", answer.text
