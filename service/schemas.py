@@ -418,8 +418,9 @@ class VariantEdit(RequestBody):
     subject: str | None = Field(default=None, min_length=1, max_length=200, pattern=ONE_LINE)
     preheader: str | None = Field(default=None, max_length=300, pattern=ONE_LINE)
     intro: str | None = Field(default=None, max_length=2000)
-    # One line per product of the email, in the order shown; the model's lines are the part most often wrong.
-    product_lines: list[Annotated[str, Field(min_length=1, max_length=300)]] | None = None
+    # One line per product of the email, in the order shown; the model's lines are the part most often wrong. A line
+    # break in one showed its second half unindented in the text email, and the page's one-line box cannot hold it.
+    product_lines: list[Annotated[str, Field(min_length=1, max_length=300, pattern=ONE_LINE)]] | None = None
     reviewer: Reviewer = ""
     expected_revision: ExpectedRevision = None
 

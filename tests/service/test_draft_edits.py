@@ -105,3 +105,18 @@ def test_an_edit_keeps_the_language_the_draft_was_written_in_when_the_customer_s
     assert '<html lang="de"' in html and "Bonjour" not in html
     sign_off = variant["html"].split("</p>")[-3:]  # the frame's own German words are still there
     assert all(part in html for part in sign_off)
+
+
+def test_a_product_line_is_one_line(client, demo_files, monkeypatch):
+    """A product line with a line break was taken: the text email showed its second half unindented between the
+    products, as a line of its own, and the review page's one-line box could not hold it."""
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_shop(client, demo_files)
+    campaign_id = generated_campaign(client, max_customers=1)
+    draft = client.get(f"/campaigns/{campaign_id}/drafts").json()[0]
+    variant = draft["variants"][0]
+    lines = ["Lovely with tea.\nVisit our shop for more."] + variant["product_lines"][1:]
+    refused = client.patch(f"/drafts/{draft['id']}/variants/{variant['id']}", json={"product_lines": lines})
+    assert refused.status_code == 422, refused.text
+    assert [p["field"] for p in refused.json()["problems"]] == ["product_lines[0]"]
+    assert client.get(f"/drafts/{draft['id']}").json()["variants"][0]["product_lines"] == variant["product_lines"]
