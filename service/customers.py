@@ -169,6 +169,22 @@ def list_products(
     return list(session.scalars(statement))
 
 
+def known_categories(products: pd.DataFrame, asked: list[str]) -> frozenset[str]:
+    """The catalog's categories ``asked`` names, spelled as the catalog spells them (``pantry`` is "Pantry"); raises
+    InvalidInput naming one the catalog has not, with those it has: a misspelt category was taken and did nothing."""
+    if not asked:
+        return frozenset()
+    categories = products["category"].dropna().unique() if "category" in products.columns else []
+    spelled = {category.lower(): category for category in categories if category}
+    unknown = [category for category in asked if category.lower() not in spelled]
+    if unknown:
+        known = f"its categories are {', '.join(sorted(spelled.values()))}" if spelled else "it has no categories"
+        problem = Problem(None, "reorderable_categories", f"'{unknown[0]}' is no category of the catalog; {known}",
+                          "parameter")  # fmt: skip
+        raise InvalidInput("recommendations", [problem], outcome="refused")
+    return frozenset(spelled[category.lower()] for category in asked)
+
+
 def recommend_for(
     session: Session, recommender, products: pd.DataFrame, customer: Customer, k: int, rules: Rules
 ) -> list[Recommendation]:

@@ -103,14 +103,15 @@ def recommendations(
     if price_band_low is not None and price_band_low > price_band_high:
         above = f"{price_band_low} is above price_band_high"
         raise InvalidInput("recommendations", [Problem(None, "price_band_low", above, "parameter")], outcome="refused")
+    customer = customer_ops.get_customer(session, customer_id)
+    recommender, catalog = state.models.get("recommender"), state.catalog.get(session)
     rules = Rules(
-        exclude_bought=not include_seen, reorderable_categories=frozenset(reorderable_categories),
+        exclude_bought=not include_seen,
+        reorderable_categories=customer_ops.known_categories(catalog, reorderable_categories),
         max_per_category=max_per_category,
         price_band=(price_band_low, price_band_high) if price_band_low is not None else None,
         boosts=boost_weights(margin=boost_margin, new=boost_new),
     )  # fmt: skip
-    customer = customer_ops.get_customer(session, customer_id)
-    recommender, catalog = state.models.get("recommender"), state.catalog.get(session)
     return customer_ops.recommend_for(session, recommender, catalog, customer, k, rules)
 
 

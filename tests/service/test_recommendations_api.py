@@ -111,3 +111,21 @@ def test_a_product_bought_since_the_training_is_not_recommended(client, trained,
     assert upload(client, "orders", orders).status_code == 200
     again = [r["sku"] for r in client.get(f"/customers/{customer}/recommendations", params={"k": 3}).json()]
     assert first not in again and len(again) == 3
+
+
+def test_a_reorderable_category_is_the_catalog_s_in_any_case_and_a_misspelt_one_is_named(client, trained):
+    """`reorderable_categories=pantry` (the catalog says "Pantry") and `=Pantyr` were both taken and did nothing:
+    the customer's bought products of that category still never came again, and nothing said why."""
+    catalog, bought = trained
+    customer = max(bought, key=lambda c: len(bought[c]))
+    categories = [category for category, *_ in catalog.values()]
+    category = max({catalog[sku][0] for sku in bought[customer]}, key=categories.count)  # their most common one
+    url = f"/customers/{customer}/recommendations"
+    as_spelt = client.get(url, params={"k": 50, "reorderable_categories": category}).json()
+    lower = client.get(url, params={"k": 50, "reorderable_categories": category.lower()})
+    assert lower.status_code == 200 and lower.json() == as_spelt
+    assert {i["sku"] for i in as_spelt} & {sku for sku in bought[customer] if catalog[sku][0] == category}
+    misspelt = client.get(url, params={"reorderable_categories": category + "x"})
+    assert misspelt.status_code == 422, misspelt.text
+    (problem,) = misspelt.json()["problems"]
+    assert problem["field"] == "query.reorderable_categories" and category in problem["message"]
