@@ -339,7 +339,7 @@ def allowed_methods(request: Request) -> list[str]:
             if route.matches(scope)[0] != Match.NONE:
                 methods |= {"GET", "HEAD"}
             continue
-        methods |= {m for m in ("GET", "POST", "PUT", "PATCH", "DELETE")
+        methods |= {m for m in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
                     if route.matches({**scope, "method": m})[0] == Match.FULL}  # fmt: skip
     return [m for m in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE") if m in methods]
 

@@ -16,6 +16,10 @@ log = logging.getLogger("tailor.api")
 router = APIRouter(tags=["health"], responses=errors(503))
 
 
+# HEAD too (the web server sends its headers without the body): an uptime monitor's default check, as
+# UptimeRobot's, asks with it, and a 405 read as the service down. Left out of the OpenAPI document, whose GET says
+# all there is.
+@router.head("/health", include_in_schema=False)
 @router.get("/health", response_model=HealthOut)
 def health(state: StateDep) -> dict:
     """`ok` once the database answers, with the current version of each model (null: none trained yet): the one

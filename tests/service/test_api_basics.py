@@ -449,3 +449,14 @@ def test_no_cache_in_front_keeps_what_the_api_answers_a_key(client):
     assert client.get("/review/login").headers["Cache-Control"] == "no-store"  # the review page's, as before
     stylesheet = client.get("/static/review.css")
     assert stylesheet.status_code == 200 and "no-store" not in stylesheet.headers.get("Cache-Control", "")
+
+
+def test_a_monitor_may_ask_health_with_head(live_server):
+    """An uptime monitor's default check (HEAD, as UptimeRobot's) was answered 405, "Allow: GET": the service read
+    as down. HEAD answers what GET does, without the body, and a 405 at /health names both."""
+    import httpx
+
+    head = httpx.head(f"{live_server}/health")
+    assert head.status_code == 200 and head.content == b"", head.text
+    assert head.headers["content-type"] == "application/json"
+    assert httpx.post(f"{live_server}/health").headers["allow"] == "GET, HEAD"
