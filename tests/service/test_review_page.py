@@ -590,3 +590,34 @@ def test_a_screen_reader_finds_the_drafts_by_heading_each_row_by_its_customer_an
         assert not [text for text in headings.all_text_contents() if "preview" in text]
         expect(page.get_by_role("link", name=re.compile("^preview variant"))).not_to_have_count(0)
         browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
+def test_a_reviewed_flagged_draft_does_not_widen_the_campaign_page_on_a_phone(
+    shop_with_fake_campaign, live_server, api_key
+):
+    """A draft rejected (or approved) while flagged carries a "flagged" badge whose reasons are read aloud but not
+    shown; those hidden words, placed where the drafts table's last column lies, escaped the table's sideways
+    scrolling, and on a phone the whole campaign page scrolled sideways onto an empty band."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = _logged_in(browser, live_server, api_key)
+        campaign = f"{live_server}/review/campaigns/{shop_with_fake_campaign}"
+        page.goto(campaign)
+        page.locator("#drafts tr[data-draft-id] a").first.click()
+        page.locator(".card.selected input[name=subject]").fill("BUY NOW!!! Everything must go")
+        page.locator(".card.selected button[name=save]").click()
+        expect(page.locator("#status")).to_have_text("flagged")
+        page.fill("#reject-form input[name=comment]", "reads as spam")
+        page.click("#reject")
+        expect(page.locator("#status")).to_have_text("rejected")
+
+        phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, device_scale_factor=3)
+        page = _logged_in(phone, live_server, api_key)
+        page.goto(campaign)
+        expect(page.locator("#drafts .badge.flagged")).to_have_count(1)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert page.evaluate("window.innerWidth") == 390 and width <= 390, width
+        browser.close()
