@@ -49,10 +49,13 @@ UNSUBSCRIBE_IN_PREVIEW = '<u title="each recipient gets their own link when the 
 
 def as_previewed(html: str) -> str:
     """A variant's email as the review page previews it: the footer's unsubscribe slot shown as a link in the
-    email's language, not as the template placeholder the stored email keeps until sending."""
+    email's language, not as the template placeholder the stored email keeps until sending; and its links opening
+    in a tab of their own (the preview's sandbox lets them out), as the product links beside it do: followed inside
+    the preview, a shop's page was refused framing by the page's policy and the preview became an error picture."""
     locale = html_locale(html)
     words = strings(locale if locale in LOCALES else "en")["unsubscribe"]["link"]
-    return html.replace(UNSUBSCRIBE_PLACEHOLDER, UNSUBSCRIBE_IN_PREVIEW.format(words=escape(words)))
+    shown = html.replace(UNSUBSCRIBE_PLACEHOLDER, UNSUBSCRIBE_IN_PREVIEW.format(words=escape(words)))
+    return shown.replace("<head>", '<head><base target="_blank">', 1)
 
 
 templates.env.filters["as_previewed"] = as_previewed

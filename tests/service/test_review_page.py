@@ -621,3 +621,27 @@ def test_a_reviewed_flagged_draft_does_not_widen_the_campaign_page_on_a_phone(
         width = page.evaluate("document.documentElement.scrollWidth")
         assert page.evaluate("window.innerWidth") == 390 and width <= 390, width
         browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
+def test_a_link_clicked_in_the_preview_opens_its_page_in_a_tab_of_its_own(
+    shop_with_fake_campaign, live_server, api_key
+):
+    """A product's link clicked in the email's preview opened the shop's page inside the preview, which the page's
+    policy refused to frame: the preview turned into the browser's error picture until the page was reloaded."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = _logged_in(browser, live_server, api_key)
+        page.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
+        page.locator("#drafts tr[data-draft-id] a").first.click()
+        preview = page.frame_locator("iframe.preview")
+        link = preview.locator("a[href^='http']").first
+        href = link.get_attribute("href")
+        page.context.route(href, lambda route: route.fulfill(body="the shop's page", content_type="text/plain"))
+        with page.context.expect_page() as opened:
+            link.click()
+        assert opened.value.url == href
+        expect(preview.locator("a[href^='http']").first).to_have_attribute("href", href)  # the email still shown
+        browser.close()
