@@ -10,7 +10,13 @@ from generation.schemas import CheckResult
 
 NAME = "spam_triggers"
 LABEL = "spam words"  # the name a copywriter reads
-EMOJI = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f]")
+# One emoji as a reader sees it, however many code points write it: a symbol (a flag is two letters; a character
+# outside these blocks is one when the colour selector U+FE0F follows it, as in a keycap) with its selector, skin
+# tone or keycap mark, and those joined to it by U+200D. Counted by code point, "☀️" was two emoji and a family of
+# three people three, over a brand's limit of one; and a cut to the limit kept part of a joined one.
+_SYMBOL = "(?:[\U0001f1e6-\U0001f1ff]{2}|[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff]|[^\\s\ufe0f\u200d]\ufe0f)"
+_MARKS = "[\ufe0f\u20e3\U0001f3fb-\U0001f3ff]*"
+EMOJI = re.compile(f"{_SYMBOL}{_MARKS}(?:\u200d{_SYMBOL}{_MARKS})*")
 _WORD = re.compile(r"\b[^\W\d_]{4,}\b")  # a word of four letters or more, in any alphabet
 _RUNS = re.compile(r"[!?]{2,}|\${2,}|€{2,}|\*{3,}")
 _PHRASES = re.compile(

@@ -950,6 +950,15 @@ class TestSpam(CheckContract):
         assert CHECKS["spam_triggers"](context(subject="A fresh pot is calling 🍵")).passed
         assert not CHECKS["spam_triggers"](context(brand="atelier", subject="A fresh pot is calling 🍵")).passed
 
+    def test_an_emoji_counts_once_however_many_code_points_write_it(self):
+        """A reviewer's "☀️" (the sun and the selector of its colour form, as emoji keyboards write it) counted as
+        two emoji, a family of three people as three: one emoji flagged the copy of a brand that allows one."""
+        for one in ("☀️", "❤️", "👍🏽", "👩\u200d👩\u200d👧", "🇩🇪", "1️⃣", "🍵"):
+            result = CHECKS["spam_triggers"](context(subject=f"A fresh pot is calling {one}"))
+            assert result.passed, (one, result.reason)
+        result = CHECKS["spam_triggers"](context(subject="A fresh pot is calling ☀️", preheader="Made with ❤️"))
+        assert not result.passed and "the copy has 2 emoji" in result.reason, result.reason
+
 
 class TestFooter:
     def test_rendered_emails_carry_the_unsubscribe_link(self):
@@ -1041,6 +1050,15 @@ def test_tidy_drops_repeated_sentences_and_cuts_to_whole_sentences():
     assert tidy(intro, "intro", load_brand("hearth")) == "The kettle is on. A new pot is calling."
     long = "The kettle is on and the cups are warm. " + "x" * 400 + "."
     assert tidy(long, "intro", load_brand("hearth")) == "The kettle is on and the cups are warm."
+
+
+def test_tidy_keeps_or_drops_an_emoji_whole():
+    """Cut to a brand's one emoji, a family of three people kept its first person and two stray joiners, and a
+    "☀️" kept its sun without the selector of its colour form."""
+    from generation.tidy import limit_emoji
+
+    assert limit_emoji("Hi 👩\u200d👩\u200d👧, sunny ☀️ days", 1) == "Hi 👩\u200d👩\u200d👧, sunny  days"
+    assert limit_emoji("Sunny ☀️ days 🍵", 1) == "Sunny ☀️ days "
 
 
 def test_tidy_drops_a_sentence_written_again_with_a_word_changed():
