@@ -141,6 +141,16 @@ def test_the_campaigns_page_pages_through_campaigns_newest_first(client, engine)
     assert 'id="newer-page"' in second and 'id="older-page"' not in second
 
 
+def test_a_page_of_campaigns_past_the_last_says_so_not_that_there_are_none(client):
+    """A kept link to page 3 of two pages of campaigns said "No campaigns yet: create one", with campaigns made."""
+    client.post("/campaigns", json={"name": "Campaign 0", "brand": "hearth", "campaign_type": "vip"})
+    past = client.get("/review", params={"page": 3})
+    assert past.status_code == 200 and "No campaigns yet" not in past.text
+    assert 'id="past-the-end"' in past.text and "Page 3 is past the last page of campaigns" in past.text
+    first = client.get("/review").text
+    assert "Campaign 0" in first and 'id="past-the-end"' not in first
+
+
 def test_a_full_last_page_of_campaigns_offers_no_older_page(client, monkeypatch):
     """A page holding exactly the campaigns a page shows, and none older, linked to an empty page of older ones
     with no test failing (only a second page of 3 was tried)."""
