@@ -645,3 +645,31 @@ def test_a_link_clicked_in_the_preview_opens_its_page_in_a_tab_of_its_own(
         assert opened.value.url == href
         expect(preview.locator("a[href^='http']").first).to_have_attribute("href", href)  # the email still shown
         browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
+def test_a_long_unbroken_subject_wraps_on_a_reviewed_draft(shop_with_fake_campaign, live_server, api_key):
+    """An approved draft shows its copy as text, not in fields: a subject with no space to wrap at (a pasted link,
+    a run of hashtags) stretched its card, and the page scrolled sideways by a thousand pixels, on a phone too."""
+    from playwright.sync_api import expect, sync_playwright
+
+    unbroken = "#" + "tea" * 60  # 181 characters, within the subject's 200
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = _logged_in(browser, live_server, api_key)
+        page.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
+        page.locator("#drafts tr[data-draft-id] a").first.click()
+        page.locator(".card.selected input[name=subject]").fill(unbroken)
+        page.locator(".card.selected input[name=preheader]").fill(unbroken)
+        page.locator(".card.selected button[name=save]").click()
+        page.check("#override input[name=override_checks]")
+        page.fill("#approve-form input[name=comment]", "the campaign's hashtag, as marketing asked")
+        page.click("#approve")
+        expect(page.locator("#status")).to_have_text("approved")
+        expect(page.locator(".card.selected strong")).to_have_text(unbroken)
+        for width in (390, 1280):
+            page.set_viewport_size({"width": width, "height": 900})
+            page.reload()
+            overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            assert overflow == 0, (width, overflow)
+        browser.close()
