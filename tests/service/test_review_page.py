@@ -673,3 +673,38 @@ def test_a_long_unbroken_subject_wraps_on_a_reviewed_draft(shop_with_fake_campai
             overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
             assert overflow == 0, (width, overflow)
         browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
+def test_an_edit_refused_for_its_values_is_still_not_saved_to_the_page(shop_with_fake_campaign, live_server, api_key):
+    """An edit refused for one field (a product line left empty) comes back in its form as typed, and there the page
+    took it for the copy as it is: Approve asked nothing, and approved the old subject while the new one stood in
+    the field."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = _logged_in(browser, live_server, api_key)
+        page.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
+        page.locator("#drafts tr[data-draft-id] a").first.click()
+        status = page.locator("#status").inner_text()
+        page.locator(".card.selected input[name=subject]").fill("A better subject")
+        page.locator(".card.selected input[name=product_line]").first.fill("")
+        page.locator(".card.selected button[name=save]").click()
+        expect(page.locator(".edit-error")).to_contain_text("cannot be empty")
+        expect(page.locator(".card.selected input[name=subject]")).to_have_value("A better subject")
+        asked = []
+
+        def dismiss(dialog) -> None:
+            asked.append(dialog.message)
+            dialog.dismiss()
+
+        page.on("dialog", dismiss)
+        page.click("#approve")
+        expect(page.locator("#status")).to_have_text(status)  # nothing was sent
+        assert asked and "not saved" in asked[0]
+        page.locator(".card.selected input[name=product_line]").first.fill("Worth a closer look.")
+        page.locator(".card.selected button[name=save]").click()  # saving it asks nothing
+        expect(page.locator("#done")).to_contain_text("is saved")
+        assert len(asked) == 1
+        browser.close()
