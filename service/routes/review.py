@@ -443,6 +443,14 @@ def experiment_page(campaign_id: DatabaseId, request: Request, session: SessionD
     return templates.TemplateResponse(request, "experiment.html", context)
 
 
+@router.get("/campaigns/{campaign_id}/{action:path}", include_in_schema=False)
+def campaign_action_address(campaign_id: DatabaseId, action: str, request: Request) -> RedirectResponse:
+    """A campaign form's address opened as a page (a refused bulk approval's page stands at it, and its address is
+    entered again once the server is no longer busy, bookmarked or sent on): the campaign, where the form is; it
+    was a 405 page."""
+    return _to(request, f"/review/campaigns/{campaign_id}")
+
+
 @router.get("/drafts/{draft_id}", response_class=HTMLResponse)
 def draft_page(
     draft_id: DatabaseId, request: Request, session: SessionDep, _key: ApiKeyDep, preview: DatabaseId | None = None,

@@ -151,6 +151,16 @@ def test_a_page_of_campaigns_past_the_last_says_so_not_that_there_are_none(clien
     assert "Campaign 0" in first and 'id="past-the-end"' not in first
 
 
+def test_a_campaign_form_s_address_opened_as_a_page_leads_to_the_campaign(client):
+    """A bulk approval refused (a busy database, a session that had ended) left its page at the form's address,
+    which opened again as a page said "does not take GET", as a draft's forms did before."""
+    campaign_id = client.post("/campaigns", json={"name": "C", "brand": "hearth", "campaign_type": "vip"}).json()["id"]
+    for action in ("approve-pending", "reapprove-late"):
+        opened = client.get(f"/review/campaigns/{campaign_id}/{action}", follow_redirects=False)
+        assert opened.status_code == 303 and opened.headers["location"] == f"/review/campaigns/{campaign_id}", action
+    assert "Experiment" in client.get(f"/review/campaigns/{campaign_id}/experiment").text  # its own page still
+
+
 def test_a_full_last_page_of_campaigns_offers_no_older_page(client, monkeypatch):
     """A page holding exactly the campaigns a page shows, and none older, linked to an empty page of older ones
     with no test failing (only a second page of 3 was tried)."""
