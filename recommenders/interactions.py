@@ -7,7 +7,8 @@ Every step is an explicit option of `Preparation` (kept with the fitted model):
 - recency decay: with `half_life_days`, a line's weight halves every that many days before the newest line;
 - returns and cancellations: lines of kind `return` and lines with a non-positive quantity or a negative amount
   are removed (`drop_returns`); without a `kind` column, a line whose `order_id` starts with "C" is a return (the
-  UCI cancellation convention), never where the kind is given: a shop's order ids may start with C;
+  UCI cancellation convention), never where the kind is given: a shop's order ids may start with C. Kept
+  (`drop_returns=False`), a return weighs as a purchase: it shows the customer chose the product;
 - minimum support: customers with fewer than `min_customer_products` distinct products and products bought by
   fewer than `min_product_customers` customers are left out (they get popularity / are never recommended);
 - confidence scaling of the aggregated matrix: `"none"`, `"log"` (log(1 + w)) or `"bm25"` (term-frequency
@@ -133,11 +134,14 @@ def line_weights(interactions: pd.DataFrame, prep: Preparation) -> pd.DataFrame:
     if prep.drop_returns:
         keep = (lines["quantity"] > 0) & (lines["amount"] >= 0) & (lines["kind"] != "return")
         lines = lines[keep]
-    unknown = set(lines["kind"].unique()) - set(prep.event_weights)
+    event_weights = prep.event_weights
+    if not prep.drop_returns and "purchase" in event_weights:  # a return kept counts as the purchase it undid
+        event_weights = {"return": event_weights["purchase"], **event_weights}
+    unknown = set(lines["kind"].unique()) - set(event_weights)
     if unknown:
         raise InvalidInteractions(f"no event weight for kind(s) {sorted(unknown)}", column="kind")
     kind_codes, kinds = pd.factorize(lines["kind"])
-    weight = np.array([prep.event_weights[kind] for kind in kinds], dtype=float)[kind_codes]
+    weight = np.array([event_weights[kind] for kind in kinds], dtype=float)[kind_codes]
     quantity = lines["quantity"].clip(lower=0).to_numpy()
     if prep.quantity == "log":
         weight = weight * np.log1p(quantity)

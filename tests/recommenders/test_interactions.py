@@ -79,7 +79,7 @@ def test_returns_and_cancellations_are_removed():
     frame = lines(quantity=[1, -1, 1, 1], order_id=["1", "2", "C3", "4"])
     _, vocabulary, kept = prepare(frame, Preparation())
     assert len(kept) == 2 and "u2" not in set(vocabulary.customers)
-    _, _, kept = prepare(frame.assign(kind="purchase"), Preparation(drop_returns=False))
+    _, _, kept = prepare(frame, Preparation(drop_returns=False))
     assert len(kept) == 4  # kept, and with quantity ignored a return counts like a purchase
 
 
