@@ -332,8 +332,9 @@ def test_an_output_that_names_the_file_read_is_refused_and_the_file_kept(tmp_pat
     customers = tmp_path / "customers.csv"
     CUSTOMERS.to_csv(customers, index=False)
     kept = customers.read_bytes()
-    result = run(["import", "customers", str(customers), "--problems", str(customers)], tmp_path)
-    told = " ".join(re.sub(r"[│╭╮╰╯─]", " ", result.stderr).split())  # the usage error's box wraps long paths
+    # wide enough that the usage error's box does not wrap a long temporary path, inside its words too
+    result = run(["import", "customers", str(customers), "--problems", str(customers)], tmp_path, COLUMNS="1000")
+    told = " ".join(re.sub(r"[│╭╮╰╯─]", " ", result.stderr).split())
     assert (
         result.returncode == 2 and "Invalid value for --problems:" in told and f"{customers} is the file read" in told
     )
@@ -341,7 +342,7 @@ def test_an_output_that_names_the_file_read_is_refused_and_the_file_kept(tmp_pat
     orders.write_text("customer_id,timestamp,amount\nc1,2026-01-02,15\nc2,2026-01-03,7.5\n", encoding="utf-8")
     orders_kept = orders.read_bytes()
     audience = ["audience", "--orders", str(orders), "--as-of", "2026-02-01", "--out", str(orders)]
-    result = run(audience, tmp_path)
+    result = run(audience, tmp_path, COLUMNS="1000")
     told = " ".join(re.sub(r"[│╭╮╰╯─]", " ", result.stderr).split())
     assert result.returncode == 2 and "Invalid value for --out:" in told and f"{orders} is the file read" in told
     assert customers.read_bytes() == kept and orders.read_bytes() == orders_kept
