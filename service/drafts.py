@@ -111,8 +111,8 @@ def list_drafts(
         statement = statement.where(Draft.status == status)
     if flagged is not None:
         statement = statement.where(Draft.flagged == flagged)
-    if customer:
-        wanted = customer.strip().lower()  # a person types "c00646" for C00646, or the name a customer wrote with
+    wanted = (customer or "").strip().lower()  # a search of only spaces is none: it found no draft at all
+    if wanted:  # a person types "c00646" for C00646, or the name a customer wrote with
         # composed (NFC) as imports keep text, or decomposed as a Mac's file held it before they did
         forms = {unicodedata.normalize("NFC", wanted), unicodedata.normalize("NFD", wanted)}
         ids = select(Customer.id).where(

@@ -335,6 +335,7 @@ def campaign_page(
     (found by id or email: a customer who wrote in)."""
     # where the campaign stood, read before its drafts: a change committed between the two reads is then taken as
     # made after the page was read (and left by a bulk approval from it), not as shown on a page that never had it
+    customer = (customer or "").strip()  # a search of only spaces lists every draft, as an empty one does
     read_at = draft_ops.page_read(session, campaign_id)
     campaign = campaign_ops.campaign_out(session, campaign_ops.get_campaign(session, campaign_id))
     rows = draft_ops.list_drafts(
@@ -343,7 +344,7 @@ def campaign_page(
     )  # fmt: skip
     drafts = [draft_ops.draft_out(d) for d in rows[:DRAFTS_PER_PAGE]]
     context = {
-        "campaign": campaign, "drafts": drafts, "status": status, "page": page, "customer": customer or "",
+        "campaign": campaign, "drafts": drafts, "status": status, "page": page, "customer": customer,
         "has_next": len(rows) > DRAFTS_PER_PAGE, "statuses": list(get_args(DraftStatus)),
         "read_at": read_at, "done": _bulk_done(approved, changed, out_of_date) or _late_done(
             reapproved, {"not_late": not_late, "edited_since": edited, "changed_since_read": changed,

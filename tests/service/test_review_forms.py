@@ -972,3 +972,28 @@ def test_a_bulk_approval_says_how_many_drafts_it_flagged_for_a_changed_catalog_i
         "email (a price, the stock)."
     )
     assert _bulk_done(None, 0, 0) == ""
+
+
+def _campaign_of_drafts(client, engine, customers: int) -> int:
+    """A campaign with a pending draft, of one variant, for each of ``customers`` customers (p0, p1...); its id."""
+    from service.db.models import Customer, Draft, Variant
+    from service.db.session import session_scope
+
+    campaign_id = client.post("/campaigns", json={"name": "C", "brand": "hearth", "campaign_type": "vip"}).json()["id"]
+    with session_scope(engine) as session:
+        for i in range(customers):
+            customer = Customer(external_id=f"p{i}", email=f"p{i}@example.com", first_name=f"Ann{i}")
+            variant = Variant(label="A", subject=f"Subject {i}", preheader="Seen", html="<p>A</p>", text="A")
+            session.add(Draft(campaign_id=campaign_id, customer=customer, status="pending", variants=[variant]))
+    return campaign_id
+
+
+def test_a_search_for_only_spaces_lists_every_draft(client, engine):
+    """A search box holding only spaces said "No draft of this campaign is for a customer whose ... is “  ”", and
+    the API's ?customer= answered no drafts: the spaces were taken for a name."""
+    campaign_id = _campaign_of_drafts(client, engine, 3)
+    page = client.get(f"/review/campaigns/{campaign_id}", params={"customer": "   "})
+    assert page.status_code == 200 and 'id="no-such-customer"' not in page.text
+    assert page.text.count("<tr data-draft-id=") == 3 and 'name="customer" value=""' in page.text
+    assert len(client.get(f"/campaigns/{campaign_id}/drafts", params={"customer": " \t "}).json()) == 3
+    assert [d["customer_id"] for d in client.get(f"/campaigns/{campaign_id}/drafts?customer=%20p1%20").json()] == ["p1"]
