@@ -309,6 +309,14 @@ def logout(request: Request, session: SessionDep) -> RedirectResponse:
     return response
 
 
+@router.get("/logout", include_in_schema=False)
+def logout_address(request: Request) -> RedirectResponse:
+    """Sign out's address opened as a page (typed, bookmarked, Back to it): the campaigns, whose header holds Sign
+    out (or the login page, signed out already); it was a 405 page. Opening an address signs nobody out: a link on
+    any page could do it."""
+    return _to(request, "/review")
+
+
 @router.get("", response_class=HTMLResponse)
 def campaigns_page(
     request: Request, session: SessionDep, _key: ApiKeyDep,

@@ -997,3 +997,14 @@ def test_a_search_for_only_spaces_lists_every_draft(client, engine):
     assert page.text.count("<tr data-draft-id=") == 3 and 'name="customer" value=""' in page.text
     assert len(client.get(f"/campaigns/{campaign_id}/drafts", params={"customer": " \t "}).json()) == 3
     assert [d["customer_id"] for d in client.get(f"/campaigns/{campaign_id}/drafts?customer=%20p1%20").json()] == ["p1"]
+
+
+def test_the_sign_out_address_opened_as_a_page_leads_to_the_campaigns_and_signs_nobody_out(client, api_key):
+    """/review/logout opened by its address (typed, bookmarked, Back to it) was a "does not take GET" page."""
+    client.headers.pop("X-API-Key")  # the page's own login, by its cookie
+    client.post("/review/login", data={"api_key": api_key, "reviewer": "Ola"})
+    opened = client.get("/review/logout", follow_redirects=False)
+    assert opened.status_code == 303 and opened.headers["location"] == "/review"
+    assert client.get("/review/logout").url.path == "/review"  # still signed in: the campaigns, with Sign out
+    client.post("/review/logout")
+    assert client.get("/review/logout").url.path == "/review/login"  # signed out: the login page
