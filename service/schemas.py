@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -407,6 +408,9 @@ ExpectedRevision = Annotated[
 # Text without line breaks (Unicode's too: NEL, LINE and PARAGRAPH SEPARATOR, which the mail library refuses in a
 # header) or other control characters.
 ONE_LINE = r"^[^\x00-\x1f\x7f\x85\u2028\u2029]*$"
+# Spaces and the characters that take no room (zero-width space, non-joiner and joiner, word joiner, byte order mark)
+# at either end of a one-line field: stripping spaces alone saved a subject of zero-width characters, an invisible line.
+_BLANK_ENDS = re.compile(r"^[\s\u200b\u200c\u200d\u2060\ufeff]+|[\s\u200b\u200c\u200d\u2060\ufeff]+$")
 
 
 class VariantEdit(RequestBody):
@@ -423,6 +427,15 @@ class VariantEdit(RequestBody):
     product_lines: list[Annotated[str, Field(min_length=1, max_length=300, pattern=ONE_LINE)]] | None = None
     reviewer: Reviewer = ""
     expected_revision: ExpectedRevision = None
+
+    @field_validator("subject", "preheader", "product_lines", mode="before")
+    @classmethod
+    def _nothing_unseen_at_the_ends(cls, value: Any) -> Any:
+        """Blank ends dropped before the limits are checked: a subject of nothing visible is empty, and refused as an
+        empty one is; a preheader of nothing visible is none."""
+        if isinstance(value, list):
+            return [_BLANK_ENDS.sub("", line) if isinstance(line, str) else line for line in value]
+        return _BLANK_ENDS.sub("", value) if isinstance(value, str) else value
 
     @field_validator("intro")
     @classmethod

@@ -1008,3 +1008,22 @@ def test_the_sign_out_address_opened_as_a_page_leads_to_the_campaigns_and_signs_
     assert client.get("/review/logout").url.path == "/review"  # still signed in: the campaigns, with Sign out
     client.post("/review/logout")
     assert client.get("/review/logout").url.path == "/review/login"  # signed out: the login page
+
+
+@pytest.mark.parametrize("blank", ["\u200b", "\u200c\u200d\u2060\ufeff", " \u200b\u00a0", "\u3000"])
+def test_a_subject_of_nothing_visible_is_refused_as_an_empty_one_and_such_a_preheader_is_none(client, engine, blank):
+    """A subject or preheader of zero-width characters alone was saved, by the page and the API: an email whose
+    subject line showed nothing."""
+    campaign_id = _campaign_of_drafts(client, engine, 1)
+    (draft,) = client.get(f"/campaigns/{campaign_id}/drafts").json()
+    variant = draft["variants"][0]
+    api = client.patch(f"/drafts/{draft['id']}/variants/{variant['id']}", json={"subject": blank})
+    assert api.status_code == 422 and api.json()["problems"][0]["field"] == "subject", api.text
+    form = f"/review/drafts/{draft['id']}/variants/{variant['id']}/edit"
+    page = client.post(form, data={"subject": blank, "preheader": "Seen"})
+    assert page.status_code == 422 and "Subject: cannot be empty" in page.text
+    assert client.get(f"/drafts/{draft['id']}").json()["variants"] == draft["variants"]  # nothing saved
+    cleared = client.patch(f"/drafts/{draft['id']}/variants/{variant['id']}", json={"preheader": blank})
+    assert cleared.status_code == 200 and cleared.json()["variants"][0]["preheader"] == ""
+    kept = client.patch(f"/drafts/{draft['id']}/variants/{variant['id']}", json={"subject": "\ufeffHello\u200b"})
+    assert kept.json()["variants"][0]["subject"] == "Hello"  # a pasted mark at either end is no part of it
