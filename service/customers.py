@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from recommenders.rules import Rules
@@ -161,9 +161,12 @@ def product_out(product: Product) -> ProductOut:
 def list_products(
     session: Session, category: str | None, in_stock: bool | None, limit: int, offset: int
 ) -> list[Product]:
+    """Products a page at a time, of ``category`` in any case (``pantry`` lists "Pantry", as the recommendations'
+    `reorderable_categories` take it), or ``in_stock``."""
     statement = select(Product).order_by(Product.id).limit(limit).offset(offset)
     if category:
-        statement = statement.where(Product.category == category)
+        # lowered on both sides in SQL: both databases lower every alphabet alike (service.db.session)
+        statement = statement.where(func.lower(Product.category) == func.lower(category))
     if in_stock is not None:
         statement = statement.where(Product.in_stock.is_(in_stock))
     return list(session.scalars(statement))

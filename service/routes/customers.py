@@ -134,7 +134,7 @@ def list_products(
     session: SessionDep, _key: ApiKeyDep, category: str | None = None, in_stock: bool | None = None,
     limit: int = Query(100, ge=1, le=1000), offset: OffsetQuery = 0,
 ) -> list[ProductOut]:  # fmt: skip
-    """Products a page at a time, optionally of one `category` or only those `in_stock`."""
+    """Products a page at a time, optionally of one `category` (in any case) or only those `in_stock`."""
     return [customer_ops.product_out(p) for p in customer_ops.list_products(session, category, in_stock, limit, offset)]
 
 

@@ -460,3 +460,21 @@ def test_a_monitor_may_ask_health_with_head(live_server):
     assert head.status_code == 200 and head.content == b"", head.text
     assert head.headers["content-type"] == "application/json"
     assert httpx.post(f"{live_server}/health").headers["allow"] == "GET, HEAD"
+
+
+def test_products_of_a_category_are_listed_whatever_its_case_on_either_database(any_engine):
+    """GET /products?category=pantry answered [] for the catalog's "Pantry", though the recommendations'
+    `reorderable_categories` take a category in any case."""
+    from service.customers import list_products
+    from service.db.models import Product
+    from service.db.session import session_scope
+
+    with session_scope(any_engine) as session:
+        session.add_all([
+            Product(sku="P1", name="Jam", category="Pantry", price=3.0, in_stock=True),
+            Product(sku="P2", name="Mug", category="Kitchen", price=9.0, in_stock=True),
+        ])  # fmt: skip
+    with session_scope(any_engine) as session:
+        for asked in ("pantry", "PANTRY", "Pantry"):
+            assert [p.sku for p in list_products(session, asked, None, 100, 0)] == ["P1"], asked
+        assert list_products(session, "pant", None, 100, 0) == []
