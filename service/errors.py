@@ -187,9 +187,12 @@ class TextHoldsNul(TailorError):
     store; request bodies refuse one by name (service.schemas.RequestBody), this is the answer for the rest."""
 
     status_code = 422
+    said = "holds a NUL character (\\x00), which no text may"
 
-    def __init__(self) -> None:
-        super().__init__("A text in the request holds a NUL character (\\x00), which no text may; nothing was done.")
+    def __init__(self, field: str | None = None) -> None:
+        self.field = field  # the one that holds it (``path.customer_id``) where it is known, named as others are
+        where = f"{field}:" if field else "A text in the request"
+        super().__init__(f"{where} {self.said}; nothing was done.")
 
 
 def is_nul_in_text(error: BaseException) -> bool:
@@ -325,6 +328,8 @@ def error_body(error: TailorError) -> dict[str, Any]:
     body: dict[str, Any] = {"error": type(error).__name__, "message": str(error), "problems": []}
     if isinstance(error, InvalidInput):
         body["problems"] = [_problem_body(p, error.file) for p in error.problems[:PROBLEMS_IN_BODY]]
+    if isinstance(error, TextHoldsNul) and error.field:
+        body["problems"] = [{"field": error.field, "message": TextHoldsNul.said}]
     if isinstance(error, DraftReplaced):
         body["replaced_by"] = error.replaced_by
     return body | (error.done_before or {})

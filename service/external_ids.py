@@ -24,8 +24,9 @@ _CLIENT_NUL = re.compile(rb"%00")
 _KEPT = "\x00"  # an encoded slash, while the path is routed
 _KEPT_ENCODED = b"%00"
 _UNDER = (b"/customers/",)  # the routes whose ids may end in a sub-route's name
-# The routes of a shop's own ids (``external_id``), where the convertor reads a NUL as "/": /products/A%00 was "A/".
-_NUL_REFUSED_UNDER = (*_UNDER, b"/products/")
+# The routes of a shop's own ids (``external_id``), where the convertor reads a NUL as "/": /products/A%00 was "A/";
+# each with the path parameter its routes name the id, which a refusal names as a route's own validation would.
+_NUL_REFUSED_UNDER = {b"/customers/": "path.customer_id", b"/products/": "path.sku"}
 
 
 class ExternalIdConvertor(PathConvertor):
@@ -53,8 +54,9 @@ class EncodedSlashes:
         if scope["type"] == "http":
             root = scope.get("root_path", "")  # the web server's raw path starts with it (uvicorn --root-path)
             raw = (scope.get("raw_path") or b"").removeprefix(root.encode("ascii"))
-            if raw.startswith(_NUL_REFUSED_UNDER) and _CLIENT_NUL.search(raw):
-                await JSONResponse(error_body(TextHoldsNul()), status_code=TextHoldsNul.status_code)(
+            under = next((field for prefix, field in _NUL_REFUSED_UNDER.items() if raw.startswith(prefix)), None)
+            if under is not None and _CLIENT_NUL.search(raw):
+                await JSONResponse(error_body(TextHoldsNul(under)), status_code=TextHoldsNul.status_code)(
                     scope, receive, send
                 )
                 return

@@ -310,3 +310,13 @@ def test_a_nul_in_a_products_path_is_refused_not_read_as_a_slash(client):
     assert client.post("/imports/products", files={"file": ("products.csv", body, "text/csv")}).status_code == 200
     answer = client.get("/products/A%00")
     assert answer.status_code == 422 and answer.json()["error"] == "TextHoldsNul", answer.text
+
+
+def test_a_nul_in_a_customer_s_or_a_product_s_path_names_the_path_parameter(client):
+    """/customers/A%00 answered TextHoldsNul with no problems: a client could not tell which text held it."""
+    for path, field in (("/customers/A%00", "path.customer_id"), ("/customers/A%00/sends", "path.customer_id"),
+                        ("/products/A%00", "path.sku")):  # fmt: skip
+        answer = client.get(path)
+        assert answer.status_code == 422 and answer.json()["error"] == "TextHoldsNul", answer.text
+        assert [p["field"] for p in answer.json()["problems"]] == [field], path
+        assert answer.json()["message"].startswith(f"{field}: holds a NUL character"), answer.text
