@@ -303,7 +303,9 @@ def approve(
     _require_revision(session, draft, expected_revision)  # first: a change since the page was read names who
     _require_reviewable(draft)
     if variant_id is not None and all(v.id != variant_id for v in draft.variants):
-        raise NotFound(f"Variant {variant_id} is not a variant of draft {draft_id}.")
+        # the body's variant_id is at fault, not the path: a 422 naming it, as other bad body fields are
+        problem = Problem(None, "variant_id", f"variant {variant_id} is not a variant of draft {draft_id}", "field")
+        raise InvalidInput("approval", [problem])
     chosen = selected_variant(draft) if variant_id is None else next(v for v in draft.variants if v.id == variant_id)
     failed = failed_checks(chosen) if chosen is not None else []
     named = ", ".join(check_label(name) for name in failed)  # as the page names them: spam words, not spam_triggers

@@ -102,11 +102,11 @@ def edit_variant(
 
 @router.post("/drafts/{draft_id}/approve", response_model=DraftOut, responses=errors(404, 409, 413))
 def approve(draft_id: DatabaseId, session: SessionDep, _key: ApiKeyDep, body: ApproveIn | None = None) -> DraftOut:
-    """Approve the draft (with `variant_id`, that variant); a variant that failed guardrail checks needs
-    `override_checks` and a `comment` saying why (409 without them), recorded with the review. With
-    `expected_revision`, a draft changed since (copy its approver never saw) is a 409, as is a draft whose email
-    shows a product as the catalog no longer has it (out of stock, gone, another price): sending would hold it back
-    again; the message says what changed and what can be done."""
+    """Approve the draft (with `variant_id`, that variant of the draft's: another is a 422 naming it); a variant
+    that failed guardrail checks needs `override_checks` and a `comment` saying why (409 without them), recorded
+    with the review. With `expected_revision`, a draft changed since (copy its approver never saw) is a 409, as is a
+    draft whose email shows a product as the catalog no longer has it (out of stock, gone, another price): sending
+    would hold it back again; the message says what changed and what can be done."""
     body = body or ApproveIn()  # no body: the chosen variant, by nobody in particular
     draft = draft_ops.approve(
         session, draft_id, body.variant_id, body.reviewer, body.comment, override_checks=body.override_checks,

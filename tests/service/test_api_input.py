@@ -320,3 +320,19 @@ def test_a_nul_in_a_customer_s_or_a_product_s_path_names_the_path_parameter(clie
         assert answer.status_code == 422 and answer.json()["error"] == "TextHoldsNul", answer.text
         assert [p["field"] for p in answer.json()["problems"]] == [field], path
         assert answer.json()["message"].startswith(f"{field}: holds a NUL character"), answer.text
+
+
+def test_an_approval_of_another_draft_s_variant_is_refused_naming_variant_id(client, engine):
+    """A `variant_id` in the body that is another draft's answered 404, which the API keeps for what the path
+    names: the draft was there, the body's field was wrong."""
+    ids = _sent_email(client, engine)
+    with session_scope(engine) as session:
+        customer = Customer(external_id="c2", email="c2@example.com", marketing_consent=True)
+        variant = Variant(label="A", subject="Hi")
+        other = Draft(campaign_id=ids["campaign"], customer=customer, status="pending", variants=[variant])
+        session.add(other)
+        session.flush()
+        others_variant = other.variants[0].id
+    body = _refused(client.post(f"/drafts/{ids['draft']}/approve", json={"variant_id": others_variant}), "variant_id")
+    assert f"variant {others_variant} is not a variant of draft {ids['draft']}" in body["message"]
+    assert client.get(f"/drafts/{ids['draft']}").json()["status"] == "pending"  # nothing approved
