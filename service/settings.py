@@ -76,8 +76,14 @@ class HomeSettings(BaseSettings):
         """A relative folder (the default ``var``) is taken from where the process starts, once: a command that
         changed folder later, or a server and a command started in different ones, each had a ``var`` of their
         own, and what they printed did not say which. A ``~`` (a systemd unit's TAILOR_HOME=~/tailor, which no shell
-        expanded) is the user's home, not a folder named ``~``."""
-        return value.expanduser().absolute()
+        expanded) is the user's home, not a folder named ``~``. One that names a file (or a path under one) is
+        refused so: making the folder said only "…: file exists"."""
+        home = value.expanduser().absolute()
+        existing = next(path for path in (home, *home.parents) if path.exists())
+        if not existing.is_dir():
+            what = "names a file" if existing == home else f"is under {existing}, a file"
+            raise ValueError(f"{home} {what}, not a folder: give the folder Tailor keeps its files in")
+        return home
 
     @property
     def models_dir(self) -> Path:

@@ -44,7 +44,8 @@ def test_a_home_written_with_a_tilde_is_in_the_users_home(tmp_path, monkeypatch)
 
 
 def test_a_command_names_a_relative_home_by_its_whole_path(tmp_path):
-    """`TAILOR_HOME=a_file tailor keys list` said "error: a_file: file exists", which folder's a_file untold."""
+    """`TAILOR_HOME=a_file tailor keys list` said "error: a_file: file exists", which folder's a_file untold, and not
+    that TAILOR_HOME was the one to change."""
     (tmp_path / "a_file").write_text("", encoding="utf-8")
     env = {**os.environ, "TAILOR_HOME": "a_file"}
     env.pop("DATABASE_URL", None)
@@ -52,7 +53,22 @@ def test_a_command_names_a_relative_home_by_its_whole_path(tmp_path):
         [str(Path(sys.executable).with_name("tailor")), "keys", "list"],
         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60,
     )  # fmt: skip
-    assert result.returncode == 2 and result.stderr.strip() == f"error: {tmp_path / 'a_file'}: file exists"
+    assert result.returncode == 2 and result.stderr.strip() == (
+        f"error: the environment is not valid: TAILOR_HOME='a_file': {tmp_path / 'a_file'} names a file, not a "
+        "folder: give the folder Tailor keeps its files in"
+    )
+
+
+def test_a_home_under_a_file_says_which_file(tmp_path):
+    """`TAILOR_HOME=a_file/tailor` said "…: not a directory" of a path the person never wrote."""
+    (tmp_path / "a_file").write_text("", encoding="utf-8")
+    env = {**os.environ, "TAILOR_HOME": str(tmp_path / "a_file" / "tailor")}
+    env.pop("DATABASE_URL", None)
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("tailor")), "keys", "list"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2 and f"is under {tmp_path / 'a_file'}, a file, not a folder" in result.stderr
 
 
 def test_the_server_logs_where_its_home_and_database_are(engine, caplog):
