@@ -273,6 +273,11 @@ def read_table(path: Path, as_written: bool = False) -> pd.DataFrame:
         raise InvalidRows(f"{path} cannot be read as a {suffix.lstrip('.') or 'CSV'} file: {words}") from error
 
 
+# The names ``write_table`` writes, by their suffix (a name without one is CSV too): `tailor scoring predict-copy`
+# refuses another (x.xlsx) before any work, where it wrote CSV under that name.
+WRITTEN_SUFFIXES = (".csv", ".txt", ".parquet", ".jsonl", ".ndjson")
+
+
 def write_table(frame: pd.DataFrame, path: Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

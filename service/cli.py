@@ -160,6 +160,19 @@ def _not_an_input(out: Path | None, option: str, *inputs: Path | None) -> None:
             )
 
 
+# What `tailor recommend --out` and `tailor audience --out` write: CSV, under a name that says so or has no suffix.
+CSV_OUT = (".csv", ".txt")
+
+
+def _written_as(out: Path | None, suffixes: tuple[str, ...]) -> None:
+    """Refuse, before any work, an --out name whose suffix says a format the command does not write: `--out x.xlsx`
+    got CSV under that name, which the spreadsheet then refused to open. A name without a suffix gets CSV."""
+    if out is not None and out.suffix and out.suffix.lower() not in suffixes:
+        raise typer.BadParameter(
+            f"{out.name}: this command writes {', '.join(suffixes)} files, not {out.suffix}", param_hint="--out"
+        )
+
+
 def command_engine():
     """The database, migrated: an upgrade of its schema is told on stderr, with the revision to go back to."""
     from service.db.migrate import upgrades_told_to
@@ -353,6 +366,7 @@ def recommend(
     it."""
     from recommenders.batch import recommend_file
 
+    _written_as(out, CSV_OUT)
     _not_an_input(out, "--out", train_file, products)
     with progress_bar("recommending") as update:
         recommendations = recommend_file(
@@ -392,6 +406,7 @@ def audience(
         as_of_date = date.fromisoformat(as_of)
     except ValueError:
         raise typer.BadParameter(f"'{as_of}' is not a date (YYYY-MM-DD)", param_hint="--as-of") from None
+    _written_as(out, CSV_OUT)
     _not_an_input(out, "--out", orders)
     with progress_bar(f"profiling the customers of {orders.name}", counts=False) as update:
         profiles = audience_from_file(orders, as_of=as_of_date, horizon_days=horizon_days, progress=update)
@@ -930,12 +945,18 @@ def fit_copy(
 def predict_copy(
     model: Annotated[Path, typer.Option(help="a model file saved by `tailor scoring fit-copy`")],
     input_file: Annotated[Path, typer.Option("--input", help="rows with a text column")],
-    out: Annotated[Path, typer.Option(help="output CSV with predicted_ctr added", callback=_output_path)],
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="output file with predicted_ctr added: CSV, or .parquet or .jsonl by its name", callback=_output_path
+        ),
+    ],
 ) -> None:
     """Predict the click-through rate of each row's text."""
-    from scoring.copy_model import predict_copy_file
+    from scoring.copy_model import WRITTEN_SUFFIXES, predict_copy_file
     from scoring.errors import ModelFileError
 
+    _written_as(out, WRITTEN_SUFFIXES)
     _not_an_input(out, "--out", model, input_file)
     try:
         rows = predict_copy_file(model, input_file, out)

@@ -562,6 +562,27 @@ def test_an_output_path_that_cannot_be_written_is_refused_before_any_work(tmp_pa
     assert not (tmp_path / "home").exists()  # nothing made: no database, no campaign
 
 
+def test_an_output_name_of_a_format_not_written_is_refused_before_any_work(tmp_path):
+    """`tailor scoring predict-copy --out x.xlsx` (and `tailor recommend`, `tailor audience`) wrote CSV under that
+    name, which the spreadsheet then refused to open; predict-copy writes Parquet for .parquet, the others CSV."""
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "customer_id,product_id,timestamp,amount\nc1,p1,2026-01-02,15\nc2,p2,2026-01-03,7.5\n", encoding="utf-8"
+    )
+    for args, writes in (
+        (["scoring", "predict-copy", "--model", "m.joblib", "--input", "x.csv"], ".csv, .txt, .parquet, .jsonl"),
+        (["recommend", "--train", str(orders)], ".csv, .txt files"),
+        (["audience", "--orders", str(orders), "--as-of", "2026-02-01"], ".csv, .txt files"),
+    ):
+        out = tmp_path / "out.xlsx"
+        result = run([*args, "--out", str(out)], tmp_path / "home", COLUMNS="1000")
+        told = " ".join(re.sub(r"[│╭╮╰╯─]", " ", result.stderr).split())
+        assert result.returncode == 2 and f"Invalid value for --out: out.xlsx: this command writes {writes}" in told
+        assert "not .xlsx" in told and not out.exists(), told
+    written = run(["recommend", "--train", str(orders), "--out", str(tmp_path / "recs")], tmp_path / "home")
+    assert written.returncode == 0 and (tmp_path / "recs").read_text().startswith("customer_id,rank,product_id")
+
+
 def test_a_path_the_system_refuses_is_one_line_naming_it(tmp_path):
     (tmp_path / "a_file").write_text("", encoding="utf-8")
     result = run(["keys", "list"], tmp_path / "a_file")  # the home folder is a file
