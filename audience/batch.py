@@ -11,7 +11,17 @@ from audience.errors import InvalidOrders
 from audience.orders import REQUIRED_COLUMNS, RETURNED_WHOLE, as_timestamp
 from audience.profiles import SHOWN_DECIMALS, build_profiles
 from audience.progress import Progress
-from tabular import is_parquet, layout_problem, no_text, read_csv_text, rows_of, scan_utf8
+from tabular import (
+    empty_file,
+    has_text,
+    is_parquet,
+    layout_problem,
+    no_text,
+    read_csv_text,
+    rows_of,
+    scan_utf8,
+    separator_hint,
+)
 
 OUTPUT_COLUMNS = [
     "customer_id", "recency_days", "frequency", "monetary", "rfm_segment", "cluster", "cluster_label", "p_alive",
@@ -20,17 +30,15 @@ OUTPUT_COLUMNS = [
 
 
 TEXT_COLUMNS = ("customer_id", "order_id", "product_id", "category", "kind")
-SEPARATORS = {";": "';'", "\t": "tabs", "|": "'|'"}
 
 
 def _separator_hint(path: Path) -> str:
-    """A hint when the file's header looks separated by something other than commas, else ''."""
+    """A hint when the file's header looks separated by something other than commas, as `tailor import` words it,
+    else ''."""
     with path.open(encoding="utf-8", errors="replace") as handle:
-        header = handle.readline()
-    found = [shown for separator, shown in SEPARATORS.items() if separator in header]
-    if "," in header or not found:
-        return ""
-    return f"; its header looks separated by {found[0]}: save it as CSV with commas between columns"
+        header = handle.readline().rstrip("\r\n")
+    hint = separator_hint(header.split(","))
+    return f": {hint}" if hint else ""
 
 
 def read_orders(path: Path) -> pd.DataFrame:
@@ -47,6 +55,8 @@ def read_orders(path: Path) -> pd.DataFrame:
     try:
         if what := no_text(path):  # a workbook saved as .csv: its bytes may read as text, and say nothing
             raise InvalidOrders(what, where=f"the orders file {path}")
+        if not has_text(path):  # the reader said "No columns to parse from file"
+            raise InvalidOrders(empty_file(REQUIRED_COLUMNS), where=f"the orders file {path}")
         if layout := layout_problem(path):
             raise InvalidOrders(layout[1], where=f"the orders file {path}, line {layout[0]}")
         orders = read_csv_text(path, dtype=dict.fromkeys(TEXT_COLUMNS, str))

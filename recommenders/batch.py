@@ -13,10 +13,22 @@ from recommenders.errors import InvalidData, InvalidInteractions, InvalidProduct
 from recommenders.interactions import validate_interactions
 from recommenders.registry import create
 from recommenders.rules import merchandise
-from tabular import is_parquet, layout_problem, no_text, read_csv_text, rows_of, scan_utf8
+from tabular import (
+    empty_file,
+    has_text,
+    is_parquet,
+    layout_problem,
+    no_text,
+    packed,
+    read_csv_text,
+    rows_of,
+    scan_utf8,
+    separator_hint,
+)
 from tabular.encoding import WORKBOOKS
 
 FILE_COLUMNS = ("customer_id", "product_id", "timestamp")
+CATALOG_COLUMNS = ("product_id (or sku)", "name, category or description")  # what an empty catalog is told to name
 
 
 def read_interactions(path: Path) -> pd.DataFrame:
@@ -28,12 +40,12 @@ def read_interactions(path: Path) -> pd.DataFrame:
     """
     path = Path(path)
     with _named(path):
-        frame = _read_table(path, InvalidInteractions, ("customer_id", "product_id"))
+        frame = _read_table(path, InvalidInteractions, ("customer_id", "product_id"), FILE_COLUMNS)
         missing = [column for column in FILE_COLUMNS if column not in frame.columns]
         if missing:
+            found = separator_hint(frame.columns) or f"found: {', '.join(map(str, frame.columns))}"
             raise InvalidInteractions(
-                f"has no {', '.join(repr(c) for c in missing)} column (found: {', '.join(map(str, frame.columns))})",
-                column=missing[0],
+                f"has no {', '.join(repr(c) for c in missing)} column ({found})", column=missing[0]
             )
         separator = "\t" if path.suffix.lower() == ".tsv" else ","
         return validate_interactions(frame, rows_of(path, separator, kept=frame.index))
@@ -47,7 +59,7 @@ def read_products(path: Path) -> pd.DataFrame:
     """
     path = Path(path)
     with _named(path):
-        frame = _read_table(path, InvalidProducts, ("product_id", "sku"))
+        frame = _read_table(path, InvalidProducts, ("product_id", "sku"), CATALOG_COLUMNS)
         return validate_products(frame, rows_of(path, kept=frame.index))
 
 
@@ -96,8 +108,11 @@ def recommend_file(
     return recommendations
 
 
-def _read_table(path: Path, error: type[InvalidData], id_columns: tuple[str, ...]) -> pd.DataFrame:
-    """A CSV/TSV or Parquet file as a frame, id columns read as text; `error` says what was wrong."""
+def _read_table(
+    path: Path, error: type[InvalidData], id_columns: tuple[str, ...], needed: tuple[str, ...]
+) -> pd.DataFrame:
+    """A CSV/TSV or Parquet file as a frame, id columns read as text; `error` says what was wrong, and what an
+    empty file's first line must name (``needed``), as `tailor import` says it."""
     if not path.is_file():
         raise error(f"there is no {error.what} file at {path}", file="")  # the path it was given, folders and all
     suffix = path.suffix.lower()
@@ -108,6 +123,8 @@ def _read_table(path: Path, error: type[InvalidData], id_columns: tuple[str, ...
             separator = "\t" if suffix == ".tsv" else ","
             if what := no_text(path):  # a workbook saved as .csv: its bytes may read as text, and say nothing
                 raise error(what, file=path.name)
+            if not has_text(path):  # the reader said "No columns to parse from file"
+                raise error(empty_file(needed), file=path.name)
             if layout := layout_problem(path, separator):
                 raise error(layout[1], where=f"line {layout[0]}", file=path.name)
             return read_csv_text(path, sep=separator, dtype=dict.fromkeys(id_columns, str))
@@ -122,4 +139,6 @@ def _read_table(path: Path, error: type[InvalidData], id_columns: tuple[str, ...
     workbook = WORKBOOKS.get(suffix)
     if workbook:
         raise error(f"is {workbook}, neither CSV nor Parquet: save the sheet as CSV UTF-8 and use that", file=path.name)
+    if compressed := packed(path):  # orders.csv.gz: "neither CSV nor Parquet" left the person to find out why
+        raise error(compressed, file=path.name)
     raise error("is neither CSV nor Parquet (use .csv or .parquet)", file=path.name)

@@ -12,7 +12,16 @@ import pandas as pd
 
 from recommenders.content import TEXT_COLUMNS
 from recommenders.errors import InvalidProducts
-from tabular import FALSE_WORDS, TRUE_WORDS, RowName, data_row, first_inexact_id, first_position, id_strings
+from tabular import (
+    FALSE_WORDS,
+    TRUE_WORDS,
+    RowName,
+    data_row,
+    first_inexact_id,
+    first_position,
+    id_strings,
+    separator_hint,
+)
 
 
 def validate_products(frame: pd.DataFrame, row_name: RowName = data_row) -> pd.DataFrame:
@@ -22,14 +31,12 @@ def validate_products(frame: pd.DataFrame, row_name: RowName = data_row) -> pd.D
     """
     if "product_id" not in frame.columns and "sku" in frame.columns:
         frame = frame.rename(columns={"sku": "product_id"})
-    found = ", ".join(map(str, frame.columns)) or "none"
+    found = separator_hint(frame.columns) or f"found: {', '.join(map(str, frame.columns)) or 'none'}"
     if "product_id" not in frame.columns:
-        raise InvalidProducts(
-            f"the catalog has no 'product_id' (or 'sku') column (found: {found})", column="product_id"
-        )
+        raise InvalidProducts(f"the catalog has no 'product_id' (or 'sku') column ({found})", column="product_id")
     if not any(column in frame.columns for column in TEXT_COLUMNS):
         raise InvalidProducts(
-            f"the catalog has none of the columns the models read: {', '.join(TEXT_COLUMNS)} (found: {found})"
+            f"the catalog has none of the columns the models read: {', '.join(TEXT_COLUMNS)} ({found})"
         )
     clean = frame.reset_index(drop=True).copy()
     blank = clean["product_id"].isna() | (clean["product_id"].astype(str).str.strip() == "")

@@ -2,14 +2,16 @@
 
 from tabular.booleans import FALSE_WORDS, TRUE_WORDS
 from tabular.dates import DateOrder, DateOrderProblem, parse_dates
-from tabular.encoding import Utf8Scan, no_text, scan_utf8
+from tabular.encoding import Utf8Scan, no_text, packed, scan_utf8
 from tabular.ids import first_inexact_id, forced_text, id_strings, inexact_id, inexact_ids, unforced, whole_number_ids
 from tabular.numbers import not_a_number
 from tabular.rows import (
     RowName,
     data_row,
+    empty_file,
     file_line,
     first_position,
+    has_text,
     header_columns,
     how_many_more,
     is_parquet,
@@ -21,6 +23,7 @@ from tabular.rows import (
     record_lines,
     rows_of,
     scan_csv,
+    separator_hint,
     unnamed,
 )
 
@@ -37,6 +40,10 @@ __all__ = [
     "file_line",
     "first_inexact_id",
     "first_position",
+    "has_text",
+    "empty_file",
+    "packed",
+    "separator_hint",
     "header_columns",
     "how_many_more",
     "forced_text",

@@ -35,6 +35,15 @@ WORKBOOKS = {
     ".xlsx": "an Excel workbook (.xlsx)", ".xlsm": "an Excel workbook (.xlsm)", ".xls": "an old Excel workbook (.xls)",
     ".ods": "an OpenDocument spreadsheet (.ods)", ".numbers": "a Numbers spreadsheet",
 }  # fmt: skip
+# Compressed files, by their name (orders.csv.gz): what a reader of CSV and Parquet tells the person the file is, where
+# "must be .csv or .parquet" left them to find out why their .csv was not one.
+PACKED = {".gz": "gzip-compressed", ".zip": "a ZIP archive", ".bz2": "bzip2-compressed", ".xz": "xz-compressed"}
+
+
+def packed(path: str | Path) -> str | None:
+    """What a person is told of a file whose name says it is compressed, else None."""
+    what = PACKED.get(Path(path).suffix.lower())
+    return f"is {what}: unpack it first" if what else None
 
 
 @dataclass(frozen=True)

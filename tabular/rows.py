@@ -6,7 +6,7 @@ import csv
 import re
 import warnings
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +16,9 @@ import pandas as pd
 
 RowName = Callable[[int], str]  # a row's 0-based position -> how the person reading the error finds it
 PARQUET_SUFFIXES = (".parquet", ".pq")
+# The separators a spreadsheet may save "CSV" with instead of commas (one whose decimal mark is the comma saves
+# semicolons), by the word a hint names them with.
+OTHER_SEPARATORS = ((";", "semicolons"), ("\t", "tabs"), ("|", "bars"))
 
 
 def data_row(position: int) -> str:
@@ -147,14 +150,47 @@ def _repeated_column(header: list[str]) -> tuple[int, str] | None:
 
 def _past_header(record: list[str], header: list[str], line: int, separator: str) -> tuple[int, str] | None:
     """A record with a value past the header's columns (on the first data row, the reader would take the first
-    column for row labels, shifting every value one column). A header of one column is a file with other
-    separators, which the readers hint at instead."""
-    if len(header) == 1 or len(record) <= len(header) or not any(cell.strip() for cell in record[len(header) :]):
+    column for row labels, shifting every value one column). A header of one column holding another separator is
+    a file with other separators, which the readers hint at instead (``separator_hint``); a header of one column
+    that holds none is a file of one column, whose cell holding a comma lost all after it."""
+    if len(header) == 1 and separator_hint(header):
+        return None
+    if len(record) <= len(header) or not any(cell.strip() for cell in record[len(header) :]):
         return None
     holding = {",": "a comma", "\t": "a tab", ";": "a semicolon"}.get(separator, "the separator")
-    return line, (
-        f"has {len(record)} cells where the header names {len(header)} columns: a cell holding {holding} needs quotes"
+    names = f"{len(header)} column{'s' if len(header) > 1 else ''}"
+    return line, f"has {len(record)} cells where the header names {names}: a cell holding {holding} needs quotes"
+
+
+def separator_hint(columns: Iterable[object]) -> str | None:
+    """What a person is told of a header read as one column that holds another separator (a spreadsheet saved with
+    semicolons or tabs), else None: the importer and the model packages' readers say it alike."""
+    names = [str(column) for column in columns]
+    if len(names) != 1:
+        return None
+    separator = next((name for sign, name in OTHER_SEPARATORS if sign in names[0]), None)
+    if separator is None:
+        return None
+    return (
+        f"the header was read as one column, {names[0][:80]!r}: the file looks separated by {separator}; save it as "
+        "CSV with commas"
     )
+
+
+def has_text(path: str | Path) -> bool:
+    """Whether the file holds anything but white space (and a byte-order mark), read from its start: an empty one
+    is told so, where the reader said "No columns to parse from file"."""
+    with Path(path).open("rb") as handle:
+        while block := handle.read(1 << 16):
+            if block.replace(b"\xef\xbb\xbf", b"").strip():
+                return True
+    return False
+
+
+def empty_file(needed: Iterable[str] = ()) -> str:
+    """What a person is told of an empty file (``has_text`` false): what its first line must name."""
+    at_least = f" (at least {', '.join(needed)})" if needed else ""
+    return f"is empty: its first line must name its columns{at_least}"
 
 
 def record_lines(path: str | Path, separator: str = ",") -> np.ndarray:

@@ -19,6 +19,7 @@ from tabular import (
     inexact_ids,
     not_a_number,
     parse_dates,
+    separator_hint,
     unforced,
     unnamed,
     whole_number_ids,
@@ -164,18 +165,8 @@ def _columns_hint(frame: pd.DataFrame, missing: list[str]) -> list[Problem]:
 def _header_hint(frame: pd.DataFrame) -> list[Problem]:
     """What the header was read as, when it looks like a file separated by something other than commas (a
     spreadsheet saved with semicolons or tabs reads as one column)."""
-    if len(frame.columns) != 1:
-        return []
-    header = str(frame.columns[0])
-    separator = next(
-        (name for sign, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")) if sign in header), None
-    )
-    if separator is None:
-        return []
-    return [
-        Problem(None, None, f"the header was read as one column, {header[:80]!r}: the file looks separated by "
-                f"{separator}; save it as CSV with commas")
-    ]  # fmt: skip
+    hint = separator_hint(frame.columns)
+    return [Problem(None, None, hint)] if hint else []
 
 
 def parse_table(

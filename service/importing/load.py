@@ -39,10 +39,13 @@ from service.settings import ImportSettings
 from service.wording import counted
 from tabular import (
     DateOrder,
+    empty_file,
+    has_text,
     header_columns,
     is_parquet,
     layout_problem,
     no_data,
+    packed,
     past_header_left_out,
     scan_csv,
     scan_utf8,
@@ -288,19 +291,9 @@ def _require_readable(path: Path, shown: str, spec: TableSpec | None = None) -> 
             )
         return _parquet(path, shown).metadata.num_rows
     lines = _require_utf8(path, shown)
-    if not _has_text(path):  # the reader said "No columns to parse from file"
-        needed = f" (at least {', '.join(spec.required)})" if spec is not None else ""
-        raise InvalidInput(shown, [Problem(None, None, f"is empty: its first line must name its columns{needed}")])
+    if not has_text(path):  # the reader said "No columns to parse from file"
+        raise InvalidInput(shown, [Problem(None, None, empty_file(spec.required if spec is not None else ()))])
     return max(lines - 1, 0)  # the header is no row (a file of it alone has none)
-
-
-def _has_text(path: Path) -> bool:
-    """Whether the file holds anything but white space (and a byte-order mark), read from its start."""
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 16):
-            if block.replace(b"\xef\xbb\xbf", b"").strip():
-                return True
-    return False
 
 
 def _require_lined_up(shown: str, layout: tuple[int, str] | None) -> None:
@@ -316,6 +309,8 @@ def require_known_format(path: str | Path, shown: str, file: str | None = None) 
     if not (is_parquet(path) or suffix in CSV_SUFFIXES):
         workbook = WORKBOOKS.get(suffix)
         to_do = f", and this is {workbook}: save the sheet as CSV UTF-8 and import that" if workbook else ""
+        if compressed := packed(path):  # orders.csv.gz: its name ends in neither, and the person asks why not
+            to_do = f", and this one {compressed}"
         raise InvalidInput(shown, [Problem(None, None, f"must be a .csv or .parquet (.pq) file{to_do}")], file=file)
 
 

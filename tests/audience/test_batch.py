@@ -9,7 +9,7 @@ from audience.errors import InvalidOrders, NotEnoughHistory
 from tests.audience.conftest import AS_OF, known_customers
 
 
-@pytest.mark.parametrize(("separator", "shown"), [(";", "';'"), ("\t", "tabs")])
+@pytest.mark.parametrize(("separator", "shown"), [(";", "semicolons"), ("\t", "tabs")])
 def test_a_file_not_separated_by_commas_gets_a_hint(tmp_path, separator, shown):
     path = tmp_path / "orders.csv"
     known_customers().to_csv(path, index=False, sep=separator)
@@ -20,7 +20,7 @@ def test_a_file_not_separated_by_commas_gets_a_hint(tmp_path, separator, shown):
 def test_decimal_commas_in_a_semicolon_file_get_the_same_hint(tmp_path):
     path = tmp_path / "orders.csv"
     path.write_text("customer_id;timestamp;amount\na;2023-01-01;3,50\nb;2023-02-01;4\n")
-    with pytest.raises(InvalidOrders, match="separated by ';'"):
+    with pytest.raises(InvalidOrders, match="separated by semicolons"):
         audience_from_file(path, as_of=date(2024, 1, 1))
 
 
@@ -122,3 +122,16 @@ def test_an_orders_file_of_no_orders_says_so_rather_than_asking_for_a_later_date
     path.write_text("customer_id,timestamp,amount\n", encoding="utf-8")
     with pytest.raises(NotEnoughHistory, match="^There are no orders: the orders hold no line to learn from.$"):
         audience_from_file(path, as_of=date(2024, 1, 1))
+
+
+def test_an_empty_file_says_what_its_first_line_must_name(tmp_path):
+    """It said "is not a readable CSV file (No columns to parse from file)", where `tailor import` says what to
+    write."""
+    path = tmp_path / "orders.csv"
+    path.write_text("", encoding="utf-8")
+    with pytest.raises(InvalidOrders) as raised:
+        audience_from_file(path, as_of=date(2024, 1, 1))
+    assert str(raised.value) == (
+        f"the orders file {path}: is empty: its first line must name its columns (at least customer_id, timestamp, "
+        "amount)"
+    )

@@ -300,3 +300,34 @@ def test_a_missing_file_says_which_of_the_two_it_is(tmp_path, train_csv):
         recommend_file(tmp_path / "nope.csv", k=1, model="popularity")
     with pytest.raises(InvalidProducts, match="there is no product catalog file at"):
         recommend_file(train_csv, k=1, model="popularity", products=tmp_path / "none.csv")
+
+
+def test_a_gzipped_file_is_told_so(train_csv):
+    """`train.csv.gz` was "neither CSV nor Parquet (use .csv or .parquet)", the person left to find out why."""
+    import gzip
+
+    packed = train_csv.with_name("train.csv.gz")
+    packed.write_bytes(gzip.compress(train_csv.read_bytes()))
+    with pytest.raises(InvalidInteractions, match=r"^train.csv.gz: is gzip-compressed: unpack it first$"):
+        read_interactions(packed)
+
+
+def test_an_empty_file_says_what_its_first_line_must_name(tmp_path):
+    """It said "could not be read: No columns to parse from file", where `tailor import` says what to write."""
+    (tmp_path / "train.csv").write_text("", encoding="utf-8")
+    with pytest.raises(InvalidInteractions) as raised:
+        read_interactions(tmp_path / "train.csv")
+    assert str(raised.value) == (
+        "train.csv: is empty: its first line must name its columns (at least customer_id, product_id, timestamp)"
+    )
+    (tmp_path / "products.csv").write_text("\n", encoding="utf-8")
+    with pytest.raises(InvalidProducts, match="products.csv: is empty: its first line must name its columns"):
+        read_products(tmp_path / "products.csv")
+
+
+@pytest.mark.parametrize(("separator", "named"), [(";", "semicolons"), ("\t", "tabs")])
+def test_a_file_not_separated_by_commas_gets_the_import_hint(train_csv, separator, named):
+    """A file saved with semicolons was told only that it had no 'customer_id' column (found: the whole header)."""
+    pd.read_csv(train_csv).to_csv(train_csv, index=False, sep=separator)
+    with pytest.raises(InvalidInteractions, match=f"the file looks separated by {named}; save it as CSV with commas"):
+        read_interactions(train_csv)

@@ -190,3 +190,14 @@ def test_a_file_in_another_encoding_is_told_what_it_is_or_where(tmp_path):
     with pytest.raises(InvalidRows, match=r"latin.csv, line 3: is not UTF-8 \(byte 0xfc\)"):
         predict_copy_file(tmp_path / "copy.joblib", tmp_path / "latin.csv", tmp_path / "out.csv")
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_a_text_holding_a_comma_unquoted_is_refused_by_its_line(tmp_path):
+    """A file of one text column whose line held "Sale, today only" was scored as "Sale", without a word."""
+    _tests().to_csv(tmp_path / "train.csv", index=False)
+    fit_copy_file(tmp_path / "train.csv", tmp_path / "copy.joblib", embeddings=False)
+    texts = tmp_path / "texts.csv"
+    texts.write_text("text\nHello there\nSale, today only\nMore\n", encoding="utf-8")
+    with pytest.raises(InvalidRows, match=r"texts.csv, line 3: has 2 cells where the header names 1 column"):
+        predict_copy_file(tmp_path / "copy.joblib", texts, tmp_path / "out.csv")
+    assert not (tmp_path / "out.csv").exists()

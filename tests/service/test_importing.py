@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from decimal import Decimal
 
@@ -554,6 +555,11 @@ def test_read_table_reads_csv_and_parquet(tmp_path, engine):
     with pytest.raises(InvalidInput, match="must be a .csv or .parquet"):
         (tmp_path / "c.xlsx").write_text("x")
         read_table(tmp_path / "c.xlsx")
+    (tmp_path / "c.csv.gz").write_bytes(gzip.compress((tmp_path / "c.csv").read_bytes()))
+    with pytest.raises(
+        InvalidInput, match=r"must be a .csv or .parquet \(.pq\) file, and this one is gzip-compressed: "
+    ):
+        read_table(tmp_path / "c.csv.gz")  # the person was not told why their .csv was none
 
 
 def test_a_csv_problem_names_the_line_an_editor_shows_past_line_breaks_in_cells_and_blank_lines(tmp_path, engine):

@@ -41,3 +41,17 @@ def test_a_trailing_comma_on_every_row_is_left_out_not_taken_for_row_labels(tmp_
     pd.testing.assert_frame_equal(
         frame, pd.DataFrame({"customer_id": ["c1", "c2"], "email": ["a@example.com", "b@example.com"]})
     )
+
+
+def test_a_cell_holding_a_comma_in_a_file_of_one_column_is_told_by_its_line(tmp_path):
+    """A file of one column (texts to score) whose line held an unquoted comma lost all after it, without a word:
+    only a header holding another separator (semicolons) is a file the readers hint at instead."""
+    texts = tmp_path / "texts.csv"
+    texts.write_text("text\nHello there\nSale, today only\nMore\n", encoding="utf-8")
+    assert layout_problem(texts) == (
+        3,
+        "has 2 cells where the header names 1 column: a cell holding a comma needs quotes",
+    )
+    semicolons = tmp_path / "semicolons.csv"  # decimal commas in a file of semicolons: its header is one column
+    semicolons.write_text("customer_id;amount\na;3,50\n", encoding="utf-8")
+    assert layout_problem(semicolons) is None
