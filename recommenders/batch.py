@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from recommenders.catalog import validate_products
+from recommenders.catalog import charges_in, charges_warning, validate_products
 from recommenders.errors import InvalidData, InvalidInteractions, InvalidProducts
 from recommenders.interactions import validate_interactions
 from recommenders.registry import create
@@ -83,8 +83,8 @@ def recommend_file(
     """Fit `model` on the file (and the `products` catalog file, for the models that read one) and return the
     top-k (customer_id, rank, product_id, score) for every customer in it, from the catalog's products when
     there is one; products a customer already has are left out unless `include_seen`. The frame's
-    ``attrs["model"]`` names the model that was fitted (the one `auto` chose); `progress` hears (done, total,
-    message) at each of the three steps."""
+    ``attrs["model"]`` names the model that was fitted (the one `auto` chose), ``attrs["warnings"]`` what the
+    person should know of the catalog; `progress` hears (done, total, message) at each of the three steps."""
     report = progress or (lambda done, total, message: None)
     recommender = create(model)
     report(0, 3, "reading the files")
@@ -104,6 +104,10 @@ def recommend_file(
     allowed = pd.Series(merchandise(catalog.set_index("product_id"))) if catalog is not None else None
     recommendations = recommender.recommend(customers, k=k, exclude_seen=not include_seen, allowed_products=allowed)
     recommendations.attrs["model"] = fitted
+    # Postage bought with every order is recommended from a catalog that does not mark it, as `tailor import
+    # products` warns of it.
+    charges = charges_in(catalog) if catalog is not None else []
+    recommendations.attrs["warnings"] = [charges_warning(charges)] if charges else []
     report(3, 3, "done")
     return recommendations
 

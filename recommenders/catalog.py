@@ -7,6 +7,8 @@ url, in_stock ...) is kept for the business rules.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -22,6 +24,38 @@ from tabular import (
     id_strings,
     separator_hint,
 )
+
+# A product line named as a charge or an adjustment, not merchandise: Online Retail's POSTAGE, DOTCOM POSTAGE,
+# CARRIAGE, Bank Charges, Manual, Discount, SAMPLES, AMAZON FEE, CRUK Commission, "Adjustment by john on ...".
+FEE_NAME = re.compile(
+    r"(?:dotcom |amazon )?(?:postage|carriage|shipping|delivery(?: charges?)?|bank charges?|fees?|manual|discount|"
+    r"samples?|cruk commission|commission|adjust(?:ment)?(?: bad debt| by .*)?|this is a test product\.?)",
+    re.IGNORECASE,
+)
+
+
+def named_as_charges(names: pd.Series) -> np.ndarray:
+    """Per product name, whether the whole of it is a charge's (``FEE_NAME``): `tailor import products` and
+    `tailor recommend --products` warn of such products in a catalog that does not say they are no merchandise."""
+    return names.astype(str).str.strip().str.fullmatch(FEE_NAME.pattern, case=False).to_numpy(dtype=bool)
+
+
+def charges_warning(product_ids: list[str]) -> str:
+    """The warning naming the products that look like charges and are still recommendable (a few, then "…")."""
+    count = f"{len(product_ids):,} {'product is' if len(product_ids) == 1 else 'products are'}"
+    examples = ", ".join(product_ids[:3]) + (", …" if len(product_ids) > 3 else "")
+    return (
+        f"{count} named as a charge, not merchandise ({examples}), and recommended like any product: give the file a "
+        "`recommendable` column, false for them, so that no email offers postage."
+    )
+
+
+def charges_in(catalog: pd.DataFrame) -> list[str]:
+    """The ids of a validated catalog's products named as charges, when it does not say which are merchandise (no
+    `recommendable` column: a catalog that has it has decided)."""
+    if "recommendable" in catalog.columns or "name" not in catalog.columns:
+        return []
+    return list(catalog["product_id"][named_as_charges(catalog["name"])])
 
 
 def validate_products(frame: pd.DataFrame, row_name: RowName = data_row) -> pd.DataFrame:

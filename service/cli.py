@@ -377,6 +377,8 @@ def recommend(
     customers, fitted = recommendations.customer_id.nunique(), recommendations.attrs["model"]
     which = f"auto chose {fitted}" if model == "auto" else f"model {fitted}"
     typer.echo(f"wrote {len(recommendations)} rows for {customers} customers to {out}; {which}")
+    for warning in recommendations.attrs["warnings"]:
+        _echo(f"warning: {warning}")
 
 
 @audience_app.callback(invoke_without_command=True)

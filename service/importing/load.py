@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from generation.locales import LOCALE_PATTERN, NOT_A_LOCALE, language_of, normal_locale
 from generation.render import WEB_ADDRESS
 from generation.schemas import LOCALES
+from recommenders.catalog import charges_warning, named_as_charges
 from service.addresses import (
     EMAIL_PATTERN,
     address_key,
@@ -615,21 +616,11 @@ def _without_url(rows: pd.DataFrame) -> list[str]:
     return list(rows.sku[rows.url == ""])
 
 
-# A product line named as a charge or an adjustment, not merchandise: Online Retail's POSTAGE, DOTCOM POSTAGE,
-# CARRIAGE, Bank Charges, Manual, Discount, SAMPLES, AMAZON FEE, CRUK Commission, "Adjustment by john on ...".
-_FEE_NAME = re.compile(
-    r"(?:dotcom |amazon )?(?:postage|carriage|shipping|delivery(?: charges?)?|bank charges?|fees?|manual|discount|"
-    r"samples?|cruk commission|commission|adjust(?:ment)?(?: bad debt| by .*)?|this is a test product\.?)",
-    re.IGNORECASE,
-)
-
-
 def _looking_like_fees(rows: pd.DataFrame) -> list[str]:
-    """The skus of the products whose whole name is a charge's (``_FEE_NAME``), in a file that does not say whether
-    they are merchandise (no `recommendable` column: a file that has it has decided)."""
+    """The skus of the products whose whole name is a charge's (``named_as_charges``), in a file that does not say
+    whether they are merchandise (no `recommendable` column: a file that has it has decided)."""
     unsaid = rows.recommendable.isna().to_numpy() if "recommendable" in rows else np.ones(len(rows), dtype=bool)
-    named = rows.name.astype(str).str.strip().str.fullmatch(_FEE_NAME.pattern, case=False).to_numpy()
-    return list(rows.sku[unsaid & named])
+    return list(rows.sku[unsaid & named_as_charges(rows.name)])
 
 
 def _fee_warnings(session: Session, skus: list[str]) -> tuple[str, ...]:
@@ -639,13 +630,7 @@ def _fee_warnings(session: Session, skus: list[str]) -> tuple[str, ...]:
         return ()
     marked = dict(rows_where_in(session, (Product.sku, Product.recommendable), Product.sku, skus))
     offered = [sku for sku in skus if marked.get(sku, True)]
-    if not offered:
-        return ()
-    return (
-        f"{counted(len(offered), 'product is', 'products are')} named as a charge, not merchandise "
-        f"({_examples(offered)}), and recommended like any product: give the file a `recommendable` column, false "
-        "for them, so that no email offers postage.",
-    )
+    return (charges_warning(offered),) if offered else ()
 
 
 def _unread_warnings(columns: list[str], spec: TableSpec) -> tuple[str, ...]:

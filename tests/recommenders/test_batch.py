@@ -331,3 +331,20 @@ def test_a_file_not_separated_by_commas_gets_the_import_hint(train_csv, separato
     pd.read_csv(train_csv).to_csv(train_csv, index=False, sep=separator)
     with pytest.raises(InvalidInteractions, match=f"the file looks separated by {named}; save it as CSV with commas"):
         read_interactions(train_csv)
+
+
+def test_a_catalog_that_does_not_say_what_is_merchandise_warns_of_charges(train_csv, tmp_path):
+    """`tailor import products` warns of postage in a catalog without a `recommendable` column; `tailor recommend
+    --products` recommended it without a word."""
+    _, catalog, _ = checkerboard()
+    catalog.loc[0, "name"], catalog.loc[1, "name"] = "POSTAGE", "DOTCOM POSTAGE"
+    catalog.to_csv(tmp_path / "catalog.csv", index=False)
+    recs = recommend_file(train_csv, k=3, model="popularity", products=tmp_path / "catalog.csv")
+    ids = ", ".join(catalog.product_id.astype(str)[:2])
+    assert recs.attrs["warnings"] == [
+        f"2 products are named as a charge, not merchandise ({ids}), and recommended like any product: give the "
+        "file a `recommendable` column, false for them, so that no email offers postage."
+    ]
+    catalog["recommendable"] = ["false", "false"] + ["true"] * (len(catalog) - 2)  # decided: no warning
+    catalog.to_csv(tmp_path / "catalog.csv", index=False)
+    assert recommend_file(train_csv, k=3, model="popularity", products=tmp_path / "catalog.csv").attrs["warnings"] == []
