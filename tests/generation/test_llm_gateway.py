@@ -324,10 +324,10 @@ def _serving(handler: type[BaseHTTPRequestHandler]):
 
 
 class _SteadyProvider(BaseHTTPRequestHandler):
-    """Writes its answer slowly but steadily, like the local model on a loaded machine: 12 pieces 0.25 s apart."""
+    """Writes its answer slowly but steadily, like the local model on a loaded machine: 12 pieces 0.5 s apart."""
 
     def do_POST(self):  # noqa: N802 (the standard library's name)
-        _send_answer(self, ANSWER, pieces=12, pause=0.25)
+        _send_answer(self, ANSWER, pieces=12, pause=0.5)
 
     def log_message(self, *args):
         pass
@@ -387,12 +387,14 @@ def test_a_model_writing_slowly_but_steadily_keeps_its_answer_past_the_timeout()
     no piece of the answer coming, and the tokens and their price are still counted."""
     complete_json([{"role": "user", "content": "hi"}], SCHEMA, LLMSettings(model="fake"))  # litellm imported
     with _serving(_SteadyProvider) as base:
-        settings = _settings(base, model="openai/gpt-4o-mini", timeout=1, stall_timeout=1)  # a model with a price
+        # A model with a price. The first piece's limit leaves room for a loaded machine: at 1 s, the call's own
+        # start under three test workers on two cores took longer, and the test failed as the bug it guards against.
+        settings = _settings(base, model="openai/gpt-4o-mini", timeout=3, stall_timeout=1.5)
         started = time.monotonic()
         answer, usage = complete_json([{"role": "user", "content": "hi"}], SCHEMA, settings)
-    assert time.monotonic() - started > 2.5  # the whole answer took longer than either limit
+    assert time.monotonic() - started > 4.5  # the whole answer took longer than either limit
     assert answer == json.loads(ANSWER)
-    assert (usage.prompt_tokens, usage.completion_tokens) == (5, 12) and usage.seconds > 2.5 and usage.cost_usd > 0
+    assert (usage.prompt_tokens, usage.completion_tokens) == (5, 12) and usage.seconds > 4.5 and usage.cost_usd > 0
 
 
 @pytest.mark.parametrize(
