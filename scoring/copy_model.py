@@ -255,7 +255,8 @@ def read_table(path: Path, as_written: bool = False) -> pd.DataFrame:
         if suffix == ".parquet":
             return pd.read_parquet(path)
         if suffix in {".jsonl", ".ndjson"}:
-            return pd.read_json(path, lines=True, dtype=not as_written, convert_dates=not as_written)
+            # dtype=False alone keeps dates as written too (pandas deprecates convert_dates for it)
+            return pd.read_json(path, lines=True, dtype=False) if as_written else pd.read_json(path, lines=True)
         if what := no_text(path):  # a workbook, UTF-16 text, a gzipped file: the decoder named a byte offset
             raise InvalidRows(f"{path} {what}.")
         if layout := layout_problem(path):
