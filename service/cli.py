@@ -477,9 +477,13 @@ def export(
     status: Annotated[
         str | None, typer.Option(help="only drafts in this status, e.g. approved (after review) or flagged")
     ] = None,
-) -> None:
+    selected_only: Annotated[
+        bool, typer.Option("--selected-only", help="a line per draft, the variant to mail (the one chosen, by "
+                           "its reviewer or generation), for a sender that mails every line; not for an experiment")
+    ] = False,
+) -> None:  # fmt: skip
     """Write a campaign's drafts as JSON lines, one per customer and variant (e.g. the approved ones, for an email
-    service provider); the file appears whole or not at all."""
+    service provider; with --selected-only, the variant to mail alone); the file appears whole or not at all."""
     from typing import get_args
 
     from service.pipeline.exporting import export_campaign
@@ -487,7 +491,8 @@ def export(
 
     if status is not None:
         _one_of(status, get_args(DraftStatus), "--status")
-    _tell_exported(*export_campaign(_engine_after_crashes(), campaign, out, status), out)
+    written = export_campaign(_engine_after_crashes(), campaign, out, status, selected_only)
+    _tell_exported(*written, out, selected_only)
 
 
 # `tailor send` and `tailor send-due`: mail even where the link check fails (sending.send_campaign's links_must_answer).
@@ -585,8 +590,11 @@ def _send_words(result: dict) -> list[str]:
     return lines
 
 
-def _tell_exported(drafts: int, rows: int, warning: str | None, out: Path) -> None:
-    typer.echo(f"wrote {drafts} drafts to {out}, a line for each of their {rows} variants")
+def _tell_exported(drafts: int, rows: int, warning: str | None, out: Path, selected_only: bool = False) -> None:
+    if selected_only:
+        typer.echo(f"wrote {drafts} drafts to {out}, a line each: its variant to mail")
+    else:
+        typer.echo(f"wrote {drafts} drafts to {out}, a line for each of their {rows} variants")
     if warning:
         _echo(f"warning: {warning}")
 

@@ -6,7 +6,9 @@ as the columns the lines hold (the drafts with their customer and send, then the
 The bodies keep the `{{unsubscribe_url}}` placeholder for the sender to fill with its own unsubscribe link;
 `mailable` says whether the customer may be mailed now (consent given, not unsubscribed since generation, an
 address that did not bounce); `holdout` whether the campaign's experiment holds the customer out (held out by a send
-already, or to be by the next one, by the hash sending uses): they are to be sent nothing.
+already, or to be by the next one, by the hash sending uses): they are to be sent nothing. With ``selected_only``
+each draft has one line, the variant chosen (by its reviewer, else by generation), so that a sender mailing every
+line mails each customer once; an experiment chooses its variants as it sends, so it has no such export.
 """
 
 from __future__ import annotations
@@ -38,10 +40,20 @@ CHUNK = 256_000  # characters of lines the API's export streams at a time
 EXPORT_WARNING = "X-Tailor-Warning"
 
 
-def draft_ids(session: Session, campaign_id: int, status: str | None = None) -> tuple[list[int], str | None]:
+def draft_ids(
+    session: Session, campaign_id: int, status: str | None = None, selected_only: bool = False
+) -> tuple[list[int], str | None]:
     """The campaign's draft ids in its audience's order, optionally of one status, and a warning when they are not
-    the whole campaign's (see ``cut_short``); NotFound for no campaign, Conflict while it is being generated."""
+    the whole campaign's (see ``cut_short``); NotFound for no campaign, Conflict while it is being generated, and
+    for ``selected_only`` of an experiment."""
     campaign = get_campaign(session, campaign_id)
+    if selected_only and campaign.holdout_share:
+        raise Conflict(
+            f"Campaign {campaign_id} is an experiment: the variant each customer is mailed is chosen as the campaign "
+            "is sent (its arms learn from the opens so far), so it has no one variant per customer to export. Send "
+            "it with Tailor (`tailor send`, or POST /campaigns/{id}/send), or export every variant and its lines' "
+            "`sent` marks once it has gone."
+        )
     warnings = [text for text in (cut_short(session, campaign, status), _holdout_note(campaign)) if text]
     warning = "; ".join(warnings) or None
     query = select(Draft.id).where(Draft.campaign_id == campaign_id).order_by(*AUDIENCE_ORDER)
@@ -129,8 +141,9 @@ _VARIANT_COLUMNS = (
 _CHECKS = TypeAdapter(list[CheckOut])
 
 
-def export_records(session: Session, ids: list[int]) -> Iterator[dict[str, Any]]:
-    """One record per variant of each draft in ``ids``, in that order."""
+def export_records(session: Session, ids: list[int], selected_only: bool = False) -> Iterator[dict[str, Any]]:
+    """One record per variant of each draft in ``ids``, in that order; with ``selected_only``, one per draft: its
+    selected variant."""
     campaigns: dict[int, Campaign | None] = {}
     for page in batches(ids, size=PAGE):
         rows = session.execute(
@@ -153,7 +166,10 @@ def export_records(session: Session, ids: list[int]) -> Iterator[dict[str, Any]]
             row = by_id.get(draft_id)
             if row is None:  # deleted since the ids were read
                 continue
-            yield from _records(row, variants.get(draft_id, []), draft_id in held)
+            written = variants.get(draft_id, [])
+            if selected_only:  # outside an experiment, the variant sending mails (``sending._variant_for``)
+                written = [variant for variant in written if variant.id == row.selected_variant_id]
+            yield from _records(row, written, draft_id in held)
 
 
 def _records(draft: Row, variants: list[Row], holdout: bool) -> Iterator[dict[str, Any]]:
@@ -174,14 +190,14 @@ def _records(draft: Row, variants: list[Row], holdout: bool) -> Iterator[dict[st
         }  # fmt: skip
 
 
-def jsonl_chunks(engine: Engine, ids: list[int]) -> Iterator[str]:
+def jsonl_chunks(engine: Engine, ids: list[int], selected_only: bool = False) -> Iterator[str]:
     """The export's lines, whole lines joined into chunks of about ``CHUNK`` characters, read in a session of their
     own (an HTTP response streams them after its request's session has closed). A response streams each item of a
     plain iterator from a worker thread and sends it as a piece of its own: one a line took 52 s for 20,000 drafts
     (40,000 lines, 145 MB), five times the time to write them."""
     with session_scope(engine) as session:
         lines, size = [], 0
-        for record in export_records(session, ids):
+        for record in export_records(session, ids, selected_only):
             lines.append(json.dumps(record, ensure_ascii=False) + "\n")
             size += len(lines[-1])
             if size >= CHUNK:
@@ -192,13 +208,14 @@ def jsonl_chunks(engine: Engine, ids: list[int]) -> Iterator[str]:
 
 
 def export_campaign(
-    engine: Engine, campaign_id: int, out: Path, status: str | None = None
+    engine: Engine, campaign_id: int, out: Path, status: str | None = None, selected_only: bool = False
 ) -> tuple[int, int, str | None]:
-    """Write the campaign's drafts (optionally of one ``status``) to ``out``; (drafts, lines) written, and a warning
+    """Write the campaign's drafts (optionally of one ``status``; with ``selected_only``, the variant to send
+    alone) to ``out``; (drafts, lines) written, and a warning
     when they are not the whole campaign's (``cut_short``). The file appears whole or not at all: it is written
     beside ``out`` and renamed at the end; its owner alone reads it."""
     with session_scope(engine) as session:
-        ids, warning = draft_ids(session, campaign_id, status)
+        ids, warning = draft_ids(session, campaign_id, status, selected_only)
     out.parent.mkdir(parents=True, exist_ok=True)
     drafts, rows = set(), 0
     partial = out.with_name(f".{out.name}.part")
@@ -207,7 +224,7 @@ def export_campaign(
             session_scope(engine) as session,
             open(partial, "w", encoding="utf-8", opener=private_opener) as handle,  # its owner's alone
         ):
-            for record in export_records(session, ids):
+            for record in export_records(session, ids, selected_only):
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
                 drafts.add(record["draft_id"])
                 rows += 1

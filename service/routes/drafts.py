@@ -63,6 +63,11 @@ def list_drafts(
 def export_drafts(
     campaign_id: DatabaseId, session: SessionDep, state: StateDep, _key: ApiKeyDep,
     status: DraftStatus | None = Query(None, description="only drafts in this status, e.g. approved"),
+    selected_only: bool = Query(
+        False, description="one line per draft, the variant to mail (the one chosen, by its reviewer or "
+        "generation), for a sender that mails every line; refused (409) for an experiment, which chooses its "
+        "variants as it sends",
+    ),
 ) -> StreamingResponse:  # fmt: skip
     """The campaign's drafts as JSON lines, one per customer and variant, in the audience's order, streamed
     whatever the campaign's size: for an email service provider (`?status=approved` after review) or the shop's
@@ -74,13 +79,17 @@ def export_drafts(
     `preheader`, `text_body` and `html_body` (with the `{{unsubscribe_url}}` placeholder for the sender's own
     link), `checks` and `scores`. Refused (409) while the campaign is being generated, as the lines would stop
     wherever its job had got; for a campaign whose generation failed, the `X-Tailor-Warning` header says how many
-    of its customers have no draft."""
-    ids, warning = draft_ids(session, campaign_id, status)  # 404 (no campaign) or 409 (generated) before streaming
-    name = f"campaign-{campaign_id}{f'-{status}' if status else ''}.jsonl"  # the page's link names the same file
+    of its customers have no draft. With `selected_only`, each draft has one line, its variant to mail."""
+    # 404 (no campaign) or 409 (being generated; an experiment's selected_only) before streaming
+    ids, warning = draft_ids(session, campaign_id, status, selected_only)
+    # the page's link names the same file
+    name = f"campaign-{campaign_id}{f'-{status}' if status else ''}{'-selected' if selected_only else ''}.jsonl"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     if warning:
         headers[EXPORT_WARNING] = warning
-    return StreamingResponse(jsonl_chunks(state.engine, ids), media_type="application/x-ndjson", headers=headers)
+    return StreamingResponse(
+        jsonl_chunks(state.engine, ids, selected_only), media_type="application/x-ndjson", headers=headers
+    )
 
 
 @router.get("/drafts/{draft_id}", response_model=DraftOut, responses=errors(404))

@@ -137,3 +137,64 @@ def test_an_export_reads_the_columns_its_lines_hold_in_two_queries_a_page(client
         assert record["checks"] == variant["checks"] and record["flag_reasons"] == draft["flag_reasons"]
         assert record["scores"] == {name: variant[name] for name in ("p_open", "p_click", "p_conversion")}
         assert (record["mailable"], record["status"]) == (draft["cannot_mail"] is None, "approved")
+
+
+def test_an_export_of_the_selected_variants_gives_each_customer_one_line(client, engine, tmp_path):
+    """An export gave a line per customer and variant, `selected` marking the one to send: a sender that imported
+    every line mailed each customer once per variant. `selected_only` (`--selected-only`) writes the chosen one
+    alone, whichever it is, and an experiment, whose variants are chosen as it sends, is refused."""
+    from typer.testing import CliRunner
+
+    from service.cli import app
+    from service.db.models import Campaign, Draft, Variant
+    from service.db.session import default_engine
+    from tests.service.test_sending import new_campaign
+
+    campaign_id = new_campaign(client)
+    chosen = {}
+    with session_scope(engine) as session:
+        for n, label in enumerate("ABA"):
+            customer = Customer(external_id=f"c{n}", email=f"c{n}@example.com", marketing_consent=True)
+            variants = [Variant(label=name, subject=f"{name} for c{n}", html="<p>Hi</p>", text="Hi") for name in "AB"]
+            draft = Draft(campaign_id=campaign_id, customer=customer, status="pending", variants=variants)
+            session.add(draft)
+            session.flush()
+            draft.selected_variant_id = chosen[draft.id] = next(v.id for v in variants if v.label == label)
+    first = min(chosen)
+    second = next(v for v in client.get(f"/drafts/{first}").json()["variants"] if v["label"] == "B")
+    assert client.post(f"/drafts/{first}/approve", json={"variant_id": second["id"]}).status_code == 200
+    chosen[first] = second["id"]  # the reviewer's choice, not generation's
+
+    answer = client.get(f"/campaigns/{campaign_id}/export", params={"selected_only": "true"})
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-disposition"] == f'attachment; filename="campaign-{campaign_id}-selected.jsonl"'
+    lines = [json.loads(line) for line in answer.text.splitlines()]
+    assert {line["draft_id"]: line["variant_id"] for line in lines} == chosen and len(lines) == 3
+    assert all(line["selected"] for line in lines)
+    everything = [json.loads(line) for line in client.get(f"/campaigns/{campaign_id}/export").text.splitlines()]
+    assert lines == [line for line in everything if line["selected"]]  # the same lines, the others left out
+    approved = client.get(f"/campaigns/{campaign_id}/export", params={"selected_only": True, "status": "approved"})
+    assert [json.loads(line)["variant_id"] for line in approved.text.splitlines()] == [second["id"]]
+
+    out = tmp_path / "to-mail.jsonl"
+    default_engine.cache_clear()  # the command opens TAILOR_HOME's database, not one an earlier test opened
+    try:
+        result = CliRunner().invoke(
+            app, ["export", "--campaign", str(campaign_id), "--out", str(out), "--selected-only"]
+        )
+        assert result.exit_code == 0, result.output
+        assert result.output.strip() == f"wrote 3 drafts to {out}, a line each: its variant to mail"
+        assert out.read_text(encoding="utf-8") == answer.text
+
+        with session_scope(engine) as session:
+            session.get(Campaign, campaign_id).holdout_share = 0.2
+        refused = client.get(f"/campaigns/{campaign_id}/export", params={"selected_only": True})
+        assert refused.status_code == 409 and "is an experiment" in refused.json()["message"]
+        failed = CliRunner().invoke(
+            app, ["export", "--campaign", str(campaign_id), "--out", str(out), "--selected-only"]
+        )
+    finally:
+        default_engine.cache_clear()
+    assert failed.exit_code != 0 and "is an experiment" in str(failed.exception)  # `tailor` says it, exit 2
+    assert out.read_text(encoding="utf-8") == answer.text  # the file written before is left as it was
+    assert client.get(f"/campaigns/{campaign_id}/export").status_code == 200  # every variant, as before

@@ -349,6 +349,13 @@ def test_the_campaign_page_approves_the_pending_drafts_at_once(client, demo_file
     download = browser.get(f"/campaigns/{campaign_id}/export", params={"status": "approved"})
     assert download.status_code == 200
     assert {json.loads(line)["draft_id"] for line in download.text.splitlines()} == {d["id"] for d in approved}
+    # and the chosen variant alone, for a sender that mails every line it is given (once per variant, above)
+    assert f'id="export-selected" href="/campaigns/{campaign_id}/export?status=approved&amp;selected_only=true"' in page
+    selected = browser.get(f"/campaigns/{campaign_id}/export", params={"status": "approved", "selected_only": True})
+    lines = [json.loads(line) for line in selected.text.splitlines()]
+    assert sorted((line["draft_id"], line["variant_id"]) for line in lines) == sorted(
+        (d["id"], d["selected_variant_id"]) for d in approved
+    )
 
 
 def test_the_campaign_page_offers_no_download_the_export_refuses_while_drafts_are_written(
@@ -374,6 +381,11 @@ def test_the_campaign_page_offers_no_download_the_export_refuses_while_drafts_ar
         session.get(Campaign, campaign_id).status = "ready"
     page = client.get(f"/review/campaigns/{campaign_id}").text
     assert 'id="export-approved"' in page and "download once" not in page
+    assert 'id="export-selected"' in page
+    with session_scope(engine) as session:
+        session.get(Campaign, campaign_id).holdout_share = 0.2  # an experiment chooses its variants as it sends
+    page = client.get(f"/review/campaigns/{campaign_id}").text
+    assert 'id="export-approved"' in page and 'id="export-selected"' not in page
 
 
 def test_a_draft_page_leads_to_the_next_draft_waiting_for_review(client, demo_files, engine, monkeypatch):
