@@ -79,6 +79,8 @@ def refresh_audience(engine: Engine, progress: ProgressFn | None = None) -> dict
                 "There are no customers yet: import customers first (`tailor import customers FILE`), then their "
                 "orders."
             )
+        if orders.empty and AudienceSettings().as_of is not None:
+            _refuse_a_day_before_every_order(session, as_of)
         profiling = f"profiling {len(ids):,} customers"
         report(10, 100, profiling)
         profiles = pd.DataFrame()
@@ -104,6 +106,17 @@ def refresh_audience(engine: Engine, progress: ProgressFn | None = None) -> dict
     report(100, 100, "audience recomputed")
     segments = pd.Series([segment or NO_ORDERS for segment in segment_of]).value_counts().to_dict()
     return {"as_of": as_of.isoformat(), "horizon_days": horizon_days, "customers": len(ids), "segments": segments}
+
+
+def _refuse_a_day_before_every_order(session, as_of: date) -> None:
+    """NotReady when the shop has purchases but `TAILOR_AUDIENCE_AS_OF` comes before all of them: every customer
+    would be stored as one with no orders (and mailed as such), where `tailor audience --as-of` refuses the day."""
+    first = session.scalar(select(func.min(Interaction.timestamp)).where(Interaction.kind == "purchase"))
+    if first is not None:
+        raise NotReady(
+            f"There are no orders before {as_of} (TAILOR_AUDIENCE_AS_OF): choose a later day, or unset it for the "
+            f"day after the latest purchase (the orders start on {first.date()})."
+        )
 
 
 def _save_profiles(

@@ -83,3 +83,21 @@ def test_a_customer_erased_while_the_audience_is_profiled_leaves_the_others_refr
     refresh_audience(engine, erase_c1_before_the_writes)
     profiles = _profiles(engine)
     assert list(profiles) == ["c2"] and profiles["c2"]["frequency"] == 1
+
+
+def test_an_audience_as_of_a_day_before_every_order_is_refused(engine, monkeypatch):
+    """TAILOR_AUDIENCE_AS_OF before the shop's first order stored every customer as one with no orders (and a
+    win-back campaign then reached nobody), where `tailor audience --as-of` refuses such a day: refused alike, the
+    profiles left as they were."""
+    import pytest
+
+    from service.errors import NotReady
+
+    _load(engine)
+    refresh_audience(engine)
+    before = _profiles(engine)
+    assert before["c1"]["frequency"] == 2
+    monkeypatch.setenv("TAILOR_AUDIENCE_AS_OF", "2025-12-31")
+    with pytest.raises(NotReady, match=r"no orders before 2025-12-31 \(TAILOR_AUDIENCE_AS_OF\).*start on 2026-01-03"):
+        refresh_audience(engine)
+    assert _profiles(engine) == before
