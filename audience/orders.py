@@ -85,9 +85,12 @@ def validate_orders(orders: pd.DataFrame, row_name: RowName = data_row) -> pd.Da
             _unreadable(clean["timestamp"].iloc[row], "a date or time"), column="timestamp", where=row_name(row)
         )
     clean["timestamp"] = timestamps.astype("datetime64[ns]")
+    # Cart and view lines are left out below, read or not: their amount and quantity, often empty, are not checked.
+    counted = clean["kind"].isin(KINDS) if "kind" in clean.columns else pd.Series(True, index=clean.index)
     amounts = pd.to_numeric(clean["amount"], errors="coerce")
-    if amounts.isna().any() or not np.isfinite(amounts).all():
-        row = first_position(amounts.isna() | ~np.isfinite(amounts.fillna(0)))
+    unreadable = (amounts.isna() | ~np.isfinite(amounts.fillna(0))) & counted
+    if unreadable.any():
+        row = first_position(unreadable)
         raise InvalidOrders(_unreadable(clean["amount"].iloc[row], "a number"), column="amount", where=row_name(row))
     purchase = clean["kind"] == "purchase" if "kind" in clean.columns else pd.Series(True, index=clean.index)
     if ((amounts <= 0) & purchase).any():
@@ -101,7 +104,7 @@ def validate_orders(orders: pd.DataFrame, row_name: RowName = data_row) -> pd.Da
         raise InvalidOrders(f"the amount {amounts.iloc[row]:g} {said}", column="amount", where=row_name(row))
     clean["amount"] = amounts.astype(float)
     if "quantity" in clean.columns:
-        clean["quantity"] = _numbers(clean["quantity"], "quantity", row_name)
+        clean["quantity"] = _numbers(clean["quantity"], "quantity", row_name, counted)
     for optional in ("order_id", "product_id"):
         if optional in clean.columns:
             clean[optional] = clean[optional].astype(str)
@@ -128,10 +131,10 @@ def _kinds(values: pd.Series, row_name: RowName) -> pd.Series:
     return kinds.astype(object)
 
 
-def _numbers(values: pd.Series, column: str, row_name: RowName) -> pd.Series:
-    """Floats; raises naming the first empty or unreadable cell."""
+def _numbers(values: pd.Series, column: str, row_name: RowName, counted: pd.Series) -> pd.Series:
+    """Floats; raises naming the first empty or unreadable cell among the ``counted`` lines."""
     numbers = pd.to_numeric(values, errors="coerce")
-    unreadable = numbers.isna() | ~np.isfinite(numbers.fillna(0))
+    unreadable = (numbers.isna() | ~np.isfinite(numbers.fillna(0))) & counted
     if unreadable.any():
         row = first_position(unreadable)
         raise InvalidOrders(_unreadable(values.iloc[row], "a number"), column=column, where=row_name(row))

@@ -43,6 +43,10 @@ class Column:
     whole: bool = False  # a number that counts things: 2.5 is refused
     stored: object = None  # the database column a text value is written to, which bounds its length
     kept_when_missing: bool = False  # a file without the column leaves a stored row's value (None in the frame)
+    # The kinds of line (the `kind` column's values) whose cell may be empty, read as ``empty_as``: a view or cart
+    # event has no amount paid, and a shop's export of them leaves it out.
+    empty_for_kinds: tuple[str, ...] = ()
+    empty_as: object = None
 
     @property
     def max_length(self) -> int | None:
@@ -104,8 +108,8 @@ ORDERS = TableSpec(
         Column("order_id", "id", stored=Interaction.order_id),
         Column("customer_id", "id", stored=Customer.external_id),
         Column("product_id", "id", stored=Product.sku),
-        Column("quantity", "number"),
-        Column("amount", "number"),
+        Column("quantity", "number", empty_for_kinds=("cart", "view"), empty_as=1.0),
+        Column("amount", "number", empty_for_kinds=("cart", "view"), empty_as=0.0),
         Column("timestamp", "timestamp"),
         Column("kind", "text", required=False, default="purchase", choices=INTERACTION_KINDS),
         Column("discount", "number", required=False, allow_empty=True, minimum=0),
@@ -192,6 +196,8 @@ def parse_table(
             parsed[column.name] = None if column.kept_when_missing else column.default
             continue
         values, bad = _parse_column(frame[column.name], column, (dates_day_first or {}).get(column.name))
+        if column.empty_for_kinds and "kind" in frame.columns:
+            values, bad = _empty_for_kinds(frame, column, values, bad)
         parsed[column.name] = values
         problems.extend(_empty_everywhere(frame[column.name], column.name, bad))
     if spec.keep_extra:
@@ -210,6 +216,19 @@ def parse_table(
         problems = [problem for problem in problems if problem.row not in totals]
         problems += [Problem(row, None, TOTALS_ROW) for row in sorted(totals)]
     return parsed, problems
+
+
+def _empty_for_kinds(
+    frame: pd.DataFrame, column: Column, values: pd.Series, problems: list[Problem]
+) -> tuple[pd.Series, list[Problem]]:
+    """``column``'s values and problems where the lines of ``column.empty_for_kinds`` (by the `kind` column as
+    written, in any case) may leave it empty: their empty cells read as ``column.empty_as``, not as problems."""
+    may_be_empty = _text(frame["kind"]).str.lower().isin(column.empty_for_kinds) & (_text(frame[column.name]) == "")
+    if not may_be_empty.any():
+        return values, problems
+    rows = {int(index) for index in frame.index[may_be_empty.to_numpy(dtype=bool)]}
+    kept = [problem for problem in problems if problem.row not in rows]
+    return values.where(~may_be_empty, column.empty_as), kept
 
 
 def _spelt_twice(columns: pd.Index, spec: TableSpec) -> list[Problem]:

@@ -85,6 +85,19 @@ def test_the_file_command_takes_returns_as_the_orders_import_does(tmp_path):
     lines.to_csv(tmp_path / "orders.csv", index=False)
     table = audience_from_file(tmp_path / "orders.csv", as_of=pd.Timestamp("2024-07-01").date())
     assert table.set_index("customer_id").loc["c", ["recency_days", "frequency", "monetary"]].tolist() == [122, 1, 20.0]
+    # a view or cart line's amount and quantity are often empty: left out with the line, not refused
+    unpriced = pd.concat([lines, pd.DataFrame([line("c", "lamp", "2024-06-21", 1, 0.0, "cart")])], ignore_index=True)
+    unpriced.loc[len(lines) - 1 :, ["amount", "quantity"]] = None
+    unpriced.to_csv(tmp_path / "unpriced.csv", index=False)
+    assert (tmp_path / "unpriced.csv").read_text().splitlines()[-2:] == [
+        "c,c-2024-06-20-view,mug,2024-06-20 00:00:00,,,view", "c,c-2024-06-21-cart,lamp,2024-06-21 00:00:00,,,cart"
+    ]  # fmt: skip
+    again = audience_from_file(tmp_path / "unpriced.csv", as_of=pd.Timestamp("2024-07-01").date())
+    assert again.equals(table)
+    unpriced.loc[len(lines) - 2, "amount"] = None  # the return's: refused as before
+    unpriced.to_csv(tmp_path / "unpriced.csv", index=False)
+    with pytest.raises(InvalidOrders, match=f"line {len(lines)}, column 'amount'"):
+        audience_from_file(tmp_path / "unpriced.csv", as_of=pd.Timestamp("2024-07-01").date())
     lines.loc[3, "kind"] = "refund"
     lines.to_csv(tmp_path / "orders.csv", index=False)
     with pytest.raises(InvalidOrders, match="line 5, column 'kind': 'refund' is not a kind of order line"):

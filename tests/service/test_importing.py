@@ -414,6 +414,36 @@ def test_purchases_need_a_positive_amount(engine):
     assert _count(engine, Interaction) == 6
 
 
+def test_view_and_cart_lines_may_leave_their_amount_and_quantity_empty(engine):
+    """A shop's export of views and cart adds has no amount paid (nor, often, a quantity): every such line was
+    refused as "is empty". They are stored with no amount and a quantity of one; a purchase or return still needs
+    both, and a file of views alone whose amount column is empty throughout is read."""
+    with session_scope(engine) as session:
+        import_frame(session, "customers", CUSTOMERS)
+        import_frame(session, "products", PRODUCTS)
+    events = ORDERS.iloc[[2, 2]].assign(order_id=["v2", "k2"], amount="", quantity=["", "3"], kind=["view", "Cart"])
+    with session_scope(engine) as session:
+        import_frame(session, "orders", pd.concat([ORDERS, events], ignore_index=True))
+    with session_scope(engine) as session:
+        stored = session.execute(
+            select(Interaction.order_id, Interaction.kind, Interaction.quantity, Interaction.amount)
+            .where(Interaction.order_id.in_(["v2", "k2"]))
+            .order_by(Interaction.order_id)
+        ).all()
+    assert [tuple(row) for row in stored] == [("k2", "cart", 3.0, 0.0), ("v2", "view", 1.0, 0.0)]
+
+    unpaid = ORDERS.iloc[[2]].assign(order_id="o9", amount="")  # a purchase: refused as before
+    untold = ORDERS.iloc[[2]].assign(order_id="r9", quantity="", kind="return")
+    with pytest.raises(InvalidInput) as raised, session_scope(engine) as session:
+        import_frame(session, "orders", pd.concat([unpaid, untold], ignore_index=True))
+    assert "row 2, column 'amount': is empty" in str(raised.value)
+    assert "row 3, column 'quantity': is empty" in str(raised.value)
+    views = pd.concat([events.iloc[[0]].assign(order_id=f"w{n}") for n in range(3)], ignore_index=True)
+    with session_scope(engine) as session:
+        import_frame(session, "orders", views)
+    assert _count(engine, Interaction) == 3 + 2 + 3
+
+
 def test_an_empty_customer_or_product_id_is_one_problem(engine):
     """An empty customer_id was said twice: "is empty", and "unknown customer ''; import customers first"."""
     with session_scope(engine) as session:
