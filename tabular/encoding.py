@@ -13,6 +13,10 @@ BLOCK = 1 << 24  # bytes read at a time: a file of any size is checked in bounde
 START = 8  # the bytes kept from the file's start: the longest signature below (an .xls workbook's)
 SAVE_AS_CSV = "save it as CSV UTF-8"
 SAVE_SHEET = "save the sheet as CSV UTF-8"
+# Compressed files, by their name (orders.csv.gz): what a reader of CSV and Parquet tells the person the file is, where
+# "must be .csv or .parquet" left them to find out why their .csv was not one.
+PACKED = {".gz": "gzip-compressed", ".zip": "a ZIP archive", ".bz2": "bzip2-compressed", ".xz": "xz-compressed"}
+UNPACK = "unpack it"
 # Files that are no UTF-8 text at all, by their first bytes, with what a person does about each: their first byte
 # alone ("0xff") said nothing of what the file was. UTF-32's marks come first: little-endian UTF-32's begins with
 # UTF-16's, and such a file was called UTF-16. A ZIP archive is told apart by what it holds (``_zip_kind``).
@@ -25,7 +29,7 @@ _NOT_TEXT = (
     ),
     # the Compound File of Office 97-2003: an .xls workbook (a .doc or .msg is one too, and no CSV either)
     ((b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",), "an old Excel workbook (.xls)", SAVE_SHEET),
-    ((b"\x1f\x8b",), "compressed (gzip)", "decompress it"),
+    ((b"\x1f\x8b",), PACKED[".gz"], UNPACK),  # in the words a name ending .gz is told with (``packed``)
     ((b"PAR1",), "a Parquet file", "name it .parquet"),
     ((b"PK\x03\x04",), "a ZIP archive (an .xlsx workbook is one)", SAVE_SHEET),
 )
@@ -35,15 +39,12 @@ WORKBOOKS = {
     ".xlsx": "an Excel workbook (.xlsx)", ".xlsm": "an Excel workbook (.xlsm)", ".xls": "an old Excel workbook (.xls)",
     ".ods": "an OpenDocument spreadsheet (.ods)", ".numbers": "a Numbers spreadsheet",
 }  # fmt: skip
-# Compressed files, by their name (orders.csv.gz): what a reader of CSV and Parquet tells the person the file is, where
-# "must be .csv or .parquet" left them to find out why their .csv was not one.
-PACKED = {".gz": "gzip-compressed", ".zip": "a ZIP archive", ".bz2": "bzip2-compressed", ".xz": "xz-compressed"}
 
 
 def packed(path: str | Path) -> str | None:
     """What a person is told of a file whose name says it is compressed, else None."""
     what = PACKED.get(Path(path).suffix.lower())
-    return f"is {what}: unpack it first" if what else None
+    return f"is {what}: {UNPACK} first" if what else None
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ def _zip_kind(path: Path) -> tuple[str, str] | None:
         return "an Excel workbook (.xlsx)", SAVE_SHEET
     if kind == "application/vnd.oasis.opendocument.spreadsheet":
         return "an OpenDocument spreadsheet (.ods)", SAVE_SHEET
-    return "a ZIP archive", "unpack it"
+    return PACKED[".zip"], UNPACK
 
 
 def no_text(path: str | Path) -> str | None:

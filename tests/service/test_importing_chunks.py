@@ -228,9 +228,14 @@ def test_a_utf16_compressed_or_workbook_file_is_told_what_it_is(engine, demo_fil
     to_do = {name: message.split(", not UTF-8 text: ") for name, message in said.items()}
     assert to_do == {
         "utf-16": ['is UTF-16 text (a spreadsheet\'s "Unicode text")', "save it as CSV UTF-8 and try again"],
-        "gzip": ["is compressed (gzip)", "decompress it and try again"],
+        "gzip": ["is gzip-compressed", "unpack it and try again"],
         "xlsx": ["is an Excel workbook (.xlsx)", "save the sheet as CSV UTF-8 and try again"],
     }
+    named = tmp_path / "customers.csv.gz"  # told by its name, before it is read: in the same words
+    named.write_bytes(gzip.compress(text.encode()))
+    with pytest.raises(InvalidInput) as raised, session_scope(engine) as session:
+        import_file(session, "customers", named)
+    assert "is gzip-compressed: unpack it first" in str(raised.value)
     path.write_bytes(b"customer_id,email\nc1,caf\xe9@example.com\n")  # text in another encoding: its byte
     with pytest.raises(InvalidInput, match=r"is not UTF-8 \(byte 0xe9\)"), session_scope(engine) as session:
         import_file(session, "customers", path)
