@@ -19,6 +19,7 @@ from tabular import (
     TRUE_WORDS,
     RowName,
     data_row,
+    examples,
     first_inexact_id,
     first_position,
     id_strings,
@@ -43,10 +44,9 @@ def named_as_charges(names: pd.Series) -> np.ndarray:
 def charges_warning(product_ids: list[str]) -> str:
     """The warning naming the products that look like charges and are still recommendable (a few, then "…")."""
     count = f"{len(product_ids):,} {'product is' if len(product_ids) == 1 else 'products are'}"
-    examples = ", ".join(product_ids[:3]) + (", …" if len(product_ids) > 3 else "")
     return (
-        f"{count} named as a charge, not merchandise ({examples}), and recommended like any product: give the file a "
-        "`recommendable` column, false for them, so that no email offers postage."
+        f"{count} named as a charge, not merchandise ({examples(product_ids)}), and recommended like any product: "
+        "give the file a `recommendable` column, false for them, so that no email offers postage."
     )
 
 

@@ -108,6 +108,11 @@ def how_many_more(mask: pd.Series, what: str = "lines") -> str:
     return f" ({count:,} {what} have none)" if count > 1 else ""
 
 
+def examples(items: list[str]) -> str:
+    """The first three of ``items``, and an ellipsis when there are more: the ids or names a warning gives."""
+    return ", ".join(items[:3]) + (", …" if len(items) > 3 else "")
+
+
 @dataclass(frozen=True)
 class CsvScan:
     """What one pass of Python's own CSV reader over a file tells: the line each record starts on, the header first

@@ -41,6 +41,7 @@ from service.wording import counted
 from tabular import (
     DateOrder,
     empty_file,
+    examples,
     has_text,
     header_columns,
     is_parquet,
@@ -553,11 +554,6 @@ def _count_languages(counts: pd.Series, rows: pd.DataFrame) -> pd.Series:
     return counts.add(found, fill_value=0).astype("int64") if len(counts) else found
 
 
-def _examples(items: list[str]) -> str:
-    """The first three of ``items``, and an ellipsis when there are more: what a warning names."""
-    return ", ".join(items[:3]) + (", …" if len(items) > 3 else "")
-
-
 def _locale_warnings(counts: pd.Series) -> tuple[str, ...]:
     """A language without email templates is accepted (a campaign writes to those customers in the brand's
     default language and flags their drafts), but the shop should know before it plans a campaign."""
@@ -585,7 +581,7 @@ def _default_locale_warnings(customer_ids: list[str]) -> tuple[str, ...]:
     default = ImportSettings().default_locale
     return (
         f"{counted(len(customer_ids), 'customer has', 'customers have')} no locale in the file "
-        f"({_examples(customer_ids)}): those new to Tailor are written to in {default} "
+        f"({examples(customer_ids)}): those new to Tailor are written to in {default} "
         "(TAILOR_IMPORT_DEFAULT_LOCALE), those already stored keep theirs.",
     )
 
@@ -606,7 +602,7 @@ def _smtputf8_warnings(customer_ids: list[str]) -> tuple[str, ...]:
         return ()
     return (
         f"{counted(len(customer_ids), 'customer has', 'customers have')} an address with letters outside ASCII before "
-        f"the @ ({_examples(customer_ids)}): only a "
+        f"the @ ({examples(customer_ids)}): only a "
         "mail server that offers SMTPUTF8 takes it; through one that does not, their drafts are skipped at sending "
         "and flagged for review.",
     )
@@ -638,7 +634,7 @@ def _unread_warnings(columns: list[str], spec: TableSpec) -> tuple[str, ...]:
     and so was a product's "artist", which a customer's extra column would have kept as an attribute."""
     if not columns:
         return ()
-    named = _examples([f"'{column[:40]}'" for column in columns])
+    named = examples([f"'{column[:40]}'" for column in columns])
     which = "column" if len(columns) == 1 else "columns"
     read = ", ".join(column.name for column in spec.columns)
     article = "an" if spec.name[0] in "aeiou" else "a"  # "an orders file"
@@ -654,7 +650,7 @@ def _url_warnings(skus: list[str]) -> tuple[str, ...]:
     if not skus:
         return ()
     return (
-        f"{counted(len(skus), 'product has', 'products have')} no url ({_examples(skus)}): their emails link to the "
+        f"{counted(len(skus), 'product has', 'products have')} no url ({examples(skus)}): their emails link to the "
         "brand kit's shop_url instead, or to nothing when the kit has none, and nobody can click through to them.",
     )
 
