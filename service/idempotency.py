@@ -4,18 +4,20 @@ campaign, send job or training.
 
 For a POST to the API (not the review page, whose forms carry revisions, nor a file upload to /imports, whose body
 can be gigabytes) with the header and a body of a stated size: the first request with a key records it, with a hash
-of the request (method, path, query, body) and of who sent it (the API key, or the review session of a page's
-script), and keeps its answer if it succeeded (2xx). A request whose key or session is not valid (none, unknown,
-revoked, ended) is left to the API's 401: nothing is recorded or answered again for it. The same key and request
-again get that answer, marked `Idempotent-Replayed: true`; the same key with another request is a 422; the same key
-while the first is still being answered is a 409. An answer that was not a success is not kept, so the request can
-be tried again with its key. Keys are kept `KEPT` (24 hours).
+of the request (method, path, query, body: a JSON body as read, whatever its keys' order and spacing) and of who
+sent it (the API key, or the review session of a page's script), and keeps its answer if it succeeded (2xx). A
+request whose key or session is not valid (none, unknown, revoked, ended) is left to the API's 401: nothing is
+recorded or answered again for it. The same key and request again get that answer, marked `Idempotent-Replayed:
+true`; the same key with another request is a 422; the same key while the first is still being answered is a 409. An
+answer that was not a success is not kept, so the request can be tried again with its key. Keys are kept `KEPT` (24
+hours).
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 from datetime import timedelta
 
 from sqlalchemy import delete, select
@@ -117,7 +119,8 @@ class IdempotencyKeys:
                 body += message.get("body", b"")
                 more = message.get("more_body", False) and message["type"] == "http.request"
             key_hash = hashlib.sha256(f"{sender}\0{key}".encode()).hexdigest()
-            request = hashlib.sha256(b"\0".join([path.encode(), scope.get("query_string", b""), body])).hexdigest()
+            query = scope.get("query_string", b"")
+            request = hashlib.sha256(b"\0".join([path.encode(), query, _as_read(body)])).hexdigest()
             stored = await run_in_threadpool(_claim, engine, key_hash, request)
         except OperationalError:
             message = "The database is busy; nothing was done. Try again in a moment."
@@ -159,6 +162,17 @@ class IdempotencyKeys:
         finally:
             if not settled:
                 await run_in_threadpool(_settle, engine, key_hash, answer)
+
+
+def _as_read(body: bytes) -> bytes:
+    """A JSON body as the API reads it, whatever its keys' order and spacing: a client that retries a request
+    builds its body again, and one that orders a map's keys anew each time was told its retry was another request.
+    Any other body as it came."""
+    try:
+        read = json.loads(body)
+    except ValueError:  # not JSON, or not UTF-8: the bytes are the request
+        return body
+    return json.dumps(read, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def request_sender(engine, headers: Headers) -> str | None:

@@ -3,6 +3,7 @@ retried POST /campaigns made a second campaign, and a retried send started a sec
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
@@ -49,6 +50,11 @@ def test_a_key_used_with_another_request_is_refused_and_a_failure_is_not_kept(cl
     other = client.post("/campaigns", json={**CAMPAIGN, "name": "Winter"}, headers=key)
     assert other.status_code == 422 and other.json()["problems"][0]["field"] == "Idempotency-Key"
     assert "used with another request" in other.json()["message"] and count(engine, Campaign) == 1
+    # the same request built again, its keys in another order and spaced otherwise: the first answer again
+    rebuilt = json.dumps(dict(reversed(CAMPAIGN.items())), indent=2).encode()
+    retried = client.post("/campaigns", content=rebuilt, headers={**key, "Content-Type": "application/json"})
+    assert retried.status_code == made.status_code and retried.headers["Idempotent-Replayed"] == "true"
+    assert retried.json() == made.json() and count(engine, Campaign) == 1
     too_long = client.post("/campaigns", json=CAMPAIGN, headers={"Idempotency-Key": "x" * 201})
     assert too_long.status_code == 422 and too_long.json()["problems"][0]["field"] == "Idempotency-Key"
 
