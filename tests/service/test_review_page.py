@@ -458,6 +458,16 @@ def test_drafts_written_so_far_are_told_to_a_screen_reader_once(shop_with_fake_c
             page.wait_for_timeout(100)
         page.wait_for_timeout(300)  # the answer read and compared
         assert len(asked) == 2 and page.evaluate("window.changes") == 1
+
+        # the server out of reach: said in place of the count (which went on showing, as if live), then the count
+        page.route("**/review/campaigns/*", lambda route: route.abort("connectionrefused"))
+        page.clock.run_for(16_000)
+        expect(progress).to_have_text(
+            "Tailor cannot be reached just now, so the count may be out of date: asking again."
+        )
+        page.unroute("**/review/campaigns/*")
+        page.clock.run_for(31_000)  # it waits twice as long after a failure
+        expect(progress).to_have_text("Now drafts 2.")
         browser.close()
 
 
