@@ -259,7 +259,13 @@ class _UniqueKeys(yaml.SafeLoader):
 def _load_kit(name: str, path: Path, _version: tuple[int, int]) -> BrandKit:
     """The kit in ``path``, read once a version of the file (``_version``: its time and size, so that an edited kit
     is read again). A kit that is not valid is refused naming each problem's field and line."""
-    text = path.read_text(encoding="utf-8")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:  # a kit saved in a Windows code page ("Grüße" in cp1252): a traceback before
+        line = raw[: error.start].count(b"\n") + 1
+        said = f"line {line}: byte 0x{raw[error.start]:02x} is not UTF-8; save the kit as UTF-8 text"
+        raise BrandKitInvalid(str(path), said) from error
     try:
         data = yaml.load(text, Loader=_UniqueKeys)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as error:

@@ -156,3 +156,21 @@ def test_a_string_template_is_compiled_once(monkeypatch):
         "Guten Tag Ann (a cached-template test)", "Guten Tag Jan (a cached-template test)",
     ]  # fmt: skip
     assert compiled == [source]
+
+
+def test_a_brand_kit_that_is_not_utf8_is_refused_naming_its_line(tmp_path, monkeypatch):
+    """A kit saved in a Windows code page ("Grüße" in cp1252) stopped `tailor generate` with a UnicodeDecodeError
+    traceback, and POST /campaigns with a 500."""
+    from generation.brands import BRANDS_DIR
+    from generation.errors import BrandKitInvalid
+
+    hearth = (BRANDS_DIR / "hearth.yaml").read_bytes().splitlines(keepends=True)
+    edited = "# Grüße aus der Bäckerei\n".encode("cp1252")  # a line added in an editor that saves cp1252
+    (tmp_path / "acme.yaml").write_bytes(b"".join(hearth[:3]) + edited + b"".join(hearth[3:]))
+    monkeypatch.setenv("TAILOR_BRANDS_DIR", str(tmp_path))
+    with pytest.raises(BrandKitInvalid) as refused:
+        load_brand("acme")
+    assert str(refused.value) == (
+        f"The brand kit {tmp_path / 'acme.yaml'} is not valid: line 4: byte 0xfc is not UTF-8; save the kit "
+        "as UTF-8 text"
+    )
