@@ -25,6 +25,14 @@ class BrandKitInvalid(GenerationError):
         super().__init__(f"The brand kit {path} is not valid: {problem}")
 
 
+class PromptFileInvalid(GenerationError):
+    """A file of prompts/ (a template, a campaign's copy, the email's wording) that does not read or render: the
+    message names the file and line, where the bare jinja2 or YAML error named neither."""
+
+    def __init__(self, where: str, problem: str):
+        super().__init__(f"The prompt file {where} is not valid: {problem}")
+
+
 class ModelUnavailable(GenerationError):
     """The configured LLM cannot be reached or started."""
 

@@ -13,7 +13,7 @@ from generation.locales import number_locale, regional_spelling
 from generation.money import written_amount
 from generation.numbers import written_number
 from generation.schemas import DraftRequest, Offer
-from generation.templates import render_file, render_string, strings
+from generation.templates import render_file, render_string, render_wording, strings
 
 # A link an email may carry: http(s) only, no spaces (a catalog's `javascript:` or `data:` url is shown as no link).
 WEB_ADDRESS = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
@@ -92,22 +92,24 @@ def offer_text(offer: Offer | None, locale: str, currency: str = "EUR", numbers:
     ``numbers`` (the reader's locale with its region, 'es-MX') writes it, else as ``locale`` does."""
     if offer is None:
         return ""
-    wording = strings(locale)["offer"].get(offer.kind)
-    if wording is None:
+    if strings(locale)["offer"].get(offer.kind) is None:
         return ""
     value = format_number(offer.value, numbers or locale)
     amount = format_amount_off(offer.value, currency, numbers or locale)
-    return render_string(wording, value=value, currency=currency, amount=amount, code=offer.code or "")
+    return render_wording(
+        locale, "offer", offer.kind, value=value, currency=currency, amount=amount, code=offer.code or ""
+    )
 
 
 def greeting(first_name: str, locale: str, brand: BrandKit | None = None) -> str:
     """The email's greeting: the brand's own for the locale when its kit has one, else the email frame's; by
     name when the customer's first name looks like one."""
-    words = strings(locale)
     name = safe_first_name(first_name)
     if name:
-        return render_string((brand and brand.greeting.get(locale)) or words["greeting"], first_name=name)
-    return (brand and brand.greeting_no_name.get(locale)) or words["greeting_no_name"]
+        if brand and brand.greeting.get(locale):  # checked to render when the kit was read
+            return render_string(brand.greeting[locale], first_name=name)
+        return render_wording(locale, "greeting", first_name=name)
+    return (brand and brand.greeting_no_name.get(locale)) or strings(locale)["greeting_no_name"]
 
 
 def paragraphs(text: str) -> list[list[str]]:

@@ -6,15 +6,17 @@ must not reach Python internals, and a missing variable fails loudly instead of 
 
 from __future__ import annotations
 
+import traceback
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import yaml
-from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, TemplateSyntaxError, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
 
 from generation.brands import PROMPTS_DIR
-from generation.errors import UnknownCampaignType, UnsupportedLocale
+from generation.errors import PromptFileInvalid, UnknownCampaignType, UnsupportedLocale
 from generation.schemas import CAMPAIGN_TYPES, LOCALES
 
 LANGUAGE_NAMES = {
@@ -37,7 +39,23 @@ def environment() -> SandboxedEnvironment:
 
 
 def render_file(name: str, **context: Any) -> str:
-    return environment().get_template(name).render(**context)
+    """A template of prompts/ rendered; one a shop edited into a mistake is refused naming its file and line (jinja2
+    said "'nam' is undefined" and nothing of where)."""
+    try:
+        return environment().get_template(name).render(**context)
+    except TemplateError as error:
+        path = str(PROMPTS_DIR / name)
+        line = _template_line(error, path)
+        raise PromptFileInvalid(path, f"{f'line {line}: ' if line else ''}{error.message}") from error
+
+
+def _template_line(error: TemplateError, path: str) -> int | None:
+    """The line of the template at ``path`` that ``error`` is about: a syntax error's own, else the template's last
+    frame in the traceback (jinja2 rewrites its frames to the template's file and line)."""
+    if isinstance(error, TemplateSyntaxError):
+        return error.lineno
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__) if frame.filename == path]
+    return frames[-1].lineno if frames else None
 
 
 def render_string(source: str, **context: Any) -> str:
@@ -61,8 +79,17 @@ def campaign(campaign_type: str) -> dict[str, Any]:
     """A campaign type's goal (told to the model) and its fallback copy per locale."""
     if campaign_type not in CAMPAIGN_TYPES:
         raise UnknownCampaignType(campaign_type, list(CAMPAIGN_TYPES))
-    path = PROMPTS_DIR / "campaigns" / f"{campaign_type}.yaml"
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    return _read_yaml(PROMPTS_DIR / "campaigns" / f"{campaign_type}.yaml")
+
+
+def _read_yaml(path: Path) -> Any:
+    """A YAML file of prompts/; one edited into a mistake is refused naming the file, where yaml named a
+    "<unicode string>"."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        said = " ".join(str(error).replace('in "<unicode string>", ', "").split())
+        raise PromptFileInvalid(str(path), said) from error
 
 
 def goal_words(campaign_type: str, locale: str) -> list[str]:
@@ -79,10 +106,24 @@ def fallback_copies(campaign_type: str, locale: str) -> list[dict[str, str]]:
 
 @lru_cache(maxsize=1)
 def _strings() -> dict[str, Any]:
-    return yaml.safe_load((PROMPTS_DIR / "email" / "strings.yaml").read_text(encoding="utf-8"))
+    return _read_yaml(PROMPTS_DIR / "email" / "strings.yaml")
 
 
 def strings(locale: str) -> dict[str, Any]:
     """Fixed wording of the email frame (greeting, offer sentence, link label) for a locale."""
     check_locale(locale)
     return _strings()[locale]
+
+
+def render_wording(locale: str, *keys: str, **context: Any) -> str:
+    """A sentence of the email frame's wording (``keys`` into the locale's strings, e.g. "offer", "percent_off")
+    rendered; one edited into a mistake is refused naming the file and the sentence's keys."""
+    source = strings(locale)
+    for key in keys:
+        source = source[key]
+    try:
+        return render_string(source, **context)
+    except TemplateError as error:
+        raise PromptFileInvalid(
+            str(PROMPTS_DIR / "email" / "strings.yaml"), f"{'.'.join((locale, *keys))}: {error.message}"
+        ) from error

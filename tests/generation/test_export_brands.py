@@ -158,6 +158,52 @@ def test_a_string_template_is_compiled_once(monkeypatch):
     assert compiled == [source]
 
 
+@pytest.fixture
+def edited_prompts(tmp_path, monkeypatch):
+    """A copy of prompts/ that a test edits, read in place of the project's own (their caches emptied either side)."""
+    import shutil
+
+    from generation import templates
+    from generation.brands import PROMPTS_DIR
+
+    copy = tmp_path / "prompts"
+    shutil.copytree(PROMPTS_DIR, copy)
+    caches = (templates.environment, templates.campaign, templates._strings, templates._compiled)
+    for cache in caches:
+        cache.cache_clear()
+    monkeypatch.setattr(templates, "PROMPTS_DIR", copy)
+    yield copy
+    monkeypatch.undo()
+    for cache in caches:
+        cache.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("name", "change", "said"),
+    [
+        ("email/email.txt.j2", ("{{ item.name }}", "{{ item.nam }}"), "line 10: 'dict object' has no attribute 'nam'"),
+        ("llm/user.j2", ("{{ n_variants }}", "{{ n_variants }"), "line 12: unexpected '}'"),
+        ("email/strings.yaml", ("{{ value }}%", "{{ valu }}%"), "en.offer.percent_off: 'valu' is undefined"),
+        ("campaigns/win_back.yaml", ("goal: Invite", "goal: Invite: ["), "mapping values are not allowed here line 2"),
+    ],
+)  # fmt: skip
+def test_an_edited_prompt_file_s_mistake_names_the_file_and_line(edited_prompts, name, change, said):
+    """A shop's edit to a template or wording with a misspelt variable or a brace left open failed the campaign with
+    "UndefinedError: 'nam' is undefined" or a YAML error about a "<unicode string>": nothing said which file, nor
+    where in it."""
+    from generation.errors import PromptFileInvalid
+    from generation.schemas import Offer
+
+    path = edited_prompts / name
+    source = path.read_text(encoding="utf-8")
+    assert change[0] in source
+    path.write_text(source.replace(change[0], change[1], 1), encoding="utf-8")
+    request = make_request(offer=Offer(kind="percent_off", value=10, code="BACK10"))
+    with pytest.raises(PromptFileInvalid) as refused:
+        generate_drafts([request], load_brand("hearth"), settings=LLMSettings(model="fake", cache=False))
+    assert str(refused.value).startswith(f"The prompt file {path} is not valid: {said}")
+
+
 def test_a_brand_kit_that_is_not_utf8_is_refused_naming_its_line(tmp_path, monkeypatch):
     """A kit saved in a Windows code page ("Grüße" in cp1252) stopped `tailor generate` with a UnicodeDecodeError
     traceback, and POST /campaigns with a 500."""
