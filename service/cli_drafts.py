@@ -108,10 +108,26 @@ def _variant_words(variant, draft) -> list[str]:
         f"  scores: {_scores(variant)}",
         f"  checks: {passed} passed" + (f", {len(failed)} failed:" if failed else ""),
         *(f"    - {check_label(check.name)}: {check.reason}" for check in failed),
+        *_why_template_copy(variant),
         "  text:",
         *(f"    {line}" for line in _as_previewed(variant.text).splitlines()),
     ]
     return lines
+
+
+def _why_template_copy(variant) -> list[str]:
+    """Why a variant in template copy is not the model's, as the review page says it: each check that turned the
+    model's copy down, with its reason (a copywriter told only "in template copy" could not tell a model that keeps
+    inventing prices from one that cannot write the language)."""
+    from generation.guardrails import check_label
+
+    turned_down = [check for check in variant.checks if check.turned_down]
+    if not turned_down:
+        return []
+    return [
+        "  why template copy: the model's copy failed",
+        *(f"    - {check_label(check.name)}: {check.turned_down}" for check in turned_down),
+    ]
 
 
 def _as_previewed(text: str) -> str:

@@ -72,6 +72,34 @@ def test_show_gives_a_copywriter_the_customer_the_flag_and_each_variant_s_copy_s
     assert missing.returncode == 2 and missing.stderr.strip() == "error: Draft 9999 does not exist."
 
 
+def test_show_says_why_a_variant_is_in_template_copy_as_the_review_page_does(engine, tailor_home):
+    """`drafts show` said "in template copy" and no more, where the review page lists the checks that turned the
+    model's copy down: a copywriter at a terminal could not tell a model inventing prices from one that cannot write
+    the language."""
+    with session_scope(engine) as session:
+        campaign = Campaign(name="win back", brand=ensure_brand(session, "hearth"), campaign_type="win_back")
+        customer = Customer(external_id="C-eva", email="eva@example.com", first_name="Eva", marketing_consent=True)
+        invented = "the subject mentions 9.99, which is not in the product or offer data"
+        checks = [{"name": "grounding", "passed": True, "reason": "", "turned_down": invented}, FINE]
+        variant = Variant(label="A", subject="It has been a while", preheader="A few ideas", text="Hello Eva,",
+                          checks=checks, used_fallback=True)  # fmt: skip
+        draft = Draft(campaign=campaign, customer=customer, status="pending", variants=[variant])
+        session.add(draft)
+        session.flush()
+        draft_id = draft.id
+
+    shown = run(["drafts", "show", str(draft_id)], tailor_home)
+
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    checks_line = lines.index("  checks: 2 passed")
+    assert lines[checks_line + 1 : checks_line + 4] == [
+        "  why template copy: the model's copy failed",
+        f"    - facts from the data: {invented}",
+        "  text:",
+    ]
+
+
 def test_approve_refuses_a_variant_that_fails_a_check_and_approves_another(engine, tailor_home):
     draft_id = flagged_draft(engine)
 
