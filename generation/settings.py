@@ -7,8 +7,10 @@ provider's usual key and base-URL environment variables apply, or `api_base` / `
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from generation.schemas import LOCALES
 
 
 class LLMSettings(BaseSettings):
@@ -44,3 +46,19 @@ class LLMSettings(BaseSettings):
         description="comma-separated locales the model writes (others get the template's copy without a call); "
         "unset: the model's registered locales (the local SmolLM2: en), or all for any other model",
     )
+
+    @field_validator("locales")
+    @classmethod
+    def _locales_are_template_languages(cls, locales: str | None) -> str | None:
+        """The languages as groups are written in (en, de, ...), whatever their case: "EN" or "de-CH" matched no
+        group, and a shop's hosted model was asked for nothing, every email in template copy, without a word."""
+        if locales is None:
+            return None
+        codes = [code.strip() for code in locales.split(",") if code.strip()]
+        for code in codes:
+            language = code.replace("_", "-").split("-")[0].lower()
+            if language not in LOCALES:
+                raise ValueError(f"'{code}' is no language Tailor has email templates for: {', '.join(LOCALES)}")
+            if code.lower() != language:
+                raise ValueError(f"'{code}': write '{language}', the language its customers' emails are written in")
+        return ",".join(code.lower() for code in codes)

@@ -10,6 +10,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from pydantic import ValidationError
 
 from generation.errors import ModelOutputInvalid, ModelTimedOut, ModelUnavailable
 from generation.llm import Endpoint, complete_json, model_locales, names, register, resolve
@@ -86,6 +87,23 @@ def test_the_local_model_is_asked_for_english_only_unless_configured(monkeypatch
     assert model_locales(LLMSettings(model="openai/gpt-4o-mini")) is None  # a hosted model writes every locale
     monkeypatch.setenv("TAILOR_LLM_LOCALES", "en, de")
     assert model_locales(LLMSettings(model="local/smollm2")) == {"en", "de"}
+
+
+@pytest.mark.parametrize(
+    ("written", "said"),
+    [
+        ("xx,en", "'xx' is no language Tailor has email templates for: en, de, pl"),
+        ("en,de-CH", "'de-CH': write 'de', the language its customers' emails are written in"),
+    ],
+)
+def test_the_model_s_locales_are_languages_with_templates(monkeypatch, written, said):
+    """TAILOR_LLM_LOCALES=EN, or de-CH, matched no group of customers (they are written in en, de, ...): a shop's
+    hosted model was asked for nothing and every email was in template copy, without a word of why."""
+    monkeypatch.setenv("TAILOR_LLM_LOCALES", "EN, De")
+    assert model_locales(LLMSettings(model="openai/gpt-4o-mini")) == {"en", "de"}
+    monkeypatch.setenv("TAILOR_LLM_LOCALES", written)
+    with pytest.raises(ValidationError, match=said):
+        LLMSettings(model="openai/gpt-4o-mini")
 
 
 def _send_json(handler: BaseHTTPRequestHandler, status: int, body: dict, headers: dict[str, str] | None = None) -> None:
