@@ -67,4 +67,10 @@ def start_server(settings: LLMSettings) -> str:
 @register("local", locales=("en",))
 def local_endpoint(model: str, settings: LLMSettings) -> Endpoint:
     name = model.split("/", 1)[1] if "/" in model else "smollm2"
+    if name != "smollm2":  # the server runs the one model file whatever name it is called by: local/llama3 got SmolLM2
+        raise ModelUnavailable(
+            f"The model '{model}' (TAILOR_LLM_MODEL) is not one Tailor runs itself: the local model is local/smollm2. "
+            "Another model on this machine is reached through its own server, as ollama/NAME, or openai/NAME with "
+            "TAILOR_LLM_API_BASE."
+        )
     return Endpoint(model=f"openai/{name}", api_base=start_server(settings), api_key="local")

@@ -106,6 +106,12 @@ def test_the_model_s_locales_are_languages_with_templates(monkeypatch, written, 
         LLMSettings(model="openai/gpt-4o-mini")
 
 
+def test_a_local_model_other_than_smollm2_is_refused_not_served_by_it():
+    """TAILOR_LLM_MODEL=local/llama3 started the local server and wrote the campaign with SmolLM2 under that name."""
+    with pytest.raises(ModelUnavailable, match="'local/llama3' .* is not one Tailor runs itself: .* local/smollm2"):
+        resolve(LLMSettings(model="local/llama3"))
+
+
 def _send_json(handler: BaseHTTPRequestHandler, status: int, body: dict, headers: dict[str, str] | None = None) -> None:
     """Answer the call with ``status`` and ``body`` as one JSON document, and ``headers`` besides."""
     raw = json.dumps(body).encode()
