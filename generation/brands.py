@@ -223,7 +223,8 @@ def brand_folders() -> list[Path]:
 def _brand_files() -> dict[str, Path]:
     files: dict[str, Path] = {}
     for folder in reversed(brand_folders()):  # the shop's own last: its kit replaces a built-in of that name
-        files.update({path.stem: path for path in sorted(folder.glob("*.yaml"))})
+        # .yml as well: a kit saved by that spelling of YAML's suffix was left out, and --brand called it unknown
+        files.update({path.stem: path for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])})
     return files
 
 

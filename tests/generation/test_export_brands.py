@@ -59,6 +59,8 @@ def test_a_shop_keeps_its_own_brand_kits_outside_the_code(tmp_path, monkeypatch)
     assert load_brand("giftshop").name == "Gift Corner" and load_brand("hearth").name == "Hearth (our own)"
     (tmp_path / "giftshop.yaml").write_text(hearth.replace("name: Hearth & Leaf", "name: Gift Corner II"), "utf-8")
     assert load_brand("giftshop").name == "Gift Corner II"  # an edited kit is read again
+    (tmp_path / "bakery.yml").write_text(hearth.replace("name: Hearth & Leaf", "name: Bakery"), "utf-8")
+    assert "bakery" in brand_names() and load_brand("bakery").name == "Bakery"  # YAML's other suffix
 
     monkeypatch.setenv("TAILOR_BRANDS_DIR", str(Path(tmp_path) / "nowhere"))
     with pytest.raises(BrandKitInvalid, match="TAILOR_BRANDS_DIR names no folder"):
