@@ -162,11 +162,13 @@ def _not_an_input(out: Path | None, option: str, *inputs: Path | None) -> None:
 
 # What `tailor recommend --out` and `tailor audience --out` write: CSV, under a name that says so or has no suffix.
 CSV_OUT = (".csv", ".txt")
+# What `tailor generate --out` and `tailor export --out` write: JSON lines (drafts.csv got them, which no sheet opens).
+JSONL_OUT = (".jsonl", ".ndjson")
 
 
 def _written_as(out: Path | None, suffixes: tuple[str, ...]) -> None:
     """Refuse, before any work, an --out name whose suffix says a format the command does not write: `--out x.xlsx`
-    got CSV under that name, which the spreadsheet then refused to open. A name without a suffix gets CSV."""
+    got CSV under that name, which the spreadsheet then refused to open. A name without a suffix gets the format."""
     if out is not None and out.suffix and out.suffix.lower() not in suffixes:
         raise typer.BadParameter(
             f"{out.name}: this command writes {', '.join(suffixes)} files, not {out.suffix}", param_hint="--out"
@@ -457,6 +459,7 @@ def generate(
     from service.pipeline.campaign_runs import create_and_generate
     from service.pipeline.exporting import export_campaign
 
+    _written_as(out, JSONL_OUT)
     engine = _engine_after_crashes()
     with progress_bar("generating") as update:
         summary = create_and_generate(
@@ -489,6 +492,7 @@ def export(
     from service.pipeline.exporting import export_campaign
     from service.schemas import DraftStatus
 
+    _written_as(out, JSONL_OUT)
     if status is not None:
         _one_of(status, get_args(DraftStatus), "--status")
     written = export_campaign(_engine_after_crashes(), campaign, out, status, selected_only)

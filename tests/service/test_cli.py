@@ -564,7 +564,8 @@ def test_an_output_path_that_cannot_be_written_is_refused_before_any_work(tmp_pa
 
 def test_an_output_name_of_a_format_not_written_is_refused_before_any_work(tmp_path):
     """`tailor scoring predict-copy --out x.xlsx` (and `tailor recommend`, `tailor audience`) wrote CSV under that
-    name, which the spreadsheet then refused to open; predict-copy writes Parquet for .parquet, the others CSV."""
+    name, which the spreadsheet then refused to open; predict-copy writes Parquet for .parquet, the others CSV.
+    `tailor generate` and `tailor export --out drafts.csv` wrote JSON lines under that name."""
     orders = tmp_path / "orders.csv"
     orders.write_text(
         "customer_id,product_id,timestamp,amount\nc1,p1,2026-01-02,15\nc2,p2,2026-01-03,7.5\n", encoding="utf-8"
@@ -573,6 +574,8 @@ def test_an_output_name_of_a_format_not_written_is_refused_before_any_work(tmp_p
         (["scoring", "predict-copy", "--model", "m.joblib", "--input", "x.csv"], ".csv, .txt, .parquet, .jsonl"),
         (["recommend", "--train", str(orders)], ".csv, .txt files"),
         (["audience", "--orders", str(orders), "--as-of", "2026-02-01"], ".csv, .txt files"),
+        (["generate", "--campaign-type", "win_back", "--brand", "hearth"], ".jsonl, .ndjson files"),
+        (["export", "--campaign", "1"], ".jsonl, .ndjson files"),
     ):
         out = tmp_path / "out.xlsx"
         result = run([*args, "--out", str(out)], tmp_path / "home", COLUMNS="1000")
