@@ -55,6 +55,15 @@ class EmojiPolicy(BaseModel):
     allowed: bool = False
     max: int = Field(0, ge=0)
 
+    @model_validator(mode="after")
+    def _allowed_emoji_have_a_limit(self) -> EmojiPolicy:
+        """`allowed: true` without a max let no emoji through (the max is 0 unless given): every emoji the model
+        wrote turned its copy down, against what the kit said."""
+        if self.allowed and self.max == 0:
+            raise ValueError("allowed is true but max is 0, which lets no emoji through: give max, the most an email "
+                             "may have (1, say)")  # fmt: skip
+        return self
+
 
 class ExampleCopy(BaseModel):
     model_config = _STRICT
