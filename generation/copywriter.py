@@ -147,15 +147,18 @@ def build_messages(group: Group, brand: BrandKit, n_variants: int, problems: str
     products = group.products()
     first = group.first
     # The campaign's own template copy is the example: on the campaign's goal, where the brand's examples (its
-    # voice, told in the system message) are not: the model wrote win-back copy off the brand's tea example.
-    example = templates.fallback_copies(group.campaign_type, "en")[0]
+    # voice, told in the system message) are not: the model wrote win-back copy off the brand's tea example. Both it
+    # and the goal words are the group's language's: a German group was shown English ones ("miss, while, back")
+    # while told to write only in German, and its copy is held to the German words (campaign_goal).
+    example = templates.fallback_copies(group.campaign_type, group.locale)[0]
+    goal_words = templates.goal_words(group.campaign_type, group.locale)
     system = templates.render_file(
         "llm/system.j2", brand=brand, language=templates.LANGUAGE_NAMES.get(group.locale, group.locale)
     )
     user = templates.render_file(
         "llm/user.j2",
         goal=templates.campaign(group.campaign_type)["goal"],
-        goal_words=templates.goal_words(group.campaign_type, "en")[:4],
+        goal_words=goal_words[:4],
         segment_description=SEGMENT_WORDS.get(group.segment, "customers of the shop"),
         # in the shop's currency, as the email states it: a British shop's model was told "Enjoy €5 off"
         offer_text=offer_text(first.offer, "en", first.currency),

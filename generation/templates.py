@@ -28,7 +28,7 @@ LANGUAGE_NAMES = {
 @lru_cache(maxsize=1)
 def environment() -> SandboxedEnvironment:
     """Autoescaping for .html templates, plain text for the rest."""
-    return SandboxedEnvironment(
+    env = SandboxedEnvironment(
         loader=FileSystemLoader(PROMPTS_DIR),
         undefined=StrictUndefined,
         autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=False),
@@ -36,6 +36,9 @@ def environment() -> SandboxedEnvironment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    # `tojson` writes the prompt's example as its language does: "f\u00fcr Sie" was what the model read of German
+    env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
+    return env
 
 
 def render_file(name: str, **context: Any) -> str:

@@ -703,6 +703,21 @@ def test_the_prompt_holds_nothing_of_the_customers_it_is_written_for():
     assert "Sencha" in sent or "tea" in sent.lower()  # the products' facts are what it is written from
 
 
+def test_the_model_is_shown_the_example_and_goal_words_of_the_language_it_writes():
+    """A German group's prompt said "Write only in German" and showed the English example and goal words ("miss,
+    while, back, again"), while the campaign_goal check holds German copy to the German ones ("vermisst, weile")."""
+    from generation.copywriter import build_messages
+    from generation.grouping import group_requests
+    from generation.templates import fallback_copies
+
+    (group,) = group_requests([make_request(locale="de")])
+    user = build_messages(group, load_brand("hearth"), 2)[-1]["content"]
+    assert "with one of these words: vermisst, weile, wieder, seit." in user
+    example = fallback_copies("win_back", "de")[0]
+    assert f"Example: {json.dumps(example, sort_keys=True, ensure_ascii=False)}" in user, user
+    assert "Ein paar Ideen, die wir für Sie ausgewählt haben" in user and "It has been a while" not in user
+
+
 def test_a_model_variant_with_the_template_s_intro_and_a_subject_that_fails_gets_the_template_s_subject():
     """The model's copy took the template's intro word for word and wrote a subject of its own that fails for this
     customer: the template's copy was never tried (the same intro and lines were taken for the same copy), and the
