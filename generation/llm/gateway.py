@@ -207,12 +207,14 @@ def _within(seconds: float, call, kwargs: dict[str, Any]):
 
 
 _QUOTA = re.compile(r"insufficient_quota|exceeded your current quota|quota (?:exceeded|has been exhausted)", re.I)
+_NO_CREDENTIALS = re.compile(r"missing credentials|api_key client option must be set", re.I)
 
 
 def _quota_used_up(error: Exception) -> bool:
     """A 429 that says the account's quota or credit is spent: it does not pass by waiting (OpenAI's
-    ``insufficient_quota``), unlike a rate limit."""
-    return bool(_QUOTA.search(str(error)))
+    ``insufficient_quota``), unlike a rate limit; nor does a key that is missing, which litellm raises as a server
+    error (OpenAI's "Missing credentials"): it was tried four times, some 20 s a group, before the error was told."""
+    return bool(_QUOTA.search(str(error)) or _NO_CREDENTIALS.search(str(error)))
 
 
 def _unavailable(settings: LLMSettings, error: Exception, tries: int = 1) -> ModelUnavailable:

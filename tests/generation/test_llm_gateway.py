@@ -326,6 +326,22 @@ def test_a_quota_used_up_is_not_tried_again():
         server.shutdown()
 
 
+def test_a_missing_key_is_not_tried_again(monkeypatch):
+    """A hosted model without its key (no OPENAI_API_KEY) comes back from litellm as a server error, and was tried
+    four times with waits between (20 s a group) before the person was told the key was missing."""
+    from generation.llm import gateway
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    tries = []
+    answer = gateway._answer
+    monkeypatch.setattr(gateway, "_answer", lambda *args: tries.append(1) or answer(*args))
+    settings = LLMSettings(model="openai/gpt-4o-mini", api_base="http://127.0.0.1:9/v1", cache=False, retry_backoff=1)
+    started = time.monotonic()
+    with pytest.raises(ModelUnavailable, match="OPENAI_API_KEY"):
+        complete_json([{"role": "user", "content": "hi"}], SCHEMA, settings)
+    assert len(tries) == 1 and time.monotonic() - started < 1
+
+
 def test_json_a_model_wrapped_in_words_is_read_whole():
     """ "Sure! Here is the JSON: ```json{...}```" was an invalid answer, tried again and paid for thrice."""
     answer = 'Sure! Here is the JSON:\n```json{"subject": "Tea", "tags": ["a", "b"]}```\nEnjoy!'
