@@ -150,14 +150,15 @@ class SmtpSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TAILOR_SMTP_")
 
     host: str = "127.0.0.1"
-    port: int = 1025
+    port: int = Field(default=1025, ge=1, le=65535)
     starttls: bool = False
     # Implicit TLS (SMTPS, port 465): the connection speaks TLS from its first byte, where STARTTLS upgrades it.
     ssl: bool = False
     username: str | None = None  # after host and TLS, which its check reads
     password: str | None = None
     sender: str = "Tailor <news@shop.example>"  # for brands whose kit names no sender of its own
-    timeout_seconds: float = 10.0
+    # 0 (a non-blocking socket), a negative wait or infinity failed each send in a traceback of the socket library's.
+    timeout_seconds: float = Field(default=10.0, gt=0, allow_inf_nan=False)
     # Connections a send keeps open at once, each mailing its share of the drafts: a relay that takes 200 ms an
     # email caps one connection at 5 emails a second.
     connections: int = Field(default=1, ge=1, le=50)

@@ -113,6 +113,27 @@ def test_send_due_with_the_mail_server_down_fails_with_the_reason_and_keeps_the_
     assert status == "failed"
 
 
+def test_a_mail_server_wait_or_port_no_connection_can_have_is_one_line_naming_the_variable(
+    engine, tailor_home, mail_server, live_server
+):
+    """TAILOR_SMTP_TIMEOUT_SECONDS=0 (a non-blocking socket to smtplib), a negative or infinite one, failed each send
+    in a page of the socket library's traceback, and a port past 65535 was tried as a connection refused."""
+    controller, messages = mail_server
+    campaign_id = campaign_with_drafts(engine, "summer", due=1)
+    for name, value in [("TAILOR_SMTP_TIMEOUT_SECONDS", "0"), ("TAILOR_SMTP_TIMEOUT_SECONDS", "-1"),
+                        ("TAILOR_SMTP_TIMEOUT_SECONDS", "inf"), ("TAILOR_SMTP_PORT", "70000")]:  # fmt: skip
+        settings = {"TAILOR_SMTP_PORT": str(controller.port), name: value}
+
+        refused = run(["send", "--campaign", str(campaign_id)], tailor_home, TAILOR_PUBLIC_URL=live_server, **settings)
+
+        assert refused.returncode == 2, refused.stdout
+        [line] = refused.stderr.strip().splitlines()
+        assert line.startswith(f"error: the environment is not valid: {name}='{value}': Input should be "), line
+    assert messages == []
+    with session_scope(engine) as session:
+        assert session.scalars(select(Draft.status).where(Draft.campaign_id == campaign_id)).all() == ["approved"]
+
+
 def test_send_due_leaves_the_drafts_to_a_due_check_another_process_runs(engine, tailor_home, mail_server):
     """Cron's run beside a server's due-check (its job running, beating) starts no second one."""
     controller, messages = mail_server
