@@ -583,11 +583,11 @@ def _send_words(result: dict) -> list[str]:
         reasons = ", ".join(f"{why.get(k, k)}: {n:,}" for k, n in result.get("held_back_by_reason", {}).items())
         lines.append(f"back to review: {result['held_back_count']:,} ({reasons})")
     if result["waiting"]:
-        waiting = counted(result["waiting"], "approved draft waits", "approved drafts wait")
-        policy = f" ({result['deferred']:,} held back by the contact policy)" if result["deferred"] else ""
-        lines.append(
-            f"{waiting} for its send time{policy}; the next falls due {result['next_send_at']}: send again then"
+        waiting = counted(
+            result["waiting"], "approved draft waits for its send time", "approved drafts wait for their send times"
         )
+        policy = f" ({result['deferred']:,} held back by the contact policy)" if result["deferred"] else ""
+        lines.append(f"{waiting}{policy}; the next falls due {result['next_send_at']}: send again then")
     if result["refused"]:
         lines.append(f"refused by the mail server: {len(result['refused']):,}")
         lines += [f"  draft {refused['draft_id']}: {refused['answer']}" for refused in result["refused"][:20]]

@@ -164,3 +164,19 @@ def test_send_says_why_drafts_were_held_back_and_skipped():
         "campaign; each draft says why)",
         "back to review: 3 (too late to send: 2, products changed since written: 1)",
     ]
+
+
+def test_send_says_how_many_drafts_wait_in_words_that_agree_with_their_number():
+    """Several waiting drafts were told "4 approved drafts wait for its send time"."""
+    from service.cli import _send_words
+
+    for waiting, told in [
+        (1, "1 approved draft waits for its send time (1 held back by the contact policy)"),
+        (4, "4 approved drafts wait for their send times (4 held back by the contact policy)"),
+    ]:
+        result = {
+            "sent": 0, "skipped": 0, "waiting": waiting, "deferred": waiting, "refused": [],
+            "next_send_at": "2026-12-07T06:00:00Z",
+        }  # fmt: skip
+        then = "the next falls due 2026-12-07T06:00:00Z: send again then"
+        assert _send_words(result) == ["sent 0 emails", f"{told}; {then}"]
