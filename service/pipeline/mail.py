@@ -86,7 +86,13 @@ def smtp_connection(settings: SmtpSettings) -> Iterator[smtplib.SMTP]:
                     f"The SMTP server at {server} refused the login as '{settings.username}': {error}. Check "
                     "TAILOR_SMTP_USERNAME and TAILOR_SMTP_PASSWORD; nothing was sent."
                 ) from error
-        yield smtp
+        try:
+            yield smtp
+        except BaseException:
+            # Left mid-conversation (Ctrl-C while the server answered an email): the QUIT on the way out would read
+            # that answer as its own, and smtplib raised it ("250 OK queued") in place of what stopped the send.
+            smtp.close()
+            raise
 
 
 def _unproven(settings: SmtpSettings, tls: str, error: ssl.SSLCertVerificationError) -> MailServerUnavailable:

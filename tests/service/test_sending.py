@@ -3,9 +3,12 @@ for a person, and how a failure reads."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import signal
 import smtplib
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
@@ -19,10 +22,13 @@ from sqlalchemy import func, select, update
 
 from generation.brands import UNSUBSCRIBE_PLACEHOLDER, load_brand
 from service.clock import as_text, as_utc, utcnow
-from service.db.models import Campaign, Customer, Draft, Event, Review, Send, Variant
+from service.db.models import Campaign, Customer, Draft, Event, Job, Review, Send, Variant
 from service.db.session import session_scope
+from service.jobs import InlineJobRunner
+from service.pipeline.sending import send_campaign
 from tests.conftest import free_port
 from tests.service.conftest import wait_for_job
+from tests.service.test_cli_send_due import campaign_with_drafts
 
 FOOTER = load_brand("hearth").footer_for("en")  # with the {{unsubscribe_url}} placeholder, as generation renders it
 
@@ -437,6 +443,38 @@ def serving_smtp(handler, monkeypatch) -> Iterator[int]:
         yield port
     finally:
         controller.stop()
+
+
+class _InterruptedWhileAnswering:
+    """An SMTP server that takes each email, and before it answers, Ctrl-C is pressed where the send runs (SIGINT to
+    the test's main thread, where `tailor send` runs its job)."""
+
+    def __init__(self) -> None:
+        self.received = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook)
+        self.received.extend(envelope.rcpt_tos)
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+        await asyncio.sleep(0.5)
+        return "250 OK queued"
+
+
+def test_ctrl_c_while_the_mail_server_answers_an_email_cancels_the_send(engine, monkeypatch):
+    """The QUIT on the way out read the server's late answer to the email as its own: `tailor send` ended in a
+    traceback of "SMTPResponseException: (250, b'OK queued')", its job failed with that, not cancelled."""
+    campaign_id = campaign_with_drafts(engine, "autumn", due=2)
+    server = _InterruptedWhileAnswering()
+
+    with serving_smtp(server, monkeypatch), pytest.raises(KeyboardInterrupt):
+        InlineJobRunner(engine).submit("send", send_campaign, engine=engine, campaign_id=campaign_id)
+
+    with session_scope(engine) as session:
+        job = session.scalar(select(Job).where(Job.kind == "send"))
+        drafts = select(Draft.status).where(Draft.campaign_id == campaign_id).order_by(Draft.position)
+        statuses = session.scalars(drafts).all()
+    assert (job.status, job.error) == ("cancelled", "cancelled: interrupted (Ctrl-C)")
+    assert server.received == ["autumn0@example.com"]
+    assert statuses == ["sending", "approved"]  # the first perhaps mailed: to review at the next send, not mailed again
 
 
 class _PickyServer:
