@@ -81,6 +81,9 @@ def _draft_words(draft) -> list[str]:
         lines.append(f"cannot be mailed: {draft.cannot_mail}")
     if draft.send_after is not None and draft.status == "approved":
         lines.append(f"goes at {draft.send_after:%Y-%m-%d %H:%M} UTC")
+    if draft.retry_after is not None and draft.status == "approved":  # as the review page's "tried again" says
+        retry = f"{draft.retry_after:%Y-%m-%d %H:%M} UTC"
+        lines.append(f"tried again at {retry}: the mail server refused the address for now")
     if draft.flag_reasons:
         lines += ["flagged:" if draft.flagged else "flag reasons:", *(f"  - {reason}" for reason in draft.flag_reasons)]
     for variant in draft.variants:

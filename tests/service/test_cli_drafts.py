@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy import select
+
 from service.campaigns import ensure_brand
 from service.db.models import Campaign, Customer, Draft, Variant
 from service.db.session import session_scope
@@ -208,3 +210,26 @@ def test_list_refuses_an_offset_past_what_the_database_holds(engine, tailor_home
 
     assert listed.returncode == 2 and "Traceback" not in listed.stderr, listed.stderr
     assert "Invalid value for '--offset'" in listed.stderr
+
+
+def test_show_says_when_an_address_the_mail_server_refused_for_now_is_tried_again(engine, tailor_home, monkeypatch):
+    """A draft whose address was greylisted showed as approved and nothing more, where the review page says when it
+    is tried again: the person could not tell why an approved draft had not gone."""
+    from service.jobs import InlineJobRunner
+    from service.pipeline.sending import send_campaign
+    from tests.service.test_cli_send_due import campaign_with_drafts
+    from tests.service.test_sending import _GreylistingServer, serving_smtp
+
+    campaign_id = campaign_with_drafts(engine, "autumn", due=1)
+    with serving_smtp(_GreylistingServer(refuse="autumn0@example.com", answer="451 4.7.1 greylisted"), monkeypatch):
+        InlineJobRunner(engine).submit("send", send_campaign, engine=engine, campaign_id=campaign_id)
+    with session_scope(engine) as session:
+        draft = session.scalar(select(Draft).where(Draft.campaign_id == campaign_id))
+        draft_id, retry_after = draft.id, draft.retry_after
+
+    shown = run(["drafts", "show", str(draft_id)], tailor_home)
+
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[0].startswith(f"draft {draft_id} of campaign {campaign_id}: approved, ")
+    assert lines[2] == f"tried again at {retry_after:%Y-%m-%d %H:%M} UTC: the mail server refused the address for now"
