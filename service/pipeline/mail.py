@@ -136,7 +136,9 @@ class MailServer:
     def send(self, message: EmailMessage, from_addr: str, to_addrs: list[str]) -> None:
         """``send_message`` on a connection that answers; one whose MAIL is refused with 421 (nothing of the email
         taken) is opened again and the email handed over once more. Raises EmailRefused when the server refuses the
-        email for good for what it holds (its content, 5.6.x; its size, 5.3.4), which another email need not be."""
+        email for good for what it holds (its content, 5.6.x; its size, 5.3.4), which another email need not be, and
+        SMTPRecipientsRefused, as RCPT does, when it refuses it for its recipient (5.1.x, 5.2.x: no such user, a full
+        mailbox), which a server that checks them only once it has the email answers to DATA."""
         try:
             try:
                 self.ready().send_message(message, from_addr=from_addr, to_addrs=to_addrs)
@@ -147,6 +149,11 @@ class MailServer:
                 self.smtp.send_message(message, from_addr=from_addr, to_addrs=to_addrs)
         except smtplib.SMTPDataError as refused:
             status = enhanced_status(refused.smtp_error)
+            if status is not None and status[1] in {"1", "2"}:  # this address's: not the server failing
+                # Raised as the send's failure, it stopped every send of the campaign at this draft, first in the
+                # audience's order each time.
+                answer = (refused.smtp_code, refused.smtp_error)
+                raise smtplib.SMTPRecipientsRefused(dict.fromkeys(to_addrs, answer)) from refused
             for_what_it_holds = status is not None and (status[1] == "6" or status[1:] == ("3", "4"))
             by_policy = status is not None and status[1] == "7"
             if refused.smtp_code < 500 or not (for_what_it_holds or by_policy):

@@ -845,6 +845,31 @@ def test_an_email_refused_for_its_content_goes_back_to_review_and_the_rest_still
     assert client.get("/customers/c1").json()["email_bounced"] is False  # the address is fine
 
 
+@pytest.mark.parametrize(
+    ("answer", "status", "bounced"),
+    [("552 5.2.2 Mailbox full", "skipped", True), ("452 4.2.2 Mailbox full, try again later", "approved", False)],
+)  # a server that checks the recipient only once it has the email (a filter before the mailbox) answers at DATA
+def test_an_email_refused_at_data_for_its_recipient_is_that_address_s_refusal_and_the_rest_still_go(
+    client, engine, monkeypatch, answer, status, bounced
+):
+    """The refusal failed the send, naming no draft, with that draft still approved and first in the audience's
+    order: every later send of the campaign, and every due-check, stopped at it again."""
+    mailbox_full = _PolicyFilter(answer, refused={"c1@example.com"})
+    with serving_smtp(mailbox_full, monkeypatch):
+        campaign_id = new_campaign(client)
+        ids = [approved_draft(client, engine, campaign_id, external_id=f"c{i}") for i in range(1, 4)]
+        job = send_job(client, campaign_id)
+    assert job["status"] == "succeeded" and job["result"]["sent"] == 2, job
+    assert mailbox_full.received == ["c2@example.com", "c3@example.com"]
+    ((refused),) = job["result"]["refused"]
+    assert refused["customer_id"] == "c1" and refused["answer"] == answer
+    with session_scope(engine) as session:
+        draft = session.get(Draft, ids[0])
+        assert (draft.status, draft.retry_after is not None) == (status, not bounced)  # as RCPT's refusal leaves it
+        assert session.scalar(select(Send.id).where(Send.draft_id == ids[0])) is None  # not recorded as sent
+    assert client.get("/customers/c1").json()["email_bounced"] is bounced
+
+
 class _CutOffServer:
     """An SMTP server that takes ``accept`` messages, then takes one more and drops the connection before it
     answers: the email went, and only the answer was lost."""
