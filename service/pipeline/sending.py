@@ -67,6 +67,7 @@ from service.pipeline.mail import (
     EmailRefused,
     EmailRefusedByPolicy,
     MailServer,
+    NotReopened,
     build_message,
     envelope_sender,
     offers_smtputf8,
@@ -290,7 +291,8 @@ def send_campaign(
                 not_theirs(engine, tally.refused_in_a_row)
             if isinstance(failure, MailServerUnavailable) and failure.done_before is not None and failure.__cause__:
                 # told again once every connection stopped: what each sent, and cut off, with the email in hand
-                raise _failed_after(settings, tally, outbox.total, failure.__cause__) from failure.__cause__
+                answered = getattr(failure, "answered_draft", None)
+                raise _failed_after(settings, tally, outbox.total, failure.__cause__, answered) from failure.__cause__
             raise
     refused = tally.refused
     mark_sent(engine, campaign_id, tally.sent)
@@ -632,7 +634,12 @@ def _send_over_one_connection(
             else:
                 release(engine, draft_id)
             mark_sent(engine, campaign_id, tally.sent)
-            raise _failed_after(settings, tally, outbox.total, error) from error
+            # The server's answer to this email, not a connection lost, one it would not open again, or the sender
+            # refused (as in every email): the send is stopped at this draft again while the server answers it so.
+            answered = isinstance(error, smtplib.SMTPResponseException) and not isinstance(
+                error, NotReopened | smtplib.SMTPSenderRefused
+            )
+            raise _failed_after(settings, tally, outbox.total, error, draft_id if answered else None) from error
         except IntegrityError:
             if handed_to_smtp:  # mailed, but not recorded: the draft stays "sending", as after a crash
                 raise
@@ -649,10 +656,13 @@ def _send_over_one_connection(
     report()  # the last, should the last draft have been skipped or deferred
 
 
-def _failed_after(settings: SmtpSettings, tally: _Tally, total: int, error: BaseException) -> MailServerUnavailable:
-    """The failure of a send whose connection to the mail server failed part way, saying how many emails went and
-    which drafts were cut off mid-email (over every connection, once all have stopped); its result counts what went
-    before, as a finished send's does."""
+def _failed_after(
+    settings: SmtpSettings, tally: _Tally, total: int, error: BaseException, answered_draft: int | None = None
+) -> MailServerUnavailable:
+    """The failure of a send whose connection to the mail server failed part way, saying how many emails went, which
+    drafts were cut off mid-email (over every connection, once all have stopped) and, when the server's answer to
+    one draft's email stopped it, ``answered_draft``; its result counts what went before, as a finished send's
+    does."""
     with tally.lock:
         sent, cut_off = tally.sent, list(tally.cut_off)
     flagged = ""
@@ -666,11 +676,16 @@ def _failed_after(settings: SmtpSettings, tally: _Tally, total: int, error: Base
             f" The connections were lost while the emails of drafts {', '.join(map(str, cut_off))} were handed over: "
             "the customers may have them, so they are back in review, flagged, rather than approved."
         )
+    if answered_draft is not None:
+        flagged += (
+            f" It gave that answer to draft {answered_draft}'s email: should a send stop there again, reject or change "
+            "that draft to mail the others."
+        )
     failure = MailServerUnavailable(
         f"The SMTP server at {settings.host}:{settings.port} failed after {sent} of {total} emails "
         f"({type(error).__name__}: {error}).{flagged} Those not sent stay approved: send the campaign again to go on."
     )
-    failure.done_before = tally.so_far()
+    failure.done_before, failure.answered_draft = tally.so_far(), answered_draft
     return failure
 
 

@@ -870,6 +870,21 @@ def test_an_email_refused_at_data_for_its_recipient_is_that_address_s_refusal_an
     assert client.get("/customers/c1").json()["email_bounced"] is bounced
 
 
+def test_a_send_stopped_by_the_mail_server_s_answer_to_one_email_names_that_draft(client, engine, monkeypatch):
+    """A refusal the send cannot class ("554 Transaction failed") stops it, the draft approved, first in the audience's
+    order: each send again stopped at it, and no message said which draft, so a person could not take it out."""
+    server = _PolicyFilter("554 Transaction failed", refused={"c1@example.com"})
+    with serving_smtp(server, monkeypatch):
+        campaign_id = new_campaign(client)
+        ids = [approved_draft(client, engine, campaign_id, external_id=f"c{i}") for i in range(1, 3)]
+        job = send_job(client, campaign_id)
+    assert job["status"] == "failed" and server.received == [], job
+    assert "failed after 0 of 2 emails (SMTPDataError: (554, b'Transaction failed'))" in job["error"]
+    assert f"It gave that answer to draft {ids[0]}'s email: should a send stop there again, reject or " in job["error"]
+    with session_scope(engine) as session:
+        assert session.scalars(select(Draft.status).where(Draft.id.in_(ids))).all() == ["approved", "approved"]
+
+
 class _CutOffServer:
     """An SMTP server that takes ``accept`` messages, then takes one more and drops the connection before it
     answers: the email went, and only the answer was lost."""
