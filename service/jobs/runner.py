@@ -402,7 +402,9 @@ def _run_it(
         if job_id in _interrupting:  # the server stops: the job was not the person's to cancel, but to run again
             status, reason = "failed", interrupted(kind)
         log.info(f"job {status}", extra={"job_id": job_id, "kind": kind, "error": reason})
-        _end(engine, job_id, status=status, error=reason)
+        # what it did before it stopped, where the work says (a send: its emails sent, skipped and refused)
+        done = getattr(cancelled, "done_before", None)
+        _end(engine, job_id, status=status, error=reason, **({"result": done} if done else {}))
         raise
     except Exception as raised:
         error = as_told(raised)

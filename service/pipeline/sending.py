@@ -57,7 +57,7 @@ from service.db.batches import batches
 from service.db.models import Campaign, Customer, Draft, Send, Variant, left_to_the_due_check
 from service.db.session import session_scope
 from service.drafts import AUDIENCE_ORDER, failed_checks, selected_variant
-from service.errors import Conflict, InvalidEnvironment, MailServerUnavailable, NotFound, TailorError
+from service.errors import Conflict, InvalidEnvironment, JobCancelled, MailServerUnavailable, NotFound, TailorError
 from service.experiments import plan_arms
 from service.jobs.recovery import flag_interrupted_sends
 from service.pipeline.contact_policy import defer_if_mailed_meanwhile, defer_recently_mailed
@@ -286,6 +286,9 @@ def send_campaign(
                 report = lambda: progress(*tally.progress(outbox.total))  # noqa: E731
                 with MailServer(settings) as server:
                     _send_over_one_connection(outbox, tally, server, draft_ids, report)
+        except (JobCancelled, KeyboardInterrupt) as stopped:  # the cancelled job's result: what went before, as a
+            stopped.done_before = tally.so_far()  # failed one's says it (it said nothing: the refused were lost)
+            raise
         except TailorError as failure:
             if tally.relay_stopped:  # every connection's, the emails in hand when it stopped too
                 not_theirs(engine, tally.refused_in_a_row)

@@ -477,6 +477,47 @@ def test_ctrl_c_while_the_mail_server_answers_an_email_cancels_the_send(engine, 
     assert statuses == ["sending", "approved"]  # the first perhaps mailed: to review at the next send, not mailed again
 
 
+class _CancelledWhileMailing:
+    """An SMTP server that refuses the first address for good, takes the next email, and as it does the send's job
+    is cancelled (POST /jobs/{id}/cancel)."""
+
+    def __init__(self, engine) -> None:
+        self.engine, self.received, self.refused = engine, [], []
+
+    async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802 (aiosmtpd's hook)
+        if not self.refused:
+            self.refused.append(address)
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook)
+        from service.jobs.runner import request_cancel
+
+        self.received.extend(envelope.rcpt_tos)
+        with session_scope(self.engine) as session:
+            job_id = session.scalar(select(Job.id).where(Job.kind == "send"))
+        request_cancel(self.engine, job_id)
+        return "250 OK"
+
+
+def test_a_cancelled_send_s_job_says_what_went_before_it_stopped(engine, monkeypatch):
+    """A send cancelled part way kept no result ({}, in GET /jobs/{id} and its webhook), where a failed one counts
+    what was sent, skipped and refused: the refused addresses were told on their drafts alone."""
+    from service.errors import JobCancelled
+
+    campaign_id = campaign_with_drafts(engine, "autumn", due=4)
+    server = _CancelledWhileMailing(engine)
+    with serving_smtp(server, monkeypatch), pytest.raises(JobCancelled):
+        InlineJobRunner(engine).submit("send", send_campaign, engine=engine, campaign_id=campaign_id)
+    with session_scope(engine) as session:
+        job = session.scalar(select(Job).where(Job.kind == "send"))
+    assert job.status == "cancelled" and job.error.startswith("cancelled on request after 2 of 4")
+    assert server.received == ["autumn1@example.com"]
+    assert (job.result["sent"], job.result["skipped"]) == (1, 0)
+    assert [refusal["answer"] for refusal in job.result["refused"]] == ["550 5.1.1 no such mailbox"]
+
+
 class _PickyServer:
     """An SMTP server that refuses one address and, after ``accept`` messages, answers 421 and gives up."""
 
