@@ -68,11 +68,16 @@ from service.routes.responses import ANY_ROUTE, document, errors
 from service.routes.review import session_ended_login
 from service.settings import (
     ApiSettings,
+    AudienceSettings,
     CampaignSettings,
+    ExperimentSettings,
     HistorySettings,
+    ImportSettings,
     JobSettings,
+    ModelSettings,
     PublicSettings,
     RetrainSettings,
+    ScoringSettings,
     SendScheduleSettings,
     SmtpSettings,
     UnsubscribeSettings,
@@ -109,9 +114,14 @@ class _TailorApp(FastAPI):
 
 def create_app(engine: Engine | None = None) -> FastAPI:
     engine = engine or default_engine()
-    # told at start, by name
-    for read_by_jobs in (CampaignSettings, LLMSettings, SmtpSettings, HistorySettings, WebhookSettings):
-        read_by_jobs()
+    # told at start, by name: read only by jobs and requests, a bad one let the server start, and each training,
+    # import or send then failed on it (TAILOR_MODELS_KEPT=0 once the whole training was done)
+    read_by_jobs = (
+        CampaignSettings, LLMSettings, SmtpSettings, HistorySettings, WebhookSettings, AudienceSettings,
+        ExperimentSettings, ImportSettings, ModelSettings, ScoringSettings, UnsubscribeSettings,
+    )  # fmt: skip
+    for settings in read_by_jobs:
+        settings()
     # Where its state is, whole: a server and a command started in different folders with TAILOR_HOME=var used
     # different ones, and nothing said which.
     log.info(

@@ -251,6 +251,15 @@ class UnsubscribeSettings(BaseSettings):
 
     secret: SecretStr | None = None
 
+    @field_validator("secret")
+    @classmethod
+    def _not_empty(cls, value: SecretStr | None) -> SecretStr | None:
+        """An empty secret (``TAILOR_UNSUBSCRIBE_SECRET=`` left blank in an env file) signed every link with no key at
+        all: anyone could make the link of any send, unsubscribing its recipient and reading their address."""
+        if value is not None and not value.get_secret_value().strip():
+            raise ValueError("is empty: give a long random secret, or unset it to use TAILOR_HOME/unsubscribe.key")
+        return value
+
 
 class CampaignSettings(BaseSettings):
     """Defaults for campaign generation that are business choices, not model hyperparameters."""
@@ -282,6 +291,17 @@ class CampaignSettings(BaseSettings):
     # Drafts rendered, scored and saved at a time: memory stays bounded (a draft with its variants takes some
     # 70 KB while it is built) and copywriters see the first drafts while the rest are written.
     drafts_per_batch: int = Field(default=2_000, ge=1)
+
+    @field_validator("recommender")
+    @classmethod
+    def _known_recommender(cls, value: str) -> str:
+        """A name no recommender has: the server started, and every training, the scheduled retrain's too, failed
+        without naming the variable."""
+        from recommenders.registry import names
+
+        if value not in names():
+            raise ValueError(f"is no recommender: choose one of {', '.join(names())}")
+        return value
 
 
 class AudienceSettings(BaseSettings):

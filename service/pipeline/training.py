@@ -451,6 +451,7 @@ def recommender_in_use() -> str | None:
 def train_all(progress: ProgressFn, engine: Engine, model: str | None = None, tune_trials: int = 0) -> dict[str, Any]:
     """Job: audience, recommender (its hyperparameters searched first with ``tune_trials``) and engagement model
     in turn."""
+    ModelSettings()  # what publishing reads, told before the work: TAILOR_MODELS_KEPT=0 failed a finished training
     copy_model = ScoringSettings().copy_model
     if copy_model and not Path(copy_model).is_file():  # told before the audience and recommender are trained
         _copy_model(copy_model)  # NotReady naming the setting

@@ -478,3 +478,33 @@ def test_products_of_a_category_are_listed_whatever_its_case_on_either_database(
         for asked in ("pantry", "PANTRY", "Pantry"):
             assert [p.sku for p in list_products(session, asked, None, 100, 0)] == ["P1"], asked
         assert list_products(session, "pant", None, 100, 0) == []
+
+
+def test_every_setting_a_job_or_request_reads_is_told_at_start_by_name(engine, monkeypatch):
+    """The server started with these, and each training, send or unsubscribe link met them later: TAILOR_MODELS_KEPT=0
+    failed a training once it was all done, an unknown recommender failed every (scheduled) training without naming
+    the variable, and an empty unsubscribe secret signed links anyone could make."""
+    import pytest
+    from pydantic import ValidationError
+
+    from service.app import create_app
+    from service.settings import environment_problem
+
+    cases = {
+        "TAILOR_MODELS_KEPT": ("0", "greater than or equal to 1"),
+        "TAILOR_CAMPAIGN_RECOMMENDER": ("nope", "is no recommender: choose one of als, auto, blend"),
+        "TAILOR_UNSUBSCRIBE_SECRET": ("", "is empty: give a long random secret"),
+        "TAILOR_SMTP_TIMEOUT_SECONDS": ("-1", "greater than 0"),
+        "TAILOR_EXPERIMENT_ALLOCATION_OUTCOME": ("revenue", "'open', 'click' or 'conversion'"),
+        "TAILOR_AUDIENCE_AS_OF": ("yesterday", "valid date"),
+        "TAILOR_SCORING_OUTCOME_DAYS": ("-1", "greater than or equal to 0"),
+        "TAILOR_IMPORT_DEFAULT_LOCALE": ("english", "language code"),
+    }
+    for name, (value, said) in cases.items():
+        monkeypatch.setenv(name, value)
+        with pytest.raises(ValidationError) as refused:
+            create_app(engine)
+        problem = environment_problem(refused.value)
+        assert problem is not None and problem.startswith(f"the environment is not valid: {name}="), problem
+        assert said in problem, problem
+        monkeypatch.delenv(name)

@@ -120,3 +120,19 @@ def test_a_missing_copy_model_is_told_before_anything_is_trained(engine, tmp_pat
     with pytest.raises(NotReady, match="^TAILOR_SCORING_COPY_MODEL: "):
         train_all(lambda done, total, message="": heard.append(message), engine, "ease")
     assert heard == []  # no step began
+
+
+def test_a_bad_count_of_versions_to_keep_is_told_before_anything_is_trained(engine, monkeypatch):
+    """TAILOR_MODELS_KEPT was read only as the first model was published: `tailor train` with it 0 trained the audience
+    and the recommender, then failed."""
+    from pydantic import ValidationError
+
+    from service.pipeline.training import train_all
+    from service.settings import environment_problem
+
+    monkeypatch.setenv("TAILOR_MODELS_KEPT", "0")
+    heard = []
+    with pytest.raises(ValidationError) as refused:
+        train_all(lambda done, total, message="": heard.append(message), engine, "ease")
+    assert (environment_problem(refused.value) or "").startswith("the environment is not valid: TAILOR_MODELS_KEPT='0'")
+    assert heard == []  # no step began
