@@ -80,7 +80,9 @@ def tune(
     (the run's own configuration, such as the quick run's one training window) hold in every trial. ``progress``
     hears (trials done, trials) as each trial starts."""
     validation = split.validation()
-    optuna.logging.set_verbosity(logging.WARNING)
+    # ERROR: a trial's error is raised out of the search, for its caller to tell once; Optuna's own warning of it
+    # wrote its traceback in plain text into the server's JSON log when a tuning job was cancelled or stopped
+    optuna.logging.set_verbosity(logging.ERROR)
 
     def objective(trial: optuna.Trial) -> float:
         if progress is not None:

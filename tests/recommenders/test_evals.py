@@ -209,6 +209,24 @@ def test_tuning_keeps_the_run_s_own_parameters():
     assert best["max_products"] == 50 and "regularization" in best
 
 
+def test_a_trial_s_error_is_raised_to_the_caller_without_optuna_s_plain_text_report(capfd):
+    """A tuning train job cancelled, or its server stopped, mid-search: Optuna wrote "Trial 1 failed ..." and the
+    traceback in plain text into the server's log of JSON lines, beside the job's own line saying the same."""
+    from evals.recommenders.tuning import tune
+
+    class Stopped(Exception):
+        pass
+
+    def progress(done: int, total: int, message: str = "") -> None:
+        if done == 1:
+            raise Stopped(message)
+
+    split = protocols.time_split(synthetic_shop(), test_days=30)
+    with pytest.raises(Stopped, match="trial 2 of 3"):
+        tune("ease", split, None, trials=3, progress=progress)
+    assert capfd.readouterr().err == ""
+
+
 def test_last_basket_holds_out_one_order_per_customer():
     shop = synthetic_shop()
     split = protocols.last_basket(shop)
