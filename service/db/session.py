@@ -21,7 +21,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, P
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.errors import DatabaseUnavailable
-from service.settings import DbSettings
+from service.settings import DbSettings, home_settings
 
 log = logging.getLogger("tailor.db")
 BUSY_TIMEOUT_MS = 10_000  # how long an SQLite connection waits for another's lock before it gives up
@@ -146,6 +146,15 @@ def configured_engine(migrate: Callable[[Engine], None]) -> Engine:
         ) from None
     try:
         engine = make_engine(url, settings.echo, settings.connect_timeout_seconds)
+    except OSError as error:  # a SQLite file whose folder cannot be made or written: it said only the path's error
+        fix = (
+            "give DATABASE_URL a file in a folder Tailor can write"
+            if settings.url
+            else f"set TAILOR_HOME ({home_settings().home}) to a folder Tailor can write"
+        )
+        reason = (error.strerror or str(error)).lower()
+        raise DatabaseUnavailable(f"The database {shown} cannot be made: {error.filename}: {reason}; {fix}") from None
+    try:
         migrate(engine)
     except (NoSuchModuleError, ModuleNotFoundError) as error:
         raise DatabaseUnavailable(

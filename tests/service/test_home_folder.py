@@ -83,3 +83,28 @@ def test_the_server_logs_where_its_home_and_database_are(engine, caplog):
     (started,) = [record for record in caplog.records if record.getMessage() == "serving the shop"]
     assert started.home == str(home_settings().home) and Path(started.home).is_absolute()
     assert started.database == f"sqlite:///{Path(started.home) / 'tailor.db'}"
+
+
+def test_a_database_file_that_cannot_be_made_names_the_setting_to_change(tmp_path, monkeypatch):
+    """A TAILOR_HOME or DATABASE_URL in a folder that cannot be made said only "error: /proc/shop: no such file or
+    directory", naming neither the database nor the variable to fix."""
+    import pytest
+
+    from service.db.session import configured_engine
+    from service.errors import DatabaseUnavailable
+
+    (tmp_path / "a_file").write_text("not a folder")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'a_file' / 'tailor.db'}")
+    with pytest.raises(DatabaseUnavailable) as refused:
+        configured_engine(lambda engine: None)
+    assert str(refused.value).startswith(f"The database sqlite:///{tmp_path / 'a_file' / 'tailor.db'} cannot be made: ")
+    assert str(refused.value).endswith("; give DATABASE_URL a file in a folder Tailor can write")
+    monkeypatch.delenv("DATABASE_URL")
+    monkeypatch.setenv("TAILOR_HOME", "/proc/tailor-shop")  # a folder no one, root included, can make
+    home_settings.cache_clear()
+    try:
+        said = r"^The database sqlite:////proc/tailor-shop/tailor.db cannot be made: /proc/tailor-shop: "
+        with pytest.raises(DatabaseUnavailable, match=said + r".*; set TAILOR_HOME \(/proc/tailor-shop\) to a folder"):
+            configured_engine(lambda engine: None)
+    finally:
+        home_settings.cache_clear()
