@@ -173,6 +173,9 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         for schedule in schedules:
             schedule.stop()
         runner.shutdown()
+        # uvicorn ends the process by the signal that stopped it, past atexit (service.db.session): the connections
+        # are closed here, so that the last one writes SQLite's write-ahead log into the file and removes it
+        engine.dispose()
 
     app = _TailorApp(
         title="Tailor",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import itertools
 import logging
@@ -178,6 +179,11 @@ def configured_engine(migrate: Callable[[Engine], None]) -> Engine:
         ) from None
     if problem := case_folding_problem(engine):
         log.warning(problem, extra={"database": shown})
+    if engine.dialect.name == "sqlite":
+        # Its connections closed as the process ends, the last one writes the write-ahead log into the file and
+        # removes it: left open, every command and stopped server left a tailor.db-wal beside the file, and a backup
+        # copied over tailor.db (a restore) had that log's later writes replayed onto it.
+        atexit.register(engine.dispose)
     return engine
 
 

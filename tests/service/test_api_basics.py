@@ -508,3 +508,23 @@ def test_every_setting_a_job_or_request_reads_is_told_at_start_by_name(engine, m
         assert problem is not None and problem.startswith(f"the environment is not valid: {name}="), problem
         assert said in problem, problem
         monkeypatch.delenv(name)
+
+
+def test_a_stopped_server_leaves_no_write_ahead_log_beside_the_database(tmp_path):
+    """A stopped server left tailor.db-wal beside the file: a backup restored by copying it over tailor.db then had
+    that log's writes, made after the backup, replayed onto it."""
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+    from service.auth import create_key
+    from service.db.migrate import upgrade
+    from service.db.session import make_engine, session_scope
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'tailor.db'}")
+    upgrade(engine)
+    with session_scope(engine) as session:
+        key = create_key(session, "tests")
+    with TestClient(create_app(engine)) as browser:
+        assert browser.post("/review/login", data={"api_key": key, "reviewer": "Ann"}).status_code == 200  # a write
+        assert (tmp_path / "tailor.db-wal").exists()
+    assert not (tmp_path / "tailor.db-wal").exists()

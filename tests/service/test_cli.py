@@ -687,3 +687,11 @@ def test_an_export_of_a_campaign_cut_short_is_refused_or_says_how_many_drafts_ar
     answered = client.get(f"/campaigns/{campaign_id}/export", params={"status": "approved"})
     assert answered.status_code == 200 and len(answered.text.splitlines()) == 2
     assert answered.headers["X-Tailor-Warning"] == warned.stderr.split("warning: ")[1].strip()
+
+
+def test_a_command_leaves_no_write_ahead_log_beside_the_database(tmp_path):
+    """Every command left tailor.db-wal beside the file: a backup restored by copying it over tailor.db (the README's
+    `sqlite3 tailor.db ".backup ..."` undone) had the log's later writes replayed onto it, keys made after the backup
+    among them."""
+    assert run(["keys", "create", "ops"], tmp_path).returncode == 0
+    assert (tmp_path / "tailor.db").exists() and not (tmp_path / "tailor.db-wal").exists()
