@@ -16,6 +16,7 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp
 
+from generation.brands import brand_folders
 from generation.settings import LLMSettings
 from service.cache_control import NotStored
 from service.db.session import default_engine
@@ -49,7 +50,7 @@ from service.jobs.webhooks import WebhookSettings
 from service.logs import REQUEST_ID, about_a_person, redacted
 from service.paths import RootPath, route_path
 from service.pipeline.sending import has_due_drafts, send_due_drafts
-from service.pipeline.training import refresh_missing_segments, retrain_if_new_data
+from service.pipeline.training import refresh_missing_segments, require_copy_model_file, retrain_if_new_data
 from service.request_ids import RequestIds
 from service.request_size import MIB, RequestSizeLimit
 from service.retention import PRUNE_EVERY_SECONDS, prune_history
@@ -122,6 +123,8 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     )  # fmt: skip
     for settings in read_by_jobs:
         settings()
+    brand_folders()  # TAILOR_BRANDS_DIR naming no folder
+    require_copy_model_file()
     # Where its state is, whole: a server and a command started in different folders with TAILOR_HOME=var used
     # different ones, and nothing said which.
     log.info(

@@ -389,6 +389,14 @@ def _published(kind: str, save, metadata: dict[str, Any], read_at: datetime) -> 
     )
 
 
+def require_copy_model_file() -> None:
+    """NotReady naming TAILOR_SCORING_COPY_MODEL when it names no file: told at the server's start and before a
+    training's first step, not once the training reaches the engagement model."""
+    copy_model = ScoringSettings().copy_model
+    if copy_model and not Path(copy_model).is_file():
+        _copy_model(copy_model)
+
+
 def _copy_model(path: Path):
     from scoring.copy_model import CopyModel
     from scoring.errors import ExtraNotInstalled, ModelFileError
@@ -452,9 +460,7 @@ def train_all(progress: ProgressFn, engine: Engine, model: str | None = None, tu
     """Job: audience, recommender (its hyperparameters searched first with ``tune_trials``) and engagement model
     in turn."""
     ModelSettings()  # what publishing reads, told before the work: TAILOR_MODELS_KEPT=0 failed a finished training
-    copy_model = ScoringSettings().copy_model
-    if copy_model and not Path(copy_model).is_file():  # told before the audience and recommender are trained
-        _copy_model(copy_model)  # NotReady naming the setting
+    require_copy_model_file()  # told before the audience and recommender are trained
     marker = data_marker(engine)  # taken first, so that data arriving during training counts as new
     steps = (
         ("audience", lambda report: refresh_audience(engine, report)),

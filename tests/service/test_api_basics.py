@@ -528,3 +528,21 @@ def test_a_stopped_server_leaves_no_write_ahead_log_beside_the_database(tmp_path
         assert browser.post("/review/login", data={"api_key": key, "reviewer": "Ann"}).status_code == 200  # a write
         assert (tmp_path / "tailor.db-wal").exists()
     assert not (tmp_path / "tailor.db-wal").exists()
+
+
+def test_a_brands_folder_or_copy_model_that_is_not_there_is_told_at_start(engine, tmp_path, monkeypatch):
+    """The server started with either: every campaign then failed on the brands folder, and every training (the
+    scheduled retrain's too) on the copy model."""
+    import pytest
+
+    from generation.errors import BrandKitInvalid
+    from service.app import create_app
+    from service.errors import NotReady
+
+    monkeypatch.setenv("TAILOR_BRANDS_DIR", str(tmp_path / "no-brands"))
+    with pytest.raises(BrandKitInvalid, match="TAILOR_BRANDS_DIR names no folder"):
+        create_app(engine)
+    monkeypatch.delenv("TAILOR_BRANDS_DIR")
+    monkeypatch.setenv("TAILOR_SCORING_COPY_MODEL", str(tmp_path / "no-model.pkl"))
+    with pytest.raises(NotReady, match="^TAILOR_SCORING_COPY_MODEL: "):
+        create_app(engine)
