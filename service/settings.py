@@ -352,12 +352,12 @@ class SendScheduleSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="TAILOR_SEND_")
 
-    due_check_minutes: float = Field(default=5.0, ge=0)
+    due_check_minutes: float = Field(default=5.0, ge=0, allow_inf_nan=False)
     # How late the due-check may still mail a draft (its send time, or its time to try an address again, that long
     # past: the server was stopped meanwhile); later, the draft goes back to a person. 0: no limit.
-    late_limit_hours: float = Field(default=24.0, ge=0)
+    late_limit_hours: float = Field(default=24.0, ge=0, allow_inf_nan=False)
     # The contact policy (service.pipeline.contact_policy): days between two marketing emails to one customer.
-    min_days_between: float = Field(default=2.0, ge=0)
+    min_days_between: float = Field(default=2.0, ge=0, allow_inf_nan=False)
     # The clock best send hours are learned and kept on (service.send_times): an IANA name, e.g. Europe/Berlin.
     timezone: str = "UTC"
 
@@ -384,7 +384,7 @@ class ScoringSettings(BaseSettings):
     copy_model: Path | None = None
     # `TAILOR_SCORING_OUTCOME_DAYS`: sends younger than this are left out of training, since their opens,
     # clicks and purchases may still come; learned from, they would all count as ignored.
-    outcome_days: float = Field(default=7.0, ge=0)
+    outcome_days: float = Field(default=7.0, ge=0, allow_inf_nan=False)
     # `TAILOR_SCORING_MAX_SENDS`: training learns from this many of the latest sends, so that its time and
     # memory stay bounded however many a shop has made (fitting takes about 5 KB per send at its peak). On the
     # 100,000-customer demo shop (later fifth of its sends held out), open / click / conversion AUC was 0.736 /
@@ -414,7 +414,7 @@ class RetrainSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="TAILOR_RETRAIN_")
 
-    every_hours: float | None = Field(default=None, gt=0)
+    every_hours: float | None = Field(default=None, gt=0, allow_inf_nan=False)
 
 
 class JobSettings(BaseSettings):
@@ -427,8 +427,9 @@ class JobSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="TAILOR_JOBS_")
 
-    shutdown_grace_seconds: float = Field(default=20.0, ge=0)
-    sweep_seconds: float = Field(default=60.0, ge=0)
+    # Not inf: a schedule's thread died of it at start (OverflowError, a traceback), and its work was never done again.
+    shutdown_grace_seconds: float = Field(default=20.0, ge=0, allow_inf_nan=False)
+    sweep_seconds: float = Field(default=60.0, ge=0, allow_inf_nan=False)
     keep_days: float = Field(default=90.0, ge=0)
 
     def kept_since(self) -> datetime | None:

@@ -499,6 +499,11 @@ def test_every_setting_a_job_or_request_reads_is_told_at_start_by_name(engine, m
         "TAILOR_AUDIENCE_AS_OF": ("yesterday", "valid date"),
         "TAILOR_SCORING_OUTCOME_DAYS": ("-1", "greater than or equal to 0"),
         "TAILOR_IMPORT_DEFAULT_LOCALE": ("english", "language code"),
+        # a schedule's thread died of it at start (OverflowError), and the due-check was never made again
+        "TAILOR_SEND_DUE_CHECK_MINUTES": ("inf", "finite number"),
+        "TAILOR_JOBS_SWEEP_SECONDS": ("inf", "finite number"),
+        "TAILOR_RETRAIN_EVERY_HOURS": ("inf", "finite number"),
+        "TAILOR_SMTP_PORT": ("70000", "less than or equal to 65535"),
     }
     for name, (value, said) in cases.items():
         monkeypatch.setenv(name, value)
