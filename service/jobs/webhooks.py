@@ -88,8 +88,9 @@ class WebhookSettings(BaseSettings):
 
     url: str | None = None
     secret: SecretStr | None = None
-    timeout_seconds: float = Field(default=5.0, gt=0)
-    retry_seconds: float = Field(default=1.0, ge=0)
+    # Not inf: a command's announcement ended in an OverflowError traceback, its owed try's moment beyond dates.
+    timeout_seconds: float = Field(default=5.0, gt=0, allow_inf_nan=False)
+    retry_seconds: float = Field(default=1.0, ge=0, allow_inf_nan=False)
     give_up_after_tries: int = Field(default=36, ge=1)
 
     @field_validator("url")

@@ -504,6 +504,7 @@ def test_every_setting_a_job_or_request_reads_is_told_at_start_by_name(engine, m
         "TAILOR_JOBS_SWEEP_SECONDS": ("inf", "finite number"),
         "TAILOR_RETRAIN_EVERY_HOURS": ("inf", "finite number"),
         "TAILOR_SMTP_PORT": ("70000", "less than or equal to 65535"),
+        "TAILOR_WEBHOOK_TIMEOUT_SECONDS": ("inf", "finite number"),
     }
     for name, (value, said) in cases.items():
         monkeypatch.setenv(name, value)
