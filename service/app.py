@@ -84,7 +84,7 @@ from service.settings import (
     UnsubscribeSettings,
     home_settings,
 )  # fmt: skip
-from service.state import AppState, model_store, warn_of_unservable_models
+from service.state import AppState, model_store, require_writable_home, warn_of_unservable_models
 
 log = logging.getLogger("tailor.api")
 SENDING_JOBS = ("send", "send_due")
@@ -124,6 +124,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     for settings in read_by_jobs:
         settings()
     brand_folders()  # TAILOR_BRANDS_DIR naming no folder
+    require_writable_home()
     require_copy_model_file()
     # Where its state is, whole: a server and a command started in different folders with TAILOR_HOME=var used
     # different ones, and nothing said which.

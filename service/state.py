@@ -3,17 +3,36 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine
 
-from service.errors import NotReady
+from service.errors import NotReady, StorageUnavailable
 from service.jobs import JobRunner
 from service.pipeline.frames import CatalogCache
 from service.pipeline.model_store import MODEL_FILE, MODEL_KINDS, ModelStore, versions
+from service.settings import home_settings
 
 log = logging.getLogger("tailor.api")
+
+
+def require_writable_home() -> None:
+    """TAILOR_HOME made, and a file written in it, else StorageUnavailable naming it: with the database elsewhere
+    (PostgreSQL), a home on a volume not mounted, or mounted read-only, let the server start, and each training failed
+    once it was all done, saving its models ("FileNotFoundError: '/srv/tailor'")."""
+    home = home_settings().home
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=home):
+            pass
+    except OSError as error:
+        reason = (error.strerror or str(error)).lower()
+        raise StorageUnavailable(
+            f"TAILOR_HOME ({home}) cannot be written: {error.filename or home}: {reason}; Tailor keeps its trained "
+            "models there: set it to a folder it can write (every server and command on one database the same)"
+        ) from None
 
 
 def _read_model(kind: str, path: Path):

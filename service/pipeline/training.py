@@ -29,6 +29,7 @@ from service.settings import (
     ScoringSettings,
     home_settings,
 )
+from service.state import require_writable_home
 
 if TYPE_CHECKING:
     from evals.recommenders.protocols import Split
@@ -461,6 +462,7 @@ def train_all(progress: ProgressFn, engine: Engine, model: str | None = None, tu
     in turn."""
     ModelSettings()  # what publishing reads, told before the work: TAILOR_MODELS_KEPT=0 failed a finished training
     require_copy_model_file()  # told before the audience and recommender are trained
+    require_writable_home()  # where the models are saved, told before the work too
     marker = data_marker(engine)  # taken first, so that data arriving during training counts as new
     steps = (
         ("audience", lambda report: refresh_audience(engine, report)),

@@ -552,3 +552,21 @@ def test_a_brands_folder_or_copy_model_that_is_not_there_is_told_at_start(engine
     monkeypatch.setenv("TAILOR_SCORING_COPY_MODEL", str(tmp_path / "no-model.pkl"))
     with pytest.raises(NotReady, match="^TAILOR_SCORING_COPY_MODEL: "):
         create_app(engine)
+
+
+def test_a_home_that_cannot_be_written_is_told_at_start(engine, monkeypatch):
+    """With the database elsewhere (PostgreSQL), a TAILOR_HOME on a volume not mounted let the server start, and each
+    training failed once it was all done, saving its models: "FileNotFoundError: [Errno 2] ... '/srv/tailor'"."""
+    import pytest
+
+    from service.app import create_app
+    from service.errors import StorageUnavailable
+    from service.settings import home_settings
+
+    monkeypatch.setenv("TAILOR_HOME", "/proc/tailor-shop")  # a folder no one, root included, can make
+    home_settings.cache_clear()
+    try:
+        with pytest.raises(StorageUnavailable, match=r"^TAILOR_HOME \(/proc/tailor-shop\) cannot be written: "):
+            create_app(engine)
+    finally:
+        home_settings.cache_clear()

@@ -136,3 +136,20 @@ def test_a_bad_count_of_versions_to_keep_is_told_before_anything_is_trained(engi
         train_all(lambda done, total, message="": heard.append(message), engine, "ease")
     assert (environment_problem(refused.value) or "").startswith("the environment is not valid: TAILOR_MODELS_KEPT='0'")
     assert heard == []  # no step began
+
+
+def test_a_home_that_cannot_be_written_is_told_before_anything_is_trained(engine, monkeypatch):
+    """The models are saved in TAILOR_HOME: one that could not be written failed the training once it was all done."""
+    from service.errors import StorageUnavailable
+    from service.pipeline.training import train_all
+    from service.settings import home_settings
+
+    monkeypatch.setenv("TAILOR_HOME", "/proc/tailor-shop")  # a folder no one, root included, can make
+    home_settings.cache_clear()
+    heard = []
+    try:
+        with pytest.raises(StorageUnavailable, match=r"^TAILOR_HOME \(/proc/tailor-shop\) cannot be written: "):
+            train_all(lambda done, total, message="": heard.append(message), engine, "ease")
+    finally:
+        home_settings.cache_clear()
+    assert heard == []  # no step began
