@@ -83,6 +83,7 @@ from service.settings import (
     SmtpSettings,
     UnsubscribeSettings,
     home_settings,
+    unread_variables,
 )  # fmt: skip
 from service.state import AppState, model_store, require_writable_home, warn_of_unservable_models
 
@@ -125,6 +126,10 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         settings()
     brand_folders()  # TAILOR_BRANDS_DIR naming no folder
     require_writable_home()
+    if unread := unread_variables():
+        log.warning(
+            "variables no setting reads (misspelt?): what they meant keeps its default", extra={"variables": unread}
+        )
     require_copy_model_file()
     # Where its state is, whole: a server and a command started in different folders with TAILOR_HOME=var used
     # different ones, and nothing said which.

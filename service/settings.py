@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 import socket
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -30,12 +32,17 @@ def environment_problem(error: ValidationError) -> str | None:
     problems = []
     for problem in error.errors():
         field = str(problem["loc"][0]) if problem["loc"] else ""
-        alias = settings.model_fields[field].validation_alias if field in settings.model_fields else None
-        names = alias.choices if isinstance(alias, AliasChoices) else [alias or prefix + field]
-        shown = " or ".join(str(name).upper() for name in names)
+        shown = " or ".join(_variables(settings, field, prefix))
         said = problem["msg"].removeprefix("Value error, ")  # our validators' own words, without pydantic's lead
         problems.append(f"{shown}={_without_credentials(problem['input'])!r}: {said}")
     return "the environment is not valid: " + "; ".join(problems)
+
+
+def _variables(settings: type[BaseSettings], field: str, prefix: str) -> list[str]:
+    """The environment variables a settings class's field is read from (DATABASE_URL or TAILOR_DB_URL)."""
+    alias = settings.model_fields[field].validation_alias if field in settings.model_fields else None
+    names = alias.choices if isinstance(alias, AliasChoices) else [alias or prefix + field]
+    return [str(name).upper() for name in names]
 
 
 def _without_credentials(value: object) -> object:
@@ -44,6 +51,22 @@ def _without_credentials(value: object) -> object:
     if not isinstance(value, str):
         return value
     return re.sub(r"\?.*", "?***", re.sub(r"[^/@:\s]+:[^/@\s]*@", "***@", value), flags=re.S)
+
+
+# TAILOR_* variables read by name, outside the settings classes: the shop's brand kits (generation.brands) and the
+# evals' data sets (evals.datasets).
+READ_BY_NAME = frozenset({"TAILOR_BRANDS_DIR", "TAILOR_SHARED_DATA"})
+
+
+def unread_variables(environ: Mapping[str, str] = os.environ) -> list[str]:
+    """The TAILOR_* variables in ``environ`` that no setting reads (of the settings classes imported): a misspelt one,
+    TAILOR_HISTORY_KEEP_DAY, was ignored in silence, and its setting kept its default (the history kept for ever)."""
+    known = set(READ_BY_NAME)
+    for settings in _subclasses(BaseSettings):
+        prefix = settings.model_config.get("env_prefix", "")
+        for name in settings.model_fields:
+            known |= set(_variables(settings, name, prefix))
+    return sorted(name for name in environ if name.upper().startswith("TAILOR_") and name.upper() not in known)
 
 
 def _subclasses(cls: type) -> list[type]:

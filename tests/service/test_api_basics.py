@@ -570,3 +570,17 @@ def test_a_home_that_cannot_be_written_is_told_at_start(engine, monkeypatch):
             create_app(engine)
     finally:
         home_settings.cache_clear()
+
+
+def test_a_misspelt_setting_is_warned_of_at_start(engine, monkeypatch, caplog):
+    """TAILOR_HISTORY_KEEP_DAY=30 (the S left out) was ignored in silence: the server kept the history for ever."""
+    import logging
+
+    from service.app import create_app
+
+    monkeypatch.setenv("TAILOR_HISTORY_KEEP_DAY", "30")
+    monkeypatch.setenv("TAILOR_BRANDS_DIR", str(engine.url.database).rsplit("/", 1)[0])  # read by name: no warning
+    with caplog.at_level(logging.WARNING, logger="tailor.api"):
+        create_app(engine)
+    [warned] = [record for record in caplog.records if record.getMessage().startswith("variables no setting reads")]
+    assert warned.variables == ["TAILOR_HISTORY_KEEP_DAY"]
