@@ -145,6 +145,12 @@ def configured_engine(migrate: Callable[[Engine], None]) -> Engine:
             "DATABASE_URL is not a database URL; give one such as sqlite:///var/tailor.db or "
             "postgresql+psycopg://user:password@host/db"
         ) from None
+    if url.startswith("sqlite:") and make_url(url).database in (None, "", ":memory:"):
+        # "sqlite:///$DB_PATH" with the variable unset: every command succeeded on a database that went with it
+        raise DatabaseUnavailable(
+            f"DATABASE_URL ({url}) names no database file, so all written to it would be lost as the process "
+            "ends; give the file's path, such as sqlite:////srv/tailor/tailor.db"
+        )
     try:
         engine = make_engine(url, settings.echo, settings.connect_timeout_seconds)
     except OSError as error:  # a SQLite file whose folder cannot be made or written: it said only the path's error

@@ -108,3 +108,17 @@ def test_a_database_file_that_cannot_be_made_names_the_setting_to_change(tmp_pat
             configured_engine(lambda engine: None)
     finally:
         home_settings.cache_clear()
+
+
+def test_a_database_url_naming_no_file_is_refused(monkeypatch):
+    """DATABASE_URL=sqlite:///$DB_PATH with the variable unset is SQLite's in-memory database: every command, `tailor
+    keys create` among them, said it was done, and all it wrote went as the process ended."""
+    import pytest
+
+    from service.db.session import configured_engine
+    from service.errors import DatabaseUnavailable
+
+    for url in ("sqlite:///", "sqlite://", "sqlite:///:memory:"):
+        monkeypatch.setenv("DATABASE_URL", url)
+        with pytest.raises(DatabaseUnavailable, match=rf"^DATABASE_URL \({url}\) names no database file"):
+            configured_engine(lambda engine: None)
