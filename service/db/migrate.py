@@ -9,6 +9,7 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from contextvars import ContextVar
+from functools import lru_cache
 from pathlib import Path
 
 from alembic import command
@@ -44,6 +45,14 @@ def alembic_config(engine: Engine) -> Config:
     config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
     config.attributes["engine"] = engine
     return config
+
+
+@lru_cache
+def head_revision() -> str:
+    """The revision this version of Tailor migrates a database to, and serves it at."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return ScriptDirectory.from_config(config).get_current_head()
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 from fastapi import APIRouter
 from sqlalchemy import text
 
+from service.db.migrate import head_revision
 from service.deps import StateDep
 from service.errors import DatabaseUnavailable
 from service.pipeline.model_store import MODEL_KINDS
@@ -28,7 +29,7 @@ def health(state: StateDep) -> dict:
     each such problem and its fix in `problems`: the database answers, and `POST /train` mends it. Needs
     no API key; a database that does not answer, or answers without Tailor's tables (a new empty file), is a 503,
     and so is a SQLite file gone from its place (the connections open on it still answered, and new ones made an
-    empty file)."""
+    empty file), and a database at another revision than the server's (moved back or restored while it ran)."""
     url = state.engine.url
     on_disk = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
     if on_disk and not Path(url.database).is_file():  # the file's path to the log: callers here need no key
@@ -38,7 +39,13 @@ def health(state: StateDep) -> dict:
             "(started again without it, Tailor makes an empty database)."
         )
     with state.engine.connect() as connection:
-        connection.execute(text("SELECT version_num FROM alembic_version"))
+        revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    if revision != head_revision():  # every other request failed on the tables as they are now, and /health said ok
+        log.error("database at another revision", extra={"revision": revision, "served": head_revision()})
+        raise DatabaseUnavailable(
+            f"The database is at revision {revision}, not {head_revision()}, which this server serves: it was moved "
+            "back (tailor db downgrade) or restored while the server ran. Restart the server: its start migrates it."
+        )
     models = {kind: state.models.version(kind) for kind in MODEL_KINDS}
     problems = [
         f"The {kind} model in use ({models[kind]}) was saved by a version of Tailor this one cannot read (the "

@@ -584,3 +584,21 @@ def test_a_misspelt_setting_is_warned_of_at_start(engine, monkeypatch, caplog):
         create_app(engine)
     [warned] = [record for record in caplog.records if record.getMessage().startswith("variables no setting reads")]
     assert warned.variables == ["TAILOR_HISTORY_KEEP_DAY"]
+
+
+def test_health_is_not_ok_once_the_database_is_moved_back_under_the_server(client, engine):
+    """`tailor db downgrade` (or a restore) while the server ran: every request answered 503 on the tables as they had
+    become, and /health still said ok to the uptime monitor."""
+    from sqlalchemy import text
+
+    from service.db.migrate import downgrade, head_revision
+
+    assert client.get("/health").status_code == 200
+    before = f"{int(head_revision()) - 1:04d}"  # the revision before the latest
+    downgrade(engine, before)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == before
+    moved = client.get("/health")
+    assert moved.status_code == 503 and moved.json()["error"] == "DatabaseUnavailable"
+    said = f"The database is at revision {before}, not {head_revision()}, which this server serves"
+    assert moved.json()["message"].startswith(said)
