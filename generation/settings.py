@@ -50,15 +50,15 @@ class LLMSettings(BaseSettings):
     @field_validator("locales")
     @classmethod
     def _locales_are_template_languages(cls, locales: str | None) -> str | None:
-        """The languages as groups are written in (en, de, ...), whatever their case: "EN" or "de-CH" matched no
-        group, and a shop's hosted model was asked for nothing, every email in template copy, without a word."""
+        """The languages as groups are written in (en, de, ...), whatever their case, a code with a region standing
+        for its language (de-CH is de: emails are written in the language): "EN" or "de-CH" matched no group, and a
+        shop's hosted model was asked for nothing, every email in template copy, without a word."""
         if locales is None:
             return None
-        codes = [code.strip() for code in locales.split(",") if code.strip()]
-        for code in codes:
+        languages = []
+        for code in (code.strip() for code in locales.split(",") if code.strip()):
             language = code.replace("_", "-").split("-")[0].lower()
             if language not in LOCALES:
                 raise ValueError(f"'{code}' is no language Tailor has email templates for: {', '.join(LOCALES)}")
-            if code.lower() != language:
-                raise ValueError(f"'{code}': write '{language}', the language its customers' emails are written in")
-        return ",".join(code.lower() for code in codes)
+            languages += [language] if language not in languages else []
+        return ",".join(languages)

@@ -93,7 +93,8 @@ def test_the_local_model_is_asked_for_english_only_unless_configured(monkeypatch
     ("written", "said"),
     [
         ("xx,en", "'xx' is no language Tailor has email templates for: en, de, pl"),
-        ("en,de-CH", "'de-CH': write 'de', the language its customers' emails are written in"),
+        ("en;de", "'en;de' is no language Tailor has email templates for"),
+        ("english", "'english' is no language Tailor has email templates for"),
     ],
 )
 def test_the_model_s_locales_are_languages_with_templates(monkeypatch, written, said):
@@ -101,6 +102,8 @@ def test_the_model_s_locales_are_languages_with_templates(monkeypatch, written, 
     hosted model was asked for nothing and every email was in template copy, without a word of why."""
     monkeypatch.setenv("TAILOR_LLM_LOCALES", "EN, De")
     assert model_locales(LLMSettings(model="openai/gpt-4o-mini")) == {"en", "de"}
+    monkeypatch.setenv("TAILOR_LLM_LOCALES", "en-GB,de_CH,de")  # a region stands for its language
+    assert LLMSettings(model="openai/gpt-4o-mini").locales == "en,de"
     monkeypatch.setenv("TAILOR_LLM_LOCALES", written)
     with pytest.raises(ValidationError, match=said):
         LLMSettings(model="openai/gpt-4o-mini")
