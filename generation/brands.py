@@ -78,6 +78,9 @@ class BrandKit(BaseModel):
 
     slug: str
     name: str
+    # What the shop sells, in a few words ("a home, kitchen and tea shop"), told to the model with the brand's name:
+    # the prompt said so of every brand's shop. "": the model is told the name alone.
+    shop: str = ""
     voice: str
     audience: str
     reading_level: str

@@ -703,6 +703,25 @@ def test_the_prompt_holds_nothing_of_the_customers_it_is_written_for():
     assert "Sencha" in sent or "tea" in sent.lower()  # the products' facts are what it is written from
 
 
+def test_the_model_is_told_what_the_brand_kit_says_the_shop_sells_not_a_tea_shop():
+    """The system prompt told every brand's model it wrote for "a home, kitchen and tea shop": a shop of bicycles
+    with a kit of its own was written for as one of tea. It says what the kit's `shop` says, or the name alone."""
+    from generation.copywriter import build_messages
+    from generation.grouping import group_requests
+
+    (group,) = group_requests([make_request()])
+    hearth = load_brand("hearth")
+
+    def system(brand) -> str:
+        return build_messages(group, brand, 2)[0]["content"]
+
+    assert system(hearth).startswith("You write email copy for Hearth & Leaf, a home, kitchen and tea shop. Voice: ")
+    cycles = hearth.model_copy(update={"name": "Spoke & Chain", "shop": "a bicycle workshop"})
+    assert system(cycles).startswith("You write email copy for Spoke & Chain, a bicycle workshop. Voice: ")
+    unsaid = system(hearth.model_copy(update={"shop": ""}))
+    assert unsaid.startswith("You write email copy for Hearth & Leaf. Voice: ") and "tea shop" not in unsaid
+
+
 def test_the_model_is_shown_the_example_and_goal_words_of_the_language_it_writes():
     """A German group's prompt said "Write only in German" and showed the English example and goal words ("miss,
     while, back, again"), while the campaign_goal check holds German copy to the German ones ("vermisst, weile")."""
