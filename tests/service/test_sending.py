@@ -861,6 +861,21 @@ class _PolicyFilter:
         return "250 OK"
 
 
+def _sent_with_c1_refused(client, engine, monkeypatch, answer: str) -> list[int]:
+    """Three approved drafts, c1's to c3's, sent through a mail server that gives c1's email ``answer``: the others
+    go, the send succeeds and its result names c1's refusal; the drafts' ids."""
+    refusing = _PolicyFilter(answer, refused={"c1@example.com"})
+    with serving_smtp(refusing, monkeypatch):
+        campaign_id = new_campaign(client)
+        ids = [approved_draft(client, engine, campaign_id, external_id=f"c{i}") for i in range(1, 4)]
+        job = send_job(client, campaign_id)
+    assert job["status"] == "succeeded" and job["result"]["sent"] == 2, job
+    assert refusing.received == ["c2@example.com", "c3@example.com"]
+    ((refused),) = job["result"]["refused"]
+    assert refused["customer_id"] == "c1" and refused["answer"] == answer
+    return ids
+
+
 @pytest.mark.parametrize(
     "answer", ["554 5.6.0 Message content rejected", "550 5.7.1 Message content rejected, UBE"]
 )  # for what it holds; by a filter's policy, as Postfix's body checks and amavis answer
@@ -869,15 +884,7 @@ def test_an_email_refused_for_its_content_goes_back_to_review_and_the_rest_still
 ):
     """The refusal stopped the job with its draft approved, first in the audience's order: every send of the
     campaign stopped at that email again, and no other customer was ever mailed."""
-    content_filter = _PolicyFilter(answer, refused={"c1@example.com"})
-    with serving_smtp(content_filter, monkeypatch):
-        campaign_id = new_campaign(client)
-        ids = [approved_draft(client, engine, campaign_id, external_id=f"c{i}") for i in range(1, 4)]
-        job = send_job(client, campaign_id)
-    assert job["status"] == "succeeded" and job["result"]["sent"] == 2, job
-    assert content_filter.received == ["c2@example.com", "c3@example.com"]
-    ((refused),) = job["result"]["refused"]
-    assert refused["customer_id"] == "c1" and refused["answer"] == answer
+    ids = _sent_with_c1_refused(client, engine, monkeypatch, answer)
     with session_scope(engine) as session:
         draft = session.get(Draft, ids[0])
         assert (draft.status, draft.flagged) == ("flagged", True)  # a person changes it, and approves it again
@@ -895,15 +902,7 @@ def test_an_email_refused_at_data_for_its_recipient_is_that_address_s_refusal_an
 ):
     """The refusal failed the send, naming no draft, with that draft still approved and first in the audience's
     order: every later send of the campaign, and every due-check, stopped at it again."""
-    mailbox_full = _PolicyFilter(answer, refused={"c1@example.com"})
-    with serving_smtp(mailbox_full, monkeypatch):
-        campaign_id = new_campaign(client)
-        ids = [approved_draft(client, engine, campaign_id, external_id=f"c{i}") for i in range(1, 4)]
-        job = send_job(client, campaign_id)
-    assert job["status"] == "succeeded" and job["result"]["sent"] == 2, job
-    assert mailbox_full.received == ["c2@example.com", "c3@example.com"]
-    ((refused),) = job["result"]["refused"]
-    assert refused["customer_id"] == "c1" and refused["answer"] == answer
+    ids = _sent_with_c1_refused(client, engine, monkeypatch, answer)
     with session_scope(engine) as session:
         draft = session.get(Draft, ids[0])
         assert (draft.status, draft.retry_after is not None) == (status, not bounced)  # as RCPT's refusal leaves it
