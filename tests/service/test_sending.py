@@ -292,6 +292,11 @@ def test_the_unsubscribe_page_names_every_brand_it_stops(client, engine, mail_se
         session.scalar(select(Customer).where(Customer.external_id == "c1")).email = "new.c1@example.com"
     moved = recipient.get(path.group(1)).text
     assert "to c1@example.com?" in moved and "new.c1@example.com" not in moved
+    # a link checker's HEAD: the page's answer without its body (it was 405, read as a broken link); nothing changes
+    checked = recipient.head(path.group(1))
+    assert checked.status_code == 200 and checked.text == "" and checked.headers["content-type"].startswith("text/html")
+    assert recipient.head("/unsubscribe/12.cut-short").status_code == 404
+    assert client.get("/customers/c1").json()["unsubscribed"] is False
 
 
 def test_a_link_that_names_no_email_is_answered_in_the_browsers_language(client):
