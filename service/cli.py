@@ -588,6 +588,9 @@ def _send_words(result: dict) -> list[str]:
         )
         policy = f" ({result['deferred']:,} held back by the contact policy)" if result["deferred"] else ""
         lines.append(f"{waiting}{policy}; the next falls due {result['next_send_at']}: send again then")
+    if result.get("still_due"):  # a batch's limit reached (--batch-size)
+        left = counted(result["still_due"], "approved draft is due", "approved drafts are due")
+        lines.append(f"{left} and left for the next batch: send again to mail them")
     if result["refused"]:
         lines.append(f"refused by the mail server: {len(result['refused']):,}")
         lines += [f"  draft {refused['draft_id']}: {refused['answer']}" for refused in result["refused"][:20]]

@@ -44,7 +44,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Engine, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -301,6 +301,9 @@ def send_campaign(
     mark_sent(engine, campaign_id, tally.sent)
     with session_scope(engine) as session:
         later = waiting_drafts(session, session.get(Campaign, campaign_id), now)
+        if limit is not None:  # a batch: how many due drafts it left for the next (nothing said so)
+            left = _due(campaign_id, now, due_check).subquery()
+            later["still_due"] = session.scalar(select(func.count()).select_from(left))
     if fewer_connections:  # the job's message says it, in place of its last "sent N"
         progress(tally.done, outbox.total, fewer_connections)
     if not draft_ids:  # the job's message says why nothing went, rather than nothing

@@ -134,6 +134,9 @@ def test_send_mails_the_approved_drafts_through_the_smtp_server(engine, tailor_h
                     TAILOR_SMTP_PORT=str(controller.port), TAILOR_PUBLIC_URL=silent)  # fmt: skip
     assert unchecked.returncode == 0 and "sent 1 email" in unchecked.stdout.splitlines(), unchecked.stderr
     assert len(messages) == 1
+    left = approved - 1  # said, as nothing said how many the batch left
+    due = f"{left} approved draft{' is' if left == 1 else 's are'} due and left for the next batch"
+    assert f"{due}: send again to mail them" in unchecked.stdout.splitlines()
 
     sent = run(["send", "--campaign", str(campaign_id)], tailor_home, TAILOR_SMTP_PORT=str(controller.port),
                TAILOR_PUBLIC_URL=live_server)  # fmt: skip

@@ -1272,8 +1272,10 @@ def test_a_batch_is_as_large_as_asked_when_some_customers_may_not_be_mailed_any_
     assert response.status_code == 202, response.text
     result = wait_for_job(client, response.json()["job_id"])["result"]
     assert (result["sent"], result["skipped"]) == (2, 2)
+    assert result["still_due"] == 1  # left for the next batch: nothing said so
     assert sorted(message["To"] for message in messages) == ["c3@example.com", "c4@example.com"]
-    assert send_job(client, campaign_id)["result"]["sent"] == 1  # the rest: c5
+    rest = send_job(client, campaign_id)["result"]
+    assert rest["sent"] == 1 and "still_due" not in rest  # the rest: c5, with no batch asked for
 
 
 def test_a_customer_mailed_recently_gets_the_next_campaign_when_the_contact_policy_allows(
