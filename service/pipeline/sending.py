@@ -682,6 +682,11 @@ def _failed_after(
             f" The connections were lost while the emails of drafts {', '.join(map(str, cut_off))} were handed over: "
             "the customers may have them, so they are back in review, flagged, rather than approved."
         )
+    if isinstance(error, smtplib.SMTPSenderRefused) and error.smtp_code >= 500:  # as it would every email
+        flagged += (
+            f" It refused the sender {error.sender!r}: the From of the brand kit's `sender`, or TAILOR_SMTP_SENDER "
+            "for a kit that names none; give one this server may send from."
+        )
     if answered_draft is not None:
         flagged += (
             f" It gave that answer to draft {answered_draft}'s email: should a send stop there again, reject or change "

@@ -1012,6 +1012,25 @@ def test_a_connection_the_server_closed_between_emails_is_opened_again(client, e
         assert {d.status for d in session.scalars(select(Draft).where(Draft.id.in_(ids)))} == {"sent"}
 
 
+class _RefusingTheSender:
+    """A relay that refuses the sender, as one does for an address of a domain it may not send from."""
+
+    async def handle_MAIL(self, server, session, envelope, address, options):  # noqa: N802 (aiosmtpd's hook)
+        return "553 5.7.1 Sender address rejected: not owned by user"
+
+
+def test_a_refused_sender_points_at_where_the_sender_is_set(client, engine, monkeypatch):
+    """A send the relay stopped at MAIL FROM named the sender and nothing of where a person sets it."""
+    monkeypatch.setenv("TAILOR_SMTP_SENDER", "Shop <news@elsewhere.example>")
+    with serving_smtp(_RefusingTheSender(), monkeypatch):
+        campaign_id = new_campaign(client)
+        approved_draft(client, engine, campaign_id, external_id="c1")
+        job = send_job(client, campaign_id)
+    assert job["status"] == "failed"
+    assert "It refused the sender 'hello@hearth.example': the From of the brand kit's `sender`" in job["error"]
+    assert "TAILOR_SMTP_SENDER for a kit that names none" in job["error"]
+
+
 def test_an_email_is_written_while_no_write_lock_is_held(client, engine, mail_server, monkeypatch):
     """On SQLite the send's transaction holds the database's one write lock: the email's parts were put together
     inside it (a few milliseconds an email, every approval and unsubscribe meanwhile waiting), not after it."""
