@@ -149,7 +149,7 @@ class MailServer:
                 self.smtp.send_message(message, from_addr=from_addr, to_addrs=to_addrs)
         except smtplib.SMTPDataError as refused:
             status = enhanced_status(refused.smtp_error)
-            if status is not None and status[1] in {"1", "2"}:  # this address's: not the server failing
+            if status is not None and status[1] in ADDRESS_SUBJECTS:  # this address's: not the server failing
                 # Raised as the send's failure, it stopped every send of the campaign at this draft, first in the
                 # audience's order each time.
                 answer = (refused.smtp_code, refused.smtp_error)
@@ -195,6 +195,11 @@ _ENHANCED_STATUS = re.compile(r"\s*([245])\.(\d{1,3})\.(\d{1,3})\b")
 def answer_text(reply: bytes | str) -> str:
     """A server's answer as text: smtplib gives the bytes it read."""
     return reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
+
+
+# The subjects of an enhanced status code about the recipient's address (RFC 3463: 1 addressing, 2 the mailbox), not
+# the server's own policy, system or network: a refusal with one is that address's, at RCPT or at DATA alike.
+ADDRESS_SUBJECTS = frozenset({"1", "2"})
 
 
 def enhanced_status(reply: bytes | str) -> tuple[str, str, str] | None:

@@ -28,6 +28,7 @@ from service.experiments import record_send
 from service.jobs.recovery import back_to_review, worker_name
 from service.pipeline.generate import email_features
 from service.pipeline.mail import (
+    ADDRESS_SUBJECTS,
     AddressNotDeliverable,
     EmailRefused,
     answer_text,
@@ -289,7 +290,7 @@ def _about_the_address(reply: bytes | str) -> bool:
     """Whether a refusal is about the address (its enhanced status code's subject: 1, addressing; 2, the mailbox),
     or names no such code; not one of the server's own policy, system or network (5.7.1 Relay access denied)."""
     status = enhanced_status(reply)
-    return status is None or status[1] in {"1", "2"}
+    return status is None or status[1] in ADDRESS_SUBJECTS
 
 
 def skip(engine: Engine, draft_id: int, why: str, answer: str, bounced: bool = False) -> dict[str, Any]:
