@@ -106,7 +106,7 @@ def complete_json(
         except passing as error:  # rate limited, overloaded, a dropped connection: worth another try
             wait = _wait_before_retry(error, attempt, settings)
             left = ends_at - time.perf_counter() - wait
-            if attempt == settings.transient_retries or _quota_used_up(error) or left <= 0:
+            if attempt == settings.transient_retries or _does_not_pass(error) or left <= 0:
                 raise _unavailable(settings, error, tries=attempt + 1) from error
             time.sleep(wait)
         except openai.OpenAIError as error:  # the base of litellm's provider errors
@@ -210,10 +210,11 @@ _QUOTA = re.compile(r"insufficient_quota|exceeded your current quota|quota (?:ex
 _NO_CREDENTIALS = re.compile(r"missing credentials|api_key client option must be set", re.I)
 
 
-def _quota_used_up(error: Exception) -> bool:
-    """A 429 that says the account's quota or credit is spent: it does not pass by waiting (OpenAI's
-    ``insufficient_quota``), unlike a rate limit; nor does a key that is missing, which litellm raises as a server
-    error (OpenAI's "Missing credentials"): it was tried four times, some 20 s a group, before the error was told."""
+def _does_not_pass(error: Exception) -> bool:
+    """Whether an error of the kinds tried again will not pass by waiting: a 429 that says the account's quota or
+    credit is spent (OpenAI's ``insufficient_quota``), unlike a rate limit, or a key that is missing, which litellm
+    raises as a server error (OpenAI's "Missing credentials": it was tried four times, some 20 s a group, before the
+    error was told)."""
     return bool(_QUOTA.search(str(error)) or _NO_CREDENTIALS.search(str(error)))
 
 
