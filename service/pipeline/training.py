@@ -67,7 +67,8 @@ def refresh_audience(engine: Engine, progress: ProgressFn | None = None) -> dict
     from audience.profiles import build_profiles
 
     report = progress or (lambda done, total, message="": None)
-    horizon_days = AudienceSettings().horizon_days
+    settings = AudienceSettings()
+    horizon_days = settings.horizon_days
     with session_scope(engine) as session:
         report(0, 100, "reading orders")
         as_of = frames.audience_as_of(session)
@@ -80,7 +81,7 @@ def refresh_audience(engine: Engine, progress: ProgressFn | None = None) -> dict
                 "There are no customers yet: import customers first (`tailor import customers FILE`), then their "
                 "orders."
             )
-        if orders.empty and AudienceSettings().as_of is not None:
+        if orders.empty and settings.as_of is not None:
             _refuse_a_day_before_every_order(session, as_of)
         profiling = f"profiling {len(ids):,} customers"
         report(10, 100, profiling)
