@@ -625,7 +625,7 @@ class ThreadJobRunner:
                 running[future] = job_id
         if running:
             log.info("stopping running jobs", extra={"jobs": list(running.values()), "grace_seconds": grace})
-        _, still_running = wait(running, timeout=grace)
+        _, still_running = wait(running, timeout=min(grace, threading.TIMEOUT_MAX))  # 1e300 s: past the clock
         left = [running[future] for future in still_running]
         if left:
             log.warning("jobs still running at shutdown", extra={"jobs": left, "grace_seconds": grace})

@@ -38,7 +38,10 @@ class PeriodicCall:
     (service.jobs.runner.sweep_jobs), and of the history kept too long (service.retention.prune_history)."""
 
     def __init__(self, name: str, call: Callable[[], Any], interval_seconds: float) -> None:
-        self.name, self.call, self.interval_seconds = name, call, interval_seconds
+        # A wait longer than the platform's clock can take (TAILOR_SEND_DUE_CHECK_MINUTES=1e300, or an interval in
+        # hours made infinite by its seconds) killed the thread with an OverflowError: that longest wait stands for
+        # it, some 292 years, which is never all the same.
+        self.name, self.call, self.interval_seconds = name, call, min(interval_seconds, threading.TIMEOUT_MAX)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"tailor-every-{name}", daemon=True)
 

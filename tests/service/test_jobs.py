@@ -1167,3 +1167,47 @@ def test_a_campaign_left_generating_is_failed_at_start_though_a_command_generate
     assert fail_interrupted_jobs(engine) == [ids[2]]
     with session_scope(engine) as session:
         assert [session.get(Campaign, i).status for i in ids[:2]] == ["failed", "generating"]
+
+
+@pytest.mark.parametrize("interval", [1e300, float("inf")])
+def test_a_schedule_longer_than_the_clock_can_wait_waits_without_dying(interval):
+    """TAILOR_SEND_DUE_CHECK_MINUTES=1e300 (or an interval in hours whose seconds overflow to inf) passed the
+    settings, and the schedule's thread died at start with an OverflowError traceback."""
+    from service.jobs.schedule import PeriodicCall
+
+    calls: list[int] = []
+    died: list[BaseException] = []
+    hook, threading.excepthook = threading.excepthook, lambda args: died.append(args.exc_value)
+    try:
+        schedule = PeriodicCall("far-off", lambda: calls.append(1), interval)
+        schedule.start()
+        time.sleep(0.3)
+        assert [t.name for t in threading.enumerate()].count("tailor-every-far-off") == 1
+        schedule.stop()
+    finally:
+        threading.excepthook = hook
+    assert (died, calls) == ([], [])
+    assert "tailor-every-far-off" not in [t.name for t in threading.enumerate()]
+
+
+def _stepping(progress) -> dict:
+    """A long job that reports between its steps, as a training does."""
+    for step in range(100_000):
+        progress(step, 100_000, "stepping")
+        time.sleep(0.01)
+    return {}
+
+
+def test_a_grace_period_longer_than_the_clock_can_wait_still_stops_the_jobs(engine):
+    """TAILOR_JOBS_SHUTDOWN_GRACE_SECONDS=1e300 passed the settings, and the server's shutdown ended in an
+    OverflowError traceback instead of stopping its running job."""
+    from service.jobs.recovery import INTERRUPTED
+
+    runner = ThreadJobRunner(engine)
+    job_id = runner.submit("train", _stepping)
+    deadline = time.monotonic() + 10
+    while _job(engine, job_id).status != "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    assert runner.shutdown(grace_seconds=1e300) == []
+    assert (_job(engine, job_id).status, _job(engine, job_id).error) == ("failed", INTERRUPTED)
