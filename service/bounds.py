@@ -15,6 +15,10 @@ TUNING_TRIALS_MAX = 500
 # The longest churn horizon, in days: ten years, longer than any shop's customers are followed. Dates a horizon
 # of some 270 years apart overflowed pandas' timestamps (a traceback) where they were not simply meaningless.
 HORIZON_DAYS_MAX = 3650
+# The longest a settings' span of days looks back (an outcome window, the contact policy's wait, a conversion
+# window): a century. Moments some 2,700 years back fell before the calendar's year 1, and the training, the send or
+# the experiment that reached back so far failed in an OverflowError traceback.
+LOOK_BACK_DAYS_MAX = 36_500
 # The most customers `tailor demo` makes up: a store of a million is tens of millions of rows to import; a shop that
 # size is imported from its own files. Far more failed in numpy with a traceback.
 DEMO_CUSTOMERS_MAX = 1_000_000

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from service.bounds import HORIZON_DAYS_MAX
+from service.bounds import HORIZON_DAYS_MAX, LOOK_BACK_DAYS_MAX
 from service.clock import utcnow
 
 
@@ -361,7 +361,7 @@ class ExperimentSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="TAILOR_EXPERIMENT_")
 
-    conversion_window_days: int = Field(default=14, ge=1)
+    conversion_window_days: int = Field(default=14, ge=1, le=LOOK_BACK_DAYS_MAX)
     allocation_outcome: Literal["open", "click", "conversion"] = "click"
     credible_level: float = Field(default=0.95, gt=0, lt=1)
 
@@ -378,9 +378,9 @@ class SendScheduleSettings(BaseSettings):
     due_check_minutes: float = Field(default=5.0, ge=0, allow_inf_nan=False)
     # How late the due-check may still mail a draft (its send time, or its time to try an address again, that long
     # past: the server was stopped meanwhile); later, the draft goes back to a person. 0: no limit.
-    late_limit_hours: float = Field(default=24.0, ge=0, allow_inf_nan=False)
+    late_limit_hours: float = Field(default=24.0, ge=0, le=LOOK_BACK_DAYS_MAX * 24, allow_inf_nan=False)
     # The contact policy (service.pipeline.contact_policy): days between two marketing emails to one customer.
-    min_days_between: float = Field(default=2.0, ge=0, allow_inf_nan=False)
+    min_days_between: float = Field(default=2.0, ge=0, le=LOOK_BACK_DAYS_MAX, allow_inf_nan=False)
     # The clock best send hours are learned and kept on (service.send_times): an IANA name, e.g. Europe/Berlin.
     timezone: str = "UTC"
 
@@ -407,7 +407,7 @@ class ScoringSettings(BaseSettings):
     copy_model: Path | None = None
     # `TAILOR_SCORING_OUTCOME_DAYS`: sends younger than this are left out of training, since their opens,
     # clicks and purchases may still come; learned from, they would all count as ignored.
-    outcome_days: float = Field(default=7.0, ge=0, allow_inf_nan=False)
+    outcome_days: float = Field(default=7.0, ge=0, le=LOOK_BACK_DAYS_MAX, allow_inf_nan=False)
     # `TAILOR_SCORING_MAX_SENDS`: training learns from this many of the latest sends, so that its time and
     # memory stay bounded however many a shop has made (fitting takes about 5 KB per send at its peak). On the
     # 100,000-customer demo shop (later fifth of its sends held out), open / click / conversion AUC was 0.736 /

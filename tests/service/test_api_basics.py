@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import pandas as pd
+import pytest
 
 from tests.service.conftest import wait_for_job
 from tests.service.test_importing import CUSTOMERS, ORDERS, PRODUCTS
@@ -514,6 +515,33 @@ def test_every_setting_a_job_or_request_reads_is_told_at_start_by_name(engine, m
         assert problem is not None and problem.startswith(f"the environment is not valid: {name}="), problem
         assert said in problem, problem
         monkeypatch.delenv(name)
+
+
+@pytest.mark.parametrize(
+    ("name", "most"),
+    [
+        ("TAILOR_SCORING_OUTCOME_DAYS", "36500"),
+        ("TAILOR_SEND_MIN_DAYS_BETWEEN", "36500"),
+        ("TAILOR_EXPERIMENT_CONVERSION_WINDOW_DAYS", "36500"),
+        ("TAILOR_SEND_LATE_LIMIT_HOURS", "876000"),
+    ],
+)
+def test_a_span_reaching_before_the_calendar_is_refused_at_start(engine, monkeypatch, name, most):
+    """TAILOR_SCORING_OUTCOME_DAYS=1000000 passed the settings, and every training then failed in an OverflowError
+    traceback ("date value out of range"), as the contact policy's wait and the conversion window did in a send."""
+    from pydantic import ValidationError
+
+    from service.app import create_app
+    from service.settings import environment_problem
+
+    monkeypatch.setenv(name, "100000000")
+    with pytest.raises(ValidationError) as refused:
+        create_app(engine)
+    assert environment_problem(refused.value) == (
+        f"the environment is not valid: {name}='100000000': Input should be less than or equal to {most}"
+    )
+    monkeypatch.setenv(name, most)  # a century back is still a date
+    create_app(engine)
 
 
 def test_a_stopped_server_leaves_no_write_ahead_log_beside_the_database(tmp_path):
