@@ -96,6 +96,11 @@ def make_engine(url: str, echo: bool = False, connect_timeout_seconds: int = 10)
             )
         if database not in ("", ":memory:"):
             path = Path(database)
+            if path.is_dir():  # SQLite said "unable to open database file" after a warning to chmod the folder
+                raise DatabaseUnavailable(
+                    f"DATABASE_URL names the folder {path}, not a file: give the database file's path, such as "
+                    f"sqlite:///{path / 'tailor.db'}"
+                )
             path.parent.mkdir(parents=True, exist_ok=True)
             # The shop's customers, and the API keys' hashes: readable by this user only (SQLite gives its WAL the
             # database's permissions); a file that exists keeps those it has, with a warning if others may read it.

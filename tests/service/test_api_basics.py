@@ -56,6 +56,9 @@ def test_health_is_not_ok_once_the_database_file_is_gone(tmp_path):
     with pytest.raises(DatabaseUnavailable, match="SQLite's URI form"):  # it made a folder "file:" where it ran
         make_engine(f"sqlite:///file:{tmp_path / 'uri.db'}?uri=true")
     assert not (Path.cwd() / "file:").exists()
+    # a folder: SQLite's "unable to open database file", after a warning to run chmod 600 on the folder
+    with pytest.raises(DatabaseUnavailable, match=f"names the folder {tmp_path}, not a file: give the database"):
+        make_engine(f"sqlite:///{tmp_path}")
     queried = tmp_path / "queried.db"
     make_engine(f"sqlite:///{queried}?timeout=5").dispose()  # the file, not one named "queried.db?timeout=5"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith("queried")] == ["queried.db"]
