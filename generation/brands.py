@@ -287,7 +287,9 @@ def _load_kit(name: str, path: Path, _version: tuple[int, int]) -> BrandKit:
     if not isinstance(data, dict):
         raise BrandKitInvalid(str(path), "a kit is a mapping of its fields (name: ..., voice: ..., footer: ...)")
     try:
-        return BrandKit(slug=name, **data)
+        # A key YAML reads as a number or a truth (`1: x`, `yes: x`) failed as "keywords must be strings", naming no
+        # line: as text it is a field the kit does not have, refused naming its line.
+        return BrandKit(slug=name, **{str(key): value for key, value in data.items()})
     except ValidationError as error:
         raise BrandKitInvalid(str(path), _in_words(error, _key_lines(text))) from error
     except TypeError as error:  # a field given twice: slug

@@ -89,6 +89,7 @@ def test_a_shop_keeps_its_own_brand_kits_outside_the_code(tmp_path, monkeypatch)
         (('hello@hearth.example>', 'hello@@hearth.example>'), "sender: sender 'Hearth & Leaf <hello@@hearth"),
         (("voice: >-", "name: Twice\nvoice: >-"), "'name' is written twice (first on line 2)"),
         (("  max: 1\n", ""), "line 24, emoji: allowed is true but max is 0, which lets no emoji through"),
+        (("shop_url:", "1: x\nshop_url:"), "line 5, 1: no field of a brand kit"),  # "keywords must be strings"
     ],
 )  # fmt: skip
 def test_a_kit_s_mistakes_are_refused_when_it_is_read_naming_field_and_line(tmp_path, monkeypatch, change, said):
