@@ -3,7 +3,8 @@ the shop's own: `tailor export`, `tailor generate --out` and `GET /campaigns/{id
 
 Drafts are read a page at a time in the audience's order, so memory stays bounded whatever the campaign's size,
 as the columns the lines hold (the drafts with their customer and send, then their variants), not as ORM objects.
-The bodies keep the `{{unsubscribe_url}}` placeholder for the sender to fill with its own unsubscribe link;
+The bodies keep the `{{unsubscribe_url}}` placeholder for the sender to fill with its own unsubscribe link (in the
+HTML body, a link's address and text, as Tailor's own send makes it);
 `mailable` says whether the customer may be mailed now (consent given, not unsubscribed since generation, an
 address that did not bounce); `holdout` whether the campaign's experiment holds the customer out (held out by a send
 already, or to be by the next one, by the hash sending uses): they are to be sent nothing. With ``selected_only``
@@ -23,6 +24,7 @@ from pydantic import TypeAdapter
 from sqlalchemy import Engine, Row, and_, func, select
 from sqlalchemy.orm import Session
 
+from generation.brands import UNSUBSCRIBE_PLACEHOLDER
 from generation.export import private_opener
 from service.campaigns import cancel_first, get_campaign
 from service.db.batches import batches
@@ -32,6 +34,7 @@ from service.drafts import AUDIENCE_ORDER
 from service.errors import Conflict
 from service.experiments import held_out_customers, takes_into_arms
 from service.pipeline.frames import MAILABLE
+from service.pipeline.mail import with_unsubscribe_link
 from service.schemas import CheckOut
 
 PAGE = 500  # drafts read at a time (each with its variants' rendered email)
@@ -184,7 +187,8 @@ def _records(draft: Row, variants: list[Row], holdout: bool) -> Iterator[dict[st
             "sent": mailed and not draft.perhaps_sent, "perhaps_sent": mailed and bool(draft.perhaps_sent),
             "sent_to": draft.sent_to, "status": draft.status,
             "flagged": draft.flagged, "flag_reasons": draft.flag_reasons, "subject": variant.subject,
-            "preheader": variant.preheader, "text_body": variant.text, "html_body": variant.html,
+            "preheader": variant.preheader, "text_body": variant.text,
+            "html_body": with_unsubscribe_link(variant.html, UNSUBSCRIBE_PLACEHOLDER),
             "checks": _CHECKS.dump_python(_CHECKS.validate_python(variant.checks)),
             "scores": {"p_open": variant.p_open, "p_click": variant.p_click, "p_conversion": variant.p_conversion},
         }  # fmt: skip

@@ -266,6 +266,14 @@ def new_message_id(sender: str) -> str:
     return make_msgid(idstring=uuid.uuid4().hex[:12], domain=domain)
 
 
+def with_unsubscribe_link(html: str, unsubscribe_url: str) -> str:
+    """An HTML body with the footer's unsubscribe placeholder made a link to ``unsubscribe_url``: the recipient's
+    own at sending; the placeholder itself in an export, so that a sender that fills it with its own address gets
+    a link too, not an address as plain text."""
+    link = escape(unsubscribe_url)
+    return html.replace(UNSUBSCRIBE_PLACEHOLDER, f'<a href="{link}" style="word-break:break-all;">{link}</a>')
+
+
 def build_message(
     *, sender: str, to: str, subject: str, text: str, html: str, message_id: str, unsubscribe_url: str,
     language: str | None = None,
@@ -288,11 +296,7 @@ def build_message(
     message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(text.replace(UNSUBSCRIBE_PLACEHOLDER, unsubscribe_url))
-    link = escape(unsubscribe_url)
-    message.add_alternative(
-        html.replace(UNSUBSCRIBE_PLACEHOLDER, f'<a href="{link}" style="word-break:break-all;">{link}</a>'),
-        subtype="html",
-    )
+    message.add_alternative(with_unsubscribe_link(html, unsubscribe_url), subtype="html")
     if language:  # after the bodies: setting them clears the Content-* headers
         message["Content-Language"] = language
     return message

@@ -77,9 +77,10 @@ def export_drafts(
     `flag_reasons`), the variant (`variant_id`, `variant`, `selected`: the one chosen, by the reviewer or else by
     generation; `sent`: the one mailed, which in an experiment is the customer's arm's), its `subject`,
     `preheader`, `text_body` and `html_body` (with the `{{unsubscribe_url}}` placeholder for the sender's own
-    link), `checks` and `scores`. Refused (409) while the campaign is being generated, as the lines would stop
-    wherever its job had got; for a campaign whose generation failed, the `X-Tailor-Warning` header says how many
-    of its customers have no draft. With `selected_only`, each draft has one line, its variant to mail."""
+    link; in the HTML, a link's address and text), `checks` and `scores`. Refused (409) while the campaign is being
+    generated, as the lines would stop wherever its job had got; for a campaign whose generation failed, the
+    `X-Tailor-Warning` header says how many of its customers have no draft. With `selected_only`, each draft has one
+    line, its variant to mail."""
     # 404 (no campaign) or 409 (being generated; an experiment's selected_only) before streaming
     ids, warning = draft_ids(session, campaign_id, status, selected_only)
     # the page's link names the same file
