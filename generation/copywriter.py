@@ -147,14 +147,18 @@ def _clean_data(text: str, limit: int = 200) -> str:
     return " ".join(text.split())[:limit]
 
 
-def build_messages(group: Group, brand: BrandKit, n_variants: int, problems: str = "") -> list[dict[str, str]]:
-    products = group.products()
+def build_messages(
+    group: Group, brand: BrandKit, n_variants: int, problems: str = "", with_data: bool = True
+) -> list[dict[str, str]]:
+    """The system and user messages that ask for the group's copy; without data (``with_data`` False: no products,
+    offer or example), the instructions alone, which the copy must not repeat."""
+    products = group.products() if with_data else []
     first = group.first
     # The campaign's own template copy is the example: on the campaign's goal, where the brand's examples (its
     # voice, told in the system message) are not: the model wrote win-back copy off the brand's tea example. Both it
     # and the goal words are the group's language's: a German group was shown English ones ("miss, while, back")
     # while told to write only in German, and its copy is held to the German words (campaign_goal).
-    example = templates.fallback_copies(group.campaign_type, group.locale)[0]
+    example = templates.fallback_copies(group.campaign_type, group.locale)[0] if with_data else None
     goal_words = templates.goal_words(group.campaign_type, group.locale)
     system = templates.render_file(
         "llm/system.j2", brand=brand, language=templates.LANGUAGE_NAMES.get(group.locale, group.locale)
@@ -165,7 +169,7 @@ def build_messages(group: Group, brand: BrandKit, n_variants: int, problems: str
         goal_words=goal_words[:4],
         segment_description=SEGMENT_WORDS.get(group.segment, "customers of the shop"),
         # in the shop's currency, as the email states it: a British shop's model was told "Enjoy €5 off"
-        offer_text=offer_text(first.offer, "en", first.currency),
+        offer_text=offer_text(first.offer, "en", first.currency) if with_data else "",
         products=[
             {"label": f"p{i + 1}", "category": _clean_data(p.category, 40), "description": _clean_data(p.description)}
             for i, p in enumerate(products)
@@ -190,8 +194,14 @@ def _group_request(group: Group) -> DraftRequest:
     return first.model_copy(update={"products": group.products()})
 
 
+def _instructions(group: Group, brand: BrandKit, n_variants: int) -> str:
+    """What the group's model is told, its data left out, a retry's request to fix the answer included."""
+    messages = build_messages(group, brand, n_variants, problems="-", with_data=False)
+    return "\n".join(message["content"] for message in messages)
+
+
 def _problems(
-    group: Group, brand: BrandKit, variants: list[CopyVariant], lines: dict[str, str]
+    group: Group, brand: BrandKit, variants: list[CopyVariant], lines: dict[str, str], instructions: str
 ) -> list[tuple[str, str]]:
     """(check name, what to tell the model) for every check a version of the answer fails."""
     request = _group_request(group)
@@ -200,6 +210,7 @@ def _problems(
         context = CheckContext(
             request=request, brand=brand, subject=variant.subject, preheader=variant.preheader,
             intro=variant.intro, product_lines=list(lines.values()), line_products=list(lines),
+            instructions=instructions,
         )  # fmt: skip
         problems += [(c.name, f"version {i + 1}: {c.reason}") for c in run_checks(context, COPY_CHECKS) if not c.passed]
     return problems
@@ -282,6 +293,7 @@ def write_group_copy(
     )
 
     answers: list[tuple[list[CopyVariant], dict[str, str]]] = []  # every parsed answer, first to last
+    instructions = _instructions(group, brand, n_variants)
     problems = ""
     started = time.perf_counter()
     for attempt_number in range(settings.max_retries + 1):
@@ -306,7 +318,7 @@ def write_group_copy(
             result.invalid_answers += 1
             problems = f"it did not fit the required JSON format ({_short(error)})"
             continue
-        found = _problems(group, brand, variants, lines)
+        found = _problems(group, brand, variants, lines, instructions)
         if attempt_number == 0:
             result.valid_first_try = True
         answers.append((variants, lines))
@@ -316,7 +328,7 @@ def write_group_copy(
             break
         problems = "; ".join(reason for _, reason in found[:4])
     result.variants, result.product_lines, result.turned_down = _choose_variants(
-        group, brand, answers, fallbacks, n_variants
+        group, brand, answers, fallbacks, n_variants, instructions
     )
     return result
 
@@ -327,7 +339,7 @@ def _add_usage(total: Usage, call: Usage) -> None:
 
 
 def _choose_variants(
-    group: Group, brand: BrandKit, answers: list, fallbacks: list[dict], n_variants: int
+    group: Group, brand: BrandKit, answers: list, fallbacks: list[dict], n_variants: int, instructions: str = ""
 ) -> tuple[list[tuple[CopyVariant, bool]], dict[str, str], dict[str, str]]:
     """Model variants from any attempt that pass the copy checks and are not near-duplicates, topped up with
     template copy; per product, the first model line from any attempt that passes on its own; and, by check, the
@@ -342,7 +354,7 @@ def _choose_variants(
                 break
             context = CheckContext(
                 request=request, brand=brand, subject=variant.subject, preheader=variant.preheader,
-                intro=variant.intro, product_lines=[],
+                intro=variant.intro, product_lines=[], instructions=instructions,
             )  # fmt: skip
             failed = [check for check in run_checks(context, COPY_CHECKS) if not check.passed]
             turned_down.update((check.name, check.reason) for check in failed)
@@ -354,7 +366,8 @@ def _choose_variants(
         for product_id, line in answer_lines.items():  # one model line a product: two products sharing one get
             if (
                 product_id not in lines and line not in lines.values()
-                and _reads_as_its_own(line, request, product_id) and _line_ok(request, brand, product_id, line)
+                and _reads_as_its_own(line, request, product_id)
+                and _line_ok(request, brand, product_id, line, instructions)
             ):  # fmt: skip
                 lines[product_id] = line  # it for the first, the template's line for the second
     for i in range(len(fallbacks) * 2):
@@ -395,10 +408,10 @@ def _reads_as_its_own(line: str, request: DraftRequest, product_id: str) -> bool
     return bool(_stems(line) & _stems(product.name, product.category, product.description))
 
 
-def _line_ok(request: DraftRequest, brand: BrandKit, product_id: str, line: str) -> bool:
+def _line_ok(request: DraftRequest, brand: BrandKit, product_id: str, line: str, instructions: str) -> bool:
     context = CheckContext(
         request=request, brand=brand, subject="", preheader="", intro="", product_lines=[line], lines_only=True,
-        line_products=[product_id],
+        line_products=[product_id], instructions=instructions,
     )  # fmt: skip
     return all(c.passed for c in run_checks(context, COPY_CHECKS))
 

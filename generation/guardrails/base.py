@@ -25,6 +25,10 @@ class CheckContext:
     lines_only: bool = False  # check just the product lines (a model's line kept apart from its variants)
     # The product each line describes; unset, line i describes the request's product i.
     line_products: list[str] = field(default_factory=list)
+    # What the model was told to do, without the data it was shown: copy that repeats it was not written for the
+    # customer (the subject "Fix this." from "Your previous answer was rejected: ... Fix this."). Empty for a
+    # person's copy.
+    instructions: str = ""
 
     @property
     def locale(self) -> str:

@@ -2,7 +2,9 @@
 
 The data (product text, names) is delimited in the prompt; here the output is checked for what copy never
 needs: links, email addresses, markup (HTML or markdown), template or code syntax, talk about prompts and models,
-and long passages lifted word for word from the data the model was shown.
+and long passages lifted word for word from the data the model was shown; nor a part that repeats the
+instructions the model was given: a short part made of their words in their order ("Fix this.", "Say so in the
+subject"), or a longer one holding a run of ``COPIED_WORDS`` of them.
 """
 
 from __future__ import annotations
@@ -62,14 +64,27 @@ def _shingles(words: list[str], size: int) -> set[tuple[str, ...]]:
     return {tuple(words[i : i + size]) for i in range(len(words) - size + 1)}
 
 
+def _repeats(words: list[str], told: str, told_shingles: set[tuple[str, ...]]) -> bool:
+    """Whether a part of ``words`` repeats the instructions (``told``: their words, one space apart and around):
+    a part shorter than ``COPIED_WORDS`` whose words come in them in its order, or a longer part holding a run of
+    that many of them. One word alone is never judged: every word of copy is in some instruction."""
+    if len(words) < COPIED_WORDS:
+        return len(words) > 1 and f" {' '.join(words)} " in told
+    return bool(told_shingles & _shingles(words, COPIED_WORDS))
+
+
 def check(context: CheckContext) -> CheckResult:
     request = context.request
     data_texts = [p.description for p in request.products] + [request.customer.first_name, request.reason]
     data_shingles = set().union(*(_shingles(_words(text), COPIED_WORDS) for text in data_texts))
+    told_words = _words(context.instructions)
+    told, told_shingles = f" {' '.join(told_words)} ", _shingles(told_words, COPIED_WORDS)
     for field, value in context.copy_fields().items():
         for what, pattern in _SIGNS.items():
             if pattern.search(value):
                 return failed(NAME, f"the {field} contains {what}, which email copy never needs")
         if data_shingles & _shingles(_words(value), COPIED_WORDS):
             return failed(NAME, f"the {field} repeats product or customer data word for word")
+        if told_words and _repeats(_words(value), told, told_shingles):
+            return failed(NAME, f"the {field} repeats the instructions instead of writing to the customer")
     return passed(NAME)

@@ -894,6 +894,44 @@ class TestInjection(CheckContract):
         """Once every domain ending counted, "m.in." (everyday Polish) was a link and the copy was turned down."""
         assert CHECKS["injection"](context(locale=locale, intro=intro)).passed, intro
 
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [
+            ("subject", "Fix this."),  # SmolLM2's subject after "Your previous answer was rejected: ... Fix this."
+            ("preheader", "Say so in the subject or the intro"),
+            ("intro", "Write only in English. Never write prices, numbers, dates, links or product names."),
+            ("product_lines", ["Then one short line for each product."]),
+        ],
+    )
+    def test_copy_that_repeats_the_model_s_instructions_fails(self, field, value):
+        """The local model's subject "Fix this." (the retry's request, copied) passed every check and was a
+        demo draft's subject, unflagged."""
+        from generation.copywriter import _instructions
+        from generation.grouping import group_requests
+
+        checked = context(**{field: value})
+        checked.instructions = _instructions(group_requests([checked.request])[0], checked.brand, 2)
+        result = CHECKS["injection"](checked)
+        assert not result.passed and "repeats the instructions" in result.reason, result.reason
+        assert CHECKS["injection"](context(**{field: value})).passed  # a person's copy is not held to them
+
+    def test_copy_that_shares_words_with_the_instructions_passes(self):
+        """Words of the instructions in other orders, and every template's copy, are the customer's email."""
+        from generation.copywriter import _instructions
+        from generation.grouping import group_requests
+
+        for locale in ("en", "de"):
+            for campaign_type in ("win_back", "cross_sell", "vip", "replenishment", "welcome"):
+                request = make_request(locale=locale, campaign_type=campaign_type)
+                told = _instructions(group_requests([request])[0], load_brand("hearth"), 2)
+                for copy in fallback_copies(campaign_type, locale):
+                    checked = context(locale=locale, **copy)
+                    checked.instructions = told
+                    assert CHECKS["injection"](checked).passed, copy
+        checked = context(subject="Back again, with a few new finds", intro="We miss you. Short and sweet, as ever.")
+        checked.instructions = _instructions(group_requests([checked.request])[0], checked.brand, 2)
+        assert CHECKS["injection"](checked).passed
+
     def test_copy_lifted_from_product_text_fails(self):
         lifted = "Sencha green tea, loose leaf, grassy and bright, is the one."
         assert not CHECKS["injection"](context(intro=lifted.replace(",", ""))).passed

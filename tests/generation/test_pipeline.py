@@ -631,6 +631,35 @@ def test_a_line_naming_another_product_of_the_email_or_talking_about_itself_fail
         assert not CHECKS[check](context).passed, line
 
 
+@register("echoing")
+def _echoing_endpoint(model, settings):
+    """Answers like the fake model, but with the subject SmolLM2 wrote in a demo once asked to fix its answer, and
+    a product line that is the prompt's own request."""
+    from generation.llm.fake import answer
+
+    def respond(messages, schema):
+        body = json.loads(answer(messages, schema))
+        body["variants"][0]["subject"] = "Fix this."
+        body["product_lines"][next(iter(body["product_lines"]))] = "Then one short line for each product."
+        return json.dumps(body)
+
+    return Endpoint(model="openai/echoing", api_key="x", mock=respond)
+
+
+def test_copy_that_repeats_the_model_s_instructions_is_turned_down():
+    """A demo campaign's variant had the subject "Fix this." (copied from the retry's "Your previous answer was
+    rejected: ... Fix this."), passed every check and was not flagged."""
+    request = make_request()
+    settings = LLMSettings(model="echoing", cache=False, max_retries=1)
+    result = generate_drafts([request], load_brand("hearth"), settings=settings)
+    variants = result.drafts[0].variants
+    assert "Fix this." not in {v.subject for v in variants}
+    assert variants[0].product_lines[0] == template_product_lines(request)[0]
+    assert result.stats.rejected_by_check.get("injection") == 4  # both versions, in the answer and the retry's
+    told = [c.turned_down for v in variants for c in v.checks if c.name == "injection" and c.turned_down]
+    assert any("repeats the instructions" in reason for reason in told), told
+
+
 DOWN_CALLS: list[str] = []
 
 
