@@ -82,6 +82,25 @@ def require_key(
 ApiKeyDep = Annotated[ApiKey, Depends(require_key)]
 
 
+def known_query_parameters(request: Request, _key: ApiKeyDep) -> None:
+    """Refuse a query parameter the route does not take with a 422 naming it and those it takes, for the routes
+    where one ignored changes what is done: a misspelt business rule (``?max_per_categroy=1``) came back as a list
+    without the rule, as if it held, and ``POST /train?modle=als`` trained the default model. After the key, as
+    `refuse_repeated_query_values`: a caller without one learns nothing of the route's parameters."""
+    if (route := request.scope.get("route")) is None:
+        return
+    taken = list(dict.fromkeys(field.alias for field in _query_fields(route.dependant)))
+    unknown = [name for name in dict.fromkeys(request.query_params) if name not in taken]
+    if unknown:
+        message = f"is no parameter of this request; it takes {', '.join(taken)}" if taken else "takes no parameter"
+        raise RequestValidationError(
+            [
+                {"type": "value_error", "loc": ("query", name), "msg": message, "input": request.query_params[name]}
+                for name in unknown
+            ]
+        )
+
+
 def reviewer_name(request: Request, key: ApiKeyDep) -> str:
     """Who acts: on the review page, the name given at login; through the API, the key's name."""
     return getattr(request.state, "reviewer", None) or key.name

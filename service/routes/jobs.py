@@ -1,9 +1,17 @@
 """Jobs and training: start training in the background, read any job's status and progress."""
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Depends, Query, status
 
 from service.bounds import TUNING_TRIALS_MAX
-from service.deps import ApiKeyDep, OffsetQuery, RecommenderQuery, SessionDep, StateDep, require_tunable
+from service.deps import (
+    ApiKeyDep,
+    OffsetQuery,
+    RecommenderQuery,
+    SessionDep,
+    StateDep,
+    known_query_parameters,
+    require_tunable,
+)
 from service.jobs.listing import find_job, job_out, latest_jobs
 from service.jobs.runner import request_cancel
 from service.pipeline.training import train_all
@@ -13,7 +21,12 @@ from service.schemas import DatabaseId, JobKind, JobOut, JobStarted, JobStatus
 router = APIRouter(tags=["jobs"], responses=errors(*KEYED))
 
 
-@router.post("/train", status_code=status.HTTP_202_ACCEPTED, response_model=JobStarted)
+@router.post(
+    "/train",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobStarted,
+    dependencies=[Depends(known_query_parameters)],
+)
 def train(
     state: StateDep, _key: ApiKeyDep, model: RecommenderQuery = None,
     tune: int = Query(

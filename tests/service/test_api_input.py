@@ -294,6 +294,14 @@ def test_a_query_parameter_given_twice_is_refused_naming_it_unless_it_takes_a_li
     assert login.status_code == 422 and "given 2 times" in login.text
 
 
+def test_a_misspelt_training_option_is_refused_naming_it_before_any_job(client):
+    """POST /train?modle=als started a training of the default recommender, as if the option had not been sent."""
+    misspelt = client.post("/train?modle=als")
+    body = _refused(misspelt, "query.modle")
+    assert "model, tune" in body["problems"][0]["message"], body
+    assert client.get("/jobs", params={"kind": "train"}).json() == []  # no training was started
+
+
 def test_a_body_nested_too_deep_is_not_called_something_other_than_json(client):
     """A JSON body of arrays nested a thousand deep is UTF-8 JSON: it was refused as "is not JSON text in UTF-8",
     which sent its sender looking at the encoding of a body whose only fault was its depth."""

@@ -71,6 +71,21 @@ def test_contradictory_rule_options_name_the_field(client, trained):
     assert negative.status_code == 422 and "max_per_category" in str(negative.json())
 
 
+def test_a_misspelt_rule_is_refused_naming_it_not_ignored(client, trained):
+    """?max_per_categroy=1 answered 200 with a list holding several products of a category: the merchandiser's
+    rule was dropped without a word."""
+    catalog, bought = trained
+    customer = max(bought, key=lambda c: len(bought[c]))
+    url = f"/customers/{customer}/recommendations"
+    misspelt = client.get(url, params={"k": 10, "max_per_categroy": 1})
+    assert misspelt.status_code == 422, misspelt.text
+    [problem] = misspelt.json()["problems"]
+    assert problem["field"] == "query.max_per_categroy" and "max_per_category" in problem["message"], problem
+    spelt = client.get(url, params={"k": 10, "max_per_category": 1})
+    categories = [catalog[item["sku"]][0] for item in spelt.json()]
+    assert spelt.status_code == 200 and len(categories) == len(set(categories)), spelt.text
+
+
 def test_margin_and_new_arrival_boosts_come_from_the_imported_catalog(client, trained, demo_files, tmp_path):
     """Products imported with a margin and an arrival day can be boosted: a strong boost brings the customer's
     highest-margin candidate (or a new arrival) to the top, and the catalog shows the imported values."""
