@@ -862,13 +862,19 @@ def models_list() -> None:
     models = model_store(home_settings().models_dir)
     for kind in MODEL_KINDS:
         listing = describe(home_settings().models_dir, kind)
-        typer.echo(f"{kind}: {len(listing['versions'])} kept" if listing["versions"] else f"{kind}: none trained")
+        trained = listing["versions"] or listing["current"]
+        typer.echo(f"{kind}: {len(listing['versions'])} kept" if trained else f"{kind}: none trained")
         unservable = models.unservable(kind) if listing["current"] else None
         for version in listing["versions"]:
             mark = ("!" if unservable else "*") if version["current"] else " "
             typer.echo(f"  {mark} {version['version']}  {_model_summary(kind, version['metadata'])}")
             if version["current"] and unservable:
                 typer.echo(f"      in use, but cannot be served: {unservable}")
+        if listing["current"] and not any(version["current"] for version in listing["versions"]):
+            # its folder or model file gone (deleted, a restore without models/): the kept ones were listed as if
+            # none was in use, while the server refused every recommendation
+            typer.echo(f"  ! {listing['current']}  in use, but its files are gone")
+            typer.echo(f"      cannot be served: {unservable}")
 
 
 def _model_summary(kind: str, metadata: dict) -> str:

@@ -112,6 +112,28 @@ def test_the_command_line_lists_and_switches_versions(tailor_home):
     assert runner.invoke(app, ["models", "use", "scoring", old]).exit_code == 2
 
 
+@pytest.mark.parametrize("gone", ["folder", "model file"])
+def test_the_listing_says_so_when_the_version_in_use_lost_its_files(tailor_home, gone):
+    """With the folder of the version in use deleted (or its model.pkl), `tailor models list` showed the other
+    versions, none marked in use, while the server answered every recommendation with a 409."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from service.cli import app
+
+    old = _publish(tailor_home / "models", 1)
+    new = _publish(tailor_home / "models", 2)
+    folder = tailor_home / "models" / "recommender" / new
+    shutil.rmtree(folder) if gone == "folder" else (folder / "model.pkl").unlink()
+    listed = CliRunner().invoke(app, ["models", "list"])
+    assert listed.exit_code == 0, listed.output
+    lines = listed.output.splitlines()
+    assert lines[:2] == ["recommender: 1 kept", f"    {old}  None  ? rows  holdout not measured: unknown"], lines
+    assert lines[2] == f"  ! {new}  in use, but its files are gone"
+    assert lines[3].startswith("      cannot be served:") and "`tailor train`" in lines[3]
+
+
 def test_using_a_version_where_none_is_trained_says_to_train_first(tailor_home):
     """`tailor models use recommender v1` on a new shop said "the kept ones, newest first: none."."""
     from service.errors import NotFound
