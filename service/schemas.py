@@ -687,7 +687,7 @@ class ModelKindOut(BaseModel):
     cannot_serve: str | None = Field(
         None,
         description="why the version in use cannot be served (saved by a version of Tailor this one cannot read, "
-        "after an upgrade) and what mends it; null when it can, or none is trained",
+        "after an upgrade, or its file damaged or gone) and what mends it; null when it can, or none is trained",
     )
 
 

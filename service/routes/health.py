@@ -25,7 +25,7 @@ router = APIRouter(tags=["health"], responses=errors(503))
 def health(state: StateDep) -> dict:
     """`ok` once the database answers, with the current version of each model (null: none trained yet): the one
     the next request is served with, read from disk at the start and on first use after a training or `tailor
-    models use`. `degraded` while a current model cannot be read by this version of Tailor (after an upgrade), with
+    models use`. `degraded` while a current model cannot be read (saved by an older Tailor, or its file damaged), with
     each such problem and its fix in `problems`: the database answers, and `POST /train` mends it. Needs
     no API key; a database that does not answer, or answers without Tailor's tables (a new empty file), is a 503,
     and so is a SQLite file gone from its place (the connections open on it still answered, and new ones made an
@@ -48,8 +48,9 @@ def health(state: StateDep) -> dict:
         )
     models = {kind: state.models.version(kind) for kind in MODEL_KINDS}
     problems = [
-        f"The {kind} model in use ({models[kind]}) was saved by a version of Tailor this one cannot read (the "
-        f"server's log says why), so what needs it is refused: run `tailor train` (or POST /train)."
+        f"The {kind} model in use ({models[kind]}) cannot be read: saved by a version of Tailor this one cannot "
+        f"read, or its file damaged or gone (the server's log says which), so what needs it is refused: run `tailor "
+        f"train` (or POST /train)."
         for kind in MODEL_KINDS
         if state.models.unservable(kind, load=False)
     ]  # the reason names the model's file, and /health needs no key: it is in the start's log line

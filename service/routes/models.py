@@ -16,7 +16,8 @@ router = APIRouter(tags=["models"], responses=errors(*KEYED))
 def list_models(state: StateDep, _key: ApiKeyDep) -> list[dict]:
     """The recommender and the engagement model: the version in use and the kept ones, newest first, each with
     its training metadata (parameters, data snapshot, holdout quality), and `cannot_serve` where the one in use
-    cannot be read by this version of Tailor (after an upgrade: `tailor train`, or POST /train, mends it)."""
+    cannot be read by this version of Tailor (after an upgrade, or its file damaged or gone: `tailor train`, or POST
+    /train, mends it)."""
     return [
         describe(home_settings().models_dir, kind) | {"cannot_serve": state.models.unservable(kind)}
         for kind in MODEL_KINDS

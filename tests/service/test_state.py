@@ -62,6 +62,25 @@ def test_a_recommender_the_upgrade_left_unreadable_is_told_at_start_in_health_an
     assert lines[2].startswith("      in use, but cannot be served:") and "`tailor train`" in lines[2]
 
 
+def test_health_does_not_blame_an_upgrade_for_a_damaged_model_file(engine, api_key, tailor_home):
+    """A model.pkl damaged on disk (a disk error, a copy cut short) was told on /health as one saved by a version of
+    Tailor this one cannot read: the shop looked for an upgrade that never happened."""
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+
+    model = PopularityRecommender().fit(checkerboard()[0])
+    folder = publish(tailor_home / "models", "recommender", model.save, {})
+    (folder / "model.pkl").write_bytes(b"garbage")
+    with TestClient(create_app(engine), headers={"X-API-Key": api_key}) as client:
+        health = client.get("/health").json()
+        assert client.get("/models").json()[0]["cannot_serve"]
+    assert health["status"] == "degraded"
+    [problem] = health["problems"]
+    assert f"model in use ({folder.name}) cannot be read" in problem, problem
+    assert "its file damaged or gone" in problem and "`tailor train`" in problem, problem
+
+
 def test_health_is_ok_with_a_current_model_this_version_reads(client, tailor_home):
     from recommenders.popularity import PopularityRecommender
 
