@@ -45,8 +45,23 @@ class Picks(Mapping[str, list[dict[str, Any]]]):
             "rank": int(self._ranks[row]), "product_id": self._products[row], "name": product["name"],
             "category": product["category"], "price": float(product["price"]), "currency": product["currency"],
             "url": product["url"], "description": product["description"], "score": float(self._scores[row]),
-            "because_you_bought": [self._catalog[p]["name"] for p in self._because[row] if self._cites(p)],
+            "because_you_bought": self._reasons(product["name"], self._because[row]),
         }  # fmt: skip
+
+    def _reasons(self, name: str, because: Sequence[str]) -> list[str]:
+        """The names of the purchases `because` may cite, each once, and none named as the pick itself: a shop's
+        catalog may hold one product under two skus (Online Retail has 172 names shared so), and "Sencha 100 g
+        because you bought Sencha 100 g" explains nothing."""
+        named = {str(name).strip().casefold()}
+        reasons = []
+        for product_id in because:
+            if not self._cites(product_id):
+                continue
+            cited = self._catalog[product_id]["name"]
+            if str(cited).strip().casefold() not in named:
+                named.add(str(cited).strip().casefold())
+                reasons.append(cited)
+        return reasons
 
     def _cites(self, product_id: str) -> bool:
         """Whether a purchase may be named as a reason: a product of the catalog that is merchandise ("because you

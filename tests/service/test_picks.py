@@ -56,6 +56,16 @@ def test_a_purchase_that_is_no_merchandise_is_no_reason():
     assert Picks(RANKED, BECAUSE, postage)["c2"][0]["because_you_bought"] == ["Teapot"]
 
 
+def test_a_purchase_named_as_the_pick_itself_is_no_reason_and_no_name_is_cited_twice():
+    """A catalog holding one product under two skus (Online Retail has 172 such names) explained "Teapot" with
+    "because you bought Teapot"; two bought skus of one name were cited as "Kettle, Kettle"."""
+    twins = {**CATALOG, "p4": {**CATALOG["p1"], "name": " teapot"}, "p5": {**CATALOG["p2"]}}
+    because = [["p4", "p1"], [], ["p4", "p2", "p5", "p3"]]
+    picks = Picks(RANKED, because, twins)
+    assert picks["c2"][0]["because_you_bought"] == [" teapot"]  # p3, a skillet: the teapot once, of two skus
+    assert picks["c1"][0]["because_you_bought"] == ["Kettle", "Skillet"]  # p1, the teapot: not its twin p4
+
+
 def test_picks_of_a_customer_must_come_together():
     scattered = RANKED.iloc[[0, 2, 1]].reset_index(drop=True)
     with pytest.raises(ValueError, match="together"):
