@@ -22,3 +22,7 @@ LOOK_BACK_DAYS_MAX = 36_500
 # The most customers `tailor demo` makes up: a store of a million is tens of millions of rows to import; a shop that
 # size is imported from its own files. Far more failed in numpy with a traceback.
 DEMO_CUSTOMERS_MAX = 1_000_000
+# The largest weight of a recommendation boost (margin, new arrivals): the model's ranking scores 1 to 0 and a boosted
+# column 0 to 1, so a weight of 1,000 already puts the boost a thousand rankings' span ahead. Two weights near 1e308
+# added up to infinity, and the recommendations were answered scored null, where the API's schema says a number.
+BOOST_WEIGHT_MAX = 1000.0

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from service.bounds import HORIZON_DAYS_MAX, LOOK_BACK_DAYS_MAX
+from service.bounds import BOOST_WEIGHT_MAX, HORIZON_DAYS_MAX, LOOK_BACK_DAYS_MAX
 from service.clock import utcnow
 
 
@@ -302,8 +302,8 @@ class CampaignSettings(BaseSettings):
     review_threshold_p_click: float = Field(default=0.01, ge=0, le=1)
     # Weights of the serving-time boosts for campaigns (0: off): the product's margin, scaled 0-1 over the
     # catalog, and being a new arrival (arrived_at within the last 30 days); the model's ranking scores 1 to 0.
-    boost_margin: float = Field(default=0.0, ge=0)
-    boost_new: float = Field(default=0.0, ge=0)
+    boost_margin: float = Field(default=0.0, ge=0, le=BOOST_WEIGHT_MAX)
+    boost_new: float = Field(default=0.0, ge=0, le=BOOST_WEIGHT_MAX)
     # A re-order reminder shows only products at least this share of whose buyers bought them again, in a
     # category bought again at least as often as the shop's products (recommenders.reorder): 0 shows whatever
     # the customer bought.

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Query, status
 from recommenders.rules import Rules
 from service import customers as customer_ops
 from service import erasures, subject_access
+from service.bounds import BOOST_WEIGHT_MAX
 from service.db.session import empty_write_ahead_log
 from service.deps import ApiKeyDep, OffsetQuery, SessionDep, StateDep, known_query_parameters
 from service.errors import InvalidInput, Problem
@@ -91,9 +92,9 @@ def recommendations(
         description="lowest price as a multiple of the usual spend"),
     price_band_high: float | None = Query(None, gt=0, allow_inf_nan=False,
         description="highest price as a multiple of the usual spend"),
-    boost_margin: float = Query(0.0, ge=0, allow_inf_nan=False,
+    boost_margin: float = Query(0.0, ge=0, le=BOOST_WEIGHT_MAX, allow_inf_nan=False,
         description="weight of the product's margin (scaled 0-1 over the catalog)"),
-    boost_new: float = Query(0.0, ge=0, allow_inf_nan=False,
+    boost_new: float = Query(0.0, ge=0, le=BOOST_WEIGHT_MAX, allow_inf_nan=False,
         description="weight of being a new arrival (arrived in the last 30 days)"),
 ) -> list[Recommendation]:  # fmt: skip
     """Top-k in-stock products for one customer, after the business rules the query asks for."""

@@ -153,6 +153,26 @@ def test_numbers_that_are_not_finite_are_refused_naming_the_field(client, engine
     _refused(refused, "holdout_share")
 
 
+def test_a_boost_past_its_bound_is_refused_naming_it_in_the_api_and_the_settings(client, monkeypatch):
+    """boost_margin=1e308&boost_new=1e308 added up to infinity: recommendations answered 200 scored null, and
+    TAILOR_CAMPAIGN_BOOST_MARGIN=inf stored campaign picks scored Infinity."""
+    from pydantic import ValidationError
+
+    from service.settings import CampaignSettings
+
+    imported = client.post(
+        "/imports/customers",
+        files={"file": ("c.csv", b"customer_id,email,first_name,locale,marketing_consent\nc1,a@x.example,A,en,true\n")},
+    )
+    assert imported.status_code == 200, imported.text
+    for field in ("boost_margin", "boost_new"):
+        refused = client.get("/customers/c1/recommendations", params={field: 1e308})
+        assert "less than or equal to 1000" in _refused(refused, f"query.{field}")["message"]
+    monkeypatch.setenv("TAILOR_CAMPAIGN_BOOST_MARGIN", "inf")
+    with pytest.raises(ValidationError, match="boost_margin"):
+        CampaignSettings()
+
+
 def test_a_conversion_is_worth_what_an_order_can_be_and_only_a_conversion_has_a_value(client, engine):
     """Two conversions of 1.7e308 were taken, and their campaign's revenue read null (the sum overflowed); an open
     with a value was taken silently."""
