@@ -12,7 +12,7 @@ from recommenders.catalog import charges_in, charges_warning, validate_products
 from recommenders.errors import InvalidData, InvalidInteractions, InvalidProducts
 from recommenders.interactions import validate_interactions
 from recommenders.registry import create
-from recommenders.rules import merchandise
+from recommenders.rules import in_stock, merchandise
 from tabular import (
     empty_file,
     has_text,
@@ -81,8 +81,8 @@ def recommend_file(
     progress: Callable[[int, int, str], None] | None = None,
 ) -> pd.DataFrame:  # fmt: skip
     """Fit `model` on the file (and the `products` catalog file, for the models that read one) and return the
-    top-k (customer_id, rank, product_id, score) for every customer in it, from the catalog's products when
-    there is one; products a customer already has are left out unless `include_seen`. The frame's
+    top-k (customer_id, rank, product_id, score) for every customer in it, from the catalog's products in stock
+    when there is one; products a customer already has are left out unless `include_seen`. The frame's
     ``attrs["model"]`` names the model that was fitted (the one `auto` chose), ``attrs["warnings"]`` what the
     person should know of the catalog; `progress` hears (done, total, message) at each of the three steps."""
     report = progress or (lambda done, total, message: None)
@@ -99,9 +99,12 @@ def recommend_file(
     fitted = getattr(recommender, "chosen", None) or model
     customers = interactions["customer_id"].unique()
     report(2, 3, f"recommending with {fitted} for {len(customers):,} customers")
-    # A catalog says what is for sale: lines outside it, or marked not recommendable in it (postage, manual
-    # adjustments), are never recommended.
-    allowed = pd.Series(merchandise(catalog.set_index("product_id"))) if catalog is not None else None
+    # A catalog says what is for sale: lines outside it, marked not recommendable in it (postage, manual
+    # adjustments) or out of stock, are never recommended, as the service never shows them.
+    allowed = None
+    if catalog is not None:
+        indexed = catalog.set_index("product_id")
+        allowed = pd.Series(merchandise(indexed).intersection(in_stock(indexed), sort=False))
     recommendations = recommender.recommend(customers, k=k, exclude_seen=not include_seen, allowed_products=allowed)
     recommendations.attrs["model"] = fitted
     # Postage bought with every order is recommended from a catalog that does not mark it, as `tailor import

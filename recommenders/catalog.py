@@ -108,4 +108,15 @@ def validate_products(frame: pd.DataFrame, row_name: RowName = data_row) -> pd.D
                 where=row_name(position),
             )  # fmt: skip
         clean["recommendable"] = words.isin(TRUE_WORDS) | (words == "")
+    if "in_stock" in clean.columns:  # empty says nothing of the stock: the product stays, as a catalog without it
+        words = clean["in_stock"].fillna("").astype(str).str.strip().str.lower()
+        unknown = ~(words.isin(TRUE_WORDS) | words.isin(FALSE_WORDS))
+        if unknown.any():
+            position = first_position(unknown)
+            raise InvalidProducts(
+                f"'{clean['in_stock'].iloc[position]}' is not true or false",
+                column="in_stock",
+                where=row_name(position),
+            )
+        clean["in_stock"] = words.isin(TRUE_WORDS) | (words == "")
     return clean

@@ -359,8 +359,8 @@ def recommend(
         Path | None,
         typer.Option(
             help="product catalog (CSV or Parquet): product_id (or sku) and name, category, description[, price, "
-            "...], as `tailor import products` takes it; the content model needs it, blend, ease_hybrid and "
-            "auto use it"
+            "in_stock, ...], as `tailor import products` takes it; only its products in stock are recommended; "
+            "the content model needs it, blend, ease_hybrid and auto use it"
         ),
     ] = None,
 ) -> None:

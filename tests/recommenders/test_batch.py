@@ -67,6 +67,22 @@ def test_a_catalog_s_product_marked_not_recommendable_is_never_recommended(train
         read_products(products_csv)
 
 
+@pytest.mark.parametrize("model", ["popularity", "ease"])
+def test_a_catalog_s_product_out_of_stock_is_never_recommended(train_csv, products_csv, model):
+    """`tailor recommend --products` read the import's layout, `in_stock` among its columns, and recommended the
+    products it marked out of stock, which the service never shows."""
+    catalog = pd.read_csv(products_csv)
+    sold_out = set(catalog["product_id"].astype(str).iloc[:2])
+    catalog.assign(in_stock=["no", "false", *["true"] * (len(catalog) - 2)]).to_csv(products_csv, index=False)
+    recs = recommend_file(train_csv, k=3, model=model, include_seen=True, products=products_csv)
+    assert not sold_out & set(recs["product_id"]) and recs["customer_id"].nunique() == 20
+    catalog.assign(in_stock=["true", "", *["true"] * (len(catalog) - 2)]).to_csv(products_csv, index=False)
+    assert read_products(products_csv)["in_stock"].all()  # an empty cell says nothing of the stock
+    catalog.assign(in_stock="maybe").to_csv(products_csv, index=False)
+    with pytest.raises(InvalidProducts, match="line 2, column 'in_stock': 'maybe' is not true or false"):
+        read_products(products_csv)
+
+
 def test_a_file_in_another_encoding_names_the_line(tmp_path, train_csv):
     lines = train_csv.read_bytes().splitlines()
     train_csv.write_bytes(b"\n".join([*lines[:3], lines[3].replace(b"c", b"\xe7", 1), *lines[4:]]) + b"\n")
