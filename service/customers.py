@@ -173,19 +173,25 @@ def list_products(
 
 
 def known_categories(products: pd.DataFrame, asked: list[str]) -> frozenset[str]:
-    """The catalog's categories ``asked`` names, spelled as the catalog spells them (``pantry`` is "Pantry"); raises
-    InvalidInput naming one the catalog has not, with those it has: a misspelt category was taken and did nothing."""
+    """The catalog's categories ``asked`` names, spelled as the catalog spells them (``pantry`` is "Pantry"), every
+    spelling of one (a catalog holding "Tea" and "tea" has one category, as ``?category=`` lists it: keeping one
+    spelling left the other's products out); raises InvalidInput naming one the catalog has not, with those it has: a
+    misspelt category was taken and did nothing."""
     if not asked:
         return frozenset()
     categories = products["category"].dropna().unique() if "category" in products.columns else []
-    spelled = {category.lower(): category for category in categories if category}
-    unknown = [category for category in asked if category.lower() not in spelled]
+    spellings: dict[str, set[str]] = {}
+    for category in categories:
+        if category:
+            spellings.setdefault(category.lower(), set()).add(category)
+    unknown = [category for category in asked if category.lower() not in spellings]
     if unknown:
-        known = f"its categories are {', '.join(sorted(spelled.values()))}" if spelled else "it has no categories"
+        listed = sorted(spelling for spelled in spellings.values() for spelling in spelled)
+        known = f"its categories are {', '.join(listed)}" if listed else "it has no categories"
         problem = Problem(None, "reorderable_categories", f"'{unknown[0]}' is no category of the catalog; {known}",
                           "parameter")  # fmt: skip
         raise InvalidInput("recommendations", [problem], outcome="refused")
-    return frozenset(spelled[category.lower()] for category in asked)
+    return frozenset(spelling for category in asked for spelling in spellings[category.lower()])
 
 
 def recommend_for(

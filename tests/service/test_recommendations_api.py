@@ -144,3 +144,28 @@ def test_a_reorderable_category_is_the_catalog_s_in_any_case_and_a_misspelt_one_
     assert misspelt.status_code == 422, misspelt.text
     (problem,) = misspelt.json()["problems"]
     assert problem["field"] == "query.reorderable_categories" and category in problem["message"]
+
+
+def test_a_reorderable_category_spelt_two_ways_in_the_catalog_brings_back_both(client, trained, demo_files, tmp_path):
+    """A catalog holding "Pantry" and "pantry" (one product re-imported lowercased) kept one spelling: asked for
+    `Pantry`, the customer's products filed under it still never came again, and the 422 for a misspelt category
+    listed one of the two."""
+    import pandas as pd
+
+    catalog, bought = trained
+    customer = max(bought, key=lambda c: len(bought[c]))
+    in_stock = [sku for sku in sorted(bought[customer]) if catalog[sku][2]]
+    category = max({catalog[sku][0] for sku in in_stock}, key=[catalog[sku][0] for sku in in_stock].count)
+    first, *others = [sku for sku in in_stock if catalog[sku][0] == category]
+    assert others, "the richest customer bought two products of a category"
+    products = pd.read_csv(demo_files["products"])
+    products.loc[products["sku"] == first, "category"] = category.lower()
+    products.to_csv(tmp_path / "products.csv", index=False)
+    assert upload(client, "products", tmp_path / "products.csv").status_code == 200
+
+    url = f"/customers/{customer}/recommendations"
+    for asked in (category, category.lower()):
+        shown = {i["sku"] for i in client.get(url, params={"k": 100, "reorderable_categories": asked}).json()}
+        assert first in shown and set(others) & shown, (asked, shown)
+    misspelt = client.get(url, params={"reorderable_categories": category + "x"}).json()["problems"][0]["message"]
+    assert f"{category}, " in misspelt and f"{category.lower()}" in misspelt, misspelt
