@@ -13,8 +13,8 @@
    catalog price of what they bought); customers who bought nothing yet are not restricted;
 4. `boosts`: adds weight x the catalog column scaled to 0..1 (e.g. {"margin": 0.3, "is_new": 0.2}) to a
    rank-based base score of 1 for the model's first candidate down to 0 for its last;
-5. `max_per_category`: at most N products of one category in a customer's list (a product without a category
-   is in none: a catalog without categories, which the import allows, is not capped to N products a list);
+5. `max_per_category`: at most N products of one category, in any case, in a customer's list (a product without a
+   category is in none: a catalog without categories, which the import allows, is not capped to N products a list);
 6. `max_share_per_product`: one product in at most this share of the customers' lists, so that a campaign is not
    one bestseller mailed to a third of the shop. Customers are served by the rank the product has in their list:
    all first places before any second place, and among equal places the higher score, then the earlier customer
@@ -146,7 +146,8 @@ def _top(
     if per_category is not None:
         category = candidates["product_id"].map(catalog["category"])
         uncategorised = category.isna() | (category.astype(str).str.strip() == "")
-        category = category.astype(str).where(~uncategorised, "")
+        # in any case, as the API names a category: "Tea" and "tea" (a catalog's spellings) are one, not two caps
+        category = category.astype(str).str.strip().str.lower().where(~uncategorised, "")
     if per_category is not None and cap is None:
         position = candidates.assign(_category=category).groupby(["customer_id", "_category"]).cumcount()
         candidates = candidates[(category == "").to_numpy() | (position.to_numpy() < per_category)]

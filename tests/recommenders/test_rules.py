@@ -74,6 +74,19 @@ def test_max_per_category(shop):
     assert categories.value_counts().max() == 1 and len(recs) == 2
 
 
+def test_a_category_spelt_two_ways_is_capped_as_one(shop):
+    """A catalog holding "Tea" and "tea" (a product re-imported lowercased) was capped as two categories: with
+    max_per_category=1 a list held two teas, though the API takes a category in any case."""
+    model, catalog, _ = shop
+    spelt = catalog.assign(
+        category=catalog["category"].where(catalog["product_id"] != "a1", catalog["category"].str.upper())
+    )
+    assert spelt.set_index("product_id")["category"]["a1"] != catalog.set_index("product_id")["category"]["a1"]
+    recs = recommend_with_rules(model, ["c0"], spelt, k=4, rules=Rules(max_per_category=1, exclude_bought=False))
+    categories = recs["product_id"].map(catalog.set_index("product_id")["category"])
+    assert categories.value_counts().max() == 1 and len(recs) == 2
+
+
 @pytest.mark.parametrize("missing", ["", None])
 def test_products_without_a_category_are_not_capped_as_one_category(shop, missing):
     """The Online Retail catalog has no categories (the import allows an empty one): every product counted as one
