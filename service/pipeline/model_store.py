@@ -235,7 +235,8 @@ class ModelStore:
         self.models_dir = models_dir
         self.loaders = loaders
         self._loaded: dict[str, tuple[Path, Any]] = {}
-        self._refused: dict[str, tuple[Path, str]] = {}  # the version a loader refused (NotReady), and why
+        # the version a loader refused (NotReady), as `_as_saved` tells its file, and why
+        self._refused: dict[str, tuple[tuple[Path, tuple[int, int] | None], str]] = {}
         self._lock = threading.Lock()
 
     def get(self, kind: str) -> Any:
@@ -243,14 +244,15 @@ class ModelStore:
         if folder is None:
             raise NotReady(f"No {kind} model is trained yet: run `tailor train` (or POST /train) first.")
         with self._lock:
-            if self._refused.get(kind, (None,))[0] == folder:  # a saved file does not change: not read again
+            saved = _as_saved(folder)
+            if self._refused.get(kind, (None,))[0] == saved:  # a file refused is not read again until it changes
                 raise NotReady(self._refused[kind][1])
             loaded = self._loaded.get(kind)
             if loaded is None or loaded[0] != folder:
                 try:
                     self._loaded[kind] = (folder, self.loaders[kind](folder / MODEL_FILE))
                 except NotReady as error:
-                    self._refused[kind] = (folder, str(error))
+                    self._refused[kind] = (saved, str(error))
                     raise
             return self._loaded[kind][1]
 
@@ -264,7 +266,7 @@ class ModelStore:
             return None
         if not load:
             refused = self._refused.get(kind)
-            return refused[1] if refused is not None and refused[0] == folder else None
+            return refused[1] if refused is not None and refused[0] == _as_saved(folder) else None
         try:
             self.get(kind)
         except NotReady as error:
@@ -274,6 +276,17 @@ class ModelStore:
     def version(self, kind: str) -> str | None:
         folder = current_folder(self.models_dir, kind)
         return folder.name if folder else None
+
+
+def _as_saved(folder: Path) -> tuple[Path, tuple[int, int] | None]:
+    """A version's folder with its model file's modification time and size (None while there is none): a file
+    damaged or gone, once put back from a backup, is read again. Refused for its folder alone, it was refused until
+    the server restarted, while `POST /models/{kind}/current` put the version back in use and said it could serve."""
+    try:
+        stat = (folder / MODEL_FILE).stat()
+    except OSError:
+        return folder, None
+    return folder, (stat.st_mtime_ns, stat.st_size)
 
 
 def describe(models_dir: Path, kind: str) -> dict[str, Any]:

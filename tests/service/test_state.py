@@ -81,6 +81,26 @@ def test_health_does_not_blame_an_upgrade_for_a_damaged_model_file(engine, api_k
     assert "its file damaged or gone" in problem and "`tailor train`" in problem, problem
 
 
+def test_a_damaged_model_file_put_back_from_a_backup_is_served_again(engine, api_key, tailor_home):
+    """Once refused, a version was refused until the server restarted: its file put back, `POST
+    /models/recommender/current` answered that it could serve, and /health and every request still refused it."""
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+
+    model = PopularityRecommender().fit(checkerboard()[0])
+    folder = publish(tailor_home / "models", "recommender", model.save, {})
+    saved = (folder / "model.pkl").read_bytes()
+    (folder / "model.pkl").write_bytes(b"garbage")
+    with TestClient(create_app(engine), headers={"X-API-Key": api_key}) as client:
+        assert client.get("/health").json()["status"] == "degraded"
+        (folder / "model.pkl").write_bytes(saved)  # from the backup
+        put_back = client.post("/models/recommender/current", json={"version": folder.name})
+        assert put_back.status_code == 200 and put_back.json()["cannot_serve"] is None, put_back.text
+        assert client.get("/health").json()["problems"] == []
+        assert client.get("/models").json()[0]["cannot_serve"] is None
+
+
 def test_health_is_ok_with_a_current_model_this_version_reads(client, tailor_home):
     from recommenders.popularity import PopularityRecommender
 
