@@ -88,10 +88,7 @@ def select_variants(
             reasons[i].append("every variant failed a guardrail check")
         elif isinstance(ids, list):
             reasons[i].append(f"variant(s) {', '.join(ids)} failed a guardrail check")
-        if low_open[i]:
-            reasons[i].append(f"predicted open rate {p_open[i]:.1%} is under the {rules.min_p_open:.0%} floor")
-        if low_click[i]:
-            reasons[i].append(f"predicted click rate {p_click[i]:.1%} is under the {rules.min_p_click:.0%} floor")
+        reasons[i].extend(floor_reasons(p_open[i], p_click[i], rules))
     selection = pd.DataFrame(
         {
             "chosen_variant": best[variant_column].to_numpy(),
@@ -105,6 +102,22 @@ def select_variants(
         index=pd.Index(drafts, name=draft_column),
     )
     return selection
+
+
+def floor_reasons(p_open: float, p_click: float, rules: SelectionRules = SelectionRules()) -> list[str]:
+    """The sentences that send a draft to a person for its chosen variant's predictions under ``rules``' floors
+    (none when both clear them); ``is_floor_reason`` knows them again."""
+    reasons = []
+    if p_open < rules.min_p_open:
+        reasons.append(f"predicted open rate {p_open:.1%} is under the {rules.min_p_open:.0%} floor")
+    if p_click < rules.min_p_click:
+        reasons.append(f"predicted click rate {p_click:.1%} is under the {rules.min_p_click:.0%} floor")
+    return reasons
+
+
+def is_floor_reason(reason: str) -> bool:
+    """Whether ``reason`` is one of ``floor_reasons``' sentences."""
+    return reason.startswith(("predicted open rate ", "predicted click rate ")) and reason.endswith(" floor")
 
 
 def _checks_passed(variants: pd.DataFrame) -> pd.Series:

@@ -606,6 +606,7 @@ def edit_variant(
 
 
 def _rescore(draft: Draft, models: ModelStore) -> None:
+    from service.pipeline.flags import refresh_floor_reasons
     from service.pipeline.generate import rescore_draft
 
     try:
@@ -613,3 +614,4 @@ def _rescore(draft: Draft, models: ModelStore) -> None:
     except NotReady:  # drafts imported or made before any scoring model: nothing to score them with
         return
     rescore_draft(draft, engagement)
+    refresh_floor_reasons(draft)

@@ -16,7 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from generation.guardrails import check_label
+from scoring.selection import SelectionRules, floor_reasons, is_floor_reason
 from service.db.models import Draft
+from service.settings import CampaignSettings
 
 CHECK_REASON = "failed a guardrail check"  # selection's words too: the sentences these replace contain them
 
@@ -45,6 +47,23 @@ def refresh_flags(draft: Draft) -> None:
     """After an edit: the draft's reasons say what its variants fail now; it is flagged (and its status says so)
     while any reason is left, and back to pending when an edit mended the last one."""
     draft.flag_reasons = with_check_reasons(draft.flag_reasons or [], ((v.label, v.checks) for v in draft.variants))
+    draft.flagged = bool(draft.flag_reasons)
+    draft.status = "flagged" if draft.flagged else "pending"
+
+
+def refresh_floor_reasons(draft: Draft) -> None:
+    """After an edit scored the draft again: its reasons about the review floors say what its chosen variant's new
+    predictions are, against the floors of now (`TAILOR_CAMPAIGN_REVIEW_THRESHOLD_*`): an edit that lifted the
+    predicted open rate above the floor kept "predicted open rate 34.0% is under the 40% floor" and the draft
+    flagged, beside the 41.0% its variant showed, and one that sank it under the floor left the draft pending,
+    for approving all at once. Flagged (and its status saying so) while any reason is left, as ``refresh_flags``."""
+    chosen = next((v for v in draft.variants if v.id == draft.selected_variant_id), None)
+    if chosen is None or chosen.p_open is None or chosen.p_click is None:
+        return
+    settings = CampaignSettings()
+    floors = SelectionRules(min_p_open=settings.review_threshold_p_open, min_p_click=settings.review_threshold_p_click)
+    others = [reason for reason in draft.flag_reasons or [] if not is_floor_reason(reason)]
+    draft.flag_reasons = floor_reasons(chosen.p_open, chosen.p_click, floors) + others
     draft.flagged = bool(draft.flag_reasons)
     draft.status = "flagged" if draft.flagged else "pending"
 

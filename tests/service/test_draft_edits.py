@@ -120,3 +120,30 @@ def test_a_product_line_is_one_line(client, demo_files, monkeypatch):
     assert refused.status_code == 422, refused.text
     assert [p["field"] for p in refused.json()["problems"]] == ["product_lines[0]"]
     assert client.get(f"/drafts/{draft['id']}").json()["variants"][0]["product_lines"] == variant["product_lines"]
+
+
+def test_an_edit_says_where_the_chosen_variant_stands_against_the_review_floors(client, demo_files, monkeypatch):
+    """The floor's reason kept the figure generation wrote after an edit had scored the draft again: lifted above
+    the floor, a draft stayed flagged, "predicted open rate 34.0% is under the 40% floor" beside the 41.0% its
+    variant showed; sunk under it, it stayed pending, for approving all at once."""
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_shop(client, demo_files)
+    monkeypatch.setenv("TAILOR_CAMPAIGN_REVIEW_THRESHOLD_P_OPEN", "0.99")
+    campaign_id = generated_campaign(client, max_customers=1)
+    draft = client.get(f"/campaigns/{campaign_id}/drafts").json()[0]
+    assert draft["status"] == "flagged" and "under the 99% floor" in draft["flag_reasons"][0]
+    chosen, other = sorted(draft["variants"], key=lambda v: v["id"] != draft["selected_variant_id"])
+    url = f"/drafts/{draft['id']}/variants/{chosen['id']}"  # subjects of this customer's language, which pass
+
+    monkeypatch.setenv("TAILOR_CAMPAIGN_REVIEW_THRESHOLD_P_OPEN", "0")  # the floor of now is cleared
+    lifted = client.patch(url, json={"subject": other["subject"], "reviewer": "copy"})
+    assert lifted.status_code == 200, lifted.text
+    assert (lifted.json()["status"], lifted.json()["flag_reasons"]) == ("pending", [])
+
+    monkeypatch.setenv("TAILOR_CAMPAIGN_REVIEW_THRESHOLD_P_OPEN", "0.99")
+    sunk = client.patch(url, json={"subject": chosen["subject"], "reviewer": "copy"}).json()
+    rescored = next(v for v in sunk["variants"] if v["id"] == chosen["id"])
+    assert sunk["status"] == "flagged"
+    assert sunk["flag_reasons"] == [f"predicted open rate {rescored['p_open']:.1%} is under the 99% floor"]
+    approved = client.post(f"/campaigns/{campaign_id}/drafts/approve", json={}).json()
+    assert approved["approved"] == 0 and approved["left_for_review"] == 1
