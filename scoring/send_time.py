@@ -10,9 +10,10 @@ a customer with no history gets the population's best hour. The best hour is the
 shrunk rate. ``next_send_times`` turns best hours into the moments a send job should mail each customer.
 
 A shop's history has to be worth learning from before any hour is named (``require_history``): at least
-``MIN_HISTORY_SENDS`` sends, at ``MIN_HISTORY_HOURS`` hours of the clock or more. Two imported sends made
-midnight everybody's best hour at a 100 % open rate, and a sends file with dates but no times puts every send at
-00:00, where there is nothing to compare an hour with.
+``MIN_HISTORY_SENDS`` sends, at ``MIN_HISTORY_HOURS`` hours of the clock or more, some of them opened. Two
+imported sends made midnight everybody's best hour at a 100 % open rate, a sends file with dates but no times puts
+every send at 00:00, where there is nothing to compare an hour with, and one without opens made the first hour sent
+at (03:00, say) everybody's best at 0 %.
 
 Hours are hours of the clock in ``timezone`` (an IANA name; ``sent_at`` and the moments returned are UTC without
 a zone): a shop's customers keep their habits by their own clock, so an hour learned in UTC moves by one at every
@@ -66,7 +67,7 @@ def population_open_rates(
 
 def require_history(by_hour: pd.DataFrame, utc_by_hour: pd.DataFrame | None = None) -> None:
     """Raise NotEnoughData, saying what is missing, unless the shop's sends per hour (``open_counts`` over
-    ``["hour"]``) hold at least ``MIN_HISTORY_SENDS`` sends at ``MIN_HISTORY_HOURS`` hours or more. With
+    ``["hour"]``) hold at least ``MIN_HISTORY_SENDS`` sends at ``MIN_HISTORY_HOURS`` hours or more, and an open. With
     ``utc_by_hour`` (the same sends per hour of UTC, for hours learned in another zone) the hours must differ in
     UTC too: sends of a dates-only file are all at 00:00 UTC, which a zone with daylight saving puts at two hours of its
     clock (01:00 and 02:00 in Berlin), and another zone at an hour that is not midnight (09:00 in Tokyo)."""
@@ -94,6 +95,11 @@ def require_history(by_hour: pd.DataFrame, utc_by_hour: pd.DataFrame | None = No
                 f"All {total} past sends were made at {hour:02d}:00{zone}, so no other hour can be compared with it"
                 + (f" (a sends file with dates but no times puts every send at 00:00 UTC{at})." if dates_only else ".")
             )
+    if not used["opens"].sum():  # every hour's rate is 0: the first hour sent at was everybody's best, at 0 %
+        raise NotEnoughData(
+            f"None of the {total} past sends was opened, so no hour can be told from another (a sends file without "
+            "the opened column records no opens)."
+        )
 
 
 def _population_rates(by_hour: pd.DataFrame, prior_sends: float) -> pd.Series:

@@ -69,11 +69,13 @@ def test_a_customer_whose_id_holds_a_slash_can_be_read_and_erased(client, engine
     customers += "2024/0001,a@example.com,Ann,en,true\n2024/0002,b@example.com,Bo,en,true\n"
     imported = client.post("/imports/customers", files={"file": ("customers.csv", customers.encode(), "text/csv")})
     assert imported.status_code == 200, imported.text
-    with session_scope(engine) as session:  # the emails they were sent: enough, at two hours, to learn a send time
+    with session_scope(engine) as session:  # the emails they were sent, one opened: enough to learn a send time
         row_id = session.scalar(select(Customer.id).where(Customer.external_id == "2024/0001"))
         for day in range(20):
             sent_at = datetime(2026, 1, 5, 9 + day % 2) + timedelta(days=day)
-            session.add(Send(customer_id=row_id, subject="Hi", campaign_type="vip", sent_at=sent_at))
+            send = Send(customer_id=row_id, subject="Hi", campaign_type="vip", sent_at=sent_at)
+            session.add(send)
+        session.add(Event(send=send, kind="open", occurred_at=sent_at))
 
     assert client.get("/customers/2024/0001").json()["first_name"] == "Ann"
     assert {send["subject"] for send in client.get("/customers/2024/0001/sends").json()} == {"Hi"}

@@ -116,6 +116,23 @@ def test_no_hour_is_named_from_a_handful_of_sends_or_from_sends_that_all_fall_at
     assert answer.status_code == 200 and answer.json()["best_hour"] == 0 and answer.json()["n_sends"] == 16
 
 
+def test_sends_of_which_none_was_opened_name_no_hour(client):
+    """A sends file without its optional opened column records no opens: every hour's rate was 0, and the first
+    hour the shop had sent at, 03:00, was named everybody's best, mailing a campaign at best hours in the night."""
+    customers = "customer_id,email,first_name,locale,marketing_consent\n"
+    import_file(client, "customers", customers + "".join(f"c{i},c{i}@example.com,Ann,en,true\n" for i in range(10)))
+    header = "send_id,customer_id,subject,campaign_type,sent_at\n"
+    rows = [f"s{i}-{hour},c{i},News,vip,2026-09-01T{hour:02d}:00:00Z\n" for i in range(10) for hour in (3, 9, 14)]
+    import_file(client, "sends", header + "".join(rows))
+    campaign_id = client.post("/campaigns", json={"name": "t", "brand": "hearth", "campaign_type": "vip"}).json()["id"]
+
+    answer = client.get("/customers/c1/send-time")
+    assert answer.status_code == 409, answer.json()
+    assert answer.json()["message"].startswith("None of the 30 past sends was opened, so no hour can be told")
+    refused = client.post(f"/campaigns/{campaign_id}/send", params={"at_best_hour": True})
+    assert refused.status_code == 409 and "None of the 30 past sends was opened" in refused.json()["message"]
+
+
 @pytest.mark.parametrize("zone", ["Europe/Berlin", "Asia/Tokyo"])
 def test_dates_only_sends_name_no_hour_on_a_shop_clock_that_is_not_utc(client, engine, monkeypatch, zone):
     """A dates-only file's midnights (UTC) are 01:00 and 02:00 on Berlin's clock either side of the clocks going
