@@ -58,8 +58,10 @@ CATEGORY_WORDS = {
     "campaign_type": "a {} campaign",
     "locale": "locale {}",
     "segment": "the {} segment",
-    "hour": "sending at {}:00",
-    "weekday": "sending on {}",
+    # The hour and day of the send in UTC, as sends keep their times and the model learns them: a shop on another
+    # clock (TAILOR_SEND_TIMEZONE) read "sending at 14:00" as its own 14:00, in New York 9:00's reason.
+    "hour": "sending at {}:00 UTC",
+    "weekday": "sending on {} (UTC)",
 }
 OUTCOME_WORDS = {"open": "an open", "click": "a click after opening", "conversion": "a purchase after clicking"}
 # Words a reason never gives as its example of the subject's wording: a copywriter learns nothing from 'e.g. "to"'.

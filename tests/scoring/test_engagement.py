@@ -93,6 +93,15 @@ class _DensifyingRefused(sparse.csr_matrix):
     toarray = todense
 
 
+def test_the_send_hour_a_reason_names_is_said_to_be_utc(fitted_engagement):
+    """Sends keep their times in UTC and the model learns their hours so; the review page shows times on the shop's
+    clock, where "sending at 20:00" read as 20:00 there (15:00 UTC in New York)."""
+    planned = _variants(make_sends(n=2, seed=1)).reset_index(drop=True)
+    planned["sent_at"] = pd.Timestamp("2026-02-03 20:00")  # the evening the fixture's customers open in
+    reasons = [reason for row in fitted_engagement.top_reasons(planned, n=3) for reason in row]
+    assert "sending at 20:00 UTC raises the chance of an open" in reasons
+
+
 def test_contributions_keep_the_features_sparse_and_sum_each_column_s_pushes(fitted_engagement, sends, monkeypatch):
     design = fitted_engagement._design(_variants(sends.head(40)))
     for link in fitted_engagement.links.values():
