@@ -432,8 +432,8 @@ class ModelSettings(BaseSettings):
 
 class RetrainSettings(BaseSettings):
     """Scheduled retraining: every `TAILOR_RETRAIN_EVERY_HOURS` the server submits a retrain job, which is
-    skipped when no new sends, events or orders arrived since the last training, and trains the recommender in use
-    (else the default); unset means never."""
+    skipped when no new sends, events or orders arrived, and no send came of age to be learned from, since the last
+    training, and trains the recommender in use (else the default); unset means never."""
 
     model_config = SettingsConfigDict(env_prefix="TAILOR_RETRAIN_")
 

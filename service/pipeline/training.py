@@ -410,13 +410,17 @@ def _copy_model(path: Path):
 
 
 def data_marker(engine: Engine) -> dict[str, int]:
-    """How much there is to learn from: the rows and newest id of sends, events and order lines. Two equal
-    markers mean nothing new arrived in between."""
+    """How much there is to learn from: the rows and newest id of sends, events and order lines, and the sends old
+    enough for the engagement model to learn from (``TAILOR_SCORING_OUTCOME_DAYS``). Two equal markers mean nothing
+    new arrived, or came of age, in between: a campaign's sends are too young when its last events arrive, and a
+    shop that sent nothing more was never retrained on them."""
     marker: dict[str, int] = {}
     with session_scope(engine) as session:
         for name, table in (("sends", Send), ("events", Event), ("interactions", Interaction)):
             rows, newest = session.execute(select(func.count(), func.max(table.id))).one()
             marker |= {name: int(rows), f"{name}_last_id": int(newest or 0)}
+        due = ScoringSettings().outcomes_due()
+        marker["sends_with_outcomes"] = int(session.scalar(select(func.count()).where(Send.sent_at <= due)))
     return marker
 
 
@@ -433,10 +437,10 @@ def last_training_marker(engine: Engine) -> dict[str, int] | None:
 
 def retrain_if_new_data(progress: ProgressFn, engine: Engine, model: str | None = None) -> dict[str, Any]:
     """Job (the scheduled retrain): :func:`train_all` of ``model``, else of the recommender in use, skipped when no
-    sends, events or orders arrived since the last training."""
+    sends, events or orders arrived, nor sends came of age, since the last training (``data_marker``)."""
     marker = data_marker(engine)
     if marker == last_training_marker(engine):
-        progress(1, 1, "skipped: no new sends, events or orders since the last training")
+        progress(1, 1, "skipped: no new sends, events or orders, nor sends come of age, since the last training")
         return {"skipped": True, "data_marker": marker}
     return {"skipped": False, **train_all(progress, engine, model or recommender_in_use())}
 

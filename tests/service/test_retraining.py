@@ -111,3 +111,28 @@ def test_a_scheduled_retrain_trains_the_recommender_in_use(engine, demo_files):
 
     retrained = retrain_if_new_data(progress, engine)  # no training job recorded a marker: it trains
     assert retrained["skipped"] is False and retrained["recommender"]["model"] == "popularity"
+
+
+def test_a_scheduled_retrain_learns_from_sends_that_came_of_age_since_the_last_training(engine, monkeypatch):
+    """A campaign's sends are too young to learn from when its last events arrive (TAILOR_SCORING_OUTCOME_DAYS):
+    the training then left them waiting, and with no later send, event or order every scheduled retrain was
+    skipped, so the engagement model never learned from them."""
+    from datetime import timedelta
+
+    from service.clock import utcnow
+    from service.db.models import Customer
+    from service.pipeline import training
+
+    with session_scope(engine) as session:
+        customer = Customer(external_id="c1", email="c1@example.com")
+        session.add(Send(customer=customer, subject="News", campaign_type="vip", sent_at=utcnow() - timedelta(days=3)))
+    with session_scope(engine) as session:  # a training three days after the send: still too young
+        result = {"data_marker": training.data_marker(engine)}
+        session.add(Job(id="trained", kind="train", status="succeeded", result=result))
+    trained = []
+    monkeypatch.setattr(training, "train_all", lambda progress, engine, model=None: trained.append(model) or {})
+    progress = lambda done, total, message="": None  # noqa: E731
+
+    assert training.retrain_if_new_data(progress, engine)["skipped"] is True and trained == []
+    monkeypatch.setenv("TAILOR_SCORING_OUTCOME_DAYS", "2")  # as when five more days have passed
+    assert training.retrain_if_new_data(progress, engine)["skipped"] is False and len(trained) == 1
