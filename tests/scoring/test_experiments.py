@@ -203,3 +203,17 @@ def test_the_lift_and_p_better_are_integrated_not_drawn():
     none_converted = effects(pd.DataFrame({"arm": ["A", HOLDOUT], "trials": [1000, 5], "successes": [0, 0]}))
     assert none_converted.at["A", "p_better_than_control"] == pytest.approx(1011 / 3017, abs=1e-9)
     assert none_converted.at["A", "lift"] == pytest.approx(1 / 2007 - 1 / 1012, abs=1e-12)
+
+
+def test_a_batch_of_one_send_goes_to_each_arm_as_often_as_its_share():
+    """Rounded to the largest remainders, every batch of one (a customer's best hour come, batch_size=1) went to
+    the leading arm, and the arm behind was never tried again: Thompson sampling tries it as often as it may be
+    best."""
+    counts = pd.DataFrame({"arm": ["a", "b"], "trials": [20, 20], "successes": [3, 2]})
+    shares = thompson_allocation(counts)
+    rng = np.random.default_rng(7)
+    batches = [allocate_sends(counts, 1, rng) for _ in range(2000)]
+    assert all(batch.sum() == 1 for batch in batches)
+    assert np.mean([batch["b"] for batch in batches]) == pytest.approx(shares["b"], abs=0.04)
+    many = allocate_sends(counts, 101, rng)  # a large batch: each arm its share's whole part or one more
+    assert many.sum() == 101 and all(np.floor(shares * 101) <= many) and all(many <= np.ceil(shares * 101))

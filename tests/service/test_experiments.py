@@ -4,6 +4,7 @@ follows the clicks, and the results endpoint and page, with real sends through a
 from __future__ import annotations
 
 import json
+import math
 import re
 from datetime import datetime, timedelta
 
@@ -211,8 +212,11 @@ def test_the_results_report_the_split_the_next_batch_gets_with_unsent_arms_at_th
     noise = re.findall(r"\d\.\d*(?:0{8,}|9{8,})\d+", response)
     assert not noise, noise
 
-    second = send(client, campaign_id)
-    assert second["sent_by_arm"] == {arm: round(share * 30) for arm, share in shares.items()}
+    second = send(client, campaign_id)  # each arm its share of the 30: its whole part, or one more by chance
+    assert sum(second["sent_by_arm"].values()) == 30
+    assert all(
+        math.floor(share * 30) <= second["sent_by_arm"][arm] <= math.ceil(share * 30) for arm, share in shares.items()
+    )
 
 
 def test_the_forecast_counts_a_pinned_draft_as_sent_not_held_out(client, engine, mail_server, monkeypatch):
