@@ -194,8 +194,12 @@ def _outcome_table(assignments: pd.DataFrame, session: Session, window: timedelt
         (purchases.timestamp > purchases.assigned_at) & (purchases.timestamp <= purchases.assigned_at + window)
     ]
     table = assignments.copy()
-    for kind, column in (("open", "opened"), ("click", "clicked"), ("conversion", "converted")):
-        table[column] = table.send_id.isin(set(events.loc[events.kind == kind, "send_id"])).astype(int)
+    # A chain, as the engagement model learns it (scoring.engagement.chain_outcomes): a click is an open and a
+    # conversion a click. A click with no open recorded (images blocked) counted as unopened: an arm read 2 opens
+    # and 3 clicks in 15 sends, and its open rate fell short of the opens the forecast predicted.
+    for kinds, column in ((("open", "click", "conversion"), "opened"), (("click", "conversion"), "clicked"),
+                          (("conversion",), "converted")):  # fmt: skip
+        table[column] = table.send_id.isin(set(events.loc[events.kind.isin(kinds), "send_id"])).astype(int)
     table["converted"] = (table.converted.astype(bool) | table.customer_id.isin(set(in_window.customer_id))).astype(int)
     conversion_values = events[events.kind == "conversion"].groupby("send_id")["value"].sum()
     purchased = table.customer_id.map(in_window.groupby("customer_id")["amount"].sum()).fillna(0.0)

@@ -581,3 +581,22 @@ def test_a_batch_of_n_sends_n_emails_whatever_the_holdout_keeps(client, engine, 
     assert first["sent"] == 10 and len(messages) == 10 and first["held_out"] > 0
     rest = send(client, campaign_id, batch_size=100)  # fewer are left: all of them go
     assert first["held_out"] + rest["held_out"] + len(messages) == 30 and rest["sent"] == len(messages) - 10
+
+
+def test_a_click_with_no_open_recorded_counts_as_an_open_and_a_reported_purchase_as_a_click(
+    client, engine, mail_server, monkeypatch
+):
+    """Images blocked, an email service reports the click of an email it never saw opened: the arm read 0 opens
+    and 1 click, where the engagement model (and the forecast beside it) counts that email as opened."""
+    controller, _ = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    campaign_id = approved_campaign(client, engine, 20, "k", holdout_share=0)
+    send(client, campaign_id)
+    clicked, bought = [send_id for send_id, _, arm, _ in sends_of(engine, campaign_id) if arm == "A"][:2]
+    events = [{"send_id": clicked, "kind": "click", "event_id": "c1"},
+              {"send_id": bought, "kind": "conversion", "value": 12.0, "event_id": "v1"}]  # fmt: skip
+    assert client.post("/events", json={"events": events}).json()["recorded"] == 2
+
+    arm = next(a for a in client.get(f"/campaigns/{campaign_id}/experiment").json()["arms"] if a["arm"] == "A")
+    assert (arm["opens"], arm["clicks"], arm["conversions"]) == (2, 2, 1)
+    assert arm["open_rate"]["observed"] == pytest.approx(2 / arm["sends"])
