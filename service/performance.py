@@ -15,6 +15,10 @@ from service.db.models import Event, Send
 # Event kinds counted once per send (a customer who opened twice opened), under the name the report uses.
 COUNTED = {"open": "opened", "click": "clicked", "conversion": "converted", "unsubscribe": "unsubscribed",
            "complaint": "complained", "bounce": "bounced"}  # fmt: skip
+# The kinds that show a send was opened, or clicked: a chain, as the engagement model learns it and the forecast
+# beside this report predicts it (scoring.engagement.chain_outcomes). A click with no open recorded (images
+# blocked) counted as unopened, and a campaign read fewer opens than clicks.
+CHAIN = {"opened": ("open", "click", "conversion"), "clicked": ("click", "conversion")}
 
 
 def send_counts(session: Session, campaign_id: int) -> tuple[int, int]:
@@ -39,9 +43,15 @@ def campaign_performance(session: Session, campaign_id: int) -> dict[str, Any]:
         .group_by(Event.kind)
     ).all()
     by_kind = {kind: (count, value) for kind, count, value in rows}
+    chained = session.execute(
+        select(*(func.count(distinct(Event.send_id)).filter(Event.kind.in_(kinds)) for kinds in CHAIN.values()))
+        .join(Send, Send.id == Event.send_id)
+        .where(Send.campaign_id == campaign_id)
+    ).one()
+    in_chain = dict(zip(CHAIN, chained, strict=True))
     report: dict[str, Any] = {"sent": sent, "perhaps_sent": perhaps_sent}
     for kind, name in COUNTED.items():
-        count = by_kind.get(kind, (0, 0.0))[0]
+        count = in_chain[name] if name in in_chain else by_kind.get(kind, (0, 0.0))[0]
         report[name] = count
         report[f"{name}_rate"] = round(count / sent, 4) if sent else None
     report["revenue"] = round(float(by_kind.get("conversion", (0, 0.0))[1]), 2)

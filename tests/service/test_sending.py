@@ -1891,3 +1891,22 @@ def test_a_customer_erased_once_their_draft_was_claimed_fails_no_send(client, en
         job = send_job(client, campaign_id)
     assert job["status"] == "succeeded" and job["result"]["sent"] == 1, job
     assert picky.received == ["c2@example.com"]
+
+
+def test_a_campaign_counts_a_click_with_no_open_recorded_as_opened(client, engine, mail_server, monkeypatch):
+    """Images blocked, an email service reports the click of an email it never saw opened: the campaign read
+    opened 0 and clicked 1, where the forecast beside it, from the engagement model, counts that email opened."""
+    controller, _ = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    campaign_id = new_campaign(client)
+    for external_id in ("c1", "c2", "c3"):
+        approved_draft(client, engine, campaign_id, external_id)
+    assert send_job(client, campaign_id)["result"]["sent"] == 3
+    with session_scope(engine) as session:
+        sends = dict(session.execute(select(Customer.external_id, Send.id).join(Send.customer)).all())
+    events = [{"send_id": sends["c1"], "kind": "click", "event_id": "c1"},
+              {"send_id": sends["c2"], "kind": "conversion", "value": 9.5, "event_id": "v2"}]  # fmt: skip
+    assert client.post("/events", json={"events": events}).json()["recorded"] == 2
+    performance = client.get(f"/campaigns/{campaign_id}").json()["performance"]
+    assert (performance["opened"], performance["clicked"], performance["converted"]) == (2, 2, 1)
+    assert performance["opened_rate"] == round(2 / 3, 4) and performance["revenue"] == 9.5
