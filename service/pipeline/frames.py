@@ -325,7 +325,10 @@ def send_open_counts(
     ``sent_before``, when given), and per customer and hour for ``customer_ids``; a send perhaps sent
     (``Send.perhaps_sent``) is left out, as it may never have been there to open."""
     hour = send_hour(session, timezone)
-    opened = case((exists().where(Event.send_id == Send.id, Event.kind == "open"), 1), else_=0)
+    # A click or a conversion shows the email was opened, recorded or not (images blocked), as the engagement model
+    # counts it (scoring.engagement.chain_outcomes): a customer who clicks but never loads images was never opening.
+    shown_opened = Event.kind.in_(("open", "click", "conversion"))
+    opened = case((exists().where(Event.send_id == Send.id, shown_opened), 1), else_=0)
     counts = (func.count(Send.id), func.sum(opened))
     old_enough = and_(~Send.perhaps_sent, Send.sent_at <= sent_before if sent_before is not None else true())
     population = _frame(session, select(hour, *counts).where(old_enough).group_by(hour), ["hour", "sends", "opens"])

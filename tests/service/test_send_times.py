@@ -133,6 +133,21 @@ def test_sends_of_which_none_was_opened_name_no_hour(client):
     assert refused.status_code == 409 and "None of the 30 past sends was opened" in refused.json()["message"]
 
 
+def test_a_click_with_no_open_recorded_counts_as_an_open_at_its_hour(client):
+    """Images blocked, an email service reports clicks of emails it never saw opened: the customer who clicked
+    every 14:00 email was counted as never opening, and got the shop's hour."""
+    customers = "customer_id,email,first_name,locale,marketing_consent\n"
+    import_file(client, "customers", customers + "".join(f"c{i},c{i}@example.com,Ann,en,true\n" for i in range(10)))
+    header = "send_id,customer_id,subject,campaign_type,sent_at,opened,clicked\n"
+    rows = [f"s{i}-09,c{i},News,vip,2026-09-01T09:00:00Z,{str(i < 5).lower()},false\n" for i in range(10)]
+    rows += [f"s{i}-14-{day},c{i},News,vip,2026-09-0{day}T14:00:00Z,false,{str(i == 0).lower()}\n"
+             for i in range(10) for day in (2, 3, 4)]  # fmt: skip
+    import_file(client, "sends", header + "".join(rows))
+
+    clicker = client.get("/customers/c0/send-time").json()
+    assert (clicker["best_hour"], clicker["n_opens"], clicker["source"]) == (14, 4, "own")
+
+
 @pytest.mark.parametrize("zone", ["Europe/Berlin", "Asia/Tokyo"])
 def test_dates_only_sends_name_no_hour_on_a_shop_clock_that_is_not_utc(client, engine, monkeypatch, zone):
     """A dates-only file's midnights (UTC) are 01:00 and 02:00 on Berlin's clock either side of the clocks going
