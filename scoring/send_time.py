@@ -5,9 +5,12 @@ sends there, shrunk toward the shop's overall open rate by a Beta prior worth ``
 sends, so that an hour with a handful of sends (one lucky 3 a.m. open) cannot become everybody's best hour:
 only an hour with enough sends to show a real difference moves away from the overall rate. A customer's
 rate at an hour is the shrunk estimate ``(own opens + k × population rate) / (own sends + k)``
-(a Beta prior worth ``k`` sends centred on the population), so one lucky open does not move a customer, and
-a customer with no history gets the population's best hour. The best hour is the one with the highest
-shrunk rate. ``next_send_times`` turns best hours into the moments a send job should mail each customer.
+(a Beta prior worth ``k`` sends centred on the population), so a customer's few opens move them only to an hour
+the population nearly favours as much: one open in one send, only to an hour whose population rate is within
+(1 - the best hour's rate) / k of the best (0.14 at a best rate of 43 % and the default k of 4; a lucky open at an
+hour the shop rarely opens at moves nobody). A customer with no history gets the population's best hour. The
+best hour is the one with the highest shrunk rate. ``next_send_times`` turns best hours into the moments a send
+job should mail each customer.
 
 A shop's history has to be worth learning from before any hour is named (``require_history``): at least
 ``MIN_HISTORY_SENDS`` sends, at ``MIN_HISTORY_HOURS`` hours of the clock or more, some of them opened. Two

@@ -112,3 +112,15 @@ def test_next_send_time_is_the_best_hour_on_the_shops_clock_even_across_the_chan
         datetime(2026, 3, 29, 1, 0),  # 02:00 does not exist that night: 03:00 summer time
         datetime(2026, 3, 28, 22, 0),  # 23:00 winter time, the same day
     ]
+
+
+def test_one_open_moves_a_customer_only_to_an_hour_the_shop_nearly_favours_as_much():
+    """The module said one lucky open does not move a customer; it does, to an hour whose population rate is
+    within (1 - best rate) / k of the best: what the module says now, at both sides of that line."""
+    from scoring.send_time import best_hours_from_counts
+
+    population = pd.DataFrame({"hour": [9, 12, 20], "sends": [100_000] * 3, "opens": [43_000, 29_500, 28_000]})
+    # the line: 0.43 - (1 - 0.43) / 4 = 0.2875; 12:00 (0.295) is above it, 20:00 (0.28) below
+    for hour, best in ((12, 12), (20, 9)):
+        one_open = pd.DataFrame({"customer_id": ["c"], "hour": [hour], "sends": [1], "opens": [1]})
+        assert best_hours_from_counts(population, one_open).loc["c", "best_hour"] == best
