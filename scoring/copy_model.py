@@ -66,8 +66,10 @@ def default_c(embeddings: bool) -> float:
 
 
 def pairs_within_tests(test_ids: pd.Series, impressions: np.ndarray, clicks: np.ndarray) -> pd.DataFrame:
-    """Every pair (i < j, positions) of rows in the same test, with the two-proportion z of ctr_i − ctr_j."""
-    frame = pd.DataFrame({"test": test_ids.to_numpy(), "row": np.arange(len(test_ids))})
+    """Every pair (i < j, positions) of rows in the same test, with the two-proportion z of ctr_i − ctr_j. A row
+    without a test id is in no test: the rows of a file whose test_id cells were empty were paired with each other
+    as one test, comparing headlines of different stories, audiences and weeks (and their pairs grew as rows²)."""
+    frame = pd.DataFrame({"test": test_ids.to_numpy(), "row": np.arange(len(test_ids))}).dropna(subset=["test"])
     pairs = frame.merge(frame, on="test", suffixes=("_i", "_j"))
     pairs = pairs[pairs["row_i"] < pairs["row_j"]]
     i, j = pairs["row_i"].to_numpy(), pairs["row_j"].to_numpy()
@@ -150,7 +152,7 @@ class CopyModel:
         matrix = self._matrix(texts, fit=True)
         pairs = pd.DataFrame()
         if test_ids is not None:
-            pairs = pairs_within_tests(pd.Series(test_ids).astype(str), impressions, clicks)
+            pairs = pairs_within_tests(pd.Series(test_ids).astype("string"), impressions, clicks)
             different = texts.to_numpy()[pairs["i"]] != texts.to_numpy()[pairs["j"]]
             pairs = pairs[(pairs["z"] != 0) & different]
         if len(pairs) >= 10:
@@ -313,7 +315,7 @@ def fit_copy_file(
     over = np.flatnonzero(rows["clicks"].to_numpy() > rows["impressions"].to_numpy())
     if len(over):
         raise InvalidRows(f"{train}, {row_name(over[0])}: clicks exceed impressions.")
-    test_ids = rows["test_id"].astype(str) if "test_id" in rows.columns else None
+    test_ids = rows["test_id"].astype("string") if "test_id" in rows.columns else None
     if embeddings is None:
         embeddings = sentence_embeddings.installed()
     report(1, 3, f"fitting on {len(rows):,} texts{' with sentence embeddings' if embeddings else ''}")

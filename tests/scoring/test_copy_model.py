@@ -39,6 +39,19 @@ def test_pairs_within_tests_only_pairs_rows_of_one_test():
     assert pairs.set_index(["i", "j"]).loc[(0, 1), "z"] > 0
 
 
+def test_rows_without_a_test_id_are_paired_with_none(tmp_path):
+    # A file whose test_id cells are empty holds no test: its headlines are not compared with each other as one.
+    tests = _tests(n_tests=30)
+    tests.loc[tests.index >= 20, "test_id"] = None
+    train = tmp_path / "train.csv"
+    tests.to_csv(train, index=False)
+    summary = fit_copy_file(train, tmp_path / "copy.joblib", embeddings=False)
+    assert summary["training_tests"] == 10 and summary["training_pairs"] <= 10
+    tests["test_id"] = None
+    tests.to_csv(train, index=False)
+    assert fit_copy_file(train, tmp_path / "copy.joblib", embeddings=False)["mode"] == "pointwise"
+
+
 def test_pairwise_model_prefers_the_winning_wording():
     tests = _tests()
     model = CopyModel(char_ngrams=False).fit(tests["text"], tests["impressions"], tests["clicks"], tests["test_id"])
