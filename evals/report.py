@@ -109,7 +109,11 @@ def write_report(report: dict, markdown: str, out: Path, stem: str) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     report = {**report, "provenance": report.get("provenance") or provenance()}
     path = out / f"{stem}.json"
-    path.write_text(json.dumps(report, indent=2, default=float, ensure_ascii=False), encoding="utf-8")
+    # A figure with nothing to measure (P(best) of no arm at 0.95, an AUC of one class) is NaN, which Python writes
+    # as a bare NaN that is no JSON: a harness's parser (JavaScript's, Go's, a strict one) refused the whole report.
+    # It is written as null, as JSON has it.
+    finite = json.loads(json.dumps(report, default=float), parse_constant=lambda _: None)
+    path.write_text(json.dumps(finite, indent=2, ensure_ascii=False, allow_nan=False), encoding="utf-8")
     (out / f"{stem}.md").write_text(markdown.rstrip("\n") + "\n", encoding="utf-8")
     return path
 

@@ -19,6 +19,19 @@ def test_report_and_table_are_written_together(tmp_path):
     assert (tmp_path / "out" / "area_quick.md").read_text(encoding="utf-8") == "| auc |\n|---|\n| 0.75 |\n"
 
 
+def test_a_figure_not_measured_is_written_as_null_so_any_json_parser_reads_the_report(tmp_path):
+    """The quick experiments run states P(best) of no arm at 0.95 or more: its NaN was written as a bare NaN, and
+    JavaScript's JSON.parse refused the whole report."""
+
+    def strict(constant: str):
+        raise ValueError(f"{constant} is not JSON")
+
+    report = {"stated": float("nan"), "lift": np.float64("inf"), "buckets": [{"ece": np.float32("nan")}]}
+    path = write_report(report, "| x |", tmp_path, "area_quick")
+    written = json.loads(path.read_text(encoding="utf-8"), parse_constant=strict)
+    assert (written["stated"], written["lift"], written["buckets"]) == (None, None, [{"ece": None}])
+
+
 def test_a_report_folder_that_cannot_be_made_is_refused_before_the_eval_runs(capsys):
     """`--out` named a folder that could not be made (here under /proc, as a read-only disk would): the eval ran
     its minutes, then failed with a traceback when writing, and its figures were lost with it."""
