@@ -141,6 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"Unknown eval(s) {', '.join(unknown)}; choose from {', '.join(EVALS)}.", file=sys.stderr)
         return 2
+    if not only:  # `--only ""` (an unset variable in a CI script) ran every eval, at full size, as scoring_.json
+        print(f"--only names no eval; choose from {', '.join(EVALS)}, or leave it out for all.", file=sys.stderr)
+        return 2
     started = time.perf_counter()
     results = run(args.quick, only, args.seed, args.embeddings)
     report = {

@@ -91,6 +91,17 @@ def test_demo_engagement_quick_meets_thresholds():
     assert threshold_failures("demo", evaluate(quick=True)) == []
 
 
+@pytest.mark.parametrize("only", ["", " , "])
+def test_an_only_that_names_no_eval_is_refused_before_any_runs(only, monkeypatch, tmp_path, capsys):
+    """`--only ""` ran every eval, the full run's sizes with it, and wrote the figures as scoring_.json."""
+    from evals.scoring import run
+
+    monkeypatch.setattr(run, "EVALS", dict.fromkeys(run.EVALS, lambda **options: pytest.fail("an eval ran")))
+    assert run.main(["--quick", "--only", only, "--out", str(tmp_path)]) == 2
+    assert "--only names no eval; choose from demo, upworthy, sme, hillstrom" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_quick_run_without_its_data_fails(monkeypatch, tmp_path, capsys):
     """A quick run whose data sets were missing printed "skipped" for each and exited 0: a CI job whose data mount
     had gone passed without measuring anything."""
