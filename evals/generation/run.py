@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 from evals.generation.metrics import generation_metrics
 from evals.generation.sample import demo_requests
-from evals.report import add_out_option, finish
+from evals.report import add_out_option, count_of_at_least_one, finish
 from evals.thresholds import broken, limits
 
 # The model's sampling seed in the evals, with one call at a time (the local server batches parallel calls
@@ -34,10 +34,20 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="the small configuration CI runs")
     parser.add_argument("--model", default=None, help="litellm model string or registry name (default: settings)")
     parser.add_argument("--brand", action="append", help="brand kit(s); default: hearth (quick) or all")
-    parser.add_argument("--customers", type=int, default=None, help="customers in the quality sample")
-    parser.add_argument("--variants", type=int, default=2)
+    parser.add_argument("--customers", type=count_of_at_least_one, default=None, help="customers in the quality sample")
+    parser.add_argument("--variants", type=count_of_at_least_one, default=2)
     add_out_option(parser)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    # Checked before the first brand's drafts are written: a second brand misspelt was refused after minutes of the
+    # first's, and --variants 0 or 9 was quietly written as 1 or 8 while the report's figures read as asked.
+    from generation.brands import brand_names
+    from generation.pipeline import VARIANT_IDS
+
+    if unknown := [brand for brand in args.brand or [] if brand not in brand_names()]:
+        parser.error(f"argument --brand: no brand kit {', '.join(unknown)}; choose from {', '.join(brand_names())}")
+    if args.variants > len(VARIANT_IDS):
+        parser.error(f"argument --variants: {args.variants} is more than the {len(VARIANT_IDS)} a draft can have")
+    return args
 
 
 def run_quality(brand_name: str, n_customers: int, locale: str | None, n_variants: int, settings) -> dict:

@@ -80,3 +80,22 @@ def test_the_eval_samples_with_a_seed_one_call_at_a_time(monkeypatch):
     monkeypatch.setenv("TAILOR_LLM_SEED", "3")
     eval_run.run(quick=True)
     assert calls[1].seed == 3  # a seed of one's own keeps the settings as they are
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--brand", "hearth", "--brand", "nosuch"], "argument --brand: no brand kit nosuch; choose from"),
+        (["--customers", "0"], "argument --customers: 0 is not a count of 1 or more"),
+        (["--variants", "0"], "argument --variants: 0 is not a count of 1 or more"),
+        (["--variants", "9"], "argument --variants: 9 is more than the 8 a draft can have"),
+    ],
+)
+def test_options_the_eval_cannot_honour_are_refused_before_any_draft(arguments, message, monkeypatch, capsys):
+    """A misspelt second brand was refused after minutes of the first's drafts, and --customers 0 ran the default
+    sample, --variants 0 one variant, each report reading as if asked."""
+    monkeypatch.setattr(eval_run, "run", lambda *options: pytest.fail("the eval ran"))
+    with pytest.raises(SystemExit) as stopped:
+        eval_run.main(["--quick", *arguments])
+    assert stopped.value.code == 2
+    assert message in capsys.readouterr().err
