@@ -120,7 +120,12 @@ def write_report(report: dict, markdown: str, out: Path, stem: str) -> Path:
 
 def finish(report: dict, table: str, out: Path, stem: str) -> int:
     """An eval's end: its table on the screen first (figures a full disk cannot take are still seen), the JSON report
-    and the table written as ``stem`` under ``out``, where they went, and the exit code of its threshold failures."""
+    and the table written as ``stem`` under ``out``, where they went, and the exit code of its threshold failures.
+    The table ends with the thresholds broken, in every area alike: the markdown a CI job publishes said which only
+    for scoring and experiments, and a failed recommenders, audience or generation gate showed a table of figures
+    with nothing marked."""
+    if failures := report["threshold_failures"]:
+        table = table.rstrip("\n") + "\n\nThresholds broken:\n" + "\n".join(f"- {failure}" for failure in failures)
     print(table)
     path = write_report(report, table, out, stem)
     print(f"\nwrote {path} and {path.with_suffix('.md')}")

@@ -44,8 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         "results": metrics,
         "threshold_failures": failures,
     }
-    table = markdown(metrics) + ("\n\nThresholds broken:\n" + "\n".join(f"- {f}" for f in failures) if failures else "")
-    return finish(report, table, args.out, "experiments" + ("_quick" if args.quick else ""))
+    return finish(report, markdown(metrics), args.out, "experiments" + ("_quick" if args.quick else ""))
 
 
 if __name__ == "__main__":

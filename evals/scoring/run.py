@@ -112,8 +112,8 @@ def _calibration(metrics: dict) -> str:
     return ""
 
 
-def markdown(results: dict, quick: bool = False, failures: list[str] | None = None) -> str:
-    """A title, the headline figures of each eval, and what a quick run broke of its thresholds."""
+def markdown(results: dict, quick: bool = False) -> str:
+    """A title and the headline figures of each eval (``finish`` adds what a quick run broke of its thresholds)."""
     lines = [f"# Scoring{' (quick)' if quick else ''}", "", "| eval | metric | value | target |", "|---|---|---|---|"]
     for name, metrics in results.items():
         if "skipped" in metrics:
@@ -129,8 +129,6 @@ def markdown(results: dict, quick: bool = False, failures: list[str] | None = No
                 else f"| {name} | {key} | {value} | {shown_target} |"
             )
         lines.append(f"| {name} | calibration | {_calibration(metrics)} | |")
-    if failures:
-        lines += ["", "Thresholds broken:", *(f"- {failure}" for failure in failures)]
     return "\n".join(lines)
 
 
@@ -157,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.quick
         else [],
     }
-    table = markdown(results, args.quick, report["threshold_failures"])
+    table = markdown(results, args.quick)
     # A quick or partial run is a report of its own: it never overwrites the full run's.
     stem = "scoring" + ("_quick" if args.quick else "") + ("" if only == list(EVALS) else "_" + "_".join(only))
     # the copy model without embeddings is a configuration of its own (its own thresholds): it never overwrites the

@@ -66,6 +66,20 @@ def test_an_eval_ends_with_its_table_on_screen_both_files_named_and_its_threshol
     assert json.loads((tmp_path / "area_quick.json").read_text(encoding="utf-8"))["auc"] == 0.6
 
 
+def test_every_area_s_markdown_ends_with_the_thresholds_it_broke(tmp_path, capsys):
+    """A recommenders quick run whose gate failed (`--models popularity`: ndcg@10 not measured) exited 1 with a
+    markdown table that said nothing of it: only scoring and experiments listed what they broke, each itself."""
+    from evals.report import finish
+
+    report = {"targets": {}, "threshold_failures": ["ndcg@10 was not measured"]}
+    assert finish(report, "| model | NDCG@10 |\n|---|---|\n| popularity | 0.1441 |\n", tmp_path, "area_quick") == 1
+    table = (tmp_path / "area_quick.md").read_text(encoding="utf-8")
+    assert table.endswith("| 0.1441 |\n\nThresholds broken:\n- ndcg@10 was not measured\n")
+    assert "Thresholds broken:\n- ndcg@10 was not measured" in capsys.readouterr().out
+    finish({"threshold_failures": []}, "| auc |\n|---|\n| 0.8 |", tmp_path, "area_quick")
+    assert "Thresholds broken" not in (tmp_path / "area_quick.md").read_text(encoding="utf-8")
+
+
 def test_a_table_is_on_screen_even_when_the_report_cannot_be_written(tmp_path, capsys):
     """The figures of a run of minutes are seen before the disk is asked to take them."""
     import pytest
