@@ -87,6 +87,8 @@ def lineup(dataset: str, quick: bool, only: str | None) -> dict[str, tuple[str, 
         wanted = [label.strip() for label in only.split(",") if label.strip()]
         known = set(models) | {name for name, _ in models.values()}
         unknown = [label for label in wanted if label not in known]
+        if not wanted:  # `--models ,` loaded the data, ran nothing and wrote an empty report to fail the gate
+            raise ValueError(f"--models names no model; choose from: {', '.join(sorted(known))}")
         if unknown:
             raise ValueError(
                 f"--models: {', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not in the {dataset}"

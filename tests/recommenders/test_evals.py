@@ -86,6 +86,9 @@ def test_models_picks_by_label_or_name_and_names_unknown_ones(capsys):
     with pytest.raises(SystemExit) as refused:  # it tuned nothing, and said nothing
         parse(["--dataset", "movielens", "--quick", "--tune", "-3"])
     assert refused.value.code == 2 and "-3 is not a number of trials" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as empty:  # it loaded the data, ran no model and wrote an empty report
+        parse(["--dataset", "movielens", "--quick", "--models", " , "])
+    assert empty.value.code == 2 and "--models names no model; choose from: als, blend" in capsys.readouterr().err
 
 
 def synthetic_shop() -> pd.DataFrame:
