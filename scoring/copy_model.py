@@ -286,7 +286,14 @@ def write_table(frame: pd.DataFrame, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     suffix = path.suffix.lower()
     if suffix == ".parquet":
-        frame.to_parquet(path, index=False)
+        try:
+            frame.to_parquet(path, index=False)
+        except (ValueError, TypeError) as error:  # pyarrow's: a JSON column of numbers and text is no Parquet column
+            words = "; ".join(" ".join(str(part).split()) for part in error.args)
+            raise InvalidRows(
+                f"{path} cannot be written as Parquet: {words}. A column whose values mix numbers and text can be "
+                "written to .jsonl or .csv, which keep each value as the input had it."
+            ) from error
     elif suffix in {".jsonl", ".ndjson"}:
         frame.to_json(path, orient="records", lines=True, force_ascii=False)
     else:

@@ -191,6 +191,18 @@ def test_predictions_keep_the_other_columns_as_the_file_wrote_them(tmp_path):
     assert (row["customer_id"], row["sent_on"], row["n"]) == ("00123", "2011-01-01", 2)
 
 
+def test_rows_parquet_cannot_hold_are_refused_by_their_column_and_nothing_is_written(tmp_path):
+    """JSON lines whose ids are numbers on one row and text on another, scored to a .parquet file: a traceback."""
+    _tests().to_csv(tmp_path / "train.csv", index=False)
+    fit_copy_file(tmp_path / "train.csv", tmp_path / "copy.joblib", embeddings=False)
+    (tmp_path / "rows.jsonl").write_text(
+        '{"id": 1, "text": "Hello there"}\n{"id": "a7", "text": "Big news"}\n', encoding="utf-8"
+    )
+    with pytest.raises(InvalidRows, match="column id .* written to .jsonl or .csv"):
+        predict_copy_file(tmp_path / "copy.joblib", tmp_path / "rows.jsonl", tmp_path / "out.parquet")
+    assert not (tmp_path / "out.parquet").exists()
+
+
 def test_a_file_in_another_encoding_is_told_what_it_is_or_where(tmp_path):
     """The reader's words were a byte offset ("can't decode byte 0xff in position 0"), for a spreadsheet's
     "Unicode text" as for a Latin-1 export."""
