@@ -105,6 +105,17 @@ def validate_orders(orders: pd.DataFrame, row_name: RowName = data_row) -> pd.Da
     clean["amount"] = amounts.astype(float)
     if "quantity" in clean.columns:
         clean["quantity"] = _numbers(clean["quantity"], "quantity", row_name, counted)
+        # as the orders import refuses it: a cancellation written as a purchase of -1 at its positive price (UCI's
+        # C-invoices with the unit price as amount) counted as another order, the customer's latest
+        not_bought = (clean["quantity"] <= 0) & purchase
+        if not_bought.any():
+            row = first_position(not_bought)
+            raise InvalidOrders(
+                f"the quantity {clean['quantity'].iloc[row]:g} of a purchase is not positive; give returns and "
+                "cancellations the kind return (a column kind: purchase or return), and leave free items out",
+                column="quantity",
+                where=row_name(row),
+            )
     for optional in ("order_id", "product_id"):
         if optional in clean.columns:
             clean[optional] = clean[optional].astype(str)

@@ -64,6 +64,27 @@ def test_returns_cancellations_and_free_lines_are_rejected_by_row(amount, said):
         validate_orders(frame)
 
 
+@pytest.mark.parametrize("quantity", [-1.0, 0.0])
+def test_a_purchase_of_no_positive_quantity_is_rejected_by_row(quantity):
+    """A UCI cancellation (quantity -1, its unit price as the amount, no kind) was read as another purchase: the
+    customer's latest order, as `tailor import orders` refuses it."""
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b"],
+            "timestamp": ["2024-01-01", "2024-01-02", "2024-01-01"],
+            "amount": [5.0, 5.0, 4.0],
+            "quantity": [1.0, quantity, 2.0],
+            "order_id": ["536365", "C536366", "536367"],
+        }
+    )
+    with pytest.raises(
+        InvalidOrders, match=f"row 2, column 'quantity': the quantity {quantity:g} of a purchase is not"
+    ):
+        validate_orders(frame)
+    frame["kind"] = ["purchase", "return", "purchase"]  # said to be a return, it is taken off the purchase it undoes
+    assert list(validate_orders(frame)["quantity"]) == [1.0, quantity, 2.0]
+
+
 def test_an_id_a_spreadsheet_saved_in_scientific_notation_is_refused_by_its_row():
     """`tailor audience --orders` scored customer "1.23457E+16", an id the shop does not have."""
     frame = pd.DataFrame({"customer_id": ["a", "1.23457E+16"], "timestamp": ["2024-01-01"] * 2, "amount": [1, 2]})
