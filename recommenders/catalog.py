@@ -98,25 +98,21 @@ def validate_products(frame: pd.DataFrame, row_name: RowName = data_row) -> pd.D
                 f"'{value}' is not a price (a finite number, 0 or more)", column="price", where=row_name(position)
             )
         clean["price"] = prices
-    if "recommendable" in clean.columns:  # as `tailor import products` reads it: empty is true
-        words = clean["recommendable"].fillna("").astype(str).str.strip().str.lower()
-        unknown = ~(words.isin(TRUE_WORDS) | words.isin(FALSE_WORDS))
-        if unknown.any():
-            position = first_position(unknown)
-            raise InvalidProducts(
-                f"'{clean['recommendable'].iloc[position]}' is not true or false", column="recommendable",
-                where=row_name(position),
-            )  # fmt: skip
-        clean["recommendable"] = words.isin(TRUE_WORDS) | (words == "")
-    if "in_stock" in clean.columns:  # empty says nothing of the stock: the product stays, as a catalog without it
-        words = clean["in_stock"].fillna("").astype(str).str.strip().str.lower()
-        unknown = ~(words.isin(TRUE_WORDS) | words.isin(FALSE_WORDS))
-        if unknown.any():
-            position = first_position(unknown)
-            raise InvalidProducts(
-                f"'{clean['in_stock'].iloc[position]}' is not true or false",
-                column="in_stock",
-                where=row_name(position),
-            )
-        clean["in_stock"] = words.isin(TRUE_WORDS) | (words == "")
+    # as `tailor import products` reads them: empty is true (a product stays recommendable; empty says nothing of
+    # the stock, so the product stays, as in a catalog without the column)
+    for flag in ("recommendable", "in_stock"):
+        if flag in clean.columns:
+            clean[flag] = _true_or_false(clean[flag], flag, row_name)
     return clean
+
+
+def _true_or_false(values: pd.Series, column: str, row_name: RowName) -> pd.Series:
+    """A catalog's yes/no column as booleans, an empty cell true; raises naming the first cell that is neither."""
+    words = values.fillna("").astype(str).str.strip().str.lower()
+    unknown = ~(words.isin(TRUE_WORDS) | words.isin(FALSE_WORDS))
+    if unknown.any():
+        position = first_position(unknown)
+        raise InvalidProducts(
+            f"'{values.iloc[position]}' is not true or false", column=column, where=row_name(position)
+        )
+    return words.isin(TRUE_WORDS) | (words == "")

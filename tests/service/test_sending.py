@@ -1098,6 +1098,15 @@ def test_an_email_that_cannot_be_written_is_skipped_and_the_rest_still_go(client
         assert edit.status_code == 422 and edit.json()["problems"][0]["field"] == "preheader", separator
 
 
+def _sent_to_three(client, engine, campaign_id: int) -> dict[str, int]:
+    """The campaign's drafts for c1, c2 and c3 approved and sent: each customer's send id, for the events to name."""
+    for external_id in ("c1", "c2", "c3"):
+        approved_draft(client, engine, campaign_id, external_id)
+    assert send_job(client, campaign_id)["result"]["sent"] == 3
+    with session_scope(engine) as session:
+        return dict(session.execute(select(Customer.external_id, Send.id).join(Send.customer)).all())
+
+
 def test_bounces_and_spam_complaints_stop_the_mail_to_that_customer(client, engine, mail_server, monkeypatch):
     """A hard bounce or a spam complaint reported by the email service provider changed nothing: the next campaign
     mailed the dead address and the customer who had marked the last email as spam."""
@@ -1105,11 +1114,7 @@ def test_bounces_and_spam_complaints_stop_the_mail_to_that_customer(client, engi
     monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
     monkeypatch.setenv("TAILOR_SEND_MIN_DAYS_BETWEEN", "0")
     first = new_campaign(client)
-    for external_id in ("c1", "c2", "c3"):
-        approved_draft(client, engine, first, external_id)
-    assert send_job(client, first)["result"]["sent"] == 3
-    with session_scope(engine) as session:
-        sends = dict(session.execute(select(Customer.external_id, Send.id).join(Send.customer)).all())
+    sends = _sent_to_three(client, engine, first)
     events = [{"send_id": sends["c1"], "kind": "bounce"}, {"send_id": sends["c2"], "kind": "complaint"}]
     assert client.post("/events", json={"events": events}).json()["recorded"] == 2
     c1, c2 = client.get("/customers/c1").json(), client.get("/customers/c2").json()
@@ -1899,11 +1904,7 @@ def test_a_campaign_counts_a_click_with_no_open_recorded_as_opened(client, engin
     controller, _ = mail_server
     monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
     campaign_id = new_campaign(client)
-    for external_id in ("c1", "c2", "c3"):
-        approved_draft(client, engine, campaign_id, external_id)
-    assert send_job(client, campaign_id)["result"]["sent"] == 3
-    with session_scope(engine) as session:
-        sends = dict(session.execute(select(Customer.external_id, Send.id).join(Send.customer)).all())
+    sends = _sent_to_three(client, engine, campaign_id)
     events = [{"send_id": sends["c1"], "kind": "click", "event_id": "c1"},
               {"send_id": sends["c2"], "kind": "conversion", "value": 9.5, "event_id": "v2"}]  # fmt: skip
     assert client.post("/events", json={"events": events}).json()["recorded"] == 2
