@@ -39,6 +39,25 @@ def test_quick_eval_meets_thresholds(tmp_path):
     assert report["threshold_failures"] == [] and code == 0  # every limit of thresholds.yaml's audience: quick
 
 
+@pytest.mark.slow
+@pytest.mark.eval
+def test_another_horizon_is_a_report_of_its_own_not_judged_by_the_quick_limits(tmp_path):
+    """`--quick --horizon-days 60` overwrote audience_quick.json and was judged by the limits set for 90 days."""
+    from evals.audience import run
+    from evals.datasets import DatasetMissing
+
+    try:
+        code = run.main(["--quick", "--horizon-days", "60", "--small-shops", "0", "--out", str(tmp_path)])
+    except DatasetMissing as missing:
+        pytest.skip(str(missing))
+    assert code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["audience_quick_60_days_0_shops.json",
+                                                           "audience_quick_60_days_0_shops.md"]  # fmt: skip
+    report = yaml.safe_load((tmp_path / "audience_quick_60_days_0_shops.json").read_text())
+    assert report["horizon_days"] == 60 and report["threshold_failures"] == []
+    assert report["thresholds"].startswith("not applied: thresholds.yaml's quick limits are for 90 days")
+
+
 def test_a_negative_number_of_small_shops_is_refused_before_anything_runs(capsys):
     """It ran the whole churn part, then failed: KeyError "['fallbacks'] not found in axis"."""
     from evals.audience.run import parse

@@ -20,3 +20,19 @@ def test_p_best_is_calibrated_where_variants_differ_little(tmp_path):
     assert report["threshold_failures"] == []
     assert report["results"]["campaigns"] == 300 and report["results"]["arms"] > 600
     assert "| stated P(best) | arms | mean stated | truly best |" in (tmp_path / "experiments_quick.md").read_text()
+
+
+@pytest.mark.eval
+def test_another_count_of_campaigns_is_a_report_of_its_own_not_judged_by_the_quick_limits(tmp_path):
+    """`--quick --campaigns 50` overwrote experiments_quick.json and was judged by the limits set for 300 campaigns,
+    which so few draws pass or fail by chance."""
+    from evals.experiments.run import main
+
+    assert main(["--quick", "--campaigns", "20", "--out", str(tmp_path)]) == 0
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "experiments_quick_20_campaigns.json", "experiments_quick_20_campaigns.md",
+    ]  # fmt: skip
+    report = json.loads((tmp_path / "experiments_quick_20_campaigns.json").read_text())
+    assert report["results"]["campaigns"] == 20 and report["threshold_failures"] == []
+    assert report["thresholds"] == "not applied: thresholds.yaml's quick limits are for 300 campaigns"
+    assert "Thresholds not applied" in (tmp_path / "experiments_quick_20_campaigns.md").read_text()
