@@ -339,10 +339,11 @@ def fit_copy_file(
 
 
 def _counts(rows: pd.DataFrame, column: str, path: Path, row_name: RowName) -> pd.Series:
-    """``column`` as finite, non-negative numbers, or an error naming the first bad row of ``path`` (a CSV's
-    line, a Parquet file's row)."""
+    """``column`` as finite, non-negative whole numbers (12.0 is 12; 1.5 clicks is no count, and was fitted on), or
+    an error naming the first bad row of ``path`` (a CSV's line, a Parquet file's row)."""
     values = pd.to_numeric(rows[column], errors="coerce")
-    bad = np.flatnonzero(values.isna().to_numpy() | (values < 0).to_numpy() | np.isinf(values.to_numpy()))
+    finite = values.where(np.isfinite(values.to_numpy(dtype=float, na_value=np.nan)))
+    bad = np.flatnonzero((finite.isna() | (finite < 0) | (finite % 1 != 0)).to_numpy())
     if len(bad):
         raw = rows[column].iloc[bad[0]]
         shown = "is empty" if pd.isna(raw) or not str(raw).strip() else f"is '{raw}', not a count"

@@ -119,6 +119,8 @@ def test_file_errors_are_named(tmp_path):
         (["100", "", "80"], ["3", "1", "2"], "line 3: impressions is empty"),
         (["100", "90", "80"], ["3", "abc", "2"], "line 3: clicks is 'abc', not a count"),
         (["100", "90", "80"], ["3", "1", "-2"], "line 4: clicks is '-2', not a count"),
+        (["100", "90", "80"], ["3", "1.5", "2"], "line 3: clicks is '1.5', not a count"),  # it was fitted on
+        (["100.0", "90", "80.5"], ["3", "1", "2"], "line 4: impressions is '80.5', not a count"),
         (["100", "90", "8"], ["3", "1", "9"], "line 4: clicks exceed impressions"),
     ],
 )
