@@ -317,6 +317,10 @@ def fit_copy_file(
     rows = read_table(Path(train))
     require_columns(rows, ["text", "impressions", "clicks"], f"rows of {train}")
     row_name = rows_of(train, kept=rows.index)
+    # A headline that is not there was learned from as one: its clicks said something of no words at all.
+    empty = np.flatnonzero(rows["text"].fillna("").astype(str).str.strip().eq("").to_numpy())
+    if len(empty):
+        raise InvalidRows(f"{train}, {row_name(empty[0])}: text is empty; every row is a headline and its counts.")
     rows["impressions"] = _counts(rows, "impressions", train, row_name)
     rows["clicks"] = _counts(rows, "clicks", train, row_name)
     over = np.flatnonzero(rows["clicks"].to_numpy() > rows["impressions"].to_numpy())

@@ -228,3 +228,14 @@ def test_a_text_holding_a_comma_unquoted_is_refused_by_its_line(tmp_path):
     with pytest.raises(InvalidRows, match=r"texts.csv, line 3: has 2 cells where the header names 1 column"):
         predict_copy_file(tmp_path / "copy.joblib", texts, tmp_path / "out.csv")
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_a_row_without_its_headline_is_refused_naming_its_line(tmp_path):
+    """An empty text was fitted on as a headline of no words, its clicks and all."""
+    rows = tmp_path / "rows.csv"
+    pd.DataFrame({"text": ["Big news", "  ", "Small news"], "impressions": [100, 90, 80], "clicks": [3, 1, 2]}).to_csv(
+        rows, index=False
+    )
+    with pytest.raises(InvalidRows, match=r"line 3: text is empty"):
+        fit_copy_file(rows, tmp_path / "m.joblib", embeddings=False)
+    assert not (tmp_path / "m.joblib").exists()
