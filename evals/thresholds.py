@@ -47,7 +47,8 @@ def broken(measured: dict, bounds: dict, where: str = "") -> list[str]:
 
 
 def exit_code(failures: list[str]) -> int:
-    """Each failure on stderr, and the run's exit code: 1 when a threshold is broken, else 0."""
+    """Each failure on stderr, and the run's exit code: 1 when a threshold is broken, else 0. Told as broken, not
+    "below": a ceiling (an ECE's ``max``) is broken from above."""
     for failure in failures:
-        print(f"below threshold: {failure}", file=sys.stderr)
+        print(f"threshold broken: {failure}", file=sys.stderr)
     return 1 if failures else 0

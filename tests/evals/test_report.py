@@ -62,8 +62,11 @@ def test_an_eval_ends_with_its_table_on_screen_both_files_named_and_its_threshol
     assert out.index("| 0.8 |") < out.index(f"wrote {tmp_path / 'area_quick.json'} and {tmp_path / 'area_quick.md'}")
     broken = {"auc": 0.6, "threshold_failures": ["auc = 0.6, min 0.7"]}
     assert finish(broken, "| auc |\n|---|\n| 0.6 |", tmp_path, "area_quick") == 1
-    assert "below threshold: auc = 0.6, min 0.7" in capsys.readouterr().err
+    assert "threshold broken: auc = 0.6, min 0.7" in capsys.readouterr().err
     assert json.loads((tmp_path / "area_quick.json").read_text(encoding="utf-8"))["auc"] == 0.6
+    ceiling = {"ece": 0.05, "threshold_failures": ["ece = 0.05, max 0.03"]}  # was told "below threshold"
+    assert finish(ceiling, "| ece |\n|---|\n| 0.05 |", tmp_path, "area_quick") == 1
+    assert "threshold broken: ece = 0.05, max 0.03" in capsys.readouterr().err
 
 
 def test_every_area_s_markdown_ends_with_the_thresholds_it_broke(tmp_path, capsys):
