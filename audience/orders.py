@@ -96,12 +96,12 @@ def validate_orders(orders: pd.DataFrame, row_name: RowName = data_row) -> pd.Da
     if ((amounts <= 0) & purchase).any():
         row = first_position((amounts <= 0) & purchase)
         said = (
-            "is 0: a free line (a gift, a sample) holds no spend; leave it out of the orders"
+            "the amount is 0: a free line (a gift, a sample) holds no spend; leave it out of the orders"
             if amounts.iloc[row] == 0
-            else "is not positive; give returns and cancellations the kind return (a column kind: purchase or "
-            "return), or remove them from the orders"
-        )
-        raise InvalidOrders(f"the amount {amounts.iloc[row]:g} {said}", column="amount", where=row_name(row))
+            else f"the amount {amounts.iloc[row]:g} is not positive; give returns and cancellations the kind return "
+            "(a column kind: purchase or return), or remove them from the orders"
+        )  # "the amount 0 is 0" said the same thing twice
+        raise InvalidOrders(said, column="amount", where=row_name(row))
     clean["amount"] = amounts.astype(float)
     if "quantity" in clean.columns:
         clean["quantity"] = _numbers(clean["quantity"], "quantity", row_name, counted)

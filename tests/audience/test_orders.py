@@ -53,7 +53,7 @@ def test_empty_cells_are_called_empty(column):
     ("amount", "said"),
     [
         (-3.5, "-3.5 is not positive; give returns and cancellations the kind return"),
-        (0.0, "0 is 0: a free line"),  # a gift's line was told to be marked a return
+        (0.0, "is 0: a free line"),  # a gift's line was told to be marked a return; once "the amount 0 is 0"
     ],
 )
 def test_returns_cancellations_and_free_lines_are_rejected_by_row(amount, said):
