@@ -11,7 +11,7 @@ import pytest
 from audience.campaigns import win_back_ladder, win_back_offer
 from recommenders.catalog import validate_products
 from recommenders.errors import InvalidProducts
-from recommenders.rules import merchandise
+from recommenders.rules import in_stock, merchandise
 from service.importing.columns import SPECS
 
 README = " ".join((Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8").split())
@@ -41,5 +41,7 @@ def test_the_readme_names_each_catalog_column_tailor_recommend_reads():
     assert merchandise(validate_products(catalog).set_index("product_id")).tolist() == ["p1"]
     with pytest.raises(InvalidProducts, match="'maybe' is not true or false"):
         validate_products(catalog.assign(recommendable=["maybe", "false"]))
-    said = "only `name`, `category`, `description`, `price` and `recommendable` are read"
+    stocked = catalog.assign(in_stock=["false", ""])  # sold out: never recommended, as the service shows none
+    assert in_stock(validate_products(stocked).set_index("product_id")).tolist() == ["POST"]
+    said = "only `name`, `category`, `description`, `price`, `recommendable` and `in_stock` are read"
     assert said in README
