@@ -15,6 +15,7 @@ from recommenders.registry import create
 from recommenders.rules import in_stock, merchandise
 from tabular import (
     empty_file,
+    examples,
     has_text,
     is_parquet,
     layout_problem,
@@ -111,6 +112,19 @@ def recommend_file(
     # products` warns of it.
     charges = charges_in(catalog) if catalog is not None else []
     recommendations.attrs["warnings"] = [charges_warning(charges)] if charges else []
+    # A customer who has every product that may be recommended had no line and nothing said of it: a harness
+    # joining the output back to its customers read a customer missing as a failed run.
+    if left := sorted(set(customers.astype(str)) - set(recommendations["customer_id"].astype(str))):
+        why = (
+            "the catalog leaves nothing that may be recommended"
+            if include_seen
+            else "nothing is left to recommend to them once the products they have are left out (--include-seen "
+            "keeps those)"
+        )
+        many = len(left) > 1
+        recommendations.attrs["warnings"].append(
+            f"{len(left):,} customer{'s have' if many else ' has'} no line ({examples(left)}): {why}"
+        )
     report(3, 3, "done")
     return recommendations
 

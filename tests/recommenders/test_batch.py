@@ -364,3 +364,18 @@ def test_a_catalog_that_does_not_say_what_is_merchandise_warns_of_charges(train_
     catalog["recommendable"] = ["false", "false"] + ["true"] * (len(catalog) - 2)  # decided: no warning
     catalog.to_csv(tmp_path / "catalog.csv", index=False)
     assert recommend_file(train_csv, k=3, model="popularity", products=tmp_path / "catalog.csv").attrs["warnings"] == []
+
+
+def test_a_customer_left_with_nothing_to_recommend_is_told_of(tmp_path):
+    """A customer who had bought every product got no line and nothing was said: a harness joining the output back
+    to its customers read the missing one as a failed run."""
+    train = tmp_path / "train.csv"
+    rows = [("all", p, f"2024-01-0{i + 1}") for i, p in enumerate(["a", "b", "c"])] + [("one", "a", "2024-01-05")]
+    pd.DataFrame(rows, columns=["customer_id", "product_id", "timestamp"]).to_csv(train, index=False)
+    recs = recommend_file(train, k=2, model="popularity")
+    assert set(recs["customer_id"]) == {"one"}
+    assert recs.attrs["warnings"] == [
+        "1 customer has no line (all): nothing is left to recommend to them once the products they have are left "
+        "out (--include-seen keeps those)"
+    ]
+    assert recommend_file(train, k=2, model="popularity", include_seen=True).attrs["warnings"] == []
