@@ -378,7 +378,10 @@ def recommend(
     recommendations.to_csv(out, index=False)
     customers, fitted = recommendations.customer_id.nunique(), recommendations.attrs["model"]
     which = f"auto chose {fitted}" if model == "auto" else f"model {fitted}"
-    typer.echo(f"wrote {len(recommendations)} rows for {customers} customers to {out}; {which}")
+    from service.wording import counted
+
+    written = f"{counted(len(recommendations), 'row', 'rows')} for {counted(customers, 'customer', 'customers')}"
+    typer.echo(f"wrote {written} to {out}; {which}")  # "1 rows for 1 customers" once
     for warning in recommendations.attrs["warnings"]:
         _echo(f"warning: {warning}")
 

@@ -695,3 +695,17 @@ def test_a_command_leaves_no_write_ahead_log_beside_the_database(tmp_path):
     among them."""
     assert run(["keys", "create", "ops"], tmp_path).returncode == 0
     assert (tmp_path / "tailor.db").exists() and not (tmp_path / "tailor.db-wal").exists()
+
+
+def test_recommend_counts_its_rows_and_warns_of_a_customer_it_gives_none(tmp_path):
+    """ "wrote 1 rows for 1 customers", and of the customer who had every product nothing was said."""
+    import pandas as pd
+
+    train = tmp_path / "train.csv"
+    rows = [("all", "a", "2024-01-01"), ("all", "b", "2024-01-02"), ("one", "a", "2024-01-03")]
+    pd.DataFrame(rows, columns=["customer_id", "product_id", "timestamp"]).to_csv(train, index=False)
+    out = tmp_path / "recs.csv"
+    told = run(["recommend", "--train", str(train), "--k", "2", "--out", str(out), "--model", "popularity"], tmp_path)
+    assert told.returncode == 0, told.stderr
+    assert f"wrote 1 row for 1 customer to {out}; model popularity" in told.stdout
+    assert "warning: 1 customer has no line (all): nothing is left to recommend" in told.stdout + told.stderr
