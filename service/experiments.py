@@ -40,6 +40,7 @@ from scoring.experiments import (
 from service.db.models import Assignment, Campaign, Customer, Draft, Event, Interaction, Send, Variant
 from service.db.session import dialect_insert
 from service.errors import Conflict, NotReady
+from service.performance import SHOWN_BY
 from service.schemas import ArmOut, ExperimentOut, LiftOut, RateOut, RevenueLiftOut
 from service.settings import ExperimentSettings
 
@@ -194,11 +195,9 @@ def _outcome_table(assignments: pd.DataFrame, session: Session, window: timedelt
         (purchases.timestamp > purchases.assigned_at) & (purchases.timestamp <= purchases.assigned_at + window)
     ]
     table = assignments.copy()
-    # A chain, as the engagement model learns it (scoring.engagement.chain_outcomes): a click is an open and a
-    # conversion a click. A click with no open recorded (images blocked) counted as unopened: an arm read 2 opens
-    # and 3 clicks in 15 sends, and its open rate fell short of the opens the forecast predicted.
-    for kinds, column in ((("open", "click", "conversion"), "opened"), (("click", "conversion"), "clicked"),
-                          (("conversion",), "converted")):  # fmt: skip
+    # A chain (SHOWN_BY): a click with no open recorded (images blocked) counted as unopened, and an arm read 2 opens
+    # and 3 clicks in 15 sends, its open rate short of the opens the forecast predicted.
+    for column, kinds in SHOWN_BY.items():
         table[column] = table.send_id.isin(set(events.loc[events.kind.isin(kinds), "send_id"])).astype(int)
     table["converted"] = (table.converted.astype(bool) | table.customer_id.isin(set(in_window.customer_id))).astype(int)
     conversion_values = events[events.kind == "conversion"].groupby("send_id")["value"].sum()

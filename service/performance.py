@@ -15,10 +15,11 @@ from service.db.models import Event, Send
 # Event kinds counted once per send (a customer who opened twice opened), under the name the report uses.
 COUNTED = {"open": "opened", "click": "clicked", "conversion": "converted", "unsubscribe": "unsubscribed",
            "complaint": "complained", "bounce": "bounced"}  # fmt: skip
-# The kinds that show a send was opened, or clicked: a chain, as the engagement model learns it and the forecast
-# beside this report predicts it (scoring.engagement.chain_outcomes). A click with no open recorded (images
-# blocked) counted as unopened, and a campaign read fewer opens than clicks.
-CHAIN = {"opened": ("open", "click", "conversion"), "clicked": ("click", "conversion")}
+# The event kinds that show a send was opened, clicked or converted: a chain, as the engagement model learns it and
+# the forecast predicts it (scoring.engagement.chain_outcomes), for this report, an experiment's arms and the best
+# send hours alike. A click with no open recorded (images blocked) counted as unopened, and a campaign read fewer
+# opens than clicks.
+SHOWN_BY = {"opened": ("open", "click", "conversion"), "clicked": ("click", "conversion"), "converted": ("conversion",)}
 
 
 def send_counts(session: Session, campaign_id: int) -> tuple[int, int]:
@@ -44,11 +45,11 @@ def campaign_performance(session: Session, campaign_id: int) -> dict[str, Any]:
     ).all()
     by_kind = {kind: (count, value) for kind, count, value in rows}
     chained = session.execute(
-        select(*(func.count(distinct(Event.send_id)).filter(Event.kind.in_(kinds)) for kinds in CHAIN.values()))
+        select(*(func.count(distinct(Event.send_id)).filter(Event.kind.in_(kinds)) for kinds in SHOWN_BY.values()))
         .join(Send, Send.id == Event.send_id)
         .where(Send.campaign_id == campaign_id)
     ).one()
-    in_chain = dict(zip(CHAIN, chained, strict=True))
+    in_chain = dict(zip(SHOWN_BY, chained, strict=True))
     report: dict[str, Any] = {"sent": sent, "perhaps_sent": perhaps_sent}
     for kind, name in COUNTED.items():
         count = in_chain[name] if name in in_chain else by_kind.get(kind, (0, 0.0))[0]

@@ -14,6 +14,7 @@ from audience.returns import net_of_returns
 from service.clock import utc_today, utcnow
 from service.db.batches import IN_BATCH, batches
 from service.db.models import PROFILE_COLUMNS, Customer, Event, Interaction, Product, Send
+from service.performance import SHOWN_BY
 
 # Rows fetched and put in a frame at a time by `_frame_in_parts`: a fetched row's Python objects take several
 # times its place in a frame (1,038,642 purchase lines: 88 MB as a frame, a peak of about 900 MB fetched whole).
@@ -325,9 +326,9 @@ def send_open_counts(
     ``sent_before``, when given), and per customer and hour for ``customer_ids``; a send perhaps sent
     (``Send.perhaps_sent``) is left out, as it may never have been there to open."""
     hour = send_hour(session, timezone)
-    # A click or a conversion shows the email was opened, recorded or not (images blocked), as the engagement model
-    # counts it (scoring.engagement.chain_outcomes): a customer who clicks but never loads images was never opening.
-    shown_opened = Event.kind.in_(("open", "click", "conversion"))
+    # A click or a conversion shows the email was opened (SHOWN_BY), recorded or not: a customer who clicks but never
+    # loads images was never opening.
+    shown_opened = Event.kind.in_(SHOWN_BY["opened"])
     opened = case((exists().where(Event.send_id == Send.id, shown_opened), 1), else_=0)
     counts = (func.count(Send.id), func.sum(opened))
     old_enough = and_(~Send.perhaps_sent, Send.sent_at <= sent_before if sent_before is not None else true())
