@@ -46,9 +46,13 @@ def with_check_reasons(reasons: Iterable[str], variants: Iterable[tuple[str, lis
 def refresh_flags(draft: Draft) -> None:
     """After an edit: the draft's reasons say what its variants fail now; it is flagged (and its status says so)
     while any reason is left, and back to pending when an edit mended the last one."""
-    draft.flag_reasons = with_check_reasons(draft.flag_reasons or [], ((v.label, v.checks) for v in draft.variants))
-    draft.flagged = bool(draft.flag_reasons)
-    draft.status = "flagged" if draft.flagged else "pending"
+    _flag_for(draft, with_check_reasons(draft.flag_reasons or [], ((v.label, v.checks) for v in draft.variants)))
+
+
+def review_floors(settings: CampaignSettings) -> SelectionRules:
+    """The predictions under which a draft goes to a person (`TAILOR_CAMPAIGN_REVIEW_THRESHOLD_*`), at generation
+    and after an edit alike."""
+    return SelectionRules(min_p_open=settings.review_threshold_p_open, min_p_click=settings.review_threshold_p_click)
 
 
 def refresh_floor_reasons(draft: Draft) -> None:
@@ -60,11 +64,14 @@ def refresh_floor_reasons(draft: Draft) -> None:
     chosen = next((v for v in draft.variants if v.id == draft.selected_variant_id), None)
     if chosen is None or chosen.p_open is None or chosen.p_click is None:
         return
-    settings = CampaignSettings()
-    floors = SelectionRules(min_p_open=settings.review_threshold_p_open, min_p_click=settings.review_threshold_p_click)
     others = [reason for reason in draft.flag_reasons or [] if not is_floor_reason(reason)]
-    draft.flag_reasons = floor_reasons(chosen.p_open, chosen.p_click, floors) + others
-    draft.flagged = bool(draft.flag_reasons)
+    _flag_for(draft, floor_reasons(chosen.p_open, chosen.p_click, review_floors(CampaignSettings())) + others)
+
+
+def _flag_for(draft: Draft, reasons: list[str]) -> None:
+    """The draft's reasons; flagged (and its status saying so) while any is left, back to pending when none is."""
+    draft.flag_reasons = reasons
+    draft.flagged = bool(reasons)
     draft.status = "flagged" if draft.flagged else "pending"
 
 

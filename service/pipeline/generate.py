@@ -30,7 +30,7 @@ from service.jobs.recovery import PERHAPS_SENT
 from service.jobs.runner import undone_if_never_run
 from service.pipeline import frames
 from service.pipeline.draft_requests import DraftRequests
-from service.pipeline.flags import flag_kinds, with_check_reasons
+from service.pipeline.flags import flag_kinds, review_floors, with_check_reasons
 from service.pipeline.model_store import ModelStore
 from service.pipeline.picks import Picks
 from service.segments import segment_named
@@ -400,7 +400,6 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
     from generation.brands import load_brand
     from generation.pipeline import stream_drafts
     from generation.schemas import GenerationStats
-    from scoring.selection import SelectionRules
 
     started = time.perf_counter()
     generations: set[str] | None = None  # known once it began
@@ -451,9 +450,7 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
         requests = DraftRequests(audience, picks, campaign_type)
         total = len(requests)
         engagement = models.get("engagement")
-        floors = SelectionRules(
-            min_p_open=settings.review_threshold_p_open, min_p_click=settings.review_threshold_p_click
-        )
+        floors = review_floors(settings)
         people = audience.set_index("customer_id", drop=False)
         generation, saved, flagged, n_variants, written = GenerationStats(), 0, 0, 0, 0
         kept: set[str] | None = None  # customers whose reviewed or edited drafts stay, known once the old go
