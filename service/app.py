@@ -81,6 +81,7 @@ from service.settings import (
     ScoringSettings,
     SendScheduleSettings,
     SmtpSettings,
+    TrackingSettings,
     UnsubscribeSettings,
     home_settings,
     unread_variables,
@@ -120,7 +121,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     # import or send then failed on it (TAILOR_MODELS_KEPT=0 once the whole training was done)
     read_by_jobs = (
         CampaignSettings, LLMSettings, SmtpSettings, HistorySettings, WebhookSettings, AudienceSettings,
-        ExperimentSettings, ImportSettings, ModelSettings, ScoringSettings, UnsubscribeSettings,
+        ExperimentSettings, ImportSettings, ModelSettings, ScoringSettings, UnsubscribeSettings, TrackingSettings,
     )  # fmt: skip
     for settings in read_by_jobs:
         settings()

@@ -284,6 +284,18 @@ class UnsubscribeSettings(BaseSettings):
         return value
 
 
+class TrackingSettings(BaseSettings):
+    """Whether the email Tailor sends itself tells it of opens (`TAILOR_TRACK_OPENS`: an image one pixel large loaded
+    from TAILOR_PUBLIC_URL) and of clicks (`TAILOR_TRACK_CLICKS`: the email's links lead through it). Off unless
+    set: where the law asks for the recipients' consent to either (the ePrivacy rules in the EU), the shop turns it
+    on once it has that consent. Links of email already sent keep working whatever these say."""
+
+    model_config = SettingsConfigDict(env_prefix="TAILOR_TRACK_")
+
+    opens: bool = False
+    clicks: bool = False
+
+
 class CampaignSettings(BaseSettings):
     """Defaults for campaign generation that are business choices, not model hyperparameters."""
 

@@ -31,7 +31,8 @@ from service.settings import PublicSettings, UnsubscribeSettings, home_settings
 
 KEY_FILE = "unsubscribe.key"
 _PURPOSE = b"tailor-unsubscribe:"
-_TOKEN = re.compile(r"(\d{1,18})\.([A-Za-z0-9_-]{24})", re.ASCII)
+# A signed link's token: a send's id and its signature (``signature``).
+TOKEN = re.compile(r"(\d{1,18})\.([A-Za-z0-9_-]{24})", re.ASCII)
 
 
 def signing_key() -> bytes:
@@ -79,15 +80,21 @@ class UnsubscribeLinks:
 
     def send_id(self, token: str) -> int | None:
         """The send a token was made for; None when it is malformed or its signature does not match."""
-        match = _TOKEN.fullmatch(token)
+        match = TOKEN.fullmatch(token)
         if match is None:
             return None
         send_id = int(match.group(1))
         return send_id if hmac.compare_digest(match.group(2), self._signature(send_id)) else None
 
     def _signature(self, send_id: int) -> str:
-        digest = hmac.new(self.key, _PURPOSE + str(send_id).encode(), hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(digest[:18]).decode()  # 144 bits, 24 characters, no padding
+        return signature(self.key, _PURPOSE + str(send_id).encode())
+
+
+def signature(key: bytes, message: bytes) -> str:
+    """The HMAC-SHA256 of ``message`` under ``key`` as a link carries it: 144 bits, 24 URL-safe characters. Each kind
+    of link starts its message with a purpose of its own, so that no link's signature serves as another's."""
+    digest = hmac.new(key, message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:18]).decode()  # no padding: 18 bytes are 24 characters whole
 
 
 @dataclass(frozen=True)

@@ -97,7 +97,8 @@ from service.pipeline.send_outcomes import (
 )
 from service.pipeline.unsubscribe_links import links_unanswered, unreachable_links
 from service.send_times import schedule_at_best_hours, schedule_campaign, waiting_drafts
-from service.settings import ExperimentSettings, SendScheduleSettings, SmtpSettings, on_this_machine
+from service.settings import ExperimentSettings, SendScheduleSettings, SmtpSettings, TrackingSettings, on_this_machine
+from service.tracking import TrackingLinks, tracked_html
 from service.unsubscribe import UnsubscribeLinks
 
 log = logging.getLogger("tailor.sending")
@@ -271,7 +272,7 @@ def send_campaign(
     outbox = _Outbox(
         engine=engine, campaign_id=campaign_id, settings=settings, arms=arms, experiment=experiment, mailed=mailed,
         schedule=schedule, window=window, sharing=sharing, brand=brand, sender=sender, links=links, now=now,
-        total=len(draft_ids),
+        total=len(draft_ids), tracking=TrackingSettings(), tracking_links=TrackingLinks(links.key, links.base_url),
     )  # fmt: skip
     tally = _Tally(deferred=deferred)
     # No connection when nothing is due now: a campaign scheduled for later was reported failed with the server down.
@@ -343,6 +344,8 @@ class _Outbox:
     links: UnsubscribeLinks
     now: datetime
     total: int
+    tracking: TrackingSettings  # whether the emails tell Tailor of opens and clicks
+    tracking_links: TrackingLinks
     stop: threading.Event = field(default_factory=threading.Event)
 
 
@@ -569,7 +572,8 @@ def _send_over_one_connection(
                 session.flush()  # the send's id is what the message's unsubscribe link signs
                 email = {
                     "sender": sender, "to": to_address, "subject": variant.subject, "text": variant.text,
-                    "html": variant.html, "message_id": send.message_id, "unsubscribe_url": links.url(send.id),
+                    "html": tracked_html(variant.html, send.id, outbox.tracking_links, outbox.tracking),
+                    "message_id": send.message_id, "unsubscribe_url": links.url(send.id),
                     "language": send.locale,
                 }  # fmt: skip
                 send_id, label = send.id, variant.label

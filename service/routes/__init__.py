@@ -13,6 +13,7 @@ from service.routes import (
     models,
     review,
     send_times,
+    tracking,
     unsubscribe,
 )
 
@@ -30,5 +31,6 @@ ROUTERS = [
     models.router,
     review.router,
     unsubscribe.router,
+    tracking.router,
     customers.record_router,  # last: /customers/{customer_id:path} would take the routes under a customer
 ]

@@ -100,3 +100,35 @@ def test_the_email_stays_600_px_wide_in_outlook_and_fits_a_phone(client, demo_fi
                 assert page.evaluate("document.documentElement.scrollWidth") == width
         finally:
             browser.close()
+
+
+def test_a_tracked_email_leads_each_product_link_on_to_its_product_and_previews_as_before(
+    client, demo_files, mail_server, monkeypatch
+):
+    """With opens and clicks tracked, every product link of a generated email goes through Tailor and on to the
+    product the draft showed, and the image at its end changes nothing an inbox shows."""
+    from fastapi.testclient import TestClient
+
+    monkeypatch.setenv("TAILOR_TRACK_OPENS", "true")
+    monkeypatch.setenv("TAILOR_TRACK_CLICKS", "true")
+    messages, sent_variants = sent_campaign(
+        client, demo_files, mail_server, monkeypatch, campaign_type="cross_sell", max_customers=3
+    )
+    products = {
+        draft["email"]: [r["url"] for r in draft["recommendations"] if r.get("url")]
+        for campaign in client.get("/campaigns").json()
+        for draft in client.get(f"/campaigns/{campaign['id']}/drafts").json()
+    }
+    recipient = TestClient(client.app)
+    for message in messages:
+        html = message.get_body(("html",)).get_content()
+        links = [href.replace("&amp;", "&") for href in re.findall(r'<a href="([^"]*)"', html)]
+        tracked = [link for link in links if "/track/click/" in link]
+        assert tracked and all(link.startswith("https://mail.shop.example/") for link in links), links
+        led_to = [
+            recipient.get(link.removeprefix("https://mail.shop.example"), follow_redirects=False).headers["location"]
+            for link in tracked
+        ]
+        assert sorted(set(led_to)) == sorted(set(products[message["To"]])), message["To"]
+        assert inbox_preview(html).startswith(sent_variants[message["To"]]["preheader"])
+        assert html.count("/track/open/") == 1

@@ -1,0 +1,73 @@
+"""The tracking links of sent email (service.tracking), which need no API key, as the unsubscribe links need none:
+the image that tells of an open, and the links that record a click and send the browser on. Each answers at once
+and records after its answer has gone, so that a database busy with an import never keeps a recipient waiting."""
+
+from fastapi import APIRouter, BackgroundTasks, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from generation.templates import strings
+from service import tracking
+from service.deps import StateDep
+from service.review import TEMPLATES_DIR
+from service.routes.responses import REFUSES_NO_INPUT
+from service.unsubscribe import browser_locale
+
+NOT_A_LINK = {"description": "No email Tailor sent carries this link", "content": {"text/html": {}}}
+router = APIRouter(prefix="/track", tags=["tracking"], responses={404: NOT_A_LINK})
+templates = Jinja2Templates(directory=TEMPLATES_DIR)
+# Each load of the image asks Tailor again: a cached one would tell of no open, and a shared cache would give it to
+# nobody's mail client but the first.
+NOT_STORED = {"Cache-Control": "no-store, private"}
+
+
+@router.head("/open/{token}", include_in_schema=False)
+@router.get(
+    "/open/{token}", response_class=Response, openapi_extra=REFUSES_NO_INPUT,
+    responses={200: {"description": "the image, one pixel", "content": {"image/gif": {}}}},
+)  # fmt: skip
+def open_image(token: str, request: Request, state: StateDep, background: BackgroundTasks) -> Response:
+    """The image one pixel large at the end of a sent email: loading it records an `open` event on its send (once
+    per send)."""
+    send_id = tracking.TrackingLinks.configured().opened(token)
+    if send_id is None:
+        return _not_a_link(request)
+    if request.method == "GET":
+        background.add_task(tracking.record, state.engine, send_id, "open", tracking.OPEN_EVENT_ID)
+    return Response(tracking.PIXEL, media_type="image/gif", headers=NOT_STORED)
+
+
+@router.head("/click/{token}", include_in_schema=False)
+@router.get(
+    "/click/{token}", response_class=RedirectResponse, status_code=302, openapi_extra=REFUSES_NO_INPUT,
+    responses={302: {"description": "on to the address the email linked to"}},
+)  # fmt: skip
+def click(
+    token: str, request: Request, state: StateDep, background: BackgroundTasks,
+    # Optional: a link cut short before its address gets the page saying so, not an API's 422 in JSON.
+    url: str = Query("", description="the address the email linked to, as its link's signature covers it"),
+) -> Response:  # fmt: skip
+    """A link of a sent email: records a `click` event on its send (once per link) and sends the browser on to
+    the address the email linked to. A link whose address was changed on the way is not followed."""
+    send_id = tracking.TrackingLinks.configured().clicked(token, url)
+    if send_id is None:
+        return _not_a_link(request)
+    if request.method == "GET":
+        background.add_task(tracking.record, state.engine, send_id, "click", tracking.click_event_id(url))
+    return RedirectResponse(url, status_code=302, headers=NOT_STORED)
+
+
+def _not_a_link(request: Request) -> HTMLResponse:
+    """A page, in the browser's language, saying the link is not one Tailor made."""
+    locale = browser_locale(request.headers.get("accept-language"))
+    words = strings(locale)["tracked_link"]
+    context = {
+        "subscription": None,
+        "error": words["not_valid"],
+        "title": words["title"],
+        "lang": locale,
+        "root": "../..",
+    }
+    page = templates.TemplateResponse(request, "unsubscribe.html", context, status_code=404)
+    page.headers["Vary"] = "Accept-Language"
+    return page

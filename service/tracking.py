@@ -1,0 +1,129 @@
+"""Open and click tracking in the email Tailor sends itself (TAILOR_TRACK_OPENS, TAILOR_TRACK_CLICKS; off unless
+set). An open is an image one pixel large that the email loads from Tailor; a click is a link of the email that
+leads through Tailor, which records it and sends the browser on to the address the email linked to. Each link
+carries its send's id, and a click's link the address it leads to, signed with the unsubscribe links' key: nobody
+can make one for another send, nor have Tailor send a browser anywhere that no email of its own linked to.
+
+Each is recorded as an event of its send, as POST /events records an email service's report: one open per send,
+one click per link of it (the image loaded again, a link clicked twice, are duplicates). What a link cannot tell:
+a mail client that loads every image as the email arrives (Apple Mail's privacy protection) opens every email it
+gets, and a company's link scanner that follows every link clicks it; a HEAD (a link checker's) is answered and
+not recorded. A click or an image is answered whatever becomes of its record: a database that is down costs the
+count, not the recipient's way to the product."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+from dataclasses import dataclass
+from html import escape, unescape
+from typing import Literal
+from urllib.parse import quote, urlsplit
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from service.db.session import session_scope
+from service.events import ingest_events
+from service.schemas import EventIn
+from service.settings import PublicSettings, TrackingSettings
+from service.unsubscribe import TOKEN, signature, signing_key
+
+log = logging.getLogger("tailor.tracking")
+
+_OPEN = b"tailor-open:"
+_CLICK = b"tailor-click:"
+# The event ids of what a link records: an open once per send, a click once per link (its address's digest).
+OPEN_EVENT_ID = "tailor-open"
+CLICK_EVENT_PREFIX = "tailor-click:"
+
+# A transparent GIF one pixel square: the smallest image every mail client shows.
+PIXEL = (
+    b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00"
+    b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
+)
+
+# An <a> tag's href in double quotes, as the email templates write it (jinja2 escapes what it holds).
+_HREF = re.compile(r'(<a\b[^>]*?\shref=")([^"]*)(")', re.IGNORECASE)
+_BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class TrackingLinks:
+    """Makes and reads the signed tracking links of one key and public address."""
+
+    key: bytes
+    base_url: str
+
+    @classmethod
+    def configured(cls) -> TrackingLinks:
+        return cls(signing_key(), PublicSettings().base_url())
+
+    def open_url(self, send_id: int) -> str:
+        return f"{self.base_url}/track/open/{send_id}.{signature(self.key, _OPEN + str(send_id).encode())}"
+
+    def click_url(self, send_id: int, url: str) -> str:
+        token = f"{send_id}.{signature(self.key, _click_message(send_id, url))}"
+        return f"{self.base_url}/track/click/{token}?url={quote(url, safe='')}"
+
+    def opened(self, token: str) -> int | None:
+        """The send an open link was made for; None when it is malformed or its signature does not match."""
+        return self._send_id(token, lambda send_id: _OPEN + str(send_id).encode())
+
+    def clicked(self, token: str, url: str) -> int | None:
+        """The send a click link to ``url`` was made for; None when it is malformed, or its signature is not that
+        of this send and this address (an address changed on the way)."""
+        return self._send_id(token, lambda send_id: _click_message(send_id, url))
+
+    def _send_id(self, token: str, message) -> int | None:
+        match = TOKEN.fullmatch(token)
+        if match is None:
+            return None
+        send_id = int(match.group(1))
+        return send_id if hmac.compare_digest(match.group(2), signature(self.key, message(send_id))) else None
+
+
+def _click_message(send_id: int, url: str) -> bytes:
+    return _CLICK + f"{send_id}\n{url}".encode()
+
+
+def tracked_html(html: str, send_id: int, links: TrackingLinks, settings: TrackingSettings) -> str:
+    """A send's HTML body with what the settings ask for: each http(s) link leading through Tailor (clicks), and the
+    image that tells of an open at the end of the body (opens). The unsubscribe link is never one of them: it is
+    made after, and a click on it is no engagement."""
+    if settings.clicks:
+
+        def through_tailor(match: re.Match) -> str:
+            url = unescape(match.group(2))
+            if urlsplit(url).scheme.lower() not in ("http", "https"):  # mailto:, tel:, a #fragment: as they are
+                return match.group(0)
+            return f"{match.group(1)}{escape(links.click_url(send_id, url))}{match.group(3)}"
+
+        html = _HREF.sub(through_tailor, html)
+    if settings.opens:
+        image = (
+            f'<img src="{escape(links.open_url(send_id))}" width="1" height="1" alt="" '
+            'style="display:block;border:0;width:1px;height:1px;">'
+        )
+        ends = list(_BODY_END.finditer(html))
+        html = f"{html[: ends[-1].start()]}{image}{html[ends[-1].start() :]}" if ends else html + image
+    return html
+
+
+def click_event_id(url: str) -> str:
+    """The event id of a click on ``url``: one per link of a send, whatever its length."""
+    return CLICK_EVENT_PREFIX + hashlib.sha256(url.encode()).hexdigest()[:32]
+
+
+def record(engine: Engine, send_id: int, kind: Literal["open", "click"], event_id: str) -> None:
+    """Record an open or a click of a send as its event (a duplicate, a send erased since, change nothing). Never
+    raises: the recipient's image or page comes whatever becomes of the record, and a failure is logged."""
+    try:
+        with session_scope(engine) as session:
+            ingest_events(session, [EventIn(send_id=send_id, kind=kind, event_id=event_id)])
+    except IntegrityError:  # the same open or click recorded by a request beside this one: a duplicate
+        log.debug("a tracked %s was recorded already", kind, extra={"send_id": send_id})
+    except Exception:  # noqa: BLE001 (the database down, a send this database never had)
+        log.warning("a tracked %s was not recorded", kind, extra={"send_id": send_id}, exc_info=True)

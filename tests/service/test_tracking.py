@@ -1,0 +1,157 @@
+"""Open and click tracking in the email Tailor sends itself, through a real SMTP server on loopback: what the email
+carries with TAILOR_TRACK_OPENS and TAILOR_TRACK_CLICKS and without them, and what following its links records."""
+
+from __future__ import annotations
+
+import logging
+import re
+from urllib.parse import urljoin
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, select
+
+from generation.brands import load_brand
+from service.db.models import Customer, Draft, Event, Send, Variant
+from service.db.session import session_scope
+from service.settings import TrackingSettings
+from service.tracking import PIXEL, TrackingLinks, record, tracked_html
+from tests.service.test_sending import new_campaign, send_job
+
+PUBLIC = "https://mail.shop.example"
+PRODUCT = "https://shop.example/p/T1?utm_source=tailor&size=a%20b+c"
+FOOTER = load_brand("hearth").footer_for("en")
+
+
+def _approved_with_links(client, engine, campaign_id: int) -> int:
+    """An approved draft whose email links to a product (an address with a query that HTML escapes), to a mailbox,
+    and to a place in itself."""
+    html = (
+        f'<html><body><p>Hello</p><p><a href="{PRODUCT.replace("&", "&amp;")}" style="color:#000;">View</a></p>'
+        '<p><a href="mailto:help@shop.example">Ask us</a> <a href="#top">Top</a></p>'
+        f"<p>{FOOTER}</p></body></html>"
+    )
+    with session_scope(engine) as session:
+        customer = Customer(external_id="c1", email="c1@example.com", marketing_consent=True)
+        variant = Variant(label="A", subject="Hello", html=html, text=f"Hello\nView: {PRODUCT}\n--\n{FOOTER}\n")
+        draft = Draft(campaign_id=campaign_id, customer=customer, status="pending", variants=[variant])
+        session.add(draft)
+        session.flush()
+        draft.selected_variant_id, draft_id = variant.id, draft.id
+    assert client.post(f"/drafts/{draft_id}/approve", json={}).status_code == 200
+    return draft_id
+
+
+def _sent(client, engine, mail_server, monkeypatch, **tracking: str):
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    monkeypatch.setenv("TAILOR_PUBLIC_URL", PUBLIC)
+    for name, value in tracking.items():
+        monkeypatch.setenv(f"TAILOR_TRACK_{name.upper()}", value)
+    campaign_id = new_campaign(client)
+    _approved_with_links(client, engine, campaign_id)
+    assert send_job(client, campaign_id)["result"]["sent"] == 1
+    (message,) = messages
+    return campaign_id, message.get_body(("html",)).get_content(), message.get_body(("plain",)).get_content()
+
+
+def _events(engine, campaign_id: int) -> list[str]:
+    with session_scope(engine) as session:
+        found = select(Event.kind).join(Send).where(Send.campaign_id == campaign_id, Event.kind != "delivered")
+        return sorted(session.scalars(found))
+
+
+def test_a_tracked_email_records_one_open_and_one_click_per_link_and_leads_on(client, engine, mail_server, monkeypatch):
+    campaign_id, html, text = _sent(client, engine, mail_server, monkeypatch, opens="true", clicks="true")
+
+    clicks = re.findall(r'<a href="([^"]*)" style="color:#000;">View</a>', html)
+    assert len(clicks) == 1 and clicks[0].startswith(f"{PUBLIC}/track/click/")
+    assert PRODUCT.replace("&", "&amp;") not in html  # only through Tailor
+    assert '<a href="mailto:help@shop.example">' in html and '<a href="#top">' in html  # not web addresses
+    assert re.search(rf'<a href="{PUBLIC}/unsubscribe/[^"]+"', html)  # an unsubscribe is no click
+    image = re.search(r'<img src="([^"]*)" width="1" height="1" alt=""[^>]*></body>', html)
+    assert image and image.group(1).startswith(f"{PUBLIC}/track/open/")
+    assert f"View: {PRODUCT}" in text and "/track/" not in text  # the text body's links as written
+
+    recipient = TestClient(client.app)  # the recipient has no API key
+    click = clicks[0].replace("&amp;", "&").removeprefix(PUBLIC)
+    assert recipient.head(click, follow_redirects=False).status_code == 302  # a link checker's: not recorded
+    assert _events(engine, campaign_id) == []
+    for _ in range(2):  # clicked twice: one click
+        led = recipient.get(click, follow_redirects=False)
+        assert led.status_code == 302 and led.headers["location"] == PRODUCT
+        assert "no-store" in led.headers["cache-control"]
+    opened = image.group(1).removeprefix(PUBLIC)
+    for _ in range(2):  # the image loaded again as the email is read again: one open
+        pixel = recipient.get(opened)
+        assert pixel.status_code == 200 and pixel.content == PIXEL and pixel.headers["content-type"] == "image/gif"
+    assert _events(engine, campaign_id) == ["click", "open"]
+    performance = client.get(f"/campaigns/{campaign_id}").json()["performance"]
+    assert (performance["sent"], performance["opened"], performance["clicked"]) == (1, 1, 1)
+
+
+def test_a_tracked_link_whose_address_was_changed_leads_nowhere(client, engine, mail_server, monkeypatch):
+    """Its signature covers the address: anyone could otherwise have made Tailor's links lead to their own site."""
+    campaign_id, html, _ = _sent(client, engine, mail_server, monkeypatch, clicks="true")
+    click = re.search(r'href="([^"]*/track/click/[^"]*)"', html).group(1).replace("&amp;", "&")
+    token = click.removeprefix(PUBLIC).split("?")[0]
+    recipient = TestClient(client.app)
+
+    for forged in (f"{token}?url=https%3A%2F%2Fevil.example%2F", f"{token}?url=", token):
+        page = recipient.get(forged, headers={"Accept-Language": "de-CH, de;q=0.9"}, follow_redirects=False)
+        assert page.status_code == 404 and "Dieser Link ist nicht gültig" in page.text, forged
+    style = re.search(r'<link rel="stylesheet" href="([^"]*)"', page.text).group(1)
+    assert urljoin(f"https://shop.example/mail{token}", style) == "https://shop.example/mail/static/review.css"
+    assert recipient.get(re.sub(r"/track/click/\d+", "/track/open/1", token)).status_code == 404
+    assert _events(engine, campaign_id) == []
+
+
+def test_without_the_settings_the_email_is_not_tracked(client, engine, mail_server, monkeypatch):
+    _, html, _ = _sent(client, engine, mail_server, monkeypatch)
+
+    assert f'<a href="{PRODUCT.replace("&", "&amp;")}"' in html
+    assert "/track/" not in html and "<img" not in html
+
+
+def test_a_click_while_the_database_is_down_still_leads_on_and_is_logged(client, caplog):
+    """The recipient's way to the product does not hang on the count: the record is made after the answer, and
+    its failure is logged, not shown."""
+    links = TrackingLinks.configured()
+    click = links.click_url(1, PRODUCT).removeprefix(links.base_url)
+    client.app.state.tailor.engine = create_engine("sqlite:////nonexistent-folder/tailor.db")
+    with caplog.at_level(logging.WARNING, logger="tailor.tracking"):
+        led = TestClient(client.app).get(click, follow_redirects=False)
+
+    assert led.status_code == 302 and led.headers["location"] == PRODUCT
+    assert [r.getMessage() for r in caplog.records] == ["a tracked click was not recorded"]
+
+
+def test_an_open_of_an_erased_send_or_one_never_made_records_nothing_and_raises_nothing(engine, caplog):
+    with caplog.at_level(logging.WARNING, logger="tailor.tracking"):
+        record(engine, 424242, "open", "tailor-open")
+    assert "a tracked open was not recorded" in caplog.text
+    with session_scope(engine) as session:
+        assert session.scalars(select(Event)).all() == []
+
+
+@pytest.mark.parametrize(
+    ("html", "expected_end"),
+    [("<p>Hi</p></BODY></html>", "</BODY></html>"), ("<p>Hi</p>", '1px;">')],
+)
+def test_the_open_image_goes_at_the_end_of_the_body_or_of_a_fragment(html, expected_end):
+    links = TrackingLinks(b"k" * 32, PUBLIC)
+    tracked = tracked_html(html, 7, links, TrackingSettings(opens=True))
+
+    assert tracked.endswith(expected_end) and tracked.count("<img") == 1
+    assert links.opened(re.search(r"/track/open/([^\"]+)", tracked).group(1)) == 7
+    assert links.opened("8" + re.search(r"/track/open/\d+(\.[^\"]+)", tracked).group(1)) is None  # another send's
+
+
+def test_each_link_of_an_email_is_signed_for_its_own_address_and_send():
+    links = TrackingLinks(b"k" * 32, PUBLIC)
+    url = "https://shop.example/ü/p?q=1&r=a+b c#frag"
+    token = links.click_url(3, url).split("/track/click/")[1].split("?")[0]
+
+    assert links.clicked(token, url) == 3
+    assert links.clicked(token, url + "x") is None and links.clicked(token.replace("3.", "4.", 1), url) is None
+    assert TrackingLinks(b"j" * 32, PUBLIC).clicked(token, url) is None  # another key's
