@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import and_, distinct, func, not_, select
 from sqlalchemy.orm import Session
 
 from service.db.models import Event, Send
@@ -56,4 +56,16 @@ def campaign_performance(session: Session, campaign_id: int) -> dict[str, Any]:
         report[name] = count
         report[f"{name}_rate"] = round(count / sent, 4) if sent else None
     report["revenue"] = round(float(by_kind.get("conversion", (0, 0.0))[1]), 2)
-    return report
+    return report | tracked_sends(session, campaign_id)
+
+
+def tracked_sends(session: Session, campaign_id: int) -> dict[str, int]:
+    """Of the sends known to have gone out, those whose email told Tailor of an open (its image) and of a click (its
+    links through Tailor): "opened 0" of a campaign none of whose email could tell of an open says nothing of it."""
+    gone_out = and_(Send.campaign_id == campaign_id, not_(Send.perhaps_sent))
+    opens, clicks = session.execute(
+        select(
+            func.count().filter(Send.tracking.contains("opens")), func.count().filter(Send.tracking.contains("clicks"))
+        ).where(gone_out)
+    ).one()
+    return {"tracked_opens": opens, "tracked_clicks": clicks}

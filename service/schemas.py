@@ -268,7 +268,9 @@ class CampaignOut(BaseModel):
         {}, description="once it has sent: `sent`, the sends known to have gone out, and of them `opened`, "
         "`clicked`, `converted`, `unsubscribed`, `complained` and `bounced` with their rates over `sent` (null while "
         "it is 0), and `revenue` (the conversions' value), from the events recorded so far; to set beside "
-        "`forecast`. `perhaps_sent`: emails whose mail server's answer was lost (a dropped connection, a killed "
+        "`forecast`. `tracked_opens` and `tracked_clicks`: of `sent`, the emails Tailor sent with its open image and "
+        "with its links through it (TAILOR_TRACK_OPENS, TAILOR_TRACK_CLICKS); of the others only an email service's "
+        "events tell. `perhaps_sent`: emails whose mail server's answer was lost (a dropped connection, a killed "
         "process) and of which nothing was heard since, left out of `sent` and the rates",
     )  # fmt: skip
     holdout_share: float | None = None
@@ -743,6 +745,11 @@ class CustomerSendOut(BaseModel):
     perhaps_sent: bool = Field(
         False, description="Tailor's email whose mail server's answer was lost (a dropped connection, a killed "
         "process), with no event heard of it since: the customer may or may not have it; false for imported history",
+    )  # fmt: skip
+    tracking: str | None = Field(
+        None, description="what Tailor's email told it of the customer's reading (TAILOR_TRACK_OPENS and "
+        "TAILOR_TRACK_CLICKS when it went): `opens,clicks`, `opens`, `clicks`, or \"\" for neither; null for imported "
+        "history and email sent before Tailor recorded it",
     )  # fmt: skip
     events: list[SendEventOut]
 

@@ -295,6 +295,10 @@ class TrackingSettings(BaseSettings):
     opens: bool = False
     clicks: bool = False
 
+    def carried(self) -> str:
+        """What an email sent now tells Tailor of, as its send records it: "opens,clicks", "opens", "clicks", ""."""
+        return ",".join(kind for kind, on in (("opens", self.opens), ("clicks", self.clicks)) if on)
+
 
 class CampaignSettings(BaseSettings):
     """Defaults for campaign generation that are business choices, not model hyperparameters."""

@@ -366,6 +366,9 @@ class Send(Base):
     # to_email as addresses are compared (Customer.email_key)
     to_email_key: Mapped[str | None] = mapped_column(Text, default=lambda context: _key_of(context, "to_email"))
     arm: Mapped[str | None] = mapped_column(String(32))
+    # What Tailor's own email told it of (TrackingSettings.carried: "opens,clicks", "opens", "clicks", or "" for
+    # neither); null for an imported send, or one sent before 0041.
+    tracking: Mapped[str | None] = mapped_column(String(16))
 
     customer: Mapped[Customer] = relationship()
 

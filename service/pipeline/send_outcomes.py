@@ -93,11 +93,12 @@ def sent_before(draft: Draft) -> bool:
 
 def send_of(
     session: Session, draft: Draft, customer: Customer, variant: Variant, campaign: Campaign, brand, sender: str,
-    now: datetime,
+    now: datetime, tracking: str = "",
 ) -> Send:  # fmt: skip
     """The send that records the draft's email, before the mail server has it. A draft whose earlier email may have
     gone (its answer lost), approved again by a person, keeps that email's send, written over with this one's: the
-    earlier email's link, which its customer may have, stays theirs, even should the server refuse this one."""
+    earlier email's link, which its customer may have, stays theirs, even should the server refuse this one.
+    ``tracking``: what the email tells Tailor of (TrackingSettings.carried)."""
     features = email_features((customer.profile or {}).get("churn_risk"), draft.recommendations)
     send = draft.send or Send(customer_id=customer.id, campaign_id=campaign.id, draft_id=draft.id)
     written = {
@@ -106,7 +107,7 @@ def send_of(
         "locale": html_locale(variant.html) or writing_locale(customer.locale, brand)[0],
         "n_products": len(draft.recommendations), "mean_price": features["mean_price"],
         "churn_risk": features["churn_risk"], "rec_score": features["rec_score"],
-        "sent_at": now, "message_id": new_message_id(sender), "to_email": customer.email,
+        "sent_at": now, "message_id": new_message_id(sender), "to_email": customer.email, "tracking": tracking,
     }  # fmt: skip
     for column, value in written.items():
         setattr(send, column, value)

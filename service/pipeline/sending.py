@@ -568,7 +568,9 @@ def _send_over_one_connection(
                     continue
                 # an earlier email's send, kept as its link may be out there: kept whatever becomes of this one
                 sends_again = draft.send is not None
-                send = send_of(session, draft, customer, variant, campaign, outbox.brand, sender, now)
+                send = send_of(
+                    session, draft, customer, variant, campaign, outbox.brand, sender, now, outbox.tracking.carried()
+                )
                 session.flush()  # the send's id is what the message's unsubscribe link signs
                 email = {
                     "sender": sender, "to": to_address, "subject": variant.subject, "text": variant.text,

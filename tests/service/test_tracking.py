@@ -88,6 +88,11 @@ def test_a_tracked_email_records_one_open_and_one_click_per_link_and_leads_on(cl
     assert _events(engine, campaign_id) == ["click", "open"]
     performance = client.get(f"/campaigns/{campaign_id}").json()["performance"]
     assert (performance["sent"], performance["opened"], performance["clicked"]) == (1, 1, 1)
+    assert (performance["tracked_opens"], performance["tracked_clicks"]) == (1, 1)
+    page = client.get(f"/review/campaigns/{campaign_id}").text
+    assert "opened 1 (100.0%), clicked 1 (100.0%)" in page and "tracked by Tailor: opens in 1 of 1, clicks in 1" in page
+    (send,) = client.get("/customers/c1/sends").json()  # and the customer's own record says so
+    assert send["tracking"] == "opens,clicks" and {e["kind"] for e in send["events"]} == {"delivered", "open", "click"}
 
 
 def test_a_tracked_link_whose_address_was_changed_leads_nowhere(client, engine, mail_server, monkeypatch):
@@ -106,11 +111,17 @@ def test_a_tracked_link_whose_address_was_changed_leads_nowhere(client, engine, 
     assert _events(engine, campaign_id) == []
 
 
-def test_without_the_settings_the_email_is_not_tracked(client, engine, mail_server, monkeypatch):
-    _, html, _ = _sent(client, engine, mail_server, monkeypatch)
+@pytest.mark.parametrize(("tracking", "carried"), [({}, ""), ({"clicks": "true"}, "clicks")])
+def test_each_send_records_what_its_email_tells_of(client, engine, mail_server, monkeypatch, tracking, carried):
+    """A campaign's "opened 0" read the same whether none opened or none of its email could tell of an open."""
+    campaign_id, html, _ = _sent(client, engine, mail_server, monkeypatch, **tracking)
 
-    assert f'<a href="{PRODUCT.replace("&", "&amp;")}"' in html
-    assert "/track/" not in html and "<img" not in html
+    assert (f'<a href="{PRODUCT.replace("&", "&amp;")}"' in html) is (carried == "")
+    assert "/track/open/" not in html and "<img" not in html
+    performance = client.get(f"/campaigns/{campaign_id}").json()["performance"]
+    assert (performance["tracked_opens"], performance["tracked_clicks"]) == (0, int(carried == "clicks"))
+    with session_scope(engine) as session:
+        assert session.scalars(select(Send.tracking).where(Send.campaign_id == campaign_id)).all() == [carried]
 
 
 def test_a_click_while_the_database_is_down_still_leads_on_and_is_logged(client, caplog):
