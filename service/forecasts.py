@@ -2,7 +2,8 @@
 sent and those still to send; rejected, skipped and held-out ones are not mailed, nor are customers who have
 unsubscribed, complained or bounced since their draft was written).
 
-Computed from the database (each draft's chosen variant, the customer's order value), so the same function
+Computed from the database (the variant each draft's email is or will be, ``_mailed_variant``; the customer's order
+value), so the same function
 serves generation and every change after it: a draft approved with another variant, rejected or edited, and
 an experiment's holdout (its customers are sent nothing, so they are left out and counted in ``held_out``).
 A change only marks the forecast stale (cheap, so approving drafts one by one stays fast on a large campaign);
@@ -15,9 +16,9 @@ from collections.abc import Collection
 
 import pandas as pd
 from sqlalchemy import and_, case, func, null, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
-from service.db.models import Campaign, Customer, Draft, Variant
+from service.db.models import Campaign, Customer, Draft, Send, Variant
 from service.experiments import held_out_customers
 from service.pipeline.frames import MAILABLE
 
@@ -82,17 +83,17 @@ def refresh_forecast(session: Session, campaign: Campaign) -> dict[str, float]:
     # The recommended products' prices stand in for a customer's order value only when they have no past spend
     # (``order_values``): the others' recommendations (JSON) are neither read nor decoded.
     recommendations = case((Customer.monetary > 0, null()), else_=Draft.recommendations)
+    predicted, joins = _mailed_variant(campaign)
     statement = (
-        select(
-            Customer.external_id, Customer.monetary, recommendations,
-            Variant.p_open, Variant.p_click, Variant.p_conversion, Draft.pinned, Draft.status,
-        )
+        select(Customer.external_id, Customer.monetary, recommendations, *predicted, Draft.pinned, Draft.status)
         .join(Draft, Draft.customer_id == Customer.id)
         .join(Variant, Variant.id == Draft.selected_variant_id)
         .where(Draft.campaign_id == campaign.id, Draft.status.in_(MAILED))
         .where(or_(Draft.status == "sent", and_(*MAILABLE)))  # not to be sent: unsubscribed or bounced since
         .execution_options(yield_per=_ROWS_AT_ONCE)
     )  # fmt: skip
+    for join in joins:
+        statement = statement.outerjoin(*join)
     columns = ["customer_id", "p_open", "p_click", "p_conversion", "monetary", "mean_price"]
     values: dict[str, list] = {name: [] for name in columns}
     in_arms = []  # a pinned draft is sent outside the experiment's arms, and a sent one went: neither is held out
@@ -115,6 +116,39 @@ def refresh_forecast(session: Session, campaign: Campaign) -> dict[str, float]:
     forecast = totals | {"held_out": len(held) + already}
     campaign.forecast = forecast
     return forecast
+
+
+def _mailed_variant(campaign: Campaign) -> tuple[list, list[tuple]]:
+    """The predictions (p_open, p_click, p_conversion) of the variant each draft's email is, or will be: the one
+    that went for a sent draft (in an experiment, its arm's, which may not be the chosen one); in an experiment, for
+    a draft still to send that no reviewer pinned, the mean of its variants, as the arms are drawn only at sending,
+    by the outcomes so far (a variant that failed a check for its customer is sent as the chosen one: rare, and not
+    told apart here); else the chosen one. With the joins to add to the forecast's statement (outer: a draft may
+    have none of them)."""
+    went = aliased(Variant)
+    joins: list[tuple] = [(Send, Send.draft_id == Draft.id), (went, went.id == Send.variant_id)]
+    drawn = None
+    if campaign.holdout_share is not None:
+        drawn = (
+            select(Variant.draft_id, *(func.avg(getattr(Variant, name)).label(name) for name in _PREDICTED))
+            .join(Draft, Draft.id == Variant.draft_id)
+            .where(Draft.campaign_id == campaign.id)
+            .group_by(Variant.draft_id)
+            .subquery()
+        )
+        joins.append((drawn, drawn.c.draft_id == Draft.id))
+
+    def predicted(name: str):
+        chosen = getattr(Variant, name)
+        went_out = (Draft.status == "sent", func.coalesce(getattr(went, name), chosen))
+        if drawn is None:
+            return case(went_out, else_=chosen)
+        return case(went_out, (Draft.pinned, chosen), else_=func.coalesce(getattr(drawn.c, name), chosen))
+
+    return [predicted(name) for name in _PREDICTED], joins
+
+
+_PREDICTED = ("p_open", "p_click", "p_conversion")
 
 
 def mean_price(recommendations: list | None) -> float:

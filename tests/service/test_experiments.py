@@ -600,3 +600,32 @@ def test_a_click_with_no_open_recorded_counts_as_an_open_and_a_reported_purchase
     arm = next(a for a in client.get(f"/campaigns/{campaign_id}/experiment").json()["arms"] if a["arm"] == "A")
     assert (arm["opens"], arm["clicks"], arm["conversions"]) == (2, 2, 1)
     assert arm["open_rate"]["observed"] == pytest.approx(2 / arm["sends"])
+
+
+def test_an_experiment_s_forecast_counts_each_draft_s_variants_before_and_the_variant_that_went_after(
+    client, engine, mail_server, monkeypatch
+):
+    """The forecast counted the chosen variant for every draft, though an experiment sends each arm its own: with
+    A predicted to be opened at 0.6 and B at 0.2, it forecast 0.6 an email before the send and after it alike."""
+    controller, _ = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    campaign_id, drafts = pending_campaign(client, engine, 20, "f", holdout_share=0.0)
+    predicted = {"A": (0.6, 0.3, 0.1), "B": (0.2, 0.1, 0.02)}
+    with session_scope(engine) as session:
+        for variant in session.scalars(select(Variant).where(Variant.draft_id.in_([d for d, _, _ in drafts.values()]))):
+            variant.p_open, variant.p_click, variant.p_conversion = predicted[variant.label]
+    pinned_id, _, b = drafts.pop("f000")  # its reviewer chose B: it is sent B, outside the arms
+    assert client.post(f"/drafts/{pinned_id}/approve", json={"variant_id": b, "reviewer": "x"}).json()["pinned"]
+    for draft_id, _, _ in drafts.values():
+        assert client.post(f"/drafts/{draft_id}/approve", json={}).status_code == 200
+    with session_scope(engine) as session:  # as generation leaves it
+        before = refresh_forecast(session, session.get(Campaign, campaign_id))
+    assert before["sends"] == 20 and before["opens"] == pytest.approx(19 * 0.4 + 0.2)
+    assert before["clicks"] == pytest.approx(19 * 0.2 + 0.1)
+    assert before["conversions"] == pytest.approx(19 * 0.06 + 0.02)
+
+    result = send(client, campaign_id)
+    by_arm = result["sent_by_arm"]
+    assert (result["sent"], result["pinned"], sum(by_arm.values())) == (20, 1, 19) and set(by_arm) <= {"A", "B"}
+    after = client.get(f"/campaigns/{campaign_id}").json()["forecast"]  # read again once sent, unasked
+    assert after["opens"] == pytest.approx(sum(n * predicted[arm][0] for arm, n in by_arm.items()) + 0.2)
