@@ -22,9 +22,10 @@ _NOT_FIELDS = {"color_message", "litellm_redacted"}
 
 
 # What a request's line does not keep of its path: a recipient's unsubscribe link is a bearer token (whoever reads
-# it can unsubscribe them), a customer's id names a person (an erased one too), and a query's values may be an
-# address searched for (the review page's "find a customer" box is a GET form). The names stay, the values go.
-_UNSUBSCRIBE_TOKEN = re.compile(r"(/unsubscribe/)[^\s/?\"]+")
+# it can unsubscribe them), and so is a tracking link (whoever reads it can record opens and clicks in their name),
+# a customer's id names a person (an erased one too), and a query's values may be an address searched for (the
+# review page's "find a customer" box is a GET form). The names stay, the values go.
+_LINK_TOKEN = re.compile(r"(/(?:unsubscribe|track/open|track/click)/)[^\s/?\"]+")
 # A customer's id may hold "/" (service.external_ids): all of the path after /customers/ but a route under it.
 _CUSTOMER_ID = re.compile(
     r"(/customers/)[^\s?\"]+?(?=/(?:sends|send-time|recommendations|export)(?=[\s?\"]|$)|[\s?\"]|$)"
@@ -49,7 +50,7 @@ def redacted(text: str) -> str:
     spelt with escapes (``/%63ustomers%2FC00001``, which the router takes for ``/customers/C00001``) is read
     unescaped first."""
     text = _PATH.sub(lambda path: _unescaped(path.group()), text)
-    for pattern in (_UNSUBSCRIBE_TOKEN, _CUSTOMER_ID, _QUERY_VALUE):
+    for pattern in (_LINK_TOKEN, _CUSTOMER_ID, _QUERY_VALUE):
         text = pattern.sub(r"\1…", text)
     return text
 

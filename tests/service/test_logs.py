@@ -155,16 +155,25 @@ def test_the_level_comes_from_tailor_log_level(capsys, monkeypatch):
             logger.setLevel(level)
 
 
-def test_an_unsubscribe_token_is_not_written_to_the_access_log():
-    """Whoever read the log could unsubscribe every recipient whose link was opened: the token is the key."""
+@pytest.mark.parametrize(
+    ("path", "logged"),
+    [
+        ("/unsubscribe/874.zDMeip8XfkoYXdy8CmAPXJXB", "/unsubscribe/…"),
+        ("/track/open/874.zDMeip8XfkoYXdy8CmAPXJXB", "/track/open/…"),
+        ("/track/click/874.zDMeip8XfkoYXdy8CmAPXJXB?url=https%3A%2F%2Fshop.example%2Fp%2F1", "/track/click/…?url=…"),
+    ],
+)
+def test_a_link_token_is_not_written_to_the_access_log(path, logged):
+    """Whoever read the log could unsubscribe every recipient whose link was opened, or record opens and clicks in
+    their name: the token is the key."""
     from service.logs import JsonFormatter
 
     record = logging.LogRecord(
         "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
-        ("127.0.0.1:5", "POST", "/unsubscribe/874.zDMeip8XfkoYXdy8CmAPXJXB", "1.1", 200), None,
+        ("127.0.0.1:5", "POST", path, "1.1", 200), None,
     )  # fmt: skip
     line = json.loads(JsonFormatter().format(record))
-    assert line["path"] == "/unsubscribe/…" and "zDMeip8X" not in json.dumps(line)
+    assert line["path"] == logged and "zDMeip8X" not in json.dumps(line)
 
 
 @pytest.mark.parametrize(
