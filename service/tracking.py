@@ -14,7 +14,6 @@ count, not the recipient's way to the product."""
 from __future__ import annotations
 
 import hashlib
-import hmac
 import logging
 import re
 from dataclasses import dataclass
@@ -28,8 +27,8 @@ from sqlalchemy.exc import IntegrityError
 from service.db.session import session_scope
 from service.events import ingest_events
 from service.schemas import EventIn
-from service.settings import PublicSettings, TrackingSettings
-from service.unsubscribe import TOKEN, signature, signing_key
+from service.settings import TrackingSettings
+from service.unsubscribe import SignedLinks, signature
 
 log = logging.getLogger("tailor.tracking")
 
@@ -51,18 +50,11 @@ _BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
-class TrackingLinks:
+class TrackingLinks(SignedLinks):
     """Makes and reads the signed tracking links of one key and public address."""
 
-    key: bytes
-    base_url: str
-
-    @classmethod
-    def configured(cls) -> TrackingLinks:
-        return cls(signing_key(), PublicSettings().base_url())
-
     def open_url(self, send_id: int) -> str:
-        return f"{self.base_url}/track/open/{send_id}.{signature(self.key, _OPEN + str(send_id).encode())}"
+        return f"{self.base_url}/track/open/{send_id}.{signature(self.key, _open_message(send_id))}"
 
     def click_url(self, send_id: int, url: str) -> str:
         token = f"{send_id}.{signature(self.key, _click_message(send_id, url))}"
@@ -70,19 +62,16 @@ class TrackingLinks:
 
     def opened(self, token: str) -> int | None:
         """The send an open link was made for; None when it is malformed or its signature does not match."""
-        return self._send_id(token, lambda send_id: _OPEN + str(send_id).encode())
+        return self.signed_send(token, _open_message)
 
     def clicked(self, token: str, url: str) -> int | None:
         """The send a click link to ``url`` was made for; None when it is malformed, or its signature is not that
         of this send and this address (an address changed on the way)."""
-        return self._send_id(token, lambda send_id: _click_message(send_id, url))
+        return self.signed_send(token, lambda send_id: _click_message(send_id, url))
 
-    def _send_id(self, token: str, message) -> int | None:
-        match = TOKEN.fullmatch(token)
-        if match is None:
-            return None
-        send_id = int(match.group(1))
-        return send_id if hmac.compare_digest(match.group(2), signature(self.key, message(send_id))) else None
+
+def _open_message(send_id: int) -> bytes:
+    return _OPEN + str(send_id).encode()
 
 
 def _click_message(send_id: int, url: str) -> bytes:

@@ -12,8 +12,10 @@ import os
 import re
 import secrets
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -62,32 +64,43 @@ def _write_new_key(path: Path) -> None:
 
 
 @dataclass(frozen=True)
-class UnsubscribeLinks:
-    """Makes and reads the signed links of one key and public address."""
+class SignedLinks:
+    """Links in sent email that start with Tailor's public address and carry a send's id signed with the key."""
 
     key: bytes
     base_url: str
 
     @classmethod
-    def configured(cls) -> UnsubscribeLinks:
+    def configured(cls) -> Self:
         return cls(signing_key(), PublicSettings().base_url())
 
+    def signed_send(self, token: str, message: Callable[[int], bytes]) -> int | None:
+        """The send a token (``id.signature``) names when its signature is that of ``message(id)``; None when it is
+        malformed or its signature does not match."""
+        match = TOKEN.fullmatch(token)
+        if match is None:
+            return None
+        send_id = int(match.group(1))
+        return send_id if hmac.compare_digest(match.group(2), signature(self.key, message(send_id))) else None
+
+
+@dataclass(frozen=True)
+class UnsubscribeLinks(SignedLinks):
+    """Makes and reads the signed unsubscribe links of one key and public address."""
+
     def token(self, send_id: int) -> str:
-        return f"{send_id}.{self._signature(send_id)}"
+        return f"{send_id}.{signature(self.key, _message(send_id))}"
 
     def url(self, send_id: int) -> str:
         return f"{self.base_url}/unsubscribe/{self.token(send_id)}"
 
     def send_id(self, token: str) -> int | None:
         """The send a token was made for; None when it is malformed or its signature does not match."""
-        match = TOKEN.fullmatch(token)
-        if match is None:
-            return None
-        send_id = int(match.group(1))
-        return send_id if hmac.compare_digest(match.group(2), self._signature(send_id)) else None
+        return self.signed_send(token, _message)
 
-    def _signature(self, send_id: int) -> str:
-        return signature(self.key, _PURPOSE + str(send_id).encode())
+
+def _message(send_id: int) -> bytes:
+    return _PURPOSE + str(send_id).encode()
 
 
 def signature(key: bytes, message: bytes) -> str:
