@@ -20,7 +20,7 @@ from generation.brands import brand_folders
 from generation.settings import LLMSettings
 from service.cache_control import NotStored
 from service.db.session import default_engine
-from service.deps import REVIEW_COOKIE, single_query_values
+from service.deps import REVIEW_COOKIE, known_query_parameters, single_query_values
 from service.docs_pages import add_docs_pages
 from service.errors import (
     DatabaseBusy,
@@ -64,7 +64,7 @@ from service.review import (
     root_of,
 )
 from service.review.resend import sent_form
-from service.routes import ROUTERS
+from service.routes import KEYED_ROUTERS, OPEN_ROUTERS
 from service.routes.responses import ANY_ROUTE, document, errors
 from service.routes.review import session_ended_login
 from service.settings import (
@@ -199,8 +199,10 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     )
     add_docs_pages(app)
     app.state.tailor = AppState(engine=engine, jobs=runner, models=models)
-    for router in ROUTERS:
+    for router in OPEN_ROUTERS:
         app.include_router(router)
+    for router in KEYED_ROUTERS:  # any of their routes refuses a query parameter it does not take: a 422
+        app.include_router(router, dependencies=[Depends(known_query_parameters)], responses=errors(422))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(SameOriginWrites, cookie=REVIEW_COOKIE, public_url=PublicSettings().url)
     app.add_middleware(IdempotencyKeys)  # inside the size limit: it reads the bodies the limit let through

@@ -1,14 +1,14 @@
 """Customers with their segment and profile, everything held about one (a subject access request), their erasure and
 its lifting, products, and recommendations for one customer."""
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Query, status
 
 from recommenders.rules import Rules
 from service import customers as customer_ops
 from service import erasures, subject_access
 from service.bounds import BOOST_WEIGHT_MAX
 from service.db.session import empty_write_ahead_log
-from service.deps import ApiKeyDep, OffsetQuery, SessionDep, StateDep, known_query_parameters
+from service.deps import ApiKeyDep, OffsetQuery, SessionDep, StateDep
 from service.errors import InvalidInput, Problem
 from service.pipeline.frames import boost_weights
 from service.pipeline.model_store import forget_erased, mark_erasure
@@ -80,7 +80,6 @@ def export_customer(customer_id: str, session: SessionDep, _key: ApiKeyDep) -> S
     "/customers/{customer_id:external_id}/recommendations",
     response_model=list[Recommendation],
     responses=errors(404, 409),
-    dependencies=[Depends(known_query_parameters)],
 )
 def recommendations(
     customer_id: str, session: SessionDep, state: StateDep, _key: ApiKeyDep,

@@ -1,6 +1,6 @@
 """Jobs and training: start training in the background, read any job's status and progress."""
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Query, status
 
 from service.bounds import TUNING_TRIALS_MAX
 from service.deps import (
@@ -9,7 +9,6 @@ from service.deps import (
     RecommenderQuery,
     SessionDep,
     StateDep,
-    known_query_parameters,
     require_tunable,
 )
 from service.jobs.listing import find_job, job_out, latest_jobs
@@ -25,7 +24,6 @@ router = APIRouter(tags=["jobs"], responses=errors(*KEYED))
     "/train",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=JobStarted,
-    dependencies=[Depends(known_query_parameters)],
 )
 def train(
     state: StateDep, _key: ApiKeyDep, model: RecommenderQuery = None,

@@ -322,6 +322,32 @@ def test_a_misspelt_training_option_is_refused_naming_it_before_any_job(client):
     assert client.get("/jobs", params={"kind": "train"}).json() == []  # no training was started
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "misspelt", "taken"),
+    [
+        ("post", "/campaigns/{id}/send", "batchsize=1", "holdout_share, batch_size, at_best_hour, at"),
+        ("post", "/campaigns/{id}/send", "holdout_shar=0.2", "holdout_share"),
+        ("get", "/campaigns/{id}/export", "stauts=approved", "status, selected_only"),
+        ("get", "/campaigns/{id}/drafts", "flaged=true", "status, flagged"),
+        ("get", "/customers", "emial=a@example.com", "segment, email"),
+        ("post", "/campaigns/{id}/drafts/approve", "reviewer=x", "takes no parameter"),
+    ],
+)
+def test_a_misspelt_option_of_any_api_route_is_refused_naming_it_before_anything_is_done(
+    client, method, path, misspelt, taken
+):
+    """Each was ignored in silence: `?batchsize=1` sent the whole campaign, `?holdout_shar=0.2` sent it with no
+    holdout, neither to be undone, and `?stauts=approved` exported every draft, the unreviewed ones too."""
+    campaign_id = client.post(
+        "/campaigns", json={"name": "Typo", "brand": "hearth", "campaign_type": "win_back"}
+    ).json()
+    url = f"{path.format(id=campaign_id['id'])}?{misspelt}"
+    name = misspelt.split("=")[0]
+    body = _refused(getattr(client, method)(url, **({"json": {}} if method == "post" else {})), f"query.{name}")
+    assert taken in body["problems"][0]["message"], body
+    assert client.get("/jobs").json() == []  # nothing was started
+
+
 def test_a_body_nested_too_deep_is_not_called_something_other_than_json(client):
     """A JSON body of arrays nested a thousand deep is UTF-8 JSON: it was refused as "is not JSON text in UTF-8",
     which sent its sender looking at the encoding of a body whose only fault was its depth."""
