@@ -748,6 +748,44 @@ def customers_export(
     _echo(f"wrote what Tailor holds about customer {customer_id} to {out}")
 
 
+@customers_app.command("erase")
+def customers_erase(
+    customer_id: Annotated[str, typer.Argument(metavar="CUSTOMER_ID", help="the shop's id of the customer")],
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask first")] = False,
+) -> None:
+    """Erase a customer (the right to erasure), as DELETE /customers/{id} does: their record, orders, drafts, sends
+    and events, and the model versions trained before but the ones in use, which forget them at the next training.
+    Digests of their id and address are kept, so that an import does not bring them back. It cannot be undone."""
+    from service.customers import erase_for_good
+    from service.db.session import session_scope
+    from service.settings import home_settings
+
+    if not yes:
+        typer.confirm(
+            f"Erase customer {customer_id} and everything Tailor holds of them? It cannot be undone", abort=True
+        )
+    engine = _engine_after_crashes()  # a campaign a killed `tailor generate` left generating would refuse it
+    with session_scope(engine) as session:
+        erase_for_good(session, engine, home_settings().models_dir, customer_id)
+    typer.echo(f"erased customer {customer_id}: an import leaves them out until `tailor customers lift-erasure`")
+
+
+@customers_app.command("lift-erasure")
+def customers_lift_erasure(
+    customer_id: Annotated[str | None, typer.Option(help="the customer id they were erased under")] = None,
+    email: Annotated[str | None, typer.Option(help="their address")] = None,
+) -> None:
+    """Let back in someone erased who signed up again of their own will, as POST /erasures/lift does: the next
+    imports bring them in, under every id kept with their address."""
+    from service.db.session import session_scope
+    from service.erasures import lift_erasures
+    from service.wording import counted
+
+    with session_scope(command_engine()) as session:
+        lifted = lift_erasures(session, customer_id, email)
+    typer.echo(f"lifted {counted(lifted, 'erasure', 'erasures')}: the next import brings them in")
+
+
 @drafts_app.command("approve-pending", cls=IdArgumentCommand)
 def drafts_approve_pending(
     campaign: CampaignId,

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Engine, delete, func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from recommenders.rules import Rules
 from service.addresses import address_key, is_email_address
 from service.campaigns import cancel_first
 from service.db.models import Campaign, Customer, ErasedCustomer, ErasedSend, Product, Send
+from service.db.session import empty_write_ahead_log
 from service.erasures import address_digest, forget_in_records, id_digest, keep_erasure
 from service.errors import Conflict, InvalidInput, NotFound, Problem
 from service.forecasts import mark_stale_for_customers
+from service.pipeline.model_store import forget_erased, mark_erasure
 from service.schemas import CustomerOut, ProductOut, Recommendation
 from service.segments import NO_ORDERS, segment_named
 
@@ -73,6 +77,18 @@ def erase_customer(session: Session, external_id: str) -> None:
     session.flush()
     session.expunge(customer)
     session.execute(delete(Customer).where(Customer.id == customer.id))
+
+
+def erase_for_good(session: Session, engine: Engine, models_dir: Path, external_id: str) -> None:
+    """Erase a customer (``erase_customer``) and commit, with what lies outside the database's rows, as DELETE
+    /customers/{id} and `tailor customers erase` do: the models' erasure mark is written before the commit (a mark
+    that cannot be written fails the erasure, nothing erased), the model versions trained before are deleted once
+    it is committed, and on SQLite the write-ahead log that held the customer's rows as they were is emptied."""
+    erase_customer(session, external_id)
+    mark_erasure(models_dir)
+    session.commit()
+    forget_erased(models_dir)
+    empty_write_ahead_log(engine)
 
 
 def customer_sends(session: Session, external_id: str, limit: int = 50, offset: int = 0) -> list[Send]:

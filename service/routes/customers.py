@@ -7,11 +7,9 @@ from recommenders.rules import Rules
 from service import customers as customer_ops
 from service import erasures, subject_access
 from service.bounds import BOOST_WEIGHT_MAX
-from service.db.session import empty_write_ahead_log
 from service.deps import ApiKeyDep, OffsetQuery, SessionDep, StateDep
 from service.errors import InvalidInput, Problem
 from service.pipeline.frames import boost_weights
-from service.pipeline.model_store import forget_erased, mark_erasure
 from service.routes.responses import KEYED, errors
 from service.schemas import (
     CustomerOut,
@@ -160,8 +158,4 @@ def erase_customer(customer_id: str, session: SessionDep, state: StateDep, _key:
     /erasures/lift lets them in again). Refused (409) while a campaign is being generated. The model versions
     trained before are deleted but the current ones, which forget them at the next training (POST /train); on
     SQLite, the write-ahead log that held their rows as they were is emptied."""
-    customer_ops.erase_customer(session, customer_id)
-    mark_erasure(state.models.models_dir)  # before the commit: a mark that cannot be written fails the erasure
-    session.commit()  # erased first: the models' older versions go only once it is
-    forget_erased(state.models.models_dir)
-    empty_write_ahead_log(state.engine)
+    customer_ops.erase_for_good(session, state.engine, state.models.models_dir, customer_id)

@@ -1,0 +1,64 @@
+"""The right to erasure from the command line: `tailor customers erase` and `tailor customers lift-erasure`, for a
+shop that runs no server, doing what DELETE /customers/{id} and POST /erasures/lift do."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from service import cli
+from service.pipeline.model_store import ERASED_MARK
+
+CUSTOMERS = (
+    "customer_id,email,first_name,locale,marketing_consent\n"
+    "c1,ann@example.com,Ann,en,true\nc2,Bo.Lund@Example.com,Bodil,en,true\n"
+)
+
+
+@pytest.fixture
+def shop(client, engine, monkeypatch):
+    """Two customers imported; the commands run in-process on the test's database."""
+    imported = client.post("/imports/customers", files={"file": ("customers.csv", CUSTOMERS.encode(), "text/csv")})
+    assert imported.status_code == 200, imported.text
+    monkeypatch.setattr(cli, "command_engine", lambda: engine)
+    return client
+
+
+def test_a_customer_is_erased_from_the_command_line(shop, tailor_home):
+    """A shop that runs no server (the README's cron and `tailor send`) had no way to erase a customer who asked:
+    only DELETE /customers/{id} did, so the person stayed, and stayed mailed."""
+    erased = CliRunner().invoke(cli.app, ["customers", "erase", "c2", "--yes"])
+    assert erased.exit_code == 0, erased.output
+    assert "erased customer c2" in erased.output
+
+    gone = shop.get("/customers/c2")
+    assert gone.status_code == 404 and gone.json()["message"].startswith("Customer 'c2' was erased on ")
+    assert shop.get("/customers/c1").json()["first_name"] == "Ann"
+    assert (tailor_home / "models" / ERASED_MARK).is_file()  # the models trained before hold them
+    files = [path for path in tailor_home.iterdir() if path.name.startswith("tailor.db")]
+    assert files and all(b"bo.lund" not in p.read_bytes().lower() and b"Bodil" not in p.read_bytes() for p in files)
+
+    again = CliRunner().invoke(cli.app, ["customers", "erase", "c2", "--yes"])
+    assert again.exit_code != 0 and str(again.exception).startswith("Customer 'c2' was erased on ")
+
+
+def test_the_erase_command_asks_first(shop):
+    """An erasure cannot be undone: without --yes the command asks, and a no leaves the customer as they were."""
+    kept = CliRunner().invoke(cli.app, ["customers", "erase", "c1"], input="n\n")
+    assert kept.exit_code != 0 and "Erase customer c1" in kept.output
+    assert shop.get("/customers/c1").status_code == 200
+    unknown = CliRunner().invoke(cli.app, ["customers", "erase", "c404", "--yes"])
+    assert unknown.exit_code != 0 and str(unknown.exception) == "Customer 'c404' does not exist."
+
+
+def test_an_erasure_is_lifted_from_the_command_line(shop):
+    """Someone erased who signed up again could be let back in only through POST /erasures/lift."""
+    assert CliRunner().invoke(cli.app, ["customers", "erase", "c2", "--yes"]).exit_code == 0
+
+    lifted = CliRunner().invoke(cli.app, ["customers", "lift-erasure", "--email", " BO.LUND@example.com"])
+    assert lifted.exit_code == 0, lifted.output
+    assert "lifted 1 erasure" in lifted.output
+    nothing = CliRunner().invoke(cli.app, ["customers", "lift-erasure", "--customer-id", "c2"])
+    assert nothing.exit_code != 0 and "there is no erasure to lift" in str(nothing.exception)
+    neither = CliRunner().invoke(cli.app, ["customers", "lift-erasure"])
+    assert neither.exit_code != 0 and "give the customer_id, the email or both" in str(neither.exception)
