@@ -40,7 +40,7 @@ from service.errors import (
     storage_unavailable,
 )
 from service.external_ids import EncodedSlashes
-from service.idempotency import IdempotencyKeys
+from service.idempotency import IdempotencyKeys, forget_old_answers
 from service.importing.background import remove_stranded_uploads
 from service.jobs import ThreadJobRunner
 from service.jobs.recovery import beats_missed_seconds, fail_interrupted_jobs
@@ -162,6 +162,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         runner.announce(sweep_jobs(engine))
         runner.deliver_pending()  # the announcements the webhook did not take when they came
         remove_stranded_uploads(home_settings().staging_dir, engine)  # of a process that died as it copied one
+        forget_old_answers(engine)  # kept 24 hours for retries: they may hold a customer
 
     if sweep_seconds := JobSettings().sweep_seconds:
         schedules.append(PeriodicCall("job-sweep", sweep, sweep_seconds))

@@ -192,11 +192,18 @@ def request_sender(engine, headers: Headers) -> str | None:
     return None
 
 
+def forget_old_answers(engine) -> None:
+    """Delete the keys kept longer than ``KEPT``, with their answers, which may hold a customer (an approved draft):
+    before each keyed request, and by the server's sweep, so that a client that stops sending the header does not
+    leave them for ever."""
+    with session_scope(engine) as session:
+        session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < utcnow() - KEPT))
+
+
 def _claim(engine, key_hash: str, request: str) -> IdempotencyKey | None:
     """None when this request is the first with its key (recorded now, as being answered), else the row that was
     there: answered, being answered, or of another request."""
-    with session_scope(engine) as session:
-        session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < utcnow() - KEPT))
+    forget_old_answers(engine)
     try:
         with session_scope(engine) as session:
             session.add(IdempotencyKey(key_hash=key_hash, request_hash=request))

@@ -4,6 +4,7 @@ retried POST /campaigns made a second campaign, and a retried send started a sec
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
@@ -156,3 +157,20 @@ def test_the_answer_is_kept_before_the_client_has_it_whole(client, engine, api_k
     again = client.post("/campaigns", content=body, headers=headers)  # the same bytes
     assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
     assert count(engine, Campaign) == 1
+
+
+def test_an_answer_older_than_a_day_is_deleted_with_no_later_keyed_request(engine, api_key, monkeypatch):
+    """A kept answer may hold a customer (an approved draft: their name, address, email): it was deleted only when
+    another keyed POST came, so a client that stopped sending the header left the answers in the database for ever,
+    against the 24 hours the README and the subject access export promise. The server's sweep lets them go."""
+    from service.app import create_app
+
+    monkeypatch.setenv("TAILOR_JOBS_SWEEP_SECONDS", "0.2")
+    with TestClient(create_app(engine), headers={"X-API-Key": api_key}) as client:
+        assert client.post("/campaigns", json=CAMPAIGN, headers={"Idempotency-Key": "kept"}).status_code == 201
+        with session_scope(engine) as session:
+            session.scalar(select(IdempotencyKey)).created_at = utcnow() - timedelta(hours=25)
+        deadline = time.monotonic() + 10
+        while count(engine, IdempotencyKey) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert count(engine, IdempotencyKey) == 0
