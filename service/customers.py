@@ -13,7 +13,7 @@ from service.addresses import address_key, is_email_address
 from service.campaigns import cancel_first
 from service.db.models import Campaign, Customer, ErasedCustomer, ErasedSend, Product, Send
 from service.db.session import empty_write_ahead_log
-from service.erasures import address_digest, forget_in_records, id_digest, keep_erasure
+from service.erasures import address_digest, email_digest, forget_in_records, id_digest, keep_erasure
 from service.errors import Conflict, InvalidInput, NotFound, Problem
 from service.forecasts import mark_stale_for_customers
 from service.pipeline.model_store import forget_erased, mark_erasure
@@ -161,6 +161,21 @@ def list_customers(
             raise InvalidInput("customers", [problem], outcome="refused")
         statement = statement.where(Customer.segment == segment)
     return list(session.scalars(statement))
+
+
+def erased_address_note(session: Session, email: str) -> str | None:
+    """What a lookup by ``email`` that found nobody says when the address is an erased customer's, as a lookup by
+    their id does (``not_held``): support, who has only the address of a person asking whether they were
+    forgotten, could not tell them from a mistyped address. None for an address never erased."""
+    erased_at = session.scalar(
+        select(func.max(ErasedCustomer.erased_at)).where(ErasedCustomer.email_digest == email_digest(email))
+    )
+    if erased_at is None:
+        return None
+    return (
+        f"The address was erased on {erased_at:%Y-%m-%d} (DELETE /customers/{{id}}): Tailor holds nothing readable "
+        "of it, only a digest, which keeps an import from bringing it back."
+    )
 
 
 def get_product(session: Session, sku: str) -> Product:

@@ -1,7 +1,7 @@
 """Customers with their segment and profile, everything held about one (a subject access request), their erasure and
 its lifting, products, and recommendations for one customer."""
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
 from recommenders.rules import Rules
 from service import customers as customer_ops
@@ -29,17 +29,34 @@ router = APIRouter(tags=["customers"], responses=errors(*KEYED))
 record_router = APIRouter(tags=["customers"], responses=errors(*KEYED))
 
 
-@router.get("/customers", response_model=list[CustomerOut])
+WARNING = "X-Tailor-Warning"
+_ERASED_ADDRESS = {
+    200: {
+        "description": "the customers",
+        "headers": {
+            WARNING: {
+                "description": "set when the `email` asked for is nobody's and was an erased customer's: when",
+                "schema": {"type": "string"},
+            }
+        },
+    }
+}
+
+
+@router.get("/customers", response_model=list[CustomerOut], responses=_ERASED_ADDRESS)
 def list_customers(
-    session: SessionDep, _key: ApiKeyDep,
+    session: SessionDep, _key: ApiKeyDep, response: Response,
     segment: str | None = Query(None, description="an RFM segment as GET /segments lists them, or no_orders"),
     email: str | None = Query(None, description="only the customers at this address, in any case (a household "
         "may hold several ids)"),
     limit: int = Query(100, ge=1, le=1000), offset: OffsetQuery = 0,
 ) -> list[CustomerOut]:  # fmt: skip
     """Customers a page at a time, optionally of one `segment` or at one `email` address (whom a person who writes
-    in is), each with their segment and profile (churn risk, CLV, expected purchases, cluster)."""
+    in is), each with their segment and profile (churn risk, CLV, expected purchases, cluster). An `email` nobody
+    has that was an erased customer's is answered `[]` with the header `X-Tailor-Warning` saying so, and when."""
     found = customer_ops.list_customers(session, segment, limit, offset, email=email)
+    if email is not None and not found and not offset and (note := customer_ops.erased_address_note(session, email)):
+        response.headers[WARNING] = note
     return [customer_ops.customer_out(c) for c in found]
 
 

@@ -219,3 +219,19 @@ def test_the_export_does_not_name_the_household_member_a_flag_names(client, engi
     assert flags[0].startswith("Another customer has the same address (bo@example.com) in this campaign")
     assert flags[1].startswith("Not sent: another customer has the same address (bo@example.com)")
     assert "c1" in str(client.get(f"/drafts/{draft_id}").json()["flag_reasons"])  # the reviewer's page keeps it
+
+
+def test_a_lookup_by_an_erased_address_says_it_was_erased(client, engine):
+    """A person who asked to be forgotten writes in to ask whether they were: support, who has only their address,
+    got `[]` from GET /customers?email=, the same answer as for a mistyped address, where a lookup by id says they
+    were erased, and when."""
+    _shop(client, engine)
+    assert client.delete("/customers/c1").status_code == 204
+
+    erased = client.get("/customers", params={"email": " ANN@example.com"})
+    assert erased.status_code == 200 and erased.json() == []
+    assert erased.headers["X-Tailor-Warning"].startswith("The address was erased on ")
+    assert "ann" not in erased.headers["X-Tailor-Warning"].lower()  # nothing readable of it is kept, nor said
+    for held_or_unknown in ("bo@example.com", "nobody@example.com"):
+        answer = client.get("/customers", params={"email": held_or_unknown})
+        assert answer.status_code == 200 and "X-Tailor-Warning" not in answer.headers
