@@ -326,7 +326,9 @@ class VariantOut(BaseModel):
     reasons: list[str] = []
 
 
-class ReviewOut(BaseModel):
+class HeldReviewOut(BaseModel):
+    """A review as a subject access request shows it: without the API key it was made with, the shop's credential."""
+
     action: str
     reviewer: str
     comment: str
@@ -334,13 +336,16 @@ class ReviewOut(BaseModel):
     revision: int | None = Field(
         None, description="the draft's revision this review made (null: made before revisions)"
     )
+    created_at: UtcMoment
+
+
+class ReviewOut(HeldReviewOut):
     key_prefix: str | None = Field(
         None,
         description="the API key the review was made with, as `tailor keys list` shows it: the reviewer's "
         "name is only declared (at the review page's login, in the body); null for the CLI, and before 0025",
     )
     key_name: str | None = Field(None, description="that key's name")
-    created_at: UtcMoment
 
 
 class DraftOut(BaseModel):
@@ -806,6 +811,12 @@ class AssignmentOut(BaseModel):
     assigned_at: UtcMoment
 
 
+class HeldDraftOut(DraftOut):
+    """A draft as a subject access request shows it: as GET /drafts/{id}, its reviews without the shop's API keys."""
+
+    reviews: list[HeldReviewOut]
+
+
 class SubjectAccessOut(BaseModel):
     """Everything Tailor holds about one customer, for the shop to hand over (GDPR Art. 15 and 20)."""
 
@@ -813,7 +824,7 @@ class SubjectAccessOut(BaseModel):
     customer: HeldCustomerOut
     orders: list[OrderLineOut] = Field(description="their order lines, oldest first")
     campaigns: list[HeldCampaignOut] = Field(description="the campaigns the drafts, sends and assignments name")
-    drafts: list[DraftOut] = Field(description="their email in each campaign, with its variants and review history")
+    drafts: list[HeldDraftOut] = Field(description="their email in each campaign, with its variants and review history")
     sends: list[HeldSendOut] = Field(description="the emails they were sent, newest first, each with its events")
     experiment_assignments: list[AssignmentOut]
     not_included: list[str] = Field(description="what else may hold something of them, which this does not list")

@@ -20,9 +20,9 @@ from service.db.models import Assignment, Campaign, Customer, Draft, Interaction
 from service.drafts import AS_SHOWN, draft_out
 from service.schemas import (
     AssignmentOut,
-    DraftOut,
     HeldCampaignOut,
     HeldCustomerOut,
+    HeldDraftOut,
     HeldSendOut,
     OrderLineOut,
     SubjectAccessOut,
@@ -102,10 +102,11 @@ def subject_access(session: Session, external_id: str) -> SubjectAccessOut:
 _OTHER_CUSTOMER = re.compile(r"\b([Cc])ustomer (.+?) has the same address")
 
 
-def _held_draft(draft: Draft) -> DraftOut:
-    """The draft as GET /drafts/{id} shows it, but for the other customer id its flags name: the export is handed
-    to this customer, and that id is another person's."""
-    shown = draft_out(draft)
+def _held_draft(draft: Draft) -> HeldDraftOut:
+    """The draft as GET /drafts/{id} shows it, but for the other customer id its flags name and the API keys its
+    reviews were made with: the export is handed to this customer, that id is another person's, and the keys are
+    the shop's credentials."""
+    shown = HeldDraftOut.model_validate(draft_out(draft).model_dump())
     shown.flag_reasons = [_OTHER_CUSTOMER.sub(_another_customer, reason) for reason in shown.flag_reasons]
     return shown
 

@@ -235,3 +235,19 @@ def test_a_lookup_by_an_erased_address_says_it_was_erased(client, engine):
     for held_or_unknown in ("bo@example.com", "nobody@example.com"):
         answer = client.get("/customers", params={"email": held_or_unknown})
         assert answer.status_code == 200 and "X-Tailor-Warning" not in answer.headers
+
+
+def test_the_export_holds_no_api_key_of_the_shop(client, engine):
+    """Each review in the export handed to the customer carried the prefix of the shop's API key it was made with (the
+    first ten characters of the secret) and the key's name: the shop's credentials, not the customer's data. The
+    reviewer's page keeps them."""
+    drafts = _shop(client, engine)
+    key_prefix = client.headers["X-API-Key"][:10]
+
+    held = client.get("/customers/c1/export")
+    assert held.status_code == 200 and key_prefix not in held.text and "tests" not in held.text
+    reviews = [review for draft in held.json()["drafts"] for review in draft["reviews"]]
+    assert [(r["action"], r["reviewer"], r["comment"]) for r in reviews] == [("reject", "Mia", "Too pushy")]
+    assert not {"key_prefix", "key_name"} & {name for review in reviews for name in review}
+    [shown] = client.get(f"/drafts/{drafts['c1']}").json()["reviews"]
+    assert (shown["key_prefix"], shown["key_name"]) == (key_prefix, "tests")
