@@ -98,10 +98,11 @@ def ingest_events(session: Session, events: list[EventIn]) -> dict[str, Any]:
         fields = {"kind": event.kind, "occurred_at": occurred_at, "value": event.value, "external_id": event.event_id}
         session.add(Event(send_id=send.id, **fields))
         if event.kind in ("unsubscribe", "complaint"):  # a spam complaint is the strongest unsubscribe
-            send.customer.unsubscribed = True
-            stopped.add(send.customer_id)
+            for customer in stopped_by_unsubscribe(session, send):
+                customer.unsubscribed = True
+                stopped.add(customer.id)
         elif event.kind == "bounce":  # a hard bounce: the address it went to does not take mail
-            for customer in _holding_bounced_address(session, send):
+            for customer in holding_sent_address(session, send):
                 customer.bounced_email = customer.email
                 stopped.add(customer.id)
         recorded += 1
@@ -206,11 +207,18 @@ def _impossible_time(moment: datetime, send: Send) -> str | None:
     return None
 
 
-def _holding_bounced_address(session: Session, send: Send) -> list[Customer]:
-    """The customers whose address now is the one ``send`` bounced from, compared as addresses are (case, spaces):
-    its own customer while they still have it, and any other id that has it (a household member, the same
-    person under another id), also when its customer has moved to another address since. Imported history does
-    not say where it went: its customer's address now stands in for it."""
+def stopped_by_unsubscribe(session: Session, send: Send) -> list[Customer]:
+    """The customers an unsubscribe (or a spam complaint) of ``send`` stops: its own customer, wherever they are now,
+    and whoever has the address it went to (``holding_sent_address``): it is the address that asked to stop, and a
+    household member still at an address its customer has left was mailed on there."""
+    return [send.customer, *(c for c in holding_sent_address(session, send) if c.id != send.customer_id)]
+
+
+def holding_sent_address(session: Session, send: Send) -> list[Customer]:
+    """The customers whose address now is the one ``send`` went to (and bounced from, or asked to stop from),
+    compared as addresses are (case, spaces): its own customer while they still have it, and any other id that has
+    it (a household member, the same person under another id), also when its customer has moved to another address
+    since. Imported history does not say where it went: its customer's address now stands in for it."""
     key = send.to_email_key if send.to_email is not None else send.customer.email_key
     if not key:
         return []

@@ -27,7 +27,7 @@ from service.addresses import stop_shared_addresses
 from service.db.models import Brand, Campaign, Customer, ErasedSend, Send
 from service.erasures import customers_with_addresses
 from service.errors import NotFound
-from service.events import ingest_events
+from service.events import ingest_events, stopped_by_unsubscribe
 from service.schemas import EventIn
 from service.settings import PublicSettings, UnsubscribeSettings, home_settings
 
@@ -142,7 +142,7 @@ def unsubscribe(session: Session, token: str) -> Subscription:
             customer.unsubscribed = True
         stop_shared_addresses(session, [customer.id for customer in target])
         return _returned(target)
-    if not target.customer.unsubscribed:
+    if not all(customer.unsubscribed for customer in stopped_by_unsubscribe(session, target)):
         ingest_events(session, [EventIn(send_id=target.id, kind="unsubscribe")])
     return _subscription(session, target)
 
@@ -224,7 +224,8 @@ def _subscription(session: Session, send: Send) -> Subscription:
     brand = ", ".join([own, *others]) if own else ""
     locale = _page_locale(send.locale)
     email = send.to_email or send.customer.email  # where the link came: not an address the customer has since
-    return Subscription(email=email, brand=brand, unsubscribed=send.customer.unsubscribed, locale=locale)
+    unsubscribed = all(customer.unsubscribed for customer in stopped_by_unsubscribe(session, send))
+    return Subscription(email=email, brand=brand, unsubscribed=unsubscribed, locale=locale)
 
 
 def _page_locale(locale: str | None) -> str:

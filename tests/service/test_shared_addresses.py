@@ -136,6 +136,43 @@ def test_a_bounce_holds_for_the_address_it_came_from_whoever_has_it_now(client, 
     assert bounced == {"m1": False, "m2": True, "r1": True}
 
 
+def test_an_unsubscribe_holds_for_the_address_the_email_went_to_whoever_has_it_now(client, engine):
+    """An email went to m1 at old@x.example, which a household member (m2) still has; m1 has moved since. Its
+    unsubscribe link, followed at old@x.example, unsubscribed m1 (and the ids at m1's new address) and told the
+    reader "old@x.example gets no more marketing email", while m2 went on being mailed there; followed once m1 was
+    unsubscribed already, it did nothing at all. A bounce had been held for the address it came from."""
+    from datetime import datetime
+
+    from fastapi.testclient import TestClient
+
+    from service.unsubscribe import UnsubscribeLinks
+
+    with session_scope(engine) as session:
+        people = {
+            external_id: Customer(external_id=external_id, email=email, marketing_consent=True)
+            for external_id, email in (
+                ("m1", "old@x.example"), ("m2", "OLD@x.example"), ("n1", "nora@x.example"), ("n2", "nora@x.example"),
+            )
+        }  # fmt: skip
+        sent = {
+            external_id: Send(customer=people[external_id], subject="Hi", campaign_type="vip",
+                              sent_at=datetime(2026, 1, 5), to_email=people[external_id].email)
+            for external_id in ("m1", "n1")
+        }  # fmt: skip
+        session.add_all([*people.values(), *sent.values()])
+        session.flush()
+        send_ids = {external_id: send.id for external_id, send in sent.items()}
+        people["m1"].email, people["n1"].email = "new@x.example", "nora.new@x.example"  # as a later file gave them
+        people["n1"].unsubscribed = True  # at the new address, before the old email's link was followed
+
+    events = [{"send_id": send_ids["m1"], "kind": "unsubscribe"}]
+    assert client.post("/events", json={"events": events}).json()["recorded"] == 1
+    page = TestClient(client.app).post(f"/unsubscribe/{UnsubscribeLinks.configured().token(send_ids['n1'])}")
+    assert page.status_code == 200 and "nora@x.example" in page.text
+    unsubscribed = {c["customer_id"]: c["unsubscribed"] for c in client.get("/customers?limit=10").json()}
+    assert unsubscribed == {"m1": True, "m2": True, "n1": True, "n2": True}
+
+
 def test_a_customer_written_in_bulk_without_its_address_key_is_still_in_its_household(engine):
     """A bulk insert that left the key out stored "" for it: the customer was in no household, so an unsubscribe
     under another id did not reach them. And a key may be longer than its address (İ lowers to two letters)."""
