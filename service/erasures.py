@@ -85,25 +85,31 @@ class Erasures:
 ERASED_TEXT = "[erased]"  # what a record says where it named an erased customer
 
 
+# Where a text names an id or address whole: not as the end or the start of another word, address, number, time or
+# path ("xc17", "ann.c17@...", "12:19", "127.0.0.19", "2026/19", "5.1.19", "19.5"); a sentence's full stop may follow.
+_NOT_AFTER = r"(?<![\w.@:/-])"
+_NOT_BEFORE = r"(?![\w@:/-])(?!\.\w)"
+
+
 def forget_in_records(session: Session, external_id: str, email: str) -> None:
     """Leave nothing readable of an erased customer in the service's own records: the answers kept for idempotent
-    retries that hold them are let go (a retry after the erasure runs again), and the jobs whose result, error or
-    message names their id or address (a send's refused address, an import's warning), and the other customers'
-    drafts whose flags name them (a household's draft skipped as their address was mailed), say ``[erased]``
-    there."""
+    retries that hold them are let go (a retry after the erasure runs again), and the jobs whose result or error
+    names their id or address (a send's refused address, an import's warning), and the other customers' drafts
+    whose flags name them (a household's draft skipped as their address was mailed), say ``[erased]`` there. A job's
+    progress message is left as it is: it says how far the job got ("sent 19"), never whom it was about, and a
+    shop's ids are often numbers."""
     named = [text for text in {external_id, email.strip(), address_key(email)} if text]
     # A JSON column holds a text as json.dumps writes it, letters outside ASCII escaped (ольга as \u043e\u043b...):
     # it is looked for so spelt too, the escape taken literally (autoescape), as PostgreSQL's LIKE would not.
     in_json = {spelling for text in named for spelling in (text, json.dumps(text)[1:-1])}
     session.execute(delete(IdempotencyKey).where(or_(*(IdempotencyKey.body.contains(text) for text in named))))
     naming = or_(
-        *(column.contains(text) for text in named for column in (Job.error, Job.message)),
+        *(Job.error.contains(text) for text in named),
         *(cast(Job.result, Text).contains(text, autoescape=True) for text in in_json),
     )
-    pattern = re.compile("|".join(rf"(?<![\w.@-]){re.escape(text)}(?![\w@-])" for text in named), re.IGNORECASE)
+    pattern = re.compile("|".join(rf"{_NOT_AFTER}{re.escape(text)}{_NOT_BEFORE}" for text in named), re.IGNORECASE)
     for job in session.scalars(select(Job).where(naming)):
         job.error = pattern.sub(ERASED_TEXT, job.error) if job.error else job.error
-        job.message = pattern.sub(ERASED_TEXT, job.message or "")
         job.result = _redacted(job.result, pattern)
     flagged = or_(*(cast(Draft.flag_reasons, Text).contains(text, autoescape=True) for text in in_json))
     for draft in session.scalars(select(Draft).where(flagged)):

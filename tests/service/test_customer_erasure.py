@@ -423,7 +423,28 @@ def test_the_records_forget_the_erased_id_and_address_not_the_ids_and_addresses_
     with session_scope(engine) as session:
         job = session.get(Job, "job-1")
         kept = "refused [erased] and ann.c17@example.com; customers [erased], xc17 and c17x"
-        assert (job.message, job.error) == (kept, kept)
+        assert (job.message, job.error) == (said, kept)  # a progress message names nobody (see below)
+
+
+def test_the_records_forget_a_numeric_id_not_the_counts_times_and_addresses_it_looks_like(engine):
+    """A shop's ids are often numbers: erasing customer 19 rewrote a send job's "sent 19" as "sent [erased]", and
+    every time, address and figure holding 19 in the records (12:19 UTC, http://127.0.0.1:19, 550 5.1.19). A
+    progress message says how far a job got, never whom it was about; elsewhere the id is replaced where it stands
+    as an id, not as a part of another number."""
+    from service.db.models import Job
+    from service.erasures import forget_in_records
+
+    said = "refused at 12:19 UTC by 127.0.0.19:19 (2026/19), 19.5 opens, 550 5.1.19; customers 19 and 20."
+    result = {"refused": [{"customer_id": "19"}], "warnings": ["links start with http://127.0.0.1:19/unsubscribe"]}
+    with session_scope(engine) as session:
+        session.add(Job(id="job-1", kind="send", message="sent 19", error=said, result=result))
+    with session_scope(engine) as session:
+        forget_in_records(session, "19", "nineteen@example.com")
+    with session_scope(engine) as session:
+        job = session.get(Job, "job-1")
+        assert job.message == "sent 19"
+        assert job.error == said.replace("customers 19 and", "customers [erased] and")
+        assert job.result == {"refused": [{"customer_id": "[erased]"}], "warnings": result["warnings"]}
 
 
 def test_an_erasure_is_lifted_by_its_id_typed_in_decomposed_letters(engine):
