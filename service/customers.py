@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import pandas as pd
@@ -22,7 +23,10 @@ from service.segments import NO_ORDERS, segment_named
 
 
 def get_customer(session: Session, external_id: str) -> Customer:
-    """The customer ``external_id``; NotFound for one Tailor does not hold, saying so when they were erased."""
+    """The customer ``external_id``, as the import keeps ids (composed, NFC, without spaces around it: a Mac types
+    "Zoë" decomposed, and the customer was said not to exist); NotFound for one Tailor does not hold, saying so
+    when they were erased."""
+    external_id = unicodedata.normalize("NFC", external_id).strip()
     customer = session.scalar(select(Customer).where(Customer.external_id == external_id))
     if customer is None:
         raise not_held(session, external_id)

@@ -15,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from service.clock import utcnow
-from service.customers import customer_out, not_held
-from service.db.models import Assignment, Campaign, Customer, Draft, Interaction, Product, Send
+from service.customers import customer_out, get_customer
+from service.db.models import Assignment, Campaign, Draft, Interaction, Product, Send
 from service.drafts import AS_SHOWN, draft_out
 from service.schemas import (
     AssignmentOut,
@@ -44,9 +44,7 @@ NOT_INCLUDED = (
 def subject_access(session: Session, external_id: str) -> SubjectAccessOut:
     """Everything Tailor holds about the customer ``external_id``; NotFound for one it does not hold, saying so
     when they were erased."""
-    customer = session.scalar(select(Customer).where(Customer.external_id == external_id))
-    if customer is None:
-        raise not_held(session, external_id)
+    customer = get_customer(session, external_id)
     order_lines = session.execute(
         select(Interaction, Product.sku, Product.name)
         .join(Product, Product.id == Interaction.product_id)

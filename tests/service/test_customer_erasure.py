@@ -456,3 +456,16 @@ def test_an_erasure_is_lifted_by_its_id_typed_in_decomposed_letters(engine):
         keep_erased_ids(session, [("Zo\u00eb-1", "zoe@example.com")])
     with session_scope(engine) as session:
         assert lift_erasures(session, "Zoe\u0308-1", None) == 1
+
+
+def test_a_customer_is_found_by_their_id_typed_in_decomposed_letters(client):
+    """A Mac types "Zoë" as Z, o, e and a combining diaeresis: the import keeps ids composed, and the DPO who typed
+    the id to export or erase the customer's data was told "Customer 'Zoë-1' does not exist.", which they did."""
+    customers = "customer_id,email,first_name,locale,marketing_consent\nZo\u00eb-1,zoe@example.com,Zoë,en,true\n"
+    _imported(client, "customers", customers)
+    typed = "Zoe\u0308-1"
+
+    assert client.get(f"/customers/{typed}").json()["customer_id"] == "Zo\u00eb-1"
+    assert client.get(f"/customers/{typed}/export").json()["customer"]["email"] == "zoe@example.com"
+    assert client.delete(f"/customers/{typed}").status_code == 204
+    assert client.get("/customers/Zo\u00eb-1").json()["message"].startswith("Customer 'Zoë-1' was erased on ")
