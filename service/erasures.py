@@ -107,13 +107,20 @@ def forget_in_records(session: Session, external_id: str, email: str) -> None:
         *(Job.error.contains(text) for text in named),
         *(cast(Job.result, Text).contains(text, autoescape=True) for text in in_json),
     )
-    pattern = re.compile("|".join(rf"{_NOT_AFTER}{re.escape(text)}{_NOT_BEFORE}" for text in named), re.IGNORECASE)
+    pattern = re.compile("|".join(_standing_whole(text) for text in named), re.IGNORECASE)
     for job in session.scalars(select(Job).where(naming)):
         job.error = pattern.sub(ERASED_TEXT, job.error) if job.error else job.error
         job.result = _redacted(job.result, pattern)
     flagged = or_(*(cast(Draft.flag_reasons, Text).contains(text, autoescape=True) for text in in_json))
     for draft in session.scalars(select(Draft).where(flagged)):
         draft.flag_reasons = _redacted(draft.flag_reasons, pattern)
+
+
+def _standing_whole(text: str) -> str:
+    """The pattern of ``text`` where it names the customer whole (``_NOT_AFTER``, ``_NOT_BEFORE``); an id that is a
+    number, not where it opens a text with a word after it, which is a count ("2 customers have no locale ...")."""
+    whole = rf"{_NOT_AFTER}{re.escape(text)}{_NOT_BEFORE}"
+    return rf"(?:(?<=[\s\S])|(?!{re.escape(text)} [^\W\d_])){whole}" if text.isdigit() else whole
 
 
 def _redacted(value: Any, pattern: re.Pattern) -> Any:

@@ -435,7 +435,10 @@ def test_the_records_forget_a_numeric_id_not_the_counts_times_and_addresses_it_l
     from service.erasures import forget_in_records
 
     said = "refused at 12:19 UTC by 127.0.0.19:19 (2026/19), 19.5 opens, 550 5.1.19; customers 19 and 20."
-    result = {"refused": [{"customer_id": "19"}], "warnings": ["links start with http://127.0.0.1:19/unsubscribe"]}
+    result = {
+        "refused": [{"customer_id": "19"}],
+        "warnings": ["links start with http://127.0.0.1:19/unsubscribe", "19 customers have no locale (19, 20)"],
+    }
     with session_scope(engine) as session:
         session.add(Job(id="job-1", kind="send", message="sent 19", error=said, result=result))
     with session_scope(engine) as session:
@@ -444,7 +447,10 @@ def test_the_records_forget_a_numeric_id_not_the_counts_times_and_addresses_it_l
         job = session.get(Job, "job-1")
         assert job.message == "sent 19"
         assert job.error == said.replace("customers 19 and", "customers [erased] and")
-        assert job.result == {"refused": [{"customer_id": "[erased]"}], "warnings": result["warnings"]}
+        assert job.result == {
+            "refused": [{"customer_id": "[erased]"}],
+            "warnings": [result["warnings"][0], "19 customers have no locale ([erased], 20)"],
+        }
 
 
 def test_an_erasure_is_lifted_by_its_id_typed_in_decomposed_letters(engine):
