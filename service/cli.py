@@ -21,6 +21,7 @@ from service.cli_bounds import (
     CampaignOption,
     IdArgumentCommand,
 )
+from service.cli_customers import customers_erase, customers_lift_erasure
 from service.cli_drafts import drafts_approve, drafts_list, drafts_reject, drafts_show
 from service.cli_jobs import jobs_cancel, jobs_list, jobs_show
 
@@ -45,6 +46,8 @@ history_app = _commands(help="The email history kept (TAILOR_HISTORY_KEEP_DAYS).
 drafts_app = _commands(help="Review a campaign's drafts, one by one or in bulk.", no_args_is_help=True)
 db_app = _commands(help="The database's schema: moving it back for an older version.", no_args_is_help=True)
 jobs_app = _commands(help="The jobs run by the server and the commands: list, show, cancel.", no_args_is_help=True)
+customers_app.command("erase")(customers_erase)
+customers_app.command("lift-erasure")(customers_lift_erasure)
 drafts_app.command("list")(drafts_list)
 drafts_app.command("show", cls=IdArgumentCommand)(drafts_show)
 drafts_app.command("approve", cls=IdArgumentCommand)(drafts_approve)
@@ -746,44 +749,6 @@ def customers_export(
         os.chmod(handle.fileno(), 0o600)  # a file that was there keeps its mode otherwise
         handle.write(document + "\n")
     _echo(f"wrote what Tailor holds about customer {customer_id} to {out}")
-
-
-@customers_app.command("erase")
-def customers_erase(
-    customer_id: Annotated[str, typer.Argument(metavar="CUSTOMER_ID", help="the shop's id of the customer")],
-    yes: Annotated[bool, typer.Option("--yes", help="do not ask first")] = False,
-) -> None:
-    """Erase a customer (the right to erasure), as DELETE /customers/{id} does: their record, orders, drafts, sends
-    and events, and the model versions trained before but the ones in use, which forget them at the next training.
-    Digests of their id and address are kept, so that an import does not bring them back. It cannot be undone."""
-    from service.customers import erase_for_good
-    from service.db.session import session_scope
-    from service.settings import home_settings
-
-    if not yes:
-        typer.confirm(
-            f"Erase customer {customer_id} and everything Tailor holds of them? It cannot be undone", abort=True
-        )
-    engine = _engine_after_crashes()  # a campaign a killed `tailor generate` left generating would refuse it
-    with session_scope(engine) as session:
-        erase_for_good(session, engine, home_settings().models_dir, customer_id)
-    typer.echo(f"erased customer {customer_id}: an import leaves them out until `tailor customers lift-erasure`")
-
-
-@customers_app.command("lift-erasure")
-def customers_lift_erasure(
-    customer_id: Annotated[str | None, typer.Option(help="the customer id they were erased under")] = None,
-    email: Annotated[str | None, typer.Option(help="their address")] = None,
-) -> None:
-    """Let back in someone erased who signed up again of their own will, as POST /erasures/lift does: the next
-    imports bring them in, under every id kept with their address."""
-    from service.db.session import session_scope
-    from service.erasures import lift_erasures
-    from service.wording import counted
-
-    with session_scope(command_engine()) as session:
-        lifted = lift_erasures(session, customer_id, email)
-    typer.echo(f"lifted {counted(lifted, 'erasure', 'erasures')}: the next import brings them in")
 
 
 @drafts_app.command("approve-pending", cls=IdArgumentCommand)

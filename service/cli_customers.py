@@ -1,0 +1,47 @@
+"""The right to erasure from the command line, for a shop that runs no server: `tailor customers erase` and
+`tailor customers lift-erasure`, as DELETE /customers/{id} and POST /erasures/lift. Registered on the `customers`
+group by service.cli; heavy imports happen inside the commands."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+
+def customers_erase(
+    customer_id: Annotated[str, typer.Argument(metavar="CUSTOMER_ID", help="the shop's id of the customer")],
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask first")] = False,
+) -> None:
+    """Erase a customer (the right to erasure), as DELETE /customers/{id} does: their record, orders, drafts, sends
+    and events, and the model versions trained before but the ones in use, which forget them at the next training.
+    Digests of their id and address are kept, so that an import does not bring them back. It cannot be undone."""
+    from service.cli import _engine_after_crashes
+    from service.customers import erase_for_good
+    from service.db.session import session_scope
+    from service.settings import home_settings
+
+    if not yes:
+        typer.confirm(
+            f"Erase customer {customer_id} and everything Tailor holds of them? It cannot be undone", abort=True
+        )
+    engine = _engine_after_crashes()  # a campaign a killed `tailor generate` left generating would refuse it
+    with session_scope(engine) as session:
+        erase_for_good(session, engine, home_settings().models_dir, customer_id)
+    typer.echo(f"erased customer {customer_id}: an import leaves them out until `tailor customers lift-erasure`")
+
+
+def customers_lift_erasure(
+    customer_id: Annotated[str | None, typer.Option(help="the customer id they were erased under")] = None,
+    email: Annotated[str | None, typer.Option(help="their address")] = None,
+) -> None:
+    """Let back in someone erased who signed up again of their own will, as POST /erasures/lift does: the next
+    imports bring them in, under every id kept with their address."""
+    from service.cli import command_engine
+    from service.db.session import session_scope
+    from service.erasures import lift_erasures
+    from service.wording import counted
+
+    with session_scope(command_engine()) as session:
+        lifted = lift_erasures(session, customer_id, email)
+    typer.echo(f"lifted {counted(lifted, 'erasure', 'erasures')}: the next import brings them in")
