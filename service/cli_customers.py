@@ -42,6 +42,8 @@ def customers_lift_erasure(
     from service.erasures import lift_erasures
     from service.wording import counted
 
+    if not (customer_id or "").strip() and not (email or "").strip():  # the API's words would name its fields
+        raise typer.BadParameter("give --customer-id, --email or both")
     with session_scope(command_engine()) as session:
         lifted = lift_erasures(session, customer_id, email)
     typer.echo(f"lifted {counted(lifted, 'erasure', 'erasures')}: the next import brings them in")
