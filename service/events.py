@@ -1,6 +1,6 @@
-"""Ingest of delivery and engagement events: an unsubscribe or a spam complaint also unsubscribes the customer,
-and a (hard) bounce marks their address as one not to mail (when the email went to the address they have now);
-either stops every other customer id with the same address too (service.addresses)."""
+"""Ingest of delivery and engagement events: an unsubscribe or a spam complaint also unsubscribes the customer and
+whoever has the address the email went to, and a (hard) bounce marks that address as one not to mail; either stops
+every other customer id with the same address too (service.addresses)."""
 
 from __future__ import annotations
 
