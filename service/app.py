@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from contextlib import asynccontextmanager
 from functools import partial
@@ -162,7 +163,8 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         runner.announce(sweep_jobs(engine))
         runner.deliver_pending()  # the announcements the webhook did not take when they came
         remove_stranded_uploads(home_settings().staging_dir, engine)  # of a process that died as it copied one
-        forget_old_answers(engine)  # kept 24 hours for retries: they may hold a customer
+        with contextlib.suppress(OperationalError):  # the database busy with a long write: the next sweep
+            forget_old_answers(engine)  # kept 24 hours for retries: they may hold a customer
 
     if sweep_seconds := JobSettings().sweep_seconds:
         schedules.append(PeriodicCall("job-sweep", sweep, sweep_seconds))

@@ -195,9 +195,14 @@ def request_sender(engine, headers: Headers) -> str | None:
 def forget_old_answers(engine) -> None:
     """Delete the keys kept longer than ``KEPT``, with their answers, which may hold a customer (an approved draft):
     before each keyed request, and by the server's sweep, so that a client that stops sending the header does not
-    leave them for ever."""
+    leave them for ever. Looked for first with a read, which waits for no writer: most sweeps find none, and a
+    delete would wait for a long import's write to take SQLite's write lock."""
+    old = IdempotencyKey.created_at < utcnow() - KEPT
+    with engine.connect() as connection:
+        if connection.scalar(select(IdempotencyKey.key_hash).where(old).limit(1)) is None:
+            return
     with session_scope(engine) as session:
-        session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < utcnow() - KEPT))
+        session.execute(delete(IdempotencyKey).where(old))
 
 
 def _claim(engine, key_hash: str, request: str) -> IdempotencyKey | None:

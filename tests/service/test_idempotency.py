@@ -174,3 +174,20 @@ def test_an_answer_older_than_a_day_is_deleted_with_no_later_keyed_request(engin
         while count(engine, IdempotencyKey) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert count(engine, IdempotencyKey) == 0
+
+
+def test_the_sweep_finding_no_old_answer_waits_for_no_writer(engine, tailor_home):
+    """The sweep deleted the old answers every minute whether there were any or not: while a long import held
+    SQLite's write lock, it waited the busy timeout (10 s) and failed, logged as a periodic call that failed."""
+    import sqlite3
+
+    from service.idempotency import forget_old_answers
+
+    writer = sqlite3.connect(tailor_home / "tailor.db", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # a long import's write transaction
+    try:
+        started = time.monotonic()
+        forget_old_answers(engine)
+        assert time.monotonic() - started < 2
+    finally:
+        writer.close()
