@@ -12,7 +12,7 @@ from recommenders.catalog import charges_in, charges_warning, validate_products
 from recommenders.errors import InvalidData, InvalidInteractions, InvalidProducts
 from recommenders.interactions import validate_interactions
 from recommenders.registry import create
-from recommenders.rules import in_stock, merchandise
+from recommenders.rules import for_sale
 from tabular import (
     empty_file,
     examples,
@@ -104,8 +104,7 @@ def recommend_file(
     # adjustments) or out of stock, are never recommended, as the service never shows them.
     allowed = None
     if catalog is not None:
-        indexed = catalog.set_index("product_id")
-        allowed = pd.Series(merchandise(indexed).intersection(in_stock(indexed), sort=False))
+        allowed = pd.Series(for_sale(catalog.set_index("product_id")))
     recommendations = recommender.recommend(customers, k=k, exclude_seen=not include_seen, allowed_products=allowed)
     recommendations.attrs["model"] = fitted
     # Postage bought with every order is recommended from a catalog that does not mark it, as `tailor import

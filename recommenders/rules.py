@@ -77,8 +77,8 @@ def recommend_with_rules(
     rules = rules or Rules()
     catalog = products.assign(product_id=products["product_id"].astype(str)).drop_duplicates("product_id")
     catalog = catalog.set_index("product_id")
-    allowed = in_stock(catalog) if rules.in_stock_only else catalog.index
-    allowed = allowed[allowed.isin(merchandise(catalog))]  # postage or a fee is never a recommendation
+    # postage or a fee is never a recommendation, whatever the rules
+    allowed = for_sale(catalog) if rules.in_stock_only else merchandise(catalog)
     customers = [str(c) for c in customer_ids]
     reorderable = set(rules.reorderable_products)
     if rules.reorderable_categories and "category" in catalog.columns:
@@ -280,6 +280,13 @@ def in_stock(catalog: pd.DataFrame) -> pd.Index:
     if "in_stock" not in catalog.columns:
         return catalog.index
     return catalog.index[catalog["in_stock"].fillna(False).astype(bool)]
+
+
+def for_sale(catalog: pd.DataFrame) -> pd.Index:
+    """The product ids (the catalog's index) that may be shown for sale: merchandise and in stock, in the catalog's
+    order. The rules, `tailor recommend --products` and a re-order reminder's products each read it here."""
+    stocked = in_stock(catalog)
+    return stocked[stocked.isin(merchandise(catalog))]
 
 
 def _not_bought(

@@ -17,7 +17,7 @@ from sqlalchemy import DateTime, Engine, delete, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from recommenders.reorder import reorderable_products
-from recommenders.rules import Rules, in_stock, merchandise, recommend_with_rules
+from recommenders.rules import Rules, for_sale, recommend_with_rules
 from service.addresses import address_key
 from service.clock import utcnow
 from service.db.batches import IN_BATCH, batches, rows_where_in
@@ -104,7 +104,7 @@ def reminder_products(session: Session, products: pd.DataFrame, min_share: float
     (postage is re-bought with every order, and no reminder)."""
     catalog = products.drop_duplicates("product_id").set_index("product_id")
     reorderable = reorderable_products(frames.product_buyer_counts(session), catalog["category"], min_share)
-    return reorderable & frozenset(in_stock(catalog)) & frozenset(merchandise(catalog))
+    return reorderable & frozenset(for_sale(catalog))
 
 
 def reminder_audience(

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from recommenders.registry import create
-from recommenders.rules import Rules, recommend_with_rules
+from recommenders.rules import Rules, for_sale, recommend_with_rules
 from tests.recommenders.contract import checkerboard
 
 
@@ -51,6 +51,21 @@ def test_a_line_that_is_no_merchandise_is_never_recommended(shop, window_shopper
     marked = reminder_catalog.assign(recommendable=reminder_catalog["product_id"] != "a1")
     reminded = recommend_with_rules(reminder_model, ["c0"], marked, k=10, rules=Rules(bought_only=True))
     assert set(reminded["product_id"]) == {"a2", "a3", "a4"}
+
+
+def test_for_sale_is_merchandise_in_stock_in_the_catalog_s_order():
+    """The rules, `tailor recommend --products` and a reminder's products read what is for sale in one place: an
+    empty stock cell is out of stock, an empty `recommendable` cell is merchandise, and a catalog saying nothing of
+    either sells all it lists."""
+    catalog = pd.DataFrame(
+        {
+            "product_id": ["z9", "POST", "a1", "gone", "b2"],
+            "in_stock": [True, True, True, None, True],
+            "recommendable": [True, False, None, True, True],
+        }
+    ).set_index("product_id")
+    assert list(for_sale(catalog)) == ["z9", "a1", "b2"]
+    assert list(for_sale(catalog.drop(columns=["in_stock", "recommendable"]))) == ["z9", "POST", "a1", "gone", "b2"]
 
 
 def test_reorderable_products_may_come_back(shop):
