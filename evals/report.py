@@ -118,12 +118,16 @@ def write_report(report: dict, markdown: str, out: Path, stem: str) -> Path:
     return path
 
 
-def finish(report: dict, table: str, out: Path, stem: str) -> int:
+def finish(report: dict, table: str, out: Path, stem: str, thresholds_not_applied: str | None = None) -> int:
     """An eval's end: its table on the screen first (figures a full disk cannot take are still seen), the JSON report
     and the table written as ``stem`` under ``out``, where they went, and the exit code of its threshold failures.
     The table ends with the thresholds broken, in every area alike: the markdown a CI job publishes said which only
     for scoring and experiments, and a failed recommenders, audience or generation gate showed a table of figures
-    with nothing marked."""
+    with nothing marked. `thresholds_not_applied` says why a quick run of another configuration (a count, a horizon
+    of its own) was not judged by thresholds.yaml: the report's ``thresholds`` and the table's last line say so."""
+    if thresholds_not_applied:
+        report["thresholds"] = f"not applied: {thresholds_not_applied}"
+        table = table.rstrip("\n") + f"\n\nThresholds {report['thresholds']}."
     if failures := report["threshold_failures"]:
         table = table.rstrip("\n") + "\n\nThresholds broken:\n" + "\n".join(f"- {failure}" for failure in failures)
     print(table)

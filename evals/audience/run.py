@@ -175,14 +175,13 @@ def main(argv: list[str] | None = None) -> int:
         f"_{args.small_shops}_shops" if args.small_shops not in (None, default_shops(args.quick)) else ""
     )
     report["threshold_failures"] = threshold_failures(report) if not own else []
-    table = markdown(report)
-    if report["quick"] and own:
-        report["thresholds"] = (
-            f"not applied: thresholds.yaml's quick limits are for {HORIZON_DAYS} days and "
-            f"{default_shops(True)} small shops"
-        )
-        table += f"\nThresholds {report['thresholds']}.\n"
-    return finish(report, table, args.out, f"audience{'_quick' if report['quick'] else ''}{own}")
+    why = (
+        f"thresholds.yaml's quick limits are for {HORIZON_DAYS} days and {default_shops(True)} small shops"
+        if report["quick"] and own
+        else None
+    )
+    stem = f"audience{'_quick' if report['quick'] else ''}{own}"
+    return finish(report, markdown(report), args.out, stem, thresholds_not_applied=why)
 
 
 if __name__ == "__main__":

@@ -51,11 +51,9 @@ def main(argv: list[str] | None = None) -> int:
         "results": metrics,
         "threshold_failures": failures,
     }
-    table = markdown(metrics)
-    if args.quick and own:
-        report["thresholds"] = f"not applied: thresholds.yaml's quick limits are for {QUICK_CAMPAIGNS} campaigns"
-        table += f"\n\nThresholds {report['thresholds']}."
-    return finish(report, table, args.out, "experiments" + ("_quick" if args.quick else "") + own)
+    why = f"thresholds.yaml's quick limits are for {QUICK_CAMPAIGNS} campaigns" if args.quick and own else None
+    stem = "experiments" + ("_quick" if args.quick else "") + own
+    return finish(report, markdown(metrics), args.out, stem, thresholds_not_applied=why)
 
 
 if __name__ == "__main__":

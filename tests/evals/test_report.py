@@ -83,6 +83,24 @@ def test_every_area_s_markdown_ends_with_the_thresholds_it_broke(tmp_path, capsy
     assert "Thresholds broken" not in (tmp_path / "area_quick.md").read_text(encoding="utf-8")
 
 
+def test_a_run_not_judged_by_the_thresholds_says_why_in_its_report_and_its_table(tmp_path, capsys):
+    """The experiments and audience evals each wrote their own note, in their own layout, when a quick run of
+    another configuration was not judged by thresholds.yaml: `finish` writes it for every area alike."""
+    from evals.report import finish
+
+    report = {"auc": 0.6, "threshold_failures": []}
+    why = "thresholds.yaml's quick limits are for 300 campaigns"
+    assert finish(report, "| auc |\n|---|\n| 0.6 |\n", tmp_path, "area_quick_20", thresholds_not_applied=why) == 0
+    written = json.loads((tmp_path / "area_quick_20.json").read_text(encoding="utf-8"))
+    assert written["thresholds"] == f"not applied: {why}"
+    table = (tmp_path / "area_quick_20.md").read_text(encoding="utf-8")
+    assert table.endswith(f"| 0.6 |\n\nThresholds not applied: {why}.\n")
+    assert f"Thresholds not applied: {why}." in capsys.readouterr().out
+    finish({"threshold_failures": []}, "| auc |\n|---|\n| 0.8 |", tmp_path, "area_quick")
+    assert "thresholds" not in json.loads((tmp_path / "area_quick.json").read_text(encoding="utf-8"))
+    assert "not applied" not in (tmp_path / "area_quick.md").read_text(encoding="utf-8")
+
+
 def test_a_table_is_on_screen_even_when_the_report_cannot_be_written(tmp_path, capsys):
     """The figures of a run of minutes are seen before the disk is asked to take them."""
     import pytest
