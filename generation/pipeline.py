@@ -99,7 +99,9 @@ def personalize(request: DraftRequest, brand: BrandKit, copy: GroupCopy, index: 
     for copy_variant, product_lines, is_fallback in attempts:
         if finished is not None and _same_email(copy_variant, product_lines, finished):  # its checks would agree
             continue
-        finished = _finish(request, brand, index, copy_variant, product_lines, is_fallback, turned_down)
+        # the model's copy says what of it is the template's (a preheader), and why
+        why = turned_down if is_fallback else copy_variant.turned_down
+        finished = _finish(request, brand, index, copy_variant, product_lines, is_fallback, why)
         if finished.passed:
             break
         if not is_fallback:  # the model's copy, failing for this customer: why the template's replaces it
@@ -119,8 +121,7 @@ def _finish(
 ) -> Variant:
     return finish_variant(
         request, brand, variant_id=VARIANT_IDS[index], subject=variant.subject, preheader=variant.preheader,
-        intro=variant.intro, product_lines=lines, used_fallback=used_fallback,
-        turned_down=turned_down if used_fallback else None,
+        intro=variant.intro, product_lines=lines, used_fallback=used_fallback, turned_down=turned_down,
     )  # fmt: skip
 
 

@@ -119,16 +119,16 @@ def _variant_words(variant, draft) -> list[str]:
 
 
 def _why_template_copy(variant) -> list[str]:
-    """Why a variant in template copy is not the model's, as the review page says it: each check that turned the
-    model's copy down, with its reason (a copywriter told only "in template copy" could not tell a model that keeps
-    inventing prices from one that cannot write the language)."""
+    """Why a variant in template copy (or in part: a preheader) is not the model's, as the review page says it: each
+    check that turned the model's copy down, with its reason (a copywriter told only "in template copy" could not
+    tell a model that keeps inventing prices from one that cannot write the language)."""
     from generation.guardrails import check_label
 
     turned_down = [check for check in variant.checks if check.turned_down]
     if not turned_down:
         return []
     return [
-        "  why template copy: the model's copy failed",
+        f"  why template copy{'' if variant.used_fallback else ' in part'}: the model's copy failed",
         *(f"    - {check_label(check.name)}: {check.turned_down}" for check in turned_down),
     ]
 

@@ -110,11 +110,18 @@ def check(context: CheckContext) -> CheckResult:
         trigrams = [tuple(words[i : i + 3]) for i in range(len(words) - 2)]
         if len(trigrams) >= 8 and len(set(trigrams)) / len(trigrams) < MIN_DISTINCT_TRIGRAMS:
             return failed(NAME, f"the {name} keeps repeating the same words")
-    fields = [(name, plain_words(value)) for name, value in context.copy_fields().items()]
+    fields = list(context.copy_fields().items())
     for i, (name, value) in enumerate(fields):
         for other_name, other in fields[i + 1 :]:
             if name.startswith("product line") and other_name.startswith("product line"):
                 continue  # each line sits under a different product, so a shared line still reads right
-            if value and other and (value == other or (len(value) > 15 and other.startswith(value))):
+            if repeats(other, value):
                 return failed(NAME, f"the {other_name} repeats the {name}")
     return passed(NAME)
+
+
+def repeats(text: str, earlier: str) -> bool:
+    """Whether ``text`` merely repeats ``earlier``: the same words, or words that start with all of it (when it is
+    more than 15 letters long)."""
+    text, earlier = plain_words(text), plain_words(earlier)
+    return bool(text and earlier) and (text == earlier or (len(earlier) > 15 and text.startswith(earlier)))

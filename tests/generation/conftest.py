@@ -1,10 +1,14 @@
-"""Fixtures for generation tests: small draft requests with known facts, brand kits, fake-model settings."""
+"""Fixtures for generation tests: small draft requests with known facts, brand kits, fake-model settings, and a
+model that answers as the local one often does (`PARROT`)."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
 from generation.brands import load_brand
+from generation.llm import Endpoint, register
 from generation.schemas import CustomerFacts, DraftRequest, Offer, ProductFact
 from generation.settings import LLMSettings
 
@@ -49,3 +53,25 @@ def brand(request):
 @pytest.fixture
 def fake_settings() -> LLMSettings:
     return LLMSettings(model="fake", cache=False)
+
+
+@register("parrot")
+def _parrot_endpoint(model, settings):
+    """Answers like the local model often does: each version's preheader copies its subject; the second version's
+    intro also promises a discount nobody offered."""
+    from generation.llm.fake import answer
+
+    def respond(messages, schema):
+        body = json.loads(answer(messages, schema))
+        body["variants"] = [
+            {"subject": "We miss your visits", "preheader": "We miss your visits",
+             "intro": "It has been some weeks since your last order. Take a look at a few things we chose for you."},
+            {"subject": "Good to see you again", "preheader": "Good to see you again!",
+             "intro": "Everything is 70% off now, so come back and treat yourself."},
+        ]  # fmt: skip
+        return json.dumps(body)
+
+    return Endpoint(model="openai/parrot", api_key="x", mock=respond)
+
+
+PARROT = LLMSettings(model="parrot", cache=False, max_retries=0)

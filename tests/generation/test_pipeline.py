@@ -18,7 +18,7 @@ from generation.llm import Endpoint, register
 from generation.pipeline import finish_variant, generate_drafts, template_product_lines
 from generation.schemas import CAMPAIGN_TYPES, LOCALES, Offer
 from generation.settings import LLMSettings
-from tests.generation.conftest import make_request
+from tests.generation.conftest import PARROT, make_request
 
 
 def test_every_campaign_type_and_locale_gives_checked_variants(fake_settings):
@@ -780,3 +780,23 @@ def test_a_model_variant_with_the_template_s_intro_and_a_subject_that_fails_gets
     copy = GroupCopy(variants=[(model, False)], product_lines={})
     variant = personalize(make_request(products=[TEA]), load_brand("hearth"), copy, 0)
     assert variant.used_fallback and variant.passed and variant.subject == template["subject"]
+
+
+def test_a_preheader_that_only_repeats_the_subject_gives_way_to_the_template_s_and_says_so():
+    """The local model wrote the subject again as the preheader, and the whole variant was turned down for it: its
+    subject and intro are kept with the template's preheader, which its structure check names as the template's. A
+    version that fails anything else is still the template's copy, whole."""
+    from generation.templates import fallback_copies
+
+    result = generate_drafts([make_request()], load_brand("hearth"), settings=PARROT)
+    salvaged, template = result.drafts[0].variants
+    assert not salvaged.used_fallback and salvaged.passed
+    assert salvaged.subject == "We miss your visits" and salvaged.intro.startswith("It has been some weeks")
+    assert salvaged.preheader == fallback_copies("win_back", "en")[0]["preheader"]
+    assert {c.name: c.turned_down for c in salvaged.checks if c.turned_down} == {
+        "structure": "the preheader repeats the subject, so the preheader is the template's; the subject and intro "
+        "are the model's"
+    }
+    assert template.used_fallback and template.passed and template.subject != "Good to see you again"
+    assert {c.name for c in template.checks if c.turned_down} == {"grounding", "structure"}  # 70 % off, and the repeat
+    assert result.stats.fallbacks == 1

@@ -12,6 +12,7 @@ import pandas as pd
 
 from generation.llm import Endpoint, register
 from generation.llm.fake import answer
+from tests.generation.conftest import PARROT
 from tests.service.conftest import generated_campaign, trained_shop, upload
 
 
@@ -75,3 +76,21 @@ def test_a_variant_in_the_model_s_copy_names_no_turned_down_check(client, demo_f
     drafts = client.get(f"/campaigns/{campaign_id}/drafts").json()
     model_variants = [v for d in drafts for v in d["variants"] if not v["used_fallback"]]
     assert model_variants and not any(_turned_down(v) for v in model_variants)
+
+
+def test_a_variant_of_the_model_s_copy_with_the_template_s_preheader_says_so(client, demo_files, monkeypatch):
+    """The local model's preheader that only repeated its subject gave way to the template's: the API and the review
+    page say which part is the template's, as they say it of a variant wholly in template copy."""
+    monkeypatch.setenv("TAILOR_LLM_MODEL", PARROT.model)
+    trained_shop(client, demo_files)
+    campaign_id = generated_campaign(client, campaign_type="win_back", max_customers=2)
+    listed = client.get(f"/campaigns/{campaign_id}/drafts").json()
+    draft = client.get(f"/drafts/{listed[0]['id']}").json()
+    variant = next(v for v in draft["variants"] if not v["used_fallback"])
+    assert variant["subject"] == "We miss your visits"
+    why = "the preheader repeats the subject, so the preheader is the template's; the subject and intro are the model's"
+    assert _turned_down(variant) == {"structure": why}
+    page = client.get(f"/review/drafts/{draft['id']}").text
+    block = re.search(rf'<div class="turned-down" id="turned-down-{variant["id"]}">(.*?)</div>', page, re.S)
+    text = " ".join(unescape(re.sub(r"<[^>]+>", " ", block.group(1))).split())
+    assert text == f"Why template copy in part: the model's copy failed structure: {why}"
