@@ -51,6 +51,8 @@ def generation_metrics(requests: list[DraftRequest], result: GenerationResult) -
         "rejected_by_check": dict(sorted(stats.rejected_by_check.items(), key=lambda item: -item[1])),
         "fallback_rate": round(stats.fallbacks / n_variants, 3),
         "model_copy_kept_rate": round(len(model_variants) / n_variants, 3),
+        # of it, the variants whose preheader is the template's (the model's repeated its subject)
+        "template_preheader_rate": round(sum(_names_template_copy(v) for v in model_variants) / n_variants, 3),
         "violations_in_review": dict(sorted(violations.items())),
         "grounding_violations": violations.get("grounding", 0),
         "unbacked_claim_violations": violations.get("unbacked_claims", 0),
@@ -68,6 +70,10 @@ def generation_metrics(requests: list[DraftRequest], result: GenerationResult) -
         "cost_usd": round(stats.cost_usd, 6),
         "cache_hits": stats.cache_hits,
     }
+
+
+def _names_template_copy(variant) -> bool:
+    return any(check.turned_down for check in variant.checks)
 
 
 def _rate(variants, check: str) -> float | None:

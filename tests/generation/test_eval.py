@@ -12,7 +12,7 @@ from generation.brands import load_brand
 from generation.pipeline import generate_drafts
 from generation.schemas import Offer
 from generation.settings import LLMSettings
-from tests.generation.conftest import make_request
+from tests.generation.conftest import PARROT, make_request
 
 
 def test_metrics_of_a_fake_run_are_exact():
@@ -24,6 +24,16 @@ def test_metrics_of_a_fake_run_are_exact():
     assert metrics["personalization_coverage"]["all"] == 1.0
     assert metrics["schema_valid_rate_before_fallback"] == 1.0 and metrics["fallback_rate"] == 0.0
     assert 0.5 < metrics["variant_diversity"] <= 1.0
+
+
+def test_model_copy_kept_with_the_template_s_preheader_is_counted_apart():
+    """Model copy kept counts a variant of the model's subject and intro with the template's preheader (the model's
+    repeated its subject): how much of it is is a figure of its own."""
+    requests = [make_request()]
+    metrics = generation_metrics(requests, generate_drafts(requests, load_brand("hearth"), settings=PARROT))
+    assert metrics["model_copy_kept_rate"] == 0.5 and metrics["template_preheader_rate"] == 0.5
+    fake = generate_drafts(requests, load_brand("hearth"), settings=LLMSettings(model="fake", cache=False))
+    assert generation_metrics(requests, fake)["template_preheader_rate"] == 0.0
 
 
 def test_thresholds_are_declared_for_generation():
