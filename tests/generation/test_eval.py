@@ -109,3 +109,29 @@ def test_options_the_eval_cannot_honour_are_refused_before_any_draft(arguments, 
         eval_run.main(["--quick", *arguments])
     assert stopped.value.code == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("arguments", "stem", "judged"),
+    [
+        (["--quick"], "generation_quick", True),
+        (["--quick", "--brand", "hearth"], "generation_quick", True),
+        (["--quick", "--customers", "5"], "generation_quick_5_customers", False),
+        (["--quick", "--brand", "atelier", "--variants", "3"], "generation_quick_atelier_3_variants", False),
+        (["--customers", "50"], "generation_50_customers", False),
+    ],
+)
+def test_a_run_of_another_sample_is_reported_apart_and_not_judged_by_the_quick_limits(
+    arguments, stem, judged, monkeypatch, tmp_path
+):
+    """`--quick --customers 5` overwrote generation_quick.json, the report CI keeps, and was judged by the limits
+    set for 20 customers, which a quarter of the sample passes or fails by chance."""
+    measured = {"quick": "--quick" in arguments, "quality": [{"brand": "hearth", "personalization_coverage": {}}]}
+    monkeypatch.setattr(eval_run, "run", lambda *options: {**measured, "cost": {}})  # breaks every quick limit
+    monkeypatch.setattr(eval_run, "table", lambda report: "figures")
+    code = eval_run.main([*arguments, "--out", str(tmp_path)])
+
+    report = json.loads((tmp_path / f"{stem}.json").read_text())
+    assert [path.stem for path in tmp_path.glob("*.json")] == [stem]
+    assert bool(report["threshold_failures"]) is judged and (code != 0) is judged
+    assert ("thresholds" in report) is (not judged and "--quick" in arguments)
