@@ -88,6 +88,7 @@ from service.settings import (
     unread_variables,
 )  # fmt: skip
 from service.state import AppState, model_store, require_writable_home, warn_of_unservable_models
+from service.tracking import EngagementRecorder
 
 log = logging.getLogger("tailor.api")
 SENDING_JOBS = ("send", "send_due")
@@ -151,6 +152,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     # would fail waiting for a big import's write instead of waiting its turn.
     runner = ThreadJobRunner(engine, own_lane=SENDING_JOBS if engine.dialect.name != "sqlite" else ())
     models = model_store(home_settings().models_dir)
+    engagement = EngagementRecorder(engine)
     on_engine = {"engine": engine}
     schedules = []
     if every_hours := RetrainSettings().every_hours:
@@ -185,6 +187,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         yield
         for schedule in schedules:
             schedule.stop()
+        engagement.close()  # the opens and clicks still waiting to be written
         runner.shutdown()
         # uvicorn ends the process by the signal that stopped it, past atexit (service.db.session): the connections
         # are closed here, so that the last one writes SQLite's write-ahead log into the file and removes it
@@ -201,7 +204,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         responses=errors(*ANY_ROUTE),
     )
     add_docs_pages(app)
-    app.state.tailor = AppState(engine=engine, jobs=runner, models=models)
+    app.state.tailor = AppState(engine=engine, jobs=runner, models=models, engagement=engagement)
     for router in OPEN_ROUTERS:
         app.include_router(router)
     for router in KEYED_ROUTERS:  # any of their routes refuses a query parameter it does not take: a 422

@@ -14,6 +14,7 @@ from service.jobs import JobRunner
 from service.pipeline.frames import CatalogCache
 from service.pipeline.model_store import MODEL_FILE, MODEL_KINDS, ModelStore, versions
 from service.settings import home_settings
+from service.tracking import EngagementRecorder
 
 log = logging.getLogger("tailor.api")
 
@@ -118,4 +119,5 @@ class AppState:
     engine: Engine
     jobs: JobRunner
     models: ModelStore
+    engagement: EngagementRecorder  # the opens and clicks the tracking links answer, written in batches
     catalog: CatalogCache = field(default_factory=CatalogCache)

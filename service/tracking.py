@@ -15,16 +15,19 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import queue
 import re
+import threading
 from dataclasses import dataclass
 from html import escape, unescape
-from typing import Literal
+from typing import Literal, NamedTuple
 from urllib.parse import quote, urlsplit
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from service.db.session import session_scope
+from service.errors import InvalidInput
 from service.events import ingest_events
 from service.schemas import EventIn
 from service.settings import TrackingSettings
@@ -109,10 +112,110 @@ def click_event_id(url: str) -> str:
 def record(engine: Engine, send_id: int, kind: Literal["open", "click"], event_id: str) -> None:
     """Record an open or a click of a send as its event (a duplicate, a send erased since, change nothing). Never
     raises: the recipient's image or page comes whatever becomes of the record, and a failure is logged."""
+    _write(engine, [Engagement(send_id, kind, event_id)])
+
+
+class Engagement(NamedTuple):
+    """An open or a click to record: its send, kind and event id (``OPEN_EVENT_ID``, ``click_event_id``)."""
+
+    send_id: int
+    kind: Literal["open", "click"]
+    event_id: str
+
+
+def _write(engine: Engine, engagements: list[Engagement]) -> None:
+    """Record ``engagements`` in one transaction; when it is refused (one names a send this database never had, or
+    another server recorded one first), each on its own, so that one does not cost the others. Never raises."""
+    events = [EventIn(send_id=e.send_id, kind=e.kind, event_id=e.event_id) for e in engagements]
     try:
         with session_scope(engine) as session:
-            ingest_events(session, [EventIn(send_id=send_id, kind=kind, event_id=event_id)])
-    except IntegrityError:  # the same open or click recorded by a request beside this one: a duplicate
-        log.debug("a tracked %s was recorded already", kind, extra={"send_id": send_id})
-    except Exception:  # noqa: BLE001 (the database down, a send this database never had)
-        log.warning("a tracked %s was not recorded", kind, extra={"send_id": send_id}, exc_info=True)
+            ingest_events(session, events)
+    except (IntegrityError, InvalidInput) as refused:
+        if len(engagements) > 1:
+            for engagement in engagements:
+                _write(engine, [engagement])
+        elif isinstance(refused, InvalidInput):  # an IntegrityError of one: recorded already, a duplicate
+            log.warning("a tracked %s was not recorded", engagements[0].kind, extra=_about(engagements), exc_info=True)
+    except Exception:  # noqa: BLE001 (the database down, or busy past its timeout)
+        log.warning("tracked opens and clicks were not recorded", extra=_about(engagements), exc_info=True)
+
+
+def _about(engagements: list[Engagement]) -> dict:
+    return {"send_ids": sorted({e.send_id for e in engagements})[:20], "count": len(engagements)}
+
+
+class EngagementRecorder:
+    """Records the opens and clicks the tracking links answer, in batches, on one thread of its own: a campaign's
+    email opened by thousands at once (a mail client that loads images on arrival) held one of the server's request
+    threads per image while each waited its turn to write (on SQLite, up to the busy timeout behind an import), and
+    the API and review page waited for threads. An answer only queues its record. At most ``max_pending`` wait: past
+    that, a record is dropped and logged. Pending ones are written at ``close`` (the server's shutdown); a process
+    killed loses those of its last moment."""
+
+    BATCH = 500
+
+    def __init__(self, engine: Engine, max_pending: int = 100_000) -> None:
+        self.engine = engine
+        self._queue: queue.Queue[Engagement | _Flush | None] = queue.Queue(max_pending)
+        self._thread: threading.Thread | None = None  # started by the first record: most servers track nothing
+        self._starting = threading.Lock()
+
+    def add(self, engagement: Engagement) -> None:
+        self._started()
+        try:
+            self._queue.put_nowait(engagement)
+        except queue.Full:
+            log.warning("a tracked %s was dropped: too many wait to be recorded", engagement.kind,
+                        extra={"send_id": engagement.send_id})  # fmt: skip
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Wait until what was added so far is written (True), or ``timeout`` seconds (False)."""
+        if self._thread is None:
+            return True
+        done = threading.Event()
+        self._queue.put(_Flush(done))
+        return done.wait(timeout)
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Write what waits, and stop the thread (a later record starts it again)."""
+        with self._starting:
+            thread, self._thread = self._thread, None
+            if thread is not None:
+                self._queue.put(None)
+                thread.join(timeout)
+
+    def _started(self) -> None:
+        with self._starting:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="tracking-records", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            batch: list[Engagement] = []
+            flushes: list[_Flush] = []
+            stop = False
+            while True:
+                if item is None:
+                    stop = True
+                elif isinstance(item, _Flush):
+                    flushes.append(item)
+                else:
+                    batch.append(item)
+                if stop or len(batch) >= self.BATCH:
+                    break
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            if batch:
+                _write(self.engine, batch)
+            for flush in flushes:
+                flush.done.set()
+            if stop:
+                return
+
+
+class _Flush(NamedTuple):
+    done: threading.Event

@@ -1,8 +1,9 @@
 """The tracking links of sent email (service.tracking), which need no API key, as the unsubscribe links need none:
 the image that tells of an open, and the links that record a click and send the browser on. Each answers at once
-and records after its answer has gone, so that a database busy with an import never keeps a recipient waiting."""
+and leaves its record to the app's EngagementRecorder, so that a database busy with an import never keeps a
+recipient, or the server's request threads, waiting."""
 
-from fastapi import APIRouter, BackgroundTasks, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -26,14 +27,14 @@ NOT_STORED = {"Cache-Control": "no-store, private"}
     "/open/{token}", response_class=Response, openapi_extra=REFUSES_NO_INPUT,
     responses={200: {"description": "the image, one pixel", "content": {"image/gif": {}}}},
 )  # fmt: skip
-def open_image(token: str, request: Request, state: StateDep, background: BackgroundTasks) -> Response:
+def open_image(token: str, request: Request, state: StateDep) -> Response:
     """The image one pixel large at the end of a sent email: loading it records an `open` event on its send (once
     per send)."""
     send_id = tracking.TrackingLinks.configured().opened(token)
     if send_id is None:
         return _not_a_link(request)
     if request.method == "GET":
-        background.add_task(tracking.record, state.engine, send_id, "open", tracking.OPEN_EVENT_ID)
+        state.engagement.add(tracking.Engagement(send_id, "open", tracking.OPEN_EVENT_ID))
     return Response(tracking.PIXEL, media_type="image/gif", headers=NOT_STORED)
 
 
@@ -43,7 +44,7 @@ def open_image(token: str, request: Request, state: StateDep, background: Backgr
     responses={302: {"description": "on to the address the email linked to"}},
 )  # fmt: skip
 def click(
-    token: str, request: Request, state: StateDep, background: BackgroundTasks,
+    token: str, request: Request, state: StateDep,
     # Optional: a link cut short before its address gets the page saying so, not an API's 422 in JSON.
     url: str = Query("", description="the address the email linked to, as its link's signature covers it"),
 ) -> Response:  # fmt: skip
@@ -53,7 +54,7 @@ def click(
     if send_id is None:
         return _not_a_link(request)
     if request.method == "GET":
-        background.add_task(tracking.record, state.engine, send_id, "click", tracking.click_event_id(url))
+        state.engagement.add(tracking.Engagement(send_id, "click", tracking.click_event_id(url)))
     return RedirectResponse(url, status_code=302, headers=NOT_STORED)
 
 

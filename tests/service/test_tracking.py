@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import UTC, datetime
 from urllib.parse import urljoin
 
 import pytest
@@ -12,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, select
 
 from generation.brands import load_brand
+from service import tracking
 from service.db.models import Customer, Draft, Event, Send, Variant
 from service.db.session import session_scope
 from service.settings import TrackingSettings
@@ -55,7 +57,9 @@ def _sent(client, engine, mail_server, monkeypatch, **tracking: str):
     return campaign_id, message.get_body(("html",)).get_content(), message.get_body(("plain",)).get_content()
 
 
-def _events(engine, campaign_id: int) -> list[str]:
+def _events(engine, campaign_id: int, client=None) -> list[str]:
+    if client is not None:  # the records the links left to the app's recorder, written
+        assert client.app.state.tailor.engagement.flush()
     with session_scope(engine) as session:
         found = select(Event.kind).join(Send).where(Send.campaign_id == campaign_id, Event.kind != "delivered")
         return sorted(session.scalars(found))
@@ -76,7 +80,7 @@ def test_a_tracked_email_records_one_open_and_one_click_per_link_and_leads_on(cl
     recipient = TestClient(client.app)  # the recipient has no API key
     click = clicks[0].replace("&amp;", "&").removeprefix(PUBLIC)
     assert recipient.head(click, follow_redirects=False).status_code == 302  # a link checker's: not recorded
-    assert _events(engine, campaign_id) == []
+    assert _events(engine, campaign_id, client) == []
     for _ in range(2):  # clicked twice: one click
         led = recipient.get(click, follow_redirects=False)
         assert led.status_code == 302 and led.headers["location"] == PRODUCT
@@ -85,7 +89,7 @@ def test_a_tracked_email_records_one_open_and_one_click_per_link_and_leads_on(cl
     for _ in range(2):  # the image loaded again as the email is read again: one open
         pixel = recipient.get(opened)
         assert pixel.status_code == 200 and pixel.content == PIXEL and pixel.headers["content-type"] == "image/gif"
-    assert _events(engine, campaign_id) == ["click", "open"]
+    assert _events(engine, campaign_id, client) == ["click", "open"]
     performance = client.get(f"/campaigns/{campaign_id}").json()["performance"]
     assert (performance["sent"], performance["opened"], performance["clicked"]) == (1, 1, 1)
     assert (performance["tracked_opens"], performance["tracked_clicks"]) == (1, 1)
@@ -108,7 +112,7 @@ def test_a_tracked_link_whose_address_was_changed_leads_nowhere(client, engine, 
     style = re.search(r'<link rel="stylesheet" href="([^"]*)"', page.text).group(1)
     assert urljoin(f"https://shop.example/mail{token}", style) == "https://shop.example/mail/static/review.css"
     assert recipient.get(re.sub(r"/track/click/\d+", "/track/open/1", token)).status_code == 404
-    assert _events(engine, campaign_id) == []
+    assert _events(engine, campaign_id, client) == []
 
 
 @pytest.mark.parametrize(("tracking", "carried"), [({}, ""), ({"clicks": "true"}, "clicks")])
@@ -125,16 +129,66 @@ def test_each_send_records_what_its_email_tells_of(client, engine, mail_server, 
 
 
 def test_a_click_while_the_database_is_down_still_leads_on_and_is_logged(client, caplog):
-    """The recipient's way to the product does not hang on the count: the record is made after the answer, and
-    its failure is logged, not shown."""
+    """The recipient's way to the product does not hang on the count: the record is left to the recorder's thread,
+    and its failure is logged, not shown."""
     links = TrackingLinks.configured()
     click = links.click_url(1, PRODUCT).removeprefix(links.base_url)
-    client.app.state.tailor.engine = create_engine("sqlite:////nonexistent-folder/tailor.db")
+    recorder = client.app.state.tailor.engagement
+    recorder.engine = create_engine("sqlite:////nonexistent-folder/tailor.db")
     with caplog.at_level(logging.WARNING, logger="tailor.tracking"):
         led = TestClient(client.app).get(click, follow_redirects=False)
+        assert recorder.flush()
 
     assert led.status_code == 302 and led.headers["location"] == PRODUCT
-    assert [r.getMessage() for r in caplog.records] == ["a tracked click was not recorded"]
+    assert [r.getMessage() for r in caplog.records] == ["tracked opens and clicks were not recorded"]
+
+
+def test_a_burst_of_opens_and_clicks_is_recorded_once_each_in_batches_and_a_bad_one_costs_no_other(
+    engine, caplog, monkeypatch
+):
+    """Each image or click held one of the server's request threads while it waited its turn to write: a campaign
+    opened by thousands at once (images loaded on arrival) left the API and the review page waiting for threads."""
+    import threading
+
+    from service.tracking import OPEN_EVENT_ID, Engagement, EngagementRecorder, click_event_id
+
+    with session_scope(engine) as session:
+        customer = Customer(external_id="b1", email="b1@example.com", marketing_consent=True)
+        sent_at = datetime(2026, 12, 1, tzinfo=UTC)
+        sends = [Send(customer=customer, subject="Hi", campaign_type="win_back", sent_at=sent_at) for _ in range(300)]
+        session.add_all(sends)
+        session.flush()
+        ids = [send.id for send in sends]
+    batches, write, readers_done = [], tracking._write, threading.Event()
+
+    def held_write(engine, batch) -> None:  # the database slow to take the first: the others wait their turn
+        batches.append(len(batch))
+        readers_done.wait(30)
+        write(engine, batch)
+
+    monkeypatch.setattr(tracking, "_write", held_write)
+    recorder = EngagementRecorder(engine)
+
+    def reader(send_id: int) -> None:
+        for _ in range(2):  # the image loaded twice, the link clicked twice
+            recorder.add(Engagement(send_id, "open", OPEN_EVENT_ID))
+            recorder.add(Engagement(send_id, "click", click_event_id(PRODUCT)))
+
+    threads = [threading.Thread(target=reader, args=(send_id,)) for send_id in ids]
+    with caplog.at_level(logging.WARNING, logger="tailor.tracking"):
+        for thread in threads:
+            thread.start()
+        recorder.add(Engagement(999_999, "open", OPEN_EVENT_ID))  # a send this database never had
+        for thread in threads:
+            thread.join()
+        readers_done.set()
+        recorder.close()  # writes what waits
+
+    with session_scope(engine) as session:
+        recorded = session.execute(select(Event.send_id, Event.kind)).all()
+    assert sorted(recorded) == sorted((send_id, kind) for send_id in ids for kind in ("open", "click"))
+    assert max(batches) == EngagementRecorder.BATCH  # many at a time, not a transaction each
+    assert "a tracked open was not recorded" in caplog.text
 
 
 def test_an_open_of_an_erased_send_or_one_never_made_records_nothing_and_raises_nothing(engine, caplog):
