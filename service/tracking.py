@@ -18,14 +18,17 @@ import logging
 import queue
 import re
 import threading
+import time
 from dataclasses import dataclass
+from datetime import datetime
 from html import escape, unescape
 from typing import Literal, NamedTuple
 from urllib.parse import quote, urlsplit
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
+from service.clock import utcnow
 from service.db.session import session_scope
 from service.errors import InvalidInput
 from service.events import ingest_events
@@ -110,34 +113,54 @@ def click_event_id(url: str) -> str:
 
 
 def record(engine: Engine, send_id: int, kind: Literal["open", "click"], event_id: str) -> None:
-    """Record an open or a click of a send as its event (a duplicate, a send erased since, change nothing). Never
-    raises: the recipient's image or page comes whatever becomes of the record, and a failure is logged."""
-    _write(engine, [Engagement(send_id, kind, event_id)])
+    """Record an open or a click of a send, now, as its event (a duplicate, a send erased since, change nothing).
+    Never raises: the recipient's image or page comes whatever becomes of the record, and a failure is logged."""
+    _written(engine, [Engagement(send_id, kind, event_id, utcnow())])
 
 
 class Engagement(NamedTuple):
-    """An open or a click to record: its send, kind and event id (``OPEN_EVENT_ID``, ``click_event_id``)."""
+    """An open or a click to record: its send, kind, event id (``OPEN_EVENT_ID``, ``click_event_id``) and when it
+    came, which its event keeps however long the record waits."""
 
     send_id: int
     kind: Literal["open", "click"]
     event_id: str
+    occurred_at: datetime
 
 
-def _write(engine: Engine, engagements: list[Engagement]) -> None:
+def _written(engine: Engine, engagements: list[Engagement]) -> None:
+    """``_write``, tried again while SQLite's one writer is held (a long import's write): the records wait their turn
+    rather than being lost."""
+    while _write(engine, engagements):
+        time.sleep(_BUSY_PAUSE)
+
+
+_BUSY_PAUSE = 0.05  # seconds between tries past a busy SQLite: each try waits out its busy timeout first
+
+
+def _write(engine: Engine, engagements: list[Engagement]) -> bool:
     """Record ``engagements`` in one transaction; when it is refused (one names a send this database never had, or
-    another server recorded one first), each on its own, so that one does not cost the others. Never raises."""
-    events = [EventIn(send_id=e.send_id, kind=e.kind, event_id=e.event_id) for e in engagements]
+    another server recorded one first), each on its own, so that one does not cost the others. True when SQLite's
+    writer was held past the busy timeout, nothing written, to be tried again. Never raises."""
+    events = [
+        EventIn(send_id=e.send_id, kind=e.kind, event_id=e.event_id, occurred_at=e.occurred_at) for e in engagements
+    ]
     try:
         with session_scope(engine) as session:
             ingest_events(session, events)
     except (IntegrityError, InvalidInput) as refused:
         if len(engagements) > 1:
             for engagement in engagements:
-                _write(engine, [engagement])
+                _written(engine, [engagement])
         elif isinstance(refused, InvalidInput):  # an IntegrityError of one: recorded already, a duplicate
             log.warning("a tracked %s was not recorded", engagements[0].kind, extra=_about(engagements), exc_info=True)
-    except Exception:  # noqa: BLE001 (the database down, or busy past its timeout)
+    except OperationalError as error:
+        if engine.dialect.name == "sqlite" and "locked" in str(error.orig):
+            return True
         log.warning("tracked opens and clicks were not recorded", extra=_about(engagements), exc_info=True)
+    except Exception:  # noqa: BLE001 (the database down)
+        log.warning("tracked opens and clicks were not recorded", extra=_about(engagements), exc_info=True)
+    return False
 
 
 def _about(engagements: list[Engagement]) -> dict:
@@ -148,9 +171,10 @@ class EngagementRecorder:
     """Records the opens and clicks the tracking links answer, in batches, on one thread of its own: a campaign's
     email opened by thousands at once (a mail client that loads images on arrival) held one of the server's request
     threads per image while each waited its turn to write (on SQLite, up to the busy timeout behind an import), and
-    the API and review page waited for threads. An answer only queues its record. At most ``max_pending`` wait: past
-    that, a record is dropped and logged. Pending ones are written at ``close`` (the server's shutdown); a process
-    killed loses those of its last moment."""
+    the API and review page waited for threads. An answer only queues its record, with the moment it came. A batch
+    that SQLite's writer keeps waiting (a long import) is tried again until it is written, rather than lost. At most
+    ``max_pending`` wait: past that, a record is dropped and logged. Pending ones are written at ``close`` (the
+    server's shutdown); a process killed loses those of its last moment."""
 
     BATCH = 500
 
@@ -160,7 +184,9 @@ class EngagementRecorder:
         self._thread: threading.Thread | None = None  # started by the first record: most servers track nothing
         self._starting = threading.Lock()
 
-    def add(self, engagement: Engagement) -> None:
+    def add(self, send_id: int, kind: Literal["open", "click"], event_id: str) -> None:
+        """Record an open or a click of ``send_id``, which came now, soon, without waiting for the database."""
+        engagement = Engagement(send_id, kind, event_id, utcnow())
         self._started()
         try:
             self._queue.put_nowait(engagement)
@@ -210,7 +236,7 @@ class EngagementRecorder:
                 except queue.Empty:
                     break
             if batch:
-                _write(self.engine, batch)
+                _written(self.engine, batch)
             for flush in flushes:
                 flush.done.set()
             if stop:

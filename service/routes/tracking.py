@@ -34,7 +34,7 @@ def open_image(token: str, request: Request, state: StateDep) -> Response:
     if send_id is None:
         return _not_a_link(request)
     if request.method == "GET":
-        state.engagement.add(tracking.Engagement(send_id, "open", tracking.OPEN_EVENT_ID))
+        state.engagement.add(send_id, "open", tracking.OPEN_EVENT_ID)
     return Response(tracking.PIXEL, media_type="image/gif", headers=NOT_STORED)
 
 
@@ -54,7 +54,7 @@ def click(
     if send_id is None:
         return _not_a_link(request)
     if request.method == "GET":
-        state.engagement.add(tracking.Engagement(send_id, "click", tracking.click_event_id(url)))
+        state.engagement.add(send_id, "click", tracking.click_event_id(url))
     return RedirectResponse(url, status_code=302, headers=NOT_STORED)
 
 

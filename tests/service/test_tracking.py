@@ -150,7 +150,7 @@ def test_a_burst_of_opens_and_clicks_is_recorded_once_each_in_batches_and_a_bad_
     opened by thousands at once (images loaded on arrival) left the API and the review page waiting for threads."""
     import threading
 
-    from service.tracking import OPEN_EVENT_ID, Engagement, EngagementRecorder, click_event_id
+    from service.tracking import OPEN_EVENT_ID, EngagementRecorder, click_event_id
 
     with session_scope(engine) as session:
         customer = Customer(external_id="b1", email="b1@example.com", marketing_consent=True)
@@ -171,14 +171,14 @@ def test_a_burst_of_opens_and_clicks_is_recorded_once_each_in_batches_and_a_bad_
 
     def reader(send_id: int) -> None:
         for _ in range(2):  # the image loaded twice, the link clicked twice
-            recorder.add(Engagement(send_id, "open", OPEN_EVENT_ID))
-            recorder.add(Engagement(send_id, "click", click_event_id(PRODUCT)))
+            recorder.add(send_id, "open", OPEN_EVENT_ID)
+            recorder.add(send_id, "click", click_event_id(PRODUCT))
 
     threads = [threading.Thread(target=reader, args=(send_id,)) for send_id in ids]
     with caplog.at_level(logging.WARNING, logger="tailor.tracking"):
         for thread in threads:
             thread.start()
-        recorder.add(Engagement(999_999, "open", OPEN_EVENT_ID))  # a send this database never had
+        recorder.add(999_999, "open", OPEN_EVENT_ID)  # a send this database never had
         for thread in threads:
             thread.join()
         readers_done.set()
@@ -220,3 +220,74 @@ def test_each_link_of_an_email_is_signed_for_its_own_address_and_send():
     assert links.clicked(token, url) == 3
     assert links.clicked(token, url + "x") is None and links.clicked(token.replace("3.", "4.", 1), url) is None
     assert TrackingLinks(b"j" * 32, PUBLIC).clicked(token, url) is None  # another key's
+
+
+def test_clicks_while_an_import_holds_the_database_keep_tailor_answering_and_are_recorded_after(
+    client, engine, mail_server, monkeypatch, live_server
+):
+    """A campaign's clicks come in a burst; each record waited SQLite's busy timeout behind a long import's write on a
+    connection and a thread of its own, so that a burst took every connection: the unsubscribe links, the review page
+    and /health waited behind them, and the clicks whose wait ran out were lost. (Found by a review of the links.)"""
+    import sqlite3
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    campaign_id, _, _ = _sent(client, engine, mail_server, monkeypatch, clicks="true")
+    with session_scope(engine) as session:
+        send_id = session.scalar(select(Send.id).where(Send.campaign_id == campaign_id))
+    links = TrackingLinks.configured()  # twenty links of the email, as a long one has
+    clicks = [links.click_url(send_id, f"{PRODUCT}&n={n}").removeprefix(links.base_url) for n in range(20)]
+    importing = sqlite3.connect(engine.url.database)
+    importing.execute("BEGIN IMMEDIATE")  # a long import's write
+    try:
+        with httpx.Client(base_url=live_server, timeout=60) as recipient, ThreadPoolExecutor(20) as browsers:
+            led = list(browsers.map(lambda click: recipient.get(click).status_code, clicks))
+            started = time.monotonic()
+            health = recipient.get("/health")
+            waited = time.monotonic() - started
+            clicked_at = datetime.now(UTC)
+    finally:
+        importing.rollback()
+        importing.close()
+
+    assert led == [302] * 20 and health.status_code == 200
+    assert waited < 3, f"/health waited {waited:.1f} s behind the clicks' records"
+    deadline = time.monotonic() + 60
+    while len(_events(engine, campaign_id)) < 20 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _events(engine, campaign_id) == ["click"] * 20  # each recorded once the import's write was done
+    with session_scope(engine) as session:  # at the moment it came, not when it could be written
+        moments = session.scalars(select(Event.occurred_at).where(Event.kind == "click")).all()
+    assert all(moment.replace(tzinfo=UTC) <= clicked_at for moment in moments)
+
+
+def test_records_that_sqlite_s_writer_keeps_waiting_past_its_timeout_are_written_once_it_is_free(engine, caplog):
+    """A record that waited out the busy timeout behind a long import's write was logged and lost."""
+    import sqlite3
+    import time
+
+    from service.tracking import OPEN_EVENT_ID, EngagementRecorder
+
+    with session_scope(engine) as session:
+        send = Send(customer=Customer(external_id="w1", email="w1@example.com", marketing_consent=True),
+                    subject="Hi", campaign_type="win_back", sent_at=datetime(2026, 12, 1, tzinfo=UTC))  # fmt: skip
+        session.add(send)
+        session.flush()
+        send_id = send.id
+    impatient = create_engine(f"sqlite:///{engine.url.database}", connect_args={"timeout": 0.1})
+    recorder = EngagementRecorder(impatient)
+    importing = sqlite3.connect(engine.url.database)
+    importing.execute("BEGIN IMMEDIATE")  # a long import's write, held past the busy timeout several times
+    with caplog.at_level(logging.WARNING, logger="tailor.tracking"):
+        recorder.add(send_id, "open", OPEN_EVENT_ID)
+        time.sleep(1.0)
+        importing.rollback()
+        importing.close()
+        recorder.close()
+    impatient.dispose()
+
+    with session_scope(engine) as session:
+        assert session.scalars(select(Event.kind).where(Event.send_id == send_id)).all() == ["open"]
+    assert caplog.records == []
