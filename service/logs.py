@@ -24,8 +24,9 @@ _NOT_FIELDS = {"color_message", "litellm_redacted"}
 # What a request's line does not keep of its path: a recipient's unsubscribe link is a bearer token (whoever reads
 # it can unsubscribe them), and so is a tracking link (whoever reads it can record opens and clicks in their name),
 # a customer's id names a person (an erased one too), and a query's values may be an address searched for (the
-# review page's "find a customer" box is a GET form). The names stay, the values go.
-_LINK_TOKEN = re.compile(r"(/(?:unsubscribe|track/open|track/click)/)[^\s/?\"]+")
+# review page's "find a customer" box is a GET form). The names stay, the values go. A link's path in capitals
+# (/TRACK/open/...) finds no route, but its token is the link's all the same.
+_LINK_TOKEN = re.compile(r"(/(?:unsubscribe|track/open|track/click)/)[^\s/?\"]+", re.IGNORECASE)
 # A customer's id may hold "/" (service.external_ids): all of the path after /customers/ but a route under it.
 _CUSTOMER_ID = re.compile(
     r"(/customers/)[^\s?\"]+?(?=/(?:sends|send-time|recommendations|export)(?=[\s?\"]|$)|[\s?\"]|$)"
