@@ -77,6 +77,9 @@ class Customer(Base):
     first_name: Mapped[str] = mapped_column(String(200), default="")
     locale: Mapped[str] = mapped_column(String(16), default="en")
     marketing_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # When `marketing_consent` took its present value (a customers file's `consent_at`, else the import or write
+    # that gave or changed it; a file saying the same again leaves it): null for one unchanged since before 0042.
+    consent_changed_at: Mapped[datetime | None] = mapped_column(DateTime)
     unsubscribed: Mapped[bool] = mapped_column(Boolean, default=False)
     # When Tailor took the unsubscribe (a link, an event, an import, an address's other customer): null while
     # subscribed, and for one unsubscribed before 0039, when no time was kept.

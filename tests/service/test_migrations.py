@@ -717,3 +717,23 @@ def test_jobs_from_before_0040_have_no_announcement_pending_and_going_down_keeps
     with engine.connect() as connection:
         assert connection.execute(text("SELECT id, status FROM jobs")).all() == [("ended", "succeeded")]
     engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_customers_from_before_0042_have_no_consent_time_and_going_down_keeps_them(backend, tmp_path, request):
+    """0042 keeps when a customer's marketing consent took its value: nothing says when for one stored before."""
+    engine = _database(backend, tmp_path, request, "consent_times")
+    upgrade(engine, "0041")
+    customer = {"email": "a@example.com", "first_name": "A", "locale": "en", "unsubscribed": False, "attributes": {}}
+    with session_scope(engine) as session:
+        old_row(session, "customers", external_id="c1", marketing_consent=True, **customer, profile={},
+                email_key="a@example.com", created_at=NOW, updated_at=NOW)  # fmt: skip
+    upgrade(engine)
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT external_id, marketing_consent, consent_changed_at FROM customers"))
+        assert [tuple(row) for row in rows] == [("c1", True, None)]
+    downgrade(engine, "0041")
+    assert "consent_changed_at" not in {c["name"] for c in inspect(engine).get_columns("customers")}
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT external_id, marketing_consent FROM customers")).all() == [("c1", True)]
+    engine.dispose()
