@@ -117,6 +117,7 @@ def customer_out(customer: Customer) -> CustomerOut:
         first_name=customer.first_name,
         locale=customer.locale,
         marketing_consent=customer.marketing_consent,
+        consent_changed_at=customer.consent_changed_at,
         unsubscribed=customer.unsubscribed,
         unsubscribed_at=customer.unsubscribed_at,
         email_bounced=customer.email_bounced,

@@ -183,6 +183,11 @@ class CustomerOut(BaseModel):
     first_name: str
     locale: str
     marketing_consent: bool
+    consent_changed_at: UtcMoment | None = Field(
+        None, description="when `marketing_consent` took its present value, as Tailor got it (the import that "
+        "brought the customer or changed their consent; the same consent again keeps the time); null for one whose "
+        "consent is unchanged since before Tailor kept the time",
+    )  # fmt: skip
     unsubscribed: bool
     unsubscribed_at: UtcMoment | None = Field(
         None, description="when Tailor took the unsubscribe (an unsubscribe link, an `unsubscribe` or `complaint` "

@@ -108,6 +108,12 @@ class Customer(Base):
         self.email_key = _key(email) or ""
         return email
 
+    @validates("marketing_consent")
+    def _consent_dated(self, _name: str, consent: bool) -> bool:
+        if consent != self.marketing_consent:  # a new customer's first value too (None before it)
+            self.consent_changed_at = utcnow()
+        return consent
+
     @validates("unsubscribed")
     def _dated(self, _name: str, unsubscribed: bool) -> bool:
         if unsubscribed and not self.unsubscribed:

@@ -505,17 +505,20 @@ def _import_customers(session: Session, rows: pd.DataFrame, progress: Report) ->
     from the suppression list of the shop's former email provider): it holds for that address, and a new address
     in a later file is mailable. The extra columns are added to the attributes already stored: a later file with
     other columns (or an empty cell) keeps the values an earlier one gave. So does a locale: a customer the file
-    gives none keeps theirs, and a new one gets the shop's default (`TAILOR_IMPORT_DEFAULT_LOCALE`)."""
+    gives none keeps theirs, and a new one gets the shop's default (`TAILOR_IMPORT_DEFAULT_LOCALE`). A consent
+    the file gives a new customer, or changes, is dated now (``consent_changed_at``); the same consent again keeps
+    its time, which a nightly file would otherwise move every night."""
     columns = (
         Customer.external_id, Customer.id, Customer.unsubscribed_at, Customer.unsubscribed, Customer.bounced_email,
-        Customer.attributes, Customer.locale,
+        Customer.attributes, Customer.locale, Customer.marketing_consent, Customer.consent_changed_at,
     )  # fmt: skip
     stored = rows_where_in(session, columns, Customer.external_id, rows.customer_id)
-    existing, unsubscribed, bounced, attributes, locales = {}, {}, {}, {}, {}
+    existing, unsubscribed, bounced, attributes, locales, consents = {}, {}, {}, {}, {}, {}
     default_locale, now = ImportSettings().default_locale, utcnow()
-    for external, customer_id, gone_at, gone, bounced_email, known, locale in stored:
+    for external, customer_id, gone_at, gone, bounced_email, known, locale, consent, consent_at in stored:
         existing[external] = customer_id
         locales[external] = locale
+        consents[external] = (consent, consent_at)
         if gone:
             unsubscribed[external] = gone_at  # kept: the first unsubscribe's time (null: before 0039)
         bounced[external] = bounced_email
@@ -528,6 +531,7 @@ def _import_customers(session: Session, rows: pd.DataFrame, progress: Report) ->
             "first_name": r.first_name,
             "locale": normal_locale(r.locale) if r.locale else locales.get(r.customer_id, default_locale),
             "marketing_consent": bool(r.marketing_consent),
+            "consent_changed_at": _consent_changed_at(consents.get(r.customer_id), bool(r.marketing_consent), now),
             "unsubscribed": bool(r.unsubscribed) or r.customer_id in unsubscribed,
             "unsubscribed_at": unsubscribed.get(r.customer_id, now if r.unsubscribed else None),
             "bounced_email": r.email if r.email_bounced else bounced.get(r.customer_id),
@@ -536,6 +540,14 @@ def _import_customers(session: Session, rows: pd.DataFrame, progress: Report) ->
         for r in rows.itertuples(index=False)
     ]
     return _upsert(session, Customer, "external_id", records, "customers", progress, existing)
+
+
+def _consent_changed_at(stored: tuple[bool, datetime | None] | None, consent: bool, now: datetime) -> datetime | None:
+    """When the customer's consent took the value a file gives: the stored time when it is the stored consent
+    (null for one stored before Tailor kept it), else ``now``."""
+    if stored is not None and stored[0] == consent:
+        return stored[1]
+    return now
 
 
 def _shared_addresses(session: Session, in_file: Callable[[list[str]], np.ndarray]) -> tuple[str, ...]:
