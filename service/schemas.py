@@ -184,9 +184,10 @@ class CustomerOut(BaseModel):
     locale: str
     marketing_consent: bool
     consent_changed_at: UtcMoment | None = Field(
-        None, description="when `marketing_consent` took its present value, as Tailor got it (the import that "
-        "brought the customer or changed their consent; the same consent again keeps the time); null for one whose "
-        "consent is unchanged since before Tailor kept the time",
+        None, description="when `marketing_consent` took its present value: the customers file's `consent_at` (when "
+        "the shop collected it), else when Tailor got it (the import that brought the customer or changed their "
+        "consent; the same consent again keeps the time); null for one whose consent is unchanged since before "
+        "Tailor kept the time",
     )  # fmt: skip
     unsubscribed: bool
     unsubscribed_at: UtcMoment | None = Field(

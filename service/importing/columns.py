@@ -78,6 +78,8 @@ CUSTOMERS = TableSpec(
         # none given (no column, an empty cell): a stored customer keeps theirs, a new one gets the shop's default
         Column("locale", "text", required=False, allow_empty=True, kept_when_missing=True, stored=Customer.locale),
         Column("marketing_consent", "bool"),
+        # When the shop collected that consent, kept only where the consent is new or changed (load._import_customers)
+        Column("consent_at", "timestamp", required=False, allow_empty=True, kept_when_missing=True),
         # An import may set these, never clear them: see load._import_customers.
         Column("unsubscribed", "bool", required=False, default=False),
         Column("email_bounced", "bool", required=False, default=False),

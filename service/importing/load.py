@@ -489,8 +489,13 @@ def _check_customers(_session: Session, rows: pd.DataFrame) -> list[Problem]:
         for r in _rows_where(~rows.email.str.match(EMAIL_PATTERN) & (rows.email != ""))
     ]
     locales = rows.locale.fillna("")  # none (no column, an empty cell): see _import_customers
-    return problems + [
+    problems += [
         Problem(r, "locale", NOT_A_LOCALE) for r in _rows_where(~locales.str.match(LOCALE_PATTERN) & (locales != ""))
+    ]
+    collected = pd.to_datetime(rows.consent_at)  # none (no column): all NaT, none refused
+    return problems + [
+        Problem(r, "consent_at", "has not come yet: it says when the shop collected the consent (is the year right?)")
+        for r in _rows_where(_not_yet(collected))
     ]
 
 
@@ -506,8 +511,9 @@ def _import_customers(session: Session, rows: pd.DataFrame, progress: Report) ->
     in a later file is mailable. The extra columns are added to the attributes already stored: a later file with
     other columns (or an empty cell) keeps the values an earlier one gave. So does a locale: a customer the file
     gives none keeps theirs, and a new one gets the shop's default (`TAILOR_IMPORT_DEFAULT_LOCALE`). A consent
-    the file gives a new customer, or changes, is dated now (``consent_changed_at``); the same consent again keeps
-    its time, which a nightly file would otherwise move every night."""
+    the file gives a new customer, or changes, is dated when the shop collected it (`consent_at`) or else now
+    (``consent_changed_at``); the same consent again keeps its time, which a nightly file would otherwise move every
+    night."""
     columns = (
         Customer.external_id, Customer.id, Customer.unsubscribed_at, Customer.unsubscribed, Customer.bounced_email,
         Customer.attributes, Customer.locale, Customer.marketing_consent, Customer.consent_changed_at,
@@ -531,7 +537,9 @@ def _import_customers(session: Session, rows: pd.DataFrame, progress: Report) ->
             "first_name": r.first_name,
             "locale": normal_locale(r.locale) if r.locale else locales.get(r.customer_id, default_locale),
             "marketing_consent": bool(r.marketing_consent),
-            "consent_changed_at": _consent_changed_at(consents.get(r.customer_id), bool(r.marketing_consent), now),
+            "consent_changed_at": _consent_changed_at(
+                consents.get(r.customer_id), bool(r.marketing_consent), _optional_time(r.consent_at), now
+            ),
             "unsubscribed": bool(r.unsubscribed) or r.customer_id in unsubscribed,
             "unsubscribed_at": unsubscribed.get(r.customer_id, now if r.unsubscribed else None),
             "bounced_email": r.email if r.email_bounced else bounced.get(r.customer_id),
@@ -542,12 +550,15 @@ def _import_customers(session: Session, rows: pd.DataFrame, progress: Report) ->
     return _upsert(session, Customer, "external_id", records, "customers", progress, existing)
 
 
-def _consent_changed_at(stored: tuple[bool, datetime | None] | None, consent: bool, now: datetime) -> datetime | None:
-    """When the customer's consent took the value a file gives: the stored time when it is the stored consent
-    (null for one stored before Tailor kept it), else ``now``."""
+def _consent_changed_at(
+    stored: tuple[bool, datetime | None] | None, consent: bool, collected_at: datetime | None, now: datetime
+) -> datetime | None:
+    """When the customer's consent took the value a file gives: for the stored consent, its stored time, or for one
+    stored before Tailor kept a time, the file's `consent_at` (``collected_at``; else still none: the import is not
+    when it was given); for a new or changed consent, the file's `consent_at` or else ``now``."""
     if stored is not None and stored[0] == consent:
-        return stored[1]
-    return now
+        return stored[1] or collected_at
+    return collected_at or now
 
 
 def _shared_addresses(session: Session, in_file: Callable[[list[str]], np.ndarray]) -> tuple[str, ...]:

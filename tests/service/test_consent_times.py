@@ -6,12 +6,14 @@ from __future__ import annotations
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, update
 
 from service.clock import utcnow
 from service.db.models import Customer
 from service.db.session import session_scope
-from service.importing import import_file
+from service.errors import InvalidInput
+from service.importing import import_file, import_frame
 from tests.service.conftest import wait_for_job
 from tests.service.test_importing import CUSTOMERS, upload_customers
 
@@ -90,3 +92,66 @@ def test_a_consent_written_on_the_record_is_dated_when_it_changes(engine):
         assert customer.consent_changed_at == given
         customer.marketing_consent = False
         assert customer.consent_changed_at > given
+
+
+def test_a_customers_file_may_say_when_the_shop_collected_each_consent(engine):
+    """The shop collected consent at checkout, long before the file reached Tailor: its `consent_at` is the time
+    kept for a consent the file gives or changes, and for one stored before Tailor kept a time; the same consent
+    again keeps its time whatever the file says; an empty cell is dated now."""
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["c1", "c2", "c3"],
+            "email": ["c1@example.com", "c2@example.com", "c3@example.com"],
+            "first_name": "Ana",
+            "marketing_consent": ["true", "true", "false"],
+            "consent_at": ["2025-03-01T10:00:00+02:00", "", "2025-04-02 09:30"],
+        }
+    )
+    before = utcnow().replace(microsecond=0)
+    with session_scope(engine) as session:
+        import_frame(session, "customers", customers)
+    stored = _stored(engine)
+    assert stored["c1"] == (True, datetime(2025, 3, 1, 8, 0)) and stored["c3"] == (False, datetime(2025, 4, 2, 9, 30))
+    assert before <= stored["c2"][1] <= utcnow()
+    assert "consent_at" not in _attributes(engine, "c1")  # a documented column, not kept as an attribute
+
+    with session_scope(engine) as session:  # c2 as a customer stored before 0042 is: no time
+        session.execute(update(Customer).where(Customer.external_id == "c2").values(consent_changed_at=None))
+    with session_scope(engine) as session:  # the same consents, without times: nothing says when c2's was given
+        assert import_frame(session, "customers", customers.drop(columns="consent_at")).unchanged == 3
+    assert _stored(engine)["c2"] == (True, None)
+    later = customers.assign(
+        marketing_consent=["true", "true", "true"], consent_at=["2025-06-01", "2025-05-05", "2025-06-07 12:00"]
+    )
+    with session_scope(engine) as session:
+        summary = import_frame(session, "customers", later)
+    assert (summary.updated, summary.unchanged) == (2, 1)
+    assert _stored(engine) == {
+        "c1": (True, datetime(2025, 3, 1, 8, 0)),  # the same consent: its time stays
+        "c2": (True, datetime(2025, 5, 5)),  # no time before: the file's
+        "c3": (True, datetime(2025, 6, 7, 12, 0)),  # given now: when the shop collected it
+    }
+
+
+def test_a_consent_time_that_is_no_date_or_has_not_come_yet_is_refused_by_row_and_column(engine):
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["c1", "c2", "c3"],
+            "email": ["c1@example.com", "c2@example.com", "c3@example.com"],
+            "first_name": "Ana",
+            "marketing_consent": "true",
+            "consent_at": ["2025-03-01", "at checkout", "2099-01-01"],
+        }
+    )
+    with pytest.raises(InvalidInput) as raised, session_scope(engine) as session:
+        import_frame(session, "customers", customers)
+    assert [(p.row, p.column, p.message) for p in raised.value.problems] == [
+        (3, "consent_at", "'at checkout' is not a date/time"),
+        (4, "consent_at", "has not come yet: it says when the shop collected the consent (is the year right?)"),
+    ]  # fmt: skip
+    assert _stored(engine) == {}
+
+
+def _attributes(engine, customer: str) -> dict:
+    with session_scope(engine) as session:
+        return session.scalar(select(Customer.attributes).where(Customer.external_id == customer))
