@@ -3,6 +3,7 @@ codes win-back emails promise (which the shop must create itself)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -14,7 +15,8 @@ from recommenders.errors import InvalidProducts
 from recommenders.rules import in_stock, merchandise
 from service.importing.columns import SPECS
 
-README = " ".join((Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8").split())
+README_LINES = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8").splitlines()
+README = " ".join(" ".join(README_LINES).split())
 
 
 def test_the_readme_names_each_imports_key_as_the_importer_uses_it():
@@ -45,3 +47,12 @@ def test_the_readme_names_each_catalog_column_tailor_recommend_reads():
     assert in_stock(validate_products(stocked).set_index("product_id")).tolist() == ["POST"]
     said = "only `name`, `category`, `description`, `price`, `recommendable` and `in_stock` are read"
     assert said in README
+
+
+def test_the_readme_s_import_columns_table_names_each_column_the_importer_reads():
+    """A customers file could say when the shop collected each consent (`consent_at`), and the table did not say so:
+    a column it leaves out is kept as an attribute, so a shop would never know it is read."""
+    rows = {line.split("|")[1].strip(): line for line in README_LINES if line.startswith("| ")}
+    for kind, spec in SPECS.items():
+        unnamed = [c.name for c in spec.columns if not re.search(rf"\b{c.name}\b", rows[kind])]
+        assert not unnamed, f"the README's {kind} row does not name {unnamed}"
