@@ -40,7 +40,7 @@ def not_held(session: Session, external_id: str) -> NotFound:
     if erasure is None:
         return NotFound(f"Customer '{external_id}' does not exist.")
     return NotFound(
-        f"Customer '{external_id}' was erased on {erasure.erased_at:%Y-%m-%d} (DELETE /customers/{{id}}): Tailor "
+        f"Customer '{external_id}' was erased on {erasure.erased_at:%Y-%m-%d} under the right to erasure: Tailor "
         "holds nothing readable of them, only digests of their customer id and address, which keep an import from "
         "bringing them back."
     )
@@ -178,7 +178,7 @@ def erased_address_note(session: Session, email: str) -> str | None:
     if erased_at is None:
         return None
     return (
-        f"The address was erased on {erased_at:%Y-%m-%d} (DELETE /customers/{{id}}): Tailor holds nothing readable "
+        f"The address was erased on {erased_at:%Y-%m-%d} under the right to erasure: Tailor holds nothing readable "
         "of it, only a digest, which keeps an import from bringing it back."
     )
 
