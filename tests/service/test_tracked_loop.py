@@ -6,6 +6,7 @@ the next batch's Thompson allocation and the campaign's performance follow what 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -121,3 +122,28 @@ def test_tracked_opens_and_clicks_close_the_experiment_loop(client, engine, demo
     monkeypatch.setenv("TAILOR_SCORING_OUTCOME_DAYS", "0")
     after = client.get(f"/customers/{blocked_customer}/send-time").json()
     assert (after["n_sends"], after["n_opens"]) == (before["n_sends"] + 1, before["n_opens"] + 1), (before, after)
+
+
+def test_training_reports_a_tracked_click_without_an_open_as_opened(engine, monkeypatch):
+    """A shop that tracks clicks and not opens (TAILOR_TRACK_CLICKS alone: Apple Mail opens every email anyway) read
+    its engagement model's open_rate as 0 beside a click_rate of 0.25: the report counted open events alone, where
+    the model, the campaign's performance, its experiment and send times all count a click as an open."""
+    from service.db.models import Event
+    from service.pipeline import frames
+    from service.pipeline.training import train_engagement
+
+    monkeypatch.setenv("TAILOR_SCORING_OUTCOME_DAYS", "0")
+    sent_at = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=1)
+    with session_scope(engine) as session:
+        for number in range(8):
+            customer = Customer(external_id=f"c{number}", email=f"c{number}@example.com", marketing_consent=True)
+            send = Send(customer=customer, subject="Hello", campaign_type="cross_sell", sent_at=sent_at)
+            session.add(send)
+            session.flush()
+            if number < 2:  # clicked, its images blocked or not tracked
+                session.add(Event(send_id=send.id, kind="click", external_id=f"click-{number}", occurred_at=sent_at))
+    with session_scope(engine) as session:
+        learnt = frames.sends_frame(session)
+    assert (learnt.opened.sum(), learnt.clicked.sum()) == (2, 2)
+    report = train_engagement(engine)
+    assert (report["open_rate"], report["click_rate"]) == (0.25, 0.25)
