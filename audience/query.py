@@ -21,7 +21,8 @@ Fields with a known list of values are checked against it, so that a misspelt va
 an empty audience: segments against ``segments.yaml`` (and ``no_orders``, the segment of a customer without an
 order) when the query is read, cluster labels against the
 profiles' own labels when it is evaluated. Their values match ignoring case, spaces, hyphens and apostrophes
-(``"Can't lose"`` is ``cant_lose``). Errors name the position. A query is at most MAX_LENGTH characters, with
+(``"Can't lose"`` is ``cant_lose``). A number outside a bounded field's range (``churn_risk > 50``; see
+``BOUNDED_FIELDS``) is an error too. Errors name the position. A query is at most MAX_LENGTH characters, with
 brackets and "not"s at most MAX_NESTING deep: the parser recurses, and no audience needs more.
 """
 
@@ -41,6 +42,15 @@ from audience.rfm import NO_ORDERS, segment_names
 ALIASES = {"segment": "rfm_segment"}
 ATTRIBUTE = "attributes."  # the prefix of the columns that hold a customer's attributes
 LABEL_FIELDS = {"cluster_label": "cluster label"}  # values differ by shop, so checked against the profiles' own
+# Profile fields whose values lie in a known range: a number outside it is a mistake (`churn_risk > 50` meant 50%),
+# refused rather than read as an audience of nobody (or of everybody).
+BOUNDED_FIELDS = {
+    "churn_risk": (0, 1, "a probability from 0 to 1 (for 50% write 0.5)"),
+    "p_alive": (0, 1, "a probability from 0 to 1 (for 50% write 0.5)"),
+    "r_score": (1, 5, "a score from 1 to 5"),
+    "f_score": (1, 5, "a score from 1 to 5"),
+    "m_score": (1, 5, "a score from 1 to 5"),
+}
 EQUALITY = ("==", "!=", "in", "not in")
 ORDERING = ("<", "<=", ">", ">=")
 COMPARISONS = ("==", "=", "!=", "<=", ">=", "<", ">")
@@ -300,6 +310,10 @@ def _operand(column: pd.Series, token: Token, query: str):
     if pd.api.types.is_numeric_dtype(column):
         if token.kind != "number":
             raise QueryError(f"'{token.text}' is not a number", query=query, position=token.position)
+        bounds = BOUNDED_FIELDS.get(str(column.name))
+        if bounds is not None and not bounds[0] <= token.value <= bounds[1]:
+            raise QueryError(f"{token.text} is out of range: {column.name} is {bounds[2]}", query=query,
+                             position=token.position)  # fmt: skip
         return token.value
     if pd.api.types.is_datetime64_any_dtype(column) or (
         column.name is not None and str(column.name).endswith("_date")  # a date column: any literal must be one

@@ -206,3 +206,24 @@ def test_an_address_matches_whatever_its_case(profiles):
     assert filter_profiles(profiles, "email = 'Ann@Shop.example'").index.tolist() == ["a"]
     assert filter_profiles(profiles, "email in ('bob@shop.example', 'CY@shop.example')").index.tolist() == ["b", "c"]
     assert filter_profiles(profiles, "email != 'ANN@shop.example'").index.tolist() == ["b", "c", "d"]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("churn_risk > 50", "50 is out of range: churn_risk is a probability from 0 to 1 \\(for 50% write 0.5\\)"),
+        ("p_alive < -0.1", "-0.1 is out of range: p_alive is a probability"),
+        ("r_score >= 6", "6 is out of range: r_score is a score from 1 to 5"),
+        ("f_score in (0, 5)", "0 is out of range: f_score is a score from 1 to 5"),
+    ],
+)
+def test_a_number_outside_a_bounded_fields_range_is_refused_naming_it(query, message):
+    """`churn_risk > 50` (meant as 50%) matched nobody, silently: an empty campaign instead of an error."""
+    profiles = pd.DataFrame(
+        {"churn_risk": [0.2, 0.7], "p_alive": [0.9, 0.4], "r_score": [5, 1], "f_score": [4, 2]},
+        index=pd.Index(["a", "b"], name="customer_id"),
+    )
+    with pytest.raises(QueryError, match=message):
+        filter_profiles(profiles, query)
+    assert filter_profiles(profiles, "churn_risk >= 0.5 and r_score <= 5 and f_score in (1, 2)").index.tolist() == ["b"]
+    assert filter_profiles(profiles, "churn_risk <= 1 and p_alive >= 0").index.tolist() == ["a", "b"]
