@@ -1,7 +1,8 @@
 """Expected next purchase date, for replenishment campaigns.
 
 A customer's own cycle is the mean gap between their purchase days, shrunk toward the shop's median gap
-with the weight of one gap (so two orders say little, ten say a lot). The next purchase is due one cycle after
+with the weight of one gap (so two orders say little, ten say a lot); a shop where nobody bought twice has no
+usual gap, and no date is given. The next purchase is due one cycle after
 the last one. A customer already past due is expected now (the as-of day) while they are still more likely than not to
 buy within the horizon (``p_active``, 1 - churn risk) and have missed no more than ``MAX_MISSED_CYCLES`` of
 their cycles; otherwise no date is given (NaT): they are no longer expected to come back on their own (a
@@ -24,9 +25,8 @@ def next_purchase_dates(
     """``(next_purchase_date, cycle_days)`` per customer of a :func:`audience.orders.btyd_summary` (in days)."""
     repeat = summary["frequency"] > 0
     own_gap = (summary["recency"] / summary["frequency"].where(repeat)).astype(float)
+    # With no repeat purchase in the shop there is no usual gap to expect anyone back after: no date (NaT).
     shop_gap = float(own_gap[repeat].median()) if repeat.any() else np.nan
-    if not np.isfinite(shop_gap):
-        shop_gap = 30.0
     n_gaps = summary["frequency"].astype(float)
     cycle = (n_gaps * own_gap.fillna(0) + SHRINK_GAPS * shop_gap) / (n_gaps + SHRINK_GAPS)
     due = summary["last"] + pd.to_timedelta(cycle.round(), unit="D")

@@ -2,7 +2,8 @@
 
 ``build_profiles`` is what the service runs after each import and what ``tailor audience`` writes. Each model
 degrades gracefully on a small or young shop: without enough history for the supervised churn model, churn
-risk comes from BG/NBD; without enough repeat customers for BG/NBD, from a recency rule (see ``fallbacks``).
+risk comes from BG/NBD; without enough repeat customers for BG/NBD, from the shop's repeat rate; with no repeat
+purchase at all they are unknown (NaN), not a certain churn (see ``fallbacks``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from audience.returns import LEAST_SPEND
 from audience.rfm import rfm_of_lines
 from tabular import RowName, data_row
 
+NO_REPEAT = "nobody has bought on a second day yet, so nothing tells how often customers come back"
 PROFILE_COLUMNS = [
     "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "rfm_segment", "cluster",
     "cluster_label", "repeat_purchase_days", "cycle_days", "p_alive", "churn_risk", "expected_purchases",
@@ -87,15 +89,22 @@ def build_profiles(
         purchase_model = "BG/NBD"
     except AudienceError as error:
         purchase_model = "the shop rate"
-        fallbacks.append(f"p_alive/expected_purchases: shop rate instead of BG/NBD ({error})")
-        rate = summary["frequency"].sum() / max(summary["T"].sum(), 1.0)
-        profiles["p_alive"] = np.exp(-summary["recency"].rsub(summary["T"]) * rate)
-        profiles["expected_purchases"] = profiles["p_alive"] * rate * horizon_days
+        if summary["frequency"].sum() > 0:
+            fallbacks.append(f"p_alive/expected_purchases: shop rate instead of BG/NBD ({error})")
+            rate = summary["frequency"].sum() / max(summary["T"].sum(), 1.0)
+            profiles["p_alive"] = np.exp(-summary["recency"].rsub(summary["T"]) * rate)
+            profiles["expected_purchases"] = profiles["p_alive"] * rate * horizon_days
+        else:
+            # A shop rate of 0 from no repeat at all would say every customer is certain to churn, champions too.
+            purchase_model = "no model"
+            fallbacks.append(f"p_alive/expected_purchases/clv/churn_risk: unknown, {NO_REPEAT} ({error})")
+            profiles["p_alive"] = profiles["expected_purchases"] = np.nan
     try:
         spend = GammaGammaModel().fit(summary["frequency"], summary["monetary"])
         order_value = spend.expected_spend(summary["frequency"], summary["monetary"])
     except AudienceError as error:
-        fallbacks.append(f"clv: mean order value instead of Gamma-Gamma ({error})")
+        figure = "expected_purchase_value" if purchase_model == "no model" else "clv"  # no CLV to speak of then
+        fallbacks.append(f"{figure}: mean order value instead of Gamma-Gamma ({error})")
         order_value = profiles["monetary"].to_numpy()
     # A customer whose returns cancel what they paid (a mean order under a cent) is expected to spend nothing an
     # order: Gamma-Gamma gave them its shop average, or a blend toward it.
@@ -110,7 +119,8 @@ def build_profiles(
         profiles["churn_risk"] = churn.predict_features(features).to_numpy()
         profiles.attrs["churn_model"] = churn.kind_
     except AudienceError as error:
-        fallbacks.append(f"churn_risk: {purchase_model} instead of the supervised model ({error})")
+        if purchase_model != "no model":
+            fallbacks.append(f"churn_risk: {purchase_model} instead of the supervised model ({error})")
         profiles["churn_risk"] = p_no_purchase(
             profiles["p_alive"].to_numpy(), profiles["expected_purchases"].to_numpy()
         )

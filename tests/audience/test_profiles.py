@@ -133,3 +133,24 @@ def test_a_customer_past_due_by_more_than_two_of_their_cycles_is_due_no_more():
     assert cycles.round().tolist() == [20.0, 20.0, 20.0]
     assert dates["due_soon"] == as_of + pd.Timedelta(days=10) and dates["one_cycle_late"] == as_of
     assert pd.isna(dates["long_gone"])  # its churn risk alone (10 %) kept it due
+
+
+@pytest.mark.parametrize("days", [20, 1])
+def test_a_shop_where_nobody_bought_twice_has_no_churn_risk_rather_than_a_certain_one(days):
+    """A young shop of one-time buyers (or one day of history) read as every customer 100% sure to churn, with a
+    CLV of 0, champions included: the shop rate of 0 repeat purchases came from no evidence at all."""
+    start = pd.Timestamp("2026-11-01 10:00")
+    orders = pd.DataFrame(
+        {
+            "customer_id": [f"c{i}" for i in range(20)],
+            "timestamp": [start + pd.Timedelta(days=i % days, hours=i % 5) for i in range(20)],
+            "amount": [10.0 + i for i in range(20)],
+        }
+    )
+    profiles = build_profiles(orders, start + pd.Timedelta(days=days), horizon_days=90)
+    assert len(profiles) == 20
+    assert profiles[["churn_risk", "expected_purchases", "clv", "p_alive"]].isna().all().all()
+    assert profiles[["next_purchase_date", "cycle_days"]].isna().all().all()  # was due 30 days on, a made-up gap
+    assert profiles.rfm_segment.notna().all() and profiles.monetary.notna().all()
+    assert any("nobody has bought on a second day" in reason for reason in profiles.attrs["fallbacks"])
+    assert not any(reason.startswith("clv: mean order value") for reason in profiles.attrs["fallbacks"])
