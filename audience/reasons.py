@@ -113,8 +113,16 @@ def profile_reasons(profile: Mapping[str, Any], as_of: Any, horizon_days: int = 
     due = profile.get("next_purchase_date")
     if _present(due):
         gap = (pd.Timestamp(due) - pd.Timestamp(as_of)).days
+        cycle = profile.get("cycle_days")
+        # A customer past their date is expected now (audience.next_purchase): say by how much, not "due today".
+        late = round(recency) - round(cycle) if gap == 0 and _present(recency) and _present(cycle) else 0
         when = f"due in {_days(gap)}" if gap > 0 else ("due today" if gap == 0 else f"overdue by {_days(-gap)}")
-        reasons["next_purchase"] = (
-            f"next order expected around {pd.Timestamp(due).date()} ({when}), from their usual gap"
+        when = f"overdue by {_days(late)}: expected now" if late > 0 else when
+        # Without a repeat day their cycle is the shop's usual gap, not one of theirs.
+        basis = (
+            "their usual gap"
+            if profile.get("repeat_purchase_days", 1) != 0
+            else "the shop's usual gap between orders (they have bought on one day only)"
         )
+        reasons["next_purchase"] = f"next order expected around {pd.Timestamp(due).date()} ({when}), from {basis}"
     return reasons

@@ -104,3 +104,18 @@ def test_large_figures_are_written_with_their_thousands_grouped():
     assert "1,280 orders" in reasons["segment"] and "53,286.44 an order" in reasons["segment"]
     assert reasons["clv"].startswith("120,345.50 expected over the next 90 days")
     assert "2,400.00 on each" in reasons["clv"]
+
+
+def test_the_next_purchase_says_how_late_an_overdue_customer_is_and_whose_gap_it_comes_from():
+    """Online Retail: 606 customers past their date read "(due today)", 584 one-time buyers "from their usual
+    gap", when their date came from the shop's."""
+    overdue = {**PROFILE, "recency_days": 96, "cycle_days": 84.3, "next_purchase_date": "2011-12-10"}
+    sentence = profile_reasons(overdue, "2011-12-10")["next_purchase"]
+    assert sentence == "next order expected around 2011-12-10 (overdue by 12 days: expected now), from their usual gap"
+    due_today = {**overdue, "recency_days": 84}
+    assert "(due today), from their usual gap" in profile_reasons(due_today, "2011-12-10")["next_purchase"]
+    once = {**ONE_ORDER, "recency_days": 10, "cycle_days": 51.0, "next_purchase_date": "2012-01-20"}
+    assert profile_reasons(once, "2011-12-10")["next_purchase"] == (
+        "next order expected around 2012-01-20 (due in 41 days), from the shop's usual gap between orders "
+        "(they have bought on one day only)"
+    )
