@@ -203,7 +203,20 @@ class CustomerOut(BaseModel):
         description="an RFM segment, or no_orders (no order yet, or none since the last audience refresh), as "
         "GET /segments counts and GET /customers?segment= lists them"
     )
-    profile: dict[str, Any] = {}
+    profile: dict[str, Any] = Field(
+        {},
+        description="what the latest audience refresh computed, empty before one: `as_of`, the day it describes "
+        "(YYYY-MM-DD; orders from that day on are not in it), and `horizon_days` (TAILOR_AUDIENCE_HORIZON_DAYS), "
+        "the days ahead of it the forecasts cover; `recency_days` (from the last order's day to `as_of`), "
+        "`frequency` (orders), `monetary` (mean order value, net of returns), their 1-5 scores `r_score`, "
+        "`f_score`, `m_score` (ranked among the shop's customers) and `rfm_segment`; `cluster`, `cluster_label`; "
+        "`repeat_purchase_days` (days with an order after the first), `cycle_days` (expected days between orders); "
+        "`p_alive` (0-1, the buying-pattern model's); `churn_risk` (0-1, the chance of no order within the "
+        "`horizon_days`); `expected_purchases` (days with an order within them), `expected_purchase_value` (spend "
+        "on each, in the orders' currency), `clv` (their product: the spend expected within the horizon, not "
+        "discounted, not a lifetime's); `next_purchase_date` (null when not expected back); `reasons`, each in "
+        "words. Null where unknown (a shop where nobody has bought twice)",
+    )
     attributes: dict[str, Any] = Field(
         {}, description="the customers file's own columns beyond the documented ones (a loyalty tier, a country…)"
     )
@@ -869,6 +882,14 @@ class SegmentOut(BaseModel):
     retention_base: int
     retention_since: str = Field(description="a date (YYYY-MM-DD)")
     retention_days: int
+    label: str = Field(description="the segment's name as a person reads it (\"can't lose\")")
+    description: str = Field(description="what its customers have in common, in words")
+    last_order_days_min: int | None = Field(
+        None, description="the fewest days from a customer's last order to as_of in the segment at the refresh"
+    )
+    last_order_days_max: int | None = Field(
+        None, description="the most such days (both null for no_orders, or a refresh stored before they were kept)"
+    )
     as_of: str = Field(description="the day the segments describe (YYYY-MM-DD)")
     computed_at: str = Field(description="when the audience refresh computed them (UTC)")
 

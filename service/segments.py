@@ -4,7 +4,9 @@ Retention is measured on what customers did after they were in the segment (``au
 ``retention_rate`` is the share of the customers who were in the segment on ``retention_since`` (one horizon,
 ``retention_days``, before the as-of day) who ordered again between then and the as-of day;
 ``retention_base`` is how many they were (0, with a null rate, when none were). Today's segments would give 1
-or 0 by construction, since they rest on how recently customers ordered.
+or 0 by construction, since they rest on how recently customers ordered. ``last_order_days_min`` and ``_max`` are
+the days from their last order to the as-of day that the segment's customers span at the refresh (null in a
+snapshot stored before they were kept); ``label`` and ``description`` say what the segment means.
 
 Each audience refresh (after an orders import, or training) computes them with the profiles and stores them;
 GET /segments serves the latest, with its ``as_of`` and ``computed_at``, and each segment's ``customers`` as they are
@@ -21,7 +23,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from audience.rfm import NO_ORDERS
+from audience.rfm import NO_ORDERS, segment_description, segment_label
 from service.clock import as_text
 from service.db.models import AudienceSnapshot, Customer
 
@@ -40,6 +42,13 @@ def segment_kpis(
     horizon before ``as_of`` (see the module docstring)."""
     from audience.retention import segment_retention
 
+    recency = (
+        customers.assign(segment=customers.segment.fillna(NO_ORDERS))
+        .groupby("segment")
+        .recency_days.agg(["min", "max"])
+        if "recency_days" in customers
+        else None
+    )
     customers = customers[["customer_id", "segment"]].assign(segment=lambda frame: frame.segment.fillna(NO_ORDERS))
     orders = orders[orders["timestamp"] < as_of]  # what the segments describe: orders after as_of are not in them
     per_order = orders.groupby(["customer_id", "order_id"], as_index=False).amount.sum()
@@ -58,6 +67,9 @@ def segment_kpis(
     grouped["retention_base"] = retention["customers"].fillna(0).astype(int)
     grouped["retention_since"] = (as_of - pd.Timedelta(days=horizon_days)).date().isoformat()
     grouped["retention_days"] = horizon_days
+    if recency is not None:
+        grouped["last_order_days_min"] = recency["min"].reindex(grouped.index).astype("Int64")
+        grouped["last_order_days_max"] = recency["max"].reindex(grouped.index).astype("Int64")
     grouped = grouped.sort_values("revenue", ascending=False)
     return [
         {
@@ -94,4 +106,19 @@ def latest_segments(session: Session) -> list[dict[str, Any]]:
         }  # fmt: skip
         for segment, count in now.items()
     ]
-    return [{**row, "as_of": snapshot.as_of.isoformat(), "computed_at": computed_at} for row in rows]
+    return [
+        {
+            **row,
+            "label": segment_label(row["segment"]),
+            "description": _description(row["segment"]),
+            "as_of": snapshot.as_of.isoformat(),
+            "computed_at": computed_at,
+        }  # fmt: skip
+        for row in rows
+    ]
+
+
+def _description(segment: str) -> str:
+    if segment == NO_ORDERS:
+        return "no order yet, none left once their returns are taken off, or none since the last audience refresh"
+    return segment_description(segment)

@@ -143,6 +143,8 @@ def _save_profiles(
         session.execute(_PROFILE_WRITE, updates)
         segment_of += [u["segment"] for u in updates]
     segments_of = pd.DataFrame({"customer_id": list(ids), "segment": segment_of})
+    if "recency_days" in profiles:
+        segments_of["recency_days"] = profiles["recency_days"].reindex(list(ids)).to_numpy()
     session.add(
         AudienceSnapshot(
             as_of=as_of, horizon_days=horizon_days,
@@ -164,7 +166,12 @@ def _profile_update(customer_pk: int, row: dict[str, Any], as_of: date, horizon_
     return {
         "customer_pk": customer_pk,
         "segment": profile.get("rfm_segment"),
-        "profile": {"as_of": as_of.isoformat(), **profile, "reasons": profile_reasons(profile, as_of, horizon_days)},
+        "profile": {
+            "as_of": as_of.isoformat(),
+            "horizon_days": horizon_days,
+            **profile,
+            "reasons": profile_reasons(profile, as_of, horizon_days),
+        },  # fmt: skip
         **profile_columns(profile),
     }
 

@@ -284,3 +284,24 @@ def test_a_shop_with_orders_but_no_stored_segments_gets_them_at_the_server_start
         assert sum(segment["customers"] for segment in segments) == 2
     with TestClient(create_app(engine), headers={"X-API-Key": api_key}) as client:
         assert len(client.get("/jobs", params={"kind": "audience"}).json()) == 1
+
+
+def test_segments_say_what_each_means_and_how_long_ago_its_customers_last_ordered(client, demo_files):
+    """GET /segments named each segment (at_risk, cant_lose) with no word of what it means nor of the days since
+    the last order its customers span, and a profile's churn risk and CLV did not say the horizon they cover."""
+    for kind in ("customers", "products", "orders"):
+        assert upload(client, kind, demo_files[kind]).status_code == 200
+    segments = {row["segment"]: row for row in client.get("/segments").json()}
+    assert segments["at_risk"]["label"] == "at risk"
+    assert segments["at_risk"]["description"] == "bought several times, but long ago"
+    assert segments["cant_lose"]["label"] == "can't lose"
+    customers = client.get("/customers", params={"limit": 1000}).json()
+    for name, row in segments.items():
+        recency = [c["profile"]["recency_days"] for c in customers if c["segment"] == name and name != "no_orders"]
+        if recency:
+            assert (row["last_order_days_min"], row["last_order_days_max"]) == (min(recency), max(recency))
+    assert segments["champions"]["last_order_days_max"] < segments["lost"]["last_order_days_min"]
+    profile = next(c["profile"] for c in customers if c["segment"] != "no_orders")
+    assert profile["horizon_days"] == 90
+    documented = client.get("/openapi.json").json()["components"]["schemas"]["CustomerOut"]["properties"]["profile"]
+    assert "horizon_days" in documented["description"] and "churn_risk" in documented["description"]
