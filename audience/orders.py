@@ -190,12 +190,27 @@ def orders_before(orders: pd.DataFrame, as_of: date | str | pd.Timestamp, row_na
     if clean.empty:  # a later date cannot help
         raise NotEnoughHistory("There are no orders: the orders hold no line to learn from.")
     if history.empty:
-        raise NotEnoughHistory(
-            f"There are no orders before {as_timestamp(as_of).date()}; choose a later as-of date "
-            f"(the orders start on {clean['timestamp'].min().date()})."
-        )
+        raise NotEnoughHistory(_no_history(clean, as_timestamp(as_of), returned_whole))
     history.attrs[RETURNED_WHOLE] = returned_whole
     return history
+
+
+def _no_history(clean: pd.DataFrame, as_of: pd.Timestamp, returned_whole: list[str]) -> str:
+    """Why no purchase is left before ``as_of``: a later day helps only where purchases come after it (a file of
+    returns alone was told to choose one)."""
+    purchases = clean[clean["kind"] != "return"] if "kind" in clean.columns else clean
+    if purchases.empty:
+        return "There are no orders: the lines are all returns or cancellations, and a return is no purchase."
+    if returned_whole:
+        shown = ", ".join(returned_whole[:20]) + (", …" if len(returned_whole) > 20 else "")
+        return (
+            f"There are no orders before {as_of.date()} left to learn from: the returns cancel every purchase "
+            f"({len(returned_whole):,} customer{'s' if len(returned_whole) != 1 else ''}: {shown})."
+        )
+    return (
+        f"There are no orders before {as_of.date()}; choose a later as-of date "
+        f"(the orders start on {purchases['timestamp'].min().date()})."
+    )
 
 
 def to_orders(lines: pd.DataFrame) -> pd.DataFrame:

@@ -164,3 +164,23 @@ def test_on_online_retail_cancelled_orders_are_no_orders():
     lines = raw.assign(kind=returned.map({True: "return", False: "purchase"}), amount=raw["amount"].abs())
     history = orders_before(lines, "2011-12-10")
     assert history.groupby("customer_id")["timestamp"].max().dt.date.astype(str).to_dict() == {"16446": "2011-05-18"}
+
+
+def test_a_file_of_returns_alone_or_cancelled_whole_is_not_told_to_choose_a_later_day():
+    """`tailor audience` on a file of returns alone, or of orders all cancelled, said "There are no orders before
+    2026-12-05; choose a later as-of date (the orders start on 2026-11-01)": no later day could help."""
+    from audience.errors import NotEnoughHistory
+
+    returns = pd.DataFrame([line("a", "mug", "2026-11-01", -1, -10.0, "return"),
+                            line("b", "mug", "2026-11-20", -1, -12.0, "return")])  # fmt: skip
+    with pytest.raises(NotEnoughHistory, match="the lines are all returns or cancellations") as caught:
+        orders_before(returns, "2026-12-05")
+    assert "later" not in str(caught.value)
+    cancelled = pd.DataFrame(
+        [line("a", "mug", "2026-11-01", 1, 10.0), line("a", "mug", "2026-11-01", -1, -10.0, "return")]
+    )
+    with pytest.raises(NotEnoughHistory, match="the returns cancel every purchase \\(1 customer: a\\)"):
+        orders_before(cancelled, "2026-12-05")
+    later = pd.DataFrame([line("a", "mug", "2026-10-01", -1, -5.0, "return"), line("a", "mug", "2026-11-03", 1, 10.0)])
+    with pytest.raises(NotEnoughHistory, match="choose a later as-of date \\(the orders start on 2026-11-03\\)"):
+        orders_before(later, "2026-11-01")
