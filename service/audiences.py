@@ -68,7 +68,7 @@ def preview_audience(session: Session, campaign_type: str, query: str | None, li
         for row in shown.to_dict("records")
     ]  # fmt: skip
     return {
-        "campaign_type": campaign_type, "query": query, "customers": len(chosen),
+        "campaign_type": campaign_type, "query": query, "as_of": as_of.isoformat(), "customers": len(chosen),
         "mailed_recently": mailed_recently(session, chosen["customer_id"]),
         "held_out": held_out(session, chosen["customer_id"]), "sample": sample,
     }  # fmt: skip

@@ -863,6 +863,10 @@ class AudienceCustomerOut(BaseModel):
 class AudienceOut(BaseModel):
     campaign_type: CampaignType
     query: str | None
+    as_of: str = Field(
+        description="the day the audience is chosen on (YYYY-MM-DD): the profiles' day, `TAILOR_AUDIENCE_AS_OF` or "
+        "the day after the latest order, which the reasons' days since the last order and due dates count from"
+    )
     customers: int = Field(description="mailable customers the campaign would target today")
     mailed_recently: int = Field(description="of them, mailed within the contact policy's days: their email waits")
     held_out: int = Field(description="of them, held out by an experiment within its conversion window")

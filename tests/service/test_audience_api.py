@@ -303,5 +303,8 @@ def test_segments_say_what_each_means_and_how_long_ago_its_customers_last_ordere
     assert segments["champions"]["last_order_days_max"] < segments["lost"]["last_order_days_min"]
     profile = next(c["profile"] for c in customers if c["segment"] != "no_orders")
     assert profile["horizon_days"] == 90
+    # the preview's reasons count days to the profiles' day, which was nowhere in it (2011 on Online Retail)
+    preview = client.get("/audience", params={"campaign_type": "win_back", "limit": 1}).json()
+    assert preview["as_of"] == profile["as_of"]
     documented = client.get("/openapi.json").json()["components"]["schemas"]["CustomerOut"]["properties"]["profile"]
     assert "horizon_days" in documented["description"] and "churn_risk" in documented["description"]
