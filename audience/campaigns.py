@@ -124,7 +124,7 @@ def _reason(row: dict, campaign_type: str, as_of: pd.Timestamp) -> str:
         spent = row["_past_spend"]
         facts.append(f"spent {spent:,.2f} in all" if spent >= LEAST_SPEND else "returned what they paid for")
     if campaign_type == "win_back" and isinstance(row.get("offer"), dict) and pd.notna(row.get("_value_at_risk")):
-        facts.append(_offer_reason(row["_value_at_risk"], row["offer"]))
+        facts.append(_offer_reason(row["_value_at_risk"], row["offer"], pd.notna(row.get("churn_risk"))))
     if pd.notna(row.get("clv")) and campaign_type == "vip":
         facts.append(f"expected value {row['clv']:,.2f}")
     segment = row.get("_segment")
@@ -132,12 +132,14 @@ def _reason(row: dict, campaign_type: str, as_of: pd.Timestamp) -> str:
     return f"{head}: " + ", ".join(facts) if facts else head
 
 
-def _offer_reason(at_risk: float, offer: dict) -> str:
+def _offer_reason(at_risk: float, offer: dict, churn_known: bool = True) -> str:
     """Why a win-back customer got their offer: their value at risk and where it ranks them in the audience, the
-    rung of the ladder that gave it."""
+    rung of the ladder that gave it; without a churn risk (nobody in the shop bought twice) the value at risk is
+    all they spent."""
     ladder = win_back_ladder()
     rung = next((i for i, step in enumerate(ladder) if float(step["percent_off"]) == offer["value"]), None)
-    said = f"value at risk {at_risk:,.2f} (spent x churn risk)"
+    basis = "spent x churn risk" if churn_known else "all they spent: their churn risk is unknown"
+    said = f"value at risk {at_risk:,.2f} ({basis})"
     if rung is not None:
         top = [f"the top {1 - step['min_percentile']:.0%}" for step in ladder]
         if rung == 0:

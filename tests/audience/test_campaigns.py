@@ -165,3 +165,17 @@ def test_win_back_reason_says_which_rung_of_the_ladder_gave_the_offer_and_why():
         "w0": "100.00 in all, value at risk 50.00 (spent x churn risk), not in the top 50% of this audience by it: "
         "10% off (COMEBACK10)",
     }
+
+
+def test_a_win_back_reason_without_a_churn_risk_does_not_claim_one():
+    """In a shop where nobody bought twice churn risk is unknown and the value at risk is the whole spend; the
+    reason still said "(spent x churn risk)", a figure the customer's profile does not have."""
+    profiles = pd.DataFrame(
+        {"rfm_segment": "hibernating", "recency_days": 90, "frequency": 1, "monetary": [100.0, 300.0],
+         "churn_risk": [None, 0.5]},
+        index=["unknown", "known"],
+    )  # fmt: skip
+    reasons = with_reasons(select_audience(profiles, "win_back", AS_OF), "win_back", AS_OF)["reason"]
+    assert "value at risk 100.00 (all they spent: their churn risk is unknown)" in reasons["unknown"]
+    assert "churn risk" not in reasons["unknown"].partition("value at risk")[0]
+    assert "value at risk 150.00 (spent x churn risk)" in reasons["known"]
