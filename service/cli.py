@@ -268,6 +268,7 @@ def import_file(
             runner.submit(AUDIENCE_JOB, recompute_audience, engine=engine)
         result = runner.last_result
         typer.echo(f"audience recomputed as of {result['as_of']}: {_in_segments(result['segments'])}")
+        _echo_fallbacks(result)
 
 
 def _write_problems(path: Path, problems, file: str) -> None:
@@ -442,6 +443,14 @@ def audience_refresh() -> None:
         f"audience recomputed as of {result['as_of']} over {result['horizon_days']} days: "
         f"{result['customers']:,} customers; {_in_segments(result['segments'])}"
     )
+    _echo_fallbacks(result)
+
+
+def _echo_fallbacks(result: dict) -> None:
+    """The figures of an audience refresh that a simpler model gave, or none could, one line each as `tailor
+    audience --orders` says them (a job result from before they were kept has none)."""
+    for fallback in result.get("fallbacks", []):
+        _echo(f"fallback: {fallback}")
 
 
 def _in_segments(counts: dict[str, int]) -> str:

@@ -107,7 +107,10 @@ def refresh_audience(engine: Engine, progress: ProgressFn | None = None) -> dict
                 raise
     report(100, 100, "audience recomputed")
     segments = pd.Series([segment or NO_ORDERS for segment in segment_of]).value_counts().to_dict()
-    return {"as_of": as_of.isoformat(), "horizon_days": horizon_days, "customers": len(ids), "segments": segments}
+    return {
+        "as_of": as_of.isoformat(), "horizon_days": horizon_days, "customers": len(ids), "segments": segments,
+        "fallbacks": list(profiles.attrs.get("fallbacks", [])),  # the figures a simpler model gave, and why
+    }  # fmt: skip
 
 
 def _refuse_a_day_before_every_order(session, as_of: date) -> None:

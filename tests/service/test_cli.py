@@ -709,3 +709,24 @@ def test_recommend_counts_its_rows_and_warns_of_a_customer_it_gives_none(tmp_pat
     assert told.returncode == 0, told.stderr
     assert f"wrote 1 row for 1 customer to {out}; model popularity" in told.stdout
     assert "warning: 1 customer has no line (all): nothing is left to recommend" in told.stdout + told.stderr
+
+
+def test_audience_refresh_says_which_figures_fell_back_as_the_file_command_does(engine, monkeypatch):
+    """In a shop where nobody bought twice, `tailor audience refresh` (and an orders import) said only the
+    segments: nothing told the marketer that churn risk and CLV were unknown, as `tailor audience --orders` does."""
+    from typer.testing import CliRunner
+
+    from service import cli
+    from service.db.session import session_scope
+    from service.importing import import_frame
+    from tests.service.test_importing import ORDERS, PRODUCTS
+
+    with session_scope(engine) as session:
+        for kind, frame in (("customers", CUSTOMERS), ("products", PRODUCTS), ("orders", ORDERS)):
+            import_frame(session, kind, frame)
+    monkeypatch.setattr(cli, "command_engine", lambda: engine)
+    result = CliRunner().invoke(cli.app, ["audience", "refresh"])
+    assert result.exit_code == 0, result.output
+    assert "fallback: p_alive/expected_purchases/clv/churn_risk: unknown, nobody has bought on a second day" in (
+        result.output
+    )
