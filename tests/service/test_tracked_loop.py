@@ -13,17 +13,10 @@ from sqlalchemy import select
 
 from service.db.models import Customer, Send
 from service.db.session import session_scope
-from tests.service.conftest import generated_campaign, trained_shop, wait_for_job
+from tests.service.conftest import generated_campaign, trained_shop
+from tests.service.test_experiments import send
 
 PUBLIC = "https://mail.shop.example"
-
-
-def _send(client, campaign_id: int, **params) -> dict:
-    response = client.post(f"/campaigns/{campaign_id}/send", params=params)
-    assert response.status_code == 202, response.text
-    job = wait_for_job(client, response.json()["job_id"])
-    assert job["status"] == "succeeded", job["error"]
-    return job["result"]
 
 
 def _tracked_links(message) -> tuple[str, list[str]]:
@@ -65,7 +58,7 @@ def test_tracked_opens_and_clicks_close_the_experiment_loop(client, engine, demo
     for draft in drafts:
         assert client.post(f"/drafts/{draft['id']}/approve", json={}).status_code == 200
 
-    first = _send(client, campaign_id, batch_size=24)
+    first = send(client, campaign_id, batch_size=24)
     assert first["sent"] == len(messages) > 0 and first["held_out"] > 0, first
     assert set(first["sent_by_arm"]) == {"A", "B"}, first  # no outcomes yet: both arms are tried
     links = [_tracked_links(message) for message in messages]
@@ -107,7 +100,7 @@ def test_tracked_opens_and_clicks_close_the_experiment_loop(client, engine, demo
         row = rf"<td>{arm}</td><td>{n}</td><td>{n}</td>\s*<td>{got['opens']}</td><td>{got['clicks']}</td>"
         assert re.search(row, page), arm
 
-    second = _send(client, campaign_id, batch_size=24)
+    second = send(client, campaign_id, batch_size=24)
     assert second["sent"] > 0
     assert second["sent_by_arm"].get("B", 0) >= second["sent"] - 1, second  # Thompson sent the rest to B
 
