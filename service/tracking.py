@@ -26,11 +26,11 @@ from typing import Literal, NamedTuple
 from urllib.parse import quote, urlsplit
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 
 from service.clock import utcnow
 from service.db.session import session_scope
-from service.errors import InvalidInput
+from service.errors import InvalidInput, is_database_busy
 from service.events import ingest_events
 from service.schemas import EventIn
 from service.settings import TrackingSettings
@@ -112,12 +112,6 @@ def click_event_id(url: str) -> str:
     return CLICK_EVENT_PREFIX + hashlib.sha256(url.encode()).hexdigest()[:32]
 
 
-def record(engine: Engine, send_id: int, kind: Literal["open", "click"], event_id: str) -> None:
-    """Record an open or a click of a send, now, as its event (a duplicate, a send erased since, change nothing).
-    Never raises: the recipient's image or page comes whatever becomes of the record, and a failure is logged."""
-    _written(engine, [Engagement(send_id, kind, event_id, utcnow())])
-
-
 class Engagement(NamedTuple):
     """An open or a click to record: its send, kind, event id (``OPEN_EVENT_ID``, ``click_event_id``) and when it
     came, which its event keeps however long the record waits."""
@@ -129,8 +123,8 @@ class Engagement(NamedTuple):
 
 
 def _written(engine: Engine, engagements: list[Engagement]) -> None:
-    """``_write``, tried again while SQLite's one writer is held (a long import's write): the records wait their turn
-    rather than being lost."""
+    """``_write``, tried again while the database is busy (SQLite's one writer held by a long import's write): the
+    records wait their turn rather than being lost."""
     while _write(engine, engagements):
         time.sleep(_BUSY_PAUSE)
 
@@ -140,8 +134,8 @@ _BUSY_PAUSE = 0.05  # seconds between tries past a busy SQLite: each try waits o
 
 def _write(engine: Engine, engagements: list[Engagement]) -> bool:
     """Record ``engagements`` in one transaction; when it is refused (one names a send this database never had, or
-    another server recorded one first), each on its own, so that one does not cost the others. True when SQLite's
-    writer was held past the busy timeout, nothing written, to be tried again. Never raises."""
+    another server recorded one first), each on its own, so that one does not cost the others. True when the database
+    was busy past its timeout (``is_database_busy``), nothing written, to be tried again. Never raises."""
     events = [
         EventIn(send_id=e.send_id, kind=e.kind, event_id=e.event_id, occurred_at=e.occurred_at) for e in engagements
     ]
@@ -154,11 +148,9 @@ def _write(engine: Engine, engagements: list[Engagement]) -> bool:
                 _written(engine, [engagement])
         elif isinstance(refused, InvalidInput):  # an IntegrityError of one: recorded already, a duplicate
             log.warning("a tracked %s was not recorded", engagements[0].kind, extra=_about(engagements), exc_info=True)
-    except OperationalError as error:
-        if engine.dialect.name == "sqlite" and "locked" in str(error.orig):
+    except Exception as error:  # noqa: BLE001 (the database down, or busy)
+        if is_database_busy(error):
             return True
-        log.warning("tracked opens and clicks were not recorded", extra=_about(engagements), exc_info=True)
-    except Exception:  # noqa: BLE001 (the database down)
         log.warning("tracked opens and clicks were not recorded", extra=_about(engagements), exc_info=True)
     return False
 

@@ -17,7 +17,7 @@ from service import tracking
 from service.db.models import Customer, Draft, Event, Send, Variant
 from service.db.session import session_scope
 from service.settings import TrackingSettings
-from service.tracking import PIXEL, TrackingLinks, record, tracked_html
+from service.tracking import PIXEL, EngagementRecorder, TrackingLinks, tracked_html
 from tests.service.test_sending import new_campaign, send_job
 
 PUBLIC = "https://mail.shop.example"
@@ -150,7 +150,7 @@ def test_a_burst_of_opens_and_clicks_is_recorded_once_each_in_batches_and_a_bad_
     opened by thousands at once (images loaded on arrival) left the API and the review page waiting for threads."""
     import threading
 
-    from service.tracking import OPEN_EVENT_ID, EngagementRecorder, click_event_id
+    from service.tracking import OPEN_EVENT_ID, click_event_id
 
     with session_scope(engine) as session:
         customer = Customer(external_id="b1", email="b1@example.com", marketing_consent=True)
@@ -192,8 +192,10 @@ def test_a_burst_of_opens_and_clicks_is_recorded_once_each_in_batches_and_a_bad_
 
 
 def test_an_open_of_an_erased_send_or_one_never_made_records_nothing_and_raises_nothing(engine, caplog):
+    recorder = EngagementRecorder(engine)
     with caplog.at_level(logging.WARNING, logger="tailor.tracking"):
-        record(engine, 424242, "open", "tailor-open")
+        recorder.add(424242, "open", "tailor-open")
+        recorder.close()
     assert "a tracked open was not recorded" in caplog.text
     with session_scope(engine) as session:
         assert session.scalars(select(Event)).all() == []
@@ -268,7 +270,7 @@ def test_records_that_sqlite_s_writer_keeps_waiting_past_its_timeout_are_written
     import sqlite3
     import time
 
-    from service.tracking import OPEN_EVENT_ID, EngagementRecorder
+    from service.tracking import OPEN_EVENT_ID
 
     with session_scope(engine) as session:
         send = Send(customer=Customer(external_id="w1", email="w1@example.com", marketing_consent=True),
