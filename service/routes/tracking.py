@@ -5,18 +5,15 @@ recipient, or the server's request threads, waiting."""
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from generation.templates import strings
 from service import tracking
 from service.deps import StateDep
-from service.review import TEMPLATES_DIR
 from service.routes.responses import REFUSES_NO_INPUT
-from service.unsubscribe import browser_locale
+from service.routes.unsubscribe import not_a_link_page
 
 NOT_A_LINK = {"description": "No email Tailor sent carries this link", "content": {"text/html": {}}}
 router = APIRouter(prefix="/track", tags=["tracking"], responses={404: NOT_A_LINK})
-templates = Jinja2Templates(directory=TEMPLATES_DIR)
 # Each load of the image asks Tailor again: a cached one would tell of no open, and a shared cache would give it to
 # nobody's mail client but the first.
 NOT_STORED = {"Cache-Control": "no-store, private"}
@@ -59,16 +56,8 @@ def click(
 
 
 def _not_a_link(request: Request) -> HTMLResponse:
-    """A page, in the browser's language, saying the link is not one Tailor made."""
-    locale = browser_locale(request.headers.get("accept-language"))
-    words = strings(locale)["tracked_link"]
-    context = {
-        "subscription": None,
-        "error": words["not_valid"],
-        "title": words["title"],
-        "lang": locale,
-        "root": "../..",
-    }
-    page = templates.TemplateResponse(request, "unsubscribe.html", context, status_code=404)
-    page.headers["Vary"] = "Accept-Language"
-    return page
+    """A page, in the browser's language, saying the link is not one Tailor made; its style sheet is the unsubscribe
+    page's, two levels up from /track/click/{token}."""
+    return not_a_link_page(
+        request, "tracked_link", lambda locale: strings(locale)["tracked_link"]["not_valid"], root="../.."
+    )

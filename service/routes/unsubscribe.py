@@ -2,6 +2,8 @@
 confirmation button (mail scanners that open links must not unsubscribe anyone), POST unsubscribes, and is
 also what mail clients send for one-click unsubscribe (List-Unsubscribe-Post, RFC 8058)."""
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
@@ -39,11 +41,18 @@ def _page(request: Request, look_up, token: str) -> HTMLResponse:
     try:
         subscription = look_up()
     except unsubscribe_ops.LinkNotFound as error:
-        locale = unsubscribe_ops.browser_locale(request.headers.get("accept-language"))
-        words = strings(locale)["unsubscribe"]
-        context = {"subscription": None, "error": error.message(locale), "title": words["title"], "lang": locale}
-        page = templates.TemplateResponse(request, "unsubscribe.html", {**context, "token": token}, status_code=404)
-        page.headers["Vary"] = "Accept-Language"  # a cache must not give one reader's language to the next
-        return page
+        return not_a_link_page(request, "unsubscribe", error.message, token=token)
     context = {"subscription": subscription, "error": None, "token": token}
     return templates.TemplateResponse(request, "unsubscribe.html", context)
+
+
+def not_a_link_page(request: Request, wording: str, message: Callable[[str], str], **context: str) -> HTMLResponse:
+    """The 404 page of a link in sent email that names no email Tailor sent, in the browser's language: its title
+    from the ``wording`` of prompts/email/strings.yaml, its ``message`` for that language (the unsubscribe links'
+    and the tracking links' alike)."""
+    locale = unsubscribe_ops.browser_locale(request.headers.get("accept-language"))
+    title = strings(locale)[wording]["title"]
+    shown = {"subscription": None, "error": message(locale), "title": title, "lang": locale, **context}
+    page = templates.TemplateResponse(request, "unsubscribe.html", shown, status_code=404)
+    page.headers["Vary"] = "Accept-Language"  # a cache must not give one reader's language to the next
+    return page
