@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, distinct, func, not_, select
+from sqlalchemy import distinct, func, not_, select
 from sqlalchemy.orm import Session
 
 from service.db.models import Event, Send
@@ -24,16 +24,30 @@ SHOWN_BY = {"opened": ("open", "click", "conversion"), "clicked": ("click", "con
 
 def send_counts(session: Session, campaign_id: int) -> tuple[int, int]:
     """The campaign's sends, and how many of them were perhaps sent (``Send.perhaps_sent``), in one query."""
-    counts = select(func.count(), func.count().filter(Send.perhaps_sent)).where(Send.campaign_id == campaign_id)
-    sends, perhaps_sent = session.execute(counts).one()
+    sends, perhaps_sent, _, _ = _send_counts(session, campaign_id)
     return sends, perhaps_sent
+
+
+def _send_counts(session: Session, campaign_id: int) -> tuple[int, int, int, int]:
+    """``send_counts``, and of the sends known to have gone out, those whose email told Tailor of an open (its image)
+    and of a click (its links through Tailor), in the same query: "opened 0" of a campaign none of whose email could
+    tell of an open says nothing of it."""
+    gone_out = not_(Send.perhaps_sent)
+    counts = select(
+        func.count(),
+        func.count().filter(Send.perhaps_sent),
+        func.count().filter(gone_out, Send.tracking.contains("opens")),
+        func.count().filter(gone_out, Send.tracking.contains("clicks")),
+    ).where(Send.campaign_id == campaign_id)
+    sends, perhaps_sent, tracked_opens, tracked_clicks = session.execute(counts).one()
+    return sends, perhaps_sent, tracked_opens, tracked_clicks
 
 
 def campaign_performance(session: Session, campaign_id: int) -> dict[str, Any]:
     """Sends known to have gone out, and the sends with each kind of event, their rates over those sends (None
     while there are none), the conversions' value as revenue, and the sends perhaps sent; empty before the campaign
     sent anything."""
-    sends, perhaps_sent = send_counts(session, campaign_id)
+    sends, perhaps_sent, tracked_opens, tracked_clicks = _send_counts(session, campaign_id)
     if not sends:
         return {}
     sent = sends - perhaps_sent
@@ -56,16 +70,4 @@ def campaign_performance(session: Session, campaign_id: int) -> dict[str, Any]:
         report[name] = count
         report[f"{name}_rate"] = round(count / sent, 4) if sent else None
     report["revenue"] = round(float(by_kind.get("conversion", (0, 0.0))[1]), 2)
-    return report | tracked_sends(session, campaign_id)
-
-
-def tracked_sends(session: Session, campaign_id: int) -> dict[str, int]:
-    """Of the sends known to have gone out, those whose email told Tailor of an open (its image) and of a click (its
-    links through Tailor): "opened 0" of a campaign none of whose email could tell of an open says nothing of it."""
-    gone_out = and_(Send.campaign_id == campaign_id, not_(Send.perhaps_sent))
-    opens, clicks = session.execute(
-        select(
-            func.count().filter(Send.tracking.contains("opens")), func.count().filter(Send.tracking.contains("clicks"))
-        ).where(gone_out)
-    ).one()
-    return {"tracked_opens": opens, "tracked_clicks": clicks}
+    return report | {"tracked_opens": tracked_opens, "tracked_clicks": tracked_clicks}
