@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from service.addresses import stop_shared_addresses
 from service.clock import as_utc, utcnow
-from service.db.models import Customer, ErasedSend, Event, Send
+from service.db.models import Customer, Draft, ErasedSend, Event, Product, Send
 from service.erasures import address_digest, customers_with_addresses
 from service.errors import InvalidInput, Problem
 from service.forecasts import mark_stale_for_customers
@@ -86,6 +86,7 @@ def ingest_events(session: Session, events: list[EventIn]) -> dict[str, Any]:
     if problems:
         raise InvalidInput("events", problems)
     recorded = duplicates = 0
+    products = clicked_products(session, [(send, event.url) for send, event, _ in resolved if event.url is not None])
     stopped: set[int] = set()  # customers who may not be mailed any more
     if stopping_erased:
         stopped |= _stop_erased_addresses(session, [event for _, event in stopping_erased], erased_ids, erased_messages)
@@ -96,7 +97,8 @@ def ingest_events(session: Session, events: list[EventIn]) -> dict[str, Any]:
             duplicates += 1
             continue
         fields = {"kind": event.kind, "occurred_at": occurred_at, "value": event.value, "external_id": event.event_id}
-        session.add(Event(send_id=send.id, **fields))
+        product_id = products.get((send.id, event.url)) if event.url is not None else None
+        session.add(Event(send_id=send.id, product_id=product_id, **fields))
         if event.kind in ("unsubscribe", "complaint"):  # a spam complaint is the strongest unsubscribe
             for customer in stopped_by_unsubscribe(session, send):
                 customer.unsubscribed = True
@@ -115,6 +117,37 @@ def ingest_events(session: Session, events: list[EventIn]) -> dict[str, Any]:
 
 
 STOPPING = ("unsubscribe", "complaint", "bounce")
+
+
+def clicked_products(session: Session, clicks: list[tuple[Send, str]]) -> dict[tuple[int, str], int]:
+    """The product (its row id) each click's address is the link of, by (send id, address): of the products its
+    email showed, where Tailor made the email and still has its draft, else (imported history) of the catalog. A
+    link that is several products' (a shop's home page, where products have no page of their own) is none's."""
+    draft_ids = {send.draft_id for send, _ in clicks if send.draft_id is not None}
+    shown: dict[int, list[dict[str, Any]]] = {}
+    if draft_ids:
+        rows = session.execute(select(Draft.id, Draft.recommendations).where(Draft.id.in_(draft_ids)))
+        shown = {draft_id: recommendations or [] for draft_id, recommendations in rows}
+    skus: dict[tuple[int, str], str] = {}
+    in_catalog: set[tuple[int, str]] = set()
+    for send, url in clicks:
+        if send.draft_id in shown:
+            linked = {str(pick.get("product_id")) for pick in shown[send.draft_id] if pick.get("url") == url}
+            if len(linked) == 1:
+                skus[(send.id, url)] = linked.pop()
+        else:
+            in_catalog.add((send.id, url))
+    found: dict[tuple[int, str], int] = {}
+    if skus:
+        ids = dict(session.execute(select(Product.sku, Product.id).where(Product.sku.in_(set(skus.values())))).all())
+        found = {click: ids[sku] for click, sku in skus.items() if sku in ids}
+    if in_catalog:
+        by_url: dict[str, list[int]] = {}
+        urls = {url for _, url in in_catalog}
+        for product_id, url in session.execute(select(Product.id, Product.url).where(Product.url.in_(urls))):
+            by_url.setdefault(url, []).append(product_id)
+        found |= {(send_id, url): by_url[url][0] for send_id, url in in_catalog if len(by_url.get(url, ())) == 1}
+    return found
 
 
 def _other_send(send: Send, message_id: str, messages: dict[str, Send]) -> str | None:

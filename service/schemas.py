@@ -290,7 +290,9 @@ class CampaignOut(BaseModel):
         "`forecast`. `tracked_opens` and `tracked_clicks`: of `sent`, the emails Tailor sent with its open image and "
         "with its links through it (TAILOR_TRACK_OPENS, TAILOR_TRACK_CLICKS); of the others only an email service's "
         "events tell. `perhaps_sent`: emails whose mail server's answer was lost (a dropped connection, a killed "
-        "process) and of which nothing was heard since, left out of `sent` and the rates",
+        "process) and of which nothing was heard since, left out of `sent` and the rates. `product_clicks`: the 10 "
+        "products of its email clicked most (`product` its sku, `name`, `clicks` the emails whose reader clicked "
+        "it), from Tailor's tracked links and the click events that give their address (`url`)",
     )  # fmt: skip
     holdout_share: float | None = None
     scheduled_at: UtcMoment | None = Field(
@@ -541,6 +543,10 @@ class RejectIn(RequestBody):
     expected_revision: ExpectedRevision = None
 
 
+# A link's address as long as a browser takes one (tracked links of 8,700 characters were followed).
+CLICKED_URL_MAX = 16_384
+
+
 class EventIn(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
@@ -566,6 +572,21 @@ class EventIn(RequestBody):
         None, ge=0, le=CONVERSION_VALUE_MAX,
         description="what a conversion was worth, in the shop's currency; only a conversion carries one",
     )  # fmt: skip
+
+    url: str | None = Field(
+        None, min_length=1, max_length=CLICKED_URL_MAX,
+        description="the address a click followed, as the email linked to it: when it is the link of one of the "
+        "products the email showed, the click is the product's (the campaign's `product_clicks`), and the "
+        "recommender learns it as the customer's view of it; only a click carries one",
+    )  # fmt: skip
+
+    @field_validator("url")
+    @classmethod
+    def _only_a_click_has_a_url(cls, url: str | None, info: ValidationInfo) -> str | None:
+        kind = info.data.get("kind")
+        if url is not None and kind is not None and kind != "click":
+            raise ValueError(f"only a click carries a url, not an event of kind {kind!r}")
+        return url
 
     @field_validator("value")
     @classmethod
@@ -733,6 +754,11 @@ class SendEventOut(BaseModel):
     event_id: str | None = Field(
         None, validation_alias="external_id", description="the email service's own id for the event, if it gave one"
     )
+    product: str | None = Field(
+        None, validation_alias="product_sku",
+        description="the sku of the product whose link a click followed, of those the email showed; null for any "
+        "other event or link",
+    )  # fmt: skip
     recorded_at: UtcMoment | None = Field(
         None, description="when Tailor recorded it, which for the email service's report of it may be later than "
         "`occurred_at` (an unsubscribe that happened before an email went may have reached Tailor after it); null "

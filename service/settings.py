@@ -439,11 +439,14 @@ class ScoringSettings(BaseSettings):
 
 class ModelSettings(BaseSettings):
     """Trained model versions kept on disk per kind (`TAILOR_MODELS_KEPT`); older ones are deleted when a new one
-    is published, never the version in use. The kept ones can be made current again (a rollback)."""
+    is published, never the version in use. The kept ones can be made current again (a rollback). Whether the
+    recommender learns the products its email's readers clicked as their views of them (`TAILOR_MODELS_LEARN_CLICKS`,
+    on: a shop that imports the views of its own site, where each such click also lands, may count them twice)."""
 
     model_config = SettingsConfigDict(env_prefix="TAILOR_MODELS_")
 
     kept: int = Field(default=5, ge=1)
+    learn_clicks: bool = True
 
 
 class RetrainSettings(BaseSettings):

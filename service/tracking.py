@@ -32,7 +32,7 @@ from service.clock import utcnow
 from service.db.session import session_scope
 from service.errors import InvalidInput, is_database_busy
 from service.events import ingest_events
-from service.schemas import EventIn
+from service.schemas import CLICKED_URL_MAX, EventIn
 from service.settings import TrackingSettings
 from service.unsubscribe import SignedLinks, signature
 
@@ -113,13 +113,15 @@ def click_event_id(url: str) -> str:
 
 
 class Engagement(NamedTuple):
-    """An open or a click to record: its send, kind, event id (``OPEN_EVENT_ID``, ``click_event_id``) and when it
-    came, which its event keeps however long the record waits."""
+    """An open or a click to record: its send, kind, event id (``OPEN_EVENT_ID``, ``click_event_id``), when it came
+    (which its event keeps however long the record waits) and, for a click, the address it followed (which names
+    the product clicked: ``service.events.clicked_products``)."""
 
     send_id: int
     kind: Literal["open", "click"]
     event_id: str
     occurred_at: datetime
+    url: str | None = None
 
 
 def _written(engine: Engine, engagements: list[Engagement]) -> None:
@@ -137,7 +139,8 @@ def _write(engine: Engine, engagements: list[Engagement]) -> bool:
     another server recorded one first), each on its own, so that one does not cost the others. True when the database
     was busy past its timeout (``is_database_busy``), nothing written, to be tried again. Never raises."""
     events = [
-        EventIn(send_id=e.send_id, kind=e.kind, event_id=e.event_id, occurred_at=e.occurred_at) for e in engagements
+        EventIn(send_id=e.send_id, kind=e.kind, event_id=e.event_id, occurred_at=e.occurred_at, url=_product_link(e))
+        for e in engagements
     ]
     try:
         with session_scope(engine) as session:
@@ -153,6 +156,13 @@ def _write(engine: Engine, engagements: list[Engagement]) -> bool:
             return True
         log.warning("tracked opens and clicks were not recorded", extra=_about(engagements), exc_info=True)
     return False
+
+
+def _product_link(engagement: Engagement) -> str | None:
+    """The address a click followed, as an event takes it: one longer than any product's link is none's, and must
+    not cost the batch its records."""
+    url = engagement.url
+    return url if url and len(url) <= CLICKED_URL_MAX else None
 
 
 def _about(engagements: list[Engagement]) -> dict:
@@ -176,9 +186,10 @@ class EngagementRecorder:
         self._thread: threading.Thread | None = None  # started by the first record: most servers track nothing
         self._starting = threading.Lock()
 
-    def add(self, send_id: int, kind: Literal["open", "click"], event_id: str) -> None:
-        """Record an open or a click of ``send_id``, which came now, soon, without waiting for the database."""
-        engagement = Engagement(send_id, kind, event_id, utcnow())
+    def add(self, send_id: int, kind: Literal["open", "click"], event_id: str, url: str | None = None) -> None:
+        """Record an open or a click (on ``url``) of ``send_id``, which came now, soon, without waiting for the
+        database."""
+        engagement = Engagement(send_id, kind, event_id, utcnow(), url)
         self._started()
         try:
             self._queue.put_nowait(engagement)

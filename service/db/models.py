@@ -485,8 +485,16 @@ class Event(Base):
     # When Tailor recorded it, which for an email service's report may be long after ``occurred_at``: whether an
     # unsubscribe had reached Tailor before a later email went (null for events recorded before 0038).
     recorded_at: Mapped[datetime | None] = mapped_column(DateTime, default=utcnow)
+    # The product whose link a click followed, of those its email showed (service.events.clicked_products): what the
+    # recommender learns as the customer's view of it. Null for any other event, or a link that is no one product's.
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id", ondelete="SET NULL"))
 
     send: Mapped[Send] = relationship(back_populates="events")
+    product: Mapped[Product | None] = relationship()
+
+    @property
+    def product_sku(self) -> str | None:
+        return self.product.sku if self.product is not None else None
 
 
 class Assignment(Base):

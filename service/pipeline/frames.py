@@ -46,7 +46,9 @@ def _frame_in_parts(session: Session, statement, dtypes: dict[str, str]) -> pd.D
     return pd.concat(parts, ignore_index=True)
 
 
-def interactions_frame(session: Session) -> pd.DataFrame:
+def interactions_frame(session: Session, email_clicks: bool = False) -> pd.DataFrame:
+    """Every order line, cart addition and view imported; with ``email_clicks``, also each product of an email that
+    its reader clicked (``Event.product_id``), as a view of it at the click's moment: the click led to its page."""
     statement = (
         select(
             Customer.external_id,
@@ -64,7 +66,28 @@ def interactions_frame(session: Session) -> pd.DataFrame:
         "customer_id": "str", "product_id": "str", "timestamp": "datetime64[us]", "quantity": "float64",
         "amount": "float64", "kind": "str", "order_id": "str",
     }  # fmt: skip
-    return _frame_in_parts(session, statement, dtypes)
+    lines = _frame_in_parts(session, statement, dtypes)
+    if not email_clicks:
+        return lines
+    clicks = _frame_in_parts(
+        session,
+        select(Customer.external_id, Product.sku, Event.occurred_at, Event.send_id)
+        .join(Send, Send.id == Event.send_id)
+        .join(Customer, Customer.id == Send.customer_id)
+        .join(Product, Product.id == Event.product_id)
+        .where(Event.kind == "click"),
+        {"customer_id": "str", "product_id": "str", "timestamp": "datetime64[us]", "send_id": "int64"},
+    )
+    if clicks.empty:
+        return lines
+    views = clicks.assign(
+        quantity=1.0, amount=0.0, kind="view", order_id=EMAIL_CLICK_ORDER + clicks["send_id"].astype(str)
+    )[list(dtypes)]
+    return pd.concat([lines, views.astype(dtypes)], ignore_index=True)
+
+
+# The order id of an email click read as a view: one per email, as a visit's views share one.
+EMAIL_CLICK_ORDER = "email-click:"
 
 
 def orders_frame(session: Session, before: date | None = None) -> pd.DataFrame:

@@ -255,7 +255,7 @@ def train_recommender(
     report(0, "reading interactions")
     read_at = datetime.now(UTC)  # names the version: a customer erased from now on is one the model holds
     with session_scope(engine) as session:
-        interactions = frames.interactions_frame(session)
+        interactions = frames.interactions_frame(session, email_clicks=ModelSettings().learn_clicks)
         products = frames.products_frame(session)
     if interactions.empty:
         raise NotReady("There are no orders to learn from: import orders first (`tailor import orders FILE`).")
@@ -273,8 +273,10 @@ def train_recommender(
     fitting = f"fitting {name} on {len(interactions):,} interactions"
     report(3, fitting)
     recommender = registry.create(name, **params).fit(interactions, products, report.within(3, fitting))
+    learned = training_metadata(recommender, interactions)
+    learned["data"]["email_clicks"] = int(interactions["order_id"].str.startswith(frames.EMAIL_CLICK_ORDER).sum())
     metadata = {
-        **training_metadata(recommender, interactions),
+        **learned,
         "holdout": holdout,
         "tuning": tuning,
         "trained_at": as_text(utcnow(), timespec="seconds"),

@@ -51,7 +51,7 @@ def click(
     if send_id is None:
         return _not_a_link(request)
     if request.method == "GET":
-        state.engagement.add(send_id, "click", tracking.click_event_id(url))
+        state.engagement.add(send_id, "click", tracking.click_event_id(url), url)
     return RedirectResponse(url, status_code=302, headers=NOT_STORED)
 
 
