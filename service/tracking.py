@@ -20,7 +20,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from html import escape, unescape
 from typing import Literal, NamedTuple
 from urllib.parse import quote, urlsplit
@@ -32,6 +32,7 @@ from service.clock import utcnow
 from service.db.session import session_scope
 from service.errors import InvalidInput, is_database_busy
 from service.events import ingest_events
+from service.machine_clicks import told_apart
 from service.schemas import CLICKED_URL_MAX, EventIn
 from service.settings import TrackingSettings
 from service.unsubscribe import SignedLinks, signature
@@ -118,7 +119,7 @@ class Engagement(NamedTuple):
     the product clicked: ``service.events.clicked_products``)."""
 
     send_id: int
-    kind: Literal["open", "click"]
+    kind: Literal["open", "click", "machine_click"]  # a machine's click: service.machine_clicks
     event_id: str
     occurred_at: datetime
     url: str | None = None
@@ -138,12 +139,13 @@ def _write(engine: Engine, engagements: list[Engagement]) -> bool:
     """Record ``engagements`` in one transaction; when it is refused (one names a send this database never had, or
     another server recorded one first), each on its own, so that one does not cost the others. True when the database
     was busy past its timeout (``is_database_busy``), nothing written, to be tried again. Never raises."""
-    events = [
-        EventIn(send_id=e.send_id, kind=e.kind, event_id=e.event_id, occurred_at=e.occurred_at, url=_product_link(e))
-        for e in engagements
-    ]
     try:
         with session_scope(engine) as session:
+            events = [
+                EventIn(send_id=e.send_id, kind=e.kind, event_id=e.event_id, occurred_at=e.occurred_at,
+                        url=_product_link(e))
+                for e in told_apart(session, engagements, timedelta(seconds=TrackingSettings().machine_seconds))
+            ]  # fmt: skip
             ingest_events(session, events)
     except (IntegrityError, InvalidInput) as refused:
         if len(engagements) > 1:

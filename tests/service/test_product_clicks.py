@@ -5,7 +5,7 @@ recommender's training reads each such click as the reader's view of the product
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pandas as pd
 from fastapi.testclient import TestClient
@@ -16,7 +16,7 @@ from service.db.models import Customer, Draft, Event, Product, Send, Variant
 from service.db.session import session_scope
 from service.pipeline import frames
 from service.pipeline.training import train_recommender
-from tests.service.conftest import upload
+from tests.service.conftest import set_host_clock_off, upload
 from tests.service.test_sending import new_campaign, send_job, upload_products
 
 PUBLIC = "https://mail.shop.example"
@@ -83,7 +83,10 @@ def test_a_tracked_click_on_a_product_s_link_is_that_product_s_in_the_report_the
     )
 
     recipient = TestClient(client.app)
-    for link in (tea, tea, knife):  # the tea twice (one click), and the knife, whose link is the shop's
+    # The tea twice (one click), and a minute later the knife, whose link is the shop's (a reader's pace: two links
+    # within a second are a link scanner's).
+    for minutes, link in ((1, tea), (1, tea), (2, knife)):
+        set_host_clock_off(monkeypatch, timedelta(minutes=minutes))
         assert recipient.get(link.removeprefix(PUBLIC), follow_redirects=False).status_code == 302
     assert client.app.state.tailor.engagement.flush()
 

@@ -1,0 +1,93 @@
+"""Clicks on Tailor's tracked links that a machine made, not a reader: a company's link scanner (a mail gateway's
+safe-links check) follows the links of an email as it arrives, often every one of them, before anyone reads it.
+Counted as clicks, they made a campaign's click rate, an experiment's winner, the engagement model and the products
+readers chose (which the recommender learns from) those of the scanners.
+
+Two signs tell one, each a thing no person does (the rules email services publish; there is no data here to calibrate
+subtler ones), within ``TAILOR_TRACK_MACHINE_SECONDS`` (1 s; 0 tells none apart):
+- **at delivery**: a click that soon after the email was handed to the mail server; nobody has read it yet;
+- **a sweep**: two different links of one email clicked that soon after each other; a person's click opens a page,
+  and their next one needs them back in the email.
+
+Such a click is recorded as a ``machine_click`` event: kept, and counted apart in the campaign's report, but it is no
+reader's (not a click, not an open, no outcome of an experiment, nothing the models learn). A click recorded before
+the click that reveals the sweep came is made one then. What stays unseen: a scanner that clicks one link, or takes
+its time between links, counts as a reader; so does a person whose mail client loads every image (Apple Mail's
+privacy protection) for opens. Clicks that an email service reports (POST /events) are its own to filter; it may
+report the ones it tells apart as ``machine_click``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from service.db.models import Event, Send
+
+if TYPE_CHECKING:
+    from service.tracking import Engagement
+
+MACHINE_CLICK = "machine_click"
+# A machine's click has an event id of its own: a reader's later click on the same link is still recorded, once.
+MACHINE_EVENT_PREFIX = "tailor-machine-"
+
+
+def told_apart(session: Session, engagements: Sequence[Engagement], within: timedelta) -> list[Engagement]:
+    """``engagements`` with each click a machine made (``within`` its email's sending, or of another click of another
+    link of it, of this batch or recorded already) made a ``machine_click``; the recorded clicks a sweep of this batch
+    reveals are made ones too."""
+    clicks = {index: e for index, e in enumerate(engagements) if e.kind == "click"}
+    if not clicks or not within:
+        return list(engagements)
+    send_ids = {e.send_id for e in clicks.values()}
+    sent_at = dict(session.execute(select(Send.id, Send.sent_at).where(Send.id.in_(send_ids))).all())
+    moments = [e.occurred_at for e in clicks.values()]
+    recorded = {
+        event_id: (send_id, link, moment)
+        for event_id, send_id, link, moment in session.execute(
+            select(Event.id, Event.send_id, Event.external_id, Event.occurred_at).where(
+                Event.send_id.in_(send_ids),
+                Event.kind == "click",
+                Event.occurred_at.between(min(moments) - within, max(moments) + within),
+            )
+        )
+    }
+    swept = _swept(
+        [(("new", index), e.send_id, e.event_id, e.occurred_at) for index, e in clicks.items()]
+        + [(("recorded", event_id), *click) for event_id, click in recorded.items()],
+        within,
+    )
+    for source, event_id in swept:
+        if source == "recorded":
+            link = recorded[event_id][1] or ""
+            made_one = {"kind": MACHINE_CLICK, "external_id": MACHINE_EVENT_PREFIX + link, "product_id": None}
+            session.execute(update(Event).where(Event.id == event_id).values(**made_one))
+    told = list(engagements)
+    for index, click in clicks.items():
+        at_delivery = click.send_id in sent_at and click.occurred_at - sent_at[click.send_id] < within
+        if at_delivery or ("new", index) in swept:
+            told[index] = click._replace(kind=MACHINE_CLICK, event_id=MACHINE_EVENT_PREFIX + click.event_id, url=None)
+    return told
+
+
+Click = tuple[tuple[str, int], int, str | None, datetime]  # (key, send id, link's event id, moment)
+
+
+def _swept(clicks: list[Click], within: timedelta) -> set[tuple[str, int]]:
+    """The keys of the clicks that have a click of another link of the same email ``within`` of them."""
+    swept = set()
+    by_send: dict[int, list[tuple[datetime, str | None, tuple[str, int]]]] = {}
+    for key, send_id, link, moment in clicks:
+        by_send.setdefault(send_id, []).append((moment, link, key))
+    for found in by_send.values():
+        found.sort(key=lambda click: click[0])
+        for position, (moment, link, key) in enumerate(found):
+            for other_moment, other_link, other_key in found[position + 1 :]:
+                if other_moment - moment > within:
+                    break
+                if other_link != link:
+                    swept |= {key, other_key}
+    return swept

@@ -1,0 +1,103 @@
+"""Clicks a link scanner made on Tailor's tracked links (service.machine_clicks): one as the email arrives, or a sweep
+of its links within a second, is recorded as a `machine_click`, kept apart from the readers' clicks in every count."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from service.db.models import Campaign, Customer, Draft, Event, Product, Send
+from service.db.session import session_scope
+from service.tracking import Engagement, _written, click_event_id
+from tests.service.test_sending import new_campaign
+
+SENT_AT = datetime(2026, 3, 2, 9, 0, 0)
+TEA, KNIFE = "https://shop.example/p/T1", "https://shop.example/p/K1"
+
+
+@pytest.fixture
+def sent(client, engine) -> tuple[int, int]:
+    """A campaign's email showing the tea and the knife, sent at ``SENT_AT``: (campaign id, send id)."""
+    campaign_id = new_campaign(client)
+    with session_scope(engine) as session:
+        session.add_all(
+            [Product(sku="T1", name="Tea", price=5.0, url=TEA), Product(sku="K1", name="Knife", price=40.0, url=KNIFE)]
+        )
+        customer = Customer(external_id="c1", email="c1@example.com", marketing_consent=True)
+        picks = [{"product_id": "T1", "url": TEA}, {"product_id": "K1", "url": KNIFE}]
+        draft = Draft(campaign_id=campaign_id, customer=customer, status="sent", recommendations=picks)
+        session.add(draft)
+        session.flush()
+        send = Send(customer=customer, campaign_id=campaign_id, draft_id=draft.id, subject="Hi",
+                    campaign_type="cross_sell", sent_at=SENT_AT, tracking="opens,clicks")  # fmt: skip
+        session.add(send)
+        session.flush()
+        session.get(Campaign, campaign_id).status = "sent"
+        return campaign_id, send.id
+
+
+def _click(send_id: int, url: str, seconds: float) -> Engagement:
+    return Engagement(send_id, "click", click_event_id(url), SENT_AT + timedelta(seconds=seconds), url)
+
+
+def _recorded(engine) -> list[tuple[str, str | None, float]]:
+    """(kind, product sku, seconds after sending) of the send's clicks, in the order they came."""
+    with session_scope(engine) as session:
+        rows = session.execute(
+            select(Event.kind, Product.sku, Event.occurred_at)
+            .outerjoin(Product, Product.id == Event.product_id)
+            .where(Event.kind.in_(["click", "machine_click"]))
+            .order_by(Event.occurred_at)
+        )
+        return [(kind, sku, (moment - SENT_AT).total_seconds()) for kind, sku, moment in rows]
+
+
+def test_a_click_as_the_email_arrives_is_a_scanner_s_and_the_reader_s_later_click_of_that_link_still_counts(
+    client, engine, sent
+):
+    campaign_id, send_id = sent
+    _written(engine, [_click(send_id, TEA, 0.4)])  # the gateway's scanner, as the mail server took the email
+    _written(engine, [_click(send_id, TEA, 600)])  # the reader, ten minutes later, on the same link
+    assert _recorded(engine) == [("machine_click", None, 0.4), ("click", "T1", 600.0)]
+
+    performance = client.get(f"/campaigns/{campaign_id}").json()["performance"]
+    assert (performance["clicked"], performance["opened"], performance["machine_clicked"]) == (1, 1, 1)
+    assert performance["product_clicks"] == [{"product": "T1", "name": "Tea", "clicks": 1}]
+    page = client.get(f"/review/campaigns/{campaign_id}").text
+    assert "clicked by link scanners, not readers, in 1 (not counted)" in page
+
+
+def test_a_sweep_of_an_email_s_links_within_a_second_is_a_scanner_s_even_across_batches(client, engine, sent):
+    campaign_id, send_id = sent
+    _written(engine, [_click(send_id, TEA, 30.0)])  # alone, it looks like a reader's
+    assert _recorded(engine) == [("click", "T1", 30.0)]
+    _written(engine, [_click(send_id, KNIFE, 30.6)])  # the next link 0.6 s later: the first was a scanner's too
+    assert _recorded(engine) == [("machine_click", None, 30.0), ("machine_click", None, 30.6)]
+
+    performance = client.get(f"/campaigns/{campaign_id}").json()["performance"]
+    assert (performance["clicked"], performance["opened"], performance["machine_clicked"]) == (0, 0, 1)
+    assert performance["product_clicks"] == []
+
+
+def test_a_reader_s_clicks_at_a_reader_s_pace_all_count(engine, sent):
+    _, send_id = sent
+    # The same link twice in a second (a double click: one click), and the other link three seconds on.
+    _written(engine, [_click(send_id, TEA, 30.0), _click(send_id, TEA, 30.2), _click(send_id, KNIFE, 33.2)])
+    assert _recorded(engine) == [("click", "T1", 30.0), ("click", "K1", 33.2)]
+
+
+def test_a_shop_can_tell_none_apart(engine, sent, monkeypatch):
+    monkeypatch.setenv("TAILOR_TRACK_MACHINE_SECONDS", "0")
+    _, send_id = sent
+    _written(engine, [_click(send_id, TEA, 0.1), _click(send_id, KNIFE, 0.2)])
+    assert _recorded(engine) == [("click", "T1", 0.1), ("click", "K1", 0.2)]
+
+
+def test_an_email_service_may_report_a_scanner_s_click_as_one(client, sent):
+    campaign_id, send_id = sent
+    event = {"send_id": send_id, "kind": "machine_click", "occurred_at": "2026-03-02T09:00:02Z"}
+    assert client.post("/events", json={"events": [event]}).json()["recorded"] == 1
+    performance = client.get(f"/campaigns/{campaign_id}").json()["performance"]
+    assert (performance["clicked"], performance["machine_clicked"]) == (0, 1)
