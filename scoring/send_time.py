@@ -18,9 +18,11 @@ imported sends made midnight everybody's best hour at a 100 % open rate, a sends
 every send at 00:00, where there is nothing to compare an hour with, and one without opens made the first hour sent
 at (03:00, say) everybody's best at 0 %.
 
-Hours are hours of the clock in ``timezone`` (an IANA name; ``sent_at`` and the moments returned are UTC without
-a zone): a shop's customers keep their habits by their own clock, so an hour learned in UTC moves by one at every
-daylight-saving change (9:00 in Berlin is 8:00 UTC in winter and 7:00 in summer).
+Hours are hours of each customer's own clock (an IANA name; ``sent_at`` and the moments returned are UTC without
+a zone): their zone, where the sends give one (a ``timezone`` column) and ``next_send_times`` is told it, else the
+shop's, ``timezone``. Customers keep their habits by their own clock, so an hour learned in UTC moves by one at every
+daylight-saving change (9:00 in Berlin is 8:00 UTC in winter and 7:00 in summer), and a shop's 10:00 is 07:00 for a
+customer in Los Angeles: the population's hours are local hours too, so that "10:00 local" is what it learns.
 """
 
 from __future__ import annotations
@@ -40,20 +42,32 @@ MIN_HISTORY_SENDS = 20
 MIN_HISTORY_HOURS = 2
 
 
-def local_hours(sent_at: pd.Series, timezone: str = "UTC") -> pd.Series:
-    """The hour of the clock in ``timezone`` of each moment (UTC without a zone, as the service keeps them)."""
+def local_hours(sent_at: pd.Series, timezone: str = "UTC", zones: pd.Series | None = None) -> pd.Series:
+    """The hour of the clock in ``timezone`` of each moment (UTC without a zone, as the service keeps them), or in
+    each moment's own zone of ``zones`` (aligned with ``sent_at``), where it names one (empty or missing:
+    ``timezone``)."""
     moments = pd.to_datetime(sent_at)
-    if timezone == "UTC":
-        return moments.dt.hour
-    return moments.dt.tz_localize("UTC").dt.tz_convert(timezone).dt.hour
+    own = pd.Series(timezone, index=moments.index) if zones is None else zones.fillna("").astype(str)
+    own = own.where(own != "", timezone).to_numpy()
+    found = pd.unique(own)
+    if len(found) <= 1:
+        return _hours_in(moments, found[0] if len(found) else timezone)
+    by_position = moments.reset_index(drop=True)  # an index of the caller's may repeat labels
+    hours = pd.concat([_hours_in(by_position[own == zone], zone) for zone in found]).sort_index()
+    return hours.set_axis(moments.index)
+
+
+def _hours_in(moments: pd.Series, zone: str) -> pd.Series:
+    return moments.dt.hour if zone == "UTC" else moments.dt.tz_localize("UTC").dt.tz_convert(zone).dt.hour
 
 
 def open_counts(sends: pd.DataFrame, by: list[str], timezone: str = "UTC") -> pd.DataFrame:
-    """Sends and opens (columns ``sends``, ``opens``) per send ``hour`` (of the clock in ``timezone``) and the other
-    columns in ``by``, from one row per send: the counts the functions below learn from (a database can count them
-    itself)."""
+    """Sends and opens (columns ``sends``, ``opens``) per send ``hour`` (of the clock in the customer's zone, a
+    ``timezone`` column where the sends have one and it names one, else in ``timezone``) and the other columns in
+    ``by``, from one row per send: the counts the functions below learn from (a database can count them itself)."""
     require_columns(sends, ["sent_at", "opened", *(column for column in by if column != "hour")], "sends")
-    rows = sends.assign(hour=local_hours(sends["sent_at"], timezone), opened=sends["opened"].astype(float))
+    hours = local_hours(sends["sent_at"], timezone, sends.get("timezone"))
+    rows = sends.assign(hour=hours, opened=sends["opened"].astype(float))
     if "customer_id" in by:
         rows["customer_id"] = rows["customer_id"].astype(str)
     grouped = rows.groupby(by)["opened"]
@@ -117,12 +131,13 @@ def best_send_hours(
     sends: pd.DataFrame, customer_ids: list[str] | pd.Series | None = None, *, prior_sends: float = 4.0,
     timezone: str = "UTC",
 ) -> pd.DataFrame:  # fmt: skip
-    """One row per customer: ``best_hour`` (in ``timezone``), ``expected_open_rate``, ``n_sends``, ``n_opens`` and
-    ``source`` (``own`` when the customer's history moved the choice away from the population hour, else
-    ``population``)."""
+    """One row per customer: ``best_hour`` (of their own clock: see ``open_counts``), ``expected_open_rate``,
+    ``n_sends``, ``n_opens`` and ``source`` (``own`` when the customer's history moved the choice away from the
+    population hour, else ``population``)."""
     require_columns(sends, ["customer_id", "sent_at", "opened"], "sends")
     population = open_counts(sends, ["hour"], timezone)
-    if timezone != "UTC":  # told apart in UTC: a dates-only file's midnights are two hours of a zone with DST
+    zoned = "timezone" in sends and bool((sends["timezone"].fillna("") != "").any())
+    if timezone != "UTC" or zoned:  # told apart in UTC: a dates-only file's midnights are two hours of a DST zone
         require_history(population, open_counts(sends, ["hour"], "UTC"))
     if customer_ids is not None:  # the population needs every send; the per-customer table only theirs
         sends = sends[sends["customer_id"].astype(str).isin(pd.Series(customer_ids).astype(str))]
@@ -173,21 +188,25 @@ def best_hours_from_counts(
     return table
 
 
-def next_send_times(best_hours: Iterable[int], now: datetime, timezone: str = "UTC") -> list[datetime]:
+def next_send_times(
+    best_hours: Iterable[int], now: datetime, timezone: str = "UTC", zones: Iterable[str | None] | None = None
+) -> list[datetime]:
     """When to mail each customer (UTC without a zone, as ``now``): ``now`` when it falls within their best hour
-    of the clock in ``timezone``, else the next start of that hour there. On the night the clocks go forward an
-    hour that does not exist there is taken as the hour after it (02:00 in Berlin is then 03:00)."""
-    zone = ZoneInfo(timezone)
+    of their clock, else the next start of that hour there; their clock is their zone of ``zones`` (in the order of
+    ``best_hours``), or ``timezone`` for one without (None, empty, or no ``zones``). On the night the clocks go
+    forward an hour that does not exist there is taken as the hour after it (02:00 in Berlin is then 03:00)."""
+    hours = list(best_hours)
+    own = list(zones) if zones is not None else [None] * len(hours)
+    return [_next_start(int(hour), now, ZoneInfo(zone or timezone)) for hour, zone in zip(hours, own, strict=True)]
+
+
+def _next_start(hour: int, now: datetime, zone: ZoneInfo) -> datetime:
     local_now = now.replace(tzinfo=UTC).astimezone(zone)
+    if hour == local_now.hour:
+        return now
     this_hour = local_now.replace(minute=0, second=0, microsecond=0, tzinfo=None)
-    times = []
-    for hour in best_hours:
-        if int(hour) == local_now.hour:
-            times.append(now)
-            continue
-        start = this_hour.replace(hour=int(hour))
-        if start <= this_hour:
-            start += timedelta(days=1)
-        moment = start.replace(tzinfo=zone).astimezone(UTC).replace(tzinfo=None)
-        times.append(moment if moment > now else now)
-    return times
+    start = this_hour.replace(hour=hour)
+    if start <= this_hour:
+        start += timedelta(days=1)
+    moment = start.replace(tzinfo=zone).astimezone(UTC).replace(tzinfo=None)
+    return moment if moment > now else now

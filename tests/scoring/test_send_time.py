@@ -124,3 +124,55 @@ def test_one_open_moves_a_customer_only_to_an_hour_the_shop_nearly_favours_as_mu
     for hour, best in ((12, 12), (20, 9)):
         one_open = pd.DataFrame({"customer_id": ["c"], "hour": [hour], "sends": [1], "opens": [1]})
         assert best_hours_from_counts(population, one_open).loc["c", "best_hour"] == best
+
+
+def _opening_at_ten_local() -> pd.DataFrame:
+    """A customer in New York and one in Los Angeles, each opening at 10:00 by their own clock (14:00 and 17:00 UTC
+    in summer) and not at 20:00 UTC (16:00 and 13:00 for them), and one without a zone, who reads the shop's clock."""
+    rows = []
+    for day in range(10):
+        for customer, zone, opened_utc in (("NY", "America/New_York", 14), ("LA", "America/Los_Angeles", 17)):
+            rows.append((customer, zone, pd.Timestamp("2026-07-06") + pd.Timedelta(days=day, hours=opened_utc), 1))
+            rows.append((customer, zone, pd.Timestamp("2026-07-06") + pd.Timedelta(days=day, hours=20), 0))
+        rows.append(("SHOP", None, pd.Timestamp("2026-07-06") + pd.Timedelta(days=day, hours=10), 1))
+        rows.append(("SHOP", None, pd.Timestamp("2026-07-06") + pd.Timedelta(days=day, hours=3), 0))
+    return pd.DataFrame(rows, columns=["customer_id", "timezone", "sent_at", "opened"])
+
+
+def test_each_customers_hours_are_hours_of_their_own_zone():
+    """Customers in New York and Los Angeles who both open at 10:00 by their own clock: learned on the shop's clock
+    (UTC) they split over 14:00 and 17:00; by their own zone both are 10:00, and so is what the population learns."""
+    sends = _opening_at_ten_local()
+    best = best_send_hours(sends)
+    assert best.loc[["NY", "LA", "SHOP"], "best_hour"].tolist() == [10, 10, 10]
+    assert population_open_rates(sends).idxmax() == 10  # 10:00 local, opened by all three
+    assert best_send_hours(sends.drop(columns="timezone")).loc["LA", "best_hour"] == 17  # the shop's clock alone
+
+
+def test_each_customer_is_mailed_at_their_best_hour_in_their_own_zone():
+    now = datetime(2026, 7, 20, 12, 0)  # 08:00 in New York, 05:00 in Los Angeles
+    zones = ["America/New_York", "America/Los_Angeles", None, ""]
+    assert next_send_times([10, 10, 10, 10], now, timezone="Europe/Berlin", zones=zones) == [
+        datetime(2026, 7, 20, 14, 0),
+        datetime(2026, 7, 20, 17, 0),
+        datetime(2026, 7, 21, 8, 0),  # no zone of their own: the shop's, 10:00 in Berlin tomorrow
+        datetime(2026, 7, 21, 8, 0),
+    ]
+
+
+def test_a_customers_best_hour_stays_their_local_hour_across_their_daylight_saving_change():
+    """Los Angeles leaves summer time on Sunday 1 November 2026: 10:00 there is 17:00 UTC on Saturday, 18:00 UTC
+    on Sunday. A habit of 10:00 learned over both seasons is one hour, and the send follows the clock change."""
+    summer = [pd.Timestamp("2026-10-20 17:00") + pd.Timedelta(days=d) for d in range(12)]  # to Sat 31 Oct
+    winter = [pd.Timestamp("2026-11-01 18:00") + pd.Timedelta(days=d) for d in range(12)]
+    evening = [pd.Timestamp("2026-10-20 03:00") + pd.Timedelta(days=d) for d in range(24)]  # 20:00 or 19:00 there
+    sent = summer + winter + evening
+    sends = pd.DataFrame(
+        {"customer_id": "LA", "timezone": "America/Los_Angeles", "sent_at": sent, "opened": [1] * 24 + [0] * 24}
+    )
+    assert best_send_hours(sends).loc["LA", "best_hour"] == 10
+
+    saturday = datetime(2026, 10, 31, 18, 0)  # 11:00 summer time in Los Angeles: 10:00 has passed
+    assert next_send_times([10], saturday, zones=["America/Los_Angeles"]) == [datetime(2026, 11, 1, 18, 0)]
+    friday = datetime(2026, 10, 30, 18, 0)
+    assert next_send_times([10], friday, zones=["America/Los_Angeles"]) == [datetime(2026, 10, 31, 17, 0)]
