@@ -116,6 +116,7 @@ def customer_out(customer: Customer) -> CustomerOut:
         email=customer.email,
         first_name=customer.first_name,
         locale=customer.locale,
+        timezone=customer.timezone,
         marketing_consent=customer.marketing_consent,
         consent_changed_at=customer.consent_changed_at,
         unsubscribed=customer.unsubscribed,

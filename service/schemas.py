@@ -183,6 +183,10 @@ class CustomerOut(BaseModel):
     email: str
     first_name: str
     locale: str
+    timezone: str | None = Field(
+        None, description="the IANA time zone the customer lives in (a customers file's `timezone`), whose clock their "
+        "best send hour is an hour of and their best-hour sends wait for; null: the shop's (TAILOR_SEND_TIMEZONE)",
+    )  # fmt: skip
     marketing_consent: bool
     consent_changed_at: UtcMoment | None = Field(
         None, description="when `marketing_consent` took its present value: the customers file's `consent_at` (when "
@@ -712,10 +716,12 @@ class ExperimentOut(BaseModel):
 class SendTimeOut(BaseModel):
     customer_id: str
     best_hour: int = Field(
-        description="the hour of the day (0–23) on the shop's clock: `timezone`, set by TAILOR_SEND_TIMEZONE (UTC "
-        "unless set); the moments the API gives and keeps are UTC"
+        description="the hour of the day (0–23) on the customer's clock: `timezone`, their own (a customers file's "
+        "`timezone`) or else the shop's, TAILOR_SEND_TIMEZONE (UTC unless set); the moments the API gives and keeps "
+        "are UTC"
     )
-    timezone: str = Field("UTC", description="the IANA time zone of best_hour, e.g. Europe/Berlin")
+    timezone: str = Field("UTC", description="the IANA time zone of best_hour, e.g. Europe/Berlin: the customer's "
+                          "own, or the shop's for one without")  # fmt: skip
     expected_open_rate: float
     n_sends: int
     n_opens: int

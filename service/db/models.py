@@ -76,6 +76,9 @@ class Customer(Base):
     email_key: Mapped[str] = mapped_column(Text, default=lambda context: _key_of(context, "email") or "", index=True)
     first_name: Mapped[str] = mapped_column(String(200), default="")
     locale: Mapped[str] = mapped_column(String(16), default="en")
+    # The IANA zone the customer lives in (a customers file's `timezone`): their best send hour is an hour of its
+    # clock (service.send_times). Null: the shop's, TAILOR_SEND_TIMEZONE.
+    timezone: Mapped[str | None] = mapped_column(String(64))
     marketing_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     # When `marketing_consent` took its present value (a customers file's `consent_at`, else the import or write
     # that gave or changed it; a file saying the same again leaves it): null for one unchanged since before 0042.

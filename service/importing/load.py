@@ -38,6 +38,7 @@ from service.importing.columns import SPECS, TableSpec, parse_table, unread_colu
 from service.importing.erased import erased_warnings, without_erased
 from service.settings import ImportSettings
 from service.wording import counted
+from service.zones import ZONE_EXAMPLES, zone_named
 from tabular import (
     DateOrder,
     empty_file,
@@ -492,6 +493,11 @@ def _check_customers(_session: Session, rows: pd.DataFrame) -> list[Problem]:
     problems += [
         Problem(r, "locale", NOT_A_LOCALE) for r in _rows_where(~locales.str.match(LOCALE_PATTERN) & (locales != ""))
     ]
+    zones = rows.timezone.fillna("")  # none (no column), or an empty cell (the shop's): see _import_customers
+    problems += [
+        Problem(r, "timezone", f"'{zones[r]}' is not a time zone: {ZONE_EXAMPLES}")
+        for r in _rows_where((zones != "") & zones.map(lambda zone: zone_named(zone) is None))
+    ]
     collected = pd.to_datetime(rows.consent_at)  # none (no column): all NaT, none refused
     return problems + [
         Problem(r, "consent_at", "has not come yet: it says when the shop collected the consent (is the year right?)")
@@ -510,20 +516,23 @@ def _import_customers(session: Session, rows: pd.DataFrame, progress: Report) ->
     from the suppression list of the shop's former email provider): it holds for that address, and a new address
     in a later file is mailable. The extra columns are added to the attributes already stored: a later file with
     other columns (or an empty cell) keeps the values an earlier one gave. So does a locale: a customer the file
-    gives none keeps theirs, and a new one gets the shop's default (`TAILOR_IMPORT_DEFAULT_LOCALE`). A consent
+    gives none keeps theirs, and a new one gets the shop's default (`TAILOR_IMPORT_DEFAULT_LOCALE`). So does a time
+    zone where the file has no `timezone` column; an empty cell there is the shop's zone (none stored). A consent
     the file gives a new customer, or changes, is dated when the shop collected it (`consent_at`) or else now
     (``consent_changed_at``); the same consent again keeps its time, which a nightly file would otherwise move every
     night."""
     columns = (
         Customer.external_id, Customer.id, Customer.unsubscribed_at, Customer.unsubscribed, Customer.bounced_email,
         Customer.attributes, Customer.locale, Customer.marketing_consent, Customer.consent_changed_at,
+        Customer.timezone,
     )  # fmt: skip
     stored = rows_where_in(session, columns, Customer.external_id, rows.customer_id)
-    existing, unsubscribed, bounced, attributes, locales, consents = {}, {}, {}, {}, {}, {}
+    existing, unsubscribed, bounced, attributes, locales, consents, zones = {}, {}, {}, {}, {}, {}, {}
     default_locale, now = ImportSettings().default_locale, utcnow()
-    for external, customer_id, gone_at, gone, bounced_email, known, locale, consent, consent_at in stored:
+    for external, customer_id, gone_at, gone, bounced_email, known, locale, consent, consent_at, zone in stored:
         existing[external] = customer_id
         locales[external] = locale
+        zones[external] = zone
         consents[external] = (consent, consent_at)
         if gone:
             unsubscribed[external] = gone_at  # kept: the first unsubscribe's time (null: before 0039)
@@ -536,6 +545,7 @@ def _import_customers(session: Session, rows: pd.DataFrame, progress: Report) ->
             "email_key": address_key(r.email),  # the bulk write passes the model's validator by
             "first_name": r.first_name,
             "locale": normal_locale(r.locale) if r.locale else locales.get(r.customer_id, default_locale),
+            "timezone": zones.get(r.customer_id) if r.timezone is None else zone_named(r.timezone),
             "marketing_consent": bool(r.marketing_consent),
             "consent_changed_at": _consent_changed_at(
                 consents.get(r.customer_id), bool(r.marketing_consent), _optional_time(r.consent_at), now
