@@ -3,8 +3,10 @@
 ``scoring.send_time.best_hours_from_counts`` does the work, from sends and opens counted by the database per
 hour (a shop's sends are not read one by one): a customer's open rate at each hour is shrunk towards the
 shop's rate at that hour, so a customer with little history gets the population's best hour
-(``source = population``). Hours are hours of the shop's clock, `TAILOR_SEND_TIMEZONE` (UTC unless set), whatever
-the server's zone: customers keep their habits by their own clock, across daylight-saving changes. The moments
+(``source = population``). Hours are hours of each customer's clock, whatever the server's zone: their own zone
+(``Customer.timezone``, a customers file's `timezone`), else the shop's, `TAILOR_SEND_TIMEZONE` (UTC unless set);
+customers keep their habits by their own clock, across daylight-saving changes, and the shop's population hours are
+learned over everyone's local hours (10:00 in New York and 10:00 in Los Angeles are one hour, 10). The moments
 kept (``sends.sent_at``, ``drafts.send_after``) stay UTC, as every moment the service keeps (``service.clock``).
 Sends younger than ``TAILOR_SCORING_OUTCOME_DAYS`` are not learned from, since their opens may still come.
 ``schedule_at_best_hours`` gives approved drafts the moment to send them (``drafts.send_after``), which the
@@ -19,10 +21,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from service.clock import as_text, as_utc, utcnow
+from service.db.batches import rows_where_in
 from service.db.models import Campaign, Customer, Draft, Send, due_moment
 from service.errors import InvalidInput, NotReady, Problem
 from service.pipeline import frames
@@ -40,7 +43,8 @@ def best_hours(session: Session, customer_ids: list[str]) -> list[SendTimeOut]:
     timezone = SendScheduleSettings().timezone
     population, customers = _history(session, customer_ids, timezone)
     table = best_hours_from_counts(population, customers, customer_ids).reset_index()
-    return [SendTimeOut(**row, timezone=timezone) for row in table.to_dict("records")]
+    zones = dict(rows_where_in(session, (Customer.external_id, Customer.timezone), Customer.external_id, customer_ids))
+    return [SendTimeOut(**row, timezone=zones.get(row["customer_id"]) or timezone) for row in table.to_dict("records")]
 
 
 def campaign_send_times(
@@ -79,10 +83,11 @@ def _history(session: Session, customer_ids: list[str], timezone: str) -> tuple[
 
 
 def _in_utc(session: Session, population: pd.DataFrame, timezone: str, sent_before: datetime) -> pd.DataFrame:
-    """The sends per hour of UTC: a dates-only file's midnights, which a zone's clock can show at two hours."""
-    if timezone == "UTC":
+    """The sends per hour of UTC: a dates-only file's midnights, which a zone's clock can show at two hours (the
+    shop's, or a customer's own)."""
+    if timezone == "UTC" and not session.scalar(select(exists().where(Customer.timezone.is_not(None)))):
         return population
-    return frames.send_open_counts(session, [], sent_before=sent_before, timezone="UTC")[0]
+    return frames.send_open_counts(session, [], sent_before=sent_before, timezone="UTC", own_zones=False)[0]
 
 
 def _require_history(session: Session, population: pd.DataFrame, utc_population: pd.DataFrame | None = None) -> None:
@@ -249,7 +254,7 @@ def schedule_at_best_hours(
     if not drafts:
         return 0
     hours = best_hours(session, [draft.customer.external_id for draft in drafts])
-    moments = next_send_times([h.best_hour for h in hours], now, SendScheduleSettings().timezone)
+    moments = next_send_times([h.best_hour for h in hours], now, zones=[h.timezone for h in hours])  # each their own
     for draft, when in zip(drafts, moments, strict=True):
         draft.send_after = when
     return len(drafts)

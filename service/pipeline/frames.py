@@ -332,30 +332,47 @@ def _happened(*kinds: str):
     return func.max(case((Event.kind.in_(kinds), 1), else_=0))
 
 
-def send_hour(session: Session, timezone: str = "UTC"):
-    """The hour of a send on the clock of ``timezone``, as the database computes it."""
-    if timezone == "UTC":
+def send_hour(session: Session, timezone: str = "UTC", own_zones: bool = True):
+    """The hour of a send on the clock of ``timezone`` as the database computes it; with ``own_zones``, on its
+    customer's clock where they have a zone (``Customer.timezone``: the statement joins their row)."""
+    shop_hour = _hour_in(session, timezone)
+    if not own_zones:
+        return shop_hour
+    return case((Customer.timezone.is_not(None), _hour_in(session, Customer.timezone)), else_=shop_hour)
+
+
+def _hour_in(session: Session, zone):
+    """The hour of ``Send.sent_at`` on the clock of ``zone``, a name or a column of names."""
+    if isinstance(zone, str) and zone == "UTC":
         return extract("hour", Send.sent_at)
     if session.get_bind().dialect.name == "sqlite":
-        return func.tailor_local_hour(Send.sent_at, timezone)  # service.db.session registers it
-    return extract("hour", func.timezone(timezone, func.timezone("UTC", Send.sent_at)))
+        return func.tailor_local_hour(Send.sent_at, zone)  # service.db.session registers it
+    return extract("hour", func.timezone(zone, func.timezone("UTC", Send.sent_at)))
 
 
 def send_open_counts(
-    session: Session, customer_ids: Collection[str], sent_before: datetime | None = None, timezone: str = "UTC"
+    session: Session,
+    customer_ids: Collection[str],
+    sent_before: datetime | None = None,
+    timezone: str = "UTC",
+    own_zones: bool = True,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """What send times are learned from, counted by the database (``scoring.send_time.open_counts``' shape):
-    sends and opens per send hour (on the clock of ``timezone``) over every send (made at or before
-    ``sent_before``, when given), and per customer and hour for ``customer_ids``; a send perhaps sent
-    (``Send.perhaps_sent``) is left out, as it may never have been there to open."""
-    hour = send_hour(session, timezone)
+    sends and opens per send hour (on the customer's clock, their zone or else ``timezone``; on the clock of
+    ``timezone`` alone without ``own_zones``) over every send (made at or before ``sent_before``, when given), and
+    per customer and hour for ``customer_ids``; a send perhaps sent (``Send.perhaps_sent``) is left out, as it may
+    never have been there to open."""
+    hour = send_hour(session, timezone, own_zones)
     # A click or a conversion shows the email was opened (SHOWN_BY), recorded or not: a customer who clicks but never
     # loads images was never opening.
     shown_opened = Event.kind.in_(SHOWN_BY["opened"])
     opened = case((exists().where(Event.send_id == Send.id, shown_opened), 1), else_=0)
     counts = (func.count(Send.id), func.sum(opened))
     old_enough = and_(~Send.perhaps_sent, Send.sent_at <= sent_before if sent_before is not None else true())
-    population = _frame(session, select(hour, *counts).where(old_enough).group_by(hour), ["hour", "sends", "opens"])
+    over_shop = select(hour, *counts).where(old_enough).group_by(hour)
+    if own_zones:
+        over_shop = over_shop.join(Customer, Send.customer_id == Customer.id)
+    population = _frame(session, over_shop, ["hour", "sends", "opens"])
     per_customer = [
         row
         for batch in batches(list(dict.fromkeys(customer_ids)), size=IN_BATCH)

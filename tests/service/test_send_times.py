@@ -514,3 +514,54 @@ def test_a_shop_whose_sends_are_all_recent_is_told_they_count_once_their_opens_a
     message = client.get("/customers/a/send-time").json()["message"]
     assert message.startswith("There are no sends older than 7 days")
     assert "1,000 more were sent within 7 days and count once their opens are in" in message
+
+
+def test_customers_in_different_zones_who_open_at_ten_by_their_own_clock_are_mailed_at_ten_there(
+    any_engine, monkeypatch, tmp_path
+):
+    """A New York shop's customers in New York and Los Angeles both open at 10:00 by their own clock. On the shop's
+    clock alone, the Californian's habit was 13:00 and their best-hour email reached them at 07:00; by their own
+    zone (a customers file's `timezone`) both have a best hour of 10, shown with their zone, and each send waits for
+    10:00 there: two moments three hours apart. A customer without a zone keeps the shop's clock."""
+    from service.campaigns import create_campaign
+    from service.importing import import_file
+    from service.schemas import CampaignIn
+    from service.send_times import best_hours, schedule_at_best_hours
+
+    monkeypatch.setenv("TAILOR_SEND_TIMEZONE", "America/New_York")
+    customers = (
+        "customer_id,email,first_name,marketing_consent,timezone\n"
+        "ny,ny@example.com,Ny,true,America/New_York\n"
+        "la,la@example.com,La,true,america/los_angeles\n"  # as a person may type it
+        "shop,shop@example.com,Shop,true,\n"
+    )
+    lines = ["send_id,customer_id,subject,campaign_type,sent_at,opened"]
+    for day in range(10):  # July: 10:00 is 14:00 UTC in New York, 17:00 UTC in Los Angeles
+        date = f"2026-07-{6 + day:02d}"
+        lines += [f"ny{day},ny,News,vip,{date}T14:00:00Z,true", f"ny{day}x,ny,News,vip,{date}T22:00:00Z,false"]
+        lines += [f"la{day},la,News,vip,{date}T17:00:00Z,true", f"la{day}x,la,News,vip,{date}T22:00:00Z,false"]
+    (tmp_path / "customers.csv").write_text(customers)
+    (tmp_path / "sends.csv").write_text("\n".join(lines) + "\n")
+    with session_scope(any_engine) as session:
+        import_file(session, "customers", tmp_path / "customers.csv")
+        import_file(session, "sends", tmp_path / "sends.csv")
+    with session_scope(any_engine) as session:
+        hours = {h.customer_id: (h.best_hour, h.timezone, h.source) for h in best_hours(session, ["ny", "la", "shop"])}
+    assert hours == {
+        "ny": (10, "America/New_York", "population"),
+        "la": (10, "America/Los_Angeles", "population"),
+        "shop": (10, "America/New_York", "population"),  # the population's 10:00 local, on the shop's clock
+    }
+
+    with session_scope(any_engine) as session:
+        campaign_id = create_campaign(session, CampaignIn(name="t", brand="hearth", campaign_type="vip")).id
+        for customer in session.scalars(select(Customer).order_by(Customer.external_id)):
+            session.add(Draft(campaign_id=campaign_id, customer=customer, status="approved"))
+        session.flush()
+        assert schedule_at_best_hours(session, campaign_id, now=datetime(2026, 7, 20, 12, 0)) == 3
+        moments = {draft.customer.external_id: draft.send_after for draft in session.scalars(select(Draft))}
+    assert moments == {
+        "ny": datetime(2026, 7, 20, 14, 0),
+        "la": datetime(2026, 7, 20, 17, 0),
+        "shop": datetime(2026, 7, 20, 14, 0),
+    }
