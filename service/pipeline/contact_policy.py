@@ -21,7 +21,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, func, null, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from scoring.experiments import HOLDOUT
 from service.addresses import address_key
@@ -51,9 +51,10 @@ def defer_recently_mailed(
     """The drafts whose customer may be mailed now, in their order, and how many were deferred: those whose
     customer got an email less than ``min_days`` ago get ``send_after`` = that email's time + ``min_days``, or, for
     a draft that had a send time (its customer's best hour, the campaign's scheduled moment), the first moment
-    after that with the same time of day on the shop's clock (``timezone``). With ``holdout_days``, a customer held
-    out by another campaign's experiment in the last ``holdout_days`` days (its conversion window) waits until that
-    window ends too: mailed by another campaign meanwhile, they stopped being a group that received nothing."""
+    after that with the same time of day on the customer's clock (their zone, else the shop's: ``timezone``). With
+    ``holdout_days``, a customer held out by another campaign's experiment in the last ``holdout_days`` days (its
+    conversion window) waits until that window ends too: mailed by another campaign meanwhile, they stopped being a
+    group that received nothing."""
     if (min_days <= 0 and holdout_days <= 0) or not draft_ids:
         return draft_ids, 0
     gap, window = timedelta(days=min_days), timedelta(days=holdout_days)
@@ -81,7 +82,8 @@ def defer_recently_mailed(
                 until[draft_id] = max(until.get(draft_id, _EARLIEST), _held_out_wait(held_out, holdout_days))
         if not until:
             continue
-        for draft in session.scalars(select(Draft).where(Draft.id.in_(list(until)))):
+        deferring = select(Draft).where(Draft.id.in_(list(until))).options(selectinload(Draft.customer))
+        for draft in session.scalars(deferring):
             _defer(draft, until[draft.id], timezone)
         kept -= set(until)
         deferred += len(until)
@@ -175,8 +177,9 @@ def without_deferrals(flag_reasons: list[str]) -> list[str]:
 
 
 def _defer(draft: Draft, wait: Wait, timezone: str) -> None:
-    """Move the draft's send time past ``wait`` and say why in its reasons (not flagged: the due-check sends it)."""
-    draft.send_after = _same_time_of_day(wait.until, draft.send_after, timezone)
+    """Move the draft's send time past ``wait`` and say why in its reasons (not flagged: the due-check sends it), at
+    its time of day on its customer's clock: their zone, else the shop's (``timezone``)."""
+    draft.send_after = _same_time_of_day(wait.until, draft.send_after, draft.customer.timezone or timezone)
     note = f"{DEFERRED} to {draft.send_after:%Y-%m-%d %H:%M} UTC: {wait.why}"
     draft.flag_reasons = [*without_deferrals(draft.flag_reasons), note]
 

@@ -100,3 +100,23 @@ def test_the_first_look_counts_an_email_to_the_address_under_another_id(engine):
         draft = _draft(session)
         assert defer_recently_mailed(session, [draft.id], now, MIN_DAYS) == ([], 1)
         assert draft.send_after == mailed + timedelta(days=MIN_DAYS)
+
+
+def test_a_deferred_best_hour_keeps_its_time_of_day_on_the_customers_own_clock(engine):
+    """A Los Angeles customer's best hour is 10:00 there (17:00 UTC in summer). Deferred past the night Los Angeles
+    leaves summer time (1 November 2026), the draft kept 17:00 on the shop's clock (UTC): 09:00 for the customer."""
+    from datetime import datetime
+
+    now = datetime(2026, 10, 30, 12, 0)
+    with session_scope(engine) as session:
+        customer = Customer(external_id="la", email="la@example.com", marketing_consent=True,
+                            timezone="America/Los_Angeles")  # fmt: skip
+        campaign = Campaign(name="next", brand=ensure_brand(session, "hearth"), campaign_type="vip")
+        session.add_all([
+            Send(customer=customer, subject="Earlier", campaign_type="vip", sent_at=datetime(2026, 10, 30, 6, 0)),
+            Draft(campaign=campaign, customer=customer, status="approved", send_after=datetime(2026, 10, 30, 17, 0)),
+        ])  # fmt: skip
+    with session_scope(engine) as session:
+        draft = _draft(session)
+        assert defer_recently_mailed(session, [draft.id], now, min_days=3, timezone="UTC") == ([], 1)
+        assert draft.send_after == datetime(2026, 11, 2, 18, 0)  # the wait ends 1 Nov 22:00 there: 2 Nov 10:00 PST
