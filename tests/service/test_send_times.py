@@ -565,3 +565,17 @@ def test_customers_in_different_zones_who_open_at_ten_by_their_own_clock_are_mai
         "la": datetime(2026, 7, 20, 17, 0),
         "shop": datetime(2026, 7, 20, 14, 0),
     }
+
+
+def test_dates_only_sends_name_no_hour_when_some_customers_live_in_another_zone(client, engine):
+    """A dates-only file's midnights (UTC) are 09:00 for a customer in Tokyo and 00:00 for one on the shop's clock:
+    two local hours, from which Tokyo's customers got a best hour of 9 that no send ever tested."""
+    customers = "customer_id,email,first_name,marketing_consent,timezone\n"
+    import_file(client, "customers", customers + "a,a@example.com,Ann,true,Asia/Tokyo\nb,b@example.com,Bo,true,\n")
+    header = "send_id,customer_id,subject,campaign_type,sent_at,opened\n"
+    days = [datetime(2025, 3, 1) + timedelta(days=day) for day in range(30)]
+    rows = [f"s{i},{'ab'[i % 2]},News,vip,{day:%Y-%m-%d},{str(i % 3 == 0).lower()}\n" for i, day in enumerate(days)]
+    import_file(client, "sends", header + "".join(rows))
+    answer = client.get("/customers/a/send-time")
+    assert answer.status_code == 409, answer.json()
+    assert "All 30 past sends were made at 00:00 UTC" in answer.json()["message"]
