@@ -743,9 +743,9 @@ def test_customers_from_before_0042_have_no_consent_time_and_going_down_keeps_th
 def test_customers_stored_before_their_time_zone_was_kept_read_the_shops_clock_and_going_down_keeps_them(
     backend, tmp_path, request
 ):
-    """The migration after 0042 keeps a customer's time zone: none (the shop's clock) for one stored before."""
+    """0044 keeps a customer's time zone: none (the shop's clock) for one stored before."""
     engine = _database(backend, tmp_path, request, "customer_zones")
-    upgrade(engine, "0042")
+    upgrade(engine, "0043")
     customer = {"email": "a@example.com", "first_name": "A", "locale": "en", "unsubscribed": False, "attributes": {}}
     with session_scope(engine) as session:
         old_row(session, "customers", external_id="c1", marketing_consent=True, **customer, profile={},
@@ -756,7 +756,7 @@ def test_customers_stored_before_their_time_zone_was_kept_read_the_shops_clock_a
         connection.execute(text("UPDATE customers SET timezone = 'America/Los_Angeles'"))
         connection.commit()
         assert connection.execute(text("SELECT timezone FROM customers")).scalar() == "America/Los_Angeles"
-    downgrade(engine, "0042")
+    downgrade(engine, "0043")
     assert "timezone" not in {c["name"] for c in inspect(engine).get_columns("customers")}
     with engine.connect() as connection:
         assert connection.execute(text("SELECT external_id, marketing_consent FROM customers")).all() == [("c1", True)]

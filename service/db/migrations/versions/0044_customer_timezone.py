@@ -2,16 +2,16 @@
 hour is learned and kept on and their send scheduled by; null, as for every customer stored before, is the shop's
 (TAILOR_SEND_TIMEZONE)
 
-Revision ID: 0043
-Revises: 0042
+Revision ID: 0044
+Revises: 0043
 Create Date: 2026-12-05 16:00:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0043"
-down_revision = "0042"
+revision = "0044"
+down_revision = "0043"
 branch_labels = None
 depends_on = None
 
