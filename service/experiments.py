@@ -9,6 +9,11 @@ its drafts (``A``, ``B`` …) plus ``holdout``, whose customers are sent nothing
 - Allocation: each batch of sends is split across the variant arms by Thompson sampling on the outcomes
   recorded so far (``ExperimentSettings.allocation_outcome``, clicks by default), so the arm that is ahead
   gets more of the sends still to go as events arrive.
+- Who could report: an arm's open and click rates, and the allocation by them, count only the sends that could report
+  the outcome (their email tracked it, or the shop's email service posts it: ``service.outcome_reports``). A send
+  that could not is no send nobody clicked: counted, it diluted its arm's rate (tracking switched off half way, the
+  arm ahead got most of those sends and fell behind). Each arm says how many of its sends could report an open and a
+  click.
 - Conversions: a customer of any arm converted when their send got a ``conversion`` event, or when they made
   a purchase (an order line in ``interactions``) after they were assigned and within
   ``conversion_window_days``. Held-out customers can only convert by purchase, which is what makes the lift
@@ -40,11 +45,12 @@ from scoring.experiments import (
 from service.db.models import Assignment, Campaign, Customer, Draft, Event, Interaction, Send, Variant
 from service.db.session import dialect_insert
 from service.errors import Conflict, NotReady
+from service.outcome_reports import reporting_sends
 from service.performance import SHOWN_BY
 from service.schemas import ArmOut, ExperimentOut, LiftOut, RateOut, RevenueLiftOut
 from service.settings import ExperimentSettings
 
-OUTCOME_COLUMNS = {"open": "opens", "click": "clicks", "conversion": "conversions"}
+OUTCOME_COLUMNS = {"open": "opened", "click": "clicked", "conversion": "converted"}  # _outcome_table's 0/1 columns
 
 
 def _salt(campaign_id: int) -> str:
@@ -211,32 +217,44 @@ def arm_outcomes(
     session: Session, campaign_id: int, settings: ExperimentSettings
 ) -> tuple[list[str], dict[str, dict[str, float]]]:
     """The variant arms, and per arm (holdout included) its customers, sends, opens, clicks, conversions and
-    revenue (with its sum of squares, for intervals) so far: what both the results and the next batch's
+    revenue (with its sum of squares, for intervals) so far, and per outcome its trials and successes among the sends
+    that could report it (``<outcome>_trials``, ``<outcome>_successes``): what both the results and the next batch's
     allocation count."""
     window = timedelta(days=settings.conversion_window_days)
     assignments = pd.DataFrame(
         session.execute(
-            select(Assignment.arm, Assignment.customer_id, Assignment.send_id, Assignment.assigned_at).where(
-                Assignment.campaign_id == campaign_id
-            )
+            select(Assignment.arm, Assignment.customer_id, Assignment.send_id, Assignment.assigned_at, Send.tracking)
+            .outerjoin(Send, Send.id == Assignment.send_id)
+            .where(Assignment.campaign_id == campaign_id)
         ).all(),
-        columns=["arm", "customer_id", "send_id", "assigned_at"],
+        columns=["arm", "customer_id", "send_id", "assigned_at", "tracking"],
     )
     variant_labels = variant_arms(session, campaign_id)
     arm_names = [*variant_labels, HOLDOUT]
-    table = _outcome_table(assignments, session, window) if len(assignments) else assignments
+    if len(assignments):
+        table = _outcome_table(assignments, session, window)
+    else:
+        table = assignments.assign(opened=0, clicked=0, converted=0, revenue=0.0)
+    sent = table.send_id.notna()
+    reporting = reporting_sends(session, sent, table.tracking)
     rows = {}
     for arm in arm_names:
-        members = table[table.arm == arm] if len(table) else table
-        sent = int(members.send_id.notna().sum()) if len(members) else 0
+        members = table.arm == arm
+        counted = {}
+        for outcome, column in OUTCOME_COLUMNS.items():
+            reported = members & reporting[outcome]
+            counted[f"{outcome}_trials"] = int(reported.sum())
+            counted[f"{outcome}_successes"] = int(table.loc[reported, column].sum())
+        chosen = table[members]
         rows[arm] = {
-            "customers": len(members),
-            "sends": sent,
-            "opens": int(members.opened.sum()) if len(members) else 0,
-            "clicks": int(members.clicked.sum()) if len(members) else 0,
-            "conversions": int(members.converted.sum()) if len(members) else 0,
-            "revenue": float(members.revenue.sum()) if len(members) else 0.0,
-            "revenue_squares": float((members.revenue**2).sum()) if len(members) else 0.0,
+            "customers": len(chosen),
+            "sends": int(sent[members].sum()),
+            "opens": int(chosen.opened.sum()),
+            "clicks": int(chosen.clicked.sum()),
+            "conversions": int(chosen.converted.sum()),
+            "revenue": float(chosen.revenue.sum()),
+            "revenue_squares": float((chosen.revenue**2).sum()),
+            **counted,
         }
     return variant_labels, rows
 
@@ -254,10 +272,7 @@ def experiment_results(session: Session, campaign: Campaign) -> ExperimentOut:
     variant_labels, rows = arm_outcomes(session, campaign.id, settings)
     arm_names = [*variant_labels, HOLDOUT]
     level = settings.credible_level
-    variant_stats = {
-        outcome: _variant_effects(rows, variant_labels, OUTCOME_COLUMNS[outcome], level)
-        for outcome in ("open", "click", "conversion")
-    }
+    variant_stats = {outcome: _variant_effects(rows, variant_labels, outcome, level) for outcome in OUTCOME_COLUMNS}
     lifts = _holdout_lifts(rows, variant_labels, level)
     allocation_counts = _allocation_counts(rows, variant_labels, settings)
     next_allocation = thompson_allocation(allocation_counts).round(4).to_dict() if len(allocation_counts) else {}
@@ -273,6 +288,8 @@ def experiment_results(session: Session, campaign: Campaign) -> ExperimentOut:
                 sends=counts["sends"],
                 opens=None if is_holdout else counts["opens"],
                 clicks=None if is_holdout else counts["clicks"],
+                sends_reporting_opens=None if is_holdout else counts["open_trials"],
+                sends_reporting_clicks=None if is_holdout else counts["click_trials"],
                 conversions=counts["conversions"],
                 open_rate=variant_stats["open"].get(arm),
                 click_rate=variant_stats["click"].get(arm),
@@ -307,21 +324,21 @@ def _allocation_counts(
     """What Thompson sampling allocates the next batch from: every variant arm's sends and outcomes (an arm not
     sent yet takes part with its prior). The sender and the results both use it, so that ``next_allocation`` is
     the split the next batch gets."""
-    return _counts(rows, arms, OUTCOME_COLUMNS[settings.allocation_outcome], sent_only=False)
+    return _counts(rows, arms, settings.allocation_outcome, sent_only=False)
 
 
-def _counts(rows: dict[str, dict[str, float]], arms: list[str], column: str, sent_only: bool = True) -> pd.DataFrame:
-    """Trials (sends) and successes per variant arm: those that have been sent, or (``sent_only=False``) all."""
+def _counts(rows: dict[str, dict[str, float]], arms: list[str], outcome: str, sent_only: bool = True) -> pd.DataFrame:
+    """Trials (the sends that could report ``outcome``) and successes per variant arm: those that have been sent, or
+    (``sent_only=False``) all."""
     sent = [arm for arm in arms if rows[arm]["sends"] or not sent_only]
-    return pd.DataFrame(
-        {"arm": sent, "trials": [rows[a]["sends"] for a in sent], "successes": [rows[a][column] for a in sent]}
-    )
+    trials, successes = ([rows[arm][f"{outcome}_{name}"] for arm in sent] for name in ("trials", "successes"))
+    return pd.DataFrame({"arm": sent, "trials": trials, "successes": successes})
 
 
-def _variant_effects(rows: dict[str, dict[str, float]], arms: list[str], column: str, level: float) -> dict:
+def _variant_effects(rows: dict[str, dict[str, float]], arms: list[str], outcome: str, level: float) -> dict:
     """Each variant arm's rate with its interval and P(best); an arm not sent yet shows its prior (a uniform
     rate), which is what Thompson sampling gives it its share by."""
-    counts = _counts(rows, arms, column, sent_only=False)
+    counts = _counts(rows, arms, outcome, sent_only=False)
     if counts.empty:
         return {}
     table = effects(counts, control=counts.arm.iloc[0], level=level)
@@ -333,7 +350,7 @@ def _holdout_lifts(rows: dict[str, dict[str, float]], arms: list[str], level: fl
     """The holdout's conversion rate (key ``holdout``) and each sent arm's lift over it (``lift:<arm>``)."""
     if not rows[HOLDOUT]["customers"]:
         return {}
-    counts = _counts(rows, arms, "conversions")
+    counts = _counts(rows, arms, "conversion")
     counts = pd.concat(
         [
             counts,

@@ -658,8 +658,9 @@ class RateOut(BaseModel):
     high: float
     p_best: float | None = None
     observed: float | None = Field(
-        None, description="the share the counts give (opens, clicks or conversions over sends, the holdout's "
-        "conversions over its customers); null before any send. `mean` is pulled towards the uniform prior's 0.5",
+        None, description="the share the counts give (opens, clicks or conversions over the sends that could report "
+        "them, the holdout's conversions over its customers); null before any such send. `mean` is pulled towards "
+        "the uniform prior's 0.5",
     )  # fmt: skip
 
 
@@ -688,6 +689,16 @@ class ArmOut(BaseModel):
     sends: int
     opens: int | None
     clicks: int | None
+    sends_reporting_opens: int | None = Field(
+        None, description="of `sends`, those that could report an open (their email carried Tailor's open image, or "
+        "the email service posts opens or clicks to POST /events): what `open_rate` and an allocation by opens count; "
+        "null for the holdout",
+    )  # fmt: skip
+    sends_reporting_clicks: int | None = Field(
+        None, description="of `sends`, those that could report a click (their email's links led through Tailor, or "
+        "the email service posts clicks to POST /events): what `click_rate` and an allocation by clicks count; null "
+        "for the holdout",
+    )  # fmt: skip
     conversions: int
     open_rate: RateOut | None = None
     click_rate: RateOut | None = None

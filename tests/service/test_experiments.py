@@ -188,9 +188,11 @@ def test_the_results_report_the_split_the_next_batch_gets_with_unsent_arms_at_th
     client, engine, mail_server, monkeypatch
 ):
     """The allocation shown left out an arm with no sends: after one unclicked send of one arm the page said that
-    arm gets every next send, while the sender, which counts the unsent arm with its prior, gave it a third."""
+    arm gets every next send, while the sender, which counts the unsent arm with its prior, gave it a third. (Its
+    email tracks clicks: an unclicked send that could not have reported a click would count in no rate.)"""
     controller, _ = mail_server
     monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    monkeypatch.setenv("TAILOR_TRACK_CLICKS", "true")
     campaign_id = approved_campaign(client, engine, 31, "u")
     first = send(client, campaign_id, holdout_share=0, batch_size=1)
     [(sent_arm, _)] = first["sent_by_arm"].items()
