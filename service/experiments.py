@@ -13,7 +13,8 @@ its drafts (``A``, ``B`` …) plus ``holdout``, whose customers are sent nothing
   the outcome (their email tracked it, or the shop's email service posts it: ``service.outcome_reports``). A send
   that could not is no send nobody clicked: counted, it diluted its arm's rate (tracking switched off half way, the
   arm ahead got most of those sends and fell behind). Each arm says how many of its sends could report an open and a
-  click.
+  click, and the results warn when none could report the allocation outcome nor will the next batch: the experiment
+  cannot learn, and splits every batch evenly.
 - Conversions: a customer of any arm converted when their send got a ``conversion`` event, or when they made
   a purchase (an order line in ``interactions``) after they were assigned and within
   ``conversion_window_days``. Held-out customers can only convert by purchase, which is what makes the lift
@@ -45,10 +46,10 @@ from scoring.experiments import (
 from service.db.models import Assignment, Campaign, Customer, Draft, Event, Interaction, Send, Variant
 from service.db.session import dialect_insert
 from service.errors import Conflict, NotReady
-from service.outcome_reports import reporting_sends
+from service.outcome_reports import TRACKED, reporting_sends, tracked_now, unseen_warning
 from service.performance import SHOWN_BY
 from service.schemas import ArmOut, ExperimentOut, LiftOut, RateOut, RevenueLiftOut
-from service.settings import ExperimentSettings
+from service.settings import ExperimentSettings, TrackingSettings
 
 OUTCOME_COLUMNS = {"open": "opened", "click": "clicked", "conversion": "converted"}  # _outcome_table's 0/1 columns
 
@@ -315,7 +316,19 @@ def experiment_results(session: Session, campaign: Campaign) -> ExperimentOut:
             select(func.count()).where(Draft.campaign_id == campaign.id, Draft.pinned, Draft.status == "sent")
         ),
         arms=arms_out,
+        warnings=_unseen_allocation(rows, variant_labels, settings.allocation_outcome),
     )
+
+
+def _unseen_allocation(rows: dict[str, dict[str, float]], arms: list[str], outcome: str) -> list[str]:
+    """The warning when the experiment cannot learn: it has sent, none of its arms' sends could report the outcome
+    it allocates by, and email sent now will not either (its own tracking is off, and with no email service's report
+    none could)."""
+    sends = sum(rows[arm]["sends"] for arm in arms)
+    if outcome not in TRACKED or not sends or any(rows[arm][f"{outcome}_trials"] for arm in arms):
+        return []
+    carried = TrackingSettings().carried()
+    return [] if tracked_now(outcome, carried) else [unseen_warning(outcome, sends, carried, just_sent=False)]
 
 
 def _allocation_counts(

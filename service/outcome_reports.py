@@ -6,8 +6,9 @@ tracked links (``sends.tracking``, as TAILOR_TRACK_OPENS and TAILOR_TRACK_CLICKS
 service that posts events to POST /events. A send that could report neither is no send nobody clicked: counted in its
 arm's click rate it dilutes it, the more so for the arm that got more such sends (click tracking switched off half way,
 the arm ahead gets most of the rest and falls behind), and a campaign none of whose sends could report a click split
-every batch 50/50 for ever. So an arm's open and click rates, and the allocation by them, count only
-the sends that could report them. A conversion is always seen: a purchase in the orders counts as one.
+every batch 50/50 for ever, saying nothing. So an arm's open and click rates, and the allocation by them, count only
+the sends that could report them; ``unseen_warning`` says when none could, and what to do. A conversion is always
+seen: a purchase in the orders counts as one.
 
 An email service is taken to report clicks once it has posted one for any of Tailor's campaigns, not this campaign
 alone: the email service is the shop's, and a campaign's first batch, which nobody can have clicked yet, would warn
@@ -63,3 +64,36 @@ def reporting_sends(session: Session, sent: pd.Series, tracking: pd.Series) -> d
         untracked = bool((sent & ~tracked).any())
         reporting[outcome] = sent if untracked and reported_by_email_service(session, outcome) else tracked
     return reporting
+
+
+def unseen_in_batch(session: Session, outcome: Outcome, sends: int, tracking_carried: str) -> str | None:
+    """The warning for a batch of ``sends`` in an experiment's arms, sent carrying ``tracking_carried``
+    (TrackingSettings.carried), when none of it can report ``outcome``; None when it can, or nothing was sent."""
+    if not sends or tracked_now(outcome, tracking_carried) or reported_by_email_service(session, outcome):
+        return None
+    return unseen_warning(outcome, sends, tracking_carried, just_sent=True)
+
+
+def tracked_now(outcome: Outcome, tracking_carried: str) -> bool:
+    """Whether email sent now (TrackingSettings.carried) tells Tailor of ``outcome`` by its own tracking."""
+    return outcome not in TRACKED or TRACKED[outcome] in tracking_carried.split(",")
+
+
+def unseen_warning(outcome: Outcome, sends: int, tracking_carried: str, just_sent: bool) -> str:
+    """What to say when ``sends`` sends in an experiment's arms (the batch just sent, or all the campaign's) could not
+    report the outcome it allocates by, nor will email sent now (``tracking_carried``: TrackingSettings.carried),
+    and what would let the experiment learn."""
+    setting = f"TAILOR_TRACK_{TRACKED[outcome].upper()}"
+    an = "an" if outcome == "open" else "a"
+    if just_sent:
+        which, learns = f"the {sends:,} emails just sent cannot", "they count in no arm's rate and teach it nothing"
+    else:
+        which = f"none of the campaign's {sends:,} sends in its arms can"
+        learns = f"every batch is split by the arms' prior alone (even shares), and no arm has {an} {outcome} rate"
+    other = "open" if outcome == "click" and tracked_now("open", tracking_carried) else "conversion"
+    return (
+        f"The experiment allocates its sends by {outcome}s, but {which} report {an} {outcome}: {setting} is off and "
+        f"no email service has posted {an} {outcome} event to POST /events; {learns}. Turn on {setting}, have the "
+        f"email service post {outcome} events to POST /events (from its first, the sends already made count too), "
+        f"or allocate by what is seen: TAILOR_EXPERIMENT_ALLOCATION_OUTCOME={other}."
+    )

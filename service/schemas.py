@@ -722,6 +722,11 @@ class ExperimentOut(BaseModel):
         "in no arm and none of the arms' counts",
     )  # fmt: skip
     arms: list[ArmOut]
+    warnings: list[str] = Field(
+        [], description="what keeps the experiment from learning: none of its arms' sends could report "
+        "`allocation_outcome` (opens or clicks) and email sent now will not either, so every batch is split evenly; "
+        "each says what to do",
+    )  # fmt: skip
 
 
 class SendTimeOut(BaseModel):

@@ -60,6 +60,7 @@ from service.drafts import AUDIENCE_ORDER, failed_checks, selected_variant
 from service.errors import Conflict, InvalidEnvironment, JobCancelled, MailServerUnavailable, NotFound, TailorError
 from service.experiments import plan_arms
 from service.jobs.recovery import flag_interrupted_sends
+from service.outcome_reports import unseen_in_batch
 from service.pipeline.contact_policy import defer_if_mailed_meanwhile, defer_recently_mailed
 from service.pipeline.freshness import HeldBack, hold_back_late, hold_back_stale
 from service.pipeline.mail import (
@@ -318,11 +319,23 @@ def send_campaign(
     if tally.sent and (unreachable := unreachable_links(links.base_url)):
         warnings.append(unreachable)
         log.warning("unsubscribe links recipients cannot reach", extra={"campaign_id": campaign_id, "sent": tally.sent})
+    if experiment and (unseen := _allocation_unseen(engine, outbox, sum(tally.sent_by_arm.values()))):
+        warnings.append(unseen)
+        log.warning("an experiment's sends cannot report its allocation outcome",
+                    extra={"campaign_id": campaign_id, "sent": tally.sent})  # fmt: skip
     if warnings:
         result["warnings"] = warnings
     if experiment:
         result.update(held_out=held_out, sent_by_arm=tally.sent_by_arm, pinned=tally.pinned)
     return result
+
+
+def _allocation_unseen(engine: Engine, outbox: _Outbox, sent_in_arms: int) -> str | None:
+    """The warning of an experiment's batch none of whose emails can report the outcome it allocates by
+    (service.outcome_reports.unseen_in_batch): an experiment that cannot learn splits every batch evenly."""
+    outcome = ExperimentSettings().allocation_outcome
+    with session_scope(engine) as session:
+        return unseen_in_batch(session, outcome, sent_in_arms, outbox.tracking.carried())
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
-"""Whether an experiment can see the outcome it allocates by: a send that could not report the outcome counts in no
-arm's rate of it (real sends through a loopback SMTP server, events recorded by Tailor's own tracking)."""
+"""Whether an experiment can see the outcome it allocates by: a shop allocating by clicks whose email cannot report a
+click is told so by the send and the results, and a send that could not report the outcome counts in no arm's rate of
+it (real sends through a loopback SMTP server, events posted to /events or recorded by Tailor's own tracking)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,64 @@ def _results(client, campaign_id: int) -> dict:
     response = client.get(f"/campaigns/{campaign_id}/experiment")
     assert response.status_code == 200, response.text
     return response.json()
+
+
+def test_clicks_no_email_can_report_are_warned_of_at_the_send_and_in_the_results(
+    client, engine, mail_server, monkeypatch
+):
+    """Click tracking off and no email service's click ever received: every batch was split 50/50 for ever and
+    nothing said that the experiment could not learn."""
+    mailing(mail_server, monkeypatch)
+    campaign_id = approved_campaign(client, engine, 20, "w", holdout_share=0.2)
+
+    sent = send(client, campaign_id, batch_size=10)
+
+    assert sent["sent"] > 0
+    [warning] = sent["warnings"]
+    assert "cannot report a click" in warning and "TAILOR_TRACK_CLICKS" in warning and "POST /events" in warning
+    assert "TAILOR_EXPERIMENT_ALLOCATION_OUTCOME" in warning
+    results = _results(client, campaign_id)
+    [said] = results["warnings"]
+    assert "can report a click" in said and "TAILOR_TRACK_CLICKS" in said
+    arms = {arm["arm"]: arm for arm in results["arms"] if arm["arm"] != "holdout"}
+    assert all(arm["sends_reporting_clicks"] == 0 and arm["click_rate"]["observed"] is None for arm in arms.values())
+    assert sum(arm["sends"] for arm in arms.values()) == sent["sent"]
+    page = client.get(f"/review/campaigns/{campaign_id}/experiment").text
+    assert 'id="experiment-warnings"' in page and "can report a click" in page
+
+
+def test_a_shop_tracking_opens_alone_is_told_to_allocate_by_opens(client, engine, mail_server, monkeypatch):
+    mailing(mail_server, monkeypatch)
+    monkeypatch.setenv("TAILOR_TRACK_OPENS", "true")
+    campaign_id = approved_campaign(client, engine, 12, "o", holdout_share=0)
+
+    [warning] = send(client, campaign_id)["warnings"]
+
+    assert "cannot report a click" in warning and "TAILOR_EXPERIMENT_ALLOCATION_OUTCOME=open" in warning
+    arms = [arm for arm in _results(client, campaign_id)["arms"] if arm["arm"] != "holdout"]
+    assert all(arm["sends_reporting_opens"] == arm["sends"] > 0 for arm in arms)
+
+    monkeypatch.setenv("TAILOR_EXPERIMENT_ALLOCATION_OUTCOME", "open")  # what the warning says: no warning then
+    assert _results(client, campaign_id)["warnings"] == []
+
+
+def test_a_shop_whose_email_service_posts_clicks_is_not_warned(client, engine, mail_server, monkeypatch):
+    """Its email service reported a click of an earlier campaign: the next campaign's first batch, which no click
+    can have reached yet, can report them as well, and counts in its arms' click rates."""
+    mailing(mail_server, monkeypatch)
+    earlier = approved_campaign(client, engine, 4, "e")
+    send(client, earlier)
+    first_send = sends_of(engine, earlier)[0][0]
+    clicked = {"events": [{"send_id": first_send, "kind": "click", "event_id": "esp-click-1"}]}
+    assert client.post("/events", json=clicked).json()["recorded"] == 1
+    campaign_id = approved_campaign(client, engine, 10, "n", holdout_share=0)
+
+    sent = send(client, campaign_id)
+
+    assert sent["sent"] == 10 and "warnings" not in sent, sent
+    results = _results(client, campaign_id)
+    assert results["warnings"] == []
+    assert all(arm["sends_reporting_clicks"] == arm["sends"] for arm in results["arms"] if arm["arm"] != "holdout")
 
 
 def test_sends_that_could_not_report_clicks_count_in_no_arm_s_click_rate(client, engine, mail_server, monkeypatch):
@@ -55,3 +114,5 @@ def test_sends_that_could_not_report_clicks_count_in_no_arm_s_click_rate(client,
     page = client.get(f"/review/campaigns/{campaign_id}/experiment").text
     diluted = next(arm for arm in ("A", "B") if arms[arm]["sends"] > len(tracked[arm]))
     assert f"of {len(tracked[diluted])} that could tell" in page
+    assert "cannot report a click" in later["warnings"][0]  # the batch just sent could not
+    assert results["warnings"] == []  # the first batch's sends still tell the arms apart
