@@ -11,7 +11,7 @@ from service.clock import utcnow
 from service.db.batches import batches
 from service.db.models import UNFINISHED_JOB, Brand, Campaign, DeletedCampaign, Draft, Job
 from service.db.session import dialect_insert
-from service.errors import CampaignNotFound, Conflict, InvalidInput, Problem
+from service.errors import CampaignNotFound, Conflict, InvalidInput, Problem, Remedy
 from service.forecasts import current_forecast
 from service.performance import campaign_performance, send_counts
 from service.schemas import CampaignIn, CampaignOut, DraftStatus
@@ -100,9 +100,12 @@ def start_generating(session: Session, campaign_id: int) -> Campaign:
             "Create a new campaign for the customers it did not reach."
         )
     if job_id := unfinished_job(session, campaign_id, "send"):  # it would send, and generating make it "ready" again
-        raise Conflict(
-            f"Campaign {campaign_id} is being sent: it is not written again once it sends. Cancel its job "
-            f"(POST /jobs/{job_id}/cancel) first, or create a new campaign."
+        raise Conflict.naming(
+            cancel_job(job_id),
+            lambda cancel: (
+                f"Campaign {campaign_id} is being sent: it is not written again once it sends. Cancel its "
+                f"job ({cancel}) first, or create a new campaign."
+            ),
         )
     from service.jobs.recovery import STALE_AFTER, flag_interrupted_sends
 
@@ -148,9 +151,14 @@ def delete_campaign(session: Session, campaign_id: int) -> None:
     send job for it is queued or running. Each refusal for a job names the job to cancel."""
     campaign = get_campaign(session, campaign_id)
     if campaign.status == "generating":
-        raise Conflict(f"Campaign {campaign_id} is being generated: {cancel_first(session, campaign_id, 'generate')}")
+        raise Conflict.naming(
+            cancel_first(session, campaign_id, "generate"),
+            lambda first: f"Campaign {campaign_id} is being generated: {first}",
+        )
     if job_id := unfinished_job(session, campaign_id, "send"):
-        raise Conflict(f"Campaign {campaign_id} is being sent: cancel its job (POST /jobs/{job_id}/cancel) first.")
+        raise Conflict.naming(
+            cancel_job(job_id), lambda cancel: f"Campaign {campaign_id} is being sent: cancel its job ({cancel}) first."
+        )
     if sent := _sent(session, campaign_id):
         their = "its" if sent.endswith(" 1 email") else "their"
         raise Conflict(f"Campaign {campaign_id} has {sent}: it is kept with {their} results.")
@@ -169,11 +177,20 @@ def unfinished_job(session: Session, campaign_id: int, kind: str) -> str | None:
     )
 
 
-def cancel_first(session: Session, campaign_id: int, kind: str) -> str:
-    """What to do first about the campaign's unfinished job of this kind, naming it."""
+def cancel_job(job_id: str) -> Remedy:
+    """How a job is stopped, as a request and as a command."""
+    return Remedy(api=f"POST /jobs/{job_id}/cancel", command_line=f"`tailor jobs cancel {job_id}`")
+
+
+def cancel_first(session: Session, campaign_id: int, kind: str) -> Remedy:
+    """What to do first about the campaign's unfinished job of this kind, naming it (or where it is listed)."""
     if job_id := unfinished_job(session, campaign_id, kind):
-        return f"cancel its job (POST /jobs/{job_id}/cancel) first."
-    return f"cancel its job first (GET /jobs?kind={kind} lists it)."
+        cancel = cancel_job(job_id)
+        return Remedy(f"cancel its job ({cancel.api}) first.", f"cancel its job ({cancel.command_line}) first.")
+    return Remedy(
+        f"cancel its job first (GET /jobs?kind={kind} lists it).",
+        f"cancel its job first (`tailor jobs list --kind {kind}` lists it).",
+    )
 
 
 def list_campaigns(

@@ -1008,7 +1008,7 @@ def main() -> None:
     """Entry point: user errors become one clear line and exit code 2, never a traceback."""
     from pydantic import ValidationError
 
-    from service.errors import as_told, storage_unavailable
+    from service.errors import TailorError, as_told, storage_unavailable
     from service.logs import configure_logging
     from service.settings import environment_problem
 
@@ -1020,7 +1020,8 @@ def main() -> None:
         if type(error).__module__ in USER_ERROR_MODULES or any(
             base.__module__ in USER_ERROR_MODULES for base in type(error).__mro__
         ):
-            _echo(f"error: {error}{_where_to_look(error)}")
+            told = error.on_command_line() if isinstance(error, TailorError) else str(error)  # a command, not a route
+            _echo(f"error: {told}{_where_to_look(error)}")
             sys.exit(2)
         if isinstance(error, ValidationError) and (problem := environment_problem(error)):
             _echo(f"error: {problem}")

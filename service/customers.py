@@ -60,9 +60,12 @@ def erase_customer(session: Session, external_id: str) -> None:
     customer = get_customer(session, external_id)
     generating = session.scalar(select(Campaign.id).where(Campaign.status == "generating").limit(1))
     if generating is not None:
-        raise Conflict(
-            f"Campaign {generating} is being generated and may be writing this customer's draft: erase them once it "
-            f"is ready, or {cancel_first(session, generating, 'generate')}"
+        raise Conflict.naming(
+            cancel_first(session, generating, "generate"),
+            lambda first: (
+                f"Campaign {generating} is being generated and may be writing this customer's draft: erase "
+                f"them once it is ready, or {first}"
+            ),
         )
     # The customer's row first: a send writing their email holds it until its draft and campaign are written, and
     # the erasure, holding the campaign's forecast, then waited for it while it waited for the campaign (deadlock).

@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 import errno
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
+
+
+@dataclass(frozen=True)
+class Remedy:
+    """What the reader of an error can do about it, in the words of where they read it: an API client is told the
+    request to send, a person at the command line the command to run (a marketer who never calls the API could not
+    act on "POST /jobs/{id}/cancel")."""
+
+    api: str
+    command_line: str
 
 
 class TailorError(Exception):
@@ -15,6 +26,20 @@ class TailorError(Exception):
     # What a job did before it failed, told beside the message in its result (error_body): the drafts a send put
     # back to review, committed, before the mail server turned out to be down.
     done_before: dict[str, Any] | None = None
+    # The message as the command line tells it, where it names a remedy (``naming``); None: the same words.
+    command_line_message: str | None = None
+
+    @classmethod
+    def naming(cls, remedy: Remedy, message: Callable[[str], str]) -> Self:
+        """The error whose ``message`` names ``remedy``: its text (the API's answer, a job's error) in the API's
+        words, its ``command_line_message`` in the command line's."""
+        error = cls(message(remedy.api))
+        error.command_line_message = message(remedy.command_line)
+        return error
+
+    def on_command_line(self) -> str:
+        """The message as `tailor` tells it."""
+        return self.command_line_message or str(self)
 
 
 class NotFound(TailorError):

@@ -80,9 +80,12 @@ def cut_short(session: Session, campaign: Campaign, status: str | None = None) -
     audience = job.total if job is not None and job.total > max(stored, 1) else None  # 1: before it counted them
     if campaign.status == "generating":
         so_far = f"{stored:,} of {audience:,}" if audience else f"{stored:,}"
-        raise Conflict(
-            f"Campaign {campaign.id} is being generated ({so_far} drafts written so far): export it once it is ready, "
-            f"or {cancel_first(session, campaign.id, 'generate')}"
+        raise Conflict.naming(
+            cancel_first(session, campaign.id, "generate"),
+            lambda first: (
+                f"Campaign {campaign.id} is being generated ({so_far} drafts written so far): export it once "
+                f"it is ready, or {first}"
+            ),
         )
     again = (
         f"generate it again (`tailor campaigns generate {campaign.id}`, or POST /campaigns/{campaign.id}/generate) "

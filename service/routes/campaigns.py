@@ -102,10 +102,8 @@ def send(
     when = send_times.scheduled_moment(at, batch_size)
     campaign = campaign_ops.get_campaign(session, campaign_id)
     if campaign.status == "generating":  # generating again would make a campaign that sent "ready"
-        raise Conflict(
-            f"Campaign {campaign_id} is being generated: send it once it is ready, or "
-            f"{campaign_ops.cancel_first(session, campaign_id, 'generate')}"
-        )
+        first = campaign_ops.cancel_first(session, campaign_id, "generate")
+        raise Conflict(f"Campaign {campaign_id} is being generated: send it once it is ready, or {first.api}")
     set_holdout_share(session, campaign, holdout_share)
     if at_best_hour:
         send_times.require_send_history(session)
