@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 from service.clock import as_text
-from service.errors import NotFound, NotReady
+from service.errors import NotFound, NotReady, Remedy
 from service.schemas import ModelKind
 
 
@@ -147,13 +147,17 @@ def use_version(models_dir: Path, kind: str, version: str) -> None:
         raise NotFound(f"No {kind} model version '{version}' is kept; the kept ones, newest first: {listed}.")
     current = current_folder(models_dir, kind)
     if version < _erased_before(models_dir) and (current is None or version != current.name):
-        raise NotFound(
-            f"The {kind} model version '{version}' was trained before a customer was erased and holds their data: "
-            "it cannot be used again. Train a new one (POST /train)."
+        raise NotFound.naming(
+            TRAINING,
+            lambda train: (
+                f"The {kind} model version '{version}' was trained before a customer was erased and holds "
+                f"their data: it cannot be used again. Train a new one ({train})."
+            ),
         )
     _point_at(models_dir, kind, version)
 
 
+TRAINING = Remedy(api="POST /train", command_line="`tailor train`")  # how a new version is made
 ERASED_MARK = "ERASED_BEFORE"  # in models_dir: the versions named before it were trained before an erasure
 
 

@@ -167,6 +167,26 @@ def test_an_erasure_deletes_the_versions_trained_before_it_and_none_of_them_is_u
     (models / "ERASED_BEFORE").unlink()  # the session's home is shared with the other tests
 
 
+def test_a_version_trained_before_an_erasure_is_refused_naming_the_command_that_trains(tailor_home):
+    """`tailor models use` of a version that holds an erased customer's data said "Train a new one (POST /train)",
+    a request nobody at the command line sends."""
+    from service.errors import NotFound
+    from service.pipeline.model_store import mark_erasure
+    from tests.service.test_cli import run
+
+    older, _current = _publish(tailor_home / "models", 1), _publish(tailor_home / "models", 2)
+    mark_erasure(tailor_home / "models")  # the older one not deleted yet (its deletion failed, say)
+
+    refused = run(["models", "use", "recommender", older], tailor_home)
+
+    assert refused.returncode == 2 and refused.stderr.splitlines() == [
+        f"error: The recommender model version '{older}' was trained before a customer was erased and holds their "
+        "data: it cannot be used again. Train a new one (`tailor train`)."
+    ]
+    with pytest.raises(NotFound, match=r"Train a new one \(POST /train\)\.$"):  # the API's answer
+        use_version(tailor_home / "models", "recommender", older)
+
+
 def test_model_files_are_readable_by_their_owner_alone(tmp_path):
     """A model holds customers' ids and purchases, and was written 0644 in 0755 folders under the usual umask."""
     import os
