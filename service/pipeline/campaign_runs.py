@@ -153,11 +153,10 @@ def _generated(
     except GeneratedAgain:
         raise
     except Exception as error:  # the job recorded the error and its trace, and set the campaign failed
-        why = str(error) if isinstance(error, TailorError) else f"{type(error).__name__}: {error}"
-        raise CampaignFailed(
+        why = error.on_command_line() if isinstance(error, TailorError) else f"{type(error).__name__}: {error}"
+        raise CampaignFailed(  # the command line's alone: a server's generation fails its job, not this
             f"campaign #{campaign_id} failed while generating ({why}); it is kept with the status failed: once "
-            f"the cause is fixed, generate it again with `tailor campaigns generate {campaign_id}` (on a server, "
-            f"POST /campaigns/{campaign_id}/generate)."
+            f"the cause is fixed, generate it again with `tailor campaigns generate {campaign_id}`."
         ) from error
     return RunSummary(campaign_id, runner.last_result)
 
