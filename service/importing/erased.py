@@ -64,6 +64,6 @@ def erased_warnings(erased_rows: list[Problem]) -> tuple[str, ...]:
     return (
         f"{counted(len(erased_rows), 'row was', 'rows were')} not imported, as customers erased under the right to "
         f"erasure are not brought back, nor their orders and sends: {named}. "
-        "Someone who signs up again of their own will is imported once their "
-        "erasure is lifted (POST /erasures/lift).",
+        "Someone who signs up again of their own will is imported once their erasure is lifted (`tailor customers "
+        "lift-erasure`, or POST /erasures/lift).",
     )

@@ -62,3 +62,18 @@ def test_an_erasure_is_lifted_from_the_command_line(shop):
     assert nothing.exit_code != 0 and "there is no erasure to lift" in str(nothing.exception)
     neither = CliRunner().invoke(cli.app, ["customers", "lift-erasure", "--customer-id", " "])
     assert neither.exit_code == 2 and "give --customer-id, --email or both" in neither.output  # the options' names
+
+
+def test_an_import_that_leaves_out_an_erased_customer_names_the_command_that_lets_them_back(shop, tmp_path):
+    """`tailor import customers` warned that an erased customer is imported once their erasure is lifted "(POST
+    /erasures/lift)": a shop without a server was sent to a request it cannot make."""
+    assert CliRunner().invoke(cli.app, ["customers", "erase", "c2", "--yes"]).exit_code == 0
+    customers = tmp_path / "customers.csv"
+    customers.write_text(CUSTOMERS)
+
+    imported = CliRunner().invoke(cli.app, ["import", "customers", str(customers)])
+
+    assert imported.exit_code == 0, imported.output
+    assert imported.output.splitlines()[-1].endswith(
+        "is imported once their erasure is lifted (`tailor customers lift-erasure`, or POST /erasures/lift)."
+    )

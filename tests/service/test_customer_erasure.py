@@ -147,7 +147,7 @@ def test_an_erased_customer_is_not_imported_again_and_the_import_names_their_row
     assert again["warnings"] == [
         "1 row was not imported, as customers erased under the right to erasure are not brought back, nor their "
         "orders and sends: row 3: its customer was erased. Someone who signs up again of their own will is "
-        "imported once their erasure is lifted (POST /erasures/lift)."
+        "imported once their erasure is lifted (`tailor customers lift-erasure`, or POST /erasures/lift)."
     ]
     assert "lund" not in again["warnings"][0].lower()  # the address is not repeated
 
