@@ -31,7 +31,7 @@ from service.db.batches import batches
 from service.db.models import Campaign, Customer, Draft, Job, Send, Variant
 from service.db.session import session_scope
 from service.drafts import AUDIENCE_ORDER
-from service.errors import Conflict
+from service.errors import Conflict, Remedy
 from service.experiments import held_out_customers, takes_into_arms
 from service.pipeline.frames import MAILABLE
 from service.pipeline.mail import with_unsubscribe_link
@@ -51,11 +51,15 @@ def draft_ids(
     for ``selected_only`` of an experiment."""
     campaign = get_campaign(session, campaign_id)
     if selected_only and campaign.holdout_share:
-        raise Conflict(
-            f"Campaign {campaign_id} is an experiment: the variant each customer is mailed is chosen as the campaign "
-            "is sent (its arms learn from the opens so far), so it has no one variant per customer to export. Send "
-            "it with Tailor (`tailor send`, or POST /campaigns/{id}/send), or export every variant and its lines' "
-            "`sent` marks once it has gone."
+        send = Remedy(api=f"POST /campaigns/{campaign_id}/send", command_line=f"`tailor send --campaign {campaign_id}`")
+        raise Conflict.naming(
+            send,
+            lambda how: (
+                f"Campaign {campaign_id} is an experiment: the variant each customer is mailed is chosen as "
+                "the campaign is sent (its arms learn from the opens so far), so it has no one variant per customer to "
+                f"export. Send it with Tailor ({how}), or export every variant and its lines' `sent` marks once it has "
+                "gone."
+            ),
         )
     warnings = [text for text in (cut_short(session, campaign, status), _holdout_note(campaign)) if text]
     warning = "; ".join(warnings) or None

@@ -193,11 +193,14 @@ def test_an_export_of_the_selected_variants_gives_each_customer_one_line(client,
             session.get(Campaign, campaign_id).holdout_share = 0.2
         refused = client.get(f"/campaigns/{campaign_id}/export", params={"selected_only": True})
         assert refused.status_code == 409 and "is an experiment" in refused.json()["message"]
+        assert f"Send it with Tailor (POST /campaigns/{campaign_id}/send)" in refused.json()["message"]
         failed = CliRunner().invoke(
             app, ["export", "--campaign", str(campaign_id), "--out", str(out), "--selected-only"]
         )
     finally:
         default_engine.cache_clear()
     assert failed.exit_code != 0 and "is an experiment" in str(failed.exception)  # `tailor` says it, exit 2
+    told = failed.exception.on_command_line()  # with the command to run: it named the request, with "{id}" in it
+    assert f"Send it with Tailor (`tailor send --campaign {campaign_id}`)" in told and "POST /" not in told
     assert out.read_text(encoding="utf-8") == answer.text  # the file written before is left as it was
     assert client.get(f"/campaigns/{campaign_id}/export").status_code == 200  # every variant, as before
