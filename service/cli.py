@@ -846,11 +846,11 @@ def eval(
     go to it, and it writes its JSON report and markdown table to --out (default: ./reports)."""
     import importlib
 
-    from evals.datasets import DatasetMissing
-
-    if area in ("--help", "-h"):
+    if area in ("--help", "-h"):  # before the evals' imports (pandas): help stays as fast as `tailor --help`
         typer.echo(ctx.get_help())
         raise typer.Exit(0)
+    from evals.datasets import DatasetMissing
+
     if area not in EVAL_AREAS:
         raise typer.BadParameter(f"no eval named '{area}'; choose from {', '.join(EVAL_AREAS)}", param_hint="AREA")
     try:
