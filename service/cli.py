@@ -530,10 +530,10 @@ def send(
     ] = None,
     unchecked_links: UncheckedLinks = False,
 ) -> None:  # fmt: skip
-    """Send the campaign's approved drafts now through the shop's SMTP server (TAILOR_SMTP_*), as POST
-    /campaigns/{id}/send does: customers who unsubscribed or bounced are skipped, drafts whose products changed go
-    back to review, and those the contact policy holds back wait; run it again to send them when they fall due.
-    Nothing is sent while no Tailor server (`tailor serve`) answers where the emails' unsubscribe links lead."""
+    """Send the campaign's approved drafts now through the shop's SMTP server (TAILOR_SMTP_*): customers who
+    unsubscribed or bounced are skipped, drafts whose products changed go back to review, and those the contact policy
+    holds back wait; run it again to send them when they fall due. Nothing is sent while no Tailor server (`tailor
+    serve`) answers where the emails' unsubscribe links lead."""
     from service.pipeline.campaign_runs import send_now
 
     with progress_bar("sending") as update:
@@ -689,8 +689,8 @@ def keys_list() -> None:
 def campaigns_list(
     status: Annotated[str | None, typer.Option(help="only campaigns in this status, e.g. ready or failed")] = None,
 ) -> None:
-    """Every campaign, newest first, as GET /campaigns lists them: its id (for `tailor export --campaign`,
-    `tailor drafts ...`), name, type, status, when it was created and its drafts by status."""
+    """Every campaign, newest first: its id (for `tailor export --campaign`, `tailor drafts ...`), name, type, status,
+    when it was created and its drafts by status."""
     from typing import get_args
 
     from service.campaigns import draft_counts_of, list_campaigns
@@ -714,9 +714,8 @@ def campaigns_list(
 
 @campaigns_app.command("generate", cls=IdArgumentCommand)
 def campaigns_generate(campaign: CampaignId) -> None:
-    """Generate a campaign again, one whose generation failed say, as POST /campaigns/{id}/generate does: drafts a
-    person edited, approved or rejected are kept, the untouched ones written again. Refused once it has sent
-    email."""
+    """Generate a campaign again, one whose generation failed say: drafts a person edited, approved or rejected are
+    kept, the untouched ones written again. Refused once it has sent email."""
     from service.pipeline.campaign_runs import generate_again
 
     engine = _engine_after_crashes()
@@ -741,7 +740,7 @@ def customers_export(
     ] = None,
 ) -> None:
     """Everything Tailor holds about one customer, as JSON, for the shop to hand over when the customer asks (a
-    subject access request): as GET /customers/{id}/export answers."""
+    subject access request)."""
     from service.db.session import session_scope
     from service.subject_access import subject_access
 
@@ -766,9 +765,9 @@ def drafts_approve_pending(
     reviewer: Annotated[str, typer.Option(help="who approves them, kept with each approval")] = "",
     comment: Annotated[str, typer.Option(help="kept with each approval")] = "",
 ) -> None:
-    """Approve every pending draft of the campaign with its chosen variant, as the review page's "approve all
-    pending" and POST /campaigns/{id}/drafts/approve do: the drafts that passed every guardrail check and review
-    floor. Flagged drafts stay for a person; it says how many."""
+    """Approve every pending draft of the campaign with its chosen variant, as the review page's "approve all pending"
+    does: the drafts that passed every guardrail check and review floor. Flagged drafts stay for a person; it says how
+    many."""
     from service.db.session import session_scope
     from service.drafts import approve_pending
     from service.wording import counted

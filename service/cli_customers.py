@@ -13,9 +13,9 @@ def customers_erase(
     customer_id: Annotated[str, typer.Argument(metavar="CUSTOMER_ID", help="the shop's id of the customer")],
     yes: Annotated[bool, typer.Option("--yes", help="do not ask first")] = False,
 ) -> None:
-    """Erase a customer (the right to erasure), as DELETE /customers/{id} does: their record, orders, drafts, sends
-    and events, and the model versions trained before but the ones in use, which forget them at the next training.
-    Digests of their id and address are kept, so that an import does not bring them back. It cannot be undone."""
+    """Erase a customer (the right to erasure): their record, orders, drafts, sends and events, and the model versions
+    trained before but the ones in use, which forget them at the next training. Digests of their id and address are
+    kept, so that an import does not bring them back. It cannot be undone."""
     from service.cli import _engine_after_crashes
     from service.customers import erase_for_good
     from service.db.session import session_scope
@@ -35,8 +35,8 @@ def customers_lift_erasure(
     customer_id: Annotated[str | None, typer.Option(help="the customer id they were erased under")] = None,
     email: Annotated[str | None, typer.Option(help="their address")] = None,
 ) -> None:
-    """Let back in someone erased who signed up again of their own will, as POST /erasures/lift does: the next
-    imports bring them in, under every id kept with their address."""
+    """Let back in someone erased who signed up again of their own will: the next imports bring them in, under every id
+    kept with their address."""
     from service.cli import command_engine
     from service.db.session import session_scope
     from service.erasures import lift_erasures

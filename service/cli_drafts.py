@@ -167,9 +167,9 @@ def drafts_approve(
     ] = False,
     revision: Revision = None,
 ) -> None:  # fmt: skip
-    """Approve a pending or flagged draft to be sent, as its review page and POST /drafts/{id}/approve do: a
-    variant that fails a check is refused unless --override-checks says why in --comment, and a draft whose email
-    the catalog no longer agrees with is refused, saying what changed."""
+    """Approve a pending or flagged draft to be sent, as its review page does: a variant that fails a check is refused
+    unless --override-checks says why in --comment, and a draft whose email the catalog no longer agrees with is
+    refused, saying what changed."""
     from service.cli import _engine_after_crashes
     from service.db.session import session_scope
     from service.drafts import approve, get_draft
@@ -209,8 +209,8 @@ def drafts_reject(
     reviewer: Annotated[str, typer.Option(help="who rejects it, kept with the rejection")] = "",
     revision: Revision = None,
 ) -> None:
-    """Reject a pending or flagged draft, as its review page and POST /drafts/{id}/reject do: it will not be sent,
-    and the reason is kept in its review history."""
+    """Reject a pending or flagged draft, as its review page does: it will not be sent, and the reason is kept in its
+    review history."""
     from service.cli import _engine_after_crashes
     from service.db.session import session_scope
     from service.drafts import reject

@@ -25,9 +25,8 @@ def jobs_list(
     limit: Annotated[int, typer.Option(min=1, max=500, help="at most this many jobs")] = LISTED,
     offset: Annotated[int, typer.Option(**OFFSET, help="the jobs after this many: the next page of a listing")] = 0,
 ) -> None:  # fmt: skip
-    """The latest jobs, newest first, as GET /jobs lists them: each one's id (for `tailor jobs show`), kind, status,
-    progress, when it started and ended, and its last message or its error. A full listing says the --offset of
-    the next."""
+    """The latest jobs, newest first: each one's id (for `tailor jobs show`), kind, status, progress, when it started
+    and ended, and its last message or its error. A full listing says the --offset of the next."""
     from typing import get_args
 
     from service.cli import _engine_after_crashes, _one_of
@@ -76,8 +75,8 @@ def _when(job) -> str:
 
 
 def jobs_show(job_id: JobId) -> None:
-    """One job as GET /jobs/{id} gives it: its kind, campaign, status, progress, times and message, then its error
-    (why it failed, in a line) and its result (what it did, as JSON: a send's counts, a refused file's problems)."""
+    """One job: its kind, campaign, status, progress, times and message, then its error (why it failed, in a line) and
+    its result (what it did, as JSON: a send's counts, a refused file's problems)."""
     import json
 
     from service.cli import _engine_after_crashes
@@ -100,9 +99,9 @@ def jobs_show(job_id: JobId) -> None:
 
 
 def jobs_cancel(job_id: JobId) -> None:
-    """Stop a job as POST /jobs/{id}/cancel does: a queued one is cancelled at once, a running one (of the server,
-    or of a command in another terminal) stops at its next step. What a cancelled job wrote in one transaction (an
-    import, a training) is rolled back; a generation keeps the drafts it saved and a send the emails it sent."""
+    """Stop a job: a queued one is cancelled at once, a running one (of the server, or of a command in another terminal)
+    stops at its next step. What a cancelled job wrote in one transaction (an import, a training) is rolled back; a
+    generation keeps the drafts it saved and a send the emails it sent."""
     from service.cli import _engine_after_crashes
     from service.jobs.listing import job_out
     from service.jobs.runner import request_cancel

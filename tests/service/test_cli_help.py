@@ -4,6 +4,7 @@ source's lines end, and markup (`code`) is shown as such, not as backticks."""
 from __future__ import annotations
 
 import inspect
+import re
 import subprocess
 import sys
 
@@ -80,3 +81,14 @@ def help_then_modules(words: list[str]) -> str:
         f"import sys, contextlib; sys.argv = ['tailor', *{words!r}]; from service.cli import main; "
         "exec('with contextlib.suppress(SystemExit): main()')"
     )
+
+
+@pytest.mark.parametrize(
+    "path", [(), *[path for path, _command in COMMANDS]], ids=lambda path: " ".join(path) or "tailor"
+)
+def test_no_command_s_help_names_a_request_of_the_api(path):
+    """`tailor --help` told a marketer that `tailor send` does "as POST /campaigns/{id}/send does", and `tailor jobs
+    cancel --help` "as POST /jobs/{id}/cancel does": words about an API they never call, in place of what the
+    command does."""
+    shown = _help(*path)
+    assert not re.search(r"\b(GET|POST|PUT|PATCH|DELETE) /", shown), shown
