@@ -4,6 +4,7 @@ recorded. Registered on the `drafts` group by service.cli; heavy imports happen 
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -176,7 +177,7 @@ def drafts_approve(
 
     if override_checks and not comment.strip():
         _refuse(draft_id, "say in --comment why its checks are overridden: it is kept with the approval")
-    with session_scope(_engine_after_crashes()) as session:
+    with session_scope(_engine_after_crashes()) as session, _told_by_option(draft_id, APPROVE_OPTIONS):
         chosen = _variant_id(get_draft(session, draft_id), variant)
         draft = approve(
             session, draft_id, chosen, reviewer, comment, override_checks=override_checks, expected_revision=revision
@@ -217,9 +218,31 @@ def drafts_reject(
 
     if not reason.strip():
         _refuse(draft_id, "say in --reason why it is rejected: whoever reopens it, or rewrites its copy, reads it")
-    with session_scope(_engine_after_crashes()) as session:
+    with session_scope(_engine_after_crashes()) as session, _told_by_option(draft_id, REJECT_OPTIONS):
         reject(session, draft_id, reviewer, reason, expected_revision=revision)
     typer.echo(f"draft {draft_id} rejected: it will not be sent")
+
+
+# The option of `tailor drafts approve` and `reject` that gives each field of the API's review.
+APPROVE_OPTIONS = {"expected_revision": "--revision", "comment": "--comment"}
+REJECT_OPTIONS = {"expected_revision": "--revision", "comment": "--reason"}
+
+
+@contextmanager
+def _told_by_option(draft_id: int, options: dict[str, str]):
+    """A review refused for a value given (service.drafts, which names the API's fields: expected_revision) in the
+    command's words: by its option (--revision), and that the draft was not reviewed ("draft 7 rejected" was said
+    of a draft being approved)."""
+    from service.errors import InvalidInput, Problem
+
+    try:
+        yield
+    except InvalidInput as refused:
+        problems = [
+            Problem(p.row, options[p.column], p.message, "option") if p.column in options else p
+            for p in refused.problems
+        ]
+        raise InvalidInput(f"draft {draft_id}", problems, outcome="was not reviewed") from None
 
 
 def _refuse(draft_id: int, why: str) -> None:

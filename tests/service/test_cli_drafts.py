@@ -157,6 +157,27 @@ def test_reject_needs_a_reason_and_keeps_it_in_the_review_history(engine, tailor
     assert draft_state(engine, draft_id) == ("rejected", "A", [("reject", "Ola", "off brand")])
 
 
+def test_a_review_s_mistake_is_named_by_the_command_s_option(engine, tailor_home):
+    """`tailor drafts approve 7 --revision 99` said "draft 7 rejected, nothing was written: field 'expected_revision'":
+    the API's name of the value, and "rejected" of a draft that was being approved; a reason over the limit was
+    "field 'comment'", an option `tailor drafts reject` does not have."""
+    draft_id = flagged_draft(engine)
+    never = (
+        f"error: draft {draft_id} was not reviewed: option '--revision': the draft is at revision 0; it never had 99"
+    )
+
+    approved = run(["drafts", "approve", str(draft_id), "--variant", "B", "--revision", "99"], tailor_home)
+    rejected = run(["drafts", "reject", str(draft_id), "--reason", "off brand", "--revision", "99"], tailor_home)
+    too_long = run(["drafts", "reject", str(draft_id), "--reason", "x" * 5001], tailor_home)
+
+    assert approved.returncode == 2 and approved.stderr.splitlines() == [never]
+    assert rejected.returncode == 2 and rejected.stderr.splitlines() == [never]
+    assert too_long.returncode == 2 and too_long.stderr.splitlines() == [
+        f"error: draft {draft_id} was not reviewed: option '--reason': is 5,001 characters long; at most 5,000"
+    ]
+    assert draft_state(engine, draft_id) == ("flagged", "A", [])
+
+
 def test_list_shows_a_campaign_s_drafts_flagged_first_and_keeps_to_a_status(engine, tailor_home):
     draft_id = flagged_draft(engine)
     with session_scope(engine) as session:
