@@ -14,7 +14,7 @@ from generation.settings import LLMSettings
 from service.audiences import choose_today
 from service.campaigns import create_campaign, get_campaign, start_generating
 from service.db.session import session_scope
-from service.errors import CampaignFailed, GeneratedAgain, InvalidInput, Problem, TailorError
+from service.errors import CampaignFailed, GeneratedAgain, InvalidInput, JobCancelled, Problem, TailorError
 from service.jobs import InlineJobRunner
 from service.jobs.schedule import live_job
 from service.pipeline.generate import generate_campaign, require_models
@@ -152,6 +152,11 @@ def _generated(
         runner.submit("generate", generate_campaign, engine=engine, models=models, campaign_id=campaign_id)
     except GeneratedAgain:
         raise
+    except JobCancelled as cancelled:  # a stop the person asked for (`tailor jobs cancel`): no cause to look for
+        raise CampaignFailed(
+            f"campaign #{campaign_id}'s generation was {cancelled}; it is kept with the status failed: generate it "
+            f"again with `tailor campaigns generate {campaign_id}` to write its drafts."
+        ) from cancelled
     except Exception as error:  # the job recorded the error and its trace, and set the campaign failed
         why = error.on_command_line() if isinstance(error, TailorError) else f"{type(error).__name__}: {error}"
         raise CampaignFailed(  # the command line's alone: a server's generation fails its job, not this

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -260,3 +261,30 @@ def test_a_generation_a_later_one_took_over_says_so_and_not_to_generate_again(
     assert "later generation took the campaign over" in error and "generate it again" not in error
     assert "status failed" not in error and f"`tailor drafts list --campaign {campaign_id}` its drafts" in error
     assert _campaigns(engine) == [(campaign_id, "ready")]
+
+
+def test_a_generation_cancelled_on_request_says_so_not_that_a_cause_must_be_fixed(engine, demo_files, monkeypatch):
+    """`tailor jobs cancel` of a `tailor generate` running in another terminal: the command said "campaign #1 failed
+    while generating (cancelled on request ...); ... once the cause is fixed, generate it again", a cause to look
+    for behind a stop the person asked for."""
+    from service.db.models import Job
+    from service.jobs.runner import request_cancel
+
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_in_process(engine, demo_files)
+
+    def cancel_it(_done: int, _total: int, _message: str = "") -> None:  # as another terminal would, once it runs
+        with session_scope(engine) as session:
+            job_id = session.scalar(select(Job.id).where(Job.kind == "generate", Job.status == "running"))
+        if job_id is not None:
+            request_cancel(engine, job_id)
+
+    with pytest.raises(CampaignFailed) as stopped:
+        _run(engine, listener=cancel_it)
+
+    assert re.fullmatch(
+        r"campaign #1's generation was cancelled on request after \d+ of \d+: .+; it is kept with the status failed: "
+        r"generate it again with `tailor campaigns generate 1` to write its drafts\.",
+        str(stopped.value),
+    ), str(stopped.value)
+    assert _campaigns(engine) == [(1, "failed")]
