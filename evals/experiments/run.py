@@ -27,7 +27,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="tailor eval experiments", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_CAMPAIGNS} campaigns, the size CI runs")
     parser.add_argument("--campaigns", type=count_of_at_least_one, default=None, help=f"default {FULL_CAMPAIGNS}")
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--seed", type=int, default=42, help="the simulated campaigns' random seed (default: 42)")
     add_out_option(parser)
     return parser.parse_args(argv)
 

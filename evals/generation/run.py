@@ -39,7 +39,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--model", default=None, help="litellm model string or registry name (default: settings)")
     parser.add_argument("--brand", action="append", help="brand kit(s); default: hearth (quick) or all")
     parser.add_argument("--customers", type=count_of_at_least_one, default=None, help="customers in the quality sample")
-    parser.add_argument("--variants", type=count_of_at_least_one, default=VARIANTS)
+    parser.add_argument(
+        "--variants", type=count_of_at_least_one, default=VARIANTS, help=f"variants per draft (default: {VARIANTS})"
+    )
     add_out_option(parser)
     args = parser.parse_args(argv)
     # Checked before the first brand's drafts are written: a second brand misspelt was refused after minutes of the

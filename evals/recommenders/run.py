@@ -55,8 +55,14 @@ PRIMARY = {
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="tailor eval recommenders", description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", choices=data.DATASETS, default="online_retail")
-    parser.add_argument("--protocol", choices=sorted(protocols.PROTOCOLS), default=None)
+    parser.add_argument(
+        "--dataset", choices=data.DATASETS, default="online_retail", help="the data set (default: online_retail)"
+    )
+    parser.add_argument(
+        "--protocol", choices=sorted(protocols.PROTOCOLS), default=None,
+        help="how the test interactions are held out: time (the last 30 days), last_basket (each customer's last "
+        "order) or recbole (a random 80/10/10 per customer); default: recbole for movielens and groceries, else time",
+    )  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="the small configuration CI runs")
     parser.add_argument("--models", default=None, help="comma-separated labels to run (default: all)")
     parser.add_argument(

@@ -55,8 +55,10 @@ TARGETS = {"upworthy": ("pairwise_accuracy_significant", 0.62), "sme": ("macro_f
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="tailor eval scoring", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the small configuration CI runs")
-    parser.add_argument("--only", default=",".join(EVALS), help="comma-separated evals to run")
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--only", default=",".join(EVALS), help=f"comma-separated evals to run, of {', '.join(EVALS)} (default: all)"
+    )
+    parser.add_argument("--seed", type=int, default=42, help="the random seed of the splits and models (default: 42)")
     parser.add_argument(
         "--embeddings",
         action=argparse.BooleanOptionalAction,

@@ -12,7 +12,7 @@ import pytest
 from typer.main import get_command
 from typer.testing import CliRunner
 
-from service.cli import app
+from service.cli import EVAL_AREAS, app
 
 WIDE = {"COLUMNS": "200"}  # wider than any docstring's line, so that a line ending in the output is the source's
 
@@ -92,3 +92,15 @@ def test_no_command_s_help_names_a_request_of_the_api(path):
     command does."""
     shown = _help(*path)
     assert not re.search(r"\b(GET|POST|PUT|PATCH|DELETE) /", shown), shown
+
+
+@pytest.mark.parametrize("area", EVAL_AREAS)
+def test_every_option_of_an_eval_says_what_it_does(area):
+    """`tailor eval recommenders --help` listed `--dataset {online_retail,...}` and `--protocol {last_basket,...}`
+    with no word of what they choose or which is the default; `--seed` and `--variants` likewise."""
+    shown = CliRunner().invoke(app, ["eval", area, "--help"], prog_name="tailor", env=WIDE)
+    assert shown.exit_code == 0, shown.output
+    options = shown.output.split("options:\n")[1].splitlines()
+    for line, after in zip(options, [*options[1:], ""], strict=True):
+        described = re.match(r"  -\S.*?\S {2,}\S", line) or re.match(r" {3,}\S", after)
+        assert not line.startswith("  -") or described, f"{line.strip()} says nothing of what it does"
