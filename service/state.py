@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from service.errors import NotReady, StorageUnavailable
 from service.jobs import JobRunner
 from service.pipeline.frames import CatalogCache
-from service.pipeline.model_store import MODEL_FILE, MODEL_KINDS, ModelStore, versions
+from service.pipeline.model_store import MODEL_FILE, MODEL_KINDS, TRAINING, ModelStore, versions
 from service.settings import home_settings
 from service.tracking import EngagementRecorder
 
@@ -92,10 +92,8 @@ def check_servable(models_dir: Path, kind: str, version: str) -> None:
     try:
         _read_model(kind, models_dir / kind / version / MODEL_FILE)
     except (ArtifactError, ModelFileError) as error:
-        raise NotReady(
-            f"The {kind} model version '{version}' cannot be put in use: {error} The one in use stays; "
-            "`tailor train` (or POST /train) makes a new one."
-        ) from error
+        refused = f"The {kind} model version '{version}' cannot be put in use: {error} The one in use stays;"
+        raise NotReady.naming(TRAINING, lambda train: f"{refused} {train} makes a new one.") from error
 
 
 def warn_of_unservable_models(models: ModelStore) -> None:

@@ -138,9 +138,11 @@ def use_version(models_dir: Path, kind: str, version: str) -> None:
     refuses a version trained before a customer's erasure (the current one, kept until the next training)."""
     kept = versions(models_dir, kind)
     if not kept:  # "the kept ones: none." said nothing of what to do
-        raise NotFound(
-            f"No {kind} model version '{version}' is kept: none is trained yet; train one first (`tailor train`, or "
-            "POST /train)."
+        raise NotFound.naming(
+            TRAINING,
+            lambda train: (
+                f"No {kind} model version '{version}' is kept: none is trained yet; train one first ({train})."
+            ),
         )
     if version not in kept:
         listed = ", ".join(kept[:5]) + (" …" if len(kept) > 5 else "")
@@ -246,7 +248,7 @@ class ModelStore:
     def get(self, kind: str) -> Any:
         folder = current_folder(self.models_dir, kind)
         if folder is None:
-            raise NotReady(f"No {kind} model is trained yet: run `tailor train` (or POST /train) first.")
+            raise NotReady.naming(TRAINING, lambda train: f"No {kind} model is trained yet: train one first ({train}).")
         with self._lock:
             saved = _as_saved(folder)
             if self._refused.get(kind, (None,))[0] == saved:  # a file refused is not read again until it changes

@@ -288,3 +288,13 @@ def test_a_generation_cancelled_on_request_says_so_not_that_a_cause_must_be_fixe
         str(stopped.value),
     ), str(stopped.value)
     assert _campaigns(engine) == [(1, "failed")]
+
+
+def test_a_campaign_asked_before_any_training_names_the_command_that_trains(tailor_home, engine):
+    """`tailor generate` on a shop with no model said "run `tailor train` (or POST /train) first": a request beside
+    the command, which a marketer at the command line cannot send."""
+    asked = run_tailor(["generate", "--campaign-type", "vip", "--brand", "hearth"], env={**os.environ}, timeout=120)
+
+    assert asked.returncode == 2 and asked.stderr.splitlines() == [
+        "error: No recommender model is trained yet: train one first (`tailor train`)."
+    ]

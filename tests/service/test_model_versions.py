@@ -11,6 +11,7 @@ import pytest
 from service.pipeline.model_store import describe, prune, publish, use_version, versions
 from service.pipeline.training import train_recommender
 from tests.service.conftest import upload
+from tests.service.test_cli import run
 
 
 def _publish(models: Path, number: int, kept: int | None = None) -> str:
@@ -138,8 +139,12 @@ def test_using_a_version_where_none_is_trained_says_to_train_first(tailor_home):
     """`tailor models use recommender v1` on a new shop said "the kept ones, newest first: none."."""
     from service.errors import NotFound
 
-    with pytest.raises(NotFound, match=r"none is trained yet; train one first \(`tailor train`, or POST /train\)"):
+    with pytest.raises(NotFound, match=r"none is trained yet; train one first \(POST /train\)\.$"):  # the API's
         use_version(tailor_home / "models", "recommender", "v1")
+    told = run(["models", "use", "recommender", "v1"], tailor_home)  # the command line's: the route was beside it
+    assert told.returncode == 2 and told.stderr.splitlines() == [
+        "error: No recommender model version 'v1' is kept: none is trained yet; train one first (`tailor train`)."
+    ]
 
 
 def test_an_erasure_deletes_the_versions_trained_before_it_and_none_of_them_is_used_again(client, engine):
@@ -172,7 +177,6 @@ def test_a_version_trained_before_an_erasure_is_refused_naming_the_command_that_
     a request nobody at the command line sends."""
     from service.errors import NotFound
     from service.pipeline.model_store import mark_erasure
-    from tests.service.test_cli import run
 
     older, _current = _publish(tailor_home / "models", 1), _publish(tailor_home / "models", 2)
     mark_erasure(tailor_home / "models")  # the older one not deleted yet (its deletion failed, say)
@@ -374,8 +378,9 @@ def test_a_version_this_tailor_cannot_read_is_not_put_in_use(client, tailor_home
     refused = CliRunner().invoke(app, ["models", "use", "recommender", old])
     assert isinstance(refused.exception, NotReady), refused.output  # main() says it on one line, exit code 2
     assert f"recommender model version '{old}' cannot be put in use" in str(refused.exception)
-    assert "tailor-recommender/1" in str(refused.exception) and "`tailor train`" in str(refused.exception)
+    told = refused.exception.on_command_line()
+    assert "tailor-recommender/1" in told and told.endswith("`tailor train` makes a new one.")
     answer = client.post("/models/recommender/current", json={"version": old})
-    assert answer.status_code == 409 and "cannot be put in use" in answer.json()["message"]
+    assert answer.status_code == 409 and answer.json()["message"].endswith("POST /train makes a new one.")
     assert describe(models, "recommender")["current"] == new
     assert CliRunner().invoke(app, ["models", "use", "recommender", new]).exit_code == 0
