@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from service.db.models import Event, Send
@@ -31,6 +31,10 @@ if TYPE_CHECKING:
     from service.tracking import Engagement
 
 MACHINE_CLICK = "machine_click"
+# The event ids of the clicks Tailor's tracked links record (service.tracking.click_event_id): the only clicks a sweep
+# is looked for among. An email service's report of a reader's click, which its own tracking redirect saw a moment
+# before Tailor's did, is no other link's click.
+CLICK_EVENT_PREFIX = "tailor-click:"
 # A machine's click has an event id of its own: a reader's later click on the same link is still recorded, once.
 MACHINE_EVENT_PREFIX = "tailor-machine-"
 
@@ -51,6 +55,7 @@ def told_apart(session: Session, engagements: Sequence[Engagement], within: time
             select(Event.id, Event.send_id, Event.external_id, Event.occurred_at).where(
                 Event.send_id.in_(send_ids),
                 Event.kind == "click",
+                Event.external_id.startswith(CLICK_EVENT_PREFIX),
                 Event.occurred_at.between(min(moments) - within, max(moments) + within),
             )
         )
@@ -60,17 +65,37 @@ def told_apart(session: Session, engagements: Sequence[Engagement], within: time
         + [(("recorded", event_id), *click) for event_id, click in recorded.items()],
         within,
     )
-    for source, event_id in swept:
-        if source == "recorded":
-            link = recorded[event_id][1] or ""
-            made_one = {"kind": MACHINE_CLICK, "external_id": MACHINE_EVENT_PREFIX + link, "product_id": None}
-            session.execute(update(Event).where(Event.id == event_id).values(**made_one))
+    _made_machine_clicks(
+        session, {event_id: recorded[event_id][:2] for source, event_id in swept if source == "recorded"}
+    )
     told = list(engagements)
     for index, click in clicks.items():
         at_delivery = click.send_id in sent_at and click.occurred_at - sent_at[click.send_id] < within
         if at_delivery or ("new", index) in swept:
             told[index] = click._replace(kind=MACHINE_CLICK, event_id=MACHINE_EVENT_PREFIX + click.event_id, url=None)
     return told
+
+
+def _made_machine_clicks(session: Session, revealed: dict[int, tuple[int, str]]) -> None:
+    """Make the recorded clicks ``revealed`` (event id: its send id and link's event id) machine clicks; one whose
+    link has a machine click already (the scanner's sweep as the email arrived, before this later one) is that
+    click's duplicate, and goes: a link has one machine click, as it has one click."""
+    if not revealed:
+        return
+    machine_ids = {MACHINE_EVENT_PREFIX + link for _, link in revealed.values()}
+    recorded = set(
+        session.execute(
+            select(Event.send_id, Event.external_id).where(
+                Event.send_id.in_({send_id for send_id, _ in revealed.values()}), Event.external_id.in_(machine_ids)
+            )
+        ).all()
+    )
+    for event_id, (send_id, link) in revealed.items():
+        if (send_id, MACHINE_EVENT_PREFIX + link) in recorded:
+            session.execute(delete(Event).where(Event.id == event_id))
+        else:
+            made_one = {"kind": MACHINE_CLICK, "external_id": MACHINE_EVENT_PREFIX + link, "product_id": None}
+            session.execute(update(Event).where(Event.id == event_id).values(**made_one))
 
 
 Click = tuple[tuple[str, int], int, str | None, datetime]  # (key, send id, link's event id, moment)

@@ -32,7 +32,7 @@ from service.clock import utcnow
 from service.db.session import session_scope
 from service.errors import InvalidInput, is_database_busy
 from service.events import ingest_events
-from service.machine_clicks import told_apart
+from service.machine_clicks import CLICK_EVENT_PREFIX, told_apart
 from service.schemas import CLICKED_URL_MAX, EventIn
 from service.settings import TrackingSettings
 from service.unsubscribe import SignedLinks, signature
@@ -43,7 +43,6 @@ _OPEN = b"tailor-open:"
 _CLICK = b"tailor-click:"
 # The event ids of what a link records: an open once per send, a click once per link (its address's digest).
 OPEN_EVENT_ID = "tailor-open"
-CLICK_EVENT_PREFIX = "tailor-click:"
 
 # A transparent GIF one pixel square: the smallest image every mail client shows.
 PIXEL = (

@@ -101,3 +101,24 @@ def test_an_email_service_may_report_a_scanner_s_click_as_one(client, sent):
     assert client.post("/events", json={"events": [event]}).json()["recorded"] == 1
     performance = client.get(f"/campaigns/{campaign_id}").json()["performance"]
     assert (performance["clicked"], performance["machine_clicked"]) == (0, 1)
+
+
+def test_a_scanner_s_second_sweep_is_told_apart_though_its_first_hit_the_same_links(client, engine, sent):
+    campaign_id, send_id = sent
+    # A gateway sweeps the email as it arrives, and again when its reader opens it an hour later (a time-of-click
+    # check), each click in a batch of its own.
+    for seconds, url in ((0.2, TEA), (0.3, KNIFE), (3600.0, TEA), (3600.4, KNIFE)):
+        _written(engine, [_click(send_id, url, seconds)])
+    # One machine click a link, as one click: the second sweep's are the first's duplicates, and nothing is lost.
+    assert _recorded(engine) == [("machine_click", None, 0.2), ("machine_click", None, 0.3)]
+    performance = client.get(f"/campaigns/{campaign_id}").json()["performance"]
+    assert (performance["clicked"], performance["machine_clicked"]) == (0, 1)
+
+
+def test_an_email_service_s_report_of_a_click_makes_no_tracked_click_a_scanner_s(client, engine, sent):
+    campaign_id, send_id = sent
+    # The mail relay tracks clicks too: the reader's one click goes through both, and its report comes first.
+    event = {"send_id": send_id, "kind": "click", "occurred_at": "2026-03-02T09:10:00.200Z"}
+    assert client.post("/events", json={"events": [event]}).json()["recorded"] == 1
+    _written(engine, [_click(send_id, TEA, 600.0)])
+    assert _recorded(engine) == [("click", "T1", 600.0), ("click", None, 600.2)]
