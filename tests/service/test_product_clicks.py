@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from generation.brands import load_brand
+from service.clock import utcnow
 from service.db.models import Customer, Draft, Event, Product, Send, Variant
 from service.db.session import session_scope
 from service.pipeline import frames
@@ -170,3 +171,26 @@ def test_the_recommender_learns_the_products_readers_clicked_unless_told_not_to(
     imported_only = train_recommender(engine, "popularity")["data"]
     assert (learned["email_clicks"], imported_only["email_clicks"]) == (1, 0)
     assert learned["rows"] == imported_only["rows"] + 1
+
+
+def test_the_holdout_s_last_days_are_the_orders_last_days_though_readers_clicked_since(client, engine, demo_files):
+    """Clicks come as they happen, orders when the shop imports them: a click after the last order imported must not
+    move the days the recommender is measured on past the orders (they held no purchase, and it was not measured)."""
+    for kind in ("customers", "products", "orders"):
+        assert upload(client, kind, demo_files[kind]).status_code == 200
+    imported_only = train_recommender(engine, "popularity")["holdout"]
+    with session_scope(engine) as session:
+        last_order = frames.interactions_frame(session)["timestamp"].max().to_pydatetime()
+        customer = session.scalars(select(Customer).order_by(Customer.id)).first()
+        product = session.scalars(select(Product).where(Product.url != "").order_by(Product.id)).first()
+        sent_at = utcnow() - timedelta(hours=1)  # the demo's history ended on 1 November 2026
+        assert sent_at > last_order + timedelta(days=30)
+        session.add(Send(customer=customer, external_id="s1", subject="Hi", campaign_type="newsletter",
+                         sent_at=sent_at))  # fmt: skip
+        url = product.url
+    click = {"send_id": "s1", "kind": "click", "occurred_at": f"{sent_at:%Y-%m-%dT%H:%M:%S}Z", "url": url}
+    assert client.post("/events", json={"events": [click]}).json()["recorded"] == 1
+
+    trained = train_recommender(engine, "popularity")
+    assert trained["data"]["email_clicks"] == 1
+    assert "skipped" not in imported_only and trained["holdout"] == imported_only
