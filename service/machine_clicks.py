@@ -70,7 +70,9 @@ def told_apart(session: Session, engagements: Sequence[Engagement], within: time
     )
     told = list(engagements)
     for index, click in clicks.items():
-        at_delivery = click.send_id in sent_at and click.occurred_at - sent_at[click.send_id] < within
+        # Either side of the sending: a click the clocks put long before it (the sending host's clock ahead of the
+        # server's) says nothing of a scanner.
+        at_delivery = click.send_id in sent_at and abs(click.occurred_at - sent_at[click.send_id]) < within
         if at_delivery or ("new", index) in swept:
             told[index] = click._replace(kind=MACHINE_CLICK, event_id=MACHINE_EVENT_PREFIX + click.event_id, url=None)
     return told

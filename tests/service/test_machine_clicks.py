@@ -122,3 +122,11 @@ def test_an_email_service_s_report_of_a_click_makes_no_tracked_click_a_scanner_s
     assert client.post("/events", json={"events": [event]}).json()["recorded"] == 1
     _written(engine, [_click(send_id, TEA, 600.0)])
     assert _recorded(engine) == [("click", "T1", 600.0), ("click", None, 600.2)]
+
+
+def test_a_click_the_clocks_put_before_the_sending_is_no_scanner_s(engine, sent):
+    _, send_id = sent
+    # The host that sent the email runs a minute ahead of the server that tracks its links: its reader's click,
+    # a minute on, reads as a moment before the sending; only one within a second of it is a scanner's.
+    _written(engine, [_click(send_id, TEA, -60.0), _click(send_id, KNIFE, -0.5)])
+    assert _recorded(engine) == [("click", "T1", -60.0), ("machine_click", None, -0.5)]
