@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 from recommenders.rules import Rules
 from service.addresses import address_key, is_email_address
 from service.campaigns import cancel_first
-from service.db.models import Campaign, Customer, ErasedCustomer, ErasedSend, Product, Send
+from service.db.models import Campaign, Customer, ErasedCustomer, ErasedSend, Event, Product, Send
 from service.db.session import empty_write_ahead_log
 from service.erasures import address_digest, email_digest, forget_in_records, id_digest, keep_erasure
 from service.errors import Conflict, InvalidInput, NotFound, Problem
@@ -105,7 +105,7 @@ def customer_sends(session: Session, external_id: str, limit: int = 50, offset: 
         session.scalars(
             select(Send)
             .where(Send.customer_id == customer.id)
-            .options(selectinload(Send.events))
+            .options(selectinload(Send.events).selectinload(Event.product))
             .order_by(Send.sent_at.desc(), Send.id.desc())
             .limit(limit)
             .offset(offset)

@@ -3,9 +3,9 @@ holds about one customer in one document, for the shop to hand over (GET /custom
 export`). Drafts and sends are shown as their own routes show them.
 
 The document is read in a fixed number of queries, one per kind of record (the drafts' variants, reviews and sends,
-and the sends' events, each loaded for all of them at once), however long the customer's history; it is whole,
-not paged, as an answer to the customer must be. What Tailor keeps of them outside these records is named in its
-``not_included``."""
+and the sends' events and the products they clicked, each loaded for all of them at once), however long the
+customer's history; it is whole, not paged, as an answer to the customer must be. What Tailor keeps of them outside
+these records is named in its ``not_included``."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from service.clock import utcnow
 from service.customers import customer_out, get_customer
-from service.db.models import Assignment, Campaign, Draft, Interaction, Product, Send
+from service.db.models import Assignment, Campaign, Draft, Event, Interaction, Product, Send
 from service.drafts import AS_SHOWN, draft_out
 from service.schemas import (
     AssignmentOut,
@@ -57,7 +57,7 @@ def subject_access(session: Session, external_id: str) -> SubjectAccessOut:
     sends = session.scalars(
         select(Send)
         .where(Send.customer_id == customer.id)
-        .options(selectinload(Send.events))
+        .options(selectinload(Send.events).selectinload(Event.product))
         .order_by(Send.sent_at.desc(), Send.id.desc())
     ).all()
     assignments = session.scalars(

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from generation.brands import load_brand
 from service.clock import utcnow
@@ -194,3 +194,32 @@ def test_the_holdout_s_last_days_are_the_orders_last_days_though_readers_clicked
     trained = train_recommender(engine, "popularity")
     assert trained["data"]["email_clicks"] == 1
     assert "skipped" not in imported_only and trained["holdout"] == imported_only
+
+
+def test_a_customer_s_sends_and_access_export_read_the_clicked_products_in_one_query(client, engine):
+    """Each event's `product` was read product by product, a query each, as GET /customers/{id}/sends and the
+    subject access export serialised them: a reader of many emails made either a query per product clicked."""
+    with session_scope(engine) as session:
+        customer = Customer(external_id="c1", email="c1@example.com", marketing_consent=True)
+        products = [Product(sku=f"P{n}", name=f"Product {n}", price=1.0, url=f"https://shop.example/p/{n}")
+                    for n in range(12)]  # fmt: skip
+        sends = [Send(customer=customer, external_id=f"s{n}", subject="Hi", campaign_type="newsletter",
+                      sent_at=datetime(2026, 1, 1) + timedelta(days=n)) for n in range(12)]  # fmt: skip
+        session.add_all([*products, *sends])
+        session.flush()
+        for send, product in zip(sends, products, strict=True):
+            session.add(Event(send_id=send.id, kind="click", occurred_at=send.sent_at, product_id=product.id))
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        listed = client.get("/customers/c1/sends").json()
+        exported = client.get("/customers/c1/export").json()["sends"]
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    for sends_shown in (listed, exported):
+        assert sorted(e["product"] for s in sends_shown for e in s["events"]) == sorted(f"P{n}" for n in range(12))
+    assert sum("FROM products" in statement for statement in statements) == 2
