@@ -48,7 +48,8 @@ def _frame_in_parts(session: Session, statement, dtypes: dict[str, str]) -> pd.D
 
 def interactions_frame(session: Session, email_clicks: bool = False) -> pd.DataFrame:
     """Every order line, cart addition and view imported; with ``email_clicks``, also each product of an email that
-    its reader clicked (``Event.product_id``), as a view of it at the click's moment: the click led to its page."""
+    its reader clicked (``Event.product_id``), as one view of it at the first click's moment: the click led to its
+    page."""
     statement = (
         select(
             Customer.external_id,
@@ -80,6 +81,9 @@ def interactions_frame(session: Session, email_clicks: bool = False) -> pd.DataF
     )
     if clicks.empty:
         return lines
+    # One view of a product an email's reader clicked, at the first click: clicked again, or reported by the email
+    # service beside Tailor's link, it was one visit's view, which the recommender would have weighed twice.
+    clicks = clicks.sort_values("timestamp", kind="stable").drop_duplicates(["send_id", "product_id"])
     views = clicks.assign(
         quantity=1.0, amount=0.0, kind="view", order_id=EMAIL_CLICK_ORDER + clicks["send_id"].astype(str)
     )[list(dtypes)]

@@ -223,3 +223,25 @@ def test_a_customer_s_sends_and_access_export_read_the_clicked_products_in_one_q
     for sends_shown in (listed, exported):
         assert sorted(e["product"] for s in sends_shown for e in s["events"]) == sorted(f"P{n}" for n in range(12))
     assert sum("FROM products" in statement for statement in statements) == 2
+
+
+def test_an_email_s_product_clicked_again_is_learned_as_one_view(client, engine):
+    """The recommender weighs each line it is given: a reader who clicked a product twice, each reported by the
+    email service with an id of its own (or once by it and once by Tailor's tracked link), viewed it once from that
+    email, as an imported visit's views of a product are one line."""
+    upload_products(client, CATALOG)
+    with session_scope(engine) as session:
+        customer = Customer(external_id="c1", email="c1@example.com", marketing_consent=True)
+        session.add_all([Send(customer=customer, external_id=f"s{n}", subject="Hi", campaign_type="newsletter",
+                              sent_at=datetime(2026, 1, n)) for n in (1, 2)])  # fmt: skip
+    tea = "https://shop.example/p/T1?size=a&c=1"
+    events = [
+        {"send_id": send, "kind": "click", "occurred_at": at, "url": tea, "event_id": f"{send}-{at}"}
+        for send, at in (("s1", "2026-01-03T10:00:00Z"), ("s1", "2026-01-03T10:05:00Z"), ("s2", "2026-01-04T10:00:00Z"))
+    ]  # fmt: skip
+    assert client.post("/events", json={"events": events}).json()["recorded"] == 3
+    with session_scope(engine) as session:
+        learned = frames.interactions_frame(session, email_clicks=True)
+    assert sorted(zip(learned["order_id"], learned["timestamp"].astype(str), strict=True)) == [
+        ("email-click:1", "2026-01-03 10:00:00"), ("email-click:2", "2026-01-04 10:00:00"),
+    ]  # fmt: skip
