@@ -11,9 +11,12 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from generation.brands import load_brand
+from generation.errors import BrandKitInvalid, UnknownBrand
+from generation.render import WEB_ADDRESS
 from service.addresses import stop_shared_addresses
 from service.clock import as_utc, utcnow
-from service.db.models import Customer, Draft, ErasedSend, Event, Product, Send
+from service.db.models import Brand, Campaign, Customer, Draft, ErasedSend, Event, Product, Send
 from service.erasures import address_digest, customers_with_addresses
 from service.errors import InvalidInput, Problem
 from service.forecasts import mark_stale_for_customers
@@ -121,18 +124,28 @@ STOPPING = ("unsubscribe", "complaint", "bounce")
 
 def clicked_products(session: Session, clicks: list[tuple[Send, str]]) -> dict[tuple[int, str], int]:
     """The product (its row id) each click's address is the link of, by (send id, address): of the products its
-    email showed, where Tailor made the email and still has its draft, else (imported history) of the catalog. A
-    link that is several products' (a shop's home page, where products have no page of their own) is none's."""
+    email showed, each as the email linked it (one without a web address of its own to the brand's shop), where
+    Tailor made the email and still has its draft, else (imported history) of the catalog. A link that is several
+    products' (a shop's home page, where products have no page of their own) is none's."""
     draft_ids = {send.draft_id for send, _ in clicks if send.draft_id is not None}
     shown: dict[int, list[dict[str, Any]]] = {}
     if draft_ids:
-        rows = session.execute(select(Draft.id, Draft.recommendations).where(Draft.id.in_(draft_ids)))
-        shown = {draft_id: recommendations or [] for draft_id, recommendations in rows}
+        rows = session.execute(
+            select(Draft.id, Draft.recommendations, Brand.slug)
+            .join(Campaign, Campaign.id == Draft.campaign_id)
+            .join(Brand, Brand.id == Campaign.brand_id)
+            .where(Draft.id.in_(draft_ids))
+        ).all()
+        shops = {slug: _shop_url(slug) for slug in {slug for _, _, slug in rows}}
+        shown = {
+            draft_id: [pick | {"url": _as_linked(pick.get("url"), shops[slug])} for pick in recommendations or []]
+            for draft_id, recommendations, slug in rows
+        }
     skus: dict[tuple[int, str], str] = {}
     in_catalog: set[tuple[int, str]] = set()
     for send, url in clicks:
         if send.draft_id in shown:
-            linked = {str(pick.get("product_id")) for pick in shown[send.draft_id] if pick.get("url") == url}
+            linked = {str(pick.get("product_id")) for pick in shown[send.draft_id] if pick["url"] == url}
             if len(linked) == 1:
                 skus[(send.id, url)] = linked.pop()
         else:
@@ -148,6 +161,21 @@ def clicked_products(session: Session, clicks: list[tuple[Send, str]]) -> dict[t
             by_url.setdefault(url, []).append(product_id)
         found |= {(send_id, url): by_url[url][0] for send_id, url in in_catalog if len(by_url.get(url, ())) == 1}
     return found
+
+
+def _as_linked(url: Any, shop_url: str | None) -> str | None:
+    """The address an email linked a product of ``url`` to, as generation.render writes it: its own when it is a
+    web address, else the brand's shop (None when the brand's kit cannot say which)."""
+    return url if isinstance(url, str) and WEB_ADDRESS.fullmatch(url) else shop_url
+
+
+def _shop_url(slug: str) -> str | None:
+    """The brand's shop, which its emails link a product without a web address of its own to; None when its kit is
+    gone or broken since (those links are then no product's)."""
+    try:
+        return load_brand(slug).shop_url or None
+    except (UnknownBrand, BrandKitInvalid):
+        return None
 
 
 def _other_send(send: Send, message_id: str, messages: dict[str, Send]) -> str | None:

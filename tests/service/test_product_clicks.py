@@ -245,3 +245,39 @@ def test_an_email_s_product_clicked_again_is_learned_as_one_view(client, engine)
     assert sorted(zip(learned["order_id"], learned["timestamp"].astype(str), strict=True)) == [
         ("email-click:1", "2026-01-03 10:00:00"), ("email-click:2", "2026-01-04 10:00:00"),
     ]  # fmt: skip
+
+
+def test_a_product_whose_link_the_email_gave_as_the_shop_s_is_named_by_the_shop_s_address(client, engine):
+    """A product whose catalog address is no web address is linked to the brand's shop (generation.render): a click
+    on that link is the product's when no other link of the email is the shop's, and no one's when one is."""
+    campaign_id = new_campaign(client)  # the hearth brand, whose shop is https://hearth.example/
+    shop = load_brand("hearth").shop_url
+    with session_scope(engine) as session:
+        session.add_all(
+            [
+                Product(sku=sku, name=sku, price=1.0, url=url)
+                for sku, url in (("T1", "https://hearth.example/p/T1"), ("K1", "hearth.example/p/K1"), ("H1", shop))
+            ]
+        )
+        sends = {}
+        for customer_id, shown in (("c1", ("T1", "K1")), ("c2", ("H1", "K1"))):
+            customer = Customer(external_id=customer_id, email=f"{customer_id}@example.com", marketing_consent=True)
+            picks = [{"product_id": sku, "url": session.scalar(select(Product.url).where(Product.sku == sku))}
+                     for sku in shown]  # fmt: skip
+            draft = Draft(campaign_id=campaign_id, customer=customer, status="sent", recommendations=picks)
+            session.add(draft)
+            session.flush()
+            sends[customer_id] = Send(customer=customer, campaign_id=campaign_id, draft_id=draft.id, subject="Hi",
+                                      campaign_type="cross_sell", sent_at=datetime(2026, 1, 1))  # fmt: skip
+            session.add(sends[customer_id])
+        session.flush()
+        send_ids = {customer_id: send.id for customer_id, send in sends.items()}
+    events = [
+        {"send_id": send_ids[customer_id], "kind": "click", "occurred_at": "2026-01-02T10:00:00Z", "url": shop}
+        for customer_id in ("c1", "c2")
+    ]  # fmt: skip
+    assert client.post("/events", json={"events": events}).json()["recorded"] == 2
+    # c1's email linked the knife alone to the shop; c2's linked the shop's own entry there too: no one's.
+    assert client.get(f"/campaigns/{campaign_id}").json()["performance"]["product_clicks"] == [
+        {"product": "K1", "name": "K1", "clicks": 1}
+    ]
