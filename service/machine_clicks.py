@@ -12,9 +12,11 @@ subtler ones), within ``TAILOR_TRACK_MACHINE_SECONDS`` (1 s; 0 tells none apart)
 Such a click is recorded as a ``machine_click`` event: kept, and counted apart in the campaign's report, but it is no
 reader's (not a click, not an open, no outcome of an experiment, nothing the models learn). A click recorded before
 the click that reveals the sweep came is made one then. What stays unseen: a scanner that clicks one link, or takes
-its time between links, counts as a reader; so does a person whose mail client loads every image (Apple Mail's
-privacy protection) for opens. Clicks that an email service reports (POST /events) are its own to filter; it may
-report the ones it tells apart as ``machine_click``."""
+its time between links, counts as a reader; so does a sweep whose clicks two servers sharing a PostgreSQL database
+record at the same moment, each transaction reading the clicks recorded before either wrote (one server's recorder
+writes its batches one after the other, and on SQLite each batch holds the write lock from its reads on); so does a
+person whose mail client loads every image (Apple Mail's privacy protection) for opens. Clicks that an email service
+reports (POST /events) are its own to filter; it may report the ones it tells apart as ``machine_click``."""
 
 from __future__ import annotations
 

@@ -3,13 +3,14 @@ of its links within a second, is recorded as a `machine_click`, kept apart from 
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from service.db.models import Campaign, Customer, Draft, Event, Product, Send
-from service.db.session import session_scope
+from service.db.session import make_engine, session_scope
 from service.tracking import Engagement, _written, click_event_id
 from tests.service.test_sending import new_campaign
 
@@ -130,3 +131,26 @@ def test_a_click_the_clocks_put_before_the_sending_is_no_scanner_s(engine, sent)
     # a minute on, reads as a moment before the sending; only one within a second of it is a scanner's.
     _written(engine, [_click(send_id, TEA, -60.0), _click(send_id, KNIFE, -0.5)])
     assert _recorded(engine) == [("click", "T1", -60.0), ("machine_click", None, -0.5)]
+
+
+def test_a_sweep_two_servers_record_at_the_same_moment_on_sqlite_is_told_apart(engine, sent):
+    """Two servers (two engines on one file), each recording one click of a sweep: the second's batch comes while the
+    first's has read the recorded clicks and not yet written its own. Each must read what the other wrote."""
+    _, send_id = sent
+    other_server = make_engine(str(engine.url))
+    started: list[threading.Thread] = []
+
+    def the_other_server_records_now(conn, cursor, statement, *args):
+        if not started and statement.lstrip().startswith("SELECT") and "FROM events" in statement:
+            started.append(threading.Thread(target=_written, args=(other_server, [_click(send_id, KNIFE, 30.6)])))
+            started[0].start()
+            started[0].join(timeout=2)  # it writes now, or waits for this server's write
+
+    event.listen(engine, "after_cursor_execute", the_other_server_records_now)
+    try:
+        _written(engine, [_click(send_id, TEA, 30.0)])
+    finally:
+        event.remove(engine, "after_cursor_execute", the_other_server_records_now)
+    started[0].join(timeout=30)
+    other_server.dispose()
+    assert _recorded(engine) == [("machine_click", None, 30.0), ("machine_click", None, 30.6)]
