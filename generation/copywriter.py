@@ -24,7 +24,10 @@ phrase that adds one detail", ...), 0.025 and 0.025 (the goal missed 42 times of
 A version turned down only because its preheader repeats its subject keeps its subject and intro with the
 template's preheader, once that copy passes every check; its structure check says the preheader is the template's
 (`turned_down`). On the quick eval (hearth, EVAL_SEED 7, the same 19 answers) model copy kept rose from 0.45 to 0.60,
-0.15 of the variants with the template's preheader, none flagged.
+0.15 of the variants with the template's preheader, none flagged. So does a version whose intro repeats its
+preheader (the model wrote "Picked to go with your last order" as both, the intro with a full stop): then the
+preheader is the template's, or else the intro; and one whose intro repeats its subject keeps its subject and
+preheader with the template's intro.
 
 The system message names the brand, what its kit says the shop sells (`shop`) and its voice. The kit's audience,
 reading level and preferred words are not in it: on the quick eval's sample, hearth and atelier (kept 0.45 and 0.30
@@ -81,8 +84,8 @@ class CopyVariant(BaseModel):
     subject: str = Field(min_length=1)
     preheader: str = Field(min_length=1)
     intro: str = Field(min_length=1)
-    # check name -> why it turned down the model's preheader, which the template's replaces in this variant of the
-    # model's copy (its subject and intro); empty when every word is the model's, or the template's
+    # check name -> why it turned down the model's preheader or intro, which the template's replaces in this variant
+    # of the model's copy (the rest is the model's); empty when every word is the model's, or the template's
     turned_down: dict[str, str] = Field(default_factory=dict)
 
 
@@ -365,7 +368,7 @@ def _choose_variants(
                 intro=variant.intro, product_lines=[], instructions=instructions,
             )  # fmt: skip
             failed = [check for check in run_checks(context, COPY_CHECKS) if not check.passed]
-            if failed and (salvaged := _with_template_preheader(variant, failed, context, fallbacks, len(chosen))):
+            if failed and (salvaged := _with_template_field(variant, failed, context, fallbacks, len(chosen))):
                 variant, failed = salvaged, []
             turned_down.update((check.name, check.reason) for check in failed)
             if failed:
@@ -392,20 +395,36 @@ def _choose_variants(
     return chosen[:n_variants], lines, turned_down
 
 
-def _with_template_preheader(
+# How a kept variant of the model's copy says which of its fields is the template's (`_with_template_field`)
+TEMPLATE_FIELD = "so the {field} is the template's"
+
+
+def _with_template_field(
     variant: CopyVariant, failed: list, context: CheckContext, fallbacks: list[dict], slot: int
 ) -> CopyVariant | None:
-    """The model's subject and intro with a template preheader, when all the variant failed was its preheader
-    repeating its subject (the local model copies the subject into it) and the copy then passes every check; else
-    None. The whole variant was turned down for its preheader alone. Its ``turned_down`` says the preheader is the
-    template's, and why; the template's variants are tried from the one of its `slot`."""
-    if [check.name for check in failed] != [structure.NAME] or not repeats(variant.preheader, variant.subject):
+    """The model's copy with one field the template's, when all the variant failed was its structure and that field
+    repeats another (the local model copies the subject into the preheader, and the preheader into the intro) and
+    the copy then passes every check; else None (without it, the whole variant went to template copy for the one
+    field). The preheader is tried first, then the intro: the subject is always the model's. Its ``turned_down`` says
+    which field is the template's, and why; the template's variants are tried from the one of its `slot`."""
+    if [check.name for check in failed] != [structure.NAME]:
         return None
-    why = f"{failed[0].reason}, so the preheader is the template's; the subject and intro are the model's"
-    for template in fallbacks[slot % len(fallbacks) :] + fallbacks[: slot % len(fallbacks)]:
-        if all(c.passed for c in run_checks(replace(context, preheader=template["preheader"]), COPY_CHECKS)):
-            return variant.model_copy(update={"preheader": template["preheader"], "turned_down": {structure.NAME: why}})
+    for name in _repeating_fields(variant):
+        kept = " and ".join(other for other in ("subject", "preheader", "intro") if other != name)
+        why = f"{failed[0].reason}, {TEMPLATE_FIELD.format(field=name)}; the {kept} are the model's"
+        for template in fallbacks[slot % len(fallbacks) :] + fallbacks[: slot % len(fallbacks)]:
+            if all(c.passed for c in run_checks(replace(context, **{name: template[name]}), COPY_CHECKS)):
+                return variant.model_copy(update={name: template[name], "turned_down": {structure.NAME: why}})
     return None
+
+
+def _repeating_fields(variant: CopyVariant) -> list[str]:
+    """The fields of ``variant`` that repeat another, the preheader before the intro: of a preheader the intro
+    repeats, both ("Picked to go with your last order" and "Picked to go with your last order."), where the intro
+    says more when they differ."""
+    preheader_repeats = repeats(variant.preheader, variant.subject) or repeats(variant.intro, variant.preheader)
+    intro_repeats = repeats(variant.intro, variant.subject) or repeats(variant.intro, variant.preheader)
+    return [name for name, repeating in (("preheader", preheader_repeats), ("intro", intro_repeats)) if repeating]
 
 
 def _same_subject(variant: CopyVariant, chosen: list[tuple[CopyVariant, bool]]) -> bool:

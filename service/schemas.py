@@ -333,7 +333,8 @@ class CheckOut(BaseModel):
         "",
         description="on a variant in template copy (`used_fallback`): why this check turned down the model's copy "
         "that the template's replaced (“the subject reads as English, expected German”); on a variant of the model's "
-        "copy, why its preheader is the template's (the model's repeated the subject); empty when it did not",
+        "copy, why its preheader or intro is the template's (the model's repeated another field); empty when it did "
+        "not",
     )
 
 

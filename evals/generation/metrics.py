@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from generation.copywriter import TEMPLATE_FIELD
 from generation.diversity import mean_pairwise_distance
 from generation.render import offer_text, safe_first_name
 from generation.schemas import DraftRequest, GenerationResult
@@ -51,8 +52,9 @@ def generation_metrics(requests: list[DraftRequest], result: GenerationResult) -
         "rejected_by_check": dict(sorted(stats.rejected_by_check.items(), key=lambda item: -item[1])),
         "fallback_rate": round(stats.fallbacks / n_variants, 3),
         "model_copy_kept_rate": round(len(model_variants) / n_variants, 3),
-        # of it, the variants whose preheader is the template's (the model's repeated its subject)
-        "template_preheader_rate": round(sum(_names_template_copy(v) for v in model_variants) / n_variants, 3),
+        # of it, the variants whose preheader, or intro, is the template's (the model's repeated another field)
+        "template_preheader_rate": round(sum(_names_template(v, "preheader") for v in model_variants) / n_variants, 3),
+        "template_intro_rate": round(sum(_names_template(v, "intro") for v in model_variants) / n_variants, 3),
         "violations_in_review": dict(sorted(violations.items())),
         "grounding_violations": violations.get("grounding", 0),
         "unbacked_claim_violations": violations.get("unbacked_claims", 0),
@@ -72,8 +74,9 @@ def generation_metrics(requests: list[DraftRequest], result: GenerationResult) -
     }
 
 
-def _names_template_copy(variant) -> bool:
-    return any(check.turned_down for check in variant.checks)
+def _names_template(variant, field: str) -> bool:
+    """Whether a variant of the model's copy says its ``field`` is the template's."""
+    return any(TEMPLATE_FIELD.format(field=field) in check.turned_down for check in variant.checks)
 
 
 def _rate(variants, check: str) -> float | None:

@@ -120,9 +120,9 @@ def compare(report: dict, limits: dict) -> list[str]:
 def table(report: dict) -> str:
     keys = [
         "customers", "groups", "llm_calls", "timeouts", "schema_valid_rate_before_fallback", "fallback_rate",
-        "model_copy_kept_rate", "template_preheader_rate", "grounding_violations", "unbacked_claim_violations",
-        "flagged_variant_rate", "language_match_rate", "language_match_rate_model_copy", "variant_diversity",
-        "completion_tokens_per_draft", "seconds_per_draft",
+        "model_copy_kept_rate", "template_preheader_rate", "template_intro_rate", "grounding_violations",
+        "unbacked_claim_violations", "flagged_variant_rate", "language_match_rate", "language_match_rate_model_copy",
+        "variant_diversity", "completion_tokens_per_draft", "seconds_per_draft",
     ]  # fmt: skip
     header = "| metric | " + " | ".join(p["brand"] for p in report["quality"]) + " |"
     lines = [header, "|---" * (len(report["quality"]) + 1) + "|"]

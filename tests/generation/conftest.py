@@ -75,3 +75,25 @@ def _parrot_endpoint(model, settings):
 
 
 PARROT = LLMSettings(model="parrot", cache=False, max_retries=0)
+
+
+@register("echo")
+def _echo_endpoint(model, settings):
+    """Answers like the local model did on the quick eval: the first version's intro only repeats its preheader
+    (with a full stop), the second's only repeats its subject."""
+    from generation.llm.fake import answer
+
+    def respond(messages, schema):
+        body = json.loads(answer(messages, schema))
+        body["variants"] = [
+            {"subject": "We miss your visits", "preheader": "Take a look at what is new in the shop",
+             "intro": "Take a look at what is new in the shop."},
+            {"subject": "Your favourites are waiting for you", "preheader": "Back in the kitchen with us?",
+             "intro": "Your favourites are waiting for you."},
+        ]  # fmt: skip
+        return json.dumps(body)
+
+    return Endpoint(model="openai/echo", api_key="x", mock=respond)
+
+
+ECHO = LLMSettings(model="echo", cache=False, max_retries=0)

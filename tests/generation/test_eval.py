@@ -12,7 +12,7 @@ from generation.brands import load_brand
 from generation.pipeline import generate_drafts
 from generation.schemas import Offer
 from generation.settings import LLMSettings
-from tests.generation.conftest import PARROT, make_request
+from tests.generation.conftest import ECHO, PARROT, make_request
 
 
 def test_metrics_of_a_fake_run_are_exact():
@@ -34,6 +34,15 @@ def test_model_copy_kept_with_the_template_s_preheader_is_counted_apart():
     assert metrics["model_copy_kept_rate"] == 0.5 and metrics["template_preheader_rate"] == 0.5
     fake = generate_drafts(requests, load_brand("hearth"), settings=LLMSettings(model="fake", cache=False))
     assert generation_metrics(requests, fake)["template_preheader_rate"] == 0.0
+
+
+def test_model_copy_kept_with_the_template_s_intro_is_counted_apart_from_its_preheader():
+    """Of the model's variants kept, those with the template's preheader and those with its intro (the model's
+    repeated another field) are figures of their own."""
+    requests = [make_request()]
+    metrics = generation_metrics(requests, generate_drafts(requests, load_brand("hearth"), settings=ECHO))
+    assert metrics["model_copy_kept_rate"] == 1.0
+    assert metrics["template_preheader_rate"] == 0.5 and metrics["template_intro_rate"] == 0.5
 
 
 def test_thresholds_are_declared_for_generation():

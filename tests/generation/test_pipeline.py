@@ -18,7 +18,7 @@ from generation.llm import Endpoint, register
 from generation.pipeline import finish_variant, generate_drafts, template_product_lines
 from generation.schemas import CAMPAIGN_TYPES, LOCALES, Offer
 from generation.settings import LLMSettings
-from tests.generation.conftest import PARROT, make_request
+from tests.generation.conftest import ECHO, PARROT, make_request
 
 
 def test_every_campaign_type_and_locale_gives_checked_variants(fake_settings):
@@ -800,3 +800,28 @@ def test_a_preheader_that_only_repeats_the_subject_gives_way_to_the_template_s_a
     assert template.used_fallback and template.passed and template.subject != "Good to see you again"
     assert {c.name for c in template.checks if c.turned_down} == {"grounding", "structure"}  # 70 % off, and the repeat
     assert result.stats.fallbacks == 1
+
+
+def test_an_intro_that_only_repeats_another_field_keeps_the_rest_of_the_model_s_copy_and_says_so():
+    """The local model wrote its preheader (or subject) again as the intro, and the whole variant was turned down
+    for it: the preheader the intro repeats gives way to the template's, and an intro that repeats the subject to
+    the template's intro; the structure check names the field that is the template's, and every check passes."""
+    from generation.templates import fallback_copies
+
+    templates = fallback_copies("win_back", "en")
+    result = generate_drafts([make_request()], load_brand("hearth"), settings=ECHO)
+    first, second = result.drafts[0].variants
+    assert not first.used_fallback and first.passed and not second.used_fallback and second.passed
+    assert (first.subject, first.intro) == ("We miss your visits", "Take a look at what is new in the shop.")
+    assert first.preheader == templates[0]["preheader"]
+    assert {c.name: c.turned_down for c in first.checks if c.turned_down} == {
+        "structure": "the intro repeats the preheader, so the preheader is the template's; the subject and intro "
+        "are the model's"
+    }
+    assert (second.subject, second.preheader) == ("Your favourites are waiting for you", "Back in the kitchen with us?")
+    assert second.intro in {template["intro"] for template in templates}
+    assert {c.name: c.turned_down for c in second.checks if c.turned_down} == {
+        "structure": "the intro repeats the subject, so the intro is the template's; the subject and preheader are "
+        "the model's"
+    }
+    assert result.stats.fallbacks == 0
