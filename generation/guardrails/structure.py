@@ -122,6 +122,14 @@ def check(context: CheckContext) -> CheckResult:
 
 def repeats(text: str, earlier: str) -> bool:
     """Whether ``text`` merely repeats ``earlier``: the same words, or words that start with all of it (when it is
-    more than 15 letters long)."""
+    more than 15 letters long), or words all of it starts with (a preheader "A few ideas we picked" under the subject
+    "A few ideas we picked for you" adds nothing, and the inbox shows both)."""
     text, earlier = plain_words(text), plain_words(earlier)
-    return bool(text and earlier) and (text == earlier or (len(earlier) > 15 and text.startswith(earlier)))
+    if not (text and earlier):
+        return False
+    return text == earlier or (len(earlier) > 15 and text.startswith(earlier)) or _begins(earlier, text)
+
+
+def _begins(longer: str, start: str) -> bool:
+    """Whether the words of ``longer`` begin with all the words of ``start``, more than 15 letters long."""
+    return len(start) > 15 and longer.startswith(start + " ")

@@ -515,6 +515,16 @@ class TestStructure(CheckContract):
     def test_repeating_the_subject_fails(self):
         assert not CHECKS["structure"](context(preheader=CLEAN["subject"])).passed
 
+    def test_a_preheader_that_is_the_start_of_the_subject_adds_nothing_and_fails(self):
+        """The inbox shows "A few ideas we picked for you" beside "A few ideas we picked": the local model wrote it,
+        and it passed (found by the salvage's review)."""
+        result = CHECKS["structure"](
+            context(subject="A few ideas we picked for you", preheader="A few ideas we picked")
+        )
+        assert not result.passed and result.reason == "the preheader repeats the subject"
+        # A short start ("Back in stock", 13 letters) is a phrase two lines may share, not a repeat.
+        assert CHECKS["structure"](context(subject="Back in stock for you", preheader="Back in stock")).passed
+
     @pytest.mark.parametrize("intro", ["", "   "])
     def test_an_empty_intro_is_called_empty_not_cut_off(self, intro):
         """A copywriter who emptied the intro was told it "stops mid-sentence"."""
