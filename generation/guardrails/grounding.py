@@ -46,7 +46,11 @@ _GIFT = (
     r"presente\w* (?:gratuit\w*|grátis)|gratis cadeau\w*|"
     # a gift that comes with an order, free or not said so: "a small gift comes with your next order"
     r"gift (?:comes|is waiting|waits) (?:with|in) your|we(?:'ll| will)? (?:add|include|pack|slip in) (?:a|an) "
-    r"(?:small |little )?gift|gibt es ein (?:kleines )?geschenk|legen (?:wir )?(?:ihnen )?ein (?:kleines )?"
+    r"(?:small |little )?gift|"
+    # a gift handed out: "we've been giving our customers a gift", "here's a small gift" (not "giving as a gift")
+    r"we(?:[’'](?:ve|re)| have| are)?(?: been)? (?:giv|send)\w*(?: you| our customers| every customer| each customer)? "
+    r"(?:a|an) (?:small |little )?gift|here(?:[’']s| is) (?:a|an) (?:small |little )?gift|"
+    r"gibt es ein (?:kleines )?geschenk|legen (?:wir )?(?:ihnen )?ein (?:kleines )?"
     r"geschenk|(?:мы )?добавим (?:небольшой )?подарок|un (?:petit )?cadeau vous attend|"
     r"un (?:pequeño )?regalo le espera|dodamy (?:mały )?prezent"
 )

@@ -266,6 +266,10 @@ class TestGrounding(CheckContract):
             ("en", "Everything is half off this week."),
             ("en", "A small gift comes with your next order."),
             ("en", "We cover the shipping on your next order."),
+            # The local model's welcome, kept with no offer behind it (found by the salvage's review).
+            ("en", "We've been giving our customers a gift for a lifetime, and this one is yours."),
+            ("en", "We're sending you a little gift with your next box."),
+            ("en", "Here's a small gift to welcome you."),
         ],
     )
     def test_promises_in_other_words_and_languages_need_an_offer(self, locale, intro):
@@ -310,6 +314,14 @@ class TestGrounding(CheckContract):
 
     def test_counting_on_us_promises_nothing(self):
         result = CHECKS["grounding"](context(intro="You can always count on us for a good cup."))
+        assert result.passed, result.reason
+
+    @pytest.mark.parametrize(
+        "intro",
+        ["Perfect for giving as a gift.", "It makes a lovely gift for a tea lover.", "We think it is a fine gift."],
+    )
+    def test_a_product_that_makes_a_good_gift_promises_none(self, intro):
+        result = CHECKS["grounding"](context(intro=intro))
         assert result.passed, result.reason
 
 
