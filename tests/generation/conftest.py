@@ -55,45 +55,33 @@ def fake_settings() -> LLMSettings:
     return LLMSettings(model="fake", cache=False)
 
 
-@register("parrot")
-def _parrot_endpoint(model, settings):
-    """Answers like the local model often does: each version's preheader copies its subject; the second version's
-    intro also promises a discount nobody offered."""
+def _registered_answering(name: str, variants: list[dict[str, str]]) -> LLMSettings:
+    """Settings of a model registered as ``name`` that answers as the fake one does, with these copy ``variants``."""
     from generation.llm.fake import answer
 
-    def respond(messages, schema):
-        body = json.loads(answer(messages, schema))
-        body["variants"] = [
-            {"subject": "We miss your visits", "preheader": "We miss your visits",
-             "intro": "It has been some weeks since your last order. Take a look at a few things we chose for you."},
-            {"subject": "Good to see you again", "preheader": "Good to see you again!",
-             "intro": "Everything is 70% off now, so come back and treat yourself."},
-        ]  # fmt: skip
-        return json.dumps(body)
+    @register(name)
+    def _endpoint(model, settings):
+        def respond(messages, schema):
+            return json.dumps(json.loads(answer(messages, schema)) | {"variants": variants})
 
-    return Endpoint(model="openai/parrot", api_key="x", mock=respond)
+        return Endpoint(model=f"openai/{name}", api_key="x", mock=respond)
+
+    return LLMSettings(model=name, cache=False, max_retries=0)
 
 
-PARROT = LLMSettings(model="parrot", cache=False, max_retries=0)
-
-
-@register("echo")
-def _echo_endpoint(model, settings):
-    """Answers like the local model did on the quick eval: the first version's intro only repeats its preheader
-    (with a full stop), the second's only repeats its subject."""
-    from generation.llm.fake import answer
-
-    def respond(messages, schema):
-        body = json.loads(answer(messages, schema))
-        body["variants"] = [
-            {"subject": "We miss your visits", "preheader": "Take a look at what is new in the shop",
-             "intro": "Take a look at what is new in the shop."},
-            {"subject": "Your favourites are waiting for you", "preheader": "Back in the kitchen with us?",
-             "intro": "Your favourites are waiting for you."},
-        ]  # fmt: skip
-        return json.dumps(body)
-
-    return Endpoint(model="openai/echo", api_key="x", mock=respond)
-
-
-ECHO = LLMSettings(model="echo", cache=False, max_retries=0)
+# Answers like the local model often does: each version's preheader copies its subject; the second version's intro
+# also promises a discount nobody offered.
+PARROT = _registered_answering("parrot", [
+    {"subject": "We miss your visits", "preheader": "We miss your visits",
+     "intro": "It has been some weeks since your last order. Take a look at a few things we chose for you."},
+    {"subject": "Good to see you again", "preheader": "Good to see you again!",
+     "intro": "Everything is 70% off now, so come back and treat yourself."},
+])  # fmt: skip
+# Answers like the local model did on the quick eval: the first version's intro only repeats its preheader (with a
+# full stop), the second's only repeats its subject.
+ECHO = _registered_answering("echo", [
+    {"subject": "We miss your visits", "preheader": "Take a look at what is new in the shop",
+     "intro": "Take a look at what is new in the shop."},
+    {"subject": "Your favourites are waiting for you", "preheader": "Back in the kitchen with us?",
+     "intro": "Your favourites are waiting for you."},
+])  # fmt: skip
