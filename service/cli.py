@@ -22,7 +22,14 @@ from service.cli_bounds import (
     IdArgumentCommand,
 )
 from service.cli_customers import customers_erase, customers_lift_erasure
-from service.cli_drafts import drafts_approve, drafts_list, drafts_reject, drafts_show
+from service.cli_drafts import (
+    BULK_APPROVAL_OPTIONS,
+    drafts_approve,
+    drafts_list,
+    drafts_reject,
+    drafts_show,
+    told_by_option,
+)
 from service.cli_jobs import jobs_cancel, jobs_list, jobs_show
 
 # Help is written in markdown and shown as written: typer's default ("rich") kept each docstring's line breaks in
@@ -772,7 +779,8 @@ def drafts_approve_pending(
     from service.drafts import approve_pending
     from service.wording import counted
 
-    with session_scope(_engine_after_crashes()) as session:
+    by_option = told_by_option(f"campaign {campaign}'s drafts", BULK_APPROVAL_OPTIONS, "were not approved")
+    with session_scope(_engine_after_crashes()) as session, by_option:
         done = approve_pending(session, campaign, reviewer, comment)
     typer.echo(f"approved {counted(done['approved'], 'pending draft', 'pending drafts')}, each with its chosen variant")
     if done["out_of_date"]:
@@ -799,7 +807,8 @@ def drafts_reapprove_late(
     from service.late_drafts import LEFT, reapprove_late
     from service.wording import counted
 
-    with session_scope(_engine_after_crashes()) as session:
+    by_option = told_by_option(f"campaign {campaign}'s drafts", BULK_APPROVAL_OPTIONS, "were not approved")
+    with session_scope(_engine_after_crashes()) as session, by_option:
         done = reapprove_late(session, campaign, reviewer, comment)
     typer.echo(f"approved again {counted(done['reapproved'], 'draft', 'drafts')} held back for lateness")
     if done["goes"]:

@@ -177,7 +177,7 @@ def drafts_approve(
 
     if override_checks and not comment.strip():
         _refuse(draft_id, "say in --comment why its checks are overridden: it is kept with the approval")
-    with session_scope(_engine_after_crashes()) as session, _told_by_option(draft_id, APPROVE_OPTIONS):
+    with session_scope(_engine_after_crashes()) as session, told_by_option(f"draft {draft_id}", APPROVE_OPTIONS):
         chosen = _variant_id(get_draft(session, draft_id), variant)
         draft = approve(
             session, draft_id, chosen, reviewer, comment, override_checks=override_checks, expected_revision=revision
@@ -218,7 +218,7 @@ def drafts_reject(
 
     if not reason.strip():
         _refuse(draft_id, "say in --reason why it is rejected: whoever reopens it, or rewrites its copy, reads it")
-    with session_scope(_engine_after_crashes()) as session, _told_by_option(draft_id, REJECT_OPTIONS):
+    with session_scope(_engine_after_crashes()) as session, told_by_option(f"draft {draft_id}", REJECT_OPTIONS):
         reject(session, draft_id, reviewer, reason, expected_revision=revision)
     typer.echo(f"draft {draft_id} rejected: it will not be sent")
 
@@ -228,11 +228,15 @@ APPROVE_OPTIONS = {"expected_revision": "--revision", "comment": "--comment"}
 REJECT_OPTIONS = {"expected_revision": "--revision", "comment": "--reason"}
 
 
+# The option of `tailor drafts approve-pending` and `reapprove-late` that gives the API's field.
+BULK_APPROVAL_OPTIONS = {"comment": "--comment"}
+
+
 @contextmanager
-def _told_by_option(draft_id: int, options: dict[str, str]):
+def told_by_option(what: str, options: dict[str, str], outcome: str = "was not reviewed"):
     """A review refused for a value given (service.drafts, which names the API's fields: expected_revision) in the
-    command's words: by its option (--revision), and that the draft was not reviewed ("draft 7 rejected" was said
-    of a draft being approved)."""
+    command's words: by its option (--revision), and what became of ``what`` ("draft 7 rejected" was said of a draft
+    being approved, "review rejected" of a campaign's drafts approved in bulk)."""
     from service.errors import InvalidInput, Problem
 
     try:
@@ -242,7 +246,7 @@ def _told_by_option(draft_id: int, options: dict[str, str]):
             Problem(p.row, options[p.column], p.message, "option") if p.column in options else p
             for p in refused.problems
         ]
-        raise InvalidInput(f"draft {draft_id}", problems, outcome="was not reviewed") from None
+        raise InvalidInput(what, problems, outcome=outcome) from None
 
 
 def _refuse(draft_id: int, why: str) -> None:

@@ -178,6 +178,19 @@ def test_a_review_s_mistake_is_named_by_the_command_s_option(engine, tailor_home
     assert draft_state(engine, draft_id) == ("flagged", "A", [])
 
 
+def test_a_bulk_approval_s_comment_over_the_limit_is_named_by_the_command_s_option(engine, tailor_home):
+    """`tailor drafts approve-pending 3 --comment ...` over the limit said "review rejected, nothing was written:
+    field 'comment'": the API's word for the value, and a review of no draft in particular."""
+    with session_scope(engine) as session:
+        campaign_id = session.get(Draft, flagged_draft(engine)).campaign_id
+    refused = f"error: campaign {campaign_id}'s drafts were not approved: option '--comment': is 5,001 characters "
+
+    for command in ("approve-pending", "reapprove-late"):
+        too_long = run(["drafts", command, str(campaign_id), "--comment", "x" * 5001], tailor_home)
+
+        assert too_long.returncode == 2 and too_long.stderr.splitlines() == [f"{refused}long; at most 5,000"], command
+
+
 def test_list_shows_a_campaign_s_drafts_flagged_first_and_keeps_to_a_status(engine, tailor_home):
     draft_id = flagged_draft(engine)
     with session_scope(engine) as session:
