@@ -650,6 +650,10 @@ def demo(
 ) -> None:
     """The main job: demo store -> train -> generate a campaign with the local LLM -> score -> serve."""
     from service.demo_job import run_demo
+    from service.logs import configure_logging
+
+    if do_serve:  # a server's log, read by collectors as JSON, from its first line
+        configure_logging(default="WARNING")
 
     run_demo(customers=customers, limit=limit, serve=do_serve, host=host, port=port)
 
@@ -1021,7 +1025,8 @@ def main() -> None:
     from service.settings import environment_problem
 
     try:
-        configure_logging(default="WARNING")  # a command's own output says what it did; the server logs at INFO
+        # a command's own output says what it did; the server logs at INFO, as JSON wherever it runs (run_server)
+        configure_logging(default="WARNING", command=True)
         app(prog_name="tailor")  # so named in its usage lines however it is started (python -m service.cli)
     except Exception as raised:
         error = as_told(raised)  # a database busy, or a write another made meanwhile: the person's to retry

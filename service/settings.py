@@ -74,16 +74,24 @@ def _subclasses(cls: type) -> list[type]:
 
 
 class LogSettings(BaseSettings):
-    """`TAILOR_LOG_LEVEL`: the least severe lines written to the log (DEBUG, INFO, WARNING or ERROR)."""
+    """`TAILOR_LOG_LEVEL`: the least severe lines written to the log (DEBUG, INFO, WARNING or ERROR);
+    `TAILOR_LOG_FORMAT`: JSON lines (`json`), lines for a person (`text`), or `auto`: text for a one-shot command
+    whose stderr is a terminal, JSON otherwise (service.logs)."""
 
     model_config = SettingsConfigDict(env_prefix="TAILOR_LOG_")
 
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["auto", "json", "text"] = "auto"
 
     @field_validator("level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
 
 class HomeSettings(BaseSettings):

@@ -60,6 +60,7 @@ from service.drafts import AUDIENCE_ORDER, failed_checks, selected_variant
 from service.errors import Conflict, InvalidEnvironment, JobCancelled, MailServerUnavailable, NotFound, TailorError
 from service.experiments import plan_arms
 from service.jobs.recovery import flag_interrupted_sends
+from service.logs import IN_RESULT
 from service.outcome_reports import unseen_in_batch
 from service.pipeline.contact_policy import defer_if_mailed_meanwhile, defer_recently_mailed
 from service.pipeline.freshness import HeldBack, hold_back_late, hold_back_stale
@@ -318,11 +319,14 @@ def send_campaign(
     warnings = [fewer_connections] if fewer_connections else []
     if tally.sent and (unreachable := unreachable_links(links.base_url)):
         warnings.append(unreachable)
-        log.warning("unsubscribe links recipients cannot reach", extra={"campaign_id": campaign_id, "sent": tally.sent})
+        log.warning(
+            "unsubscribe links recipients cannot reach",
+            extra={"campaign_id": campaign_id, "sent": tally.sent, **IN_RESULT},
+        )
     if experiment and (unseen := _allocation_unseen(engine, outbox, sum(tally.sent_by_arm.values()))):
         warnings.append(unseen)
         log.warning("an experiment's sends cannot report its allocation outcome",
-                    extra={"campaign_id": campaign_id, "sent": tally.sent})  # fmt: skip
+                    extra={"campaign_id": campaign_id, "sent": tally.sent, **IN_RESULT})  # fmt: skip
     if warnings:
         result["warnings"] = warnings
     if experiment:
@@ -518,7 +522,7 @@ def _fewer_connections(outbox: _Outbox, asked: int, not_opened: list[MailServerU
     cause = not_opened[0].__cause__ or not_opened[0]
     log.warning(
         "the mail server took fewer connections than the send opened",
-        extra={"campaign_id": outbox.campaign_id, "connections": asked, "opened": took},
+        extra={"campaign_id": outbox.campaign_id, "connections": asked, "opened": took, **IN_RESULT},
     )
     return (
         f"The SMTP server at {settings.host}:{settings.port} took {took} of the send's {asked} connections at once "

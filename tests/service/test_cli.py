@@ -25,7 +25,9 @@ def run(args: list[str], home: Path, timeout: float = 120, **env: str) -> subpro
     return run_tailor(args, env={**os.environ, "TAILOR_HOME": str(home), **env}, timeout=timeout)
 
 
-def run_on_a_terminal(args: list[str], home: Path, timeout: float = 120) -> tuple[subprocess.CompletedProcess, str]:
+def run_on_a_terminal(
+    args: list[str], home: Path, timeout: float = 120, **env: str
+) -> tuple[subprocess.CompletedProcess, str]:
     """The command run with its standard error on a pseudo-terminal, as a person at one sees it: its result (stdout
     captured) and what the terminal showed."""
     import pty
@@ -46,7 +48,7 @@ def run_on_a_terminal(args: list[str], home: Path, timeout: float = 120) -> tupl
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    env = {**os.environ, "TAILOR_HOME": str(home)}
+    env = {**os.environ, "TAILOR_HOME": str(home), **env}
     try:
         done = subprocess.run([*TAILOR, *args], stdout=subprocess.PIPE, stderr=its_side, text=True, env=env,
                               timeout=timeout)  # fmt: skip
