@@ -49,3 +49,15 @@ class ModelOutputInvalid(GenerationError):
 class ModelTimedOut(GenerationError):
     """The model's answer did not begin within TAILOR_LLM_TIMEOUT seconds, stopped for TAILOR_LLM_STALL_TIMEOUT
     seconds, or was not whole by its group's deadline (TAILOR_LLM_GROUP_DEADLINE)."""
+
+
+class RecordInvalid(GenerationError):
+    """A file of recorded model answers (``--record``) that cannot be read or is no such record."""
+
+    def __init__(self, path, problem: str) -> None:
+        super().__init__(f"The recorded answers {path} cannot be replayed: {problem}")
+
+
+class AnswerNotRecorded(GenerationError):
+    """A replay asked for an answer its record does not hold: the copy code asks the model something else (or more)
+    than when the answers were recorded. Not a ModelUnavailable: a replay must fail, not fall back to templates."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from generation.errors import ModelOutputInvalid, ModelTimedOut, ModelUnavailable
+from generation.llm.recording import note_answer, note_failure
 from generation.llm.registry import resolve
 from generation.llm.repair import loads_lenient
 from generation.llm.stream import Stalled, read_stream
@@ -66,7 +68,6 @@ def complete_json(
     settings = settings or LLMSettings()
     endpoint = resolve(settings)
     litellm = _litellm()
-    import openai  # a dependency of litellm, imported with it
 
     kwargs: dict[str, Any] = {
         "model": endpoint.model,
@@ -90,15 +91,39 @@ def complete_json(
     if endpoint.mock is not None:
         kwargs["mock_response"] = endpoint.mock(messages, schema)
     started = time.perf_counter()
+    ends_at = deadline if deadline is not None else started + settings.group_deadline
+    try:
+        response = _respond(litellm, kwargs, settings, ends_at)
+    except (ModelTimedOut, ModelUnavailable) as error:
+        note_failure(settings.model, messages, schema, error)
+        raise
+    usage = Usage(seconds=time.perf_counter() - started)
+    if getattr(response, "usage", None):
+        usage.prompt_tokens = int(response.usage.prompt_tokens or 0)
+        usage.completion_tokens = int(response.usage.completion_tokens or 0)
+    usage.cost_usd = _cost(litellm, response)
+    content = response.choices[0].message.content or ""
+    note_answer(settings.model, messages, schema, content)
+    try:
+        answer, usage.repaired = loads_lenient(_strip_fences(content))
+    except json.JSONDecodeError as error:
+        raise ModelOutputInvalid(f"the answer was not valid JSON ({error.msg} at char {error.pos})", usage) from error
+    if not isinstance(answer, dict):
+        raise ModelOutputInvalid("the answer was JSON but not an object", usage)
+    return answer, usage
+
+
+def _respond(litellm, kwargs: dict[str, Any], settings: LLMSettings, ends_at: float):
+    """The provider's response, errors that pass tried again (``transient_retries``) until ``ends_at``."""
+    import openai  # a dependency of litellm, imported with it
+
     passing = (
         litellm.exceptions.RateLimitError, litellm.exceptions.InternalServerError,
         litellm.exceptions.ServiceUnavailableError, litellm.exceptions.APIConnectionError,
     )  # fmt: skip
-    ends_at = deadline if deadline is not None else started + settings.group_deadline
-    for attempt in range(settings.transient_retries + 1):
+    for attempt in itertools.count():  # the last try allowed returns or raises
         try:
-            response = _answer(litellm, kwargs, settings, ends_at)
-            break
+            return _answer(litellm, kwargs, settings, ends_at)
         except litellm.exceptions.Timeout as error:  # the HTTP client's own; before APIConnectionError, a kind of it
             raise ModelTimedOut(
                 f"The model '{settings.model}' gave no answer within {settings.timeout:g} s (TAILOR_LLM_TIMEOUT)."
@@ -111,19 +136,6 @@ def complete_json(
             time.sleep(wait)
         except openai.OpenAIError as error:  # the base of litellm's provider errors
             raise _unavailable(settings, error) from error
-    usage = Usage(seconds=time.perf_counter() - started)
-    if getattr(response, "usage", None):
-        usage.prompt_tokens = int(response.usage.prompt_tokens or 0)
-        usage.completion_tokens = int(response.usage.completion_tokens or 0)
-    usage.cost_usd = _cost(litellm, response)
-    content = response.choices[0].message.content or ""
-    try:
-        answer, usage.repaired = loads_lenient(_strip_fences(content))
-    except json.JSONDecodeError as error:
-        raise ModelOutputInvalid(f"the answer was not valid JSON ({error.msg} at char {error.pos})", usage) from error
-    if not isinstance(answer, dict):
-        raise ModelOutputInvalid("the answer was JSON but not an object", usage)
-    return answer, usage
 
 
 def _answer(litellm, kwargs: dict[str, Any], settings: LLMSettings, ends_at: float):

@@ -1,6 +1,6 @@
 """The model registry: a name maps to a factory that returns how litellm reaches that model.
 
-Built-in models (`local`, `fake`) register through `register`, the same hook a provider plugin would use;
+Built-in models (`local`, `fake`, `replay`) register through `register`, the same hook a provider plugin would use;
 a model string that names no registered entry is handed to litellm as it is.
 """
 
@@ -67,4 +67,4 @@ def resolve(settings: LLMSettings) -> Endpoint:
 
 
 def _load_builtins() -> None:
-    from generation.llm import fake, local  # noqa: F401  (registration happens at import)
+    from generation.llm import fake, local, replay  # noqa: F401  (registration happens at import)

@@ -518,3 +518,26 @@ def test_a_call_whose_deadline_has_passed_is_not_made():
     finally:
         _BusyProvider.busy_for = 2
     assert _BusyProvider.calls == []
+
+
+def test_a_recorded_time_out_is_replayed_with_its_words_and_an_answer_as_its_raw_text(tmp_path):
+    """A replay follows the recorded run's path: a call that timed out times out again (not an answer missing), and an
+    answer is kept as the model wrote it, so that a replay parses (and repairs) it as the recorded run did."""
+    from generation.llm.recording import recording
+    from generation.llm.replay import replay_model
+
+    complete_json([{"role": "user", "content": "hi"}], SCHEMA, LLMSettings(model="fake"))  # litellm imported
+    hanging, asking = [{"role": "user", "content": "hang"}], [{"role": "user", "content": "hi"}]
+    with recording("openai/any") as answers:
+        with _serving(_provider_stuck(after_first_piece=False)) as base, pytest.raises(ModelTimedOut) as timed_out:
+            complete_json(hanging, SCHEMA, _settings(base, timeout=1, stall_timeout=20))
+        with _serving(_ThinkingProvider) as base:
+            answer, _ = complete_json(asking, SCHEMA, _settings(base))
+        complete_json([{"role": "user", "content": "other"}], SCHEMA, LLMSettings(model="fake"))  # not recorded
+    answers.save(tmp_path / "answers.json")
+    assert [entry.get("answer") for entry in answers.answers.values()] == [None, ANSWER]
+    replay = LLMSettings(model=replay_model(tmp_path / "answers.json"))
+    with pytest.raises(ModelTimedOut) as replayed:
+        complete_json(hanging, SCHEMA, replay)
+    assert str(replayed.value) == str(timed_out.value)
+    assert complete_json(asking, SCHEMA, replay)[0] == answer
