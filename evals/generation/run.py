@@ -1,6 +1,6 @@
 """Generation eval on a fixed sample of demo-store customers, against the local model or any litellm model.
 
-    python -m evals.generation.run [--quick] [--model M] [--brand NAME] [--out reports/]
+    python -m evals.generation.run [--quick] [--model M] [--brand NAME] [--out reports/] [--record|--replay FILE]
     tailor eval generation --quick
 
 Two parts. `quality`: drafts for a sample of customers (their real segments, favourite categories and
@@ -10,6 +10,11 @@ one brand for quality, and the cost part with the fake model (the call count dep
 model's words). Prints a table and writes generation[_quick].json and .md to --out; a sample of its own (other
 --brand, --customers or --variants) is named for it (generation_quick_5_customers.json) and not judged by the
 quick limits, which are for the configured sample.
+
+`--record FILE` keeps every answer the model gives (generation.llm.recording); `--replay FILE` answers every
+request from such a file and asks no model, so that two versions of the copy code are compared on the same answers
+(a sampled model's answers differ from run to run, and time out under load). A request the file lacks stops the
+replay with an error naming it: that version of the code asks the model something else.
 """
 
 from __future__ import annotations
@@ -17,7 +22,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from contextlib import nullcontext
 from datetime import UTC, datetime
+from pathlib import Path
 
 from evals.generation.metrics import generation_metrics
 from evals.generation.sample import demo_requests
@@ -42,6 +49,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--variants", type=count_of_at_least_one, default=VARIANTS, help=f"variants per draft (default: {VARIANTS})"
     )
+    answers = parser.add_mutually_exclusive_group()
+    answers.add_argument("--record", type=Path, metavar="FILE", help="write every answer of the model to FILE (JSON)")
+    answers.add_argument(
+        "--replay", type=Path, metavar="FILE",
+        help="answer every request from FILE (made with --record), asking no model; fails on a request it lacks",
+    )  # fmt: skip
     add_out_option(parser)
     args = parser.parse_args(argv)
     # Checked before the first brand's drafts are written: a second brand misspelt was refused after minutes of the
@@ -53,7 +66,25 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f"argument --brand: no brand kit {', '.join(unknown)}; choose from {', '.join(brand_names())}")
     if args.variants > len(VARIANT_IDS):
         parser.error(f"argument --variants: {args.variants} is more than the {len(VARIANT_IDS)} a draft can have")
+    check_answer_files(parser, args)
     return args
+
+
+def check_answer_files(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """--replay's file is read, and --record's folder checked, before the first draft: a record written after minutes
+    of a real model's answers into a folder that is not there is lost."""
+    from generation.errors import RecordInvalid
+    from generation.llm.recording import load
+
+    if args.replay and args.model:
+        parser.error("argument --model: not allowed with --replay, which answers as the recorded model did")
+    if args.replay:
+        try:
+            load(args.replay)
+        except RecordInvalid as invalid:
+            parser.error(f"argument --replay: {invalid}")
+    if args.record and not args.record.parent.is_dir():
+        parser.error(f"argument --record: {args.record.parent} is no folder to write {args.record.name} in")
 
 
 def run_quality(brand_name: str, n_customers: int, locale: str | None, n_variants: int, settings) -> dict:
@@ -77,26 +108,46 @@ def run_cost(settings, n_customers: int = 1000, locale: str = "en", campaign_typ
 
 
 def run(quick: bool = False, model: str | None = None, brands: list[str] | None = None,
-        customers: int | None = None, variants: int = VARIANTS) -> dict:  # fmt: skip
-    """The report (a JSON-ready dict)."""
+        customers: int | None = None, variants: int = VARIANTS,
+        record: Path | None = None, replay: Path | None = None) -> dict:  # fmt: skip
+    """The report (a JSON-ready dict); the model's answers written to `record`, or all answered from `replay`."""
     from generation.brands import brand_names
+    from generation.llm import model_locales
+    from generation.llm.recording import load, recording
+    from generation.llm.replay import replay_model
     from generation.settings import LLMSettings
 
-    settings = LLMSettings(**({"model": model} if model else {}))
+    recorded = load(replay) if replay else None
+    if recorded:  # asked in the languages the recorded model was asked in
+        locales = recorded["locales"]
+        settings = LLMSettings(
+            model=replay_model(replay.resolve()), locales=None if locales is None else ",".join(locales)
+        )
+    else:
+        settings = LLMSettings(**({"model": model} if model else {}))
     if settings.seed is None:  # the same answers each run, so that a figure (and CI's threshold) is not a draw
         settings = settings.model_copy(update={"seed": EVAL_SEED, "concurrency": 1})
     brands = brands or (["hearth"] if quick else brand_names())
     n_customers = customers or (QUICK_CUSTOMERS if quick else FULL_CUSTOMERS)
     locale = "en" if quick else None
-    quality = [run_quality(brand, n_customers, locale, variants, settings) for brand in brands]
     cost_settings = LLMSettings(model="fake", cache=False) if quick else settings
-    return {
+    with recording(settings.model, model_locales(settings)) if record else nullcontext() as answers:
+        quality = [run_quality(brand, n_customers, locale, variants, settings) for brand in brands]
+        cost = run_cost(cost_settings)
+    if record:
+        answers.save(record)
+    report = {
         "quick": quick,
         "created_at": datetime.now(UTC).isoformat(),
-        "model": settings.model,
+        "model": recorded["model"] if recorded else settings.model,
         "quality": quality,
-        "cost": run_cost(cost_settings),
+        "cost": cost,
     }
+    if record:
+        report["recorded_to"] = str(record)
+    if recorded:  # the model's answers are the file's, not this run's
+        report["replay"] = {"file": str(replay), "recorded_at": recorded.get("recorded_at")}
+    return report
 
 
 def thresholds() -> dict:
@@ -159,9 +210,15 @@ def own_configuration(quick: bool, brands: list[str] | None, customers: int | No
 
 
 def main(argv: list[str] | None = None) -> int:
+    from generation.errors import AnswerNotRecorded
+
     args = parse(argv)
     own = own_configuration(args.quick, args.brand, args.customers, args.variants)
-    report = run(args.quick, args.model, args.brand, args.customers, args.variants)
+    try:
+        report = run(args.quick, args.model, args.brand, args.customers, args.variants, args.record, args.replay)
+    except AnswerNotRecorded as missing:
+        print(f"error: {missing}", file=sys.stderr)
+        return 2
     failures = compare(report, thresholds()) if args.quick and not own else []
     report["threshold_failures"] = failures
     configured = f"{QUICK_CUSTOMERS} customers of hearth, {VARIANTS} variants each"

@@ -108,6 +108,13 @@ def test_the_eval_samples_with_a_seed_one_call_at_a_time(monkeypatch):
         (["--customers", "0"], "argument --customers: 0 is not a count of 1 or more"),
         (["--variants", "0"], "argument --variants: 0 is not a count of 1 or more"),
         (["--variants", "9"], "argument --variants: 9 is more than the 8 a draft can have"),
+        (
+            ["--replay", "no/such.json"],
+            "argument --replay: The recorded answers no/such.json cannot be replayed: No such",
+        ),
+        (["--replay", "answers.json", "--model", "fake"], "argument --model: not allowed with --replay"),
+        (["--record", "a.json", "--replay", "b.json"], "argument --replay: not allowed with argument --record"),
+        (["--record", "no/such/answers.json"], "argument --record: no/such is no folder to write answers.json in"),
     ],
 )
 def test_options_the_eval_cannot_honour_are_refused_before_any_draft(arguments, message, monkeypatch, capsys):
@@ -144,3 +151,35 @@ def test_a_run_of_another_sample_is_reported_apart_and_not_judged_by_the_quick_l
     assert [path.stem for path in tmp_path.glob("*.json")] == [stem]
     assert bool(report["threshold_failures"]) is judged and (code != 0) is judged
     assert ("thresholds" in report) is (not judged and "--quick" in arguments)
+
+
+@pytest.mark.slow
+def test_a_replay_of_recorded_answers_measures_what_the_recorded_run_did(tmp_path, monkeypatch, capsys):
+    """Two versions of the copy code are compared on the same answers: `--record` keeps the model's, `--replay`
+    gives them again with no model (the local server never started), and a request the file lacks stops the replay
+    with one line naming it, not template copy counted as the model's."""
+    from generation.llm import local as local_model
+
+    answers = tmp_path / "answers.json"
+    sample = ["--quick", "--customers", "3"]
+    assert eval_run.main([*sample, "--model", "fake", "--record", str(answers), "--out", str(tmp_path / "a")]) == 0
+    monkeypatch.setattr(local_model, "start_server", lambda settings: pytest.fail("the replay started the model"))
+    assert eval_run.main([*sample, "--replay", str(answers), "--out", str(tmp_path / "b")]) == 0
+    recorded, replayed = (
+        json.loads((tmp_path / run / "generation_quick_3_customers.json").read_text()) for run in ("a", "b")
+    )
+    assert recorded["recorded_to"] == str(answers) and "replay" not in recorded
+    assert replayed["replay"]["file"] == str(answers) and replayed["model"] == "fake"
+    timed = ("seconds", "seconds_per_draft")
+    assert [{k: v for k, v in part.items() if k not in timed} for part in replayed["quality"]] == [
+        {k: v for k, v in part.items() if k not in timed} for part in recorded["quality"]
+    ]
+    record = json.loads(answers.read_text())
+    del record["answers"][next(iter(record["answers"]))]  # the quality part's first request
+    fewer = tmp_path / "fewer_answers.json"  # another file: the process's copy cache holds the first file's answers
+    fewer.write_text(json.dumps(record))
+    capsys.readouterr()
+    assert eval_run.main([*sample, "--replay", str(fewer), "--out", str(tmp_path / "c")]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"error: The recorded answers {fewer.resolve()} hold none for the request 'Write only in")
+    assert "Readers:" in error and error.count("\n") == 1
