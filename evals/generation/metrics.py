@@ -37,7 +37,10 @@ def generation_metrics(requests: list[DraftRequest], result: GenerationResult) -
         for d in result.drafts
         if len(d.variants) > 1
     ]
-    groups_called = max(stats.groups - _cached_groups(stats) - stats.template_only_groups, 1)
+    # The groups whose copy the model was asked for, answered by it or by the cache of its answers (a cached group's
+    # first answer is the model's, parsed alike): a run served from the cache alone left them out of the denominator
+    # and in the numerator, and read 2.0.
+    groups_called = max(stats.groups - stats.template_only_groups, 1)
     return {
         "customers": len(requests),
         "drafts": n_drafts,
@@ -83,7 +86,3 @@ def _rate(variants, check: str) -> float | None:
     if not variants:
         return None
     return round(sum(all(c.passed for c in v.checks if c.name == check) for v in variants) / len(variants), 3)
-
-
-def _cached_groups(stats) -> int:
-    return min(stats.cache_hits, stats.groups) if stats.llm_calls == 0 else 0

@@ -26,6 +26,19 @@ def test_metrics_of_a_fake_run_are_exact():
     assert 0.5 < metrics["variant_diversity"] <= 1.0
 
 
+def test_a_run_answered_from_the_cache_alone_has_a_schema_valid_rate_of_at_most_one():
+    """A run whose every group was served from the answer cache read a rate of 2.0: its cached groups left the
+    denominator and stayed in the numerator (found with the eval's replay)."""
+    segments = ["at_risk", "champions", "loyal", "new"]  # a group each
+    requests = [make_request(f"c{i}", segment=segment, offer=Offer(kind="percent_off", value=10))
+                for i, segment in enumerate(segments)]  # fmt: skip
+    cached = LLMSettings(model="fake", cache=True)
+    generate_drafts(requests, load_brand("hearth"), settings=cached)  # the answers, into the cache
+    again = generate_drafts(requests, load_brand("hearth"), settings=cached)
+    assert again.stats.llm_calls == 0 and again.stats.groups == again.stats.cache_hits == len(segments)
+    assert generation_metrics(requests, again)["schema_valid_rate_before_fallback"] == 1.0
+
+
 def test_model_copy_kept_with_the_template_s_preheader_is_counted_apart():
     """Model copy kept counts a variant of the model's subject and intro with the template's preheader (the model's
     repeated its subject): how much of it is is a figure of its own."""
