@@ -120,13 +120,18 @@ def paragraphs(text: str) -> list[list[str]]:
     return [[line.strip() for line in block.split("\n") if line.strip()] for block in blocks if block.strip()]
 
 
+def linked_url(url: str, shop_url: str) -> str:
+    """Where an email links a product of ``url``: its own url (never a javascript: or data: link), else the brand's
+    shop, ``shop_url`` ("" for none)."""
+    return url if WEB_ADDRESS.fullmatch(url) else shop_url
+
+
 def _link(url: str, brand: BrandKit, locale: str) -> dict[str, str]:
-    """A product's link and its label: its own url (never a javascript: or data: link), else the brand's shop."""
-    if WEB_ADDRESS.fullmatch(url):
-        return {"url": url, "view_label": strings(locale)["view"]}
-    if brand.shop_url:
-        return {"url": brand.shop_url, "view_label": strings(locale)["visit_shop"]}
-    return {"url": "", "view_label": ""}
+    """A product's link (``linked_url``) and its label: "view" for its own page, "visit the shop" for the brand's."""
+    linked = linked_url(url, brand.shop_url or "")
+    if not linked:
+        return {"url": "", "view_label": ""}
+    return {"url": linked, "view_label": strings(locale)["view" if linked == url else "visit_shop"]}
 
 
 def render_email(

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from generation.brands import load_brand
 from generation.errors import BrandKitInvalid, UnknownBrand
-from generation.render import WEB_ADDRESS
+from generation.render import linked_url
 from service.addresses import stop_shared_addresses
 from service.clock import as_utc, utcnow
 from service.db.models import Brand, Campaign, Customer, Draft, ErasedSend, Event, Product, Send
@@ -138,7 +138,9 @@ def clicked_products(session: Session, clicks: list[tuple[Send, str]]) -> dict[t
         ).all()
         shops = {slug: _shop_url(slug) for slug in {slug for _, _, slug in rows}}
         shown = {
-            draft_id: [pick | {"url": _as_linked(pick.get("url"), shops[slug])} for pick in recommendations or []]
+            draft_id: [
+                pick | {"url": linked_url(str(pick.get("url") or ""), shops[slug])} for pick in recommendations or []
+            ]
             for draft_id, recommendations, slug in rows
         }
     skus: dict[tuple[int, str], str] = {}
@@ -163,19 +165,13 @@ def clicked_products(session: Session, clicks: list[tuple[Send, str]]) -> dict[t
     return found
 
 
-def _as_linked(url: Any, shop_url: str | None) -> str | None:
-    """The address an email linked a product of ``url`` to, as generation.render writes it: its own when it is a
-    web address, else the brand's shop (None when the brand's kit cannot say which)."""
-    return url if isinstance(url, str) and WEB_ADDRESS.fullmatch(url) else shop_url
-
-
-def _shop_url(slug: str) -> str | None:
-    """The brand's shop, which its emails link a product without a web address of its own to; None when its kit is
-    gone or broken since (those links are then no product's)."""
+def _shop_url(slug: str) -> str:
+    """The brand's shop, which its emails link a product without a web address of its own to; "" when its kit is
+    gone or broken since (those links are then no product's: a click's address is never empty)."""
     try:
-        return load_brand(slug).shop_url or None
+        return load_brand(slug).shop_url or ""
     except (UnknownBrand, BrandKitInvalid):
-        return None
+        return ""
 
 
 def _other_send(send: Send, message_id: str, messages: dict[str, Send]) -> str | None:
