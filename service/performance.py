@@ -70,8 +70,8 @@ def campaign_performance(session: Session, campaign_id: int) -> dict[str, Any]:
         report[name] = count
         report[f"{name}_rate"] = round(count / sent, 4) if sent else None
     report["revenue"] = round(float(by_kind.get("conversion", (0, 0.0))[1]), 2)
-    report |= {"tracked_opens": tracked_opens, "tracked_clicks": tracked_clicks}
-    return report | {"product_clicks": product_clicks(session, campaign_id)}
+    tracked = {"tracked_opens": tracked_opens, "tracked_clicks": tracked_clicks}
+    return report | tracked | {"product_clicks": product_clicks(session, campaign_id)}
 
 
 TOP_PRODUCTS = 10
