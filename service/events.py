@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
+from urllib.parse import unquote
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from generation.brands import load_brand
 from generation.errors import BrandKitInvalid, UnknownBrand
+from generation.links import link_key
 from generation.render import linked_url
 from service.addresses import stop_shared_addresses
 from service.clock import as_utc, utcnow
@@ -125,10 +127,12 @@ STOPPING = ("unsubscribe", "complaint", "bounce")
 def clicked_products(session: Session, clicks: list[tuple[Send, str]]) -> dict[tuple[int, str], int]:
     """The product (its row id) each click's address is the link of, by (send id, address): of the products its
     email showed, each as the email linked it (one without a web address of its own to the brand's shop), where
-    Tailor made the email and still has its draft, else (imported history) of the catalog. A link that is several
-    products' (a shop's home page, where products have no page of their own) is none's."""
+    Tailor made the email and still has its draft, else (imported history) of the catalog. Addresses are compared as
+    ``generation.links.link_key`` writes them, so that an email service's spelling of a link (its campaign
+    parameters appended, `&amp;`, another order...) is the link's. A link that is several products' (a shop's home
+    page, where products have no page of their own) is none's, unless one of them has it spelt as the click does."""
     draft_ids = {send.draft_id for send, _ in clicks if send.draft_id is not None}
-    shown: dict[int, list[dict[str, Any]]] = {}
+    shown: dict[int, dict[str, list[Linked]]] = {}  # per draft, the products its email showed by their links' keys
     if draft_ids:
         rows = session.execute(
             select(Draft.id, Draft.recommendations, Brand.slug)
@@ -137,32 +141,71 @@ def clicked_products(session: Session, clicks: list[tuple[Send, str]]) -> dict[t
             .where(Draft.id.in_(draft_ids))
         ).all()
         shops = {slug: _shop_url(slug) for slug in {slug for _, _, slug in rows}}
-        shown = {
-            draft_id: [
-                pick | {"url": linked_url(str(pick.get("url") or ""), shops[slug])} for pick in recommendations or []
-            ]
-            for draft_id, recommendations, slug in rows
-        }
+        for draft_id, recommendations, slug in rows:
+            shown[draft_id] = {}
+            for pick in recommendations or []:
+                link = linked_url(str(pick.get("url") or ""), shops[slug])
+                shown[draft_id].setdefault(link_key(link), []).append(Linked(str(pick.get("product_id")), link))
     skus: dict[tuple[int, str], str] = {}
-    in_catalog: set[tuple[int, str]] = set()
+    in_catalog: dict[tuple[int, str], str] = {}  # click -> its address's link key
     for send, url in clicks:
+        if not (key := link_key(url)):
+            continue
         if send.draft_id in shown:
-            linked = {str(pick.get("product_id")) for pick in shown[send.draft_id] if pick["url"] == url}
-            if len(linked) == 1:
-                skus[(send.id, url)] = linked.pop()
+            if (sku := _the_one(shown[send.draft_id].get(key, []), url)) is not None:
+                skus[(send.id, url)] = sku
         else:
-            in_catalog.add((send.id, url))
+            in_catalog[(send.id, url)] = key
     found: dict[tuple[int, str], int] = {}
     if skus:
         ids = dict(session.execute(select(Product.sku, Product.id).where(Product.sku.in_(set(skus.values())))).all())
         found = {click: ids[sku] for click, sku in skus.items() if sku in ids}
     if in_catalog:
-        by_url: dict[str, list[int]] = {}
-        urls = {url for _, url in in_catalog}
-        for product_id, url in session.execute(select(Product.id, Product.url).where(Product.url.in_(urls))):
-            by_url.setdefault(url, []).append(product_id)
-        found |= {(send_id, url): by_url[url][0] for send_id, url in in_catalog if len(by_url.get(url, ())) == 1}
+        by_key = _catalog_links(session, set(in_catalog.values()))
+        for (send_id, url), key in in_catalog.items():
+            if (product_id := _the_one(by_key.get(key, []), url)) is not None:
+                found[(send_id, url)] = product_id
     return found
+
+
+class Linked(NamedTuple):
+    """A product (its SKU, or its row id in the catalog) and its address as the email linked it."""
+
+    product: str | int
+    url: str
+
+
+def _the_one(linked: list[Linked], url: str) -> str | int | None:
+    """The product of ``linked`` (those whose link has the key of ``url``) the click on ``url`` was on: the only one,
+    else the only one whose link is spelt as ``url`` is (two spellings of one page in a catalog); None for none."""
+    products = {one.product for one in linked}
+    if len(products) > 1:
+        products = {one.product for one in linked if one.url.strip() == url.strip()}
+    return next(iter(products)) if len(products) == 1 else None
+
+
+def _catalog_links(session: Session, keys: set[str]) -> dict[str, list[Linked]]:
+    """The catalog's products (row ids) whose address has one of the link ``keys``, by key. Every product with an
+    address is read (a key is no part of an address the database could look it up by), and only those whose path ends
+    as a key's does are put in the key's form, which took the most time: of 100,000 products, 2.2 s a request for
+    all, 0.4 s so."""
+    ends = {_path_end(key) for key in keys}
+    by_key: dict[str, list[Linked]] = {}
+    for product_id, url in session.execute(select(Product.id, Product.url).where(Product.url != "")):
+        if None not in ends and _path_end(url) not in ends:
+            continue
+        if (key := link_key(url)) in keys:
+            by_key.setdefault(key, []).append(Linked(product_id, url))
+    return by_key
+
+
+def _path_end(url: str) -> str | None:
+    """The last segment of ``url``'s path, percent-decoded, which all spellings of a link share (``link_key``); None
+    when it has no path (a shop's home page) or is no URL, which any address may then be the link of."""
+    address = url.strip().split("#", 1)[0].split("?", 1)[0]
+    _, separator, after_scheme = address.partition("//")
+    path = after_scheme.partition("/")[2].rstrip("/") if separator else ""
+    return unquote(path.rsplit("/", 1)[-1]) if path else None
 
 
 def _shop_url(slug: str) -> str:

@@ -1,0 +1,124 @@
+"""A click names its product however the email service spells the address it reports (generation.links.link_key):
+with its own campaign parameters or the shop's ad click ids appended, its parameters in another order, `&amp;` left
+as the HTML wrote it, percent-encoded otherwise, in capitals, over http, with `www.`, a trailing slash or a fragment;
+while a parameter that names the product (`?variant=2`) still tells two products apart."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from service.db.models import Customer, Draft, Event, Product, Send
+from service.db.session import session_scope
+from service.pipeline import frames
+from tests.service.conftest import set_host_clock_off
+from tests.service.test_product_clicks import CATALOG as TRACKED_CATALOG
+from tests.service.test_product_clicks import PUBLIC, _approved_showing_products
+from tests.service.test_sending import new_campaign, send_job, upload_products
+
+CATALOG = pd.DataFrame(
+    {
+        "sku": ["T1", "D1", "D2", "K1", "C1", "G1", "M1", "M2"],
+        "name": ["Sencha tea", "Linen dress, blue", "Linen dress, green", "Chef knife", "Café cup", "Gift card",
+                 "Mug", "Mug, the shop's second entry"],
+        "category": ["tea", "dress", "dress", "kitchen", "home", "gift", "home", "home"],
+        "price": ["7.5", "90", "90", "49", "12", "25", "9", "9"], "currency": ["EUR"] * 8, "description": [""] * 8,
+        "in_stock": ["1"] * 8,
+        "url": [
+            "https://shop.example/p/T1?size=a&c=1", "https://shop.example/p/dress?variant=1",
+            "https://shop.example/p/dress?variant=2", "https://shop.example/p/K1", "https://shop.example/p/café",
+            "https://shop.example/?id=12", "https://shop.example/p/mug", "https://shop.example/p/mug/",
+        ],
+    }
+)  # fmt: skip
+# As the email services report a click on each product's link (or on no product's), and the product it is.
+REPORTED = [
+    # SendGrid's, Brevo's and Mailchimp's Google Analytics tracking appends the utm_ parameters
+    ("https://shop.example/p/K1?utm_source=newsletter&utm_medium=email&utm_campaign=spring", "K1"),
+    ("https://shop.example/p/dress?variant=2&mc_cid=4a1b2c&mc_eid=9f8e7d", "D2"),  # Mailchimp's e-commerce ids
+    ("https://shop.example/p/T1?c=1&size=a", "T1"),  # the parameters in another order
+    ("https://shop.example/p/T1?size=a&amp;c=1", "T1"),  # the link as the HTML wrote it
+    ("HTTP://WWW.SHOP.EXAMPLE/p/K1/#reviews", "K1"),
+    ("https://shop.example/p/caf%c3%a9?fbclid=IwAR0x", "C1"),  # encoded, and the shop's ad click id
+    ("https://shop.example/p/dress?utm_source=newsletter", None),  # which dress is not said: neither's
+    ("https://shop.example/p/dress?variant=3", None),  # no dress of the email
+    ("https://shop.example/p/k1", None),  # a path's case names another page
+    ("https://shop.example?id=12&utm_source=newsletter", "G1"),  # a page of the shop's home page
+    # Two entries of the catalog at one page: the click is the one its address is spelt as, else neither's.
+    ("https://shop.example/p/mug/", "M2"),
+    ("https://shop.example/p/mug?utm_source=newsletter", None),
+]
+
+
+@pytest.fixture
+def sends(client, engine) -> dict[str, int | str]:
+    """Two sends to one customer: one of an email Tailor made showing every product of the catalog, and one of the
+    shop's imported history (no draft: the catalog names the product). Their `send_id`s for POST /events."""
+    upload_products(client, CATALOG)
+    campaign_id = new_campaign(client)
+    with session_scope(engine) as session:
+        customer = Customer(external_id="c1", email="c1@example.com", marketing_consent=True)
+        picks = [{"product_id": row.sku, "url": row.url} for row in CATALOG.itertuples()]
+        draft = Draft(campaign_id=campaign_id, customer=customer, status="sent", recommendations=picks)
+        session.add(draft)
+        session.flush()
+        made = Send(customer=customer, campaign_id=campaign_id, draft_id=draft.id, subject="Hi",
+                    campaign_type="cross_sell", sent_at=datetime(2026, 1, 1))  # fmt: skip
+        imported = Send(customer=customer, external_id="s-old", subject="Old", campaign_type="newsletter",
+                        sent_at=datetime(2026, 1, 1))  # fmt: skip
+        session.add_all([made, imported])
+        session.flush()
+        return {"made": made.id, "imported": "s-old"}
+
+
+@pytest.mark.parametrize("send", ["made", "imported"])
+def test_an_email_service_s_spelling_of_a_product_s_link_names_the_product(client, engine, sends, send):
+    for minute, (url, _) in enumerate(REPORTED):  # one a request: each read the catalog for its own address
+        at = datetime(2026, 1, 2, 10) + timedelta(minutes=minute)
+        click = {"send_id": sends[send], "kind": "click", "url": url, "occurred_at": f"{at:%Y-%m-%dT%H:%M:%SZ}"}
+        answer = client.post("/events", json={"events": [click]})
+        # a click that names no product is recorded all the same
+        assert answer.status_code == 200 and answer.json()["recorded"] == 1, answer.text
+    with session_scope(engine) as session:
+        named = session.execute(
+            select(Product.sku).select_from(Event).outerjoin(Product, Product.id == Event.product_id)
+            .order_by(Event.occurred_at)
+        ).scalars().all()  # fmt: skip
+    assert list(zip((url for url, _ in REPORTED), named, strict=True)) == [(url, sku) for url, sku in REPORTED]
+
+
+def test_tailor_s_tracked_click_and_the_email_service_s_report_of_it_are_one_view_of_the_product(
+    client, engine, mail_server, monkeypatch
+):
+    """The reader clicked the tea's link once: Tailor's tracked link recorded it as the email linked it, and the email
+    service reported it with its campaign parameters. One product clicked, one view learned."""
+    controller, messages = mail_server
+    for name, value in {"SMTP_PORT": str(controller.port), "PUBLIC_URL": PUBLIC, "TRACK_CLICKS": "true"}.items():
+        monkeypatch.setenv(f"TAILOR_{name}", value)
+    upload_products(client, TRACKED_CATALOG)
+    campaign_id = new_campaign(client)
+    _approved_showing_products(client, engine, campaign_id)
+    assert send_job(client, campaign_id)["result"]["sent"] == 1
+    html = messages[0].get_body(("html",)).get_content()
+    tea = re.findall(r'<a href="(' + PUBLIC + r'/track/click/[^"]*)"', html)[0].replace("&amp;", "&")
+    set_host_clock_off(monkeypatch, timedelta(minutes=1))
+    assert TestClient(client.app).get(tea.removeprefix(PUBLIC), follow_redirects=False).status_code == 302
+    assert client.app.state.tailor.engagement.flush()
+    (send,) = client.get("/customers/c1/sends").json()
+    reported = {"send_id": send["id"], "kind": "click", "event_id": "sg-1",
+                "url": "https://shop.example/p/T1?size=a&c=1&utm_source=tailor&utm_medium=email"}  # fmt: skip
+    assert client.post("/events", json={"events": [reported]}).json()["recorded"] == 1
+
+    (send,) = client.get("/customers/c1/sends").json()
+    assert [e["product"] for e in send["events"] if e["kind"] == "click"] == ["T1", "T1"]
+    performance = client.get(f"/campaigns/{campaign_id}").json()["performance"]
+    assert performance["clicked"] == 1
+    assert performance["product_clicks"] == [{"product": "T1", "name": "Sencha tea", "clicks": 1}]
+    with session_scope(engine) as session:
+        learned = frames.interactions_frame(session, email_clicks=True)
+    assert learned[["customer_id", "product_id", "kind"]].values.tolist() == [["c1", "T1", "view"]]
