@@ -583,9 +583,10 @@ class EventIn(RequestBody):
 
     url: str | None = Field(
         None, min_length=1, max_length=CLICKED_URL_MAX,
-        description="the address a click followed, as the email linked to it: when it is the link of one of the "
-        "products the email showed, the click is the product's (the campaign's `product_clicks`), and the "
-        "recommender learns it as the customer's view of it; only a click carries one",
+        description="the address a click followed, as the email service reports it: when it is the link of one of "
+        "the products the email showed (tracking parameters such as utm_*, their order, `&amp;`, encoding, case, "
+        "http, www., a trailing slash and a #fragment aside), the click is the product's (the campaign's "
+        "`product_clicks`), and the recommender learns it as the customer's view of it; only a click carries one",
     )  # fmt: skip
 
     @field_validator("url")
