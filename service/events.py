@@ -147,25 +147,41 @@ def clicked_products(session: Session, clicks: list[tuple[Send, str]]) -> dict[t
                 link = linked_url(str(pick.get("url") or ""), shops[slug])
                 shown[draft_id].setdefault(link_key(link), []).append(Linked(str(pick.get("product_id")), link))
     skus: dict[tuple[int, str], str] = {}
-    in_catalog: dict[tuple[int, str], str] = {}  # click -> its address's link key
+    in_catalog: dict[tuple[int, str], tuple[str, str]] = {}  # click -> the address it followed, and its link key
+    followed = _followed_addresses(clicks)
     for send, url in clicks:
-        if not (key := link_key(url)):
+        address = followed.get((send.id, url), url)
+        if not (key := link_key(address)):
             continue
         if send.draft_id in shown:
-            if (sku := _the_one(shown[send.draft_id].get(key, []), url)) is not None:
+            if (sku := _the_one(shown[send.draft_id].get(key, []), address)) is not None:
                 skus[(send.id, url)] = sku
         else:
-            in_catalog[(send.id, url)] = key
+            in_catalog[(send.id, url)] = (address, key)
     found: dict[tuple[int, str], int] = {}
     if skus:
         ids = dict(session.execute(select(Product.sku, Product.id).where(Product.sku.in_(set(skus.values())))).all())
         found = {click: ids[sku] for click, sku in skus.items() if sku in ids}
     if in_catalog:
-        by_key = _catalog_links(session, set(in_catalog.values()))
-        for (send_id, url), key in in_catalog.items():
-            if (product_id := _the_one(by_key.get(key, []), url)) is not None:
-                found[(send_id, url)] = product_id
+        by_key = _catalog_links(session, {key for _, key in in_catalog.values()})
+        for click, (address, key) in in_catalog.items():
+            if (product_id := _the_one(by_key.get(key, []), address)) is not None:
+                found[click] = product_id
     return found
+
+
+def _followed_addresses(clicks: list[tuple[Send, str]]) -> dict[tuple[int, str], str]:
+    """Of the clicks reported on one of Tailor's own click links of their send (an email service that relays Tailor's
+    tracked mail and tracks its clicks too reports the link it rewrote), the address each followed, by (send id,
+    reported address)."""
+    tailor_s = [(send.id, url) for send, url in clicks if "/track/click/" in url]
+    if not tailor_s:
+        return {}
+    from service.tracking import TrackingLinks  # here: service.tracking records its own clicks through this module
+
+    links = TrackingLinks.configured()
+    followed = {click: links.followed(click[1]) for click in tailor_s}
+    return {click: link[1] for click, link in followed.items() if link is not None and link[0] == click[0]}
 
 
 class Linked(NamedTuple):

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from html import escape, unescape
 from typing import Literal, NamedTuple
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -74,6 +74,18 @@ class TrackingLinks(SignedLinks):
         """The send a click link to ``url`` was made for; None when it is malformed, or its signature is not that
         of this send and this address (an address changed on the way)."""
         return self.signed_send(token, lambda send_id: _click_message(send_id, url))
+
+    def followed(self, link: str) -> tuple[int, str] | None:
+        """The send and the address of a click link this key made (``click_url``), read from ``link`` as an email
+        service that relays Tailor's mail and tracks its clicks too reports the link it rewrote: Tailor's, maybe with
+        its own parameters appended, at whatever public address Tailor had then. None for any other link."""
+        parts = urlsplit(link.strip())
+        _, click_link, token = parts.path.rpartition("/track/click/")
+        addresses = [value for name, value in parse_qsl(parts.query) if name == "url"]
+        if not click_link or len(addresses) != 1:
+            return None
+        send_id = self.clicked(token, addresses[0])
+        return None if send_id is None else (send_id, addresses[0])
 
 
 def _open_message(send_id: int) -> bytes:

@@ -6,7 +6,7 @@ while a parameter that names the product (`?variant=2`) still tells two products
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -122,3 +122,36 @@ def test_tailor_s_tracked_click_and_the_email_service_s_report_of_it_are_one_vie
     with session_scope(engine) as session:
         learned = frames.interactions_frame(session, email_clicks=True)
     assert learned[["customer_id", "product_id", "kind"]].values.tolist() == [["c1", "T1", "view"]]
+
+
+def test_an_email_service_that_relays_tailor_s_tracked_email_reports_tailor_s_link_which_names_its_product(
+    client, engine, mail_server, monkeypatch
+):
+    """An email service that sends Tailor's mail (its SMTP relay) and tracks its clicks too rewrites Tailor's click
+    links, and reports the link it rewrote: Tailor's own, which leads to the product's address. A link whose address
+    was changed on the way (its signature is another address's) names nothing."""
+    controller, messages = mail_server
+    for name, value in {"SMTP_PORT": str(controller.port), "PUBLIC_URL": PUBLIC, "TRACK_CLICKS": "true"}.items():
+        monkeypatch.setenv(f"TAILOR_{name}", value)
+    upload_products(client, TRACKED_CATALOG)
+    campaign_id = new_campaign(client)
+    _approved_showing_products(client, engine, campaign_id)
+    assert send_job(client, campaign_id)["result"]["sent"] == 1
+    html = messages[0].get_body(("html",)).get_content()
+    tea = re.findall(r'<a href="(' + PUBLIC + r'/track/click/[^"]*)"', html)[0]  # as the HTML writes it
+    changed = tea.replace("%2FT1", "%2FK1")
+    (send,) = client.get("/customers/c1/sends").json()
+    reported = [
+        {"send_id": send["id"], "kind": "click", "event_id": f"relay-{n}", "url": url,
+         "occurred_at": f"{datetime.now(UTC) - timedelta(minutes=2 - n):%Y-%m-%dT%H:%M:%SZ}"}
+        for n, url in enumerate((f"{tea}&amp;utm_source=relay&amp;utm_medium=email", changed))
+    ]  # fmt: skip
+    assert client.post("/events", json={"events": reported}).json()["recorded"] == 2
+
+    (send,) = client.get("/customers/c1/sends").json()
+    assert [e["product"] for e in sorted(send["events"], key=lambda e: e["occurred_at"]) if e["kind"] == "click"] == [
+        "T1", None,
+    ]  # fmt: skip
+    assert client.get(f"/campaigns/{campaign_id}").json()["performance"]["product_clicks"] == [
+        {"product": "T1", "name": "Sencha tea", "clicks": 1}
+    ]
