@@ -1,13 +1,13 @@
 """The one form in which two spellings of a web address compare: a product's link as an email carried it, and the
 address an email service reports a click on, which is often not byte for byte the link it followed.
 
-What the reports do to a link (SendGrid, Mailgun, Postmark, Brevo, Mailchimp/Mandrill, Amazon SES, and the shop's
-own redirects): campaign parameters are appended (Google Analytics' utm_* by SendGrid's, Brevo's and Mailchimp's
-"Google Analytics tracking"; Mailchimp's mc_cid/mc_eid; an ad network's click id where the shop's site bounced
-the visitor through one), the query's parameters come back in another order, a link's `&` is reported as the
-HTML's `&amp;` it was written in, characters are percent-encoded otherwise (`é` or `%C3%A9`, `%c3%a9`, a space
-as `+` or `%20`), the scheme and host in capitals, `http` for `https`, `www.` added or dropped, a trailing
-slash added or dropped, and a `#fragment` kept or lost.
+What a report may do to a link (those of SendGrid, Mailgun, Postmark, Brevo, Mailchimp/Mandrill and Amazon SES, and
+the shop's own redirects before them): campaign parameters are appended (Google Analytics' utm_* by SendGrid's,
+Brevo's and Mailchimp's "Google Analytics tracking"; Mailchimp's mc_cid/mc_eid; an ad network's click id where the
+shop's site bounced the visitor through one), the query's parameters come back in another order, a link's `&` is
+reported as the HTML's `&amp;` it was written in, characters are percent-encoded otherwise (`é` or `%C3%A9`,
+`%c3%a9`, a space as `+` or `%20`), the scheme and host in capitals, `http` for `https`, `www.` added or dropped, a
+trailing slash added or dropped, and a `#fragment` kept or lost.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ TRACKING_PARAMETERS = frozenset((
     "mc_cid", "mc_eid", "mc_tc",  # Mailchimp
     "gclid", "gbraid", "wbraid", "dclid", "gclsrc", "_ga", "_gl",  # Google Ads and Analytics
     "fbclid", "msclkid", "yclid", "twclid", "ttclid", "li_fat_id", "igshid", "epik",  # other ad networks
-    "_hsenc", "_hsmi", "mkt_tok", "_kx", "vero_id", "vero_conv", "oly_anon_id", "oly_enc_id",  # other mailers
+    "_hsenc", "_hsmi", "__hstc", "__hssc", "__hsfp",  # HubSpot
+    "mkt_tok", "_kx", "vero_id", "vero_conv", "oly_anon_id", "oly_enc_id",  # other mailers
 ))  # fmt: skip
 # `&` as an email's HTML writes it inside a link, left so by a report that read the link without unescaping it.
 _ESCAPED_AMPERSAND = re.compile(r"&(?:amp|#0*38|#x0*26);", re.IGNORECASE)

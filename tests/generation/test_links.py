@@ -11,7 +11,7 @@ def test_what_a_report_changes_gives_the_link_s_key():
     assert link_key(tea) == "//shop.example/p/T1?c=1&size=a"
     for spelling in (
         "http://www.Shop.Example:443/p/T1/?c=1&amp;amp;size=a&UTM_Term=x#top",
-        " https://SHOP.example./p/T1?size=a&c=1&gclid=Cj0&mc_eid=9f&_hsenc=p2 ",
+        " https://SHOP.example./p/T1?size=a&c=1&gclid=Cj0&mc_eid=9f&_hsenc=p2&__hstc=1a.2b ",
         "https://shop.example/p/%54%31?size=%61&c=1",
     ):
         assert link_key(spelling) == link_key(tea), spelling
