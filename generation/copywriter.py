@@ -101,7 +101,10 @@ class GroupCopy:
     invalid_answers: int = 0
     timeouts: int = 0
     valid_first_try: bool = False
-    rejected_by_check: dict[str, int] = field(default_factory=dict)  # model versions and lines each check failed
+    rejected_by_check: dict[str, int] = field(default_factory=dict)  # model versions each check turned down
+    # model product lines turned down, by check, or as ``NOT_ITS_OWN`` (`_reads_as_its_own`): the template's line
+    # replaces each, not the version's copy
+    lines_rejected_by_check: dict[str, int] = field(default_factory=dict)
     template_only: bool = False  # the model does not write this locale: template copy, no call
     # check name -> why it turned down a version of the model's copy (the latest such reason): what the group's
     # template variants say they replaced, so a copywriter reads which check the model keeps failing
@@ -333,8 +336,7 @@ def write_group_copy(
         if attempt_number == 0:
             result.valid_first_try = True
         answers.append((variants, lines))
-        for name, _ in found:
-            result.rejected_by_check[name] = result.rejected_by_check.get(name, 0) + 1
+        _count_turned_down(result, group, brand, variants, lines, instructions)
         if not found:
             break
         problems = "; ".join(reason for _, reason in found[:4])
@@ -342,6 +344,37 @@ def write_group_copy(
         group, brand, answers, fallbacks, n_variants, instructions
     )
     return result
+
+
+# What ``lines_rejected_by_check`` counts a product line under that reads as no finished line about its product
+NOT_ITS_OWN = "not_about_its_product"
+
+
+def _count_turned_down(
+    result: GroupCopy, group: Group, brand: BrandKit, variants: list[CopyVariant], lines: dict[str, str],
+    instructions: str,
+) -> None:  # fmt: skip
+    """Count, in ``result``, the checks each version of an answer fails on its own, and those each of its product
+    lines fails, as `_choose_variants` judges them: a line's failure counted in every version (as the retry's
+    message tells it) read as the versions' (a demo's "turned down by injection 12" was six lines lifted from their
+    products' descriptions, each counted twice, none of it a version's)."""
+    request = _group_request(group)
+    for variant in variants:
+        context = CheckContext(
+            request=request, brand=brand, subject=variant.subject, preheader=variant.preheader,
+            intro=variant.intro, product_lines=[], instructions=instructions,
+        )  # fmt: skip
+        for check in run_checks(context, COPY_CHECKS):
+            if not check.passed:
+                result.rejected_by_check[check.name] = result.rejected_by_check.get(check.name, 0) + 1
+    # A check's reason comes first: a line lifted from the instructions is about no product either.
+    for product_id, line in lines.items():
+        context = _line_context(request, brand, product_id, line, instructions)
+        failed = [check.name for check in run_checks(context, COPY_CHECKS) if not check.passed]
+        if not failed and not _reads_as_its_own(line, request, product_id):
+            failed = [NOT_ITS_OWN]
+        for name in failed:
+            result.lines_rejected_by_check[name] = result.lines_rejected_by_check.get(name, 0) + 1
 
 
 def _add_usage(total: Usage, call: Usage) -> None:
@@ -454,11 +487,17 @@ def _reads_as_its_own(line: str, request: DraftRequest, product_id: str) -> bool
 
 
 def _line_ok(request: DraftRequest, brand: BrandKit, product_id: str, line: str, instructions: str) -> bool:
-    context = CheckContext(
+    return all(c.passed for c in run_checks(_line_context(request, brand, product_id, line, instructions), COPY_CHECKS))
+
+
+def _line_context(
+    request: DraftRequest, brand: BrandKit, product_id: str, line: str, instructions: str
+) -> CheckContext:
+    """What the checks read of one model product line, alone."""
+    return CheckContext(
         request=request, brand=brand, subject="", preheader="", intro="", product_lines=[line], lines_only=True,
         line_products=[product_id], instructions=instructions,
     )  # fmt: skip
-    return all(c.passed for c in run_checks(context, COPY_CHECKS))
 
 
 def _idea(variant: CopyVariant) -> str:

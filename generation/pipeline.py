@@ -242,8 +242,12 @@ def _add_usage(stats: GenerationStats, copy: GroupCopy) -> None:
     stats.schema_valid_first += int(copy.valid_first_try)
     stats.template_only_groups += int(copy.template_only)
     stats.unavailable_groups += int(copy.unavailable is not None)
-    for name, count in copy.rejected_by_check.items():
-        stats.rejected_by_check[name] = stats.rejected_by_check.get(name, 0) + count
+    for total, counts in (
+        (stats.rejected_by_check, copy.rejected_by_check),
+        (stats.lines_rejected_by_check, copy.lines_rejected_by_check),
+    ):
+        for name, count in counts.items():
+            total[name] = total.get(name, 0) + count
     stats.prompt_tokens += copy.usage.prompt_tokens
     stats.completion_tokens += copy.usage.completion_tokens
     stats.cost_usd += copy.usage.cost_usd

@@ -96,7 +96,10 @@ class GenerationStats(BaseModel):
     invalid_answers: int = 0
     timeouts: int = 0
     schema_valid_first: int = 0  # groups whose first answer parsed into at least one complete variant
-    rejected_by_check: dict[str, int] = {}  # how often each check turned down a model version or line
+    rejected_by_check: dict[str, int] = {}  # how often each check turned down a version of the model's copy
+    # how often each check turned down a product line of the model's (the template's line took its place), or
+    # "not_about_its_product" (generation.copywriter.NOT_ITS_OWN)
+    lines_rejected_by_check: dict[str, int] = {}
     template_only_groups: int = 0  # groups in a locale the model is not asked to write (no call)
     unavailable_groups: int = (
         0  # groups in template copy: the provider failed or did not answer in time (after it had answered others)

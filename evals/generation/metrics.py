@@ -53,6 +53,7 @@ def generation_metrics(requests: list[DraftRequest], result: GenerationResult) -
         "invalid_answers": stats.invalid_answers,
         "timeouts": stats.timeouts,
         "rejected_by_check": dict(sorted(stats.rejected_by_check.items(), key=lambda item: -item[1])),
+        "lines_rejected_by_check": dict(sorted(stats.lines_rejected_by_check.items(), key=lambda item: -item[1])),
         "fallback_rate": round(stats.fallbacks / n_variants, 3),
         "model_copy_kept_rate": round(len(model_variants) / n_variants, 3),
         # of it, the variants whose preheader, or intro, is the template's (the model's repeated another field)

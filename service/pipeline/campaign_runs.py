@@ -50,6 +50,7 @@ class RunSummary:
             ("predicted revenue", f"{f['revenue']:.2f} ({f['revenue_low']:.2f}–{f['revenue_high']:.2f})"),
             ("LLM calls", r.get("llm_calls", 0)),
             ("variants in template copy", f"{r['fallback_share']:.0%}{_why_template(r)}"),
+            *_lines_turned_down(r),
             ("seconds generating", f"{r['seconds']:.1f}"),
         ]
         if total_seconds is not None:
@@ -83,9 +84,23 @@ def _why_template(result: dict[str, Any]) -> str:
     if n := result.get("invalid_answers"):
         reasons.append(f"{n} answer{'s' if n != 1 else ''} not in the JSON asked for")
     if turned_down := result.get("rejected_by_check"):
-        ranked = sorted(turned_down.items(), key=lambda item: -item[1])
-        reasons.append("model copy turned down by " + ", ".join(f"{name} {count}" for name, count in ranked))
+        reasons.append("model copy turned down by " + _counted(turned_down))
     return f" ({'; '.join(reasons)})" if reasons else ""
+
+
+def _lines_turned_down(result: dict[str, Any]) -> list[tuple[str, str]]:
+    """The row saying which checks turned down the model's product lines, most often first (the template's line
+    replaces each: a variant's copy stays the model's), or no row when none was."""
+    turned_down = result.get("lines_rejected_by_check")
+    if not turned_down:
+        return []
+    return [("model product lines turned down", f"{_counted(turned_down)} (each is the template's line instead)")]
+
+
+def _counted(counts: dict[str, int]) -> str:
+    """Check names with their counts, most often first: "structure 9, injection 2"."""
+    ranked = sorted(counts.items(), key=lambda item: -item[1])
+    return ", ".join(f"{name.replace('_', ' ')} {count}" for name, count in ranked)
 
 
 OPTIONS = {"campaign_type": "--campaign-type", "max_customers": "--limit", "audience_query": "--audience-query"}

@@ -655,7 +655,10 @@ def test_copy_that_repeats_the_model_s_instructions_is_turned_down():
     variants = result.drafts[0].variants
     assert "Fix this." not in {v.subject for v in variants}
     assert variants[0].product_lines[0] == template_product_lines(request)[0]
-    assert result.stats.rejected_by_check.get("injection") == 4  # both versions, in the answer and the retry's
+    # the first version's subject, in the answer and the retry's; the echoed line is counted as a line's, once an
+    # answer (it was counted in both versions, which read as four versions turned down)
+    assert result.stats.rejected_by_check.get("injection") == 2
+    assert result.stats.lines_rejected_by_check.get("injection") == 2
     told = [c.turned_down for v in variants for c in v.checks if c.name == "injection" and c.turned_down]
     assert any("repeats the instructions" in reason for reason in told), told
 

@@ -38,6 +38,10 @@ def test_the_summary_says_why_variants_are_in_template_copy():
     )
     plain = {**result, "template_only_groups": 0, "rejected_by_check": {}, "fallback_share": 0.0}
     assert any(row.endswith("  0%") for row in RunSummary(1, plain).table().splitlines())
+    assert not any(row.startswith("model product lines") for row in RunSummary(1, plain).table().splitlines())
+    lines = {**plain, "lines_rejected_by_check": {"injection": 6, "not_about_its_product": 18}}
+    line = next(row for row in RunSummary(1, lines).table().splitlines() if row.startswith("model product lines"))
+    assert line.endswith("not about its product 18, injection 6 (each is the template's line instead)")
     silent = {**plain, "fallback_share": 1.0, "unavailable_groups": 12, "timeouts": 12, "invalid_answers": 1}
     line = next(row for row in RunSummary(1, silent).table().splitlines() if row.startswith("variants in"))
     assert line.endswith(  # a model that timed out on some groups said "100%" and nothing more
