@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import platform
 import subprocess
@@ -64,17 +65,21 @@ def sizes_or_defaults(args: argparse.Namespace, quick: dict[str, int], full: dic
 
 
 def add_out_option(parser: argparse.ArgumentParser) -> None:
-    """`--out FOLDER` (default `reports`, under the folder the command runs in), where the reports go."""
+    """`--out FOLDER` (default `reports`, under the folder the command runs in), where the reports go; and the
+    code's commit, read now, as the run starts, for its report's provenance."""
+    code_at_start()
     parser.add_argument(
         "--out", type=report_folder, default=Path("reports"), metavar="FOLDER",
         help="where the JSON report and its markdown table go (default: ./reports)",
     )  # fmt: skip
 
 
-def provenance() -> dict:
-    """What a figure needs to be reproduced beyond the report's own options: the code's commit (and whether the
-    tree had changes), the command line, the data folder, Python and the versions of the libraries that fit."""
-    from evals.datasets import PROJECT_ROOT, data_root
+@functools.cache
+def code_at_start() -> tuple[str | None, bool | None]:
+    """The commit of the code this process runs (None outside the project's own repository) and whether the tree had
+    changes, read once, the first time asked: each eval asks as it starts (`add_out_option`). Read as the report was
+    written, a commit made while a 17-minute eval ran was named as the code of its figures."""
+    from evals.datasets import PROJECT_ROOT
 
     def git(*args: str) -> str | None:
         try:
@@ -84,19 +89,30 @@ def provenance() -> dict:
         except (OSError, subprocess.SubprocessError):
             return None
 
+    # a copy of the project inside another repository (vendored, unpacked from an archive) is not that one's commit
+    top = git("rev-parse", "--show-toplevel")
+    if top is None or Path(top).resolve() != Path(PROJECT_ROOT).resolve():
+        return None, None
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return git("rev-parse", "HEAD"), None if status is None else bool(status)
+
+
+def provenance() -> dict:
+    """What a figure needs to be reproduced beyond the report's own options: the code's commit as the run started
+    (and whether the tree had changes), the command line, the data folder, Python and the versions of the libraries
+    that fit."""
+    from evals.datasets import data_root
+
     versions = {}
     for package in PACKAGES:
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             continue
-    # a copy of the project inside another repository (vendored, unpacked from an archive) is not that one's commit
-    top = git("rev-parse", "--show-toplevel")
-    own = top is not None and Path(top).resolve() == Path(PROJECT_ROOT).resolve()
-    status = git("status", "--porcelain", "--untracked-files=no") if own else None
+    commit, changed = code_at_start()
     return {
-        "commit": git("rev-parse", "HEAD") if own else None,
-        "uncommitted_changes": None if status is None else bool(status),
+        "commit": commit,
+        "uncommitted_changes": changed,
         "command": [Path(sys.argv[0]).name, *sys.argv[1:]],
         "data_root": str(data_root()),
         "python": platform.python_version(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 
 import numpy as np
@@ -111,3 +112,31 @@ def test_a_table_is_on_screen_even_when_the_report_cannot_be_written(tmp_path, c
     with pytest.raises(OSError):
         finish({"auc": 0.8, "threshold_failures": []}, "| auc |\n|---|\n| 0.8 |", tmp_path / "taken", "area")
     assert "| 0.8 |" in capsys.readouterr().out
+
+
+def test_a_report_names_the_commit_its_run_started_from(tmp_path, monkeypatch):
+    """A generation eval ran 17 minutes; a commit made meanwhile was named in its report as the code of its figures."""
+    import subprocess
+
+    import evals.datasets
+    from evals import report
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=tmp_path, capture_output=True, text=True, check=True).stdout.strip()
+
+    git("init", "-q")
+    (tmp_path / "file.txt").write_text("one\n")
+    git("add", "file.txt")
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "one")
+    started = git("rev-parse", "HEAD")
+    monkeypatch.setattr(evals.datasets, "PROJECT_ROOT", tmp_path)
+    report.code_at_start.cache_clear()
+    try:
+        report.add_out_option(argparse.ArgumentParser())  # as an eval starts
+        (tmp_path / "file.txt").write_text("two\n")
+        git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam", "two")
+        written = json.loads(write_report({"auc": 0.7}, "| auc |", tmp_path / "out", "run").read_text())
+    finally:
+        report.code_at_start.cache_clear()
+    assert written["provenance"]["commit"] == started
+    assert written["provenance"]["uncommitted_changes"] is False
