@@ -97,14 +97,7 @@ def test_tailor_s_tracked_click_and_the_email_service_s_report_of_it_are_one_vie
 ):
     """The reader clicked the tea's link once: Tailor's tracked link recorded it as the email linked it, and the email
     service reported it with its campaign parameters. One product clicked, one view learned."""
-    controller, messages = mail_server
-    for name, value in {"SMTP_PORT": str(controller.port), "PUBLIC_URL": PUBLIC, "TRACK_CLICKS": "true"}.items():
-        monkeypatch.setenv(f"TAILOR_{name}", value)
-    upload_products(client, TRACKED_CATALOG)
-    campaign_id = new_campaign(client)
-    _approved_showing_products(client, engine, campaign_id)
-    assert send_job(client, campaign_id)["result"]["sent"] == 1
-    html = messages[0].get_body(("html",)).get_content()
+    campaign_id, html = _sent_with_tracked_links(client, engine, mail_server, monkeypatch)
     tea = re.findall(r'<a href="(' + PUBLIC + r'/track/click/[^"]*)"', html)[0].replace("&amp;", "&")
     set_host_clock_off(monkeypatch, timedelta(minutes=1))
     assert TestClient(client.app).get(tea.removeprefix(PUBLIC), follow_redirects=False).status_code == 302
@@ -130,14 +123,7 @@ def test_an_email_service_that_relays_tailor_s_tracked_email_reports_tailor_s_li
     """An email service that sends Tailor's mail (its SMTP relay) and tracks its clicks too rewrites Tailor's click
     links, and reports the link it rewrote: Tailor's own, which leads to the product's address. A link whose address
     was changed on the way (its signature is another address's) names nothing."""
-    controller, messages = mail_server
-    for name, value in {"SMTP_PORT": str(controller.port), "PUBLIC_URL": PUBLIC, "TRACK_CLICKS": "true"}.items():
-        monkeypatch.setenv(f"TAILOR_{name}", value)
-    upload_products(client, TRACKED_CATALOG)
-    campaign_id = new_campaign(client)
-    _approved_showing_products(client, engine, campaign_id)
-    assert send_job(client, campaign_id)["result"]["sent"] == 1
-    html = messages[0].get_body(("html",)).get_content()
+    campaign_id, html = _sent_with_tracked_links(client, engine, mail_server, monkeypatch)
     tea = re.findall(r'<a href="(' + PUBLIC + r'/track/click/[^"]*)"', html)[0]  # as the HTML writes it
     changed = tea.replace("%2FT1", "%2FK1")
     (send,) = client.get("/customers/c1/sends").json()
@@ -155,3 +141,16 @@ def test_an_email_service_that_relays_tailor_s_tracked_email_reports_tailor_s_li
     assert client.get(f"/campaigns/{campaign_id}").json()["performance"]["product_clicks"] == [
         {"product": "T1", "name": "Sencha tea", "clicks": 1}
     ]
+
+
+def _sent_with_tracked_links(client, engine, mail_server, monkeypatch) -> tuple[int, str]:
+    """A campaign of one email showing the tracked catalog's products, sent with tracked links: its id and the
+    email's HTML."""
+    controller, messages = mail_server
+    for name, value in {"SMTP_PORT": str(controller.port), "PUBLIC_URL": PUBLIC, "TRACK_CLICKS": "true"}.items():
+        monkeypatch.setenv(f"TAILOR_{name}", value)
+    upload_products(client, TRACKED_CATALOG)
+    campaign_id = new_campaign(client)
+    _approved_showing_products(client, engine, campaign_id)
+    assert send_job(client, campaign_id)["result"]["sent"] == 1
+    return campaign_id, messages[0].get_body(("html",)).get_content()
