@@ -154,6 +154,7 @@ def draft_out(draft: Draft) -> DraftOut:
         first_name=customer.first_name,
         email=customer.email,
         locale=customer.locale,
+        timezone=customer.timezone,
         segment=segment_named(customer.segment),  # as GET /customers and GET /segments name it
         status=draft.status,
         flagged=draft.flagged,

@@ -385,6 +385,10 @@ class DraftOut(BaseModel):
     first_name: str
     email: str
     locale: str
+    timezone: str | None = Field(
+        None, description="the customer's own IANA time zone (a customers file's `timezone`), on whose clock a send at "
+        "best hours waits for their hour; null: the shop's (TAILOR_SEND_TIMEZONE). `send_after` is UTC",
+    )  # fmt: skip
     segment: str = Field(description="the customer's RFM segment today, or no_orders")
     status: DraftStatus
     flagged: bool

@@ -141,6 +141,34 @@ def on_shop_clock(moment: datetime, pattern: str, zone: ZoneInfo | None = None) 
     return f"{local.strftime(pattern)} {local.tzname()}"
 
 
+def on_customer_clock(moment: datetime, pattern: str, own_zone: str | None, shop: ZoneInfo | None = None) -> str:
+    """A moment as its customer lives it: on their own clock, named by their zone ("Fri 09:00 America/New_York"),
+    for a customer with a zone of their own (``Customer.timezone``) other than the shop's; else on the shop's clock
+    (``on_shop_clock``; ``shop``, read by ``shop_zone``, when told). A Berlin shop's page said a New Yorker's email
+    at their best hour, 09:00, went at 15:00 CET. Named in full: "IST" or "+0545" tell a reader no place."""
+    shop = shop or shop_zone()
+    if not own_zone or own_zone == shop.key:
+        return on_shop_clock(moment, pattern, shop)
+    local = as_utc(moment).replace(tzinfo=UTC).astimezone(ZoneInfo(own_zone))
+    return f"{local.strftime(pattern)} {own_zone}"
+
+
+def campaign_zones(session: Session, campaign_id: int) -> list[str]:
+    """The zones the campaign's customers (those it has drafts for) live in, by name and in order (the shop's,
+    ``TAILOR_SEND_TIMEZONE``, for those without one of their own): a campaign sent to several is not one time of
+    day for everyone. Counted by the database, one row a zone."""
+    zone = func.coalesce(Customer.timezone, SendScheduleSettings().timezone)
+    return list(
+        session.scalars(
+            select(zone)
+            .join(Draft, Draft.customer_id == Customer.id)
+            .where(Draft.campaign_id == campaign_id)
+            .group_by(zone)
+            .order_by(zone)
+        )
+    )
+
+
 def waiting_drafts(session: Session, campaign: Campaign, now: datetime) -> dict[str, Any]:
     """How many approved drafts of the campaign wait for a later send time (their customer's best hour, the
     campaign's scheduled moment, the contact policy) or to be tried again (an address the mail server refused for

@@ -26,7 +26,7 @@ from service.db.clock import now_in_database
 from service.db.models import Campaign, Customer, Draft, Product, Review, Variant, due_moment, left_to_the_due_check
 from service.drafts import failed_of
 from service.forecasts import mark_stale
-from service.send_times import on_shop_clock, shop_zone
+from service.send_times import on_customer_clock, shop_zone
 
 CHECKS_TO_DO = "edit it, or approve it again overriding the checks with a comment saying why"
 LATE_TO_DO = "approve it again to send it all the same, or reject it"
@@ -152,13 +152,15 @@ def hold_back_late(
 ) -> None:
     """Put back to review, flagged, the campaign's drafts the due-check would mail more than ``late_limit`` after
     their send time or their time to try the address again (the server was stopped, or its due-check off,
-    meanwhile: a "Friday 9:00" email was sent on Monday), with what a person can do; told to ``held_back``. Their
+    meanwhile: a "Friday 9:00" email was sent on Monday), with when it was due on its customer's clock
+    (``on_customer_clock``: a New Yorker's 9:00 is not told as 15:00 CET) and what a person can do; told to
+    ``held_back``. Their
     times are cleared: approved again (one by one, or all of a campaign's at once: service.late_drafts), a draft
     goes at the scheduled campaign's next due-check, or with the next send a person asks for."""
     if not late_limit:
         return
     statement = (
-        select(Draft.id, Draft.flag_reasons, due_moment().label("due_at"), Customer.external_id)
+        select(Draft.id, Draft.flag_reasons, due_moment().label("due_at"), Customer.external_id, Customer.timezone)
         .join(Customer, Customer.id == Draft.customer_id)
         .where(Draft.campaign_id == campaign_id, left_to_the_due_check(), due_moment() < now - late_limit)
         .order_by(Draft.id)
@@ -172,7 +174,8 @@ def hold_back_late(
         changed = []
         for row in rows:
             late = (
-                f"it was due at {on_shop_clock(row.due_at, '%Y-%m-%d %H:%M', zone)}, {_how_long(now - row.due_at)} ago"
+                f"it was due at {on_customer_clock(row.due_at, '%Y-%m-%d %H:%M', row.timezone, zone)}, "
+                f"{_how_long(now - row.due_at)} ago"
             )
             reason = f"Held back at sending: {late} (the service did not send meanwhile){LATE_ENDS}"
             changed.append({

@@ -21,7 +21,7 @@ from generation.render import html_locale
 from generation.schemas import LOCALES
 from generation.templates import strings
 from service.paths import route_path
-from service.send_times import on_shop_clock
+from service.send_times import on_customer_clock, on_shop_clock
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -89,6 +89,7 @@ def as_probability(value: float) -> str:
 
 
 templates.env.filters["shop_time"] = on_shop_clock  # "scheduled for Fri 01 Jan 09:00 CET"
+templates.env.filters["customer_time"] = on_customer_clock  # "sends Fri 09:00 America/New_York"
 templates.env.filters["probability"] = as_probability
 templates.env.filters["price"] = as_price
 templates.env.filters["amount_off"] = as_amount_off

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from service import campaigns as campaign_ops
 from service import drafts as draft_ops
-from service import late_drafts
+from service import late_drafts, send_times
 from service.auth import SESSION_HOURS, close_session, open_session, verify_key
 from service.bounds import COUNT_MAX, DATABASE_INT_MAX
 from service.clock import as_utc
@@ -359,6 +359,8 @@ def campaign_page(
                          "out_of_date": out_of_date, "fails_checks": fails_checks},
         ),
         "late": late_drafts.count_held_back_late(session, campaign_id) if campaign.drafts.get("flagged") else 0,
+        # a scheduled campaign's customers' zones: one moment is not one time of day for all of them
+        "zones": send_times.campaign_zones(session, campaign_id) if campaign.scheduled_at else [],
     }  # fmt: skip
     return templates.TemplateResponse(request, "campaign.html", context)
 
