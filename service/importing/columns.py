@@ -77,8 +77,8 @@ CUSTOMERS = TableSpec(
         Column("first_name", "text", allow_empty=True, stored=Customer.first_name),
         # none given (no column, an empty cell): a stored customer keeps theirs, a new one gets the shop's default
         Column("locale", "text", required=False, allow_empty=True, kept_when_missing=True, stored=Customer.locale),
-        # An IANA zone, whose clock the customer's send hours are (service.send_times); an empty cell clears it to
-        # the shop's, no column keeps a stored customer's (load._import_customers)
+        # An IANA zone, whose clock the customer's send hours are (service.send_times); none given (no column, an
+        # empty cell): a stored customer keeps theirs, a new one has the shop's (load._import_customers)
         Column("timezone", "text", required=False, allow_empty=True, kept_when_missing=True, stored=Customer.timezone),
         Column("marketing_consent", "bool"),
         # When the shop collected that consent, kept only where the consent is new or changed (load._import_customers)

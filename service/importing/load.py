@@ -493,7 +493,7 @@ def _check_customers(_session: Session, rows: pd.DataFrame) -> list[Problem]:
     problems += [
         Problem(r, "locale", NOT_A_LOCALE) for r in _rows_where(~locales.str.match(LOCALE_PATTERN) & (locales != ""))
     ]
-    zones = rows.timezone.fillna("")  # none (no column), or an empty cell (the shop's): see _import_customers
+    zones = rows.timezone.fillna("")  # none (no column, an empty cell): see _import_customers
     problems += [
         Problem(r, "timezone", f"'{zones[r]}' is not a time zone: {ZONE_EXAMPLES}")
         for r in _rows_where((zones != "") & zones.map(lambda zone: zone_named(zone) is None))
@@ -517,7 +517,8 @@ def _import_customers(session: Session, rows: pd.DataFrame, progress: Report) ->
     in a later file is mailable. The extra columns are added to the attributes already stored: a later file with
     other columns (or an empty cell) keeps the values an earlier one gave. So does a locale: a customer the file
     gives none keeps theirs, and a new one gets the shop's default (`TAILOR_IMPORT_DEFAULT_LOCALE`). So does a time
-    zone where the file has no `timezone` column; an empty cell there is the shop's zone (none stored). A consent
+    zone (no column, an empty cell): a new customer then has none, the shop's; a file whose source knows no zones
+    for some customers wiped those known before, and moved their best-hour sends to the shop's clock. A consent
     the file gives a new customer, or changes, is dated when the shop collected it (`consent_at`) or else now
     (``consent_changed_at``); the same consent again keeps its time, which a nightly file would otherwise move every
     night."""
@@ -545,7 +546,7 @@ def _import_customers(session: Session, rows: pd.DataFrame, progress: Report) ->
             "email_key": address_key(r.email),  # the bulk write passes the model's validator by
             "first_name": r.first_name,
             "locale": normal_locale(r.locale) if r.locale else locales.get(r.customer_id, default_locale),
-            "timezone": zones.get(r.customer_id) if r.timezone is None else zone_named(r.timezone),
+            "timezone": zone_named(r.timezone) if r.timezone else zones.get(r.customer_id),
             "marketing_consent": bool(r.marketing_consent),
             "consent_changed_at": _consent_changed_at(
                 consents.get(r.customer_id), bool(r.marketing_consent), _optional_time(r.consent_at), now

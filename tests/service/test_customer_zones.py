@@ -1,5 +1,7 @@
 """A customer's time zone (a customers file's `timezone`): checked by row and column, kept as the zone database
-spells it, cleared by an empty cell, kept by a file without the column, and shown with the customer's record and in
+spells it, moved by a later file's zone, kept by an empty cell (as a locale is: a file of customers whose zones its
+source does not know wiped every zone known before, and moved their best-hour sends to the shop's clock) and by a
+file without the column, and shown with the customer's record and in
 their subject access export."""
 
 from __future__ import annotations
@@ -42,9 +44,7 @@ def test_an_unknown_time_zone_is_refused_by_row_and_column_and_nothing_is_writte
     assert _zones(engine) == {}
 
 
-def test_a_zone_is_kept_as_the_zone_database_spells_it_an_empty_cell_is_the_shops_and_no_column_keeps_it(
-    client, engine
-):
+def test_a_zone_is_kept_as_the_zone_database_spells_it_and_an_empty_cell_or_no_column_keeps_it(client, engine):
     upload_customers(client, CUSTOMERS)
     assert _zones(engine) == {"c1": "America/Los_Angeles", "c2": "Australia/Sydney", "c3": None}
     assert "timezone" not in client.get("/customers/c1").json()["attributes"]  # a documented column
@@ -53,9 +53,12 @@ def test_a_zone_is_kept_as_the_zone_database_spells_it_an_empty_cell_is_the_shop
     with session_scope(engine) as session:  # a file without the column: each customer keeps theirs
         import_frame(session, "customers", CUSTOMERS.drop(columns="timezone"))
     assert _zones(engine) == {"c1": "America/Los_Angeles", "c2": "Australia/Sydney", "c3": None}
-    with session_scope(engine) as session:  # an empty cell: the shop's zone again
+    with session_scope(engine) as session:  # a zone moves; an empty cell keeps the stored zone, as a locale's does
         import_frame(session, "customers", CUSTOMERS.assign(timezone=["", "Europe/Berlin", "UTC"]))
-    assert _zones(engine) == {"c1": None, "c2": "Europe/Berlin", "c3": "UTC"}
+    assert _zones(engine) == {"c1": "America/Los_Angeles", "c2": "Europe/Berlin", "c3": "UTC"}
+    with session_scope(engine) as session:  # a new customer's empty cell: the shop's clock
+        import_frame(session, "customers", CUSTOMERS.assign(customer_id=["c4", "c5", "c6"], timezone=""))
+    assert {c: _zones(engine)[c] for c in ("c4", "c5", "c6")} == {"c4": None, "c5": None, "c6": None}
 
     export = client.get("/customers/c2/export").json()  # personal data: in the subject access export
     assert export["customer"]["timezone"] == "Europe/Berlin"
