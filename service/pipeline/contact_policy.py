@@ -226,7 +226,10 @@ def _same_time_of_day(earliest: datetime, meant: datetime | None, timezone: str 
     """The first moment at or after ``earliest`` at ``meant``'s time of day on the clock of ``timezone`` (UTC
     moments without a zone; ``earliest`` when there is no ``meant``): a draft deferred from its customer's best
     hour went out at whatever hour the policy's wait ended, often the night; and one deferred across a
-    daylight-saving change, an hour off its customer's habit."""
+    daylight-saving change, an hour off its customer's habit. A time of day the clock shows twice (01:30 the night
+    New York leaves summer time) is either moment, the first at or after ``earliest``: a wait ending between the two
+    held the email a whole day; one the clock skips (02:30 the night Berlin enters it) is the moment after the gap
+    (03:30)."""
     if meant is None:
         return earliest
     zone = ZoneInfo(timezone)
@@ -234,8 +237,12 @@ def _same_time_of_day(earliest: datetime, meant: datetime | None, timezone: str 
     def local(moment: datetime) -> datetime:
         return moment.replace(tzinfo=UTC).astimezone(zone).replace(tzinfo=None)
 
-    def utc(wall_clock: datetime) -> datetime:
-        return wall_clock.replace(tzinfo=zone).astimezone(UTC).replace(tzinfo=None)
+    def utc(wall_clock: datetime, fold: int) -> datetime:
+        return wall_clock.replace(tzinfo=zone, fold=fold).astimezone(UTC).replace(tzinfo=None)
 
-    moment = datetime.combine(local(earliest).date(), local(meant).time())
-    return utc(moment) if utc(moment) >= earliest else utc(moment + timedelta(days=1))
+    wall_clock = datetime.combine(local(earliest).date(), local(meant).time())
+    # fold 1 is a later moment than fold 0 only for a time shown twice; for one skipped it is earlier, and so passed
+    for moment in (utc(wall_clock, 0), utc(wall_clock, 1)):
+        if moment >= earliest:
+            return moment
+    return utc(wall_clock + timedelta(days=1), 0)

@@ -120,3 +120,34 @@ def test_a_deferred_best_hour_keeps_its_time_of_day_on_the_customers_own_clock(e
         draft = _draft(session)
         assert defer_recently_mailed(session, [draft.id], now, min_days=3, timezone="UTC") == ([], 1)
         assert draft.send_after == datetime(2026, 11, 2, 18, 0)  # the wait ends 1 Nov 22:00 there: 2 Nov 10:00 PST
+
+
+@pytest.mark.parametrize(
+    ("zone", "meant", "mailed", "expected"),
+    [
+        # New York's 01:30 comes twice on 1 November 2026 (01:30 EDT, 05:30 UTC; 01:30 EST, 06:30 UTC). The wait ended
+        # at 01:45 EDT, and the draft waited a whole day, though 01:30 came again 45 minutes later.
+        ("America/New_York", (10, 29, 5, 30), (10, 29, 5, 45), (11, 1, 6, 30)),
+        # Berlin's 02:30 does not come on 28 March 2027: the draft goes at the hour after the gap, 03:30 CEST.
+        ("Europe/Berlin", (3, 25, 1, 30), (3, 25, 0, 45), (3, 28, 1, 30)),
+    ],
+    ids=["repeated hour", "skipped hour"],
+)
+def test_a_deferral_ending_on_a_daylight_saving_night_keeps_the_time_of_day_there(
+    engine, zone, meant, mailed, expected
+):
+    from datetime import datetime
+
+    year = 2026 if zone == "America/New_York" else 2027
+    now = datetime(year, *mailed) + timedelta(minutes=1)
+    with session_scope(engine) as session:
+        customer = Customer(external_id="c1", email="c1@example.com", marketing_consent=True, timezone=zone)
+        campaign = Campaign(name="next", brand=ensure_brand(session, "hearth"), campaign_type="vip")
+        session.add_all([
+            Send(customer=customer, subject="Earlier", campaign_type="vip", sent_at=datetime(year, *mailed)),
+            Draft(campaign=campaign, customer=customer, status="approved", send_after=datetime(year, *meant)),
+        ])  # fmt: skip
+    with session_scope(engine) as session:
+        draft = _draft(session)
+        assert defer_recently_mailed(session, [draft.id], now, min_days=3) == ([], 1)
+        assert draft.send_after == datetime(year, *expected)
