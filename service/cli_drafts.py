@@ -73,17 +73,21 @@ def drafts_show(draft_id: DraftId) -> None:
 
 def _draft_words(draft) -> list[str]:
     """The draft (a DraftOut) as lines of text: its header, flag reasons, variants and review history."""
+    from service.send_times import on_customer_clock
+
     name = f"{draft.first_name} " if draft.first_name else ""
+    zone = f"{draft.timezone}, " if draft.timezone else ""
     lines = [
         f"draft {draft.id} of campaign {draft.campaign_id}: {draft.status}, revision {draft.revision}",
-        f"customer {draft.customer_id}: {name}<{draft.email}>, {draft.locale}, {draft.segment}",
+        f"customer {draft.customer_id}: {name}<{draft.email}>, {draft.locale}, {zone}{draft.segment}",
     ]
     if draft.cannot_mail:
         lines.append(f"cannot be mailed: {draft.cannot_mail}")
+    # on the customer's clock, as the review page says them ("goes at 2027-01-08 09:00 America/New_York")
     if draft.send_after is not None and draft.status == "approved":
-        lines.append(f"goes at {draft.send_after:%Y-%m-%d %H:%M} UTC")
+        lines.append(f"goes at {on_customer_clock(draft.send_after, '%Y-%m-%d %H:%M', draft.timezone)}")
     if draft.retry_after is not None and draft.status == "approved":  # as the review page's "tried again" says
-        retry = f"{draft.retry_after:%Y-%m-%d %H:%M} UTC"
+        retry = on_customer_clock(draft.retry_after, "%Y-%m-%d %H:%M", draft.timezone)
         lines.append(f"tried again at {retry}: the mail server refused the address for now")
     if draft.flag_reasons:
         lines += ["flagged:" if draft.flagged else "flag reasons:", *(f"  - {reason}" for reason in draft.flag_reasons)]
@@ -174,6 +178,7 @@ def drafts_approve(
     from service.cli import _engine_after_crashes
     from service.db.session import session_scope
     from service.drafts import approve, get_draft
+    from service.send_times import on_customer_clock
 
     if override_checks and not comment.strip():
         _refuse(draft_id, "say in --comment why its checks are overridden: it is kept with the approval")
@@ -184,7 +189,8 @@ def drafts_approve(
         )
         label = next(v.label for v in draft.variants if v.id == draft.selected_variant_id)
         goes = (
-            f"; it goes at {draft.send_after:%Y-%m-%d %H:%M} UTC (`tailor send-due`)"
+            f"; it goes at {on_customer_clock(draft.send_after, '%Y-%m-%d %H:%M', draft.customer.timezone)} "
+            "(`tailor send-due`)"
             if draft.send_after
             else f"; it goes with the campaign's next send (`tailor send --campaign {draft.campaign_id}`)"
         )

@@ -267,3 +267,33 @@ def test_show_says_when_an_address_the_mail_server_refused_for_now_is_tried_agai
     lines = shown.stdout.splitlines()
     assert lines[0].startswith(f"draft {draft_id} of campaign {campaign_id}: approved, ")
     assert lines[2] == f"tried again at {retry_after:%Y-%m-%d %H:%M} UTC: the mail server refused the address for now"
+
+
+def test_show_and_approve_say_when_a_draft_goes_on_its_customers_clock(engine, tailor_home):
+    """A New Yorker's email at 09:00 there read "goes at ... 14:00 UTC": the time of no clock the copywriter or the
+    customer reads, where the campaign's page says 09:00 America/New_York."""
+    from datetime import datetime
+
+    draft_id = flagged_draft(engine, "ny")
+    friday_nine = datetime(2027, 1, 8, 14)  # 09:00 in New York, 15:00 in Berlin
+    with session_scope(engine) as session:
+        draft = session.get(Draft, draft_id)
+        draft.customer.timezone, draft.campaign.scheduled_at = "America/New_York", friday_nine
+
+    approved = run(
+        ["drafts", "approve", str(draft_id), "--variant", "B"], tailor_home, TAILOR_SEND_TIMEZONE="Europe/Berlin"
+    )
+    assert approved.returncode == 0, approved.stderr
+    assert approved.stdout.strip().endswith("it goes at 2027-01-08 09:00 America/New_York (`tailor send-due`)")
+    shown = run(["drafts", "show", str(draft_id)], tailor_home, TAILOR_SEND_TIMEZONE="Europe/Berlin")
+    lines = shown.stdout.splitlines()
+    assert lines[1:3] == [
+        "customer C-ny: Ny <ny@example.com>, en, America/New_York, no_orders",
+        "goes at 2027-01-08 09:00 America/New_York",
+    ]
+    with session_scope(engine) as session:  # a customer on the shop's clock: the shop's, named
+        session.get(Draft, draft_id).customer.timezone = None
+    lines = run(
+        ["drafts", "show", str(draft_id)], tailor_home, TAILOR_SEND_TIMEZONE="Europe/Berlin"
+    ).stdout.splitlines()
+    assert lines[1:3] == ["customer C-ny: Ny <ny@example.com>, en, no_orders", "goes at 2027-01-08 15:00 CET"]
