@@ -176,3 +176,15 @@ def test_a_customers_best_hour_stays_their_local_hour_across_their_daylight_savi
     assert next_send_times([10], saturday, zones=["America/Los_Angeles"]) == [datetime(2026, 11, 1, 18, 0)]
     friday = datetime(2026, 10, 30, 18, 0)
     assert next_send_times([10], friday, zones=["America/Los_Angeles"]) == [datetime(2026, 10, 31, 17, 0)]
+
+
+def test_a_customers_best_hour_on_the_nights_their_clock_skips_or_repeats_it():
+    """New York enters summer time on 8 March 2026 (02:00 becomes 03:00) and leaves it on 1 November (01:00 to 02:00
+    comes twice). A best hour the clock skips goes at the hour after the gap; one it repeats, at its first start, and
+    within its second coming it is under way."""
+    zone = ["America/New_York"]
+    assert next_send_times([2], datetime(2026, 3, 8, 6, 30), zones=zone) == [datetime(2026, 3, 8, 7, 0)]  # 03:00 EDT
+    assert next_send_times([2], datetime(2026, 3, 8, 7, 30), zones=zone) == [datetime(2026, 3, 9, 6, 0)]  # the 9th's
+    assert next_send_times([1], datetime(2026, 11, 1, 4, 30), zones=zone) == [datetime(2026, 11, 1, 5, 0)]  # 01:00 EDT
+    under_way = datetime(2026, 11, 1, 6, 15)  # 01:15 EST, the second 01:15
+    assert next_send_times([1], under_way, zones=zone) == [under_way]

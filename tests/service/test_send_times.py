@@ -579,3 +579,51 @@ def test_dates_only_sends_name_no_hour_when_some_customers_live_in_another_zone(
     answer = client.get("/customers/a/send-time")
     assert answer.status_code == 409, answer.json()
     assert "All 30 past sends were made at 00:00 UTC" in answer.json()["message"]
+
+
+def test_customers_in_half_hour_and_date_line_zones_are_mailed_at_their_hour_there(any_engine, tmp_path):
+    """Each customer opens at 09:00 by their own clock, in zones whose offsets are not whole hours (Kolkata +5:30,
+    Kathmandu +5:45, Adelaide +10:30 in its summer) or lie either side of the date line (Kiritimati +14, Pago Pago
+    -11): each best hour is 9, given with its zone, and a send at best hours waits for 09:00 there, on the next
+    day where 09:00 has passed on their clock when it is sent (a calendar day apart from UTC's at the date line)."""
+    from service.campaigns import create_campaign
+    from service.importing import import_file
+    from service.schemas import CampaignIn
+    from service.send_times import best_hours, schedule_at_best_hours
+
+    nine_utc = {  # 09:00 there, in December, as hours and minutes of UTC (Kiritimati's and Pago Pago's 09:00 of a day)
+        "kol": ("Asia/Kolkata", (3, 30)), "ktm": ("Asia/Kathmandu", (3, 15)), "adl": ("Australia/Adelaide", (22, 30)),
+        "kir": ("Pacific/Kiritimati", (19, 0)), "ppg": ("Pacific/Pago_Pago", (20, 0)),
+    }  # fmt: skip
+    customers = ["customer_id,email,first_name,marketing_consent,timezone"]
+    sends = ["send_id,customer_id,subject,campaign_type,sent_at,opened"]
+    for name, (zone, (hour, minute)) in nine_utc.items():
+        customers.append(f"{name},{name}@example.com,{name},true,{zone}")
+        for day in range(10):  # opened at 09:00 there, not at 21:00 there
+            nine = datetime(2025, 12, 1 + day, hour, minute)
+            sends.append(f"{name}{day},{name},News,vip,{nine:%Y-%m-%dT%H:%M}:00Z,true")
+            sends.append(f"{name}{day}x,{name},News,vip,{nine + timedelta(hours=12):%Y-%m-%dT%H:%M}:00Z,false")
+    (tmp_path / "customers.csv").write_text("\n".join(customers) + "\n")
+    (tmp_path / "sends.csv").write_text("\n".join(sends) + "\n")
+    with session_scope(any_engine) as session:
+        import_file(session, "customers", tmp_path / "customers.csv")
+        import_file(session, "sends", tmp_path / "sends.csv")
+    with session_scope(any_engine) as session:
+        hours = {h.customer_id: (h.best_hour, h.timezone) for h in best_hours(session, list(nine_utc))}
+    assert hours == {name: (9, zone) for name, (zone, _) in nine_utc.items()}
+
+    now = datetime(2026, 12, 5, 12, 0)  # 17:30 in Kolkata, 22:30 in Adelaide, 02:00 on the 6th in Kiritimati, 01:00 in
+    with session_scope(any_engine) as session:  # Pago Pago
+        campaign_id = create_campaign(session, CampaignIn(name="t", brand="hearth", campaign_type="vip")).id
+        for customer in session.scalars(select(Customer)):
+            session.add(Draft(campaign_id=campaign_id, customer=customer, status="approved"))
+        session.flush()
+        assert schedule_at_best_hours(session, campaign_id, now=now) == 5
+        moments = {draft.customer.external_id: draft.send_after for draft in session.scalars(select(Draft))}
+    assert moments == {
+        "kol": datetime(2026, 12, 6, 3, 30),  # 09:00 on the 5th had passed there: the 6th's
+        "ktm": datetime(2026, 12, 6, 3, 15),
+        "adl": datetime(2026, 12, 5, 22, 30),  # 09:00 on the 6th there
+        "kir": datetime(2026, 12, 5, 19, 0),  # 09:00 on the 6th there, the 5th in UTC
+        "ppg": datetime(2026, 12, 5, 20, 0),  # 09:00 on the 5th there
+    }
