@@ -162,13 +162,23 @@ def _held_out_wait(held_out: datetime, holdout_days: float) -> Wait:
     )
 
 
-def current_deferral(flag_reasons: list[str], status: str, send_after: datetime | None) -> str | None:
+def current_deferral(
+    flag_reasons: list[str], status: str, send_after: datetime | None, own_zone: str | None = None
+) -> str | None:
     """The contact policy's note on an approved draft when it still holds: its moment is the draft's send time (a
-    draft put back to review and approved again has a send time of its own, and the note only history)."""
+    draft put back to review and approved again has a send time of its own, and the note only history). The note
+    keeps its moment in UTC; it is said on the customer's clock (``own_zone``, their zone: else the shop's), as
+    the campaign's page says when the draft sends: a New Yorker's email deferred to 09:00 there read "to ... 14:00
+    UTC"."""
+    from service.send_times import on_customer_clock  # service.send_times reads the policy's conditions from here
+
     if status != "approved" or send_after is None:
         return None
     moment = f"{DEFERRED} to {send_after:%Y-%m-%d %H:%M} UTC:"
-    return next((r for r in reversed(flag_reasons) if r.startswith(moment)), None)
+    note = next((r for r in reversed(flag_reasons) if r.startswith(moment)), None)
+    if note is None:
+        return None
+    return f"{DEFERRED} to {on_customer_clock(send_after, '%Y-%m-%d %H:%M', own_zone)}:{note.removeprefix(moment)}"
 
 
 def without_deferrals(flag_reasons: list[str]) -> list[str]:

@@ -145,7 +145,8 @@ def _draft_page(
         "out_of_date": stale_facts(session, stored) if editable else [],  # told before Approve refuses it
         # what the reader of an email sent finds at the shop now, where the catalog no longer agrees with it
         "changed_since_sent": changes_since(session, stored) if draft.status == "sent" else [],
-        "deferral": current_deferral(draft.flag_reasons, draft.status, stored.send_after),  # the contact policy's
+        # the contact policy's note, its moment on the customer's clock
+        "deferral": current_deferral(draft.flag_reasons, draft.status, stored.send_after, draft.timezone),
         "flagged_for": without_deferrals(draft.flag_reasons),
         "not_sent": skip_note(draft.flag_reasons, draft.status, draft.flagged),  # why a skipped draft was not sent
         "error": _in_words(error, products) if error else None,

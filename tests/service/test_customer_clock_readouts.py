@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from service.clock import utcnow
-from service.db.models import Campaign, Customer, Draft
+from service.db.models import Campaign, Customer, Draft, Send
 from service.db.session import session_scope
 from tests.service.test_sending import approved_draft, new_campaign
 
@@ -96,3 +96,27 @@ def test_a_late_drafts_reason_says_when_it_was_due_on_its_customers_clock(client
     assert reasons[-1].startswith(f"Held back at sending: it was due at {in_new_york:%Y-%m-%d %H:%M} America/New_York")
     page = client.get(f"/review/drafts/{drafts['ny']}").text
     assert f"it was due at {in_new_york:%Y-%m-%d %H:%M} America/New_York" in page
+
+
+def test_a_deferred_drafts_page_says_until_when_on_its_customers_clock(client, engine, monkeypatch):
+    """The contact policy moved a New Yorker's 09:00 email on by days, to 09:00 there; the draft's page said it
+    was deferred "to ... 14:00 UTC", where the campaign's page says it sends at 09:00 America/New_York."""
+    from service.pipeline.contact_policy import defer_recently_mailed
+
+    monkeypatch.setenv("TAILOR_SEND_TIMEZONE", "Europe/Berlin")
+    _customers(engine)
+    campaign_id = new_campaign(client)
+    draft_id = approved_draft(client, engine, campaign_id, "ny")
+    now = utcnow().replace(second=0, microsecond=0)
+    with session_scope(engine) as session:
+        customer = session.scalar(select(Customer).where(Customer.external_id == "ny"))
+        session.add(Send(customer=customer, subject="Earlier", campaign_type="vip", sent_at=now - timedelta(hours=1)))
+        session.get(Draft, draft_id).send_after = now - timedelta(minutes=5)
+    with session_scope(engine) as session:
+        assert defer_recently_mailed(session, [draft_id], now, min_days=3, timezone="Europe/Berlin") == ([], 1)
+        until = session.get(Draft, draft_id).send_after
+
+    page = client.get(f"/review/drafts/{draft_id}").text
+    in_new_york = _local(until, "America/New_York")
+    assert f"Deferred by the contact policy to {in_new_york:%Y-%m-%d %H:%M} America/New_York: the customer" in page
+    assert f"{until:%Y-%m-%d %H:%M} UTC:" not in page
