@@ -59,6 +59,8 @@ def test_the_campaign_page_says_each_drafts_send_time_on_its_customers_clock(cli
         "scheduled at each customer's best hour on their own clock from Fri 08 Jan 01:00 CET; its customers live in "
         "3 time zones (America/New_York, Asia/Kathmandu, Europe/Berlin)"
     ) in page
+    listed = client.get("/review").text  # the list of campaigns: not one time for all
+    assert "scheduled at best hours from Fri 08 Jan 01:00 CET" in listed
 
     with session_scope(engine) as session:  # one moment for all: the page says it is one, across their zones
         session.get(Campaign, campaign_id).at_best_hour = False
