@@ -154,9 +154,9 @@ def hold_back_late(
     their send time or their time to try the address again (the server was stopped, or its due-check off,
     meanwhile: a "Friday 9:00" email was sent on Monday), with when it was due on its customer's clock
     (``on_customer_clock``: a New Yorker's 9:00 is not told as 15:00 CET) and what a person can do; told to
-    ``held_back``. Their
-    times are cleared: approved again (one by one, or all of a campaign's at once: service.late_drafts), a draft
-    goes at the scheduled campaign's next due-check, or with the next send a person asks for."""
+    ``held_back``. Their times are cleared: approved again (one by one, or all of a campaign's at once:
+    service.late_drafts), a draft goes at the scheduled campaign's next due-check, or with the next send a person
+    asks for."""
     if not late_limit:
         return
     statement = (

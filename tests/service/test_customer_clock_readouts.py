@@ -70,6 +70,16 @@ def test_the_campaign_page_says_each_drafts_send_time_on_its_customers_clock(cli
         "(America/New_York, Asia/Kathmandu, Europe/Berlin)"
     ) in page
 
+    with session_scope(engine) as session:  # customers in many zones: the first few named, the others counted
+        for number, zone in enumerate(["Asia/Tokyo", "Europe/Lisbon", "Pacific/Kiritimati", "Pacific/Pago_Pago"]):
+            customer = Customer(external_id=f"more{number}", email=f"more{number}@example.com", timezone=zone)
+            session.add(Draft(campaign_id=campaign_id, customer=customer, status="approved"))
+    page = client.get(f"/review/campaigns/{campaign_id}").text
+    assert (
+        "who live in 7 time zones (America/New_York, Asia/Kathmandu, Asia/Tokyo, Europe/Berlin, Europe/Lisbon and 2 "
+        "more)"
+    ) in page
+
 
 def test_a_late_drafts_reason_says_when_it_was_due_on_its_customers_clock(client, engine, monkeypatch):
     """A New Yorker's 09:00 email held back after an outage read "it was due at ... 15:00 CET" to a copywriter
