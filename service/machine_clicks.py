@@ -12,11 +12,11 @@ subtler ones), within ``TAILOR_TRACK_MACHINE_SECONDS`` (1 s; 0 tells none apart)
 Such a click is recorded as a ``machine_click`` event: kept, and counted apart in the campaign's report, but it is no
 reader's (not a click, not an open, no outcome of an experiment, nothing the models learn). A click recorded before
 the click that reveals the sweep came is made one then. What stays unseen: a scanner that clicks one link, or takes
-its time between links, counts as a reader; so does a sweep whose clicks two servers sharing a PostgreSQL database
-record at the same moment, each transaction reading the clicks recorded before either wrote (one server's recorder
-writes its batches one after the other, and on SQLite each batch holds the write lock from its reads on); so does a
-person whose mail client loads every image (Apple Mail's privacy protection) for opens. Clicks that an email service
-reports (POST /events) are its own to filter; it may report the ones it tells apart as ``machine_click``."""
+its time between links, counts as a reader; so does a person whose mail client loads every image (Apple Mail's privacy
+protection) for opens. Two servers on one database may each record a click of the same sweep at the same moment: a
+batch holds its emails' sweeps from its reads to its commit (``_sweeps_held``), so the later reads the earlier's.
+Clicks that an email service reports (POST /events) are its own to filter; it may report the ones it tells apart as
+``machine_click``."""
 
 from __future__ import annotations
 
@@ -24,10 +24,11 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
 from service.db.models import Event, Send
+from service.db.session import take_the_write_lock
 
 if TYPE_CHECKING:
     from service.tracking import Engagement
@@ -39,6 +40,10 @@ MACHINE_CLICK = "machine_click"
 CLICK_EVENT_PREFIX = "tailor-click:"
 # A machine's click has an event id of its own: a reader's later click on the same link is still recorded, once.
 MACHINE_EVENT_PREFIX = "tailor-machine-"
+# The first key of the PostgreSQL advisory locks that hold a send's sweep (the second is the send's id): any number,
+# the same in every Tailor process; two-key locks share no key with the one-key migration lock.
+SWEEP_LOCK = 734_120_262
+_LOCK_SWEEPS = text("SELECT pg_advisory_xact_lock(:sweeps, id) FROM unnest(CAST(:send_ids AS integer[])) AS id")
 
 
 def told_apart(session: Session, engagements: Sequence[Engagement], within: timedelta) -> list[Engagement]:
@@ -49,6 +54,7 @@ def told_apart(session: Session, engagements: Sequence[Engagement], within: time
     if not clicks or not within:
         return list(engagements)
     send_ids = {e.send_id for e in clicks.values()}
+    _sweeps_held(session, send_ids)
     sent_at = dict(session.execute(select(Send.id, Send.sent_at).where(Send.id.in_(send_ids))).all())
     moments = [e.occurred_at for e in clicks.values()]
     recorded = {
@@ -78,6 +84,20 @@ def told_apart(session: Session, engagements: Sequence[Engagement], within: time
         if at_delivery or ("new", index) in swept:
             told[index] = click._replace(kind=MACHINE_CLICK, event_id=MACHINE_EVENT_PREFIX + click.event_id, url=None)
     return told
+
+
+def _sweeps_held(session: Session, send_ids: set[int]) -> None:
+    """Hold the sweeps of the sends ``send_ids`` to the end of the session's transaction, before it reads their
+    clicks: another server's batch with a click of one of them waits for this one's commit, then reads its clicks.
+    Two servers each recording one click of a sweep at once each read only the clicks committed before, and both
+    were readers' on PostgreSQL. SQLite: its one write lock (``take_the_write_lock``). PostgreSQL: a transaction's
+    advisory lock for each send, taken in the order of their ids, so that two batches naming several of the same
+    sends do not each hold one the other waits for; advisory, not the sends' rows, which other writers lock in
+    orders of their own (and a sweep need not wait for them)."""
+    if take_the_write_lock(session) or session.get_bind().dialect.name != "postgresql":
+        return
+    # One statement: unnest gives the ids in the array's order, each locked as its row is made.
+    session.execute(_LOCK_SWEEPS, {"sweeps": SWEEP_LOCK, "send_ids": sorted(send_ids)})
 
 
 def _made_machine_clicks(session: Session, revealed: dict[int, tuple[int, str]]) -> None:

@@ -29,7 +29,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from service.clock import utcnow
-from service.db.session import session_scope, take_the_write_lock
+from service.db.session import session_scope
 from service.errors import InvalidInput, is_database_busy
 from service.events import ingest_events
 from service.machine_clicks import CLICK_EVENT_PREFIX, told_apart
@@ -152,9 +152,6 @@ def _write(engine: Engine, engagements: list[Engagement]) -> bool:
     was busy past its timeout (``is_database_busy``), nothing written, to be tried again. Never raises."""
     try:
         with session_scope(engine) as session:
-            # No other server's clicks written between the recorded ones read here and these (a sweep whose links
-            # two servers took): SQLite's write lock, taken before the reads (PostgreSQL: service.machine_clicks).
-            take_the_write_lock(session)
             events = [
                 EventIn(send_id=e.send_id, kind=e.kind, event_id=e.event_id, occurred_at=e.occurred_at,
                         url=_product_link(e))

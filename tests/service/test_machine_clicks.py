@@ -4,39 +4,46 @@ of its links within a second, is recorded as a `machine_click`, kept apart from 
 from __future__ import annotations
 
 import threading
+import time
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 
+from service.campaigns import ensure_brand
 from service.db.models import Campaign, Customer, Draft, Event, Product, Send
 from service.db.session import make_engine, session_scope
 from service.tracking import Engagement, _written, click_event_id
-from tests.service.test_sending import new_campaign
 
 SENT_AT = datetime(2026, 3, 2, 9, 0, 0)
 TEA, KNIFE = "https://shop.example/p/T1", "https://shop.example/p/K1"
 
 
 @pytest.fixture
-def sent(client, engine) -> tuple[int, int]:
+def sent(engine) -> tuple[int, int]:
     """A campaign's email showing the tea and the knife, sent at ``SENT_AT``: (campaign id, send id)."""
-    campaign_id = new_campaign(client)
+    return email_sent(engine)
+
+
+def email_sent(engine) -> tuple[int, int]:
+    """A campaign's email showing the tea and the knife, sent at ``SENT_AT``, in ``engine``'s database (SQLite or
+    PostgreSQL): (campaign id, send id)."""
     with session_scope(engine) as session:
+        campaign = Campaign(name="Send test", brand=ensure_brand(session, "hearth"), campaign_type="cross_sell")
         session.add_all(
             [Product(sku="T1", name="Tea", price=5.0, url=TEA), Product(sku="K1", name="Knife", price=40.0, url=KNIFE)]
         )
         customer = Customer(external_id="c1", email="c1@example.com", marketing_consent=True)
         picks = [{"product_id": "T1", "url": TEA}, {"product_id": "K1", "url": KNIFE}]
-        draft = Draft(campaign_id=campaign_id, customer=customer, status="sent", recommendations=picks)
+        draft = Draft(campaign=campaign, customer=customer, status="sent", recommendations=picks)
         session.add(draft)
         session.flush()
-        send = Send(customer=customer, campaign_id=campaign_id, draft_id=draft.id, subject="Hi",
+        send = Send(customer=customer, campaign_id=campaign.id, draft_id=draft.id, subject="Hi",
                     campaign_type="cross_sell", sent_at=SENT_AT, tracking="opens,clicks")  # fmt: skip
         session.add(send)
         session.flush()
-        session.get(Campaign, campaign_id).status = "sent"
-        return campaign_id, send.id
+        campaign.status = "sent"
+        return campaign.id, send.id
 
 
 def _click(send_id: int, url: str, seconds: float) -> Engagement:
@@ -133,18 +140,21 @@ def test_a_click_the_clocks_put_before_the_sending_is_no_scanner_s(engine, sent)
     assert _recorded(engine) == [("click", "T1", -60.0), ("machine_click", None, -0.5)]
 
 
-def test_a_sweep_two_servers_record_at_the_same_moment_on_sqlite_is_told_apart(engine, sent):
-    """Two servers (two engines on one file), each recording one click of a sweep: the second's batch comes while the
-    first's has read the recorded clicks and not yet written its own. Each must read what the other wrote."""
-    _, send_id = sent
-    other_server = make_engine(str(engine.url))
+def test_a_sweep_two_servers_record_at_the_same_moment_is_told_apart(shared_engine):
+    """Two servers (two engines on one SQLite file, or one PostgreSQL database), each recording one click of a sweep:
+    the second's batch comes while the first's has read the recorded clicks and not yet written its own. Each must
+    read what the other wrote: on PostgreSQL each transaction read the clicks committed before it, and both were
+    recorded as readers'."""
+    engine = shared_engine
+    _, send_id = email_sent(engine)
+    other_server = make_engine(engine.url.render_as_string(hide_password=False))
     started: list[threading.Thread] = []
 
     def the_other_server_records_now(conn, cursor, statement, *args):
         if not started and statement.lstrip().startswith("SELECT") and "FROM events" in statement:
             started.append(threading.Thread(target=_written, args=(other_server, [_click(send_id, KNIFE, 30.6)])))
             started[0].start()
-            started[0].join(timeout=2)  # it writes now, or waits for this server's write
+            _until_done_or_waiting(started[0], engine)  # it writes now, or waits for this server's write
 
     event.listen(engine, "after_cursor_execute", the_other_server_records_now)
     try:
@@ -154,3 +164,18 @@ def test_a_sweep_two_servers_record_at_the_same_moment_on_sqlite_is_told_apart(e
     started[0].join(timeout=30)
     other_server.dispose()
     assert _recorded(engine) == [("machine_click", None, 30.0), ("machine_click", None, 30.6)]
+
+
+def _until_done_or_waiting(thread: threading.Thread, engine, seconds: float = 10.0) -> None:
+    """Until ``thread`` ends or, on PostgreSQL, a transaction waits for a lock another holds (SQLite cannot tell
+    that: two seconds, well past its start)."""
+    if engine.dialect.name != "postgresql":
+        thread.join(timeout=2)
+        return
+    deadline = time.monotonic() + seconds
+    with engine.connect() as watcher:
+        while thread.is_alive() and time.monotonic() < deadline:
+            if watcher.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar():
+                return
+            watcher.rollback()  # each look a snapshot of its own
+            time.sleep(0.01)
