@@ -266,16 +266,25 @@ def _untried(job_id: str) -> tuple[ColumnElement[bool], ...]:
 
 @dataclass(frozen=True)
 class _Claim:
-    """A try of a job's owed announcement, claimed on its row: its next try and tries as the claim wrote them (while
-    they stay so, no other process has claimed it or owed a new one since)."""
+    """A try of a job's owed announcement, claimed on its row: the ending it announces (the job's ``updated_at``),
+    and its next try and tries as the claim wrote them. While they stay so, no other process has claimed it or owed
+    a new ending since: the tries of one ending only grow, and a new ending has a moment of its own. Without the
+    ending, a claim of a newer ending's first try in the same millisecond (SQLite's clock counts no finer) read as
+    the older one's, and the process holding that one noted the newer delivered or kept as its own. (A job failed as
+    interrupted that still runs moves its ``updated_at`` with each progress report: the claim no longer holds, and
+    the sweep tries the announcement once the claim's time is past.)"""
 
     job_id: str
+    ending_at: datetime
     next_at: datetime
     tries: int
 
     def still_held(self) -> tuple[ColumnElement[bool], ...]:
         """The row's condition that it is still this claim's."""
-        return (Job.id == self.job_id, Job.announcement_next_at == self.next_at, Job.announcement_tries == self.tries)
+        return (
+            Job.id == self.job_id, Job.updated_at == self.ending_at, Job.announcement_next_at == self.next_at,
+            Job.announcement_tries == self.tries,
+        )  # fmt: skip
 
 
 def _claim_owed(engine: Engine, job_id: str, settings: WebhookSettings) -> _Claim | None:
@@ -283,12 +292,11 @@ def _claim_owed(engine: Engine, job_id: str, settings: WebhookSettings) -> _Clai
     untried: delivered, or taken by another process's sweep once this one's time to try it was past."""
     with session_scope(engine) as session:
         now = now_in_database(session)
-        if session.scalar(select(Job.id).where(*_untried(job_id))) is None:
+        if (ending_at := session.scalar(select(Job.updated_at).where(*_untried(job_id)))) is None:
             return None
-        claim = _Claim(job_id, now + _held_for(settings), 1)
-        taken = _set_announcement(
-            session, _untried(job_id), announcement_tries=claim.tries, announcement_next_at=claim.next_at
-        )
+        claim = _Claim(job_id, ending_at, now + _held_for(settings), 1)
+        as_read = (*_untried(job_id), Job.updated_at == ending_at)
+        taken = _set_announcement(session, as_read, announcement_tries=claim.tries, announcement_next_at=claim.next_at)
         return claim if taken else None
 
 
@@ -299,19 +307,19 @@ def _claim_next(engine: Engine, settings: WebhookSettings) -> _Claim | None:
     with session_scope(engine) as session:
         now = now_in_database(session)
         pending = session.execute(
-            select(Job.id, Job.announcement_next_at, Job.announcement_tries)
+            select(Job.id, Job.updated_at, Job.announcement_next_at, Job.announcement_tries)
             .where(Job.announcement_pending_since.is_not(None), Job.announcement_next_at <= now)
             .order_by(Job.announcement_pending_since)
             .limit(1)
         ).one_or_none()
         if pending is None:
             return None
-        claim = _Claim(pending.id, now + _held_for(settings), pending.announcement_tries + 1)
+        claim = _Claim(pending.id, pending.updated_at, now + _held_for(settings), pending.announcement_tries + 1)
         as_read = (
-            Job.id == pending.id,
+            Job.id == pending.id, Job.updated_at == pending.updated_at,
             Job.announcement_next_at == pending.announcement_next_at,
             Job.announcement_tries == pending.announcement_tries,
-        )
+        )  # fmt: skip
         taken = _set_announcement(session, as_read, announcement_tries=claim.tries, announcement_next_at=claim.next_at)
         return claim if taken else None
 
