@@ -283,8 +283,32 @@ def back_to_review(draft: Draft, reason: str) -> None:
     """Give a draft being sent back to a person, flagged with ``reason``: its email may have gone, and only a person
     may send it again (no try of its address is planned any more: a draft back after its last refusal for now
     showed the time of a retry that would never come)."""
-    draft.status, draft.flagged, draft.claimed_by, draft.retry_after = "flagged", True, None, None
-    draft.flag_reasons = [*draft.flag_reasons, reason]
+    for name, value in _for_review(draft, reason).items():
+        setattr(draft, name, value)
+
+
+def _for_review(draft: Draft, reason: str) -> dict[str, object]:
+    """What ``back_to_review`` writes on ``draft``."""
+    return {
+        "status": "flagged", "flagged": True, "claimed_by": None, "retry_after": None,
+        "flag_reasons": [*draft.flag_reasons, reason],
+    }  # fmt: skip
+
+
+def _back_to_review_as_read(session: Session, draft: Draft, reason: str) -> bool:
+    """``back_to_review``, if the draft is still being sent under the claim it was read with (its sender and the
+    claim's time); whether it was. Its sender, judged stopped (its beats late: the database away a while), may have
+    recorded its email sent, or given it back, since it was read: a blind write flagged a sent draft as perhaps
+    sent. One not put back is read again at its next use."""
+    as_read = update(Draft).where(
+        Draft.id == draft.id, Draft.status == "sending", Draft.claimed_by == draft.claimed_by,
+        Draft.updated_at == draft.updated_at,
+    )  # fmt: skip
+    change = as_read.values(**_for_review(draft, reason)).execution_options(synchronize_session="fetch")
+    if session.execute(change).rowcount:
+        return True
+    session.expire(draft)
+    return False
 
 
 def stopped_processes(session: Session, workers: set[str | None]) -> set[str | None]:
@@ -318,9 +342,7 @@ def flag_interrupted_sends(session: Session, campaign_id: int | None = None) -> 
     gone = stopped_processes(session, {draft.claimed_by for draft in drafts_sending})
     claimed_before = now_in_database(session) - STALE_AFTER
     interrupted = [draft for draft in drafts_sending if draft.claimed_by in gone or draft.updated_at <= claimed_before]
-    for draft in interrupted:
-        back_to_review(draft, SEND_INTERRUPTED)
-    drafts = [draft.id for draft in interrupted]
+    drafts = [draft.id for draft in interrupted if _back_to_review_as_read(session, draft, SEND_INTERRUPTED)]
     if drafts:
         log.warning("interrupted sends flagged for review", extra={"drafts": drafts})
     return drafts

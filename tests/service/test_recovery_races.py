@@ -11,9 +11,11 @@ import pytest
 from sqlalchemy import event, select
 
 from service.campaigns import ensure_brand
-from service.db.models import Campaign, Job
+from service.clock import utcnow
+from service.db.models import Campaign, Customer, Draft, Job, Send
 from service.db.session import session_scope
-from service.jobs.recovery import fail_interrupted_jobs, worker_name
+from service.jobs.recovery import fail_interrupted_jobs, flag_interrupted_sends, worker_name
+from service.pipeline.send_outcomes import record_delivered
 from tests.service.conftest import new_postgres_database
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -101,3 +103,36 @@ def test_a_campaign_another_process_starts_generating_during_recovery_keeps_gene
     with session_scope(database) as session:
         assert session.get(Campaign, campaign_id).status == "generating"
         assert session.get(Job, "generating").status == "running"
+
+
+@pytest.mark.parametrize("database", BACKENDS, indirect=True)
+def test_a_draft_its_sender_records_sent_while_it_is_judged_interrupted_stays_sent(database):
+    """A due-check (or a send, or a generation) read a draft "sending" by a sender it judged stopped (its beats late:
+    the database away a while), and the sender, alive, recorded the email sent before the draft was put back: the
+    draft was flagged for review as perhaps sent over its "sent", the mail server's "delivered" beside it."""
+    with session_scope(database) as session:
+        campaign = Campaign(name="spring", brand=ensure_brand(session, "hearth"), campaign_type="win_back")
+        customer = Customer(external_id="c1", email="c1@example.com", marketing_consent=True)
+        draft = Draft(campaign=campaign, customer=customer, status="sending", claimed_by=GONE)
+        session.add(draft)
+        session.flush()
+        send = Send(customer=customer, campaign_id=campaign.id, draft_id=draft.id, subject="Hi",
+                    campaign_type="win_back", sent_at=utcnow(), to_email=customer.email)  # fmt: skip
+        session.add(send)
+        session.flush()
+        ids = (campaign.id, draft.id, send.id)
+    recorded: list[bool] = []
+
+    def the_sender_records_it_sent() -> None:  # after the draft was read "sending", before it is put back
+        if not recorded:
+            recorded.append(False)  # its own UPDATE of the draft comes here too
+            recorded[0] = record_delivered(database, *ids, None, utcnow()) is not None
+
+    _before_statement(database, "UPDATE DRAFTS", the_sender_records_it_sent)
+    with session_scope(database) as session:  # as the due-check looks first
+        flagged = flag_interrupted_sends(session)
+    assert recorded == [True]
+    assert flagged == []
+    with session_scope(database) as session:
+        draft = session.get(Draft, ids[1])
+        assert (draft.status, draft.flagged, draft.flag_reasons) == ("sent", False, [])
