@@ -149,6 +149,29 @@ class Customer(Base):
         return None
 
 
+class ConsentChange(Base):
+    """One change of whether a customer may be sent marketing email, kept so that the shop can show when the person
+    agreed and when they withdrew (GDPR Art. 7(1)) after the customer's own columns moved on (service.consent): their
+    consent given or withdrawn (``marketing_consent``), or their unsubscribe, which leaves the consent as the shop's
+    file gave it. Erased with the customer; kept as long as they are, past TAILOR_HISTORY_KEEP_DAYS."""
+
+    __tablename__ = "consent_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    change: Mapped[str] = mapped_column(String(16))  # given, withdrawn or unsubscribed (service.consent)
+    # When it took effect: a customers file's `consent_at`, an event's time, else when Tailor recorded it.
+    took_effect_at: Mapped[datetime] = mapped_column(DateTime)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # What brought it: "import", "unsubscribe link", "unsubscribe event", "complaint event", "address unsubscribed"
+    # (another customer id at the address), or "stored before 0045" (what the customer's columns said then).
+    source: Mapped[str] = mapped_column(String(32))
+    import_file: Mapped[str | None] = mapped_column(String(300))  # an import's file, as the shop named it
+    import_job_id: Mapped[str | None] = mapped_column(String(36))  # the job of an import run as one
+    # The send whose link or event it was. No foreign key: the history outlives a send deleted as old.
+    send_id: Mapped[int | None] = mapped_column(Integer)
+
+
 PROFILE_COLUMNS = (
     "recency_days", "frequency", "monetary", "churn_risk", "clv", "p_alive", "next_purchase_date", "cluster",
     "cluster_label",

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from service.campaigns import ensure_brand
 from service.db.migrate import downgrade, upgrade
-from service.db.models import PROFILE_COLUMNS, Base, Customer, Send, Variant
+from service.db.models import PROFILE_COLUMNS, Base, ConsentChange, Customer, Send, Variant
 from service.db.session import make_engine, session_scope
 from tests.service.conftest import new_postgres_database
 
@@ -760,4 +760,44 @@ def test_customers_stored_before_their_time_zone_was_kept_read_the_shops_clock_a
     assert "timezone" not in {c["name"] for c in inspect(engine).get_columns("customers")}
     with engine.connect() as connection:
         assert connection.execute(text("SELECT external_id, marketing_consent FROM customers")).all() == [("c1", True)]
+    engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_customers_from_before_0045_start_their_consent_history_from_what_is_stored_and_going_down_keeps_them(
+    backend, tmp_path, request
+):
+    """0045 keeps each customer's consent history: one stored with a dated consent starts it with that consent
+    given, one unsubscribed at a known time with the unsubscribe; an undated consent, or a dated refusal (a customer
+    who never agreed has one too), starts none."""
+    engine = _database(backend, tmp_path, request, "consent_history")
+    upgrade(engine, "0044")
+    given, unsubscribed_at = datetime(2025, 4, 1, 9, 30), datetime(2025, 6, 2, 8, 0)
+    stored = {
+        "dated": (True, given, False, None),
+        "undated": (True, None, False, None),
+        "refused": (False, given, False, None),
+        "unsubscribed": (True, None, True, unsubscribed_at),
+    }
+    ids = {}
+    with session_scope(engine) as session:
+        for external_id, (consent, changed_at, unsubscribed, gone_at) in stored.items():
+            ids[external_id] = old_row(
+                session, "customers", external_id=external_id, email=f"{external_id}@example.com", first_name="A",
+                locale="en", attributes={}, profile={}, email_key=f"{external_id}@example.com", created_at=NOW,
+                updated_at=NOW, marketing_consent=consent, consent_changed_at=changed_at, unsubscribed=unsubscribed,
+                unsubscribed_at=gone_at,
+            )  # fmt: skip
+    upgrade(engine)
+    with session_scope(engine) as session:
+        columns = (ConsentChange.customer_id, ConsentChange.change, ConsentChange.took_effect_at, ConsentChange.source)
+        rows = session.execute(select(*columns).order_by(ConsentChange.customer_id))
+        assert [tuple(row) for row in rows] == [
+            (ids["dated"], "given", given, "stored before 0045"),
+            (ids["unsubscribed"], "unsubscribed", unsubscribed_at, "stored before 0045"),
+        ]
+    downgrade(engine, "0044")
+    assert "consent_changes" not in inspect(engine).get_table_names()
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM customers")).scalar() == 4
     engine.dispose()
