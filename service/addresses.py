@@ -11,6 +11,7 @@ from collections.abc import Collection
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from service import consent
 from service.db.batches import batches
 from service.db.models import Customer
 from service.wording import counted, first_named
@@ -71,7 +72,7 @@ def stop_shared_addresses(session: Session, stopped: Collection[int] | None = No
 
 
 def _unsubscribe(customer: Customer) -> None:
-    customer.unsubscribed = True
+    consent.unsubscribe(customer, consent.ADDRESS)
 
 
 def _bounce(customer: Customer) -> None:

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session, selectinload
 from recommenders.rules import Rules
 from service.addresses import address_key, is_email_address
 from service.campaigns import cancel_first
-from service.db.models import Campaign, Customer, ErasedCustomer, ErasedSend, Event, Product, Send
+from service.consent import described
+from service.db.models import Campaign, ConsentChange, Customer, ErasedCustomer, ErasedSend, Event, Product, Send
 from service.db.session import empty_write_ahead_log
 from service.erasures import address_digest, email_digest, forget_in_records, id_digest, keep_erasure
 from service.errors import Conflict, InvalidInput, NotFound, Problem
@@ -113,7 +114,8 @@ def customer_sends(session: Session, external_id: str, limit: int = 50, offset: 
     )
 
 
-def customer_out(customer: Customer) -> CustomerOut:
+def customer_out(customer: Customer, latest_change: ConsentChange | None = None) -> CustomerOut:
+    """The customer as the API shows them, with their latest consent change (``service.consent.latest_changes``)."""
     return CustomerOut(
         customer_id=customer.external_id,
         email=customer.email,
@@ -122,6 +124,7 @@ def customer_out(customer: Customer) -> CustomerOut:
         timezone=customer.timezone,
         marketing_consent=customer.marketing_consent,
         consent_changed_at=customer.consent_changed_at,
+        consent_source=described(latest_change),
         unsubscribed=customer.unsubscribed,
         unsubscribed_at=customer.unsubscribed_at,
         email_bounced=customer.email_bounced,

@@ -16,6 +16,7 @@ from generation.brands import load_brand
 from generation.errors import BrandKitInvalid, UnknownBrand
 from generation.links import link_key
 from generation.render import linked_url
+from service import consent
 from service.addresses import stop_shared_addresses
 from service.clock import as_utc, utcnow
 from service.db.models import Brand, Campaign, Customer, Draft, ErasedSend, Event, Product, Send
@@ -38,11 +39,13 @@ ERASED = (
 ERASED_STOPPED = f"{ERASED}; the customers who have its address were stopped"
 
 
-def ingest_events(session: Session, events: list[EventIn]) -> dict[str, Any]:
+def ingest_events(session: Session, events: list[EventIn], through: str = "event") -> dict[str, Any]:
     """Record events; the whole batch is rejected (nothing written) if any event names a send that never existed,
     or a time before its email was sent or still to come (a moment with a zone is converted to UTC; one without is
     UTC). An event of a send erased with its customer is skipped, and listed in ``skipped`` with its index and why:
-    refusing the batch for it lost the batch's other events, and the email service sent it again for ever."""
+    refusing the batch for it lost the batch's other events, and the email service sent it again for ever. An
+    unsubscribe or complaint joins its customers' consent history as having come ``through`` an email service's
+    "event", or an unsubscribe "link" (service.unsubscribe)."""
     by_id = {e.send_id for e in events if isinstance(e.send_id, int)}
     by_shop_id = {e.send_id for e in events if isinstance(e.send_id, str)}  # the shop's ids of imported sends
     by_message = {_bare(e.message_id) for e in events if e.message_id is not None}
@@ -106,7 +109,10 @@ def ingest_events(session: Session, events: list[EventIn]) -> dict[str, Any]:
         session.add(Event(send_id=send.id, product_id=product_id, **fields))
         if event.kind in ("unsubscribe", "complaint"):  # a spam complaint is the strongest unsubscribe
             for customer in stopped_by_unsubscribe(session, send):
-                customer.unsubscribed = True
+                # The send is its own customer's: another id at the address is told only that the address asked.
+                own = customer.id == send.customer_id
+                by, send_id = (f"{event.kind} {through}", send.id) if own else (consent.ADDRESS, None)
+                consent.unsubscribe(customer, by, occurred_at, send_id)
                 stopped.add(customer.id)
         elif event.kind == "bounce":  # a hard bounce: the address it went to does not take mail
             for customer in holding_sent_address(session, send):
@@ -261,7 +267,7 @@ def _stop_erased_addresses(
     for customer in customers_with_addresses(session, set(kinds)):
         wanted = kinds[address_digest(customer.email)]
         if wanted & {"unsubscribe", "complaint"}:
-            customer.unsubscribed = True
+            consent.unsubscribe(customer, consent.ADDRESS)
         if "bounce" in wanted:
             customer.bounced_email = customer.email
         stopped.add(customer.id)

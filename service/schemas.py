@@ -194,6 +194,11 @@ class CustomerOut(BaseModel):
         "consent; the same consent again keeps the time); null for one whose consent is unchanged since before "
         "Tailor kept the time",
     )  # fmt: skip
+    consent_source: str | None = Field(
+        None, description="the latest change of the customer's consent or subscription and what brought it, in words "
+        "(\"withdrawn by import of nightly.csv (job ...)\", \"unsubscribed by unsubscribe link of send 12\"); the "
+        "subject access export's `consent_history` lists them all; null for one without a recorded change",
+    )  # fmt: skip
     unsubscribed: bool
     unsubscribed_at: UtcMoment | None = Field(
         None, description="when Tailor took the unsubscribe (an unsubscribe link, an `unsubscribe` or `complaint` "
@@ -881,6 +886,27 @@ class HeldSendOut(CustomerSendOut):
     )
 
 
+class ConsentChangeOut(BaseModel):
+    """One change of whether the customer may be sent marketing email (GDPR Art. 7(1))."""
+
+    change: Literal["given", "withdrawn", "unsubscribed"] = Field(
+        description="their marketing consent given or withdrawn (the shop's customers file), or their unsubscribe, "
+        "which stops the mail whatever the consent says"
+    )
+    took_effect_at: UtcMoment = Field(
+        description="when it took effect: the customers file's `consent_at`, an event's time, else when recorded"
+    )
+    recorded_at: UtcMoment = Field(description="when Tailor recorded it")
+    source: str = Field(
+        description="what brought it: `import`, `unsubscribe link`, `unsubscribe event` or `complaint event` (an "
+        "email service's), `address unsubscribed` (another customer id at the same address unsubscribed), or "
+        "`stored before 0045` (what the customer's record said when Tailor began keeping the history)"
+    )
+    import_file: str | None = Field(description="the imported file's name, for an import")
+    import_job_id: str | None = Field(description="the import's job, for an import run as one (GET /jobs/{id})")
+    send_id: int | None = Field(description="the email whose link or event it was")
+
+
 class AssignmentOut(BaseModel):
     campaign_id: int
     arm: str = Field(description="the experiment's arm: a variant's label, or holdout (sent nothing)")
@@ -904,6 +930,9 @@ class SubjectAccessOut(BaseModel):
     drafts: list[HeldDraftOut] = Field(description="their email in each campaign, with its variants and review history")
     sends: list[HeldSendOut] = Field(description="the emails they were sent, newest first, each with its events")
     experiment_assignments: list[AssignmentOut]
+    consent_history: list[ConsentChangeOut] = Field(
+        description="every change of their consent and subscription Tailor recorded, in the order they took effect"
+    )
     not_included: list[str] = Field(description="what else may hold something of them, which this does not list")
 
 

@@ -15,11 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from service.clock import utcnow
+from service.consent import consent_history
 from service.customers import customer_out, get_customer
 from service.db.models import Assignment, Campaign, Draft, Event, Interaction, Product, Send
 from service.drafts import AS_SHOWN, draft_out
 from service.schemas import (
     AssignmentOut,
+    ConsentChangeOut,
     HeldCampaignOut,
     HeldCustomerOut,
     HeldDraftOut,
@@ -63,13 +65,14 @@ def subject_access(session: Session, external_id: str) -> SubjectAccessOut:
     assignments = session.scalars(
         select(Assignment).where(Assignment.customer_id == customer.id).order_by(Assignment.id)
     ).all()
+    history = consent_history(session, customer.id)
     named = {draft.campaign_id for draft in drafts} | {a.campaign_id for a in assignments}
     named |= {send.campaign_id for send in sends if send.campaign_id is not None}
     campaigns = session.scalars(select(Campaign).where(Campaign.id.in_(named)).order_by(Campaign.id)) if named else []
     return SubjectAccessOut(
         exported_at=utcnow(),
         customer=HeldCustomerOut(
-            **customer_out(customer).model_dump(),
+            **customer_out(customer, max(history, key=lambda change: change.id, default=None)).model_dump(),
             created_at=customer.created_at,
             updated_at=customer.updated_at,
             bounced_email=customer.bounced_email,
@@ -91,6 +94,7 @@ def subject_access(session: Session, external_id: str) -> SubjectAccessOut:
         drafts=[_held_draft(draft) for draft in drafts],
         sends=[HeldSendOut.model_validate(send, from_attributes=True) for send in sends],
         experiment_assignments=[AssignmentOut.model_validate(a, from_attributes=True) for a in assignments],
+        consent_history=[ConsentChangeOut.model_validate(change, from_attributes=True) for change in history],
         not_included=list(NOT_INCLUDED),
     )
 

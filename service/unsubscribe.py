@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from generation.locales import language_of
 from generation.schemas import LOCALES
 from generation.templates import render_string, strings
+from service import consent
 from service.addresses import stop_shared_addresses
 from service.db.models import Brand, Campaign, Customer, ErasedSend, Send
 from service.erasures import customers_with_addresses
@@ -139,11 +140,11 @@ def unsubscribe(session: Session, token: str) -> Subscription:
     target = _target(session, token)
     if not isinstance(target, Send):
         for customer in target:
-            customer.unsubscribed = True
+            consent.unsubscribe(customer, consent.LINK, send_id=UnsubscribeLinks.configured().send_id(token))
         stop_shared_addresses(session, [customer.id for customer in target])
         return _returned(target)
     if not all(customer.unsubscribed for customer in stopped_by_unsubscribe(session, target)):
-        ingest_events(session, [EventIn(send_id=target.id, kind="unsubscribe")])
+        ingest_events(session, [EventIn(send_id=target.id, kind="unsubscribe")], through="link")
     return _subscription(session, target)
 
 

@@ -74,7 +74,7 @@ def import_staged(
     try:
         progress(0, 0, "reading the file")
         with progress.during_write_transaction(), session_scope(engine) as session:
-            summary = import_file(session, import_kind, staged, name, progress)
+            summary = import_file(session, import_kind, staged, name, progress, job_id=progress.job_id)
     finally:
         staged.unlink(missing_ok=True)
     rows = counted(summary.rows, "row", "rows")

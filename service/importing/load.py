@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ from service.addresses import (
     stop_shared_addresses,
 )
 from service.clock import utcnow
+from service.consent import ImportSource, imported_changes, record_imported
 from service.db.batches import batches, rows_where_in
 from service.db.models import Customer, Event, Interaction, Product, Send
 from service.erasures import Erasures
@@ -132,20 +134,23 @@ def _require_utf8(path: Path, shown: str) -> int:
 
 
 def import_file(
-    session: Session, kind: str, path: Path, name: str | None = None, progress: Report | None = None
-) -> ImportSummary:
+    session: Session, kind: str, path: Path, name: str | None = None, progress: Report | None = None,
+    job_id: str | None = None,
+) -> ImportSummary:  # fmt: skip
     """Validate the file at ``path`` as an import of `kind` and write it (see ``_import_file``); an InvalidInput
-    names the file by its base name (``InvalidInput.file``), which the API's answer gives with each problem."""
+    names the file by its base name (``InvalidInput.file``), which the API's answer gives with each problem. The
+    consent changes it makes are recorded as of the file's base name and ``job_id``, when it runs as a job."""
     try:
-        return _import_file(session, kind, path, name, progress)
+        return _import_file(session, kind, path, name, progress, job_id)
     except InvalidInput as error:
         error.file = base_name(name or path)
         raise
 
 
 def _import_file(
-    session: Session, kind: str, path: Path, name: str | None = None, progress: Report | None = None
-) -> ImportSummary:
+    session: Session, kind: str, path: Path, name: str | None = None, progress: Report | None = None,
+    job_id: str | None = None,
+) -> ImportSummary:  # fmt: skip
     """Validate the file at ``path`` as an import of `kind` and write it; raises InvalidInput naming the file
     (as ``name``, an upload's own name) and its lines, and the caller's transaction then writes nothing.
 
@@ -166,6 +171,7 @@ def _import_file(
     dates_day_first, problems = _dates_day_first(path, shown, spec, numbers)  # every other problem is named too
     unordered = {problem.column for problem in problems if problem.column}
     earlier_keys = _EarlierKeys(spec.key)
+    importer = _importer(kind, ImportSource(base_name(name or path), job_id))
     erasures = Erasures.read(session)
     erased_rows: list[Problem] = []  # what each row of an erased customer, left out, was
     inserted = updated = unchanged = 0
@@ -187,7 +193,7 @@ def _import_file(
         if len(problems) >= MAX_PROBLEMS:
             break
         if not problems:
-            summary = IMPORTERS[kind](session, parsed, _after(inserted + updated + unchanged, lines, report))
+            summary = importer(session, parsed, _after(inserted + updated + unchanged, lines, report))
             inserted, updated = inserted + summary.inserted, updated + summary.updated
             unchanged += summary.unchanged
             erased_rows += erased
@@ -213,6 +219,11 @@ def _import_file(
     warnings += erased_warnings(erased_rows)
     left_out = {"left_out": len(erased_rows), "left_out_rows": tuple(erased_rows)}
     return ImportSummary(kind, inserted + updated + unchanged, inserted, updated, unchanged, warnings, **left_out)
+
+
+def _importer(kind: str, source: ImportSource) -> Callable[[Session, pd.DataFrame, Report], ImportSummary]:
+    """The writer of a chunk of `kind`: a customers file's records the consent changes it makes as of ``source``."""
+    return partial(_import_customers, source=source) if kind == "customers" else IMPORTERS[kind]
 
 
 def base_name(name: str | Path) -> str:
@@ -510,7 +521,9 @@ def _language(locales: pd.Series) -> pd.Series:
     return locales.str.replace("_", "-").str.split("-").str[0].str.lower()
 
 
-def _import_customers(session: Session, rows: pd.DataFrame, progress: Report) -> ImportSummary:
+def _import_customers(
+    session: Session, rows: pd.DataFrame, progress: Report, source: ImportSource | None = None
+) -> ImportSummary:
     """An import may unsubscribe a customer, never subscribe one again: an unsubscribe (a file's or an
     unsubscribe event's) stays, whatever a later file says or leaves out. So does a bounce (`email_bounced`, e.g.
     from the suppression list of the shop's former email provider): it holds for that address, and a new address
@@ -521,7 +534,8 @@ def _import_customers(session: Session, rows: pd.DataFrame, progress: Report) ->
     for some customers wiped those known before, and moved their best-hour sends to the shop's clock. A consent
     the file gives a new customer, or changes, is dated when the shop collected it (`consent_at`) or else now
     (``consent_changed_at``); the same consent again keeps its time, which a nightly file would otherwise move every
-    night."""
+    night. Each consent given or withdrawn, and each unsubscribe, joins the customer's consent history with the
+    import it came from (``source``; service.consent); a row saying what is stored adds nothing."""
     columns = (
         Customer.external_id, Customer.id, Customer.unsubscribed_at, Customer.unsubscribed, Customer.bounced_email,
         Customer.attributes, Customer.locale, Customer.marketing_consent, Customer.consent_changed_at,
@@ -534,7 +548,7 @@ def _import_customers(session: Session, rows: pd.DataFrame, progress: Report) ->
         existing[external] = customer_id
         locales[external] = locale
         zones[external] = zone
-        consents[external] = (consent, consent_at)
+        consents[external] = (consent, gone, consent_at)
         if gone:
             unsubscribed[external] = gone_at  # kept: the first unsubscribe's time (null: before 0039)
         bounced[external] = bounced_email
@@ -558,17 +572,26 @@ def _import_customers(session: Session, rows: pd.DataFrame, progress: Report) ->
         }
         for r in rows.itertuples(index=False)
     ]
-    return _upsert(session, Customer, "external_id", records, "customers", progress, existing)
+    changes = {}  # by customer id: the consent changes the file makes
+    for r, collected_at in zip(records, rows.consent_at, strict=True):
+        stored_consent, consent = consents.get(r["external_id"]), r["marketing_consent"]
+        if made := imported_changes(stored_consent, consent, r["unsubscribed"], _optional_time(collected_at), now):
+            changes[r["external_id"]] = made
+    summary = _upsert(session, Customer, "external_id", records, "customers", progress, existing)
+    new = [external for external in changes if external not in existing]  # their row ids once written
+    ids = existing | _known_keys(session, Customer.external_id, Customer.id, new) if new else existing
+    record_imported(session, {ids[external]: made for external, made in changes.items()}, source or ImportSource(), now)
+    return summary
 
 
 def _consent_changed_at(
-    stored: tuple[bool, datetime | None] | None, consent: bool, collected_at: datetime | None, now: datetime
+    stored: tuple[bool, bool, datetime | None] | None, consent: bool, collected_at: datetime | None, now: datetime
 ) -> datetime | None:
     """When the customer's consent took the value a file gives: for the stored consent, its stored time, or for one
     stored before Tailor kept a time, the file's `consent_at` (``collected_at``; else still none: the import is not
     when it was given); for a new or changed consent, the file's `consent_at` or else ``now``."""
     if stored is not None and stored[0] == consent:
-        return stored[1] or collected_at
+        return stored[2] or collected_at
     return collected_at or now
 
 

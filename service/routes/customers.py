@@ -7,6 +7,7 @@ from recommenders.rules import Rules
 from service import customers as customer_ops
 from service import erasures, subject_access
 from service.bounds import BOOST_WEIGHT_MAX
+from service.consent import latest_changes
 from service.deps import ApiKeyDep, OffsetQuery, SessionDep, StateDep
 from service.errors import InvalidInput, Problem
 from service.pipeline.frames import boost_weights
@@ -57,7 +58,8 @@ def list_customers(
     found = customer_ops.list_customers(session, segment, limit, offset, email=email)
     if email is not None and not found and not offset and (note := customer_ops.erased_address_note(session, email)):
         response.headers[WARNING] = note
-    return [customer_ops.customer_out(c) for c in found]
+    latest = latest_changes(session, [customer.id for customer in found])
+    return [customer_ops.customer_out(customer, latest.get(customer.id)) for customer in found]
 
 
 @router.get("/segments", response_model=list[SegmentOut])
@@ -163,7 +165,8 @@ def get_product(sku: str, session: SessionDep, _key: ApiKeyDep) -> ProductOut:
 @record_router.get("/customers/{customer_id:external_id}", response_model=CustomerOut, responses=errors(404))
 def get_customer(customer_id: str, session: SessionDep, _key: ApiKeyDep) -> CustomerOut:
     """One customer with their segment and profile (churn risk, CLV, expected purchases, cluster)."""
-    return customer_ops.customer_out(customer_ops.get_customer(session, customer_id))
+    customer = customer_ops.get_customer(session, customer_id)
+    return customer_ops.customer_out(customer, latest_changes(session, [customer.id]).get(customer.id))
 
 
 @record_router.delete(

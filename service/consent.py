@@ -1,0 +1,128 @@
+"""Each customer's consent history (``ConsentChange``), so that the shop can show a regulator or the person when
+they agreed to marketing email and when they withdrew (GDPR Art. 7(1)): the customer's own columns keep only the
+latest value.
+
+What is a change:
+- ``given`` / ``withdrawn``: ``marketing_consent`` as the shop's customers file gives it, changed (a new customer's
+  consent is a change from none; a new customer without consent changed nothing, and has no history). Only an
+  import writes it.
+- ``unsubscribed``: the person asked to stop (an unsubscribe link, an email service's `unsubscribe` or `complaint`
+  event, a customers file's `unsubscribed`), or another customer id at their address did (service.addresses). It
+  leaves ``marketing_consent`` as the file gave it, as before: suppression reads both, and a file giving the same
+  consent again changes nothing. An unsubscribe is never undone, so nothing subscribes anyone again.
+
+A value said again (the nightly file) adds nothing. The history goes with the customer at erasure (the database
+cascades), and is kept as long as the customer is, not pruned with the sends after `TAILOR_HISTORY_KEEP_DAYS`: it is
+what shows that mail sent was consented to, and that none was sent after a withdrawal, as long as the shop mails
+them or keeps their record."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session, object_session
+
+from service.clock import utcnow
+from service.db.batches import batches
+from service.db.models import ConsentChange, Customer
+
+IMPORTED = "import"
+LINK = "unsubscribe link"
+ADDRESS = "address unsubscribed"  # another customer id at the customer's address unsubscribed
+STORED_BEFORE = "stored before 0045"  # what the customer's columns said when the history began (migration 0045)
+
+
+@dataclass(frozen=True)
+class ImportSource:
+    """The import a customers file's changes came from: the file's name, and its job when it ran as one."""
+
+    file: str | None = None
+    job_id: str | None = None
+
+
+def unsubscribe(customer: Customer, source: str, took_effect_at: datetime | None = None, send_id: int | None = None):
+    """Unsubscribe ``customer`` (a persistent one) and record it, unless they are unsubscribed already."""
+    if customer.unsubscribed:
+        return
+    customer.unsubscribed = True
+    now = utcnow()
+    change = ConsentChange(
+        customer_id=customer.id, change="unsubscribed", took_effect_at=took_effect_at or now, recorded_at=now,
+        source=source, send_id=send_id,
+    )  # fmt: skip
+    object_session(customer).add(change)
+
+
+def imported_changes(
+    stored: tuple[bool, bool, datetime | None] | None, consent: bool, unsubscribed: bool,
+    collected_at: datetime | None, now: datetime,
+) -> list[tuple[str, datetime]]:  # fmt: skip
+    """The changes (change, when it took effect) a customers file's row makes to a customer ``stored`` as
+    (consent, unsubscribed, consent_changed_at), None for a new one. A consent stored undated (before 0042) that
+    the file dates (``collected_at``, its `consent_at`) is recorded given then, as 0045 records a dated one."""
+    was_consenting, was_unsubscribed, dated = stored if stored is not None else (False, False, None)
+    changes = []
+    if consent != was_consenting:
+        changes.append(("given" if consent else "withdrawn", collected_at or now))
+    elif stored is not None and consent and dated is None and collected_at is not None:
+        changes.append(("given", collected_at))
+    if unsubscribed and not was_unsubscribed:
+        changes.append(("unsubscribed", now))
+    return changes
+
+
+def record_imported(
+    session: Session, changes: dict[int, list[tuple[str, datetime]]], source: ImportSource, now: datetime
+) -> None:
+    """Add the changes a customers file made (by customer row id: each change and when it took effect, as
+    ``imported_changes`` gives them) to the history, in bulk: a first import of a big shop adds one for most."""
+    history = [
+        {
+            "customer_id": customer_id,
+            "change": change,
+            "took_effect_at": took_effect_at,
+            "recorded_at": now,
+            "source": IMPORTED,
+            "import_file": source.file,
+            "import_job_id": source.job_id,
+        }
+        for customer_id, made in changes.items()
+        for change, took_effect_at in made
+    ]
+    for batch in batches(history):
+        session.execute(insert(ConsentChange), batch)
+
+
+def described(change: ConsentChange | None) -> str | None:
+    """A change in words, as GET /customers/{id} says the latest: "withdrawn by import of nightly.csv (job ...)"."""
+    if change is None:
+        return None
+    if change.source == IMPORTED:
+        job = f" (job {change.import_job_id})" if change.import_job_id else ""
+        origin = f"import of {change.import_file or 'a customers file'}{job}"
+    elif change.source == ADDRESS:
+        origin = "another customer id at the same address unsubscribing"
+    elif change.source == STORED_BEFORE:
+        return f"{change.change}, as stored before Tailor kept a consent history"
+    else:
+        origin = change.source + (f" of send {change.send_id}" if change.send_id is not None else "")
+    return f"{change.change} by {origin}"
+
+
+def latest_changes(session: Session, customer_ids: Collection[int]) -> dict[int, ConsentChange]:
+    """Each customer's latest recorded change, by their row id; none for one without a history."""
+    latest: dict[int, ConsentChange] = {}
+    for batch in batches(list(customer_ids)):
+        last = select(func.max(ConsentChange.id)).where(ConsentChange.customer_id.in_(batch))
+        last = last.group_by(ConsentChange.customer_id)
+        latest |= {c.customer_id: c for c in session.scalars(select(ConsentChange).where(ConsentChange.id.in_(last)))}
+    return latest
+
+
+def consent_history(session: Session, customer_id: int) -> list[ConsentChange]:
+    """The customer's changes in the order they took effect (as recorded, for one moment)."""
+    statement = select(ConsentChange).where(ConsentChange.customer_id == customer_id)
+    return list(session.scalars(statement.order_by(ConsentChange.took_effect_at, ConsentChange.id)))

@@ -1,0 +1,129 @@
+"""Each customer's consent history (GDPR Art. 7(1): the shop must be able to show when a person agreed and when they
+withdrew): every consent given or withdrawn and every unsubscribe, with when it took effect, when Tailor recorded it
+and what brought it (which import, which link or event of which send); listed in the subject access export, erased
+with the customer, and a file that says the same again adds nothing."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pandas as pd
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from service.clock import utcnow
+from service.customers import erase_customer
+from service.db.models import ConsentChange, Customer, Send
+from service.db.session import session_scope
+from service.unsubscribe import UnsubscribeLinks
+from tests.service.conftest import wait_for_job
+from tests.service.test_importing import CUSTOMERS, upload_customers
+
+
+def _history(client, customer: str) -> list[dict]:
+    """The customer's consent history as the export lists it, less the moments (compared apart)."""
+    return [
+        {key: value for key, value in change.items() if not key.endswith("_at")}
+        for change in client.get(f"/customers/{customer}/export").json()["consent_history"]
+    ]
+
+
+def _moments(client, customer: str) -> list[tuple[datetime, datetime]]:
+    history = client.get(f"/customers/{customer}/export").json()["consent_history"]
+    return [
+        tuple(datetime.fromisoformat(change[key]).replace(tzinfo=None) for key in ("took_effect_at", "recorded_at"))
+        for change in history
+    ]
+
+
+def _imported(change: str, file: str = "customers.csv", job: str | None = None) -> dict:
+    return {"change": change, "source": "import", "import_file": file, "import_job_id": job, "send_id": None}
+
+
+def _send(engine, customer: str, sent_at: datetime) -> int:
+    with session_scope(engine) as session:
+        owner = session.scalar(select(Customer).where(Customer.external_id == customer))
+        send = Send(customer=owner, subject="News", campaign_type="cross_sell", sent_at=sent_at)
+        session.add(send)
+        session.flush()
+        return send.id
+
+
+def test_an_import_records_each_consent_it_gives_or_withdraws_and_the_same_file_again_adds_nothing(client):
+    """c1 consents, c2 does not (never agreed: nothing to record); the nightly file again adds nothing; a file that
+    withdraws c1's consent, imported as a job, is recorded with its file name and job."""
+    before = utcnow()
+    upload_customers(client, CUSTOMERS)
+    assert _history(client, "c1") == [_imported("given")]
+    assert _history(client, "c2") == []
+    [(took_effect, recorded)] = _moments(client, "c1")
+    assert before <= took_effect == recorded <= utcnow()
+
+    upload_customers(client, CUSTOMERS)
+    assert _history(client, "c1") == [_imported("given")]
+
+    withdrawn = CUSTOMERS.assign(marketing_consent=["false", "no"]).to_csv(index=False).encode()
+    answer = client.post(
+        "/imports/customers", files={"file": ("nightly.csv", withdrawn, "text/csv")}, params={"background": "true"}
+    )
+    job_id = answer.json()["job_id"]
+    assert wait_for_job(client, job_id, timeout=60)["status"] == "succeeded"
+    assert _history(client, "c1") == [_imported("given"), _imported("withdrawn", "nightly.csv", job_id)]
+    assert _history(client, "c2") == []
+    assert client.get("/customers/c1").json()["consent_source"] == f"withdrawn by import of nightly.csv (job {job_id})"
+    assert client.get("/customers/c2").json()["consent_source"] is None
+
+
+def test_a_change_takes_effect_when_the_file_says_the_shop_collected_it(client):
+    """`consent_at` is when the consent was given or withdrawn; Tailor records it later."""
+    upload_customers(client, CUSTOMERS.assign(consent_at=["2025-04-01 09:30", ""]))
+    [(took_effect, recorded)] = _moments(client, "c1")
+    assert took_effect == datetime(2025, 4, 1, 9, 30) and recorded > took_effect
+
+
+def test_an_unsubscribe_by_link_event_file_or_address_is_recorded_and_consent_left_as_the_shop_gave_it(client, engine):
+    """An unsubscribe is the person withdrawing, whatever the file's consent says: recorded as `unsubscribed` with
+    what brought it; `marketing_consent` stays as the shop's file gave it (suppression reads both, as before)."""
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["c1", "c2", "c3", "c4"],
+            "email": ["ann@example.com", "bo@example.com", "bo@example.com", "cy@example.com"],
+            "first_name": "X",
+            "marketing_consent": "true",
+            "consent_at": "2025-01-01",
+            "unsubscribed": ["false", "false", "false", "true"],
+        }
+    )
+    upload_customers(client, customers)
+    assert _history(client, "c4") == [_imported("given"), _imported("unsubscribed")]
+
+    link_send = _send(engine, "c1", utcnow() - timedelta(days=2))
+    TestClient(client.app).post(f"/unsubscribe/{UnsubscribeLinks.configured().token(link_send)}")
+    link = {"change": "unsubscribed", "source": "unsubscribe link", "import_file": None, "import_job_id": None}
+    assert _history(client, "c1") == [_imported("given"), {**link, "send_id": link_send}]
+
+    complained = _send(engine, "c2", utcnow() - timedelta(days=2))
+    occurred_at = (utcnow() - timedelta(days=1)).replace(microsecond=0)
+    event = {"send_id": complained, "kind": "complaint", "occurred_at": occurred_at.isoformat()}
+    assert client.post("/events", json={"events": [event]}).json()["recorded"] == 1
+    assert client.post("/events", json={"events": [event]}).json()["duplicates"] == 1
+    by_event = {**link, "source": "complaint event", "send_id": complained}
+    assert _history(client, "c2") == [_imported("given"), by_event]
+    assert _moments(client, "c2")[1][0] == occurred_at  # when the person complained, recorded since
+    household = {**link, "source": "address unsubscribed", "send_id": None}
+    assert _history(client, "c3") == [_imported("given"), household]
+
+    assert all(client.get(f"/customers/{c}").json()["marketing_consent"] for c in ("c1", "c2", "c3", "c4"))
+    upload_customers(client, customers)  # the shop's file again: nothing new
+    assert [len(_history(client, c)) for c in ("c1", "c2", "c3", "c4")] == [2, 2, 2, 2]
+    by_link = client.get("/customers/c1").json()["consent_source"]
+    assert by_link == f"unsubscribed by unsubscribe link of send {link_send}"
+
+
+def test_erasure_erases_the_customer_s_history(client, engine):
+    upload_customers(client, CUSTOMERS)
+    with session_scope(engine) as session:
+        assert session.scalar(select(func.count()).select_from(ConsentChange)) == 1
+        erase_customer(session, "c1")
+    with session_scope(engine) as session:
+        assert session.scalar(select(func.count()).select_from(ConsentChange)) == 0
