@@ -8,6 +8,8 @@ What stays:
   and each send deleted leaves its id, Message-ID and the digest of its address (``ErasedSend``, as an erasure
   does), so that the unsubscribe link of an old email still stops the mail to its address, and an email service's
   late event for it is skipped rather than refuse its batch.
+- Each customer's consent history (service.consent): what shows that the mail they were sent was consented to and
+  that none went after they withdrew, for as long as the shop holds them; it goes with them at erasure.
 - What is in use: the sends and drafts of a campaign being generated or sent (a job unfinished for it, drafts
   being sent or waiting for their send time), and of an experiment whose conversion window is still open, whose
   results compare all its arms.
