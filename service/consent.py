@@ -7,7 +7,8 @@ What is a change:
   consent is a change from none; a new customer without consent changed nothing, and has no history). Only an
   import writes it.
 - ``unsubscribed``: the person asked to stop (an unsubscribe link, an email service's `unsubscribe` or `complaint`
-  event, a customers file's `unsubscribed`), or another customer id at their address did (service.addresses). It
+  event, a customers file's `unsubscribed`), or their address did from an email to another customer id at it, or
+  to an erased customer (service.addresses): the send, another's, is not named. It
   leaves ``marketing_consent`` as the file gave it, as before: suppression reads both, and a file giving the same
   consent again changes nothing. An unsubscribe is never undone, so nothing subscribes anyone again.
 
@@ -31,7 +32,8 @@ from service.db.models import ConsentChange, Customer
 
 IMPORTED = "import"
 LINK = "unsubscribe link"
-ADDRESS = "address unsubscribed"  # another customer id at the customer's address unsubscribed
+# The customer's address unsubscribed from an email to another customer id at it, or to an erased customer's.
+ADDRESS = "address unsubscribed"
 STORED_BEFORE = "stored before 0045"  # what the customer's columns said when the history began (migration 0045)
 
 
@@ -104,7 +106,7 @@ def described(change: ConsentChange | None) -> str | None:
         job = f" (job {change.import_job_id})" if change.import_job_id else ""
         origin = f"import of {change.import_file or 'a customers file'}{job}"
     elif change.source == ADDRESS:
-        origin = "another customer id at the same address unsubscribing"
+        origin = "their address, from an email to another customer id at it or to an erased customer"
     elif change.source == STORED_BEFORE:
         return f"{change.change}, as stored before Tailor kept a consent history"
     else:

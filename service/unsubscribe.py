@@ -140,7 +140,7 @@ def unsubscribe(session: Session, token: str) -> Subscription:
     target = _target(session, token)
     if not isinstance(target, Send):
         for customer in target:
-            consent.unsubscribe(customer, consent.LINK, send_id=UnsubscribeLinks.configured().send_id(token))
+            consent.unsubscribe(customer, consent.ADDRESS)  # the link was another's: the erased customer's
         stop_shared_addresses(session, [customer.id for customer in target])
         return _returned(target)
     if not all(customer.unsubscribed for customer in stopped_by_unsubscribe(session, target)):

@@ -9,12 +9,13 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 
 from service.clock import utcnow
 from service.customers import erase_customer
-from service.db.models import ConsentChange, Customer, Send
+from service.db.models import ConsentChange, Customer, ErasedCustomer, Send
 from service.db.session import session_scope
+from service.importing import import_file
 from service.unsubscribe import UnsubscribeLinks
 from tests.service.conftest import wait_for_job
 from tests.service.test_importing import CUSTOMERS, upload_customers
@@ -127,3 +128,73 @@ def test_erasure_erases_the_customer_s_history(client, engine):
         erase_customer(session, "c1")
     with session_scope(engine) as session:
         assert session.scalar(select(func.count()).select_from(ConsentChange)) == 0
+
+
+def test_a_consent_stored_undated_is_recorded_given_when_a_file_first_dates_it(client, engine):
+    """A consent stored before Tailor kept its time has no history (0045 makes none up); the first file that says when
+    the shop collected it starts one, as 0045 would have; the next night's file adds nothing."""
+    upload_customers(client, CUSTOMERS)
+    with session_scope(engine) as session:
+        session.execute(update(Customer).values(consent_changed_at=None))
+        session.execute(delete(ConsentChange))
+    dated = CUSTOMERS.assign(consent_at=["2024-05-06", "2024-05-06"])
+    upload_customers(client, dated)
+    assert _history(client, "c1") == [_imported("given")] and _history(client, "c2") == []
+    assert _moments(client, "c1")[0][0] == datetime(2024, 5, 6)
+    upload_customers(client, dated)
+    assert len(_history(client, "c1")) == 1
+
+
+def test_a_file_read_in_chunks_records_its_changes_on_sqlite_and_postgres(any_engine, tmp_path, monkeypatch):
+    """New customers' row ids are read back once written, chunk by chunk; the changed one of a later file alone is
+    recorded."""
+    monkeypatch.setattr("service.importing.load.CHUNK_ROWS", 2)
+    customers = pd.DataFrame(
+        {
+            "customer_id": [f"c{i}" for i in range(5)],
+            "email": [f"c{i}@example.com" for i in range(5)],
+            "first_name": "Ana",
+            "marketing_consent": ["true", "false", "true", "false", "true"],
+        }
+    )
+    path = tmp_path / "customers.parquet"
+    customers.to_parquet(path)
+    with session_scope(any_engine) as session:
+        import_file(session, "customers", path)
+    customers.assign(marketing_consent=["true", "false", "true", "true", "true"]).to_parquet(path)
+    with session_scope(any_engine) as session:
+        import_file(session, "customers", path, job_id="job-2")
+    with session_scope(any_engine) as session:
+        rows = session.execute(
+            select(Customer.external_id, ConsentChange.change, ConsentChange.import_file, ConsentChange.import_job_id)
+            .join(Customer, Customer.id == ConsentChange.customer_id)
+            .order_by(ConsentChange.id)
+        )
+        assert [tuple(row) for row in rows] == [
+            ("c0", "given", "customers.parquet", None),
+            ("c2", "given", "customers.parquet", None),
+            ("c4", "given", "customers.parquet", None),
+            ("c3", "given", "customers.parquet", "job-2"),
+        ]
+
+
+def test_an_erased_customer_s_link_or_event_is_recorded_for_the_address_not_the_send(client, engine):
+    """c1 and c2 share an address; c1 is erased. Their old email's link, or a complaint of it, unsubscribes c2, whose
+    history says their address asked, without naming the erased send."""
+    household = CUSTOMERS.assign(email="home@example.com", marketing_consent="true", consent_at="2025-01-01")
+    for follow in ("link", "event"):
+        upload_customers(client, household)
+        send_id = _send(engine, "c1", utcnow() - timedelta(days=2))
+        with session_scope(engine) as session:
+            erase_customer(session, "c1")
+        if follow == "link":
+            TestClient(client.app).post(f"/unsubscribe/{UnsubscribeLinks.configured().token(send_id)}")
+        else:
+            client.post("/events", json={"events": [{"send_id": send_id, "kind": "complaint"}]})
+        by_address = {"change": "unsubscribed", "source": "address unsubscribed", "import_file": None,
+                      "import_job_id": None, "send_id": None}  # fmt: skip
+        assert _history(client, "c2") == [_imported("given"), by_address], follow
+        assert client.get("/customers/c2").json()["consent_source"].startswith("unsubscribed by their address")
+        with session_scope(engine) as session:
+            erase_customer(session, "c2")
+            session.execute(delete(ErasedCustomer))  # the shop lifted both erasures: the next round imports them
