@@ -8,9 +8,9 @@ What is a change:
   import writes it.
 - ``unsubscribed``: the person asked to stop (an unsubscribe link, an email service's `unsubscribe` or `complaint`
   event, a customers file's `unsubscribed`), or their address did from an email to another customer id at it, or
-  to an erased customer (service.addresses): the send, another's, is not named. It
-  leaves ``marketing_consent`` as the file gave it, as before: suppression reads both, and a file giving the same
-  consent again changes nothing. An unsubscribe is never undone, so nothing subscribes anyone again.
+  to an erased customer (service.addresses): the send, another's, is not named. It leaves ``marketing_consent`` as
+  the file gave it, as before: suppression reads both, and a file giving the same consent again changes nothing. An
+  unsubscribe is never undone, so nothing subscribes anyone again.
 
 A value said again (the nightly file) adds nothing. The history goes with the customer at erasure (the database
 cascades), and is kept as long as the customer is, not pruned with the sends after `TAILOR_HISTORY_KEEP_DAYS`: it is
@@ -31,7 +31,6 @@ from service.db.batches import batches
 from service.db.models import ConsentChange, Customer
 
 IMPORTED = "import"
-LINK = "unsubscribe link"
 # The customer's address unsubscribed from an email to another customer id at it, or to an erased customer's.
 ADDRESS = "address unsubscribed"
 STORED_BEFORE = "stored before 0045"  # what the customer's columns said when the history began (migration 0045)
@@ -45,7 +44,9 @@ class ImportSource:
     job_id: str | None = None
 
 
-def unsubscribe(customer: Customer, source: str, took_effect_at: datetime | None = None, send_id: int | None = None):
+def unsubscribe(
+    customer: Customer, source: str, took_effect_at: datetime | None = None, send_id: int | None = None
+) -> None:
     """Unsubscribe ``customer`` (a persistent one) and record it, unless they are unsubscribed already."""
     if customer.unsubscribed:
         return
