@@ -24,6 +24,7 @@ from service.erasures import address_digest, customers_with_addresses
 from service.errors import InvalidInput, Problem
 from service.forecasts import mark_stale_for_customers
 from service.schemas import EventIn
+from service.signed_links import TrackingLinks
 
 # How far an event's time may lie before its send or after now: the email service's clock is not ours.
 CLOCK_SKEW = timedelta(minutes=10)
@@ -183,8 +184,6 @@ def _followed_addresses(clicks: list[tuple[Send, str]]) -> dict[tuple[int, str],
     tailor_s = [(send.id, url) for send, url in clicks if "/track/click/" in url]
     if not tailor_s:
         return {}
-    from service.tracking import TrackingLinks  # here: service.tracking records its own clicks through this module
-
     links = TrackingLinks.configured()
     followed = {click: links.followed(click[1]) for click in tailor_s}
     return {click: link[1] for click, link in followed.items() if link is not None and link[0] == click[0]}

@@ -29,15 +29,12 @@ from sqlalchemy.orm import Session
 
 from service.db.models import Event, Send
 from service.db.session import take_the_write_lock
+from service.signed_links import CLICK_EVENT_PREFIX
 
 if TYPE_CHECKING:
     from service.tracking import Engagement
 
 MACHINE_CLICK = "machine_click"
-# The event ids of the clicks Tailor's tracked links record (service.tracking.click_event_id): the only clicks a sweep
-# is looked for among. An email service's report of a reader's click, which its own tracking redirect saw a moment
-# before Tailor's did, is no other link's click.
-CLICK_EVENT_PREFIX = "tailor-click:"
 # A machine's click has an event id of its own: a reader's later click on the same link is still recorded, once.
 MACHINE_EVENT_PREFIX = "tailor-machine-"
 # The first key of the PostgreSQL advisory locks that hold a send's sweep (the second is the send's id): any number,

@@ -27,6 +27,7 @@ from sqlalchemy import exists, not_, or_, select
 from sqlalchemy.orm import Session
 
 from service.db.models import Event, Send
+from service.signed_links import CLICK_EVENT_PREFIX, OPEN_EVENT_ID
 
 Outcome = Literal["open", "click", "conversion"]
 TRACKED = {"open": "opens", "click": "clicks"}  # what sends.tracking names each seen outcome
@@ -39,8 +40,6 @@ def reported_by_email_service(session: Session, outcome: Outcome) -> bool:
     (always True of a conversion, which purchases tell of)."""
     if outcome not in REPORTED_BY:
         return True
-    from service.tracking import CLICK_EVENT_PREFIX, OPEN_EVENT_ID  # it records through events, which imports this
-
     tailors_own = or_(Event.external_id == OPEN_EVENT_ID, Event.external_id.startswith(CLICK_EVENT_PREFIX))
     posted = exists().where(
         Event.send_id == Send.id,

@@ -13,17 +13,15 @@ count, not the recipient's way to the product."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import queue
 import re
 import threading
 import time
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from html import escape, unescape
 from typing import Literal, NamedTuple
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import urlsplit
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -32,17 +30,12 @@ from service.clock import utcnow
 from service.db.session import session_scope
 from service.errors import InvalidInput, is_database_busy
 from service.events import ingest_events
-from service.machine_clicks import CLICK_EVENT_PREFIX, told_apart
+from service.machine_clicks import told_apart
 from service.schemas import CLICKED_URL_MAX, EventIn
 from service.settings import TrackingSettings
-from service.unsubscribe import SignedLinks, signature
+from service.signed_links import TrackingLinks
 
 log = logging.getLogger("tailor.tracking")
-
-_OPEN = b"tailor-open:"
-_CLICK = b"tailor-click:"
-# The event ids of what a link records: an open once per send, a click once per link (its address's digest).
-OPEN_EVENT_ID = "tailor-open"
 
 # A transparent GIF one pixel square: the smallest image every mail client shows.
 PIXEL = (
@@ -53,47 +46,6 @@ PIXEL = (
 # An <a> tag's href in double quotes, as the email templates write it (jinja2 escapes what it holds).
 _HREF = re.compile(r'(<a\b[^>]*?\shref=")([^"]*)(")', re.IGNORECASE)
 _BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class TrackingLinks(SignedLinks):
-    """Makes and reads the signed tracking links of one key and public address."""
-
-    def open_url(self, send_id: int) -> str:
-        return f"{self.base_url}/track/open/{send_id}.{signature(self.key, _open_message(send_id))}"
-
-    def click_url(self, send_id: int, url: str) -> str:
-        token = f"{send_id}.{signature(self.key, _click_message(send_id, url))}"
-        return f"{self.base_url}/track/click/{token}?url={quote(url, safe='')}"
-
-    def opened(self, token: str) -> int | None:
-        """The send an open link was made for; None when it is malformed or its signature does not match."""
-        return self.signed_send(token, _open_message)
-
-    def clicked(self, token: str, url: str) -> int | None:
-        """The send a click link to ``url`` was made for; None when it is malformed, or its signature is not that
-        of this send and this address (an address changed on the way)."""
-        return self.signed_send(token, lambda send_id: _click_message(send_id, url))
-
-    def followed(self, link: str) -> tuple[int, str] | None:
-        """The send and the address of a click link this key made (``click_url``), read from ``link`` as an email
-        service that relays Tailor's mail and tracks its clicks too reports the link it rewrote: Tailor's, maybe with
-        its own parameters appended, at whatever public address Tailor had then. None for any other link."""
-        parts = urlsplit(link.strip())
-        _, click_link, token = parts.path.rpartition("/track/click/")
-        addresses = [value for name, value in parse_qsl(parts.query) if name == "url"]
-        if not click_link or len(addresses) != 1:
-            return None
-        send_id = self.clicked(token, addresses[0])
-        return None if send_id is None else (send_id, addresses[0])
-
-
-def _open_message(send_id: int) -> bytes:
-    return _OPEN + str(send_id).encode()
-
-
-def _click_message(send_id: int, url: str) -> bytes:
-    return _CLICK + f"{send_id}\n{url}".encode()
 
 
 def tracked_html(html: str, send_id: int, links: TrackingLinks, settings: TrackingSettings) -> str:
@@ -117,11 +69,6 @@ def tracked_html(html: str, send_id: int, links: TrackingLinks, settings: Tracki
         ends = list(_BODY_END.finditer(html))
         html = f"{html[: ends[-1].start()]}{image}{html[ends[-1].start() :]}" if ends else html + image
     return html
-
-
-def click_event_id(url: str) -> str:
-    """The event id of a click on ``url``: one per link of a send, whatever its length."""
-    return CLICK_EVENT_PREFIX + hashlib.sha256(url.encode()).hexdigest()[:32]
 
 
 class Engagement(NamedTuple):

@@ -5,17 +5,7 @@ for a link that names no stored send (cut short, or of an erased customer), the 
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import os
-import re
-import secrets
-import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Self
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,85 +20,7 @@ from service.erasures import customers_with_addresses
 from service.errors import NotFound
 from service.events import ingest_events, stopped_by_unsubscribe
 from service.schemas import EventIn
-from service.settings import PublicSettings, UnsubscribeSettings, home_settings
-
-KEY_FILE = "unsubscribe.key"
-_PURPOSE = b"tailor-unsubscribe:"
-# A signed link's token: a send's id and its signature (``signature``).
-TOKEN = re.compile(r"(\d{1,18})\.([A-Za-z0-9_-]{24})", re.ASCII)
-
-
-def signing_key() -> bytes:
-    """TAILOR_UNSUBSCRIBE_SECRET, else the key in TAILOR_HOME, made on first use."""
-    configured = UnsubscribeSettings().secret
-    if configured is not None:
-        return configured.get_secret_value().encode()
-    path = home_settings().home / KEY_FILE
-    if not path.exists():
-        _write_new_key(path)
-    return path.read_text(encoding="utf-8").strip().encode()
-
-
-def _write_new_key(path: Path) -> None:
-    """Write a random key readable by its owner only; linking a finished file in place means that a process
-    starting at the same moment reads either no key file or a whole one, and the first key written wins."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, draft = tempfile.mkstemp(dir=path.parent, prefix=".unsubscribe-")  # made with mode 0600
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(secrets.token_hex(32))
-        os.link(draft, path)
-    except FileExistsError:
-        pass
-    finally:
-        os.unlink(draft)
-
-
-@dataclass(frozen=True)
-class SignedLinks:
-    """Links in sent email that start with Tailor's public address and carry a send's id signed with the key."""
-
-    key: bytes
-    base_url: str
-
-    @classmethod
-    def configured(cls) -> Self:
-        return cls(signing_key(), PublicSettings().base_url())
-
-    def signed_send(self, token: str, message: Callable[[int], bytes]) -> int | None:
-        """The send a token (``id.signature``) names when its signature is that of ``message(id)``; None when it is
-        malformed or its signature does not match."""
-        match = TOKEN.fullmatch(token)
-        if match is None:
-            return None
-        send_id = int(match.group(1))
-        return send_id if hmac.compare_digest(match.group(2), signature(self.key, message(send_id))) else None
-
-
-@dataclass(frozen=True)
-class UnsubscribeLinks(SignedLinks):
-    """Makes and reads the signed unsubscribe links of one key and public address."""
-
-    def token(self, send_id: int) -> str:
-        return f"{send_id}.{signature(self.key, _message(send_id))}"
-
-    def url(self, send_id: int) -> str:
-        return f"{self.base_url}/unsubscribe/{self.token(send_id)}"
-
-    def send_id(self, token: str) -> int | None:
-        """The send a token was made for; None when it is malformed or its signature does not match."""
-        return self.signed_send(token, _message)
-
-
-def _message(send_id: int) -> bytes:
-    return _PURPOSE + str(send_id).encode()
-
-
-def signature(key: bytes, message: bytes) -> str:
-    """The HMAC-SHA256 of ``message`` under ``key`` as a link carries it: 144 bits, 24 URL-safe characters. Each kind
-    of link starts its message with a purpose of its own, so that no link's signature serves as another's."""
-    digest = hmac.new(key, message, hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest[:18]).decode()  # no padding: 18 bytes are 24 characters whole
+from service.signed_links import UnsubscribeLinks
 
 
 @dataclass(frozen=True)

@@ -87,7 +87,8 @@ def run(customers: int, products: int, campaign_limit: int | None, home: Path) -
     from service.segments import latest_segments
     from service.send_times import schedule_campaign
     from service.settings import home_settings
-    from service.unsubscribe import UnsubscribeLinks, unsubscribe
+    from service.signed_links import UnsubscribeLinks
+    from service.unsubscribe import unsubscribe
 
     home_settings.cache_clear()  # the models folder is read from TAILOR_HOME once per process
     watch = MemoryWatch()

@@ -100,8 +100,8 @@ from service.pipeline.send_outcomes import (
 from service.pipeline.unsubscribe_links import links_unanswered, unreachable_links
 from service.send_times import schedule_at_best_hours, schedule_campaign, waiting_drafts
 from service.settings import ExperimentSettings, SendScheduleSettings, SmtpSettings, TrackingSettings, on_this_machine
-from service.tracking import TrackingLinks, tracked_html
-from service.unsubscribe import UnsubscribeLinks
+from service.signed_links import TrackingLinks, UnsubscribeLinks
+from service.tracking import tracked_html
 
 log = logging.getLogger("tailor.sending")
 PROGRESS_SECONDS = 1.0  # how often a send over several connections reports how far it got

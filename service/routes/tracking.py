@@ -11,6 +11,7 @@ from service import tracking
 from service.deps import StateDep
 from service.routes.responses import REFUSES_NO_INPUT
 from service.routes.unsubscribe import not_a_link_page
+from service.signed_links import OPEN_EVENT_ID, TrackingLinks, click_event_id
 
 NOT_A_LINK = {"description": "No email Tailor sent carries this link", "content": {"text/html": {}}}
 router = APIRouter(prefix="/track", tags=["tracking"], responses={404: NOT_A_LINK})
@@ -27,11 +28,11 @@ NOT_STORED = {"Cache-Control": "no-store, private"}
 def open_image(token: str, request: Request, state: StateDep) -> Response:
     """The image one pixel large at the end of a sent email: loading it records an `open` event on its send (once
     per send)."""
-    send_id = tracking.TrackingLinks.configured().opened(token)
+    send_id = TrackingLinks.configured().opened(token)
     if send_id is None:
         return _not_a_link(request)
     if request.method == "GET":
-        state.engagement.add(send_id, "open", tracking.OPEN_EVENT_ID)
+        state.engagement.add(send_id, "open", OPEN_EVENT_ID)
     return Response(tracking.PIXEL, media_type="image/gif", headers=NOT_STORED)
 
 
@@ -47,11 +48,11 @@ def click(
 ) -> Response:  # fmt: skip
     """A link of a sent email: records a `click` event on its send (once per link) and sends the browser on to
     the address the email linked to. A link whose address was changed on the way is not followed."""
-    send_id = tracking.TrackingLinks.configured().clicked(token, url)
+    send_id = TrackingLinks.configured().clicked(token, url)
     if send_id is None:
         return _not_a_link(request)
     if request.method == "GET":
-        state.engagement.add(send_id, "click", tracking.click_event_id(url), url)
+        state.engagement.add(send_id, "click", click_event_id(url), url)
     return RedirectResponse(url, status_code=302, headers=NOT_STORED)
 
 

@@ -207,7 +207,7 @@ def test_a_port_in_use_is_one_line_before_any_work(tmp_path):
 def test_the_port_given_to_the_server_is_the_one_its_unsubscribe_links_name(monkeypatch):
     """`tailor serve --port 9123` sent mail whose unsubscribe links named TAILOR_API_PORT's port (8000)."""
     from service.server import serving_address
-    from service.unsubscribe import UnsubscribeLinks
+    from service.signed_links import UnsubscribeLinks
 
     for name in ("TAILOR_API_HOST", "TAILOR_API_PORT", "TAILOR_PUBLIC_URL"):
         monkeypatch.setenv(name, "")  # recorded, so that what serving_address writes is undone after the test

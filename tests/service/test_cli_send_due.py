@@ -20,7 +20,7 @@ from service.clock import utcnow
 from service.db.models import Campaign, Customer, Draft, Job, Send, Variant
 from service.db.session import session_scope
 from service.jobs.recovery import worker_name
-from service.unsubscribe import UnsubscribeLinks
+from service.signed_links import UnsubscribeLinks
 from tests.conftest import free_port
 from tests.service.test_cli import TAILOR, run
 from tests.service.test_send_claims import DUE_CHECK

@@ -16,7 +16,7 @@ from service.customers import erase_customer
 from service.db.models import ConsentChange, Customer, ErasedCustomer, Send
 from service.db.session import session_scope
 from service.importing import import_file
-from service.unsubscribe import UnsubscribeLinks
+from service.signed_links import UnsubscribeLinks
 from tests.service.conftest import wait_for_job
 from tests.service.test_importing import CUSTOMERS, upload_customers
 

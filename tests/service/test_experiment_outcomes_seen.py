@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from scoring.experiments import thompson_allocation
-from service.tracking import click_event_id
+from service.signed_links import click_event_id
 from tests.service.conftest import set_host_clock_off
 from tests.service.test_experiments import approved_campaign, send, sends_of
 

@@ -11,7 +11,7 @@ from service.db.models import Customer, Draft, Event, Variant
 from service.db.session import session_scope
 from service.events import ERASED
 from service.pipeline.generate import clear_untouched_drafts
-from service.unsubscribe import UnsubscribeLinks
+from service.signed_links import UnsubscribeLinks
 from tests.service.test_sending import approved_draft, new_campaign, send_job
 
 

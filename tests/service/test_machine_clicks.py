@@ -13,7 +13,8 @@ from sqlalchemy import event, select, text
 from service.campaigns import ensure_brand
 from service.db.models import Campaign, Customer, Draft, Event, Product, Send
 from service.db.session import make_engine, session_scope
-from service.tracking import Engagement, _written, click_event_id
+from service.signed_links import click_event_id
+from service.tracking import Engagement, _written
 
 SENT_AT = datetime(2026, 3, 2, 9, 0, 0)
 TEA, KNIFE = "https://shop.example/p/T1", "https://shop.example/p/K1"

@@ -198,7 +198,7 @@ def test_the_unsubscribe_link_lists_the_503_it_answers_and_no_operation_a_422_it
     from service.db.migrate import upgrade
     from service.db.session import make_engine, session_scope
     from service.settings import home_settings
-    from service.unsubscribe import UnsubscribeLinks
+    from service.signed_links import UnsubscribeLinks
 
     monkeypatch.setenv("TAILOR_HOME", str(tmp_path))
     home_settings.cache_clear()

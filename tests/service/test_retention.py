@@ -33,7 +33,8 @@ from service.events import ERASED, ingest_events
 from service.retention import prune_history
 from service.schemas import EventIn
 from service.settings import HistorySettings, environment_problem
-from service.unsubscribe import UnsubscribeLinks, unsubscribe
+from service.signed_links import UnsubscribeLinks
+from service.unsubscribe import unsubscribe
 
 OLD, RECENT = utcnow() - timedelta(days=100), utcnow() - timedelta(days=10)
 

@@ -18,7 +18,7 @@ from service.clock import utcnow
 from service.db.migrate import upgrade
 from service.db.models import Campaign, Customer, Draft, Send, Variant
 from service.db.session import session_scope
-from service.unsubscribe import UnsubscribeLinks
+from service.signed_links import UnsubscribeLinks
 from tests.service.conftest import new_postgres_database
 
 DUE_CHECK = """

@@ -145,7 +145,7 @@ def test_an_unsubscribe_holds_for_the_address_the_email_went_to_whoever_has_it_n
 
     from fastapi.testclient import TestClient
 
-    from service.unsubscribe import UnsubscribeLinks
+    from service.signed_links import UnsubscribeLinks
 
     with session_scope(engine) as session:
         people = {

@@ -17,7 +17,8 @@ from service import tracking
 from service.db.models import Customer, Draft, Event, Send, Variant
 from service.db.session import session_scope
 from service.settings import TrackingSettings
-from service.tracking import PIXEL, EngagementRecorder, TrackingLinks, tracked_html
+from service.signed_links import TrackingLinks
+from service.tracking import PIXEL, EngagementRecorder, tracked_html
 from tests.service.conftest import set_host_clock_off
 from tests.service.test_sending import new_campaign, send_job
 
@@ -152,7 +153,7 @@ def test_a_burst_of_opens_and_clicks_is_recorded_once_each_in_batches_and_a_bad_
     opened by thousands at once (images loaded on arrival) left the API and the review page waiting for threads."""
     import threading
 
-    from service.tracking import OPEN_EVENT_ID, click_event_id
+    from service.signed_links import OPEN_EVENT_ID, click_event_id
 
     with session_scope(engine) as session:
         customer = Customer(external_id="b1", email="b1@example.com", marketing_consent=True)
@@ -273,7 +274,7 @@ def test_records_that_sqlite_s_writer_keeps_waiting_past_its_timeout_are_written
     import sqlite3
     import time
 
-    from service.tracking import OPEN_EVENT_ID
+    from service.signed_links import OPEN_EVENT_ID
 
     with session_scope(engine) as session:
         send = Send(customer=Customer(external_id="w1", email="w1@example.com", marketing_consent=True),
