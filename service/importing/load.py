@@ -180,6 +180,7 @@ def _import_file(
     without_locale: list[str] = []  # customers the file gives no language
     without_url: list[str] = []  # products an email cannot link to
     fees: list[str] = []  # products named as a charge, not merchandise, that the file does not mark
+    priced_zero: list[str] = []  # products in stock whose emails would show them at 0
     chunks = _chunks(path, shown, numbers)
     for chunk in chunks:
         parsed, found = parse_table(chunk, spec, dates_day_first)
@@ -204,6 +205,7 @@ def _import_file(
             elif kind == "products":
                 without_url += _without_url(parsed)
                 fees += _looking_like_fees(parsed)
+                priced_zero += _priced_zero(parsed)
     if problems:
         ordered = sorted(problems, key=lambda p: (p.row or 0, p.column or ""))
         stopped_early = next(chunks, None) is not None
@@ -213,7 +215,7 @@ def _import_file(
     warnings = _unread_warnings(unread_columns(header, spec), spec)
     warnings += _locale_warnings(languages) + _smtputf8_warnings(needs_smtputf8) + _url_warnings(without_url)
     warnings += _default_locale_warnings(without_locale)
-    warnings += _fee_warnings(session, fees)
+    warnings += _fee_warnings(session, fees) + _zero_price_warnings(session, priced_zero)
     if kind == "customers":
         warnings += _shared_addresses(session, lambda ids: earlier_keys.held(pd.DataFrame({"customer_id": ids})))
     warnings += erased_warnings(erased_rows)
@@ -476,6 +478,7 @@ def import_frame(session: Session, kind: str, frame: pd.DataFrame, progress: Rep
     warnings = _unread_warnings(unread_columns(list(frame.columns), SPECS[kind]), SPECS[kind])
     if kind == "products":
         warnings += _url_warnings(_without_url(parsed)) + _fee_warnings(session, _looking_like_fees(parsed))
+        warnings += _zero_price_warnings(session, _priced_zero(parsed))
     elif kind == "customers":
         languages = _count_languages(pd.Series(dtype="int64"), parsed)
         warnings += _locale_warnings(languages) + _smtputf8_warnings(_needing_smtputf8(parsed))
@@ -684,6 +687,30 @@ def _fee_warnings(session: Session, skus: list[str]) -> tuple[str, ...]:
     marked = dict(rows_where_in(session, (Product.sku, Product.recommendable), Product.sku, skus))
     offered = [sku for sku in skus if marked.get(sku, True)]
     return (charges_warning(offered),) if offered else ()
+
+
+def _priced_zero(rows: pd.DataFrame) -> list[str]:
+    """The skus of the products in stock at a price of 0 that the file does not mark as no merchandise."""
+    marked = rows.recommendable if "recommendable" in rows else pd.Series(None, index=rows.index, dtype=object)
+    offered = rows.in_stock.astype(bool) & (marked.isna() | marked.fillna(True).astype(bool))
+    return list(rows.sku[offered & (rows.price.astype(float) == 0)])
+
+
+def _zero_price_warnings(session: Session, skus: list[str]) -> tuple[str, ...]:
+    """A price of 0 is allowed (a free sample may be listed), but the emails that offer such a product show it at
+    0.00: a catalog priced from Online Retail's last invoice lines (stock adjustments at 0) offered hundreds of
+    products as if free. Those marked as no merchandise before are never offered, so not named."""
+    if not skus:
+        return ()
+    marked = dict(rows_where_in(session, (Product.sku, Product.recommendable), Product.sku, skus))
+    offered = [sku for sku in skus if marked.get(sku, True)]
+    if not offered:
+        return ()
+    return (
+        f"{counted(len(offered), 'product has', 'products have')} a price of 0 ({examples(offered)}): emails show "
+        f"{'it' if len(offered) == 1 else 'them'} at that price, as if free; give the price they sell at, or mark "
+        "them in_stock false or recommendable false so that no email offers them.",
+    )
 
 
 def _unread_warnings(columns: list[str], spec: TableSpec) -> tuple[str, ...]:

@@ -241,6 +241,20 @@ def test_products_without_a_url_are_imported_with_a_warning(engine, tmp_path):
         assert import_frame(session, "products", PRODUCTS).warnings == ()
 
 
+def test_products_priced_zero_are_imported_with_a_warning(engine, tmp_path):
+    """Online Retail's last price of 610 stock codes is 0 (stock adjustments, free gifts): a catalog built from it
+    showed those products in emails at £0.00, as if free, and the shop heard nothing of it. A product that is never
+    offered (not recommendable, out of stock) is not named."""
+    shop = PRODUCTS.assign(price=["0", "49"])
+    with session_scope(engine) as session:
+        (warning,) = import_frame(session, "products", shop).warnings
+        assert warning.startswith("1 product has a price of 0 (T1): emails show it at that price, as if free")
+        shop.to_csv(tmp_path / "products.csv", index=False)
+        assert import_file(session, "products", tmp_path / "products.csv").warnings == (warning,)
+        assert import_frame(session, "products", shop.assign(in_stock=["false", "true"])).warnings == ()
+        assert import_frame(session, "products", shop.assign(recommendable=["false", "true"])).warnings == ()
+
+
 def test_a_product_may_be_marked_no_merchandise_and_is_then_never_offered(engine, tmp_path, client):
     """Postage, carriage or a fee is a product line of the orders, bought again with every order, and was offered
     as a re-order ("time to restock POSTAGE"): a `recommendable` column marks it, for the catalog the models serve
