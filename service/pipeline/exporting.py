@@ -61,7 +61,7 @@ def draft_ids(
                 "gone."
             ),
         )
-    warnings = [text for text in (cut_short(session, campaign, status), _holdout_note(campaign)) if text]
+    warnings = [text for text in (cut_short(session, campaign, status), _holdout_note(campaign, status)) if text]
     warning = "; ".join(warnings) or None
     query = select(Draft.id).where(Draft.campaign_id == campaign_id).order_by(*AUDIENCE_ORDER)
     if status is not None:
@@ -108,10 +108,14 @@ def cut_short(session: Session, campaign: Campaign, status: str | None = None) -
     return f"campaign {campaign.id} failed while generating: this file holds the drafts it had stored; {again}"
 
 
-def _holdout_note(campaign: Campaign) -> str | None:
+# The statuses of drafts an experiment never holds out (``_held_out``): an export of them has no holdout line.
+_NEVER_HELD_OUT = ("sent", "rejected", "skipped")
+
+
+def _holdout_note(campaign: Campaign, status: str | None) -> str | None:
     """For an experiment, that its holdout's lines are marked: a sender that mails them leaves nothing to compare
-    the variants with."""
-    if not campaign.holdout_share:
+    the variants with. Not for an export of drafts of a ``status`` no holdout line has (its sent ones, say)."""
+    if not campaign.holdout_share or status in _NEVER_HELD_OUT:
         return None
     return (
         f"campaign {campaign.id} is an experiment holding out {campaign.holdout_share:.0%} of its customers: their "

@@ -631,3 +631,22 @@ def test_an_experiment_s_forecast_counts_each_draft_s_variants_before_and_the_va
     assert (result["sent"], result["pinned"], sum(by_arm.values())) == (20, 1, 19) and set(by_arm) <= {"A", "B"}
     after = client.get(f"/campaigns/{campaign_id}").json()["forecast"]  # read again once sent, unasked
     assert after["opens"] == pytest.approx(sum(n * predicted[arm][0] for arm, n in by_arm.items()) + 0.2)
+
+
+def test_an_export_of_drafts_no_holdout_can_hold_says_nothing_of_the_holdout(client, engine):
+    """An export of a sent experiment's `sent` lines told the marketer that "their lines say holdout true; send them
+    nothing", of a file in which no line could say so: lines that are sent, rejected or skipped are never held out."""
+    campaign_id, drafts = pending_campaign(client, engine, 4, "xh", holdout_share=0.25)
+    rejected_id = next(iter(drafts.values()))[0]
+    assert client.post(f"/drafts/{rejected_id}/reject", json={"comment": "off brand"}).status_code == 200
+
+    whole = client.get(f"/campaigns/{campaign_id}/export")
+    assert "holding out 25% of its customers" in whole.headers["X-Tailor-Warning"]
+    pending = client.get(f"/campaigns/{campaign_id}/export", params={"status": "pending"})
+    assert "holding out 25% of its customers" in pending.headers["X-Tailor-Warning"]
+    for status in ("rejected", "sent", "skipped"):
+        answer = client.get(f"/campaigns/{campaign_id}/export", params={"status": status})
+        assert answer.status_code == 200 and "X-Tailor-Warning" not in answer.headers, status
+    lines = [json.loads(line) for line in client.get(
+        f"/campaigns/{campaign_id}/export", params={"status": "rejected"}).text.splitlines()]  # fmt: skip
+    assert {line["draft_id"] for line in lines} == {rejected_id} and not any(line["holdout"] for line in lines)
