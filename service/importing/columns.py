@@ -153,12 +153,36 @@ def _plain(text: str) -> str:
     return re.sub(r"[\s_\-]", "", text).casefold()
 
 
+# What shops' own exports call a required column (as _plain writes them): Online Retail's InvoiceNo, StockCode and
+# InvoiceDate, and the names other order and product exports give.
+_OTHER_NAMES = {
+    "order_id": ("invoiceno", "invoice", "invoiceid", "invoicenumber", "ordernumber", "orderno", "order"),
+    "product_id": ("stockcode", "sku", "itemid", "itemcode", "productcode", "articlenumber"),
+    "sku": ("productid", "stockcode", "itemid", "itemcode", "productcode", "articlenumber"),
+    "timestamp": ("invoicedate", "orderdate", "purchasedate", "createdat", "date", "datetime"),
+    "amount": ("total", "linetotal", "totalprice", "revenue"),
+}
+# A price per unit, which an order line's `amount` (the line's total) is not.
+_UNIT_PRICES = ("unitprice", "price", "itemprice", "priceeach")
+
+
 def _missing(name: str, columns: pd.Index) -> str:
     """A required column's absence, with the file's column it is likely spelt as (``CustomerID`` for
-    customer_id)."""
-    spelt = [str(column) for column in columns if _plain(str(column)) == _plain(name)]
-    return f"required column is missing; the file's {spelt[0]!r} may be it: name it {name}" if spelt else (
-        "required column is missing")  # fmt: skip
+    customer_id) or named as in a shop's own export (``InvoiceNo`` for order_id); a missing `amount` beside a unit
+    price is told that it is the line's total."""
+    names = [str(column) for column in columns]
+    spelt = [n for n in names if _plain(n) == _plain(name)] or [
+        n for other in _OTHER_NAMES.get(name, ()) for n in names if _plain(n) == other
+    ]
+    if spelt:
+        return f"required column is missing; the file's {spelt[0]!r} may be it: name it {name}"
+    unit_price = [n for n in names if _plain(n) in _UNIT_PRICES] if name == "amount" else []
+    if unit_price:
+        return (
+            f"required column is missing; the file's {unit_price[0]!r} is a price per unit: amount is what the line "
+            "cost in all, its quantity times that"
+        )
+    return "required column is missing"
 
 
 def _columns_hint(frame: pd.DataFrame, missing: list[str]) -> list[Problem]:

@@ -342,6 +342,29 @@ def test_a_missing_column_names_what_the_file_has_and_the_column_it_may_be(engin
     ]
 
 
+def test_an_order_export_under_its_own_names_is_told_which_columns_to_rename(engine):
+    """Online Retail's own invoice lines (InvoiceNo, StockCode, InvoiceDate, UnitPrice) were told that order_id,
+    product_id, timestamp and amount were missing, with nothing of which of the file's columns hold them, nor that
+    amount is the line's total and not the unit price the file has."""
+    invoice_lines = pd.DataFrame(
+        {
+            "InvoiceNo": ["536365"], "StockCode": ["85123A"], "Description": ["WHITE HANGING HEART T-LIGHT HOLDER"],
+            "Quantity": ["6"], "InvoiceDate": ["2010-12-01 08:26:00"], "UnitPrice": ["2.55"],
+            "CustomerID": ["17850.0"], "Country": ["United Kingdom"],
+        }
+    )  # fmt: skip
+    with pytest.raises(InvalidInput) as raised, session_scope(engine) as session:
+        import_frame(session, "orders", invoice_lines)
+    said = {problem.column: problem.message for problem in raised.value.problems if problem.column}
+    assert said["order_id"].endswith("the file's 'InvoiceNo' may be it: name it order_id")
+    assert said["product_id"].endswith("the file's 'StockCode' may be it: name it product_id")
+    assert said["timestamp"].endswith("the file's 'InvoiceDate' may be it: name it timestamp")
+    assert said["amount"].endswith(
+        "the file's 'UnitPrice' is a price per unit: amount is what the line cost in all, its quantity times that"
+    )
+    assert said["customer_id"].endswith("the file's 'CustomerID' may be it: name it customer_id")
+
+
 def test_a_file_of_many_columns_shows_its_first_twelve_and_counts_the_rest(engine):
     """A wide export missing a column is shown by its first 12 columns and how many more it has: the count was
     never tried, so a list cut at 12 without a word of the rest (the column sought among them unseen) passed."""
