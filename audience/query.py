@@ -325,6 +325,23 @@ def _operand(column: pd.Series, token: Token, query: str):
     return token.text if token.kind == "number" else str(token.value)
 
 
+def _check_spelling(column: pd.Series, comparison: Comparison, operands: list, query: str) -> None:
+    """Attributes are compared as imported, but a value no customer has that one has in another case or spacing
+    (`country = germany` for Germany) is a mistake, not an audience of nobody (or, with !=, of everybody): refused
+    naming the value it may be, as a misspelt segment is."""
+    imported = column.dropna().astype(str)
+    present = set(imported)
+    by_key = dict(zip(imported.map(spelling_key), imported, strict=True))
+    for token, operand in zip(comparison.values, operands, strict=True):
+        if not isinstance(operand, str) or operand in present:
+            continue
+        match = by_key.get(spelling_key(operand))
+        if match is not None:
+            name = str(column.name).removeprefix(ATTRIBUTE)
+            raise QueryError(f"'{operand}' is no customer's {name}; did you mean '{match}'? (attributes are compared "
+                             "as imported)", query=query, position=token.position)  # fmt: skip
+
+
 def _prepare(column: pd.Series, operand) -> pd.Series:
     if isinstance(operand, pd.Timestamp) and not pd.api.types.is_datetime64_any_dtype(column):
         return pd.to_datetime(column, errors="coerce")
@@ -349,6 +366,8 @@ def _mask(node: Node, profiles: pd.DataFrame, query: str) -> pd.Series:
         # (one that is no number matches nothing, as a missing value does).
         column = pd.to_numeric(column, errors="coerce")
     operands = [_operand(column, token, query) for token in node.values]
+    if node.op in EQUALITY and str(column.name).startswith(ATTRIBUTE):
+        _check_spelling(column, node, operands, query)
     if column.name == "email":  # an address is one in any case, as Tailor compares addresses everywhere else
         column = column.str.strip().str.lower()
         operands = [str(operand).strip().lower() for operand in operands]

@@ -227,3 +227,21 @@ def test_a_number_outside_a_bounded_fields_range_is_refused_naming_it(query, mes
         filter_profiles(profiles, query)
     assert filter_profiles(profiles, "churn_risk >= 0.5 and r_score <= 5 and f_score in (1, 2)").index.tolist() == ["b"]
     assert filter_profiles(profiles, "churn_risk <= 1 and p_alive >= 0").index.tolist() == ["a", "b"]
+
+
+def test_an_attribute_value_spelt_in_another_case_than_imported_is_refused_naming_it(profiles):
+    """On Online Retail's customers, `country = germany` reached nobody and `country != germany` everybody, without a
+    word, while `segment = At Risk` finds at_risk: attributes are compared as imported, and a value no customer has
+    but one in another case or spacing does is refused naming that one. A value nobody has in any spelling is still
+    an audience of nobody (a country the shop has not sold to yet)."""
+    profiles = profiles.assign(**{"attributes.country": ["Germany", "United Kingdom", None, "Germany"]})
+    for query, value in (("country = germany", "germany"), ("country != GERMANY", "GERMANY"),
+                         ("country in (France, 'germany ')", "germany ")):  # fmt: skip
+        with pytest.raises(QueryError, match=f"'{value}' is no customer's country; did you mean 'Germany'") as refused:
+            filter_profiles(profiles, query)
+        assert "compared as imported" in str(refused.value)
+    with pytest.raises(QueryError, match="did you mean 'United Kingdom'"):
+        filter_profiles(profiles, "attributes.country = united_kingdom")
+    assert filter_profiles(profiles, "country = Germany").index.tolist() == ["a", "d"]
+    assert filter_profiles(profiles, "country = France").index.tolist() == []
+    assert filter_profiles(profiles, "country in (France, Germany)").index.tolist() == ["a", "d"]
