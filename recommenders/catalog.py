@@ -27,9 +27,11 @@ from tabular import (
 )
 
 # A product line named as a charge or an adjustment, not merchandise: Online Retail's POSTAGE, DOTCOM POSTAGE,
-# CARRIAGE, Bank Charges, Manual, Discount, SAMPLES, AMAZON FEE, CRUK Commission, "Adjustment by john on ...".
+# CARRIAGE, Next Day Carriage, Bank Charges, Manual, Discount, SAMPLES, AMAZON FEE, CRUK Commission, "Adjustment by
+# john on ...".
 FEE_NAME = re.compile(
-    r"(?:dotcom |amazon )?(?:postage|carriage|shipping|delivery(?: charges?)?|bank charges?|fees?|manual|discount|"
+    r"(?:dotcom |amazon |next day |express |standard )?"
+    r"(?:postage|carriage|shipping|delivery(?: charges?)?|bank charges?|fees?|manual|discount|"
     r"samples?|cruk commission|commission|adjust(?:ment)?(?: bad debt| by .*)?|this is a test product\.?)",
     re.IGNORECASE,
 )
