@@ -10,6 +10,7 @@ import pandas as pd
 from sqlalchemy import and_, case, exists, extract, func, or_, select, true
 from sqlalchemy.orm import Session
 
+from audience.orders import RETURNED_WHOLE
 from audience.returns import net_of_returns
 from service.clock import utc_today, utcnow
 from service.db.batches import IN_BATCH, batches
@@ -98,7 +99,8 @@ def orders_frame(session: Session, before: date | None = None) -> pd.DataFrame:
     """Purchase lines, as the audience models take them, with the product's category and the line's discount (0
     where none was given) for the clusters, less what the returns cancel (``audience.returns.net_of_returns``):
     every line, or those (and the returns) from before the day ``before``, so that an audience as of a past day
-    reads nothing it could not have known then."""
+    reads nothing it could not have known then. ``attrs[RETURNED_WHOLE]`` names the customers who bought but whose
+    returns cancel all of it."""
     statement = (
         select(
             Customer.external_id,
@@ -123,7 +125,11 @@ def orders_frame(session: Session, before: date | None = None) -> pd.DataFrame:
     frame["category"] = frame["category"].fillna("")
     frame["discount"] = frame["discount"].fillna(0.0)
     frame["quantity"] = frame["quantity"].fillna(1.0)
-    return net_of_returns(frame, _returns(session, before)).drop(columns="quantity")
+    netted = net_of_returns(frame, _returns(session, before)).drop(columns="quantity")
+    # unique ids compared, as audience.orders.orders_before does: who bought, but has no line left
+    bought = pd.Index(frame["customer_id"].unique())
+    netted.attrs[RETURNED_WHOLE] = sorted(bought.difference(netted["customer_id"].unique()))
+    return netted
 
 
 def _before(day: date | None) -> tuple:

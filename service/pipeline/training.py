@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from sqlalchemy import Engine, bindparam, delete, func, select, update
 
+from audience.orders import RETURNED_WHOLE
 from service.clock import as_text, utcnow
 from service.db.batches import batches
 from service.db.models import AudienceSnapshot, Customer, Event, Interaction, Job, Send, profile_columns
@@ -130,6 +131,7 @@ def _save_profiles(
     """Write every customer's segment and profile, a batch at a time, and the audience snapshot; each customer's
     segment, in the order of ``ids``."""
     segment_of: list[str | None] = []
+    returned_whole = set(orders.attrs.get(RETURNED_WHOLE, ()))  # frames.orders_frame names them
     for batch in batches(ids.items()):
         done = len(segment_of)  # said as the batch being written: a shop of one batch sat at "0 of 300" throughout
         report(
@@ -142,7 +144,10 @@ def _save_profiles(
         else:
             known = profiles.index.intersection([external for external, _ in batch], sort=False)
             rows = profiles.loc[known].to_dict("index") if len(known) else {}
-            updates = [_profile_update(cid, rows.get(external, {}), as_of, horizon_days) for external, cid in batch]
+            updates = [
+                _profile_update(cid, rows.get(external, {}), as_of, horizon_days, external in returned_whole)
+                for external, cid in batch
+            ]
         session.execute(_PROFILE_WRITE, updates)
         segment_of += [u["segment"] for u in updates]
     segments_of = pd.DataFrame({"customer_id": list(ids), "segment": segment_of})
@@ -159,12 +164,21 @@ def _save_profiles(
     return segment_of
 
 
-def _profile_update(customer_pk: int, row: dict[str, Any], as_of: date, horizon_days: int) -> dict[str, Any]:
+def _profile_update(
+    customer_pk: int, row: dict[str, Any], as_of: date, horizon_days: int, returned_whole: bool = False
+) -> dict[str, Any]:
     """A customer's row update in a shop with orders, from their row of ``build_profiles`` (empty for a customer
-    without orders): segment, profile with its reasons in words, profile columns."""
+    without orders): segment, profile with its reasons in words, profile columns. ``returned_whole``: the customer
+    bought before ``as_of`` but their returns cancel all of it, which their reasons say, or they would read as a
+    sign-up who never bought."""
     from audience.reasons import profile_reasons
 
     profile = {key: _json_safe(value) for key, value in row.items()}
+    reasons = profile_reasons(profile, as_of, horizon_days)
+    if returned_whole and not row:
+        reasons["segment"] = (
+            f"no orders: their returns and cancellations undo every purchase they made before {as_of.isoformat()}"
+        )
 
     return {
         "customer_pk": customer_pk,
@@ -173,7 +187,7 @@ def _profile_update(customer_pk: int, row: dict[str, Any], as_of: date, horizon_
             "as_of": as_of.isoformat(),
             "horizon_days": horizon_days,
             **profile,
-            "reasons": profile_reasons(profile, as_of, horizon_days),
+            "reasons": reasons,
         },  # fmt: skip
         **profile_columns(profile),
     }

@@ -101,3 +101,24 @@ def test_an_audience_as_of_a_day_before_every_order_is_refused(engine, monkeypat
     with pytest.raises(NotReady, match=r"no orders before 2025-12-31 \(TAILOR_AUDIENCE_AS_OF\).*start on 2026-01-03"):
         refresh_audience(engine)
     assert _profiles(engine) == before
+
+
+def test_a_customer_whose_returns_cancel_all_they_bought_is_told_so_in_their_reasons(engine):
+    """Online Retail's 12346 ordered 74,215 jars for £77,183.60 and cancelled them the same day: GET /customers showed
+    them in no_orders with no reason at all, the same as a sign-up who never bought, though the shop's file holds
+    their order (`tailor audience --orders` says so in a warning). Their profile now says why."""
+    only_cancelled = ORDERS[ORDERS.order_id.isin(["o1", "o3", "C3"])]  # c2's one order, cancelled 12 minutes later
+    with session_scope(engine) as session:
+        import_frame(session, "customers", CUSTOMERS.assign(marketing_consent="true"))
+        import_frame(session, "products", PRODUCTS)
+        import_frame(session, "orders", only_cancelled)
+    refresh_audience(engine)
+    profiles = _profiles(engine)
+    assert profiles["c2"]["reasons"] == {
+        "segment": "no orders: their returns and cancellations undo every purchase they made before 2026-03-02"
+    }
+    assert "no orders" not in profiles["c1"]["reasons"]["segment"]
+    with session_scope(engine) as session:  # a customer who never bought has no reason to give
+        import_frame(session, "customers", CUSTOMERS.assign(customer_id=["c3", "c4"], email=["a@x.test", "b@x.test"]))
+    refresh_audience(engine)
+    assert _profiles(engine)["c3"]["reasons"] == {}
