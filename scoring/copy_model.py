@@ -48,8 +48,8 @@ from sklearn.preprocessing import StandardScaler
 
 from scoring import embeddings as sentence_embeddings
 from scoring.artifacts import load_model, save_model
-from scoring.errors import InvalidRows, NotEnoughData, NotFitted
-from scoring.features import require_columns, text_features
+from scoring.errors import InvalidRows, NotEnoughData, NotFitted, require_columns
+from scoring.features import text_features
 from tabular import RowName, layout_problem, no_text, read_csv_text, rows_of, scan_utf8
 
 MODEL_VERSION = 1

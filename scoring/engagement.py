@@ -30,7 +30,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from scoring.artifacts import load_model, save_model
-from scoring.errors import NotEnoughData, NotFitted
+from scoring.errors import NotEnoughData, NotFitted, require_columns
 from scoring.features import (
     ABSENT_FEATURE_WORDS,
     COPY_FEATURE_WORDS,
@@ -38,7 +38,6 @@ from scoring.features import (
     OPTIONAL_NUMERIC,
     OUTCOME_COLUMNS,
     design_frame,
-    require_columns,
     subject_ngrams,
 )
 from scoring.history import HISTORY_COLUMNS, customer_totals, prediction_history, training_history

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 class ScoringError(Exception):
     """Base class: something in performance scoring went wrong; the message says what to do."""
@@ -13,6 +18,14 @@ class MissingColumns(ScoringError, ValueError):
     def __init__(self, what: str, missing: list[str]) -> None:
         self.missing = missing
         super().__init__(f"The {what} are missing the column(s) {', '.join(missing)}; add them and try again.")
+
+
+def require_columns(frame: pd.DataFrame, columns: list[str], what: str) -> None:
+    """Raise :class:`MissingColumns` naming every column of ``columns`` that ``frame`` lacks (here, not with the
+    features, so that the experiments' statistics check their frames without loading scikit-learn)."""
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise MissingColumns(what, missing)
 
 
 class InvalidRows(ScoringError, ValueError):

@@ -45,8 +45,7 @@ from scipy.optimize import brentq, minimize_scalar
 from scipy.special import betainc, betaln, xlog1py, xlogy
 from scipy.stats import beta, norm
 
-from scoring.errors import ScoringError
-from scoring.features import require_columns
+from scoring.errors import ScoringError, require_columns
 
 HOLDOUT = "holdout"
 LIFT_NODES = 400  # Gauss–Legendre nodes for the lift's integral

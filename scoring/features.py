@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import FeatureUnion
 
-from scoring.errors import MissingColumns
 from scoring.ngrams import DistinctTfidf
 
 COPY_COLUMNS = ["subject", "preheader", "intro", "first_name"]
@@ -200,13 +199,6 @@ ABSENT_FEATURE_WORDS: dict[str, str] = {
     "intro_first_name": "no first name in the intro",
     "weekend": "sending on a weekday",
 }
-
-
-def require_columns(frame: pd.DataFrame, columns: list[str], what: str) -> None:
-    """Raise :class:`MissingColumns` naming every column of ``columns`` that ``frame`` lacks."""
-    missing = [column for column in columns if column not in frame.columns]
-    if missing:
-        raise MissingColumns(what, missing)
 
 
 def phrase_pattern(phrase: str) -> re.Pattern[str]:

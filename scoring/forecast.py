@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from scoring.features import require_columns
+from scoring.errors import require_columns
 from scoring.selection import PREDICTION_COLUMNS
 
 TOTALS = {"opens": "p_open", "clicks": "p_click", "conversions": "p_conversion"}

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from scoring.features import require_columns
+from scoring.errors import require_columns
 
 PREDICTION_COLUMNS = ["p_open", "p_click", "p_conversion"]
 

@@ -34,8 +34,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from scoring.errors import NotEnoughData
-from scoring.features import require_columns
+from scoring.errors import NotEnoughData, require_columns
 
 POPULATION_PRIOR_SENDS = 50.0
 MIN_HISTORY_SENDS = 20

@@ -4,6 +4,7 @@ source's lines end, and markup (`code`) is shown as such, not as backticks."""
 from __future__ import annotations
 
 import inspect
+import os
 import re
 import subprocess
 import sys
@@ -104,3 +105,16 @@ def test_every_option_of_an_eval_says_what_it_does(area):
     for line, after in zip(options, [*options[1:], ""], strict=True):
         described = re.match(r"  -\S.*?\S {2,}\S", line) or re.match(r" {3,}\S", after)
         assert not line.startswith("  -") or described, f"{line.strip()} says nothing of what it does"
+
+
+def test_listing_campaigns_imports_no_model_library(tmp_path):
+    """`tailor campaigns list` took 4 s on a 2-core machine, 2.8 of them importing scikit-learn for the copy model,
+    which the `scoring` package loaded whole for the experiments' statistics (and so did `tailor drafts`, `tailor
+    export` and `tailor send`): a list of campaigns fits none."""
+    listed = subprocess.run(
+        [sys.executable, "-c", f"{help_then_modules(['campaigns', 'list'])}; "
+         "print(*[m for m in ('sklearn', 'lightgbm', 'implicit', 'litellm') if m in sys.modules])"],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "TAILOR_HOME": str(tmp_path)},
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.splitlines()[-1] == ""
