@@ -28,6 +28,7 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
 from service.clock import utcnow
+from service.db.link_keys import DIGEST_LENGTH, link_key_digest
 
 EVENT_ID_MAX = 200  # characters of the id an email service gives an event
 # The table args of a table whose ids the API hands out and whose rows are deleted: on SQLite an id is then never
@@ -199,6 +200,9 @@ class Product(Base):
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     description: Mapped[str] = mapped_column(Text, default="")
     url: Mapped[str] = mapped_column(String(1000), default="")
+    # The url's link key, digested (service.db.link_keys): the products a click's address may be the link of are
+    # looked up by it. Kept by ``_key_link`` here, and by the products import, which writes without the models.
+    link_key_digest: Mapped[str | None] = mapped_column(String(DIGEST_LENGTH), index=True)
     in_stock: Mapped[bool] = mapped_column(Boolean, default=True)
     # False for a line that is no merchandise (postage, carriage, a fee, a manual adjustment): never recommended.
     recommendable: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -206,6 +210,11 @@ class Product(Base):
     arrived_at: Mapped[datetime | None] = mapped_column(DateTime)  # for the new-arrivals boost
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    @validates("url")
+    def _key_link(self, _name: str, url: str) -> str:
+        self.link_key_digest = link_key_digest(url)
+        return url
 
 
 class Interaction(Base):

@@ -33,6 +33,7 @@ from service.addresses import (
 from service.clock import utcnow
 from service.consent import ImportSource, imported_changes, record_imported
 from service.db.batches import batches, rows_where_in
+from service.db.link_keys import link_key_digest
 from service.db.models import Customer, Event, Interaction, Product, Send
 from service.erasures import Erasures
 from service.errors import MAX_PROBLEMS, InvalidInput, Problem
@@ -755,11 +756,18 @@ def _import_products(session: Session, rows: pd.DataFrame, progress: Report) -> 
     says of each product it names: postage marked as no merchandise was offered again after the next price list,
     and the margins the margin boost weighs were wiped by it. An empty cell in a file with the column clears it."""
     now = utcnow()
-    columns = (Product.sku, Product.id, Product.recommendable, Product.margin, Product.arrived_at)
+    columns = (
+        Product.sku, Product.id, Product.recommendable, Product.margin, Product.arrived_at, Product.url,
+        Product.link_key_digest,
+    )  # fmt: skip
     stored = {sku: kept for sku, *kept in rows_where_in(session, columns, Product.sku, rows.sku)}
+    # Each address's link key, digested (service.db.link_keys), as the importer writes without the models: kept for
+    # a product whose address stays, found once for an address of many products (a shop's home page).
+    digests = dict(kept[-2:] for kept in stored.values())
+    digests |= {url: link_key_digest(url) for url in set(rows.url) - digests.keys()}
     records = []
     for r in rows.itertuples(index=False):
-        recommendable, margin, arrived_at = stored.get(r.sku, (None, True, None, None))[1:]  # after the id
+        recommendable, margin, arrived_at = stored.get(r.sku, (None, True, None, None, None, None))[1:4]  # after the id
         records.append(
             {
                 "sku": r.sku,
@@ -769,6 +777,7 @@ def _import_products(session: Session, rows: pd.DataFrame, progress: Report) -> 
                 "currency": r.currency.upper(),
                 "description": r.description,
                 "url": r.url,
+                "link_key_digest": digests[r.url],
                 "in_stock": bool(r.in_stock),
                 # None: the file has no such column (an empty cell is NaN or NaT)
                 "recommendable": recommendable if r.recommendable is None else bool(r.recommendable),

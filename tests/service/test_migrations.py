@@ -11,6 +11,7 @@ from sqlalchemy import MetaData, Table, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from service.campaigns import ensure_brand
+from service.db.link_keys import link_key_digest
 from service.db.migrate import downgrade, upgrade
 from service.db.models import PROFILE_COLUMNS, Base, ConsentChange, Customer, Send, Variant
 from service.db.session import make_engine, session_scope
@@ -800,4 +801,36 @@ def test_customers_from_before_0045_start_their_consent_history_from_what_is_sto
     assert "consent_changes" not in inspect(engine).get_table_names()
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM customers")).scalar() == 4
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_stored_products_get_their_link_keys_and_an_index_after_0046(backend, tmp_path, request):
+    """0046 keeps each product's link key (digested), by which a click on an imported send finds its product through
+    an index: every product with an address was read, and keyed in Python, on each events request holding one."""
+    engine = _database(backend, tmp_path, request, "product_link_keys")
+    upgrade(engine, "0045")
+    product = {"name": "Mug", "category": "home", "price": 9.0, "currency": "EUR", "description": "",
+               "in_stock": True, "recommendable": True, "created_at": NOW, "updated_at": NOW}  # fmt: skip
+    urls = {
+        "M1": "HTTPS://WWW.Shop.example/p/mug/?utm_source=x",
+        "G1": "",
+        "B1": "https://shop.example/p/" + "书" * 300,
+    }
+    with session_scope(engine) as session:
+        for sku, url in urls.items():
+            old_row(session, "products", sku=sku, url=url, **product)
+    upgrade(engine)
+    with engine.connect() as connection:
+        keys = dict(connection.execute(text("SELECT sku, link_key_digest FROM products")).all())
+    assert keys == {
+        "M1": link_key_digest("https://shop.example/p/mug"),  # as a click spelt otherwise is keyed
+        "G1": None,  # no address: no click's
+        "B1": link_key_digest(urls["B1"]),
+    }
+    assert keys["M1"] != keys["B1"]
+    assert "ix_products_link_key_digest" in {index["name"] for index in inspect(engine).get_indexes("products")}
+    downgrade(engine, "0045")
+    assert "link_key_digest" not in {c["name"] for c in inspect(engine).get_columns("products")}
+    with engine.connect() as connection:
+        assert sorted(connection.execute(text("SELECT sku FROM products")).scalars()) == ["B1", "G1", "M1"]
     engine.dispose()
