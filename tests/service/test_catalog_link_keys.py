@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from service.db.models import Customer, Event, Product, Send
 from service.db.session import session_scope
@@ -63,6 +63,26 @@ def test_a_product_written_through_the_models_is_found_at_its_address_and_at_its
     with session_scope(engine) as session:
         session.scalars(select(Product)).one().url = "https://shop.example/p/sencha"
     assert _clicked(engine, ["https://shop.example/p/sencha?mc_cid=1", "https://shop.example/p/tea"]) == ["T1", None]
+
+
+def test_clicks_on_imported_sends_read_only_the_products_at_their_addresses(client, engine):
+    """The catalog is read by the clicks' link keys, in one query for the request's clicks, not product by product
+    nor the whole catalog."""
+    upload_products(client, CATALOG)
+    _imported_send(engine)
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        named = _clicked(engine, ["https://shop.example/p/K1", "https://shop.example/p/café", "https://shop.example/x"])
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert named == ["K1", "C1", None]
+    catalog_reads = [s for s in statements if "FROM products" in s and "JOIN products" not in s and "events" not in s]
+    assert len(catalog_reads) == 1 and "products.link_key_digest IN" in catalog_reads[0], catalog_reads
 
 
 def test_a_long_address_in_a_script_percent_encoding_lengthens_is_stored_and_clicked(any_engine):
