@@ -155,7 +155,7 @@ def copy_schema(n_variants: int, product_labels: list[str], examples: list[dict]
     }
 
 
-def _clean_data(text: str, limit: int = 200) -> str:
+def clean_data(text: str, limit: int = 200) -> str:
     """Data goes into the prompt as data: no delimiter look-alikes, one line, bounded length."""
     text = re.sub(r"</?\s*data\s*>", " ", text, flags=re.I)
     return " ".join(text.split())[:limit]
@@ -185,7 +185,7 @@ def build_messages(
         # in the shop's currency, as the email states it: a British shop's model was told "Enjoy €5 off"
         offer_text=offer_text(first.offer, "en", first.currency) if with_data else "",
         products=[
-            {"label": f"p{i + 1}", "category": _clean_data(p.category, 40), "description": _clean_data(p.description)}
+            {"label": f"p{i + 1}", "category": clean_data(p.category, 40), "description": clean_data(p.description)}
             for i, p in enumerate(products)
         ],
         n_variants=n_variants,
@@ -266,10 +266,10 @@ def write_group_copy(
         except ModelOutputInvalid as invalid:  # an answer that cannot be used was still paid for
             answered()
             if invalid.usage is not None:
-                _add_usage(result.usage, invalid.usage)
+                add_usage(result.usage, invalid.usage)
             raise
         answered()
-        _add_usage(result.usage, usage)
+        add_usage(result.usage, usage)
         if settings.cache:
             with _CACHE_LOCK:
                 if len(_CACHE) >= _CACHE_LIMIT:
@@ -330,7 +330,7 @@ def write_group_copy(
             break  # the campaign decides (generate_drafts): fail if the model never answered, else template copy
         except (ModelOutputInvalid, ValidationError) as error:
             result.invalid_answers += 1
-            problems = f"it did not fit the required JSON format ({_short(error)})"
+            problems = f"it did not fit the required JSON format ({short_reason(error)})"
             continue
         found = _problems(group, brand, variants, lines, instructions)
         if attempt_number == 0:
@@ -377,7 +377,7 @@ def _count_turned_down(
             result.lines_rejected_by_check[name] = result.lines_rejected_by_check.get(name, 0) + 1
 
 
-def _add_usage(total: Usage, call: Usage) -> None:
+def add_usage(total: Usage, call: Usage) -> None:
     for name in ("prompt_tokens", "completion_tokens", "cost_usd", "seconds"):
         setattr(total, name, getattr(total, name) + getattr(call, name))
 
@@ -504,5 +504,5 @@ def _idea(variant: CopyVariant) -> str:
     return f"{variant.subject} {variant.intro}"
 
 
-def _short(error: Exception) -> str:
+def short_reason(error: Exception) -> str:
     return " ".join(str(error).split())[:200]
