@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 CAMPAIGN_TYPES = ("welcome", "cross_sell", "win_back", "replenishment", "vip")
 LOCALES = ("en", "de", "pl", "ru", "bg", "fr", "es", "it", "pt", "nl")
+NOTE_MAX = 300  # characters of a copywriter's note to the model (generation.suggestion): a wish, not a brief
 
 
 class ProductFact(BaseModel):

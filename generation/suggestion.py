@@ -26,11 +26,10 @@ from generation.guardrails.structure import plain_words
 from generation.llm import Usage, complete_json, model_locales
 from generation.pipeline import finish_variant
 from generation.render import offer_text
-from generation.schemas import DraftRequest, Variant
+from generation.schemas import NOTE_MAX, DraftRequest, Variant
 from generation.settings import LLMSettings
 from generation.tidy import drop_repeated_opening, tidy
 
-NOTE_MAX = 300  # characters of a copywriter's note: a wish for the wording, not a brief
 FIELDS = ("subject", "preheader", "intro")
 # What the retry message and SuggestionTurnedDown call a version that is the variant's copy again
 SAME_AS_NOW = "same_copy"

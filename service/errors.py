@@ -124,6 +124,20 @@ class DatabaseUnavailable(TailorError):
     status_code = 503
 
 
+class CopyModelUnavailable(TailorError):
+    """The model that writes copy could not be used for a request made while someone waits (a suggestion):
+    unreachable, no key, an unknown model, a server error."""
+
+    status_code = 503
+
+
+class CopyModelTimedOut(TailorError):
+    """The model that writes copy did not answer a waiting request before its deadline (TAILOR_LLM_TIMEOUT,
+    TAILOR_LLM_STALL_TIMEOUT, TAILOR_LLM_GROUP_DEADLINE)."""
+
+    status_code = 504
+
+
 class StorageUnavailable(TailorError):
     """The server's disk would not take what it had to write (full, over quota, read-only)."""
 
@@ -345,6 +359,8 @@ def _problem_body(problem: Problem, file: str | None = None) -> dict[str, Any]:
         return {**named, "row": problem.row, "column": problem.column, "message": problem.message}
     if problem.field_kind == "parameter":
         return {"field": f"query.{problem.column}", "message": problem.message}
+    if problem.field_kind == "check":  # a guardrail that turned model copy down (a suggestion), by its name
+        return {"check": problem.column, "message": problem.message}
     return {"field": problem.column, "message": problem.message}
 
 

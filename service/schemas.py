@@ -21,6 +21,7 @@ from pydantic import (
     field_validator,
 )
 
+from generation.schemas import NOTE_MAX
 from service.bounds import COUNT_MAX, ROW_ID_MAX
 from service.clock import as_text
 from service.db.models import EVENT_ID_MAX
@@ -488,6 +489,42 @@ class VariantEdit(RequestBody):
     def _one_kind_of_line_break(cls, intro: str | None) -> str | None:
         """A browser's text box sends CR LF: stored as typed, the text email mixed two kinds of line ending."""
         return intro.replace("\r\n", "\n").replace("\r", "\n") if intro is not None else None
+
+
+class SuggestionIn(RequestBody):
+    """A copywriter's request for another version of a variant's copy."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    note: str = Field(
+        "", max_length=NOTE_MAX, pattern=ONE_LINE,
+        description="what the copywriter wants of the new version (\"warmer\", \"mention the gift first\"), told to "
+        "the model as their wish; facts still come from the draft's data alone",
+    )  # fmt: skip
+
+
+class SuggestionOut(BaseModel):
+    """One version of a variant's copy the model suggests, checked and scored; the draft is unchanged. Saved with
+    the variant's edit (`PATCH /drafts/{id}/variants/{variant_id}`, `expected_revision` this `revision`)."""
+
+    draft_id: int
+    variant_id: int
+    label: str
+    revision: int = Field(description="the draft's revision the suggestion was written from")
+    note: str
+    subject: str
+    preheader: str
+    intro: str
+    product_lines: list[str] = Field(description="the variant's own, which a suggestion leaves as they are")
+    html: str
+    text: str
+    checks: list[CheckOut]
+    passed: bool
+    p_open: float | None
+    p_click: float | None
+    p_conversion: float | None
+    reasons: list[str] = []
+    versions: int = Field(description="the model's versions asked for, this one included (the others failed checks)")
 
 
 class ApproveIn(RequestBody):

@@ -1,5 +1,5 @@
-"""Drafts of a campaign: list, export, read, edit a variant, approve (one, all pending, or all held back for
-lateness), reject, reopen.
+"""Drafts of a campaign: list, export, read, edit a variant (or ask the model for another version of it), approve
+(one, all pending, or all held back for lateness), reject, reopen.
 
 An edit, approval, rejection or reopening may carry the draft's `revision` it is based on as `expected_revision`:
 if the draft changed since (someone else edited or reviewed it), it is refused with 409 naming who changed what.
@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from service import drafts as draft_ops
-from service import late_drafts
+from service import late_drafts, suggestions
 from service.deps import ApiKeyDep, OffsetQuery, SessionDep, StateDep
 from service.pipeline.exporting import EXPORT_WARNING, draft_ids, jsonl_chunks
 from service.routes.responses import KEYED, errors
@@ -22,6 +22,8 @@ from service.schemas import (
     LateReapproved,
     PendingApproved,
     RejectIn,
+    SuggestionIn,
+    SuggestionOut,
     VariantEdit,
 )
 
@@ -108,6 +110,24 @@ def edit_variant(
     """Edit a variant's copy (the fields given); the email is rendered again, the guardrails and the scoring model
     run again on it. A draft already reviewed is a 409, as is one changed since `expected_revision`."""
     return draft_ops.draft_out(draft_ops.edit_variant(session, draft_id, variant_id, edit, state.models))
+
+
+@router.post(
+    "/drafts/{draft_id}/variants/{variant_id}/suggestion", response_model=SuggestionOut,
+    responses=errors(404, 409, 413, 504),
+)  # fmt: skip
+def suggest_variant(
+    draft_id: DatabaseId, variant_id: DatabaseId, session: SessionDep, state: StateDep, _key: ApiKeyDep,
+    body: SuggestionIn | None = None,
+) -> SuggestionOut:  # fmt: skip
+    """Another version of the variant's subject, preheader and intro, written by the configured model (with `note`,
+    the copywriter's wish: "warmer", "mention the gift first") and held to every check model copy meets, with its
+    checks and predictions. The draft is not changed: save the version with the variant's edit (`PATCH`, its
+    `revision` as `expected_revision`). Refused: a draft already reviewed (409); every version the model wrote
+    failing the checks (422, `problems` naming each `check`); the model unreachable (503) or not done within
+    `TAILOR_LLM_GROUP_DEADLINE` (504)."""
+    note = body.note if body else ""
+    return suggestions.suggest_for_variant(session, draft_id, variant_id, note, state.models)
 
 
 @router.post("/drafts/{draft_id}/approve", response_model=DraftOut, responses=errors(404, 409, 413))

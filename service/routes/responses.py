@@ -16,8 +16,11 @@ WHEN = {
     422: "The request (or the uploaded file) was refused; `problems` names each field, or each file row and column.",
     500: "A fault of the server's own, not of the request (`InternalError`); the server's log says why, under the "
     "request id the message quotes.",
-    503: "The database is busy with another write, cannot be reached, or the mail server cannot be reached; nothing "
-    "was written. `Retry-After`, when sent, says when to try again.",
+    503: "The database is busy with another write, cannot be reached, or the mail server (or the model that writes "
+    "copy, `CopyModelUnavailable`) cannot be reached; nothing was written. `Retry-After`, when sent, says when to "
+    "try again.",
+    504: "The model that writes copy did not answer before its deadline (`CopyModelTimedOut`: TAILOR_LLM_TIMEOUT, "
+    "TAILOR_LLM_GROUP_DEADLINE); nothing was changed.",
     507: "The server's disk is full, over quota or read-only (`StorageUnavailable`); what was asked was not done.",
 }
 # What any route that needs a key can answer: no key, a busy database. A route with parameters or a body can also

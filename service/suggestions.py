@@ -1,0 +1,91 @@
+"""Another version of a variant's copy, asked of the model for a copywriter (generation.suggestion): checked, scored
+and answered, the draft left as it is. The copywriter saves it as any edit (service.drafts.edit_variant), which keeps
+the review history and the revision check; the suggestion says the revision it was written from.
+
+The model may take minutes (TAILOR_LLM_GROUP_DEADLINE bounds it), so the draft is read and the read ended before the
+call: no transaction stays open while the model writes.
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+
+from sqlalchemy.orm import Session
+
+from generation.errors import ModelTimedOut, ModelUnavailable
+from generation.settings import LLMSettings
+from service.drafts import REVIEWABLE, get_draft
+from service.errors import (
+    Conflict,
+    CopyModelTimedOut,
+    CopyModelUnavailable,
+    InvalidInput,
+    NotFound,
+    NotReady,
+    Problem,
+)  # fmt: skip
+from service.pipeline.model_store import ModelStore
+from service.schemas import CheckOut, SuggestionOut
+
+WHAT_NEXT = "No suggestion was made and the draft is unchanged: try again later, or edit the copy yourself."
+
+
+def suggest_for_variant(
+    session: Session, draft_id: int, variant_id: int, note: str, models: ModelStore | None = None,
+    settings: LLMSettings | None = None,
+) -> SuggestionOut:  # fmt: skip
+    """A new version of the variant's subject, preheader and intro, written by the configured model with ``note``
+    as the copywriter's wish, with its checks and (with ``models``' engagement model) its predictions. Refused: a
+    draft already reviewed (409), a note over the limits (422, `note`), every version failing the checks (422,
+    naming each check), the model unreachable (503) or too slow (504)."""
+    from generation.brands import load_brand
+    from generation.copywriter import CopyVariant
+    from generation.suggestion import LocaleNotWritten, NoteInvalid, SuggestionTurnedDown, suggest_copy
+    from service.pipeline.generate import score_in_place_of
+    from service.pipeline.rendering import draft_request
+
+    draft = get_draft(session, draft_id)
+    if draft.status not in REVIEWABLE:
+        raise Conflict(
+            f"Draft {draft.id} is already {draft.status}; only pending or flagged drafts get suggestions (reopen it "
+            "first to change its copy)."
+        )
+    variant = next((v for v in draft.variants if v.id == variant_id), None)
+    if variant is None:
+        raise NotFound(f"Variant {variant_id} is not a variant of draft {draft_id}.")
+    brand = load_brand(draft.campaign.brand.slug)
+    request = draft_request(draft, brand)
+    # as stored: a preheader a copywriter emptied is none, which a model's version must not be
+    current = CopyVariant.model_construct(subject=variant.subject, preheader=variant.preheader, intro=variant.intro)
+    label, lines, revision = variant.label, list(variant.product_lines or []), draft.revision
+    session.commit()  # the read ends here: the model's minutes hold no transaction open
+    try:
+        suggestion = suggest_copy(
+            request, brand, current, lines, note=note, variant_id=label, settings=settings or LLMSettings()
+        )
+    except NoteInvalid as invalid:
+        raise InvalidInput("suggestion", [Problem(None, "note", str(invalid), "field")]) from None
+    except SuggestionTurnedDown as turned_down:
+        problems = [Problem(None, name, why, "check") for name, why in turned_down.reasons]
+        raise InvalidInput(
+            "suggestion", problems, outcome=f"turned down: the model's {turned_down.versions} versions failed the "
+            "checks, nothing was changed (ask again, perhaps with another note, or edit the copy yourself)",
+        ) from None  # fmt: skip
+    except LocaleNotWritten as unwritten:
+        raise Conflict(str(unwritten)) from None
+    except ModelTimedOut as slow:
+        raise CopyModelTimedOut(f"{slow} {WHAT_NEXT}") from None
+    except ModelUnavailable as down:
+        raise CopyModelUnavailable(f"{down} {WHAT_NEXT}") from None
+    written = suggestion.variant
+    scores = {"p_open": None, "p_click": None, "p_conversion": None, "reasons": []}
+    if models is not None:
+        with suppress(NotReady):  # drafts made before any scoring model: nothing to score with
+            scored = get_draft(session, draft_id)
+            scores = score_in_place_of(scored, label, written, written.passed, models.get("engagement"))
+    return SuggestionOut(
+        draft_id=draft_id, variant_id=variant_id, label=label, revision=revision, note=note.strip(),
+        subject=written.subject, preheader=written.preheader, intro=written.intro, product_lines=written.product_lines,
+        html=written.html, text=written.text, checks=[CheckOut(**c.model_dump()) for c in written.checks],
+        passed=written.passed, versions=suggestion.versions, **scores,
+    )  # fmt: skip

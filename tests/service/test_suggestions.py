@@ -1,0 +1,136 @@
+"""`POST /drafts/{id}/variants/{variant_id}/suggestion`: another version of a variant's copy from the model, checked
+and scored, the draft unchanged until the copywriter saves it as an edit; refusals name the field, the checks, or
+what to do about the model."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from generation.llm import Endpoint, register
+from generation.schemas import NOTE_MAX
+from tests.service.conftest import generated_campaign, trained_shop, use_an_unreachable_model
+
+_COPY_NOW = re.compile(r"The email's copy now:\n<data>\n(.*)\n</data>")
+
+
+@register("echoing_copy")
+def _echoing_copy(model, settings):
+    """A model that ignores the note and answers the copy it was shown, as it is."""
+    return Endpoint(
+        model="openai/echoing_copy", api_key="x",
+        mock=lambda messages, schema: _COPY_NOW.search(messages[1]["content"]).group(1),
+    )  # fmt: skip
+
+
+@register("pricing")
+def _pricing(model, settings):
+    """A model that writes a price the data does not hold."""
+    version = {
+        "subject": "Your favourites are back", "preheader": "Fresh picks for your next order",
+        "intro": "Everything you liked now costs only 1.99 EUR, so treat yourself today.",
+    }  # fmt: skip
+    return Endpoint(model="openai/pricing", api_key="x", mock=lambda messages, schema: json.dumps(version))
+
+
+def _first_draft(client, demo_files, monkeypatch) -> tuple[dict, dict, str]:
+    """A draft of a campaign the fake model wrote, one of its variants, and that variant's suggestion address."""
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_shop(client, demo_files)
+    campaign_id = generated_campaign(client, max_customers=2)
+    draft = client.get(f"/campaigns/{campaign_id}/drafts").json()[0]
+    variant = draft["variants"][0]
+    return draft, variant, f"/drafts/{draft['id']}/variants/{variant['id']}/suggestion"
+
+
+def test_a_suggestion_is_checked_and_scored_and_saved_only_as_an_edit(client, demo_files, monkeypatch):
+    draft, variant, url = _first_draft(client, demo_files, monkeypatch)
+    answered = client.post(url, json={"note": "warmer"})
+    assert answered.status_code == 200, answered.text
+    suggestion = answered.json()
+    assert suggestion["subject"] != variant["subject"] and suggestion["passed"]
+    assert all(check["passed"] for check in suggestion["checks"]) and len(suggestion["checks"]) >= 10
+    assert 0 < suggestion["p_click"] <= suggestion["p_open"] < 1 and suggestion["reasons"]
+    assert suggestion["product_lines"] == variant["product_lines"] and suggestion["note"] == "warmer"
+    assert suggestion["revision"] == draft["revision"] and suggestion["label"] == variant["label"]
+    unchanged = client.get(f"/drafts/{draft['id']}").json()
+    assert unchanged["variants"] == draft["variants"] and unchanged["reviews"] == [] and unchanged["revision"] == 0
+
+    saved = client.patch(
+        f"/drafts/{draft['id']}/variants/{variant['id']}",
+        json={
+            "subject": suggestion["subject"], "preheader": suggestion["preheader"], "intro": suggestion["intro"],
+            "reviewer": "Ola", "expected_revision": suggestion["revision"],
+        },
+    )  # fmt: skip
+    assert saved.status_code == 200, saved.text
+    edited = next(v for v in saved.json()["variants"] if v["id"] == variant["id"])
+    assert edited["subject"] == suggestion["subject"] and edited["edited"]
+    assert [(r["action"], r["reviewer"]) for r in saved.json()["reviews"]] == [("edit", "Ola")]
+    stale = client.post(url).json()["revision"]  # no body: no note
+    assert stale == saved.json()["revision"]
+
+
+def test_refusals_name_the_note_the_checks_and_the_drafts_state(client, demo_files, monkeypatch):
+    draft, variant, url = _first_draft(client, demo_files, monkeypatch)
+    for note, said in (("x" * (NOTE_MAX + 1), f"at most {NOTE_MAX} characters"), ("warmer\nand more", "pattern")):
+        refused = client.post(url, json={"note": note})
+        assert refused.status_code == 422 and refused.json()["problems"][0]["field"] == "note", refused.text
+        assert said in refused.json()["problems"][0]["message"]
+
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "pricing")
+    priced = client.post(url, json={"note": "say it costs 1.99 EUR"})
+    assert priced.status_code == 422, priced.text
+    checks = {problem["check"] for problem in priced.json()["problems"]}
+    assert checks & {"grounding", "unbacked_claims"} and "1.99" in priced.json()["message"]
+    assert "nothing was changed" in priced.json()["message"]
+
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "echoing_copy")
+    echoed = client.post(url, json={"note": "shorter subject"})
+    assert echoed.status_code == 422 and "same_copy" in {p["check"] for p in echoed.json()["problems"]}
+    assert client.get(f"/drafts/{draft['id']}").json()["variants"] == draft["variants"]
+
+    assert client.post(f"/drafts/{draft['id']}/variants/999999/suggestion").status_code == 404
+    client.post(f"/drafts/{draft['id']}/reject", json={"comment": "not for this customer"})
+    reviewed = client.post(url)
+    assert reviewed.status_code == 409 and "already rejected" in reviewed.json()["message"]
+
+
+class _SilentProvider(BaseHTTPRequestHandler):
+    """Takes the call and answers nothing for longer than the test waits."""
+
+    def do_POST(self):  # noqa: N802 (the standard library's name)
+        self.rfile.read(int(self.headers["Content-Length"]))
+        time.sleep(5)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_model_down_or_too_slow_is_a_503_or_504_saying_what_to_do(client, demo_files, monkeypatch):
+    draft, variant, url = _first_draft(client, demo_files, monkeypatch)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _SilentProvider)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("TAILOR_LLM_MODEL", "openai/any")
+        monkeypatch.setenv("TAILOR_LLM_API_BASE", f"http://127.0.0.1:{server.server_address[1]}/v1")
+        monkeypatch.setenv("TAILOR_LLM_API_KEY", "x")
+        monkeypatch.setenv("TAILOR_LLM_GROUP_DEADLINE", "1")
+        started = time.monotonic()
+        slow = client.post(url, json={"note": "warmer"})
+        assert time.monotonic() - started < 3  # the model's deadline bounds the request
+        assert slow.status_code == 504 and slow.json()["error"] == "CopyModelTimedOut", slow.text
+        assert "TAILOR_LLM_GROUP_DEADLINE" in slow.json()["message"]
+        assert "edit the copy yourself" in slow.json()["message"]
+    finally:
+        server.shutdown()
+
+    use_an_unreachable_model(monkeypatch)
+    down = client.post(url)
+    assert down.status_code == 503 and down.json()["error"] == "CopyModelUnavailable", down.text
+    assert "TAILOR_LLM_MODEL" in down.json()["message"] and "Traceback" not in down.text
+    assert client.get(f"/drafts/{draft['id']}").json()["variants"] == draft["variants"]
