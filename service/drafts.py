@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, selectinload
@@ -55,6 +55,7 @@ from service.segments import segment_named
 from service.send_times import approved_send_after, give_approved_best_hours
 
 REVIEWABLE = {"pending", "flagged"}
+FormBody = TypeVar("FormBody", bound=BaseModel)  # an API body a review page form is read as (form_body)
 APPROVE_BATCH = 1_000  # drafts approved at a time by approve_pending
 CHANGES_NAMED = 3  # of the changes a stale action missed, the latest this many are named in its refusal
 
@@ -542,11 +543,17 @@ def reopen(session: Session, draft_id: int, reviewer: str, comment: str, expecte
 def variant_edit(reviewer: str, **fields: Any) -> VariantEdit:
     """An edit from a form, held to the API's limits (``VariantEdit``): InvalidInput naming each field that breaks
     them (an empty or over-long subject), with the API's own words."""
+    return form_body(VariantEdit, "edit", reviewer=reviewer, **fields)
+
+
+def form_body(body: type[FormBody], what: str, **fields: Any) -> FormBody:
+    """A form's fields as the API's ``body``, held to its limits: InvalidInput (about ``what``) naming each field
+    that breaks them, in words a copywriter reads."""
     try:
-        return VariantEdit(reviewer=reviewer, **fields)
+        return body(**fields)
     except ValidationError as error:
         problems = [Problem(None, field_path(e["loc"]), _in_plain_words(e), "field") for e in error.errors()]
-        raise InvalidInput("edit", problems) from None
+        raise InvalidInput(what, problems) from None
 
 
 def _in_plain_words(error: dict[str, Any]) -> str:

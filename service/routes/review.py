@@ -69,6 +69,8 @@ DONE = {
     "approved": "Approved, with variant {chosen} chosen.",
     "rejected": "Rejected.",
     "reopened": "Reopened for review.",
+    "suggested": "The model suggests another version of variant {edited}, beside its copy: put it into the edit form "
+    "and save it to keep it; the draft is unchanged until then.",
 }
 
 
@@ -82,7 +84,10 @@ def _back_to(request: Request, draft_id: int, done: str, preview: int | None = N
     return _to(request, f"/review/drafts/{draft_id}{query}")
 
 
-FIELD_LABELS = {"subject": "Subject", "preheader": "Preheader", "intro": "Intro", "comment": "Comment"}
+FIELD_LABELS = {
+    "subject": "Subject", "preheader": "Preheader", "intro": "Intro", "comment": "Comment",
+    "note": "Note for the model",
+}  # fmt: skip
 PRODUCT_LINE = re.compile(r"product_lines\[(\d+)\]")
 
 
@@ -107,7 +112,7 @@ def _in_words(error: TailorError, products: Sequence[str] = ()) -> str:
 def _draft_page(
     request: Request, session: Session, draft_id: int, error: TailorError | None = None,
     edit: dict[str, Any] | None = None, preview: int | None = None, comments: dict[str, str] | None = None,
-    approval: dict[str, Any] | None = None, done: str | None = None,
+    approval: dict[str, Any] | None = None, done: str | None = None, suggested: dict[str, Any] | None = None,
 ) -> HTMLResponse:  # fmt: skip
     """The draft's page; after a refused action, with the error (and its status code) and, for an edit, the
     values the person typed (for an approval or a rejection, the comment, in ``comments`` by form; for an
@@ -115,7 +120,9 @@ def _draft_page(
     lost. An edit refused for its values (over the limits, a busy database) stays in the form, still based on the
     revision it was; one refused because the draft changed or was reviewed meanwhile is shown read-only, to copy
     from, beside the draft as it is now. The preview shows variant `preview` when the draft has it, else the one
-    sent, else the chosen one. ``done``, the action just done (a key of DONE), is said at the top."""
+    sent, else the chosen one. ``done``, the action just done (a key of DONE), is said at the top. ``suggested``: the
+    variant a version was asked for (``variant_id``), the note sent (``note``) and, once written, the version
+    (``suggestion``, a SuggestionOut), shown beside the variant's copy."""
     stored = draft_ops.get_draft(session, draft_id)
     next_id, waiting = draft_ops.next_to_review(session, stored)
     draft = draft_ops.draft_out(stored)
@@ -127,6 +134,7 @@ def _draft_page(
     products = [str(item.get("name", "")) for item in draft.recommendations or []]
     retyped = edit if edit and editable and not isinstance(error, Conflict) else None
     labels = {v.id: v.label for v in draft.variants}
+    done = None if done == "suggested" and not (suggested or {}).get("suggestion") else done
     said = (
         DONE.get(done or "", "").format(
             edited=labels.get(preview, ""), chosen=labels.get(draft.selected_variant_id, "")
@@ -155,7 +163,9 @@ def _draft_page(
         # French, not "39,00 €" (generation.locales.number_locale)
         "shown": shown, "written_in": written_in, "numbers_in": amounts_locale(draft.locale, written_in),
         "next_id": next_id, "waiting": waiting, "comments": comments or {}, "approval": approval or {},
-        "done": said if not error else "", "error_variant": labels.get(edit.get("variant_id")) if edit else None,
+        "done": said if not error else "",
+        "error_variant": labels.get((edit or suggested or {}).get("variant_id")) if edit or suggested else None,
+        "suggested": suggested or {},
         # the fields the error is about, by the API's names ("subject", "product_lines[0]"), marked on the page
         "error_fields": [p.column for p in error.problems if p.column] if isinstance(error, InvalidInput) else [],
         "checks_refused": isinstance(error, ChecksFailed),  # the override box is what the error is about
@@ -165,7 +175,7 @@ def _draft_page(
 
 def _still(done: str | None, draft, edited_shown: bool) -> bool:
     """Whether what ``?done=`` says is still so: a link kept, or opened after someone else acted, says nothing."""
-    if done == "saved":
+    if done in ("saved", "suggested"):  # a suggestion's page is the answer to its form alone (never ?done=)
         return edited_shown
     if done == "reopened":
         return draft.status in draft_ops.REVIEWABLE
@@ -522,6 +532,35 @@ def reopen(
     except (TailorError, OperationalError) as error:
         return _refused(request, session, draft_id, error, {"reopen": comment}, whose=whose)
     return _back_to(request, draft_id, "reopened")
+
+
+@router.post("/drafts/{draft_id}/variants/{variant_id}/suggest", response_model=None)
+def suggest(
+    draft_id: DatabaseId, variant_id: DatabaseId, request: Request, session: SessionDep, state: StateDep,
+    _key: ApiKeyDep, note: Annotated[str, Form()] = "", whose: WhoseForm = None,
+) -> HTMLResponse:  # fmt: skip
+    """Another version of the variant's copy from the model, shown beside it on the draft's page (which this answers,
+    the draft unchanged); the copywriter puts it into the edit form and saves it as any edit. A refusal (a note over
+    the limits, checks turning every version down, the model down or too slow) is said on the page, the note kept."""
+    from service.schemas import SuggestionIn
+    from service.suggestions import suggest_for_variant
+
+    asked = {"variant_id": variant_id, "note": note}
+    try:
+        checked = draft_ops.form_body(SuggestionIn, "suggestion", note=note)
+        suggestion = suggest_for_variant(session, draft_id, variant_id, checked.note, state.models)
+    except (TailorError, OperationalError) as error:
+        told = as_told(error)
+        if not isinstance(told, TailorError):
+            raise
+        session.rollback()
+        if isinstance(told, NotFound) and whose is not None and _replacement(session, draft_id, whose):
+            return _refused(request, session, draft_id, told, whose=whose)
+        return _draft_page(request, session, draft_id, told, preview=variant_id, suggested=asked)
+    page = _draft_page(request, session, draft_id, preview=variant_id, done="suggested", suggested=asked | {
+        "suggestion": suggestion})  # fmt: skip
+    page.headers["Cache-Control"] = "no-store"  # a page answering a POST: Back must not show it as the draft now
+    return page
 
 
 @router.post("/drafts/{draft_id}/variants/{variant_id}/edit", response_model=None)

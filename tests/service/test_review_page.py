@@ -718,3 +718,59 @@ def test_an_edit_refused_for_its_values_is_still_not_saved_to_the_page(shop_with
         expect(page.locator("#done")).to_contain_text("is saved")
         assert len(asked) == 1
         browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
+def test_a_suggested_version_is_asked_for_read_beside_the_copy_and_saved_as_an_edit(
+    shop_with_fake_campaign, live_server, api_key, monkeypatch
+):
+    """A copywriter asks the model for another version of a variant, with a note, by keyboard; reads it beside the
+    copy; puts it into the edit form and saves it. A model that cannot be reached is said, the note kept."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.service.conftest import use_an_unreachable_model
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = _logged_in(browser, live_server, api_key)
+        page.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
+        page.goto(live_server + page.locator("#drafts tr[data-draft-id] a").first.get_attribute("href"))
+        chosen = page.locator(".card.selected")
+        label = chosen.locator("h2").inner_text().split()[1]
+        before = chosen.locator("input[name=subject]").input_value()
+        note = chosen.get_by_label("Note for the model")
+        note.fill("warmer")
+        note.press("Enter")  # the keyboard's way to send the form
+        expect(page.locator("#done")).to_contain_text(f"The model suggests another version of variant {label}")
+        region = page.get_by_role("region", name=re.compile(f"Suggested version of variant {label}"))
+        expect(region).to_contain_text("for your note “warmer”")
+        expect(region.get_by_role("row", name=re.compile("^Subject"))).to_contain_text(before)  # now, beside it
+        suggested = region.locator(".suggested-subject").inner_text()
+        assert suggested and suggested != before
+        chosen = page.locator(".card.selected")
+        expect(chosen.locator("input[name=subject]")).to_have_value(before)  # nothing changed yet
+        use = region.get_by_role("button", name="Put into the edit form")
+        use.focus()
+        page.keyboard.press("Enter")
+        subject = chosen.locator("input[name=subject]")
+        expect(subject).to_have_value(suggested)
+        expect(subject).to_be_focused()
+        expect(region.get_by_role("status")).to_have_text(
+            "The suggestion is in the edit form above, not saved yet: read it, then Save edit."
+        )
+        chosen.locator("button[name=save]").click()
+        expect(page.locator("#done")).to_have_text(f"Your edit of variant {label} is saved; the preview shows it.")
+        expect(page.locator(".card.selected input[name=subject]")).to_have_value(suggested)
+        expect(
+            page.get_by_text(re.compile(f"edit by Ola Copywriter .*: variant {label}: intro, preheader, subject"))
+        ).to_be_visible()
+
+        use_an_unreachable_model(monkeypatch)
+        note = page.locator(".card.selected").get_by_label("Note for the model")
+        note.fill("shorter subject")
+        page.locator(".card.selected button[name=suggest]").click()
+        expect(page.locator("#error-summary")).to_be_focused()
+        expect(page.locator("#error")).to_contain_text(f"Variant {label}: The model 'openai/gpt-4o-mini'")
+        expect(page.locator(".card.selected .suggest-form .error")).to_contain_text("edit the copy yourself")
+        expect(page.locator(".card.selected").get_by_label("Note for the model")).to_have_value("shorter subject")
+        browser.close()

@@ -134,3 +134,23 @@ def test_a_model_down_or_too_slow_is_a_503_or_504_saying_what_to_do(client, demo
     assert down.status_code == 503 and down.json()["error"] == "CopyModelUnavailable", down.text
     assert "TAILOR_LLM_MODEL" in down.json()["message"] and "Traceback" not in down.text
     assert client.get(f"/drafts/{draft['id']}").json()["variants"] == draft["variants"]
+
+
+def test_the_review_page_shows_a_suggestion_beside_the_copy_and_keeps_a_refused_note(client, demo_files, monkeypatch):
+    draft, variant, _ = _first_draft(client, demo_files, monkeypatch)
+    form = f"/review/drafts/{draft['id']}/variants/{variant['id']}/suggest"
+    shown = client.post(form, data={"note": "warmer"})
+    assert shown.status_code == 200 and f'id="suggestion-{variant["id"]}"' in shown.text
+    assert "for your note “warmer”" in shown.text and 'class="use-suggestion"' in shown.text
+    assert "The model suggests another version of variant" in shown.text  # said in the status line
+    assert client.get(f"/drafts/{draft['id']}").json()["variants"] == draft["variants"]
+
+    refused = client.post(form, data={"note": "y" * (NOTE_MAX + 1)})
+    assert refused.status_code == 422 and 'aria-invalid="true" aria-describedby="suggest-error-' in refused.text
+    assert "Note for the model: is longer than the 300 characters it may have" in refused.text
+    assert f'value="{"y" * (NOTE_MAX + 1)}"' in refused.text  # what was typed is kept
+
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "pricing")
+    turned_down = client.post(form, data={"note": "cheaper"})
+    assert turned_down.status_code == 422 and "No suggestion: " in turned_down.text
+    assert 'id="suggestion-' not in turned_down.text
