@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from generation import templates
 from generation.brands import BrandKit
 from generation.copywriter import SEGMENT_WORDS, CopyVariant, add_usage, clean_data, short_reason
+from generation.diversity import is_near_duplicate
 from generation.errors import GenerationError, ModelOutputInvalid
 from generation.guardrails import COPY_CHECKS, CheckContext, run_checks
 from generation.guardrails.length import LIMITS
@@ -161,7 +162,7 @@ def _schema(request: DraftRequest, current: CopyVariant) -> dict:
     """One version's JSON schema; its example (which only the fake model reads) is a template copy of the campaign
     other than ``current``, so that the fake model suggests something new."""
     copies = templates.fallback_copies(request.campaign_type, request.customer.locale)
-    other = next((c for c in copies if not _same(CopyVariant(**c), current)), copies[0])
+    other = next((c for c in copies if not _nearly_current(CopyVariant(**c), current)), copies[0])
     return {
         "type": "object",
         "properties": {name: {"type": "string"} for name in FIELDS},
@@ -185,16 +186,20 @@ def _parsed(answer: dict, brand: BrandKit, locale: str) -> CopyVariant:
 def _failed(
     request: DraftRequest, brand: BrandKit, version: CopyVariant, current: CopyVariant, instructions: str
 ) -> list[tuple[str, str]]:
-    """(check name, why) for each copy check ``version`` fails, and for being ``current`` again."""
+    """(check name, why) for each copy check ``version`` fails, and for being ``current`` again, or nearly."""
     context = CheckContext(
         request=request, brand=brand, subject=version.subject, preheader=version.preheader, intro=version.intro,
         product_lines=[], instructions=instructions,
     )  # fmt: skip
     failed = [(c.name, c.reason) for c in run_checks(context, COPY_CHECKS) if not c.passed]
-    if _same(version, current):
-        failed.append((SAME_AS_NOW, "it is the current copy again; write a different version"))
+    if _nearly_current(version, current):
+        failed.append((SAME_AS_NOW, "it is the current copy again, or nearly; write a different version"))
     return failed
 
 
-def _same(version: CopyVariant, current: CopyVariant) -> bool:
-    return all(plain_words(getattr(version, name)) == plain_words(getattr(current, name)) for name in FIELDS)
+def _nearly_current(version: CopyVariant, current: CopyVariant) -> bool:
+    """Whether ``version`` is ``current`` again, or nearly: the same subject over words mostly the same (the local
+    model, asked for "warmer", kept the subject and preheader and cut the intro's second sentence). A new subject
+    alone is a new version: a note may ask for one ("shorter subject")."""
+    whole = [" ".join(getattr(copy, name) for name in FIELDS) for copy in (version, current)]
+    return plain_words(version.subject) == plain_words(current.subject) and is_near_duplicate(whole[0], whole[1:])

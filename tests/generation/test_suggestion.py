@@ -58,9 +58,15 @@ WARMER = {
     "subject": "We kept a warm cup for you", "preheader": "Fresh leaves and a teapot picked for you",
     "intro": "It has been a while, and we would love to see you back for a slow morning with a fresh pot.",
 }  # fmt: skip
+# What the local model wrote for "warmer" (seed 2): the subject and preheader kept, the intro cut short
+NEARLY = {
+    "subject": CURRENT.subject, "preheader": CURRENT.preheader, "intro": "It has been a while since your last visit.",
+}  # fmt: skip
+SHORTER = {"subject": "Missing you", "preheader": CURRENT.preheader, "intro": CURRENT.intro}
 IGNORING = _scripted("ignoring", [CURRENT.model_dump(include={"subject", "preheader", "intro"})])
 INVENTING = _scripted("inventing", [PRICED])
 LEARNING = _scripted("learning", [PRICED, WARMER])
+TRIMMING = _scripted("trimming", [NEARLY, SHORTER])
 
 
 @pytest.fixture(autouse=True)
@@ -105,9 +111,16 @@ def test_a_model_that_ignores_the_note_and_repeats_the_copy_gives_no_suggestion(
     with pytest.raises(SuggestionTurnedDown) as refused:
         _suggest(IGNORING, note="shorter subject")
     assert refused.value.versions == 3 and len(ASKED) == 3
-    assert (SAME_AS_NOW, "it is the current copy again; write a different version") in refused.value.reasons
-    assert "it is the current copy again" in ASKED[1][1]["content"]  # each retry is told why
+    said = "it is the current copy again, or nearly; write a different version"
+    assert (SAME_AS_NOW, said) in refused.value.reasons
+    assert said in ASKED[1][1]["content"]  # each retry is told why
     assert "Nothing was changed" in str(refused.value)
+
+
+def test_nearly_the_same_copy_is_no_new_version_but_a_new_subject_alone_is():
+    suggestion = _suggest(TRIMMING, note="shorter subject")
+    assert suggestion.versions == 2 and suggestion.variant.subject == "Missing you"
+    assert "it is the current copy again, or nearly" in ASKED[1][1]["content"]
 
 
 def test_an_invented_price_is_refused_even_when_the_note_asks_for_one():
