@@ -46,6 +46,27 @@ def test_a_partial_return_keeps_the_share_kept_and_undoes_the_latest_purchase_fi
     assert kept["timestamp"].tolist() == [pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-10")]
 
 
+def test_a_partial_refund_cancels_no_more_than_it_credited():
+    """Online Retail's 12463 paid £36 for postage (2 x £18) and got £6 back on a credit note of quantity -2: the
+    quantity cancelled the whole line. A return undoes at most what it credited, in amount as in quantity."""
+    kept = net([
+        line("12463", "POST", "2011-05-13 10:00", 2, 36.0),
+        line("12463", "POST", "2011-05-13 10:05", -2, -6.0, "return"),
+        line("b", "mug", "2011-05-13 10:00", 4, 40.0),
+        line("b", "mug", "2011-05-20 10:00", -1, -12.0, "return"),  # one mug back, £12 credited: spend is £28
+    ])  # fmt: skip
+    assert kept[["product_id", "amount"]].values.tolist() == [["POST", 30.0], ["mug", pytest.approx(28.0)]]
+
+
+def test_a_return_with_no_amount_cancels_by_its_quantity():
+    """A return stored with no amount (read as 0) says nothing of its credit: its quantity alone is matched."""
+    kept = net([
+        line("a", "mug", "2024-01-01", 4, 40.0),
+        line("a", "mug", "2024-01-02", 1, 0.0, "return"),
+    ])  # fmt: skip
+    assert kept["amount"].tolist() == [30.0]
+
+
 def test_a_return_that_matches_no_purchase_shrinks_the_spend_evenly():
     """Another product, another customer's purchase, or a purchase older than the window: nothing is cancelled,
     and the customer's lines shrink by the share of their spend returned, as before."""
