@@ -6,9 +6,12 @@ Every step is an explicit option of `Preparation` (kept with the fitted model):
 - quantity: `"log"` multiplies each line by log(1 + quantity), `"linear"` by the quantity, `"ignore"` not at all;
 - recency decay: with `half_life_days`, a line's weight halves every that many days before the newest line;
 - returns and cancellations: lines of kind `return` and lines with a non-positive quantity or a negative amount
-  are removed (`drop_returns`); without a `kind` column, a line whose `order_id` starts with "C" is a return (the
-  UCI cancellation convention), never where the kind is given: a shop's order ids may start with C. Kept
-  (`drop_returns=False`), a return weighs as a purchase: it shows the customer chose the product;
+  are removed (`drop_returns`), and so are the purchases they cancel whole, matched as for the audience models
+  (`tabular.returns`: same customer and product, bought at most 30 days before, for no more than was credited):
+  a purchase cancelled the same day is no choice to learn from or to explain a recommendation with, one returned
+  in part stays (the customer kept some). Without a `kind` column, a line whose `order_id` starts with "C" is a
+  return (the UCI cancellation convention), never where the kind is given: a shop's order ids may start with C.
+  Kept (`drop_returns=False`), a return weighs as a purchase: it shows the customer chose the product;
 - minimum support: customers with fewer than `min_customer_products` distinct products and products bought by
   fewer than `min_product_customers` customers are left out (they get popularity / are never recommended);
 - confidence scaling of the aggregated matrix: `"none"`, `"log"` (log(1 + w)) or `"bm25"` (term-frequency
@@ -26,6 +29,7 @@ import scipy.sparse as sp
 
 from recommenders.errors import InvalidInteractions
 from tabular import RowName, data_row, first_inexact_id, first_position, how_many_more, id_strings, parse_dates
+from tabular.returns import match_returns
 
 KINDS = ("purchase", "cart", "view", "return")
 REQUIRED_COLUMNS = ("customer_id", "product_id")
@@ -130,10 +134,7 @@ def validate_interactions(frame: pd.DataFrame, row_name: RowName = data_row) -> 
 
 def line_weights(interactions: pd.DataFrame, prep: Preparation) -> pd.DataFrame:
     """Filter returns/cancellations and add a `weight` column per line (event, quantity, recency)."""
-    lines = interactions
-    if prep.drop_returns:
-        keep = (lines["quantity"] > 0) & (lines["amount"] >= 0) & (lines["kind"] != "return")
-        lines = lines[keep]
+    lines = drop_returned(interactions) if prep.drop_returns else interactions
     event_weights = prep.event_weights
     if not prep.drop_returns and "purchase" in event_weights:  # a return kept counts as the purchase it undid
         event_weights = {"return": event_weights["purchase"], **event_weights}
@@ -152,6 +153,18 @@ def line_weights(interactions: pd.DataFrame, prep: Preparation) -> pd.DataFrame:
         weight = weight * np.power(0.5, age_days / prep.half_life_days)
     lines = lines.assign(weight=weight)
     return lines[lines["weight"] > 0]
+
+
+def drop_returned(lines: pd.DataFrame) -> pd.DataFrame:
+    """The lines less returns and cancellations (kind `return`, a non-positive quantity or a negative amount) and
+    less the purchases they cancel whole (`tabular.returns.match_returns`)."""
+    kept = (lines["quantity"] > 0) & (lines["amount"] >= 0) & (lines["kind"] != "return")
+    bought = kept & (lines["kind"] == "purchase")
+    returned = ~kept & lines["kind"].isin(("purchase", "return"))
+    if returned.any() and bought.any():
+        kept_share, _ = match_returns(lines[bought], lines[returned])
+        kept[bought] = kept_share > 0
+    return lines[kept]
 
 
 def apply_min_support(lines: pd.DataFrame, prep: Preparation) -> pd.DataFrame:

@@ -357,7 +357,7 @@ def recommend(
         typer.Option(
             "--train",
             help="interactions: customer_id, product_id, timestamp[, quantity, amount, kind (purchase, the "
-            "default, cart, view, or return: left out, as cancellations are)]",
+            "default, cart, view, or return: left out, as cancellations are, with the purchases they cancel whole)]",
         ),
     ],
     out: Annotated[Path, typer.Option(help="output CSV: customer_id, rank, product_id, score", callback=_output_path)],

@@ -83,6 +83,25 @@ def test_returns_and_cancellations_are_removed():
     assert len(kept) == 4  # kept, and with quantity ignored a return counts like a purchase
 
 
+def test_a_purchase_returned_whole_is_no_interaction_one_returned_in_part_stays():
+    """Online Retail's 12346 bought £77,183.60 of one jar and cancelled it the same day: dropping the return kept
+    the purchase, so they were recommended jars "because you bought" it. Returns cancel as for the audience."""
+    frame = pd.DataFrame({
+        "customer_id": ["12346", "12346", "u2", "u2", "u2", "u2"],
+        "product_id": ["jar", "jar", "jar", "mug", "mug", "post"],
+        "timestamp": ["2011-01-18 10:01", "2011-01-18 10:17", "2024-01-01", "2024-01-01", "2024-01-05", "2024-01-01"],
+        "quantity": [74215, -74215, 1, 4, -1, 2],
+        "amount": [77183.6, -77183.6, 1.0, 40.0, -10.0, 36.0],
+        "kind": ["purchase", "return", "purchase", "purchase", "return", "purchase"],
+    })  # fmt: skip
+    _, vocabulary, kept = prepare(frame, Preparation())
+    assert "12346" not in set(vocabulary.customers)
+    assert kept[["customer_id", "product_id"]].values.tolist() == [["u2", "jar"], ["u2", "mug"], ["u2", "post"]]
+    refunded = frame.assign(quantity=[1, 1, 1, 4, -4, 2], amount=[10.0, -2.0, 1.0, 40.0, -1.0, 36.0])
+    _, vocabulary, kept = prepare(refunded, Preparation())  # partial refunds: the customer kept the product
+    assert kept["product_id"].tolist() == ["jar", "jar", "mug", "post"]
+
+
 def test_an_order_id_starting_with_c_cancels_only_where_no_kind_is_given():
     """The UCI convention applied to every line: a shop whose order ids start with C ("CO-1001") had each purchase
     taken for a cancellation, and `tailor train` failed with no usable interactions left."""
