@@ -41,7 +41,8 @@ def match_returns(
     if "product_id" in purchases.columns and "product_id" in returns.columns and len(purchases) and len(returns):
         for returned, purchase in _pairs(purchases, returns, window_days):
             price, credit = unit_price[purchase], credit_left[returned]
-            credited = credit / price if price > 0 and credit > 0 else np.inf  # no amount: the quantity alone
+            # a return with no amount, or a purchase with none, is matched by its quantity alone
+            credited = credit / price if price > 0 and credited_whole[returned] > 0 else np.inf
             taken = min(return_left[returned], purchase_left[purchase], credited)
             return_left[returned] -= taken
             purchase_left[purchase] -= taken

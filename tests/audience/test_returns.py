@@ -58,6 +58,17 @@ def test_a_partial_refund_cancels_no_more_than_it_credited():
     assert kept[["product_id", "amount"]].values.tolist() == [["POST", 30.0], ["mug", pytest.approx(28.0)]]
 
 
+def test_a_credit_used_up_cancels_nothing_more():
+    """Online Retail's 15098: £297 back on 60 units was spent on the latest line (1 unit at £649.50); what was left
+    of the quantity then cancelled the earlier lines whole, as if the return had no amount."""
+    kept = net([
+        line("a", "mug", "2024-01-01", 4, 40.0),
+        line("a", "mug", "2024-01-05", 1, 100.0),
+        line("a", "mug", "2024-01-06", -4, -40.0, "return"),
+    ])  # fmt: skip
+    assert kept["amount"].tolist() == [40.0, 60.0]
+
+
 def test_a_return_with_no_amount_cancels_by_its_quantity():
     """A return stored with no amount (read as 0) says nothing of its credit: its quantity alone is matched."""
     kept = net([
