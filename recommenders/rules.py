@@ -15,6 +15,9 @@
    rank-based base score of 1 for the model's first candidate down to 0 for its last;
 5. `max_per_category`: at most N products of one category, in any case, in a customer's list (a product without a
    category is in none: a catalog without categories, which the import allows, is not capped to N products a list);
+   `max_per_family`: at most N products of one family, told apart by name (``recommenders.variety``: three jumbo
+   bags in three prints), where the catalog's categories do not tell products apart (fewer than two categories);
+   a family's others make room for the best of the next family;
 6. `max_share_per_product`: one product in at most this share of the customers' lists, so that a campaign is not
    one bestseller mailed to a third of the shop. Customers are served by the rank the product has in their list:
    all first places before any second place, and among equal places the higher score, then the earlier customer
@@ -43,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from recommenders.base import RECOMMENDATION_COLUMNS, Recommender
+from recommenders.variety import NameFamilies
 
 
 @dataclass
@@ -58,6 +62,7 @@ class Rules:
     price_band: tuple[float, float] | None = None
     boosts: dict[str, float] = field(default_factory=dict)
     max_per_category: int | None = None
+    max_per_family: int | None = None  # only in a catalog of fewer than two categories
     max_share_per_product: float | None = None  # of the customers asked for at once
     candidates_per_slot: int = 5
 
@@ -89,6 +94,7 @@ def recommend_with_rules(
     }
     if rules.bought_only and rules.reorderable_only:
         allowed = allowed[allowed.isin(reorderable)]
+    families = _families(catalog) if rules.max_per_family is not None else None
     n_candidates = max(k * rules.candidates_per_slot, k + 20)
     lists, todo = [], customers
     shown: Counter[str] = Counter()  # lists each product is in, across the longer candidate lists' rounds
@@ -96,7 +102,9 @@ def recommend_with_rules(
     share = rules.max_share_per_product
     cap = max(math.floor(share * len(customers) + 1e-9), 1) if share else None
     while todo:
-        top = _top(model, todo, catalog, allowed, k, rules, n_candidates, purchases, reorderable, cap, shown)
+        top = _top(
+            model, todo, catalog, allowed, k, rules, n_candidates, purchases, reorderable, cap, shown, families
+        )  # fmt: skip
         counts = top.groupby("customer_id").size()
         # A customer given a capped product back asks a longer list first: its products further down may be free.
         over = set(top.loc[top[_OVER_CAP], "customer_id"]) if _OVER_CAP in top.columns else set()
@@ -118,11 +126,11 @@ def recommend_with_rules(
 def _top(
     model: Recommender, customers: list[str], catalog: pd.DataFrame, allowed: pd.Index, k: int, rules: Rules,
     n_candidates: int, purchases: dict[str, set[str]], reorderable: set[str], cap: int | None = None,
-    shown: Counter[str] | None = None,
+    shown: Counter[str] | None = None, families: NameFamilies | None = None,
 ) -> pd.DataFrame:  # fmt: skip
     """The rules applied to each customer's first ``n_candidates`` of the model, and the first k left, ranked; with
     a `cap`, no product in more than that many lists (counting those in `shown`, which counts the ones chosen here
-    too) where the customer has other candidates."""
+    too) where the customer has other candidates; with `families`, no more than `Rules.max_per_family` of one."""
     if rules.bought_only:
         candidates = model.recommend_bought(customers, k=n_candidates, allowed_products=allowed)
         candidates = _keep(candidates, lambda customer, product: product in purchases[customer])
@@ -151,12 +159,20 @@ def _top(
     if per_category is not None and cap is None:
         position = candidates.assign(_category=category).groupby(["customer_id", "_category"]).cumcount()
         candidates = candidates[(category == "").to_numpy() | (position.to_numpy() < per_category)]
+    per_family = rules.max_per_family if families is not None else None
+    family = None
+    if per_family is not None:
+        family = families.leaders(candidates["customer_id"].to_numpy(), candidates["product_id"].to_numpy())
+    if per_family is not None and cap is None:
+        position = candidates.groupby([candidates["customer_id"].to_numpy(), family]).cumcount()
+        candidates = candidates[position.to_numpy() < per_family]
     if cap is not None:
         # The category cap counts the products chosen, not the candidates: a product the exposure cap leaves out
         # makes room for the next of its category (filtered first, two a category were all a customer could get).
+        # So does the family cap.
         categories = None if category is None else category.to_numpy()
         shown = Counter() if shown is None else shown
-        top = _capped(candidates, customers, k, cap, shown, categories, per_category)
+        top = _capped(candidates, customers, k, cap, shown, categories, per_category, family, per_family)
     else:
         top = candidates.groupby("customer_id", sort=False).head(k).copy()
     top["rank"] = top.groupby("customer_id").cumcount() + 1
@@ -189,11 +205,13 @@ def _with_bought_since_fit(
 def _capped(
     candidates: pd.DataFrame, customers: list[str], k: int, cap: int, shown: Counter[str],
     categories: np.ndarray | None = None, per_category: int | None = None,
+    families: np.ndarray | None = None, per_family: int | None = None,
 ) -> pd.DataFrame:  # fmt: skip
     """Each customer's first k `candidates` (sorted by customer, best first) with no product in more than `cap`
-    lists, `shown` counting those already chosen; a customer whom the cap would leave short gets their best capped
-    candidates back. Places are served in turn (see the module docstring), so a product runs out where it was
-    ranked lowest."""
+    lists, `shown` counting those already chosen, nor more than `per_category` of a category or `per_family` of a
+    family (each candidate's family leader's row); a customer whom the cap would leave short gets their best
+    capped candidates back. Places are served in turn (see the module docstring), so a product runs out where it
+    was ranked lowest."""
     place = candidates.groupby("customer_id", sort=False).cumcount().to_numpy()
     order = {customer: i for i, customer in enumerate(customers)}
     turn = np.lexsort((candidates["customer_id"].map(order).to_numpy(), -candidates["score"].to_numpy(), place))
@@ -202,8 +220,11 @@ def _capped(
     chosen = np.zeros(len(candidates), dtype=bool)
     held_back: dict[str, list[int]] = {}
     in_category: Counter[tuple[str, str]] = Counter()
+    in_family: Counter[int] = Counter()  # a family leader's row is its customer's alone
 
-    def category_full(row: int) -> bool:
+    def no_room_for(row: int) -> bool:
+        if per_family and in_family[families[row]] >= per_family:
+            return True
         return bool(per_category and categories[row] and in_category[owners[row], categories[row]] >= per_category)
 
     def choose(row: int) -> None:
@@ -212,9 +233,11 @@ def _capped(
         shown[products[row]] += 1
         if per_category and categories[row]:
             in_category[owners[row], categories[row]] += 1
+        if per_family:
+            in_family[families[row]] += 1
 
     for row in turn:
-        if taken[owners[row]] >= k or category_full(row):
+        if taken[owners[row]] >= k or no_room_for(row):
             continue
         if shown[products[row]] >= cap:
             held_back.setdefault(owners[row], []).append(row)
@@ -225,10 +248,22 @@ def _capped(
         for row in rows:
             if taken[owner] >= k:
                 break
-            if not category_full(row):
+            if not no_room_for(row):
                 choose(row)
                 over[row] = True
     return candidates.assign(**{_OVER_CAP: over})[chosen].copy()
+
+
+def _families(catalog: pd.DataFrame) -> NameFamilies | None:
+    """The catalog's families by name, where its categories do not tell products apart: fewer than two (in any
+    case, blanks aside). A shop's own categories are its word on what is alike, and the category cap counts them."""
+    if "name" not in catalog.columns:
+        return None
+    if "category" in catalog.columns:
+        categories = catalog["category"].dropna().astype(str).str.strip().str.lower()
+        if categories[categories != ""].nunique() >= 2:
+            return None
+    return NameFamilies(catalog["name"])
 
 
 def _scaled(values: pd.Series) -> pd.Series:
