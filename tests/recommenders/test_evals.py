@@ -324,3 +324,18 @@ def test_the_exposure_eval_measures_each_cap_and_refuses_a_share_outside_0_to_1(
     uncapped, capped = report["caps"]["none"], report["caps"]["0.1"]
     assert capped["top_product_share"] <= 0.1 < uncapped["top_product_share"]
     assert capped["distinct_products"] > uncapped["distinct_products"] and capped["emails"] == report["customers"]
+
+
+def test_the_variety_eval_counts_e_mails_showing_two_of_a_family_and_all_of_one():
+    from evals.recommenders import variety
+
+    names = pd.Series(
+        {
+            "red": "JUMBO BAG RED RETROSPOT", "pink": "JUMBO BAG PINK POLKADOT", "doily": "VINTAGE DOILY JUMBO BAG RED",
+            "owl": "HAND WARMER OWL DESIGN", "clock": "ALARM CLOCK BAKELIKE GREEN", "cup": "REGENCY TEACUP",
+        }
+    )  # fmt: skip
+    lists = {"ann": ["red", "pink", "doily"], "bob": ["red", "owl", "pink"], "cy": ["owl", "clock", "cup"], "dee": []}
+    assert variety.repeated_families(lists, names) == {
+        "repeated_family_share": 0.5, "one_family_share": 0.25, "shared_words_share": 0.5,
+    }  # fmt: skip
