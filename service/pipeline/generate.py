@@ -444,6 +444,7 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
             exclude_bought=not replenishment, bought_only=replenishment, reorderable_only=replenishment,
             reorderable_products=reminded,
             max_per_category=settings.max_products_per_category,
+            max_per_family=settings.max_products_per_family,
             max_share_per_product=settings.max_product_share if capped else None,
             boosts=frames.boost_weights(margin=settings.boost_margin, new=settings.boost_new),
         )  # fmt: skip

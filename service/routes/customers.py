@@ -104,6 +104,8 @@ def recommendations(
     include_seen: bool = Query(False, description="also recommend products the customer already bought"),
     reorderable_categories: list[str] = Query([], description="categories whose bought products may come again"),
     max_per_category: int | None = Query(None, ge=1, description="at most this many products of one category"),
+    max_per_family: int | None = Query(None, ge=1,
+        description="at most this many products of one family, told apart by name (a catalog of under two categories)"),
     price_band_low: float | None = Query(None, gt=0, allow_inf_nan=False,
         description="lowest price as a multiple of the usual spend"),
     price_band_high: float | None = Query(None, gt=0, allow_inf_nan=False,
@@ -127,6 +129,7 @@ def recommendations(
         exclude_bought=not include_seen,
         reorderable_categories=customer_ops.known_categories(catalog, reorderable_categories),
         max_per_category=max_per_category,
+        max_per_family=max_per_family,
         price_band=(price_band_low, price_band_high) if price_band_low is not None else None,
         boosts=boost_weights(margin=boost_margin, new=boost_new),
     )  # fmt: skip

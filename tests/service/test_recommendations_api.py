@@ -69,6 +69,9 @@ def test_contradictory_rule_options_name_the_field(client, trained):
     assert upside_down.status_code == 422 and "price_band_low" in upside_down.json()["message"]
     negative = client.get(url, params={"max_per_category": 0})
     assert negative.status_code == 422 and "max_per_category" in str(negative.json())
+    no_family = client.get(url, params={"max_per_family": 0})
+    assert no_family.status_code == 422 and "max_per_family" in str(no_family.json())
+    assert client.get(url, params={"max_per_family": 1}).status_code == 200  # a rule it takes, not a misspelt one
 
 
 def test_a_misspelt_rule_is_refused_naming_it_not_ignored(client, trained):
