@@ -263,7 +263,7 @@ def _families(catalog: pd.DataFrame) -> NameFamilies | None:
         categories = catalog["category"].dropna().astype(str).str.strip().str.lower()
         if categories[categories != ""].nunique() >= 2:
             return None
-    return NameFamilies(catalog["name"])
+    return NameFamilies.of(catalog["name"])
 
 
 def _scaled(values: pd.Series) -> pd.Series:
