@@ -18,8 +18,11 @@ from tests.service.test_cli_send_due import campaign_with_drafts
 
 def some_jobs(engine) -> int:
     """Four jobs, the newest last: an import that failed, a send of a campaign that succeeded, a due-check running
-    in this (live) process and a generation queued in it; the campaign's id."""
+    in this (live) process and a generation queued in it; the campaign's id. Their process's last beat is dated a
+    few minutes ahead: on a loaded machine the command started 30 s after the beat was written, and took the jobs
+    for a stopped process's (three beats missed)."""
     now = utcnow()
+    beat = now + timedelta(minutes=5)
     with session_scope(engine) as session:
         campaign = Campaign(name="autumn", brand=ensure_brand(session, "hearth"), campaign_type="vip")
         session.add(campaign)
@@ -31,9 +34,9 @@ def some_jobs(engine) -> int:
             Job(id="send-1", kind="send", status="succeeded", campaign_id=campaign.id, done=3, total=3,
                 message="sent 3", result={"sent": 3}, created_at=now - timedelta(minutes=30),
                 updated_at=now - timedelta(minutes=29)),
-            Job(id="due-1", kind="send_due", status="running", worker=worker_name(), heartbeat_at=now, done=1,
+            Job(id="due-1", kind="send_due", status="running", worker=worker_name(), heartbeat_at=beat, done=1,
                 total=4, message="campaign 1", created_at=now - timedelta(minutes=1)),
-            Job(id="generate-1", kind="generate", status="queued", worker=worker_name(), heartbeat_at=now,
+            Job(id="generate-1", kind="generate", status="queued", worker=worker_name(), heartbeat_at=beat,
                 campaign_id=campaign.id, created_at=now),
         ])  # fmt: skip
         return campaign.id
