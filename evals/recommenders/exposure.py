@@ -16,7 +16,10 @@ import argparse
 import sys
 import time
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime
+
+import pandas as pd
 
 from evals.datasets import exit_status
 from evals.recommenders import data, protocols
@@ -24,6 +27,7 @@ from evals.recommenders.evaluate import fit
 from evals.recommenders.metrics import accuracy, ranked_lists
 from evals.recommenders.run import lineup
 from evals.report import add_out_option, count_of_at_least_one, write_report
+from recommenders.base import Recommender
 from recommenders.rules import Rules, recommend_with_rules
 
 MODEL = "blend"  # the campaigns' recommender (service.settings.CampaignSettings.recommender)
@@ -61,17 +65,43 @@ def spread(lists: dict[str, list[str]]) -> dict[str, float]:
     }
 
 
-def run(dataset: str, quick: bool, caps: list[float | None], k: int) -> dict:
-    """Fit once, then one campaign's lists per cap, each measured (see the module docstring)."""
+@dataclass(frozen=True)
+class CampaignFit:
+    """The campaigns' recommender fitted once on the time protocol's training part, the catalog as of its cutoff,
+    and the customers a campaign goes to (see ``campaign_fit``)."""
+
+    model: Recommender
+    fit_seconds: float
+    split: protocols.Split
+    catalog: pd.DataFrame
+    customers: list[str]
+
+    def report(self, dataset: str, quick: bool, k: int, caps: dict[str, dict]) -> dict:
+        """The report of one sweep of a rule's caps over this fit (``caps``: each cap's figures, by its name)."""
+        return {
+            "dataset": dataset, "protocol": "time", "quick": quick, "model": MODEL, "k": k,
+            "created_at": datetime.now(UTC).isoformat(), "fit_seconds": round(self.fit_seconds, 1),
+            "customers": len(self.customers), "measured_customers": len(self.split.relevant_new), "caps": caps,
+        }  # fmt: skip
+
+
+def campaign_fit(dataset: str, quick: bool) -> CampaignFit:
+    """The campaigns' recommender fitted on ``dataset``'s time split, with the customers a campaign goes to: every
+    one with history before the cutoff, as a real one would; only the accuracy is measured over those who then
+    bought something new. Picking the recipients by what they bought in the test month fed the test part into the
+    cap (a share of the e-mails) and into the spread figures."""
     interactions, products = data.load(dataset, quick=quick)
     split = protocols.time_split(interactions)
     _name, params = lineup(dataset, quick, MODEL)[MODEL]
     model, fit_seconds = fit(MODEL, params, split, products)
     catalog = data.catalog_as_of(split.train, products) if products.attrs.get(data.FROM_INTERACTIONS) else products
-    # The campaign goes to every customer with history before the cutoff, as a real one would; only the accuracy is
-    # measured over those who then bought something new. Picking the recipients by what they bought in the test
-    # month fed the test part into the cap (a share of the e-mails) and into the spread figures.
-    customers = sorted(split.train["customer_id"].unique())
+    return CampaignFit(model, fit_seconds, split, catalog, sorted(split.train["customer_id"].unique()))
+
+
+def run(dataset: str, quick: bool, caps: list[float | None], k: int) -> dict:
+    """Fit once, then one campaign's lists per cap, each measured (see the module docstring)."""
+    fitted = campaign_fit(dataset, quick)
+    model, split, catalog, customers = fitted.model, fitted.split, fitted.catalog, fitted.customers
     results = {}
     for cap in caps:
         started = time.perf_counter()
@@ -83,11 +113,7 @@ def run(dataset: str, quick: bool, caps: list[float | None], k: int) -> dict:
         print(f"cap {cap}: recall@{k} {measured[f'recall@{k}']:.4f}, hit@{k} {measured[f'hit@{k}']:.4f}, "
               f"top product in {measured['top_product_share']:.1%} of e-mails, "
               f"{measured['distinct_products']:.0f} products, {seconds:.1f} s", flush=True)  # fmt: skip
-    return {
-        "dataset": dataset, "protocol": "time", "quick": quick, "model": MODEL, "k": k,
-        "created_at": datetime.now(UTC).isoformat(), "fit_seconds": round(fit_seconds, 1),
-        "customers": len(customers), "measured_customers": len(split.relevant_new), "caps": results,
-    }  # fmt: skip
+    return fitted.report(dataset, quick, k, results)
 
 
 def markdown(report: dict) -> str:

@@ -18,17 +18,13 @@ import argparse
 import re
 import sys
 import time
-from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
 
 from evals.datasets import exit_status
-from evals.recommenders import data, protocols
-from evals.recommenders.evaluate import fit
-from evals.recommenders.exposure import MODEL
+from evals.recommenders.exposure import campaign_fit
 from evals.recommenders.metrics import accuracy, ranked_lists
-from evals.recommenders.run import lineup
 from evals.report import add_out_option, count_of_at_least_one, write_report
 from recommenders.rules import Rules, recommend_with_rules
 from recommenders.variety import NameFamilies
@@ -60,13 +56,9 @@ def repeated_families(lists: dict[str, list[str]], names: pd.Series) -> dict[str
 
 def run(dataset: str, quick: bool, k: int) -> dict:
     """Fit once, then one campaign's lists per family cap, each measured (see the module docstring)."""
-    interactions, products = data.load(dataset, quick=quick)
-    split = protocols.time_split(interactions)
-    _name, params = lineup(dataset, quick, MODEL)[MODEL]
-    model, fit_seconds = fit(MODEL, params, split, products)
-    catalog = data.catalog_as_of(split.train, products) if products.attrs.get(data.FROM_INTERACTIONS) else products
+    fitted = campaign_fit(dataset, quick)
+    model, split, catalog, customers = fitted.model, fitted.split, fitted.catalog, fitted.customers
     names = catalog.drop_duplicates("product_id").set_index("product_id")["name"]
-    customers = sorted(split.train["customer_id"].unique())
     results = {}
     for cap in CAPS:
         started = time.perf_counter()
@@ -79,11 +71,7 @@ def run(dataset: str, quick: bool, k: int) -> dict:
               f"hit@{k} {measured[f'hit@{k}']:.4f}, two of a family in {measured['repeated_family_share']:.1%} "
               f"of e-mails, all of one in {measured['one_family_share']:.1%} "
               f"({measured['shared_words_share']:.1%} sharing two words), {seconds:.1f} s", flush=True)  # fmt: skip
-    return {
-        "dataset": dataset, "protocol": "time", "quick": quick, "model": MODEL, "k": k,
-        "created_at": datetime.now(UTC).isoformat(), "fit_seconds": round(fit_seconds, 1),
-        "customers": len(customers), "measured_customers": len(split.relevant_new), "caps": results,
-    }  # fmt: skip
+    return fitted.report(dataset, quick, k, results)
 
 
 def markdown(report: dict) -> str:
