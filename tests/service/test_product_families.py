@@ -1,0 +1,40 @@
+"""TAILOR_CAMPAIGN_MAX_PRODUCTS_PER_FAMILY: a campaign of a shop whose catalog tells products apart by no category
+shows at most that many products of one family (told apart by name, `recommenders.variety`) in one email. Online
+Retail's emails showed three jumbo bags in three prints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from tests.service.conftest import generated_campaign, trained_shop, upload
+
+PRINTS = ("woodland", "strawberry", "apples", "baroque", "alphabet", "toys", "paisley", "retrospot", "doily", "owls")
+
+
+def _bags_shown(client, campaign_id: int) -> list[int]:
+    """How many jumbo bags each of the campaign's drafts shows."""
+    drafts = client.get(f"/campaigns/{campaign_id}/drafts", params={"limit": 500}).json()
+    return [sum(pick["name"].startswith("Jumbo bag") for pick in draft["recommendations"]) for draft in drafts]
+
+
+def test_a_campaign_shows_no_more_of_one_family_than_the_setting_allows(client, demo_files, monkeypatch, tmp_path):
+    trained_shop(client, demo_files)
+    products = pd.read_csv(demo_files["products"], dtype=str, keep_default_na=False)
+    orders = pd.read_csv(demo_files["orders"], dtype=str, keep_default_na=False)
+    bought_most = orders["product_id"].value_counts().index[: len(PRINTS)]
+    bags = products["sku"].isin(bought_most)
+    products.loc[bags, "name"] = [f"Jumbo bag {word}" for word in PRINTS[: int(bags.sum())]]
+    products["category"] = ""  # one category (none): the shop's categories tell no product from another
+    path = Path(tmp_path) / "products.csv"
+    products.to_csv(path, index=False)
+    assert upload(client, "products", path).status_code == 200
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+
+    shown_by_default = _bags_shown(client, generated_campaign(client, max_customers=60))
+    monkeypatch.setenv("TAILOR_CAMPAIGN_MAX_PRODUCTS_PER_FAMILY", "1")
+    shown_one_each = _bags_shown(client, generated_campaign(client, max_customers=60))
+
+    assert max(shown_by_default) == 2, shown_by_default  # two of the family where the default allows two
+    assert max(shown_one_each) == 1 and len(shown_one_each) == len(shown_by_default), shown_one_each
