@@ -166,11 +166,29 @@ def _draft_page(
         "done": said if not error else "",
         "error_variant": labels.get((edit or suggested or {}).get("variant_id")) if edit or suggested else None,
         "suggested": suggested or {},
+        # the configured model's language, else no "Suggest another version" (it would only be refused) but why not
+        "unsuggested_language": _language_name(written_in) if editable and not _model_writes(written_in) else None,
         # the fields the error is about, by the API's names ("subject", "product_lines[0]"), marked on the page
         "error_fields": [p.column for p in error.problems if p.column] if isinstance(error, InvalidInput) else [],
         "checks_refused": isinstance(error, ChecksFailed),  # the override box is what the error is about
     }  # fmt: skip
     return templates.TemplateResponse(request, "draft.html", context, status_code=error.status_code if error else 200)
+
+
+def _model_writes(locale: str) -> bool:
+    """Whether the configured model is asked to write ``locale`` (TAILOR_LLM_LOCALES, or its registration): a
+    suggestion in another is refused before the model is called."""
+    from generation.llm import model_locales
+    from generation.settings import LLMSettings
+
+    locales = model_locales(LLMSettings())
+    return locales is None or locale in locales
+
+
+def _language_name(locale: str) -> str:
+    from generation.templates import LANGUAGE_NAMES
+
+    return LANGUAGE_NAMES.get(locale, locale)
 
 
 def _still(done: str | None, draft, edited_shown: bool) -> bool:

@@ -154,3 +154,17 @@ def test_the_review_page_shows_a_suggestion_beside_the_copy_and_keeps_a_refused_
     turned_down = client.post(form, data={"note": "cheaper"})
     assert turned_down.status_code == 422 and "No suggestion: " in turned_down.text
     assert 'id="suggestion-' not in turned_down.text
+
+
+def test_the_review_page_offers_no_suggestion_in_a_language_the_model_does_not_write(client, demo_files, monkeypatch):
+    """The page offered "Suggest another version" for an English draft with a model told to write German alone
+    (TAILOR_LLM_LOCALES), and only its answer, a 409, said the model does not write it."""
+    draft, variant, _ = _first_draft(client, demo_files, monkeypatch)
+    page = f"/review/drafts/{draft['id']}"
+    assert 'class="suggest-form"' in client.get(page).text
+
+    monkeypatch.setenv("TAILOR_LLM_LOCALES", "de")
+    shown = client.get(page)
+    assert shown.status_code == 200 and 'class="suggest-form"' not in shown.text
+    assert f'id="no-suggestion-{variant["id"]}"' in shown.text
+    assert "The model does not write English, so it cannot suggest another version of this copy" in shown.text
