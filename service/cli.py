@@ -28,6 +28,7 @@ from service.cli_drafts import (
     drafts_list,
     drafts_reject,
     drafts_show,
+    drafts_suggest,
     told_by_option,
 )
 from service.cli_jobs import jobs_cancel, jobs_list, jobs_show
@@ -59,6 +60,7 @@ drafts_app.command("list")(drafts_list)
 drafts_app.command("show", cls=IdArgumentCommand)(drafts_show)
 drafts_app.command("approve", cls=IdArgumentCommand)(drafts_approve)
 drafts_app.command("reject", cls=IdArgumentCommand)(drafts_reject)
+drafts_app.command("suggest", cls=IdArgumentCommand)(drafts_suggest)
 jobs_app.command("list")(jobs_list)
 jobs_app.command("show")(jobs_show)
 jobs_app.command("cancel")(jobs_cancel)

@@ -1,6 +1,6 @@
-"""`tailor drafts list|show|approve|reject`: a campaign's drafts reviewed one by one from a terminal, through the
-functions the review page and the API call (service.drafts), so the same rules hold and the same reviews are
-recorded. Registered on the `drafts` group by service.cli; heavy imports happen inside the commands."""
+"""`tailor drafts list|show|approve|reject|suggest`: a campaign's drafts reviewed one by one from a terminal, through
+the functions the review page and the API call (service.drafts, service.suggestions), so the same rules hold and the
+same reviews are recorded. Registered on the `drafts` group by service.cli; heavy imports happen inside the commands."""
 
 from __future__ import annotations
 
@@ -229,9 +229,81 @@ def drafts_reject(
     typer.echo(f"draft {draft_id} rejected: it will not be sent")
 
 
+def drafts_suggest(
+    draft_id: DraftId,
+    variant: Annotated[
+        str | None,
+        typer.Option(help="the variant to rewrite, by its label or id as `tailor drafts show` lists it; default: the "
+                     "chosen one"),
+    ] = None,
+    note: Annotated[str, typer.Option(help="what you wish of the new version, told to the model: e.g. warmer")] = "",
+    save: Annotated[
+        bool, typer.Option("--save", help="save the suggestion as the variant's edit, as the review page's editor does")
+    ] = False,
+    reviewer: Annotated[str, typer.Option(help="who saves it, with --save: kept in the draft's review history")] = "",
+) -> None:  # fmt: skip
+    """Another version of a variant's subject, preheader and intro, written by the configured model (TAILOR_LLM_MODEL)
+    and checked as all its copy is: the version, its checks and its predictions. The draft is left as it is unless
+    --save saves the version as the variant's edit, refused if someone changed the draft while the model wrote."""
+    from service.cli import _engine_after_crashes
+    from service.db.session import session_scope
+    from service.drafts import edit_variant, get_draft
+    from service.schemas import VariantEdit
+    from service.settings import home_settings
+    from service.state import model_store
+    from service.suggestions import suggest_for_variant
+
+    if save and not reviewer.strip():
+        _refuse(draft_id, "say in --reviewer who saves the suggestion: it is kept in its review history", UNASKED)
+    if reviewer and not save:
+        _refuse(draft_id, "--reviewer is kept with a saved suggestion: add --save, or leave --reviewer out", UNASKED)
+    models = model_store(home_settings().models_dir)
+    with session_scope(_engine_after_crashes()) as session, told_by_option(
+        f"draft {draft_id}", SUGGEST_OPTIONS, outcome=UNASKED
+    ):  # fmt: skip
+        draft = get_draft(session, draft_id)
+        variant_id = _variant_id(draft, variant) or draft.selected_variant_id or draft.variants[0].id
+        suggestion = suggest_for_variant(session, draft_id, variant_id, note, models)
+    for line in _suggestion_words(suggestion):
+        typer.echo(line)
+    if not save:
+        return
+    edit = VariantEdit(
+        subject=suggestion.subject, preheader=suggestion.preheader, intro=suggestion.intro, reviewer=reviewer,
+        expected_revision=suggestion.revision,  # a change made while the model wrote is not overwritten
+    )  # fmt: skip
+    with session_scope(_engine_after_crashes()) as session:
+        saved = edit_variant(session, draft_id, variant_id, edit, models)
+        status, revision = saved.status, saved.revision
+    typer.echo(f"saved as variant {suggestion.label}'s edit: draft {draft_id} is {status}, revision {revision}")
+
+
+def _suggestion_words(suggestion) -> list[str]:
+    """The suggestion (a SuggestionOut) as lines of text: what it is for, its copy, checks and predictions."""
+    from generation.guardrails import check_label
+
+    wish = f", for your note “{suggestion.note}”" if suggestion.note else ""
+    failed = [check for check in suggestion.checks if not check.passed]
+    passed = len(suggestion.checks) - len(failed)
+    return [
+        f"suggestion for variant {suggestion.label} of draft {suggestion.draft_id} (revision {suggestion.revision})"
+        f"{wish}:",
+        f"  subject: {suggestion.subject}",
+        f"  preheader: {suggestion.preheader}",
+        "  intro:",
+        *(f"    {line}" for line in suggestion.intro.splitlines()),
+        f"  checks: {passed} passed" + (f", {len(failed)} failed:" if failed else ""),
+        *(f"    - {check_label(check.name)}: {check.reason}" for check in failed),
+        f"  scores: {_scores(suggestion)}",
+        *(f"    - {reason}" for reason in suggestion.reasons),
+    ]
+
+
 # The option of `tailor drafts approve` and `reject` that gives each field of the API's review.
 APPROVE_OPTIONS = {"expected_revision": "--revision", "comment": "--comment"}
 REJECT_OPTIONS = {"expected_revision": "--revision", "comment": "--reason"}
+SUGGEST_OPTIONS = {"note": "--note"}
+UNASKED = "got no suggestion, and is unchanged"  # what `tailor drafts suggest` refused says became of the draft
 
 
 # The option of `tailor drafts approve-pending` and `reapprove-late` that gives the API's field.
@@ -255,8 +327,8 @@ def told_by_option(what: str, options: dict[str, str], outcome: str = "was not r
         raise InvalidInput(what, problems, outcome=outcome) from None
 
 
-def _refuse(draft_id: int, why: str) -> None:
-    _echo(f"error: draft {draft_id} was not reviewed: {why}")
+def _refuse(draft_id: int, why: str, outcome: str = "was not reviewed") -> None:
+    _echo(f"error: draft {draft_id} {outcome}: {why}")
     raise typer.Exit(2)
 
 

@@ -63,7 +63,7 @@ def test_every_command_s_help_shows_its_words_without_markup(path):
     assert "`" not in shown, "a `code` span shown with its backticks"
 
 
-@pytest.mark.parametrize("words", [["--help"], ["eval", "--help"]], ids=" ".join)
+@pytest.mark.parametrize("words", [["--help"], ["eval", "--help"], ["drafts", "suggest", "--help"]], ids=" ".join)
 def test_help_imports_none_of_the_heavy_libraries(words):
     """Help shown as markdown must not cost `tailor --help` its speed: no model library is imported for it. `tailor
     eval --help` imported pandas (the evals' datasets) before it looked at its argument: 1.2 s, where 0.5 s."""
