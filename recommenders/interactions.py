@@ -29,7 +29,7 @@ import scipy.sparse as sp
 
 from recommenders.errors import InvalidInteractions
 from tabular import RowName, data_row, first_inexact_id, first_position, how_many_more, id_strings, parse_dates
-from tabular.returns import match_returns
+from tabular.returns import uncancelled
 
 KINDS = ("purchase", "cart", "view", "return")
 REQUIRED_COLUMNS = ("customer_id", "product_id")
@@ -157,13 +157,11 @@ def line_weights(interactions: pd.DataFrame, prep: Preparation) -> pd.DataFrame:
 
 def drop_returned(lines: pd.DataFrame) -> pd.DataFrame:
     """The lines less returns and cancellations (kind `return`, a non-positive quantity or a negative amount) and
-    less the purchases they cancel whole (`tabular.returns.match_returns`)."""
+    less the purchases they cancel whole (`tabular.returns.uncancelled`)."""
     kept = (lines["quantity"] > 0) & (lines["amount"] >= 0) & (lines["kind"] != "return")
     bought = kept & (lines["kind"] == "purchase")
     returned = ~kept & lines["kind"].isin(("purchase", "return"))
-    if returned.any() and bought.any():
-        kept_share, _ = match_returns(lines[bought], lines[returned])
-        kept[bought] = kept_share > 0
+    kept[bought] = uncancelled(lines[bought], lines[returned])
     return lines[kept]
 
 

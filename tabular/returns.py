@@ -53,6 +53,15 @@ def match_returns(
     return kept_share, credit_left
 
 
+def uncancelled(purchases: pd.DataFrame, returns: pd.DataFrame, window_days: float = RETURN_WINDOW_DAYS) -> np.ndarray:
+    """Per purchase line, whether any of it is left once ``returns`` are matched (``match_returns``): a line the
+    returns cancel whole is no purchase, for the models or for what a customer counts as having bought."""
+    if not len(purchases) or not len(returns):
+        return np.ones(len(purchases), dtype=bool)
+    kept_share, _ = match_returns(purchases, returns, window_days)
+    return kept_share > 0
+
+
 def _pairs(purchases: pd.DataFrame, returns: pd.DataFrame, window_days: float) -> zip:
     """(return, purchase) positions of the same customer and product, the purchase at most ``window_days``
     before the return: returns in the order they were made, each with the latest purchase first."""
