@@ -28,10 +28,11 @@
 
 and returns the top k as a recommendations frame. A product the catalog marks ``recommendable`` false (postage, a
 fee: no merchandise) is never a candidate, whatever the rules. What the customer bought counts whether the model saw
-it or not (``bought``: orders imported since it was fitted). A boosted column's first k products are candidates for
-every customer, whatever the model ranks them (a new arrival it ranks 219th was out of reach of any boost), and a
-customer whose list the rules leave short of k gets a list four times longer, until it is full or the whole catalog
-was asked: the price band and the category cap emptied lists that products in stock could have filled.
+it or not (``bought``: orders imported since it was fitted, less the purchases returned whole, as the model's
+training leaves them out). A boosted column's first k products are candidates for every customer, whatever the model
+ranks them (a new arrival it ranks 219th was out of reach of any boost), and a customer whose list the rules leave
+short of k gets a list four times longer, until it is full or the whole catalog was asked: the price band and the
+category cap emptied lists that products in stock could have filled.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from service.clock import utc_today, utcnow
 from service.db.batches import IN_BATCH, batches
 from service.db.models import PROFILE_COLUMNS, Customer, Event, Interaction, Product, Send
 from service.performance import SHOWN_BY
+from tabular.returns import uncancelled
 
 # Rows fetched and put in a frame at a time by `_frame_in_parts`: a fetched row's Python objects take several
 # times its place in a frame (1,038,642 purchase lines: 88 MB as a frame, a peak of about 900 MB fetched whole).
@@ -125,7 +126,7 @@ def orders_frame(session: Session, before: date | None = None) -> pd.DataFrame:
     frame["category"] = frame["category"].fillna("")
     frame["discount"] = frame["discount"].fillna(0.0)
     frame["quantity"] = frame["quantity"].fillna(1.0)
-    netted = net_of_returns(frame, _returns(session, before)).drop(columns="quantity")
+    netted = net_of_returns(frame, _returns(session, *_before(before))).drop(columns="quantity")
     # unique ids compared, as audience.orders.orders_before does: who bought, but has no line left
     bought = pd.Index(frame["customer_id"].unique())
     netted.attrs[RETURNED_WHOLE] = sorted(bought.difference(netted["customer_id"].unique()))
@@ -137,18 +138,36 @@ def _before(day: date | None) -> tuple:
     return () if day is None else (Interaction.timestamp < datetime.combine(day, time()),)
 
 
-def _returns(session: Session, before: date | None) -> pd.DataFrame:
-    """Return lines (made before the day ``before``, when given): whose, of which product, when, how many and
-    for how much (a return's amount and quantity may be stored negative or not)."""
+def _returns(session: Session, *conditions) -> pd.DataFrame:
+    """Return lines (those meeting ``conditions``, when given): whose, of which product, when, how many and for how
+    much (a return's amount and quantity may be stored negative or not)."""
     statement = (
         select(Customer.external_id, Product.sku, Interaction.timestamp, Interaction.quantity, Interaction.amount)
         .join(Customer, Interaction.customer_id == Customer.id)
         .join(Product, Interaction.product_id == Product.id)
-        .where(Interaction.kind == "return", *_before(before))
+        .where(Interaction.kind == "return", *conditions)
     )
     returns = _frame(session, statement, ["customer_id", "product_id", "timestamp", "quantity", "amount"])
     returns["timestamp"] = pd.to_datetime(returns["timestamp"])
     return returns.fillna({"quantity": 1.0, "amount": 0.0})
+
+
+def _kept_purchases(session: Session, *conditions) -> pd.DataFrame:
+    """The purchase lines meeting ``conditions`` (customer id and SKU of each) that the returns meeting them do not
+    cancel whole (``tabular.returns.uncancelled``, the rule the models are trained by): a jar bought and sent back
+    is not bought. A line the returns cancel in part is still bought."""
+    statement = (
+        select(Customer.external_id, Product.sku, Interaction.timestamp, Interaction.quantity, Interaction.amount)
+        .join(Customer, Interaction.customer_id == Customer.id)
+        .join(Product, Interaction.product_id == Product.id)
+        .where(Interaction.kind == "purchase", *conditions)
+    )
+    dtypes = {
+        "customer_id": "str", "product_id": "str", "timestamp": "datetime64[us]", "quantity": "float64",
+        "amount": "float64",
+    }  # fmt: skip
+    purchases = _frame_in_parts(session, statement, dtypes).fillna({"quantity": 1.0, "amount": 0.0})
+    return purchases.loc[uncancelled(purchases, _returns(session, *conditions)), ["customer_id", "product_id"]]
 
 
 def product_buyer_counts(session: Session) -> pd.DataFrame:
@@ -174,33 +193,22 @@ def product_buyer_counts(session: Session) -> pd.DataFrame:
 
 def purchases_of(session: Session, customer_ids: Collection[str]) -> dict[str, set[str]]:
     """The products (SKUs) each of these customers bought, as the database holds them now: orders imported since
-    the recommender was trained too. Asked IN_BATCH customers at a time."""
+    the recommender was trained too, less the purchases their returns cancel whole (``_kept_purchases``). Asked
+    IN_BATCH customers at a time."""
     bought: dict[str, set[str]] = {}
     for batch in batches(sorted(customer_ids), size=IN_BATCH):
-        statement = (
-            select(Customer.external_id, Product.sku)
-            .distinct()
-            .join(Interaction, Interaction.customer_id == Customer.id)
-            .join(Product, Interaction.product_id == Product.id)
-            .where(Interaction.kind == "purchase", Customer.external_id.in_(batch))
-        )
-        for customer_id, sku in session.execute(statement):
-            bought.setdefault(customer_id, set()).add(sku)
+        kept = _kept_purchases(session, Customer.external_id.in_(batch))
+        for customer_id, skus in kept.groupby("customer_id")["product_id"]:
+            bought[customer_id] = set(skus)
     return bought
 
 
 def buyers_of(session: Session, skus: Collection[str]) -> set[str]:
-    """The customer ids of everyone who bought any of the products ``skus``, asked IN_BATCH products at a time."""
+    """The customer ids of everyone who bought any of the products ``skus`` and did not return it whole
+    (``_kept_purchases``), asked IN_BATCH products at a time."""
     buyers: set[str] = set()
     for batch in batches(sorted(skus), size=IN_BATCH):
-        statement = (
-            select(Customer.external_id)
-            .distinct()
-            .join(Interaction, Interaction.customer_id == Customer.id)
-            .join(Product, Interaction.product_id == Product.id)
-            .where(Interaction.kind == "purchase", Product.sku.in_(batch))
-        )
-        buyers.update(session.scalars(statement))
+        buyers.update(_kept_purchases(session, Product.sku.in_(batch))["customer_id"])
     return buyers
 
 

@@ -122,3 +122,14 @@ def test_a_customer_whose_returns_cancel_all_they_bought_is_told_so_in_their_rea
         import_frame(session, "customers", CUSTOMERS.assign(customer_id=["c3", "c4"], email=["a@x.test", "b@x.test"]))
     refresh_audience(engine)
     assert _profiles(engine)["c3"]["reasons"] == {}
+
+
+def test_a_purchase_returned_whole_is_not_bought_for_the_business_rules(engine):
+    """c2's ten K1 were sent back 12 minutes after they were bought, yet the business rules read them as bought:
+    K1 left out of c2's cross-sell as "already bought", and c2 among K1's buyers a re-order reminder is for. c1's
+    return of five T1 came 61 days after their purchase, past the return window: T1 stays bought."""
+    _load(engine)
+    with session_scope(engine) as session:
+        assert frames.purchases_of(session, ["c1", "c2"]) == {"c1": {"T1", "K1"}, "c2": {"T1"}}
+        assert frames.buyers_of(session, ["K1"]) == {"c1"}
+        assert frames.buyers_of(session, ["T1"]) == {"c1", "c2"}
