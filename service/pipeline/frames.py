@@ -153,9 +153,35 @@ def _returns(session: Session, *conditions) -> pd.DataFrame:
 
 
 def _kept_purchases(session: Session, *conditions) -> pd.DataFrame:
-    """The purchase lines meeting ``conditions`` (customer id and SKU of each) that the returns meeting them do not
-    cancel whole (``tabular.returns.uncancelled``, the rule the models are trained by): a jar bought and sent back
-    is not bought. A line the returns cancel in part is still bought."""
+    """Each (customer_id, product_id) bought in the purchase lines meeting ``conditions``, less those whose every
+    line the returns meeting them cancel whole (``tabular.returns.uncancelled``, the rule the models are trained
+    by): a jar bought and sent back is not bought; one returned in part still is."""
+    bought = _frame(
+        session,
+        select(Customer.external_id, Product.sku)
+        .distinct()
+        .join(Interaction, Interaction.customer_id == Customer.id)
+        .join(Product, Interaction.product_id == Product.id)
+        .where(Interaction.kind == "purchase", *conditions),
+        ["customer_id", "product_id"],
+    )
+    returns = _returns(session, *conditions)
+    if returns.empty or bought.empty:
+        return bought
+    # Only the lines of customers who returned something are matched: the others' (most of them) all stand.
+    cancelled: set[tuple[str, str]] = set()
+    for batch in batches(sorted(returns["customer_id"].unique()), size=IN_BATCH):
+        lines = _purchase_lines(session, *conditions, Customer.external_id.in_(batch))
+        kept = uncancelled(lines, returns)
+        cancelled |= set(zip(lines["customer_id"], lines["product_id"], strict=True)) - set(
+            zip(lines.loc[kept, "customer_id"], lines.loc[kept, "product_id"], strict=True)
+        )
+    pairs = pd.MultiIndex.from_frame(bought)
+    return bought[~pairs.isin(list(cancelled))] if cancelled else bought
+
+
+def _purchase_lines(session: Session, *conditions) -> pd.DataFrame:
+    """The purchase lines meeting ``conditions``: whose, of which product, when, how many and for how much."""
     statement = (
         select(Customer.external_id, Product.sku, Interaction.timestamp, Interaction.quantity, Interaction.amount)
         .join(Customer, Interaction.customer_id == Customer.id)
@@ -166,8 +192,7 @@ def _kept_purchases(session: Session, *conditions) -> pd.DataFrame:
         "customer_id": "str", "product_id": "str", "timestamp": "datetime64[us]", "quantity": "float64",
         "amount": "float64",
     }  # fmt: skip
-    purchases = _frame_in_parts(session, statement, dtypes).fillna({"quantity": 1.0, "amount": 0.0})
-    return purchases.loc[uncancelled(purchases, _returns(session, *conditions)), ["customer_id", "product_id"]]
+    return _frame_in_parts(session, statement, dtypes).fillna({"quantity": 1.0, "amount": 0.0})
 
 
 def product_buyer_counts(session: Session) -> pd.DataFrame:
@@ -198,8 +223,8 @@ def purchases_of(session: Session, customer_ids: Collection[str]) -> dict[str, s
     bought: dict[str, set[str]] = {}
     for batch in batches(sorted(customer_ids), size=IN_BATCH):
         kept = _kept_purchases(session, Customer.external_id.in_(batch))
-        for customer_id, skus in kept.groupby("customer_id")["product_id"]:
-            bought[customer_id] = set(skus)
+        for customer_id, sku in zip(kept["customer_id"], kept["product_id"], strict=True):
+            bought.setdefault(customer_id, set()).add(sku)
     return bought
 
 
