@@ -48,6 +48,7 @@ from service.jobs.recovery import beats_missed_seconds, fail_interrupted_jobs
 from service.jobs.runner import sweep_jobs
 from service.jobs.schedule import DelayedCall, PeriodicCall, PeriodicJob
 from service.jobs.webhooks import WebhookSettings
+from service.json_keys import OneValuePerKey
 from service.logs import REQUEST_ID, about_a_person, redacted
 from service.paths import RootPath, route_path
 from service.pipeline.sending import has_due_drafts, send_due_drafts
@@ -212,6 +213,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(SameOriginWrites, cookie=REVIEW_COOKIE, public_url=PublicSettings().url)
     app.add_middleware(IdempotencyKeys)  # inside the size limit: it reads the bodies the limit let through
+    app.add_middleware(OneValuePerKey)  # a body giving a field twice is refused before any key is claimed for it
     app.add_middleware(RequestSizeLimit, max_upload_bytes=ApiSettings().max_upload_mb * MIB)
 
     # The review page's requests get their errors as a page with a way back; the API's keep their JSON.
