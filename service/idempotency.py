@@ -36,7 +36,7 @@ from service.db.session import session_scope
 from service.deps import REVIEW_COOKIE
 from service.errors import Unauthorized
 from service.paths import route_path
-from service.request_size import MAX_REQUEST_BYTES
+from service.request_size import MAX_REQUEST_BYTES, content_too_large, replaying, whole_body
 
 HEADER = "idempotency-key"
 KEY_MAX = 200  # characters of a key: a UUID is 36
@@ -107,17 +107,11 @@ class IdempotencyKeys:
             if sender is None:  # the API answers 401; a replay would hand a stored answer to anyone
                 await self.app(scope, receive, send)
                 return
-            body, more = b"", True
-            while more:
-                try:
-                    message = await receive()
-                except HTTPException as too_large:  # a body sent in chunks, past the size limit: its 413
-                    await _refused(413, "ContentTooLarge", str(too_large.detail), {"Connection": "close"})(
-                        scope, receive, send
-                    )
-                    return
-                body += message.get("body", b"")
-                more = message.get("more_body", False) and message["type"] == "http.request"
+            try:
+                body = await whole_body(receive)
+            except HTTPException as too_large:  # a body sent in chunks, past the size limit: its 413
+                await content_too_large(str(too_large.detail))(scope, receive, send)
+                return
             key_hash = hashlib.sha256(f"{sender}\0{key}".encode()).hexdigest()
             query = scope.get("query_string", b"")
             request = hashlib.sha256(b"\0".join([path.encode(), query, _as_read(body)])).hexdigest()
@@ -129,15 +123,6 @@ class IdempotencyKeys:
         if stored is not None:
             await _answer_again(stored, request)(scope, receive, send)
             return
-
-        sent_body = False
-
-        async def replay() -> Message:
-            nonlocal sent_body
-            if sent_body:
-                return await receive()  # the app waits for the client to go away: the real stream says when
-            sent_body = True
-            return {"type": "http.request", "body": body, "more_body": False}
 
         answer: dict = {"status": 500, "content_type": None, "body": b""}
         settled = False
@@ -158,7 +143,7 @@ class IdempotencyKeys:
             await send(message)
 
         try:
-            await self.app(scope, replay, keep)
+            await self.app(scope, replaying(body, receive), keep)
         finally:
             if not settled:
                 await run_in_threadpool(_settle, engine, key_hash, answer)

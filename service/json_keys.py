@@ -13,7 +13,9 @@ from typing import Any
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from service.request_size import content_too_large, replaying, whole_body
 
 WITH_BODY = ("POST", "PUT", "PATCH")
 
@@ -69,28 +71,14 @@ class OneValuePerKey:
         if scope["type"] != "http" or scope["method"] not in WITH_BODY or not _is_json(Headers(scope=scope)):
             await self.app(scope, receive, send)
             return
-        body, more = b"", True
-        while more:
-            try:
-                message = await receive()
-            except HTTPException as too_large:  # a body sent in chunks past the size limit: its 413, as the app says
-                answer = {"error": "ContentTooLarge", "message": str(too_large.detail), "problems": []}
-                await JSONResponse(answer, status_code=413, headers={"Connection": "close"})(scope, receive, send)
-                return
-            body += message.get("body", b"")
-            more = message.get("more_body", False) and message["type"] == "http.request"
+        try:
+            body = await whole_body(receive)
+        except HTTPException as too_large:  # a body sent in chunks past the size limit: its 413, as the app says
+            await content_too_large(str(too_large.detail))(scope, receive, send)
+            return
         if (field := repeated_field(body)) is not None:
             problem = {"field": field, "message": "is given twice: a JSON object names each field once"}
             answer = {"error": "InvalidRequest", "message": f"{field}: {problem['message']}", "problems": [problem]}
             await JSONResponse(answer, status_code=422)(scope, receive, send)
             return
-        sent_body = False
-
-        async def replay() -> Message:
-            nonlocal sent_body
-            if sent_body:
-                return await receive()  # the app waits for the client to go away: the real stream says when
-            sent_body = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(body, receive), send)

@@ -36,6 +36,39 @@ def too_large(limit: int, uploads: bool, keyless_upload: bool = False) -> str:
     return f"The request body is larger than the {limit // MIB} MiB this endpoint takes."
 
 
+def content_too_large(message: str) -> JSONResponse:
+    """The API's 413 answer, saying ``message`` (``too_large``'s): the connection is closed, the rest of the body
+    unread."""
+    body = {"error": "ContentTooLarge", "message": message, "problems": []}
+    return JSONResponse(body, status_code=413, headers={"Connection": "close"})
+
+
+async def whole_body(receive: Receive) -> bytes:
+    """The request's body, read whole by a middleware that must see it before the app does (the idempotency keys, a
+    field given twice): the size limit bounds it, raising its 413 HTTPException once a body sent in chunks passes."""
+    body, more = b"", True
+    while more:
+        message = await receive()
+        body += message.get("body", b"")
+        more = message.get("more_body", False) and message["type"] == "http.request"
+    return body
+
+
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that gives the app ``body``, read whole before (``whole_body``), then the client's own stream,
+    which says when the client goes away while the app waits."""
+    sent_body = False
+
+    async def replay() -> Message:
+        nonlocal sent_body
+        if sent_body:
+            return await receive()
+        sent_body = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
 class RequestSizeLimit:
     """ASGI middleware that refuses (413) a request body over its path's limit."""
 
@@ -55,8 +88,7 @@ class RequestSizeLimit:
         limit = self.max_upload_bytes if uploads else self.max_request_bytes
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
-            body = {"error": "ContentTooLarge", "message": too_large(limit, uploads, keyless_upload), "problems": []}
-            await JSONResponse(body, status_code=413, headers={"Connection": "close"})(scope, receive, send)
+            await content_too_large(too_large(limit, uploads, keyless_upload))(scope, receive, send)
             return
         read = 0
 
