@@ -18,6 +18,7 @@ from service.db.session import session_scope
 from service.importing import import_file
 from service.signed_links import UnsubscribeLinks
 from tests.service.conftest import wait_for_job
+from tests.service.test_consent_times import imported_in_chunks
 from tests.service.test_importing import CUSTOMERS, upload_customers
 
 
@@ -148,19 +149,7 @@ def test_a_consent_stored_undated_is_recorded_given_when_a_file_first_dates_it(c
 def test_a_file_read_in_chunks_records_its_changes_on_sqlite_and_postgres(any_engine, tmp_path, monkeypatch):
     """New customers' row ids are read back once written, chunk by chunk; the changed one of a later file alone is
     recorded."""
-    monkeypatch.setattr("service.importing.load.CHUNK_ROWS", 2)
-    customers = pd.DataFrame(
-        {
-            "customer_id": [f"c{i}" for i in range(5)],
-            "email": [f"c{i}@example.com" for i in range(5)],
-            "first_name": "Ana",
-            "marketing_consent": ["true", "false", "true", "false", "true"],
-        }
-    )
-    path = tmp_path / "customers.parquet"
-    customers.to_parquet(path)
-    with session_scope(any_engine) as session:
-        import_file(session, "customers", path)
+    customers, path = imported_in_chunks(any_engine, tmp_path, monkeypatch)
     customers.assign(marketing_consent=["true", "false", "true", "true", "true"]).to_parquet(path)
     with session_scope(any_engine) as session:
         import_file(session, "customers", path, job_id="job-2")

@@ -4,6 +4,7 @@ given or withdrawn): every way consent is written dates a change, and only a cha
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -55,19 +56,7 @@ def test_an_import_dates_the_consent_it_gives_or_changes_and_the_same_consent_ag
 def test_a_parquet_file_read_in_chunks_dates_only_the_consents_it_changes(any_engine, tmp_path, monkeypatch):
     """On SQLite and PostgreSQL, a file a few lines at a time: a change in a later chunk is dated, the rest keep
     their time."""
-    monkeypatch.setattr("service.importing.load.CHUNK_ROWS", 2)
-    customers = pd.DataFrame(
-        {
-            "customer_id": [f"c{i}" for i in range(5)],
-            "email": [f"c{i}@example.com" for i in range(5)],
-            "first_name": "Ana",
-            "marketing_consent": ["true", "false", "true", "false", "true"],
-        }
-    )
-    path = tmp_path / "customers.parquet"
-    customers.to_parquet(path)
-    with session_scope(any_engine) as session:
-        import_file(session, "customers", path)
+    customers, path = imported_in_chunks(any_engine, tmp_path, monkeypatch)
     first = _stored(any_engine)
     assert all(changed_at is not None for _, changed_at in first.values())
 
@@ -155,3 +144,22 @@ def test_a_consent_time_that_is_no_date_or_has_not_come_yet_is_refused_by_row_an
 def _attributes(engine, customer: str) -> dict:
     with session_scope(engine) as session:
         return session.scalar(select(Customer.attributes).where(Customer.external_id == customer))
+
+
+def imported_in_chunks(engine, tmp_path, monkeypatch) -> tuple[pd.DataFrame, Path]:
+    """Five customers, c0 to c4 (c0, c2 and c4 consenting), imported from a parquet file read two rows at a time: the
+    file and its frame, for a later import to change."""
+    monkeypatch.setattr("service.importing.load.CHUNK_ROWS", 2)
+    customers = pd.DataFrame(
+        {
+            "customer_id": [f"c{i}" for i in range(5)],
+            "email": [f"c{i}@example.com" for i in range(5)],
+            "first_name": "Ana",
+            "marketing_consent": ["true", "false", "true", "false", "true"],
+        }
+    )
+    path = tmp_path / "customers.parquet"
+    customers.to_parquet(path)
+    with session_scope(engine) as session:
+        import_file(session, "customers", path)
+    return customers, path

@@ -117,17 +117,10 @@ def test_margin_and_new_arrival_boosts_come_from_the_imported_catalog(client, tr
 
 def test_a_product_bought_since_the_training_is_not_recommended(client, trained, tmp_path):
     """Orders imported after `tailor train` were unknown to the rules: the product bought yesterday stayed first."""
-    catalog, bought = trained
-    customer = next(iter(sorted(bought)))
-    first = client.get(f"/customers/{customer}/recommendations", params={"k": 3}).json()[0]["sku"]
-    price = catalog[first][1]
-    orders = tmp_path / "orders.csv"
-    orders.write_text(
-        "order_id,customer_id,product_id,quantity,amount,timestamp\n"
-        f"LATE-1,{customer},{first},1,{price},2026-11-30T10:00:00\n"
+    customer, first, price = _first_pick(client, trained)
+    again = _picks_after_orders(
+        client, customer, tmp_path, f"LATE-1,{customer},{first},1,{price},2026-11-30T10:00:00,purchase"
     )
-    assert upload(client, "orders", orders).status_code == 200
-    again = [r["sku"] for r in client.get(f"/customers/{customer}/recommendations", params={"k": 3}).json()]
     assert first not in again and len(again) == 3
 
 
@@ -135,18 +128,11 @@ def test_a_product_bought_and_returned_whole_is_not_bought(client, trained, tmp_
     """The rules read purchases from the database as they were: a product bought and sent back in full the same
     day (Online Retail's customer 12346 and its 74,215 jars) was left out as "already bought", while the models,
     trained net of such returns, never saw it bought."""
-    catalog, bought = trained
-    customer = next(iter(sorted(bought)))
-    first = client.get(f"/customers/{customer}/recommendations", params={"k": 3}).json()[0]["sku"]
-    price = catalog[first][1]
-    orders = tmp_path / "orders.csv"
-    orders.write_text(
-        "order_id,customer_id,product_id,quantity,amount,timestamp,kind\n"
-        f"BACK-1,{customer},{first},2,{2 * price},2026-11-30T10:00:00,purchase\n"
-        f"CBACK-1,{customer},{first},-2,{-2 * price},2026-11-30T10:05:00,return\n"
-    )
-    assert upload(client, "orders", orders).status_code == 200
-    again = [r["sku"] for r in client.get(f"/customers/{customer}/recommendations", params={"k": 3}).json()]
+    customer, first, price = _first_pick(client, trained)
+    again = _picks_after_orders(
+        client, customer, tmp_path, f"BACK-1,{customer},{first},2,{2 * price},2026-11-30T10:00:00,purchase",
+        f"CBACK-1,{customer},{first},-2,{-2 * price},2026-11-30T10:05:00,return",
+    )  # fmt: skip
     assert again[0] == first  # not bought: still the first pick of cross-sell
 
 
@@ -191,3 +177,20 @@ def test_a_reorderable_category_spelt_two_ways_in_the_catalog_brings_back_both(c
         assert first in shown and set(others) & shown, (asked, shown)
     misspelt = client.get(url, params={"reorderable_categories": category + "x"}).json()["problems"][0]["message"]
     assert f"{category}, " in misspelt and f"{category.lower()}" in misspelt, misspelt
+
+
+def _first_pick(client, trained) -> tuple[str, str, float]:
+    """A customer who bought before the training, their first pick of three, and its price."""
+    catalog, bought = trained
+    customer = next(iter(sorted(bought)))
+    first = client.get(f"/customers/{customer}/recommendations", params={"k": 3}).json()[0]["sku"]
+    return customer, first, catalog[first][1]
+
+
+def _picks_after_orders(client, customer: str, tmp_path, *lines: str) -> list[str]:
+    """The customer's three picks once an orders file of ``lines`` (order_id, customer_id, product_id, quantity,
+    amount, timestamp, kind) is imported."""
+    orders = tmp_path / "orders.csv"
+    orders.write_text("order_id,customer_id,product_id,quantity,amount,timestamp,kind\n" + "\n".join(lines) + "\n")
+    assert upload(client, "orders", orders).status_code == 200
+    return [r["sku"] for r in client.get(f"/customers/{customer}/recommendations", params={"k": 3}).json()]
