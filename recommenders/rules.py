@@ -16,8 +16,14 @@
 5. `max_per_category`: at most N products of one category, in any case, in a customer's list (a product without a
    category is in none: a catalog without categories, which the import allows, is not capped to N products a list);
    `max_per_family`: at most N products of one family, told apart by name (``recommenders.variety``: three jumbo
-   bags in three prints), where the catalog's categories do not tell products apart (fewer than two categories);
-   a family's others make room for the best of the next family;
+   bags in three prints), unless the catalog's categories tell every one of them apart. A catalog of fewer than two
+   categories tells none apart; in any other, the categories tell apart the products they name, and only those
+   (a shop that categorised a few products left the rest, often most, free to fill an e-mail with jumbo bags). So
+   a family showing N takes no uncategorised product more, nor a categorised one once it shows an uncategorised
+   one; where all it shows are categorised, a categorised product still joins, and the category cap holds it. With
+   N = 2: an uncategorised jumbo bag, then a Christmas one, leave no room for a third jumbo bag of any kind; a
+   Christmas jumbo bag and a lunch-bags one leave room for a third categorised one, not for an uncategorised one. A
+   family's others make room for the best of the next family;
 6. `max_share_per_product`: one product in at most this share of the customers' lists, so that a campaign is not
    one bestseller mailed to a third of the shop. Customers are served by the rank the product has in their list:
    all first places before any second place, and among equal places the higher score, then the earlier customer
@@ -42,6 +48,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import compress
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -63,7 +70,7 @@ class Rules:
     price_band: tuple[float, float] | None = None
     boosts: dict[str, float] = field(default_factory=dict)
     max_per_category: int | None = None
-    max_per_family: int | None = None  # only in a catalog of fewer than two categories
+    max_per_family: int | None = None  # unless the catalog's categories tell them all apart
     max_share_per_product: float | None = None  # of the customers asked for at once
     candidates_per_slot: int = 5
 
@@ -127,11 +134,12 @@ def recommend_with_rules(
 def _top(
     model: Recommender, customers: list[str], catalog: pd.DataFrame, allowed: pd.Index, k: int, rules: Rules,
     n_candidates: int, purchases: dict[str, set[str]], reorderable: set[str], cap: int | None = None,
-    shown: Counter[str] | None = None, families: NameFamilies | None = None,
+    shown: Counter[str] | None = None, families: Families | None = None,
 ) -> pd.DataFrame:  # fmt: skip
     """The rules applied to each customer's first ``n_candidates`` of the model, and the first k left, ranked; with
     a `cap`, no product in more than that many lists (counting those in `shown`, which counts the ones chosen here
-    too) where the customer has other candidates; with `families`, no more than `Rules.max_per_family` of one."""
+    too) where the customer has other candidates; with `families`, no more than `Rules.max_per_family` of one
+    unless the categories tell all of them apart."""
     if rules.bought_only:
         candidates = model.recommend_bought(customers, k=n_candidates, allowed_products=allowed)
         candidates = _keep(candidates, lambda customer, product: product in purchases[customer])
@@ -161,19 +169,24 @@ def _top(
         position = candidates.assign(_category=category).groupby(["customer_id", "_category"]).cumcount()
         candidates = candidates[(category == "").to_numpy() | (position.to_numpy() < per_category)]
     per_family = rules.max_per_family if families is not None else None
-    family = None
+    family = by_name_only = None
     if per_family is not None:
-        family = families.leaders(candidates["customer_id"].to_numpy(), candidates["product_id"].to_numpy())
+        family = families.names.leaders(candidates["customer_id"].to_numpy(), candidates["product_id"].to_numpy())
+        by_name_only = candidates["product_id"].isin(families.by_name_only).to_numpy()
     if per_family is not None and cap is None:
-        position = candidates.groupby([candidates["customer_id"].to_numpy(), family]).cumcount()
-        candidates = candidates[position.to_numpy() < per_family]
+        # A family's first N stay. Where all N are categorised (its first uncategorised one comes later, and is left
+        # out), every categorised one after them stays too, the category cap holding it.
+        position = pd.Series(np.arange(len(candidates))).groupby(family).cumcount().to_numpy()
+        first_by_name = pd.Series(np.where(by_name_only, position, len(candidates))).groupby(family).transform("min")
+        kept = np.where(first_by_name.to_numpy() < per_family, position < per_family, ~by_name_only)
+        candidates = candidates[kept]
     if cap is not None:
         # The category cap counts the products chosen, not the candidates: a product the exposure cap leaves out
         # makes room for the next of its category (filtered first, two a category were all a customer could get).
         # So does the family cap.
         categories = None if category is None else category.to_numpy()
         shown = Counter() if shown is None else shown
-        top = _capped(candidates, customers, k, cap, shown, categories, per_category, family, per_family)
+        top = _capped(candidates, customers, k, cap, shown, categories, per_category, family, per_family, by_name_only)
     else:
         top = candidates.groupby("customer_id", sort=False).head(k).copy()
     top["rank"] = top.groupby("customer_id").cumcount() + 1
@@ -206,13 +219,13 @@ def _with_bought_since_fit(
 def _capped(
     candidates: pd.DataFrame, customers: list[str], k: int, cap: int, shown: Counter[str],
     categories: np.ndarray | None = None, per_category: int | None = None,
-    families: np.ndarray | None = None, per_family: int | None = None,
+    families: np.ndarray | None = None, per_family: int | None = None, by_name_only: np.ndarray | None = None,
 ) -> pd.DataFrame:  # fmt: skip
     """Each customer's first k `candidates` (sorted by customer, best first) with no product in more than `cap`
     lists, `shown` counting those already chosen, nor more than `per_category` of a category or `per_family` of a
-    family (each candidate's family leader's row); a customer whom the cap would leave short gets their best
-    capped candidates back. Places are served in turn (see the module docstring), so a product runs out where it
-    was ranked lowest."""
+    family (each candidate's family leader's row) unless the categories tell them all apart (none `by_name_only`);
+    a customer whom the cap would leave short gets their best capped candidates back. Places are served in turn
+    (see the module docstring), so a product runs out where it was ranked lowest."""
     place = candidates.groupby("customer_id", sort=False).cumcount().to_numpy()
     order = {customer: i for i, customer in enumerate(customers)}
     turn = np.lexsort((candidates["customer_id"].map(order).to_numpy(), -candidates["score"].to_numpy(), place))
@@ -222,9 +235,12 @@ def _capped(
     held_back: dict[str, list[int]] = {}
     in_category: Counter[tuple[str, str]] = Counter()
     in_family: Counter[int] = Counter()  # a family leader's row is its customer's alone
+    shows_by_name: set[int] = set()  # families with a product chosen that only its name tells apart
 
     def no_room_for(row: int) -> bool:
-        if per_family and in_family[families[row]] >= per_family:
+        # a family at the cap takes a categorised product where all it shows are categorised, and no other
+        full = bool(per_family) and in_family[families[row]] >= per_family
+        if full and (by_name_only[row] or families[row] in shows_by_name):
             return True
         return bool(per_category and categories[row] and in_category[owners[row], categories[row]] >= per_category)
 
@@ -236,6 +252,8 @@ def _capped(
             in_category[owners[row], categories[row]] += 1
         if per_family:
             in_family[families[row]] += 1
+            if by_name_only[row]:
+                shows_by_name.add(families[row])
 
     for row in turn:
         if taken[owners[row]] >= k or no_room_for(row):
@@ -255,16 +273,27 @@ def _capped(
     return candidates.assign(**{_OVER_CAP: over})[chosen].copy()
 
 
-def _families(catalog: pd.DataFrame) -> NameFamilies | None:
-    """The catalog's families by name, where its categories do not tell products apart: fewer than two (in any
-    case, blanks aside). A shop's own categories are its word on what is alike, and the category cap counts them."""
+class Families(NamedTuple):
+    """The catalog's families by name, and the products that only their names tell apart."""
+
+    names: NameFamilies
+    by_name_only: pd.Index  # product ids
+
+
+def _families(catalog: pd.DataFrame) -> Families | None:
+    """The catalog's families by name, where its categories do not tell every product apart: in a catalog of fewer
+    than two categories (in any case, blanks aside) no product is told apart by them, in any other the uncategorised
+    ones are not. A shop's own categories are its word on what is alike, and the category cap counts them."""
     if "name" not in catalog.columns:
         return None
+    by_name_only = catalog.index
     if "category" in catalog.columns:
-        categories = catalog["category"].dropna().astype(str).str.strip().str.lower()
+        categories = catalog["category"].fillna("").astype(str).str.strip().str.lower()
         if categories[categories != ""].nunique() >= 2:
-            return None
-    return NameFamilies.of(catalog["name"])
+            by_name_only = catalog.index[(categories == "").to_numpy()]
+    if not len(by_name_only):
+        return None
+    return Families(NameFamilies.of(catalog["name"]), by_name_only)
 
 
 def _scaled(values: pd.Series) -> pd.Series:

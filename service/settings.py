@@ -320,7 +320,8 @@ class CampaignSettings(BaseSettings):
     products_per_email: int = Field(default=3, ge=1)
     # an e-mail of three products shows at least two categories
     max_products_per_category: int | None = Field(default=2, ge=1)
-    # and of one family, told apart by name, where the catalog's categories cannot (fewer than two): an Online Retail
+    # and of one family, told apart by name, unless the catalog's categories tell them all apart (none where it has
+    # fewer than two; else the categorised products, not the uncategorised ones among them): an Online Retail
     # e-mail of three jumbo bags. On that shop's last month (python -m evals.recommenders.variety --quick) 2 left no
     # e-mail of one family (12.6 % before) for NDCG@3 0.1592 -> 0.1583; 1 left none with two (49.6 %), but cost
     # NDCG@3 0.1504 and recall@3 0.0414 -> 0.0357 (hit@3 0.340 -> 0.344): a shop's choice, not the default.

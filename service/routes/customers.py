@@ -105,7 +105,7 @@ def recommendations(
     reorderable_categories: list[str] = Query([], description="categories whose bought products may come again"),
     max_per_category: int | None = Query(None, ge=1, description="at most this many products of one category"),
     max_per_family: int | None = Query(None, ge=1,
-        description="at most this many products of one family, told apart by name (a catalog of under two categories)"),
+        description="at most this many products of one family, told apart by name, unless categories tell them apart"),
     price_band_low: float | None = Query(None, gt=0, allow_inf_nan=False,
         description="lowest price as a multiple of the usual spend"),
     price_band_high: float | None = Query(None, gt=0, allow_inf_nan=False,

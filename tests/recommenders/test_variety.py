@@ -126,6 +126,23 @@ def test_max_per_family_leaves_a_shop_whose_categories_tell_products_apart_as_it
     assert lists(one_category)["new0"] == ["jumbo_red", "warmer_owl", "lunch_cars"]
 
 
+@pytest.mark.parametrize("share", [None, 1.0])
+def test_a_partly_categorised_catalog_caps_a_family_unless_its_categories_tell_all_of_it_apart(bags_first, share):
+    """Two categories for two products switched the family cap off for the whole catalog: its uncategorised
+    products filled an e-mail with three jumbo bags. The categories tell apart the products they name, and only
+    those: a family at the cap takes no more, but a categorised product where all it shows are categorised."""
+    rules = Rules(max_per_family=1, max_share_per_product=share)
+
+    def picks(categories: dict[str, str]) -> list[str]:
+        shop = catalog(category=[categories.get(product, "") for product in NAMES])
+        return lists(recommend_with_rules(bags_first, ["new0"], shop, k=3, rules=rules))["new0"]
+
+    assert picks({"jumbo_red": "bags", "jumbo_pink": "gifts", "teacup": "home"}) == [
+        "jumbo_red", "jumbo_pink", "warmer_owl",
+    ]  # fmt: skip
+    assert picks({"jumbo_pink": "bags", "teacup": "home"}) == ["jumbo_red", "warmer_owl", "lunch_cars"]
+
+
 def test_a_product_listed_twice_is_told_apart_by_its_first_name():
     names = pd.Series(["JUMBO BAG RED", "HAND WARMER OWL", "JUMBO BAG PINK"], index=["a", "a", "b"])
     leaders = NameFamilies(names).leaders(np.array(["c", "c"]), np.array(["a", "b"]))

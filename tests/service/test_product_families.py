@@ -1,9 +1,10 @@
-"""TAILOR_CAMPAIGN_MAX_PRODUCTS_PER_FAMILY: a campaign of a shop whose catalog tells products apart by no category
-shows at most that many products of one family (told apart by name, `recommenders.variety`) in one email. Online
-Retail's emails showed three jumbo bags in three prints."""
+"""TAILOR_CAMPAIGN_MAX_PRODUCTS_PER_FAMILY: a campaign shows at most that many products of one family (told apart by
+name, `recommenders.variety`) in one email, unless the catalog's categories tell them apart: none where it has fewer
+than two, and never its uncategorised products. Online Retail's emails showed three jumbo bags in three prints."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -38,3 +39,39 @@ def test_a_campaign_shows_no_more_of_one_family_than_the_setting_allows(client, 
 
     assert max(shown_by_default) == 2, shown_by_default  # two of the family where the default allows two
     assert max(shown_one_each) == 1 and len(shown_one_each) == len(shown_by_default), shown_one_each
+
+
+def test_a_campaign_caps_the_uncategorised_products_of_a_partly_categorised_catalog_by_family(
+    client, demo_files, monkeypatch, tmp_path
+):
+    """A shop that categorised some of its products: its two categories switched the family cap off for the whole
+    catalog, and its uncategorised products, most of them, filled an e-mail with three jumbo bags. The uncategorised
+    are capped by family at the default (2); the categorised keep the category cap (2 of one)."""
+    trained_shop(client, demo_files)
+    products = pd.read_csv(demo_files["products"], dtype=str, keep_default_na=False)
+    orders = pd.read_csv(demo_files["orders"], dtype=str, keep_default_na=False)
+    bought_most = orders["product_id"].value_counts().index[: len(PRINTS)]
+    bags = products["sku"].isin(bought_most)
+    products.loc[bags, "name"] = [f"Jumbo bag {word}" for word in PRINTS[: int(bags.sum())]]
+    categorised = products["category"].isin(["Tea", "Coffee"]) & ~bags
+    products.loc[~categorised, "category"] = ""  # two categories, for a few products: not the bags
+    path = Path(tmp_path) / "products.csv"
+    products.to_csv(path, index=False)
+    assert upload(client, "products", path).status_code == 200
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+
+    campaign_id = generated_campaign(client, max_customers=60)
+    shown = _bags_shown(client, campaign_id)
+    drafts = client.get(f"/campaigns/{campaign_id}/drafts", params={"limit": 500}).json()
+    category_of = dict(zip(products["name"], products["category"], strict=True))
+    per_category = [
+        max(
+            Counter(
+                category_of[pick["name"]] for pick in draft["recommendations"] if category_of[pick["name"]]
+            ).values(),
+            default=0,
+        )
+        for draft in drafts
+    ]
+    assert shown and max(shown) == 2, shown
+    assert max(per_category) <= 2, per_category
