@@ -22,6 +22,7 @@ from service.cli_bounds import (
     IdArgumentCommand,
 )
 from service.cli_customers import customers_erase, customers_lift_erasure
+from service.cli_date_orders import DateOrderName, date_orders_forget, date_orders_list
 from service.cli_drafts import (
     BULK_APPROVAL_OPTIONS,
     drafts_approve,
@@ -54,6 +55,9 @@ history_app = _commands(help="The email history kept (TAILOR_HISTORY_KEEP_DAYS).
 drafts_app = _commands(help="Review a campaign's drafts, one by one or in bulk.", no_args_is_help=True)
 db_app = _commands(help="The database's schema: moving it back for an older version.", no_args_is_help=True)
 jobs_app = _commands(help="The jobs run by the server and the commands: list, show, cancel.", no_args_is_help=True)
+date_orders_app = _commands(help="The order of numeric dates each kind's imports settled.", no_args_is_help=True)
+date_orders_app.command("list")(date_orders_list)
+date_orders_app.command("forget")(date_orders_forget)
 customers_app.command("erase")(customers_erase)
 customers_app.command("lift-erasure")(customers_lift_erasure)
 drafts_app.command("list")(drafts_list)
@@ -67,6 +71,7 @@ jobs_app.command("cancel")(jobs_cancel)
 app.add_typer(audience_app, name="audience")
 app.add_typer(campaigns_app, name="campaigns")
 app.add_typer(customers_app, name="customers")
+app.add_typer(date_orders_app, name="date-orders")
 app.add_typer(db_app, name="db")
 app.add_typer(drafts_app, name="drafts")
 app.add_typer(history_app, name="history")
@@ -226,14 +231,23 @@ def import_file(
             callback=_output_path,
         ),
     ] = None,
+    dates: Annotated[
+        DateOrderName | None,
+        typer.Option(
+            help="the order of the file's numeric dates (03/04/2011), over its own and the one settled for the kind "
+            "(`tailor date-orders list`)",
+        ),
+    ] = None,
 ) -> None:
     """Import a file; a bad file is rejected whole with the row and column of every problem (the first 20 and
     their count on the screen, all of them with --problems). The rows of erased customers are left out, not
-    refused (a warning names the first 20, --problems lists them all). After orders, the audience (segments,
+    refused (a warning names the first 20, --problems lists them all). A file whose numeric dates are all ambiguous
+    (03/04/2011) is read in the order an earlier file of the kind settled. After orders, the audience (segments,
     churn risk, CLV) is recomputed."""
     from service.db.session import session_scope
     from service.errors import SHOWN_PROBLEMS, InvalidInput
     from service.importing import import_file
+    from service.importing.date_orders import day_first_of
     from service.jobs import InlineJobRunner
     from service.pipeline.training import AUDIENCE_JOB, recompute_audience
     from service.wording import counted
@@ -245,7 +259,7 @@ def import_file(
     engine = command_engine()
     try:
         with progress_bar(f"importing {kind}") as update, session_scope(engine) as session:
-            summary = import_file(session, kind, file, progress=update)
+            summary = import_file(session, kind, file, progress=update, day_first=day_first_of(dates))
             update.finished(summary.rows, f"imported {kind}")
     except InvalidInput as error:
         if len(error.problems) > 1:  # one to a line: twenty problems on one line were a wall of text
@@ -265,6 +279,8 @@ def import_file(
     left_out = f", {erased} left out" if summary.left_out else ""
     unchanged = f", {summary.unchanged} unchanged" if summary.unchanged else ""
     typer.echo(f"{summary.kind}: {rows}, {summary.inserted} new, {summary.updated} updated{unchanged}{left_out}")
+    for read_as in summary.date_orders:
+        typer.echo(read_as)
     for warning in summary.warnings:
         _echo(f"warning: {warning}")
     if problems is not None:

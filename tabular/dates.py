@@ -59,6 +59,12 @@ class DateOrder:
                 setattr(self, found, (start + int(where[0]), str(text[where[0]])))
         return self
 
+    def against(self, day_first: bool) -> tuple[int, str] | None:
+        """The first value (its position and text) that only the other order reads, when the order is known
+        otherwise (given with the file, or settled by an earlier one): pandas would read it in that other order
+        without a word."""
+        return self.month_first_at if day_first else self.day_first_at
+
     def decide(self) -> tuple[bool, DateOrderProblem | None]:
         """Whether the day comes first, or the problem that keeps it from being known."""
         if self.day_first_at and self.month_first_at:

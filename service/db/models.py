@@ -482,6 +482,22 @@ class ErasedCustomer(Base):
     erased_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class SettledDateOrder(Base):
+    """Whether the numeric dates of one kind of import's date column put the day first, as the first file of that
+    kind whose order was known settled it (its own dates, 25/04/2011, or the order the shop gave with it), so that a
+    later file of the same kind whose dates are all ambiguous (03/04/2011) is read so rather than refused
+    (service.importing.date_orders). The shop can list and forget it."""
+
+    __tablename__ = "settled_date_orders"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # customers, products, orders or sends
+    column_name: Mapped[str] = mapped_column(String(64), primary_key=True)  # the date column: timestamp, sent_at
+    day_first: Mapped[bool] = mapped_column(Boolean)
+    import_file: Mapped[str] = mapped_column(String(300))  # the file that settled it, as the shop named it
+    import_job_id: Mapped[str | None] = mapped_column(String(36))  # the job of an import run as one
+    settled_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class IdempotencyKey(Base):
     """A POST a client sent with an `Idempotency-Key` header (service.idempotency): who sent it (a hash of their API
     key with the header's value), a hash of the request, and once it succeeded its answer, given again to a retry."""

@@ -48,13 +48,18 @@ def imported(summary: ImportSummary, runner: JobRunner, engine: Engine) -> Impor
     )
 
 
-def submit_import(runner: JobRunner, engine: Engine, staging_dir: Path, kind: str, upload: BinaryIO, name: str) -> str:
-    """Copy ``upload`` (named ``name`` by the client) to a staging file and queue its import; the job's id."""
+def submit_import(
+    runner: JobRunner, engine: Engine, staging_dir: Path, kind: str, upload: BinaryIO, name: str,
+    day_first: bool | None = None,
+) -> str:  # fmt: skip
+    """Copy ``upload`` (named ``name`` by the client) to a staging file and queue its import, its numeric dates read
+    in the order ``day_first`` gives (None: as ``import_file`` reads them); the job's id."""
     staged = _stage(upload, Path(name).suffix or ".csv", staging_dir)
     try:
         return runner.submit(
-            IMPORT_JOB, import_staged, engine=engine, runner=runner, import_kind=kind, staged=staged, name=name
-        )
+            IMPORT_JOB, import_staged, engine=engine, runner=runner, import_kind=kind, staged=staged, name=name,
+            day_first=day_first,
+        )  # fmt: skip
     except BaseException:
         staged.unlink(missing_ok=True)
         raise
@@ -67,14 +72,15 @@ def _unstage(_session, staged: Path, **_: Any) -> None:
 
 @undone_if_never_run(_unstage)
 def import_staged(
-    progress: Progress, engine: Engine, runner: JobRunner, import_kind: str, staged: Path, name: str
-) -> dict[str, Any]:
+    progress: Progress, engine: Engine, runner: JobRunner, import_kind: str, staged: Path, name: str,
+    day_first: bool | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """Job: import the staged file and remove it; progress is rows written of rows. A bad file fails the job
     with the problems the synchronous upload answers (see `service.errors.error_body`) and writes nothing."""
     try:
         progress(0, 0, "reading the file")
         with progress.during_write_transaction(), session_scope(engine) as session:
-            summary = import_file(session, import_kind, staged, name, progress, job_id=progress.job_id)
+            summary = import_file(session, import_kind, staged, name, progress, progress.job_id, day_first)
     finally:
         staged.unlink(missing_ok=True)
     rows = counted(summary.rows, "row", "rows")

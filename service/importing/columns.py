@@ -207,8 +207,8 @@ def parse_table(
 ) -> tuple[pd.DataFrame, list[Problem]]:
     """Parse every documented column of `frame`, whose index is the number its rows' problems name them by (see
     ``load.first_row``: a CSV file's line, a Parquet file's row); returns the typed frame and the problems found.
-    ``dates_day_first``: for a chunk of a file, the order of each date column's numeric dates over the whole file,
-    instead of the chunk's own."""
+    ``dates_day_first``: for a chunk of a file, the order of each date column's numeric dates over the whole file (or
+    as given with it, or settled by an earlier file: load._date_orders), instead of the chunk's own."""
     problems: list[Problem] = []
     frame = frame.rename(columns=lambda c: str(c).strip())
     spelt_twice = _spelt_twice(frame.columns, spec)

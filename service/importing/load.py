@@ -38,6 +38,7 @@ from service.db.models import Customer, Event, Interaction, Product, Send
 from service.erasures import Erasures
 from service.errors import MAX_PROBLEMS, InvalidInput, Problem
 from service.importing.columns import SPECS, TableSpec, parse_table, unread_columns
+from service.importing.date_orders import ColumnOrder, column_order, order_name, settle, settled_by, settled_orders
 from service.importing.erased import erased_warnings, without_erased
 from service.settings import ImportSettings
 from service.wording import counted
@@ -85,6 +86,7 @@ class ImportSummary:
     warnings: tuple[str, ...] = ()  # about data that was written but will not work as the shop may expect
     left_out: int = 0  # rows of erased customers, not written (``rows`` counts those written), named in a warning
     left_out_rows: tuple[Problem, ...] = ()  # each of those, by row, as `tailor import --problems` lists them
+    date_orders: tuple[str, ...] = ()  # how each date column's numeric dates were read, and why (date_orders)
 
 
 def read_table(path: Path, name: str | None = None) -> pd.DataFrame:
@@ -136,13 +138,15 @@ def _require_utf8(path: Path, shown: str) -> int:
 
 def import_file(
     session: Session, kind: str, path: Path, name: str | None = None, progress: Report | None = None,
-    job_id: str | None = None,
+    job_id: str | None = None, day_first: bool | None = None,
 ) -> ImportSummary:  # fmt: skip
     """Validate the file at ``path`` as an import of `kind` and write it (see ``_import_file``); an InvalidInput
     names the file by its base name (``InvalidInput.file``), which the API's answer gives with each problem. The
-    consent changes it makes are recorded as of the file's base name and ``job_id``, when it runs as a job."""
+    consent changes it makes, and the order of dates it settles, are recorded as of the file's base name and
+    ``job_id``, when it runs as a job. ``day_first``: the order of the file's numeric dates, as the shop gave it
+    (None: the file's own, or the one settled for ``kind``: service.importing.date_orders)."""
     try:
-        return _import_file(session, kind, path, name, progress, job_id)
+        return _import_file(session, kind, path, name, progress, job_id, day_first)
     except InvalidInput as error:
         error.file = base_name(name or path)
         raise
@@ -150,7 +154,7 @@ def import_file(
 
 def _import_file(
     session: Session, kind: str, path: Path, name: str | None = None, progress: Report | None = None,
-    job_id: str | None = None,
+    job_id: str | None = None, day_first: bool | None = None,
 ) -> ImportSummary:  # fmt: skip
     """Validate the file at ``path`` as an import of `kind` and write it; raises InvalidInput naming the file
     (as ``name``, an upload's own name) and its lines, and the caller's transaction then writes nothing.
@@ -160,7 +164,7 @@ def _import_file(
     the file's problems as for a whole table (up to ``MAX_PROBLEMS``). A key repeated across chunks is found in
     what this import already wrote (order lines, sends) or in the keys of the earlier chunks, kept in memory
     (customers, products: one per customer or product), and numeric dates are read in the order of the whole
-    file's column."""
+    file's column, or the one given or settled (``_date_orders``)."""
     _require_kind(kind)
     path, spec, report = Path(path), SPECS[kind], progress or _silent
     # The kind and the file's own name (not its folders, nor a staged upload's): which of the files a shop imported,
@@ -169,10 +173,17 @@ def _import_file(
     lines = _require_readable(path, shown, spec)
     numbers = RowNumbers(path)
     _require_lined_up(shown, numbers.layout)
-    dates_day_first, problems = _dates_day_first(path, shown, spec, numbers)  # every other problem is named too
+    source = ImportSource(base_name(name or path), job_id)
+    date_orders = _date_orders(session, path, shown, spec, numbers, day_first)
+    dates_day_first = {column: order.day_first for column, order in date_orders.items()}
+    problems = [  # every other problem is named too
+        Problem(numbers(order.problem[0]), column, order.problem[1])
+        for column, order in date_orders.items()
+        if order.problem
+    ]
     unordered = {problem.column for problem in problems if problem.column}
     earlier_keys = _EarlierKeys(spec.key)
-    importer = _importer(kind, ImportSource(base_name(name or path), job_id))
+    importer = _importer(kind, source)
     erasures = Erasures.read(session)
     erased_rows: list[Problem] = []  # what each row of an erased customer, left out, was
     inserted = updated = unchanged = 0
@@ -221,7 +232,11 @@ def _import_file(
         warnings += _shared_addresses(session, lambda ids: earlier_keys.held(pd.DataFrame({"customer_id": ids})))
     warnings += erased_warnings(erased_rows)
     left_out = {"left_out": len(erased_rows), "left_out_rows": tuple(erased_rows)}
-    return ImportSummary(kind, inserted + updated + unchanged, inserted, updated, unchanged, warnings, **left_out)
+    _settle(session, shown, kind, date_orders, source)
+    read_as = tuple(order.read_as for order in date_orders.values() if order.read_as)
+    return ImportSummary(
+        kind, inserted + updated + unchanged, inserted, updated, unchanged, warnings, **left_out, date_orders=read_as
+    )
 
 
 def _importer(kind: str, source: ImportSource) -> Callable[[Session, pd.DataFrame, Report], ImportSummary]:
@@ -416,32 +431,44 @@ def _with_index_as_columns(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.reset_index(level=named) if named else frame
 
 
-def _dates_day_first(
-    path: Path, shown: str, spec: TableSpec, numbers: RowNumbers
-) -> tuple[dict[str, bool], list[Problem]]:
-    """For each date column of ``spec`` in the file, whether its numeric dates put the day first, decided over
-    the whole column (a chunk's dates may all be ambiguous where the file's are not); and for a column whose
-    order cannot be known, the problem, as ``parse_table`` words it (its numeric dates are then read day first
-    and not named again: see ``_order_unknown``)."""
+def _date_orders(
+    session: Session, path: Path, shown: str, spec: TableSpec, numbers: RowNumbers, given: bool | None
+) -> dict[str, ColumnOrder]:
+    """For each date column of ``spec`` in the file, how its numeric dates are read (``date_orders.column_order``):
+    in the order ``given`` with the file, else the one settled for the kind, else the whole column's own (a chunk's
+    dates may all be ambiguous where the file's are not); the numeric dates of a column with a problem (its order
+    unknown, or a date only the other order reads) are not named again (``_order_unknown``)."""
     header = _parquet(path, shown).schema_arrow.names if is_parquet(path) else _csv_header(path, shown)
     named = {str(column).strip(): column for column in header}
-    decided, problems = {}, []
+    settled = settled_orders(session, spec.name)
+    decided = {}
     for column in (c.name for c in spec.columns if c.kind == "timestamp" and c.name in named):
         order, position = DateOrder(), 0
         for chunk in _chunks(path, shown, numbers, [named[column]]):
             order.add(chunk[named[column]].astype("string").str.strip(), position)
             position += len(chunk)
-        decided[column], problem = order.decide()
-        if problem:
-            where = problem.describe(lambda at: f"row {numbers(at)}")
-            problems.append(Problem(numbers(problem.position), column, where))
-            decided[column] = True
-    return decided, problems
+        decided[column] = column_order(spec.name, order, given, settled.get(column), lambda at: f"row {numbers(at)}")
+    return decided
+
+
+def _settle(session: Session, shown: str, kind: str, orders: dict[str, ColumnOrder], source: ImportSource) -> None:
+    """Settle the kind's order of each date column the file settles; refuse the file (nothing written) when an
+    import beside it settled the other order meanwhile."""
+    for column, order in orders.items():
+        if not order.settles:
+            continue
+        settled = settle(session, kind, column, order.day_first, source)
+        if settled.day_first != order.day_first:
+            message = (
+                f"its dates were read {order_name(order.day_first)}, but an import beside this one settled "
+                f"{kind} files as {order_name(settled.day_first)} meanwhile ({settled_by(settled)}); import it again"
+            )
+            raise InvalidInput(shown, [Problem(None, column, message)])
 
 
 def _order_unknown(found: list[Problem], chunk: pd.DataFrame, columns: set[str]) -> list[Problem]:
-    """``found`` less the problems of the numeric dates of ``columns``, whose order is unknown (one problem says so
-    for the column): read day first, a month-first date would be named as no date."""
+    """``found`` less the problems of the numeric dates of ``columns``, whose order is unknown or contradicted (one
+    problem says so for the column): read in one order, a date of the other would be named as no date."""
     if not columns:
         return found
     named = {str(column).strip(): column for column in chunk.columns}

@@ -5,20 +5,52 @@ import tempfile
 from pathlib import Path
 from typing import Literal
 
-from fastapi import APIRouter, Query, UploadFile, status
+from fastapi import APIRouter, Query, Response, UploadFile, status
 from fastapi.responses import JSONResponse
 
 from service import importing
 from service.deps import ApiKeyDep, SessionDep, StateDep
 from service.importing.background import imported, submit_import
+from service.importing.date_orders import day_first_of, every_settled_order, forget, order_name
 from service.importing.load import base_name
 from service.routes.responses import KEYED, errors
-from service.schemas import ImportResult, JobStarted
+from service.schemas import ImportResult, JobStarted, SettledDateOrderOut
 from service.settings import home_settings
 
 router = APIRouter(prefix="/imports", tags=["import"], responses=errors(*KEYED, 413, 507))
 
 BACKGROUND = "answer 202 at once and import the file in a job (`import`) that GET /jobs/{id} follows"
+DATES = (
+    "the order of the file's numeric dates (03/04/2011): it wins over the file's own and the one settled for the kind "
+    "(GET /imports/date-orders); none given, a file whose dates are all ambiguous is read in the settled order"
+)
+Kind = Literal["customers", "products", "orders", "sends"]
+
+
+@router.get("/date-orders", response_model=list[SettledDateOrderOut])
+def date_orders(session: SessionDep, _key: ApiKeyDep) -> list[SettledDateOrderOut]:
+    """The order (day or month first) each kind's numeric dates are read in when a file's own dates do not say it,
+    as the first file of the kind whose order was known settled it."""
+    return [
+        SettledDateOrderOut(
+            kind=settled.kind,
+            column=settled.column_name,
+            order=order_name(settled.day_first),
+            import_file=settled.import_file,
+            import_job_id=settled.import_job_id,
+            settled_at=settled.settled_at,
+        )  # fmt: skip
+        for settled in every_settled_order(session)
+    ]
+
+
+@router.delete("/date-orders/{kind}", status_code=status.HTTP_204_NO_CONTENT)
+def forget_date_order(kind: Kind, session: SessionDep, _key: ApiKeyDep) -> Response:
+    """Forget the order settled for the kind's dates: its next file whose order is known (by a date such as
+    25/04/2011, or `dates`) settles it again, and until then a file of ambiguous dates only is refused."""
+    forget(session, kind)
+    session.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post(
@@ -30,8 +62,9 @@ BACKGROUND = "answer 202 at once and import the file in a job (`import`) that GE
     },
 )
 def import_file(
-    kind: Literal["customers", "products", "orders", "sends"], file: UploadFile, session: SessionDep,
-    state: StateDep, _key: ApiKeyDep, background: bool = Query(False, description=BACKGROUND),
+    kind: Kind, file: UploadFile, session: SessionDep, state: StateDep, _key: ApiKeyDep,
+    background: bool = Query(False, description=BACKGROUND),
+    dates: Literal["day-first", "month-first"] | None = Query(None, description=DATES),
 ) -> ImportResult | JSONResponse:  # fmt: skip
     """Import a file; a bad file is rejected whole (422, with the row and column of every problem). After
     orders, the audience (segments, churn risk, CLV) is recomputed by a job: `audience_job_id` and
@@ -45,12 +78,13 @@ def import_file(
     # refused now, not by the job it would start
     importing.require_known_format(f"upload{suffix}", f"{kind} file {base_name(name)}", file=base_name(name))
     if background:
-        job_id = submit_import(state.jobs, state.engine, home_settings().staging_dir, kind, file.file, name)
+        staging_dir = home_settings().staging_dir
+        job_id = submit_import(state.jobs, state.engine, staging_dir, kind, file.file, name, day_first_of(dates))
         body = JobStarted.of(job_id)
         return JSONResponse(body.model_dump(), status_code=status.HTTP_202_ACCEPTED)
     with tempfile.NamedTemporaryFile(suffix=suffix) as handle:
         shutil.copyfileobj(file.file, handle)
         handle.flush()
-        summary = importing.import_file(session, kind, Path(handle.name), name=name)
+        summary = importing.import_file(session, kind, Path(handle.name), name=name, day_first=day_first_of(dates))
     session.commit()
     return imported(summary, state.jobs, state.engine)

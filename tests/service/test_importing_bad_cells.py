@@ -103,7 +103,8 @@ def test_a_date_of_unknown_order_hides_no_other_problem(engine, tmp_path):
     )
     orders.to_csv(tmp_path / "orders.csv", index=False)
     assert _refused(engine, "orders", tmp_path / "orders.csv") == [
-        "row 2, timestamp: '01/02/2026' could be day/month or month/day, and no date settles it; use YYYY-MM-DD",
+        "row 2, timestamp: '01/02/2026' could be day/month or month/day, and no date settles it; use YYYY-MM-DD, or "
+        "give the file's order (tailor import --dates day-first|month-first, the API's dates=day-first|month-first)",
         "row 3, amount: 'abc' is not a number",
         "row 4, quantity: a purchase needs a positive quantity; give a return or cancellation the kind 'return' (its "
         "quantity and amount may be negative or not; the audience models take it off the customer's spend), and "
