@@ -5,22 +5,26 @@ refused by its row; an order given with the file wins; the shop lists and forget
 from __future__ import annotations
 
 import io
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from evals.datasets import available, data_path
 from service import cli
 from service.consent import ImportSource
+from service.db.migrate import upgrade
 from service.db.models import Customer, Interaction
 from service.db.session import session_scope
 from service.errors import InvalidInput
 from service.importing import import_file
 from service.importing.date_orders import every_settled_order, settle
-from tests.service.conftest import wait_for_job
+from tests.service.conftest import new_postgres_database, wait_for_job
 
 CUSTOMERS = "customer_id,email,first_name,locale,marketing_consent\nc1,ann@example.com,Ann,en,true\n"
 PRODUCTS = (
@@ -226,3 +230,27 @@ def test_an_order_settled_meanwhile_is_kept_and_told(any_engine):
         assert (settled.day_first, settled.import_file, settled.import_job_id) == (True, "april.csv", None)
     with session_scope(any_engine) as session:
         assert [(row.kind, row.day_first) for row in every_settled_order(session)] == [("orders", True)]
+
+
+@pytest.mark.postgres
+def test_a_file_whose_order_another_import_settled_meanwhile_is_refused_whole(postgres_url, tmp_path):
+    """On PostgreSQL two imports of a kind run side by side: each began with nothing settled, and the second to end
+    read its dates the other way round from the order the first settled. It is refused, nothing of it written, rather
+    than leaving the kind's files read in two orders."""
+    engine = new_postgres_database(postgres_url, "date_orders")
+    upgrade(engine)
+    for kind, text in (("customers", CUSTOMERS), ("products", PRODUCTS)):
+        _imported(engine, _write(tmp_path, f"{kind}.csv", text), kind)
+    first = Session(engine)
+    settle(first, "orders", "timestamp", True, ImportSource("april.csv"))  # the first import, not yet committed
+    with ThreadPoolExecutor(1) as pool:
+        second = pool.submit(_imported, engine, _write(tmp_path, "us.csv", MONTH_FIRST))
+        time.sleep(1)  # it reads nothing settled, writes its lines, and waits for the first's settled row
+        first.commit()
+        with pytest.raises(InvalidInput) as refused:
+            second.result(timeout=60)
+    first.close()
+    assert "its dates were read month-first, but an import beside this one settled orders files as day-first " \
+        "meanwhile (the orders file april.csv of " in str(refused.value)  # fmt: skip
+    assert _order_days(engine, ["o5", "o6"]) == []
+    engine.dispose()
