@@ -17,7 +17,7 @@ from __future__ import annotations
 import inspect
 import pickle
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -260,15 +260,25 @@ class Recommender(ABC):
         column = vocabulary.product_columns([product_id])[0]
         if row < 0 or column < 0:
             return []
-        return self._cited(row, column, self._item_similarity(column), n)
+        return self._cited(self.purchases[row].indices, column, self._item_similarity(column), n)
 
-    def explain_many(self, customer_ids: list[str], product_ids: list[str], n: int = 3) -> list[list[str]]:
+    def explain_many(
+        self,
+        customer_ids: list[str],
+        product_ids: list[str],
+        n: int = 3,
+        bought: Mapping[str, Collection[str]] | None = None,
+    ) -> list[list[str]]:
         """`explain` for many (customer, product) pairs, in their order: each product's similarity to the catalog
         is computed once for all the customers it is explained to (a campaign shows a few hundred products to
-        thousands of customers), one product at a time so that memory stays at one row of the catalog."""
+        thousands of customers), one product at a time so that memory stays at one row of the catalog.
+
+        ``bought``: what each customer holds bought now (one it does not name, nothing), cited instead of what the
+        model saw them buy: a purchase returned whole since the fit is no reason, one made since it may be."""
         vocabulary = self._check_fitted()
         rows = vocabulary.customer_rows(list(customer_ids))
         columns = vocabulary.product_columns(list(product_ids))
+        histories = self._histories(list(customer_ids), rows, bought)
         explained: list[list[str]] = [[] for _ in rows]
         known = np.flatnonzero((rows >= 0) & (columns >= 0))
         order = known[np.argsort(columns[known], kind="stable")]
@@ -276,15 +286,30 @@ class Recommender(ABC):
             column = int(columns[order[start]])
             similarity = None
             for pair in order[start:stop]:
-                if similarity is None and len(self.purchases[rows[pair]].indices):
+                history = histories[pair]
+                if similarity is None and len(history):
                     similarity = self._item_similarity(column)
                 if similarity is not None:
-                    explained[pair] = self._cited(rows[pair], column, similarity, n)
+                    explained[pair] = self._cited(history, column, similarity, n)
         return explained
 
-    def _cited(self, row: int, column: int, similarity: np.ndarray, n: int) -> list[str]:
-        """The customer's bought products (not ``column`` itself) that ``similarity`` ranks highest, up to n."""
-        history = self.purchases[row].indices
+    def _histories(
+        self, customer_ids: list[str], rows: np.ndarray, bought: Mapping[str, Collection[str]] | None
+    ) -> list[np.ndarray]:
+        """Per customer, the columns of the products they bought, in column order: as ``bought`` holds them when
+        given (those the model knows), else as the model saw them (none for a customer it never saw)."""
+        if bought is None:
+            return [self.purchases[row].indices if row >= 0 else np.empty(0, dtype=np.int64) for row in rows]
+        vocabulary = self._check_fitted()
+        histories = []
+        for customer in customer_ids:
+            columns = vocabulary.product_columns(list(bought.get(str(customer), ())))
+            histories.append(np.sort(columns[columns >= 0]))
+        return histories
+
+    def _cited(self, history: np.ndarray, column: int, similarity: np.ndarray, n: int) -> list[str]:
+        """The bought products of ``history`` (columns; not ``column`` itself) that ``similarity`` ranks highest,
+        up to n."""
         history = history[history != column]
         if not len(history):
             return []

@@ -33,12 +33,13 @@
    product, never an e-mail;
 
 and returns the top k as a recommendations frame. A product the catalog marks ``recommendable`` false (postage, a
-fee: no merchandise) is never a candidate, whatever the rules. What the customer bought counts whether the model saw
-it or not (``bought``: orders imported since it was fitted, less the purchases returned whole, as the model's
-training leaves them out). A boosted column's first k products are candidates for every customer, whatever the model
-ranks them (a new arrival it ranks 219th was out of reach of any boost), and a customer whose list the rules leave
-short of k gets a list four times longer, until it is full or the whole catalog was asked: the price band and the
-category cap emptied lists that products in stock could have filled.
+fee: no merchandise) is never a candidate, whatever the rules. What the customer bought is what they hold bought now
+when the caller knows it (``bought``: orders imported since the model was fitted included, and the purchases returned
+whole left out, returned before the fit or since), else what the model saw them buy. A boosted column's first k
+products are candidates for every customer, whatever the model ranks them (a new arrival it ranks 219th was out of
+reach of any boost), and a customer whose list the rules leave short of k gets a list four times longer, until it is
+full or the whole catalog was asked: the price band and the category cap emptied lists that products in stock could
+have filled.
 """
 
 from __future__ import annotations
@@ -84,7 +85,8 @@ def recommend_with_rules(
     bought: Mapping[str, set[str]] | None = None,
 ) -> pd.DataFrame:
     """Top-k recommendations per customer after the business `rules` (see the module docstring). ``bought``: what
-    each customer bought beyond what the model saw (orders since it was fitted), which counts as bought. A
+    each customer holds bought now (one it does not name bought nothing), which the rules read instead of what the
+    model saw them buy: orders since it was fitted are bought, a purchase returned whole since then is not. A
     customer whose list the rules leave short of k gets a longer candidate list, four times longer each time, until
     it is full or every allowed product was a candidate."""
     rules = rules or Rules()
@@ -96,10 +98,10 @@ def recommend_with_rules(
     reorderable = set(rules.reorderable_products)
     if rules.reorderable_categories and "category" in catalog.columns:
         reorderable |= set(catalog.index[catalog["category"].isin(rules.reorderable_categories)])
-    purchases = {
-        customer: set(seen) | set((bought or {}).get(customer, ()))
-        for customer, seen in zip(customers, model.purchases_of(customers), strict=True)
-    }
+    if bought is None:
+        purchases = dict(zip(customers, model.purchases_of(customers), strict=True))
+    else:
+        purchases = {customer: set(bought.get(customer, ())) for customer in customers}
     if rules.bought_only and rules.reorderable_only:
         allowed = allowed[allowed.isin(reorderable)]
     families = _families(catalog) if rules.max_per_family is not None else None

@@ -76,26 +76,31 @@ def recommend_products(
 ) -> Picks:  # fmt: skip
     """Top-k products per customer after the business `rules`, in rank order, with up to `reasons` 'because you
     bought' product names; names, prices and links come from the catalog (`products`) only. `bought`: for a list
-    of customer ids, what each bought as the database holds it now (``frames.purchases_of``), orders imported since
-    the model was trained included. The one path from a model to shown products, for campaigns and for the API
-    alike.
+    of customer ids, what each bought as the database holds it now (``frames.purchases_of``: orders imported since
+    the model was trained included, purchases returned whole left out), which the rules and the reasons read
+    instead of what the model saw: a product returned whole after the training is neither "your usual" nor a
+    reason. The one path from a model to shown products, for campaigns and for the API alike.
 
-    Customers are ranked `chunk_size` (else RECOMMEND_CHUNK) at a time, each chunk's purchases read for it alone:
-    the candidates the rules sift through (a few dozen per customer) and what each bought are held for one chunk,
-    not for the audience. `progress` hears (customers ranked, customers) after each chunk (a cancelled job's
-    raises there)."""
+    Customers are ranked and explained `chunk_size` (else RECOMMEND_CHUNK) at a time, each chunk's purchases read
+    for it alone: the candidates the rules sift through (a few dozen per customer) and what each bought are held
+    for one chunk, not for the audience. `progress` hears (customers ranked, customers) after each chunk (a
+    cancelled job's raises there)."""
     if not customer_ids:
         return Picks(pd.DataFrame(columns=["customer_id", "rank", "product_id", "score"]), [], {})
     customers = list(dict.fromkeys(customer_ids))  # one named twice is ranked once: in two chunks, picks come apart
-    parts, done = [], 0
+    parts, explained, done = [], [], 0
     for chunk in batches(customers, chunk_size or RECOMMEND_CHUNK):
-        parts.append(recommend_with_rules(recommender, chunk, products, k, rules, bought(chunk) if bought else None))
+        purchases = bought(chunk) if bought else None
+        part = recommend_with_rules(recommender, chunk, products, k, rules, purchases)
+        parts.append(part)
+        explained += recommender.explain_many(
+            part["customer_id"].tolist(), part["product_id"].tolist(), n=reasons, bought=purchases
+        )
         done += len(chunk)
         if progress:
             progress(done, len(customers))
     ranked = pd.concat(parts, ignore_index=True)
     catalog = products.drop_duplicates("product_id").set_index("product_id").to_dict("index")
-    explained = recommender.explain_many(ranked["customer_id"].tolist(), ranked["product_id"].tolist(), n=reasons)
     return Picks(ranked, explained, catalog)
 
 

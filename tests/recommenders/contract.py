@@ -173,6 +173,23 @@ class RecommenderContract:
             assert any(many)
         assert model.explain_many([], []) == []
 
+    def test_explain_many_cites_what_the_customer_holds_bought_now(self, model, data):
+        """A purchase returned whole since the fit (left out of ``bought``) is never cited; a customer ``bought``
+        does not name bought nothing; ``bought`` as the model saw it explains as the model does."""
+        interactions, _, expected = data
+        customers = sorted(interactions["customer_id"].unique())[:6]
+        products = [expected[customer] for customer in customers]
+        as_fitted = dict(zip(customers, model.purchases_of(customers), strict=True))
+        explained = model.explain_many(customers, products, n=2)
+        assert model.explain_many(customers, products, n=2, bought=as_fitted) == explained
+        returned = {customer: set(reasons[:1]) for customer, reasons in zip(customers, explained, strict=True)}
+        kept = {customer: as_fitted[customer] - returned[customer] for customer in customers}
+        again = model.explain_many(customers, products, n=2, bought=kept)
+        assert all(not returned[c] & set(reasons) for c, reasons in zip(customers, again, strict=True)), again
+        assert model.explain_many(customers, products, n=2, bought={}) == [[]] * len(customers)
+        if self.personalised:
+            assert any(returned.values())
+
     def test_similar_items_stay_in_the_group(self, model):
         similar = model.similar_items("a0", k=3)
         assert list(similar.columns) == ["product_id", "score"]

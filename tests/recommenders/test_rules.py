@@ -232,8 +232,16 @@ def test_what_a_customer_bought_since_the_fit_is_bought(long_tail):
     product bought yesterday."""
     model, catalog = long_tail
     assert recommend_with_rules(model, ["ann"], catalog, k=1)["product_id"].tolist() == ["p001"]
-    later = recommend_with_rules(model, ["ann", "new"], catalog, k=1, bought={"ann": {"p001"}, "new": {"p000"}})
+    bought = {"ann": {"p000", "p001"}, "new": {"p000"}}  # all each holds bought now
+    later = recommend_with_rules(model, ["ann", "new"], catalog, k=1, bought=bought)
     assert later["product_id"].tolist() == ["p002", "p001"]  # a customer the model never saw too
+
+
+def test_what_a_customer_returned_whole_since_the_fit_is_not_bought(long_tail):
+    """A return imported after training left the product bought for the model: cross-sell still left out, as
+    bought, the product ann had sent back."""
+    model, catalog = long_tail
+    assert recommend_with_rules(model, ["ann"], catalog, k=1, bought={})["product_id"].tolist() == ["p000"]
 
 
 def test_the_rules_fill_a_list_from_beyond_the_first_candidates(long_tail):
@@ -324,8 +332,17 @@ def test_a_reminder_shows_what_the_customer_bought_since_the_model_was_fitted():
     """Orders imported after the training: 7 of 17 replenishment e-mails of an Online Retail shop said "here are
     your favourites, ready to re-order" over no product, since the model knew nothing of those purchases."""
     model, catalog = _bestseller_shop(6)
-    bought = {"new0": {"p3", "p1"}, "fan11": {"p4"}}  # new0 is unknown to the model; fan11 had bought the kit alone
+    bought = {"new0": {"p3", "p1"}, "fan11": {"kit", "p4"}}  # new0 is unknown to the model; fan11 had the kit alone
     rules = Rules(bought_only=True)
     reminded = recommend_with_rules(model, ["new0", "fan11"], catalog, k=3, rules=rules, bought=bought)
     lists = reminded.groupby("customer_id", sort=False)["product_id"].apply(list).to_dict()
     assert lists == {"new0": ["p1", "p3"], "fan11": ["kit", "p4"]}  # what the model ranked first
+
+
+def test_a_reminder_leaves_out_what_the_customer_returned_whole_since_the_model_was_fitted():
+    """A re-order reminder offered, as "your usual", the kit fan11 had sent back after the training."""
+    model, catalog = _bestseller_shop(6)
+    reminded = recommend_with_rules(
+        model, ["fan11"], catalog, k=3, rules=Rules(bought_only=True), bought={"fan11": {"p4"}}
+    )
+    assert reminded["product_id"].tolist() == ["p4"]

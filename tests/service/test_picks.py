@@ -113,7 +113,8 @@ def test_an_audience_ranked_in_chunks_gets_the_picks_it_gets_in_one_piece(fitted
 
     def bought(customer_ids):
         asked.append(list(customer_ids))
-        return {customer: since_fit[customer] for customer in customer_ids if customer in since_fit}
+        fitted = model.purchases_of(customer_ids)
+        return {c: seen | since_fit.get(c, set()) for c, seen in zip(customer_ids, fitted, strict=True)}
 
     chunked = recommend_products(model, customers, catalog, 3, Rules(), bought=bought, chunk_size=3)
     assert asked == [customers[:3], customers[3:6], customers[6:]]
