@@ -8,10 +8,11 @@ from datetime import date, datetime, time
 
 import pandas as pd
 from sqlalchemy import and_, case, exists, extract, func, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from audience.orders import RETURNED_WHOLE
 from audience.returns import net_of_returns
+from recommenders.reorder import BUYER_COUNT_COLUMNS, buyer_counts
 from service.clock import utc_today, utcnow
 from service.db.batches import IN_BATCH, batches
 from service.db.models import PROFILE_COLUMNS, Customer, Event, Interaction, Product, Send
@@ -196,8 +197,10 @@ def _purchase_lines(session: Session, *conditions) -> pd.DataFrame:
 
 
 def product_buyer_counts(session: Session) -> pd.DataFrame:
-    """``recommenders.reorder.buyer_counts`` of every purchase line, counted in the database: per product, its
-    buyers and those who bought it at two or more different times (returns are not subtracted)."""
+    """``recommenders.reorder.buyer_counts`` of the purchases net of whole returns (the rule of ``_kept_purchases``):
+    per product, its buyers and those who bought it at two or more different times, a line returned whole counting
+    for neither (a product bought by many and sent back by most is not re-ordered). The database counts every
+    line; the lines of a customer's products they returned some of are matched here, and their count set right."""
     spans = (
         select(
             Interaction.product_id,
@@ -212,8 +215,40 @@ def product_buyer_counts(session: Session) -> pd.DataFrame:
         .join(spans, spans.c.product_id == Product.id)
         .group_by(Product.sku)
     )
-    counts = _frame(session, statement, ["product_id", "buyers", "repeat_buyers"])
-    return counts.astype({"product_id": str, "buyers": int, "repeat_buyers": int})
+    counts = _frame(session, statement, BUYER_COUNT_COLUMNS).astype(
+        {"product_id": str, "buyers": int, "repeat_buyers": int}
+    )
+    returns = _returns(session)
+    if returns.empty:
+        return counts
+    lines = _returned_pairs_lines(session)
+    counted_whole = buyer_counts(lines).set_index("product_id")
+    netted = buyer_counts(lines[uncancelled(lines, returns)]).set_index("product_id")
+    counts = counts.set_index("product_id").sub(counted_whole, fill_value=0).add(netted, fill_value=0)
+    counts = counts[counts["buyers"] > 0].astype(int).reset_index()
+    return counts[BUYER_COUNT_COLUMNS]
+
+
+def _returned_pairs_lines(session: Session) -> pd.DataFrame:
+    """The purchase lines of each customer's products they returned any of (``_purchase_lines``' columns), read from
+    the returns: asked of each purchase line, whether its product was returned took 4.4 s on Online Retail's 400k
+    lines, against 0.4 s."""
+    pairs = select(Interaction.customer_id, Interaction.product_id).where(Interaction.kind == "return").distinct()
+    pairs = pairs.subquery()
+    bought = aliased(Interaction)
+    statement = (
+        select(Customer.external_id, Product.sku, bought.timestamp, bought.quantity, bought.amount)
+        .select_from(pairs)
+        .join(bought, and_(bought.customer_id == pairs.c.customer_id, bought.product_id == pairs.c.product_id))
+        .join(Customer, bought.customer_id == Customer.id)
+        .join(Product, bought.product_id == Product.id)
+        .where(bought.kind == "purchase")
+    )
+    dtypes = {
+        "customer_id": "str", "product_id": "str", "timestamp": "datetime64[us]", "quantity": "float64",
+        "amount": "float64",
+    }  # fmt: skip
+    return _frame_in_parts(session, statement, dtypes).fillna({"quantity": 1.0, "amount": 0.0})
 
 
 def purchases_of(session: Session, customer_ids: Collection[str]) -> dict[str, set[str]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import select
 
+from recommenders.reorder import buyer_counts
 from service.db.models import Customer
 from service.db.session import session_scope
 from service.importing import import_frame
@@ -133,3 +134,26 @@ def test_a_purchase_returned_whole_is_not_bought_for_the_business_rules(engine):
         assert frames.purchases_of(session, ["c1", "c2"]) == {"c1": {"T1", "K1"}, "c2": {"T1"}}
         assert frames.buyers_of(session, ["K1"]) == {"c1"}
         assert frames.buyers_of(session, ["T1"]) == {"c1", "c2"}
+
+
+def test_a_product_s_buyers_are_counted_net_of_whole_returns(any_engine):
+    """A product's buyers, which tell whether it is re-ordered, counted every purchase line: c2's ten K1 sent back
+    12 minutes later made c2 one of K1's buyers, and c2's second T1, sent back the next day, a repeat buyer of T1, so
+    a product bought by many and returned by most looked re-orderable. c3, who returned nothing, bought K1 twice."""
+    _load(any_engine)
+    with session_scope(any_engine) as session:
+        import_frame(session, "customers", CUSTOMERS.assign(customer_id=["c3", "c4"], email=["a@x.test", "b@x.test"]))
+        more = {
+            "order_id": ["o5", "C5", "o6", "o7"], "customer_id": ["c2", "c2", "c3", "c3"],
+            "product_id": ["T1", "T1", "K1", "K1"], "quantity": ["1", "-1", "1", "1"],
+            "amount": ["7.5", "-7.5", "49", "49"],
+            "timestamp": ["2026-03-10 10:00", "2026-03-11 10:00", "2026-01-10 10:00", "2026-02-10 10:00"],
+            "kind": ["purchase", "return", "purchase", "purchase"],
+        }  # fmt: skip
+        import_frame(session, "orders", pd.DataFrame(more))
+        counted = frames.product_buyer_counts(session).set_index("product_id").sort_index()
+        orders = frames.orders_frame(session)
+    assert counted.to_dict("index") == {
+        "K1": {"buyers": 2, "repeat_buyers": 2}, "T1": {"buyers": 2, "repeat_buyers": 0}
+    }  # fmt: skip
+    assert counted.equals(buyer_counts(orders).set_index("product_id").sort_index())  # the audience's own netting
