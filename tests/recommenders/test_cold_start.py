@@ -1,0 +1,68 @@
+"""Cold start for products imported after the training (`recommenders.cold_start`), on the checkerboard shop: a new
+arrival worded like a red product is ranked for the red customers on the model's scale, and for nobody else."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from recommenders.cold_start import NewArrivals, with_new_arrivals
+from recommenders.registry import create
+from recommenders.rules import recommend_with_rules
+from tests.recommenders.contract import checkerboard
+
+
+@pytest.fixture(scope="module")
+def shop():
+    interactions, catalog, _ = checkerboard()
+    return create("item_knn").fit(interactions, catalog), catalog
+
+
+def arrived(catalog: pd.DataFrame, **texts: dict[str, str]) -> pd.DataFrame:
+    """The catalog with new products (product id -> its name, category and description)."""
+    new = pd.DataFrame([{"product_id": sku, "price": 5.0, "in_stock": True, **text} for sku, text in texts.items()])
+    return pd.concat([catalog, new], ignore_index=True)
+
+
+def test_a_catalog_without_new_products_serves_the_model_itself(shop):
+    model, catalog = shop
+    assert with_new_arrivals(model, catalog) is model
+
+
+def test_a_new_product_worded_as_a_known_one_takes_its_score_for_its_buyers_only(shop):
+    model, catalog = shop
+    a0 = catalog.iloc[0][["name", "category", "description"]].to_dict()
+    current = arrived(catalog, new_red=a0, new_odd={"name": "qwxz", "category": "zyz", "description": "vrkl"})
+    served = with_new_arrivals(model, current)
+    assert isinstance(served, NewArrivals) and list(served.products) == ["new_red", "new_odd"]
+
+    plain = model.recommend(["c0", "d0"], k=3)
+    lists = served.recommend(["c0", "d0", "stranger"], k=3)
+    red = lists[lists["customer_id"] == "c0"]
+    assert list(red["product_id"][:2]) == ["a0", "new_red"]  # worded as a0, which c0 never bought: right below it
+    assert red["score"].iloc[1] == pytest.approx(plain.loc[plain["customer_id"] == "c0", "score"].iloc[0])
+    assert list(red["rank"]) == [1, 2, 3]
+    # c1 bought a0: its new version comes first among the products new to c1, at the best one's score
+    bought = served.recommend(["c1"], k=3)
+    assert list(bought["product_id"][:2]) == ["a1", "new_red"] and bought["score"].iloc[0] == bought["score"].iloc[1]
+    assert served.explain_many(["c1"], ["new_red"], n=1) == [["a0"]]  # "new, like a0 you bought"
+    assert list(lists.loc[lists["customer_id"] == "d0", "product_id"]) == list(
+        plain.loc[plain["customer_id"] == "d0", "product_id"]
+    )  # a blue customer buys nothing like it: their list is the model's
+    assert "new_odd" not in set(lists["product_id"])  # like nothing known: no score, no place
+
+    explained = served.explain_many(["c0", "c0", "d0"], ["new_red", "a0", "new_red"], n=2)
+    assert explained[0] and set(explained[0]) <= {"a1", "a2", "a3", "a4"}  # what c0 bought that reads like it
+    assert explained[1] == model.explain("c0", "a0", n=2) and explained[2] == []
+
+
+def test_the_rules_serve_a_new_product_bought_since_the_training_as_bought(shop):
+    model, catalog = shop
+    current = arrived(catalog, new_red=catalog.iloc[0][["name", "category", "description"]].to_dict())
+    served = with_new_arrivals(model, current)
+    fresh = recommend_with_rules(served, ["c0", "c1"], current, k=3)
+    assert "new_red" in set(fresh.loc[fresh["customer_id"] == "c0", "product_id"])
+    again = recommend_with_rules(served, ["c0"], current, k=3, bought={"c0": {"new_red"}})
+    assert "new_red" not in set(again["product_id"])
+    out = recommend_with_rules(served, ["c0"], current.assign(in_stock=current["product_id"] != "new_red"), k=3)
+    assert "new_red" not in set(out["product_id"])
