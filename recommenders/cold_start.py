@@ -26,7 +26,7 @@ comparison of ids: nothing is vectorised), else a `NewArrivals` around it and th
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -133,21 +133,33 @@ class NewArrivals:
         scored = _scored_like_twins(_as_new(everything, new), twins, _spread(new))
         return _merged(everything, scored, customers, k), _merged(new, scored, customers, k)
 
-    def explain_many(self, customer_ids: list[str], product_ids: list[str], n: int = 3) -> list[list[str]]:
+    def explain_many(
+        self,
+        customer_ids: list[str],
+        product_ids: list[str],
+        n: int = 3,
+        bought: Mapping[str, Collection[str]] | None = None,
+    ) -> list[list[str]]:
         """`Recommender.explain_many`; a new product is explained by the customer's purchases most like it in text
-        (of those like it at all)."""
+        (of those like it at all): those ``bought`` holds, when given, else those the model saw."""
         is_new = pd.Index(product_ids).isin(self.products)
         explained = [[] for _ in product_ids]
         known = np.flatnonzero(~is_new)
         if len(known):
-            cited = self.model.explain_many([customer_ids[i] for i in known], [product_ids[i] for i in known], n)
+            cited = self.model.explain_many(
+                [customer_ids[i] for i in known], [product_ids[i] for i in known], n, bought=bought
+            )
             for i, products in zip(known, cited, strict=True):
                 explained[i] = products
         new = np.flatnonzero(is_new)
         if not len(new):
             return explained
         rows = self.products.get_indexer([product_ids[i] for i in new])
-        purchases = self.model.purchases_of([customer_ids[i] for i in new])
+        customers = [customer_ids[i] for i in new]
+        if bought is None:
+            purchases = self.model.purchases_of(customers)
+        else:
+            purchases = [set(bought.get(str(customer), ())) for customer in customers]
         known = self.likeness.known
         for i, row, bought in zip(new, rows, purchases, strict=True):
             similarity = self.likeness.similarity[row]

@@ -271,6 +271,11 @@ class Recommendation(BaseModel):
     url: str
     score: float
     because_you_bought: list[str] = []
+    new_arrival: bool = Field(
+        False,
+        description="a product imported since the model was trained, ranked by its likeness to the products "
+        "it knows: `because_you_bought` names the customer's purchases most like it",
+    )
 
 
 # Who reviewed (as the reviews table holds it) and why: bounded, so that a runaway client cannot store megabytes.

@@ -33,9 +33,9 @@ RANKED = pd.DataFrame(
 BECAUSE = [["p1", "gone"], [], ["p2"]]  # "gone": a product no longer in the catalog is not cited
 
 
-def _pick(rank, product_id, score, because):
+def _pick(rank, product_id, score, because, new_arrival=False):
     return {"rank": rank, "product_id": product_id, **CATALOG[product_id], "price": float(CATALOG[product_id]["price"]),
-            "score": score, "because_you_bought": because}  # fmt: skip
+            "score": score, "because_you_bought": because, "new_arrival": new_arrival}  # fmt: skip
 
 
 def test_each_customer_gets_their_picks_in_rank_order_with_catalog_facts():
@@ -47,6 +47,10 @@ def test_each_customer_gets_their_picks_in_rank_order_with_catalog_facts():
     assert list(picks) == ["c2", "c1"] and len(picks) == 2
     assert picks.get("c9", []) == [] and "c9" not in picks
     assert all(isinstance(pick["price"], float) and isinstance(pick["rank"], int) for pick in picks["c2"])
+    # a product the model was trained without says so: its reasons are the purchases most like it
+    assert Picks(RANKED, BECAUSE, CATALOG, new_arrivals={"p3"})["c2"] == [
+        _pick(1, "p3", 0.9, ["Teapot"], new_arrival=True), _pick(2, "p1", 0.5, [])
+    ]  # fmt: skip
 
 
 def test_a_purchase_that_is_no_merchandise_is_no_reason():

@@ -194,3 +194,35 @@ def _picks_after_orders(client, customer: str, tmp_path, *lines: str) -> list[st
     orders.write_text("order_id,customer_id,product_id,quantity,amount,timestamp,kind\n" + "\n".join(lines) + "\n")
     assert upload(client, "orders", orders).status_code == 200
     return [r["sku"] for r in client.get(f"/customers/{customer}/recommendations", params={"k": 3}).json()]
+
+
+def test_a_product_imported_after_the_training_is_recommended_to_who_buys_its_like(client, trained, demo_files,
+                                                                                   tmp_path):  # fmt: skip
+    """A product imported after `tailor train` was unknown to the model and never recommended until the next
+    training: a customer who keeps buying a product now gets its new version, told why; one like nothing in the
+    catalog comes to nobody's list."""
+    import pandas as pd
+
+    catalog, bought = trained
+    customer = max(bought, key=lambda c: len(bought[c]))
+    url = f"/customers/{customer}/recommendations"
+    favourite = client.get(url, params={"k": 3, "include_seen": True}).json()[0]["sku"]  # what the model ranks first
+    assert favourite in bought[customer]
+    products = pd.read_csv(demo_files["products"])
+    original = products[products["sku"] == favourite].iloc[0]
+    arrivals = pd.DataFrame(
+        [
+            original.to_dict() | {"sku": "NEW-LIKE", "name": f"{original['name']} Deluxe"},
+            original.to_dict() | {"sku": "NEW-ODD", "name": "Qwxz", "category": "Zyzzyva", "description": "Vrkl"},
+        ]
+    )
+    pd.concat([products, arrivals]).to_csv(tmp_path / "products.csv", index=False)
+    assert upload(client, "products", tmp_path / "products.csv").status_code == 200
+
+    picks = client.get(url, params={"k": 10}).json()
+    new = [pick for pick in picks if pick["sku"] == "NEW-LIKE"]
+    assert new and new[0]["new_arrival"] and original["name"] in new[0]["because_you_bought"], picks
+    assert not any(pick["new_arrival"] for pick in picks if pick["sku"] != "NEW-LIKE")
+    for someone in sorted(bought)[:20]:
+        shown = client.get(f"/customers/{someone}/recommendations", params={"k": 10})
+        assert shown.status_code == 200 and "NEW-ODD" not in {pick["sku"] for pick in shown.json()}
