@@ -339,3 +339,14 @@ def test_the_variety_eval_counts_e_mails_showing_two_of_a_family_and_all_of_one(
     assert variety.repeated_families(lists, names) == {
         "repeated_family_share": 0.5, "one_family_share": 0.25, "shared_words_share": 0.5,
     }  # fmt: skip
+
+
+def test_the_new_arrivals_baseline_puts_the_most_popular_new_arrivals_in_the_places_cold_start_gave_new_ones():
+    from evals.recommenders.new_arrivals import with_popular_new
+
+    lists = {"c1": ["k1", "n3", "k2", "n4"], "c2": ["n1", "k1"], "c3": ["k2"]}
+    assert with_popular_new(lists, {"n1", "n2", "n3", "n4"}, ["n1", "n2", "n3"]) == {
+        "c1": ["k1", "n1", "k2", "n2"],  # the same places, the most bought first
+        "c2": ["n1", "k1"],
+        "c3": ["k2"],  # no new arrival in its list: none in the baseline's either
+    }
