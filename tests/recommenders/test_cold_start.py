@@ -66,3 +66,17 @@ def test_the_rules_serve_a_new_product_bought_since_the_training_as_bought(shop)
     assert "new_red" not in set(again["product_id"])
     out = recommend_with_rules(served, ["c0"], current.assign(in_stock=current["product_id"] != "new_red"), k=3)
     assert "new_red" not in set(out["product_id"])
+
+
+def test_reasons_cite_what_the_customer_holds_bought_now_for_new_and_known_products(shop):
+    """Given what a customer holds bought now (a purchase returned whole since the training left out), the reasons
+    for new and known products alike cite only that."""
+    model, catalog = shop
+    current = arrived(catalog, new_red=catalog.iloc[0][["name", "category", "description"]].to_dict())
+    served = with_new_arrivals(model, current)
+    seen = served.explain_many(["c1", "c1"], ["new_red", "a1"], n=4)
+    assert "a0" in seen[0] and "a0" in seen[1]  # c1's purchase of a0, as the model saw it
+    kept = set(model.purchases_of(["c1"])[0]) - {"a0"}  # a0 returned whole since
+    now = served.explain_many(["c1", "c1"], ["new_red", "a1"], n=4, bought={"c1": kept})
+    assert now[0] and now[1] and "a0" not in now[0] + now[1]
+    assert set(now[0] + now[1]) <= kept
