@@ -281,6 +281,9 @@ def import_file(
     typer.echo(f"{summary.kind}: {rows}, {summary.inserted} new, {summary.updated} updated{unchanged}{left_out}")
     for read_as in summary.date_orders:
         typer.echo(read_as)
+    if summary.drafts_moved:
+        waiting = counted(summary.drafts_moved, "waiting draft", "waiting drafts", grouped=False)
+        typer.echo(f"{waiting} moved to the same time of day on their customer's new time zone")
     for warning in summary.warnings:
         _echo(f"warning: {warning}")
     if problems is not None:

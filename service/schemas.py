@@ -137,6 +137,11 @@ class ImportResult(BaseModel):
     updated: int = Field(description="rows of known keys that changed what is stored")
     unchanged: int = Field(0, description="rows of known keys that say what is stored already (not written again)")
     left_out: int = Field(0, description="rows of erased customers, not written; a warning names them")
+    drafts_moved: int = Field(
+        0,
+        description="customers files: approved drafts waiting for a time of their customer's day (a best hour, a "
+        "contact policy's deferral) moved to that time of day on the clock of the customer's new zone",
+    )
     warnings: list[str] = []  # data written that will not work as expected, e.g. a language without templates
     date_orders: list[str] = Field(
         [], description="how the file's numeric dates were read (day-first or month-first) and why: given with it, "

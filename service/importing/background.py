@@ -87,8 +87,10 @@ def import_staged(
     erased = counted(summary.left_out, "row of an erased customer", "rows of erased customers")
     left_out = f", {erased} left out" if summary.left_out else ""
     unchanged = f", {summary.unchanged:,} unchanged" if summary.unchanged else ""
+    waiting = counted(summary.drafts_moved, "waiting draft", "waiting drafts")
+    moved = f", {waiting} moved to new time zones" if summary.drafts_moved else ""
     progress(summary.rows, summary.rows, f"imported {rows} of {summary.kind}: {summary.inserted:,} new, "
-             f"{summary.updated:,} updated{unchanged}{left_out}")  # fmt: skip
+             f"{summary.updated:,} updated{unchanged}{left_out}{moved}")  # fmt: skip
     return imported(summary, runner, engine).model_dump()
 
 

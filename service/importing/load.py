@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,8 +41,9 @@ from service.errors import MAX_PROBLEMS, InvalidInput, Problem
 from service.importing.columns import SPECS, TableSpec, parse_table, unread_columns
 from service.importing.date_orders import ColumnOrder, column_order, order_name, settle, settled_by, settled_orders
 from service.importing.erased import erased_warnings, without_erased
-from service.settings import ImportSettings
+from service.settings import ImportSettings, SendScheduleSettings
 from service.wording import counted
+from service.zone_moves import move_to_new_zones
 from service.zones import ZONE_EXAMPLES, zone_named
 from tabular import (
     DateOrder,
@@ -87,6 +89,7 @@ class ImportSummary:
     left_out: int = 0  # rows of erased customers, not written (``rows`` counts those written), named in a warning
     left_out_rows: tuple[Problem, ...] = ()  # each of those, by row, as `tailor import --problems` lists them
     date_orders: tuple[str, ...] = ()  # how each date column's numeric dates were read, and why (date_orders)
+    drafts_moved: int = 0  # drafts waiting for a time of their customer's day, moved to their new zone's clock
 
 
 def read_table(path: Path, name: str | None = None) -> pd.DataFrame:
@@ -186,7 +189,7 @@ def _import_file(
     importer = _importer(kind, source)
     erasures = Erasures.read(session)
     erased_rows: list[Problem] = []  # what each row of an erased customer, left out, was
-    inserted = updated = unchanged = 0
+    inserted = updated = unchanged = drafts_moved = 0
     languages = pd.Series(dtype="int64")  # customers per language without email templates
     needs_smtputf8: list[str] = []  # customers whose address only a mail server offering SMTPUTF8 takes
     without_locale: list[str] = []  # customers the file gives no language
@@ -209,6 +212,7 @@ def _import_file(
             summary = importer(session, parsed, _after(inserted + updated + unchanged, lines, report))
             inserted, updated = inserted + summary.inserted, updated + summary.updated
             unchanged += summary.unchanged
+            drafts_moved += summary.drafts_moved
             erased_rows += erased
             if kind == "customers":
                 languages = _count_languages(languages, parsed)
@@ -235,8 +239,9 @@ def _import_file(
     _settle(session, shown, kind, date_orders, source)
     read_as = tuple(order.read_as for order in date_orders.values() if order.read_as)
     return ImportSummary(
-        kind, inserted + updated + unchanged, inserted, updated, unchanged, warnings, **left_out, date_orders=read_as
-    )
+        kind, inserted + updated + unchanged, inserted, updated, unchanged, warnings, **left_out,
+        date_orders=read_as, drafts_moved=drafts_moved,
+    )  # fmt: skip
 
 
 def _importer(kind: str, source: ImportSource) -> Callable[[Session, pd.DataFrame, Report], ImportSummary]:
@@ -562,7 +567,8 @@ def _import_customers(
     other columns (or an empty cell) keeps the values an earlier one gave. So does a locale: a customer the file
     gives none keeps theirs, and a new one gets the shop's default (`TAILOR_IMPORT_DEFAULT_LOCALE`). So does a time
     zone (no column, an empty cell): a new customer then has none, the shop's; a file whose source knows no zones
-    for some customers wiped those known before, and moved their best-hour sends to the shop's clock. A consent
+    for some customers wiped those known before, and moved their best-hour sends to the shop's clock. A zone the file
+    does change moves the customer's drafts waiting for a time of their day (service.zone_moves). A consent
     the file gives a new customer, or changes, is dated when the shop collected it (`consent_at`) or else now
     (``consent_changed_at``); the same consent again keeps its time, which a nightly file would otherwise move every
     night. Each consent given or withdrawn, and each unsubscribe, joins the customer's consent history with the
@@ -609,10 +615,24 @@ def _import_customers(
         if made := imported_changes(stored_consent, consent, r["unsubscribed"], _optional_time(collected_at), now):
             changes[r["external_id"]] = made
     summary = _upsert(session, Customer, "external_id", records, "customers", progress, existing)
+    summary = replace(summary, drafts_moved=move_to_new_zones(session, _zones_changed(records, zones, existing), now))
     new = [external for external in changes if external not in existing]  # their row ids once written
     ids = existing | _known_keys(session, Customer.external_id, Customer.id, new) if new else existing
     record_imported(session, {ids[external]: made for external, made in changes.items()}, source or ImportSource(), now)
     return summary
+
+
+def _zones_changed(
+    records: list[dict[str, Any]], zones: dict[str, str | None], existing: dict[str, int]
+) -> dict[int, tuple[str, str]]:
+    """The customers whose clock these records move (by row id: the zone before and after, the shop's,
+    `TAILOR_SEND_TIMEZONE`, for one without a zone of their own)."""
+    shop = SendScheduleSettings().timezone
+    return {
+        existing[r["external_id"]]: (zones[r["external_id"]] or shop, r["timezone"] or shop)
+        for r in records
+        if r["external_id"] in existing and (zones[r["external_id"]] or shop) != (r["timezone"] or shop)
+    }
 
 
 def _consent_changed_at(

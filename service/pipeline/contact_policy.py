@@ -16,7 +16,7 @@ may have it, and must not be mailed twice.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -181,6 +181,14 @@ def current_deferral(
     return f"{DEFERRED} to {on_customer_clock(send_after, '%Y-%m-%d %H:%M', own_zone)}:{note.removeprefix(moment)}"
 
 
+def moved_deferral(flag_reasons: list[str], send_after: datetime, moment: datetime) -> list[str]:
+    """A draft's reasons with the contact policy's note on its send time (``send_after``; none: as they are) said
+    at ``moment`` instead, where its send time moved with its customer to another zone (service.zone_moves)."""
+    held = f"{DEFERRED} to {send_after:%Y-%m-%d %H:%M} UTC:"
+    moved = f"{DEFERRED} to {moment:%Y-%m-%d %H:%M} UTC:"
+    return [moved + reason.removeprefix(held) if reason.startswith(held) else reason for reason in flag_reasons]
+
+
 def without_deferrals(flag_reasons: list[str]) -> list[str]:
     """A draft's reasons but the contact policy's notes: what a person is asked to look at, when it is flagged."""
     return [reason for reason in flag_reasons if not reason.startswith(DEFERRED)]
@@ -236,23 +244,33 @@ def _same_time_of_day(earliest: datetime, meant: datetime | None, timezone: str 
     """The first moment at or after ``earliest`` at ``meant``'s time of day on the clock of ``timezone`` (UTC
     moments without a zone; ``earliest`` when there is no ``meant``): a draft deferred from its customer's best
     hour went out at whatever hour the policy's wait ended, often the night; and one deferred across a
-    daylight-saving change, an hour off its customer's habit. A time of day the clock shows twice (01:30 the night
-    New York leaves summer time) is either moment, the first at or after ``earliest``: a wait ending between the two
-    held the email a whole day; one the clock skips (02:30 the night Berlin enters it) is the moment after the gap
-    (03:30)."""
+    daylight-saving change, an hour off its customer's habit."""
     if meant is None:
         return earliest
     zone = ZoneInfo(timezone)
+    return at_time_of_day(earliest, wall_clock(meant, zone).time(), zone)
 
-    def local(moment: datetime) -> datetime:
-        return moment.replace(tzinfo=UTC).astimezone(zone).replace(tzinfo=None)
 
-    def utc(wall_clock: datetime, fold: int) -> datetime:
-        return wall_clock.replace(tzinfo=zone, fold=fold).astimezone(UTC).replace(tzinfo=None)
+def wall_clock(moment: datetime, zone: ZoneInfo) -> datetime:
+    """A moment (UTC without a zone) as ``zone``'s clock shows it, without a zone."""
+    return moment.replace(tzinfo=UTC).astimezone(zone).replace(tzinfo=None)
 
-    wall_clock = datetime.combine(local(earliest).date(), local(meant).time())
+
+def on_the_clock(shown: datetime, zone: ZoneInfo, fold: int = 0) -> datetime:
+    """The moment (UTC without a zone) ``zone``'s clock shows as ``shown``: of a time shown twice, the first
+    (``fold`` 0) or the second; of one the clock skips, the moment after the gap (02:30 the night Berlin enters
+    summer time is 03:30) with ``fold`` 0."""
+    return shown.replace(tzinfo=zone, fold=fold).astimezone(UTC).replace(tzinfo=None)
+
+
+def at_time_of_day(earliest: datetime, time_of_day: time, zone: ZoneInfo) -> datetime:
+    """The first moment at or after ``earliest`` (UTC without a zone) at which ``zone``'s clock shows
+    ``time_of_day``. A time of day the clock shows twice (01:30 the night New York leaves summer time) is either
+    moment, the first at or after ``earliest``: a wait ending between the two held the email a whole day; one the
+    clock skips (02:30 the night Berlin enters it) is the moment after the gap (03:30), that day alone."""
+    shown = datetime.combine(wall_clock(earliest, zone).date(), time_of_day)
     # fold 1 is a later moment than fold 0 only for a time shown twice; for one skipped it is earlier, and so passed
-    for moment in (utc(wall_clock, 0), utc(wall_clock, 1)):
+    for moment in (on_the_clock(shown, zone, 0), on_the_clock(shown, zone, 1)):
         if moment >= earliest:
             return moment
-    return utc(wall_clock + timedelta(days=1), 0)
+    return on_the_clock(shown + timedelta(days=1), zone)

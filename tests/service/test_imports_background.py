@@ -56,8 +56,8 @@ def test_a_background_upload_imports_as_the_request_would_and_removes_its_staged
     job = _in_background(client, "customers", CUSTOMERS)
     assert (job["kind"], job["status"], job["progress"]) == ("import", "succeeded", 1.0), job["error"]
     assert job["result"] == {
-        "kind": "customers", "rows": 2, "inserted": 2, "updated": 0, "unchanged": 0, "left_out": 0, "warnings": [],
-        "date_orders": [],
+        "kind": "customers", "rows": 2, "inserted": 2, "updated": 0, "unchanged": 0, "left_out": 0, "drafts_moved": 0,
+        "warnings": [], "date_orders": [],
         "audience_job_id": None, "audience_status_url": None,
     }  # fmt: skip
     assert _count(engine, Customer) == 2 and _staged_files(tailor_home) == []

@@ -1,0 +1,53 @@
+"""Drafts waiting for a time of their customer's day, moved with the customer to another zone.
+
+A draft's send time at its customer's best hour, or a contact policy's deferral (which keeps the time of day it
+was meant for), is a time of day on the customer's clock, kept as a UTC moment (service.send_times). A customers
+file that gives a customer another zone (or takes theirs away: the shop's clock then) moves each of their approved
+drafts still to come to the same date and time of day on the new clock, or, where that has passed, to its next
+coming: a New Yorker who moved to Berlin got their 09:00 email at 15:00. Drafts sent, being sent or due already
+are left, as is a draft waiting for its campaign's scheduled moment, one moment for everyone whatever their zone.
+The deferral's note is said at the new moment; the send applies the contact policy again when the draft falls due.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from service.db.batches import batches
+from service.db.models import Campaign, Draft
+from service.pipeline.contact_policy import at_time_of_day, moved_deferral, on_the_clock, wall_clock
+
+
+def move_to_new_zones(session: Session, zones: dict[int, tuple[str, str]], now: datetime) -> int:
+    """Move the waiting drafts of the customers in ``zones`` (by customer row id: their clock's zone before and
+    after, the shop's for one without a zone of their own) from the old clock's time of day to the new's (see the
+    module's docstring); how many were moved."""
+    moved = 0
+    for customer_ids in batches(list(zones)):
+        waiting = session.scalars(
+            select(Draft)
+            .join(Campaign, Campaign.id == Draft.campaign_id)
+            .where(Draft.customer_id.in_(customer_ids), Draft.status == "approved", Draft.send_after > now)
+            .where(or_(Campaign.scheduled_at.is_(None), Draft.send_after != Campaign.scheduled_at))
+            .order_by(Draft.id)
+        )
+        for draft in waiting:
+            old_zone, new_zone = (ZoneInfo(zone) for zone in zones[draft.customer_id])
+            moment = _on_new_clock(draft.send_after, old_zone, new_zone, now)
+            if moment != draft.send_after:
+                draft.flag_reasons = moved_deferral(draft.flag_reasons, draft.send_after, moment)
+                draft.send_after = moment
+                moved += 1
+    return moved
+
+
+def _on_new_clock(moment: datetime, old_zone: ZoneInfo, new_zone: ZoneInfo, now: datetime) -> datetime:
+    """The moment the new clock shows the date and time of day the old one showed at ``moment``, or where that has
+    passed, the first after ``now`` at that time of day."""
+    shown = wall_clock(moment, old_zone)
+    moved = on_the_clock(shown, new_zone)
+    return moved if moved > now else at_time_of_day(now, shown.time(), new_zone)
