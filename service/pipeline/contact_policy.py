@@ -21,7 +21,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, func, null, or_, select
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy.orm import Session, aliased, object_session, selectinload
 
 from scoring.experiments import HOLDOUT
 from service.addresses import address_key
@@ -197,7 +197,9 @@ def without_deferrals(flag_reasons: list[str]) -> list[str]:
 def _defer(draft: Draft, wait: Wait, timezone: str) -> None:
     """Move the draft's send time past ``wait`` and say why in its reasons (not flagged: the due-check sends it), at
     its time of day on its customer's clock: their zone, else the shop's (``timezone``)."""
-    draft.send_after = _same_time_of_day(wait.until, draft.send_after, draft.customer.timezone or timezone)
+    zone = ZoneInfo(draft.customer.timezone or timezone)
+    meant = _time_of_day_meant(draft, zone)
+    draft.send_after = wait.until if meant is None else at_time_of_day(wait.until, meant, zone)
     note = f"{DEFERRED} to {draft.send_after:%Y-%m-%d %H:%M} UTC: {wait.why}"
     draft.flag_reasons = [*without_deferrals(draft.flag_reasons), note]
 
@@ -240,15 +242,48 @@ def addresses_mailed_since(
     return dict(session.execute(statement).all())
 
 
-def _same_time_of_day(earliest: datetime, meant: datetime | None, timezone: str = "UTC") -> datetime:
-    """The first moment at or after ``earliest`` at ``meant``'s time of day on the clock of ``timezone`` (UTC
-    moments without a zone; ``earliest`` when there is no ``meant``): a draft deferred from its customer's best
-    hour went out at whatever hour the policy's wait ended, often the night; and one deferred across a
-    daylight-saving change, an hour off its customer's habit."""
-    if meant is None:
-        return earliest
-    zone = ZoneInfo(timezone)
-    return at_time_of_day(earliest, wall_clock(meant, zone).time(), zone)
+def _time_of_day_meant(draft: Draft, zone: ZoneInfo) -> time | None:
+    """The time of day on the customer's clock (``zone``) the draft's send time is at, kept when it is deferred (none
+    for a draft without one: it goes as the wait ends): a draft deferred from its customer's best hour went out at
+    whatever hour the policy's wait ended, often the night; and one deferred across a daylight-saving change, an hour
+    off its customer's habit. A time of day the clock skipped (02:00 the night Berlin enters summer time) was sent
+    at the moment after the gap (03:00), which the clock shows for its own time of day too: the campaign's time of
+    day says which was meant, else a best hour of 02:00 deferred from that night went at 03:00 on every later day."""
+    if draft.send_after is None:
+        return None
+    shown = wall_clock(draft.send_after, zone)
+    skipped = _skipped_time_of_day(draft.send_after, zone)
+    if skipped is not None and _campaign_time_of_day(draft, zone) == skipped:
+        return skipped
+    return shown.time()
+
+
+def _skipped_time_of_day(moment: datetime, zone: ZoneInfo) -> time | None:
+    """The time of day ``zone``'s clock skipped just before ``moment`` which is sent at ``moment`` (at_time_of_day,
+    scoring.send_time.next_send_times): 02:30 for 03:30 the night Berlin enters summer time; none for a moment that
+    is no such."""
+    jump = wall_clock(moment, zone) - wall_clock(moment - timedelta(days=1), zone) - timedelta(days=1)
+    skipped = wall_clock(moment, zone) - jump
+    if jump <= timedelta(0) or on_the_clock(skipped, zone) != moment:
+        return None
+    return skipped.time()
+
+
+def _campaign_time_of_day(draft: Draft, zone: ZoneInfo) -> time | None:
+    """The time of day on the customer's clock its campaign's drafts go at: its scheduled moment's, or, at best
+    hours (scheduled so, or sent so now), the customer's best hour (none where too few sends are left to learn it);
+    read only for a send time that may stand for a skipped time of day, once a year in a zone."""
+    from service.errors import NotReady
+    from service.send_times import best_hours  # service.send_times reads the policy's conditions from here
+
+    campaign = draft.campaign
+    if campaign.scheduled_at is not None and not campaign.at_best_hour:
+        return wall_clock(campaign.scheduled_at, zone).time()
+    try:
+        (hour,) = best_hours(object_session(draft), [draft.customer.external_id])
+    except NotReady:
+        return None
+    return time(hour.best_hour)
 
 
 def wall_clock(moment: datetime, zone: ZoneInfo) -> datetime:

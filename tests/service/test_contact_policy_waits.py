@@ -151,3 +151,66 @@ def test_a_deferral_ending_on_a_daylight_saving_night_keeps_the_time_of_day_ther
         draft = _draft(session)
         assert defer_recently_mailed(session, [draft.id], now, min_days=3) == ([], 1)
         assert draft.send_after == datetime(year, *expected)
+
+
+def test_a_best_hour_the_clock_skips_is_moved_that_night_alone_when_deferred(engine, tmp_path):
+    """A Berlin customer opens at 02:00 there. Scheduled at best hours the day before Berlin enters summer time
+    (28 March 2027), the draft goes at 03:00 CEST that night, as 02:00 does not come. Deferred by the contact policy
+    past that night, it kept 03:00 on every later day: an hour off the customer's habit for good."""
+    from datetime import datetime
+
+    from service.importing import import_file
+    from service.send_times import schedule_at_best_hours, schedule_campaign
+
+    (tmp_path / "customers.csv").write_text(
+        "customer_id,email,first_name,marketing_consent,timezone\nb1,b1@example.com,B,true,Europe/Berlin\n"
+    )
+    lines = ["send_id,customer_id,subject,campaign_type,sent_at,opened"]
+    for day in range(10):  # November 2026: 02:00 in Berlin (CET) is 01:00 UTC
+        lines += [f"n{day},b1,News,vip,2026-11-{2 + day:02d}T01:00:00Z,true"]
+        lines += [f"d{day},b1,News,vip,2026-11-{2 + day:02d}T13:00:00Z,false"]
+    (tmp_path / "sends.csv").write_text("\n".join(lines) + "\n")
+    now = datetime(2027, 3, 27, 12, 0)
+    with session_scope(engine) as session:
+        import_file(session, "customers", tmp_path / "customers.csv")
+        import_file(session, "sends", tmp_path / "sends.csv")
+    with session_scope(engine) as session:
+        customer = session.scalar(select(Customer))
+        campaign = Campaign(name="night", brand=ensure_brand(session, "hearth"), campaign_type="vip")
+        session.add(Draft(campaign=campaign, customer=customer, status="approved"))
+        session.flush()
+        schedule_campaign(session, campaign, now, at_best_hour=True)
+        assert schedule_at_best_hours(session, campaign.id, now) == 1
+        draft = _draft(session)
+        assert draft.send_after == datetime(2027, 3, 28, 1, 0)  # 03:00 CEST: 02:00 is skipped that night
+        session.add(Send(customer=customer, subject="Other", campaign_type="vip", sent_at=now - timedelta(hours=1)))
+    with session_scope(engine) as session:
+        draft = _draft(session)
+        assert defer_recently_mailed(session, [draft.id], now, min_days=3) == ([], 1)
+        # the wait ends 30 March 13:00 CEST: the next 02:00 there is 31 March's, 00:00 UTC
+        assert draft.send_after == datetime(2027, 3, 31, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("scheduled_at", "expected"),
+    [((3, 25, 1, 30), (3, 31, 0, 30)), ((3, 25, 2, 30), (3, 31, 1, 30))],
+    ids=["02:30, skipped that night", "03:30, its own"],
+)
+def test_a_scheduled_time_of_day_the_clock_skipped_is_kept_after_that_night(engine, scheduled_at, expected):
+    """A campaign scheduled for 02:30 in Berlin (25 March 2027, CET); its draft, deferred to the night Berlin enters
+    summer time, went at 03:30 CEST, the moment after the gap. Deferred again from there, it kept 03:30. A campaign
+    scheduled for 03:30 keeps 03:30, sent at that same moment that night."""
+    from datetime import datetime
+
+    with session_scope(engine) as session:
+        customer = Customer(external_id="c1", email="c1@example.com", marketing_consent=True, timezone="Europe/Berlin")
+        campaign = Campaign(name="next", brand=ensure_brand(session, "hearth"), campaign_type="vip",
+                            scheduled_at=datetime(2027, *scheduled_at))  # fmt: skip
+        session.add_all([
+            Send(customer=customer, subject="Earlier", campaign_type="vip", sent_at=datetime(2027, 3, 27, 12, 0)),
+            Draft(campaign=campaign, customer=customer, status="approved", send_after=datetime(2027, 3, 28, 1, 30)),
+        ])  # fmt: skip
+    with session_scope(engine) as session:
+        draft = _draft(session)
+        assert defer_recently_mailed(session, [draft.id], datetime(2027, 3, 27, 12, 1), min_days=3) == ([], 1)
+        assert draft.send_after == datetime(2027, *expected)  # the campaign's time of day there, in CEST
