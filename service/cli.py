@@ -283,7 +283,7 @@ def import_file(
         typer.echo(read_as)
     if summary.drafts_moved:
         waiting = counted(summary.drafts_moved, "waiting draft", "waiting drafts", grouped=False)
-        typer.echo(f"{waiting} moved to the same time of day on their customer's new time zone")
+        typer.echo(f"{waiting} moved to the same time of day in their customers' new time zones")
     for warning in summary.warnings:
         _echo(f"warning: {warning}")
     if problems is not None:

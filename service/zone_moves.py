@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from service.db.batches import batches
@@ -26,23 +26,27 @@ def move_to_new_zones(session: Session, zones: dict[int, tuple[str, str]], now: 
     """Move the waiting drafts of the customers in ``zones`` (by customer row id: their clock's zone before and
     after, the shop's for one without a zone of their own) from the old clock's time of day to the new's (see the
     module's docstring); how many were moved."""
-    moved = 0
+    moves = []
     for customer_ids in batches(list(zones)):
-        waiting = session.scalars(
-            select(Draft)
+        waiting = session.execute(
+            select(Draft.id, Draft.customer_id, Draft.send_after, Draft.flag_reasons)
             .join(Campaign, Campaign.id == Draft.campaign_id)
             .where(Draft.customer_id.in_(customer_ids), Draft.status == "approved", Draft.send_after > now)
             .where(or_(Campaign.scheduled_at.is_(None), Draft.send_after != Campaign.scheduled_at))
             .order_by(Draft.id)
         )
-        for draft in waiting:
-            old_zone, new_zone = (ZoneInfo(zone) for zone in zones[draft.customer_id])
-            moment = _on_new_clock(draft.send_after, old_zone, new_zone, now)
-            if moment != draft.send_after:
-                draft.flag_reasons = moved_deferral(draft.flag_reasons, draft.send_after, moment)
-                draft.send_after = moment
-                moved += 1
-    return moved
+        for draft_id, customer_id, send_after, reasons in waiting:
+            old_zone, new_zone = (ZoneInfo(zone) for zone in zones[customer_id])
+            moment = _on_new_clock(send_after, old_zone, new_zone, now)
+            if moment != send_after:
+                moves.append(
+                    {"id": draft_id, "send_after": moment, "flag_reasons": moved_deferral(reasons, send_after, moment)}
+                )
+    for batch in batches(moves):
+        # by primary key, many rows to a statement; a draft a send claimed meanwhile is left to it
+        moving = update(Draft).where(Draft.status == "approved").execution_options(synchronize_session=False)
+        session.execute(moving, batch)
+    return len(moves)
 
 
 def _on_new_clock(moment: datetime, old_zone: ZoneInfo, new_zone: ZoneInfo, now: datetime) -> datetime:

@@ -83,11 +83,12 @@ def _moments(engine, drafts: dict[str, int]) -> dict[str, datetime | None]:
         return {name: session.get(Draft, draft_id).send_after for name, draft_id in drafts.items()}
 
 
-def test_a_customer_who_moves_to_berlin_gets_the_email_at_nine_there(engine, tmp_path, at_nine_in_new_york):
+def test_a_customer_who_moves_to_berlin_gets_the_email_at_nine_there(client, engine, at_nine_in_new_york):
     """Their best hour, 09:00 New York (14:00 UTC), is 15:00 in Berlin: after a file moved them there, the draft
     scheduled at best hours still went at 14:00 UTC. So did one the contact policy had deferred to 09:00 there."""
-    with session_scope(engine) as session:
-        summary = _import_customers(session, tmp_path, "Europe/Berlin")
+    moved = HEADER + "ny,ny@example.com,Ny,true,Europe/Berlin\nstay,stay@example.com,Stay,true,America/New_York\n"
+    response = client.post("/imports/customers", files={"file": ("customers.csv", moved.encode(), "text/csv")})
+    assert response.status_code == 200, response.text
     assert _moments(engine, at_nine_in_new_york) == {
         "best": NINE_IN_BERLIN,
         "stay": NINE_IN_NEW_YORK,  # the other New Yorker stayed
@@ -96,7 +97,7 @@ def test_a_customer_who_moves_to_berlin_gets_the_email_at_nine_there(engine, tmp
         "deferred": datetime(2027, 1, 13, 8),  # 09:00 in Berlin on the day it was deferred to
         "scheduled": datetime(2027, 1, 15, 10),  # the campaign's moment, everyone's
     }
-    assert summary.drafts_moved == 2
+    assert response.json()["drafts_moved"] == 2
     with session_scope(engine) as session:
         deferred = session.get(Draft, at_nine_in_new_york["deferred"])
         note = current_deferral(deferred.flag_reasons, deferred.status, deferred.send_after, "Europe/Berlin")
