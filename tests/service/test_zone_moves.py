@@ -31,6 +31,10 @@ def _import_customers(session, tmp_path, zone: str):
 
 @pytest.fixture
 def at_nine_in_new_york(engine, tmp_path) -> dict[str, int]:
+    return _at_nine_in_new_york(engine, tmp_path)
+
+
+def _at_nine_in_new_york(engine, tmp_path) -> dict[str, int]:
     """Two New Yorkers who open at 09:00 there (sends imported with their opens), each with a draft at their best
     hour, 09:00 New York on 11 January 2027; one of them also with a draft sent, one being sent, one deferred by the
     contact policy to that time of day, and one waiting for a campaign scheduled for a moment; the drafts' ids by
@@ -128,3 +132,16 @@ def test_a_file_refused_after_its_first_chunk_was_written_moves_nothing(
     assert _moments(engine, at_nine_in_new_york) == before
     with session_scope(engine) as session:
         assert session.scalar(select(Customer.timezone).where(Customer.external_id == "ny")) == "America/New_York"
+
+
+def test_the_moves_are_written_alike_on_postgres(any_engine, tmp_path):
+    """Written by primary key, many drafts to a statement, with the condition that they are still approved."""
+    drafts = _at_nine_in_new_york(any_engine, tmp_path)
+    with session_scope(any_engine) as session:
+        assert _import_customers(session, tmp_path, "Europe/Berlin").drafts_moved == 2
+    moments = _moments(any_engine, drafts)
+    assert (moments["best"], moments["deferred"], moments["sent"]) == (
+        NINE_IN_BERLIN,
+        datetime(2027, 1, 13, 8),
+        NINE_IN_NEW_YORK,
+    )
