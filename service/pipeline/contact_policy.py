@@ -251,11 +251,10 @@ def _time_of_day_meant(draft: Draft, zone: ZoneInfo) -> time | None:
     day says which was meant, else a best hour of 02:00 deferred from that night went at 03:00 on every later day."""
     if draft.send_after is None:
         return None
-    shown = wall_clock(draft.send_after, zone)
     skipped = _skipped_time_of_day(draft.send_after, zone)
     if skipped is not None and _campaign_time_of_day(draft, zone) == skipped:
         return skipped
-    return shown.time()
+    return wall_clock(draft.send_after, zone).time()
 
 
 def _skipped_time_of_day(moment: datetime, zone: ZoneInfo) -> time | None:
@@ -270,9 +269,9 @@ def _skipped_time_of_day(moment: datetime, zone: ZoneInfo) -> time | None:
 
 
 def _campaign_time_of_day(draft: Draft, zone: ZoneInfo) -> time | None:
-    """The time of day on the customer's clock its campaign's drafts go at: its scheduled moment's, or, at best
-    hours (scheduled so, or sent so now), the customer's best hour (none where too few sends are left to learn it);
-    read only for a send time that may stand for a skipped time of day, once a year in a zone."""
+    """The time of day on the customer's clock its campaign's drafts go at: its scheduled moment's, else (scheduled
+    at best hours, or sent at them with no moment of its own) the customer's best hour (none where too few sends are
+    left to learn it); read only for a send time that may stand for a skipped time of day, once a year in a zone."""
     from service.errors import NotReady
     from service.send_times import best_hours  # service.send_times reads the policy's conditions from here
 
