@@ -23,8 +23,9 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from service.clock import utcnow
 from service.db.batches import batches
@@ -47,16 +48,28 @@ class ImportSource:
 def unsubscribe(
     customer: Customer, source: str, took_effect_at: datetime | None = None, send_id: int | None = None
 ) -> None:
-    """Unsubscribe ``customer`` (a persistent one) and record it, unless they are unsubscribed already."""
+    """Unsubscribe ``customer`` (a persistent one) and record it, unless they are unsubscribed already: also by
+    another transaction since their row was read (the page's button pressed twice, an email service's retry), which
+    the UPDATE waits for and then finds nothing to change, so that one unsubscribe is one change."""
     if customer.unsubscribed:
         return
-    customer.unsubscribed = True
-    now = utcnow()
+    session, now = object_session(customer), utcnow()
+    still_subscribed = (Customer.id == customer.id, ~Customer.unsubscribed)
+    taken = session.execute(
+        update(Customer).where(*still_subscribed).values(unsubscribed=True, unsubscribed_at=now),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+    if not taken:
+        session.refresh(customer, ["unsubscribed", "unsubscribed_at", "updated_at"])
+        return
+    for name, value in (("unsubscribed", True), ("unsubscribed_at", now)):
+        set_committed_value(customer, name, value)
+    session.expire(customer, ["updated_at"])  # as the UPDATE set it
     change = ConsentChange(
         customer_id=customer.id, change="unsubscribed", took_effect_at=took_effect_at or now, recorded_at=now,
         source=source, send_id=send_id,
     )  # fmt: skip
-    object_session(customer).add(change)
+    session.add(change)
 
 
 def imported_changes(

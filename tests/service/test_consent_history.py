@@ -5,12 +5,14 @@ with the customer, and a file that says the same again adds nothing."""
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta
 
 import pandas as pd
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, func, select, update
 
+from service import unsubscribe as unsubscribe_ops
 from service.clock import utcnow
 from service.customers import erase_customer
 from service.db.models import ConsentChange, Customer, ErasedCustomer, Send
@@ -187,3 +189,34 @@ def test_an_erased_customer_s_link_or_event_is_recorded_for_the_address_not_the_
         with session_scope(engine) as session:
             erase_customer(session, "c2")
             session.execute(delete(ErasedCustomer))  # the shop lifted both erasures: the next round imports them
+
+
+def test_an_unsubscribe_posted_twice_at_once_is_recorded_once(shared_engine, tailor_home):
+    """The page's button pressed twice (or a mail client's one-click POST beside it): the second request read the
+    customer subscribed before the first committed, and recorded a second unsubscribe once the first's write let it."""
+    with session_scope(shared_engine) as session:
+        customer = Customer(external_id="c1", email="ann@example.com", marketing_consent=True)
+        send = Send(customer=customer, subject="News", campaign_type="cross_sell", sent_at=utcnow() - timedelta(days=1))
+        session.add(send)
+        session.flush()
+        send_id = send.id
+    token = UnsubscribeLinks.configured().token(send_id)
+    failures = []
+
+    def second_press() -> None:
+        try:
+            with session_scope(shared_engine) as second:
+                unsubscribe_ops.unsubscribe(second, token)
+        except Exception as error:  # noqa: BLE001 (told by the assertion below)
+            failures.append(error)
+
+    with session_scope(shared_engine) as first:
+        unsubscribe_ops.unsubscribe(first, token)  # written, not yet committed
+        other = threading.Thread(target=second_press)
+        other.start()
+        other.join(timeout=1)
+    other.join(timeout=30)
+    assert failures == []
+    with session_scope(shared_engine) as session:
+        assert session.scalars(select(ConsentChange.source)).all() == ["unsubscribe link"]
+        assert session.scalar(select(Customer.unsubscribed).where(Customer.external_id == "c1"))
