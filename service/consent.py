@@ -7,10 +7,10 @@ What is a change:
   consent is a change from none; a new customer without consent changed nothing, and has no history). Only an
   import writes it.
 - ``unsubscribed``: the person asked to stop (an unsubscribe link, an email service's `unsubscribe` or `complaint`
-  event, a customers file's `unsubscribed`), or their address did from an email to another customer id at it, or
-  to an erased customer (service.addresses): the send, another's, is not named. It leaves ``marketing_consent`` as
-  the file gave it, as before: suppression reads both, and a file giving the same consent again changes nothing. An
-  unsubscribe is never undone, so nothing subscribes anyone again.
+  event, a customers file's `unsubscribed`), or their address did under another customer id at it, or from an
+  email to an erased customer (service.addresses): the send or file row, another's, is not named. It leaves
+  ``marketing_consent`` as the file gave it, as before: suppression reads both, and a file giving the same consent
+  again changes nothing. An unsubscribe is never undone, so nothing subscribes anyone again.
 
 A value said again (the nightly file) adds nothing. The history goes with the customer at erasure (the database
 cascades), and is kept as long as the customer is, not pruned with the sends after `TAILOR_HISTORY_KEEP_DAYS`: it is
@@ -32,7 +32,8 @@ from service.db.batches import batches
 from service.db.models import ConsentChange, Customer
 
 IMPORTED = "import"
-# The customer's address unsubscribed from an email to another customer id at it, or to an erased customer's.
+# The customer's address unsubscribed under another customer id at it (a link, an event, a customers file's row, or
+# the customer new at an address stopped before), or from an email to an erased customer at it.
 ADDRESS = "address unsubscribed"
 STORED_BEFORE = "stored before 0045"  # what the customer's columns said when the history began (migration 0045)
 
@@ -120,7 +121,7 @@ def described(change: ConsentChange | None) -> str | None:
         job = f" (job {change.import_job_id})" if change.import_job_id else ""
         origin = f"import of {change.import_file or 'a customers file'}{job}"
     elif change.source == ADDRESS:
-        origin = "their address, from an email to another customer id at it or to an erased customer"
+        origin = "their address: unsubscribed under another customer id at it, or from an email to an erased customer"
     elif change.source == STORED_BEFORE:
         return f"{change.change}, as stored before Tailor kept a consent history"
     else:

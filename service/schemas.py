@@ -961,9 +961,9 @@ class ConsentChangeOut(BaseModel):
     recorded_at: UtcMoment = Field(description="when Tailor recorded it")
     source: str = Field(
         description="what brought it: `import`, `unsubscribe link`, `unsubscribe event` or `complaint event` (an "
-        "email service's), `address unsubscribed` (their address, from an email to another customer id at it or to "
-        "an erased customer), or `stored before 0045` (what the customer's record said when Tailor began keeping "
-        "the history)"
+        "email service's), `address unsubscribed` (their address, unsubscribed under another customer id at it or "
+        "from an email to an erased customer), or `stored before 0045` (what the customer's record said when Tailor "
+        "began keeping the history)"
     )
     import_file: str | None = Field(description="the imported file's name, for an import")
     import_job_id: str | None = Field(description="the import's job, for an import run as one (GET /jobs/{id})")

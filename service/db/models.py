@@ -165,8 +165,8 @@ class ConsentChange(Base):
     took_effect_at: Mapped[datetime] = mapped_column(DateTime)
     recorded_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     # What brought it: "import", "unsubscribe link", "unsubscribe event", "complaint event", "address unsubscribed"
-    # (their address, from an email to another id at it or an erased one), or "stored before 0045" (what the
-    # customer's columns said then).
+    # (their address, unsubscribed under another id at it or from an erased one's email), or "stored before 0045"
+    # (what the customer's columns said then).
     source: Mapped[str] = mapped_column(String(32))
     import_file: Mapped[str | None] = mapped_column(String(300))  # an import's file, as the shop named it
     import_job_id: Mapped[str | None] = mapped_column(String(36))  # the job of an import run as one

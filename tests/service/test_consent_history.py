@@ -220,3 +220,20 @@ def test_an_unsubscribe_posted_twice_at_once_is_recorded_once(shared_engine, tai
     with session_scope(shared_engine) as session:
         assert session.scalars(select(ConsentChange.source)).all() == ["unsubscribe link"]
         assert session.scalar(select(Customer.unsubscribed).where(Customer.external_id == "c1"))
+
+
+def test_a_household_stopped_by_a_file_is_not_said_to_have_asked_from_an_email(client):
+    """c1's row in the customers file unsubscribes, and so their address: c2 at it is stopped, and so is c3, a new id
+    at it in a later file. No email was unsubscribed from: their history must not say one was."""
+    household = CUSTOMERS.assign(email=["home@example.com", "Home@example.com"], marketing_consent="true")
+    upload_customers(client, household.assign(unsubscribed=["true", "false"]))
+    upload_customers(client, household.iloc[:1].assign(customer_id="c3"))
+    by_address = {"change": "unsubscribed", "source": "address unsubscribed", "import_file": None,
+                  "import_job_id": None, "send_id": None}  # fmt: skip
+    for customer in ("c2", "c3"):
+        assert _history(client, customer) == [_imported("given"), by_address], customer
+        source = client.get(f"/customers/{customer}").json()["consent_source"]
+        assert (
+            source == "unsubscribed by their address: unsubscribed under another customer id at it, or from an "
+            "email to an erased customer"
+        ), customer
