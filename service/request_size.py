@@ -45,13 +45,15 @@ def content_too_large(message: str) -> JSONResponse:
 
 async def whole_body(receive: Receive) -> bytes:
     """The request's body, read whole by a middleware that must see it before the app does (the idempotency keys, a
-    field given twice): the size limit bounds it, raising its 413 HTTPException once a body sent in chunks passes."""
-    body, more = b"", True
+    field given twice): the size limit bounds it, raising its 413 HTTPException once a body sent in chunks passes.
+    The pieces are joined once at the end: each added to a copy of those before it cost time as the square of their
+    number, which a client sending slowly chooses (8 MiB in 1 KiB pieces held the event loop a minute)."""
+    pieces, more = [], True
     while more:
         message = await receive()
-        body += message.get("body", b"")
+        pieces.append(message.get("body", b""))
         more = message.get("more_body", False) and message["type"] == "http.request"
-    return body
+    return b"".join(pieces)
 
 
 def replaying(body: bytes, receive: Receive) -> Receive:
