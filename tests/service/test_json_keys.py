@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from service.json_keys import repeated_field
 
@@ -31,3 +32,21 @@ def test_an_event_batch_giving_a_field_twice_is_refused_and_nothing_is_recorded(
     assert client.get("/campaigns").json() == []
     made = client.post("/campaigns", json={"name": "Autumn", "brand": "hearth", "campaign_type": "vip"})
     assert made.status_code == 201, made.text
+
+
+def test_a_body_of_many_objects_costs_a_few_times_its_plain_reading_not_tens():
+    """Read before any key is checked, on the server's one event loop: 16 MiB of empty objects, which a request
+    without a key may send, took 34 s there (1 s to parse plainly) when every object and every path was made for the
+    walk. A field given twice at the very end is still found, and named."""
+    body = b"[" + b",".join([b"{}"] * 350_000) + b',{"kind": "open", "kind": "click"}]'
+
+    def cpu_seconds(read) -> float:
+        times = []
+        for _ in range(3):
+            began = time.process_time()
+            read(body)
+            times.append(time.process_time() - began)
+        return min(times)
+
+    assert repeated_field(body) == "[350000].kind"
+    assert cpu_seconds(repeated_field) < 20 * cpu_seconds(json.loads)  # about 7 times; 55 before
