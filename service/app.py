@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 from contextlib import asynccontextmanager
 from functools import partial
 
@@ -323,13 +324,12 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse | HTMLResponse:
         """No such endpoint (404) or method (405, its Allow header naming every method the path takes), a body that
-        could not be read (not UTF-8, or nested past the parser's depth: the 422 of a body that is not JSON), or one
-        too large (413): the API's error body, or a page on the review page."""
+        could not be read (not UTF-8, nested past the parser's depth, a number too long to read: the 422 of a body
+        that is not JSON, ``_unread_body``), or one too large (413): the API's error body, or a page on the review
+        page."""
         headers = getattr(error, "headers", None)
         if error.status_code == 400 and str(error.detail) == "There was an error parsing the body":
-            # The parser's RecursionError is a body nested past its depth: UTF-8 JSON, whose fault is elsewhere.
-            too_deep = isinstance(error.__cause__, RecursionError)
-            fault = "is JSON nested too deep to read" if too_deep else "is not JSON text in UTF-8"
+            fault = _unread_body(error.__cause__)
             problem = {"field": "body", "message": fault}
             message = f"body: {fault}"
             if is_review_page(request):
@@ -387,3 +387,14 @@ def _request_problem(error: dict) -> dict[str, str]:
     if error["type"] == "value_error":  # our own validators' words, without pydantic's "Value error, " before them
         message = message.removeprefix("Value error, ")
     return {"field": field_path(error["loc"]) or "body", "message": message}
+
+
+def _unread_body(cause: BaseException | None) -> str:
+    """Why a JSON body the parser gave up on could not be read (FastAPI's 400, caused by the parser's error): nested
+    past the parser's depth, or a number longer than Python reads (sys.get_int_max_str_digits), both UTF-8 JSON whose
+    fault is elsewhere; else text that is not JSON in UTF-8."""
+    if isinstance(cause, RecursionError):
+        return "is JSON nested too deep to read"
+    if isinstance(cause, ValueError) and not isinstance(cause, UnicodeError) and "digits" in str(cause):
+        return f"holds a number of more than {sys.get_int_max_str_digits()} digits, longer than any field takes"
+    return "is not JSON text in UTF-8"

@@ -357,6 +357,17 @@ def test_a_body_nested_too_deep_is_not_called_something_other_than_json(client):
     assert problem["field"] == "body" and "nested" in problem["message"] and "UTF-8" not in problem["message"]
 
 
+def test_a_number_too_long_to_read_is_named_as_such_not_as_a_body_that_is_not_json(client):
+    """A send_id of 5,000 digits is UTF-8 JSON that Python will not read as a number (past 4,300 digits): it was
+    refused as "is not JSON text in UTF-8", and its sender looked at the encoding."""
+    body = b'{"events": [{"send_id": ' + b"1" * 5000 + b', "kind": "open"}]}'
+    answer = client.post("/events", content=body, headers={"Content-Type": "application/json"})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["problems"] == [
+        {"field": "body", "message": "holds a number of more than 4300 digits, longer than any field takes"}
+    ]
+
+
 def test_a_nul_in_a_products_path_is_refused_not_read_as_a_slash(client):
     """/products/A%00 answered the product "A/": a NUL the client sent was read as the encoded slash the
     customers' routes keep as one, where /customers/A%00 is refused."""
