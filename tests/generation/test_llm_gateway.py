@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
 import threading
@@ -17,6 +16,7 @@ from generation.llm import Endpoint, complete_json, model_locales, names, regist
 from generation.llm.repair import close_truncated, loads_lenient
 from generation.settings import LLMSettings
 from tests.conftest import free_port
+from tests.model_server import send_answer, send_json, serving
 
 SCHEMA = {
     "type": "object",
@@ -115,23 +115,11 @@ def test_a_local_model_other_than_smollm2_is_refused_not_served_by_it():
         resolve(LLMSettings(model="local/llama3"))
 
 
-def _send_json(handler: BaseHTTPRequestHandler, status: int, body: dict, headers: dict[str, str] | None = None) -> None:
-    """Answer the call with ``status`` and ``body`` as one JSON document, and ``headers`` besides."""
-    raw = json.dumps(body).encode()
-    handler.send_response(status)
-    handler.send_header("Content-Type", "application/json")
-    handler.send_header("Content-Length", str(len(raw)))
-    for name, value in (headers or {}).items():
-        handler.send_header(name, value)
-    handler.end_headers()
-    handler.wfile.write(raw)
-
-
 class _FailingProvider(BaseHTTPRequestHandler):
     """An OpenAI-compatible endpoint on loopback that answers every call with a server error."""
 
     def do_POST(self):  # noqa: N802 (the standard library's name)
-        _send_json(self, 500, {"error": {"message": "upstream overloaded", "type": "server_error"}})
+        send_json(self, 500, {"error": {"message": "upstream overloaded", "type": "server_error"}})
 
     def log_message(self, *args):
         pass
@@ -168,56 +156,6 @@ def test_every_provider_error_is_model_unavailable_naming_the_setting(case, fail
     assert f"{name}: {name}: " not in message
 
 
-def _send_answer(
-    handler: BaseHTTPRequestHandler,
-    content: str,
-    pieces: int = 1,
-    pause: float = 0.0,
-    can_stream: bool = True,
-    think: float = 0.0,
-) -> None:
-    """Answers the request `handler` read as OpenAI's chat completions do: when it asked to stream (and
-    `can_stream`), `content` in `pieces` server-sent events `pause` seconds apart (then the usage, if asked), after
-    a first piece with the role alone when it will `think` that long before writing; else one JSON body after the
-    same time. The usage counts a token per piece."""
-    request = json.loads(handler.rfile.read(int(handler.headers["Content-Length"])))
-    usage = {"prompt_tokens": 5, "completion_tokens": pieces, "total_tokens": 5 + pieces}
-    step = -(-len(content) // pieces)
-    if not (request.get("stream") and can_stream):
-        time.sleep(pause * pieces)
-        message = {"role": "assistant", "content": content}
-        body = {"id": "c1", "object": "chat.completion", "created": 0, "model": "any", "usage": usage,
-                "choices": [{"index": 0, "message": message, "finish_reason": "stop"}]}  # fmt: skip
-        _send_json(handler, 200, body)
-        return
-    handler.send_response(200)
-    handler.send_header("Content-Type", "text/event-stream")
-    handler.end_headers()  # no length: the body ends when the connection closes (HTTP/1.0)
-    deltas = [{"role": "assistant", "content": content[:step]}]
-    deltas += [{"content": content[start : start + step]} for start in range(step, len(content), step)]
-    if think:
-        deltas[0] = {"content": deltas[0]["content"]}
-        role = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": "any",
-                "choices": [{"index": 0, "delta": {"role": "assistant"}, "finish_reason": None}]}  # fmt: skip
-        handler.wfile.write(f"data: {json.dumps(role)}\n\n".encode())
-        handler.wfile.flush()
-        time.sleep(think)
-    events = [{"choices": [{"index": 0, "delta": delta, "finish_reason": None}]} for delta in deltas]
-    events.append({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
-    if (request.get("stream_options") or {}).get("include_usage"):
-        events.append({"choices": [], "usage": usage})
-    try:
-        for number, event in enumerate(events):
-            if number and number < len(deltas):
-                time.sleep(pause)
-            chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": "any", **event}
-            handler.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-            handler.wfile.flush()
-        handler.wfile.write(b"data: [DONE]\n\n")
-    except OSError:  # the client gave up
-        pass
-
-
 class _BusyProvider(BaseHTTPRequestHandler):
     """An OpenAI-compatible endpoint that answers 429 (with Retry-After) to the first calls, then a completion."""
 
@@ -227,11 +165,11 @@ class _BusyProvider(BaseHTTPRequestHandler):
     def do_POST(self):  # noqa: N802 (the standard library's name)
         type(self).calls.append(time.monotonic())
         if len(self.calls) > self.busy_for:
-            _send_answer(self, json.dumps({"subject": "Back in stock", "tags": ["a", "b"]}), pieces=7)
+            send_answer(self, json.dumps({"subject": "Back in stock", "tags": ["a", "b"]}), pieces=7)
             return
         self.rfile.read(int(self.headers["Content-Length"]))
         body = {"error": {"message": "Rate limit reached for requests", "type": "requests"}}
-        _send_json(self, 429, body, {"Retry-After": "0.2"})
+        send_json(self, 429, body, {"Retry-After": "0.2"})
 
     def log_message(self, *args):
         pass
@@ -313,7 +251,7 @@ def test_a_quota_used_up_is_not_tried_again():
     def do_post(self):
         self.rfile.read(int(self.headers["Content-Length"]))
         type(self).calls.append(time.monotonic())
-        _send_json(self, 429, quota)
+        send_json(self, 429, quota)
 
     _BusyProvider.do_POST = do_post
     server = ThreadingHTTPServer(("127.0.0.1", 0), _BusyProvider)
@@ -354,23 +292,11 @@ def test_json_a_model_wrapped_in_words_is_read_whole():
 ANSWER = json.dumps({"subject": "Fresh sencha is back", "tags": ["tea", "green"]})
 
 
-@contextlib.contextmanager
-def _serving(handler: type[BaseHTTPRequestHandler]):
-    """An OpenAI-compatible provider on loopback, answering with `handler`: its base URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True  # a handler still sleeping holds nothing up at the end
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    finally:
-        server.shutdown()
-
-
 class _SteadyProvider(BaseHTTPRequestHandler):
     """Writes its answer slowly but steadily, like the local model on a loaded machine: 12 pieces 0.5 s apart."""
 
     def do_POST(self):  # noqa: N802 (the standard library's name)
-        _send_answer(self, ANSWER, pieces=12, pause=0.5)
+        send_answer(self, ANSWER, pieces=12, pause=0.5)
 
     def log_message(self, *args):
         pass
@@ -380,7 +306,7 @@ class _ThinkingProvider(BaseHTTPRequestHandler):
     """Sends its reply's role at once, then thinks 1.5 s before it writes, as a reasoning model may."""
 
     def do_POST(self):  # noqa: N802 (the standard library's name)
-        _send_answer(self, ANSWER, pieces=3, think=1.5)
+        send_answer(self, ANSWER, pieces=3, think=1.5)
 
     def log_message(self, *args):
         pass
@@ -390,7 +316,7 @@ def test_a_model_that_thinks_after_sending_its_role_is_waited_on_as_one_that_has
     """A first piece with the role alone started the stall limit, so a model thinking longer than it before writing
     was cut off as hung."""
     complete_json([{"role": "user", "content": "hi"}], SCHEMA, LLMSettings(model="fake"))  # litellm imported
-    with _serving(_ThinkingProvider) as base:
+    with serving(_ThinkingProvider) as base:
         answer, _ = complete_json(
             [{"role": "user", "content": "hi"}], SCHEMA, _settings(base, timeout=5, stall_timeout=1)
         )
@@ -429,7 +355,7 @@ def test_a_model_writing_slowly_but_steadily_keeps_its_answer_past_the_timeout()
     (33-118 s a call) lost calls to timeouts and its customers got the template's copy; a hang is now judged by
     no piece of the answer coming, and the tokens and their price are still counted."""
     complete_json([{"role": "user", "content": "hi"}], SCHEMA, LLMSettings(model="fake"))  # litellm imported
-    with _serving(_SteadyProvider) as base:
+    with serving(_SteadyProvider) as base:
         # A model with a price. The first piece's limit leaves room for a loaded machine: at 1 s, the call's own
         # start under three test workers on two cores took longer, and the test failed as the bug it guards against.
         settings = _settings(base, model="openai/gpt-4o-mini", timeout=3, stall_timeout=1.5)
@@ -455,7 +381,7 @@ def test_a_provider_that_hangs_is_cut_off_when_no_piece_comes(after_first_piece,
     """A provider that stopped after its first piece was waited on for the whole TAILOR_LLM_TIMEOUT (120 s): now for
     the stall limit; one that never begins is still waited on for TAILOR_LLM_TIMEOUT."""
     complete_json([{"role": "user", "content": "hi"}], SCHEMA, LLMSettings(model="fake"))  # litellm imported
-    with _serving(_provider_stuck(after_first_piece)) as base:
+    with serving(_provider_stuck(after_first_piece)) as base:
         started = time.monotonic()
         with pytest.raises(ModelTimedOut, match=said):
             complete_json([{"role": "user", "content": "hi"}], SCHEMA, _settings(base, **limits))
@@ -466,7 +392,7 @@ def test_a_provider_that_hangs_is_cut_off_when_no_piece_comes(after_first_piece,
 def test_a_steady_answer_is_still_bounded_by_the_deadline(bound):
     """Judging hangs by silence must not let a call run for ever: the deadline still cuts the whole answer off."""
     complete_json([{"role": "user", "content": "hi"}], SCHEMA, LLMSettings(model="fake"))  # litellm imported
-    with _serving(_SteadyProvider) as base:
+    with serving(_SteadyProvider) as base:
         group_deadline, deadline = (1.5, None) if bound == "group deadline setting" else (100, 1.5)
         settings = _settings(base, timeout=10, stall_timeout=10, group_deadline=group_deadline)
         started = time.monotonic()
@@ -487,7 +413,7 @@ class _PlainProvider(BaseHTTPRequestHandler):
     """A provider that cannot stream: it answers with one JSON body whatever it is asked."""
 
     def do_POST(self):  # noqa: N802 (the standard library's name)
-        _send_answer(self, ANSWER, can_stream=False)
+        send_answer(self, ANSWER, can_stream=False)
 
     def log_message(self, *args):
         pass
@@ -496,7 +422,7 @@ class _PlainProvider(BaseHTTPRequestHandler):
 def test_a_provider_that_cannot_stream_is_named_and_called_without_streaming_when_set():
     """Its answer read as an empty stream, an invalid answer tried again and paid for thrice; now the setting that
     calls it without streaming is named, and that setting works."""
-    with _serving(_PlainProvider) as base:
+    with serving(_PlainProvider) as base:
         with pytest.raises(ModelUnavailable, match=r"answered without streaming.*TAILOR_LLM_STREAM=false"):
             complete_json([{"role": "user", "content": "hi"}], SCHEMA, _settings(base))
         answer, usage = complete_json([{"role": "user", "content": "hi"}], SCHEMA, _settings(base, stream=False))
@@ -509,7 +435,7 @@ def test_a_call_whose_deadline_has_passed_is_not_made():
     complete_json([{"role": "user", "content": "hi"}], SCHEMA, LLMSettings(model="fake"))  # litellm imported
     _BusyProvider.calls, _BusyProvider.busy_for = [], 0
     try:
-        with _serving(_BusyProvider) as base:
+        with serving(_BusyProvider) as base:
             with pytest.raises(ModelTimedOut, match="TAILOR_LLM_GROUP_DEADLINE"):
                 complete_json(
                     [{"role": "user", "content": "hi"}], SCHEMA, _settings(base), deadline=time.perf_counter()
@@ -529,9 +455,9 @@ def test_a_recorded_time_out_is_replayed_with_its_words_and_an_answer_as_its_raw
     complete_json([{"role": "user", "content": "hi"}], SCHEMA, LLMSettings(model="fake"))  # litellm imported
     hanging, asking = [{"role": "user", "content": "hang"}], [{"role": "user", "content": "hi"}]
     with recording("openai/any") as answers:
-        with _serving(_provider_stuck(after_first_piece=False)) as base, pytest.raises(ModelTimedOut) as timed_out:
+        with serving(_provider_stuck(after_first_piece=False)) as base, pytest.raises(ModelTimedOut) as timed_out:
             complete_json(hanging, SCHEMA, _settings(base, timeout=1, stall_timeout=20))
-        with _serving(_ThinkingProvider) as base:
+        with serving(_ThinkingProvider) as base:
             answer, _ = complete_json(asking, SCHEMA, _settings(base))
         complete_json([{"role": "user", "content": "other"}], SCHEMA, LLMSettings(model="fake"))  # not recorded
     answers.save(tmp_path / "answers.json")
