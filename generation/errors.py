@@ -48,7 +48,12 @@ class ModelOutputInvalid(GenerationError):
 
 class ModelTimedOut(GenerationError):
     """The model's answer did not begin within TAILOR_LLM_TIMEOUT seconds, stopped for TAILOR_LLM_STALL_TIMEOUT
-    seconds, or was not whole by its group's deadline (TAILOR_LLM_GROUP_DEADLINE)."""
+    seconds, or was not whole by its group's deadline (TAILOR_LLM_GROUP_DEADLINE); ``limit`` says which ran out
+    ("first", "gap" or "ends_at"), so that a caller with a deadline of its own can name it."""
+
+    def __init__(self, message: str, limit: str = "first") -> None:
+        super().__init__(message)
+        self.limit = limit
 
 
 class RecordInvalid(GenerationError):

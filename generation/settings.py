@@ -38,6 +38,10 @@ class LLMSettings(BaseSettings):
     )
     retry_backoff: float = Field(1.0, ge=0, description="seconds before the first such retry, doubling after")
     group_deadline: float = Field(240.0, gt=0, description="no new attempt for a group's copy after this many seconds")
+    suggestion_deadline: float = Field(
+        45.0, gt=0, description="seconds a copywriter waits for a suggested version, its tries together; at most "
+        "group_deadline",
+    )  # fmt: skip
     concurrency: int = Field(2, ge=1, description="LLM calls in flight at once")
     n_ctx: int = Field(8192, gt=0, description="context size of the local server (shared by its parallel slots)")
     cache: bool = True

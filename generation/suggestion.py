@@ -5,7 +5,8 @@ The note is the copywriter's instruction, so it is told to the model as one, not
 most ``NOTE_MAX`` characters, and the version it brings meets every check model copy meets (grounding, claims,
 injection, structure, language, the campaign's goal...): a note asking for "50 % off" gets no discount the data does
 not hold. A version turned down is asked for again with the checks' reasons, as the campaign's copy is
-(`generation.copywriter`), within ``max_retries`` and ``group_deadline``; when none passes, SuggestionTurnedDown says
+(`generation.copywriter`), within ``max_retries`` and ``suggestion_deadline`` (a copywriter waits for it, so it is
+far shorter than a campaign group's ``group_deadline``, which caps it); when none passes, SuggestionTurnedDown says
 why, and no unchecked copy is returned. Nothing is cached: asking again is asking for another version. The product
 lines stay the variant's own.
 """
@@ -20,7 +21,7 @@ from generation import templates
 from generation.brands import BrandKit
 from generation.copywriter import SEGMENT_WORDS, CopyVariant, add_usage, clean_data, short_reason
 from generation.diversity import is_near_duplicate
-from generation.errors import GenerationError, ModelOutputInvalid
+from generation.errors import GenerationError, ModelOutputInvalid, ModelTimedOut
 from generation.guardrails import COPY_CHECKS, CheckContext, run_checks
 from generation.guardrails.length import LIMITS
 from generation.guardrails.structure import plain_words
@@ -92,7 +93,8 @@ def suggest_copy(
     """One new version of ``current`` for ``request``'s customer, written by the configured model with ``note``
     told as the copywriter's wish, checked as all model copy is and rendered over ``product_lines``. Raises
     NoteInvalid, LocaleNotWritten, SuggestionTurnedDown (no version passed), and the gateway's ModelUnavailable or
-    ModelTimedOut (no answer by ``group_deadline`` seconds from the call: the deadline bounds the whole)."""
+    ModelTimedOut (no answer by ``suggestion_deadline`` seconds from the call, at most ``group_deadline``: the
+    deadline bounds the whole, and its message names it)."""
     settings = settings or LLMSettings()
     note = checked_note(note)
     locale = request.customer.locale
@@ -105,7 +107,8 @@ def suggest_copy(
         )
     schema = _schema(request, current)
     instructions = "\n".join(m["content"] for m in _messages(request, brand, None, "", "-"))
-    deadline = time.perf_counter() + settings.group_deadline
+    waits = min(settings.suggestion_deadline, settings.group_deadline)
+    deadline = time.perf_counter() + waits
     usage, reasons, problems, versions = Usage(), [], "", 0
     for attempt in range(settings.max_retries + 1):
         if attempt and time.perf_counter() >= deadline:
@@ -116,6 +119,10 @@ def suggest_copy(
             answer, spent = complete_json(messages, schema, settings, deadline=deadline)
             add_usage(usage, spent)
             version = _parsed(answer, brand, locale)
+        except ModelTimedOut as slow:  # the suggestion's deadline is named, not the group's it was given as
+            if slow.limit != "ends_at":
+                raise
+            raise ModelTimedOut(_too_slow(settings, waits), slow.limit) from slow
         except ModelOutputInvalid as invalid:
             if invalid.usage is not None:
                 add_usage(usage, invalid.usage)
@@ -131,6 +138,15 @@ def suggest_copy(
             return Suggestion(variant=variant, versions=versions, usage=usage)
         problems = "; ".join(why for _, why in reasons[:4])
     raise SuggestionTurnedDown(reasons, versions)
+
+
+def _too_slow(settings: LLMSettings, waits: float) -> str:
+    """What ModelTimedOut says when the suggestion's deadline ran out, naming the setting that set it."""
+    setting = (
+        "TAILOR_LLM_SUGGESTION_DEADLINE" if waits == settings.suggestion_deadline
+        else "TAILOR_LLM_GROUP_DEADLINE, which caps TAILOR_LLM_SUGGESTION_DEADLINE"
+    )  # fmt: skip
+    return f"The model '{settings.model}' did not answer within {waits:g} s, as long as a suggestion waits ({setting})."
 
 
 def _messages(

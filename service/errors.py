@@ -133,7 +133,7 @@ class CopyModelUnavailable(TailorError):
 
 class CopyModelTimedOut(TailorError):
     """The model that writes copy did not answer a waiting request before its deadline (TAILOR_LLM_TIMEOUT,
-    TAILOR_LLM_STALL_TIMEOUT, TAILOR_LLM_GROUP_DEADLINE)."""
+    TAILOR_LLM_STALL_TIMEOUT, TAILOR_LLM_SUGGESTION_DEADLINE)."""
 
     status_code = 504
 

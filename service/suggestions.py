@@ -2,8 +2,8 @@
 and answered, the draft left as it is. The copywriter saves it as any edit (service.drafts.edit_variant), which keeps
 the review history and the revision check; the suggestion says the revision it was written from.
 
-The model may take minutes (TAILOR_LLM_GROUP_DEADLINE bounds it), so the draft is read and the read ended before the
-call: no transaction stays open while the model writes.
+The model may take a while (TAILOR_LLM_SUGGESTION_DEADLINE bounds it), so the draft is read and the read ended
+before the call: no transaction stays open while the model writes.
 """
 
 from __future__ import annotations

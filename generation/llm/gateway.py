@@ -149,7 +149,7 @@ def _answer(litellm, kwargs: dict[str, Any], settings: LLMSettings, ends_at: flo
             return _within(allowed, litellm.completion, kwargs)
         except TimeoutError as error:
             limit = "ends_at" if allowed < settings.timeout else "first"
-            raise ModelTimedOut(_timed_out(settings, limit, allowed)) from error
+            raise ModelTimedOut(_timed_out(settings, limit, allowed), limit) from error
     streamed = {
         **kwargs,
         "stream": True,
@@ -161,7 +161,7 @@ def _answer(litellm, kwargs: dict[str, Any], settings: LLMSettings, ends_at: flo
             lambda: litellm.completion(**streamed), _writes, settings.timeout, settings.stall_timeout, ends_at
         )
     except Stalled as stalled:
-        raise ModelTimedOut(_timed_out(settings, stalled.limit, stalled.seconds)) from stalled
+        raise ModelTimedOut(_timed_out(settings, stalled.limit, stalled.seconds), stalled.limit) from stalled
     if not _was_streamed(pieces):
         raise ModelUnavailable(
             f"The model '{settings.model}' (TAILOR_LLM_MODEL) answered without streaming, and its answer was lost: "

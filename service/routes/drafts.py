@@ -125,7 +125,7 @@ def suggest_variant(
     checks and predictions. The draft is not changed: save the version with the variant's edit (`PATCH`, its
     `revision` as `expected_revision`). Refused: a draft already reviewed (409); every version the model wrote
     failing the checks (422, `problems` naming each `check`); the model unreachable (503) or not done within
-    `TAILOR_LLM_GROUP_DEADLINE` (504)."""
+    `TAILOR_LLM_SUGGESTION_DEADLINE`, at most `TAILOR_LLM_GROUP_DEADLINE` (504)."""
     note = body.note if body else ""
     return suggestions.suggest_for_variant(session, draft_id, variant_id, note, state.models)
 

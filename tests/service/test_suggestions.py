@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from generation.llm import Endpoint, register
 from generation.schemas import NOTE_MAX
+from tests.model_server import send_answer, serving
 from tests.service.conftest import generated_campaign, trained_shop, use_an_unreachable_model
 
 _COPY_NOW = re.compile(r"The email's copy now:\n<data>\n(.*)\n</data>")
@@ -134,6 +135,41 @@ def test_a_model_down_or_too_slow_is_a_503_or_504_saying_what_to_do(client, demo
     assert down.status_code == 503 and down.json()["error"] == "CopyModelUnavailable", down.text
     assert "TAILOR_LLM_MODEL" in down.json()["message"] and "Traceback" not in down.text
     assert client.get(f"/drafts/{draft['id']}").json()["variants"] == draft["variants"]
+
+
+class _SlowProvider(BaseHTTPRequestHandler):
+    """Thinks 4 s, then answers a version that passes the checks: a model a copywriter waits on too long."""
+
+    def do_POST(self):  # noqa: N802 (the standard library's name)
+        version = {
+            "subject": "Things that go with your last order", "preheader": "A few pieces we set aside for you",
+            "intro": "We picked a few things that pair well with what you chose last time.",
+        }  # fmt: skip
+        send_answer(self, json.dumps(version), pieces=2, think=4)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_suggestion_waits_its_own_deadline_not_the_campaigns(client, demo_files, monkeypatch):
+    """A suggestion waited up to the group's deadline (240 s by default) while a copywriter watched the page: it has
+    its own, TAILOR_LLM_SUGGESTION_DEADLINE, and a model slower than that is a 504 that says so, nothing written."""
+    draft, variant, url = _first_draft(client, demo_files, monkeypatch)
+    with serving(_SlowProvider) as base:
+        monkeypatch.setenv("TAILOR_LLM_MODEL", "openai/any")
+        monkeypatch.setenv("TAILOR_LLM_API_BASE", base)
+        monkeypatch.setenv("TAILOR_LLM_API_KEY", "x")
+        monkeypatch.setenv("TAILOR_LLM_SUGGESTION_DEADLINE", "1.5")
+        started = time.monotonic()
+        slow = client.post(url, json={"note": "warmer"})
+        waited = time.monotonic() - started
+    assert slow.status_code == 504 and slow.json()["error"] == "CopyModelTimedOut", slow.text
+    assert waited < 3.5, waited
+    said = slow.json()["message"]
+    assert "did not answer within 1.5 s" in said and "TAILOR_LLM_SUGGESTION_DEADLINE" in said, said
+    assert "try again" in said and "edit the copy yourself" in said, said
+    after = client.get(f"/drafts/{draft['id']}").json()
+    assert after["variants"] == draft["variants"] and after["reviews"] == [] and after["revision"] == draft["revision"]
 
 
 def test_the_review_page_shows_a_suggestion_beside_the_copy_and_keeps_a_refused_note(client, demo_files, monkeypatch):
