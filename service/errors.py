@@ -131,6 +131,14 @@ class CopyModelUnavailable(TailorError):
     status_code = 503
 
 
+class CopyModelBusy(TailorError):
+    """The server is writing as many suggestions as it writes at once (each holds one of the API's worker threads
+    while the model writes); nothing was asked of the model."""
+
+    status_code = 503
+    retry_after_seconds = 10
+
+
 class CopyModelTimedOut(TailorError):
     """The model that writes copy did not answer a waiting request before its deadline (TAILOR_LLM_TIMEOUT,
     TAILOR_LLM_STALL_TIMEOUT, TAILOR_LLM_SUGGESTION_DEADLINE)."""

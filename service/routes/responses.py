@@ -17,8 +17,8 @@ WHEN = {
     500: "A fault of the server's own, not of the request (`InternalError`); the server's log says why, under the "
     "request id the message quotes.",
     503: "The database is busy with another write, cannot be reached, or the mail server (or the model that writes "
-    "copy, `CopyModelUnavailable`) cannot be reached; nothing was written. `Retry-After`, when sent, says when to "
-    "try again.",
+    "copy, `CopyModelUnavailable`) cannot be reached, or the server writes as many suggestions as it writes at "
+    "once (`CopyModelBusy`); nothing was written. `Retry-After`, when sent, says when to try again.",
     504: "The model that writes copy did not answer before its deadline (`CopyModelTimedOut`: TAILOR_LLM_TIMEOUT, "
     "TAILOR_LLM_SUGGESTION_DEADLINE); nothing was changed.",
     507: "The server's disk is full, over quota or read-only (`StorageUnavailable`); what was asked was not done.",

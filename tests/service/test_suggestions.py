@@ -172,6 +172,57 @@ def test_a_suggestion_waits_its_own_deadline_not_the_campaigns(client, demo_file
     assert after["variants"] == draft["variants"] and after["reviews"] == [] and after["revision"] == draft["revision"]
 
 
+class _CountedSlowProvider(_SlowProvider):
+    """The slow provider, counting the calls it was sent."""
+
+    calls: list[float] = []
+
+    def do_POST(self):  # noqa: N802 (the standard library's name)
+        type(self).calls.append(time.monotonic())
+        super().do_POST()
+
+
+def _asked_at_once(client, urls: list[str]) -> list:
+    """The answers to suggestions asked for ``urls`` at the same moment, each from its own thread, in order."""
+    answers: dict[int, object] = {}
+    threads = [
+        threading.Thread(target=lambda n=n, url=url: answers.update({n: client.post(url, json={"note": "warmer"})}))
+        for n, url in enumerate(urls)
+    ]  # fmt: skip
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return [answers[n] for n in range(len(urls))]
+
+
+def test_one_suggestion_at_a_time_for_a_variant_and_a_few_in_all(client, demo_files, monkeypatch):
+    """45 suggestions asked at once for one variant were 45 calls of the model, and held the API's worker threads
+    while it wrote: GET /health took 8 s. A variant's second suggestion while its first is written is a 409, and past
+    a few in all the server answers 503 with Retry-After, both before any call."""
+    from service import suggestions
+
+    draft, variant, url = _first_draft(client, demo_files, monkeypatch)
+    other = next(v for v in draft["variants"] if v["id"] != variant["id"])
+    _CountedSlowProvider.calls = []
+    with serving(_CountedSlowProvider) as base:
+        monkeypatch.setenv("TAILOR_LLM_MODEL", "openai/any")
+        monkeypatch.setenv("TAILOR_LLM_API_BASE", base)
+        monkeypatch.setenv("TAILOR_LLM_API_KEY", "x")
+        first, second = sorted(_asked_at_once(client, [url, url]), key=lambda answer: answer.status_code)
+        assert first.status_code == 200 and second.status_code == 409, second.text
+        said = second.json()["message"]
+        assert f"variant {variant['label']} of draft {draft['id']} is already being written" in said, said
+        assert len(_CountedSlowProvider.calls) == 1
+
+        monkeypatch.setattr(suggestions, "AT_ONCE", 1)
+        others = f"/drafts/{draft['id']}/variants/{other['id']}/suggestion"
+        answered = sorted(_asked_at_once(client, [url, others]), key=lambda answer: answer.status_code)
+        assert [answer.status_code for answer in answered] == [200, 503], answered[1].text
+        assert answered[1].json()["error"] == "CopyModelBusy" and answered[1].headers["Retry-After"]
+        assert len(_CountedSlowProvider.calls) == 2  # the variant was free again once its first was answered
+
+
 def test_the_review_page_shows_a_suggestion_beside_the_copy_and_keeps_a_refused_note(client, demo_files, monkeypatch):
     draft, variant, _ = _first_draft(client, demo_files, monkeypatch)
     form = f"/review/drafts/{draft['id']}/variants/{variant['id']}/suggest"
