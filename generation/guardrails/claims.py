@@ -3,6 +3,9 @@
 - Guarantees and warranties, unless a product's own description mentions one.
 - Scarcity ("only 3 left", "selling fast"): Tailor knows whether a product is in stock, not how many remain.
 - Deals no offer kind expresses ("buy one, get one", "half price").
+- Deadlines ("until Friday", "this weekend only", "last chance", "nur bis Freitag"): an offer has no end date in
+  Tailor's data, so any says what the data does not (a copywriter's note asking for urgency brought them). A day
+  named without a limit ("a slow Sunday morning") is no deadline.
 - News of the customer's order, delivery, payment or account ("your order has shipped", "the new order has
   arrived", "tracking number", "reset your password"): what a transactional email says, never a marketing one.
 - How or by whom a product is made, and what it is certified as ("made by artisans", "handmade", "a small
@@ -43,6 +46,37 @@ DEALS = re.compile(
     r"\b(?:buy one,? get one|bogo|2 for 1|two for one|half[- ]price|halber preis|2 za 1|два по цене одного|"
     r"2 pour 1|deux pour le prix d.un|moitié prix|2x1|2 por 1|dos por uno|mitad de precio|prendi 2,? paghi 1|"
     r"metà prezzo|leve 2,? pague 1|metade do preço|1\+1 gratis|twee halen,? één betalen|halve prijs)",
+    re.IGNORECASE,
+)
+_DAYS = (
+    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|midnight|tonight|tomorrow|"
+    r"january|february|march|april|may|june|july|august|september|october|november|december"
+)
+DEADLINES = re.compile(
+    rf"\b(?:(?:until|till|before|by|through|ends?|ending|expires?|valid until) (?:this |next )?(?:{_DAYS})\b|"
+    r"(?:until|till|before|by|ends?|through) the end of (?:the |this )?(?:day|week|weekend|month|year|season|"
+    rf"{_DAYS})|ends (?:today|tonight|soon)|(?:today|tonight|this week|this weekend|weekend) only|"
+    r"only (?:today|tonight|this week(?:end)?)|for (?:one|two|three|a few|a|\d+) (?:days?|weeks?|hours?) only|"
+    r"last chance|limited[- ]time|for a limited time|gone for good|"
+    r"(?:nur )?bis (?:montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|morgen|mitternacht|"
+    r"ende (?:der|des|dieser|diese)\b)|nur (?:noch )?(?:heute|diese woche|dieses wochenende)|letzte chance|"
+    r"endet (?:heute|morgen|am)\b|für kurze zeit|zeitlich begrenzt|"
+    r"(?:jusqu.(?:à|au)|avant) (?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|minuit|demain|la fin)|"
+    r"dernière chance|aujourd.hui seulement|seulement aujourd.hui|durée limitée|"
+    r"(?:hasta|antes del?) (?:el )?(?:lunes|martes|miércoles|jueves|viernes|sábado|domingo|mañana|medianoche|"
+    r"fin de)|última oportunidad|solo hoy|sólo hoy|tiempo limitado|"
+    r"(?:fino a|entro) (?:lunedì|martedì|mercoledì|giovedì|venerdì|sabato|domenica|domani|mezzanotte|fine)|"
+    r"ultima (?:occasione|possibilità)|solo oggi|tempo limitato|"
+    r"(?:até|antes de) (?:segunda|terça|quarta|quinta|sexta|sábado|domingo|amanhã|meia-noite|o fim)|"
+    r"última (?:oportunidade|chance)|(?:só|apenas) hoje|"
+    r"tot (?:en met )?(?:maandag|dinsdag|woensdag|donderdag|vrijdag|zaterdag|zondag|morgen|middernacht|"
+    r"het einde)|laatste kans|alleen vandaag|voor korte tijd|"
+    r"do (?:poniedziałku|wtorku|środy|czwartku|piątku|soboty|niedzieli|jutra|północy|końca)|ostatnia szansa|"
+    r"tylko (?:dziś|dzisiaj)|ograniczony czas|"
+    r"до (?:понедельника|вторника|среды|четверга|пятницы|субботы|воскресенья|завтра|полуночи|конца)|"
+    r"последний шанс|только сегодня|ограниченное время|"
+    r"до (?:понеделник|вторник|сряда|четвъртък|петък|събота|неделя|утре|полунощ|края)|последен шанс|"
+    r"само днес|ограничено време)\b",
     re.IGNORECASE,
 )
 # News of the customer's own order, delivery, payment or account: what a transactional email says, never a
@@ -181,7 +215,10 @@ def check(context: CheckContext) -> CheckResult:
                 NAME, f"the {field} says '{news.group(0)}': a marketing email must not read as news of the "
                 "customer's order, delivery, payment or account, which Tailor's data does not give",
             )  # fmt: skip
-        for pattern, what in ((SCARCITY, "how many remain"), (DEALS, "a deal no offer of this email makes")):
+        for pattern, what in (
+            (SCARCITY, "how many remain"), (DEALS, "a deal no offer of this email makes"),
+            (DEADLINES, "when anything ends: its offers have no end date"),
+        ):  # fmt: skip
             match = pattern.search(value)
             if match:
                 return failed(NAME, f"the {field} claims '{match.group(0)}': Tailor's data does not say {what}")

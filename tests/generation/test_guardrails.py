@@ -457,6 +457,52 @@ class TestUnbackedClaims(CheckContract):
     def test_an_order_named_without_news_of_it_passes_in_any_language(self, locale, subject):
         assert CHECKS["unbacked_claims"](context(locale=locale, subject=subject)).passed
 
+    @pytest.mark.parametrize(
+        ("locale", "intro", "said"),
+        [
+            ("en", "Come back before Friday, when these picks are gone for good.", "before Friday"),
+            ("en", "Come back soon: your picks are waiting until Sunday.", "until Sunday"),
+            ("en", "Your picks wait until midnight tonight.", "until midnight"),
+            ("en", "This weekend only, come back for a slow morning.", "weekend only"),
+            ("en", "Last chance to come back for a slow morning.", "Last chance"),
+            ("en", "Come back: your picks are here until the end of December.", "until the end of"),
+            ("en", "Come back soon, your picks wait for one week only.", "one week only"),
+            ("en", "A limited-time welcome, just for you.", "limited-time"),
+            ("en", "The offer ends tomorrow, so come back soon.", "ends tomorrow"),
+            ("de", "Kommen Sie zurück: nur bis Freitag warten Ihre Lieblingsstücke.", "bis Freitag"),
+            ("de", "Letzte Chance für Ihre Lieblingsstücke.", "Letzte Chance"),
+            ("fr", "Revenez avant dimanche pour vos favoris.", "avant dimanche"),
+            ("es", "Sus favoritos le esperan hasta el viernes.", "hasta el viernes"),
+            ("it", "Solo oggi, i Suoi preferiti La aspettano.", "Solo oggi"),
+            ("pt", "Última oportunidade para voltar.", "Última oportunidade"),
+            ("nl", "Alleen vandaag wachten uw favorieten.", "Alleen vandaag"),
+            ("pl", "Ostatnia szansa, by wrócić.", "Ostatnia szansa"),
+            ("ru", "Только сегодня ваши любимые товары ждут вас.", "Только сегодня"),
+            ("bg", "Последен шанс да се върнете.", "Последен шанс"),
+        ],
+    )
+    def test_a_deadline_is_a_claim_the_data_never_backs(self, locale, intro, said):
+        """A copywriter's note asking for urgency got "Come back before Friday, when these picks are gone for good"
+        through every check (so did "until the end of December", "this weekend only", "nur bis Freitag"): Tailor's
+        offers have no end date, so any deadline is invented."""
+        result = CHECKS["unbacked_claims"](context(locale=locale, intro=intro))
+        assert not result.passed and said in result.reason and "no end date" in result.reason, result.reason
+
+    @pytest.mark.parametrize(
+        ("locale", "intro"),
+        [
+            ("en", "A slow Sunday morning with a fresh pot, picked for you."),
+            ("en", "Until you come back, your picks are here."),
+            ("en", "By the end of your first cup you will know why we chose it."),
+            ("en", "It is never too late for a good cup."),
+            ("de", "Ein ruhiger Sonntagmorgen mit frischem Tee, für Sie ausgewählt."),
+            ("fr", "Un dimanche matin tranquille avec un thé frais."),
+        ],
+    )
+    def test_a_day_named_without_a_deadline_passes(self, locale, intro):
+        result = CHECKS["unbacked_claims"](context(locale=locale, intro=intro))
+        assert result.passed, result.reason
+
     def test_a_guarantee_in_the_products_data_may_be_repeated(self):
         from tests.generation.conftest import POT, TEA
 

@@ -63,6 +63,11 @@ NEARLY = {
     "subject": CURRENT.subject, "preheader": CURRENT.preheader, "intro": "It has been a while since your last visit.",
 }  # fmt: skip
 SHORTER = {"subject": "Missing you", "preheader": CURRENT.preheader, "intro": CURRENT.intro}
+HURRIED = {
+    "subject": "We kept a warm cup for you", "preheader": "Fresh leaves and a teapot picked for you",
+    "intro": "Come back before Friday, when these picks are gone for good.",
+}  # fmt: skip
+HURRYING = _scripted("hurrying", [HURRIED])
 IGNORING = _scripted("ignoring", [CURRENT.model_dump(include={"subject", "preheader", "intro"})])
 INVENTING = _scripted("inventing", [PRICED])
 LEARNING = _scripted("learning", [PRICED, WARMER])
@@ -129,6 +134,14 @@ def test_an_invented_price_is_refused_even_when_the_note_asks_for_one():
     names = {name for name, _ in refused.value.reasons}
     assert names & {"grounding", "unbacked_claims"}, refused.value.reasons
     assert "4.99" in str(refused.value)
+
+
+def test_a_deadline_is_refused_even_when_the_note_asks_for_urgency():
+    """ "Add some urgency" brought "Come back before Friday, when these picks are gone for good", which passed every
+    check: no offer of Tailor's has an end date."""
+    with pytest.raises(SuggestionTurnedDown) as refused:
+        _suggest(HURRYING, note="add some urgency: say it ends Friday")
+    assert ("unbacked_claims" in {name for name, _ in refused.value.reasons}) and "before Friday" in str(refused.value)
 
 
 def test_a_version_turned_down_is_asked_for_again_with_the_checks_reasons():
