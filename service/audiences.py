@@ -15,7 +15,8 @@ from service.db.batches import batches
 from service.db.models import Assignment, Customer, Send
 from service.errors import InvalidInput, Problem
 from service.pipeline import frames
-from service.pipeline.contact_policy import addresses_mailed_since, held_out_since
+from service.pipeline.contact_policy import addresses_mailed_since
+from service.pipeline.policy_conditions import held_out_since
 from service.segments import segment_named
 from service.settings import ExperimentSettings, SendScheduleSettings
 

@@ -29,7 +29,7 @@ from service.db.batches import rows_where_in
 from service.db.models import Campaign, Customer, Draft, Send, due_moment
 from service.errors import InvalidInput, NotReady, Problem
 from service.pipeline import frames
-from service.pipeline.contact_policy import not_their_own
+from service.pipeline.policy_conditions import not_their_own
 from service.schemas import SendTimeOut
 from service.settings import ScoringSettings, SendScheduleSettings
 

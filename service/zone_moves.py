@@ -17,9 +17,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from service.clock import at_time_of_day, on_the_clock, wall_clock
 from service.db.batches import batches
 from service.db.models import Campaign, Draft
-from service.pipeline.contact_policy import at_time_of_day, moved_deferral, on_the_clock, wall_clock
+from service.pipeline.contact_policy import moved_deferral
 
 
 def move_to_new_zones(session: Session, zones: dict[int, tuple[str, str]], now: datetime) -> int:

@@ -16,32 +16,21 @@ may have it, and must not be mailed twice.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, null, or_, select
+from sqlalchemy import func, null, select
 from sqlalchemy.orm import Session, aliased, object_session, selectinload
 
-from scoring.experiments import HOLDOUT
 from service.addresses import address_key
+from service.clock import at_time_of_day, on_the_clock, wall_clock
 from service.db.batches import batches
 from service.db.models import Assignment, Customer, Draft, Send
 from service.db.session import take_the_write_lock
-
-
-def not_their_own(drafts):
-    """The condition on sends of other drafts than ``drafts``: one (its id, or the id column of a query's drafts) or
-    several (their ids, or a select of them). A draft's own send, that of an email whose answer was lost, does not
-    hold it back once a person approves it again."""
-    several = isinstance(drafts, list | set | Select)
-    return or_(Send.draft_id.is_(None), Send.draft_id.not_in(drafts) if several else Send.draft_id != drafts)
-
-
-def held_out_since(since: datetime):
-    """The condition on experiment assignments of a customer held out after ``since`` (the start of the window
-    still protected): the contact policy defers their email, the audience preview counts them."""
-    return (Assignment.arm == HOLDOUT) & (Assignment.assigned_at > since)
+from service.errors import NotReady
+from service.pipeline.policy_conditions import held_out_since, not_their_own
+from service.send_times import best_hours
 
 
 def defer_recently_mailed(
@@ -272,9 +261,6 @@ def _campaign_time_of_day(draft: Draft, zone: ZoneInfo) -> time | None:
     """The time of day on the customer's clock its campaign's drafts go at: its scheduled moment's, else (scheduled
     at best hours, or sent at them with no moment of its own) the customer's best hour (none where too few sends are
     left to learn it); read only for a send time that may stand for a skipped time of day, once a year in a zone."""
-    from service.errors import NotReady
-    from service.send_times import best_hours  # service.send_times reads the policy's conditions from here
-
     campaign = draft.campaign
     if campaign.scheduled_at is not None and not campaign.at_best_hour:
         return wall_clock(campaign.scheduled_at, zone).time()
@@ -283,28 +269,3 @@ def _campaign_time_of_day(draft: Draft, zone: ZoneInfo) -> time | None:
     except NotReady:
         return None
     return time(hour.best_hour)
-
-
-def wall_clock(moment: datetime, zone: ZoneInfo) -> datetime:
-    """A moment (UTC without a zone) as ``zone``'s clock shows it, without a zone."""
-    return moment.replace(tzinfo=UTC).astimezone(zone).replace(tzinfo=None)
-
-
-def on_the_clock(shown: datetime, zone: ZoneInfo, fold: int = 0) -> datetime:
-    """The moment (UTC without a zone) ``zone``'s clock shows as ``shown``: of a time shown twice, the first
-    (``fold`` 0) or the second; of one the clock skips, the moment after the gap (02:30 the night Berlin enters
-    summer time is 03:30) with ``fold`` 0."""
-    return shown.replace(tzinfo=zone, fold=fold).astimezone(UTC).replace(tzinfo=None)
-
-
-def at_time_of_day(earliest: datetime, time_of_day: time, zone: ZoneInfo) -> datetime:
-    """The first moment at or after ``earliest`` (UTC without a zone) at which ``zone``'s clock shows
-    ``time_of_day``. A time of day the clock shows twice (01:30 the night New York leaves summer time) is either
-    moment, the first at or after ``earliest``: a wait ending between the two held the email a whole day; one the
-    clock skips (02:30 the night Berlin enters it) is the moment after the gap (03:30), that day alone."""
-    shown = datetime.combine(wall_clock(earliest, zone).date(), time_of_day)
-    # fold 1 is a later moment than fold 0 only for a time shown twice; for one skipped it is earlier, and so passed
-    for moment in (on_the_clock(shown, zone, 0), on_the_clock(shown, zone, 1)):
-        if moment >= earliest:
-            return moment
-    return on_the_clock(shown + timedelta(days=1), zone)
