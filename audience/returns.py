@@ -1,12 +1,13 @@
 """Returns and cancellations set against the purchases they undo, before the audience models read the orders.
 
 A return line cancels purchase lines as ``tabular.returns`` matches them (the recommenders use the same rule): of
-the same customer and product placed at most ``RETURN_WINDOW_DAYS`` days before it, the latest first, up to its
-quantity (its amount when the lines carry no quantity) and never for more than it credited. A purchase line
-cancelled whole is left out, one cancelled in part keeps its amount less what was credited for it; so an order
-whose lines are all cancelled is no order, and counts for no recency, frequency or spend (on Online Retail,
-16446's £168,469.60 order cancelled 12 minutes later made them a "potential loyalist" who ordered a day ago),
-and a partial refund takes off what it credited, not the line (12463's £6 back on £36 of postage).
+the same customer and product placed at most ``RETURN_WINDOW_DAYS`` days before it, a line of its quantity for its
+amount first (that line sent back), then the latest first, up to its quantity (its amount when the lines carry no
+quantity) and never for more than it credited. A purchase line cancelled whole is left out, one cancelled in part
+keeps its amount less what was credited for it; so an order whose lines are all cancelled is no order, and counts
+for no recency, frequency or spend (on Online Retail, 16446's £168,469.60 order cancelled 12 minutes later made them
+a "potential loyalist" who ordered a day ago), and a partial refund takes off what it credited, not the line
+(12463's £6 back on £36 of postage).
 
 What a return credits of no purchase (no product named, none bought in the window, more than was bought or paid)
 still comes off the customer's spend, evenly over their lines as it always did, but leaves their orders: it names no

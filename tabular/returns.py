@@ -1,10 +1,13 @@
 """Which purchase lines a shop's returns undo: one rule for the audience models and the recommenders.
 
 A return line cancels purchase lines of the same customer and product placed at most ``RETURN_WINDOW_DAYS`` days
-before it, the latest first, up to its quantity (its amount when the lines carry no quantity) and never for more
-than it credited: a return of 2 postage units with £6 credited undoes £6 of a £36 postage line (a third of a
-unit at £18), not the line (Online Retail's partial refunds, 37 of them, credit under half a unit's price). A
-return with no amount (0) says nothing of its credit: its quantity alone is matched.
+before it, those it fits first (the same quantity for the same amount: the line sent back), then the latest first,
+up to its quantity (its amount when the lines carry no quantity) and never for more than it credited. A mug bought
+at £10.00, again at £6.00 in a sale, and £10.00 back: the first is undone, not the sale's (Online Retail's 14409
+ordered 72 at £2.10, 96 at £1.85 three minutes later, and cancelled the 72: latest first, 72 of the 96 were undone
+and the cancelled order stood). A return of 2 postage units with £6 credited undoes £6 of a £36 postage line (a
+third of a unit at £18), not the line (Online Retail's partial refunds, 37 of them, credit under half a unit's
+price). A return with no amount (0) says nothing of its credit: its quantity alone is matched.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import pandas as pd
 RETURN_WINDOW_DAYS = 30
 # What is left of a line below this share of it is nothing (float residue of matching amounts).
 NOTHING_LEFT = 1e-9
+# Amounts closer than this are one amount: a return of a line's quantity for its amount is that line sent back.
+HALF_A_CENT = 0.005
 
 
 def _sizes(lines: pd.DataFrame, column: str) -> np.ndarray:
@@ -33,13 +38,17 @@ def match_returns(
     by_quantity = "quantity" in purchases.columns and "quantity" in returns.columns
     measure = "quantity" if by_quantity else "amount"
     bought, paid = _sizes(purchases, measure), _sizes(purchases, "amount")
-    purchase_left, return_left = bought.copy(), _sizes(returns, measure)
-    credited_whole = _sizes(returns, "amount")
-    credit_left = credited_whole.copy()
+    returned_whole, credited_whole = _sizes(returns, measure), _sizes(returns, "amount")
+    purchase_left, return_left, credit_left = bought.copy(), returned_whole.copy(), credited_whole.copy()
     # the price of one unit of the measure: £ per unit by quantity, 1 by amount; 0 where the line has no amount
     unit_price = np.divide(paid, bought, out=np.zeros_like(paid), where=bought > 0)
     if "product_id" in purchases.columns and "product_id" in returns.columns and len(purchases) and len(returns):
-        for returned, purchase in _pairs(purchases, returns, window_days):
+        pairs = _pairs(purchases, returns, window_days)
+        at_return, at_purchase = pairs["returned"].to_numpy(), pairs["bought"].to_numpy()
+        pairs["fits"] = _fits(
+            returned_whole[at_return], bought[at_purchase], credited_whole[at_return], paid[at_purchase]
+        )
+        for returned, purchase in _in_matching_order(pairs):
             price, credit = unit_price[purchase], credit_left[returned]
             # a return with no amount, or a purchase with none, is matched by its quantity alone
             credited = credit / price if price > 0 and credited_whole[returned] > 0 else np.inf
@@ -62,9 +71,9 @@ def uncancelled(purchases: pd.DataFrame, returns: pd.DataFrame, window_days: flo
     return kept_share > 0
 
 
-def _pairs(purchases: pd.DataFrame, returns: pd.DataFrame, window_days: float) -> zip:
-    """(return, purchase) positions of the same customer and product, the purchase at most ``window_days``
-    before the return: returns in the order they were made, each with the latest purchase first."""
+def _pairs(purchases: pd.DataFrame, returns: pd.DataFrame, window_days: float) -> pd.DataFrame:
+    """The (return, purchase) pairs of the same customer and product, the purchase at most ``window_days`` before
+    the return: their positions (``returned``, ``bought``) and times (``timestamp``, ``timestamp_bought``)."""
     keys = ["customer_id", "product_id"]
     candidates = purchases[keys + ["timestamp"]].assign(bought=np.arange(len(purchases)))
     candidates = candidates[candidates["customer_id"].isin(returns["customer_id"].unique())]  # a few of many lines
@@ -74,7 +83,20 @@ def _pairs(purchases: pd.DataFrame, returns: pd.DataFrame, window_days: float) -
         .merge(candidates, on=keys, suffixes=("", "_bought"))
     )
     before = pairs["timestamp"] - pairs["timestamp_bought"]
-    pairs = pairs[(before >= pd.Timedelta(0)) & (before <= pd.Timedelta(days=window_days))]
-    order = ["timestamp", "returned", "timestamp_bought", "bought"]
-    pairs = pairs.sort_values(order, ascending=[True, True, False, False])
+    return pairs[(before >= pd.Timedelta(0)) & (before <= pd.Timedelta(days=window_days))].copy()
+
+
+def _fits(returned: np.ndarray, bought: np.ndarray, credited: np.ndarray, paid: np.ndarray) -> np.ndarray:
+    """Per pair, whether the return is its purchase line sent back whole: the same size (quantity, or amount where
+    the lines carry no quantity) and, where both name an amount, the same amount to the cent: the same unit price."""
+    same_size = np.isclose(returned, bought, rtol=1e-9, atol=0.0)
+    unpriced = (credited == 0) | (paid == 0)
+    return same_size & (unpriced | (np.abs(credited - paid) < HALF_A_CENT))
+
+
+def _in_matching_order(pairs: pd.DataFrame) -> zip:
+    """(return, purchase) positions of ``pairs``: returns in the order they were made, each with the purchases it
+    ``fits`` first, then the latest purchase first (the last line first among lines of one moment)."""
+    order = ["timestamp", "returned", "fits", "timestamp_bought", "bought"]
+    pairs = pairs.sort_values(order, ascending=[True, True, False, False, False])
     return zip(pairs["returned"].to_numpy(), pairs["bought"].to_numpy(), strict=True)

@@ -59,14 +59,15 @@ def test_a_partial_refund_cancels_no_more_than_it_credited():
 
 
 def test_a_credit_used_up_cancels_nothing_more():
-    """Online Retail's 15098: £297 back on 60 units was spent on the latest line (1 unit at £649.50); what was left
-    of the quantity then cancelled the earlier lines whole, as if the return had no amount."""
+    """A return that fits no line is spent on the latest first: £40 back on 4 units undoes 0.4 of the £100 unit, and
+    what is left of its quantity then cancelled the earlier line whole, as if the return had no amount (Online
+    Retail's 15098, whose £297 back on 60 units now undoes the 60 at £4.95 it fits, not the unit at £649.50)."""
     kept = net([
-        line("a", "mug", "2024-01-01", 4, 40.0),
+        line("a", "mug", "2024-01-01", 4, 44.0),
         line("a", "mug", "2024-01-05", 1, 100.0),
         line("a", "mug", "2024-01-06", -4, -40.0, "return"),
     ])  # fmt: skip
-    assert kept["amount"].tolist() == [40.0, 60.0]
+    assert kept["amount"].tolist() == [44.0, 60.0]
 
 
 def test_a_return_with_no_amount_cancels_by_its_quantity():

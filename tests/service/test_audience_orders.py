@@ -4,6 +4,7 @@ past day (a backtest), nothing from after it."""
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from sqlalchemy import select
 
 from recommenders.reorder import buyer_counts
@@ -90,7 +91,6 @@ def test_an_audience_as_of_a_day_before_every_order_is_refused(engine, monkeypat
     """TAILOR_AUDIENCE_AS_OF before the shop's first order stored every customer as one with no orders (and a
     win-back campaign then reached nobody), where `tailor audience --as-of` refuses such a day: refused alike, the
     profiles left as they were."""
-    import pytest
 
     from service.errors import NotReady
 
@@ -157,3 +157,28 @@ def test_a_product_s_buyers_are_counted_net_of_whole_returns(any_engine):
         "K1": {"buyers": 2, "repeat_buyers": 2}, "T1": {"buyers": 2, "repeat_buyers": 0}
     }  # fmt: skip
     assert counted.equals(buyer_counts(orders).set_index("product_id").sort_index())  # the audience's own netting
+
+
+def _import_orders(engine, orders: dict[str, list[str]]) -> None:
+    with session_scope(engine) as session:
+        import_frame(session, "customers", CUSTOMERS.assign(marketing_consent="true"))
+        import_frame(session, "products", PRODUCTS)
+        import_frame(session, "orders", pd.DataFrame(orders))
+
+
+def test_a_credit_note_undoes_the_order_it_fits_not_the_latest(engine):
+    """Online Retail's 13208 was billed 18 units at £1.00, billed again at £0.36 the next morning and credited the
+    first bill: matched to the latest order, the credit cancelled the second bill, the first stood, and their last
+    order went back a day."""
+    _import_orders(engine, {
+        "order_id": ["o1", "o2", "C1", "o3"], "customer_id": ["c2", "c2", "c2", "c1"],
+        "product_id": ["K1", "K1", "K1", "T1"], "quantity": ["18", "18", "-18", "1"],
+        "amount": ["18", "6.48", "-18", "7.5"],
+        "timestamp": ["2026-03-10 16:25", "2026-03-11 09:54", "2026-03-11 09:54", "2026-03-12 10:00"],
+        "kind": ["purchase", "purchase", "return", "purchase"],
+    })  # fmt: skip
+    with session_scope(engine) as session:
+        orders = frames.orders_frame(session)
+    assert orders.loc[orders["customer_id"] == "c2", ["order_id", "amount"]].values.tolist() == [["o2", 6.48]]
+    refresh_audience(engine)
+    assert _profiles(engine)["c2"]["recency_days"] == _profiles(engine)["c1"]["recency_days"] + 1
