@@ -7,9 +7,10 @@ Every step is an explicit option of `Preparation` (kept with the fitted model):
 - recency decay: with `half_life_days`, a line's weight halves every that many days before the newest line;
 - returns and cancellations: lines of kind `return` and lines with a non-positive quantity or a negative amount
   are removed (`drop_returns`), and so are the purchases they cancel whole, matched as for the audience models
-  (`tabular.returns`: same customer and product, bought at most 30 days before, for no more than was credited):
-  a purchase cancelled the same day is no choice to learn from or to explain a recommendation with, one returned
-  in part stays (the customer kept some). Without a `kind` column, a line whose `order_id` starts with "C" is a
+  (`tabular.returns`: same customer and product, bought at most 30 days before, the line of the return's quantity
+  and amount first, for no more than was credited): a purchase cancelled the same day is no choice to learn from
+  or to explain a recommendation with, one returned in part stays (the customer kept some) with the quantity kept
+  (12 bought, 10 sent back: 2). Without a `kind` column, a line whose `order_id` starts with "C" is a
   return (the UCI cancellation convention), never where the kind is given: a shop's order ids may start with C.
   Kept (`drop_returns=False`), a return weighs as a purchase: it shows the customer chose the product;
 - minimum support: customers with fewer than `min_customer_products` distinct products and products bought by
@@ -29,7 +30,7 @@ import scipy.sparse as sp
 
 from recommenders.errors import InvalidInteractions
 from tabular import RowName, data_row, first_inexact_id, first_position, how_many_more, id_strings, parse_dates
-from tabular.returns import uncancelled
+from tabular.returns import match_returns
 
 KINDS = ("purchase", "cart", "view", "return")
 REQUIRED_COLUMNS = ("customer_id", "product_id")
@@ -156,13 +157,18 @@ def line_weights(interactions: pd.DataFrame, prep: Preparation) -> pd.DataFrame:
 
 
 def drop_returned(lines: pd.DataFrame) -> pd.DataFrame:
-    """The lines less returns and cancellations (kind `return`, a non-positive quantity or a negative amount) and
-    less the purchases they cancel whole (`tabular.returns.uncancelled`)."""
+    """The lines less returns and cancellations (kind `return`, a non-positive quantity or a negative amount), less
+    the purchases they cancel whole, and with the quantity and amount kept of those they undo in part
+    (`tabular.returns.match_returns`): 12 bought and 10 sent back weigh as 2 where the quantity weighs."""
     kept = (lines["quantity"] > 0) & (lines["amount"] >= 0) & (lines["kind"] != "return")
     bought = kept & (lines["kind"] == "purchase")
     returned = ~kept & lines["kind"].isin(("purchase", "return"))
-    kept[bought] = uncancelled(lines[bought], lines[returned])
-    return lines[kept]
+    if not bought.any() or not returned.any():
+        return lines[kept]
+    kept_share = np.ones(len(lines))
+    kept_share[bought.to_numpy()] = match_returns(lines[bought], lines[returned])[0]
+    lines = lines.assign(quantity=lines["quantity"] * kept_share, amount=lines["amount"] * kept_share)
+    return lines[kept & (kept_share > 0)]
 
 
 def apply_min_support(lines: pd.DataFrame, prep: Preparation) -> pd.DataFrame:

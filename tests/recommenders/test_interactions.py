@@ -100,6 +100,7 @@ def test_a_purchase_returned_whole_is_no_interaction_one_returned_in_part_stays(
     refunded = frame.assign(quantity=[1, 1, 1, 4, -4, 2], amount=[10.0, -2.0, 1.0, 40.0, -1.0, 36.0])
     _, vocabulary, kept = prepare(refunded, Preparation())  # partial refunds: the customer kept the product
     assert kept["product_id"].tolist() == ["jar", "jar", "mug", "post"]
+    assert kept["quantity"].tolist() == pytest.approx([0.8, 1, 3.9, 2])  # £2 of £10 back: 0.2 of the unit
 
 
 def test_an_order_id_starting_with_c_cancels_only_where_no_kind_is_given():

@@ -1,8 +1,9 @@
-"""What the audience refresh reads of a shop's orders: purchases less the returns that cancel them, and, as of a
-past day (a backtest), nothing from after it."""
+"""What the audience refresh and the recommenders read of a shop's orders: purchases less the returns that cancel
+them, and, as of a past day (a backtest), nothing from after it."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import select
@@ -182,3 +183,24 @@ def test_a_credit_note_undoes_the_order_it_fits_not_the_latest(engine):
     assert orders.loc[orders["customer_id"] == "c2", ["order_id", "amount"]].values.tolist() == [["o2", 6.48]]
     refresh_audience(engine)
     assert _profiles(engine)["c2"]["recency_days"] == _profiles(engine)["c1"]["recency_days"] + 1
+
+
+def test_a_purchase_returned_in_part_weighs_what_was_kept_for_the_recommenders(engine):
+    """c1 bought 12 T1 and sent 10 back: weighed by quantity, the line still counted 12. c2's K1, sent back whole,
+    is no interaction."""
+    from recommenders.interactions import Preparation, prepare
+
+    _import_orders(engine, {
+        "order_id": ["o1", "C1", "o2", "o3", "C3"], "customer_id": ["c1", "c1", "c1", "c2", "c2"],
+        "product_id": ["T1", "T1", "K1", "K1", "K1"], "quantity": ["12", "-10", "3", "2", "-2"],
+        "amount": ["90", "-75", "147", "98", "-98"],
+        "timestamp": ["2026-03-01 10:00", "2026-03-04 10:00", "2026-03-01 10:00", "2026-03-02 10:00",
+                      "2026-03-03 10:00"],
+        "kind": ["purchase", "return", "purchase", "purchase", "return"],
+    })  # fmt: skip
+    with session_scope(engine) as session:
+        interactions = frames.interactions_frame(session)
+    for quantity, weights in (("linear", [3.0, 2.0]), ("log", [np.log1p(3.0), np.log1p(2.0)])):
+        matrix, vocabulary, _ = prepare(interactions, Preparation(quantity=quantity))
+        assert list(vocabulary.customers) == ["c1"] and list(vocabulary.products) == ["K1", "T1"]
+        assert matrix.toarray()[0].tolist() == pytest.approx(weights)
