@@ -7,13 +7,18 @@ Brevo's and Mailchimp's "Google Analytics tracking"; Mailchimp's mc_cid/mc_eid; 
 shop's site bounced the visitor through one), the query's parameters come back in another order, a link's `&` is
 reported as the HTML's `&amp;` it was written in, characters are percent-encoded otherwise (`é` or `%C3%A9`,
 `%c3%a9`, a space as `+` or `%20`), the scheme and host in capitals, `http` for `https`, `www.` added or dropped, a
-trailing slash added or dropped, and a `#fragment` kept or lost.
+trailing slash added or dropped, and a `#fragment` kept or lost; and a host in another script (`bücher.example`)
+spelt as the catalog wrote it, in its ASCII form as DNS knows it (`xn--bcher-kva.example`), or percent-encoded
+(`b%C3%BCcher.example`).
 """
 
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+from functools import lru_cache
+from urllib.parse import SplitResult, parse_qsl, quote, unquote, urlencode, urlsplit
+
+import idna
 
 # Parameters that say where a visit came from, never which page it is: campaign tags (the utm_ family, any name
 # starting so), Mailchimp's campaign and member ids, ad networks' click ids, other mailers' and analytics' own.
@@ -29,6 +34,9 @@ TRACKING_PARAMETERS = frozenset((
 _ESCAPED_AMPERSAND = re.compile(r"&(?:amp|#0*38|#x0*26);", re.IGNORECASE)
 # What a path segment keeps unencoded: RFC 3986's unreserved characters and sub-delimiters, ':' and '@'.
 _SEGMENT_SAFE = "!$&'()*+,;=:@~"
+# What a host's name keeps unencoded: RFC 3986's unreserved characters and sub-delimiters (a decoded `/`, `:` or `@`
+# is no path's, port's or user's).
+_HOST_SAFE = "!$&'()*+,;="
 _BYTES_KEPT = "surrogateescape"
 _WEB_SCHEMES = ("http", "https")
 _DEFAULT_PORTS = (80, 443)
@@ -41,10 +49,12 @@ def link_key(url: str) -> str:
     ``TRACKING_PARAMETERS``, named in any case), the order of the query's parameters (the order of one name's
     values is kept), `&amp;` for `&`, how a character is percent-encoded (or not), `+` or `%20` for a space in the
     query, the scheme (`http` or `https`) and the case of the host, a leading `www.`, the default port, a trailing
-    slash, and a fragment (which never reaches the shop's server). Kept, because they tell pages apart: every other
-    query parameter (`?id=12`, `?variant=3`), the path's case, and a fragment that is a single-page shop's route
-    (`#/p/12`, `#!/p/12`). An address that is no web address (http or https) is compared as it is, less surrounding
-    spaces."""
+    slash, the path's `.` and `..` segments (RFC 3986's dot segments, which a browser resolves before asking), a
+    trailing dot of the host, the host's spelling in another script (Unicode, IDNA's ASCII form, or percent-encoded:
+    mapped by UTS #46 as browsers map it, so that `straße` stays no `strasse`), and a fragment (which never reaches
+    the shop's server). Kept, because they tell pages apart: every other query parameter (`?id=12`, `?variant=3`),
+    the path's case, and a fragment that is a single-page shop's route (`#/p/12`, `#!/p/12`). An address that is no
+    web address (http or https) is compared as it is, less surrounding spaces."""
     text = url.strip()
     while (unescaped := _ESCAPED_AMPERSAND.sub("&", text)) != text:  # `&amp;amp;`, escaped twice
         text = unescaped
@@ -56,15 +66,10 @@ def link_key(url: str) -> str:
     scheme = parts.scheme.lower()
     if scheme not in _WEB_SCHEMES:  # no link an email carries (generation.render.WEB_ADDRESS)
         return text
-    host = (parts.hostname or "").rstrip(".").removeprefix("www.")
+    host = _host_key(parts)
     if port is not None and port not in _DEFAULT_PORTS:
         host = f"{host}:{port}"
-    # Bytes that are no UTF-8 (`%E9`, Latin-1's é) decode to stand-ins that encode back to themselves: two such
-    # addresses are not made one.
-    path = "/".join(
-        quote(unquote(segment, errors=_BYTES_KEPT), safe=_SEGMENT_SAFE, errors=_BYTES_KEPT)
-        for segment in parts.path.split("/")
-    ).rstrip("/")
+    path = _path_key(parts.path)
     pairs = [
         (name, value)
         for name, value in parse_qsl(parts.query, keep_blank_values=True, errors=_BYTES_KEPT)
@@ -78,3 +83,48 @@ def link_key(url: str) -> str:
 def _is_tracking(name: str) -> bool:
     lowered = name.lower()
     return lowered in TRACKING_PARAMETERS or lowered.startswith(TRACKING_PREFIXES)
+
+
+def _host_key(parts: SplitResult) -> str:
+    """The host of ``parts`` as keys hold it: an IP address as it is, any other name by ``_domain_key``."""
+    if parts.netloc.rpartition("@")[2].startswith("["):  # an IPv6 address, its brackets kept to tell its port apart
+        return f"[{parts.hostname}]"
+    return _domain_key(parts.netloc.rpartition("@")[2].partition(":")[0])
+
+
+@lru_cache(maxsize=1024)  # a catalog's addresses are of a few hosts
+def _domain_key(name: str) -> str:
+    """A host's name in ASCII (IDNA's form, as DNS knows it), in lower case, without its trailing dot or `www.`.
+
+    Percent-decoded first (RFC 3986 allows a name's UTF-8 so), then each label in another script mapped by UTS #46 as
+    browsers map a name (WHATWG URL: non-transitional, no check of what a registry would refuse) and spelt in
+    Punycode. A name no mapping takes (bytes that are no UTF-8) is kept as it was, less the case of its letters."""
+    decoded = unquote(name, errors=_BYTES_KEPT)
+    if not decoded.isascii():
+        try:
+            mapped = idna.uts46_remap(decoded, std3_rules=False, transitional=False)
+            decoded = ".".join(
+                label if label.isascii() else "xn--" + label.encode("punycode").decode("ascii")
+                for label in mapped.split(".")
+            )
+        except UnicodeError:  # idna.IDNAError is one: a code point UTS #46 disallows
+            pass
+    host = decoded.lower().rstrip(".").removeprefix("www.")
+    return quote(host, safe=_HOST_SAFE, errors=_BYTES_KEPT)
+
+
+def _path_key(path: str) -> str:
+    """``path`` as keys hold it: each segment percent-encoded one way, its dot segments resolved (RFC 3986, 5.2.4),
+    without a trailing slash.
+
+    Bytes that are no UTF-8 (`%E9`, Latin-1's é) decode to stand-ins that encode back to themselves: two such paths
+    are not made one."""
+    kept: list[str] = []
+    for segment in path.split("/"):
+        name = unquote(segment, errors=_BYTES_KEPT)
+        if name == "..":
+            if len(kept) > 1:  # the segment before goes, never the root
+                kept.pop()
+        elif name != ".":
+            kept.append(quote(name, safe=_SEGMENT_SAFE, errors=_BYTES_KEPT))
+    return "/".join(kept).rstrip("/")

@@ -41,3 +41,49 @@ def test_an_address_that_is_no_web_address_is_compared_as_it_is():
     assert link_key("http://[::1") == "http://[::1"
     assert link_key("shop.example/p/K1 ") == "shop.example/p/K1"
     assert link_key("mailto:shop@example.com") == "mailto:shop@example.com"
+
+
+def test_a_host_in_another_script_gives_one_key_however_it_is_spelt():
+    """An internationalised host as the catalog writes it (Unicode), as DNS and most email services' reports do
+    (its ASCII form, IDNA), percent-encoded as RFC 3986 allows, in capitals, with an ideographic full stop."""
+    books = link_key("https://bücher.example/p")
+    for spelling in (
+        "https://xn--bcher-kva.example/p",
+        "https://XN--BCHER-KVA.example/p",
+        "https://b%C3%BCcher.example/p",
+        "https://b%c3%bccher.example/p",
+        "https://BÜCHER.example/p",
+        "https://bücher。example/p",
+        "https://www.bücher.example./p",
+    ):
+        assert link_key(spelling) == books, spelling
+    assert link_key("https://шоп.пример/товар") == link_key("https://xn--n1acz.xn--e1afmkfd/товар")
+
+
+def test_hosts_that_are_other_names_keep_keys_of_their_own():
+    pairs = [
+        ("https://bücher.example/p", "https://bucher.example/p"),
+        ("https://straße.example/p", "https://strasse.example/p"),  # IDNA 2008: two domains, not one
+        ("https://b%C3%BCcher.example/p", "https://b%E9cher.example/p"),  # bytes that are no UTF-8
+        ("https://shop%2Fp.example/q", "https://shop/p.example/q"),  # a decoded `/` is no path's
+    ]
+    for one, other in pairs:
+        assert link_key(one) != link_key(other), (one, other)
+
+
+def test_the_path_s_spellings_by_rfc_3986_give_one_key():
+    for one, other in [
+        ("https://shop.example/caf%C3%A9", "https://shop.example/café"),
+        ("https://shop.example/caf%c3%a9", "https://shop.example/caf%C3%A9"),
+        ("https://shop.example/%7Eann/p", "https://shop.example/~ann/p"),
+        ("https://shop.example/%7eann/p", "https://shop.example/~ann/p"),
+        ("https://shop.example./p", "https://shop.example/p"),
+        ("https://shop.example:443/p", "https://shop.example/p"),
+        ("http://shop.example:80/p", "http://shop.example/p"),
+        ("https://shop.example", "https://shop.example/"),
+        ("https://shop.example?id=1", "https://shop.example/?id=1"),
+        ("https://shop.example/p/./tea", "https://shop.example/p/tea"),
+        ("https://shop.example/p/x/../tea", "https://shop.example/p/tea"),
+        ("https://shop.example/p/x/%2E%2E/tea", "https://shop.example/p/tea"),
+    ]:
+        assert link_key(one) == link_key(other), (one, other)

@@ -13,12 +13,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from service.db.models import Customer, Draft, Event, Product, Send
+from service.db.models import Customer, Draft, Event, Product, Send, Variant
 from service.db.session import session_scope
 from service.pipeline import frames
 from tests.service.conftest import set_host_clock_off
 from tests.service.test_product_clicks import CATALOG as TRACKED_CATALOG
-from tests.service.test_product_clicks import PUBLIC, _approved_showing_products
+from tests.service.test_product_clicks import FOOTER, PUBLIC, _approved_showing_products
 from tests.service.test_sending import new_campaign, send_job, upload_products
 
 CATALOG = pd.DataFrame(
@@ -154,3 +154,93 @@ def _sent_with_tracked_links(client, engine, mail_server, monkeypatch) -> tuple[
     _approved_showing_products(client, engine, campaign_id)
     assert send_job(client, campaign_id)["result"]["sent"] == 1
     return campaign_id, messages[0].get_body(("html",)).get_content()
+
+
+# Each product's address as the catalog spells it, and a click on it as an email service reports it, spelt otherwise
+# by the URL standards: RFC 3986's normalisation, and IDNA's ASCII form of a host in another script.
+SPELT_OTHERWISE = {
+    "B1": ("https://bücher.example/p/1", "https://xn--bcher-kva.example/p/1"),
+    "B2": ("https://xn--bcher-kva.example/p/2", "https://b%C3%BCcher.example/p/2"),
+    "B3": ("https://b%c3%bccher.example/p/3", "https://BÜCHER.example/p/3?utm_source=newsletter"),
+    "S1": ("https://straße.example/p", "https://xn--strae-oqa.example/p"),  # IDNA 2008: not strasse.example's
+    "S2": ("https://strasse.example/p", "https://STRASSE.example/p"),
+    "E1": ("https://shop.example/p/caf%C3%A9", "https://shop.example/p/café"),
+    "E2": ("https://shop.example/p/th%c3%a9", "https://shop.example/p/th%C3%A9"),
+    "A1": ("https://shop.example/~ann/p", "https://shop.example/%7Eann/p"),
+    "A2": ("https://shop.example/%7ebob/p", "https://shop.example/~bob/p"),
+    "D1": ("https://shop.example./p/dot", "https://shop.example/p/dot"),
+    "P1": ("https://shop.example:443/p/port", "https://shop.example/p/port"),
+    "P2": ("http://shop.example/p/port80", "http://shop.example:80/p/port80"),
+    "H1": ("https://home.example", "https://home.example/"),
+    "H2": ("https://other.example/", "https://other.example"),
+    "G1": ("https://shop.example/p/tea", "https://shop.example/p/x/../tea"),
+}
+SPELLINGS_CATALOG = pd.DataFrame(
+    {
+        "sku": list(SPELT_OTHERWISE), "name": [f"Product {sku}" for sku in SPELT_OTHERWISE],
+        "category": ["books"] * len(SPELT_OTHERWISE), "price": ["10"] * len(SPELT_OTHERWISE),
+        "currency": ["EUR"] * len(SPELT_OTHERWISE), "description": [""] * len(SPELT_OTHERWISE),
+        "in_stock": ["1"] * len(SPELT_OTHERWISE), "url": [url for url, _ in SPELT_OTHERWISE.values()],
+    }
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("send", ["sent", "imported"])
+def test_a_click_reported_in_another_spelling_of_the_url_standards_names_the_product(
+    client, engine, mail_server, monkeypatch, send
+):
+    """The catalog imported with each product's address in one spelling, an email sent through SMTP linking each
+    (or a send of the shop's imported history, which the catalog's stored keys answer), and the email service's
+    report of a click on each in another spelling: each click names its product; a host that is another name (no
+    umlaut) names none."""
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    upload_products(client, SPELLINGS_CATALOG)
+    if send == "sent":
+        campaign_id = new_campaign(client)
+        _approved_showing(client, engine, campaign_id, SPELLINGS_CATALOG)
+        assert send_job(client, campaign_id)["result"]["sent"] == 1
+        html = messages[0].get_body(("html",)).get_content()
+        assert all(f'href="{url}"' in html for url, _ in SPELT_OTHERWISE.values())
+        (sent,) = client.get("/customers/c1/sends").json()
+        send_id: int | str = sent["id"]
+    else:
+        with session_scope(engine) as session:
+            customer = Customer(external_id="c1", email="c1@example.com", marketing_consent=True)
+            session.add(Send(customer=customer, external_id="s-old", subject="Old", campaign_type="newsletter",
+                             sent_at=datetime(2026, 1, 1)))  # fmt: skip
+        send_id = "s-old"
+    reported = {**{sku: url for sku, (_, url) in SPELT_OTHERWISE.items()}, "none": "https://bucher.example/p/1"}
+    clicks = [
+        {"send_id": send_id, "kind": "click", "event_id": f"esp-{sku}", "url": url} for sku, url in reported.items()
+    ]
+    answer = client.post("/events", json={"events": clicks})
+    assert answer.status_code == 200 and answer.json()["recorded"] == len(reported), answer.text
+    with session_scope(engine) as session:
+        named = dict(
+            session.execute(
+                select(Event.external_id, Product.sku).outerjoin(Product, Product.id == Event.product_id)
+                .where(Event.kind == "click")
+            ).all()
+        )  # fmt: skip
+    assert named == {f"esp-{sku}": (None if sku == "none" else sku) for sku in reported}
+
+
+def _approved_showing(client, engine, campaign_id: int, catalog: pd.DataFrame) -> None:
+    """An approved draft for customer c1 whose email links each product of ``catalog`` as the catalog spells it."""
+    recommendations = [
+        {"rank": rank, "product_id": row.sku, "name": row.name, "category": row.category, "price": float(row.price),
+         "currency": row.currency, "url": row.url, "score": 1.0}
+        for rank, row in enumerate(catalog.itertuples(), start=1)
+    ]  # fmt: skip
+    links = "".join(f'<p><a href="{row.url}">{row.name}</a></p>' for row in catalog.itertuples())
+    with session_scope(engine) as session:
+        customer = Customer(external_id="c1", email="c1@example.com", marketing_consent=True)
+        variant = Variant(label="A", subject="Hello", html=f"<html><body>{links}<p>{FOOTER}</p></body></html>",
+                          text=f"Hello\n--\n{FOOTER}\n")  # fmt: skip
+        draft = Draft(campaign_id=campaign_id, customer=customer, status="pending", variants=[variant],
+                      recommendations=recommendations)  # fmt: skip
+        session.add(draft)
+        session.flush()
+        draft.selected_variant_id, draft_id = variant.id, draft.id
+    assert client.post(f"/drafts/{draft_id}/approve", json={}).status_code == 200
