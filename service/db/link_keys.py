@@ -7,13 +7,16 @@ A digest, not the key: a key percent-encodes each letter of an address that is n
 holds (2,704 bytes); a digest is 64 characters whatever the key.
 
 The stored digests are the keys of ``link_key``'s rules when each product's address was written (migration 0046 for
-those stored before). A change to those rules that changes the key of an address a catalog may hold needs a
-migration that writes every product's digest again (as 0046 does), or the products stored before are not found at
-the addresses the new rules key otherwise."""
+those stored before, 0048 again when a host's spellings in another script came to key as one). A change to those
+rules that changes the key of an address a catalog may hold needs a migration that writes every product's digest
+again (``rewrite_digests``, as 0048 does), or the products stored before are not found at the addresses the new rules
+key otherwise."""
 
 from __future__ import annotations
 
 import hashlib
+
+import sqlalchemy as sa
 
 from generation.links import link_key
 
@@ -30,3 +33,33 @@ def link_key_digest(url: str | None) -> str | None:
     """The digest of ``url``'s link key; None for no address (no click's address is empty)."""
     key = link_key(url or "")
     return key_digest(key) if key else None
+
+
+def rewrite_digests(connection: sa.Connection, batch: int = 5_000) -> int:
+    """Writes each stored product's digest again by the rules that run, a batch of rows at a time (a big shop's do
+    not fit in memory at once), each row only where its digest changes (most of a catalog's do not); how many
+    changed. Written for migrations: it reads the products table as it is at any revision since 0046."""
+    products = sa.table(
+        "products",
+        sa.column("id", sa.Integer()),
+        sa.column("url", sa.String()),
+        sa.column("link_key_digest", sa.String()),
+    )
+    read = (
+        sa.select(products.c.id, products.c.url, products.c.link_key_digest)
+        .where(products.c.url != "")
+        .order_by(products.c.id)
+        .limit(batch)
+    )
+    write = sa.update(products).where(products.c.id == sa.bindparam("row_id"))
+    changed = 0
+    last = 0
+    while rows := connection.execute(read.where(products.c.id > last)).all():
+        last = rows[-1].id
+        digests = {row.id: link_key_digest(row.url) for row in rows}
+        rewritten = [{"row_id": row.id, "link_key_digest": digests[row.id]} for row in rows if
+                     digests[row.id] != row.link_key_digest]  # fmt: skip
+        if rewritten:
+            connection.execute(write, rewritten)
+        changed += len(rewritten)
+    return changed

@@ -11,7 +11,7 @@ from sqlalchemy import MetaData, Table, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from service.campaigns import ensure_brand
-from service.db.link_keys import link_key_digest
+from service.db.link_keys import key_digest, link_key_digest
 from service.db.migrate import downgrade, upgrade
 from service.db.models import PROFILE_COLUMNS, Base, ConsentChange, Customer, Send, Variant
 from service.db.session import make_engine, session_scope
@@ -833,4 +833,44 @@ def test_stored_products_get_their_link_keys_and_an_index_after_0046(backend, tm
     assert "link_key_digest" not in {c["name"] for c in inspect(engine).get_columns("products")}
     with engine.connect() as connection:
         assert sorted(connection.execute(text("SELECT sku FROM products")).scalars()) == ["B1", "G1", "M1"]
+    engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_stored_products_are_keyed_by_the_link_rules_that_unify_a_host_s_spellings_after_0048(
+    backend, tmp_path, request
+):
+    """The digests stored before 0048 are of the keys that told a host in another script apart from its IDNA form
+    (`//bücher.example/p`, `//xn--bcher-kva.example/p`) and kept a path's dot segments: 0048 writes each product's
+    again, so that a click reported in the other spelling finds the product stored before."""
+    engine = _database(backend, tmp_path, request, "product_link_keys_idna")
+    upgrade(engine, "0047")
+    product = {"name": "Book", "category": "books", "price": 9.0, "currency": "EUR", "description": "",
+               "in_stock": True, "recommendable": True, "created_at": NOW, "updated_at": NOW}  # fmt: skip
+    stored = {  # each product's address, and its key by the rules before 0048
+        "B1": ("https://bücher.example/p/1", "//bücher.example/p/1"),
+        "B2": ("https://xn--bcher-kva.example/p/2", "//xn--bcher-kva.example/p/2"),
+        "B3": ("https://b%C3%BCcher.example/p/3", "//b%C3%BCcher.example/p/3"),
+        "T1": ("https://shop.example/p/x/../tea", "//shop.example/p/x/../tea"),
+        "M1": ("https://shop.example/p/mug", "//shop.example/p/mug"),  # keyed as before
+        "G1": ("", None),
+    }
+    with session_scope(engine) as session:
+        for sku, (url, old_key) in stored.items():
+            digest = None if old_key is None else key_digest(old_key)
+            old_row(session, "products", sku=sku, url=url, link_key_digest=digest, **product)
+    upgrade(engine)
+    with engine.connect() as connection:
+        keys = dict(connection.execute(text("SELECT sku, link_key_digest FROM products")).all())
+    assert keys == {
+        "B1": link_key_digest("https://xn--bcher-kva.example/p/1"),  # as an email service reports it
+        "B2": link_key_digest("https://bücher.example/p/2"),
+        "B3": link_key_digest("https://BÜCHER.example/p/3"),
+        "T1": link_key_digest("https://shop.example/p/tea"),
+        "M1": key_digest("//shop.example/p/mug"),
+        "G1": None,
+    }
+    downgrade(engine, "0047")  # the old rules are not kept to write them by: the digests stay
+    with engine.connect() as connection:
+        assert dict(connection.execute(text("SELECT sku, link_key_digest FROM products")).all()) == keys
     engine.dispose()
