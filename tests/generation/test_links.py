@@ -66,6 +66,7 @@ def test_hosts_that_are_other_names_keep_keys_of_their_own():
         ("https://straße.example/p", "https://strasse.example/p"),  # IDNA 2008: two domains, not one
         ("https://b%C3%BCcher.example/p", "https://b%E9cher.example/p"),  # bytes that are no UTF-8
         ("https://shop%2Fp.example/q", "https://shop/p.example/q"),  # a decoded `/` is no path's
+        ("https://[::1]:8080/p", "https://[::1:8080]/p"),  # a port, and an IPv6 address's last group
     ]
     for one, other in pairs:
         assert link_key(one) != link_key(other), (one, other)
