@@ -13,12 +13,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from service.db.models import Customer, Draft, Event, Product, Send, Variant
+from service.db.models import Customer, Draft, Event, Product, Send
 from service.db.session import session_scope
 from service.pipeline import frames
 from tests.service.conftest import set_host_clock_off
 from tests.service.test_product_clicks import CATALOG as TRACKED_CATALOG
-from tests.service.test_product_clicks import FOOTER, PUBLIC, _approved_showing_products
+from tests.service.test_product_clicks import PUBLIC, _approved_showing_products
 from tests.service.test_sending import new_campaign, send_job, upload_products
 
 CATALOG = pd.DataFrame(
@@ -198,7 +198,7 @@ def test_a_click_reported_in_another_spelling_of_the_url_standards_names_the_pro
     upload_products(client, SPELLINGS_CATALOG)
     if send == "sent":
         campaign_id = new_campaign(client)
-        _approved_showing(client, engine, campaign_id, SPELLINGS_CATALOG)
+        _approved_showing_products(client, engine, campaign_id, SPELLINGS_CATALOG)
         assert send_job(client, campaign_id)["result"]["sent"] == 1
         html = messages[0].get_body(("html",)).get_content()
         assert all(f'href="{url}"' in html for url, _ in SPELT_OTHERWISE.values())
@@ -224,23 +224,3 @@ def test_a_click_reported_in_another_spelling_of_the_url_standards_names_the_pro
             ).all()
         )  # fmt: skip
     assert named == {f"esp-{sku}": (None if sku == "none" else sku) for sku in reported}
-
-
-def _approved_showing(client, engine, campaign_id: int, catalog: pd.DataFrame) -> None:
-    """An approved draft for customer c1 whose email links each product of ``catalog`` as the catalog spells it."""
-    recommendations = [
-        {"rank": rank, "product_id": row.sku, "name": row.name, "category": row.category, "price": float(row.price),
-         "currency": row.currency, "url": row.url, "score": 1.0}
-        for rank, row in enumerate(catalog.itertuples(), start=1)
-    ]  # fmt: skip
-    links = "".join(f'<p><a href="{row.url}">{row.name}</a></p>' for row in catalog.itertuples())
-    with session_scope(engine) as session:
-        customer = Customer(external_id="c1", email="c1@example.com", marketing_consent=True)
-        variant = Variant(label="A", subject="Hello", html=f"<html><body>{links}<p>{FOOTER}</p></body></html>",
-                          text=f"Hello\n--\n{FOOTER}\n")  # fmt: skip
-        draft = Draft(campaign_id=campaign_id, customer=customer, status="pending", variants=[variant],
-                      recommendations=recommendations)  # fmt: skip
-        session.add(draft)
-        session.flush()
-        draft.selected_variant_id, draft_id = variant.id, draft.id
-    assert client.post(f"/drafts/{draft_id}/approve", json={}).status_code == 200

@@ -32,9 +32,10 @@ CATALOG = pd.DataFrame(
 )  # fmt: skip
 
 
-def _approved_showing_products(client, engine, campaign_id: int) -> int:
-    """An approved draft whose email shows the three products, each linked as the catalog says (two to the shop)."""
-    shown = CATALOG.set_index("sku")
+def _approved_showing_products(client, engine, campaign_id: int, catalog: pd.DataFrame = CATALOG) -> int:
+    """An approved draft for customer c1 whose email shows the products of ``catalog``, each linked as the catalog
+    spells it (two of the three of ``CATALOG`` to the shop)."""
+    shown = catalog.set_index("sku")
     recommendations = [
         {
             "rank": rank, "product_id": sku, "name": row["name"], "category": row.category, "price": float(row.price),

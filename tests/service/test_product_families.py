@@ -20,18 +20,25 @@ def _bags_shown(client, campaign_id: int) -> list[int]:
     return [sum(pick["name"].startswith("Jumbo bag") for pick in draft["recommendations"]) for draft in drafts]
 
 
-def test_a_campaign_shows_no_more_of_one_family_than_the_setting_allows(client, demo_files, monkeypatch, tmp_path):
+def _shop_with_bags(client, demo_files, tmp_path, monkeypatch, categories: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The trained demo shop with its best sellers renamed jumbo bags in ``PRINTS`` and uncategorised, its other
+    products of ``categories`` keeping theirs and the rest made uncategorised; the catalog imported."""
     trained_shop(client, demo_files)
     products = pd.read_csv(demo_files["products"], dtype=str, keep_default_na=False)
     orders = pd.read_csv(demo_files["orders"], dtype=str, keep_default_na=False)
     bought_most = orders["product_id"].value_counts().index[: len(PRINTS)]
     bags = products["sku"].isin(bought_most)
     products.loc[bags, "name"] = [f"Jumbo bag {word}" for word in PRINTS[: int(bags.sum())]]
-    products["category"] = ""  # one category (none): the shop's categories tell no product from another
+    products.loc[~(products["category"].isin(categories) & ~bags), "category"] = ""
     path = Path(tmp_path) / "products.csv"
     products.to_csv(path, index=False)
     assert upload(client, "products", path).status_code == 200
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    return products
+
+
+def test_a_campaign_shows_no_more_of_one_family_than_the_setting_allows(client, demo_files, monkeypatch, tmp_path):
+    _shop_with_bags(client, demo_files, tmp_path, monkeypatch)  # no category: none tells a product from another
 
     shown_by_default = _bags_shown(client, generated_campaign(client, max_customers=60))
     monkeypatch.setenv("TAILOR_CAMPAIGN_MAX_PRODUCTS_PER_FAMILY", "1")
@@ -47,18 +54,8 @@ def test_a_campaign_caps_the_uncategorised_products_of_a_partly_categorised_cata
     """A shop that categorised some of its products: its two categories switched the family cap off for the whole
     catalog, and its uncategorised products, most of them, filled an e-mail with three jumbo bags. The uncategorised
     are capped by family at the default (2); the categorised keep the category cap (2 of one)."""
-    trained_shop(client, demo_files)
-    products = pd.read_csv(demo_files["products"], dtype=str, keep_default_na=False)
-    orders = pd.read_csv(demo_files["orders"], dtype=str, keep_default_na=False)
-    bought_most = orders["product_id"].value_counts().index[: len(PRINTS)]
-    bags = products["sku"].isin(bought_most)
-    products.loc[bags, "name"] = [f"Jumbo bag {word}" for word in PRINTS[: int(bags.sum())]]
-    categorised = products["category"].isin(["Tea", "Coffee"]) & ~bags
-    products.loc[~categorised, "category"] = ""  # two categories, for a few products: not the bags
-    path = Path(tmp_path) / "products.csv"
-    products.to_csv(path, index=False)
-    assert upload(client, "products", path).status_code == 200
-    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    # two categories, for a few products: not the bags
+    products = _shop_with_bags(client, demo_files, tmp_path, monkeypatch, categories=("Tea", "Coffee"))
 
     campaign_id = generated_campaign(client, max_customers=60)
     shown = _bags_shown(client, campaign_id)
