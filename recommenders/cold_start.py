@@ -7,7 +7,8 @@ scores those products at serving time from their text (name, category, descripti
 its *twin* (the known product most like it in text, all of them at a tie, at a cosine of `MIN_SIMILARITY` or more)
 less a discount for how unlike it is, (1 - similarity) x the spread of the customer's candidate scores (best minus
 worst). A new arrival worded as its twin ranks right below it; one half like it, half the candidate list lower; one
-whose twin is not among the customer's candidates has no place, as its twin has none.
+whose twin is not among the customer's candidates has no place, as its twin has none. A twin the customer
+may not be shown (sold out: the print a new one replaces) is scored for them still, and places its new arrival.
 
 A new arrival is new to every customer, so it is placed among the products new to the customer: a twin the customer
 already bought (or viewed, or carted) counts at their best score among the products new to them (what they buy is
@@ -133,7 +134,13 @@ class NewArrivals:
         twins = twins if allowed is None else twins[twins["product_id"].isin(allowed)]
         if twins.empty or everything.empty:
             return everything, new
-        scored = _scored_like_twins(_as_new(everything, new), twins, _spread(new))
+        best_new = new.groupby("customer_id", sort=False)["score"].max()
+        candidates = _as_new(everything, new, best_new)
+        if allowed is not None and len(sold_out := pd.Index(twins["twin"].unique()).difference(allowed)):
+            # A new print replacing a sold-out one is placed by the sold-out one's score, which is shown nowhere.
+            everything_out, new_out = self.model.recommend_all_and_new(customers, k, allowed_products=sold_out)
+            candidates = pd.concat([candidates, _as_new(everything_out, new_out, best_new)], ignore_index=True)
+        scored = _scored_like_twins(candidates, twins, _spread(new))
         return _merged(everything, scored, customers, k), _merged(new, scored, customers, k)
 
     def explain_many(
@@ -173,10 +180,10 @@ class NewArrivals:
         return explained
 
 
-def _as_new(everything: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+def _as_new(everything: pd.DataFrame, new: pd.DataFrame, best_new: pd.Series) -> pd.DataFrame:
     """The candidates a new product's twin may be (customer_id, product_id, score): each customer's products new to
-    them (``new``), and those they have (in ``everything`` alone) at the score of their best new one."""
-    best_new = new.groupby("customer_id", sort=False)["score"].max()
+    them (``new``), and those they have (in ``everything`` alone) at the score of their best new candidate
+    (``best_new``, by customer)."""
     had = everything.merge(new[["customer_id", "product_id"]], how="left", indicator=True)
     had = had[had["_merge"] == "left_only"].assign(score=lambda rows: rows["customer_id"].map(best_new))
     columns = ["customer_id", "product_id", "score"]

@@ -80,3 +80,18 @@ def test_reasons_cite_what_the_customer_holds_bought_now_for_new_and_known_produ
     now = served.explain_many(["c1", "c1"], ["new_red", "a1"], n=4, bought={"c1": kept})
     assert now[0] and now[1] and "a0" not in now[0] + now[1]
     assert set(now[0] + now[1]) <= kept
+
+
+def test_a_new_product_whose_twin_sold_out_is_placed_as_the_twin_would_have_been(shop):
+    """A new print replacing one sold out is the new arrival a shop has most: the sold-out twin is no candidate any
+    more, but its score still places the new product, and the twin itself is not shown."""
+    model, catalog = shop
+    current = arrived(catalog, new_red=catalog.iloc[0][["name", "category", "description"]].to_dict())
+    in_stock = current.assign(in_stock=current["product_id"] != "a0")
+    served = with_new_arrivals(model, in_stock)
+    lists = recommend_with_rules(served, ["c0", "c1"], in_stock, k=3)
+    assert list(lists.loc[lists["customer_id"] == "c0", "product_id"])[:1] == ["new_red"]
+    assert list(lists.loc[lists["customer_id"] == "c1", "product_id"])[:2] == ["a1", "new_red"]
+    assert "a0" not in set(lists["product_id"])
+    everything, new = served.recommend_all_and_new(["c0"], 3, allowed_products=in_stock["product_id"][1:])
+    assert "a0" not in set(everything["product_id"]) | set(new["product_id"]) and len(everything) == 3
