@@ -3,10 +3,13 @@ arrival worded like a red product is ranked for the red customers on the model's
 
 from __future__ import annotations
 
+import tracemalloc
+from types import SimpleNamespace
+
 import pandas as pd
 import pytest
 
-from recommenders.cold_start import NewArrivals, with_new_arrivals
+from recommenders.cold_start import MIN_SIMILARITY, Likeness, NewArrivals, with_new_arrivals
 from recommenders.registry import create
 from recommenders.rules import recommend_with_rules
 from tests.recommenders.contract import checkerboard
@@ -95,3 +98,28 @@ def test_a_new_product_whose_twin_sold_out_is_placed_as_the_twin_would_have_been
     assert "a0" not in set(lists["product_id"])
     everything, new = served.recommend_all_and_new(["c0"], 3, allowed_products=in_stock["product_id"][1:])
     assert "a0" not in set(everything["product_id"]) | set(new["product_id"]) and len(everything) == 3
+
+
+def test_the_likeness_of_a_large_catalog_is_computed_in_bounded_memory():
+    """Words every description shares make nearly every (new, known) pair's product nonzero: 1,000 new products
+    against 10,000 known held ten million cosines at once before the few alike were kept."""
+    products = [f"p{i}" for i in range(11_000)]
+    catalog = pd.DataFrame(
+        {
+            "product_id": products,
+            "name": [f"item{i} model{i % 300}" for i in range(11_000)],
+            "description": "a lovely thing for your home, made with care",
+        }
+    )
+    known = SimpleNamespace(vocabulary=SimpleNamespace(products=pd.Index(products[:10_000])))
+    tracemalloc.start()
+    try:
+        likeness = Likeness.of(known, catalog)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 60 * 2**20, f"{peak / 2**20:.0f} MiB"
+    assert likeness.similarity.shape == (1_000, 10_000) and likeness.similarity.min() == 0.0
+    assert likeness.similarity.data.min() >= MIN_SIMILARITY
+    twins = likeness.twins.groupby("product_id")["twin"].agg(set)
+    assert twins["p10000"] == {f"p{i}" for i in range(100, 10_000, 300)}  # model100, as p10000 is
