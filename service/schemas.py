@@ -278,8 +278,8 @@ class Recommendation(BaseModel):
     because_you_bought: list[str] = []
     new_arrival: bool = Field(
         False,
-        description="a product imported since the model was trained, ranked by its likeness to the products "
-        "it knows: `because_you_bought` names the customer's purchases most like it",
+        description="a product imported since the model was trained, which the customer has not bought, ranked by "
+        "its likeness to the products it knows: `because_you_bought` names the customer's purchases most like it",
     )
 
 

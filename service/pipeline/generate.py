@@ -93,20 +93,26 @@ def recommend_products(
         return Picks(pd.DataFrame(columns=["customer_id", "rank", "product_id", "score"]), [], {})
     customers = list(dict.fromkeys(customer_ids))  # one named twice is ranked once: in two chunks, picks come apart
     recommender = with_new_arrivals(recommender, products)
-    parts, explained, done = [], [], 0
+    new_products = frozenset(recommender.products) if isinstance(recommender, NewArrivals) else frozenset()
+    parts, explained, new_arrivals, done = [], [], [], 0
     for chunk in batches(customers, chunk_size or RECOMMEND_CHUNK):
         purchases = bought(chunk) if bought else None
         part = recommend_with_rules(recommender, chunk, products, k, rules, purchases)
         parts.append(part)
+        pairs = list(zip(part["customer_id"].tolist(), part["product_id"].tolist(), strict=True))
         explained += recommender.explain_many(
-            part["customer_id"].tolist(), part["product_id"].tolist(), n=reasons, bought=purchases
+            [customer for customer, _ in pairs], [product for _, product in pairs], n=reasons, bought=purchases
         )
+        # one the customer bought since the training (a reminder's, or shown again) is no new arrival to them
+        new_arrivals += [
+            product in new_products and product not in (purchases or {}).get(customer, ())
+            for customer, product in pairs
+        ]
         done += len(chunk)
         if progress:
             progress(done, len(customers))
     ranked = pd.concat(parts, ignore_index=True)
     catalog = products.drop_duplicates("product_id").set_index("product_id").to_dict("index")
-    new_arrivals = recommender.products if isinstance(recommender, NewArrivals) else ()
     return Picks(ranked, explained, catalog, new_arrivals)
 
 

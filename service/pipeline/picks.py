@@ -9,7 +9,7 @@ rows of a few arrays beside one shared catalog, 0.8 KB."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,23 +19,24 @@ import pandas as pd
 class Picks(Mapping[str, list[dict[str, Any]]]):
     """customer id -> that customer's picks in rank order, each a dict of rank, score, the product's catalog
     facts, the names of up to a few products that explain it ("because you bought") and whether it is a new arrival
-    the model was trained without (``recommenders.cold_start``: "new, like ... you bought")."""
+    the model was trained without, which the customer has not bought (``recommenders.cold_start``: "new, like ...
+    you bought")."""
 
     def __init__(
         self, ranked: pd.DataFrame, because: Sequence[Sequence[str]], catalog: Mapping[str, dict[str, Any]],
-        new_arrivals: Collection[str] = frozenset(),
+        new_arrivals: Sequence[bool] = (),
     ) -> None:  # fmt: skip
         """``ranked``: one row per pick (customer_id, rank, product_id, score), each customer's rows together and
         in rank order, as ``recommenders.rules.recommend_with_rules`` gives them; ``because``: per row, the
-        product ids that explain it; ``catalog``: product id -> its catalog row; ``new_arrivals``: the product ids
-        the model was trained without."""
+        product ids that explain it; ``catalog``: product id -> its catalog row; ``new_arrivals``: per row,
+        whether it is a product the model was trained without that its customer has not bought (none given: no row)."""
         customers = ranked["customer_id"].to_numpy()
         self._products = ranked["product_id"].to_numpy()
         self._ranks = ranked["rank"].to_numpy()
         self._scores = ranked["score"].to_numpy(dtype=float)
         self._because = [tuple(cited) for cited in because]
         self._catalog = catalog
-        self._new_arrivals = frozenset(new_arrivals)
+        self._new_arrivals = np.asarray(new_arrivals, dtype=bool) if len(new_arrivals) else np.zeros(len(ranked), bool)
         bounds = np.r_[0, np.flatnonzero(customers[1:] != customers[:-1]) + 1, len(customers)] if len(customers) else []
         self._rows = {customers[start]: (int(start), int(stop)) for start, stop in itertools.pairwise(bounds)}
         if len(self._rows) != max(len(bounds) - 1, 0):
@@ -52,7 +53,7 @@ class Picks(Mapping[str, list[dict[str, Any]]]):
             "category": product["category"], "price": float(product["price"]), "currency": product["currency"],
             "url": product["url"], "description": product["description"], "score": float(self._scores[row]),
             "because_you_bought": self._reasons(product["name"], self._because[row]),
-            "new_arrival": self._products[row] in self._new_arrivals,
+            "new_arrival": bool(self._new_arrivals[row]),
         }  # fmt: skip
 
     def _reasons(self, name: str, because: Sequence[str]) -> list[str]:

@@ -48,7 +48,7 @@ def test_each_customer_gets_their_picks_in_rank_order_with_catalog_facts():
     assert picks.get("c9", []) == [] and "c9" not in picks
     assert all(isinstance(pick["price"], float) and isinstance(pick["rank"], int) for pick in picks["c2"])
     # a product the model was trained without says so: its reasons are the purchases most like it
-    assert Picks(RANKED, BECAUSE, CATALOG, new_arrivals={"p3"})["c2"] == [
+    assert Picks(RANKED, BECAUSE, CATALOG, new_arrivals=[True, False, False])["c2"] == [
         _pick(1, "p3", 0.9, ["Teapot"], new_arrival=True), _pick(2, "p1", 0.5, [])
     ]  # fmt: skip
 

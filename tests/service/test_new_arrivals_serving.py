@@ -1,0 +1,69 @@
+"""New arrivals as ``service.pipeline.generate`` serves them: their likeness, kept for the API's requests, compared
+once by requests side by side after a catalog change; and a new arrival the customer bought since the training
+(a re-order reminder's, the API's with include_seen) is no new arrival to them."""
+
+from __future__ import annotations
+
+import threading
+
+import pandas as pd
+
+from recommenders.cold_start import Likeness, NewArrivals
+from recommenders.registry import create
+from recommenders.rules import Rules
+from service.pipeline import generate
+from tests.recommenders.contract import checkerboard
+from tests.recommenders.test_cold_start import arrived
+
+
+def test_requests_side_by_side_compare_a_new_catalog_once(monkeypatch):
+    interactions, catalog, _ = checkerboard()
+    model = create("item_knn").fit(interactions, catalog)
+    new = pd.DataFrame(
+        {
+            "product_id": [f"new{i}" for i in range(4_000)],
+            "name": [f"red rose item {i}" for i in range(4_000)],
+            "description": "red flower petals",
+            "price": 5.0,
+            "in_stock": True,
+        }
+    )
+    current = pd.concat([catalog, new], ignore_index=True)
+    compared = []
+    real = Likeness.of.__func__
+
+    def counted(cls, model, catalog):
+        compared.append(catalog)
+        return real(cls, model, catalog)
+
+    monkeypatch.setattr(Likeness, "of", classmethod(counted))
+    monkeypatch.setattr(generate, "_LAST_LIKENESS", None)
+    start, served = threading.Barrier(4), []
+
+    def request() -> None:
+        start.wait()
+        served.append(generate.with_new_arrivals(model, current))
+
+    requests = [threading.Thread(target=request) for _ in range(4)]
+    for thread in requests:
+        thread.start()
+    for thread in requests:
+        thread.join()
+    assert len(served) == 4 and all(isinstance(each, NewArrivals) for each in served)
+    assert len({id(each.likeness) for each in served}) == 1
+    assert len(compared) == 1
+
+
+def test_a_new_arrival_the_customer_bought_since_the_training_is_no_new_arrival_to_them():
+    interactions, catalog, _ = checkerboard()
+    model = create("item_knn").fit(interactions, catalog)
+    current = arrived(catalog, new_red=catalog.iloc[0][["name", "category", "description"]].to_dict())
+    current = current.assign(currency="EUR", url="https://shop.example/p")  # the products frame's columns
+    bought = {"c0": set(model.purchases_of(["c0"])[0]) | {"new_red"}, "c1": set(model.purchases_of(["c1"])[0])}
+    seen = Rules(exclude_bought=False)
+    picks = generate.recommend_products(model, ["c0", "c1"], current, 8, seen, bought=lambda ids: bought)
+    flags = {customer: {p["product_id"]: p["new_arrival"] for p in picks[customer]} for customer in ("c0", "c1")}
+    assert flags["c0"]["new_red"] is False and flags["c1"]["new_red"] is True
+    reminder = Rules(bought_only=True, reorderable_only=True, reorderable_products=frozenset(current["product_id"]))
+    reminded = generate.recommend_products(model, ["c0"], current, 10, reminder, bought=lambda ids: bought)
+    assert [p["new_arrival"] for p in reminded["c0"] if p["product_id"] == "new_red"] == [False]
