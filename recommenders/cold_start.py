@@ -130,18 +130,24 @@ class NewArrivals:
         customer: they are new to every customer, so both lists may hold them."""
         customers = list(dict.fromkeys(str(c) for c in customer_ids))
         allowed = list(allowed_products) if allowed_products is not None else None
-        everything, new = self.model.recommend_all_and_new(customers, k, allowed_products=allowed)
         twins = self.likeness.twins
         twins = twins if allowed is None else twins[twins["product_id"].isin(allowed)]
+        # A new print replacing a sold-out one is placed by the sold-out one's score, which is shown nowhere. Asked
+        # with the allowed products, the first k + (sold-out twins) hold the first k allowed and every sold-out twin
+        # above them: one scoring where they are few (a second scoring took twice the time).
+        sold_out = pd.Index([]) if allowed is None else pd.Index(twins["twin"].unique()).difference(allowed)
+        if len(sold_out) <= k:
+            asked = None if allowed is None else allowed + sold_out.tolist()
+            twin_lists = self.model.recommend_all_and_new(customers, k + len(sold_out), allowed_products=asked)
+            everything, new = (_first_allowed(listed, sold_out, k) for listed in twin_lists)
+        else:
+            everything, new = self.model.recommend_all_and_new(customers, k, allowed_products=allowed)
+            out = self.model.recommend_all_and_new(customers, k, allowed_products=sold_out)
+            twin_lists = (pd.concat([everything, out[0]]), pd.concat([new, out[1]]))
         if twins.empty or everything.empty:
             return everything, new
         best_new = new.groupby("customer_id", sort=False)["score"].max()
-        candidates = _as_new(everything, new, best_new)
-        if allowed is not None and len(sold_out := pd.Index(twins["twin"].unique()).difference(allowed)):
-            # A new print replacing a sold-out one is placed by the sold-out one's score, which is shown nowhere.
-            everything_out, new_out = self.model.recommend_all_and_new(customers, k, allowed_products=sold_out)
-            candidates = pd.concat([candidates, _as_new(everything_out, new_out, best_new)], ignore_index=True)
-        scored = _scored_like_twins(candidates, twins, _spread(new))
+        scored = _scored_like_twins(_as_new(*twin_lists, best_new), twins, _spread(new))
         return _merged(everything, scored, customers, k), _merged(new, scored, customers, k)
 
     def explain_many(
@@ -193,6 +199,14 @@ def _alike(new: sparse.csr_matrix, known: sparse.csc_matrix) -> sparse.csr_matri
         block.eliminate_zeros()
         blocks.append(block.astype(np.float32))
     return sparse.vstack(blocks, format="csr") if blocks else sparse.csr_matrix(new.shape[:1] + known.shape[1:])
+
+
+def _first_allowed(listed: pd.DataFrame, sold_out: pd.Index, k: int) -> pd.DataFrame:
+    """A recommendations frame's first k rows per customer of the products not ``sold_out``, ranked again."""
+    if not len(sold_out):
+        return listed
+    kept = listed[~listed["product_id"].isin(sold_out)].groupby("customer_id", sort=False).head(k)
+    return kept.assign(rank=kept.groupby("customer_id", sort=False).cumcount() + 1).reset_index(drop=True)
 
 
 def _as_new(everything: pd.DataFrame, new: pd.DataFrame, best_new: pd.Series) -> pd.DataFrame:

@@ -99,6 +99,17 @@ def test_a_new_product_whose_twin_sold_out_is_placed_as_the_twin_would_have_been
     everything, new = served.recommend_all_and_new(["c0"], 3, allowed_products=in_stock["product_id"][1:])
     assert "a0" not in set(everything["product_id"]) | set(new["product_id"]) and len(everything) == 3
 
+    texts = {f"new_{sku}": catalog.set_index("product_id").loc[sku, ["name", "category", "description"]].to_dict()
+             for sku in ("a0", "b0", "b1")}  # fmt: skip
+    several = arrived(catalog, **texts)
+    allowed = several.loc[~several["product_id"].isin(["a0", "b0", "b1"]), "product_id"]
+    served = with_new_arrivals(model, several)
+    for k in (2, 3, 5):  # more sold-out twins than k (scored apart), as many, fewer (in one scoring)
+        everything, new = served.recommend_all_and_new(["c0", "d0"], k, allowed_products=allowed)
+        assert not {"a0", "b0", "b1"} & (set(everything["product_id"]) | set(new["product_id"]))
+        assert len(everything) == len(new) == 2 * k and list(new["rank"]) == [*range(1, k + 1)] * 2
+        assert new["product_id"].iloc[0] == "new_a0" and new["product_id"].iloc[k] in {"new_b0", "new_b1"}
+
 
 def test_the_likeness_of_a_large_catalog_is_computed_in_bounded_memory():
     """Words every description shares make nearly every (new, known) pair's product nonzero: 1,000 new products
