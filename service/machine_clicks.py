@@ -12,11 +12,10 @@ subtler ones), within ``TAILOR_TRACK_MACHINE_SECONDS`` (1 s; 0 tells none apart)
 Such a click is recorded as a ``machine_click`` event: kept, and counted apart in the campaign's report, but it is no
 reader's (not a click, not an open, no outcome of an experiment, nothing the models learn). A click recorded before
 the click that reveals the sweep came is made one then. What stays unseen: a scanner that clicks one link, or takes
-its time between links, counts as a reader; so does a person whose mail client loads every image (Apple Mail's privacy
-protection) for opens. Two servers on one database may each record a click of the same sweep at the same moment: a
-batch holds its emails' sweeps from its reads to its commit (``_sweeps_held``), so the later reads the earlier's.
-Clicks that an email service reports (POST /events) are its own to filter; it may report the ones it tells apart as
-``machine_click``."""
+its time between links, counts as a reader. Two servers on one database may each record a click of the same sweep
+at the same moment: a batch holds its emails' sweeps from its reads to its commit (``_sweeps_held``), so the later
+reads the earlier's. Clicks that an email service reports (POST /events) are its own to filter; it may report the
+ones it tells apart as ``machine_click``. Opens a machine made: service.machine_opens."""
 
 from __future__ import annotations
 
@@ -75,12 +74,16 @@ def told_apart(session: Session, engagements: Sequence[Engagement], within: time
     )
     told = list(engagements)
     for index, click in clicks.items():
-        # Either side of the sending: a click the clocks put long before it (the sending host's clock ahead of the
-        # server's) says nothing of a scanner.
-        at_delivery = click.send_id in sent_at and abs(click.occurred_at - sent_at[click.send_id]) < within
-        if at_delivery or ("new", index) in swept:
+        if at_delivery(click.occurred_at, sent_at.get(click.send_id), within) or ("new", index) in swept:
             told[index] = click._replace(kind=MACHINE_CLICK, event_id=MACHINE_EVENT_PREFIX + click.event_id, url=None)
     return told
+
+
+def at_delivery(moment: datetime, sent_at: datetime | None, within: timedelta) -> bool:
+    """Whether an engagement at ``moment`` came ``within`` the sending of its email (``sent_at``, None for a send not
+    found): either side of it, as a moment the clocks put long before it (the sending host's clock ahead of the
+    tracking server's) says nothing of a machine."""
+    return sent_at is not None and abs(moment - sent_at) < within
 
 
 def _sweeps_held(session: Session, send_ids: set[int]) -> None:

@@ -14,7 +14,8 @@ from service.db.models import Event, Product, Send
 
 # Event kinds counted once per send (a customer who opened twice opened), under the name the report uses.
 COUNTED = {"open": "opened", "click": "clicked", "conversion": "converted", "unsubscribe": "unsubscribed",
-           "complaint": "complained", "bounce": "bounced", "machine_click": "machine_clicked"}  # fmt: skip
+           "complaint": "complained", "bounce": "bounced", "machine_click": "machine_clicked",
+           "machine_open": "machine_opened"}  # fmt: skip
 # The event kinds that show a send was opened, clicked or converted: a chain, as the engagement model learns it and
 # the forecast predicts it (scoring.engagement.chain_outcomes), for this report, an experiment's arms and the best
 # send hours alike. A click with no open recorded (images blocked) counted as unopened, and a campaign read fewer

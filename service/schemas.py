@@ -31,8 +31,11 @@ UtcMoment = Annotated[datetime, PlainSerializer(as_text, return_type=str, when_u
 
 CampaignType = Literal["welcome", "cross_sell", "win_back", "replenishment", "vip"]
 # bounce: a hard bounce (the address is not mailed again); complaint: marked as spam (unsubscribes, as unsubscribe)
-# machine_click: a click a link scanner made, not a reader (service.machine_clicks), counted apart from clicks.
-EventKind = Literal["delivered", "open", "click", "machine_click", "conversion", "unsubscribe", "bounce", "complaint"]
+# machine_click: a click a link scanner made, not a reader (service.machine_clicks), counted apart from clicks;
+# machine_open: an open a machine made (a mail gateway, a privacy proxy: service.machine_opens), apart from opens.
+EventKind = Literal[
+    "delivered", "open", "machine_open", "click", "machine_click", "conversion", "unsubscribe", "bounce", "complaint"
+]
 # A draft's life: waiting for review (flagged: a person must look), reviewed, then sent, skipped or held out.
 DraftStatus = Literal["pending", "flagged", "approved", "sending", "rejected", "sent", "skipped", "holdout"]
 CampaignStatus = Literal["created", "generating", "ready", "failed", "sent"]
@@ -328,7 +331,9 @@ class CampaignOut(BaseModel):
         "events tell. `perhaps_sent`: emails whose mail server's answer was lost (a dropped connection, a killed "
         "process) and of which nothing was heard since, left out of `sent` and the rates. `machine_clicked`: the "
         "emails whose links a link scanner clicked (a `machine_click`: as the email was sent, or two links within a "
-        "second), which are not counted as clicked or opened. `product_clicks`: the 10 "
+        "second), which are not counted as clicked or opened. `machine_opened`: the emails whose open a machine made "
+        "(a `machine_open`: Tailor's image loaded as the email was sent, or an email service's report of one), which "
+        "are not counted as opened. `product_clicks`: the 10 "
         "products of its email clicked most (`product` its sku, `name`, `clicks` the emails whose reader clicked "
         "it), from Tailor's tracked links and the click events that give their address (`url`)",
     )  # fmt: skip

@@ -296,15 +296,15 @@ class TrackingSettings(BaseSettings):
     """Whether the email Tailor sends itself tells it of opens (`TAILOR_TRACK_OPENS`: an image one pixel large loaded
     from TAILOR_PUBLIC_URL) and of clicks (`TAILOR_TRACK_CLICKS`: the email's links lead through it). Off unless
     set: where the law asks for the recipients' consent to either (the ePrivacy rules in the EU), the shop turns it
-    on once it has that consent. Links of email already sent keep working whatever these say. Clicks a link scanner
-    made (`TAILOR_TRACK_MACHINE_SECONDS`: service.machine_clicks) are recorded apart."""
+    on once it has that consent. Links of email already sent keep working whatever these say. Opens and clicks a
+    machine made (`TAILOR_TRACK_MACHINE_SECONDS`: service.machine_opens, service.machine_clicks) are recorded apart."""
 
     model_config = SettingsConfigDict(env_prefix="TAILOR_TRACK_")
 
     opens: bool = False
     clicks: bool = False
-    # A click this soon after its email was sent, or after a click of another of its links, is a link scanner's
-    # (service.machine_clicks); 0 tells none apart.
+    # An open or a click this soon after its email was sent, or a click this soon after a click of another of its
+    # links, is a machine's (service.machine_opens, service.machine_clicks); 0 tells none apart.
     machine_seconds: float = Field(default=1.0, ge=0, le=3600, allow_inf_nan=False)
 
     def carried(self) -> str:

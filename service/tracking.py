@@ -5,10 +5,12 @@ carries its send's id, and a click's link the address it leads to, signed with t
 can make one for another send, nor have Tailor send a browser anywhere that no email of its own linked to.
 
 Each is recorded as an event of its send, as POST /events records an email service's report: one open per send,
-one click per link of it (the image loaded again, a link clicked twice, are duplicates). What a link cannot tell:
-a mail client that loads every image as the email arrives (Apple Mail's privacy protection) opens every email it
-gets, and a company's link scanner that follows every link clicks it; a HEAD (a link checker's) is answered and
-not recorded. A click or an image is answered whatever becomes of its record: a database that is down costs the
+one click per link of it (the image loaded again, a link clicked twice, are duplicates). Machines open and click
+too: an image loaded as the email is handed to the mail server is a ``machine_open`` (service.machine_opens), a link
+scanner's click a ``machine_click`` (service.machine_clicks), neither a reader's. What a link cannot tell: a mail
+client that loads every image as the email reaches it (Apple Mail's privacy protection) opens every email it gets,
+and a scanner that clicks one link, or slowly, clicks as a reader; a HEAD (a link checker's) is answered and not
+recorded. A click or an image is answered whatever becomes of its record: a database that is down costs the
 count, not the recipient's way to the product."""
 
 from __future__ import annotations
@@ -26,11 +28,11 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from service import machine_clicks, machine_opens
 from service.clock import utcnow
 from service.db.session import session_scope
 from service.errors import InvalidInput, is_database_busy
 from service.events import ingest_events
-from service.machine_clicks import told_apart
 from service.schemas import CLICKED_URL_MAX, EventIn
 from service.settings import TrackingSettings
 from service.signed_links import TrackingLinks
@@ -77,7 +79,7 @@ class Engagement(NamedTuple):
     the product clicked: ``service.events.clicked_products``)."""
 
     send_id: int
-    kind: Literal["open", "click", "machine_click"]  # a machine's click: service.machine_clicks
+    kind: Literal["open", "machine_open", "click", "machine_click"]  # a machine's: service.machine_opens, _clicks
     event_id: str
     occurred_at: datetime
     url: str | None = None
@@ -99,10 +101,12 @@ def _write(engine: Engine, engagements: list[Engagement]) -> bool:
     was busy past its timeout (``is_database_busy``), nothing written, to be tried again. Never raises."""
     try:
         with session_scope(engine) as session:
+            within = timedelta(seconds=TrackingSettings().machine_seconds)
+            told = machine_clicks.told_apart(session, machine_opens.told_apart(session, engagements, within), within)
             events = [
                 EventIn(send_id=e.send_id, kind=e.kind, event_id=e.event_id, occurred_at=e.occurred_at,
                         url=_product_link(e))
-                for e in told_apart(session, engagements, timedelta(seconds=TrackingSettings().machine_seconds))
+                for e in told
             ]  # fmt: skip
             ingest_events(session, events)
     except (IntegrityError, InvalidInput) as refused:

@@ -14,7 +14,9 @@ router = APIRouter(tags=["events"], responses=errors(*KEYED, 413))
 @router.post("/events", response_model=EventsRecorded, response_model_exclude_unset=True)
 def post_events(body: EventsIn, session: SessionDep, _key: ApiKeyDep) -> dict:
     """Record delivery, open, click, conversion and unsubscribe events of sent email, each naming its send by
-    `send_id` or `message_id` (the email's Message-ID, with or without its angle brackets); an event that names
+    `send_id` or `message_id` (the email's Message-ID, with or without its angle brackets). An open or a click your
+    service tells a machine made (SendGrid's `sg_machine_open`) is posted as `machine_open` or `machine_click`: kept,
+    and counted apart from the readers' (the campaign's `machine_opened`, `machine_clicked`). An event that names
     a send that never existed refuses the whole batch (422). An event of a send erased with its customer
     (DELETE /customers/{id}) is skipped: the answer then lists it in `skipped`, with its `index` in the batch, the
     `send_id` or `message_id` it named and the `reason`, and the batch's other events are recorded.

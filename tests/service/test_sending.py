@@ -1490,7 +1490,7 @@ def test_a_sent_campaign_reports_what_its_email_did_beside_its_forecast(client, 
         "converted": 1, "converted_rate": 0.25, "unsubscribed": 0, "unsubscribed_rate": 0.0, "complained": 1,
         "complained_rate": 0.25, "bounced": 0, "bounced_rate": 0.0, "revenue": 42.5, "tracked_opens": 0,
         "tracked_clicks": 0,
-        "machine_clicked": 0, "machine_clicked_rate": 0.0,
+        "machine_clicked": 0, "machine_clicked_rate": 0.0, "machine_opened": 0, "machine_opened_rate": 0.0,
         "product_clicks": [],  # the click event gave no address
     }  # fmt: skip
     page = client.get(f"/review/campaigns/{campaign_id}").text
