@@ -12,9 +12,10 @@ seen: a purchase in the orders counts as one.
 
 An email service is taken to report clicks once it has posted one for any of Tailor's campaigns, not this campaign
 alone: the email service is the shop's, and a campaign's first batch, which nobody can have clicked yet, would warn
-every time. It reports opens once it has posted an open or a click (an email service that tracks its links tracks
-opens too; a click with no open is an email whose images were blocked, which the counts read as opened). Tailor's own
-tracked events (their ids, ``service.tracking``) and the outcomes of imported history (no campaign) do not count: they
+every time. It reports opens once it has posted an open, a machine's open (``machine_open``: it sees the opens, and
+tells some apart) or a click (an email service that tracks its links tracks opens too; a click with no open is an
+email whose images were blocked, which the counts read as opened). Tailor's own tracked events (their ids,
+``service.tracking``, a machine's among them) and the outcomes of imported history (no campaign) do not count: they
 say nothing of an email service.
 """
 
@@ -27,12 +28,13 @@ from sqlalchemy import exists, not_, or_, select
 from sqlalchemy.orm import Session
 
 from service.db.models import Event, Send
+from service.machine_clicks import MACHINE_EVENT_PREFIX
 from service.signed_links import CLICK_EVENT_PREFIX, OPEN_EVENT_ID
 
 Outcome = Literal["open", "click", "conversion"]
 TRACKED = {"open": "opens", "click": "clicks"}  # what sends.tracking names each seen outcome
 # The kinds of event by which an email service shows that it reports each outcome.
-REPORTED_BY = {"open": ("open", "click"), "click": ("click",)}
+REPORTED_BY = {"open": ("open", "machine_open", "click"), "click": ("click",)}
 
 
 def reported_by_email_service(session: Session, outcome: Outcome) -> bool:
@@ -40,7 +42,11 @@ def reported_by_email_service(session: Session, outcome: Outcome) -> bool:
     (always True of a conversion, which purchases tell of)."""
     if outcome not in REPORTED_BY:
         return True
-    tailors_own = or_(Event.external_id == OPEN_EVENT_ID, Event.external_id.startswith(CLICK_EVENT_PREFIX))
+    tailors_own = or_(
+        Event.external_id == OPEN_EVENT_ID,
+        Event.external_id.startswith(CLICK_EVENT_PREFIX),
+        Event.external_id.startswith(MACHINE_EVENT_PREFIX),
+    )
     posted = exists().where(
         Event.send_id == Send.id,
         Event.kind.in_(REPORTED_BY[outcome]),

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from service.db.models import Event, Send
 from service.db.session import session_scope
+from service.outcome_reports import reported_by_email_service
 from service.pipeline import frames
 from service.signed_links import OPEN_EVENT_ID
 from service.tracking import Engagement, _written
@@ -94,6 +95,23 @@ def test_an_email_service_may_report_a_machine_s_open_as_one(client, sent_by_a_c
 @pytest.fixture
 def sent_by_a_campaign(engine) -> tuple[int, int]:
     return email_sent(engine)
+
+
+def test_an_email_service_s_machine_open_shows_it_reports_opens_and_tailor_s_own_does_not(
+    client, engine, sent_by_a_campaign
+):
+    """An experiment counts a send untracked by Tailor in its open rate once an email service is seen to report
+    opens: a machine's open it posted shows it does; one Tailor's own image told apart says nothing of it."""
+    _, send_id = sent_by_a_campaign
+    _written(engine, [_open(send_id, 0.2)])  # Tailor's image, fetched as the email was handed over
+    with session_scope(engine) as session:
+        assert session.scalars(select(Event.kind)).all() == ["machine_open"]
+        assert not reported_by_email_service(session, "open")
+    event = {"send_id": send_id, "kind": "machine_open", "occurred_at": "2026-03-02T09:04:00Z"}
+    assert client.post("/events", json={"events": [event]}).json()["recorded"] == 1
+    with session_scope(engine) as session:
+        assert reported_by_email_service(session, "open")
+        assert not reported_by_email_service(session, "click")
 
 
 def test_a_machine_s_open_is_no_open_of_an_experiment_s_arm_nor_of_send_times_nor_of_the_models(
