@@ -12,11 +12,11 @@ seen: a purchase in the orders counts as one.
 
 An email service is taken to report clicks once it has posted one for any of Tailor's campaigns, not this campaign
 alone: the email service is the shop's, and a campaign's first batch, which nobody can have clicked yet, would warn
-every time. It reports opens once it has posted an open, a machine's open (``machine_open``: it sees the opens, and
-tells some apart) or a click (an email service that tracks its links tracks opens too; a click with no open is an
-email whose images were blocked, which the counts read as opened). Tailor's own tracked events (their ids,
-``service.tracking``, a machine's among them) and the outcomes of imported history (no campaign) do not count: they
-say nothing of an email service.
+every time. It reports opens once it has posted an open or a click (an email service that tracks its links tracks
+opens too; a click with no open is an email whose images were blocked, which the counts read as opened), a machine's
+as well as a reader's (``machine_open``, ``machine_click``: it sees them, and tells some apart). Tailor's own
+tracked events (their ids, ``service.tracking``, a machine's among them) and the outcomes of imported history (no
+campaign) do not count: they say nothing of an email service.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ from service.signed_links import CLICK_EVENT_PREFIX, OPEN_EVENT_ID
 Outcome = Literal["open", "click", "conversion"]
 TRACKED = {"open": "opens", "click": "clicks"}  # what sends.tracking names each seen outcome
 # The kinds of event by which an email service shows that it reports each outcome.
-REPORTED_BY = {"open": ("open", "machine_open", "click"), "click": ("click",)}
+# A machine's open or click (``machine_open``, ``machine_click``) shows it sees them, and tells some apart.
+REPORTED_BY = {"open": ("open", "machine_open", "click", "machine_click"), "click": ("click", "machine_click")}
 
 
 def reported_by_email_service(session: Session, outcome: Outcome) -> bool:

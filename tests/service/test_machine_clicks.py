@@ -13,6 +13,7 @@ from sqlalchemy import event, select, text
 from service.campaigns import ensure_brand
 from service.db.models import Campaign, Customer, Draft, Event, Product, Send
 from service.db.session import make_engine, session_scope
+from service.outcome_reports import reported_by_email_service
 from service.signed_links import click_event_id
 from service.tracking import Engagement, _written
 
@@ -110,6 +111,20 @@ def test_an_email_service_may_report_a_scanner_s_click_as_one(client, sent):
     assert client.post("/events", json={"events": [event]}).json()["recorded"] == 1
     performance = client.get(f"/campaigns/{campaign_id}").json()["performance"]
     assert (performance["clicked"], performance["machine_clicked"]) == (0, 1)
+
+
+def test_an_email_service_s_machine_click_shows_it_reports_clicks_and_tailor_s_own_does_not(client, engine, sent):
+    """An experiment counts a send untracked by Tailor in its click rate once an email service is seen to report
+    clicks: a scanner's click it posted shows it does, as surely as a reader's; one Tailor told apart says nothing."""
+    _, send_id = sent
+    _written(engine, [_click(send_id, TEA, 0.4)])  # Tailor's link, clicked by a scanner as the email arrived
+    with session_scope(engine) as session:
+        assert session.scalars(select(Event.kind)).all() == ["machine_click"]
+        assert not reported_by_email_service(session, "click")
+    event = {"send_id": send_id, "kind": "machine_click", "occurred_at": "2026-03-02T09:00:02Z"}
+    assert client.post("/events", json={"events": [event]}).json()["recorded"] == 1
+    with session_scope(engine) as session:
+        assert reported_by_email_service(session, "click") and reported_by_email_service(session, "open")
 
 
 def test_a_scanner_s_second_sweep_is_told_apart_though_its_first_hit_the_same_links(client, engine, sent):
