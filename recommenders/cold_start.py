@@ -22,7 +22,8 @@ many lists and found 3 times as many of those bought, for 3.4 times the cost in 
 discount of 1.5 times the spread placed nearly none.
 
 `with_new_arrivals(model, catalog)` gives the model itself when the catalog holds no product it does not know (one
-comparison of ids: nothing is vectorised), else a `NewArrivals` around it and the catalog's `Likeness`.
+comparison of ids: nothing is vectorised) or no word in any product's text to compare them by, else a `NewArrivals`
+around it and the catalog's `Likeness`.
 """
 
 from __future__ import annotations
@@ -65,25 +66,30 @@ class Likeness:
     `similarity` (new x known, where at least `MIN_SIMILARITY`) and each one's `twins`. It depends on the catalog
     and the model's products alone, so a server may keep it while neither changes."""
 
-    def __init__(self, catalog: pd.DataFrame, known: pd.Index, products: pd.Index) -> None:
+    def __init__(self, vectors: sparse.csr_matrix, known: pd.Index, products: pd.Index) -> None:
+        """``vectors``: the texts' TF-IDF vectors, those of the ``known`` products first, then the new ones'."""
         self.known, self.products = known, products
-        vectors = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit_transform(
-            product_texts(catalog, known.append(products))
-        )
         self.similarity = _alike(vectors[len(known) :], vectors[: len(known)].T.tocsc())
         self.twins = self._twins()
 
     @classmethod
     def of(cls, model: Recommender, catalog: pd.DataFrame) -> Likeness | None:
         """The catalog's new products' likeness to the known ones; None where it has no product ``model`` does not
-        know (one comparison of ids) or no text to compare them by."""
+        know (one comparison of ids) or no text to compare them by: no text column, or not a word (of two characters
+        or more, as TF-IDF reads words) in any product's text."""
         if not any(column in catalog.columns for column in TEXT_COLUMNS):
             return None
         new = unknown_products(model, catalog)
         if not len(new):
             return None
         catalog_ids = pd.Index(catalog["product_id"].astype(str).unique(), dtype=object)
-        return cls(catalog, catalog_ids[catalog_ids.isin(model.vocabulary.products)], new)
+        known = catalog_ids[catalog_ids.isin(model.vocabulary.products)]
+        texts = product_texts(catalog, known.append(new))
+        try:
+            vectors = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit_transform(texts)
+        except ValueError:  # with these parameters, only an empty vocabulary: texts all empty or single characters
+            return None
+        return cls(vectors, known, new)
 
     def _twins(self) -> pd.DataFrame:
         """(product_id, twin, similarity): each new product's most similar known products (all those at a tie)."""

@@ -32,6 +32,18 @@ def test_a_catalog_without_new_products_serves_the_model_itself(shop):
     assert with_new_arrivals(model, catalog) is model
 
 
+@pytest.mark.parametrize("text", ["", "x"])
+def test_a_catalog_without_a_word_to_compare_serves_the_model_itself(shop, text):
+    """Texts all empty or of single characters (TF-IDF reads words of two or more) left an empty vocabulary, and
+    its error failed every campaign and request while the catalog held a new product."""
+    model, catalog = shop
+    wordless = {"name": text, "category": text, "description": text}
+    current = arrived(catalog.assign(**wordless), new_one=wordless)
+    assert with_new_arrivals(model, current) is model
+    lists = recommend_with_rules(with_new_arrivals(model, current), ["c0"], current, k=3)
+    assert len(lists) == 3 and "new_one" not in set(lists["product_id"])
+
+
 def test_a_new_product_worded_as_a_known_one_takes_its_score_for_its_buyers_only(shop):
     model, catalog = shop
     a0 = catalog.iloc[0][["name", "category", "description"]].to_dict()
