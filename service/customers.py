@@ -21,6 +21,7 @@ from service.forecasts import mark_stale_for_customers
 from service.pipeline.model_store import forget_erased, mark_erasure
 from service.schemas import CustomerOut, ProductOut, Recommendation
 from service.segments import NO_ORDERS, segment_named
+from service.settings import CampaignSettings
 
 
 def get_customer(session: Session, external_id: str) -> Customer:
@@ -242,11 +243,13 @@ def recommend_for(
 ) -> list[Recommendation]:
     """Top-k products for one customer from the current model after the business `rules`, with 'because you
     bought' reasons; names, prices and links come from the catalog (`products`, the products frame). What they
-    bought since the model was trained counts as bought."""
+    bought since the model was trained counts as bought; products imported since, as campaigns rank them (unless
+    ``TAILOR_CAMPAIGN_NEW_ARRIVALS`` is false)."""
     from service.pipeline.frames import purchases_of
     from service.pipeline.generate import recommend_products
 
     picks = recommend_products(
-        recommender, [customer.external_id], products, k, rules, bought=lambda ids: purchases_of(session, ids)
-    )
+        recommender, [customer.external_id], products, k, rules, bought=lambda ids: purchases_of(session, ids),
+        new_arrivals=CampaignSettings().new_arrivals,
+    )  # fmt: skip
     return [Recommendation(sku=pick["product_id"], **pick) for pick in picks.get(customer.external_id, [])]

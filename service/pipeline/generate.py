@@ -75,7 +75,7 @@ def choose_audience(
 def recommend_products(
     recommender, customer_ids: list[str], products: pd.DataFrame, k: int, rules: Rules, reasons: int = 3,
     bought: Callable[[list[str]], Mapping[str, set[str]]] | None = None, chunk_size: int | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None, new_arrivals: bool = True,
 ) -> Picks:  # fmt: skip
     """Top-k products per customer after the business `rules`, in rank order, with up to `reasons` 'because you
     bought' product names; names, prices and links come from the catalog (`products`) only. `bought`: for a list
@@ -83,7 +83,8 @@ def recommend_products(
     the model was trained included, purchases returned whole left out), which the rules and the reasons read
     instead of what the model saw: a product returned whole after the training is neither "your usual" nor a
     reason. The one path from a model to shown products, for campaigns and for the API alike; products imported
-    since the training are ranked too (``recommenders.cold_start``).
+    since the training are ranked too (``recommenders.cold_start``) unless `new_arrivals` is false (the shop's
+    ``TAILOR_CAMPAIGN_NEW_ARRIVALS``).
 
     Customers are ranked and explained `chunk_size` (else RECOMMEND_CHUNK) at a time, each chunk's purchases read
     for it alone: the candidates the rules sift through (a few dozen per customer) and what each bought are held
@@ -92,7 +93,7 @@ def recommend_products(
     if not customer_ids:
         return Picks(pd.DataFrame(columns=["customer_id", "rank", "product_id", "score"]), [], {})
     customers = list(dict.fromkeys(customer_ids))  # one named twice is ranked once: in two chunks, picks come apart
-    recommender = with_new_arrivals(recommender, products)
+    recommender = with_new_arrivals(recommender, products) if new_arrivals else recommender
     new_products = frozenset(recommender.products) if isinstance(recommender, NewArrivals) else frozenset()
     parts, explained, new_arrivals, done = [], [], [], 0
     for chunk in batches(customers, chunk_size or RECOMMEND_CHUNK):
@@ -499,6 +500,7 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
         picks = recommend_products(
             models.get("recommender"), audience.customer_id.tolist(), products, settings.products_per_email, rules,
             reasons=2, bought=lambda customer_ids: _purchases(engine, customer_ids),
+            new_arrivals=settings.new_arrivals,
             progress=lambda done, total: progress(
                 done, total, f"recommending products: {done:,} of {total:,} customers"
             ),

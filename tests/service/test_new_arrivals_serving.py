@@ -1,12 +1,17 @@
 """New arrivals as ``service.pipeline.generate`` serves them: their likeness, kept for the API's requests, compared
-once by requests side by side after a catalog change; and a new arrival the customer bought since the training
-(a re-order reminder's, the API's with include_seen) is no new arrival to them."""
+once by requests side by side after a catalog change; a new arrival the customer bought since the training (a
+re-order reminder's, the API's with include_seen) is no new arrival to them; and a campaign's drafts hold new
+arrivals, told on the review page, unless the shop turns them off."""
 
 from __future__ import annotations
 
+import re
 import threading
 
 import pandas as pd
+import pytest
+from markupsafe import escape
+from sqlalchemy import select
 
 from recommenders.cold_start import Likeness, NewArrivals
 from recommenders.registry import create
@@ -14,6 +19,7 @@ from recommenders.rules import Rules
 from service.pipeline import generate
 from tests.recommenders.contract import checkerboard
 from tests.recommenders.test_cold_start import arrived
+from tests.service.conftest import generated_campaign, trained_shop, upload
 
 
 def test_requests_side_by_side_compare_a_new_catalog_once(monkeypatch):
@@ -67,3 +73,53 @@ def test_a_new_arrival_the_customer_bought_since_the_training_is_no_new_arrival_
     reminder = Rules(bought_only=True, reorderable_only=True, reorderable_products=frozenset(current["product_id"]))
     reminded = generate.recommend_products(model, ["c0"], current, 10, reminder, bought=lambda ids: bought)
     assert [p["new_arrival"] for p in reminded["c0"] if p["product_id"] == "new_red"] == [False]
+
+
+def _bought_names(engine, customer_id: str) -> set[str]:
+    from service.db.models import Customer, Interaction, Product
+    from service.db.session import session_scope
+
+    with session_scope(engine) as session:
+        return set(
+            session.scalars(
+                select(Product.name)
+                .join(Interaction, Interaction.product_id == Product.id)
+                .join(Customer, Customer.id == Interaction.customer_id)
+                .where(Customer.external_id == customer_id, Interaction.kind == "purchase")
+            )
+        )
+
+
+@pytest.mark.slow
+def test_a_campaign_shows_new_arrivals_on_the_review_page_unless_the_shop_turns_them_off(
+    client, engine, demo_files, tmp_path, monkeypatch
+):
+    """A draft's new arrival reads "new, like X you bought" on the review page, X a product the customer bought (no
+    test rendered it); TAILOR_CAMPAIGN_NEW_ARRIVALS=false leaves new arrivals out of a campaign (a shop could not)."""
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_shop(client, demo_files)
+    products = pd.read_csv(demo_files["products"])
+    deluxe = products.assign(sku="NEW-" + products["sku"], name=products["name"] + " Deluxe")  # after the training
+    pd.concat([products, deluxe]).to_csv(tmp_path / "products.csv", index=False)
+    assert upload(client, "products", tmp_path / "products.csv").status_code == 200
+
+    campaign_id = generated_campaign(client, max_customers=10)
+    drafts = client.get(f"/campaigns/{campaign_id}/drafts").json()
+    draft, pick = next(
+        (draft, pick)
+        for draft in drafts
+        for pick in draft["recommendations"]
+        if pick["new_arrival"] and pick["because_you_bought"]
+    )
+    assert pick["product_id"].startswith("NEW-")
+    assert set(pick["because_you_bought"]) <= _bought_names(engine, draft["customer_id"])
+    page = client.get(f"/review/drafts/{draft['id']}")
+    assert page.status_code == 200
+    line = next(line for line in re.findall(r"<li>(.*?)</li>", page.text) if f">{pick['product_id']}<" in line)
+    assert line.startswith(escape(pick["name"])) and "because you bought" not in line, line
+    assert escape(f"new, like {', '.join(pick['because_you_bought'])} you bought") in line, line
+
+    monkeypatch.setenv("TAILOR_CAMPAIGN_NEW_ARRIVALS", "false")
+    without = client.get(f"/campaigns/{generated_campaign(client, max_customers=10)}/drafts").json()
+    picks = [pick for draft in without for pick in draft["recommendations"]]
+    assert picks and not any(pick["new_arrival"] or pick["product_id"].startswith("NEW-") for pick in picks)

@@ -196,14 +196,12 @@ def _picks_after_orders(client, customer: str, tmp_path, *lines: str) -> list[st
     return [r["sku"] for r in client.get(f"/customers/{customer}/recommendations", params={"k": 3}).json()]
 
 
-def test_a_product_imported_after_the_training_is_recommended_to_who_buys_its_like(client, trained, demo_files,
-                                                                                   tmp_path):  # fmt: skip
-    """A product imported after `tailor train` was unknown to the model and never recommended until the next
-    training: a customer who keeps buying a product now gets its new version, told why; one like nothing in the
-    catalog comes to nobody's list."""
+def _new_version_of_a_favourite(client, trained, demo_files, tmp_path):
+    """Import, after the training, NEW-LIKE (the richest customer's favourite "Deluxe") and NEW-ODD (like nothing):
+    that customer's recommendations address and the favourite's catalog row."""
     import pandas as pd
 
-    catalog, bought = trained
+    _, bought = trained
     customer = max(bought, key=lambda c: len(bought[c]))
     url = f"/customers/{customer}/recommendations"
     favourite = client.get(url, params={"k": 3, "include_seen": True}).json()[0]["sku"]  # what the model ranks first
@@ -218,7 +216,16 @@ def test_a_product_imported_after_the_training_is_recommended_to_who_buys_its_li
     )
     pd.concat([products, arrivals]).to_csv(tmp_path / "products.csv", index=False)
     assert upload(client, "products", tmp_path / "products.csv").status_code == 200
+    return url, original
 
+
+def test_a_product_imported_after_the_training_is_recommended_to_who_buys_its_like(client, trained, demo_files,
+                                                                                   tmp_path):  # fmt: skip
+    """A product imported after `tailor train` was unknown to the model and never recommended until the next
+    training: a customer who keeps buying a product now gets its new version, told why; one like nothing in the
+    catalog comes to nobody's list."""
+    _, bought = trained
+    url, original = _new_version_of_a_favourite(client, trained, demo_files, tmp_path)
     picks = client.get(url, params={"k": 10}).json()
     new = [pick for pick in picks if pick["sku"] == "NEW-LIKE"]
     assert new and new[0]["new_arrival"] and original["name"] in new[0]["because_you_bought"], picks
@@ -226,3 +233,15 @@ def test_a_product_imported_after_the_training_is_recommended_to_who_buys_its_li
     for someone in sorted(bought)[:20]:
         shown = client.get(f"/customers/{someone}/recommendations", params={"k": 10})
         assert shown.status_code == 200 and "NEW-ODD" not in {pick["sku"] for pick in shown.json()}
+
+
+def test_a_shop_that_turns_new_arrivals_off_gets_the_models_picks_alone(client, trained, demo_files, tmp_path,
+                                                                        monkeypatch):  # fmt: skip
+    """Cold start costs the known products some accuracy (NDCG@10 0.1412 -> 0.1392 on Online Retail), and a shop
+    could not turn it off: TAILOR_CAMPAIGN_NEW_ARRIVALS=false leaves a product imported since the training out."""
+    url, _ = _new_version_of_a_favourite(client, trained, demo_files, tmp_path)
+    assert "NEW-LIKE" in {pick["sku"] for pick in client.get(url, params={"k": 10}).json()}  # on by default
+    monkeypatch.setenv("TAILOR_CAMPAIGN_NEW_ARRIVALS", "false")
+    picks = client.get(url, params={"k": 10}).json()
+    assert len(picks) == 10 and not any(pick["new_arrival"] for pick in picks), picks
+    assert not {"NEW-LIKE", "NEW-ODD"} & {pick["sku"] for pick in picks}
