@@ -222,7 +222,7 @@ def _as_new(everything: pd.DataFrame, new: pd.DataFrame, best_new: pd.Series) ->
     had = everything.merge(new[["customer_id", "product_id"]], how="left", indicator=True)
     had = had[had["_merge"] == "left_only"].assign(score=lambda rows: rows["customer_id"].map(best_new))
     columns = ["customer_id", "product_id", "score"]
-    return pd.concat([new[columns], had[columns].dropna(subset=["score"])], ignore_index=True)
+    return pd.concat([new[columns], had[columns].dropna(subset=["score"])], ignore_index=True).astype({"score": float})
 
 
 def _spread(candidates: pd.DataFrame) -> pd.Series:
@@ -235,7 +235,8 @@ def _scored_like_twins(candidates: pd.DataFrame, twins: pd.DataFrame, spread: pd
     """(customer_id, product_id, score) of the new products whose twins are among each customer's ``candidates``:
     the best twin's score, less (1 - similarity) x the customer's ``spread``."""
     pairs = candidates.rename(columns={"product_id": "twin", "score": "twin_score"}).merge(twins, on="twin")
-    unlike = (1.0 - pairs["similarity"]) * pairs["customer_id"].map(spread).fillna(0.0)
+    # as numbers whatever the ids' dtype: no pair at all mapped string ids to an empty column of text
+    unlike = (1.0 - pairs["similarity"]) * pairs["customer_id"].map(spread).astype("float64").fillna(0.0)
     pairs["score"] = pairs["twin_score"] - unlike
     return pairs.groupby(["customer_id", "product_id"], as_index=False, sort=False)["score"].max()
 

@@ -146,3 +146,15 @@ def test_the_likeness_of_a_large_catalog_is_computed_in_bounded_memory():
     assert likeness.similarity.data.min() >= MIN_SIMILARITY
     twins = likeness.twins.groupby("product_id")["twin"].agg(set)
     assert twins["p10000"] == {f"p{i}" for i in range(100, 10_000, 300)}  # model100, as p10000 is
+
+
+def test_customers_none_of_whose_candidates_is_a_twin_get_the_models_list(shop):
+    """Asked alone, a blue customer's candidates hold no twin of the red new arrival: no pair to score (pandas'
+    string ids then made the empty scores text, and the API answered 500)."""
+    model, catalog = shop
+    current = arrived(catalog, new_red=catalog.iloc[0][["name", "category", "description"]].to_dict())
+    served = with_new_arrivals(model, current)
+    lists = served.recommend(["d0"], k=1)
+    plain = model.recommend(["d0"], k=1)
+    assert list(lists["product_id"]) == list(plain["product_id"])
+    assert lists["score"].dtype == "float64"
