@@ -153,7 +153,13 @@ def line_weights(interactions: pd.DataFrame, prep: Preparation) -> pd.DataFrame:
         age_days = (lines["timestamp"].max() - lines["timestamp"]).dt.total_seconds().to_numpy() / 86400.0
         weight = weight * np.power(0.5, age_days / prep.half_life_days)
     lines = lines.assign(weight=weight)
-    return lines[lines["weight"] > 0]
+    return _kept(lines, lines["weight"] > 0)
+
+
+def _kept(lines: pd.DataFrame, keep: pd.Series) -> pd.DataFrame:
+    """``lines[keep]``, or ``lines`` itself where every line is kept: the blend prepares its already prepared lines
+    again in each window, and a copy of every line per step held 2-3 copies of the shop's history at once."""
+    return lines if keep.all() else lines[keep]
 
 
 def drop_returned(lines: pd.DataFrame) -> pd.DataFrame:
@@ -163,8 +169,8 @@ def drop_returned(lines: pd.DataFrame) -> pd.DataFrame:
     kept = (lines["quantity"] > 0) & (lines["amount"] >= 0) & (lines["kind"] != "return")
     bought = kept & (lines["kind"] == "purchase")
     returned = ~kept & lines["kind"].isin(("purchase", "return"))
-    if not bought.any() or not returned.any():
-        return lines[kept]
+    if not bought.any() or not returned.any():  # nothing to match (the blend's prepared lines): no copy of them
+        return _kept(lines, kept)
     kept_share = np.ones(len(lines))
     kept_share[bought.to_numpy()] = match_returns(lines[bought], lines[returned])[0]
     lines = lines.assign(quantity=lines["quantity"] * kept_share, amount=lines["amount"] * kept_share)
@@ -175,10 +181,10 @@ def apply_min_support(lines: pd.DataFrame, prep: Preparation) -> pd.DataFrame:
     """Drop rare products, then customers with too few distinct products (one pass each, in that order)."""
     if prep.min_product_customers > 1:
         support = lines.groupby("product_id")["customer_id"].nunique()
-        lines = lines[lines["product_id"].isin(support.index[support >= prep.min_product_customers])]
+        lines = _kept(lines, lines["product_id"].isin(support.index[support >= prep.min_product_customers]))
     if prep.min_customer_products > 1:
         support = lines.groupby("customer_id")["product_id"].nunique()
-        lines = lines[lines["customer_id"].isin(support.index[support >= prep.min_customer_products])]
+        lines = _kept(lines, lines["customer_id"].isin(support.index[support >= prep.min_customer_products]))
     return lines
 
 

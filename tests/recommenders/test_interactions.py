@@ -7,7 +7,16 @@ import pandas as pd
 import pytest
 
 from recommenders.errors import InvalidInteractions
-from recommenders.interactions import Preparation, SharedLines, positions_in, prepare, validate_interactions
+from recommenders.interactions import (
+    Preparation,
+    SharedLines,
+    apply_min_support,
+    drop_returned,
+    positions_in,
+    prepare,
+    prepare_valid,
+    validate_interactions,
+)
 
 
 def lines(**columns) -> pd.DataFrame:
@@ -158,3 +167,19 @@ def test_shared_lines_prepare_each_preparation_once_as_prepare_does():
         assert (prepared[0] != matrix).nnz == 0
         assert prepared[1].customers.equals(vocabulary.customers) and prepared[1].products.equals(vocabulary.products)
         assert prepared[2]["weight"].tolist() == kept["weight"].tolist()
+
+
+def test_preparing_prepared_lines_again_copies_none_of_them_where_nothing_is_dropped():
+    """The blend prepares its already prepared lines again for every training window and for its signals: a step
+    that drops nothing copied every line all the same, three copies of the shop's history per preparation."""
+    frame = lines(customer_id=["u1", "u1", "u2", "u2"], product_id=["p1", "p2", "p1", "p2"])
+    _, _, prepared = prepare(frame, Preparation())
+    assert drop_returned(prepared) is prepared
+    assert apply_min_support(prepared, Preparation(min_product_customers=2, min_customer_products=2)) is prepared
+    matrix, vocabulary, again = prepare_valid(prepared, Preparation())
+    expected_matrix, expected_vocabulary, expected = prepare(frame, Preparation())
+    assert (matrix != expected_matrix).nnz == 0 and vocabulary.customers.equals(expected_vocabulary.customers)
+    pd.testing.assert_frame_equal(again, expected)
+    # Where a step drops lines it still does, on a copy: the caller's lines are left as they were.
+    returned = validate_interactions(lines(quantity=[1, -1, 1, 1]))
+    assert drop_returned(returned)["product_id"].tolist() == ["p1", "p1", "p3"] and len(returned) == 4
