@@ -142,7 +142,8 @@ class BlendRecommender(Recommender):
                 # Its own copy: the one here is standardised in place below while the trees may still read it.
                 trees = background.submit(_on_one_thread, _fit_gbm, features.copy(), labels, self.random_state)
         weights = {}
-        for kind, (features, labels) in joined.items():
+        for kind in ("seen", "new"):
+            features, labels = joined.pop(kind)  # the seen samples let go before the new ones go float64 in sklearn
             if labels.sum() < 5 or labels.all():
                 weights[kind] = np.append(_DEFAULT_WEIGHTS[kind], 0.0)
                 continue
