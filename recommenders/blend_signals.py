@@ -56,6 +56,31 @@ class Signals:
         self.product_index = product_index
         self.now = lines["timestamp"].max()
         self.customers = pd.Index(sorted(lines["customer_id"].unique()), dtype=object)
+        # Computed apart, so that their working frames (a few per line) are let go before the components are fitted:
+        # EASE's inversion is the peak of the fit, and they were held through it.
+        self._learn_history_signals(lines, blend)
+        from recommenders.registry import create
+
+        shared = SharedLines(lines)  # the blend's own prepared lines, so already valid
+        self.components = {
+            "collaborative": create(blend.collaborative, **blend.collaborative_params).fit_shared(shared),
+            "neighbours": create("bm25", neighbours=blend.neighbours).fit_shared(shared),
+        }
+        has_text = products is not None and any(c in products.columns for c in TEXT_COLUMNS)
+        if blend.use_content and has_text:
+            with contextlib.suppress(FitFailed):
+                self.components["content"] = create("content").fit_shared(shared, products)
+        self.maps = {
+            name: (
+                component.vocabulary.customer_rows(self.customers),
+                product_index.get_indexer(component.vocabulary.products),
+            )
+            for name, component in self.components.items()
+        }
+
+    def _learn_history_signals(self, lines: pd.DataFrame, blend) -> None:
+        """The signals read from the lines themselves: per (customer, product) pair, per product, per customer."""
+        product_index = self.product_index
         rows = positions_in(self.customers, lines["customer_id"])
         columns = positions_in(product_index, lines["product_id"])
         shape = (len(self.customers), len(product_index))
@@ -145,24 +170,6 @@ class Signals:
         last_seen = pd.Series(timestamps).groupby(rows).max().reindex(np.arange(shape[0])).to_numpy()
         days = (self.now.to_datetime64() - last_seen) / np.timedelta64(1, "D")
         self.customer_recency = np.exp(-days / blend.half_life_days).astype(np.float32)
-        from recommenders.registry import create
-
-        shared = SharedLines(lines)  # the blend's own prepared lines, so already valid
-        self.components = {
-            "collaborative": create(blend.collaborative, **blend.collaborative_params).fit_shared(shared),
-            "neighbours": create("bm25", neighbours=blend.neighbours).fit_shared(shared),
-        }
-        has_text = products is not None and any(c in products.columns for c in TEXT_COLUMNS)
-        if blend.use_content and has_text:
-            with contextlib.suppress(FitFailed):
-                self.components["content"] = create("content").fit_shared(shared, products)
-        self.maps = {
-            name: (
-                component.vocabulary.customer_rows(self.customers),
-                product_index.get_indexer(component.vocabulary.products),
-            )
-            for name, component in self.components.items()
-        }
 
     def _buyers(self, pair_codes: np.ndarray, timestamps: np.ndarray, start: pd.Timestamp, end: pd.Timestamp):
         """log(1 + number of customers) who bought each product in [start, end), from each line's
