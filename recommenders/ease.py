@@ -55,7 +55,7 @@ class EASERecommender(Recommender):
         kept, _ = self._kept_products(matrix)
         columns = matrix[:, kept]
         # float32 halves the time of the inversion; the ridge term keeps it well conditioned.
-        gram = (columns.T @ columns).toarray().astype(np.float32)
+        gram = (columns.T @ columns).toarray().astype(np.float32, copy=False)
         weights = ease_weights(gram, self.regularization, self.dropout)
         self.kept_products = kept
         # C order: scipy multiplies sparse rows by a dense matrix without copying it only then.
@@ -87,6 +87,10 @@ def ease_weights(gram: np.ndarray, regularization: float, dropout: float = 0.0) 
         precision = scipy.linalg.inv(gram, overwrite_a=True, check_finite=False)
     except np.linalg.LinAlgError as error:
         raise FitFailed(f"EASE could not invert the item matrix ({error}); raise the regularization.") from None
-    weights = -precision / np.diag(precision)[None, :]
-    weights[np.diag_indices_from(weights)] = 0.0
-    return weights
+    # -P / diag(P), computed in P itself: EASE's inversion is the peak of the blend's fit, and the temporary and the
+    # result of P's size that the expression made beside P raised that peak by twice P's size.
+    diagonal = np.diag(precision).copy()
+    np.negative(precision, out=precision)
+    precision /= diagonal[None, :]
+    precision[np.diag_indices_from(precision)] = 0.0
+    return precision
