@@ -1,5 +1,6 @@
 """Two writers of the same new keys at once, as PostgreSQL lets them run: the later is refused as written
-meanwhile (409, send it again), not a 500 whose log line held the customers' addresses."""
+meanwhile (409, send it again), not a 500 whose log line held the values written. (Two customers files wait for
+each other instead: tests/service/test_concurrent_customer_imports.py.)"""
 
 from __future__ import annotations
 
@@ -10,29 +11,29 @@ import pytest
 from sqlalchemy import func, select
 
 from service.db.migrate import upgrade
-from service.db.models import Customer
+from service.db.models import Customer, Product
 from service.db.session import session_scope
 from service.errors import WrittenMeanwhile, as_told
 from service.importing import import_file
 from tests.service.conftest import new_postgres_database
 
-CUSTOMERS = "customer_id,email,first_name,locale,marketing_consent\n" + "".join(
-    f"n{i},person{i}@example.com,Ann,en,true\n" for i in range(50)
+PRODUCTS = "sku,name,category,price,currency,description,url,in_stock\n" + "".join(
+    f"n{i},Secret blend {i},tea,7.5,EUR,,,true\n" for i in range(50)
 )
 
 
 @pytest.mark.postgres
-def test_two_imports_of_the_same_new_customers_at_once(postgres_url, tmp_path, caplog):
+def test_two_imports_of_the_same_new_products_at_once(postgres_url, tmp_path, caplog):
     engine = new_postgres_database(postgres_url, "import_race")
     upgrade(engine)
-    path = tmp_path / "customers.csv"
-    path.write_text(CUSTOMERS)
+    path = tmp_path / "products.csv"
+    path.write_text(PRODUCTS)
     first_wrote, second_started = threading.Event(), threading.Event()
     outcome: dict[str, BaseException | None] = {}
 
     def first() -> None:
         with session_scope(engine) as session:
-            import_file(session, "customers", path)
+            import_file(session, "products", path)
             first_wrote.set()  # its rows are written, not committed: the second's inserts wait for them
             second_started.wait(30)
             threading.Event().wait(1.0)  # the second reaches its insert and waits on the same keys
@@ -42,7 +43,7 @@ def test_two_imports_of_the_same_new_customers_at_once(postgres_url, tmp_path, c
         second_started.set()
         try:
             with session_scope(engine) as session:
-                import_file(session, "customers", path)
+                import_file(session, "products", path)
             outcome["second"] = None
         except Exception as error:  # noqa: BLE001 (what the API and the job runner are given)
             outcome["second"] = error
@@ -56,11 +57,11 @@ def test_two_imports_of_the_same_new_customers_at_once(postgres_url, tmp_path, c
     told = as_told(outcome["second"])
     assert isinstance(told, WrittenMeanwhile) and told.status_code == 409, outcome
     assert "nothing of this one was written" in str(told)
-    assert "person0@example.com" not in str(outcome["second"])  # the statement's values are not in the error
-    assert "person0@example.com" not in caplog.text
+    assert "Secret blend 0" not in str(outcome["second"])  # the statement's values are not in the error
+    assert "Secret blend 0" not in caplog.text
     with session_scope(engine) as session:
-        assert session.scalar(select(func.count()).select_from(Customer)) == 50
-        import_file(session, "customers", path)  # sent again, it updates what the other wrote
+        assert session.scalar(select(func.count()).select_from(Product)) == 50
+        import_file(session, "products", path)  # sent again, it updates what the other wrote
     engine.dispose()
 
 
