@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from generation.locales import LOCALE_PATTERN, NOT_A_LOCALE, language_of, normal_locale
@@ -36,6 +36,7 @@ from service.consent import ImportSource, imported_changes, record_imported
 from service.db.batches import batches, rows_where_in
 from service.db.link_keys import link_key_digest
 from service.db.models import Customer, Event, Interaction, Product, Send
+from service.db.session import take_the_write_lock
 from service.erasures import Erasures
 from service.errors import MAX_PROBLEMS, InvalidInput, Problem
 from service.importing.columns import SPECS, TableSpec, parse_table, unread_columns
@@ -66,6 +67,9 @@ from tabular.encoding import WORKBOOKS
 WRITE_BATCH = 20_000
 # Lines of a file parsed, checked and written at a time (see import_file).
 CHUNK_ROWS = 100_000
+# The PostgreSQL advisory lock that customers imports take one at a time (_lock_customers): any number, the same in
+# every Tailor process.
+CUSTOMERS_IMPORT_LOCK = 7_341_202_612
 # A CSV file's cells as the text they hold (the importer parses them), with or without a byte-order mark.
 # index_col=False: cells past the header (a trailing comma on each row) are left out, never taken for row labels;
 # a file whose rows hold values past the header is refused before it is read (tabular.layout_problem).
@@ -578,6 +582,7 @@ def _import_customers(
         Customer.attributes, Customer.locale, Customer.marketing_consent, Customer.consent_changed_at,
         Customer.timezone,
     )  # fmt: skip
+    _lock_customers(session, rows.customer_id)
     stored = rows_where_in(session, columns, Customer.external_id, rows.customer_id)
     existing, unsubscribed, bounced, attributes, locales, consents, zones = {}, {}, {}, {}, {}, {}, {}
     default_locale, now = ImportSettings().default_locale, utcnow()
@@ -620,6 +625,23 @@ def _import_customers(
     ids = existing | _known_keys(session, Customer.external_id, Customer.id, new) if new else existing
     record_imported(session, {ids[external]: made for external, made in changes.items()}, source or ImportSource(), now)
     return summary
+
+
+def _lock_customers(session: Session, external_ids: Iterable[str]) -> None:
+    """Hold the customers of a customers file's chunk (by ``external_ids``) until the import commits, before it reads
+    what it compares the file with (their zone, consent, unsubscribe): a second import side by side read them before
+    the first's commit, and moved their drafts from the zone they had left and recorded a consent change twice.
+    SQLite: its one write lock, taken at the first chunk. PostgreSQL: customers imports one at a time (an advisory
+    lock: new customers have no row to lock, and two files locking rows chunk by chunk in different orders would
+    deadlock), and the stored customers' rows, in the order of their ids, which an unsubscribe or an edit between
+    the read and the write waits for."""
+    if take_the_write_lock(session):
+        return
+    session.execute(text(f"SELECT pg_advisory_xact_lock({CUSTOMERS_IMPORT_LOCK})"))
+    for batch in batches(dict.fromkeys(external_ids)):
+        session.execute(
+            select(Customer.id).where(Customer.external_id.in_(batch)).order_by(Customer.id).with_for_update()
+        )
 
 
 def _zones_changed(

@@ -1,0 +1,113 @@
+"""Two customers files imported side by side on one database (two servers, or the API and the command line): the
+second compares each row with what the first committed, not with what it read before the first's commit. It read
+the customers before waiting for the first's writes, so it moved a customer's drafts from the zone they had
+left (once more, from the wrong clock), and recorded their consent withdrawn a second time. Likewise an unsubscribe
+committed while a file was being imported: the import wrote back the customer as it had read them, subscribed. And two
+files bringing the same new customer: the second inserted them again, and was refused for the duplicate id."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service import consent
+from service.db.models import ConsentChange, Customer, Draft
+from service.db.session import session_scope
+from service.importing import import_file
+from tests.service.test_zone_moves import HEADER, NINE_IN_NEW_YORK, _at_nine_in_new_york
+
+NINE_IN_TOKYO = datetime(2027, 1, 11, 0, 0)  # 09:00 on 11 January 2027 in Tokyo (UTC+9)
+
+
+def _moving_to(tmp_path, zone: str):
+    """A file that moves the New Yorker `ny` to ``zone`` and withdraws their consent."""
+    path = tmp_path / f"{zone.replace('/', '_')}.csv"
+    path.write_text(HEADER + f"ny,ny@example.com,Ny,false,{zone}\nstay,stay@example.com,Stay,true,America/New_York\n")
+    return path
+
+
+def _side_by_side(engine, first_file, second_import) -> None:
+    """``first_file`` imported and written, not yet committed, while ``second_import`` runs beside it."""
+    with Session(engine) as first:
+        import_file(first, "customers", first_file)
+        other = threading.Thread(target=second_import)
+        other.start()
+        other.join(timeout=1)  # it reads the customers, or waits for the first's lock
+        first.commit()
+    other.join(timeout=60)
+
+
+def test_a_second_import_compares_with_what_the_first_committed(shared_engine, tmp_path):
+    drafts = _at_nine_in_new_york(shared_engine, tmp_path)
+    failures: list[Exception] = []
+
+    def second_import() -> None:
+        try:
+            with session_scope(shared_engine) as second:
+                import_file(second, "customers", _moving_to(tmp_path, "Asia/Tokyo"))
+        except Exception as error:  # noqa: BLE001 (told by the assertion below)
+            failures.append(error)
+
+    _side_by_side(shared_engine, _moving_to(tmp_path, "Europe/Berlin"), second_import)
+    assert failures == []
+    with session_scope(shared_engine) as session:
+        assert session.scalar(select(Customer.timezone).where(Customer.external_id == "ny")) == "Asia/Tokyo"
+        moments = {name: session.get(Draft, draft_id).send_after for name, draft_id in drafts.items()}
+        history = session.scalars(
+            select(ConsentChange.change)
+            .join(Customer, Customer.id == ConsentChange.customer_id)
+            .where(Customer.external_id == "ny")
+            .order_by(ConsentChange.id)
+        ).all()
+    # Berlin's 09:00 read on New York's clock (03:00) put it at 03:00 in Tokyo; the consent was withdrawn once.
+    assert (moments["best"], moments["stay"], history) == (NINE_IN_TOKYO, NINE_IN_NEW_YORK, ["given", "withdrawn"])
+
+
+def test_an_unsubscribe_while_a_file_is_imported_stays(shared_engine, tmp_path):
+    """The file renames the customer (so it writes their row) and says nothing of an unsubscribe."""
+    with session_scope(shared_engine) as session:
+        session.add(Customer(external_id="c1", email="ann@example.com", first_name="Ann", marketing_consent=True))
+    path = tmp_path / "customers.csv"
+    path.write_text("customer_id,email,first_name,marketing_consent\nc1,ann@example.com,Anna,true\n")
+    failures: list[Exception] = []
+
+    def import_beside() -> None:
+        try:
+            with session_scope(shared_engine) as importing:
+                import_file(importing, "customers", path)
+        except Exception as error:  # noqa: BLE001 (told by the assertion below)
+            failures.append(error)
+
+    with Session(shared_engine) as unsubscribing:
+        customer = unsubscribing.scalar(select(Customer).where(Customer.external_id == "c1"))
+        consent.unsubscribe(customer, "unsubscribe link")  # written, not yet committed
+        other = threading.Thread(target=import_beside)
+        other.start()
+        other.join(timeout=1)  # it reads the customer, or waits for the unsubscribe's lock
+        unsubscribing.commit()
+    other.join(timeout=60)
+    assert failures == []
+    with session_scope(shared_engine) as session:
+        stored = session.scalar(select(Customer).where(Customer.external_id == "c1"))
+        assert (stored.first_name, stored.unsubscribed) == ("Anna", True)
+
+
+def test_a_new_customer_in_two_files_at_once_is_inserted_once(shared_engine, tmp_path):
+    path = tmp_path / "customers.csv"
+    path.write_text("customer_id,email,first_name,marketing_consent\nc1,ann@example.com,Ann,true\n")
+    failures: list[Exception] = []
+
+    def second_import() -> None:
+        try:
+            with session_scope(shared_engine) as second:
+                assert import_file(second, "customers", path).unchanged == 1
+        except Exception as error:  # noqa: BLE001 (told by the assertion below)
+            failures.append(error)
+
+    _side_by_side(shared_engine, path, second_import)
+    assert failures == []
+    with session_scope(shared_engine) as session:
+        assert session.scalars(select(ConsentChange.change)).all() == ["given"]
