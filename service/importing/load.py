@@ -634,14 +634,17 @@ def _lock_customers(session: Session, external_ids: Iterable[str]) -> None:
     SQLite: its one write lock, taken at the first chunk. PostgreSQL: customers imports one at a time (an advisory
     lock: new customers have no row to lock, and two files locking rows chunk by chunk in different orders would
     deadlock), and the stored customers' rows, in the order of their ids, which an unsubscribe or an edit between
-    the read and the write waits for."""
+    the read and the write waits for. In that order across the chunk, not within each batch of ids looked up: a
+    sender locks a household's rows in the order of their ids (service.pipeline.contact_policy), and one holding the
+    row a later batch locks, waiting for one an earlier batch locked, was a deadlock that failed one of the two."""
     if take_the_write_lock(session):
         return
     session.execute(text(f"SELECT pg_advisory_xact_lock({CUSTOMERS_IMPORT_LOCK})"))
-    for batch in batches(dict.fromkeys(external_ids)):
-        session.execute(
-            select(Customer.id).where(Customer.external_id.in_(batch)).order_by(Customer.id).with_for_update()
-        )
+    looked_up = (
+        select(Customer.id).where(Customer.external_id.in_(keys)) for keys in batches(dict.fromkeys(external_ids))
+    )
+    for batch in batches(sorted(row_id for query in looked_up for row_id in session.scalars(query))):
+        session.execute(select(Customer.id).where(Customer.id.in_(batch)).order_by(Customer.id).with_for_update())
 
 
 def _zones_changed(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -111,3 +112,58 @@ def test_a_new_customer_in_two_files_at_once_is_inserted_once(shared_engine, tmp
     assert failures == []
     with session_scope(shared_engine) as session:
         assert session.scalars(select(ConsentChange.change)).all() == ["given"]
+
+
+@pytest.mark.postgres
+def test_a_file_and_a_sender_locking_a_household_wait_for_each_other_without_a_deadlock(postgres_url, tmp_path):
+    """A sender locks a household's rows in the order of their ids (service.pipeline.contact_policy), and a customers
+    import the file's customers in the order of their ids too, but only within each batch of ids it looked up: the file
+    giving the household's later id in an earlier batch, each held the row the other waited for, and PostgreSQL broke
+    the deadlock by failing one of them."""
+    from service.db.migrate import upgrade
+    from service.importing import load
+    from tests.service.conftest import new_postgres_database
+
+    engine = new_postgres_database(postgres_url, "household_locks")
+    upgrade(engine)
+    try:
+        with session_scope(engine) as session:
+            for name in ("first", "later"):  # one address's household: ids in this order
+                session.add(Customer(external_id=name, email="home@example.com", first_name=name))
+        household = _ids(engine)
+        path = tmp_path / "customers.csv"
+        path.write_text(HEADER + "later,home@example.com,Later,true,\nfirst,home@example.com,First,true,\n")
+        failures: list[Exception] = []
+
+        def import_beside() -> None:
+            try:
+                with session_scope(engine) as importing:
+                    import_file(importing, "customers", path)
+            except Exception as error:  # noqa: BLE001 (told by the assertion below)
+                failures.append(error)
+
+        one_at_a_time = load.batches
+        with pytest.MonkeyPatch.context() as patch, Session(engine) as sender:
+            patch.setattr(load, "batches", lambda values, size=1: one_at_a_time(values, 1))  # an id to a batch
+            sender.execute(select(Customer.id).where(Customer.id == household["first"]).with_for_update())
+            other = threading.Thread(target=import_beside)
+            other.start()
+            other.join(timeout=1)  # it locks what it can of the household, and waits for the sender's row
+            try:
+                later = select(Customer.id).where(Customer.id == household["later"]).with_for_update()
+                sender.execute(later)  # the household's next row, as the sender's one statement locks it
+                sender.commit()
+            except Exception as error:  # noqa: BLE001 (told by the assertion below)
+                failures.append(error)
+                sender.rollback()
+            other.join(timeout=60)
+        assert failures == []
+        with session_scope(engine) as session:
+            assert sorted(session.scalars(select(Customer.first_name))) == ["First", "Later"]
+    finally:
+        engine.dispose()
+
+
+def _ids(engine) -> dict[str, int]:
+    with session_scope(engine) as session:
+        return dict(session.execute(select(Customer.external_id, Customer.id)).all())
