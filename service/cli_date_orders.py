@@ -40,12 +40,11 @@ def date_orders_forget(
 ) -> None:
     """Forget the order settled for a kind's dates (a new shop system's exports, say): its next file whose order is
     known, by a date such as 25/04/2011 or by `tailor import --dates`, settles it again."""
-    from service.cli import command_engine
+    from service.cli import _one_of, command_engine
     from service.db.session import session_scope
     from service.importing.date_orders import forget
 
-    if kind not in KINDS:
-        raise typer.BadParameter(f"'{kind}' is no kind of import: use one of {', '.join(KINDS)}")
+    _one_of(kind, KINDS, "KIND")
     with session_scope(command_engine()) as session:
         forgotten = forget(session, kind)
     typer.echo(f"forgot the order of {kind} dates" if forgotten else f"no order of {kind} dates was settled")

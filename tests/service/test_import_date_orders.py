@@ -254,3 +254,11 @@ def test_a_file_whose_order_another_import_settled_meanwhile_is_refused_whole(po
         "meanwhile (the orders file april.csv of " in str(refused.value)  # fmt: skip
     assert _order_days(engine, ["o5", "o6"]) == []
     engine.dispose()
+
+
+def test_forgetting_a_kind_that_is_none_names_the_argument_and_the_kinds(shop, monkeypatch):
+    monkeypatch.setattr(cli, "command_engine", lambda: shop)
+    refused = CliRunner().invoke(cli.app, ["date-orders", "forget", "order"])
+    words = " ".join(refused.output.replace("│", " ").split())  # the usage error is boxed and wrapped
+    assert refused.exit_code == 2
+    assert "Invalid value for KIND: 'order' is not one of: customers, products, orders, sends" in words
