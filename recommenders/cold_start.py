@@ -184,9 +184,9 @@ class NewArrivals:
         else:
             purchases = [set(bought.get(str(customer), ())) for customer in customers]
         known = self.likeness.known
-        for i, row, bought in zip(new, rows, purchases, strict=True):
+        for i, row, customer_purchases in zip(new, rows, purchases, strict=True):
             similarity = self.likeness.similarity[row]
-            columns = similarity.indices[known[similarity.indices].isin(list(bought))]
+            columns = similarity.indices[known[similarity.indices].isin(list(customer_purchases))]
             support = np.asarray(similarity[0, columns].toarray()).ravel() if len(columns) else np.zeros(0)
             order = np.argsort(-support, kind="stable")[:n]
             explained[i] = [str(product) for product in known[columns[order]]]
