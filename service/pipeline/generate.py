@@ -95,7 +95,7 @@ def recommend_products(
     customers = list(dict.fromkeys(customer_ids))  # one named twice is ranked once: in two chunks, picks come apart
     recommender = with_new_arrivals(recommender, products) if new_arrivals else recommender
     new_products = frozenset(recommender.products) if isinstance(recommender, NewArrivals) else frozenset()
-    parts, explained, new_arrivals, done = [], [], [], 0
+    parts, explained, new_to_customer, done = [], [], [], 0
     for chunk in batches(customers, chunk_size or RECOMMEND_CHUNK):
         purchases = bought(chunk) if bought else None
         part = recommend_with_rules(recommender, chunk, products, k, rules, purchases)
@@ -105,7 +105,7 @@ def recommend_products(
             [customer for customer, _ in pairs], [product for _, product in pairs], n=reasons, bought=purchases
         )
         # one the customer bought since the training (a reminder's, or shown again) is no new arrival to them
-        new_arrivals += [
+        new_to_customer += [
             product in new_products and product not in (purchases or {}).get(customer, ())
             for customer, product in pairs
         ]
@@ -114,7 +114,7 @@ def recommend_products(
             progress(done, len(customers))
     ranked = pd.concat(parts, ignore_index=True)
     catalog = products.drop_duplicates("product_id").set_index("product_id").to_dict("index")
-    return Picks(ranked, explained, catalog, new_arrivals)
+    return Picks(ranked, explained, catalog, new_to_customer)
 
 
 # The model and the catalog frame last served with new arrivals (held weakly), and how the catalog's new products read
