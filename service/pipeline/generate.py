@@ -93,7 +93,7 @@ def recommend_products(
     if not customer_ids:
         return Picks(pd.DataFrame(columns=["customer_id", "rank", "product_id", "score"]), [], {})
     customers = list(dict.fromkeys(customer_ids))  # one named twice is ranked once: in two chunks, picks come apart
-    recommender = with_new_arrivals(recommender, products) if new_arrivals else recommender
+    recommender = with_kept_new_arrivals(recommender, products) if new_arrivals else recommender
     new_products = frozenset(recommender.products) if isinstance(recommender, NewArrivals) else frozenset()
     parts, explained, new_to_customer, done = [], [], [], 0
     for chunk in batches(customers, chunk_size or RECOMMEND_CHUNK):
@@ -126,9 +126,10 @@ _LAST_LIKENESS: tuple[weakref.ref, weakref.ref, Likeness] | None = None
 _LIKENESS_LOCK = threading.Lock()
 
 
-def with_new_arrivals(recommender, products: pd.DataFrame):
-    """The model, ranking the products imported since its training too (``recommenders.cold_start``), which it
-    cannot know; the model itself when the catalog holds none."""
+def with_kept_new_arrivals(recommender, products: pd.DataFrame):
+    """``recommenders.cold_start.with_new_arrivals``, the catalog's likeness kept for the next request with the same
+    model and catalog frame (see ``_LAST_LIKENESS``): the model, ranking the products imported since its training
+    too; the model itself when the catalog holds none, or no word to compare them by."""
     global _LAST_LIKENESS
     if (kept := _kept_likeness(recommender, products)) is not None:  # a request served from it waits for no other
         return NewArrivals(recommender, kept)

@@ -48,7 +48,7 @@ def test_requests_side_by_side_compare_a_new_catalog_once(monkeypatch):
 
     def request() -> None:
         start.wait()
-        served.append(generate.with_new_arrivals(model, current))
+        served.append(generate.with_kept_new_arrivals(model, current))
 
     requests = [threading.Thread(target=request) for _ in range(4)]
     for thread in requests:
