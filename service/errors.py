@@ -141,7 +141,7 @@ class CopyModelBusy(TailorError):
 
 class CopyModelTimedOut(TailorError):
     """The model that writes copy did not answer a waiting request before its deadline (TAILOR_LLM_TIMEOUT,
-    TAILOR_LLM_STALL_TIMEOUT, TAILOR_LLM_SUGGESTION_DEADLINE)."""
+    TAILOR_LLM_STALL_TIMEOUT, TAILOR_LLM_SUGGESTION_DEADLINE, which TAILOR_LLM_GROUP_DEADLINE caps)."""
 
     status_code = 504
 

@@ -20,7 +20,8 @@ WHEN = {
     "copy, `CopyModelUnavailable`) cannot be reached, or the server writes as many suggestions as it writes at "
     "once (`CopyModelBusy`); nothing was written. `Retry-After`, when sent, says when to try again.",
     504: "The model that writes copy did not answer before its deadline (`CopyModelTimedOut`: TAILOR_LLM_TIMEOUT, "
-    "TAILOR_LLM_SUGGESTION_DEADLINE); nothing was changed.",
+    "TAILOR_LLM_STALL_TIMEOUT, TAILOR_LLM_SUGGESTION_DEADLINE, which TAILOR_LLM_GROUP_DEADLINE caps); nothing was "
+    "changed.",
     507: "The server's disk is full, over quota or read-only (`StorageUnavailable`); what was asked was not done.",
 }
 # What any route that needs a key can answer: no key, a busy database. A route with parameters or a body can also
