@@ -16,6 +16,8 @@ from sqlalchemy import select
 from recommenders.cold_start import Likeness, NewArrivals
 from recommenders.registry import create
 from recommenders.rules import Rules
+from service.db.models import Customer, Interaction, Product
+from service.db.session import session_scope
 from service.pipeline import generate
 from tests.recommenders.contract import checkerboard
 from tests.recommenders.test_cold_start import arrived
@@ -76,9 +78,6 @@ def test_a_new_arrival_the_customer_bought_since_the_training_is_no_new_arrival_
 
 
 def _bought_names(engine, customer_id: str) -> set[str]:
-    from service.db.models import Customer, Interaction, Product
-    from service.db.session import session_scope
-
     with session_scope(engine) as session:
         return set(
             session.scalars(

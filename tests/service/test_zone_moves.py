@@ -12,6 +12,7 @@ from sqlalchemy import select
 from service.campaigns import create_campaign
 from service.db.models import Campaign, Customer, Draft
 from service.db.session import session_scope
+from service.errors import InvalidInput
 from service.importing import import_file
 from service.pipeline.contact_policy import current_deferral
 from service.schemas import CampaignIn
@@ -120,8 +121,6 @@ def test_a_file_refused_after_its_first_chunk_was_written_moves_nothing(
 ):
     """The moves are the import's, in its transaction: a file written a row at a time and refused for its second
     row leaves the first row's zone and its customer's drafts as they were."""
-    from service.errors import InvalidInput
-
     monkeypatch.setattr("service.importing.load.CHUNK_ROWS", 1)
     before = _moments(engine, at_nine_in_new_york)
     path = tmp_path / "customers.csv"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from evals.datasets import available
+from evals.datasets import available, online_retail
 from tabular.returns import match_returns
 
 
@@ -65,8 +65,6 @@ def test_where_none_fits_the_latest_is_undone_first_and_among_those_that_fit_too
 def test_on_online_retail_the_lines_cancelled_are_those_credited():
     """14409's 72 at £2.10, 13208's 18 at £1.00 and 15098's 60 at £4.95 (not the unit at £649.50 bought since) are
     what their credit notes undo, whole; the lines they ordered instead are kept whole."""
-    from evals.datasets import online_retail
-
     raw = online_retail("2010-2011", include_cancellations=True)
     raw = raw[raw["customer_id"].isin(["14409", "13208", "15098"]) & raw["product_id"].isin(["22834", "M", "22502"])]
     returned = raw["order_id"].str.startswith("C")
