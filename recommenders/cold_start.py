@@ -107,12 +107,12 @@ class Likeness:
 
 
 class NewArrivals:
-    """A fitted model that also ranks the catalog's products it does not know (``likeness.products``; see the
-    module docstring). Anything else is asked of the model."""
+    """A fitted model that also ranks the catalog's products it does not know (``new_products``, the likeness's
+    ``products``; see the module docstring). Anything else is asked of the model."""
 
     def __init__(self, model: Recommender, likeness: Likeness) -> None:
         self.model, self.likeness = model, likeness
-        self.products = likeness.products
+        self.new_products = likeness.products
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.model, name)
@@ -165,7 +165,7 @@ class NewArrivals:
     ) -> list[list[str]]:
         """`Recommender.explain_many`; a new product is explained by the customer's purchases most like it in text
         (of those like it at all): those ``bought`` holds, when given, else those the model saw."""
-        is_new = pd.Index(product_ids).isin(self.products)
+        is_new = pd.Index(product_ids).isin(self.new_products)
         explained = [[] for _ in product_ids]
         known = np.flatnonzero(~is_new)
         if len(known):
@@ -177,7 +177,7 @@ class NewArrivals:
         new = np.flatnonzero(is_new)
         if not len(new):
             return explained
-        rows = self.products.get_indexer([product_ids[i] for i in new])
+        rows = self.new_products.get_indexer([product_ids[i] for i in new])
         customers = [customer_ids[i] for i in new]
         if bought is None:
             purchases = self.model.purchases_of(customers)

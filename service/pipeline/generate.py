@@ -94,7 +94,7 @@ def recommend_products(
         return Picks(pd.DataFrame(columns=["customer_id", "rank", "product_id", "score"]), [], {})
     customers = list(dict.fromkeys(customer_ids))  # one named twice is ranked once: in two chunks, picks come apart
     recommender = with_kept_new_arrivals(recommender, products) if new_arrivals else recommender
-    new_products = frozenset(recommender.products) if isinstance(recommender, NewArrivals) else frozenset()
+    new_products = frozenset(recommender.new_products) if isinstance(recommender, NewArrivals) else frozenset()
     parts, explained, new_to_customer, done = [], [], [], 0
     for chunk in batches(customers, chunk_size or RECOMMEND_CHUNK):
         purchases = bought(chunk) if bought else None

@@ -49,7 +49,7 @@ def test_a_new_product_worded_as_a_known_one_takes_its_score_for_its_buyers_only
     a0 = catalog.iloc[0][["name", "category", "description"]].to_dict()
     current = arrived(catalog, new_red=a0, new_odd={"name": "qwxz", "category": "zyz", "description": "vrkl"})
     served = with_new_arrivals(model, current)
-    assert isinstance(served, NewArrivals) and list(served.products) == ["new_red", "new_odd"]
+    assert isinstance(served, NewArrivals) and list(served.new_products) == ["new_red", "new_odd"]
 
     plain = model.recommend(["c0", "d0"], k=3)
     lists = served.recommend(["c0", "d0", "stranger"], k=3)
