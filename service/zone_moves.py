@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from service.clock import at_time_of_day, on_the_clock, wall_clock
@@ -26,7 +26,7 @@ from service.pipeline.contact_policy import moved_deferral
 def move_to_new_zones(session: Session, zones: dict[int, tuple[str, str]], now: datetime) -> int:
     """Move the waiting drafts of the customers in ``zones`` (by customer row id: their clock's zone before and
     after, the shop's for one without a zone of their own) from the old clock's time of day to the new's (see the
-    module's docstring); how many were moved."""
+    module's docstring); how many were moved (a draft a send claimed meanwhile is not)."""
     moves = []
     for customer_ids in batches(list(zones)):
         waiting = session.execute(
@@ -40,14 +40,15 @@ def move_to_new_zones(session: Session, zones: dict[int, tuple[str, str]], now: 
             old_zone, new_zone = (ZoneInfo(zone) for zone in zones[customer_id])
             moment = _on_new_clock(send_after, old_zone, new_zone, now)
             if moment != send_after:
-                moves.append(
-                    {"id": draft_id, "send_after": moment, "flag_reasons": moved_deferral(reasons, send_after, moment)}
-                )
-    for batch in batches(moves):
-        # by primary key, many rows to a statement; a draft a send claimed meanwhile is left to it
-        moving = update(Draft).where(Draft.status == "approved").execution_options(synchronize_session=False)
-        session.execute(moving, batch)
-    return len(moves)
+                moves.append({
+                    "draft_id": draft_id, "send_after": moment,
+                    "flag_reasons": moved_deferral(reasons, send_after, moment),
+                })  # fmt: skip
+    # by primary key, many rows to a statement; a draft a send claimed meanwhile is left to it, and not counted (the
+    # table's statement: the ORM's update by primary key gives no count of the rows it changed)
+    drafts = Draft.__table__
+    moving = update(drafts).where(drafts.c.id == bindparam("draft_id"), drafts.c.status == "approved")
+    return sum(session.execute(moving, batch).rowcount for batch in batches(moves))
 
 
 def _on_new_clock(moment: datetime, old_zone: ZoneInfo, new_zone: ZoneInfo, now: datetime) -> datetime:

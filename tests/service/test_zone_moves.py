@@ -7,8 +7,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from service import zone_moves
 from service.campaigns import create_campaign
 from service.db.models import Campaign, Customer, Draft
 from service.db.session import session_scope
@@ -144,3 +145,21 @@ def test_the_moves_are_written_alike_on_postgres(any_engine, tmp_path):
         datetime(2027, 1, 13, 8),
         NINE_IN_NEW_YORK,
     )
+
+
+@pytest.mark.parametrize("any_engine", ["postgresql"], indirect=True)
+def test_a_draft_a_send_claims_meanwhile_is_not_counted_as_moved(any_engine, tmp_path, monkeypatch):
+    """A send that claims a waiting draft between the import's read of it and its move keeps the draft where it was
+    (the move is conditioned on its status): the import's answer counted it among the drafts moved."""
+    drafts = _at_nine_in_new_york(any_engine, tmp_path)
+    real = zone_moves._on_new_clock
+
+    def claimed_meanwhile(moment, old_zone, new_zone, now):
+        with any_engine.begin() as sender:  # another connection: a send claims the best-hour draft and commits
+            sender.execute(update(Draft).where(Draft.id == drafts["best"]).values(status="sending"))
+        return real(moment, old_zone, new_zone, now)
+
+    monkeypatch.setattr(zone_moves, "_on_new_clock", claimed_meanwhile)
+    with session_scope(any_engine) as session:
+        assert _import_customers(session, tmp_path, "Europe/Berlin").drafts_moved == 1
+    assert _moments(any_engine, drafts)["best"] == NINE_IN_NEW_YORK
