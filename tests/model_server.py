@@ -73,6 +73,17 @@ def send_answer(
         pass
 
 
+class SilentProvider(BaseHTTPRequestHandler):
+    """Takes the call and answers nothing for longer than any timeout or deadline a test sets (5 s)."""
+
+    def do_POST(self):  # noqa: N802 (the standard library's name)
+        self.rfile.read(int(self.headers["Content-Length"]))
+        time.sleep(5)
+
+    def log_message(self, *args):
+        pass
+
+
 @contextlib.contextmanager
 def serving(handler: type[BaseHTTPRequestHandler]):
     """An OpenAI-compatible provider on loopback, answering with `handler`: its base URL."""

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from pydantic import ValidationError
@@ -127,11 +126,8 @@ class _FailingProvider(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def failing_provider():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _FailingProvider)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    server.shutdown()
+    with serving(_FailingProvider) as base:
+        yield base
 
 
 @pytest.mark.parametrize("case", ["server error", "unknown provider", "nothing listening"])
@@ -178,25 +174,22 @@ class _BusyProvider(BaseHTTPRequestHandler):
 def test_a_rate_limited_call_is_tried_again_after_the_provider_s_retry_after():
     """A hosted model's brief 429 ended the group's call at once, and its customers got the template's copy."""
     _BusyProvider.calls = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _BusyProvider)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        base = f"http://127.0.0.1:{server.server_address[1]}/v1"
-        settings = LLMSettings(model="openai/any", api_base=base, api_key="x", timeout=10, retry_backoff=5)
-        answer, usage = complete_json([{"role": "user", "content": "hi"}], SCHEMA, settings)
-        assert answer == {"subject": "Back in stock", "tags": ["a", "b"]} and usage.completion_tokens == 7
-        calls = _BusyProvider.calls
-        assert len(calls) == 3 and all(0.15 < later - earlier < 4 for earlier, later in itertools.pairwise(calls))
+        with serving(_BusyProvider) as base:
+            settings = LLMSettings(model="openai/any", api_base=base, api_key="x", timeout=10, retry_backoff=5)
+            answer, usage = complete_json([{"role": "user", "content": "hi"}], SCHEMA, settings)
+            assert answer == {"subject": "Back in stock", "tags": ["a", "b"]} and usage.completion_tokens == 7
+            calls = _BusyProvider.calls
+            assert len(calls) == 3 and all(0.15 < later - earlier < 4 for earlier, later in itertools.pairwise(calls))
 
-        _BusyProvider.calls, _BusyProvider.busy_for = [], 10
-        with pytest.raises(ModelUnavailable, match=r"could not be used after 2 tries: RateLimitError: "):
-            complete_json(
-                [{"role": "user", "content": "hi"}], SCHEMA, settings.model_copy(update={"transient_retries": 1})
-            )
-        assert len(_BusyProvider.calls) == 2
+            _BusyProvider.calls, _BusyProvider.busy_for = [], 10
+            with pytest.raises(ModelUnavailable, match=r"could not be used after 2 tries: RateLimitError: "):
+                complete_json(
+                    [{"role": "user", "content": "hi"}], SCHEMA, settings.model_copy(update={"transient_retries": 1})
+                )
+            assert len(_BusyProvider.calls) == 2
     finally:
         _BusyProvider.busy_for = 2
-        server.shutdown()
 
 
 class _DrippingProvider(BaseHTTPRequestHandler):
@@ -225,11 +218,7 @@ class _DrippingProvider(BaseHTTPRequestHandler):
 
 def test_without_streaming_a_provider_that_drips_its_answer_is_cut_off_at_the_timeout_on_the_clock():
     """The timeout counted between reads, so an answer sent a few bytes at a time took 103 s with a 2 s timeout."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _DrippingProvider)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        base = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    with serving(_DrippingProvider) as base:
         settings = LLMSettings(
             model="openai/any", api_base=base, api_key="x", timeout=1.5, transient_retries=0, stream=False
         )
@@ -238,8 +227,6 @@ def test_without_streaming_a_provider_that_drips_its_answer_is_cut_off_at_the_ti
         with pytest.raises(ModelTimedOut, match=r"no answer within 1.5 s \(TAILOR_LLM_TIMEOUT\)"):
             complete_json([{"role": "user", "content": "hi"}], SCHEMA, settings)
         assert time.monotonic() - started < 3
-    finally:
-        server.shutdown()
 
 
 def test_a_quota_used_up_is_not_tried_again():
@@ -254,17 +241,14 @@ def test_a_quota_used_up_is_not_tried_again():
         send_json(self, 429, quota)
 
     _BusyProvider.do_POST = do_post
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _BusyProvider)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        base = f"http://127.0.0.1:{server.server_address[1]}/v1"
-        settings = LLMSettings(model="openai/any", api_base=base, api_key="x", timeout=10, retry_backoff=0)
-        with pytest.raises(ModelUnavailable, match="quota"):
-            complete_json([{"role": "user", "content": "hi"}], SCHEMA, settings)
-        assert len(_BusyProvider.calls) == 1
+        with serving(_BusyProvider) as base:
+            settings = LLMSettings(model="openai/any", api_base=base, api_key="x", timeout=10, retry_backoff=0)
+            with pytest.raises(ModelUnavailable, match="quota"):
+                complete_json([{"role": "user", "content": "hi"}], SCHEMA, settings)
+            assert len(_BusyProvider.calls) == 1
     finally:
         _BusyProvider.do_POST, _BusyProvider.busy_for = original, 2
-        server.shutdown()
 
 
 def test_a_missing_key_is_not_tried_again(monkeypatch):

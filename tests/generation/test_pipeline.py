@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from pydantic import ValidationError
@@ -19,6 +17,7 @@ from generation.pipeline import finish_variant, generate_drafts, template_produc
 from generation.schemas import CAMPAIGN_TYPES, LOCALES, Offer
 from generation.settings import LLMSettings
 from tests.generation.conftest import ECHO, PARROT, make_request
+from tests.model_server import SilentProvider, serving
 
 
 def test_every_campaign_type_and_locale_gives_checked_variants(fake_settings):
@@ -692,25 +691,10 @@ def test_a_provider_down_from_the_start_is_given_up_after_a_few_groups_not_tried
     assert len(DOWN_CALLS) == FAILURES_TO_STOP < len(segments)
 
 
-class _SilentProvider(BaseHTTPRequestHandler):
-    """Takes the call and answers nothing for longer than any timeout a test sets."""
-
-    def do_POST(self):  # noqa: N802 (the standard library's name)
-        self.rfile.read(int(self.headers["Content-Length"]))
-        time.sleep(5)
-
-    def log_message(self, *args):
-        pass
-
-
 def test_a_model_that_answers_no_group_in_time_fails_the_campaign_as_an_unreachable_one_does():
     """Every call timed out, and the campaign was "ready" with 100% template copy and no word why; the same outage
     as a 500 failed it naming the model."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _SilentProvider)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        base = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    with serving(SilentProvider) as base:
         settings = LLMSettings(model="openai/any", api_base=base, api_key="x", timeout=0.5, cache=False, concurrency=1)
         requests = [make_request(f"c{i}", segment=s) for i, s in enumerate(["at_risk", "lost", "new", "loyal", "new"])]
         generate_drafts(requests[:1], load_brand("hearth"), settings=LLMSettings(model="fake"))  # litellm imported
@@ -718,8 +702,6 @@ def test_a_model_that_answers_no_group_in_time_fails_the_campaign_as_an_unreacha
         with pytest.raises(ModelUnavailable, match=r"no answer within 0.5 s \(TAILOR_LLM_TIMEOUT\)"):
             generate_drafts(requests, load_brand("hearth"), settings=settings)
         assert time.monotonic() - started < 4  # three groups waited, not every one
-    finally:
-        server.shutdown()
 
 
 def test_the_prompt_holds_nothing_of_the_customers_it_is_written_for():

@@ -5,9 +5,7 @@ does not answer in time gives no copy but says why."""
 from __future__ import annotations
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -27,6 +25,7 @@ from generation.suggestion import (
 )
 from generation.templates import fallback_copies
 from tests.generation.conftest import make_request
+from tests.model_server import SilentProvider, serving
 
 CURRENT = CopyVariant(
     subject="We miss your visits", preheader="A few things picked for your kitchen",
@@ -167,31 +166,14 @@ def test_a_language_the_model_does_not_write_is_said_without_a_call():
     assert ASKED == []
 
 
-class _SilentProvider(BaseHTTPRequestHandler):
-    """Takes the call and answers nothing for longer than the test waits."""
-
-    def do_POST(self):  # noqa: N802 (the standard library's name)
-        self.rfile.read(int(self.headers["Content-Length"]))
-        time.sleep(5)
-
-    def log_message(self, *args):
-        pass
-
-
 def test_a_model_that_does_not_answer_is_given_up_at_the_deadline():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _SilentProvider)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        base = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    with serving(SilentProvider) as base:
         settings = LLMSettings(model="openai/any", api_base=base, api_key="x", timeout=30, group_deadline=1.0)
         _suggest(LLMSettings(model="fake", cache=False))  # litellm imported before the clock starts
         started = time.monotonic()
         with pytest.raises(ModelTimedOut, match="TAILOR_LLM_GROUP_DEADLINE"):
             _suggest(settings, note="warmer")
         assert time.monotonic() - started < 3
-    finally:
-        server.shutdown()
 
 
 @pytest.mark.llm

@@ -8,11 +8,11 @@ import json
 import re
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 from generation.llm import Endpoint, register
 from generation.schemas import NOTE_MAX
-from tests.model_server import send_answer, serving
+from tests.model_server import SilentProvider, send_answer, serving
 from tests.service.conftest import generated_campaign, trained_shop, use_an_unreachable_model
 
 _COPY_NOW = re.compile(r"The email's copy now:\n<data>\n(.*)\n</data>")
@@ -100,25 +100,11 @@ def test_refusals_name_the_note_the_checks_and_the_drafts_state(client, demo_fil
     assert reviewed.status_code == 409 and "already rejected" in reviewed.json()["message"]
 
 
-class _SilentProvider(BaseHTTPRequestHandler):
-    """Takes the call and answers nothing for longer than the test waits."""
-
-    def do_POST(self):  # noqa: N802 (the standard library's name)
-        self.rfile.read(int(self.headers["Content-Length"]))
-        time.sleep(5)
-
-    def log_message(self, *args):
-        pass
-
-
 def test_a_model_down_or_too_slow_is_a_503_or_504_saying_what_to_do(client, demo_files, monkeypatch):
     draft, variant, url = _first_draft(client, demo_files, monkeypatch)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _SilentProvider)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with serving(SilentProvider) as base:
         monkeypatch.setenv("TAILOR_LLM_MODEL", "openai/any")
-        monkeypatch.setenv("TAILOR_LLM_API_BASE", f"http://127.0.0.1:{server.server_address[1]}/v1")
+        monkeypatch.setenv("TAILOR_LLM_API_BASE", base)
         monkeypatch.setenv("TAILOR_LLM_API_KEY", "x")
         monkeypatch.setenv("TAILOR_LLM_GROUP_DEADLINE", "1")
         started = time.monotonic()
@@ -127,8 +113,6 @@ def test_a_model_down_or_too_slow_is_a_503_or_504_saying_what_to_do(client, demo
         assert slow.status_code == 504 and slow.json()["error"] == "CopyModelTimedOut", slow.text
         assert "TAILOR_LLM_GROUP_DEADLINE" in slow.json()["message"]
         assert "edit the copy yourself" in slow.json()["message"]
-    finally:
-        server.shutdown()
 
     use_an_unreachable_model(monkeypatch)
     down = client.post(url)
