@@ -117,13 +117,15 @@ def recommend_products(
     return Picks(ranked, explained, catalog, new_to_customer)
 
 
-# The model and the catalog frame last served with new arrivals (held weakly), and how the catalog's new products read
-# like the known ones: the API's catalog cache gives one frame until the catalog changes, and each request for one
-# customer's picks compared the whole catalog's texts again (0.1 s on Online Retail's 4,000 products). One request
-# compares them while the others wait for it: requests side by side after a catalog change each compared them (19 s
-# and 95 MiB each for 5,000 new products among 50,000).
-_LAST_LIKENESS: tuple[weakref.ref, weakref.ref, Likeness] | None = None
+# The model and the catalog frame last served (held weakly), and how the catalog's new products read like the known
+# ones (None: it holds none, or no word to compare them by): the API's catalog cache gives one frame until the catalog
+# changes, and each request for one customer's picks compared the whole catalog's texts again (0.1 s on Online Retail's
+# 4,000 products), or, with nothing new, its ids again under the lock. One request compares them while the others wait
+# for it: requests side by side after a catalog change each compared them (19 s and 95 MiB each for 5,000 new products
+# among 50,000).
+_LAST_LIKENESS: tuple[weakref.ref, weakref.ref, Likeness | None] | None = None
 _LIKENESS_LOCK = threading.Lock()
+_NOT_KEPT = object()  # no likeness kept for the model and catalog frame asked about
 
 
 def with_kept_new_arrivals(recommender, products: pd.DataFrame):
@@ -131,21 +133,19 @@ def with_kept_new_arrivals(recommender, products: pd.DataFrame):
     model and catalog frame (see ``_LAST_LIKENESS``): the model, ranking the products imported since its training
     too; the model itself when the catalog holds none, or no word to compare them by."""
     global _LAST_LIKENESS
-    if (kept := _kept_likeness(recommender, products)) is not None:  # a request served from it waits for no other
-        return NewArrivals(recommender, kept)
-    with _LIKENESS_LOCK:
-        if (kept := _kept_likeness(recommender, products)) is not None:  # compared meanwhile
-            return NewArrivals(recommender, kept)
-        likeness = Likeness.of(recommender, products)
-        if likeness is None:
-            return recommender
-        _LAST_LIKENESS = (weakref.ref(recommender), weakref.ref(products), likeness)
-    return NewArrivals(recommender, likeness)
+    likeness = _kept_likeness(recommender, products)  # a request served from it waits for no other
+    if likeness is _NOT_KEPT:
+        with _LIKENESS_LOCK:
+            likeness = _kept_likeness(recommender, products)  # compared meanwhile
+            if likeness is _NOT_KEPT:
+                likeness = Likeness.of(recommender, products)
+                _LAST_LIKENESS = (weakref.ref(recommender), weakref.ref(products), likeness)
+    return recommender if likeness is None else NewArrivals(recommender, likeness)
 
 
-def _kept_likeness(recommender, products: pd.DataFrame) -> Likeness | None:
+def _kept_likeness(recommender, products: pd.DataFrame) -> Likeness | None | object:
     last = _LAST_LIKENESS
-    return last[2] if last is not None and last[0]() is recommender and last[1]() is products else None
+    return last[2] if last is not None and last[0]() is recommender and last[1]() is products else _NOT_KEPT
 
 
 def reminder_products(session: Session, products: pd.DataFrame, min_share: float) -> frozenset[str]:
