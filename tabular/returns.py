@@ -1,13 +1,14 @@
 """Which purchase lines a shop's returns undo: one rule for the audience models and the recommenders.
 
 A return line cancels purchase lines of the same customer and product placed at most ``RETURN_WINDOW_DAYS`` days
-before it, those it fits first (the same quantity for the same amount: the line sent back), then the latest first,
-up to its quantity (its amount when the lines carry no quantity) and never for more than it credited. A mug bought
-at £10.00, again at £6.00 in a sale, and £10.00 back: the first is undone, not the sale's (Online Retail's 14409
-ordered 72 at £2.10, 96 at £1.85 three minutes later, and cancelled the 72: latest first, 72 of the 96 were undone
-and the cancelled order stood). A return of 2 postage units with £6 credited undoes £6 of a £36 postage line (a
-third of a unit at £18), not the line (Online Retail's partial refunds, 37 of them, credit under half a unit's
-price). A return with no amount (0) says nothing of its credit: its quantity alone is matched.
+before it, those it fits first (the same quantity for the same amount: the line sent back; each return's fitting
+line is matched before any return takes lines it does not fit), then the latest first, up to its quantity (its
+amount when the lines carry no quantity) and never for more than it credited. A mug bought at £10.00, again at £6.00
+in a sale, and £10.00 back: the first is undone, not the sale's (Online Retail's 14409 ordered 72 at £2.10, 96 at
+£1.85 three minutes later, and cancelled the 72: latest first, 72 of the 96 were undone and the cancelled order
+stood). A return of 2 postage units with £6 credited undoes £6 of a £36 postage line (a third of a unit at £18), not
+the line (Online Retail's partial refunds, 37 of them, credit under half a unit's price). A return with no amount
+(0) says nothing of its credit: its quantity alone is matched.
 """
 
 from __future__ import annotations
@@ -95,8 +96,12 @@ def _fits(returned: np.ndarray, bought: np.ndarray, credited: np.ndarray, paid: 
 
 
 def _in_matching_order(pairs: pd.DataFrame) -> zip:
-    """(return, purchase) positions of ``pairs``: returns in the order they were made, each with the purchases it
-    ``fits`` first, then the latest purchase first (the last line first among lines of one moment)."""
+    """(return, purchase) positions of ``pairs``: first every pair whose return ``fits`` its purchase, returns in
+    the order they were made, so that a return that is a line sent back gets that line even where an earlier return
+    fitting no line would have taken part of it; then every pair, returns in the order they were made, each with the
+    purchases it fits first, then the latest purchase first (the last line first among lines of one moment), for
+    what the first pass left."""
     order = ["timestamp", "returned", "fits", "timestamp_bought", "bought"]
     pairs = pairs.sort_values(order, ascending=[True, True, False, False, False])
-    return zip(pairs["returned"].to_numpy(), pairs["bought"].to_numpy(), strict=True)
+    in_order = pd.concat([pairs[pairs["fits"]], pairs])
+    return zip(in_order["returned"].to_numpy(), in_order["bought"].to_numpy(), strict=True)

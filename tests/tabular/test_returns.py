@@ -76,3 +76,13 @@ def test_on_online_retail_the_lines_cancelled_are_those_credited():
         ["15098", "556442", 0.0], ["15098", "556444", 1.0], ["15098", "556446", 1.0],
         ["13208", "570685", 0.0], ["13208", "570705", 1.0],
     ]  # fmt: skip
+
+
+def test_a_return_that_fits_a_line_gets_it_before_an_earlier_return_that_fits_none():
+    """A line of 3 on 1 January, one of 2 on the 20th; one unit back on the 25th (fits neither line) and the 2
+    back on 5 February (the second line sent back; the first is over 30 days old by then). Matched in return order,
+    the unit took one of the 2, the 2 found one left, £10 of its credit matched nothing and the line of 3 stood whole
+    though a unit of it had come back."""
+    assert matched(
+        [("2024-01-01", 3, 30.0), ("2024-01-20", 2, 20.0)], [("2024-01-25", -1, -10.0), ("2024-02-05", -2, -20.0)]
+    ) == ([0.666667, 0.0], [0.0, 0.0])  # fmt: skip
