@@ -14,7 +14,8 @@ its drafts (``A``, ``B`` …) plus ``holdout``, whose customers are sent nothing
   that could not is no send nobody clicked: counted, it diluted its arm's rate (tracking switched off half way, the
   arm ahead got most of those sends and fell behind). Each arm says how many of its sends could report an open and a
   click, and the results warn when none could report the allocation outcome nor will the next batch: the experiment
-  cannot learn, and splits every batch evenly.
+  cannot learn, and splits every batch evenly. They warn too when those that could have only machines' outcomes
+  (a privacy proxy's opens, a link scanner's clicks), no reader's: the arms' even split is then no result.
 - Conversions: a customer of any arm converted when their send got a ``conversion`` event, or when they made
   a purchase (an order line in ``interactions``) after they were assigned and within
   ``conversion_window_days``. Held-out customers can only convert by purchase, which is what makes the lift
@@ -46,7 +47,14 @@ from scoring.experiments import (
 from service.db.models import Assignment, Campaign, Customer, Draft, Event, Interaction, Send, Variant
 from service.db.session import dialect_insert
 from service.errors import Conflict, NotReady
-from service.outcome_reports import TRACKED, reporting_sends, tracked_now, unseen_warning
+from service.outcome_reports import (
+    MACHINES_COLUMNS,
+    TRACKED,
+    machines_only_warning,
+    reporting_sends,
+    tracked_now,
+    unseen_warning,
+)
 from service.performance import SHOWN_BY
 from service.schemas import ArmOut, ExperimentOut, LiftOut, RateOut, RevenueLiftOut
 from service.settings import ExperimentSettings, TrackingSettings
@@ -171,7 +179,8 @@ def _rate(row: pd.Series, p_best: float | None) -> RateOut:
 
 
 def _outcome_table(assignments: pd.DataFrame, session: Session, window: timedelta) -> pd.DataFrame:
-    """One row per assigned customer with 0/1 ``opened``, ``clicked`` and ``converted``, and ``revenue``: the
+    """One row per assigned customer with 0/1 ``opened``, ``clicked`` and ``converted`` (a reader's), ``machine_opened``
+    and ``machine_clicked`` (a machine's: service.machine_opens, service.machine_clicks), and ``revenue``: the
     amount of their purchases in the window or the value of their send's conversion events in it, whichever is
     larger (both may record the same order). A conversion reported after the window counts no more than a
     holdout's purchase after it: the arms are compared over the same days."""
@@ -206,6 +215,8 @@ def _outcome_table(assignments: pd.DataFrame, session: Session, window: timedelt
     # and 3 clicks in 15 sends, its open rate short of the opens the forecast predicted.
     for column, kinds in SHOWN_BY.items():
         table[column] = table.send_id.isin(set(events.loc[events.kind.isin(kinds), "send_id"])).astype(int)
+    for column, kind in MACHINES_COLUMNS.values():  # kept apart: no reader's, but they say why none is counted
+        table[column] = table.send_id.isin(set(events.loc[events.kind == kind, "send_id"])).astype(int)
     table["converted"] = (table.converted.astype(bool) | table.customer_id.isin(set(in_window.customer_id))).astype(int)
     conversion_values = events[events.kind == "conversion"].groupby("send_id")["value"].sum()
     purchased = table.customer_id.map(in_window.groupby("customer_id")["amount"].sum()).fillna(0.0)
@@ -220,7 +231,8 @@ def arm_outcomes(
     """The variant arms, and per arm (holdout included) its customers, sends, opens, clicks, conversions and
     revenue (with its sum of squares, for intervals) so far, and per outcome its trials and successes among the sends
     that could report it (``<outcome>_trials``, ``<outcome>_successes``): what both the results and the next batch's
-    allocation count."""
+    allocation count; and of those sends, the ones a machine opened or clicked (``open_machines``,
+    ``click_machines``), which no rate counts."""
     window = timedelta(days=settings.conversion_window_days)
     assignments = pd.DataFrame(
         session.execute(
@@ -235,7 +247,8 @@ def arm_outcomes(
     if len(assignments):
         table = _outcome_table(assignments, session, window)
     else:
-        table = assignments.assign(opened=0, clicked=0, converted=0, revenue=0.0)
+        no_machines = {column: 0 for column, _ in MACHINES_COLUMNS.values()}
+        table = assignments.assign(opened=0, clicked=0, converted=0, **no_machines, revenue=0.0)
     sent = table.send_id.notna()
     reporting = reporting_sends(session, sent, table.tracking)
     rows = {}
@@ -246,6 +259,8 @@ def arm_outcomes(
             reported = members & reporting[outcome]
             counted[f"{outcome}_trials"] = int(reported.sum())
             counted[f"{outcome}_successes"] = int(table.loc[reported, column].sum())
+            if outcome in MACHINES_COLUMNS:
+                counted[f"{outcome}_machines"] = int(table.loc[reported, MACHINES_COLUMNS[outcome][0]].sum())
         chosen = table[members]
         rows[arm] = {
             "customers": len(chosen),
@@ -316,7 +331,8 @@ def experiment_results(session: Session, campaign: Campaign) -> ExperimentOut:
             select(func.count()).where(Draft.campaign_id == campaign.id, Draft.pinned, Draft.status == "sent")
         ),
         arms=arms_out,
-        warnings=_unseen_allocation(rows, variant_labels, settings.allocation_outcome),
+        warnings=_unseen_allocation(rows, variant_labels, settings.allocation_outcome)
+        or _machines_only(rows, variant_labels, settings.allocation_outcome),
     )
 
 
@@ -329,6 +345,17 @@ def _unseen_allocation(rows: dict[str, dict[str, float]], arms: list[str], outco
         return []
     carried = TrackingSettings().carried()
     return [] if tracked_now(outcome, carried) else [unseen_warning(outcome, sends, carried, just_sent=False)]
+
+
+def _machines_only(rows: dict[str, dict[str, float]], arms: list[str], outcome: str) -> list[str]:
+    """The warning when the experiment has no reader's signal to learn from: of its arms' sends that could report the
+    outcome it allocates by, machines opened or clicked some (``machine_open``, ``machine_click``) and no reader any,
+    so no arm is ahead and the next batch is split evenly, which the results would show with no word of why."""
+    if outcome not in MACHINES_COLUMNS or any(rows[arm][f"{outcome}_successes"] for arm in arms):
+        return []
+    machines = sum(rows[arm][f"{outcome}_machines"] for arm in arms)
+    sends = sum(rows[arm][f"{outcome}_trials"] for arm in arms)
+    return [machines_only_warning(outcome, machines, sends)] if machines else []
 
 
 def _allocation_counts(

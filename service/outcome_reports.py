@@ -17,6 +17,10 @@ opens too; a click with no open is an email whose images were blocked, which the
 as well as a reader's (``machine_open``, ``machine_click``: it sees them, and tells some apart). Tailor's own
 tracked events (their ids, ``service.tracking``, a machine's among them) and the outcomes of imported history (no
 campaign) do not count: they say nothing of an email service.
+
+A send that could report the outcome may yet have only a machine's (``machine_open``, ``machine_click``: no reader's,
+service.machine_opens): when every open or click of the arms is a machine's, their rates are all 0 and the split even,
+which read as a result; ``machines_only_warning`` says that no reader's is recorded.
 """
 
 from __future__ import annotations
@@ -28,11 +32,14 @@ from sqlalchemy import exists, not_, or_, select
 from sqlalchemy.orm import Session
 
 from service.db.models import Event, Send
-from service.machine_clicks import MACHINE_EVENT_PREFIX
+from service.machine_clicks import MACHINE_CLICK, MACHINE_EVENT_PREFIX
+from service.machine_opens import MACHINE_OPEN
 from service.signed_links import CLICK_EVENT_PREFIX, OPEN_EVENT_ID
 
 Outcome = Literal["open", "click", "conversion"]
 TRACKED = {"open": "opens", "click": "clicks"}  # what sends.tracking names each seen outcome
+# Per outcome, the 0/1 column of an experiment's outcome table that says a machine made one, and the kind it reads.
+MACHINES_COLUMNS = {"open": ("machine_opened", MACHINE_OPEN), "click": ("machine_clicked", MACHINE_CLICK)}
 # The kinds of event by which an email service shows that it reports each outcome.
 # A machine's open or click (``machine_open``, ``machine_click``) shows it sees them, and tells some apart.
 REPORTED_BY = {"open": ("open", "machine_open", "click", "machine_click"), "click": ("click", "machine_click")}
@@ -90,7 +97,7 @@ def unseen_warning(outcome: Outcome, sends: int, tracking_carried: str, just_sen
     report the outcome it allocates by, nor will email sent now (``tracking_carried``: TrackingSettings.carried),
     and what would let the experiment learn."""
     setting = f"TAILOR_TRACK_{TRACKED[outcome].upper()}"
-    an = "an" if outcome == "open" else "a"
+    an = _article(outcome)
     if just_sent:
         which, learns = f"the {sends:,} emails just sent cannot", "they count in no arm's rate and teach it nothing"
     else:
@@ -103,3 +110,24 @@ def unseen_warning(outcome: Outcome, sends: int, tracking_carried: str, just_sen
         f"email service post {outcome} events to POST /events (from its first, the sends already made count too), "
         f"or allocate by what is seen: TAILOR_EXPERIMENT_ALLOCATION_OUTCOME={other}."
     )
+
+
+def machines_only_warning(outcome: Outcome, machines: int, sends: int) -> str:
+    """What to say when, of the ``sends`` in an experiment's arms that could report the ``outcome`` it allocates by,
+    ``machines`` were opened or clicked by a machine and none by a reader: it is no result that the arms are even."""
+    made, what = {"open": ("opened", "a mail gateway or a privacy proxy loading the image"),
+                  "click": ("clicked", "a link scanner following the links")}[outcome]  # fmt: skip
+    kind = MACHINES_COLUMNS[outcome][1]
+    other = "click (or conversion)" if outcome == "open" else "conversion"
+    return (
+        f"No reader's {outcome} is recorded: of the {sends:,} sends in the arms that could report {_article(outcome)} "
+        f"{outcome}, {machines:,} were {made} by machines only ({kind}: {what}, as Tailor tells them or an email "
+        f"service reported them), which no rate counts. Nothing tells the arms apart: P(best) and the next batch's "
+        f"split (even, or nearly) come from the arms' prior alone, not from a result. Readers' {outcome}s count as "
+        f"they come; where they cannot be seen (a privacy proxy opens every email, a scanner clicks every link), "
+        f"allocate by what readers do: TAILOR_EXPERIMENT_ALLOCATION_OUTCOME={other}."
+    )
+
+
+def _article(outcome: Outcome) -> str:
+    return "an" if outcome == "open" else "a"

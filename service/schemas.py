@@ -803,7 +803,8 @@ class ExperimentOut(BaseModel):
     warnings: list[str] = Field(
         [], description="what keeps the experiment from learning: none of its arms' sends could report "
         "`allocation_outcome` (opens or clicks) and email sent now will not either, so every batch is split evenly; "
-        "each says what to do",
+        "or those that could report it have only machines' (`machine_open`, `machine_click`: a privacy proxy's, a "
+        "link scanner's) and no reader's, so the arms' even P(best) and split are no result; each says what to do",
     )  # fmt: skip
 
 

@@ -8,9 +8,13 @@ from datetime import timedelta
 
 import pandas as pd
 import pytest
+from sqlalchemy import select
 
 from scoring.experiments import thompson_allocation
+from service.db.models import Send
+from service.db.session import session_scope
 from service.signed_links import click_event_id
+from service.tracking import Engagement, _written
 from tests.service.conftest import set_host_clock_off
 from tests.service.test_experiments import approved_campaign, send, sends_of
 
@@ -120,3 +124,56 @@ def test_sends_that_could_not_report_clicks_count_in_no_arm_s_click_rate(client,
     assert f"of {len(tracked[diluted])} that could tell" in page
     assert "cannot report a click" in later["warnings"][0]  # the batch just sent could not
     assert results["warnings"] == []  # the first batch's sends still tell the arms apart
+
+
+def test_an_experiment_whose_opens_are_all_machines_says_that_no_reader_s_is_recorded(
+    client, engine, mail_server, monkeypatch
+):
+    """Allocating by opens, every email of the arms opened by an email service's privacy proxy (posted as
+    `machine_open`, as SendGrid marks Apple Mail's): the arms read 0 % each, P(best) 50/50 and an even next split,
+    which the page showed as a result with no word that no reader's open was counted."""
+    mailing(mail_server, monkeypatch)
+    monkeypatch.setenv("TAILOR_TRACK_OPENS", "true")
+    monkeypatch.setenv("TAILOR_EXPERIMENT_ALLOCATION_OUTCOME", "open")
+    campaign_id = approved_campaign(client, engine, 12, "p", holdout_share=0)
+    send(client, campaign_id)
+    sends = [send_id for send_id, _, _, _ in sends_of(engine, campaign_id)]
+    proxied = [{"send_id": s, "kind": "machine_open", "event_id": f"mpp-{s}"} for s in sends]
+    assert client.post("/events", json={"events": proxied}).json()["recorded"] == len(sends)
+
+    results = _results(client, campaign_id)
+
+    [warning] = results["warnings"]
+    assert "No reader's open is recorded" in warning and f"{len(sends)} were opened by machines only" in warning
+    assert "machine_open" in warning and "TAILOR_EXPERIMENT_ALLOCATION_OUTCOME=click" in warning
+    assert results["next_allocation"] == pytest.approx({"A": 0.5, "B": 0.5}, abs=0.01)
+    page = client.get(f"/review/campaigns/{campaign_id}/experiment").text
+    assert 'id="experiment-warnings"' in page and "No reader&#39;s open is recorded" in page
+
+    read = {"send_id": sends[0], "kind": "open", "event_id": "reader-1"}  # a reader's open: a result, no warning
+    assert client.post("/events", json={"events": [read]}).json()["recorded"] == 1
+    assert _results(client, campaign_id)["warnings"] == []
+
+
+def test_an_experiment_whose_clicks_are_all_a_link_scanner_s_says_that_no_reader_s_is_recorded(
+    client, engine, mail_server, monkeypatch
+):
+    """Allocating by clicks (the default), each email's link clicked by a scanner as it arrived (Tailor's own tracked
+    link, told apart as a `machine_click`): 0 clicks in every arm and an even split, with no word of why."""
+    mailing(mail_server, monkeypatch)
+    monkeypatch.setenv("TAILOR_TRACK_CLICKS", "true")
+    campaign_id = approved_campaign(client, engine, 10, "s", holdout_share=0)
+    send(client, campaign_id)
+    with session_scope(engine) as session:
+        sent_at = dict(session.execute(select(Send.id, Send.sent_at).where(Send.campaign_id == campaign_id)).all())
+    link = click_event_id("https://shop.example/p/1")
+    _written(engine, [Engagement(s, "click", link, at + timedelta(seconds=0.2)) for s, at in sent_at.items()])
+
+    [warning] = _results(client, campaign_id)["warnings"]
+
+    assert "No reader's click is recorded" in warning and f"{len(sent_at)} were clicked by machines only" in warning
+    assert "machine_click" in warning and "TAILOR_EXPERIMENT_ALLOCATION_OUTCOME=conversion" in warning
+    monkeypatch.setenv(
+        "TAILOR_EXPERIMENT_ALLOCATION_OUTCOME", "conversion"
+    )  # what it says: conversions are no machine's
+    assert _results(client, campaign_id)["warnings"] == []
