@@ -16,7 +16,8 @@ What stays unseen: Apple Mail's privacy protection loads every image of every em
 email reaches the device, seconds to hours after the sending, and its reader's own open then loads nothing more; a
 gateway that takes longer than the window does the same. Nothing in the image's request tells those from a reader's
 open here, and they count as opens: read opens as an upper bound. An email service that sees more reports it (SendGrid
-marks such an open `sg_machine_open`): it posts that open as ``machine_open`` (POST /events)."""
+marks such an open `sg_machine_open`): it posts that open as ``machine_open`` (POST /events), or a sends file marks it
+(``machine_opened``: service.importing.columns)."""
 
 from __future__ import annotations
 

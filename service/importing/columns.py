@@ -139,6 +139,9 @@ SENDS = TableSpec(
         Column("opened", "bool", required=False, default=False),
         Column("clicked", "bool", required=False, default=False),
         Column("converted", "bool", required=False, default=False),
+        # An open the email service tells a machine made (a privacy proxy's, a gateway's), beside `opened`, a reader's:
+        # kept as a machine_open, no open for any rate or model (service.machine_opens).
+        Column("machine_opened", "bool", required=False, default=False),
     ),
 )
 # Excel's day numbers for 1954-10-03 to 2173-10-14: what a date column saved without its date format holds.

@@ -945,15 +945,19 @@ def _check_sends(session: Session, rows: pd.DataFrame) -> list[Problem]:
 
 
 # The outcomes a sends file states, each an event at the send's time: (event kind, the file's column; None: always).
-FILE_OUTCOMES = (("delivered", None), ("open", "opened"), ("click", "clicked"), ("conversion", "converted"))
+# A machine's open (an email service's proxy or gateway flag) is a machine_open, as Tailor's own tracking records one.
+FILE_OUTCOMES = (
+    ("delivered", None), ("open", "opened"), ("machine_open", "machine_opened"), ("click", "clicked"),
+    ("conversion", "converted"),
+)  # fmt: skip
 
 
 def _import_sends(session: Session, rows: pd.DataFrame, progress: Report) -> ImportSummary:
-    """Sends and their outcomes as events (delivered, open, click, conversion), written in bulk. A known send that
-    the file states otherwise is written again, and the events an earlier file made for it (each at the send's
-    time) are replaced by this file's; events that came another way (POST /events, an unsubscribe) stay: a nightly
-    re-sync of the sends file deleted every click the email service had posted since. A known send the file states
-    as stored is unchanged, and nothing of it is written."""
+    """Sends and their outcomes as events (delivered, open, machine_open, click, conversion), written in bulk. A known
+    send that the file states otherwise is written again, and the events an earlier file made for it (each at the
+    send's time) are replaced by this file's; events that came another way (POST /events, an unsubscribe) stay: a
+    nightly re-sync of the sends file deleted every click the email service had posted since. A known send the file
+    states as stored is unchanged, and nothing of it is written."""
     records = pd.DataFrame(
         {
             "external_id": rows.send_id,

@@ -1,12 +1,14 @@
 """Opens a machine made, not a reader (service.machine_opens): Tailor's own image loaded as the email is handed to the
-mail server, or an open an email service reports as a machine's (`machine_open`: SendGrid's `sg_machine_open`), is
-kept and counted apart, and is no open for any rate, experiment, send time or model."""
+mail server, or an open an email service reports as a machine's (`machine_open`: SendGrid's `sg_machine_open`; a sends
+file's `machine_opened`), is kept and counted apart, and is no open for any rate, experiment, send time or model."""
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import UTC, datetime, timedelta
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -19,6 +21,7 @@ from service.signed_links import OPEN_EVENT_ID
 from service.tracking import Engagement, _written
 from tests.service.conftest import set_host_clock_off
 from tests.service.test_experiments import approved_campaign, send, sends_of
+from tests.service.test_importing import CUSTOMERS
 from tests.service.test_machine_clicks import SENT_AT, email_sent
 from tests.service.test_tracking import PUBLIC, _events, _sent
 
@@ -140,3 +143,54 @@ def test_a_machine_s_open_is_no_open_of_an_experiment_s_arm_nor_of_send_times_no
         assert training["opened"].sum() == 1  # the engagement model's outcomes
         by_hour, _ = frames.send_open_counts(session, [])
         assert by_hour["opens"].sum() == 1  # what the best send hours are learned from
+
+
+def _sends_csv(machine_opened: list[str]) -> bytes:
+    sends = pd.DataFrame(
+        {
+            "send_id": ["s1", "s2", "s3"], "customer_id": ["c1", "c2", "c1"],
+            "subject": ["Hello Anna", "New teas", "Knives"], "campaign_type": ["cross_sell", "win_back", "vip"],
+            "sent_at": ["2026-03-01 09:00", "2026-03-02 18:00", "2026-03-03 07:00"],
+            "opened": ["false", "false", "true"], "machine_opened": machine_opened,
+        }
+    )  # fmt: skip
+    return sends.to_csv(index=False).encode()
+
+
+def _imported(client, kind: str, content: bytes):
+    return client.post(f"/imports/{kind}", files={"file": (f"{kind}.csv", io.BytesIO(content), "text/csv")})
+
+
+def test_a_sends_file_marks_the_opens_a_machine_made_and_they_are_no_reader_s(client, engine):
+    """An email service's export flags the opens its privacy proxy made (Mailchimp's `is_proxy_open`, SendGrid's
+    `sg_machine_open`): a sends file had no column for them, and a shop either left them out or imported them as
+    `opened`, which the engagement model and the best send hours learnt as readers'."""
+    assert _imported(client, "customers", CUSTOMERS.to_csv(index=False).encode()).status_code == 200
+
+    imported = _imported(client, "sends", _sends_csv(["true", "false", "yes"]))
+
+    assert imported.status_code == 200, imported.text
+    histories = {c: client.get(f"/customers/{c}/sends").json() for c in ("c1", "c2")}
+    kinds = {s["send_id"]: sorted(e["kind"] for e in s["events"]) for sends in histories.values() for s in sends}
+    assert kinds == {
+        "s1": ["delivered", "machine_open"], "s2": ["delivered"], "s3": ["delivered", "machine_open", "open"]
+    }  # fmt: skip
+    with session_scope(engine) as session:
+        assert frames.sends_frame(session)["opened"].tolist() == [0, 0, 1]  # s3's reader alone, for the model
+        by_hour, _ = frames.send_open_counts(session, [])
+        assert by_hour["opens"].sum() == 1  # and for the best send hours
+
+    again = _imported(client, "sends", _sends_csv(["false", "false", "yes"]))  # corrected: s1's was no machine's
+    assert (again.json()["updated"], again.json()["unchanged"]) == (1, 2)
+    (s1,) = [s for s in client.get("/customers/c1/sends").json() if s["send_id"] == "s1"]
+    assert [e["kind"] for e in s1["events"]] == ["delivered"]
+
+
+def test_a_sends_file_s_machine_opened_cell_that_is_no_yes_or_no_is_refused_by_row_and_column(client, engine):
+    assert _imported(client, "customers", CUSTOMERS.to_csv(index=False).encode()).status_code == 200
+
+    refused = _imported(client, "sends", _sends_csv(["true", "proxy", "false"]))
+
+    assert refused.status_code == 422
+    assert "row 3, column 'machine_opened'" in refused.text and "'proxy'" in refused.text
+    assert client.get("/customers/c1/sends").json() == []  # nothing of the file written
