@@ -347,6 +347,18 @@ def _unseen_allocation(rows: dict[str, dict[str, float]], arms: list[str], outco
     return [] if tracked_now(outcome, carried) else [unseen_warning(outcome, sends, carried, just_sent=False)]
 
 
+def no_reader_signal(session: Session, campaign_id: int, just_sent: int) -> str | None:
+    """The results' warning (``_machines_only``) that the experiment's arms have only machines' outcomes of the kind
+    it allocates by, no reader's, for the result of a send of ``just_sent`` emails in the arms to say too. None when a
+    reader's is recorded, or none at all, or when the batch was the arms' first: a first batch is split evenly by
+    rule, and the gateways that open its email as it arrives would have it warn every time."""
+    settings = ExperimentSettings()
+    arms, rows = arm_outcomes(session, campaign_id, settings)
+    if sum(rows[arm]["sends"] for arm in arms) <= just_sent:
+        return None
+    return next(iter(_machines_only(rows, arms, settings.allocation_outcome)), None)
+
+
 def _machines_only(rows: dict[str, dict[str, float]], arms: list[str], outcome: str) -> list[str]:
     """The warning when the experiment has no reader's signal to learn from: of its arms' sends that could report the
     outcome it allocates by, machines opened or clicked some (``machine_open``, ``machine_click``) and no reader any,

@@ -122,8 +122,8 @@ def machines_only_warning(outcome: Outcome, machines: int, sends: int) -> str:
     return (
         f"No reader's {outcome} is recorded: of the {sends:,} sends in the arms that could report {_article(outcome)} "
         f"{outcome}, {machines:,} were {made} by machines only ({kind}: {what}, as Tailor tells them or an email "
-        f"service reported them), which no rate counts. Nothing tells the arms apart: P(best) and the next batch's "
-        f"split (even, or nearly) come from the arms' prior alone, not from a result. Readers' {outcome}s count as "
+        f"service reported them), which no rate counts. Nothing tells the arms apart: P(best) and the split of the "
+        f"sends (even, or nearly) come from the arms' prior alone, not from a result. Readers' {outcome}s count as "
         f"they come; where they cannot be seen (a privacy proxy opens every email, a scanner clicks every link), "
         f"allocate by what readers do: TAILOR_EXPERIMENT_ALLOCATION_OUTCOME={other}."
     )

@@ -58,7 +58,7 @@ from service.db.models import Campaign, Customer, Draft, Send, Variant, left_to_
 from service.db.session import session_scope
 from service.drafts import AUDIENCE_ORDER, failed_checks, selected_variant
 from service.errors import Conflict, InvalidEnvironment, JobCancelled, MailServerUnavailable, NotFound, TailorError
-from service.experiments import plan_arms
+from service.experiments import no_reader_signal, plan_arms
 from service.jobs.recovery import flag_interrupted_sends
 from service.logs import IN_RESULT
 from service.outcome_reports import unseen_in_batch
@@ -327,6 +327,10 @@ def send_campaign(
         warnings.append(unseen)
         log.warning("an experiment's sends cannot report its allocation outcome",
                     extra={"campaign_id": campaign_id, "sent": tally.sent, **IN_RESULT})  # fmt: skip
+    elif experiment and (unread := _no_reader_signal(engine, campaign_id, sum(tally.sent_by_arm.values()))):
+        warnings.append(unread)
+        log.warning("an experiment's batch was split with no reader's outcome recorded",
+                    extra={"campaign_id": campaign_id, "sent": tally.sent, **IN_RESULT})  # fmt: skip
     if warnings:
         result["warnings"] = warnings
     if experiment:
@@ -340,6 +344,15 @@ def _allocation_unseen(engine: Engine, outbox: _Outbox, sent_in_arms: int) -> st
     outcome = ExperimentSettings().allocation_outcome
     with session_scope(engine) as session:
         return unseen_in_batch(session, outcome, sent_in_arms, outbox.tracking.carried())
+
+
+def _no_reader_signal(engine: Engine, campaign_id: int, sent_in_arms: int) -> str | None:
+    """The warning of an experiment's batch split with no reader's outcome recorded, only machines'
+    (service.experiments.no_reader_signal): its even split is no result."""
+    if not sent_in_arms:
+        return None
+    with session_scope(engine) as session:
+        return no_reader_signal(session, campaign_id, sent_in_arms)
 
 
 @dataclass(frozen=True)

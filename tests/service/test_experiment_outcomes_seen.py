@@ -135,22 +135,24 @@ def test_an_experiment_whose_opens_are_all_machines_says_that_no_reader_s_is_rec
     mailing(mail_server, monkeypatch)
     monkeypatch.setenv("TAILOR_TRACK_OPENS", "true")
     monkeypatch.setenv("TAILOR_EXPERIMENT_ALLOCATION_OUTCOME", "open")
-    campaign_id = approved_campaign(client, engine, 12, "p", holdout_share=0)
-    send(client, campaign_id)
-    sends = [send_id for send_id, _, _, _ in sends_of(engine, campaign_id)]
-    proxied = [{"send_id": s, "kind": "machine_open", "event_id": f"mpp-{s}"} for s in sends]
-    assert client.post("/events", json={"events": proxied}).json()["recorded"] == len(sends)
+    campaign_id = approved_campaign(client, engine, 16, "p", holdout_share=0)
+    assert "warnings" not in send(client, campaign_id, batch_size=8)
+    first = [send_id for send_id, _, _, _ in sends_of(engine, campaign_id)]
+    proxied = [{"send_id": s, "kind": "machine_open", "event_id": f"mpp-{s}"} for s in first]
+    assert client.post("/events", json={"events": proxied}).json()["recorded"] == len(first)
 
+    [told] = send(client, campaign_id)["warnings"]  # the next batch, split by no result: `tailor send` says so
     results = _results(client, campaign_id)
 
     [warning] = results["warnings"]
-    assert "No reader's open is recorded" in warning and f"{len(sends)} were opened by machines only" in warning
+    assert told == warning and "of the 16 sends in the arms that could report an open" in warning
+    assert "No reader's open is recorded" in warning and f"{len(first)} were opened by machines only" in warning
     assert "machine_open" in warning and "TAILOR_EXPERIMENT_ALLOCATION_OUTCOME=click" in warning
     assert results["next_allocation"] == pytest.approx({"A": 0.5, "B": 0.5}, abs=0.01)
     page = client.get(f"/review/campaigns/{campaign_id}/experiment").text
     assert 'id="experiment-warnings"' in page and "No reader&#39;s open is recorded" in page
 
-    read = {"send_id": sends[0], "kind": "open", "event_id": "reader-1"}  # a reader's open: a result, no warning
+    read = {"send_id": first[0], "kind": "open", "event_id": "reader-1"}  # a reader's open: a result, no warning
     assert client.post("/events", json={"events": [read]}).json()["recorded"] == 1
     assert _results(client, campaign_id)["warnings"] == []
 
