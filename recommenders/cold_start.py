@@ -8,7 +8,9 @@ its *twin* (the known product most like it in text, all of them at a tie, at a c
 less a discount for how unlike it is, (1 - similarity) x the spread of the customer's candidate scores (best minus
 worst). A new arrival worded as its twin ranks right below it; one half like it, half the candidate list lower; one
 whose twin is not among the customer's candidates has no place, as its twin has none. A twin the customer
-may not be shown (sold out: the print a new one replaces) is scored for them still, and places its new arrival.
+may not be shown (sold out: the print a new one replaces) is scored for them still, and places its new arrival; so
+does it where nothing the model knows is for sale (a range replaced whole since the training), the sold-out twins'
+scores then setting the customer's scale.
 
 A new arrival is new to every customer, so it is placed among the products new to the customer: a twin the customer
 already bought (or viewed, or carted) counts at their best score among the products new to them (what they buy is
@@ -150,10 +152,11 @@ class NewArrivals:
             everything, new = self.model.recommend_all_and_new(customers, k, allowed_products=allowed)
             out = self.model.recommend_all_and_new(customers, k, allowed_products=sold_out)
             twin_lists = (pd.concat([everything, out[0]]), pd.concat([new, out[1]]))
-        if twins.empty or everything.empty:
+        if twins.empty or twin_lists[0].empty:
             return everything, new
-        best_new = new.groupby("customer_id", sort=False)["score"].max()
-        scored = _scored_like_twins(_as_new(*twin_lists, best_new), twins, _spread(new))
+        scale = _scale(new, twin_lists[1])
+        best_new = scale.groupby("customer_id", sort=False)["score"].max()
+        scored = _scored_like_twins(_as_new(*twin_lists, best_new), twins, _spread(scale))
         return _merged(everything, scored, customers, k), _merged(new, scored, customers, k)
 
     def explain_many(
@@ -213,6 +216,14 @@ def _first_allowed(listed: pd.DataFrame, sold_out: pd.Index, k: int) -> pd.DataF
         return listed
     kept = listed[~listed["product_id"].isin(sold_out)].groupby("customer_id", sort=False).head(k)
     return kept.assign(rank=kept.groupby("customer_id", sort=False).cumcount() + 1).reset_index(drop=True)
+
+
+def _scale(new: pd.DataFrame, twins_new: pd.DataFrame) -> pd.DataFrame:
+    """The candidates whose scores set a customer's scale for new products: their products new to them and for sale
+    (``new``); for a customer with none (a range replaced whole, every known product sold out), the sold-out twins
+    new to them (in ``twins_new``), which alone can place a new product for them."""
+    without = twins_new[~twins_new["customer_id"].isin(new["customer_id"])]
+    return new if without.empty else pd.concat([new, without], ignore_index=True)
 
 
 def _as_new(everything: pd.DataFrame, new: pd.DataFrame, best_new: pd.Series) -> pd.DataFrame:

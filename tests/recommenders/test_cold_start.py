@@ -158,3 +158,21 @@ def test_customers_none_of_whose_candidates_is_a_twin_get_the_models_list(shop):
     plain = model.recommend(["d0"], k=1)
     assert list(lists["product_id"]) == list(plain["product_id"])
     assert lists["score"].dtype == "float64"
+
+
+def test_a_range_replaced_whole_is_ranked_by_the_sold_out_range_it_replaced(shop):
+    """A shop that replaced its whole range since the training: every known product sold out, every product for sale
+    new. Each list was empty (the model had no candidate for sale, and cold start placed nothing without one), and so
+    was every e-mail of a campaign; each new product is placed by the sold-out one it reads like, for who would want
+    that one, and explained by what the customer bought."""
+    model, catalog = shop
+    texts = catalog.set_index("product_id")[["name", "category", "description"]]
+    current = arrived(catalog.assign(in_stock=False), **{f"new_{sku}": row.to_dict() for sku, row in texts.iterrows()})
+    served = with_new_arrivals(model, current)
+    lists = recommend_with_rules(served, ["c0", "d0"], current, k=3)
+    red, blue = (list(lists.loc[lists["customer_id"] == customer, "product_id"]) for customer in ("c0", "d0"))
+    assert len(red) == len(blue) == 3
+    assert red[0] == "new_a0" and set(red) <= {f"new_a{j}" for j in range(5)}  # c0's first pick, a0, made new
+    assert blue[0] == "new_b0" and set(blue) <= {f"new_b{j}" for j in range(5)}
+    (reasons,) = served.explain_many(["c0"], ["new_a0"], n=4)
+    assert reasons and set(reasons) <= {f"a{j}" for j in range(1, 5)}  # what c0 bought that reads like it

@@ -245,3 +245,29 @@ def test_a_shop_that_turns_new_arrivals_off_gets_the_models_picks_alone(client, 
     picks = client.get(url, params={"k": 10}).json()
     assert len(picks) == 10 and not any(pick["new_arrival"] for pick in picks), picks
     assert not {"NEW-LIKE", "NEW-ODD"} & {pick["sku"] for pick in picks}
+
+
+def test_a_range_replaced_whole_since_the_training_is_recommended_by_the_range_it_replaced(client, trained, demo_files,
+                                                                                           tmp_path):  # fmt: skip
+    """A shop that replaced its whole range after `tailor train` (each product sold out, a new version of it in
+    stock) got empty lists, and campaigns that showed no product: the model knew nothing for sale. Each customer now
+    gets the new versions of what the model would have shown them or of what they buy (a new print of a customer's
+    usual comes first among the products new to them), told as new and why."""
+    import pandas as pd
+
+    _, bought = trained
+    customer = max(bought, key=lambda c: len(bought[c]))
+    url = f"/customers/{customer}/recommendations"
+    before = [pick["sku"] for pick in client.get(url, params={"k": 10}).json()]
+    products = pd.read_csv(demo_files["products"])
+    renewed = products.assign(sku="NEW-" + products["sku"], name=products["name"] + " Deluxe")
+    pd.concat([products.assign(in_stock=False), renewed]).to_csv(tmp_path / "products.csv", index=False)
+    assert upload(client, "products", tmp_path / "products.csv").status_code == 200
+
+    picks = client.get(url, params={"k": 10}).json()
+    assert len(picks) == 10 and all(pick["new_arrival"] and pick["sku"].startswith("NEW-") for pick in picks), picks
+    renewed_of_theirs = {f"NEW-{sku}" for sku in {*before, *bought[customer]}}
+    assert len(renewed_of_theirs & {pick["sku"] for pick in picks}) >= 8, (before, picks)
+    bought_names = set(products.loc[products["sku"].isin(bought[customer]), "name"])
+    assert any(pick["because_you_bought"] for pick in picks)
+    assert all(set(pick["because_you_bought"]) <= bought_names for pick in picks)
