@@ -20,13 +20,13 @@ from sqlalchemy.orm import Session
 
 from recommenders.cold_start import Likeness, NewArrivals
 from recommenders.reorder import reorderable_products
-from recommenders.rules import Rules, for_sale, recommend_with_rules
+from recommenders.rules import Rules, for_sale, merchandise, recommend_with_rules
 from service.addresses import address_key
 from service.clock import utcnow
 from service.db.batches import IN_BATCH, batches, rows_where_in
 from service.db.models import Campaign, Customer, Draft, Job, ReplacedDraft, Review, Send, Variant
 from service.db.session import session_scope
-from service.errors import GeneratedAgain
+from service.errors import GeneratedAgain, NotReady
 from service.forecasts import mean_price, refresh_forecast
 from service.jobs.heartbeat import Heartbeat
 from service.jobs.recovery import PERHAPS_SENT
@@ -34,7 +34,7 @@ from service.jobs.runner import undone_if_never_run
 from service.pipeline import frames
 from service.pipeline.draft_requests import DraftRequests
 from service.pipeline.flags import flag_kinds, review_floors, with_check_reasons
-from service.pipeline.model_store import ModelStore
+from service.pipeline.model_store import TRAINING, ModelStore
 from service.pipeline.picks import Picks
 from service.segments import segment_named
 from service.settings import CampaignSettings
@@ -113,8 +113,39 @@ def recommend_products(
         if progress:
             progress(done, len(customers))
     ranked = pd.concat(parts, ignore_index=True)
+    if ranked.empty and (unrankable := nothing_to_rank(recommender, products, rules, new_arrivals)):
+        raise unrankable
     catalog = products.drop_duplicates("product_id").set_index("product_id").to_dict("index")
     return Picks(ranked, explained, catalog, new_to_customer)
+
+
+def nothing_to_rank(recommender, products: pd.DataFrame, rules: Rules, new_arrivals: bool) -> NotReady | None:
+    """Why no list can hold a product, where the recommender knows none of those the `rules` may show (a catalog
+    replaced whole since the training, or a model trained on another) and cold start ranks none of them; None where
+    it knows or ranks one. A campaign of such lists was e-mails without a product, each flagged as if the rules had
+    left its customer's out, and the API answered an empty list."""
+    catalog = products.assign(product_id=products["product_id"].astype(str)).drop_duplicates("product_id")
+    catalog = catalog.set_index("product_id")
+    shown = for_sale(catalog) if rules.in_stock_only else merchandise(catalog)
+    model = recommender.model if isinstance(recommender, NewArrivals) else recommender
+    if not len(shown) or (model.vocabulary.products.get_indexer(shown) >= 0).any():
+        return None
+    if isinstance(recommender, NewArrivals) and recommender.likeness.twins["product_id"].isin(shown).any():
+        return None
+    products_named = f"{len(shown):,} product{'s' if len(shown) != 1 else ''} it may show"
+    if new_arrivals:
+        why = "and none of them reads like one it knows (in name, category or description), by which it would rank them"
+        remedy = "or word them as the products they replace"
+    else:
+        why = "and TAILOR_CAMPAIGN_NEW_ARRIVALS=false leaves out the products imported since its training"
+        remedy = "or set TAILOR_CAMPAIGN_NEW_ARRIVALS=true to rank them by their likeness to the products it knows"
+    return NotReady.naming(
+        TRAINING,
+        lambda train: (
+            f"The recommender knows none of the {products_named} (all imported after its training), {why}: no list "
+            f"can hold a product. Train it again ({train}) once they have sold, {remedy}."
+        ),
+    )
 
 
 # The model and the catalog frame last served (held weakly), and how the catalog's new products read like the known

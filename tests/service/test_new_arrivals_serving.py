@@ -1,7 +1,8 @@
 """New arrivals as ``service.pipeline.generate`` serves them: their likeness, kept for the API's requests, compared
 once by requests side by side after a catalog change; a new arrival the customer bought since the training (a
-re-order reminder's, the API's with include_seen) is no new arrival to them; and a campaign's drafts hold new
-arrivals, told on the review page, unless the shop turns them off."""
+re-order reminder's, the API's with include_seen) is no new arrival to them; a campaign's drafts hold new
+arrivals, told on the review page, unless the shop turns them off; and a catalog of which the model knows nothing and
+cold start ranks nothing is told as such, with what to do."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from service.db.session import session_scope
 from service.pipeline import generate
 from tests.recommenders.contract import checkerboard
 from tests.recommenders.test_cold_start import arrived
-from tests.service.conftest import generated_campaign, trained_shop, upload
+from tests.service.conftest import generated_campaign, trained_shop, upload, wait_for_job
 
 
 def test_requests_side_by_side_compare_a_new_catalog_once(monkeypatch):
@@ -122,3 +123,38 @@ def test_a_campaign_shows_new_arrivals_on_the_review_page_unless_the_shop_turns_
     without = client.get(f"/campaigns/{generated_campaign(client, max_customers=10)}/drafts").json()
     picks = [pick for draft in without for pick in draft["recommendations"]]
     assert picks and not any(pick["new_arrival"] or pick["product_id"].startswith("NEW-") for pick in picks)
+
+
+@pytest.mark.slow
+def test_a_catalog_the_recommender_knows_nothing_of_is_told_with_what_to_do(client, demo_files, tmp_path, monkeypatch):
+    """A range replaced whole after the training by products like none it knows: every list was empty, the API
+    answered [] and a campaign wrote e-mails without a product, each flagged as if the rules had left its customer's
+    out. The API and the campaign's job now say why, and what to do, before any copy is written."""
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_shop(client, demo_files)
+    products = pd.read_csv(demo_files["products"])
+    unlike = products.assign(
+        sku="NEW-" + products["sku"], name=[f"Qwxz {i}" for i in range(len(products))], category="Zyzzyva",
+        description="Vrkl",
+    )  # fmt: skip
+    pd.concat([products.assign(in_stock=False), unlike]).to_csv(tmp_path / "products.csv", index=False)
+    assert upload(client, "products", tmp_path / "products.csv").status_code == 200
+    customer = pd.read_csv(demo_files["orders"])["customer_id"].iloc[0]
+
+    answer = client.get(f"/customers/{customer}/recommendations", params={"k": 5})
+    assert answer.status_code == 409 and answer.json()["error"] == "NotReady", answer.text
+    told = answer.json()["message"]
+    for_sale = int(unlike["in_stock"].sum())  # the demo's sold-out products are none it may show
+    assert f"knows none of the {for_sale} products it may show" in told and "POST /train" in told, told
+    assert "reads like one it knows" in told
+
+    campaign_id = client.post(
+        "/campaigns", json={"name": "New range", "brand": "hearth", "campaign_type": "cross_sell"}
+    ).json()["id"]
+    job = wait_for_job(client, client.post(f"/campaigns/{campaign_id}/generate").json()["job_id"])
+    assert job["status"] == "failed" and "knows none of the" in job["error"], job
+    assert client.get(f"/campaigns/{campaign_id}/drafts").json() == []
+
+    monkeypatch.setenv("TAILOR_CAMPAIGN_NEW_ARRIVALS", "false")
+    told = client.get(f"/customers/{customer}/recommendations", params={"k": 5}).json()["message"]
+    assert "TAILOR_CAMPAIGN_NEW_ARRIVALS=false" in told and "POST /train" in told, told
