@@ -14,7 +14,8 @@ a top-k of products they have not bought, through the rules a campaign's and the
 
 New-arrival figures are over the customers who bought a new arrival in the test month (hit@k: one of them is in their
 list); known-product figures over those who bought a known product new to them, which cold start must not hurt (its
-new arrivals take places from known products).
+new arrivals take places from known products). The quick run at k = 10 is checked against `thresholds.yaml`
+(recommenders, `<dataset>_new_arrivals_quick`) on the cold-start lists' figures, and exits with 1 when one is broken.
 
     python -m evals.recommenders.new_arrivals [--dataset online_retail] [--quick] [--k 10] [--out reports/]
 """
@@ -34,7 +35,8 @@ from evals.recommenders.evaluate import fit
 from evals.recommenders.exposure import MODEL
 from evals.recommenders.metrics import accuracy, ranked_lists
 from evals.recommenders.run import lineup
-from evals.report import add_out_option, count_of_at_least_one, write_report
+from evals.report import add_out_option, count_of_at_least_one, finish
+from evals.thresholds import broken, limits
 from recommenders.cold_start import unknown_products, with_new_arrivals
 from recommenders.rules import recommend_with_rules
 
@@ -102,6 +104,15 @@ def run(dataset: str, quick: bool, k: int) -> dict:
     }  # fmt: skip
 
 
+def threshold_failures(report: dict) -> list[str]:
+    """What a quick run at k = 10 breaks of its data set's section of `thresholds.yaml`, on the cold-start lists
+    (none for a full run, another k, or a data set without a section)."""
+    bounds = limits("recommenders", f"{report['dataset']}_new_arrivals_quick")
+    if not report["quick"] or report["k"] != 10 or not bounds:
+        return []
+    return broken(report["lists"]["cold_start"], bounds)
+
+
 def markdown(report: dict) -> str:
     k = report["k"]
     lines = [
@@ -135,11 +146,11 @@ def main(argv: list[str] | None = None) -> int:
     add_out_option(parser)
     args = parser.parse_args(argv)
     report = run(args.dataset, args.quick, args.k)
-    print(markdown(report))  # before writing: figures a full disk cannot take are still on the screen
+    report["threshold_failures"] = threshold_failures(report)
     stem = f"recommenders_new_arrivals_{args.dataset}{'_quick' if args.quick else ''}"
-    path = write_report(report, markdown(report), args.out, stem + ("" if args.k == 10 else f"_k{args.k}"))
-    print(f"report: {path}")
-    return 0
+    stem += "" if args.k == 10 else f"_k{args.k}"
+    not_applied = "thresholds are set for k = 10" if args.quick and args.k != 10 else None
+    return finish(report, markdown(report), args.out, stem, thresholds_not_applied=not_applied)
 
 
 if __name__ == "__main__":

@@ -281,6 +281,33 @@ def test_movielens_quick_meets_thresholds():
     assert threshold_failures(report) == [], report["targets"]
 
 
+@pytest.mark.eval
+@pytest.mark.slow
+def test_online_retail_new_arrivals_quick_meets_thresholds_that_lists_without_cold_start_break():
+    """Cold start for new arrivals had figures and no floor, and ran in no build: a change that stopped it placing
+    new arrivals (hit@10 0, as without it) would have passed every test."""
+    from evals.recommenders.new_arrivals import run, threshold_failures
+
+    try:
+        report = run("online_retail", quick=True, k=10)
+    except DatasetMissing as missing:
+        pytest.skip(str(missing))
+    assert _thresholds()["online_retail_new_arrivals_quick"]
+    assert threshold_failures(report) == [], report["lists"]
+    without = {**report, "lists": {"cold_start": report["lists"]["without"]}}
+    assert "new_arrival_hit@10 = 0, min 0.025" in threshold_failures(without)
+
+
+def test_the_new_arrivals_thresholds_judge_a_quick_run_at_k_10_alone(tmp_path, capsys):
+    from evals.recommenders.new_arrivals import threshold_failures
+
+    lists = {"cold_start": {"new_arrival_hit@10": 0.01, "known_ndcg@10": 0.2}}
+    report = {"dataset": "online_retail", "quick": True, "k": 10, "lists": lists}
+    assert threshold_failures(report) == ["new_arrival_hit@10 = 0.01, min 0.025"]
+    assert threshold_failures({**report, "quick": False}) == threshold_failures({**report, "k": 5}) == []
+    assert threshold_failures({**report, "dataset": "demo"}) == []  # no section of its own
+
+
 def test_a_target_is_measured_on_the_model_named_for_it_not_the_best_on_the_test_part():
     """The targets took the best of the lineup on the test part, a pick made on the figures being reported."""
     from evals.recommenders.run import check_targets
