@@ -26,3 +26,7 @@ DEMO_CUSTOMERS_MAX = 1_000_000
 # column 0 to 1, so a weight of 1,000 already puts the boost a thousand rankings' span ahead. Two weights near 1e308
 # added up to infinity, and the recommendations were answered scored null, where the API's schema says a number.
 BOOST_WEIGHT_MAX = 1000.0
+# The largest discount of a new arrival's score for being unlike the known product it is ranked by: at 2 it is in no
+# list of Online Retail's last month any more (python -m evals.recommenders.new_arrivals --discount 2), so 10 puts it
+# far below any candidate; past it the setting is a typing mistake, not a choice.
+NEW_ARRIVALS_DISCOUNT_MAX = 10.0

@@ -17,12 +17,17 @@ list); known-product figures over those who bought a known product new to them, 
 new arrivals take places from known products). The quick run at k = 10 is checked against `thresholds.yaml`
 (recommenders, `<dataset>_new_arrivals_quick`) on the cold-start lists' figures, and exits with 1 when one is broken.
 
-    python -m evals.recommenders.new_arrivals [--dataset online_retail] [--quick] [--k 10] [--out reports/]
+`--discount` measures another weight of a new arrival's unlikeness (`recommenders.cold_start.DISCOUNT`; a shop's
+TAILOR_CAMPAIGN_NEW_ARRIVALS_DISCOUNT); the thresholds judge the default alone.
+
+    python -m evals.recommenders.new_arrivals [--dataset online_retail] [--quick] [--k 10] [--discount 1]
+        [--out reports/]
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from datetime import UTC, datetime
@@ -37,7 +42,7 @@ from evals.recommenders.metrics import accuracy, ranked_lists
 from evals.recommenders.run import lineup
 from evals.report import add_out_option, count_of_at_least_one, finish
 from evals.thresholds import broken, limits
-from recommenders.cold_start import unknown_products, with_new_arrivals
+from recommenders.cold_start import DISCOUNT, unknown_products, with_new_arrivals
 from recommenders.rules import recommend_with_rules
 
 
@@ -51,7 +56,7 @@ def with_popular_new(lists: dict[str, list[str]], new: set[str], popular_new: li
     return replaced
 
 
-def run(dataset: str, quick: bool, k: int) -> dict:
+def run(dataset: str, quick: bool, k: int, discount: float = DISCOUNT) -> dict:
     """Fit once, then the three lists of every measured customer (see the module docstring)."""
     interactions, products = data.load(dataset, quick=quick)
     split = protocols.time_split(interactions)
@@ -69,7 +74,7 @@ def run(dataset: str, quick: bool, k: int) -> dict:
     without = ranked_lists(recommend_with_rules(model, customers, catalog, k))
     without_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    served = with_new_arrivals(model, catalog)
+    served = with_new_arrivals(model, catalog, discount)
     built_seconds = time.perf_counter() - started
     cold = ranked_lists(recommend_with_rules(served, customers, catalog, k))
     cold_seconds = time.perf_counter() - started
@@ -94,7 +99,7 @@ def run(dataset: str, quick: bool, k: int) -> dict:
               f"{results[name][f'known_ndcg@{k}']:.4f}, all ndcg@{k} {results[name][f'all_ndcg@{k}']:.4f}",
               flush=True)  # fmt: skip
     return {
-        "dataset": dataset, "protocol": "time", "quick": quick, "model": MODEL, "k": k,
+        "dataset": dataset, "protocol": "time", "quick": quick, "model": MODEL, "k": k, "discount": discount,
         "created_at": datetime.now(UTC).isoformat(), "cutoff": str(cutoff), "fit_seconds": round(fit_seconds, 1),
         "known_products": int(model.vocabulary.n_products), "new_arrivals": len(new),
         "new_arrivals_bought": int(len(buyers)), "customers": len(customers),
@@ -104,11 +109,22 @@ def run(dataset: str, quick: bool, k: int) -> dict:
     }  # fmt: skip
 
 
+def discount_of(text: str) -> float:
+    """A discount as the command line gives it: a number of 0 or more."""
+    try:
+        discount = float(text)
+    except ValueError:
+        discount = math.nan
+    if not discount >= 0 or math.isinf(discount):
+        raise argparse.ArgumentTypeError(f"the discount must be a number of 0 or more, not '{text}'")
+    return discount
+
+
 def threshold_failures(report: dict) -> list[str]:
-    """What a quick run at k = 10 breaks of its data set's section of `thresholds.yaml`, on the cold-start lists
-    (none for a full run, another k, or a data set without a section)."""
+    """What a quick run at k = 10 and the default discount breaks of its data set's section of `thresholds.yaml`, on
+    the cold-start lists (none for a full run, another k or discount, or a data set without a section)."""
     bounds = limits("recommenders", f"{report['dataset']}_new_arrivals_quick")
-    if not report["quick"] or report["k"] != 10 or not bounds:
+    if not report["quick"] or report["k"] != 10 or report["discount"] != DISCOUNT or not bounds:
         return []
     return broken(report["lists"]["cold_start"], bounds)
 
@@ -143,13 +159,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dataset", choices=["online_retail", "demo"], default="online_retail")
     parser.add_argument("--quick", action="store_true", help="the small configuration CI runs")
     parser.add_argument("--k", type=count_of_at_least_one, default=10, help="products per list")
+    parser.add_argument(
+        "--discount", type=discount_of, default=DISCOUNT, help="times a new arrival's unlikeness x the score spread"
+    )
     add_out_option(parser)
     args = parser.parse_args(argv)
-    report = run(args.dataset, args.quick, args.k)
+    report = run(args.dataset, args.quick, args.k, args.discount)
     report["threshold_failures"] = threshold_failures(report)
     stem = f"recommenders_new_arrivals_{args.dataset}{'_quick' if args.quick else ''}"
     stem += "" if args.k == 10 else f"_k{args.k}"
-    not_applied = "thresholds are set for k = 10" if args.quick and args.k != 10 else None
+    stem += "" if args.discount == DISCOUNT else f"_discount{args.discount:g}"
+    not_applied = None
+    if args.quick and (args.k != 10 or args.discount != DISCOUNT):
+        not_applied = f"thresholds are set for k = 10 and the discount {DISCOUNT:g}"
     return finish(report, markdown(report), args.out, stem, thresholds_not_applied=not_applied)
 
 

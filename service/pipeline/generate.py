@@ -18,7 +18,7 @@ import pandas as pd
 from sqlalchemy import DateTime, Engine, delete, insert, literal, select, update
 from sqlalchemy.orm import Session
 
-from recommenders.cold_start import Likeness, NewArrivals
+from recommenders.cold_start import DISCOUNT, Likeness, NewArrivals
 from recommenders.reorder import reorderable_products
 from recommenders.rules import Rules, for_sale, merchandise, recommend_with_rules
 from service.addresses import address_key
@@ -76,6 +76,7 @@ def recommend_products(
     recommender, customer_ids: list[str], products: pd.DataFrame, k: int, rules: Rules, reasons: int = 3,
     bought: Callable[[list[str]], Mapping[str, set[str]]] | None = None, chunk_size: int | None = None,
     progress: Callable[[int, int], None] | None = None, new_arrivals: bool = True,
+    new_arrivals_discount: float = DISCOUNT,
 ) -> Picks:  # fmt: skip
     """Top-k products per customer after the business `rules`, in rank order, with up to `reasons` 'because you
     bought' product names; names, prices and links come from the catalog (`products`) only. `bought`: for a list
@@ -83,8 +84,8 @@ def recommend_products(
     the model was trained included, purchases returned whole left out), which the rules and the reasons read
     instead of what the model saw: a product returned whole after the training is neither "your usual" nor a
     reason. The one path from a model to shown products, for campaigns and for the API alike; products imported
-    since the training are ranked too (``recommenders.cold_start``) unless `new_arrivals` is false (the shop's
-    ``TAILOR_CAMPAIGN_NEW_ARRIVALS``).
+    since the training are ranked too (``recommenders.cold_start``, at `new_arrivals_discount`) unless `new_arrivals`
+    is false (the shop's ``TAILOR_CAMPAIGN_NEW_ARRIVALS`` and ``TAILOR_CAMPAIGN_NEW_ARRIVALS_DISCOUNT``).
 
     Customers are ranked and explained `chunk_size` (else RECOMMEND_CHUNK) at a time, each chunk's purchases read
     for it alone: the candidates the rules sift through (a few dozen per customer) and what each bought are held
@@ -93,7 +94,8 @@ def recommend_products(
     if not customer_ids:
         return Picks(pd.DataFrame(columns=["customer_id", "rank", "product_id", "score"]), [], {})
     customers = list(dict.fromkeys(customer_ids))  # one named twice is ranked once: in two chunks, picks come apart
-    recommender = with_kept_new_arrivals(recommender, products) if new_arrivals else recommender
+    if new_arrivals:
+        recommender = with_kept_new_arrivals(recommender, products, new_arrivals_discount)
     new_products = frozenset(recommender.new_products) if isinstance(recommender, NewArrivals) else frozenset()
     parts, explained, new_to_customer, done = [], [], [], 0
     for chunk in batches(customers, chunk_size or RECOMMEND_CHUNK):
@@ -159,7 +161,7 @@ _LIKENESS_LOCK = threading.Lock()
 _NOT_KEPT = object()  # no likeness kept for the model and catalog frame asked about
 
 
-def with_kept_new_arrivals(recommender, products: pd.DataFrame):
+def with_kept_new_arrivals(recommender, products: pd.DataFrame, discount: float = DISCOUNT):
     """``recommenders.cold_start.with_new_arrivals``, the catalog's likeness kept for the next request with the same
     model and catalog frame (see ``_LAST_LIKENESS``): the model, ranking the products imported since its training
     too; the model itself when the catalog holds none, or no word to compare them by."""
@@ -171,7 +173,7 @@ def with_kept_new_arrivals(recommender, products: pd.DataFrame):
             if likeness is _NOT_KEPT:
                 likeness = Likeness.of(recommender, products)
                 _LAST_LIKENESS = (weakref.ref(recommender), weakref.ref(products), likeness)
-    return recommender if likeness is None else NewArrivals(recommender, likeness)
+    return recommender if likeness is None else NewArrivals(recommender, likeness, discount)
 
 
 def _kept_likeness(recommender, products: pd.DataFrame) -> Likeness | None | object:
@@ -532,7 +534,7 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
         picks = recommend_products(
             models.get("recommender"), audience.customer_id.tolist(), products, settings.products_per_email, rules,
             reasons=2, bought=lambda customer_ids: _purchases(engine, customer_ids),
-            new_arrivals=settings.new_arrivals,
+            new_arrivals=settings.new_arrivals, new_arrivals_discount=settings.new_arrivals_discount,
             progress=lambda done, total: progress(
                 done, total, f"recommending products: {done:,} of {total:,} customers"
             ),

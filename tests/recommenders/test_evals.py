@@ -298,14 +298,21 @@ def test_online_retail_new_arrivals_quick_meets_thresholds_that_lists_without_co
     assert "new_arrival_hit@10 = 0, min 0.025" in threshold_failures(without)
 
 
-def test_the_new_arrivals_thresholds_judge_a_quick_run_at_k_10_alone(tmp_path, capsys):
-    from evals.recommenders.new_arrivals import threshold_failures
+def test_the_new_arrivals_thresholds_judge_a_quick_run_at_k_10_and_the_default_discount_alone():
+    import argparse
+
+    from evals.recommenders.new_arrivals import discount_of, threshold_failures
 
     lists = {"cold_start": {"new_arrival_hit@10": 0.01, "known_ndcg@10": 0.2}}
-    report = {"dataset": "online_retail", "quick": True, "k": 10, "lists": lists}
+    report = {"dataset": "online_retail", "quick": True, "k": 10, "discount": 1.0, "lists": lists}
     assert threshold_failures(report) == ["new_arrival_hit@10 = 0.01, min 0.025"]
     assert threshold_failures({**report, "quick": False}) == threshold_failures({**report, "k": 5}) == []
+    assert threshold_failures({**report, "discount": 0.5}) == []  # a shop's other choice, measured, not judged
     assert threshold_failures({**report, "dataset": "demo"}) == []  # no section of its own
+    assert discount_of("0.5") == 0.5 and discount_of("0") == 0
+    for wrong in ("-1", "half", "nan", "inf"):
+        with pytest.raises(argparse.ArgumentTypeError, match="0 or more"):
+            discount_of(wrong)
 
 
 def test_a_target_is_measured_on_the_model_named_for_it_not_the_best_on_the_test_part():

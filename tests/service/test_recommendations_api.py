@@ -247,6 +247,31 @@ def test_a_shop_that_turns_new_arrivals_off_gets_the_models_picks_alone(client, 
     assert not {"NEW-LIKE", "NEW-ODD"} & {pick["sku"] for pick in picks}
 
 
+def test_the_shop_s_discount_sets_how_far_below_its_twin_a_new_arrival_is_ranked(client, trained, demo_files,
+                                                                                 tmp_path, monkeypatch):  # fmt: skip
+    """TAILOR_CAMPAIGN_NEW_ARRIVALS_DISCOUNT: at 0 the favourite's new version is ranked at its twin's score, higher
+    than at the default 1; at 10 below every candidate; out of its bounds (negative, above 10, not a number) it is
+    refused, naming it."""
+    from pydantic import ValidationError
+
+    from recommenders.cold_start import DISCOUNT
+    from service.settings import CampaignSettings
+
+    assert CampaignSettings().new_arrivals_discount == DISCOUNT  # the settings' own default, not imported
+    url, _ = _new_version_of_a_favourite(client, trained, demo_files, tmp_path)
+    default = [pick["sku"] for pick in client.get(url, params={"k": 10}).json()]
+    monkeypatch.setenv("TAILOR_CAMPAIGN_NEW_ARRIVALS_DISCOUNT", "0")
+    near = [pick["sku"] for pick in client.get(url, params={"k": 10}).json()]
+    monkeypatch.setenv("TAILOR_CAMPAIGN_NEW_ARRIVALS_DISCOUNT", "10")
+    far = [pick["sku"] for pick in client.get(url, params={"k": 10}).json()]
+    assert "NEW-LIKE" in default and near.index("NEW-LIKE") < default.index("NEW-LIKE"), (near, default)
+    assert "NEW-LIKE" not in far and len(far) == 10, far
+    for wrong in ("-0.5", "11", "nan"):
+        monkeypatch.setenv("TAILOR_CAMPAIGN_NEW_ARRIVALS_DISCOUNT", wrong)
+        with pytest.raises(ValidationError, match="new_arrivals_discount"):
+            CampaignSettings()
+
+
 def test_a_range_replaced_whole_since_the_training_is_recommended_by_the_range_it_replaced(client, trained, demo_files,
                                                                                            tmp_path):  # fmt: skip
     """A shop that replaced its whole range after `tailor train` (each product sold out, a new version of it in
