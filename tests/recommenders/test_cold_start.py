@@ -176,6 +176,11 @@ def test_a_range_replaced_whole_is_ranked_by_the_sold_out_range_it_replaced(shop
     assert blue[0] == "new_b0" and set(blue) <= {f"new_b{j}" for j in range(5)}
     (reasons,) = served.explain_many(["c0"], ["new_a0"], n=4)
     assert reasons and set(reasons) <= {f"a{j}" for j in range(1, 5)}  # what c0 bought that reads like it
+    for_sale = current.loc[current["in_stock"], "product_id"]
+    for k in (2, 12):  # more sold-out twins than k (scored apart), fewer (in one scoring)
+        everything, new = served.recommend_all_and_new(["c0", "d0"], k, allowed_products=for_sale)
+        assert list(new["product_id"][:2]) == ["new_a0", "new_a1"] and len(new) == min(2 * k, 20)
+        assert set(everything["product_id"]) <= set(for_sale)
 
 
 def test_the_discount_weighs_how_far_a_new_product_falls_below_its_twin_for_being_unlike_it(shop):
