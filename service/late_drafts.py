@@ -205,6 +205,7 @@ def _approve_again(
             .values(
                 status="approved",
                 send_after=send_after,
+                at_wait_end=False,
                 retry_after=None,
                 refusals_for_now=0,
                 revision=Draft.revision + 1,

@@ -255,7 +255,7 @@ def schedule_campaign(session: Session, campaign: Campaign, when: datetime | Non
     return session.execute(
         update(Draft)
         .where(Draft.campaign_id == campaign.id, Draft.status == "approved")
-        .values(send_after=when)
+        .values(send_after=when, at_wait_end=False)
         .execution_options(synchronize_session=False)
     ).rowcount
 
@@ -288,7 +288,7 @@ def schedule_at_best_hours(
     hours = best_hours(session, [draft.customer.external_id for draft in drafts])
     moments = next_send_times([h.best_hour for h in hours], now, zones=[h.timezone for h in hours])  # each their own
     for draft, when in zip(drafts, moments, strict=True):
-        draft.send_after = when
+        draft.send_after, draft.at_wait_end = when, False
     return len(drafts)
 
 

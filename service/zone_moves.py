@@ -5,8 +5,12 @@ was meant for), is a time of day on the customer's clock, kept as a UTC moment (
 file that gives a customer another zone (or takes theirs away: the shop's clock then) moves each of their approved
 drafts still to come to the same date and time of day on the new clock, or, where that has passed, to its next
 coming: a New Yorker who moved to Berlin got their 09:00 email at 15:00. Drafts sent, being sent or due already
-are left, as is a draft waiting for its campaign's scheduled moment, one moment for everyone whatever their zone.
-The deferral's note is said at the new moment; the send applies the contact policy again when the draft falls due.
+are left, as is a draft waiting for its campaign's scheduled moment, one moment for everyone whatever their zone,
+and one deferred from no send time of its own (``Draft.at_wait_end``: a campaign sent now), which waits for the
+contact policy's wait to end whatever the clock: moved east, it fell due before the wait ended and was deferred again
+to the next day at that hour. The deferral's note is said at the new moment; the send applies the contact policy
+again when the draft falls due: a draft moved east to an hour before its wait ends is deferred again, to that hour
+on the first day the wait has ended.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ def move_to_new_zones(session: Session, zones: dict[int, tuple[str, str]], now: 
             select(Draft.id, Draft.customer_id, Draft.send_after, Draft.flag_reasons)
             .join(Campaign, Campaign.id == Draft.campaign_id)
             .where(Draft.customer_id.in_(customer_ids), Draft.status == "approved", Draft.send_after > now)
+            .where(Draft.at_wait_end.is_(False))  # the contact policy's wait's end, whatever the clock
             .where(or_(Campaign.scheduled_at.is_(None), Draft.send_after != Campaign.scheduled_at))
             .order_by(Draft.id)
         )

@@ -294,6 +294,10 @@ class Draft(Base):
     recommendations: Mapped[list[Any]] = mapped_column(JSON, default=list)
     offer: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     send_after: Mapped[datetime | None] = mapped_column(DateTime, index=True)  # the customer's best send hour
+    # Its send time is when the contact policy's wait ends, no time of its customer's day (deferred from no send time
+    # of its own: a campaign sent now, service.pipeline.contact_policy): a move to another zone leaves it
+    # (service.zone_moves), and a deferral again goes at the new wait's end. Every other send time clears it.
+    at_wait_end: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     # The mail server refused the address for now (4xx: greylisting, a full mailbox, a rate limit) this many times
     # since a person last approved the draft; it is not tried again before ``retry_after`` (service.pipeline.sending).
     refusals_for_now: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

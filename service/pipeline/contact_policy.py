@@ -40,7 +40,8 @@ def defer_recently_mailed(
     """The drafts whose customer may be mailed now, in their order, and how many were deferred: those whose
     customer got an email less than ``min_days`` ago get ``send_after`` = that email's time + ``min_days``, or, for
     a draft that had a send time (its customer's best hour, the campaign's scheduled moment), the first moment
-    after that with the same time of day on the customer's clock (their zone, else the shop's: ``timezone``). With
+    after that with the same time of day on the customer's clock (their zone, else the shop's: ``timezone``); one
+    deferred to a wait's end before (``Draft.at_wait_end``) to the new wait's end, as it has no time of day. With
     ``holdout_days``, a customer held out by another campaign's experiment in the last ``holdout_days`` days (its
     conversion window) waits until that window ends too: mailed by another campaign meanwhile, they stopped being a
     group that received nothing."""
@@ -189,6 +190,7 @@ def _defer(draft: Draft, wait: Wait, timezone: str) -> None:
     zone = ZoneInfo(draft.customer.timezone or timezone)
     meant = _time_of_day_meant(draft, zone)
     draft.send_after = wait.until if meant is None else at_time_of_day(wait.until, meant, zone)
+    draft.at_wait_end = meant is None
     note = f"{DEFERRED} to {draft.send_after:%Y-%m-%d %H:%M} UTC: {wait.why}"
     draft.flag_reasons = [*without_deferrals(draft.flag_reasons), note]
 
@@ -238,7 +240,7 @@ def _time_of_day_meant(draft: Draft, zone: ZoneInfo) -> time | None:
     off its customer's habit. A time of day the clock skipped (02:00 the night Berlin enters summer time) was sent
     at the moment after the gap (03:00), which the clock shows for its own time of day too: the campaign's time of
     day says which was meant, else a best hour of 02:00 deferred from that night went at 03:00 on every later day."""
-    if draft.send_after is None:
+    if draft.send_after is None or draft.at_wait_end:  # a wait's end, deferred again: the new wait's end
         return None
     skipped = _skipped_time_of_day(draft.send_after, zone)
     if skipped is not None and _campaign_time_of_day(draft, zone) == skipped:

@@ -180,8 +180,8 @@ def hold_back_late(
             reason = f"Held back at sending: {late} (the service did not send meanwhile){LATE_ENDS}"
             changed.append({
                 "id": row.id, "status": "flagged", "flagged": True,
-                "flag_reasons": _with_reasons(row.flag_reasons, [reason]), "send_after": None, "retry_after": None,
-                "updated_at": held_at,
+                "flag_reasons": _with_reasons(row.flag_reasons, [reason]), "send_after": None,
+                "at_wait_end": False, "retry_after": None, "updated_at": held_at,
             })  # fmt: skip
             held_back.add_row(row.id, row.external_id, [late], ["late"])
         # By primary key, an executemany of plain rows: loading each draft to change it took 5 s of a due-check of

@@ -293,6 +293,21 @@ def test_sends_drafts_and_variants_keep_their_rows_and_never_give_an_id_twice_af
     engine.dispose()
 
 
+def test_every_table_whose_ids_are_never_reused_keeps_autoincrement_at_the_head(tmp_path):
+    """A later migration's batch that rebuilt drafts on SQLite (a column added with an expression for its default)
+    dropped the AUTOINCREMENT 0022 gave it: a draft replaced by generating again gave its id to the new draft, and a
+    client holding the old id was shown the new one."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'ids.db'}")
+    upgrade(engine)
+    never_reused = [name for name, table in Base.metadata.tables.items() if table.kwargs.get("sqlite_autoincrement")]
+    assert {"drafts", "variants", "sends"} <= set(never_reused)
+    with engine.connect() as connection:
+        for name in never_reused:
+            created = connection.execute(text("SELECT sql FROM sqlite_master WHERE name = :n"), {"n": name}).scalar()
+            assert "AUTOINCREMENT" in created, name
+    engine.dispose()
+
+
 MIGRATE_AT = """
 import sys, time
 from service.db.migrate import upgrade
