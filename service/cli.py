@@ -560,7 +560,8 @@ def send(
 ) -> None:  # fmt: skip
     """Send the campaign's approved drafts now through the shop's SMTP server (TAILOR_SMTP_*): customers who
     unsubscribed or bounced are skipped, drafts whose products changed go back to review, and those the contact policy
-    holds back wait; run it again to send them when they fall due. Nothing is sent while no Tailor server (`tailor
+    holds back wait; run it again to send them when they fall due (the next is said on the shop's clock,
+    TAILOR_SEND_TIMEZONE, and in UTC). Nothing is sent while no Tailor server (`tailor
     serve`) answers where the emails' unsubscribe links lead."""
     from service.pipeline.campaign_runs import send_now
 
@@ -630,7 +631,7 @@ def _send_words(result: dict) -> list[str]:
             result["waiting"], "approved draft waits for its send time", "approved drafts wait for their send times"
         )
         policy = f" ({result['deferred']:,} held back by the contact policy)" if result["deferred"] else ""
-        lines.append(f"{waiting}{policy}; the next falls due {result['next_send_at']}: send again then")
+        lines.append(f"{waiting}{policy}; the next falls due {_shop_time(result['next_send_at'])}: send again then")
     if result.get("still_due"):  # a batch's limit reached (--batch-size)
         left = counted(result["still_due"], "approved draft is due", "approved drafts are due")
         lines.append(f"{left} and left for the next batch: send again to mail them")
@@ -638,6 +639,24 @@ def _send_words(result: dict) -> list[str]:
         lines.append(f"refused by the mail server: {len(result['refused']):,}")
         lines += [f"  draft {refused['draft_id']}: {refused['answer']}" for refused in result["refused"][:20]]
     return lines
+
+
+def _shop_time(moment: str) -> str:
+    """A moment a job's result gives (``service.clock.as_text``: UTC) as the shop's marketers read it: on the shop's
+    clock (TAILOR_SEND_TIMEZONE) with its zone's name, and in UTC beside it where that clock is another
+    ("2026-12-08 10:00 CET (09:00 UTC)"), as the server's logs and the API's JSON keep it. A Berlin shop read
+    "2026-12-08T09:00:00Z" for an email going at 10:00 there."""
+    from datetime import datetime
+
+    from service.clock import as_utc
+    from service.send_times import on_shop_clock
+
+    in_utc = as_utc(datetime.fromisoformat(moment))
+    local = on_shop_clock(in_utc, "%Y-%m-%d %H:%M")
+    if local == f"{in_utc:%Y-%m-%d %H:%M} UTC":  # the shop keeps UTC
+        return local
+    same_day = local.startswith(f"{in_utc:%Y-%m-%d} ")
+    return f"{local} ({in_utc:{'%H:%M' if same_day else '%Y-%m-%d %H:%M'}} UTC)"
 
 
 def _tell_exported(drafts: int, rows: int, warning: str | None, out: Path, selected_only: bool = False) -> None:

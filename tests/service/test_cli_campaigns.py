@@ -3,6 +3,8 @@ without a server had no way to learn its campaigns' ids."""
 
 from __future__ import annotations
 
+import pytest
+
 from service.campaigns import delete_campaign, ensure_brand
 from service.db.models import Campaign, Customer, Draft, Variant
 from service.db.session import session_scope
@@ -181,5 +183,25 @@ def test_send_says_how_many_drafts_wait_in_words_that_agree_with_their_number():
             "sent": 0, "skipped": 0, "waiting": waiting, "deferred": waiting, "refused": [],
             "next_send_at": "2026-12-07T06:00:00Z",
         }  # fmt: skip
-        then = "the next falls due 2026-12-07T06:00:00Z: send again then"
+        then = "the next falls due 2026-12-07 06:00 UTC: send again then"
         assert _send_words(result) == ["sent 0 emails", f"{told}; {then}"]
+
+
+@pytest.mark.parametrize(
+    ("shop_zone", "told"),
+    [
+        ("UTC", "2026-12-07 03:00 UTC"),
+        ("Europe/Berlin", "2026-12-07 04:00 CET (03:00 UTC)"),
+        ("America/New_York", "2026-12-06 22:00 EST (2026-12-07 03:00 UTC)"),  # another day in UTC: said
+        ("Asia/Kathmandu", "2026-12-07 08:45 +0545 (03:00 UTC)"),
+    ],
+)
+def test_send_says_when_the_next_draft_falls_due_on_the_shop_s_clock(monkeypatch, shop_zone, told):
+    """A marketer of a Berlin shop read "the next falls due 2026-12-07T03:00:00Z" for an email going at 04:00
+    there: the shop's clock (TAILOR_SEND_TIMEZONE) says it, with UTC beside it as the logs and the API keep it."""
+    from service.cli import _send_words
+
+    monkeypatch.setenv("TAILOR_SEND_TIMEZONE", shop_zone)
+    result = {"sent": 0, "skipped": 0, "waiting": 1, "deferred": 0, "refused": []}
+    waiting = _send_words(result | {"next_send_at": "2026-12-07T03:00:00Z"})[-1]
+    assert waiting == f"1 approved draft waits for its send time; the next falls due {told}: send again then"
