@@ -328,7 +328,7 @@ def approve(
     if chosen is not None:
         draft.selected_variant_id = chosen.id
     if draft.send_after is None:
-        draft.send_after = approved_send_after(draft.campaign, utcnow())
+        draft.send_after, draft.at_wait_end = approved_send_after(draft.campaign, utcnow()), False
         give_approved_best_hours(session, draft.campaign, [draft.id], draft.send_after)
     mark_stale(draft.campaign)
     session.flush()
@@ -533,7 +533,7 @@ def reopen(session: Session, draft_id: int, reviewer: str, comment: str, expecte
         )
     review = Review(action="reopen", reviewer=reviewer, comment=comment.strip())
     _record(session, draft, review, "flagged" if draft.flagged else "pending")
-    draft.send_after, draft.pinned = None, False
+    draft.send_after, draft.at_wait_end, draft.pinned = None, False, False
     _ask_anew(draft)  # not tried again at a time its approval no longer gives
     mark_stale(draft.campaign)
     session.flush()

@@ -14,7 +14,7 @@ from service.clock import utcnow, wall_clock
 from service.db.models import Customer, Draft, Send
 from service.db.session import session_scope
 from service.pipeline.sending import send_due_drafts
-from tests.service.conftest import set_host_clock_off
+from tests.service.conftest import set_host_clock_off, wait_for_job
 from tests.service.test_sending import approved_draft, new_campaign, send_job
 
 NEW_YORK, BERLIN = ZoneInfo("America/New_York"), ZoneInfo("Europe/Berlin")
@@ -120,3 +120,28 @@ def test_a_best_hour_moved_east_to_before_the_wait_ends_is_deferred_again_to_tha
     assert _send_time(engine, draft_id) == next_day.replace(tzinfo=None) > wait_ends
     assert _due_check(engine, monkeypatch, next_day.replace(tzinfo=None))[str(campaign_id)]["sent"] == 1
     assert len(messages) == 1
+
+
+def test_a_draft_deferred_to_a_wait_s_end_then_approved_for_a_scheduled_moment_keeps_that_moment_s_hour(
+    client, engine, mail_server, monkeypatch
+):
+    """Deferred to the wait's end, taken back for review, and approved again once its campaign was scheduled for a
+    moment, the draft waits for that moment; mailed meanwhile, it is deferred to that moment's hour on its customer's
+    clock as every draft of a scheduled campaign is, not to the new wait's end, as if it still had no hour."""
+    campaign_id, draft_id, messages = _new_yorker_with_a_draft(client, engine, monkeypatch, mail_server)
+    now = utcnow()
+    _mailed(engine, now - timedelta(days=1))
+    assert send_job(client, campaign_id)["result"]["deferred"] == 1
+    assert client.post(f"/drafts/{draft_id}/reopen", json={"comment": "another offer"}).status_code == 200
+    moment = (now + timedelta(days=3)).replace(second=0, microsecond=0)
+    scheduled = client.post(f"/campaigns/{campaign_id}/send", params={"at": f"{moment.isoformat()}Z"})
+    assert scheduled.status_code == 202, scheduled.text
+    assert wait_for_job(client, scheduled.json()["job_id"])["status"] == "succeeded"
+    assert client.post(f"/drafts/{draft_id}/approve", json={}).status_code == 200
+    assert _send_time(engine, draft_id) == moment
+
+    _mailed(engine, moment - timedelta(hours=1))
+    assert _due_check(engine, monkeypatch, moment + timedelta(minutes=1))[str(campaign_id)]["deferred"] == 1
+    its_hour = (moment.replace(tzinfo=UTC).astimezone(NEW_YORK) + timedelta(days=MIN_DAYS)).astimezone(UTC)
+    assert _send_time(engine, draft_id) == its_hour.replace(tzinfo=None)
+    assert messages == []
