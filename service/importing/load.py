@@ -45,7 +45,7 @@ from service.importing.erased import erased_warnings, without_erased
 from service.settings import ImportSettings, SendScheduleSettings
 from service.wording import counted
 from service.zone_moves import move_to_new_zones
-from service.zones import ZONE_EXAMPLES, zone_named
+from service.zones import ZONE_EXAMPLES, zone_named, zone_of_country
 from tabular import (
     DateOrder,
     empty_file,
@@ -571,8 +571,10 @@ def _import_customers(
     other columns (or an empty cell) keeps the values an earlier one gave. So does a locale: a customer the file
     gives none keeps theirs, and a new one gets the shop's default (`TAILOR_IMPORT_DEFAULT_LOCALE`). So does a time
     zone (no column, an empty cell): a new customer then has none, the shop's; a file whose source knows no zones
-    for some customers wiped those known before, and moved their best-hour sends to the shop's clock. A zone the file
-    does change moves the customer's drafts waiting for a time of their day (service.zone_moves). A consent
+    for some customers wiped those known before, and moved their best-hour sends to the shop's clock. A customer
+    without one, new or stored, gets their `country`'s where it has one time (service.zones.zone_of_country: a shop's
+    export gives countries, seldom zones). A zone the file does change moves the customer's drafts waiting for a time
+    of their day (service.zone_moves). A consent
     the file gives a new customer, or changes, is dated when the shop collected it (`consent_at`) or else now
     (``consent_changed_at``); the same consent again keeps its time, which a nightly file would otherwise move every
     night. Each consent given or withdrawn, and each unsubscribe, joins the customer's consent history with the
@@ -602,7 +604,11 @@ def _import_customers(
             "email_key": address_key(r.email),  # the bulk write passes the model's validator by
             "first_name": r.first_name,
             "locale": normal_locale(r.locale) if r.locale else locales.get(r.customer_id, default_locale),
-            "timezone": zone_named(r.timezone) if r.timezone else zones.get(r.customer_id),
+            "timezone": (  # a `country` column is kept with the attributes, as any other
+                zone_named(r.timezone)
+                if r.timezone
+                else zones.get(r.customer_id) or zone_of_country(r.attributes.get("country"))
+            ),
             "marketing_consent": bool(r.marketing_consent),
             "consent_changed_at": _consent_changed_at(
                 consents.get(r.customer_id), bool(r.marketing_consent), _optional_time(r.consent_at), now

@@ -1,0 +1,65 @@
+"""A customers file that gives a customer's country (a code or an English name) and no time zone: a country whose
+clocks all show one time gives the customer its zone (a shop's export names countries, seldom zones), from data the
+install ships (Babel's CLDR); a country of several times, or a value that names no country, gives none, and a zone
+given or stored wins."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from service.db.models import Customer
+from service.db.session import session_scope
+from service.importing import import_file
+from service.zones import zone_of_country
+
+
+@pytest.mark.parametrize(
+    ("country", "zone"),
+    [
+        ("FR", "Europe/Paris"),
+        (" jp ", "Asia/Tokyo"),  # any case, spaces aside
+        ("DE", "Europe/Berlin"),  # Büsingen's clock is Berlin's
+        ("IN", "Asia/Kolkata"),
+        ("US", None),  # several times
+        ("ES", None),  # the Canaries an hour behind Madrid
+        ("France", "Europe/Paris"),  # its English name (Online Retail's customers give names)
+        ("Atlantis", None),
+        ("XX", None),
+        ("", None),
+        (None, None),
+        (49, None),
+    ],
+)
+def test_a_country_of_one_time_gives_its_zone(country, zone):
+    assert zone_of_country(country) == zone
+
+
+def test_a_customers_file_s_country_gives_a_customer_without_a_zone_theirs(engine, tmp_path):
+    """Before, a customer in Paris whose file gave `country` FR was on the shop's clock (UTC unless set): their
+    best hour at 09:00 went at 10:00 for them in winter and 11:00 in summer."""
+    header = "customer_id,email,first_name,marketing_consent,country,timezone\n"
+    (tmp_path / "first.csv").write_text(
+        header + "tokyo,tokyo@example.com,T,true,DE,Asia/Tokyo\nkept,k@example.com,K,true,,\n"
+    )
+    with session_scope(engine) as session:
+        import_file(session, "customers", tmp_path / "first.csv")
+    rows = [
+        "paris,paris@example.com,P,true,fr,",  # one time: its zone
+        "ohio,ohio@example.com,O,true,US,",  # several: the shop's clock
+        "ny,ny@example.com,N,true,US,America/New_York",  # a zone given wins
+        "tokyo,tokyo@example.com,T,true,DE,",  # a zone stored wins: kept, as a file without zones keeps it
+        "kept,k@example.com,K,true,NL,",  # stored without one: their country's now
+        "named,named@example.com,N,true,Germany,",
+    ]
+    (tmp_path / "second.csv").write_text(header + "\n".join(rows) + "\n")
+    with session_scope(engine) as session:
+        import_file(session, "customers", tmp_path / "second.csv")
+    with session_scope(engine) as session:
+        zones = dict(session.execute(select(Customer.external_id, Customer.timezone)).all())
+        countries = dict(session.execute(select(Customer.external_id, Customer.attributes)).all())
+    assert zones == {
+        "paris": "Europe/Paris", "ohio": None, "ny": "America/New_York", "tokyo": "Asia/Tokyo",
+        "kept": "Europe/Amsterdam", "named": "Europe/Berlin",
+    }  # fmt: skip
+    assert countries["paris"] == {"country": "fr"}  # kept as it was written, as any other column
