@@ -1,7 +1,8 @@
-"""Light repair of model copy before it is checked: whitespace, quotes, a first letter in lower case, emoji beyond
-the brand's policy, and text past the length limit cut back to whole sentences (or whole words for a subject line),
-and an intro that stops mid-sentence cut back to its last finished sentence, or, when it only lacks its full stop
-(it ends on a word a sentence may end on), given one."""
+"""Light repair of model copy before it is checked: direction controls and characters that take no room dropped
+(generation.invisible: they hid "free" from the spam check, and turned a subject around), whitespace, quotes, a first
+letter in lower case, emoji beyond the brand's policy, and text past the length limit cut back to whole sentences (or
+whole words for a subject line), and an intro that stops mid-sentence cut back to its last finished sentence, or, when
+it only lacks its full stop (it ends on a word a sentence may end on), given one."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from generation.brands import BrandKit
 from generation.guardrails.length import LIMITS
 from generation.guardrails.spam import EMOJI
 from generation.guardrails.structure import last_word, plain_words, stops_mid_phrase
+from generation.invisible import visible
 
 _SENTENCE_END = re.compile(r"[.!?…。](?=\s|$)")
 _ENDS_FIELD = re.compile(r"[.!?…)\"”»。]$")
@@ -117,7 +119,7 @@ def capitalized(text: str) -> str:
 
 
 def tidy(text: str, field: str, brand: BrandKit, locale: str = "en") -> str:
-    text = capitalized(" ".join(str(text).split()).strip(" \"'«»„“”"))
+    text = capitalized(" ".join(visible(str(text)).split()).strip(" \"'«»„“”"))
     text = drop_repeated_sentences(text)
     text = " ".join(limit_emoji(text, brand.emoji.max if brand.emoji.allowed else 0).split())
     low, high = LIMITS[field]
