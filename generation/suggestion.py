@@ -25,6 +25,7 @@ from generation.errors import GenerationError, ModelOutputInvalid, ModelTimedOut
 from generation.guardrails import COPY_CHECKS, CheckContext, run_checks
 from generation.guardrails.length import LIMITS
 from generation.guardrails.structure import plain_words
+from generation.invisible import first_direction_control, visible
 from generation.llm import Usage, complete_json, model_locales
 from generation.pipeline import finish_variant
 from generation.render import offer_text
@@ -70,9 +71,13 @@ class Suggestion:
 
 
 def checked_note(note: str) -> str:
-    """The note as the model is told it: spaces at either end dropped; NoteInvalid when it is too long or not one
-    line (a line break would start an instruction of its own in the prompt)."""
-    note = note.strip()
+    """The note as the model is told it, and the copywriter's page says it again: the characters that take no room
+    and spaces at either end dropped; NoteInvalid when it is too long, not one line (a line break would start an
+    instruction of its own in the prompt) or holds a direction control (generation.invisible: the page showed the
+    note, and what followed it on the line, in another order than it was written)."""
+    if (found := first_direction_control(note)) is not None:
+        raise NoteInvalid(f"the note's {found}, which shows it in another order than it is written; delete it")
+    note = visible(note).strip()
     if len(note) > NOTE_MAX:
         raise NoteInvalid(f"the note is {len(note):,} characters long; at most {NOTE_MAX}")
     if _CONTROL.search(note):

@@ -571,7 +571,7 @@ def _in_plain_words(error: dict[str, Any]) -> str:
             "must be one line: it holds a line break, a tab or another invisible control character (text pasted from "
             "a spreadsheet or a document often brings one); retype the spaces between its words"
         )
-    return error["msg"]
+    return error["msg"].removeprefix("Value error, ")  # our own validators' words, as the API's handler says them
 
 
 def edit_variant(

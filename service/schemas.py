@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from annotated_types import Ge, Le
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     FiniteFloat,
@@ -21,6 +22,7 @@ from pydantic import (
     field_validator,
 )
 
+from generation.invisible import first_direction_control, visible
 from generation.schemas import NOTE_MAX
 from service.bounds import COUNT_MAX, ROW_ID_MAX
 from service.clock import as_text
@@ -485,9 +487,30 @@ ExpectedRevision = Annotated[
 # Text without line breaks (Unicode's too: NEL, LINE and PARAGRAPH SEPARATOR, which the mail library refuses in a
 # header) or other control characters.
 ONE_LINE = r"^[^\x00-\x1f\x7f\x85\u2028\u2029]*$"
-# Spaces and the characters that take no room (zero-width space, non-joiner and joiner, word joiner, byte order mark)
-# at either end of a one-line field: stripping spaces alone saved a subject of zero-width characters, an invisible line.
-_BLANK_ENDS = re.compile(r"^[\s\u200b\u200c\u200d\u2060\ufeff]+|[\s\u200b\u200c\u200d\u2060\ufeff]+$")
+# Spaces at either end of a one-line field, once the characters that take no room are dropped (as_the_reader_sees):
+# stripping spaces alone saved a subject of zero-width characters, an invisible line.
+_BLANK_ENDS = re.compile(r"^\s+|\s+$")
+
+
+def as_the_reader_sees(text: Any) -> Any:
+    """Copy a copywriter typed, as the reader will see it: ValueError naming the first direction control (U+202E
+    and the like showed the subject in another order than the checks and the spam filters read it), and the
+    characters that take no room dropped (generation.invisible: a zero-width space in "free" hid it from the
+    checks; pasted from a document, one is unseen by the copywriter too, so it is dropped rather than refused)."""
+    if not isinstance(text, str):
+        return text
+    if (found := first_direction_control(text)) is not None:
+        raise ValueError(
+            f"{found}, which shows the text in another order than it is written (readers would not read what the "
+            "checks read); delete it"
+        )
+    return visible(text)
+
+
+def _seen_line(line: Any) -> Any:
+    """One product line as the reader sees it, blank ends dropped (a line of nothing visible is empty)."""
+    seen = as_the_reader_sees(line)
+    return _BLANK_ENDS.sub("", seen) if isinstance(seen, str) else seen
 
 
 class VariantEdit(RequestBody):
@@ -501,18 +524,24 @@ class VariantEdit(RequestBody):
     intro: str | None = Field(default=None, max_length=2000)
     # One line per product of the email, in the order shown; the model's lines are the part most often wrong. A line
     # break in one showed its second half unindented in the text email, and the page's one-line box cannot hold it.
-    product_lines: list[Annotated[str, Field(min_length=1, max_length=300, pattern=ONE_LINE)]] | None = None
+    product_lines: (
+        list[Annotated[str, Field(min_length=1, max_length=300, pattern=ONE_LINE), BeforeValidator(_seen_line)]] | None
+    ) = None
     reviewer: Reviewer = ""
     expected_revision: ExpectedRevision = None
 
-    @field_validator("subject", "preheader", "product_lines", mode="before")
+    @field_validator("subject", "preheader", mode="before")
     @classmethod
     def _nothing_unseen_at_the_ends(cls, value: Any) -> Any:
-        """Blank ends dropped before the limits are checked: a subject of nothing visible is empty, and refused as an
-        empty one is; a preheader of nothing visible is none."""
-        if isinstance(value, list):
-            return [_BLANK_ENDS.sub("", line) if isinstance(line, str) else line for line in value]
-        return _BLANK_ENDS.sub("", value) if isinstance(value, str) else value
+        """As the reader sees it, blank ends dropped, before the limits are checked: a subject of nothing visible is
+        empty, and refused as an empty one is; a preheader of nothing visible is none."""
+        seen = as_the_reader_sees(value)
+        return _BLANK_ENDS.sub("", seen) if isinstance(seen, str) else seen
+
+    @field_validator("intro", mode="before")
+    @classmethod
+    def _seen(cls, intro: Any) -> Any:
+        return as_the_reader_sees(intro)
 
     @field_validator("intro")
     @classmethod

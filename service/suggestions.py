@@ -52,7 +52,7 @@ def suggest_for_variant(
     the model unreachable (503) or too slow (504)."""
     from generation.brands import load_brand
     from generation.copywriter import CopyVariant
-    from generation.suggestion import LocaleNotWritten, NoteInvalid, SuggestionTurnedDown, suggest_copy
+    from generation.suggestion import LocaleNotWritten, NoteInvalid, SuggestionTurnedDown, checked_note, suggest_copy
     from service.pipeline.generate import score_in_place_of
     from service.pipeline.rendering import draft_request
 
@@ -97,7 +97,7 @@ def suggest_for_variant(
             scored = get_draft(session, draft_id)
             scores = score_in_place_of(scored, label, written, written.passed, models.get("engagement"))
     return SuggestionOut(
-        draft_id=draft_id, variant_id=variant_id, label=label, revision=revision, note=note.strip(),
+        draft_id=draft_id, variant_id=variant_id, label=label, revision=revision, note=checked_note(note),
         subject=written.subject, preheader=written.preheader, intro=written.intro, product_lines=written.product_lines,
         html=written.html, text=written.text, checks=[CheckOut(**c.model_dump()) for c in written.checks],
         passed=written.passed, versions=suggestion.versions, **scores,
