@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from generation.invisible import visible
 from service.db.models import Customer, Interaction, Product, Send
 from service.errors import Problem
 from tabular import (
@@ -47,6 +48,9 @@ class Column:
     # event has no amount paid, and a shop's export of them leaves it out.
     empty_for_kinds: tuple[str, ...] = ()
     empty_as: object = None
+    # Text an email shows its reader, kept without direction controls and characters that take no room
+    # (generation.invisible): a supplier's feed turned a product line around, and hid words from the copy checks.
+    shown: bool = False
 
     @property
     def max_length(self) -> int | None:
@@ -74,7 +78,7 @@ CUSTOMERS = TableSpec(
     columns=(
         Column("customer_id", "id", stored=Customer.external_id),
         Column("email", "text", stored=Customer.email),
-        Column("first_name", "text", allow_empty=True, stored=Customer.first_name),
+        Column("first_name", "text", allow_empty=True, stored=Customer.first_name, shown=True),
         # none given (no column, an empty cell): a stored customer keeps theirs, a new one gets the shop's default
         Column("locale", "text", required=False, allow_empty=True, kept_when_missing=True, stored=Customer.locale),
         # An IANA zone, whose clock the customer's send hours are (service.send_times); none given (no column, an
@@ -94,11 +98,11 @@ PRODUCTS = TableSpec(
     key=("sku",),
     columns=(
         Column("sku", "id", stored=Product.sku),
-        Column("name", "text", stored=Product.name),
-        Column("category", "text", allow_empty=True, stored=Product.category),
+        Column("name", "text", stored=Product.name, shown=True),
+        Column("category", "text", allow_empty=True, stored=Product.category, shown=True),
         Column("price", "number", minimum=0),
         Column("currency", "text"),
-        Column("description", "text", allow_empty=True),
+        Column("description", "text", allow_empty=True, shown=True),
         Column("url", "text", allow_empty=True, stored=Product.url),
         Column("in_stock", "bool"),
         Column("recommendable", "bool", required=False, default=True, kept_when_missing=True),
@@ -383,6 +387,8 @@ def _parse_column(raw: pd.Series, column: Column, day_first: bool | None = None)
     # greeting took for no name and a search for the typed name did not find
     text = raw.astype("string").str.normalize("NFC").str.strip()
     text = unforced(text)  # ="0049 30 1234" from a spreadsheet that kept the cell as text is that text
+    if column.shown:
+        text = text.map(visible, na_action="ignore").astype("string").str.strip()
     empty = text.isna() | (text == "")
     if column.kind in ("id", "text"):
         values = text.fillna("")
