@@ -26,6 +26,7 @@ from datetime import datetime
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from service.clock import utcnow
 from service.db.batches import batches
@@ -71,6 +72,43 @@ def unsubscribe(
         source=source, send_id=send_id,
     )  # fmt: skip
     session.add(change)
+
+
+def unsubscribe_all(
+    session: Session, customer_ids: Collection[int], source: str, took_effect_at: datetime | None = None
+) -> set[int]:
+    """Unsubscribe the customers of these row ids and record it, as ``unsubscribe`` does one, for those not
+    unsubscribed already (also by another transaction since their rows were read, which the UPDATE waits for and
+    then leaves out); the row ids of those this unsubscribed. An UPDATE and an INSERT per ``IN_BATCH`` customers,
+    not per customer: an import that stopped 100,000 customers at addresses unsubscribed before took 75 s one
+    customer at a time on SQLite, holding the write lock all along, and an unsubscribe at an address 10,000 ids
+    share (a shop's placeholder address) 30 s."""
+    now, taken = utcnow(), set()
+    for batch in batches(sorted(set(customer_ids))):  # in the order of their ids, as other writers lock rows
+        still_subscribed = (Customer.id.in_(batch), ~Customer.unsubscribed)
+        stopped = session.scalars(
+            update(Customer).where(*still_subscribed).values(unsubscribed=True, unsubscribed_at=now)
+            .returning(Customer.id), execution_options={"synchronize_session": False},
+        ).all()  # fmt: skip
+        if not stopped:
+            continue
+        taken.update(stopped)
+        history = [
+            {"customer_id": customer_id, "change": "unsubscribed", "took_effect_at": took_effect_at or now,
+             "recorded_at": now, "source": source}
+            for customer_id in stopped
+        ]  # fmt: skip
+        session.execute(insert(ConsentChange), history)
+    for customer_id in customer_ids:  # those the session holds, as the UPDATE left them (none is loaded)
+        if (customer := session.identity_map.get(identity_key(Customer, customer_id))) is None:
+            continue
+        if customer_id in taken:
+            for name, value in (("unsubscribed", True), ("unsubscribed_at", now)):
+                set_committed_value(customer, name, value)
+            session.expire(customer, ["updated_at"])
+        else:  # unsubscribed before, perhaps by another transaction since it was read: read again when asked
+            session.expire(customer, ["unsubscribed", "unsubscribed_at", "updated_at"])
+    return taken
 
 
 def imported_changes(

@@ -110,12 +110,11 @@ def ingest_events(session: Session, events: list[EventIn], through: str = "event
         product_id = products.get((send.id, event.url)) if event.url is not None else None
         session.add(Event(send_id=send.id, product_id=product_id, **fields))
         if event.kind in ("unsubscribe", "complaint"):  # a spam complaint is the strongest unsubscribe
-            for customer in stopped_by_unsubscribe(session, send):
-                # The send is its own customer's: another id at the address is told only that the address asked.
-                own = customer.id == send.customer_id
-                by, send_id = (f"{event.kind} {through}", send.id) if own else (consent.ADDRESS, None)
-                consent.unsubscribe(customer, by, occurred_at, send_id)
-                stopped.add(customer.id)
+            own, *others = stopped_by_unsubscribe(session, send)
+            consent.unsubscribe(own, f"{event.kind} {through}", occurred_at, send.id)
+            # The send is its own customer's: another id at the address is told only that the address asked.
+            consent.unsubscribe_all(session, [customer.id for customer in others], consent.ADDRESS, occurred_at)
+            stopped.update(customer.id for customer in (own, *others))
         elif event.kind == "bounce":  # a hard bounce: the address it went to does not take mail
             for customer in holding_sent_address(session, send):
                 customer.bounced_email = customer.email
@@ -250,14 +249,15 @@ def _stop_erased_addresses(
         )
         if digest:  # none for a send erased before its address's digest was kept (0026)
             kinds.setdefault(digest, set()).add(event.kind)
-    stopped = set()
+    stopped, unsubscribing = set(), []
     for customer in customers_with_addresses(session, set(kinds)):
         wanted = kinds[address_digest(customer.email)]
         if wanted & {"unsubscribe", "complaint"}:
-            consent.unsubscribe(customer, consent.ADDRESS)
+            unsubscribing.append(customer.id)
         if "bounce" in wanted:
             customer.bounced_email = customer.email
         stopped.add(customer.id)
+    consent.unsubscribe_all(session, unsubscribing, consent.ADDRESS)
     return stopped
 
 

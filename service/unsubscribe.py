@@ -51,8 +51,8 @@ def unsubscribe(session: Session, token: str) -> Subscription:
     lifted the erasure), by unsubscribing the customers with that address."""
     target = _target(session, token)
     if not isinstance(target, Send):
-        for customer in target:
-            consent.unsubscribe(customer, consent.ADDRESS)  # the link was another's: the erased customer's
+        # the link was another's: the erased customer's
+        consent.unsubscribe_all(session, [customer.id for customer in target], consent.ADDRESS)
         stop_shared_addresses(session, [customer.id for customer in target])
         return _returned(target)
     if not all(customer.unsubscribed for customer in stopped_by_unsubscribe(session, target)):
