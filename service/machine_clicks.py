@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from service.db.models import Event, Send
@@ -53,25 +53,29 @@ def told_apart(session: Session, engagements: Sequence[Engagement], within: time
     _sweeps_held(session, send_ids)
     sent_at = dict(session.execute(select(Send.id, Send.sent_at).where(Send.id.in_(send_ids))).all())
     moments = [e.occurred_at for e in clicks.values()]
+    # The machine clicks recorded are read too, by their link's event id: a sweep's third click came after its first
+    # two were made machine clicks, and found no click beside it to reveal it.
     recorded = {
-        event_id: (send_id, link, moment)
-        for event_id, send_id, link, moment in session.execute(
-            select(Event.id, Event.send_id, Event.external_id, Event.occurred_at).where(
+        event_id: (kind, send_id, link.removeprefix(MACHINE_EVENT_PREFIX), moment)
+        for event_id, kind, send_id, link, moment in session.execute(
+            select(Event.id, Event.kind, Event.send_id, Event.external_id, Event.occurred_at).where(
                 Event.send_id.in_(send_ids),
-                Event.kind == "click",
-                Event.external_id.startswith(CLICK_EVENT_PREFIX),
+                or_(
+                    (Event.kind == "click") & Event.external_id.startswith(CLICK_EVENT_PREFIX),
+                    (Event.kind == MACHINE_CLICK)
+                    & Event.external_id.startswith(MACHINE_EVENT_PREFIX + CLICK_EVENT_PREFIX),
+                ),
                 Event.occurred_at.between(min(moments) - within, max(moments) + within),
             )
         )
     }
     swept = _swept(
         [(("new", index), e.send_id, e.event_id, e.occurred_at) for index, e in clicks.items()]
-        + [(("recorded", event_id), *click) for event_id, click in recorded.items()],
+        + [(("recorded", event_id), *click[1:]) for event_id, click in recorded.items()],
         within,
     )
-    _made_machine_clicks(
-        session, {event_id: recorded[event_id][:2] for source, event_id in swept if source == "recorded"}
-    )
+    revealed = {event_id for source, event_id in swept if source == "recorded" and recorded[event_id][0] == "click"}
+    _made_machine_clicks(session, {event_id: recorded[event_id][1:3] for event_id in revealed})
     told = list(engagements)
     for index, click in clicks.items():
         if at_delivery(click.occurred_at, sent_at.get(click.send_id), within) or ("new", index) in swept:

@@ -19,6 +19,7 @@ from service.tracking import Engagement, _written
 
 SENT_AT = datetime(2026, 3, 2, 9, 0, 0)
 TEA, KNIFE = "https://shop.example/p/T1", "https://shop.example/p/K1"
+MUG = "https://shop.example/p/M1"
 
 
 @pytest.fixture
@@ -85,6 +86,24 @@ def test_a_sweep_of_an_email_s_links_within_a_second_is_a_scanner_s_even_across_
     assert _recorded(engine) == [("click", "T1", 30.0)]
     _written(engine, [_click(send_id, KNIFE, 30.6)])  # the next link 0.6 s later: the first was a scanner's too
     assert _recorded(engine) == [("machine_click", None, 30.0), ("machine_click", None, 30.6)]
+
+    performance = client.get(f"/campaigns/{campaign_id}").json()["performance"]
+    assert (performance["clicked"], performance["opened"], performance["machine_clicked"]) == (0, 0, 1)
+    assert performance["product_clicks"] == []
+
+
+def test_a_sweep_of_three_links_is_a_scanner_s_to_its_last_click(client, engine, sent):
+    """A scanner follows every link of an email, each click recorded apart: the third came after the first two had
+    been made machine clicks, found no reader's click beside it, and counted as a reader's."""
+    campaign_id, send_id = sent
+    with session_scope(engine) as session:
+        session.add(Product(sku="M1", name="Mug", price=8.0, url=MUG))
+        draft = session.scalars(select(Draft)).one()
+        draft.recommendations = [*draft.recommendations, {"product_id": "M1", "url": MUG}]
+    for seconds, url in ((30.0, TEA), (30.3, KNIFE), (30.6, MUG)):
+        _written(engine, [_click(send_id, url, seconds)])
+    assert _recorded(engine) == [("machine_click", None, 30.0), ("machine_click", None, 30.3),
+                                 ("machine_click", None, 30.6)]  # fmt: skip
 
     performance = client.get(f"/campaigns/{campaign_id}").json()["performance"]
     assert (performance["clicked"], performance["opened"], performance["machine_clicked"]) == (0, 0, 1)
