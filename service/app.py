@@ -70,6 +70,7 @@ from service.review.resend import sent_form
 from service.routes import KEYED_ROUTERS, OPEN_ROUTERS
 from service.routes.responses import ANY_ROUTE, document, errors
 from service.routes.review import session_ended_login
+from service.schemas import NOT_ONE_LINE, ONE_LINE
 from service.settings import (
     ApiSettings,
     AudienceSettings,
@@ -386,6 +387,8 @@ def _request_problem(error: dict) -> dict[str, str]:
     message = error["msg"]
     if error["type"] == "value_error":  # our own validators' words, without pydantic's "Value error, " before them
         message = message.removeprefix("Value error, ")
+    if error["type"] == "string_pattern_mismatch" and (error.get("ctx") or {}).get("pattern") == ONE_LINE:
+        message = NOT_ONE_LINE
     return {"field": field_path(error["loc"]) or "body", "message": message}
 
 

@@ -50,7 +50,7 @@ from service.errors import (
 )  # fmt: skip
 from service.forecasts import mark_stale
 from service.pipeline.model_store import ModelStore
-from service.schemas import COMMENT_MAX, DraftOut, ReviewOut, VariantEdit, VariantOut
+from service.schemas import COMMENT_MAX, NOT_ONE_LINE, ONE_LINE, DraftOut, ReviewOut, VariantEdit, VariantOut
 from service.segments import segment_named
 from service.send_times import approved_send_after, give_approved_best_hours
 
@@ -566,11 +566,8 @@ def _in_plain_words(error: dict[str, Any]) -> str:
         )
     if error["type"] == "string_too_long":
         return f"is longer than the {limits['max_length']} characters it may have"
-    if error["type"] == "string_pattern_mismatch":  # ONE_LINE: the regex meant nothing to a copywriter
-        return (
-            "must be one line: it holds a line break, a tab or another invisible control character (text pasted from "
-            "a spreadsheet or a document often brings one); retype the spaces between its words"
-        )
+    if error["type"] == "string_pattern_mismatch" and limits.get("pattern") == ONE_LINE:
+        return NOT_ONE_LINE
     return error["msg"].removeprefix("Value error, ")  # our own validators' words, as the API's handler says them
 
 

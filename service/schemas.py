@@ -487,6 +487,11 @@ ExpectedRevision = Annotated[
 # Text without line breaks (Unicode's too: NEL, LINE and PARAGRAPH SEPARATOR, which the mail library refuses in a
 # header) or other control characters.
 ONE_LINE = r"^[^\x00-\x1f\x7f\x85\u2028\u2029]*$"
+# What breaking ONE_LINE is, in words (its regex meant nothing to a copywriter), alike in the API and the review page.
+NOT_ONE_LINE = (
+    "must be one line: it holds a line break, a tab or another invisible control character (text pasted from a "
+    "spreadsheet or a document often brings one); retype the spaces between its words"
+)
 # Spaces at either end of a one-line field, once the characters that take no room are dropped (as_the_reader_sees):
 # stripping spaces alone saved a subject of zero-width characters, an invisible line.
 _BLANK_ENDS = re.compile(r"^\s+|\s+$")

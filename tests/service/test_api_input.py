@@ -401,3 +401,21 @@ def test_an_approval_of_another_draft_s_variant_is_refused_naming_variant_id(cli
     body = _refused(client.post(f"/drafts/{ids['draft']}/approve", json={"variant_id": others_variant}), "variant_id")
     assert f"variant {others_variant} is not a variant of draft {ids['draft']}" in body["message"]
     assert client.get(f"/drafts/{ids['draft']}").json()["status"] == "pending"  # nothing approved
+
+
+@pytest.mark.parametrize(
+    ("url", "body", "field"),
+    [
+        ("/drafts/{draft}/variants/{variant}", {"subject": "Price list\tfrom the sheet"}, "subject"),
+        ("/drafts/{draft}/variants/{variant}", {"product_lines": ["Lovely.\nVisit us."]}, "product_lines[0]"),
+        ("/drafts/{draft}/variants/{variant}/suggestion", {"note": "warmer\nplease"}, "note"),
+    ],
+)
+def test_a_line_break_in_a_one_line_field_is_said_in_words_through_the_api(client, engine, url, body, field):
+    """The review page said "must be one line"; the API, which the same copywriters' tools call, answered with the
+    regex: "String should match pattern '^[^\\x00-\\x1f\\x7f\\x85\\u2028\\u2029]*$'"."""
+    ids = _sent_email(client, engine)
+    method = client.patch if url.endswith("}") else client.post
+    refused = _refused(method(url.format(**ids), json=body), field)
+    (problem,) = refused["problems"]
+    assert "one line" in problem["message"] and "pattern" not in refused["message"], refused
