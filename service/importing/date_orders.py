@@ -26,6 +26,13 @@ from tabular import DateOrder, DateOrderProblem
 DAY_FIRST, MONTH_FIRST = "day-first", "month-first"
 # How a refused file is told to give its order, on the command line and through the API.
 GIVE_THE_ORDER = "tailor import --dates day-first|month-first, the API's dates=day-first|month-first"
+# Where the settled orders are listed, and a kind's forgotten, on the command line and through the API alike: a
+# marketing tool that imports through the API was told of the command alone.
+LIST_THE_ORDERS = "`tailor date-orders list`, the API's GET /imports/date-orders"
+
+
+def forget_the_order(kind: str) -> str:
+    return f"`tailor date-orders forget {kind}`, the API's DELETE /imports/date-orders/{kind}"
 
 
 def order_name(day_first: bool) -> str:
@@ -62,7 +69,7 @@ def column_order(
     the order ``settled`` for its kind, else in its own; ``where`` names a 0-based position (a file's row)."""
     if order.first_numeric_at is None:  # no numeric dates (ISO ones, or none): nothing to read in an order
         return ColumnOrder(True if given is None else given)
-    later = f"; later {kind} files are read so too (`tailor date-orders`)"
+    later = f"; later {kind} files are read so too ({LIST_THE_ORDERS})"
     if given is not None:
         if other := order.against(given):
             said = f"the file's dates were given as {order_name(given)}"
@@ -75,7 +82,7 @@ def column_order(
     if settled is not None:
         as_settled = f"{order_name(settled.day_first)}, as settled by {settled_by(settled)}"
         if other := order.against(settled.day_first):
-            said = f"{kind} files are read {as_settled} (to settle it again: `tailor date-orders forget {kind}`); " \
+            said = f"{kind} files are read {as_settled} (to settle it again: {forget_the_order(kind)}); " \
                 f"or give this file's order ({GIVE_THE_ORDER})"  # fmt: skip
             return ColumnOrder(settled.day_first, (other[0], _only_the_other_order(other[1], settled.day_first, said)))
         return ColumnOrder(settled.day_first, None, f"dates read {as_settled}")

@@ -71,7 +71,7 @@ def test_a_file_of_ambiguous_dates_is_read_in_the_order_an_earlier_file_settled(
     april = _imported(shop, _write(tmp_path, "april.csv", APRIL))
     assert april.date_orders == (
         "dates read day-first, as '25/04/2011 11:00' (row 3) shows; later orders files are read so too "
-        "(`tailor date-orders`)",
+        "(`tailor date-orders list`, the API's GET /imports/date-orders)",
     )
     may = _imported(shop, _write(tmp_path, "may.csv", EARLY_MAY))
     assert may.rows == 2
@@ -89,7 +89,8 @@ def test_a_date_only_the_other_order_reads_is_refused_by_its_row_and_column(shop
     message = str(refused.value)
     assert "row 3, column 'timestamp': '05/13/2011 10:00' puts the month first, but orders files are read day-first, " \
         "as settled by the orders file april.csv of " in message  # fmt: skip
-    assert "`tailor date-orders forget orders`" in message and "--dates day-first|month-first" in message
+    assert "`tailor date-orders forget orders`, the API's DELETE /imports/date-orders/orders" in message
+    assert "--dates day-first|month-first" in message and "the API's dates=day-first|month-first" in message
     assert _order_days(shop, ["o5", "o6"]) == []
 
 
