@@ -14,7 +14,7 @@ from service.importing.background import imported, submit_import
 from service.importing.date_orders import day_first_of, every_settled_order, forget, order_name
 from service.importing.load import base_name
 from service.routes.responses import KEYED, errors
-from service.schemas import ImportResult, JobStarted, SettledDateOrderOut
+from service.schemas import ErrorOut, ImportResult, JobStarted, SettledDateOrderOut
 from service.settings import home_settings
 
 router = APIRouter(prefix="/imports", tags=["import"], responses=errors(*KEYED, 413, 507))
@@ -23,6 +23,10 @@ BACKGROUND = "answer 202 at once and import the file in a job (`import`) that GE
 DATES = (
     "the order of the file's numeric dates (03/04/2011): it wins over the file's own and the one settled for the kind "
     "(GET /imports/date-orders); none given, a file whose dates are all ambiguous is read in the settled order"
+)
+WRITTEN_MEANWHILE = (
+    "Another import wrote some of the same keys at the same moment (two uploads of one file, say): `WrittenMeanwhile`, "
+    "nothing of this one was written; send it again after `Retry-After`, and it updates what the other wrote."
 )
 Kind = Literal["customers", "products", "orders", "sends"]
 
@@ -59,6 +63,7 @@ def forget_date_order(kind: Kind, session: SessionDep, _key: ApiKeyDep) -> Respo
     responses={
         status.HTTP_200_OK: {"description": "The file was imported in the request"},
         status.HTTP_202_ACCEPTED: {"model": JobStarted, "description": "With `background=true`: the import's job"},
+        status.HTTP_409_CONFLICT: {"model": ErrorOut, "description": WRITTEN_MEANWHILE},
     },
 )
 def import_file(

@@ -264,3 +264,11 @@ def test_the_moments_of_a_training_s_data_end_in_z_in_the_models_and_the_job_s_r
     saved.write_text(json.dumps(metadata))
     (recommender,) = [kind for kind in client.get("/models").json() if kind["kind"] == "recommender"]
     assert utc_moments(recommender["versions"][0]["metadata"]["data"]) == moments
+
+
+def test_an_import_documents_the_409_of_keys_another_import_wrote_meanwhile(client):
+    """Two imports of the same new keys at once: the second is answered 409 `WrittenMeanwhile` (tests/service/
+    test_write_races.py), which the upload's operation did not list, so a generated client met it undocumented."""
+    operation = client.get("/openapi.json").json()["paths"]["/imports/{kind}"]["post"]
+    assert _documented(operation, 409) == ERROR_REF
+    assert "WrittenMeanwhile" in operation["responses"]["409"]["description"]
