@@ -22,7 +22,7 @@ from service.cli_bounds import (
     IdArgumentCommand,
 )
 from service.cli_customers import customers_erase, customers_lift_erasure
-from service.cli_date_orders import DateOrderName, date_orders_forget, date_orders_list
+from service.cli_date_orders import DATE_ORDERS, date_orders_forget, date_orders_list
 from service.cli_drafts import (
     BULK_APPROVAL_OPTIONS,
     drafts_approve,
@@ -232,8 +232,9 @@ def import_file(
         ),
     ] = None,
     dates: Annotated[
-        DateOrderName | None,
+        str | None,
         typer.Option(
+            metavar="[day-first|month-first]",
             help="the order of the file's numeric dates (03/04/2011), over its own and the one settled for the kind "
             "(`tailor date-orders list`)",
         ),
@@ -252,6 +253,8 @@ def import_file(
     from service.pipeline.training import AUDIENCE_JOB, recompute_audience
     from service.wording import counted
 
+    if dates is not None:  # the CLI's choices are named alike (the option parser's read "Value error, ...")
+        _one_of(dates, DATE_ORDERS, "--dates")
     if not file.exists():  # told before the database is opened: it made (or migrated) one where the path was wrong
         _echo(f"error: file not found: {file.absolute()} (check the path; nothing was imported)")
         raise typer.Exit(2)

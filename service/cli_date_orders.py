@@ -4,7 +4,6 @@ date-orders forget KIND`, as GET /imports/date-orders and DELETE /imports/date-o
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -12,11 +11,8 @@ import typer
 KINDS = ("customers", "products", "orders", "sends")
 
 
-class DateOrderName(StrEnum):
-    """The orders `tailor import --dates` takes, as service.importing.date_orders names them."""
-
-    day_first = "day-first"
-    month_first = "month-first"
+# The orders `tailor import --dates` takes, as service.importing.date_orders names them.
+DATE_ORDERS = ("day-first", "month-first")
 
 
 def date_orders_list() -> None:

@@ -263,3 +263,16 @@ def test_forgetting_a_kind_that_is_none_names_the_argument_and_the_kinds(shop, m
     words = " ".join(refused.output.replace("│", " ").split())  # the usage error is boxed and wrapped
     assert refused.exit_code == 2
     assert "Invalid value for KIND: 'order' is not one of: customers, products, orders, sends" in words
+
+
+def test_an_order_that_is_none_is_refused_naming_the_option_and_the_orders_before_anything_is_opened(
+    tmp_path, monkeypatch
+):
+    """`--dates monthfirst` was told "Invalid value for '--dates': Value error, 'monthfirst' is not one of
+    'day-first', 'month-first'.": the option parser's words, where the CLI's other choices name theirs plainly."""
+    monkeypatch.setattr(cli, "command_engine", lambda: pytest.fail("the database was opened"))
+    may = _write(tmp_path, "may.csv", EARLY_MAY)
+    refused = CliRunner().invoke(cli.app, ["import", "orders", str(may), "--dates", "monthfirst"])
+    words = " ".join(refused.output.replace("│", " ").split())
+    assert refused.exit_code == 2
+    assert "Invalid value for --dates: 'monthfirst' is not one of: day-first, month-first" in words, words
