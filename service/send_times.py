@@ -176,12 +176,13 @@ def campaign_zones(session: Session, campaign_id: int) -> list[str]:
 def waiting_drafts(session: Session, campaign: Campaign, now: datetime) -> dict[str, Any]:
     """How many approved drafts of the campaign wait for a later send time (their customer's best hour, the
     campaign's scheduled moment, the contact policy) or to be tried again (an address the mail server refused for
-    now), and when the next one falls due (the later of the two times)."""
+    now), and when the next one falls due (the later of the two times). A draft whose customer may no longer be
+    mailed (unsubscribed, bounced, consent withdrawn since its approval) waits for nothing: the send skips it."""
     due_at = due_moment()
     waiting, next_at = session.execute(
-        select(func.count(), func.min(due_at)).where(
-            Draft.campaign_id == campaign.id, Draft.status == "approved", due_at > now
-        )
+        select(func.count(), func.min(due_at))
+        .join(Customer, Customer.id == Draft.customer_id)
+        .where(Draft.campaign_id == campaign.id, Draft.status == "approved", due_at > now, *frames.MAILABLE)
     ).one()
     told = {"waiting": waiting, "next_send_at": as_text(next_at) if next_at else None}
     if campaign.scheduled_at is not None and campaign.scheduled_at > now:
