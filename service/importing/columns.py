@@ -254,6 +254,11 @@ def parse_table(
     return parsed, problems
 
 
+def parsed_column(raw: pd.Series, spec: TableSpec, name: str) -> pd.Series:
+    """The column ``name`` of ``spec`` as ``parse_table`` reads it (its problems are named there)."""
+    return _parse_column(raw, next(column for column in spec.columns if column.name == name))[0]
+
+
 def _empty_for_kinds(
     frame: pd.DataFrame, column: Column, values: pd.Series, problems: list[Problem]
 ) -> tuple[pd.Series, list[Problem]]:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from generation.locales import LOCALE_PATTERN, NOT_A_LOCALE, language_of, normal_locale
@@ -36,10 +36,10 @@ from service.consent import ImportSource, imported_changes, record_imported
 from service.db.batches import batches, rows_where_in
 from service.db.link_keys import link_key_digest
 from service.db.models import Customer, Event, Interaction, Product, Send
-from service.db.session import take_the_write_lock
 from service.erasures import Erasures
 from service.errors import MAX_PROBLEMS, InvalidInput, Problem
-from service.importing.columns import SPECS, TableSpec, parse_table, unread_columns
+from service.importing.columns import SPECS, TableSpec, parse_table, parsed_column, unread_columns
+from service.importing.customer_locks import lock_customers
 from service.importing.date_orders import ColumnOrder, column_order, order_name, settle, settled_by, settled_orders
 from service.importing.erased import erased_warnings, without_erased
 from service.settings import ImportSettings, SendScheduleSettings
@@ -67,9 +67,6 @@ from tabular.encoding import WORKBOOKS
 WRITE_BATCH = 20_000
 # Lines of a file parsed, checked and written at a time (see import_file).
 CHUNK_ROWS = 100_000
-# The PostgreSQL advisory lock that customers imports take one at a time (_lock_customers): any number, the same in
-# every Tailor process.
-CUSTOMERS_IMPORT_LOCK = 7_341_202_612
 # A CSV file's cells as the text they hold (the importer parses them), with or without a byte-order mark.
 # index_col=False: cells past the header (a trailing comma on each row) are left out, never taken for row labels;
 # a file whose rows hold values past the header is refused before it is read (tabular.layout_problem).
@@ -200,6 +197,8 @@ def _import_file(
     without_url: list[str] = []  # products an email cannot link to
     fees: list[str] = []  # products named as a charge, not merchandise, that the file does not mark
     priced_zero: list[str] = []  # products in stock whose emails would show them at 0
+    if kind == "customers":  # every stored customer of the file, before its first chunk is read
+        lock_customers(session, _customer_ids(path, shown, numbers))
     chunks = _chunks(path, shown, numbers)
     for chunk in chunks:
         parsed, found = parse_table(chunk, spec, dates_day_first)
@@ -250,7 +249,7 @@ def _import_file(
 
 def _importer(kind: str, source: ImportSource) -> Callable[[Session, pd.DataFrame, Report], ImportSummary]:
     """The writer of a chunk of `kind`: a customers file's records the consent changes it makes as of ``source``."""
-    return partial(_import_customers, source=source) if kind == "customers" else IMPORTERS[kind]
+    return partial(_import_customers, source=source, locked=True) if kind == "customers" else IMPORTERS[kind]
 
 
 def base_name(name: str | Path) -> str:
@@ -492,6 +491,16 @@ def _order_unknown(found: list[Problem], chunk: pd.DataFrame, columns: set[str])
     ]
 
 
+def _customer_ids(path: Path, shown: str, numbers: RowNumbers) -> Iterator[pd.Series]:
+    """A customers file's ids, a chunk at a time, as its rows are read (none where its header names no such column:
+    the file is refused then)."""
+    header = _parquet(path, shown).schema_arrow.names if is_parquet(path) else _csv_header(path, shown)
+    named = {str(column).strip(): column for column in header}
+    if "customer_id" in named:
+        for chunk in _chunks(path, shown, numbers, [named["customer_id"]]):
+            yield parsed_column(chunk[named["customer_id"]], SPECS["customers"], "customer_id")
+
+
 def _csv_header(path: Path, shown: str) -> list[str]:
     try:
         return list(pd.read_csv(path, **CSV_TEXT, nrows=0).columns)
@@ -562,7 +571,7 @@ def _language(locales: pd.Series) -> pd.Series:
 
 
 def _import_customers(
-    session: Session, rows: pd.DataFrame, progress: Report, source: ImportSource | None = None
+    session: Session, rows: pd.DataFrame, progress: Report, source: ImportSource | None = None, locked: bool = False
 ) -> ImportSummary:
     """An import may unsubscribe a customer, never subscribe one again: an unsubscribe (a file's or an
     unsubscribe event's) stays, whatever a later file says or leaves out. So does a bounce (`email_bounced`, e.g.
@@ -578,13 +587,15 @@ def _import_customers(
     the file gives a new customer, or changes, is dated when the shop collected it (`consent_at`) or else now
     (``consent_changed_at``); the same consent again keeps its time, which a nightly file would otherwise move every
     night. Each consent given or withdrawn, and each unsubscribe, joins the customer's consent history with the
-    import it came from (``source``; service.consent); a row saying what is stored adds nothing."""
+    import it came from (``source``; service.consent); a row saying what is stored adds nothing. The customers are
+    held (service.importing.customer_locks) before they are read, unless the caller ``locked`` them (a file's)."""
     columns = (
         Customer.external_id, Customer.id, Customer.unsubscribed_at, Customer.unsubscribed, Customer.bounced_email,
         Customer.attributes, Customer.locale, Customer.marketing_consent, Customer.consent_changed_at,
         Customer.timezone,
     )  # fmt: skip
-    _lock_customers(session, rows.customer_id)
+    if not locked:
+        lock_customers(session, [rows.customer_id])
     stored = rows_where_in(session, columns, Customer.external_id, rows.customer_id)
     existing, unsubscribed, bounced, attributes, locales, consents, zones = {}, {}, {}, {}, {}, {}, {}
     default_locale, now = ImportSettings().default_locale, utcnow()
@@ -631,26 +642,6 @@ def _import_customers(
     ids = existing | _known_keys(session, Customer.external_id, Customer.id, new) if new else existing
     record_imported(session, {ids[external]: made for external, made in changes.items()}, source or ImportSource(), now)
     return summary
-
-
-def _lock_customers(session: Session, external_ids: Iterable[str]) -> None:
-    """Hold the customers of a customers file's chunk (by ``external_ids``) until the import commits, before it reads
-    what it compares the file with (their zone, consent, unsubscribe): a second import side by side read them before
-    the first's commit, and moved their drafts from the zone they had left and recorded a consent change twice.
-    SQLite: its one write lock, taken at the first chunk. PostgreSQL: customers imports one at a time (an advisory
-    lock: new customers have no row to lock, and two files locking rows chunk by chunk in different orders would
-    deadlock), and the stored customers' rows, in the order of their ids, which an unsubscribe or an edit between
-    the read and the write waits for. In that order across the chunk, not within each batch of ids looked up: a
-    sender locks a household's rows in the order of their ids (service.pipeline.contact_policy), and one holding the
-    row a later batch locks, waiting for one an earlier batch locked, was a deadlock that failed one of the two."""
-    if take_the_write_lock(session):
-        return
-    session.execute(text(f"SELECT pg_advisory_xact_lock({CUSTOMERS_IMPORT_LOCK})"))
-    looked_up = (
-        select(Customer.id).where(Customer.external_id.in_(keys)) for keys in batches(dict.fromkeys(external_ids))
-    )
-    for batch in batches(sorted(row_id for query in looked_up for row_id in session.scalars(query))):
-        session.execute(select(Customer.id).where(Customer.id.in_(batch)).order_by(Customer.id).with_for_update())
 
 
 def _zones_changed(

@@ -15,9 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service import consent
+from service.db.migrate import upgrade
 from service.db.models import ConsentChange, Customer, Draft
 from service.db.session import session_scope
 from service.importing import import_file
+from tests.service.conftest import new_postgres_database
 from tests.service.test_zone_moves import HEADER, NINE_IN_NEW_YORK, _at_nine_in_new_york
 
 NINE_IN_TOKYO = datetime(2027, 1, 11, 0, 0)  # 09:00 on 11 January 2027 in Tokyo (UTC+9)
@@ -114,16 +116,18 @@ def test_a_new_customer_in_two_files_at_once_is_inserted_once(shared_engine, tmp
         assert session.scalars(select(ConsentChange.change)).all() == ["given"]
 
 
-@pytest.mark.postgres
-def test_a_file_and_a_sender_locking_a_household_wait_for_each_other_without_a_deadlock(postgres_url, tmp_path):
-    """A sender locks a household's rows in the order of their ids (service.pipeline.contact_policy), and a customers
-    import the file's customers in the order of their ids too, but only within each batch of ids it looked up: the file
-    giving the household's later id in an earlier batch, each held the row the other waited for, and PostgreSQL broke
-    the deadlock by failing one of them."""
-    from service.db.migrate import upgrade
-    from service.importing import load
-    from tests.service.conftest import new_postgres_database
+# What splits the file's stored customers into groups locked one after another: each id looked up alone, or each
+# row of the file read as a chunk of its own.
+SPLITS = {"batches": ("service.db.batches.IN_BATCH", 1), "chunks": ("service.importing.load.CHUNK_ROWS", 1)}
 
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("split", SPLITS)
+def test_a_file_and_a_sender_locking_a_household_wait_for_each_other_without_a_deadlock(postgres_url, tmp_path, split):
+    """A sender locks a household's rows in the order of their ids (service.pipeline.contact_policy), and a customers
+    import the file's customers in the order of their ids too, but only within each batch of ids it looked up, later
+    within each chunk of the file: the file giving the household's later id in an earlier batch or chunk, each held the
+    row the other waited for, and PostgreSQL broke the deadlock by failing one of them."""
     engine = new_postgres_database(postgres_url, "household_locks")
     upgrade(engine)
     try:
@@ -142,9 +146,8 @@ def test_a_file_and_a_sender_locking_a_household_wait_for_each_other_without_a_d
             except Exception as error:  # noqa: BLE001 (told by the assertion below)
                 failures.append(error)
 
-        one_at_a_time = load.batches
         with pytest.MonkeyPatch.context() as patch, Session(engine) as sender:
-            patch.setattr(load, "batches", lambda values, size=1: one_at_a_time(values, 1))  # an id to a batch
+            patch.setattr(*SPLITS[split])
             sender.execute(select(Customer.id).where(Customer.id == household["first"]).with_for_update())
             other = threading.Thread(target=import_beside)
             other.start()

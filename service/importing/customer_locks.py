@@ -1,0 +1,44 @@
+"""The locks a customers import holds, from before it reads what it compares its file with (the customers' zone,
+consent, unsubscribe) until it commits: a second import side by side read them before the first's commit, moved
+their drafts from the zone they had left and recorded a consent change twice; an unsubscribe committed meanwhile was
+written back as it was read.
+
+PostgreSQL: customers imports one at a time (an advisory lock: new customers have no row to lock); then the rows of
+every stored customer the file names, in one order of their ids over the whole file, before its first chunk is read.
+A sender locks a household's rows in the order of their ids (service.pipeline.contact_policy): an import locking them
+chunk by chunk (or batch by batch) held a row a later chunk's lower id waited behind, while the sender held that one
+and waited for it, a deadlock that failed one.
+
+SQLite: its one write lock (``take_the_write_lock``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from service.db import batches
+from service.db.models import Customer
+from service.db.session import take_the_write_lock
+
+# The PostgreSQL advisory lock that customers imports take one at a time: any number, the same in every Tailor process.
+CUSTOMERS_IMPORT_LOCK = 7_341_202_612
+
+
+def lock_customers(session: Session, external_ids: Iterable[Iterable[str]]) -> None:
+    """Hold the customers named by ``external_ids`` (a file's ids, a chunk at a time) until the session commits, as
+    the module says."""
+    if take_the_write_lock(session):
+        return
+    session.execute(text(f"SELECT pg_advisory_xact_lock({CUSTOMERS_IMPORT_LOCK})"))
+    stored = [
+        np.fromiter(session.scalars(select(Customer.id).where(Customer.external_id.in_(keys))), dtype=np.int64)
+        for chunk in external_ids
+        for keys in batches.batches(dict.fromkeys(chunk), size=batches.IN_BATCH)
+    ]
+    ids = np.unique(np.concatenate(stored)) if stored else np.empty(0, dtype=np.int64)  # sorted: 8 bytes a customer
+    for start in range(0, len(ids), batches.IN_BATCH):
+        in_batch = ids[start : start + batches.IN_BATCH].tolist()
+        session.execute(select(Customer.id).where(Customer.id.in_(in_batch)).order_by(Customer.id).with_for_update())
