@@ -215,6 +215,20 @@ class DatabaseBusy(TailorError):
         )
 
 
+class ImportRunning(TailorError):
+    """A customers import that waited its time (``TAILOR_IMPORT_WAIT_SECONDS``) for another customers import on the
+    database (PostgreSQL takes them one at a time) to finish; nothing of it was written."""
+
+    status_code = 503
+    retry_after_seconds = 60
+
+    def __init__(self, waited_seconds: float) -> None:
+        super().__init__(
+            f"Another customers import is running on this database; this one waited {waited_seconds:g} s for it to "
+            "finish (TAILOR_IMPORT_WAIT_SECONDS) and wrote nothing. Import the file again once the other has finished."
+        )
+
+
 class NumberOutOfRange(TailorError):
     """A number (or a date) in a request is past what the database holds: each field's bounds refuse such values
     by name, this is the answer for one that got past them."""

@@ -385,11 +385,14 @@ class AudienceSettings(BaseSettings):
 
 class ImportSettings(BaseSettings):
     """`TAILOR_IMPORT_DEFAULT_LOCALE`: the language of a customer a customers file gives none (no `locale` column, as
-    a shop platform's export has none, or an empty cell); a customer already stored keeps theirs."""
+    a shop platform's export has none, or an empty cell); a customer already stored keeps theirs.
+    `TAILOR_IMPORT_WAIT_SECONDS`: how long a customers import waits for another one to finish (PostgreSQL takes them
+    one at a time) before it is refused, nothing written."""
 
     model_config = SettingsConfigDict(env_prefix="TAILOR_IMPORT_")
 
     default_locale: str = "en"
+    wait_seconds: float = Field(default=60, gt=0)
 
     @field_validator("default_locale")
     @classmethod

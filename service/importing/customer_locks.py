@@ -3,11 +3,12 @@ consent, unsubscribe) until it commits: a second import side by side read them b
 their drafts from the zone they had left and recorded a consent change twice; an unsubscribe committed meanwhile was
 written back as it was read.
 
-PostgreSQL: customers imports one at a time (an advisory lock: new customers have no row to lock); then the rows of
-every stored customer the file names, in one order of their ids over the whole file, before its first chunk is read.
-A sender locks a household's rows in the order of their ids (service.pipeline.contact_policy): an import locking them
-chunk by chunk (or batch by batch) held a row a later chunk's lower id waited behind, while the sender held that one
-and waited for it, a deadlock that failed one.
+PostgreSQL: customers imports one at a time (an advisory lock: new customers have no row to lock), each waiting at most
+``TAILOR_IMPORT_WAIT_SECONDS`` for the one before (it waited without end); then the rows of every stored customer
+the file names, in one order of their ids over the whole file, before its first chunk is read. A sender locks a
+household's rows in the order of their ids (service.pipeline.contact_policy): an import locking them chunk by chunk
+(or batch by batch) held a row a later chunk's lower id waited behind, while the sender held that one and waited for
+it, a deadlock that failed one.
 
 SQLite: its one write lock (``take_the_write_lock``)."""
 
@@ -17,22 +18,27 @@ from collections.abc import Iterable
 
 import numpy as np
 from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from service.db import batches
 from service.db.models import Customer
 from service.db.session import take_the_write_lock
+from service.errors import ImportRunning, is_database_busy
+from service.settings import ImportSettings
 
 # The PostgreSQL advisory lock that customers imports take one at a time: any number, the same in every Tailor process.
 CUSTOMERS_IMPORT_LOCK = 7_341_202_612
+# How long the transaction's next lock waits (``:wait``, such as 60000ms), until it ends.
+_LOCK_TIMEOUT = text("SELECT set_config('lock_timeout', :wait, true)")
 
 
 def lock_customers(session: Session, external_ids: Iterable[Iterable[str]]) -> None:
     """Hold the customers named by ``external_ids`` (a file's ids, a chunk at a time) until the session commits, as
-    the module says."""
+    the module says; ImportRunning when another customers import held PostgreSQL's lock past the wait allowed."""
     if take_the_write_lock(session):
         return
-    session.execute(text(f"SELECT pg_advisory_xact_lock({CUSTOMERS_IMPORT_LOCK})"))
+    _wait_for_other_imports(session)
     stored = [
         np.fromiter(session.scalars(select(Customer.id).where(Customer.external_id.in_(keys))), dtype=np.int64)
         for chunk in external_ids
@@ -42,3 +48,18 @@ def lock_customers(session: Session, external_ids: Iterable[Iterable[str]]) -> N
     for start in range(0, len(ids), batches.IN_BATCH):
         in_batch = ids[start : start + batches.IN_BATCH].tolist()
         session.execute(select(Customer.id).where(Customer.id.in_(in_batch)).order_by(Customer.id).with_for_update())
+
+
+def _wait_for_other_imports(session: Session) -> None:
+    """Take the customers imports' advisory lock, waiting for another import at most ``TAILOR_IMPORT_WAIT_SECONDS``
+    (as a lock timeout for this statement alone: the row locks after it wait as before)."""
+    seconds = ImportSettings().wait_seconds
+    before = session.scalar(text("SELECT current_setting('lock_timeout')"))
+    session.execute(_LOCK_TIMEOUT, {"wait": f"{max(1, round(seconds * 1000))}ms"})
+    try:
+        session.execute(text(f"SELECT pg_advisory_xact_lock({CUSTOMERS_IMPORT_LOCK})"))
+    except OperationalError as error:
+        if is_database_busy(error):
+            raise ImportRunning(seconds) from None
+        raise
+    session.execute(_LOCK_TIMEOUT, {"wait": before})
