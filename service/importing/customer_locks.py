@@ -10,7 +10,11 @@ household's rows in the order of their ids (service.pipeline.contact_policy): an
 (or batch by batch) held a row a later chunk's lower id waited behind, while the sender held that one and waited for
 it, a deadlock that failed one.
 
-SQLite: its one write lock (``take_the_write_lock``)."""
+SQLite: its one write lock (``take_the_write_lock``), taken once a chunk's plan is made (its rows compared with the
+stored customers, service.importing.customer_rows), where that read is checked: the rows of customers another
+writer changed meanwhile are planned again. Taken before the read, it was held through the comparison too, and a file
+of 110,000 changed customers held it past the 10 s other writers wait for it (API writes, tracking events: "database
+is locked"). Once a chunk has written, the lock is held until the commit, and later chunks read under it."""
 
 from __future__ import annotations
 
@@ -36,7 +40,7 @@ _LOCK_TIMEOUT = text("SELECT set_config('lock_timeout', :wait, true)")
 def lock_customers(session: Session, external_ids: Iterable[Iterable[str]]) -> None:
     """Hold the customers named by ``external_ids`` (a file's ids, a chunk at a time) until the session commits, as
     the module says; ImportRunning when another customers import held PostgreSQL's lock past the wait allowed."""
-    if take_the_write_lock(session):
+    if session.get_bind().dialect.name != "postgresql":  # SQLite's lock: see read_unlocked
         return
     _wait_for_other_imports(session)
     stored = [
@@ -63,3 +67,21 @@ def _wait_for_other_imports(session: Session) -> None:
             raise ImportRunning(seconds) from None
         raise
     session.execute(_LOCK_TIMEOUT, {"wait": before})
+
+
+def read_unlocked(session: Session) -> int | None:
+    """Before a chunk's customers are read: on SQLite, while its write lock is not held yet (no write so far), the
+    database's ``data_version``, which another connection's commit changes (``unchanged_once_locked``); else None."""
+    if session.get_bind().dialect.name != "sqlite":
+        return None
+    connection = session.connection()
+    if connection.connection.dbapi_connection.in_transaction:  # it wrote: it holds the lock already
+        return None
+    return connection.exec_driver_sql("PRAGMA data_version").scalar()
+
+
+def unchanged_once_locked(session: Session, version: int) -> bool:
+    """Take SQLite's write lock, held until the commit; whether no other connection committed since the database
+    was at ``version`` (``read_unlocked``): what was read is then what the lock would have let it read."""
+    take_the_write_lock(session)
+    return session.connection().exec_driver_sql("PRAGMA data_version").scalar() == version

@@ -6,11 +6,9 @@ bounded memory (see import_file)."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
-from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -20,19 +18,18 @@ import pandas as pd
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from generation.locales import LOCALE_PATTERN, NOT_A_LOCALE, language_of, normal_locale
+from generation.locales import LOCALE_PATTERN, NOT_A_LOCALE, language_of
 from generation.render import WEB_ADDRESS
 from generation.schemas import LOCALES
 from recommenders.catalog import charges_warning, named_as_charges
 from service.addresses import (
     EMAIL_PATTERN,
-    address_key,
     shared_address_warning,
     shared_addresses,
     stop_shared_addresses,
 )
 from service.clock import utcnow
-from service.consent import ImportSource, imported_changes, record_imported
+from service.consent import ImportSource, record_imported
 from service.db.batches import batches, rows_where_in
 from service.db.link_keys import link_key_digest
 from service.db.models import Customer, Event, Interaction, Product, Send
@@ -40,12 +37,13 @@ from service.erasures import Erasures
 from service.errors import MAX_PROBLEMS, InvalidInput, Problem
 from service.importing.columns import SPECS, TableSpec, parse_table, parsed_column, unread_columns
 from service.importing.customer_locks import lock_customers
+from service.importing.customer_rows import UPDATE_BY_ID, optional_time, planned, same_values
 from service.importing.date_orders import ColumnOrder, column_order, order_name, settle, settled_by, settled_orders
 from service.importing.erased import erased_warnings, without_erased
 from service.settings import ImportSettings, SendScheduleSettings
 from service.wording import counted
 from service.zone_moves import move_to_new_zones
-from service.zones import ZONE_EXAMPLES, zone_named, zone_of_country
+from service.zones import ZONE_EXAMPLES, zone_named
 from tabular import (
     DateOrder,
     empty_file,
@@ -589,59 +587,28 @@ def _import_customers(
     night. Each consent given or withdrawn, and each unsubscribe, joins the customer's consent history with the
     import it came from (``source``; service.consent); a row saying what is stored adds nothing. The customers are
     held (service.importing.customer_locks) before they are read, unless the caller ``locked`` them (a file's)."""
-    columns = (
-        Customer.external_id, Customer.id, Customer.unsubscribed_at, Customer.unsubscribed, Customer.bounced_email,
-        Customer.attributes, Customer.locale, Customer.marketing_consent, Customer.consent_changed_at,
-        Customer.timezone,
-    )  # fmt: skip
     if not locked:
         lock_customers(session, [rows.customer_id])
-    stored = rows_where_in(session, columns, Customer.external_id, rows.customer_id)
-    existing, unsubscribed, bounced, attributes, locales, consents, zones = {}, {}, {}, {}, {}, {}, {}
-    default_locale, now = ImportSettings().default_locale, utcnow()
-    for external, customer_id, gone_at, gone, bounced_email, known, locale, consent, consent_at, zone in stored:
-        existing[external] = customer_id
-        locales[external] = locale
-        zones[external] = zone
-        consents[external] = (consent, gone, consent_at)
-        if gone:
-            unsubscribed[external] = gone_at  # kept: the first unsubscribe's time (null: before 0039)
-        bounced[external] = bounced_email
-        attributes[external] = known or {}
-    records = [
-        {
-            "external_id": r.customer_id,
-            "email": r.email,
-            "email_key": address_key(r.email),  # the bulk write passes the model's validator by
-            "first_name": r.first_name,
-            "locale": normal_locale(r.locale) if r.locale else locales.get(r.customer_id, default_locale),
-            "timezone": (  # a `country` column is kept with the attributes, as any other
-                zone_named(r.timezone)
-                if r.timezone
-                else zones.get(r.customer_id) or zone_of_country(r.attributes.get("country"))
-            ),
-            "marketing_consent": bool(r.marketing_consent),
-            "consent_changed_at": _consent_changed_at(
-                consents.get(r.customer_id), bool(r.marketing_consent), _optional_time(r.consent_at), now
-            ),
-            "unsubscribed": bool(r.unsubscribed) or r.customer_id in unsubscribed,
-            "unsubscribed_at": unsubscribed.get(r.customer_id, now if r.unsubscribed else None),
-            "bounced_email": r.email if r.email_bounced else bounced.get(r.customer_id),
-            "attributes": {**attributes.get(r.customer_id, {}), **r.attributes},
-        }
-        for r in rows.itertuples(index=False)
-    ]
-    changes = {}  # by customer id: the consent changes the file makes
-    for r, collected_at in zip(records, rows.consent_at, strict=True):
-        stored_consent, consent = consents.get(r["external_id"]), r["marketing_consent"]
-        if made := imported_changes(stored_consent, consent, r["unsubscribed"], _optional_time(collected_at), now):
-            changes[r["external_id"]] = made
-    summary = _upsert(session, Customer, "external_id", records, "customers", progress, existing)
-    summary = replace(summary, drafts_moved=move_to_new_zones(session, _zones_changed(records, zones, existing), now))
-    new = [external for external in changes if external not in existing]  # their row ids once written
-    ids = existing | _known_keys(session, Customer.external_id, Customer.id, new) if new else existing
-    record_imported(session, {ids[external]: made for external, made in changes.items()}, source or ImportSource(), now)
-    return summary
+    now = utcnow()
+    plan, driver_updates = planned(session, rows, now)
+    existing = {external: customer.id for external, customer in plan.stored.items()}
+    new = [r for r in plan.records if r["external_id"] not in existing]
+    changed = [] if driver_updates is not None else [
+        {"id": existing[r["external_id"]], **r} for r in plan.records if r["external_id"] in plan.changed
+    ]  # fmt: skip
+    _write(session, Customer, new, changed)
+    if driver_updates:  # converted before SQLite's write lock was taken
+        session.connection().exec_driver_sql(UPDATE_BY_ID, driver_updates)
+    progress(len(plan.records), len(plan.records), "writing customers")
+    zones = {external: customer.timezone for external, customer in plan.stored.items()}
+    moved = move_to_new_zones(session, _zones_changed(plan.records, zones, existing), now)
+    added = [external for external in plan.changes if external not in existing]  # their row ids once written
+    ids = existing | _known_keys(session, Customer.external_id, Customer.id, added) if added else existing
+    record_imported(
+        session, {ids[external]: made for external, made in plan.changes.items()}, source or ImportSource(), now
+    )
+    unchanged = len(plan.records) - len(new) - len(plan.changed)
+    return ImportSummary("customers", len(plan.records), len(new), len(plan.changed), unchanged, drafts_moved=moved)
 
 
 def _zones_changed(
@@ -655,17 +622,6 @@ def _zones_changed(
         for r in records
         if r["external_id"] in existing and (zones[r["external_id"]] or shop) != (r["timezone"] or shop)
     }
-
-
-def _consent_changed_at(
-    stored: tuple[bool, bool, datetime | None] | None, consent: bool, collected_at: datetime | None, now: datetime
-) -> datetime | None:
-    """When the customer's consent took the value a file gives: for the stored consent, its stored time, or for one
-    stored before Tailor kept a time, the file's `consent_at` (``collected_at``; else still none: the import is not
-    when it was given); for a new or changed consent, the file's `consent_at` or else ``now``."""
-    if stored is not None and stored[0] == consent:
-        return stored[2] or collected_at
-    return collected_at or now
 
 
 def _shared_addresses(session: Session, in_file: Callable[[list[str]], np.ndarray]) -> tuple[str, ...]:
@@ -851,7 +807,7 @@ def _import_products(session: Session, rows: pd.DataFrame, progress: Report) -> 
                 # None: the file has no such column (an empty cell is NaN or NaT)
                 "recommendable": recommendable if r.recommendable is None else bool(r.recommendable),
                 "margin": margin if r.margin is None else _optional_number(r.margin),
-                "arrived_at": arrived_at if r.arrived_at is None else _optional_time(r.arrived_at),
+                "arrived_at": arrived_at if r.arrived_at is None else optional_time(r.arrived_at),
                 "updated_at": now,  # bulk updates set it explicitly: the served catalog cache watches it
             }
         )
@@ -1028,10 +984,6 @@ def _optional_number(value: float) -> float | None:
     return None if pd.isna(value) else float(value)
 
 
-def _optional_time(value: pd.Timestamp) -> datetime | None:
-    return None if pd.isna(value) else value.to_pydatetime()
-
-
 def _known_keys(session: Session, key_column, id_column, keys: Iterable) -> dict[str, int]:
     """Primary keys of the rows whose ``key_column`` is one of ``keys``, asked in batches (not the whole table)."""
     return dict(rows_where_in(session, (key_column, id_column), key_column, keys))
@@ -1069,18 +1021,7 @@ def _changed(session: Session, model, known: list[dict]) -> list[dict]:
     names = [name for name in known[0] if name not in ("id", "updated_at")]
     columns = (model.id, *(getattr(model, name) for name in names))
     stored = {row[0]: tuple(row[1:]) for row in rows_where_in(session, columns, model.id, (r["id"] for r in known))}
-    return [r for r in known if r["id"] not in stored or not _same_values([r[n] for n in names], stored[r["id"]])]
-
-
-def _same_values(mine: Iterable, theirs: Iterable) -> bool:
-    """Whether a record's values are those stored; a JSON value (the attributes) as the JSON it is stored as:
-    True == 1 == 1.0 in Python, and a file giving `vip` as 0/1 where an earlier one gave true/false was unchanged."""
-    return all(
-        json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
-        if isinstance(a, dict | list) or isinstance(b, dict | list)
-        else a == b
-        for a, b in zip(mine, theirs, strict=True)
-    )
+    return [r for r in known if r["id"] not in stored or not same_values([r[n] for n in names], stored[r["id"]])]
 
 
 def _same_as_stored(records: pd.DataFrame, ids: pd.Series, stored: pd.DataFrame) -> np.ndarray:

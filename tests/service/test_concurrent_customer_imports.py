@@ -7,6 +7,7 @@ files bringing the same new customer: the second inserted them again, and was re
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from datetime import datetime
 
@@ -19,6 +20,7 @@ from service.db.migrate import upgrade
 from service.db.models import ConsentChange, Customer, Draft
 from service.db.session import session_scope
 from service.importing import import_file
+from service.importing.customer_rows import CustomerPlan
 from tests.service.conftest import new_postgres_database
 from tests.service.test_zone_moves import HEADER, NINE_IN_NEW_YORK, _at_nine_in_new_york
 
@@ -114,6 +116,33 @@ def test_a_new_customer_in_two_files_at_once_is_inserted_once(shared_engine, tmp
     assert failures == []
     with session_scope(shared_engine) as session:
         assert session.scalars(select(ConsentChange.change)).all() == ["given"]
+
+
+def test_another_writer_writes_while_a_file_is_compared_and_the_import_keeps_what_it_wrote(engine, tmp_path):
+    """SQLite: the import took the database's one write lock before it read the customers, and held it while it
+    compared them with the file, so a file of 110,000 changed customers kept other writers waiting past their 10 s.
+    Now it compares first: a write meanwhile (an unsubscribe of a customer the file renames) is not kept waiting, and
+    the import, once it holds the lock, compares that customer again: the unsubscribe stays."""
+    with session_scope(engine) as session:
+        session.add(Customer(external_id="c1", email="ann@example.com", first_name="Ann", marketing_consent=True))
+    path = tmp_path / "customers.csv"
+    path.write_text("customer_id,email,first_name,marketing_consent\nc1,ann@example.com,Anna,true\n")
+    written_meanwhile: list[bool] = []
+    compare = CustomerPlan.of
+
+    def unsubscribe_first(rows, read, now) -> CustomerPlan:
+        if not written_meanwhile:
+            with sqlite3.connect(engine.url.database, timeout=0) as other:  # not waiting: "database is locked"
+                other.execute("UPDATE customers SET unsubscribed = 1 WHERE external_id = 'c1'")
+            written_meanwhile.append(True)
+        return compare(rows, read, now)
+
+    with pytest.MonkeyPatch.context() as patch, session_scope(engine) as session:
+        patch.setattr(CustomerPlan, "of", unsubscribe_first)
+        assert import_file(session, "customers", path).updated == 1
+    with session_scope(engine) as session:
+        stored = session.scalar(select(Customer).where(Customer.external_id == "c1"))
+        assert (stored.first_name, stored.unsubscribed) == ("Anna", True)
 
 
 # What splits the file's stored customers into groups locked one after another: each id looked up alone, or each
