@@ -86,3 +86,28 @@ def test_the_sending_benchmark_sends_every_email_and_times_the_writes_made_meanw
     writes = report["other_writes"]
     assert writes["count"] > 0 and writes["failed"] == 0 and writes["median_ms"] <= writes["longest_ms"]
     assert "| emails/s |" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+@pytest.mark.eval
+def test_the_customer_import_benchmark_reports_the_writes_beside_its_second_import(tmp_path, monkeypatch):
+    """`--writer`: another connection writes while a file changing every customer is imported, and the report
+    says how long the import held SQLite's write lock, how long those writes waited and how many gave up."""
+    from evals.scale.customer_import import main
+    from service.db.session import default_engine
+    from service.settings import home_settings
+
+    monkeypatch.setenv("TAILOR_HOME", str(tmp_path))  # restored after the test: the benchmark sets its own
+    for cached in (home_settings, default_engine):
+        cached.cache_clear()
+    try:
+        assert main(["--customers", "500", "--writer", "--out", str(tmp_path / "out")]) == 0
+    finally:
+        for cached in (home_settings, default_engine):
+            cached.cache_clear()
+    report = json.loads((tmp_path / "out" / "customer-import-500.json").read_text())
+    assert report["summaries"]["import again (updates)"]["updated"] == 500
+    beside = report["writes_beside"]
+    assert beside["lock_held_seconds"] > 0 and beside["writes"] >= 1 and beside["refused"] == 0
+    assert beside["longest_wait_seconds"] < 10
+    assert "| write lock held s |" in (tmp_path / "out" / "customer-import-500.md").read_text()
