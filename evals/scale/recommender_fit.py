@@ -1,0 +1,138 @@
+"""Memory benchmark of a recommender's training: the blend (by default) fitted on Online Retail 2010–11's order lines
+of N customers, for several N, with the fit's wall time and its peak memory above what the process held before it.
+
+    python -m evals.scale.recommender_fit [--quick] [--customers 1000,2000,4338] [--model blend] [--out reports/]
+
+The customers are a random sample (seed 7) of the year's; each count is fitted in a process of its own, so that one
+fit's freed memory (kept by the allocator) is no other fit's baseline, after a fit on 100 customers that brings in
+what a fit imports. Peak memory as in `evals.scale.run`: the resident set size sampled every 50 ms. The growth per
+customer and per order line between the smallest and the largest count is what a shop of millions of customers
+would scale by. Writes ``recommender-fit-<model>.json`` and ``.md`` (``-quick`` added for --quick) to ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import multiprocessing
+import sys
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+
+from evals.datasets import exit_status
+from evals.report import add_out_option, count_of_at_least_one, write_report
+
+QUICK = (150, 300)  # a small test's counts: seconds each
+FULL = (1_000, 2_000, 4_338)  # 4,338: every customer of the year
+WARM_UP = 100
+
+
+def sample(customers: int, seed: int = 7):
+    """(order lines of ``customers`` customers of Online Retail 2010–11, its catalog), as a model is fitted on them."""
+    from evals.recommenders.data import online_retail, without_line_catalog
+
+    interactions, products = online_retail(years="2010-2011")
+    everyone = np.sort(interactions["customer_id"].unique())
+    chosen = np.random.default_rng(seed).permutation(everyone)[:customers]
+    lines = without_line_catalog(interactions[interactions["customer_id"].isin(chosen)]).reset_index(drop=True)
+    return lines, products
+
+
+def _released() -> None:
+    """Hand the memory freed so far back to the system: the whole year's frame, read and let go, left hundreds of
+    MB free in the process, which a small fit reused without its resident size growing at all (+0 MB at 150
+    customers)."""
+    import ctypes
+    import gc
+
+    import pyarrow
+
+    from evals import datasets
+
+    datasets._online_retail.cache_clear()
+    gc.collect()
+    pyarrow.default_memory_pool().release_unused()
+    with contextlib.suppress(OSError, AttributeError):  # glibc's; elsewhere the baseline keeps what is free
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def measure(model: str, customers: int) -> dict:
+    """One fit of ``model`` on ``customers`` customers' lines, with the memory the process held before it."""
+    from evals.scale.run import MemoryWatch, _resident_mb
+    from recommenders.registry import create
+
+    # A small fit first, so that the libraries the fit imports as it goes (LightGBM, implicit) and their thread pools
+    # are in the baseline, not in the first count's growth.
+    create(model).fit(*sample(WARM_UP))
+    _released()
+    started_mb = _resident_mb()
+    lines, products = sample(customers)
+    _released()
+    loaded_mb = _resident_mb()
+    recommender = create(model)
+    watch = MemoryWatch()
+    with watch.stage(f"fit {model} on {customers:,} customers"):
+        recommender.fit(lines, products)
+    figures = next(iter(watch.stages.values()))
+    return {
+        "customers": int(lines["customer_id"].nunique()), "lines": len(lines), "seconds": figures["seconds"],
+        "baseline_mb": round(figures["peak_mb"] - figures["added_mb"]), "data_mb": round(loaded_mb - started_mb),
+        "peak_mb": figures["peak_mb"], "added_mb": figures["added_mb"],
+    }  # fmt: skip
+
+
+def growth(fits: list[dict]) -> dict | None:
+    """Added memory per customer and per order line, from the smallest count to the largest (None for one count)."""
+    smallest, largest = min(fits, key=lambda fit: fit["lines"]), max(fits, key=lambda fit: fit["lines"])
+    if largest["lines"] == smallest["lines"]:
+        return None
+    added = (largest["added_mb"] - smallest["added_mb"]) * 2**20
+    return {
+        "kb_per_customer": round(added / (largest["customers"] - smallest["customers"]) / 1024, 1),
+        "bytes_per_line": round(added / (largest["lines"] - smallest["lines"])),
+    }
+
+
+def counts(value: str) -> tuple[int, ...]:
+    """An argparse type for ``--customers``: counts of 1 or more, separated by commas."""
+    return tuple(count_of_at_least_one(part) for part in value.split(","))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tailor eval recommender-fit", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--customers", type=counts, default=None, help="counts, e.g. 1000,2000 (default: 1000,2000,4338)"
+    )
+    parser.add_argument("--model", default="blend", help="the registered model to fit (default: blend)")
+    parser.add_argument("--quick", action="store_true", help=f"{', '.join(map(str, QUICK))} customers unless given")
+    add_out_option(parser)
+    args = parser.parse_args(argv)
+    sizes = args.customers or (QUICK if args.quick else FULL)
+    fits = []
+    for customers in sizes:
+        # a fresh process each: "spawn", not "fork", so that none inherits another's heap
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as process:
+            fits.append(process.submit(measure, args.model, customers).result())
+    report = {"model": args.model, "data": "online_retail 2010-2011", "fits": fits, "growth": growth(fits)}
+    lines = [
+        "| customers | order lines | seconds | data MB | baseline MB | peak MB | added MB |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {fit['customers']} | {fit['lines']} | {fit['seconds']} | {fit['data_mb']} | {fit['baseline_mb']} "
+        f"| {fit['peak_mb']} | {fit['added_mb']} |"
+        for fit in fits
+    ]
+    if report["growth"]:
+        lines.append(f"\nGrowth: {report['growth']['kb_per_customer']} KB per customer, "
+                     f"{report['growth']['bytes_per_line']} bytes per order line.")  # fmt: skip
+    markdown = f"Fit of {args.model} on Online Retail 2010–11\n\n" + "\n".join(lines)
+    print(markdown)
+    path = write_report(report, markdown, args.out, f"recommender-fit-{args.model}" + ("-quick" if args.quick else ""))
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(exit_status(main))
