@@ -26,7 +26,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from recommenders.errors import ArtifactError, NotFitted
-from recommenders.interactions import Preparation, SharedLines, Vocabulary, positions_in, prepare
+from recommenders.interactions import Preparation, SharedLines, Vocabulary, prepare, purchase_matrix
 
 RECOMMENDATION_COLUMNS = ["customer_id", "rank", "product_id", "score"]
 # Scores are computed for this many (customer x product) cells at a time, bounding memory to ~100 MB.
@@ -75,10 +75,12 @@ class Recommender(ABC):
         `progress` hears (done, total, message) from the models whose fit goes in stages (the blend's time
         windows, ALS's and BPR's iterations); a caller that raises from it (a cancelled job) stops the fit there.
         Models fitted inside another one (the blend's signals) stay silent."""
-        return self._fit_prepared(*prepare(interactions, self.preparation), products, progress)
+        matrix, vocabulary, lines = prepare(interactions, self.preparation)
+        return self._fit_prepared(matrix, vocabulary, lines, purchase_matrix(lines, vocabulary), products, progress)
 
     def fit_shared(self, shared: SharedLines, products: pd.DataFrame | None = None) -> Recommender:
-        """`fit` on lines shared with other models, whose preparation is done once for all that use the same."""
+        """`fit` on lines shared with other models, whose preparation is done once for all that use the same. Their
+        lines are coded (`interactions.CodedLines`): a model fitted so must not read ids from them."""
         return self._fit_prepared(*shared.prepared(self.preparation), products)
 
     def _fit_prepared(
@@ -86,14 +88,16 @@ class Recommender(ABC):
         matrix: sp.csr_matrix,
         vocabulary: Vocabulary,
         lines: pd.DataFrame,
+        purchases: sp.csr_matrix,
         products: pd.DataFrame | None,
         progress: FitProgress | None = None,
     ) -> Recommender:
         if self.uses_catalog and products is not None and "product_id" in products.columns:
-            matrix, vocabulary = _extend_catalog(matrix, vocabulary, products["product_id"].astype(str))
+            vocabulary = _extend_catalog(vocabulary, products["product_id"].astype(str))
+            matrix, purchases = _widened(matrix, vocabulary.n_products), _widened(purchases, vocabulary.n_products)
         self.vocabulary = vocabulary
         self.user_items = matrix
-        self.purchases = _purchase_matrix(lines, vocabulary)
+        self.purchases = purchases
         customers_per_product = np.bincount(matrix.indices, minlength=matrix.shape[1]).astype(np.float32)
         self.popularity = customers_per_product / max(customers_per_product.max(), 1.0)
         self._fit_progress = progress
@@ -471,27 +475,19 @@ def _recommendation_frame(
     )
 
 
-def _purchase_matrix(lines: pd.DataFrame, vocabulary: Vocabulary) -> sp.csr_matrix:
-    """Customer x product, true where the prepared `lines` hold a purchase (not a view or a cart)."""
-    bought = lines[lines["kind"] == "purchase"]
-    rows = positions_in(vocabulary.customers, bought["customer_id"])
-    columns = positions_in(vocabulary.products, bought["product_id"])
-    matrix = sp.csr_matrix(
-        (np.ones(len(bought), dtype=bool), (rows, columns)), shape=(vocabulary.n_customers, vocabulary.n_products)
-    )
-    matrix.sum_duplicates()
-    return matrix
-
-
-def _extend_catalog(
-    matrix: sp.csr_matrix, vocabulary: Vocabulary, catalog: pd.Series
-) -> tuple[sp.csr_matrix, Vocabulary]:
+def _extend_catalog(vocabulary: Vocabulary, catalog: pd.Series) -> Vocabulary:
+    """``vocabulary`` with the catalog's products it lacks after its own, in sorted order."""
     new = pd.Index(catalog.unique()).difference(vocabulary.products)
     if not len(new):
-        return matrix, vocabulary
-    products = vocabulary.products.append(pd.Index(new, dtype=object))
-    widened = sp.csr_matrix((matrix.data, matrix.indices, matrix.indptr), shape=(matrix.shape[0], len(products)))
-    return widened, Vocabulary(vocabulary.customers, products)
+        return vocabulary
+    return Vocabulary(vocabulary.customers, vocabulary.products.append(pd.Index(new, dtype=object)))
+
+
+def _widened(matrix: sp.csr_matrix, columns: int) -> sp.csr_matrix:
+    """``matrix`` with empty columns added up to ``columns`` (its arrays shared, not copied)."""
+    if matrix.shape[1] == columns:
+        return matrix
+    return sp.csr_matrix((matrix.data, matrix.indices, matrix.indptr), shape=(matrix.shape[0], columns))
 
 
 def _runs(values: np.ndarray) -> list[tuple[int, int]]:

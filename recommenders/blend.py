@@ -26,7 +26,7 @@ from threadpoolctl import threadpool_limits
 
 from recommenders.base import Recommender, top_k
 from recommenders.blend_signals import FEATURES, Signals
-from recommenders.interactions import Preparation, positions_in
+from recommenders.interactions import CodedLines, Preparation, positions_in
 
 # Used when there is too little data to learn weights: re-orders first, then collaborative discoveries.
 _DISCOVERY = {"collaborative": 1.0, "neighbours": 0.5, "content": 0.2, "popularity": 0.3, "popularity_now": 0.3}
@@ -86,25 +86,26 @@ class BlendRecommender(Recommender):
         The boosted trees, though, are fitted in a second thread while the signals are computed on all the data:
         the two are independent and both run mostly outside the GIL (LightGBM, LAPACK), so a second core
         takes one of them (on both Online Retail years the trees take ~20 s, the signals ~10 s)."""
+        coded = CodedLines.of(lines, self.vocabulary)  # what the windows and the signals copy: no id strings
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="blend-trees") as background:
-            self.weights, trees = self._learn_weights(lines, products, background)
+            self.weights, trees = self._learn_weights(coded, products, background)
             self._report_fit(
                 self.training_windows + 1, self.training_windows + 2, "fitting the signals on all the data"
             )
-            self.signals = Signals(lines, products, self.vocabulary.products, self)
+            self.signals = Signals(coded, products, self)
             self.seen_model = trees.result() if trees is not None else None
         self._report_fit(self.training_windows + 2, self.training_windows + 2, "fitted")
         self.signal_rows = self.signals.customers.get_indexer(self.vocabulary.customers)
 
     def _learn_weights(
-        self, lines: pd.DataFrame, products: pd.DataFrame | None, background: Executor
+        self, coded: CodedLines, products: pd.DataFrame | None, background: Executor
     ) -> tuple[dict[str, np.ndarray], Future | None]:
         """Fit the seen/new models on `training_windows` successive time holdouts; fixed weights when the
         data is too thin to learn from. The boosted trees for seen products, where asked for and learnable, are
         fitted on `background`: their future is returned beside the weights."""
         self.learned = False
         trees = None
-        newest = lines["timestamp"].max()
+        newest = coded.frame["timestamp"].max()
         ends = [newest - pd.Timedelta(days=window * self.holdout_days) for window in range(self.training_windows)]
         stages = self.training_windows + 2  # the windows, the weights' fit, the signals on all the data
         windows = []
@@ -113,11 +114,11 @@ class BlendRecommender(Recommender):
         for first in range(0, len(ends), 2):
             self._report_fit(first, stages, f"learning the weights: window {first + 1} of {len(ends)}")
             second = (
-                background.submit(_on_one_thread, self._window_samples, lines, ends[first + 1], products)
+                background.submit(_on_one_thread, self._window_samples, coded, ends[first + 1], products)
                 if first + 1 < len(ends)
                 else None
             )
-            windows.append(self._window_samples(lines, ends[first], products))
+            windows.append(self._window_samples(coded, ends[first], products))
             if second is not None:
                 self._report_fit(first + 1, stages, f"learning the weights: window {first + 2} of {len(ends)}")
                 windows.append(second.result())
@@ -157,25 +158,27 @@ class BlendRecommender(Recommender):
         self.learned = True
         return weights, trees
 
-    def _window_samples(self, lines: pd.DataFrame, end: pd.Timestamp, products) -> dict | None:
+    def _window_samples(self, coded: CodedLines, end: pd.Timestamp, products) -> dict | None:
         """(features, bought) samples from the `holdout_days` before `end`, chunk by chunk, for products the
-        customer bought ("seen") and for new candidates ("new"); None if too few customers to learn from."""
+        customer bought ("seen") and for new candidates ("new"); None if too few customers to learn from. The
+        lines' customers and products are codes (`CodedLines`), the products' the columns."""
         cutoff = end - pd.Timedelta(days=self.holdout_days)
-        early = lines[lines["timestamp"] < cutoff]
-        late = lines[(lines["timestamp"] >= cutoff) & (lines["timestamp"] < end)]
-        early_customers = pd.Index(early["customer_id"].unique())
+        timestamps = coded.frame["timestamp"]
+        early = coded.where(timestamps < cutoff)
+        late = coded.frame[(timestamps >= cutoff) & (timestamps < end)]
+        early_customers = pd.Index(early.frame["customer_id"].unique())
         targets = late[positions_in(early_customers, late["customer_id"]) >= 0]
         if len(early_customers) < _MIN_HOLDOUT_CUSTOMERS or targets["customer_id"].nunique() < 10:
             return None
         samples = {"seen": ([], []), "new": ([], [])}
-        signals = Signals(early, products, self.vocabulary.products, self)
+        signals = Signals(early, products, self)
+        del early  # the signals keep none of its lines
         rng = np.random.default_rng(self.random_state)
         customers = rng.permutation(targets["customer_id"].unique())[: self.max_training_customers]
-        rows = signals.customers.get_indexer(customers)
+        rows = signals.rows_of(customers)
         # Each later line as (position of its customer in `customers`, product column); -1 where not sampled.
         later_rows = positions_in(pd.Index(customers), targets["customer_id"])
-        later_columns = positions_in(self.vocabulary.products, targets["product_id"])
-        later_rows[later_columns < 0] = -1
+        later_columns = targets["product_id"].to_numpy().astype(np.intp)
         for start in range(0, len(rows), 500):
             chunk = rows[start : start + 500]
             parts = list(signals.parts(chunk))

@@ -17,7 +17,7 @@ import scipy.sparse as sp
 
 from recommenders.content import TEXT_COLUMNS
 from recommenders.errors import FitFailed
-from recommenders.interactions import SharedLines, positions_in
+from recommenders.interactions import CodedLines, SharedLines
 
 FEATURES = (
     "collaborative",
@@ -50,18 +50,22 @@ FEATURES = (
 
 
 class Signals:
-    """Per-(customer, product) signals computed from one slice of interactions, on a fixed product index."""
+    """Per-(customer, product) signals computed from one slice of interactions, on a fixed product index: the coded
+    lines' products (`CodedLines`), whose codes are the columns."""
 
-    def __init__(self, lines: pd.DataFrame, products: pd.DataFrame | None, product_index: pd.Index, blend) -> None:
-        self.product_index = product_index
+    def __init__(self, coded: CodedLines, products: pd.DataFrame | None, blend) -> None:
+        lines = coded.frame
+        self.product_index = coded.products
         self.now = lines["timestamp"].max()
-        self.customers = pd.Index(sorted(lines["customer_id"].unique()), dtype=object)
+        # the customers' codes, sorted as their ids are; ``customers`` names them
+        self.customer_codes = np.unique(lines["customer_id"].to_numpy())
+        self.customers = coded.customers[self.customer_codes]
         # Computed apart, so that their working frames (a few per line) are let go before the components are fitted:
         # EASE's inversion is the peak of the fit, and they were held through it.
         self._learn_history_signals(lines, blend)
         from recommenders.registry import create
 
-        shared = SharedLines(lines)  # the blend's own prepared lines, so already valid
+        shared = SharedLines(coded)  # the blend's own prepared lines, so already valid
         self.components = {
             "collaborative": create(blend.collaborative, **blend.collaborative_params).fit_shared(shared),
             "neighbours": create("bm25", neighbours=blend.neighbours).fit_shared(shared),
@@ -73,7 +77,7 @@ class Signals:
         self.maps = {
             name: (
                 component.vocabulary.customer_rows(self.customers),
-                product_index.get_indexer(component.vocabulary.products),
+                self.product_index.get_indexer(component.vocabulary.products),
             )
             for name, component in self.components.items()
         }
@@ -81,8 +85,8 @@ class Signals:
     def _learn_history_signals(self, lines: pd.DataFrame, blend) -> None:
         """The signals read from the lines themselves: per (customer, product) pair, per product, per customer."""
         product_index = self.product_index
-        rows = positions_in(self.customers, lines["customer_id"])
-        columns = positions_in(product_index, lines["product_id"])
+        rows = self.rows_of(lines["customer_id"].to_numpy())
+        columns = lines["product_id"].to_numpy().astype(np.intp)
         shape = (len(self.customers), len(product_index))
         age = ((self.now - lines["timestamp"]).dt.total_seconds().to_numpy() / 86400.0).astype(np.float32)
         pairs = pd.DataFrame({"r": rows, "c": columns, "age": age, "day": lines["timestamp"].dt.normalize().to_numpy()})
@@ -170,6 +174,10 @@ class Signals:
         last_seen = pd.Series(timestamps).groupby(rows).max().reindex(np.arange(shape[0])).to_numpy()
         days = (self.now.to_datetime64() - last_seen) / np.timedelta64(1, "D")
         self.customer_recency = np.exp(-days / blend.half_life_days).astype(np.float32)
+
+    def rows_of(self, customer_codes: np.ndarray) -> np.ndarray:
+        """The row of each of these customers' codes (every one among the lines')."""
+        return np.searchsorted(self.customer_codes, customer_codes)
 
     def _buyers(self, pair_codes: np.ndarray, timestamps: np.ndarray, start: pd.Timestamp, end: pd.Timestamp):
         """log(1 + number of customers) who bought each product in [start, end), from each line's

@@ -7,7 +7,7 @@ import pandas as pd
 
 from recommenders.blend import BlendRecommender
 from recommenders.blend_signals import Signals
-from recommenders.interactions import validate_interactions
+from recommenders.interactions import CodedLines, Vocabulary, validate_interactions
 
 
 def seasonal_shop() -> pd.DataFrame:
@@ -40,7 +40,8 @@ def test_popularity_and_season_signals_match_their_reading_on_the_ids():
     blend = BlendRecommender(holdout_days=30, popularity_days=60, half_life_days=60)
     # A catalog product nobody bought sits in the middle of the index: its counts are zero.
     products = pd.Index(sorted([*lines["product_id"].unique(), "p20x"]), dtype=object)
-    signals = Signals(lines, None, products, blend)
+    customers = pd.Index(sorted(lines["customer_id"].unique()), dtype=object)
+    signals = Signals(CodedLines.of(lines, Vocabulary(customers, products)), None, blend)
 
     now = lines["timestamp"].max()
     season_start = now - pd.Timedelta(days=365)

@@ -193,10 +193,10 @@ def test_blend_fits_its_trees_beside_the_final_signals(monkeypatch):
         return fit_gbm(features, labels, random_state)
 
     class SpiedSignals(signals):
-        def __init__(self, lines, *args):
-            if lines["timestamp"].max() == shop["timestamp"].max():  # the windows' end before it
+        def __init__(self, coded, *args):
+            if coded.frame["timestamp"].max() == shop["timestamp"].max():  # the windows' end before it
                 signals_on_everything.set()
-            super().__init__(lines, *args)
+            super().__init__(coded, *args)
 
     monkeypatch.setattr(blend, "_fit_gbm", trees)
     monkeypatch.setattr(blend, "Signals", SpiedSignals)
@@ -266,11 +266,12 @@ def test_blend_fit_raises_what_its_trees_raise(monkeypatch):
 
 @pytest.mark.parametrize("name", ["ease", "bm25", "content"])
 def test_fit_shared_recommends_what_fit_does(name):
-    """The blend fits its signal models on shared prepared lines; each must learn what it learns alone."""
-    from recommenders.interactions import SharedLines, validate_interactions
+    """The blend fits its signal models on shared prepared (and coded) lines; each must learn what it learns alone."""
+    from recommenders.interactions import CodedLines, Preparation, SharedLines, prepare
 
     interactions, catalog, _ = checkerboard()
-    shared = SharedLines(validate_interactions(interactions))
+    _, vocabulary, lines = prepare(interactions, Preparation())
+    shared = SharedLines(CodedLines.of(lines, vocabulary))
     alone = create(name).fit(interactions, catalog)
     together = create(name).fit_shared(shared, catalog)
     customers = interactions["customer_id"].unique()

@@ -1,0 +1,79 @@
+"""The blend's fit on 150 real customers gives, to the bit, what it gave before its lines were integer-coded.
+
+`blend_reference.json` holds the learned weights (as exact hexadecimal floats) and SHA-256 digests of the score
+matrix and of every customer's top-20 list, as the fit on string ids computed them. EASE's inversion and LightGBM may
+round otherwise on another processor or library version, so the reference names the platform it was computed on and
+is compared only there; ``python -m tests.recommenders.test_blend_reference`` writes it again for this one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REFERENCE = Path(__file__).with_name("blend_reference.json")
+CUSTOMERS = 150
+
+
+def fingerprint() -> dict:
+    """What the fit's rounding depends on besides the code: the processor and the numerical libraries."""
+    from threadpoolctl import threadpool_info
+
+    blas = sorted(f"{pool['internal_api']} {pool['version']} {pool.get('architecture')}" for pool in threadpool_info())
+    packages = {name: metadata.version(name) for name in ("numpy", "scipy", "scikit-learn", "lightgbm", "pandas")}
+    return {"machine": platform.machine(), "processor": _cpu_model(), "blas": blas, "packages": packages}
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            return next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "")
+    except OSError:
+        return platform.processor()
+
+
+def digest(values: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(values).tobytes()).hexdigest()
+
+
+def blend_results() -> dict:
+    """The default blend fitted on `CUSTOMERS` Online Retail 2010–11 customers: its weights, scores and top-20s."""
+    from evals.scale.recommender_fit import sample
+    from recommenders.blend import BlendRecommender
+
+    model = BlendRecommender().fit(*sample(CUSTOMERS))
+    customers = list(model.vocabulary.customers)
+    top = model.recommend(customers, k=20)
+    return {
+        "weights": {kind: [float(w).hex() for w in weights] for kind, weights in model.weights.items()},
+        "learned": bool(model.learned),
+        "scores": digest(model._score(np.arange(len(customers)))),
+        "top_20": digest(top["product_id"].to_numpy(dtype=str)) + " " + digest(top["score"].to_numpy(dtype=float)),
+        "top_20_rows": len(top),
+        "first_list": top[top["customer_id"] == customers[0]]["product_id"].tolist(),
+    }
+
+
+@pytest.mark.slow
+def test_the_blend_fits_to_the_bit_what_it_fitted_on_string_ids():
+    from evals.datasets import DatasetMissing
+
+    reference = json.loads(REFERENCE.read_text())
+    if reference["platform"] != fingerprint():
+        pytest.skip(f"the reference was computed on another platform: {reference['platform']}")
+    try:
+        results = blend_results()
+    except DatasetMissing as missing:
+        pytest.skip(str(missing))
+    assert results["learned"] and len(results["weights"]["seen"]) > 20
+    assert results == reference["results"]
+
+
+if __name__ == "__main__":
+    REFERENCE.write_text(json.dumps({"platform": fingerprint(), "results": blend_results()}, indent=1) + "\n")
