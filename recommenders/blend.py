@@ -24,9 +24,9 @@ import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
-from recommenders.base import Recommender, top_k
+from recommenders.base import FitProgress, Recommender, top_k
 from recommenders.blend_signals import FEATURES, Signals
-from recommenders.interactions import CodedLines, Preparation, positions_in
+from recommenders.interactions import CodedLines, Preparation, positions_in, prepare, purchase_matrix
 
 # Used when there is too little data to learn weights: re-orders first, then collaborative discoveries.
 _DISCOVERY = {"collaborative": 1.0, "neighbours": 0.5, "content": 0.2, "popularity": 0.3, "popularity_now": 0.3}
@@ -77,16 +77,30 @@ class BlendRecommender(Recommender):
         self.training_windows = training_windows
         self.random_state = random_state
 
+    def fit(
+        self, interactions: pd.DataFrame, products: pd.DataFrame | None = None, progress: FitProgress | None = None
+    ) -> BlendRecommender:
+        """`Recommender.fit`, the prepared lines coded (`CodedLines`) as soon as the purchases are read from them: the
+        lines with their string ids (~110 bytes a line) were held through the whole fit beside the coded ones."""
+        matrix, vocabulary, lines = prepare(interactions, self.preparation)
+        purchases = purchase_matrix(lines, vocabulary)
+        coded = CodedLines.of(lines, vocabulary).frame
+        del lines
+        return self._fit_prepared(matrix, vocabulary, coded, purchases, products, progress)
+
     @threadpool_limits.wrap(limits=1)
     def _fit(self, user_items: sp.csr_matrix, lines: pd.DataFrame, products: pd.DataFrame | None) -> None:
-        """Runs single-threaded (BLAS and OpenMP): its inversions and fits are small, and threads spinning on
+        """``lines`` are coded on the vocabulary (as `fit` gives them): the catalog's products it adds come after
+        every product of theirs, so their codes are the columns still.
+
+        Runs single-threaded (BLAS and OpenMP): its inversions and fits are small, and threads spinning on
         a busy machine made them many times slower (see ``_fit_gbm``); EASE inverted the demo store's
         300 x 300 item matrix in 1.7 s with two BLAS threads beside another process, 2 ms with one.
 
         The boosted trees, though, are fitted in a second thread while the signals are computed on all the data:
         the two are independent and both run mostly outside the GIL (LightGBM, LAPACK), so a second core
         takes one of them (on both Online Retail years the trees take ~20 s, the signals ~10 s)."""
-        coded = CodedLines.of(lines, self.vocabulary)  # what the windows and the signals copy: no id strings
+        coded = CodedLines(lines, self.vocabulary.customers, self.vocabulary.products)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="blend-trees") as background:
             self.weights, trees = self._learn_weights(coded, products, background)
             self._report_fit(

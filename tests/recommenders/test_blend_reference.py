@@ -25,7 +25,10 @@ def fingerprint() -> dict:
     """What the fit's rounding depends on besides the code: the processor and the numerical libraries."""
     from threadpoolctl import threadpool_info
 
-    blas = sorted(f"{pool['internal_api']} {pool['version']} {pool.get('architecture')}" for pool in threadpool_info())
+    blas = sorted(
+        {f"{pool['internal_api']} {pool['version']} {pool.get('architecture')}" for pool in threadpool_info()
+         if pool["user_api"] == "blas"}
+    )  # fmt: skip
     packages = {name: metadata.version(name) for name in ("numpy", "scipy", "scikit-learn", "lightgbm", "pandas")}
     return {"machine": platform.machine(), "processor": _cpu_model(), "blas": blas, "packages": packages}
 
