@@ -83,17 +83,12 @@ class Signals:
         }
 
     def _learn_history_signals(self, lines: pd.DataFrame, blend) -> None:
-        """The signals read from the lines themselves: per (customer, product) pair, per product, per customer."""
-        product_index = self.product_index
-        rows = self.rows_of(lines["customer_id"].to_numpy())
-        columns = lines["product_id"].to_numpy().astype(np.intp)
-        shape = (len(self.customers), len(product_index))
-        age = ((self.now - lines["timestamp"]).dt.total_seconds().to_numpy() / 86400.0).astype(np.float32)
-        pairs = pd.DataFrame({"r": rows, "c": columns, "age": age, "day": lines["timestamp"].dt.normalize().to_numpy()})
-        pairs["decayed"] = np.exp(-age / blend.half_life_days)
-        per_pair = pairs.groupby(["r", "c"]).agg(
-            age=("age", "min"), first=("age", "max"), days=("day", "nunique"), decayed=("decayed", "sum")
-        )
+        """The signals read from the lines themselves: per (customer, product) pair, per product, per customer. What
+        is read line by line comes first (`_read_lines`), so that its per-line arrays are let go before the pair
+        signals are built: held through them, with a grouping's temporaries, they were a window's peak (~200 bytes a
+        line, where the signals it keeps take ~65)."""
+        per_pair, newest, order_days = self._read_lines(lines, blend)
+        shape = (len(self.customers), len(self.product_index))
         pair_rows, pair_columns = per_pair.index.get_level_values(0), per_pair.index.get_level_values(1)
 
         def pair_matrix(values: np.ndarray) -> sp.csr_matrix:
@@ -126,31 +121,50 @@ class Signals:
         )
         self.first_bought = pair_matrix(np.log1p(per_pair["first"].to_numpy()) + 1e-6)
         # In the customer's most recent order (the same day as their newest line).
-        newest = pairs.groupby("r")["age"].min()
         self.in_last_order = pair_matrix(
             (per_pair["age"].to_numpy() - newest.reindex(pair_rows).to_numpy() < 1.0).astype(float) + 1e-6
         )
         # Share of the customer's order days that included the product: staples sit in most baskets.
-        order_days = pairs.groupby("r")["day"].nunique().reindex(np.arange(shape[0]), fill_value=0).to_numpy()
         self.basket_share = pair_matrix(per_pair["days"].to_numpy() / np.maximum(order_days[pair_rows], 1))
-        self.customer_orders = np.log1p(order_days).astype(np.float32)
         # Usual basket size: distinct products per order day.
         basket_lines = np.bincount(pair_rows, weights=per_pair["days"].to_numpy(), minlength=shape[0])
         customer_basket = np.log1p(basket_lines / np.maximum(order_days, 1))
         self.customer_basket = pair_matrix(customer_basket[pair_rows] + 1e-6)
+        totals = np.asarray(self.decayed.sum(axis=1)).ravel()
+        self.decayed_share = sp.diags(1.0 / np.maximum(totals, 1e-9)).dot(self.decayed).tocsr()
+        self.breadth = np.log1p(np.diff(self.bought.indptr)).astype(np.float32)
+
+    def _read_lines(self, lines: pd.DataFrame, blend) -> tuple[pd.DataFrame, pd.Series, np.ndarray]:
+        """The signals read line by line (popularity, season, each customer's orders and recency), and what the pair
+        signals need of the lines: per (customer row, product column) pair the age of its newest and first line,
+        its days and decayed count; per customer row the age of their newest line and their number of order days."""
+        shape = (len(self.customers), len(self.product_index))
+        rows = self.rows_of(lines["customer_id"].to_numpy())
+        columns = lines["product_id"].to_numpy().astype(np.intp)
+        age = ((self.now - lines["timestamp"]).dt.total_seconds().to_numpy() / 86400.0).astype(np.float32)
+        pairs = pd.DataFrame({"r": rows, "c": columns, "age": age, "day": lines["timestamp"].dt.normalize().to_numpy()})
+        pairs["decayed"] = np.exp(-age / blend.half_life_days)
+        del age
+        per_pair = pairs.groupby(["r", "c"]).agg(
+            age=("age", "min"), first=("age", "max"), days=("day", "nunique"), decayed=("decayed", "sum")
+        )
+        newest = pairs.groupby("r")["age"].min()
+        # The customer's order days: the days on which they bought anything.
+        order_days = pairs.groupby("r")["day"].nunique().reindex(np.arange(shape[0]), fill_value=0).to_numpy()
+        self.customer_orders = np.log1p(order_days).astype(np.float32)
         # Days since the customer's last order relative to their usual gap between orders (1 = due now).
         span = (pairs.groupby("r")["age"].max() - pairs.groupby("r")["age"].min()).reindex(np.arange(shape[0]))
+        del pairs
         usual_gap = span.fillna(0).to_numpy() / np.maximum(order_days - 1, 1)
         since = newest.reindex(np.arange(shape[0])).fillna(0).to_numpy()
         self.customer_due = np.where(
             order_days > 1, np.exp(-np.abs(np.log((since + 1.0) / (usual_gap + 1.0)))), 0.0
         ).astype(np.float32)
-        totals = np.asarray(self.decayed.sum(axis=1)).ravel()
-        self.decayed_share = sp.diags(1.0 / np.maximum(totals, 1e-9)).dot(self.decayed).tocsr()
         # The windows below work on each line's (row, column) codes, never on the id strings: deduplicating Arrow
         # strings cost a third of a second per build at 17,000 customers, and a build runs once per window.
         timestamps = lines["timestamp"].to_numpy()
         pair_codes = rows.astype(np.int64) * shape[1] + columns
+        del columns
         self.popularity = self._buyers(
             pair_codes, timestamps, self.now - pd.Timedelta(days=blend.popularity_days), self.now
         )
@@ -166,14 +180,15 @@ class Signals:
         self.season_growth = self.season_popularity - before_season
         self.popularity_trend = self.popularity_now - self.popularity
         season_pairs = np.unique(pair_codes[(timestamps >= season_start) & (timestamps < season_end)])
+        del pair_codes
         self.last_season = sp.csr_matrix(
             (np.ones(len(season_pairs), dtype=np.float32), (season_pairs // shape[1], season_pairs % shape[1])),
             shape=shape,
         )
-        self.breadth = np.log1p(np.diff(self.bought.indptr)).astype(np.float32)
         last_seen = pd.Series(timestamps).groupby(rows).max().reindex(np.arange(shape[0])).to_numpy()
         days = (self.now.to_datetime64() - last_seen) / np.timedelta64(1, "D")
         self.customer_recency = np.exp(-days / blend.half_life_days).astype(np.float32)
+        return per_pair, newest, order_days
 
     def rows_of(self, customer_codes: np.ndarray) -> np.ndarray:
         """The row of each of these customers' codes (every one among the lines')."""
