@@ -20,19 +20,21 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
+from evals import datasets
 from evals.datasets import exit_status
 from evals.report import add_out_option, count_of_at_least_one, write_report
 
 QUICK = (150, 300)  # a small test's counts: seconds each
 FULL = (1_000, 2_000, 4_338)  # 4,338: every customer of the year
 WARM_UP = 100
+YEAR = "2010-2011"
 
 
 def sample(customers: int, seed: int = 7):
     """(order lines of ``customers`` customers of Online Retail 2010–11, its catalog), as a model is fitted on them."""
     from evals.recommenders.data import online_retail, without_line_catalog
 
-    interactions, products = online_retail(years="2010-2011")
+    interactions, products = online_retail(years=YEAR)
     everyone = np.sort(interactions["customer_id"].unique())
     chosen = np.random.default_rng(seed).permutation(everyone)[:customers]
     lines = without_line_catalog(interactions[interactions["customer_id"].isin(chosen)]).reset_index(drop=True)
@@ -47,8 +49,6 @@ def _released() -> None:
     import gc
 
     import pyarrow
-
-    from evals import datasets
 
     datasets._online_retail.cache_clear()
     gc.collect()
@@ -109,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     add_out_option(parser)
     args = parser.parse_args(argv)
     sizes = args.customers or (QUICK if args.quick else FULL)
+    datasets.data_path(datasets.ONLINE_RETAIL_FILES[YEAR])  # missing, said here once, not by each process
     fits = []
     for customers in sizes:
         # a fresh process each: "spawn", not "fork", so that none inherits another's heap

@@ -111,3 +111,31 @@ def test_the_customer_import_benchmark_reports_the_writes_beside_its_second_impo
     assert beside["lock_held_seconds"] > 0 and beside["writes"] >= 1 and beside["refused"] == 0
     assert beside["longest_wait_seconds"] < 10
     assert "| write lock held s |" in (tmp_path / "out" / "customer-import-500.md").read_text()
+
+
+@pytest.mark.slow
+@pytest.mark.eval
+def test_the_fit_memory_benchmark_reports_each_customer_count_and_the_growth_between(tmp_path, capsys):
+    from evals import datasets
+    from evals.scale.recommender_fit import QUICK, YEAR, main
+
+    if not datasets.available(datasets.ONLINE_RETAIL_FILES[YEAR]):
+        pytest.skip(f"no Online Retail {YEAR} under {datasets.data_root()}")
+    assert main(["--quick", "--out", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "recommender-fit-blend-quick.json").read_text())
+    fits = report["fits"]
+    assert [fit["customers"] for fit in fits] == list(QUICK) and fits[0]["lines"] < fits[1]["lines"]
+    assert all(fit["seconds"] > 0 and fit["added_mb"] > 0 for fit in fits)
+    assert report["growth"]["bytes_per_line"] == round(
+        (fits[1]["added_mb"] - fits[0]["added_mb"]) * 2**20 / (fits[1]["lines"] - fits[0]["lines"])
+    )
+    assert "| 300 |" in capsys.readouterr().out and report["provenance"]["command"]
+
+
+def test_the_fit_memory_benchmark_takes_a_list_of_counts_and_refuses_a_shop_of_no_one(capsys):
+    from evals.scale.recommender_fit import counts, main
+
+    assert counts("1000,2000") == (1000, 2000)
+    with pytest.raises(SystemExit) as refused:
+        main(["--customers", "1000,0"])
+    assert refused.value.code == 2 and "0 is not a count of 1 or more" in capsys.readouterr().err
