@@ -16,6 +16,7 @@ import argparse
 import contextlib
 import multiprocessing
 import sys
+import tracemalloc
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
@@ -57,8 +58,9 @@ def _released() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
-def measure(model: str, customers: int) -> dict:
-    """One fit of ``model`` on ``customers`` customers' lines, with the memory the process held before it."""
+def measure(model: str, customers: int, traced: bool = False) -> dict:
+    """One fit of ``model`` on ``customers`` customers' lines, with the memory the process held before it; with
+    ``traced``, also the peak of what the fit allocated through Python and NumPy (`tracemalloc`)."""
     from evals.scale.run import MemoryWatch, _resident_mb
     from recommenders.registry import create
 
@@ -72,22 +74,27 @@ def measure(model: str, customers: int) -> dict:
     loaded_mb = _resident_mb()
     recommender = create(model)
     watch = MemoryWatch()
+    if traced:
+        tracemalloc.start()
     with watch.stage(f"fit {model} on {customers:,} customers"):
         recommender.fit(lines, products)
     figures = next(iter(watch.stages.values()))
+    traced_mb = {"traced_mb": round(tracemalloc.get_traced_memory()[1] / 2**20)} if traced else {}
+    tracemalloc.stop()
     return {
         "customers": int(lines["customer_id"].nunique()), "lines": len(lines), "seconds": figures["seconds"],
         "baseline_mb": round(figures["peak_mb"] - figures["added_mb"]), "data_mb": round(loaded_mb - started_mb),
-        "peak_mb": figures["peak_mb"], "added_mb": figures["added_mb"],
+        "peak_mb": figures["peak_mb"], "added_mb": figures["added_mb"], **traced_mb,
     }  # fmt: skip
 
 
-def growth(fits: list[dict]) -> dict | None:
-    """Added memory per customer and per order line, from the smallest count to the largest (None for one count)."""
+def growth(fits: list[dict], figure: str = "added_mb") -> dict | None:
+    """``figure``'s growth per customer and per order line, from the smallest count to the largest (None for one
+    count)."""
     smallest, largest = min(fits, key=lambda fit: fit["lines"]), max(fits, key=lambda fit: fit["lines"])
     if largest["lines"] == smallest["lines"]:
         return None
-    added = (largest["added_mb"] - smallest["added_mb"]) * 2**20
+    added = (largest[figure] - smallest[figure]) * 2**20
     return {
         "kb_per_customer": round(added / (largest["customers"] - smallest["customers"]) / 1024, 1),
         "bytes_per_line": round(added / (largest["lines"] - smallest["lines"])),
@@ -100,12 +107,17 @@ def counts(value: str) -> tuple[int, ...]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="tailor eval recommender-fit", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m evals.scale.recommender_fit", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--customers", type=counts, default=None, help="counts, e.g. 1000,2000 (default: 1000,2000,4338)"
     )
     parser.add_argument("--model", default="blend", help="the registered model to fit (default: blend)")
     parser.add_argument("--quick", action="store_true", help=f"{', '.join(map(str, QUICK))} customers unless given")
+    parser.add_argument(
+        "--traced", action="store_true",
+        help="also the peak of what the fit allocates through Python and NumPy (tracemalloc; slower): steadier than "
+        "the resident size, which the allocator's reuse of freed memory moves by tens of MB from run to run",
+    )  # fmt: skip
     add_out_option(parser)
     args = parser.parse_args(argv)
     sizes = args.customers or (QUICK if args.quick else FULL)
@@ -114,20 +126,18 @@ def main(argv: list[str] | None = None) -> int:
     for customers in sizes:
         # a fresh process each: "spawn", not "fork", so that none inherits another's heap
         with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as process:
-            fits.append(process.submit(measure, args.model, customers).result())
-    report = {"model": args.model, "data": "online_retail 2010-2011", "fits": fits, "growth": growth(fits)}
-    lines = [
-        "| customers | order lines | seconds | data MB | baseline MB | peak MB | added MB |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    lines += [
-        f"| {fit['customers']} | {fit['lines']} | {fit['seconds']} | {fit['data_mb']} | {fit['baseline_mb']} "
-        f"| {fit['peak_mb']} | {fit['added_mb']} |"
-        for fit in fits
-    ]
-    if report["growth"]:
-        lines.append(f"\nGrowth: {report['growth']['kb_per_customer']} KB per customer, "
-                     f"{report['growth']['bytes_per_line']} bytes per order line.")  # fmt: skip
+            fits.append(process.submit(measure, args.model, customers, args.traced).result())
+    figures = {"added_mb": "added MB", **({"traced_mb": "traced MB"} if args.traced else {})}
+    report = {"model": args.model, "data": f"online_retail {YEAR}", "fits": fits,
+              "growth": {figure: growth(fits, figure) for figure in figures}}  # fmt: skip
+    columns = {"customers": "customers", "lines": "order lines", "seconds": "seconds", "data_mb": "data MB",
+               "baseline_mb": "baseline MB", "peak_mb": "peak MB", **figures}  # fmt: skip
+    lines = ["| " + " | ".join(columns.values()) + " |", "|---" * len(columns) + "|"]
+    lines += ["| " + " | ".join(str(fit[key]) for key in columns) + " |" for fit in fits]
+    for figure, name in figures.items():
+        if per := report["growth"][figure]:
+            lines.append(f"\nGrowth of {name}: {per['kb_per_customer']} KB per customer, {per['bytes_per_line']} "
+                         "bytes per order line.")  # fmt: skip
     markdown = f"Fit of {args.model} on Online Retail 2010–11\n\n" + "\n".join(lines)
     print(markdown)
     path = write_report(report, markdown, args.out, f"recommender-fit-{args.model}" + ("-quick" if args.quick else ""))

@@ -121,12 +121,12 @@ def test_the_fit_memory_benchmark_reports_each_customer_count_and_the_growth_bet
 
     if not datasets.available(datasets.ONLINE_RETAIL_FILES[YEAR]):
         pytest.skip(f"no Online Retail {YEAR} under {datasets.data_root()}")
-    assert main(["--quick", "--out", str(tmp_path)]) == 0
+    assert main(["--quick", "--traced", "--out", str(tmp_path)]) == 0
     report = json.loads((tmp_path / "recommender-fit-blend-quick.json").read_text())
     fits = report["fits"]
     assert [fit["customers"] for fit in fits] == list(QUICK) and fits[0]["lines"] < fits[1]["lines"]
-    assert all(fit["seconds"] > 0 and fit["added_mb"] > 0 for fit in fits)
-    assert report["growth"]["bytes_per_line"] == round(
+    assert all(fit["seconds"] > 0 and fit["added_mb"] > 0 and fit["traced_mb"] > 0 for fit in fits)
+    assert report["growth"]["added_mb"]["bytes_per_line"] == round(
         (fits[1]["added_mb"] - fits[0]["added_mb"]) * 2**20 / (fits[1]["lines"] - fits[0]["lines"])
     )
     assert "| 300 |" in capsys.readouterr().out and report["provenance"]["command"]
