@@ -269,12 +269,14 @@ def prepare_valid(lines: pd.DataFrame, prep: Preparation) -> tuple[sp.csr_matrix
 
 
 def purchase_matrix(lines: pd.DataFrame, vocabulary: Vocabulary) -> sp.csr_matrix:
-    """Customer x product, true where the prepared `lines` hold a purchase (not a view or a cart)."""
-    bought = lines[lines["kind"] == "purchase"]
-    rows = positions_in(vocabulary.customers, bought["customer_id"])
-    columns = positions_in(vocabulary.products, bought["product_id"])
+    """Customer x product, true where the prepared `lines` hold a purchase (not a view or a cart). The positions are
+    looked up on every line and those of purchases kept: the purchases as a frame were a copy of every column of
+    nearly every line (with their string ids, in `Recommender.fit`)."""
+    bought = (lines["kind"] == "purchase").to_numpy()
+    rows = positions_in(vocabulary.customers, lines["customer_id"])[bought]
+    columns = positions_in(vocabulary.products, lines["product_id"])[bought]
     matrix = sp.csr_matrix(
-        (np.ones(len(bought), dtype=bool), (rows, columns)), shape=(vocabulary.n_customers, vocabulary.n_products)
+        (np.ones(len(rows), dtype=bool), (rows, columns)), shape=(vocabulary.n_customers, vocabulary.n_products)
     )
     matrix.sum_duplicates()
     return matrix
