@@ -285,8 +285,8 @@ def purchase_matrix(lines: pd.DataFrame, vocabulary: Vocabulary) -> sp.csr_matri
 class CodedLines:
     """Prepared lines kept small for the many passes the blend makes over them: the columns a preparation reads
     (`CODED_COLUMNS`), the customer and product ids as int32 codes, their positions in ``customers`` and
-    ``products``, and the kind as a category. Where the ids' lines held each id as a string, each of the blend's
-    copies (its time windows, the purchases of each model fitted on them) held ~110 bytes a line; these ~45.
+    ``products``, and the kind as a category. With the ids as strings, each of the blend's copies (one per time
+    window, two windows at a time) held ~110 bytes an Online Retail line; coded, 33.
 
     The ids must be in sorted order (those of a prepared ``Vocabulary``; products no line names may follow), so that
     the codes sort as the ids do: every sort, grouping and factorisation of the codes gives the order the ids would.
