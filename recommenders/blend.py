@@ -146,11 +146,10 @@ class BlendRecommender(Recommender):
         joined = {}
         for kind in ("seen", "new"):
             parts = [window.pop(kind) for window in samples]
-            joined[kind] = (
-                np.concatenate([chunk for features, _ in parts for chunk in features]),
-                np.concatenate([chunk for _, labels in parts for chunk in labels]),
-            )
+            features = [chunk for chunk_features, _ in parts for chunk in chunk_features]
+            labels = [chunk for _, chunk_labels in parts for chunk in chunk_labels]
             del parts
+            joined[kind] = (_joined(features), _joined(labels))
         if self.seen_model_kind in ("gbm", "both"):
             features, labels = joined["seen"]
             if 20 <= labels.sum() < len(labels):
@@ -263,6 +262,19 @@ class BlendRecommender(Recommender):
             keep = column_map >= 0
             similarity[column_map[keep]] = neighbours._item_similarity(inner)[keep]
         return similarity
+
+
+def _joined(chunks: list[np.ndarray]) -> np.ndarray:
+    """``np.concatenate(chunks)``, each chunk let go (taken from ``chunks``, which is left empty) once it is copied:
+    joined at once, every window's samples of a kind were held twice, the peak of the fit on Online Retail."""
+    joined = np.empty((sum(len(chunk) for chunk in chunks), *chunks[0].shape[1:]), dtype=np.result_type(*chunks))
+    start = 0
+    chunks.reverse()
+    while chunks:
+        chunk = chunks.pop()
+        joined[start : start + len(chunk)] = chunk
+        start += len(chunk)
+    return joined
 
 
 def _on_one_thread(work, *args):
