@@ -77,7 +77,10 @@ def test_a_suggestion_is_checked_and_scored_and_saved_only_as_an_edit(client, de
 
 def test_refusals_name_the_note_the_checks_and_the_drafts_state(client, demo_files, monkeypatch):
     draft, variant, url = _first_draft(client, demo_files, monkeypatch)
-    for note, said in (("x" * (NOTE_MAX + 1), f"at most {NOTE_MAX} characters"), ("warmer\nand more", "pattern")):
+    for note, said in (
+        ("x" * (NOTE_MAX + 1), f"at most {NOTE_MAX} characters"),
+        ("warmer\nand more", "must be one line"),
+    ):
         refused = client.post(url, json={"note": note})
         assert refused.status_code == 422 and refused.json()["problems"][0]["field"] == "note", refused.text
         assert said in refused.json()["problems"][0]["message"]
