@@ -8,11 +8,9 @@ import io
 import os
 import shutil
 import sqlite3
-import subprocess
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from contextlib import closing
 from datetime import datetime, timedelta
@@ -20,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from evals import postgres
+from evals.postgres import new_database as new_postgres_database
 from tests.conftest import free_port
 
 SLICE = {"seed": 11, "n_customers": 160, "n_products": 60, "n_orders_target": 2500}
@@ -225,28 +225,6 @@ def set_host_clock_off(monkeypatch, by: timedelta) -> None:
             monkeypatch.setattr(module, "utcnow", off)
 
 
-def new_postgres_database(server_url: str, prefix: str):
-    """An engine on a new, empty database of the server at ``server_url`` (named ``prefix`` and a random suffix),
-    so that a test starts from nothing whatever other tests left on the server."""
-    from sqlalchemy import text
-
-    from service.db.session import make_engine
-
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    server = make_engine(server_url).execution_options(isolation_level="AUTOCOMMIT")
-    for attempt in range(20):
-        try:
-            with server.connect() as connection:
-                connection.execute(text(f"CREATE DATABASE {name}"))
-            break
-        except Exception:  # the server may still be starting
-            if attempt == 19:
-                raise
-            time.sleep(0.5)
-    server.dispose()
-    return make_engine(server_url.rsplit("/", 1)[0] + f"/{name}")
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def any_engine(request, engine):
     """The test's SQLite database, or a new one on a throwaway PostgreSQL server."""
@@ -283,30 +261,10 @@ def postgres_url():
     if os.environ.get("DATABASE_URL_TEST"):
         yield os.environ["DATABASE_URL_TEST"]
         return
-    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
-    if not (initdb and pg_ctl):
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
-    pytest.importorskip("psycopg", reason="install the postgres extra: pip install -e '.[postgres]'")
-    # Outside pytest's private tmp folder, so that an unprivileged server user can reach it.
-    data = Path(tempfile.mkdtemp(prefix="tailor-pg-")) / "data"
-    user = ["-U", "tailor"]
-    run_as: list[str] = []
-    if os.geteuid() == 0:  # PostgreSQL refuses to run as root: use the unprivileged 'nobody'
-        if not shutil.which("runuser"):
-            pytest.skip("running as root without runuser to start PostgreSQL as another user")
-        data.parent.chmod(0o777)
-        run_as = ["runuser", "-u", "nobody", "--"]
-    subprocess.run([*run_as, initdb, "-D", str(data), *user, "-A", "trust"], check=True, capture_output=True)
-    port = free_port()
-    log = data.parent / "pg.log"
-    options = f"-p {port} -k {data.parent} -h 127.0.0.1"
-    subprocess.run([*run_as, pg_ctl, "-D", str(data), "-o", options, "-l", str(log), "-w", "start"], check=True,
-                   capture_output=True)  # fmt: skip
-    try:
-        yield f"postgresql+psycopg://tailor@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run([*run_as, pg_ctl, "-D", str(data), "-m", "fast", "stop"], capture_output=True)
-        shutil.rmtree(data.parent, ignore_errors=True)
+    if reason := postgres.missing():
+        pytest.skip(reason)
+    with postgres.throwaway_cluster() as url:
+        yield url
 
 
 # Debian's chromium, which the browser tests drive through Playwright (None: those tests are skipped).
