@@ -115,6 +115,47 @@ def test_the_customer_import_benchmark_reports_the_writes_beside_its_second_impo
 
 @pytest.mark.slow
 @pytest.mark.eval
+@pytest.mark.postgres
+def test_the_customer_import_benchmark_on_postgres_splits_the_imports_time_at_their_row_locks(
+    tmp_path, monkeypatch, capsys
+):
+    """`--postgres --writer`: on a throwaway cluster, each import's time is split into the phases before its first
+    chunk (its advisory lock, the look-up of the file's stored ids, their row locks) and the rest, and the writes of
+    a customer the file names wait for the second import's row lock."""
+    from evals import postgres
+    from evals.scale.customer_import import PHASES, main
+    from service.db.session import default_engine
+    from service.settings import home_settings
+
+    if reason := postgres.missing():
+        pytest.skip(reason)
+    monkeypatch.setenv("TAILOR_HOME", str(tmp_path))  # both restored after the test: the benchmark sets its own
+    monkeypatch.setenv("DATABASE_URL", "")
+    for cached in (home_settings, default_engine):
+        cached.cache_clear()
+    try:
+        assert main(["--customers", "400", "--postgres", "--writer", "--out", str(tmp_path / "out")]) == 0
+    finally:
+        for cached in (home_settings, default_engine):
+            cached.cache_clear()
+    report = json.loads((tmp_path / "out" / "customer-import-400-postgresql.json").read_text())
+    assert report["database"] == "postgresql" and report["summaries"]["import again (updates)"]["updated"] == 400
+    new, again = report["lock_phases"]["import (new customers)"], report["lock_phases"]["import again (updates)"]
+    assert (new["look_up_queries"], new["row_lock_queries"], new["rows_locked"]) == (1, 0, 0)
+    assert (again["look_up_queries"], again["row_lock_queries"], again["rows_locked"]) == (1, 1, 400)
+    for stage, phases in report["lock_phases"].items():
+        seconds = sum(phases[name] for name in ("before_lock", "import_wait", "look_up", "row_locks", "rest"))
+        assert min(phases.values()) >= 0 and seconds == pytest.approx(report["stages"][stage]["seconds"], abs=0.2)
+        assert phases["look_up_db"] <= phases["look_up"]
+    beside = report["writes_beside"]
+    assert beside["lock_held_seconds"] > 0 and beside["writes"] >= 1 and beside["refused"] == 0
+    table = (tmp_path / "out" / "customer-import-400-postgresql.md").read_text()
+    assert "| stage | " + " | ".join(PHASES) + " |" in table and "on postgresql" in table
+    assert "lock phases:" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+@pytest.mark.eval
 def test_the_fit_memory_benchmark_reports_each_customer_count_and_the_growth_between(tmp_path, capsys):
     from evals import datasets
     from evals.scale.recommender_fit import QUICK, YEAR, main
