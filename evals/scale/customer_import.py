@@ -95,7 +95,7 @@ def _nothing():
 # A statement of customer_locks.lock_customers: the advisory lock and its lock timeout's setting, the look-up of the
 # file's stored ids, their row locks (both ``SELECT customers.id FROM customers WHERE ...``).
 _LOCKING = ("pg_advisory_xact_lock", "set_config('lock_timeout'", "current_setting('lock_timeout')")
-_LOOK_UP = ("SELECT customers.id", "customers.external_id IN")
+_LOOK_UP = ("SELECT customers.id", "WHERE customers.external_id")
 
 
 @contextmanager
