@@ -36,8 +36,22 @@ def zone_of_country(country: object) -> str | None:
     Büsingen) the one that Windows' mapping of zones names for its region, else the first CLDR lists; none for a
     country of several times (the United States; Spain, with the Canaries), or anything that names no country (an
     empty cell, a number)."""
-    code = _country_codes().get(country.strip().casefold()) if isinstance(country, str) else None
+    code = _country_code(country)
     return _zone_of_country(code) if code else None
+
+
+def names_a_country(country: object) -> bool:
+    """Whether ``country`` is a country's ISO 3166 code or English name (any case), as ``zone_of_country`` reads it."""
+    return _country_code(country) is not None
+
+
+def same_country(one: object, other: object) -> bool:
+    """Whether both name one country (`FR` and `france`), as ``zone_of_country`` reads them."""
+    return _country_code(one) is not None and _country_code(one) == _country_code(other)
+
+
+def _country_code(country: object) -> str | None:
+    return _country_codes().get(country.strip().casefold()) if isinstance(country, str) else None
 
 
 @cache

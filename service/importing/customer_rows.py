@@ -25,7 +25,7 @@ from service.db.batches import rows_where_in
 from service.db.models import Customer
 from service.importing.customer_locks import read_unlocked, unchanged_once_locked
 from service.settings import ImportSettings
-from service.zones import zone_named, zone_of_country
+from service.zones import names_a_country, same_country, zone_named, zone_of_country
 
 
 class Stored(NamedTuple):
@@ -173,11 +173,7 @@ def _record(row, stored: Stored | None, default_locale: str, now: datetime) -> d
         "email_key": address_key(row.email),  # the bulk write passes the model's validator by
         "first_name": row.first_name,
         "locale": normal_locale(row.locale) if row.locale else (stored.locale if stored else default_locale),
-        "timezone": (  # a `country` column is kept with the attributes, as any other
-            zone_named(row.timezone)
-            if row.timezone
-            else (stored.timezone if stored else None) or zone_of_country(row.attributes.get("country"))
-        ),
+        "timezone": zone_named(row.timezone) if row.timezone else _zone_kept_or_of_country(row, stored),
         "marketing_consent": bool(row.marketing_consent),
         "consent_changed_at": consent_changed_at(
             consent, bool(row.marketing_consent), optional_time(row.consent_at), now
@@ -187,6 +183,22 @@ def _record(row, stored: Stored | None, default_locale: str, now: datetime) -> d
         "bounced_email": row.email if row.email_bounced else (stored.bounced_email if stored else None),
         "attributes": {**((stored.attributes or {}) if stored else {}), **row.attributes},
     }
+
+
+def _zone_kept_or_of_country(row, stored: Stored | None) -> str | None:
+    """The zone of a customer whose row gives none: their stored one, else their `country`'s (a `country` column is
+    kept with the attributes, as any other); the new country's where the row names another country than the one
+    stored and the stored zone is that country's (it came from it, or agrees with it: a customer in London, GB, who
+    moved to Tokyo, JP, stayed on London's clock for good). That is none for a country of several times: the
+    shop's clock, not the one the customer left."""
+    zone = stored.timezone if stored else None
+    country = row.attributes.get("country")
+    if zone is None:
+        return zone_of_country(country)
+    before = (stored.attributes or {}).get("country")
+    if names_a_country(country) and not same_country(country, before) and zone == zone_of_country(before):
+        return zone_of_country(country)
+    return zone
 
 
 def consent_changed_at(

@@ -580,7 +580,8 @@ def _import_customers(
     zone (no column, an empty cell): a new customer then has none, the shop's; a file whose source knows no zones
     for some customers wiped those known before, and moved their best-hour sends to the shop's clock. A customer
     without one, new or stored, gets their `country`'s where it has one time (service.zones.zone_of_country: a shop's
-    export gives countries, seldom zones). A zone the file does change moves the customer's drafts waiting for a time
+    export gives countries, seldom zones); one whose zone is their stored country's, the new country's where the file
+    names another (customer_rows). A zone the file does change moves the customer's drafts waiting for a time
     of their day (service.zone_moves). A consent
     the file gives a new customer, or changes, is dated when the shop collected it (`consent_at`) or else now
     (``consent_changed_at``); the same consent again keeps its time, which a nightly file would otherwise move every

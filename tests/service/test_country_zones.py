@@ -63,3 +63,31 @@ def test_a_customers_file_s_country_gives_a_customer_without_a_zone_theirs(engin
         "kept": "Europe/Amsterdam", "named": "Europe/Berlin",
     }  # fmt: skip
     assert countries["paris"] == {"country": "fr"}  # kept as it was written, as any other column
+
+
+def test_a_customer_whose_country_gave_their_zone_takes_their_new_country_s(engine, tmp_path):
+    """A zone that came from the customer's country is their country's, not one they gave: a customer in London
+    (GB) who moved to Tokyo, as the shop's next export says (JP), stayed on London's clock for good, their best hour
+    at 09:00 going at 18:00 for them. A zone given (or stored) that is not the country's still wins, and a value that
+    names no country leaves the zone as it was."""
+    header = "customer_id,email,first_name,marketing_consent,country,timezone\n"
+    (tmp_path / "first.csv").write_text(
+        header + "moved,m@example.com,M,true,GB,\n"  # London, from the country
+        "to_us,u@example.com,U,true,GB,\n"
+        "unnamed,x@example.com,X,true,GB,\n"
+        "given,g@example.com,G,true,GB,Asia/Tokyo\n"  # a zone of their own, not the country's
+    )
+    with session_scope(engine) as session:
+        import_file(session, "customers", tmp_path / "first.csv")
+    (tmp_path / "second.csv").write_text(
+        header + "moved,m@example.com,M,true,JP,\n"
+        "to_us,u@example.com,U,true,US,\n"  # several times: the shop's clock, not London's
+        "unnamed,x@example.com,X,true,Unspecified,\n"  # no country: as it was
+        "given,g@example.com,G,true,FR,\n"
+    )
+    with session_scope(engine) as session:
+        summary = import_file(session, "customers", tmp_path / "second.csv")
+    with session_scope(engine) as session:
+        zones = dict(session.execute(select(Customer.external_id, Customer.timezone)).all())
+    assert zones == {"moved": "Asia/Tokyo", "to_us": None, "unnamed": "Europe/London", "given": "Asia/Tokyo"}
+    assert summary.updated == 4  # each one's country changed
