@@ -5,10 +5,12 @@ written back as it was read.
 
 PostgreSQL: customers imports one at a time (an advisory lock: new customers have no row to lock), each waiting at most
 ``TAILOR_IMPORT_WAIT_SECONDS`` for the one before (it waited without end); then the rows of every stored customer
-the file names, in one order of their ids over the whole file, before its first chunk is read. A sender locks a
-household's rows in the order of their ids (service.pipeline.contact_policy): an import locking them chunk by chunk
-(or batch by batch) held a row a later chunk's lower id waited behind, while the sender held that one and waited for
-it, a deadlock that failed one.
+the file names, and of every customer at their addresses or at the file's (the household that the import's stop of
+shared addresses, service.addresses, writes to), in one order of their ids over the whole file, before its first
+chunk is read. A sender locks a household's rows in the order of their ids (service.pipeline.contact_policy): an
+import locking them chunk by chunk (or batch by batch) held a row a later chunk's lower id waited behind, while the
+sender held that one and waited for it, a deadlock that failed one; so did a household member the file does not
+name, whom the import unsubscribed (the address unsubscribed under the file's id) once the sender held them.
 
 SQLite: its one write lock (``take_the_write_lock``), taken once a chunk's plan is made (its rows compared with the
 stored customers, service.importing.customer_rows), where that read is checked: the rows of customers another
@@ -26,6 +28,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from service.addresses import address_key
 from service.db import batches
 from service.db.models import Customer
 from service.db.session import take_the_write_lock
@@ -34,12 +37,16 @@ from service.settings import ImportSettings
 
 # The PostgreSQL advisory lock that customers imports take one at a time: any number, the same in every Tailor process.
 CUSTOMERS_IMPORT_LOCK = 7_341_202_612
-# The stored ids of a batch of a file's customers (``:keys``), and the row locks of a batch of those ids (``:ids``,
-# taken in their order), each batch one array parameter: as ``IN (...)``, a parameter a customer, the queries that
+# The stored ids and addresses of a batch of a file's customers (``:keys``), the ids at a batch of those addresses
+# (``:addresses``), and the row locks of a batch of those ids (``:ids``, taken in their order), each batch one array
+# parameter: as ``IN (...)``, a parameter a customer, the queries that
 # look up and lock a file's 100,000 stored customers took 3 to 6 s, most of it in passing and parsing 10,000 parameters
 # a query (1.2 to 1.4 s so, on a shared machine; evals.scale.customer_import --postgres).
-_STORED_IDS = select(Customer.id).where(
+_STORED_IDS = select(Customer.id, Customer.email_key).where(
     Customer.external_id == any_(bindparam("keys", type_=ARRAY(Customer.external_id.type)))
+)
+_AT_ADDRESSES = select(Customer.id).where(
+    Customer.email_key == any_(bindparam("addresses", type_=ARRAY(Customer.email_key.type)))
 )
 _ROW_LOCKS = (
     select(Customer.id)
@@ -51,20 +58,31 @@ _ROW_LOCKS = (
 _LOCK_TIMEOUT = text("SELECT set_config('lock_timeout', :wait, true)")
 
 
-def lock_customers(session: Session, external_ids: Iterable[Iterable[str]]) -> None:
-    """Hold the customers named by ``external_ids`` (a file's ids, a chunk at a time) until the session commits, as
-    the module says; ImportRunning when another customers import held PostgreSQL's lock past the wait allowed."""
+def lock_customers(session: Session, chunks: Iterable[tuple[Iterable[str], Iterable[str]]]) -> None:
+    """Hold the customers of a file's ``chunks`` (each its ids and its emails) and those at their addresses until the
+    session commits, as the module says; ImportRunning when another customers import held PostgreSQL's lock past the
+    wait allowed."""
     if session.get_bind().dialect.name != "postgresql":  # SQLite's lock: see read_unlocked
         return
     _wait_for_other_imports(session)
-    stored = [
-        np.fromiter(session.scalars(_STORED_IDS, {"keys": keys}), dtype=np.int64)
-        for chunk in external_ids
-        for keys in batches.batches(dict.fromkeys(chunk), size=batches.IN_BATCH)
-    ]
+    stored = [_held(session, external_ids, emails) for external_ids, emails in chunks]
     ids = np.unique(np.concatenate(stored)) if stored else np.empty(0, dtype=np.int64)  # sorted: 8 bytes a customer
     for start in range(0, len(ids), batches.IN_BATCH):
         session.execute(_ROW_LOCKS, {"ids": ids[start : start + batches.IN_BATCH].tolist()})
+
+
+def _held(session: Session, external_ids: Iterable[str], emails: Iterable[str]) -> np.ndarray:
+    """The row ids of the stored customers of ``external_ids`` and of every customer at their addresses or at
+    ``emails``' (a chunk's)."""
+    ids, keys = [], {address_key(email) for email in emails}
+    for batch in batches.batches(dict.fromkeys(external_ids), size=batches.IN_BATCH):
+        for row_id, key in session.execute(_STORED_IDS, {"keys": batch}):
+            ids.append(row_id)
+            keys.add(key)
+    keys.discard("")  # no address: no household
+    for batch in batches.batches(sorted(keys), size=batches.IN_BATCH):
+        ids.extend(session.scalars(_AT_ADDRESSES, {"addresses": batch}))
+    return np.fromiter(ids, dtype=np.int64, count=len(ids))
 
 
 def _wait_for_other_imports(session: Session) -> None:

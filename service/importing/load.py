@@ -196,7 +196,7 @@ def _import_file(
     fees: list[str] = []  # products named as a charge, not merchandise, that the file does not mark
     priced_zero: list[str] = []  # products in stock whose emails would show them at 0
     if kind == "customers":  # every stored customer of the file, before its first chunk is read
-        lock_customers(session, _customer_ids(path, shown, numbers))
+        lock_customers(session, _customer_keys(path, shown, numbers))
     chunks = _chunks(path, shown, numbers)
     for chunk in chunks:
         parsed, found = parse_table(chunk, spec, dates_day_first)
@@ -489,14 +489,18 @@ def _order_unknown(found: list[Problem], chunk: pd.DataFrame, columns: set[str])
     ]
 
 
-def _customer_ids(path: Path, shown: str, numbers: RowNumbers) -> Iterator[pd.Series]:
-    """A customers file's ids, a chunk at a time, as its rows are read (none where its header names no such column:
-    the file is refused then)."""
+def _customer_keys(path: Path, shown: str, numbers: RowNumbers) -> Iterator[tuple[pd.Series, pd.Series]]:
+    """A customers file's ids and emails, a chunk at a time, as its rows are read (none where its header names no
+    `customer_id`, no emails where it names no `email`: the file is refused then)."""
     header = _parquet(path, shown).schema_arrow.names if is_parquet(path) else _csv_header(path, shown)
     named = {str(column).strip(): column for column in header}
-    if "customer_id" in named:
-        for chunk in _chunks(path, shown, numbers, [named["customer_id"]]):
-            yield parsed_column(chunk[named["customer_id"]], SPECS["customers"], "customer_id")
+    if "customer_id" not in named:
+        return
+    read = [named[name] for name in ("customer_id", "email") if name in named]
+    for chunk in _chunks(path, shown, numbers, read):
+        ids = parsed_column(chunk[named["customer_id"]], SPECS["customers"], "customer_id")
+        emails = parsed_column(chunk[named["email"]], SPECS["customers"], "email") if "email" in named else ()
+        yield ids, emails
 
 
 def _csv_header(path: Path, shown: str) -> list[str]:
@@ -589,7 +593,7 @@ def _import_customers(
     import it came from (``source``; service.consent); a row saying what is stored adds nothing. The customers are
     held (service.importing.customer_locks) before they are read, unless the caller ``locked`` them (a file's)."""
     if not locked:
-        lock_customers(session, [rows.customer_id])
+        lock_customers(session, [(rows.customer_id, rows.email)])
     now = utcnow()
     plan, driver_updates = planned(session, rows, now)
     existing = {external: customer.id for external, customer in plan.stored.items()}

@@ -199,3 +199,68 @@ def test_a_file_and_a_sender_locking_a_household_wait_for_each_other_without_a_d
 def _ids(engine) -> dict[str, int]:
     with session_scope(engine) as session:
         return dict(session.execute(select(Customer.external_id, Customer.id)).all())
+
+
+@pytest.mark.postgres
+def test_a_file_unsubscribing_a_household_member_and_a_sender_locking_the_household_do_not_deadlock(
+    postgres_url, tmp_path
+):
+    """The file unsubscribes one id at an address another id has (`home`, a lower id, which the file does not name):
+    the import held the file's row from the start, the sender locked `home` and waited for that row, and the import
+    then unsubscribed `home` too (the address asked to stop, service.addresses) and waited for the sender: PostgreSQL
+    broke the deadlock by failing the import. It holds the household from the start now, and the sender waits."""
+    engine = new_postgres_database(postgres_url, "household_stops")
+    upgrade(engine)
+    try:
+        with session_scope(engine) as session:
+            for name in ("home", "file"):  # one address's household: ids in this order
+                session.add(
+                    Customer(external_id=name, email="home@example.com", first_name=name, marketing_consent=True)
+                )
+        household = _ids(engine)
+        path = tmp_path / "customers.csv"
+        path.write_text(
+            "customer_id,email,first_name,marketing_consent,unsubscribed\nfile,home@example.com,F,true,true\n"
+        )
+        failures: list[Exception] = []
+        holding, go_on = threading.Event(), threading.Event()
+        compare = CustomerPlan.of
+
+        def held_then_compared(rows, read, now) -> CustomerPlan:
+            holding.set()  # the file's customers held, as they are before the first chunk is read
+            go_on.wait(10)
+            return compare(rows, read, now)
+
+        def import_beside() -> None:
+            try:
+                with session_scope(engine) as importing:
+                    import_file(importing, "customers", path)
+            except Exception as error:  # noqa: BLE001 (told by the assertion below)
+                failures.append(error)
+
+        def send_beside() -> None:
+            with Session(engine) as sender:
+                try:
+                    in_order = select(Customer.id).where(Customer.id.in_(household.values())).order_by(Customer.id)
+                    sender.execute(in_order.with_for_update()).all()  # as service.pipeline.contact_policy does
+                    sender.commit()
+                except Exception as error:  # noqa: BLE001 (told by the assertion below)
+                    failures.append(error)
+                    sender.rollback()
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(CustomerPlan, "of", held_then_compared)
+            importing = threading.Thread(target=import_beside)
+            importing.start()
+            assert holding.wait(10)
+            sending = threading.Thread(target=send_beside)
+            sending.start()
+            sending.join(timeout=1)  # it locks what it can of the household, and waits
+            go_on.set()
+            importing.join(timeout=60)
+            sending.join(timeout=60)
+        assert failures == []
+        with session_scope(engine) as session:
+            assert set(session.scalars(select(Customer.external_id).where(Customer.unsubscribed))) == {"home", "file"}
+    finally:
+        engine.dispose()

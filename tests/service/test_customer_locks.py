@@ -43,7 +43,8 @@ def test_the_file_s_stored_customers_are_locked_in_the_order_of_their_ids_a_batc
         monkeypatch.setattr("service.db.batches.IN_BATCH", 2)
         event.listen(engine, "before_cursor_execute", seen)
         with Session(engine) as importing:
-            lock_customers(importing, [["e", "a", "unknown"], ["c", "b", "a"], ["d"]])
+            chunks = [["e", "a", "unknown"], ["c", "b", "a"], ["d"]]
+            lock_customers(importing, [(names, [f"{name}@example.com" for name in names]) for names in chunks])
             event.remove(engine, "before_cursor_execute", seen)
             assert look_ups == [{"keys": keys} for keys in (["e", "a"], ["unknown"], ["c", "b"], ["a"], ["d"])]
             assert [batch["ids"] for batch in locks] == [
