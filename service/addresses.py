@@ -33,6 +33,17 @@ def is_email_address(email: str) -> bool:
     return bool(EMAIL_PATTERN.match(address_key(email)))
 
 
+def hold_household(session: Session, customer_ids: Collection[int]) -> None:
+    """On PostgreSQL, lock these customers' rows (an address's ids) until the transaction ends, in the order of their
+    ids, before any of them is written: every writer of a household does so (a sender, service.pipeline.contact_policy;
+    an unsubscribe event, service.events), for one locking them in another order waited for a row another held while
+    that one waited for its, a deadlock that failed one. Nothing on SQLite, whose one write lock is the database's."""
+    if session.get_bind().dialect.name == "sqlite":
+        return
+    for batch in batches(sorted(set(customer_ids))):
+        session.execute(select(Customer.id).where(Customer.id.in_(batch)).order_by(Customer.id).with_for_update())
+
+
 def stop_shared_addresses(session: Session, stopped: Collection[int] | None = None) -> set[int]:
     """Unsubscribe every customer whose address an unsubscribed customer has, and mark bounced every customer's
     address that bounced under another id; the row ids of the customers this stopped. Called wherever a customer

@@ -16,7 +16,7 @@ from generation.errors import BrandKitInvalid, UnknownBrand
 from generation.links import link_key
 from generation.render import linked_url
 from service import consent
-from service.addresses import stop_shared_addresses
+from service.addresses import hold_household, stop_shared_addresses
 from service.clock import as_utc, utcnow
 from service.db.batches import rows_where_in
 from service.db.link_keys import key_digest
@@ -111,6 +111,7 @@ def ingest_events(session: Session, events: list[EventIn], through: str = "event
         session.add(Event(send_id=send.id, product_id=product_id, **fields))
         if event.kind in ("unsubscribe", "complaint"):  # a spam complaint is the strongest unsubscribe
             own, *others = stopped_by_unsubscribe(session, send)
+            hold_household(session, [customer.id for customer in (own, *others)])  # its own customer's id may be later
             consent.unsubscribe(own, f"{event.kind} {through}", occurred_at, send.id)
             # The send is its own customer's: another id at the address is told only that the address asked.
             consent.unsubscribe_all(session, [customer.id for customer in others], consent.ADDRESS, occurred_at)

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, null, select
 from sqlalchemy.orm import Session, aliased, object_session, selectinload
 
-from service.addresses import address_key
+from service.addresses import address_key, hold_household
 from service.clock import at_time_of_day, on_the_clock, wall_clock
 from service.db.batches import batches
 from service.db.models import Assignment, Customer, Draft, Send
@@ -99,7 +99,7 @@ def defer_if_mailed_meanwhile(
         return False
     household = sorted({draft.customer_id, *households.get(address_key(draft.customer.email), ())})
     if not take_the_write_lock(session):  # SQLite: the database's write lock, held until the send is recorded
-        session.execute(select(Customer.id).where(Customer.id.in_(household)).order_by(Customer.id).with_for_update())
+        hold_household(session, household)
     # Both latest times in one statement: one round trip inside the locked window, not two.
     gap, window = timedelta(days=min_days), timedelta(days=holdout_days)
     last_mailed = select(func.max(Send.sent_at)).where(

@@ -11,16 +11,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import event, insert, select
 from sqlalchemy.orm import Session
 
 from service import consent
 from service.addresses import stop_shared_addresses
 from service.clock import utcnow
+from service.db.migrate import upgrade
 from service.db.models import ConsentChange, Customer, Send
 from service.db.session import session_scope
 from service.events import ingest_events
 from service.schemas import EventIn
+from tests.service.conftest import new_postgres_database
 
 
 def _household(engine, size: int, addresses: int = 1) -> list[int]:
@@ -127,3 +130,63 @@ def test_an_address_stopped_twice_at_once_is_recorded_once_for_each_id(shared_en
     other.join(timeout=30)
     assert failures == []
     assert sorted(_changes(shared_engine)) == [(customer_id, consent.ADDRESS) for customer_id in subscribed]
+
+
+@pytest.mark.postgres
+def test_an_unsubscribe_event_and_a_sender_locking_the_household_do_not_deadlock(postgres_url):
+    """The send is the household's later id's: the event unsubscribed its own customer first (their row locked), then
+    the address's other ids, while a sender had locked the household's first id, in the order of their ids, and
+    waited for the later one: PostgreSQL broke the deadlock by failing one of the two. The event holds the household
+    in the order of its ids, as the sender does, and one waits for the other."""
+    engine = new_postgres_database(postgres_url, "unsubscribe_locks")
+    upgrade(engine)
+    try:
+        first, later = _household(engine, size=2)
+        with session_scope(engine) as session:
+            send = Send(customer=session.get(Customer, later), subject="News", campaign_type="cross_sell",
+                        sent_at=utcnow() - timedelta(days=2), to_email="home0@example.com")  # fmt: skip
+            session.add(send)
+            session.flush()
+            send_id = send.id
+        failures: list[Exception] = []
+        holding, go_on = threading.Event(), threading.Event()
+        unsubscribe_all = consent.unsubscribe_all
+
+        def after_its_own(*args, **kwargs) -> set[int]:
+            holding.set()  # the send's own customer unsubscribed, not yet committed
+            go_on.wait(10)
+            return unsubscribe_all(*args, **kwargs)
+
+        def event_beside() -> None:
+            try:
+                with session_scope(engine) as session:
+                    ingest_events(session, [EventIn(send_id=send_id, kind="unsubscribe")])
+            except Exception as error:  # noqa: BLE001 (told by the assertion below)
+                failures.append(error)
+
+        def send_beside() -> None:
+            with Session(engine) as sender:
+                try:
+                    in_order = select(Customer.id).where(Customer.id.in_([first, later])).order_by(Customer.id)
+                    sender.execute(in_order.with_for_update()).all()  # as service.pipeline.contact_policy does
+                    sender.commit()
+                except Exception as error:  # noqa: BLE001 (told by the assertion below)
+                    failures.append(error)
+                    sender.rollback()
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(consent, "unsubscribe_all", after_its_own)
+            ingesting = threading.Thread(target=event_beside)
+            ingesting.start()
+            holding.wait(10)
+            sending = threading.Thread(target=send_beside)
+            sending.start()
+            sending.join(timeout=1)  # it locks what it can of the household, and waits
+            go_on.set()
+            ingesting.join(timeout=60)
+            sending.join(timeout=60)
+        assert failures == []
+        with session_scope(engine) as session:
+            assert session.scalar(select(Customer.id).where(~Customer.unsubscribed)) is None
+    finally:
+        engine.dispose()
