@@ -86,7 +86,7 @@ def _back_to(request: Request, draft_id: int, done: str, preview: int | None = N
 
 FIELD_LABELS = {
     "subject": "Subject", "preheader": "Preheader", "intro": "Intro", "comment": "Comment",
-    "note": "Note for the model",
+    "note": "Note for the model", "product_lines": "Product lines",
 }  # fmt: skip
 PRODUCT_LINE = re.compile(r"product_lines\[(\d+)\]")
 

@@ -4,6 +4,7 @@ went wrong, and other errors reach a person as a page with a way back, while the
 from __future__ import annotations
 
 import json
+import re
 from html import escape, unescape
 
 import pytest
@@ -38,6 +39,14 @@ def test_page_edits_meet_the_apis_limits_and_refusals_show_the_draft(client, dem
     response = client.post(form, data={"subject": "Fine", "product_line": lines})
     first_product = escape(first["recommendations"][0]["name"])
     assert f"Line for {first_product}: cannot be empty" in response.text and "product_lines[0]" not in response.text
+    # so is the list of lines as a whole, which read "product_lines: give one line for each ...", and its boxes marked
+    response = client.post(form, data={"subject": "Fine", "product_line": [*variant["product_lines"], "One more"]})
+    assert response.status_code == 422 and "product_lines" not in response.text
+    assert f"Product lines: give one line for each of the email's {len(variant['product_lines'])} products" in (
+        unescape(response.text)
+    )
+    lines_marked = re.findall(r'name="product_line"[^>]*aria-invalid="true"', response.text)
+    assert len(lines_marked) == len(variant["product_lines"]) + 1
 
     client.post(f"/drafts/{second['id']}/reject", json={"comment": "done in the other tab"})
     stale = client.post(f"/review/drafts/{second['id']}/reject", data={"comment": "from a stale tab"})
