@@ -244,10 +244,11 @@ def import_file(
     their count on the screen, all of them with --problems). The rows of erased customers are left out, not
     refused (a warning names the first 20, --problems lists them all). A file whose numeric dates are all ambiguous
     (03/04/2011) is read in the order an earlier file of the kind settled. After orders, the audience (segments,
-    churn risk, CLV) is recomputed."""
+    churn risk, CLV) is recomputed, unless the file changed nothing."""
     from service.db.session import session_scope
     from service.errors import SHOWN_PROBLEMS, InvalidInput
     from service.importing import import_file
+    from service.importing.background import NOTHING_CHANGED, audience_refreshed
     from service.importing.date_orders import day_first_of
     from service.jobs import InlineJobRunner
     from service.pipeline.training import AUDIENCE_JOB, recompute_audience
@@ -293,7 +294,9 @@ def import_file(
         _write_problems(problems, summary.left_out_rows, file.name)
         if summary.left_out:
             _echo(f"every row left out is listed in {problems}")
-    if kind == "orders":
+    if kind == "orders" and not audience_refreshed(summary):
+        typer.echo(f"the audience was not recomputed: {NOTHING_CHANGED}")
+    elif kind == "orders":
         with progress_bar("recomputing the audience", counts=False) as update:
             runner = InlineJobRunner(engine, update)
             runner.submit(AUDIENCE_JOB, recompute_audience, engine=engine)

@@ -155,6 +155,10 @@ class ImportResult(BaseModel):
     # After orders: the job recomputing segments and profiles (GET the status URL for its progress).
     audience_job_id: str | None = None
     audience_status_url: str | None = None
+    audience_not_recomputed: str | None = Field(
+        None, description="after orders that changed nothing (every line as stored): why no job recomputes the "
+        "audience, which those orders gave already",
+    )  # fmt: skip
 
 
 class SettledDateOrderOut(BaseModel):

@@ -38,13 +38,25 @@ IMPORT_JOB = "import"
 log = logging.getLogger("tailor.jobs")
 
 
+# Why orders that changed nothing queue no audience refresh: it would recompute the segments, churn risks and CLVs
+# those orders gave already (the audience's day is the one after the latest purchase, which they left as it was).
+NOTHING_CHANGED = "nothing changed: every line of the file is as stored"
+
+
+def audience_refreshed(summary: ImportSummary) -> bool:
+    """Whether a committed import calls for the audience to be recomputed: orders that changed what is stored."""
+    return summary.kind == "orders" and not summary.changed_nothing
+
+
 def imported(summary: ImportSummary, runner: JobRunner, engine: Engine) -> ImportResult:
-    """What a committed import answers; after orders, the audience refresh it queued and where to follow it."""
-    job_id = submit_audience_refresh(runner, engine) if summary.kind == "orders" else None
+    """What a committed import answers; after orders, the audience refresh it queued and where to follow it, or
+    why none was (orders that changed nothing)."""
+    job_id = submit_audience_refresh(runner, engine) if audience_refreshed(summary) else None
     return ImportResult(
         **{name: value for name, value in summary.__dict__.items() if name != "left_out_rows"},
         audience_job_id=job_id,
         audience_status_url=job_id and job_status_url(job_id),
+        audience_not_recomputed=NOTHING_CHANGED if summary.kind == "orders" and job_id is None else None,
     )
 
 
@@ -89,8 +101,10 @@ def import_staged(
     unchanged = f", {summary.unchanged:,} unchanged" if summary.unchanged else ""
     waiting = counted(summary.drafts_moved, "waiting draft", "waiting drafts")
     moved = f", {waiting} moved to new time zones" if summary.drafts_moved else ""
+    kept = summary.kind == "orders" and not audience_refreshed(summary)
+    audience = f"; the audience was not recomputed: {NOTHING_CHANGED}" if kept else ""
     progress(summary.rows, summary.rows, f"imported {rows} of {summary.kind}: {summary.inserted:,} new, "
-             f"{summary.updated:,} updated{unchanged}{left_out}{moved}")  # fmt: skip
+             f"{summary.updated:,} updated{unchanged}{left_out}{moved}{audience}")  # fmt: skip
     return imported(summary, runner, engine).model_dump()
 
 

@@ -90,6 +90,11 @@ class ImportSummary:
     date_orders: tuple[str, ...] = ()  # how each date column's numeric dates were read, and why (date_orders)
     drafts_moved: int = 0  # drafts waiting for a time of their customer's day, moved to their new zone's clock
 
+    @property
+    def changed_nothing(self) -> bool:
+        """Whether every row said what was stored already (or was left out): nothing was written."""
+        return self.inserted == 0 and self.updated == 0
+
 
 def read_table(path: Path, name: str | None = None) -> pd.DataFrame:
     """Read a CSV (UTF-8, with or without a byte-order mark) or Parquet file as text columns; the importer

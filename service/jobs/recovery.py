@@ -48,7 +48,7 @@ INTERRUPTED = "interrupted: the process running this job stopped before it finis
 # and an import start of themselves, and an import keeps nothing of its file (it is written in one transaction).
 AFTER_INTERRUPTION = {
     "import": "nothing of its file was written (a file is imported whole or not at all): import it again",
-    "audience": "the next import of orders, or `tailor audience refresh`, recomputes the audience",
+    "audience": "the next import of orders that changes them, or `tailor audience refresh`, recomputes the audience",
     "retrain": "the next scheduled retrain (TAILOR_RETRAIN_EVERY_HOURS) trains the models",
     "send_due": "the next due-check sends the drafts that are due (one it was mailing is back in review, flagged)",
 }

@@ -73,7 +73,8 @@ def import_file(
 ) -> ImportResult | JSONResponse:  # fmt: skip
     """Import a file; a bad file is rejected whole (422, with the row and column of every problem). After
     orders, the audience (segments, churn risk, CLV) is recomputed by a job: `audience_job_id` and
-    `audience_status_url` follow its progress.
+    `audience_status_url` follow its progress; orders that changed nothing (every line as stored) queue none, and
+    `audience_not_recomputed` says so.
 
     With `background=true` (for big files, which take about 25 s per million order lines) the request only
     stores the file and answers 202 with the job's `job_id` and `status_url`; the job's `result` holds the

@@ -407,8 +407,15 @@ def test_import_and_train_from_the_command_line(tmp_path, demo_files, monkeypatc
         assert imported.returncode == 0
         # The jobs' JSON lines ("job started", "job finished") printed among the bars and the summary.
         assert '"level"' not in imported.stderr + imported.stdout, imported.stderr
-    logged = run(["import", "orders", str(demo_files["orders"])], tmp_path, TAILOR_LOG_LEVEL="info")
+    again = run(["import", "orders", str(demo_files["orders"])], tmp_path)  # every line as stored: no refresh
+    assert again.returncode == 0 and "recomputing the audience" not in again.stderr + again.stdout
+    assert "the audience was not recomputed: nothing changed: every line of the file is as stored" in again.stdout
+    orders = pd.read_csv(demo_files["orders"], dtype=str, keep_default_na=False)
+    orders.loc[0, "amount"] = "1234.5"  # one line changed: the audience is recomputed
+    orders.to_csv(tmp_path / "orders_changed.csv", index=False)
+    logged = run(["import", "orders", str(tmp_path / "orders_changed.csv")], tmp_path, TAILOR_LOG_LEVEL="info")
     assert logged.returncode == 0 and '"event": "job started"' in logged.stderr  # asked for, they are written
+    assert "1 updated" in logged.stdout and "audience recomputed" in logged.stdout
     mistyped = run(["train", "--model", "blnd"], tmp_path)
     assert mistyped.returncode == 2 and "No recommender called 'blnd'" in mistyped.stderr + mistyped.stdout
     assert not (tmp_path / "models").exists()  # refused before any training step ran

@@ -58,7 +58,7 @@ def test_a_background_upload_imports_as_the_request_would_and_removes_its_staged
     assert job["result"] == {
         "kind": "customers", "rows": 2, "inserted": 2, "updated": 0, "unchanged": 0, "left_out": 0, "drafts_moved": 0,
         "warnings": [], "date_orders": [],
-        "audience_job_id": None, "audience_status_url": None,
+        "audience_job_id": None, "audience_status_url": None, "audience_not_recomputed": None,
     }  # fmt: skip
     assert _count(engine, Customer) == 2 and _staged_files(tailor_home) == []
     in_request = _post(client, "customers", CUSTOMERS, background=False)
@@ -264,3 +264,30 @@ def test_an_upload_the_disk_cannot_hold_leaves_no_staged_copy(tmp_path):
     with pytest.raises(OSError, match="No space left"):
         _stage(FillsTheDisk(b"customer_id,email\nc1,a@example.com\n"), ".csv", tmp_path)
     assert [path for path in tmp_path.rglob("*") if path.is_file()] == []
+
+
+def test_an_orders_file_that_changes_nothing_queues_no_audience_refresh_and_says_why(client, engine):
+    """The same orders file imported again (every line as stored) still queued a job recomputing every segment,
+    churn risk and CLV, which came out as they were."""
+    for kind, frame in (("customers", CUSTOMERS), ("products", PRODUCTS)):
+        assert _post(client, kind, frame, background=False).json()["audience_job_id"] is None  # nor these kinds
+    first = _post(client, "orders", ORDERS, background=False).json()
+    assert first["audience_job_id"] and first.get("audience_not_recomputed") is None
+    assert wait_for_job(client, first["audience_job_id"], timeout=60)["status"] == "succeeded"
+
+    again = _post(client, "orders", ORDERS, background=False).json()
+    assert (again["inserted"], again["updated"], again["unchanged"]) == (0, 0, 3)
+    assert (again["audience_job_id"], again["audience_status_url"]) == (None, None)
+    assert again["audience_not_recomputed"] == "nothing changed: every line of the file is as stored"
+    job = _in_background(client, "orders", ORDERS)
+    assert job["status"] == "succeeded" and job["result"] == again
+    assert job["message"] == (
+        "imported 3 rows of orders: 0 new, 0 updated, 3 unchanged; the audience was not recomputed: nothing changed: "
+        "every line of the file is as stored"
+    )
+    with session_scope(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Job).where(Job.kind == "audience")) == 1
+
+    changed = _post(client, "orders", ORDERS.assign(quantity=["3", "1", "1"]), background=False).json()
+    assert changed["updated"] == 1 and changed["audience_job_id"] and changed.get("audience_not_recomputed") is None
+    assert wait_for_job(client, changed["audience_job_id"], timeout=60)["status"] == "succeeded"
