@@ -87,9 +87,8 @@ def jobs_show(job_id: JobId) -> None:
         job = job_out(find_job(session, job_id))
     campaign = f" of campaign {job.campaign_id}" if job.campaign_id is not None else ""
     typer.echo(f"job {job.id}: {job.kind}{campaign}, {job.status}")
-    typer.echo(
-        f"progress: {job.progress:.0%} ({job.done:,} of {job.total:,}){': ' + job.message if job.message else ''}"
-    )
+    said = job.message and job.status != "failed"  # a failed job's message ("failed: ...") is its error, below
+    typer.echo(f"progress: {job.progress:.0%} ({job.done:,} of {job.total:,}){': ' + job.message if said else ''}")
     typer.echo(f"created {job.created_at:%Y-%m-%d %H:%M:%S} UTC, last written {job.updated_at:%Y-%m-%d %H:%M:%S} UTC")
     if job.error:
         typer.echo(f"error: {job.error}")

@@ -758,7 +758,7 @@ class JobOut(BaseModel):
     progress: float
     done: int
     total: int
-    message: str
+    message: str = Field(description="the step it is at; once it failed, `failed: ` and its error")
     result: dict[str, Any]
     error: str | None
     created_at: UtcMoment

@@ -67,6 +67,12 @@ def interrupted(kind: str) -> str:
     return INTERRUPTED.replace("submit it again", AFTER_INTERRUPTION.get(kind, "submit it again"))
 
 
+def failed_saying(error: str) -> str:
+    """The message of a job failed with ``error``: the last step its progress named ("reading the file") read as if
+    it were still at it."""
+    return f"failed: {error}"
+
+
 def process_start(pid: int) -> str | None:
     """When the process ``pid`` started, as this machine's boot and the clock ticks since it (Linux's /proc): no
     other process that has or had that pid shares it, in this boot or another; None where /proc does not tell."""
@@ -254,6 +260,7 @@ def _fail_as_interrupted(session: Session, job: Job) -> bool:
     at once (two replicas starting, a server and a command), only one fails it, and so announces it, where both
     did; and a job that ended or moved meanwhile keeps that."""
     ending = {"status": "failed", "error": interrupted(job.kind)}
+    ending["message"] = failed_saying(ending["error"])
     if job.kind == "generate":  # its last report before a batch stored may not have been written
         ending["done"] = max(job.done, min(drafts_stored(session, job), job.total))
     as_read = update(Job).where(

@@ -36,6 +36,7 @@ from service.jobs.heartbeat import beat_for, job_beats
 from service.jobs.recovery import (
     INTERRUPTED,
     abandoned,
+    failed_saying,
     interrupted,
     look_for_interrupted_jobs,
     worker_name,
@@ -190,11 +191,12 @@ def undone_if_never_run(undo: Callable[..., None]) -> Callable[[JobFunction], Jo
 def _cancel_queued(session: Session, job_id: str, work: JobFunction, params: dict[str, Any], *statuses: str) -> bool:
     """Mark the job cancelled before it started (failed as interrupted when the server stops), if it is still in one
     of ``statuses``, and undo in the same transaction what was prepared for it; whether it was."""
-    ending = ("cancelled", NEVER_STARTED)
+    ending = {"status": "cancelled", "error": NEVER_STARTED}
     if job_id in _interrupting:
-        ending = ("failed", interrupted(session.scalar(select(Job.kind).where(Job.id == job_id))))
+        error = interrupted(session.scalar(select(Job.kind).where(Job.id == job_id)))
+        ending = {"status": "failed", "error": error, "message": failed_saying(error)}
     cancelled = update(Job).where(Job.id == job_id, Job.status.in_(statuses))
-    if not session.execute(cancelled.values(status=ending[0], error=ending[1])).rowcount:
+    if not session.execute(cancelled.values(**ending)).rowcount:
         return False
     owe(session, [job_id])  # with its ending: announced at least once, even if this process dies first
     if undo := getattr(work, "undo_if_never_run", None):
@@ -318,6 +320,8 @@ def _write_ending(engine: Engine, job_id: str, values: dict[str, Any]) -> None:
         ended_before = None if job.status in UNFINISHED_JOB else {"status": job.status, "error": job.error}
         for name, value in {"error": None, **values}.items():  # no error left from the ending it replaces
             setattr(job, name, value)
+        if values.get("status") == "failed":
+            job.message = failed_saying(values["error"])
         if values.get("status") == "succeeded":  # 0 of 0 for a job with nothing to do, as it said
             job.done = job.total = max(job.done, job.total)
         owe(session, [job_id], ended_before)  # with its ending: announced at least once, even if this process dies

@@ -29,6 +29,7 @@ def some_jobs(engine) -> int:
         session.flush()
         session.add_all([
             Job(id="import-1", kind="import", status="failed", error="customers rejected, nothing was written: row 2",
+                message="failed: customers rejected, nothing was written: row 2",
                 result={"error": "InvalidInput", "problems": [{"row": 2, "column": "email"}]},
                 created_at=now - timedelta(minutes=40), updated_at=now - timedelta(minutes=39)),
             Job(id="send-1", kind="send", status="succeeded", campaign_id=campaign.id, done=3, total=3,
@@ -76,6 +77,7 @@ def test_jobs_show_gives_a_job_s_error_and_result(engine, tailor_home):
     head, result = shown.stdout.split("result:\n")
     assert head.splitlines()[0] == "job import-1: import, failed"
     assert "error: customers rejected, nothing was written: row 2" in head.splitlines()
+    assert "progress: 0% (0 of 0)" in head.splitlines()  # the error once: its message says it again
     assert json.loads(result) == {"error": "InvalidInput", "problems": [{"row": 2, "column": "email"}]}
     missing = run(["jobs", "show", "nope"], tailor_home)
     assert missing.returncode == 2 and missing.stderr.strip() == "error: Job nope does not exist."

@@ -111,6 +111,8 @@ def test_a_bad_file_fails_its_job_with_the_problems_the_request_answers(client, 
     bad = CUSTOMERS.assign(email=["anna@example.com", "not an address"])
     job = _in_background(client, "customers", bad)
     assert job["status"] == "failed" and "row 3, column 'email': is not an email address" in job["error"]
+    assert job["message"] == f"failed: {job['error']}"  # it kept "reading the file", as if it still read it
+    assert client.get("/jobs", params={"status": "failed"}).json()[0]["message"] == job["message"]
     in_request = _post(client, "customers", bad, background=False)
     assert in_request.status_code == 422 and job["result"] == in_request.json()
     assert job["result"]["problems"] == [
@@ -203,11 +205,13 @@ def test_a_restarted_server_fails_a_stranded_import_and_removes_its_upload(engin
     with session_scope(engine) as session:  # its process died a minute ago: so did its beats
         last_beat = utcnow() - timedelta(minutes=1)
         worker = f"{socket.gethostname()}:{dead}"
-        session.add(Job(id=job_id, kind="import", status="running", worker=worker, heartbeat_at=last_beat))
+        session.add(Job(id=job_id, kind="import", status="running", worker=worker, heartbeat_at=last_beat,
+                        message="writing interactions"))  # fmt: skip
 
     with TestClient(create_app(engine), headers={"X-API-Key": api_key}) as client:
         job = client.get(f"/jobs/{job_id}").json()
     assert job["status"] == "failed" and job["error"] == interrupted("import")
+    assert job["message"] == f"failed: {interrupted('import')}"  # not still "writing interactions"
     assert not stranded.parent.exists() and live.exists()
 
 

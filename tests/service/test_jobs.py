@@ -61,7 +61,7 @@ def test_thread_runner_records_failures_with_the_users_message(engine):
     runner.wait(job_id, timeout=10)  # a failed job does not bring the API's worker thread down
     job = _job(engine, job_id)
     assert job.status == "failed" and job.error == "nothing to train on: import orders first"
-    assert job.progress == 0.0 and job.message == "about to fail"
+    assert job.progress == 0.0 and job.message == "failed: nothing to train on: import orders first"  # not "about to"
     ok = runner.submit("count", counting, steps=2)
     runner.wait(ok, timeout=10)
     assert _job(engine, ok).status == "succeeded"
