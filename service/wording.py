@@ -10,6 +10,13 @@ def counted(count: int, one: str, many: str, grouped: bool = True) -> str:
     return f"{count:{',' if grouped else ''}} {one if count == 1 else many}"
 
 
+def span_of(first: int, last: int, total: int) -> str:
+    """Items ``first`` to ``last`` (counted from 1) of ``total``, as a job's message says the ones it is at:
+    "1-8 of 77", and one alone "9 of 77", not "9-9 of 77"; thousands grouped."""
+    span = f"{first:,}" if first == last else f"{first:,}-{last:,}"
+    return f"{span} of {total:,}"
+
+
 def first_named(items: list[str], shown: int) -> str:
     """The first ``shown`` of ``items`` joined by semicolons, and how many more there were: "a; b; and 3 more"."""
     more = f"; and {len(items) - shown:,} more" if len(items) > shown else ""

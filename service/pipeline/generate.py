@@ -38,6 +38,7 @@ from service.pipeline.model_store import TRAINING, ModelStore
 from service.pipeline.picks import Picks
 from service.segments import segment_named
 from service.settings import CampaignSettings
+from service.wording import span_of
 
 if TYPE_CHECKING:
     from scoring.selection import SelectionRules
@@ -562,14 +563,14 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
         with Heartbeat(progress) as beat:
             for drafts in stream_drafts(
                 requests, load_brand(brand_slug), generation, n_variants=settings.variants_per_draft,
-                progress=lambda done, _total: beat(done, total, f"writing drafts {done}/{total}"),
+                progress=lambda done, _total: beat(done, total, f"writing drafts: {done:,} of {total:,}"),
                 batch_size=settings.drafts_per_batch,
             ):  # fmt: skip
                 part = people.loc[[draft.customer_id for draft in drafts]].reset_index(drop=True)
                 variants, selection = score_variants(engagement, drafts, part, campaign_type, floors)
                 # Said before the batch is stored, with the figures of those stored: a job cancelled while the
                 # model wrote stops here, short of storing what was written after the cancel.
-                beat(written, total, f"storing drafts {written + 1}-{written + len(drafts)} of {total}")
+                beat(written, total, f"storing drafts: {span_of(written + 1, written + len(drafts), total)}")
                 with session_scope(engine) as session:
                     _stop_if_generated_again(session, campaign_id, generations)
                     kept = clear_untouched_drafts(session, campaign_id) if kept is None else kept

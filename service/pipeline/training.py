@@ -31,6 +31,7 @@ from service.settings import (
     home_settings,
 )
 from service.state import require_writable_home
+from service.wording import span_of
 
 if TYPE_CHECKING:
     from evals.recommenders.protocols import Split
@@ -137,7 +138,7 @@ def _save_profiles(
         report(
             60 + 39 * done // max(len(ids), 1),
             100,
-            f"saving profiles: {done + 1:,}-{done + len(batch):,} of {len(ids):,}",
+            f"saving profiles: {span_of(done + 1, done + len(batch), len(ids))}",
         )
         if orders.empty:
             updates = [{"customer_pk": cid, "segment": None, "profile": {}, **profile_columns({})} for _, cid in batch]

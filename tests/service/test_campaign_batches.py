@@ -122,3 +122,18 @@ def test_one_product_is_in_at_most_the_set_share_of_a_campaigns_emails(shop, mon
     monkeypatch.setenv("TAILOR_CAMPAIGN_MAX_PRODUCT_SHARE", "1")
     uncapped = _top_product_share(shop, _generate(shop))
     assert capped <= 0.2 < uncapped
+
+
+def test_the_job_says_which_drafts_it_stores_in_the_words_of_its_other_figures(shop, monkeypatch):
+    """A batch of one read "storing drafts 9-9 of 77", beside "writing drafts 8/77": one draft is said alone, and
+    every figure reads "N of TOTAL", as a range of several does ("storing drafts: 1-8 of 77")."""
+    monkeypatch.setenv("TAILOR_CAMPAIGN_DRAFTS_PER_BATCH", "1")
+    said: list[str] = []
+    _generate(shop, lambda _done, _total, message: said.append(message), limit=3)
+    storing = [message for message in said if message.startswith("storing")]
+    assert storing == ["storing drafts: 1 of 3", "storing drafts: 2 of 3", "storing drafts: 3 of 3"]
+    writing = [message for message in said if message.startswith("writing")]
+    assert writing == [f"writing drafts: {done} of 3" for done in range(4)]
+    from service.wording import span_of  # the words of a range of several, which these campaigns' batches vary in
+
+    assert (span_of(1, 8, 77), span_of(1_001, 3_000, 12_000)) == ("1-8 of 77", "1,001-3,000 of 12,000")

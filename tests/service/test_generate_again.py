@@ -291,7 +291,7 @@ def _held_before_its_second_batch(began: threading.Event, go_on: threading.Event
     """A progress listener that holds its generation once its first batch of drafts is stored, until ``go_on``."""
 
     def listener(_done: int, _total: int, message: str) -> None:
-        if message.startswith("storing drafts 2-") and not began.is_set():
+        if message.startswith("storing drafts: 2 of ") and not began.is_set():
             began.set()
             assert go_on.wait(120)
 
