@@ -31,6 +31,21 @@ from service.db.models import EVENT_ID_MAX
 # A moment the API gives: kept as UTC without a zone, written in JSON with its zone, 2026-12-01T20:11:35.805549Z.
 UtcMoment = Annotated[datetime, PlainSerializer(as_text, return_type=str, when_used="json")]
 
+
+def shown_score(score: float | None) -> float | None:
+    """A recommender's score as the API shows it: to 6 significant digits, without the float noise of the sums that
+    made it (0.8200000000000001); a list's order is its ranks', which the scores were ranked by unrounded."""
+    return None if score is None else float(f"{score:.6g}")
+
+
+def _shown_scores(picks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A draft's stored recommendations with their scores as the API shows them (``shown_score``)."""
+    return [{**pick, "score": shown_score(pick["score"])} if "score" in pick else pick for pick in picks]
+
+
+Score = Annotated[float, PlainSerializer(shown_score, return_type=float, when_used="json")]
+SCORE = "the recommender's score of the product for the customer, to 6 significant digits (`rank` gives the order)"
+
 CampaignType = Literal["welcome", "cross_sell", "win_back", "replenishment", "vip"]
 # bounce: a hard bounce (the address is not mailed again); complaint: marked as spam (unsubscribes, as unsubscribe)
 # machine_click: a click a link scanner made, not a reader (service.machine_clicks), counted apart from clicks;
@@ -283,7 +298,7 @@ class Recommendation(BaseModel):
     price: float
     currency: str
     url: str
-    score: float
+    score: Score = Field(description=SCORE)
     because_you_bought: list[str] = []
     new_arrival: bool = Field(
         False,
@@ -454,7 +469,9 @@ class DraftOut(BaseModel):
         None, description="the address the email went to, as the customer's was then (`email` is theirs now); null "
         "until the draft is sent, and for an email sent before Tailor kept that address (migration 0014)",
     )  # fmt: skip
-    recommendations: list[dict[str, Any]]
+    recommendations: Annotated[
+        list[dict[str, Any]], PlainSerializer(_shown_scores, return_type=list[dict[str, Any]], when_used="json")
+    ] = Field(description=f"the email's products in rank order, each with its catalog facts and `score`: {SCORE}")
     offer: dict[str, Any] | None
     send_after: UtcMoment | None = None  # an approved draft waiting for the customer's best send hour
     retry_after: UtcMoment | None = Field(
@@ -987,8 +1004,9 @@ class HeldSendOut(CustomerSendOut):
     intro: str
     n_products: int = Field(description="how many products the email showed")
     mean_price: float = Field(description="the mean price of the products the email showed")
-    rec_score: float | None = Field(
-        description="how well the recommender rated the email's products for the customer (their mean score)"
+    rec_score: Score | None = Field(
+        description="how well the recommender rated the email's products for the customer (their mean score, to 6 "
+        "significant digits)"
     )
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from service.db.models import Customer, Interaction, Product
 from service.db.session import session_scope
-from tests.service.conftest import trained_shop, upload
+from tests.service.conftest import generated_campaign, trained_shop, upload
 
 pytestmark = pytest.mark.slow
 
@@ -296,3 +296,25 @@ def test_a_range_replaced_whole_since_the_training_is_recommended_by_the_range_i
     bought_names = set(products.loc[products["sku"].isin(bought[customer]), "name"])
     assert any(pick["because_you_bought"] for pick in picks)
     assert all(set(pick["because_you_bought"]) <= bought_names for pick in picks)
+
+
+def test_scores_are_shown_to_six_significant_digits_in_the_order_of_their_ranks(client, trained, monkeypatch):
+    """Scores came with the float noise of the sums that made them (0.8200000000000001); shown rounded, the list's
+    order is still the ranks', as the model gave it. So are the scores of a draft's products."""
+    _catalog, bought = trained
+    customer = max(bought, key=lambda c: len(bought[c]))
+    items = client.get(f"/customers/{customer}/recommendations", params={"k": 20}).json()
+    scores = [item["score"] for item in items]
+    assert [item["rank"] for item in items] == list(range(1, 21))
+    assert all(float(f"{score:.6g}") == score for score in scores), scores
+    assert scores == sorted(scores, reverse=True), scores
+    assert len(set(scores)) > 1  # rounded, they still tell the products apart
+
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    campaign_id = generated_campaign(client, max_customers=5)
+    drafts = client.get(f"/campaigns/{campaign_id}/drafts").json()
+    picks = [pick for draft in drafts for pick in draft["recommendations"]]
+    assert picks and all(float(f"{pick['score']:.6g}") == pick["score"] for pick in picks), picks
+    assert [pick["score"] for pick in drafts[0]["recommendations"]] == [
+        pick["score"] for pick in client.get(f"/drafts/{drafts[0]['id']}").json()["recommendations"]
+    ]
