@@ -292,3 +292,21 @@ def live_server(engine):
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+def lock_household_as_sender(engine, customer_ids, failures: list[Exception]) -> None:
+    """Lock the customers of ``customer_ids`` in the order of their ids in one statement and commit, as a send holds
+    a household (service.pipeline.contact_policy); its error (a deadlock) goes to ``failures``."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from service.db.models import Customer
+
+    with Session(engine) as sender:
+        try:
+            in_order = select(Customer.id).where(Customer.id.in_(list(customer_ids))).order_by(Customer.id)
+            sender.execute(in_order.with_for_update()).all()
+            sender.commit()
+        except Exception as error:  # noqa: BLE001 (told by the caller's assertion)
+            failures.append(error)
+            sender.rollback()

@@ -21,7 +21,7 @@ from service.db.models import ConsentChange, Customer, Draft
 from service.db.session import session_scope
 from service.importing import import_file
 from service.importing.customer_rows import CustomerPlan
-from tests.service.conftest import new_postgres_database
+from tests.service.conftest import lock_household_as_sender, new_postgres_database
 from tests.service.test_zone_moves import HEADER, NINE_IN_NEW_YORK, _at_nine_in_new_york
 
 NINE_IN_TOKYO = datetime(2027, 1, 11, 0, 0)  # 09:00 on 11 January 2027 in Tokyo (UTC+9)
@@ -238,22 +238,12 @@ def test_a_file_unsubscribing_a_household_member_and_a_sender_locking_the_househ
             except Exception as error:  # noqa: BLE001 (told by the assertion below)
                 failures.append(error)
 
-        def send_beside() -> None:
-            with Session(engine) as sender:
-                try:
-                    in_order = select(Customer.id).where(Customer.id.in_(household.values())).order_by(Customer.id)
-                    sender.execute(in_order.with_for_update()).all()  # as service.pipeline.contact_policy does
-                    sender.commit()
-                except Exception as error:  # noqa: BLE001 (told by the assertion below)
-                    failures.append(error)
-                    sender.rollback()
-
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(CustomerPlan, "of", held_then_compared)
             importing = threading.Thread(target=import_beside)
             importing.start()
             assert holding.wait(10)
-            sending = threading.Thread(target=send_beside)
+            sending = threading.Thread(target=lock_household_as_sender, args=(engine, household.values(), failures))
             sending.start()
             sending.join(timeout=1)  # it locks what it can of the household, and waits
             go_on.set()

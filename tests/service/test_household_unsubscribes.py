@@ -23,7 +23,7 @@ from service.db.models import ConsentChange, Customer, Send
 from service.db.session import session_scope
 from service.events import ingest_events
 from service.schemas import EventIn
-from tests.service.conftest import new_postgres_database
+from tests.service.conftest import lock_household_as_sender, new_postgres_database
 
 
 def _household(engine, size: int, addresses: int = 1) -> list[int]:
@@ -164,22 +164,12 @@ def test_an_unsubscribe_event_and_a_sender_locking_the_household_do_not_deadlock
             except Exception as error:  # noqa: BLE001 (told by the assertion below)
                 failures.append(error)
 
-        def send_beside() -> None:
-            with Session(engine) as sender:
-                try:
-                    in_order = select(Customer.id).where(Customer.id.in_([first, later])).order_by(Customer.id)
-                    sender.execute(in_order.with_for_update()).all()  # as service.pipeline.contact_policy does
-                    sender.commit()
-                except Exception as error:  # noqa: BLE001 (told by the assertion below)
-                    failures.append(error)
-                    sender.rollback()
-
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(consent, "unsubscribe_all", after_its_own)
             ingesting = threading.Thread(target=event_beside)
             ingesting.start()
             holding.wait(10)
-            sending = threading.Thread(target=send_beside)
+            sending = threading.Thread(target=lock_household_as_sender, args=(engine, [first, later], failures))
             sending.start()
             sending.join(timeout=1)  # it locks what it can of the household, and waits
             go_on.set()
