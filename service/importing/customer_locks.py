@@ -62,7 +62,7 @@ def lock_customers(session: Session, chunks: Iterable[tuple[Iterable[str], Itera
     """Hold the customers of a file's ``chunks`` (each its ids and its emails) and those at their addresses until the
     session commits, as the module says; ImportRunning when another customers import held PostgreSQL's lock past the
     wait allowed."""
-    if session.get_bind().dialect.name != "postgresql":  # SQLite's lock: see read_unlocked
+    if session.get_bind().dialect.name != "postgresql":  # SQLite's lock: see data_version_unlocked
         return
     _wait_for_other_imports(session)
     stored = [_held(session, external_ids, emails) for external_ids, emails in chunks]
@@ -100,7 +100,7 @@ def _wait_for_other_imports(session: Session) -> None:
     session.execute(_LOCK_TIMEOUT, {"wait": before})
 
 
-def read_unlocked(session: Session) -> int | None:
+def data_version_unlocked(session: Session) -> int | None:
     """Before a chunk's customers are read: on SQLite, while its write lock is not held yet (no write so far), the
     database's ``data_version``, which another connection's commit changes (``unchanged_once_locked``); else None."""
     if session.get_bind().dialect.name != "sqlite":
@@ -113,6 +113,6 @@ def read_unlocked(session: Session) -> int | None:
 
 def unchanged_once_locked(session: Session, version: int) -> bool:
     """Take SQLite's write lock, held until the commit; whether no other connection committed since the database
-    was at ``version`` (``read_unlocked``): what was read is then what the lock would have let it read."""
+    was at ``version`` (``data_version_unlocked``): what was read is then what the lock would have let it read."""
     take_the_write_lock(session)
     return session.connection().exec_driver_sql("PRAGMA data_version").scalar() == version

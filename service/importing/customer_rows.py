@@ -23,7 +23,7 @@ from service.addresses import address_key
 from service.consent import imported_changes
 from service.db.batches import rows_where_in
 from service.db.models import Customer
-from service.importing.customer_locks import read_unlocked, unchanged_once_locked
+from service.importing.customer_locks import data_version_unlocked, unchanged_once_locked
 from service.settings import ImportSettings
 from service.zones import names_a_country, same_country, zone_named, zone_of_country
 
@@ -72,6 +72,9 @@ def stored_as_text(session: Session, external_ids: Iterable[str]) -> dict[str, s
 
 @dataclass(frozen=True)
 class CustomerPlan:
+    """What a chunk of a customers file writes over the stored customers it was compared with: the records, which of
+    the stored differ, and the consent changes, with the stored rows as read (to check them once the lock is held)."""
+
     records: list[dict[str, Any]]  # one per row, in the rows' order
     stored: dict[str, Stored]  # the stored customers the plan was made over
     as_text: dict[str, str]  # each one's AS_TEXT, as read with it (SQLite)
@@ -127,7 +130,7 @@ def planned(session: Session, rows: pd.DataFrame, now: datetime) -> tuple[Custom
     """The plan for ``rows``, the customers held as service.importing.customer_locks says: on SQLite, before its write
     lock is taken, it is made first, and checked once the lock is held; then with its updates as SQLite's driver
     takes them (``driver_updates``; None on PostgreSQL, where SQLAlchemy converts them)."""
-    version = read_unlocked(session)
+    version = data_version_unlocked(session)
     plan = CustomerPlan.of(rows, stored_customers(session, rows.customer_id), now)
     if version is None:  # PostgreSQL, or a later chunk of a file whose earlier chunk took the lock (its write)
         sqlite = session.get_bind().dialect.name == "sqlite"

@@ -32,6 +32,7 @@ LIST_THE_ORDERS = "`tailor date-orders list`, the API's GET /imports/date-orders
 
 
 def forget_the_order(kind: str) -> str:
+    """How a kind's settled order is forgotten, on the command line and through the API alike."""
     return f"`tailor date-orders forget {kind}`, the API's DELETE /imports/date-orders/{kind}"
 
 
