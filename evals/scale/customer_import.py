@@ -93,9 +93,10 @@ def _nothing():
 
 
 # A statement of customer_locks.lock_customers: the advisory lock and its lock timeout's setting, the look-up of the
-# file's stored ids, their row locks (both ``SELECT customers.id FROM customers WHERE ...``).
+# file's stored ids and of the customers at their addresses, their row locks (all ``SELECT customers.id ...``, the row
+# locks ``FOR UPDATE``).
 _LOCKING = ("pg_advisory_xact_lock", "set_config('lock_timeout'", "current_setting('lock_timeout')")
-_LOOK_UP = ("SELECT customers.id", "WHERE customers.external_id")
+_LOOK_UP = "SELECT customers.id"
 
 
 @contextmanager
@@ -119,10 +120,8 @@ def lock_phases(engine, figures: dict):
             return None
         if any(part in statement for part in _LOCKING):
             return "advisory"
-        if statement.startswith(_LOOK_UP[0]) and _LOOK_UP[1] in statement:
-            return "look_up"
-        if statement.startswith(_LOOK_UP[0]) and statement.rstrip().endswith("FOR UPDATE"):
-            return "row_lock"
+        if statement.startswith(_LOOK_UP):
+            return "row_lock" if statement.rstrip().endswith("FOR UPDATE") else "look_up"
         times["done"] = now  # the first statement after the lock phase began
         return None
 
