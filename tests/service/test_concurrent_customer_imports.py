@@ -45,6 +45,16 @@ def _side_by_side(engine, first_file, second_import) -> None:
     other.join(timeout=60)
 
 
+def _import_beside(engine, path, failures: list[Exception]) -> None:
+    """Import the customers file at ``path`` in a transaction of its own (a thread beside the test's); its error goes
+    to ``failures``."""
+    try:
+        with session_scope(engine) as importing:
+            import_file(importing, "customers", path)
+    except Exception as error:  # noqa: BLE001 (told by the caller's assertion)
+        failures.append(error)
+
+
 def test_a_second_import_compares_with_what_the_first_committed(shared_engine, tmp_path):
     drafts = _at_nine_in_new_york(shared_engine, tmp_path)
     failures: list[Exception] = []
@@ -79,17 +89,10 @@ def test_an_unsubscribe_while_a_file_is_imported_stays(shared_engine, tmp_path):
     path.write_text("customer_id,email,first_name,marketing_consent\nc1,ann@example.com,Anna,true\n")
     failures: list[Exception] = []
 
-    def import_beside() -> None:
-        try:
-            with session_scope(shared_engine) as importing:
-                import_file(importing, "customers", path)
-        except Exception as error:  # noqa: BLE001 (told by the assertion below)
-            failures.append(error)
-
     with Session(shared_engine) as unsubscribing:
         customer = unsubscribing.scalar(select(Customer).where(Customer.external_id == "c1"))
         consent.unsubscribe(customer, "unsubscribe link")  # written, not yet committed
-        other = threading.Thread(target=import_beside)
+        other = threading.Thread(target=_import_beside, args=(shared_engine, path, failures))
         other.start()
         other.join(timeout=1)  # it reads the customer, or waits for the unsubscribe's lock
         unsubscribing.commit()
@@ -168,17 +171,10 @@ def test_a_file_and_a_sender_locking_a_household_wait_for_each_other_without_a_d
         path.write_text(HEADER + "later,home@example.com,Later,true,\nfirst,home@example.com,First,true,\n")
         failures: list[Exception] = []
 
-        def import_beside() -> None:
-            try:
-                with session_scope(engine) as importing:
-                    import_file(importing, "customers", path)
-            except Exception as error:  # noqa: BLE001 (told by the assertion below)
-                failures.append(error)
-
         with pytest.MonkeyPatch.context() as patch, Session(engine) as sender:
             patch.setattr(*SPLITS[split])
             sender.execute(select(Customer.id).where(Customer.id == household["first"]).with_for_update())
-            other = threading.Thread(target=import_beside)
+            other = threading.Thread(target=_import_beside, args=(engine, path, failures))
             other.start()
             other.join(timeout=1)  # it locks what it can of the household, and waits for the sender's row
             try:
@@ -231,16 +227,9 @@ def test_a_file_unsubscribing_a_household_member_and_a_sender_locking_the_househ
             go_on.wait(10)
             return compare(rows, read, now)
 
-        def import_beside() -> None:
-            try:
-                with session_scope(engine) as importing:
-                    import_file(importing, "customers", path)
-            except Exception as error:  # noqa: BLE001 (told by the assertion below)
-                failures.append(error)
-
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(CustomerPlan, "of", held_then_compared)
-            importing = threading.Thread(target=import_beside)
+            importing = threading.Thread(target=_import_beside, args=(engine, path, failures))
             importing.start()
             assert holding.wait(10)
             sending = threading.Thread(target=lock_household_as_sender, args=(engine, household.values(), failures))
