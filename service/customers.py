@@ -244,13 +244,16 @@ def recommend_for(
     """Top-k products for one customer from the current model after the business `rules`, with 'because you
     bought' reasons; names, prices and links come from the catalog (`products`, the products frame). What they
     bought since the model was trained counts as bought; products imported since, as campaigns rank them (unless
-    ``TAILOR_CAMPAIGN_NEW_ARRIVALS`` is false; at ``TAILOR_CAMPAIGN_NEW_ARRIVALS_DISCOUNT``)."""
-    from service.pipeline.frames import purchases_of
+    ``TAILOR_CAMPAIGN_NEW_ARRIVALS`` is false; at ``TAILOR_CAMPAIGN_NEW_ARRIVALS_DISCOUNT``); a list the model cannot
+    fill, with the products it cannot rank by their recent popularity in the shop's orders, marked `fallback`."""
+    from recommenders.fallback import recent_popularity
+    from service.pipeline.frames import latest_purchases, purchases_of
     from service.pipeline.generate import recommend_products
 
     settings = CampaignSettings()
     picks = recommend_products(
         recommender, [customer.external_id], products, k, rules, bought=lambda ids: purchases_of(session, ids),
         new_arrivals=settings.new_arrivals, new_arrivals_discount=settings.new_arrivals_discount,
+        popularity=lambda: recent_popularity(latest_purchases(session)),
     )  # fmt: skip
     return [Recommendation(sku=pick["product_id"], **pick) for pick in picks.get(customer.external_id, [])]

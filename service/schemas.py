@@ -305,6 +305,13 @@ class Recommendation(BaseModel):
         description="a product imported since the model was trained, which the customer has not bought, ranked by "
         "its likeness to the products it knows: `because_you_bought` names the customer's purchases most like it",
     )
+    fallback: bool = Field(
+        False,
+        description="a fallback: the model could rank no more products for the customer (a catalog, or part of one, "
+        "imported since its training and reading like none it knows), so the list is filled with the products it "
+        "cannot rank by their recent popularity in the shop's orders (their buyers, the latest weighing most), after "
+        "the same business rules; `because_you_bought` is empty",
+    )
 
 
 # Who reviewed (as the reviews table holds it) and why: bounded, so that a runaway client cannot store megabytes.

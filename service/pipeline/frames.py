@@ -263,6 +263,23 @@ def purchases_of(session: Session, customer_ids: Collection[str]) -> dict[str, s
     return bought
 
 
+def latest_purchases(session: Session) -> pd.DataFrame:
+    """Each (customer_id, product_id) bought, at its latest purchase (``timestamp``), less those the returns cancel
+    whole (``_kept_purchases``): what ``recommenders.fallback.recent_popularity`` ranks a shop's products by."""
+    statement = (
+        select(Customer.external_id, Product.sku, func.max(Interaction.timestamp))
+        .join(Customer, Interaction.customer_id == Customer.id)
+        .join(Product, Interaction.product_id == Product.id)
+        .where(Interaction.kind == "purchase")
+        .group_by(Customer.external_id, Product.sku)
+    )
+    latest = _frame(session, statement, ["customer_id", "product_id", "timestamp"])
+    latest["timestamp"] = pd.to_datetime(latest["timestamp"])
+    if latest.empty or _returns(session).empty:
+        return latest
+    return latest.merge(_kept_purchases(session), on=["customer_id", "product_id"])
+
+
 def buyers_of(session: Session, skus: Collection[str]) -> set[str]:
     """The customer ids of everyone who bought any of the products ``skus`` and did not return it whole
     (``_kept_purchases``), asked IN_BATCH products at a time."""

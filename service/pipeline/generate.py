@@ -19,6 +19,7 @@ from sqlalchemy import DateTime, Engine, delete, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from recommenders.cold_start import DISCOUNT, Likeness, NewArrivals
+from recommenders.fallback import PopularFallback, recent_popularity
 from recommenders.reorder import reorderable_products
 from recommenders.rules import Rules, for_sale, merchandise, recommend_with_rules
 from service.addresses import address_key
@@ -77,7 +78,7 @@ def recommend_products(
     recommender, customer_ids: list[str], products: pd.DataFrame, k: int, rules: Rules, reasons: int = 3,
     bought: Callable[[list[str]], Mapping[str, set[str]]] | None = None, chunk_size: int | None = None,
     progress: Callable[[int, int], None] | None = None, new_arrivals: bool = True,
-    new_arrivals_discount: float = DISCOUNT,
+    new_arrivals_discount: float = DISCOUNT, popularity: Callable[[], pd.Series] | None = None,
 ) -> Picks:  # fmt: skip
     """Top-k products per customer after the business `rules`, in rank order, with up to `reasons` 'because you
     bought' product names; names, prices and links come from the catalog (`products`) only. `bought`: for a list
@@ -86,7 +87,10 @@ def recommend_products(
     instead of what the model saw: a product returned whole after the training is neither "your usual" nor a
     reason. The one path from a model to shown products, for campaigns and for the API alike; products imported
     since the training are ranked too (``recommenders.cold_start``, at `new_arrivals_discount`) unless `new_arrivals`
-    is false (the shop's ``TAILOR_CAMPAIGN_NEW_ARRIVALS`` and ``TAILOR_CAMPAIGN_NEW_ARRIVALS_DISCOUNT``).
+    is false (the shop's ``TAILOR_CAMPAIGN_NEW_ARRIVALS`` and ``TAILOR_CAMPAIGN_NEW_ARRIVALS_DISCOUNT``). With
+    `popularity` (``recommenders.fallback.recent_popularity`` of the shop's orders, asked only when a list comes out
+    short), a list the model cannot fill is filled with the products it cannot rank, most popular first, each pick
+    marked as a fallback (``recommenders.fallback``); a reminder, which shows what its customer bought, is not.
 
     Customers are ranked and explained `chunk_size` (else RECOMMEND_CHUNK) at a time, each chunk's purchases read
     for it alone: the candidates the rules sift through (a few dozen per customer) and what each bought are held
@@ -98,7 +102,9 @@ def recommend_products(
     if new_arrivals:
         recommender = with_kept_new_arrivals(recommender, products, new_arrivals_discount)
     new_products = frozenset(recommender.new_products) if isinstance(recommender, NewArrivals) else frozenset()
-    parts, explained, new_to_customer, done = [], [], [], 0
+    if popularity is not None and not rules.bought_only:
+        recommender = PopularFallback(recommender, popularity)
+    parts, explained, new_to_customer, fallbacks, done = [], [], [], [], 0
     for chunk in batches(customers, chunk_size or RECOMMEND_CHUNK):
         purchases = bought(chunk) if bought else None
         part = recommend_with_rules(recommender, chunk, products, k, rules, purchases)
@@ -107,10 +113,13 @@ def recommend_products(
         explained += recommender.explain_many(
             [customer for customer, _ in pairs], [product for _, product in pairs], n=reasons, bought=purchases
         )
-        # one the customer bought since the training (a reminder's, or shown again) is no new arrival to them
+        fallen_back = [isinstance(recommender, PopularFallback) and recommender.is_fallback(*pair) for pair in pairs]
+        fallbacks += fallen_back
+        # one the customer bought since the training (a reminder's, or shown again) is no new arrival to them, nor
+        # one the fallback placed by its popularity rather than by its likeness to the products the model knows
         new_to_customer += [
-            product in new_products and product not in (purchases or {}).get(customer, ())
-            for customer, product in pairs
+            product in new_products and product not in (purchases or {}).get(customer, ()) and not fallback
+            for (customer, product), fallback in zip(pairs, fallen_back, strict=True)
         ]
         done += len(chunk)
         if progress:
@@ -119,21 +128,26 @@ def recommend_products(
     if ranked.empty and (unrankable := nothing_to_rank(recommender, products, rules, new_arrivals)):
         raise unrankable
     catalog = products.drop_duplicates("product_id").set_index("product_id").to_dict("index")
-    return Picks(ranked, explained, catalog, new_to_customer)
+    return Picks(ranked, explained, catalog, new_to_customer, fallbacks)
 
 
 def nothing_to_rank(recommender, products: pd.DataFrame, rules: Rules, new_arrivals: bool) -> NotReady | None:
     """Why no list can hold a product, where the recommender knows none of those the `rules` may show (a catalog
-    replaced whole since the training, or a model trained on another) and cold start ranks none of them; None where
-    it knows or ranks one. A campaign of such lists was e-mails without a product, each flagged as if the rules had
-    left its customer's out, and the API answered an empty list."""
+    replaced whole since the training, or a model trained on another), cold start ranks none of them, and the
+    fallback (``PopularFallback``, where the recommender has one) finds none of them bought; None where it knows or
+    ranks one. A campaign of such lists was e-mails without a product, each flagged as if the rules had left its
+    customer's out, and the API answered an empty list."""
     catalog = products.assign(product_id=products["product_id"].astype(str)).drop_duplicates("product_id")
     catalog = catalog.set_index("product_id")
     shown = for_sale(catalog) if rules.in_stock_only else merchandise(catalog)
-    model = recommender.model if isinstance(recommender, NewArrivals) else recommender
+    fallback = recommender if isinstance(recommender, PopularFallback) else None
+    served = recommender.model if fallback is not None else recommender
+    model = served.model if isinstance(served, NewArrivals) else served
     if not len(shown) or (model.vocabulary.products.get_indexer(shown) >= 0).any():
         return None
-    if isinstance(recommender, NewArrivals) and recommender.likeness.twins["product_id"].isin(shown).any():
+    if isinstance(served, NewArrivals) and served.likeness.twins["product_id"].isin(shown).any():
+        return None
+    if fallback is not None and fallback.unknown_popular().index.isin(shown).any():
         return None
     products_named = f"{len(shown):,} product{'s' if len(shown) != 1 else ''} it may show"
     if new_arrivals:
@@ -142,6 +156,8 @@ def nothing_to_rank(recommender, products: pd.DataFrame, rules: Rules, new_arriv
     else:
         why = "and TAILOR_CAMPAIGN_NEW_ARRIVALS=false leaves out the products imported since its training"
         remedy = "or set TAILOR_CAMPAIGN_NEW_ARRIVALS=true to rank them by their likeness to the products it knows"
+    if fallback is not None:
+        why += ", nor was any of them bought in the shop's orders, by which a fallback list would rank them"
     return NotReady.naming(
         TRAINING,
         lambda train: (
@@ -447,6 +463,12 @@ def _purchases(engine: Engine, customer_ids: list[str]) -> dict[str, set[str]]:
         return frames.purchases_of(session, customer_ids)
 
 
+def _popularity(engine: Engine) -> pd.Series:
+    """The shop's products by recent popularity in its orders (``recommenders.fallback.recent_popularity``)."""
+    with session_scope(engine) as session:
+        return recent_popularity(frames.latest_purchases(session))
+
+
 def require_models(models: ModelStore) -> None:
     """Raise NotReady naming the model that generating a campaign needs and that is not trained yet; asked
     before a campaign is created or queued, so that a shop without models is told at once."""
@@ -536,6 +558,7 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
             models.get("recommender"), audience.customer_id.tolist(), products, settings.products_per_email, rules,
             reasons=2, bought=lambda customer_ids: _purchases(engine, customer_ids),
             new_arrivals=settings.new_arrivals, new_arrivals_discount=settings.new_arrivals_discount,
+            popularity=lambda: _popularity(engine),
             progress=lambda done, total: progress(
                 done, total, f"recommending products: {done:,} of {total:,} customers"
             ),

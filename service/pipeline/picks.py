@@ -18,18 +18,21 @@ import pandas as pd
 
 class Picks(Mapping[str, list[dict[str, Any]]]):
     """customer id -> that customer's picks in rank order, each a dict of rank, score, the product's catalog
-    facts, the names of up to a few products that explain it ("because you bought") and whether it is a new arrival
+    facts, the names of up to a few products that explain it ("because you bought"), whether it is a new arrival
     the model was trained without, which the customer has not bought (``recommenders.cold_start``: "new, like ...
-    you bought")."""
+    you bought"), and whether it is a fallback, there by its recent popularity in the shop (``recommenders.fallback``:
+    "popular in the shop lately")."""
 
     def __init__(
         self, ranked: pd.DataFrame, because: Sequence[Sequence[str]], catalog: Mapping[str, dict[str, Any]],
-        new_arrivals: Sequence[bool] = (),
+        new_arrivals: Sequence[bool] = (), fallbacks: Sequence[bool] = (),
     ) -> None:  # fmt: skip
         """``ranked``: one row per pick (customer_id, rank, product_id, score), each customer's rows together and
         in rank order, as ``recommenders.rules.recommend_with_rules`` gives them; ``because``: per row, the
         product ids that explain it; ``catalog``: product id -> its catalog row; ``new_arrivals``: per row,
-        whether it is a product the model was trained without that its customer has not bought (none given: no row)."""
+        whether it is a product the model was trained without that its customer has not bought (none given: no row);
+        ``fallbacks``: per row, whether the fallback put it there by its recent popularity, the model ranking no more
+        products for the customer (``recommenders.fallback``; none given: no row)."""
         customers = ranked["customer_id"].to_numpy()
         self._products = ranked["product_id"].to_numpy()
         self._ranks = ranked["rank"].to_numpy()
@@ -37,6 +40,7 @@ class Picks(Mapping[str, list[dict[str, Any]]]):
         self._because = [tuple(cited) for cited in because]
         self._catalog = catalog
         self._new_arrivals = np.asarray(new_arrivals, dtype=bool) if len(new_arrivals) else np.zeros(len(ranked), bool)
+        self._fallbacks = np.asarray(fallbacks, dtype=bool) if len(fallbacks) else np.zeros(len(ranked), bool)
         bounds = np.r_[0, np.flatnonzero(customers[1:] != customers[:-1]) + 1, len(customers)] if len(customers) else []
         self._rows = {customers[start]: (int(start), int(stop)) for start, stop in itertools.pairwise(bounds)}
         if len(self._rows) != max(len(bounds) - 1, 0):
@@ -53,7 +57,7 @@ class Picks(Mapping[str, list[dict[str, Any]]]):
             "category": product["category"], "price": float(product["price"]), "currency": product["currency"],
             "url": product["url"], "description": product["description"], "score": float(self._scores[row]),
             "because_you_bought": self._reasons(product["name"], self._because[row]),
-            "new_arrival": bool(self._new_arrivals[row]),
+            "new_arrival": bool(self._new_arrivals[row]), "fallback": bool(self._fallbacks[row]),
         }  # fmt: skip
 
     def _reasons(self, name: str, because: Sequence[str]) -> list[str]:

@@ -35,7 +35,7 @@ BECAUSE = [["p1", "gone"], [], ["p2"]]  # "gone": a product no longer in the cat
 
 def _pick(rank, product_id, score, because, new_arrival=False):
     return {"rank": rank, "product_id": product_id, **CATALOG[product_id], "price": float(CATALOG[product_id]["price"]),
-            "score": score, "because_you_bought": because, "new_arrival": new_arrival}  # fmt: skip
+            "score": score, "because_you_bought": because, "new_arrival": new_arrival, "fallback": False}  # fmt: skip
 
 
 def test_each_customer_gets_their_picks_in_rank_order_with_catalog_facts():

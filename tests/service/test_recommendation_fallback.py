@@ -1,0 +1,116 @@
+"""The fallback list, through the API on SQLite and a campaign's job: a catalog the recommender knows nothing of, whose
+products read like none it knows, was answered 409 NotReady and failed the campaign before any copy, though the
+shop's orders since the training said which of them sell; a partly new one left lists short. Both are now filled
+with the in-stock products the model cannot rank, by their recent popularity in the shop's orders, each marked as a
+fallback (in the API's answer and on the review page), after the same business rules."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+from markupsafe import escape
+
+from tests.service.conftest import trained_shop, upload, wait_for_job
+
+pytestmark = pytest.mark.slow
+
+# Buyers of each new product since the training (NEW-5 none; NEW-6 many, but sold out), the first of NEW-1's being
+# the customer asked about; NEW-2 costs far more than anything they buy.
+BUYERS = {"NEW-0": 5, "NEW-1": 4, "NEW-2": 3, "NEW-3": 2, "NEW-4": 1, "NEW-5": 0, "NEW-6": 6}
+CATEGORIES = {"NEW-0": "Zyzzyva", "NEW-2": "Zyzzyva"}  # the others "Quux"
+
+
+def _new_range(client, demo_files, tmp_path, in_stock_before: list[str]) -> str:
+    """After the training: the demo's products sold out but ``in_stock_before``, a range of products reading like
+    none it knows, and orders of them (BUYERS); returns the customer asked about, one of NEW-1's buyers."""
+    trained_shop(client, demo_files)
+    products, orders = pd.read_csv(demo_files["products"]), pd.read_csv(demo_files["orders"])
+    customers = orders["customer_id"].drop_duplicates().tolist()
+    customer = customers[0]
+    usual = products.set_index("sku")["price"].reindex(orders.loc[orders["customer_id"] == customer, "product_id"])
+    price = float(usual.median())  # theirs stays the median with one more line at it: the price band's reference
+    new = pd.DataFrame(
+        {
+            "sku": list(BUYERS),
+            "name": [f"Qwxz {i}" for i in range(len(BUYERS))],
+            "category": [CATEGORIES.get(sku, "Quux") for sku in BUYERS],
+            "price": [price * 100 if sku == "NEW-2" else price for sku in BUYERS],
+            "currency": "EUR",
+            "description": "Vrkl",
+            "url": [f"https://shop.example/p/{sku}" for sku in BUYERS],
+            "in_stock": [sku != "NEW-6" for sku in BUYERS],
+        }
+    )
+    catalog = pd.concat([products.assign(in_stock=products["sku"].isin(in_stock_before)), new])
+    catalog.to_csv(tmp_path / "products.csv", index=False)
+    assert upload(client, "products", tmp_path / "products.csv").status_code == 200
+    since = pd.Timestamp(orders["timestamp"].max())
+    lines = [
+        {
+            "order_id": f"N-{sku}-{n}",
+            "customer_id": buyer,
+            "product_id": sku,
+            "quantity": 1.0,
+            "amount": price,
+            "discount": 0.0,
+            "timestamp": since + pd.Timedelta(hours=n + 1),
+            "kind": "purchase",
+        }  # fmt: skip
+        for sku, count in BUYERS.items()
+        for n, buyer in enumerate((([customer] if sku == "NEW-1" else []) + customers[1:])[:count])
+    ]
+    pd.DataFrame(lines).to_csv(tmp_path / "orders.csv", index=False)
+    assert upload(client, "orders", tmp_path / "orders.csv").status_code == 200
+    return customer
+
+
+def _asked(client, customer: str, **params) -> list[dict]:
+    answer = client.get(f"/customers/{customer}/recommendations", params={"k": 5, **params})
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_a_catalog_the_recommender_knows_nothing_of_is_served_by_popularity_after_the_rules(
+    client, demo_files, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    customer = _new_range(client, demo_files, tmp_path, in_stock_before=[])
+
+    picks = _asked(client, customer)
+    # by buyers, the bought NEW-1, the sold-out NEW-6 and the never-bought NEW-5 left out
+    assert [pick["sku"] for pick in picks] == ["NEW-0", "NEW-2", "NEW-3", "NEW-4"]
+    assert all(pick["fallback"] and not pick["new_arrival"] and pick["because_you_bought"] == [] for pick in picks)
+    assert [pick["sku"] for pick in _asked(client, customer, max_per_category=1)] == ["NEW-0", "NEW-3"]
+    banded = _asked(client, customer, price_band_low=0.5, price_band_high=2)
+    assert [pick["sku"] for pick in banded] == ["NEW-0", "NEW-3", "NEW-4"]
+
+    campaign_id = client.post(
+        "/campaigns", json={"name": "New range", "brand": "hearth", "campaign_type": "cross_sell", "max_customers": 10}
+    ).json()["id"]
+    job = wait_for_job(client, client.post(f"/campaigns/{campaign_id}/generate").json()["job_id"])
+    assert job["status"] == "succeeded", job["error"]
+    drafts = client.get(f"/campaigns/{campaign_id}/drafts").json()
+    shown = [pick for draft in drafts for pick in draft["recommendations"]]
+    assert drafts and shown and all(pick["fallback"] for pick in shown)
+    assert {pick["product_id"] for pick in shown} <= {"NEW-0", "NEW-1", "NEW-2", "NEW-3", "NEW-4"}
+    draft = next(draft for draft in drafts if draft["recommendations"])
+    page = client.get(f"/review/drafts/{draft['id']}")
+    assert page.status_code == 200
+    pick = draft["recommendations"][0]
+    line = next(line for line in re.findall(r"<li>(.*?)</li>", page.text) if f">{pick['product_id']}<" in line)
+    assert line.startswith(escape(pick["name"])) and "popular in the shop lately" in line, line
+
+
+def test_a_partly_new_catalog_fills_short_lists_after_the_model_s_own_picks(client, demo_files, tmp_path):
+    products, orders = pd.read_csv(demo_files["products"]), pd.read_csv(demo_files["orders"])
+    customer = orders["customer_id"].iloc[0]
+    never_bought = products.loc[~products["sku"].isin(orders.loc[orders["customer_id"] == customer, "product_id"])]
+    known = never_bought["sku"].head(2).tolist()
+    assert _new_range(client, demo_files, tmp_path, in_stock_before=known) == customer
+
+    picks = _asked(client, customer)
+    assert sorted(pick["sku"] for pick in picks[:2]) == sorted(known)
+    assert [pick["sku"] for pick in picks[2:]] == ["NEW-0", "NEW-2", "NEW-3"]
+    assert [pick["fallback"] for pick in picks] == [False, False, True, True, True]
