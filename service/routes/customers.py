@@ -115,7 +115,10 @@ def recommendations(
     boost_new: float = Query(0.0, ge=0, le=BOOST_WEIGHT_MAX, allow_inf_nan=False,
         description="weight of being a new arrival (arrived in the last 30 days)"),
 ) -> list[Recommendation]:  # fmt: skip
-    """Top-k in-stock products for one customer, after the business rules the query asks for."""
+    """Top-k in-stock products for one customer, after the business rules the query asks for. A list the model
+    cannot fill (products imported since its training that read like none it knows) is filled with those products by
+    their recent popularity in the shop's orders, each marked `fallback`; where it can rank none and none of those was
+    ever bought, a 409 says so."""
     if (price_band_low is None) != (price_band_high is None):
         missing = "price_band_low" if price_band_low is None else "price_band_high"
         problem = Problem(None, missing, "give both price band bounds or neither", "parameter")
