@@ -30,12 +30,28 @@ def zone_named(name: str) -> str | None:
 AGREEING_DAYS = 2 * 366
 
 
+# The zone people of a country of several zones know as its own: its capital's, or the one of most of its people
+# (zone.tab's "most of"), which the zone database does not mark and CLDR, whose zones Babel lists by their BCP 47 ids,
+# names first only by chance: of clocks that agree, CLDR's first gave Cyprus Famagusta's (Northern Cyprus), Malaysia
+# Kuching's (Borneo), the Marshall Islands Kwajalein's; and Windows' zone for a region gave Kazakhstan Qyzylorda's.
+# Each country CLDR gives several zones, but Antarctica and the United States' outlying islands (AQ, UM): no one's home.
+MAIN_ZONES = {
+    "AR": "America/Argentina/Buenos_Aires", "AU": "Australia/Sydney", "BR": "America/Sao_Paulo",
+    "CA": "America/Toronto", "CD": "Africa/Kinshasa", "CL": "America/Santiago", "CN": "Asia/Shanghai",
+    "CY": "Asia/Nicosia", "DE": "Europe/Berlin", "EC": "America/Guayaquil", "ES": "Europe/Madrid",
+    "FM": "Pacific/Pohnpei", "GL": "America/Nuuk", "ID": "Asia/Jakarta", "KI": "Pacific/Tarawa", "KZ": "Asia/Almaty",
+    "MH": "Pacific/Majuro", "MN": "Asia/Ulaanbaatar", "MX": "America/Mexico_City", "MY": "Asia/Kuala_Lumpur",
+    "NZ": "Pacific/Auckland", "PF": "Pacific/Tahiti", "PG": "Pacific/Port_Moresby", "PS": "Asia/Hebron",
+    "PT": "Europe/Lisbon", "RU": "Europe/Moscow", "UA": "Europe/Kyiv", "US": "America/New_York", "UZ": "Asia/Tashkent",
+}  # fmt: skip
+
+
 def zone_of_country(country: object) -> str | None:
     """The zone of a country, by its ISO 3166 code or English name (any case: `FR`, `fr`, `France`), whose clocks all
-    show one time: its one zone, or of zones that agree hour by hour over the next AGREEING_DAYS (Germany's Berlin and
-    Büsingen) the one that Windows' mapping of zones names for its region, else the first CLDR lists; none for a
-    country of several times (the United States; Spain, with the Canaries), or anything that names no country (an
-    empty cell, a number)."""
+    show one time: its one zone, or of zones that agree hour by hour over the next AGREEING_DAYS its main one
+    (MAIN_ZONES: Germany's Berlin, not Büsingen; Cyprus's Nicosia), else the first CLDR lists; none for a country of
+    several times (the United States; Spain, with the Canaries), or anything that names no country (an empty cell, a
+    number)."""
     code = _country_code(country)
     return _zone_of_country(code) if code else None
 
@@ -71,9 +87,7 @@ def _zone_of_country(code: str) -> str | None:
     zones = [zone for zone in map(zone_named, get_global("territory_zones").get(code, ())) if zone is not None]
     if not zones or not _one_time(zones):
         return None
-    # of several, the one Windows' zone for the whole region names (Europe/Berlin, not Büsingen), else CLDR's first
-    worlds = set(get_global("windows_zone_mapping").values())
-    return next((zone for zone in zones if zone in worlds), zones[0])
+    return MAIN_ZONES[code] if MAIN_ZONES.get(code) in zones else zones[0]
 
 
 def _one_time(zones: list[str]) -> bool:

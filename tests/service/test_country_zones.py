@@ -11,7 +11,7 @@ from sqlalchemy import select
 from service.db.models import Customer
 from service.db.session import session_scope
 from service.importing import import_file
-from service.zones import zone_of_country
+from service.zones import MAIN_ZONES, zone_named, zone_of_country
 
 
 @pytest.mark.parametrize(
@@ -21,6 +21,13 @@ from service.zones import zone_of_country
         (" jp ", "Asia/Tokyo"),  # any case, spaces aside
         ("DE", "Europe/Berlin"),  # Büsingen's clock is Berlin's
         ("IN", "Asia/Kolkata"),
+        ("CY", "Asia/Nicosia"),  # the capital's, not Famagusta's (Northern Cyprus), which CLDR lists first
+        ("MY", "Asia/Kuala_Lumpur"),  # not Kuching's, on Borneo
+        ("KZ", "Asia/Almaty"),  # most of Kazakhstan, Astana with it, since its clocks agree (2024); not Qyzylorda's
+        ("MH", "Pacific/Majuro"),  # the capital's, not Kwajalein's
+        ("AR", "America/Argentina/Buenos_Aires"),
+        ("UZ", "Asia/Tashkent"),
+        ("PS", "Asia/Hebron"),  # the West Bank's: Ramallah's and East Jerusalem's, and most people's
         ("US", None),  # several times
         ("ES", None),  # the Canaries an hour behind Madrid
         ("France", "Europe/Paris"),  # its English name (Online Retail's customers give names)
@@ -33,6 +40,20 @@ from service.zones import zone_of_country
 )
 def test_a_country_of_one_time_gives_its_zone(country, zone):
     assert zone_of_country(country) == zone
+
+
+def test_each_country_of_several_zones_has_a_main_one_among_them():
+    """A country whose clocks come to agree (Kazakhstan's did in 2024) gets its main zone, not CLDR's first; so does
+    one a later CLDR gives a second zone: the main zone is named for each, one of the country's own."""
+    from babel.core import get_global
+
+    several = {
+        code: {zone_named(zone) for zone in zones}
+        for code, zones in get_global("territory_zones").items()
+        if len(zones) > 1 and code not in ("AQ", "UM", "ZZ", "001")  # no one's home, and no place
+    }
+    assert set(MAIN_ZONES) == set(several)
+    assert {code for code, zone in MAIN_ZONES.items() if zone not in several[code]} == set()
 
 
 def test_a_customers_file_s_country_gives_a_customer_without_a_zone_theirs(engine, tmp_path):
