@@ -80,14 +80,29 @@ def _country_codes() -> dict[str, str]:
     return names | {code.casefold(): code for code in codes}
 
 
+def gives_the_zone(country: object, zone: str | None) -> bool:
+    """Whether ``zone`` is one of the zones of ``country``, whose clocks show one time, as ``zone_of_country`` reads
+    it: the one it gives, or one of the same clock (Büsingen's for Germany; Kuching's, which an earlier Tailor gave
+    Malaysia's customers)."""
+    code = _country_code(country)
+    return code is not None and zone in _one_time_zones(code)
+
+
 @cache
 def _zone_of_country(code: str) -> str | None:
-    from babel.core import get_global  # CLDR's data, read once it is asked for
-
-    zones = [zone for zone in map(zone_named, get_global("territory_zones").get(code, ())) if zone is not None]
-    if not zones or not _one_time(zones):
+    zones = _one_time_zones(code)
+    if not zones:
         return None
     return MAIN_ZONES[code] if MAIN_ZONES.get(code) in zones else zones[0]
+
+
+@cache
+def _one_time_zones(code: str) -> tuple[str, ...]:
+    """The country's zones, as CLDR lists them, where their clocks show one time; none otherwise."""
+    from babel.core import get_global  # CLDR's data, read once it is asked for
+
+    zones = tuple(zone for zone in map(zone_named, get_global("territory_zones").get(code, ())) if zone is not None)
+    return zones if zones and _one_time(list(zones)) else ()
 
 
 def _one_time(zones: list[str]) -> bool:

@@ -25,7 +25,7 @@ from service.db.batches import rows_where_in
 from service.db.models import Customer
 from service.importing.customer_locks import data_version_unlocked, unchanged_once_locked
 from service.settings import ImportSettings
-from service.zones import names_a_country, same_country, zone_named, zone_of_country
+from service.zones import gives_the_zone, names_a_country, same_country, zone_named, zone_of_country
 
 
 class Stored(NamedTuple):
@@ -191,15 +191,16 @@ def _record(row, stored: Stored | None, default_locale: str, now: datetime) -> d
 def _zone_kept_or_of_country(row, stored: Stored | None) -> str | None:
     """The zone of a customer whose row gives none: their stored one, else their `country`'s (a `country` column is
     kept with the attributes, as any other); the new country's where the row names another country than the one
-    stored and the stored zone is that country's (it came from it, or agrees with it: a customer in London, GB, who
-    moved to Tokyo, JP, stayed on London's clock for good). That is none for a country of several times: the
-    shop's clock, not the one the customer left."""
+    stored and the stored zone is one of that country's (it came from it, or agrees with it: a customer in London, GB,
+    who moved to Tokyo, JP, stayed on London's clock for good; one of Malaysia's given Kuching's, the zone an earlier
+    Tailor gave its customers, still did). That is none for a country of several times: the shop's clock, not the
+    one the customer left."""
     zone = stored.timezone if stored else None
     country = row.attributes.get("country")
     if zone is None:
         return zone_of_country(country)
     before = (stored.attributes or {}).get("country")
-    if names_a_country(country) and not same_country(country, before) and zone == zone_of_country(before):
+    if names_a_country(country) and not same_country(country, before) and gives_the_zone(before, zone):
         return zone_of_country(country)
     return zone
 

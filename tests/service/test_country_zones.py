@@ -112,3 +112,22 @@ def test_a_customer_whose_country_gave_their_zone_takes_their_new_country_s(engi
         zones = dict(session.execute(select(Customer.external_id, Customer.timezone)).all())
     assert zones == {"moved": "Asia/Tokyo", "to_us": None, "unnamed": "Europe/London", "given": "Asia/Tokyo"}
     assert summary.updated == 4  # each one's country changed
+
+
+def test_a_zone_of_the_stored_country_s_clock_takes_the_new_country_s(engine, tmp_path):
+    """Where a country's zones agree, each of them is the country's: a customer of Malaysia stored with Asia/Kuching
+    (the zone Tailor gave Malaysia's customers before it gave Kuala Lumpur's) who moved to Tokyo stayed on Malaysia's
+    clock for good, being no longer on the zone Malaysia now gives."""
+    header = "customer_id,email,first_name,marketing_consent,country,timezone\n"
+    (tmp_path / "first.csv").write_text(
+        header + "kuching,k@example.com,K,true,MY,Asia/Kuching\nbusingen,b@example.com,B,true,DE,Europe/Busingen\n"
+    )
+    (tmp_path / "second.csv").write_text(
+        header + "kuching,k@example.com,K,true,JP,\nbusingen,b@example.com,B,true,FR,\n"
+    )
+    for name in ("first.csv", "second.csv"):
+        with session_scope(engine) as session:
+            import_file(session, "customers", tmp_path / name)
+    with session_scope(engine) as session:
+        zones = dict(session.execute(select(Customer.external_id, Customer.timezone)).all())
+    assert zones == {"kuching": "Asia/Tokyo", "busingen": "Europe/Paris"}
