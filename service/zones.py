@@ -1,13 +1,16 @@
 """IANA time zone names as people write them (a customers file's `timezone`): known whatever their case, and
 kept as the zone database spells them, so that every reader (Python's zoneinfo, PostgreSQL's ``timezone()``)
 finds the zone; zoneinfo on Linux finds "America/Los_Angeles" and not "america/los_angeles". And the zone a
-country's code gives (a customers file's `country`, where it gives no `timezone`), for a country whose clocks all
-show one time, from CLDR's zones of each country as Babel, a dependency, ships them: no file of the system's
-(/usr/share/zoneinfo/zone1970.tab is missing from slim installs) nor the network is needed.
+country's code or name gives (a customers file's `country`, where it gives no `timezone`), for a country whose clocks
+all show one time, from CLDR's zones and names of each country as Babel, a dependency, ships them, and the names and
+main zones it lacks, kept here: no file of the system's (/usr/share/zoneinfo/zone1970.tab is missing from slim
+installs) nor the network is needed.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
@@ -57,7 +60,8 @@ def zone_of_country(country: object) -> str | None:
 
 
 def names_a_country(country: object) -> bool:
-    """Whether ``country`` is a country's ISO 3166 code or English name (any case), as ``zone_of_country`` reads it."""
+    """Whether ``country`` is a country's ISO 3166 code or English name (any case; its other names, COUNTRY_ALIASES),
+    or a place of one clock (PLACE_ZONES), as ``zone_of_country`` reads it."""
     return _country_code(country) is not None
 
 
@@ -66,18 +70,52 @@ def same_country(one: object, other: object) -> bool:
     return _country_code(one) is not None and _country_code(one) == _country_code(other)
 
 
+# Names shops' exports give countries besides CLDR's English ones (as ``_folded`` writes them): Online Retail's (EIRE,
+# USA, RSA, Czech Republic, Korea, Hong Kong), CLDR's short and variant names, which Babel leaves out (Turkey, Ivory
+# Coast, Swaziland, Myanmar, Palestine, UK), and the common others.
+COUNTRY_ALIASES = {
+    "eire": "IE", "republic of ireland": "IE",
+    "usa": "US", "u.s.a.": "US", "u.s.": "US", "united states of america": "US",
+    "uk": "GB", "u.k.": "GB", "great britain": "GB", "britain": "GB",
+    "england": "GB", "scotland": "GB", "wales": "GB", "northern ireland": "GB",
+    "rsa": "ZA", "czech republic": "CZ", "holland": "NL", "turkey": "TR", "russian federation": "RU",
+    "korea": "KR", "republic of korea": "KR",  # the South, as a shop's customers mean it: the North's clock is the same
+    "hong kong": "HK", "macao": "MO", "macau": "MO", "ivory coast": "CI", "swaziland": "SZ", "cabo verde": "CV",
+    "myanmar": "MM", "burma": "MM", "palestine": "PS", "east timor": "TL", "macedonia": "MK", "viet nam": "VN",
+    "vatican": "VA", "holy see": "VA",
+}  # fmt: skip
+# CLDR's territories that are no country to live in: groupings (the European Union, the Eurozone, the United
+# Nations, Outlying Oceania) and codes of no place (pseudo-locales; ZZ, "Unknown Region"). Online Retail's
+# "European Community" and "Unspecified" are no country either, as a name CLDR does not know.
+NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"})
+# Places a shop names as a country that are several ISO countries of one clock, by their (folded) name: the zone of
+# each. The Channel Islands are Jersey and Guernsey (JE, GG: Alderney and Sark with it), whose zones Europe/Jersey and
+# Europe/Guernsey are the zone database's other names for Europe/London: the islands keep the United Kingdom's time.
+PLACE_ZONES = {"channel islands": "Europe/London"}
+
+
 def _country_code(country: object) -> str | None:
-    return _country_codes().get(country.strip().casefold()) if isinstance(country, str) else None
+    return _country_codes().get(_folded(country)) if isinstance(country, str) else None
+
+
+def _folded(name: str) -> str:
+    """A country's name as it is compared: without case, accents or a leading "the", with "&" as "and" and "St." as
+    "Saint" ("Sao Tome and Principe" is CLDR's "São Tomé & Príncipe", "Saint Lucia" its "St. Lucia")."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+    plain = " ".join(plain.replace("’", "'").replace("&", " and ").casefold().split())
+    return re.sub(r"^the |\bst\.? ", lambda found: "saint " if found[0].startswith("st") else "", plain)
 
 
 @cache
 def _country_codes() -> dict[str, str]:
-    """Each country's code by its code and its English name, casefolded (Online Retail's customers give "Germany")."""
+    """Each country's code by its code, its English name and its other names (COUNTRY_ALIASES), folded (Online
+    Retail's customers give "Germany", "EIRE"); and the key of each of PLACE_ZONES, its name."""
     from babel import Locale
 
-    codes = {code for code in Locale("en").territories if len(code) == 2 and code.isalpha()}
-    names = {name.casefold(): code for code, name in Locale("en").territories.items() if code in codes}
-    return names | {code.casefold(): code for code in codes}
+    territories = Locale("en").territories
+    codes = {code for code in territories if len(code) == 2 and code.isalpha() and code not in NOT_COUNTRIES}
+    names = {_folded(name): code for code, name in territories.items() if code in codes}
+    return names | COUNTRY_ALIASES | {code.casefold(): code for code in codes} | {place: place for place in PLACE_ZONES}
 
 
 def gives_the_zone(country: object, zone: str | None) -> bool:
@@ -101,6 +139,8 @@ def _one_time_zones(code: str) -> tuple[str, ...]:
     """The country's zones, as CLDR lists them, where their clocks show one time; none otherwise."""
     from babel.core import get_global  # CLDR's data, read once it is asked for
 
+    if code in PLACE_ZONES:
+        return (PLACE_ZONES[code],)
     zones = tuple(zone for zone in map(zone_named, get_global("territory_zones").get(code, ())) if zone is not None)
     return zones if zones and _one_time(list(zones)) else ()
 

@@ -189,20 +189,25 @@ def _record(row, stored: Stored | None, default_locale: str, now: datetime) -> d
 
 
 def _zone_kept_or_of_country(row, stored: Stored | None) -> str | None:
-    """The zone of a customer whose row gives none: their stored one, else their `country`'s (a `country` column is
-    kept with the attributes, as any other); the new country's where the row names another country than the one
-    stored and the stored zone is one of that country's (it came from it, or agrees with it: a customer in London, GB,
-    who moved to Tokyo, JP, stayed on London's clock for good; one of Malaysia's given Kuching's, the zone an earlier
-    Tailor gave its customers, still did). That is none for a country of several times: the shop's clock, not the
-    one the customer left."""
+    """The zone of a customer whose row gives none: their stored one, else their `country`'s (a `country` column,
+    named in any case, is kept with the attributes, as any other: ``country_given``); the new country's where the row
+    names another country than the one stored and the stored zone is one of that country's (it came from it, or
+    agrees with it: a customer in London, GB, who moved to Tokyo, JP, stayed on London's clock for good; one of
+    Malaysia's given Kuching's, the zone an earlier Tailor gave its customers, still did). That is none for a country
+    of several times: the shop's clock, not the one the customer left."""
     zone = stored.timezone if stored else None
-    country = row.attributes.get("country")
+    country = country_given(row.attributes)
     if zone is None:
         return zone_of_country(country)
-    before = (stored.attributes or {}).get("country")
+    before = country_given(stored.attributes or {})
     if names_a_country(country) and not same_country(country, before) and gives_the_zone(before, zone):
         return zone_of_country(country)
     return zone
+
+
+def country_given(attributes: dict[str, Any]) -> object:
+    """A customer's `country` among their attributes, its column's name in any case (Online Retail's "Country")."""
+    return next((value for name, value in attributes.items() if name.strip().casefold() == "country"), None)
 
 
 def consent_changed_at(

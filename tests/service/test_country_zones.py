@@ -5,13 +5,15 @@ given or stored wins."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from sqlalchemy import select
 
+from evals.datasets import available, data_path
 from service.db.models import Customer
 from service.db.session import session_scope
 from service.importing import import_file
-from service.zones import MAIN_ZONES, zone_named, zone_of_country
+from service.zones import COUNTRY_ALIASES, MAIN_ZONES, PLACE_ZONES, names_a_country, zone_named, zone_of_country
 
 
 @pytest.mark.parametrize(
@@ -40,6 +42,85 @@ from service.zones import MAIN_ZONES, zone_named, zone_of_country
 )
 def test_a_country_of_one_time_gives_its_zone(country, zone):
     assert zone_of_country(country) == zone
+
+
+# What each of Online Retail's countries (2010-11) gives its customers: its zone, none for a country of several times,
+# and none for a name that is no country's; before, EIRE, USA, RSA, Czech Republic and Channel Islands named none.
+ONLINE_RETAIL_ZONES = {
+    "Australia": None, "Austria": "Europe/Vienna", "Bahrain": "Asia/Bahrain", "Belgium": "Europe/Brussels",
+    "Brazil": None, "Canada": None, "Channel Islands": "Europe/London", "Cyprus": "Asia/Nicosia",
+    "Czech Republic": "Europe/Prague", "Denmark": "Europe/Copenhagen", "EIRE": "Europe/Dublin",
+    "European Community": None, "Finland": "Europe/Helsinki", "France": "Europe/Paris", "Germany": "Europe/Berlin",
+    "Greece": "Europe/Athens", "Hong Kong": "Asia/Hong_Kong", "Iceland": "Atlantic/Reykjavik",
+    "Israel": "Asia/Jerusalem", "Italy": "Europe/Rome", "Japan": "Asia/Tokyo", "Lebanon": "Asia/Beirut",
+    "Lithuania": "Europe/Vilnius", "Malta": "Europe/Malta", "Netherlands": "Europe/Amsterdam", "Norway": "Europe/Oslo",
+    "Poland": "Europe/Warsaw", "Portugal": None, "RSA": "Africa/Johannesburg", "Saudi Arabia": "Asia/Riyadh",
+    "Singapore": "Asia/Singapore", "Spain": None, "Sweden": "Europe/Stockholm", "Switzerland": "Europe/Zurich",
+    "USA": None, "United Arab Emirates": "Asia/Dubai", "United Kingdom": "Europe/London", "Unspecified": None,
+}  # fmt: skip
+# Of those, the names of no country: no zone, and a stored zone stays.
+NO_COUNTRY = {"European Community", "Unspecified"}
+
+
+@pytest.mark.parametrize(
+    ("country", "zone"),
+    [
+        ("EIRE", "Europe/Dublin"),  # Online Retail's, and other British exports'
+        ("USA", None),  # a country, of several times
+        ("RSA", "Africa/Johannesburg"),
+        ("Czech Republic", "Europe/Prague"),  # CLDR's "Czechia"
+        ("Korea", "Asia/Seoul"),  # Online Retail II's
+        ("Hong Kong", "Asia/Hong_Kong"),  # CLDR's "Hong Kong SAR China"
+        ("Turkey", "Europe/Istanbul"),  # CLDR's "Türkiye"
+        ("UK", "Europe/London"),
+        ("Sao Tome and Principe", "Africa/Sao_Tome"),  # CLDR's "São Tomé & Príncipe"
+        ("Saint Lucia", "America/St_Lucia"),  # CLDR's "St. Lucia"
+        ("the Netherlands", "Europe/Amsterdam"),
+        ("Channel Islands", "Europe/London"),  # Jersey and Guernsey, on the United Kingdom's time
+        ("West Indies", None),  # many countries, of several times
+        ("European Union", None),  # CLDR's grouping, no country
+        ("Unknown Region", None),  # CLDR's ZZ
+    ],
+)
+def test_the_names_shops_give_countries(country, zone):
+    assert zone_of_country(country) == zone
+
+
+def test_each_other_name_is_of_a_country_and_each_place_s_zone_a_zone():
+    assert {name: code for name, code in COUNTRY_ALIASES.items() if not names_a_country(code)} == {}
+    assert {name: zone for name, zone in PLACE_ZONES.items() if zone_named(zone) != zone} == {}
+
+
+@pytest.mark.parametrize("name", ["European Community", "Unspecified", "West Indies", "EU", "ZZ", "European Union"])
+def test_a_name_of_no_country(name):
+    assert not names_a_country(name)
+
+
+@pytest.mark.skipif(not available("online-retail/online_retail_2010_2011.parquet"), reason="Online Retail is absent")
+def test_online_retail_s_customers_get_their_country_s_zone(engine, tmp_path):
+    """Online Retail's 4,372 customers, each with the country of their last invoice in its own column, `Country`
+    (named so): a customers file made of them gives each the zone of that country; before, none (the column, named
+    `Country`, was not read as the country)."""
+    lines = pd.read_parquet(
+        data_path("online-retail/online_retail_2010_2011.parquet"), columns=["CustomerID", "Country"]
+    )
+    last = lines.dropna(subset=["CustomerID"]).groupby("CustomerID").Country.last()
+    ids = [str(int(customer)) for customer in last.index]
+    customers = pd.DataFrame({
+        "customer_id": ids, "email": [f"c{id_}@example.com" for id_ in ids], "first_name": "A",
+        "marketing_consent": "true", "Country": last.to_numpy(),
+    })  # fmt: skip
+    customers.to_csv(tmp_path / "customers.csv", index=False)
+    with session_scope(engine) as session:
+        import_file(session, "customers", tmp_path / "customers.csv")
+    with session_scope(engine) as session:
+        zones = dict(session.execute(select(Customer.external_id, Customer.timezone)).all())
+    given = pd.DataFrame({"country": last.to_numpy(), "zone": [zones[id_] for id_ in ids]})
+    by_country = given.groupby("country").zone.agg(lambda zone: set(zone.fillna("none"))).to_dict()
+    assert by_country == {
+        country: {zone or "none"} for country, zone in ONLINE_RETAIL_ZONES.items() if country in set(last)
+    }
+    assert given.zone.notna().sum() == 4_300  # of 4,372: all but those of several times or of no country
 
 
 def test_each_country_of_several_zones_has_a_main_one_among_them():
@@ -131,3 +212,23 @@ def test_a_zone_of_the_stored_country_s_clock_takes_the_new_country_s(engine, tm
     with session_scope(engine) as session:
         zones = dict(session.execute(select(Customer.external_id, Customer.timezone)).all())
     assert zones == {"kuching": "Asia/Tokyo", "busingen": "Europe/Paris"}
+
+
+def test_a_grouping_of_countries_leaves_the_zone_and_a_place_of_one_clock_gives_one(engine, tmp_path):
+    """ "European Union" (CLDR's EU) was taken for a country of no one zone: a customer in Paris whose next file said
+    so lost Paris's clock for the shop's. The Channel Islands give the United Kingdom's clock, and a customer who left
+    them for Tokyo takes Tokyo's."""
+    header = "customer_id,email,first_name,marketing_consent,Country\n"
+    (tmp_path / "first.csv").write_text(
+        header + "eu,e@example.com,E,true,France\nci,c@example.com,C,true,Channel Islands\n"
+    )
+    (tmp_path / "second.csv").write_text(
+        header + "eu,e@example.com,E,true,European Union\nci,c@example.com,C,true,Japan\n"
+    )
+    zones = []
+    for name in ("first.csv", "second.csv"):
+        with session_scope(engine) as session:
+            import_file(session, "customers", tmp_path / name)
+        with session_scope(engine) as session:
+            zones.append(dict(session.execute(select(Customer.external_id, Customer.timezone)).all()))
+    assert zones == [{"eu": "Europe/Paris", "ci": "Europe/London"}, {"eu": "Europe/Paris", "ci": "Asia/Tokyo"}]
