@@ -210,6 +210,18 @@ def country_given(attributes: dict[str, Any]) -> object:
     return next((value for name, value in attributes.items() if name.strip().casefold() == "country"), None)
 
 
+def unknown_countries(rows: pd.DataFrame) -> list[str]:
+    """The `country` of each row of ``rows`` that gives no `timezone`, where it names no country (``names_a_country``:
+    Online Retail's "Unspecified", "European Community"), as written: the row's zone is not taken from it."""
+    countries = (country_given(attributes) for attributes in rows.attributes)
+    without_zone = rows.timezone.fillna("") == ""
+    return [
+        str(country)
+        for country, unzoned in zip(countries, without_zone, strict=True)
+        if unzoned and country is not None and not names_a_country(country)
+    ]
+
+
 def consent_changed_at(
     stored: tuple[bool, bool, datetime | None] | None, consent: bool, collected_at: datetime | None, now: datetime
 ) -> datetime | None:

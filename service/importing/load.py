@@ -37,7 +37,7 @@ from service.erasures import Erasures
 from service.errors import MAX_PROBLEMS, InvalidInput, Problem
 from service.importing.columns import SPECS, TableSpec, parse_table, parsed_column, unread_columns
 from service.importing.customer_locks import lock_customers
-from service.importing.customer_rows import UPDATE_BY_ID, optional_time, planned, same_values
+from service.importing.customer_rows import UPDATE_BY_ID, optional_time, planned, same_values, unknown_countries
 from service.importing.date_orders import ColumnOrder, column_order, order_name, settle, settled_by, settled_orders
 from service.importing.erased import erased_warnings, without_erased
 from service.settings import ImportSettings, SendScheduleSettings
@@ -197,6 +197,7 @@ def _import_file(
     languages = pd.Series(dtype="int64")  # customers per language without email templates
     needs_smtputf8: list[str] = []  # customers whose address only a mail server offering SMTPUTF8 takes
     without_locale: list[str] = []  # customers the file gives no language
+    no_countries: list[str] = []  # the `country` of each customer without a zone where it names no country
     without_url: list[str] = []  # products an email cannot link to
     fees: list[str] = []  # products named as a charge, not merchandise, that the file does not mark
     priced_zero: list[str] = []  # products in stock whose emails would show them at 0
@@ -224,6 +225,7 @@ def _import_file(
                 languages = _count_languages(languages, parsed)
                 needs_smtputf8 += _needing_smtputf8(parsed)
                 without_locale += _without_locale(parsed)
+                no_countries += unknown_countries(parsed)
             elif kind == "products":
                 without_url += _without_url(parsed)
                 fees += _looking_like_fees(parsed)
@@ -236,7 +238,7 @@ def _import_file(
     header = _parquet_columns(path, shown) if is_parquet(path) else _csv_header(path, shown)
     warnings = _unread_warnings(unread_columns(header, spec), spec)
     warnings += _locale_warnings(languages) + _smtputf8_warnings(needs_smtputf8) + _url_warnings(without_url)
-    warnings += _default_locale_warnings(without_locale)
+    warnings += _default_locale_warnings(without_locale) + _unknown_country_warnings(no_countries)
     warnings += _fee_warnings(session, fees) + _zero_price_warnings(session, priced_zero)
     if kind == "customers":
         warnings += _shared_addresses(session, lambda ids: earlier_keys.held(pd.DataFrame({"customer_id": ids})))
@@ -536,6 +538,7 @@ def import_frame(session: Session, kind: str, frame: pd.DataFrame, progress: Rep
         languages = _count_languages(pd.Series(dtype="int64"), parsed)
         warnings += _locale_warnings(languages) + _smtputf8_warnings(_needing_smtputf8(parsed))
         warnings += _default_locale_warnings(_without_locale(parsed))
+        warnings += _unknown_country_warnings(unknown_countries(parsed))
         warnings += _shared_addresses(session, lambda ids: np.isin(ids, parsed.customer_id))
     return replace(
         summary, warnings=warnings + erased_warnings(erased), left_out=len(erased), left_out_rows=tuple(erased)
@@ -679,6 +682,21 @@ def _default_locale_warnings(customer_ids: list[str]) -> tuple[str, ...]:
         f"{counted(len(customer_ids), 'customer has', 'customers have')} no locale in the file "
         f"({examples(customer_ids)}): those new to Tailor are written to in {default} "
         "(TAILOR_IMPORT_DEFAULT_LOCALE), those already stored keep theirs.",
+    )
+
+
+def _unknown_country_warnings(countries: list[str]) -> tuple[str, ...]:
+    """A `country` that names no country gives no zone, and was passed over in silence: the shop should know which
+    customers are on which clock, and what to give instead."""
+    if not countries:
+        return ()
+    named = pd.Series(countries).value_counts()
+    listed = examples([f"'{country[:40]}' ({count})" for country, count in named.items()])
+    return (
+        f"{counted(len(countries), 'customer has', 'customers have')} a country that names no country, and no "
+        f"timezone: {listed}. No zone is taken from it: those new to Tailor are on the shop's clock "
+        "(TAILOR_SEND_TIMEZONE), those already stored keep theirs; give a timezone, or a country's code (IE) or "
+        "English name (Ireland).",
     )
 
 

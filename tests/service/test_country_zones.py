@@ -12,7 +12,7 @@ from sqlalchemy import select
 from evals.datasets import available, data_path
 from service.db.models import Customer
 from service.db.session import session_scope
-from service.importing import import_file
+from service.importing import import_file, import_frame
 from service.zones import COUNTRY_ALIASES, MAIN_ZONES, PLACE_ZONES, names_a_country, zone_named, zone_of_country
 
 
@@ -98,9 +98,9 @@ def test_a_name_of_no_country(name):
 
 @pytest.mark.skipif(not available("online-retail/online_retail_2010_2011.parquet"), reason="Online Retail is absent")
 def test_online_retail_s_customers_get_their_country_s_zone(engine, tmp_path):
-    """Online Retail's 4,372 customers, each with the country of their last invoice in its own column, `Country`
-    (named so): a customers file made of them gives each the zone of that country; before, none (the column, named
-    `Country`, was not read as the country)."""
+    """Online Retail's 4,372 customers, each with the country of their last invoice in a column named `Country`, as
+    Online Retail names it: a customers file made of them gives each the zone of that country, and names the
+    countries that name none; before, none had a zone (the column, named `Country`, was not read as the country)."""
     lines = pd.read_parquet(
         data_path("online-retail/online_retail_2010_2011.parquet"), columns=["CustomerID", "Country"]
     )
@@ -112,9 +112,12 @@ def test_online_retail_s_customers_get_their_country_s_zone(engine, tmp_path):
     })  # fmt: skip
     customers.to_csv(tmp_path / "customers.csv", index=False)
     with session_scope(engine) as session:
-        import_file(session, "customers", tmp_path / "customers.csv")
+        warnings = import_file(session, "customers", tmp_path / "customers.csv").warnings
     with session_scope(engine) as session:
         zones = dict(session.execute(select(Customer.external_id, Customer.timezone)).all())
+    assert [warning.partition(".")[0] for warning in warnings if "names no country" in warning] == [
+        "5 customers have a country that names no country, and no timezone: 'Unspecified' (4), 'European Community' (1)"
+    ]
     given = pd.DataFrame({"country": last.to_numpy(), "zone": [zones[id_] for id_ in ids]})
     by_country = given.groupby("country").zone.agg(lambda zone: set(zone.fillna("none"))).to_dict()
     assert by_country == {
@@ -232,3 +235,27 @@ def test_a_grouping_of_countries_leaves_the_zone_and_a_place_of_one_clock_gives_
         with session_scope(engine) as session:
             zones.append(dict(session.execute(select(Customer.external_id, Customer.timezone)).all()))
     assert zones == [{"eu": "Europe/Paris", "ci": "Europe/London"}, {"eu": "Europe/Paris", "ci": "Asia/Tokyo"}]
+
+
+def test_the_import_names_the_countries_it_took_no_zone_from(engine, tmp_path):
+    """A `country` that named no country gave no zone, and the import said nothing of it: a shop whose export said
+    "Unspecified" did not learn which customers were on its own clock. A row that gives a zone, or a country of
+    several times (USA: a country, with no one zone), is not named."""
+    header = "customer_id,email,first_name,marketing_consent,Country,timezone\n"
+    rows = [
+        "a,a@example.com,A,true,Unspecified,", "b,b@example.com,B,true,Unspecified,",
+        "c,c@example.com,C,true,European Community,", "d,d@example.com,D,true,Unspecified,Europe/Paris",
+        "e,e@example.com,E,true,USA,", "f,f@example.com,F,true,EIRE,", "g,g@example.com,G,true,,",
+    ]  # fmt: skip
+    (tmp_path / "customers.csv").write_text(header + "\n".join(rows) + "\n")
+    with session_scope(engine) as session:
+        warnings = import_file(session, "customers", tmp_path / "customers.csv").warnings
+    with session_scope(engine) as session:
+        framed = import_frame(session, "customers", pd.read_csv(tmp_path / "customers.csv", dtype=str)).warnings
+    named = [warning for warning in warnings if "names no country" in warning]
+    assert named == [
+        "3 customers have a country that names no country, and no timezone: 'Unspecified' (2), 'European Community' "
+        "(1). No zone is taken from it: those new to Tailor are on the shop's clock (TAILOR_SEND_TIMEZONE), those "
+        "already stored keep theirs; give a timezone, or a country's code (IE) or English name (Ireland)."
+    ]
+    assert [warning for warning in framed if "names no country" in warning] == named
