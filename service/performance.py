@@ -11,6 +11,7 @@ from sqlalchemy import distinct, func, not_, select
 from sqlalchemy.orm import Session
 
 from service.db.models import Event, Product, Send
+from service.schemas import ProductClicksOut
 
 # Event kinds counted once per send (a customer who opened twice opened), under the name the report uses.
 COUNTED = {"open": "opened", "click": "clicked", "conversion": "converted", "unsubscribe": "unsubscribed",
@@ -91,4 +92,7 @@ def product_clicks(session: Session, campaign_id: int, top: int = TOP_PRODUCTS) 
         .order_by(clicked_by.desc(), Product.sku)
         .limit(top)
     ).all()
-    return [{"product": sku, "name": name, "clicks": clicks} for sku, name, clicks in rows]
+    return [
+        ProductClicksOut(product_id=sku, product=sku, name=name, clicks=clicks).model_dump()
+        for sku, name, clicks in rows
+    ]

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from annotated_types import Ge, Le
 from pydantic import (
+    AliasChoices,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -45,6 +46,16 @@ def _shown_scores(picks: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 Score = Annotated[float, PlainSerializer(shown_score, return_type=float, when_used="json")]
 SCORE = "the recommender's score of the product for the customer, to 6 significant digits (`rank` gives the order)"
+
+# A product is named by `product_id` in every answer, as the orders file and a draft's products name it; the names
+# answers gave it before (`sku`, `product`) are still given beside it, for the marketing tools that read them.
+PRODUCT_ID = "the product's id, the shop's own (its sku: the products file's `sku`, the orders file's `product_id`)"
+
+
+def replaced_by(field: str) -> str:
+    """The description of a field an answer still gives under its old name, for the clients that read it."""
+    return f"deprecated: the same as `{field}`, which replaces it; still given for the clients that read this name"
+
 
 CampaignType = Literal["welcome", "cross_sell", "win_back", "replenishment", "vip"]
 # bounce: a hard bounce (the address is not mailed again); complaint: marked as spam (unsubscribes, as unsubscribe)
@@ -278,7 +289,8 @@ class CustomerOut(BaseModel):
 
 
 class ProductOut(BaseModel):
-    sku: str
+    product_id: str = Field(validation_alias=AliasChoices("product_id", "sku"), description=PRODUCT_ID)
+    sku: str = Field(deprecated=True, description=replaced_by("product_id"))
     name: str
     category: str
     price: float
@@ -293,7 +305,8 @@ class ProductOut(BaseModel):
 
 class Recommendation(BaseModel):
     rank: int
-    sku: str
+    product_id: str = Field(description=PRODUCT_ID)
+    sku: str = Field(deprecated=True, description=replaced_by("product_id"))
     name: str
     price: float
     currency: str
@@ -335,6 +348,15 @@ class CampaignIn(RequestBody):
     )
 
 
+class ProductClicksOut(BaseModel):
+    """One of the products of a campaign's email clicked most (its `performance`'s `product_clicks`)."""
+
+    product_id: str = Field(description=PRODUCT_ID)
+    product: str = Field(deprecated=True, description=replaced_by("product_id"))
+    name: str = Field(description="the product's name")
+    clicks: int = Field(description="the emails whose reader clicked it (twice counts once)")
+
+
 class CampaignOut(BaseModel):
     id: int
     name: str
@@ -362,8 +384,14 @@ class CampaignOut(BaseModel):
         "second), which are not counted as clicked or opened. `machine_opened`: the emails whose open a machine made "
         "(a `machine_open`: Tailor's image loaded as the email was sent, or an email service's report of one), which "
         "are not counted as opened. `product_clicks`: the 10 "
-        "products of its email clicked most (`product` its sku, `name`, `clicks` the emails whose reader clicked "
-        "it), from Tailor's tracked links and the click events that give their address (`url`)",
+        "products of its email clicked most (`product_id`, `name`, `clicks` the emails whose reader clicked "
+        "it; `product`, deprecated, the same as `product_id`), from Tailor's tracked links and the click events "
+        "that give their address (`url`)",
+        json_schema_extra={
+            "properties": {
+                "product_clicks": {"type": "array", "items": ProductClicksOut.model_json_schema(mode="serialization")}
+            }
+        },
     )  # fmt: skip
     holdout_share: float | None = None
     scheduled_at: UtcMoment | None = Field(
@@ -478,7 +506,10 @@ class DraftOut(BaseModel):
     )  # fmt: skip
     recommendations: Annotated[
         list[dict[str, Any]], PlainSerializer(_shown_scores, return_type=list[dict[str, Any]], when_used="json")
-    ] = Field(description=f"the email's products in rank order, each with its catalog facts and `score`: {SCORE}")
+    ] = Field(
+        description=f"the email's products in rank order, each by its `product_id`, with its catalog facts and "
+        f"`score`: {SCORE}"
+    )
     offer: dict[str, Any] | None
     send_after: UtcMoment | None = None  # an approved draft waiting for the customer's best send hour
     retry_after: UtcMoment | None = Field(
@@ -920,11 +951,14 @@ class SendEventOut(BaseModel):
     event_id: str | None = Field(
         None, validation_alias="external_id", description="the email service's own id for the event, if it gave one"
     )
-    product: str | None = Field(
+    product_id: str | None = Field(
         None, validation_alias="product_sku",
-        description="the sku of the product whose link a click followed, of those the email showed; null for any "
-        "other event or link",
+        description="the id of the product whose link a click followed, of those the email showed (its sku); null "
+        "for any other event or link",
     )  # fmt: skip
+    product: str | None = Field(
+        None, validation_alias="product_sku", deprecated=True, description=replaced_by("product_id")
+    )
     recorded_at: UtcMoment | None = Field(
         None, description="when Tailor recorded it, which for the email service's report of it may be later than "
         "`occurred_at` (an unsubscribe that happened before an email went may have reached Tailor after it); null "
@@ -986,8 +1020,10 @@ class OrderLineOut(BaseModel):
     """A line of the customer's orders as the orders file gave it (a purchase, cart addition, view or return)."""
 
     order_id: str
-    sku: str
-    product: str = Field(description="the product's name")
+    product_id: str = Field(description=PRODUCT_ID)
+    sku: str = Field(deprecated=True, description=replaced_by("product_id"))
+    product_name: str = Field(description="the product's name")
+    product: str = Field(deprecated=True, description=replaced_by("product_name"))
     quantity: float
     amount: float = Field(description="what was paid for the line")
     discount: float | None = None

@@ -80,7 +80,9 @@ def subject_access(session: Session, external_id: str) -> SubjectAccessOut:
         orders=[
             OrderLineOut(
                 order_id=line.order_id,
+                product_id=sku,
                 sku=sku,
+                product_name=name,
                 product=name,
                 quantity=line.quantity,
                 amount=line.amount,

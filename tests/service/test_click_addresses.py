@@ -111,7 +111,7 @@ def test_tailor_s_tracked_click_and_the_email_service_s_report_of_it_are_one_vie
     assert [e["product"] for e in send["events"] if e["kind"] == "click"] == ["T1", "T1"]
     performance = client.get(f"/campaigns/{campaign_id}").json()["performance"]
     assert performance["clicked"] == 1
-    assert performance["product_clicks"] == [{"product": "T1", "name": "Sencha tea", "clicks": 1}]
+    assert performance["product_clicks"] == [{"product_id": "T1", "product": "T1", "name": "Sencha tea", "clicks": 1}]
     with session_scope(engine) as session:
         learned = frames.interactions_frame(session, email_clicks=True)
     assert learned[["customer_id", "product_id", "kind"]].values.tolist() == [["c1", "T1", "view"]]
@@ -139,7 +139,7 @@ def test_an_email_service_that_relays_tailor_s_tracked_email_reports_tailor_s_li
         "T1", None,
     ]  # fmt: skip
     assert client.get(f"/campaigns/{campaign_id}").json()["performance"]["product_clicks"] == [
-        {"product": "T1", "name": "Sencha tea", "clicks": 1}
+        {"product_id": "T1", "product": "T1", "name": "Sencha tea", "clicks": 1}
     ]
 
 

@@ -75,7 +75,7 @@ def test_a_click_as_the_email_arrives_is_a_scanner_s_and_the_reader_s_later_clic
 
     performance = client.get(f"/campaigns/{campaign_id}").json()["performance"]
     assert (performance["clicked"], performance["opened"], performance["machine_clicked"]) == (1, 1, 1)
-    assert performance["product_clicks"] == [{"product": "T1", "name": "Tea", "clicks": 1}]
+    assert performance["product_clicks"] == [{"product_id": "T1", "product": "T1", "name": "Tea", "clicks": 1}]
     page = client.get(f"/review/campaigns/{campaign_id}").text
     assert "clicked by link scanners, not readers, in 1 (not counted)" in page
 

@@ -96,7 +96,7 @@ def test_a_tracked_click_on_a_product_s_link_is_that_product_s_in_the_report_the
     assert _clicked_products(engine) == [("click", None), ("click", "T1")]
     performance = client.get(f"/campaigns/{campaign_id}").json()["performance"]
     assert performance["clicked"] == 1
-    assert performance["product_clicks"] == [{"product": "T1", "name": "Sencha tea", "clicks": 1}]
+    assert performance["product_clicks"] == [{"product_id": "T1", "product": "T1", "name": "Sencha tea", "clicks": 1}]
     (send,) = client.get("/customers/c1/sends").json()
     assert sorted((e["product"] or "") for e in send["events"] if e["kind"] == "click") == ["", "T1"]
     assert "products clicked most: Sencha tea (1)" in client.get(f"/review/campaigns/{campaign_id}").text
@@ -141,7 +141,7 @@ def test_an_email_service_s_click_names_its_product_by_the_address_it_reports(cl
     assert answer.json()["recorded"] == 4
     assert _clicked_products(engine) == [("click", None), ("click", None), ("click", "K1"), ("click", "T1")]
     assert client.get(f"/campaigns/{campaign_id}").json()["performance"]["product_clicks"] == [
-        {"product": "K1", "name": "Chef knife", "clicks": 1}
+        {"product_id": "K1", "product": "K1", "name": "Chef knife", "clicks": 1}
     ]
 
 
@@ -280,5 +280,5 @@ def test_a_product_whose_link_the_email_gave_as_the_shop_s_is_named_by_the_shop_
     assert client.post("/events", json={"events": events}).json()["recorded"] == 2
     # c1's email linked the knife alone to the shop; c2's linked the shop's own entry there too: no one's.
     assert client.get(f"/campaigns/{campaign_id}").json()["performance"]["product_clicks"] == [
-        {"product": "K1", "name": "K1", "clicks": 1}
+        {"product_id": "K1", "product": "K1", "name": "K1", "clicks": 1}
     ]
