@@ -315,8 +315,11 @@ class Recommendation(BaseModel):
     because_you_bought: list[str] = []
     new_arrival: bool = Field(
         False,
-        description="a product imported since the model was trained, which the customer has not bought, ranked by "
-        "its likeness to the products it knows: `because_you_bought` names the customer's purchases most like it",
+        description="a product imported since the model in use was trained, so unknown to it, which the customer "
+        "has not bought: ranked by its likeness to the products the model knows (`because_you_bought` names the "
+        "customer's purchases most like it). Not the catalog's `arrived_at`, which `boost_recently_arrived` reads: "
+        "a product that arrived last week and was in the training is false here, and one imported since the "
+        "training without an `arrived_at` is true here and not boosted",
     )
     fallback: bool = Field(
         False,

@@ -11,6 +11,7 @@ from service.consent import latest_changes
 from service.deps import ApiKeyDep, OffsetQuery, SessionDep, StateDep
 from service.errors import InvalidInput, Problem
 from service.pipeline.frames import boost_weights
+from service.renamed_fields import either_name
 from service.routes.responses import KEYED, errors
 from service.schemas import (
     CustomerOut,
@@ -29,7 +30,14 @@ router = APIRouter(tags=["customers"], responses=errors(*KEYED))
 # path would also take /customers/{id}/sends and the other routes under a customer, so the app includes it last.
 record_router = APIRouter(tags=["customers"], responses=errors(*KEYED))
 
-
+# What the recent-arrival boost lifts: its old name, boost_new, read as a lift of the answers' `new_arrival`, which
+# marks another newness (a product the model was trained without) and which the boost does not read.
+RECENTLY_ARRIVED = (
+    "weight that lifts the products whose catalog `arrived_at` falls within the last 30 days (the products file's "
+    "column; a product without one is never lifted), added to a score running from 1 for the model's first pick "
+    "down to 0, however low the model ranks them. Not the answer's `new_arrival`, which marks a product the model "
+    "was trained without, whenever it arrived"
+)
 WARNING = "X-Tailor-Warning"
 _ERASED_ADDRESS = {
     200: {
@@ -112,13 +120,19 @@ def recommendations(
         description="highest price as a multiple of the usual spend"),
     boost_margin: float = Query(0.0, ge=0, le=BOOST_WEIGHT_MAX, allow_inf_nan=False,
         description="weight of the product's margin (scaled 0-1 over the catalog)"),
-    boost_new: float = Query(0.0, ge=0, le=BOOST_WEIGHT_MAX, allow_inf_nan=False,
-        description="weight of being a new arrival (arrived in the last 30 days)"),
+    boost_recently_arrived: float | None = Query(None, ge=0, le=BOOST_WEIGHT_MAX, allow_inf_nan=False,
+        description=RECENTLY_ARRIVED),
+    boost_new: float | None = Query(None, ge=0, le=BOOST_WEIGHT_MAX, allow_inf_nan=False, deprecated=True,
+        description="deprecated: the same as `boost_recently_arrived`, which replaces it; still taken, and refused "
+        "(422) with it when the two differ"),
 ) -> list[Recommendation]:  # fmt: skip
     """Top-k in-stock products for one customer, after the business rules the query asks for. A list the model
     cannot fill (products imported since its training that read like none it knows) is filled with those products by
     their recent popularity in the shop's orders, each marked `fallback`; where it can rank none and none of those was
     ever bought, a 409 says so."""
+    recently_arrived = either_name(
+        "recommendations", "boost_recently_arrived", boost_recently_arrived, "boost_new", boost_new
+    )
     if (price_band_low is None) != (price_band_high is None):
         missing = "price_band_low" if price_band_low is None else "price_band_high"
         problem = Problem(None, missing, "give both price band bounds or neither", "parameter")
@@ -134,7 +148,7 @@ def recommendations(
         max_per_category=max_per_category,
         max_per_family=max_per_family,
         price_band=(price_band_low, price_band_high) if price_band_low is not None else None,
-        boosts=boost_weights(margin=boost_margin, new=boost_new),
+        boosts=boost_weights(margin=boost_margin, new=recently_arrived or 0.0),
     )  # fmt: skip
     return customer_ops.recommend_for(session, recommender, catalog, customer, k, rules)
 

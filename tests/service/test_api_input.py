@@ -165,7 +165,7 @@ def test_a_boost_past_its_bound_is_refused_naming_it_in_the_api_and_the_settings
         files={"file": ("c.csv", b"customer_id,email,first_name,locale,marketing_consent\nc1,a@x.example,A,en,true\n")},
     )
     assert imported.status_code == 200, imported.text
-    for field in ("boost_margin", "boost_new"):
+    for field in ("boost_margin", "boost_recently_arrived", "boost_new"):
         refused = client.get("/customers/c1/recommendations", params={field: 1e308})
         assert "less than or equal to 1000" in _refused(refused, f"query.{field}")["message"]
     monkeypatch.setenv("TAILOR_CAMPAIGN_BOOST_MARGIN", "inf")

@@ -1,6 +1,7 @@
 """One name for a product's id across the API: `product_id`, as the orders file and a draft's products name it.
 The names answers gave before (`sku`, `product`) are still given beside it, marked deprecated in the OpenAPI
-document with the field that replaces them, so that the marketing tools that read them keep working."""
+document with the field that replaces them, so that the marketing tools that read them keep working; and the
+recommendations' boost of recently arrived products takes its new name or its old one, refusing both at odds."""
 
 from __future__ import annotations
 
@@ -92,3 +93,25 @@ def test_the_openapi_document_marks_each_old_name_deprecated_and_names_the_field
     assert "deprecated" not in clicks["properties"]["product_id"]
     assert clicks["properties"]["product"]["deprecated"] is True
     assert "`product_id`" in clicks["properties"]["product"]["description"]
+
+    operation = document["paths"]["/customers/{customer_id}/recommendations"]["get"]
+    parameters = {p["name"]: p for p in operation["parameters"]}
+    assert not parameters["boost_recently_arrived"].get("deprecated")
+    assert "arrived_at" in parameters["boost_recently_arrived"]["description"]
+    assert parameters["boost_new"]["deprecated"] is True
+    assert "`boost_recently_arrived`" in parameters["boost_new"]["description"]
+    # the flag the boost does not read: a product the model was trained without, whenever it arrived
+    new_arrival = _property(document, "Recommendation", "new_arrival")["description"]
+    assert "boost_recently_arrived" in new_arrival and "arrived_at" in new_arrival
+
+
+def test_the_boost_given_by_both_its_names_at_odds_is_refused_naming_both(client):
+    url = "/customers/c1/recommendations"
+    refused = client.get(url, params={"boost_new": 1, "boost_recently_arrived": 2})
+    assert refused.status_code == 422, refused.text
+    problems = refused.json()["problems"]
+    assert {p["field"] for p in problems} == {"query.boost_new", "query.boost_recently_arrived"}, problems
+    assert all("boost_new" in p["message"] and "boost_recently_arrived" in p["message"] for p in problems)
+    # the same weight by both names is one boost: the request goes on (to the customer, whom this shop has not)
+    agreed = client.get(url, params={"boost_new": 2, "boost_recently_arrived": 2.0})
+    assert agreed.status_code == 404, agreed.text

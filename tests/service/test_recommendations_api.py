@@ -110,6 +110,7 @@ def test_margin_and_new_arrival_boosts_come_from_the_imported_catalog(client, tr
     assert client.get(url, params={"k": 10, "boost_margin": 5}).json()[0]["sku"] == rich
     boosted = client.get(url, params={"k": 10, "boost_new": 5}).json()
     assert boosted[0]["product_id"] == boosted[0]["sku"] == fresh  # named by product_id, and still by sku
+    assert client.get(url, params={"k": 10, "boost_recently_arrived": 5}).json()[0]["product_id"] == fresh  # its name
     assert [i["sku"] for i in client.get(url, params={"k": 10}).json()] == plain  # no boost asked, no change
     shown = client.get(f"/products/{rich}").json()
     assert shown["margin"] == 10.0 and shown["arrived_at"].startswith("2020-01-01")
