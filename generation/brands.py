@@ -8,6 +8,7 @@ import re
 from email.headerregistry import Address
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -41,6 +42,32 @@ def sender_address(sender: str) -> Address:
     if not at or not _LOCAL_PART.fullmatch(username) or not _DOMAIN.fullmatch(domain):
         raise ValueError(f"sender {sender!r} must be an address, as in 'Name <news@shop.example>'")
     return Address(display_name=name, username=username, domain=domain)
+
+
+# A kit's addresses, which a character no one sees makes other addresses: refused for any (generation.invisible).
+_ADDRESSES = ("sender", "shop_url")
+
+
+def _as_the_reader_sees(value: Any, field: str) -> Any:
+    """A kit's value (text, or a mapping or list of them, at ``field``) as its reader sees it: a direction control
+    refused, as a copywriter's edit is (a sign-off or footer shown in another order than it is written); characters
+    that take no room dropped, but in an address (``_ADDRESSES``), where they are refused."""
+    from generation.invisible import first_direction_control, first_hidden, visible  # its guardrails import this module
+
+    if isinstance(value, dict):
+        return {key: _as_the_reader_sees(inner, f"{field}.{key}") for key, inner in value.items()}
+    if isinstance(value, list):
+        return [_as_the_reader_sees(inner, f"{field}.{index}") for index, inner in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+    if field in _ADDRESSES and (hidden := first_hidden(value)):
+        raise ValueError(f"{field}: {hidden}, which no one sees and which makes it another address: delete it")
+    if hidden := first_direction_control(value):
+        raise ValueError(
+            f"{field}: {hidden}, which shows the text in another order than it is written (readers would not read "
+            "what the checks read): delete it"
+        )
+    return visible(value)
 
 
 # A kit names its fields as written here: a misspelt one ("shop_ur") was ignored, and its setting never applied.
@@ -105,6 +132,13 @@ class BrandKit(BaseModel):
     # Per locale, the kinds of product the shop sells as its copy would name them ("teapot", "chef's knife"):
     # copy naming one that no product of the email is fails the unbacked_claims check.
     product_words: dict[str, list[str]] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nothing_unseen(cls, fields: Any) -> Any:
+        if not isinstance(fields, dict):
+            return fields
+        return {name: _as_the_reader_sees(value, str(name)) for name, value in fields.items()}
 
     @field_validator("locales")
     @classmethod
@@ -320,7 +354,7 @@ def _in_words(error: ValidationError, lines: dict[str, int]) -> str:
     for problem in error.errors(include_url=False, include_input=False):
         message = str(problem["msg"]).removeprefix("Value error, ")
         field = ".".join(str(part) for part in problem["loc"])
-        if not field and (named := re.match(r"([a-z_]+(?:\.[a-z_]+)?): ", message)):  # the kit's own checks
+        if not field and (named := re.match(r"([a-z_]+(?:\.\w+)*): ", message)):  # the kit's own checks
             field, message = named.group(1), message[named.end() :]
         if problem["type"] == "extra_forbidden":
             message = "no field of a brand kit (a misspelt name?)"

@@ -24,7 +24,9 @@ DIRECTION_CONTROLS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 # operators, and the byte order mark (a zero-width no-break space inside text)
 NO_ROOM = "\u00ad\u180e\u200b-\u200d\u2060-\u2064\ufeff"
 _DIRECTION = re.compile(f"[{DIRECTION_CONTROLS}]")
-_HIDDEN = re.compile(f"[{DIRECTION_CONTROLS}{NO_ROOM}]")
+# Every character a reader may not see, the joiners a reader does see among them (``first_hidden`` tells them apart)
+HIDDEN = f"[{DIRECTION_CONTROLS}{NO_ROOM}]"
+_HIDDEN = re.compile(HIDDEN)
 _JOINERS = "\u200c\u200d"
 # Scripts whose letters take joined or unjoined forms: Arabic to Sinhala (Arabic, Syriac, Thaana, NKo, the Indic
 # scripts), Mongolian, and Arabic's presentation forms
@@ -36,8 +38,21 @@ def visible(text: str) -> str:
     (in an emoji, between letters of a joining script)."""
     if not _HIDDEN.search(text):
         return text
-    in_emoji = {index for match in EMOJI.finditer(text) for index in range(match.start() + 1, match.end())}
+    in_emoji = _in_emoji(text)
     return _HIDDEN.sub(lambda hidden: hidden.group(0) if _seen(text, hidden.start(), in_emoji) else "", text)
+
+
+def first_hidden(text: str) -> str | None:
+    """Where ``text``'s first character a reader does not see is and which it is (a direction control, or one that
+    takes no room that ``visible`` drops), in words ("character 4 is U+200B ZERO WIDTH SPACE"); None when it has
+    none: for text that must be kept as it is written (an address), or told to a person rather than mended."""
+    if not _HIDDEN.search(text):
+        return None
+    in_emoji = _in_emoji(text)
+    for hidden in _HIDDEN.finditer(text):
+        if not _seen(text, hidden.start(), in_emoji):
+            return f"character {hidden.start() + 1} is {described(hidden.group(0))}"
+    return None
 
 
 def first_direction_control(text: str) -> str | None:
@@ -52,6 +67,11 @@ def first_direction_control(text: str) -> str | None:
 def described(character: str) -> str:
     """A character by its code point and Unicode name: "U+200B ZERO WIDTH SPACE"."""
     return f"U+{ord(character):04X} {unicodedata.name(character, 'UNNAMED')}"
+
+
+def _in_emoji(text: str) -> set[int]:
+    """The positions inside the emoji of ``text``, where a joiner is a part of the emoji."""
+    return {index for match in EMOJI.finditer(text) for index in range(match.start() + 1, match.end())}
 
 
 def _seen(text: str, index: int, in_emoji: set[int]) -> bool:

@@ -90,6 +90,12 @@ def test_a_shop_keeps_its_own_brand_kits_outside_the_code(tmp_path, monkeypatch)
         (("voice: >-", "name: Twice\nvoice: >-"), "'name' is written twice (first on line 2)"),
         (("  max: 1\n", ""), "line 24, emoji: allowed is true but max is 0, which lets no emoji through"),
         (("shop_url:", "1: x\nshop_url:"), "line 5, 1: no field of a brand kit"),  # "keywords must be strings"
+        # shown in another order than written: "Warmly, the Hearth & Leaf team" read backwards from the override
+        (("Warmly, the Hearth", "Warmly, the \u202eHearth"),
+         "line 29, sign_off.en: character 13 is U+202E RIGHT-TO-LEFT OVERRIDE, which shows the text in another order"),
+        (("hello@hearth", "hel\u200blo@hearth"),
+         "line 4, sender: character 19 is U+200B ZERO WIDTH SPACE, which no one sees and which makes it another "
+         "address"),
     ],
 )  # fmt: skip
 def test_a_kit_s_mistakes_are_refused_when_it_is_read_naming_field_and_line(tmp_path, monkeypatch, change, said):
@@ -107,6 +113,22 @@ def test_a_kit_s_mistakes_are_refused_when_it_is_read_naming_field_and_line(tmp_
         load_brand("acme")
     assert str(refused.value).startswith(f"The brand kit {tmp_path / 'acme.yaml'} is not valid: ")
     assert said in str(refused.value) and "pydantic" not in str(refused.value)
+
+
+def test_a_kit_s_copy_is_read_without_the_characters_that_take_no_room(tmp_path, monkeypatch):
+    """A zero-width space pasted into a sign-off or an example's subject went into every email, and the model's
+    prompt, unseen (generation.invisible); the joiner an emoji needs stays."""
+    from generation.brands import BRANDS_DIR
+
+    hearth = (BRANDS_DIR / "hearth.yaml").read_text(encoding="utf-8")
+    changed = hearth.replace("Warmly, the Hearth", "Warm\u200bly,\u00ad the Hearth").replace(
+        "name: Hearth & Leaf", "name: Hearth \u2060& Leaf \U0001f469\u200d\U0001f373"
+    )
+    (tmp_path / "acme.yaml").write_text(changed, "utf-8")
+    monkeypatch.setenv("TAILOR_BRANDS_DIR", str(tmp_path))
+    kit = load_brand("acme")
+    assert kit.sign_off_for("en") == "Warmly, the Hearth & Leaf team"
+    assert kit.name == "Hearth & Leaf \U0001f469\u200d\U0001f373"
 
 
 def test_a_footer_may_write_its_slot_as_the_export_spells_it(tmp_path, monkeypatch):
