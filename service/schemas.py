@@ -350,6 +350,14 @@ class CampaignIn(RequestBody):
         default=None, ge=0, lt=1, description="Run as an A/B/n experiment holding out this share (e.g. 0.1)"
     )
 
+    @field_validator("name", mode="before")
+    @classmethod
+    def _name_as_the_reader_sees(cls, name: Any) -> Any:
+        """Typed by a person, as a copywriter's edit is (as_the_reader_sees): a direction control is refused, as the
+        review page and the command line show the name turned around by it; characters that take no room are
+        dropped, and a name of nothing else is empty."""
+        return as_the_reader_sees(name)
+
 
 class ProductClicksOut(BaseModel):
     """One of the products of a campaign's email clicked most (its `performance`'s `product_clicks`)."""

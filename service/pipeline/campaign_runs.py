@@ -201,7 +201,7 @@ def _campaign_spec(**fields: Any) -> CampaignIn:
         return CampaignIn(**fields)
     except ValidationError as error:
         problems = [
-            Problem(None, _option(field), e["msg"], field_kind="option")
+            Problem(None, _option(field), e["msg"].removeprefix("Value error, "), field_kind="option")
             for e in error.errors()
             for field in e["loc"][:1]
         ]

@@ -7,6 +7,7 @@ room are dropped, as unseen by the copywriter who pasted them as by the reader."
 from __future__ import annotations
 
 from tests.service.conftest import generated_campaign, trained_shop
+from tests.service.test_cli import run
 
 
 def _first_variant(client, demo_files, monkeypatch) -> tuple[dict, dict, str]:
@@ -68,3 +69,23 @@ def test_a_note_is_refused_for_a_direction_control_and_said_again_without_the_un
     assert page.status_code == 422 and "character 8 is U+2066 LEFT-TO-RIGHT ISOLATE" in page.text
     assert 'id="suggestion-' not in page.text
     assert client.get(f"/drafts/{draft['id']}").json()["variants"] == draft["variants"]
+
+
+def test_a_campaign_s_name_is_refused_for_a_direction_control_and_kept_without_the_unseen(client, tailor_home):
+    """A campaign's name, shown on the review page and by `tailor campaigns list`, is typed by a person as an edit
+    is: a direction control turned the rest of the line around there."""
+    body = {"brand": "hearth", "campaign_type": "vip"}
+    refused = client.post("/campaigns", json={**body, "name": "Spring \u202eelas"})
+    assert refused.status_code == 422, refused.text
+    (problem,) = refused.json()["problems"]
+    assert problem["field"] == "name"
+    assert problem["message"].startswith("character 8 is U+202E RIGHT-TO-LEFT OVERRIDE, which shows the text in")
+    assert client.post("/campaigns", json={**body, "name": "\u200b\ufeff"}).status_code == 422  # nothing seen
+    created = client.post("/campaigns", json={**body, "name": "Spring\u200b sale\u2060"})
+    assert created.status_code == 201, created.text
+    assert created.json()["name"] == "Spring sale"
+
+    told = run(["generate", "--campaign-type", "vip", "--brand", "hearth", "--name", "Spring \u2067sale"], tailor_home)
+    assert told.returncode == 2, told.stderr
+    assert "option '--name': character 8 is U+2067 RIGHT-TO-LEFT ISOLATE" in told.stderr
+    assert "Value error" not in told.stderr
