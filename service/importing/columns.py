@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from generation.invisible import visible
+from generation.invisible import HIDDEN, first_hidden, visible
 from service.db.models import Customer, Interaction, Product, Send
 from service.errors import Problem
 from tabular import (
@@ -51,6 +51,8 @@ class Column:
     # Text an email shows its reader, kept without direction controls and characters that take no room
     # (generation.invisible): a supplier's feed turned a product line around, and hid words from the copy checks.
     shown: bool = False
+    # An address, which a character no one sees makes another (whom the email goes to): refused rather than dropped.
+    exact: bool = False
 
     @property
     def max_length(self) -> int | None:
@@ -77,7 +79,7 @@ CUSTOMERS = TableSpec(
     key=("customer_id",),
     columns=(
         Column("customer_id", "id", stored=Customer.external_id),
-        Column("email", "text", stored=Customer.email),
+        Column("email", "text", stored=Customer.email, exact=True),
         Column("first_name", "text", allow_empty=True, stored=Customer.first_name, shown=True),
         # none given (no column, an empty cell): a stored customer keeps theirs, a new one gets the shop's default
         Column("locale", "text", required=False, allow_empty=True, kept_when_missing=True, stored=Customer.locale),
@@ -130,11 +132,12 @@ SENDS = TableSpec(
     columns=(
         Column("send_id", "id", stored=Send.external_id),
         Column("customer_id", "id", stored=Customer.external_id),
-        Column("subject", "text"),
+        # as the reader saw them, as the copy the scoring model is asked about is (generation.invisible)
+        Column("subject", "text", shown=True),
         Column("campaign_type", "text", choices=CAMPAIGN_TYPES),
         Column("sent_at", "timestamp"),
-        Column("preheader", "text", required=False, allow_empty=True, default=""),
-        Column("intro", "text", required=False, allow_empty=True, default=""),
+        Column("preheader", "text", required=False, allow_empty=True, default="", shown=True),
+        Column("intro", "text", required=False, allow_empty=True, default="", shown=True),
         Column("segment", "text", required=False, allow_empty=True, default="", stored=Send.segment),
         Column("n_products", "number", required=False, default=0, minimum=0, whole=True),
         Column("mean_price", "number", required=False, default=0.0, minimum=0),
@@ -339,6 +342,18 @@ def _nul_characters(frame: pd.DataFrame) -> list[Problem]:
     return found
 
 
+def _hidden_characters(text: pd.Series, column: Column) -> list[Problem]:
+    """The cells of an address column holding a character no one sees (generation.invisible): dropped, the address
+    would be another than the file's, mailing someone the shop did not name."""
+    holding = text.str.contains(HIDDEN, regex=True).fillna(False)
+    return [
+        Problem(int(index), column.name, f"{hidden}, which no one sees and which makes it another address: correct "
+                "the address where the file comes from")
+        for index in text.index[holding.to_numpy(dtype=bool)]
+        if (hidden := first_hidden(text[index]))
+    ]  # fmt: skip
+
+
 def _serial_day_hint(value: object) -> str:
     """A hint when ``value`` looks like a spreadsheet's day number (40513.4 is 2010-12-01 09:41 in Excel)."""
     return (
@@ -394,6 +409,8 @@ def _parse_column(raw: pd.Series, column: Column, day_first: bool | None = None)
     text = unforced(text)  # ="0049 30 1234" from a spreadsheet that kept the cell as text is that text
     if column.shown:
         text = text.map(visible, na_action="ignore").astype("string").str.strip()
+    if column.exact:
+        problems += _hidden_characters(text, column)
     empty = text.isna() | (text == "")
     if column.kind in ("id", "text"):
         values = text.fillna("")
