@@ -53,6 +53,7 @@ from service.pipeline.model_store import ModelStore
 from service.schemas import COMMENT_MAX, NOT_ONE_LINE, ONE_LINE, DraftOut, ReviewOut, VariantEdit, VariantOut
 from service.segments import segment_named
 from service.send_times import approved_send_after, give_approved_best_hours
+from service.unseen_copy import unseen_in
 
 REVIEWABLE = {"pending", "flagged"}
 FormBody = TypeVar("FormBody", bound=BaseModel)  # an API body a review page form is read as (form_body)
@@ -309,6 +310,10 @@ def approve(
         problem = Problem(None, "variant_id", f"variant {variant_id} is not a variant of draft {draft_id}", "field")
         raise InvalidInput("approval", [problem])
     chosen = selected_variant(draft) if variant_id is None else next(v for v in draft.variants if v.id == variant_id)
+    if chosen is not None and (unseen := unseen_in(chosen)):  # no override: the send would only hold it back again
+        said = "; ".join(f"{where} ({advice})" for where, advice in unseen)
+        raise ChecksFailed(f"Variant {chosen.label} of draft {draft_id} holds a character its reader does not see: "
+                           f"{said}.")  # fmt: skip
     failed = failed_checks(chosen) if chosen is not None else []
     named = ", ".join(check_label(name) for name in failed)  # as the page names them: spam words, not spam_triggers
     if failed and not override_checks:

@@ -27,6 +27,7 @@ from service.db.models import Campaign, Customer, Draft, Product, Review, Varian
 from service.drafts import failed_of
 from service.forecasts import mark_stale
 from service.send_times import on_customer_clock, shop_zone
+from service.unseen_copy import unseen_in_copy
 
 CHECKS_TO_DO = "edit it, or approve it again overriding the checks with a comment saying why"
 LATE_TO_DO = "approve it again to send it all the same, or reject it"
@@ -47,10 +48,11 @@ def held_back_for_lateness(reason: str) -> bool:
 @dataclass
 class HeldBack:
     """The drafts a send held back, as its result tells them: how many (``held_back_count``), how many for each
-    reason (``held_back_by_reason``: ``late``, ``stale_facts``, ``failed_checks``; a draft held back for its facts and
-    its checks counts under both), and the first ``HELD_BACK_LISTED`` the send held back (those late first, by id)
-    with what changed or fails (``held_back``: ``{"draft_id", "customer_id", "changes"}``); every one of them is
-    flagged in review with the same, and a campaign's drafts list ``?status=flagged`` shows them all."""
+    reason (``held_back_by_reason``: ``late``, ``stale_facts``, ``failed_checks``, ``unseen_characters``; a draft held
+    back for its facts and its checks counts under both), and the first ``HELD_BACK_LISTED`` the send held back
+    (those late first, by id) with what changed or fails (``held_back``: ``{"draft_id", "customer_id", "changes"}``);
+    every one of them is flagged in review with the same, and a campaign's drafts list ``?status=flagged`` shows them
+    all."""
 
     listed: list[dict[str, Any]] = field(default_factory=list)
     count: int = 0
@@ -208,16 +210,20 @@ def not_overridden(label: str, failed: list[str], overridden: list[str] | None) 
 # Drafts checked at a time: only the columns the checks read, never the rendered email (a campaign of 45,000
 # drafts loaded with their variants' HTML and reviews took 1.8 GB before its first email went).
 HOLD_BACK_BATCH = 1_000
+# The chosen variant's copy and its text body, read for characters no one sees (service.unseen_copy): the text holds
+# what the HTML shows but for the subject and preheader, in a fraction of its size.
+_COPY = (Variant.subject, Variant.preheader, Variant.intro, Variant.product_lines, Variant.text)
 
 
 def hold_back_stale(session: Session, draft_ids: list[int], held_back: HeldBack) -> list[int]:
-    """Of the drafts about to be sent, those whose facts still hold and whose copy passes its checks (or had
-    them overridden); the others are put back to review, flagged with the reasons, and told to ``held_back`` with
-    what changed or fails."""
+    """Of the drafts about to be sent, those whose facts still hold, whose copy passes its checks (or had them
+    overridden) and holds no character its reader does not see (service.unseen_copy, which no approval overrides);
+    the others are put back to review, flagged with the reasons, and told to ``held_back`` with what changed or
+    fails."""
     fresh: list[int] = []
     for batch in batches(sorted(draft_ids), size=HOLD_BACK_BATCH):
         rows = session.execute(
-            select(Draft.id, Draft.recommendations, Variant.label, Variant.checks)
+            select(Draft.id, Draft.recommendations, Variant.label, Variant.checks, *_COPY)
             .outerjoin(Variant, Variant.id == Draft.selected_variant_id)
             .where(Draft.id.in_(batch))
             .order_by(Draft.id)
@@ -236,19 +242,28 @@ def hold_back_stale(session: Session, draft_ids: list[int], held_back: HeldBack)
         for row in rows:
             stale = _changes(row.recommendations or [], catalog)
             failures = not_overridden(row.label, failing[row.id], overridden.get(row.id)) if row.id in failing else []
-            if stale or failures:
-                verdicts[row.id] = (stale, failures)
+            unseen = [
+                (f"variant {row.label}'s {where}, which its reader does not see", advice)
+                for where, advice in unseen_in_copy(row.subject, row.preheader, row.intro, row.product_lines, row.text)
+            ] if row.label is not None else []  # fmt: skip
+            if stale or failures or unseen:
+                verdicts[row.id] = (stale, failures, unseen)
             else:
                 fresh.append(row.id)
         for draft in session.scalars(
             select(Draft).where(Draft.id.in_(list(verdicts))).options(selectinload(Draft.customer)).order_by(Draft.id)
         ) if verdicts else []:  # fmt: skip
-            stale, failures = verdicts[draft.id]
+            stale, failures, unseen = verdicts[draft.id]
             reasons = [f"Held back at sending: {change}; {advice}." for change, advice in stale]
             reasons += [f"Held back at sending: {failure}; {CHECKS_TO_DO}." for failure in failures]
+            reasons += [f"Held back at sending: {where}; {advice}." for where, advice in unseen]
             _put_back(draft, reasons)
             mark_stale(draft.campaign)
-            why = ["stale_facts"] * bool(stale) + ["failed_checks"] * bool(failures)
-            held_back.add(draft, [change for change, _ in stale] + failures, why)
+            why = (
+                ["stale_facts"] * bool(stale)
+                + ["failed_checks"] * bool(failures)
+                + ["unseen_characters"] * bool(unseen)
+            )
+            held_back.add(draft, [change for change, _ in stale] + failures + [where for where, _ in unseen], why)
         session.flush()
     return fresh

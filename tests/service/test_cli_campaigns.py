@@ -161,13 +161,14 @@ def test_send_says_why_drafts_were_held_back_and_skipped():
 
     result = {
         "sent": 3, "skipped": 2, "waiting": 0, "deferred": 0, "refused": [],
-        "held_back_count": 3, "held_back_by_reason": {"late": 2, "stale_facts": 1},
+        "held_back_count": 4, "held_back_by_reason": {"late": 2, "stale_facts": 1, "unseen_characters": 1},
     }  # fmt: skip
     assert _send_words(result) == [
         "sent 3 emails",
         "skipped 2: customers who may not be mailed (unsubscribed, bounced, an address already mailed in this "
         "campaign; each draft says why)",
-        "back to review: 3 (too late to send: 2, products changed since written: 1)",
+        "back to review: 4 (too late to send: 2, products changed since written: 1, copy holds characters no one "
+        "sees: 1)",
     ]
 
 

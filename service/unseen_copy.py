@@ -1,0 +1,48 @@
+"""Characters a reader does not see (generation.invisible) in a draft's email as stored. The model's copy, an edit,
+the imports and the brand kits are read without them now, but a draft written before keeps them until it is edited
+or written again (stored drafts are not rewritten: their copy is what a person reviewed): such an email is held back
+at sending for a person, naming the field (service.pipeline.freshness.hold_back_stale), and its approval refused
+(service.drafts.approve), so that none is mailed turned around, or with a word hidden from the checks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from generation.invisible import first_hidden
+
+if TYPE_CHECKING:
+    from service.db.models import Variant
+
+# What a person can do about a field of the copy, which an edit mends (VariantEdit: a character that takes no room
+# is left out, a direction control refused until deleted).
+EDIT_IT = "edit it: a character that takes no room is left out, a direction control is to be deleted; or reject it"
+# About the rest of the body (the customer's name, a product's, the brand kit's words, stored with the draft as they
+# were before they were read without such characters), which no edit of the copy changes.
+REJECT_IT = (
+    "it is in the customer's name, a product's or the brand's words as the draft was written with them: reject it"
+)
+
+
+def unseen_in_copy(
+    subject: str, preheader: str, intro: str, product_lines: Sequence[str] | None, text: str
+) -> list[tuple[str, str]]:
+    """Each field of a variant's email holding a character no one sees, with where it is and which ("subject:
+    character 11 is U+202E RIGHT-TO-LEFT OVERRIDE"), and what a person can do. The body is read in its text, which
+    holds what the HTML shows but for the subject and preheader: a character there outside the intro and product
+    lines is the body's."""
+    lines = [str(line) for line in product_lines or []]
+    fields = [("subject", subject), ("preheader", preheader), ("intro", intro)]
+    fields += [(f"product line {number}", line) for number, line in enumerate(lines, start=1)]
+    found = [(f"{name}: {where}", EDIT_IT) for name, value in fields if (where := first_hidden(value or ""))]
+    rest = text or ""
+    for copy in [intro, *lines]:  # the copy's characters are told by its own fields
+        rest = rest.replace(copy, "") if copy else rest
+    if where := first_hidden(rest):
+        found.append((f"body: {where.partition(' is ')[2]}", REJECT_IT))
+    return found
+
+
+def unseen_in(variant: Variant) -> list[tuple[str, str]]:
+    """``unseen_in_copy`` of a stored variant."""
+    return unseen_in_copy(variant.subject, variant.preheader, variant.intro, variant.product_lines, variant.text)
