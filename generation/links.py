@@ -34,6 +34,9 @@ TRACKING_PARAMETERS = frozenset((
 _ESCAPED_AMPERSAND = re.compile(r"&(?:amp|#0*38|#x0*26);", re.IGNORECASE)
 # What a path segment keeps unencoded: RFC 3986's unreserved characters and sub-delimiters, ':' and '@'.
 _SEGMENT_SAFE = "!$&'()*+,;=:@~"
+# A reserved character percent-encoded (RFC 3986's gen-delims and sub-delims): not the same address as the character
+# itself (section 6.2.2.2), as `/p/a%3Bb` is one segment to the shop's server and `/p/a;b` a segment and its parameter.
+_ENCODED_RESERVED = re.compile(r"(%(?:2[1346-9A-Ca-cFf]|3[ABDFabdf]|40|5[BDbd]))")
 # What a host's name keeps unencoded: RFC 3986's unreserved characters and sub-delimiters (a decoded `/`, `:` or `@`
 # is no path's, port's or user's).
 _HOST_SAFE = "!$&'()*+,;="
@@ -47,14 +50,30 @@ def link_key(url: str) -> str:
 
     Ignored, because a report changes them while the page stays the page: tracking parameters (``TRACKING_PREFIXES``,
     ``TRACKING_PARAMETERS``, named in any case), the order of the query's parameters (the order of one name's
-    values is kept), `&amp;` for `&`, how a character is percent-encoded (or not), `+` or `%20` for a space in the
-    query, the scheme (`http` or `https`) and the case of the host, a leading `www.`, the default port, a trailing
-    slash, the path's `.` and `..` segments (RFC 3986's dot segments, which a browser resolves before asking), a
-    trailing dot of the host, the host's spelling in another script (Unicode, IDNA's ASCII form, or percent-encoded:
-    mapped by UTS #46 as browsers map it, so that `straße` stays no `strasse`), and a fragment (which never reaches
-    the shop's server). Kept, because they tell pages apart: every other query parameter (`?id=12`, `?variant=3`),
-    the path's case, and a fragment that is a single-page shop's route (`#/p/12`, `#!/p/12`). An address that is no
-    web address (http or https) is compared as it is, less surrounding spaces."""
+    values is kept), `&amp;` for `&`, how a character is percent-encoded (or not; but for the path's reserved
+    characters), `+` or `%20` for a space in the query, the scheme (`http` or `https`) and the case of the host, a
+    leading `www.`, the default port, a trailing slash, the path's `.` and `..` segments (RFC 3986's dot segments,
+    which a browser resolves before asking), a trailing dot of the host, the host's spelling in another script
+    (Unicode, IDNA's ASCII form, or percent-encoded: mapped by UTS #46 as browsers map it, so that `straße` stays no
+    `strasse`), and a fragment (which never reaches the shop's server). Kept, because they tell pages apart: every
+    other query parameter (`?id=12`, `?variant=3`), the path's case, a reserved character of the path percent-encoded
+    or not as the shop wrote it (`%3B` is no `;`, nor `%2F` a `/`, RFC 3986 6.2.2.2: to the shop's server `/p/a%3Bb`
+    is one segment and `/p/a;b` a segment and its parameter), and a fragment that is a single-page shop's route
+    (`#/p/12`, `#!/p/12`). An address that is no web address (http or https) is compared as it is, less surrounding
+    spaces."""
+    return _key(url, reserved_as_written=True)
+
+
+def index_key(url: str) -> str:
+    """``link_key`` but for the reserved characters of the path, read decoded (`%3B` as `;`, but `%2F`): what a
+    product's address is found by in the catalog (service.db.link_keys), a key two addresses ``link_key`` tells apart
+    may share, as the keys of the rules before it did."""
+    return _key(url, reserved_as_written=False)
+
+
+def _key(url: str, reserved_as_written: bool) -> str:
+    """``link_key``, reading the path's reserved characters as they are written (``reserved_as_written``) or
+    decoded."""
     text = url.strip()
     while (unescaped := _ESCAPED_AMPERSAND.sub("&", text)) != text:  # `&amp;amp;`, escaped twice
         text = unescaped
@@ -69,7 +88,7 @@ def link_key(url: str) -> str:
     host = _host_key(parts)
     if port is not None and port not in _DEFAULT_PORTS:
         host = f"{host}:{port}"
-    path = _path_key(parts.path)
+    path = _path_key(parts.path, reserved_as_written)
     pairs = [
         (name, value)
         for name, value in parse_qsl(parts.query, keep_blank_values=True, errors=_BYTES_KEPT)
@@ -113,18 +132,28 @@ def _domain_key(name: str) -> str:
     return quote(host, safe=_HOST_SAFE, errors=_BYTES_KEPT)
 
 
-def _path_key(path: str) -> str:
-    """``path`` as keys hold it: each segment percent-encoded one way, its dot segments resolved (RFC 3986, 5.2.4),
+def _path_key(path: str, reserved_as_written: bool) -> str:
+    """``path`` as keys hold it: each segment percent-encoded one way, but for a reserved character percent-encoded,
+    kept so (its hex digits in capitals) when ``reserved_as_written``; its dot segments resolved (RFC 3986, 5.2.4),
     without a trailing slash.
 
     Bytes that are no UTF-8 (`%E9`, Latin-1's é) decode to stand-ins that encode back to themselves: two such paths
     are not made one."""
     kept: list[str] = []
     for segment in path.split("/"):
-        name = unquote(segment, errors=_BYTES_KEPT)
+        name = _segment_key(segment, reserved_as_written)
         if name == "..":
             if len(kept) > 1:  # the segment before goes, never the root
                 kept.pop()
         elif name != ".":
-            kept.append(quote(name, safe=_SEGMENT_SAFE, errors=_BYTES_KEPT))
+            kept.append(name)
     return "/".join(kept).rstrip("/")
+
+
+def _segment_key(segment: str, reserved_as_written: bool) -> str:
+    """One segment of a path as keys hold it (``_path_key``)."""
+    pieces = _ENCODED_RESERVED.split(segment) if reserved_as_written else [segment]
+    return "".join(  # the split's odd pieces are the reserved characters encoded, kept so
+        piece.upper() if index % 2 else quote(unquote(piece, errors=_BYTES_KEPT), _SEGMENT_SAFE, errors=_BYTES_KEPT)
+        for index, piece in enumerate(pieces)
+    )  # fmt: skip

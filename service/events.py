@@ -19,7 +19,7 @@ from service import consent
 from service.addresses import hold_household, stop_shared_addresses
 from service.clock import as_utc, utcnow
 from service.db.batches import rows_where_in
-from service.db.link_keys import key_digest
+from service.db.link_keys import link_key_digest
 from service.db.models import Brand, Campaign, Customer, Draft, ErasedSend, Event, Product, Send
 from service.erasures import address_digest, customers_with_addresses
 from service.errors import InvalidInput, Problem
@@ -171,7 +171,7 @@ def clicked_products(session: Session, clicks: list[tuple[Send, str]]) -> dict[t
         ids = dict(session.execute(select(Product.sku, Product.id).where(Product.sku.in_(set(skus.values())))).all())
         found = {click: ids[sku] for click, sku in skus.items() if sku in ids}
     if in_catalog:
-        by_key = _catalog_links(session, {key for _, key in in_catalog.values()})
+        by_key = _catalog_links(session, {address for address, _ in in_catalog.values()})
         for click, (address, key) in in_catalog.items():
             if (product_id := _the_one(by_key.get(key, []), address)) is not None:
                 found[click] = product_id
@@ -206,14 +206,15 @@ def _the_one(linked: list[Linked], url: str) -> str | int | None:
     return next(iter(products)) if len(products) == 1 else None
 
 
-def _catalog_links(session: Session, keys: set[str]) -> dict[str, list[Linked]]:
-    """The catalog's products (row ids) whose address has one of the link ``keys``, by key, found by index through
-    the keys' digests stored with each product (service.db.link_keys)."""
-    keys_by_digest = {key_digest(key): key for key in keys}
+def _catalog_links(session: Session, addresses: set[str]) -> dict[str, list[Linked]]:
+    """The catalog's products (row ids) whose address may be one of ``addresses``, by their address's link key:
+    found by index through the digests of their index keys stored with each product (service.db.link_keys), which
+    the link key tells apart further (`%3B` from `;`)."""
+    digests = {digest for address in addresses if (digest := link_key_digest(address))}
     by_key: dict[str, list[Linked]] = {}
-    columns = (Product.link_key_digest, Product.id, Product.url)
-    for digest, product_id, url in rows_where_in(session, columns, Product.link_key_digest, keys_by_digest):
-        by_key.setdefault(keys_by_digest[digest], []).append(Linked(product_id, url))
+    columns = (Product.id, Product.url)
+    for product_id, url in rows_where_in(session, columns, Product.link_key_digest, digests):
+        by_key.setdefault(link_key(url), []).append(Linked(product_id, url))
     return by_key
 
 

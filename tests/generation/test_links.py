@@ -3,7 +3,7 @@ gives one key, what tells two pages apart gives two."""
 
 from __future__ import annotations
 
-from generation.links import link_key
+from generation.links import index_key, link_key
 
 
 def test_what_a_report_changes_gives_the_link_s_key():
@@ -26,6 +26,11 @@ def test_what_tells_pages_apart_gives_keys_of_their_own():
         ("https://shop.example/p/dress?variant=1", "https://shop.example/p/dress"),
         ("https://shop.example/p/K1", "https://shop.example/p/k1"),  # a path's case
         ("https://shop.example/p/a%2Fb", "https://shop.example/p/a/b"),
+        # a reserved character and its encoding (RFC 3986 6.2.2.2): `/p/a%3Bb` is one segment, `/p/a;b` a parameter's
+        ("https://shop.example/p/a%3Bb", "https://shop.example/p/a;b"),
+        ("https://shop.example/p/a%40b", "https://shop.example/p/a@b"),
+        ("https://shop.example/p/a%2C%3Db", "https://shop.example/p/a,=b"),
+        ("https://shop.example/p/caf%C3%A9%3Bred", "https://shop.example/p/café;red"),
         ("https://shop.example/#/p/1", "https://shop.example/#/p/2"),  # a single-page shop's routes
         ("https://shop.example:8443/p/1", "https://shop.example/p/1"),
         ("https://shop.example/p?a=1&a=2", "https://shop.example/p?a=2&a=1"),  # one name's values in order
@@ -86,5 +91,15 @@ def test_the_path_s_spellings_by_rfc_3986_give_one_key():
         ("https://shop.example/p/./tea", "https://shop.example/p/tea"),
         ("https://shop.example/p/x/../tea", "https://shop.example/p/tea"),
         ("https://shop.example/p/x/%2E%2E/tea", "https://shop.example/p/tea"),
+        ("https://shop.example/p/a%3bb", "https://shop.example/p/a%3Bb"),  # an encoding's hex digits in either case
+        ("https://shop.example/p/caf%c3%a9%3b", "https://shop.example/p/café%3B"),
     ]:
         assert link_key(one) == link_key(other), (one, other)
+
+
+def test_the_index_key_reads_a_path_s_reserved_characters_decoded_as_the_stored_digests_do():
+    """The catalog's stored digests (service.db.link_keys) are of the keys before a reserved character and its encoding
+    were told apart: found by them, a product's address is then compared by its link key."""
+    assert index_key("https://shop.example/p/a%3Bb?utm_source=x") == index_key("https://shop.example/p/a;b")
+    assert index_key("https://shop.example/p/a;b") == link_key("https://shop.example/p/a;b") == "//shop.example/p/a;b"
+    assert index_key("https://shop.example/p/a%2Fb") != index_key("https://shop.example/p/a/b")

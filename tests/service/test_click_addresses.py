@@ -174,6 +174,10 @@ SPELT_OTHERWISE = {
     "H1": ("https://home.example", "https://home.example/"),
     "H2": ("https://other.example/", "https://other.example"),
     "G1": ("https://shop.example/p/tea", "https://shop.example/p/x/../tea"),
+    # a reserved character encoded is another page than the character (RFC 3986 6.2.2.2), whose hex digits' case is
+    # no matter: both were one key, and a click with the campaign's parameters neither's
+    "R1": ("https://shop.example/p/tea;red", "https://shop.example/p/tea;red?utm_source=newsletter"),
+    "R2": ("https://shop.example/p/tea%3Bred", "https://shop.example/p/tea%3bred?utm_source=newsletter"),
 }
 SPELLINGS_CATALOG = pd.DataFrame(
     {
@@ -224,3 +228,40 @@ def test_a_click_reported_in_another_spelling_of_the_url_standards_names_the_pro
             ).all()
         )  # fmt: skip
     assert named == {f"esp-{sku}": (None if sku == "none" else sku) for sku in reported}
+
+
+def test_a_tracked_link_with_a_reserved_character_encoded_leads_to_and_names_the_page_the_shop_wrote(
+    client, engine, mail_server, monkeypatch
+):
+    """`/p/tea%3Bred` and `/p/tea;red` are two pages to the shop's server (RFC 3986 6.2.2.2: a reserved character and
+    its encoding are not the same): Tailor's tracked link sends the reader to the one the email linked, spelt as the
+    shop wrote it, and a click the email service reports on either, with its campaign parameters, names its own."""
+    controller, messages = mail_server
+    for name, value in {"SMTP_PORT": str(controller.port), "PUBLIC_URL": PUBLIC, "TRACK_CLICKS": "true"}.items():
+        monkeypatch.setenv(f"TAILOR_{name}", value)
+    catalog = SPELLINGS_CATALOG[SPELLINGS_CATALOG.sku.isin(["R1", "R2"])]
+    upload_products(client, catalog)
+    campaign_id = new_campaign(client)
+    _approved_showing_products(client, engine, campaign_id, catalog)
+    assert send_job(client, campaign_id)["result"]["sent"] == 1
+    html = messages[0].get_body(("html",)).get_content()
+    _, encoded = (
+        link.replace("&amp;", "&") for link in re.findall(r'<a href="(' + PUBLIC + r'/track/click/[^"]*)"', html)
+    )
+
+    set_host_clock_off(monkeypatch, timedelta(minutes=1))
+    followed = TestClient(client.app).get(encoded.removeprefix(PUBLIC), follow_redirects=False)
+    assert followed.status_code == 302 and followed.headers["location"] == "https://shop.example/p/tea%3Bred"
+    assert client.app.state.tailor.engagement.flush()
+    (send,) = client.get("/customers/c1/sends").json()
+    reported = [
+        {"send_id": send["id"], "kind": "click", "event_id": f"esp-{n}", "url": url,
+         "occurred_at": f"{datetime.now(UTC) + timedelta(minutes=2 + n):%Y-%m-%dT%H:%M:%SZ}"}
+        for n, url in enumerate(("https://shop.example/p/tea;red?utm_source=newsletter",
+                                 "https://shop.example/p/tea%3Bred?utm_source=newsletter"))
+    ]  # fmt: skip
+    assert client.post("/events", json={"events": reported}).json()["recorded"] == 2
+
+    (send,) = client.get("/customers/c1/sends").json()
+    clicks = sorted((e for e in send["events"] if e["kind"] == "click"), key=lambda e: e["occurred_at"])
+    assert [e["product"] for e in clicks] == ["R2", "R1", "R2"]
