@@ -102,6 +102,7 @@ from service.send_times import schedule_at_best_hours, schedule_campaign, waitin
 from service.settings import ExperimentSettings, SendScheduleSettings, SmtpSettings, TrackingSettings, on_this_machine
 from service.signed_links import TrackingLinks, UnsubscribeLinks
 from service.tracking import tracked_html
+from service.unseen_copy import unseen_in
 
 log = logging.getLogger("tailor.sending")
 PROGRESS_SECONDS = 1.0  # how often a send over several connections reports how far it got
@@ -132,8 +133,12 @@ def _hold_out(session: Session, campaign: Campaign, draft_ids: list[int]) -> dic
 def _variant_for(draft: Draft, arm: str | None) -> Variant | None:
     """The variant of the draft's experiment arm, else the selected one: with no experiment or arm (a draft its
     reviewer pinned), no such label, or when the arm's variant failed a guardrail check for this customer (only
-    the approved variant may be sent despite a failed check, and only after a person overrode it)."""
-    chosen = next((v for v in draft.variants if arm is not None and v.label == arm and not failed_checks(v)), None)
+    the approved variant may be sent despite a failed check, and only after a person overrode it) or holds a
+    character its reader does not see (service.unseen_copy: the selected one is held back for it before)."""
+    chosen = next(
+        (v for v in draft.variants if arm is not None and v.label == arm and not failed_checks(v) and not unseen_in(v)),
+        None,
+    )
     return chosen or selected_variant(draft)
 
 

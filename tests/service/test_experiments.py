@@ -310,6 +310,24 @@ def test_an_arm_whose_variant_failed_a_check_sends_the_approved_variant_instead(
     assert len(messages) == 12
 
 
+def test_an_arm_whose_variant_holds_a_character_no_one_sees_sends_the_approved_variant_instead(
+    client, engine, mail_server, monkeypatch
+):
+    """A variant B stored before copy was read without direction controls passed its checks, which read it so: the arm
+    coming up B must not mail it turned around (service.unseen_copy)."""
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    campaign_id = approved_campaign(client, engine, 12, "u")
+    with session_scope(engine) as session:
+        for variant in session.scalars(select(Variant).join(Draft).where(Draft.campaign_id == campaign_id)):
+            if variant.label == "B":
+                variant.subject = "Subject \u202eB"
+    result = send(client, campaign_id, holdout_share=0)
+    assert result["sent"] == 12 and set(result["sent_by_arm"]) == {"A"}
+    assert {subject for *_, subject in sends_of(engine, campaign_id)} == {"Subject A"}
+    assert len(messages) == 12
+
+
 def test_results_count_each_arm_and_measure_lift_over_the_holdout(client, engine, mail_server, monkeypatch):
     controller, _ = mail_server
     monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
