@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, insert, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -130,12 +130,28 @@ def list_drafts(
 
 def next_to_review(session: Session, draft: Draft) -> tuple[int | None, int]:
     """The campaign's next draft waiting for review after ``draft``, in the campaign page's order (flagged first,
-    then the audience's), and how many wait besides ``draft``."""
+    then the audience's), past the last one the first, and how many wait besides ``draft``. (The first waiting
+    besides ``draft`` led a copywriter who left a draft waiting back to it from the next one, for ever.)"""
     waiting = select(Draft.id).where(
         Draft.campaign_id == draft.campaign_id, Draft.status.in_(REVIEWABLE), Draft.id != draft.id
     )
-    next_id = session.scalar(waiting.order_by(*REVIEW_ORDER).limit(1))
+    in_order = waiting.order_by(*REVIEW_ORDER).limit(1)
+    next_id = session.scalar(in_order.where(_after_in_review_order(draft))) or session.scalar(in_order)
     return next_id, session.scalar(select(func.count()).select_from(waiting.subquery()))
+
+
+def _after_in_review_order(draft: Draft) -> ColumnElement[bool]:
+    """Whether a draft comes after ``draft`` in REVIEW_ORDER: flagged before not, then by position (none last), then
+    by id."""
+    if draft.position is None:
+        later_in_audience = and_(Draft.position.is_(None), Draft.id > draft.id)
+    else:
+        later_in_audience = or_(
+            Draft.position > draft.position, Draft.position.is_(None),
+            and_(Draft.position == draft.position, Draft.id > draft.id),
+        )  # fmt: skip
+    same_flag_later = and_(Draft.flagged == draft.flagged, later_in_audience)
+    return or_(Draft.flagged.is_(False), same_flag_later) if draft.flagged else same_flag_later
 
 
 def selected_variant(draft: Draft) -> Variant | None:

@@ -413,12 +413,29 @@ def test_a_draft_page_leads_to_the_next_draft_waiting_for_review(client, demo_fi
     def next_of(draft_id: int) -> str:
         return client.get(f"/review/drafts/{draft_id}").text.split('id="next-to-review"', 1)[1][:80]
 
-    assert next_of(first["id"]).startswith(f' href="/review/drafts/{third["id"]}">next to review')
+    assert next_of(first["id"]).startswith(f' href="/review/drafts/{second["id"]}">next to review')
+    assert next_of(second["id"]).startswith(f' href="/review/drafts/{third["id"]}">')  # past the last, the first
     assert "2 waiting besides this one" in client.get(f"/review/drafts/{first['id']}").text
     client.post(f"/drafts/{third['id']}/reject", json={"comment": "no"})
     assert next_of(first["id"]).startswith(f' href="/review/drafts/{second["id"]}">')
     client.post(f"/drafts/{second['id']}/approve", json={})
     assert next_of(first["id"]).startswith(">no other draft of this campaign waits for review")
+
+
+def test_next_to_review_walks_on_past_the_drafts_left_waiting(client, demo_files, monkeypatch):
+    """A copywriter who moved on without acting (a draft left for a colleague, or to think about) was led back to
+    it: "next to review" named the first draft waiting besides the one shown, so from the second draft it led to the
+    first again, and the third was never reached. It leads to the next one waiting in the page's order, and past the
+    last one back to the first."""
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_shop(client, demo_files)
+    campaign_id = generated_campaign(client, max_customers=3)
+    in_order = [draft["id"] for draft in client.get(f"/campaigns/{campaign_id}/drafts").json()]  # the page's order
+    walked = [in_order[0]]
+    for _ in in_order:
+        page = client.get(f"/review/drafts/{walked[-1]}").text
+        walked.append(int(re.search(r'id="next-to-review" href="/review/drafts/(\d+)"', page).group(1)))
+    assert walked == [*in_order, in_order[0]]
 
 
 def test_a_refused_approval_or_rejection_keeps_the_comment_typed(client, demo_files, monkeypatch):
