@@ -380,8 +380,13 @@ def campaign_page(
         customer=customer,
     )  # fmt: skip
     drafts = [draft_ops.draft_out(d) for d in rows[:DRAFTS_PER_PAGE]]
+    # a search within a status that finds none: whether the customer has drafts of other statuses (it read as none)
+    elsewhere = bool(
+        customer and status and not drafts and draft_ops.list_drafts(session, campaign_id, limit=1, customer=customer)
+    )
     context = {
         "campaign": campaign, "drafts": drafts, "status": status, "page": page, "customer": customer,
+        "elsewhere": elsewhere,
         "has_next": len(rows) > DRAFTS_PER_PAGE, "statuses": list(get_args(DraftStatus)),
         "read_at": read_at, "done": _bulk_done(approved, changed, out_of_date) or _late_done(
             reapproved, {"not_late": not_late, "edited_since": edited, "changed_since_read": changed,

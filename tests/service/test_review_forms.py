@@ -1065,3 +1065,20 @@ def test_a_subject_of_nothing_visible_is_refused_as_an_empty_one_and_such_a_preh
     assert cleared.status_code == 200 and cleared.json()["variants"][0]["preheader"] == ""
     kept = client.patch(f"/drafts/{draft['id']}/variants/{variant['id']}", json={"subject": "\ufeffHello\u200b"})
     assert kept.json()["variants"][0]["subject"] == "Hello"  # a pasted mark at either end is no part of it
+
+
+def test_a_search_within_a_status_that_finds_none_says_the_customer_has_drafts_of_another(client, engine):
+    """A copywriter on the flagged drafts who looked up a customer who wrote in was told "No draft of this campaign
+    is for a customer whose id, email or first name is “p1”", though the customer had a pending draft: the search
+    kept the status shown, and the page said nothing of it."""
+    campaign_id = _campaign_of_drafts(client, engine, 2)
+    page = client.get(f"/review/campaigns/{campaign_id}", params={"status": "flagged", "customer": "p1"}).text
+    said = unescape(re.sub(r"<[^>]+>", "", page.split('id="no-such-customer">', 1)[1].split("</p>", 1)[0]))
+    assert said == (
+        "No flagged draft of this campaign is for a customer whose id, email or first name is “p1”, but drafts of "
+        "other statuses are: show them."
+    )
+    assert 'href="?customer=p1">show them</a>' in page
+    assert "<title>C: flagged drafts for “p1”, none found · Tailor</title>" in page
+    nobody = client.get(f"/review/campaigns/{campaign_id}", params={"status": "flagged", "customer": "p9"}).text
+    assert "No draft of this campaign, of any status, is for a customer whose id, email or first name is “p9”" in nobody
