@@ -387,7 +387,7 @@ def campaign_page(
     context = {
         "campaign": campaign, "drafts": drafts, "status": status, "page": page, "customer": customer,
         "elsewhere": elsewhere,
-        "has_next": len(rows) > DRAFTS_PER_PAGE, "statuses": list(get_args(DraftStatus)),
+        "has_next": len(rows) > DRAFTS_PER_PAGE, "per_page": DRAFTS_PER_PAGE, "statuses": list(get_args(DraftStatus)),
         "read_at": read_at, "done": _bulk_done(approved, changed, out_of_date) or _late_done(
             reapproved, {"not_late": not_late, "edited_since": edited, "changed_since_read": changed,
                          "out_of_date": out_of_date, "fails_checks": fails_checks},

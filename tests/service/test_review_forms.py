@@ -1082,3 +1082,22 @@ def test_a_search_within_a_status_that_finds_none_says_the_customer_has_drafts_o
     assert "<title>C: flagged drafts for “p1”, none found · Tailor</title>" in page
     nobody = client.get(f"/review/campaigns/{campaign_id}", params={"status": "flagged", "customer": "p9"}).text
     assert "No draft of this campaign, of any status, is for a customer whose id, email or first name is “p9”" in nobody
+
+
+def test_the_pages_of_drafts_say_how_many_there_are_and_lead_back_from_past_the_last(client, engine):
+    """With hundreds of drafts the page said "page 2" and no more, so a copywriter could not tell how far the list
+    went; and a page past the last one (a link kept after a bulk approval) offered "← previous" to the page before
+    it, past the last one too."""
+    campaign_id = _campaign_of_drafts(client, engine, 230)
+
+    def pages(**params) -> str:
+        page = client.get(f"/review/campaigns/{campaign_id}", params=params).text
+        return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", page.split('id="draft-pages"', 1)[1].split("</nav>")[0]))
+
+    assert pages() == ' class="muted" aria-label="pages of drafts"> page 1 of 3 next → '
+    assert pages(page=3).endswith("> ← previous page 3 of 3 ")
+    assert pages(status="pending", page=2).endswith("> ← previous page 2 of 3 next → ")
+    past = client.get(f"/review/campaigns/{campaign_id}", params={"status": "pending", "page": 9}).text
+    assert 'id="previous-page" href="?page=3&amp;status=pending"' in past
+    searched = pages(customer="Ann1", page=2)  # a search's drafts are not counted: its page alone
+    assert searched.endswith("> ← previous page 2 ")
