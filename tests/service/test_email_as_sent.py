@@ -132,3 +132,30 @@ def test_a_tracked_email_leads_each_product_link_on_to_its_product_and_previews_
         assert sorted(set(led_to)) == sorted(set(products[message["To"]])), message["To"]
         assert inbox_preview(html).startswith(sent_variants[message["To"]]["preheader"])
         assert html.count("/track/open/") == 1
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
+def test_a_long_word_in_a_product_s_name_or_the_copy_does_not_widen_the_email_on_a_phone():
+    """A catalog's name with no space to wrap at (a German compound, a code: "Weihnachtsbaumschmuckaufbewahrungsbox
+    mitdeckel…", 75 letters) widened the email to 630 px on a 360 px phone, in the review page's preview and in the
+    recipient's inbox: only the footer could break a word."""
+    from playwright.sync_api import sync_playwright
+
+    from generation.brands import load_brand
+    from generation.render import render_email
+    from tests.generation.conftest import POT, make_request
+
+    word = "Weihnachtsbaumschmuckaufbewahrungsboxmitdeckelundgriffenausrecycelterpappe"
+    request = make_request(products=[POT.model_copy(update={"name": word})], locale="de")
+    html, _ = render_email(
+        request, load_brand("hearth"), subject="s", preheader="p", intro=f"Die {word} ist da.", product_lines=[word]
+    )
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 360, "height": 800})
+            page.set_content(html)
+            assert page.evaluate("document.documentElement.scrollWidth") == 360
+        finally:
+            browser.close()
