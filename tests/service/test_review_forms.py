@@ -299,7 +299,8 @@ def test_the_preview_shows_the_inbox_line_and_no_template_syntax(client, demo_fi
         flagged = session.get(Draft, draft["id"])
         flagged.status, flagged.flagged, flagged.flag_reasons = "flagged", True, ["a reason"]
     listing = client.get(f"/review/campaigns/{campaign_id}").text
-    assert listing.count(">flagged</span>") == 1
+    assert listing.count('class="badge flagged"') == 1  # one badge, saying why
+    assert 'flagged<span class="visually-hidden">: a reason</span></span>' in listing
     with session_scope(engine) as session:  # approved despite its flag: the flag's reasons were a tooltip alone
         session.get(Draft, draft["id"]).status = "approved"
     listing = client.get(f"/review/campaigns/{campaign_id}").text
@@ -1101,3 +1102,20 @@ def test_the_pages_of_drafts_say_how_many_there_are_and_lead_back_from_past_the_
     assert 'id="previous-page" href="?page=3&amp;status=pending"' in past
     searched = pages(customer="Ann1", page=2)  # a search's drafts are not counted: its page alone
     assert searched.endswith("> ← previous page 2 ")
+
+
+def test_a_flagged_draft_s_row_says_why_it_was_flagged(client, engine):
+    """With 11 of 279 drafts flagged, the list said why only of a draft approved despite its flag: a flagged one's
+    row said "flagged" alone, so a copywriter sorting them out had to open each one to learn what it waited for."""
+    from service.db.models import Draft
+    from service.db.session import session_scope
+
+    campaign_id = _campaign_of_drafts(client, engine, 2)
+    why = "Written in English (en), Hearth & Leaf having no templates in nb, the customer's language"
+    with session_scope(engine) as session:
+        for draft in session.scalars(select(Draft).where(Draft.campaign_id == campaign_id)):
+            draft.status, draft.flagged, draft.flag_reasons = "flagged", True, [why, "a second reason"]
+    page = client.get(f"/review/campaigns/{campaign_id}").text
+    said = f"{escape(why, quote=False)}; a second reason".replace("'", "&#39;")  # as the page escapes it
+    assert page.count(f'<span class="badge flagged" title="{said}">flagged') == 2
+    assert page.count(f'<span class="visually-hidden">: {said}</span>') == 2
