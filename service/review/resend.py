@@ -23,15 +23,15 @@ from service.review import FORM_PAGE, PREFIX
 CARRIED_MAX = 64 * 1024  # characters of a carried form: a draft's texts are a few thousand at most
 # The forms carried (their address; the last part says what they do): any other address is not sent again.
 _ACTIONS = re.compile(
-    rf"^{PREFIX}/(?:drafts/\d+/(?:approve|reject|reopen|variants/\d+/edit)|campaigns/\d+/approve-pending)$"
+    rf"^{PREFIX}/(?:drafts/\d+/(?:approve|reject|reopen|variants/\d+/(?:edit|suggest))|campaigns/\d+/approve-pending)$"
 )
 BUTTONS = {
     "approve": "Approve", "reject": "Reject", "reopen": "Reopen", "edit": "Save edit",
-    "approve-pending": "Approve all pending drafts",
+    "suggest": "Suggest another version", "approve-pending": "Approve all pending drafts",
 }  # fmt: skip
 # The fields a person wrote, shown to be checked or changed; the rest (revision, variant, override) stay hidden.
 WRITTEN = {"subject": "Subject", "preheader": "Preheader", "intro": "Intro", "product_line": "Product line",
-           "comment": "Comment"}  # fmt: skip
+           "comment": "Comment", "note": "Note for the model"}  # fmt: skip
 MULTILINE = {"intro", "comment"}
 
 
@@ -43,6 +43,12 @@ class CarriedForm:
     @property
     def button(self) -> str:
         return BUTTONS[self.action.rsplit("/", 1)[1]]
+
+    @property
+    def holds_revision(self) -> bool:
+        """Whether the form names the draft's revision its page showed, and is refused if the draft changed since (a
+        request for a suggestion is made of the draft as it is, a bulk approval leaves the drafts changed since)."""
+        return any(name == "expected_revision" for name, _ in self.fields)
 
     @property
     def draft_id(self) -> int | None:

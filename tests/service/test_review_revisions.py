@@ -250,11 +250,29 @@ def test_an_edit_sent_after_the_session_ended_is_offered_again_after_the_login(d
     assert offered["expected_revision"] == "0"  # the revision the first page showed
     assert f'name="subject" value="{typed["subject"]}" lang="en"' in again.text  # spell-checked as the copy's
     assert f'href="{page}" id="leave-it"' in again.text
+    assert "If someone changed the draft meanwhile, it is refused" in again.text
 
     saved = browser.post(action, data=offered)
     assert saved.status_code == 200 and saved.url.path == page
     stored = client.get(f"/drafts/{draft['id']}").json()
     assert stored["variants"][0]["subject"] == typed["subject"] and stored["variants"][0]["intro"] == typed["intro"]
+
+
+def test_a_note_for_the_model_sent_after_the_session_ended_is_offered_again_after_the_login(draft, api_key, client):
+    """Signed out in another tab, "Suggest another version" landed on a login page saying that an edit or a review
+    was not done, and the note typed for the model was gone; every other form of the draft's page is carried."""
+    page = f"/review/drafts/{draft['id']}"
+    action = f"{page}/variants/{draft['variants'][0]['id']}/suggest"
+    browser, open_page = _signed_out_after_opening(client, api_key, page)
+    note = "warmer, and name the scarf first"
+
+    login = browser.post(action, data=form_of(open_page, action, note=note), follow_redirects=False)
+    assert login.status_code == 401 and "nothing was saved or recorded" in login.text
+    again = browser.post("/review/login", data=form_of(login.text, "/review/login", api_key=api_key, reviewer="Ann"))
+    assert form_of(again.text, action)["note"] == note
+    assert '<label>Note for the model<input type="text" name="note"' in again.text
+    assert ">Suggest another version</button>" in again.text
+    assert "If someone changed the draft meanwhile" not in again.text  # it is asked of the draft as it is now
 
 
 def test_a_form_offered_again_labels_its_product_lines_as_the_draft_s_page_does():
