@@ -1119,3 +1119,27 @@ def test_a_flagged_draft_s_row_says_why_it_was_flagged(client, engine):
     said = f"{escape(why, quote=False)}; a second reason".replace("'", "&#39;")  # as the page escapes it
     assert page.count(f'<span class="badge flagged" title="{said}">flagged') == 2
     assert page.count(f'<span class="visually-hidden">: {said}</span>') == 2
+
+
+def test_next_to_review_follows_the_page_s_order_on_either_database(any_engine):
+    """The walk of "next to review" through flagged drafts first, then the audience's positions (drafts written
+    before positions were kept last, by id), skipping those reviewed, and round from the last to the first."""
+    from service.db.models import Brand, Campaign, Customer, Draft
+    from service.db.session import session_scope
+    from service.drafts import next_to_review
+
+    # (flagged, position, status), in the order the campaign's page lists them
+    shown = [(True, 4, "flagged"), (True, None, "flagged"), (False, 0, "pending"), (False, 1, "approved"),
+             (False, 1, "pending"), (False, None, "pending"), (False, None, "rejected")]  # fmt: skip
+    with session_scope(any_engine) as session:
+        campaign = Campaign(name="C", brand=Brand(slug="hearth", name="Hearth"), campaign_type="vip")
+        session.add(campaign)
+        for i in (2, 3, 0, 4, 5, 1, 6):  # ids in another order than the page's
+            flagged, position, status = shown[i]
+            customer = Customer(external_id=f"c{i}", email=f"c{i}@example.com", first_name="Ann")
+            session.add(Draft(campaign=campaign, customer=customer, status=status, flagged=flagged, position=position))
+    with session_scope(any_engine) as session:
+        drafts = sorted(session.scalars(select(Draft)), key=lambda d: int(d.customer.external_id[1:]))
+        walked = [next_to_review(session, draft)[0] for draft in drafts]
+        by_index = {draft.id: i for i, draft in enumerate(drafts)}
+        assert [by_index[found] for found in walked] == [1, 2, 4, 4, 5, 0, 0]
