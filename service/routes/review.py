@@ -382,8 +382,9 @@ def campaign_page(
     drafts = [draft_ops.draft_out(d) for d in rows[:DRAFTS_PER_PAGE]]
     # a search within a status that finds none: whether the customer has drafts of other statuses (it read as none)
     elsewhere = bool(
-        customer and status and not drafts and draft_ops.list_drafts(session, campaign_id, limit=1, customer=customer)
-    )
+        customer and status and page == 1 and not drafts
+        and draft_ops.list_drafts(session, campaign_id, limit=1, customer=customer)
+    )  # fmt: skip
     context = {
         "campaign": campaign, "drafts": drafts, "status": status, "page": page, "customer": customer,
         "elsewhere": elsewhere,

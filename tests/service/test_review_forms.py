@@ -1083,6 +1083,9 @@ def test_a_search_within_a_status_that_finds_none_says_the_customer_has_drafts_o
     assert "<title>C: flagged drafts for “p1”, none found · Tailor</title>" in page
     nobody = client.get(f"/review/campaigns/{campaign_id}", params={"status": "flagged", "customer": "p9"}).text
     assert "No draft of this campaign, of any status, is for a customer whose id, email or first name is “p9”" in nobody
+    past = client.get(f"/review/campaigns/{campaign_id}", params={"status": "pending", "customer": "p1", "page": 2})
+    assert 'id="no-such-customer"' not in past.text  # p1's draft is pending, on the first page
+    assert 'past the last page of these drafts: <a href="?status=pending&amp;customer=p1">' in past.text
 
 
 def test_the_pages_of_drafts_say_how_many_there_are_and_lead_back_from_past_the_last(client, engine):
