@@ -12,11 +12,11 @@ import locking them chunk by chunk (or batch by batch) held a row a later chunk'
 sender held that one and waited for it, a deadlock that failed one; so did a household member the file does not
 name, whom the import unsubscribed (the address unsubscribed under the file's id) once the sender held them.
 
-SQLite: its one write lock (``take_the_write_lock``), taken once a chunk's plan is made (its rows compared with the
-stored customers, service.importing.customer_rows), where that read is checked: the rows of customers another
-writer changed meanwhile are planned again. Taken before the read, it was held through the comparison too, and a file
-of 110,000 changed customers held it past the 10 s other writers wait for it (API writes, tracking events: "database
-is locked"). Once a chunk has written, the lock is held until the commit, and later chunks read under it."""
+SQLite: its one write lock (``take_the_write_lock``), taken once every chunk's plan is made (its rows compared with
+the stored customers, service.importing.customer_rows, kept by service.importing.customer_plans), where those reads
+are checked: the rows of customers another writer changed meanwhile are planned again. Taken before the read, it was
+held through the comparison too, and a file of 110,000 changed customers held it past the 10 s other writers wait for
+it (API writes, tracking events: "database is locked"); taken by the first chunk's write, through the later chunks'."""
 
 from __future__ import annotations
 
@@ -101,7 +101,7 @@ def _wait_for_other_imports(session: Session) -> None:
 
 
 def data_version_unlocked(session: Session) -> int | None:
-    """Before a chunk's customers are read: on SQLite, while its write lock is not held yet (no write so far), the
+    """Before a file's customers are read: on SQLite, while its write lock is not held yet (no write so far), the
     database's ``data_version``, which another connection's commit changes (``unchanged_once_locked``); else None."""
     if session.get_bind().dialect.name != "sqlite":
         return None

@@ -1,9 +1,9 @@
 """What a chunk of a customers file writes over the customers stored (load._import_customers says why each value is
 so): each row's record, which stored customers it changes, and the consent changes it makes, planned from one read of
 the stored customers. On SQLite the plan is made before the import takes the database's one write lock, and checked
-once it holds it (``CustomerPlan.checked``): the rows of customers another writer changed meanwhile are planned again,
-so that what is written is what planning under the lock would have written, while the lock is held for that check
-and the write alone (service.importing.customer_locks)."""
+once it holds it (service.importing.customer_plans): the rows of customers another writer changed meanwhile are
+planned again, so that what is written is what planning under the lock would have written, while the lock is held
+for that check and the write alone (service.importing.customer_locks)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import literal_column
 from sqlalchemy.orm import Session
@@ -23,7 +22,6 @@ from service.addresses import address_key
 from service.consent import imported_changes
 from service.db.batches import rows_where_in
 from service.db.models import Customer
-from service.importing.customer_locks import data_version_unlocked, unchanged_once_locked
 from service.settings import ImportSettings
 from service.zones import gives_the_zone, names_a_country, same_country, zone_named, zone_of_country
 
@@ -105,42 +103,6 @@ class CustomerPlan:
             if made:
                 changes[record["external_id"]] = made
         return cls(records, stored, as_text, changed, changes)
-
-    def checked(self, session: Session, rows: pd.DataFrame, now: datetime) -> tuple[CustomerPlan, set[str]]:
-        """The plan for ``rows``, once SQLite's write lock is held, with the rows of the customers stored otherwise
-        now than when it was made (changed, inserted or removed since: by their ``AS_TEXT``) planned again; and the
-        ids of those customers."""
-        as_text = stored_as_text(session, rows.customer_id)
-        moved = {key for key in rows.customer_id if as_text.get(key) != self.as_text.get(key)}
-        if not moved:
-            return self, moved
-        stored, moved_as_text = stored_customers(session, moved)
-        again = rows.customer_id.isin(moved).to_numpy()
-        replanned = CustomerPlan.of(rows[again], (stored, moved_as_text), now)
-        records = list(self.records)
-        for position, record in zip(np.flatnonzero(again), replanned.records, strict=True):
-            records[position] = record
-        changes = {key: made for key, made in self.changes.items() if key not in moved} | replanned.changes
-        unmoved = {key: customer for key, customer in self.stored.items() if key not in moved}
-        changed = (self.changed - moved) | replanned.changed
-        return CustomerPlan(records, unmoved | stored, as_text, changed, changes), moved
-
-
-def planned(session: Session, rows: pd.DataFrame, now: datetime) -> tuple[CustomerPlan, list[tuple] | None]:
-    """The plan for ``rows``, the customers held as service.importing.customer_locks says: on SQLite, before its write
-    lock is taken, it is made first, and checked once the lock is held; then with its updates as SQLite's driver
-    takes them (``driver_updates``; None on PostgreSQL, where SQLAlchemy converts them)."""
-    version = data_version_unlocked(session)
-    plan = CustomerPlan.of(rows, stored_customers(session, rows.customer_id), now)
-    if version is None:  # PostgreSQL, or a later chunk of a file whose earlier chunk took the lock (its write)
-        sqlite = session.get_bind().dialect.name == "sqlite"
-        return plan, list(driver_updates(session, plan, plan.changed, now).values()) if sqlite else None
-    updates = driver_updates(session, plan, plan.changed, now)
-    if unchanged_once_locked(session, version):
-        return plan, list(updates.values())
-    plan, moved = plan.checked(session, rows, now)
-    updates = {key: values for key, values in updates.items() if key not in moved}
-    return plan, list((updates | driver_updates(session, plan, plan.changed & moved, now)).values())
 
 
 # The update of a stored customer's written columns, and of when it was written, by its id (``driver_updates``).

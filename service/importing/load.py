@@ -9,9 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
-from functools import partial
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,10 +35,11 @@ from service.erasures import Erasures
 from service.errors import MAX_PROBLEMS, InvalidInput, Problem
 from service.importing.columns import SPECS, TableSpec, parse_table, parsed_column, unread_columns
 from service.importing.customer_locks import lock_customers
-from service.importing.customer_rows import UPDATE_BY_ID, optional_time, planned, same_values, unknown_countries
+from service.importing.customer_plans import PlannedChunk, PlannedChunks, planned
+from service.importing.customer_rows import UPDATE_BY_ID, optional_time, same_values, unknown_countries
 from service.importing.date_orders import ColumnOrder, column_order, order_name, settle, settled_by, settled_orders
 from service.importing.erased import erased_warnings, without_erased
-from service.settings import ImportSettings, SendScheduleSettings
+from service.settings import ImportSettings
 from service.wording import counted
 from service.zone_moves import move_to_new_zones
 from service.zones import ZONE_EXAMPLES, zone_named
@@ -167,7 +166,8 @@ def _import_file(
     (as ``name``, an upload's own name) and its lines, and the caller's transaction then writes nothing.
 
     The file goes ``CHUNK_ROWS`` lines at a time, so memory holds one chunk whatever the file's size: each chunk
-    is parsed, checked and written; after the first problem the rest are only checked, so that the error lists
+    is parsed, checked and written (a customers file's chunks are all planned before the first is written:
+    service.importing.customer_plans); after the first problem the rest are only checked, so that the error lists
     the file's problems as for a whole table (up to ``MAX_PROBLEMS``). A key repeated across chunks is found in
     what this import already wrote (order lines, sends) or in the keys of the earlier chunks, kept in memory
     (customers, products: one per customer or product), and numeric dates are read in the order of the whole
@@ -190,10 +190,8 @@ def _import_file(
     ]
     unordered = {problem.column for problem in problems if problem.column}
     earlier_keys = _EarlierKeys(spec.key)
-    importer = _importer(kind, source)
     erasures = Erasures.read(session)
     erased_rows: list[Problem] = []  # what each row of an erased customer, left out, was
-    inserted = updated = unchanged = drafts_moved = 0
     languages = pd.Series(dtype="int64")  # customers per language without email templates
     needs_smtputf8: list[str] = []  # customers whose address only a mail server offering SMTPUTF8 takes
     without_locale: list[str] = []  # customers the file gives no language
@@ -201,8 +199,10 @@ def _import_file(
     without_url: list[str] = []  # products an email cannot link to
     fees: list[str] = []  # products named as a charge, not merchandise, that the file does not mark
     priced_zero: list[str] = []  # products in stock whose emails would show them at 0
+    summaries: list[ImportSummary] = []  # what each chunk wrote, or a customers file's chunks all together
     if kind == "customers":  # every stored customer of the file, before its first chunk is read
         lock_customers(session, _customer_keys(path, shown, numbers))
+        plans = PlannedChunks(session)  # every chunk planned before any is written (service.importing.customer_plans)
     chunks = _chunks(path, shown, numbers)
     for chunk in chunks:
         parsed, found = parse_table(chunk, spec, dates_day_first)
@@ -216,25 +216,31 @@ def _import_file(
         if len(problems) >= MAX_PROBLEMS:
             break
         if not problems:
-            summary = importer(session, parsed, _after(inserted + updated + unchanged, lines, report))
-            inserted, updated = inserted + summary.inserted, updated + summary.updated
-            unchanged += summary.unchanged
-            drafts_moved += summary.drafts_moved
             erased_rows += erased
             if kind == "customers":
+                plans.add(planned(session, parsed, utcnow()), parsed)
+                report(0, max(lines, plans.rows), "comparing customers")  # none written yet
                 languages = _count_languages(languages, parsed)
                 needs_smtputf8 += _needing_smtputf8(parsed)
                 without_locale += _without_locale(parsed)
                 no_countries += unknown_countries(parsed)
-            elif kind == "products":
+            else:
+                done = sum(summary.rows for summary in summaries)
+                summaries.append(IMPORTERS[kind](session, parsed, _after(done, lines, report)))
+            if kind == "products":
                 without_url += _without_url(parsed)
                 fees += _looking_like_fees(parsed)
                 priced_zero += _priced_zero(parsed)
     if problems:
+        if kind == "customers":
+            plans.close()
         ordered = sorted(problems, key=lambda p: (p.row or 0, p.column or ""))
         stopped_early = next(chunks, None) is not None
         listed = _listed(ordered, stopped_early)
         raise InvalidInput(shown, listed, found=len(ordered), checked_all=not stopped_early)
+    if kind == "customers":
+        summaries.append(_write_customers(session, plans, report, source))
+    written = _added(ImportSummary(kind, 0, 0, 0), *summaries)
     header = _parquet_columns(path, shown) if is_parquet(path) else _csv_header(path, shown)
     warnings = _unread_warnings(unread_columns(header, spec), spec)
     warnings += _locale_warnings(languages) + _smtputf8_warnings(needs_smtputf8) + _url_warnings(without_url)
@@ -246,15 +252,18 @@ def _import_file(
     left_out = {"left_out": len(erased_rows), "left_out_rows": tuple(erased_rows)}
     _settle(session, shown, kind, date_orders, source)
     read_as = tuple(order.read_as for order in date_orders.values() if order.read_as)
-    return ImportSummary(
-        kind, inserted + updated + unchanged, inserted, updated, unchanged, warnings, **left_out,
-        date_orders=read_as, drafts_moved=drafts_moved,
-    )  # fmt: skip
+    return replace(written, warnings=warnings, **left_out, date_orders=read_as)
 
 
-def _importer(kind: str, source: ImportSource) -> Callable[[Session, pd.DataFrame, Report], ImportSummary]:
-    """The writer of a chunk of `kind`: a customers file's records the consent changes it makes as of ``source``."""
-    return partial(_import_customers, source=source, locked=True) if kind == "customers" else IMPORTERS[kind]
+def _added(total: ImportSummary, *summaries: ImportSummary) -> ImportSummary:
+    """``total`` with the rows of ``summaries`` counted in."""
+    for summary in summaries:
+        total = replace(
+            total, rows=total.rows + summary.rows, inserted=total.inserted + summary.inserted,
+            updated=total.updated + summary.updated, unchanged=total.unchanged + summary.unchanged,
+            drafts_moved=total.drafts_moved + summary.drafts_moved,
+        )  # fmt: skip
+    return total
 
 
 def base_name(name: str | Path) -> str:
@@ -580,9 +589,7 @@ def _language(locales: pd.Series) -> pd.Series:
     return locales.str.replace("_", "-").str.split("-").str[0].str.lower()
 
 
-def _import_customers(
-    session: Session, rows: pd.DataFrame, progress: Report, source: ImportSource | None = None, locked: bool = False
-) -> ImportSummary:
+def _import_customers(session: Session, rows: pd.DataFrame, progress: Report) -> ImportSummary:
     """An import may unsubscribe a customer, never subscribe one again: an unsubscribe (a file's or an
     unsubscribe event's) stays, whatever a later file says or leaves out. So does a bounce (`email_bounced`, e.g.
     from the suppression list of the shop's former email provider): it holds for that address, and a new address
@@ -599,42 +606,38 @@ def _import_customers(
     (``consent_changed_at``); the same consent again keeps its time, which a nightly file would otherwise move every
     night. Each consent given or withdrawn, and each unsubscribe, joins the customer's consent history with the
     import it came from (``source``; service.consent); a row saying what is stored adds nothing. The customers are
-    held (service.importing.customer_locks) before they are read, unless the caller ``locked`` them (a file's)."""
-    if not locked:
-        lock_customers(session, [(rows.customer_id, rows.email)])
-    now = utcnow()
-    plan, driver_updates = planned(session, rows, now)
-    existing = {external: customer.id for external, customer in plan.stored.items()}
-    new = [r for r in plan.records if r["external_id"] not in existing]
-    changed = [] if driver_updates is not None else [
-        {"id": existing[r["external_id"]], **r} for r in plan.records if r["external_id"] in plan.changed
-    ]  # fmt: skip
-    _write(session, Customer, new, changed)
-    if driver_updates:  # converted before SQLite's write lock was taken
-        session.connection().exec_driver_sql(UPDATE_BY_ID, driver_updates)
-    progress(len(plan.records), len(plan.records), "writing customers")
-    zones = {external: customer.timezone for external, customer in plan.stored.items()}
-    moved = move_to_new_zones(session, _zones_changed(plan.records, zones, existing), now)
-    added = [external for external in plan.changes if external not in existing]  # their row ids once written
-    ids = existing | _known_keys(session, Customer.external_id, Customer.id, added) if added else existing
-    record_imported(
-        session, {ids[external]: made for external, made in plan.changes.items()}, source or ImportSource(), now
-    )
-    unchanged = len(plan.records) - len(new) - len(plan.changed)
-    return ImportSummary("customers", len(plan.records), len(new), len(plan.changed), unchanged, drafts_moved=moved)
+    held (service.importing.customer_locks) before they are read."""
+    lock_customers(session, [(rows.customer_id, rows.email)])
+    plans = PlannedChunks(session)
+    plans.add(planned(session, rows, utcnow()), rows)
+    return _write_customers(session, plans, progress, ImportSource())
 
 
-def _zones_changed(
-    records: list[dict[str, Any]], zones: dict[str, str | None], existing: dict[str, int]
-) -> dict[int, tuple[str, str]]:
-    """The customers whose clock these records move (by row id: the zone before and after, the shop's,
-    `TAILOR_SEND_TIMEZONE`, for one without a zone of their own)."""
-    shop = SendScheduleSettings().timezone
-    return {
-        existing[r["external_id"]]: (zones[r["external_id"]] or shop, r["timezone"] or shop)
-        for r in records
-        if r["external_id"] in existing and (zones[r["external_id"]] or shop) != (r["timezone"] or shop)
-    }
+def _write_customers(session: Session, plans: PlannedChunks, progress: Report, source: ImportSource) -> ImportSummary:
+    """Write a customers file's planned chunks, SQLite's write lock taken once every chunk is planned
+    (``PlannedChunks.locked``), the consent changes they make recorded as of ``source``."""
+    written = ImportSummary("customers", 0, 0, 0)
+    for chunk in plans.locked(session):
+        chunk_progress = _after(written.rows, plans.rows, progress)
+        written = _added(written, _write_planned(session, chunk, chunk_progress, source))
+    return written
+
+
+def _write_planned(session: Session, chunk: PlannedChunk, progress: Report, source: ImportSource) -> ImportSummary:
+    """Write a chunk of customers as planned (``_import_customers`` says why each value is so)."""
+    writes = chunk.writes
+    _write(session, Customer, list(writes.inserts.values()), list(writes.updates.values()))
+    if writes.driver_updates:  # converted before SQLite's write lock was taken
+        session.connection().exec_driver_sql(UPDATE_BY_ID, list(writes.driver_updates.values()))
+    rows, changed = len(chunk.customer_ids), len(writes.driver_updates) + len(writes.updates)
+    progress(rows, rows, "writing customers")
+    zone_moves = {row_id: (before, after) for row_id, before, after in writes.zone_moves.values()}
+    moved = move_to_new_zones(session, zone_moves, chunk.now)
+    added = [external for external in writes.changes if external not in writes.ids]  # their row ids once written
+    ids = writes.ids | _known_keys(session, Customer.external_id, Customer.id, added) if added else writes.ids
+    record_imported(session, {ids[external]: made for external, made in writes.changes.items()}, source, chunk.now)
+    unchanged = rows - len(writes.inserts) - changed
+    return ImportSummary("customers", rows, len(writes.inserts), changed, unchanged, drafts_moved=moved)
 
 
 def _shared_addresses(session: Session, in_file: Callable[[list[str]], np.ndarray]) -> tuple[str, ...]:

@@ -148,6 +148,41 @@ def test_another_writer_writes_while_a_file_is_compared_and_the_import_keeps_wha
         assert (stored.first_name, stored.unsubscribed) == ("Anna", True)
 
 
+def test_another_writer_writes_while_a_later_chunk_is_compared_and_the_import_keeps_what_it_wrote(
+    engine, tmp_path, monkeypatch
+):
+    """SQLite: a file of more than one chunk wrote its first chunk, and so took the database's one write lock, before
+    it read and compared its later chunks: at 150,000 changed customers other writers waited most of 5 s. Now every
+    chunk is compared before any is written: a write meanwhile (an unsubscribe of a customer the second chunk renames)
+    is not kept waiting, and the import, once it holds the lock, compares that customer again: the unsubscribe stays."""
+    monkeypatch.setattr("service.importing.load.CHUNK_ROWS", 1)
+    with session_scope(engine) as session:
+        for name in ("c1", "c2"):
+            session.add(
+                Customer(external_id=name, email=f"{name}@example.com", first_name=name, marketing_consent=True)
+            )
+    path = tmp_path / "customers.csv"
+    path.write_text(
+        "customer_id,email,first_name,marketing_consent\nc1,c1@example.com,One,true\nc2,c2@example.com,Two,true\n"
+    )
+    compared: list[bool] = []
+    compare = CustomerPlan.of
+
+    def unsubscribe_at_the_second_chunk(rows, read, now) -> CustomerPlan:
+        compared.append(True)
+        if len(compared) == 2:  # the second chunk's comparison
+            with sqlite3.connect(engine.url.database, timeout=0) as other:  # not waiting: "database is locked"
+                other.execute("UPDATE customers SET unsubscribed = 1 WHERE external_id = 'c2'")
+        return compare(rows, read, now)
+
+    monkeypatch.setattr(CustomerPlan, "of", unsubscribe_at_the_second_chunk)
+    with session_scope(engine) as session:
+        assert import_file(session, "customers", path).updated == 2
+    with session_scope(engine) as session:
+        stored = session.execute(select(Customer.first_name, Customer.unsubscribed).order_by(Customer.external_id))
+        assert stored.all() == [("One", False), ("Two", True)]
+
+
 # What splits the file's stored customers into groups locked one after another: each id looked up alone, or each
 # row of the file read as a chunk of its own.
 SPLITS = {"batches": ("service.db.batches.IN_BATCH", 1), "chunks": ("service.importing.load.CHUNK_ROWS", 1)}
