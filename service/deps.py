@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from service.auth import act_with_key, verify_key, verify_session
 from service.bounds import DATABASE_INT_MAX
 from service.db.models import ApiKey
-from service.db.session import session_scope
+from service.db.session import session_scope, wait_for_locks_bounded
 from service.errors import Unauthorized
 from service.external_ids import ExternalIdConvertor  # noqa: F401 (registers {name:external_id} for the routes)
 from service.state import AppState
@@ -33,6 +33,16 @@ StateDep = Annotated[AppState, Depends(get_state)]
 
 
 def get_session(state: StateDep) -> Iterator[Session]:
+    """The request's session, whose writes wait a bounded time for another's lock (``wait_for_locks_bounded``)."""
+    with session_scope(state.engine) as session:
+        wait_for_locks_bounded(session)
+        yield session
+
+
+def get_recording_session(state: StateDep) -> Iterator[Session]:
+    """The session of a request that records what a recipient or their email service did (an unsubscribe link, POST
+    /events): its writes wait for another's lock as long as it is held, since a busy answer would lose an unsubscribe
+    that neither a browser nor every email service sends again."""
     with session_scope(state.engine) as session:
         yield session
 
@@ -40,6 +50,7 @@ def get_session(state: StateDep) -> Iterator[Session]:
 # Function scope: the session commits as the route returns, before the response is sent, so that a client (the
 # review page following its redirect) never reads the state from before a change it was told was made.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+RecordingSessionDep = Annotated[Session, Depends(get_recording_session, scope="function")]
 
 
 # The two ways an API client sends its key, declared so that the OpenAPI document (and the docs page's

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from service.deps import ApiKeyDep, SessionDep
+from service.deps import ApiKeyDep, RecordingSessionDep
 from service.events import ingest_events
 from service.routes.responses import KEYED, errors
 from service.schemas import EventsIn, EventsRecorded
@@ -12,7 +12,7 @@ router = APIRouter(tags=["events"], responses=errors(*KEYED, 413))
 
 # Fields left out stay out (`skipped` with none skipped, the way an event did not name its send), as ever.
 @router.post("/events", response_model=EventsRecorded, response_model_exclude_unset=True)
-def post_events(body: EventsIn, session: SessionDep, _key: ApiKeyDep) -> dict:
+def post_events(body: EventsIn, session: RecordingSessionDep, _key: ApiKeyDep) -> dict:
     """Record delivery, open, click, conversion and unsubscribe events of sent email, each naming its send by
     `send_id` or `message_id` (the email's Message-ID, with or without its angle brackets). An open or a click your
     service tells a machine made (SendGrid's `sg_machine_open`) is posted as `machine_open` or `machine_click`: kept,

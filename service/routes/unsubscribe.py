@@ -10,7 +10,7 @@ from fastapi.templating import Jinja2Templates
 
 from generation.templates import strings
 from service import unsubscribe as unsubscribe_ops
-from service.deps import SessionDep
+from service.deps import RecordingSessionDep, SessionDep
 from service.review import TEMPLATES_DIR
 from service.routes.responses import REFUSES_NO_INPUT, errors
 
@@ -31,7 +31,7 @@ def confirm_page(token: str, request: Request, session: SessionDep) -> HTMLRespo
 
 
 @router.post("/{token}", response_class=HTMLResponse, openapi_extra=REFUSES_NO_INPUT)
-def unsubscribe(token: str, request: Request, session: SessionDep) -> HTMLResponse:
+def unsubscribe(token: str, request: Request, session: RecordingSessionDep) -> HTMLResponse:
     """Unsubscribe the recipient (recorded as an `unsubscribe` event on the send); the form's body, such as
     `List-Unsubscribe=One-Click`, is not needed."""
     return _page(request, lambda: unsubscribe_ops.unsubscribe(session, token), token)
