@@ -306,7 +306,7 @@ def is_database_busy(error: BaseException) -> bool:
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with an input file: where it is and why. ``row`` is a CSV file's line (the header is line
-    1) or a Parquet file's row counted from 1 (``service.importing.load.first_row``)."""
+    1) or a Parquet file's row counted from 1 (``service.importing.files.first_row``)."""
 
     row: int | None
     column: str | None

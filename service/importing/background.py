@@ -26,7 +26,8 @@ from typing import Any, BinaryIO
 from sqlalchemy import Engine
 
 from service.db.session import session_scope
-from service.importing.load import ImportSummary, import_file
+from service.importing.load import import_file
+from service.importing.writes import ImportSummary
 from service.jobs import JobRunner, Progress
 from service.jobs.recovery import beats_missed_seconds, stopped_processes, worker_name
 from service.jobs.runner import undone_if_never_run

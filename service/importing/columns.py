@@ -84,12 +84,13 @@ CUSTOMERS = TableSpec(
         # none given (no column, an empty cell): a stored customer keeps theirs, a new one gets the shop's default
         Column("locale", "text", required=False, allow_empty=True, kept_when_missing=True, stored=Customer.locale),
         # An IANA zone, whose clock the customer's send hours are (service.send_times); none given (no column, an
-        # empty cell): a stored customer keeps theirs, a new one has the shop's (load._import_customers)
+        # empty cell): a stored customer keeps theirs, a new one has the shop's (customers.import_customers)
         Column("timezone", "text", required=False, allow_empty=True, kept_when_missing=True, stored=Customer.timezone),
         Column("marketing_consent", "bool"),
-        # When the shop collected that consent, kept only where the consent is new or changed (load._import_customers)
+        # When the shop collected that consent, kept only where the consent is new or changed
+        # (customers.import_customers)
         Column("consent_at", "timestamp", required=False, allow_empty=True, kept_when_missing=True),
-        # An import may set these, never clear them: see load._import_customers.
+        # An import may set these, never clear them: see customers.import_customers.
         Column("unsubscribed", "bool", required=False, default=False),
         Column("email_bounced", "bool", required=False, default=False),
     ),
@@ -216,7 +217,7 @@ def parse_table(
     frame: pd.DataFrame, spec: TableSpec, dates_day_first: dict[str, bool] | None = None
 ) -> tuple[pd.DataFrame, list[Problem]]:
     """Parse every documented column of `frame`, whose index is the number its rows' problems name them by (see
-    ``load.first_row``: a CSV file's line, a Parquet file's row); returns the typed frame and the problems found.
+    ``files.first_row``: a CSV file's line, a Parquet file's row); returns the typed frame and the problems found.
     ``dates_day_first``: for a chunk of a file, the order of each date column's numeric dates over the whole file (or
     as given with it, or settled by an earlier file: load._date_orders), instead of the chunk's own."""
     problems: list[Problem] = []

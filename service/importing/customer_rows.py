@@ -1,9 +1,9 @@
-"""What a chunk of a customers file writes over the customers stored (load._import_customers says why each value is
-so): each row's record, which stored customers it changes, and the consent changes it makes, planned from one read of
-the stored customers. On SQLite the plan is made before the import takes the database's one write lock, and checked
-once it holds it (service.importing.customer_plans): the rows of customers another writer changed meanwhile are
-planned again, so that what is written is what planning under the lock would have written, while the lock is held
-for that check and the write alone (service.importing.customer_locks)."""
+"""What a chunk of a customers file writes over the customers stored (customers.import_customers says why each
+value is so): each row's record, which stored customers it changes, and the consent changes it makes, planned from
+one read of the stored customers. On SQLite the plan is made before the import takes the database's one write lock,
+and checked once it holds it (service.importing.customer_plans): the rows of customers another writer changed
+meanwhile are planned again, so that what is written is what planning under the lock would have written, while the
+lock is held for that check and the write alone (service.importing.customer_locks)."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from service import importing
 from service.deps import ApiKeyDep, SessionDep, StateDep
 from service.importing.background import imported, submit_import
 from service.importing.date_orders import day_first_of, every_settled_order, forget, order_name
-from service.importing.load import base_name
+from service.importing.files import base_name
 from service.routes.responses import KEYED, errors
 from service.schemas import ErrorOut, ImportResult, JobStarted, SettledDateOrderOut
 from service.settings import home_settings

@@ -155,7 +155,7 @@ def test_another_writer_writes_while_a_later_chunk_is_compared_and_the_import_ke
     it read and compared its later chunks: at 150,000 changed customers other writers waited most of 5 s. Now every
     chunk is compared before any is written: a write meanwhile (an unsubscribe of a customer the second chunk renames)
     is not kept waiting, and the import, once it holds the lock, compares that customer again: the unsubscribe stays."""
-    monkeypatch.setattr("service.importing.load.CHUNK_ROWS", 1)
+    monkeypatch.setattr("service.importing.files.CHUNK_ROWS", 1)
     with session_scope(engine) as session:
         for name in ("c1", "c2"):
             session.add(
@@ -185,7 +185,7 @@ def test_another_writer_writes_while_a_later_chunk_is_compared_and_the_import_ke
 
 # What splits the file's stored customers into groups locked one after another: each id looked up alone, or each
 # row of the file read as a chunk of its own.
-SPLITS = {"batches": ("service.db.batches.IN_BATCH", 1), "chunks": ("service.importing.load.CHUNK_ROWS", 1)}
+SPLITS = {"batches": ("service.db.batches.IN_BATCH", 1), "chunks": ("service.importing.files.CHUNK_ROWS", 1)}
 
 
 @pytest.mark.postgres

@@ -149,7 +149,7 @@ def _attributes(engine, customer: str) -> dict:
 def imported_in_chunks(engine, tmp_path, monkeypatch) -> tuple[pd.DataFrame, Path]:
     """Five customers, c0 to c4 (c0, c2 and c4 consenting), imported from a parquet file read two rows at a time: the
     file and its frame, for a later import to change."""
-    monkeypatch.setattr("service.importing.load.CHUNK_ROWS", 2)
+    monkeypatch.setattr("service.importing.files.CHUNK_ROWS", 2)
     customers = pd.DataFrame(
         {
             "customer_id": [f"c{i}" for i in range(5)],

@@ -844,9 +844,9 @@ def test_sends_are_matched_and_replaced_in_batches_of_keys(engine, monkeypatch):
     variables"), and PostgreSQL's limit is 65,535. Batches of 7 here stand in for batches of 10,000."""
     from service.db import batches as batching
     from service.db.models import Event, Send
-    from service.importing import load
+    from service.importing import sends
 
-    monkeypatch.setattr(load, "batches", lambda values: batching.batches(values, size=7))
+    monkeypatch.setattr(sends, "batches", lambda values: batching.batches(values, size=7))
     monkeypatch.setattr(batching, "IN_BATCH", 7)  # the key lookups (batching.rows_where_in)
     _load_all(engine)
     n = 30
@@ -871,13 +871,12 @@ def test_orders_are_written_in_bounded_batches_and_a_reimport_updates_them(engin
     written ``WRITE_BATCH`` at a time (3 here), and known lines are looked up by the file's order ids in
     batches (4 here) rather than by reading the whole table."""
     from service.db import batches as batching
-    from service.importing import load
+    from service.importing import writes
 
-    monkeypatch.setattr(load, "WRITE_BATCH", 3)
-    monkeypatch.setattr(load, "batches", lambda values: batching.batches(values, size=4))
+    monkeypatch.setattr(writes, "WRITE_BATCH", 3)
     monkeypatch.setattr(batching, "IN_BATCH", 4)  # the key lookups (batching.rows_where_in)
-    written, plain_records = [], load._plain_records
-    monkeypatch.setattr(load, "_plain_records", lambda frame: written.append(len(frame)) or plain_records(frame))
+    written, plain_records = [], writes.plain_records
+    monkeypatch.setattr(writes, "plain_records", lambda frame: written.append(len(frame)) or plain_records(frame))
     _load_all(engine)
     n = 20
     orders = pd.DataFrame(

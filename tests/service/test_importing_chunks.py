@@ -50,7 +50,7 @@ def _shop(engine, demo_files) -> list:
 
 
 def _chunked(monkeypatch, rows: int) -> None:
-    monkeypatch.setattr("service.importing.load.CHUNK_ROWS", rows)
+    monkeypatch.setattr("service.importing.files.CHUNK_ROWS", rows)
 
 
 def test_a_file_read_in_chunks_writes_what_the_whole_file_writes(engine, demo_files, tmp_path, monkeypatch):

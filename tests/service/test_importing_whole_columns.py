@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from service.db.models import Customer
 from service.db.session import session_scope
 from service.errors import InvalidInput
-from service.importing import import_file, load
+from service.importing import files, import_file
 from tests.service.test_importing import CUSTOMERS, ORDERS, PRODUCTS
 
 
@@ -67,7 +67,7 @@ def test_a_required_column_empty_on_every_row_is_one_problem(engine, tmp_path):
 
 
 def test_a_column_empty_in_one_chunk_of_a_long_file_names_that_chunk_s_rows(engine, tmp_path, monkeypatch):
-    monkeypatch.setattr(load, "CHUNK_ROWS", 20)
+    monkeypatch.setattr(files, "CHUNK_ROWS", 20)
     frame = pd.concat([CUSTOMERS] * 25, ignore_index=True)
     frame["customer_id"] = [f"c{i}" for i in range(len(frame))]
     frame.loc[20:39, "email"] = ""  # lines 22 to 41, the second chunk

@@ -133,11 +133,11 @@ def test_a_bad_file_fails_its_job_with_the_problems_the_request_answers(client, 
 def test_the_job_shows_rows_written_while_it_writes(client, engine, tailor_home, monkeypatch):
     """Written in batches of 3 here; the job stops before its 2nd and 4th batch while the test reads its status.
     SQLite's write lock is the job's meanwhile, so the figures come from memory (Progress)."""
-    from service.importing import load
+    from service.importing import writes
 
-    monkeypatch.setattr(load, "WRITE_BATCH", 3)
+    monkeypatch.setattr(writes, "WRITE_BATCH", 3)
     gates = {2: (threading.Event(), threading.Event()), 4: (threading.Event(), threading.Event())}
-    calls, plain_records = [], load._plain_records
+    calls, plain_records = [], writes.plain_records
 
     def pausing(frame: pd.DataFrame) -> list[dict]:
         calls.append(len(frame))
@@ -147,7 +147,7 @@ def test_the_job_shows_rows_written_while_it_writes(client, engine, tailor_home,
             go.wait(timeout=30)
         return plain_records(frame)
 
-    monkeypatch.setattr(load, "_plain_records", pausing)
+    monkeypatch.setattr(writes, "plain_records", pausing)
     for kind, frame in (("customers", CUSTOMERS), ("products", PRODUCTS)):
         assert _post(client, kind, frame, background=False).status_code == 200
     n = 12

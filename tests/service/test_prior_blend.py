@@ -72,7 +72,7 @@ def test_sends_without_opens_still_train_a_model_at_the_shops_level(engine, demo
     """A shop without open tracking (or with few opens) gets the prior set to its own rates, not a failed
     training: the metadata says why the shop model was left out."""
     from service.db.session import session_scope
-    from service.importing.load import import_frame, read_table
+    from service.importing import import_frame, read_table
 
     sends = read_table(demo_files["sends"]).head(100).assign(opened="0", clicked="0", converted="0")
     with session_scope(engine) as session:
@@ -91,7 +91,7 @@ def test_sends_whose_outcomes_may_still_come_wait_for_a_later_training(engine, d
     from datetime import datetime, timedelta
 
     from service.db.session import session_scope
-    from service.importing.load import import_frame, read_table
+    from service.importing import import_frame, read_table
 
     sends = read_table(demo_files["sends"]).head(300)
     fresh = (datetime.now() - timedelta(hours=2)).strftime("%Y-%m-%d %H:%M:%S")
@@ -110,7 +110,7 @@ def test_training_learns_from_the_latest_sends_only(engine, demo_files, monkeypa
     """However many sends a shop has made, training reads the latest TAILOR_SCORING_MAX_SENDS of those whose
     outcomes are in, so its time and memory stay bounded; the metadata counts the older ones left out."""
     from service.db.session import session_scope
-    from service.importing.load import import_frame, read_table
+    from service.importing import import_frame, read_table
     from service.pipeline import frames
 
     sends = read_table(demo_files["sends"]).head(300)

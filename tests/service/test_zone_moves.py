@@ -122,7 +122,7 @@ def test_a_file_refused_after_its_first_chunk_was_written_moves_nothing(
 ):
     """The moves are the import's, in its transaction: a file written a row at a time and refused for its second
     row leaves the first row's zone and its customer's drafts as they were."""
-    monkeypatch.setattr("service.importing.load.CHUNK_ROWS", 1)
+    monkeypatch.setattr("service.importing.files.CHUNK_ROWS", 1)
     before = _moments(engine, at_nine_in_new_york)
     path = tmp_path / "customers.csv"
     path.write_text(HEADER + "ny,ny@example.com,Ny,true,Europe/Berlin\nbad,bad@example.com,Bad,true,Mars/Base\n")
