@@ -8,8 +8,9 @@ import re
 import unicodedata
 from collections.abc import Collection
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm.util import identity_key
 
 from service import consent
 from service.db.batches import batches
@@ -67,19 +68,44 @@ def stop_shared_addresses(session: Session, stopped: Collection[int] | None = No
         unsubscribed = unsubscribed.where(Customer.email_key.in_(keys))
         bounced = bounced.where(other.email_key.in_(keys))
     to_unsubscribe = session.scalars(unsubscribed).all()
-    bounced_keys = sorted({address_key(email) for email in session.scalars(bounced)} - {""})
-    not_marked = or_(Customer.bounced_email.is_(None), Customer.bounced_email != Customer.email)
-    to_bounce = [
-        customer_id
-        for batch in batches(bounced_keys)
-        for customer_id in session.scalars(select(Customer.id).where(Customer.email_key.in_(batch), not_marked))
-    ]
+    bounced_keys = {address_key(email) for email in session.scalars(bounced)}
     consent.unsubscribe_all(session, to_unsubscribe, consent.ADDRESS)
-    for batch in batches(to_bounce):
-        for customer in session.scalars(select(Customer).where(Customer.id.in_(batch))):
-            customer.bounced_email = customer.email  # in this customer's spelling, which `email_bounced` compares
+    return {*to_unsubscribe, *mark_bounced(session, bounced_keys)}
+
+
+def mark_bounced(session: Session, keys: Collection[str]) -> set[int]:
+    """Mark as bounced the address of every customer who has one of these addresses (``address_key``s), each in
+    their own spelling, which ``email_bounced`` compares; the row ids of those this marked. An UPDATE per ``IN_BATCH``
+    customers, in the order of their ids (as other writers lock rows), not one per customer: 10,000 bounce events
+    posted at once took 13 s on SQLite, each customer's change flushed before the next event's look-up. It marks
+    only those still at such an address and not marked, and in the spelling the database holds: a customer another
+    transaction moved, re-spelt or marked since their row was read is left, or marked, as that one left them."""
     session.flush()
-    return {*to_unsubscribe, *to_bounce}
+    keys = set(keys) - {""}
+    not_marked = or_(Customer.bounced_email.is_(None), Customer.bounced_email != Customer.email)
+    holding: dict[int, str] = {}  # row id -> address key, of those not marked yet
+    for batch in batches(sorted(keys)):
+        holding |= dict(
+            session.execute(
+                select(Customer.id, Customer.email_key).where(Customer.email_key.in_(batch), not_marked)
+            ).all()
+        )
+    marked = set()
+    for batch in batches(sorted(holding)):
+        # the key compared as an expression, not through its index: SQLite searched the index for every pair of a
+        # key and an id of the two lists, 11 million searches (5 s) for 10,000 ids at 1,112 addresses
+        at_those = (Customer.email_key + "").in_(sorted({holding[i] for i in batch}))
+        still_there = (Customer.id.in_(batch), at_those, not_marked)
+        marked.update(
+            session.scalars(
+                update(Customer).where(*still_there).values(bounced_email=Customer.email).returning(Customer.id),
+                execution_options={"synchronize_session": False},
+            )
+        )
+    for customer_id in holding:  # those the session holds read again when asked, as the UPDATE or another left them
+        if (customer := session.identity_map.get(identity_key(Customer, customer_id))) is not None:
+            session.expire(customer, ["email", "email_key", "bounced_email", "updated_at"])
+    return marked
 
 
 def shared_addresses(session: Session) -> dict[str, list[str]]:

@@ -16,7 +16,7 @@ from generation.errors import BrandKitInvalid, UnknownBrand
 from generation.links import link_key
 from generation.render import linked_url
 from service import consent
-from service.addresses import hold_household, stop_shared_addresses
+from service.addresses import hold_household, mark_bounced, stop_shared_addresses
 from service.clock import as_utc, utcnow
 from service.db.batches import rows_where_in
 from service.db.link_keys import link_key_digest
@@ -98,6 +98,7 @@ def ingest_events(session: Session, events: list[EventIn], through: str = "event
     recorded = duplicates = 0
     products = clicked_products(session, [(send, event.url) for send, event, _ in resolved if event.url is not None])
     stopped: set[int] = set()  # customers who may not be mailed any more
+    bounced: set[str] = set()  # the addresses (their keys) hard bounces came back from, marked all at once below
     if stopping_erased:
         stopped |= _stop_erased_addresses(session, [event for _, event in stopping_erased], erased_ids, erased_messages)
         for position, _ in stopping_erased:
@@ -117,10 +118,9 @@ def ingest_events(session: Session, events: list[EventIn], through: str = "event
             consent.unsubscribe_all(session, [customer.id for customer in others], consent.ADDRESS, occurred_at)
             stopped.update(customer.id for customer in (own, *others))
         elif event.kind == "bounce":  # a hard bounce: the address it went to does not take mail
-            for customer in holding_sent_address(session, send):
-                customer.bounced_email = customer.email
-                stopped.add(customer.id)
+            bounced.add(sent_address_key(send))
         recorded += 1
+    stopped |= mark_bounced(session, bounced)
     if stopped:  # their unsent drafts are no longer part of any campaign's mailing
         stopped |= stop_shared_addresses(session, stopped)
         mark_stale_for_customers(session, stopped, unsent_only=True)
@@ -251,15 +251,16 @@ def _stop_erased_addresses(
         )
         if digest:  # none for a send erased before its address's digest was kept (0026)
             kinds.setdefault(digest, set()).add(event.kind)
-    stopped, unsubscribing = set(), []
+    stopped, unsubscribing, bounced = set(), [], set()
     for customer in customers_with_addresses(session, set(kinds)):
         wanted = kinds[address_digest(customer.email)]
         if wanted & {"unsubscribe", "complaint"}:
             unsubscribing.append(customer.id)
         if "bounce" in wanted:
-            customer.bounced_email = customer.email
+            bounced.add(customer.email_key)
         stopped.add(customer.id)
     consent.unsubscribe_all(session, unsubscribing, consent.ADDRESS)
+    mark_bounced(session, bounced)
     return stopped
 
 
@@ -330,7 +331,12 @@ def holding_sent_address(session: Session, send: Send) -> list[Customer]:
     compared as addresses are (case, spaces): its own customer while they still have it, and any other id that has
     it (a household member, the same person under another id), also when its customer has moved to another address
     since. Imported history does not say where it went: its customer's address now stands in for it."""
-    key = send.to_email_key if send.to_email is not None else send.customer.email_key
-    if not key:
+    if not (key := sent_address_key(send)):
         return []
     return list(session.scalars(select(Customer).where(Customer.email_key == key)))
+
+
+def sent_address_key(send: Send) -> str:
+    """The address ``send`` went to, as addresses are compared (``address_key``): for imported history, which does
+    not say where it went, its customer's address now; "" for none."""
+    return (send.to_email_key if send.to_email is not None else send.customer.email_key) or ""

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from generation.locales import writing_locale
 from generation.render import html_locale
-from service.addresses import address_key, stop_shared_addresses
+from service.addresses import address_key, mark_bounced
 from service.clock import as_text, utcnow
 from service.db.clock import database_now
 from service.db.models import Campaign, Customer, Draft, Event, Send, Variant
@@ -306,9 +306,8 @@ def skip(engine: Engine, draft_id: int, why: str, answer: str, bounced: bool = F
         if draft is None:
             return _erased_meanwhile(draft_id)
         draft.status, draft.flagged, draft.claimed_by = "skipped", True, None
-        if bounced and draft.customer.email:
-            draft.customer.bounced_email = draft.customer.email
-            stop_shared_addresses(session, [draft.customer_id])  # the address bounced for every id that has it
+        if bounced:  # the address bounced for every id that has it
+            mark_bounced(session, [draft.customer.email_key])
         draft.flag_reasons = [*draft.flag_reasons, f"{why}: {answer}"]
         return _told(draft, answer)
 
