@@ -58,7 +58,7 @@ from service.db.models import Campaign, Customer, Draft, Send, Variant, left_to_
 from service.db.session import session_scope
 from service.drafts import AUDIENCE_ORDER, failed_checks, selected_variant
 from service.errors import Conflict, InvalidEnvironment, JobCancelled, MailServerUnavailable, NotFound, TailorError
-from service.experiments import no_reader_signal, plan_arms
+from service.experiments import ArmOutcomes, no_reader_signal, plan_arms
 from service.jobs.recovery import flag_interrupted_sends
 from service.logs import IN_RESULT
 from service.outcome_reports import unseen_in_batch
@@ -115,15 +115,15 @@ PROGRESS_SECONDS = 1.0  # how often a send over several connections reports how 
 REFUSALS_TO_STOP = 5
 
 
-def _hold_out(session: Session, campaign: Campaign, draft_ids: list[int]) -> dict[int, str]:
-    """An experiment's arm for each draft of this batch that takes part in it (service.experiments.plan_arms);
-    held-out drafts get the status ``holdout``."""
+def _hold_out(session: Session, campaign: Campaign, draft_ids: list[int], outcomes: ArmOutcomes) -> dict[int, str]:
+    """An experiment's arm for each draft of this batch that takes part in it (service.experiments.plan_arms, from
+    the arms' ``outcomes`` as the send read them); held-out drafts get the status ``holdout``."""
     drafts = [
         draft
         for batch in batches(draft_ids)
         for draft in session.scalars(select(Draft).where(Draft.id.in_(batch)).options(selectinload(Draft.customer)))
     ]
-    arms = plan_arms(session, campaign, drafts)
+    arms = plan_arms(session, campaign, drafts, outcomes)
     for draft in drafts:
         if arms.get(draft.id) == HOLDOUT:
             draft.status = "holdout"
@@ -159,11 +159,11 @@ def _due(campaign_id: int, now: datetime, due_check: bool):
 
 
 def _to_mail(
-    session: Session, campaign: Campaign, now: datetime, limit: int | None, due_check: bool = False
+    session: Session, campaign: Campaign, now: datetime, limit: int | None, due_check: bool, outcomes: ArmOutcomes
 ) -> tuple[list[int], HeldBack, int, dict[int, str]]:
     """The due drafts to mail now, with those held back (``hold_back_stale``; for the due-check, ``hold_back_late``
     first), how many were deferred (the contact policy) and each experiment draft's arm (held-out drafts are not
-    mailed). With
+    mailed; allocated from the arms' ``outcomes``, read once however many times this looks for drafts). With
     ``limit``, drafts are taken until ``limit`` are left to mail: a held-back, deferred or held-out draft does not
     count towards it, as it leaves the due drafts (flagged, its send time moved on, or ``holdout``), nor does one
     whose customer may not be mailed any more (it is among those returned, to be marked skipped)."""
@@ -198,7 +198,7 @@ def _to_mail(
         fresh = [draft_id for draft_id in fresh if draft_id in going]
         deferred += later
         if campaign.holdout_share is not None and fresh:
-            arms |= _hold_out(session, campaign, fresh)
+            arms |= _hold_out(session, campaign, fresh, outcomes)
         added = [draft_id for draft_id in fresh if arms.get(draft_id) != HOLDOUT]
         to_mail, to_skip = to_mail + added, to_skip + len(unmailable.intersection(added))
         if limit is None:
@@ -250,7 +250,8 @@ def send_campaign(
             if at_best_hour:
                 schedule_at_best_hours(session, campaign_id, scheduled or now)
         campaign = session.get(Campaign, campaign_id)
-        draft_ids, held_back, deferred, arms = _to_mail(session, campaign, now, limit, due_check)
+        outcomes = ArmOutcomes(campaign_id)  # an experiment's: read for its allocation, if it allocates any
+        draft_ids, held_back, deferred, arms = _to_mail(session, campaign, now, limit, due_check, outcomes)
         brand = load_brand(campaign.brand.slug)  # once: the loop below writes each send's locale with it
         sender = sender_of(brand.slug, settings)
         experiment = campaign.holdout_share is not None
@@ -332,7 +333,7 @@ def send_campaign(
         warnings.append(unseen)
         log.warning("an experiment's sends cannot report its allocation outcome",
                     extra={"campaign_id": campaign_id, "sent": tally.sent, **IN_RESULT})  # fmt: skip
-    elif experiment and (unread := _no_reader_signal(engine, campaign_id, sum(tally.sent_by_arm.values()))):
+    elif experiment and (unread := _no_reader_signal(engine, outcomes, sum(tally.sent_by_arm.values()))):
         warnings.append(unread)
         log.warning("an experiment's batch was split with no reader's outcome recorded",
                     extra={"campaign_id": campaign_id, "sent": tally.sent, **IN_RESULT})  # fmt: skip
@@ -351,13 +352,13 @@ def _allocation_unseen(engine: Engine, outbox: _Outbox, sent_in_arms: int) -> st
         return unseen_in_batch(session, outcome, sent_in_arms, outbox.tracking.carried())
 
 
-def _no_reader_signal(engine: Engine, campaign_id: int, sent_in_arms: int) -> str | None:
+def _no_reader_signal(engine: Engine, allocated_from: ArmOutcomes, sent_in_arms: int) -> str | None:
     """The warning of an experiment's batch split with no reader's outcome recorded, only machines'
     (service.experiments.no_reader_signal): its even split is no result."""
     if not sent_in_arms:
         return None
     with session_scope(engine) as session:
-        return no_reader_signal(session, campaign_id, sent_in_arms)
+        return no_reader_signal(session, allocated_from.campaign_id, sent_in_arms, allocated_from)
 
 
 @dataclass(frozen=True)
