@@ -8,7 +8,7 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from generation.brands import load_brand
@@ -103,10 +103,12 @@ def ingest_events(session: Session, events: list[EventIn], through: str = "event
         stopped |= _stop_erased_addresses(session, [event for _, event in stopping_erased], erased_ids, erased_messages)
         for position, _ in stopping_erased:
             skipped[position]["reason"] = ERASED_STOPPED
+    recorded_keys = _recorded_keys(session, {send.id for send, _, _ in resolved})
     for send, event, occurred_at in resolved:
-        if session.scalar(_recorded(send, event, occurred_at)):
+        if _key(send.id, event, occurred_at) in recorded_keys:
             duplicates += 1
             continue
+        recorded_keys |= _keys(send.id, event.event_id, event.kind, occurred_at)
         fields = {"kind": event.kind, "occurred_at": occurred_at, "value": event.value, "external_id": event.event_id}
         product_id = products.get((send.id, event.url)) if event.url is not None else None
         session.add(Event(send_id=send.id, product_id=product_id, **fields))
@@ -298,12 +300,29 @@ def _names_erased(event: EventIn, erased_ids: Collection[int], erased_messages: 
     return event.message_id is not None and _bare(event.message_id) in erased_messages
 
 
-def _recorded(send: Send, event: EventIn, occurred_at: datetime) -> Select:
-    """The event as already recorded, if it was: by the email service's `event_id` when it gives one (two purchases
-    in the same second are two events, a retry of either is one), else by its send, kind and moment."""
+def _recorded_keys(session: Session, send_ids: Collection[int]) -> set[tuple]:
+    """The keys (``_keys``) of the events recorded on these sends, read at once: looked up one event at a time, with
+    the session's changes flushed before each look-up, 10,000 bounce events posted at once took 13 s on SQLite."""
+    columns = (Event.send_id, Event.external_id, Event.kind, Event.occurred_at)
+    recorded: set[tuple] = set()
+    for send_id, external_id, kind, occurred_at in rows_where_in(session, columns, Event.send_id, sorted(send_ids)):
+        recorded |= _keys(send_id, external_id, kind, occurred_at)
+    return recorded
+
+
+def _keys(send_id: int, external_id: str | None, kind: str, occurred_at: datetime) -> set[tuple]:
+    """The keys an event recorded on a send is found by (``_key``): its `event_id`, when it has one, and its kind
+    and moment."""
+    by_moment = ("moment", send_id, kind, occurred_at)
+    return {by_moment} if external_id is None else {by_moment, ("event_id", send_id, external_id)}
+
+
+def _key(send_id: int, event: EventIn, occurred_at: datetime) -> tuple:
+    """The key of the event as already recorded, if it was: by the email service's `event_id` when it gives one (two
+    purchases in the same second are two events, a retry of either is one), else by its send, kind and moment."""
     if event.event_id is not None:
-        return select(Event.id).where(Event.send_id == send.id, Event.external_id == event.event_id)
-    return select(Event.id).where(Event.send_id == send.id, Event.kind == event.kind, Event.occurred_at == occurred_at)
+        return ("event_id", send_id, event.event_id)
+    return ("moment", send_id, event.kind, occurred_at)
 
 
 def _impossible_time(moment: datetime, send: Send) -> str | None:
