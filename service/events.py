@@ -301,8 +301,9 @@ def _names_erased(event: EventIn, erased_ids: Collection[int], erased_messages: 
 
 
 def _recorded_keys(session: Session, send_ids: Collection[int]) -> set[tuple]:
-    """The keys (``_keys``) of the events recorded on these sends, read at once: looked up one event at a time, with
-    the session's changes flushed before each look-up, 10,000 bounce events posted at once took 13 s on SQLite."""
+    """The keys (``_keys``) of the events recorded on these sends, read at once: looked up one event at a time, the
+    session's changes flushed before each look-up, 10,000 bounce events posted at once took 26 s on SQLite with their
+    customers' marking (3 s now, evals.scale.bounces)."""
     columns = (Event.send_id, Event.external_id, Event.kind, Event.occurred_at)
     recorded: set[tuple] = set()
     for send_id, external_id, kind, occurred_at in rows_where_in(session, columns, Event.send_id, sorted(send_ids)):

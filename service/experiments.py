@@ -123,7 +123,8 @@ class ArmOutcomes:
     (``plan_arms``) allocates from them however many times the send looks for more drafts to mail (a batch with a
     holdout looks twice or more), and when they hold a reader's outcome of the kind it allocates by, the warning as
     the send ends (``no_reader_signal``) reads nothing again: outcomes are only added, so that one is still there.
-    Each read took 4-5 s at 50,000 sends in the arms."""
+    At 50,000 sends in the arms each read took 1.2-1.5 s here, and a batch of 200 made three or four of them
+    (evals.scale.experiment_batch)."""
 
     def __init__(self, campaign_id: int, settings: ExperimentSettings | None = None) -> None:
         self.campaign_id, self.settings = campaign_id, settings or ExperimentSettings()

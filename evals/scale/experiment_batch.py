@@ -148,7 +148,7 @@ def run(sent: int, batch: int, home: Path) -> dict:
         campaign = create_campaign(session, spec)
         campaign_id = campaign.id
         send_ids = _sent_before(session, campaign_id, sent)
-        _approved(session, campaign, "N", 2 * batch)
+        _approved(session, campaign, "N", 3 * batch)  # two batches and their holdout
     port = free_port()
     controller = Controller(_Relay(), hostname="127.0.0.1", port=port)
     controller.start()

@@ -181,3 +181,36 @@ def test_the_fit_memory_benchmark_takes_a_list_of_counts_and_refuses_a_shop_of_n
     with pytest.raises(SystemExit) as refused:
         main(["--customers", "1000,0"])
     assert refused.value.code == 2 and "0 is not a count of 1 or more" in capsys.readouterr().err
+
+
+@pytest.mark.eval
+def test_the_bounce_benchmark_marks_every_customer_each_way_with_an_update_per_batch(tmp_path, monkeypatch, capsys):
+    from evals.scale.bounces import HOUSEHOLD, main
+
+    monkeypatch.setenv("TAILOR_HOME", str(tmp_path / "home"))  # the benchmark sets its own: restored after the test
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    assert main(["--customers", "40", "--out", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "bounces-40.json").read_text())
+    ways = report["ways"]
+    assert set(ways) == {"bounce events (one a customer)", "one bounce at an address all share",
+                         "households after an import"}  # fmt: skip
+    households = -(-40 // (HOUSEHOLD - 1))  # each with its one bounced before
+    assert [way["bounced"] for way in ways.values()] == [40, 40, 40 + households]
+    assert all(way["customer_updates"] == 1 and way["seconds"] >= 0 for way in ways.values())
+    assert "| UPDATEs of customers |" in capsys.readouterr().out
+
+
+@pytest.mark.eval
+def test_the_experiment_batch_benchmark_times_each_batch_and_its_reads_of_the_outcomes(tmp_path, monkeypatch):
+    from evals.scale.experiment_batch import main
+
+    monkeypatch.setenv("TAILOR_HOME", str(tmp_path / "home"))  # both set by the benchmark: restored after the test
+    monkeypatch.setenv("TAILOR_TRACK_CLICKS", "false")
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    assert main(["--sent", "60", "--batch", "10", "--out", str(tmp_path)]) == 0
+    batches = json.loads((tmp_path / "experiment-batch-60-10.json").read_text())["batches"]
+    unread, read = batches["no reader's click recorded"], batches["readers' clicks recorded"]
+    assert unread["sent"] == 10 and read["sent"] > 0  # the holdout takes some of the drafts left
+    assert any("No reader's click is recorded" in warning for warning in unread["warnings"])
+    assert not any("No reader's" in warning for warning in read["warnings"])
+    assert (unread["outcome_reads"], read["outcome_reads"]) == (2, 1)  # the allocation's, and the warning's
