@@ -254,13 +254,26 @@ class BlendRecommender(Recommender):
         return pd.DataFrame({kind: weights for kind, weights in self.weights.items()}, index=[*FEATURES, "intercept"])
 
     def _item_similarity(self, column: int) -> np.ndarray:
-        neighbours = self.signals.components["neighbours"]
-        _, column_map = self.signals.maps["neighbours"]
+        """How much each product lifts ``column`` in the "new" model's score, by the components that score reads
+        from a customer's purchases (collaborative, neighbours, content), each weighed by its learned weight and
+        scaled by its own largest link to ``column``: a purchase that supports the pick in any of them can be cited.
+        The neighbours alone, as before, keep only each product's nearest (``neighbours``): a pick the collaborative
+        or content score ranked was linked to none of its customer's purchases there, and explained by nothing."""
         similarity = np.zeros(self.vocabulary.n_products, dtype=np.float32)
-        inner = neighbours.vocabulary.product_columns([self.vocabulary.products[column]])[0]
-        if inner >= 0:
-            keep = column_map >= 0
-            similarity[column_map[keep]] = neighbours._item_similarity(inner)[keep]
+        for i, name in enumerate(FEATURES):
+            weight = self.weights["new"][i]
+            if name not in self.signals.components or weight <= 0:
+                continue
+            component = self.signals.components[name]
+            _, column_map = self.signals.maps[name]
+            inner = component.vocabulary.product_columns([self.vocabulary.products[column]])[0]
+            if inner < 0:
+                continue
+            links = np.nan_to_num(np.asarray(component._item_similarity(inner), dtype=np.float32))
+            largest = np.abs(links).max(initial=0.0)
+            if largest > 0:
+                keep = column_map >= 0
+                similarity[column_map[keep]] += weight * links[keep] / largest
         return similarity
 
 
