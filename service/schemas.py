@@ -328,6 +328,13 @@ class Recommendation(BaseModel):
         "cannot rank by their recent popularity in the shop's orders (their buyers, the latest weighing most), after "
         "the same business rules; `because_you_bought` is empty",
     )
+    reason: Literal["because_you_bought", "new_arrival", "fallback", "bought_before", "popular"] = Field(
+        description="why the product is there: `because_you_bought`, the customer's purchases most like it are named "
+        "there; `new_arrival` and `fallback`, as those fields say; `bought_before`, the customer's own purchase "
+        "again (a re-order), with no other purchase like it; `popular`, a product new to the customer that none of "
+        "their purchases explains, ranked by the shop's popularity, lately and last season (as for a customer with "
+        "no history)",
+    )
 
 
 # Who reviewed (as the reviews table holds it) and why: bounded, so that a runaway client cannot store megabytes.

@@ -90,7 +90,8 @@ def recommend_products(
     is false (the shop's ``TAILOR_CAMPAIGN_NEW_ARRIVALS`` and ``TAILOR_CAMPAIGN_NEW_ARRIVALS_DISCOUNT``). With
     `popularity` (``recommenders.fallback.recent_popularity`` of the shop's orders, asked only when a list comes out
     short), a list the model cannot fill is filled with the products it cannot rank, most popular first, each pick
-    marked as a fallback (``recommenders.fallback``); a reminder, which shows what its customer bought, is not.
+    marked as a fallback (``recommenders.fallback``); a reminder, which shows what its customer bought, is not. A pick
+    that names no purchase says why it is there all the same (``picks.REASONS``): bought before, or popular in the shop.
 
     Customers are ranked and explained `chunk_size` (else RECOMMEND_CHUNK) at a time, each chunk's purchases read
     for it alone: the candidates the rules sift through (a few dozen per customer) and what each bought are held
@@ -104,9 +105,10 @@ def recommend_products(
     new_products = frozenset(recommender.new_products) if isinstance(recommender, NewArrivals) else frozenset()
     if popularity is not None and not rules.bought_only:
         recommender = PopularFallback(recommender, popularity)
-    parts, explained, new_to_customer, fallbacks, done = [], [], [], [], 0
+    parts, explained, new_to_customer, fallbacks, reorders, done = [], [], [], [], [], 0
     for chunk in batches(customers, chunk_size or RECOMMEND_CHUNK):
         purchases = bought(chunk) if bought else None
+        held = purchases if purchases is not None else dict(zip(chunk, recommender.purchases_of(chunk), strict=True))
         part = recommend_with_rules(recommender, chunk, products, k, rules, purchases)
         parts.append(part)
         pairs = list(zip(part["customer_id"].tolist(), part["product_id"].tolist(), strict=True))
@@ -121,6 +123,7 @@ def recommend_products(
             product in new_products and product not in (purchases or {}).get(customer, ()) and not fallback
             for (customer, product), fallback in zip(pairs, fallen_back, strict=True)
         ]
+        reorders += [product in held.get(customer, ()) for customer, product in pairs]
         done += len(chunk)
         if progress:
             progress(done, len(customers))
@@ -128,7 +131,7 @@ def recommend_products(
     if ranked.empty and (unrankable := nothing_to_rank(recommender, products, rules, new_arrivals)):
         raise unrankable
     catalog = products.drop_duplicates("product_id").set_index("product_id").to_dict("index")
-    return Picks(ranked, explained, catalog, new_to_customer, fallbacks)
+    return Picks(ranked, explained, catalog, new_to_customer, fallbacks, reorders)
 
 
 def nothing_to_rank(recommender, products: pd.DataFrame, rules: Rules, new_arrivals: bool) -> NotReady | None:

@@ -15,24 +15,32 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+# Why a pick is there. "because_you_bought": the customer's purchases most like it are named; "new_arrival": a
+# product the model was trained without, ranked by its likeness to those it knows; "fallback": one the model could
+# not rank, by its recent popularity; "bought_before": the customer's own purchase again, no other purchase like it;
+# "popular": a product new to them that no purchase of theirs explains, which the model ranked by what it reads of
+# the whole shop (its popularity, lately and last season), as it ranks it for a customer with no history.
+REASONS = ("because_you_bought", "new_arrival", "fallback", "bought_before", "popular")
+
 
 class Picks(Mapping[str, list[dict[str, Any]]]):
     """customer id -> that customer's picks in rank order, each a dict of rank, score, the product's catalog
     facts, the names of up to a few products that explain it ("because you bought"), whether it is a new arrival
     the model was trained without, which the customer has not bought (``recommenders.cold_start``: "new, like ...
-    you bought"), and whether it is a fallback, there by its recent popularity in the shop (``recommenders.fallback``:
-    "popular in the shop lately")."""
+    you bought"), whether it is a fallback, there by its recent popularity in the shop (``recommenders.fallback``:
+    "popular in the shop lately"), and its ``reason``, one of REASONS: why it is there, in a word."""
 
     def __init__(
         self, ranked: pd.DataFrame, because: Sequence[Sequence[str]], catalog: Mapping[str, dict[str, Any]],
-        new_arrivals: Sequence[bool] = (), fallbacks: Sequence[bool] = (),
+        new_arrivals: Sequence[bool] = (), fallbacks: Sequence[bool] = (), bought_before: Sequence[bool] = (),
     ) -> None:  # fmt: skip
         """``ranked``: one row per pick (customer_id, rank, product_id, score), each customer's rows together and
         in rank order, as ``recommenders.rules.recommend_with_rules`` gives them; ``because``: per row, the
         product ids that explain it; ``catalog``: product id -> its catalog row; ``new_arrivals``: per row,
         whether it is a product the model was trained without that its customer has not bought (none given: no row);
         ``fallbacks``: per row, whether the fallback put it there by its recent popularity, the model ranking no more
-        products for the customer (``recommenders.fallback``; none given: no row)."""
+        products for the customer (``recommenders.fallback``; none given: no row); ``bought_before``: per row, whether
+        its customer bought the product (a re-order; none given: no row)."""
         customers = ranked["customer_id"].to_numpy()
         self._products = ranked["product_id"].to_numpy()
         self._ranks = ranked["rank"].to_numpy()
@@ -41,6 +49,9 @@ class Picks(Mapping[str, list[dict[str, Any]]]):
         self._catalog = catalog
         self._new_arrivals = np.asarray(new_arrivals, dtype=bool) if len(new_arrivals) else np.zeros(len(ranked), bool)
         self._fallbacks = np.asarray(fallbacks, dtype=bool) if len(fallbacks) else np.zeros(len(ranked), bool)
+        self._bought_before = (
+            np.asarray(bought_before, dtype=bool) if len(bought_before) else np.zeros(len(ranked), bool)
+        )
         bounds = np.r_[0, np.flatnonzero(customers[1:] != customers[:-1]) + 1, len(customers)] if len(customers) else []
         self._rows = {customers[start]: (int(start), int(stop)) for start, stop in itertools.pairwise(bounds)}
         if len(self._rows) != max(len(bounds) - 1, 0):
@@ -52,13 +63,24 @@ class Picks(Mapping[str, list[dict[str, Any]]]):
 
     def _pick(self, row: int) -> dict[str, Any]:
         product = self._catalog[self._products[row]]
+        because = self._reasons(product["name"], self._because[row])
         return {
             "rank": int(self._ranks[row]), "product_id": self._products[row], "name": product["name"],
             "category": product["category"], "price": float(product["price"]), "currency": product["currency"],
             "url": product["url"], "description": product["description"], "score": float(self._scores[row]),
-            "because_you_bought": self._reasons(product["name"], self._because[row]),
-            "new_arrival": bool(self._new_arrivals[row]), "fallback": bool(self._fallbacks[row]),
+            "because_you_bought": because, "new_arrival": bool(self._new_arrivals[row]),
+            "fallback": bool(self._fallbacks[row]), "reason": self._reason(row, because),
         }  # fmt: skip
+
+    def _reason(self, row: int, because: list[str]) -> str:
+        """The row's reason, one of REASONS: a fallback's and a new arrival's are theirs, named purchases or not."""
+        if self._fallbacks[row]:
+            return "fallback"
+        if self._new_arrivals[row]:
+            return "new_arrival"
+        if because:
+            return "because_you_bought"
+        return "bought_before" if self._bought_before[row] else "popular"
 
     def _reasons(self, name: str, because: Sequence[str]) -> list[str]:
         """The names of the purchases `because` may cite, each once, and none named as the pick itself: a shop's

@@ -3,6 +3,8 @@ facts from the catalog, explanations, and clear errors for contradictory options
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -46,6 +48,9 @@ def test_rules_shape_one_customers_list(client, trained):
         assert item["sku"] not in bought[customer]  # bought products are left out by default
         assert set(item["because_you_bought"]) <= bought_names  # never a product only viewed or carted
     assert any(item["because_you_bought"] for item in items)  # explanations come with the list
+    # and each product says why it is there: by the purchases it names, or none named, by what ranked it
+    assert all((item["reason"] == "because_you_bought") == bool(item["because_you_bought"]) for item in items)
+    assert {item["reason"] for item in items} <= {"because_you_bought", "popular"}
 
     one_each = client.get(url, params={"k": 10, "max_per_category": 1}).json()
     categories = [catalog[i["sku"]][0] for i in one_each]
@@ -320,3 +325,31 @@ def test_scores_are_shown_to_six_significant_digits_in_the_order_of_their_ranks(
     assert [pick["score"] for pick in drafts[0]["recommendations"]] == [
         pick["score"] for pick in client.get(f"/drafts/{drafts[0]['id']}").json()["recommendations"]
     ]
+
+
+def test_the_review_page_says_why_a_product_no_purchase_explains_is_in_the_email(client, trained, engine, monkeypatch):
+    """A product that named no purchase showed no reason on the review page: it says now what ranked it, popular in
+    the shop or bought before. A draft stored before picks had a reason shows what it showed."""
+    from markupsafe import escape
+
+    from service.db.models import Draft
+
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    campaign_id = generated_campaign(client, max_customers=5)
+    drafts = [draft for draft in client.get(f"/campaigns/{campaign_id}/drafts").json() if draft["recommendations"]]
+    assert all(pick["reason"] for draft in drafts for pick in draft["recommendations"])
+    first, second, third = (dict(pick) for pick in drafts[0]["recommendations"][:3])
+    unexplained = [
+        {**first, "because_you_bought": [], "reason": "popular"},
+        {**second, "because_you_bought": [], "reason": "bought_before"},
+        {key: value for key, value in third.items() if key != "reason"} | {"because_you_bought": []},
+    ]
+    with session_scope(engine) as session:
+        session.get(Draft, drafts[0]["id"]).recommendations = unexplained
+    page = client.get(f"/review/drafts/{drafts[0]['id']}")
+    assert page.status_code == 200, page.text
+    lines = {pick["product_id"]: line for line in re.findall(r"<li>(.*?)</li>", page.text) for pick in unexplained
+             if f">{pick['product_id']}<" in line}  # fmt: skip
+    assert "popular in the shop" in lines[first["product_id"]] and escape(first["name"]) in lines[first["product_id"]]
+    assert "bought before" in lines[second["product_id"]]
+    assert "popular" not in lines[third["product_id"]] and "bought" not in lines[third["product_id"]]
