@@ -730,6 +730,31 @@ class LateReapproved(BaseModel):
     goes: str = Field(description="when the drafts approved again go, in words")
 
 
+class RefreshFactsIn(RequestBody):
+    model_config = ConfigDict(extra="forbid")
+
+    reviewer: Reviewer = ""
+    expected_revision: ExpectedRevision = None
+
+
+class RefreshFactsCampaignIn(RequestBody):
+    model_config = ConfigDict(extra="forbid")
+
+    reviewer: Reviewer = ""
+
+
+class FactsRefreshed(BaseModel):
+    refreshed: int = Field(
+        description="pending and flagged drafts whose email was rendered again over the catalog's facts of now (a "
+        "price, name, link), their copy kept and checked again; each has a `refresh` review naming what changed"
+    )
+    flagged: int = Field(
+        description="of those, the ones still waiting for a person, flagged: copy that states an old price fails "
+        "its grounding check, and a product no longer for sale (out of stock, gone) is left in the email"
+    )
+    changed_meanwhile: int = Field(description="drafts edited or reviewed by someone else meanwhile: left as they are")
+
+
 class RejectIn(RequestBody):
     model_config = ConfigDict(extra="forbid")
 

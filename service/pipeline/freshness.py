@@ -4,11 +4,12 @@ person, not sent with stale facts), and its copy passing the guardrail checks, u
 them on purpose (approvals recorded before overrides existed had no such choice); and, for the due-check, not
 long past the time it was to go (``hold_back_late``).
 
-A draft held back for its facts cannot be written again: generating the campaign again keeps every reviewed
-draft (and is refused once the campaign has sent mail), and an edit changes the copy, not the prices shown. So
-the advice is what a person can do whatever the campaign's state: reject it, or approve it again once the
-catalog agrees with the email; an approval before then is refused (service.drafts.approve), as the send would
-only hold it back again."""
+A draft held back for a changed price is brought up to date by refreshing it (service.refreshed_facts:
+its email rendered again over the catalog's facts, its copy kept and checked again); generating the campaign again
+keeps every reviewed draft (and is refused once the campaign has sent mail), and an edit changes the copy, not the
+facts shown. A draft whose product is no longer for sale cannot be mended so: the advice is what a person can do
+whatever the campaign's state: reject it, or approve it again once the product is back; an approval before then is
+refused (service.drafts.approve), as the send would only hold it back again."""
 
 from __future__ import annotations
 
@@ -100,12 +101,12 @@ def _changes(shown: list[dict[str, Any]], catalog: dict[str, Product]) -> list[t
             changes.append((
                 f"{name} ({sku}) now costs {current.price:.2f} {current.currency}; "
                 f"the email shows {product['price']:.2f} {product['currency']}",
-                "approve it again once the price is back to the email's, or reject it",
+                "update it with the catalog's facts (its copy kept), or reject it",
             ))  # fmt: skip
     return changes
 
 
-def _catalog(session: Session, shown: Iterable[list[dict[str, Any]] | None]) -> dict[str, Product]:
+def shown_catalog(session: Session, shown: Iterable[list[dict[str, Any]] | None]) -> dict[str, Product]:
     """The catalog's products that these emails show (each email's products, as rendered), by sku."""
     skus = sorted({product["product_id"] for products in shown for product in products or []})
     return {
@@ -118,20 +119,20 @@ def _catalog(session: Session, shown: Iterable[list[dict[str, Any]] | None]) -> 
 def stale_facts(session: Session, draft: Draft) -> list[str]:
     """For each product of the draft's email that the catalog no longer agrees with, what changed and what a
     person can do ("... is out of stock; approve it again once it is back in stock, or reject it")."""
-    catalog = _catalog(session, [draft.recommendations])
+    catalog = shown_catalog(session, [draft.recommendations])
     return [f"{change}; {advice}" for change, advice in _changes(draft.recommendations or [], catalog)]
 
 
 def changes_since(session: Session, draft: Draft) -> list[str]:
     """What changed in the catalog, for each product of the draft's email it no longer agrees with, without advice:
     for an email sent, what its reader finds at the shop now ("... now costs 8.25 EUR; the email shows 7.50 EUR")."""
-    return changed_facts(draft.recommendations or [], _catalog(session, [draft.recommendations]))
+    return changed_facts(draft.recommendations or [], shown_catalog(session, [draft.recommendations]))
 
 
 def flag_out_of_date(session: Session, drafts: list[tuple[int, list[dict[str, Any]]]], when: str) -> list[int]:
     """Of ``drafts`` (id, the products its email shows), those whose email the catalog no longer agrees with, put
     back to review flagged with what changed (``when`` says at what: "Not approved with the others"); their ids."""
-    catalog = _catalog(session, (shown for _, shown in drafts))
+    catalog = shown_catalog(session, (shown for _, shown in drafts))
     stale = {draft_id: changes for draft_id, shown in drafts if (changes := _changes(shown or [], catalog))}
     for draft in session.scalars(select(Draft).where(Draft.id.in_(list(stale)))) if stale else []:
         _put_back(draft, [f"{when}: {change}; {advice}." for change, advice in stale[draft.id]])
@@ -228,7 +229,7 @@ def hold_back_stale(session: Session, draft_ids: list[int], held_back: HeldBack)
             .where(Draft.id.in_(batch))
             .order_by(Draft.id)
         ).all()
-        catalog = _catalog(session, (row.recommendations for row in rows))
+        catalog = shown_catalog(session, (row.recommendations for row in rows))
         failing = {row.id: failed for row in rows if row.checks and (failed := failed_of(row.checks))}
         overridden: dict[int, list[str] | None] = {}
         if failing:  # the latest approval of each: the last one read

@@ -1,5 +1,5 @@
-"""Re-renders a variant after a copywriter's edit and re-runs the guardrails on the edited copy; the draft's flag
-reasons then name the checks its variants fail."""
+"""Re-renders a variant after a copywriter's edit, or over the catalog's facts of now (service.refreshed_facts), and
+re-runs the guardrails on its copy; the draft's flag reasons then name the checks its variants fail."""
 
 from __future__ import annotations
 
@@ -45,7 +45,10 @@ def written_locale(draft: Draft, brand: BrandKit) -> str:
     return written if written in brand.covered_locales else writing_locale(draft.customer.locale, brand)[0]
 
 
-def rerender_variant(session: Session, draft: Draft, variant: Variant) -> None:
+def rerender_variant(session: Session, draft: Draft, variant: Variant, edited: bool = True) -> None:
+    """Render the variant's copy again over the draft's facts as stored and run its checks again: after an edit
+    (``edited``) every check but the campaign goal's, which holds the model's copy, not a person's; the draft's flag
+    reasons then say what its variants fail."""
     from generation.brands import load_brand
     from generation.pipeline import finish_variant
 
@@ -53,7 +56,7 @@ def rerender_variant(session: Session, draft: Draft, variant: Variant) -> None:
     finished = finish_variant(
         draft_request(draft, brand), brand, variant_id=variant.label,
         subject=variant.subject, preheader=variant.preheader, intro=variant.intro,
-        product_lines=list(variant.product_lines), edited=True,
+        product_lines=list(variant.product_lines), edited=edited,
         turned_down={check["name"]: check["turned_down"] for check in variant.checks if check.get("turned_down")},
     )  # fmt: skip
     variant.html, variant.text = finished.html, finished.text

@@ -23,11 +23,12 @@ from service.review import FORM_PAGE, PREFIX
 CARRIED_MAX = 64 * 1024  # characters of a carried form: a draft's texts are a few thousand at most
 # The forms carried (their address; the last part says what they do): any other address is not sent again.
 _ACTIONS = re.compile(
-    rf"^{PREFIX}/(?:drafts/\d+/(?:approve|reject|reopen|variants/\d+/(?:edit|suggest))|campaigns/\d+/approve-pending)$"
+    rf"^{PREFIX}/(?:drafts/\d+/(?:approve|reject|reopen|refresh-facts|variants/\d+/(?:edit|suggest))|campaigns/\d+/approve-pending)$"
 )
 BUTTONS = {
     "approve": "Approve", "reject": "Reject", "reopen": "Reopen", "edit": "Save edit",
     "suggest": "Suggest another version", "approve-pending": "Approve all pending drafts",
+    "refresh-facts": "Update with the catalog's facts",
 }  # fmt: skip
 # The fields a person wrote, shown to be checked or changed; the rest (revision, variant, override) stay hidden.
 WRITTEN = {"subject": "Subject", "preheader": "Preheader", "intro": "Intro", "product_line": "Product line",

@@ -1,5 +1,6 @@
-"""Drafts of a campaign: list, export, read, edit a variant (or ask the model for another version of it), approve
-(one, all pending, or all held back for lateness), reject, reopen.
+"""Drafts of a campaign: list, export, read, edit a variant (or ask the model for another version of it), refresh
+its email with the catalog's facts (one, or all out of date), approve (one, all pending, or all held back for
+lateness), reject, reopen.
 
 An edit, approval, rejection or reopening may carry the draft's `revision` it is based on as `expected_revision`:
 if the draft changed since (someone else edited or reviewed it), it is refused with 409 naming who changed what.
@@ -9,7 +10,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from service import drafts as draft_ops
-from service import late_drafts, suggestions
+from service import late_drafts, refreshed_facts, suggestions
 from service.deps import ApiKeyDep, OffsetQuery, SessionDep, StateDep
 from service.pipeline.exporting import EXPORT_WARNING, draft_ids, jsonl_chunks
 from service.routes.responses import KEYED, errors
@@ -19,8 +20,11 @@ from service.schemas import (
     DatabaseId,
     DraftOut,
     DraftStatus,
+    FactsRefreshed,
     LateReapproved,
     PendingApproved,
+    RefreshFactsCampaignIn,
+    RefreshFactsIn,
     RejectIn,
     SuggestionIn,
     SuggestionOut,
@@ -189,3 +193,31 @@ def reopen(draft_id: DatabaseId, session: SessionDep, _key: ApiKeyDep, body: Rej
     body = body or RejectIn()
     draft = draft_ops.reopen(session, draft_id, body.reviewer, body.comment, body.expected_revision)
     return draft_ops.draft_out(draft)
+
+
+@router.post("/drafts/{draft_id}/refresh-facts", response_model=DraftOut, responses=errors(404, 409, 413))
+def refresh_facts(
+    draft_id: DatabaseId, session: SessionDep, state: StateDep, _key: ApiKeyDep, body: RefreshFactsIn | None = None
+) -> DraftOut:
+    """Render the draft's email again with the catalog's facts of now (its products' prices, names, links), keeping
+    every variant's copy, and run the guardrails and the scoring model again: copy that states an old price then
+    fails its grounding check and flags the draft. The draft's flag reasons about a price the email now shows as the
+    catalog has it go; a product no longer for sale (out of stock, gone) stays in the email and the draft flagged.
+    A `refresh` review in its history names what changed (none when nothing had: the draft is returned as it was).
+    409 for a draft not pending or flagged, or changed since `expected_revision`."""
+    body = body or RefreshFactsIn()
+    draft, _ = refreshed_facts.refresh_facts(session, draft_id, body.reviewer, body.expected_revision, state.models)
+    return draft_ops.draft_out(draft)
+
+
+@router.post(
+    "/campaigns/{campaign_id}/drafts/refresh-facts", response_model=FactsRefreshed, responses=errors(404, 409, 413)
+)
+def refresh_campaign_facts(
+    campaign_id: DatabaseId, session: SessionDep, state: StateDep, _key: ApiKeyDep,
+    body: RefreshFactsCampaignIn | None = None,
+) -> FactsRefreshed:  # fmt: skip
+    """Refresh, as `POST /drafts/{id}/refresh-facts` does, each pending or flagged draft of the campaign whose email
+    the catalog has changed a fact of since it was written. Refused (409) while the campaign is being generated."""
+    body = body or RefreshFactsCampaignIn()
+    return FactsRefreshed(**refreshed_facts.refresh_campaign(session, campaign_id, body.reviewer, state.models))

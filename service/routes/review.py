@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from service import campaigns as campaign_ops
 from service import drafts as draft_ops
-from service import late_drafts, send_times
+from service import late_drafts, refreshed_facts, send_times
 from service.auth import SESSION_HOURS, close_session, open_session, verify_key
 from service.bounds import COUNT_MAX, DATABASE_INT_MAX
 from service.clock import as_utc
@@ -69,6 +69,7 @@ DONE = {
     "approved": "Approved, with variant {chosen} chosen.",
     "rejected": "Rejected.",
     "reopened": "Reopened for review.",
+    "refreshed": "Its email now shows the catalog's facts, its copy kept and checked again.",
     "suggested": "The model suggests another version of variant {edited}, beside its copy: put it into the edit form "
     "and save it to keep it; the draft is unchanged until then.",
 }
@@ -144,13 +145,17 @@ def _draft_page(
     )
     from generation.locales import amounts_locale
     from service.pipeline.contact_policy import current_deferral, without_deferrals
-    from service.pipeline.freshness import changes_since, stale_facts
+    from service.pipeline.freshness import changes_since, shown_catalog, stale_facts
     from service.pipeline.send_outcomes import skip_note
+    from service.refreshed_facts import refreshed
 
     written_in = _written_in(stored)
     context = {
         "draft": draft, "editable": editable, "retyped": retyped, "unsaved": edit if edit and not retyped else None,
         "out_of_date": stale_facts(session, stored) if editable else [],  # told before Approve refuses it
+        # what refreshing the email with the catalog's facts would change (a price, a name, a link)
+        "refreshable": refreshed(draft.recommendations or [], shown_catalog(session, [draft.recommendations]))[1]
+        if editable else [],
         # what the reader of an email sent finds at the shop now, where the catalog no longer agrees with it
         "changed_since_sent": changes_since(session, stored) if draft.status == "sent" else [],
         # the contact policy's note, its moment on the customer's clock
@@ -195,7 +200,7 @@ def _still(done: str | None, draft, edited_shown: bool) -> bool:
     """Whether what ``?done=`` says is still so: a link kept, or opened after someone else acted, says nothing."""
     if done in ("saved", "suggested"):  # a suggestion's page is the answer to its form alone (never ?done=)
         return edited_shown
-    if done == "reopened":
+    if done in ("reopened", "refreshed"):
         return draft.status in draft_ops.REVIEWABLE
     return done in ("approved", "rejected") and draft.status == done
 
@@ -366,7 +371,8 @@ def campaign_page(
     approved: int | None = Query(None, ge=0, le=COUNT_MAX), changed: int = Query(0, ge=0, le=COUNT_MAX),
     out_of_date: int = Query(0, ge=0, le=COUNT_MAX), reapproved: int | None = Query(None, ge=0, le=COUNT_MAX),
     edited: int = Query(0, ge=0, le=COUNT_MAX), fails_checks: int = Query(0, ge=0, le=COUNT_MAX),
-    not_late: int = Query(0, ge=0, le=COUNT_MAX),
+    not_late: int = Query(0, ge=0, le=COUNT_MAX), refreshed: int | None = Query(None, ge=0, le=COUNT_MAX),
+    still_flagged: int = Query(0, ge=0, le=COUNT_MAX),
 ) -> HTMLResponse:  # fmt: skip
     """A page of the campaign's drafts (flagged first), all or those of one ``status``, or one customer's draft
     (found by id or email: a customer who wrote in)."""
@@ -392,7 +398,7 @@ def campaign_page(
         "read_at": read_at, "done": _bulk_done(approved, changed, out_of_date) or _late_done(
             reapproved, {"not_late": not_late, "edited_since": edited, "changed_since_read": changed,
                          "out_of_date": out_of_date, "fails_checks": fails_checks},
-        ),
+        ) or _refresh_done(refreshed, still_flagged, changed),
         "late": late_drafts.count_held_back_late(session, campaign_id) if campaign.drafts.get("flagged") else 0,
         # a scheduled campaign's customers' zones: one moment is not one time of day for all of them
         "zones": send_times.campaign_zones(session, campaign_id) if campaign.scheduled_at else [],
@@ -415,6 +421,22 @@ def _bulk_done(approved: int | None, changed: int, out_of_date: int = 0) -> str:
             f" {out_of_date} {'were' if out_of_date != 1 else 'was'} flagged instead: the catalog no longer agrees "
             "with their email (a price, the stock)."
         )
+    return said
+
+
+def _refresh_done(refreshed: int | None, still_flagged: int, changed: int) -> str:
+    """What updating the out-of-date drafts with the catalog's facts did, said once at the top of the campaign's
+    page."""
+    if refreshed is None:
+        return ""
+    said = f"Updated {refreshed} draft{'s' if refreshed != 1 else ''} with the catalog's facts."
+    if still_flagged:
+        said += (
+            f" {still_flagged} still {'wait' if still_flagged != 1 else 'waits'} for a person, flagged: copy stating "
+            "an old price, or a product no longer for sale."
+        )
+    if changed:
+        said += f" {changed} changed by someone else meanwhile {'were' if changed != 1 else 'was'} left as they are."
     return said
 
 
@@ -464,6 +486,16 @@ def reapprove_late(
         f"?reapproved={done['reapproved']}&not_late={left['not_late']}&edited={left['edited_since']}"
         f"&changed={left['changed_since_read']}&out_of_date={left['out_of_date']}&fails_checks={left['fails_checks']}"
     )
+    return _to(request, f"/review/campaigns/{campaign_id}{said}")
+
+
+@router.post("/campaigns/{campaign_id}/refresh-facts", response_model=None)
+def refresh_campaign_facts(
+    campaign_id: DatabaseId, request: Request, session: SessionDep, state: StateDep, reviewer: ReviewerDep
+) -> RedirectResponse:
+    """Update the campaign's out-of-date drafts with the catalog's facts (see refreshed_facts.refresh_campaign)."""
+    done = refreshed_facts.refresh_campaign(session, campaign_id, reviewer, state.models)
+    said = f"?refreshed={done['refreshed']}&still_flagged={done['flagged']}&changed={done['changed_meanwhile']}"
     return _to(request, f"/review/campaigns/{campaign_id}{said}")
 
 
@@ -556,6 +588,19 @@ def reopen(
     except (TailorError, OperationalError) as error:
         return _refused(request, session, draft_id, error, {"reopen": comment}, whose=whose)
     return _back_to(request, draft_id, "reopened")
+
+
+@router.post("/drafts/{draft_id}/refresh-facts", response_model=None)
+def refresh_facts(
+    draft_id: DatabaseId, request: Request, session: SessionDep, state: StateDep, reviewer: ReviewerDep,
+    expected_revision: RevisionForm = None, whose: WhoseForm = None,
+) -> RedirectResponse | HTMLResponse:  # fmt: skip
+    """Render the draft's email again with the catalog's facts of now, its copy kept (refreshed_facts.refresh_facts)."""
+    try:
+        refreshed_facts.refresh_facts(session, draft_id, reviewer, expected_revision, state.models)
+    except (TailorError, OperationalError) as error:
+        return _refused(request, session, draft_id, error, whose=whose)
+    return _back_to(request, draft_id, "refreshed")
 
 
 @router.post("/drafts/{draft_id}/variants/{variant_id}/suggest", response_model=None)

@@ -1,0 +1,166 @@
+"""Refreshing a draft's email with the catalog's facts of now: a draft whose product changed price could only be
+rejected (an edit changes the copy, not the prices shown, and approval refuses it), so 34 of 268 drafts of an Online
+Retail campaign stayed stuck. Through the API on SQLite and the review page over HTTP."""
+
+from __future__ import annotations
+
+from html import unescape
+
+from generation.guardrails import check_label
+from tests.service.conftest import generated_campaign, trained_shop
+
+
+def _costs_more(engine, shown: dict, more: float = 5) -> float:
+    """Raise the catalog's price of a product an email shows; its price now."""
+    from service.db.models import Product
+    from service.db.session import session_scope
+
+    with session_scope(engine) as session:
+        session.query(Product).filter(Product.sku == shown["product_id"]).update({"price": shown["price"] + more})
+    return shown["price"] + more
+
+
+def _pending_draft(client, demo_files, monkeypatch, max_customers: int = 3) -> tuple[int, dict]:
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_shop(client, demo_files)
+    campaign_id = generated_campaign(client, max_customers=max_customers)
+    return campaign_id, client.get(f"/campaigns/{campaign_id}/drafts", params={"status": "pending"}).json()[0]
+
+
+def test_a_draft_whose_price_changed_is_refreshed_with_its_copy_kept_and_can_be_approved(
+    client, demo_files, engine, monkeypatch
+):
+    _, draft = _pending_draft(client, demo_files, monkeypatch)
+    shown = draft["recommendations"][0]
+    unchanged = client.post(f"/drafts/{draft['id']}/refresh-facts", json={"reviewer": "Ola"}).json()
+    assert unchanged["revision"] == draft["revision"] and unchanged["reviews"] == []  # nothing changed, nothing done
+    price = _costs_more(engine, shown)
+    refused = client.post(f"/drafts/{draft['id']}/approve", json={"reviewer": "Ola"})
+    assert refused.status_code == 409 and "out of date with the catalog" in refused.json()["message"]
+    stuck = client.get(f"/drafts/{draft['id']}").json()
+    assert any(reason.startswith("Not approved: ") for reason in stuck["flag_reasons"])
+
+    answer = client.post(
+        f"/drafts/{draft['id']}/refresh-facts", json={"reviewer": "Ola", "expected_revision": stuck["revision"]}
+    )
+    assert answer.status_code == 200, answer.text
+    fresh = answer.json()
+    assert fresh["recommendations"][0]["price"] == price and fresh["revision"] == stuck["revision"] + 1
+    for before, after in zip(stuck["variants"], fresh["variants"], strict=True):  # the copy is kept
+        assert [after[k] for k in ("subject", "preheader", "intro", "product_lines")] == [
+            before[k] for k in ("subject", "preheader", "intro", "product_lines")
+        ]
+        assert after["html"] != before["html"]  # the email shows the new price
+    assert not any("now costs" in reason for reason in fresh["flag_reasons"]), fresh["flag_reasons"]
+    review = fresh["reviews"][-1]
+    assert review["action"] == "refresh" and review["reviewer"] == "Ola"
+    assert (
+        f"({shown['product_id']}): price {shown['price']:.2f}" in review["comment"]
+        and f"{price:.2f}" in review["comment"]
+    )
+    assert fresh["status"] == ("flagged" if fresh["flag_reasons"] else "pending")
+
+    stale_page = client.post(
+        f"/drafts/{draft['id']}/refresh-facts", json={"reviewer": "Ola", "expected_revision": stuck["revision"]}
+    )
+    assert stale_page.status_code == 409 and "Ola" in stale_page.json()["message"]  # names who changed it since
+    approved = client.post(
+        f"/drafts/{draft['id']}/approve",
+        json={"reviewer": "Ola", "expected_revision": fresh["revision"], "override_checks": bool(fresh["flagged"]),
+              "comment": "checked"},
+    )  # fmt: skip
+    assert approved.status_code == 200 and approved.json()["status"] == "approved", approved.text
+    again = client.post(f"/drafts/{draft['id']}/refresh-facts", json={"reviewer": "Ola"})
+    assert again.status_code == 409 and "already approved" in again.json()["message"]
+
+
+def test_copy_stating_the_old_price_fails_its_check_once_refreshed(client, demo_files, engine, monkeypatch):
+    _, draft = _pending_draft(client, demo_files, monkeypatch)
+    shown = draft["recommendations"][0]
+    variant = next(v for v in draft["variants"] if v["id"] == draft["selected_variant_id"])
+    intro = f"{variant['intro']} Yours for {shown['price']:.2f} today."
+    edited = client.patch(
+        f"/drafts/{draft['id']}/variants/{variant['id']}", json={"intro": intro, "reviewer": "copy"}
+    ).json()
+    checks = {c["name"]: c for v in edited["variants"] if v["id"] == variant["id"] for c in v["checks"]}
+    assert checks["grounding"]["passed"]  # the price it states is the catalog's, for now
+    _costs_more(engine, shown)
+
+    fresh = client.post(f"/drafts/{draft['id']}/refresh-facts", json={"reviewer": "Ola"}).json()
+    mine = next(v for v in fresh["variants"] if v["id"] == variant["id"])
+    assert mine["intro"] == intro and mine["edited"]
+    grounding = next(c for c in mine["checks"] if c["name"] == "grounding")
+    assert not grounding["passed"] and f"{shown['price']:.2f}" in grounding["reason"]
+    assert fresh["status"] == "flagged" and any(
+        reason.startswith(f"variant {variant['label']} ") and check_label("grounding") in reason
+        for reason in fresh["flag_reasons"]
+    ), fresh["flag_reasons"]
+    refused = client.post(f"/drafts/{draft['id']}/approve", json={"reviewer": "Ola"})
+    assert refused.status_code == 409 and check_label("grounding") in refused.json()["message"]
+
+
+def test_a_campaign_s_out_of_date_drafts_are_refreshed_at_once(client, demo_files, engine, monkeypatch):
+    campaign_id, draft = _pending_draft(client, demo_files, monkeypatch, max_customers=6)
+    shown = draft["recommendations"][0]
+    price = _costs_more(engine, shown)
+    drafts = client.get(f"/campaigns/{campaign_id}/drafts").json()
+    showing = {d["id"] for d in drafts if shown["product_id"] in {p["product_id"] for p in d["recommendations"]}}
+    rejected = next((d["id"] for d in drafts if d["id"] in showing and d["id"] != draft["id"]), None)
+    if rejected is not None:  # a draft reviewed is not refreshed
+        client.post(f"/drafts/{rejected}/reject", json={"reviewer": "Ola", "comment": "no"})
+
+    answer = client.post(f"/campaigns/{campaign_id}/drafts/refresh-facts", json={"reviewer": "Ola"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["refreshed"] == len(showing - {rejected}) and answer.json()["changed_meanwhile"] == 0
+    for draft_id in showing:
+        after = client.get(f"/drafts/{draft_id}").json()
+        prices = {p["price"] for p in after["recommendations"] if p["product_id"] == shown["product_id"]}
+        assert prices == ({shown["price"]} if draft_id == rejected else {price})
+    again = client.post(f"/campaigns/{campaign_id}/drafts/refresh-facts", json={"reviewer": "Ola"}).json()
+    assert again == {"refreshed": 0, "flagged": 0, "changed_meanwhile": 0}
+
+
+def test_a_product_no_longer_for_sale_stays_in_the_email_and_the_draft_flagged(client, demo_files, engine, monkeypatch):
+    from service.db.models import Product
+    from service.db.session import session_scope
+
+    _, draft = _pending_draft(client, demo_files, monkeypatch)
+    gone, repriced = draft["recommendations"][0], draft["recommendations"][-1]
+    assert gone["product_id"] != repriced["product_id"]
+    price = _costs_more(engine, repriced)
+    with session_scope(engine) as session:
+        session.query(Product).filter(Product.sku == gone["product_id"]).update({"in_stock": False, "price": 1.0})
+
+    fresh = client.post(f"/drafts/{draft['id']}/refresh-facts", json={"reviewer": "Ola"}).json()
+    assert fresh["recommendations"][0] == gone and fresh["recommendations"][-1]["price"] == price
+    refused = client.post(f"/drafts/{draft['id']}/approve", json={"reviewer": "Ola"})
+    assert refused.status_code == 409 and "out of stock" in refused.json()["message"]
+
+
+def test_the_review_page_offers_the_refresh_on_the_draft_and_the_campaign(client, demo_files, engine, monkeypatch):
+    campaign_id, draft = _pending_draft(client, demo_files, monkeypatch)
+    page = client.get(f"/review/drafts/{draft['id']}").text
+    assert 'id="refresh-form"' not in page  # nothing to refresh
+    shown = draft["recommendations"][0]
+    price = _costs_more(engine, shown)
+    page = unescape(client.get(f"/review/drafts/{draft['id']}").text)
+    assert 'id="refresh-form"' in page and f"price {shown['price']:.2f} {shown['currency']} → {price:.2f}" in page
+
+    done = client.post(
+        f"/review/drafts/{draft['id']}/refresh-facts", data={"expected_revision": draft["revision"]},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert done.status_code == 303 and done.headers["location"].endswith(f"/review/drafts/{draft['id']}?done=refreshed")
+    page = unescape(client.get(done.headers["location"]).text)
+    assert "now shows the catalog's facts" in page and 'id="refresh-form"' not in page
+    assert client.get(f"/drafts/{draft['id']}").json()["recommendations"][0]["price"] == price
+
+    stale = client.post(f"/review/drafts/{draft['id']}/refresh-facts", data={"expected_revision": draft["revision"]})
+    assert stale.status_code == 409 and "was changed since you read it" in unescape(stale.text)
+
+    campaign_page = client.get(f"/review/campaigns/{campaign_id}").text
+    assert 'id="refresh-facts"' in campaign_page
+    bulk = client.post(f"/review/campaigns/{campaign_id}/refresh-facts", follow_redirects=False)
+    assert bulk.status_code == 303
+    said = unescape(client.get(bulk.headers["location"]).text)
+    assert "Updated 0 drafts with the catalog's facts." in said  # the one out of date was refreshed already
