@@ -14,8 +14,9 @@ def check(context: CheckContext) -> CheckResult:
     for field, value in context.copy_fields().items():
         low, high = LIMITS["product line" if field.startswith("product line") else field]
         size = len(value.strip())
+        told = f"the {field} is {size} character{'' if size == 1 else 's'}"
         if size < low:
-            return failed(NAME, f"the {field} is {size} characters, shorter than the minimum of {low}")
+            return failed(NAME, f"{told}, shorter than the minimum of {low}")
         if size > high:
-            return failed(NAME, f"the {field} is {size} characters, longer than the limit of {high}")
+            return failed(NAME, f"{told}, longer than the limit of {high}")
     return passed(NAME)

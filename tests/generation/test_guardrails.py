@@ -559,6 +559,12 @@ class TestLength(CheckContract):
         long = CHECKS["length"](context(subject="T" + "e" * 70))
         assert long.reason == "the subject is 71 characters, longer than the limit of 70"
 
+    def test_a_field_of_one_character_is_said_in_the_singular(self):
+        """A copywriter read "the subject is 1 characters"."""
+        assert CHECKS["length"](context(subject="!")).reason == (
+            "the subject is 1 character, shorter than the minimum of 8"
+        )
+
     def test_spaces_around_a_field_do_not_count_towards_its_length(self):
         assert CHECKS["length"](context(subject="   Hi Anna   ")).reason == (
             "the subject is 7 characters, shorter than the minimum of 8"
