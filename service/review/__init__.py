@@ -88,12 +88,25 @@ def as_probability(value: float) -> str:
     return f"{value * 100:.0f}%"
 
 
+def language_name(locale: str | None) -> str:
+    """A customer's locale as a person reads it, its code kept: "Norwegian Bokmål (nb)", not "nb"; the code alone for
+    one Babel (CLDR) does not know, and nothing for none."""
+    from babel import Locale, UnknownLocaleError
+
+    code = (locale or "").strip()
+    try:
+        return f"{Locale.parse(code.replace('-', '_')).get_display_name('en')} ({code})" if code else ""
+    except (UnknownLocaleError, ValueError):
+        return code
+
+
 templates.env.filters["shop_time"] = on_shop_clock  # "scheduled for Fri 01 Jan 09:00 CET"
 templates.env.filters["customer_time"] = on_customer_clock  # "sends Fri 09:00 America/New_York"
 templates.env.filters["probability"] = as_probability
 templates.env.filters["price"] = as_price
 templates.env.filters["amount_off"] = as_amount_off
 templates.env.filters["segment_label"] = segment_label
+templates.env.filters["language_name"] = language_name
 templates.env.filters["campaign_type_label"] = lambda name: CAMPAIGN_TYPE_LABELS.get(name, name.replace("_", " "))
 
 TITLES = {403: "Not allowed", 404: "Not found", 409: "Not done", 422: "Not accepted", 503: "Busy"}

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, get_args
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -114,6 +115,7 @@ def _draft_page(
     request: Request, session: Session, draft_id: int, error: TailorError | None = None,
     edit: dict[str, Any] | None = None, preview: int | None = None, comments: dict[str, str] | None = None,
     approval: dict[str, Any] | None = None, done: str | None = None, suggested: dict[str, Any] | None = None,
+    listed: str = "",
 ) -> HTMLResponse:  # fmt: skip
     """The draft's page; after a refused action, with the error (and its status code) and, for an edit, the
     values the person typed (for an approval or a rejection, the comment, in ``comments`` by form; for an
@@ -123,7 +125,8 @@ def _draft_page(
     from, beside the draft as it is now. The preview shows variant `preview` when the draft has it, else the one
     sent, else the chosen one. ``done``, the action just done (a key of DONE), is said at the top. ``suggested``: the
     variant a version was asked for (``variant_id``), the note sent (``note``) and, once written, the version
-    (``suggestion``, a SuggestionOut), shown beside the variant's copy."""
+    (``suggestion``, a SuggestionOut), shown beside the variant's copy. ``listed``: the query of the campaign's list
+    of drafts the person came from (``_listed``), which its links back to the campaign keep."""
     stored = draft_ops.get_draft(session, draft_id)
     next_id, waiting = draft_ops.next_to_review(session, stored)
     draft = draft_ops.draft_out(stored)
@@ -168,6 +171,7 @@ def _draft_page(
         # French, not "39,00 €" (generation.locales.number_locale)
         "shown": shown, "written_in": written_in, "numbers_in": amounts_locale(draft.locale, written_in),
         "next_id": next_id, "waiting": waiting, "comments": comments or {}, "approval": approval or {},
+        "listed": listed,
         "done": said if not error else "",
         "error_variant": labels.get((edit or suggested or {}).get("variant_id")) if edit or suggested else None,
         "suggested": suggested or {},
@@ -393,6 +397,7 @@ def campaign_page(
     )  # fmt: skip
     context = {
         "campaign": campaign, "drafts": drafts, "status": status, "page": page, "customer": customer,
+        "listed": _listed(status, customer, page),  # passed on to each draft's page, for its way back to this list
         "elsewhere": elsewhere,
         "has_next": len(rows) > DRAFTS_PER_PAGE, "per_page": DRAFTS_PER_PAGE, "statuses": list(get_args(DraftStatus)),
         "read_at": read_at, "done": _bulk_done(approved, changed, out_of_date) or _late_done(
@@ -404,6 +409,13 @@ def campaign_page(
         "zones": send_times.campaign_zones(session, campaign_id) if campaign.scheduled_at else [],
     }  # fmt: skip
     return templates.TemplateResponse(request, "campaign.html", context)
+
+
+def _listed(status: str | None, customer: str | None, page: int | None) -> str:
+    """The query of a list of a campaign's drafts (its status filter, search and page), as a draft's page passes it on
+    back to the list: a copywriter who opened a draft from page 3 of the flagged ones went back to page 1 of all."""
+    wanted = {"status": status if status in get_args(DraftStatus) else None, "customer": (customer or "").strip()}
+    return urlencode({**{k: v for k, v in wanted.items() if v}, **({"page": page} if page and page > 1 else {})})
 
 
 def _bulk_done(approved: int | None, changed: int, out_of_date: int = 0) -> str:
@@ -532,11 +544,14 @@ def campaign_action_address(campaign_id: DatabaseId, action: str, request: Reque
 @router.get("/drafts/{draft_id}", response_class=HTMLResponse)
 def draft_page(
     draft_id: DatabaseId, request: Request, session: SessionDep, _key: ApiKeyDep, preview: DatabaseId | None = None,
-    done: str | None = None,
+    done: str | None = None, status: str | None = None, customer: str | None = None,
+    page: int | None = Query(None, ge=1, le=DATABASE_INT_MAX // DRAFTS_PER_PAGE),
 ) -> HTMLResponse:  # fmt: skip
     """The draft; `preview` names the variant whose email the preview shows (else the one sent, else the chosen
-    one); `done`, the action just done (saved, approved, rejected, reopened), said at the top."""
-    return _draft_page(request, session, draft_id, preview=preview, done=done)
+    one); `done`, the action just done (saved, approved, rejected, reopened), said at the top; `status`, `customer`
+    and `page`, the campaign's list of drafts it was opened from, which "← campaign" goes back to."""
+    listed = _listed(status, customer, page)
+    return _draft_page(request, session, draft_id, preview=preview, done=done, listed=listed)
 
 
 @router.get("/drafts/{draft_id}/{action:path}", include_in_schema=False)
