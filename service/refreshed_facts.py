@@ -7,10 +7,10 @@ edit changes the copy, not the facts: such a draft could only be rejected. Refre
 (service.pipeline.rendering), running every check again: copy that states the old price fails grounding and flags
 the draft, for a person to mend. The reasons it was flagged for a price since refreshed go; those for anything else
 stay. A product no longer for sale (gone from the catalog, no merchandise, out of stock) is not dropped, since the copy
-may speak of it: it stays as shown and the draft stays flagged for a person, as before (reject it, or approve it once
-the product is back in stock). Each refresh is a review (``refresh``) in the draft's history, naming what changed,
-and moves its revision on; only a pending or flagged draft is refreshed, one changed since the revision its reader
-saw is refused (DraftChanged)."""
+may speak of it: it stays as shown and the draft is flagged for a person saying so, as an approval would flag it
+(reject it, or approve it once the product is back in stock). Each refresh is a review (``refresh``) in the
+draft's history, naming what changed, and moves its revision on; only a pending or flagged draft is refreshed, one
+changed since the revision its reader saw is refused (DraftChanged)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from service.drafts import (
 )  # fmt: skip
 from service.errors import Conflict
 from service.forecasts import mark_stale
-from service.pipeline.freshness import shown_catalog
+from service.pipeline.freshness import flag_out_of_date, shown_catalog
 from service.pipeline.model_store import ModelStore
 from service.pipeline.rendering import rerender_variant
 
@@ -59,7 +59,11 @@ def refreshed(shown: list[dict[str, Any]], catalog: dict[str, Product]) -> tuple
         said = []
         if (round(current.price, 2), current.currency) != (round(product["price"], 2), product["currency"]):
             said.append(f"price {product['price']:.2f} {product['currency']} → {current.price:.2f} {current.currency}")
-        said += [f"{words} changed" for fact, words in FACTS.items() if getattr(current, fact) != product.get(fact)]
+        said += [  # of the facts the draft holds: one written before a fact was kept is not out of date for it
+            f"{words} changed"
+            for fact, words in FACTS.items()
+            if fact in product and getattr(current, fact) != product[fact]
+        ]
         fresh = {fact: getattr(current, fact) for fact in FACTS} | {
             "price": current.price,
             "currency": current.currency,
@@ -101,6 +105,8 @@ def refresh_facts(
     draft.recommendations = products
     for variant in draft.variants:
         rerender_variant(session, draft, variant, edited=variant.edited)
+    # a product no longer for sale stays, and the draft goes to a person saying so, as an approval would flag it
+    flag_out_of_date(session, [(draft.id, products)], "Updated with the catalog's facts, but")
     if models is not None:
         _rescore(draft, models)
     mark_stale(draft.campaign)

@@ -133,6 +133,11 @@ def test_a_product_no_longer_for_sale_stays_in_the_email_and_the_draft_flagged(c
 
     fresh = client.post(f"/drafts/{draft['id']}/refresh-facts", json={"reviewer": "Ola"}).json()
     assert fresh["recommendations"][0] == gone and fresh["recommendations"][-1]["price"] == price
+    assert fresh["status"] == "flagged" and any(
+        reason.startswith("Updated with the catalog's facts, but: ")
+        and f"({gone['product_id']}) is out of stock" in reason
+        for reason in fresh["flag_reasons"]
+    ), fresh["flag_reasons"]
     refused = client.post(f"/drafts/{draft['id']}/approve", json={"reviewer": "Ola"})
     assert refused.status_code == 409 and "out of stock" in refused.json()["message"]
 
