@@ -246,6 +246,8 @@ def _change_in_words(review: Review) -> str:
     who = review.reviewer or "someone"
     if review.action == "edit":
         return f"{who} edited {review.comment}"  # the comment names the variant and its fields
+    if review.action == "refresh":  # service.refreshed_facts: the comment names what changed
+        return f"{who} updated it with the catalog's facts ({review.comment})"
     return f"{who} {ACTIONS_DONE.get(review.action, review.action)} it"
 
 

@@ -63,7 +63,8 @@ def test_a_draft_whose_price_changed_is_refreshed_with_its_copy_kept_and_can_be_
     stale_page = client.post(
         f"/drafts/{draft['id']}/refresh-facts", json={"reviewer": "Ola", "expected_revision": stuck["revision"]}
     )
-    assert stale_page.status_code == 409 and "Ola" in stale_page.json()["message"]  # names who changed it since
+    assert stale_page.status_code == 409  # naming who changed what since
+    assert f"Ola updated it with the catalog's facts ({review['comment']})" in stale_page.json()["message"]
     approved = client.post(
         f"/drafts/{draft['id']}/approve",
         json={"reviewer": "Ola", "expected_revision": fresh["revision"], "override_checks": bool(fresh["flagged"]),
