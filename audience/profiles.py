@@ -115,8 +115,8 @@ def build_profiles(
     step("features")
     features = customer_features(lines, end, horizon_days).reindex(profiles.index)
     try:
-        churn = ChurnModel(horizon_days=horizon_days, **PROFILE_CHURN_MODEL).fit(lines, end, features, step.churn)
-        profiles["churn_risk"] = churn.predict_features(features).to_numpy()
+        churn = ChurnModel(horizon_days=horizon_days, **PROFILE_CHURN_MODEL)
+        profiles["churn_risk"] = churn.fit_predict(lines, end, features, step.churn).to_numpy()
         profiles.attrs["churn_model"] = churn.kind_
     except AudienceError as error:
         if purchase_model != "no model":

@@ -1,7 +1,8 @@
 """The supervised churn model (audience.churn): its level and ranking, a small shop's seasonal shift, a big shop's
-sampled snapshots, and a history nobody left refused."""
+sampled snapshots, fit_predict's risks those of fit and predict_features, and a history nobody left refused."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from audience.churn import ChurnModel
@@ -19,14 +20,13 @@ def test_boosted_risk_keeps_the_trees_mean_and_the_blend_ranking(shop_orders):
     assert risk.between(0, 1).all() and risk.index.equals(features.index)
     trees_mean = model.trees_calibrator_.predict_proba(model._log_odds(features)[:, None])[:, 1].mean()
     assert risk.mean() == pytest.approx(trees_mean, abs=1e-6)
-    order = np.argsort(model._calibrated_log_odds(features))
+    order = np.argsort(model._calibrated_log_odds(features, model._log_odds(features)))
     assert np.all(np.diff(risk.to_numpy()[order]) >= 0)
 
 
 def test_a_small_shops_level_follows_the_churn_it_saw_a_year_earlier():
     """BG/NBD knows no season: the log-odds shift that would have matched the churn at the training cutoff
     nearest a year before (cutoff 9 with 30-day steps and a 90-day horizon), and none without enough customers."""
-    import pandas as pd
     from scipy.special import logit
 
     # p_alive 1 and an expected count of log 2 give P(no purchase) = exp(-log 2) = 0.5 for every customer.
@@ -59,11 +59,23 @@ def test_a_big_shop_learns_from_the_snapshots_of_a_seeded_sample_of_customers(sh
     np.testing.assert_array_equal(capped.predict_features(features), again.predict_features(features))
 
 
+@pytest.mark.parametrize("small_shop_rows", [0, 10_000_000])
+def test_fit_predict_gives_the_risks_of_fit_then_predict_features_to_the_last_bit(shop_orders, small_shop_rows):
+    """fit_predict takes the trees' log-odds of the as-of customers once (fit used to take them twice, then
+    predict_features a third time); the risks are the same, for the trees and for a small shop's BG/NBD."""
+    lines = validate_orders(shop_orders)
+    features = customer_features(lines, AS_OF, 90)
+    fitted = ChurnModel(small_shop_rows=small_shop_rows).fit(lines, AS_OF, features)
+    model = ChurnModel(small_shop_rows=small_shop_rows)
+    risk = model.fit_predict(lines, AS_OF, features)
+    assert model.kind_ == fitted.kind_ == ("boosted_trees" if small_shop_rows == 0 else "bgnbd")
+    pd.testing.assert_series_equal(risk, fitted.predict_features(features), check_exact=True)
+    assert risk.index.equals(features.index) and risk.between(0, 1).all()
+
+
 def test_a_history_where_nobody_ever_left_is_refused_saying_so():
     """With 5,992 snapshots that all had one outcome, the refusal said the model needed "at least 200 snapshots
     with both outcomes; these orders give 5992"."""
-    import pandas as pd
-
     from audience.errors import NotEnoughHistory
 
     days = pd.date_range("2022-01-01", "2024-01-01", freq="10D")
