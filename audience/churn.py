@@ -110,10 +110,14 @@ class ChurnModel:
     def training_frame(
         self, lines: pd.DataFrame, as_of: pd.Timestamp, progress: Progress | None = None
     ) -> pd.DataFrame:
-        customers = np.sort(lines["customer_id"].unique())
+        # Customers are drawn by their place among the sorted ids (the same draw as from the ids themselves): testing
+        # a million lines' ids against 25,000 chosen strings took 0.3 s, picking them by code a millisecond.
+        codes, customers = pd.factorize(lines["customer_id"], sort=True)
         if self.max_customers is not None and len(customers) > self.max_customers:
-            chosen = np.random.default_rng(self.random_state).choice(customers, self.max_customers, replace=False)
-            lines = lines[lines["customer_id"].isin(chosen)]
+            drawn = np.random.default_rng(self.random_state).choice(len(customers), self.max_customers, replace=False)
+            chosen = np.zeros(len(customers), dtype=bool)
+            chosen[drawn] = True
+            lines = lines[chosen[codes]]
         frames = []
         history = OrderHistory(lines, self.horizon_days)
         cutoffs = self.training_cutoffs(lines, as_of)

@@ -57,6 +57,10 @@ def test_a_big_shop_learns_from_the_snapshots_of_a_seeded_sample_of_customers(sh
     sampled = capped.training_frame(lines[lines["timestamp"] < AS_OF], AS_OF)
     assert sampled.index.nunique() <= half < customers and capped.training_rows_ < uncapped.training_rows_
     np.testing.assert_array_equal(capped.predict_features(features), again.predict_features(features))
+    # The draw is of the sorted ids with the seeded generator: the customers it picked before it drew codes.
+    ids = np.sort(lines[lines["timestamp"] < AS_OF]["customer_id"].unique())
+    drawn = np.random.default_rng(capped.random_state).choice(ids, half, replace=False)
+    assert set(sampled.index) <= set(drawn) and len(set(drawn) - set(sampled.index)) < half // 4
 
 
 @pytest.mark.parametrize("small_shop_rows", [0, 10_000_000])

@@ -54,6 +54,9 @@ def test_a_product_bought_again_at_the_cutoff_is_not_known_to_bring_its_buyers_b
     # Q's one buyer has not come back yet: the shop's share (0 of 1 known buyers) shrinks nothing toward it.
     assert features.loc["E2", "product_retention_mean"] == 0.0
     assert history.churned_within(features.index, CUTOFF).to_dict() == {"E2": 0, "E3": 1}
+    # customers are matched by code; one the history never saw has no order in the horizon either
+    asked = pd.Index(["E3", "nobody", "E2"], name="customer_id")
+    assert history.churned_within(asked, CUTOFF).to_dict() == {"E3": 1, "nobody": 1, "E2": 0}
 
 
 def test_an_order_across_midnights_is_one_order_of_its_lines_before_the_cutoff():
