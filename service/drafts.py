@@ -201,12 +201,13 @@ def _require_comment(comment: str) -> None:
         raise InvalidInput("review", [Problem(None, "comment", message, "field")])
 
 
-def _require_reviewable(draft: Draft) -> None:
+def require_reviewable(draft: Draft) -> None:
+    """Refuse (Conflict) a review of a draft no longer pending or flagged (approved, rejected, sending, sent)."""
     if draft.status not in REVIEWABLE:
         raise Conflict(f"Draft {draft.id} is already {draft.status}; only pending or flagged drafts can be reviewed.")
 
 
-def _require_revision(session: Session, draft: Draft, expected: int | None) -> None:
+def require_unchanged_since(session: Session, draft: Draft, expected: int | None) -> None:
     """Refuse (DraftChanged) an action based on revision ``expected`` of a draft that changed since. None: the
     caller did not say (an API client from before revisions); the action is then based on the draft as read now."""
     if expected is not None and expected > draft.revision:  # not one the draft has had: a mistake, not a change
@@ -284,7 +285,7 @@ def _lost_to_another(session: Session, draft_id: int, status: str, revision: int
     return _changed_since(session, draft_id, revision)
 
 
-def _record(session: Session, draft: Draft, review: Review, status: str | None = None) -> None:
+def record_review(session: Session, draft: Draft, review: Review, status: str | None = None) -> None:
     """Record ``review``'s change of the draft (with ``status``, moving it there) by one conditional UPDATE of the
     draft's revision and status as they were read: of two changes of one draft at the same moment (a double
     click, two reviewers) one wins and the other is refused (Conflict if the draft was reviewed meanwhile,
@@ -321,8 +322,8 @@ def approve(
     ``expected_revision`` is refused (DraftChanged)."""
     draft = get_draft(session, draft_id)
     _require_comment(comment)
-    _require_revision(session, draft, expected_revision)  # first: a change since the page was read names who
-    _require_reviewable(draft)
+    require_unchanged_since(session, draft, expected_revision)  # first: a change since the page was read names who
+    require_reviewable(draft)
     if variant_id is not None and all(v.id != variant_id for v in draft.variants):
         # the body's variant_id is at fault, not the path: a 422 naming it, as other bad body fields are
         problem = Problem(None, "variant_id", f"variant {variant_id} is not a variant of draft {draft_id}", "field")
@@ -345,7 +346,7 @@ def approve(
     _require_fresh_facts(session, draft)
     other = chosen is not None and chosen.id != draft.selected_variant_id
     review = Review(action="approve", reviewer=reviewer, comment=comment.strip(), overridden_checks=failed or None)
-    _record(session, draft, review, "approved")
+    record_review(session, draft, review, "approved")
     _ask_anew(draft)  # a person chose to send it
     draft.pinned = other or bool(failed) or any(v.edited for v in draft.variants)
     if chosen is not None:
@@ -386,9 +387,9 @@ def _require_fresh_facts(session: Session, draft: Draft) -> None:
 
 def _flag_refused(session: Session, draft: Draft, reasons: list[str]) -> None:
     """Flag ``draft`` with ``reasons`` and commit that alone, only as it was read (status and revision, as
-    ``_record`` writes): a draft rejected or edited meanwhile by someone else is left as they left it (the ORM's
+    ``record_review`` writes): a draft rejected or edited meanwhile by someone else is left as they left it (the ORM's
     write of the whole row put a rejected draft back to review, and wrote over an edit's reasons), and refused as
-    ``_record`` refuses it. A database too busy to take the flag (an import holding SQLite's lock) does not keep
+    ``record_review`` refuses it. A database too busy to take the flag (an import holding SQLite's lock) does not keep
     the refusal, which says what changed, from being told."""
     draft_id, status, revision, kept = draft.id, draft.status, draft.revision, draft.flag_reasons or []
     flag = {"status": "flagged", "flagged": True, "flag_reasons": [*kept, *(r for r in reasons if r not in kept)]}
@@ -531,9 +532,9 @@ def reject(session: Session, draft_id: int, reviewer: str, comment: str, expecte
     """Reject the draft (it will not be sent); one changed since ``expected_revision`` is refused (DraftChanged)."""
     draft = get_draft(session, draft_id)
     _require_comment(comment)
-    _require_revision(session, draft, expected_revision)
-    _require_reviewable(draft)
-    _record(session, draft, Review(action="reject", reviewer=reviewer, comment=comment.strip()), "rejected")
+    require_unchanged_since(session, draft, expected_revision)
+    require_reviewable(draft)
+    record_review(session, draft, Review(action="reject", reviewer=reviewer, comment=comment.strip()), "rejected")
     mark_stale(draft.campaign)  # a rejected draft is not sent
     session.flush()
     return draft
@@ -548,14 +549,14 @@ def reopen(session: Session, draft_id: int, reviewer: str, comment: str, expecte
     is being sent, or that was never reviewed; DraftChanged for one changed since ``expected_revision``."""
     draft = get_draft(session, draft_id)
     _require_comment(comment)
-    _require_revision(session, draft, expected_revision)
+    require_unchanged_since(session, draft, expected_revision)
     if draft.status not in REOPENABLE:
         raise Conflict(
             f"Draft {draft.id} is {draft.status}; only an approved draft not yet sent, or a rejected one, can be "
             "taken back for review."
         )
     review = Review(action="reopen", reviewer=reviewer, comment=comment.strip())
-    _record(session, draft, review, "flagged" if draft.flagged else "pending")
+    record_review(session, draft, review, "flagged" if draft.flagged else "pending")
     draft.send_after, draft.at_wait_end, draft.pinned = None, False, False
     _ask_anew(draft)  # not tried again at a time its approval no longer gives
     mark_stale(draft.campaign)
@@ -605,8 +606,8 @@ def edit_variant(
     from service.pipeline.rendering import rerender_variant
 
     draft = get_draft(session, draft_id)
-    _require_reviewable(draft)
-    _require_revision(session, draft, edit.expected_revision)
+    require_reviewable(draft)
+    require_unchanged_since(session, draft, edit.expected_revision)
     variant = next((v for v in draft.variants if v.id == variant_id), None)
     if variant is None:
         raise NotFound(f"Variant {variant_id} is not a variant of draft {draft_id}.")
@@ -621,19 +622,21 @@ def edit_variant(
     if not changed:
         return draft
     review = Review(action="edit", reviewer=reviewer, comment=f"variant {variant.label}: {', '.join(sorted(changed))}")
-    _record(session, draft, review)  # before the copy changes: a concurrent change of the draft refuses this one
+    record_review(session, draft, review)  # before the copy changes: a concurrent change of the draft refuses this one
     for name, value in changed.items():
         setattr(variant, name, value)
     variant.edited = True
     rerender_variant(session, draft, variant)
     if models is not None:
-        _rescore(draft, models)
+        score_again(draft, models)
         mark_stale(draft.campaign)
     session.flush()
     return draft
 
 
-def _rescore(draft: Draft, models: ModelStore) -> None:
+def score_again(draft: Draft, models: ModelStore) -> None:
+    """Score the draft's variants again with the engagement model, and its review floors' flag reasons with them;
+    nothing before any scoring model is trained."""
     from service.pipeline.flags import refresh_floor_reasons
     from service.pipeline.generate import rescore_draft
 

@@ -25,11 +25,11 @@ from service.db.models import Draft, Product, Review
 from service.drafts import (
     APPROVE_BATCH,
     REVIEWABLE,
-    _record,
-    _require_reviewable,
-    _require_revision,
-    _rescore,
     get_draft,
+    record_review,
+    require_reviewable,
+    require_unchanged_since,
+    score_again,
 )  # fmt: skip
 from service.errors import Conflict
 from service.forecasts import mark_stale
@@ -93,13 +93,13 @@ def refresh_facts(
     recorded). Refused: a draft not pending or flagged (Conflict), one changed since ``expected_revision``
     (DraftChanged)."""
     draft = get_draft(session, draft_id)
-    _require_revision(session, draft, expected_revision)
-    _require_reviewable(draft)
+    require_unchanged_since(session, draft, expected_revision)
+    require_reviewable(draft)
     shown = draft.recommendations or []
     products, changes = refreshed(shown, shown_catalog(session, [shown]))
     if not changes:
         return draft, []
-    _record(session, draft, Review(action=ACTION, reviewer=reviewer, comment="; ".join(changes)))
+    record_review(session, draft, Review(action=ACTION, reviewer=reviewer, comment="; ".join(changes)))
     mended = _price_reasons(draft.flag_reasons or [], shown, products)
     draft.flag_reasons = [reason for reason in draft.flag_reasons or [] if reason not in mended]
     draft.recommendations = products
@@ -108,7 +108,7 @@ def refresh_facts(
     # a product no longer for sale stays, and the draft goes to a person saying so, as an approval would flag it
     flag_out_of_date(session, [(draft.id, products)], "Updated with the catalog's facts, but")
     if models is not None:
-        _rescore(draft, models)
+        score_again(draft, models)
     mark_stale(draft.campaign)
     session.flush()
     return draft, changes

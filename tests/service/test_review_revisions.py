@@ -182,7 +182,7 @@ def test_an_edit_that_lost_the_race_to_an_edit_flagging_the_draft_is_told_who_ed
     from sqlalchemy.orm import Session
 
     from service.db.models import Review
-    from service.drafts import _record, get_draft
+    from service.drafts import get_draft, record_review
     from service.errors import DraftChanged
 
     url, variant = f"/drafts/{draft['id']}", draft["variants"][0]
@@ -192,7 +192,7 @@ def test_an_edit_that_lost_the_race_to_an_edit_flagging_the_draft_is_told_who_ed
         won = client.patch(f"{url}/variants/{variant['id']}", json={"subject": "FREE FREE FREE", "reviewer": "ann"})
         assert won.status_code == 200 and won.json()["status"] == "flagged"
         with pytest.raises(DraftChanged, match=r"was changed since you read it \(ann edited variant A: subject\)"):
-            _record(loser, read, Review(action="edit", reviewer="bo", comment="variant A: intro"))
+            record_review(loser, read, Review(action="edit", reviewer="bo", comment="variant A: intro"))
         loser.rollback()
 
 

@@ -90,7 +90,7 @@ def test_an_edit_committed_while_a_campaign_is_generated_again_keeps_its_draft(p
     """On PostgreSQL the regeneration's delete waited for the edit's lock on the draft, then looked again at the
     draft alone, not at the review the edit had added: an edit answered 200 was thrown away with its draft."""
     from service.db.models import Brand, Campaign, Draft, Review, Variant
-    from service.drafts import _record
+    from service.drafts import record_review
     from service.pipeline.generate import clear_untouched_drafts
 
     engine = new_postgres_database(postgres_url, "edit_regenerate_race")
@@ -106,7 +106,7 @@ def test_an_edit_committed_while_a_campaign_is_generated_again_keeps_its_draft(p
 
     def edit() -> None:
         with session_scope(engine) as session:
-            _record(session, session.get(Draft, edited_id), Review(action="edit", reviewer="ann"))
+            record_review(session, session.get(Draft, edited_id), Review(action="edit", reviewer="ann"))
             session.flush()
             edit_wrote.set()
             threading.Event().wait(1.0)  # the regeneration reaches its delete and waits on this draft
