@@ -10,18 +10,20 @@ stay. A product no longer for sale (gone from the catalog, no merchandise, out o
 may speak of it: it stays as shown and the draft is flagged for a person saying so, as an approval would flag it
 (reject it, or approve it once the product is back in stock). Each refresh is a review (``refresh``) in the
 draft's history, naming what changed, and moves its revision on; only a pending or flagged draft is refreshed, one
-changed since the revision its reader saw is refused (DraftChanged)."""
+changed since the revision its reader saw is refused (DraftChanged). A campaign's out-of-date drafts are refreshed
+by a job (``refresh_facts``: ``refresh_campaign``), each draft in a transaction of its own."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from service.campaigns import get_campaign
+from service.campaigns import cancel_job, get_campaign, unfinished_job
 from service.db.batches import batches
-from service.db.models import Draft, Product, Review
+from service.db.models import Draft, Job, Product, Review
+from service.db.session import session_scope
 from service.drafts import (
     APPROVE_BATCH,
     REVIEWABLE,
@@ -31,8 +33,9 @@ from service.drafts import (
     require_unchanged_since,
     score_again,
 )  # fmt: skip
-from service.errors import Conflict
+from service.errors import Conflict, JobCancelled
 from service.forecasts import mark_stale
+from service.jobs import JobRunner
 from service.pipeline.freshness import flag_out_of_date, shown_catalog
 from service.pipeline.model_store import ModelStore
 from service.pipeline.rendering import rerender_variant
@@ -114,14 +117,46 @@ def refresh_facts(
     return draft, changes
 
 
-def refresh_campaign(session: Session, campaign_id: int, reviewer: str, models: ModelStore | None = None) -> dict:
-    """Refresh (``refresh_facts``) each of the campaign's pending and flagged drafts whose email the catalog changed
-    a fact of; how many were refreshed (``refreshed``), how many of those still wait for a person, flagged
-    (``flagged``: copy stating an old price, a product no longer for sale), and how many were changed by someone
-    else meanwhile and left (``changed_meanwhile``). Refused (Conflict) while the campaign is being generated."""
+KIND = "refresh_facts"  # the job that refreshes a campaign's out-of-date drafts
+
+
+def require_refreshable(session: Session, campaign_id: int) -> None:
+    """Refuse (Conflict) to refresh the campaign's drafts while it is being generated (its drafts are being written
+    again), and while a refresh of them is queued or running (naming that job)."""
     campaign = get_campaign(session, campaign_id)
     if campaign.status == "generating":
         raise Conflict(f"Campaign {campaign_id} is being generated: refresh its drafts once it is ready.")
+    if job_id := unfinished_job(session, campaign_id, KIND):
+        raise Conflict.naming(
+            cancel_job(job_id),
+            lambda cancel: (
+                f"Campaign {campaign_id}'s drafts are being refreshed already: wait for that job, or "
+                f"cancel it ({cancel}) first."
+            ),
+        )
+
+
+def start_refresh(
+    session: Session, jobs: JobRunner, engine: Engine, campaign_id: int, reviewer: str, models: ModelStore | None
+) -> str:
+    """Queue the job refreshing the campaign's out-of-date drafts (``refresh_campaign``), unless refused
+    (``require_refreshable``); its id."""
+    require_refreshable(session, campaign_id)
+    return jobs.submit(KIND, refresh_campaign, engine=engine, campaign_id=campaign_id, reviewer=reviewer, models=models)
+
+
+def refresh_job(session: Session, campaign_id: int, job_id: str | None = None) -> Job | None:
+    """The campaign's refresh job ``job_id`` (the one a page started), else its refresh job queued or running, if
+    any: what the campaign's review page shows of it."""
+    job = session.get(Job, job_id) if job_id else None
+    if job is not None and job.kind == KIND and job.campaign_id == campaign_id:
+        return job
+    unfinished = unfinished_job(session, campaign_id, KIND)
+    return session.get(Job, unfinished) if unfinished else None
+
+
+def out_of_date_drafts(session: Session, campaign_id: int) -> list[int]:
+    """The ids of the campaign's pending and flagged drafts whose email the catalog changed a fact of."""
     waiting = session.scalars(
         select(Draft.id).where(Draft.campaign_id == campaign_id, Draft.status.in_(REVIEWABLE)).order_by(Draft.id)
     ).all()
@@ -130,13 +165,38 @@ def refresh_campaign(session: Session, campaign_id: int, reviewer: str, models: 
         rows = session.execute(select(Draft.id, Draft.recommendations).where(Draft.id.in_(batch))).all()
         catalog = shown_catalog(session, (shown for _, shown in rows))
         out_of_date += [draft_id for draft_id, shown in rows if refreshed(shown or [], catalog)[1]]
+    return out_of_date
+
+
+def refresh_campaign(
+    progress, engine: Engine, campaign_id: int, reviewer: str, models: ModelStore | None = None
+) -> dict[str, int]:
+    """Job: refresh (``refresh_facts``) each of the campaign's pending and flagged drafts whose email the catalog
+    changed a fact of, each in a transaction of its own: a job stopped (cancelled, or its server stopping) keeps the
+    drafts it refreshed, and run again it finds only the others. Its result: how many were refreshed
+    (``refreshed``), how many of those still wait for a person, flagged (``flagged``: copy stating an old price, a
+    product no longer for sale), and how many were changed by someone else meanwhile and left (``changed_meanwhile``);
+    a job cancelled keeps those of the drafts it did. Refused (Conflict) while the campaign is being generated."""
+    with session_scope(engine) as session:
+        if get_campaign(session, campaign_id).status == "generating":  # since the request: its drafts are rewritten
+            raise Conflict(f"Campaign {campaign_id} is being generated: refresh its drafts once it is ready.")
+        out_of_date = out_of_date_drafts(session, campaign_id)
     done = {"refreshed": 0, "flagged": 0, "changed_meanwhile": 0}
-    for draft_id in out_of_date:
+    total = len(out_of_date)
+    progress(0, total, f"refreshing drafts: 0 of {total:,}")
+    for count, draft_id in enumerate(out_of_date, start=1):
         try:
-            draft, changes = refresh_facts(session, draft_id, reviewer, models=models)
+            with session_scope(engine) as session:
+                draft, changes = refresh_facts(session, draft_id, reviewer, models=models)
+                flagged = draft.flagged
         except Conflict:  # reviewed or edited by someone else since it was read: nothing of it was written
             done["changed_meanwhile"] += 1
-            continue
-        done["refreshed"] += bool(changes)
-        done["flagged"] += bool(changes) and draft.flagged
+        else:
+            done["refreshed"] += bool(changes)
+            done["flagged"] += bool(changes) and flagged
+        try:
+            progress(count, total, f"refreshing drafts: {count:,} of {total:,}")
+        except JobCancelled as cancelled:
+            cancelled.done_before = done  # the job's result: what it did before it stopped
+            raise
     return done

@@ -70,7 +70,7 @@ CampaignStatus = Literal["created", "generating", "ready", "failed", "sent"]
 JobStatus = Literal["queued", "running", "cancelling", "succeeded", "failed", "cancelled"]
 # What the service runs as jobs (the names its runners are given): imports, the audience refresh after one,
 # trainings (asked for, and the scheduled retrain), generation, sends (asked for, and the due-check's).
-JobKind = Literal["import", "audience", "train", "retrain", "generate", "send", "send_due"]
+JobKind = Literal["import", "audience", "train", "retrain", "generate", "send", "send_due", "refresh_facts"]
 ModelKind = Literal["recommender", "engagement"]  # the kinds of trained model the service keeps and serves
 
 # A row's id in a path, a query or a form, where it is text read as a number.
@@ -743,18 +743,6 @@ class RefreshFactsCampaignIn(RequestBody):
     reviewer: Reviewer = ""
 
 
-class FactsRefreshed(BaseModel):
-    refreshed: int = Field(
-        description="pending and flagged drafts whose email was rendered again over the catalog's facts of now (a "
-        "price, name, link), their copy kept and checked again; each has a `refresh` review naming what changed"
-    )
-    flagged: int = Field(
-        description="of those, the ones still waiting for a person, flagged: copy that states an old price fails "
-        "its grounding check, and a product no longer for sale (out of stock, gone) is left in the email"
-    )
-    changed_meanwhile: int = Field(description="drafts edited or reviewed by someone else meanwhile: left as they are")
-
-
 class RejectIn(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
@@ -845,7 +833,8 @@ class JobOut(BaseModel):
     id: str
     kind: JobKind
     campaign_id: int | None = Field(
-        None, description="the campaign a generate or send job works on (the due-check's sends span campaigns: "
+        None, description="the campaign a generate, send or refresh_facts job works on (the due-check's sends span "
+        "campaigns: "
         "null, as for the other kinds; null too for a send job, or a generate job that did not succeed, made before "
         "jobs named their campaign: migration 0017)",
     )  # fmt: skip

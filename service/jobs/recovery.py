@@ -51,6 +51,7 @@ AFTER_INTERRUPTION = {
     "audience": "the next import of orders that changes them, or `tailor audience refresh`, recomputes the audience",
     "retrain": "the next scheduled retrain (TAILOR_RETRAIN_EVERY_HOURS) trains the models",
     "send_due": "the next due-check sends the drafts that are due (one it was mailing is back in review, flagged)",
+    "refresh_facts": "the drafts it refreshed stay so: start it again to refresh the others",
 }
 PERHAPS_SENT = "Sending was "  # how the reasons of a draft whose email may have gone begin (and SEND_CUT_OFF's)
 SEND_INTERRUPTED = (

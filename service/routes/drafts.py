@@ -6,7 +6,7 @@ An edit, approval, rejection or reopening may carry the draft's `revision` it is
 if the draft changed since (someone else edited or reviewed it), it is refused with 409 naming who changed what.
 """
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, status
 from fastapi.responses import StreamingResponse
 
 from service import drafts as draft_ops
@@ -20,7 +20,7 @@ from service.schemas import (
     DatabaseId,
     DraftOut,
     DraftStatus,
-    FactsRefreshed,
+    JobStarted,
     LateReapproved,
     PendingApproved,
     RefreshFactsCampaignIn,
@@ -211,13 +211,22 @@ def refresh_facts(
 
 
 @router.post(
-    "/campaigns/{campaign_id}/drafts/refresh-facts", response_model=FactsRefreshed, responses=errors(404, 409, 413)
+    "/campaigns/{campaign_id}/drafts/refresh-facts",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobStarted,
+    responses=errors(404, 409, 413),
 )
 def refresh_campaign_facts(
     campaign_id: DatabaseId, session: SessionDep, state: StateDep, _key: ApiKeyDep,
     body: RefreshFactsCampaignIn | None = None,
-) -> FactsRefreshed:  # fmt: skip
-    """Refresh, as `POST /drafts/{id}/refresh-facts` does, each pending or flagged draft of the campaign whose email
-    the catalog has changed a fact of since it was written. Refused (409) while the campaign is being generated."""
+) -> JobStarted:  # fmt: skip
+    """Start refreshing (a `refresh_facts` job), as `POST /drafts/{id}/refresh-facts` does, each pending or flagged
+    draft of the campaign whose email the catalog has changed a fact of since it was written; poll GET /jobs/{job_id}
+    for its progress. Each draft is refreshed and kept on its own: a job cancelled or interrupted keeps those it did,
+    and run again refreshes the others. Its result: `refreshed`, `flagged` (of those, the ones still waiting for a
+    person: copy stating an old price, a product no longer for sale) and `changed_meanwhile` (edited or reviewed by
+    someone else meanwhile: left as they are). Refused (409) while the campaign is being generated and while its
+    drafts are being refreshed already."""
     body = body or RefreshFactsCampaignIn()
-    return FactsRefreshed(**refreshed_facts.refresh_campaign(session, campaign_id, body.reviewer, state.models))
+    job_id = refreshed_facts.start_refresh(session, state.jobs, state.engine, campaign_id, body.reviewer, state.models)
+    return JobStarted.of(job_id)

@@ -25,7 +25,7 @@ from service import late_drafts, refreshed_facts, send_times
 from service.auth import SESSION_HOURS, close_session, open_session, verify_key
 from service.bounds import COUNT_MAX, DATABASE_INT_MAX
 from service.clock import as_utc
-from service.db.models import Customer, Draft
+from service.db.models import UNFINISHED_JOB, Customer, Draft, Job
 from service.deps import REVIEW_COOKIE, ApiKeyDep, ReviewerDep, SessionDep, StateDep
 from service.errors import (
     ChecksFailed,
@@ -375,8 +375,8 @@ def campaign_page(
     approved: int | None = Query(None, ge=0, le=COUNT_MAX), changed: int = Query(0, ge=0, le=COUNT_MAX),
     out_of_date: int = Query(0, ge=0, le=COUNT_MAX), reapproved: int | None = Query(None, ge=0, le=COUNT_MAX),
     edited: int = Query(0, ge=0, le=COUNT_MAX), fails_checks: int = Query(0, ge=0, le=COUNT_MAX),
-    not_late: int = Query(0, ge=0, le=COUNT_MAX), refreshed: int | None = Query(None, ge=0, le=COUNT_MAX),
-    still_flagged: int = Query(0, ge=0, le=COUNT_MAX),
+    not_late: int = Query(0, ge=0, le=COUNT_MAX),
+    refresh_job: str | None = Query(None, max_length=36, description="the refresh job the page started"),
 ) -> HTMLResponse:  # fmt: skip
     """A page of the campaign's drafts (flagged first), all or those of one ``status``, or one customer's draft
     (found by id or email: a customer who wrote in)."""
@@ -403,7 +403,8 @@ def campaign_page(
         "read_at": read_at, "done": _bulk_done(approved, changed, out_of_date) or _late_done(
             reapproved, {"not_late": not_late, "edited_since": edited, "changed_since_read": changed,
                          "out_of_date": out_of_date, "fails_checks": fails_checks},
-        ) or _refresh_done(refreshed, still_flagged, changed),
+        ),
+        "refresh": _refresh_note(refreshed_facts.refresh_job(session, campaign_id, refresh_job)),
         "late": late_drafts.count_held_back_late(session, campaign_id) if campaign.drafts.get("flagged") else 0,
         # a scheduled campaign's customers' zones: one moment is not one time of day for all of them
         "zones": send_times.campaign_zones(session, campaign_id) if campaign.scheduled_at else [],
@@ -436,12 +437,19 @@ def _bulk_done(approved: int | None, changed: int, out_of_date: int = 0) -> str:
     return said
 
 
-def _refresh_done(refreshed: int | None, still_flagged: int, changed: int) -> str:
-    """What updating the out-of-date drafts with the catalog's facts did, said once at the top of the campaign's
-    page."""
-    if refreshed is None:
-        return ""
+def _refresh_note(job: Job | None) -> dict[str, Any] | None:
+    """Where the campaign's update with the catalog's facts stands (``said``), and whether it is still going
+    (``running``): its progress, then what it did."""
+    if job is None:
+        return None
+    if job.status in UNFINISHED_JOB:
+        at = f"{job.done:,} of {job.total:,} done" if job.total else "about to start"
+        return {"said": f"Updating the out-of-date drafts with the catalog's facts: {at}.", "running": True}
+    result = job.result or {}
+    refreshed, still_flagged, changed = (result.get(k, 0) for k in ("refreshed", "flagged", "changed_meanwhile"))
     said = f"Updated {refreshed} draft{'s' if refreshed != 1 else ''} with the catalog's facts."
+    if job.status != "succeeded":
+        said = f"The update with the catalog's facts stopped ({job.error}). {said} Start it again for the others."
     if still_flagged:
         said += (
             f" {still_flagged} still {'wait' if still_flagged != 1 else 'waits'} for a person, flagged: copy stating "
@@ -449,7 +457,7 @@ def _refresh_done(refreshed: int | None, still_flagged: int, changed: int) -> st
         )
     if changed:
         said += f" {changed} changed by someone else meanwhile {'were' if changed != 1 else 'was'} left as they are."
-    return said
+    return {"said": said, "running": False}
 
 
 @dataclass
@@ -505,10 +513,10 @@ def reapprove_late(
 def refresh_campaign_facts(
     campaign_id: DatabaseId, request: Request, session: SessionDep, state: StateDep, reviewer: ReviewerDep
 ) -> RedirectResponse:
-    """Update the campaign's out-of-date drafts with the catalog's facts (see refreshed_facts.refresh_campaign)."""
-    done = refreshed_facts.refresh_campaign(session, campaign_id, reviewer, state.models)
-    said = f"?refreshed={done['refreshed']}&still_flagged={done['flagged']}&changed={done['changed_meanwhile']}"
-    return _to(request, f"/review/campaigns/{campaign_id}{said}")
+    """Start updating the campaign's out-of-date drafts with the catalog's facts (a job: see
+    refreshed_facts.refresh_campaign); its page shows how far it got, then what it did."""
+    job_id = refreshed_facts.start_refresh(session, state.jobs, state.engine, campaign_id, reviewer, state.models)
+    return _to(request, f"/review/campaigns/{campaign_id}?refresh_job={job_id}")
 
 
 @router.post("/campaigns/{campaign_id}/approve-pending", response_model=None)

@@ -4,6 +4,8 @@ Retail campaign stayed stuck. Through the API on SQLite and the review page over
 
 from __future__ import annotations
 
+import threading
+import time
 from html import unescape
 
 from generation.guardrails import check_label
@@ -100,7 +102,36 @@ def test_copy_stating_the_old_price_fails_its_check_once_refreshed(client, demo_
     assert refused.status_code == 409 and check_label("grounding") in refused.json()["message"]
 
 
-def test_a_campaign_s_out_of_date_drafts_are_refreshed_at_once(client, demo_files, engine, monkeypatch):
+def _refreshed_by_a_job(client, campaign_id: int, reviewer: str = "Ola") -> dict:
+    """Start the campaign's refresh through the API (202, a job); the job once it ended."""
+    answer = client.post(f"/campaigns/{campaign_id}/drafts/refresh-facts", json={"reviewer": reviewer})
+    assert answer.status_code == 202, answer.text
+    return _ended(client, answer.json()["job_id"])
+
+
+def _ended(client, job_id: str, timeout: float = 120) -> dict:
+    """The job once it ended, cancelled included (conftest's wait_for_job waits for succeeded or failed)."""
+    deadline = time.monotonic() + timeout
+    while (job := client.get(f"/jobs/{job_id}").json())["status"] not in {"succeeded", "failed", "cancelled"}:
+        assert time.monotonic() < deadline, job
+        time.sleep(0.1)
+    return job
+
+
+def _catalog_costs_more(engine, more: float = 5) -> None:
+    """Raise the price of every product of the catalog: every email is out of date."""
+    from service.db.models import Product
+    from service.db.session import session_scope
+
+    with session_scope(engine) as session:
+        session.query(Product).update({"price": Product.price + more})
+
+
+def _shown_prices(client, draft_id: int) -> list[float]:
+    return [product["price"] for product in client.get(f"/drafts/{draft_id}").json()["recommendations"]]
+
+
+def test_a_campaign_s_out_of_date_drafts_are_refreshed_by_a_job(client, demo_files, engine, monkeypatch):
     campaign_id, draft = _pending_draft(client, demo_files, monkeypatch, max_customers=6)
     shown = draft["recommendations"][0]
     price = _costs_more(engine, shown)
@@ -110,15 +141,91 @@ def test_a_campaign_s_out_of_date_drafts_are_refreshed_at_once(client, demo_file
     if rejected is not None:  # a draft reviewed is not refreshed
         client.post(f"/drafts/{rejected}/reject", json={"reviewer": "Ola", "comment": "no"})
 
-    answer = client.post(f"/campaigns/{campaign_id}/drafts/refresh-facts", json={"reviewer": "Ola"})
-    assert answer.status_code == 200, answer.text
-    assert answer.json()["refreshed"] == len(showing - {rejected}) and answer.json()["changed_meanwhile"] == 0
+    job = _refreshed_by_a_job(client, campaign_id)
+    assert job["status"] == "succeeded" and job["kind"] == "refresh_facts" and job["campaign_id"] == campaign_id, job
+    refreshed = len(showing - {rejected})
+    assert job["result"]["refreshed"] == refreshed and job["result"]["changed_meanwhile"] == 0
+    assert job["result"]["flagged"] <= refreshed
+    assert (job["done"], job["total"]) == (refreshed, refreshed)
+    assert job["message"] == f"refreshing drafts: {refreshed:,} of {refreshed:,}"
     for draft_id in showing:
         after = client.get(f"/drafts/{draft_id}").json()
         prices = {p["price"] for p in after["recommendations"] if p["product_id"] == shown["product_id"]}
         assert prices == ({shown["price"]} if draft_id == rejected else {price})
-    again = client.post(f"/campaigns/{campaign_id}/drafts/refresh-facts", json={"reviewer": "Ola"}).json()
-    assert again == {"refreshed": 0, "flagged": 0, "changed_meanwhile": 0}
+        assert (after["reviews"][-1]["action"] == "refresh") == (draft_id != rejected)
+    again = _refreshed_by_a_job(client, campaign_id)
+    assert again["status"] == "succeeded", again
+    assert again["result"] == {"refreshed": 0, "flagged": 0, "changed_meanwhile": 0} and again["total"] == 0
+    listed = client.get("/jobs", params={"kind": "refresh_facts"}).json()
+    assert {j["id"] for j in listed} >= {job["id"], again["id"]}
+
+
+def test_a_cancelled_refresh_keeps_the_drafts_it_refreshed_and_a_rerun_refreshes_the_others(
+    client, demo_files, engine, monkeypatch
+):
+    from service import refreshed_facts
+
+    campaign_id, _ = _pending_draft(client, demo_files, monkeypatch, max_customers=4)
+    waiting = [d["id"] for d in client.get(f"/campaigns/{campaign_id}/drafts").json()]
+    assert len(waiting) >= 3
+    before = {draft_id: _shown_prices(client, draft_id) for draft_id in waiting}
+    _catalog_costs_more(engine)
+    first_done, go_on = threading.Event(), threading.Event()
+    refresh_one = refreshed_facts.refresh_facts
+
+    def held_after_the_first(*args, **kwargs):  # the real refresh; the job then waits after its first draft
+        done = refresh_one(*args, **kwargs)
+        if not first_done.is_set():
+            first_done.set()
+            assert go_on.wait(60)
+        return done
+
+    monkeypatch.setattr(refreshed_facts, "refresh_facts", held_after_the_first)
+    started = client.post(f"/campaigns/{campaign_id}/drafts/refresh-facts", json={"reviewer": "Ola"})
+    assert started.status_code == 202, started.text
+    job_id = started.json()["job_id"]
+    try:
+        assert first_done.wait(60)
+        assert client.post(f"/jobs/{job_id}/cancel").status_code == 200
+    finally:
+        go_on.set()
+    job = _ended(client, job_id)
+    assert job["status"] == "cancelled" and job["error"].startswith("cancelled on request after 1 of "), job
+    assert job["result"] == {"refreshed": 1, "flagged": job["result"]["flagged"], "changed_meanwhile": 0}
+
+    refreshed = [d for d in waiting if _shown_prices(client, d) != before[d]]
+    assert len(refreshed) == 1  # the one it finished is kept, committed on its own
+    assert _shown_prices(client, refreshed[0]) == [price + 5 for price in before[refreshed[0]]]
+    rerun = _refreshed_by_a_job(client, campaign_id)
+    assert rerun["status"] == "succeeded" and rerun["result"]["refreshed"] == len(waiting) - 1, rerun
+    assert all(_shown_prices(client, d) == [price + 5 for price in before[d]] for d in waiting)
+
+
+def test_a_refresh_is_refused_while_the_campaign_generates_or_its_drafts_are_refreshed(
+    client, demo_files, engine, monkeypatch
+):
+    campaign_id, _ = _pending_draft(client, demo_files, monkeypatch)
+    _catalog_costs_more(engine)
+    release = threading.Event()  # keeps the app's one job worker busy: what is asked for waits in the queue
+    blocker = client.app.state.tailor.jobs.submit("retrain", lambda progress: {"held": release.wait(60)})
+    try:
+        first = client.post(f"/campaigns/{campaign_id}/drafts/refresh-facts", json={"reviewer": "Ola"})
+        assert first.status_code == 202, first.text
+        job_id = first.json()["job_id"]
+        second = client.post(f"/campaigns/{campaign_id}/drafts/refresh-facts", json={"reviewer": "Bo"})
+        assert second.status_code == 409 and f"POST /jobs/{job_id}/cancel" in second.json()["message"], second.text
+        page = unescape(client.get(f"/review/campaigns/{campaign_id}").text)
+        assert 'id="refresh-progress"' in page and "Updating the out-of-date drafts" in page
+        assert 'id="refresh-facts"' not in page  # no second start while one runs
+        assert client.post(f"/jobs/{job_id}/cancel").status_code == 200
+        generating = client.post(f"/campaigns/{campaign_id}/generate")
+        assert generating.status_code == 202, generating.text
+        refused = client.post(f"/campaigns/{campaign_id}/drafts/refresh-facts", json={"reviewer": "Ola"})
+        assert refused.status_code == 409 and "is being generated" in refused.json()["message"], refused.text
+    finally:
+        release.set()
+    assert _ended(client, blocker)["status"] == "succeeded"
+    assert _ended(client, generating.json()["job_id"])["status"] == "succeeded"
 
 
 def test_a_product_no_longer_for_sale_stays_in_the_email_and_the_draft_flagged(client, demo_files, engine, monkeypatch):
@@ -165,8 +272,14 @@ def test_the_review_page_offers_the_refresh_on_the_draft_and_the_campaign(client
     assert stale.status_code == 409 and "was changed since you read it" in unescape(stale.text)
 
     campaign_page = client.get(f"/review/campaigns/{campaign_id}").text
-    assert 'id="refresh-facts"' in campaign_page
+    assert 'id="refresh-facts"' in campaign_page and 'id="refresh-progress"' not in campaign_page
+    _catalog_costs_more(engine)
     bulk = client.post(f"/review/campaigns/{campaign_id}/refresh-facts", follow_redirects=False)
-    assert bulk.status_code == 303
+    assert bulk.status_code == 303 and "?refresh_job=" in bulk.headers["location"]
+    job = _ended(client, bulk.headers["location"].rpartition("=")[2])
+    assert job["status"] == "succeeded" and job["kind"] == "refresh_facts", job
+    refreshed = job["result"]["refreshed"]
+    assert refreshed >= 1 and job["result"]["changed_meanwhile"] == 0  # every pending or flagged draft of it
     said = unescape(client.get(bulk.headers["location"]).text)
-    assert "Updated 0 drafts with the catalog's facts." in said  # the one out of date was refreshed already
+    assert f"Updated {refreshed} draft{'s' if refreshed != 1 else ''} with the catalog's facts." in said
+    assert "data-running" not in said and 'id="refresh-facts"' in said  # ended: the page may start another
