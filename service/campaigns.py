@@ -90,8 +90,9 @@ def get_campaign(session: Session, campaign_id: int) -> Campaign:
 
 def start_generating(session: Session, campaign_id: int) -> Campaign:
     """Mark the campaign "generating" for a job about to be queued; Conflict while one is queued or running for
-    it, while a send job is, and once it has sent email (its audience and drafts are then the record of what went
-    out: generating it again took in customers beyond its `max_customers` and made it "ready" again). One
+    it, while a send job or a refresh of its drafts (service.refreshed_facts) is, and once it has sent email (its
+    audience and drafts are then the record of what went out: generating it again took in customers beyond its
+    `max_customers` and made it "ready" again). One
     conditional UPDATE, so that of two requests at the same moment only one gets the campaign."""
     campaign = get_campaign(session, campaign_id)
     if sent := _sent(session, campaign_id):
@@ -105,6 +106,14 @@ def start_generating(session: Session, campaign_id: int) -> Campaign:
             lambda cancel: (
                 f"Campaign {campaign_id} is being sent: it is not written again once it sends. Cancel its "
                 f"job ({cancel}) first, or create a new campaign."
+            ),
+        )
+    if job_id := unfinished_job(session, campaign_id, "refresh_facts"):  # it would refresh drafts written anew
+        raise Conflict.naming(
+            cancel_job(job_id),
+            lambda cancel: (
+                f"Campaign {campaign_id}'s drafts are being updated with the catalog's facts: wait for that job, "
+                f"or cancel it ({cancel}) first."
             ),
         )
     from service.jobs.recovery import STALE_AFTER, flag_interrupted_sends

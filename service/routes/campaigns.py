@@ -61,7 +61,8 @@ def delete(campaign_id: DatabaseId, session: SessionDep, _key: ApiKeyDep) -> Non
 def generate(campaign_id: DatabaseId, session: SessionDep, state: StateDep, _key: ApiKeyDep) -> JobStarted:
     """Start generating the campaign's drafts; poll GET /jobs/{job_id} for progress. Drafts a person edited,
     approved or rejected are kept; the untouched ones are written again. Refused with 409 before the models are
-    trained, while the campaign is already being generated, and once it has sent email."""
+    trained, while the campaign is already being generated, while its drafts are being refreshed with the catalog's
+    facts (a `refresh_facts` job), and once it has sent email."""
     campaign_ops.start_generating(session, campaign_id)  # rolled back with the request if the models are missing
     require_models(state.models)
     session.commit()  # the job reads the campaign in its own session

@@ -217,6 +217,8 @@ def test_a_refresh_is_refused_while_the_campaign_generates_or_its_drafts_are_ref
         page = unescape(client.get(f"/review/campaigns/{campaign_id}").text)
         assert 'id="refresh-progress"' in page and "Updating the out-of-date drafts" in page
         assert 'id="refresh-facts"' not in page  # no second start while one runs
+        regenerate = client.post(f"/campaigns/{campaign_id}/generate")  # it would write the drafts anew meanwhile
+        assert regenerate.status_code == 409 and f"POST /jobs/{job_id}/cancel" in regenerate.json()["message"]
         assert client.post(f"/jobs/{job_id}/cancel").status_code == 200
         generating = client.post(f"/campaigns/{campaign_id}/generate")
         assert generating.status_code == 202, generating.text
