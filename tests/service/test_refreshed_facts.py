@@ -160,20 +160,15 @@ def test_a_campaign_s_out_of_date_drafts_are_refreshed_by_a_job(client, demo_fil
     assert {j["id"] for j in listed} >= {job["id"], again["id"]}
 
 
-def test_a_cancelled_refresh_keeps_the_drafts_it_refreshed_and_a_rerun_refreshes_the_others(
-    client, demo_files, engine, monkeypatch
-):
+def _held_after_its_first_draft(monkeypatch) -> tuple[threading.Event, threading.Event]:
+    """Hold a refresh job once it refreshed its first draft (the real refresh), until ``go_on``; (``first_done``,
+    ``go_on``)."""
     from service import refreshed_facts
 
-    campaign_id, _ = _pending_draft(client, demo_files, monkeypatch, max_customers=4)
-    waiting = [d["id"] for d in client.get(f"/campaigns/{campaign_id}/drafts").json()]
-    assert len(waiting) >= 3
-    before = {draft_id: _shown_prices(client, draft_id) for draft_id in waiting}
-    _catalog_costs_more(engine)
     first_done, go_on = threading.Event(), threading.Event()
     refresh_one = refreshed_facts.refresh_facts
 
-    def held_after_the_first(*args, **kwargs):  # the real refresh; the job then waits after its first draft
+    def held_after_the_first(*args, **kwargs):
         done = refresh_one(*args, **kwargs)
         if not first_done.is_set():
             first_done.set()
@@ -181,6 +176,31 @@ def test_a_cancelled_refresh_keeps_the_drafts_it_refreshed_and_a_rerun_refreshes
         return done
 
     monkeypatch.setattr(refreshed_facts, "refresh_facts", held_after_the_first)
+    return first_done, go_on
+
+
+def _out_of_date_campaign(client, demo_files, engine, monkeypatch) -> tuple[int, dict[int, list[float]]]:
+    """A campaign whose every email the catalog's prices changed since; the prices each draft shows."""
+    campaign_id, _ = _pending_draft(client, demo_files, monkeypatch, max_customers=4)
+    waiting = [d["id"] for d in client.get(f"/campaigns/{campaign_id}/drafts").json()]
+    assert len(waiting) >= 3
+    before = {draft_id: _shown_prices(client, draft_id) for draft_id in waiting}
+    _catalog_costs_more(engine)
+    return campaign_id, before
+
+
+def _refreshed_drafts(client, before: dict[int, list[float]]) -> list[int]:
+    """The drafts that show the catalog's prices of now (each 5 more than they did)."""
+    changed = [d for d in before if _shown_prices(client, d) != before[d]]
+    assert all(_shown_prices(client, d) == [price + 5 for price in before[d]] for d in changed)
+    return changed
+
+
+def test_a_cancelled_refresh_keeps_the_drafts_it_refreshed_and_a_rerun_refreshes_the_others(
+    client, demo_files, engine, monkeypatch
+):
+    campaign_id, before = _out_of_date_campaign(client, demo_files, engine, monkeypatch)
+    first_done, go_on = _held_after_its_first_draft(monkeypatch)
     started = client.post(f"/campaigns/{campaign_id}/drafts/refresh-facts", json={"reviewer": "Ola"})
     assert started.status_code == 202, started.text
     job_id = started.json()["job_id"]
@@ -192,13 +212,43 @@ def test_a_cancelled_refresh_keeps_the_drafts_it_refreshed_and_a_rerun_refreshes
     job = _ended(client, job_id)
     assert job["status"] == "cancelled" and job["error"].startswith("cancelled on request after 1 of "), job
     assert job["result"] == {"refreshed": 1, "flagged": job["result"]["flagged"], "changed_meanwhile": 0}
+    assert len(_refreshed_drafts(client, before)) == 1  # the one it finished is kept, committed on its own
 
-    refreshed = [d for d in waiting if _shown_prices(client, d) != before[d]]
-    assert len(refreshed) == 1  # the one it finished is kept, committed on its own
-    assert _shown_prices(client, refreshed[0]) == [price + 5 for price in before[refreshed[0]]]
     rerun = _refreshed_by_a_job(client, campaign_id)
-    assert rerun["status"] == "succeeded" and rerun["result"]["refreshed"] == len(waiting) - 1, rerun
-    assert all(_shown_prices(client, d) == [price + 5 for price in before[d]] for d in waiting)
+    assert rerun["status"] == "succeeded" and rerun["result"]["refreshed"] == len(before) - 1, rerun
+    assert len(_refreshed_drafts(client, before)) == len(before)
+
+
+def test_a_refresh_interrupted_by_the_server_stopping_keeps_the_drafts_it_refreshed(
+    client, demo_files, engine, monkeypatch
+):
+    from service.jobs import InlineJobRunner
+    from service.jobs import runner as job_runner
+    from service.refreshed_facts import KIND, refresh_campaign
+
+    campaign_id, before = _out_of_date_campaign(client, demo_files, engine, monkeypatch)
+    first_done, go_on = _held_after_its_first_draft(monkeypatch)
+    job_id = client.post(f"/campaigns/{campaign_id}/drafts/refresh-facts", json={"reviewer": "Ola"}).json()["job_id"]
+    jobs = client.app.state.tailor.jobs
+    stopping = threading.Thread(target=jobs.shutdown, kwargs={"grace_seconds": 60})
+    try:
+        assert first_done.wait(60)
+        stopping.start()  # as the server stops: its running jobs are asked to stop at their next step
+        deadline = time.monotonic() + 30
+        while job_id not in job_runner._interrupting:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        go_on.set()
+    stopping.join(60)
+    job = _ended(client, job_id)
+    assert job["status"] == "failed" and "the drafts it refreshed stay so" in job["error"], job
+    assert job["result"]["refreshed"] == 1 and len(_refreshed_drafts(client, before)) == 1
+
+    models = client.app.state.tailor.models  # the server's runner is stopped: run again as a command would
+    InlineJobRunner(engine).submit(KIND, refresh_campaign, engine=engine, campaign_id=campaign_id, reviewer="Ola",
+                                   models=models)  # fmt: skip
+    assert len(_refreshed_drafts(client, before)) == len(before)
 
 
 def test_a_refresh_is_refused_while_the_campaign_generates_or_its_drafts_are_refreshed(
