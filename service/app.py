@@ -50,6 +50,7 @@ from service.jobs.runner import sweep_jobs
 from service.jobs.schedule import DelayedCall, PeriodicCall, PeriodicJob
 from service.jobs.webhooks import WebhookSettings
 from service.json_keys import OneValuePerKey
+from service.kept_unsubscribes import KeptUnsubscribes
 from service.logs import REQUEST_ID, about_a_person, redacted
 from service.paths import RootPath, route_path
 from service.pipeline.sending import has_due_drafts, send_due_drafts
@@ -156,6 +157,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     runner = ThreadJobRunner(engine, own_lane=SENDING_JOBS if engine.dialect.name != "sqlite" else ())
     models = model_store(home_settings().models_dir)
     engagement = EngagementRecorder(engine)
+    kept_unsubscribes = KeptUnsubscribes(engine)
     on_engine = {"engine": engine}
     schedules = []
     if every_hours := RetrainSettings().every_hours:
@@ -168,6 +170,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         runner.announce(sweep_jobs(engine))
         runner.deliver_pending()  # the announcements the webhook did not take when they came
         remove_stranded_uploads(home_settings().staging_dir, engine)  # of a process that died as it copied one
+        kept_unsubscribes.wake()  # any a process stopped before it wrote them
         with contextlib.suppress(OperationalError):  # the database busy with a long write: the next sweep
             forget_old_answers(engine)  # kept 24 hours for retries: they may hold a customer
 
@@ -185,6 +188,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         warn_of_unservable_models(models)
         refresh_missing_segments(runner, engine)
         remove_stranded_uploads(home_settings().staging_dir, engine)
+        kept_unsubscribes.wake()  # unsubscribes kept while the database was busy, left by the last process
         for schedule in schedules:
             schedule.start()
         yield
@@ -207,7 +211,9 @@ def create_app(engine: Engine | None = None) -> FastAPI:
         responses=errors(*ANY_ROUTE),
     )
     add_docs_pages(app)
-    app.state.tailor = AppState(engine=engine, jobs=runner, models=models, engagement=engagement)
+    app.state.tailor = AppState(
+        engine=engine, jobs=runner, models=models, engagement=engagement, kept_unsubscribes=kept_unsubscribes
+    )
     for router in OPEN_ROUTERS:
         app.include_router(router)
     for router in KEYED_ROUTERS:  # any of their routes refuses a query parameter it does not take: a 422

@@ -41,8 +41,10 @@ def get_session(state: StateDep) -> Iterator[Session]:
 
 def get_recording_session(state: StateDep) -> Iterator[Session]:
     """The session of a request that records what a recipient or their email service did (an unsubscribe link, POST
-    /events): its writes wait for another's lock as long as it is held, since a busy answer would lose an unsubscribe
-    that neither a browser nor every email service sends again."""
+    /events): on PostgreSQL its writes wait for another's row lock as long as it is held, since a busy answer would
+    lose an unsubscribe that neither a browser nor every email service sends again. SQLite's busy timeout still bounds
+    the wait for its one write lock: the unsubscribe link then keeps the unsubscribe on disk
+    (service.unsubscribe_spool), and POST /events is answered 503 with Retry-After, which email services retry."""
     with session_scope(state.engine) as session:
         yield session
 

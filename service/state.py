@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from service.errors import NotReady, StorageUnavailable
 from service.jobs import JobRunner
+from service.kept_unsubscribes import KeptUnsubscribes
 from service.pipeline.frames import CatalogCache
 from service.pipeline.model_store import MODEL_FILE, MODEL_KINDS, TRAINING, ModelStore, versions
 from service.settings import home_settings
@@ -118,4 +119,5 @@ class AppState:
     jobs: JobRunner
     models: ModelStore
     engagement: EngagementRecorder  # the opens and clicks the tracking links answer, written in batches
+    kept_unsubscribes: KeptUnsubscribes  # writes the unsubscribes kept on disk while the database was busy
     catalog: CatalogCache = field(default_factory=CatalogCache)

@@ -1,23 +1,31 @@
 """Unsubscribe links in the email Tailor sends itself. Each send's link carries the send's id signed with an
 HMAC, so it cannot be guessed for another customer; following it records an ``unsubscribe`` event on that send,
 as POST /events does, which unsubscribes the customer. The page speaks the language the email was written in;
-for a link that names no stored send (cut short, or of an erased customer), the browser's (Accept-Language)."""
+for a link that names no stored send (cut short, or of an erased customer), the browser's (Accept-Language).
+
+An unsubscribe the database cannot take now (busy past its timeout: SQLite's one writer held by a customers import)
+is kept on disk (service.unsubscribe_spool) and the page says it is done: service.kept_unsubscribes writes it as soon
+as the database takes it, at the moment of the click, and every send applies what is kept before its look at whether
+a customer may be mailed. A browser does not post the page again, and the law wants the unsubscribe honoured."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from generation.locales import language_of
 from generation.schemas import LOCALES
 from generation.templates import render_string, strings
-from service import consent
+from service import consent, unsubscribe_spool
 from service.addresses import stop_shared_addresses
+from service.clock import utcnow
 from service.db.models import Brand, Campaign, Customer, ErasedSend, Send
 from service.erasures import customers_with_addresses
-from service.errors import NotFound
+from service.errors import NotFound, is_database_busy
 from service.events import ingest_events, stopped_by_unsubscribe
 from service.schemas import EventIn
 from service.signed_links import UnsubscribeLinks
@@ -31,6 +39,7 @@ class Subscription:
     brand: str  # the brand whose email carried the link; "" for an imported send
     unsubscribed: bool
     locale: str = "en"  # the language of the email the link came in, which the page speaks
+    kept_for_later: bool = False  # the database was busy: kept on disk, written within seconds
 
     def words(self) -> dict[str, str]:
         """The page's wording in its language (prompts/email/strings.yaml), with the address and brand filled in."""
@@ -41,23 +50,43 @@ class Subscription:
 
 def subscription(session: Session, token: str) -> Subscription:
     """The recipient behind an unsubscribe link, and whether they are unsubscribed already."""
-    target = _target(session, token)
-    return _subscription(session, target) if isinstance(target, Send) else _returned(target)
+    return _page_of(session, target_of(session, UnsubscribeLinks.configured().send_id(token)))
 
 
 def unsubscribe(session: Session, token: str) -> Subscription:
     """Unsubscribe the recipient behind the link by recording an ``unsubscribe`` event on its send (once: a
     second visit records nothing); for a link of an erased send whose address a customer has again (the shop
-    lifted the erasure), by unsubscribing the customers with that address."""
-    target = _target(session, token)
+    lifted the erasure), by unsubscribing the customers with that address. A database too busy to take it (its
+    timeout waited out, nothing written) has it kept on disk (``kept_for_later``), to be written at this moment."""
+    send_id = UnsubscribeLinks.configured().send_id(token)
+    target = target_of(session, send_id)
+    clicked_at = utcnow()
+    try:
+        stop(session, target, clicked_at)
+        session.flush()
+    except OperationalError as error:
+        if not is_database_busy(error):
+            raise
+        session.rollback()
+        unsubscribe_spool.keep(send_id, clicked_at)
+        return replace(_page_of(session, target_of(session, send_id)), unsubscribed=True, kept_for_later=True)
+    return _page_of(session, target)
+
+
+def stop(session: Session, target: Send | list[Customer], clicked_at: datetime | None) -> None:
+    """Unsubscribe whom a link's ``target`` (``target_of``) stops, as of ``clicked_at`` (None: now): nothing when they
+    all are already (a second visit, an unsubscribe kept while the database was busy and written twice)."""
     if not isinstance(target, Send):
         # the link was another's: the erased customer's
-        consent.unsubscribe_all(session, [customer.id for customer in target], consent.ADDRESS)
+        consent.unsubscribe_all(session, [customer.id for customer in target], consent.ADDRESS, clicked_at)
         stop_shared_addresses(session, [customer.id for customer in target])
-        return _returned(target)
-    if not all(customer.unsubscribed for customer in stopped_by_unsubscribe(session, target)):
-        ingest_events(session, [EventIn(send_id=target.id, kind="unsubscribe")], through="link")
-    return _subscription(session, target)
+    elif not all(customer.unsubscribed for customer in stopped_by_unsubscribe(session, target)):
+        event = EventIn(send_id=target.id, kind="unsubscribe", occurred_at=clicked_at)
+        ingest_events(session, [event], through="link")
+
+
+def _page_of(session: Session, target: Send | list[Customer]) -> Subscription:
+    return _subscription(session, target) if isinstance(target, Send) else _returned(target)
 
 
 class LinkNotFound(NotFound):
@@ -72,12 +101,11 @@ class LinkNotFound(NotFound):
         return strings(locale)["unsubscribe"][self.reason]
 
 
-def _target(session: Session, token: str) -> Send | list[Customer]:
-    """The send a link names; for an erased customer's send, the customers who have its address: another customer
-    id of the same address, kept by the erasure (a household's other id), or one the shop imported again after
-    lifting the erasure for someone who signed up again. LinkNotFound when nobody has it: the shop keeps nothing
-    of the address, and does not mail it."""
-    send_id = UnsubscribeLinks.configured().send_id(token)
+def target_of(session: Session, send_id: int | None) -> Send | list[Customer]:
+    """The send a link names (``send_id``, None for a link whose signature fails); for an erased customer's send,
+    the customers who have its address: another customer id of the same address, kept by the erasure (a household's
+    other id), or one the shop imported again after lifting the erasure for someone who signed up again.
+    LinkNotFound when nobody has it: the shop keeps nothing of the address, and does not mail it."""
     send = session.get(Send, send_id) if send_id is not None else None
     if send is not None:
         return send

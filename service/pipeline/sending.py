@@ -19,7 +19,8 @@ send of its campaign does for drafts of processes that no longer run (service.jo
 due-check once a claim is an hour old, whichever host made it. A person who approves it again sends it on that same
 send. The transaction that records the send begins with the contact policy's look again (another server may have mailed
 the address meanwhile): on SQLite it takes the database's write lock there, and the send's commit, before the SMTP
-call, gives it back.
+call, gives it back. Before each draft is claimed, the unsubscribes kept on disk while the database was busy
+(service.kept_unsubscribes) are written, so that the look at whether its customer may be mailed sees them.
 
 A send may keep several connections to the mail server (``TAILOR_SMTP_CONNECTIONS``), one thread each, that take
 the drafts an address at a time from one queue (a campaign mails an address once, and each connection knows what it
@@ -60,6 +61,7 @@ from service.drafts import AUDIENCE_ORDER, failed_checks, selected_variant
 from service.errors import Conflict, InvalidEnvironment, JobCancelled, MailServerUnavailable, NotFound, TailorError
 from service.experiments import ArmOutcomes, no_reader_signal, plan_arms
 from service.jobs.recovery import flag_interrupted_sends
+from service.kept_unsubscribes import apply_kept
 from service.logs import IN_RESULT
 from service.outcome_reports import unseen_in_batch
 from service.pipeline.contact_policy import defer_if_mailed_meanwhile, defer_recently_mailed
@@ -567,6 +569,7 @@ def _send_over_one_connection(
         if outbox.stop.is_set():  # another connection failed, or the send was cancelled
             break
         tally.add(done=1)  # here, as a draft skipped or deferred below is done too
+        apply_kept(engine)  # unsubscribes kept while the database was busy: written before the look below
         if not claim(engine, draft_id):  # another sender has it, or review took it back since the send began
             continue
         handed_to_smtp = False

@@ -25,5 +25,8 @@ def post_events(body: EventsIn, session: RecordingSessionDep, _key: ApiKeyDep) -
     the same `event_id`; an event without `event_id`, when its send already has one of the same kind at the same
     `occurred_at`. An event without either happened now, so a retry of it is recorded again: send your service's
     own id for each event as `event_id` (or at least its `occurred_at`), so that retries are counted once and two
-    purchases in the same second are both kept."""
+    purchases in the same second are both kept.
+
+    A database busy past its timeout with another write (SQLite's one writer, held by a big import) answers 503 with
+    Retry-After, nothing of the batch written: send it again then, as email services do with a 5xx."""
     return ingest_events(session, body.events)

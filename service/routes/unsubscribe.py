@@ -10,7 +10,7 @@ from fastapi.templating import Jinja2Templates
 
 from generation.templates import strings
 from service import unsubscribe as unsubscribe_ops
-from service.deps import RecordingSessionDep, SessionDep
+from service.deps import RecordingSessionDep, SessionDep, StateDep
 from service.review import TEMPLATES_DIR
 from service.routes.responses import REFUSES_NO_INPUT, errors
 
@@ -31,10 +31,18 @@ def confirm_page(token: str, request: Request, session: SessionDep) -> HTMLRespo
 
 
 @router.post("/{token}", response_class=HTMLResponse, openapi_extra=REFUSES_NO_INPUT)
-def unsubscribe(token: str, request: Request, session: RecordingSessionDep) -> HTMLResponse:
+def unsubscribe(token: str, request: Request, session: RecordingSessionDep, state: StateDep) -> HTMLResponse:
     """Unsubscribe the recipient (recorded as an `unsubscribe` event on the send); the form's body, such as
-    `List-Unsubscribe=One-Click`, is not needed."""
-    return _page(request, lambda: unsubscribe_ops.unsubscribe(session, token), token)
+    `List-Unsubscribe=One-Click`, is not needed. A database too busy to take it now has it kept, and written within
+    seconds of being free; the page says they are unsubscribed either way."""
+
+    def unsubscribed() -> unsubscribe_ops.Subscription:
+        subscription = unsubscribe_ops.unsubscribe(session, token)
+        if subscription.kept_for_later:
+            state.kept_unsubscribes.wake()
+        return subscription
+
+    return _page(request, unsubscribed, token)
 
 
 def _page(request: Request, look_up, token: str) -> HTMLResponse:

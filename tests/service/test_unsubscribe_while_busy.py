@@ -1,0 +1,130 @@
+"""An unsubscribe link followed while another connection holds SQLite's one write lock past the busy timeout (a big
+customers import writing) was answered 503 and lost: the person is told they are unsubscribed, it is kept on disk,
+written once the lock is free at the moment of the click, exactly once, and no send mails them meanwhile."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event, select
+
+from service import unsubscribe as unsubscribe_ops
+from service import unsubscribe_spool
+from service.clock import utcnow
+from service.consent import consent_history
+from service.db.models import Customer, Event, Send
+from service.db.session import session_scope
+from service.kept_unsubscribes import apply_kept
+from service.signed_links import UnsubscribeLinks
+from tests.service.test_sending import approved_draft, new_campaign, send_job
+
+
+@pytest.fixture
+def lock(engine, tailor_home):
+    """Another connection that takes the database's write lock, as an import's transaction does; this engine's
+    connections give up after 0.2 s instead of 10."""
+
+    def short_wait(dbapi_connection, _record) -> None:
+        dbapi_connection.execute("PRAGMA busy_timeout=200")
+
+    event.listen(engine, "connect", short_wait)
+    engine.dispose()
+    holder = sqlite3.connect(tailor_home / "tailor.db", isolation_level=None)
+    yield holder
+    holder.close()
+
+
+def _mailed_before(engine) -> tuple[int, int]:
+    """Customer c1, mailed a month ago: (their row id, that send's id)."""
+    with session_scope(engine) as session:
+        send = Send(customer=Customer(external_id="c1", email="c1@example.com", marketing_consent=True),
+                    subject="Hi", campaign_type="win_back", sent_at=utcnow() - timedelta(days=30))  # fmt: skip
+        session.add(send)
+        session.flush()
+        return send.customer_id, send.id
+
+
+def _recorded(engine, customer_id: int) -> tuple[bool, list, list]:
+    """Whether the customer is unsubscribed, their consent history's unsubscribes (when, through what), and the
+    unsubscribe events' moments."""
+    with session_scope(engine) as session:
+        unsubscribed = session.get(Customer, customer_id).unsubscribed
+        changes = [(c.took_effect_at, c.source) for c in consent_history(session, customer_id)
+                   if c.change == "unsubscribed"]  # fmt: skip
+        moments = session.scalars(select(Event.occurred_at).where(Event.kind == "unsubscribe")).all()
+    return unsubscribed, changes, moments
+
+
+def test_an_unsubscribe_while_the_lock_is_held_is_told_done_and_written_after_at_the_click_s_time(client, engine, lock):
+    customer_id, send_id = _mailed_before(engine)
+    token = UnsubscribeLinks.configured().token(send_id)
+    lock.execute("BEGIN IMMEDIATE")  # a customers import's write
+    try:
+        before = utcnow()
+        page = client.post(f"/unsubscribe/{token}")
+        after = utcnow()
+        time.sleep(0.5)  # still held, several busy timeouts on
+        assert _recorded(engine, customer_id) == (False, [], [])  # kept: nothing could be written yet
+    finally:
+        lock.execute("ROLLBACK")
+
+    assert page.status_code == 200, page.text
+    assert "You are unsubscribed" in page.text
+    assert client.app.state.tailor.kept_unsubscribes.wait(10)
+    unsubscribed, changes, moments = _recorded(engine, customer_id)
+    assert unsubscribed and len(changes) == 1 and changes[0][1] == "unsubscribe link"
+    assert before <= changes[0][0] <= after and moments == [changes[0][0]]  # the click's moment, not the write's
+    assert unsubscribe_spool.kept() == []
+
+
+def test_a_send_after_the_lock_is_freed_applies_a_kept_unsubscribe_first_and_once(
+    client, engine, lock, mail_server, monkeypatch
+):
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    monkeypatch.setenv("TAILOR_PUBLIC_URL", "https://mail.shop.example/")
+    customer_id, send_id = _mailed_before(engine)
+    campaign_id = new_campaign(client)
+    approved_draft(client, engine, campaign_id, "c1")
+    token = UnsubscribeLinks.configured().token(send_id)
+    lock.execute("BEGIN IMMEDIATE")
+    try:
+        with session_scope(engine) as session:  # the route's work, without waking the app's writer of kept ones
+            told = unsubscribe_ops.unsubscribe(session, token)
+        clicked = unsubscribe_spool.kept()
+    finally:
+        lock.execute("ROLLBACK")
+    assert told.unsubscribed and told.kept_for_later and len(clicked) == 1
+
+    result = send_job(client, campaign_id)["result"]
+
+    assert messages == [] and result["sent"] == 0 and result["skipped"] == 1
+    unsubscribed, changes, moments = _recorded(engine, customer_id)
+    assert unsubscribed and [moment for moment, _ in changes] == moments == [clicked[0].clicked_at]
+    # Written again, as after a crash between the database's commit and the file's update: nothing more recorded.
+    unsubscribe_spool.keep(send_id, clicked[0].clicked_at)
+    assert apply_kept(engine) == 1 and apply_kept(engine) == 0
+    assert _recorded(engine, customer_id) == (unsubscribed, changes, moments)
+
+
+def test_an_email_service_s_unsubscribe_while_the_lock_is_held_is_a_503_to_retry_and_written_when_sent_again(
+    client, engine, lock
+):
+    """POST /events keeps its 503: an email service retries a 5xx (with the event's own time, so the retry is the
+    event, at its moment); nothing of the batch is written meanwhile."""
+    customer_id, send_id = _mailed_before(engine)
+    clicked_at = utcnow() - timedelta(minutes=1)
+    body = {"events": [{"send_id": send_id, "kind": "unsubscribe", "occurred_at": clicked_at.isoformat() + "Z"}]}
+    lock.execute("BEGIN IMMEDIATE")
+    try:
+        busy = client.post("/events", json=body)
+    finally:
+        lock.execute("ROLLBACK")
+
+    assert busy.status_code == 503 and busy.headers["retry-after"] == "30"
+    assert _recorded(engine, customer_id) == (False, [], []) and unsubscribe_spool.kept() == []
+    assert client.post("/events", json=body).json()["recorded"] == 1
+    assert _recorded(engine, customer_id) == (True, [(clicked_at, "unsubscribe event")], [clicked_at])
