@@ -3,19 +3,24 @@ its link's POST would have been, at the moment of the click, exactly once (one w
 the database's commit and the file's update, finds its customers unsubscribed and records nothing), and then
 forgotten. ``apply_kept`` is called by every send before it looks whether a customer may be mailed
 (service.pipeline.sending), and by the app's ``KeptUnsubscribes`` thread, which tries again while the database is
-busy from the moment one is kept, and at the server's start and sweeps for those a stopped process left."""
+busy from the moment one is kept, and at the server's start and sweeps for those a stopped process left. A campaign's
+export, which writes nothing, reads them (``stopped_by_kept``): its lines say such a customer is not mailable."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from contextlib import suppress
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from service import unsubscribe_spool
+from service.db.models import Send
 from service.db.session import session_scope, take_the_write_lock
 from service.errors import InvalidInput, is_database_busy
+from service.events import stopped_by_unsubscribe
 from service.unsubscribe import LinkNotFound, stop, target_of
 
 log = logging.getLogger("tailor.unsubscribe")
@@ -43,6 +48,19 @@ def apply_kept(engine: Engine) -> int:
                 stop(session, target, None)
     unsubscribe_spool.forget({one.id for one in waiting})
     return len(waiting)
+
+
+def stopped_by_kept(session: Session) -> set[int]:
+    """The row ids of the customers the kept unsubscribes stop, read without writing (the database may still be
+    busy), for what says who may be mailed without sending (a campaign's export); none, and no query, when none is
+    kept."""
+    stopped: set[int] = set()
+    for one in unsubscribe_spool.kept():
+        with suppress(LinkNotFound):
+            target = target_of(session, one.send_id)
+            customers = stopped_by_unsubscribe(session, target) if isinstance(target, Send) else target
+            stopped.update(customer.id for customer in customers)
+    return stopped
 
 
 class KeptUnsubscribes:

@@ -33,6 +33,7 @@ from service.db.session import session_scope
 from service.drafts import AUDIENCE_ORDER
 from service.errors import Conflict, Remedy
 from service.experiments import held_out_customers, takes_into_arms
+from service.kept_unsubscribes import stopped_by_kept
 from service.pipeline.frames import MAILABLE
 from service.pipeline.mail import with_unsubscribe_link
 from service.schemas import CheckOut
@@ -143,7 +144,8 @@ def _held_out(rows: list[Row], campaign: Campaign | None) -> set[int]:
 # made some 100,000 objects the lines never read.
 _DRAFT_COLUMNS = (
     Draft.id, Draft.campaign_id, Draft.status, Draft.flagged, Draft.flag_reasons, Draft.selected_variant_id,
-    Draft.pinned, Customer.external_id.label("customer_id"), Customer.email, Customer.first_name, Customer.locale,
+    Draft.pinned, Customer.id.label("customer_row_id"), Customer.external_id.label("customer_id"), Customer.email,
+    Customer.first_name, Customer.locale,
     and_(*MAILABLE).label("mailable"), Send.variant_id.label("sent_variant_id"), Send.to_email.label("sent_to"),
     Send.perhaps_sent.label("perhaps_sent"),
 )  # fmt: skip
@@ -159,6 +161,7 @@ def export_records(session: Session, ids: list[int], selected_only: bool = False
     """One record per variant of each draft in ``ids``, in that order; with ``selected_only``, one per draft: its
     selected variant."""
     campaigns: dict[int, Campaign | None] = {}
+    unsubscribed = stopped_by_kept(session)  # while the database was busy: not written yet, and not to be mailed
     for page in batches(ids, size=PAGE):
         rows = session.execute(
             select(*_DRAFT_COLUMNS)
@@ -183,17 +186,18 @@ def export_records(session: Session, ids: list[int], selected_only: bool = False
             written = variants.get(draft_id, [])
             if selected_only:  # outside an experiment, the variant sending mails (``sending._variant_for``)
                 written = [variant for variant in written if variant.id == row.selected_variant_id]
-            yield from _records(row, written, draft_id in held)
+            mailable = bool(row.mailable) and row.customer_row_id not in unsubscribed
+            yield from _records(row, written, mailable, draft_id in held)
 
 
-def _records(draft: Row, variants: list[Row], holdout: bool) -> Iterator[dict[str, Any]]:
+def _records(draft: Row, variants: list[Row], mailable: bool, holdout: bool) -> Iterator[dict[str, Any]]:
     """A line per variant: ``sent`` for the one known to have gone out, ``perhaps_sent`` for the one whose mail
     server's answer was lost (``Send.perhaps_sent``), which a tool counting what went out leaves out."""
     for variant in variants:
         mailed = variant.id == draft.sent_variant_id
         yield {
             "customer_id": draft.customer_id, "email": draft.email, "first_name": draft.first_name,
-            "locale": draft.locale, "mailable": bool(draft.mailable), "holdout": holdout, "draft_id": draft.id,
+            "locale": draft.locale, "mailable": mailable, "holdout": holdout, "draft_id": draft.id,
             "variant_id": variant.id, "variant": variant.label, "selected": variant.id == draft.selected_variant_id,
             "sent": mailed and not draft.perhaps_sent, "perhaps_sent": mailed and bool(draft.perhaps_sent),
             "sent_to": draft.sent_to, "status": draft.status,

@@ -1,9 +1,11 @@
 """An unsubscribe link followed while another connection holds SQLite's one write lock past the busy timeout (a big
 customers import writing) was answered 503 and lost: the person is told they are unsubscribed, it is kept on disk,
-written once the lock is free at the moment of the click, exactly once, and no send mails them meanwhile."""
+written once the lock is free at the moment of the click, exactly once, and no send mails them meanwhile, nor does
+an export offer them to another sender."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from datetime import timedelta
@@ -95,9 +97,13 @@ def test_a_send_after_the_lock_is_freed_applies_a_kept_unsubscribe_first_and_onc
         with session_scope(engine) as session:  # the route's work, without waking the app's writer of kept ones
             told = unsubscribe_ops.unsubscribe(session, token)
         clicked = unsubscribe_spool.kept()
+        exported = client.get(f"/campaigns/{campaign_id}/export")  # for another sender: not to be mailed either
     finally:
         lock.execute("ROLLBACK")
     assert told.unsubscribed and told.kept_for_later and len(clicked) == 1
+    assert exported.status_code == 200 and [json.loads(line)["mailable"] for line in exported.text.splitlines()] == [
+        False
+    ]
 
     result = send_job(client, campaign_id)["result"]
 
