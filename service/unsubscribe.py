@@ -49,8 +49,13 @@ class Subscription:
 
 
 def subscription(session: Session, token: str) -> Subscription:
-    """The recipient behind an unsubscribe link, and whether they are unsubscribed already."""
-    return _page_of(session, target_of(session, UnsubscribeLinks.configured().send_id(token)))
+    """The recipient behind an unsubscribe link, and whether they are unsubscribed already (also by an unsubscribe of
+    this link kept while the database was busy, not written yet: the page does not ask again)."""
+    send_id = UnsubscribeLinks.configured().send_id(token)
+    page = _page_of(session, target_of(session, send_id))
+    if not page.unsubscribed and any(one.send_id == send_id for one in unsubscribe_spool.kept()):
+        return replace(page, unsubscribed=True, kept_for_later=True)
+    return page
 
 
 def unsubscribe(session: Session, token: str) -> Subscription:
