@@ -24,11 +24,16 @@ from service import consent, unsubscribe_spool
 from service.addresses import stop_shared_addresses
 from service.clock import utcnow
 from service.db.models import Brand, Campaign, Customer, ErasedSend, Send
+from service.db.session import busy_wait_at_most
 from service.erasures import customers_with_addresses
 from service.errors import NotFound, is_database_busy
 from service.events import ingest_events, stopped_by_unsubscribe
 from service.schemas import EventIn
 from service.signed_links import UnsubscribeLinks
+
+# How long the button's POST waits for another's write lock before it keeps the unsubscribe on disk instead: a
+# short write (an approval) is waited for; a customers import's, which may hold it for many seconds, is not.
+KEEP_AFTER_MS = 1_000
 
 
 @dataclass(frozen=True)
@@ -61,14 +66,16 @@ def subscription(session: Session, token: str) -> Subscription:
 def unsubscribe(session: Session, token: str) -> Subscription:
     """Unsubscribe the recipient behind the link by recording an ``unsubscribe`` event on its send (once: a
     second visit records nothing); for a link of an erased send whose address a customer has again (the shop
-    lifted the erasure), by unsubscribing the customers with that address. A database too busy to take it (its
-    timeout waited out, nothing written) has it kept on disk (``kept_for_later``), to be written at this moment."""
+    lifted the erasure), by unsubscribing the customers with that address. A database too busy to take it (another
+    write holding SQLite's lock past ``KEEP_AFTER_MS``, nothing written) has it kept on disk (``kept_for_later``),
+    to be written at this moment."""
     send_id = UnsubscribeLinks.configured().send_id(token)
     target = target_of(session, send_id)
     clicked_at = utcnow()
     try:
-        stop(session, target, clicked_at)
-        session.flush()
+        with busy_wait_at_most(session, KEEP_AFTER_MS):
+            stop(session, target, clicked_at)
+            session.flush()
     except OperationalError as error:
         if not is_database_busy(error):
             raise

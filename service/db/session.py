@@ -286,6 +286,23 @@ def take_the_write_lock(session: Session, wait: bool = True) -> bool:
     return True
 
 
+@contextmanager
+def busy_wait_at_most(session: Session, milliseconds: int) -> Iterator[None]:
+    """On SQLite, have the session's connection wait at most ``milliseconds`` (never longer than its busy timeout)
+    for another's write lock within the block, for a write that has a better way than waiting when the lock is held
+    (service.unsubscribe keeps its unsubscribe on disk); the connection's own wait again after it."""
+    if session.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    driver = session.connection().connection.driver_connection
+    waits = driver.execute("PRAGMA busy_timeout").fetchone()[0]
+    driver.execute(f"PRAGMA busy_timeout={min(waits, milliseconds)}")
+    try:
+        yield
+    finally:
+        driver.execute(f"PRAGMA busy_timeout={waits}")
+
+
 def dialect_insert(session: Session):
     """The INSERT of the session's database (SQLite or PostgreSQL), which has ON CONFLICT DO NOTHING."""
     return sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert

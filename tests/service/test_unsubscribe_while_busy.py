@@ -135,3 +135,21 @@ def test_an_email_service_s_unsubscribe_while_the_lock_is_held_is_a_503_to_retry
     assert _recorded(engine, customer_id) == (False, [], []) and unsubscribe_spool.kept() == []
     assert client.post("/events", json=body).json()["recorded"] == 1
     assert _recorded(engine, customer_id) == (True, [(clicked_at, "unsubscribe event")], [clicked_at])
+
+
+def test_the_page_answers_within_about_a_second_not_the_busy_timeout(client, engine, tailor_home):
+    """The POST waited SQLite's whole busy timeout (10 s) behind an import's write before it could answer."""
+    customer_id, send_id = _mailed_before(engine)
+    holder = sqlite3.connect(tailor_home / "tailor.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        page = client.post(f"/unsubscribe/{UnsubscribeLinks.configured().token(send_id)}")
+        waited = time.monotonic() - started
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+    assert page.status_code == 200 and "You are unsubscribed" in page.text
+    assert waited < 3, f"the page waited {waited:.1f} s"
+    assert client.app.state.tailor.kept_unsubscribes.wait(15) and _recorded(engine, customer_id)[0]
