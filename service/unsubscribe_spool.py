@@ -40,14 +40,17 @@ def spool_path() -> Path:
 
 def keep(send_id: int, clicked_at: datetime) -> None:
     """Append the unsubscribe of ``send_id``'s link, followed at ``clicked_at``, and return once the disk has it (the
-    file, and the folder's entry for a new file)."""
+    file, and the folder's entry for a new file). After a line cut short, on a line of its own: joined to it, it
+    could not be read either."""
     path = spool_path()
     line = json.dumps({"id": uuid.uuid4().hex, "send_id": send_id, "clicked_at": clicked_at.isoformat()}) + "\n"
     with _locked():
         new = not path.exists()
-        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        descriptor = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         try:
-            os.write(descriptor, line.encode())
+            size = os.fstat(descriptor).st_size
+            cut_short = size > 0 and os.pread(descriptor, 1, size - 1) != b"\n"
+            os.write(descriptor, (("\n" if cut_short else "") + line).encode())
             os.fsync(descriptor)
         finally:
             os.close(descriptor)
@@ -58,7 +61,7 @@ def keep(send_id: int, clicked_at: datetime) -> None:
 def kept() -> list[Kept]:
     """The unsubscribes waiting, in the order they came; none (without opening anything) when the file is absent or
     empty, as it is but while the database is busy. A line cut short (the process stopped as it wrote it, before
-    the page answered) is passed over."""
+    the page answered) is logged and removed."""
     path = spool_path()
     try:
         if path.stat().st_size == 0:
@@ -66,21 +69,17 @@ def kept() -> list[Kept]:
     except FileNotFoundError:
         return []
     with _locked():
-        lines = path.read_text(encoding="utf-8").splitlines()
-    waiting = []
-    for line in lines:
-        try:
-            entry = json.loads(line)
-            waiting.append(Kept(entry["id"], int(entry["send_id"]), datetime.fromisoformat(entry["clicked_at"])))
-        except (ValueError, KeyError, TypeError):
-            log.warning("a line of the unsubscribes kept while the database was busy cannot be read",
-                        extra={"path": str(path)})  # fmt: skip
-    return waiting
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        readable = [line for line in lines if _read(line) is not None]
+        if len(readable) < len(lines):
+            log.warning("lines cut short of the unsubscribes kept while the database was busy were removed",
+                        extra={"path": str(path), "lines": len(lines) - len(readable)})  # fmt: skip
+            _replace(path, readable)
+    return [entry for line in readable if (entry := _read(line)) is not None]
 
 
 def forget(written: Collection[str]) -> None:
-    """Remove the unsubscribes of these ids, written to the database: the file is replaced whole by one without
-    them (written through first), so that a crash leaves either, never half of one."""
+    """Remove the unsubscribes of these ids, written to the database."""
     if not written:
         return
     path = spool_path()
@@ -89,21 +88,28 @@ def forget(written: Collection[str]) -> None:
             lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
         except FileNotFoundError:
             return
-        left = [line for line in lines if _id_of(line) not in written]
-        replacement = path.with_name(f".{SPOOL_NAME}.new")
-        descriptor = os.open(replacement, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(descriptor, "".join(left).encode())
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
-        os.replace(replacement, path)
-        _sync_folder(path.parent)
+        _replace(path, [line for line in lines if (entry := _read(line)) is not None and entry.id not in written])
 
 
-def _id_of(line: str) -> str | None:
+def _replace(path: Path, lines: list[str]) -> None:
+    """Replace the file whole by one of ``lines`` (written through first), so that a crash leaves either, never half
+    of one. Called with the lock held."""
+    replacement = path.with_name(f".{SPOOL_NAME}.new")
+    descriptor = os.open(replacement, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        return json.loads(line)["id"]
+        os.write(descriptor, "".join(lines).encode())
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+    os.replace(replacement, path)
+    _sync_folder(path.parent)
+
+
+def _read(line: str) -> Kept | None:
+    """The unsubscribe a line holds; None for one cut short."""
+    try:
+        entry = json.loads(line)
+        return Kept(entry["id"], int(entry["send_id"]), datetime.fromisoformat(entry["clicked_at"]))
     except (ValueError, KeyError, TypeError):
         return None
 

@@ -153,3 +153,20 @@ def test_the_page_answers_within_about_a_second_not_the_busy_timeout(client, eng
     assert page.status_code == 200 and "You are unsubscribed" in page.text
     assert waited < 3, f"the page waited {waited:.1f} s"
     assert client.app.state.tailor.kept_unsubscribes.wait(15) and _recorded(engine, customer_id)[0]
+
+
+def test_a_line_cut_short_by_a_stopped_process_costs_no_other_unsubscribe(tailor_home, caplog):
+    """A line the process stopped writing (never answered to anyone) is removed; one kept after it is read whole, not
+    joined to it, and forgetting one keeps the others."""
+    clicked_at = utcnow()
+    unsubscribe_spool.keep(1, clicked_at)
+    with unsubscribe_spool.spool_path().open("a") as spool:
+        spool.write('{"id": "0f", "send_')  # no newline: cut short
+    unsubscribe_spool.keep(2, clicked_at)
+
+    first, second = unsubscribe_spool.kept()
+    assert (first.send_id, second.send_id, second.clicked_at) == (1, 2, clicked_at)
+    assert "cut short" in caplog.text
+    unsubscribe_spool.forget({first.id})
+    assert unsubscribe_spool.kept() == [second]
+    assert len(unsubscribe_spool.spool_path().read_text().splitlines()) == 1
