@@ -310,3 +310,24 @@ def lock_household_as_sender(engine, customer_ids, failures: list[Exception]) ->
         except Exception as error:  # noqa: BLE001 (told by the caller's assertion)
             failures.append(error)
             sender.rollback()
+
+
+@pytest.fixture
+def locked(engine, tailor_home):
+    """Another connection holding the database's write lock, as an import's transaction does; this engine's
+    connections give up after 0.2 s instead of 10. Called, it takes the lock and returns what gives it back."""
+    from sqlalchemy import event
+
+    def short_wait(dbapi_connection, _record) -> None:
+        dbapi_connection.execute("PRAGMA busy_timeout=200")
+
+    event.listen(engine, "connect", short_wait)
+    engine.dispose()
+    holder = sqlite3.connect(tailor_home / "tailor.db", isolation_level=None)
+
+    def hold():
+        holder.execute("BEGIN IMMEDIATE")
+        return lambda: holder.execute("ROLLBACK")
+
+    yield hold
+    holder.close()

@@ -3,31 +3,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-
-import pytest
-from sqlalchemy import event
-
-
-@pytest.fixture
-def locked(engine, tailor_home):
-    """Another connection holding the database's write lock, as an import's transaction does; this engine's
-    connections give up after 0.2 s instead of 10."""
-
-    def short_wait(dbapi_connection, _record) -> None:
-        dbapi_connection.execute("PRAGMA busy_timeout=200")
-
-    event.listen(engine, "connect", short_wait)
-    engine.dispose()
-    holder = sqlite3.connect(tailor_home / "tailor.db", isolation_level=None)
-
-    def hold():
-        holder.execute("BEGIN IMMEDIATE")
-        return lambda: holder.execute("ROLLBACK")
-
-    yield hold
-    holder.close()
-
 
 def test_a_write_that_cannot_get_the_lock_is_a_503_and_writes_nothing(client, locked):
     body = {"name": "Busy", "brand": "hearth", "campaign_type": "vip"}

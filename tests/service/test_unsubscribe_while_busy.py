@@ -10,8 +10,7 @@ import sqlite3
 import time
 from datetime import timedelta
 
-import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from service import unsubscribe as unsubscribe_ops
 from service import unsubscribe_spool
@@ -22,21 +21,6 @@ from service.db.session import session_scope
 from service.kept_unsubscribes import apply_kept
 from service.signed_links import UnsubscribeLinks
 from tests.service.test_sending import approved_draft, new_campaign, send_job
-
-
-@pytest.fixture
-def lock(engine, tailor_home):
-    """Another connection that takes the database's write lock, as an import's transaction does; this engine's
-    connections give up after 0.2 s instead of 10."""
-
-    def short_wait(dbapi_connection, _record) -> None:
-        dbapi_connection.execute("PRAGMA busy_timeout=200")
-
-    event.listen(engine, "connect", short_wait)
-    engine.dispose()
-    holder = sqlite3.connect(tailor_home / "tailor.db", isolation_level=None)
-    yield holder
-    holder.close()
 
 
 def _mailed_before(engine) -> tuple[int, int]:
@@ -60,10 +44,12 @@ def _recorded(engine, customer_id: int) -> tuple[bool, list, list]:
     return unsubscribed, changes, moments
 
 
-def test_an_unsubscribe_while_the_lock_is_held_is_told_done_and_written_after_at_the_click_s_time(client, engine, lock):
+def test_an_unsubscribe_while_the_lock_is_held_is_told_done_and_written_after_at_the_click_s_time(
+    client, engine, locked
+):
     customer_id, send_id = _mailed_before(engine)
     token = UnsubscribeLinks.configured().token(send_id)
-    lock.execute("BEGIN IMMEDIATE")  # a customers import's write
+    release = locked()  # a customers import's write
     try:
         before = utcnow()
         page = client.post(f"/unsubscribe/{token}")
@@ -72,7 +58,7 @@ def test_an_unsubscribe_while_the_lock_is_held_is_told_done_and_written_after_at
         time.sleep(0.5)  # still held, several busy timeouts on
         assert _recorded(engine, customer_id) == (False, [], [])  # kept: nothing could be written yet
     finally:
-        lock.execute("ROLLBACK")
+        release()
 
     assert page.status_code == 200, page.text
     assert "You are unsubscribed" in page.text and "You are unsubscribed" in again.text
@@ -84,7 +70,7 @@ def test_an_unsubscribe_while_the_lock_is_held_is_told_done_and_written_after_at
 
 
 def test_a_send_after_the_lock_is_freed_applies_a_kept_unsubscribe_first_and_once(
-    client, engine, lock, mail_server, monkeypatch
+    client, engine, locked, mail_server, monkeypatch
 ):
     controller, messages = mail_server
     monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
@@ -93,14 +79,14 @@ def test_a_send_after_the_lock_is_freed_applies_a_kept_unsubscribe_first_and_onc
     campaign_id = new_campaign(client)
     approved_draft(client, engine, campaign_id, "c1")
     token = UnsubscribeLinks.configured().token(send_id)
-    lock.execute("BEGIN IMMEDIATE")
+    release = locked()
     try:
         with session_scope(engine) as session:  # the route's work, without waking the app's writer of kept ones
             told = unsubscribe_ops.unsubscribe(session, token)
         clicked = unsubscribe_spool.kept()
         exported = client.get(f"/campaigns/{campaign_id}/export")  # for another sender: not to be mailed either
     finally:
-        lock.execute("ROLLBACK")
+        release()
     assert told.unsubscribed and told.kept_for_later and len(clicked) == 1
     assert exported.status_code == 200 and [json.loads(line)["mailable"] for line in exported.text.splitlines()] == [
         False
@@ -118,18 +104,18 @@ def test_a_send_after_the_lock_is_freed_applies_a_kept_unsubscribe_first_and_onc
 
 
 def test_an_email_service_s_unsubscribe_while_the_lock_is_held_is_a_503_to_retry_and_written_when_sent_again(
-    client, engine, lock
+    client, engine, locked
 ):
     """POST /events keeps its 503: an email service retries a 5xx (with the event's own time, so the retry is the
     event, at its moment); nothing of the batch is written meanwhile."""
     customer_id, send_id = _mailed_before(engine)
     clicked_at = utcnow() - timedelta(minutes=1)
     body = {"events": [{"send_id": send_id, "kind": "unsubscribe", "occurred_at": clicked_at.isoformat() + "Z"}]}
-    lock.execute("BEGIN IMMEDIATE")
+    release = locked()
     try:
         busy = client.post("/events", json=body)
     finally:
-        lock.execute("ROLLBACK")
+        release()
 
     assert busy.status_code == 503 and busy.headers["retry-after"] == "30"
     assert _recorded(engine, customer_id) == (False, [], []) and unsubscribe_spool.kept() == []
