@@ -3,8 +3,11 @@ next purchase date, built from the profile's own figures so a marketer can check
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
+from datetime import date
+from functools import lru_cache
 from typing import Any
 
 import pandas as pd
@@ -14,7 +17,7 @@ from audience.rfm import segment_description, segment_label
 
 
 def _present(value: Any) -> bool:
-    return value is not None and not (isinstance(value, float) and pd.isna(value))
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
 
 
 def _days(n: float) -> str:
@@ -74,14 +77,46 @@ def _cluster_reason(profile: Mapping[str, Any]) -> str:
         "f_score": lambda: f"they have {_orders(profile['frequency'])}",
         "m_score": lambda: f"they spend {profile['monetary']:,.2f} an order",
     }
-    words = set(re.findall(r"[\w-]+", label))
     unlike = [
         f"{facts[score]()} ({SCORE_NAMES[score]} score {profile[score]}/5)"
-        for word, (score, plainly_not) in CONTRADICTED_BY.items()
-        if word in words and profile.get(score) in plainly_not
+        for score, plainly_not in _contradictable(label)
+        if profile.get(score) in plainly_not
     ]
     reason = f"grouped with {label}"
     return reason + (f", though unlike the group's typical customer {' and '.join(unlike)}" if unlike else "")
+
+
+@lru_cache(maxsize=256)
+def _contradictable(label: str) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    """The scores (with the values that contradict it) of each word of a cluster's ``label`` in ``CONTRADICTED_BY``,
+    in its order: a shop has a handful of labels, and 100,000 customers' reasons split each again."""
+    words = set(re.findall(r"[\w-]+", label))
+    return tuple(contradicted for word, contradicted in CONTRADICTED_BY.items() if word in words)
+
+
+def _plain_day(value: Any) -> date | None:
+    """``value`` as a date when it is one, or a day's ISO text (as a stored profile has it), else None: reading
+    those with ``pd.Timestamp`` took most of the time of a 100,000-customer shop's reasons."""
+    if type(value) is date:
+        return value
+    if isinstance(value, str) and len(value) == 10 and value[4] == value[7] == "-":
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _days_between(start: Any, end: Any) -> int:
+    """Whole days from ``start`` to ``end``, as ``pd.Timestamp`` counts them."""
+    first, last = _plain_day(start), _plain_day(end)
+    if first is not None and last is not None:
+        return (last - first).days
+    return (pd.Timestamp(end) - pd.Timestamp(start)).days
+
+
+def _iso_day(value: Any) -> date:
+    return _plain_day(value) or pd.Timestamp(value).date()
 
 
 def profile_reasons(profile: Mapping[str, Any], as_of: Any, horizon_days: int = 90) -> dict[str, str]:
@@ -112,7 +147,7 @@ def profile_reasons(profile: Mapping[str, Any], as_of: Any, horizon_days: int = 
         )
     due = profile.get("next_purchase_date")
     if _present(due):
-        gap = (pd.Timestamp(due) - pd.Timestamp(as_of)).days
+        gap = _days_between(as_of, due)
         cycle = profile.get("cycle_days")
         # A customer past their date is expected now (audience.next_purchase): say by how much, not "due today".
         late = round(recency) - round(cycle) if gap == 0 and _present(recency) and _present(cycle) else 0
@@ -124,5 +159,5 @@ def profile_reasons(profile: Mapping[str, Any], as_of: Any, horizon_days: int = 
             if profile.get("repeat_purchase_days", 1) != 0
             else "the shop's usual gap between orders (they have bought on one day only)"
         )
-        reasons["next_purchase"] = f"next order expected around {pd.Timestamp(due).date()} ({when}), from {basis}"
+        reasons["next_purchase"] = f"next order expected around {_iso_day(due)} ({when}), from {basis}"
     return reasons
