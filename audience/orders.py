@@ -178,7 +178,12 @@ def orders_before(orders: pd.DataFrame, as_of: date | str | pd.Timestamp, row_na
     """Validated purchase lines placed before the as-of day, less what the returns made before it cancel
     (``audience.returns.net_of_returns``; problems name rows by ``row_name``); raises when there are none. Their
     ``attrs[RETURNED_WHOLE]`` names the customers left out, whose returns cancel all they bought."""
-    clean = validate_orders(orders, row_name)
+    return lines_before(validate_orders(orders, row_name), as_of)
+
+
+def lines_before(clean: pd.DataFrame, as_of: date | str | pd.Timestamp) -> pd.DataFrame:
+    """:func:`orders_before` of lines :func:`validate_orders` gave, not validated again (1.9 s of a 100,000-customer
+    shop's segment KPIs went to validating its 1.6 million lines a second time)."""
     history = clean[clean["timestamp"] < as_timestamp(as_of)]
     returned_whole: list[str] = []  # customers who bought, whose returns cancel all of it: no line is left them
     if "kind" in history.columns:

@@ -12,8 +12,8 @@ from datetime import date
 
 import pandas as pd
 
-from audience.orders import as_timestamp, validate_orders
-from audience.rfm import rfm_table
+from audience.orders import as_timestamp, lines_before, validate_orders
+from audience.rfm import rfm_of_lines
 
 
 def segment_retention(orders: pd.DataFrame, as_of: date | str | pd.Timestamp, horizon_days: int) -> pd.DataFrame:
@@ -25,7 +25,7 @@ def segment_retention(orders: pd.DataFrame, as_of: date | str | pd.Timestamp, ho
     lines = validate_orders(orders)
     if not (lines["timestamp"] < start).any():
         return pd.DataFrame(columns=["customers", "retained", "rate"], index=pd.Index([], name="rfm_segment"))
-    segments = rfm_table(lines, start)["rfm_segment"]
+    segments = rfm_of_lines(lines_before(lines, start), start)["rfm_segment"]
     window = lines[(lines["timestamp"] >= start) & (lines["timestamp"] < end)]
     retained = segments.index.isin(window["customer_id"].unique())
     table = pd.Series(retained, index=segments.index).groupby(segments).agg(customers="size", retained="sum")

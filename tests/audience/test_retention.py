@@ -2,7 +2,9 @@
 
 import pandas as pd
 
+from audience.orders import validate_orders
 from audience.retention import segment_retention
+from audience.rfm import rfm_table
 from tests.audience.conftest import AS_OF, known_customers
 
 
@@ -28,3 +30,21 @@ def test_retention_is_not_one_or_zero_by_construction(shop_orders):
 def test_no_history_before_the_horizon_gives_an_empty_table():
     orders = pd.DataFrame({"customer_id": ["a"], "timestamp": [AS_OF - pd.Timedelta(days=5)], "amount": [1.0]})
     assert segment_retention(orders, AS_OF, horizon_days=90).empty
+
+
+def test_lines_validated_once_give_the_segments_validated_twice(shop_orders):
+    """segment_retention reads the lines it validated (audience.orders.lines_before), as ``rfm_table`` read them
+    after validating them again: the same table, returns cancelling purchases included."""
+    returned = shop_orders.sample(frac=0.05, random_state=3).assign(kind="return")
+    orders = pd.concat([shop_orders.assign(kind="purchase"), returned], ignore_index=True)
+    for horizon_days in (30, 90):
+        start = pd.Timestamp(AS_OF) - pd.Timedelta(days=horizon_days)
+        lines = validate_orders(orders)
+        segments = rfm_table(lines, start)["rfm_segment"]  # the lines validated a second time
+        window = lines[(lines["timestamp"] >= start) & (lines["timestamp"] < pd.Timestamp(AS_OF))]
+        retained = pd.Series(segments.index.isin(window["customer_id"].unique()), index=segments.index)
+        reference = retained.groupby(segments).agg(customers="size", retained="sum")
+        reference["rate"] = reference["retained"] / reference["customers"]
+        pd.testing.assert_frame_equal(
+            segment_retention(orders, AS_OF, horizon_days), reference.rename_axis("rfm_segment")
+        )
