@@ -204,3 +204,55 @@ def test_a_purchase_returned_in_part_weighs_what_was_kept_for_the_recommenders(e
         matrix, vocabulary, _ = prepare(interactions, Preparation(quantity=quantity))
         assert list(vocabulary.customers) == ["c1"] and list(vocabulary.products) == ["K1", "T1"]
         assert matrix.toarray()[0].tolist() == pytest.approx(weights)
+
+
+def test_purchase_lines_read_by_keys_are_those_read_joined(engine, demo_files):
+    """The audience reads the purchase lines with their customers' and products' keys and timestamps as stored,
+    putting the ids, categories and times on them at once: the same frame, value for value and dtype for dtype, as
+    the ids, categories and times read with every line through the joins (a past day's lines, and none, too; the
+    lines of a customer whose row is gone left out)."""
+    from datetime import date, datetime, time
+
+    from sqlalchemy import update
+
+    from service.db.models import Interaction, Product
+
+    with session_scope(engine) as session:
+        empty = frames._purchase_lines_read(session, None)
+        for kind in ("customers", "products", "orders"):
+            import_frame(session, kind, pd.read_csv(demo_files[kind], dtype=str, keep_default_na=False))
+        session.execute(update(Interaction).where(Interaction.id % 3 == 0).values(discount=None))
+        session.execute(update(Product).where(Product.id % 4 == 0).values(category=""))
+        last = session.scalar(select(Interaction.timestamp).order_by(Interaction.id.desc()).limit(1))
+        session.execute(  # a time with its microseconds, and one on the second
+            update(Interaction).where(Interaction.id == 1).values(timestamp=datetime(2026, 1, 2, 3, 4, 5, 67))
+        )
+    with engine.begin() as connection:  # a customer's row gone and their lines left, as only a broken database has
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.exec_driver_sql("DELETE FROM customers WHERE id = (SELECT min(customer_id) FROM interactions)")
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+    joined = {
+        "customer_id": Customer.external_id, "order_id": Interaction.order_id, "product_id": Product.sku,
+        "category": Product.category, "timestamp": Interaction.timestamp, "amount": Interaction.amount,
+        "discount": Interaction.discount, "quantity": Interaction.quantity,
+    }  # fmt: skip
+    dtypes = {
+        "customer_id": "str", "order_id": "str", "product_id": "str", "category": "str",
+        "timestamp": "datetime64[us]", "amount": "float64", "discount": "float64", "quantity": "float64",
+    }  # fmt: skip
+    for before in (None, last.date(), date(2000, 1, 1)):
+        with session_scope(engine) as session:
+            statement = (
+                select(*joined.values())
+                .join(Customer, Interaction.customer_id == Customer.id)
+                .join(Product, Interaction.product_id == Product.id)
+                .where(Interaction.kind == "purchase")
+                .order_by(Interaction.id)
+            )
+            if before is not None:
+                statement = statement.where(Interaction.timestamp < datetime.combine(before, time()))
+            reference = frames._frame_in_parts(session, statement, dtypes)
+            lines = frames._purchase_lines_read(session, before)
+        assert len(reference) > 1000 or before == date(2000, 1, 1)
+        pd.testing.assert_frame_equal(lines, reference, check_exact=True)
+    assert empty.dtypes.to_dict() == reference.dtypes.to_dict() and empty.empty
