@@ -56,19 +56,20 @@ def unsubscribe(
     if customer.unsubscribed:
         return
     session, now = object_session(customer), utcnow()
+    took_effect_at = effective(took_effect_at, now)
     still_subscribed = (Customer.id == customer.id, ~Customer.unsubscribed)
     taken = session.execute(
-        update(Customer).where(*still_subscribed).values(unsubscribed=True, unsubscribed_at=now),
+        update(Customer).where(*still_subscribed).values(unsubscribed=True, unsubscribed_at=took_effect_at),
         execution_options={"synchronize_session": False},
     ).rowcount
     if not taken:
         session.refresh(customer, ["unsubscribed", "unsubscribed_at", "updated_at"])
         return
-    for name, value in (("unsubscribed", True), ("unsubscribed_at", now)):
+    for name, value in (("unsubscribed", True), ("unsubscribed_at", took_effect_at)):
         set_committed_value(customer, name, value)
     session.expire(customer, ["updated_at"])  # as the UPDATE set it
     change = ConsentChange(
-        customer_id=customer.id, change="unsubscribed", took_effect_at=took_effect_at or now, recorded_at=now,
+        customer_id=customer.id, change="unsubscribed", took_effect_at=took_effect_at, recorded_at=now,
         source=source, send_id=send_id,
     )  # fmt: skip
     session.add(change)
@@ -84,17 +85,18 @@ def unsubscribe_all(
     customer at a time on SQLite, holding the write lock all along, and an unsubscribe at an address 10,000 ids
     share (a shop's placeholder address) 30 s."""
     now, taken = utcnow(), set()
+    took_effect_at = effective(took_effect_at, now)
     for batch in batches(sorted(set(customer_ids))):  # in the order of their ids, as other writers lock rows
         still_subscribed = (Customer.id.in_(batch), ~Customer.unsubscribed)
         stopped = session.scalars(
-            update(Customer).where(*still_subscribed).values(unsubscribed=True, unsubscribed_at=now)
+            update(Customer).where(*still_subscribed).values(unsubscribed=True, unsubscribed_at=took_effect_at)
             .returning(Customer.id), execution_options={"synchronize_session": False},
         ).all()  # fmt: skip
         if not stopped:
             continue
         taken.update(stopped)
         history = [
-            {"customer_id": customer_id, "change": "unsubscribed", "took_effect_at": took_effect_at or now,
+            {"customer_id": customer_id, "change": "unsubscribed", "took_effect_at": took_effect_at,
              "recorded_at": now, "source": source}
             for customer_id in stopped
         ]  # fmt: skip
@@ -103,12 +105,21 @@ def unsubscribe_all(
         if (customer := session.identity_map.get(identity_key(Customer, customer_id))) is None:
             continue
         if customer_id in taken:
-            for name, value in (("unsubscribed", True), ("unsubscribed_at", now)):
+            for name, value in (("unsubscribed", True), ("unsubscribed_at", took_effect_at)):
                 set_committed_value(customer, name, value)
             session.expire(customer, ["updated_at"])
         else:  # unsubscribed before, perhaps by another transaction since it was read: read again when asked
             session.expire(customer, ["unsubscribed", "unsubscribed_at", "updated_at"])
     return taken
+
+
+def effective(took_effect_at: datetime | None, now: datetime) -> datetime:
+    """When an unsubscribe written ``now`` took effect: ``took_effect_at`` (a link's click kept while the database was
+    busy, an email service's event reported late), else now; never after now, which an email service's clock a few
+    minutes ahead of ours (``service.events.CLOCK_SKEW``) would give: it took effect when Tailor took it at the
+    latest. The customer's ``unsubscribed_at`` and the history's change both hold it, and ``updated_at`` the write's
+    moment."""
+    return now if took_effect_at is None else min(took_effect_at, now)
 
 
 def imported_changes(
