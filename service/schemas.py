@@ -257,9 +257,11 @@ class CustomerOut(BaseModel):
     )  # fmt: skip
     unsubscribed: bool
     unsubscribed_at: UtcMoment | None = Field(
-        None, description="when Tailor took the unsubscribe (an unsubscribe link, an `unsubscribe` or `complaint` "
-        "event, a customers file, another customer at the address): null while subscribed, and for one unsubscribed "
-        "before Tailor kept the time",
+        None, description="when the unsubscribe took effect, as the consent history's change says: an unsubscribe "
+        "link's click (also one written later, the database busy), an `unsubscribe` or `complaint` event's "
+        "`occurred_at` (also one reported late; never after Tailor took it), else when Tailor took it (a customers "
+        "file, another customer at the address): null while subscribed, and for one unsubscribed before Tailor kept "
+        "the time",
     )  # fmt: skip
     email_bounced: bool = Field(
         False, description="the address hard-bounced (a `bounce` event, or the mail server refused it for good): "

@@ -85,8 +85,10 @@ class Customer(Base):
     # that gave or changed it; a file saying the same again leaves it): null for one unchanged since before 0042.
     consent_changed_at: Mapped[datetime | None] = mapped_column(DateTime)
     unsubscribed: Mapped[bool] = mapped_column(Boolean, default=False)
-    # When Tailor took the unsubscribe (a link, an event, an import, an address's other customer): null while
-    # subscribed, and for one unsubscribed before 0039, when no time was kept.
+    # When the unsubscribe took effect (a link's click, also one written later as kept while the database was busy;
+    # an event's time, also one reported late; else when Tailor took it: an import, an address's other customer), as
+    # the consent history's change says; `updated_at` is the write's. Null while subscribed, and for one
+    # unsubscribed before 0039, when no time was kept.
     unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime)
     # The address a hard bounce came back from: not mailed again while it is still the customer's `email`.
     bounced_email: Mapped[str | None] = mapped_column(String(320))
