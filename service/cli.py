@@ -839,6 +839,11 @@ def drafts_approve_pending(
             f"flagged {counted(done['out_of_date'], 'draft', 'drafts')} whose email the catalog no longer agrees "
             "with (a price, the stock)"
         )
+    if done["unseen_characters"]:
+        typer.echo(
+            f"flagged {counted(done['unseen_characters'], 'draft', 'drafts')} whose email holds a character its "
+            "reader does not see"
+        )
     if done["left_for_review"]:
         waiting = counted(done["left_for_review"], "flagged draft waits", "flagged drafts wait")
         listed = f"`tailor drafts list --campaign {campaign} --status flagged`"

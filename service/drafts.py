@@ -58,6 +58,7 @@ from service.unseen_copy import unseen_in
 REVIEWABLE = {"pending", "flagged"}
 FormBody = TypeVar("FormBody", bound=BaseModel)  # an API body a review page form is read as (form_body)
 APPROVE_BATCH = 1_000  # drafts approved at a time by approve_pending
+NOT_WITH_THE_OTHERS = "Not approved with the others"  # how approve_pending's flag reasons begin
 CHANGES_NAMED = 3  # of the changes a stale action missed, the latest this many are named in its refusal
 
 # Drafts in the order their customers came in the campaign's audience (its priority: win-back by past spend, VIP
@@ -433,8 +434,13 @@ def approve_pending(
     variant is pinned, as ``approve`` pins it. Refused (Conflict) while the campaign is being generated: its
     drafts are not all written yet.
 
-    Set-based, a batch at a time: only each draft's chosen variant's checks are read (not the variants' rendered
-    email), and one UPDATE and one multi-row INSERT of reviews approve a batch (each draft's revision moves on, as
+    A pending draft whose chosen variant's email the catalog no longer agrees with (``out_of_date``), or that holds
+    a character its reader does not see (``unseen_characters``, service.unseen_copy), is flagged for a person with
+    what changed or where it is, as ``approve`` refuses it.
+
+    Set-based, a batch at a time (``APPROVE_BATCH``, so memory stays bounded): only each draft's chosen variant's
+    checks, copy and text body are read (not the variants' HTML: the text holds what it shows, in a fraction of its
+    size), and one UPDATE and one multi-row INSERT of reviews approve a batch (each draft's revision moves on, as
     with any review); a draft reviewed meanwhile by someone else is not pending any more and is left as they left
     it.
 
@@ -459,19 +465,24 @@ def approve_pending(
         changed_since_read, pending = len(pending) - len(kept), kept
     scheduled = approved_send_after(campaign, utcnow())  # a scheduled campaign's drafts wait for its moment
     approved = 0
-    from service.pipeline.freshness import flag_out_of_date  # it reads the checks through this module
+    from service.pipeline.freshness import CHOSEN_COPY, flag_out_of_date, flag_unseen  # it reads the checks here
 
-    out_of_date = 0
+    out_of_date = unseen = 0
     for batch in batches(pending, size=APPROVE_BATCH):
         chosen = session.execute(
-            select(Draft.id, Variant.checks, Draft.recommendations)
+            select(Draft.id, Variant.checks, Draft.recommendations, Variant.label, *CHOSEN_COPY)
             .join(Variant, Variant.id == Draft.selected_variant_id)
             .where(Draft.id.in_(batch), Variant.draft_id == Draft.id)
         ).all()
-        passing = [(draft_id, shown) for draft_id, checks, shown in chosen if not failed_of(checks)]
-        # As approve refuses one whose email the catalog no longer agrees with (a price, the stock): the send would
-        # hold it back; here it goes back to a person, flagged with what changed, and the others are approved.
-        stale = set(flag_out_of_date(session, passing, "Not approved with the others"))
+        # As approve refuses one whose email holds a character its reader does not see, or the catalog no longer
+        # agrees with (a price, the stock): the send would hold it back; here it goes back to a person, flagged with
+        # where it is or what changed, and the others are approved.
+        hidden = set(flag_unseen(session, [row for row in chosen if not failed_of(row.checks)], NOT_WITH_THE_OTHERS))
+        unseen += len(hidden)
+        passing = [
+            (row.id, row.recommendations) for row in chosen if not failed_of(row.checks) and row.id not in hidden
+        ]
+        stale = set(flag_out_of_date(session, passing, NOT_WITH_THE_OTHERS))
         out_of_date += len(stale)
         passing = [draft_id for draft_id, _ in passing if draft_id not in stale]
         if not passing:
@@ -498,14 +509,14 @@ def approve_pending(
             record_approvals(session, done, reviewer, comment)
             give_approved_best_hours(session, campaign, [i for i, _ in done if i in unscheduled], scheduled)
         approved += len(done)
-    if approved or out_of_date:
+    if approved or out_of_date or unseen:
         session.flush()
         session.expire_all()  # drafts loaded earlier in this session must not show the old status
         mark_stale(get_campaign(session, campaign_id))
     flagged = session.scalar(select(func.count()).where(Draft.campaign_id == campaign_id, Draft.status.in_(REVIEWABLE)))
     return {
         "approved": approved, "left_for_review": flagged, "out_of_date": out_of_date,
-        "changed_since_read": changed_since_read,
+        "unseen_characters": unseen, "changed_since_read": changed_since_read,
     }  # fmt: skip
 
 

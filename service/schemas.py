@@ -697,6 +697,11 @@ class PendingApproved(BaseModel):
         0, description="of the pending drafts, those whose email the catalog no longer agrees with (a price, the "
         "stock): flagged with what changed, for a person, as one approval refuses them",
     )  # fmt: skip
+    unseen_characters: int = Field(
+        0, description="of the pending drafts, those whose chosen variant's email holds a character its reader does "
+        "not see (a direction control, a zero-width space): flagged with where it is, for a person, as one approval "
+        "refuses them",
+    )  # fmt: skip
 
 
 class LateLeft(BaseModel):

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from generation.guardrails import check_label
@@ -139,6 +139,27 @@ def flag_out_of_date(session: Session, drafts: list[tuple[int, list[dict[str, An
     return sorted(stale)
 
 
+def flag_unseen(session: Session, drafts: list[Row], when: str) -> list[int]:
+    """Of ``drafts`` (rows of the id, the chosen variant's label and ``CHOSEN_COPY``), those whose email holds a
+    character its reader does not see (service.unseen_copy, which no approval overrides), put back to review flagged
+    with where it is and what a person can do, as the send holds them back (``when`` says at what: "Not approved with
+    the others"); their ids."""
+    unseen = {
+        row.id: found
+        for row in drafts
+        if (found := unseen_in_copy(row.subject, row.preheader, row.intro, row.product_lines, row.text))
+    }
+    for draft in session.scalars(select(Draft).where(Draft.id.in_(list(unseen)))) if unseen else []:
+        label = next(row.label for row in drafts if row.id == draft.id)
+        _put_back(draft, [unseen_reason(when, label, where, advice) for where, advice in unseen[draft.id]])
+    return sorted(unseen)
+
+
+def unseen_reason(when: str, label: str, where: str, advice: str) -> str:
+    """A reason for a person that variant ``label``'s email holds a character its reader does not see ``where``."""
+    return f"{when}: variant {label}'s {where}, which its reader does not see; {advice}."
+
+
 def _put_back(draft: Draft, reasons: list[str]) -> None:
     """Put a draft back to review, flagged with those of ``reasons`` it does not carry yet."""
     draft.status, draft.flagged = "flagged", True
@@ -213,7 +234,7 @@ def not_overridden(label: str, failed: list[str], overridden: list[str] | None) 
 HOLD_BACK_BATCH = 1_000
 # The chosen variant's copy and its text body, read for characters no one sees (service.unseen_copy): the text holds
 # what the HTML shows but for the subject and preheader, in a fraction of its size.
-_COPY = (Variant.subject, Variant.preheader, Variant.intro, Variant.product_lines, Variant.text)
+CHOSEN_COPY = (Variant.subject, Variant.preheader, Variant.intro, Variant.product_lines, Variant.text)
 
 
 def hold_back_stale(session: Session, draft_ids: list[int], held_back: HeldBack) -> list[int]:
@@ -224,7 +245,7 @@ def hold_back_stale(session: Session, draft_ids: list[int], held_back: HeldBack)
     fresh: list[int] = []
     for batch in batches(sorted(draft_ids), size=HOLD_BACK_BATCH):
         rows = session.execute(
-            select(Draft.id, Draft.recommendations, Variant.label, Variant.checks, *_COPY)
+            select(Draft.id, Draft.recommendations, Variant.label, Variant.checks, *CHOSEN_COPY)
             .outerjoin(Variant, Variant.id == Draft.selected_variant_id)
             .where(Draft.id.in_(batch))
             .order_by(Draft.id)

@@ -375,7 +375,7 @@ def campaign_page(
     approved: int | None = Query(None, ge=0, le=COUNT_MAX), changed: int = Query(0, ge=0, le=COUNT_MAX),
     out_of_date: int = Query(0, ge=0, le=COUNT_MAX), reapproved: int | None = Query(None, ge=0, le=COUNT_MAX),
     edited: int = Query(0, ge=0, le=COUNT_MAX), fails_checks: int = Query(0, ge=0, le=COUNT_MAX),
-    not_late: int = Query(0, ge=0, le=COUNT_MAX),
+    not_late: int = Query(0, ge=0, le=COUNT_MAX), unseen: int = Query(0, ge=0, le=COUNT_MAX),
     refresh_job: str | None = Query(None, max_length=36, description="the refresh job the page started"),
 ) -> HTMLResponse:  # fmt: skip
     """A page of the campaign's drafts (flagged first), all or those of one ``status``, or one customer's draft
@@ -400,7 +400,7 @@ def campaign_page(
         "listed": _listed(status, customer, page),  # passed on to each draft's page, for its way back to this list
         "elsewhere": elsewhere,
         "has_next": len(rows) > DRAFTS_PER_PAGE, "per_page": DRAFTS_PER_PAGE, "statuses": list(get_args(DraftStatus)),
-        "read_at": read_at, "done": _bulk_done(approved, changed, out_of_date) or _late_done(
+        "read_at": read_at, "done": _bulk_done(approved, changed, out_of_date, unseen) or _late_done(
             reapproved, {"not_late": not_late, "edited_since": edited, "changed_since_read": changed,
                          "out_of_date": out_of_date, "fails_checks": fails_checks},
         ),
@@ -419,7 +419,7 @@ def _listed(status: str | None, customer: str | None, page: int | None) -> str:
     return urlencode({**{k: v for k, v in wanted.items() if v}, **({"page": page} if page and page > 1 else {})})
 
 
-def _bulk_done(approved: int | None, changed: int, out_of_date: int = 0) -> str:
+def _bulk_done(approved: int | None, changed: int, out_of_date: int = 0, unseen: int = 0) -> str:
     """What a bulk approval did, said once at the top of the campaign's page (it reloaded with no word)."""
     if approved is None:
         return ""
@@ -433,6 +433,11 @@ def _bulk_done(approved: int | None, changed: int, out_of_date: int = 0) -> str:
         said += (
             f" {out_of_date} {'were' if out_of_date != 1 else 'was'} flagged instead: the catalog no longer agrees "
             "with their email (a price, the stock)."
+        )
+    if unseen:
+        said += (
+            f" {unseen} {'were' if unseen != 1 else 'was'} flagged instead: their email holds a character its reader "
+            "does not see."
         )
     return said
 
@@ -526,7 +531,10 @@ def approve_pending(
     """Approve the campaign's pending drafts at once (see drafts.approve_pending); the flagged ones stay, and so do
     those changed after the page was read (``BulkApproval.read_at``)."""
     done = draft_ops.approve_pending(session, campaign_id, reviewer, form.comment, read_at=form.read_at)
-    said = f"?approved={done['approved']}&changed={done['changed_since_read']}&out_of_date={done['out_of_date']}"
+    said = (
+        f"?approved={done['approved']}&changed={done['changed_since_read']}&out_of_date={done['out_of_date']}"
+        f"&unseen={done['unseen_characters']}"
+    )
     return _to(request, f"/review/campaigns/{campaign_id}{said}")
 
 

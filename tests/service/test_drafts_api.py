@@ -124,7 +124,12 @@ def test_the_pending_drafts_of_a_campaign_are_approved_at_once_and_the_flagged_s
     answer = client.post(url, json={"reviewer": "Ola", "comment": "read a sample of ten"})
     flagged = sum(d["status"] == "flagged" for d in client.get(f"/campaigns/{campaign_id}/drafts").json())
     assert answer.status_code == 200
-    assert answer.json() == {"approved": len(pending), "left_for_review": flagged + 1, "out_of_date": 0}
+    assert answer.json() == {
+        "approved": len(pending),
+        "left_for_review": flagged + 1,
+        "out_of_date": 0,
+        "unseen_characters": 0,
+    }
     for draft_id in pending:
         draft = client.get(f"/drafts/{draft_id}").json()
         assert draft["status"] == "approved"

@@ -342,7 +342,10 @@ def test_the_campaign_page_approves_the_pending_drafts_at_once(client, demo_file
         f"/review/campaigns/{campaign_id}/approve-pending", data={"comment": "checked a sample"}, follow_redirects=False
     )
     assert done.status_code == 303
-    assert done.headers["location"] == f"/review/campaigns/{campaign_id}?approved={pending}&changed=0&out_of_date=0"
+    assert (
+        done.headers["location"]
+        == f"/review/campaigns/{campaign_id}?approved={pending}&changed=0&out_of_date=0&unseen=0"
+    )
     approved = client.get(f"/campaigns/{campaign_id}/drafts", params={"status": "approved"}).json()
     assert len(approved) == pending and all(d["reviews"][0]["comment"] == "checked a sample" for d in approved)
     page = client.get(done.headers["location"]).text
@@ -822,7 +825,8 @@ def test_the_review_page_stays_under_a_proxy_s_path_prefix(engine, api_key):
         assert reopened.headers["location"] == f"{page}?done=reopened"
         approved = browser.post(f"/mail/review/campaigns/{campaign_id}/approve-pending", data={})
         assert (
-            approved.headers["location"] == f"/mail/review/campaigns/{campaign_id}?approved=0&changed=0&out_of_date=0"
+            approved.headers["location"]
+            == f"/mail/review/campaigns/{campaign_id}?approved=0&changed=0&out_of_date=0&unseen=0"
         )
         assert browser.post("/mail/review/logout").headers["location"] == "/mail/review/login"
 
@@ -927,7 +931,7 @@ def test_a_bulk_approval_leaves_the_drafts_changed_after_its_page_was_read(clien
     done = client.post(
         f"/review/campaigns/{campaign_id}/approve-pending", data={"comment": "", **read}, follow_redirects=False
     )
-    assert done.headers["location"].endswith(f"?approved={len(pending) - 1}&changed=1&out_of_date=0")
+    assert done.headers["location"].endswith(f"?approved={len(pending) - 1}&changed=1&out_of_date=0&unseen=0")
     assert client.get(f"/drafts/{bobs}").json()["status"] == "pending"  # left for Bob, as he left it
     assert "1 pending draft was left for review" in client.get(done.headers["location"]).text
 
@@ -963,7 +967,7 @@ def test_a_draft_reopened_while_the_page_was_being_read_is_left_for_review(clien
     done = client.post(
         f"/review/campaigns/{campaign_id}/approve-pending", data={"comment": "", **read}, follow_redirects=False
     )
-    assert done.headers["location"].endswith(f"?approved={len(pending) - 1}&changed=1&out_of_date=0")
+    assert done.headers["location"].endswith(f"?approved={len(pending) - 1}&changed=1&out_of_date=0&unseen=0")
     assert client.get(f"/drafts/{bobs}").json()["status"] == "pending"
 
 

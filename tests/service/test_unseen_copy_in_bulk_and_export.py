@@ -1,0 +1,79 @@
+"""A draft holding a character its reader does not see (service.unseen_copy) got past the two ways around a single
+approval: approving all pending approved it (the send held it back only then), and the JSON lines export gave it as
+mailable to another sender, which mailed it turned around. Approving all pending now leaves it flagged for a person
+with where the character is, and the export marks its line not mailable, saying why."""
+
+from __future__ import annotations
+
+from service.db.models import Customer, Draft, Variant
+from service.db.session import session_scope
+from tests.service.test_sending import FOOTER, new_campaign
+from tests.service.test_unseen_copy_at_sending import TURNED, _reasons
+
+SUBJECT_TURNED = (
+    "variant A's subject: character 20 is U+202E RIGHT-TO-LEFT OVERRIDE, which its reader does not see; edit it: a "
+    "character that takes no room is left out, a direction control is to be deleted; or reject it."
+)
+
+
+def _pending_draft(engine, campaign_id: int, external_id: str, subject: str = "Hello") -> int:
+    """A pending draft of the campaign whose variant passed its checks, stored as generation leaves one."""
+    with session_scope(engine) as session:
+        customer = Customer(external_id=external_id, email=f"{external_id}@example.com", marketing_consent=True)
+        variant = Variant(
+            label="A", subject=subject, html=f"<p>Hello</p><p>{FOOTER}</p>", text=f"Hello\n--\n{FOOTER}\n"
+        )
+        draft = Draft(campaign_id=campaign_id, customer=customer, status="pending", variants=[variant])
+        session.add(draft)
+        session.flush()
+        draft.selected_variant_id = variant.id
+        return draft.id
+
+
+def test_approving_all_pending_leaves_a_draft_holding_a_character_no_one_sees_flagged_for_a_person(client, engine):
+    campaign_id = new_campaign(client)
+    turned = _pending_draft(engine, campaign_id, "c1", subject=TURNED)
+    clean = _pending_draft(engine, campaign_id, "c2")
+
+    answer = client.post(f"/campaigns/{campaign_id}/drafts/approve", json={"reviewer": "Ola"})
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"approved": 1, "left_for_review": 1, "out_of_date": 0, "unseen_characters": 1}
+    assert _reasons(engine, clean)[0] == "approved"
+    assert _reasons(engine, turned) == ("flagged", [f"Not approved with the others: {SUBJECT_TURNED}"])
+    refused = client.post(f"/drafts/{turned}/approve", json={"override_checks": True, "comment": "it is fine"})
+    assert refused.status_code == 409  # as the single approval refuses it
+
+
+def test_the_review_pages_button_says_how_many_it_flagged_for_a_character_no_one_sees(client, engine):
+    campaign_id = new_campaign(client)
+    turned = _pending_draft(engine, campaign_id, "c1", subject=TURNED)
+    _pending_draft(engine, campaign_id, "c2")
+
+    done = client.post(f"/review/campaigns/{campaign_id}/approve-pending", data={"comment": ""}, follow_redirects=False)
+
+    assert done.status_code == 303
+    assert done.headers["location"] == f"/review/campaigns/{campaign_id}?approved=1&changed=0&out_of_date=0&unseen=1"
+    page = client.get(done.headers["location"]).text
+    assert (
+        "Approved 1 pending draft. 1 was flagged instead: their email holds a character its reader does not see."
+        in (page)
+    )
+    assert _reasons(engine, turned)[0] == "flagged"
+
+
+def test_the_command_says_how_many_it_flagged_for_a_character_no_one_sees(client, engine, tailor_home):
+    from tests.service.test_cli import run
+
+    campaign_id = new_campaign(client)
+    turned = _pending_draft(engine, campaign_id, "c1", subject=TURNED)
+    _pending_draft(engine, campaign_id, "c2")
+
+    done = run(["drafts", "approve-pending", str(campaign_id), "--reviewer", "Ola"], tailor_home)
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[:2] == [
+        "approved 1 pending draft, each with its chosen variant",
+        "flagged 1 draft whose email holds a character its reader does not see",
+    ]
+    assert _reasons(engine, turned) == ("flagged", [f"Not approved with the others: {SUBJECT_TURNED}"])
