@@ -6,10 +6,13 @@ as the columns the lines hold (the drafts with their customer and send, then the
 The bodies keep the `{{unsubscribe_url}}` placeholder for the sender to fill with its own unsubscribe link (in the
 HTML body, a link's address and text, as Tailor's own send makes it);
 `mailable` says whether the customer may be mailed now (consent given, not unsubscribed since generation, an
-address that did not bounce); `holdout` whether the campaign's experiment holds the customer out (held out by a send
-already, or to be by the next one, by the hash sending uses): they are to be sent nothing. With ``selected_only``
-each draft has one line, the variant chosen (by its reviewer, else by generation), so that a sender mailing every
-line mails each customer once; an experiment chooses its variants as it sends, so it has no such export.
+address that did not bounce) with the line's email: one holding a character its reader does not see
+(service.unseen_copy, from before copy was read without them), which Tailor's own send holds back, is not mailable,
+and its `flag_reasons` say where the character is; `holdout` whether the campaign's experiment holds the customer
+out (held out by a send already, or to be by the next one, by the hash sending uses): they are to be sent nothing.
+With ``selected_only`` each draft has one line, the variant chosen (by its reviewer, else by generation), so that a
+sender mailing every line mails each customer once; an experiment chooses its variants as it sends, so it has no such
+export.
 """
 
 from __future__ import annotations
@@ -35,13 +38,16 @@ from service.errors import Conflict, Remedy
 from service.experiments import held_out_customers, takes_into_arms
 from service.kept_unsubscribes import stopped_by_kept
 from service.pipeline.frames import MAILABLE
+from service.pipeline.freshness import unseen_reason
 from service.pipeline.mail import with_unsubscribe_link
 from service.schemas import CheckOut
+from service.unseen_copy import unseen_in_copy
 
 PAGE = 500  # drafts read at a time (each with its variants' rendered email)
 CHUNK = 256_000  # characters of lines the API's export streams at a time
 # The HTTP header in which GET /campaigns/{id}/export says that its lines are not the whole campaign's (cut_short).
 EXPORT_WARNING = "X-Tailor-Warning"
+NOT_MAILABLE = "Not to be mailed"  # how a line's reason that its email holds a character no one sees begins
 
 
 def draft_ids(
@@ -150,7 +156,8 @@ _DRAFT_COLUMNS = (
     Send.perhaps_sent.label("perhaps_sent"),
 )  # fmt: skip
 _VARIANT_COLUMNS = (
-    Variant.draft_id, Variant.id, Variant.label, Variant.subject, Variant.preheader, Variant.text, Variant.html,
+    Variant.draft_id, Variant.id, Variant.label, Variant.subject, Variant.preheader, Variant.intro,
+    Variant.product_lines, Variant.text, Variant.html,
     Variant.checks, Variant.p_open, Variant.p_click, Variant.p_conversion,
 )  # fmt: skip
 # A variant's checks as the API shows them (VariantOut.checks): every field named, in the schema's order.
@@ -192,16 +199,24 @@ def export_records(session: Session, ids: list[int], selected_only: bool = False
 
 def _records(draft: Row, variants: list[Row], mailable: bool, holdout: bool) -> Iterator[dict[str, Any]]:
     """A line per variant: ``sent`` for the one known to have gone out, ``perhaps_sent`` for the one whose mail
-    server's answer was lost (``Send.perhaps_sent``), which a tool counting what went out leaves out."""
+    server's answer was lost (``Send.perhaps_sent``), which a tool counting what went out leaves out. A variant whose
+    email holds a character its reader does not see is not mailable, and its line's ``flag_reasons`` say where."""
     for variant in variants:
         mailed = variant.id == draft.sent_variant_id
+        unseen = [  # copy stored with such characters, which no approval overrides
+            unseen_reason(NOT_MAILABLE, variant.label, where, advice)
+            for where, advice in unseen_in_copy(
+                variant.subject, variant.preheader, variant.intro, variant.product_lines, variant.text
+            )
+        ]
+        reasons = [*(draft.flag_reasons or []), *unseen] if unseen else draft.flag_reasons
         yield {
             "customer_id": draft.customer_id, "email": draft.email, "first_name": draft.first_name,
-            "locale": draft.locale, "mailable": mailable, "holdout": holdout, "draft_id": draft.id,
+            "locale": draft.locale, "mailable": mailable and not unseen, "holdout": holdout, "draft_id": draft.id,
             "variant_id": variant.id, "variant": variant.label, "selected": variant.id == draft.selected_variant_id,
             "sent": mailed and not draft.perhaps_sent, "perhaps_sent": mailed and bool(draft.perhaps_sent),
             "sent_to": draft.sent_to, "status": draft.status,
-            "flagged": draft.flagged, "flag_reasons": draft.flag_reasons, "subject": variant.subject,
+            "flagged": draft.flagged, "flag_reasons": reasons, "subject": variant.subject,
             "preheader": variant.preheader, "text_body": variant.text,
             "html_body": with_unsubscribe_link(variant.html, UNSUBSCRIBE_PLACEHOLDER),
             "checks": _CHECKS.dump_python(_CHECKS.validate_python(variant.checks)),

@@ -5,10 +5,14 @@ with where the character is, and the export marks its line not mailable, saying 
 
 from __future__ import annotations
 
+import json
+
+from sqlalchemy import select
+
 from service.db.models import Customer, Draft, Variant
 from service.db.session import session_scope
-from tests.service.test_sending import FOOTER, new_campaign
-from tests.service.test_unseen_copy_at_sending import TURNED, _reasons
+from tests.service.test_sending import FOOTER, approved_draft, new_campaign
+from tests.service.test_unseen_copy_at_sending import TURNED, _reasons, _stored_before
 
 SUBJECT_TURNED = (
     "variant A's subject: character 20 is U+202E RIGHT-TO-LEFT OVERRIDE, which its reader does not see; edit it: a "
@@ -77,3 +81,19 @@ def test_the_command_says_how_many_it_flagged_for_a_character_no_one_sees(client
         "flagged 1 draft whose email holds a character its reader does not see",
     ]
     assert _reasons(engine, turned) == ("flagged", [f"Not approved with the others: {SUBJECT_TURNED}"])
+
+
+def test_an_export_marks_an_approved_draft_holding_a_character_no_one_sees_not_mailable_saying_why(client, engine):
+    campaign_id = new_campaign(client)
+    turned, clean = (approved_draft(client, engine, campaign_id, customer) for customer in ("c1", "c2"))
+    _stored_before(engine, turned, subject=TURNED)  # approved before such characters were read without
+
+    answer = client.get(f"/campaigns/{campaign_id}/export", params={"status": "approved"})
+
+    assert answer.status_code == 200, answer.text
+    lines = {line["draft_id"]: line for line in map(json.loads, answer.text.splitlines())}
+    assert (lines[turned]["mailable"], lines[turned]["status"]) == (False, "approved")
+    assert lines[turned]["flag_reasons"] == [f"Not to be mailed: {SUBJECT_TURNED}"]
+    assert (lines[clean]["mailable"], lines[clean]["flag_reasons"]) == (True, [])
+    with session_scope(engine) as session:  # the export reads; the draft is as it was
+        assert session.scalar(select(Draft.flag_reasons).where(Draft.id == turned)) == []
