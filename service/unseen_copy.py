@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 from generation.invisible import first_hidden
 
 if TYPE_CHECKING:
+    from sqlalchemy import Row
+
     from service.db.models import Variant
 
 # What a person can do about a field of the copy, which an edit mends (VariantEdit: a character that takes no room
@@ -43,6 +45,13 @@ def unseen_in_copy(
     return found
 
 
-def unseen_in(variant: Variant) -> list[tuple[str, str]]:
-    """``unseen_in_copy`` of a stored variant."""
+def unseen_in(variant: Variant | Row) -> list[tuple[str, str]]:
+    """``unseen_in_copy`` of a stored variant, or of a row of its copy's columns (its subject, preheader, intro,
+    product_lines and text: service.pipeline.freshness.CHOSEN_COPY), as the bulk paths read them."""
     return unseen_in_copy(variant.subject, variant.preheader, variant.intro, variant.product_lines, variant.text)
+
+
+def unseen_where(label: str | None, where: str) -> str:
+    """Where, in variant ``label``'s email, a character its reader does not see is, in the words a flag reason and a
+    held-back draft's changes give it."""
+    return f"variant {label}'s {where}, which its reader does not see"

@@ -41,7 +41,7 @@ from service.pipeline.frames import MAILABLE
 from service.pipeline.freshness import unseen_reason
 from service.pipeline.mail import with_unsubscribe_link
 from service.schemas import CheckOut
-from service.unseen_copy import unseen_in_copy
+from service.unseen_copy import unseen_in
 
 PAGE = 500  # drafts read at a time (each with its variants' rendered email)
 CHUNK = 256_000  # characters of lines the API's export streams at a time
@@ -204,10 +204,7 @@ def _records(draft: Row, variants: list[Row], mailable: bool, holdout: bool) -> 
     for variant in variants:
         mailed = variant.id == draft.sent_variant_id
         unseen = [  # copy stored with such characters, which no approval overrides
-            unseen_reason(NOT_MAILABLE, variant.label, where, advice)
-            for where, advice in unseen_in_copy(
-                variant.subject, variant.preheader, variant.intro, variant.product_lines, variant.text
-            )
+            unseen_reason(NOT_MAILABLE, variant.label, where, advice) for where, advice in unseen_in(variant)
         ]
         reasons = [*(draft.flag_reasons or []), *unseen] if unseen else draft.flag_reasons
         yield {

@@ -28,7 +28,7 @@ from service.db.models import Campaign, Customer, Draft, Product, Review, Varian
 from service.drafts import failed_of
 from service.forecasts import mark_stale
 from service.send_times import on_customer_clock, shop_zone
-from service.unseen_copy import unseen_in_copy
+from service.unseen_copy import unseen_in, unseen_where
 
 CHECKS_TO_DO = "edit it, or approve it again overriding the checks with a comment saying why"
 LATE_TO_DO = "approve it again to send it all the same, or reject it"
@@ -144,20 +144,16 @@ def flag_unseen(session: Session, drafts: list[Row], when: str) -> list[int]:
     character its reader does not see (service.unseen_copy, which no approval overrides), put back to review flagged
     with where it is and what a person can do, as the send holds them back (``when`` says at what: "Not approved with
     the others"); their ids."""
-    unseen = {
-        row.id: found
-        for row in drafts
-        if (found := unseen_in_copy(row.subject, row.preheader, row.intro, row.product_lines, row.text))
-    }
+    unseen = {row.id: (row.label, found) for row in drafts if (found := unseen_in(row))}
     for draft in session.scalars(select(Draft).where(Draft.id.in_(list(unseen)))) if unseen else []:
-        label = next(row.label for row in drafts if row.id == draft.id)
-        _put_back(draft, [unseen_reason(when, label, where, advice) for where, advice in unseen[draft.id]])
+        label, found = unseen[draft.id]
+        _put_back(draft, [unseen_reason(when, label, where, advice) for where, advice in found])
     return sorted(unseen)
 
 
 def unseen_reason(when: str, label: str, where: str, advice: str) -> str:
     """A reason for a person that variant ``label``'s email holds a character its reader does not see ``where``."""
-    return f"{when}: variant {label}'s {where}, which its reader does not see; {advice}."
+    return f"{when}: {unseen_where(label, where)}; {advice}."
 
 
 def _put_back(draft: Draft, reasons: list[str]) -> None:
@@ -265,8 +261,7 @@ def hold_back_stale(session: Session, draft_ids: list[int], held_back: HeldBack)
             stale = _changes(row.recommendations or [], catalog)
             failures = not_overridden(row.label, failing[row.id], overridden.get(row.id)) if row.id in failing else []
             unseen = [
-                (f"variant {row.label}'s {where}, which its reader does not see", advice)
-                for where, advice in unseen_in_copy(row.subject, row.preheader, row.intro, row.product_lines, row.text)
+                (unseen_where(row.label, where), advice) for where, advice in unseen_in(row)
             ] if row.label is not None else []  # fmt: skip
             if stale or failures or unseen:
                 verdicts[row.id] = (stale, failures, unseen)
