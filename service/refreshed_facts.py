@@ -36,7 +36,7 @@ from service.drafts import (
 from service.errors import Conflict, JobCancelled
 from service.forecasts import mark_stale
 from service.jobs import JobRunner
-from service.pipeline.freshness import flag_out_of_date, shown_catalog
+from service.pipeline.freshness import flag_out_of_date, price_changed, shown_catalog
 from service.pipeline.model_store import ModelStore
 from service.pipeline.rendering import rerender_variant
 
@@ -60,7 +60,7 @@ def refreshed(shown: list[dict[str, Any]], catalog: dict[str, Product]) -> tuple
             products.append(product)
             continue
         said = []
-        if (round(current.price, 2), current.currency) != (round(product["price"], 2), product["currency"]):
+        if price_changed(product, current):
             said.append(f"price {product['price']:.2f} {product['currency']} → {current.price:.2f} {current.currency}")
         said += [  # of the facts the draft holds: one written before a fact was kept is not out of date for it
             f"{words} changed"

@@ -97,13 +97,19 @@ def _changes(shown: list[dict[str, Any]], catalog: dict[str, Product]) -> list[t
             changes.append(
                 (f"{name} ({sku}) is out of stock", "approve it again once it is back in stock, or reject it")
             )
-        elif (round(current.price, 2), current.currency) != (round(product["price"], 2), product["currency"]):
+        elif price_changed(product, current):
             changes.append((
                 f"{name} ({sku}) now costs {current.price:.2f} {current.currency}; "
                 f"the email shows {product['price']:.2f} {product['currency']}",
                 "update it with the catalog's facts (its copy kept), or reject it",
             ))  # fmt: skip
     return changes
+
+
+def price_changed(shown: dict[str, Any], current: Product) -> bool:
+    """Whether the catalog's product costs, to the cent, another price or currency than an email shows it at
+    (``shown``: one of the draft's recommendations, as rendered)."""
+    return (round(current.price, 2), current.currency) != (round(shown["price"], 2), shown["currency"])
 
 
 def shown_catalog(session: Session, shown: Iterable[list[dict[str, Any]] | None]) -> dict[str, Product]:
