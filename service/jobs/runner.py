@@ -188,12 +188,16 @@ def undone_if_never_run(undo: Callable[..., None]) -> Callable[[JobFunction], Jo
     return mark
 
 
-def _cancel_queued(session: Session, job_id: str, work: JobFunction, params: dict[str, Any], *statuses: str) -> bool:
-    """Mark the job cancelled before it started (failed as interrupted when the server stops), if it is still in one
-    of ``statuses``, and undo in the same transaction what was prepared for it; whether it was."""
+def _cancel_queued(
+    session: Session, job_id: str, work: JobFunction, params: dict[str, Any], *statuses: str, error: str | None = None
+) -> bool:
+    """Mark the job cancelled before it started (failed as interrupted when the server stops; failed with ``error``
+    where that is given), if it is still in one of ``statuses``, and undo in the same transaction what was prepared
+    for it; whether it was."""
     ending = {"status": "cancelled", "error": NEVER_STARTED}
-    if job_id in _interrupting:
+    if job_id in _interrupting and error is None:
         error = interrupted(session.scalar(select(Job.kind).where(Job.id == job_id)))
+    if error is not None:
         ending = {"status": "failed", "error": error, "message": failed_saying(error)}
     cancelled = update(Job).where(Job.id == job_id, Job.status.in_(statuses))
     if not session.execute(cancelled.values(**ending)).rowcount:
@@ -202,6 +206,23 @@ def _cancel_queued(session: Session, job_id: str, work: JobFunction, params: dic
     if undo := getattr(work, "undo_if_never_run", None):
         undo(session, **params)
     return True
+
+
+def _not_started(engine: Engine, job_id: str, work: JobFunction, params: dict[str, Any], refused: Exception) -> None:
+    """The database refused the UPDATE that starts the job (busy past its timeout, away a moment): its work never
+    ran. Said in the log, and written as the job's failure with the reason, what was prepared for it undone as for a
+    cancelled one; where the database refuses that too, the row stays queued, and this process, which no longer
+    holds it, fails it as interrupted at its next sweep (or another's sweep does, once its beats stop)."""
+    told = as_told(refused)
+    said = getattr(told, "orig", None) or told  # the database's own words, not the statement SQLAlchemy wraps them in
+    reason = str(told) if isinstance(told, TailorError) else " ".join(f"{type(said).__name__}: {said}".split())[:300]
+    error = f"not started: {reason}"
+    log.error("job not started", extra={"job_id": job_id, "error": error, "trace": traceback.format_exc()})
+    try:
+        with session_scope(engine) as session:
+            _cancel_queued(session, job_id, work, params, "queued", "cancelling", error=error)
+    except SQLAlchemyError as again:
+        log.error("job not started, nor its failure written", extra={"job_id": job_id, "error": str(again)[:300]})
 
 
 def _create_job(
@@ -386,16 +407,20 @@ def _run_it(
     engine: Engine, job_id: str, work: JobFunction, params: dict[str, Any], listener, told: bool
 ) -> dict[str, Any]:
     _queued.pop(job_id, None)
-    with session_scope(engine) as session:
-        kind = session.get(Job, job_id).kind
-        # Only from queued: request_cancel may have cancelled it (and undone what it had) meanwhile.
-        start = update(Job).where(Job.id == job_id, Job.status == "queued").values(status="running")
-        if job_id in _cancel_asked or not session.execute(start).rowcount:  # asked while it waited in the queue
-            _cancel_queued(session, job_id, work, params, "queued", "cancelling")
-            _cancel_asked.discard(job_id)
-            _interrupting.discard(job_id)
-            log.info("job cancelled", extra={"job_id": job_id, "kind": kind, "error": NEVER_STARTED})
-            return {}
+    try:
+        with session_scope(engine) as session:
+            kind = session.get(Job, job_id).kind
+            # Only from queued: request_cancel may have cancelled it (and undone what it had) meanwhile.
+            start = update(Job).where(Job.id == job_id, Job.status == "queued").values(status="running")
+            if job_id in _cancel_asked or not session.execute(start).rowcount:  # asked while it waited in the queue
+                _cancel_queued(session, job_id, work, params, "queued", "cancelling")
+                _cancel_asked.discard(job_id)
+                _interrupting.discard(job_id)
+                log.info("job cancelled", extra={"job_id": job_id, "kind": kind, "error": NEVER_STARTED})
+                return {}
+    except Exception as refused:
+        _not_started(engine, job_id, work, params, refused)
+        raise
     started = time.perf_counter()
     log.info("job started", extra={"job_id": job_id, "kind": kind})
     try:

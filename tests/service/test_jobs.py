@@ -77,6 +77,37 @@ def _ended(engine, kind: str, work) -> Job:
     return _job(engine, job_id)
 
 
+def test_a_job_the_database_would_not_start_fails_saying_why_and_undoes_what_was_prepared(engine, caplog):
+    """The UPDATE that starts a job (queued to running) came before the job's own error handling: where the database
+    refused it, the server's runner swallowed the error, logged nothing, and left the job queued, its work never
+    run, until a sweep failed it as "interrupted" and what was prepared for it stayed as it was."""
+    from service.jobs.runner import undone_if_never_run
+
+    undone, ran = [], []
+
+    @undone_if_never_run(lambda session, **params: undone.append(params))
+    def prepared(progress, campaign_id: int) -> dict:
+        ran.append(campaign_id)
+        return {}
+
+    with engine.begin() as connection:  # the database refuses the start, as it would a write it cannot take
+        connection.exec_driver_sql(
+            "CREATE TRIGGER no_start BEFORE UPDATE OF status ON jobs WHEN NEW.status = 'running' "
+            "BEGIN SELECT RAISE(ABORT, 'jobs cannot start now'); END"
+        )
+    runner = ThreadJobRunner(engine)
+    with caplog.at_level(logging.ERROR, logger="tailor.jobs"):
+        job_id = runner.submit("generate", prepared, campaign_id=7)
+        runner.wait(job_id, timeout=10)
+    runner.shutdown()
+    job = _job(engine, job_id)
+    assert (job.status, ran, undone) == ("failed", [], [{"campaign_id": 7}])
+    assert job.error.startswith("not started:") and "jobs cannot start now" in job.error
+    assert job.message == f"failed: {job.error}"
+    (record,) = [record for record in caplog.records if record.message == "job not started"]
+    assert record.job_id == job_id and "jobs cannot start now" in record.error
+
+
 def rejecting(progress) -> dict:
     raise InvalidInput("customers file", [Problem(3, "email", "is not an email address"), Problem(4, None, "empty")])
 
