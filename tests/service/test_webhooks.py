@@ -261,6 +261,18 @@ runner.shutdown()
 """
 
 
+def _why_it_did_not_stall(host, engine, job_id: str) -> str:
+    """What became of a host process that ended before its job reached its stall: its exit status (a negative one,
+    the signal that killed it) and the job's row, for a failure to say which it was."""
+    from service.db.models import Job
+    from service.db.session import session_scope
+
+    with session_scope(engine) as session:
+        job = session.get(Job, job_id) if job_id else None
+        row = job and (job.status, job.error, job.message)
+    return f"the host process ended first: exit status {host.wait(timeout=60)}, job {job_id or '(none printed)'}: {row}"
+
+
 def test_a_job_failed_as_interrupted_while_it_still_ran_ends_as_it_did_announced_as_a_correction(
     any_engine, receiver, monkeypatch, tmp_path
 ):
@@ -287,7 +299,7 @@ def test_a_job_failed_as_interrupted_while_it_still_ran_ends_as_it_did_announced
     )
     try:
         job_id = host.stdout.readline().strip()
-        assert host.stdout.readline().strip() == "stalled"
+        assert host.stdout.readline().strip() == "stalled", _why_it_did_not_stall(host, engine, job_id)
         time.sleep(5 * beat)
         assert sweep_jobs(engine) == [job_id]
         assert announce_job(engine, job_id) is True  # as whoever fails it announces it
