@@ -4,9 +4,10 @@ as POST /events does, which unsubscribes the customer. The page speaks the langu
 for a link that names no stored send (cut short, or of an erased customer), the browser's (Accept-Language).
 
 An unsubscribe the database cannot take now (busy past its timeout: SQLite's one writer held by a customers import)
-is kept on disk (service.unsubscribe_spool) and the page says it is done: service.kept_unsubscribes writes it as soon
-as the database takes it, at the moment of the click, and every send applies what is kept before its look at whether
-a customer may be mailed. A browser does not post the page again, and the law wants the unsubscribe honoured."""
+is kept on disk (service.unsubscribe_spool) and the page says so, as the truth is: the unsubscribe is recorded and
+takes effect before any further email is sent. service.kept_unsubscribes writes it as soon as the database takes it,
+at the moment of the click, and every send applies what is kept before its look at whether a customer may be mailed.
+A browser does not post the page again, and the law wants the unsubscribe honoured."""
 
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ class Subscription:
     brand: str  # the brand whose email carried the link; "" for an imported send
     unsubscribed: bool
     locale: str = "en"  # the language of the email the link came in, which the page speaks
-    kept_for_later: bool = False  # the database was busy: kept on disk, written within seconds
+    kept_for_later: bool = False  # the database was busy: kept on disk, written within seconds; the page says so
 
     def words(self) -> dict[str, str]:
         """The page's wording in its language (prompts/email/strings.yaml), with the address and brand filled in."""
@@ -68,10 +69,13 @@ def unsubscribe(session: Session, token: str) -> Subscription:
     second visit records nothing); for a link of an erased send whose address a customer has again (the shop
     lifted the erasure), by unsubscribing the customers with that address. A database too busy to take it (another
     write holding SQLite's lock past ``KEEP_AFTER_MS``, nothing written) has it kept on disk (``kept_for_later``),
-    to be written at this moment."""
+    to be written at this moment; one of this link kept already is the moment, and is not kept again."""
     send_id = UnsubscribeLinks.configured().send_id(token)
     target = target_of(session, send_id)
-    clicked_at = utcnow()
+    # A click again while the first is kept (the page posted again, a mail client's one-click retried) is that
+    # unsubscribe: written at the first click's moment, and not kept a second time.
+    kept_at = next((one.clicked_at for one in unsubscribe_spool.kept() if one.send_id == send_id), None)
+    clicked_at = kept_at or utcnow()
     try:
         with busy_wait_at_most(session, KEEP_AFTER_MS):
             stop(session, target, clicked_at)
@@ -80,7 +84,8 @@ def unsubscribe(session: Session, token: str) -> Subscription:
         if not is_database_busy(error):
             raise
         session.rollback()
-        unsubscribe_spool.keep(send_id, clicked_at)
+        if kept_at is None:
+            unsubscribe_spool.keep(send_id, clicked_at)
         return replace(_page_of(session, target_of(session, send_id)), unsubscribed=True, kept_for_later=True)
     return _page_of(session, target)
 

@@ -34,7 +34,8 @@ def confirm_page(token: str, request: Request, session: SessionDep) -> HTMLRespo
 def unsubscribe(token: str, request: Request, session: RecordingSessionDep, state: StateDep) -> HTMLResponse:
     """Unsubscribe the recipient (recorded as an `unsubscribe` event on the send); the form's body, such as
     `List-Unsubscribe=One-Click`, is not needed. A database too busy to take it now has it kept, and written within
-    seconds of being free; the page says they are unsubscribed either way."""
+    seconds of being free: the page then says it is recorded and takes effect before any further email is sent, and
+    a click again while it is kept keeps nothing more."""
 
     def unsubscribed() -> unsubscribe_ops.Subscription:
         subscription = unsubscribe_ops.unsubscribe(session, token)

@@ -1,7 +1,8 @@
 """An unsubscribe link followed while another connection holds SQLite's one write lock past the busy timeout (a big
-customers import writing) was answered 503 and lost: the person is told they are unsubscribed, it is kept on disk,
-written once the lock is free at the moment of the click, exactly once, and no send mails them meanwhile, nor does
-an export offer them to another sender."""
+customers import writing) was answered 503 and lost: the person is told it is recorded and takes effect before any
+further email, it is kept on disk (once, however often the button is pressed), written once the lock is free at the
+moment of the click, exactly once, and no send mails them meanwhile, nor does an export offer them to another
+sender."""
 
 from __future__ import annotations
 
@@ -21,6 +22,9 @@ from service.db.session import session_scope
 from service.kept_unsubscribes import apply_kept
 from service.signed_links import UnsubscribeLinks
 from tests.service.test_sending import approved_draft, new_campaign, send_job
+
+# What the page says while the unsubscribe waits on disk: the truth, that it is recorded and holds before any email.
+KEPT = "It takes effect before any further email is sent."
 
 
 def _mailed_before(engine) -> tuple[int, int]:
@@ -44,7 +48,7 @@ def _recorded(engine, customer_id: int) -> tuple[bool, list, list]:
     return unsubscribed, changes, moments
 
 
-def test_an_unsubscribe_while_the_lock_is_held_is_told_done_and_written_after_at_the_click_s_time(
+def test_an_unsubscribe_while_the_lock_is_held_is_told_recorded_and_written_after_at_the_click_s_time(
     client, engine, locked
 ):
     customer_id, send_id = _mailed_before(engine)
@@ -61,7 +65,7 @@ def test_an_unsubscribe_while_the_lock_is_held_is_told_done_and_written_after_at
         release()
 
     assert page.status_code == 200, page.text
-    assert "You are unsubscribed" in page.text and "You are unsubscribed" in again.text
+    assert KEPT in page.text and KEPT in again.text
     assert client.app.state.tailor.kept_unsubscribes.wait(10)
     unsubscribed, changes, moments = _recorded(engine, customer_id)
     assert unsubscribed and len(changes) == 1 and changes[0][1] == "unsubscribe link"
@@ -136,7 +140,7 @@ def test_the_page_answers_within_about_a_second_not_the_busy_timeout(client, eng
         holder.execute("ROLLBACK")
         holder.close()
 
-    assert page.status_code == 200 and "You are unsubscribed" in page.text
+    assert page.status_code == 200 and KEPT in page.text
     assert waited < 3, f"the page waited {waited:.1f} s"
     assert client.app.state.tailor.kept_unsubscribes.wait(15) and _recorded(engine, customer_id)[0]
 
@@ -156,3 +160,51 @@ def test_a_line_cut_short_by_a_stopped_process_costs_no_other_unsubscribe(tailor
     unsubscribe_spool.forget({first.id})
     assert unsubscribe_spool.kept() == [second]
     assert len(unsubscribe_spool.spool_path().read_text().splitlines()) == 1
+
+
+def test_the_page_of_a_kept_unsubscribe_says_it_is_recorded_not_done_and_done_once_written(client, engine, locked):
+    """It said "You are unsubscribed" while nothing was written yet: what is true is that the unsubscribe is recorded
+    and takes effect before any further email. Once written, the page opened again says unsubscribed."""
+    customer_id, send_id = _mailed_before(engine)
+    token = UnsubscribeLinks.configured().token(send_id)
+    release = locked()
+    try:
+        page = client.post(f"/unsubscribe/{token}")
+        again = client.get(f"/unsubscribe/{token}")  # a mail scanner's fetch, or the person's: it writes nothing
+    finally:
+        release()
+
+    for shown in (page, again):
+        assert shown.status_code == 200 and "Your unsubscribe is recorded" in shown.text, shown.text
+        assert "We have recorded your request to stop marketing email from us to c1@example.com." in shown.text
+        assert KEPT in shown.text and "You are unsubscribed" not in shown.text and "<form" not in shown.text
+    assert len(unsubscribe_spool.kept()) == 1
+    assert client.app.state.tailor.kept_unsubscribes.wait(10) and _recorded(engine, customer_id)[0]
+    written = client.get(f"/unsubscribe/{token}").text
+    assert "You are unsubscribed" in written and KEPT not in written
+
+
+def test_a_click_again_while_kept_keeps_nothing_more_and_the_first_click_is_the_moment(engine, locked, tailor_home):
+    """The page posted again (a reload), or a mail client's one-click unsubscribe sent again, while the first was
+    kept: a second line was kept, and once the database was free a click again wrote the unsubscribe at its own
+    moment, not the first click's, which the consent history is to keep."""
+    customer_id, send_id = _mailed_before(engine)
+    token = UnsubscribeLinks.configured().token(send_id)
+    release = locked()
+    try:
+        with session_scope(engine) as session:  # the route's work, without waking the app's writer of kept ones
+            first = unsubscribe_ops.unsubscribe(session, token)
+        with session_scope(engine) as session:
+            second = unsubscribe_ops.unsubscribe(session, token)
+        kept = unsubscribe_spool.kept()
+    finally:
+        release()
+    assert first.kept_for_later and second.kept_for_later and len(kept) == 1
+
+    time.sleep(0.01)  # the click below comes later than the first
+    with session_scope(engine) as session:  # the database free, the first still kept: written at its moment
+        third = unsubscribe_ops.unsubscribe(session, token)
+    assert third.unsubscribed and not third.kept_for_later
+    assert apply_kept(engine) == 1 and unsubscribe_spool.kept() == []
+    unsubscribed, changes, moments = _recorded(engine, customer_id)
+    assert unsubscribed and [moment for moment, _ in changes] == moments == [kept[0].clicked_at]
