@@ -51,7 +51,8 @@ class Column:
     # Text an email shows its reader, kept without direction controls and characters that take no room
     # (generation.invisible): a supplier's feed turned a product line around, and hid words from the copy checks.
     shown: bool = False
-    # An address, which a character no one sees makes another (whom the email goes to): refused rather than dropped.
+    # An address, which a character no one sees makes another (whom the email goes to, where its link leads): refused
+    # rather than dropped.
     exact: bool = False
 
     @property
@@ -106,7 +107,8 @@ PRODUCTS = TableSpec(
         Column("price", "number", minimum=0),
         Column("currency", "text"),
         Column("description", "text", allow_empty=True, shown=True),
-        Column("url", "text", allow_empty=True, stored=Product.url),
+        # the link every email shows: a character no one sees in it leads the reader elsewhere than it shows
+        Column("url", "text", allow_empty=True, stored=Product.url, exact=True),
         Column("in_stock", "bool"),
         Column("recommendable", "bool", required=False, default=True, kept_when_missing=True),
         Column("margin", "number", required=False, allow_empty=True, minimum=0, kept_when_missing=True),
