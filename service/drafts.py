@@ -53,7 +53,7 @@ from service.pipeline.model_store import ModelStore
 from service.schemas import COMMENT_MAX, NOT_ONE_LINE, ONE_LINE, DraftOut, ReviewOut, VariantEdit, VariantOut
 from service.segments import segment_named
 from service.send_times import approved_send_after, give_approved_best_hours
-from service.unseen_copy import unseen_in
+from service.unseen_copy import unseen_in, unseen_in_addresses
 
 REVIEWABLE = {"pending", "flagged"}
 FormBody = TypeVar("FormBody", bound=BaseModel)  # an API body a review page form is read as (form_body)
@@ -330,7 +330,11 @@ def approve(
         problem = Problem(None, "variant_id", f"variant {variant_id} is not a variant of draft {draft_id}", "field")
         raise InvalidInput("approval", [problem])
     chosen = selected_variant(draft) if variant_id is None else next(v for v in draft.variants if v.id == variant_id)
-    if chosen is not None and (unseen := unseen_in(chosen)):  # no override: the send would only hold it back again
+    # no override: the send would only hold it back again
+    if unseen := unseen_in_addresses(draft.customer.email, draft.recommendations):
+        said = "; ".join(f"{where} ({advice})" for where, advice in unseen)
+        raise ChecksFailed(f"Draft {draft_id} cannot be approved: {said}.")
+    if chosen is not None and (unseen := unseen_in(chosen, draft.recommendations)):
         said = "; ".join(f"{where} ({advice})" for where, advice in unseen)
         raise ChecksFailed(f"Variant {chosen.label} of draft {draft_id} holds a character its reader does not see: "
                            f"{said}.")  # fmt: skip
@@ -465,12 +469,13 @@ def approve_pending(
         changed_since_read, pending = len(pending) - len(kept), kept
     scheduled = approved_send_after(campaign, utcnow())  # a scheduled campaign's drafts wait for its moment
     approved = 0
-    from service.pipeline.freshness import CHOSEN_COPY, flag_out_of_date, flag_unseen  # it reads the checks here
+    from service.pipeline.freshness import ADDRESSES, CHOSEN_COPY, flag_out_of_date, flag_unseen  # reads the checks
 
     out_of_date = unseen = 0
     for batch in batches(pending, size=APPROVE_BATCH):
         chosen = session.execute(
-            select(Draft.id, Variant.checks, Draft.recommendations, Variant.label, *CHOSEN_COPY)
+            select(Draft.id, Variant.checks, Variant.label, *CHOSEN_COPY, *ADDRESSES)
+            .join(Customer, Customer.id == Draft.customer_id)
             .join(Variant, Variant.id == Draft.selected_variant_id)
             .where(Draft.id.in_(batch), Variant.draft_id == Draft.id)
         ).all()

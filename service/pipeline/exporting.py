@@ -6,8 +6,9 @@ as the columns the lines hold (the drafts with their customer and send, then the
 The bodies keep the `{{unsubscribe_url}}` placeholder for the sender to fill with its own unsubscribe link (in the
 HTML body, a link's address and text, as Tailor's own send makes it);
 `mailable` says whether the customer may be mailed now (consent given, not unsubscribed since generation, an
-address that did not bounce) with the line's email: one holding a character its reader does not see
-(service.unseen_copy, from before copy was read without them), which Tailor's own send holds back, is not mailable,
+address that did not bounce) with the line's email: one holding a character its reader does not see, in its copy,
+its customer's address or its products' links (service.unseen_copy, from before copy, imports and brand kits were
+read without them), which Tailor's own send holds back, is not mailable,
 and its `flag_reasons` say where the character is; `holdout` whether the campaign's experiment holds the customer
 out (held out by a send already, or to be by the next one, by the hash sending uses): they are to be sent nothing.
 With ``selected_only`` each draft has one line, the variant chosen (by its reviewer, else by generation), so that a
@@ -41,7 +42,7 @@ from service.pipeline.frames import MAILABLE
 from service.pipeline.freshness import unseen_reason
 from service.pipeline.mail import with_unsubscribe_link
 from service.schemas import CheckOut
-from service.unseen_copy import unseen_in
+from service.unseen_copy import unseen_in, unseen_in_addresses
 
 PAGE = 500  # drafts read at a time (each with its variants' rendered email)
 CHUNK = 256_000  # characters of lines the API's export streams at a time
@@ -150,8 +151,8 @@ def _held_out(rows: list[Row], campaign: Campaign | None) -> set[int]:
 # made some 100,000 objects the lines never read.
 _DRAFT_COLUMNS = (
     Draft.id, Draft.campaign_id, Draft.status, Draft.flagged, Draft.flag_reasons, Draft.selected_variant_id,
-    Draft.pinned, Customer.id.label("customer_row_id"), Customer.external_id.label("customer_id"), Customer.email,
-    Customer.first_name, Customer.locale,
+    Draft.pinned, Draft.recommendations, Customer.id.label("customer_row_id"),
+    Customer.external_id.label("customer_id"), Customer.email, Customer.first_name, Customer.locale,
     and_(*MAILABLE).label("mailable"), Send.variant_id.label("sent_variant_id"), Send.to_email.label("sent_to"),
     Send.perhaps_sent.label("perhaps_sent"),
 )  # fmt: skip
@@ -200,11 +201,17 @@ def export_records(session: Session, ids: list[int], selected_only: bool = False
 def _records(draft: Row, variants: list[Row], mailable: bool, holdout: bool) -> Iterator[dict[str, Any]]:
     """A line per variant: ``sent`` for the one known to have gone out, ``perhaps_sent`` for the one whose mail
     server's answer was lost (``Send.perhaps_sent``), which a tool counting what went out leaves out. A variant whose
-    email holds a character its reader does not see is not mailable, and its line's ``flag_reasons`` say where."""
+    email, or whose customer's address or product links, hold a character its reader does not see is not mailable,
+    and its line's ``flag_reasons`` say where."""
+    addresses = unseen_in_addresses(draft.email, draft.recommendations)
     for variant in variants:
         mailed = variant.id == draft.sent_variant_id
-        unseen = [  # copy stored with such characters, which no approval overrides
-            unseen_reason(NOT_MAILABLE, variant.label, where, advice) for where, advice in unseen_in(variant)
+        unseen = [  # an address, links or copy stored with such characters, which no approval overrides
+            *(f"{NOT_MAILABLE}: {where}; {advice}." for where, advice in addresses),
+            *(
+                unseen_reason(NOT_MAILABLE, variant.label, where, advice)
+                for where, advice in unseen_in(variant, draft.recommendations)
+            ),
         ]
         reasons = [*(draft.flag_reasons or []), *unseen] if unseen else draft.flag_reasons
         yield {

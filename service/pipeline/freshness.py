@@ -28,7 +28,7 @@ from service.db.models import Campaign, Customer, Draft, Product, Review, Varian
 from service.drafts import failed_of
 from service.forecasts import mark_stale
 from service.send_times import on_customer_clock, shop_zone
-from service.unseen_copy import unseen_in, unseen_where
+from service.unseen_copy import unseen_in, unseen_in_addresses, unseen_where
 
 CHECKS_TO_DO = "edit it, or approve it again overriding the checks with a comment saying why"
 LATE_TO_DO = "approve it again to send it all the same, or reject it"
@@ -146,15 +146,24 @@ def flag_out_of_date(session: Session, drafts: list[tuple[int, list[dict[str, An
 
 
 def flag_unseen(session: Session, drafts: list[Row], when: str) -> list[int]:
-    """Of ``drafts`` (rows of the id, the chosen variant's label and ``CHOSEN_COPY``), those whose email holds a
-    character its reader does not see (service.unseen_copy, which no approval overrides), put back to review flagged
-    with where it is and what a person can do, as the send holds them back (``when`` says at what: "Not approved with
-    the others"); their ids."""
-    unseen = {row.id: (row.label, found) for row in drafts if (found := unseen_in(row))}
+    """Of ``drafts`` (rows of the id, the chosen variant's label, ``CHOSEN_COPY`` and ``ADDRESSES``), those whose
+    email, address or links hold a character its reader does not see (service.unseen_copy, which no approval
+    overrides), put back to review flagged with where it is and what a person can do, as the send holds them back
+    (``when`` says at what: "Not approved with the others"); their ids."""
+    unseen = {row.id: found for row in drafts if (found := unseen_of(row))}
     for draft in session.scalars(select(Draft).where(Draft.id.in_(list(unseen)))) if unseen else []:
-        label, found = unseen[draft.id]
-        _put_back(draft, [unseen_reason(when, label, where, advice) for where, advice in found])
+        _put_back(draft, [f"{when}: {where}; {advice}." for where, advice in unseen[draft.id]])
     return sorted(unseen)
+
+
+def unseen_of(row: Row) -> list[tuple[str, str]]:
+    """Where a draft (a row of its chosen variant's label, ``CHOSEN_COPY`` and ``ADDRESSES``) holds a character its
+    reader does not see, each with what a person can do: its customer's address or its products' links, then the
+    chosen variant's copy."""
+    copy = unseen_in(row, row.recommendations) if row.label is not None else []
+    return unseen_in_addresses(row.email, row.recommendations) + [
+        (unseen_where(row.label, where), advice) for where, advice in copy
+    ]
 
 
 def unseen_reason(when: str, label: str, where: str, advice: str) -> str:
@@ -237,17 +246,21 @@ HOLD_BACK_BATCH = 1_000
 # The chosen variant's copy and its text body, read for characters no one sees (service.unseen_copy): the text holds
 # what the HTML shows but for the subject and preheader, in a fraction of its size.
 CHOSEN_COPY = (Variant.subject, Variant.preheader, Variant.intro, Variant.product_lines, Variant.text)
+# Where a draft goes and links to, read for the same characters: its customer's address, its products as rendered.
+ADDRESSES = (Customer.email, Draft.recommendations)
 
 
 def hold_back_stale(session: Session, draft_ids: list[int], held_back: HeldBack) -> list[int]:
     """Of the drafts about to be sent, those whose facts still hold, whose copy passes its checks (or had them
-    overridden) and holds no character its reader does not see (service.unseen_copy, which no approval overrides);
+    overridden) and holds no character its reader does not see, in its copy, its customer's address or its products'
+    links (service.unseen_copy, which no approval overrides);
     the others are put back to review, flagged with the reasons, and told to ``held_back`` with what changed or
     fails."""
     fresh: list[int] = []
     for batch in batches(sorted(draft_ids), size=HOLD_BACK_BATCH):
         rows = session.execute(
-            select(Draft.id, Draft.recommendations, Variant.label, Variant.checks, *CHOSEN_COPY)
+            select(Draft.id, Variant.label, Variant.checks, *CHOSEN_COPY, *ADDRESSES)
+            .join(Customer, Customer.id == Draft.customer_id)
             .outerjoin(Variant, Variant.id == Draft.selected_variant_id)
             .where(Draft.id.in_(batch))
             .order_by(Draft.id)
@@ -266,9 +279,7 @@ def hold_back_stale(session: Session, draft_ids: list[int], held_back: HeldBack)
         for row in rows:
             stale = _changes(row.recommendations or [], catalog)
             failures = not_overridden(row.label, failing[row.id], overridden.get(row.id)) if row.id in failing else []
-            unseen = [
-                (unseen_where(row.label, where), advice) for where, advice in unseen_in(row)
-            ] if row.label is not None else []  # fmt: skip
+            unseen = unseen_of(row)
             if stale or failures or unseen:
                 verdicts[row.id] = (stale, failures, unseen)
             else:

@@ -139,7 +139,11 @@ def _variant_for(draft: Draft, arm: str | None) -> Variant | None:
     the approved variant may be sent despite a failed check, and only after a person overrode it) or holds a
     character its reader does not see (service.unseen_copy: the selected one is held back for it before)."""
     chosen = next(
-        (v for v in draft.variants if arm is not None and v.label == arm and not failed_checks(v) and not unseen_in(v)),
+        (
+            v
+            for v in draft.variants
+            if arm is not None and v.label == arm and not failed_checks(v) and not unseen_in(v, draft.recommendations)
+        ),
         None,
     )
     return chosen or selected_variant(draft)

@@ -7,11 +7,13 @@ says it is not mailable; and a products file with such a url is refused naming i
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import select
 
 from service.db.models import Customer, Draft, Variant
 from service.db.session import session_scope
-from tests.service.test_sending import CATALOG, FOOTER
+from tests.service.test_sending import CATALOG, FOOTER, approved_draft, new_campaign, send_job, upload_products
 
 HIDDEN_ADDRESS = "c1\u200b@example.com"  # looks like c1@example.com
 HIDDEN_LINK = "https://shop.example/p/T\u200b1"  # looks like the tea's page, and is another
@@ -46,6 +48,78 @@ def _reasons(engine, draft_id: int) -> tuple[str, list[str]]:
     with session_scope(engine) as session:
         draft = session.get(Draft, draft_id)
         return draft.status, list(draft.flag_reasons or [])
+
+
+def test_the_send_holds_back_a_draft_whose_address_or_product_link_holds_a_character_no_one_sees(
+    client, engine, mail_server, monkeypatch
+):
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    upload_products(client, CATALOG)
+    campaign_id = new_campaign(client)
+    hidden_address, hidden_link, clean = (
+        approved_draft(client, engine, campaign_id, customer, ("T1",)) for customer in ("c1", "c2", "c3")
+    )
+    _address_stored_before(engine, "c1")
+    _link_stored_before(engine, hidden_link)
+
+    result = send_job(client, campaign_id)["result"]
+
+    assert result["sent"] == 1 and [m["To"] for m in messages] == ["c3@example.com"]
+    assert result["held_back_count"] == 2 and result["held_back_by_reason"] == {"unseen_characters": 2}
+    assert _reasons(engine, hidden_address) == ("flagged", [f"Held back at sending: {ADDRESS_REASON}."])
+    # the link alone, not the body's "customer's name, a product's or the brand's words: reject it" besides
+    assert _reasons(engine, hidden_link) == ("flagged", [f"Held back at sending: {LINK_REASON}."])
+    assert {held["draft_id"]: held["changes"][0].split(";")[0] for held in result["held_back"]} == {
+        hidden_address: ADDRESS_REASON.split(";")[0],
+        hidden_link: LINK_REASON.split(";")[0],
+    }
+
+    exported = [json.loads(line) for line in client.get(f"/campaigns/{campaign_id}/export").text.splitlines()]
+    not_mailable = {line["draft_id"]: line["flag_reasons"][-1] for line in exported if not line["mailable"]}
+    assert not_mailable == {
+        hidden_address: f"Not to be mailed: {ADDRESS_REASON}.",
+        hidden_link: f"Not to be mailed: {LINK_REASON}.",
+    }
+
+    refused = client.post(f"/drafts/{hidden_address}/approve", json={"override_checks": True, "comment": "fine"})
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["message"] == (
+        f"Draft {hidden_address} cannot be approved: {ADDRESS_REASON.replace('; correct', ' (correct', 1)})."
+    )
+    assert client.post(f"/drafts/{hidden_link}/approve", json={}).status_code == 409
+
+    # Mended where they come from: the customers file gives the address again, the catalog's url is the tea's own
+    # (the products file refreshed the draft's link), and both are approved and mailed.
+    customers = "customer_id,email,first_name,marketing_consent\nc1,c1@example.com,,true\n"
+    imported = client.post("/imports/customers", files={"file": ("customers.csv", customers.encode(), "text/csv")})
+    assert imported.status_code == 200, imported.text
+    refreshed = client.post(f"/drafts/{hidden_link}/refresh-facts", json={})
+    assert refreshed.status_code == 200, refreshed.text
+    for draft_id in (hidden_address, hidden_link):  # its copy, rendered again, is short: the checks say so
+        approved = client.post(f"/drafts/{draft_id}/approve", json={"override_checks": True, "comment": "a test"})
+        assert approved.status_code == 200, approved.text
+    assert send_job(client, campaign_id)["result"]["sent"] == 2
+    assert sorted(m["To"] for m in messages[1:]) == ["c1@example.com", "c2@example.com"]
+    assert HIDDEN_LINK not in messages[-1].get_body(("plain",)).get_content()
+
+
+def test_approving_all_pending_flags_a_draft_whose_address_holds_a_character_no_one_sees(client, engine):
+    campaign_id = new_campaign(client)
+    with session_scope(engine) as session:  # pending, as generation wrote it for a customer imported before
+        customer = Customer(external_id="c1", email=HIDDEN_ADDRESS, marketing_consent=True)
+        variant = Variant(
+            label="A", subject="Hello", html=f"<p>Hello</p><p>{FOOTER}</p>", text=f"Hello\n--\n{FOOTER}\n"
+        )
+        draft = Draft(campaign_id=campaign_id, customer=customer, status="pending", variants=[variant])
+        session.add(draft)
+        session.flush()
+        draft.selected_variant_id, draft_id = variant.id, draft.id
+
+    done = client.post(f"/campaigns/{campaign_id}/drafts/approve", json={"reviewer": "ops"}).json()
+
+    assert (done["approved"], done["unseen_characters"]) == (0, 1)
+    assert _reasons(engine, draft_id) == ("flagged", [f"Not approved with the others: {ADDRESS_REASON}."])
 
 
 def test_a_product_url_with_a_character_no_one_sees_is_refused_naming_its_row(client, engine):
