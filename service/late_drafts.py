@@ -14,7 +14,9 @@ have other reasons, and are left for a person. The checks an edit fails are said
 (service.pipeline.flags.refresh_flags): they are not read as the latest reason, so a late draft edited into
 failing one is told as edited since, not as flagged for another reason. What lateness cannot change is checked
 again as the send would: the catalog must still agree with the email (else it is flagged with what changed, as
-approving all pending does), and the chosen variant must fail no check its approval did not override.
+approving all pending does), the chosen variant must fail no check its approval did not override, and neither its
+copy nor its customer's address nor its products' links may hold a character its reader does not see
+(service.unseen_copy: refused by one approval, held back by the send; flagged saying where).
 
 Approving again is a fresh approval, as one draft's (service.drafts.approve): its send time is the one an
 approval gets now (a scheduled campaign whose moment has passed: now, so the next due-check sends it; one
@@ -38,12 +40,20 @@ from sqlalchemy.orm import Session, aliased
 from service.campaigns import get_campaign
 from service.clock import as_text, utcnow
 from service.db.batches import batches
-from service.db.models import Campaign, Draft, Review, Variant
+from service.db.models import Campaign, Customer, Draft, Review, Variant
 from service.drafts import APPROVE_BATCH, REVIEWABLE, PageRead, _require_comment, failed_of, record_approvals
 from service.errors import Conflict
 from service.forecasts import mark_stale
 from service.pipeline.flags import CHECK_REASON
-from service.pipeline.freshness import LATE_BEGINS, flag_out_of_date, held_back_for_lateness, not_overridden
+from service.pipeline.freshness import (
+    ADDRESSES,
+    CHOSEN_COPY,
+    LATE_BEGINS,
+    flag_out_of_date,
+    flag_unseen,
+    held_back_for_lateness,
+    not_overridden,
+)
 from service.send_times import approved_send_after, give_approved_best_hours
 
 # Why a flagged draft was left for a person, as the result counts them.
@@ -56,8 +66,11 @@ LEFT = {
     "out_of_date": "held back for lateness, but the catalog no longer agrees with the email (a price, the stock): "
     "flagged with what changed",
     "fails_checks": "held back for lateness, but its variant fails a check its approval did not override",
+    "unseen_characters": "held back for lateness, but its email, its customer's address or a product's link holds a "
+    "character its reader does not see: flagged with where it is",
 }
 COMMENT = "approved again with the others held back for lateness"  # the review's, when the person wrote none
+NOT_AGAIN = "Not approved again"  # how the reason a draft is left flagged for begins
 
 
 def count_held_back_late(session: Session, campaign_id: int) -> int:
@@ -121,12 +134,15 @@ def reapprove_late(
             late = seen
         checked = [row for row in late if _overridden_all(row, approvals[row.id].overridden_checks)]
         left["fails_checks"] += len(late) - len(checked)
-        stale = set(flag_out_of_date(session, [(row.id, row.recommendations) for row in checked], "Not approved again"))
+        hidden = set(flag_unseen(session, checked, NOT_AGAIN))  # as one approval refuses them, and the send
+        left["unseen_characters"] += len(hidden)
+        checked = [row for row in checked if row.id not in hidden]
+        stale = set(flag_out_of_date(session, [(row.id, row.recommendations) for row in checked], NOT_AGAIN))
         left["out_of_date"] += len(stale)
         reapproved += _approve_again(
             session, campaign, [row for row in checked if row.id not in stale], approvals, send_after, reviewer, comment
         )
-    if reapproved or left["out_of_date"]:
+    if reapproved or left["out_of_date"] or left["unseen_characters"]:
         session.flush()
         session.expire_all()  # drafts loaded earlier in this session must not show the old status
         mark_stale(get_campaign(session, campaign_id))
@@ -153,12 +169,13 @@ def _flagged(session: Session, campaign_id: int) -> Iterator[list[Any]]:
         select(Draft.id).where(Draft.campaign_id == campaign_id, Draft.status == "flagged").order_by(Draft.id)
     ).all()
     columns = (
-        Draft.id, Draft.flag_reasons, Draft.revision, Draft.updated_at, Draft.recommendations, Variant.label,
-        Variant.checks,
+        Draft.id, Draft.flag_reasons, Draft.revision, Draft.updated_at, Variant.label, Variant.checks, *CHOSEN_COPY,
+        *ADDRESSES,
     )  # fmt: skip
     for batch in batches(ids, size=APPROVE_BATCH):
         yield session.execute(
             select(*columns)
+            .join(Customer, Customer.id == Draft.customer_id)
             .outerjoin(Variant, Variant.id == Draft.selected_variant_id)
             .where(Draft.id.in_(batch), Draft.status == "flagged")
             .order_by(Draft.id)

@@ -721,6 +721,12 @@ class LateLeft(BaseModel):
     )
     fails_checks: int = Field(description="held back for lateness, but their variant fails a check its approval did "
                               "not override")  # fmt: skip
+    unseen_characters: int = Field(
+        0,
+        description="held back for lateness, but their email, their customer's address or a product's link holds a "
+        "character its reader does not see (imported or written before such characters were refused): flagged with "
+        "where it is, as one approval refuses them",
+    )
 
 
 class LateReapproved(BaseModel):

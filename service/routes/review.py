@@ -402,7 +402,7 @@ def campaign_page(
         "has_next": len(rows) > DRAFTS_PER_PAGE, "per_page": DRAFTS_PER_PAGE, "statuses": list(get_args(DraftStatus)),
         "read_at": read_at, "done": _bulk_done(approved, changed, out_of_date, unseen) or _late_done(
             reapproved, {"not_late": not_late, "edited_since": edited, "changed_since_read": changed,
-                         "out_of_date": out_of_date, "fails_checks": fails_checks},
+                         "out_of_date": out_of_date, "fails_checks": fails_checks, "unseen_characters": unseen},
         ),
         "refresh": _refresh_note(refreshed_facts.refresh_job(session, campaign_id, refresh_job)),
         "late": late_drafts.count_held_back_late(session, campaign_id) if campaign.drafts.get("flagged") else 0,
@@ -510,6 +510,7 @@ def reapprove_late(
     said = (
         f"?reapproved={done['reapproved']}&not_late={left['not_late']}&edited={left['edited_since']}"
         f"&changed={left['changed_since_read']}&out_of_date={left['out_of_date']}&fails_checks={left['fails_checks']}"
+        f"&unseen={left['unseen_characters']}"
     )
     return _to(request, f"/review/campaigns/{campaign_id}{said}")
 

@@ -89,6 +89,7 @@ def test_the_drafts_held_back_for_lateness_alone_are_approved_again_at_once_and_
     assert done["reapproved"] == 2  # plain, and the one whose approval overrode its check
     assert done["left"] == {
         "not_late": 1, "edited_since": 1, "changed_since_read": 0, "out_of_date": 1, "fails_checks": 1,
+        "unseen_characters": 0,
     }  # fmt: skip
     assert done["left_for_review"] == 4
     assert done["goes"] == "at the next due-check (the campaign's scheduled moment has passed)"
@@ -349,6 +350,7 @@ def test_a_late_draft_edited_into_failing_a_check_is_counted_as_edited_since(cli
     assert done["reapproved"] == 0 and done["left_for_review"] == 1
     assert done["left"] == {
         "not_late": 0, "edited_since": 1, "changed_since_read": 0, "out_of_date": 0, "fails_checks": 0,
+        "unseen_characters": 0,
     }  # fmt: skip
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from service.db.models import Customer, Draft, Variant
 from service.db.session import session_scope
+from tests.service.test_late_drafts import due_check, scheduled_then_missed
 from tests.service.test_sending import CATALOG, FOOTER, approved_draft, new_campaign, send_job, upload_products
 
 HIDDEN_ADDRESS = "c1\u200b@example.com"  # looks like c1@example.com
@@ -120,6 +121,46 @@ def test_approving_all_pending_flags_a_draft_whose_address_holds_a_character_no_
 
     assert (done["approved"], done["unseen_characters"]) == (0, 1)
     assert _reasons(engine, draft_id) == ("flagged", [f"Not approved with the others: {ADDRESS_REASON}."])
+
+
+def test_approving_again_after_lateness_leaves_a_draft_holding_a_character_no_one_sees_flagged(
+    client, engine, mail_server, monkeypatch
+):
+    """Approving again the drafts held back for lateness approved one whose subject, address or product link held
+    such a character, which one approval refuses: the next send only held it back again."""
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    upload_products(client, CATALOG)
+    campaign_id = new_campaign(client)
+    turned, hidden_address, hidden_link, plain = (
+        approved_draft(client, engine, campaign_id, customer, ("T1",)) for customer in ("c0", "c1", "c2", "c3")
+    )
+    with session_scope(engine) as session:
+        session.get(Variant, session.get(Draft, turned).selected_variant_id).subject = "We kept a cup \u202euoy rof"
+    _address_stored_before(engine, "c1")
+    _link_stored_before(engine, hidden_link)
+    scheduled_then_missed(client, engine, campaign_id, [turned, hidden_address, hidden_link, plain])
+    assert due_check(engine)[str(campaign_id)]["held_back_by_reason"] == {"late": 4}
+
+    page = client.post(f"/review/campaigns/{campaign_id}/reapprove-late", data={"comment": "after the outage"})
+
+    assert page.status_code == 200, page.text
+    assert "Approved again 1 draft held back for lateness." in page.text
+    assert (
+        "3 held back for lateness, but its email, its customer&#39;s address or a product&#39;s link holds" in page.text
+    )
+    assert _reasons(engine, plain)[0] == "approved"
+    assert _reasons(engine, turned) == ("flagged", [
+        _reasons(engine, turned)[1][0],  # the lateness hold-back
+        "Not approved again: variant A's subject: character 15 is U+202E RIGHT-TO-LEFT OVERRIDE, which its reader "
+        "does not see; edit it: a character that takes no room is left out, a direction control is to be deleted; or "
+        "reject it.",
+    ])  # fmt: skip
+    assert _reasons(engine, hidden_address)[1][-1] == f"Not approved again: {ADDRESS_REASON}."
+    assert _reasons(engine, hidden_link)[1][-1] == f"Not approved again: {LINK_REASON}."
+    api = client.post(f"/campaigns/{campaign_id}/drafts/reapprove-late", json={"reviewer": "ops"}).json()
+    assert api["reapproved"] == 0 and api["left"]["unseen_characters"] == 0 and api["left"]["not_late"] == 3
+    assert due_check(engine)[str(campaign_id)]["sent"] == 1 and [m["To"] for m in messages] == ["c3@example.com"]
 
 
 def test_a_product_url_with_a_character_no_one_sees_is_refused_naming_its_row(client, engine):
