@@ -630,7 +630,7 @@ def _send_words(result: dict) -> list[str]:
     if result.get("held_back_count"):
         why = {"late": "too late to send", "stale_facts": "products changed since written",
                "failed_checks": "copy fails a check",
-               "unseen_characters": "copy holds characters no one sees"}  # fmt: skip
+               "unseen_characters": "copy, address or a link holds characters no one sees"}  # fmt: skip
         reasons = ", ".join(f"{why.get(k, k)}: {n:,}" for k, n in result.get("held_back_by_reason", {}).items())
         lines.append(f"back to review: {result['held_back_count']:,} ({reasons})")
     if result["waiting"]:

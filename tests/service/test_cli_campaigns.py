@@ -167,8 +167,8 @@ def test_send_says_why_drafts_were_held_back_and_skipped():
         "sent 3 emails",
         "skipped 2: customers who may not be mailed (unsubscribed, bounced, an address already mailed in this "
         "campaign; each draft says why)",
-        "back to review: 4 (too late to send: 2, products changed since written: 1, copy holds characters no one "
-        "sees: 1)",
+        "back to review: 4 (too late to send: 2, products changed since written: 1, copy, address or a link holds "
+        "characters no one sees: 1)",
     ]
 
 
