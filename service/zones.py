@@ -132,6 +132,35 @@ def gives_the_zone(country: object, zone: str | None) -> bool:
     return code is not None and zone in _one_time_zones(code)
 
 
+def renamed_zone(country: object, zone: str | None) -> str | None:
+    """The zone ``country`` gives (``zone_of_country``) where ``zone`` is another name of it, as CLDR names zones
+    another's (``cldr_zone_aliases``), and shows its time: India's Asia/Kolkata for Asia/Calcutta, the id an earlier
+    Babel's CLDR gave India (Babel 2.12: Vietnam's Asia/Saigon, Argentina's America/Buenos_Aires likewise) and an
+    earlier Tailor stored. None for any other zone, the country's own included."""
+    code = _country_code(country)
+    return _renamed_zone(code, zone) if code and zone else None
+
+
+# Asked for each customer stored with another name (a file's countries are a few, on many rows): the clocks are
+# compared once for each country and name, over AGREEING_DAYS (3 ms a pair).
+@lru_cache(maxsize=4096)
+def _renamed_zone(code: str, zone: str) -> str | None:
+    named = _zone_of_country(code)
+    if named is None or cldr_zone_aliases().get(zone) != named:
+        return None
+    # a name this system's zone database lacks (Debian keeps Asia/Calcutta in tzdata-legacy) has no clock to compare
+    return named if zone_named(zone) is None or _one_time([zone, named]) else None
+
+
+@cache
+def cldr_zone_aliases() -> dict[str, str]:
+    """The zone each name CLDR keeps as another zone's names (Asia/Calcutta: Asia/Kolkata; US/Eastern:
+    America/New_York), as Babel ships them."""
+    from babel.core import get_global
+
+    return dict(get_global("zone_aliases"))
+
+
 @cache
 def _zone_of_country(code: str) -> str | None:
     zones = _one_time_zones(code)

@@ -15,6 +15,8 @@ from service.db.link_keys import key_digest, link_key_digest
 from service.db.migrate import downgrade, upgrade
 from service.db.models import PROFILE_COLUMNS, Base, ConsentChange, Customer, Send, Variant
 from service.db.session import make_engine, session_scope
+from service.db.zone_names import rename_country_zones
+from service.zones import gives_the_zone
 from tests.service.conftest import new_postgres_database
 
 
@@ -888,4 +890,47 @@ def test_stored_products_are_keyed_by_the_link_rules_that_unify_a_host_s_spellin
     downgrade(engine, "0047")  # the old rules are not kept to write them by: the digests stay
     with engine.connect() as connection:
         assert dict(connection.execute(text("SELECT sku, link_key_digest FROM products")).all()) == keys
+    engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_customers_stored_with_another_name_of_their_country_s_zone_get_its_name_after_0050(backend, tmp_path, request):
+    """Babel 2.12 gave India's customers CLDR's Asia/Calcutta (Vietnam's Asia/Saigon, Argentina's
+    America/Buenos_Aires), which the import stopped taking for their country's zone once Babel named it Asia/Kolkata:
+    a customer who moved stayed on India's clock. 0050 gives them the name the country gives now; every other zone,
+    one an earlier rule chose among a country's agreeing zones included (Malaysia's Kuching: a shop's own is not told
+    apart), stays."""
+    engine = _database(backend, tmp_path, request, "zone_names")
+    upgrade(engine, "0049")
+    stored = {  # each customer's country attribute, and zone
+        "calcutta": ({"country": "India"}, "Asia/Calcutta"),
+        "saigon": ({"country": "VN"}, "Asia/Saigon"),
+        "buenos_aires": ({"Country": "argentina"}, "America/Buenos_Aires"),
+        "kolkata": ({"country": "India"}, "Asia/Kolkata"),
+        "kuching": ({"country": "Malaysia"}, "Asia/Kuching"),
+        "us_eastern": ({"country": "US"}, "US/Eastern"),  # a country of several times: the shop's own zone
+        "elsewhere": ({"country": "Germany"}, "Asia/Calcutta"),  # not the country's: the shop's own zone
+        "no_country": ({}, "Asia/Calcutta"),
+        "eire": ({"Country": "EIRE"}, None),  # a name read since: the next import gives the zone, and moves drafts
+    }
+    with session_scope(engine) as session:
+        for external_id, (attributes, zone) in stored.items():
+            old_row(
+                session, "customers", external_id=external_id, email=f"{external_id}@example.com", first_name="A",
+                locale="en", attributes=attributes, profile={}, email_key=f"{external_id}@example.com",
+                created_at=NOW, updated_at=NOW, marketing_consent=True, unsubscribed=False, timezone=zone,
+            )  # fmt: skip
+    upgrade(engine)
+    with engine.connect() as connection:
+        zones = dict(connection.execute(text("SELECT external_id, timezone FROM customers")).all())
+        assert rename_country_zones(connection, batch=2) == 0  # run again: nothing to rename
+    assert zones == {
+        "calcutta": "Asia/Kolkata", "saigon": "Asia/Ho_Chi_Minh", "buenos_aires": "America/Argentina/Buenos_Aires",
+        **{external_id: zone for external_id, (_, zone) in stored.items() if external_id not in
+           {"calcutta", "saigon", "buenos_aires"}},
+    }  # fmt: skip
+    assert gives_the_zone("India", zones["calcutta"]) and not gives_the_zone("India", "Asia/Calcutta")
+    downgrade(engine, "0049")  # the former names are not kept: the zones stay
+    with engine.connect() as connection:
+        assert dict(connection.execute(text("SELECT external_id, timezone FROM customers")).all()) == zones
     engine.dispose()
