@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,9 +13,11 @@ from sqlalchemy.exc import IntegrityError
 from service.campaigns import ensure_brand
 from service.db.link_keys import key_digest, link_key_digest
 from service.db.migrate import downgrade, upgrade
-from service.db.models import PROFILE_COLUMNS, Base, ConsentChange, Customer, Send, Variant
+from service.db.models import PROFILE_COLUMNS, Base, ConsentChange, Customer, Draft, Send, Variant
 from service.db.session import make_engine, session_scope
+from service.db.wait_end_drafts import mark_wait_end_drafts
 from service.db.zone_names import rename_country_zones
+from service.zone_moves import move_to_new_zones
 from service.zones import gives_the_zone
 from tests.service.conftest import new_postgres_database
 
@@ -933,4 +935,73 @@ def test_customers_stored_with_another_name_of_their_country_s_zone_get_its_name
     downgrade(engine, "0049")  # the former names are not kept: the zones stay
     with engine.connect() as connection:
         assert dict(connection.execute(text("SELECT external_id, timezone FROM customers")).all()) == zones
+    engine.dispose()
+
+
+def _deferral(send_after: datetime, why: str) -> list[str]:
+    """A draft's reasons holding the contact policy's note on its send time, as 0049 and before wrote it."""
+    return ["Approved.", f"Deferred by the contact policy to {send_after:%Y-%m-%d %H:%M} UTC: {why}"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_drafts_deferred_to_a_wait_s_end_before_0049_stay_at_it_when_their_customer_moves_after_0050(
+    backend, tmp_path, request
+):
+    """A draft of a campaign sent now deferred to the contact policy's wait's end before 0049 was taken for a time of
+    its customer's day: moved east, it went before the wait ended. 0050 tells it by its note, which says the wait its
+    send time ends (an email sent in the note's minute, or a holdout with that window): it stays at that moment when
+    its customer moves. A draft deferred keeping its best hour, one whose note no longer says its send time, and one
+    of a scheduled campaign still move with the clock."""
+    engine = _database(backend, tmp_path, request, "wait_end_drafts")
+    upgrade(engine, "0049")
+    mailed, held_out = datetime(2026, 12, 4, 9, 13, 27, 123456), datetime(2026, 11, 10, 10, 11, 12, 500000)
+    mailed_why = f"the customer was mailed {mailed:%Y-%m-%d %H:%M} UTC, and 3 days must pass between two emails " \
+        "(TAILOR_SEND_MIN_DAYS_BETWEEN)"  # fmt: skip
+    held_why = f"the customer was held out of another campaign's experiment on {held_out:%Y-%m-%d}, and is not " \
+        "mailed until its 30-day conversion window ends"  # fmt: skip
+    wait_end, window_end = mailed + timedelta(days=3), held_out + timedelta(days=30)
+    best_hour, hour_after_window = datetime(2026, 12, 8, 9), datetime(2026, 12, 11, 9)
+    drafts = {  # each customer's draft: its campaign (sent now, or scheduled), send time and reasons
+        "wait_end": ("now", wait_end, _deferral(wait_end, mailed_why)),
+        "window_end": ("now", window_end, _deferral(window_end, held_why)),
+        "best_hour": ("now", best_hour, _deferral(best_hour, mailed_why)),
+        "hour_after_window": ("now", hour_after_window, _deferral(hour_after_window, held_why)),
+        "moved_since": ("now", wait_end + timedelta(hours=9), _deferral(wait_end, mailed_why)),
+        "scheduled": ("scheduled", wait_end, _deferral(wait_end, mailed_why)),
+    }
+    with session_scope(engine) as session:
+        campaigns = {
+            "now": old_campaign(session),
+            "scheduled": old_campaign(session),
+            "experiment": old_campaign(session),
+        }
+        session.execute(text("UPDATE campaigns SET scheduled_at = :t WHERE id = :c"),
+                        {"t": datetime(2026, 12, 1), "c": campaigns["scheduled"]})  # fmt: skip
+        ids = {}
+        for external_id, (campaign, send_after, reasons) in drafts.items():
+            customer_id = old_row(
+                session, "customers", external_id=external_id, email=f"{external_id}@example.com", first_name="A",
+                locale="en", attributes={}, profile={}, email_key=f"{external_id}@example.com", created_at=NOW,
+                updated_at=NOW, marketing_consent=True, unsubscribed=False, timezone="America/New_York",
+            )  # fmt: skip
+            ids[external_id] = old_row(
+                session, "drafts", campaign_id=campaigns[campaign], customer_id=customer_id, status="approved",
+                flagged=False, flag_reasons=reasons, audience_reason="", recommendations=[], send_after=send_after,
+                created_at=NOW, updated_at=NOW,
+            )  # fmt: skip
+            old_row(session, "experiment_assignments", campaign_id=campaigns["experiment"], customer_id=customer_id,
+                    arm="holdout", assigned_at=held_out)  # fmt: skip
+    upgrade(engine)
+    with session_scope(engine) as session:
+        at_wait_end = {d.id for d in session.scalars(select(Draft).where(Draft.at_wait_end.is_(True)))}
+        assert at_wait_end == {ids["wait_end"], ids["window_end"]}
+        customers = dict(session.execute(select(Draft.customer_id, Draft.id)).all())
+        moves = {customer_id: ("America/New_York", "Europe/Berlin") for customer_id in customers}
+        move_to_new_zones(session, moves, datetime(2026, 12, 5))
+        sends = {d.id: d.send_after for d in session.scalars(select(Draft))}
+    assert sends[ids["wait_end"]] == wait_end and sends[ids["window_end"]] == window_end
+    assert sends[ids["best_hour"]] == best_hour - timedelta(hours=6)  # 04:00 in New York, 09:00 in Berlin
+    assert sends[ids["scheduled"]] == wait_end - timedelta(hours=6)
+    with engine.connect() as connection:
+        assert mark_wait_end_drafts(connection, batch=2) == 0  # run again: nothing to mark
     engine.dispose()
