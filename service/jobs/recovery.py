@@ -96,6 +96,23 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{BOOT_ID}"
 
 
+# Between a send claim's process and its own token (no worker name holds it: a hostname has no "/").
+_CLAIM_TOKEN = "/"
+
+
+def new_send_claim() -> str:
+    """A claim on a draft for this process to send (``Draft.claimed_by``): its worker name, for recovery to judge
+    whether its process stopped, and a token of this claim's own. Named by its process alone, a sender that stalled
+    over an hour mid-email, its claim taken back meanwhile (``STALE_AFTER``) and the draft claimed again by this same
+    process, took the new claim for its own, and gave back a draft that was being mailed."""
+    return f"{worker_name()}{_CLAIM_TOKEN}{uuid.uuid4().hex}"
+
+
+def claimant(claimed_by: str | None) -> str | None:
+    """The process (its worker name) that made a send claim; an earlier release's claim is that name alone."""
+    return claimed_by.partition(_CLAIM_TOKEN)[0] if claimed_by else None
+
+
 def process_alive(pid: int) -> bool:
     """Whether a process with this id exists on this host."""
     try:
@@ -340,16 +357,18 @@ def stopped_processes(session: Session, workers: set[str | None]) -> set[str | N
 
 def flag_interrupted_sends(session: Session, campaign_id: int | None = None) -> list[int]:
     """Put back to review, flagged as perhaps sent, the drafts (of ``campaign_id``, or of every campaign) left
-    "sending" by a process that stopped (``stopped_processes``), or claimed ``STALE_AFTER`` ago or longer, whoever
-    claimed them (``updated_at`` moves with the claim, written by the database's clock as it is judged here, and
-    nothing else changes a draft while it is sent); their ids."""
+    "sending" by a process that stopped (``stopped_processes``, of each claim's ``claimant``), or claimed
+    ``STALE_AFTER`` ago or longer, whoever claimed them (``updated_at`` moves with the claim, written by the
+    database's clock as it is judged here, and nothing else changes a draft while it is sent); their ids."""
     sending = select(Draft).where(Draft.status == "sending")
     if campaign_id is not None:
         sending = sending.where(Draft.campaign_id == campaign_id)
     drafts_sending = list(session.scalars(sending))
-    gone = stopped_processes(session, {draft.claimed_by for draft in drafts_sending})
+    gone = stopped_processes(session, {claimant(draft.claimed_by) for draft in drafts_sending})
     claimed_before = now_in_database(session) - STALE_AFTER
-    interrupted = [draft for draft in drafts_sending if draft.claimed_by in gone or draft.updated_at <= claimed_before]
+    interrupted = [
+        draft for draft in drafts_sending if claimant(draft.claimed_by) in gone or draft.updated_at <= claimed_before
+    ]
     drafts = [draft.id for draft in interrupted if _back_to_review_as_read(session, draft, SEND_INTERRUPTED)]
     if drafts:
         log.warning("interrupted sends flagged for review", extra={"drafts": drafts})

@@ -1,7 +1,12 @@
 """What a send writes of each draft it takes up, as the mail server answers: the claim that keeps it to one sender,
 the send recorded before the SMTP call (its id is what the unsubscribe link signs), then "sent", or skipped, refused,
 tried again later, back to review, or approved again; and the notes that say why. service.pipeline.sending decides
-when each is written."""
+when each is written.
+
+Each claim carries a token of its own (service.jobs.recovery.new_send_claim), and what a sender writes of the mail
+server's answer it writes only while the draft is still "sending" under that claim (``held``): a sender that stalled
+past ``STALE_AFTER`` has had its claim taken back, and the draft may be claimed again meanwhile, by another process
+or by this one. Only the server's "delivered" is written whoever holds the draft: the email went."""
 
 from __future__ import annotations
 
@@ -26,7 +31,7 @@ from service.db.session import session_scope
 from service.erasures import ERASED_TEXT
 from service.experiments import record_send
 from service.forecasts import mark_stale
-from service.jobs.recovery import back_to_review, worker_name
+from service.jobs.recovery import back_to_review, new_send_claim
 from service.pipeline.generate import email_features
 from service.pipeline.mail import (
     ADDRESS_SUBJECTS,
@@ -159,44 +164,53 @@ def nothing_taken(error: BaseException) -> bool:
     return isinstance(error, refused)
 
 
-def forget_send(engine: Engine, send_id: int) -> None:
-    """Delete the send recorded for an email the mail server did not take: the draft is sent later, or not at all."""
+def forget_send(engine: Engine, send_id: int, claimed: str) -> None:
+    """Delete the send recorded for an email the mail server did not take: the draft is sent later, or not at all.
+    Kept once the draft is no longer ``claimed`` so: a claim taken back, the draft approved again goes on that send."""
     with session_scope(engine) as session:
-        if (send := session.get(Send, send_id)) is not None:
+        send = session.get(Send, send_id)
+        if send is not None and held(session.get(Draft, send.draft_id), claimed):
             session.delete(send)
 
 
-def claim(engine: Engine, draft_id: int) -> bool:
-    """Claim an approved draft for this process to send, committed before the mail server is called; whether it
-    won the draft (False: another sender claimed or sent it, review took it back, or its campaign is being generated
-    since the send began: the drafts left stay approved, for the next send)."""
+def claim(engine: Engine, draft_id: int) -> str | None:
+    """Claim an approved draft for this process to send, committed before the mail server is called: the claim
+    (service.jobs.recovery.new_send_claim), which every later write of this send names, if it won the draft; None
+    when another sender claimed or sent it, review took it back, or its campaign is being generated since the send
+    began (the drafts left stay approved, for the next send)."""
     with session_scope(engine) as session:
         generating = select(Campaign.id).where(Campaign.id == Draft.campaign_id, Campaign.status == "generating")
         claimed = update(Draft).where(Draft.id == draft_id, Draft.status == "approved", ~generating.exists())
         # The claim's time by the database's clock, as recovery judges it (service.jobs.recovery.STALE_AFTER)
-        claim = {"status": "sending", "claimed_by": worker_name(), "updated_at": database_now()}
-        return bool(session.execute(claimed.values(**claim)).rowcount)
+        claim = {"status": "sending", "claimed_by": new_send_claim(), "updated_at": database_now()}
+        return claim["claimed_by"] if session.execute(claimed.values(**claim)).rowcount else None
 
 
-def release(engine: Engine, draft_id: int, status: str = "approved") -> None:
-    """Give back this process's claim on a draft whose email did not go: ``status`` again."""
+def held(draft: Draft | None, claimed: str) -> bool:
+    """Whether ``draft`` is still being sent under the claim ``claimed``: not erased, nor taken back (an hour old),
+    nor claimed again since."""
+    return draft is not None and draft.status == "sending" and draft.claimed_by == claimed
+
+
+def release(engine: Engine, draft_id: int, claimed: str, status: str = "approved") -> None:
+    """Give back the claim ``claimed`` on a draft whose email did not go: ``status`` again."""
     with session_scope(engine) as session:
-        mine = update(Draft).where(Draft.id == draft_id, Draft.status == "sending", Draft.claimed_by == worker_name())
+        mine = update(Draft).where(Draft.id == draft_id, Draft.status == "sending", Draft.claimed_by == claimed)
         session.execute(mine.values(status=status, claimed_by=None))
 
 
-def flag_perhaps_sent(engine: Engine, draft_id: int, error: Exception) -> None:
+def flag_perhaps_sent(engine: Engine, draft_id: int, claimed: str, error: Exception) -> None:
     """Put back to review, flagged, a draft whose email was being handed to the mail server when the connection was
     lost: the server may have taken it and only its answer gone missing, and sending it again would mail the
     customer twice."""
     with session_scope(engine) as session:
         draft = session.get(Draft, draft_id)
-        if draft is None or draft.status != "sending" or draft.claimed_by != worker_name():
+        if not held(draft, claimed):
             return
         back_to_review(draft, SEND_CUT_OFF.format(error=f"{type(error).__name__}: {error}".rstrip(": ")))
 
 
-def refused_email(engine: Engine, draft_id: int, error: EmailRefused) -> dict[str, Any]:
+def refused_email(engine: Engine, draft_id: int, claimed: str, error: EmailRefused) -> dict[str, Any]:
     """A draft whose email the mail server refused for its content or size: back to review, flagged with the
     server's answer, for a person to change it and approve it again (it stopped every send of its campaign, first
     in the audience's order each time); what the job's result lists under ``refused``."""
@@ -204,7 +218,8 @@ def refused_email(engine: Engine, draft_id: int, error: EmailRefused) -> dict[st
         draft = session.get(Draft, draft_id)
         if draft is None:
             return _erased_meanwhile(draft_id)
-        back_to_review(draft, f"The mail server refused this email: {error}")
+        if held(draft, claimed):  # else review, or another claim, has it now
+            back_to_review(draft, f"The mail server refused this email: {error}")
         return _told(draft, str(error))
 
 
@@ -218,12 +233,12 @@ def mark_sent(engine: Engine, campaign_id: int, sent: int) -> None:
             mark_stale(campaign)
 
 
-def unwritable(engine: Engine, draft_id: int, error: ValueError) -> dict[str, Any]:
+def unwritable(engine: Engine, draft_id: int, claimed: str, error: ValueError) -> dict[str, Any]:
     """A draft whose email cannot be written: skipped and flagged with why, so that the rest still go."""
-    return skip(engine, draft_id, "The email could not be written", str(error))
+    return skip(engine, draft_id, claimed, "The email could not be written", str(error))
 
 
-def refuse(engine: Engine, draft_id: int, error: smtplib.SMTPRecipientsRefused) -> dict[str, Any]:
+def refuse(engine: Engine, draft_id: int, claimed: str, error: smtplib.SMTPRecipientsRefused) -> dict[str, Any]:
     """A draft whose address the mail server refused. For good, for the address itself (5xx: no such mailbox,
     say), skipped, flagged with the server's answer, and the address marked as bounced, so that no later campaign
     mails it; for now (4xx: greylisting, a full mailbox, a relay's rate limit), or for a reason of the server's own
@@ -232,12 +247,12 @@ def refuse(engine: Engine, draft_id: int, error: smtplib.SMTPRecipientsRefused) 
     bounced stopped the shop's whole list for good."""
     answer = "; ".join(f"{code} {answer_text(reply)}" for code, reply in error.recipients.values())
     if all(int(code) >= 500 and _about_the_address(reply) for code, reply in error.recipients.values()):
-        return skip(engine, draft_id, "The mail server refused the address", answer, bounced=True)
-    return retry_later(engine, draft_id, answer)
+        return skip(engine, draft_id, claimed, "The mail server refused the address", answer, bounced=True)
+    return retry_later(engine, draft_id, claimed, answer)
 
 
-def retry_later(engine: Engine, draft_id: int, answer: str) -> dict[str, Any]:
-    """Give back this process's claim on a draft whose address the server refused, not for good: approved, not to
+def retry_later(engine: Engine, draft_id: int, claimed: str, answer: str) -> dict[str, Any]:
+    """Give back the claim ``claimed`` on a draft whose address the server refused, not for good: approved, not to
     be tried again before the wait its count of such refusals gives (``RETRY_MINUTES``; a send and the due-check
     leave it until then, and the due-check tries it then); refused once more after the last wait, back to review,
     flagged with the server's answer. What the job's result lists under ``refused``."""
@@ -246,7 +261,7 @@ def retry_later(engine: Engine, draft_id: int, answer: str) -> dict[str, Any]:
         if draft is None:
             return _erased_meanwhile(draft_id)
         told = _told(draft, answer)
-        if draft.status != "sending" or draft.claimed_by != worker_name():
+        if not held(draft, claimed):
             return told | {"approved": draft.status == "approved"}  # review or another sender took it meanwhile
         draft.refusals_for_now += 1
         if draft.refusals_for_now > len(RETRY_MINUTES):
@@ -298,13 +313,15 @@ def _about_the_address(reply: bytes | str) -> bool:
     return status is None or status[1] in ADDRESS_SUBJECTS
 
 
-def skip(engine: Engine, draft_id: int, why: str, answer: str, bounced: bool = False) -> dict[str, Any]:
+def skip(engine: Engine, draft_id: int, claimed: str, why: str, answer: str, bounced: bool = False) -> dict[str, Any]:
     """Skip one draft of a send, flagged with ``why: answer`` (and its address marked bounced, when it did);
-    what the job's result lists under ``refused``."""
+    what the job's result lists under ``refused``. Left as it is once the draft is no longer ``claimed`` so."""
     with session_scope(engine) as session:
         draft = session.get(Draft, draft_id)
         if draft is None:
             return _erased_meanwhile(draft_id)
+        if not held(draft, claimed):  # review, or another claim, has it now
+            return _told(draft, answer)
         draft.status, draft.flagged, draft.claimed_by = "skipped", True, None
         if bounced:  # the address bounced for every id that has it
             mark_bounced(session, [draft.customer.email_key])

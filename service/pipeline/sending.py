@@ -17,9 +17,11 @@ the link the customer may have unsubscribes them and no one else, and leaves the
 be mailed again: the send puts it back to review, flagged as perhaps sent, as the next start on this host or the next
 send of its campaign does for drafts of processes that no longer run (service.jobs.recovery); so does any send or
 due-check once a claim is an hour old, whichever host made it. A person who approves it again sends it on that same
-send. The transaction that records the send begins with the contact policy's look again (another server may have mailed
-the address meanwhile): on SQLite it takes the database's write lock there, and the send's commit, before the SMTP
-call, gives it back. Before each draft is claimed, the unsubscribes kept on disk while the database was busy
+send, under a claim of its own: each claim carries a token (not only its process's name), and a sender that went on
+after its claim was taken back writes nothing on the draft it no longer holds (send_outcomes.held). The transaction
+that records the send begins with the contact policy's look again (another server may have mailed the address
+meanwhile): on SQLite it takes the database's write lock there, and the send's commit, before the SMTP call, gives it
+back. Before each draft is claimed, the unsubscribes kept on disk while the database was busy
 (service.kept_unsubscribes) are written, so that the look at whether its customer may be mailed sees them.
 
 A send may keep several connections to the mail server (``TAILOR_SMTP_CONNECTIONS``), one thread each, that take
@@ -84,6 +86,7 @@ from service.pipeline.send_outcomes import (
     flag_perhaps_sent,
     for_its_own_reasons,
     forget_send,
+    held,
     left_approved,
     mark_sent,
     not_theirs,
@@ -574,7 +577,8 @@ def _send_over_one_connection(
             break
         tally.add(done=1)  # here, as a draft skipped or deferred below is done too
         apply_kept(engine)  # unsubscribes kept while the database was busy: written before the look below
-        if not claim(engine, draft_id):  # another sender has it, or review took it back since the send began
+        claimed = claim(engine, draft_id)  # every write of this send below names it: held while it is this send's
+        if claimed is None:  # another sender has it, or review took it back since the send began
             continue
         handed_to_smtp = False
         try:
@@ -586,7 +590,7 @@ def _send_over_one_connection(
                     .where(Draft.id == draft_id)
                     .options(selectinload(Draft.variants), selectinload(Draft.customer), selectinload(Draft.send))
                 )
-                if draft is None:  # erased with its customer since it was claimed: nothing to send
+                if not held(draft, claimed):  # erased with its customer since it was claimed, or its claim taken back
                     continue
                 customer = draft.customer
                 variant = _variant_for(draft, arms.get(draft_id))
@@ -635,7 +639,7 @@ def _send_over_one_connection(
                 server.send(message, from_addr=from_address, to_addrs=[to_address])  # not the headers'
             except BaseException as error:
                 if nothing_taken(error) and not sends_again:
-                    forget_send(engine, send_id)
+                    forget_send(engine, send_id, claimed)
                 raise  # an email perhaps taken keeps its send, so that its link unsubscribes its customer
             arm = label if draft_id in arms else None
             recorded = record_delivered(engine, campaign_id, draft_id, send_id, arm, now)
@@ -646,12 +650,12 @@ def _send_over_one_connection(
                 elif experiment:
                     tally.add(pinned=1)
                 mailed[recorded.address] = recorded.external_id
-            for held, why in undecided:  # emails refused by policy before this one went: for their content
-                if claim(engine, held):  # not if another sender, or review, took it since: theirs now
-                    tally.refuse(refused_email(engine, held, why))
+            for refused_draft, why in undecided:  # emails refused by policy before this one went: for their content
+                if claimed_again := claim(engine, refused_draft):  # not if another sender, or review, took it since
+                    tally.refuse(refused_email(engine, refused_draft, claimed_again, why))
             undecided = []
         except smtplib.SMTPRecipientsRefused as error:  # this address only: the others still go
-            tally.refuse(told := refuse(engine, draft_id, error))
+            tally.refuse(told := refuse(engine, draft_id, claimed, error))
             domain = to_address.rpartition("@")[2].lower()
             if tally.refused_in_a_row_stop(draft_id, domain, for_its_own_reasons(error)):
                 raise MailServerUnavailable(  # its refusals taken back once every connection stopped
@@ -664,9 +668,9 @@ def _send_over_one_connection(
                 ) from error
         except EmailRefusedByPolicy as error:  # a filter's verdict on this email, or one on every email alike
             if tally.sent:  # the server carries the others: this one's content
-                tally.refuse(refused_email(engine, draft_id, error))
+                tally.refuse(refused_email(engine, draft_id, claimed, error))
                 continue
-            release(engine, draft_id)  # undecided until an email goes, or the next ones are refused alike
+            release(engine, draft_id, claimed)  # undecided until an email goes, or the next ones are refused alike
             undecided.append((draft_id, error))
             if first_refused := tally.refused_by_policy_stop():
                 raise MailServerUnavailable(
@@ -677,20 +681,20 @@ def _send_over_one_connection(
                     "to go on."
                 ) from error
         except EmailRefused as error:  # this email's content or size: the others still go
-            tally.refuse(refused_email(engine, draft_id, error))
+            tally.refuse(refused_email(engine, draft_id, claimed, error))
         except AddressNotDeliverable as error:  # not this server's fault, nor the address's: not a bounce
-            tally.refuse(skip(engine, draft_id, "The mail server cannot take the address", str(error)))
+            tally.refuse(skip(engine, draft_id, claimed, "The mail server cannot take the address", str(error)))
         except ValueError as error:  # this email cannot be written (a header the mail library refuses)
-            tally.refuse(unwritable(engine, draft_id, error))
+            tally.refuse(unwritable(engine, draft_id, claimed, error))
         except (smtplib.SMTPException, OSError) as error:
             # A refusal the server answered (a response code) took nothing; a connection lost while the email
             # was handed over may have lost only the server's answer: not mailed again without a person.
             perhaps_sent = handed_to_smtp and not nothing_taken(error)  # as its send was kept, or forgotten
             if perhaps_sent:
-                flag_perhaps_sent(engine, draft_id, error)
+                flag_perhaps_sent(engine, draft_id, claimed, error)
                 tally.add_cut_off(draft_id)
             else:
-                release(engine, draft_id)
+                release(engine, draft_id, claimed)
             mark_sent(engine, campaign_id, tally.sent)
             # The server's answer to this email, not a connection lost, one it would not open again, or the sender
             # refused (as in every email): the send is stopped at this draft again while the server answers it so.
@@ -701,14 +705,14 @@ def _send_over_one_connection(
         except IntegrityError:
             if handed_to_smtp:  # mailed, but not recorded: the draft stays "sending", as after a crash
                 raise
-            release(engine, draft_id, "sent")  # its send is recorded already: sent before, by another
+            release(engine, draft_id, claimed, "sent")  # its send is recorded already: sent before, by another
         except BaseException:
             if not handed_to_smtp:  # not mailed: approved again, for the next send
-                release(engine, draft_id)
+                release(engine, draft_id, claimed)
             raise
         report()
     # refused by policy with no email sent after them to tell their content from the server's: approved still
-    left = [left_approved(engine, held, str(why)) for held, why in undecided]
+    left = [left_approved(engine, refused_draft, str(why)) for refused_draft, why in undecided]
     with tally.lock:
         tally.refused += left
     report()  # the last, should the last draft have been skipped or deferred

@@ -23,6 +23,8 @@ from service.events import ingest_events
 from service.pipeline.send_outcomes import skip
 from service.schemas import CampaignIn, EventIn
 
+CLAIM = "web-1:4242:0123456789ab/claim"  # the send's claim on the draft whose address the server refused
+
 
 def _customers(engine, emails: list[str], bounced: bool = False) -> list[int]:
     """Customers at these addresses (bounced there already, with ``bounced``); their row ids in that order."""
@@ -137,11 +139,13 @@ def test_an_smtp_refusal_marks_the_address_for_every_id_at_it(engine):
     with session_scope(engine) as session:
         session.execute(update(Customer).values(email="HOME@example.com").where(Customer.id == ids[2]))
         campaign = create_campaign(session, CampaignIn(name="Refused", brand="hearth", campaign_type="vip"))
-        draft = Draft(campaign=campaign, customer_id=ids[0], status="sending")
+        draft = Draft(campaign=campaign, customer_id=ids[0], status="sending", claimed_by=CLAIM)
         session.add(draft)
         session.flush()
         draft_id = draft.id
     with _customer_updates(engine) as updates:
-        told = skip(engine, draft_id, "The mail server refused the address", "550 5.1.1 no such mailbox", bounced=True)
+        told = skip(
+            engine, draft_id, CLAIM, "The mail server refused the address", "550 5.1.1 no such mailbox", bounced=True
+        )
     assert told["draft_id"] == draft_id and len(updates) == 1
     assert _bounced(engine) == set(ids)

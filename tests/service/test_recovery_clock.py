@@ -32,7 +32,7 @@ socket.gethostname = lambda: "web-5"
 from service.db.session import make_engine
 from service.pipeline.send_outcomes import claim as _claim
 
-print(_claim(make_engine(sys.argv[1]), int(sys.argv[2])))
+print(_claim(make_engine(sys.argv[1]), int(sys.argv[2])) is not None)
 """
 
 

@@ -3,22 +3,29 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
+import threading
 import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from aiosmtpd.controller import Controller
+from sqlalchemy import func, select, update
 
 from generation.brands import UNSUBSCRIBE_PLACEHOLDER
 from service.campaigns import ensure_brand
 from service.clock import utcnow
+from service.db.clock import now_in_database
 from service.db.migrate import upgrade
 from service.db.models import Campaign, Customer, Draft, Send, Variant
 from service.db.session import session_scope
+from service.errors import MailServerUnavailable
+from service.jobs.recovery import STALE_AFTER, flag_interrupted_sends
 from service.signed_links import UnsubscribeLinks
+from tests.conftest import free_port
 from tests.service.conftest import new_postgres_database
 
 DUE_CHECK = """
@@ -140,7 +147,6 @@ def test_a_draft_another_host_left_sending_goes_back_to_review_once_its_claim_is
                                                                                              monkeypatch):  # fmt: skip
     """A host that died mid-send and never started again left its draft "sending" for good: no other host could tell
     its process was gone. A claim spans one email, so one an hour old was abandoned, whoever made it."""
-    from sqlalchemy import update
 
     from service.jobs.recovery import SEND_INTERRUPTED, STALE_AFTER
     from service.pipeline.send_outcomes import claim as _claim
@@ -337,8 +343,6 @@ def test_sqlite_s_write_lock_is_taken_before_the_transaction_writes_and_kept_onc
     wrote holds it already, and goes on in its transaction (a second BEGIN would fail)."""
     import sqlite3
 
-    from sqlalchemy import update
-
     from service.db.session import take_the_write_lock
 
     due_campaign(engine, 1)
@@ -356,3 +360,97 @@ def test_sqlite_s_write_lock_is_taken_before_the_transaction_writes_and_kept_onc
         other.execute("ROLLBACK")
     finally:
         other.close()
+
+
+class _HoldsTheFirstEmail:
+    """An SMTP server that holds the first email it is handed until ``answer`` is set (``reached`` once it has it),
+    then refuses it for now (451: nothing taken); it takes every later one."""
+
+    def __init__(self) -> None:
+        self.reached, self.answer, self.received = threading.Event(), threading.Event(), []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook)
+        if not self.reached.is_set():
+            self.reached.set()
+            while not self.answer.is_set():
+                await asyncio.sleep(0.02)
+            return "451 4.3.0 try again later"
+        self.received.extend(envelope.rcpt_tos)
+        return "250 OK"
+
+
+def test_a_sender_whose_claim_was_taken_back_leaves_the_draft_s_new_claim_alone(engine, monkeypatch):
+    """A claim was named by its process alone: a sender that stalled over an hour mid-email (its claim then taken
+    for lost, the draft back to review, approved again and claimed again by this same process's next send), once the
+    server refused the old email, took the new claim for its own: it deleted the send the new claim mails on and put
+    the draft back to approved while it was being mailed, for the next send to mail it a second time."""
+    from service.drafts import approve
+    from service.pipeline.send_outcomes import claim as _claim
+    from service.pipeline.sending import send_campaign
+
+    holding = _HoldsTheFirstEmail()
+    controller = Controller(holding, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    (draft_id,) = due_campaign(engine, 1)
+    with session_scope(engine) as session:
+        campaign_id = session.get(Draft, draft_id).campaign_id
+    stalled: list[BaseException] = []
+
+    def stalled_sender() -> None:
+        try:
+            send_campaign(lambda *_: None, engine, campaign_id)
+        except MailServerUnavailable as refused:
+            stalled.append(refused)
+
+    sender = threading.Thread(target=stalled_sender)
+    sender.start()
+    try:
+        assert holding.reached.wait(30)
+        with session_scope(engine) as session:  # an hour on, by the database's clock: the claim counts as lost
+            an_hour_ago = now_in_database(session) - STALE_AFTER - timedelta(minutes=1)
+            session.execute(update(Draft).where(Draft.id == draft_id).values(updated_at=an_hour_ago))
+            assert flag_interrupted_sends(session) == [draft_id]
+        with session_scope(engine) as session:
+            approve(session, draft_id, None, "Ola", "the customer did not get it")
+        renewed = _claim(engine, draft_id)  # this process's next send, handing it to the server now
+        assert renewed
+    finally:
+        holding.answer.set()
+        sender.join(30)
+        controller.stop()
+    assert len(stalled) == 1 and "SMTPDataError: (451" in str(stalled[0])  # the old email refused: its sender gave up
+
+    with session_scope(engine) as session:
+        draft = session.get(Draft, draft_id)
+        assert (draft.status, draft.claimed_by) == ("sending", renewed)
+        assert session.scalar(select(func.count()).select_from(Send)) == 1  # the send the new claim mails on
+    mail_server = Controller(holding, hostname="127.0.0.1", port=free_port())
+    mail_server.start()
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(mail_server.port))
+    try:
+        assert send_campaign(lambda *_: None, engine, campaign_id)["sent"] == 0  # being mailed: not a second time
+    finally:
+        mail_server.stop()
+    assert holding.received == []
+
+
+def test_a_live_sender_s_claim_is_not_taken_for_a_stopped_one_s(engine):
+    """A claim names its process for recovery to judge (service.jobs.recovery.stopped_processes): a draft another
+    live process on this host is mailing stays "sending"; once that process has stopped, it goes back to review."""
+    (draft_id,) = due_campaign(engine, 1)
+    url = engine.url.render_as_string(hide_password=False)
+    claiming = (
+        "import sys\nfrom service.db.session import make_engine\nfrom service.pipeline.send_outcomes import claim\n"
+        "print(claim(make_engine(sys.argv[1]), int(sys.argv[2])), flush=True)\nsys.stdin.read()\n"
+    )
+    sender = subprocess.Popen([sys.executable, "-c", claiming, url, str(draft_id)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True, env=dict(os.environ))  # fmt: skip
+    try:
+        assert sender.stdout.readline().strip() not in ("", "None", "False")
+        with session_scope(engine) as session:
+            assert flag_interrupted_sends(session) == []
+    finally:
+        sender.communicate("", timeout=30)
+    with session_scope(engine) as session:
+        assert flag_interrupted_sends(session) == [draft_id]

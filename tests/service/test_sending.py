@@ -1843,9 +1843,10 @@ def test_a_customer_erased_while_the_server_answered_for_their_email_fails_no_se
     gone = 999_999  # the id of a draft erased with its customer
     refused = smtplib.SMTPRecipientsRefused({"ann@example.com": (450, b"4.2.2 <ann@example.com> mailbox full")})
     erased = {"draft_id": gone, "customer_id": "[erased]", "answer": "the customer was erased meanwhile"}
-    assert _skip(engine, gone, "The mail server refused the address", "550 <ann@example.com>") == erased
-    assert _refuse(engine, gone, refused) == erased
-    assert _refused_email(engine, gone, EmailRefused("554 5.6.0 content rejected")) == erased
+    claimed = "web-1:4242:0123456789ab/claim"
+    assert _skip(engine, gone, claimed, "The mail server refused the address", "550 <ann@example.com>") == erased
+    assert _refuse(engine, gone, claimed, refused) == erased
+    assert _refused_email(engine, gone, claimed, EmailRefused("554 5.6.0 content rejected")) == erased
 
 
 def test_a_server_refusing_every_email_by_policy_stops_the_send_and_sends_none_to_review(client, engine, monkeypatch):
