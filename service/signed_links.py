@@ -16,6 +16,7 @@ import secrets
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Self
 from urllib.parse import parse_qsl, quote, urlsplit
@@ -26,6 +27,10 @@ KEY_FILE = "unsubscribe.key"
 _PURPOSE = b"tailor-unsubscribe:"
 # A signed link's token: a send's id and its signature (``signature``).
 TOKEN = re.compile(r"(\d{1,18})\.([A-Za-z0-9_-]{24})", re.ASCII)
+_PROBE = b"tailor-unsubscribe-probe:"
+_PROBE_ANSWER = b"tailor-unsubscribe-probe-answer:"
+# A probe's token (``UnsubscribeLinks.probe_url``): a campaign's id, a nonce of the sender's, and its signature.
+PROBE_TOKEN = re.compile(r"(\d{1,18})\.([0-9a-f]{32})\.([A-Za-z0-9_-]{24})", re.ASCII)
 
 
 def signing_key() -> bytes:
@@ -89,9 +94,34 @@ class UnsubscribeLinks(SignedLinks):
         """The send a token was made for; None when it is malformed or its signature does not match."""
         return self.signed_send(token, _message)
 
+    def probe_url(self, campaign_id: int, nonce: str) -> str:
+        """Where a sender asks, before it mails campaign ``campaign_id``, whether the Tailor its links lead to is
+        this one (service.pipeline.unsubscribe_links): a probe signed with this key, which unsubscribes nobody;
+        ``nonce``, 32 hex digits of its own, so that no answer given before (a cache's) serves."""
+        token = f"{campaign_id}.{nonce}.{signature(self.key, _probe_message(campaign_id, nonce))}"
+        return f"{self.base_url}/unsubscribe/probe/{token}"
+
+    def probed(self, token: str) -> tuple[int, str] | None:
+        """The campaign and nonce of a probe signed with this key (``probe_url``); None for any other token."""
+        match = PROBE_TOKEN.fullmatch(token)
+        if match is None:
+            return None
+        campaign_id, nonce = int(match.group(1)), match.group(2)
+        signed = signature(self.key, _probe_message(campaign_id, nonce))
+        return (campaign_id, nonce) if hmac.compare_digest(match.group(3), signed) else None
+
+    def probe_answer(self, campaign_id: int, nonce: str, created_at: datetime) -> str:
+        """The answer to a probe that only a Tailor with this key whose database holds the campaign, made at
+        ``created_at``, gives: its links are verified with that key, and name sends of that database."""
+        return signature(self.key, _PROBE_ANSWER + f"{campaign_id}\n{created_at.isoformat()}\n{nonce}".encode())
+
 
 def _message(send_id: int) -> bytes:
     return _PURPOSE + str(send_id).encode()
+
+
+def _probe_message(campaign_id: int, nonce: str) -> bytes:
+    return _PROBE + f"{campaign_id}\n{nonce}".encode()
 
 
 def signature(key: bytes, message: bytes) -> str:

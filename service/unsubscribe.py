@@ -90,6 +90,20 @@ def unsubscribe(session: Session, token: str) -> Subscription:
     return _page_of(session, target)
 
 
+def answer_probe(session: Session, token: str) -> str | None:
+    """This Tailor's answer to a sender's probe of where its unsubscribe links lead (``UnsubscribeLinks.probe_url``):
+    what only a Tailor with the sender's signing key and database gives; None when the campaign it names is not in
+    this database. LinkNotFound for a probe not signed with this Tailor's key, as for a link it did not make. Reads
+    one row and unsubscribes nobody."""
+    links = UnsubscribeLinks.configured()
+    probed = links.probed(token)
+    if probed is None:
+        raise LinkNotFound("not_valid")
+    campaign_id, nonce = probed
+    created_at = session.scalar(select(Campaign.created_at).where(Campaign.id == campaign_id))
+    return None if created_at is None else links.probe_answer(campaign_id, nonce, created_at)
+
+
 def stop(session: Session, target: Send | list[Customer], clicked_at: datetime | None) -> None:
     """Unsubscribe whom a link's ``target`` (``target_of``) stops, as of ``clicked_at`` (None: now): nothing when they
     all are already (a second visit, an unsubscribe kept while the database was busy and written twice)."""

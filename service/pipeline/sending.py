@@ -262,6 +262,7 @@ def send_campaign(
             if at_best_hour:
                 schedule_at_best_hours(session, campaign_id, scheduled or now)
         campaign = session.get(Campaign, campaign_id)
+        created_at = campaign.created_at  # what tells this database's campaign from another's (links_unanswered)
         outcomes = ArmOutcomes(campaign_id)  # an experiment's: read for its allocation, if it allocates any
         draft_ids, held_back, deferred, arms = _to_mail(session, campaign, now, limit, due_check, outcomes)
         brand = load_brand(campaign.brand.slug)  # once: the loop below writes each send's locale with it
@@ -281,13 +282,13 @@ def send_campaign(
                 "address people reach Tailor at (https://...): recipients must be able to unsubscribe, as the law "
                 "requires."
             )
-    if draft_ids and links_must_answer and (silent := links_unanswered(links.base_url)):
+    if draft_ids and links_must_answer and (silent := links_unanswered(links, campaign_id, created_at)):
         with _held_back_told(held_back):
             raise InvalidEnvironment(
                 f"Nothing was sent: the emails' unsubscribe links would lead to {links.base_url}, and {silent}, so "
                 "recipients could not unsubscribe, as the law requires. Start `tailor serve` where TAILOR_PUBLIC_URL "
-                "points (or set it to where Tailor runs); if Tailor answers there for recipients but not for this "
-                "machine, send with --unchecked-links."
+                "points, on this database and with this signing key (or set it to where that Tailor runs); if Tailor "
+                "answers there for recipients but not for this machine, send with --unchecked-links."
             )
     outbox = _Outbox(
         engine=engine, campaign_id=campaign_id, settings=settings, arms=arms, experiment=experiment, mailed=mailed,

@@ -1,18 +1,24 @@
 """Whether the unsubscribe links in the email Tailor sends lead anywhere: the law requires that each recipient can
-unsubscribe, and a link nothing answers at (no `tailor serve` running, TAILOR_PUBLIC_URL pointing elsewhere) or one
-only the sending machine reaches makes that impossible."""
+unsubscribe, and a link nothing answers at (no `tailor serve` running, TAILOR_PUBLIC_URL pointing elsewhere), one
+that another service or another Tailor answers (which cannot verify it, or has no such send), or one only the sending
+machine reaches makes that impossible."""
 
 from __future__ import annotations
 
+import hmac
 import http.client
 import json
+import secrets
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from service.settings import on_this_machine
+from service.signed_links import KEY_FILE, UnsubscribeLinks
 
-# Seconds the command line's send waits for Tailor's /health at the links' address before it counts as silent.
+# Seconds the command line's send waits for the answer at the links' address before it counts as silent.
 ANSWER_TIMEOUT = 5.0
 
 
@@ -35,37 +41,98 @@ def unreachable_links(base_url: str) -> str | None:
     return None
 
 
-def links_unanswered(base_url: str, timeout: float = ANSWER_TIMEOUT) -> str | None:
-    """Why Tailor does not answer at ``base_url`` (its ``/health``, which needs no key, as the links need none), or
-    None when it does: a send from the command line has no server of its own to answer the links it mails."""
+def links_unanswered(
+    links: UnsubscribeLinks, campaign_id: int, created_at: datetime, timeout: float = ANSWER_TIMEOUT
+) -> str | None:
+    """Why the unsubscribe links this Tailor makes (``links``: its signing key and their address) would not be
+    answered where they lead, or None when they would: a send from the command line has no server of its own to
+    answer them. Tailor's /health there (its database usable) is not enough: another service's passed, or another
+    Tailor's on another database, whose answer to every link would be "not a link". So the links' own route is asked
+    a probe of the campaign about to be sent (``campaign_id``, made at ``created_at``), which only a Tailor with this
+    signing key (the links' signatures are checked with it) and this database (the links name its sends) answers
+    right. Two requests, one row read there; nobody is unsubscribed, and no API key is needed, as the links need
+    none."""
+    return _health_unanswered(links.base_url, timeout) or _probe_unanswered(links, campaign_id, created_at, timeout)
+
+
+def _health_unanswered(base_url: str, timeout: float) -> str | None:
+    """Why Tailor's ``/health`` at ``base_url`` does not say it serves, or None."""
     health = f"{base_url}/health"
-    try:
-        with _opener_for(base_url).open(health, timeout=timeout) as response:
-            body = response.read(64_000)
-    except urllib.error.HTTPError as error:
-        if error.code == 503 and _database_unavailable(error):  # Tailor, whose database does not answer it
-            return f"Tailor answers at {health} that its database is unavailable (HTTP 503), so the links would fail"
-        return f"{health} answers HTTP {error.code}, not Tailor's health"
-    except (OSError, ValueError) as error:  # refused, timed out, no such host, a malformed address
-        return f"nothing answers at {health} ({getattr(error, 'reason', error)})"
-    except http.client.HTTPException as error:  # something else listens there: a mail server's greeting, say
-        return f"{health} answers, but not in HTTP ({type(error).__name__}: {str(error).strip()})"
-    try:
-        answer = json.loads(body)
-    except ValueError:
-        answer = None
-    if not isinstance(answer, dict) or answer.get("status") not in ("ok", "degraded"):
+    answer = _get(base_url, health, health, timeout)
+    if isinstance(answer, str):
+        return answer
+    if answer.status == 503 and _database_unavailable(answer.body):  # Tailor, whose database does not answer it
+        return f"Tailor answers at {health} that its database is unavailable (HTTP 503), so the links would fail"
+    if answer.status != 200:
+        return f"{health} answers HTTP {answer.status}{answer.server}, not Tailor's health"
+    if not isinstance(answer.body, dict) or answer.body.get("status") not in ("ok", "degraded"):
         return f"{health} answers, but not as Tailor does"
     return None
 
 
-def _database_unavailable(error: urllib.error.HTTPError) -> bool:
+def _probe_unanswered(links: UnsubscribeLinks, campaign_id: int, created_at: datetime, timeout: float) -> str | None:
+    """Why the Tailor at the links' address is not this one (another signing key, another database), or None: its
+    answer to a probe of ``campaign_id`` with a nonce of this call's own (no answer given before serves) is the one
+    only this Tailor's key and database give (``UnsubscribeLinks.probe_answer``)."""
+    nonce = secrets.token_hex(16)
+    where = f"{links.base_url}/unsubscribe/"
+    answer = _get(links.base_url, links.probe_url(campaign_id, nonce), where, timeout)
+    if isinstance(answer, str):
+        return answer
+    if answer.status == 503 and _database_unavailable(answer.body):
+        return f"Tailor answers at {where} that its database is unavailable (HTTP 503), so the links would fail"
+    if answer.status == 404:
+        return (
+            f"{where} answers HTTP 404{answer.server} where this Tailor answers its links: another service, or a "
+            f"Tailor with another signing key (TAILOR_UNSUBSCRIBE_SECRET, else {KEY_FILE} in its TAILOR_HOME), "
+            "which takes every link for one it did not make"
+        )
+    if answer.status != 200 or not isinstance(answer.body, dict) or "probe" not in answer.body:
+        return f"{where} answers HTTP {answer.status}{answer.server}, but not as Tailor's unsubscribe links do"
+    expected = links.probe_answer(campaign_id, nonce, created_at)
+    if isinstance(answer.body["probe"], str) and hmac.compare_digest(answer.body["probe"], expected):
+        return None
+    return (
+        f"a Tailor with this signing key answers at {where}, but on another database: it holds no campaign "
+        f"{campaign_id} as this one does, and would find none of the sends the links name"
+    )
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """An HTTP answer: its status, what served it as its Server header says (" (server: nginx)", or ""), and its
+    body read as JSON (None when it is not)."""
+
+    status: int
+    server: str
+    body: object
+
+
+def _get(base_url: str, url: str, shown: str, timeout: float) -> _Answer | str:
+    """The answer to a GET of ``url`` (an error status's too), or why none came in HTTP, naming it ``shown``."""
+    try:
+        with _opener_for(base_url).open(url, timeout=timeout) as response:
+            status, headers, body = response.status, response.headers, response.read(64_000)
+    except urllib.error.HTTPError as error:
+        try:
+            status, headers, body = error.code, error.headers, error.read(64_000)
+        except OSError:
+            status, headers, body = error.code, error.headers, b""
+    except (OSError, ValueError) as error:  # refused, timed out, no such host, a malformed address
+        return f"nothing answers at {shown} ({getattr(error, 'reason', error)})"
+    except http.client.HTTPException as error:  # something else listens there: a mail server's greeting, say
+        return f"{shown} answers, but not in HTTP ({type(error).__name__}: {str(error).strip()})"
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        parsed = None
+    server = (headers.get("Server") or "").strip() if headers is not None else ""
+    return _Answer(status, f" (server: {server[:60]})" if server else "", parsed)
+
+
+def _database_unavailable(body: object) -> bool:
     """Whether an error answer is Tailor's own (service.errors.error_body: ``{"error": "DatabaseUnavailable",
     "message": ...}``)."""
-    try:
-        body = json.loads(error.read(64_000))
-    except (OSError, ValueError):
-        return False
     return isinstance(body, dict) and body.get("error") == "DatabaseUnavailable"
 
 

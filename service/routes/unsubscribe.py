@@ -1,11 +1,12 @@
 """The unsubscribe link in sent email, the one page besides /health that needs no API key: GET shows a
 confirmation button (mail scanners that open links must not unsubscribe anyone), POST unsubscribes, and is
-also what mail clients send for one-click unsubscribe (List-Unsubscribe-Post, RFC 8058)."""
+also what mail clients send for one-click unsubscribe (List-Unsubscribe-Post, RFC 8058). Beside them, the probe a
+sender asks before it mails links that lead here (service.pipeline.unsubscribe_links), which unsubscribes nobody."""
 
 from collections.abc import Callable
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from generation.templates import strings
@@ -28,6 +29,19 @@ templates = Jinja2Templates(directory=TEMPLATES_DIR)
 def confirm_page(token: str, request: Request, session: SessionDep) -> HTMLResponse:
     """A page with the button that unsubscribes the recipient of the email the link came in."""
     return _page(request, lambda: unsubscribe_ops.subscription(session, token), token)
+
+
+# Tailor's own check, before a send with no server of its own mails links that lead here, not an API for clients.
+@router.get("/probe/{token}", include_in_schema=False)
+def probe(token: str, request: Request, session: SessionDep) -> Response:
+    """`{"probe": answer}`: what only a Tailor with the sender's signing key and database answers (null: the
+    campaign the probe names is not in this database); a probe not signed with this Tailor's key is answered as a
+    link it did not make. Never stored by a cache: each probe's nonce wants its own answer."""
+    try:
+        answer = unsubscribe_ops.answer_probe(session, token)
+    except unsubscribe_ops.LinkNotFound as error:
+        return not_a_link_page(request, "unsubscribe", error.message, token=token)
+    return JSONResponse({"probe": answer}, headers={"Cache-Control": "no-store"})
 
 
 @router.post("/{token}", response_class=HTMLResponse, openapi_extra=REFUSES_NO_INPUT)

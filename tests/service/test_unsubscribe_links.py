@@ -1,22 +1,44 @@
-"""Whether Tailor answers where the unsubscribe links lead: only its own health answer counts, so a send from the
-command line does not mail links that another web server, or nothing, answers."""
+"""Whether this Tailor answers where the unsubscribe links lead: its health, then a signed probe only a Tailor with
+its signing key and database answers right, so a send from the command line does not mail links that another web
+server, another Tailor, or nothing answers."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
+import subprocess
+import sys
 import threading
+import time
+import urllib.error
 import urllib.request
+from contextlib import contextmanager
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from sqlalchemy import select
 
+from service.db.models import Campaign, Send
+from service.db.session import make_engine, session_scope
+from service.errors import InvalidEnvironment
+from service.pipeline.sending import send_campaign
 from service.pipeline.unsubscribe_links import links_unanswered
+from service.signed_links import UnsubscribeLinks, signing_key
 from tests.conftest import free_port
+from tests.service.test_send_claims import due_campaign
+
+SOME_CAMPAIGN = (1, datetime(2026, 12, 1, 9, 30))  # for a server that is no Tailor: no campaign of its own
 
 
 class _NotTailor(BaseHTTPRequestHandler):
+    """The shop's own web site, whose /health is a page; 404 elsewhere."""
+
+    health = b"<html>The shop's own site</html>"
+
     def do_GET(self) -> None:  # noqa: N802 (http.server's hook name)
-        status, body = (200, b"<html>The shop's own site</html>") if self.path == "/health" else (404, b"no")
+        status, body = (200, self.health) if self.path == "/health" else (404, b"no")
         self.send_response(status)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -26,26 +48,77 @@ class _NotTailor(BaseHTTPRequestHandler):
         pass
 
 
+class _HealthyService(_NotTailor):
+    """Another service, whose /health answers as many do, as Tailor's does: ``{"status": "ok"}``."""
+
+    health = b'{"status": "ok"}'
+
+
+def _serving(handler) -> tuple[ThreadingHTTPServer, str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
 @pytest.fixture
 def other_web_server():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _NotTailor)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server, url = _serving(_NotTailor)
+    yield url
     server.shutdown()
 
 
-def test_another_web_server_or_none_is_not_tailor_answering(other_web_server):
-    assert links_unanswered(other_web_server) == f"{other_web_server}/health answers, but not as Tailor does"
+@pytest.fixture
+def healthy_service():
+    server, url = _serving(_HealthyService)
+    yield url
+    server.shutdown()
+
+
+def _links(base_url: str) -> UnsubscribeLinks:
+    return UnsubscribeLinks(b"this Tailor's key", base_url)
+
+
+def test_another_web_server_or_none_is_not_tailor_answering(other_web_server, healthy_service):
     assert (
-        links_unanswered(f"{other_web_server}/mail")
-        == f"{other_web_server}/mail/health answers HTTP 404, not Tailor's health"
+        links_unanswered(_links(other_web_server), *SOME_CAMPAIGN)
+        == f"{other_web_server}/health answers, but not as Tailor does"
+    )
+    assert links_unanswered(_links(f"{other_web_server}/mail"), *SOME_CAMPAIGN).startswith(
+        f"{other_web_server}/mail/health answers HTTP 404 (server: BaseHTTP/"
     )
     closed = f"http://127.0.0.1:{free_port()}"
-    assert links_unanswered(closed).startswith(f"nothing answers at {closed}/health (")
+    assert links_unanswered(_links(closed), *SOME_CAMPAIGN).startswith(f"nothing answers at {closed}/health (")
+    said = links_unanswered(_links(healthy_service), *SOME_CAMPAIGN)  # its health passed for Tailor's
+    assert said.startswith(f"{healthy_service}/unsubscribe/ answers HTTP 404 (server: BaseHTTP/"), said
+    assert said.endswith(
+        "another service, or a Tailor with another signing key (TAILOR_UNSUBSCRIBE_SECRET, else unsubscribe.key in its "
+        "TAILOR_HOME), which takes every link for one it did not make"
+    )
 
 
-def test_tailor_answering_under_its_path_counts(live_server):
-    assert links_unanswered(live_server) is None
+def _this_tailor(engine, base_url: str) -> tuple[UnsubscribeLinks, int, datetime]:
+    """The links this Tailor makes at ``base_url``, and a campaign of its database to probe (id, made at)."""
+    due_campaign(engine, 1)
+    with session_scope(engine) as session:
+        campaign = session.scalars(select(Campaign)).one()
+        return UnsubscribeLinks(signing_key(), base_url), campaign.id, campaign.created_at
+
+
+def test_tailor_answering_under_its_path_counts(live_server, engine):
+    assert links_unanswered(*_this_tailor(engine, live_server)) is None
+
+
+def test_the_probe_unsubscribes_nobody_and_answers_a_probe_it_did_not_sign_as_no_link(live_server, engine):
+    """The probe is asked at the links' own route, with no key: it reads, and a forged one gets the 404 page."""
+    links, campaign_id, _ = _this_tailor(engine, live_server)
+    forged = UnsubscribeLinks(b"another key", live_server).probe_url(campaign_id, "0" * 32)
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(forged, timeout=10)
+    assert refused.value.code == 404 and "text/html" in refused.value.headers["Content-Type"]
+    with urllib.request.urlopen(links.probe_url(campaign_id, "0" * 32), timeout=10) as answered:
+        assert answered.headers["Cache-Control"] == "no-store"
+    with session_scope(engine) as session:
+        assert session.scalar(select(Send)) is None  # no send, no event: nothing but the campaign's row was read
 
 
 @pytest.fixture
@@ -70,14 +143,16 @@ def mail_banner_server():
 
 def test_an_answer_that_is_not_http_is_told_not_raised(mail_banner_server):
     """It raised http.client.BadStatusLine, and `tailor send` ended in a traceback instead of saying why."""
-    silent = links_unanswered(mail_banner_server)
+    silent = links_unanswered(_links(mail_banner_server), *SOME_CAMPAIGN)
 
     assert silent == (
         f"{mail_banner_server}/health answers, but not in HTTP (BadStatusLine: 220 mail.shop.example ESMTP ready)"
     )
 
 
-def test_tailor_on_this_machine_is_asked_directly_whatever_proxy_is_set(live_server, other_web_server, monkeypatch):
+def test_tailor_on_this_machine_is_asked_directly_whatever_proxy_is_set(
+    live_server, engine, other_web_server, monkeypatch
+):
     """With http_proxy set (a company's proxy, exported for the whole machine) the check asked the proxy for
     127.0.0.1's health, which no proxy can reach: `tailor send` refused, the local server up, as "HTTP 404"."""
     for name in ("no_proxy", "NO_PROXY"):
@@ -86,20 +161,159 @@ def test_tailor_on_this_machine_is_asked_directly_whatever_proxy_is_set(live_ser
         monkeypatch.setenv(name, other_web_server)
     monkeypatch.setattr(urllib.request, "_opener", None)  # urlopen's opener reads the proxies when first made
 
-    assert links_unanswered(live_server) is None
+    assert links_unanswered(*_this_tailor(engine, live_server)) is None
 
 
 def test_tailor_whose_database_is_away_is_told_as_such(live_server, engine):
     """Tailor's own 503 (its database file gone) read "answers HTTP 503, not Tailor's health"."""
     from pathlib import Path
 
+    this_tailor = _this_tailor(engine, live_server)
     database = Path(engine.url.database)
     away = database.with_name(database.name + ".away")
     database.rename(away)
     try:
-        said = links_unanswered(live_server)
+        said = links_unanswered(*this_tailor)
     finally:
         away.rename(database)
     assert said == (
         f"Tailor answers at {live_server}/health that its database is unavailable (HTTP 503), so the links would fail"
     )
+
+
+@contextmanager
+def _tailor_on(engine):
+    """Another Tailor served on ``engine``'s database in this process (so with this process's signing key), on a
+    free loopback port; its base URL."""
+    import uvicorn
+
+    from service.app import create_app
+
+    server = uvicorn.Server(uvicorn.Config(create_app(engine), host="127.0.0.1", port=free_port(), log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{server.config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+SERVE = """
+import sys, uvicorn
+from service.app import create_app
+from service.db.session import make_engine
+uvicorn.run(create_app(make_engine(sys.argv[1])), host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
+"""
+
+
+@contextmanager
+def _tailor_elsewhere(home, database):
+    """Another Tailor, as another shop's or a staging copy's: its own TAILOR_HOME (so its own signing key) and
+    ``database``, in a process of its own on a free loopback port; its base URL once its health answers."""
+    port = free_port()
+    env = {**os.environ, "TAILOR_HOME": str(home)}
+    env.pop("TAILOR_UNSUBSCRIBE_SECRET", None)
+    server = subprocess.Popen([sys.executable, "-c", SERVE, f"sqlite:///{database}", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2):
+                    break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, server.stderr.read().decode()
+                time.sleep(0.2)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _another_database(tmp_path, migrated_database, campaigns: int) -> tuple:
+    """A migrated database of another Tailor's, in a TAILOR_HOME of its own, holding ``campaigns`` campaigns (ids
+    1, 2, ...: this Tailor's ids too, made at other moments); its home, its file and an engine on it."""
+    home = tmp_path / "other_home"
+    home.mkdir()
+    database = home / "tailor.db"
+    shutil.copyfile(migrated_database, database)
+    engine = make_engine(f"sqlite:///{database}")
+    for _ in range(campaigns):
+        due_campaign(engine, 1)
+    return home, database, engine
+
+
+def _send_with_links_at(engine, base_url: str, monkeypatch) -> dict:
+    monkeypatch.setenv("TAILOR_PUBLIC_URL", base_url)
+    with session_scope(engine) as session:
+        campaign_id = session.scalars(select(Campaign.id)).one()
+    return send_campaign(lambda *_: None, engine, campaign_id, links_must_answer=True)
+
+
+def test_a_send_from_the_command_line_mails_nothing_where_another_service_answers_health(
+    engine, mail_server, healthy_service, monkeypatch
+):
+    """Another service whose /health answers `{"status": "ok"}` (as many do) at TAILOR_PUBLIC_URL passed the check,
+    and every email went with an unsubscribe link that service answers "not found"."""
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    due_campaign(engine, 1)
+
+    with pytest.raises(InvalidEnvironment) as refused:
+        _send_with_links_at(engine, healthy_service, monkeypatch)
+
+    assert messages == []
+    said = str(refused.value)
+    assert f"Nothing was sent: the emails' unsubscribe links would lead to {healthy_service}, and " in said
+    assert f"{healthy_service}/unsubscribe/ answers HTTP 404 (server: BaseHTTP/" in said
+
+
+def test_a_send_from_the_command_line_mails_nothing_where_another_tailor_answers(
+    engine, mail_server, live_server, tmp_path, migrated_database, monkeypatch
+):
+    """Another Tailor at TAILOR_PUBLIC_URL (another shop's, a staging copy: its own database and key) answered /health
+    as this one does, and every email went with a link it could neither verify nor find; this Tailor's own server
+    there, the emails go."""
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    due_campaign(engine, 1)
+    home, database, other_engine = _another_database(tmp_path, migrated_database, campaigns=1)
+    other_engine.dispose()
+
+    with _tailor_elsewhere(home, database) as other_tailor, pytest.raises(InvalidEnvironment) as refused:
+        _send_with_links_at(engine, other_tailor, monkeypatch)
+
+    assert messages == []
+    assert f"{other_tailor}/unsubscribe/ answers HTTP 404 (server: uvicorn) where this Tailor answers its links: " in (
+        str(refused.value)
+    )
+    assert _send_with_links_at(engine, live_server, monkeypatch)["sent"] == 1
+    assert len(messages) == 1
+
+
+def test_a_tailor_with_this_key_on_another_database_is_not_where_the_links_are_answered(
+    engine, mail_server, tmp_path, migrated_database, monkeypatch
+):
+    """A Tailor sharing TAILOR_UNSUBSCRIBE_SECRET (a staging copy) verifies the links, but finds none of their sends:
+    its campaign of the same id, made at another moment, tells its database from this one."""
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    due_campaign(engine, 1)
+    _, _, other_engine = _another_database(tmp_path, migrated_database, campaigns=1)
+
+    try:
+        with _tailor_on(other_engine) as staging, pytest.raises(InvalidEnvironment) as refused:
+            _send_with_links_at(engine, staging, monkeypatch)
+    finally:
+        other_engine.dispose()
+
+    assert messages == []
+    assert (
+        f"a Tailor with this signing key answers at {staging}/unsubscribe/, but on another database: it holds no "
+        "campaign 1 as this one does"
+    ) in str(refused.value)
