@@ -53,7 +53,8 @@ from service.json_keys import OneValuePerKey
 from service.kept_unsubscribes import KeptUnsubscribes
 from service.logs import REQUEST_ID, about_a_person, redacted
 from service.paths import RootPath, route_path
-from service.pipeline.sending import has_due_drafts, send_due_drafts
+from service.pipeline.due_drafts import has_due_drafts
+from service.pipeline.sending import send_due_drafts
 from service.pipeline.training import refresh_missing_segments, require_copy_model_file, retrain_if_new_data
 from service.request_ids import RequestIds
 from service.request_size import MIB, RequestSizeLimit

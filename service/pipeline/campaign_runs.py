@@ -17,8 +17,9 @@ from service.db.session import session_scope
 from service.errors import CampaignFailed, GeneratedAgain, InvalidInput, JobCancelled, Problem, TailorError
 from service.jobs import InlineJobRunner
 from service.jobs.schedule import live_job
+from service.pipeline.due_drafts import has_due_drafts
 from service.pipeline.generate import generate_campaign, require_models
-from service.pipeline.sending import has_due_drafts, send_campaign, send_due_drafts
+from service.pipeline.sending import send_campaign, send_due_drafts
 from service.schemas import CampaignIn
 from service.settings import CampaignSettings, home_settings
 from service.state import model_store

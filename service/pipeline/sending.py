@@ -43,11 +43,11 @@ import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Engine, and_, func, or_, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -57,18 +57,18 @@ from service.addresses import address_key, households
 from service.campaigns import get_campaign
 from service.clock import utcnow
 from service.db.batches import batches
-from service.db.models import Campaign, Customer, Draft, Send, Variant, left_to_the_due_check
+from service.db.models import Campaign, Customer, Draft, Send, Variant
 from service.db.session import session_scope
-from service.drafts import AUDIENCE_ORDER, failed_checks, selected_variant
+from service.drafts import failed_checks, selected_variant
 from service.errors import Conflict, InvalidEnvironment, JobCancelled, MailServerUnavailable, NotFound, TailorError
-from service.experiments import ArmOutcomes, no_reader_signal, plan_arms
+from service.experiments import ArmOutcomes, no_reader_signal
 from service.jobs.recovery import flag_interrupted_sends
 from service.kept_unsubscribes import apply_kept
 from service.logs import IN_RESULT
 from service.outcome_reports import unseen_in_batch
-from service.pipeline.contact_policy import defer_if_mailed_meanwhile, defer_recently_mailed
-from service.pipeline.frames import MAILABLE
-from service.pipeline.freshness import HeldBack, hold_back_late, hold_back_stale
+from service.pipeline.contact_policy import defer_if_mailed_meanwhile
+from service.pipeline.due_drafts import drafts_to_mail, due_campaigns, due_draft_ids
+from service.pipeline.freshness import HeldBack
 from service.pipeline.mail import (
     AddressNotDeliverable,
     EmailRefused,
@@ -121,21 +121,6 @@ PROGRESS_SECONDS = 1.0  # how often a send over several connections reports how 
 REFUSALS_TO_STOP = 5
 
 
-def _hold_out(session: Session, campaign: Campaign, draft_ids: list[int], outcomes: ArmOutcomes) -> dict[int, str]:
-    """An experiment's arm for each draft of this batch that takes part in it (service.experiments.plan_arms, from
-    the arms' ``outcomes`` as the send read them); held-out drafts get the status ``holdout``."""
-    drafts = [
-        draft
-        for batch in batches(draft_ids)
-        for draft in session.scalars(select(Draft).where(Draft.id.in_(batch)).options(selectinload(Draft.customer)))
-    ]
-    arms = plan_arms(session, campaign, drafts, outcomes)
-    for draft in drafts:
-        if arms.get(draft.id) == HOLDOUT:
-            draft.status = "holdout"
-    return arms
-
-
 def _variant_for(draft: Draft, arm: str | None) -> Variant | None:
     """The variant of the draft's experiment arm, else the selected one: with no experiment or arm (a draft its
     reviewer pinned), no such label, or when the arm's variant failed a guardrail check for this customer (only
@@ -152,101 +137,26 @@ def _variant_for(draft: Draft, arm: str | None) -> Variant | None:
     return chosen or selected_variant(draft)
 
 
-def _due_now(now: datetime, due_check: bool) -> list[Any]:
-    """The conditions of an approved draft due now: its send time and its time to be tried again (either unset)
-    have come. For the due-check, one of them must be set: the drafts a person's send left approved with neither
-    (those after a batch, those approved since a send now) wait for a person's next send; the due-check mailed the
-    campaign's every one of them once one address refused for now (or one draft deferred) fell due."""
-    come = [
-        or_(Draft.send_after.is_(None), Draft.send_after <= now),
-        or_(Draft.retry_after.is_(None), Draft.retry_after <= now),
-    ]
-    return [left_to_the_due_check() if due_check else Draft.status == "approved", *come]
-
-
-def _due(campaign_id: int, now: datetime, due_check: bool):
-    return select(Draft.id).where(Draft.campaign_id == campaign_id, *_due_now(now, due_check)).order_by(*AUDIENCE_ORDER)
-
-
-def _to_mail(
-    session: Session, campaign: Campaign, now: datetime, limit: int | None, due_check: bool, outcomes: ArmOutcomes
-) -> tuple[list[int], HeldBack, int, dict[int, str]]:
-    """The due drafts to mail now, with those held back (``hold_back_stale``; for the due-check, ``hold_back_late``
-    first), how many were deferred (the contact policy) and each experiment draft's arm (held-out drafts are not
-    mailed; allocated from the arms' ``outcomes``, read once however many times this looks for drafts). With
-    ``limit``, drafts are taken until ``limit`` are left to mail: a held-back, deferred or held-out draft does not
-    count towards it, as it leaves the due drafts (flagged, its send time moved on, or ``holdout``), nor does one
-    whose customer may not be mailed any more (it is among those returned, to be marked skipped)."""
-    schedule, conversion_window = SendScheduleSettings(), ExperimentSettings().conversion_window_days
-    to_mail: list[int] = []
-    late_limit = timedelta(hours=schedule.late_limit_hours)
-    held_back = HeldBack()
-    if due_check:
-        hold_back_late(session, campaign.id, now, late_limit, held_back)
-    deferred, arms, seen, to_skip = 0, {}, set(), 0
-    while limit is None or len(to_mail) - to_skip < limit:
-        # The due drafts are those to mail and those not seen yet (the others left them): the first ones, as many
-        # as are to mail and still wanted, hold enough unseen ones. (Leaving out those to mail by NOT IN passed
-        # PostgreSQL's 65,535 bound values once a batch_size was that large.)
-        statement = _due(campaign.id, now, due_check)
-        wanted = limit - (len(to_mail) - to_skip) if limit else None
-        due = [
-            i for i in session.scalars(statement.limit(len(to_mail) + wanted) if limit else statement) if i not in seen
-        ]
-        due = due[:wanted] if limit else due
-        if not due:
-            break
-        seen.update(due)
-        fresh = hold_back_stale(session, due, held_back)
-        # A customer who may not be mailed any more is skipped now, not deferred to be skipped later.
-        unmailable = _unmailable(session, fresh)
-        mailable, later = defer_recently_mailed(
-            session, [draft_id for draft_id in fresh if draft_id not in unmailable], now, schedule.min_days_between,
-            holdout_days=conversion_window, timezone=schedule.timezone,
-        )  # fmt: skip
-        going = unmailable | set(mailable)
-        fresh = [draft_id for draft_id in fresh if draft_id in going]
-        deferred += later
-        if campaign.holdout_share is not None and fresh:
-            arms |= _hold_out(session, campaign, fresh, outcomes)
-        added = [draft_id for draft_id in fresh if arms.get(draft_id) != HOLDOUT]
-        to_mail, to_skip = to_mail + added, to_skip + len(unmailable.intersection(added))
-        if limit is None:
-            break
-    return to_mail, held_back, deferred, arms
-
-
-def _unmailable(session: Session, draft_ids: list[int]) -> set[int]:
-    """Of these drafts, those whose customer may not be mailed now (unsubscribed, no consent, a bounced address),
-    told by the database as Customer.mailable tells it (frames.MAILABLE): loading each customer to ask, their
-    profile and attributes parsed, took 6.1 s of the 10.5 s before a send of 100,000 drafts mailed its first (0.4 s
-    now, profiled)."""
-    unmailable = set()
-    for batch in batches(draft_ids):
-        unmailable.update(session.scalars(select(Draft.id).join(Customer).where(Draft.id.in_(batch), ~and_(*MAILABLE))))
-    return unmailable
-
-
 def send_campaign(
     progress, engine: Engine, campaign_id: int, settings: SmtpSettings | None = None, limit: int | None = None,
     at_best_hour: bool = False, at: datetime | None = None, due_check: bool = False, links_must_answer: bool = False,
 ) -> dict[str, Any]:  # fmt: skip
-    """Job: send the approved, not yet sent drafts that are due (with ``limit``, ``limit`` emails: see _to_mail);
-    customers who unsubscribed (or whose address bounced) meanwhile are skipped, as is a draft to an address the
-    campaign mailed under another customer id (flagged, naming that customer), and drafts whose products
-    changed price or went out of stock since they were written go back to review (the result says how many, for
-    each reason, and lists the first with why: freshness.HeldBack; a send that fails after holding drafts back says
-    the same in its failed job's result). A request to send (not the due-check) first decides when every approved
-    draft goes (service.send_times.schedule_campaign): now, or at ``at``; with ``at_best_hour``, at its customer's
-    best hour from then on, and those not yet due wait for it. In an experiment, held-out customers are sent nothing
-    and the others get the variant of the arm Thompson sampling allots them (service.experiments), except a draft whose
-    reviewer chose its variant (``pinned``: sent that variant, in no arm; counted in the result). A customer mailed
-    less than the contact policy's days ago waits (``deferred``: the draft stays approved, its send time moved
-    to when they may be mailed again). With ``at`` (the campaign scheduled, or rescheduled), the approved drafts,
-    whatever time an earlier request gave them, and drafts approved later get that moment (with ``at_best_hour``,
-    each customer's best hour from then on) and wait for it; without it, a scheduled campaign is unscheduled and
-    sent now. With ``links_must_answer`` (a send with no server of its own: the command line's), nothing is sent
-    while Tailor does not answer where the emails' unsubscribe links lead."""
+    """Job: send the approved, not yet sent drafts that are due (with ``limit``, ``limit`` emails: see
+    due_drafts.drafts_to_mail); customers who unsubscribed (or whose address bounced) meanwhile are skipped, as is a
+    draft to an address the campaign mailed under another customer id (flagged, naming that customer), and drafts whose
+    products changed price or went out of stock since they were written go back to review (the result says how many, for
+    each reason, and lists the first with why: freshness.HeldBack; a send that fails after holding drafts back says the
+    same in its failed job's result). A request to send (not the due-check) first decides when every approved draft goes
+    (service.send_times.schedule_campaign): now, or at ``at``; with ``at_best_hour``, at its customer's best hour from
+    then on, and those not yet due wait for it. In an experiment, held-out customers are sent nothing and the others get
+    the variant of the arm Thompson sampling allots them (service.experiments), except a draft whose reviewer chose its
+    variant (``pinned``: sent that variant, in no arm; counted in the result). A customer mailed less than the contact
+    policy's days ago waits (``deferred``: the draft stays approved, its send time moved to when they may be mailed
+    again). With ``at`` (the campaign scheduled, or rescheduled), the approved drafts, whatever time an earlier request
+    gave them, and drafts approved later get that moment (with ``at_best_hour``, each customer's best hour from then on)
+    and wait for it; without it, a scheduled campaign is unscheduled and sent now. With ``links_must_answer`` (a send
+    with no server of its own: the command line's), nothing is sent while Tailor does not answer where the emails'
+    unsubscribe links lead."""
     settings = settings or SmtpSettings()
     now = utcnow()
     with session_scope(engine) as session:
@@ -264,7 +174,7 @@ def send_campaign(
         campaign = session.get(Campaign, campaign_id)
         created_at = campaign.created_at  # what tells this database's campaign from another's (links_unanswered)
         outcomes = ArmOutcomes(campaign_id)  # an experiment's: read for its allocation, if it allocates any
-        draft_ids, held_back, deferred, arms = _to_mail(session, campaign, now, limit, due_check, outcomes)
+        draft_ids, held_back, deferred, arms = drafts_to_mail(session, campaign, now, limit, due_check, outcomes)
         brand = load_brand(campaign.brand.slug)  # once: the loop below writes each send's locale with it
         sender = sender_of(brand.slug, settings)
         experiment = campaign.holdout_share is not None
@@ -324,7 +234,7 @@ def send_campaign(
     with session_scope(engine) as session:
         later = waiting_drafts(session, session.get(Campaign, campaign_id), now)
         if limit is not None:  # a batch: how many due drafts it left for the next (nothing said so)
-            left = _due(campaign_id, now, due_check).subquery()
+            left = due_draft_ids(campaign_id, now, due_check).subquery()
             later["still_due"] = session.scalar(select(func.count()).select_from(left))
     if fewer_connections:  # the job's message says it, in place of its last "sent N"
         progress(tally.done, outbox.total, fewer_connections)
@@ -783,26 +693,6 @@ def _mailed_addresses(session: Session, campaign_id: int) -> dict[str, str]:
     return {address_key(email): external_id for email, external_id in session.execute(statement)}
 
 
-def _due_campaigns(engine: Engine, now: datetime) -> list[int]:
-    with session_scope(engine) as session:
-        return list(
-            session.scalars(
-                select(Draft.campaign_id)
-                .join(Campaign, Campaign.id == Draft.campaign_id)
-                .where(*_due_now(now, due_check=True))
-                .where(Campaign.status != "generating")  # sent at the first check once it is ready
-                .distinct()
-                .order_by(Draft.campaign_id)
-            )
-        )
-
-
-def has_due_drafts(engine: Engine) -> bool:
-    """Whether any approved draft's send time, or the time to try again an address the server refused for now, has
-    come (the periodic due-check submits a job only then)."""
-    return bool(_due_campaigns(engine, utcnow()))
-
-
 def send_due_drafts(
     progress, engine: Engine, settings: SmtpSettings | None = None, links_must_answer: bool = False
 ) -> dict[str, Any]:
@@ -813,7 +703,7 @@ def send_due_drafts(
     unsubscribe links lead (send_campaign)."""
     with session_scope(engine) as session:
         flag_interrupted_sends(session)
-    campaign_ids = _due_campaigns(engine, utcnow())
+    campaign_ids = due_campaigns(engine, utcnow())
     results: dict[str, Any] = {}
     for done, campaign_id in enumerate(campaign_ids):
         try:

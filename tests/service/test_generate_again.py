@@ -104,8 +104,9 @@ def test_a_campaign_is_not_generated_and_sent_at_once(client, engine, demo_files
     approved draft, the generation rewrote the others and left a campaign that had sent email "ready"."""
     from service.db.models import Campaign
     from service.errors import Conflict
+    from service.pipeline.due_drafts import has_due_drafts
     from service.pipeline.send_outcomes import claim as _claim
-    from service.pipeline.sending import has_due_drafts, send_campaign
+    from service.pipeline.sending import send_campaign
 
     monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
     monkeypatch.setenv("TAILOR_SMTP_PORT", str(mail_server[0].port))
@@ -192,7 +193,7 @@ def test_a_campaign_whose_draft_the_due_check_is_mailing_is_not_generated(client
     with session_scope(engine) as session:
         assert session.get(Campaign, campaign_id).status == "sent"
 
-    listed = sending._due_campaigns
+    listed = sending.due_campaigns
 
     def generation_begins_once_listed(engine, now):  # as a generate request taken between the list and the send
         due = listed(engine, now)
@@ -200,7 +201,7 @@ def test_a_campaign_whose_draft_the_due_check_is_mailing_is_not_generated(client
             session.get(Campaign, campaign_id).status = "generating"
         return [campaign_id, *due]
 
-    monkeypatch.setattr(sending, "_due_campaigns", generation_begins_once_listed)
+    monkeypatch.setattr(sending, "due_campaigns", generation_begins_once_listed)
     result = sending.send_due_drafts(lambda *_: None, engine)
     assert result["campaigns"][str(campaign_id)]["not_sent"].startswith(f"Campaign {campaign_id} is being generated")
 

@@ -9,7 +9,7 @@ from sqlalchemy import event, insert, select
 
 from service.db.models import Customer, Draft
 from service.db.session import session_scope
-from service.pipeline.sending import _unmailable
+from service.pipeline.due_drafts import unmailable_drafts
 from tests.service.test_experiments import pending_campaign
 
 
@@ -43,7 +43,7 @@ def test_the_drafts_of_customers_who_may_not_be_mailed_are_told_without_loading_
     event.listen(Customer, "load", count)
     try:
         with session_scope(engine) as session:
-            unmailable = _unmailable(session, [mailable_id, *draft_of.values()])
+            unmailable = unmailable_drafts(session, [mailable_id, *draft_of.values()])
     finally:
         event.remove(Customer, "load", count)
     assert unmailable == {draft_of[name] for name in why_not if name != "bounced before"}

@@ -14,7 +14,7 @@ from service.app import create_app
 from service.clock import as_text, as_utc, utcnow
 from service.db.models import Customer, Draft, Event, Job, Send, Variant
 from service.db.session import session_scope
-from service.pipeline.sending import has_due_drafts
+from service.pipeline.due_drafts import has_due_drafts
 from tests.service.conftest import wait_for_job
 
 

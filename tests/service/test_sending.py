@@ -634,8 +634,9 @@ def test_an_address_refused_for_now_is_tried_again_after_a_wait_not_skipped(clie
     customer's email, and a skipped draft cannot be approved again. Then it was asked for again at once, by the
     next send and by every due-check of a scheduled campaign (every 5 minutes, without end); a campaign sent now was
     never tried again by the due-check at all."""
+    from service.pipeline.due_drafts import has_due_drafts
     from service.pipeline.send_outcomes import RETRY_MINUTES
-    from service.pipeline.sending import has_due_drafts, send_due_drafts
+    from service.pipeline.sending import send_due_drafts
 
     greylisting = _GreylistingServer(refuse="c2@example.com", answer=answer)
     with serving_smtp(greylisting, monkeypatch):
