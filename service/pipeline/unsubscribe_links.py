@@ -83,9 +83,10 @@ def _probe_unanswered(links: UnsubscribeLinks, campaign_id: int, created_at: dat
         return f"Tailor answers at {where} that its database is unavailable (HTTP 503), so the links would fail"
     if answer.status == 404:
         return (
-            f"{where} answers HTTP 404{answer.server} where this Tailor answers its links: another service, or a "
-            f"Tailor with another signing key (TAILOR_UNSUBSCRIBE_SECRET, else {KEY_FILE} in its TAILOR_HOME), "
-            "which takes every link for one it did not make"
+            f"{where} answers HTTP 404{answer.server} where this Tailor answers its links: another service, a "
+            "Tailor older than this one (it answers no probe: upgrade it), or a Tailor with another signing key "
+            f"(TAILOR_UNSUBSCRIBE_SECRET, else {KEY_FILE} in its TAILOR_HOME), which takes every link for one it did "
+            "not make"
         )
     if answer.status != 200 or not isinstance(answer.body, dict) or "probe" not in answer.body:
         return f"{where} answers HTTP {answer.status}{answer.server}, but not as Tailor's unsubscribe links do"

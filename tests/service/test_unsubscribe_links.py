@@ -91,8 +91,9 @@ def test_another_web_server_or_none_is_not_tailor_answering(other_web_server, he
     said = links_unanswered(_links(healthy_service), *SOME_CAMPAIGN)  # its health passed for Tailor's
     assert said.startswith(f"{healthy_service}/unsubscribe/ answers HTTP 404 (server: BaseHTTP/"), said
     assert said.endswith(
-        "another service, or a Tailor with another signing key (TAILOR_UNSUBSCRIBE_SECRET, else unsubscribe.key in its "
-        "TAILOR_HOME), which takes every link for one it did not make"
+        "another service, a Tailor older than this one (it answers no probe: upgrade it), or a Tailor with another "
+        "signing key (TAILOR_UNSUBSCRIBE_SECRET, else unsubscribe.key in its TAILOR_HOME), which takes every link for "
+        "one it did not make"
     )
 
 
