@@ -71,7 +71,7 @@ from service.review import (
 from service.review.resend import sent_form
 from service.routes import KEYED_ROUTERS, OPEN_ROUTERS
 from service.routes.responses import ANY_ROUTE, document, errors
-from service.routes.review import session_ended_login
+from service.routes.review.login import session_ended_login
 from service.schemas import NOT_ONE_LINE, ONE_LINE
 from service.settings import (
     ApiSettings,

@@ -132,7 +132,7 @@ def test_the_campaigns_page_pages_through_campaigns_newest_first(client, engine)
 
     from service.db.models import Campaign
     from service.db.session import session_scope
-    from service.routes.review import CAMPAIGNS_PER_PAGE
+    from service.routes.review.campaign_pages import CAMPAIGNS_PER_PAGE
 
     made = CAMPAIGNS_PER_PAGE + 3
     for n in range(made):
@@ -175,7 +175,7 @@ def test_a_full_last_page_of_campaigns_offers_no_older_page(client, monkeypatch)
     with no test failing (only a second page of 3 was tried)."""
     import re
 
-    monkeypatch.setattr("service.routes.review.CAMPAIGNS_PER_PAGE", 3)
+    monkeypatch.setattr("service.routes.review.campaign_pages.CAMPAIGNS_PER_PAGE", 3)
     for n in range(3):
         client.post("/campaigns", json={"name": f"Campaign {n}", "brand": "hearth", "campaign_type": "vip"})
     full = client.get("/review").text
@@ -1005,7 +1005,7 @@ def test_a_rejection_on_the_page_says_why_and_a_blank_reason_is_not_stored(clien
 def test_a_bulk_approval_says_how_many_drafts_it_flagged_for_a_changed_catalog_instead():
     """ "Approve the 10 pending drafts" said "Approved 7 pending drafts." and nothing of the other three, flagged
     because a price or the stock had changed."""
-    from service.routes.review import _bulk_done
+    from service.routes.review.campaign_pages import _bulk_done
 
     said = _bulk_done(7, 0, 3)
     assert said.startswith("Approved 7 pending drafts. 3 were flagged instead: the catalog no longer agrees")

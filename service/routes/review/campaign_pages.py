@@ -1,0 +1,163 @@
+"""The campaigns' pages: the list of campaigns, a campaign with a page of its drafts (filtered, searched), what a
+bulk action just did, and its experiment's results.
+"""
+
+from typing import Any, get_args
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from service import campaigns as campaign_ops
+from service import drafts as draft_ops
+from service import late_drafts, refreshed_facts, send_times
+from service.bounds import COUNT_MAX, DATABASE_INT_MAX
+from service.db.models import UNFINISHED_JOB, Job
+from service.deps import ApiKeyDep, SessionDep
+from service.errors import NotReady
+from service.experiments import experiment_results
+from service.review import PREFIX, templates
+from service.routes.review.redirects import to_page
+from service.schemas import DatabaseId, DraftStatus
+
+router = APIRouter(prefix=PREFIX)
+DRAFTS_PER_PAGE = 100
+CAMPAIGNS_PER_PAGE = 50
+
+
+@router.get("", response_class=HTMLResponse)
+def campaigns_page(
+    request: Request, session: SessionDep, _key: ApiKeyDep,
+    page: int = Query(1, ge=1, le=DATABASE_INT_MAX // CAMPAIGNS_PER_PAGE),
+) -> HTMLResponse:  # fmt: skip
+    """The campaigns, newest first, a page at a time (each is shown with its counts and forecast)."""
+    rows = campaign_ops.list_campaigns(session, limit=CAMPAIGNS_PER_PAGE + 1, offset=(page - 1) * CAMPAIGNS_PER_PAGE)
+    campaigns = [campaign_ops.campaign_out(session, c) for c in rows[:CAMPAIGNS_PER_PAGE]]
+    context = {"campaigns": campaigns, "page": page, "has_next": len(rows) > CAMPAIGNS_PER_PAGE}
+    return templates.TemplateResponse(request, "campaigns.html", context)
+
+
+@router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
+def campaign_page(
+    campaign_id: DatabaseId, request: Request, session: SessionDep, _key: ApiKeyDep,
+    status: DraftStatus | None = None,
+    page: int = Query(1, ge=1, le=DATABASE_INT_MAX // DRAFTS_PER_PAGE), customer: str | None = None,
+    approved: int | None = Query(None, ge=0, le=COUNT_MAX), changed: int = Query(0, ge=0, le=COUNT_MAX),
+    out_of_date: int = Query(0, ge=0, le=COUNT_MAX), reapproved: int | None = Query(None, ge=0, le=COUNT_MAX),
+    edited: int = Query(0, ge=0, le=COUNT_MAX), fails_checks: int = Query(0, ge=0, le=COUNT_MAX),
+    not_late: int = Query(0, ge=0, le=COUNT_MAX), unseen: int = Query(0, ge=0, le=COUNT_MAX),
+    refresh_job: str | None = Query(None, max_length=36, description="the refresh job the page started"),
+) -> HTMLResponse:  # fmt: skip
+    """A page of the campaign's drafts (flagged first), all or those of one ``status``, or one customer's draft
+    (found by id or email: a customer who wrote in)."""
+    # where the campaign stood, read before its drafts: a change committed between the two reads is then taken as
+    # made after the page was read (and left by a bulk approval from it), not as shown on a page that never had it
+    customer = (customer or "").strip()  # a search of only spaces lists every draft, as an empty one does
+    read_at = draft_ops.page_read(session, campaign_id)
+    campaign = campaign_ops.campaign_out(session, campaign_ops.get_campaign(session, campaign_id))
+    rows = draft_ops.list_drafts(
+        session, campaign_id, status, limit=DRAFTS_PER_PAGE + 1, offset=(page - 1) * DRAFTS_PER_PAGE,
+        customer=customer,
+    )  # fmt: skip
+    drafts = [draft_ops.draft_out(d) for d in rows[:DRAFTS_PER_PAGE]]
+    # a search within a status that finds none: whether the customer has drafts of other statuses (it read as none)
+    elsewhere = bool(
+        customer and status and page == 1 and not drafts
+        and draft_ops.list_drafts(session, campaign_id, limit=1, customer=customer)
+    )  # fmt: skip
+    context = {
+        "campaign": campaign, "drafts": drafts, "status": status, "page": page, "customer": customer,
+        "listed": listed_query(status, customer, page),  # passed on to each draft's page, for its way back to this list
+        "elsewhere": elsewhere,
+        "has_next": len(rows) > DRAFTS_PER_PAGE, "per_page": DRAFTS_PER_PAGE, "statuses": list(get_args(DraftStatus)),
+        "read_at": read_at, "done": _bulk_done(approved, changed, out_of_date, unseen) or _late_done(
+            reapproved, {"not_late": not_late, "edited_since": edited, "changed_since_read": changed,
+                         "out_of_date": out_of_date, "fails_checks": fails_checks, "unseen_characters": unseen},
+        ),
+        "refresh": _refresh_note(refreshed_facts.refresh_job(session, campaign_id, refresh_job)),
+        "late": late_drafts.count_held_back_late(session, campaign_id) if campaign.drafts.get("flagged") else 0,
+        # a scheduled campaign's customers' zones: one moment is not one time of day for all of them
+        "zones": send_times.campaign_zones(session, campaign_id) if campaign.scheduled_at else [],
+    }  # fmt: skip
+    return templates.TemplateResponse(request, "campaign.html", context)
+
+
+def listed_query(status: str | None, customer: str | None, page: int | None) -> str:
+    """The query of a list of a campaign's drafts (its status filter, search and page), as a draft's page passes it on
+    back to the list: a copywriter who opened a draft from page 3 of the flagged ones went back to page 1 of all."""
+    wanted = {"status": status if status in get_args(DraftStatus) else None, "customer": (customer or "").strip()}
+    return urlencode({**{k: v for k, v in wanted.items() if v}, **({"page": page} if page and page > 1 else {})})
+
+
+def _bulk_done(approved: int | None, changed: int, out_of_date: int = 0, unseen: int = 0) -> str:
+    """What a bulk approval did, said once at the top of the campaign's page (it reloaded with no word)."""
+    if approved is None:
+        return ""
+    said = f"Approved {approved} pending draft{'s' if approved != 1 else ''}."
+    if changed:
+        said += (
+            f" {changed} pending draft{'s were' if changed != 1 else ' was'} left for review: reopened, edited or "
+            "written after you read this page, so not among those you confirmed."
+        )
+    if out_of_date:
+        said += (
+            f" {out_of_date} {'were' if out_of_date != 1 else 'was'} flagged instead: the catalog no longer agrees "
+            "with their email (a price, the stock)."
+        )
+    if unseen:
+        said += (
+            f" {unseen} {'were' if unseen != 1 else 'was'} flagged instead: their email holds a character its reader "
+            "does not see."
+        )
+    return said
+
+
+def _refresh_note(job: Job | None) -> dict[str, Any] | None:
+    """Where the campaign's update with the catalog's facts stands (``said``), and whether it is still going
+    (``running``): its progress, then what it did."""
+    if job is None:
+        return None
+    if job.status in UNFINISHED_JOB:
+        at = f"{job.done:,} of {job.total:,} done" if job.total else "about to start"
+        return {"said": f"Updating the out-of-date drafts with the catalog's facts: {at}.", "running": True}
+    result = job.result or {}
+    refreshed, still_flagged, changed = (result.get(k, 0) for k in ("refreshed", "flagged", "changed_meanwhile"))
+    said = f"Updated {refreshed} draft{'s' if refreshed != 1 else ''} with the catalog's facts."
+    if job.status != "succeeded":
+        said = f"The update with the catalog's facts stopped ({job.error}). {said} Start it again for the others."
+    if still_flagged:
+        said += (
+            f" {still_flagged} still {'wait' if still_flagged != 1 else 'waits'} for a person, flagged: copy stating "
+            "an old price, or a product no longer for sale."
+        )
+    if changed:
+        said += f" {changed} changed by someone else meanwhile {'were' if changed != 1 else 'was'} left as they are."
+    return {"said": said, "running": False}
+
+
+def _late_done(reapproved: int | None, left: dict[str, int]) -> str:
+    """What approving again the drafts held back for lateness did, said once at the top of the campaign's page."""
+    if reapproved is None:
+        return ""
+    said = f"Approved again {reapproved} draft{'s' if reapproved != 1 else ''} held back for lateness."
+    kept = [f"{count} {late_drafts.LEFT[why]}" for why, count in left.items() if count]
+    return said + (f" Left for review: {'; '.join(kept)}." if kept else "")
+
+
+@router.get("/campaigns/{campaign_id}/experiment", response_class=HTMLResponse)
+def experiment_page(campaign_id: DatabaseId, request: Request, session: SessionDep, _key: ApiKeyDep) -> HTMLResponse:
+    campaign = campaign_ops.get_campaign(session, campaign_id)
+    try:
+        results, message = experiment_results(session, campaign), ""
+    except NotReady as error:
+        results, message = None, str(error)
+    context = {"campaign": campaign_ops.campaign_out(session, campaign), "results": results, "message": message}
+    return templates.TemplateResponse(request, "experiment.html", context)
+
+
+@router.get("/campaigns/{campaign_id}/{action:path}", include_in_schema=False)
+def campaign_action_address(campaign_id: DatabaseId, action: str, request: Request) -> RedirectResponse:
+    """A campaign form's address opened as a page (a refused bulk approval's page stands at it, and its address is
+    entered again once the server is no longer busy, bookmarked or sent on): the campaign, where the form is; it
+    was a 405 page."""
+    return to_page(request, f"/review/campaigns/{campaign_id}")
