@@ -36,6 +36,7 @@ from service.clock import utcnow
 from service.db.batches import batches
 from service.db.clock import now_in_database
 from service.db.models import Customer, Draft, ReplacedDraft, Review, Send, Variant
+from service.draft_orders import DEFAULT_SORT, ORDERS, REVIEW_ORDER, DraftSort
 from service.errors import (
     ChecksFailed,
     Conflict,
@@ -61,11 +62,6 @@ APPROVE_BATCH = 1_000  # drafts approved at a time by approve_pending
 NOT_WITH_THE_OTHERS = "Not approved with the others"  # how approve_pending's flag reasons begin
 CHANGES_NAMED = 3  # of the changes a stale action missed, the latest this many are named in its refusal
 
-# Drafts in the order their customers came in the campaign's audience (its priority: win-back by past spend, VIP
-# by CLV...), whatever order they were written in; drafts from before positions were kept come by id.
-AUDIENCE_ORDER = (Draft.position.asc().nulls_last(), Draft.id)
-# The order a person reviews a campaign's drafts in: flagged first, then the audience's.
-REVIEW_ORDER = (Draft.flagged.desc(), *AUDIENCE_ORDER)
 # What draft_out shows of a draft besides its row, loaded with the drafts rather than one query each.
 AS_SHOWN = (
     selectinload(Draft.variants),
@@ -96,17 +92,18 @@ def missing_draft(session: Session, draft_id: int, otherwise: str = "") -> NotFo
 
 def list_drafts(
     session: Session, campaign_id: int, status: str | None = None, flagged: bool | None = None,
-    limit: int = 100, offset: int = 0, customer: str | None = None,
+    limit: int = 100, offset: int = 0, customer: str | None = None, sort: DraftSort = DEFAULT_SORT,
 ) -> list[Draft]:  # fmt: skip
-    """The campaign's drafts, flagged first, optionally only those of the ``customer`` asked for: their id or
-    email, or their first name (several customers may share it), each in any case; raises NotFound for a
-    campaign that does not exist (rather than answering with no drafts)."""
+    """The campaign's drafts in the order ``sort`` names (service.draft_orders: flagged first unless asked),
+    optionally only those of the ``customer`` asked for: their id or email, or their first name (several customers
+    may share it), each in any case; raises NotFound for a campaign that does not exist (rather than answering with
+    no drafts)."""
     get_campaign(session, campaign_id)
     statement = (
         select(Draft)
         .where(Draft.campaign_id == campaign_id)
         .options(*AS_SHOWN)
-        .order_by(*REVIEW_ORDER)
+        .order_by(*ORDERS[sort])
         .limit(limit)
         .offset(offset)
     )

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from service.clock import as_text, as_utc, utcnow
 from service.db.batches import rows_where_in
 from service.db.models import Campaign, Customer, Draft, Send, due_moment
+from service.draft_orders import AUDIENCE_ORDER
 from service.errors import InvalidInput, NotReady, Problem
 from service.pipeline import frames
 from service.pipeline.policy_conditions import not_their_own
@@ -52,8 +53,6 @@ def campaign_send_times(
 ) -> list[SendTimeOut]:
     """The best send hour of each customer with a draft in the campaign, in the audience's order, the order a send
     mails them in (``limit`` of them from ``offset``; all without it)."""
-    from service.drafts import AUDIENCE_ORDER  # service.drafts reads approval times from here
-
     customer_ids = list(
         session.scalars(
             select(Customer.external_id)

@@ -16,7 +16,7 @@ from service.clock import utcnow
 from service.db.batches import batches
 from service.db.models import Campaign, Customer, Draft, left_to_the_due_check
 from service.db.session import session_scope
-from service.drafts import AUDIENCE_ORDER
+from service.draft_orders import AUDIENCE_ORDER
 from service.experiments import ArmOutcomes, plan_arms
 from service.pipeline.contact_policy import defer_recently_mailed
 from service.pipeline.frames import MAILABLE

@@ -34,7 +34,7 @@ from service.campaigns import cancel_first, get_campaign
 from service.db.batches import batches
 from service.db.models import Campaign, Customer, Draft, Job, Send, Variant
 from service.db.session import session_scope
-from service.drafts import AUDIENCE_ORDER
+from service.draft_orders import AUDIENCE_ORDER
 from service.errors import Conflict, Remedy
 from service.experiments import held_out_customers, takes_into_arms
 from service.kept_unsubscribes import stopped_by_kept

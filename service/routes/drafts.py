@@ -12,6 +12,7 @@ from fastapi.responses import StreamingResponse
 from service import drafts as draft_ops
 from service import late_drafts, refreshed_facts, suggestions
 from service.deps import ApiKeyDep, OffsetQuery, SessionDep, StateDep
+from service.draft_orders import DEFAULT_SORT, SORT_HELP, DraftSort
 from service.pipeline.exporting import EXPORT_WARNING, draft_ids, jsonl_chunks
 from service.routes.responses import KEYED, errors
 from service.schemas import (
@@ -41,10 +42,12 @@ def list_drafts(
     customer: str | None = Query(
         None, description="only the drafts of this customer: their id or email, or their first name, in any case"
     ),
+    sort: DraftSort = Query(DEFAULT_SORT, description=SORT_HELP),
 ) -> list[DraftOut]:  # fmt: skip
-    """The campaign's drafts, flagged first; a campaign that does not exist is a 404, an unknown `status` a 422
-    listing the statuses a draft can have."""
-    drafts = draft_ops.list_drafts(session, campaign_id, status, flagged, limit, offset, customer)
+    """The campaign's drafts, flagged first unless `sort` names another order (each tie broken by the draft's id, so
+    that pages of `limit` from `offset` neither repeat nor skip a draft); a campaign that does not exist is a 404,
+    an unknown `status` or `sort` a 422 listing the values it takes."""
+    drafts = draft_ops.list_drafts(session, campaign_id, status, flagged, limit, offset, customer, sort)
     return [draft_ops.draft_out(d) for d in drafts]
 
 

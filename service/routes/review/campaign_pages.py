@@ -14,9 +14,10 @@ from service import late_drafts, refreshed_facts, send_times
 from service.bounds import COUNT_MAX, DATABASE_INT_MAX
 from service.db.models import UNFINISHED_JOB, Job
 from service.deps import ApiKeyDep, SessionDep
+from service.draft_orders import DEFAULT_SORT, SORT_LABELS, DraftSort
 from service.errors import NotReady
 from service.experiments import experiment_results
-from service.review import PREFIX, templates
+from service.review import PREFIX, error_page, templates
 from service.routes.review.redirects import to_page
 from service.schemas import DatabaseId, DraftStatus
 
@@ -47,9 +48,12 @@ def campaign_page(
     edited: int = Query(0, ge=0, le=COUNT_MAX), fails_checks: int = Query(0, ge=0, le=COUNT_MAX),
     not_late: int = Query(0, ge=0, le=COUNT_MAX), unseen: int = Query(0, ge=0, le=COUNT_MAX),
     refresh_job: str | None = Query(None, max_length=36, description="the refresh job the page started"),
+    sort: str = Query(DEFAULT_SORT, max_length=100),
 ) -> HTMLResponse:  # fmt: skip
-    """A page of the campaign's drafts (flagged first), all or those of one ``status``, or one customer's draft
-    (found by id or email: a customer who wrote in)."""
+    """A page of the campaign's drafts in the order ``sort`` names (flagged first unless asked), all or those of
+    one ``status``, or one customer's draft (found by id or email: a customer who wrote in)."""
+    if sort not in SORT_LABELS:
+        return _unknown_order(request, campaign_id, sort, status, customer)
     # where the campaign stood, read before its drafts: a change committed between the two reads is then taken as
     # made after the page was read (and left by a bulk approval from it), not as shown on a page that never had it
     customer = (customer or "").strip()  # a search of only spaces lists every draft, as an empty one does
@@ -57,7 +61,7 @@ def campaign_page(
     campaign = campaign_ops.campaign_out(session, campaign_ops.get_campaign(session, campaign_id))
     rows = draft_ops.list_drafts(
         session, campaign_id, status, limit=DRAFTS_PER_PAGE + 1, offset=(page - 1) * DRAFTS_PER_PAGE,
-        customer=customer,
+        customer=customer, sort=sort,
     )  # fmt: skip
     drafts = [draft_ops.draft_out(d) for d in rows[:DRAFTS_PER_PAGE]]
     # a search within a status that finds none: whether the customer has drafts of other statuses (it read as none)
@@ -67,8 +71,8 @@ def campaign_page(
     )  # fmt: skip
     context = {
         "campaign": campaign, "drafts": drafts, "status": status, "page": page, "customer": customer,
-        "listed": listed_query(status, customer, page),  # passed on to each draft's page, for its way back to this list
-        "elsewhere": elsewhere,
+        "listed": listed_query(status, customer, page, sort),  # passed on to each draft's page, for its way back
+        "elsewhere": elsewhere, "sort": sort, "sorts": SORT_LABELS, "default_sort": DEFAULT_SORT,
         "has_next": len(rows) > DRAFTS_PER_PAGE, "per_page": DRAFTS_PER_PAGE, "statuses": list(get_args(DraftStatus)),
         "read_at": read_at, "done": _bulk_done(approved, changed, out_of_date, unseen) or _late_done(
             reapproved, {"not_late": not_late, "edited_since": edited, "changed_since_read": changed,
@@ -82,10 +86,26 @@ def campaign_page(
     return templates.TemplateResponse(request, "campaign.html", context)
 
 
-def listed_query(status: str | None, customer: str | None, page: int | None) -> str:
-    """The query of a list of a campaign's drafts (its status filter, search and page), as a draft's page passes it on
-    back to the list: a copywriter who opened a draft from page 3 of the flagged ones went back to page 1 of all."""
-    wanted = {"status": status if status in get_args(DraftStatus) else None, "customer": (customer or "").strip()}
+def _unknown_order(
+    request: Request, campaign_id: int, sort: str, status: str | None, customer: str | None
+) -> HTMLResponse:
+    """The page for a list asked for in an order it has not (an address edited by hand, or kept from elsewhere):
+    the orders there are, and a link to the same list in the usual one."""
+    orders = "; ".join(f"{name} ({words})" for name, words in SORT_LABELS.items())
+    message = f"sort: the drafts have no order named “{sort}”. The orders are: {orders}."
+    usual = listed_query(status, customer, None)
+    onward = (f"{PREFIX}/campaigns/{campaign_id}{'?' + usual if usual else ''}", "the list in the usual order")
+    return error_page(request, 422, message, onward)
+
+
+def listed_query(status: str | None, customer: str | None, page: int | None, sort: str | None = None) -> str:
+    """The query of a list of a campaign's drafts (its status filter, search, order and page), as a draft's page
+    passes it on back to the list: a copywriter who opened a draft from page 3 of the flagged ones went back to page 1
+    of all. An unknown status or order is left out (the list's own default then)."""
+    wanted = {
+        "status": status if status in get_args(DraftStatus) else None, "customer": (customer or "").strip(),
+        "sort": sort if sort in get_args(DraftSort) and sort != DEFAULT_SORT else None,
+    }  # fmt: skip
     return urlencode({**{k: v for k, v in wanted.items() if v}, **({"page": page} if page and page > 1 else {})})
 
 

@@ -171,12 +171,12 @@ def copy_locale(draft: Draft) -> str:
 def draft_page(
     draft_id: DatabaseId, request: Request, session: SessionDep, _key: ApiKeyDep, preview: DatabaseId | None = None,
     done: str | None = None, status: str | None = None, customer: str | None = None,
-    page: int | None = Query(None, ge=1, le=DATABASE_INT_MAX // DRAFTS_PER_PAGE),
+    page: int | None = Query(None, ge=1, le=DATABASE_INT_MAX // DRAFTS_PER_PAGE), sort: str | None = None,
 ) -> HTMLResponse:  # fmt: skip
     """The draft; `preview` names the variant whose email the preview shows (else the one sent, else the chosen
-    one); `done`, the action just done (saved, approved, rejected, reopened), said at the top; `status`, `customer`
-    and `page`, the campaign's list of drafts it was opened from, which "← campaign" goes back to."""
-    listed = listed_query(status, customer, page)
+    one); `done`, the action just done (saved, approved, rejected, reopened), said at the top; `status`, `customer`,
+    `sort` and `page`, the campaign's list of drafts it was opened from, which "← campaign" goes back to."""
+    listed = listed_query(status, customer, page, sort)
     return show_draft(request, session, draft_id, preview=preview, done=done, listed=listed)
 
 
