@@ -4,7 +4,10 @@ sent again once they are back in: an edit typed over ten minutes is not lost to 
 The login page holds the form as one hidden field (JSON: the address it was sent to and its fields in order).
 After the login, a page shows those fields, editable, in a form to the same address. The form keeps the
 revision of the draft its first page showed, so a draft that someone changed meanwhile is refused, as any form
-from an older page is (service.drafts), with the draft as it is now beside what was typed.
+from an older page is (service.drafts), with the draft as it is now beside what was typed. A campaign's bulk form
+(approve every pending draft...) is offered again on the campaign's page instead, as the campaign stands after the
+login, its comment typed in (service.routes.review.campaign_pages.offered_again): its question and its count are
+the page's.
 """
 
 from __future__ import annotations
@@ -23,11 +26,13 @@ from service.review import FORM_PAGE, PREFIX
 CARRIED_MAX = 64 * 1024  # characters of a carried form: a draft's texts are a few thousand at most
 # The forms carried (their address; the last part says what they do): any other address is not sent again.
 _ACTIONS = re.compile(
-    rf"^{PREFIX}/(?:drafts/\d+/(?:approve|reject|reopen|refresh-facts|variants/\d+/(?:edit|suggest))|campaigns/\d+/approve-pending)$"
+    rf"^{PREFIX}/(?:drafts/\d+/(?:approve|reject|reopen|refresh-facts|variants/\d+/(?:edit|suggest))"
+    r"|campaigns/\d+/(?:approve-pending|reapprove-late|refresh-facts))$"
 )
 BUTTONS = {
     "approve": "Approve", "reject": "Reject", "reopen": "Reopen", "edit": "Save edit",
     "suggest": "Suggest another version", "approve-pending": "Approve all pending drafts",
+    "reapprove-late": "Approve again the drafts held back for lateness",
     "refresh-facts": "Update with the catalog's facts",
 }  # fmt: skip
 # The fields a person wrote, shown to be checked or changed; the rest (revision, variant, override) stay hidden.
@@ -56,6 +61,15 @@ class CarriedForm:
         """The draft the form acts on (None for a campaign's form)."""
         found = re.match(rf"^{PREFIX}/drafts/(\d+)/", self.action)
         return int(found[1]) if found else None
+
+    @property
+    def campaign_form(self) -> str | None:
+        """What a campaign's bulk form does, by its address's last part ("approve-pending"); None for a draft's."""
+        return None if self.draft_id is not None else self.action.rsplit("/", 1)[1]
+
+    def value(self, name: str) -> str:
+        """The form's first field called ``name`` as sent ("" when it has none)."""
+        return next((text for field, text in self.fields if field == name), "")
 
     @property
     def page(self) -> str:

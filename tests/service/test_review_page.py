@@ -774,3 +774,46 @@ def test_a_suggested_version_is_asked_for_read_beside_the_copy_and_saved_as_an_e
         expect(page.locator(".card.selected .suggest-form .error")).to_contain_text("edit the copy yourself")
         expect(page.locator(".card.selected").get_by_label("Note for the model")).to_have_value("shorter subject")
         browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
+def test_a_bulk_approval_sent_after_signing_out_in_another_tab_is_offered_again_on_the_campaign_page(
+    live_server, api_key, client, engine
+):
+    """Approving every pending draft after a sign-out in another tab led, after the login, to a page of its own,
+    away from the campaign; now the campaign's page says it was not done and offers it again, comment kept, and
+    nothing is approved until it is sent and confirmed."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.service.test_campaign_forms_after_the_session_ended import two_pending_drafts
+
+    campaign_id = two_pending_drafts(client, engine)
+    campaign_page = f"{live_server}/review/campaigns/{campaign_id}"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = _logged_in(browser.new_context(), live_server, api_key)  # a context: two tabs share its cookie
+        page.goto(campaign_page)
+        other_tab = page.context.new_page()
+        other_tab.goto(campaign_page)
+        other_tab.click("#sign-out")
+
+        page.locator("#approve-pending input[name=comment]").fill("checked a sample")
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.click("#approve-pending button")
+        expect(page.locator("#login-note")).to_contain_text("nothing was saved or recorded")
+        page.fill("#reviewer", "Ola Copywriter")
+        page.fill("#api_key", api_key)
+        page.click("button[type=submit]")
+
+        expect(page).to_have_url(re.compile(re.escape(campaign_page) + r"\?not_done=approve-pending&"))
+        expect(page.locator("#not-done")).to_contain_text("“Approve the pending drafts” was not done")
+        comment = page.locator("#approve-pending input[name=comment]")
+        expect(comment).to_have_value("checked a sample")
+        expect(comment).to_be_focused()
+        expect(page.locator("#drafts .badge.pending")).to_have_count(2)  # nothing done without asking
+        asked = []
+        page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+        page.click("#approve-pending button")
+        expect(page.locator("#drafts .badge.approved")).to_have_count(2)
+        assert asked == ["Approve the 2 pending drafts? They will be sent with the campaign."]
+        browser.close()

@@ -18,8 +18,9 @@ from service.draft_orders import DEFAULT_SORT, SORT_LABELS, DraftSort
 from service.errors import NotReady
 from service.experiments import experiment_results
 from service.review import PREFIX, error_page, templates
+from service.review.resend import CarriedForm
 from service.routes.review.redirects import to_page
-from service.schemas import DatabaseId, DraftStatus
+from service.schemas import COMMENT_MAX, CampaignOut, DatabaseId, DraftStatus
 
 router = APIRouter(prefix=PREFIX)
 DRAFTS_PER_PAGE = 100
@@ -49,9 +50,13 @@ def campaign_page(
     not_late: int = Query(0, ge=0, le=COUNT_MAX), unseen: int = Query(0, ge=0, le=COUNT_MAX),
     refresh_job: str | None = Query(None, max_length=36, description="the refresh job the page started"),
     sort: str = Query(DEFAULT_SORT, max_length=100),
+    not_done: str | None = Query(None, max_length=30, description="the bulk form sent after the session had ended"),
+    comment: str = Query("", max_length=COMMENT_MAX, description="the comment typed in that form"),
 ) -> HTMLResponse:  # fmt: skip
     """A page of the campaign's drafts in the order ``sort`` names (flagged first unless asked), all or those of
-    one ``status``, or one customer's draft (found by id or email: a customer who wrote in)."""
+    one ``status``, or one customer's draft (found by id or email: a customer who wrote in). ``not_done``: a bulk
+    form of the page (a key of NOT_DONE) sent after the review session had ended, said not done and offered again
+    with the ``comment`` typed in it, if the campaign still has drafts it would act on."""
     if sort not in SORT_LABELS:
         return _unknown_order(request, campaign_id, sort, status, customer)
     # where the campaign stood, read before its drafts: a change committed between the two reads is then taken as
@@ -69,6 +74,9 @@ def campaign_page(
         customer and status and page == 1 and not drafts
         and draft_ops.list_drafts(session, campaign_id, limit=1, customer=customer)
     )  # fmt: skip
+    refresh = _refresh_note(refreshed_facts.refresh_job(session, campaign_id, refresh_job))
+    late = late_drafts.count_held_back_late(session, campaign_id) if campaign.drafts.get("flagged") else 0
+    offers = _bulk_forms(campaign, refresh, late)
     context = {
         "campaign": campaign, "drafts": drafts, "status": status, "page": page, "customer": customer,
         "listed": listed_query(status, customer, page, sort),  # passed on to each draft's page, for its way back
@@ -78,12 +86,74 @@ def campaign_page(
             reapproved, {"not_late": not_late, "edited_since": edited, "changed_since_read": changed,
                          "out_of_date": out_of_date, "fails_checks": fails_checks, "unseen_characters": unseen},
         ),
-        "refresh": _refresh_note(refreshed_facts.refresh_job(session, campaign_id, refresh_job)),
-        "late": late_drafts.count_held_back_late(session, campaign_id) if campaign.drafts.get("flagged") else 0,
+        "refresh": refresh, "late": late, "offers": offers,
+        "not_done": _not_done_note(not_done, offers, campaign, refresh, bool(comment)),
+        "again": not_done if offers.get(not_done or "") else None, "comment": comment,
         # a scheduled campaign's customers' zones: one moment is not one time of day for all of them
         "zones": send_times.campaign_zones(session, campaign_id) if campaign.scheduled_at else [],
     }  # fmt: skip
     return templates.TemplateResponse(request, "campaign.html", context)
+
+
+# A bulk form of the campaign's page sent after the review session had ended, by its address's last part: its
+# button's words, and why it is not offered again when the campaign has no draft it would act on any more.
+NOT_DONE = {
+    "approve-pending": ("Approve the pending drafts", "no draft of this campaign is pending now"),
+    "reapprove-late": (
+        "Approve again the drafts held back for lateness",
+        "no draft of this campaign is held back for lateness now",
+    ),
+    "refresh-facts": (
+        "Update out-of-date drafts with the catalog's facts",
+        "no draft of this campaign is pending or flagged now",
+    ),
+}
+ADDRESS_MAX = 8_000  # characters of an address the login leads on to: a longer comment is offered on a page of its own
+
+
+def offered_again(form: CarriedForm) -> str | None:
+    """Where the login leads a campaign's bulk form sent after the session had ended (``form``, carried through
+    it): the campaign's page, which says it was not done and offers it again, the comment typed in it. None for a
+    draft's form, and for a comment too long for an address (service.review.resend's page then offers it)."""
+    if form.campaign_form not in NOT_DONE:
+        return None
+    comment = form.value("comment")
+    again = f"{form.page}?{urlencode({'not_done': form.campaign_form, **({'comment': comment} if comment else {})})}"
+    return again if len(again) <= ADDRESS_MAX and len(comment) <= COMMENT_MAX else None
+
+
+def _bulk_forms(campaign: CampaignOut, refresh: dict[str, Any] | None, late: int) -> dict[str, bool]:
+    """Which bulk forms the campaign's page offers (by the keys of NOT_DONE): none while drafts are written."""
+    written = campaign.status != "generating"
+    pending, flagged = campaign.drafts.get("pending", 0), campaign.drafts.get("flagged", 0)
+    return {
+        "approve-pending": written and bool(pending),
+        "refresh-facts": written and bool(pending or flagged) and not (refresh and refresh["running"]),
+        "reapprove-late": written and bool(late),
+    }
+
+
+def _not_done_note(
+    not_done: str | None, offers: dict[str, bool], campaign: CampaignOut, refresh: dict[str, Any] | None,
+    commented: bool,
+) -> str:  # fmt: skip
+    """What the page says of a bulk form sent after the session had ended (``not_done``, a key of NOT_DONE): that it
+    was not done, and that it is offered again below, or why not ("" for anything else)."""
+    if not_done not in NOT_DONE:
+        return ""
+    button, none_left = NOT_DONE[not_done]
+    said = f"Your review session had ended, so “{button}” was not done"
+    if offers[not_done]:
+        kept = ", with the comment you typed" if commented else ""
+        again = f"It is offered again below{kept}, as the campaign stands now: check it and send it, or leave it."
+        return f"{said}: nothing was changed. {again}"
+    if campaign.status == "generating":
+        why = "drafts are being written; it is offered once they are"
+    elif not_done == "refresh-facts" and refresh and refresh["running"]:
+        why = "an update of the drafts with the catalog's facts is running"
+    else:
+        why = f"{none_left} (someone may have done it meanwhile)"
+    return f"{said}, and is not offered again: {why}."
 
 
 def _unknown_order(

@@ -13,6 +13,7 @@ from service.deps import REVIEW_COOKIE, SessionDep
 from service.errors import Unauthorized
 from service.review import PREFIX, SESSION_ENDED, after_login, templates
 from service.review.resend import CARRIED_MAX, CarriedForm, read_carried
+from service.routes.review.campaign_pages import offered_again
 from service.routes.review.draft_pages import copy_locale
 from service.routes.review.redirects import to_page
 from service.settings import PublicSettings
@@ -57,7 +58,8 @@ def login(
 ) -> HTMLResponse | RedirectResponse:  # fmt: skip
     """Log in with an API key and one's own name: reviews record the person, not the key they share. Then on to
     `next`, the review page the person had asked for; or, when the login page carried a form sent after the last
-    session had ended, to that form again, to be checked and sent."""
+    session had ended, to that form again, to be checked and sent: a campaign's bulk form on the campaign's page,
+    as it stands now (campaign_pages.offered_again), a draft's on a page of its own."""
     form = read_carried(carried)
     typed = {
         "reviewer": reviewer, "next": after_login(next), "note": CARRIED_NOTE if form else None,
@@ -77,7 +79,10 @@ def login(
     close_session(session, request.cookies.get(REVIEW_COOKIE))
     token = open_session(session, key, reviewer.strip())
     response: HTMLResponse | RedirectResponse = to_page(request, after_login(next))
-    if form is not None:
+    again = offered_again(form) if form is not None else None
+    if again is not None:
+        response = to_page(request, again)
+    elif form is not None:
         request.state.reviewer = reviewer.strip()
         draft = session.get(Draft, form.draft_id) if form.draft_id is not None else None
         lang = copy_locale(draft) if draft is not None else None  # the fields hold copy in that language
