@@ -777,6 +777,45 @@ def test_a_suggested_version_is_asked_for_read_beside_the_copy_and_saved_as_an_e
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
+def test_a_copywriter_sorts_the_drafts_and_keeps_the_order_through_a_filter_and_a_draft(live_server, api_key, engine):
+    """The drafts came flagged first only; now the page's order control sorts them, and the order stays through a
+    status filter, a draft opened and "← campaign" back to the list."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from service.db.session import session_scope
+    from service.drafts import list_drafts
+    from tests.service.test_draft_sorting import _campaign_of_ties
+
+    with session_scope(engine) as session:
+        campaign_id = _campaign_of_ties(session)
+    with session_scope(engine) as session:
+        by_opens = [str(d.id) for d in list_drafts(session, campaign_id, sort="p_open")]
+        pending_by_opens = [str(d.id) for d in list_drafts(session, campaign_id, "pending", sort="p_open")]
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = _logged_in(browser, live_server, api_key)
+        page.goto(f"{live_server}/review/campaigns/{campaign_id}")
+        rows = page.locator("#drafts tr[data-draft-id]")
+        page.get_by_label("order").select_option(label="predicted opens, highest first")
+        page.locator("#sort-drafts").get_by_role("button", name="Sort").click()
+        expect(page).to_have_url(re.compile(r"\?sort=p_open$"))
+        expect(rows).to_have_count(len(by_opens))
+        assert [rows.nth(i).get_attribute("data-draft-id") for i in range(rows.count())] == by_opens
+        expect(page.get_by_role("columnheader", name="P(open)")).to_have_attribute("aria-sort", "descending")
+
+        page.get_by_role("navigation", name="drafts to show").get_by_role("link", name=re.compile("^pending")).click()
+        expect(page).to_have_url(re.compile(r"\?status=pending&sort=p_open$"))
+        expect(page).to_have_title("Ties: pending drafts, in order of predicted opens, highest first · Tailor")
+        expect(page.get_by_label("order")).to_have_value("p_open")
+        assert [rows.nth(i).get_attribute("data-draft-id") for i in range(rows.count())] == pending_by_opens
+        rows.first.locator("a").click()
+        page.click("#back-to-campaign")
+        expect(page).to_have_url(re.compile(r"\?status=pending&sort=p_open$"))
+        browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
 def test_a_bulk_approval_sent_after_signing_out_in_another_tab_is_offered_again_on_the_campaign_page(
     live_server, api_key, client, engine
 ):
