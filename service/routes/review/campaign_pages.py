@@ -3,7 +3,7 @@ bulk action just did, and its experiment's results.
 """
 
 from typing import Any, get_args
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -17,10 +17,10 @@ from service.deps import ApiKeyDep, SessionDep
 from service.draft_orders import DEFAULT_SORT, SORT_LABELS, DraftSort
 from service.errors import NotReady
 from service.experiments import experiment_results
-from service.review import PREFIX, error_page, templates
+from service.review import PREFIX, address, error_page, templates
 from service.review.resend import CarriedForm
 from service.routes.review.redirects import to_page
-from service.schemas import COMMENT_MAX, CampaignOut, DatabaseId, DraftStatus
+from service.schemas import CampaignOut, DatabaseId, DraftStatus
 
 router = APIRouter(prefix=PREFIX)
 DRAFTS_PER_PAGE = 100
@@ -50,13 +50,11 @@ def campaign_page(
     not_late: int = Query(0, ge=0, le=COUNT_MAX), unseen: int = Query(0, ge=0, le=COUNT_MAX),
     refresh_job: str | None = Query(None, max_length=36, description="the refresh job the page started"),
     sort: str = Query(DEFAULT_SORT, max_length=100),
-    not_done: str | None = Query(None, max_length=30, description="the bulk form sent after the session had ended"),
-    comment: str = Query("", max_length=COMMENT_MAX, description="the comment typed in that form"),
 ) -> HTMLResponse:  # fmt: skip
     """A page of the campaign's drafts in the order ``sort`` names (flagged first unless asked), all or those of
-    one ``status``, or one customer's draft (found by id or email: a customer who wrote in). ``not_done``: a bulk
-    form of the page (a key of NOT_DONE) sent after the review session had ended, said not done and offered again
-    with the ``comment`` typed in it, if the campaign still has drafts it would act on."""
+    one ``status``, or one customer's draft (found by id or email: a customer who wrote in). A bulk form of the page
+    sent after the review session had ended (NOT_DONE_COOKIE, set by the login) is said not done, once, and offered
+    again with the comment typed in it if the campaign still has drafts it would act on."""
     if sort not in SORT_LABELS:
         return _unknown_order(request, campaign_id, sort, status, customer)
     # where the campaign stood, read before its drafts: a change committed between the two reads is then taken as
@@ -77,6 +75,7 @@ def campaign_page(
     refresh = _refresh_note(refreshed_facts.refresh_job(session, campaign_id, refresh_job))
     late = late_drafts.count_held_back_late(session, campaign_id) if campaign.drafts.get("flagged") else 0
     offers = _bulk_forms(campaign, refresh, late)
+    not_done, comment = _not_done(request)
     context = {
         "campaign": campaign, "drafts": drafts, "status": status, "page": page, "customer": customer,
         "listed": listed_query(status, customer, page, sort),  # passed on to each draft's page, for its way back
@@ -92,7 +91,11 @@ def campaign_page(
         # a scheduled campaign's customers' zones: one moment is not one time of day for all of them
         "zones": send_times.campaign_zones(session, campaign_id) if campaign.scheduled_at else [],
     }  # fmt: skip
-    return templates.TemplateResponse(request, "campaign.html", context)
+    response = templates.TemplateResponse(request, "campaign.html", context)
+    if NOT_DONE_COOKIE in request.cookies:  # said once: a reload shows the page as it is
+        page = address(request, f"{PREFIX}/campaigns/{campaign_id}")
+        response.delete_cookie(NOT_DONE_COOKIE, path=page, httponly=True, samesite="strict")
+    return response
 
 
 # A bulk form of the campaign's page sent after the review session had ended, by its address's last part: its
@@ -108,18 +111,30 @@ NOT_DONE = {
         "no draft of this campaign is pending or flagged now",
     ),
 }
-ADDRESS_MAX = 8_000  # characters of an address the login leads on to: a longer comment is offered on a page of its own
+# The login tells the campaign's page which of its bulk forms was sent after the session had ended, and the comment
+# typed in it, in a cookie for that page alone, which the page reads once: an address saying so could be a link
+# from anyone, telling a copywriter that an approval they never asked for was "not done", to send again.
+NOT_DONE_COOKIE = "tailor_not_done"
+NOT_DONE_SECONDS = 600
+NOT_DONE_MAX = 3_000  # characters of the cookie's value: a longer comment is offered on a page of its own
 
 
 def offered_again(form: CarriedForm) -> str | None:
-    """Where the login leads a campaign's bulk form sent after the session had ended (``form``, carried through
-    it): the campaign's page, which says it was not done and offers it again, the comment typed in it. None for a
-    draft's form, and for a comment too long for an address (service.review.resend's page then offers it)."""
+    """What the login tells the campaign's page of its bulk form ``form``, sent after the session had ended and
+    carried through the login (NOT_DONE_COOKIE's value): the page then says it was not done and offers it again,
+    the comment typed in it. None for a draft's form, and for a comment too long for a cookie
+    (service.review.resend's page then offers it as written)."""
     if form.campaign_form not in NOT_DONE:
         return None
-    comment = form.value("comment")
-    again = f"{form.page}?{urlencode({'not_done': form.campaign_form, **({'comment': comment} if comment else {})})}"
-    return again if len(again) <= ADDRESS_MAX and len(comment) <= COMMENT_MAX else None
+    told = urlencode({"not_done": form.campaign_form, "comment": form.value("comment")})
+    return told if len(told) <= NOT_DONE_MAX else None
+
+
+def _not_done(request: Request) -> tuple[str | None, str]:
+    """The bulk form the login said was not done (a key of NOT_DONE, else None), and the comment typed in it."""
+    told = parse_qs(request.cookies.get(NOT_DONE_COOKIE, ""))
+    form = (told.get("not_done") or [""])[0]
+    return (form if form in NOT_DONE else None), (told.get("comment") or [""])[0]
 
 
 def _bulk_forms(campaign: CampaignOut, refresh: dict[str, Any] | None, late: int) -> dict[str, bool]:

@@ -11,9 +11,9 @@ from service.auth import SESSION_HOURS, close_session, open_session, verify_key
 from service.db.models import Draft
 from service.deps import REVIEW_COOKIE, SessionDep
 from service.errors import Unauthorized
-from service.review import PREFIX, SESSION_ENDED, after_login, templates
+from service.review import PREFIX, SESSION_ENDED, address, after_login, templates
 from service.review.resend import CARRIED_MAX, CarriedForm, read_carried
-from service.routes.review.campaign_pages import offered_again
+from service.routes.review.campaign_pages import NOT_DONE_COOKIE, NOT_DONE_SECONDS, offered_again
 from service.routes.review.draft_pages import copy_locale
 from service.routes.review.redirects import to_page
 from service.settings import PublicSettings
@@ -78,10 +78,14 @@ def login(
     # desk, logged in as themselves before) signed in for the rest of its 12 hours
     close_session(session, request.cookies.get(REVIEW_COOKIE))
     token = open_session(session, key, reviewer.strip())
+    secure = _over_https(request)  # the token is a bearer secret: over https it never goes out over plain http
     response: HTMLResponse | RedirectResponse = to_page(request, after_login(next))
     again = offered_again(form) if form is not None else None
-    if again is not None:
-        response = to_page(request, again)
+    if form is not None and again is not None:  # a campaign's bulk form: its page says so, once
+        response = to_page(request, form.page)
+        page = address(request, form.page)
+        response.set_cookie(NOT_DONE_COOKIE, again, max_age=NOT_DONE_SECONDS, path=page, httponly=True,
+                            samesite="strict", secure=secure)  # fmt: skip
     elif form is not None:
         request.state.reviewer = reviewer.strip()
         draft = session.get(Draft, form.draft_id) if form.draft_id is not None else None
@@ -89,7 +93,6 @@ def login(
         products = [str(item.get("name", "")) for item in (draft.recommendations or [])] if draft is not None else []
         context = {"form": form, "lang": lang, "products": products}
         response = templates.TemplateResponse(request, "resend.html", context)
-    secure = _over_https(request)  # the token is a bearer secret: over https it never goes out over plain http
     response.set_cookie(
         REVIEW_COOKIE, token, max_age=SESSION_HOURS * 3600, httponly=True, samesite="strict", secure=secure
     )
