@@ -108,7 +108,7 @@ def test_an_unknown_order_is_refused_naming_the_parameter_and_the_orders_it_take
 
     page = client.get(f"/review/campaigns/{campaign_id}", params={"sort": "score", "status": "pending"})  # not a 500
     assert page.status_code == 422 and "sort: the drafts have no order named “score”" in page.text
-    assert "p_open (predicted opens, highest first)" in page.text
+    assert "p_open (predicted opens, highest first)" in page.text and "flagged (flagged first)" in page.text
     assert f'id="onward" href="/review/campaigns/{campaign_id}?status=pending">the list in the usual order' in page.text
 
 
@@ -117,7 +117,8 @@ def test_the_openapi_document_describes_the_order_and_the_values_it_takes(client
     sort = next(p for p in operation["parameters"] if p["name"] == "sort")
     assert sort["in"] == "query" and sort["schema"]["enum"] == list(SORTS)
     assert sort["schema"]["default"] == "flagged"
-    assert "tie broken by the draft's id" in sort["description"] and "`p_open`: predicted opens" in sort["description"]
+    assert "tie broken by the draft's id" in sort["description"]
+    assert "`p_open` and `p_click`: predicted opens" in sort["description"]
 
 
 def _rows(page: str) -> list[int]:
@@ -135,7 +136,7 @@ def test_the_campaign_page_sorts_its_drafts_and_keeps_the_order_across_filters_s
 
     first = client.get(campaign).text
     assert '<form method="get" id="sort-drafts"' in first
-    assert '<option value="flagged" selected>flagged first, then the audience&#39;s order</option>' in first
+    assert '<option value="flagged" selected>flagged first</option>' in first
     assert '<option value="p_open">predicted opens, highest first</option>' in first
 
     seen, address = [], f"{campaign}?sort=p_open"
