@@ -165,3 +165,26 @@ def test_only_the_login_can_have_the_campaign_page_say_a_form_was_not_done(campa
     assert lure.status_code == 200 and 'id="not-done"' not in lure.text and "as you asked" not in lure.text
     client.cookies.set("tailor_not_done", "not_done=delete-everything")  # nor a cookie naming no form of the page
     assert 'id="not-done"' not in client.get(page).text
+
+
+def test_a_bulk_form_not_done_is_offered_again_under_a_proxy_s_path_prefix(engine, api_key):
+    """Behind a proxy serving Tailor under /mail, the login leads to the campaign's page there, and the word that
+    the form was not done reaches that page (its cookie's path is the browser's address of the page)."""
+    from service.app import create_app
+
+    with TestClient(create_app(engine), root_path="/mail", follow_redirects=False) as browser:
+        made = {"name": "Prefixed", "brand": "hearth", "campaign_type": "vip"}
+        campaign_id = browser.post("/mail/campaigns", json=made, headers={"X-API-Key": api_key}).json()["id"]
+        page = f"/mail/review/campaigns/{campaign_id}"
+        browser.post("/mail/review/login", data={"api_key": api_key, "reviewer": "Ann"})
+        browser.post("/mail/review/logout")
+
+        sent = browser.post(f"{page}/refresh-facts", data={})
+        back = browser.post(
+            "/mail/review/login", data=form_of(sent.text, "/mail/review/login", api_key=api_key, reviewer="Ann")
+        )
+        assert back.status_code == 303 and back.headers["location"] == page
+        assert f"Path={page}" in back.headers["set-cookie"]
+        again = browser.get(page).text
+        note = re.search(r'id="not-done">(.*?)</div>', again, re.S)[1]
+        assert "was not done, and is not offered again: no draft of this campaign is pending or flagged now" in note
