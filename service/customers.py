@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from sqlalchemy import Engine, delete, func, insert, select
@@ -22,6 +23,9 @@ from service.pipeline.model_store import forget_erased, mark_erasure
 from service.schemas import CustomerOut, ProductOut, Recommendation
 from service.segments import NO_ORDERS, segment_named
 from service.settings import CampaignSettings
+
+if TYPE_CHECKING:
+    from service.pipeline.popularity_cache import PopularityCache
 
 
 def get_customer(session: Session, external_id: str) -> Customer:
@@ -239,21 +243,22 @@ def known_categories(products: pd.DataFrame, asked: list[str]) -> frozenset[str]
 
 
 def recommend_for(
-    session: Session, recommender, products: pd.DataFrame, customer: Customer, k: int, rules: Rules
-) -> list[Recommendation]:
+    session: Session, recommender, products: pd.DataFrame, customer: Customer, k: int, rules: Rules,
+    popularity: PopularityCache,
+) -> list[Recommendation]:  # fmt: skip
     """Top-k products for one customer from the current model after the business `rules`, with 'because you
     bought' reasons; names, prices and links come from the catalog (`products`, the products frame). What they
     bought since the model was trained counts as bought; products imported since, as campaigns rank them (unless
     ``TAILOR_CAMPAIGN_NEW_ARRIVALS`` is false; at ``TAILOR_CAMPAIGN_NEW_ARRIVALS_DISCOUNT``); a list the model cannot
-    fill, with the products it cannot rank by their recent popularity in the shop's orders, marked `fallback`."""
-    from recommenders.fallback import recent_popularity
-    from service.pipeline.frames import latest_purchases, purchases_of
+    fill, with the products it cannot rank by their recent popularity in the shop's orders (kept in ``popularity``
+    while the orders and the catalog stay the same), marked `fallback`."""
+    from service.pipeline.frames import purchases_of
     from service.pipeline.generate import recommend_products
 
     settings = CampaignSettings()
     picks = recommend_products(
         recommender, [customer.external_id], products, k, rules, bought=lambda ids: purchases_of(session, ids),
         new_arrivals=settings.new_arrivals, new_arrivals_discount=settings.new_arrivals_discount,
-        popularity=lambda: recent_popularity(latest_purchases(session)),
+        popularity=lambda: popularity.get(session),
     )  # fmt: skip
     return [Recommendation(sku=pick["product_id"], **pick) for pick in picks.get(customer.external_id, [])]

@@ -14,6 +14,7 @@ from service.jobs import JobRunner
 from service.kept_unsubscribes import KeptUnsubscribes
 from service.pipeline.frames import CatalogCache
 from service.pipeline.model_store import MODEL_FILE, MODEL_KINDS, TRAINING, ModelStore, versions
+from service.pipeline.popularity_cache import PopularityCache
 from service.settings import home_settings
 from service.tracking import EngagementRecorder
 
@@ -121,3 +122,4 @@ class AppState:
     engagement: EngagementRecorder  # the opens and clicks the tracking links answer, written in batches
     kept_unsubscribes: KeptUnsubscribes  # writes the unsubscribes kept on disk while the database was busy
     catalog: CatalogCache = field(default_factory=CatalogCache)
+    popularity: PopularityCache = field(default_factory=PopularityCache)  # the fallback lists' order

@@ -150,7 +150,7 @@ def recommendations(
         price_band=(price_band_low, price_band_high) if price_band_low is not None else None,
         boosts=boost_weights(margin=boost_margin, new=recently_arrived or 0.0),
     )  # fmt: skip
-    return customer_ops.recommend_for(session, recommender, catalog, customer, k, rules)
+    return customer_ops.recommend_for(session, recommender, catalog, customer, k, rules, state.popularity)
 
 
 _NO_ERASURE = {

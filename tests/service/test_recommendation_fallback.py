@@ -114,3 +114,53 @@ def test_a_partly_new_catalog_fills_short_lists_after_the_model_s_own_picks(clie
     assert sorted(pick["sku"] for pick in picks[:2]) == sorted(known)
     assert [pick["sku"] for pick in picks[2:]] == ["NEW-0", "NEW-2", "NEW-3"]
     assert [pick["fallback"] for pick in picks] == [False, False, True, True, True]
+
+
+def test_the_fallback_s_popularity_is_read_once_until_the_orders_or_the_catalog_change(
+    client, engine, demo_files, tmp_path
+):
+    """Each request whose list came out short read every purchase of the shop again to rank the same products the
+    same way; they are read once now, and again when an import changes the orders or the catalog, whose discontinued
+    and repriced products are never served as they were."""
+    from sqlalchemy import event
+
+    customer = _new_range(client, demo_files, tmp_path, in_stock_before=[])
+    others = pd.read_csv(demo_files["orders"])["customer_id"].drop_duplicates().tolist()[10:12]
+    reads: list[str] = []
+
+    def count_purchase_reads(_connection, _cursor, statement: str, *_args) -> None:
+        if "GROUP BY" in statement and "max(interactions.timestamp)" in statement:
+            reads.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count_purchase_reads)
+    try:
+        assert [pick["sku"] for pick in _asked(client, customer)] == ["NEW-0", "NEW-2", "NEW-3", "NEW-4"]
+        for other in others:
+            assert all(pick["fallback"] for pick in _asked(client, other))
+        assert len(reads) == 1
+
+        catalog = pd.read_csv(tmp_path / "products.csv")
+        catalog.loc[catalog["sku"] == "NEW-0", "in_stock"] = False
+        catalog.loc[catalog["sku"] == "NEW-3", "price"] = 7.77
+        catalog.to_csv(tmp_path / "products.csv", index=False)
+        assert upload(client, "products", tmp_path / "products.csv").status_code == 200
+        picks = _asked(client, customer)
+        assert [pick["sku"] for pick in picks] == ["NEW-2", "NEW-3", "NEW-4"]
+        assert picks[1]["price"] == 7.77
+        assert len(reads) == 2
+
+        buyers = pd.read_csv(demo_files["orders"])["customer_id"].drop_duplicates().tolist()[20:30]
+        latest = pd.Timestamp(pd.read_csv(tmp_path / "orders.csv")["timestamp"].max())
+        lines = pd.DataFrame(
+            {
+                "order_id": [f"L-{n}" for n in range(len(buyers))], "customer_id": buyers, "product_id": "NEW-4",
+                "quantity": 1.0, "amount": 1.0, "discount": 0.0, "kind": "purchase",
+                "timestamp": latest + pd.Timedelta(days=1),
+            }
+        )  # fmt: skip
+        lines.to_csv(tmp_path / "orders.csv", index=False)
+        assert upload(client, "orders", tmp_path / "orders.csv").status_code == 200
+        assert [pick["sku"] for pick in _asked(client, customer)] == ["NEW-4", "NEW-2", "NEW-3"]
+        assert len(reads) == 3
+    finally:
+        event.remove(engine, "before_cursor_execute", count_purchase_reads)
