@@ -48,8 +48,9 @@ def ingest_events(session: Session, events: list[EventIn], through: str = "event
     refusing the batch for it lost the batch's other events, and the email service sent it again for ever. An
     unsubscribe or complaint joins its customers' consent history as having come ``through`` an email service's
     "event", or an unsubscribe "link" (service.unsubscribe)."""
-    by_id = {e.send_id for e in events if isinstance(e.send_id, int)}
-    by_shop_id = {e.send_id for e in events if isinstance(e.send_id, str)}  # the shop's ids of imported sends
+    references = [e.send_reference for e in events]
+    by_id = {reference[1] for reference in references if reference and isinstance(reference[1], int)}
+    by_shop_id = {reference[1] for reference in references if reference and isinstance(reference[1], str)}
     by_message = {_bare(e.message_id) for e in events if e.message_id is not None}
     sends: dict[int | str, Send] = (
         {s.id: s for s in session.scalars(select(Send).where(Send.id.in_(by_id)))} if by_id else {}
@@ -61,8 +62,13 @@ def ingest_events(session: Session, events: list[EventIn], through: str = "event
     erased_ids, erased_messages = _erased(session, by_id - sends.keys(), by_message - messages.keys())
     problems, resolved, skipped = [], [], []
     stopping_erased: list[tuple[str, EventIn]] = []  # (index in skipped, event) of erased sends' stops
-    for index, event in enumerate(events):
-        send = sends.get(event.send_id) if event.send_id is not None else messages.get(_bare(event.message_id or ""))
+    for index, (event, reference) in enumerate(zip(events, references, strict=True)):
+        if clash := _two_sends(event):
+            problems += [
+                Problem(None, f"events[{index}].{name}", clash, "field") for name in ("send_id", "shop_send_id")
+            ]
+            continue
+        send = sends.get(reference[1]) if reference else messages.get(_bare(event.message_id or ""))
         if send is None:
             if _names_erased(event, erased_ids, erased_messages):
                 named = {"send_id": event.send_id} if event.send_id is not None else {"message_id": event.message_id}
@@ -70,19 +76,16 @@ def ingest_events(session: Session, events: list[EventIn], through: str = "event
                 if event.kind in STOPPING:
                     stopping_erased.append((len(skipped) - 1, event))
                 continue
-            which = f"send_id {event.send_id!r}" if event.send_id is not None else f"message_id {event.message_id!r}"
-            reason = (
-                "needs send_id or message_id"
-                if event.send_id is None and event.message_id is None
-                else f"unknown {which}"
-            )
-            field = "" if event.send_id is None and event.message_id is None else f".{which.split()[0]}"
+            which = f"{reference[0]} {reference[1]!r}" if reference else f"message_id {event.message_id!r}"
+            named_none = reference is None and event.message_id is None
+            reason = "needs send_id, shop_send_id or message_id" if named_none else f"unknown {which}"
+            field = "" if named_none else f".{which.split()[0]}"
             problems.append(Problem(None, f"events[{index}]{field}", reason, "field"))
             continue
         if (
-            event.send_id is not None
+            reference
             and event.message_id is not None
-            and (clash := _other_send(send, event.message_id, messages))
+            and (clash := _other_send(send, reference[0], event.message_id, messages))
         ):
             problems.append(Problem(None, f"events[{index}].message_id", clash, "field"))
             continue
@@ -229,15 +232,27 @@ def _shop_url(slug: str) -> str:
         return ""
 
 
-def _other_send(send: Send, message_id: str, messages: dict[str, Send]) -> str | None:
-    """Why an event naming ``send`` by its id and also a ``message_id`` cannot be recorded: the Message-ID is
-    another send's, or the send's own is another; None when they agree (or the send, imported, has none and the
-    Message-ID names no other). The event was recorded on the send_id's send, the Message-ID unread."""
+def _two_sends(event: EventIn) -> str | None:
+    """Why an event naming its send by ``send_id`` and by ``shop_send_id`` cannot be recorded: they differ (Tailor's
+    id and the shop's, or two of the shop's), and which send it meant, nobody can tell; None when it gives one, or
+    the shop's id by both names alike (``send_id``'s old use beside the new name)."""
+    if event.send_id is None or event.shop_send_id is None or event.send_id == event.shop_send_id:
+        return None
+    return (
+        f"send_id {event.send_id!r} and shop_send_id {event.shop_send_id!r} differ (send_id is Tailor's id of a "
+        "send, shop_send_id an imported send's own): name one send"
+    )
+
+
+def _other_send(send: Send, named_by: str, message_id: str, messages: dict[str, Send]) -> str | None:
+    """Why an event naming ``send`` by its id (the field ``named_by``) and also a ``message_id`` cannot be recorded:
+    the Message-ID is another send's, or the send's own is another; None when they agree (or the send, imported, has
+    none and the Message-ID names no other). The event was recorded on the id's send, the Message-ID unread."""
     named = messages.get(_bare(message_id))
     if named is not None and named.id != send.id:
-        return f"is the Message-ID of send {named.id}, not of send_id's send {send.id}: name one send"
+        return f"is the Message-ID of send {named.id}, not of {named_by}'s send {send.id}: name one send"
     if named is None and send.message_id is not None:
-        return f"is not the Message-ID of send_id's send {send.id} ({send.message_id}): name one send"
+        return f"is not the Message-ID of {named_by}'s send {send.id} ({send.message_id}): name one send"
     return None
 
 
@@ -294,9 +309,10 @@ def _erased(
 
 
 def _names_erased(event: EventIn, erased_ids: Collection[int], erased_messages: Collection[str]) -> bool:
-    """Whether the event names its send (by id, else by Message-ID) as one of the erased ones."""
-    if event.send_id is not None:
-        return event.send_id in erased_ids
+    """Whether the event names its send (by an id, else by Message-ID) as one of the erased ones (of which only
+    Tailor's id and the Message-ID are kept)."""
+    if (reference := event.send_reference) is not None:
+        return reference[1] in erased_ids
     return event.message_id is not None and _bare(event.message_id) in erased_messages
 
 

@@ -81,8 +81,8 @@ SHOP_SEND_ID_MAX = 128  # characters of the shop's own id of an imported send, a
 
 
 def _send_reference(value: object) -> int | str:
-    """Tailor's id of a send (a number, never true/false) or the shop's own id of an imported send (a string); one
-    error naming the field, not one for each form it might have taken."""
+    """Tailor's id of a send (a number, never true/false) or, as `send_id` took it before `shop_send_id`, the shop's
+    own id of an imported send (a string); one error naming the field, not one for each form it might have taken."""
     if isinstance(value, int) and not isinstance(value, bool):
         if not 1 <= value <= ROW_ID_MAX:
             raise ValueError(f"Tailor's send ids are from 1 to {ROW_ID_MAX}")
@@ -95,6 +95,7 @@ def _send_reference(value: object) -> int | str:
     )
 
 
+ShopSendId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=SHOP_SEND_ID_MAX)]
 SendReference = Annotated[
     int | str,
     PlainValidator(_send_reference),
@@ -102,7 +103,14 @@ SendReference = Annotated[
         {
             "anyOf": [
                 {"type": "integer", "minimum": 1, "maximum": ROW_ID_MAX},
-                {"type": "string", "minLength": 1, "maxLength": SHOP_SEND_ID_MAX},
+                {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": SHOP_SEND_ID_MAX,
+                    "deprecated": True,
+                    "description": "deprecated: an imported send's own id, which `shop_send_id` takes now; still "
+                    "taken for the clients that send it so",
+                },
             ]
         }
     ),
@@ -773,8 +781,13 @@ class EventIn(RequestBody):
 
     send_id: SendReference | None = Field(
         None,
-        description="the send: Tailor's id, a number (the `id` GET /customers/{id}/sends gives), or for an imported "
-        "send the shop's own id, a string (its `send_id` there, as the sends file gave it); else `message_id`",
+        description="the send by Tailor's id, a number (the `id` GET /customers/{id}/sends gives); else "
+        "`shop_send_id` or `message_id`. Deprecated as a string, the shop's own id, which `shop_send_id` takes now",
+    )
+    shop_send_id: ShopSendId | None = Field(
+        None,
+        description="an imported send by the shop's own id (the sends file's `send_id` column, the `shop_send_id` GET "
+        "/customers/{id}/sends gives); with `send_id` too, the same string (its old use) or the event is refused",
     )
     message_id: str | None = Field(None, max_length=998, description="the send's Message-ID (a header line's length)")
     event_id: str | None = Field(
@@ -801,6 +814,14 @@ class EventIn(RequestBody):
         "http, www., a trailing slash and a #fragment aside), the click is the product's (the campaign's "
         "`product_clicks`), and the recommender learns it as the customer's view of it; only a click carries one",
     )  # fmt: skip
+
+    @property
+    def send_reference(self) -> tuple[str, int | str] | None:
+        """The field by which the event names its send by an id, and the id: Tailor's (a number) by `send_id`, the
+        shop's (a string) by `shop_send_id` or, its old use, `send_id`; None for one named by `message_id` alone."""
+        if self.send_id is not None:
+            return "send_id", self.send_id
+        return ("shop_send_id", self.shop_send_id) if self.shop_send_id is not None else None
 
     @field_validator("url")
     @classmethod
@@ -829,7 +850,7 @@ class SkippedEventOut(BaseModel):
     """An event of the batch not recorded: its send was erased (with its customer, or as old history)."""
 
     index: int = Field(description="the event's place in the batch, from 0")
-    send_id: int | str | None = Field(None, description="the send it named, when it named one by `send_id`")
+    send_id: int | None = Field(None, description="the send it named, when it named one by `send_id`")
     message_id: str | None = Field(None, description="the Message-ID it named, when it named its send so")
     reason: str
 
@@ -1015,8 +1036,12 @@ class CustomerSendOut(BaseModel):
     """One email a customer was sent: by a Tailor campaign (`campaign_id`, `draft_id`) or in the imported history."""
 
     id: int
+    shop_send_id: str | None = Field(
+        None, validation_alias=AliasChoices("shop_send_id", "external_id"),
+        description="the shop's own id of an imported send (the sends file's `send_id`); null for Tailor's",
+    )  # fmt: skip
     send_id: str | None = Field(
-        None, validation_alias="external_id", description="the shop's own id of an imported send; null for Tailor's"
+        None, validation_alias="external_id", deprecated=True, description=replaced_by("shop_send_id")
     )
     campaign_id: int | None
     draft_id: int | None
