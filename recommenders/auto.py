@@ -78,3 +78,11 @@ class AutoRecommender(Recommender):
 
     def _item_similarity(self, column: int) -> np.ndarray:
         return self.delegate._item_similarity(column)
+
+    @property
+    def ranks_unexplained_by_popularity(self) -> bool:  # the model it chose ranks
+        return self.delegate.ranks_unexplained_by_popularity
+
+    @property
+    def explains_by_purchases(self) -> bool:
+        return self.delegate.explains_by_purchases

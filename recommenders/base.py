@@ -47,6 +47,13 @@ class Recommender(ABC):
     # renamed or read differently): a file saved with an older number is refused at load, asking for a training,
     # where it loaded and then failed at its first recommendation. Files saved before it was recorded count as 1.
     state_version: ClassVar[int] = 1
+    # What ranks the products of a known customer's list that none of their purchases explains: False, their own
+    # interactions (views and carts, which are never cited, or purchases linked to the product too faintly to cite);
+    # True, the shop's popularity, which the popularity baselines rank by and the blend weighs among its signals.
+    # A customer the model never saw gets the most popular products whatever the model (`ranks_by_popularity`).
+    ranks_unexplained_by_popularity: ClassVar[bool] = False
+    # Whether the customer's purchases explain a pick (`explain`); not for a baseline that ranks by popularity alone.
+    explains_by_purchases: ClassVar[bool] = True
 
     def __init__(self, preparation: Preparation | dict | None = None) -> None:
         self.preparation = Preparation.from_value(preparation)
@@ -256,13 +263,20 @@ class Recommender(ABC):
             {"product_id": vocabulary.products[index[0][keep]].astype(str), "score": score[0][keep].astype(float)}
         )
 
+    def ranks_by_popularity(self, customer_ids: Iterable[str]) -> np.ndarray:
+        """Per customer, whether the products of their list that no purchase of theirs explains are there by the
+        shop's popularity (see ``ranks_unexplained_by_popularity``): always for a customer the model never saw."""
+        rows = self._check_fitted().customer_rows([str(c) for c in customer_ids])
+        return np.ones(len(rows), dtype=bool) if self.ranks_unexplained_by_popularity else rows < 0
+
     def explain(self, customer_id: str, product_id: str, n: int = 3) -> list[str]:
         """Up to n products the customer bought that most support recommending `product_id` ("because you
-        bought ..."); products they only viewed or carted are never cited."""
+        bought ..."); products they only viewed or carted are never cited, and a model that does not rank by
+        purchases (``explains_by_purchases``) cites none."""
         vocabulary = self._check_fitted()
         row = vocabulary.customer_rows([customer_id])[0]
         column = vocabulary.product_columns([product_id])[0]
-        if row < 0 or column < 0:
+        if row < 0 or column < 0 or not self.explains_by_purchases:
             return []
         return self._cited(self.purchases[row].indices, column, self._item_similarity(column), n)
 
@@ -281,9 +295,11 @@ class Recommender(ABC):
         model saw them buy: a purchase returned whole since the fit is no reason, one made since it may be."""
         vocabulary = self._check_fitted()
         rows = vocabulary.customer_rows(list(customer_ids))
+        explained: list[list[str]] = [[] for _ in rows]
+        if not self.explains_by_purchases:
+            return explained
         columns = vocabulary.product_columns(list(product_ids))
         histories = self._histories(list(customer_ids), rows, bought)
-        explained: list[list[str]] = [[] for _ in rows]
         known = np.flatnonzero((rows >= 0) & (columns >= 0))
         order = known[np.argsort(columns[known], kind="stable")]
         for start, stop in _runs(columns[order]):

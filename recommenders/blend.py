@@ -43,6 +43,7 @@ class BlendRecommender(Recommender):
 
     name = "blend"
     uses_catalog = True
+    ranks_unexplained_by_popularity = True  # recent and last season's popularity are among its signals
     state_version = 2  # 2: the four re-order signals of the seen model (due_lateness, product_due, ...: d778b8e)
 
     def __init__(

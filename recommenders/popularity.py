@@ -14,6 +14,8 @@ class PopularityRecommender(Recommender):
     """Everyone gets the products bought by the most customers (the fallback every model shares)."""
 
     name = "popularity"
+    ranks_unexplained_by_popularity = True
+    explains_by_purchases = False
 
     def __init__(self, preparation: Preparation | dict | None = None) -> None:
         super().__init__(preparation)
@@ -34,6 +36,8 @@ class SegmentPopularityRecommender(Recommender):
     """
 
     name = "segment_popularity"
+    ranks_unexplained_by_popularity = True  # the popularity within the customer's segment
+    explains_by_purchases = False
 
     def __init__(
         self,

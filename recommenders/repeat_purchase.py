@@ -21,6 +21,8 @@ class RepeatPurchaseRecommender(Recommender):
     """
 
     name = "repeat_purchase"
+    ranks_unexplained_by_popularity = True  # what the customer has not bought, by popularity alone
+    explains_by_purchases = False  # what they bought is there again as bought, the rest by popularity
 
     def __init__(self, preparation: Preparation | dict | None = None) -> None:
         super().__init__(preparation or Preparation(half_life_days=90.0))

@@ -338,12 +338,17 @@ class Recommendation(BaseModel):
         "cannot rank by their recent popularity in the shop's orders (their buyers, the latest weighing most), after "
         "the same business rules; `because_you_bought` is empty",
     )
-    reason: Literal["because_you_bought", "new_arrival", "fallback", "bought_before", "popular"] = Field(
+    reason: Literal["because_you_bought", "new_arrival", "fallback", "bought_before", "popular", "activity"] = Field(
         description="why the product is there: `because_you_bought`, the customer's purchases most like it are named "
         "there; `new_arrival` and `fallback`, as those fields say; `bought_before`, the customer's own purchase "
-        "again (a re-order), with no other purchase like it; `popular`, a product new to the customer that none of "
-        "their purchases explains, ranked by the shop's popularity, lately and last season (as for a customer with "
-        "no history)",
+        "again (a re-order), with no other purchase like it. A product new to the customer that none of their "
+        "purchases explains is `popular` where the model ranked it by the shop's popularity, and `activity` where it "
+        "ranked it by the customer's own interactions. `popular`: every pick of the `popularity` and "
+        "`segment_popularity` models (their `because_you_bought` is always empty) and of `repeat_purchase` but "
+        "their re-orders; the `blend`'s, which weighs recent and last season's popularity among its signals; any "
+        "model's for a customer it was trained without. `activity`: `ease`'s, `als`'s, `bpr`'s and the other "
+        "collaborative or content models' for a customer they know, ranked by their views and carts (never named) "
+        "or by purchases linked to it too faintly to name",
     )
 
 

@@ -91,7 +91,8 @@ def recommend_products(
     `popularity` (``recommenders.fallback.recent_popularity`` of the shop's orders, asked only when a list comes out
     short), a list the model cannot fill is filled with the products it cannot rank, most popular first, each pick
     marked as a fallback (``recommenders.fallback``); a reminder, which shows what its customer bought, is not. A pick
-    that names no purchase says why it is there all the same (``picks.REASONS``): bought before, or popular in the shop.
+    that names no purchase says why it is there all the same (``picks.REASONS``): bought before, popular in the shop
+    (where the model ranks it by popularity: ``Recommender.ranks_by_popularity``), or by the customer's activity.
 
     Customers are ranked and explained `chunk_size` (else RECOMMEND_CHUNK) at a time, each chunk's purchases read
     for it alone: the candidates the rules sift through (a few dozen per customer) and what each bought are held
@@ -105,7 +106,7 @@ def recommend_products(
     new_products = frozenset(recommender.new_products) if isinstance(recommender, NewArrivals) else frozenset()
     if popularity is not None and not rules.bought_only:
         recommender = PopularFallback(recommender, popularity)
-    parts, explained, new_to_customer, fallbacks, reorders, done = [], [], [], [], [], 0
+    parts, explained, new_to_customer, fallbacks, reorders, by_activity, done = [], [], [], [], [], [], 0
     for chunk in batches(customers, chunk_size or RECOMMEND_CHUNK):
         purchases = bought(chunk) if bought else None
         held = purchases if purchases is not None else dict(zip(chunk, recommender.purchases_of(chunk), strict=True))
@@ -124,6 +125,8 @@ def recommend_products(
             for (customer, product), fallback in zip(pairs, fallen_back, strict=True)
         ]
         reorders += [product in held.get(customer, ()) for customer, product in pairs]
+        popular = dict(zip(chunk, recommender.ranks_by_popularity(chunk), strict=True))
+        by_activity += [not popular[customer] for customer, _ in pairs]
         done += len(chunk)
         if progress:
             progress(done, len(customers))
@@ -131,7 +134,7 @@ def recommend_products(
     if ranked.empty and (unrankable := nothing_to_rank(recommender, products, rules, new_arrivals)):
         raise unrankable
     catalog = products.drop_duplicates("product_id").set_index("product_id").to_dict("index")
-    return Picks(ranked, explained, catalog, new_to_customer, fallbacks, reorders)
+    return Picks(ranked, explained, catalog, new_to_customer, fallbacks, reorders, by_activity)
 
 
 def nothing_to_rank(recommender, products: pd.DataFrame, rules: Rules, new_arrivals: bool) -> NotReady | None:

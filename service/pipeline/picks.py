@@ -18,9 +18,11 @@ import pandas as pd
 # Why a pick is there. "because_you_bought": the customer's purchases most like it are named; "new_arrival": a
 # product the model was trained without, ranked by its likeness to those it knows; "fallback": one the model could
 # not rank, by its recent popularity; "bought_before": the customer's own purchase again, no other purchase like it;
-# "popular": a product new to them that no purchase of theirs explains, which the model ranked by what it reads of
-# the whole shop (its popularity, lately and last season), as it ranks it for a customer with no history.
-REASONS = ("because_you_bought", "new_arrival", "fallback", "bought_before", "popular")
+# of a product new to them that no purchase of theirs explains, "popular": the model ranked it by the shop's
+# popularity (every pick of the popularity baselines, the blend's, any model's for a customer it never saw:
+# ``Recommender.ranks_by_popularity``), "activity": by the customer's own interactions (EASE's, ALS's or BPR's for
+# a customer whose views and carts, never cited, or faint links rank it).
+REASONS = ("because_you_bought", "new_arrival", "fallback", "bought_before", "popular", "activity")
 
 
 class Picks(Mapping[str, list[dict[str, Any]]]):
@@ -33,6 +35,7 @@ class Picks(Mapping[str, list[dict[str, Any]]]):
     def __init__(
         self, ranked: pd.DataFrame, because: Sequence[Sequence[str]], catalog: Mapping[str, dict[str, Any]],
         new_arrivals: Sequence[bool] = (), fallbacks: Sequence[bool] = (), bought_before: Sequence[bool] = (),
+        by_activity: Sequence[bool] = (),
     ) -> None:  # fmt: skip
         """``ranked``: one row per pick (customer_id, rank, product_id, score), each customer's rows together and
         in rank order, as ``recommenders.rules.recommend_with_rules`` gives them; ``because``: per row, the
@@ -40,7 +43,9 @@ class Picks(Mapping[str, list[dict[str, Any]]]):
         whether it is a product the model was trained without that its customer has not bought (none given: no row);
         ``fallbacks``: per row, whether the fallback put it there by its recent popularity, the model ranking no more
         products for the customer (``recommenders.fallback``; none given: no row); ``bought_before``: per row, whether
-        its customer bought the product (a re-order; none given: no row)."""
+        its customer bought the product (a re-order; none given: no row); ``by_activity``: per row, whether the model
+        ranked it by its customer's own interactions, not the shop's popularity, where no purchase explains it (none
+        given: no row)."""
         customers = ranked["customer_id"].to_numpy()
         self._products = ranked["product_id"].to_numpy()
         self._ranks = ranked["rank"].to_numpy()
@@ -52,6 +57,7 @@ class Picks(Mapping[str, list[dict[str, Any]]]):
         self._bought_before = (
             np.asarray(bought_before, dtype=bool) if len(bought_before) else np.zeros(len(ranked), bool)
         )
+        self._by_activity = np.asarray(by_activity, dtype=bool) if len(by_activity) else np.zeros(len(ranked), bool)
         bounds = np.r_[0, np.flatnonzero(customers[1:] != customers[:-1]) + 1, len(customers)] if len(customers) else []
         self._rows = {customers[start]: (int(start), int(stop)) for start, stop in itertools.pairwise(bounds)}
         if len(self._rows) != max(len(bounds) - 1, 0):
@@ -80,7 +86,9 @@ class Picks(Mapping[str, list[dict[str, Any]]]):
             return "new_arrival"
         if because:
             return "because_you_bought"
-        return "bought_before" if self._bought_before[row] else "popular"
+        if self._bought_before[row]:
+            return "bought_before"
+        return "activity" if self._by_activity[row] else "popular"
 
     def _reasons(self, name: str, because: Sequence[str]) -> list[str]:
         """The names of the purchases `because` may cite, each once, and none named as the pick itself: a shop's

@@ -62,6 +62,8 @@ class RecommenderContract:
     model_name: ClassVar[str]
     params: ClassVar[dict] = {}
     personalised: ClassVar[bool] = True
+    # whether what no purchase explains in a known customer's list is ranked by the shop's popularity
+    popularity_ranked: ClassVar[bool] = False
 
     @pytest.fixture(scope="class")
     @classmethod
@@ -128,6 +130,14 @@ class RecommenderContract:
         assert set(recs["product_id"]) <= set(allowed)
         assert not model.recommend(["c0"], k=5, allowed_products=[]).shape[0]
 
+    def test_what_no_purchase_explains_is_said_popular_only_where_popularity_ranks_it(self, model):
+        """A customer the model never saw gets the most popular products; a known one's, as the model ranks."""
+        assert model.ranks_by_popularity(["c0", "stranger", "d1"]).tolist() == [self.popularity_ranked, True] + [
+            self.popularity_ranked
+        ]
+        if not model.explains_by_purchases:  # a baseline ranking by popularity alone: no purchase is why
+            assert model.explain("c0", "a0") == [] and model.explain_many(["c0"], ["a0"]) == [[]]
+
     def test_unknown_customers_get_popularity(self, model, data):
         interactions, _, _ = data
         recs = model.recommend(["stranger", "c0"], k=3)
@@ -156,7 +166,7 @@ class RecommenderContract:
         reasons = model.explain("c0", expected["c0"], n=2)
         history = set(interactions.loc[interactions["customer_id"] == "c0", "product_id"])
         assert len(reasons) <= 2 and set(reasons) <= history
-        if self.personalised:
+        if self.personalised and model.explains_by_purchases:  # none for a ranking by popularity
             assert reasons
         assert model.explain("stranger", "a0") == []
         assert model.explain("c0", "no-such-product") == []
@@ -169,7 +179,7 @@ class RecommenderContract:
         pairs += [("stranger", products[0]), (customers[0], "no-such-product"), (customers[1], products[1])]
         many = model.explain_many([c for c, _ in pairs], [p for _, p in pairs], n=2)
         assert many == [model.explain(c, p, n=2) for c, p in pairs]
-        if self.personalised:
+        if self.personalised and model.explains_by_purchases:  # none for a ranking by popularity
             assert any(many)
         assert model.explain_many([], []) == []
 
@@ -187,7 +197,7 @@ class RecommenderContract:
         again = model.explain_many(customers, products, n=2, bought=kept)
         assert all(not returned[c] & set(reasons) for c, reasons in zip(customers, again, strict=True)), again
         assert model.explain_many(customers, products, n=2, bought={}) == [[]] * len(customers)
-        if self.personalised:
+        if self.personalised and model.explains_by_purchases:  # none for a ranking by popularity
             assert any(returned.values())
 
     def test_similar_items_stay_in_the_group(self, model):

@@ -32,15 +32,18 @@ class TestBM25(RecommenderContract):
 
 class TestPopularity(RecommenderContract):
     model_name = "popularity"
+    popularity_ranked = True
     personalised = False
 
 
 class TestSegmentPopularity(RecommenderContract):
     model_name = "segment_popularity"
+    popularity_ranked = True
 
 
 class TestRepeatPurchase(RecommenderContract):
     model_name = "repeat_purchase"
+    popularity_ranked = True
     personalised = False
 
     def test_recommends_the_customers_own_most_bought_products_first(self, model):
@@ -94,6 +97,7 @@ class TestContent(RecommenderContract):
 
 class TestBlend(RecommenderContract):
     model_name = "blend"
+    popularity_ranked = True
     params = {"collaborative_params": {"regularization": 1.0}}
 
 
