@@ -29,12 +29,14 @@ from service.pipeline.frames import latest_purchases
 
 def popularity_fingerprint(session: Session) -> tuple[Hashable, ...]:
     """What the recent popularity was read from, in a few aggregates: the order lines' count, newest id and latest
-    moment, and the products' count and latest update."""
-    lines = session.execute(
-        select(func.count(Interaction.id), func.max(Interaction.id), func.max(Interaction.timestamp))
-    )
-    products = session.execute(select(func.count(Product.id), func.max(Product.updated_at)))
-    return (*lines.one(), *products.one())
+    moment, and the products' count and latest update. Each is a subquery of its own: SQLite reads a lone max() off
+    its index, but max() beside count() in one SELECT scanned the lines (89 ms against 7 ms for 160,000 lines)."""
+    aggregates = (
+        select(func.count()).select_from(Interaction), select(func.max(Interaction.id)),
+        select(func.max(Interaction.timestamp)), select(func.count()).select_from(Product),
+        select(func.max(Product.updated_at)),
+    )  # fmt: skip
+    return tuple(session.execute(select(*(aggregate.scalar_subquery() for aggregate in aggregates))).one())
 
 
 class PopularityCache:
