@@ -330,6 +330,8 @@ def test_scores_are_shown_to_six_significant_digits_in_the_order_of_their_ranks(
 def test_the_review_page_says_why_a_product_no_purchase_explains_is_in_the_email(client, trained, engine, monkeypatch):
     """A product that named no purchase showed no reason on the review page: it says now what ranked it, popular in
     the shop or bought before. A draft stored before picks had a reason shows what it showed."""
+    from html import unescape
+
     from markupsafe import escape
 
     from service.db.models import Draft
@@ -353,3 +355,9 @@ def test_the_review_page_says_why_a_product_no_purchase_explains_is_in_the_email
     assert "popular in the shop" in lines[first["product_id"]] and escape(first["name"]) in lines[first["product_id"]]
     assert "bought before" in lines[second["product_id"]]
     assert "popular" not in lines[third["product_id"]] and "bought" not in lines[third["product_id"]]
+    # one that the model ranked by the customer's views (EASE's, ALS's, BPR's) is not said to be popular
+    ranked_by_views = {**first, "because_you_bought": [], "reason": "activity"}
+    with session_scope(engine) as session:
+        session.get(Draft, drafts[0]["id"]).recommendations = [ranked_by_views]
+    (line,) = re.findall(r"<li>(.*?)</li>", client.get(f"/review/drafts/{drafts[0]['id']}").text)
+    assert "by this customer's views and other activity" in unescape(line) and "popular" not in line, line
