@@ -238,10 +238,8 @@ def _two_sends(event: EventIn) -> str | None:
     the shop's id by both names alike (``send_id``'s old use beside the new name)."""
     if event.send_id is None or event.shop_send_id is None or event.send_id == event.shop_send_id:
         return None
-    return (
-        f"send_id {event.send_id!r} and shop_send_id {event.shop_send_id!r} differ (send_id is Tailor's id of a "
-        "send, shop_send_id an imported send's own): name one send"
-    )
+    meaning = "Tailor's id of a send" if isinstance(event.send_id, int) else "the old name of shop_send_id"
+    return f"send_id, {meaning}, is {event.send_id!r} and shop_send_id is {event.shop_send_id!r}: name one send"
 
 
 def _other_send(send: Send, named_by: str, message_id: str, messages: dict[str, Send]) -> str | None:
