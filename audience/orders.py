@@ -52,9 +52,10 @@ def validate_orders(orders: pd.DataFrame, row_name: RowName = data_row) -> pd.Da
     of other kinds an orders import takes (cart, view) being left out.
 
     Raises :class:`InvalidOrders` naming the column (and the first bad row, as ``row_name`` calls it: "row 1"
-    for the frame's first row by default) when a required column is missing, a value is empty or cannot be
-    read, a kind is unknown, a purchase's amount is not positive (a return given as a negative purchase would
-    make spend, CLV and order counts wrong: it is told to say ``kind`` return) or a discount is negative.
+    for the frame's first row by default) when a required column is missing, a value (or, where the column is
+    given, an ``order_id``) is empty or cannot be read, a kind is unknown, a purchase's amount is not positive (a
+    return given as a negative purchase would make spend, CLV and order counts wrong: it is told to say ``kind``
+    return) or a discount is negative.
     """
     missing = [column for column in REQUIRED_COLUMNS if column not in orders.columns]
     if missing:
@@ -74,6 +75,8 @@ def validate_orders(orders: pd.DataFrame, row_name: RowName = data_row) -> pd.Da
     if lost := first_inexact_id(ids):
         raise InvalidOrders(lost[1], column="customer_id", where=row_name(lost[0]))
     clean["customer_id"] = id_strings(ids)
+    if "order_id" in clean.columns:
+        _refuse_lines_of_no_order(clean["order_id"], row_name)
     timestamps, order_problem = parse_dates(clean["timestamp"])
     if order_problem:
         raise InvalidOrders(
@@ -126,6 +129,20 @@ def validate_orders(orders: pd.DataFrame, row_name: RowName = data_row) -> pd.Da
     if "kind" in clean.columns:
         clean = clean[clean["kind"].isin(KINDS)].reset_index(drop=True)
     return clean
+
+
+def _refuse_lines_of_no_order(order_ids: pd.Series, row_name: RowName) -> None:
+    """Raises naming the first line, of any kind, whose ``order_id`` is empty, as ``tailor import orders`` refuses it:
+    such a line belonged to no order, so it was left out of frequency, monetary value and the churn model's orders
+    while BG/NBD counted its purchase day."""
+    blank = order_ids.isna() | (order_ids.astype(str).str.strip() == "")
+    if blank.any():
+        raise InvalidOrders(
+            f"order_id is empty{how_many_more(blank)}; give each line the id of its order (the lines of one order "
+            "share it), or leave the column out to take a customer's lines at one moment for one order",
+            column="order_id",
+            where=row_name(first_position(blank)),
+        )
 
 
 def _kinds(values: pd.Series, row_name: RowName) -> pd.Series:

@@ -85,6 +85,28 @@ def test_a_purchase_of_no_positive_quantity_is_rejected_by_row(quantity):
     assert list(validate_orders(frame)["quantity"]) == [1.0, quantity, 2.0]
 
 
+@pytest.mark.parametrize("blank", [None, "", "  "])
+def test_a_line_without_its_order_id_is_refused_by_its_row(blank):
+    """A line whose order_id was empty belonged to no order: it was left out of the customer's frequency and
+    monetary value (and the churn model's orders) but counted in BG/NBD's purchase days, where `tailor import
+    orders` refuses it as empty. Lines of other kinds are refused too, as the import refuses them."""
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "b"],
+            "order_id": ["1", "2", "3", "4"],
+            "timestamp": ["2024-01-01", "2024-02-01", "2024-01-01", "2024-01-02"],
+            "amount": [10.0, 20.0, 5.0, 6.0],
+            "kind": ["purchase", "purchase", "purchase", "view"],
+        }
+    )
+    frame.loc[1, "order_id"] = blank
+    with pytest.raises(InvalidOrders, match=r"^row 2, column 'order_id': order_id is empty; give each line"):
+        validate_orders(frame)
+    frame.loc[3, "order_id"] = blank
+    with pytest.raises(InvalidOrders, match=r"row 2, column 'order_id': order_id is empty \(2 lines have none\)"):
+        validate_orders(frame)
+
+
 def test_an_id_a_spreadsheet_saved_in_scientific_notation_is_refused_by_its_row():
     """`tailor audience --orders` scored customer "1.23457E+16", an id the shop does not have."""
     frame = pd.DataFrame({"customer_id": ["a", "1.23457E+16"], "timestamp": ["2024-01-01"] * 2, "amount": [1, 2]})
