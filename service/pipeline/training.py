@@ -166,20 +166,26 @@ def _profile_updates(
 ) -> list[dict[str, Any]]:
     """The row updates (``_profile_update``) of a ``batch`` of (external id, primary key) customers in a shop with
     orders, from their rows of ``profiles`` (``build_profiles``; none for a customer without orders)."""
-    known = profiles.index.intersection([external for external, _ in batch], sort=False)
-    rows = _json_rows(profiles.loc[known]) if len(known) else {}
+    from audience.reasons import profiles_reasons
+
+    known = profiles.loc[profiles.index.intersection([external for external, _ in batch], sort=False)]
+    columns = _json_columns(known)
+    values = zip(*columns.values(), strict=True)
+    rows = {key: dict(zip(columns, row, strict=True)) for key, row in zip(known.index, values, strict=True)}
+    # put in words a field at a time, from the values stored (one customer at a time, 1.05 s of CPU for 96,000)
+    reasons = dict(zip(known.index, profiles_reasons(columns, as_of, horizon_days), strict=True))
     return [
-        _profile_update(cid, rows.get(external, {}), as_of, horizon_days, external in returned_whole)
+        _profile_update(
+            cid, rows.get(external, {}), reasons.get(external, {}), as_of, horizon_days, external in returned_whole
+        )
         for external, cid in batch
     ]
 
 
-def _json_rows(frame: pd.DataFrame) -> dict[str, dict[str, Any]]:
-    """Each row of ``frame`` by its index, as ``_json_safe`` gives its values, converted a column at a time: value
-    by value, they took 2.9 s of a 100,000-customer shop's refresh."""
-    names = list(frame.columns)
-    rows = zip(*[_json_column(frame[name]) for name in names], strict=True)
-    return {key: dict(zip(names, values, strict=True)) for key, values in zip(frame.index, rows, strict=True)}
+def _json_columns(frame: pd.DataFrame) -> dict[str, list[Any]]:
+    """Each column of ``frame``, as ``_json_safe`` gives its values, converted a column at a time: value by value,
+    they took 2.9 s of a 100,000-customer shop's refresh."""
+    return {name: _json_column(frame[name]) for name in frame.columns}
 
 
 def _json_column(column: pd.Series) -> list[Any]:
@@ -197,15 +203,18 @@ def _json_column(column: pd.Series) -> list[Any]:
 
 
 def _profile_update(
-    customer_pk: int, profile: dict[str, Any], as_of: date, horizon_days: int, returned_whole: bool = False
+    customer_pk: int,
+    profile: dict[str, Any],
+    reasons: dict[str, str],
+    as_of: date,
+    horizon_days: int,
+    returned_whole: bool = False,
 ) -> dict[str, Any]:
     """A customer's row update in a shop with orders, from their row of ``build_profiles`` made JSON-safe
-    (``_json_rows``; empty for a customer without orders): segment, profile with its reasons in words, profile
-    columns. ``returned_whole``: the customer bought before ``as_of`` but their returns cancel all of it, which their
-    reasons say, or they would read as a sign-up who never bought."""
-    from audience.reasons import profile_reasons
-
-    reasons = profile_reasons(profile, as_of, horizon_days)
+    (``_json_columns``; empty for a customer without orders) and its ``reasons`` in words
+    (``audience.reasons.profiles_reasons``): segment, profile with its reasons, profile columns. ``returned_whole``:
+    the customer bought before ``as_of`` but their returns cancel all of it, which their reasons say, or they would
+    read as a sign-up who never bought."""
     if returned_whole and not profile:
         reasons["segment"] = (
             f"no orders: their returns and cancellations undo every purchase they made before {as_of.isoformat()}"

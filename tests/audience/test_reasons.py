@@ -119,3 +119,11 @@ def test_the_next_purchase_says_how_late_an_overdue_customer_is_and_whose_gap_it
         "next order expected around 2012-01-20 (due in 41 days), from the shop's usual gap between orders "
         "(they have bought on one day only)"
     )
+
+
+def test_a_missing_figure_reads_the_same_as_none_or_nan():
+    """A row of a frame holds NaN where a stored profile holds None: the sentences are the same."""
+    gaps = {"cycle_days": None, "p_alive": None, "clv": None, "next_purchase_date": None}
+    with_none = profile_reasons({**PROFILE, **gaps}, "2026-11-01")
+    assert with_none == profile_reasons({**PROFILE, **dict.fromkeys(gaps, math.nan)}, "2026-11-01")
+    assert set(with_none) == {"segment", "cluster", "churn_risk"} and "about every" not in with_none["churn_risk"]

@@ -5,6 +5,7 @@ returns that cancel a whole customer)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import date
 from pathlib import Path
@@ -14,6 +15,7 @@ import pandas as pd
 
 import service.pipeline.training as training
 from audience.profiles import PROFILE_COLUMNS
+from audience.reasons import profile_reasons, profiles_reasons
 from audience.rfm import segment_names
 
 EXPECTED = Path(__file__).with_name("audience_profile_writes.json")  # written by the per-customer code
@@ -74,3 +76,21 @@ def test_profile_updates_are_what_the_per_customer_code_wrote():
     assert [type(update["next_purchase_date"]) for update in updates[:3]] == [
         type(None) if pd.isna(day) else date for day in profiles["next_purchase_date"][:3]
     ]
+
+
+# sha256 of the JSON of the reasons of seeded_profiles(2000, seed=11), as the code that wrote them a profile at a time
+# (audience.reasons.profile_reasons before 2026-12) gave them from those profiles' stored values
+PER_CUSTOMER_REASONS_SHA256 = "a12deb259042aaa5e21867cfead533dee58e53e05216ef926e73333bafd7412d"
+
+
+def test_reasons_written_a_field_at_a_time_are_those_written_a_profile_at_a_time():
+    """2,000 seeded profiles: the sentences written a field at a time (the refresh's) are, to the character, those the
+    per-customer code wrote (its digest) and those of each profile alone."""
+    columns = training._json_columns(seeded_profiles(2000, seed=11))
+    reasons = profiles_reasons(columns, AS_OF, 90)
+    assert hashlib.sha256(json.dumps(reasons).encode()).hexdigest() == PER_CUSTOMER_REASONS_SHA256
+    rows = zip(*columns.values(), strict=True)
+    alone = [profile_reasons(dict(zip(columns, values, strict=True)), AS_OF, 90) for values in rows]
+    assert reasons == alone
+    assert {key for sentences in reasons for key in sentences} == {"segment", "cluster", "churn_risk", "clv",
+                                                                   "next_purchase"}  # fmt: skip
