@@ -157,8 +157,16 @@ def delete_campaign(session: Session, campaign_id: int) -> None:
     """Delete a campaign that sent nothing, with its drafts, their variants and reviews (the database cascades,
     so a big campaign is not loaded to be deleted). Refused (Conflict) while it is being generated, and once it
     has sent email: those sends and their events are the shop's record and what scoring learns from; and while a
-    send job for it is queued or running. Each refusal for a job names the job to cancel."""
+    send job or a refresh of its drafts (service.refreshed_facts) is queued or running: the refresh went on writing
+    drafts deleted under it, and failed saying one "does not exist". Each refusal for a job names the job to cancel.
+
+    The deletion is written, and the campaign's row locked, before the checks read the jobs: a job queued for the
+    campaign at the same moment is then either one they see or one that waits for the deletion and finds the
+    campaign gone (SQLite lets one writer at a time; on PostgreSQL the refresh locks the row for each draft)."""
     campaign = get_campaign(session, campaign_id)
+    session.add(DeletedCampaign(id=campaign.id, name=campaign.name))
+    session.flush()
+    session.refresh(campaign, with_for_update=True)
     if campaign.status == "generating":
         raise Conflict.naming(
             cancel_first(session, campaign_id, "generate"),
@@ -168,10 +176,17 @@ def delete_campaign(session: Session, campaign_id: int) -> None:
         raise Conflict.naming(
             cancel_job(job_id), lambda cancel: f"Campaign {campaign_id} is being sent: cancel its job ({cancel}) first."
         )
+    if job_id := unfinished_job(session, campaign_id, "refresh_facts"):
+        raise Conflict.naming(
+            cancel_job(job_id),
+            lambda cancel: (
+                f"Campaign {campaign_id}'s drafts are being updated with the catalog's facts: cancel its job "
+                f"({cancel}) first."
+            ),
+        )
     if sent := _sent(session, campaign_id):
         their = "its" if sent.endswith(" 1 email") else "their"
         raise Conflict(f"Campaign {campaign_id} has {sent}: it is kept with {their} results.")
-    session.add(DeletedCampaign(id=campaign.id, name=campaign.name))
     session.expunge(campaign)
     session.execute(delete(Campaign).where(Campaign.id == campaign_id))
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from service.campaigns import cancel_job, get_campaign, unfinished_job
 from service.db.batches import batches
-from service.db.models import Draft, Job, Product, Review
+from service.db.models import Campaign, Draft, Job, Product, Review
 from service.db.session import session_scope
 from service.drafts import (
     APPROVE_BATCH,
@@ -168,6 +168,16 @@ def out_of_date_drafts(session: Session, campaign_id: int) -> list[int]:
     return out_of_date
 
 
+def _hold_campaign(session: Session, campaign_id: int) -> None:
+    """Keep the campaign from being deleted until this transaction ends (on PostgreSQL its row is locked against a
+    delete; on SQLite a deletion, written before it reads the jobs, sees this one), or raise CampaignNotFound, saying
+    when it was deleted, for a campaign deleted since the job began: by a deletion whose checks read the jobs before
+    this one was queued (service.campaigns.delete_campaign). Its drafts went with it, and the job failed saying one
+    "does not exist"."""
+    if session.get(Campaign, campaign_id, with_for_update={"read": True, "key_share": True}) is None:
+        get_campaign(session, campaign_id)
+
+
 def refresh_campaign(
     progress, engine: Engine, campaign_id: int, reviewer: str, models: ModelStore | None = None
 ) -> dict[str, int]:
@@ -176,7 +186,8 @@ def refresh_campaign(
     drafts it refreshed, and run again it finds only the others. Its result: how many were refreshed
     (``refreshed``), how many of those still wait for a person, flagged (``flagged``: copy stating an old price, a
     product no longer for sale), and how many were changed by someone else meanwhile and left (``changed_meanwhile``);
-    a job cancelled keeps those of the drafts it did. Refused (Conflict) while the campaign is being generated."""
+    a job cancelled keeps those of the drafts it did. Refused (Conflict) while the campaign is being generated; failed
+    (CampaignNotFound) once it was deleted, before or during the job."""
     with session_scope(engine) as session:
         if get_campaign(session, campaign_id).status == "generating":  # since the request: its drafts are rewritten
             raise Conflict(f"Campaign {campaign_id} is being generated: refresh its drafts once it is ready.")
@@ -187,6 +198,7 @@ def refresh_campaign(
     for count, draft_id in enumerate(out_of_date, start=1):
         try:
             with session_scope(engine) as session:
+                _hold_campaign(session, campaign_id)
                 draft, changes = refresh_facts(session, draft_id, reviewer, models=models)
                 flagged = draft.flagged
         except Conflict:  # reviewed or edited by someone else since it was read: nothing of it was written

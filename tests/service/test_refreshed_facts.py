@@ -335,3 +335,73 @@ def test_the_review_page_offers_the_refresh_on_the_draft_and_the_campaign(client
     said = unescape(client.get(bulk.headers["location"]).text)
     assert f"Updated {refreshed} draft{'s' if refreshed != 1 else ''} with the catalog's facts." in said
     assert "data-running" not in said and 'id="refresh-facts"' in said  # ended: the page may start another
+
+
+def _held_before_its_second_draft(monkeypatch) -> tuple[threading.Event, threading.Event]:
+    """Hold a refresh job between its first draft and its second (its first committed, nothing of the second read),
+    until ``go_on``; (``between``, ``go_on``)."""
+    from service import refreshed_facts
+
+    between, go_on = threading.Event(), threading.Event()
+    refresh_one = refreshed_facts.refresh_facts
+    calls = []
+
+    def held_before_the_second(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 2:
+            between.set()
+            assert go_on.wait(60)
+        return refresh_one(*args, **kwargs)
+
+    monkeypatch.setattr(refreshed_facts, "refresh_facts", held_before_the_second)
+    return between, go_on
+
+
+def test_a_campaign_is_not_deleted_while_its_drafts_are_refreshed(client, demo_files, engine, monkeypatch):
+    campaign_id, before = _out_of_date_campaign(client, demo_files, engine, monkeypatch)
+    between, go_on = _held_before_its_second_draft(monkeypatch)
+    job_id = client.post(f"/campaigns/{campaign_id}/drafts/refresh-facts", json={"reviewer": "Ola"}).json()["job_id"]
+    try:
+        assert between.wait(60)
+        refused = client.delete(f"/campaigns/{campaign_id}")
+    finally:
+        go_on.set()
+    assert refused.status_code == 409, refused.text
+    assert "being updated with the catalog's facts" in refused.json()["message"]
+    assert f"POST /jobs/{job_id}/cancel" in refused.json()["message"]
+    job = _ended(client, job_id)
+    assert job["status"] == "succeeded" and job["result"]["refreshed"] == len(before), job
+    assert client.get(f"/campaigns/{campaign_id}").status_code == 200
+    assert len(_refreshed_drafts(client, before)) == len(before)
+
+
+def test_a_refresh_whose_campaign_is_deleted_under_it_fails_saying_so(client, demo_files, engine, monkeypatch):
+    """A deletion whose checks read the jobs before the refresh's was queued (PostgreSQL lets them interleave):
+    the job says its campaign was deleted, not that a draft "does not exist"."""
+    from service import refreshed_facts
+    from service.db.models import Campaign, DeletedCampaign
+    from service.db.session import session_scope
+
+    campaign_id, _ = _out_of_date_campaign(client, demo_files, engine, monkeypatch)
+    found, go_on = threading.Event(), threading.Event()
+    find = refreshed_facts.out_of_date_drafts
+
+    def found_then_held(*args, **kwargs):
+        out_of_date = find(*args, **kwargs)
+        found.set()
+        assert go_on.wait(60)
+        return out_of_date
+
+    monkeypatch.setattr(refreshed_facts, "out_of_date_drafts", found_then_held)
+    job_id = client.post(f"/campaigns/{campaign_id}/drafts/refresh-facts", json={"reviewer": "Ola"}).json()["job_id"]
+    try:
+        assert found.wait(60)
+        with session_scope(engine) as session:  # as delete_campaign does once its checks passed
+            session.add(DeletedCampaign(id=campaign_id, name="Test campaign"))
+            session.query(Campaign).filter(Campaign.id == campaign_id).delete()
+    finally:
+        go_on.set()
+    job = _ended(client, job_id)
+    assert job["status"] == "failed" and job["error"].startswith(
+        f"Campaign {campaign_id} ('Test campaign') was deleted"
+    )
