@@ -5,7 +5,9 @@ or acknowledged, P(click | open) the share of those engaged emails that were ack
 closest thing to a click), and P(conversion | click) the share of e-mailed Hillstrom customers' site visits
 that ended in a purchase. An optional copy model (Upworthy) moves P(click | open) by the relative appeal of the subject:
 ``odds × exp(copy score − mean copy score of the batch)``, for English subjects only (it learned from English
-headlines; a German or Russian subject's score says nothing about its appeal).
+headlines; a German or Russian subject's score says nothing about its appeal). Variants that name the subjects they
+are compared with (the ``COMPARED_WITHIN`` column: each draft's own variants, for drafts scored together as each would
+be alone) take the mean over those instead of the batch's.
 
 Blending rule, per link of the chain (open, click | open, conversion | click), in log-odds:
 ``logit p = (1 − w) · logit p_prior + w · logit p_shop`` with ``w = n / (n + k)``, where ``n`` is the number of
@@ -48,6 +50,8 @@ DEFAULT_RATES = {"open": 0.196, "click": 0.177, "conversion": 0.064}
 EPSILON = 1e-4
 BLEND_VERSION = 2
 LINKS = ("open", "click", "conversion")
+# The column naming, where variants carry it, the group whose subjects each variant's appeal is measured against.
+COMPARED_WITHIN = "compared_within"
 
 
 @dataclass
@@ -82,9 +86,10 @@ class PublicPrior:
         return cls(rates, copy_model)
 
     def subject_appeal(self, variants: pd.DataFrame) -> np.ndarray | None:
-        """Each variant's copy score minus the mean over the batch's English variants, in log-odds of a click
-        (None without a copy model or subjects). The copy model learned from English headlines, so variants
-        in another locale (the ``locale`` column, when there is one) get NaN: no appeal is known."""
+        """Each variant's copy score minus the mean over the batch's English variants (over those of its
+        ``COMPARED_WITHIN`` group, where the variants carry that column), in log-odds of a click (None without a
+        copy model or subjects). The copy model learned from English headlines, so variants in another locale (the
+        ``locale`` column, when there is one) get NaN: no appeal is known."""
         if self.copy_model is None or not len(variants) or "subject" not in variants.columns:
             return None
         english = np.ones(len(variants), dtype=bool)
@@ -93,7 +98,15 @@ class PublicPrior:
         appeal = np.full(len(variants), np.nan)
         if english.any():
             scores = self.copy_model.score(variants.loc[english, "subject"].fillna("").astype(str))
-            appeal[english] = scores - scores.mean()
+            if COMPARED_WITHIN not in variants.columns:
+                appeal[english] = scores - scores.mean()
+            else:
+                groups = variants[COMPARED_WITHIN].to_numpy()[english]
+                centred = np.empty_like(scores)
+                for group in pd.unique(groups):  # each group's mean as the group scored alone has it, to the float
+                    rows = groups == group
+                    centred[rows] = scores[rows] - scores[rows].mean()
+                appeal[english] = centred
         return appeal
 
     def links(self, variants: pd.DataFrame) -> dict[str, np.ndarray]:

@@ -641,21 +641,22 @@ def edit_variant(
     variant.edited = True
     rerender_variant(session, draft, variant)
     if models is not None:
-        score_again(draft, models)
+        score_again([draft], models)
         mark_stale(draft.campaign)
     session.flush()
     return draft
 
 
-def score_again(draft: Draft, models: ModelStore) -> None:
-    """Score the draft's variants again with the engagement model, and its review floors' flag reasons with them;
-    nothing before any scoring model is trained."""
+def score_again(drafts: list[Draft], models: ModelStore) -> None:
+    """Score the drafts' variants again with the engagement model, in one pass for them all, and their review floors'
+    flag reasons with them; nothing before any scoring model is trained."""
     from service.pipeline.flags import refresh_floor_reasons
-    from service.pipeline.generate import rescore_draft
+    from service.pipeline.generate import rescore_drafts
 
     try:
         engagement = models.get("engagement")
     except NotReady:  # drafts imported or made before any scoring model: nothing to score them with
         return
-    rescore_draft(draft, engagement)
-    refresh_floor_reasons(draft)
+    rescore_drafts(drafts, engagement)
+    for draft in drafts:
+        refresh_floor_reasons(draft)

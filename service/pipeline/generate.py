@@ -277,32 +277,46 @@ def _variant_row(recipient: dict[str, Any], campaign_type: str, label: str, copy
     }  # fmt: skip
 
 
-def rescore_draft(draft: Draft, engagement) -> None:
-    """After an edit: score a saved draft's variants again and update their predictions and reasons. The chosen
-    variant stays: the person editing it decides now, seeing the new figures."""
-    by_label = _scored(draft, {}, engagement)
-    for variant in draft.variants:
-        score = by_label.loc[variant.label]
-        variant.p_open, variant.p_click = float(score.p_open), float(score.p_click)
-        variant.p_conversion, variant.reasons = float(score.p_conversion), list(score.reasons)
+def rescore_drafts(drafts: list[Draft], engagement) -> None:
+    """Score saved drafts' variants again and update their predictions and reasons: all of them in one pass of the
+    model, each draft's as it would be scored alone (its variants' subjects compared with each other only), so that a
+    refresh of many drafts scores them as an edit of each would. The chosen variants stay: the person editing one
+    decides now, seeing the new figures."""
+    from scoring.pipeline import score_drafts
+    from scoring.prior import COMPARED_WITHIN
+
+    rows = [
+        row | {"draft_id": draft.id, COMPARED_WITHIN: draft.id} for draft in drafts for row in _variant_rows(draft, {})
+    ]
+    if not rows:
+        return
+    by_variant = score_drafts(pd.DataFrame(rows), engagement).variants.set_index(["draft_id", "variant_id"])
+    for draft in drafts:
+        for variant in draft.variants:
+            score = by_variant.loc[(draft.id, variant.label)]
+            variant.p_open, variant.p_click = float(score.p_open), float(score.p_click)
+            variant.p_conversion, variant.reasons = float(score.p_conversion), list(score.reasons)
 
 
 def score_in_place_of(draft: Draft, label: str, copy: Any, checks_passed: bool, engagement) -> dict[str, Any]:
     """The predictions and reasons ``copy`` (subject, preheader, intro, product_lines) would have as the draft's
     variant ``label``, scored beside its other variants as an edit's are; the draft is left as it is."""
-    score = _scored(draft, {label: (copy, checks_passed)}, engagement).loc[label]
+    from scoring.pipeline import score_drafts
+
+    rows = _variant_rows(draft, {label: (copy, checks_passed)})
+    scored = score_drafts(pd.DataFrame(rows), engagement, draft_column="customer_id")
+    score = scored.variants.set_index("variant_id").loc[label]
     return {
         "p_open": float(score.p_open), "p_click": float(score.p_click), "p_conversion": float(score.p_conversion),
         "reasons": list(score.reasons),
     }  # fmt: skip
 
 
-def _scored(draft: Draft, instead: dict[str, tuple[Any, bool]], engagement) -> pd.DataFrame:
-    """The draft's variants scored, by label; ``instead`` gives copy (and whether it passed its checks) to score in
-    place of a variant's."""
+def _variant_rows(draft: Draft, instead: dict[str, tuple[Any, bool]]) -> list[dict[str, Any]]:
+    """The draft's variants in the shape the engagement model scores; ``instead`` gives copy (and whether it passed
+    its checks) to score in place of a variant's."""
     from generation.locales import language_of
     from generation.render import html_locale
-    from scoring.pipeline import score_drafts
 
     customer = draft.customer
     recipient = {
@@ -312,12 +326,10 @@ def _scored(draft: Draft, instead: dict[str, tuple[Any, bool]], engagement) -> p
         **email_features((customer.profile or {}).get("churn_risk"), draft.recommendations or []),
     }  # fmt: skip
     copies = {v.label: instead.get(v.label, (v, all(c["passed"] for c in v.checks))) for v in draft.variants}
-    rows = [
+    return [
         _variant_row(recipient, draft.campaign.campaign_type, label, copy, passed)
         for label, (copy, passed) in copies.items()
     ]
-    scored = score_drafts(pd.DataFrame(rows), engagement, draft_column="customer_id")
-    return scored.variants.set_index("variant_id")
 
 
 def clear_untouched_drafts(session: Session, campaign_id: int) -> set[str]:
