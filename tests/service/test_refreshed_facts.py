@@ -1,12 +1,15 @@
 """Refreshing a draft's email with the catalog's facts of now: a draft whose product changed price could only be
 rejected (an edit changes the copy, not the prices shown, and approval refuses it), so 34 of 268 drafts of an Online
-Retail campaign stayed stuck. Through the API on SQLite and the review page over HTTP."""
+Retail campaign stayed stuck. Through the API on SQLite and the review page over HTTP; a deletion racing a refresh
+on PostgreSQL too."""
 
 from __future__ import annotations
 
 import threading
 import time
 from html import unescape
+
+import pytest
 
 from generation.guardrails import check_label
 from tests.service.conftest import generated_campaign, trained_shop
@@ -477,3 +480,57 @@ def test_drafts_scored_together_get_the_scores_each_gets_scored_alone(
         key: figures[:4] for key, figures in alone.items()
     }
     assert len({p_click for _, p_click, *_ in together.values()}) > 1  # the copy model's appeal moved them
+
+
+@pytest.mark.postgres
+def test_on_postgres_a_refresh_queued_as_its_campaign_is_deleted_waits_and_says_it_was_deleted(postgres_url):
+    """PostgreSQL lets a refresh be queued after a deletion read the jobs and before it commits: the refresh's
+    transaction for its next drafts waits for the deletion, then says the campaign was deleted, where it wrote under
+    drafts going away."""
+    from sqlalchemy import text
+    from sqlalchemy.orm import Session
+
+    from service.campaigns import delete_campaign, ensure_brand
+    from service.db.migrate import upgrade
+    from service.db.models import Campaign
+    from service.db.session import session_scope
+    from service.errors import CampaignNotFound
+    from service.refreshed_facts import _hold_campaign
+    from tests.service.conftest import new_postgres_database
+
+    engine = new_postgres_database(postgres_url, "refresh_delete_race")
+    upgrade(engine)
+    with session_scope(engine) as session:
+        campaign = Campaign(name="spring", brand=ensure_brand(session, "hearth"), campaign_type="vip")
+        session.add(campaign)
+        session.flush()
+        campaign_id = campaign.id
+    deleting, raised = Session(engine), []
+
+    def next_batch() -> None:
+        try:
+            with session_scope(engine) as session:
+                _hold_campaign(session, campaign_id)
+        except Exception as error:  # the test reports it
+            raised.append(error)
+
+    try:
+        delete_campaign(deleting, campaign_id)  # its checks read no job of the campaign; not yet committed
+        refreshing = threading.Thread(target=next_batch)
+        refreshing.start()
+        with engine.connect() as watcher:  # until the refresh waits on the deletion's lock
+            for _ in range(200):
+                waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                if watcher.execute(text(waiting)).scalar():
+                    break
+                time.sleep(0.05)
+            else:
+                raise AssertionError("the refresh did not wait for the deletion")
+        assert not raised
+        deleting.commit()
+        refreshing.join(timeout=30)
+    finally:
+        deleting.close()
+        engine.dispose()
+    assert len(raised) == 1 and isinstance(raised[0], CampaignNotFound), raised
+    assert str(raised[0]).startswith(f"Campaign {campaign_id} ('spring') was deleted on ")
