@@ -53,9 +53,9 @@ def validate_orders(orders: pd.DataFrame, row_name: RowName = data_row) -> pd.Da
 
     Raises :class:`InvalidOrders` naming the column (and the first bad row, as ``row_name`` calls it: "row 1"
     for the frame's first row by default) when a required column is missing, a value (or, where the column is
-    given, an ``order_id``) is empty or cannot be read, a kind is unknown, a purchase's amount is not positive (a
-    return given as a negative purchase would make spend, CLV and order counts wrong: it is told to say ``kind``
-    return) or a discount is negative.
+    given, an ``order_id`` or ``product_id``) is empty or cannot be read, a kind is unknown, a purchase's amount is
+    not positive (a return given as a negative purchase would make spend, CLV and order counts wrong: it is told to
+    say ``kind`` return) or a discount is negative.
     """
     missing = [column for column in REQUIRED_COLUMNS if column not in orders.columns]
     if missing:
@@ -75,8 +75,9 @@ def validate_orders(orders: pd.DataFrame, row_name: RowName = data_row) -> pd.Da
     if lost := first_inexact_id(ids):
         raise InvalidOrders(lost[1], column="customer_id", where=row_name(lost[0]))
     clean["customer_id"] = id_strings(ids)
-    if "order_id" in clean.columns:
-        _refuse_lines_of_no_order(clean["order_id"], row_name)
+    for optional_id in ("order_id", "product_id"):
+        if optional_id in clean.columns:
+            _refuse_lines_without(optional_id, clean[optional_id], row_name)
     timestamps, order_problem = parse_dates(clean["timestamp"])
     if order_problem:
         raise InvalidOrders(
@@ -131,16 +132,26 @@ def validate_orders(orders: pd.DataFrame, row_name: RowName = data_row) -> pd.Da
     return clean
 
 
-def _refuse_lines_of_no_order(order_ids: pd.Series, row_name: RowName) -> None:
-    """Raises naming the first line, of any kind, whose ``order_id`` is empty, as ``tailor import orders`` refuses it:
-    such a line belonged to no order, so it was left out of frequency, monetary value and the churn model's orders
-    while BG/NBD counted its purchase day."""
-    blank = order_ids.isna() | (order_ids.astype(str).str.strip() == "")
+# What a line without its id is told to do: the column, where given, is on every line, as `tailor import orders` asks.
+_GIVE_THE_ID = {
+    "order_id": "give each line the id of its order (the lines of one order share it), or leave the column out to "
+    "take a customer's lines at one moment for one order",
+    "product_id": "give each line the id of its product (its sku, as the products name it), or leave the column out "
+    "(the models then go without the products' features, and a return comes off its customer's spend evenly)",
+}
+
+
+def _refuse_lines_without(column: str, ids: pd.Series, row_name: RowName) -> None:
+    """Raises naming the first line, of any kind, whose ``column`` (``order_id`` or ``product_id``) is empty, as
+    ``tailor import orders`` refuses it. A line of no order was left out of frequency, monetary value and the churn
+    model's orders while BG/NBD counted its purchase day; a line of no product was left out of its customer's
+    distinct products and the products' come-back rates, and a return of no product cancelled a purchase of no
+    product as though they were one product."""
+    blank = ids.isna() | (ids.astype(str).str.strip() == "")
     if blank.any():
         raise InvalidOrders(
-            f"order_id is empty{how_many_more(blank)}; give each line the id of its order (the lines of one order "
-            "share it), or leave the column out to take a customer's lines at one moment for one order",
-            column="order_id",
+            f"{column} is empty{how_many_more(blank)}; {_GIVE_THE_ID[column]}",
+            column=column,
             where=row_name(first_position(blank)),
         )
 

@@ -107,6 +107,32 @@ def test_a_line_without_its_order_id_is_refused_by_its_row(blank):
         validate_orders(frame)
 
 
+@pytest.mark.parametrize("blank", [None, "", "  "])
+def test_a_line_without_its_product_id_is_refused_by_its_row(blank):
+    """A line whose product_id was empty was taken by `tailor audience --orders`: left out of its customer's distinct
+    products and of the products' come-back rates, and a return without one cancelled a purchase without one as
+    though it were the same product, where `tailor import orders` refuses it as empty. Lines of other kinds are
+    refused too, as the import refuses them."""
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "b"],
+            "order_id": ["1", "2", "3", "4"],
+            "product_id": ["p", "q", "p", "q"],
+            "timestamp": ["2024-01-01", "2024-02-01", "2024-01-01", "2024-01-02"],
+            "amount": [10.0, 20.0, 5.0, 6.0],
+            "kind": ["purchase", "purchase", "purchase", "view"],
+        }
+    )
+    frame.loc[1, "product_id"] = blank
+    with pytest.raises(InvalidOrders, match=r"^row 2, column 'product_id': product_id is empty; give each line"):
+        validate_orders(frame)
+    frame.loc[3, "product_id"] = blank
+    with pytest.raises(InvalidOrders, match=r"row 2, column 'product_id': product_id is empty \(2 lines have none\)"):
+        validate_orders(frame)
+    frame["product_id"] = ["p", "q", "p", "q"]
+    assert list(validate_orders(frame)["product_id"]) == ["p", "q", "p"]  # the view left out, as before
+
+
 def test_an_id_a_spreadsheet_saved_in_scientific_notation_is_refused_by_its_row():
     """`tailor audience --orders` scored customer "1.23457E+16", an id the shop does not have."""
     frame = pd.DataFrame({"customer_id": ["a", "1.23457E+16"], "timestamp": ["2024-01-01"] * 2, "amount": [1, 2]})

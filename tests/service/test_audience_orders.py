@@ -270,10 +270,15 @@ def test_purchase_lines_read_by_keys_are_those_read_joined(any_engine, demo_file
 
 
 @pytest.mark.skipif(not available(ONLINE_RETAIL), reason="Online Retail (../shared/data) is absent")
-def test_an_online_retail_line_without_its_invoice_is_refused_by_the_import_and_the_audience_alike(engine, tmp_path):
-    """Real lines of 50 customers of the UCI shop with one line's InvoiceNo blanked: `tailor import orders` refused
-    it by its line, while `tailor audience --orders` took it, left it out of its customer's frequency and monetary
-    value (9 orders at 357.74 where the file holds 10 at 323.75), though BG/NBD's purchase days kept its spend."""
+@pytest.mark.parametrize("column", ["order_id", "product_id"])
+def test_an_online_retail_line_without_its_invoice_or_stock_code_is_refused_by_the_import_and_the_audience_alike(
+    engine, tmp_path, column
+):
+    """Real lines of 50 customers of the UCI shop with one line's InvoiceNo, or every postage line's StockCode,
+    blanked: `tailor import orders` refused the file by its first such line, while `tailor audience --orders` took
+    it. A line of no invoice was left out of its customer's frequency and monetary value (9 orders at 357.74 where
+    the file holds 10 at 323.75), though BG/NBD's purchase days kept its spend; lines of no product were left out
+    of their customers' distinct products and the products' come-back rates. The file as it was, both take."""
     raw = pd.read_parquet(data_path(ONLINE_RETAIL))
     raw = raw[raw.CustomerID.notna() & (raw.Quantity > 0) & (raw.UnitPrice > 0) & ~raw.InvoiceNo.str.startswith("C")]
     customers = raw.CustomerID.astype(int).astype(str)
@@ -286,23 +291,29 @@ def test_an_online_retail_line_without_its_invoice_is_refused_by_the_import_and_
         }
     ).drop_duplicates(["order_id", "product_id"]).reset_index(drop=True)  # fmt: skip
     alone = orders.groupby("order_id")["product_id"].transform("size") == 1  # an invoice of one line
-    blanked = int(np.flatnonzero(alone)[0])
-    orders.loc[blanked, "order_id"] = ""
-    path = tmp_path / "orders.csv"
+    blanks = np.flatnonzero(alone)[:1] if column == "order_id" else np.flatnonzero(orders.product_id == "POST")
+    assert len(blanks) == 1 or len(blanks) > 10  # an invoice; the postage lines, of many invoices
+    whole, path = tmp_path / "whole.csv", tmp_path / "orders.csv"
+    orders.to_csv(whole, index=False)
+    skus = pd.DataFrame({"sku": orders.product_id.unique()})
+    orders.loc[blanks, column] = ""
     orders.to_csv(path, index=False)
     with session_scope(engine) as session:
         import_frame(session, "customers", pd.DataFrame({"customer_id": orders.customer_id.unique()}).assign(
             email=lambda c: c.customer_id + "@example.com", first_name="A", locale="en", marketing_consent="true"
         ))  # fmt: skip
-        products = orders.drop_duplicates("product_id")
-        import_frame(session, "products", products[["product_id"]].rename(columns={"product_id": "sku"}).assign(
+        import_frame(session, "products", skus.assign(
             name="x", category="", price="1", currency="GBP", description="", url="", in_stock="true"
         ))  # fmt: skip
-    line = blanked + 2  # the header is line 1
+    line = int(blanks[0]) + 2  # the header is line 1
     with (
-        pytest.raises(InvalidInput, match=f"row {line}, column 'order_id': is empty"),
+        pytest.raises(InvalidInput, match=f"row {line}, column '{column}': is empty"),
         session_scope(engine) as session,
     ):
         import_file(session, "orders", path)
-    with pytest.raises(InvalidOrders, match=f"^orders.csv, line {line}, column 'order_id': order_id is empty;"):
+    count = f" \\({len(blanks)} lines have none\\)" if len(blanks) > 1 else ""
+    with pytest.raises(InvalidOrders, match=f"^orders.csv, line {line}, column '{column}': {column} is empty{count};"):
         audience_from_file(path, as_of=date(2011, 12, 10))
+    with session_scope(engine) as session:
+        assert import_file(session, "orders", whole).rows == len(orders)
+    assert len(audience_from_file(whole, as_of=date(2011, 12, 10))) == 50
