@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from service import unsubscribe_spool
 from service.db.models import Send
 from service.db.session import session_scope, take_the_write_lock
-from service.errors import InvalidInput, is_database_busy
+from service.errors import is_database_busy
 from service.events import stopped_by_unsubscribe
 from service.unsubscribe import LinkNotFound, stop, target_of
 
@@ -42,10 +42,7 @@ def apply_kept(engine: Engine) -> int:
                 target = target_of(session, one.send_id)
             except LinkNotFound:  # erased since, and nobody has its address: nobody to mail
                 continue
-            try:
-                stop(session, target, one.clicked_at)
-            except InvalidInput:  # a moment the clock since makes impossible (set back): the unsubscribe still holds
-                stop(session, target, None)
+            stop(session, target, one.clicked_at)  # now, where the clock set back since puts the click still to come
     unsubscribe_spool.forget({one.id for one in waiting})
     return len(waiting)
 

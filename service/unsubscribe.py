@@ -27,7 +27,7 @@ from service.clock import utcnow
 from service.db.models import Brand, Campaign, Customer, ErasedSend, Send
 from service.db.session import busy_wait_at_most
 from service.erasures import customers_with_addresses
-from service.errors import NotFound, is_database_busy
+from service.errors import InvalidInput, NotFound, is_database_busy
 from service.events import ingest_events, stopped_by_unsubscribe
 from service.schemas import EventIn
 from service.signed_links import UnsubscribeLinks
@@ -106,14 +106,19 @@ def answer_probe(session: Session, token: str) -> str | None:
 
 def stop(session: Session, target: Send | list[Customer], clicked_at: datetime | None) -> None:
     """Unsubscribe whom a link's ``target`` (``target_of``) stops, as of ``clicked_at`` (None: now): nothing when they
-    all are already (a second visit, an unsubscribe kept while the database was busy and written twice)."""
+    all are already (a second visit, an unsubscribe kept while the database was busy and written twice). A kept
+    click's moment that the clock, set back since, puts still to come is refused by the events' check: the
+    unsubscribe still holds, as of now (the writer of kept ones and a click again while one is kept alike)."""
     if not isinstance(target, Send):
-        # the link was another's: the erased customer's
+        # the link was another's: the erased customer's (consent.effective takes a moment after now for now)
         consent.unsubscribe_all(session, [customer.id for customer in target], consent.ADDRESS, clicked_at)
         stop_shared_addresses(session, [customer.id for customer in target])
     elif not all(customer.unsubscribed for customer in stopped_by_unsubscribe(session, target)):
         event = EventIn(send_id=target.id, kind="unsubscribe", occurred_at=clicked_at)
-        ingest_events(session, [event], through="link")
+        try:
+            ingest_events(session, [event], through="link")
+        except InvalidInput:  # refused whole, nothing written
+            ingest_events(session, [event.model_copy(update={"occurred_at": None})], through="link")
 
 
 def _page_of(session: Session, target: Send | list[Customer]) -> Subscription:

@@ -13,14 +13,15 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from service import clock, unsubscribe_spool
 from service import unsubscribe as unsubscribe_ops
-from service import unsubscribe_spool
 from service.clock import utcnow
 from service.consent import consent_history
 from service.db.models import Customer, Event, Send
 from service.db.session import session_scope
 from service.kept_unsubscribes import apply_kept
 from service.signed_links import UnsubscribeLinks
+from tests.service.conftest import set_host_clock_off
 from tests.service.test_sending import approved_draft, new_campaign, send_job
 
 # What the page says while the unsubscribe waits on disk: the truth, that it is recorded and holds before any email.
@@ -208,3 +209,34 @@ def test_a_click_again_while_kept_keeps_nothing_more_and_the_first_click_is_the_
     assert apply_kept(engine) == 1 and unsubscribe_spool.kept() == []
     unsubscribed, changes, moments = _recorded(engine, customer_id)
     assert unsubscribed and [moment for moment, _ in changes] == moments == [kept[0].clicked_at]
+
+
+def test_a_click_again_after_the_clock_was_set_back_is_written_now_as_the_writer_writes_a_kept_one(
+    client, engine, locked, monkeypatch
+):
+    """A click again while the first was kept reused the first click's moment; the host's clock set back since (by
+    more than the events' allowed skew) made that moment one still to come, and the click was refused as dated after
+    now, where the writer of kept unsubscribes writes such a one at the current time. The click is the unsubscribe:
+    written now, and the kept one then finds it done and records nothing more."""
+    customer_id, send_id = _mailed_before(engine)
+    token = UnsubscribeLinks.configured().token(send_id)
+    release = locked()
+    try:
+        with session_scope(engine) as session:  # the route's work, without waking the app's writer of kept ones
+            first = unsubscribe_ops.unsubscribe(session, token)
+        kept = unsubscribe_spool.kept()
+    finally:
+        release()
+    assert first.kept_for_later and len(kept) == 1
+
+    set_host_clock_off(monkeypatch, -timedelta(hours=1))  # set back an hour (by hand, or a clock sync's step)
+    before = clock.utcnow()
+    page = client.post(f"/unsubscribe/{token}")
+    after = clock.utcnow()
+
+    assert page.status_code == 200 and "You are unsubscribed" in page.text and KEPT not in page.text, page.text
+    unsubscribed, changes, moments = _recorded(engine, customer_id)
+    assert after < kept[0].clicked_at - timedelta(minutes=50)
+    assert unsubscribed and len(changes) == 1 and before <= changes[0][0] <= after and moments == [changes[0][0]]
+    assert apply_kept(engine) == 1 and unsubscribe_spool.kept() == []
+    assert _recorded(engine, customer_id) == (unsubscribed, changes, moments)
