@@ -24,9 +24,10 @@ import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
-from recommenders.base import FitProgress, Recommender, top_k
+from recommenders.base import FitProgress, Recommender
 from recommenders.blend_signals import FEATURES, Signals
 from recommenders.interactions import CodedLines, Preparation, positions_in, prepare, purchase_matrix
+from recommenders.top_k import top_k
 
 # Used when there is too little data to learn weights: re-orders first, then collaborative discoveries.
 _DISCOVERY = {"collaborative": 1.0, "neighbours": 0.5, "content": 0.2, "popularity": 0.3, "popularity_now": 0.3}

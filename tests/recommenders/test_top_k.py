@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from evals.recommenders.bench import synthetic_interactions
-from recommenders.base import top_k
 from recommenders.registry import create
+from recommenders.top_k import top_k
 
 
 def _reference(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
