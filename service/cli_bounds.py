@@ -38,6 +38,10 @@ DEMO_CUSTOMERS = Bounds(min=50, max=DEMO_CUSTOMERS_MAX)
 CampaignOption = Annotated[
     int, typer.Option("--campaign", **ROW_ID, help="the campaign's id (`tailor campaigns list`)")
 ]
+# The campaign a command acts on, as `tailor campaigns list` shows its id.
+CampaignId = Annotated[
+    int, typer.Argument(metavar="CAMPAIGN", **ROW_ID, help="the campaign's id (`tailor campaigns list`)")
+]
 
 _NEGATIVE = re.compile(r"-\d+")
 

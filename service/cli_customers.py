@@ -1,12 +1,16 @@
 """The right to erasure from the command line, for a shop that runs no server: `tailor customers erase` and
-`tailor customers lift-erasure`, as DELETE /customers/{id} and POST /erasures/lift. Registered on the `customers`
-group by service.cli; heavy imports happen inside the commands."""
+`tailor customers lift-erasure`, as DELETE /customers/{id} and POST /erasures/lift; and the right of access, `tailor
+customers export`. Registered on the `customers` group by service.cli; heavy imports happen inside the commands."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from service.cli_outputs import _output_path
 
 
 def customers_erase(
@@ -47,3 +51,30 @@ def customers_lift_erasure(
     with session_scope(command_engine()) as session:
         lifted = lift_erasures(session, customer_id, email)
     typer.echo(f"lifted {counted(lifted, 'erasure', 'erasures')}: the next import brings them in")
+
+
+def customers_export(
+    customer_id: Annotated[str, typer.Argument(metavar="CUSTOMER_ID", help="the shop's id of the customer")],
+    out: Annotated[
+        Path | None, typer.Option(help="the JSON file to write; default: the screen", callback=_output_path)
+    ] = None,
+) -> None:
+    """Everything Tailor holds about one customer, as JSON, for the shop to hand over when the customer asks (a
+    subject access request)."""
+    from service.cli import _echo, command_engine
+    from service.db.session import session_scope
+    from service.subject_access import subject_access
+
+    with session_scope(command_engine()) as session:
+        document = subject_access(session, customer_id).model_dump_json(indent=2)
+    if out is None:
+        typer.echo(document)
+        return
+    from generation.export import private_opener
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # everything held of a person: its owner's alone, as a campaign's export (the umask left it for every user)
+    with open(out, "w", encoding="utf-8", opener=private_opener) as handle:
+        os.chmod(handle.fileno(), 0o600)  # a file that was there keeps its mode otherwise
+        handle.write(document + "\n")
+    _echo(f"wrote what Tailor holds about customer {customer_id} to {out}")

@@ -243,7 +243,7 @@ def test_the_eval_example_in_the_help_runs_as_written():
     import importlib
     import re
 
-    from service.cli import eval as eval_command
+    from service.cli_eval import eval as eval_command
 
     example = re.search(r"`tailor eval (\S+) ([^`]*)`", eval_command.__doc__)
     area, options = example.group(1), example.group(2).split()

@@ -157,7 +157,7 @@ def test_send_mails_the_approved_drafts_through_the_smtp_server(engine, tailor_h
 def test_send_says_why_drafts_were_held_back_and_skipped():
     """`tailor send` put every draft held back down to changed products, though the due-check holds late ones back and
     a send those whose copy fails a check; and every skip down to an unsubscribe or a bounce."""
-    from service.cli import _send_words
+    from service.cli_sending import _send_words
 
     result = {
         "sent": 3, "skipped": 2, "waiting": 0, "deferred": 0, "refused": [],
@@ -174,7 +174,7 @@ def test_send_says_why_drafts_were_held_back_and_skipped():
 
 def test_send_says_how_many_drafts_wait_in_words_that_agree_with_their_number():
     """Several waiting drafts were told "4 approved drafts wait for its send time"."""
-    from service.cli import _send_words
+    from service.cli_sending import _send_words
 
     for waiting, told in [
         (1, "1 approved draft waits for its send time (1 held back by the contact policy)"),
@@ -200,7 +200,7 @@ def test_send_says_how_many_drafts_wait_in_words_that_agree_with_their_number():
 def test_send_says_when_the_next_draft_falls_due_on_the_shop_s_clock(monkeypatch, shop_zone, told):
     """A marketer of a Berlin shop read "the next falls due 2026-12-07T03:00:00Z" for an email going at 04:00
     there: the shop's clock (TAILOR_SEND_TIMEZONE) says it, with UTC beside it as the logs and the API keep it."""
-    from service.cli import _send_words
+    from service.cli_sending import _send_words
 
     monkeypatch.setenv("TAILOR_SEND_TIMEZONE", shop_zone)
     result = {"sent": 0, "skipped": 0, "waiting": 1, "deferred": 0, "refused": []}

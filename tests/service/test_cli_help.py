@@ -13,7 +13,8 @@ import pytest
 from typer.main import get_command
 from typer.testing import CliRunner
 
-from service.cli import EVAL_AREAS, app
+from service.cli import app
+from service.cli_eval import EVAL_AREAS
 
 WIDE = {"COLUMNS": "200"}  # wider than any docstring's line, so that a line ending in the output is the source's
 

@@ -198,7 +198,7 @@ def test_send_due_and_a_server_s_due_check_at_once_mail_each_draft_once(shared_e
 def test_send_due_tells_a_campaign_left_for_the_next_check_and_one_the_mail_server_stopped(capsys):
     """A campaign being generated since the check began, and the counts a failed send kept (no `waiting` among
     them), each told under its id rather than ending the command in a KeyError."""
-    from service.cli import _tell_due_sends
+    from service.cli_sending import _tell_due_sends
 
     _tell_due_sends({
         "4": {"sent": 0, "not_sent": "Campaign 4 is being generated: send it once it is ready."},

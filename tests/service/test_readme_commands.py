@@ -8,7 +8,8 @@ from pathlib import Path
 
 from typer.main import get_command
 
-from service.cli import EVAL_AREAS, app
+from service.cli import app
+from service.cli_eval import EVAL_AREAS
 
 README = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
 

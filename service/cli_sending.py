@@ -1,0 +1,130 @@
+"""`tailor send` (a campaign's approved drafts, now) and `tailor send-due` (every campaign's drafts that are due,
+from cron), and what a send did, in words. Registered on the app by service.cli; heavy imports happen inside the
+commands."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from service.cli_bounds import COUNT, CampaignOption
+
+# `tailor send` and `tailor send-due`: mail even where the link check fails (sending.send_campaign's links_must_answer).
+UncheckedLinks = Annotated[
+    bool, typer.Option("--unchecked-links", help="send even though Tailor does not answer this machine where the "
+                       "unsubscribe links lead (TAILOR_PUBLIC_URL), when it does answer the recipients there"),
+]  # fmt: skip
+
+
+def send(
+    campaign: CampaignOption,
+    batch_size: Annotated[
+        int | None, typer.Option("--batch-size", **COUNT, help="send at most this many emails now, to the first "
+                                 "customers in the audience's order")
+    ] = None,
+    unchecked_links: UncheckedLinks = False,
+) -> None:  # fmt: skip
+    """Send the campaign's approved drafts now through the shop's SMTP server (TAILOR_SMTP_*): customers who
+    unsubscribed or bounced are skipped, drafts whose products changed go back to review, and those the contact policy
+    holds back wait; run it again to send them when they fall due (the next is said on the shop's clock,
+    TAILOR_SEND_TIMEZONE, and in UTC). Nothing is sent while no Tailor server (`tailor
+    serve`) answers where the emails' unsubscribe links lead."""
+    from service.cli import _echo, _engine_after_crashes, progress_bar
+    from service.pipeline.campaign_runs import send_now
+
+    with progress_bar("sending") as update:
+        result = send_now(
+            _engine_after_crashes(), campaign, batch_size, listener=update, links_must_answer=not unchecked_links
+        )
+    for line in _send_words(result):
+        typer.echo(line)
+    for warning in result.get("warnings", []):
+        _echo(f"warning: {warning}")
+
+
+def send_due(
+    unchecked_links: UncheckedLinks = False,
+) -> None:  # fmt: skip
+    """Send every campaign's approved drafts that are due now (each customer's best hour, the contact policy's wait
+    over, a refused address's time to be tried again), as `tailor serve` does every TAILOR_SEND_DUE_CHECK_MINUTES: for
+    a shop that runs Tailor from the command line alone, run it from cron (every 5 minutes, say). It says what it did
+    for each campaign, or that nothing is due; while another due-check runs (a server's), it leaves the drafts to it.
+    As `tailor send`, it mails nothing while no Tailor server answers where the unsubscribe links lead."""
+    from service.cli import _engine_after_crashes, progress_bar
+    from service.errors import TailorError
+    from service.pipeline.campaign_runs import send_due_now
+
+    try:
+        with progress_bar("sending the due drafts") as update:
+            result = send_due_now(_engine_after_crashes(), listener=update, links_must_answer=not unchecked_links)
+    except TailorError as failed:  # the mail server down: what the campaigns before it did, then the error
+        _tell_due_sends((failed.done_before or {}).get("campaigns", {}))
+        raise
+    if "running" in result:
+        typer.echo(f"a due-check is running already (job {result['running']}): it sends what is due")
+    elif not result["campaigns"]:
+        typer.echo("nothing is due")
+    _tell_due_sends(result.get("campaigns", {}))
+
+
+def _tell_due_sends(campaigns: dict[str, dict]) -> None:
+    """What the due-check did for each campaign, in `tailor send`'s words, under its id."""
+    from service.cli import _echo
+
+    for campaign_id, result in campaigns.items():
+        if "not_sent" in result:  # being generated, or deleted, since the check began: the next check sends it
+            typer.echo(f"campaign {campaign_id}: not sent now: {result['not_sent']}")
+            continue
+        typer.echo(f"campaign {campaign_id}:")
+        for line in _send_words({"waiting": 0, **result}):  # a send the mail server stopped counts no waiting
+            typer.echo(f"  {line}")
+        for warning in result.get("warnings", []):
+            _echo(f"warning: campaign {campaign_id}: {warning}")
+
+
+def _send_words(result: dict) -> list[str]:
+    """What a send did, a line for each thing that happened: sent, skipped, held back, waiting, refused."""
+    from service.wording import counted
+
+    lines = [f"sent {counted(result['sent'], 'email', 'emails')}"]
+    if result["skipped"]:
+        lines.append(f"skipped {result['skipped']:,}: customers who may not be mailed (unsubscribed, bounced, an "
+                     "address already mailed in this campaign; each draft says why)")  # fmt: skip
+    if result.get("held_back_count"):
+        why = {"late": "too late to send", "stale_facts": "products changed since written",
+               "failed_checks": "copy fails a check",
+               "unseen_characters": "copy, address or a link holds characters no one sees"}  # fmt: skip
+        reasons = ", ".join(f"{why.get(k, k)}: {n:,}" for k, n in result.get("held_back_by_reason", {}).items())
+        lines.append(f"back to review: {result['held_back_count']:,} ({reasons})")
+    if result["waiting"]:
+        waiting = counted(
+            result["waiting"], "approved draft waits for its send time", "approved drafts wait for their send times"
+        )
+        policy = f" ({result['deferred']:,} held back by the contact policy)" if result["deferred"] else ""
+        lines.append(f"{waiting}{policy}; the next falls due {_shop_time(result['next_send_at'])}: send again then")
+    if result.get("still_due"):  # a batch's limit reached (--batch-size)
+        left = counted(result["still_due"], "approved draft is due", "approved drafts are due")
+        lines.append(f"{left} and left for the next batch: send again to mail them")
+    if result["refused"]:
+        lines.append(f"refused by the mail server: {len(result['refused']):,}")
+        lines += [f"  draft {refused['draft_id']}: {refused['answer']}" for refused in result["refused"][:20]]
+    return lines
+
+
+def _shop_time(moment: str) -> str:
+    """A moment a job's result gives (``service.clock.as_text``: UTC) as the shop's marketers read it: on the shop's
+    clock (TAILOR_SEND_TIMEZONE) with its zone's name, and in UTC beside it where that clock is another
+    ("2026-12-08 10:00 CET (09:00 UTC)"), as the server's logs and the API's JSON keep it. A Berlin shop read
+    "2026-12-08T09:00:00Z" for an email going at 10:00 there."""
+    from datetime import datetime
+
+    from service.clock import as_utc
+    from service.send_times import on_shop_clock
+
+    in_utc = as_utc(datetime.fromisoformat(moment))
+    local = on_shop_clock(in_utc, "%Y-%m-%d %H:%M")
+    if local == f"{in_utc:%Y-%m-%d %H:%M} UTC":  # the shop keeps UTC
+        return local
+    same_day = local.startswith(f"{in_utc:%Y-%m-%d} ")
+    return f"{local} ({in_utc:{'%H:%M' if same_day else '%Y-%m-%d %H:%M'}} UTC)"
