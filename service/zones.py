@@ -199,3 +199,8 @@ def _one_time(zones: list[str]) -> bool:
             return False
         day, before = day + timedelta(days=1), after
     return True
+
+
+def country_given(attributes: dict[str, object]) -> object:
+    """A customer's `country` among their attributes, its column's name in any case (Online Retail's "Country")."""
+    return next((value for name, value in attributes.items() if name.strip().casefold() == "country"), None)

@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from service.importing.customer_rows import country_given
-from service.zones import cldr_zone_aliases, renamed_zone
+from service.zones import cldr_zone_aliases, country_given, renamed_zone
 
 
 def rename_country_zones(connection: sa.Connection, batch: int = 5_000) -> int:

@@ -23,7 +23,14 @@ from service.consent import imported_changes
 from service.db.batches import rows_where_in
 from service.db.models import Customer
 from service.settings import ImportSettings
-from service.zones import gives_the_zone, names_a_country, same_country, zone_named, zone_of_country
+from service.zones import (
+    country_given,
+    gives_the_zone,
+    names_a_country,
+    same_country,
+    zone_named,
+    zone_of_country,
+)
 
 
 class Stored(NamedTuple):
@@ -165,11 +172,6 @@ def _zone_kept_or_of_country(row, stored: Stored | None) -> str | None:
     if names_a_country(country) and not same_country(country, before) and gives_the_zone(before, zone):
         return zone_of_country(country)
     return zone
-
-
-def country_given(attributes: dict[str, Any]) -> object:
-    """A customer's `country` among their attributes, its column's name in any case (Online Retail's "Country")."""
-    return next((value for name, value in attributes.items() if name.strip().casefold() == "country"), None)
 
 
 def unknown_countries(rows: pd.DataFrame) -> list[str]:
