@@ -36,7 +36,8 @@ from service.clock import utcnow
 from service.db.batches import batches
 from service.db.clock import now_in_database
 from service.db.models import Customer, Draft, ReplacedDraft, Review, Send, Variant
-from service.draft_orders import DEFAULT_SORT, ORDERS, REVIEW_ORDER, DraftSort
+from service.draft_orders import ORDERS, REVIEW_ORDER
+from service.draft_sorts import DEFAULT_SORT, DraftSort
 from service.errors import (
     ChecksFailed,
     Conflict,

@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 from service import drafts as draft_ops
 from service import late_drafts, refreshed_facts, suggestions
 from service.deps import ApiKeyDep, OffsetQuery, SessionDep, StateDep
-from service.draft_orders import DEFAULT_SORT, SORT_HELP, DraftSort
+from service.draft_sorts import DEFAULT_SORT, SORT_HELP, DraftSort
 from service.pipeline.exporting import EXPORT_WARNING, draft_ids, jsonl_chunks
 from service.routes.responses import KEYED, errors
 from service.schemas import (

@@ -71,7 +71,8 @@ def _expected(drafts: list[dict], sort: str) -> list[int]:
 
 
 def test_every_order_the_api_and_the_page_offer_is_one_the_database_sorts_by():
-    from service.draft_orders import ORDERS, DraftSort
+    from service.draft_orders import ORDERS
+    from service.draft_sorts import DraftSort
 
     assert tuple(ORDERS) == get_args(DraftSort) == SORTS
 

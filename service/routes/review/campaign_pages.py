@@ -14,7 +14,7 @@ from service import late_drafts, refreshed_facts, send_times
 from service.bounds import COUNT_MAX, DATABASE_INT_MAX
 from service.db.models import UNFINISHED_JOB, Job
 from service.deps import ApiKeyDep, SessionDep
-from service.draft_orders import DEFAULT_SORT, SORT_LABELS, DraftSort
+from service.draft_sorts import DEFAULT_SORT, SORT_LABELS, DraftSort
 from service.errors import NotReady
 from service.experiments import experiment_results
 from service.review import PREFIX, address, error_page, templates
