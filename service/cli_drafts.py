@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from service.cli_bounds import OFFSET, REVISION, ROW_ID, CampaignOption
+from service.draft_sorts import DEFAULT_SORT, SORT_LABELS, DraftSort
 
 LISTED = 100  # drafts `tailor drafts list` shows unless told otherwise, as GET /campaigns/{id}/drafts answers
 
@@ -21,15 +22,23 @@ Revision = Annotated[
 ]
 
 
+# The orders --sort takes, each in the review page's words; ties are broken by the draft's id, so that pages from
+# --offset neither repeat nor skip a draft.
+SORT_OPTION_HELP = "the order, each tie broken by the draft's id: " + "; ".join(
+    f"{name} ({words})" for name, words in SORT_LABELS.items()
+)
+
+
 def drafts_list(
     campaign: CampaignOption,
     status: Annotated[str | None, typer.Option(help="only drafts in this status, e.g. flagged or pending")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="at most this many drafts")] = LISTED,
     offset: Annotated[int, typer.Option(**OFFSET, help="the drafts after this many: the next page of a listing")] = 0,
+    sort: Annotated[str, typer.Option(help=SORT_OPTION_HELP)] = DEFAULT_SORT,
 ) -> None:
-    """The campaign's drafts, flagged first and then in the audience's order, as the review page lists them: each
-    draft's id (for `tailor drafts show`), customer, status, chosen variant's subject and, for a flagged one, its
-    latest flag reason. A full listing says the --offset of the next."""
+    """The campaign's drafts in the order --sort names (flagged first and then in the audience's order unless
+    asked), as the review page lists them: each draft's id (for `tailor drafts show`), customer, status, chosen
+    variant's subject and, for a flagged one, its latest flag reason. A full listing says the --offset of the next."""
     from typing import get_args
 
     from service.cli import _engine_after_crashes, _one_of
@@ -39,8 +48,10 @@ def drafts_list(
 
     if status is not None:
         _one_of(status, get_args(DraftStatus), "--status")
+    _one_of(sort, get_args(DraftSort), "--sort")
     with session_scope(_engine_after_crashes()) as session:
-        drafts = [draft_out(draft) for draft in list_drafts(session, campaign, status, limit=limit, offset=offset)]
+        listed = list_drafts(session, campaign, status, limit=limit, offset=offset, sort=sort)
+        drafts = [draft_out(draft) for draft in listed]
     for draft in drafts:
         typer.echo(_draft_line(draft))
     if not drafts:

@@ -5,6 +5,7 @@ every flagged draft for a person."""
 from __future__ import annotations
 
 import re
+from typing import get_args
 
 from sqlalchemy import select
 
@@ -297,3 +298,31 @@ def test_show_and_approve_say_when_a_draft_goes_on_its_customers_clock(engine, t
         ["drafts", "show", str(draft_id)], tailor_home, TAILOR_SEND_TIMEZONE="Europe/Berlin"
     ).stdout.splitlines()
     assert lines[1:3] == ["customer C-ny: Ny <ny@example.com>, en, no_orders", "goes at 2027-01-08 15:00 CET"]
+
+
+def test_list_sorts_the_drafts_in_each_order_the_api_takes_and_refuses_another_naming_the_option(
+    client, engine, tailor_home
+):
+    """`tailor drafts list` listed flagged first only, where the API and the review page sort by predicted opens or
+    clicks, status, customer or the audience's order: a copywriter at a terminal could not list the likeliest
+    openers first."""
+    from service.draft_sorts import DraftSort
+    from tests.service.test_draft_sorting import _campaign_of_ties
+
+    with session_scope(engine) as session:
+        campaign_id = _campaign_of_ties(session)
+    for sort in get_args(DraftSort):
+        listed = run(["drafts", "list", "--campaign", str(campaign_id), "--sort", sort], tailor_home)
+        assert listed.returncode == 0, listed.stderr
+        by_api = [d["id"] for d in client.get(f"/campaigns/{campaign_id}/drafts", params={"sort": sort}).json()]
+        assert [int(line.split()[0]) for line in listed.stdout.splitlines()] == by_api, sort
+    paged = run(["drafts", "list", "--campaign", str(campaign_id), "--sort", "p_open", "--limit", "2", "--offset", "2"],
+                tailor_home)  # fmt: skip
+    by_api = client.get(f"/campaigns/{campaign_id}/drafts", params={"sort": "p_open", "limit": 2, "offset": 2}).json()
+    assert [int(line.split()[0]) for line in paged.stdout.splitlines()] == [d["id"] for d in by_api]
+
+    refused = run(["drafts", "list", "--campaign", str(campaign_id), "--sort", "score"], tailor_home)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
+    said = " ".join(refused.stderr.replace("│", " ").split())  # as the error's box wraps it
+    assert "Invalid value for --sort: 'score' is not one of: flagged, audience," in said
+    assert "p_open, p_click, status, customer" in said
