@@ -36,7 +36,7 @@ from service.clock import utcnow
 from service.db.batches import batches
 from service.db.clock import now_in_database
 from service.db.models import Customer, Draft, ReplacedDraft, Review, Send, Variant
-from service.draft_orders import ORDERS, REVIEW_ORDER
+from service.draft_orders import ORDERS
 from service.draft_sorts import DEFAULT_SORT, DraftSort
 from service.errors import (
     ChecksFailed,
@@ -102,20 +102,29 @@ def list_drafts(
     get_campaign(session, campaign_id)
     statement = (
         select(Draft)
-        .where(Draft.campaign_id == campaign_id)
+        .where(_listed(campaign_id, status, flagged, customer))
         .options(*AS_SHOWN)
         .order_by(*ORDERS[sort])
         .limit(limit)
         .offset(offset)
     )
+    return list(session.scalars(statement))
+
+
+def _listed(
+    campaign_id: int, status: str | None = None, flagged: bool | None = None, customer: str | None = None
+) -> ColumnElement[bool]:
+    """Whether a draft is in the campaign's list of drafts of ``status`` (any, if None), ``flagged`` or not, and of
+    the ``customer`` searched for (list_drafts)."""
+    wanted = [Draft.campaign_id == campaign_id]
     if status:
-        statement = statement.where(Draft.status == status)
+        wanted.append(Draft.status == status)
     if flagged is not None:
-        statement = statement.where(Draft.flagged == flagged)
-    wanted = (customer or "").strip().lower()  # a search of only spaces is none: it found no draft at all
-    if wanted:  # a person types "c00646" for C00646, or the name a customer wrote with
+        wanted.append(Draft.flagged == flagged)
+    searched = (customer or "").strip().lower()  # a search of only spaces is none: it found no draft at all
+    if searched:  # a person types "c00646" for C00646, or the name a customer wrote with
         # composed (NFC) as imports keep text, or decomposed as a Mac's file held it before they did
-        forms = {unicodedata.normalize("NFC", wanted), unicodedata.normalize("NFD", wanted)}
+        forms = {unicodedata.normalize("NFC", searched), unicodedata.normalize("NFD", searched)}
         ids = select(Customer.id).where(
             or_(
                 func.lower(Customer.external_id).in_(forms),
@@ -123,34 +132,53 @@ def list_drafts(
                 func.lower(Customer.first_name).in_(forms),
             )
         )
-        statement = statement.where(Draft.customer_id.in_(ids))
-    return list(session.scalars(statement))
+        wanted.append(Draft.customer_id.in_(ids))
+    return and_(*wanted)
 
 
-def next_to_review(session: Session, draft: Draft) -> tuple[int | None, int]:
-    """The campaign's next draft waiting for review after ``draft``, in the campaign page's order (flagged first,
-    then the audience's), past the last one the first, and how many wait besides ``draft``. (The first waiting
-    besides ``draft`` led a copywriter who left a draft waiting back to it from the next one, for ever.)"""
-    waiting = select(Draft.id).where(
-        Draft.campaign_id == draft.campaign_id, Draft.status.in_(REVIEWABLE), Draft.id != draft.id
-    )
-    in_order = waiting.order_by(*REVIEW_ORDER).limit(1)
-    next_id = session.scalar(in_order.where(_after_in_review_order(draft))) or session.scalar(in_order)
-    return next_id, session.scalar(select(func.count()).select_from(waiting.subquery()))
+class NextToReview(NamedTuple):
+    """The draft a draft's page leads on to (None when no other waits), the page of the list it is on, and how many
+    drafts of the list wait for review besides the one shown."""
+
+    draft_id: int | None
+    page: int
+    waiting: int
 
 
-def _after_in_review_order(draft: Draft) -> ColumnElement[bool]:
-    """Whether a draft comes after ``draft`` in REVIEW_ORDER: flagged before not, then by position (none last), then
-    by id."""
-    if draft.position is None:
-        later_in_audience = and_(Draft.position.is_(None), Draft.id > draft.id)
-    else:
-        later_in_audience = or_(
-            Draft.position > draft.position, Draft.position.is_(None),
-            and_(Draft.position == draft.position, Draft.id > draft.id),
-        )  # fmt: skip
-    same_flag_later = and_(Draft.flagged == draft.flagged, later_in_audience)
-    return or_(Draft.flagged.is_(False), same_flag_later) if draft.flagged else same_flag_later
+def next_to_review(
+    session: Session, draft: Draft, sort: DraftSort = DEFAULT_SORT, status: str | None = None,
+    customer: str | None = None, per_page: int = 100,
+) -> NextToReview:  # fmt: skip
+    """The next draft waiting for review after ``draft`` in the campaign's list the person came from: its drafts of
+    ``status`` and of the ``customer`` searched for, in the order ``sort`` names (flagged first, then the audience's,
+    unless asked; ties by id), as list_drafts lists them; past the last one the first. With the page of that list
+    (of ``per_page`` drafts) it is on, and how many of the list wait besides ``draft``. (It followed the flagged-first
+    order whatever the list: from a list by predicted opens it jumped about the list, and out of a filtered one.
+    The first waiting besides ``draft`` led a copywriter who left a draft waiting back to it from the next one, for
+    ever.) ``draft`` need not be in the list (approved from the list of pending ones): the walk goes on from its
+    place in the order."""
+    listed = _listed(draft.campaign_id, status, None, customer)
+    # the list's drafts, and the one shown, by their places in the order (none ties: each order ends with the id)
+    ranked = (
+        select(
+            Draft.id, Draft.status,
+            func.row_number().over(order_by=ORDERS[sort]).label("place"),
+            func.count().filter(listed).over(order_by=ORDERS[sort]).label("place_in_list"),
+        )
+        .where(or_(listed, Draft.id == draft.id))
+        .subquery()
+    )  # fmt: skip
+    shown = select(ranked.c.place).where(ranked.c.id == draft.id).scalar_subquery()
+    found = session.execute(
+        select(ranked.c.id, ranked.c.place_in_list, func.count().over())
+        .where(ranked.c.status.in_(REVIEWABLE), ranked.c.id != draft.id)
+        .order_by(ranked.c.place < shown, ranked.c.place)  # those after the one shown first, then from the top
+        .limit(1)
+    ).first()
+    if found is None:
+        return NextToReview(None, 1, 0)
+    next_id, place_in_list, waiting = found
+    return NextToReview(next_id, (place_in_list - 1) // per_page + 1, waiting)
 
 
 def selected_variant(draft: Draft) -> Variant | None:

@@ -5,7 +5,9 @@ through a sorted list neither repeats nor skips a draft. Before, the list came f
 from __future__ import annotations
 
 import re
+from html import unescape
 from typing import get_args
+from urllib.parse import parse_qs
 
 import pytest
 from sqlalchemy import select
@@ -181,3 +183,74 @@ def test_each_order_pages_alike_on_either_database(any_engine, sort):
         paged = [d.id for offset in range(0, len(ROWS), 2)
                  for d in list_drafts(session, campaign_id, limit=2, offset=offset, sort=sort)]  # fmt: skip
         assert paged == [d["id"] for d in drafts]
+
+
+WAITING = ("pending", "flagged")  # the drafts "next to review" leads to
+
+
+@pytest.mark.parametrize(
+    "listed",
+    [{"sort": sort} for sort in SORTS]
+    + [{"sort": "p_open", "status": "pending"}, {"customer": "ola", "sort": "customer"}],
+    ids=lambda listed: "&".join(f"{k}={v}" for k, v in listed.items()),
+)
+def test_next_to_review_walks_the_list_the_draft_was_opened_from_in_its_order(client, engine, listed):
+    """A copywriter who sorted the drafts by predicted opens, or kept to the pending ones, opened the first and
+    followed "next to review": it led flagged first, then in the audience's order, whatever the list, and out of
+    the filter. It walks the list they came from, in its order (ties by id, as the list breaks them), round from the
+    last to the first, and keeps the list for the way back."""
+    with session_scope(engine) as session:
+        campaign_id = _campaign_of_ties(session)
+    in_list = [d["id"] for d in client.get(f"/campaigns/{campaign_id}/drafts", params=listed).json()
+               if d["status"] in WAITING]  # fmt: skip
+    kept = {key: [value] for key, value in listed.items() if value != "flagged"}  # the default order is left out
+    walked = [in_list[0]]
+    for _ in in_list:
+        page = client.get(f"/review/drafts/{walked[-1]}", params=listed).text
+        following = unescape(re.search(r'id="next-to-review" href="([^"]+)"', page)[1])
+        path, _, query = following.partition("?")
+        assert parse_qs(query) == kept
+        walked.append(int(path.rsplit("/", 1)[1]))
+    assert walked == [*in_list, in_list[0]]
+    besides = len(in_list) - 1
+    filtered = "in the list you came from " if "status" in listed or "customer" in listed else ""
+    assert f"{besides} waiting {filtered}besides this one" in page
+
+    from service.db.models import Draft
+
+    with session_scope(engine) as session:  # approved from the page: out of the list of pending ones
+        session.get(Draft, in_list[1]).status = "approved"
+    page = client.get(f"/review/drafts/{in_list[1]}", params=listed).text
+    following = re.search(r'id="next-to-review" href="/review/drafts/(\d+)', page)
+    # on from the approved draft's place in the order (by status: among the approved ones, past those waiting)
+    everything = [
+        d["id"] for d in client.get(f"/campaigns/{campaign_id}/drafts", params={"sort": listed["sort"]}).json()
+    ]
+    still = [i for i in everything if i in in_list and i != in_list[1]]
+    after = [i for i in still if everything.index(i) > everything.index(in_list[1])]
+    assert int(following[1]) == (after or still)[0]
+    if listed["sort"] != "status":
+        assert int(following[1]) == (in_list[2] if len(in_list) > 2 else in_list[0])
+
+
+@pytest.mark.parametrize("sort", SORTS)
+def test_next_to_review_follows_each_order_and_names_the_page_it_is_on_on_either_database(any_engine, sort):
+    """A window over the list's drafts, counting those of a filter, reads alike on SQLite and PostgreSQL."""
+    from service.db.models import Draft
+    from service.drafts import list_drafts, next_to_review
+
+    with session_scope(any_engine) as session:
+        campaign_id = _campaign_of_ties(session)
+    with session_scope(any_engine) as session:
+        everything = list_drafts(session, campaign_id, sort=sort)
+        in_order = [d.id for d in everything if d.status in WAITING]
+        walked = [next_to_review(session, session.get(Draft, i), sort, per_page=3) for i in in_order]
+        assert [found.draft_id for found in walked] == [*in_order[1:], in_order[0]]
+        places = {d.id: place for place, d in enumerate(everything)}
+        assert [found.page for found in walked] == [places[found.draft_id] // 3 + 1 for found in walked]
+        assert {found.waiting for found in walked} == {len(in_order) - 1}
+        pending = [d.id for d in list_drafts(session, campaign_id, "pending", sort=sort)]
+        found = next_to_review(session, session.get(Draft, pending[0]), sort, "pending", per_page=2)
+        assert (found.draft_id, found.page, found.waiting) == (pending[1], 1, len(pending) - 1)
+        last = next_to_review(session, session.get(Draft, pending[2]), sort, "pending", per_page=2)
+        assert (last.draft_id, last.page) == (pending[3], 2)

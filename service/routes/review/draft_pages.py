@@ -5,6 +5,7 @@ action refused, with what the person typed kept beside the draft as it is now.
 import re
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -14,6 +15,7 @@ from service import drafts as draft_ops
 from service.bounds import DATABASE_INT_MAX
 from service.db.models import Draft
 from service.deps import ApiKeyDep, SessionDep
+from service.draft_sorts import DEFAULT_SORT
 from service.errors import ChecksFailed, Conflict, InvalidInput, TailorError
 from service.pipeline.mail import sender_of
 from service.review import PREFIX, templates
@@ -75,9 +77,14 @@ def show_draft(
     sent, else the chosen one. ``done``, the action just done (a key of DONE), is said at the top. ``suggested``: the
     variant a version was asked for (``variant_id``), the note sent (``note``) and, once written, the version
     (``suggestion``, a SuggestionOut), shown beside the variant's copy. ``listed``: the query of the campaign's list
-    of drafts the person came from (``listed_query``), which its links back to the campaign keep."""
+    of drafts the person came from (``listed_query``), which its links back to the campaign keep, and whose drafts,
+    filters and order "next to review" follows."""
     stored = draft_ops.get_draft(session, draft_id)
-    next_id, waiting = draft_ops.next_to_review(session, stored)
+    came_from = parse_qs(listed)
+    status, customer, sort = ((came_from.get(key) or [None])[0] for key in ("status", "customer", "sort"))
+    following = draft_ops.next_to_review(
+        session, stored, sort or DEFAULT_SORT, status, customer, per_page=DRAFTS_PER_PAGE
+    )
     draft = draft_ops.draft_out(stored)
     default = draft.sent_variant_id or draft.selected_variant_id  # a sent draft shows what went out
     shown = next((v for v in draft.variants if v.id == preview), None) or next(
@@ -119,8 +126,10 @@ def show_draft(
         # prices as the email writes them: "€39.00" in an English email to a French customer of a brand without
         # French, not "39,00 €" (generation.locales.number_locale)
         "shown": shown, "written_in": written_in, "numbers_in": amounts_locale(draft.locale, written_in),
-        "next_id": next_id, "waiting": waiting, "comments": comments or {}, "approval": approval or {},
-        "listed": listed,
+        "next_id": following.draft_id, "waiting": following.waiting, "comments": comments or {},
+        "approval": approval or {}, "listed": listed, "filtered": bool(status or customer),
+        # the list walked on, at the page of it the next draft is on, for its way back
+        "next_listed": listed_query(status, customer, following.page, sort),
         "done": said if not error else "",
         "error_variant": labels.get((edit or suggested or {}).get("variant_id")) if edit or suggested else None,
         "suggested": suggested or {},
