@@ -55,7 +55,7 @@ from service.pipeline.model_store import ModelStore
 from service.schemas import COMMENT_MAX, NOT_ONE_LINE, ONE_LINE, DraftOut, ReviewOut, VariantEdit, VariantOut
 from service.segments import segment_named
 from service.send_times import approved_send_after, give_approved_best_hours
-from service.unseen_copy import unseen_in, unseen_in_addresses
+from service.unseen_copy import UNSEEN_HOLDERS, unseen_in, unseen_in_addresses
 
 REVIEWABLE = {"pending", "flagged"}
 FormBody = TypeVar("FormBody", bound=BaseModel)  # an API body a review page form is read as (form_body)
@@ -466,7 +466,8 @@ def approve_pending(
 
     A pending draft whose chosen variant's email the catalog no longer agrees with (``out_of_date``), or that holds
     a character its reader does not see (``unseen_characters``, service.unseen_copy), is flagged for a person with
-    what changed or where it is, as ``approve`` refuses it.
+    what changed or where it is, as ``approve`` refuses it; ``unseen_in`` counts those whose copy, customer's address
+    or product link holds one (a draft may hold several).
 
     Set-based, a batch at a time (``APPROVE_BATCH``, so memory stays bounded): only each draft's chosen variant's
     checks, copy and text body are read (not the variants' HTML: the text holds what it shows, in a fraction of its
@@ -498,6 +499,7 @@ def approve_pending(
     from service.pipeline.freshness import ADDRESSES, CHOSEN_COPY, flag_out_of_date, flag_unseen  # reads the checks
 
     out_of_date = unseen = 0
+    unseen_in = dict.fromkeys(UNSEEN_HOLDERS, 0)
     for batch in batches(pending, size=APPROVE_BATCH):
         chosen = session.execute(
             select(Draft.id, Variant.checks, Variant.label, *CHOSEN_COPY, *ADDRESSES)
@@ -508,8 +510,10 @@ def approve_pending(
         # As approve refuses one whose email holds a character its reader does not see, or the catalog no longer
         # agrees with (a price, the stock): the send would hold it back; here it goes back to a person, flagged with
         # where it is or what changed, and the others are approved.
-        hidden = set(flag_unseen(session, [row for row in chosen if not failed_of(row.checks)], NOT_WITH_THE_OTHERS))
+        hidden = flag_unseen(session, [row for row in chosen if not failed_of(row.checks)], NOT_WITH_THE_OTHERS)
         unseen += len(hidden)
+        for holder in (holder for holders in hidden.values() for holder in holders):
+            unseen_in[holder] += 1
         passing = [
             (row.id, row.recommendations) for row in chosen if not failed_of(row.checks) and row.id not in hidden
         ]
@@ -547,7 +551,7 @@ def approve_pending(
     flagged = session.scalar(select(func.count()).where(Draft.campaign_id == campaign_id, Draft.status.in_(REVIEWABLE)))
     return {
         "approved": approved, "left_for_review": flagged, "out_of_date": out_of_date,
-        "unseen_characters": unseen, "changed_since_read": changed_since_read,
+        "unseen_characters": unseen, "unseen_in": unseen_in, "changed_since_read": changed_since_read,
     }  # fmt: skip
 
 

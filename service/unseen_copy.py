@@ -37,6 +37,10 @@ LINK_TO_DO = (
     "correct the url where the shop keeps its catalog and import the products again, then update the draft with the "
     "catalog's facts; or reject it"
 )
+# What may hold such a character: the email's copy (its fields or the rest of its body), the customer's email
+# address, a product's link; and which holds it, by what a person can do about it, as a bulk approval counts them.
+UNSEEN_HOLDERS = ("copy", "address", "link")
+HOLDERS = {EDIT_IT: "copy", REJECT_IT: "copy", ADDRESS_TO_DO: "address", LINK_TO_DO: "link"}
 
 
 def unseen_in_copy(

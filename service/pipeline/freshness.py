@@ -28,7 +28,7 @@ from service.db.models import Campaign, Customer, Draft, Product, Review, Varian
 from service.drafts import failed_of
 from service.forecasts import mark_stale
 from service.send_times import on_customer_clock, shop_zone
-from service.unseen_copy import unseen_in, unseen_in_addresses, unseen_where
+from service.unseen_copy import HOLDERS, unseen_in, unseen_in_addresses, unseen_where
 
 CHECKS_TO_DO = "edit it, or approve it again overriding the checks with a comment saying why"
 LATE_TO_DO = "approve it again to send it all the same, or reject it"
@@ -145,15 +145,16 @@ def flag_out_of_date(session: Session, drafts: list[tuple[int, list[dict[str, An
     return sorted(stale)
 
 
-def flag_unseen(session: Session, drafts: list[Row], when: str) -> list[int]:
+def flag_unseen(session: Session, drafts: list[Row], when: str) -> dict[int, set[str]]:
     """Of ``drafts`` (rows of the id, the chosen variant's label, ``CHOSEN_COPY`` and ``ADDRESSES``), those whose
     email, address or links hold a character its reader does not see (service.unseen_copy, which no approval
     overrides), put back to review flagged with where it is and what a person can do, as the send holds them back
-    (``when`` says at what: "Not approved with the others"); their ids."""
+    (``when`` says at what: "Not approved with the others"); by their ids, what holds one in each (``HOLDERS``:
+    copy, address, link)."""
     unseen = {row.id: found for row in drafts if (found := unseen_of(row))}
     for draft in session.scalars(select(Draft).where(Draft.id.in_(list(unseen)))) if unseen else []:
         _put_back(draft, [f"{when}: {where}; {advice}." for where, advice in unseen[draft.id]])
-    return sorted(unseen)
+    return {draft_id: {HOLDERS[advice] for _, advice in found} for draft_id, found in unseen.items()}
 
 
 def unseen_of(row: Row) -> list[tuple[str, str]]:

@@ -49,6 +49,11 @@ class PendingApproved(BaseModel):
         "not see (a direction control, a zero-width space): flagged with where it is, for a person, as one approval "
         "refuses them",
     )  # fmt: skip
+    unseen_in: dict[str, int] = Field(
+        description="of those, how many hold one in their copy (`copy`), their customer's email address (`address`) "
+        "or a product's link (`link`): what mends it differs (an edit; the customers' or the products' import); a "
+        "draft may hold several",
+    )
 
 
 class LateLeft(BaseModel):

@@ -129,6 +129,7 @@ def test_the_pending_drafts_of_a_campaign_are_approved_at_once_and_the_flagged_s
         "left_for_review": flagged + 1,
         "out_of_date": 0,
         "unseen_characters": 0,
+        "unseen_in": {"copy": 0, "address": 0, "link": 0},
     }
     for draft_id in pending:
         draft = client.get(f"/drafts/{draft_id}").json()

@@ -119,7 +119,11 @@ def test_approving_all_pending_flags_a_draft_whose_address_holds_a_character_no_
 
     done = client.post(f"/campaigns/{campaign_id}/drafts/approve", json={"reviewer": "ops"}).json()
 
-    assert (done["approved"], done["unseen_characters"]) == (0, 1)
+    assert (done["approved"], done["unseen_characters"], done["unseen_in"]) == (
+        0,
+        1,
+        {"copy": 0, "address": 1, "link": 0},
+    )
     assert _reasons(engine, draft_id) == ("flagged", [f"Not approved with the others: {ADDRESS_REASON}."])
 
 

@@ -6,6 +6,7 @@ with where the character is, and the export marks its line not mailable, saying 
 from __future__ import annotations
 
 import json
+from html import unescape
 
 from sqlalchemy import select
 
@@ -42,7 +43,10 @@ def test_approving_all_pending_leaves_a_draft_holding_a_character_no_one_sees_fl
     answer = client.post(f"/campaigns/{campaign_id}/drafts/approve", json={"reviewer": "Ola"})
 
     assert answer.status_code == 200, answer.text
-    assert answer.json() == {"approved": 1, "left_for_review": 1, "out_of_date": 0, "unseen_characters": 1}
+    assert answer.json() == {
+        "approved": 1, "left_for_review": 1, "out_of_date": 0, "unseen_characters": 1,
+        "unseen_in": {"copy": 1, "address": 0, "link": 0},
+    }  # fmt: skip
     assert _reasons(engine, clean)[0] == "approved"
     assert _reasons(engine, turned) == ("flagged", [f"Not approved with the others: {SUBJECT_TURNED}"])
     refused = client.post(f"/drafts/{turned}/approve", json={"override_checks": True, "comment": "it is fine"})
@@ -57,13 +61,55 @@ def test_the_review_pages_button_says_how_many_it_flagged_for_a_character_no_one
     done = client.post(f"/review/campaigns/{campaign_id}/approve-pending", data={"comment": ""}, follow_redirects=False)
 
     assert done.status_code == 303
-    assert done.headers["location"] == f"/review/campaigns/{campaign_id}?approved=1&changed=0&out_of_date=0&unseen=1"
+    assert done.headers["location"] == (
+        f"/review/campaigns/{campaign_id}?approved=1&changed=0&out_of_date=0&unseen=1&unseen_copy=1&unseen_address=0"
+        "&unseen_link=0"
+    )
     page = client.get(done.headers["location"]).text
     assert (
-        "Approved 1 pending draft. 1 was flagged instead: their email holds a character its reader does not see."
-        in (page)
+        "Approved 1 pending draft. 1 was flagged instead: their email&#39;s copy holds a character its reader does "
+        "not see." in page
     )
     assert _reasons(engine, turned)[0] == "flagged"
+
+
+def test_the_review_pages_button_says_whether_the_copy_the_address_or_a_link_holds_a_character_no_one_sees(
+    client, engine
+):
+    """A draft flagged for a zero-width space in its customer's email address, or in a product's link, was said to
+    be flagged because "their email holds a character its reader does not see": a copywriter looked for it in the
+    copy, which no edit mends, where the shop's records do."""
+    from tests.service.test_unseen_addresses import HIDDEN_ADDRESS, HIDDEN_LINK
+
+    def approved_all_pending(hidden_in: list[str]) -> str:
+        """What approving all pending says, of a campaign of a clean draft and one holding a hidden character in each
+        of ``hidden_in`` (address, link)."""
+        campaign_id = new_campaign(client)
+        _pending_draft(engine, campaign_id, f"{campaign_id}-clean")
+        for holder in hidden_in:
+            draft_id = _pending_draft(engine, campaign_id, f"{campaign_id}-{holder}")
+            with session_scope(engine) as session:
+                draft = session.get(Draft, draft_id)
+                if holder == "address":
+                    draft.customer.email = HIDDEN_ADDRESS
+                else:
+                    draft.recommendations = [{"product_id": "T1", "name": "Sencha tea", "url": HIDDEN_LINK}]
+        done = client.post(f"/review/campaigns/{campaign_id}/approve-pending", data={"comment": ""})
+        assert done.status_code == 200, done.text
+        return unescape(done.text)
+
+    assert (
+        "Approved 1 pending draft. 1 was flagged instead: their customer's email address holds a character its "
+        "reader does not see." in approved_all_pending(["address"])
+    )
+    assert (
+        "Approved 1 pending draft. 1 was flagged instead: a product's link in their email holds a character its "
+        "reader does not see." in approved_all_pending(["link"])
+    )
+    assert (
+        "Approved 1 pending draft. 2 were flagged instead for a character their reader does not see: 1 in their "
+        "customer's email address, 1 in a product's link in their email." in approved_all_pending(["address", "link"])
+    )
 
 
 def test_the_command_says_how_many_it_flagged_for_a_character_no_one_sees(client, engine, tailor_home):

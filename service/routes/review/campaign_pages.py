@@ -48,6 +48,8 @@ def campaign_page(
     out_of_date: int = Query(0, ge=0, le=COUNT_MAX), reapproved: int | None = Query(None, ge=0, le=COUNT_MAX),
     edited: int = Query(0, ge=0, le=COUNT_MAX), fails_checks: int = Query(0, ge=0, le=COUNT_MAX),
     not_late: int = Query(0, ge=0, le=COUNT_MAX), unseen: int = Query(0, ge=0, le=COUNT_MAX),
+    unseen_copy: int = Query(0, ge=0, le=COUNT_MAX), unseen_address: int = Query(0, ge=0, le=COUNT_MAX),
+    unseen_link: int = Query(0, ge=0, le=COUNT_MAX),
     refresh_job: str | None = Query(None, max_length=36, description="the refresh job the page started"),
     sort: str = Query(DEFAULT_SORT, max_length=100),
 ) -> HTMLResponse:  # fmt: skip
@@ -81,7 +83,8 @@ def campaign_page(
         "listed": listed_query(status, customer, page, sort),  # passed on to each draft's page, for its way back
         "elsewhere": elsewhere, "sort": sort, "sorts": SORT_LABELS, "default_sort": DEFAULT_SORT,
         "has_next": len(rows) > DRAFTS_PER_PAGE, "per_page": DRAFTS_PER_PAGE, "statuses": list(get_args(DraftStatus)),
-        "read_at": read_at, "done": _bulk_done(approved, changed, out_of_date, unseen) or _late_done(
+        "read_at": read_at, "done": _bulk_done(approved, changed, out_of_date, unseen, {
+            "copy": unseen_copy, "address": unseen_address, "link": unseen_link}) or _late_done(
             reapproved, {"not_late": not_late, "edited_since": edited, "changed_since_read": changed,
                          "out_of_date": out_of_date, "fails_checks": fails_checks, "unseen_characters": unseen},
         ),
@@ -194,8 +197,19 @@ def listed_query(status: str | None, customer: str | None, page: int | None, sor
     return urlencode({**{k: v for k, v in wanted.items() if v}, **({"page": page} if page and page > 1 else {})})
 
 
-def _bulk_done(approved: int | None, changed: int, out_of_date: int = 0, unseen: int = 0) -> str:
-    """What a bulk approval did, said once at the top of the campaign's page (it reloaded with no word)."""
+# What may hold a character its reader does not see (service.unseen_copy.UNSEEN_HOLDERS), as the page says it.
+UNSEEN_HOLDER_WORDS = {
+    "copy": "their email's copy",
+    "address": "their customer's email address",
+    "link": "a product's link in their email",
+}
+
+
+def _bulk_done(
+    approved: int | None, changed: int, out_of_date: int = 0, unseen: int = 0, unseen_in: dict[str, int] | None = None
+) -> str:
+    """What a bulk approval did, said once at the top of the campaign's page (it reloaded with no word); ``unseen_in``,
+    how many of the ``unseen`` drafts hold the character in their copy, address or a product's link."""
     if approved is None:
         return ""
     said = f"Approved {approved} pending draft{'s' if approved != 1 else ''}."
@@ -210,11 +224,21 @@ def _bulk_done(approved: int | None, changed: int, out_of_date: int = 0, unseen:
             "with their email (a price, the stock)."
         )
     if unseen:
-        said += (
-            f" {unseen} {'were' if unseen != 1 else 'was'} flagged instead: their email holds a character its reader "
-            "does not see."
-        )
+        said += f" {unseen} {'were' if unseen != 1 else 'was'} flagged instead{_unseen_where(unseen_in or {})}"
     return said
+
+
+def _unseen_where(unseen_in: dict[str, int]) -> str:
+    """Where the drafts a bulk approval flagged hold a character their reader does not see: their copy, their
+    customer's address or a product's link, which different hands mend (an edit; the customers' or the products'
+    import)."""
+    holding = {UNSEEN_HOLDER_WORDS[holder]: count for holder, count in unseen_in.items() if count}
+    if len(holding) == 1:
+        return f": {next(iter(holding))} holds a character its reader does not see."
+    if not holding:  # an address from before the holders were counted
+        return ": their email, their customer's address or a product's link holds a character its reader does not see."
+    each = ", ".join(f"{count} in {words}" for words, count in holding.items())
+    return f" for a character their reader does not see: {each}."
 
 
 def _refresh_note(job: Job | None) -> dict[str, Any] | None:
