@@ -82,6 +82,6 @@ def approve_pending(
     said = (
         f"?approved={done['approved']}&changed={done['changed_since_read']}&out_of_date={done['out_of_date']}"
         f"&unseen={done['unseen_characters']}"
-        + "".join(f"&unseen_{holder}={count}" for holder, count in done["unseen_in"].items())
+        + "".join(f"&unseen_{holder}={count}" for holder, count in done["unseen_in"].items() if count)
     )
     return to_page(request, f"/review/campaigns/{campaign_id}{said}")
