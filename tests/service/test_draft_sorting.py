@@ -254,3 +254,32 @@ def test_next_to_review_follows_each_order_and_names_the_page_it_is_on_on_either
         assert (found.draft_id, found.page, found.waiting) == (pending[1], 1, len(pending) - 1)
         last = next_to_review(session, session.get(Draft, pending[2]), sort, "pending", per_page=2)
         assert (last.draft_id, last.page) == (pending[3], 2)
+
+
+def test_the_list_is_walked_on_after_a_draft_is_approved_rejected_or_refused_from_its_page(client, engine):
+    """The draft's forms dropped the list the draft was opened from: after approving it, "next to review" led
+    flagged first again, and "← campaign" back to page 1 of every draft, the order and the filter lost."""
+    with session_scope(engine) as session:
+        campaign_id = _campaign_of_ties(session)
+    listed = {"sort": "p_open", "status": "pending"}
+    in_list = [d["id"] for d in client.get(f"/campaigns/{campaign_id}/drafts", params=listed).json()]
+    opened = client.get(f"/review/drafts/{in_list[0]}", params=listed).text
+    assert opened.count('<input type="hidden" name="listed" value="status=pending&amp;sort=p_open">') == 6  # each form
+
+    def walked_on(page: str) -> tuple[int, dict, str]:
+        following = unescape(re.search(r'id="next-to-review" href="/review/drafts/([^"]+)"', page)[1])
+        back = unescape(re.search(r'id="back-to-campaign" href="([^"]+)"', page)[1])
+        draft_id, _, query = following.partition("?")
+        return int(draft_id), parse_qs(query), back
+
+    form = {"campaign_id": campaign_id, "listed": "status=pending&sort=p_open"}
+    approved = client.post(f"/review/drafts/{in_list[0]}/approve", data=form)
+    assert approved.status_code == 200 and 'id="status">approved' in approved.text
+    assert walked_on(approved.text) == (
+        in_list[1], {"status": ["pending"], "sort": ["p_open"]},
+        f"/review/campaigns/{campaign_id}?status=pending&sort=p_open",
+    )  # fmt: skip
+    refused = client.post(f"/review/drafts/{in_list[1]}/reject", data=form)  # no reason given: refused
+    assert refused.status_code == 422 and walked_on(refused.text)[0] == in_list[2]
+    forged = client.post(f"/review/drafts/{in_list[1]}/reject", data={**form, "listed": "status=nonsense&x=1"})
+    assert walked_on(forged.text)[2] == f"/review/campaigns/{campaign_id}"  # what no list has is left out

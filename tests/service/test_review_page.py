@@ -779,7 +779,8 @@ def test_a_suggested_version_is_asked_for_read_beside_the_copy_and_saved_as_an_e
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
 def test_a_copywriter_sorts_the_drafts_and_keeps_the_order_through_a_filter_and_a_draft(live_server, api_key, engine):
     """The drafts came flagged first only; now the page's order control sorts them, and the order stays through a
-    status filter, a draft opened and "← campaign" back to the list."""
+    status filter, a draft opened and "← campaign" back to the list, and, after approving the draft, through "next to
+    review" (which walked flagged first, whatever the list)."""
     from playwright.sync_api import expect, sync_playwright
 
     from service.db.session import session_scope
@@ -810,6 +811,15 @@ def test_a_copywriter_sorts_the_drafts_and_keeps_the_order_through_a_filter_and_
         expect(page.get_by_label("order")).to_have_value("p_open")
         assert [rows.nth(i).get_attribute("data-draft-id") for i in range(rows.count())] == pending_by_opens
         rows.first.locator("a").click()
+        page.click("#back-to-campaign")
+        expect(page).to_have_url(re.compile(r"\?status=pending&sort=p_open$"))
+
+        # approved, the draft's page leads on to the next pending draft by predicted opens, and back to that list
+        rows.first.locator("a").click()
+        page.click("#approve")
+        expect(page.locator("#status")).to_have_text("approved")
+        page.click("#next-to-review")
+        expect(page).to_have_url(re.compile(rf"/review/drafts/{pending_by_opens[1]}\?status=pending&sort=p_open$"))
         page.click("#back-to-campaign")
         expect(page).to_have_url(re.compile(r"\?status=pending&sort=p_open$"))
         browser.close()

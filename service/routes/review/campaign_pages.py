@@ -205,6 +205,16 @@ UNSEEN_HOLDER_WORDS = {
 }
 
 
+def list_of(listed: str) -> tuple[str | None, str | None, int | None, str | None]:
+    """The status, search, page and order of a list of a campaign's drafts, read from its query (``listed_query``'s,
+    as a draft's page passes it on and its forms send it back), each None when the query has none; a page no list
+    has is None."""
+    came_from = parse_qs(listed)
+    status, customer, page, sort = ((came_from.get(key) or [None])[0] for key in ("status", "customer", "page", "sort"))
+    in_bounds = page is not None and page.isdecimal() and 0 < int(page) <= DATABASE_INT_MAX // DRAFTS_PER_PAGE
+    return status, customer, int(page) if in_bounds else None, sort
+
+
 def _bulk_done(
     approved: int | None, changed: int, out_of_date: int = 0, unseen: int = 0, unseen_in: dict[str, int] | None = None
 ) -> str:

@@ -19,6 +19,7 @@ from service.db.models import Customer, Draft
 from service.deps import ApiKeyDep, ReviewerDep, SessionDep, StateDep
 from service.errors import Conflict, InvalidInput, NotFound, Problem, TailorError, as_told
 from service.review import PREFIX
+from service.routes.review.campaign_pages import list_of, listed_query
 from service.routes.review.draft_pages import show_draft
 from service.routes.review.redirects import to_page
 from service.schemas import DatabaseId
@@ -28,9 +29,19 @@ router = APIRouter(prefix=PREFIX)
 RevisionForm = Annotated[int | None, Form(ge=0, le=COUNT_MAX)]
 
 
-def _back_to(request: Request, draft_id: int, done: str, preview: int | None = None) -> RedirectResponse:
-    query = f"?done={done}" + (f"&preview={preview}" if preview else "")
+def _back_to(request: Request, draft_id: int, done: str, listed: str, preview: int | None = None) -> RedirectResponse:
+    """The draft's page after an action done, saying so, in the list it was opened from (``listed``)."""
+    query = f"?done={done}" + (f"&preview={preview}" if preview else "") + (f"&{listed}" if listed else "")
     return to_page(request, f"/review/drafts/{draft_id}{query}")
+
+
+def _listed(listed: Annotated[str, Form()] = "") -> str:
+    """The list of the campaign's drafts the draft's page was opened from, as its forms send it back (``listed``, the
+    page's query of it), read again as the page reads it: what no list has is left out."""
+    return listed_query(*list_of(listed))
+
+
+ListedForm = Annotated[str, Depends(_listed)]
 
 
 @dataclass(frozen=True)
@@ -63,7 +74,7 @@ def _replacement(session: Session, draft_id: int, whose: Whose) -> int | None:
 
 def _refused(
     request: Request, session: Session, draft_id: int, error: Exception, comments: dict[str, str] | None = None,
-    approval: dict[str, Any] | None = None, whose: Whose | None = None, **edit: Any,
+    approval: dict[str, Any] | None = None, whose: Whose | None = None, listed: str = "", **edit: Any,
 ) -> HTMLResponse:  # fmt: skip
     """The draft's page again after an action that was not done: the action's own refusal, or a database too busy
     to write it (an import holding SQLite's lock), with what the person typed and chose still in the form. A
@@ -78,8 +89,10 @@ def _refused(
             f"Draft {draft_id} was replaced when campaign {whose.campaign_id} was generated again, and nothing was "
             f"done: this is the customer's draft now, written afresh. Read it, then try again."
         )
-        return show_draft(request, session, now, said, None, None, comments, approval)
-    page = show_draft(request, session, draft_id, error, edit or None, edit.get("variant_id"), comments, approval)
+        return show_draft(request, session, now, said, None, None, comments, approval, listed=listed)
+    page = show_draft(
+        request, session, draft_id, error, edit or None, edit.get("variant_id"), comments, approval, listed=listed
+    )
     if error.retry_after_seconds:
         page.headers["Retry-After"] = str(error.retry_after_seconds)
     return page
@@ -90,6 +103,7 @@ def approve(
     draft_id: DatabaseId, request: Request, session: SessionDep, reviewer: ReviewerDep,
     variant_id: Annotated[DatabaseId | None, Form()] = None, comment: Annotated[str, Form()] = "",
     override_checks: Annotated[bool, Form()] = False, expected_revision: RevisionForm = None, whose: WhoseForm = None,
+    listed: ListedForm = "",
 ) -> RedirectResponse | HTMLResponse:  # fmt: skip
     try:
         draft_ops.approve(
@@ -98,14 +112,15 @@ def approve(
         )  # fmt: skip
     except (TailorError, OperationalError) as error:
         chosen = {"variant_id": variant_id, "override_checks": override_checks}
-        return _refused(request, session, draft_id, error, {"approve": comment}, chosen, whose=whose)
-    return _back_to(request, draft_id, "approved")
+        return _refused(request, session, draft_id, error, {"approve": comment}, chosen, whose=whose, listed=listed)
+    return _back_to(request, draft_id, "approved", listed)
 
 
 @router.post("/drafts/{draft_id}/reject", response_model=None)
 def reject(
     draft_id: DatabaseId, request: Request, session: SessionDep, reviewer: ReviewerDep,
     comment: Annotated[str, Form()] = "", expected_revision: RevisionForm = None, whose: WhoseForm = None,
+    listed: ListedForm = "",
 ) -> RedirectResponse | HTMLResponse:  # fmt: skip
     try:
         if not comment.strip():  # the page asks why: whoever reopens the draft, or rewrites the copy, reads it
@@ -113,39 +128,40 @@ def reject(
             raise InvalidInput("review", [Problem(None, "comment", why, "field")])
         draft_ops.reject(session, draft_id, reviewer, comment, expected_revision)
     except (TailorError, OperationalError) as error:
-        return _refused(request, session, draft_id, error, {"reject": comment}, whose=whose)
-    return _back_to(request, draft_id, "rejected")
+        return _refused(request, session, draft_id, error, {"reject": comment}, whose=whose, listed=listed)
+    return _back_to(request, draft_id, "rejected", listed)
 
 
 @router.post("/drafts/{draft_id}/reopen", response_model=None)
 def reopen(
     draft_id: DatabaseId, request: Request, session: SessionDep, reviewer: ReviewerDep,
     comment: Annotated[str, Form()] = "", expected_revision: RevisionForm = None, whose: WhoseForm = None,
+    listed: ListedForm = "",
 ) -> RedirectResponse | HTMLResponse:  # fmt: skip
     try:
         draft_ops.reopen(session, draft_id, reviewer, comment, expected_revision)
     except (TailorError, OperationalError) as error:
-        return _refused(request, session, draft_id, error, {"reopen": comment}, whose=whose)
-    return _back_to(request, draft_id, "reopened")
+        return _refused(request, session, draft_id, error, {"reopen": comment}, whose=whose, listed=listed)
+    return _back_to(request, draft_id, "reopened", listed)
 
 
 @router.post("/drafts/{draft_id}/refresh-facts", response_model=None)
 def refresh_facts(
     draft_id: DatabaseId, request: Request, session: SessionDep, state: StateDep, reviewer: ReviewerDep,
-    expected_revision: RevisionForm = None, whose: WhoseForm = None,
+    expected_revision: RevisionForm = None, whose: WhoseForm = None, listed: ListedForm = "",
 ) -> RedirectResponse | HTMLResponse:  # fmt: skip
     """Render the draft's email again with the catalog's facts of now, its copy kept (refreshed_facts.refresh_facts)."""
     try:
         refreshed_facts.refresh_facts(session, draft_id, reviewer, expected_revision, state.models)
     except (TailorError, OperationalError) as error:
-        return _refused(request, session, draft_id, error, whose=whose)
-    return _back_to(request, draft_id, "refreshed")
+        return _refused(request, session, draft_id, error, whose=whose, listed=listed)
+    return _back_to(request, draft_id, "refreshed", listed)
 
 
 @router.post("/drafts/{draft_id}/variants/{variant_id}/suggest", response_model=None)
 def suggest(
     draft_id: DatabaseId, variant_id: DatabaseId, request: Request, session: SessionDep, state: StateDep,
-    _key: ApiKeyDep, note: Annotated[str, Form()] = "", whose: WhoseForm = None,
+    _key: ApiKeyDep, note: Annotated[str, Form()] = "", whose: WhoseForm = None, listed: ListedForm = "",
 ) -> HTMLResponse:  # fmt: skip
     """Another version of the variant's copy from the model, shown beside it on the draft's page (which this answers,
     the draft unchanged); the copywriter puts it into the edit form and saves it as any edit. A refusal (a note over
@@ -163,10 +179,10 @@ def suggest(
             raise
         session.rollback()
         if isinstance(told, NotFound) and whose is not None and _replacement(session, draft_id, whose):
-            return _refused(request, session, draft_id, told, whose=whose)
-        return show_draft(request, session, draft_id, told, preview=variant_id, suggested=asked)
-    page = show_draft(request, session, draft_id, preview=variant_id, done="suggested", suggested=asked | {
-        "suggestion": suggestion})  # fmt: skip
+            return _refused(request, session, draft_id, told, whose=whose, listed=listed)
+        return show_draft(request, session, draft_id, told, preview=variant_id, suggested=asked, listed=listed)
+    page = show_draft(request, session, draft_id, preview=variant_id, done="suggested", listed=listed, suggested=asked
+                      | {"suggestion": suggestion})  # fmt: skip
     page.headers["Cache-Control"] = "no-store"  # a page answering a POST: Back must not show it as the draft now
     return page
 
@@ -177,7 +193,7 @@ def edit(
     reviewer: ReviewerDep,
     subject: Annotated[str, Form()] = "", preheader: Annotated[str, Form()] = "", intro: Annotated[str, Form()] = "",
     product_line: Annotated[list[str] | None, Form()] = None, expected_revision: RevisionForm = None,
-    whose: WhoseForm = None,
+    whose: WhoseForm = None, listed: ListedForm = "",
 ) -> RedirectResponse | HTMLResponse:  # fmt: skip
     typed = {
         "subject": subject, "preheader": preheader, "intro": intro, "product_lines": product_line,
@@ -187,5 +203,5 @@ def edit(
         changes = draft_ops.variant_edit(reviewer, **typed)
         draft_ops.edit_variant(session, draft_id, variant_id, changes, state.models)
     except (TailorError, OperationalError) as error:
-        return _refused(request, session, draft_id, error, whose=whose, variant_id=variant_id, **typed)
-    return _back_to(request, draft_id, "saved", preview=variant_id)  # the edited email, as it will now be sent
+        return _refused(request, session, draft_id, error, whose=whose, listed=listed, variant_id=variant_id, **typed)
+    return _back_to(request, draft_id, "saved", listed, preview=variant_id)  # the edited email, as it will now be sent

@@ -5,7 +5,6 @@ action refused, with what the person typed kept beside the draft as it is now.
 import re
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -19,7 +18,7 @@ from service.draft_sorts import DEFAULT_SORT
 from service.errors import ChecksFailed, Conflict, InvalidInput, TailorError
 from service.pipeline.mail import sender_of
 from service.review import PREFIX, templates
-from service.routes.review.campaign_pages import DRAFTS_PER_PAGE, listed_query
+from service.routes.review.campaign_pages import DRAFTS_PER_PAGE, list_of, listed_query
 from service.routes.review.redirects import to_page
 from service.schemas import DatabaseId
 from service.settings import SmtpSettings
@@ -80,8 +79,7 @@ def show_draft(
     of drafts the person came from (``listed_query``), which its links back to the campaign keep, and whose drafts,
     filters and order "next to review" follows."""
     stored = draft_ops.get_draft(session, draft_id)
-    came_from = parse_qs(listed)
-    status, customer, sort = ((came_from.get(key) or [None])[0] for key in ("status", "customer", "sort"))
+    status, customer, _, sort = list_of(listed)
     following = draft_ops.next_to_review(
         session, stored, sort or DEFAULT_SORT, status, customer, per_page=DRAFTS_PER_PAGE
     )
