@@ -79,13 +79,30 @@ def _next_id(session: Session) -> ScalarSelect[int] | None:
 def get_campaign(session: Session, campaign_id: int) -> Campaign:
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
-        deleted = session.get(DeletedCampaign, campaign_id)
-        if deleted is not None:
-            raise CampaignNotFound(
-                f"Campaign {campaign_id} ('{deleted.name}') was deleted on {deleted.deleted_at:%Y-%m-%d %H:%M} UTC."
-            )
-        raise CampaignNotFound(f"Campaign {campaign_id} does not exist.")
+        raise _not_found(session, campaign_id)
     return campaign
+
+
+def hold_campaign(session: Session, campaign_id: int) -> Campaign:
+    """The campaign, kept from being deleted until this transaction ends (on PostgreSQL its row is locked against a
+    delete; on SQLite a deletion, written before it reads the jobs, sees this one), or CampaignNotFound, saying when
+    it was deleted, for one deleted meanwhile: PostgreSQL lets a deletion whose checks read the jobs run beside a
+    request or job that read the campaign before it committed (delete_campaign), which then waits for it here. A
+    request to generate said a job was "already" generating it, and a send job went on, sending nothing."""
+    held = {"read": True, "key_share": True}
+    campaign = session.get(Campaign, campaign_id, with_for_update=held, populate_existing=True)
+    if campaign is None:
+        raise _not_found(session, campaign_id)
+    return campaign
+
+
+def _not_found(session: Session, campaign_id: int) -> CampaignNotFound:
+    deleted = session.get(DeletedCampaign, campaign_id)
+    if deleted is not None:
+        return CampaignNotFound(
+            f"Campaign {campaign_id} ('{deleted.name}') was deleted on {deleted.deleted_at:%Y-%m-%d %H:%M} UTC."
+        )
+    return CampaignNotFound(f"Campaign {campaign_id} does not exist.")
 
 
 def start_generating(session: Session, campaign_id: int) -> Campaign:
@@ -93,8 +110,9 @@ def start_generating(session: Session, campaign_id: int) -> Campaign:
     it, while a send job or a refresh of its drafts (service.refreshed_facts) is, and once it has sent email (its
     audience and drafts are then the record of what went out: generating it again took in customers beyond its
     `max_customers` and made it "ready" again). One
-    conditional UPDATE, so that of two requests at the same moment only one gets the campaign."""
-    campaign = get_campaign(session, campaign_id)
+    conditional UPDATE, so that of two requests at the same moment only one gets the campaign; the campaign held
+    first (hold_campaign), so that one deleted meanwhile is a CampaignNotFound saying so."""
+    campaign = hold_campaign(session, campaign_id)
     if sent := _sent(session, campaign_id):
         raise Conflict(
             f"Campaign {campaign_id} has {sent}: it is the record of what went out, and is not written again. "
@@ -162,7 +180,8 @@ def delete_campaign(session: Session, campaign_id: int) -> None:
 
     The deletion is written, and the campaign's row locked, before the checks read the jobs: a job queued for the
     campaign at the same moment is then either one they see or one that waits for the deletion and finds the
-    campaign gone (SQLite lets one writer at a time; on PostgreSQL the refresh locks the row for each draft)."""
+    campaign gone (SQLite lets one writer at a time; on PostgreSQL the jobs and a request to generate lock the row:
+    hold_campaign)."""
     campaign = get_campaign(session, campaign_id)
     session.add(DeletedCampaign(id=campaign.id, name=campaign.name))
     session.flush()

@@ -20,9 +20,9 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from service.campaigns import cancel_job, get_campaign, unfinished_job
+from service.campaigns import cancel_job, get_campaign, hold_campaign, unfinished_job
 from service.db.batches import batches
-from service.db.models import Campaign, Draft, Job, Product, Review
+from service.db.models import Draft, Job, Product, Review
 from service.db.session import session_scope
 from service.drafts import (
     APPROVE_BATCH,
@@ -170,16 +170,6 @@ def out_of_date_drafts(session: Session, campaign_id: int) -> list[int]:
     return out_of_date
 
 
-def _hold_campaign(session: Session, campaign_id: int) -> None:
-    """Keep the campaign from being deleted until this transaction ends (on PostgreSQL its row is locked against a
-    delete; on SQLite a deletion, written before it reads the jobs, sees this one), or raise CampaignNotFound, saying
-    when it was deleted, for a campaign deleted since the job began: by a deletion whose checks read the jobs before
-    this one was queued (service.campaigns.delete_campaign). Its drafts went with it, and the job failed saying one
-    "does not exist"."""
-    if session.get(Campaign, campaign_id, with_for_update={"read": True, "key_share": True}) is None:
-        get_campaign(session, campaign_id)
-
-
 def refresh_campaign(
     progress, engine: Engine, campaign_id: int, reviewer: str, models: ModelStore | None = None
 ) -> dict[str, int]:
@@ -200,7 +190,7 @@ def refresh_campaign(
     progress(0, total, f"refreshing drafts: 0 of {total:,}")
     for batch in batches(out_of_date, size=REFRESH_BATCH):
         with session_scope(engine) as session:
-            _hold_campaign(session, campaign_id)
+            hold_campaign(session, campaign_id)  # or CampaignNotFound: deleted since the job began
             refreshed, changed_meanwhile = _refresh_batch(session, batch, reviewer)
             if models is not None:
                 score_again(refreshed, models)

@@ -54,7 +54,7 @@ from sqlalchemy.orm import Session, selectinload
 from generation.brands import load_brand
 from scoring.experiments import HOLDOUT
 from service.addresses import address_key, households
-from service.campaigns import get_campaign
+from service.campaigns import hold_campaign
 from service.clock import utcnow
 from service.db.batches import batches
 from service.db.models import Campaign, Customer, Draft, Send, Variant
@@ -160,8 +160,10 @@ def send_campaign(
     settings = settings or SmtpSettings()
     now = utcnow()
     with session_scope(engine) as session:
-        # NotFound, saying when, for a campaign deleted while this job waited
-        if get_campaign(session, campaign_id).status == "generating":  # it came while this job was queued
+        # NotFound, saying when, for a campaign deleted while this job waited, or (PostgreSQL) one being deleted now,
+        # whose deletion read the jobs before this one was queued: held until this transaction ends (it went on,
+        # sending nothing, and succeeded)
+        if hold_campaign(session, campaign_id).status == "generating":  # it came while this job was queued
             raise Conflict(
                 f"Campaign {campaign_id} is being generated: send it once it is ready (its approved drafts stay)."
             )

@@ -490,12 +490,11 @@ def test_on_postgres_a_refresh_queued_as_its_campaign_is_deleted_waits_and_says_
     from sqlalchemy import text
     from sqlalchemy.orm import Session
 
-    from service.campaigns import delete_campaign, ensure_brand
+    from service.campaigns import delete_campaign, ensure_brand, hold_campaign
     from service.db.migrate import upgrade
     from service.db.models import Campaign
     from service.db.session import session_scope
     from service.errors import CampaignNotFound
-    from service.refreshed_facts import _hold_campaign
     from tests.service.conftest import new_postgres_database
 
     engine = new_postgres_database(postgres_url, "refresh_delete_race")
@@ -510,7 +509,7 @@ def test_on_postgres_a_refresh_queued_as_its_campaign_is_deleted_waits_and_says_
     def next_batch() -> None:
         try:
             with session_scope(engine) as session:
-                _hold_campaign(session, campaign_id)
+                hold_campaign(session, campaign_id)
         except Exception as error:  # the test reports it
             raised.append(error)
 
