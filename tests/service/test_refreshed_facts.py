@@ -520,7 +520,9 @@ def test_on_postgres_a_refresh_queued_as_its_campaign_is_deleted_waits_and_says_
         with engine.connect() as watcher:  # until the refresh waits on the deletion's lock
             for _ in range(200):
                 waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                if watcher.execute(text(waiting)).scalar():
+                seen = watcher.execute(text(waiting)).scalar()
+                watcher.rollback()  # pg_stat_activity is read once a transaction: the next look reads it anew
+                if seen:
                     break
                 time.sleep(0.05)
             else:
