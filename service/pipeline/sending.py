@@ -496,6 +496,10 @@ def _send_over_one_connection(
         handed_to_smtp = False
         try:
             with session_scope(engine) as session:
+                # Its campaign held until the send is committed, or CampaignNotFound for one deleted since the send
+                # began: the due-check's job names no campaign, so a deletion's checks do not see it, and the whole
+                # due-check failed reading the campaign gone ("'NoneType' object has no attribute 'id'").
+                campaign = hold_campaign(session, campaign_id)
                 # Its send (an earlier email's, sent_before) and its campaign read now: on SQLite the look below
                 # holds the database's write lock until the send is committed, and other writes wait meanwhile.
                 draft = session.scalar(
@@ -517,7 +521,6 @@ def _send_over_one_connection(
                     skip_mailed_address(draft, other)
                     tally.add(skipped=1)
                     continue
-                campaign = session.get(Campaign, campaign_id)
                 if defer_if_mailed_meanwhile(
                     session, draft, now, schedule.min_days_between, window, schedule.timezone, sharing
                 ):

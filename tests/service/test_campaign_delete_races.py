@@ -1,8 +1,7 @@
-"""A campaign deleted on PostgreSQL as a request to generate or send it runs: PostgreSQL lets the request read the
-campaign before the deletion commits. The request waits for the deletion and says the campaign was deleted; a
-request to generate said a job was "already" generating it (none was), and a send job started at that moment
-succeeded, sending nothing, for a campaign gone (with approved drafts it claimed one, then failed on the database's
-foreign key)."""
+"""A campaign deleted on PostgreSQL as a request to generate it, or a job to send it, runs: PostgreSQL lets them read
+the campaign before the deletion commits. They wait for the deletion and say the campaign was deleted: a request to
+generate said a job was "already" generating it (none was), a send job started at that moment succeeded, sending
+nothing, for a campaign gone, and the due-check failed whole."""
 
 from __future__ import annotations
 
@@ -89,3 +88,67 @@ def test_a_send_job_started_as_its_campaign_is_deleted_says_it_was_deleted(postg
     campaign_id, raised = _raised_beside_a_deletion(postgres_url, "send_delete_race", send)
     assert len(raised) == 1 and isinstance(raised[0], CampaignNotFound), raised
     assert str(raised[0]).startswith(f"Campaign {campaign_id} ('spring') was deleted on ")
+
+
+def test_a_due_check_mailing_a_campaign_being_deleted_leaves_it_saying_it_was_deleted(
+    postgres_url, mail_server, tailor_home, monkeypatch
+):
+    """The due-check's job names no campaign, so a deletion's checks do not see it: a deletion between a draft's
+    claim and its send. The send waited for the deletion, then the whole due-check failed ("'NoneType' object has
+    no attribute 'id'": the campaign read once its draft was left), the other campaigns due left unsent with it; it
+    leaves this one, saying it was deleted, and mails nothing."""
+    from service.campaigns import delete_campaign
+    from service.db.migrate import upgrade
+    from service.pipeline import sending
+    from service.signed_links import UnsubscribeLinks
+    from tests.service.conftest import new_postgres_database
+    from tests.service.test_send_claims import due_campaign
+
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    UnsubscribeLinks.configured()
+    engine = new_postgres_database(postgres_url, "due_delete_race")
+    upgrade(engine)
+    due_campaign(engine, 1)
+    claimed, go_on, checked = threading.Event(), threading.Event(), {}
+    claim = sending.claim
+
+    def claimed_then_held(*args):
+        won = claim(*args)
+        claimed.set()
+        assert go_on.wait(60)
+        return won
+
+    def due_check() -> None:
+        try:
+            checked.update(sending.send_due_drafts(lambda *_: None, engine))
+        except Exception as error:  # the test reports it
+            checked["raised"] = error
+
+    monkeypatch.setattr(sending, "claim", claimed_then_held)
+    checking = threading.Thread(target=due_check)
+    checking.start()
+    deleting = Session(engine)
+    try:
+        assert claimed.wait(60)
+        campaign_id = deleting.scalar(text("SELECT id FROM campaigns"))
+        delete_campaign(deleting, campaign_id)  # its checks passed: no job of the campaign, nothing sent yet
+        go_on.set()
+        with engine.connect() as watcher:  # until the send waits on the deletion's lock, or went on without it
+            for _ in range(200):
+                seen = watcher.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"))
+                waiting = seen.scalar()
+                watcher.rollback()  # pg_stat_activity is read once a transaction: the next look reads it anew
+                if waiting or not checking.is_alive():
+                    break
+                time.sleep(0.05)
+        deleting.commit()
+        checking.join(timeout=30)
+    finally:
+        go_on.set()
+        deleting.close()
+        engine.dispose()
+    assert "raised" not in checked, checked
+    left = checked["campaigns"][str(campaign_id)]
+    assert left["sent"] == 0 and left["not_sent"].startswith(f"Campaign {campaign_id} ('due') was deleted on "), left
+    assert messages == []
