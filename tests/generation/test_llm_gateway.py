@@ -277,10 +277,10 @@ ANSWER = json.dumps({"subject": "Fresh sencha is back", "tags": ["tea", "green"]
 
 
 class _SteadyProvider(BaseHTTPRequestHandler):
-    """Writes its answer slowly but steadily, like the local model on a loaded machine: 12 pieces 0.5 s apart."""
+    """Writes its answer slowly but steadily, like the local model on a loaded machine: 12 pieces 0.9 s apart."""
 
     def do_POST(self):  # noqa: N802 (the standard library's name)
-        send_answer(self, ANSWER, pieces=12, pause=0.5)
+        send_answer(self, ANSWER, pieces=12, pause=0.9)
 
     def log_message(self, *args):
         pass
@@ -340,14 +340,15 @@ def test_a_model_writing_slowly_but_steadily_keeps_its_answer_past_the_timeout()
     no piece of the answer coming, and the tokens and their price are still counted."""
     complete_json([{"role": "user", "content": "hi"}], SCHEMA, LLMSettings(model="fake"))  # litellm imported
     with serving(_SteadyProvider) as base:
-        # A model with a price. The first piece's limit leaves room for a loaded machine: at 1 s, the call's own
-        # start under three test workers on two cores took longer, and the test failed as the bug it guards against.
-        settings = _settings(base, model="openai/gpt-4o-mini", timeout=3, stall_timeout=1.5)
+        # A model with a price. The first piece's limit leaves room for a loaded machine: at 1 s, and again at 3 s
+        # (load ~10: three test workers and other work on two cores), the call's own start took longer, and the test
+        # failed as the bug it guards against.
+        settings = _settings(base, model="openai/gpt-4o-mini", timeout=7, stall_timeout=3)
         started = time.monotonic()
         answer, usage = complete_json([{"role": "user", "content": "hi"}], SCHEMA, settings)
-    assert time.monotonic() - started > 4.5  # the whole answer took longer than either limit
+    assert time.monotonic() - started > 8.5  # the whole answer took longer than either limit
     assert answer == json.loads(ANSWER)
-    assert (usage.prompt_tokens, usage.completion_tokens) == (5, 12) and usage.seconds > 4.5 and usage.cost_usd > 0
+    assert (usage.prompt_tokens, usage.completion_tokens) == (5, 12) and usage.seconds > 8.5 and usage.cost_usd > 0
 
 
 @pytest.mark.parametrize(
