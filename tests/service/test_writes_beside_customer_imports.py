@@ -67,7 +67,7 @@ def _beside(request, answers: list) -> threading.Thread:
 
 def _stored(engine) -> tuple[str, bool]:
     with session_scope(engine) as session:
-        return session.execute(select(Customer.first_name, Customer.unsubscribed)).one()._tuple()
+        return tuple(session.execute(select(Customer.first_name, Customer.unsubscribed)).one())
 
 
 def test_an_erasure_of_a_customer_the_import_holds_is_answered_busy_nothing_written(held):
