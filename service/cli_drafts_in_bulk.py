@@ -24,6 +24,7 @@ def drafts_approve_pending(
     from service.cli import _engine_after_crashes
     from service.db.session import session_scope
     from service.drafts import approve_pending
+    from service.unseen_copy import unseen_holders_said
     from service.wording import counted
 
     by_option = told_by_option(f"campaign {campaign}'s drafts", BULK_APPROVAL_OPTIONS, "were not approved")
@@ -36,10 +37,8 @@ def drafts_approve_pending(
             "with (a price, the stock)"
         )
     if done["unseen_characters"]:
-        typer.echo(
-            f"flagged {counted(done['unseen_characters'], 'draft', 'drafts')} whose email holds a character its "
-            "reader does not see"
-        )
+        flagged = counted(done["unseen_characters"], "draft", "drafts")
+        typer.echo(f"flagged {flagged}{unseen_holders_said(done['unseen_in'])}")
     if done["left_for_review"]:
         waiting = counted(done["left_for_review"], "flagged draft waits", "flagged drafts wait")
         listed = f"`tailor drafts list --campaign {campaign} --status flagged`"

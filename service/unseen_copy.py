@@ -43,6 +43,27 @@ UNSEEN_HOLDERS = ("copy", "address", "link")
 HOLDERS = {EDIT_IT: "copy", REJECT_IT: "copy", ADDRESS_TO_DO: "address", LINK_TO_DO: "link"}
 
 
+# What may hold a character its reader does not see, as a person is told it.
+UNSEEN_HOLDER_WORDS = {
+    "copy": "their email's copy",
+    "address": "their customer's email address",
+    "link": "a product's link in their email",
+}
+
+
+def unseen_holders_said(unseen_in: dict[str, int]) -> str:
+    """Where drafts a bulk approval flagged hold a character their reader does not see, after "N drafts were
+    flagged": their copy, their customer's address or a product's link (counts by ``UNSEEN_HOLDERS``), which
+    different hands mend (an edit; the customers' or the products' import)."""
+    holding = {UNSEEN_HOLDER_WORDS[holder]: count for holder, count in unseen_in.items() if count}
+    if len(holding) == 1:
+        return f": {next(iter(holding))} holds a character its reader does not see"
+    if not holding:  # counted before the holders were (an old address of the review page)
+        return ": their email, their customer's address or a product's link holds a character its reader does not see"
+    each = ", ".join(f"{count} in {words}" for words, count in holding.items())
+    return f" for a character their reader does not see: {each}"
+
+
 def unseen_in_copy(
     subject: str, preheader: str, intro: str, product_lines: Sequence[str] | None, text: str,
     links: Sequence[str] = (),

@@ -123,9 +123,37 @@ def test_the_command_says_how_many_it_flagged_for_a_character_no_one_sees(client
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[:2] == [
         "approved 1 pending draft, each with its chosen variant",
-        "flagged 1 draft whose email holds a character its reader does not see",
+        "flagged 1 draft: their email's copy holds a character its reader does not see",
     ]
     assert _reasons(engine, turned) == ("flagged", [f"Not approved with the others: {SUBJECT_TURNED}"])
+
+
+def test_the_command_says_whether_the_copy_the_address_or_a_link_holds_a_character_no_one_sees(
+    client, engine, tailor_home
+):
+    """The command said "whose email holds a character" of a draft flagged for its customer's address or a product's
+    link, as the review page's button did: a copywriter looked for it in the copy, which no edit mends."""
+    from tests.service.test_cli import run
+    from tests.service.test_unseen_addresses import HIDDEN_ADDRESS, HIDDEN_LINK
+
+    campaign_id = new_campaign(client)
+    _pending_draft(engine, campaign_id, "c1", subject=TURNED)
+    for customer in ("c2", "c3"):
+        draft_id = _pending_draft(engine, campaign_id, customer)
+        with session_scope(engine) as session:
+            draft = session.get(Draft, draft_id)
+            if customer == "c2":
+                draft.customer.email = HIDDEN_ADDRESS
+            else:
+                draft.recommendations = [{"product_id": "T1", "name": "Sencha tea", "url": HIDDEN_LINK}]
+
+    done = run(["drafts", "approve-pending", str(campaign_id), "--reviewer", "Ola"], tailor_home)
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[1] == (
+        "flagged 3 drafts for a character their reader does not see: 1 in their email's copy, 1 in their customer's "
+        "email address, 1 in a product's link in their email"
+    )
 
 
 def test_an_export_marks_an_approved_draft_holding_a_character_no_one_sees_not_mailable_saying_why(client, engine):

@@ -21,6 +21,7 @@ from service.review import PREFIX, address, error_page, templates
 from service.review.resend import CarriedForm
 from service.routes.review.redirects import to_page
 from service.schemas import CampaignOut, DatabaseId, DraftStatus
+from service.unseen_copy import unseen_holders_said
 
 router = APIRouter(prefix=PREFIX)
 DRAFTS_PER_PAGE = 100
@@ -197,14 +198,6 @@ def listed_query(status: str | None, customer: str | None, page: int | None, sor
     return urlencode({**{k: v for k, v in wanted.items() if v}, **({"page": page} if page and page > 1 else {})})
 
 
-# What may hold a character its reader does not see (service.unseen_copy.UNSEEN_HOLDERS), as the page says it.
-UNSEEN_HOLDER_WORDS = {
-    "copy": "their email's copy",
-    "address": "their customer's email address",
-    "link": "a product's link in their email",
-}
-
-
 def list_of(listed: str) -> tuple[str | None, str | None, int | None, str | None]:
     """The status, search, page and order of a list of a campaign's drafts, read from its query (``listed_query``'s,
     as a draft's page passes it on and its forms send it back), each None when the query has none; a page no list
@@ -234,21 +227,8 @@ def _bulk_done(
             "with their email (a price, the stock)."
         )
     if unseen:
-        said += f" {unseen} {'were' if unseen != 1 else 'was'} flagged instead{_unseen_where(unseen_in or {})}"
+        said += f" {unseen} {'were' if unseen != 1 else 'was'} flagged instead{unseen_holders_said(unseen_in or {})}."
     return said
-
-
-def _unseen_where(unseen_in: dict[str, int]) -> str:
-    """Where the drafts a bulk approval flagged hold a character their reader does not see: their copy, their
-    customer's address or a product's link, which different hands mend (an edit; the customers' or the products'
-    import)."""
-    holding = {UNSEEN_HOLDER_WORDS[holder]: count for holder, count in unseen_in.items() if count}
-    if len(holding) == 1:
-        return f": {next(iter(holding))} holds a character its reader does not see."
-    if not holding:  # an address from before the holders were counted
-        return ": their email, their customer's address or a product's link holds a character its reader does not see."
-    each = ", ".join(f"{count} in {words}" for words, count in holding.items())
-    return f" for a character their reader does not see: {each}."
 
 
 def _refresh_note(job: Job | None) -> dict[str, Any] | None:
