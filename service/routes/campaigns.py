@@ -48,7 +48,8 @@ def get(campaign_id: DatabaseId, session: SessionDep, _key: ApiKeyDep) -> Campai
 def delete(campaign_id: DatabaseId, session: SessionDep, _key: ApiKeyDep) -> None:
     """Delete a campaign that sent nothing, with its drafts and their reviews. Refused (409) while it is being
     generated, or a send job or a refresh of its drafts with the catalog's facts (`refresh_facts`) is queued or
-    running for it (the message names the job to cancel), and once it has sent email (kept with its results)."""
+    running for it (the message names the job to cancel), while the due-check mails one of its drafts, and once
+    it has sent email (kept with its results)."""
     campaign_ops.delete_campaign(session, campaign_id)
 
 
