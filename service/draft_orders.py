@@ -5,7 +5,7 @@ drafts its neighbours do not, however many drafts share a score, a status or a f
 (its variants not scored, or none chosen) comes after those that have one, on either database.
 """
 
-from typing import get_args
+from typing import NamedTuple, get_args
 
 from sqlalchemy import ColumnElement, case, func, select
 
@@ -13,11 +13,27 @@ from service.db.models import Customer, Draft, Variant
 from service.draft_sorts import DraftSort
 from service.schemas import DraftStatus
 
+
+class SortKey(NamedTuple):
+    """One key of an order: what it sorts by, highest first or not, and whether drafts with none come last (only a
+    key that may be null says so; the others never are)."""
+
+    value: ColumnElement
+    descending: bool = False
+    nulls_last: bool = False
+
+    def ordered(self) -> ColumnElement:
+        """The key as an ORDER BY term (ascending by default, as each order was written before keys were kept)."""
+        if self.descending:
+            return self.value.desc().nulls_last() if self.nulls_last else self.value.desc()
+        return self.value.asc().nulls_last() if self.nulls_last else self.value
+
+
 # Drafts in the order their customers came in the campaign's audience (its priority: win-back by past spend, VIP
 # by CLV...), whatever order they were written in; drafts from before positions were kept come by id.
-AUDIENCE_ORDER = (Draft.position.asc().nulls_last(), Draft.id)
+AUDIENCE_KEYS = (SortKey(Draft.position, nulls_last=True), SortKey(Draft.id))
 # The order a person reviews a campaign's drafts in: flagged first, then the audience's.
-REVIEW_ORDER = (Draft.flagged.desc(), *AUDIENCE_ORDER)
+REVIEW_KEYS = (SortKey(Draft.flagged, descending=True), *AUDIENCE_KEYS)
 
 
 def _chosen_variants(score: ColumnElement) -> ColumnElement:
@@ -32,12 +48,18 @@ def _shown_name() -> ColumnElement:
 
 
 _STATUS_PLACES = {status: place for place, status in enumerate(get_args(DraftStatus))}
+# The keys of each order, by its name (service.drafts.next_to_review seeks the draft after another by them).
+SORT_KEYS: dict[DraftSort, tuple[SortKey, ...]] = {
+    "flagged": REVIEW_KEYS,
+    "audience": AUDIENCE_KEYS,
+    "p_open": (SortKey(_chosen_variants(Variant.p_open), descending=True, nulls_last=True), SortKey(Draft.id)),
+    "p_click": (SortKey(_chosen_variants(Variant.p_click), descending=True, nulls_last=True), SortKey(Draft.id)),
+    "status": (SortKey(case(_STATUS_PLACES, value=Draft.status, else_=len(_STATUS_PLACES))), *REVIEW_KEYS),
+    "customer": (SortKey(_shown_name()), SortKey(Draft.id)),
+}
 # The ORDER BY of each order, by its name.
 ORDERS: dict[DraftSort, tuple[ColumnElement, ...]] = {
-    "flagged": REVIEW_ORDER,
-    "audience": AUDIENCE_ORDER,
-    "p_open": (_chosen_variants(Variant.p_open).desc().nulls_last(), Draft.id),
-    "p_click": (_chosen_variants(Variant.p_click).desc().nulls_last(), Draft.id),
-    "status": (case(_STATUS_PLACES, value=Draft.status, else_=len(_STATUS_PLACES)), *REVIEW_ORDER),
-    "customer": (_shown_name(), Draft.id),
+    sort: tuple(key.ordered() for key in keys) for sort, keys in SORT_KEYS.items()
 }
+AUDIENCE_ORDER = ORDERS["audience"]
+REVIEW_ORDER = ORDERS["flagged"]

@@ -19,11 +19,12 @@ variant and stays out of the arms, whose assignment must be random.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import ColumnElement, and_, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, false, func, insert, literal, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -36,7 +37,7 @@ from service.clock import utcnow
 from service.db.batches import batches
 from service.db.clock import now_in_database
 from service.db.models import Customer, Draft, ReplacedDraft, Review, Send, Variant
-from service.draft_orders import ORDERS
+from service.draft_orders import ORDERS, SORT_KEYS, SortKey
 from service.draft_sorts import DEFAULT_SORT, DraftSort
 from service.errors import (
     ChecksFailed,
@@ -157,28 +158,40 @@ def next_to_review(
     The first waiting besides ``draft`` led a copywriter who left a draft waiting back to it from the next one, for
     ever.) ``draft`` need not be in the list (approved from the list of pending ones): the walk goes on from its
     place in the order."""
+    keys = SORT_KEYS[sort]
     listed = _listed(draft.campaign_id, status, None, customer)
-    # the list's drafts, and the one shown, by their places in the order (none ties: each order ends with the id)
-    ranked = (
-        select(
-            Draft.id, Draft.status,
-            func.row_number().over(order_by=ORDERS[sort]).label("place"),
-            func.count().filter(listed).over(order_by=ORDERS[sort]).label("place_in_list"),
-        )
-        .where(or_(listed, Draft.id == draft.id))
-        .subquery()
-    )  # fmt: skip
-    shown = select(ranked.c.place).where(ranked.c.id == draft.id).scalar_subquery()
-    found = session.execute(
-        select(ranked.c.id, ranked.c.place_in_list, func.count().over())
-        .where(ranked.c.status.in_(REVIEWABLE), ranked.c.id != draft.id)
-        .order_by(ranked.c.place < shown, ranked.c.place)  # those after the one shown first, then from the top
-        .limit(1)
-    ).first()
+    waiting = and_(listed, Draft.status.in_(REVIEWABLE), Draft.id != draft.id)
+    # A seek by the order's keys, not a window over the whole list: the first waiting past the one shown, else the
+    # first from the top; then the list's drafts before it counted in the same scan as those waiting.
+    shown = session.execute(select(*(key.value for key in keys)).where(Draft.id == draft.id)).one()
+    first_waiting = select(Draft.id, *(key.value for key in keys)).where(waiting).order_by(*ORDERS[sort]).limit(1)
+    found = session.execute(first_waiting.where(_past(keys, shown))).first() or session.execute(first_waiting).first()
     if found is None:
         return NextToReview(None, 1, 0)
-    next_id, place_in_list, waiting = found
-    return NextToReview(next_id, (place_in_list - 1) // per_page + 1, waiting)
+    before_it, waiting_count = session.execute(
+        select(func.count().filter(_past(keys, found[1:], before=True)), func.count().filter(waiting)).where(listed)
+    ).one()
+    return NextToReview(found[0], before_it // per_page + 1, waiting_count)
+
+
+def _past(keys: tuple[SortKey, ...], values: Sequence[Any], before: bool = False) -> ColumnElement[bool]:
+    """Whether a draft comes after (``before``: before) the one whose ``keys`` hold ``values`` in the order the keys
+    make: it is beyond it at a key and ties with it at each key ahead of that one. A null is compared as the order
+    places it: after every value at a key whose drafts with none come last."""
+    beyond: list[ColumnElement[bool]] = []
+    ties: list[ColumnElement[bool]] = []
+    for key, value in zip(keys, values, strict=True):
+        if value is None:  # nulls come last: no draft is after a null at this key, every value before it
+            beyond.append(and_(*ties, key.value.is_not(None)) if before else false())
+            ties.append(key.value.is_(None))
+            continue
+        bound = literal(value, key.value.type)  # a flag too, which SQLAlchemy compares with True only by "="
+        later = key.value < bound if key.descending != before else key.value > bound
+        if key.nulls_last and not before:
+            later = or_(later, key.value.is_(None))
+        beyond.append(and_(*ties, later))
+        ties.append(key.value == bound)
+    return or_(*beyond)
 
 
 def selected_variant(draft: Draft) -> Variant | None:
