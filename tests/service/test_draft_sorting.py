@@ -283,3 +283,28 @@ def test_the_list_is_walked_on_after_a_draft_is_approved_rejected_or_refused_fro
     assert refused.status_code == 422 and walked_on(refused.text)[0] == in_list[2]
     forged = client.post(f"/review/drafts/{in_list[1]}/reject", data={**form, "listed": "status=nonsense&x=1"})
     assert walked_on(forged.text)[2] == f"/review/campaigns/{campaign_id}"  # what no list has is left out
+
+
+def test_next_to_review_answers_as_the_whole_list_read_in_order_does_on_either_database(any_engine):
+    """The seek by the order's keys (not a window over the list, ~8x slower on 20,000 drafts) answers for every
+    order, filter and search, from every draft of the campaign (those out of the list too), as reading the whole
+    ordered list from the top does: the first waiting past the draft shown, else the first; its page; how many wait."""
+    from service.db.models import Draft
+    from service.drafts import NextToReview, list_drafts, next_to_review
+
+    with session_scope(any_engine) as session:
+        campaign_id = _campaign_of_ties(session)
+    with session_scope(any_engine) as session:
+        for sort in SORTS:
+            everything = [d.id for d in list_drafts(session, campaign_id, sort=sort)]
+            for status in (None, "pending", "flagged", "approved"):
+                for customer in (None, "ola", "nobody"):
+                    listed = list_drafts(session, campaign_id, status, customer=customer, sort=sort)
+                    for shown in everything:
+                        waiting = [d.id for d in listed if d.status in WAITING and d.id != shown]
+                        after = [i for i in waiting if everything.index(i) > everything.index(shown)]
+                        following = (after or waiting or [None])[0]
+                        page = [d.id for d in listed].index(following) // 2 + 1 if following else 1
+                        expected = NextToReview(following, page, len(waiting))
+                        found = next_to_review(session, session.get(Draft, shown), sort, status, customer, per_page=2)
+                        assert found == expected, (sort, status, customer, shown)
