@@ -158,18 +158,23 @@ def next_to_review(
     The first waiting besides ``draft`` led a copywriter who left a draft waiting back to it from the next one, for
     ever.) ``draft`` need not be in the list (approved from the list of pending ones): the walk goes on from its
     place in the order."""
-    keys = SORT_KEYS[sort]
     listed = _listed(draft.campaign_id, status, None, customer)
-    waiting = and_(listed, Draft.status.in_(REVIEWABLE), Draft.id != draft.id)
-    # A seek by the order's keys, not a window over the whole list: the first waiting past the one shown, else the
-    # first from the top; then the list's drafts before it counted in the same scan as those waiting.
-    shown = session.execute(select(*(key.value for key in keys)).where(Draft.id == draft.id)).one()
-    first_waiting = select(Draft.id, *(key.value for key in keys)).where(waiting).order_by(*ORDERS[sort]).limit(1)
+    shown = session.execute(select(*(key.value for key in SORT_KEYS[sort])).where(Draft.id == draft.id)).one()
+    # Each of the list's drafts with its keys, worked out once a row (OFFSET 0 keeps PostgreSQL from inlining the
+    # keys' subqueries into each comparison); then a seek by them rather than a window over the whole list.
+    rows = (
+        select(Draft.id, Draft.status, *(key.value.label(f"key_{i}") for i, key in enumerate(SORT_KEYS[sort])))
+        .where(listed).offset(0).subquery()
+    )  # fmt: skip
+    keys = tuple(key._replace(value=rows.c[f"key_{i}"]) for i, key in enumerate(SORT_KEYS[sort]))
+    waiting = and_(rows.c.status.in_(REVIEWABLE), rows.c.id != draft.id)
+    key_columns = [key.value for key in keys]
+    first_waiting = select(rows.c.id, *key_columns).where(waiting).order_by(*(k.ordered() for k in keys)).limit(1)
     found = session.execute(first_waiting.where(_past(keys, shown))).first() or session.execute(first_waiting).first()
     if found is None:
         return NextToReview(None, 1, 0)
     before_it, waiting_count = session.execute(
-        select(func.count().filter(_past(keys, found[1:], before=True)), func.count().filter(waiting)).where(listed)
+        select(func.count().filter(_past(keys, found[1:], before=True)), func.count().filter(waiting))
     ).one()
     return NextToReview(found[0], before_it // per_page + 1, waiting_count)
 
