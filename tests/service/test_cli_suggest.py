@@ -93,7 +93,7 @@ def test_a_suggestion_saved_after_the_draft_changed_meanwhile_is_refused_naming_
     )
 
     refused = saving.exception
-    assert type(refused).__name__ == "DraftChanged", saving.output
+    assert type(refused).__name__ == "DraftChanged", f"{refused!r} {saving.output}"  # which refusal it was, if not
     assert f"variant {variant['label']}: subject" in refused.on_command_line() and "Ola edited" in str(refused)
     after = client.get(f"/drafts/{draft['id']}").json()
     assert next(v for v in after["variants"] if v["id"] == variant["id"])["subject"] == "Picked while you waited"
