@@ -22,6 +22,7 @@ import hashlib
 import sqlalchemy as sa
 
 from generation.links import index_key
+from service.db.batches import pages_by_id
 
 # The digest's length: SHA-256's, in hex.
 DIGEST_LENGTH = 64
@@ -56,9 +57,7 @@ def rewrite_digests(connection: sa.Connection, batch: int = 5_000) -> int:
     )
     write = sa.update(products).where(products.c.id == sa.bindparam("row_id"))
     changed = 0
-    last = 0
-    while rows := connection.execute(read.where(products.c.id > last)).all():
-        last = rows[-1].id
+    for rows in pages_by_id(connection, read, products.c.id):
         digests = {row.id: link_key_digest(row.url) for row in rows}
         rewritten = [{"row_id": row.id, "link_key_digest": digests[row.id]} for row in rows if
                      digests[row.id] != row.link_key_digest]  # fmt: skip

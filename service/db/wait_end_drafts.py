@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from service.db.batches import pages_by_id
 from service.pipeline.contact_policy import DEFERRED
 
 # The waits the notes of 0049 and before say (contact_policy._mailed_wait, _held_out_wait).
@@ -54,9 +55,7 @@ def mark_wait_end_drafts(connection: sa.Connection, batch: int = 5_000) -> int:
     )
     write = sa.update(drafts).where(drafts.c.id == sa.bindparam("row_id")).values(at_wait_end=True)
     marked = 0
-    last = 0
-    while rows := connection.execute(read.where(drafts.c.id > last)).all():
-        last = rows[-1].id
+    for rows in pages_by_id(connection, read, drafts.c.id):
         held_out = {}
         at_wait_end = []
         for row in rows:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from service.db.batches import pages_by_id
 from service.zones import cldr_zone_aliases, country_given, renamed_zone
 
 
@@ -40,9 +41,7 @@ def rename_country_zones(connection: sa.Connection, batch: int = 5_000) -> int:
     )
     write = sa.update(customers).where(customers.c.id == sa.bindparam("row_id"))
     renamed = 0
-    last = 0
-    while rows := connection.execute(read.where(customers.c.id > last)).all():
-        last = rows[-1].id
+    for rows in pages_by_id(connection, read, customers.c.id):
         zones = {row.id: renamed_zone(country_given(row.attributes or {}), row.timezone) for row in rows}
         rewritten = [{"row_id": row_id, "timezone": zone} for row_id, zone in zones.items() if zone is not None]
         if rewritten:
