@@ -72,13 +72,25 @@ def test_the_review_pages_button_says_how_many_it_flagged_for_a_character_no_one
     assert _reasons(engine, turned)[0] == "flagged"
 
 
+def _holding_hidden(engine, draft_id: int, holder: str) -> None:
+    """Give the draft a character no one sees in its customer's email address (``holder`` "address") or in a
+    product's link ("link"), as stored before the imports refused them."""
+    from tests.service.test_unseen_addresses import HIDDEN_ADDRESS, HIDDEN_LINK
+
+    with session_scope(engine) as session:
+        draft = session.get(Draft, draft_id)
+        if holder == "address":
+            draft.customer.email = HIDDEN_ADDRESS
+        else:
+            draft.recommendations = [{"product_id": "T1", "name": "Sencha tea", "url": HIDDEN_LINK}]
+
+
 def test_the_review_pages_button_says_whether_the_copy_the_address_or_a_link_holds_a_character_no_one_sees(
     client, engine
 ):
     """A draft flagged for a zero-width space in its customer's email address, or in a product's link, was said to
     be flagged because "their email holds a character its reader does not see": a copywriter looked for it in the
     copy, which no edit mends, where the shop's records do."""
-    from tests.service.test_unseen_addresses import HIDDEN_ADDRESS, HIDDEN_LINK
 
     def approved_all_pending(hidden_in: list[str]) -> str:
         """What approving all pending says, of a campaign of a clean draft and one holding a hidden character in each
@@ -86,13 +98,7 @@ def test_the_review_pages_button_says_whether_the_copy_the_address_or_a_link_hol
         campaign_id = new_campaign(client)
         _pending_draft(engine, campaign_id, f"{campaign_id}-clean")
         for holder in hidden_in:
-            draft_id = _pending_draft(engine, campaign_id, f"{campaign_id}-{holder}")
-            with session_scope(engine) as session:
-                draft = session.get(Draft, draft_id)
-                if holder == "address":
-                    draft.customer.email = HIDDEN_ADDRESS
-                else:
-                    draft.recommendations = [{"product_id": "T1", "name": "Sencha tea", "url": HIDDEN_LINK}]
+            _holding_hidden(engine, _pending_draft(engine, campaign_id, f"{campaign_id}-{holder}"), holder)
         done = client.post(f"/review/campaigns/{campaign_id}/approve-pending", data={"comment": ""})
         assert done.status_code == 200, done.text
         return unescape(done.text)
@@ -134,18 +140,11 @@ def test_the_command_says_whether_the_copy_the_address_or_a_link_holds_a_charact
     """The command said "whose email holds a character" of a draft flagged for its customer's address or a product's
     link, as the review page's button did: a copywriter looked for it in the copy, which no edit mends."""
     from tests.service.test_cli import run
-    from tests.service.test_unseen_addresses import HIDDEN_ADDRESS, HIDDEN_LINK
 
     campaign_id = new_campaign(client)
     _pending_draft(engine, campaign_id, "c1", subject=TURNED)
-    for customer in ("c2", "c3"):
-        draft_id = _pending_draft(engine, campaign_id, customer)
-        with session_scope(engine) as session:
-            draft = session.get(Draft, draft_id)
-            if customer == "c2":
-                draft.customer.email = HIDDEN_ADDRESS
-            else:
-                draft.recommendations = [{"product_id": "T1", "name": "Sencha tea", "url": HIDDEN_LINK}]
+    _holding_hidden(engine, _pending_draft(engine, campaign_id, "c2"), "address")
+    _holding_hidden(engine, _pending_draft(engine, campaign_id, "c3"), "link")
 
     done = run(["drafts", "approve-pending", str(campaign_id), "--reviewer", "Ola"], tailor_home)
 
