@@ -43,13 +43,12 @@ def server_in_new_york():
 
 @pytest.fixture
 def tailor_home(tmp_path, monkeypatch) -> Path:
-    """A fresh TAILOR_HOME (models folder) for one test."""
-    from service.settings import home_settings
+    """A fresh TAILOR_HOME (models folder, database file) for one test."""
+    from tests.homes import nothing_cached_from_another_home
 
     monkeypatch.setenv("TAILOR_HOME", str(tmp_path))
-    home_settings.cache_clear()
-    yield tmp_path
-    home_settings.cache_clear()
+    with nothing_cached_from_another_home():
+        yield tmp_path
 
 
 @pytest.fixture(scope="session")

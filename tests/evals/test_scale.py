@@ -90,21 +90,12 @@ def test_the_sending_benchmark_sends_every_email_and_times_the_writes_made_meanw
 
 @pytest.mark.slow
 @pytest.mark.eval
-def test_the_customer_import_benchmark_reports_the_writes_beside_its_second_import(tmp_path, monkeypatch):
+def test_the_customer_import_benchmark_reports_the_writes_beside_its_second_import(tmp_path, tailor_home):
     """`--writer`: another connection writes while a file changing every customer is imported, and the report
     says how long the import held SQLite's write lock, how long those writes waited and how many gave up."""
     from evals.scale.customer_import import main
-    from service.db.session import default_engine
-    from service.settings import home_settings
 
-    monkeypatch.setenv("TAILOR_HOME", str(tmp_path))  # restored after the test: the benchmark sets its own
-    for cached in (home_settings, default_engine):
-        cached.cache_clear()
-    try:
-        assert main(["--customers", "500", "--writer", "--out", str(tmp_path / "out")]) == 0
-    finally:
-        for cached in (home_settings, default_engine):
-            cached.cache_clear()
+    assert main(["--customers", "500", "--writer", "--out", str(tmp_path / "out")]) == 0  # TAILOR_HOME: its own
     report = json.loads((tmp_path / "out" / "customer-import-500.json").read_text())
     assert report["summaries"]["import again (updates)"]["updated"] == 500
     beside = report["writes_beside"]
@@ -117,27 +108,18 @@ def test_the_customer_import_benchmark_reports_the_writes_beside_its_second_impo
 @pytest.mark.eval
 @pytest.mark.postgres
 def test_the_customer_import_benchmark_on_postgres_splits_the_imports_time_at_their_row_locks(
-    tmp_path, monkeypatch, capsys
+    tmp_path, tailor_home, monkeypatch, capsys
 ):
     """`--postgres --writer`: on a throwaway cluster, each import's time is split into the phases before its first
     chunk (its advisory lock, the look-up of the file's stored ids, their row locks) and the rest, and the writes of
     a customer the file names wait for the second import's row lock."""
     from evals import postgres
     from evals.scale.customer_import import PHASES, main
-    from service.db.session import default_engine
-    from service.settings import home_settings
 
     if reason := postgres.missing():
         pytest.skip(reason)
-    monkeypatch.setenv("TAILOR_HOME", str(tmp_path))  # both restored after the test: the benchmark sets its own
-    monkeypatch.setenv("DATABASE_URL", "")
-    for cached in (home_settings, default_engine):
-        cached.cache_clear()
-    try:
-        assert main(["--customers", "400", "--postgres", "--writer", "--out", str(tmp_path / "out")]) == 0
-    finally:
-        for cached in (home_settings, default_engine):
-            cached.cache_clear()
+    monkeypatch.setenv("DATABASE_URL", "")  # restored after the test, as TAILOR_HOME is: the benchmark sets its own
+    assert main(["--customers", "400", "--postgres", "--writer", "--out", str(tmp_path / "out")]) == 0
     report = json.loads((tmp_path / "out" / "customer-import-400-postgresql.json").read_text())
     assert report["database"] == "postgresql" and report["summaries"]["import again (updates)"]["updated"] == 400
     new, again = report["lock_phases"]["import (new customers)"], report["lock_phases"]["import again (updates)"]

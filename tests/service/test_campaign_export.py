@@ -62,16 +62,9 @@ def test_a_reviewed_campaign_is_exported_as_json_lines_of_its_drafts(client, eng
     from typer.testing import CliRunner
 
     from service.cli import app
-    from service.db.session import default_engine
 
-    default_engine.cache_clear()  # the command opens TAILOR_HOME's database, not one an earlier test opened
     out = engine.url.database.rsplit("/", 1)[0] + "/approved.jsonl"
-    try:
-        result = CliRunner().invoke(
-            app, ["export", "--campaign", str(campaign_id), "--out", out, "--status", "approved"]
-        )
-    finally:
-        default_engine.cache_clear()
+    result = CliRunner().invoke(app, ["export", "--campaign", str(campaign_id), "--out", out, "--status", "approved"])
     assert result.exit_code == 0, result.output
     assert result.output.strip() == f"wrote 1 drafts to {out}, a line for each of their {len(lines)} variants"
     with open(out, encoding="utf-8") as written:
@@ -150,7 +143,6 @@ def test_an_export_of_the_selected_variants_gives_each_customer_one_line(client,
 
     from service.cli import app
     from service.db.models import Campaign, Draft, Variant
-    from service.db.session import default_engine
     from tests.service.test_sending import new_campaign
 
     campaign_id = new_campaign(client)
@@ -180,25 +172,17 @@ def test_an_export_of_the_selected_variants_gives_each_customer_one_line(client,
     assert [json.loads(line)["variant_id"] for line in approved.text.splitlines()] == [second["id"]]
 
     out = tmp_path / "to-mail.jsonl"
-    default_engine.cache_clear()  # the command opens TAILOR_HOME's database, not one an earlier test opened
-    try:
-        result = CliRunner().invoke(
-            app, ["export", "--campaign", str(campaign_id), "--out", str(out), "--selected-only"]
-        )
-        assert result.exit_code == 0, result.output
-        assert result.output.strip() == f"wrote 3 drafts to {out}, a line each: its variant to mail"
-        assert out.read_text(encoding="utf-8") == answer.text
+    result = CliRunner().invoke(app, ["export", "--campaign", str(campaign_id), "--out", str(out), "--selected-only"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"wrote 3 drafts to {out}, a line each: its variant to mail"
+    assert out.read_text(encoding="utf-8") == answer.text
 
-        with session_scope(engine) as session:
-            session.get(Campaign, campaign_id).holdout_share = 0.2
-        refused = client.get(f"/campaigns/{campaign_id}/export", params={"selected_only": True})
-        assert refused.status_code == 409 and "is an experiment" in refused.json()["message"]
-        assert f"Send it with Tailor (POST /campaigns/{campaign_id}/send)" in refused.json()["message"]
-        failed = CliRunner().invoke(
-            app, ["export", "--campaign", str(campaign_id), "--out", str(out), "--selected-only"]
-        )
-    finally:
-        default_engine.cache_clear()
+    with session_scope(engine) as session:
+        session.get(Campaign, campaign_id).holdout_share = 0.2
+    refused = client.get(f"/campaigns/{campaign_id}/export", params={"selected_only": True})
+    assert refused.status_code == 409 and "is an experiment" in refused.json()["message"]
+    assert f"Send it with Tailor (POST /campaigns/{campaign_id}/send)" in refused.json()["message"]
+    failed = CliRunner().invoke(app, ["export", "--campaign", str(campaign_id), "--out", str(out), "--selected-only"])
     assert failed.exit_code != 0 and "is an experiment" in str(failed.exception)  # `tailor` says it, exit 2
     told = failed.exception.on_command_line()  # with the command to run: it named the request, with "{id}" in it
     assert f"Send it with Tailor (`tailor send --campaign {campaign_id}`)" in told and "POST /" not in told
