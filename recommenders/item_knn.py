@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from implicit.nearest_neighbours import BM25Recommender, CosineRecommender, TFIDFRecommender
-from implicit.utils import ParameterWarning
+from implicit.nearest_neighbours import ItemItemRecommender, bm25_weight, normalize, tfidf_weight
 
 from recommenders.base import Recommender
 from recommenders.interactions import Preparation
-
-_LIBRARY_MODELS = {"cosine": CosineRecommender, "bm25": BM25Recommender, "tfidf": TFIDFRecommender}
 
 
 class ItemKNNRecommender(Recommender):
@@ -37,15 +33,21 @@ class ItemKNNRecommender(Recommender):
         self.bm25_b = bm25_b
 
     def _fit(self, user_items: sp.csr_matrix, lines: pd.DataFrame, products: pd.DataFrame | None) -> None:
-        if self.similarity == "bm25":
-            model = BM25Recommender(K=self.neighbours, K1=self.bm25_k1, B=self.bm25_b)
-        else:
-            model = _LIBRARY_MODELS[self.similarity](K=self.neighbours)
-        with warnings.catch_warnings():
-            # implicit transposes our CSR matrix into COO internally and then warns about its own conversion.
-            warnings.simplefilter("ignore", ParameterWarning)
-            model.fit(user_items, show_progress=False)
+        model = ItemItemRecommender(K=self.neighbours)
+        model.fit(self.knn_input(user_items), show_progress=False)
         self.item_similarity = model.similarity.tocsr().astype(np.float32)
+
+    def knn_input(self, user_items: sp.csr_matrix) -> sp.csr_matrix:
+        """``user_items`` weighted as implicit's recommender of this ``similarity`` weights it (``CosineRecommender``,
+        ``BM25Recommender``, ``TFIDFRecommender``), as the CSR matrix its kNN reads: their own fits hand it COO or CSC
+        and warn of converting it, a warning silenced with ``warnings.catch_warnings``, which is not thread-safe."""
+        if self.similarity == "bm25":
+            weighted = bm25_weight(user_items.T, self.bm25_k1, self.bm25_b).T
+        elif self.similarity == "tfidf":
+            weighted = normalize(tfidf_weight(user_items.T)).T
+        else:
+            weighted = normalize(user_items.T).T
+        return sp.csr_matrix(weighted)
 
     def _score(self, rows: np.ndarray) -> np.ndarray:
         return np.asarray((self.user_items[rows] @ self.item_similarity).toarray(), dtype=np.float32)
