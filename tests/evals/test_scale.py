@@ -75,10 +75,11 @@ def test_a_quick_catalog_of_the_full_run_s_customers_does_not_take_its_report():
 
 
 @pytest.mark.eval
-def test_the_sending_benchmark_sends_every_email_and_times_the_writes_made_meanwhile(tmp_path, monkeypatch, capsys):
+def test_the_sending_benchmark_sends_every_email_and_times_the_writes_made_meanwhile(
+    tmp_path, tailor_home, monkeypatch, capsys
+):
     from evals.scale.sending import main
 
-    monkeypatch.setenv("TAILOR_HOME", str(tmp_path / "home"))  # the benchmark sets its own: restored after the test
     monkeypatch.delenv("DATABASE_URL", raising=False)
     assert main(["--emails", "30", "--relay-ms", "5", "--out", str(tmp_path)]) == 0
     report = json.loads((tmp_path / "sending-30-1.json").read_text())
@@ -166,10 +167,11 @@ def test_the_fit_memory_benchmark_takes_a_list_of_counts_and_refuses_a_shop_of_n
 
 
 @pytest.mark.eval
-def test_the_bounce_benchmark_marks_every_customer_each_way_with_an_update_per_batch(tmp_path, monkeypatch, capsys):
+def test_the_bounce_benchmark_marks_every_customer_each_way_with_an_update_per_batch(
+    tmp_path, tailor_home, monkeypatch, capsys
+):
     from evals.scale.bounces import HOUSEHOLD, main
 
-    monkeypatch.setenv("TAILOR_HOME", str(tmp_path / "home"))  # the benchmark sets its own: restored after the test
     monkeypatch.delenv("DATABASE_URL", raising=False)
     assert main(["--customers", "40", "--out", str(tmp_path)]) == 0
     report = json.loads((tmp_path / "bounces-40.json").read_text())
@@ -183,11 +185,12 @@ def test_the_bounce_benchmark_marks_every_customer_each_way_with_an_update_per_b
 
 
 @pytest.mark.eval
-def test_the_experiment_batch_benchmark_times_each_batch_and_its_reads_of_the_outcomes(tmp_path, monkeypatch):
+def test_the_experiment_batch_benchmark_times_each_batch_and_its_reads_of_the_outcomes(
+    tmp_path, tailor_home, monkeypatch
+):
     from evals.scale.experiment_batch import main
 
-    monkeypatch.setenv("TAILOR_HOME", str(tmp_path / "home"))  # both set by the benchmark: restored after the test
-    monkeypatch.setenv("TAILOR_TRACK_CLICKS", "false")
+    monkeypatch.setenv("TAILOR_TRACK_CLICKS", "false")  # set by the benchmark: restored after the test
     monkeypatch.delenv("DATABASE_URL", raising=False)
     assert main(["--sent", "60", "--batch", "10", "--out", str(tmp_path)]) == 0
     batches = json.loads((tmp_path / "experiment-batch-60-10.json").read_text())["batches"]

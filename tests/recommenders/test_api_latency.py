@@ -10,13 +10,11 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
-def test_the_benchmark_serves_and_times_recommendations(tmp_path, monkeypatch):
+def test_the_benchmark_serves_and_times_recommendations(tmp_path, tailor_home, monkeypatch):
     import tempfile
 
     from evals.recommenders.api_latency import main
 
-    home = str(tmp_path / "home")
-    monkeypatch.setenv("TAILOR_HOME", home)
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # where the benchmark makes its throwaway store
@@ -32,4 +30,4 @@ def test_the_benchmark_serves_and_times_recommendations(tmp_path, monkeypatch):
     assert report["met"] == (report["p99_ms"] < 20)
     # The throwaway store (database, trained model) is removed and the process's home is its own again.
     assert list(scratch.iterdir()) == []
-    assert os.environ["TAILOR_HOME"] == home
+    assert os.environ["TAILOR_HOME"] == str(tailor_home)

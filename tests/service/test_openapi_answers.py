@@ -184,7 +184,7 @@ def test_a_fault_and_a_full_disk_answer_the_error_body_the_document_lists_for_th
     assert ErrorOut.model_validate(full.json()).error == "StorageUnavailable"
 
 
-def test_the_unsubscribe_link_lists_the_503_it_answers_and_no_operation_a_422_it_cannot(tmp_path, monkeypatch):
+def test_the_unsubscribe_link_lists_the_503_it_answers_and_no_operation_a_422_it_cannot(tmp_path, tailor_home):
     """/unsubscribe/{token} listed a 422 with FastAPI's `HTTPValidationError`, which it never answers, and not the
     503 (the API's error body) of a database that cannot be used; and `HTTPValidationError` stayed in the document's
     schemas for it. An operation that takes no key and no input lists no 422; one of the API, which refuses a query
@@ -197,11 +197,8 @@ def test_the_unsubscribe_link_lists_the_503_it_answers_and_no_operation_a_422_it
     from service.auth import create_key
     from service.db.migrate import upgrade
     from service.db.session import make_engine, session_scope
-    from service.settings import home_settings
     from service.signed_links import UnsubscribeLinks
 
-    monkeypatch.setenv("TAILOR_HOME", str(tmp_path))
-    home_settings.cache_clear()
     folder = tmp_path / "db"
     engine = make_engine(f"sqlite:///{folder / 'tailor.db'}")
     upgrade(engine)
@@ -231,7 +228,6 @@ def test_the_unsubscribe_link_lists_the_503_it_answers_and_no_operation_a_422_it
             down = client.request(method, link)
             assert down.status_code == 503, down.text
             _fits(document, _documented(document["paths"]["/unsubscribe/{token}"][method], 503), down.json())
-    home_settings.cache_clear()
 
 
 def test_the_moments_of_a_training_s_data_end_in_z_in_the_models_and_the_job_s_result(client, demo_files):
