@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 import pandas as pd
 
-# Why a pick is there. "because_you_bought": the customer's purchases most like it are named; "new_arrival": a
-# product the model was trained without, ranked by its likeness to those it knows; "fallback": one the model could
-# not rank, by its recent popularity; "bought_before": the customer's own purchase again, no other purchase like it;
-# of a product new to them that no purchase of theirs explains, "popular": the model ranked it by the shop's
-# popularity (every pick of the popularity baselines, the blend's, any model's for a customer it never saw:
-# ``Recommender.ranks_by_popularity``), "activity": by the customer's own interactions (EASE's, ALS's or BPR's for
-# a customer whose views and carts, never cited, or faint links rank it).
-REASONS = ("because_you_bought", "new_arrival", "fallback", "bought_before", "popular", "activity")
+from service.schemas.recommendations import PickReason
+
+# Why a pick is there, in a word: the closed set the API declares, each value explained there
+# (``service.schemas.recommendations.PICK_REASON``).
+REASONS: tuple[PickReason, ...] = get_args(PickReason)
 
 
 class Picks(Mapping[str, list[dict[str, Any]]]):
@@ -78,7 +75,7 @@ class Picks(Mapping[str, list[dict[str, Any]]]):
             "fallback": bool(self._fallbacks[row]), "reason": self._reason(row, because),
         }  # fmt: skip
 
-    def _reason(self, row: int, because: list[str]) -> str:
+    def _reason(self, row: int, because: list[str]) -> PickReason:
         """The row's reason, one of REASONS: a fallback's and a new arrival's are theirs, named purchases or not."""
         if self._fallbacks[row]:
             return "fallback"

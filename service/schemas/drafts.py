@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, PlainSerializer
 
 from service.bounds import COUNT_MAX
 from service.schemas.common import SCORE, UtcMoment, shown_score
+from service.schemas.recommendations import PICK_REASON
 
 
 def _shown_scores(picks: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -110,8 +111,10 @@ class DraftOut(BaseModel):
     recommendations: Annotated[
         list[dict[str, Any]], PlainSerializer(_shown_scores, return_type=list[dict[str, Any]], when_used="json")
     ] = Field(
-        description=f"the email's products in rank order, each by its `product_id`, with its catalog facts and "
-        f"`score`: {SCORE}"
+        description=f"the email's products in rank order, each by its `product_id`, with its catalog facts, "
+        f"`score`: {SCORE}; and `because_you_bought`, `new_arrival`, `fallback` and `reason` as a customer's "
+        f"recommendations give them (`Recommendation`; a draft written before Tailor gave a field lacks it): "
+        f"`reason`: {PICK_REASON}"
     )
     offer: dict[str, Any] | None
     send_after: UtcMoment | None = None  # an approved draft waiting for the customer's best send hour

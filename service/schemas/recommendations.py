@@ -8,6 +8,24 @@ from pydantic import AliasChoices, BaseModel, Field
 
 from service.schemas.common import PRODUCT_ID, SCORE, Score, UtcMoment, replaced_by
 
+# Why a pick is there, in a word: a closed set (``service.pipeline.picks`` gives these and no other), each value
+# explained in PICK_REASON, which a customer's recommendations and a draft's picks both document.
+PickReason = Literal["because_you_bought", "new_arrival", "fallback", "bought_before", "popular", "activity"]
+PICK_REASON = (
+    "why the product is there, one of: `because_you_bought`, the customer's purchases most like it, named in "
+    "`because_you_bought`; `new_arrival`, a product imported since the model's training, ranked by its likeness to "
+    "the products the model knows (as `new_arrival` says); `fallback`, a product the model cannot rank, filling a "
+    "list it could fill no further, by its recent popularity in the shop's orders (as `fallback` says); "
+    "`bought_before`, the customer's own purchase again (a re-order), with no other purchase like it; `popular`, a "
+    "product new to the customer that none of their purchases explains, which the model ranked by the shop's "
+    "popularity: every pick of the `popularity` and `segment_popularity` models (their `because_you_bought` is "
+    "always empty) and of `repeat_purchase` but their re-orders; the `blend`'s, which weighs recent and last "
+    "season's popularity among its signals; any model's for a customer it was trained without; `activity`, a product "
+    "new to the customer that none of their purchases explains, which the model ranked by the customer's own "
+    "interactions: `ease`'s, `als`'s, `bpr`'s and the other collaborative or content models' for a customer they "
+    "know, ranked by their views and carts (never named) or by purchases linked to it too faintly to name"
+)
+
 
 class ProductOut(BaseModel):
     product_id: str = Field(validation_alias=AliasChoices("product_id", "sku"), description=PRODUCT_ID)
@@ -49,15 +67,4 @@ class Recommendation(BaseModel):
         "cannot rank by their recent popularity in the shop's orders (their buyers, the latest weighing most), after "
         "the same business rules; `because_you_bought` is empty",
     )
-    reason: Literal["because_you_bought", "new_arrival", "fallback", "bought_before", "popular", "activity"] = Field(
-        description="why the product is there: `because_you_bought`, the customer's purchases most like it are named "
-        "there; `new_arrival` and `fallback`, as those fields say; `bought_before`, the customer's own purchase "
-        "again (a re-order), with no other purchase like it. A product new to the customer that none of their "
-        "purchases explains is `popular` where the model ranked it by the shop's popularity, and `activity` where it "
-        "ranked it by the customer's own interactions. `popular`: every pick of the `popularity` and "
-        "`segment_popularity` models (their `because_you_bought` is always empty) and of `repeat_purchase` but "
-        "their re-orders; the `blend`'s, which weighs recent and last season's popularity among its signals; any "
-        "model's for a customer it was trained without. `activity`: `ease`'s, `als`'s, `bpr`'s and the other "
-        "collaborative or content models' for a customer they know, ranked by their views and carts (never named) "
-        "or by purchases linked to it too faintly to name",
-    )
+    reason: PickReason = Field(description=PICK_REASON)
