@@ -164,3 +164,37 @@ def test_the_fallback_s_popularity_is_read_once_until_the_orders_or_the_catalog_
         assert len(reads) == 3
     finally:
         event.remove(engine, "before_cursor_execute", count_purchase_reads)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="needs a count of the orders' writes the fingerprint can read without scanning the lines, a schema "
+    "change no migration number has been given for yet",
+)
+def test_an_order_line_corrected_in_place_ranks_the_fallback_again(client, demo_files, tmp_path):
+    """An order line re-imported under its key (order, product, kind) with another date, or a return with another
+    quantity and amount, is updated in place: the lines' count, newest id and latest moment stay, and the fallback
+    kept ranking the products as before the correction until the next new line, return or product change."""
+    customer = _new_range(client, demo_files, tmp_path, in_stock_before=[])
+    assert [pick["sku"] for pick in _asked(client, customer)] == ["NEW-0", "NEW-2", "NEW-3", "NEW-4"]
+
+    lines = pd.read_csv(tmp_path / "orders.csv", parse_dates=["timestamp"])
+    dated = lines["product_id"] == "NEW-0"
+    lines.loc[dated, "timestamp"] -= pd.Timedelta(days=365)  # its 5 buyers bought a year before: far less popular
+    lines[dated].to_csv(tmp_path / "corrected.csv", index=False)
+    corrected = upload(client, "orders", tmp_path / "corrected.csv")
+    assert corrected.status_code == 200 and (corrected.json()["inserted"], corrected.json()["updated"]) == (0, 5)
+    assert [pick["sku"] for pick in _asked(client, customer)] == ["NEW-2", "NEW-3", "NEW-4", "NEW-0"]
+
+    # NEW-2's 3 buyers send back half of what they bought (a new line each: read again), then the whole of it
+    returned = lines[lines["product_id"] == "NEW-2"].assign(
+        order_id=lambda frame: "R-" + frame["order_id"], kind="return", quantity=0.5,
+        amount=lambda frame: frame["amount"] / 2, timestamp=lambda frame: frame["timestamp"] + pd.Timedelta(hours=1),
+    )  # fmt: skip
+    returned.to_csv(tmp_path / "returns.csv", index=False)
+    assert upload(client, "orders", tmp_path / "returns.csv").status_code == 200
+    assert [pick["sku"] for pick in _asked(client, customer)] == ["NEW-2", "NEW-3", "NEW-4", "NEW-0"]
+    returned.assign(quantity=1.0, amount=returned["amount"] * 2).to_csv(tmp_path / "returns.csv", index=False)
+    corrected = upload(client, "orders", tmp_path / "returns.csv")
+    assert corrected.status_code == 200 and (corrected.json()["inserted"], corrected.json()["updated"]) == (0, 3)
+    assert [pick["sku"] for pick in _asked(client, customer)] == ["NEW-3", "NEW-4", "NEW-0"]
