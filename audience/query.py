@@ -285,10 +285,21 @@ def field_column(field: str, columns: Collection[str]) -> str | None:
     return None
 
 
+def _holds_several(column: pd.Series) -> bool:
+    """Whether ``column`` holds several values for each customer (a stored profile's ``reasons``, a sentence for each
+    figure): no value compares with such a field, which a query refuses, naming it."""
+    return column.dtype == object and column.map(lambda value: isinstance(value, dict | list)).any()
+
+
 def _column(profiles: pd.DataFrame, comparison: Comparison, query: str) -> pd.Series:
     name = field_column(comparison.field, profiles.columns)
+    if name is not None and _holds_several(profiles[name]):
+        raise QueryError(f"'{comparison.field}' holds several values for each customer, which no value compares "
+                         "with; compare one of the figures they explain (segment, churn_risk, clv...)", query=query,
+                         position=comparison.position)  # fmt: skip
     if name is None:
-        fields = set(profiles.columns) | {alias for alias, column in ALIASES.items() if column in profiles.columns}
+        comparable = [column for column in profiles.columns if not _holds_several(profiles[column])]
+        fields = set(comparable) | {alias for alias, column in ALIASES.items() if column in comparable}
         known = ", ".join(sorted(field for field in fields if not field.startswith(ATTRIBUTE)))
         attributes = ", ".join(sorted(field for field in fields if field.startswith(ATTRIBUTE)))
         also = f"; customer attributes: {attributes}" if attributes else ""

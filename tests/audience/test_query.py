@@ -245,3 +245,17 @@ def test_an_attribute_value_spelt_in_another_case_than_imported_is_refused_namin
     assert filter_profiles(profiles, "country = Germany").index.tolist() == ["a", "d"]
     assert filter_profiles(profiles, "country = France").index.tolist() == []
     assert filter_profiles(profiles, "country in (France, Germany)").index.tolist() == ["a", "d"]
+
+
+@pytest.mark.parametrize("query", ["reasons > 1", "reasons = 'x'", "reasons in (a, b)", "not reasons != x"])
+def test_a_field_holding_several_values_a_customer_is_refused_naming_it(profiles, query):
+    """A stored profile's `reasons` (a sentence for each figure) was offered among the known fields, and a query
+    that ordered it against a value raised a TypeError (GET /audience and POST /campaigns answered 500), while one
+    that compared it for equality chose nobody, silently."""
+    profiles["reasons"] = [{"segment": "at risk: ..."}, {}, {"clv": "..."}, {"churn_risk": "..."}]
+    with pytest.raises(QueryError, match="'reasons' holds several values for each customer") as caught:
+        filter_profiles(profiles, query)
+    assert caught.value.position == query.index("reasons")
+    with pytest.raises(QueryError, match="unknown field 'bogus'") as unknown:
+        filter_profiles(profiles, "bogus > 1")
+    assert "reasons" not in str(unknown.value)  # not offered among the fields a query can compare

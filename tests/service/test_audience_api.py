@@ -308,3 +308,19 @@ def test_segments_say_what_each_means_and_how_long_ago_its_customers_last_ordere
     assert preview["as_of"] == profile["as_of"]
     documented = client.get("/openapi.json").json()["components"]["schemas"]["CustomerOut"]["properties"]["profile"]
     assert "horizon_days" in documented["description"] and "churn_risk" in documented["description"]
+
+
+def test_a_query_on_a_profile_s_reasons_is_refused_naming_the_field_not_a_500(client, demo_files):
+    """The stored profiles hold `reasons`, a sentence for each figure: `reasons > 1` failed with a TypeError, a 500,
+    in the preview and in the creation of a campaign alike."""
+    for kind in ("customers", "products", "orders"):
+        assert upload(client, kind, demo_files[kind]).status_code == 200
+    preview = client.get("/audience", params={"campaign_type": "win_back", "query": "reasons > 1"})
+    assert preview.status_code == 422, preview.text
+    assert preview.json()["problems"][0]["field"] == "query.query"
+    assert "'reasons' holds several values for each customer" in preview.json()["message"]
+    campaign = {"name": "x", "brand": "hearth", "campaign_type": "win_back", "audience_query": "reasons > 1"}
+    refused = client.post("/campaigns", json=campaign)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["problems"][0]["field"] == "audience_query"
+    assert client.get("/campaigns").json() == []  # nothing created
