@@ -343,6 +343,8 @@ def _write_ending(engine: Engine, job_id: str, values: dict[str, Any]) -> None:
             setattr(job, name, value)
         if values.get("status") == "failed":
             job.message = failed_saying(values["error"])
+        if values.get("status") == "cancelled":  # why it stopped, not the step it was at, read as if still at it
+            job.message = values["error"]
         if values.get("status") == "succeeded":  # 0 of 0 for a job with nothing to do, as it said
             job.done = job.total = max(job.done, job.total)
         owe(session, [job_id], ended_before)  # with its ending: announced at least once, even if this process dies

@@ -49,7 +49,10 @@ class JobOut(BaseModel):
     progress: float
     done: int
     total: int
-    message: str = Field(description="the step it is at; once it failed, `failed: ` and its error")
+    message: str = Field(
+        description="the step it is at; once it failed, `failed: ` and its error; once cancelled while it ran, its "
+        "error: `cancelled on request after ...` and the step it stopped at"
+    )
     result: dict[str, Any]
     error: str | None
     created_at: UtcMoment

@@ -454,8 +454,40 @@ def test_a_job_stopped_inside_its_write_transaction_writes_nothing(engine):
     finally:
         runner.shutdown()
     job = _job(engine, job_id)
-    assert job.status == "cancelled" and job.message == "writing" and job.done > 0
+    assert job.status == "cancelled" and job.message.endswith(": writing") and job.done > 0
     assert _job(engine, "written-before-the-stop") is None
+
+
+def storing_after_a_long_step(progress, reached: threading.Event) -> dict:
+    """A generation's shape: a step that outlasts the heartbeat (a group's copy from the model), then the report
+    before storing what it wrote, which meets the cancellation."""
+    from service.jobs.heartbeat import Heartbeat
+
+    with Heartbeat(progress, every=0.1) as beat:
+        beat(0, 5, "writing drafts: 0 of 5")
+        reached.set()
+        time.sleep(1.5)  # the heartbeat repeats the step's report, "still working", and meets the cancellation
+        beat(0, 5, "storing drafts: 1-2 of 5")
+    return {}
+
+
+def test_a_cancelled_job_s_message_says_it_was_cancelled_not_the_step_it_was_at(engine):
+    """GET /jobs/{id} of a cancelled generation kept the message "storing drafts: 1-2 of 5 (still working: 52 s on this
+    step)": the step it was at, read as if it were still at it, storing drafts it never stored. A failed job's says
+    `failed: ` and its error; a cancelled one's says why it stopped, as its error does."""
+    runner = ThreadJobRunner(engine)
+    reached = threading.Event()
+    job_id = runner.submit("generate", storing_after_a_long_step, reached=reached)
+    try:
+        assert reached.wait(timeout=10)
+        request_cancel(engine, job_id)
+        runner.wait(job_id, timeout=30)
+    finally:
+        runner.shutdown()
+    job = _job(engine, job_id)
+    assert job.status == "cancelled" and job.error.startswith("cancelled on request after 0 of 5: writing drafts")
+    assert job.message == job.error
+    assert "storing" not in job.message
 
 
 def test_ctrl_c_on_the_command_running_a_job_cancels_it(engine):
