@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from service.schemas.campaigns import CampaignType
+from service.schemas.common import DATE_TIME
 
 
 class AudienceCustomerOut(BaseModel):
@@ -54,4 +55,4 @@ class SegmentOut(BaseModel):
         None, description="the most such days (both null for no_orders, or a refresh stored before they were kept)"
     )
     as_of: str = Field(description="the day the segments describe (YYYY-MM-DD)")
-    computed_at: str = Field(description="when the audience refresh computed them (UTC)")
+    computed_at: str = Field(description="when the audience refresh computed them (UTC)", json_schema_extra=DATE_TIME)

@@ -7,13 +7,19 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from annotated_types import Ge, Le
-from pydantic import BaseModel, PlainSerializer, Strict, field_validator
+from pydantic import BaseModel, PlainSerializer, Strict, WithJsonSchema, field_validator
 
 from service.bounds import ROW_ID_MAX
 from service.clock import as_text
 
-# A moment the API gives: kept as UTC without a zone, written in JSON with its zone, 2026-12-01T20:11:35.805549Z.
-UtcMoment = Annotated[datetime, PlainSerializer(as_text, return_type=str, when_used="json")]
+# A moment the API gives: kept as UTC without a zone, written in JSON with its zone, 2026-12-01T20:11:35.805549Z, and
+# documented as the RFC 3339 date-time it is (the serializer alone made it a plain string in /openapi.json).
+DATE_TIME = {"type": "string", "format": "date-time"}
+UtcMoment = Annotated[
+    datetime,
+    PlainSerializer(as_text, return_type=str, when_used="json"),
+    WithJsonSchema(DATE_TIME, mode="serialization"),
+]
 
 
 def shown_score(score: float | None) -> float | None:

@@ -268,3 +268,23 @@ def test_an_import_documents_the_409_of_keys_another_import_wrote_meanwhile(clie
     operation = client.get("/openapi.json").json()["paths"]["/imports/{kind}"]["post"]
     assert _documented(operation, 409) == ERROR_REF
     assert "WrittenMeanwhile" in operation["responses"]["409"]["description"]
+
+
+def test_every_moment_the_api_gives_is_documented_as_a_date_time(client):
+    """The README says the times the API gives end in Z, RFC 3339, "as the OpenAPI document's `date-time` says", yet
+    the document gave every one of them (a job's created_at, a campaign's scheduled_at, a send's sent_at, the
+    segments' computed_at...) as a plain string: a client generated from it read text, not a moment, and a validator
+    checked nothing of them. Only a request's `occurred_at` was a date-time."""
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+
+    def formats(field: dict) -> set:
+        return {option.get("format") for option in field.get("anyOf", [field]) if option.get("type") != "null"}
+
+    moments = {
+        (name, field): formats(described)
+        for name, schema in schemas.items()
+        for field, described in schema.get("properties", {}).items()
+        if field.endswith("_at")
+    }
+    assert len(moments) >= 25
+    assert {moment: found for moment, found in moments.items() if found != {"date-time"}} == {}
