@@ -6,8 +6,8 @@ closest thing to a click), and P(conversion | click) the share of e-mailed Hills
 that ended in a purchase. An optional copy model (Upworthy) moves P(click | open) by the relative appeal of the subject:
 ``odds × exp(copy score − mean copy score of the batch)``, for English subjects only (it learned from English
 headlines; a German or Russian subject's score says nothing about its appeal). Variants that name the subjects they
-are compared with (the ``COMPARED_WITHIN`` column: each draft's own variants, for drafts scored together as each would
-be alone) take the mean over those instead of the batch's.
+are compared with (the ``COMPARED_WITHIN`` column, which ``score_drafts`` sets to each draft's own variants, so that a
+draft's figures do not depend on which drafts share its batch) take the mean over those instead of the batch's.
 
 Blending rule, per link of the chain (open, click | open, conversion | click), in log-odds:
 ``logit p = (1 − w) · logit p_prior + w · logit p_shop`` with ``w = n / (n + k)``, where ``n`` is the number of

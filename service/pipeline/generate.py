@@ -283,11 +283,8 @@ def rescore_drafts(drafts: list[Draft], engagement) -> None:
     refresh of many drafts scores them as an edit of each would. The chosen variants stay: the person editing one
     decides now, seeing the new figures."""
     from scoring.pipeline import score_drafts
-    from scoring.prior import COMPARED_WITHIN
 
-    rows = [
-        row | {"draft_id": draft.id, COMPARED_WITHIN: draft.id} for draft in drafts for row in _variant_rows(draft, {})
-    ]
+    rows = [row | {"draft_id": draft.id} for draft in drafts for row in _variant_rows(draft, {})]
     if not rows:
         return
     by_variant = score_drafts(pd.DataFrame(rows), engagement).variants.set_index(["draft_id", "variant_id"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from scoring import score_drafts
@@ -66,3 +67,33 @@ def test_a_blend_scores_with_the_shop_model_s_predictions_made_once(fitted_engag
     assert calls == []  # the shop model's predictions came with its reasons
     for column in expected.columns:
         assert scored.variants.sort_index()[column].tolist() == pytest.approx(expected[column].tolist(), rel=1e-12)
+
+
+def test_a_draft_s_subject_appeal_is_the_same_whichever_drafts_it_is_scored_with():
+    """Generation scores a batch of drafts, an edit one draft: a subject's appeal (the copy model's) is measured
+    against its own draft's subjects, so the two give a draft the same figures and reasons, to the float."""
+    from scoring.copy_model import CopyModel
+    from tests.scoring.test_copy_model import _tests
+
+    tests = _tests()
+    copy_model = CopyModel(char_ngrams=False).fit(
+        tests["text"], tests["impressions"], tests["clicks"], tests["test_id"]
+    )
+    blend = BlendedEngagement(PublicPrior.default(copy_model))
+    variants = _campaign()
+    variants["locale"] = "en"
+    variants["subject"] = [
+        "What happened to a garden", "What happened to a garden is amazing",
+        "What happened to a river is amazing", "A river", "What happened to a kitchen", "A kitchen",
+    ]  # fmt: skip
+    together = score_drafts(variants, blend).variants.sort_index()
+    alone = pd.concat(
+        score_drafts(variants[variants["draft_id"] == draft], blend).variants for draft in ("d1", "d2", "d3")
+    ).sort_index()
+    for column in ("p_open", "p_click", "p_conversion", "reasons"):
+        assert together[column].tolist() == alone[column].tolist(), column
+    by_variant = together.set_index(["draft_id", "variant_id"])
+    assert by_variant.loc[("d1", "b"), "p_click"] > by_variant.loc[("d1", "a"), "p_click"]
+    assert by_variant.loc[("d1", "b"), "reasons"][1].startswith(
+        "subject: more clickable than the average of this email"
+    )
