@@ -89,7 +89,8 @@ class PublicPrior:
         """Each variant's copy score minus the mean over the batch's English variants (over those of its
         ``COMPARED_WITHIN`` group, where the variants carry that column), in log-odds of a click (None without a
         copy model or subjects). The copy model learned from English headlines, so variants in another locale (the
-        ``locale`` column, when there is one) get NaN: no appeal is known."""
+        ``locale`` column, when there is one) get NaN: no appeal is known. So do the variants of a group whose
+        English subjects are all one: its scores are relative, and such a subject has none other to be compared with."""
         if self.copy_model is None or not len(variants) or "subject" not in variants.columns:
             return None
         english = np.ones(len(variants), dtype=bool)
@@ -97,15 +98,17 @@ class PublicPrior:
             english = variants["locale"].fillna("en").astype(str).str.lower().str.startswith("en").to_numpy()
         appeal = np.full(len(variants), np.nan)
         if english.any():
-            scores = self.copy_model.score(variants.loc[english, "subject"].fillna("").astype(str))
+            subjects = variants.loc[english, "subject"].fillna("").astype(str)
+            scores = self.copy_model.score(subjects)
             if COMPARED_WITHIN not in variants.columns:
                 appeal[english] = scores - scores.mean()
             else:
                 groups = variants[COMPARED_WITHIN].to_numpy()[english]
-                centred = np.empty_like(scores)
+                centred = np.full_like(scores, np.nan)
                 for group in pd.unique(groups):  # each group's mean as the group scored alone has it, to the float
                     rows = groups == group
-                    centred[rows] = scores[rows] - scores[rows].mean()
+                    if subjects[rows].nunique() > 1:
+                        centred[rows] = scores[rows] - scores[rows].mean()
                 appeal[english] = centred
         return appeal
 

@@ -97,3 +97,28 @@ def test_a_draft_s_subject_appeal_is_the_same_whichever_drafts_it_is_scored_with
     assert by_variant.loc[("d1", "b"), "reasons"][1].startswith(
         "subject: more clickable than the average of this email"
     )
+
+
+def test_a_draft_with_one_subject_gets_no_appeal_and_no_copy_reason():
+    """The copy model's scores are relative: a draft of one variant, or whose variants share their subject, has no
+    other subject to be compared with, so it keeps the public click rate and gets no "more clickable" reason."""
+    from scoring.copy_model import CopyModel
+    from tests.scoring.test_copy_model import _tests
+
+    tests = _tests()
+    copy_model = CopyModel(char_ngrams=False).fit(
+        tests["text"], tests["impressions"], tests["clicks"], tests["test_id"]
+    )
+    variants = _campaign().iloc[:5].copy()
+    variants["locale"] = "en"
+    variants["draft_id"] = ["d1", "d1", "d2", "d2", "d3"]
+    variants["subject"] = [
+        "What happened to a garden", "What happened to a garden is amazing",
+        "What happened to a river is amazing", "What happened to a river is amazing", "What happened to a kitchen",
+    ]  # fmt: skip
+    prior = PublicPrior.default(copy_model)
+    scored = score_drafts(variants, BlendedEngagement(prior)).variants.set_index(["draft_id", "variant_id"])
+    one_subject = scored.loc[[("d2", "a"), ("d2", "b"), ("d3", "a")]]
+    assert one_subject["p_click"].tolist() == pytest.approx([prior.rates["open"] * prior.rates["click"]] * 3)
+    assert one_subject["reasons"].tolist() == [["no history yet: rates from public data"]] * 3
+    assert scored.loc[("d1", "b"), "reasons"][1].startswith("subject: more clickable")
