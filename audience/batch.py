@@ -77,15 +77,17 @@ def read_orders(path: Path) -> pd.DataFrame:
 
 
 def audience_from_file(
-    orders: Path, as_of: date, horizon_days: int = 90, progress: Progress | None = None
+    orders: Path, as_of: date, horizon_days: int = 90, progress: Progress | None = None, threads: int = 1
 ) -> pd.DataFrame:
     """Per customer: ``OUTPUT_COLUMNS``, rounded as ``profiles.SHOWN_DECIMALS`` says, with ``next_purchase_date``
     as an ISO date (empty when none is expected); ``attrs["fallbacks"]`` says which models fell back, and why.
-    ``progress`` hears ``build_profiles``'s steps once the file is read."""
+    ``progress`` hears ``build_profiles``'s steps once the file is read; ``threads`` are the churn trees' threads."""
     lines = read_orders(orders)
     row_name = rows_of(orders, kept=lines.index)
     try:
-        profiles = build_profiles(lines, as_of, horizon_days=horizon_days, row_name=row_name, progress=progress)
+        profiles = build_profiles(
+            lines, as_of, horizon_days=horizon_days, row_name=row_name, progress=progress, threads=threads
+        )
     except InvalidOrders as error:  # a problem names its file first, as the reader's own errors do
         if error.file is not None:
             raise

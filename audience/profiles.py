@@ -57,13 +57,15 @@ def build_profiles(
     horizon_days: int = 90,
     row_name: RowName = data_row,
     progress: Progress | None = None,
+    threads: int = 1,
 ) -> pd.DataFrame:
     """One row per customer with an order before ``as_of`` (index ``customer_id``), columns ``PROFILE_COLUMNS``.
 
-    Runs single-threaded: these fits are small, and OpenMP threads spinning on a busy machine made them 10x
-    slower (27 s instead of 1.8 s for 400 customers on a loaded 2-core machine). The churn model's trees, the
-    longest fit (9.5 s of CPU for the 100,000-customer demo shop), come out the same to the bit with 2 or 4 threads
-    (checked on 5,000 of its customers), but there two threads took their fit from 4.9 s to 119 s.
+    Runs single-threaded but for the churn model's trees, which take ``threads`` OpenMP threads: the other fits
+    are small, and OpenMP threads spinning on a busy machine made them 10x slower (27 s instead of 1.8 s for 400
+    customers on a loaded 2-core machine). The trees, the longest fit (9.5 s of CPU for the 100,000-customer demo
+    shop), give the same risks to the bit on any number of threads; more than one pays only on a machine with
+    cores to spare (on a loaded 2-core machine two threads took their fit from 4.9 s to 119 s).
     ``expected_purchases`` (purchase days) and ``clv`` cover the next ``horizon_days``; ``churn_risk`` is the
     probability of no purchase in them. ``clv`` = ``expected_purchases`` x ``expected_purchase_value``
     (Gamma-Gamma's expected spend per purchase day, or the mean order value when it falls back; not discounted).
@@ -117,7 +119,7 @@ def build_profiles(
     step("features")
     features = customer_features(lines, end, horizon_days).reindex(profiles.index)
     try:
-        churn = ChurnModel(horizon_days=horizon_days, **PROFILE_CHURN_MODEL)
+        churn = ChurnModel(horizon_days=horizon_days, threads=threads, **PROFILE_CHURN_MODEL)
         profiles["churn_risk"] = churn.fit_predict(lines, end, features, step.churn).to_numpy()
         profiles.attrs["churn_model"] = churn.kind_
     except AudienceError as error:

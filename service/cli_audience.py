@@ -28,11 +28,13 @@ def audience(
     horizon_days: Annotated[int, typer.Option("--horizon-days", **HORIZON_DAYS)] = 90,
 ) -> None:
     """Segments, churn risk, expected purchases, CLV and next purchase date per customer of an orders file;
-    `tailor audience refresh` recomputes the service's own customers."""
+    `tailor audience refresh` recomputes the service's own customers (the churn trees' threads:
+    TAILOR_AUDIENCE_THREADS)."""
     if ctx.invoked_subcommand is not None:  # `refresh`, or its --help: nothing heavy imported
         return
     from audience.batch import audience_from_file
     from service.cli import _echo, progress_bar
+    from service.settings import AudienceSettings
 
     missing = [name for name, value in (("--orders", orders), ("--as-of", as_of), ("--out", out)) if value is None]
     if missing:
@@ -45,7 +47,9 @@ def audience(
     _written_as(out, CSV_OUT)
     _not_an_input(out, "--out", orders)
     with progress_bar(f"profiling the customers of {orders.name}", counts=False) as update:
-        profiles = audience_from_file(orders, as_of=as_of_date, horizon_days=horizon_days, progress=update)
+        profiles = audience_from_file(
+            orders, as_of=as_of_date, horizon_days=horizon_days, progress=update, threads=AudienceSettings().threads
+        )
         update(100, 100, f"profiled {len(profiles):,} customers")
     out.parent.mkdir(parents=True, exist_ok=True)
     profiles.to_csv(out, index=False)
@@ -58,7 +62,8 @@ def audience(
 
 def audience_refresh() -> None:
     """Recompute every customer's segment and profile from the orders in the database, without retraining the
-    recommender or the scoring model (horizon and day: TAILOR_AUDIENCE_HORIZON_DAYS, TAILOR_AUDIENCE_AS_OF)."""
+    recommender or the scoring model (horizon and day: TAILOR_AUDIENCE_HORIZON_DAYS, TAILOR_AUDIENCE_AS_OF; the
+    churn trees' threads: TAILOR_AUDIENCE_THREADS)."""
     from service.cli import command_engine, progress_bar
     from service.pipeline.training import refresh_audience
 

@@ -375,12 +375,15 @@ class CampaignSettings(BaseSettings):
 class AudienceSettings(BaseSettings):
     """How customer profiles are computed: `TAILOR_AUDIENCE_HORIZON_DAYS` is the churn horizon (churn = no order
     within it; expected purchases, CLV and segment retention cover it), `TAILOR_AUDIENCE_AS_OF` the day the
-    profiles describe (unset: the day after the latest order)."""
+    profiles describe (unset: the day after the latest order), `TAILOR_AUDIENCE_THREADS` the threads the churn
+    model's trees fit and score with (1: the server's other jobs keep the other cores, and threads spinning beside
+    them made the fit many times slower; the risks are the same to the bit on any number)."""
 
     model_config = SettingsConfigDict(env_prefix="TAILOR_AUDIENCE_")
 
     horizon_days: int = Field(default=90, ge=1, le=HORIZON_DAYS_MAX)
     as_of: date | None = None
+    threads: int = Field(default=1, ge=1)
 
 
 class ImportSettings(BaseSettings):

@@ -94,7 +94,9 @@ def refresh_audience(engine: Engine, progress: ProgressFn | None = None) -> dict
             def step(done: int, total: int, message: str) -> None:  # the profile's steps move it from 10 to 60
                 report(10 + 50 * done // total, 100, f"{profiling}: {message}")
 
-            profiles = build_profiles(orders, pd.Timestamp(as_of), horizon_days=horizon_days, progress=step)
+            profiles = build_profiles(
+                orders, pd.Timestamp(as_of), horizon_days=horizon_days, progress=step, threads=settings.threads
+            )
             profiles.index = profiles.index.astype(str)
         report(60, 100, "saving profiles")
         # One transaction, so that a refresh that stops leaves every profile as it was: its progress is held on

@@ -88,3 +88,44 @@ def test_a_history_where_nobody_ever_left_is_refused_saying_so():
     )  # every customer buys every ten days: nobody is ever gone for 90
     with pytest.raises(NotEnoughHistory, match="every one of the [0-9]+ past snapshots has the same outcome"):
         ChurnModel().fit(validate_orders(orders), "2024-01-01")
+
+
+def test_the_trees_give_the_same_risks_to_the_bit_on_one_thread_or_two(monkeypatch):
+    """The churn trees may take more threads where cores are to spare (the service's TAILOR_AUDIENCE_THREADS); the
+    audience eval's figures rest on the risks, so they must not move with the thread count. The trees fit and score
+    on the threads asked for, whatever OpenMP's limit around them."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from tests.audience.conftest import simulated_shop
+
+    threads_seen = []  # OpenMP's limit while the trees fit and score
+    fit, predict_proba = HistGradientBoostingClassifier.fit, HistGradientBoostingClassifier.predict_proba
+
+    def openmp_threads() -> None:
+        threads_seen.extend(pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "openmp")
+
+    def fit_spy(self, *args, **kwargs):
+        openmp_threads()
+        return fit(self, *args, **kwargs)
+
+    def predict_proba_spy(self, *args, **kwargs):
+        openmp_threads()
+        return predict_proba(self, *args, **kwargs)
+
+    monkeypatch.setattr(HistGradientBoostingClassifier, "fit", fit_spy)
+    monkeypatch.setattr(HistGradientBoostingClassifier, "predict_proba", predict_proba_spy)
+    # Over 10,000 snapshots, so that the trees also stop early on a held-out share, as a big shop's do.
+    lines = validate_orders(simulated_shop(n_customers=1500, seed=5))
+    features = customer_features(lines, AS_OF, 90)
+    risks, booster_params = {}, ChurnModel().booster_params  # fewer trees: two spinning threads on a busy machine
+    for threads in (1, 2):
+        threads_seen.clear()
+        with threadpool_limits(limits=3 - threads, user_api="openmp"):  # the other count around it
+            model = ChurnModel(small_shop_rows=0, threads=threads, booster_params={**booster_params, "max_iter": 60})
+            risks[threads] = model.fit_predict(lines, AS_OF, features)
+        assert model.kind_ == "boosted_trees" and model.estimator_.n_iter_ > 10
+        assert threads_seen and set(threads_seen) == {threads}
+    assert model.training_rows_ > 10_000 and model.estimator_.do_early_stopping_
+    pd.testing.assert_series_equal(risks[1], risks[2], check_exact=True)
+    assert risks[1].nunique() > len(risks[1]) // 2  # the trees' own risks, not a few levels that hide a difference

@@ -469,15 +469,57 @@ def test_audience_refresh_uses_the_audience_settings_and_trains_nothing_else(eng
     monkeypatch.setattr(cli, "command_engine", lambda: engine)
     monkeypatch.setenv("TAILOR_AUDIENCE_HORIZON_DAYS", "60")
     monkeypatch.setenv("TAILOR_AUDIENCE_AS_OF", "2026-09-01")
+    monkeypatch.setenv("TAILOR_AUDIENCE_THREADS", "2")
+    churn_threads = _churn_models_threads(monkeypatch)
     result = CliRunner().invoke(cli.app, ["audience", "refresh"])
     assert result.exit_code == 0, result.output
     assert "audience recomputed as of 2026-09-01 over 60 days" in result.output
+    assert churn_threads == [2]
     with session_scope(engine) as session:
         profiles = [customer_out(c).profile for c in list_customers(session, None, 1000, 0)]
     scored = [p for p in profiles if p.get("churn_risk") is not None]
     assert scored and all(p["as_of"] == "2026-09-01" for p in scored)
     assert all("no order in the next 60 days" in p["reasons"]["churn_risk"] for p in scored)
     assert not (home_settings().models_dir / "recommender").exists()
+
+
+def _churn_models_threads(monkeypatch) -> list[int]:
+    """The threads of each churn model the profiles make from now on, as they make it."""
+    import audience.profiles
+
+    made = []
+
+    class SpiedChurnModel(audience.profiles.ChurnModel):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self.threads)
+
+    monkeypatch.setattr(audience.profiles, "ChurnModel", SpiedChurnModel)
+    return made
+
+
+def test_audience_file_command_gives_the_churn_trees_the_threads_setting(tmp_path, monkeypatch):
+    """TAILOR_AUDIENCE_THREADS reaches the churn model's trees from `tailor audience --orders` too; one thread
+    unless it says otherwise (the server's other jobs keep the other cores)."""
+    from typer.testing import CliRunner
+
+    from service import cli
+    from service.settings import environment_problem
+    from tests.audience.conftest import simulated_shop
+
+    simulated_shop(n_customers=150).to_csv(tmp_path / "orders.csv", index=False)
+    args = ["audience", "--orders", str(tmp_path / "orders.csv"), "--as-of", "2024-01-01", "--out"]
+    churn_threads = _churn_models_threads(monkeypatch)
+    assert CliRunner().invoke(cli.app, [*args, str(tmp_path / "one.csv")]).exit_code == 0
+    monkeypatch.setenv("TAILOR_AUDIENCE_THREADS", "2")
+    assert CliRunner().invoke(cli.app, [*args, str(tmp_path / "two.csv")]).exit_code == 0
+    assert churn_threads == [1, 2]
+    monkeypatch.setenv("TAILOR_AUDIENCE_THREADS", "0")
+    refused = CliRunner().invoke(cli.app, [*args, str(tmp_path / "none.csv")])  # main() tells it in one line
+    assert environment_problem(refused.exception).startswith(
+        "the environment is not valid: TAILOR_AUDIENCE_THREADS='0': Input should be greater than or equal to 1"
+    )
+    assert not (tmp_path / "none.csv").exists()
 
 
 def test_audience_file_command_is_unchanged(tmp_path):
