@@ -6,7 +6,8 @@ when each is written.
 Each claim carries a token of its own (service.jobs.recovery.new_send_claim), and what a sender writes of the mail
 server's answer it writes only while the draft is still "sending" under that claim (``held``): a sender that stalled
 past ``STALE_AFTER`` has had its claim taken back, and the draft may be claimed again meanwhile, by another process
-or by this one. Only the server's "delivered" is written whoever holds the draft: the email went."""
+or by this one. Only the server's "delivered" is written whoever holds the draft: the email went, and the notes that
+said it might not have (recovery's, a second sender's skip) are taken back."""
 
 from __future__ import annotations
 
@@ -31,7 +32,8 @@ from service.db.session import session_scope
 from service.erasures import ERASED_TEXT
 from service.experiments import record_send
 from service.forecasts import mark_stale
-from service.jobs.recovery import back_to_review, new_send_claim
+from service.jobs.recovery import SEND_INTERRUPTED, back_to_review, new_send_claim
+from service.pipeline.contact_policy import without_deferrals
 from service.pipeline.generate import email_features
 from service.pipeline.mail import (
     ADDRESS_SUBJECTS,
@@ -145,7 +147,8 @@ def record_delivered(
                 send.events.append(Event(kind="delivered", occurred_at=now))
                 if arm is not None:
                     record_send(session, campaign_id, send.customer, send, arm, now)
-                session.execute(update(Draft).where(Draft.id == draft_id).values(status="sent", claimed_by=None))
+                if (draft := session.get(Draft, draft_id)) is not None:
+                    _sent(draft)
                 recorded = Recorded(address_key(send.to_email), send.customer.external_id)
             return recorded
         except OperationalError:
@@ -154,6 +157,25 @@ def record_delivered(
             log.warning("recording a sent email waits for the database", extra={"draft_id": draft_id, "try": attempt})
             time.sleep(attempt)
     raise AssertionError("unreachable")
+
+
+def _sent(draft: Draft) -> None:
+    """Write ``draft`` "sent", its claim given back, and take back the notes its latest reasons hold that the mail
+    server's "delivered" answers: that its sending was interrupted before the answer was recorded (recovery's, once
+    its claim was an hour old or its process judged stopped: this sender, alive, recorded it since), or that it was
+    not sent (a second sender's, which claimed it again meanwhile and skipped it). Left, they told the reviewer of a
+    sent draft that the customer might not have its email, and to approve it again."""
+    answered = len(draft.flag_reasons)
+    while answered and _answered_by_delivery(draft.flag_reasons[answered - 1]):
+        answered -= 1
+    if answered < len(draft.flag_reasons):
+        draft.flag_reasons = draft.flag_reasons[:answered]
+        draft.flagged = bool(without_deferrals(draft.flag_reasons))
+    draft.status, draft.claimed_by = "sent", None
+
+
+def _answered_by_delivery(reason: str) -> bool:
+    return reason == SEND_INTERRUPTED or reason.startswith(NOT_SENT)
 
 
 def nothing_taken(error: BaseException) -> bool:
