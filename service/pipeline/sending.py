@@ -18,11 +18,13 @@ be mailed again: the send puts it back to review, flagged as perhaps sent, as th
 send of its campaign does for drafts of processes that no longer run (service.jobs.recovery); so does any send or
 due-check once a claim is an hour old, whichever host made it. A person who approves it again sends it on that same
 send, under a claim of its own: each claim carries a token (not only its process's name), and a sender that went on
-after its claim was taken back writes nothing on the draft it no longer holds (send_outcomes.held). The transaction
-that records the send begins with the contact policy's look again (another server may have mailed the address
-meanwhile): on SQLite it takes the database's write lock there, and the send's commit, before the SMTP call, gives it
-back. Before each draft is claimed, the unsubscribes kept on disk while the database was busy
-(service.kept_unsubscribes) are written, so that the look at whether its customer may be mailed sees them.
+after its claim was taken back writes nothing on the draft it no longer holds (send_outcomes.held), and the "sent" it
+records once the server took the email is not written over by the send that claimed the draft since: the transaction
+that records the send reads the draft under the database's write lock (SQLite) or its row's (PostgreSQL), and begins
+with the contact policy's look again (another server may have mailed the address meanwhile); the send's commit,
+before the SMTP call, gives the lock back. Before each draft is claimed, the unsubscribes kept on disk while the
+database was busy (service.kept_unsubscribes) are written, so that the look at whether its customer may be mailed
+sees them.
 
 A send may keep several connections to the mail server (``TAILOR_SMTP_CONNECTIONS``), one thread each, that take
 the drafts an address at a time from one queue (a campaign mails an address once, and each connection knows what it
@@ -58,7 +60,7 @@ from service.campaigns import hold_campaign
 from service.clock import utcnow
 from service.db.batches import batches
 from service.db.models import Campaign, Customer, Draft, Send, Variant
-from service.db.session import session_scope
+from service.db.session import session_scope, take_the_write_lock
 from service.drafts import failed_checks, selected_variant
 from service.errors import Conflict, InvalidEnvironment, JobCancelled, MailServerUnavailable, NotFound, TailorError
 from service.experiments import ArmOutcomes, no_reader_signal
@@ -496,16 +498,21 @@ def _send_over_one_connection(
         handed_to_smtp = False
         try:
             with session_scope(engine) as session:
+                # What is read below is decided on until the commit: on SQLite under the database's write lock from
+                # here, on PostgreSQL the draft's row locked. A sender whose claim on it was taken back (an hour
+                # old), its email taken by the mail server meanwhile, records it "sent" whoever holds the draft;
+                # written between this send's look at the draft and its commit, it was written over ("skipped",
+                # approved again), and the draft said its email had not gone.
+                take_the_write_lock(session)
                 # Its campaign held until the send is committed, or CampaignNotFound for one deleted since the send
                 # began: the due-check's job names no campaign, so a deletion's checks do not see it, and the whole
                 # due-check failed reading the campaign gone ("'NoneType' object has no attribute 'id'").
                 campaign = hold_campaign(session, campaign_id)
-                # Its send (an earlier email's, sent_before) and its campaign read now: on SQLite the look below
-                # holds the database's write lock until the send is committed, and other writes wait meanwhile.
                 draft = session.scalar(
                     select(Draft)
                     .where(Draft.id == draft_id)
                     .options(selectinload(Draft.variants), selectinload(Draft.customer), selectinload(Draft.send))
+                    .with_for_update(of=Draft)
                 )
                 if not held(draft, claimed):  # erased with its customer since it was claimed, or its claim taken back
                     continue

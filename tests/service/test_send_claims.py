@@ -38,9 +38,10 @@ time.sleep(max(0.0, float(sys.argv[2]) - time.time()))  # both servers' due-chec
 print(send_due_drafts(lambda *_: None, engine))
 """
 
-# A send of one campaign whose contact policy's second look (sending.defer_if_mailed_meanwhile, replaced in this
-# process only) meets the other sender's at it: each looks once both are there, and records its email once the other
-# has looked too, or after WAIT_FOR_THE_OTHER seconds, should the other wait for this one's lock to look.
+# A send of one campaign whose transaction that records its email (from sending.take_the_write_lock, before the
+# contact policy's second look, sending.defer_if_mailed_meanwhile: both replaced in this process only) meets the other
+# sender's: each goes on once both are there, and records its email once the other has looked too, or after
+# WAIT_FOR_THE_OTHER seconds, should the other wait for this one's lock to look.
 SEND_AT_THE_SECOND_LOOK = """
 import json, sys, time
 from pathlib import Path
@@ -48,22 +49,25 @@ from service.db.session import make_engine
 from service.pipeline import sending
 
 url, campaign_id, folder, me, other = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3]), sys.argv[4], sys.argv[5]
-look = sending.defer_if_mailed_meanwhile
+lock, look = sending.take_the_write_lock, sending.defer_if_mailed_meanwhile
 
 def wait_for(name, seconds):
     deadline = time.monotonic() + seconds
     while not (folder / name).exists() and time.monotonic() < deadline:
         time.sleep(0.01)
 
-def at_once(*args):
+def at_once(session):
     (folder / f"{me}.at-the-look").touch()
     wait_for(f"{other}.at-the-look", 60)
+    return lock(session)
+
+def looked(*args):
     deferred = look(*args)
     (folder / f"{me}.looked").touch()
     wait_for(f"{other}.looked", float(sys.argv[6]))
     return deferred
 
-sending.defer_if_mailed_meanwhile = at_once
+sending.take_the_write_lock, sending.defer_if_mailed_meanwhile = at_once, looked
 print(json.dumps(sending.send_campaign(lambda *_: None, make_engine(url), campaign_id)))
 """
 WAIT_FOR_THE_OTHER = 1.5

@@ -12,15 +12,19 @@ from datetime import timedelta
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
+from service.clock import utcnow
 from service.db.clock import now_in_database
-from service.db.models import Draft, Event, Send
+from service.db.models import Customer, Draft, Event, Send
 from service.db.session import session_scope
 from service.errors import Conflict
 from service.jobs.recovery import STALE_AFTER, flag_interrupted_sends
 from tests.conftest import free_port
+from tests.service.conftest import new_postgres_database
 from tests.service.test_send_claims import due_campaign
+
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 class _HoldsEachEmail:
@@ -115,3 +119,64 @@ def test_a_stalled_sender_s_email_taken_after_its_claim_was_taken_back_leaves_th
         assert (draft.status, draft.claimed_by, draft.flagged, draft.flag_reasons) == ("sent", None, False, [])
         assert send.message_id == holding.message_ids()[-1]  # the later email's, where two went
         assert session.scalars(select(Event.kind)).all() == ["delivered"] * len(holding.taken)
+
+
+@pytest.fixture
+def database(request, engine):
+    """The test's SQLite database, or a new one on a throwaway PostgreSQL server (``backend``)."""
+    if request.param == "sqlite":
+        yield engine
+        return
+    from service.db.migrate import upgrade
+
+    postgres = new_postgres_database(request.getfixturevalue("postgres_url"), "stale_claims")
+    upgrade(postgres)
+    yield postgres
+    postgres.dispose()
+
+
+@pytest.mark.parametrize("database", BACKENDS, indirect=True)
+def test_a_send_that_read_the_draft_before_its_first_sender_recorded_it_sent_does_not_write_over_it(
+    database, mail_server, monkeypatch
+):
+    """The first sender, its claim taken back, recorded its email delivered just after a second sender (the draft
+    approved again) read the draft as its own: the second, deciding on what it had read, skipped it (its customer
+    unsubscribed meanwhile) and wrote "skipped", "Not sent", over the "sent" beside the server's "delivered"."""
+    from service.drafts import approve
+    from service.pipeline import sending
+    from service.pipeline.send_outcomes import claim, record_delivered
+
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    (draft_id,) = due_campaign(database, 1)
+    assert claim(database, draft_id)  # the first sender's, whose email is at the mail server
+    with session_scope(database) as session:
+        draft = session.get(Draft, draft_id)
+        send = Send(customer_id=draft.customer_id, campaign_id=draft.campaign_id, draft_id=draft_id, subject="Hello",
+                    campaign_type="cross_sell", sent_at=utcnow(), to_email=draft.customer.email)  # fmt: skip
+        session.add(send)
+        session.flush()
+        first_email = (draft.campaign_id, draft_id, send.id, None)
+    _taken_back_as_stale(database, draft_id)
+    with session_scope(database) as session:
+        approve(session, draft_id, None, "Ola", "the customer did not get it")
+        session.scalar(select(Customer)).unsubscribed = True
+    recording: list[threading.Thread] = []
+
+    def read_then_recorded(draft, claimed) -> bool:  # the second sender's look at the draft it read
+        holds = held(draft, claimed)
+        if holds and not recording:  # the first sender's answer comes now, from its own thread
+            recording.append(threading.Thread(target=record_delivered, args=(database, *first_email, utcnow())))
+            recording[0].start()
+            recording[0].join(1)  # written at once, unless this send's transaction holds the draft
+        return holds
+
+    held = sending.held
+    monkeypatch.setattr(sending, "held", read_then_recorded)
+    result = sending.send_campaign(lambda *_: None, database, first_email[0])
+    recording[0].join(30)
+    assert (result["sent"], result["skipped"], messages) == (0, 1, [])
+    with session_scope(database) as session:
+        draft = session.get(Draft, draft_id)
+        assert (draft.status, draft.claimed_by, draft.flag_reasons) == ("sent", None, [])
+        assert session.scalar(select(func.count()).select_from(Event).where(Event.kind == "delivered")) == 1
