@@ -16,6 +16,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Engine
 
 log = logging.getLogger("tailor.db")
@@ -48,11 +49,24 @@ def alembic_config(engine: Engine) -> Config:
 
 
 @lru_cache
-def head_revision() -> str:
-    """The revision this version of Tailor migrates a database to, and serves it at."""
+def _migrations() -> ScriptDirectory:
+    """This version of Tailor's migrations."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    return ScriptDirectory.from_config(config).get_current_head()
+    return ScriptDirectory.from_config(config)
+
+
+def head_revision() -> str:
+    """The revision this version of Tailor migrates a database to, and serves it at."""
+    return _migrations().get_current_head()
+
+
+def known_revision(revision: str | None) -> bool:
+    """Whether ``revision`` is one of this version's migrations: not one a newer version of Tailor migrated to."""
+    try:
+        return revision is not None and _migrations().get_revision(revision) is not None
+    except CommandError:
+        return False
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

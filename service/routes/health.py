@@ -6,7 +6,7 @@ from pathlib import Path
 from fastapi import APIRouter
 from sqlalchemy import text
 
-from service.db.migrate import head_revision
+from service.db.migrate import head_revision, known_revision
 from service.deps import StateDep
 from service.errors import DatabaseUnavailable
 from service.pipeline.model_store import MODEL_KINDS
@@ -42,6 +42,11 @@ def health(state: StateDep) -> dict:
         revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
     if revision != head_revision():  # every other request failed on the tables as they are now, and /health said ok
         log.error("database at another revision", extra={"revision": revision, "served": head_revision()})
+        if not known_revision(revision):  # a newer `tailor` migrated it (an upgrade begun from the command line)
+            raise DatabaseUnavailable(
+                f"The database is at revision {revision}, which this server's release does not know: a newer release "
+                "of Tailor migrated it. Upgrade this server to that release and restart it."
+            )
         raise DatabaseUnavailable(
             f"The database is at revision {revision}, not {head_revision()}, which this server serves: it was moved "
             "back (tailor db downgrade) or restored while the server ran. Restart the server: its start migrates it."

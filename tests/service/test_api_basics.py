@@ -638,3 +638,21 @@ def test_health_is_not_ok_once_the_database_is_moved_back_under_the_server(clien
     assert moved.status_code == 503 and moved.json()["error"] == "DatabaseUnavailable"
     said = f"The database is at revision {before}, not {head_revision()}, which this server serves"
     assert moved.json()["message"].startswith(said)
+
+
+def test_health_says_a_newer_release_migrated_the_database_under_the_server(client, engine):
+    """A newer `tailor` command (an upgrade begun from the command line) migrated the database under a running
+    server: /health said it was "moved back (tailor db downgrade) or restored" and that restarting the server would
+    migrate it, where its release cannot: the server is the one to upgrade."""
+    from sqlalchemy import text
+
+    from service.db.migrate import head_revision
+
+    newer = f"{int(head_revision()) + 1:04d}"
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = :newer"), {"newer": newer})
+    moved = client.get("/health")
+    assert moved.status_code == 503 and moved.json()["message"] == (
+        f"The database is at revision {newer}, which this server's release does not know: a newer release of Tailor "
+        "migrated it. Upgrade this server to that release and restart it."
+    )
