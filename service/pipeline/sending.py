@@ -198,12 +198,7 @@ def send_campaign(
             )
     if draft_ids and links_must_answer and (silent := links_unanswered(links, campaign_id, created_at)):
         with _held_back_told(held_back):
-            raise InvalidEnvironment(
-                f"Nothing was sent: the emails' unsubscribe links would lead to {links.base_url}, and {silent}, so "
-                "recipients could not unsubscribe, as the law requires. Start `tailor serve` where TAILOR_PUBLIC_URL "
-                "points, on this database and with this signing key (or set it to where that Tailor runs); if Tailor "
-                "answers there for recipients but not for this machine, send with --unchecked-links."
-            )
+            raise InvalidEnvironment(silent.refusal(links.base_url))
     outbox = _Outbox(
         engine=engine, campaign_id=campaign_id, settings=settings, arms=arms, experiment=experiment, mailed=mailed,
         schedule=schedule, window=window, sharing=sharing, brand=brand, sender=sender, links=links, now=now,

@@ -22,6 +22,32 @@ from service.signed_links import KEY_FILE, UnsubscribeLinks
 ANSWER_TIMEOUT = 5.0
 
 
+@dataclass(frozen=True)
+class Unanswered:
+    """Why the links would not be answered where they lead as this Tailor answers them (``why``); ``older``: a Tailor
+    from before the probe answers there, on which the links may well work (an upgrade half done), but which cannot
+    say so."""
+
+    why: str
+    older: bool = False
+
+    def refusal(self, base_url: str) -> str:
+        """What a send that mails nothing for it tells the person who sent it: why, and what to do."""
+        if self.older:
+            return (
+                f"Nothing was sent: the emails' unsubscribe links would lead to {base_url}, where {self.why}. Upgrade "
+                "the server there to this command's release and restart it (`tailor serve`), then send again; or, if "
+                "it runs on this database with this signing key, send with --unchecked-links: it answers the links "
+                "themselves."
+            )
+        return (
+            f"Nothing was sent: the emails' unsubscribe links would lead to {base_url}, and {self.why}, so recipients "
+            "could not unsubscribe, as the law requires. Start `tailor serve` where TAILOR_PUBLIC_URL points, on this "
+            "database and with this signing key (or set it to where that Tailor runs); if Tailor answers there for "
+            "recipients but not for this machine, send with --unchecked-links."
+        )
+
+
 def unreachable_links(base_url: str) -> str | None:
     """Why the unsubscribe links that start with ``base_url`` cannot be followed by the people mailed (an address
     only this machine reaches: TAILOR_PUBLIC_URL unset), or why mail clients will not offer them in one click (not
@@ -43,7 +69,7 @@ def unreachable_links(base_url: str) -> str | None:
 
 def links_unanswered(
     links: UnsubscribeLinks, campaign_id: int, created_at: datetime, timeout: float = ANSWER_TIMEOUT
-) -> str | None:
+) -> Unanswered | None:
     """Why the unsubscribe links this Tailor makes (``links``: its signing key and their address) would not be
     answered where they lead, or None when they would: a send from the command line has no server of its own to
     answer them. Tailor's /health there (its database usable) is not enough: another service's passed, or another
@@ -52,7 +78,9 @@ def links_unanswered(
     signing key (the links' signatures are checked with it) and this database (the links name its sends) answers
     right. Two requests, one row read there; nobody is unsubscribed, and no API key is needed, as the links need
     none."""
-    return _health_unanswered(links.base_url, timeout) or _probe_unanswered(links, campaign_id, created_at, timeout)
+    if silent := _health_unanswered(links.base_url, timeout):
+        return Unanswered(silent)
+    return _probe_unanswered(links, campaign_id, created_at, timeout)
 
 
 def _health_unanswered(base_url: str, timeout: float) -> str | None:
@@ -62,7 +90,7 @@ def _health_unanswered(base_url: str, timeout: float) -> str | None:
     if isinstance(answer, str):
         return answer
     if answer.status == 503 and _database_unavailable(answer.body):  # Tailor, whose database does not answer it
-        return f"Tailor answers at {health} that its database is unavailable (HTTP 503), so the links would fail"
+        return _unavailable(health, answer.body)
     if answer.status != 200:
         return f"{health} answers HTTP {answer.status}{answer.server}, not Tailor's health"
     if not isinstance(answer.body, dict) or answer.body.get("status") not in ("ok", "degraded"):
@@ -70,30 +98,41 @@ def _health_unanswered(base_url: str, timeout: float) -> str | None:
     return None
 
 
-def _probe_unanswered(links: UnsubscribeLinks, campaign_id: int, created_at: datetime, timeout: float) -> str | None:
-    """Why the Tailor at the links' address is not this one (another signing key, another database), or None: its
-    answer to a probe of ``campaign_id`` with a nonce of this call's own (no answer given before serves) is the one
-    only this Tailor's key and database give (``UnsubscribeLinks.probe_answer``)."""
+def _probe_unanswered(
+    links: UnsubscribeLinks, campaign_id: int, created_at: datetime, timeout: float
+) -> Unanswered | None:
+    """Why the Tailor at the links' address is not this one (another signing key, another database), or cannot say
+    (a release from before the probe), or None: its answer to a probe of ``campaign_id`` with a nonce of this call's
+    own (no answer given before serves) is the one only this Tailor's key and database give
+    (``UnsubscribeLinks.probe_answer``)."""
     nonce = secrets.token_hex(16)
     where = f"{links.base_url}/unsubscribe/"
     answer = _get(links.base_url, links.probe_url(campaign_id, nonce), where, timeout)
     if isinstance(answer, str):
-        return answer
+        return Unanswered(answer)
     if answer.status == 503 and _database_unavailable(answer.body):
-        return f"Tailor answers at {where} that its database is unavailable (HTTP 503), so the links would fail"
+        return Unanswered(_unavailable(where, answer.body))
+    if answer.status == 404 and _no_such_route(answer.body):
+        return Unanswered(
+            "a Tailor older than this command answers: it answered the probe of those links with its own 404 (There "
+            "is no /unsubscribe/probe/...), as the releases from before that check do, so it cannot be told to be the "
+            "Tailor of this database and signing key",
+            older=True,
+        )
     if answer.status == 404:
-        return (
-            f"{where} answers HTTP 404{answer.server} where this Tailor answers its links: another service, a "
-            "Tailor older than this one (it answers no probe: upgrade it), or a Tailor with another signing key "
-            f"(TAILOR_UNSUBSCRIBE_SECRET, else {KEY_FILE} in its TAILOR_HOME), which takes every link for one it did "
-            "not make"
+        return Unanswered(
+            f"{where} answers HTTP 404{answer.server} where this Tailor answers its links: another service, or a "
+            f"Tailor with another signing key (TAILOR_UNSUBSCRIBE_SECRET, else {KEY_FILE} in its TAILOR_HOME), which "
+            "takes every link for one it did not make"
         )
     if answer.status != 200 or not isinstance(answer.body, dict) or "probe" not in answer.body:
-        return f"{where} answers HTTP {answer.status}{answer.server}, but not as Tailor's unsubscribe links do"
+        return Unanswered(
+            f"{where} answers HTTP {answer.status}{answer.server}, but not as Tailor's unsubscribe links do"
+        )
     expected = links.probe_answer(campaign_id, nonce, created_at)
     if isinstance(answer.body["probe"], str) and hmac.compare_digest(answer.body["probe"], expected):
         return None
-    return (
+    return Unanswered(
         f"a Tailor with this signing key answers at {where}, but on another database: it holds no campaign "
         f"{campaign_id} as this one does, and would find none of the sends the links name"
     )
@@ -129,6 +168,24 @@ def _get(base_url: str, url: str, shown: str, timeout: float) -> _Answer | str:
         parsed = None
     server = (headers.get("Server") or "").strip() if headers is not None else ""
     return _Answer(status, f" (server: {server[:60]})" if server else "", parsed)
+
+
+def _unavailable(where: str, body: dict) -> str:
+    """Why Tailor's 503 at ``where`` keeps the links from being answered, in its own words: they say what to do (a
+    server whose database a newer release migrated is to be upgraded)."""
+    told = body.get("message")
+    said = f": {told}" if isinstance(told, str) and told else ""
+    return f"Tailor answers at {where} that its database is unavailable (HTTP 503{said}), so the links would fail"
+
+
+def _no_such_route(body: object) -> bool:
+    """Whether a 404 is Tailor's own answer to a path it has no route for (service.app: ``{"error": "NotFound",
+    "message": "There is no ..."}``): a Tailor that does not know the probe's route, from before it."""
+    return (
+        isinstance(body, dict)
+        and body.get("error") == "NotFound"
+        and str(body.get("message", "")).startswith("There is no /")
+    )
 
 
 def _database_unavailable(body: object) -> bool:

@@ -5,6 +5,7 @@ server, another Tailor, or nothing answers."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -80,20 +81,19 @@ def _links(base_url: str) -> UnsubscribeLinks:
 
 def test_another_web_server_or_none_is_not_tailor_answering(other_web_server, healthy_service):
     assert (
-        links_unanswered(_links(other_web_server), *SOME_CAMPAIGN)
+        links_unanswered(_links(other_web_server), *SOME_CAMPAIGN).why
         == f"{other_web_server}/health answers, but not as Tailor does"
     )
-    assert links_unanswered(_links(f"{other_web_server}/mail"), *SOME_CAMPAIGN).startswith(
+    assert links_unanswered(_links(f"{other_web_server}/mail"), *SOME_CAMPAIGN).why.startswith(
         f"{other_web_server}/mail/health answers HTTP 404 (server: BaseHTTP/"
     )
     closed = f"http://127.0.0.1:{free_port()}"
-    assert links_unanswered(_links(closed), *SOME_CAMPAIGN).startswith(f"nothing answers at {closed}/health (")
-    said = links_unanswered(_links(healthy_service), *SOME_CAMPAIGN)  # its health passed for Tailor's
+    assert links_unanswered(_links(closed), *SOME_CAMPAIGN).why.startswith(f"nothing answers at {closed}/health (")
+    said = links_unanswered(_links(healthy_service), *SOME_CAMPAIGN).why  # its health passed for Tailor's
     assert said.startswith(f"{healthy_service}/unsubscribe/ answers HTTP 404 (server: BaseHTTP/"), said
     assert said.endswith(
-        "another service, a Tailor older than this one (it answers no probe: upgrade it), or a Tailor with another "
-        "signing key (TAILOR_UNSUBSCRIBE_SECRET, else unsubscribe.key in its TAILOR_HOME), which takes every link for "
-        "one it did not make"
+        "another service, or a Tailor with another signing key (TAILOR_UNSUBSCRIBE_SECRET, else unsubscribe.key in its "
+        "TAILOR_HOME), which takes every link for one it did not make"
     )
 
 
@@ -144,7 +144,7 @@ def mail_banner_server():
 
 def test_an_answer_that_is_not_http_is_told_not_raised(mail_banner_server):
     """It raised http.client.BadStatusLine, and `tailor send` ended in a traceback instead of saying why."""
-    silent = links_unanswered(_links(mail_banner_server), *SOME_CAMPAIGN)
+    silent = links_unanswered(_links(mail_banner_server), *SOME_CAMPAIGN).why
 
     assert silent == (
         f"{mail_banner_server}/health answers, but not in HTTP (BadStatusLine: 220 mail.shop.example ESMTP ready)"
@@ -174,11 +174,13 @@ def test_tailor_whose_database_is_away_is_told_as_such(live_server, engine):
     away = database.with_name(database.name + ".away")
     database.rename(away)
     try:
-        said = links_unanswered(*this_tailor)
+        said = links_unanswered(*this_tailor).why
     finally:
         away.rename(database)
     assert said == (
-        f"Tailor answers at {live_server}/health that its database is unavailable (HTTP 503), so the links would fail"
+        f"Tailor answers at {live_server}/health that its database is unavailable (HTTP 503: The database file is not "
+        "there any more (the server's log names it): restore it and restart Tailor (started again without it, Tailor "
+        "makes an empty database).), so the links would fail"
     )
 
 
@@ -318,3 +320,65 @@ def test_a_tailor_with_this_key_on_another_database_is_not_where_the_links_are_a
         f"a Tailor with this signing key answers at {staging}/unsubscribe/, but on another database: it holds no "
         "campaign 1 as this one does"
     ) in str(refused.value)
+
+
+def test_a_tailor_from_before_the_probe_is_named_older_than_the_command_with_both_ways_out(
+    engine, mail_server, monkeypatch
+):
+    """During an upgrade, `tailor send` of the new release refused a server still running the release before the
+    links' probe as one of three guesses (another service, an older Tailor, another key), told to "start `tailor
+    serve`", which ran, and that recipients "could not unsubscribe", which they could: that Tailor answers the links of
+    this database and key, and answers its own 404 to the probe it does not know. It is named, the server as the older
+    one, with the two ways out: upgrade and restart it, or send with --unchecked-links."""
+    from service.routes.unsubscribe import router
+
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    due_campaign(engine, 1)
+    # as the release before the probe serves: no route for it, so the API's own 404 ("There is no ...") answers it
+    monkeypatch.setattr(router, "routes", [route for route in router.routes if "/probe/" not in route.path])
+
+    with _tailor_on(engine) as older, pytest.raises(InvalidEnvironment) as refused:
+        _send_with_links_at(engine, older, monkeypatch)
+
+    assert messages == []
+    assert str(refused.value) == (
+        f"Nothing was sent: the emails' unsubscribe links would lead to {older}, where a Tailor older than this "
+        "command answers: it answered the probe of those links with its own 404 (There is no /unsubscribe/probe/...), "
+        "as the releases from before that check do, so it cannot be told to be the Tailor of this database and "
+        "signing key. Upgrade the server there to this command's release and restart it (`tailor serve`), then send "
+        "again; or, if it runs on this database with this signing key, send with --unchecked-links: it answers the "
+        "links themselves."
+    )
+    with _tailor_on(engine) as older:
+        monkeypatch.setenv("TAILOR_PUBLIC_URL", older)
+        with session_scope(engine) as session:
+            campaign_id = session.scalars(select(Campaign.id)).one()
+        assert send_campaign(lambda *_: None, engine, campaign_id)["sent"] == 1  # --unchecked-links
+        link = re.search(rf"{re.escape(older)}/unsubscribe/[\w.-]+", messages[0]["List-Unsubscribe"]).group(0)
+        with urllib.request.urlopen(link, timeout=10) as page:  # the older Tailor answers the link
+            assert page.status == 200
+
+
+def test_a_tailor_on_a_database_a_newer_release_migrated_says_so_and_the_command_passes_it_on(live_server, engine):
+    """A newer `tailor send` migrated the database under a running server of the release before: its /health said
+    the database was "moved back (tailor db downgrade) or restored" and that its restart would migrate it, which
+    it cannot; the command said only that the database was unavailable."""
+    from sqlalchemy import text
+
+    from service.db.migrate import head_revision
+
+    this_tailor = _this_tailor(engine, live_server)
+    newer = f"{int(head_revision()) + 1:04d}"
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = :newer"), {"newer": newer})
+    try:
+        said = links_unanswered(*this_tailor)
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = :head"), {"head": head_revision()})
+    assert said.why == (
+        f"Tailor answers at {live_server}/health that its database is unavailable (HTTP 503: The database is at "
+        f"revision {newer}, which this server's release does not know: a newer release of Tailor migrated it. "
+        "Upgrade this server to that release and restart it.), so the links would fail"
+    )
