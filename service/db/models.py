@@ -29,6 +29,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship,
 
 from service.clock import utcnow
 from service.db.link_keys import DIGEST_LENGTH, link_key_digest
+from service.db.name_keys import NAME_KEY_TYPE, name_key
 
 EVENT_ID_MAX = 200  # characters of the id an email service gives an event
 # The table args of a table whose ids the API hands out and whose rows are deleted: on SQLite an id is then never
@@ -65,6 +66,12 @@ def _key_of(context, column: str) -> str | None:
     return _key(context.get_current_parameters().get(column))
 
 
+def _name_key_of(context) -> str:
+    """The name key of a row a bulk insert wrote without it (the ORM's validators set it on every other write)."""
+    row = context.get_current_parameters()
+    return name_key(row.get("first_name"), row.get("external_id"))
+
+
 class Customer(Base):
     __tablename__ = "customers"
 
@@ -76,6 +83,11 @@ class Customer(Base):
     # without reading the table; computed in Python, so that every alphabet is folded on every database.
     email_key: Mapped[str] = mapped_column(Text, default=lambda context: _key_of(context, "email") or "", index=True)
     first_name: Mapped[str] = mapped_column(String(200), default="")
+    # The name shown (`first_name`, else `external_id`) as the drafts' order by customer sorts it
+    # (service.db.name_keys), kept with every write of either, as `email_key` is. Folded in Python, so that every
+    # database sorts it alike. Not indexed: the order reads it by the customer's id, once a draft, and nothing looks a
+    # customer up by it.
+    name_key: Mapped[str] = mapped_column(NAME_KEY_TYPE, default=_name_key_of)
     locale: Mapped[str] = mapped_column(String(16), default="en")
     # The IANA zone the customer lives in (a customers file's `timezone`): their best send hour is an hour of its
     # clock (service.send_times). Null: the shop's, TAILOR_SEND_TIMEZONE.
@@ -113,6 +125,12 @@ class Customer(Base):
     def _keyed(self, _name: str, email: str) -> str:
         self.email_key = _key(email) or ""
         return email
+
+    @validates("first_name", "external_id")
+    def _name_keyed(self, name: str, value: str) -> str:
+        shown = {"first_name": self.first_name, "external_id": self.external_id, name: value}
+        self.name_key = name_key(shown["first_name"], shown["external_id"])
+        return value
 
     @validates("marketing_consent")
     def _consent_dated(self, _name: str, consent: bool) -> bool:

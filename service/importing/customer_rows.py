@@ -22,6 +22,7 @@ from service.addresses import address_key
 from service.consent import imported_changes
 from service.db.batches import rows_where_in
 from service.db.models import Customer
+from service.db.name_keys import name_key
 from service.settings import ImportSettings
 from service.zones import (
     country_given,
@@ -40,6 +41,7 @@ class Stored(NamedTuple):
     email: str
     email_key: str
     first_name: str
+    name_key: str
     locale: str
     timezone: str | None
     marketing_consent: bool
@@ -144,6 +146,7 @@ def _record(row, stored: Stored | None, default_locale: str, now: datetime) -> d
         "email": row.email,
         "email_key": address_key(row.email),  # the bulk write passes the model's validator by
         "first_name": row.first_name,
+        "name_key": name_key(row.first_name, row.customer_id),  # as email_key
         "locale": normal_locale(row.locale) if row.locale else (stored.locale if stored else default_locale),
         "timezone": zone_named(row.timezone) if row.timezone else _zone_kept_or_of_country(row, stored),
         "marketing_consent": bool(row.marketing_consent),

@@ -1005,3 +1005,37 @@ def test_drafts_deferred_to_a_wait_s_end_before_0049_stay_at_it_when_their_custo
     with engine.connect() as connection:
         assert mark_wait_end_drafts(connection, batch=2) == 0  # run again: nothing to mark
     engine.dispose()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_stored_customers_get_the_key_their_name_sorts_by_after_0051(backend, tmp_path, request):
+    """0051 keeps each customer's shown name as the drafts' order by customer sorts it, folded in Python (the order
+    folded it in SQL for every draft: a Python ``lower()`` per row on SQLite, the database's own on PostgreSQL, which
+    sorted otherwise). Thousands of customers, more than a batch, each get theirs, compared byte by byte on either
+    database; run again, it rewrites none."""
+    from service.db.name_keys import fill_name_keys, name_key
+
+    engine = _database(backend, tmp_path, request, "name_keys")
+    upgrade(engine, "0050")
+    names = ["Émile", "ОЛЬГА", "straße", "", "  Zoë ", "İlkay"]
+    stored = [(f"c{i:05d}", names[i % len(names)]) for i in range(6_001)]
+    columns = {key: value for key, value in OLD_CUSTOMER.items() if key not in {"external_id", "first_name"}}
+    with engine.begin() as connection:
+        customers = Table("customers", MetaData(), autoload_with=connection)
+        connection.execute(insert(customers), [
+            {**columns, "external_id": external_id, "email": f"{external_id}@example.com", "email_key":
+             f"{external_id}@example.com", "first_name": first_name} for external_id, first_name in stored
+        ])  # fmt: skip
+    upgrade(engine)
+    with engine.connect() as connection:
+        keys = dict(connection.execute(text("SELECT external_id, name_key FROM customers")).all())
+        assert fill_name_keys(connection, batch=1_000) == 0  # run again: nothing to rewrite
+    assert keys == {external_id: name_key(first_name, external_id) for external_id, first_name in stored}
+    assert [keys[f"c{i:05d}"] for i in range(6)] == ["emile", "ольга", "strasse", "c00003", "zoe", "ilkay"]
+    if backend == "postgres":
+        with engine.connect() as connection:
+            collation = "SELECT collation_name FROM information_schema.columns WHERE column_name = 'name_key'"
+            assert connection.execute(text(collation)).scalar() == "C"
+    downgrade(engine, "0050")
+    assert "name_key" not in {column["name"] for column in inspect(engine).get_columns("customers")}
+    engine.dispose()
