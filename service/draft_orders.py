@@ -7,7 +7,7 @@ drafts its neighbours do not, however many drafts share a score, a status or a f
 
 from typing import NamedTuple, get_args
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, case, select
 
 from service.db.models import Customer, Draft, Variant
 from service.draft_sorts import DraftSort
@@ -42,9 +42,9 @@ def _chosen_variants(score: ColumnElement) -> ColumnElement:
 
 
 def _shown_name() -> ColumnElement:
-    """The customer's name as the campaign's page shows it (their first name, else their id), in lower case."""
-    shown = func.coalesce(func.nullif(Customer.first_name, ""), Customer.external_id)
-    return select(func.lower(shown)).where(Customer.id == Draft.customer_id).scalar_subquery()
+    """The customer's name as the campaign's page shows it (their first name, else their id) as it is sorted: case
+    folded and without accents, in Python, the same on every database (service.db.name_keys)."""
+    return select(Customer.name_key).where(Customer.id == Draft.customer_id).scalar_subquery()
 
 
 _STATUS_PLACES = {status: place for place, status in enumerate(get_args(DraftStatus))}

@@ -22,5 +22,5 @@ SORT_HELP = (
     "customers came in the campaign's audience (its priority), drafts from before positions were kept last; "
     "`p_open` and `p_click`: predicted opens or clicks of the chosen variant, highest first, unscored last; "
     "`status`: by status, in the order `status` lists them, flagged first within each; `customer`: by the "
-    "customer's first name, else their id, in any case"
+    "customer's first name, else their id, A to Z in any case and with or without accents"
 )
