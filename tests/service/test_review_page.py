@@ -319,6 +319,47 @@ def test_an_edit_not_saved_is_not_lost_without_a_word(shop_with_fake_campaign, l
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
+def test_saving_one_variant_asks_before_losing_an_edit_typed_in_another(shop_with_fake_campaign, live_server, api_key):
+    """A copywriter comparing variants typed a subject into variant A, then rewrote B's intro and saved B: the page
+    reloaded with A as it was, its subject thrown away without a word (saving asked nothing, whatever the other
+    forms held)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = _logged_in(browser, live_server, api_key)
+        page.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
+        page.goto(live_server + page.locator("#drafts tr[data-draft-id] a").first.get_attribute("href"))
+        first, second = page.locator("form[action$='/edit']").nth(0), page.locator("form[action$='/edit']").nth(1)
+        first_label, second_label = (
+            page.locator("[data-variant-id] h2").nth(i).inner_text().split()[1] for i in (0, 1)
+        )
+        first.locator("input[name=subject]").fill("Typed into the first variant")
+        second.locator("textarea[name=intro]").fill("Rewritten in the second variant, and saved.")
+        asked = []
+
+        def answer(dialog, accept: bool) -> None:
+            asked.append(dialog.message)
+            dialog.accept() if accept else dialog.dismiss()
+
+        page.once("dialog", lambda dialog: answer(dialog, accept=False))
+        second.locator("button[name=save]").click()
+        lost = "is not saved: it is lost if you go on. Go on without saving it?"
+        assert asked == [f"Your edit of variant {first_label} {lost}"]
+        expect(first.locator("input[name=subject]")).to_have_value("Typed into the first variant")  # still there
+        expect(page.locator("#done")).to_have_count(0)  # and nothing was sent
+
+        page.once("dialog", lambda dialog: answer(dialog, accept=True))
+        first.locator("button[name=save]").click()  # asked of the second's intro, never of the form's own edit
+        expect(page.locator("#done")).to_contain_text(f"Your edit of variant {first_label} is saved")
+        expect(page.locator("form[action$='/edit'] input[name=subject]").nth(0)).to_have_value(
+            "Typed into the first variant"
+        )
+        assert asked[1:] == [f"Your edit of variant {second_label} {lost}"]
+        browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
 def test_the_page_serves_a_keyboard_and_a_screen_reader(shop_with_fake_campaign, live_server, api_key, engine):
     """From an accessibility audit (WCAG 2.2): the campaign page reloaded itself every 15 s while drafts were
     written, losing what was typed and the focus; a refused edit left the focus at the page's start, its field
