@@ -230,6 +230,24 @@ def test_the_review_page_shows_a_suggestion_beside_the_copy_and_keeps_a_refused_
     assert 'id="suggestion-' not in turned_down.text
 
 
+def test_a_suggestion_turned_down_by_the_checks_is_said_as_the_model_s_in_the_checks_words(
+    client, demo_files, monkeypatch
+):
+    """The page said "No suggestion: grounding: the intro mentions 1.99 ..." above a variant whose own checks all
+    passed: a check's key where the page names checks in words, and nothing saying it was the model's version that
+    failed, or what to do."""
+    draft, variant, _ = _first_draft(client, demo_files, monkeypatch)
+    form = f"/review/drafts/{draft['id']}/variants/{variant['id']}/suggest"
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "pricing")
+    turned_down = client.post(form, data={"note": "cheaper"})
+    assert turned_down.status_code == 422
+    said = re.search(r'id="suggest-error-\d+">([^<]*)</p>', turned_down.text)
+    assert said, turned_down.text
+    assert said[1].startswith("No suggestion: every version the model wrote of this copy failed the checks (the last: ")
+    assert "facts from the data: the intro mentions 1.99" in said[1] and "grounding" not in said[1]
+    assert said[1].endswith("Nothing was changed: ask again, perhaps with another note, or edit the copy yourself.")
+
+
 def test_the_review_page_offers_no_suggestion_in_a_language_the_model_does_not_write(client, demo_files, monkeypatch):
     """The page offered "Suggest another version" for an English draft with a model told to write German alone
     (TAILOR_LLM_LOCALES), and only its answer, a 409, said the model does not write it."""

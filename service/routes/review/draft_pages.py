@@ -53,7 +53,17 @@ def _label(column: str, products: Sequence[str]) -> str:
 
 def _in_words(error: TailorError, products: Sequence[str] = ()) -> str:
     """What the person should read: each field, named as the page labels it, and its problem for a form that
-    broke the limits (``products``: the names of the draft's products, in the order of their lines)."""
+    broke the limits (``products``: the names of the draft's products, in the order of their lines); for a
+    suggestion the checks turned down, that it was the model's version that failed them, each check named in words
+    (it read "grounding: ..." above a variant whose own checks all passed), and what to do."""
+    from generation.guardrails import check_label
+
+    if isinstance(error, InvalidInput) and (checks := [p for p in error.problems if p.field_kind == "check"]):
+        failed = "; ".join(f"{check_label(p.column or '')}: {p.message}" for p in checks)
+        return (
+            f"every version the model wrote of this copy failed the checks (the last: {failed}). Nothing was "
+            "changed: ask again, perhaps with another note, or edit the copy yourself."
+        )
     if isinstance(error, InvalidInput):
         return "; ".join(
             f"{_label(p.column, products)}: {p.message}" if p.column else p.message for p in error.problems
