@@ -57,3 +57,27 @@ def test_a_draft_opened_from_a_filtered_page_of_the_list_leads_back_to_it(client
     assert unescape(back) == f"/review/campaigns/{campaign_id}?customer=Name0"  # a status no list has is left out
     plain = client.get(f"/review/drafts/{ids[0]}").text
     assert f'id="back-to-campaign" href="/review/campaigns/{campaign_id}">' in plain
+
+
+def test_a_bulk_form_leads_back_to_the_list_it_was_sent_from(client, engine):
+    """A copywriter working through the flagged drafts in order of customer approved the pending ones at once (or
+    updated the drafts with the catalog's facts) and was put back on all the drafts in the usual order."""
+    from service.db.models import Draft
+    from service.db.session import session_scope
+
+    campaign_id, ids = _campaign_of(client, engine, ["en"] * 3)
+    with session_scope(engine) as session:
+        for draft in (session.get(Draft, draft_id) for draft_id in ids[1:]):
+            draft.status, draft.flagged, draft.selected_variant_id = "pending", False, draft.variants[0].id
+    listed = {"status": "flagged", "sort": "customer", "customer": " Name0 "}
+    page = client.get(f"/review/campaigns/{campaign_id}", params=listed).text
+    for form in ("approve-pending", "refresh-facts"):
+        action = f"/review/campaigns/{campaign_id}/{form}"
+        fields = re.search(rf'<form method="post" action="{action}".*?</form>', page, re.S)
+        assert fields, form
+        sent = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', fields.group(0)))
+        done = client.post(action, data={k: unescape(v) for k, v in sent.items()}, follow_redirects=False)
+        assert done.status_code == 303, done.text
+        query = dict(re.findall(r"[?&](status|sort|customer|page)=([^&]*)", done.headers["location"]))
+        assert query == {"status": "flagged", "customer": "Name0", "sort": "customer"}, done.headers["location"]
+    assert client.get(f"/drafts/{ids[1]}").json()["status"] == "approved"  # and the form did what it does
