@@ -259,6 +259,18 @@ class Interaction(Base):
     kind: Mapped[str] = mapped_column(String(16), default="purchase")
 
 
+class DataVersion(Base):
+    """How many times an import wrote one kind of the shop's data (``name``: ``orders``), counted in the import's
+    transaction: a cache of what that data gives (``service.pipeline.popularity_cache``) reads this row by its key
+    to tell whether it changed. A line updated in place moves no aggregate of the table's but one that reads every
+    line."""
+
+    __tablename__ = "data_versions"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class Campaign(Base):
     __tablename__ = "campaigns"
 

@@ -166,11 +166,6 @@ def test_the_fallback_s_popularity_is_read_once_until_the_orders_or_the_catalog_
         event.remove(engine, "before_cursor_execute", count_purchase_reads)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs a count of the orders' writes the fingerprint can read without scanning the lines, a schema "
-    "change no migration number has been given for yet",
-)
 def test_an_order_line_corrected_in_place_ranks_the_fallback_again(client, demo_files, tmp_path):
     """An order line re-imported under its key (order, product, kind) with another date, or a return with another
     quantity and amount, is updated in place: the lines' count, newest id and latest moment stay, and the fallback
