@@ -28,6 +28,14 @@ from tabular import (
 
 INTERACTION_KINDS = ("purchase", "cart", "view", "return")
 CAMPAIGN_TYPES = ("welcome", "cross_sell", "win_back", "replenishment", "vip")
+# The most characters a free text keeps where its database column bounds none (README, Import columns): a 20 MB
+# `notes` attribute and a 20 MB description were imported, answered whole by the API, and went towards the prompts.
+DESCRIPTION_MAX = 5_000  # a catalog page's description; the copy prompts read its first 200 (generation.copywriter)
+SUBJECT_MAX = 998  # the longest line a mail header holds (RFC 5322)
+PREHEADER_MAX = 1_000
+INTRO_MAX = 5_000
+ATTRIBUTE_MAX = 1_000  # a customer's attribute, which an audience query compares and a template may show
+ATTRIBUTE_NAME_MAX = 200  # the name an audience query gives it (attributes.NAME)
 
 
 # 4,99 or 1,299.00 or 1.299,00, or 1 299,00 with the no-break space (U+00A0, U+202F) a French spreadsheet writes
@@ -54,12 +62,13 @@ class Column:
     # An address, which a character no one sees makes another (whom the email goes to, where its link leads): refused
     # rather than dropped.
     exact: bool = False
+    most: int | None = None  # the most characters a text keeps whose database column bounds none (a description)
 
     @property
     def max_length(self) -> int | None:
-        """The most characters the database column holds (None: any). SQLite would store more, PostgreSQL
-        refuses the whole import with a database error that names no line."""
-        return getattr(getattr(self.stored, "type", None), "length", None)
+        """The most characters the value keeps: ``most``, else the database column's (None: any). SQLite would
+        store more, PostgreSQL refuses the whole import with a database error that names no line."""
+        return self.most or getattr(getattr(self.stored, "type", None), "length", None)
 
 
 @dataclass(frozen=True)
@@ -106,7 +115,7 @@ PRODUCTS = TableSpec(
         Column("category", "text", allow_empty=True, stored=Product.category, shown=True),
         Column("price", "number", minimum=0),
         Column("currency", "text"),
-        Column("description", "text", allow_empty=True, shown=True),
+        Column("description", "text", allow_empty=True, shown=True, most=DESCRIPTION_MAX),
         # the link every email shows: a character no one sees in it leads the reader elsewhere than it shows
         Column("url", "text", allow_empty=True, stored=Product.url, exact=True),
         Column("in_stock", "bool"),
@@ -136,11 +145,11 @@ SENDS = TableSpec(
         Column("send_id", "id", stored=Send.external_id),
         Column("customer_id", "id", stored=Customer.external_id),
         # as the reader saw them, as the copy the scoring model is asked about is (generation.invisible)
-        Column("subject", "text", shown=True),
+        Column("subject", "text", shown=True, most=SUBJECT_MAX),
         Column("campaign_type", "text", choices=CAMPAIGN_TYPES),
         Column("sent_at", "timestamp"),
-        Column("preheader", "text", required=False, allow_empty=True, default="", shown=True),
-        Column("intro", "text", required=False, allow_empty=True, default="", shown=True),
+        Column("preheader", "text", required=False, allow_empty=True, default="", shown=True, most=PREHEADER_MAX),
+        Column("intro", "text", required=False, allow_empty=True, default="", shown=True, most=INTRO_MAX),
         Column("segment", "text", required=False, allow_empty=True, default="", stored=Send.segment),
         Column("n_products", "number", required=False, default=0, minimum=0, whole=True),
         Column("mean_price", "number", required=False, default=0.0, minimum=0),
@@ -243,7 +252,8 @@ def parse_table(
         parsed[column.name] = values
         problems.extend(_empty_everywhere(frame[column.name], column.name, bad))
     if spec.keep_extra:
-        parsed["attributes"] = _attributes(frame, spec)
+        parsed["attributes"], long_attributes = _attributes(frame, spec)
+        problems += long_attributes
     key = [k for k in spec.key if k in parsed.columns]
     duplicated = parsed.duplicated(subset=key, keep="first")
     if duplicated.any():
@@ -376,10 +386,10 @@ def unread_columns(header: list, spec: TableSpec) -> list[str]:
     return [name for name in names if name not in known and not unnamed(name)]
 
 
-def _attributes(frame: pd.DataFrame, spec: TableSpec) -> list[dict]:
+def _attributes(frame: pd.DataFrame, spec: TableSpec) -> tuple[list[dict], list[Problem]]:
     """Per row, its values in the columns ``spec`` does not name, leaving out empty cells (a file that has no value
     for one says nothing about it) and the columns without a header a spreadsheet or pandas wrote for the row
-    numbers ("Unnamed: 0")."""
+    numbers ("Unnamed: 0"); and the problems of the names and values longer than an attribute keeps."""
     known = {c.name for c in spec.columns}
     extra = [c for c in frame.columns if c not in known and not unnamed(c)]
     values = frame[extra].astype(object)
@@ -389,10 +399,29 @@ def _attributes(frame: pd.DataFrame, spec: TableSpec) -> list[dict]:
         if forced.any():
             values.loc[forced, name] = unforced(text[forced]).astype(object)
     present = values.notna() & (values.astype(str).apply(lambda column: column.str.strip()) != "")
-    return [
+    attributes = [
         {name: _composed(value) for name, value, keep in zip(extra, row, kept, strict=True) if keep}
         for row, kept in zip(values.itertuples(index=False), present.itertuples(index=False), strict=True)
     ]
+    return attributes, _long_attributes(values, extra)
+
+
+def _long_attributes(values: pd.DataFrame, names: list[str]) -> list[Problem]:
+    """The attribute columns whose name, and the cells whose text (as kept: composed), pass what an attribute
+    keeps; a long name is shown by its start, as the file's columns are (``_columns_hint``)."""
+    problems = [
+        Problem(None, f"{name[:40]}…", f"the column's name is {len(name):,} characters long; an attribute's name "
+                f"takes {ATTRIBUTE_NAME_MAX:,} at most")
+        for name in names
+        if len(name) > ATTRIBUTE_NAME_MAX
+    ]  # fmt: skip
+    for name in names:
+        lengths = values[name].astype("string").str.normalize("NFC").str.len()
+        for index in values.index[(lengths > ATTRIBUTE_MAX).fillna(False).to_numpy(dtype=bool)]:
+            problems.append(
+                Problem(int(index), name, f"is {lengths[index]:,} characters long; at most {ATTRIBUTE_MAX:,} are kept")
+            )
+    return problems
 
 
 def _composed(value: object) -> object:

@@ -13,7 +13,7 @@ from audience.campaigns import win_back_ladder, win_back_offer
 from recommenders.catalog import validate_products
 from recommenders.errors import InvalidProducts
 from recommenders.rules import in_stock, merchandise
-from service.importing.columns import SPECS
+from service.importing.columns import ATTRIBUTE_MAX, ATTRIBUTE_NAME_MAX, SPECS
 
 README_LINES = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8").splitlines()
 README = " ".join(" ".join(README_LINES).split())
@@ -56,3 +56,16 @@ def test_the_readme_s_import_columns_table_names_each_column_the_importer_reads(
     for kind, spec in SPECS.items():
         unnamed = [c.name for c in spec.columns if not re.search(rf"\b{c.name}\b", rows[kind])]
         assert not unnamed, f"the README's {kind} row does not name {unnamed}"
+
+
+def test_the_readme_gives_the_length_each_imported_text_keeps():
+    """A 20 MB description and a 20 MB attribute were imported whole: no text column had a length, nor said one."""
+    texts = [c for spec in SPECS.values() for c in spec.columns if c.kind == "text" and not c.choices]
+    free = [c for c in texts if c.name != "currency"]  # three letters, checked as such
+    assert all(c.max_length for c in free), [c.name for c in free if not c.max_length]
+    assert all(f"`{c.name}` {c.max_length:,}" in README for c in free)
+    ids = {c.name: c.max_length for spec in SPECS.values() for c in spec.columns if c.kind == "id"}
+    assert set(ids.values()) == {128}
+    assert f"Ids ({', '.join(f'`{name}`' for name in ids)}) take 128 characters" in README
+    attributes = f"keeps {ATTRIBUTE_MAX:,} characters, and its column's name {ATTRIBUTE_NAME_MAX:,}"
+    assert f"A customer's attribute (any other column of their file) {attributes}" in README
