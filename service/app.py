@@ -28,7 +28,6 @@ from service.errors import (
     DatabaseBusy,
     DatabaseUnavailable,
     DraftReplaced,
-    InternalError,
     NumberOutOfRange,
     TailorError,
     TextHoldsNul,
@@ -42,6 +41,7 @@ from service.errors import (
     storage_unavailable,
 )
 from service.external_ids import EncodedSlashes
+from service.faults import LoggedFaults, fault_answer
 from service.idempotency import IdempotencyKeys, forget_old_answers
 from service.importing.background import remove_stranded_uploads
 from service.jobs import ThreadJobRunner
@@ -51,7 +51,7 @@ from service.jobs.schedule import DelayedCall, PeriodicCall, PeriodicJob
 from service.jobs.webhooks import WebhookSettings
 from service.json_keys import OneValuePerKey
 from service.kept_unsubscribes import KeptUnsubscribes
-from service.logs import REQUEST_ID, about_a_person, redacted
+from service.logs import about_a_person, redacted
 from service.paths import RootPath, route_path
 from service.pipeline.due_drafts import has_due_drafts
 from service.pipeline.sending import send_due_drafts
@@ -101,14 +101,15 @@ SENDING_JOBS = ("send", "send_due")
 
 class _TailorApp(FastAPI):
     """The app, with each request's id (``service.request_ids``) set outside every middleware: the fault handler's
-    500 answer is made by Starlette's outermost one, and its log lines and answer carry the id too. Inside it, an
+    500 answer is made by Starlette's outermost one, and its log lines and answer carry the id too. Inside it, each
+    fault is logged once (``service.faults.LoggedFaults``: Starlette raises it again for the web server). Then an
     encoded slash in a customer's id is kept (``service.external_ids``) before any routing, and every answer of the
     review page gets its headers (``service.review.ReviewPageHeaders``), the fault's and the refusals' included, and
     every answer but a static file's is kept from caches (``service.cache_control.NotStored``). Outside all, the path
     prefix a proxy serves the app under (TAILOR_API_ROOT_PATH, ``service.paths.RootPath``)."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        inner = RequestIds(EncodedSlashes(ReviewPageHeaders(NotStored(super().build_middleware_stack()))))
+        inner = RequestIds(LoggedFaults(EncodedSlashes(ReviewPageHeaders(NotStored(super().build_middleware_stack())))))
         return RootPath(inner, ApiSettings().root_path)  # a proxy's path prefix, before anything reads a path
 
     _documented: dict | None = None
@@ -310,16 +311,10 @@ def create_app(engine: Engine | None = None) -> FastAPI:
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, error: Exception):
-        """Any other fault is a 500 in the API's error body (a plain-text "Internal Server Error" before), logged
-        with the request's method and path, which the web server's own line does not name."""
-        log.error(
-            "request failed", exc_info=error,
-            extra={"method": request.method, "path": redacted(request.url.path), "error": type(error).__name__},
-        )  # fmt: skip
-        request_id = REQUEST_ID.get()
-        under = f", under request id {request_id}" if request_id else ""
-        told = InternalError(f"The server failed on this request ({type(error).__name__}); its log says why{under}.")
-        return await tailor_error(request, told)
+        """Any other fault is a 500 in the API's error body (a plain-text "Internal Server Error" before), or the
+        review page's; Starlette raises the fault again after this answer, and ``service.faults.LoggedFaults`` logs it
+        once, with the request's method and path, which the web server's own line does not name."""
+        return await tailor_error(request, fault_answer(error))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse | HTMLResponse:

@@ -49,4 +49,4 @@ class RequestIds:
             finally:
                 REQUEST_ID.set(request_id)  # for what runs after the answer (background tasks)
 
-        await self.app(scope, receive, answer)  # not unset after: the server logs a fault the app raised with it
+        await self.app(scope, receive, answer)  # not unset after: service.faults logs a fault with it
