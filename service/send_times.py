@@ -270,6 +270,20 @@ def approved_send_after(campaign: Campaign, now: datetime) -> datetime | None:
     return max(campaign.scheduled_at, now)
 
 
+def planned_send_moment(send_after: datetime | None, scheduled_at: datetime | None, written_at: datetime) -> datetime:
+    """When a draft's email is planned to go, which its scores are for (the engagement model reads the send's hour
+    and weekday): its own send time (``send_after``: its customer's best hour, the contact policy's wait, the
+    campaign's moment given at approval); else its campaign's scheduled moment, or the moment the draft was written
+    (``written_at``) where that came later (it goes once approved, ``approved_send_after``); else the moment it was
+    written. A campaign never scheduled goes when a person sends it, which nobody knows yet: the moment of writing,
+    kept with the draft, gives the same scores at its generation and at every later edit, preview or refresh, where
+    the hour of each scoring moved them with nothing of the email changed. Not the customer's best hour: whether the
+    campaign goes at best hours is decided only when it is sent."""
+    if send_after is not None:
+        return send_after
+    return written_at if scheduled_at is None else max(scheduled_at, written_at)
+
+
 def schedule_at_best_hours(
     session: Session, campaign_id: int, now: datetime, draft_ids: list[int] | None = None
 ) -> int:

@@ -11,7 +11,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Collection, Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -38,6 +38,7 @@ from service.pipeline.flags import flag_kinds, review_floors, with_check_reasons
 from service.pipeline.model_store import TRAINING, ModelStore
 from service.pipeline.picks import Picks
 from service.segments import segment_named
+from service.send_times import planned_send_moment
 from service.settings import CampaignSettings
 from service.wording import span_of
 
@@ -226,10 +227,11 @@ def reminder_audience(
 
 
 def score_variants(
-    engagement, drafts: list, audience: pd.DataFrame, campaign_type: str, rules: SelectionRules
+    engagement, drafts: list, audience: pd.DataFrame, campaign_type: str, rules: SelectionRules, send_moment: datetime
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every variant with P(open/click/conversion) and its top reasons; and per draft, the chosen variant
-    and whether a person must look at it (a failed check, or a prediction under the floor)."""
+    """Every variant with P(open/click/conversion) and its top reasons, sent at ``send_moment``
+    (``service.send_times.planned_send_moment``); and per draft, the chosen variant and whether a person must look
+    at it (a failed check, or a prediction under the floor)."""
     from scoring.pipeline import score_drafts
 
     by_customer = audience.set_index("customer_id")
@@ -242,11 +244,8 @@ def score_variants(
             "rec_score": customer.get("rec_score"), "churn_risk": customer.get("churn_risk"),
         }  # fmt: skip
         for variant in draft.variants:
-            rows.append(
-                _variant_row(
-                    recipient, campaign_type, variant.variant_id, variant, all(c.passed for c in variant.checks)
-                )
-            )
+            passed = all(c.passed for c in variant.checks)
+            rows.append(_variant_row(recipient, campaign_type, variant.variant_id, variant, passed, send_moment))
     variants = pd.DataFrame(rows)
     if variants.empty:
         return variants, pd.DataFrame(columns=["chosen_variant", "flagged", "flag_reasons"])
@@ -267,21 +266,22 @@ def email_features(churn_risk: float | None, recommendations: list[dict[str, Any
     }
 
 
-def _variant_row(recipient: dict[str, Any], campaign_type: str, label: str, copy: Any, checks_passed: bool) -> dict:
-    """One variant in the sends shape the engagement model scores, planned for the current hour."""
-    this_hour = pd.Timestamp(utcnow().replace(minute=0, second=0, microsecond=0))
+def _variant_row(
+    recipient: dict[str, Any], campaign_type: str, label: str, copy: Any, checks_passed: bool, send_moment: datetime
+) -> dict:
+    """One variant in the sends shape the engagement model scores, sent in the hour of ``send_moment``."""
     return {
         **recipient, "variant_id": label, "subject": copy.subject, "preheader": copy.preheader, "intro": copy.intro,
-        "campaign_type": campaign_type, "sent_at": this_hour, "n_products": len(copy.product_lines),
-        "checks_passed": checks_passed,
+        "campaign_type": campaign_type, "sent_at": pd.Timestamp(send_moment).floor("h"),
+        "n_products": len(copy.product_lines), "checks_passed": checks_passed,
     }  # fmt: skip
 
 
 def rescore_drafts(drafts: list[Draft], engagement) -> None:
-    """Score saved drafts' variants again and update their predictions and reasons: all of them in one pass of the
-    model, each draft's as it would be scored alone (its variants' subjects compared with each other only), so that a
-    refresh of many drafts scores them as an edit of each would. The chosen variants stay: the person editing one
-    decides now, seeing the new figures."""
+    """Score saved drafts' variants again, for the moment each is planned to go (``_variant_rows``), and update their
+    predictions and reasons: all of them in one pass of the model, each draft's as it would be scored alone (its
+    variants' subjects compared with each other only), so that a refresh of many drafts scores them as an edit of
+    each would. The chosen variants stay: the person editing one decides now, seeing the new figures."""
     from scoring.pipeline import score_drafts
 
     rows = [row | {"draft_id": draft.id} for draft in drafts for row in _variant_rows(draft, {})]
@@ -310,8 +310,10 @@ def score_in_place_of(draft: Draft, label: str, copy: Any, checks_passed: bool, 
 
 
 def _variant_rows(draft: Draft, instead: dict[str, tuple[Any, bool]]) -> list[dict[str, Any]]:
-    """The draft's variants in the shape the engagement model scores; ``instead`` gives copy (and whether it passed
-    its checks) to score in place of a variant's."""
+    """The draft's variants in the shape the engagement model scores, sent at the moment the draft is planned to go
+    (``service.send_times.planned_send_moment``: the generation scored it for the same moment, and the clock of a
+    later scoring moves nothing); ``instead`` gives copy (and whether it passed its checks) to score in place of a
+    variant's."""
     from generation.locales import language_of
     from generation.render import html_locale
 
@@ -323,8 +325,9 @@ def _variant_rows(draft: Draft, instead: dict[str, tuple[Any, bool]]) -> list[di
         **email_features((customer.profile or {}).get("churn_risk"), draft.recommendations or []),
     }  # fmt: skip
     copies = {v.label: instead.get(v.label, (v, all(c["passed"] for c in v.checks))) for v in draft.variants}
+    moment = planned_send_moment(draft.send_after, draft.campaign.scheduled_at, draft.created_at)
     return [
-        _variant_row(recipient, draft.campaign.campaign_type, label, copy, passed)
+        _variant_row(recipient, draft.campaign.campaign_type, label, copy, passed, moment)
         for label, (copy, passed) in copies.items()
     ]
 
@@ -357,9 +360,10 @@ def clear_untouched_drafts(session: Session, campaign_id: int) -> set[str]:
 
 def insert_drafts(
     session: Session, campaign_id: int, audience: pd.DataFrame, drafts: list, picks: Mapping,
-    variants: pd.DataFrame, selection: pd.DataFrame, kept: set[str],
+    variants: pd.DataFrame, selection: pd.DataFrame, kept: set[str], written_at: datetime,
 ) -> int:  # fmt: skip
-    """Insert ``drafts`` but those of customers in ``kept``; how many were inserted. ``audience`` holds the
+    """Insert ``drafts`` but those of customers in ``kept``, written at ``written_at`` (the moment their scores were
+    planned from: ``service.send_times.planned_send_moment``); how many were inserted. ``audience`` holds the
     drafts' customers, with their place in the whole audience as ``position`` (else their order here).
 
     Written in bulk, a batch of drafts at a time: the drafts in multi-row inserts that return their ids, then
@@ -376,7 +380,7 @@ def insert_drafts(
         checks = {d.customer_id: {v.variant_id: [c.model_dump() for c in v.checks] for v in d.variants} for d in batch}
         draft_rows = [
             _draft_record(campaign_id, customer_pks[d.customer_id], d, people[d.customer_id], chosen[d.customer_id],
-                          picks.get(d.customer_id, []), checks[d.customer_id])
+                          picks.get(d.customer_id, []), checks[d.customer_id]) | {"created_at": written_at}
             for d in batch
         ]  # fmt: skip
         by_customer_pk = dict(_insert(session, Draft, draft_rows, Draft.customer_id, Draft.id))
@@ -548,6 +552,7 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
             generations = _generations(session, campaign_id)
             campaign_type, brand_slug = campaign.campaign_type, campaign.brand.slug
             audience_query, limit = campaign.audience_query, campaign.max_customers
+            scheduled_at = campaign.scheduled_at  # a send is refused while the campaign generates: it stays
             profiles = frames.mailable_profiles(session, query_fields(audience_query) if audience_query else ())
             products = frames.products_frame(session)
             as_of = frames.audience_as_of(session)
@@ -605,14 +610,18 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
                 batch_size=settings.drafts_per_batch,
             ):  # fmt: skip
                 part = people.loc[[draft.customer_id for draft in drafts]].reset_index(drop=True)
-                variants, selection = score_variants(engagement, drafts, part, campaign_type, floors)
+                written_at = utcnow()  # kept as the drafts' created_at: an edit scores them for the same moment
+                moment = planned_send_moment(None, scheduled_at, written_at)
+                variants, selection = score_variants(engagement, drafts, part, campaign_type, floors, moment)
                 # Said before the batch is stored, with the figures of those stored: a job cancelled while the
                 # model wrote stops here, short of storing what was written after the cancel.
                 beat(written, total, f"storing drafts: {span_of(written + 1, written + len(drafts), total)}")
                 with session_scope(engine) as session:
                     _stop_if_generated_again(session, campaign_id, generations)
                     kept = clear_untouched_drafts(session, campaign_id) if kept is None else kept
-                    saved += insert_drafts(session, campaign_id, part, drafts, picks, variants, selection, kept)
+                    saved += insert_drafts(
+                        session, campaign_id, part, drafts, picks, variants, selection, kept, written_at
+                    )
                 flagged += sum(
                     _is_flagged(selection.at[d.customer_id, "flagged"], d, people.at[d.customer_id, "address_note"])
                     for d in drafts

@@ -5,6 +5,7 @@ PostgreSQL."""
 from __future__ import annotations
 
 import math
+from datetime import datetime
 
 import pandas as pd
 import pytest
@@ -21,6 +22,7 @@ from tests.service.conftest import new_postgres_database
 
 CUSTOMERS = [f"c{i}" for i in range(7)]
 OFFER = {"kind": "percent", "value": 10.0, "code": "BACK10"}
+WRITTEN_AT = datetime(2026, 11, 20, 10, 30)  # the moment the generation scored the batch for
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -93,7 +95,7 @@ def _save(engine, subject: str, **options) -> int:
     audience, drafts, picks, variants, selection = _campaign(subject, **options)
     with session_scope(engine) as session:
         kept = clear_untouched_drafts(session, 1)
-        return insert_drafts(session, 1, audience, drafts, picks, variants, selection, kept)
+        return insert_drafts(session, 1, audience, drafts, picks, variants, selection, kept, WRITTEN_AT)
 
 
 def _stored(engine) -> dict[str, dict]:
@@ -110,6 +112,7 @@ def _stored(engine) -> dict[str, dict]:
                 "recommendations": draft.recommendations,
                 "offer": draft.offer,
                 "send_after": draft.send_after,
+                "created_at": draft.created_at,
                 "chosen": next((v.label for v in draft.variants if v.id == draft.selected_variant_id), None),
                 "variants": [
                     {
@@ -171,6 +174,7 @@ def test_drafts_are_written_in_a_few_statements_each_under_the_bound_value_limit
     assert stored["c0"]["status"] == "pending" and stored["c0"]["flag_reasons"] == []
     assert stored["c4"]["offer"] is None and stored["c5"]["offer"] == OFFER
     assert stored["c5"]["audience_reason"] == "away 90 days (c5)" and stored["c5"]["send_after"] is None
+    assert {d["created_at"] for d in stored.values()} == {WRITTEN_AT}  # what an edit scores them for, without a plan
     assert stored["c5"]["recommendations"] == [{"product_id": "p-c5", "name": "Teapot", "score": 0.5}]
     assert {d["chosen"] for d in stored.values()} == {"A"}
     assert stored["c6"]["variants"] == [
