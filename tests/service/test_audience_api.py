@@ -239,8 +239,9 @@ def test_a_refresh_cancelled_while_it_writes_keeps_its_last_figures(client, engi
         assert time.monotonic() < deadline, job
         time.sleep(0.2)
     assert job["status"] == "cancelled", job
-    # The batch being written, from its first customer: "saving profiles: 11-20 of 300".
-    assert re.fullmatch(r"saving profiles: [1-9][\d,]*-[1-9][\d,]* of [\d,]+.*", job["message"]), job["message"]
+    # Why it stopped, and the batch being written from its first customer: "...: saving profiles: 11-20 of 300".
+    stopped_at = r"cancelled on request after [\d,]+ of [\d,]+: saving profiles: [1-9][\d,]*-[1-9][\d,]* of [\d,]+.*"
+    assert re.fullmatch(stopped_at, job["message"]), job["message"]
 
 
 def test_a_customer_without_orders_is_in_the_segment_the_segments_count_them_in(client, engine):
