@@ -108,24 +108,54 @@ class Heartbeat:
     """Stands in for a job's ``progress`` around long work: reports pass through as they come, and a thread repeats
     the last one, with the time since, whenever ``every`` seconds go by without a report. A busy database met by the
     thread is left to the job's own next report; a cancellation it meets is raised at that report, whatever its
-    figures (a job's report of all done, before it saves its work, would not meet the cancellation itself)."""
+    figures (a job's report of all done, before it saves its work, would not meet the cancellation itself), in the
+    words of the report it repeated, not its own "(still working: ...)": the job stopped at that step, not "still
+    working" at it. ``stop_if_asked`` raises it between reports, for work that waits long for one."""
 
     def __init__(self, progress: Callable[..., None], every: float = HEARTBEAT_SECONDS) -> None:
         self.progress, self.every = progress, every
         self._last: tuple[int, int, str] | None = None
         self._since = time.monotonic()
         self._lock = threading.Lock()
-        self._cancelled: JobCancelled | None = None  # met by the thread, raised at the job's next report
+        # met by the thread, raised at the job's next report; and the report it met it repeating
+        self._cancelled: JobCancelled | None = None
+        self._cancelled_at: tuple[int, int, str] | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name="job-heartbeat", daemon=True)
 
     def __call__(self, done: int, total: int, message: str = "") -> None:
         with self._lock:
             self._last, self._since = (done, total, message), time.monotonic()
-            cancelled = self._cancelled
+            cancelled, at = self._cancelled, self._cancelled_at
         if cancelled is not None:
-            raise cancelled
+            self._raise(cancelled, at)
         self.progress(done, total, message)
+
+    def asked_to_stop(self) -> bool:
+        """Whether the job was asked to stop (met by the thread, or told to the job's ``progress``, where it can
+        say), without a report: asked inside the job's own write transaction too."""
+        with self._lock:
+            if self._cancelled is not None:
+                return True
+        asked = getattr(self.progress, "asked_to_stop", None)  # a job's Progress; a plain listener cannot say
+        return bool(asked is not None and asked())
+
+    def stop_if_asked(self) -> None:
+        """Raise JobCancelled, in the words of the job's last report, where it was asked to stop: for work waiting
+        long between two reports (a model writing), which then stops at once rather than at its next report."""
+        with self._lock:
+            cancelled, at, last = self._cancelled, self._cancelled_at, self._last
+        if cancelled is not None:
+            self._raise(cancelled, at)
+        if last is not None and self.asked_to_stop():
+            self.progress(*last)  # a job's Progress, asked to stop, raises there (its figures kept)
+
+    def _raise(self, cancelled: JobCancelled, at: tuple[int, int, str] | None) -> None:
+        """Raise the cancellation the thread met, as the job's ``progress`` says it for the report the thread
+        repeated (a job's Progress raises again once it did), else as the thread met it."""
+        if at is not None:
+            self.progress(*at)
+        raise cancelled
 
     def __enter__(self) -> Heartbeat:
         self._thread.start()
@@ -146,6 +176,7 @@ class Heartbeat:
                 self.progress(done, total, f"{message} (still working: {waited:.0f} s on this step)")
             except JobCancelled as cancelled:
                 with self._lock:
-                    self._cancelled = self._cancelled or cancelled
+                    if self._cancelled is None:
+                        self._cancelled, self._cancelled_at = cancelled, last
             except Exception as error:  # the job meets it at its own next report
                 log.debug("heartbeat not recorded", extra={"error": str(error)})

@@ -81,7 +81,12 @@ class Progress:
     """Records how far a job has got; writes to the database at most a few times a second, and inside
     `during_write_transaction` on SQLite only when it ends. It is also where a job learns that it was asked to
     stop: a report made after POST /jobs/{id}/cancel raises JobCancelled (looked up at most once a second), so
-    the job stops between two steps and its transaction, if any, is rolled back."""
+    the job stops between two steps and its transaction, if any, is rolled back; once it was, every later report
+    raises it too (a report of all done included), and ``asked_to_stop`` says so between reports.
+
+    A report's figures are its step's (what the listener, a command's bar for that step, hears); ``of_job``, where
+    given, are the whole job's, which its row and GET /jobs/{id} show instead: a job of several steps whose row took
+    each step's figures went from 3 of 3 ranked back to 0 of 3 written, its `progress` from 1.0 back to 0.0."""
 
     def __init__(self, engine: Engine, job_id: str, listener: Callable[[int, int, str], None] | None = None):
         self.engine = engine
@@ -90,29 +95,33 @@ class Progress:
         self._last_write = 0.0
         self._last_cancel_check = time.monotonic()
         self._holding = False
+        self._stopped = False  # asked to stop, and told so at a report: every later report raises
 
-    def __call__(self, done: int, total: int, message: str = "") -> None:
+    def __call__(self, done: int, total: int, message: str = "", *, of_job: tuple[int, int] | None = None) -> None:
         if self.listener:
             self.listener(done, total, message)
-        stop = self._asked_to_stop(done, total)
+        job_done, job_total = of_job or (done, total)
+        stop = self._stopped or (job_done < job_total and self.asked_to_stop())  # not at the last: the work is done
         if self._holding:
-            _held[self.job_id] = (done, total, message)
-        # A stop keeps the last figures; a stage's first report (done 0) is written at once, as what comes after it
+            _held[self.job_id] = (job_done, job_total, message)
+        # A stop keeps the last figures; a step's first report (done 0) is written at once, as what comes after it
         # may take long (the first group's copy): else the row kept saying what the job did before.
         elif stop or done == 0 or done >= total or time.monotonic() - self._last_write >= 0.25:
             self._last_write = time.monotonic()
-            self._write(done, total, message)
+            self._write(job_done, job_total, message)
         if stop:
+            self._stopped = True
             at = f": {message}" if message else ""  # what it was doing, where the figures count a job's stages
-            raise JobCancelled(f"cancelled on request after {done:,} of {total:,}{at}")
+            raise JobCancelled(f"cancelled on request after {job_done:,} of {job_total:,}{at}")
 
-    def _asked_to_stop(self, done: int, total: int) -> bool:
-        if done >= total:  # the last report: the work is done
-            return False
-        if self.job_id in _cancel_asked:
+    def asked_to_stop(self) -> bool:
+        """Whether the job was asked to stop: told in memory in this process, looked up in its row (another
+        process's request) at most once a second. A read, which waits for no writer: asked inside the job's own
+        write transaction too."""
+        if self._stopped or self.job_id in _cancel_asked:
             return True
         now = time.monotonic()
-        if now - self._last_cancel_check < CANCEL_CHECK_SECONDS:  # asked of another process: through the row
+        if now - self._last_cancel_check < CANCEL_CHECK_SECONDS:
             return False
         self._last_cancel_check = now
         with self.engine.connect() as connection:  # a read: it waits for no writer, on SQLite either

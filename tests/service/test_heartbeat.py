@@ -150,3 +150,22 @@ def test_a_generation_taken_for_interrupted_while_it_still_ran_leaves_its_campai
     assert (job["status"], job["error"], job["result"]["drafts"]) == ("succeeded", None, 3)
     assert client.get(f"/campaigns/{campaign_id}").json()["status"] == "ready"
     assert len(client.get(f"/campaigns/{campaign_id}/drafts").json()) == 3
+
+
+def test_a_cancellation_the_heartbeat_meets_says_the_step_not_how_long_it_was_worked_on(engine):
+    """A generation cancelled while the model wrote ended with the error "cancelled on request after 0 of 5: writing
+    drafts: 0 of 5 (still working: 10 s on this step)": the heartbeat's words, as if it were still working."""
+    import pytest
+
+    from service.errors import JobCancelled
+
+    with session_scope(engine) as session:
+        session.add(Job(id="j1", kind="generate", status="running"))
+    with Heartbeat(Progress(engine, "j1"), every=0.2) as beat:
+        beat(0, 5, "writing drafts: 0 of 5")
+        with session_scope(engine) as session:
+            session.get(Job, "j1").status = "cancelling"  # as another process asks it
+        time.sleep(2.0)  # the heartbeat's reports meet it (the row is looked at once a second)
+        with pytest.raises(JobCancelled) as stopped:
+            beat(5, 5, "writing drafts: 5 of 5")
+    assert str(stopped.value) == "cancelled on request after 0 of 5: writing drafts: 0 of 5"
