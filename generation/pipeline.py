@@ -6,9 +6,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
-from langchain_core.runnables import RunnableLambda
-
 from generation import templates
+from generation.abandonable import as_completed
 from generation.brands import BrandKit
 from generation.copywriter import CopyVariant, GroupCopy, write_group_copy
 from generation.errors import ModelUnavailable
@@ -157,12 +156,16 @@ def stream_drafts(
     settings: LLMSettings | None = None,
     progress: Callable[[int, int], None] | None = None,
     batch_size: int = 1_000,
+    stop_if_asked: Callable[[], None] | None = None,
 ) -> Iterator[list[Draft]]:
     """`generate_drafts`' drafts a batch of at most `batch_size` at a time, group by group as each group's copy
     is written (so not in the requests' order), adding to `stats` as they go: a campaign of a million customers
     renders, checks and stores its drafts in pieces, while each group's copy is still written once for all.
     `requests` is read twice, by position: a sequence that builds each request when it is asked for keeps only
-    the groups' positions in memory, not a million requests (any other iterable is read into a list first)."""
+    the groups' positions in memory, not a million requests (any other iterable is read into a list first).
+    ``stop_if_asked`` is called every half second while the model writes: what it raises (a cancelled job's) stops
+    the drafts at once, no group's call begun after it, and the calls in flight abandoned, their copy dropped
+    (``generation.abandonable``); closing the iterator does the same."""
     requests = _indexable(requests)
     settings = settings or LLMSettings()
     n_variants = max(1, min(n_variants, len(VARIANT_IDS)))
@@ -173,19 +176,24 @@ def stream_drafts(
     for group in groups:
         templates.fallback_copies(group.campaign_type, group.locale)  # fail early on bad input
     watch = ProviderWatch()  # after a failure before any answer, the groups left make no call
-    writer = RunnableLambda(lambda group: write_group_copy(group, brand, n_variants, settings, watch))
     stats.groups += len(groups)
     done, total = 0, len(requests)
     if progress:
         progress(0, total)
-    config = {"max_concurrency": settings.concurrency}
     model_answered = False
     # Groups the provider failed (or the model did not answer in time) before the model had answered once: a setting
     # may be wrong or the provider down, and a campaign of template copy would hide that. They wait until another
     # group answers (then a failure is a passing one, and they get template copy), or fail the campaign at the end,
     # whichever group finished first.
     waiting: list[tuple[int, GroupCopy]] = []
-    for index, copy in writer.batch_as_completed(groups, config=config):
+    copies = as_completed(
+        lambda group: write_group_copy(group, brand, n_variants, settings, watch),
+        groups,
+        settings.concurrency,
+        while_waiting=stop_if_asked,
+        abandon=watch.abandon,
+    )
+    for index, copy in copies:
         model_answered = model_answered or copy.answered
         if copy.unavailable and not model_answered:
             waiting.append((index, copy))

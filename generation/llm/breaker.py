@@ -22,6 +22,12 @@ class ProviderWatch:
         self._lock = threading.Lock()
         self._answered = False
         self._failures: list[str] = []
+        self._abandoned = False
+
+    def abandon(self) -> None:
+        """The campaign stopped (cancelled) while groups were being written: theirs make no further call."""
+        with self._lock:
+            self._abandoned = True
 
     def answered(self) -> None:
         with self._lock:
@@ -33,9 +39,11 @@ class ProviderWatch:
 
     @property
     def stopped(self) -> str | None:
-        """The first failure once FAILURES_TO_STOP groups failed while the model had answered none: no new call
-        should be made."""
+        """The first failure once FAILURES_TO_STOP groups failed while the model had answered none, or that the
+        campaign stopped: no new call should be made."""
         with self._lock:
+            if self._abandoned:
+                return "the campaign stopped while its copy was being written"
             if self._answered or len(self._failures) < FAILURES_TO_STOP:
                 return None
             return self._failures[0]

@@ -573,14 +573,16 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
             max_share_per_product=settings.max_product_share if capped else None,
             boosts=frames.boost_weights(margin=settings.boost_margin, new=settings.boost_new),
         )  # fmt: skip
-        progress(0, 1, f"recommending products for {len(audience)} customers")
+        # The job's figures count drafts (of one per customer): none written while the products are ranked, whose
+        # own count the message and the command's bar for this step say.
+        progress(0, 1, f"recommending products for {len(audience)} customers", of_job=(0, len(audience)))
         picks = recommend_products(
             models.get("recommender"), audience.customer_id.tolist(), products, settings.products_per_email, rules,
             reasons=2, bought=lambda customer_ids: _purchases(engine, customer_ids),
             new_arrivals=settings.new_arrivals, new_arrivals_discount=settings.new_arrivals_discount,
             popularity=lambda: _popularity(engine),
             progress=lambda done, total: progress(
-                done, total, f"recommending products: {done:,} of {total:,} customers"
+                done, total, f"recommending products: {done:,} of {total:,} customers", of_job=(0, len(audience))
             ),
         )  # fmt: skip
         risks = audience["churn_risk"] if "churn_risk" in audience.columns else [None] * len(audience)
@@ -607,7 +609,7 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
             for drafts in stream_drafts(
                 requests, load_brand(brand_slug), generation, n_variants=settings.variants_per_draft,
                 progress=lambda done, _total: beat(done, total, f"writing drafts: {done:,} of {total:,}"),
-                batch_size=settings.drafts_per_batch,
+                batch_size=settings.drafts_per_batch, stop_if_asked=beat.stop_if_asked,
             ):  # fmt: skip
                 part = people.loc[[draft.customer_id for draft in drafts]].reset_index(drop=True)
                 written_at = utcnow()  # kept as the drafts' created_at: an edit scores them for the same moment
@@ -622,6 +624,9 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
                     saved += insert_drafts(
                         session, campaign_id, part, drafts, picks, variants, selection, kept, written_at
                     )
+                    if beat.asked_to_stop():  # meanwhile: nothing is stored after the cancel
+                        session.rollback()
+                        beat.stop_if_asked()
                 flagged += sum(
                     _is_flagged(selection.at[d.customer_id, "flagged"], d, people.at[d.customer_id, "address_note"])
                     for d in drafts

@@ -46,7 +46,10 @@ class JobOut(BaseModel):
         description="queued, running, succeeded or failed; cancelling (asked to stop, until its next step) and "
         "cancelled (POST /jobs/{id}/cancel, or Ctrl-C on the command that ran it)"
     )
-    progress: float
+    progress: float = Field(
+        description="from 0 to 1, done of total; it never goes back while the job runs (a generate job's figures "
+        "count drafts: 0 of its audience while it ranks products, whose own count the message says)"
+    )
     done: int
     total: int
     message: str = Field(

@@ -1,0 +1,115 @@
+"""A generation job as a marketing tool sees it through GET /jobs/{id}: its progress only moves forward over the
+whole job, and a cancel takes effect within seconds, whatever the model is still writing."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from sqlalchemy import select
+
+from generation.llm import Endpoint, register
+from generation.llm.fake import answer as fake_answer
+from service.db.models import Job
+from service.db.session import session_scope
+from service.jobs.heartbeat import Heartbeat
+from service.jobs.listing import job_out
+from service.pipeline.campaign_runs import create_and_generate
+from tests.service.conftest import trained_in_process, trained_shop
+
+# The model "held_until_released": each call says it began, then waits for the test to release it (a local model
+# writing a group's copy, which litellm cannot abort), then answers as the fake model does.
+_HELD = {"began": threading.Semaphore(0), "calls": 0, "released": threading.Event()}
+
+
+@register("held_until_released")
+def _held_until_released(model, settings):
+    def answer(messages, schema) -> str:
+        _HELD["calls"] += 1
+        _HELD["began"].release()
+        _HELD["released"].wait(120)
+        return fake_answer(messages, schema)
+
+    return Endpoint(model="openai/held_until_released", api_key="x", mock=answer)
+
+
+def test_a_generation_s_progress_never_goes_back(engine, demo_files, monkeypatch):
+    """The job's `progress` reached 1.0 at "recommending products: 3 of 3 customers", then dropped to 0.0 at
+    "writing drafts: 0 of 3": a tool polling it drew a bar that jumped back. The step's own count stays in the
+    message (and the command line's per-step bars, which hear the step's figures, stay as they were)."""
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    monkeypatch.setattr("service.pipeline.generate.RECOMMEND_CHUNK", 2)
+    trained_in_process(engine, demo_files)
+    seen: list[tuple[float, str]] = []  # the job as GET /jobs/{id} shows it, at each of its reports
+
+    def as_polled(_done: int, _total: int, _message: str = "") -> None:
+        with session_scope(engine) as session:
+            job = session.scalars(select(Job).where(Job.kind == "generate")).first()
+            if job is not None:
+                seen.append((job_out(job).progress, job.message))
+
+    create_and_generate(
+        engine, campaign_type="cross_sell", brand="hearth", limit=3, name=None, audience_query=None,
+        listener=as_polled,
+    )  # fmt: skip
+    with session_scope(engine) as session:
+        ended = job_out(session.scalars(select(Job).where(Job.kind == "generate")).one())
+    progress = [figure for figure, _ in seen] + [ended.progress]
+    assert progress == sorted(progress), seen
+    assert "recommending products: 3 of 3 customers" in [message for _, message in seen]
+    assert ended.progress == 1.0 and (ended.done, ended.total) == (3, 3)
+
+
+def test_a_cancel_stops_a_generation_within_seconds_while_the_model_still_writes(client, demo_files, monkeypatch):
+    """A cancel took some 165 s with the local model: it waited for the group being written and for every call
+    already begun; and the cancelled job's error carried the heartbeat's "(still working: 10 s on this step)". Now
+    no call begins after the cancel, the calls in flight are abandoned, and what they answer is never stored."""
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "held_until_released")
+    monkeypatch.setenv("TAILOR_LLM_CONCURRENCY", "2")
+    monkeypatch.setenv("TAILOR_LLM_CACHE", "false")
+    monkeypatch.setattr(Heartbeat.__init__, "__defaults__", (0.2,))  # a beat every 0.2 s of silence
+    _HELD.update(began=threading.Semaphore(0), calls=0, released=threading.Event())
+    trained_shop(client, demo_files)
+    campaign = {"name": "cancel me", "brand": "hearth", "campaign_type": "vip", "audience_query": "locale = en",
+                "max_customers": 12}  # fmt: skip
+    campaign_id = client.post("/campaigns", json=campaign).json()["id"]
+    job_id = client.post(f"/campaigns/{campaign_id}/generate").json()["job_id"]
+    try:
+        assert _HELD["began"].acquire(timeout=60)  # the model writes a group's copy
+        time.sleep(0.6)  # the heartbeat says "still working" meanwhile
+        assert "still working" in client.get(f"/jobs/{job_id}").json()["message"]
+        asked = time.monotonic()
+        assert client.post(f"/jobs/{job_id}/cancel").json()["status"] == "cancelling"
+        while (job := client.get(f"/jobs/{job_id}").json())["status"] == "cancelling":
+            assert time.monotonic() - asked < 5, "the cancel waits for the model"
+            time.sleep(0.1)
+        took = time.monotonic() - asked
+        calls_at_cancel = _HELD["calls"]
+    finally:
+        _HELD["released"].set()  # the calls in flight answer now, after the cancel
+    assert job["status"] == "cancelled" and took < 5, job
+    assert job["error"].startswith("cancelled on request after 0 of ") and "still working" not in job["error"], job
+    time.sleep(1.0)  # what the abandoned calls answered would be stored by now
+    assert client.get(f"/campaigns/{campaign_id}").json()["status"] == "failed"
+    assert client.get(f"/campaigns/{campaign_id}/drafts").json() == []
+    assert _HELD["calls"] == calls_at_cancel <= 2  # no call began after the cancel
+
+
+def test_a_training_s_and_an_audience_refresh_s_figures_never_go_back_either(engine, demo_files):
+    """The other jobs of several steps weigh their steps into one set of figures (training's stages, the audience
+    refresh's shares of 100), which the job's row and the command's bar both show: checked, as generation's were
+    not."""
+    from service.jobs import InlineJobRunner
+    from service.pipeline.training import recompute_audience, train_all
+
+    trained_in_process(engine, demo_files)
+    for kind, work, params in (("train", train_all, {"model": None}), ("audience", recompute_audience, {})):
+        reports: list[tuple[int, int, str]] = []
+        InlineJobRunner(engine, listener=_reporting_to(reports)).submit(kind, work, engine=engine, **params)
+        shares = [done / total if total else 0.0 for done, total, _ in reports]
+        assert len(reports) > 2 and shares == sorted(shares) and shares[-1] == 1.0, (kind, reports)
+
+
+def _reporting_to(reports: list[tuple[int, int, str]]):
+    """A listener keeping each report in ``reports``."""
+    return lambda done, total, message="": reports.append((done, total, message))
