@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
 from sqlalchemy import select
 
 from generation.llm import Endpoint, register
@@ -113,3 +114,31 @@ def test_a_training_s_and_an_audience_refresh_s_figures_never_go_back_either(eng
 def _reporting_to(reports: list[tuple[int, int, str]]):
     """A listener keeping each report in ``reports``."""
     return lambda done, total, message="": reports.append((done, total, message))
+
+
+@pytest.mark.llm
+def test_a_cancel_stops_a_generation_on_the_real_local_model_within_seconds(client, demo_files, monkeypatch):
+    """The same with the real local model (SmolLM2 on xllamacpp), whose calls litellm cannot abort: the cancel
+    took some 165 s, waiting for the groups it was writing."""
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "local/smollm2")
+    monkeypatch.setenv("TAILOR_LLM_CACHE", "false")
+    monkeypatch.setenv("TAILOR_LLM_MAX_TOKENS", "600")  # each call writes a while
+    trained_shop(client, demo_files)
+    campaign = {"name": "cancel me", "brand": "hearth", "campaign_type": "vip", "audience_query": "locale = en",
+                "max_customers": 12}  # fmt: skip
+    campaign_id = client.post("/campaigns", json=campaign).json()["id"]
+    job_id = client.post(f"/campaigns/{campaign_id}/generate").json()["job_id"]
+    deadline = time.monotonic() + 120
+    while not client.get(f"/jobs/{job_id}").json()["message"].startswith("writing drafts: 0 of"):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    time.sleep(3.0)  # the model writes the first groups' copy
+    asked = time.monotonic()
+    assert client.post(f"/jobs/{job_id}/cancel").json()["status"] == "cancelling"
+    while (job := client.get(f"/jobs/{job_id}").json())["status"] == "cancelling":
+        assert time.monotonic() - asked < 30, "the cancel waits for the model"
+        time.sleep(0.1)
+    took = time.monotonic() - asked
+    print(f"cancelled after {took:.1f} s")
+    assert job["status"] == "cancelled" and took < 5, (took, job)
+    assert client.get(f"/campaigns/{campaign_id}/drafts").json() == []
