@@ -262,7 +262,9 @@ def write_group_copy(
             return _CACHE[key]
         result.llm_calls += 1
         try:
-            answer, usage = complete_json(messages, schema, settings, deadline=started + settings.group_deadline)
+            answer, usage = complete_json(
+                messages, schema, settings, deadline=started + settings.group_deadline, abandoned=watch.abandoned
+            )
         except ModelOutputInvalid as invalid:  # an answer that cannot be used was still paid for
             answered()
             if invalid.usage is not None:

@@ -22,12 +22,12 @@ class ProviderWatch:
         self._lock = threading.Lock()
         self._answered = False
         self._failures: list[str] = []
-        self._abandoned = False
+        # Set once the campaign stopped (cancelled) while groups were being written: theirs make no further call,
+        # and the answers they are reading are closed (generation.llm.stream).
+        self.abandoned = threading.Event()
 
     def abandon(self) -> None:
-        """The campaign stopped (cancelled) while groups were being written: theirs make no further call."""
-        with self._lock:
-            self._abandoned = True
+        self.abandoned.set()
 
     def answered(self) -> None:
         with self._lock:
@@ -42,7 +42,7 @@ class ProviderWatch:
         """The first failure once FAILURES_TO_STOP groups failed while the model had answered none, or that the
         campaign stopped: no new call should be made."""
         with self._lock:
-            if self._abandoned:
+            if self.abandoned.is_set():
                 return "the campaign stopped while its copy was being written"
             if self._answered or len(self._failures) < FAILURES_TO_STOP:
                 return None

@@ -49,6 +49,7 @@ def complete_json(
     schema: dict[str, Any],
     settings: LLMSettings | None = None,
     deadline: float | None = None,
+    abandoned: threading.Event | None = None,
 ) -> tuple[dict[str, Any], Usage]:
     """Ask the configured model for one JSON object fitting `schema`; constrained decoding where supported.
 
@@ -63,7 +64,8 @@ def complete_json(
     pass (rate limited, overloaded, a dropped connection) are tried again ``transient_retries`` times first, after
     the provider's Retry-After or a doubling backoff: a hosted model's brief 429 no longer turns a whole group's
     copy into the template's; a quota used up does not pass, and is not tried again. The deadline bounds the tries
-    and the waits between them together.
+    and the waits between them together. Once ``abandoned`` is set, a streamed answer is closed and Abandoned
+    raised (``generation.llm.stream``).
     """
     settings = settings or LLMSettings()
     endpoint = resolve(settings)
@@ -93,7 +95,7 @@ def complete_json(
     started = time.perf_counter()
     ends_at = deadline if deadline is not None else started + settings.group_deadline
     try:
-        response = _respond(litellm, kwargs, settings, ends_at)
+        response = _respond(litellm, kwargs, settings, ends_at, abandoned)
     except (ModelTimedOut, ModelUnavailable) as error:
         note_failure(settings.model, messages, schema, error)
         raise
@@ -113,7 +115,9 @@ def complete_json(
     return answer, usage
 
 
-def _respond(litellm, kwargs: dict[str, Any], settings: LLMSettings, ends_at: float):
+def _respond(
+    litellm, kwargs: dict[str, Any], settings: LLMSettings, ends_at: float, abandoned: threading.Event | None = None
+):
     """The provider's response, errors that pass tried again (``transient_retries``) until ``ends_at``."""
     import openai  # a dependency of litellm, imported with it
 
@@ -123,7 +127,7 @@ def _respond(litellm, kwargs: dict[str, Any], settings: LLMSettings, ends_at: fl
     )  # fmt: skip
     for attempt in itertools.count():  # the last try allowed returns or raises
         try:
-            return _answer(litellm, kwargs, settings, ends_at)
+            return _answer(litellm, kwargs, settings, ends_at, abandoned)
         except litellm.exceptions.Timeout as error:  # the HTTP client's own; before APIConnectionError, a kind of it
             raise ModelTimedOut(
                 f"The model '{settings.model}' gave no answer within {settings.timeout:g} s (TAILOR_LLM_TIMEOUT)."
@@ -138,7 +142,9 @@ def _respond(litellm, kwargs: dict[str, Any], settings: LLMSettings, ends_at: fl
             raise _unavailable(settings, error) from error
 
 
-def _answer(litellm, kwargs: dict[str, Any], settings: LLMSettings, ends_at: float):
+def _answer(
+    litellm, kwargs: dict[str, Any], settings: LLMSettings, ends_at: float, abandoned: threading.Event | None = None
+):
     """One try's whole response: streamed and put together (usage included), or, with ``stream`` off, awaited
     whole within ``timeout``; ModelTimedOut names the limit that ran out."""
     if not settings.stream:
@@ -158,7 +164,12 @@ def _answer(litellm, kwargs: dict[str, Any], settings: LLMSettings, ends_at: flo
     }
     try:
         pieces = read_stream(
-            lambda: litellm.completion(**streamed), _writes, settings.timeout, settings.stall_timeout, ends_at
+            lambda: litellm.completion(**streamed),
+            _writes,
+            settings.timeout,
+            settings.stall_timeout,
+            ends_at,
+            abandoned,
         )
     except Stalled as stalled:
         raise ModelTimedOut(_timed_out(settings, stalled.limit, stalled.seconds), stalled.limit) from stalled

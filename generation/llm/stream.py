@@ -20,6 +20,14 @@ from typing import Any
 _END = object()
 
 
+class Abandoned(Exception):
+    """The caller walked away from the answer (a cancelled generation): the stream is closed, its pieces dropped."""
+
+
+# How often a reader told ``abandoned`` looks whether it was, in seconds.
+ABANDON_CHECK_SECONDS = 0.25
+
+
 class Stalled(Exception):
     """No piece of the answer came in time; ``limit`` says which limit ran out ("first", "gap" or "ends_at") and
     ``seconds`` how long it allowed."""
@@ -31,11 +39,14 @@ class Stalled(Exception):
 
 
 def read_stream(
-    open_stream: Callable[[], Iterator[Any]], begins: Callable[[Any], bool], first: float, gap: float, ends_at: float
-) -> list[Any]:
-    """Every piece ``open_stream()`` yields, in order; Stalled when a limit runs out, the stream's own error as it
-    is. ``ends_at`` is a ``time.perf_counter()`` moment. Given up on, the stream is closed by its worker at its
-    next piece (which tells a server to stop writing), or ends with its HTTP read timeout; its pieces are dropped."""
+    open_stream: Callable[[], Iterator[Any]], begins: Callable[[Any], bool], first: float, gap: float, ends_at: float,
+    abandoned: threading.Event | None = None,
+) -> list[Any]:  # fmt: skip
+    """Every piece ``open_stream()`` yields, in order; Stalled when a limit runs out, Abandoned once ``abandoned`` is
+    set, the stream's own error as it is. ``ends_at`` is a ``time.perf_counter()`` moment. Given up on, the stream
+    is closed by its worker at its next piece (which tells a server to stop writing: an abandoned call no longer
+    holds one of the local server's slots for the next generation), or ends with its HTTP read timeout; its pieces
+    are dropped."""
     if ends_at <= time.perf_counter():  # no time left: no call to be dropped
         raise Stalled("ends_at", 0.0)
     pieces: queue.Queue = queue.Queue()
@@ -50,16 +61,34 @@ def read_stream(
         if left <= allowed:
             limit, allowed = "ends_at", left
         try:
-            piece = pieces.get(timeout=max(allowed, 0.0))
+            piece = _next_piece(pieces, max(allowed, 0.0), abandoned)
         except queue.Empty:
             given_up.set()
             raise Stalled(limit, max(allowed, 0.0)) from None
+        except Abandoned:
+            given_up.set()
+            raise
         if piece is _END:
             return received
         if isinstance(piece, BaseException):
             raise piece
         received.append(piece)
         begun = begun or begins(piece)
+
+
+def _next_piece(pieces: queue.Queue, seconds: float, abandoned: threading.Event | None) -> Any:
+    """The next piece within ``seconds`` (else queue.Empty); Abandoned as soon as ``abandoned`` is set."""
+    if abandoned is None:
+        return pieces.get(timeout=seconds)
+    ends = time.perf_counter() + seconds
+    while not abandoned.is_set():
+        left = ends - time.perf_counter()
+        try:
+            return pieces.get(timeout=max(min(left, ABANDON_CHECK_SECONDS), 0.0))
+        except queue.Empty:
+            if left <= ABANDON_CHECK_SECONDS:
+                raise
+    raise Abandoned
 
 
 def _pump(open_stream: Callable[[], Iterator[Any]], pieces: queue.Queue, given_up: threading.Event) -> None:
