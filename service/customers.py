@@ -15,7 +15,7 @@ from service.addresses import address_key, is_email_address
 from service.campaigns import cancel_first
 from service.consent import described
 from service.db.models import Campaign, ConsentChange, Customer, ErasedCustomer, ErasedSend, Event, Product, Send
-from service.db.session import empty_write_ahead_log
+from service.db.session import empty_write_ahead_log, take_the_write_lock
 from service.erasures import address_digest, email_digest, forget_in_records, id_digest, keep_erasure
 from service.errors import Conflict, InvalidInput, NotFound, Problem
 from service.forecasts import mark_stale_for_customers
@@ -63,6 +63,9 @@ def erase_customer(session: Session, external_id: str) -> None:
     recomputed. Refused
     (Conflict) while a campaign is being generated, which may be writing their draft. The trained models hold their
     interactions until the next training."""
+    # On SQLite, what is read below (their sends, whose Message-IDs are kept) is decided on under the database's
+    # write lock: read before, a send committed meanwhile was deleted with them, its Message-ID not kept.
+    take_the_write_lock(session)
     customer = get_customer(session, external_id)
     generating = session.scalar(select(Campaign.id).where(Campaign.status == "generating").limit(1))
     if generating is not None:
@@ -75,6 +78,7 @@ def erase_customer(session: Session, external_id: str) -> None:
         )
     # The customer's row first: a send writing their email holds it until its draft and campaign are written, and
     # the erasure, holding the campaign's forecast, then waited for it while it waited for the campaign (deadlock).
+    # Every writer of their drafts and sends locks it first too (service.pipeline.sending, send_outcomes).
     session.execute(select(Customer.id).where(Customer.id == customer.id).with_for_update())
     mark_stale_for_customers(session, [customer.id], unsent_only=False)
     sends = select(Send.id, Send.message_id, Send.to_email).where(Send.customer_id == customer.id)

@@ -97,9 +97,9 @@ def defer_if_mailed_meanwhile(
     at the first."""
     if min_days <= 0 and holdout_days <= 0:
         return False
-    household = sorted({draft.customer_id, *households.get(address_key(draft.customer.email), ())})
+    household = _household(draft.customer_id, draft.customer.email, households)
     if not take_the_write_lock(session):  # SQLite: the database's write lock, held until the send is recorded
-        hold_household(session, household)
+        hold_household(session, household)  # held already by a sender (hold_draft_household): no wait
     # Both latest times in one statement: one round trip inside the locked window, not two.
     gap, window = timedelta(days=min_days), timedelta(days=holdout_days)
     last_mailed = select(func.max(Send.sent_at)).where(
@@ -122,6 +122,25 @@ def defer_if_mailed_meanwhile(
         return False
     _defer(draft, max(until), timezone)
     return True
+
+
+def hold_draft_household(session: Session, draft_id: int, households: dict[str, list[int]]) -> None:
+    """On PostgreSQL, lock the rows of the draft's customer and of every id sharing their address (``households``,
+    as in ``defer_if_mailed_meanwhile``) before the draft's own row is: a customer's erasure
+    (service.customers.erase_customer) and an unsubscribe (service.events) lock the customer first, then the drafts
+    they write. A send that locked the draft first, then waited for the customer's row an erasure held while the
+    erasure waited for the draft, was a deadlock, and PostgreSQL failed one: the erasure (503), or the whole send job.
+    Nothing for a draft gone (erased since its claim), nor on SQLite, whose one write lock is the database's."""
+    customer = session.execute(
+        select(Customer.id, Customer.email).join(Draft, Draft.customer_id == Customer.id).where(Draft.id == draft_id)
+    ).one_or_none()
+    if customer is not None:
+        hold_household(session, _household(*customer, households))
+
+
+def _household(customer_id: int, email: str, households: dict[str, list[int]]) -> list[int]:
+    """The row ids of the customer and of every other id at their address, in id order, as they are locked."""
+    return sorted({customer_id, *households.get(address_key(email), ())})
 
 
 class Wait(NamedTuple):

@@ -7,7 +7,8 @@ Each claim carries a token of its own (service.jobs.recovery.new_send_claim), an
 server's answer it writes only while the draft is still "sending" under that claim (``held``): a sender that stalled
 past ``STALE_AFTER`` has had its claim taken back, and the draft may be claimed again meanwhile, by another process
 or by this one. Only the server's "delivered" is written whoever holds the draft: the email went, and the notes that
-said it might not have (recovery's, a second sender's skip) are taken back."""
+said it might not have (recovery's, a second sender's skip) are taken back. Each locks the draft's customer before
+the draft, as an erasure does (``_customer_first``)."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from service.addresses import address_key, mark_bounced
 from service.clock import as_text, utcnow
 from service.db.clock import database_now
 from service.db.models import Campaign, Customer, Draft, Event, Send, Variant
-from service.db.session import session_scope
+from service.db.session import session_scope, take_the_write_lock
 from service.erasures import ERASED_TEXT
 from service.experiments import record_send
 from service.forecasts import mark_stale
@@ -140,6 +141,7 @@ def record_delivered(
     for attempt in range(1, RECORD_TRIES + 1):
         try:
             with session_scope(engine) as session:
+                _customer_first(session, select(Send.customer_id).where(Send.id == send_id).scalar_subquery())
                 # with its first send: a job cancelled or killed after it left "ready"
                 session.execute(update(Campaign).where(Campaign.id == campaign_id).values(status="sent"))
                 if (send := session.get(Send, send_id)) is None:
@@ -157,6 +159,27 @@ def record_delivered(
             log.warning("recording a sent email waits for the database", extra={"draft_id": draft_id, "try": attempt})
             time.sleep(attempt)
     raise AssertionError("unreachable")
+
+
+def _customer_first(session: Session, customer_id) -> None:
+    """Lock the customer (``customer_id``, a row id or a subquery giving it) before the campaign, send or draft that
+    the caller writes, as an erasure locks them (service.customers.erase_customer: the customer, then their
+    campaigns' forecasts, sends and drafts): on SQLite the database's write lock; on PostgreSQL the customer's row
+    FOR KEY SHARE, which keeps them from being erased until the transaction ends. Written first, a draft or send was
+    held while the erasure waited for it, and the writer for the customer's row (a bounce marked, an experiment's
+    arm): a deadlock, PostgreSQL failing one. Read before the lock, what an erasure deleted meanwhile was written as
+    if there (StaleDataError: the send job failed)."""
+    if not take_the_write_lock(session):
+        session.execute(
+            select(Customer.id).where(Customer.id == customer_id).with_for_update(read=True, key_share=True)
+        )
+
+
+def _held_draft(session: Session, draft_id: int) -> Draft | None:
+    """The draft, read under the locks its write needs, its customer's first (``_customer_first``); None when it
+    went with its customer."""
+    _customer_first(session, select(Draft.customer_id).where(Draft.id == draft_id).scalar_subquery())
+    return session.get(Draft, draft_id, with_for_update=True)
 
 
 def _sent(draft: Draft) -> None:
@@ -226,7 +249,7 @@ def flag_perhaps_sent(engine: Engine, draft_id: int, claimed: str, error: Except
     lost: the server may have taken it and only its answer gone missing, and sending it again would mail the
     customer twice."""
     with session_scope(engine) as session:
-        draft = session.get(Draft, draft_id)
+        draft = _held_draft(session, draft_id)
         if not held(draft, claimed):
             return
         back_to_review(draft, SEND_CUT_OFF.format(error=f"{type(error).__name__}: {error}".rstrip(": ")))
@@ -237,7 +260,7 @@ def refused_email(engine: Engine, draft_id: int, claimed: str, error: EmailRefus
     server's answer, for a person to change it and approve it again (it stopped every send of its campaign, first
     in the audience's order each time); what the job's result lists under ``refused``."""
     with session_scope(engine) as session:
-        draft = session.get(Draft, draft_id)
+        draft = _held_draft(session, draft_id)
         if draft is None:
             return _erased_meanwhile(draft_id)
         if held(draft, claimed):  # else review, or another claim, has it now
@@ -279,7 +302,7 @@ def retry_later(engine: Engine, draft_id: int, claimed: str, answer: str) -> dic
     leave it until then, and the due-check tries it then); refused once more after the last wait, back to review,
     flagged with the server's answer. What the job's result lists under ``refused``."""
     with session_scope(engine) as session:
-        draft = session.get(Draft, draft_id)
+        draft = _held_draft(session, draft_id)
         if draft is None:
             return _erased_meanwhile(draft_id)
         told = _told(draft, answer)
@@ -339,7 +362,7 @@ def skip(engine: Engine, draft_id: int, claimed: str, why: str, answer: str, bou
     """Skip one draft of a send, flagged with ``why: answer`` (and its address marked bounced, when it did);
     what the job's result lists under ``refused``. Left as it is once the draft is no longer ``claimed`` so."""
     with session_scope(engine) as session:
-        draft = session.get(Draft, draft_id)
+        draft = _held_draft(session, draft_id)
         if draft is None:
             return _erased_meanwhile(draft_id)
         if not held(draft, claimed):  # review, or another claim, has it now

@@ -20,11 +20,11 @@ due-check once a claim is an hour old, whichever host made it. A person who appr
 send, under a claim of its own: each claim carries a token (not only its process's name), and a sender that went on
 after its claim was taken back writes nothing on the draft it no longer holds (send_outcomes.held), and the "sent" it
 records once the server took the email is not written over by the send that claimed the draft since: the transaction
-that records the send reads the draft under the database's write lock (SQLite) or its row's (PostgreSQL), and begins
-with the contact policy's look again (another server may have mailed the address meanwhile); the send's commit,
-before the SMTP call, gives the lock back. Before each draft is claimed, the unsubscribes kept on disk while the
-database was busy (service.kept_unsubscribes) are written, so that the look at whether its customer may be mailed
-sees them.
+that records the send reads the draft under the database's write lock (SQLite) or its row's (PostgreSQL: its
+customer's rows locked first, as an erasure locks them before it deletes their drafts), and begins with the contact
+policy's look again (another server may have mailed the address meanwhile); the send's commit, before the SMTP call,
+gives the lock back. Before each draft is claimed, the unsubscribes kept on disk while the database was busy
+(service.kept_unsubscribes) are written, so that the look at whether its customer may be mailed sees them.
 
 A send may keep several connections to the mail server (``TAILOR_SMTP_CONNECTIONS``), one thread each, that take
 the drafts an address at a time from one queue (a campaign mails an address once, and each connection knows what it
@@ -68,7 +68,7 @@ from service.jobs.recovery import flag_interrupted_sends
 from service.kept_unsubscribes import apply_kept
 from service.logs import IN_RESULT
 from service.outcome_reports import unseen_in_batch
-from service.pipeline.contact_policy import defer_if_mailed_meanwhile
+from service.pipeline.contact_policy import defer_if_mailed_meanwhile, hold_draft_household
 from service.pipeline.due_drafts import drafts_to_mail, due_campaigns, due_draft_ids
 from service.pipeline.freshness import HeldBack
 from service.pipeline.mail import (
@@ -503,6 +503,9 @@ def _send_over_one_connection(
                 # began: the due-check's job names no campaign, so a deletion's checks do not see it, and the whole
                 # due-check failed reading the campaign gone ("'NoneType' object has no attribute 'id'").
                 campaign = hold_campaign(session, campaign_id)
+                # Its customer's rows before its own, in the order an erasure and an unsubscribe lock them: taken
+                # after it, the send and an erasure each waited for the row the other held (a deadlock).
+                hold_draft_household(session, draft_id, sharing)
                 draft = session.scalar(
                     select(Draft)
                     .where(Draft.id == draft_id)
