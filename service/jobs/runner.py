@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from generation.errors import GenerationError
 from service.db.clock import database_now, now_in_database
 from service.db.models import UNFINISHED_JOB, Job, fraction_done
-from service.db.session import session_scope
+from service.db.session import session_scope, take_the_write_lock
 from service.errors import Conflict, JobCancelled, NotFound, TailorError, as_told, error_body
 from service.jobs.heartbeat import beat_for, job_beats
 from service.jobs.recovery import (
@@ -237,6 +237,10 @@ def _not_started(engine: Engine, job_id: str, work: JobFunction, params: dict[st
 def _create_job(
     engine: Engine, kind: str, work: JobFunction | None = None, params: dict[str, Any] | None = None
 ) -> str:
+    """The job's row, queued; a campaign's job (generate, send, refresh_facts) only while its campaign is there,
+    held until the row is committed (CampaignNotFound, saying when, for one deleted): a deletion's checks read the
+    jobs, and one that read them before the row was written, or that committed since the request read the campaign,
+    went on, and the request was answered 202 for a job that then failed saying the campaign was deleted."""
     job_id = str(uuid.uuid4())
     params = params or {}
     campaign_id = params.get("campaign_id")  # a campaign's job (generate, send) is found by its campaign
@@ -244,6 +248,11 @@ def _create_job(
         _queued[job_id] = (work, params)
     try:
         with session_scope(engine) as session:
+            if campaign_id is not None:
+                from service.campaigns import hold_campaign  # which imports the jobs' recovery, and so this module
+
+                take_the_write_lock(session)  # SQLite: no deletion between the campaign read and the row written
+                hold_campaign(session, campaign_id)
             session.add(
                 Job(id=job_id, kind=kind, status="queued", worker=worker_name(), campaign_id=campaign_id,
                     heartbeat_at=database_now())

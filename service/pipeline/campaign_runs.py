@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from generation.settings import LLMSettings
 from service.audiences import choose_today
-from service.campaigns import create_campaign, get_campaign, start_generating
+from service.campaigns import create_campaign, start_generating
 from service.db.session import session_scope
 from service.errors import CampaignFailed, GeneratedAgain, InvalidInput, JobCancelled, Problem, TailorError
 from service.jobs import InlineJobRunner
@@ -218,10 +218,8 @@ def send_now(
     Its result: sent, skipped, deferred, waiting (and next_send_at), held_back_count, refused, warnings. This
     process serves no unsubscribe links: unless ``links_must_answer`` is False, nothing is sent while Tailor does
     not answer where they lead (sending.send_campaign)."""
-    with session_scope(engine) as session:
-        get_campaign(session, campaign_id)  # no send job recorded for a campaign that is not there
     runner = InlineJobRunner(engine, listener)
-    runner.submit(
+    runner.submit(  # CampaignNotFound, and no job recorded, for a campaign that is not there
         "send", send_campaign, engine=engine, campaign_id=campaign_id, limit=limit, links_must_answer=links_must_answer
     )
     return runner.last_result

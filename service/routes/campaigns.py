@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, status
 from service import campaigns as campaign_ops
 from service import send_times
 from service.bounds import COUNT_MAX
+from service.db.session import take_the_write_lock
 from service.deps import ApiKeyDep, OffsetQuery, SessionDep, StateDep
 from service.errors import Conflict
 from service.experiments import set_holdout_share
@@ -100,9 +101,13 @@ def send(
     and the server sends them then, as it does drafts approved later; another `at` reschedules, and a send
     without it unschedules the campaign and sends now. Each request decides for every approved draft not yet
     sent, whatever time an earlier request gave it. A moment that has passed or lies more than 365 days ahead,
-    or `at` with `batch_size`, is a 422."""
+    or `at` with `batch_size`, is a 422. A campaign deleted while the request is answered is a 404 naming it, and
+    no job is queued; once its job is queued, a deletion of the campaign is refused (409) until the job ends."""
     when = send_times.scheduled_moment(at, batch_size)
-    campaign = campaign_ops.get_campaign(session, campaign_id)
+    # Not deleted before this request's writes are committed (its holdout share's UPDATE found no row: a 500); one
+    # deleted after, before its job is queued, is a 404 (the runner holds the campaign as it writes the job's row).
+    take_the_write_lock(session)
+    campaign = campaign_ops.hold_campaign(session, campaign_id)
     if campaign.status == "generating":  # generating again would make a campaign that sent "ready"
         first = campaign_ops.cancel_first(session, campaign_id, "generate")
         raise Conflict(f"Campaign {campaign_id} is being generated: send it once it is ready, or {first.api}")

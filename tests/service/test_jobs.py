@@ -81,8 +81,15 @@ def test_a_job_the_database_would_not_start_fails_saying_why_and_undoes_what_was
     """The UPDATE that starts a job (queued to running) came before the job's own error handling: where the database
     refused it, the server's runner swallowed the error, logged nothing, and left the job queued, its work never
     run, until a sweep failed it as "interrupted" and what was prepared for it stayed as it was."""
+    from service.campaigns import ensure_brand
+    from service.db.models import Campaign
     from service.jobs.runner import undone_if_never_run
 
+    with session_scope(engine) as session:  # a campaign's job is queued only while its campaign is there
+        campaign = Campaign(name="spring", brand=ensure_brand(session, "hearth"), campaign_type="vip")
+        session.add(campaign)
+        session.flush()
+        campaign_id = campaign.id
     undone, ran = [], []
 
     @undone_if_never_run(lambda session, **params: undone.append(params))
@@ -97,11 +104,11 @@ def test_a_job_the_database_would_not_start_fails_saying_why_and_undoes_what_was
         )
     runner = ThreadJobRunner(engine)
     with caplog.at_level(logging.ERROR, logger="tailor.jobs"):
-        job_id = runner.submit("generate", prepared, campaign_id=7)
+        job_id = runner.submit("generate", prepared, campaign_id=campaign_id)
         runner.wait(job_id, timeout=10)
     runner.shutdown()
     job = _job(engine, job_id)
-    assert (job.status, ran, undone) == ("failed", [], [{"campaign_id": 7}])
+    assert (job.status, ran, undone) == ("failed", [], [{"campaign_id": campaign_id}])
     assert job.error.startswith("not started:") and "jobs cannot start now" in job.error
     assert job.message == f"failed: {job.error}"
     (record,) = [record for record in caplog.records if record.message == "job not started"]
@@ -664,9 +671,11 @@ def test_a_campaign_is_not_deleted_under_its_queued_jobs_and_the_refusal_names_t
         release.set()
 
 
-def test_a_send_whose_campaign_is_gone_ends_saying_so(engine):
+def test_a_send_whose_campaign_is_gone_is_refused_saying_so_and_records_no_job(engine):
+    """The job was queued, and failed saying the campaign was deleted: a request to send was answered 202 for it."""
     from service.campaigns import delete_campaign, ensure_brand
     from service.db.models import Campaign
+    from service.errors import CampaignNotFound
     from service.pipeline.sending import send_campaign
 
     with session_scope(engine) as session:
@@ -678,12 +687,13 @@ def test_a_send_whose_campaign_is_gone_ends_saying_so(engine):
         delete_campaign(session, campaign_id)
     runner = ThreadJobRunner(engine)
     try:
-        job_id = runner.submit("send", send_campaign, engine=engine, campaign_id=campaign_id)
-        runner.wait(job_id, timeout=30)
+        with pytest.raises(CampaignNotFound) as refused:
+            runner.submit("send", send_campaign, engine=engine, campaign_id=campaign_id)
     finally:
         runner.shutdown()
-    job = _job(engine, job_id)
-    assert job.status == "failed" and job.error.startswith(f"Campaign {campaign_id} ('spring') was deleted on ")
+    assert str(refused.value).startswith(f"Campaign {campaign_id} ('spring') was deleted on ")
+    with session_scope(engine) as session:
+        assert session.scalars(select(Job)).all() == []
 
 
 SERVING_A_LONG_JOB = """
