@@ -193,11 +193,12 @@ def delete_campaign(session: Session, campaign_id: int) -> None:
     The deletion is written, and the campaign's row locked, before the checks read the jobs: a job queued for the
     campaign at the same moment is then either one they see or one that waits for the deletion and finds the
     campaign gone (SQLite lets one writer at a time; on PostgreSQL the jobs and a request to generate lock the row:
-    hold_campaign)."""
+    hold_campaign), and so is a sender's claim on one of its drafts (_hold_claimable_drafts)."""
     campaign = get_campaign(session, campaign_id)
     session.add(DeletedCampaign(id=campaign.id, name=campaign.name))
     session.flush()
     session.refresh(campaign, with_for_update=True)
+    _hold_claimable_drafts(session, campaign_id)
     if campaign.status == "generating":
         raise Conflict.naming(
             cancel_first(session, campaign_id, "generate"),
@@ -222,6 +223,18 @@ def delete_campaign(session: Session, campaign_id: int) -> None:
         raise Conflict(f"Campaign {campaign_id} has {sent}: it is kept with {their} results.")
     session.expunge(campaign)
     session.execute(delete(Campaign).where(Campaign.id == campaign_id))
+
+
+def _hold_claimable_drafts(session: Session, campaign_id: int) -> None:
+    """On PostgreSQL, lock the campaign's drafts that a sender may claim (approved) or holds (sending) until the
+    deletion ends: a claim committed since is then seen by the checks that follow (the row locked as it is now), and
+    one made later waits for the deletion and finds its draft gone. A claim committed between the checks and the
+    DELETE went unseen: the deletion went on from under a draft claimed to be mailed. The DELETE locks every draft
+    anyway; a send takes no lock on the campaign for each claim. SQLite lets one writer at a time."""
+    if session.get_bind().dialect.name == "sqlite":
+        return
+    claimable = select(Draft.id).where(Draft.campaign_id == campaign_id, Draft.status.in_(("approved", "sending")))
+    session.execute(claimable.with_for_update())
 
 
 def unfinished_job(session: Session, campaign_id: int, kind: str) -> str | None:

@@ -56,7 +56,7 @@ from sqlalchemy.orm import Session, selectinload
 from generation.brands import load_brand
 from scoring.experiments import HOLDOUT
 from service.addresses import address_key, households
-from service.campaigns import hold_campaign
+from service.campaigns import get_campaign, hold_campaign
 from service.clock import utcnow
 from service.db.batches import batches
 from service.db.models import Campaign, Customer, Draft, Send, Variant
@@ -231,7 +231,8 @@ def send_campaign(
     refused = tally.refused
     mark_sent(engine, campaign_id, tally.sent)
     with session_scope(engine) as session:
-        later = waiting_drafts(session, session.get(Campaign, campaign_id), now)
+        # CampaignNotFound for one deleted since the send began (its drafts went with it: none was claimed)
+        later = waiting_drafts(session, get_campaign(session, campaign_id), now)
         if limit is not None:  # a batch: how many due drafts it left for the next (nothing said so)
             left = due_draft_ids(campaign_id, now, due_check).subquery()
             later["still_due"] = session.scalar(select(func.count()).select_from(left))

@@ -150,3 +150,89 @@ def test_a_deletion_while_the_due_check_mails_the_campaign_is_refused_at_once_an
         assert reader.execute(text("SELECT count(*) FROM campaigns")).scalar() == 1
     engine.dispose()
     assert len(messages) == 1
+
+
+def test_a_send_claim_made_as_a_deletion_checks_is_refused_or_refuses_it(postgres_url, mail_server, tailor_home,
+                                                                          monkeypatch):  # fmt: skip
+    """The due-check read the campaign before the deletion began, and claims a draft once the deletion's checks saw
+    none being sent, before its DELETE: the claim was committed, the deletion went on, and the due-check reported
+    the campaign deleted after claiming one of its drafts. Either the claim never happens (the campaign deleted) or
+    the deletion is refused (the email goes)."""
+    from service import campaigns
+    from service.db.migrate import upgrade
+    from service.db.models import DeletedCampaign
+    from service.db.session import session_scope
+    from service.errors import Conflict
+    from service.pipeline import sending
+    from service.signed_links import UnsubscribeLinks
+    from tests.service.conftest import new_postgres_database
+    from tests.service.test_send_claims import due_campaign
+
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    UnsubscribeLinks.configured()
+    engine = new_postgres_database(postgres_url, "claim_delete_race")
+    upgrade(engine)
+    due_campaign(engine, 1)
+    at_claim, go_on, claimed, checked = threading.Event(), threading.Event(), [], {}
+    claim, sent = sending.claim, campaigns._sent
+
+    def claim_once_told(*args):
+        at_claim.set()
+        assert go_on.wait(60)
+        try:
+            claimed.append(claim(*args))
+        except Exception as error:  # what the test looks at
+            claimed.append(error)
+            raise
+        return claimed[-1]
+
+    def claim_between_checks_and_delete(session, campaign_id):  # the deletion's last check
+        if session.get(DeletedCampaign, campaign_id) is None:  # not yet written: not the checks its DELETE follows
+            return sent(session, campaign_id)
+        go_on.set()
+        with engine.connect() as watcher:  # until the claim is made, or waits for the deletion
+            for _ in range(200):
+                waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                seen = watcher.execute(text(waiting)).scalar()
+                watcher.rollback()
+                if seen or claimed:
+                    break
+                time.sleep(0.05)
+        return sent(session, campaign_id)
+
+    def due_check() -> None:
+        try:
+            checked.update(sending.send_due_drafts(lambda *_: None, engine))
+        except Exception as error:  # the test reports it
+            checked["raised"] = error
+
+    monkeypatch.setattr(sending, "claim", claim_once_told)
+    monkeypatch.setattr(campaigns, "_sent", claim_between_checks_and_delete)
+    checking = threading.Thread(target=due_check)
+    checking.start()
+    try:
+        assert at_claim.wait(60)
+        with session_scope(engine) as session:
+            campaign_id = session.scalar(text("SELECT id FROM campaigns"))
+        try:
+            with session_scope(engine) as deleting:
+                campaigns.delete_campaign(deleting, campaign_id)
+            refused = None
+        except Conflict as error:
+            refused = error
+        checking.join(timeout=30)
+    finally:
+        go_on.set()
+    with engine.connect() as reader:
+        kept = reader.execute(text("SELECT count(*) FROM campaigns")).scalar() == 1
+    engine.dispose()
+    assert "raised" not in checked, checked
+    report = checked["campaigns"][str(campaign_id)]
+    if kept:  # the claim first: the deletion refused, the email sent
+        assert str(refused) == f"Campaign {campaign_id} has a draft being sent now: try again once the send is over."
+        assert report["sent"] == 1 and len(messages) == 1
+    else:  # the deletion first: no claim made, and the due-check says the campaign was deleted
+        assert refused is None and not any(isinstance(made, str) for made in claimed), claimed
+        assert report["not_sent"].startswith(f"Campaign {campaign_id} ('due') was deleted on ")
+        assert messages == []
