@@ -13,7 +13,7 @@ from service.db.models import UNFINISHED_JOB, Brand, Campaign, DeletedCampaign, 
 from service.db.session import dialect_insert
 from service.errors import CampaignNotFound, Conflict, InvalidInput, Problem, Remedy
 from service.forecasts import current_forecast
-from service.jobs.recovery import flag_interrupted_sends
+from service.jobs.recovery import drafts_being_sent, flag_interrupted_sends, interrupted_sends
 from service.performance import campaign_performance, send_counts
 from service.schemas import CampaignIn, CampaignOut, DraftStatus
 from service.send_times import waiting_drafts
@@ -172,13 +172,15 @@ def _sent(session: Session, campaign_id: int) -> str | None:
     return f"perhaps sent {emails}" if perhaps == sent else f"sent {emails}, {perhaps:,} of them perhaps"
 
 
-def _being_mailed(session: Session, campaign_id: int) -> bool:
+def _being_mailed(session: Session, campaign_id: int, put_back: bool) -> bool:
     """Whether a sender holds a claim on one of the campaign's drafts now (service.pipeline.sending): the due-check's
-    job names no campaign, so the job checks miss it. Claims left by a sender that stopped are put back to review
-    first, as a send does when it begins (service.jobs.recovery): none will end, and they kept the campaign forever."""
-    flag_interrupted_sends(session, campaign_id)
-    sending = select(Draft.id).where(Draft.campaign_id == campaign_id, Draft.status == "sending")
-    return session.scalar(sending.limit(1)) is not None
+    job names no campaign, so the job checks miss it. Claims left by a sender that stopped do not count: none will
+    end, and they kept the campaign forever; with ``put_back`` they are put back to review first, as a send does when
+    it begins (service.jobs.recovery)."""
+    if put_back:
+        flag_interrupted_sends(session, campaign_id)
+    claims = drafts_being_sent(session, campaign_id)
+    return len(claims) > len(interrupted_sends(session, claims))
 
 
 def delete_campaign(session: Session, campaign_id: int) -> None:
@@ -190,16 +192,27 @@ def delete_campaign(session: Session, campaign_id: int) -> None:
     Refused too while the due-check mails one of its drafts (_being_mailed): the deletion waited for the email and
     was refused as having sent it, or went first and the due-check reported the campaign deleted.
 
-    The deletion is written, and the campaign's row locked, before the checks read the jobs: a job queued for the
-    campaign at the same moment is then either one they see or one that waits for the deletion and finds the
-    campaign gone (SQLite lets one writer at a time; on PostgreSQL the jobs and a request to generate lock the row:
-    hold_campaign), and so is a sender's claim on one of its drafts (_hold_claimable_drafts)."""
+    The checks are made first as reads, which wait for no lock: a deletion refused then is refused at once, where it
+    waited for the transaction in which a sender records an email (the campaign held: hold_campaign) or, on SQLite,
+    for any writer. They are made again once the deletion is written, and the campaign's row locked, before they
+    read the jobs: a job queued for the campaign at the same moment is then either one they see or one that waits for
+    the deletion and finds the campaign gone (SQLite lets one writer at a time; on PostgreSQL the jobs and a request to
+    generate lock the row: hold_campaign), and so is a sender's claim on one of its drafts (_hold_claimable_drafts)."""
     campaign = get_campaign(session, campaign_id)
+    _refuse_deletion(session, campaign_id, campaign.status, put_back=False)
     session.add(DeletedCampaign(id=campaign.id, name=campaign.name))
     session.flush()
     session.refresh(campaign, with_for_update=True)
     _hold_claimable_drafts(session, campaign_id)
-    if campaign.status == "generating":
+    _refuse_deletion(session, campaign_id, campaign.status, put_back=True)
+    session.expunge(campaign)
+    session.execute(delete(Campaign).where(Campaign.id == campaign_id))
+
+
+def _refuse_deletion(session: Session, campaign_id: int, status: str, put_back: bool) -> None:
+    """Conflict, saying why, when the campaign (in ``status``) may not be deleted now (delete_campaign); with
+    ``put_back``, claims on its drafts left by a sender that stopped are put back to review (_being_mailed)."""
+    if status == "generating":
         raise Conflict.naming(
             cancel_first(session, campaign_id, "generate"),
             lambda first: f"Campaign {campaign_id} is being generated: {first}",
@@ -216,13 +229,11 @@ def delete_campaign(session: Session, campaign_id: int) -> None:
                 f"({cancel}) first."
             ),
         )
-    if _being_mailed(session, campaign_id):
+    if _being_mailed(session, campaign_id, put_back):
         raise Conflict(f"Campaign {campaign_id} has a draft being sent now: try again once the send is over.")
     if sent := _sent(session, campaign_id):
         their = "its" if sent.endswith(" 1 email") else "their"
         raise Conflict(f"Campaign {campaign_id} has {sent}: it is kept with {their} results.")
-    session.expunge(campaign)
-    session.execute(delete(Campaign).where(Campaign.id == campaign_id))
 
 
 def _hold_claimable_drafts(session: Session, campaign_id: int) -> None:

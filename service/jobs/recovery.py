@@ -355,20 +355,31 @@ def stopped_processes(session: Session, workers: set[str | None]) -> set[str | N
     }
 
 
+def drafts_being_sent(session: Session, campaign_id: int | None = None) -> list[Draft]:
+    """The drafts (of ``campaign_id``, or of every campaign) that a sender claimed: "sending"."""
+    sending = select(Draft).where(Draft.status == "sending")
+    if campaign_id is not None:
+        sending = sending.where(Draft.campaign_id == campaign_id)
+    return list(session.scalars(sending))
+
+
+def interrupted_sends(session: Session, drafts_sending: list[Draft]) -> list[Draft]:
+    """Of these drafts being sent, those whose sender stopped (``stopped_processes``, of each claim's ``claimant``)
+    or that were claimed ``STALE_AFTER`` ago or longer, whoever claimed them; read only."""
+    gone = stopped_processes(session, {claimant(draft.claimed_by) for draft in drafts_sending})
+    claimed_before = now_in_database(session) - STALE_AFTER
+    return [
+        draft for draft in drafts_sending if claimant(draft.claimed_by) in gone or draft.updated_at <= claimed_before
+    ]
+
+
 def flag_interrupted_sends(session: Session, campaign_id: int | None = None) -> list[int]:
     """Put back to review, flagged as perhaps sent, the drafts (of ``campaign_id``, or of every campaign) left
     "sending" by a process that stopped (``stopped_processes``, of each claim's ``claimant``), or claimed
     ``STALE_AFTER`` ago or longer, whoever claimed them (``updated_at`` moves with the claim, written by the
     database's clock as it is judged here, and nothing else changes a draft while it is sent); their ids."""
-    sending = select(Draft).where(Draft.status == "sending")
-    if campaign_id is not None:
-        sending = sending.where(Draft.campaign_id == campaign_id)
-    drafts_sending = list(session.scalars(sending))
-    gone = stopped_processes(session, {claimant(draft.claimed_by) for draft in drafts_sending})
-    claimed_before = now_in_database(session) - STALE_AFTER
-    interrupted = [
-        draft for draft in drafts_sending if claimant(draft.claimed_by) in gone or draft.updated_at <= claimed_before
-    ]
+    drafts_sending = drafts_being_sent(session, campaign_id)
+    interrupted = interrupted_sends(session, drafts_sending)
     drafts = [draft.id for draft in interrupted if _back_to_review_as_read(session, draft, SEND_INTERRUPTED)]
     if drafts:
         log.warning("interrupted sends flagged for review", extra={"drafts": drafts})

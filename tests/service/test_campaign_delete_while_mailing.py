@@ -4,11 +4,16 @@ the campaign deleted. It is refused at once, saying a draft is being sent now, a
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select, text
 
-from service.db.session import session_scope
+from service.db.session import busy_wait_at_most, session_scope
 
 
 def _campaign_with_a_draft(engine, status: str, claimed_by: str | None) -> tuple[int, int]:
@@ -62,3 +67,73 @@ def test_a_campaign_whose_draft_was_left_sending_by_a_sender_that_died_is_delete
         delete_campaign(session, campaign_id)
     with session_scope(any_engine) as session:
         assert session.get(Campaign, campaign_id) is None and session.get(Draft, draft_id) is None
+
+
+def test_a_deletion_while_an_email_s_transaction_is_open_is_refused_without_waiting_for_it(
+    any_engine, mail_server, tailor_home, monkeypatch
+):
+    """The due-check records a draft's send (its campaign held: on PostgreSQL a row lock, on SQLite the write lock of
+    the contact policy's look) when the deletion comes: the deletion waited for that transaction before it was refused
+    (on SQLite the busy timeout, 10 s, should the send be slow). It is refused at once, and the email goes."""
+    from service.campaigns import delete_campaign
+    from service.db.models import Campaign
+    from service.errors import Conflict
+    from service.pipeline import sending
+    from service.signed_links import UnsubscribeLinks
+    from tests.service.test_send_claims import due_campaign
+
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    UnsubscribeLinks.configured()
+    due_campaign(any_engine, 1)
+    recording, go_on, checked = threading.Event(), threading.Event(), {}
+    send_of = sending.send_of
+
+    def recorded_once_told(*args):
+        recording.set()
+        assert go_on.wait(60)
+        return send_of(*args)
+
+    def due_check() -> None:
+        try:
+            checked.update(sending.send_due_drafts(lambda *_: None, any_engine))
+        except Exception as error:  # the test reports it
+            checked["raised"] = error
+
+    monkeypatch.setattr(sending, "send_of", recorded_once_told)
+    checking = threading.Thread(target=due_check)
+    checking.start()
+    try:
+        assert recording.wait(60)
+        with session_scope(any_engine) as session:
+            campaign_id = session.scalar(select(Campaign.id))
+        started = time.monotonic()
+        with (
+            pytest.raises(Conflict) as refused,
+            session_scope(any_engine) as deleting,
+            _waiting_for_locks_at_most(deleting, seconds=3),  # a wait fails the test, rather than holding it
+        ):
+            delete_campaign(deleting, campaign_id)
+        waited = time.monotonic() - started
+        go_on.set()
+        checking.join(timeout=30)
+    finally:
+        go_on.set()
+    assert str(refused.value) == f"Campaign {campaign_id} has a draft being sent now: try again once the send is over."
+    assert waited < 1.5, waited
+    assert "raised" not in checked, checked
+    assert checked["campaigns"][str(campaign_id)]["sent"] == 1 and len(messages) == 1
+    with session_scope(any_engine) as session:
+        assert session.get(Campaign, campaign_id) is not None
+
+
+@contextmanager
+def _waiting_for_locks_at_most(session, seconds: int) -> Iterator[None]:
+    """Within the block, the session waits at most ``seconds`` for a lock another transaction holds (a row's on
+    PostgreSQL, for this transaction; the write lock on SQLite), then fails."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"SET LOCAL lock_timeout = '{seconds}s'"))
+        yield
+        return
+    with busy_wait_at_most(session, seconds * 1000):
+        yield
