@@ -38,6 +38,7 @@ from service.errors import (
     is_database_busy,
     is_nul_in_text,
     is_number_out_of_range,
+    is_write_conflict,
     storage_unavailable,
 )
 from service.external_ids import EncodedSlashes
@@ -251,13 +252,18 @@ def create_app(engine: Engine | None = None) -> FastAPI:
 
     @app.exception_handler(OperationalError)
     async def database_error(request: Request, error: OperationalError):
-        """A lock that did not free up in time is a busy database, answered 503 with when to try again; a database
+        """A lock that did not free up in time is a busy database, answered 503 with when to try again, and so is a
+        transaction PostgreSQL rolled back for a conflict with another (a deadlock): not the database down; a database
         that cannot be reached (stopped, its file gone) is answered 503 too, in the API's error body, rather than
         a plain-text 500 (/health then says the service is not ready). The driver's reason goes to the log only: on
         PostgreSQL it names the database's host, port and user, and the answer reaches callers without a key."""
         if is_database_busy(error):
             log.warning("database busy", extra={"path": redacted(request.url.path), "error": str(error.orig)})
             return await tailor_error(request, DatabaseBusy())
+        if is_write_conflict(error):
+            conflict = type(error.orig).__name__  # DeadlockDetected: its detail may name the rows' values
+            log.warning("database write conflict", extra={"path": redacted(request.url.path), "error": conflict})
+            return await tailor_error(request, DatabaseBusy(conflict=True))
         reason = " ".join(str(error.orig or error).split())[:300]
         log.error("database unavailable", extra={"path": redacted(request.url.path), "error": reason})
         message = (

@@ -203,16 +203,22 @@ class WrittenMeanwhile(Conflict):
 
 class DatabaseBusy(TailorError):
     """A write waited too long for the database's lock (on SQLite, one writer at a time: a big import or a
-    campaign being saved holds it); the request's transaction was rolled back."""
+    campaign being saved holds it), or, with ``conflict``, PostgreSQL rolled it back for a conflict with another
+    transaction at the same moment (a deadlock, a serialization failure); the request's transaction was rolled
+    back, and the same request sent again is all it takes."""
 
     status_code = 503
     retry_after_seconds = 30
 
-    def __init__(self) -> None:
-        super().__init__(
-            "The database is busy with another write (a big import or a campaign being saved, most likely) and did "
-            f"not free up in time; nothing of this request was written. Try again in {self.retry_after_seconds} s."
+    def __init__(self, conflict: bool = False) -> None:
+        why = (
+            "Another request, job or command wrote some of the same records at the same moment, and the database "
+            "rolled this one back rather than have the two wait on each other"
+            if conflict
+            else "The database is busy with another write (a big import or a campaign being saved, most likely) "
+            "and did not free up in time"
         )
+        super().__init__(f"{why}; nothing of this request was written. Try again in {self.retry_after_seconds} s.")
 
 
 class ImportRunning(TailorError):
@@ -269,12 +275,15 @@ def is_number_out_of_range(error: BaseException) -> bool:
 
 
 def as_told(error: BaseException) -> BaseException:
-    """``error`` as the API tells it: a database lock that did not free up in time is DatabaseBusy; a key another
+    """``error`` as the API tells it: a database lock that did not free up in time, or a transaction PostgreSQL
+    rolled back for a conflict with another (``is_write_conflict``), is DatabaseBusy; a key another
     writer inserted a moment before this one's transaction could (two imports of one file at once) is
     WrittenMeanwhile; a setting read when a job needed it (TAILOR_LLM_TIMEOUT=-5) is InvalidEnvironment, naming
     the variable, not pydantic's report of a class."""
     if is_database_busy(error):
         return DatabaseBusy()
+    if is_write_conflict(error):
+        return DatabaseBusy(conflict=True)
     if is_unique_race(error):
         return WrittenMeanwhile()
     from pydantic import ValidationError
@@ -301,6 +310,16 @@ def is_database_busy(error: BaseException) -> bool:
     lock timeout), rather than a fault."""
     original = getattr(error, "orig", error)
     return "database is locked" in str(original) or getattr(original, "sqlstate", None) == "55P03"
+
+
+# PostgreSQL's deadlock_detected and serialization_failure: a transaction rolled back for another at the same moment.
+WRITE_CONFLICTS = {"40P01", "40001"}
+
+
+def is_write_conflict(error: BaseException) -> bool:
+    """Whether ``error`` is PostgreSQL rolling a transaction back for a conflict with another at the same moment (a
+    deadlock, a serialization failure): nothing of it written, and the same work done again may well pass."""
+    return getattr(getattr(error, "orig", error), "sqlstate", None) in WRITE_CONFLICTS
 
 
 @dataclass(frozen=True)
