@@ -1,0 +1,64 @@
+"""The draft page in a real browser, for what a copywriter typed: a suggestion put into the edit form asks before it
+replaces an edit not saved."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.service.conftest import CHROMIUM, CHROMIUM_FLAGS
+from tests.service.test_review_page import _campaign_of_two, _logged_in
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+
+@pytest.fixture
+def shop_with_fake_campaign(engine, demo_files, monkeypatch):
+    """A campaign of two drafts written by the fake model."""
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    return _campaign_of_two(engine, demo_files)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
+def test_putting_a_suggestion_into_the_form_asks_before_replacing_an_edit_not_saved(
+    shop_with_fake_campaign, live_server, api_key
+):
+    """A copywriter asked for another version, typed a subject of their own meanwhile, then clicked "Put into the
+    edit form" to compare: their subject was gone without a word."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = _logged_in(browser, live_server, api_key)
+        page.goto(f"{live_server}/review/campaigns/{shop_with_fake_campaign}")
+        page.goto(live_server + page.locator("#drafts tr[data-draft-id] a").first.get_attribute("href"))
+        label = page.locator(".card.selected h2").inner_text().split()[1]
+        page.locator(".card.selected button[name=suggest]").click()
+        region = page.get_by_role("region", name=re.compile(f"Suggested version of variant {label}"))
+        suggested = region.locator(".suggested-subject").inner_text()
+        subject = page.locator(".card.selected input[name=subject]")
+        subject.fill("My own subject, typed")
+        asked = []
+
+        def answer(dialog, accept: bool) -> None:
+            asked.append(dialog.message)
+            dialog.accept() if accept else dialog.dismiss()
+
+        page.once("dialog", lambda dialog: answer(dialog, accept=False))
+        region.get_by_role("button", name="Put into the edit form").click()
+        assert asked == [
+            f"Your edit of variant {label} is not saved: the suggestion replaces its subject, preheader and intro. "
+            "Replace them with the suggestion?"
+        ]
+        expect(subject).to_have_value("My own subject, typed")  # kept, as the person asked
+        expect(region.get_by_role("status")).to_have_text("")
+
+        page.once("dialog", lambda dialog: answer(dialog, accept=True))
+        region.get_by_role("button", name="Put into the edit form").click()
+        expect(subject).to_have_value(suggested)
+        assert len(asked) == 2
+        region.get_by_role("button", name="Put into the edit form").click()  # the suggestion already there: no question
+        expect(region.get_by_role("status")).to_contain_text("The suggestion is in the edit form above")
+        assert len(asked) == 2
+        browser.close()
