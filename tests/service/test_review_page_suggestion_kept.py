@@ -1,5 +1,5 @@
 """The draft page in a real browser, for what a copywriter typed: a suggestion put into the edit form asks before it
-replaces an edit not saved."""
+replaces an edit not saved, and a copy field counts its characters as the length check counts them while typed."""
 
 from __future__ import annotations
 
@@ -61,4 +61,30 @@ def test_putting_a_suggestion_into_the_form_asks_before_replacing_an_edit_not_sa
         region.get_by_role("button", name="Put into the edit form").click()  # the suggestion already there: no question
         expect(region.get_by_role("status")).to_contain_text("The suggestion is in the edit form above")
         assert len(asked) == 2
+        browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
+def test_a_copy_field_counts_its_characters_as_the_length_check_does_while_typed(client, engine, live_server, api_key):
+    """A subject ran over the length check's limit unseen until the check flagged it after Save."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from generation.guardrails.length import LIMITS
+    from tests.service.test_review_page_audit import _flagged_draft
+
+    draft_id = _flagged_draft(client, engine)
+    low, high = LIMITS["subject"]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = _logged_in(browser, live_server, api_key)
+        page.goto(f"{live_server}/review/drafts/{draft_id}")
+        subject = page.get_by_label("Subject", exact=True)
+        hint = page.locator(f"#{subject.get_attribute('aria-describedby')}")
+        subject.fill("  " + "🍵" * high + "  ")  # blank ends left out, each emoji one character, as the check counts
+        expect(hint).to_contain_text(f"{high} characters · the length check passes {low} to {high}")
+        expect(hint).not_to_have_class(re.compile("fail"))
+        subject.press("End")
+        subject.press_sequentially("!")  # the spaces before it count now
+        expect(hint).to_contain_text(f"{high + 3} characters")
+        expect(hint).to_have_class(re.compile("fail"))
         browser.close()

@@ -140,7 +140,7 @@ def show_draft(
         "next_listed": listed_query(status, customer, following.page, sort),
         "done": said if not error else "",
         "error_variant": labels.get((edit or suggested or {}).get("variant_id")) if edit or suggested else None,
-        "suggested": suggested or {},
+        "suggested": suggested or {}, "copy_limits": copy_limits() if editable else {},
         # the configured model's language, else no "Suggest another version" (it would only be refused) but why not
         "unsuggested_language": _language_name(written_in) if editable and not _model_writes(written_in) else None,
         # the fields the error is about, by the API's names ("subject", "product_lines[0]"), marked on the page
@@ -148,6 +148,27 @@ def show_draft(
         "checks_refused": isinstance(error, ChecksFailed),  # the override box is what the error is about
     }  # fmt: skip
     return templates.TemplateResponse(request, "draft.html", context, status_code=error.status_code if error else 200)
+
+
+def copy_limits() -> dict[str, dict[str, Any]]:
+    """Each copy field's limits, as its edit field tells them while the person types (they were told only by Save's
+    refusal and by a flag): the most characters an edit may hold (``most``: VariantEdit's, which refuses more) and
+    the range of characters the length check passes (``passes``: generation.guardrails.length's), each read where it
+    is set."""
+    from generation.guardrails.length import LIMITS
+    from service.schemas.copy_edits import VariantEdit
+
+    fields = VariantEdit.model_json_schema()["properties"]
+    checked = {"subject": "subject", "preheader": "preheader", "intro": "intro", "product_lines": "product line"}
+    return {
+        name: {"most": _longest(fields[name]), "passes": LIMITS[checked_as]} for name, checked_as in checked.items()
+    }
+
+
+def _longest(field: dict[str, Any]) -> int:
+    """A field's maxLength in VariantEdit's JSON schema (for a list of lines, each line's)."""
+    given = next(option for option in field["anyOf"] if option["type"] != "null")
+    return given.get("items", given)["maxLength"]
 
 
 def _model_writes(locale: str) -> bool:

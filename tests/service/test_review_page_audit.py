@@ -1,0 +1,67 @@
+"""What a copywriter's audit of the draft and campaign pages found them not told: the copy fields' limits before
+Save, the rejection's field by its own label, an update offered with nothing to update, why a link led to the login,
+and a variant rewritten by a person still called the brand's template copy."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+
+def _flagged_draft(client, engine, **variant) -> int:
+    """A campaign with one flagged draft of one variant (``variant``: its columns besides the defaults); its id."""
+    from service.db.models import Customer, Draft, Variant
+    from service.db.session import session_scope
+
+    body = {"name": "Audit", "brand": "hearth", "campaign_type": "cross_sell"}
+    campaign_id = client.post("/campaigns", json=body).json()["id"]
+    copy = {"label": "A", "subject": "A subject of words", "preheader": "A preheader", "intro": "An intro.", **variant}
+    with session_scope(engine) as session:
+        customer = Customer(external_id="c1", email="c1@example.com", first_name="Ann", locale="en",
+                            marketing_consent=True)  # fmt: skip
+        draft = Draft(campaign_id=campaign_id, customer=customer, status="flagged", flagged=True,
+                      variants=[Variant(html="<p>A</p>", text="A", **copy)])  # fmt: skip
+        session.add(draft)
+        session.flush()
+        return draft.id
+
+
+def _field(page: str, name: str) -> str:
+    """The edit form's field ``name`` (its tag, up to its first ``>``)."""
+    return re.search(rf'<(?:input type="text"|textarea) name="{name}"[^>]*>', page).group(0)
+
+
+def test_the_copy_fields_tell_their_limits_before_save(client, engine, monkeypatch):
+    """A subject of 230 characters was refused only at Save ("longer than the 200 characters it may have"), and one
+    of 80 only flagged by the length check afterwards: the fields said neither."""
+    from generation.guardrails import length
+
+    monkeypatch.setitem(length.LIMITS, "subject", (8, 55))  # the check's own number, read where it is set
+    draft_id = _flagged_draft(client, engine, subject="  Spring tea for you  ", product_lines=["A line for a tea"])
+    page = client.get(f"/review/drafts/{draft_id}").text
+    for name, most in (("subject", 200), ("preheader", 300), ("intro", 2000), ("product_line", 300)):
+        field = _field(page, name)
+        assert f'maxlength="{most}"' in field, name  # as VariantEdit refuses more
+        described = re.search(r'aria-describedby="([^"]+)"', field).group(1)
+        hint = re.search(rf'<div class="[^"]*" id="{described}"[^>]*>(.*?)</div>', page).group(1)
+        assert f"an edit holds at most {most}" in unescape(re.sub(r"<[^>]+>", "", hint)), name
+    subject_hint = re.search(r'id="subject-length-\d+"[^>]*>(.*?)</div>', page).group(1)
+    assert re.sub(r"<[^>]+>", "", subject_hint) == (
+        "18 characters · the length check passes 8 to 55 · an edit holds at most 200"  # blank ends not counted
+    )
+    intro_hint = re.search(r'class="muted length-hint fail" id="intro-length-\d+"[^>]*>(.*?)</div>', page)
+    assert intro_hint and re.sub(r"<[^>]+>", "", intro_hint.group(1)).startswith(
+        "9 characters · the length check passes 20 to 300"  # too short: marked
+    )
+
+
+def test_an_edit_refused_for_a_field_marks_it_and_keeps_its_hint(client, engine):
+    """The error's id and the hint's are both the field's description."""
+    draft_id = _flagged_draft(client, engine)
+    page = client.get(f"/review/drafts/{draft_id}").text
+    variant_id = re.search(r'data-variant-id="(\d+)"', page).group(1)
+    refused = client.post(f"/review/drafts/{draft_id}/variants/{variant_id}/edit", data={"subject": "x" * 201})
+    assert refused.status_code == 422
+    field = _field(refused.text, "subject")
+    assert f'aria-describedby="edit-error-{variant_id} subject-length-{variant_id}" aria-invalid="true"' in field
+
