@@ -65,3 +65,11 @@ def test_an_edit_refused_for_a_field_marks_it_and_keeps_its_hint(client, engine)
     field = _field(refused.text, "subject")
     assert f'aria-describedby="edit-error-{variant_id} subject-length-{variant_id}" aria-invalid="true"' in field
 
+
+def test_a_rejection_of_a_blank_reason_names_the_field_as_it_is_labelled(client, engine):
+    """Rejecting with a reason of spaces said "Comment: say why…", of a field the page labels "Why reject?"."""
+    draft_id = _flagged_draft(client, engine)
+    refused = client.post(f"/review/drafts/{draft_id}/reject", data={"comment": "   "})
+    assert refused.status_code == 422 and "<label>Why reject?<input" in refused.text
+    said = unescape(re.search(r'<p class="error" id="error">(.*?)</p>', refused.text).group(1))
+    assert said.startswith("“Why reject?”: say why the draft is rejected") and "Comment" not in said

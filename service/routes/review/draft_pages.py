@@ -40,20 +40,24 @@ FIELD_LABELS = {
     "subject": "Subject", "preheader": "Preheader", "intro": "Intro", "comment": "Comment",
     "note": "Note for the model", "product_lines": "Product lines",
 }  # fmt: skip
+# The comment field of each of the draft's review forms (the keys of show_draft's ``comments``) as its form labels it:
+# a rejection's blank reason was told as "Comment: say why", of a field labelled "Why reject?".
+COMMENT_LABELS = {"approve": "Comment", "reject": "“Why reject?”", "reopen": "“Why?”"}
 PRODUCT_LINE = re.compile(r"product_lines\[(\d+)\]")
 
 
-def _label(column: str, products: Sequence[str]) -> str:
+def _label(column: str, products: Sequence[str], labels: dict[str, str]) -> str:
     """A field as the page labels it: "Line for Breakfast Blend", not the API's "product_lines[0]"."""
     if line := PRODUCT_LINE.fullmatch(column):
         index = int(line.group(1))
         return f"Line for {products[index]}" if index < len(products) else f"Product line {index + 1}"
-    return FIELD_LABELS.get(column, column)
+    return labels.get(column, column)
 
 
-def _in_words(error: TailorError, products: Sequence[str] = ()) -> str:
+def _in_words(error: TailorError, products: Sequence[str] = (), form: str | None = None) -> str:
     """What the person should read: each field, named as the page labels it, and its problem for a form that
-    broke the limits (``products``: the names of the draft's products, in the order of their lines); for a
+    broke the limits (``products``: the names of the draft's products, in the order of their lines; ``form``: the
+    review form sent, a key of COMMENT_LABELS, whose label its comment is named by); for a
     suggestion the checks turned down, that it was the model's version that failed them, each check named in words
     (it read "grounding: ..." above a variant whose own checks all passed), and what to do."""
     from generation.guardrails import check_label
@@ -65,8 +69,9 @@ def _in_words(error: TailorError, products: Sequence[str] = ()) -> str:
             "changed: ask again, perhaps with another note, or edit the copy yourself."
         )
     if isinstance(error, InvalidInput):
+        labels = FIELD_LABELS | ({"comment": COMMENT_LABELS[form]} if form in COMMENT_LABELS else {})
         return "; ".join(
-            f"{_label(p.column, products)}: {p.message}" if p.column else p.message for p in error.problems
+            f"{_label(p.column, products, labels)}: {p.message}" if p.column else p.message for p in error.problems
         )
     return str(error)
 
@@ -129,7 +134,7 @@ def show_draft(
         "deferral": current_deferral(draft.flag_reasons, draft.status, stored.send_after, draft.timezone),
         "flagged_for": without_deferrals(draft.flag_reasons),
         "not_sent": skip_note(draft.flag_reasons, draft.status, draft.flagged),  # why a skipped draft was not sent
-        "error": _in_words(error, products) if error else None,
+        "error": _in_words(error, products, next(iter(comments or {}), None)) if error else None,
         "sender": sender_of(stored.campaign.brand.slug, SmtpSettings()),
         # prices as the email writes them: "€39.00" in an English email to a French customer of a brand without
         # French, not "39,00 €" (generation.locales.number_locale)
