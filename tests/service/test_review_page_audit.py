@@ -73,3 +73,29 @@ def test_a_rejection_of_a_blank_reason_names_the_field_as_it_is_labelled(client,
     assert refused.status_code == 422 and "<label>Why reject?<input" in refused.text
     said = unescape(re.search(r'<p class="error" id="error">(.*?)</p>', refused.text).group(1))
     assert said.startswith("“Why reject?”: say why the draft is rejected") and "Comment" not in said
+
+
+def test_a_link_followed_after_the_session_ended_says_why_the_login_is_asked_and_leads_on(client, engine, api_key):
+    """After a session ended, "next to review" (or a search) showed the login page with no reason: only a form sent
+    had a note."""
+    from fastapi.testclient import TestClient
+
+    from service.auth import SESSION_HOURS
+
+    draft_id = _flagged_draft(client, engine)
+    browser = TestClient(client.app)
+    browser.post("/review/login", data={"api_key": api_key, "reviewer": "Ann"})
+    ended = {"tailor_session": browser.cookies["tailor_session"]}
+    browser.post("/review/logout")  # as in another tab: this tab's links go on with the cookie it had
+    for link in (f"/review/drafts/{draft_id}?status=flagged", "/review/campaigns/1?customer=Ann"):
+        sent = TestClient(client.app, cookies=ended).get(link)
+        assert sent.status_code == 200 and "<h1>Log in</h1>" in sent.text, link
+        note = unescape(re.search(r'id="login-note">(.*?)</p>', sent.text).group(1))
+        assert note.startswith("Log in to go on to the page you opened: this browser has no review session now")
+        assert f"over {SESSION_HOURS} hours old" in note
+        onward = browser.post(
+            "/review/login", data={"api_key": api_key, "reviewer": "Ann", "next": unescape(
+                re.search(r'name="next" value="([^"]*)"', sent.text).group(1))}, follow_redirects=False,
+        )  # fmt: skip
+        assert onward.headers["location"] == link
+    assert 'id="login-note"' not in browser.get("/review/login").text  # opened as itself: nothing to explain

@@ -26,6 +26,12 @@ LOGIN_NOTES = {
     f"{SESSION_HOURS} hours old, or its API key revoked), so what you just sent was not done: an edit you typed "
     "was not saved, an approval or rejection not recorded. Log in to go back to the page you were on.",
 }
+# Why the login page was shown for a link followed (a next draft to review, a search) or an address opened: it said
+# nothing, and read as if the page had signed the person out.
+LINK_NOTE = (
+    f"Log in to go on to the page you opened: this browser has no review session now (it ended: signed out, over "
+    f"{SESSION_HOURS} hours old, or its API key revoked; or none was opened here)."
+)
 CARRIED_NOTE = (
     f"Your review session had ended (signed out in another tab, over {SESSION_HOURS} hours old, or its API key "
     "revoked), so what you just sent was not done yet: nothing was saved or recorded. Log in and it is shown to "
@@ -36,8 +42,10 @@ CARRIED_NOTE = (
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, next: str | None = None, why: str | None = None) -> HTMLResponse:
     """`next`: the review page to go on to once logged in (where the person was sent here from); `why`: the reason
-    they were sent here, said on the page (one of LOGIN_NOTES; anything else says nothing)."""
-    context = {"error": None, "reviewer": "", "next": after_login(next), "note": LOGIN_NOTES.get(why or "")}
+    they were sent here, said on the page (one of LOGIN_NOTES; else, sent here from a page, LINK_NOTE)."""
+    onward = after_login(next)
+    note = LOGIN_NOTES.get(why or "") or (LINK_NOTE if onward != PREFIX else None)
+    context = {"error": None, "reviewer": "", "next": onward, "note": note}
     return templates.TemplateResponse(request, "login.html", context)
 
 
