@@ -99,3 +99,23 @@ def test_a_link_followed_after_the_session_ended_says_why_the_login_is_asked_and
         )  # fmt: skip
         assert onward.headers["location"] == link
     assert 'id="login-note"' not in browser.get("/review/login").text  # opened as itself: nothing to explain
+
+
+def test_a_template_variant_rewritten_by_a_person_is_no_longer_called_template_copy(client, engine):
+    """After a copywriter rewrote a variant of the brand's template copy, its heading still said "template subject
+    and intro" and "Why template copy" stayed, of copy now theirs."""
+    failed = {"name": "spam_triggers", "passed": True, "reason": "", "turned_down": "the model's subject said FREE!!!"}
+    draft_id = _flagged_draft(client, engine, used_fallback=True, checks=[failed])
+    page = client.get(f"/review/drafts/{draft_id}").text
+    assert "template subject and intro" in page and "Why template copy:" in page  # as generated: so it is
+    variant_id = re.search(r'data-variant-id="(\d+)"', page).group(1)
+    saved = client.post(
+        f"/review/drafts/{draft_id}/variants/{variant_id}/edit",
+        data={"subject": "Our own subject, rewritten", "preheader": "Our own preheader", "intro": "An intro of ours."},
+    )
+    assert saved.status_code == 200 and "is saved" in saved.text
+    heading = unescape(re.sub(r"<[^>]+>", "", re.search(r'<h2 id="variant-\d+-title">(.*?)</h2>', saved.text).group(1)))
+    assert "template subject and intro" not in heading and "edited from the brand's template copy" in heading
+    why = re.sub(r"<[^>]+>", "", re.search(r'class="turned-down"[^>]*>(.*?)</div>', saved.text, re.S).group(1))
+    assert why.startswith("Why it began as template copy, before it was edited: the model's copy failed")
+    assert "the model's subject said FREE!!!" in unescape(why)  # the history stays
