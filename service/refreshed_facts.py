@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, exists, func, select
 from sqlalchemy.orm import Session
 
 from service.campaigns import cancel_job, get_campaign, hold_campaign, unfinished_job
@@ -155,6 +155,17 @@ def refresh_job(session: Session, campaign_id: int, job_id: str | None = None) -
         return job
     unfinished = unfinished_job(session, campaign_id, KIND)
     return session.get(Job, unfinished) if unfinished else None
+
+
+def may_be_out_of_date(session: Session, campaign_id: int) -> bool:
+    """Whether any of the campaign's pending and flagged drafts may show a fact the catalog has changed since: a
+    product was written (changed or added: an import writes only those) after the oldest of them was. When not,
+    ``out_of_date_drafts`` finds none; read in two queries, where it reads every such draft's products (2.2 s for
+    10,000 drafts), too slow for each load of the campaign's page, which offers the update only when this holds."""
+    oldest = session.scalar(
+        select(func.min(Draft.created_at)).where(Draft.campaign_id == campaign_id, Draft.status.in_(REVIEWABLE))
+    )
+    return oldest is not None and bool(session.scalar(select(exists().where(Product.updated_at >= oldest))))
 
 
 def out_of_date_drafts(session: Session, campaign_id: int) -> list[int]:

@@ -101,7 +101,12 @@ def test_approving_every_pending_draft_after_the_session_ended_is_offered_again_
     ] * 2
 
 
-def test_updating_the_drafts_with_the_catalog_after_the_session_ended_is_offered_again(campaign, client, api_key):
+def test_updating_the_drafts_with_the_catalog_after_the_session_ended_is_offered_again(
+    campaign, client, engine, api_key
+):
+    from tests.service.test_review_page_audit import a_product_written_now
+
+    a_product_written_now(engine)  # or the update is not offered
     page = f"/review/campaigns/{campaign}"
     action = f"{page}/refresh-facts"
     browser, open_page = _signed_out_on(client, api_key, page)
@@ -187,4 +192,7 @@ def test_a_bulk_form_not_done_is_offered_again_under_a_proxy_s_path_prefix(engin
         assert f"Path={page}" in back.headers["set-cookie"]
         again = browser.get(page).text
         note = re.search(r'id="not-done">(.*?)</div>', again, re.S)[1]
-        assert "was not done, and is not offered again: no draft of this campaign is pending or flagged now" in note
+        assert (
+            "was not done, and is not offered again: no pending or flagged draft of this campaign shows a product the "
+            "catalog has changed since" in note
+        )

@@ -26,6 +26,16 @@ def _flagged_draft(client, engine, **variant) -> int:
         return draft.id
 
 
+def a_product_written_now(engine) -> None:
+    """A product written to the catalog now, after the drafts there are: what has the campaign's page offer the
+    update with the catalog's facts."""
+    from service.db.models import Product
+    from service.db.session import session_scope
+
+    with session_scope(engine) as session:
+        session.add(Product(sku="NEW1", name="Genmaicha", price=6.0, currency="EUR", url="https://shop.example/new1"))
+
+
 def _field(page: str, name: str) -> str:
     """The edit form's field ``name`` (its tag, up to its first ``>``)."""
     return re.search(rf'<(?:input type="text"|textarea) name="{name}"[^>]*>', page).group(0)
@@ -119,3 +129,30 @@ def test_a_template_variant_rewritten_by_a_person_is_no_longer_called_template_c
     why = re.sub(r"<[^>]+>", "", re.search(r'class="turned-down"[^>]*>(.*?)</div>', saved.text, re.S).group(1))
     assert why.startswith("Why it began as template copy, before it was edited: the model's copy failed")
     assert "the model's subject said FREE!!!" in unescape(why)  # the history stays
+
+
+def test_the_update_with_the_catalog_s_facts_is_offered_only_once_the_catalog_changed(client, engine):
+    """ "Update out-of-date drafts…" was offered with no draft out of date: clicking it ran a job that said
+    "Updated 0 drafts"."""
+    from datetime import timedelta
+
+    from service.clock import utcnow
+    from service.db.models import Draft, Product
+    from service.db.session import session_scope
+
+    with session_scope(engine) as session:
+        written_before = utcnow() - timedelta(days=1)
+        session.add(Product(sku="S1", name="Sencha", price=7.5, currency="EUR", url="https://shop.example/s1",
+                            created_at=written_before, updated_at=written_before))  # fmt: skip
+    draft_id = _flagged_draft(client, engine)
+    with session_scope(engine) as session:
+        draft = session.get(Draft, draft_id)
+        draft.recommendations = [{"product_id": "S1", "name": "Sencha", "price": 7.5, "currency": "EUR",
+                                  "url": "https://shop.example/s1"}]  # fmt: skip
+        campaign_page = f"/review/campaigns/{draft.campaign_id}"
+    assert 'id="refresh-facts"' not in client.get(campaign_page).text  # nothing the catalog changed since
+
+    with session_scope(engine) as session:
+        session.query(Product).filter_by(sku="S1").one().price = 8.25
+    page = client.get(campaign_page).text
+    assert 'id="refresh-facts"' in page and "Update out-of-date drafts with the catalog" in page

@@ -2,6 +2,7 @@
 bulk action just did, and its experiment's results.
 """
 
+from collections.abc import Callable
 from typing import Any, get_args
 from urllib.parse import parse_qs, urlencode
 
@@ -77,7 +78,7 @@ def campaign_page(
     )  # fmt: skip
     refresh = _refresh_note(refreshed_facts.refresh_job(session, campaign_id, refresh_job))
     late = late_drafts.count_held_back_late(session, campaign_id) if campaign.drafts.get("flagged") else 0
-    offers = _bulk_forms(campaign, refresh, late)
+    offers = _bulk_forms(campaign, refresh, late, lambda: refreshed_facts.may_be_out_of_date(session, campaign_id))
     not_done, comment = _not_done(request)
     context = {
         "campaign": campaign, "drafts": drafts, "status": status, "page": page, "customer": customer,
@@ -112,7 +113,7 @@ NOT_DONE = {
     ),
     "refresh-facts": (
         "Update out-of-date drafts with the catalog's facts",
-        "no draft of this campaign is pending or flagged now",
+        "no pending or flagged draft of this campaign shows a product the catalog has changed since",
     ),
 }
 # The login tells the campaign's page which of its bulk forms was sent after the session had ended, and the comment
@@ -141,13 +142,20 @@ def _not_done(request: Request) -> tuple[str | None, str]:
     return (form if form in NOT_DONE else None), (told.get("comment") or [""])[0]
 
 
-def _bulk_forms(campaign: CampaignOut, refresh: dict[str, Any] | None, late: int) -> dict[str, bool]:
-    """Which bulk forms the campaign's page offers (by the keys of NOT_DONE): none while drafts are written."""
+def _bulk_forms(
+    campaign: CampaignOut, refresh: dict[str, Any] | None, late: int, out_of_date: Callable[[], bool]
+) -> dict[str, bool]:
+    """Which bulk forms the campaign's page offers (by the keys of NOT_DONE): none while drafts are written; the
+    update with the catalog's facts only when a draft may be out of date (``out_of_date``, asked last: it reads the
+    catalog), not to run a job that said "Updated 0 drafts"."""
     written = campaign.status != "generating"
     pending, flagged = campaign.drafts.get("pending", 0), campaign.drafts.get("flagged", 0)
     return {
         "approve-pending": written and bool(pending),
-        "refresh-facts": written and bool(pending or flagged) and not (refresh and refresh["running"]),
+        "refresh-facts": written
+        and bool(pending or flagged)
+        and not (refresh and refresh["running"])
+        and out_of_date(),
         "reapprove-late": written and bool(late),
     }
 
