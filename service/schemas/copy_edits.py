@@ -76,13 +76,11 @@ class VariantEdit(RequestBody):
     @field_validator("intro", mode="before")
     @classmethod
     def _seen(cls, intro: Any) -> Any:
-        return as_the_reader_sees(intro)
-
-    @field_validator("intro")
-    @classmethod
-    def _one_kind_of_line_break(cls, intro: str | None) -> str | None:
-        """A browser's text box sends CR LF: stored as typed, the text email mixed two kinds of line ending."""
-        return intro.replace("\r\n", "\n").replace("\r", "\n") if intro is not None else None
+        """As the reader sees it, with one kind of line break, before its limit is checked: a browser's text box sends
+        CR LF (stored as typed, the text email mixed two kinds of line ending), and counts it one character against
+        the box's maxlength, the limit's, where it counted two against the limit."""
+        seen = as_the_reader_sees(intro)
+        return seen.replace("\r\n", "\n").replace("\r", "\n") if isinstance(seen, str) else seen
 
 
 class SuggestionIn(RequestBody):

@@ -156,3 +156,18 @@ def test_the_update_with_the_catalog_s_facts_is_offered_only_once_the_catalog_ch
         session.query(Product).filter_by(sku="S1").one().price = 8.25
     page = client.get(campaign_page).text
     assert 'id="refresh-facts"' in page and "Update out-of-date drafts with the catalog" in page
+
+
+def test_an_intro_the_form_lets_be_typed_is_not_refused_for_its_line_breaks(client, engine):
+    """The intro's box holds 2,000 characters, a line break one, as the browser counts; it sends each as CR LF, two,
+    and the edit was refused as longer than the 2,000 characters it may have."""
+    draft_id = _flagged_draft(client, engine)
+    page = client.get(f"/review/drafts/{draft_id}").text
+    variant_id = re.search(r'data-variant-id="(\d+)"', page).group(1)
+    typed = "Tea.\r\n" * 400  # 2,000 characters in the box, 2,400 sent
+    saved = client.post(
+        f"/review/drafts/{draft_id}/variants/{variant_id}/edit", data={"subject": "A subject", "intro": typed}
+    )
+    assert saved.status_code == 200 and "is saved" in saved.text
+    stored = client.get(f"/drafts/{draft_id}").json()["variants"][0]["intro"]
+    assert stored == "Tea.\n" * 399 + "Tea."  # one kind of line break, the blank end left out
