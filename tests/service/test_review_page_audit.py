@@ -171,3 +171,19 @@ def test_an_intro_the_form_lets_be_typed_is_not_refused_for_its_line_breaks(clie
     assert saved.status_code == 200 and "is saved" in saved.text
     stored = client.get(f"/drafts/{draft_id}").json()["variants"][0]["intro"]
     assert stored == "Tea.\n" * 399 + "Tea."  # one kind of line break, the blank end left out
+
+
+def test_an_update_that_finds_no_draft_out_of_date_says_so(client, engine):
+    """A product written since the drafts (another one, a new one) has the page offer the update: the job that found
+    none of the drafts' facts changed said "Updated 0 drafts", as if it had failed to."""
+    from tests.service.conftest import wait_for_job
+
+    draft_id = _flagged_draft(client, engine)
+    a_product_written_now(engine)
+    campaign_id = client.get(f"/drafts/{draft_id}").json()["campaign_id"]
+    started = client.post(f"/review/campaigns/{campaign_id}/refresh-facts", follow_redirects=False)
+    assert wait_for_job(client, started.headers["location"].rpartition("=")[2])["status"] == "succeeded"
+    said = unescape(re.search(r'id="refresh-progress"[^>]*>(.*?)</p>', client.get(started.headers["location"]).text)[1])
+    assert said == (
+        "No pending or flagged draft was out of date: the catalog changed no fact of their products. Nothing to update."
+    )

@@ -250,6 +250,11 @@ def _refresh_note(job: Job | None) -> dict[str, Any] | None:
     result = job.result or {}
     refreshed, still_flagged, changed = (result.get(k, 0) for k in ("refreshed", "flagged", "changed_meanwhile"))
     said = f"Updated {refreshed} draft{'s' if refreshed != 1 else ''} with the catalog's facts."
+    if job.status == "succeeded" and not (refreshed or changed):  # the catalog was written, but not their facts
+        said = (
+            "No pending or flagged draft was out of date: the catalog changed no fact of their products. Nothing to "
+            "update."
+        )
     if job.status != "succeeded":
         said = f"The update with the catalog's facts stopped ({job.error}). {said} Start it again for the others."
     if still_flagged:
