@@ -67,9 +67,9 @@ def test_a_send_request_making_an_experiment_beside_a_deletion_is_answered_as_it
 ):
     """A deletion on a thread of its own, begun once the request has read the campaign, before it writes the holdout
     share: the campaign's row went from under that UPDATE (a 500). Either the request is answered 202 and the deletion
-    refused for its job, or the deletion goes and the request is a 404."""
+    refused for its job (or, the send over first, let go), or the deletion goes and the request is a 404."""
     from service.campaigns import delete_campaign
-    from service.db.models import Campaign
+    from service.db.models import Campaign, Job
     from service.errors import Conflict
     from service.routes import campaigns as campaign_routes
 
@@ -97,8 +97,13 @@ def test_a_send_request_making_an_experiment_beside_a_deletion_is_answered_as_it
     assert not deleting.is_alive()
     with session_scope(any_engine) as session:
         kept = session.get(Campaign, campaign_id) is not None
-    if answer.status_code == 202:
-        assert kept and len(refused) == 1, refused
+        job = session.get(Job, answer.json()["job_id"]) if answer.status_code == 202 else None
+    if answer.status_code == 202 and not kept:
+        # The send ended (a campaign of no drafts sends at once) before the deletion had the database: it went then,
+        # as any deletion of a campaign whose send is over does. Under load the runner's thread can come first.
+        assert refused == [] and job is not None and (job.status, job.error) == ("succeeded", None), job
+    elif answer.status_code == 202:
+        assert len(refused) == 1, refused
         assert str(refused[0]).startswith(f"Campaign {campaign_id} is being sent: cancel its job (POST /jobs/")
     else:
         assert answer.status_code == 404, answer.text

@@ -403,7 +403,7 @@ def test_an_erasure_while_a_long_job_reads_neither_waits_nor_holds_other_writes(
     try:
         started = time.monotonic()
         assert client.delete("/customers/c2").status_code == 204
-        assert time.monotonic() - started < 5
+        assert time.monotonic() - started < 8  # not the busy timeout's 10 s (a loaded run took 5.9 s, alone 1-3 s)
     finally:
         reader.close()
 
