@@ -16,6 +16,21 @@ from sqlalchemy.orm import Session
 pytestmark = pytest.mark.postgres
 
 
+def due_check_running(engine, checked: dict) -> threading.Thread:
+    """The due-check begun on a thread of its own: its report lands in ``checked``, or what it raised, as "raised"."""
+    from service.pipeline import sending
+
+    def due_check() -> None:
+        try:
+            checked.update(sending.send_due_drafts(lambda *_: None, engine))
+        except Exception as error:  # the test reports it
+            checked["raised"] = error
+
+    thread = threading.Thread(target=due_check)
+    thread.start()
+    return thread
+
+
 def _raised_beside_a_deletion(postgres_url, name: str, request: Callable[..., object]) -> tuple[int, list]:
     """Run ``request(engine, campaign_id)`` on a thread while a deletion of a new campaign (``spring``), its checks
     passed, is not yet committed; commit it once the request waits on it (or has ended). The campaign's id and what the
@@ -120,15 +135,8 @@ def test_a_deletion_while_the_due_check_mails_the_campaign_is_refused_at_once_an
         assert go_on.wait(60)
         return won
 
-    def due_check() -> None:
-        try:
-            checked.update(sending.send_due_drafts(lambda *_: None, engine))
-        except Exception as error:  # the test reports it
-            checked["raised"] = error
-
     monkeypatch.setattr(sending, "claim", claimed_then_held)
-    checking = threading.Thread(target=due_check)
-    checking.start()
+    checking = due_check_running(engine, checked)
     deleting = Session(engine)
     try:
         assert claimed.wait(60)
@@ -201,16 +209,9 @@ def test_a_send_claim_made_as_a_deletion_checks_is_refused_or_refuses_it(postgre
                 time.sleep(0.05)
         return sent(session, campaign_id)
 
-    def due_check() -> None:
-        try:
-            checked.update(sending.send_due_drafts(lambda *_: None, engine))
-        except Exception as error:  # the test reports it
-            checked["raised"] = error
-
     monkeypatch.setattr(sending, "claim", claim_once_told)
     monkeypatch.setattr(campaigns, "_sent", claim_between_checks_and_delete)
-    checking = threading.Thread(target=due_check)
-    checking.start()
+    checking = due_check_running(engine, checked)
     try:
         assert at_claim.wait(60)
         with session_scope(engine) as session:

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select, text
 
 from service.db.session import busy_wait_at_most, session_scope
+from tests.service.test_campaign_delete_races import due_check_running
 
 
 def _campaign_with_a_draft(engine, status: str, claimed_by: str | None) -> tuple[int, int]:
@@ -94,15 +95,8 @@ def test_a_deletion_while_an_email_s_transaction_is_open_is_refused_without_wait
         assert go_on.wait(60)
         return send_of(*args)
 
-    def due_check() -> None:
-        try:
-            checked.update(sending.send_due_drafts(lambda *_: None, any_engine))
-        except Exception as error:  # the test reports it
-            checked["raised"] = error
-
     monkeypatch.setattr(sending, "send_of", recorded_once_told)
-    checking = threading.Thread(target=due_check)
-    checking.start()
+    checking = due_check_running(any_engine, checked)
     try:
         assert recording.wait(60)
         with session_scope(any_engine) as session:
