@@ -187,22 +187,26 @@ def test_tailor_whose_database_is_away_is_told_as_such(live_server, engine):
 @contextmanager
 def _tailor_on(engine):
     """Another Tailor served on ``engine``'s database in this process (so with this process's signing key), on a
-    free loopback port; its base URL."""
+    loopback port bound here and handed to it (a free port looked up first could be taken by another test process
+    before the server bound it: a full run's probe then found "nothing answers"); its base URL."""
     import uvicorn
 
     from service.app import create_app
 
-    server = uvicorn.Server(uvicorn.Config(create_app(engine), host="127.0.0.1", port=free_port(), log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
+    listening = socket.create_server(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(create_app(engine), log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
+    assert server.started, "the other Tailor did not start within 20 s"
     try:
-        yield f"http://127.0.0.1:{server.config.port}"
+        yield f"http://127.0.0.1:{listening.getsockname()[1]}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        listening.close()
 
 
 SERVE = """
