@@ -31,6 +31,23 @@ def due_check_running(engine, checked: dict) -> threading.Thread:
     return thread
 
 
+def due_on_postgres(postgres_url, name: str, mail_server, monkeypatch):
+    """A migrated database ``name`` of the throwaway cluster with one campaign of one approved draft due, mailed
+    through ``mail_server`` (the unsubscribe links' key made first); the engine and the messages the server took."""
+    from service.db.migrate import upgrade
+    from service.signed_links import UnsubscribeLinks
+    from tests.service.conftest import new_postgres_database
+    from tests.service.test_send_claims import due_campaign
+
+    controller, messages = mail_server
+    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
+    UnsubscribeLinks.configured()
+    engine = new_postgres_database(postgres_url, name)
+    upgrade(engine)
+    due_campaign(engine, 1)
+    return engine, messages
+
+
 def _raised_beside_a_deletion(postgres_url, name: str, request: Callable[..., object]) -> tuple[int, list]:
     """Run ``request(engine, campaign_id)`` on a thread while a deletion of a new campaign (``spring``), its checks
     passed, is not yet committed; commit it once the request waits on it (or has ended). The campaign's id and what the
@@ -113,19 +130,10 @@ def test_a_deletion_while_the_due_check_mails_the_campaign_is_refused_at_once_an
     the email recorded first, the deletion waited for it and was refused as "has sent 1 email"). The deletion is
     refused at once, saying a draft is being sent now, and the due-check mails it."""
     from service.campaigns import delete_campaign
-    from service.db.migrate import upgrade
     from service.errors import Conflict
     from service.pipeline import sending
-    from service.signed_links import UnsubscribeLinks
-    from tests.service.conftest import new_postgres_database
-    from tests.service.test_send_claims import due_campaign
 
-    controller, messages = mail_server
-    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
-    UnsubscribeLinks.configured()
-    engine = new_postgres_database(postgres_url, "due_delete_race")
-    upgrade(engine)
-    due_campaign(engine, 1)
+    engine, messages = due_on_postgres(postgres_url, "due_delete_race", mail_server, monkeypatch)
     claimed, go_on, checked = threading.Event(), threading.Event(), {}
     claim = sending.claim
 
@@ -167,21 +175,12 @@ def test_a_send_claim_made_as_a_deletion_checks_is_refused_or_refuses_it(postgre
     the campaign deleted after claiming one of its drafts. Either the claim never happens (the campaign deleted) or
     the deletion is refused (the email goes)."""
     from service import campaigns
-    from service.db.migrate import upgrade
     from service.db.models import DeletedCampaign
     from service.db.session import session_scope
     from service.errors import Conflict
     from service.pipeline import sending
-    from service.signed_links import UnsubscribeLinks
-    from tests.service.conftest import new_postgres_database
-    from tests.service.test_send_claims import due_campaign
 
-    controller, messages = mail_server
-    monkeypatch.setenv("TAILOR_SMTP_PORT", str(controller.port))
-    UnsubscribeLinks.configured()
-    engine = new_postgres_database(postgres_url, "claim_delete_race")
-    upgrade(engine)
-    due_campaign(engine, 1)
+    engine, messages = due_on_postgres(postgres_url, "claim_delete_race", mail_server, monkeypatch)
     at_claim, go_on, claimed, checked = threading.Event(), threading.Event(), [], {}
     claim, sent = sending.claim, campaigns._sent
 
