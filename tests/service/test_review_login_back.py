@@ -1,0 +1,43 @@
+"""The login page in a real browser, for Back: a login refused (a mistyped key, no name) answered a POST, and
+Back from the page the next login led to stood on it, Chromium's "Confirm Form Resubmission" (ERR_CACHE_MISS)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.service.conftest import CHROMIUM, CHROMIUM_FLAGS
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
+def test_back_from_the_page_a_login_led_to_after_a_refused_one_shows_the_login_page(client, live_server, api_key):
+    from urllib.parse import quote
+
+    from playwright.sync_api import Error, expect, sync_playwright
+
+    body = {"name": "Autumn", "brand": "hearth", "campaign_type": "cross_sell"}
+    asked = f"/review/campaigns/{client.post('/campaigns', json=body).json()['id']}?sort=customer"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page()
+        page.goto(live_server + asked)  # no session: the login page, to go on to the list asked for
+        page.fill("#reviewer", "Ola Copywriter")
+        page.fill("#api_key", "tk_mistyped")
+        page.click("button[type=submit]")
+        expect(page.locator("#login-error")).to_contain_text("unknown or revoked")
+        page.fill("#api_key", api_key)
+        page.click("button[type=submit]")
+        expect(page).to_have_url(live_server + asked)
+        try:
+            page.go_back()
+        except Error as error:  # the refused login's POST, which Chromium will not show again without resending it
+            pytest.fail(f"Back from the campaigns led to a page the browser could not show: {error.message}")
+        expect(page).to_have_url(f"{live_server}/review/login?next={quote(asked, safe='')}")
+        expect(page.locator("#login-error")).to_have_count(0)  # the login page as a GET shows it
+        page.reload()  # and it reloads without asking to send the key again
+        page.fill("#reviewer", "Ola Copywriter")
+        page.fill("#api_key", api_key)
+        page.click("button[type=submit]")
+        expect(page).to_have_url(live_server + asked)  # still leading on to the page asked for
+        browser.close()
