@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from fastapi import Request
 from starlette.requests import ClientDisconnect
 
+from service.db.models import Draft
 from service.paths import route_path
 from service.review import FORM_PAGE, PREFIX
 
@@ -35,6 +36,17 @@ BUTTONS = {
     "reapprove-late": "Approve again the drafts held back for lateness",
     "refresh-facts": "Update with the catalog's facts",
 }  # fmt: skip
+# What a form does, in words, besides an approval, an edit and a note (CarriedForm.what_it_does): a draft's, and a
+# campaign's bulk form.
+DRAFT_ACTS = {
+    "reject": "Reject {whose}.", "reopen": "Reopen {whose} for review.",
+    "refresh-facts": "Update {whose} with the catalog's facts.",
+}  # fmt: skip
+CAMPAIGN_ACTS = {
+    "approve-pending": "Approve the pending drafts of {whose}.",
+    "reapprove-late": "Approve again the drafts of {whose} held back for lateness.",
+    "refresh-facts": "Update the out-of-date drafts of {whose} with the catalog's facts.",
+}
 # The fields a person wrote, shown to be checked or changed; the rest (revision, variant, override) stay hidden.
 WRITTEN = {"subject": "Subject", "preheader": "Preheader", "intro": "Intro", "product_line": "Product line",
            "comment": "Comment", "note": "Note for the model"}  # fmt: skip
@@ -79,6 +91,25 @@ class CarriedForm:
     def as_field(self) -> str:
         return json.dumps({"action": self.action, "fields": [list(f) for f in self.fields]}, ensure_ascii=False)
 
+    def what_it_does(self, whose: str, labels: Mapping[int, str]) -> str:
+        """What sending the form again does, in words, and to what (``whose``: target_named's; ``labels``: the
+        draft's variants' labels by id). The page showed its written fields and its button alone: the variant an
+        approval chose and its override of failed checks are hidden fields, and an edit's variant and draft were
+        named nowhere, to a person who may have had several drafts open."""
+        action = self.action.rsplit("/", 1)[1]
+        if self.campaign_form is not None:  # a bulk form whose comment was too long for the campaign page's cookie
+            return CAMPAIGN_ACTS[action].format(whose=whose)
+        if action in ("edit", "suggest"):
+            label = labels.get(int(re.search(r"/variants/(\d+)/", self.action)[1]))
+            of = f"variant {label} of {whose}" if label else whose  # a variant the draft no longer has
+            return f"{'Save your edit of' if action == 'edit' else 'Ask the model for another version of'} {of}."
+        if action == "approve":
+            chosen = labels.get(int(self.value("variant_id"))) if self.value("variant_id").isdecimal() else None
+            said = f"Approve {whose}" + (f", with variant {chosen} chosen" if chosen else "")
+            overriding = self.value("override_checks").lower() in ("true", "on", "1", "yes")  # as the route reads it
+            return said + (", despite its failed checks." if overriding else ".")
+        return DRAFT_ACTS[action].format(whose=whose)
+
     def shown(self, products: Sequence[str] = ()) -> list[dict[str, str | bool]]:
         """The fields as the page lays them out: a label for each written one, and each product line labelled as the
         draft's page labels it ("Line for Sencha Green", by ``products``, the draft's product names in order; else
@@ -91,6 +122,17 @@ class CarriedForm:
                 label = f"Line for {products[lines - 1]}" if lines <= len(products) else f"{label} {lines}"
             rows.append({"name": name, "value": value, "label": label or "", "multiline": name in MULTILINE})
         return rows
+
+
+def target_named(form: CarriedForm, draft: Draft | None) -> str:
+    """What the form acts on, as the page offering it again names it: "draft 7 for Ida (c1)" (``draft``, the draft
+    the form names; "draft 7" once it is gone), or "campaign 3"."""
+    if form.draft_id is None:
+        campaign = re.match(rf"^{PREFIX}/campaigns/(\d+)/", form.action)[1]
+        return f"campaign {campaign}"
+    if draft is None:
+        return f"draft {form.draft_id}"
+    return f"draft {form.draft_id} for {draft.customer.first_name or 'customer'} ({draft.customer.external_id})"
 
 
 async def sent_form(request: Request) -> CarriedForm | None:

@@ -12,7 +12,7 @@ from service.db.models import Draft
 from service.deps import REVIEW_COOKIE, SessionDep
 from service.errors import Unauthorized
 from service.review import PREFIX, SESSION_ENDED, address, after_login, templates
-from service.review.resend import CARRIED_MAX, CarriedForm, read_carried
+from service.review.resend import CARRIED_MAX, CarriedForm, read_carried, target_named
 from service.routes.review.campaign_pages import NOT_DONE_COOKIE, NOT_DONE_SECONDS, offered_again
 from service.routes.review.draft_pages import copy_locale
 from service.routes.review.redirects import to_page
@@ -99,7 +99,10 @@ def login(
         draft = session.get(Draft, form.draft_id) if form.draft_id is not None else None
         lang = copy_locale(draft) if draft is not None else None  # the fields hold copy in that language
         products = [str(item.get("name", "")) for item in (draft.recommendations or [])] if draft is not None else []
-        context = {"form": form, "lang": lang, "products": products}
+        whose = target_named(form, draft)
+        labels = {variant.id: variant.label for variant in draft.variants} if draft is not None else {}
+        context = {"form": form, "lang": lang, "products": products, "whose": whose,
+                   "what": form.what_it_does(whose, labels)}  # fmt: skip
         response = templates.TemplateResponse(request, "resend.html", context)
     response.set_cookie(
         REVIEW_COOKIE, token, max_age=SESSION_HOURS * 3600, httponly=True, samesite="strict", secure=secure
