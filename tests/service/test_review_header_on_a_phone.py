@@ -1,0 +1,29 @@
+"""The review page's header on a phone, in a real browser: the reviewer's name, as long as the login takes (100
+characters) and with no space to wrap at, made every page scroll sideways (648 px wide at 360)."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.routes.review.login import REVIEWER_MAX
+from tests.service.conftest import CHROMIUM, CHROMIUM_FLAGS
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
+def test_a_long_reviewer_name_wraps_in_the_header_instead_of_widening_the_page(live_server, api_key):
+    from playwright.sync_api import expect, sync_playwright
+
+    name = "Copywriting-team" + "Nord" * ((REVIEWER_MAX - 16) // 4)  # a team's name, as one word
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 360, "height": 740})
+        page.goto(f"{live_server}/review/login")
+        page.fill("#reviewer", name)
+        page.fill("#api_key", api_key)
+        page.click("button[type=submit]")
+        expect(page.locator("#signed-in-as")).to_have_text(f"reviewing as {name}")  # all of it, wrapped
+        assert page.evaluate("document.documentElement.scrollWidth") == 360
+        assert page.locator("#sign-out").bounding_box()["x"] + page.locator("#sign-out").bounding_box()["width"] <= 360
+        browser.close()
