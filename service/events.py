@@ -20,7 +20,7 @@ from service.addresses import hold_household, mark_bounced, stop_shared_addresse
 from service.clock import as_utc, utcnow
 from service.db.batches import rows_where_in
 from service.db.link_keys import link_key_digest
-from service.db.models import Brand, Campaign, Customer, Draft, ErasedSend, Event, Product, Send
+from service.db.models import Brand, Campaign, Customer, Draft, EarlierMessageId, ErasedSend, Event, Product, Send
 from service.erasures import address_digest, customers_with_addresses
 from service.errors import InvalidInput, Problem
 from service.forecasts import mark_stale_for_customers
@@ -59,6 +59,8 @@ def ingest_events(session: Session, events: list[EventIn], through: str = "event
         sends |= {s.external_id: s for s in session.scalars(select(Send).where(Send.external_id.in_(by_shop_id)))}
     found = session.scalars(select(Send).where(Send.message_id.in_(_spellings(by_message)))) if by_message else []
     messages = {_bare(s.message_id): s for s in found}
+    messages |= _by_earlier_message(session, by_message - messages.keys())
+    first_sent = _first_sent(session, {send.id for send in (*sends.values(), *messages.values())})
     erased_ids, erased_messages = _erased(session, by_id - sends.keys(), by_message - messages.keys())
     problems, resolved, skipped = [], [], []
     stopping_erased: list[tuple[str, EventIn]] = []  # (index in skipped, event) of erased sends' stops
@@ -92,7 +94,7 @@ def ingest_events(session: Session, events: list[EventIn], through: str = "event
         # An event without a time happened now, which is never refused: an unsubscribe must always be taken.
         if event.occurred_at is None:
             resolved.append((send, event, utcnow()))
-        elif problem := _impossible_time(event.occurred_at, send):
+        elif problem := _impossible_time(event.occurred_at, first_sent.get(send.id, send.sent_at)):
             problems.append(Problem(None, f"events[{index}].occurred_at", problem, "field"))
         else:
             resolved.append((send, event, as_utc(event.occurred_at)))
@@ -289,11 +291,35 @@ def _spellings(message_ids: set[str]) -> set[str]:
     return message_ids | {f"<{message_id}>" for message_id in message_ids}
 
 
+def _by_earlier_message(session: Session, message_ids: set[str]) -> dict[str, Send]:
+    """The sends of which these bare Message-IDs are an earlier email's (a draft mailed again: EarlierMessageId), by
+    bare Message-ID."""
+    if not message_ids:
+        return {}
+    earlier = (
+        select(EarlierMessageId.message_id, Send)
+        .join(Send, Send.id == EarlierMessageId.send_id)
+        .where(EarlierMessageId.message_id.in_(_spellings(message_ids)))
+    )
+    return {_bare(message_id): send for message_id, send in session.execute(earlier)}
+
+
+def _first_sent(session: Session, send_ids: set[int]) -> dict[int, datetime]:
+    """When the first email of each of these sends went, for those mailed more than once (EarlierMessageId): an
+    event of the first may come before the later one was sent."""
+    first: dict[int, datetime] = {}
+    columns = (EarlierMessageId.send_id, EarlierMessageId.sent_at)
+    for send_id, sent_at in rows_where_in(session, columns, EarlierMessageId.send_id, sorted(send_ids)):
+        first[send_id] = min(sent_at, first.get(send_id, sent_at))
+    return first
+
+
 def _erased(
     session: Session, send_ids: set[int], message_ids: set[str]
 ) -> tuple[dict[int, str | None], dict[str, str | None]]:
-    """Of the sends named by id or by bare Message-ID and not found, those erased with their customer, each with the
-    digest of the address it went to (None for one erased before the digest was kept, migration 0026)."""
+    """Of the sends named by id or by bare Message-ID (its latest email's, or an earlier one's) and not found, those
+    erased with their customer, each with the digest of the address it went to (None for one erased before the
+    digest was kept, migration 0026)."""
     by_id: dict[int, str | None] = {}
     if send_ids:
         by_id = dict(
@@ -302,7 +328,12 @@ def _erased(
     by_message: dict[str, str | None] = {}
     if spelt := _spellings(message_ids):
         found = select(ErasedSend.message_id, ErasedSend.email_digest).where(ErasedSend.message_id.in_(spelt))
-        by_message = {_bare(message_id): digest for message_id, digest in session.execute(found)}
+        earlier = (
+            select(EarlierMessageId.message_id, ErasedSend.email_digest)
+            .join(ErasedSend, ErasedSend.id == EarlierMessageId.send_id)
+            .where(EarlierMessageId.message_id.in_(spelt))
+        )
+        by_message = {_bare(message_id): digest for message_id, digest in session.execute(found.union_all(earlier))}
     return by_id, by_message
 
 
@@ -340,14 +371,15 @@ def _key(send_id: int, event: EventIn, occurred_at: datetime) -> tuple:
     return ("moment", send_id, event.kind, occurred_at)
 
 
-def _impossible_time(moment: datetime, send: Send) -> str | None:
-    """Why an event cannot have happened at ``moment``: before its email was sent, or still to come."""
+def _impossible_time(moment: datetime, sent_at: datetime) -> str | None:
+    """Why an event cannot have happened at ``moment``: before its send's (first) email was sent at ``sent_at``, or
+    still to come."""
     try:
         occurred_at = as_utc(moment)
     except OverflowError:  # its zone takes it past the calendar's edge in UTC: that edge will do
         occurred_at = datetime.min if moment.year == 1 else datetime.max
-    if occurred_at < send.sent_at - CLOCK_SKEW:
-        return f"{occurred_at:%Y-%m-%d %H:%M} UTC is before the email was sent ({send.sent_at:%Y-%m-%d %H:%M} UTC)"
+    if occurred_at < sent_at - CLOCK_SKEW:
+        return f"{occurred_at:%Y-%m-%d %H:%M} UTC is before the email was sent ({sent_at:%Y-%m-%d %H:%M} UTC)"
     if occurred_at > utcnow() + CLOCK_SKEW:
         return f"{occurred_at:%Y-%m-%d %H:%M} UTC has not come yet"
     return None

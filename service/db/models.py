@@ -506,6 +506,22 @@ class ErasedSend(Base):
     email_digest: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
+class EarlierMessageId(Base):
+    """The Message-ID of an earlier email of a send. A draft mailed again goes on its one send, written over with the
+    later email (a person approved it again after its first was perhaps sent, its answer lost; or a sender stalled
+    past its claim's hour handed its email over after another had claimed the draft): the earlier email's Message-ID
+    is kept here, with when it went, so that a bounce, complaint or any event naming it still finds the send, and its
+    draft and customer (service.events). No foreign key: kept when the send is erased with its customer or deleted as
+    old, as ErasedSend keeps the send's id (never given again), so that an event naming it is skipped as erased and
+    still stops its address."""
+
+    __tablename__ = "earlier_message_ids"
+
+    message_id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    send_id: Mapped[int] = mapped_column(Integer, index=True)
+    sent_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 class ErasedCustomer(Base):
     """A customer erased under the right to erasure, kept as nothing readable of them: SHA-256 digests of their
     customer id and of their address (service.erasures), and when. An import does not bring them back, until the

@@ -28,7 +28,7 @@ from generation.render import html_locale
 from service.addresses import address_key, mark_bounced
 from service.clock import as_text, utcnow
 from service.db.clock import database_now
-from service.db.models import Campaign, Customer, Draft, Event, Send, Variant
+from service.db.models import Campaign, Customer, Draft, EarlierMessageId, Event, Send, Variant
 from service.db.session import session_scope, take_the_write_lock
 from service.erasures import ERASED_TEXT
 from service.experiments import record_send
@@ -106,10 +106,13 @@ def send_of(
 ) -> Send:  # fmt: skip
     """The send that records the draft's email, before the mail server has it. A draft whose earlier email may have
     gone (its answer lost), approved again by a person, keeps that email's send, written over with this one's: the
-    earlier email's link, which its customer may have, stays theirs, even should the server refuse this one.
+    earlier email's link, which its customer may have, stays theirs, even should the server refuse this one, and so
+    does its Message-ID (EarlierMessageId), which the email service's events of it name.
     ``tracking``: what the email tells Tailor of (TrackingSettings.carried)."""
     features = email_features((customer.profile or {}).get("churn_risk"), draft.recommendations)
     send = draft.send or Send(customer_id=customer.id, campaign_id=campaign.id, draft_id=draft.id)
+    if send.message_id is not None:
+        session.add(EarlierMessageId(message_id=send.message_id, send_id=send.id, sent_at=send.sent_at))
     written = {
         "variant_id": variant.id, "subject": variant.subject, "preheader": variant.preheader, "intro": variant.intro,
         "campaign_type": campaign.campaign_type, "segment": segment_named(customer.segment),

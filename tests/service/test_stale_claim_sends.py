@@ -19,7 +19,9 @@ from service.db.clock import now_in_database
 from service.db.models import Customer, Draft, Event, Send
 from service.db.session import session_scope
 from service.errors import Conflict
+from service.events import ingest_events
 from service.jobs.recovery import STALE_AFTER, flag_interrupted_sends
+from service.schemas import EventIn
 from tests.conftest import free_port
 from tests.service.conftest import new_postgres_database
 from tests.service.test_send_claims import due_campaign
@@ -65,7 +67,8 @@ def test_a_stalled_sender_s_email_taken_after_its_claim_was_taken_back_leaves_th
     """The stalled sender's email went: "sent" is right whoever holds the draft then, but the perhaps-sent flag
     recovery put on it stayed ("Sending was interrupted ... Approve it again to send it") on a sent draft, which no
     one can approve. A second email goes only where a person approved the draft again, told the customer may have
-    it, while the first was still being handed over: the send then names the later email, delivered twice."""
+    it, while the first was still being handed over: the send then names the later email, delivered twice, and keeps
+    the first's Message-ID, which that email's complaint names."""
     from service.drafts import approve
     from service.pipeline.sending import send_campaign
 
@@ -119,6 +122,11 @@ def test_a_stalled_sender_s_email_taken_after_its_claim_was_taken_back_leaves_th
         assert (draft.status, draft.claimed_by, draft.flagged, draft.flag_reasons) == ("sent", None, False, [])
         assert send.message_id == holding.message_ids()[-1]  # the later email's, where two went
         assert session.scalars(select(Event.kind)).all() == ["delivered"] * len(holding.taken)
+    # The first email's Message-ID, where two went, still names the send: its complaint was refused as naming none.
+    with session_scope(engine) as session:
+        complaint = EventIn(message_id=holding.message_ids()[0], kind="complaint")
+        assert ingest_events(session, [complaint])["recorded"] == 1
+        assert session.scalar(select(Customer.unsubscribed))
 
 
 @pytest.fixture
