@@ -36,6 +36,9 @@ PREHEADER_MAX = 1_000
 INTRO_MAX = 5_000
 ATTRIBUTE_MAX = 1_000  # a customer's attribute, which an audience query compares and a template may show
 ATTRIBUTE_NAME_MAX = 200  # the name an audience query gives it (attributes.NAME)
+# The attribute columns a customers file keeps (README, Import columns): each is stored on every customer and offered
+# to audience queries, and a file of thousands of columns was stored whole, row by row.
+ATTRIBUTE_COLUMNS_MAX = 200
 
 
 # 4,99 or 1,299.00 or 1.299,00, or 1 299,00 with the no-break space (U+00A0, U+202F) a French spreadsheet writes
@@ -236,6 +239,8 @@ def parse_table(
     spelt_twice = _spelt_twice(frame.columns, spec)
     if spelt_twice:  # no column is read: the header decides which is which, and every chunk would say so
         return pd.DataFrame(index=frame.index), spelt_twice
+    if too_many := too_many_attributes(list(frame.columns), spec):  # no row is read either
+        return pd.DataFrame(index=frame.index), too_many
     missing = [name for name in spec.required if name not in frame.columns]
     if missing:
         problems = [Problem(None, name, _missing(name, frame.columns)) for name in missing]
@@ -379,11 +384,30 @@ def _serial_day_hint(value: object) -> str:
 def unread_columns(header: list, spec: TableSpec) -> list[str]:
     """The columns of a file's ``header`` that an import of ``spec`` reads nothing from: none for customers, whose
     other columns are kept as attributes; the columns without a header a spreadsheet wrote are not named."""
-    if spec.keep_extra:
-        return []
+    return [] if spec.keep_extra else _extra_columns(header, spec)
+
+
+def _extra_columns(header: list, spec: TableSpec) -> list[str]:
+    """The columns of ``header`` that ``spec`` does not name, less those without a header a spreadsheet wrote."""
     known = {c.name for c in spec.columns}
     names = (str(column).strip() for column in header)
     return [name for name in names if name not in known and not unnamed(name)]
+
+
+def too_many_attributes(header: list, spec: TableSpec) -> list[Problem]:
+    """The problem of a file whose ``header`` names more attribute columns (those ``spec`` does not name, of a kind
+    that keeps them) than ``ATTRIBUTE_COLUMNS_MAX``, named by the first beyond them (by its start, as a long name is);
+    none otherwise. Read from the header alone, before any row."""
+    extra = _extra_columns(header, spec) if spec.keep_extra else []
+    if len(extra) <= ATTRIBUTE_COLUMNS_MAX:
+        return []
+    first = extra[ATTRIBUTE_COLUMNS_MAX]
+    return [
+        Problem(None, first if len(first) <= 40 else f"{first[:40]}…", f"the file has {len(extra):,} columns "
+                f"besides the documented ones, each kept as an attribute of every customer, and a {spec.name} file "
+                f"keeps {ATTRIBUTE_COLUMNS_MAX:,} at most: this is the first beyond them; leave out the columns the "
+                "shop does not need")
+    ]  # fmt: skip
 
 
 def _attributes(frame: pd.DataFrame, spec: TableSpec) -> tuple[list[dict], list[Problem]]:

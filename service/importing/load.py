@@ -22,7 +22,7 @@ from service.consent import ImportSource
 from service.db.data_versions import ORDERS, count_write
 from service.erasures import Erasures
 from service.errors import MAX_PROBLEMS, InvalidInput, Problem
-from service.importing.columns import SPECS, TableSpec, parse_table, unread_columns
+from service.importing.columns import SPECS, TableSpec, parse_table, too_many_attributes, unread_columns
 from service.importing.customer_locks import lock_customers
 from service.importing.customer_plans import PlannedChunks, planned
 from service.importing.customer_rows import unknown_countries
@@ -111,6 +111,9 @@ def _import_file(
     lines = require_readable(path, shown, spec)
     numbers = RowNumbers(path)
     require_lined_up(shown, numbers.layout)
+    header = parquet_columns(path, shown) if is_parquet(path) else csv_header(path, shown)
+    if too_many := too_many_attributes(header, spec):  # before a chunk of its every column is read
+        raise InvalidInput(shown, too_many)
     source = ImportSource(base_name(name or path), job_id)
     date_orders = _date_orders(session, path, shown, spec, numbers, day_first)
     dates_day_first = {column: order.day_first for column, order in date_orders.items()}
@@ -173,7 +176,6 @@ def _import_file(
         summaries.append(write_customers(session, plans, report, source))
     written = summed(ImportSummary(kind, 0, 0, 0), *summaries)
     _count_orders_write(session, written)
-    header = parquet_columns(path, shown) if is_parquet(path) else csv_header(path, shown)
     warnings = _unread_warnings(unread_columns(header, spec), spec)
     warnings += locale_warnings(languages) + smtputf8_warnings(needs_smtputf8) + url_warnings(without_url)
     warnings += default_locale_warnings(without_locale) + unknown_country_warnings(no_countries)

@@ -13,7 +13,7 @@ from audience.campaigns import win_back_ladder, win_back_offer
 from recommenders.catalog import validate_products
 from recommenders.errors import InvalidProducts
 from recommenders.rules import in_stock, merchandise
-from service.importing.columns import ATTRIBUTE_MAX, ATTRIBUTE_NAME_MAX, SPECS
+from service.importing.columns import ATTRIBUTE_COLUMNS_MAX, ATTRIBUTE_MAX, ATTRIBUTE_NAME_MAX, SPECS
 
 README_LINES = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8").splitlines()
 README = " ".join(" ".join(README_LINES).split())
@@ -69,3 +69,4 @@ def test_the_readme_gives_the_length_each_imported_text_keeps():
     assert f"Ids ({', '.join(f'`{name}`' for name in ids)}) take 128 characters" in README
     attributes = f"keeps {ATTRIBUTE_MAX:,} characters, and its column's name {ATTRIBUTE_NAME_MAX:,}"
     assert f"A customer's attribute (any other column of their file) {attributes}" in README
+    assert f"a customers file keeps {ATTRIBUTE_COLUMNS_MAX:,} attribute columns at most" in README
