@@ -115,7 +115,7 @@ def customer_sends(session: Session, external_id: str, limit: int = 50, offset: 
         session.scalars(
             select(Send)
             .where(Send.customer_id == customer.id)
-            .options(selectinload(Send.events).selectinload(Event.product))
+            .options(selectinload(Send.events).selectinload(Event.product), selectinload(Send.earlier_messages))
             .order_by(Send.sent_at.desc(), Send.id.desc())
             .limit(limit)
             .offset(offset)

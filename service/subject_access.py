@@ -59,7 +59,7 @@ def subject_access(session: Session, external_id: str) -> SubjectAccessOut:
     sends = session.scalars(
         select(Send)
         .where(Send.customer_id == customer.id)
-        .options(selectinload(Send.events).selectinload(Event.product))
+        .options(selectinload(Send.events).selectinload(Event.product), selectinload(Send.earlier_messages))
         .order_by(Send.sent_at.desc(), Send.id.desc())
     ).all()
     assignments = session.scalars(

@@ -461,6 +461,14 @@ class Send(Base):
     events: Mapped[list[Event]] = relationship(
         back_populates="send", cascade="all, delete-orphan", order_by="Event.occurred_at"
     )
+    # Its earlier emails' Message-IDs, a draft mailed again (EarlierMessageId, which has no foreign key), earliest first
+    earlier_messages: Mapped[list[EarlierMessageId]] = relationship(
+        primaryjoin="Send.id == foreign(EarlierMessageId.send_id)", viewonly=True, order_by="EarlierMessageId.sent_at"
+    )
+
+    @property
+    def earlier_message_ids(self) -> list[str]:
+        return [earlier.message_id for earlier in self.earlier_messages]
 
     @hybrid_property
     def perhaps_sent(self) -> bool:

@@ -120,6 +120,10 @@ class CustomerSendOut(BaseModel):
     subject: str
     sent_at: UtcMoment
     message_id: str | None
+    earlier_message_ids: list[str] = Field(
+        [], description="the Message-IDs of the send's earlier emails, earliest first: a draft mailed again (approved "
+        "again after its email's answer was lost) goes on its one send, whose `message_id` is the latest email's",
+    )  # fmt: skip
     to_email: str | None = Field(description="the address it went to; null for imported history")
     locale: str = Field(
         description="the language the email was written in (for imported history, the customer's when imported)"

@@ -58,6 +58,10 @@ def test_a_bounce_of_the_first_email_of_a_draft_approved_again_after_its_answer_
         assert session.scalar(select(Customer).where(Customer.external_id == "c1")).email_bounced
         kinds = [event.kind for event in session.get(Send, send_id).events]
         assert sorted(kinds) == ["bounce", "delivered", "open"]
+    (shown,) = client.get("/customers/c1/sends").json()  # a reply's In-Reply-To is found there too
+    assert (shown["message_id"], shown["earlier_message_ids"]) == (second_id.strip(), [first_id.strip()])
+    (held,) = client.get("/customers/c1/export").json()["sends"]
+    assert held["earlier_message_ids"] == [first_id.strip()]
     wrong = client.post("/events", json={"events": [{"message_id": "<never@example.com>", "kind": "bounce"}]})
     assert wrong.status_code == 422 and "unknown message_id" in wrong.text
 
