@@ -37,7 +37,7 @@ from service.clock import utcnow
 from service.db.batches import batches
 from service.db.clock import now_in_database
 from service.db.models import Customer, Draft, ReplacedDraft, Review, Send, Variant
-from service.draft_orders import ORDERS, SORT_KEYS, SortKey
+from service.draft_orders import ORDERS, SORT_KEYS, WAITING, SortKey
 from service.draft_sorts import DEFAULT_SORT, DraftSort
 from service.errors import (
     ChecksFailed,
@@ -58,7 +58,7 @@ from service.segments import segment_named
 from service.send_times import approved_send_after, give_approved_best_hours
 from service.unseen_copy import UNSEEN_HOLDERS, unseen_in, unseen_in_addresses
 
-REVIEWABLE = {"pending", "flagged"}
+REVIEWABLE = WAITING
 FormBody = TypeVar("FormBody", bound=BaseModel)  # an API body a review page form is read as (form_body)
 APPROVE_BATCH = 1_000  # drafts approved at a time by approve_pending
 NOT_WITH_THE_OTHERS = "Not approved with the others"  # how approve_pending's flag reasons begin
@@ -159,7 +159,8 @@ def next_to_review(
     ever.) ``draft`` need not be in the list (approved from the list of pending ones): the walk goes on from its
     place in the order."""
     listed = _listed(draft.campaign_id, status, None, customer)
-    shown = session.execute(select(*(key.value for key in SORT_KEYS[sort])).where(Draft.id == draft.id)).one()
+    # from where the draft stood while it waited: one just approved among the flagged ones leads to the next of them
+    shown = session.execute(select(*(key.placed for key in SORT_KEYS[sort])).where(Draft.id == draft.id)).one()
     # Each of the list's drafts with its keys, worked out once a row (OFFSET 0 keeps PostgreSQL from inlining the
     # keys' subqueries into each comparison); then a seek by them rather than a window over the whole list.
     rows = (

@@ -24,8 +24,10 @@ ROWS = [
     ("", "rejected", False, None, 0.10, 0.01), ("Ada", "pending", False, 5, 0.30, 0.05),
     ("Cy", "flagged", True, 4, None, None), ("bea", "sent", False, 6, 0.45, 0.02),
     ("Ola", "pending", False, None, 0.30, 0.02), ("Dot", "approved", False, 7, 0.10, 0.05),
-    ("Eve", "pending", False, 8, 0.45, None),
+    ("Eve", "pending", False, 8, 0.45, None), ("Fay", "approved", True, 0, 0.20, 0.03),
+    ("Gus", "rejected", True, None, None, 0.01),
 ]  # fmt: skip
+WAITING = ("pending", "flagged")  # the drafts "next to review" leads to, and the flagged ones "flagged first" lists
 
 
 def _campaign_of_ties(session) -> int:
@@ -35,7 +37,7 @@ def _campaign_of_ties(session) -> int:
     brand = session.scalar(select(Brand).where(Brand.slug == "hearth")) or Brand(slug="hearth", name="Hearth")
     campaign = Campaign(name="Ties", brand=brand, campaign_type="vip")
     session.add(campaign)
-    for i in (4, 9, 0, 7, 2, 10, 5, 1, 8, 3, 6):
+    for i in (4, 9, 11, 0, 7, 2, 10, 12, 5, 1, 8, 3, 6):
         name, status, flagged, position, p_open, p_click = ROWS[i]
         customer = Customer(external_id=f"t{i:02d}", email=f"t{i:02d}@example.com", first_name=name)
         chosen = Variant(label="A", subject=f"Subject {i}", html="<p>A</p>", p_open=p_open, p_click=p_click)
@@ -62,7 +64,8 @@ def _expected(drafts: list[dict], sort: str) -> list[int]:
         return (position is None, position or 0, draft["id"])
 
     keys = {
-        "flagged": lambda d: (not d["flagged"], *audience(d)),
+        # a draft keeps its flag once reviewed: those still waiting come first, not the approved or rejected ones
+        "flagged": lambda d: (not (d["flagged"] and d["status"] in WAITING), *audience(d)),
         "audience": audience,
         "p_open": lambda d: (chosen(d, "p_open") is None, -(chosen(d, "p_open") or 0), d["id"]),
         "p_click": lambda d: (chosen(d, "p_click") is None, -(chosen(d, "p_click") or 0), d["id"]),
@@ -185,9 +188,6 @@ def test_each_order_pages_alike_on_either_database(any_engine, sort):
         assert paged == [d["id"] for d in drafts]
 
 
-WAITING = ("pending", "flagged")  # the drafts "next to review" leads to
-
-
 @pytest.mark.parametrize(
     "listed",
     [{"sort": sort} for sort in SORTS]
@@ -218,14 +218,17 @@ def test_next_to_review_walks_the_list_the_draft_was_opened_from_in_its_order(cl
 
     from service.db.models import Draft
 
+    def everything() -> list[int]:
+        return [d["id"] for d in client.get(f"/campaigns/{campaign_id}/drafts", params={"sort": listed["sort"]}).json()]
+
+    while_waiting = everything()
     with session_scope(engine) as session:  # approved from the page: out of the list of pending ones
         session.get(Draft, in_list[1]).status = "approved"
     page = client.get(f"/review/drafts/{in_list[1]}", params=listed).text
     following = re.search(r'id="next-to-review" href="/review/drafts/(\d+)', page)
-    # on from the approved draft's place in the order (by status: among the approved ones, past those waiting)
-    everything = [
-        d["id"] for d in client.get(f"/campaigns/{campaign_id}/drafts", params={"sort": listed["sort"]}).json()
-    ]
+    # on from the approved draft's place in the order (by status: among the approved ones, past those waiting;
+    # flagged first: where it stood while it waited, among the flagged ones, as it keeps its flag)
+    everything = while_waiting if listed["sort"] == "flagged" else everything()
     still = [i for i in everything if i in in_list and i != in_list[1]]
     after = [i for i in still if everything.index(i) > everything.index(in_list[1])]
     assert int(following[1]) == (after or still)[0]
@@ -290,11 +293,12 @@ def test_next_to_review_answers_as_the_whole_list_read_in_order_does_on_either_d
     order, filter and search, from every draft of the campaign (those out of the list too), as reading the whole
     ordered list from the top does: the first waiting past the draft shown, else the first; its page; how many wait."""
     from service.db.models import Draft
-    from service.drafts import NextToReview, list_drafts, next_to_review
+    from service.drafts import NextToReview, draft_out, list_drafts, next_to_review
 
     with session_scope(any_engine) as session:
         campaign_id = _campaign_of_ties(session)
     with session_scope(any_engine) as session:
+        drafts = [draft_out(d).model_dump() for d in list_drafts(session, campaign_id)]
         for sort in SORTS:
             everything = [d.id for d in list_drafts(session, campaign_id, sort=sort)]
             for status in (None, "pending", "flagged", "approved"):
@@ -302,7 +306,11 @@ def test_next_to_review_answers_as_the_whole_list_read_in_order_does_on_either_d
                     listed = list_drafts(session, campaign_id, status, customer=customer, sort=sort)
                     for shown in everything:
                         waiting = [d.id for d in listed if d.status in WAITING and d.id != shown]
-                        after = [i for i in waiting if everything.index(i) > everything.index(shown)]
+                        # a reviewed draft is walked on from where it stood while it waited (flagged first: among
+                        # the flagged ones, if it is)
+                        as_waiting = [d | {"status": "pending"} if d["id"] == shown else d for d in drafts]
+                        order = _expected(as_waiting, sort) if sort == "flagged" else everything
+                        after = [i for i in waiting if order.index(i) > order.index(shown)]
                         following = (after or waiting or [None])[0]
                         page = [d.id for d in listed].index(following) // 2 + 1 if following else 1
                         expected = NextToReview(following, page, len(waiting))
