@@ -196,3 +196,38 @@ def test_a_bulk_form_not_done_is_offered_again_under_a_proxy_s_path_prefix(engin
             "was not done, and is not offered again: no pending or flagged draft of this campaign shows a product the "
             "catalog has changed since" in note
         )
+
+
+def test_the_login_leads_back_to_the_list_the_bulk_form_was_sent_from(campaign, client, api_key, monkeypatch):
+    """Ann was on page 2 of the pending drafts searched for "ida", by predicted opens, when her session ended: after
+    the login she landed on the first page of every draft in the usual order, and had to find her place again."""
+    monkeypatch.setattr("service.routes.review.campaign_pages.DRAFTS_PER_PAGE", 1)  # two drafts: two pages
+    page = f"/review/campaigns/{campaign}"
+    listed = "status=pending&customer=ida&sort=p_open&page=2"
+    action = f"{page}/approve-pending"
+    browser, open_page = _signed_out_on(client, api_key, f"{page}?{listed}")
+    sent_form = form_of(open_page, action, comment="checked a sample")
+    assert sent_form["listed"] == listed
+
+    sent = browser.post(action, data=sent_form, follow_redirects=False)
+    back = _logged_in_again(browser, sent, api_key)
+
+    assert back.status_code == 303 and back.headers["location"] == f"{page}?{listed}"
+    assert f"Path={page};" in back.headers["set-cookie"]  # the word it was not done reaches that list of the page
+    again = browser.get(back.headers["location"]).text
+    assert "Autumn: pending drafts for “ida”, in order of predicted opens, highest first, page 2" in unescape(again)
+    assert "Approve the pending drafts" in re.search(r'id="not-done">(.*?)</div>', again, re.S)[1]
+    assert form_of(again, action) == sent_form  # offered again as sent, the list kept for the way back after it
+    assert _statuses(client, campaign) == ["pending", "pending"]
+
+
+def test_a_list_the_campaign_page_has_not_is_left_out_of_the_way_back(campaign, client, api_key):
+    """The carried form comes from the browser: a ``listed`` naming what no list has leads to the campaign's page."""
+    page = f"/review/campaigns/{campaign}"
+    action = f"{page}/approve-pending"
+    browser, open_page = _signed_out_on(client, api_key, page)
+    forged = form_of(open_page, action) | {"listed": "status=nonsense&sort=score&page=0&next=//elsewhere"}
+
+    back = _logged_in_again(browser, browser.post(action, data=forged, follow_redirects=False), api_key)
+
+    assert back.status_code == 303 and back.headers["location"] == page

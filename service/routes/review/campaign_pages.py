@@ -135,6 +135,13 @@ def offered_again(form: CarriedForm) -> str | None:
     return told if len(told) <= NOT_DONE_MAX else None
 
 
+def list_page(form: CarriedForm) -> str:
+    """The list of the campaign's drafts a bulk form was sent from (its status filter, search, order and page: the
+    form's ``listed``), for the login to lead back to: it led to the first page of every draft in the usual order."""
+    kept = listed_query(*list_of(form.value("listed")))
+    return f"{form.page}?{kept}" if kept else form.page
+
+
 def _not_done(request: Request) -> tuple[str | None, str]:
     """The bulk form the login said was not done (a key of NOT_DONE, else None), and the comment typed in it."""
     told = parse_qs(request.cookies.get(NOT_DONE_COOKIE, ""))

@@ -13,7 +13,7 @@ from service.deps import REVIEW_COOKIE, SessionDep
 from service.errors import Unauthorized
 from service.review import PREFIX, SESSION_ENDED, address, after_login, templates
 from service.review.resend import CARRIED_MAX, CarriedForm, read_carried, target_named
-from service.routes.review.campaign_pages import NOT_DONE_COOKIE, NOT_DONE_SECONDS, offered_again
+from service.routes.review.campaign_pages import NOT_DONE_COOKIE, NOT_DONE_SECONDS, list_page, offered_again
 from service.routes.review.draft_pages import copy_locale
 from service.routes.review.redirects import to_page
 from service.settings import PublicSettings
@@ -90,8 +90,8 @@ def login(
     response: HTMLResponse | RedirectResponse = to_page(request, after_login(next))
     again = offered_again(form) if form is not None else None
     if form is not None and again is not None:  # a campaign's bulk form: its page says so, once
-        response = to_page(request, form.page)
-        page = address(request, form.page)
+        response = to_page(request, list_page(form))  # the list it was sent from, filtered, sorted and paged
+        page = address(request, form.page)  # the cookie's path: the page's, whatever list of it is shown
         response.set_cookie(NOT_DONE_COOKIE, again, max_age=NOT_DONE_SECONDS, path=page, httponly=True,
                             samesite="strict", secure=secure)  # fmt: skip
     elif form is not None:
