@@ -104,9 +104,10 @@ def test_approving_every_pending_draft_after_the_session_ended_is_offered_again_
 def test_updating_the_drafts_with_the_catalog_after_the_session_ended_is_offered_again(
     campaign, client, engine, api_key
 ):
-    from tests.service.test_review_page_audit import a_product_written_now
+    from tests.service.test_review_page_audit import a_shown_product_changed
 
-    a_product_written_now(engine)  # or the update is not offered
+    first = client.get(f"/campaigns/{campaign}/drafts").json()[0]["id"]
+    a_shown_product_changed(engine, first)  # or the update is not offered
     page = f"/review/campaigns/{campaign}"
     action = f"{page}/refresh-facts"
     browser, open_page = _signed_out_on(client, api_key, page)

@@ -27,13 +27,26 @@ def _flagged_draft(client, engine, **variant) -> int:
 
 
 def a_product_written_now(engine) -> None:
-    """A product written to the catalog now, after the drafts there are: what has the campaign's page offer the
-    update with the catalog's facts."""
+    """A product written to the catalog now, after the drafts there are, which none of them shows."""
     from service.db.models import Product
     from service.db.session import session_scope
 
     with session_scope(engine) as session:
         session.add(Product(sku="NEW1", name="Genmaicha", price=6.0, currency="EUR", url="https://shop.example/new1"))
+
+
+def a_shown_product_changed(engine, draft_id: int) -> None:
+    """A product that the draft shows at 5.50 EUR, costing 6.00 EUR in the catalog now: what has the campaign's page
+    offer the update with the catalog's facts (a product no draft shows does not)."""
+    from service.db.models import Draft
+    from service.db.session import session_scope
+
+    a_product_written_now(engine)
+    shown = {"product_id": "NEW1", "name": "Genmaicha", "category": "", "price": 5.5, "currency": "EUR",
+             "url": "https://shop.example/new1", "description": ""}  # fmt: skip
+    with session_scope(engine) as session:
+        draft = session.get(Draft, draft_id)
+        draft.recommendations = [*(draft.recommendations or []), shown]
 
 
 def _field(page: str, name: str) -> str:
@@ -174,8 +187,9 @@ def test_an_intro_the_form_lets_be_typed_is_not_refused_for_its_line_breaks(clie
 
 
 def test_an_update_that_finds_no_draft_out_of_date_says_so(client, engine):
-    """A product written since the drafts (another one, a new one) has the page offer the update: the job that found
-    none of the drafts' facts changed said "Updated 0 drafts", as if it had failed to."""
+    """An update asked for when no draft shows a fact the catalog changed (from a page read before the drafts were
+    updated otherwise, or over the API): the job that found none of the drafts' facts changed said "Updated 0
+    drafts", as if it had failed to."""
     from tests.service.conftest import wait_for_job
 
     draft_id = _flagged_draft(client, engine)

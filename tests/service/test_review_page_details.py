@@ -64,13 +64,13 @@ def test_a_bulk_form_leads_back_to_the_list_it_was_sent_from(client, engine):
     updated the drafts with the catalog's facts) and was put back on all the drafts in the usual order."""
     from service.db.models import Draft
     from service.db.session import session_scope
-    from tests.service.test_review_page_audit import a_product_written_now
+    from tests.service.test_review_page_audit import a_shown_product_changed
 
     campaign_id, ids = _campaign_of(client, engine, ["en"] * 3)
     with session_scope(engine) as session:
         for draft in (session.get(Draft, draft_id) for draft_id in ids[1:]):
             draft.status, draft.flagged, draft.selected_variant_id = "pending", False, draft.variants[0].id
-    a_product_written_now(engine)  # or the update with the catalog's facts is not offered
+    a_shown_product_changed(engine, ids[0])  # flagged: or the update with the catalog's facts is not offered
     listed = {"status": "flagged", "sort": "customer", "customer": " Name0 "}
     page = client.get(f"/review/campaigns/{campaign_id}", params=listed).text
     for form in ("approve-pending", "refresh-facts"):
