@@ -100,6 +100,16 @@ def language_name(locale: str | None) -> str:
         return code
 
 
+def field_room(most: int, value: str | None) -> int:
+    """The maxlength of a field holding ``value`` whose limit is ``most`` characters as the server counts them (one
+    each, as Python and pydantic do). A browser counts maxlength in UTF-16 units, two for a character beyond U+FFFF
+    (most emoji): at ``most``, a subject of emoji was cut at half its limit, and one stored could not be sent again.
+    Without the page's script the field holds ``value`` and as many characters of one unit as the limit leaves; the
+    script makes room for any text within the limit and says one over it (draft.html)."""
+    text = value or ""
+    return most + len(text.encode("utf-16-le")) // 2 - len(text)
+
+
 templates.env.filters["shop_time"] = on_shop_clock  # "scheduled for Fri 01 Jan 09:00 CET"
 templates.env.filters["customer_time"] = on_customer_clock  # "sends Fri 09:00 America/New_York"
 templates.env.filters["probability"] = as_probability
@@ -108,6 +118,7 @@ templates.env.filters["amount_off"] = as_amount_off
 templates.env.filters["segment_label"] = segment_label
 templates.env.filters["language_name"] = language_name
 templates.env.filters["campaign_type_label"] = lambda name: CAMPAIGN_TYPE_LABELS.get(name, name.replace("_", " "))
+templates.env.globals["field_room"] = field_room
 
 TITLES = {403: "Not allowed", 404: "Not found", 409: "Not done", 422: "Not accepted", 503: "Busy"}
 

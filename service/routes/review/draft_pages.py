@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
+from generation.schemas import NOTE_MAX
 from service import drafts as draft_ops
 from service.bounds import DATABASE_INT_MAX
 from service.db.models import Draft
@@ -145,7 +146,7 @@ def show_draft(
         "next_listed": listed_query(status, customer, following.page, sort),
         "done": said if not error else "",
         "error_variant": labels.get((edit or suggested or {}).get("variant_id")) if edit or suggested else None,
-        "suggested": suggested or {}, "copy_limits": copy_limits() if editable else {},
+        "suggested": suggested or {}, "copy_limits": copy_limits() if editable else {}, "note_most": NOTE_MAX,
         # the configured model's language, else no "Suggest another version" (it would only be refused) but why not
         "unsuggested_language": _language_name(written_in) if editable and not _model_writes(written_in) else None,
         # the fields the error is about, by the API's names ("subject", "product_lines[0]"), marked on the page

@@ -1,0 +1,66 @@
+"""The edit fields' limits counted as the server counts them: in characters (Python's count, pydantic's limits), where a
+browser's maxlength counts UTF-16 units, two for a character beyond U+FFFF (most emoji). A subject of 150 emoji,
+within the 200 characters an edit may hold, was cut at 100 as it was typed, and one stored could not be sent again."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.service.conftest import CHROMIUM, CHROMIUM_FLAGS
+from tests.service.test_review_page import _logged_in
+from tests.service.test_review_page_audit import _field, _flagged_draft
+
+TEA = "\N{TEACUP WITHOUT HANDLE}"  # U+1F375: one character, two UTF-16 units
+
+
+def test_a_field_holding_emoji_has_room_for_them_without_the_script(client, engine):
+    """Without the page's script, the field holds what is stored (and the limit's worth of one-unit characters)."""
+    draft_id = _flagged_draft(client, engine, subject=TEA * 150, preheader="A preheader")
+    page = client.get(f"/review/drafts/{draft_id}").text
+    subject = _field(page, "subject")
+    assert 'maxlength="350"' in subject and 'data-most="200"' in subject  # 150 characters of 300 units, and 200 more
+    assert 'maxlength="300"' in _field(page, "preheader")  # none beyond U+FFFF: as before
+    assert re.search(r'id="subject-length-\d+"[^>]*><span class="length-count">150</span>', page)  # as Python counts
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
+def test_a_subject_of_emoji_is_counted_and_limited_as_the_server_counts_it(client, engine, live_server, api_key):
+    from playwright.sync_api import expect, sync_playwright
+
+    draft_id = _flagged_draft(client, engine)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = _logged_in(browser, live_server, api_key)
+        page.goto(f"{live_server}/review/drafts/{draft_id}")
+        subject = page.locator("input[name=subject]")
+        count = page.locator("[id^=subject-length-] .length-count")
+
+        subject.select_text()
+        page.keyboard.insert_text(TEA * 150)  # typed or pasted: the browser applies maxlength
+        assert subject.evaluate("field => Array.from(field.value).length") == 150  # none cut
+        expect(count).to_have_text("150")
+        assert subject.evaluate("field => field.validity.valid")
+        page.locator("button[name=save]").click()
+        expect(page.locator("#done")).to_contain_text("is saved")
+        assert client.get(f"/drafts/{draft_id}").json()["variants"][0]["subject"] == TEA * 150
+
+        subject = page.locator("input[name=subject]")  # the page as saved: its field holds them
+        count = page.locator("[id^=subject-length-] .length-count")
+        subject.select_text()
+        page.keyboard.insert_text(TEA * 201)
+        expect(count).to_have_text("200")  # emoji are cut at the limit, as the server counts it
+        subject.select_text()
+        page.keyboard.insert_text("a" * 201)  # as many of one unit: cut at the limit too, as before
+        expect(subject).to_have_value("a" * 200)
+        subject.select_text()
+        page.keyboard.insert_text(TEA * 198)
+        subject.press("Home")
+        page.keyboard.insert_text("abc")  # two fit: the end of what went in is cut, not the end of the subject
+        expect(subject).to_have_value("ab" + TEA * 198)
+        expect(count).to_have_text("200")
+        assert client.get(f"/drafts/{draft_id}").json()["variants"][0]["subject"] == TEA * 150
+        browser.close()
