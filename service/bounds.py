@@ -10,6 +10,12 @@ DATABASE_INT_MAX = 2**63 - 1
 ROW_ID_MAX = 2**31 - 1
 # A count a request asks for and a column stores (INTEGER: 4 bytes on PostgreSQL), such as a campaign's customers.
 COUNT_MAX = 2**31 - 1
+# The largest money value and quantity a shop's file gives: a trillion in its currency for a line's amount, a price, a
+# discount or a margin, and a billion units on a line (a return's may be as negative). Finite numbers near a float's
+# limit (1.7e308) were imported, two of them added up to infinity in a customer's spend, and every audience refresh
+# after failed in KMeans, naming no row.
+AMOUNT_MAX = 10**12
+QUANTITY_MAX = 10**9
 # The most Optuna trials a training searches the recommender's hyperparameters with (POST /train, `tailor train`).
 TUNING_TRIALS_MAX = 500
 # The longest churn horizon, in days: ten years, longer than any shop's customers are followed. Dates a horizon

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from generation.invisible import HIDDEN, first_hidden, visible
+from service.bounds import AMOUNT_MAX, COUNT_MAX, QUANTITY_MAX
 from service.db.models import Customer, Interaction, Product, Send
 from service.errors import Problem
 from tabular import (
@@ -116,14 +117,16 @@ PRODUCTS = TableSpec(
         Column("sku", "id", stored=Product.sku),
         Column("name", "text", stored=Product.name, shown=True),
         Column("category", "text", allow_empty=True, stored=Product.category, shown=True),
-        Column("price", "number", minimum=0),
+        Column("price", "number", minimum=0, maximum=AMOUNT_MAX),
         Column("currency", "text"),
         Column("description", "text", allow_empty=True, shown=True, most=DESCRIPTION_MAX),
         # the link every email shows: a character no one sees in it leads the reader elsewhere than it shows
         Column("url", "text", allow_empty=True, stored=Product.url, exact=True),
         Column("in_stock", "bool"),
         Column("recommendable", "bool", required=False, default=True, kept_when_missing=True),
-        Column("margin", "number", required=False, allow_empty=True, minimum=0, kept_when_missing=True),
+        Column(
+            "margin", "number", required=False, allow_empty=True, minimum=0, maximum=AMOUNT_MAX, kept_when_missing=True
+        ),
         Column("arrived_at", "timestamp", required=False, allow_empty=True, kept_when_missing=True),
     ),
 )
@@ -134,11 +137,21 @@ ORDERS = TableSpec(
         Column("order_id", "id", stored=Interaction.order_id),
         Column("customer_id", "id", stored=Customer.external_id),
         Column("product_id", "id", stored=Product.sku),
-        Column("quantity", "number", empty_for_kinds=("cart", "view"), empty_as=1.0),
-        Column("amount", "number", empty_for_kinds=("cart", "view"), empty_as=0.0),
+        # a return's quantity and amount may be written negative, as a credit note has them
+        Column(
+            "quantity",
+            "number",
+            minimum=-QUANTITY_MAX,
+            maximum=QUANTITY_MAX,
+            empty_for_kinds=("cart", "view"),
+            empty_as=1.0,
+        ),
+        Column(
+            "amount", "number", minimum=-AMOUNT_MAX, maximum=AMOUNT_MAX, empty_for_kinds=("cart", "view"), empty_as=0.0
+        ),
         Column("timestamp", "timestamp"),
         Column("kind", "text", required=False, default="purchase", choices=INTERACTION_KINDS),
-        Column("discount", "number", required=False, allow_empty=True, minimum=0),
+        Column("discount", "number", required=False, allow_empty=True, minimum=0, maximum=AMOUNT_MAX),
     ),
 )
 SENDS = TableSpec(
@@ -154,8 +167,8 @@ SENDS = TableSpec(
         Column("preheader", "text", required=False, allow_empty=True, default="", shown=True, most=PREHEADER_MAX),
         Column("intro", "text", required=False, allow_empty=True, default="", shown=True, most=INTRO_MAX),
         Column("segment", "text", required=False, allow_empty=True, default="", stored=Send.segment),
-        Column("n_products", "number", required=False, default=0, minimum=0, whole=True),
-        Column("mean_price", "number", required=False, default=0.0, minimum=0),
+        Column("n_products", "number", required=False, default=0, minimum=0, maximum=COUNT_MAX, whole=True),
+        Column("mean_price", "number", required=False, default=0.0, minimum=0, maximum=AMOUNT_MAX),
         Column("churn_risk", "number", required=False, allow_empty=True, minimum=0, maximum=1),
         Column("rec_score", "number", required=False, allow_empty=True),
         Column("opened", "bool", required=False, default=False),
@@ -524,10 +537,10 @@ def _parse_column(raw: pd.Series, column: Column, day_first: bool | None = None)
                 problems.append(Problem(int(index), column.name, f"'{raw[index]}' is not a whole number"))
         if column.minimum is not None:
             for index in values.index[(values < column.minimum).fillna(False)]:
-                problems.append(Problem(int(index), column.name, f"must be at least {column.minimum}"))
+                problems.append(Problem(int(index), column.name, f"must be at least {column.minimum:,}"))
         if column.maximum is not None:
             for index in values.index[(values > column.maximum).fillna(False)]:
-                problems.append(Problem(int(index), column.name, f"must be at most {column.maximum}"))
+                problems.append(Problem(int(index), column.name, f"must be at most {column.maximum:,}"))
         return values.astype(float), problems
     if column.kind == "timestamp":
         values, order_problem = parse_dates(text, day_first)

@@ -258,3 +258,30 @@ def test_empty_cells_past_the_header_are_left_out_however_many_a_row_has(engine,
     assert read_csv_text(orders, dtype=str).to_dict("list") == {
         "customer_id": ["c1", "c2"], "timestamp": ["2026-01-02", "2026-01-03"], "amount": ["15", "7.5"]
     }  # fmt: skip
+
+
+def test_a_number_no_shop_sells_is_refused_before_sums_of_it_overflow(engine, tmp_path):
+    """Two order lines of 1.7e308 each, finite, were stored, and their customer's spend added up to infinity: every
+    audience refresh after failed in KMeans ("Input X contains NaN"), naming no row. A count of 1e20 was stored as
+    -9223372036854775808 on SQLite (PostgreSQL's INTEGER refuses it with an error naming no row)."""
+    products = PRODUCTS.assign(price=["1.7e308", "49"])
+    products.to_csv(tmp_path / "products.csv", index=False)
+    assert _refused(engine, "products", tmp_path / "products.csv") == [
+        "row 2, price: must be at most 1,000,000,000,000"
+    ]
+    _imported(engine, tmp_path, "customers", CUSTOMERS)
+    _imported(engine, tmp_path, "products", PRODUCTS)
+    ORDERS.assign(amount=["1.7e308", "1.7e308", "7.5"], quantity=["2", "1e20", "-1e20"]).to_csv(
+        tmp_path / "orders.csv", index=False
+    )
+    assert _refused(engine, "orders", tmp_path / "orders.csv") == [
+        "row 2, amount: must be at most 1,000,000,000,000",
+        "row 3, amount: must be at most 1,000,000,000,000",
+        "row 3, quantity: must be at most 1,000,000,000",
+        "row 4, quantity: must be at least -1,000,000,000",
+    ]
+    assert _count(engine, Interaction) == 0
+    sends = "send_id,customer_id,subject,campaign_type,sent_at,n_products\ns1,c1,Hello,win_back,2026-01-02,1e20\n"
+    (tmp_path / "sends.csv").write_text(sends, encoding="utf-8")
+    assert _refused(engine, "sends", tmp_path / "sends.csv") == ["row 2, n_products: must be at most 2,147,483,647"]
+    assert _count(engine, Send) == 0
