@@ -10,10 +10,11 @@ DATABASE_INT_MAX = 2**63 - 1
 ROW_ID_MAX = 2**31 - 1
 # A count a request asks for and a column stores (INTEGER: 4 bytes on PostgreSQL), such as a campaign's customers.
 COUNT_MAX = 2**31 - 1
-# The largest money value and quantity a shop's file gives: a trillion in its currency for a line's amount, a price, a
-# discount or a margin, and a billion units on a line (a return's may be as negative). Finite numbers near a float's
-# limit (1.7e308) were imported, two of them added up to infinity in a customer's spend, and every audience refresh
-# after failed in KMeans, naming no row.
+# The largest money value and quantity Tailor is given: a trillion in the shop's currency for a line's amount, a
+# price, a discount, a margin or a conversion's value (more than any real order, even in a currency of many small
+# units: a trillion dong is some 40 million dollars), and a billion units on a line (a return's may be as negative).
+# Finite numbers near a float's limit (1.7e308) were imported, two of them added up to infinity in a customer's
+# spend, and every audience refresh after failed in KMeans, naming no row.
 AMOUNT_MAX = 10**12
 QUANTITY_MAX = 10**9
 # The most Optuna trials a training searches the recommender's hyperparameters with (POST /train, `tailor train`).

@@ -18,7 +18,7 @@ from pydantic import (
     field_validator,
 )
 
-from service.bounds import ROW_ID_MAX
+from service.bounds import AMOUNT_MAX, ROW_ID_MAX
 from service.db.models import EVENT_ID_MAX
 from service.schemas.common import RequestBody
 
@@ -68,10 +68,8 @@ SendReference = Annotated[
         }
     ),
 ]
-# The most one conversion may be worth, in the shop's currency: more than any real order, even in a currency of many
-# small units (a trillion dong is some 40 million dollars), and far enough from a float's limit that no sum of
-# conversions overflows.
-CONVERSION_VALUE_MAX = 1e12
+# The most one conversion may be worth, in the shop's currency: as much as an imported order line may be.
+CONVERSION_VALUE_MAX = float(AMOUNT_MAX)
 
 
 # A link's address as long as a browser takes one (tracked links of 8,700 characters were followed).
