@@ -419,3 +419,22 @@ def test_a_line_break_in_a_one_line_field_is_said_in_words_through_the_api(clien
     refused = _refused(method(url.format(**ids), json=body), field)
     (problem,) = refused["problems"]
     assert "one line" in problem["message"] and "pattern" not in refused["message"], refused
+
+
+def test_a_zone_whose_plus_a_url_read_as_a_space_is_named_with_how_to_write_it(client, engine):
+    """`?at=2026-12-08T09:00+01:00` written into a URL as it stands reaches the server as "09:00 01:00" (a query
+    reads '+' as a space), and was refused with pydantic's "unexpected extra characters at the end of the input",
+    which names neither the '+' nor what to write."""
+    ids = _sent_email(client, engine)
+    moment = (datetime.now() + timedelta(days=2)).strftime("%Y-%m-%dT09:00")
+    response = client.post(f"/campaigns/{ids['campaign']}/send?at={moment}+01:00")
+    problem = _refused(response, "query.at")["problems"][0]
+    assert problem["message"] == (
+        f"'{moment} 01:00' has a space where its zone's '+' was, as a URL's query reads a '+': "
+        f"write it as %2B ({moment}%2B01:00), or give the moment in UTC ending in Z"
+    )
+    assert client.post(f"/campaigns/{ids['campaign']}/send?at={moment}%2B01:00").status_code == 202
+    # a moment that is no moment at all keeps pydantic's words
+    assert (
+        "valid datetime" in _refused(client.post(f"/campaigns/{ids['campaign']}/send?at=soon"), "query.at")["message"]
+    )
