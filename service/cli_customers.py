@@ -31,8 +31,10 @@ def customers_erase(
         )
     engine = _engine_after_crashes()  # a campaign a killed `tailor generate` left generating would refuse it
     with session_scope(engine) as session:
-        erase_for_good(session, engine, home_settings().models_dir, customer_id)
+        bought = erase_for_good(session, engine, home_settings().models_dir, customer_id)
     typer.echo(f"erased customer {customer_id}: an import leaves them out until `tailor customers lift-erasure`")
+    if bought:
+        typer.echo("the segments' figures count their orders until `tailor audience refresh` recomputes them")
 
 
 def customers_lift_erasure(

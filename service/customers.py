@@ -14,7 +14,17 @@ from recommenders.rules import Rules
 from service.addresses import address_key, is_email_address
 from service.campaigns import cancel_first
 from service.consent import described
-from service.db.models import Campaign, ConsentChange, Customer, ErasedCustomer, ErasedSend, Event, Product, Send
+from service.db.models import (
+    Campaign,
+    ConsentChange,
+    Customer,
+    ErasedCustomer,
+    ErasedSend,
+    Event,
+    Interaction,
+    Product,
+    Send,
+)
 from service.db.session import empty_write_ahead_log, take_the_write_lock
 from service.erasures import address_digest, email_digest, forget_in_records, id_digest, keep_erasure
 from service.errors import Conflict, InvalidInput, NotFound, Problem
@@ -52,7 +62,7 @@ def not_held(session: Session, external_id: str) -> NotFound:
     )
 
 
-def erase_customer(session: Session, external_id: str) -> None:
+def erase_customer(session: Session, external_id: str) -> bool:
     """Erase a customer (the right to erasure): their record and, by the database's cascade, their orders,
     drafts, sends with their events, and experiment assignments. The ids and Message-IDs of their sends are kept
     (ErasedSend, nothing of the person), so that the email service's late events for them are skipped rather than
@@ -62,7 +72,8 @@ def erase_customer(session: Session, external_id: str) -> None:
     them (service.erasures.forget_in_records). The forecasts of campaigns that held a draft of theirs are
     recomputed. Refused
     (Conflict) while a campaign is being generated, which may be writing their draft. The trained models hold their
-    interactions until the next training."""
+    interactions until the next training, and the segments' figures (GET /segments) their orders until the next
+    audience refresh. Whether they had bought or returned anything, which those figures count."""
     # On SQLite, what is read below (their sends, whose Message-IDs are kept) is decided on under the database's
     # write lock: read before, a send committed meanwhile was deleted with them, its Message-ID not kept.
     take_the_write_lock(session)
@@ -92,20 +103,28 @@ def erase_customer(session: Session, external_id: str) -> None:
     keep_erasure(session, customer)
     forget_in_records(session, customer.external_id, customer.email)
     session.flush()
+    bought = session.scalar(
+        select(Interaction.id)
+        .where(Interaction.customer_id == customer.id, Interaction.kind.in_(("purchase", "return")))
+        .limit(1)
+    )
     session.expunge(customer)
     session.execute(delete(Customer).where(Customer.id == customer.id))
+    return bought is not None
 
 
-def erase_for_good(session: Session, engine: Engine, models_dir: Path, external_id: str) -> None:
+def erase_for_good(session: Session, engine: Engine, models_dir: Path, external_id: str) -> bool:
     """Erase a customer (``erase_customer``) and commit, with what lies outside the database's rows, as DELETE
     /customers/{id} and `tailor customers erase` do: the models' erasure mark is written before the commit (a mark
     that cannot be written fails the erasure, nothing erased), the model versions trained before are deleted once
-    it is committed, and on SQLite the write-ahead log that held the customer's rows as they were is emptied."""
-    erase_customer(session, external_id)
+    it is committed, and on SQLite the write-ahead log that held the customer's rows as they were is emptied. Whether
+    they had bought or returned anything: the segments' figures count it until the audience is recomputed."""
+    bought = erase_customer(session, external_id)
     mark_erasure(models_dir)
     session.commit()
     forget_erased(models_dir)
     empty_write_ahead_log(engine)
+    return bought
 
 
 def customer_sends(session: Session, external_id: str, limit: int = 50, offset: int = 0) -> list[Send]:

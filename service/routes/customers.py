@@ -11,6 +11,7 @@ from service.consent import latest_changes
 from service.deps import ApiKeyDep, OffsetQuery, SessionDep, StateDep
 from service.errors import InvalidInput, Problem
 from service.pipeline.frames import boost_weights
+from service.pipeline.training import submit_audience_refresh
 from service.renamed_fields import either_name
 from service.routes.responses import KEYED, errors
 from service.schemas import (
@@ -197,5 +198,8 @@ def erase_customer(customer_id: str, session: SessionDep, state: StateDep, _key:
     customer id and address are kept, nothing readable, so that an import does not bring them back (POST
     /erasures/lift lets them in again). Refused (409) while a campaign is being generated. The model versions
     trained before are deleted but the current ones, which forget them at the next training (POST /train); on
-    SQLite, the write-ahead log that held their rows as they were is emptied."""
-    customer_ops.erase_for_good(session, state.engine, state.models.models_dir, customer_id)
+    SQLite, the write-ahead log that held their rows as they were is emptied. An audience refresh is queued for a
+    customer who had bought (GET /jobs?kind=audience), which recomputes the segments' figures without them: until
+    then GET /segments counts their orders and spend."""
+    if customer_ops.erase_for_good(session, state.engine, state.models.models_dir, customer_id):
+        submit_audience_refresh(state.jobs, state.engine)

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from service.db.models import Campaign, Customer, Draft, Event, Interaction, Send
 from service.db.session import session_scope
-from tests.service.conftest import generated_campaign, trained_shop, wait_for_job
+from tests.service.conftest import generated_campaign, trained_shop, upload, wait_for_job
 
 
 def _held(engine, customer_row_id: int) -> dict[str, int]:
@@ -475,3 +475,23 @@ def test_a_customer_is_found_by_their_id_typed_in_decomposed_letters(client):
     assert client.get(f"/customers/{typed}/export").json()["customer"]["email"] == "zoe@example.com"
     assert client.delete(f"/customers/{typed}").status_code == 204
     assert client.get("/customers/Zo\u00eb-1").json()["message"].startswith("Customer 'Zoë-1' was erased on ")
+
+
+def test_the_segments_figures_are_recomputed_without_an_erased_customer(client, demo_files):
+    """GET /segments kept counting an erased customer's orders and spend (the latest audience refresh's figures)
+    while it no longer counted them among the segment's customers: the average order value mixed two sets of
+    customers, and in a segment of two, its revenue less the other's spend was the erased person's."""
+    for kind in ("customers", "products", "orders"):
+        assert upload(client, kind, demo_files[kind]).status_code == 200
+    before = {row["segment"]: row for row in client.get("/segments").json()}
+    buyer = next(c for c in client.get("/customers", params={"limit": 1000}).json() if c["profile"].get("frequency"))
+    (imported,) = client.get("/jobs", params={"kind": "audience", "limit": 1}).json()
+
+    assert client.delete(f"/customers/{buyer['customer_id']}").status_code == 204
+    (refresh,) = client.get("/jobs", params={"kind": "audience", "limit": 1}).json()
+    assert refresh["id"] != imported["id"]
+    assert wait_for_job(client, refresh["id"])["status"] == "succeeded"
+    after = {row["segment"]: row for row in client.get("/segments").json()}
+    assert sum(row["customers"] for row in after.values()) == sum(row["customers"] for row in before.values()) - 1
+    assert sum(row["orders"] for row in after.values()) < sum(row["orders"] for row in before.values())
+    assert sum(row["revenue"] for row in after.values()) < sum(row["revenue"] for row in before.values())
