@@ -71,11 +71,13 @@ def export(
 
 def _tell_exported(drafts: int, rows: int, warning: str | None, out: Path, selected_only: bool = False) -> None:
     from service.cli import _echo
+    from service.wording import counted
 
+    written = counted(drafts, "draft", "drafts", grouped=False)
     if selected_only:
-        typer.echo(f"wrote {drafts} drafts to {out}, a line each: its variant to mail")
+        typer.echo(f"wrote {written} to {out}, a line each: its variant to mail")
     else:
-        typer.echo(f"wrote {drafts} drafts to {out}, a line for each of their {rows} variants")
+        typer.echo(f"wrote {written} to {out}, a line for each of {'its' if drafts == 1 else 'their'} {rows} variants")
     if warning:
         _echo(f"warning: {warning}")
 

@@ -40,7 +40,7 @@ from service.pipeline.picks import Picks
 from service.segments import segment_named
 from service.send_times import planned_send_moment
 from service.settings import CampaignSettings
-from service.wording import span_of
+from service.wording import counted, span_of
 
 if TYPE_CHECKING:
     from scoring.selection import SelectionRules
@@ -660,6 +660,10 @@ def generate_campaign(progress, engine: Engine, models: ModelStore, campaign_id:
             if generations is None or not _generated_again(session, campaign_id, generations):
                 session.get(Campaign, campaign_id).status = "sent" if _has_sent(session, campaign_id) else "failed"
         raise
-    wrote = f"wrote {saved:,} drafts ({flagged:,} flagged for review)" if total else "no customer in the audience"
+    wrote = (
+        f"wrote {counted(saved, 'draft', 'drafts')} ({flagged:,} flagged for review)"
+        if total
+        else "no customer in the audience"
+    )
     progress(total, total, f"done: {wrote}")
     return {"campaign_id": campaign_id, **stats, "forecast": forecast}

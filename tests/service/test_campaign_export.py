@@ -66,7 +66,7 @@ def test_a_reviewed_campaign_is_exported_as_json_lines_of_its_drafts(client, eng
     out = engine.url.database.rsplit("/", 1)[0] + "/approved.jsonl"
     result = CliRunner().invoke(app, ["export", "--campaign", str(campaign_id), "--out", out, "--status", "approved"])
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == f"wrote 1 drafts to {out}, a line for each of their {len(lines)} variants"
+    assert result.output.strip() == f"wrote 1 draft to {out}, a line for each of its {len(lines)} variants"
     with open(out, encoding="utf-8") as written:
         assert [json.loads(line) for line in written] == lines
     assert os.stat(out).st_mode & 0o077 == 0  # customers' addresses and emails: its owner's alone

@@ -16,7 +16,7 @@ from service.db.session import session_scope
 from service.jobs.heartbeat import Heartbeat
 from service.jobs.listing import job_out
 from service.pipeline.campaign_runs import create_and_generate
-from tests.service.conftest import trained_in_process, trained_shop
+from tests.service.conftest import generated_campaign, trained_in_process, trained_shop
 
 # The model "held_until_released": each call says it began, then waits for the test to release it (a local model
 # writing a group's copy, which litellm cannot abort), then answers as the fake model does.
@@ -142,3 +142,13 @@ def test_a_cancel_stops_a_generation_on_the_real_local_model_within_seconds(clie
     print(f"cancelled after {took:.1f} s")
     assert job["status"] == "cancelled" and took < 5, (took, job)
     assert client.get(f"/campaigns/{campaign_id}/drafts").json() == []
+
+
+def test_the_job_that_wrote_one_draft_says_draft(client, demo_files, monkeypatch):
+    """GET /jobs and the webhook said "done: wrote 1 drafts (0 flagged for review)" of a one-customer campaign."""
+    monkeypatch.setenv("TAILOR_LLM_MODEL", "fake")
+    trained_shop(client, demo_files)
+    campaign_id = generated_campaign(client, max_customers=1)
+    (job,) = client.get("/jobs", params={"kind": "generate", "campaign_id": campaign_id}).json()
+    flagged = client.get(f"/campaigns/{campaign_id}").json()["drafts"]["flagged"]
+    assert job["message"] == f"done: wrote 1 draft ({flagged} flagged for review)"
