@@ -15,7 +15,7 @@ from generation.errors import ModelOutputInvalid, ModelTimedOut, ModelUnavailabl
 from generation.llm.recording import note_answer, note_failure
 from generation.llm.registry import resolve
 from generation.llm.repair import loads_lenient
-from generation.llm.stream import Stalled, read_stream
+from generation.llm.stream import ABANDON_CHECK_SECONDS, Abandoned, Stalled, read_stream
 from generation.settings import LLMSettings
 
 
@@ -64,8 +64,9 @@ def complete_json(
     pass (rate limited, overloaded, a dropped connection) are tried again ``transient_retries`` times first, after
     the provider's Retry-After or a doubling backoff: a hosted model's brief 429 no longer turns a whole group's
     copy into the template's; a quota used up does not pass, and is not tried again. The deadline bounds the tries
-    and the waits between them together. Once ``abandoned`` is set, a streamed answer is closed and Abandoned
-    raised (``generation.llm.stream``).
+    and the waits between them together. Once ``abandoned`` is set, Abandoned is raised: a streamed answer is closed
+    (``generation.llm.stream``), and one not streamed has its connection cut (``generation.llm.cuttable``; an
+    OpenAI-compatible server named by its address, the local model's included).
     """
     settings = settings or LLMSettings()
     endpoint = resolve(settings)
@@ -152,7 +153,7 @@ def _answer(
         try:
             if allowed <= 0:
                 raise TimeoutError
-            return _within(allowed, litellm.completion, kwargs)
+            return _within(allowed, litellm.completion, kwargs, settings, abandoned)
         except TimeoutError as error:
             limit = "ends_at" if allowed < settings.timeout else "first"
             raise ModelTimedOut(_timed_out(settings, limit, allowed), limit) from error
@@ -208,25 +209,53 @@ def _timed_out(settings: LLMSettings, limit: str, seconds: float) -> str:
     return f"The model '{model}' gave no answer within {seconds:g} s (TAILOR_LLM_TIMEOUT)."
 
 
-def _within(seconds: float, call, kwargs: dict[str, Any]):
-    """``call(**kwargs)``'s result, or TimeoutError once ``seconds`` have passed on the clock: the call goes on in
-    its thread (a daemon, so it holds no exit up) until its own HTTP timeout ends it, and its answer is dropped."""
+def _within(
+    seconds: float, call, kwargs: dict[str, Any], settings: LLMSettings, abandoned: threading.Event | None = None
+):
+    """``call(**kwargs)``'s result; TimeoutError once ``seconds`` have passed on the clock, Abandoned once
+    ``abandoned`` is set. The call runs in a thread of its own (a daemon, so it holds no exit up); given up on, its
+    answer is dropped, and its connection cut where the call has one of its own (``_cuttable``): it holds no
+    connection for no one, and a server that stops writing for a caller gone does (not the local model's, for an
+    answer not streamed: ``generation.llm.cuttable``). Else the call goes on until its own HTTP timeout ends it."""
     outcome: dict[str, Any] = {}
+    connection = _cuttable(kwargs)
+    if connection is not None:
+        kwargs = {**kwargs, "client": connection.client(kwargs["api_base"], kwargs.get("api_key"), settings.timeout)}
 
     def run() -> None:
         try:
             outcome["value"] = call(**kwargs)
         except BaseException as error:  # handed to the caller's thread, which raises it
             outcome["error"] = error
+        finally:
+            if connection is not None:
+                connection.close()
 
     thread = threading.Thread(target=run, name="llm-call", daemon=True)
     thread.start()
-    thread.join(seconds)
-    if thread.is_alive():
-        raise TimeoutError
+    ends = time.perf_counter() + seconds
+    while thread.is_alive():
+        left = ends - time.perf_counter()
+        asked = abandoned is not None and abandoned.is_set()
+        if given_up := TimeoutError() if left <= 0 else Abandoned() if asked else None:
+            if connection is not None:
+                connection.cut()
+            raise given_up
+        thread.join(min(left, ABANDON_CHECK_SECONDS) if abandoned is not None else left)
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]
+
+
+def _cuttable(kwargs: dict[str, Any]):
+    """A connection of its own for a call to an OpenAI-compatible server named by its address (the local model's,
+    or ``openai/NAME`` with ``TAILOR_LLM_API_BASE``), which litellm reaches through the OpenAI client it is given;
+    None for another provider, whose client is litellm's own, and for an answer made up without a server."""
+    from generation.llm.cuttable import Cuttable  # httpx, as litellm: imported with the first call
+
+    if "mock_response" in kwargs or not kwargs.get("api_base") or not kwargs["model"].startswith("openai/"):
+        return None
+    return Cuttable()
 
 
 _QUOTA = re.compile(r"insufficient_quota|exceeded your current quota|quota (?:exceeded|has been exhausted)", re.I)
